@@ -1,0 +1,3 @@
+from todo_api.cli import main
+
+raise SystemExit(main())

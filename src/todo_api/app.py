@@ -1,0 +1,84 @@
+"""The application factory: middleware, routers and error handlers; nothing at import time."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import text
+
+from todo_api import __version__
+from todo_api.auth.tokens import TokenVerifier
+from todo_api.auth.users import KnownUsers
+from todo_api.config import Settings, load_settings
+from todo_api.db import Connection, create_engine
+from todo_api.errors import error_responses, install_error_handlers
+from todo_api.middleware import RequestContextMiddleware, configure_logging
+from todo_api.tasks.router import router as tasks_router
+
+# Headers a browser client may read from a cross-origin response.
+EXPOSED_HEADERS = ["Location", "X-Request-ID", "Retry-After", "WWW-Authenticate"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="todo-api",
+        version=__version__,
+        description="A multi-user tasks API. Every route under /api needs a bearer JWT.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.known_users = KnownUsers()
+
+    install_error_handlers(app)
+    app.include_router(tasks_router)
+
+    @app.get("/health", tags=["service"], responses=error_responses(503), summary="Liveness")
+    async def health(conn: Connection) -> dict[str, str]:
+        await conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    # Added last, so outermost: CORS headers go on every response, the 500 included.
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.frontend_url,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
+    """FastAPI documents a 422 on every route with parameters; this service answers 400."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        schemas = schema.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema

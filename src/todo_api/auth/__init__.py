@@ -1,0 +1,1 @@
+"""Who is calling: token verification, the current-user dependency, user rows."""

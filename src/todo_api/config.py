@@ -1,0 +1,181 @@
+"""Settings from the environment (or a `.env` file), with URL normalisation and secret checks."""
+
+import logging
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+log = logging.getLogger("todo_api")
+
+MIN_SECRET_BYTES = 32
+SECRET_FILE_NAME = "jwt_secret"
+SQLITE_FILE_NAME = "todo.db"
+
+# libpq options that people paste in URLs and asyncpg does not take as keywords.
+_LIBPQ_ONLY_PARAMS = {
+    "sslmode",
+    "channel_binding",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "gssencmode",
+}
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class ConfigError(ValueError):
+    """Raised when the configuration cannot be used; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Environment = Environment.development
+    database_url: str | None = None
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("JWT_SECRET", "BETTER_AUTH_SECRET", "jwt_secret"),
+    )
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    frontend_url: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
+    log_level: str = "INFO"
+    data_dir: Path = Path("data")
+    # Connections kept per process; a worker rarely needs more.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # asyncpg's prepared-statement cache breaks behind PgBouncer in transaction mode
+    # (Neon's "-pooler" hosts); None means "off for pooler hosts, on otherwise".
+    database_statement_cache: bool | None = None
+
+    @field_validator("frontend_url", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("frontend_url")
+    @classmethod
+    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+        if "*" in origins:
+            raise ValueError(
+                "FRONTEND_URL must list origins; a wildcard is refused with credentials"
+            )
+        return origins
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        level = level.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"LOG_LEVEL {level!r} is not a log level")
+        return level
+
+    @model_validator(mode="after")
+    def _production_needs_a_strong_secret(self) -> Self:
+        if self.env is Environment.production:
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if not secret:
+                raise ValueError("JWT_SECRET is required when ENV=production")
+            if len(secret.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
+                )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> URL:
+        return normalize_database_url(self.database_url or self.default_sqlite_url())
+
+    def default_sqlite_url(self) -> str:
+        return f"sqlite:///{self.data_dir / SQLITE_FILE_NAME}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.get_backend_name() == "sqlite"
+
+    def connect_args(self) -> dict[str, Any]:
+        """Driver keywords that do not travel in the URL (asyncpg's ssl and statement cache)."""
+        if self.is_sqlite:
+            return {}
+        original = make_url(_with_driver(self.database_url or "", "postgresql"))
+        args: dict[str, Any] = {}
+        sslmode = original.query.get("sslmode")
+        if isinstance(sslmode, str) and sslmode != "disable":
+            args["ssl"] = sslmode
+        cache = self.database_statement_cache
+        if cache is None:
+            cache = "-pooler" not in (original.host or "")
+        if not cache:
+            args["statement_cache_size"] = 0
+        return args
+
+    def signing_secret(self) -> str:
+        """The HS256 secret; in development one is generated once and kept in the data folder."""
+        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / SECRET_FILE_NAME
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(secret)
+        log.warning(
+            "JWT_SECRET is not set: generated a development secret in %s "
+            "(set JWT_SECRET, or BETTER_AUTH_SECRET, to your frontend's secret)",
+            path,
+        )
+        return secret
+
+
+def _with_driver(url: str, backend: str) -> str:
+    """Swap whatever scheme a URL has for `backend` (sync spelling, for parsing only)."""
+    _, sep, rest = url.partition("://")
+    return f"{backend}://{rest}" if sep else url
+
+
+def normalize_database_url(raw: str) -> URL:
+    """Turn what people paste into the async URL SQLAlchemy needs.
+
+    `postgres://`, `postgresql://`, `postgresql+psycopg2://` and `postgresql+asyncpg://` all
+    become asyncpg; libpq-only query options (Neon's `sslmode`, `channel_binding`) are removed
+    here and translated by `Settings.connect_args`. `sqlite:///path` becomes aiosqlite.
+    """
+    scheme = raw.partition("://")[0].lower()
+    if scheme in {"postgres", "postgresql"} or scheme.startswith("postgresql+"):
+        url = make_url(_with_driver(raw, "postgresql+asyncpg"))
+        query = {k: v for k, v in url.query.items() if k not in _LIBPQ_ONLY_PARAMS}
+        return url.set(query=query)
+    if scheme == "sqlite" or scheme.startswith("sqlite+"):
+        return make_url(_with_driver(raw, "sqlite+aiosqlite"))
+    raise ConfigError(
+        "DATABASE_URL must start with postgresql://, postgres:// or sqlite:/// "
+        f"(got a URL starting with {scheme!r})"
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's error into one line that names the variable."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings(**overrides)
+        settings.sqlalchemy_url  # noqa: B018 - validates DATABASE_URL now, not on first use
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    return settings

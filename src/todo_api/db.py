@@ -1,0 +1,118 @@
+"""The async engine, the per-request connection, and the column types both databases share."""
+
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+from todo_api.config import Settings
+
+# Explicit constraint names, so migrations can refer to them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562): time-ordered, so new rows land at the end of the key index."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10))
+    value = (millis & (2**48 - 1)) << 80
+    value |= 0x7 << 76 | (rand >> 68) << 64  # version 7, then 12 random bits
+    value |= 0b10 << 62 | (rand & (2**62 - 1))  # the RFC variant, then 62 random bits
+    return uuid.UUID(int=value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is timezone-aware UTC in Python on every database.
+
+    PostgreSQL keeps `timestamptz`; SQLite keeps text without an offset, so values are
+    converted to UTC on the way in and given back their UTC zone on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: timestamps must carry a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = settings.sqlalchemy_url
+    if settings.is_sqlite:
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=10)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        connect_args=settings.connect_args(),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_recycle=1800,
+        pool_timeout=10,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets readers run beside the writer and
+    # busy_timeout makes concurrent writers wait their turn instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection in autocommit mode.
+
+    Each statement is its own transaction, which is exactly right for the single-statement
+    reads and writes (`INSERT/UPDATE/DELETE ... RETURNING`) the routes are built from, and it
+    spares the BEGIN and COMMIT round trips.
+    """
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+Connection = Annotated[AsyncConnection, Depends(connection)]
+
+
+def insert_or_ignore(conn: AsyncConnection, table: Table) -> Insert:
+    """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

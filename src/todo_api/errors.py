@@ -1,0 +1,216 @@
+"""One error mechanism: every failure, from any layer, leaves with the contract's body."""
+
+import logging
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("todo_api")
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class ErrorCode(StrEnum):
+    UNAUTHORIZED = "UNAUTHORIZED"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    CONFLICT = "CONFLICT"
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    DATABASE_ERROR = "DATABASE_ERROR"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str
+    code: ErrorCode
+    details: list[FieldError] | None = None
+
+
+class ApiError(Exception):
+    """An error the service means to return; raised anywhere below the router."""
+
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        message: str,
+        *,
+        details: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(404, ErrorCode.NOT_FOUND, message)
+
+
+class DatabaseUnavailable(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            ErrorCode.DATABASE_ERROR,
+            "The database is unavailable; try again shortly",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    body = ErrorBody(error=error.message, code=error.code, details=error.details)
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=error.status, headers=error.headers
+    )
+
+
+def internal_error_response() -> JSONResponse:
+    return error_response(
+        ApiError(500, ErrorCode.INTERNAL_ERROR, "Something went wrong on our side")
+    )
+
+
+# Statuses Starlette raises by itself (routing, body parsing), with the code each becomes.
+_HTTP_STATUS_CODES = {
+    400: ErrorCode.INVALID_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    412: ErrorCode.PRECONDITION_FAILED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.RATE_LIMITED,
+}
+_HTTP_MESSAGES = {
+    400: "The request body could not be read",
+    404: "Not found",
+    405: "Method not allowed",
+}
+
+
+async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _HTTP_STATUS_CODES.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else None)
+    if code is None:
+        code = ErrorCode.INVALID_REQUEST
+    message = _HTTP_MESSAGES.get(status) or HTTPStatus(status).phrase
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(ApiError(status, code, message, headers=headers))
+
+
+# Body-level failures: the request as a whole is unusable, not one field of it.
+_INVALID_BODY = {
+    "json_invalid": "The request body is not valid JSON",
+    "missing": "A JSON request body is required",
+    "model_attributes_type": "The request body must be a JSON object",
+    "dict_type": "The request body must be a JSON object",
+    "model_type": "The request body must be a JSON object",
+}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "header"} else []
+    return ".".join(parts) or (str(loc[0]) if loc else "request")
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "Unknown field"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    # A path that does not parse (a malformed id) names no resource: 404, like any unknown id.
+    if any(err["loc"] and err["loc"][0] == "path" for err in errors):
+        return error_response(NotFound())
+    for err in errors:
+        loc = tuple(err["loc"])
+        whole_body = loc == ("body",) and err["type"] in _INVALID_BODY
+        if whole_body or err["type"] == "json_invalid":
+            message = _INVALID_BODY[err["type"]]
+            if err["type"] != "json_invalid" and not _is_json(request):
+                message = "Content-Type must be application/json"
+            return error_response(ApiError(400, ErrorCode.INVALID_REQUEST, message))
+    details = [FieldError(field=_field_name(tuple(e["loc"])), message=_message(e)) for e in errors]
+    return error_response(
+        ApiError(400, ErrorCode.VALIDATION_ERROR, "The request is not valid", details=details)
+    )
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "database error: %s",
+        type(exc).__name__,
+        exc_info=exc,
+        extra={"request_id": getattr(request.state, "request_id", None)},
+    )
+    return error_response(DatabaseUnavailable())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    for db_error in (DBAPIError, DisconnectionError, PoolTimeoutError):
+        app.add_exception_handler(db_error, _on_database_error)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries that document the error body for the given statuses."""
+    descriptions = {
+        400: "VALIDATION_ERROR or INVALID_REQUEST",
+        401: "UNAUTHORIZED, INVALID_TOKEN or TOKEN_EXPIRED",
+        404: "NOT_FOUND",
+        500: "INTERNAL_ERROR",
+        503: "DATABASE_ERROR (with Retry-After)",
+    }
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": descriptions.get(status, HTTPStatus(status).phrase),
+        }
+        for status in statuses
+    }

@@ -1,0 +1,90 @@
+"""Request context: the request id, one log line per request, and the last-resort 500."""
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from todo_api.errors import internal_error_response
+
+log = logging.getLogger("todo_api.request")
+
+REQUEST_ID_HEADER = "x-request-id"
+# A caller's id is echoed only when it is short and harmless in a log line or a header.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("todo_api")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == REQUEST_ID_HEADER.encode():
+            text = value.decode("latin-1")
+            return text if _SAFE_REQUEST_ID.match(text) else None
+    return None
+
+
+class RequestContextMiddleware:
+    """Tags each request with an id, logs it once, and turns any escaped exception into a 500.
+
+    Written as plain ASGI so that the 500 it sends still carries the contract's body and the
+    request id (Starlette's own error middleware knows neither).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception(
+                "unhandled error in %s %s request_id=%s",
+                scope["method"],
+                scope["path"],
+                request_id,
+            )
+            if response_started:
+                raise
+            await internal_error_response()(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "%s %s %s %.1fms request_id=%s user_id=%s",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+                state.get("user_id", "-"),
+            )

@@ -1,0 +1,10 @@
+"""Every table, imported in one place for Alembic and for the schema test."""
+
+from sqlmodel import SQLModel
+
+from todo_api.auth.models import User
+from todo_api.tasks.models import Task
+
+metadata = SQLModel.metadata
+
+__all__ = ["Task", "User", "metadata"]

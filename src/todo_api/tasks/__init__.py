@@ -1,0 +1,1 @@
+"""The tasks domain: table, schemas, queries and routes."""
