@@ -10,6 +10,8 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from todo_api import __version__
+from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
+from todo_api.auth.router import router as auth_router
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
@@ -26,10 +28,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     engine = create_engine(settings)
+    counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await counter.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -42,8 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.token_verifier = TokenVerifier(settings)
     app.state.known_users = KnownUsers()
+    app.state.rate_limiter = RateLimiter(
+        counter,
+        attempts=settings.auth_rate_limit_attempts,
+        window_seconds=settings.auth_rate_limit_window_seconds,
+    )
 
     install_error_handlers(app)
+    app.include_router(auth_router)
     app.include_router(tasks_router)
 
     @app.get("/health", tags=["service"], responses=error_responses(503), summary="Liveness")

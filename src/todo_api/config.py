@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # An external issuer's public keys (Better Auth: https://your-frontend/api/auth/jwks).
+    jwt_jwks_url: str | None = None
+    jwt_jwks_min_refetch_seconds: float = Field(default=10, ge=0, le=3600)
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    # Attempts per client address and per email on the routes that take credentials.
+    auth_rate_limit_attempts: int = Field(default=10, ge=1)
+    auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
+    redis_url: str | None = None
     frontend_url: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     log_level: str = "INFO"
     data_dir: Path = Path("data")

@@ -4,6 +4,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -109,6 +110,22 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 Connection = Annotated[AsyncConnection, Depends(connection)]
+
+
+@asynccontextmanager
+async def transaction(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    """Run several statements on the request's connection as one transaction.
+
+    The block commits when it ends and rolls back when it raises; the connection goes back
+    to autocommit afterwards.
+    """
+    await conn.commit()  # ends SQLAlchemy's bookkeeping of the autocommit statements so far
+    await conn.execution_options(isolation_level=conn.default_isolation_level)
+    try:
+        async with conn.begin():
+            yield conn
+    finally:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def insert_or_ignore(conn: AsyncConnection, table: Table) -> Insert:

@@ -2,9 +2,9 @@
 
 from sqlmodel import SQLModel
 
-from todo_api.auth.models import User
+from todo_api.auth.models import RefreshToken, User
 from todo_api.tasks.models import Task
 
 metadata = SQLModel.metadata
 
-__all__ = ["Task", "User", "metadata"]
+__all__ = ["RefreshToken", "Task", "User", "metadata"]

@@ -20,7 +20,7 @@ async def current_identity(
     if credentials is None or not credentials.credentials:
         raise unauthorized()
     verifier: TokenVerifier = request.app.state.token_verifier
-    identity = verifier.verify(credentials.credentials)
+    identity = await verifier.verify(credentials.credentials)
     request.state.user_id = str(identity.user_id)
     return identity
 

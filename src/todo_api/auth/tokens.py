@@ -1,4 +1,9 @@
-"""Bearer tokens: verification (an explicit algorithm allow-list) and minting for the CLI."""
+"""Bearer tokens: verification with an explicit algorithm allow-list, and minting.
+
+Two kinds of token pass: HS256 ones signed with JWT_SECRET (this service's own, the CLI's, or a
+frontend sharing the secret), and, when JWT_JWKS_URL is set, an external issuer's EdDSA, ES256
+or RS256 ones, each verified only with a key of its own type.
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -7,6 +12,7 @@ from typing import Any
 
 import jwt
 
+from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
 from todo_api.config import Settings
 from todo_api.db import utcnow
 from todo_api.errors import ApiError, ErrorCode
@@ -17,6 +23,8 @@ SUBJECT_NAMESPACE = uuid.UUID("a69c1101-1710-4201-b75d-d847683ff3f2")
 HS256 = "HS256"
 MAX_SUBJECT_LENGTH = 255
 MAX_EMAIL_LENGTH = 320
+MAX_NAME_LENGTH = 200
+ISSUER_RETRY_AFTER_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,7 @@ class Identity:
     user_id: uuid.UUID
     subject: str
     email: str | None
+    name: str | None = None
 
 
 def user_id_for_subject(subject: str) -> uuid.UUID:
@@ -47,6 +56,15 @@ def normalize_email(value: object) -> str | None:
     return email
 
 
+def normalize_name(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    name = value.strip()[:MAX_NAME_LENGTH]
+    if not name or any(ord(ch) < 0x20 or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        return None
+    return name
+
+
 def unauthorized(message: str = "Missing bearer token") -> ApiError:
     return ApiError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
@@ -62,13 +80,47 @@ class TokenVerifier:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
+        self.jwks = (
+            JwksCache(
+                settings.jwt_jwks_url,
+                min_refetch_seconds=settings.jwt_jwks_min_refetch_seconds,
+            )
+            if settings.jwt_jwks_url
+            else None
+        )
 
-    def verify(self, token: str) -> Identity:
+    async def _key_for(self, token: str) -> tuple[Any, str]:
+        """The key to check this token with, chosen by its header but never trusting it."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise invalid_token("The token is not valid") from None
+        algorithm = header.get("alg")
+        if algorithm == HS256:
+            return self._secret, HS256
+        if self.jwks is None or algorithm not in ASYMMETRIC_ALGORITHMS:
+            raise invalid_token("The token's algorithm is not accepted")
+        kid = header.get("kid")
+        try:
+            key = await self.jwks.key_for(kid if isinstance(kid, str) else None, algorithm)
+        except UnknownKey:
+            raise invalid_token("The token's signing key is not known") from None
+        except IssuerUnavailable:
+            raise ApiError(
+                503,
+                ErrorCode.AUTH_UNAVAILABLE,
+                "The token issuer's keys cannot be fetched; try again shortly",
+                headers={"Retry-After": str(ISSUER_RETRY_AFTER_SECONDS)},
+            ) from None
+        return key.key, algorithm
+
+    async def verify(self, token: str) -> Identity:
+        key, algorithm = await self._key_for(token)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._secret,
-                algorithms=[HS256],
+                key,
+                algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience,
                 leeway=self._leeway,
@@ -88,16 +140,24 @@ class TokenVerifier:
             user_id=user_id_for_subject(subject),
             subject=subject,
             email=normalize_email(claims.get("email")),
+            name=normalize_name(claims.get("name")),
         )
 
 
 def mint_token(
-    settings: Settings, *, subject: str, email: str | None = None, minutes: int = 60
+    settings: Settings,
+    *,
+    subject: str,
+    email: str | None = None,
+    name: str | None = None,
+    minutes: int = 60,
 ) -> str:
     now = utcnow()
     claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + timedelta(minutes=minutes)}
     if email:
         claims["email"] = email
+    if name:
+        claims["name"] = name
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

@@ -18,7 +18,13 @@ async def ensure_user(conn: AsyncConnection, identity: Identity) -> None:
     then created without it rather than failing the request.
     """
     now = utcnow()
-    row = {"id": identity.user_id, "email": identity.email, "created_at": now, "updated_at": now}
+    row = {
+        "id": identity.user_id,
+        "email": identity.email,
+        "name": identity.name,
+        "created_at": now,
+        "updated_at": now,
+    }
     result = await conn.execute(insert_or_ignore(conn, users).values(**row))
     if result.rowcount == 0 and identity.email is not None:
         await conn.execute(insert_or_ignore(conn, users).values(**{**row, "email": None}))

@@ -4,8 +4,10 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Response, status
+from sqlalchemy.exc import IntegrityError
 
 from todo_api.auth.deps import CurrentUser
+from todo_api.auth.users import ensure_user
 from todo_api.db import Connection
 from todo_api.errors import NotFound, error_responses
 from todo_api.tasks import service
@@ -41,7 +43,14 @@ async def get_task(task_id: uuid.UUID, user: CurrentUser, conn: Connection) -> A
 async def create_task(
     data: TaskCreate, user: CurrentUser, conn: Connection, response: Response
 ) -> Any:
-    task = await service.create_task(conn=conn, user_id=user.user_id, data=data)
+    try:
+        task = await service.create_task(conn=conn, user_id=user.user_id, data=data)
+    except IntegrityError:
+        # The user row went away behind this process's cache of known users (an account was
+        # deleted while its token lives on): the token's subject is a user again, as on first sight.
+        await conn.rollback()
+        await ensure_user(conn, user)
+        task = await service.create_task(conn=conn, user_id=user.user_id, data=data)
     response.headers["Location"] = f"{router.prefix}/{task['id']}"
     return task
 

@@ -1,0 +1,152 @@
+"""Built-in accounts: registration, password login, and refresh-token rotation.
+
+Refresh tokens follow OAuth 2.0 security best practice: each is used once and replaced by a
+new one of the same family; presenting one that was already replaced means it leaked, so the
+whole family is revoked and everyone holding one of its tokens must sign in again.
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from todo_api.auth.models import refresh_tokens, users
+from todo_api.auth.passwords import hash_password, verify_password
+from todo_api.auth.schemas import Tokens, UserRead
+from todo_api.auth.tokens import invalid_token, mint_token
+from todo_api.config import Settings
+from todo_api.db import insert_or_ignore, new_id, transaction, utcnow
+from todo_api.errors import ApiError, ErrorCode
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def register(
+    *, conn: AsyncConnection, email: str, password: str, name: str | None
+) -> Row[Any]:
+    now = utcnow()
+    row = {
+        "id": uuid.uuid4(),
+        "email": email,
+        "name": name,
+        "password_hash": await hash_password(password),
+        "created_at": now,
+        "updated_at": now,
+    }
+    result = await conn.execute(insert_or_ignore(conn, users).values(**row).returning(*users.c))
+    created = result.first()
+    if created is None:
+        raise ApiError(409, ErrorCode.CONFLICT, "An account with this email already exists")
+    return created
+
+
+async def authenticate(*, conn: AsyncConnection, email: str, password: str) -> Row[Any] | None:
+    """The user whose email and password these are, or None; the same work either way."""
+    user = (await conn.execute(select(users).where(func.lower(users.c.email) == email))).first()
+    password_hash = user.password_hash if user is not None else None
+    if not await verify_password(password, password_hash) or user is None:
+        return None
+    return user
+
+
+async def get_user(*, conn: AsyncConnection, user_id: uuid.UUID) -> Row[Any] | None:
+    return (await conn.execute(select(users).where(users.c.id == user_id))).first()
+
+
+async def issue_tokens(
+    *,
+    conn: AsyncConnection,
+    settings: Settings,
+    user: Row[Any],
+    family_id: uuid.UUID | None = None,
+) -> Tokens:
+    """A new access token and a new refresh token (of a new family, unless one is given)."""
+    refresh_token = secrets.token_urlsafe(32)
+    now = utcnow()
+    await conn.execute(
+        insert(refresh_tokens).values(
+            id=new_id(),
+            user_id=user.id,
+            family_id=family_id or new_id(),
+            token_hash=_digest(refresh_token),
+            created_at=now,
+            expires_at=now + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    access_token = mint_token(
+        settings,
+        subject=str(user.id),
+        email=user.email,
+        name=user.name,
+        minutes=settings.access_token_minutes,
+    )
+    return Tokens(
+        access_token=access_token,
+        expires_in=settings.access_token_minutes * 60,
+        refresh_token=refresh_token,
+        user=UserRead.model_validate(user),
+    )
+
+
+async def rotate(*, conn: AsyncConnection, settings: Settings, refresh_token: str) -> Tokens:
+    """Exchange a refresh token for new tokens, exactly once per refresh token."""
+    digest = _digest(refresh_token)
+    now = utcnow()
+    async with transaction(conn):
+        # The conditional UPDATE is the decision: of two racing exchanges only one matches.
+        spent = (
+            await conn.execute(
+                update(refresh_tokens)
+                .where(
+                    refresh_tokens.c.token_hash == digest,
+                    refresh_tokens.c.rotated_at.is_(None),
+                    refresh_tokens.c.revoked_at.is_(None),
+                    refresh_tokens.c.expires_at > now,
+                )
+                .values(rotated_at=now)
+                .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
+            )
+        ).first()
+        if spent is not None:
+            user = await get_user(conn=conn, user_id=spent.user_id)
+            if user is not None:
+                return await issue_tokens(
+                    conn=conn, settings=settings, user=user, family_id=spent.family_id
+                )
+    known = (
+        await conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == digest))
+    ).first()
+    if known is None or known.revoked_at is not None:
+        raise invalid_token("The refresh token is not valid")
+    if known.rotated_at is not None:
+        await revoke_family(conn=conn, family_id=known.family_id)
+        raise invalid_token("The refresh token was already used; sign in again")
+    raise invalid_token("The refresh token has expired", ErrorCode.TOKEN_EXPIRED)
+
+
+async def revoke_family(*, conn: AsyncConnection, family_id: uuid.UUID) -> None:
+    await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def logout(*, conn: AsyncConnection, user_id: uuid.UUID, refresh_token: str) -> None:
+    """Revoke the session (the token's family) if the token is the caller's; else nothing."""
+    family_id = (
+        await conn.execute(
+            select(refresh_tokens.c.family_id).where(
+                refresh_tokens.c.token_hash == _digest(refresh_token),
+                refresh_tokens.c.user_id == user_id,
+            )
+        )
+    ).scalar()
+    if family_id is not None:
+        await revoke_family(conn=conn, family_id=family_id)

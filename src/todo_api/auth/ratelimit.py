@@ -1,0 +1,96 @@
+"""Fixed-window attempt counters for the routes that take credentials.
+
+In memory by default (one process); in Redis when REDIS_URL is set, so that every instance
+behind a load balancer counts together.
+"""
+
+import logging
+import math
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("todo_api")
+
+
+class Counter(Protocol):
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, float]:
+        """Count one attempt; return the attempts in this window and the seconds it has left."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryCounter:
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._max_keys = max_keys
+
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, float]:
+        now = time.monotonic()
+        ends_at, count = self._windows.get(key, (0.0, 0))
+        if ends_at <= now:
+            ends_at, count = now + window_seconds, 0
+            if len(self._windows) >= self._max_keys:
+                self._forget_expired(now)
+        self._windows[key] = (ends_at, count + 1)
+        return count + 1, ends_at - now
+
+    def _forget_expired(self, now: float) -> None:
+        self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
+        if len(self._windows) >= self._max_keys:  # still full of live windows: start over
+            self._windows.clear()
+
+    async def close(self) -> None:
+        self._windows.clear()
+
+
+class RedisCounter:
+    """Counts in Redis; while Redis is unreachable it counts in memory rather than not at all."""
+
+    def __init__(self, url: str, prefix: str = "todo-api:rl:") -> None:
+        self._redis: Redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = prefix
+        self._fallback = MemoryCounter()
+
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, float]:
+        name = self._prefix + key
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, window_seconds, nx=True)
+                pipe.pttl(name)
+                count, _, ttl_ms = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("rate limit counters fall back to memory: Redis failed: %s", exc)
+            return await self._fallback.hit(key, window_seconds)
+        return int(count), ttl_ms / 1000 if ttl_ms > 0 else float(window_seconds)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+        await self._fallback.close()
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    def __init__(self, counter: Counter, *, attempts: int, window_seconds: int) -> None:
+        self.counter = counter
+        self.attempts = attempts
+        self.window_seconds = window_seconds
+
+    async def check(self, *keys: str) -> None:
+        """Count an attempt under each key; raise RateLimited when any is over the limit."""
+        retry_after = 0.0
+        for key in keys:
+            count, remaining = await self.counter.hit(key, self.window_seconds)
+            if count > self.attempts:
+                retry_after = max(retry_after, remaining)
+        if retry_after:
+            raise RateLimited(max(1, math.ceil(retry_after)))

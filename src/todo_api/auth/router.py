@@ -1,0 +1,118 @@
+"""Account routes: register, login (JSON and OAuth2 form), refresh, logout, me."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response, status
+
+from todo_api.auth import accounts
+from todo_api.auth.deps import CurrentUser
+from todo_api.auth.ratelimit import RateLimited, RateLimiter
+from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
+from todo_api.config import Settings
+from todo_api.db import Connection
+from todo_api.errors import ApiError, ErrorCode, NotFound, error_responses
+
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
+
+
+async def _limit(request: Request, action: str, email: str | None = None) -> None:
+    """Count an attempt per client address (and per email); 429 past the limit."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    client = request.client.host if request.client else "unknown"
+    keys = [f"{action}:ip:{client}"] + ([f"{action}:email:{email}"] if email else [])
+    try:
+        await limiter.check(*keys)
+    except RateLimited as exc:
+        raise ApiError(
+            429,
+            ErrorCode.RATE_LIMITED,
+            "Too many attempts; try again later",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+
+
+async def _login(request: Request, conn: Connection, email: str, password: str) -> Tokens:
+    await _limit(request, "login", email)
+    user = await accounts.authenticate(conn=conn, email=email, password=password)
+    if user is None:
+        raise ApiError(
+            401,
+            ErrorCode.INVALID_CREDENTIALS,
+            "Incorrect email or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.post(
+    "/register",
+    response_model=Tokens,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409, 429),
+    summary="Create an account; signs it in",
+)
+async def register(data: Register, request: Request, conn: Connection) -> Any:
+    await _limit(request, "register", data.email)
+    user = await accounts.register(
+        conn=conn, email=data.email, password=data.password, name=data.name
+    )
+    return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
+
+
+@router.post(
+    "/login", response_model=Tokens, responses=error_responses(401, 429), summary="Sign in"
+)
+async def login(data: Login, request: Request, conn: Connection) -> Any:
+    return await _login(request, conn, data.email, data.password)
+
+
+@router.post(
+    "/token",
+    response_model=Tokens,
+    responses=error_responses(401, 429),
+    summary="Sign in with the OAuth2 password form (the Authorize button of /docs)",
+)
+async def token(
+    username: Annotated[Email, Form(description="The account's email")],
+    password: Annotated[str, Form(max_length=1024)],
+    request: Request,
+    conn: Connection,
+) -> Any:
+    return await _login(request, conn, username, password)
+
+
+@router.post(
+    "/refresh",
+    response_model=Tokens,
+    responses=error_responses(401, 429),
+    summary="Exchange a refresh token for new tokens (each refresh token works once)",
+)
+async def refresh(data: RefreshRequest, request: Request, conn: Connection) -> Any:
+    await _limit(request, "refresh")
+    return await accounts.rotate(
+        conn=conn, settings=_settings(request), refresh_token=data.refresh_token
+    )
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401),
+    summary="Revoke a refresh token and every token rotated from the same sign-in",
+)
+async def logout(data: RefreshRequest, user: CurrentUser, conn: Connection) -> None:
+    await accounts.logout(conn=conn, user_id=user.user_id, refresh_token=data.refresh_token)
+
+
+@router.get("/me", response_model=Me, responses=error_responses(401), summary="Who you are")
+async def me(user: CurrentUser, conn: Connection) -> Any:
+    row = await accounts.get_user(conn=conn, user_id=user.user_id)
+    if row is None:
+        raise NotFound("User not found")
+    return row

@@ -1,0 +1,94 @@
+"""What clients send to and get from the account routes."""
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from todo_api.auth.tokens import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
+
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+
+
+def _normalize_email(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip().lower()
+        if not _EMAIL.match(value):
+            raise ValueError("must be an email address")
+    return value
+
+
+def _encodable(text: str) -> str:
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text) or "\x00" in text:
+        raise ValueError("must be valid Unicode text without NUL characters")
+    return text
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+Email = Annotated[
+    str,
+    BeforeValidator(_normalize_email),
+    Field(max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"]),
+]
+Password = Annotated[
+    str,
+    Field(
+        min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, examples=["correct horse"]
+    ),
+    AfterValidator(_encodable),
+]
+Name = Annotated[
+    str,
+    BeforeValidator(_strip),
+    Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["Ada Lovelace"]),
+    AfterValidator(_encodable),
+]
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: Password
+    name: Name | None = None
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    # Any length is checked against the hash; the rules apply when a password is chosen.
+    password: Annotated[str, Field(max_length=1024), AfterValidator(_encodable)]
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str | None
+    name: str | None
+
+
+class Me(UserRead):
+    created_at: datetime
+    updated_at: datetime
+
+
+class Tokens(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str
+    user: UserRead

@@ -1,0 +1,289 @@
+"""Bearer tokens through HTTP: every 401 the contract names, the leeway, issuer and audience,
+and the user row a first valid token creates."""
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from tests.conftest import TEST_SECRET, client_for, make_settings, token_for
+from todo_api.app import create_app
+from todo_api.auth.models import users
+from todo_api.auth.tokens import user_id_for_subject
+from todo_api.config import Settings
+
+ISSUER = "https://auth.example.test"
+AUDIENCE = "todo-api"
+OTHER_SECRET = "another-secret-that-is-also-long-enough-for-hs256-9876543210"
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    """Valid claims for a fresh subject; an override of None removes the claim."""
+    now = int(time.time())
+    values: dict[str, Any] = {"sub": str(uuid.uuid4()), "iat": now, "exp": now + 300}
+    values.update(overrides)
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def sign(payload: dict[str, Any], key: Any = TEST_SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(payload, key, algorithm=algorithm)
+
+
+def b64url(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unsigned_token() -> str:
+    """alg "none", built by hand: header.payload. with an empty signature."""
+    return f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims())}."
+
+
+def rs256_token() -> str:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return sign(claims(), private_key, "RS256")
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error", "code", "details"}
+    assert body["code"] == code
+    assert isinstance(body["error"], str)
+    assert body["error"]
+    assert body["details"] is None
+    return body
+
+
+def assert_invalid_token(response: httpx.Response, code: str = "INVALID_TOKEN") -> None:
+    assert_error(response, 401, code)
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ")
+    assert 'error="invalid_token"' in challenge
+
+
+async def get_tasks(app: FastAPI, token: str) -> httpx.Response:
+    async with client_for(app, token) as client:
+        return await client.get("/api/tasks")
+
+
+# --- UNAUTHORIZED ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic abc", "Bearer", "Bearer ", "Token abc"],
+    ids=["no-header", "basic", "bearer-alone", "bearer-space", "other-scheme"],
+)
+async def test_missing_or_non_bearer_credentials_are_unauthorized(
+    anonymous: httpx.AsyncClient, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = await anonymous.get("/api/tasks", headers=headers)
+    assert_error(response, 401, "UNAUTHORIZED")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/tasks"),
+        ("POST", "/api/tasks"),
+        ("GET", f"/api/tasks/{uuid.uuid4()}"),
+        ("PUT", f"/api/tasks/{uuid.uuid4()}"),
+        ("DELETE", f"/api/tasks/{uuid.uuid4()}"),
+    ],
+)
+async def test_every_task_route_needs_a_token(
+    anonymous: httpx.AsyncClient, method: str, path: str
+) -> None:
+    response = await anonymous.request(method, path, json={"title": "x"})
+    assert_error(response, 401, "UNAUTHORIZED")
+
+
+async def test_bearer_scheme_is_case_insensitive(app: FastAPI, settings: Settings) -> None:
+    async with client_for(app) as client:
+        response = await client.get(
+            "/api/tasks", headers={"Authorization": f"bearer {token_for(settings)}"}
+        )
+    assert response.status_code == 200
+
+
+# --- INVALID_TOKEN -----------------------------------------------------------------------
+
+INVALID_TOKENS: dict[str, Callable[[], str]] = {
+    "other-secret": lambda: sign(claims(), OTHER_SECRET),
+    "garbage": lambda: "not-a-jwt",
+    "three-garbage-parts": lambda: "abc.def.ghi",
+    "alg-none": unsigned_token,
+    "hs512-right-secret": lambda: sign(claims(), TEST_SECRET, "HS512"),
+    "rs256": rs256_token,
+    "missing-sub": lambda: sign(claims(sub=None)),
+    "missing-exp": lambda: sign(claims(exp=None)),
+    "sub-not-a-string": lambda: sign(claims(sub=12345)),
+    "sub-empty": lambda: sign(claims(sub="")),
+    "sub-too-long": lambda: sign(claims(sub="x" * 256)),
+    "exp-not-a-number": lambda: sign(claims(exp="tomorrow")),
+    "truncated-signature": lambda: sign(claims())[:-4],
+}
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # HS512 case
+@pytest.mark.parametrize("make_token", INVALID_TOKENS.values(), ids=INVALID_TOKENS.keys())
+async def test_bad_tokens_are_invalid_token(app: FastAPI, make_token: Callable[[], str]) -> None:
+    assert_invalid_token(await get_tasks(app, make_token()))
+
+
+async def test_invalid_token_body_does_not_echo_the_token(app: FastAPI) -> None:
+    token = sign(claims(), OTHER_SECRET)
+    response = await get_tasks(app, token)
+    assert_invalid_token(response)
+    assert token not in response.text
+    assert token not in response.headers["www-authenticate"]
+
+
+async def test_longest_allowed_subject_is_accepted(app: FastAPI) -> None:
+    response = await get_tasks(app, sign(claims(sub="s" * 255)))
+    assert response.status_code == 200
+
+
+# --- TOKEN_EXPIRED and the leeway ---------------------------------------------------------
+
+
+async def test_token_expired_beyond_the_leeway_is_token_expired(
+    app: FastAPI, settings: Settings
+) -> None:
+    assert settings.jwt_leeway_seconds == 30
+    now = int(time.time())
+    response = await get_tasks(app, sign(claims(iat=now - 600, exp=now - 120)))
+    assert_invalid_token(response, "TOKEN_EXPIRED")
+
+
+async def test_token_expired_within_the_leeway_is_accepted(app: FastAPI) -> None:
+    now = int(time.time())
+    response = await get_tasks(app, sign(claims(iat=now - 600, exp=now - 10)))
+    assert response.status_code == 200
+
+
+async def test_expired_token_with_a_bad_signature_is_invalid_not_expired(app: FastAPI) -> None:
+    now = int(time.time())
+    token = sign(claims(iat=now - 600, exp=now - 120), OTHER_SECRET)
+    assert_invalid_token(await get_tasks(app, token), "INVALID_TOKEN")
+
+
+# --- issuer and audience -------------------------------------------------------------------
+
+
+@pytest.fixture
+async def strict_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    """An app on the migrated test database that requires an issuer and an audience."""
+    assert settings.database_url is not None
+    strict = make_settings(
+        settings.database_url, tmp_path, jwt_issuer=ISSUER, jwt_audience=AUDIENCE
+    )
+    app = create_app(strict)
+    yield app
+    await app.state.engine.dispose()
+
+
+async def test_right_issuer_and_audience_are_accepted(strict_app: FastAPI) -> None:
+    response = await get_tasks(strict_app, sign(claims(iss=ISSUER, aud=AUDIENCE)))
+    assert response.status_code == 200
+
+
+async def test_audience_list_containing_ours_is_accepted(strict_app: FastAPI) -> None:
+    token = sign(claims(iss=ISSUER, aud=["other-service", AUDIENCE]))
+    assert (await get_tasks(strict_app, token)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"iss": "https://evil.example.test", "aud": AUDIENCE},
+        {"aud": AUDIENCE},
+        {"iss": ISSUER, "aud": "another-api"},
+        {"iss": ISSUER},
+    ],
+    ids=["wrong-issuer", "missing-issuer", "wrong-audience", "missing-audience"],
+)
+async def test_wrong_or_missing_issuer_or_audience_is_invalid_token(
+    strict_app: FastAPI, overrides: dict[str, str]
+) -> None:
+    assert_invalid_token(await get_tasks(strict_app, sign(claims(**overrides))))
+
+
+async def test_aud_and_iss_claims_are_ignored_when_none_is_configured(
+    app: FastAPI, settings: Settings
+) -> None:
+    # Documented behaviour: without JWT_AUDIENCE / JWT_ISSUER the verifier does not look at
+    # `aud` / `iss`, so a token minted for some other audience is accepted.
+    assert settings.jwt_audience is None
+    assert settings.jwt_issuer is None
+    token = sign(claims(aud="some-other-api", iss="https://anyone.example.test"))
+    assert (await get_tasks(app, token)).status_code == 200
+
+
+# --- the user a first valid token creates ---------------------------------------------------
+
+
+async def user_email(app: FastAPI, user_id: str) -> str | None:
+    async with app.state.engine.connect() as conn:
+        result = await conn.execute(select(users.c.email).where(users.c.id == uuid.UUID(user_id)))
+        row = result.one()
+    email: str | None = row.email
+    return email
+
+
+async def create_task(app: FastAPI, token: str) -> dict[str, Any]:
+    async with client_for(app, token) as client:
+        response = await client.post("/api/tasks", json={"title": "first"})
+    assert response.status_code == 201, response.text
+    task: dict[str, Any] = response.json()
+    return task
+
+
+async def test_first_request_creates_the_user_with_a_normalised_email(
+    app: FastAPI, settings: Settings
+) -> None:
+    subject = str(uuid.uuid4())
+    email = f"  Mixed.Case-{uuid.uuid4().hex[:8]}@Example.COM "
+    task = await create_task(app, token_for(settings, subject, email))
+    assert task["user_id"] == subject
+    assert await user_email(app, task["user_id"]) == email.strip().lower()
+
+
+async def test_non_uuid_subject_maps_to_one_stable_user(app: FastAPI, settings: Settings) -> None:
+    subject = f"better-auth-{uuid.uuid4().hex}"
+    first = await create_task(app, token_for(settings, subject))
+    second = await create_task(app, token_for(settings, subject))
+    assert first["user_id"] == second["user_id"] == str(user_id_for_subject(subject))
+    async with client_for(app, token_for(settings, subject)) as client:
+        listed = (await client.get("/api/tasks")).json()
+    assert {task["id"] for task in listed} == {first["id"], second["id"]}
+
+
+async def test_two_subjects_with_the_same_email_both_work(
+    app: FastAPI, settings: Settings
+) -> None:
+    local = f"shared-{uuid.uuid4().hex[:8]}"
+    first = await create_task(app, token_for(settings, email=f"{local}@example.com"))
+    second = await create_task(app, token_for(settings, email=f"{local.upper()}@EXAMPLE.COM"))
+    assert first["user_id"] != second["user_id"]
+    assert await user_email(app, first["user_id"]) == f"{local}@example.com"
+    assert await user_email(app, second["user_id"]) is None
+
+
+async def test_unusable_email_claim_is_ignored(app: FastAPI) -> None:
+    task = await create_task(app, sign(claims(email=12345)))
+    assert await user_email(app, task["user_id"]) is None

@@ -1,0 +1,123 @@
+"""Shared fixtures: every data-layer test runs once on SQLite and once on PostgreSQL.
+
+PostgreSQL comes from TEST_DATABASE_URL (default: the local server); the suite creates its own
+database with a random name and drops it at the end. Without a reachable server those tests
+skip locally and fail in CI (CI=true), so they can never silently disappear.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from todo_api.app import create_app
+from todo_api.auth.tokens import mint_token
+from todo_api.config import Settings
+from todo_api.migrations import upgrade_to_head
+
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+async def _admin(*statements: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    name = f"todo_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and did not answer at {ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc}")
+    yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'todo.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "jwt_secret": TEST_SECRET,
+        "data_dir": data_dir,
+        "log_level": "WARNING",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for a migrated database (once per database per session)."""
+    settings = make_settings(database_url, tmp_path_factory.mktemp("data"))
+    asyncio.run(upgrade_to_head(settings))
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    yield app
+    await app.state.engine.dispose()
+
+
+def client_for(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
+    )
+
+
+def token_for(settings: Settings, subject: str | None = None, email: str | None = None) -> str:
+    return mint_token(settings, subject=subject or str(uuid.uuid4()), email=email)
+
+
+@pytest.fixture
+def new_user_client(app: FastAPI, settings: Settings) -> Callable[..., httpx.AsyncClient]:
+    """Makes clients, each signed in as a brand-new user unless a subject is given."""
+
+    def make(subject: str | None = None, email: str | None = None) -> httpx.AsyncClient:
+        return client_for(app, token_for(settings, subject, email))
+
+    return make
+
+
+@pytest.fixture
+async def alice(new_user_client: Callable[..., httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_user_client() as client:
+        yield client
+
+
+@pytest.fixture
+async def bob(new_user_client: Callable[..., httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_user_client() as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as client:
+        yield client

@@ -1,0 +1,84 @@
+"""`todo-api` and `python -m todo_api`, run as real processes in a clean environment."""
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.conftest import TEST_SECRET
+from tests.helpers_server import clean_env, run_cli
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/todo.db", JWT_SECRET=TEST_SECRET)
+
+
+def test_token_prints_a_jwt_signed_with_the_secret(env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli(
+        "token", "--sub", "X", "--email", "e@example.test", "--minutes", "5", env=env, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    claims = jwt.decode(result.stdout.strip(), TEST_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "X"
+    assert claims["email"] == "e@example.test"
+    assert abs(claims["exp"] - (time.time() + 5 * 60)) < 30
+
+
+def test_python_dash_m_lists_the_commands(env: dict[str, str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "todo_api", "--help"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    for command in ("serve", "migrate", "token"):
+        assert command in result.stdout
+
+
+def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
+    path = tmp_path / "not" / "there" / "todo.db"
+    env = clean_env(DATABASE_URL=f"sqlite:///{path}", JWT_SECRET=TEST_SECRET)
+
+    result = run_cli("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"alembic_version", "users", "tasks"} <= tables
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "token"])
+def test_production_without_secret_exits_2_with_one_line(tmp_path: Path, command: str) -> None:
+    env = clean_env(ENV="production", DATABASE_URL=f"sqlite:///{tmp_path}/todo.db")
+
+    result = run_cli(command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "JWT_SECRET" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "todo.db").exists()
+
+
+def test_unknown_database_scheme_exits_2_naming_database_url(tmp_path: Path) -> None:
+    env = clean_env(DATABASE_URL="mysql://u:p@db.example/app", JWT_SECRET=TEST_SECRET)
+
+    result = run_cli("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,190 @@
+"""The Alembic migrations: they match the models, re-run safely, and survive concurrent starts."""
+
+import asyncio
+import subprocess
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, delete, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tests.conftest import ADMIN_URL, TEST_SECRET
+from tests.helpers_server import TODO_API, clean_env
+from todo_api.auth.models import users
+from todo_api.config import Settings
+from todo_api.db import create_engine, utcnow
+from todo_api.migrations import alembic_config, upgrade_to_head
+from todo_api.models import metadata
+from todo_api.tasks.models import tasks
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+def _schema_diff(sync_conn: Connection) -> list[Any]:
+    context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+    with warnings.catch_warnings():
+        # SQLite cannot reflect the lower(email) index; it is checked by behaviour below.
+        warnings.filterwarnings("ignore", message=".*expression-based index")
+        return list(compare_metadata(context, metadata))
+
+
+def _schema_snapshot(sync_conn: Connection) -> dict[str, Any]:
+    inspector = inspect(sync_conn)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*expression-based index")
+        return {
+            table: sorted(str(index["name"]) for index in inspector.get_indexes(table))
+            for table in sorted(inspector.get_table_names())
+        }
+
+
+async def _versions(conn: AsyncConnection) -> list[str]:
+    return list((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+
+
+def _user_row(email: str | None = None) -> dict[str, Any]:
+    now = utcnow()
+    return {"id": uuid.uuid4(), "email": email, "created_at": now, "updated_at": now}
+
+
+def _task_row(user_id: uuid.UUID) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "title": "t",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_schema_diff) == []
+        assert await _versions(conn) == [HEAD]
+
+
+async def test_upgrading_again_is_a_noop(settings: Settings, engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        before = await conn.run_sync(_schema_snapshot)
+
+    await upgrade_to_head(settings)
+    await upgrade_to_head(settings)
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_schema_snapshot) == before
+        assert await _versions(conn) == [HEAD]
+        assert await conn.run_sync(_schema_diff) == []
+
+
+async def test_foreign_keys_are_enforced(engine: AsyncEngine) -> None:
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(tasks.insert().values(**_task_row(uuid.uuid4())))
+
+
+async def test_deleting_a_user_deletes_their_tasks(engine: AsyncEngine) -> None:
+    user = _user_row()
+    async with engine.begin() as conn:
+        await conn.execute(users.insert().values(**user))
+        await conn.execute(tasks.insert().values(**_task_row(user["id"])))
+        await conn.execute(delete(users).where(users.c.id == user["id"]))
+        left = await conn.execute(select(tasks.c.id).where(tasks.c.user_id == user["id"]))
+        assert left.all() == []
+
+
+async def test_emails_are_unique_whatever_their_case(engine: AsyncEngine) -> None:
+    email = f"{uuid.uuid4().hex}@example.test"
+    async with engine.begin() as conn:
+        await conn.execute(users.insert().values(**_user_row(email)))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(users.insert().values(**_user_row(email.upper())))
+
+
+# --- several processes migrating one empty PostgreSQL database at once ---------------------
+
+
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database (postgres_url skips or fails when there is none)."""
+    name = f"todo_migrate_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _fetch(url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        return list(await conn.fetch(query))
+    finally:
+        await conn.close()
+
+
+def test_concurrent_migrate_processes_create_the_schema_once(
+    empty_postgres_url: str, tmp_path: Any
+) -> None:
+    env = clean_env(DATABASE_URL=empty_postgres_url, JWT_SECRET=TEST_SECRET)
+    processes = [
+        subprocess.Popen(
+            [TODO_API, "migrate"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = []
+    try:
+        for process in processes:
+            _, stderr = process.communicate(timeout=60)
+            outcomes.append((process.returncode, stderr))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+    versions = asyncio.run(_fetch(empty_postgres_url, "SELECT version_num FROM alembic_version"))
+    assert [row["version_num"] for row in versions] == [HEAD]
+    tables = asyncio.run(
+        _fetch(empty_postgres_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    )
+    assert sorted(row["tablename"] for row in tables) == sorted([*metadata.tables, "alembic_version"])
+    indexes = asyncio.run(
+        _fetch(empty_postgres_url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    )
+    names = [row["indexname"] for row in indexes]
+    for table in metadata.tables.values():
+        for index in table.indexes:
+            assert names.count(index.name) == 1, index.name
