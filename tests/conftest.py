@@ -64,6 +64,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "jwt_secret": TEST_SECRET,
         "data_dir": data_dir,
         "log_level": "WARNING",
+        # The shared app serves every test from one client address: rate-limit tests build
+        # their own app with a low limit.
+        "auth_rate_limit_attempts": 100_000,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

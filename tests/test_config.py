@@ -3,6 +3,7 @@
 import logging
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,9 @@ from todo_api.config import (
 
 STRONG_SECRET = "x" * 40
 # Every variable the service reads (one per field, so new settings are covered too).
-SERVICE_VARIABLES = sorted({name.upper() for name in Settings.model_fields} | {"BETTER_AUTH_SECRET"})
+SERVICE_VARIABLES = sorted(
+    {name.upper() for name in Settings.model_fields} | {"BETTER_AUTH_SECRET"}
+)
 NEON_POOLER_URL = (
     "postgresql://u:p@ep-x-pooler.eu-central-1.aws.neon.tech/db"
     "?sslmode=require&channel_binding=require"
@@ -32,8 +35,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pat
     return tmp_path
 
 
-def settings_for(database_url: str | None = None, **values: object) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, **values)  # type: ignore[call-arg]
+def settings_for(database_url: str | None = None, **values: Any) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, **values)
 
 
 # --- DATABASE_URL -------------------------------------------------------------------------

@@ -287,6 +287,7 @@ async def test_unsupported_method_is_method_not_allowed_with_allow(
         "Allow names only the first route matching the path (Starlette's partial match), "
         "not every method the resource supports (RFC 9110 10.2.1)"
     ),
+    raises=AssertionError,
     strict=True,
 )
 @pytest.mark.parametrize(
@@ -407,6 +408,7 @@ def _sqlite_path_is_a_directory(_request: pytest.FixtureRequest, tmp_path: Path)
                     "a refused connection raises ConnectionRefusedError (an OSError, not a "
                     "DBAPIError) from engine.connect(); no handler maps it, so it is a 500"
                 ),
+                raises=AssertionError,
                 strict=True,
             ),
         ),
@@ -418,6 +420,7 @@ def _sqlite_path_is_a_directory(_request: pytest.FixtureRequest, tmp_path: Path)
                     "db.create_engine mkdirs the SQLite file's parent; under a regular file "
                     "that raises FileExistsError, so create_app itself fails"
                 ),
+                raises=FileExistsError,
                 strict=True,
             ),
         ),
@@ -448,10 +451,12 @@ def assert_nothing_internal_leaks(response: httpx.Response, settings: Settings) 
 async def test_failing_database_is_database_error_with_retry_after(
     broken_settings: Settings, method: str, path: str
 ) -> None:
-    async with running_app(broken_settings) as app:
-        async with client_for(app, token_for(broken_settings)) as client:
-            kwargs: dict[str, Any] = {"json": {"title": "x"}} if method == "POST" else {}
-            response = await client.request(method, path, **kwargs)
+    kwargs: dict[str, Any] = {"json": {"title": "x"}} if method == "POST" else {}
+    async with (
+        running_app(broken_settings) as app,
+        client_for(app, token_for(broken_settings)) as client,
+    ):
+        response = await client.request(method, path, **kwargs)
     body = assert_error(response, 503, "DATABASE_ERROR")
     assert body["details"] is None
     assert int(response.headers["retry-after"]) > 0
@@ -487,17 +492,13 @@ async def test_missing_request_id_is_generated(anonymous: httpx.AsyncClient) -> 
     ["has spaces", "x" * 300, "semi;colon", 'quote"d', "new\tline", ""],
     ids=["spaces", "300-chars", "semicolon", "quote", "tab", "empty"],
 )
-async def test_unsafe_request_id_is_replaced(
-    anonymous: httpx.AsyncClient, request_id: str
-) -> None:
+async def test_unsafe_request_id_is_replaced(anonymous: httpx.AsyncClient, request_id: str) -> None:
     response = await anonymous.get("/api/tasks", headers={"X-Request-ID": request_id})
     assert GENERATED_REQUEST_ID.match(response.headers["x-request-id"])
 
 
 @pytest.mark.parametrize("path", ["/api/tasks", "/nope", f"/api/tasks/{uuid.uuid4()}"])
-async def test_error_responses_carry_a_request_id(
-    anonymous: httpx.AsyncClient, path: str
-) -> None:
+async def test_error_responses_carry_a_request_id(anonymous: httpx.AsyncClient, path: str) -> None:
     response = await anonymous.get(path)
     assert response.status_code >= 400
     assert GENERATED_REQUEST_ID.match(response.headers["x-request-id"])

@@ -180,7 +180,9 @@ def test_concurrent_migrate_processes_create_the_schema_once(
     tables = asyncio.run(
         _fetch(empty_postgres_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     )
-    assert sorted(row["tablename"] for row in tables) == sorted([*metadata.tables, "alembic_version"])
+    assert sorted(row["tablename"] for row in tables) == sorted(
+        [*metadata.tables, "alembic_version"]
+    )
     indexes = asyncio.run(
         _fetch(empty_postgres_url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
     )

@@ -1,6 +1,7 @@
 """Settings from the environment (or a `.env` file), with URL normalisation and secret checks."""
 
 import logging
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -134,12 +135,25 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
             return self.jwt_secret.get_secret_value()
         path = self.data_dir / SECRET_FILE_NAME
-        if path.exists():
-            return path.read_text().strip()
+        existing = path.read_text().strip() if path.exists() else ""
+        if existing:
+            return existing
         path.parent.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(secret)
+        # Written whole to a private file, then put in place in one step: a reader never sees
+        # a half-written secret, and of two processes starting at once the first one wins.
+        draft = path.with_name(f".{SECRET_FILE_NAME}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secret)
+        try:
+            if path.exists():  # an empty file left by a crash
+                path.unlink()
+            os.link(draft, path)
+        except FileExistsError:
+            secret = path.read_text().strip() or secret
+        finally:
+            draft.unlink()
         log.warning(
             "JWT_SECRET is not set: generated a development secret in %s "
             "(set JWT_SECRET, or BETTER_AUTH_SECRET, to your frontend's secret)",

@@ -273,9 +273,7 @@ async def test_non_uuid_subject_maps_to_one_stable_user(app: FastAPI, settings: 
     assert {task["id"] for task in listed} == {first["id"], second["id"]}
 
 
-async def test_two_subjects_with_the_same_email_both_work(
-    app: FastAPI, settings: Settings
-) -> None:
+async def test_two_subjects_with_the_same_email_both_work(app: FastAPI, settings: Settings) -> None:
     local = f"shared-{uuid.uuid4().hex[:8]}"
     first = await create_task(app, token_for(settings, email=f"{local}@example.com"))
     second = await create_task(app, token_for(settings, email=f"{local.upper()}@EXAMPLE.COM"))

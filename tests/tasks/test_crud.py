@@ -396,6 +396,8 @@ async def test_deleting_a_user_deletes_their_tasks(
 async def test_user_deleted_behind_the_cache_can_create_tasks_again(
     new_user_client: Callable[..., httpx.AsyncClient], settings: Settings
 ) -> None:
+    # Regression: this process still remembers the user as known, so the create used to hit
+    # the foreign key and come back as 503 DATABASE_ERROR.
     user_id = uuid.uuid4()
     async with new_user_client(str(user_id)) as client:
         await create_task(client)

@@ -1,9 +1,9 @@
 """The task routes: parse, call the service, shape the response."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from todo_api.auth.deps import CurrentUser
@@ -18,6 +18,21 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"], responses=error_response
 TASK_NOT_FOUND = "Task not found"
 
 
+def _task_id(
+    task_id: Annotated[
+        str, Path(description="The task's id", json_schema_extra={"format": "uuid"})
+    ],
+) -> uuid.UUID:
+    """The id in the path; one that does not parse names no task, like an unknown one."""
+    try:
+        return uuid.UUID(task_id)
+    except ValueError:
+        raise NotFound(TASK_NOT_FOUND) from None
+
+
+TaskId = Annotated[uuid.UUID, Depends(_task_id)]
+
+
 @router.get("", response_model=list[TaskRead], summary="List your tasks, newest first")
 async def list_tasks(user: CurrentUser, conn: Connection) -> Any:
     return await service.list_tasks(conn=conn, user_id=user.user_id)
@@ -26,7 +41,7 @@ async def list_tasks(user: CurrentUser, conn: Connection) -> Any:
 @router.get(
     "/{task_id}", response_model=TaskRead, responses=error_responses(404), summary="Get a task"
 )
-async def get_task(task_id: uuid.UUID, user: CurrentUser, conn: Connection) -> Any:
+async def get_task(user: CurrentUser, conn: Connection, task_id: TaskId) -> Any:
     task = await service.get_task(conn=conn, user_id=user.user_id, task_id=task_id)
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
@@ -41,7 +56,7 @@ async def get_task(task_id: uuid.UUID, user: CurrentUser, conn: Connection) -> A
     summary="Create a task",
 )
 async def create_task(
-    data: TaskCreate, user: CurrentUser, conn: Connection, response: Response
+    user: CurrentUser, conn: Connection, data: TaskCreate, response: Response
 ) -> Any:
     try:
         task = await service.create_task(conn=conn, user_id=user.user_id, data=data)
@@ -62,7 +77,7 @@ async def create_task(
     summary="Change a task (fields left out stay as they are)",
 )
 async def update_task(
-    task_id: uuid.UUID, data: TaskUpdate, user: CurrentUser, conn: Connection
+    user: CurrentUser, conn: Connection, task_id: TaskId, data: TaskUpdate
 ) -> Any:
     task = await service.update_task(conn=conn, user_id=user.user_id, task_id=task_id, data=data)
     if task is None:
@@ -77,6 +92,6 @@ async def update_task(
     responses=error_responses(404),
     summary="Delete a task",
 )
-async def delete_task(task_id: uuid.UUID, user: CurrentUser, conn: Connection) -> None:
+async def delete_task(user: CurrentUser, conn: Connection, task_id: TaskId) -> None:
     if not await service.delete_task(conn=conn, user_id=user.user_id, task_id=task_id):
         raise NotFound(TASK_NOT_FOUND)

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -27,19 +27,18 @@ def _storable(text: str) -> str:
     return text
 
 
-def _strip_title(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
+def _not_blank(value: str) -> str:
+    if not value:
+        raise ValueError("must not be blank")
     return value
 
 
 Title = Annotated[
     str,
-    BeforeValidator(_strip_title),
-    Field(min_length=1, max_length=TITLE_MAX_LENGTH, examples=["Buy milk"]),
+    StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
+    AfterValidator(_not_blank),
     AfterValidator(_storable),
+    Field(examples=["Buy milk"], json_schema_extra={"minLength": 1}),
 ]
 Description = Annotated[
     str,

@@ -1,0 +1,151 @@
+"""The published OpenAPI document: error responses, no 422, the bearer scheme; and /docs."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+# The auth routes that create a session need no bearer token (CONTRACT.md, Conventions).
+SESSION_ROUTES = {f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")}
+# The seed's five task operations and the error statuses each must document.
+TASK_OPERATIONS = {
+    ("get", "/api/tasks"): {"401", "500", "503"},
+    ("post", "/api/tasks"): {"400", "401", "500", "503"},
+    ("get", "/api/tasks/{task_id}"): {"401", "404", "500", "503"},
+    ("put", "/api/tasks/{task_id}"): {"400", "401", "404", "500", "503"},
+    ("delete", "/api/tasks/{task_id}"): {"401", "404", "500", "503"},
+}
+
+
+@pytest.fixture
+async def schema(anonymous: httpx.AsyncClient) -> dict[str, Any]:
+    response = await anonymous.get("/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def api_operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [op for op in operations(schema) if op[1].startswith("/api/")]
+
+
+def documents_error_body(operation: dict[str, Any], status: str) -> bool:
+    response = operation["responses"].get(status)
+    if response is None:
+        return False
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("$ref") == ERROR_BODY_REF)
+
+
+def bearer_scheme_names(schema: dict[str, Any]) -> set[str]:
+    schemes = schema.get("components", {}).get("securitySchemes", {})
+    return {
+        name
+        for name, scheme in schemes.items()
+        if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer"
+    }
+
+
+def test_seed_task_operations_are_published(schema: dict[str, Any]) -> None:
+    published = {(method, path) for method, path, _ in operations(schema)}
+    assert set(TASK_OPERATIONS) <= published
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), list(TASK_OPERATIONS), ids=[f"{m} {p}" for m, p in TASK_OPERATIONS]
+)
+def test_task_operation_documents_its_errors_with_the_error_body(
+    schema: dict[str, Any], method: str, path: str
+) -> None:
+    operation = schema["paths"][path][method]
+    for status in TASK_OPERATIONS[method, path]:
+        assert documents_error_body(operation, status), status
+
+
+def test_every_api_operation_documents_500_and_503(schema: dict[str, Any]) -> None:
+    for method, path, operation in api_operations(schema):
+        for status in ("500", "503"):
+            assert documents_error_body(operation, status), (method, path, status)
+
+
+def test_every_api_operation_with_input_documents_400(schema: dict[str, Any]) -> None:
+    for method, path, operation in api_operations(schema):
+        takes_input = "requestBody" in operation or any(
+            parameter["in"] in {"query", "header"} for parameter in operation.get("parameters", [])
+        )
+        if takes_input:
+            assert documents_error_body(operation, "400"), (method, path)
+
+
+def test_every_api_operation_on_an_item_documents_404(schema: dict[str, Any]) -> None:
+    for method, path, operation in api_operations(schema):
+        if any(parameter["in"] == "path" for parameter in operation.get("parameters", [])):
+            assert documents_error_body(operation, "404"), (method, path)
+
+
+def test_no_operation_documents_a_422(schema: dict[str, Any]) -> None:
+    for method, path, operation in operations(schema):
+        assert "422" not in operation["responses"], (method, path)
+    schemas = schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert "ValidationError" not in schemas
+
+
+def test_bearer_security_scheme_is_present(schema: dict[str, Any]) -> None:
+    names = bearer_scheme_names(schema)
+    assert names
+    for name in names:
+        assert schema["components"]["securitySchemes"][name].get("bearerFormat") == "JWT"
+
+
+def test_every_protected_api_operation_requires_the_bearer_token_and_documents_401(
+    schema: dict[str, Any],
+) -> None:
+    names = bearer_scheme_names(schema)
+    for method, path, operation in api_operations(schema):
+        if path in SESSION_ROUTES:
+            continue
+        required = {name for entry in operation.get("security", []) for name in entry}
+        assert required & names, (method, path)
+        assert documents_error_body(operation, "401"), (method, path)
+
+
+def test_error_body_schema_matches_the_contract(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    error_body = components["ErrorBody"]
+    assert set(error_body["properties"]) == {"error", "code", "details"}
+    assert set(error_body["required"]) == {"error", "code"}
+    codes = set(components["ErrorCode"]["enum"])
+    assert {
+        "UNAUTHORIZED",
+        "INVALID_TOKEN",
+        "TOKEN_EXPIRED",
+        "VALIDATION_ERROR",
+        "INVALID_REQUEST",
+        "NOT_FOUND",
+        "INTERNAL_ERROR",
+        "DATABASE_ERROR",
+        "METHOD_NOT_ALLOWED",
+    } <= codes
+
+
+def test_health_documents_503(schema: dict[str, Any]) -> None:
+    assert documents_error_body(schema["paths"]["/health"]["get"], "503")
+
+
+async def test_docs_page_is_html(anonymous: httpx.AsyncClient) -> None:
+    response = await anonymous.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in response.text
