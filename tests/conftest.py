@@ -109,13 +109,17 @@ def new_user_client(app: FastAPI, settings: Settings) -> Callable[..., httpx.Asy
 
 
 @pytest.fixture
-async def alice(new_user_client: Callable[..., httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+async def alice(
+    new_user_client: Callable[..., httpx.AsyncClient],
+) -> AsyncIterator[httpx.AsyncClient]:
     async with new_user_client() as client:
         yield client
 
 
 @pytest.fixture
-async def bob(new_user_client: Callable[..., httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+async def bob(
+    new_user_client: Callable[..., httpx.AsyncClient],
+) -> AsyncIterator[httpx.AsyncClient]:
     async with new_user_client() as client:
         yield client
 

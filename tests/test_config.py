@@ -1,6 +1,7 @@
 """Settings: DATABASE_URL normalisation, secrets, origins. No database needed."""
 
 import logging
+import secrets
 import stat
 from pathlib import Path
 from typing import Any
@@ -195,20 +196,32 @@ def test_development_secret_is_generated_once_kept_private_and_warned_about(
     assert not todo_api_log.records
 
 
-@pytest.mark.xfail(
-    reason="config.py Settings.signing_secret returns '' when data/jwt_secret exists but is "
-    "empty (a crash, or a reader between touch() and write_text()); PyJWT then raises "
-    "InvalidKeyError: `todo-api token` crashes and every authenticated request is a 500",
-    strict=True,
-)
-def test_an_empty_secret_file_is_never_used_as_the_secret(tmp_path: Path) -> None:
-    (tmp_path / "jwt_secret").touch(mode=0o600)
-    settings = settings_for(data_dir=tmp_path)
-    try:
-        secret = settings.signing_secret()
-    except ConfigError:
-        return  # refusing is fine too
+def test_an_empty_secret_file_is_replaced_by_a_generated_secret(tmp_path: Path) -> None:
+    path = tmp_path / "jwt_secret"
+    path.touch(mode=0o600)  # what a crash between creating and writing the file leaves
+
+    secret = settings_for(data_dir=tmp_path).signing_secret()
+
     assert len(secret.encode()) >= 32
+    assert path.read_text().strip() == secret
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_secret_written_meanwhile_by_another_process_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "jwt_secret"
+    theirs = "secret-of-the-process-that-got-there-first-0123456789"
+    real_token_urlsafe = secrets.token_urlsafe
+
+    def other_process_finishes_first(nbytes: int | None = None) -> str:
+        path.write_text(theirs)
+        return real_token_urlsafe(nbytes)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", other_process_finishes_first)
+
+    assert settings_for(data_dir=tmp_path).signing_secret() == theirs
+    assert path.read_text() == theirs
 
 
 # --- FRONTEND_URL -------------------------------------------------------------------------

@@ -282,14 +282,6 @@ async def test_unsupported_method_is_method_not_allowed_with_allow(
     assert "GET" in response.headers["allow"]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Allow names only the first route matching the path (Starlette's partial match), "
-        "not every method the resource supports (RFC 9110 10.2.1)"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("method", "path", "supported"),
     [
@@ -403,26 +395,10 @@ def _sqlite_path_is_a_directory(_request: pytest.FixtureRequest, tmp_path: Path)
         pytest.param(
             _unreachable_postgres,
             id="postgres-unreachable",
-            marks=pytest.mark.xfail(
-                reason=(
-                    "a refused connection raises ConnectionRefusedError (an OSError, not a "
-                    "DBAPIError) from engine.connect(); no handler maps it, so it is a 500"
-                ),
-                raises=AssertionError,
-                strict=True,
-            ),
         ),
         pytest.param(
             _sqlite_under_a_regular_file,
             id="sqlite-under-a-regular-file",
-            marks=pytest.mark.xfail(
-                reason=(
-                    "db.create_engine mkdirs the SQLite file's parent; under a regular file "
-                    "that raises FileExistsError, so create_app itself fails"
-                ),
-                raises=FileExistsError,
-                strict=True,
-            ),
         ),
         pytest.param(_sqlite_path_is_a_directory, id="sqlite-path-is-a-directory"),
         pytest.param(_missing_postgres_database, id="postgres-database-missing"),

@@ -1,7 +1,6 @@
 """End to end through a real `todo-api serve` process, and the package as it is shipped."""
 
 import asyncio
-import importlib.metadata
 import shutil
 import sqlite3
 import subprocess
@@ -120,15 +119,6 @@ async def test_fifty_concurrent_creates_by_a_new_user_all_succeed(
 # --- packaging (slow-ish: builds a wheel, a few seconds) -----------------------------------
 
 
-def _venv_can_build_without_isolation() -> bool:
-    """True when the venv's setuptools meets the project's build requirement (>= 75)."""
-    try:
-        major = int(importlib.metadata.version("setuptools").split(".")[0])
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return major >= 75
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip wheel` of a clean copy of the project (a build in place would write into src/)."""
@@ -141,11 +131,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
     )
     out = tmp_path_factory.mktemp("wheel")
-    isolation = (
-        ["--no-build-isolation"]
-        if _venv_can_build_without_isolation()
-        else ["--timeout", "15", "--retries", "1"]  # fetches setuptools for the build
-    )
     result = subprocess.run(
         [
             sys.executable,
@@ -156,7 +141,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-deps",
             "-w",
             str(out),
-            *isolation,
+            "--no-build-isolation",  # setuptools and wheel come with the dev extras
         ],
         capture_output=True,
         text=True,
@@ -168,6 +153,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_migrations(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in (
@@ -180,6 +166,7 @@ def test_wheel_ships_the_migrations(wheel: Path) -> None:
         assert f"todo_api/migrations/versions/{version.name}" in names
 
 
+@pytest.mark.slow
 def test_installed_wheel_migrates_from_any_directory(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(

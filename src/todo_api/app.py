@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
@@ -17,7 +16,7 @@ from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
 from todo_api.db import Connection, create_engine
 from todo_api.errors import error_responses, install_error_handlers
-from todo_api.middleware import RequestContextMiddleware, configure_logging
+from todo_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
 from todo_api.tasks.router import router as tasks_router
 
 # Headers a browser client may read from a cross-origin response.
@@ -64,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so outermost: CORS headers go on every response, the 500 included.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(
-        CORSMiddleware,
+        CorsMiddleware,
         allow_origins=settings.frontend_url,
         allow_credentials=True,
         allow_methods=["*"],

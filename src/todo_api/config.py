@@ -147,13 +147,14 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as file:
             file.write(secret)
         try:
-            if path.exists():  # an empty file left by a crash
-                path.unlink()
             os.link(draft, path)
         except FileExistsError:
-            secret = path.read_text().strip() or secret
+            if winner := path.read_text().strip():
+                secret = winner
+            else:  # an empty file left by a crash
+                os.replace(draft, path)
         finally:
-            draft.unlink()
+            draft.unlink(missing_ok=True)
         log.warning(
             "JWT_SECRET is not set: generated a development secret in %s "
             "(set JWT_SECRET, or BETTER_AUTH_SECRET, to your frontend's secret)",

@@ -1,5 +1,6 @@
 """The async engine, the per-request connection, and the column types both databases share."""
 
+import contextlib
 import os
 import time
 import uuid
@@ -19,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from todo_api.config import Settings
+from todo_api.errors import DatabaseUnavailable
 
 # Explicit constraint names, so migrations can refer to them on every database.
 SQLModel.metadata.naming_convention = {
@@ -72,8 +74,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.sqlalchemy_url
     if settings.is_sqlite:
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=10)
+            # Where the folder cannot be made, connecting fails later, as a 503 per request.
+            with contextlib.suppress(OSError):
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url,
+            pool_size=settings.database_pool_size,
+            max_overflow=10,
+            hide_parameters=True,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -83,6 +92,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.database_pool_size,
         pool_recycle=1800,
         pool_timeout=10,
+        hide_parameters=True,  # user data stays out of logged errors
     )
 
 
@@ -105,8 +115,15 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
     spares the BEGIN and COMMIT round trips.
     """
     engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as conn:
+    try:
+        conn = await engine.connect()
+    except (OSError, TimeoutError) as exc:
+        # asyncpg raises these unwrapped when the server cannot be reached at all.
+        raise DatabaseUnavailable from exc
+    try:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+    finally:
+        await conn.close()
 
 
 Connection = Annotated[AsyncConnection, Depends(connection)]

@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("todo_api")
 
@@ -122,15 +124,27 @@ async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     code = _HTTP_STATUS_CODES.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else None)
     if code is None:
         code = ErrorCode.INVALID_REQUEST
     message = _HTTP_MESSAGES.get(status) or HTTPStatus(status).phrase
-    headers = dict(exc.headers) if exc.headers else None
-    return error_response(ApiError(status, code, message, headers=headers))
+    headers = dict(exc.headers) if exc.headers else {}
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(ApiError(status, code, message, headers=headers or None))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to (Starlette's own Allow names one route's only)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and route.methods:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 # Body-level failures: the request as a whole is unusable, not one field of it.
@@ -166,7 +180,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         whole_body = loc == ("body",) and err["type"] in _INVALID_BODY
         if whole_body or err["type"] == "json_invalid":
             message = _INVALID_BODY[err["type"]]
-            if err["type"] != "json_invalid" and not _is_json(request):
+            if err["type"] not in {"json_invalid", "missing"} and not _is_json(request):
                 message = "Content-Type must be application/json"
             return error_response(ApiError(400, ErrorCode.INVALID_REQUEST, message))
     details = [FieldError(field=_field_name(tuple(e["loc"])), message=_message(e)) for e in errors]
@@ -184,10 +198,12 @@ def _is_json(request: Request) -> bool:
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error(
-        "database error: %s",
+        "database error in %s %s request_id=%s: %s",
+        request.method,
+        request.url.path,
+        getattr(request.state, "request_id", "-"),
         type(exc).__name__,
         exc_info=exc,
-        extra={"request_id": getattr(request.state, "request_id", None)},
     )
     return error_response(DatabaseUnavailable())
 

@@ -7,9 +7,12 @@ import time
 import uuid
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_api.errors import internal_error_response
+from todo_api.errors import ApiError, ErrorCode, error_response, internal_error_response
 
 log = logging.getLogger("todo_api.request")
 
@@ -88,3 +91,20 @@ class RequestContextMiddleware:
                 request_id,
                 state.get("user_id", "-"),
             )
+
+
+class CorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the contract's error body."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        return error_response(
+            ApiError(
+                400,
+                ErrorCode.INVALID_REQUEST,
+                f"Cross-origin request refused: {refused} not allowed",
+            )
+        )

@@ -2,6 +2,8 @@
 and the user row a first valid token creates."""
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -47,6 +49,13 @@ def b64url(data: dict[str, Any]) -> str:
 def unsigned_token() -> str:
     """alg "none", built by hand: header.payload. with an empty signature."""
     return f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims())}."
+
+
+def hs256_token_with_header(header: dict[str, Any]) -> str:
+    """Correctly HS256-signed, but with a header PyJWT's encoder would never write."""
+    signing_input = f"{b64url(header)}.{b64url(claims())}"
+    digest = hmac.new(TEST_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
 
 
 def rs256_token() -> str:
@@ -112,6 +121,14 @@ async def test_every_task_route_needs_a_token(
     assert_error(response, 401, "UNAUTHORIZED")
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_malformed_task_id_without_a_token_is_unauthorized(
+    anonymous: httpx.AsyncClient, method: str
+) -> None:
+    response = await anonymous.request(method, "/api/tasks/not-a-uuid")
+    assert_error(response, 401, "UNAUTHORIZED")
+
+
 async def test_bearer_scheme_is_case_insensitive(app: FastAPI, settings: Settings) -> None:
     async with client_for(app) as client:
         response = await client.get(
@@ -143,6 +160,33 @@ INVALID_TOKENS: dict[str, Callable[[], str]] = {
 @pytest.mark.parametrize("make_token", INVALID_TOKENS.values(), ids=INVALID_TOKENS.keys())
 async def test_bad_tokens_are_invalid_token(app: FastAPI, make_token: Callable[[], str]) -> None:
     assert_invalid_token(await get_tasks(app, make_token()))
+
+
+@pytest.fixture
+async def jwks_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    """An app that also accepts an external issuer's keys (from a URL nothing answers at)."""
+    jwks = make_settings(
+        f"sqlite:///{tmp_path / 'todo.db'}", tmp_path, jwt_jwks_url="http://127.0.0.1:1/jwks"
+    )
+    app = create_app(jwks)
+    yield app
+    await app.state.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param({"alg": ["RS256"], "typ": "JWT"}, id="alg-list"),
+        pytest.param({"alg": {"name": "RS256"}, "typ": "JWT"}, id="alg-object"),
+        pytest.param({"alg": None, "typ": "JWT"}, id="alg-null"),
+        pytest.param({"typ": "JWT"}, id="alg-missing"),
+        pytest.param({"alg": "HS256", "kid": 5}, id="kid-not-a-string"),
+    ],
+)
+async def test_malformed_header_is_invalid_token_with_jwks_configured(
+    jwks_app: FastAPI, header: dict[str, Any]
+) -> None:
+    assert_invalid_token(await get_tasks(jwks_app, hs256_token_with_header(header)))
 
 
 async def test_invalid_token_body_does_not_echo_the_token(app: FastAPI) -> None:

@@ -98,7 +98,9 @@ class TokenVerifier:
         algorithm = header.get("alg")
         if algorithm == HS256:
             return self._secret, HS256
-        if self.jwks is None or algorithm not in ASYMMETRIC_ALGORITHMS:
+        if not isinstance(algorithm, str) or algorithm not in ASYMMETRIC_ALGORITHMS:
+            raise invalid_token("The token's algorithm is not accepted")
+        if self.jwks is None:
             raise invalid_token("The token's algorithm is not accepted")
         kid = header.get("kid")
         try:

@@ -1,0 +1,415 @@
+"""Built-in accounts through HTTP, on both databases: register, login (JSON and OAuth2 form),
+me, refresh-token rotation with reuse detection, logout, and the validation rules."""
+
+import asyncio
+import secrets
+import time
+import uuid
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from tests.conftest import TEST_SECRET, client_for, token_for
+from todo_api.auth.models import refresh_tokens, users
+from todo_api.config import Settings
+
+PASSWORD = "correct horse battery staple"
+TOKENS_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "user"}
+
+
+def unique_email() -> str:
+    return f"account-{secrets.token_hex(6)}@example.com"
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error", "code", "details"}
+    assert body["code"] == code
+    return body
+
+
+def assert_tokens(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == TOKENS_KEYS
+    assert body["token_type"] == "bearer"
+    assert set(body["user"]) == {"id", "email", "name"}
+    assert body["access_token"]
+    assert body["refresh_token"]
+    return body
+
+
+async def register(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, name: str | None = None
+) -> httpx.Response:
+    payload: dict[str, Any] = {"email": email, "password": password}
+    if name is not None:
+        payload["name"] = name
+    return await client.post("/api/auth/register", json=payload)
+
+
+async def signed_up(client: httpx.AsyncClient, name: str | None = None) -> dict[str, Any]:
+    """A new account's tokens (the register response)."""
+    return assert_tokens(await register(client, unique_email(), name=name), 201)
+
+
+async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    return await client.post("/api/auth/refresh", json={"refresh_token": refresh_token})
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return await client.post("/api/auth/login", json={"email": email, "password": password})
+
+
+# --- the whole flow -----------------------------------------------------------------------
+
+
+async def test_account_flow_register_login_token_me_refresh_logout(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    email = unique_email()
+    registered = assert_tokens(await register(anonymous, email.upper(), name="  Ada  "), 201)
+    user = registered["user"]
+    assert user == {"id": user["id"], "email": email, "name": "Ada"}
+
+    logged_in = assert_tokens(await login(anonymous, email))
+    assert logged_in["user"] == user
+    form = assert_tokens(
+        await anonymous.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+    )
+    assert form["user"] == user
+
+    async with client_for(app, form["access_token"]) as client:
+        me = await client.get("/api/auth/me")
+    assert me.status_code == 200, me.text
+    assert {k: me.json()[k] for k in ("id", "email", "name")} == user
+
+    rotated = assert_tokens(await refresh(anonymous, form["refresh_token"]))
+    assert rotated["refresh_token"] != form["refresh_token"]
+    assert rotated["user"] == user
+    async with client_for(app, rotated["access_token"]) as client:
+        assert (await client.get("/api/auth/me")).json()["id"] == user["id"]
+        logout = await client.post(
+            "/api/auth/logout", json={"refresh_token": rotated["refresh_token"]}
+        )
+    assert logout.status_code == 204
+    assert logout.content == b""
+    assert_error(await refresh(anonymous, rotated["refresh_token"]), 401, "INVALID_TOKEN")
+    # The other sign-ins are other sessions: they are untouched.
+    assert_tokens(await refresh(anonymous, logged_in["refresh_token"]))
+
+
+# --- register -----------------------------------------------------------------------------
+
+
+async def test_register_normalises_the_email_and_trims_the_name(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    local = f"Ada.Lovelace-{secrets.token_hex(4)}"
+    body = assert_tokens(
+        await register(anonymous, f"  {local}@Example.COM ", name="  Ada Lovelace \t"), 201
+    )
+    assert body["user"]["email"] == f"{local.lower()}@example.com"
+    assert body["user"]["name"] == "Ada Lovelace"
+    uuid.UUID(body["user"]["id"])
+
+
+async def test_register_without_a_name_has_a_null_name(anonymous: httpx.AsyncClient) -> None:
+    body = await signed_up(anonymous)
+    assert body["user"]["name"] is None
+
+
+async def test_password_is_stored_as_an_argon2id_hash(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    async with app.state.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(users.c.password_hash).where(users.c.id == uuid.UUID(body["user"]["id"]))
+            )
+        ).one()
+    assert row.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in row.password_hash
+
+
+async def test_refresh_token_is_stored_only_as_a_hash(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    async with app.state.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(refresh_tokens).where(
+                    refresh_tokens.c.user_id == uuid.UUID(body["user"]["id"])
+                )
+            )
+        ).all()
+    assert len(rows) == 1
+    assert body["refresh_token"] not in repr(tuple(rows[0]))
+
+
+@pytest.mark.parametrize(
+    "variant", [str.lower, str.upper, str.title], ids=["same", "upper", "title"]
+)
+async def test_taken_email_in_any_case_is_conflict(
+    anonymous: httpx.AsyncClient, variant: Any
+) -> None:
+    email = unique_email()
+    assert (await register(anonymous, email)).status_code == 201
+    response = await register(anonymous, f" {variant(email)} ", password="another password")
+    assert_error(response, 409, "CONFLICT")
+
+
+async def test_email_of_a_user_known_from_tokens_is_taken(
+    app: FastAPI, settings: Settings, anonymous: httpx.AsyncClient
+) -> None:
+    email = unique_email()
+    async with client_for(app, token_for(settings, email=email)) as client:
+        assert (await client.get("/api/tasks")).status_code == 200
+    assert_error(await register(anonymous, email), 409, "CONFLICT")
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [(7, 400), (8, 201), (128, 201), (129, 400)],
+    ids=["7-too-short", "8-shortest", "128-longest", "129-too-long"],
+)
+async def test_password_length_must_be_8_to_128(
+    anonymous: httpx.AsyncClient, length: int, status: int
+) -> None:
+    response = await register(anonymous, unique_email(), password="p" * length)
+    if status == 201:
+        assert_tokens(response, 201)
+    else:
+        body = assert_error(response, 400, "VALIDATION_ERROR")
+        assert [d["field"] for d in body["details"]] == ["password"]
+        assert "p" * length not in response.text
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["not-an-email", "", "no-domain@", "@example.com", "two@@example.com", "a b@example.com",
+     "nodot@example"],
+    ids=["no-at", "empty", "no-domain", "no-local-part", "two-ats", "space", "no-dot"],
+)  # fmt: skip
+async def test_bad_email_is_validation_error(anonymous: httpx.AsyncClient, email: str) -> None:
+    body = assert_error(await register(anonymous, email), 400, "VALIDATION_ERROR")
+    assert [d["field"] for d in body["details"]] == ["email"]
+
+
+async def test_register_with_an_unknown_field_is_validation_error(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    response = await anonymous.post(
+        "/api/auth/register",
+        json={"email": unique_email(), "password": PASSWORD, "is_admin": True},
+    )
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+# --- login --------------------------------------------------------------------------------
+
+
+async def test_wrong_password_and_unknown_email_give_the_same_401(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    email = unique_email()
+    assert (await register(anonymous, email)).status_code == 201
+
+    wrong_password = await login(anonymous, email, "not the password")
+    unknown_email = await login(anonymous, unique_email(), "not the password")
+    wrong_form = await anonymous.post(
+        "/api/auth/token", data={"username": email, "password": "not the password"}
+    )
+    unknown_form = await anonymous.post(
+        "/api/auth/token", data={"username": unique_email(), "password": "not the password"}
+    )
+
+    responses = [wrong_password, unknown_email, wrong_form, unknown_form]
+    for response in responses:
+        assert_error(response, 401, "INVALID_CREDENTIALS")
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert len({response.content for response in responses}) == 1
+
+
+async def test_login_of_a_user_known_only_from_tokens_is_invalid_credentials(
+    app: FastAPI, settings: Settings, anonymous: httpx.AsyncClient
+) -> None:
+    email = unique_email()
+    async with client_for(app, token_for(settings, email=email)) as client:
+        assert (await client.get("/api/tasks")).status_code == 200
+    assert_error(await login(anonymous, email, ""), 401, "INVALID_CREDENTIALS")
+    assert_error(await login(anonymous, email, PASSWORD), 401, "INVALID_CREDENTIALS")
+
+
+async def test_login_takes_the_email_in_any_case(anonymous: httpx.AsyncClient) -> None:
+    body = await signed_up(anonymous)
+    email = body["user"]["email"]
+    assert assert_tokens(await login(anonymous, f" {email.upper()} "))["user"] == body["user"]
+
+
+async def test_token_endpoint_takes_the_oauth2_password_form(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    body = await signed_up(anonymous)
+    response = await anonymous.post(
+        "/api/auth/token",
+        data={"grant_type": "password", "username": body["user"]["email"], "password": PASSWORD},
+    )
+    assert assert_tokens(response)["user"] == body["user"]
+
+
+async def test_token_endpoint_refuses_json(anonymous: httpx.AsyncClient) -> None:
+    body = await signed_up(anonymous)
+    response = await anonymous.post(
+        "/api/auth/token", json={"username": body["user"]["email"], "password": PASSWORD}
+    )
+    assert response.status_code == 400, response.text
+
+
+# --- access tokens ------------------------------------------------------------------------
+
+
+async def test_access_token_expires_in_15_minutes_by_default(
+    settings: Settings, anonymous: httpx.AsyncClient
+) -> None:
+    assert settings.access_token_minutes == 15
+    before = int(time.time())
+    body = await signed_up(anonymous, name="Grace")
+    assert body["expires_in"] == 900
+    claims = jwt.decode(body["access_token"], TEST_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == body["user"]["id"]
+    assert claims["email"] == body["user"]["email"]
+    assert claims["name"] == "Grace"
+    assert claims["exp"] - claims["iat"] == 900
+    assert before - 5 <= claims["iat"] <= int(time.time()) + 5
+
+
+async def test_issued_access_token_works_on_tasks(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    async with client_for(app, body["access_token"]) as client:
+        created = await client.post("/api/tasks", json={"title": "signed up"})
+        listed = await client.get("/api/tasks")
+    assert created.status_code == 201, created.text
+    assert created.json()["user_id"] == body["user"]["id"]
+    assert [task["id"] for task in listed.json()] == [created.json()["id"]]
+
+
+async def test_me_needs_a_token(anonymous: httpx.AsyncClient) -> None:
+    assert_error(await anonymous.get("/api/auth/me"), 401, "UNAUTHORIZED")
+
+
+async def test_me_shows_the_account(app: FastAPI, anonymous: httpx.AsyncClient) -> None:
+    body = await signed_up(anonymous, name="Katherine")
+    async with client_for(app, body["access_token"]) as client:
+        me = await client.get("/api/auth/me")
+    assert me.status_code == 200
+    data = me.json()
+    assert set(data) == {"id", "email", "name", "created_at", "updated_at"}
+    assert {k: data[k] for k in ("id", "email", "name")} == body["user"]
+    assert data["created_at"].endswith("Z")
+
+
+# --- refresh and logout -------------------------------------------------------------------
+
+
+async def test_refresh_gives_new_tokens_and_the_old_refresh_token_is_refused(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    first = await signed_up(anonymous)
+    second = assert_tokens(await refresh(anonymous, first["refresh_token"]))
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["user"] == first["user"]
+    async with client_for(app, second["access_token"]) as client:
+        assert (await client.get("/api/tasks")).status_code == 200
+    assert_error(await refresh(anonymous, first["refresh_token"]), 401, "INVALID_TOKEN")
+
+
+async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    first = await signed_up(anonymous)
+    other_session = assert_tokens(await login(anonymous, first["user"]["email"]))
+    second = assert_tokens(await refresh(anonymous, first["refresh_token"]))
+    newest = assert_tokens(await refresh(anonymous, second["refresh_token"]))
+
+    assert_error(await refresh(anonymous, first["refresh_token"]), 401, "INVALID_TOKEN")
+
+    assert_error(await refresh(anonymous, newest["refresh_token"]), 401, "INVALID_TOKEN")
+    assert_error(await refresh(anonymous, second["refresh_token"]), 401, "INVALID_TOKEN")
+    # Another sign-in is another family, not touched.
+    assert_tokens(await refresh(anonymous, other_session["refresh_token"]))
+
+
+async def test_unknown_refresh_token_is_invalid_token(anonymous: httpx.AsyncClient) -> None:
+    assert_error(await refresh(anonymous, secrets.token_urlsafe(32)), 401, "INVALID_TOKEN")
+
+
+async def test_expired_refresh_token_is_token_expired(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.user_id == uuid.UUID(body["user"]["id"]))
+            .values(expires_at=refresh_tokens.c.created_at)
+        )
+    assert_error(await refresh(anonymous, body["refresh_token"]), 401, "TOKEN_EXPIRED")
+
+
+@pytest.mark.parametrize("racers", [2, 5])
+async def test_concurrent_refreshes_with_one_refresh_token_succeed_at_most_once(
+    app: FastAPI, racers: int
+) -> None:
+    async with client_for(app) as client:
+        body = await signed_up(client)
+        responses = await asyncio.wait_for(
+            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
+            timeout=30,
+        )
+    statuses = sorted(response.status_code for response in responses)
+    # One winner; the others are refused (they even revoke the family, as a reuse would).
+    assert statuses == [200] + [401] * (racers - 1), [r.text for r in responses]
+
+
+async def test_logout_makes_the_refresh_token_unusable(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    async with client_for(app, body["access_token"]) as client:
+        response = await client.post(
+            "/api/auth/logout", json={"refresh_token": body["refresh_token"]}
+        )
+    assert response.status_code == 204
+    assert_error(await refresh(anonymous, body["refresh_token"]), 401, "INVALID_TOKEN")
+
+
+async def test_logout_needs_a_bearer_token(anonymous: httpx.AsyncClient) -> None:
+    body = await signed_up(anonymous)
+    response = await anonymous.post(
+        "/api/auth/logout", json={"refresh_token": body["refresh_token"]}
+    )
+    assert_error(response, 401, "UNAUTHORIZED")
+    assert_tokens(await refresh(anonymous, body["refresh_token"]))
+
+
+async def test_logout_with_someone_elses_refresh_token_changes_nothing(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    victim = await signed_up(anonymous)
+    attacker = await signed_up(anonymous)
+    async with client_for(app, attacker["access_token"]) as client:
+        response = await client.post(
+            "/api/auth/logout", json={"refresh_token": victim["refresh_token"]}
+        )
+    assert response.status_code == 204
+    assert_tokens(await refresh(anonymous, victim["refresh_token"]))

@@ -1,0 +1,326 @@
+"""Brute-force protection: login, token, register and refresh are limited per client address
+and per email, with counters in memory (the default) and in Redis (REDIS_URL).
+
+Client addresses are fake ones given to the in-process ASGI transport; nothing is sent over a
+network. Each test uses fresh addresses and emails, so Redis counters never collide between
+tests or runs; only the keys a test made are deleted afterwards.
+"""
+
+import asyncio
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from fastapi import FastAPI
+
+from tests.conftest import make_settings
+from todo_api.app import create_app
+from todo_api.config import Settings
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+KEY_PREFIX = "todo-api:rl:"
+ATTEMPTS = 3
+WINDOW = 60
+PASSWORD = "correct horse battery staple"
+WRONG_PASSWORD = "wrong password"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis to count in; the tests that need it skip locally and fail in CI without it."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is required in CI and did not answer at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+class Names:
+    """Fresh emails and client addresses for one test; forgets their Redis counters after."""
+
+    def __init__(self) -> None:
+        self.emails: list[str] = []
+        self.addresses: list[str] = []
+        self.redis_url: str | None = None  # set when the test counts in Redis
+
+    def email(self) -> str:
+        email = f"limited-{secrets.token_hex(6)}@example.com"
+        self.emails.append(email)
+        return email
+
+    def address(self) -> str:
+        address = "10." + ".".join(str(secrets.randbelow(254) + 1) for _ in range(3))
+        self.addresses.append(address)
+        return address
+
+    def forget(self) -> None:
+        if self.redis_url is None:
+            return
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            patterns = [f"{KEY_PREFIX}*:email:{email}" for email in self.emails]
+            patterns += [f"{KEY_PREFIX}*:ip:{address}" for address in self.addresses]
+            for pattern in patterns:
+                keys = list(client.scan_iter(match=pattern, count=1000))
+                if keys:
+                    client.delete(*keys)
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def names() -> Iterator[Names]:
+    names = Names()
+    yield names
+    names.forget()
+
+
+@pytest.fixture
+async def build_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
+    """Builds apps on the migrated test database with a limit of 3 attempts a minute."""
+    assert settings.database_url is not None
+    apps: list[FastAPI] = []
+
+    def make(**overrides: Any) -> FastAPI:
+        values: dict[str, Any] = {
+            "auth_rate_limit_attempts": ATTEMPTS,
+            "auth_rate_limit_window_seconds": WINDOW,
+            **overrides,
+        }
+        app = create_app(make_settings(settings.database_url, tmp_path, **values))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        await app.state.rate_limiter.counter.close()
+        await app.state.engine.dispose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_app(
+    request: pytest.FixtureRequest, build_app: Callable[..., FastAPI], names: Names
+) -> Callable[..., FastAPI]:
+    """`build_app` with the counters in memory, then in Redis."""
+    counters: dict[str, Any] = {}
+    if request.param == "redis":
+        names.redis_url = counters["redis_url"] = request.getfixturevalue("redis_url")
+    return lambda **overrides: build_app(**{**counters, **overrides})
+
+
+@pytest.fixture
+def limited_app(make_app: Callable[..., FastAPI]) -> FastAPI:
+    return make_app()
+
+
+def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A client whose requests come from `address` (inside the ASGI transport only)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 1234))
+    return httpx.AsyncClient(transport=transport, base_url="http://test", timeout=20)
+
+
+async def login(app: FastAPI, address: str, email: str, password: str = WRONG_PASSWORD) -> int:
+    async with client_at(app, address) as client:
+        response = await client.post("/api/auth/login", json={"email": email, "password": password})
+    return response.status_code
+
+
+def assert_rate_limited(response: httpx.Response, window: int = WINDOW) -> None:
+    assert response.status_code == 429, response.text
+    body = response.json()
+    assert set(body) == {"error", "code", "details"}
+    assert body["code"] == "RATE_LIMITED"
+    retry_after = response.headers["retry-after"]
+    assert retry_after.isdigit(), retry_after
+    assert 1 <= int(retry_after) <= window
+
+
+# --- login and token ----------------------------------------------------------------------
+
+
+async def test_fourth_login_from_one_address_is_rate_limited(
+    limited_app: FastAPI, names: Names
+) -> None:
+    address = names.address()
+    async with client_at(limited_app, address) as client:
+        for _ in range(ATTEMPTS):
+            response = await client.post(
+                "/api/auth/login", json={"email": names.email(), "password": WRONG_PASSWORD}
+            )
+            assert response.status_code == 401, response.text
+        response = await client.post(
+            "/api/auth/login", json={"email": names.email(), "password": WRONG_PASSWORD}
+        )
+    assert_rate_limited(response)
+
+
+async def test_limit_of_one_address_leaves_other_addresses_alone(
+    limited_app: FastAPI, names: Names
+) -> None:
+    address = names.address()
+    for _ in range(ATTEMPTS + 1):
+        await login(limited_app, address, names.email())
+    assert await login(limited_app, address, names.email()) == 429
+    assert await login(limited_app, names.address(), names.email()) == 401
+
+
+async def test_per_email_limit_applies_across_client_addresses(
+    limited_app: FastAPI, names: Names
+) -> None:
+    email = names.email()
+    async with client_at(limited_app, names.address()) as client:
+        registered = await client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+    assert registered.status_code == 201, registered.text
+    for spelling in (email, email.upper(), f" {email.title()} "):
+        assert await login(limited_app, names.address(), spelling) == 401
+    # The right password, from yet another address, is refused too: the email is locked.
+    async with client_at(limited_app, names.address()) as client:
+        response = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert_rate_limited(response)
+
+
+async def test_token_endpoint_is_rate_limited(limited_app: FastAPI, names: Names) -> None:
+    async with client_at(limited_app, names.address()) as client:
+        for _ in range(ATTEMPTS):
+            form = {"username": names.email(), "password": WRONG_PASSWORD}
+            assert (await client.post("/api/auth/token", data=form)).status_code == 401
+        form = {"username": names.email(), "password": WRONG_PASSWORD}
+        assert_rate_limited(await client.post("/api/auth/token", data=form))
+
+
+async def test_login_and_token_share_one_budget(limited_app: FastAPI, names: Names) -> None:
+    email = names.email()
+    async with client_at(limited_app, names.address()) as client:
+        wrong = {"email": email, "password": WRONG_PASSWORD}
+        assert (await client.post("/api/auth/login", json=wrong)).status_code == 401
+        assert (await client.post("/api/auth/login", json=wrong)).status_code == 401
+        form = {"username": email, "password": WRONG_PASSWORD}
+        assert (await client.post("/api/auth/token", data=form)).status_code == 401
+        assert_rate_limited(await client.post("/api/auth/token", data=form))
+
+
+# --- register and refresh -----------------------------------------------------------------
+
+
+async def test_register_is_rate_limited(limited_app: FastAPI, names: Names) -> None:
+    async with client_at(limited_app, names.address()) as client:
+        for _ in range(ATTEMPTS):
+            created = await client.post(
+                "/api/auth/register", json={"email": names.email(), "password": PASSWORD}
+            )
+            assert created.status_code == 201, created.text
+        response = await client.post(
+            "/api/auth/register", json={"email": names.email(), "password": PASSWORD}
+        )
+    assert_rate_limited(response)
+
+
+async def test_register_is_limited_per_email_across_addresses(
+    limited_app: FastAPI, names: Names
+) -> None:
+    email = names.email()
+    statuses = []
+    for _ in range(ATTEMPTS):
+        async with client_at(limited_app, names.address()) as client:
+            response = await client.post(
+                "/api/auth/register", json={"email": email, "password": PASSWORD}
+            )
+        statuses.append(response.status_code)
+    assert statuses == [201, 409, 409]
+    async with client_at(limited_app, names.address()) as client:
+        response = await client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+    assert_rate_limited(response)
+
+
+async def test_refresh_is_rate_limited(limited_app: FastAPI, names: Names) -> None:
+    async with client_at(limited_app, names.address()) as client:
+        for _ in range(ATTEMPTS):
+            response = await client.post(
+                "/api/auth/refresh", json={"refresh_token": secrets.token_urlsafe(32)}
+            )
+            assert response.status_code == 401, response.text
+        response = await client.post(
+            "/api/auth/refresh", json={"refresh_token": secrets.token_urlsafe(32)}
+        )
+    assert_rate_limited(response)
+
+
+async def test_limit_ends_with_its_window(make_app: Callable[..., FastAPI], names: Names) -> None:
+    app = make_app(auth_rate_limit_window_seconds=1)
+    async with client_at(app, names.address()) as client:
+        statuses = []
+        for _ in range(ATTEMPTS):
+            response = await client.post("/api/auth/refresh", json={"refresh_token": "unknown"})
+            statuses.append(response.status_code)
+        assert statuses == [401] * ATTEMPTS
+        response = await client.post("/api/auth/refresh", json={"refresh_token": "unknown"})
+        assert_rate_limited(response, window=1)
+        await asyncio.sleep(1.2)
+        response = await client.post("/api/auth/refresh", json={"refresh_token": "unknown"})
+        assert response.status_code == 401, response.text
+
+
+# --- where the counters live --------------------------------------------------------------
+
+
+async def test_two_instances_sharing_redis_share_the_counters(
+    build_app: Callable[..., FastAPI], redis_url: str, names: Names
+) -> None:
+    names.redis_url = redis_url
+    app_a, app_b = build_app(redis_url=redis_url), build_app(redis_url=redis_url)
+    address, email = names.address(), names.email()
+    for _ in range(ATTEMPTS):
+        assert await login(app_a, address, email) == 401
+    async with client_at(app_b, address) as client:
+        response = await client.post(
+            "/api/auth/login", json={"email": email, "password": WRONG_PASSWORD}
+        )
+    assert_rate_limited(response)
+
+
+async def test_memory_counters_belong_to_one_instance(
+    build_app: Callable[..., FastAPI], names: Names
+) -> None:
+    app_a, app_b = build_app(), build_app()
+    address, email = names.address(), names.email()
+    for _ in range(ATTEMPTS):
+        assert await login(app_a, address, email) == 401
+    assert await login(app_a, address, email) == 429
+    assert await login(app_b, address, email) == 401
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_unreachable_redis_still_limits_in_memory(
+    build_app: Callable[..., FastAPI], names: Names
+) -> None:
+    app = build_app(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    address = names.address()
+    for _ in range(ATTEMPTS):
+        assert await login(app, address, names.email()) == 401
+    async with client_at(app, address) as client:
+        response = await client.post(
+            "/api/auth/login", json={"email": names.email(), "password": WRONG_PASSWORD}
+        )
+    assert_rate_limited(response)
