@@ -29,9 +29,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
+    token_verifier = TokenVerifier(settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if token_verifier.jwks is not None:
+            await token_verifier.jwks.close()
         await counter.close()
         await engine.dispose()
 
@@ -43,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.token_verifier = TokenVerifier(settings)
+    app.state.token_verifier = token_verifier
     app.state.known_users = KnownUsers()
     app.state.rate_limiter = RateLimiter(
         counter,

@@ -5,6 +5,7 @@ import asyncio
 import secrets
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -138,7 +139,7 @@ async def test_password_is_stored_as_an_argon2id_hash(
     assert PASSWORD not in row.password_hash
 
 
-async def test_refresh_token_is_stored_only_as_a_hash(
+async def test_refresh_token_is_stored_only_as_a_hash_for_30_days(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
@@ -152,6 +153,7 @@ async def test_refresh_token_is_stored_only_as_a_hash(
         ).all()
     assert len(rows) == 1
     assert body["refresh_token"] not in repr(tuple(rows[0]))
+    assert rows[0].expires_at - rows[0].created_at == timedelta(days=30)
 
 
 @pytest.mark.parametrize(
@@ -164,6 +166,18 @@ async def test_taken_email_in_any_case_is_conflict(
     assert (await register(anonymous, email)).status_code == 201
     response = await register(anonymous, f" {variant(email)} ", password="another password")
     assert_error(response, 409, "CONFLICT")
+
+
+async def test_concurrent_registrations_of_one_email_create_one_account(
+    app: FastAPI,
+) -> None:
+    email = unique_email()
+    async with client_for(app) as client:
+        responses = await asyncio.wait_for(
+            asyncio.gather(*(register(client, email) for _ in range(4))), timeout=30
+        )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201, 409, 409, 409], [r.text for r in responses]
 
 
 async def test_email_of_a_user_known_from_tokens_is_taken(

@@ -55,19 +55,27 @@ class JwksCache:
         self._keys: dict[str | None, PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last fetch, successful or not
-        self._lock = asyncio.Lock()
+        self._inflight: asyncio.Task[None] | None = None
         self.fetches = 0
 
     async def key_for(self, kid: str | None, algorithm: str) -> PyJWK:
-        """The key that signs tokens with this `kid`, if it may sign with `algorithm`."""
-        if self._is_stale():
-            await self._refresh(reason="keys are old")
+        """The key that signs tokens with this `kid`, if it may sign with `algorithm`.
+
+        A known key answers at once, even when the set is old: the refresh then runs in the
+        background. An unknown `kid` waits for a fetch (the one under way, or a new one when the
+        interval allows), so many requests with a just-rotated key share one fetch.
+        """
         key = self._lookup(kid)
-        if key is None and self._may_refetch():
-            await self._refresh(reason="unknown kid")
+        if key is not None:
+            if self._is_stale():
+                self._fetch()
+        else:
+            fetch = self._fetch()
+            if fetch is not None:
+                await asyncio.shield(fetch)  # a cancelled request must not cancel the fetch
             key = self._lookup(kid)
         if key is None:
-            if not self._keys and self._fetched_at is None:
+            if self._fetched_at is None:
                 raise IssuerUnavailable
             raise UnknownKey
         if key.algorithm_name != algorithm:
@@ -82,34 +90,40 @@ class JwksCache:
     def _is_stale(self) -> bool:
         return self._fetched_at is None or time.monotonic() - self._fetched_at > self._max_age
 
-    def _may_refetch(self) -> bool:
-        return (
-            self._attempted_at is None or time.monotonic() - self._attempted_at >= self._min_refetch
-        )
+    def _fetch(self) -> asyncio.Task[None] | None:
+        """The fetch under way, else a new one if the interval allows, else None."""
+        if self._inflight is None:
+            now = time.monotonic()
+            if self._attempted_at is not None and now - self._attempted_at < self._min_refetch:
+                return None
+            self._attempted_at = now
+            self._inflight = asyncio.create_task(self._download())
+            self._inflight.add_done_callback(self._fetch_done)
+        return self._inflight
 
-    async def _refresh(self, *, reason: str) -> None:
-        attempted_before = self._attempted_at
-        async with self._lock:
-            if self._attempted_at != attempted_before:
-                return  # another request fetched while this one waited
-            if not self._may_refetch():
-                return
-            self._attempted_at = time.monotonic()
-            self.fetches += 1
-            try:
-                async with httpx.AsyncClient(timeout=self._timeout) as client:
-                    response = await client.get(self.url)
-                    response.raise_for_status()
-                    document = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                log.warning("JWKS fetch from %s failed (%s): %s", self.url, reason, exc)
-                return
-            keys = self._parse(document)
-            if keys:
-                self._keys = keys
-                self._fetched_at = self._attempted_at
-            else:
-                log.warning("JWKS at %s has no usable signing key", self.url)
+    def _fetch_done(self, _task: asyncio.Task[None]) -> None:
+        self._inflight = None
+
+    async def close(self) -> None:
+        if self._inflight is not None:
+            self._inflight.cancel()
+
+    async def _download(self) -> None:
+        self.fetches += 1
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                response = await client.get(self.url)
+                response.raise_for_status()
+                document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("JWKS fetch from %s failed: %s", self.url, exc)
+            return
+        keys = self._parse(document)
+        if keys:
+            self._keys = keys
+            self._fetched_at = time.monotonic()
+        else:
+            log.warning("JWKS at %s has no usable signing key", self.url)
 
     def _parse(self, document: Any) -> dict[str | None, PyJWK]:
         raw_keys = document.get("keys") if isinstance(document, dict) else None
