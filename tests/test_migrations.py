@@ -23,7 +23,7 @@ from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.db import create_engine, utcnow
 from todo_api.migrations import alembic_config, upgrade_to_head
-from todo_api.models import metadata
+from todo_api.models import include_in_comparison, metadata
 from todo_api.tasks.models import tasks
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -37,7 +37,9 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 def _schema_diff(sync_conn: Connection) -> list[Any]:
-    context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        sync_conn, opts={"compare_type": True, "include_object": include_in_comparison}
+    )
     with warnings.catch_warnings():
         # SQLite cannot reflect the lower(email) index; it is checked by behaviour below.
         warnings.filterwarnings("ignore", message=".*expression-based index")

@@ -17,10 +17,20 @@ from todo_api.config import Settings, load_settings
 from todo_api.db import Connection, create_engine
 from todo_api.errors import error_responses, install_error_handlers
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
+from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
+from todo_api.tasks.router import user_scoped_router
 
 # Headers a browser client may read from a cross-origin response.
-EXPOSED_HEADERS = ["Location", "X-Request-ID", "Retry-After", "WWW-Authenticate"]
+EXPOSED_HEADERS = [
+    "Location",
+    "X-Request-ID",
+    "Retry-After",
+    "WWW-Authenticate",
+    "Link",
+    "X-Next-Cursor",
+    "X-Total-Count",
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.token_verifier = token_verifier
+    app.state.cursor_codec = CursorCodec(settings.signing_secret())
     app.state.known_users = KnownUsers()
     app.state.rate_limiter = RateLimiter(
         counter,
@@ -58,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(tasks_router)
+    app.include_router(user_scoped_router)  # after /api/tasks, whose paths it would shadow
 
     @app.get("/health", tags=["service"], responses=error_responses(503), summary="Liveness")
     async def health(conn: Connection) -> dict[str, str]:

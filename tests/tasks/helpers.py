@@ -6,7 +6,20 @@ from typing import Any
 
 import httpx
 
-TASK_FIELDS = {"id", "user_id", "title", "description", "is_completed", "created_at", "updated_at"}
+# The contract's seven fields, and what the task features add to them.
+TASK_FIELDS = {
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "is_completed",
+    "priority",
+    "due_at",
+    "tags",
+    "completed_at",
+    "created_at",
+    "updated_at",
+}
 ERROR_FIELDS = {"error", "code", "details"}
 
 

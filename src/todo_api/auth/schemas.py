@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.auth.tokens import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
+from todo_api.text import storable
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
 
@@ -19,12 +20,6 @@ def _normalize_email(value: Any) -> Any:
         if not _EMAIL.match(value):
             raise ValueError("must be an email address")
     return value
-
-
-def _encodable(text: str) -> str:
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text) or "\x00" in text:
-        raise ValueError("must be valid Unicode text without NUL characters")
-    return text
 
 
 def _strip(value: Any) -> Any:
@@ -41,13 +36,13 @@ Password = Annotated[
     Field(
         min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, examples=["correct horse"]
     ),
-    AfterValidator(_encodable),
+    AfterValidator(storable),
 ]
 Name = Annotated[
     str,
     BeforeValidator(_strip),
     Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["Ada Lovelace"]),
-    AfterValidator(_encodable),
+    AfterValidator(storable),
 ]
 
 
@@ -64,7 +59,7 @@ class Login(BaseModel):
 
     email: Email
     # Any length is checked against the hash; the rules apply when a password is chosen.
-    password: Annotated[str, Field(max_length=1024), AfterValidator(_encodable)]
+    password: Annotated[str, Field(max_length=1024), AfterValidator(storable)]
 
 
 class RefreshRequest(BaseModel):

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from todo_api.models import metadata
+from todo_api.models import include_in_comparison, metadata
 
 
 def run_migrations(connection: Connection) -> None:
@@ -12,6 +12,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

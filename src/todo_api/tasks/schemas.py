@@ -1,11 +1,12 @@
 """What a client sends and gets back for tasks."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Self
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,16 +16,16 @@ from pydantic import (
     model_validator,
 )
 
-from todo_api.tasks.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from todo_api.tasks.models import (
+    DESCRIPTION_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TAGS_MAX_COUNT,
+    TITLE_MAX_LENGTH,
+    Priority,
+)
+from todo_api.text import storable
 
-
-def _storable(text: str) -> str:
-    # PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded at all.
-    if "\x00" in text:
-        raise ValueError("must not contain the NUL character")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise ValueError("must be valid Unicode text")
-    return text
+PriorityName = Literal["none", "low", "medium", "high"]
 
 
 def _not_blank(value: str) -> str:
@@ -33,17 +34,47 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(tags))  # duplicates after normalising are dropped, order kept
+    if len(unique) > TAGS_MAX_COUNT:
+        raise ValueError(f"at most {TAGS_MAX_COUNT} tags")
+    return unique
+
+
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
     AfterValidator(_not_blank),
-    AfterValidator(_storable),
+    AfterValidator(storable),
     Field(examples=["Buy milk"], json_schema_extra={"minLength": 1}),
 ]
 Description = Annotated[
     str,
     Field(max_length=DESCRIPTION_MAX_LENGTH, examples=["Two litres, semi-skimmed"]),
-    AfterValidator(_storable),
+    AfterValidator(storable),
+]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=TAG_MAX_LENGTH),
+    AfterValidator(_not_blank),
+    AfterValidator(storable),
+]
+Tags = Annotated[
+    list[Tag],
+    AfterValidator(_unique_tags),
+    Field(
+        description=f"At most {TAGS_MAX_COUNT}; stored trimmed, lower-case, without duplicates",
+        examples=[["groceries", "errands"]],
+    ),
+]
+DueAt = Annotated[
+    AwareDatetime,
+    AfterValidator(_utc),
+    Field(description="RFC 3339 with an offset; kept in UTC", examples=["2026-12-01T17:00:00Z"]),
 ]
 
 
@@ -53,18 +84,25 @@ class TaskCreate(BaseModel):
     title: Title
     description: Description | None = None
     is_completed: StrictBool = False
+    priority: PriorityName = "none"
+    due_at: DueAt | None = None
+    tags: Tags = []
 
 
 class TaskUpdate(BaseModel):
-    """A partial change: fields left out stay as they are; `description: null` clears it."""
+    """A partial change: fields left out stay as they are; `description: null` and
+    `due_at: null` clear those fields."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
     description: Description | None = None
     is_completed: StrictBool | None = None
+    priority: PriorityName | None = None
+    due_at: DueAt | None = None
+    tags: Tags | None = None
 
-    @field_validator("title", "is_completed")
+    @field_validator("title", "is_completed", "priority", "tags")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -77,9 +115,6 @@ class TaskUpdate(BaseModel):
             raise ValueError("at least one field must be given")
         return self
 
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(include=self.model_fields_set)
-
 
 class TaskRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -89,5 +124,22 @@ class TaskRead(BaseModel):
     title: str
     description: str | None
     is_completed: bool
+    priority: PriorityName
+    due_at: datetime | None
+    tags: list[str]
+    completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority_name(cls, value: Any) -> Any:
+        return Priority(value).name if isinstance(value, int) else value
+
+
+def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
+    """The columns a create or an update writes (priority names become their stored numbers)."""
+    values = data.model_dump(exclude_unset=isinstance(data, TaskUpdate))
+    if "priority" in values:
+        values["priority"] = Priority[values["priority"]]
+    return values
