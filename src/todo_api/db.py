@@ -133,16 +133,29 @@ Connection = Annotated[AsyncConnection, Depends(connection)]
 async def transaction(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
     """Run several statements on the request's connection as one transaction.
 
-    The block commits when it ends and rolls back when it raises; the connection goes back
-    to autocommit afterwards.
+    The block commits when it ends and rolls back when it raises (or is cancelled). Nested
+    blocks join the outer one. On SQLite the transaction takes the write lock at once
+    (BEGIN IMMEDIATE), so concurrent writers queue up instead of failing to upgrade a read lock.
     """
-    await conn.commit()  # ends SQLAlchemy's bookkeeping of the autocommit statements so far
-    await conn.execution_options(isolation_level=conn.default_isolation_level)
+    if conn.info.get(_IN_TRANSACTION):
+        yield conn
+        return
+    begin = "BEGIN IMMEDIATE" if conn.dialect.name == "sqlite" else "BEGIN"
+    await conn.exec_driver_sql(begin)
+    conn.info[_IN_TRANSACTION] = True
     try:
-        async with conn.begin():
-            yield conn
+        yield conn
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await conn.exec_driver_sql("ROLLBACK")
+        raise
+    else:
+        await conn.exec_driver_sql("COMMIT")
     finally:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.info[_IN_TRANSACTION] = False
+
+
+_IN_TRANSACTION = "todo_api.in_transaction"
 
 
 def insert_or_ignore(conn: AsyncConnection, table: Table) -> Insert:

@@ -5,10 +5,7 @@ after it whatever was created or deleted meanwhile (no offsets). It is signed, a
 user, the sort and the filters that made it: a tampered or foreign cursor is refused.
 """
 
-import base64
-import binascii
 import hashlib
-import hmac
 import json
 import operator
 import uuid
@@ -34,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
 from todo_api.db import UTCDateTime
+from todo_api.signing import InvalidToken, Signer
 from todo_api.tasks.models import Priority, tasks
 
 SortField = Literal["created_at", "updated_at", "due_at", "priority", "title"]
@@ -102,37 +100,26 @@ class ListQuery:
 
 
 class CursorCodec:
-    """Signs and reads cursors; the key is derived from the service's secret.
-
-    A cursor holds only the last task's sort values and a signature. The signature also covers
-    the user, the sort and the filters, so a cursor used under any others fails to verify.
-    """
+    """Signs and reads cursors. A cursor holds only the last task's sort values; its signature
+    also covers the user, the sort and the filters, so under any others it fails to verify."""
 
     def __init__(self, secret: str) -> None:
-        self._key = hmac.new(secret.encode(), b"todo-api task cursor", hashlib.sha256).digest()
+        self._signer = Signer(secret, "todo-api task cursor")
 
-    def _signature(self, user_id: uuid.UUID, query: ListQuery, body: bytes) -> bytes:
-        context = f"{user_id.hex}|{query.sort}|{query.filters.fingerprint()}|".encode()
-        return hmac.new(self._key, context + body, hashlib.sha256).digest()[:16]
+    def _context(self, user_id: uuid.UUID, query: ListQuery) -> str:
+        return f"{user_id.hex}|{query.sort}|{query.filters.fingerprint()}"
 
     def encode(self, user_id: uuid.UUID, query: ListQuery, last: list[Any]) -> str:
-        body = json.dumps(last, default=_json_value, separators=(",", ":")).encode()
-        token = self._signature(user_id, query, body) + body
-        return base64.urlsafe_b64encode(token).decode().rstrip("=")
+        values = [_json_value(value) for value in last]
+        return self._signer.dumps(values, self._context(user_id, query))
 
     def decode(self, user_id: uuid.UUID, query: ListQuery, token: str) -> list[Any]:
         """The sort values of the last task of the previous page."""
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (binascii.Error, ValueError):
-            raise InvalidCursor("is not a cursor") from None
-        signature, body = raw[:16], raw[16:]
-        if not hmac.compare_digest(signature, self._signature(user_id, query, body)):
-            raise InvalidCursor(
-                "is not valid for this list (altered, or made for another sort or filters)"
-            )
-        try:
-            return _parse_last(query.sort_field, json.loads(body))
+            last = self._signer.loads(token, self._context(user_id, query))
+            return _parse_last(query.sort_field, last)
+        except InvalidToken as exc:
+            raise InvalidCursor(str(exc)) from None
         except (ValueError, TypeError):
             raise InvalidCursor("is not a cursor") from None
 
@@ -142,7 +129,7 @@ def _json_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return value.hex
-    raise TypeError(type(value).__name__)
+    return value
 
 
 def _parse_last(sort_field: SortField, last: Any) -> list[Any]:
