@@ -1,5 +1,6 @@
 """The application factory: middleware, routers and error handlers; nothing at import time."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +17,9 @@ from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
 from todo_api.db import Connection, create_engine
 from todo_api.errors import error_responses, install_error_handlers
+from todo_api.maintenance import run_periodically
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
+from todo_api.tasks.changes import SyncTokens
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.router import user_scoped_router
@@ -30,6 +33,8 @@ EXPOSED_HEADERS = [
     "Link",
     "X-Next-Cursor",
     "X-Total-Count",
+    "ETag",
+    "Idempotent-Replayed",
 ]
 
 
@@ -43,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        housekeeping = asyncio.create_task(run_periodically(engine, settings))
         yield
+        housekeeping.cancel()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await counter.close()
@@ -58,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.token_verifier = token_verifier
-    app.state.cursor_codec = CursorCodec(settings.signing_secret())
+    secret = settings.signing_secret()
+    app.state.cursor_codec = CursorCodec(secret)
+    app.state.sync_tokens = SyncTokens(secret, settings.sync_retention_days * 86400)
     app.state.known_users = KnownUsers()
     app.state.rate_limiter = RateLimiter(
         counter,

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     auth_rate_limit_attempts: int = Field(default=10, ge=1)
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
     redis_url: str | None = None
+    # A retried POST with the same Idempotency-Key gets the first response for this long.
+    idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Deleted tasks are remembered for the change feed this long; older sync tokens get 410.
+    sync_retention_days: int = Field(default=30, ge=1, le=3650)
+    # How often expired idempotency keys and old tombstones are removed.
+    maintenance_interval_seconds: int = Field(default=600, ge=10)
     frontend_url: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     log_level: str = "INFO"
     data_dir: Path = Path("data")

@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     DATABASE_ERROR = "DATABASE_ERROR"
     AUTH_UNAVAILABLE = "AUTH_UNAVAILABLE"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    SYNC_TOKEN_EXPIRED = "SYNC_TOKEN_EXPIRED"
 
 
 class FieldError(BaseModel):
@@ -75,6 +77,16 @@ class ApiError(Exception):
 class NotFound(ApiError):
     def __init__(self, message: str = "Not found") -> None:
         super().__init__(404, ErrorCode.NOT_FOUND, message)
+
+
+def invalid_field(field: str, message: str) -> ApiError:
+    """A VALIDATION_ERROR about one field, raised after the request's schema has passed."""
+    return ApiError(
+        400,
+        ErrorCode.VALIDATION_ERROR,
+        "The request is not valid",
+        details=[FieldError(field=field, message=message)],
+    )
 
 
 class DatabaseUnavailable(ApiError):

@@ -5,7 +5,8 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from todo_api.auth.models import RefreshToken, User
-from todo_api.tasks.models import POSTGRESQL_ONLY_INDEXES, Task
+from todo_api.idempotency import IdempotencyKey
+from todo_api.tasks.models import POSTGRESQL_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
 
 metadata = SQLModel.metadata
 
@@ -14,7 +15,19 @@ def include_in_comparison(
     obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
 ) -> bool:
     """For Alembic's autogenerate: leave out what only the migrations create, per dialect."""
-    return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES)
+    if type_ == "index":
+        return name not in POSTGRESQL_ONLY_INDEXES
+    if type_ == "table":
+        return name not in SQLITE_ONLY_TABLES
+    return True
 
 
-__all__ = ["RefreshToken", "Task", "User", "include_in_comparison", "metadata"]
+__all__ = [
+    "IdempotencyKey",
+    "RefreshToken",
+    "Task",
+    "TaskTombstone",
+    "User",
+    "include_in_comparison",
+    "metadata",
+]

@@ -4,10 +4,12 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
     Table,
@@ -23,6 +25,7 @@ TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
 TAG_MAX_LENGTH = 50
 TAGS_MAX_COUNT = 20
+RECURRENCE_MAX_LENGTH = 500
 
 
 class Priority(enum.IntEnum):
@@ -60,11 +63,40 @@ class Task(SQLModel, table=True):
         sa_column=Column(TagList, nullable=False, server_default=text("'[]'")),
     )
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recurrence: str | None = Field(default=None, sa_type=String(RECURRENCE_MAX_LENGTH))
+    # Moves on every write; the ETag, and what If-Match compares in the UPDATE itself.
+    version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    # The task's place in the change feed, stamped by database triggers on every write
+    # (see migration 0004): the writing transaction's id, then a sequence number.
+    change_txid: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
+    change_seq: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class TaskTombstone(SQLModel, table=True):
+    """A deleted task, remembered for the change feed until the retention has passed.
+
+    Written by a database trigger on every delete. No foreign key: a user's tombstones may
+    outlive the user until they are pruned."""
+
+    __tablename__ = "task_tombstones"
+
+    task_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(nullable=False)
+    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 tasks: Table = Task.__table__  # type: ignore[attr-defined]
+tombstones: Table = TaskTombstone.__table__  # type: ignore[attr-defined]
 
 # One index per sort order, each led by user_id: "this user's tasks, by X" is an equality on
 # user_id and then an ordered scan (backwards for descending), with id breaking ties.
@@ -72,6 +104,14 @@ Index("ix_tasks_user_id_created_at_id", tasks.c.user_id, tasks.c.created_at, tas
 Index("ix_tasks_user_id_updated_at_id", tasks.c.user_id, tasks.c.updated_at, tasks.c.id)
 Index("ix_tasks_user_id_due_at_id", tasks.c.user_id, tasks.c.due_at, tasks.c.id)
 Index("ix_tasks_user_id_priority_id", tasks.c.user_id, tasks.c.priority, tasks.c.id)
+# The change feed: this user's changes in change order.
+Index("ix_tasks_user_id_change", tasks.c.user_id, tasks.c.change_txid, tasks.c.change_seq)
+Index(
+    "ix_task_tombstones_user_id_change",
+    tombstones.c.user_id,
+    tombstones.c.change_txid,
+    tombstones.c.change_seq,
+)
 
 # Indexes only PostgreSQL has, created by the migrations (trigram search for `q`, GIN for
 # tags, the title order in code-point collation). Schema comparison leaves them out.
@@ -83,3 +123,5 @@ POSTGRESQL_ONLY_INDEXES = frozenset(
         "ix_tasks_user_id_title_id",
     }
 )
+# The change counter SQLite's triggers keep (PostgreSQL uses a sequence).
+SQLITE_ONLY_TABLES = frozenset({"sync_counter"})

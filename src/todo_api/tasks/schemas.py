@@ -1,5 +1,6 @@
 """What a client sends and gets back for tasks."""
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
@@ -8,6 +9,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -16,8 +18,10 @@ from pydantic import (
     model_validator,
 )
 
+from todo_api.tasks import recurrence
 from todo_api.tasks.models import (
     DESCRIPTION_MAX_LENGTH,
+    RECURRENCE_MAX_LENGTH,
     TAG_MAX_LENGTH,
     TAGS_MAX_COUNT,
     TITLE_MAX_LENGTH,
@@ -26,6 +30,8 @@ from todo_api.tasks.models import (
 from todo_api.text import storable
 
 PriorityName = Literal["none", "low", "medium", "high"]
+_RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
 
 
 def _not_blank(value: str) -> str:
@@ -71,8 +77,37 @@ Tags = Annotated[
         examples=[["groceries", "errands"]],
     ),
 ]
+
+
+def _rule(text: str) -> str:
+    try:
+        return str(recurrence.parse(text))
+    except recurrence.InvalidRule as exc:
+        raise ValueError(str(exc)) from None
+
+
+Recurrence = Annotated[
+    str,
+    Field(
+        max_length=RECURRENCE_MAX_LENGTH,
+        description="An RRULE (RFC 5545 subset: FREQ, INTERVAL, BYDAY, COUNT or UNTIL); "
+        "needs a due_at. Completing the task creates the next occurrence.",
+        examples=["FREQ=WEEKLY;BYDAY=MO,WE"],
+    ),
+    AfterValidator(_rule),
+]
+
+
+def _date_time_text(value: Any) -> Any:
+    # Pydantic would also take a number, or a string of digits, as a Unix timestamp.
+    if not isinstance(value, str) or not _RFC3339_START.match(value):
+        raise ValueError("must be an RFC 3339 date-time, such as 2026-12-01T17:00:00Z")
+    return value
+
+
 DueAt = Annotated[
     AwareDatetime,
+    BeforeValidator(_date_time_text),
     AfterValidator(_utc),
     Field(description="RFC 3339 with an offset; kept in UTC", examples=["2026-12-01T17:00:00Z"]),
 ]
@@ -87,11 +122,12 @@ class TaskCreate(BaseModel):
     priority: PriorityName = "none"
     due_at: DueAt | None = None
     tags: Tags = []
+    recurrence: Recurrence | None = None
 
 
 class TaskUpdate(BaseModel):
-    """A partial change: fields left out stay as they are; `description: null` and
-    `due_at: null` clear those fields."""
+    """A partial change: fields left out stay as they are; `description`, `due_at` and
+    `recurrence` can be cleared with null."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -101,6 +137,7 @@ class TaskUpdate(BaseModel):
     priority: PriorityName | None = None
     due_at: DueAt | None = None
     tags: Tags | None = None
+    recurrence: Recurrence | None = None
 
     @field_validator("title", "is_completed", "priority", "tags")
     @classmethod
@@ -127,6 +164,7 @@ class TaskRead(BaseModel):
     priority: PriorityName
     due_at: datetime | None
     tags: list[str]
+    recurrence: str | None
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -143,3 +181,70 @@ def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
     if "priority" in values:
         values["priority"] = Priority[values["priority"]]
     return values
+
+
+# Bulk: up to MAX_BULK_OPERATIONS operations, applied all or none.
+
+MAX_BULK_OPERATIONS = 100
+
+
+class BulkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["create"]
+    data: TaskCreate
+
+
+class BulkUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["update"]
+    id: uuid.UUID
+    data: TaskUpdate
+
+
+class BulkAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["complete", "reopen", "delete"]
+    id: uuid.UUID
+
+
+BulkOperation = Annotated[BulkCreate | BulkUpdate | BulkAction, Field(discriminator="op")]
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "operations": [
+                        {"op": "create", "data": {"title": "Buy milk"}},
+                        {"op": "update", "id": UUID_EXAMPLE, "data": {"priority": "high"}},
+                        {"op": "complete", "id": UUID_EXAMPLE},
+                    ]
+                }
+            ]
+        },
+    )
+
+    operations: Annotated[list[BulkOperation], Field(min_length=1, max_length=MAX_BULK_OPERATIONS)]
+
+
+class BulkResult(BaseModel):
+    op: Literal["create", "update", "complete", "reopen", "delete"]
+    id: uuid.UUID
+    status: int = Field(description="201 created, 200 changed, 204 deleted")
+    task: TaskRead | None
+
+
+class BulkResponse(BaseModel):
+    results: list[BulkResult]
+
+
+class ChangeFeed(BaseModel):
+    changes: list[TaskRead] = Field(description="Tasks created or changed, oldest change first")
+    deleted: list[uuid.UUID] = Field(description="Ids of tasks deleted")
+    next: str = Field(description="The `since` of the next call")
+    has_more: bool

@@ -1,17 +1,48 @@
-"""Every task query, each scoped to its owner in the statement itself."""
+"""Every task query, each scoped to its owner in the statement itself.
+
+Writes that name versions (If-Match) carry them in the statement's WHERE clause, so a stale
+write fails atomically. Completing a recurring task creates its next occurrence in the same
+transaction, under a row lock, so that happens exactly once however the completion is raced.
+"""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Row, case, delete, func, insert, literal, not_, null, select, update
+from sqlalchemy import ColumnElement, Row, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from todo_api.db import UTCDateTime, new_id, utcnow
-from todo_api.tasks import listing
+from todo_api.db import new_id, transaction, utcnow
+from todo_api.errors import ApiError, ErrorCode, invalid_field
+from todo_api.tasks import listing, recurrence
 from todo_api.tasks.listing import CursorCodec, ListQuery
 from todo_api.tasks.models import tasks
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
+
+# The versions a conditional write accepts (from If-Match); None writes unconditionally.
+Versions = frozenset[int] | None
+# A recurring task needs a due date: a write touching either is checked afterwards.
+RULE_FIELDS = frozenset({"recurrence", "due_at"})
+
+
+class StaleVersion(ApiError):
+    """The task exists, but not at any of the versions the write was conditional on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            412,
+            ErrorCode.PRECONDITION_FAILED,
+            "The task has changed since the version given in If-Match",
+        )
+
+
+class RuleError(ApiError):
+    """A write would leave the task breaking a rule that spans fields."""
+
+    def __init__(self, field: str, message: str) -> None:
+        error = invalid_field(field, message)
+        super().__init__(error.status, error.code, error.message, details=error.details)
 
 
 @dataclass(frozen=True)
@@ -65,12 +96,15 @@ async def get_task(
 async def create_task(
     *, conn: AsyncConnection, user_id: uuid.UUID, data: TaskCreate
 ) -> dict[str, Any]:
+    if data.recurrence is not None and data.due_at is None:
+        raise RuleError("recurrence", "a recurring task needs a due_at")
     now = utcnow()
     row = {
         "id": new_id(),
         "user_id": user_id,
         **stored_values(data),
         "completed_at": now if data.is_completed else None,
+        "version": 1,
         "created_at": now,
         "updated_at": now,
     }
@@ -79,64 +113,252 @@ async def create_task(
 
 
 async def update_task(
-    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, data: TaskUpdate
+    *,
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    data: TaskUpdate,
+    if_match: Versions = None,
 ) -> Row[Any] | None:
-    now = utcnow()
-    values: dict[str, Any] = {**stored_values(data), "updated_at": now}
-    if data.is_completed is True:
-        values["completed_at"] = case(
-            (tasks.c.is_completed, tasks.c.completed_at), else_=_timestamp(now)
-        )
-    elif data.is_completed is False:
+    """The changed task, or None when there is none; raises StaleVersion or RuleError."""
+    values: dict[str, Any] = {**stored_values(data), "updated_at": utcnow()}
+    if data.is_completed is False:
         values["completed_at"] = None
-    return await _update(conn, user_id, task_id, values)
+    if data.is_completed is not True and not RULE_FIELDS & values.keys():
+        return await _update(conn, user_id, task_id, values, if_match)
+    async with transaction(conn):  # several statements, or a rule check that may undo it
+        if data.is_completed is True:
+            return await _complete(conn, user_id, task_id, if_match, extra=values)
+        return await _update(conn, user_id, task_id, values, if_match)
 
 
 async def set_completed(
-    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, completed: bool
+    *,
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    completed: bool,
+    if_match: Versions = None,
 ) -> Row[Any] | None:
     """Complete or reopen; idempotent: a task already in that state is left untouched."""
+    if completed:
+        return await _complete(conn, user_id, task_id, if_match)
     now = utcnow()
-    unchanged = tasks.c.is_completed == completed
-    values = {
-        "is_completed": completed,
-        "completed_at": case(
-            (unchanged, tasks.c.completed_at), else_=_timestamp(now) if completed else null()
-        ),
-        "updated_at": case((unchanged, tasks.c.updated_at), else_=_timestamp(now)),
-    }
-    return await _update(conn, user_id, task_id, values)
+    reopened = await _update(
+        conn,
+        user_id,
+        task_id,
+        {"is_completed": False, "completed_at": None, "updated_at": now},
+        if_match,
+        only_if=tasks.c.is_completed,
+    )
+    if reopened is not None:
+        return reopened
+    return await _current(conn, user_id, task_id, if_match)
 
 
 async def toggle_completed(
-    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID
+    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
 ) -> Row[Any] | None:
+    async with transaction(conn):
+        task = await _locked(conn, user_id, task_id)
+        if task is None:
+            return None
+        return await set_completed(
+            conn=conn,
+            user_id=user_id,
+            task_id=task_id,
+            completed=not task.is_completed,
+            if_match=if_match,
+        )
+
+
+async def _complete(
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    if_match: Versions,
+    extra: dict[str, Any] | None = None,
+) -> Row[Any] | None:
+    """Mark completed (with any other changes). Only the write that actually completes an
+    open recurring task creates the next occurrence."""
     now = utcnow()
-    values = {
-        "is_completed": not_(tasks.c.is_completed),
-        "completed_at": case((tasks.c.is_completed, null()), else_=_timestamp(now)),
-        "updated_at": now,
-    }
-    return await _update(conn, user_id, task_id, values)
+    values = {**(extra or {}), "is_completed": True, "updated_at": now}
+    async with transaction(conn):
+        before = await _locked(conn, user_id, task_id)
+        if before is None:
+            return None
+        if before.is_completed:
+            if not extra:  # completing a completed task changes nothing
+                return await _current(conn, user_id, task_id, if_match)
+        else:
+            values["completed_at"] = now
+        task = await _update(conn, user_id, task_id, values, if_match)
+        if task is not None and not before.is_completed and task.recurrence is not None:
+            await _create_next_occurrence(conn, task)
+        return task
 
 
-def _timestamp(value: Any) -> Any:
-    # Typed, so that SQLite stores it in the same text form as every other timestamp.
-    return literal(value, UTCDateTime())
+async def _create_next_occurrence(conn: AsyncConnection, task: Row[Any]) -> None:
+    if task.due_at is None:
+        return
+    following = recurrence.next_occurrence(recurrence.parse(task.recurrence), task.due_at)
+    if following is None:
+        return  # the series has ended
+    due_at, rule = following
+    now = utcnow()
+    await conn.execute(
+        insert(tasks).values(
+            id=new_id(),
+            user_id=task.user_id,
+            title=task.title,
+            description=task.description,
+            is_completed=False,
+            priority=task.priority,
+            due_at=due_at,
+            tags=task.tags,
+            recurrence=str(rule),
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def delete_task(
+    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
+) -> bool:
+    statement = delete(tasks).where(*_target(user_id, task_id, if_match))
+    if (await conn.execute(statement)).rowcount > 0:
+        return True
+    await _raise_if_stale(conn, user_id, task_id, if_match)
+    return False
+
+
+def _target(
+    user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+) -> list[ColumnElement[bool]]:
+    conditions = [tasks.c.id == task_id, tasks.c.user_id == user_id]
+    if if_match is not None:
+        conditions.append(tasks.c.version.in_(sorted(if_match)))
+    return conditions
 
 
 async def _update(
-    conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, values: dict[str, Any]
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    values: dict[str, Any],
+    if_match: Versions,
+    only_if: ColumnElement[bool] | None = None,
 ) -> Row[Any] | None:
+    """UPDATE ... RETURNING; None when no task matched (and it is not a stale version)."""
+    conditions = _target(user_id, task_id, if_match)
+    if only_if is not None:
+        conditions.append(only_if)
     statement = (
         update(tasks)
-        .where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-        .values(**values)
+        .where(*conditions)
+        .values(**values, version=tasks.c.version + 1)
         .returning(*tasks.c)
     )
-    return (await conn.execute(statement)).first()
+    row = (await conn.execute(statement)).first()
+    if row is None and only_if is None:
+        await _raise_if_stale(conn, user_id, task_id, if_match)
+    if row is not None and RULE_FIELDS & values.keys() and row.recurrence and row.due_at is None:
+        raise RuleError("recurrence", "a recurring task needs a due_at")
+    return row
 
 
-async def delete_task(*, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> bool:
-    statement = delete(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-    return (await conn.execute(statement)).rowcount > 0
+async def _current(
+    conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+) -> Row[Any] | None:
+    """The task as it is, for a write that had nothing to change (still held to If-Match)."""
+    task = await get_task(conn=conn, user_id=user_id, task_id=task_id)
+    if task is not None and if_match is not None and task.version not in if_match:
+        raise StaleVersion
+    return task
+
+
+async def _locked(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> Row[Any] | None:
+    """The task, locked until the transaction ends (SQLite's transactions lock the file)."""
+    query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+    return (await conn.execute(query.with_for_update())).first()
+
+
+async def _raise_if_stale(
+    conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+) -> None:
+    """After a conditional write matched nothing: 412 if the task is there, else not found."""
+    if if_match is None:
+        return
+    present = select(exists().where(tasks.c.id == task_id, tasks.c.user_id == user_id))
+    if (await conn.execute(present)).scalar():
+        raise StaleVersion
+
+
+# Bulk: many operations, one transaction, all or nothing.
+
+BulkOp = Literal["create", "update", "complete", "reopen", "delete"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    op: BulkOp
+    id: uuid.UUID | None = None
+    data: TaskCreate | TaskUpdate | None = None
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    op: BulkOp
+    id: uuid.UUID
+    status: int
+    task: Any
+
+
+class OperationFailed(Exception):
+    def __init__(self, index: int, reason: ApiError | None) -> None:
+        super().__init__(f"operation {index} failed")
+        self.index = index
+        self.reason = reason  # None: no such task
+
+
+async def apply_all(
+    *, conn: AsyncConnection, user_id: uuid.UUID, operations: Sequence[Operation]
+) -> list[OperationResult]:
+    """Apply every operation, or none: the first failure rolls everything back."""
+    results: list[OperationResult] = []
+    async with transaction(conn):
+        for index, operation in enumerate(operations):
+            try:
+                result = await _apply(conn, user_id, operation)
+            except ApiError as exc:
+                raise OperationFailed(index, exc) from exc
+            if result is None:
+                raise OperationFailed(index, None)
+            results.append(result)
+    return results
+
+
+async def _apply(
+    conn: AsyncConnection, user_id: uuid.UUID, operation: Operation
+) -> OperationResult | None:
+    op, task_id = operation.op, operation.id
+    if op == "create":
+        assert isinstance(operation.data, TaskCreate)
+        created = await create_task(conn=conn, user_id=user_id, data=operation.data)
+        return OperationResult(op, created["id"], 201, created)
+    assert task_id is not None
+    task: Any
+    if op == "update":
+        assert isinstance(operation.data, TaskUpdate)
+        task = await update_task(conn=conn, user_id=user_id, task_id=task_id, data=operation.data)
+    elif op in ("complete", "reopen"):
+        task = await set_completed(
+            conn=conn, user_id=user_id, task_id=task_id, completed=op == "complete"
+        )
+    else:
+        deleted = await delete_task(conn=conn, user_id=user_id, task_id=task_id)
+        return OperationResult(op, task_id, 204, None) if deleted else None
+    return OperationResult(op, task_id, 200, task) if task is not None else None

@@ -1,0 +1,308 @@
+"""The yardstick of the performance budget: the hot routes as raw Starlette + asyncpg handlers.
+
+Same work as todo-api on those routes, nothing more: HS256 verification of the bearer token
+with PyJWT (algorithm allow-list, `sub` and `exp` required, 30 s leeway), the subject mapped to
+its user id without a lookup and the user row ensured once per subject per process, the same
+SQL (the list's page plus its filtered total in one statement, limit 50 + 1), the same JSON
+body (field order, RFC 3339 `Z` timestamps, priority names) and the same list headers
+(X-Total-Count, a signed X-Next-Cursor, Link). No framework validation layer, no ORM, no
+middleware, no per-request log line.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/NAME JWT_SECRET=... \\
+    .venv/bin/uvicorn baseline_app:app --app-dir bench --port 8001 --workers 1 \\
+        --loop uvloop --http httptools --no-access-log
+
+Serves GET /api/tasks (default sort and limit only), GET /api/tasks/{id}, POST /api/tasks and
+GET /health.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import jwt
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+SECRET = os.environ["JWT_SECRET"]
+DSN = os.environ["DATABASE_URL"]
+POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "10"))
+SUBJECT_NAMESPACE = uuid.UUID("a69c1101-1710-4201-b75d-d847683ff3f2")  # as todo_api's
+LIMIT = 50
+PRIORITIES = ("none", "low", "medium", "high")
+PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
+
+# The statements todo_api sends for these routes (SQLAlchemy's, less its `$1::UUID` casts).
+LIST_SQL = (
+    "SELECT id, user_id, title, description, is_completed, priority, due_at, tags, "
+    "completed_at, created_at, updated_at, created_at AS sort_value, "
+    "(SELECT count(*) FROM tasks WHERE user_id = $1) AS total_count "
+    "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+)
+TOTAL_SQL = "SELECT count(*) FROM tasks WHERE user_id = $1"
+GET_SQL = (
+    "SELECT id, user_id, title, description, is_completed, priority, due_at, tags, "
+    "completed_at, created_at, updated_at FROM tasks WHERE id = $1 AND user_id = $2"
+)
+INSERT_SQL = (
+    "INSERT INTO tasks (id, user_id, title, description, is_completed, priority, due_at, tags, "
+    "completed_at, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+)
+ENSURE_USER_SQL = (
+    "INSERT INTO users (id, email, name, created_at, updated_at) "
+    "VALUES ($1, $2, NULL, $3, $3) ON CONFLICT DO NOTHING"
+)
+
+# The cursor signature, as todo_api's CursorCodec (signing.Signer) makes it for the default
+# sort and filters.
+_CURSOR_KEY = hmac.new(SECRET.encode(), b"todo-api task cursor", hashlib.sha256).digest()
+_NO_FILTERS = hashlib.sha256(
+    json.dumps([None, [], [], None, None, None, None]).encode()
+).hexdigest()[:16]
+
+JSON = "application/json"
+known_users: set[uuid.UUID] = set()
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def error(exc: Refused) -> Response:
+    details = [{"field": exc.field, "message": exc.message}] if exc.field else None
+    message = "The request is not valid" if exc.field else exc.message
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    body = {"error": message, "code": exc.code, "details": details}
+    return Response(dumps(body), exc.status, headers=headers, media_type=JSON)
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def task_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "user_id": str(row["user_id"]),
+        "title": row["title"],
+        "description": row["description"],
+        "is_completed": row["is_completed"],
+        "priority": PRIORITIES[row["priority"]],
+        "due_at": timestamp(row["due_at"]),
+        "tags": row["tags"],
+        "completed_at": timestamp(row["completed_at"]),
+        "created_at": timestamp(row["created_at"]),
+        "updated_at": timestamp(row["updated_at"]),
+    }
+
+
+async def caller(request: Request) -> uuid.UUID:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Refused(401, "UNAUTHORIZED", "Missing bearer token")
+    try:
+        claims = jwt.decode(
+            token, SECRET, algorithms=["HS256"], leeway=30, options={"require": ["sub", "exp"]}
+        )
+    except jwt.InvalidTokenError:
+        raise Refused(401, "INVALID_TOKEN", "The token is not valid") from None
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not 0 < len(subject) <= 255:
+        raise Refused(401, "INVALID_TOKEN", "The token is not valid")
+    try:
+        user_id = uuid.UUID(subject)
+    except ValueError:
+        user_id = uuid.uuid5(SUBJECT_NAMESPACE, subject)
+    if user_id not in known_users:
+        email = claims.get("email")
+        async with request.app.state.pool.acquire() as conn:
+            await conn.execute(ENSURE_USER_SQL, user_id, email, datetime.now(UTC))
+        known_users.add(user_id)
+    return user_id
+
+
+def cursor_for(user_id: uuid.UUID, row: Any) -> str:
+    body = json.dumps(
+        [row["created_at"].isoformat(), row["id"].hex], separators=(",", ":")
+    ).encode()
+    context = f"{user_id.hex}|-created_at|{_NO_FILTERS}".encode()
+    signature = hmac.new(_CURSOR_KEY, context + b"\0" + body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(signature + body).decode().rstrip("=")
+
+
+async def list_tasks(request: Request) -> Response:
+    try:
+        user_id = await caller(request)
+    except Refused as exc:
+        return error(exc)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(LIST_SQL, user_id, LIMIT + 1)
+        total = rows[0]["total_count"] if rows else await conn.fetchval(TOTAL_SQL, user_id)
+    page = rows[:LIMIT]
+    headers = {"X-Total-Count": str(total)}
+    if len(rows) > LIMIT:
+        cursor = cursor_for(user_id, page[-1])
+        headers["X-Next-Cursor"] = cursor
+        headers["Link"] = f'<{request.url.include_query_params(cursor=cursor)}>; rel="next"'
+    return Response(dumps([task_json(r) for r in page]), headers=headers, media_type=JSON)
+
+
+async def get_task(request: Request) -> Response:
+    try:
+        user_id = await caller(request)
+        try:
+            task_id = uuid.UUID(request.path_params["task_id"])
+        except ValueError:
+            raise Refused(404, "NOT_FOUND", "Task not found") from None
+        async with request.app.state.pool.acquire() as conn:
+            row = await conn.fetchrow(GET_SQL, task_id, user_id)
+        if row is None:
+            raise Refused(404, "NOT_FOUND", "Task not found")
+    except Refused as exc:
+        return error(exc)
+    return Response(dumps(task_json(row)), media_type=JSON)
+
+
+def _text(data: dict[str, Any], name: str, limit: int, required: bool) -> str | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise Refused(400, "VALIDATION_ERROR", "must be a string", name)
+    if name == "title":
+        value = value.strip()
+        if not value:
+            raise Refused(400, "VALIDATION_ERROR", "must not be blank", name)
+    if len(value) > limit:
+        raise Refused(400, "VALIDATION_ERROR", f"at most {limit} characters", name)
+    if "\x00" in value:
+        raise Refused(400, "VALIDATION_ERROR", "must not contain NUL", name)
+    return value
+
+
+def _new_id() -> uuid.UUID:
+    """A UUIDv7, as todo_api's ids."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10))
+    value = (millis & (2**48 - 1)) << 80
+    value |= 0x7 << 76 | (rand >> 68) << 64
+    value |= 0b10 << 62 | (rand & (2**62 - 1))
+    return uuid.UUID(int=value)
+
+
+def parse_create(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise Refused(400, "INVALID_REQUEST", "The body must be a JSON object")
+    unknown = set(data) - {"title", "description", "is_completed", "priority", "due_at", "tags"}
+    if unknown:
+        raise Refused(400, "VALIDATION_ERROR", "unknown field", sorted(unknown)[0])
+    completed = data.get("is_completed", False)
+    if not isinstance(completed, bool):
+        raise Refused(400, "VALIDATION_ERROR", "must be a boolean", "is_completed")
+    priority = data.get("priority", "none")
+    if priority not in PRIORITY_NUMBERS:
+        raise Refused(400, "VALIDATION_ERROR", "not a priority", "priority")
+    due_at = data.get("due_at")
+    if due_at is not None:
+        try:
+            due_at = datetime.fromisoformat(due_at)
+        except (TypeError, ValueError):
+            raise Refused(400, "VALIDATION_ERROR", "not a date-time", "due_at") from None
+        if due_at.tzinfo is None:
+            raise Refused(400, "VALIDATION_ERROR", "needs an offset", "due_at")
+        due_at = due_at.astimezone(UTC)
+    tags = data.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise Refused(400, "VALIDATION_ERROR", "must be a list of strings", "tags")
+    tags = list(dict.fromkeys(t.strip().lower() for t in tags))
+    if len(tags) > 20 or any(not t or len(t) > 50 or "\x00" in t for t in tags):
+        raise Refused(400, "VALIDATION_ERROR", "at most 20 tags of 1 to 50 characters", "tags")
+    return {
+        "title": _text(data, "title", 200, required=True),
+        "description": _text(data, "description", 2000, required=False),
+        "is_completed": completed,
+        "priority": PRIORITY_NUMBERS[priority],
+        "due_at": due_at,
+        "tags": tags,
+    }
+
+
+async def create_task(request: Request) -> Response:
+    try:
+        user_id = await caller(request)
+        if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
+            raise Refused(400, "INVALID_REQUEST", "The body must be application/json")
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            raise Refused(400, "INVALID_REQUEST", "The body is not valid JSON") from None
+        fields = parse_create(data)
+    except Refused as exc:
+        return error(exc)
+    now = datetime.now(UTC)
+    row = {
+        "id": _new_id(),
+        "user_id": user_id,
+        **fields,
+        "completed_at": now if fields["is_completed"] else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with request.app.state.pool.acquire() as conn:
+        await conn.execute(INSERT_SQL, *row.values())
+    return Response(
+        dumps(task_json(row)),
+        201,
+        headers={"Location": f"/api/tasks/{row['id']}"},
+        media_type=JSON,
+    )
+
+
+async def health(request: Request) -> Response:
+    async with request.app.state.pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")
+    return Response(b'{"status":"ok"}', media_type=JSON)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    app.state.pool = await asyncpg.create_pool(
+        DSN, min_size=1, max_size=2 * POOL_SIZE, init=_init_connection
+    )
+    try:
+        yield
+    finally:
+        await app.state.pool.close()
+
+
+app = Starlette(
+    routes=[
+        Route("/api/tasks", list_tasks, methods=["GET"]),
+        Route("/api/tasks", create_task, methods=["POST"]),
+        Route("/api/tasks/{task_id}", get_task, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+    ],
+    lifespan=lifespan,
+)

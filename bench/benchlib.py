@@ -1,0 +1,461 @@
+"""What the benchmarks share: a throw-away PostgreSQL database, the seed, servers, tokens.
+
+Everything here targets 127.0.0.1 only, and every wait is bounded. The database gets a random
+name and is dropped when the `with` block ends, whether the benchmark finished, failed, or was
+interrupted (Ctrl-C or SIGTERM).
+"""
+
+import asyncio
+import os
+import platform
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+# BENCH_SRC=/path/to/src measures that source tree (e.g. a `git archive` of a commit) instead
+# of the installed one. It goes first on sys.path here, before the scripts import todo_api, and
+# on PYTHONPATH for the processes they start.
+BENCH_SRC = os.environ.get("BENCH_SRC")
+if BENCH_SRC:
+    sys.path.insert(0, BENCH_SRC)
+
+BIN_DIR = Path(sys.executable).parent
+TODO_API = str(BIN_DIR / "todo-api")
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "postgres"
+
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+CLI_TIMEOUT = 120.0
+SEED_TIMEOUT_MS = 30 * 60 * 1000  # statement_timeout for each seeding statement
+
+# Fixed user ids, so that a kept database can be measured again with new tokens.
+SMALL_USER = "00000000-0000-4000-8000-000000001000"  # 1 000 tasks
+BIG_USER = "00000000-0000-4000-8000-000000100000"  # 100 000 tasks
+WRITER_USER = "00000000-0000-4000-8000-00000000beef"  # no tasks at first; the POST benchmark's
+
+_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+
+
+class Interrupted(SystemExit):
+    pass
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds the stack like Ctrl-C does, so the `finally` blocks drop the database."""
+
+    def _raise(signum: int, _frame: Any) -> None:
+        raise Interrupted(128 + signum)
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def db_url(name: str) -> str:
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def scratch_database(prefix: str, keep: bool = False, existing: str | None = None) -> Iterator[str]:
+    """A new database with a random name, dropped afterwards (unless `keep`).
+
+    With `existing`, that database is used as it is and never dropped.
+    """
+    if existing:
+        yield existing
+        return
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    log(f"created database {name}")
+    try:
+        yield name
+    finally:
+        if keep:
+            log(f"kept database {name} (drop it with: DROP DATABASE {name} WITH (FORCE))")
+        else:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            log(f"dropped database {name}")
+
+
+def service_env(database: str, secret: str, **extra: str) -> dict[str, str]:
+    """The service's environment: nothing of the caller's leaks in but what a process needs."""
+    env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "DATABASE_URL": db_url(database),
+            "JWT_SECRET": secret,
+            "ENV": "development",
+        }
+    )
+    if BENCH_SRC:
+        env["PYTHONPATH"] = BENCH_SRC
+    env.update(extra)
+    return env
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(36)  # 48 characters
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path) -> str:
+    result = subprocess.run(
+        [TODO_API, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"todo-api {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout.strip()
+
+
+def token_for(sub: str, env: dict[str, str], cwd: Path, minutes: int = 240) -> str:
+    return run_cli("token", "--sub", sub, "--minutes", str(minutes), env=env, cwd=cwd)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM to the process we started (by its id), then SIGKILL if it lingers."""
+        if self.process.poll() is not None:
+            return
+        with suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT)
+
+
+@contextmanager
+def running_server(
+    name: str, argv: Sequence[str], env: dict[str, str], cwd: Path, port: int
+) -> Iterator[Server]:
+    """A server process answering 200 on /health; always stopped afterwards."""
+    log_path = cwd / f"{name}-{port}.log"
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            list(argv),
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(name=name, process=process, port=port, log_path=log_path)
+    try:
+        _wait_until_healthy(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def serve_argv(port: int) -> list[str]:
+    return [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+
+
+def _wait_until_healthy(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited early:\n{server.log_text()}")
+        with suppress(httpx.TransportError):
+            if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.name}: /health did not answer in {STARTUP_TIMEOUT} s")
+
+
+@contextmanager
+def work_dir() -> Iterator[Path]:
+    """A temporary working directory: no .env or ./data of the checkout is picked up."""
+    with tempfile.TemporaryDirectory(prefix="todo-bench-") as path:
+        yield Path(path)
+
+
+def migrate(env: dict[str, str], cwd: Path) -> None:
+    run_cli("migrate", env=env, cwd=cwd)
+
+
+# --- the seed -------------------------------------------------------------------------------
+
+VERBS = [
+    "Buy", "Call", "Email", "Fix", "Write", "Review", "Book", "Pay", "Clean", "Plan",
+    "Schedule", "Prepare", "Read", "Send", "Order", "Pick up", "Return", "Update", "Check",
+    "Cancel", "Renew", "Sort out", "Print", "Finish", "Ask about",
+]  # fmt: skip
+OBJECTS = [
+    "bread", "eggs", "coffee beans", "the dentist", "the quarterly report", "the invoice",
+    "car insurance", "the presentation", "a flight to Berlin", "the plumber", "train tickets",
+    "the electricity bill", "the garage door", "the kitchen sink", "birthday present for Sam",
+    "the tax return", "the library books", "passport", "the newsletter", "team lunch",
+    "the budget spreadsheet", "the landlord", "gym membership", "the vet", "dog food",
+    "the blog post", "slides for Monday", "the contract", "the hotel in Lisbon", "new tyres",
+    "the broken lamp", "the recycling", "the garden hose", "printer ink", "the school form",
+    "the pharmacy", "vitamins", "the bank", "the pull request", "the release notes",
+    "the onboarding doc", "the standup notes", "groceries", "the parcel", "the laundry",
+    "the windows", "the bike", "the boiler service", "holiday photos", "the wedding RSVP",
+    "the phone contract", "the insurance claim", "a haircut", "the car wash", "the piano tuner",
+    "the roof gutter", "the spare key", "the meeting room", "the conference talk", "the CV",
+    "the design review", "the database backup", "the server upgrade", "the expense report",
+    "flowers for Mum", "the neighbours", "the babysitter", "concert tickets", "the sofa",
+    "the curtains", "batteries", "light bulbs", "the oven", "the fridge", "the shower head",
+    "the cat flap", "the lawn mower", "the paint samples", "the moving boxes", "the mortgage",
+    "the pension forms", "the running shoes", "the yoga class", "the book club", "the podcast",
+    "the photo album", "the crossword", "the spreadsheet macros", "the firewall rules",
+    "the DNS records", "the SSL certificate", "the backlog", "the roadmap", "the OKRs",
+    "the interview panel", "the job ad", "the office plants", "the whiteboard", "milk",
+]  # fmt: skip
+SUFFIXES = [
+    "", "", "", "", "", "", " today", " tomorrow", " before Friday", " this weekend",
+    " next week", " asap", " (again)", " for the trip", " after work",
+]  # fmt: skip
+SENTENCES = [
+    "Check the opening hours first.", "Ask Alex whether this is still needed.",
+    "Keep the receipt for the expense claim.", "The reference number is in the email thread.",
+    "Do not forget the discount code.", "It was postponed last time, so do it properly.",
+    "Compare at least three offers.", "Needs a signature from both of us.",
+    "Bring the old one back to the shop.", "The deadline is the end of the month.",
+    "Low priority unless it starts leaking again.", "Call before noon, they close early.",
+    "Use the shared folder, not email.", "Split the cost with the flatmates.",
+    "There is a template on the wiki.", "Take photos before and after.",
+    "Price went up since last year.", "Remember to cancel the old subscription.",
+    "Book the slot online, it is cheaper.", "Write down the meter reading.",
+    "Check whether the warranty still applies.", "Ask for an itemised quote.",
+    "Park at the back entrance.", "Pay by card, they do not take cash.",
+    "Send the confirmation to the group chat.", "Reuse last quarter's numbers where possible.",
+    "Double-check the time zone of the call.", "Print two copies.",
+    "The code is on the back of the card.", "Needs review by Priya before it goes out.",
+    "Take the recycling out on the way.", "They asked for the ID number as well.",
+    "Ask about the loyalty points.", "Check the tyre pressure while there.",
+    "The form must be filled in block capitals.", "Leave the key with the neighbours.",
+    "Get the large size this time.", "It is the blue folder on the top shelf.",
+    "Make sure the backup finished first.", "Ping the team once it is done.",
+    "Read the small print about cancellation.", "Bring a reusable bag.",
+    "Avoid the rush hour.", "Check the allergy list for the kids.",
+    "The invoice number starts with INV-.", "Ask for a receipt with VAT.",
+    "Try the new place on the corner.", "Write a short summary afterwards.",
+    "Get semi-skimmed milk and a dozen eggs.",
+]  # fmt: skip
+TAGS = [
+    "work", "home", "errands", "groceries", "urgent", "health", "finance", "family",
+    "travel", "someday", "reading", "garden", "car", "admin", "kids", "pets",
+]  # fmt: skip
+
+
+def _array(words: list[str]) -> str:
+    quoted = ", ".join("'" + w.replace("'", "''") + "'" for w in words)
+    return f"ARRAY[{quoted}]::text[]"
+
+
+def _pick(words: list[str], random_expr: str = "random()") -> str:
+    return f"({_array(words)})[1 + floor({random_expr} * {len(words)})::int]"
+
+
+def seed_sql(bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> list[str]:
+    """Statements that fill users and tasks, tasks in creation order across all users.
+
+    The heap is written in `created_at` order, as a service that has been running for a year
+    would have written it: one user's tasks are scattered over the table, not clustered.
+    Only integers and the word lists above (constants) are interpolated, hence the noqa.
+    """
+    special_users = " UNION ALL ".join(
+        f"SELECT '{uuid.UUID(uid)}'::uuid AS user_id, g "  # noqa: S608
+        f"FROM generate_series(1, {int(count)}) g"
+        for uid, count in specials.items()
+    )
+    users = [
+        "INSERT INTO users (id, email, name, created_at, updated_at) "  # noqa: S608
+        "SELECT md5('bench-user-' || i)::uuid, 'user' || i || '@example.com', 'User ' || i, "
+        "now() - interval '400 days', now() - interval '400 days' "
+        f"FROM generate_series(1, {int(bulk_users)}) i",
+        "INSERT INTO users (id, email, name, created_at, updated_at) "  # noqa: S608
+        "SELECT id::uuid, NULL, 'Bench ' || id, now() - interval '400 days', "
+        "now() - interval '400 days' "
+        f"FROM unnest(ARRAY[{', '.join(repr(str(uuid.UUID(u))) for u in specials)}]) AS id",
+    ]
+    sentence = _pick(SENTENCES)
+    tasks = f"""
+INSERT INTO tasks (id, user_id, title, description, is_completed, priority, due_at, tags,
+                   completed_at, created_at, updated_at)
+SELECT gen_random_uuid(), user_id, title, description, done, priority, due_at, tags,
+       CASE WHEN done THEN updated_at END, created_at, updated_at
+FROM (
+    SELECT user_id,
+           {_pick(VERBS)} || ' ' || {_pick(OBJECTS)} || {_pick(SUFFIXES)} AS title,
+           CASE WHEN random() < 0.35 THEN NULL
+                WHEN random() < 0.5 THEN {sentence}
+                ELSE {sentence} || ' ' || {sentence} END AS description,
+           random() < 0.35 AS done,
+           floor(random() * 4)::smallint AS priority,
+           CASE WHEN random() < 0.4 THEN NULL
+                ELSE created_at + random() * interval '60 days' END AS due_at,
+           CASE WHEN tag_roll < 0.4 THEN '[]'::jsonb
+                WHEN tag_roll < 0.85 THEN jsonb_build_array(tags[t1])
+                ELSE jsonb_build_array(tags[t1], tags[1 + (t1 + t2) % {len(TAGS)}]) END AS tags,
+           created_at,
+           created_at + random() * (now() - created_at) AS updated_at
+    FROM (
+        SELECT user_id,
+               now() - random() * interval '365 days' AS created_at,
+               random() AS tag_roll,
+               1 + floor(random() * {len(TAGS)})::int AS t1,
+               floor(random() * {len(TAGS) - 1})::int AS t2,
+               {_array(TAGS)} AS tags
+        FROM (
+            SELECT md5('bench-user-' || (1 + floor(random() * {bulk_users}))::int)::uuid
+                   AS user_id, g
+            FROM generate_series(1, {bulk_tasks}) g
+            UNION ALL {special_users}
+        ) owners
+        OFFSET 0
+    ) rolls
+    OFFSET 0
+) rows
+ORDER BY created_at
+"""  # noqa: S608
+    return [*users, tasks]
+
+
+async def seed(database: str, bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> None:
+    """Fill the migrated database; indexes are dropped first and rebuilt after (far faster),
+    from their own definitions, so the schema ends exactly as the migrations made it."""
+    conn = await asyncpg.connect(db_url(database), timeout=10)
+    try:
+        await conn.execute(
+            f"SET statement_timeout = {SEED_TIMEOUT_MS}; SET work_mem = '256MB'; "
+            "SET maintenance_work_mem = '512MB'; SELECT setseed(0.4242)"
+        )
+        indexes = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = 'public' AND tablename = 'tasks' AND indexname <> 'pk_tasks'"
+        )
+        for row in indexes:
+            await conn.execute(f'DROP INDEX "{row["indexname"]}"')
+        started = time.monotonic()
+        for statement in seed_sql(bulk_tasks, bulk_users, specials):
+            await conn.execute(statement)
+        log(f"inserted rows in {time.monotonic() - started:.0f} s; rebuilding indexes")
+        for row in indexes:
+            started = time.monotonic()
+            await conn.execute(row["indexdef"])
+            log(f"  {row['indexname']}: {time.monotonic() - started:.0f} s")
+        started = time.monotonic()
+        await conn.execute("VACUUM (ANALYZE) users")
+        await conn.execute("VACUUM (ANALYZE) tasks")
+        log(f"VACUUM (ANALYZE) in {time.monotonic() - started:.0f} s")
+    finally:
+        await conn.close()
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = q / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def source_summary() -> str:
+    """Which todo_api is measured: its folder and, in a git checkout, the commit."""
+    import todo_api
+
+    folder = Path(todo_api.__file__).resolve().parent.parent
+    result = subprocess.run(
+        ["git", "-C", str(folder), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    commit = result.stdout.strip() if result.returncode == 0 else "not a git checkout"
+    return f"todo_api from {folder} ({commit})"
+
+
+def machine_summary() -> str:
+    cpu = "unknown CPU"
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}, load average {load}"
+    )
+
+
+async def server_version(database: str) -> str:
+    conn = await asyncpg.connect(db_url(database), timeout=10)
+    try:
+        version: str = await conn.fetchval("SHOW server_version")
+        settings = await conn.fetch(
+            "SELECT name, current_setting(name) AS value FROM pg_settings WHERE name IN "
+            "('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost', "
+            "'jit', 'plan_cache_mode')"
+        )
+        described = ", ".join(f"{r['name']}={r['value']}" for r in settings)
+        return f"PostgreSQL {version} ({described})"
+    finally:
+        await conn.close()

@@ -1,0 +1,162 @@
+"""Idempotency keys: a retried POST gets the first response again instead of doing it twice.
+
+A request claims its key (per user) before it does its work; the work and the response it
+produced are committed in one transaction, so a key is either free, claimed by a request still
+running, or bound to exactly one response. A claim left behind by a crashed process (its work
+never committed) can be taken over after a short while.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, delete, or_, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import Field, SQLModel
+
+from todo_api.db import UTCDateTime, insert_or_ignore, transaction, utcnow
+from todo_api.errors import ApiError, ErrorCode
+
+KEY_MAX_LENGTH = 255
+# A claim older than this with no response is from a request that died before committing.
+STALE_CLAIM = timedelta(seconds=60)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    user_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    key: str = Field(sa_type=String(KEY_MAX_LENGTH), primary_key=True)
+    request_hash: str = Field(sa_type=String(64), nullable=False)
+    status_code: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    response_headers: dict[str, str] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+idempotency_keys: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+    replayed: bool = False
+
+
+def request_fingerprint(method: str, path: str, canonical_body: str) -> str:
+    return hashlib.sha256(f"{method} {path}\n{canonical_body}".encode()).hexdigest()
+
+
+def valid_key(key: str) -> bool:
+    return 0 < len(key) <= KEY_MAX_LENGTH and all(0x20 < ord(ch) < 0x7F for ch in key)
+
+
+async def respond_once(
+    *,
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    ttl: timedelta,
+    produce: Callable[[], Awaitable[StoredResponse]],
+) -> StoredResponse:
+    """The response to this request: produced now (and kept), or the one kept for its key."""
+    kept = await _claim(conn, user_id, key, fingerprint, ttl)
+    if kept is not None:
+        return kept
+    try:
+        async with transaction(conn):
+            response = await produce()
+            await conn.execute(
+                sql_update(idempotency_keys)
+                .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
+                .values(
+                    status_code=response.status_code,
+                    response_body=response.body,
+                    response_headers=response.headers,
+                )
+            )
+    except BaseException:
+        # The work did not happen: free the key so that a retry can do it.
+        await conn.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.user_id == user_id,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.status_code.is_(None),
+            )
+        )
+        raise
+    return response
+
+
+async def _claim(
+    conn: AsyncConnection, user_id: uuid.UUID, key: str, fingerprint: str, ttl: timedelta
+) -> StoredResponse | None:
+    """None when this request now holds the key; else the kept response, or an error."""
+    now = utcnow()
+    claim: dict[str, Any] = {
+        "request_hash": fingerprint,
+        "status_code": None,
+        "response_body": None,
+        "response_headers": None,
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
+    inserted = await conn.execute(
+        insert_or_ignore(conn, idempotency_keys).values(user_id=user_id, key=key, **claim)
+    )
+    if inserted.rowcount == 1:
+        return None
+    # Taken: by an expired response, or by a claim whose request died; either can be reused.
+    reclaimed = await conn.execute(
+        sql_update(idempotency_keys)
+        .where(
+            idempotency_keys.c.user_id == user_id,
+            idempotency_keys.c.key == key,
+            or_(
+                idempotency_keys.c.expires_at <= now,
+                (idempotency_keys.c.status_code.is_(None))
+                & (idempotency_keys.c.created_at < now - STALE_CLAIM),
+            ),
+        )
+        .values(**claim)
+    )
+    if reclaimed.rowcount == 1:
+        return None
+    row = (
+        await conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
+            )
+        )
+    ).first()
+    if row is None or row.status_code is None:
+        raise ApiError(
+            409,
+            ErrorCode.CONFLICT,
+            "A request with this Idempotency-Key is still being processed; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    if row.request_hash != fingerprint:
+        raise ApiError(
+            422,
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This Idempotency-Key was used with a different request",
+        )
+    return StoredResponse(
+        status_code=row.status_code,
+        body=row.response_body or "",
+        headers=dict(row.response_headers or {}),
+        replayed=True,
+    )

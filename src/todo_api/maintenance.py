@@ -1,0 +1,40 @@
+"""Housekeeping that runs beside the service: expired idempotency keys, old tombstones."""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from todo_api.config import Settings
+from todo_api.db import utcnow
+from todo_api.idempotency import idempotency_keys
+from todo_api.tasks.models import tombstones
+
+log = logging.getLogger("todo_api")
+
+
+async def prune(engine: AsyncEngine, settings: Settings) -> tuple[int, int]:
+    """Delete expired idempotency keys and tombstones past the retention; return the counts."""
+    now = utcnow()
+    async with engine.begin() as conn:
+        keys = await conn.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
+        )
+        cutoff = now - timedelta(days=settings.sync_retention_days)
+        gone = await conn.execute(delete(tombstones).where(tombstones.c.deleted_at < cutoff))
+    return keys.rowcount, gone.rowcount
+
+
+async def run_periodically(engine: AsyncEngine, settings: Settings) -> None:
+    while True:
+        try:
+            keys, gone = await prune(engine, settings)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("housekeeping failed, will try again: %s", exc)
+        else:
+            if keys or gone:
+                log.info("pruned %d expired idempotency keys and %d tombstones", keys, gone)
+        await asyncio.sleep(settings.maintenance_interval_seconds)

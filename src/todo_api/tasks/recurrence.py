@@ -1,0 +1,125 @@
+"""Recurring tasks: the subset of RFC 5545 RRULE the service takes, and the next due date.
+
+Taken: FREQ=DAILY|WEEKLY|MONTHLY|YEARLY (required), INTERVAL, BYDAY (weekdays, no ordinals),
+and one of COUNT or UNTIL. Rules are read against the task's due date in UTC. COUNT counts the
+occurrences left, this one included: the next occurrence carries COUNT one lower.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
+from typing import Any
+
+from dateutil import rrule
+
+FREQUENCIES: dict[str, Any] = {
+    "DAILY": rrule.DAILY,
+    "WEEKLY": rrule.WEEKLY,
+    "MONTHLY": rrule.MONTHLY,
+    "YEARLY": rrule.YEARLY,
+}
+WEEKDAYS = {
+    "MO": rrule.MO,
+    "TU": rrule.TU,
+    "WE": rrule.WE,
+    "TH": rrule.TH,
+    "FR": rrule.FR,
+    "SA": rrule.SA,
+    "SU": rrule.SU,
+}
+MAX_NUMBER = 1000
+
+
+class InvalidRule(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Rule:
+    frequency: str
+    interval: int = 1
+    weekdays: tuple[str, ...] = ()
+    count: int | None = None
+    until: datetime | None = None
+
+    def __str__(self) -> str:
+        parts = [f"FREQ={self.frequency}"]
+        if self.interval != 1:
+            parts.append(f"INTERVAL={self.interval}")
+        if self.weekdays:
+            parts.append(f"BYDAY={','.join(self.weekdays)}")
+        if self.count is not None:
+            parts.append(f"COUNT={self.count}")
+        if self.until is not None:
+            parts.append(f"UNTIL={self.until.strftime('%Y%m%dT%H%M%SZ')}")
+        return ";".join(parts)
+
+
+def parse(text: str) -> Rule:
+    """The rule in `text` (a leading `RRULE:` is accepted), or InvalidRule naming the problem."""
+    body = text.strip()
+    if body[:6].upper() == "RRULE:":
+        body = body[6:]
+    values: dict[str, str] = {}
+    for part in filter(None, body.split(";")):
+        name, sep, value = part.partition("=")
+        name = name.strip().upper()
+        if not sep or not value.strip():
+            raise InvalidRule(f"{part!r} is not NAME=VALUE")
+        if name in values:
+            raise InvalidRule(f"{name} is given twice")
+        values[name] = value.strip().upper()
+    unsupported = set(values) - {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL"}
+    if unsupported:
+        raise InvalidRule(f"{', '.join(sorted(unsupported))} is not supported")
+    frequency = values.get("FREQ")
+    if frequency not in FREQUENCIES:
+        raise InvalidRule("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
+    if "COUNT" in values and "UNTIL" in values:
+        raise InvalidRule("COUNT and UNTIL cannot both be given")
+    weekdays = tuple(dict.fromkeys(values["BYDAY"].split(","))) if "BYDAY" in values else ()
+    if any(day not in WEEKDAYS for day in weekdays):
+        raise InvalidRule("BYDAY takes weekdays: MO, TU, WE, TH, FR, SA, SU")
+    return Rule(
+        frequency=frequency,
+        interval=_number(values, "INTERVAL") or 1,
+        weekdays=weekdays,
+        count=_number(values, "COUNT"),
+        until=_until(values["UNTIL"]) if "UNTIL" in values else None,
+    )
+
+
+def _number(values: dict[str, str], name: str) -> int | None:
+    if name not in values:
+        return None
+    if not values[name].isdigit() or not 1 <= int(values[name]) <= MAX_NUMBER:
+        raise InvalidRule(f"{name} must be a whole number from 1 to {MAX_NUMBER}")
+    return int(values[name])
+
+
+def _until(value: str) -> datetime:
+    for layout in ("%Y%m%dT%H%M%SZ", "%Y%m%d"):
+        try:
+            parsed = datetime.strptime(value, layout).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        # A date alone means up to the end of that day.
+        return parsed if "T" in value else datetime.combine(parsed.date(), time.max, UTC)
+    raise InvalidRule("UNTIL must be a date (20261231) or a UTC time (20261231T235959Z)")
+
+
+def next_occurrence(rule: Rule, due_at: datetime) -> tuple[datetime, Rule] | None:
+    """The due date after `due_at` and the rule the next task carries; None when it ends."""
+    if rule.count == 1:
+        return None
+    series = rrule.rrule(
+        FREQUENCIES[rule.frequency],
+        dtstart=due_at,
+        interval=rule.interval,
+        byweekday=[WEEKDAYS[day] for day in rule.weekdays] or None,
+        until=rule.until,
+    )
+    following = series.after(due_at)
+    if following is None:
+        return None
+    remaining = rule.count - 1 if rule.count is not None else None
+    return following, replace(rule, count=remaining)
