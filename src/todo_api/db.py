@@ -96,7 +96,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+# SQLite's own lower() and LIKE fold ASCII letters only; this one folds every letter, as
+# PostgreSQL's lower() does, for case-insensitive search and title order.
+SQLITE_UNICODE_LOWER = "unicode_lower"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function(SQLITE_UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
     # Foreign keys are off by default in SQLite; WAL lets readers run beside the writer and
     # busy_timeout makes concurrent writers wait their turn instead of failing.
     cursor = dbapi_connection.cursor()
@@ -124,6 +130,10 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
     finally:
         await conn.close()
+
+
+def _unicode_lower(text: str | None) -> str | None:
+    return text.lower() if text is not None else None
 
 
 Connection = Annotated[AsyncConnection, Depends(connection)]

@@ -124,15 +124,6 @@ async def test_due_at_without_offset_or_not_a_date_time_is_refused(
     assert (await alice.get("/api/tasks")).json() == []
 
 
-UNIX_TIMESTAMP_ACCEPTED = pytest.mark.xfail(
-    reason="BUG: due_at is pydantic's lax AwareDatetime, which takes a JSON number or a numeric "
-    "string as a Unix timestamp (1893456000 becomes 2030-01-01T00:00:00Z); the issue asks for "
-    "an RFC 3339 date-time or null",
-    strict=True,
-)
-
-
-@UNIX_TIMESTAMP_ACCEPTED
 @pytest.mark.parametrize(
     "due_at",
     [pytest.param(1893456000, id="number"), pytest.param("1893456000", id="numeric-string")],

@@ -159,6 +159,21 @@ async def test_walking_pages_gives_every_task_exactly_once_in_order(
     assert ids(walked) == expected_order(created, "priority")
 
 
+async def test_a_page_after_every_remaining_task_was_deleted_is_empty_with_the_total(
+    alice: httpx.AsyncClient,
+) -> None:
+    created = await create_many(alice, 4)
+    first = await list_page(alice, [("limit", 2), ("sort", "created_at")])
+    for task in created[2:]:
+        await alice.delete(f"/api/tasks/{task['id']}")
+    cursor = first.headers["x-next-cursor"]
+    second = await list_page(alice, [("limit", 2), ("sort", "created_at"), ("cursor", cursor)])
+    assert second.json() == []
+    assert second.headers["x-total-count"] == "2"
+    assert "x-next-cursor" not in second.headers
+    assert "link" not in second.headers
+
+
 async def test_a_cursor_can_be_used_again(alice: httpx.AsyncClient) -> None:
     await create_many(alice, 5)
     first = await list_page(alice, [("limit", 2)])
@@ -180,23 +195,25 @@ def flip(cursor: str, position: int) -> str:
     return cursor[:position] + changed + cursor[position + 1 :]
 
 
-async def a_cursor(client: httpx.AsyncClient, params: Params) -> str:
-    await create_many(client, 3, priority="high", tags=["home"])
-    response = await list_page(client, [*params, ("limit", 1)])
+async def list_page_raw(client: httpx.AsyncClient, params: Params) -> httpx.Response:
+    return await client.get("/api/tasks", params=params)
+
+
+async def a_cursor(client: httpx.AsyncClient) -> str:
+    await create_many(client, 3)
+    response = await list_page(client, [("limit", 1)])
     cursor: str = response.headers["x-next-cursor"]
     return cursor
 
 
-async def test_a_tampered_cursor_is_refused(alice: httpx.AsyncClient) -> None:
-    cursor = await a_cursor(alice, [])
+async def test_a_cursor_with_any_one_character_changed_is_refused(
+    alice: httpx.AsyncClient,
+) -> None:
+    cursor = await a_cursor(alice)
     assert set(cursor) <= set(BASE64URL)
-    for position in sorted({0, 1, len(cursor) // 3, len(cursor) // 2, len(cursor) - 2, -1}):
+    for position in range(len(cursor)):
         response = await list_page_raw(alice, [("limit", 1), ("cursor", flip(cursor, position))])
         assert_validation_error(response, "cursor")
-
-
-async def list_page_raw(client: httpx.AsyncClient, params: Params) -> httpx.Response:
-    return await client.get("/api/tasks", params=params)
 
 
 @pytest.mark.parametrize(
@@ -206,7 +223,8 @@ async def list_page_raw(client: httpx.AsyncClient, params: Params) -> httpx.Resp
         pytest.param("", id="empty"),
         pytest.param("a", id="one-character"),
         pytest.param("!!!!", id="not-base64"),
-        pytest.param("%00", id="nul"),
+        pytest.param("%00", id="percent-escape"),
+        pytest.param("ab\x00cd", id="nul"),
         pytest.param("é", id="non-ascii"),
         pytest.param("A" * 64, id="zeros"),
         pytest.param("WzEsMl0", id="unsigned-json"),
@@ -222,7 +240,7 @@ async def test_a_garbage_cursor_is_refused(alice: httpx.AsyncClient, cursor: str
 async def test_another_users_cursor_is_refused(
     alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
-    cursor = await a_cursor(alice, [])
+    cursor = await a_cursor(alice)
     await create_many(bob, 3)
     response = await list_page_raw(bob, [("limit", 1), ("cursor", cursor)])
     assert_validation_error(response, "cursor")
@@ -408,7 +426,7 @@ def listings(draw: st.DrawFn) -> tuple[Params, dict[str, Any], str]:
 @given(
     tasks=st.integers(0, 30).flatmap(lambda n: st.lists(task_fields, min_size=n, max_size=n)),
     later=changes,
-    queries=st.lists(listings(), min_size=1, max_size=3),
+    queries=st.lists(listings(), min_size=2, max_size=4),
 )
 async def test_walking_every_page_matches_a_plain_python_filter_and_sort(
     new_user_client: Callable[..., httpx.AsyncClient],

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
-from todo_api.db import UTCDateTime
+from todo_api.db import SQLITE_UNICODE_LOWER, UTCDateTime
 from todo_api.signing import InvalidToken, Signer
 from todo_api.tasks.models import Priority, tasks
 
@@ -139,10 +139,17 @@ def _parse_last(sort_field: SortField, last: Any) -> list[Any]:
     return [value, uuid.UUID(task_id)]
 
 
+def lower(text: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """Lower case for every letter, not only ASCII (SQLite's own lower() stops there)."""
+    if dialect == "sqlite":
+        return getattr(func, SQLITE_UNICODE_LOWER)(text)  # type: ignore[no-any-return]
+    return func.lower(text)
+
+
 def sort_key(sort_field: SortField, dialect: str) -> ColumnElement[Any]:
     """The expression a sort orders by. Titles order case-insensitively, by code point."""
     if sort_field == "title":
-        lowered = func.lower(tasks.c.title)
+        lowered = lower(tasks.c.title, dialect)
         return lowered.collate("C") if dialect == "postgresql" else lowered
     column: ColumnElement[Any] = tasks.c[sort_field]
     return column
@@ -193,13 +200,7 @@ def where(
     if filters.tags:
         conditions.append(_has_all_tags(list(filters.tags), dialect))
     if filters.q is not None:
-        pattern = f"%{escape_like(filters.q)}%"
-        conditions.append(
-            or_(
-                tasks.c.title.ilike(pattern, escape="\\"),
-                tasks.c.description.ilike(pattern, escape="\\"),
-            )
-        )
+        conditions.append(_matches(filters.q, dialect))
     if filters.due_before is not None:
         conditions.append(tasks.c.due_at < literal(filters.due_before, UTCDateTime()))
     if filters.due_after is not None:
@@ -217,6 +218,21 @@ def where(
             )
         )
     return conditions
+
+
+def _matches(q: str, dialect: str) -> ColumnElement[bool]:
+    """Title or description contains `q`, ignoring case (ILIKE: the trigram indexes serve it)."""
+    pattern = f"%{escape_like(q)}%"
+    if dialect == "postgresql":
+        return or_(
+            tasks.c.title.ilike(pattern, escape="\\"),
+            tasks.c.description.ilike(pattern, escape="\\"),
+        )
+    pattern = pattern.lower()
+    return or_(
+        lower(tasks.c.title, dialect).like(pattern, escape="\\"),
+        lower(tasks.c.description, dialect).like(pattern, escape="\\"),
+    )
 
 
 def escape_like(text: str) -> str:
