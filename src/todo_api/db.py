@@ -168,6 +168,27 @@ async def transaction(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
 _IN_TRANSACTION = "todo_api.in_transaction"
 
 
+@asynccontextmanager
+async def savepoint(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    """Undo only this block when it raises, and leave the enclosing transaction usable.
+
+    Outside a transaction each statement stands alone already, and nothing is needed.
+    """
+    if not conn.info.get(_IN_TRANSACTION):
+        yield conn
+        return
+    name = f"sp_{uuid.uuid4().hex}"
+    await conn.exec_driver_sql(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+        raise
+    else:
+        await conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+
+
 def insert_or_ignore(conn: AsyncConnection, table: Table) -> Insert:
     """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect."""
     if conn.dialect.name == "postgresql":

@@ -1,6 +1,7 @@
 """One error mechanism: every failure, from any layer, leaves with the contract's body."""
 
 import logging
+import uuid
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
@@ -10,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -209,6 +210,11 @@ def _is_json(request: Request) -> bool:
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    user_id = getattr(request.state, "user_id", None)
+    if isinstance(exc, IntegrityError) and user_id is not None:
+        # Most likely the caller's user row went away behind this process's cache of known
+        # users; forgetting it makes the retry that Retry-After invites create it again.
+        request.app.state.known_users.forget(uuid.UUID(user_id))
     log.error(
         "database error in %s %s request_id=%s: %s",
         request.method,

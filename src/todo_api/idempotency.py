@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, delete, or_, select
+from sqlalchemy import JSON, Column, Integer, String, Table, Text, delete, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
@@ -27,13 +27,16 @@ STALE_CLAIM = timedelta(seconds=60)
 
 
 class IdempotencyKey(SQLModel, table=True):
+    """A key's claim and, once the work has committed, its response. No foreign key to users:
+    a claim must not fail for a user whose row is being re-created; expiry cleans up."""
+
     __tablename__ = "idempotency_keys"
 
-    user_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    )
+    user_id: uuid.UUID = Field(primary_key=True)
     key: str = Field(sa_type=String(KEY_MAX_LENGTH), primary_key=True)
     request_hash: str = Field(sa_type=String(64), nullable=False)
+    # Which request holds the claim: a request whose claim was taken over must not answer.
+    claim_id: uuid.UUID = Field(nullable=False)
     status_code: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     response_headers: dict[str, str] | None = Field(
@@ -72,41 +75,59 @@ async def respond_once(
     produce: Callable[[], Awaitable[StoredResponse]],
 ) -> StoredResponse:
     """The response to this request: produced now (and kept), or the one kept for its key."""
-    kept = await _claim(conn, user_id, key, fingerprint, ttl)
+    claim_id = uuid.uuid4()
+    kept = await _claim(conn, user_id, key, fingerprint, ttl, claim_id)
     if kept is not None:
         return kept
+    mine = (
+        idempotency_keys.c.user_id == user_id,
+        idempotency_keys.c.key == key,
+        idempotency_keys.c.claim_id == claim_id,
+    )
     try:
         async with transaction(conn):
             response = await produce()
-            await conn.execute(
+            kept_response = await conn.execute(
                 sql_update(idempotency_keys)
-                .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
+                .where(*mine)
                 .values(
                     status_code=response.status_code,
                     response_body=response.body,
                     response_headers=response.headers,
                 )
             )
+            if kept_response.rowcount != 1:
+                # So slow that the claim was taken over: the other request answers, not this.
+                raise _still_running()
     except BaseException:
         # The work did not happen: free the key so that a retry can do it.
-        await conn.execute(
-            delete(idempotency_keys).where(
-                idempotency_keys.c.user_id == user_id,
-                idempotency_keys.c.key == key,
-                idempotency_keys.c.status_code.is_(None),
-            )
-        )
+        await conn.execute(delete(idempotency_keys).where(*mine))
         raise
     return response
 
 
+def _still_running() -> ApiError:
+    return ApiError(
+        409,
+        ErrorCode.CONFLICT,
+        "A request with this Idempotency-Key is still being processed; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _claim(
-    conn: AsyncConnection, user_id: uuid.UUID, key: str, fingerprint: str, ttl: timedelta
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    ttl: timedelta,
+    claim_id: uuid.UUID,
 ) -> StoredResponse | None:
     """None when this request now holds the key; else the kept response, or an error."""
     now = utcnow()
     claim: dict[str, Any] = {
         "request_hash": fingerprint,
+        "claim_id": claim_id,
         "status_code": None,
         "response_body": None,
         "response_headers": None,
@@ -142,12 +163,7 @@ async def _claim(
         )
     ).first()
     if row is None or row.status_code is None:
-        raise ApiError(
-            409,
-            ErrorCode.CONFLICT,
-            "A request with this Idempotency-Key is still being processed; retry shortly",
-            headers={"Retry-After": "1"},
-        )
+        raise _still_running()
     if row.request_hash != fingerprint:
         raise ApiError(
             422,

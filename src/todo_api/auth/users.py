@@ -43,6 +43,9 @@ class KnownUsers:
             return True
         return False
 
+    def forget(self, user_id: UUID) -> None:
+        self._ids.pop(user_id, None)
+
     def add(self, user_id: UUID) -> None:
         self._ids[user_id] = None
         if len(self._ids) > self._capacity:

@@ -49,28 +49,36 @@ class Feed:
 
 
 class SyncTokens:
-    """Sync tokens: a position in the feed and when it was handed out, signed for one user."""
+    """Sync tokens: a position in the feed and since when the client's view is complete up to
+    it, signed for one user. The age decides expiry: tombstones older than the retention are
+    gone, so an older token could miss deletions."""
 
     def __init__(self, secret: str, retention_seconds: float) -> None:
         self._signer = Signer(secret, "todo-api sync token")
         self._retention = retention_seconds
 
-    def issue(self, user_id: uuid.UUID, position: Position) -> str:
-        return self._signer.dumps([position.txid, position.seq, int(time.time())], user_id.hex)
+    def issue(self, user_id: uuid.UUID, position: Position, as_of: float) -> str:
+        return self._signer.dumps([position.txid, position.seq, int(as_of)], user_id.hex)
 
-    def read(self, user_id: uuid.UUID, token: str) -> Position:
+    def read(self, user_id: uuid.UUID, token: str) -> tuple[Position, float]:
+        """The token's position and age (as a time); raises if invalid or expired."""
         try:
-            txid, seq, issued_at = self._signer.loads(token, user_id.hex)
-            position = Position(int(txid), int(seq))
-            issued = float(issued_at)
+            txid, seq, as_of = self._signer.loads(token, user_id.hex)
+            position, issued = Position(int(txid), int(seq)), float(as_of)
         except InvalidToken as exc:
             raise InvalidSyncToken(str(exc)) from None
         except (TypeError, ValueError):
             raise InvalidSyncToken("is not a sync token") from None
-        # Tombstones older than the retention are gone: an older token could miss deletions.
         if time.time() - issued > self._retention:
             raise ExpiredSyncToken
-        return position
+        return position, issued
+
+    def next_token(self, user_id: uuid.UUID, feed: "Feed", since_as_of: float | None) -> str:
+        """The token after this call. Caught up, the view is complete as of now; mid-way
+        through pages it is only as recent as where the paging started, so it keeps that age."""
+        keeps_age = feed.has_more and since_as_of is not None
+        as_of = since_as_of if keeps_age and since_as_of is not None else time.time()
+        return self.issue(user_id, feed.position, as_of)
 
 
 async def read_changes(

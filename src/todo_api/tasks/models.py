@@ -64,6 +64,9 @@ class Task(SQLModel, table=True):
     )
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recurrence: str | None = Field(default=None, sa_type=String(RECURRENCE_MAX_LENGTH))
+    # Set once a recurring task has created its next occurrence, so that completing it again
+    # (after a reopen) creates no second one.
+    next_occurrence_id: uuid.UUID | None = Field(default=None)
     # Moves on every write; the ETag, and what If-Match compares in the UPDATE itself.
     version: int = Field(
         default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))

@@ -11,7 +11,7 @@ from todo_api.auth.deps import CurrentUser
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import ensure_user
 from todo_api.config import Settings
-from todo_api.db import Connection
+from todo_api.db import Connection, savepoint
 from todo_api.errors import (
     ApiError,
     ErrorCode,
@@ -230,7 +230,7 @@ async def list_changes(
 ) -> Any:
     tokens: changes.SyncTokens = request.app.state.sync_tokens
     try:
-        position = tokens.read(user.user_id, since) if since is not None else None
+        position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
     except changes.InvalidSyncToken as exc:
         raise invalid_field("since", str(exc)) from None
     except changes.ExpiredSyncToken:
@@ -243,7 +243,7 @@ async def list_changes(
     return ChangeFeed(
         changes=[TaskRead.model_validate(row) for row in feed.changes],
         deleted=feed.deleted,
-        next=tokens.issue(user.user_id, feed.position),
+        next=tokens.next_token(user.user_id, feed, as_of),
         has_more=feed.has_more,
     )
 
@@ -303,11 +303,11 @@ async def create_task(
 
 async def _create(conn: Connection, user: Identity, data: TaskCreate) -> dict[str, Any]:
     try:
-        return await service.create_task(conn=conn, user_id=user.user_id, data=data)
+        async with savepoint(conn):
+            return await service.create_task(conn=conn, user_id=user.user_id, data=data)
     except IntegrityError:
         # The user row went away behind this process's cache of known users (an account was
         # deleted while its token lives on): the token's subject is a user again, as on first sight.
-        await conn.rollback()
         await ensure_user(conn, user)
         return await service.create_task(conn=conn, user_id=user.user_id, data=data)
 

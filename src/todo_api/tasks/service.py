@@ -8,6 +8,7 @@ transaction, under a row lock, so that happens exactly once however the completi
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Row, delete, exists, func, insert, select, update
@@ -181,7 +182,7 @@ async def _complete(
     extra: dict[str, Any] | None = None,
 ) -> Row[Any] | None:
     """Mark completed (with any other changes). Only the write that actually completes an
-    open recurring task creates the next occurrence."""
+    open recurring task, one that has not had its next occurrence yet, creates it."""
     now = utcnow()
     values = {**(extra or {}), "is_completed": True, "updated_at": now}
     async with transaction(conn):
@@ -191,38 +192,40 @@ async def _complete(
         if before.is_completed:
             if not extra:  # completing a completed task changes nothing
                 return await _current(conn, user_id, task_id, if_match)
-        else:
-            values["completed_at"] = now
+            return await _update(conn, user_id, task_id, values, if_match)
+        values["completed_at"] = now
+        # The task as this write leaves it decides the next occurrence; its id is marked on the
+        # task by the same UPDATE, so that a later reopen and complete does not repeat it.
+        after = {**before._asdict(), **values}
+        following = _following(after) if before.next_occurrence_id is None else None
+        if following is not None:
+            values["next_occurrence_id"] = new_id()
         task = await _update(conn, user_id, task_id, values, if_match)
-        if task is not None and not before.is_completed and task.recurrence is not None:
-            await _create_next_occurrence(conn, task)
+        if task is not None and following is not None:
+            due_at, rule = following
+            await conn.execute(
+                insert(tasks).values(
+                    id=values["next_occurrence_id"],
+                    user_id=user_id,
+                    title=task.title,
+                    description=task.description,
+                    priority=task.priority,
+                    tags=task.tags,
+                    due_at=due_at,
+                    recurrence=str(rule),
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         return task
 
 
-async def _create_next_occurrence(conn: AsyncConnection, task: Row[Any]) -> None:
-    if task.due_at is None:
-        return
-    following = recurrence.next_occurrence(recurrence.parse(task.recurrence), task.due_at)
-    if following is None:
-        return  # the series has ended
-    due_at, rule = following
-    now = utcnow()
-    await conn.execute(
-        insert(tasks).values(
-            id=new_id(),
-            user_id=task.user_id,
-            title=task.title,
-            description=task.description,
-            is_completed=False,
-            priority=task.priority,
-            due_at=due_at,
-            tags=task.tags,
-            recurrence=str(rule),
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+def _following(task: dict[str, Any]) -> tuple[datetime, recurrence.Rule] | None:
+    """The next due date and rule of a recurring task; None when it does not recur (any more)."""
+    if task["recurrence"] is None or task["due_at"] is None:
+        return None
+    return recurrence.next_occurrence(recurrence.parse(task["recurrence"]), task["due_at"])
 
 
 async def delete_task(

@@ -94,6 +94,7 @@ SQLITE_TRIGGERS = [
 def upgrade() -> None:
     with op.batch_alter_table("tasks") as batch:
         batch.add_column(sa.Column("recurrence", sa.String(500), nullable=True))
+        batch.add_column(sa.Column("next_occurrence_id", sa.Uuid(), nullable=True))
         batch.add_column(
             sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
         )
@@ -124,17 +125,12 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("claim_id", sa.Uuid(), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.Text(), nullable=True),
         sa.Column("response_headers", sa.JSON(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_idempotency_keys_user_id_users"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_idempotency_keys")),
     )
     op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
@@ -164,4 +160,5 @@ def downgrade() -> None:
         batch.drop_column("change_seq")
         batch.drop_column("change_txid")
         batch.drop_column("version")
+        batch.drop_column("next_occurrence_id")
         batch.drop_column("recurrence")

@@ -1,0 +1,455 @@
+"""Recurring tasks: an RRULE subset (RFC 5545) validated on input, needing a due date; completing
+a recurring task creates its next occurrence, exactly once however the completion comes."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.tasks.helpers import (
+    assert_validation_error,
+    create_task,
+    ids,
+    user_id_of,
+)
+
+MONDAY = "2026-03-02T09:00:00Z"
+
+
+async def all_tasks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get("/api/tasks", params={"limit": 100, "sort": "created_at"})
+    assert response.status_code == 200, response.text
+    tasks: list[dict[str, Any]] = response.json()
+    return tasks
+
+
+async def occurrences_after(client: httpx.AsyncClient, task: dict[str, Any]) -> list[dict]:
+    """Every task but this one (each test's user starts with none)."""
+    return [t for t in await all_tasks(client) if t["id"] != task["id"]]
+
+
+async def complete(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
+    response = await client.post(f"/api/tasks/{task_id}/complete")
+    assert response.status_code == 200, response.text
+    task: dict[str, Any] = response.json()
+    return task
+
+
+# --- Validation -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("FREQ=DAILY", "FREQ=DAILY"),
+        ("RRULE:FREQ=WEEKLY;BYDAY=MO,WE", "FREQ=WEEKLY;BYDAY=MO,WE"),
+        ("rrule:freq=daily;interval=1", "FREQ=DAILY"),
+        ("FREQ=MONTHLY;INTERVAL=2;COUNT=5", "FREQ=MONTHLY;INTERVAL=2;COUNT=5"),
+        ("COUNT=5;FREQ=YEARLY", "FREQ=YEARLY;COUNT=5"),
+        ("FREQ=YEARLY;UNTIL=20301231", "FREQ=YEARLY;UNTIL=20301231T235959Z"),
+        ("FREQ=DAILY;UNTIL=20301231T120000Z", "FREQ=DAILY;UNTIL=20301231T120000Z"),
+        (" FREQ=DAILY ; INTERVAL=3 ", "FREQ=DAILY;INTERVAL=3"),
+        ("FREQ=WEEKLY;BYDAY=FR,MO,FR", "FREQ=WEEKLY;BYDAY=FR,MO"),
+    ],
+)
+async def test_a_valid_rule_is_taken_and_stored_normalised(
+    alice: httpx.AsyncClient, given: str, stored: str
+) -> None:
+    created = await create_task(alice, due_at=MONDAY, recurrence=given)
+
+    assert created["recurrence"] == stored
+    assert (await alice.get(f"/api/tasks/{created['id']}")).json()["recurrence"] == stored
+
+
+INVALID_RULES = [
+    pytest.param("INTERVAL=2", ["FREQ"], id="no-freq"),
+    pytest.param("FREQ=HOURLY", ["FREQ"], id="hourly"),
+    pytest.param("FREQ=SECONDLY", ["FREQ"], id="secondly"),
+    pytest.param("FREQ=DAILY;FREQ=WEEKLY", ["FREQ", "twice"], id="freq-twice"),
+    pytest.param("FREQ", ["FREQ"], id="no-value"),
+    pytest.param("", ["FREQ"], id="empty"),
+    pytest.param("FREQ=DAILY;INTERVAL=0", ["INTERVAL"], id="interval-zero"),
+    pytest.param("FREQ=DAILY;INTERVAL=two", ["INTERVAL"], id="interval-word"),
+    pytest.param("FREQ=DAILY;INTERVAL=-1", ["INTERVAL"], id="interval-negative"),
+    pytest.param("FREQ=DAILY;COUNT=0", ["COUNT"], id="count-zero"),
+    pytest.param("FREQ=WEEKLY;BYDAY=XX", ["BYDAY"], id="byday-unknown"),
+    pytest.param("FREQ=WEEKLY;BYDAY=1MO", ["BYDAY"], id="byday-ordinal"),
+    pytest.param("FREQ=WEEKLY;BYDAY=MO,", ["BYDAY"], id="byday-trailing-comma"),
+    pytest.param("FREQ=DAILY;UNTIL=soon", ["UNTIL"], id="until-word"),
+    pytest.param("FREQ=DAILY;UNTIL=2030-12-31", ["UNTIL"], id="until-iso"),
+    pytest.param("FREQ=DAILY;COUNT=2;UNTIL=20300101", ["COUNT", "UNTIL"], id="count-and-until"),
+    pytest.param("FREQ=DAILY;BYMONTH=1", ["BYMONTH"], id="bymonth"),
+    pytest.param("FREQ=DAILY;WKST=SU", ["WKST"], id="wkst"),
+    pytest.param("FREQ=DAILY;" + "INTERVAL=1;" * 50, ["500"], id="too-long"),
+]
+
+
+@pytest.mark.parametrize(("rule", "named"), INVALID_RULES)
+async def test_an_invalid_rule_on_create_is_400_naming_the_problem(
+    alice: httpx.AsyncClient, rule: str, named: list[str]
+) -> None:
+    response = await alice.post(
+        "/api/tasks", json={"title": "t", "due_at": MONDAY, "recurrence": rule}
+    )
+
+    details = assert_validation_error(response, "recurrence")
+    for word in named:
+        assert word in details[0]["message"], details
+    assert await all_tasks(alice) == []
+
+
+@pytest.mark.parametrize(("rule", "named"), INVALID_RULES)
+async def test_an_invalid_rule_on_update_is_400_and_changes_nothing(
+    alice: httpx.AsyncClient, rule: str, named: list[str]
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    response = await alice.patch(f"/api/tasks/{task['id']}", json={"recurrence": rule})
+
+    details = assert_validation_error(response, "recurrence")
+    for word in named:
+        assert word in details[0]["message"], details
+    assert (await alice.get(f"/api/tasks/{task['id']}")).json() == task
+
+
+async def test_a_rule_needs_a_due_date_on_create(alice: httpx.AsyncClient) -> None:
+    response = await alice.post("/api/tasks", json={"title": "t", "recurrence": "FREQ=DAILY"})
+
+    details = assert_validation_error(response, "recurrence")
+    assert "due_at" in details[0]["message"]
+    assert await all_tasks(alice) == []
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+async def test_a_rule_needs_a_due_date_on_update(alice: httpx.AsyncClient, method: str) -> None:
+    task = await create_task(alice)
+
+    response = await alice.request(
+        method, f"/api/tasks/{task['id']}", json={"recurrence": "FREQ=DAILY"}
+    )
+
+    details = assert_validation_error(response, "recurrence")
+    assert "due_at" in details[0]["message"]
+    assert (await alice.get(f"/api/tasks/{task['id']}")).json() == task
+
+
+async def test_clearing_the_due_date_of_a_recurring_task_is_400_and_changes_nothing(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    response = await alice.patch(
+        f"/api/tasks/{task['id']}", json={"due_at": None, "title": "Also changed"}
+    )
+
+    assert_validation_error(response, "recurrence")
+    assert (await alice.get(f"/api/tasks/{task['id']}")).json() == task
+
+
+async def test_clearing_the_rule_and_the_due_date_together_is_fine(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    response = await alice.patch(
+        f"/api/tasks/{task['id']}", json={"due_at": None, "recurrence": None}
+    )
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["due_at"], response.json()["recurrence"]) == (None, None)
+
+
+async def test_a_task_whose_rule_was_cleared_completes_without_a_next_occurrence(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+    await alice.patch(f"/api/tasks/{task['id']}", json={"recurrence": None})
+
+    await complete(alice, task["id"])
+
+    assert ids(await all_tasks(alice)) == [task["id"]]
+
+
+# --- The next occurrence --------------------------------------------------------------------------
+
+
+async def complete_by(client: httpx.AsyncClient, way: str, task_id: str) -> None:
+    user = await user_id_of(client)
+    if way == "complete":
+        response = await client.post(f"/api/tasks/{task_id}/complete")
+    elif way in ("patch", "put"):
+        response = await client.request(
+            way.upper(), f"/api/tasks/{task_id}", json={"is_completed": True}
+        )
+    elif way == "bulk":
+        response = await client.post(
+            "/api/tasks/bulk", json={"operations": [{"op": "complete", "id": task_id}]}
+        )
+    else:
+        response = await client.patch(f"/api/{user}/tasks/{task_id}/complete")
+    assert response.status_code == 200, response.text
+
+
+WAYS = ["complete", "patch", "put", "bulk", "user-path-toggle"]
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_completing_a_recurring_task_creates_one_next_occurrence(
+    alice: httpx.AsyncClient, way: str
+) -> None:
+    task = await create_task(
+        alice,
+        title="Water the plants",
+        description="The ones on the balcony",
+        tags=["home", "plants"],
+        priority="medium",
+        due_at=MONDAY,
+        recurrence="FREQ=DAILY;INTERVAL=3;COUNT=4",
+    )
+
+    await complete_by(alice, way, task["id"])
+
+    completed = (await alice.get(f"/api/tasks/{task['id']}")).json()
+    assert completed["is_completed"] is True
+    assert completed["recurrence"] == "FREQ=DAILY;INTERVAL=3;COUNT=4"
+    assert completed["due_at"] == MONDAY
+    [following] = await occurrences_after(alice, task)
+    assert following["id"] != task["id"]
+    assert following["user_id"] == task["user_id"]
+    for same in ("title", "description", "tags", "priority"):
+        assert following[same] == task[same], same
+    assert following["recurrence"] == "FREQ=DAILY;INTERVAL=3;COUNT=3"
+    assert following["due_at"] == "2026-03-05T09:00:00Z"
+    assert following["is_completed"] is False
+    assert following["completed_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "due_at", "next_due_at"),
+    [
+        pytest.param("FREQ=DAILY", MONDAY, "2026-03-03T09:00:00Z", id="daily"),
+        pytest.param("FREQ=DAILY;INTERVAL=3", MONDAY, "2026-03-05T09:00:00Z", id="every-3-days"),
+        pytest.param("FREQ=WEEKLY", MONDAY, "2026-03-09T09:00:00Z", id="weekly"),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=MO,WE", MONDAY, "2026-03-04T09:00:00Z", id="weekly-mon-to-wed"
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=MO,WE",
+            "2026-03-04T09:00:00Z",
+            "2026-03-09T09:00:00Z",
+            id="weekly-wed-to-mon",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE",
+            "2026-03-04T09:00:00Z",
+            "2026-03-16T09:00:00Z",
+            id="fortnightly-wed-to-mon",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=FR", "2026-03-05T18:00:00Z", "2026-03-06T18:00:00Z", id="thu-to-fri"
+        ),
+        pytest.param("FREQ=MONTHLY", "2026-01-15T08:30:00Z", "2026-02-15T08:30:00Z", id="monthly"),
+        pytest.param(
+            "FREQ=MONTHLY;INTERVAL=6",
+            "2026-01-15T08:30:00Z",
+            "2026-07-15T08:30:00Z",
+            id="half-yearly",
+        ),
+        # RFC 5545: an occurrence on a date that does not exist (February 31) is skipped.
+        pytest.param(
+            "FREQ=MONTHLY", "2026-01-31T12:00:00Z", "2026-03-31T12:00:00Z", id="monthly-31st"
+        ),
+        pytest.param("FREQ=YEARLY", "2026-02-10T07:00:00Z", "2027-02-10T07:00:00Z", id="yearly"),
+        pytest.param(
+            "FREQ=YEARLY", "2028-02-29T07:00:00Z", "2032-02-29T07:00:00Z", id="yearly-leap-day"
+        ),
+        pytest.param(
+            "FREQ=DAILY", "2026-03-02T23:30:00-05:00", "2026-03-04T04:30:00Z", id="offset-in-utc"
+        ),
+        pytest.param(
+            "FREQ=DAILY;UNTIL=20260303", MONDAY, "2026-03-03T09:00:00Z", id="daily-until-next-day"
+        ),
+    ],
+)
+async def test_the_next_occurrence_is_due_at_the_rules_next_date(
+    alice: httpx.AsyncClient, rule: str, due_at: str, next_due_at: str
+) -> None:
+    task = await create_task(alice, due_at=due_at, recurrence=rule)
+
+    await complete(alice, task["id"])
+
+    [following] = await occurrences_after(alice, task)
+    assert following["due_at"] == next_due_at
+    assert following["recurrence"] == task["recurrence"]
+
+
+async def test_until_ends_the_series(alice: httpx.AsyncClient) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY;UNTIL=20260302")
+
+    await complete(alice, task["id"])
+
+    assert ids(await all_tasks(alice)) == [task["id"]]
+
+
+async def test_count_one_ends_the_series(alice: httpx.AsyncClient) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=WEEKLY;COUNT=1")
+
+    await complete(alice, task["id"])
+
+    assert ids(await all_tasks(alice)) == [task["id"]]
+
+
+async def test_count_counts_the_occurrences_down_to_the_last(alice: httpx.AsyncClient) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY;COUNT=3")
+
+    for _ in range(5):
+        open_tasks = [t for t in await all_tasks(alice) if not t["is_completed"]]
+        if not open_tasks:
+            break
+        [current] = open_tasks
+        await complete(alice, current["id"])
+
+    series = await all_tasks(alice)
+    assert [(t["due_at"], t["recurrence"], t["is_completed"]) for t in series] == [
+        (MONDAY, "FREQ=DAILY;COUNT=3", True),
+        ("2026-03-03T09:00:00Z", "FREQ=DAILY;COUNT=2", True),
+        ("2026-03-04T09:00:00Z", "FREQ=DAILY;COUNT=1", True),
+    ]
+    assert series[0]["id"] == task["id"]
+
+
+async def test_a_recurring_task_completed_late_gets_the_date_after_its_due_date(
+    alice: httpx.AsyncClient,
+) -> None:
+    """The next date follows the due date, not the day it was completed."""
+    task = await create_task(alice, due_at="2020-01-06T09:00:00Z", recurrence="FREQ=WEEKLY")
+
+    await complete(alice, task["id"])
+
+    [following] = await occurrences_after(alice, task)
+    assert following["due_at"] == "2020-01-13T09:00:00Z"
+
+
+# --- Exactly once ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("way", ["complete", "patch", "put", "bulk"])
+async def test_retrying_the_completion_creates_no_second_occurrence(
+    alice: httpx.AsyncClient, way: str
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    for _ in range(3):
+        await complete_by(alice, way, task["id"])
+
+    assert len(await occurrences_after(alice, task)) == 1
+
+
+async def test_completing_a_recurring_task_twice_in_one_bulk_creates_one_occurrence(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    response = await alice.post(
+        "/api/tasks/bulk",
+        json={"operations": [{"op": "complete", "id": task["id"]}] * 2},
+    )
+
+    assert response.status_code == 200, response.text
+    assert len(await occurrences_after(alice, task)) == 1
+
+
+async def test_a_stale_conditional_completion_creates_no_occurrence(
+    alice: httpx.AsyncClient,
+) -> None:
+    created = await alice.post(
+        "/api/tasks", json={"title": "t", "due_at": MONDAY, "recurrence": "FREQ=DAILY"}
+    )
+    task = created.json()
+    await alice.patch(f"/api/tasks/{task['id']}", json={"title": "Moved on"})
+
+    response = await alice.post(
+        f"/api/tasks/{task['id']}/complete", headers={"If-Match": created.headers["etag"]}
+    )
+
+    assert response.status_code == 412
+    assert ids(await all_tasks(alice)) == [task["id"]]
+
+
+async def test_a_failed_bulk_completion_creates_no_occurrence(alice: httpx.AsyncClient) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    response = await alice.post(
+        "/api/tasks/bulk",
+        json={
+            "operations": [
+                {"op": "complete", "id": task["id"]},
+                {"op": "delete", "id": "00000000-0000-4000-8000-000000000000"},
+            ]
+        },
+    )
+
+    assert response.status_code == 404
+    assert await all_tasks(alice) == [task]
+
+
+async def test_ten_concurrent_completions_create_exactly_one_occurrence(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    responses = await asyncio.gather(
+        *(alice.post(f"/api/tasks/{task['id']}/complete") for _ in range(10))
+    )
+
+    assert [r.status_code for r in responses] == [200] * 10
+    [following] = await occurrences_after(alice, task)
+    assert following["due_at"] == "2026-03-03T09:00:00Z"
+
+
+async def test_concurrent_completions_by_every_route_create_exactly_one_occurrence(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    await asyncio.gather(*(complete_by(alice, way, task["id"]) for way in WAYS[:4] * 3))
+
+    assert len(await occurrences_after(alice, task)) == 1
+
+
+async def test_the_user_path_toggle_completes_once_then_reopens(alice: httpx.AsyncClient) -> None:
+    user = await user_id_of(alice)
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+    url = f"/api/{user}/tasks/{task['id']}/complete"
+
+    completed = await alice.patch(url)
+    reopened = await alice.patch(url)
+
+    assert completed.json()["is_completed"] is True
+    assert reopened.json()["is_completed"] is False
+    assert len(await occurrences_after(alice, task)) == 1
+
+
+async def test_a_recurring_task_created_completed_gets_no_occurrence(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY", is_completed=True)
+
+    await complete(alice, task["id"])
+
+    assert ids(await all_tasks(alice)) == [task["id"]]
+
+
+async def test_reopening_and_completing_again_creates_no_second_occurrence(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+    await complete(alice, task["id"])
+    reopened = await alice.post(f"/api/tasks/{task['id']}/reopen")
+    assert reopened.json()["is_completed"] is False
+
+    await complete(alice, task["id"])
+
+    following = await occurrences_after(alice, task)
+    assert [t["due_at"] for t in following] == ["2026-03-03T09:00:00Z"]
