@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 from todo_api.auth.models import RefreshToken, User
 from todo_api.idempotency import IdempotencyKey
-from todo_api.tasks.models import POSTGRESQL_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
+from todo_api.tasks.models import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
 
 metadata = SQLModel.metadata
 
@@ -16,7 +16,7 @@ def include_in_comparison(
 ) -> bool:
     """For Alembic's autogenerate: leave out what only the migrations create, per dialect."""
     if type_ == "index":
-        return name not in POSTGRESQL_ONLY_INDEXES
+        return name not in MIGRATION_ONLY_INDEXES
     if type_ == "table":
         return name not in SQLITE_ONLY_TABLES
     return True

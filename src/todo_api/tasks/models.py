@@ -116,14 +116,16 @@ Index(
     tombstones.c.change_seq,
 )
 
-# Indexes only PostgreSQL has, created by the migrations (trigram search for `q`, GIN for
-# tags, the title order in code-point collation). Schema comparison leaves them out.
-POSTGRESQL_ONLY_INDEXES = frozenset(
+# Indexes the migrations write in SQL (trigram search for `q`, GIN for tags, the title order
+# in code-point collation: PostgreSQL only; due date descending with undated tasks last: both).
+# Schema comparison leaves them out, as Alembic cannot reflect them faithfully.
+MIGRATION_ONLY_INDEXES = frozenset(
     {
         "ix_tasks_title_trgm",
         "ix_tasks_description_trgm",
         "ix_tasks_tags_gin",
         "ix_tasks_user_id_title_id",
+        "ix_tasks_user_id_due_at_desc_id",
     }
 )
 # The change counter SQLite's triggers keep (PostgreSQL uses a sequence).
