@@ -3,10 +3,13 @@
 Same work as todo-api on those routes, nothing more: HS256 verification of the bearer token
 with PyJWT (algorithm allow-list, `sub` and `exp` required, 30 s leeway), the subject mapped to
 its user id without a lookup and the user row ensured once per subject per process, the same
-SQL (the list's page plus its filtered total in one statement, limit 50 + 1), the same JSON
-body (field order, RFC 3339 `Z` timestamps, priority names) and the same list headers
-(X-Total-Count, a signed X-Next-Cursor, Link). No framework validation layer, no ORM, no
-middleware, no per-request log line.
+SQL (the list's page plus its filtered total in one statement, limit 50 + 1, every column of
+the table as `select(tasks)` reads them), the same JSON body (field order, RFC 3339 `Z`
+timestamps, priority names) and the same headers (X-Total-Count, a signed X-Next-Cursor, Link;
+ETag and `recurrence` once the schema has versions and recurrence: the statements are built at
+start-up from the table's columns). One database round trip per request, like the service. No
+framework validation layer, no ORM, no middleware, no per-request log line; stdlib json, as
+Starlette's JSONResponse.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/NAME JWT_SECRET=... \\
     .venv/bin/uvicorn baseline_app:app --app-dir bench --port 8001 --workers 1 \\
@@ -43,23 +46,37 @@ LIMIT = 50
 PRIORITIES = ("none", "low", "medium", "high")
 PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 
-# The statements todo_api sends for these routes (SQLAlchemy's, less its `$1::UUID` casts).
-LIST_SQL = (
-    "SELECT id, user_id, title, description, is_completed, priority, due_at, tags, "
-    "completed_at, created_at, updated_at, created_at AS sort_value, "
-    "(SELECT count(*) FROM tasks WHERE user_id = $1) AS total_count "
-    "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
-)
+# Columns the API shows, in TaskRead's order; `recurrence` only once the schema has it.
+SHOWN = [
+    "id", "user_id", "title", "description", "is_completed", "priority", "due_at", "tags",
+    "recurrence", "completed_at", "created_at", "updated_at",
+]  # fmt: skip
 TOTAL_SQL = "SELECT count(*) FROM tasks WHERE user_id = $1"
-GET_SQL = (
-    "SELECT id, user_id, title, description, is_completed, priority, due_at, tags, "
-    "completed_at, created_at, updated_at FROM tasks WHERE id = $1 AND user_id = $2"
-)
-INSERT_SQL = (
-    "INSERT INTO tasks (id, user_id, title, description, is_completed, priority, due_at, tags, "
-    "completed_at, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-)
+
+
+class Statements:
+    """The statements todo_api sends for these routes (SQLAlchemy's `select(tasks)` reads every
+    column of the table, so these do too), built once from the table's actual columns so that
+    the baseline follows the schema as the migrations evolve it."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        self.shown = [c for c in SHOWN if c in columns]
+        self.versioned = "version" in columns  # ETag: "<version>" on get and create
+        listed = ", ".join(columns)
+        self.list = (
+            f"SELECT {listed}, created_at AS sort_value, "  # noqa: S608 (our own column names)
+            "(SELECT count(*) FROM tasks WHERE user_id = $1) AS total_count "
+            "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        )
+        self.get = f"SELECT {listed} FROM tasks WHERE id = $1 AND user_id = $2"  # noqa: S608
+        # What the service's INSERT writes; the rest (change stamps) are the database's.
+        self.insert_columns = [c for c in columns if c in {*SHOWN, "version"}]
+        placeholders = ", ".join(f"${n}" for n in range(1, len(self.insert_columns) + 1))
+        written = ", ".join(self.insert_columns)
+        self.insert = f"INSERT INTO tasks ({written}) VALUES ({placeholders})"  # noqa: S608
+
+
 ENSURE_USER_SQL = (
     "INSERT INTO users (id, email, name, created_at, updated_at) "
     "VALUES ($1, $2, NULL, $3, $3) ON CONFLICT DO NOTHING"
@@ -97,20 +114,18 @@ def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def task_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "user_id": str(row["user_id"]),
-        "title": row["title"],
-        "description": row["description"],
-        "is_completed": row["is_completed"],
-        "priority": PRIORITIES[row["priority"]],
-        "due_at": timestamp(row["due_at"]),
-        "tags": row["tags"],
-        "completed_at": timestamp(row["completed_at"]),
-        "created_at": timestamp(row["created_at"]),
-        "updated_at": timestamp(row["updated_at"]),
-    }
+def task_json(row: Any, shown: list[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name in shown:
+        value = row[name]
+        if name in {"id", "user_id"}:
+            value = str(value)
+        elif name == "priority":
+            value = PRIORITIES[value]
+        elif isinstance(value, datetime):
+            value = timestamp(value)
+        body[name] = value
+    return body
 
 
 async def caller(request: Request) -> uuid.UUID:
@@ -153,8 +168,9 @@ async def list_tasks(request: Request) -> Response:
         user_id = await caller(request)
     except Refused as exc:
         return error(exc)
+    sql: Statements = request.app.state.sql
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch(LIST_SQL, user_id, LIMIT + 1)
+        rows = await conn.fetch(sql.list, user_id, LIMIT + 1)
         total = rows[0]["total_count"] if rows else await conn.fetchval(TOTAL_SQL, user_id)
     page = rows[:LIMIT]
     headers = {"X-Total-Count": str(total)}
@@ -162,7 +178,8 @@ async def list_tasks(request: Request) -> Response:
         cursor = cursor_for(user_id, page[-1])
         headers["X-Next-Cursor"] = cursor
         headers["Link"] = f'<{request.url.include_query_params(cursor=cursor)}>; rel="next"'
-    return Response(dumps([task_json(r) for r in page]), headers=headers, media_type=JSON)
+    body = dumps([task_json(r, sql.shown) for r in page])
+    return Response(body, headers=headers, media_type=JSON)
 
 
 async def get_task(request: Request) -> Response:
@@ -172,13 +189,15 @@ async def get_task(request: Request) -> Response:
             task_id = uuid.UUID(request.path_params["task_id"])
         except ValueError:
             raise Refused(404, "NOT_FOUND", "Task not found") from None
+        sql: Statements = request.app.state.sql
         async with request.app.state.pool.acquire() as conn:
-            row = await conn.fetchrow(GET_SQL, task_id, user_id)
+            row = await conn.fetchrow(sql.get, task_id, user_id)
         if row is None:
             raise Refused(404, "NOT_FOUND", "Task not found")
     except Refused as exc:
         return error(exc)
-    return Response(dumps(task_json(row)), media_type=JSON)
+    headers = {"ETag": f'"{row["version"]}"'} if sql.versioned else None
+    return Response(dumps(task_json(row, sql.shown)), headers=headers, media_type=JSON)
 
 
 def _text(data: dict[str, Any], name: str, limit: int, required: bool) -> str | None:
@@ -211,7 +230,8 @@ def _new_id() -> uuid.UUID:
 def parse_create(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Refused(400, "INVALID_REQUEST", "The body must be a JSON object")
-    unknown = set(data) - {"title", "description", "is_completed", "priority", "due_at", "tags"}
+    allowed = {"title", "description", "is_completed", "priority", "due_at", "tags", "recurrence"}
+    unknown = set(data) - allowed
     if unknown:
         raise Refused(400, "VALIDATION_ERROR", "unknown field", sorted(unknown)[0])
     completed = data.get("is_completed", False)
@@ -235,7 +255,11 @@ def parse_create(data: Any) -> dict[str, Any]:
     tags = list(dict.fromkeys(t.strip().lower() for t in tags))
     if len(tags) > 20 or any(not t or len(t) > 50 or "\x00" in t for t in tags):
         raise Refused(400, "VALIDATION_ERROR", "at most 20 tags of 1 to 50 characters", "tags")
+    recurrence = _text(data, "recurrence", 500, required=False)
+    if recurrence is not None and due_at is None:
+        raise Refused(400, "VALIDATION_ERROR", "a recurring task needs a due_at", "recurrence")
     return {
+        "recurrence": recurrence,
         "title": _text(data, "title", 200, required=True),
         "description": _text(data, "description", 2000, required=False),
         "is_completed": completed,
@@ -263,17 +287,17 @@ async def create_task(request: Request) -> Response:
         "user_id": user_id,
         **fields,
         "completed_at": now if fields["is_completed"] else None,
+        "version": 1,
         "created_at": now,
         "updated_at": now,
     }
+    sql: Statements = request.app.state.sql
     async with request.app.state.pool.acquire() as conn:
-        await conn.execute(INSERT_SQL, *row.values())
-    return Response(
-        dumps(task_json(row)),
-        201,
-        headers={"Location": f"/api/tasks/{row['id']}"},
-        media_type=JSON,
-    )
+        await conn.execute(sql.insert, *(row[c] for c in sql.insert_columns))
+    headers = {"Location": f"/api/tasks/{row['id']}"}
+    if sql.versioned:
+        headers["ETag"] = '"1"'
+    return Response(dumps(task_json(row, sql.shown)), 201, headers=headers, media_type=JSON)
 
 
 async def health(request: Request) -> Response:
@@ -297,6 +321,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.pool = await asyncpg.create_pool(
         DSN, min_size=1, max_size=2 * POOL_SIZE, init=_init_connection, reset=_keep_session
     )
+    columns = await app.state.pool.fetch(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'tasks' ORDER BY ordinal_position"
+    )
+    app.state.sql = Statements([r["column_name"] for r in columns])
     try:
         yield
     finally:

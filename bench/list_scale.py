@@ -3,6 +3,7 @@
     .venv/bin/python bench/list_scale.py                 # seed (~2-5 min), measure, drop the db
     .venv/bin/python bench/list_scale.py --keep          # keep the seeded database afterwards
     .venv/bin/python bench/list_scale.py --db NAME       # measure an existing (kept) database
+    .venv/bin/python bench/list_scale.py --db NAME --plan-cache-mode force_custom_plan  # what if
 
 It creates a PostgreSQL database with a random name on 127.0.0.1 (BENCH_ADMIN_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres), migrates it with `todo-api migrate`, seeds it
@@ -316,6 +317,18 @@ async def run_explain(
     return results
 
 
+async def set_plan_cache_mode(database: str, mode: str | None) -> None:
+    """For new connections to the database; None puts the server's default back."""
+    conn = await asyncpg.connect(db_url(database), timeout=10)
+    try:
+        if mode is None:
+            await conn.execute(f'ALTER DATABASE "{database}" RESET plan_cache_mode')
+        else:
+            await conn.execute(f'ALTER DATABASE "{database}" SET plan_cache_mode = {mode}')
+    finally:
+        await conn.close()
+
+
 async def table_facts(database: str) -> dict[str, Any]:
     conn = await asyncpg.connect(db_url(database), timeout=10)
     try:
@@ -410,6 +423,11 @@ def main() -> None:
     parser.add_argument("--sql-repeats", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
     parser.add_argument("--db", help="measure this existing database (never dropped)")
+    parser.add_argument(
+        "--plan-cache-mode",
+        choices=["auto", "force_custom_plan", "force_generic_plan"],
+        help="set for the database (ALTER DATABASE) while measuring: what-if experiments",
+    )
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
@@ -439,10 +457,17 @@ def main() -> None:
             f"Code: {source_summary()}",
         ]
         tokens = {label: token_for(user, env, cwd) for label, user in USERS.items()}
-        port = free_port()
-        with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
-            per_user, timings = run_http(server.url, tokens, args)
-        plans = asyncio.run(run_explain(database, secret, per_user, args.sql_repeats))
+        if args.plan_cache_mode:
+            header.append(f"What if: ALTER DATABASE SET plan_cache_mode = {args.plan_cache_mode}")
+            asyncio.run(set_plan_cache_mode(database, args.plan_cache_mode))
+        try:
+            port = free_port()
+            with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
+                per_user, timings = run_http(server.url, tokens, args)
+            plans = asyncio.run(run_explain(database, secret, per_user, args.sql_repeats))
+        finally:
+            if args.plan_cache_mode:
+                asyncio.run(set_plan_cache_mode(database, None))
         text = report(header, facts, per_user, timings, plans, args)
         print(text)
         if args.out:

@@ -10,13 +10,16 @@ baseline_app.py), with one worker each. This script creates a PostgreSQL databas
 name on 127.0.0.1, migrates and seeds it (a user with 1 000 tasks among --bulk-tasks others),
 then, round after round, starts each server alone with one worker on a free port:
 
-- todo-api: `todo-api serve --workers 1` (uvloop, httptools), as deployed (LOG_LEVEL=INFO);
-- todo-api, LOG_LEVEL=WARNING: the same without its one log line per request (diagnostic);
+- todo-api: `todo-api serve --workers 1` (uvloop, httptools) as configured by default;
+- two diagnostic variants, configuration only: DATABASE_POOL_SIZE=20 (the default 10 + 10
+  overflow reopens connections under 16 concurrent requests), and that plus LOG_LEVEL=WARNING
+  (no log line per request); --no-variants leaves them out;
 - baseline: `uvicorn baseline_app:app --workers 1 --loop uvloop --http httptools`;
 
 and measures each route with wrk (-t1 -c16, --warmup seconds first, then --duration seconds;
 POST through bench/post_task.lua). Before measuring it checks that both servers answer the same
-bodies and headers. It also counts the database transactions per request (pg_stat_database).
+bodies and headers. It counts the PostgreSQL sessions that ended during each run (connection
+churn) and, afterwards, the database transactions per request (pg_stat_database).
 Needs wrk (Debian: apt-get install wrk). The database is dropped at the end, also on failure.
 Figures are indicative: wrk, the server and PostgreSQL share the machine's cores.
 """
@@ -233,7 +236,7 @@ def same_answers(
                 problems.append(f"{route.name}: status {a.status_code} vs {b.status_code}")
             elif a.json() != b.json():
                 problems.append(f"{route.name}: the bodies differ")
-            for name in ("X-Total-Count", "X-Next-Cursor", "Link"):
+            for name in ("X-Total-Count", "X-Next-Cursor", "Link", "ETag"):
                 mine = a.headers.get(name, "").replace(service_url, "")
                 theirs = b.headers.get(name, "").replace(baseline_url, "")
                 if mine != theirs:

@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     frontend_url: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     log_level: str = "INFO"
     data_dir: Path = Path("data")
-    # Connections kept per process; a worker rarely needs more.
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Connections kept per process (as many again may open under bursts). Sized for the
+    # concurrency one worker sees, so that busy periods do not open and close connections.
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     # asyncpg's prepared-statement cache breaks behind PgBouncer in transaction mode
     # (Neon's "-pooler" hosts); None means "off for pooler hosts, on otherwise".
     database_statement_cache: bool | None = None

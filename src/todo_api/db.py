@@ -70,18 +70,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngine:
+    """The engine; with `autocommit`, every connection runs each statement as its own
+    transaction (the service's: see `connection`), set once per pooled connection."""
     url = settings.sqlalchemy_url
+    options: dict[str, Any] = {"hide_parameters": True}  # user data stays out of logged errors
+    if autocommit:
+        options["isolation_level"] = "AUTOCOMMIT"
     if settings.is_sqlite:
         if url.database and url.database != ":memory:":
             # Where the folder cannot be made, connecting fails later, as a 503 per request.
             with contextlib.suppress(OSError):
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url,
-            pool_size=settings.database_pool_size,
-            max_overflow=10,
-            hide_parameters=True,
+            url, pool_size=settings.database_pool_size, max_overflow=10, **options
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -92,7 +94,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.database_pool_size,
         pool_recycle=1800,
         pool_timeout=10,
-        hide_parameters=True,  # user data stays out of logged errors
+        **options,
     )
 
 
@@ -114,7 +116,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection in autocommit mode.
+    """A pooled connection of the service's engine, which is in autocommit mode.
 
     Each statement is its own transaction, which is exactly right for the single-statement
     reads and writes (`INSERT/UPDATE/DELETE ... RETURNING`) the routes are built from, and it
@@ -127,7 +129,7 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
         # asyncpg raises these unwrapped when the server cannot be reached at all.
         raise DatabaseUnavailable from exc
     try:
-        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
     finally:
         await conn.close()
 

@@ -25,7 +25,7 @@ def _version(tag: str) -> int | None:
     return None
 
 
-def if_match(
+async def if_match(
     header: Annotated[
         str | None,
         Header(

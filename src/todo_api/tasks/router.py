@@ -63,7 +63,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _task_id(
+async def _task_id(
     task_id: Annotated[
         str,
         Path(
@@ -89,7 +89,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _list_query(
+async def _list_query(
     completed: Annotated[
         bool | None,
         Query(description="Only completed (true) or open (false) tasks", examples=[False]),
@@ -491,7 +491,7 @@ def _found(task: Any) -> Any:
 # the path. Served by the same handlers; a user id that is not the caller's finds nothing.
 
 
-def _own_user_path(
+async def _own_user_path(
     user: CurrentUser,
     user_id: Annotated[
         str, Path(description="Your user id, or your token's subject", examples=[UUID_EXAMPLE])
