@@ -116,14 +116,15 @@ Index(
     tombstones.c.change_seq,
 )
 
-# Indexes the migrations write in SQL (trigram search for `q`, GIN for tags, the title order
-# in code-point collation: PostgreSQL only; due date descending with undated tasks last: both).
-# Schema comparison leaves them out, as Alembic cannot reflect them faithfully.
+# Indexes the migrations write in SQL, which Alembic cannot reflect faithfully, so schema
+# comparison leaves them out: on PostgreSQL, trigram search for `q` and GIN for tags (both led
+# by user_id, through btree_gin) and the title order in code-point collation; on both, due date
+# descending with undated tasks last.
 MIGRATION_ONLY_INDEXES = frozenset(
     {
-        "ix_tasks_title_trgm",
-        "ix_tasks_description_trgm",
-        "ix_tasks_tags_gin",
+        "ix_tasks_user_id_title_trgm",
+        "ix_tasks_user_id_description_trgm",
+        "ix_tasks_user_id_tags_gin",
         "ix_tasks_user_id_title_id",
         "ix_tasks_user_id_due_at_desc_id",
     }
