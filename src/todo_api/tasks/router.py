@@ -1,6 +1,7 @@
 """The task routes: parse, call the service, shape the response."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -318,11 +319,11 @@ async def _once(
     user: Identity,
     key: str | None,
     canonical_body: str,
-    produce: Any,
+    produce: Callable[[], Awaitable[StoredResponse]],
 ) -> Response:
     """Produce the response, once per Idempotency-Key (when the request carries one)."""
     if key is None:
-        stored: StoredResponse = await produce()
+        stored = await produce()
     else:
         if not valid_key(key):
             raise invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
@@ -434,34 +435,32 @@ for method in ("PUT", "PATCH"):
     )
 
 
-@router.post(
-    "/{task_id}/complete",
-    response_model=TaskRead,
-    responses=error_responses(400, 404, 412),
-    summary="Complete a task (idempotent; a recurring task gets its next occurrence)",
-)
-async def complete_task(
-    user: CurrentUser, conn: Connection, task_id: TaskId, versions: IfMatch, response: Response
-) -> Any:
-    task = await service.set_completed(
-        conn=conn, user_id=user.user_id, task_id=task_id, completed=True, if_match=versions
-    )
-    return with_etag(response, _found(task))
+def _completion_route(completed: bool) -> Any:
+    async def set_completed(
+        user: CurrentUser, conn: Connection, task_id: TaskId, versions: IfMatch, response: Response
+    ) -> Any:
+        task = await service.set_completed(
+            conn=conn, user_id=user.user_id, task_id=task_id, completed=completed, if_match=versions
+        )
+        return with_etag(response, _found(task))
+
+    return set_completed
 
 
-@router.post(
-    "/{task_id}/reopen",
-    response_model=TaskRead,
-    responses=error_responses(400, 404, 412),
-    summary="Reopen a completed task (idempotent)",
-)
-async def reopen_task(
-    user: CurrentUser, conn: Connection, task_id: TaskId, versions: IfMatch, response: Response
-) -> Any:
-    task = await service.set_completed(
-        conn=conn, user_id=user.user_id, task_id=task_id, completed=False, if_match=versions
+for action, completed, summary in (
+    ("complete", True, "Complete a task (idempotent; a recurring task gets its next occurrence)"),
+    ("reopen", False, "Reopen a completed task (idempotent)"),
+):
+    router.add_api_route(
+        f"/{{task_id}}/{action}",
+        _completion_route(completed),
+        methods=["POST"],
+        response_model=TaskRead,
+        responses=error_responses(400, 404, 412),
+        summary=summary,
+        name=f"{action}_task",
+        operation_id=f"{action}_task",
     )
-    return with_etag(response, _found(task))
 
 
 @router.delete(
