@@ -15,8 +15,12 @@ Starlette's JSONResponse.
     .venv/bin/uvicorn baseline_app:app --app-dir bench --port 8001 --workers 1 \\
         --loop uvloop --http httptools --no-access-log
 
-Serves GET /api/tasks (default sort and limit only), GET /api/tasks/{id}, POST /api/tasks and
-GET /health.
+Serves GET /api/tasks (default sort and limit only), GET /api/tasks/{id}, POST /api/tasks,
+PATCH /api/tasks/{id} (title, description, priority and tags; no If-Match), POST
+/api/tasks/{id}/complete (no If-Match; a recurring task that is still open is refused, the
+baseline makes no next occurrences) and GET /health. PATCH is one UPDATE ... RETURNING, as the
+service's for those fields; complete is one UPDATE ... RETURNING of an open task, and a second
+statement only to tell "already completed" (answered as it is) from "not found".
 """
 
 import base64
@@ -75,6 +79,28 @@ class Statements:
         placeholders = ", ".join(f"${n}" for n in range(1, len(self.insert_columns) + 1))
         written = ", ".join(self.insert_columns)
         self.insert = f"INSERT INTO tasks ({written}) VALUES ({placeholders})"  # noqa: S608
+        self.bump = ", version = version + 1" if self.versioned else ""
+        # Completing an open task that does not recur: one statement. (A recurring one takes
+        # the service's locked path, which makes its next occurrence.)
+        once = " AND recurrence IS NULL" if "recurrence" in columns else ""
+        self.complete = (
+            "UPDATE tasks SET is_completed = true, completed_at = $3, "  # noqa: S608
+            f"updated_at = $3{self.bump} WHERE id = $1 AND user_id = $2 AND NOT is_completed"
+            f"{once} RETURNING {listed}"
+        )
+        self._updates: dict[tuple[str, ...], str] = {}
+
+    def update(self, names: tuple[str, ...]) -> str:
+        """UPDATE ... RETURNING for these columns ($3 on), then updated_at; built once per set."""
+        statement = self._updates.get(names)
+        if statement is None:
+            assigned = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=3))
+            statement = (
+                f"UPDATE tasks SET {assigned}, updated_at = ${len(names) + 3}{self.bump} "  # noqa: S608
+                f"WHERE id = $1 AND user_id = $2 RETURNING {', '.join(self.columns)}"
+            )
+            self._updates[names] = statement
+        return statement
 
 
 ENSURE_USER_SQL = (
@@ -185,10 +211,7 @@ async def list_tasks(request: Request) -> Response:
 async def get_task(request: Request) -> Response:
     try:
         user_id = await caller(request)
-        try:
-            task_id = uuid.UUID(request.path_params["task_id"])
-        except ValueError:
-            raise Refused(404, "NOT_FOUND", "Task not found") from None
+        task_id = _task_id(request)
         sql: Statements = request.app.state.sql
         async with request.app.state.pool.acquire() as conn:
             row = await conn.fetchrow(sql.get, task_id, user_id)
@@ -196,8 +219,7 @@ async def get_task(request: Request) -> Response:
             raise Refused(404, "NOT_FOUND", "Task not found")
     except Refused as exc:
         return error(exc)
-    headers = {"ETag": f'"{row["version"]}"'} if sql.versioned else None
-    return Response(dumps(task_json(row, sql.shown)), headers=headers, media_type=JSON)
+    return _task_response(row, sql)
 
 
 def _text(data: dict[str, Any], name: str, limit: int, required: bool) -> str | None:
@@ -215,6 +237,21 @@ def _text(data: dict[str, Any], name: str, limit: int, required: bool) -> str | 
     if "\x00" in value:
         raise Refused(400, "VALIDATION_ERROR", "must not contain NUL", name)
     return value
+
+
+def _priority(value: Any) -> int:
+    if not isinstance(value, str) or value not in PRIORITY_NUMBERS:
+        raise Refused(400, "VALIDATION_ERROR", "not a priority", "priority")
+    return PRIORITY_NUMBERS[value]
+
+
+def _tags(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise Refused(400, "VALIDATION_ERROR", "must be a list of strings", "tags")
+    tags = list(dict.fromkeys(t.strip().lower() for t in value))
+    if len(tags) > 20 or any(not t or len(t) > 50 or "\x00" in t for t in tags):
+        raise Refused(400, "VALIDATION_ERROR", "at most 20 tags of 1 to 50 characters", "tags")
+    return tags
 
 
 def _new_id() -> uuid.UUID:
@@ -237,9 +274,7 @@ def parse_create(data: Any) -> dict[str, Any]:
     completed = data.get("is_completed", False)
     if not isinstance(completed, bool):
         raise Refused(400, "VALIDATION_ERROR", "must be a boolean", "is_completed")
-    priority = data.get("priority", "none")
-    if priority not in PRIORITY_NUMBERS:
-        raise Refused(400, "VALIDATION_ERROR", "not a priority", "priority")
+    priority = _priority(data.get("priority", "none"))
     due_at = data.get("due_at")
     if due_at is not None:
         try:
@@ -249,12 +284,7 @@ def parse_create(data: Any) -> dict[str, Any]:
         if due_at.tzinfo is None:
             raise Refused(400, "VALIDATION_ERROR", "needs an offset", "due_at")
         due_at = due_at.astimezone(UTC)
-    tags = data.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise Refused(400, "VALIDATION_ERROR", "must be a list of strings", "tags")
-    tags = list(dict.fromkeys(t.strip().lower() for t in tags))
-    if len(tags) > 20 or any(not t or len(t) > 50 or "\x00" in t for t in tags):
-        raise Refused(400, "VALIDATION_ERROR", "at most 20 tags of 1 to 50 characters", "tags")
+    tags = _tags(data.get("tags", []))
     recurrence = _text(data, "recurrence", 500, required=False)
     if recurrence is not None and due_at is None:
         raise Refused(400, "VALIDATION_ERROR", "a recurring task needs a due_at", "recurrence")
@@ -263,7 +293,7 @@ def parse_create(data: Any) -> dict[str, Any]:
         "title": _text(data, "title", 200, required=True),
         "description": _text(data, "description", 2000, required=False),
         "is_completed": completed,
-        "priority": PRIORITY_NUMBERS[priority],
+        "priority": priority,
         "due_at": due_at,
         "tags": tags,
     }
@@ -298,6 +328,94 @@ async def create_task(request: Request) -> Response:
     if sql.versioned:
         headers["ETag"] = '"1"'
     return Response(dumps(task_json(row, sql.shown)), 201, headers=headers, media_type=JSON)
+
+
+# What PATCH changes here: the fields the benchmarks send. due_at, recurrence and is_completed
+# take the service's transactional path (a rule check, or completing), which is not the baseline's.
+UPDATABLE = ("title", "description", "priority", "tags")
+
+
+def parse_update(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise Refused(400, "INVALID_REQUEST", "The body must be a JSON object")
+    allowed = {"title", "description", "is_completed", "priority", "due_at", "tags", "recurrence"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise Refused(400, "VALIDATION_ERROR", "unknown field", sorted(unknown)[0])
+    if not data:
+        raise Refused(400, "VALIDATION_ERROR", "at least one field must be given", "body")
+    other = set(data) - set(UPDATABLE)
+    if other:
+        raise Refused(501, "NOT_IMPLEMENTED", f"the baseline does not change {sorted(other)[0]}")
+    values: dict[str, Any] = {}
+    for name in UPDATABLE:  # a fixed order: one statement per set of fields
+        if name not in data:
+            continue
+        if name in {"title", "priority", "tags"} and data[name] is None:
+            raise Refused(400, "VALIDATION_ERROR", "must not be null", name)
+        if name == "title":
+            values[name] = _text(data, name, 200, required=True)
+        elif name == "description":
+            values[name] = _text(data, name, 2000, required=False)
+        elif name == "priority":
+            values[name] = _priority(data[name])
+        else:
+            values[name] = _tags(data[name])
+    return values
+
+
+def _task_id(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params["task_id"])
+    except ValueError:
+        raise Refused(404, "NOT_FOUND", "Task not found") from None
+
+
+def _task_response(row: Any, sql: Statements) -> Response:
+    headers = {"ETag": f'"{row["version"]}"'} if sql.versioned else None
+    return Response(dumps(task_json(row, sql.shown)), headers=headers, media_type=JSON)
+
+
+async def update_task(request: Request) -> Response:
+    try:
+        user_id = await caller(request)
+        task_id = _task_id(request)
+        if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
+            raise Refused(400, "INVALID_REQUEST", "The body must be application/json")
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            raise Refused(400, "INVALID_REQUEST", "The body is not valid JSON") from None
+        values = parse_update(data)
+        sql: Statements = request.app.state.sql
+        statement = sql.update(tuple(values))
+        async with request.app.state.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                statement, task_id, user_id, *values.values(), datetime.now(UTC)
+            )
+        if row is None:
+            raise Refused(404, "NOT_FOUND", "Task not found")
+    except Refused as exc:
+        return error(exc)
+    return _task_response(row, sql)
+
+
+async def complete_task(request: Request) -> Response:
+    try:
+        user_id = await caller(request)
+        task_id = _task_id(request)
+        sql: Statements = request.app.state.sql
+        async with request.app.state.pool.acquire() as conn:
+            row = await conn.fetchrow(sql.complete, task_id, user_id, datetime.now(UTC))
+            if row is None:  # not there, already completed (left as it is), or recurring
+                row = await conn.fetchrow(sql.get, task_id, user_id)
+                if row is None:
+                    raise Refused(404, "NOT_FOUND", "Task not found")
+                if not row["is_completed"]:
+                    raise Refused(501, "NOT_IMPLEMENTED", "the baseline makes no next occurrences")
+    except Refused as exc:
+        return error(exc)
+    return _task_response(row, sql)
 
 
 async def health(request: Request) -> Response:
@@ -337,6 +455,8 @@ app = Starlette(
         Route("/api/tasks", list_tasks, methods=["GET"]),
         Route("/api/tasks", create_task, methods=["POST"]),
         Route("/api/tasks/{task_id}", get_task, methods=["GET"]),
+        Route("/api/tasks/{task_id}", update_task, methods=["PATCH"]),
+        Route("/api/tasks/{task_id}/complete", complete_task, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
     ],
     lifespan=lifespan,

@@ -8,9 +8,9 @@ interrupted (Ctrl-C or SIGTERM).
 import asyncio
 import os
 import platform
+import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 # BENCH_SRC=/path/to/src measures that source tree (e.g. a `git archive` of a commit) instead
 # of the installed one. It goes first on sys.path here, before the scripts import todo_api, and
@@ -33,15 +32,23 @@ BENCH_SRC = os.environ.get("BENCH_SRC")
 if BENCH_SRC:
     sys.path.insert(0, BENCH_SRC)
 
-BIN_DIR = Path(sys.executable).parent
-TODO_API = str(BIN_DIR / "todo-api")
+# The tests' helpers for running the installed program as a process (controlled environment,
+# free port, bounded start and stop) serve the benchmarks too. Appended, so that nothing in
+# tests/ shadows an installed module.
+TESTS_DIR = Path(__file__).resolve().parent.parent / "tests"
+if str(TESTS_DIR) not in sys.path:
+    sys.path.append(str(TESTS_DIR))
+
+import helpers_server as helpers  # noqa: E402
+
+BIN_DIR = helpers.BIN_DIR
+TODO_API = helpers.TODO_API
+free_port = helpers.free_port
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_USER = "postgres"
 
-STARTUP_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 120.0
 SEED_TIMEOUT_MS = 30 * 60 * 1000  # statement_timeout for each seeding statement
 
@@ -49,8 +56,6 @@ SEED_TIMEOUT_MS = 30 * 60 * 1000  # statement_timeout for each seeding statement
 SMALL_USER = "00000000-0000-4000-8000-000000001000"  # 1 000 tasks
 BIG_USER = "00000000-0000-4000-8000-000000100000"  # 100 000 tasks
 WRITER_USER = "00000000-0000-4000-8000-00000000beef"  # no tasks at first; the POST benchmark's
-
-_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 
 
 class Interrupted(SystemExit):
@@ -106,15 +111,7 @@ def scratch_database(prefix: str, keep: bool = False, existing: str | None = Non
 
 def service_env(database: str, secret: str, **extra: str) -> dict[str, str]:
     """The service's environment: nothing of the caller's leaks in but what a process needs."""
-    env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "DATABASE_URL": db_url(database),
-            "JWT_SECRET": secret,
-            "ENV": "development",
-        }
-    )
+    env = helpers.clean_env(DATABASE_URL=db_url(database), JWT_SECRET=secret, ENV="development")
     if BENCH_SRC:
         env["PYTHONPATH"] = BENCH_SRC
     env.update(extra)
@@ -126,15 +123,7 @@ def new_secret() -> str:
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> str:
-    result = subprocess.run(
-        [TODO_API, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
+    result = helpers.run_cli(*args, env=env, cwd=cwd, timeout=CLI_TIMEOUT)
     if result.returncode != 0:
         raise RuntimeError(f"todo-api {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout.strip()
@@ -144,38 +133,11 @@ def token_for(sub: str, env: dict[str, str], cwd: Path, minutes: int = 240) -> s
     return run_cli("token", "--sub", sub, "--minutes", str(minutes), env=env, cwd=cwd)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
+class Server(helpers.Server):
+    """The tests' server handle (stopped by its process id), with a name for the logs."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        """SIGTERM to the process we started (by its id), then SIGKILL if it lingers."""
-        if self.process.poll() is not None:
-            return
-        with suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT)
+    name: str = "server"
 
 
 @contextmanager
@@ -193,9 +155,9 @@ def running_server(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server(name=name, process=process, port=port, log_path=log_path)
+    server = Server(process=process, port=port, log_path=log_path, name=name)
     try:
-        _wait_until_healthy(server)
+        helpers._wait_until_healthy(server)
         yield server
     finally:
         server.stop()
@@ -205,16 +167,150 @@ def serve_argv(port: int) -> list[str]:
     return [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
 
 
-def _wait_until_healthy(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited early:\n{server.log_text()}")
-        with suppress(httpx.TransportError):
-            if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{server.name}: /health did not answer in {STARTUP_TIMEOUT} s")
+# --- a server's processes, from /proc ---------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (state) on; None once the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants that are alive now (at most 1 000)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo and len(found) < 1_000:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process and its live descendants (all threads), plus what its
+    waited-for children used; in seconds (resolution 1/SC_CLK_TCK)."""
+    ticks = 0
+    for member in process_tree(pid):
+        fields = _stat_fields(member)
+        if fields is not None:  # utime, stime, cutime, cstime: fields 14 to 17
+            ticks += sum(int(f) for f in fields[11:15])
+    return ticks / CLOCK_TICKS
+
+
+def cpu_seconds_of(pids: Sequence[int]) -> dict[int, float]:
+    """User + system CPU of each of these processes (no descendants), in seconds."""
+    found: dict[int, float] = {}
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory (VmRSS) of the process and its live descendants, and the sum of their
+    peaks (VmHWM), in MiB."""
+    rss = peak = 0
+    for member in process_tree(pid):
+        with suppress(FileNotFoundError, ProcessLookupError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    peak += int(line.split()[1])
+    return rss / 1024, peak / 1024
+
+
+# --- wrk ------------------------------------------------------------------------------------
+
+
+@dataclass
+class WrkRun:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int  # "Non-2xx or 3xx responses"
+    socket_errors: int  # connect, read, write, timeout
+    output: str
+
+    @property
+    def bad(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _duration_ms(text: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not found:
+        raise ValueError(text)
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def _grab(pattern: str, text: str) -> str:
+    found = re.search(pattern, text, re.M)
+    if found is None:
+        raise RuntimeError(f"wrk's output has no {pattern!r}:\n{text}")
+    return found.group(1)
+
+
+def wrk(
+    url: str,
+    *,
+    token: str,
+    seconds: float,
+    connections: int,
+    threads: int = 1,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
+) -> WrkRun:
+    """One wrk run (`--latency`, 5 s request timeout), bounded to `seconds` + 60 s. wrk takes
+    whole seconds: `seconds` is rounded to the nearest, at least 1."""
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
+    if script is not None:
+        argv += ["-s", str(script)]
+    argv.append(url)
+    if script_args:
+        argv += ["--", *script_args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    out = done.stdout
+    non_2xx = socket_errors = 0
+    if found := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        non_2xx = int(found.group(1))
+    if found := re.search(r"Socket errors: (.*)", out):
+        socket_errors = sum(int(n) for n in re.findall(r"\d+", found.group(1)))
+    return WrkRun(
+        rps=float(_grab(r"Requests/sec:\s+([\d.]+)", out)),
+        p50_ms=_duration_ms(_grab(r"^\s+50%\s+(\S+)\s*$", out)),  # the latency distribution
+        p99_ms=_duration_ms(_grab(r"^\s+99%\s+(\S+)\s*$", out)),
+        requests=int(_grab(r"(\d+) requests in", out)),
+        non_2xx=non_2xx,
+        socket_errors=socket_errors,
+        output=out,
+    )
 
 
 @contextmanager

@@ -26,9 +26,7 @@ Figures are indicative: wrk, the server and PostgreSQL share the machine's cores
 
 import argparse
 import asyncio
-import re
 import shutil
-import subprocess
 import time
 import uuid
 from contextlib import AbstractContextManager
@@ -59,6 +57,7 @@ from benchlib import (
     source_summary,
     token_for,
     work_dir,
+    wrk,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -136,51 +135,18 @@ class Cell:
         return median([r.rps for r in self.runs])
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _duration_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if not match:
-        raise ValueError(text)
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def _grab(pattern: str, text: str) -> str:
-    found = re.search(pattern, text, re.M)
-    if found is None:
-        raise RuntimeError(f"wrk's output has no {pattern!r}:\n{text}")
-    return found.group(1)
-
-
 def run_wrk(url: str, route: Route, args: argparse.Namespace, seconds: float) -> WrkResult:
-    argv = [
-        "wrk",
-        f"-t{args.threads}",
-        f"-c{args.connections}",
-        f"-d{seconds:g}s",
-        "--timeout",
-        "5s",
-        "--latency",
-        "-H",
-        f"Authorization: Bearer {route.token}",
-    ]
-    if route.script is not None:
-        argv += ["-s", str(route.script)]
-    argv.append(url + route.path)
-    out = subprocess.run(
-        argv, capture_output=True, text=True, timeout=seconds + 60, check=True
-    ).stdout
-    rps = float(_grab(r"Requests/sec:\s+([\d.]+)", out))
-    requests = int(_grab(r"(\d+) requests in", out))
-    p50 = _duration_ms(_grab(r"^\s+50%\s+(\S+)$", out))  # the latency distribution
-    p99 = _duration_ms(_grab(r"^\s+99%\s+(\S+)$", out))
-    bad = 0
-    if found := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        bad += int(found.group(1))
-    if found := re.search(r"Socket errors: (.*)", out):
-        bad += sum(int(n) for n in re.findall(r"\d+", found.group(1)))
-    return WrkResult(rps=rps, p50_ms=p50, p99_ms=p99, requests=requests, bad=bad)
+    run = wrk(
+        url + route.path,
+        token=route.token,
+        seconds=seconds,
+        connections=args.connections,
+        threads=args.threads,
+        script=route.script,
+    )
+    return WrkResult(
+        rps=run.rps, p50_ms=run.p50_ms, p99_ms=run.p99_ms, requests=run.requests, bad=run.bad
+    )
 
 
 async def pick_task(database: str) -> str:

@@ -1,0 +1,511 @@
+"""Server CPU per request of the hot routes: todo-api vs the raw baseline, side by side.
+
+    .venv/bin/python bench/cpu_per_request.py                      # seed, 3 rounds, drop the db
+    .venv/bin/python bench/cpu_per_request.py --rounds 1 --duration 5
+    .venv/bin/python bench/cpu_per_request.py --routes list,get --connections 16
+    .venv/bin/python bench/cpu_per_request.py --keep               # keep the seeded database
+    .venv/bin/python bench/cpu_per_request.py --db NAME            # a database kept that way
+
+DESIGN.md's performance budget: on the hot routes todo-api is to spend at most 1/0.6 of the
+server CPU per request of a raw Starlette + asyncpg handler doing the same work
+(bench/baseline_app.py), one worker each; and its p99 latency is to stay within 3 times the
+baseline's. The routes: list 50 (GET /api/tasks, default sort and limit: X-Total-Count,
+X-Next-Cursor and Link), get one, create (bench/post_task.lua's body), PATCH (a priority,
+"high" and "low" in turn, over --patch-tasks tasks) and complete (POST /api/tasks/{id}/complete,
+each request a different open task: the --complete-tasks tasks are reopened in SQL before
+every wrk run, and a run that would need more fails).
+
+The script creates a PostgreSQL database with a random name on 127.0.0.1, migrates and seeds
+it, checks that both servers answer the same bodies and headers, then, round after round
+(servers in rotated order), starts each server alone with one worker on a free port (todo-api:
+`todo-api serve --workers 1` as configured by default; baseline: `uvicorn --workers 1 --loop
+uvloop --http httptools`) and runs wrk on each route (-t1 -c32 by default: --warmup seconds,
+then --duration seconds measured). Around the measured run it reads utime + stime of the
+server's processes (the server and its children) from /proc/<pid>/stat and divides by the
+requests wrk made; the CPU of the PostgreSQL backends serving the database is read the same
+way (backends alive at the end of the run), beside the sessions opened (connection churn).
+Any non-2xx answer or socket error stops the script. Figures are medians over the rounds.
+Needs wrk (bench/setup.sh). The database is dropped at the end, also on failure.
+"""
+
+import argparse
+import asyncio
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from benchlib import (
+    ADMIN_URL,
+    BIN_DIR,
+    SMALL_USER,
+    WRITER_USER,
+    Server,
+    WrkRun,
+    cpu_seconds,
+    cpu_seconds_of,
+    db_url,
+    exit_cleanly_on_sigterm,
+    free_port,
+    log,
+    machine_summary,
+    median,
+    migrate,
+    new_secret,
+    running_server,
+    scratch_database,
+    seed,
+    serve_argv,
+    server_version,
+    service_env,
+    source_summary,
+    token_for,
+    work_dir,
+    wrk,
+)
+
+BENCH_DIR = Path(__file__).resolve().parent
+POST_SCRIPT = BENCH_DIR / "post_task.lua"
+IDS_SCRIPT = BENCH_DIR / "task_ids.lua"
+PATCH_USER = "00000000-0000-4000-8000-000000009a7c"  # the tasks PATCH changes
+COMPLETE_USER = "00000000-0000-4000-8000-00000000c0de"  # the tasks complete closes
+PATCH_BODIES = ('{"priority": "high"}', '{"priority": "low"}')
+ROUTE_NAMES = ("list", "get", "create", "patch", "complete")
+CPU_BUDGET = 0.6  # baseline CPU / todo-api CPU, at least
+P99_BUDGET = 3.0  # todo-api p99 / baseline p99, at most
+SETTLE_SECONDS = 0.5  # after wrk: in-flight requests finish, exiting backends report
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    kind: str  # "service" or "baseline"
+
+    def argv(self, port: int) -> list[str]:
+        if self.kind == "service":
+            return serve_argv(port)
+        return [
+            str(BIN_DIR / "uvicorn"),
+            "baseline_app:app",
+            "--app-dir",
+            str(BENCH_DIR),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+
+
+SERVICE = App("todo-api", "service")
+BASELINE = App("baseline", "baseline")
+APPS = (SERVICE, BASELINE)
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str
+    name: str
+    path: str  # for wrk; the ids script adds the task's id
+    token: str
+    script: Path | None = None
+    script_args: tuple[str, ...] = ()
+
+
+@dataclass
+class Measure:
+    cpu_ms: float  # server CPU per request
+    db_cpu_ms: float  # PostgreSQL backends' CPU per request
+    sessions: int  # database sessions opened during the run
+    run: WrkRun
+
+
+@dataclass
+class Cell:
+    runs: list[Measure] = field(default_factory=list)
+
+    def median(self, value: Callable[[Measure], float]) -> float:
+        return median([value(m) for m in self.runs])
+
+    def spread(self, value: Callable[[Measure], float], digits: int) -> str:
+        values = [value(m) for m in self.runs]
+        return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+async def _fetch(database: str, query: str, *params: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(db_url(database), timeout=10)
+    try:
+        return await conn.fetch(query, *params)
+    finally:
+        await conn.close()
+
+
+def task_ids(database: str, user: str, limit: int) -> list[str]:
+    rows = asyncio.run(
+        _fetch(
+            database,
+            "SELECT id FROM tasks WHERE user_id = $1 ORDER BY id LIMIT $2",
+            uuid.UUID(user),
+            limit,
+        )
+    )
+    return [str(r["id"]) for r in rows]
+
+
+def reopen_all(database: str, user: str) -> int:
+    """Reopens the user's completed tasks; returns how many there were."""
+    rows = asyncio.run(
+        _fetch(
+            database,
+            "WITH reopened AS (UPDATE tasks SET is_completed = false, completed_at = NULL "
+            "WHERE user_id = $1 AND is_completed RETURNING 1) SELECT count(*) FROM reopened",
+            uuid.UUID(user),
+        )
+    )
+    count: int = rows[0][0]
+    return count
+
+
+async def _db_snapshot(database: str) -> tuple[dict[int, float], int]:
+    """The CPU seconds of each client backend on the database, and its session counter
+    (read from the admin database, so that this connection is counted in neither)."""
+    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = $1 AND backend_type = 'client backend'",
+            database,
+        )
+        sessions: int = await conn.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = $1", database
+        )
+    finally:
+        await conn.close()
+    return cpu_seconds_of([r["pid"] for r in pids]), sessions
+
+
+def db_snapshot(database: str) -> tuple[dict[int, float], int]:
+    return asyncio.run(_db_snapshot(database))
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def same_answers(
+    service_url: str, baseline_url: str, routes: list[Route], ids: dict[str, str]
+) -> list[str]:
+    """Where the two servers' answers differ on the measured routes (empty: none)."""
+    problems: list[str] = []
+    volatile = {"id", "created_at", "updated_at"}
+
+    def call(base: str, method: str, path: str, token: str, body: Any = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.request(method, base + path, headers=headers, json=body, timeout=10)
+
+    for route in routes:
+        token = route.token
+        if route.key in {"list", "get"}:
+            a = call(service_url, "GET", route.path, token)
+            b = call(baseline_url, "GET", route.path, token)
+            if a.status_code != 200 or b.status_code != 200:
+                problems.append(f"{route.key}: status {a.status_code} vs {b.status_code}")
+                continue
+            if a.json() != b.json():
+                problems.append(f"{route.key}: the bodies differ")
+            for name in ("X-Total-Count", "ETag"):
+                if a.headers.get(name) != b.headers.get(name):
+                    problems.append(f"{route.key}: header {name} differs")
+            for name in ("X-Next-Cursor", "Link"):
+                if (name in a.headers) != (name in b.headers):
+                    problems.append(f"{route.key}: header {name} on one side only")
+        elif route.key == "create":
+            body = {"title": "Check", "priority": "low", "tags": ["groceries"]}
+            a = call(service_url, "POST", route.path, token, body)
+            b = call(baseline_url, "POST", route.path, token, body)
+            if a.status_code != 201 or b.status_code != 201:
+                problems.append(f"create: status {a.status_code} vs {b.status_code}")
+                continue
+            ja, jb = a.json(), b.json()
+            if list(ja) != list(jb) or any(ja[k] != jb[k] for k in set(ja) - volatile):
+                problems.append(f"create: the bodies differ: {ja} vs {jb}")
+        elif route.key == "patch":
+            path = f"/api/tasks/{ids['patch']}"
+            a = call(service_url, "PATCH", path, token, {"priority": "medium"})
+            b = call(baseline_url, "PATCH", path, token, {"priority": "medium"})
+            if a.status_code != 200 or b.status_code != 200:
+                problems.append(f"patch: status {a.status_code} vs {b.status_code}")
+                continue
+            ja, jb = a.json(), b.json()
+            if list(ja) != list(jb) or any(ja[k] != jb[k] for k in set(ja) - {"updated_at"}):
+                problems.append(f"patch: the bodies differ: {ja} vs {jb}")
+            versions = [int(r.headers.get("ETag", '"0"').strip('"')) for r in (a, b)]
+            if versions[1] != versions[0] + 1:
+                problems.append(f"patch: ETags {a.headers.get('ETag')}, {b.headers.get('ETag')}")
+        elif route.key == "complete":
+            # Each completes one open task, then the other server completes it again: that
+            # answer is the task as it was left, the same body and ETag.
+            for first, second, task in (
+                (service_url, baseline_url, ids["complete_a"]),
+                (baseline_url, service_url, ids["complete_b"]),
+            ):
+                path = f"/api/tasks/{task}/complete"
+                a = call(first, "POST", path, token)
+                b = call(second, "POST", path, token)
+                if a.status_code != 200 or b.status_code != 200:
+                    problems.append(f"complete: status {a.status_code} vs {b.status_code}")
+                    continue
+                if not a.json()["is_completed"] or a.json()["completed_at"] is None:
+                    problems.append(f"complete: not completed: {a.json()}")
+                if a.json() != b.json() or a.headers.get("ETag") != b.headers.get("ETag"):
+                    problems.append(f"complete: the answers differ: {a.json()} vs {b.json()}")
+    return problems
+
+
+def refuse_errors(route: Route, app: App, run: WrkRun, server: Server) -> None:
+    if run.bad:
+        tail = "\n".join(server.log().splitlines()[-20:])
+        raise SystemExit(
+            f"{app.name} {route.key}: {run.non_2xx} non-2xx answers and {run.socket_errors} "
+            f"socket errors in {run.requests} requests\n{run.output}\n{app.name}'s log:\n{tail}"
+        )
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]:
+    lines = [
+        "| route | server | CPU ms/req | range | req/s | p50 ms | p99 ms | db CPU ms/req "
+        "| new db sessions / 1000 req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for route in routes:
+        for app in APPS:
+            cell = cells[(app.name, route.key)]
+            requests = sum(m.run.requests for m in cell.runs)
+            churn = 1000 * sum(m.sessions for m in cell.runs) / requests
+            lines.append(
+                f"| {route.name} | {app.name} | {cell.median(lambda m: m.cpu_ms):.3f} "
+                f"| {cell.spread(lambda m: m.cpu_ms, 3)} "
+                f"| {cell.median(lambda m: m.run.rps):.0f} "
+                f"| {cell.median(lambda m: m.run.p50_ms):.1f} "
+                f"| {cell.median(lambda m: m.run.p99_ms):.1f} "
+                f"| {cell.median(lambda m: m.db_cpu_ms):.3f} | {churn:.1f} |"
+            )
+    lines += [
+        "",
+        f"| route | baseline CPU / todo-api CPU (>= {CPU_BUDGET}) "
+        f"| todo-api p99 / baseline p99 (<= {P99_BUDGET:g}) | req/s todo-api / baseline |",
+        "|---|---:|---:|---:|",
+    ]
+    for route in routes:
+        mine, theirs = cells[(SERVICE.name, route.key)], cells[(BASELINE.name, route.key)]
+        cpu = theirs.median(lambda m: m.cpu_ms) / mine.median(lambda m: m.cpu_ms)
+        p99 = mine.median(lambda m: m.run.p99_ms) / theirs.median(lambda m: m.run.p99_ms)
+        rps = mine.median(lambda m: m.run.rps) / theirs.median(lambda m: m.run.rps)
+        cpu_verdict = "" if cpu >= CPU_BUDGET else " (missed)"
+        p99_verdict = "" if p99 <= P99_BUDGET else " (missed)"
+        lines.append(
+            f"| {route.name} | {cpu:.2f}{cpu_verdict} | {p99:.1f}{p99_verdict} | {rps:.2f} |"
+        )
+    return lines
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--routes",
+        default=",".join(ROUTE_NAMES),
+        help=f"comma-separated, of {', '.join(ROUTE_NAMES)} (default: all)",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="measured seconds per run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk before (0: none)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--bulk-tasks", type=int, default=200_000)
+    parser.add_argument("--bulk-users", type=int, default=2_000)
+    parser.add_argument("--patch-tasks", type=int, default=1_000)
+    parser.add_argument(
+        "--complete-tasks",
+        type=int,
+        default=40_000,
+        help="open tasks for complete; a run needing more fails",
+    )
+    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument("--db", help="a database kept by --keep (never dropped)")
+    parser.add_argument("--out", type=Path, help="also write the report to this file")
+    args = parser.parse_args()
+    args.route_keys = [r.strip() for r in args.routes.split(",") if r.strip()]
+    unknown = set(args.route_keys) - set(ROUTE_NAMES)
+    if unknown or not args.route_keys:
+        parser.error(f"--routes: choose from {', '.join(ROUTE_NAMES)}")
+    if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 600 or not 0 <= args.warmup <= 600:
+        parser.error("--rounds 1 to 20, --duration 1 to 600 s, --warmup 0 to 600 s")
+    if not 1 <= args.connections <= 1_000 or args.threads < 1:
+        parser.error("--connections 1 to 1 000, --threads at least 1")
+    if args.threads > args.connections or args.threads > args.patch_tasks:
+        parser.error("--threads must not exceed --connections or --patch-tasks")
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (sh bench/setup.sh)")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    exit_cleanly_on_sigterm()
+    secret = new_secret()
+    with (
+        work_dir() as cwd,
+        scratch_database("bench_cpu", keep=args.keep, existing=args.db) as database,
+    ):
+        env = service_env(database, secret)
+        if not args.db:
+            migrate(env, cwd)
+            specials = {
+                SMALL_USER: 1_000,
+                PATCH_USER: args.patch_tasks,
+                COMPLETE_USER: args.complete_tasks,
+            }
+            asyncio.run(seed(database, args.bulk_tasks, args.bulk_users, specials))
+        reader = token_for(SMALL_USER, env, cwd)
+        patch_ids = task_ids(database, PATCH_USER, args.patch_tasks)
+        complete_ids = task_ids(database, COMPLETE_USER, args.complete_tasks)
+        (cwd / "patch_ids.txt").write_text("\n".join(patch_ids) + "\n")
+        (cwd / "complete_ids.txt").write_text("\n".join(complete_ids) + "\n")
+        reopen_all(database, COMPLETE_USER)
+        get_id = task_ids(database, SMALL_USER, 11)[-1]
+        threads = str(args.threads)
+        all_routes = {
+            "list": Route("list", "list 50", "/api/tasks", reader),
+            "get": Route("get", "get one", f"/api/tasks/{get_id}", reader),
+            "create": Route(
+                "create", "create", "/api/tasks", token_for(WRITER_USER, env, cwd), POST_SCRIPT
+            ),
+            "patch": Route(
+                "patch",
+                "PATCH",
+                "/",
+                token_for(PATCH_USER, env, cwd),
+                IDS_SCRIPT,
+                (str(cwd / "patch_ids.txt"), threads, "PATCH", "", *PATCH_BODIES),
+            ),
+            "complete": Route(
+                "complete",
+                "complete",
+                "/",
+                token_for(COMPLETE_USER, env, cwd),
+                IDS_SCRIPT,
+                (str(cwd / "complete_ids.txt"), threads, "POST", "/complete"),
+            ),
+        }
+        routes = [all_routes[key] for key in ROUTE_NAMES if key in args.route_keys]
+        header = [
+            f"Machine: {machine_summary()}",
+            f"Database: {asyncio.run(server_version(database))}",
+            f"Code: {source_summary()}",
+            f"wrk -t{args.threads} -c{args.connections}: {args.warmup:g} s warm-up, then "
+            f"{args.duration:g} s measured; {args.rounds} rounds, servers restarted and their "
+            "order rotated each round; figures are medians over the rounds (range: min-max).",
+        ]
+
+        def start(app: App) -> AbstractContextManager[Server]:
+            port = free_port()
+            return running_server(app.kind, app.argv(port), env, cwd, port)
+
+        with start(SERVICE) as service, start(BASELINE) as baseline:
+            checked = {
+                "patch": patch_ids[0],
+                "complete_a": complete_ids[0],
+                "complete_b": complete_ids[1],
+            }
+            problems = same_answers(service.url, baseline.url, routes, checked)
+        for problem in problems:
+            log(f"MISMATCH {problem}")
+        if problems:
+            raise SystemExit("the baseline does not answer as the service does")
+        log("service and baseline answer the same bodies and headers")
+
+        def load(route: Route, url: str, seconds: float) -> WrkRun:
+            return wrk(
+                url + route.path,
+                token=route.token,
+                seconds=seconds,
+                connections=args.connections,
+                threads=args.threads,
+                script=route.script,
+                script_args=route.script_args,
+            )
+
+        cells: dict[tuple[str, str], Cell] = {}
+        for round_no in range(args.rounds):
+            order = APPS[round_no % len(APPS) :] + APPS[: round_no % len(APPS)]
+            for app in order:
+                with start(app) as server:
+                    pid = server.process.pid
+                    for route in routes:
+                        if route.key == "complete":
+                            reopen_all(database, COMPLETE_USER)
+                        if args.warmup > 0:
+                            warm = load(route, server.url, args.warmup)
+                            refuse_errors(route, app, warm, server)
+                        if route.key == "complete":
+                            reopen_all(database, COMPLETE_USER)
+                        db_before, sessions_before = db_snapshot(database)
+                        cpu_before = cpu_seconds(pid)
+                        result = load(route, server.url, args.duration)
+                        time.sleep(SETTLE_SECONDS)
+                        cpu_after = cpu_seconds(pid)
+                        db_after, sessions_after = db_snapshot(database)
+                        refuse_errors(route, app, result, server)
+                        if route.key == "complete":
+                            done = reopen_all(database, COMPLETE_USER)
+                            if done < result.requests:
+                                raise SystemExit(
+                                    f"{app.name} complete: {result.requests} requests but only "
+                                    f"{done} tasks completed: raise --complete-tasks"
+                                )
+                        db_cpu = sum(t - db_before.get(p, 0.0) for p, t in db_after.items())
+                        measure = Measure(
+                            cpu_ms=1000 * (cpu_after - cpu_before) / result.requests,
+                            db_cpu_ms=1000 * db_cpu / result.requests,
+                            sessions=sessions_after - sessions_before,
+                            run=result,
+                        )
+                        cells.setdefault((app.name, route.key), Cell()).runs.append(measure)
+                        log(
+                            f"round {round_no + 1} {app.name:<9} {route.name:<8} "
+                            f"CPU {measure.cpu_ms:6.3f} ms/req  {result.rps:7.0f} req/s  "
+                            f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
+                            f"db CPU {measure.db_cpu_ms:5.3f} ms/req  "
+                            f"sessions {measure.sessions}"
+                        )
+
+    text = "\n".join([*header, "", *report(cells, routes)])
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Resident memory of one todo-api worker under a long run of mixed requests.
+
+    .venv/bin/python bench/memory.py                          # 20 000 requests, drop the db
+    .venv/bin/python bench/memory.py --requests 40000 --checkpoints 5000,10000,20000,40000
+
+DESIGN.md's budget: one worker stays at or under 150 MB, and flat. This script creates a
+PostgreSQL database with a random name on 127.0.0.1, migrates and seeds it (a user with 1 000
+tasks among --bulk-tasks others), starts `todo-api serve --workers 1` as configured by default
+on a free port, and sends --requests requests from --concurrency concurrent httpx clients,
+each going round list 50 (the 1 000-task user), create, get, PATCH, complete and delete (a
+task of its own, so that the table does not grow). It reads the server's VmRSS (the server and
+its children, /proc/<pid>/status) at start and at each checkpoint, with VmHWM (the peak).
+Any unexpected status stops the script. The database is dropped at the end, also on failure.
+"""
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from benchlib import (
+    SMALL_USER,
+    WRITER_USER,
+    exit_cleanly_on_sigterm,
+    free_port,
+    log,
+    machine_summary,
+    migrate,
+    new_secret,
+    rss_mb,
+    running_server,
+    scratch_database,
+    seed,
+    serve_argv,
+    service_env,
+    source_summary,
+    token_for,
+    work_dir,
+)
+
+LIMIT_MB = 150.0
+STEPS = ("list", "create", "get", "patch", "complete", "delete")
+REQUEST_TIMEOUT = 10.0
+
+
+class UnexpectedAnswer(Exception):
+    pass
+
+
+@dataclass
+class Client:
+    """One simulated client: where it is in its round of steps, and its current task."""
+
+    number: int
+    step: int = 0
+    task: str | None = None
+    rounds: int = 0
+
+
+class Load:
+    def __init__(self, url: str, reader: str, writer: str, concurrency: int) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=url,
+            timeout=REQUEST_TIMEOUT,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+        self.reader = {"Authorization": f"Bearer {reader}"}
+        self.writer = {"Authorization": f"Bearer {writer}"}
+        self.clients = [Client(n) for n in range(concurrency)]
+        self.sent = 0
+        self.counts = dict.fromkeys(STEPS, 0)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def one(self, state: Client) -> None:
+        step = STEPS[state.step]
+        n = state.number * 1_000_000 + state.rounds
+        path = f"/api/tasks/{state.task}"
+        if step == "list":
+            answer = await self.client.get("/api/tasks", headers=self.reader)
+            expected = 200
+        elif step == "create":
+            body = {
+                "title": f"Memory check {n}",
+                "description": f"Round {state.rounds} of client {state.number}",
+                "priority": "low",
+                "tags": ["groceries", f"client-{state.number}"],
+            }
+            answer = await self.client.post("/api/tasks", headers=self.writer, json=body)
+            expected = 201
+        elif step == "get":
+            answer = await self.client.get(path, headers=self.writer)
+            expected = 200
+        elif step == "patch":
+            change = {"priority": "high"} if n % 2 else {"title": f"Memory check {n}, renamed"}
+            answer = await self.client.patch(path, headers=self.writer, json=change)
+            expected = 200
+        elif step == "complete":
+            answer = await self.client.post(f"{path}/complete", headers=self.writer)
+            expected = 200
+        else:
+            answer = await self.client.delete(path, headers=self.writer)
+            expected = 204
+        if answer.status_code != expected:
+            raise UnexpectedAnswer(
+                f"{step} {answer.request.method} {answer.request.url.path}: "
+                f"{answer.status_code} {answer.text[:300]}"
+            )
+        if step == "create":
+            state.task = answer.json()["id"]
+        self.counts[step] += 1
+        state.step = (state.step + 1) % len(STEPS)
+        if state.step == 0:
+            state.rounds += 1
+
+    async def until(self, target: int, deadline: float) -> None:
+        """Sends requests until `target` have been sent in all (or the deadline passes)."""
+
+        async def worker(state: Client) -> None:
+            while self.sent < target:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.sent} of {target} requests at the deadline")
+                self.sent += 1
+                await self.one(state)
+
+        async with asyncio.TaskGroup() as group:
+            for state in self.clients:
+                group.create_task(worker(state))
+
+
+async def drive(
+    url: str, reader: str, writer: str, args: argparse.Namespace, pid: int
+) -> list[tuple[int, float, float]]:
+    readings = [(0, *rss_mb(pid))]
+    deadline = time.monotonic() + args.max_seconds
+    load = Load(url, reader, writer, args.concurrency)
+    try:
+        for checkpoint in args.checkpoint_list:
+            started = time.monotonic()
+            await load.until(checkpoint, deadline)
+            rss, peak = rss_mb(pid)
+            readings.append((load.sent, rss, peak))
+            log(
+                f"{load.sent:>6} requests: VmRSS {rss:6.1f} MB, VmHWM {peak:6.1f} MB "
+                f"({time.monotonic() - started:.0f} s)"
+            )
+    finally:
+        await load.close()
+    log("requests per step: " + ", ".join(f"{k} {v}" for k, v in load.counts.items()))
+    return readings
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument(
+        "--checkpoints",
+        default="5000,10000,20000",
+        help="comma-separated request counts at which to read the memory (the last one "
+        "becomes --requests if larger)",
+    )
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--bulk-tasks", type=int, default=20_000)
+    parser.add_argument("--bulk-users", type=int, default=200)
+    parser.add_argument("--max-seconds", type=float, default=1800.0, help="for all requests")
+    parser.add_argument("--limit-mb", type=float, default=LIMIT_MB)
+    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument("--out", type=Path, help="also write the report to this file")
+    args = parser.parse_args()
+    points = sorted({int(p) for p in args.checkpoints.split(",") if p.strip()})
+    points = [p for p in points if 0 < p < args.requests] + [args.requests]
+    if not 1 <= args.requests <= 1_000_000 or not 1 <= args.concurrency <= 256:
+        parser.error("--requests 1 to 1 000 000, --concurrency 1 to 256")
+    args.checkpoint_list = points
+    exit_cleanly_on_sigterm()
+
+    secret = new_secret()
+    with work_dir() as cwd, scratch_database("bench_mem", keep=args.keep) as database:
+        env = service_env(database, secret)
+        migrate(env, cwd)
+        asyncio.run(seed(database, args.bulk_tasks, args.bulk_users, {SMALL_USER: 1_000}))
+        reader = token_for(SMALL_USER, env, cwd)
+        writer = token_for(WRITER_USER, env, cwd)
+        port = free_port()
+        with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
+            readings = asyncio.run(drive(server.url, reader, writer, args, server.process.pid))
+
+    start_rss = readings[0][1]
+    first_rss = readings[1][1]
+    lines = [
+        f"Machine: {machine_summary()}",
+        f"Code: {source_summary()}",
+        f"todo-api serve --workers 1 (default configuration); {args.concurrency} concurrent "
+        f"clients, each going round {', '.join(STEPS)}.",
+        "",
+        "| requests | VmRSS MB | since start | VmHWM (peak) MB |",
+        "|---:|---:|---:|---:|",
+    ]
+    for sent, rss, peak in readings:
+        label = "start" if sent == 0 else _count(sent)
+        lines.append(f"| {label} | {rss:.1f} | {rss - start_rss:+.1f} | {peak:.1f} |")
+    highest = max(peak for _, _, peak in readings)
+    growth = readings[-1][1] - first_rss
+    verdict = "met" if highest <= args.limit_mb else "missed"
+    lines += [
+        "",
+        f"Peak {highest:.1f} MB against {args.limit_mb:g} MB: {verdict}. From "
+        f"{_count(readings[1][0])} to {_count(readings[-1][0])} requests: {growth:+.1f} MB.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
