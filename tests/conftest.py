@@ -84,7 +84,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     yield app
-    await app.state.engine.dispose()
+    await app.state.db.close()
 
 
 def client_for(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:

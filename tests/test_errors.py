@@ -101,7 +101,7 @@ async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
     try:
         yield app
     finally:
-        await app.state.engine.dispose()
+        await app.state.db.close()
 
 
 @pytest.fixture
@@ -422,7 +422,7 @@ def assert_nothing_internal_leaks(response: httpx.Response, settings: Settings) 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/tasks"), ("POST", "/api/tasks"), ("GET", "/health")],
+    [("GET", "/api/tasks"), ("POST", "/api/tasks"), ("GET", "/ready")],
 )
 async def test_failing_database_is_database_error_with_retry_after(
     broken_settings: Settings, method: str, path: str

@@ -18,7 +18,7 @@ from todo_api.tasks.models import tombstones
 async def add_key(
     settings: Settings, user_id: uuid.UUID, key: str, expires_at: datetime, status: int | None
 ) -> None:
-    async with database(settings) as engine, engine.begin() as conn:
+    async with database(settings) as engine, engine.transaction() as conn:
         await conn.execute(
             insert(idempotency_keys).values(
                 user_id=user_id,
@@ -35,7 +35,7 @@ async def add_key(
 
 
 async def keys_of(settings: Settings, user_id: uuid.UUID) -> set[str]:
-    async with database(settings) as engine, engine.connect() as conn:
+    async with database(settings) as engine, engine.connection() as conn:
         rows = await conn.execute(
             select(idempotency_keys.c.key).where(idempotency_keys.c.user_id == user_id)
         )
@@ -50,7 +50,7 @@ async def deleted_task_aged(
     response = await client.delete(f"/api/tasks/{task['id']}")
     assert response.status_code == 204
     if age is not None:
-        async with database(settings) as engine, engine.begin() as conn:
+        async with database(settings) as engine, engine.transaction() as conn:
             await conn.execute(
                 update(tombstones)
                 .where(tombstones.c.task_id == uuid.UUID(task["id"]))
@@ -60,7 +60,7 @@ async def deleted_task_aged(
 
 
 async def tombstones_left(settings: Settings, task_ids: list[str]) -> set[str]:
-    async with database(settings) as engine, engine.connect() as conn:
+    async with database(settings) as engine, engine.connection() as conn:
         rows = await conn.execute(
             select(tombstones.c.task_id).where(
                 tombstones.c.task_id.in_([uuid.UUID(t) for t in task_ids])

@@ -94,9 +94,13 @@ def test_every_api_operation_on_an_item_documents_404(schema: dict[str, Any]) ->
             assert documents_error_body(operation, "404"), (method, path)
 
 
-def test_no_operation_documents_a_422(schema: dict[str, Any]) -> None:
+def test_no_operation_documents_fastapis_default_422(schema: dict[str, Any]) -> None:
+    """Validation errors are 400; a 422 is documented only where an Idempotency-Key can be
+    reused with another request, in the error body."""
     for method, path, operation in operations(schema):
-        assert "422" not in operation["responses"], (method, path)
+        if "422" in operation["responses"]:
+            assert "IDEMPOTENCY_KEY_REUSED" in operation["responses"]["422"]["description"]
+            assert documents_error_body(operation, "422"), (method, path)
     schemas = schema["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert "ValidationError" not in schemas
@@ -140,8 +144,9 @@ def test_error_body_schema_matches_the_contract(schema: dict[str, Any]) -> None:
     } <= codes
 
 
-def test_health_documents_503(schema: dict[str, Any]) -> None:
-    assert documents_error_body(schema["paths"]["/health"]["get"], "503")
+def test_readiness_documents_503_and_liveness_does_not(schema: dict[str, Any]) -> None:
+    assert documents_error_body(schema["paths"]["/ready"]["get"], "503")
+    assert "503" not in schema["paths"]["/health"]["get"]["responses"]
 
 
 async def test_docs_page_is_html(anonymous: httpx.AsyncClient) -> None:

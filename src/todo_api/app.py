@@ -7,22 +7,25 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy import text
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from todo_api import __version__
+from todo_api.auth.deps import current_user
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import router as auth_router
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
-from todo_api.db import Connection, create_engine
-from todo_api.errors import error_responses, install_error_handlers
+from todo_api.db import Database
+from todo_api.errors import install_error_handlers
+from todo_api.http import DOCUMENTED_MODELS
 from todo_api.maintenance import run_periodically
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
+from todo_api.ops import router as ops_router
 from todo_api.tasks.changes import SyncTokens
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
-from todo_api.tasks.router import user_scoped_router
+from todo_api.tasks.user_routes import router as user_tasks_router
 
 # Headers a browser client may read from a cross-origin response.
 EXPOSED_HEADERS = [
@@ -41,20 +44,20 @@ EXPOSED_HEADERS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    engine = create_engine(settings, autocommit=True)
+    db = Database(settings)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        housekeeping = asyncio.create_task(run_periodically(engine, settings))
+        housekeeping = asyncio.create_task(run_periodically(db, settings))
         yield
         housekeeping.cancel()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await counter.close()
-        await engine.dispose()
+        await db.close()
 
     app = FastAPI(
         title="todo-api",
@@ -63,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine
+    app.state.db = db
     app.state.token_verifier = token_verifier
     secret = settings.signing_secret()
     app.state.cursor_codec = CursorCodec(secret)
@@ -78,12 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(tasks_router)
-    app.include_router(user_scoped_router)  # after /api/tasks, whose paths it would shadow
+    app.include_router(user_tasks_router)  # after /api/tasks, whose paths it would shadow
 
-    @app.get("/health", tags=["service"], responses=error_responses(503), summary="Liveness")
-    async def health(conn: Connection) -> dict[str, str]:
-        await conn.execute(text("SELECT 1"))
-        return {"status": "ok"}
+    app.include_router(ops_router)
 
     # Added last, so outermost: CORS headers go on every response, the 500 included.
     app.add_middleware(RequestContextMiddleware)
@@ -99,6 +99,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+BEARER = "HTTPBearer"
+
+
+def _needs_token(route: APIRoute) -> bool:
+    """Whether the route depends, at any depth, on the caller's verified token."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is current_user:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
+
+
 def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
     """FastAPI documents a 422 on every route with parameters; this service answers 400."""
     if app.openapi_schema is None:
@@ -108,10 +122,25 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             description=app.description,
             routes=app.routes,
         )
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in DOCUMENTED_MODELS:  # bodies the routes read themselves
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(model_schema.pop("$defs", {}))
+            schemas[model.__name__] = model_schema
+        schema["components"]["securitySchemes"] = {
+            BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        }
+        for context in iter_route_contexts(app.routes):
+            route = context.route
+            if isinstance(route, APIRoute) and route.include_in_schema and _needs_token(route):
+                for method in context.methods or ():
+                    operation = schema["paths"][context.path_format][method.lower()]
+                    operation["security"] = [{BEARER: []}]
         for path in schema.get("paths", {}).values():
             for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
-        schemas = schema.get("components", {}).get("schemas", {})
+                responses = operation.get("responses", {})
+                if "422" in responses and "IDEMPOTENCY" not in str(responses["422"]):
+                    responses.pop("422")
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         app.openapi_schema = schema

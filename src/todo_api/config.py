@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # asyncpg's prepared-statement cache breaks behind PgBouncer in transaction mode
     # (Neon's "-pooler" hosts); None means "off for pooler hosts, on otherwise".
     database_statement_cache: bool | None = None
+    # The base of absolute URLs the service writes (e.g. https://api.example.com); without
+    # it, links are relative. Never taken from the Host header, which the client chooses.
+    public_url: str | None = None
 
     @field_validator("frontend_url", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """One error mechanism: every failure, from any layer, leaves with the contract's body."""
 
 import logging
-import uuid
+import time
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
@@ -11,8 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -80,14 +78,30 @@ class NotFound(ApiError):
         super().__init__(404, ErrorCode.NOT_FOUND, message)
 
 
-def invalid_field(field: str, message: str) -> ApiError:
+class InvalidField(ApiError):
     """A VALIDATION_ERROR about one field, raised after the request's schema has passed."""
-    return ApiError(
-        400,
-        ErrorCode.VALIDATION_ERROR,
-        "The request is not valid",
-        details=[FieldError(field=field, message=message)],
-    )
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            400,
+            ErrorCode.VALIDATION_ERROR,
+            "The request is not valid",
+            details=[FieldError(field=field, message=message)],
+        )
+
+
+def invalid_field(field: str, message: str) -> ApiError:
+    return InvalidField(field, message)
+
+
+class PreconditionFailed(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(412, ErrorCode.PRECONDITION_FAILED, message)
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(409, ErrorCode.CONFLICT, message, headers=headers)
 
 
 class DatabaseUnavailable(ApiError):
@@ -209,29 +223,60 @@ def _is_json(request: Request) -> bool:
     )
 
 
-async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    user_id = getattr(request.state, "user_id", None)
-    if isinstance(exc, IntegrityError) and user_id is not None:
-        # Most likely the caller's user row went away behind this process's cache of known
-        # users; forgetting it makes the retry that Retry-After invites create it again.
-        request.app.state.known_users.forget(uuid.UUID(user_id))
+class _TracebackThrottle:
+    """At most one traceback per distinct error per minute: an outage logs a line per failed
+    request, not a hundred."""
+
+    def __init__(self, seconds: float = 60) -> None:
+        self._seconds = seconds
+        self._last: dict[str, float] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(key, -self._seconds) < self._seconds:
+            return False
+        if len(self._last) > 1000:
+            self._last.clear()
+        self._last[key] = now
+        return True
+
+
+_tracebacks = _TracebackThrottle()
+
+
+async def _on_database_failure(request: Request, exc: Exception) -> JSONResponse:
+    cause = exc.__cause__ or exc
+    kind = f"{type(cause).__name__}: {cause}"[:200]
     log.error(
-        "database error in %s %s request_id=%s: %s",
+        "database unavailable in %s %s request_id=%s: %s",
         request.method,
-        request.url.path,
+        getattr(request.scope.get("route"), "path", "-"),
         getattr(request.state, "request_id", "-"),
-        type(exc).__name__,
-        exc_info=exc,
+        kind,
+        exc_info=exc if _tracebacks.allow(kind) else None,
     )
     return error_response(DatabaseUnavailable())
 
 
+async def _on_integrity_violation(request: Request, exc: Exception) -> JSONResponse:
+    """A write a constraint refused: retrying the same request cannot succeed, so 409."""
+    log.warning(
+        "integrity violation in %s request_id=%s: %s",
+        request.method,
+        getattr(request.state, "request_id", "-"),
+        exc,
+    )
+    return error_response(Conflict("The change conflicts with the data already stored"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from todo_api.db import DatabaseFailure, IntegrityViolation
+
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    for db_error in (DBAPIError, DisconnectionError, PoolTimeoutError):
-        app.add_exception_handler(db_error, _on_database_error)
+    app.add_exception_handler(DatabaseFailure, _on_database_failure)
+    app.add_exception_handler(IntegrityViolation, _on_integrity_violation)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -240,6 +285,14 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "VALIDATION_ERROR or INVALID_REQUEST",
         401: "UNAUTHORIZED, INVALID_TOKEN or TOKEN_EXPIRED",
         404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        409: "CONFLICT",
+        410: "SYNC_TOKEN_EXPIRED",
+        412: "PRECONDITION_FAILED",
+        413: "PAYLOAD_TOO_LARGE",
+        415: "UNSUPPORTED_MEDIA_TYPE",
+        422: "IDEMPOTENCY_KEY_REUSED",
+        429: "RATE_LIMITED (with Retry-After)",
         500: "INTERNAL_ERROR",
         503: "DATABASE_ERROR (with Retry-After)",
     }

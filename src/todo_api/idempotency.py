@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Integer, String, Table, Text, delete, or_, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
 
-from todo_api.db import UTCDateTime, insert_or_ignore, transaction, utcnow
+from todo_api.db import Connection, UTCDateTime, insert_or_ignore, transaction
 from todo_api.errors import ApiError, ErrorCode
+from todo_api.ids import utcnow
 
 KEY_MAX_LENGTH = 255
 # A claim older than this with no response is from a request that died before committing.
@@ -67,7 +67,7 @@ def valid_key(key: str) -> bool:
 
 async def respond_once(
     *,
-    conn: AsyncConnection,
+    conn: Connection,
     user_id: uuid.UUID,
     key: str,
     fingerprint: str,
@@ -116,7 +116,7 @@ def _still_running() -> ApiError:
 
 
 async def _claim(
-    conn: AsyncConnection,
+    conn: Connection,
     user_id: uuid.UUID,
     key: str,
     fingerprint: str,

@@ -5,21 +5,20 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.config import Settings
-from todo_api.db import utcnow
+from todo_api.db import Database, DatabaseFailure
 from todo_api.idempotency import idempotency_keys
+from todo_api.ids import utcnow
 from todo_api.tasks.models import tombstones
 
 log = logging.getLogger("todo_api")
 
 
-async def prune(engine: AsyncEngine, settings: Settings) -> tuple[int, int]:
+async def prune(db: Database, settings: Settings) -> tuple[int, int]:
     """Delete expired idempotency keys and tombstones past the retention; return the counts."""
     now = utcnow()
-    async with engine.begin() as conn:
+    async with db.transaction() as conn:
         keys = await conn.execute(
             delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
         )
@@ -28,11 +27,11 @@ async def prune(engine: AsyncEngine, settings: Settings) -> tuple[int, int]:
     return keys.rowcount, gone.rowcount
 
 
-async def run_periodically(engine: AsyncEngine, settings: Settings) -> None:
+async def run_periodically(db: Database, settings: Settings) -> None:
     while True:
         try:
-            keys, gone = await prune(engine, settings)
-        except (SQLAlchemyError, OSError) as exc:
+            keys, gone = await prune(db, settings)
+        except DatabaseFailure as exc:
             log.warning("housekeeping failed, will try again: %s", exc)
         else:
             if keys or gone:

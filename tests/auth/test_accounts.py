@@ -129,7 +129,7 @@ async def test_password_is_stored_as_an_argon2id_hash(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
-    async with app.state.engine.connect() as conn:
+    async with app.state.db.connection() as conn:
         row = (
             await conn.execute(
                 select(users.c.password_hash).where(users.c.id == uuid.UUID(body["user"]["id"]))
@@ -143,7 +143,7 @@ async def test_refresh_token_is_stored_only_as_a_hash_for_30_days(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
-    async with app.state.engine.connect() as conn:
+    async with app.state.db.connection() as conn:
         rows = (
             await conn.execute(
                 select(refresh_tokens).where(
@@ -371,7 +371,7 @@ async def test_expired_refresh_token_is_token_expired(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
-    async with app.state.engine.begin() as conn:
+    async with app.state.db.transaction() as conn:
         await conn.execute(
             update(refresh_tokens)
             .where(refresh_tokens.c.user_id == uuid.UUID(body["user"]["id"]))

@@ -96,7 +96,7 @@ async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable
         if close_jwks is not None:
             await close_jwks()
         await app.state.rate_limiter.counter.close()
-        await app.state.engine.dispose()
+        await app.state.db.close()
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ async def build_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callabl
     yield make
     for app in apps:
         await app.state.rate_limiter.counter.close()
-        await app.state.engine.dispose()
+        await app.state.db.close()
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -170,7 +170,7 @@ async def jwks_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     )
     app = create_app(jwks)
     yield app
-    await app.state.engine.dispose()
+    await app.state.db.close()
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ async def strict_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAP
     )
     app = create_app(strict)
     yield app
-    await app.state.engine.dispose()
+    await app.state.db.close()
 
 
 async def test_right_issuer_and_audience_are_accepted(strict_app: FastAPI) -> None:
@@ -282,7 +282,7 @@ async def test_aud_and_iss_claims_are_ignored_when_none_is_configured(
 
 
 async def user_email(app: FastAPI, user_id: str) -> str | None:
-    async with app.state.engine.connect() as conn:
+    async with app.state.db.connection() as conn:
         result = await conn.execute(select(users.c.email).where(users.c.id == uuid.UUID(user_id)))
         row = result.one()
     email: str | None = row.email

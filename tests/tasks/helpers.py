@@ -232,10 +232,8 @@ import time  # noqa: E402
 from collections.abc import AsyncIterator, Iterable  # noqa: E402
 from contextlib import asynccontextmanager  # noqa: E402
 
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
-
 from todo_api.config import Settings  # noqa: E402
-from todo_api.db import create_engine  # noqa: E402
+from todo_api.db import Database  # noqa: E402
 from todo_api.signing import SIGNATURE_BYTES  # noqa: E402
 
 _STRONG_ETAG = re.compile(r'^"[^"]*"$')
@@ -258,13 +256,13 @@ async def user_id_of(client: httpx.AsyncClient) -> uuid.UUID:
 
 
 @asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine of its own on the test database, for setting up what HTTP cannot."""
-    engine = create_engine(settings)
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """A pool of its own on the test database, for setting up what HTTP cannot."""
+    db = Database(settings)
     try:
-        yield engine
+        yield db
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 async def read_feed(

@@ -49,7 +49,7 @@ async def current(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
 
 
 async def backdate_tombstone(settings: Settings, task_id: str, age: timedelta) -> None:
-    async with database(settings) as engine, engine.begin() as conn:
+    async with database(settings) as engine, engine.transaction() as conn:
         result = await conn.execute(
             update(tombstones)
             .where(tombstones.c.task_id == uuid.UUID(task_id))
@@ -59,7 +59,7 @@ async def backdate_tombstone(settings: Settings, task_id: str, age: timedelta) -
 
 
 async def tombstone_ids(settings: Settings, task_ids: list[str]) -> set[str]:
-    async with database(settings) as engine, engine.connect() as conn:
+    async with database(settings) as engine, engine.connection() as conn:
         rows = await conn.execute(
             select(tombstones.c.task_id).where(
                 tombstones.c.task_id.in_([uuid.UUID(t) for t in task_ids])
@@ -331,7 +331,7 @@ async def one_day_app(
     short = make_settings(settings.database_url or "", tmp_path, sync_retention_days=1)
     app = create_app(short)
     yield app, short
-    await app.state.engine.dispose()
+    await app.state.db.close()
 
 
 def clock_at(monkeypatch: pytest.MonkeyPatch, offset_seconds: float) -> None:

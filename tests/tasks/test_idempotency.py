@@ -47,7 +47,7 @@ async def insert_claim(
     settings: Settings, user_id: uuid.UUID, key: str, created_at: datetime
 ) -> None:
     """A claim as a request still running (or one that died) leaves it: no response yet."""
-    async with database(settings) as engine, engine.begin() as conn:
+    async with database(settings) as engine, engine.transaction() as conn:
         await conn.execute(
             insert(idempotency_keys).values(
                 user_id=user_id,
@@ -64,7 +64,7 @@ async def insert_claim(
 
 
 async def stored_keys(settings: Settings, user_id: uuid.UUID) -> dict[str, int | None]:
-    async with database(settings) as engine, engine.connect() as conn:
+    async with database(settings) as engine, engine.connection() as conn:
         rows = await conn.execute(
             select(idempotency_keys.c.key, idempotency_keys.c.status_code).where(
                 idempotency_keys.c.user_id == user_id
@@ -377,7 +377,7 @@ async def test_a_claim_left_by_a_request_that_died_is_taken_over_after_a_minute(
 
 
 async def expire(settings: Settings, user_id: uuid.UUID, key: str) -> None:
-    async with database(settings) as engine, engine.begin() as conn:
+    async with database(settings) as engine, engine.transaction() as conn:
         await conn.execute(
             update(idempotency_keys)
             .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
@@ -427,7 +427,7 @@ async def test_a_keyed_create_recreates_a_removed_user_like_a_create_without_a_k
 ) -> None:
     async with new_user_client() as client:
         user = await user_id_of(client)
-        async with database(settings) as engine, engine.begin() as conn:
+        async with database(settings) as engine, engine.transaction() as conn:
             await conn.execute(delete(users).where(users.c.id == user))
 
         response = await client.post("/api/tasks", json={"title": "t"}, headers=keyed(new_key()))

@@ -9,27 +9,24 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func, insert, select, update
 
 from todo_api.auth.models import refresh_tokens, users
 from todo_api.auth.passwords import hash_password, verify_password
 from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.tokens import invalid_token, mint_token
 from todo_api.config import Settings
-from todo_api.db import insert_or_ignore, new_id, transaction, utcnow
+from todo_api.db import Connection, Row, insert_or_ignore, transaction
 from todo_api.errors import ApiError, ErrorCode
+from todo_api.ids import new_id, utcnow
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def register(
-    *, conn: AsyncConnection, email: str, password: str, name: str | None
-) -> Row[Any]:
+async def register(*, conn: Connection, email: str, password: str, name: str | None) -> Row:
     now = utcnow()
     row = {
         "id": uuid.uuid4(),
@@ -46,7 +43,7 @@ async def register(
     return created
 
 
-async def authenticate(*, conn: AsyncConnection, email: str, password: str) -> Row[Any] | None:
+async def authenticate(*, conn: Connection, email: str, password: str) -> Row | None:
     """The user whose email and password these are, or None; the same work either way."""
     user = (await conn.execute(select(users).where(func.lower(users.c.email) == email))).first()
     password_hash = user.password_hash if user is not None else None
@@ -55,15 +52,15 @@ async def authenticate(*, conn: AsyncConnection, email: str, password: str) -> R
     return user
 
 
-async def get_user(*, conn: AsyncConnection, user_id: uuid.UUID) -> Row[Any] | None:
+async def get_user(*, conn: Connection, user_id: uuid.UUID) -> Row | None:
     return (await conn.execute(select(users).where(users.c.id == user_id))).first()
 
 
 async def issue_tokens(
     *,
-    conn: AsyncConnection,
+    conn: Connection,
     settings: Settings,
-    user: Row[Any],
+    user: Row,
     family_id: uuid.UUID | None = None,
 ) -> Tokens:
     """A new access token and a new refresh token (of a new family, unless one is given)."""
@@ -94,7 +91,7 @@ async def issue_tokens(
     )
 
 
-async def rotate(*, conn: AsyncConnection, settings: Settings, refresh_token: str) -> Tokens:
+async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) -> Tokens:
     """Exchange a refresh token for new tokens, exactly once per refresh token."""
     digest = _digest(refresh_token)
     now = utcnow()
@@ -130,7 +127,7 @@ async def rotate(*, conn: AsyncConnection, settings: Settings, refresh_token: st
     raise invalid_token("The refresh token has expired", ErrorCode.TOKEN_EXPIRED)
 
 
-async def revoke_family(*, conn: AsyncConnection, family_id: uuid.UUID) -> None:
+async def revoke_family(*, conn: Connection, family_id: uuid.UUID) -> None:
     await conn.execute(
         update(refresh_tokens)
         .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
@@ -138,7 +135,7 @@ async def revoke_family(*, conn: AsyncConnection, family_id: uuid.UUID) -> None:
     )
 
 
-async def logout(*, conn: AsyncConnection, user_id: uuid.UUID, refresh_token: str) -> None:
+async def logout(*, conn: Connection, user_id: uuid.UUID, refresh_token: str) -> None:
     """Revoke the session (the token's family) if the token is the caller's; else nothing."""
     family_id = (
         await conn.execute(

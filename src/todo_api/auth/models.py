@@ -1,10 +1,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, func
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid, func
 from sqlmodel import Field, SQLModel
 
-from todo_api.db import UTCDateTime
+from todo_api.db.types import UTCDateTime
 
 
 class User(SQLModel, table=True):
@@ -26,7 +26,9 @@ class RefreshToken(SQLModel, table=True):
 
     id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(
+            Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     family_id: uuid.UUID = Field(nullable=False, index=True)
     token_hash: str = Field(sa_type=String(64), nullable=False, unique=True)

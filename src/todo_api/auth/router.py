@@ -9,7 +9,7 @@ from todo_api.auth.deps import CurrentUser
 from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
 from todo_api.config import Settings
-from todo_api.db import Connection
+from todo_api.deps import Connection
 from todo_api.errors import ApiError, ErrorCode, NotFound, error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))

@@ -14,8 +14,8 @@ import jwt
 
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
 from todo_api.config import Settings
-from todo_api.db import utcnow
 from todo_api.errors import ApiError, ErrorCode
+from todo_api.ids import utcnow
 
 # Ids for subjects that are not UUIDs (Better Auth's random strings) derive from this
 # namespace, so one subject always maps to one user without a lookup.

@@ -1,16 +1,19 @@
 """User rows, created the first time a subject is seen."""
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from todo_api.auth.models import users
 from todo_api.auth.tokens import Identity
-from todo_api.db import insert_or_ignore, utcnow
+from todo_api.db import Connection, IntegrityViolation, insert_or_ignore
+from todo_api.ids import utcnow
+
+T = TypeVar("T")
 
 
-async def ensure_user(conn: AsyncConnection, identity: Identity) -> None:
+async def ensure_user(conn: Connection, identity: Identity) -> None:
     """Create the user row unless it exists; safe when many first requests race.
 
     Conflicts are absorbed by the database (`ON CONFLICT DO NOTHING`). When the row was not
@@ -30,6 +33,20 @@ async def ensure_user(conn: AsyncConnection, identity: Identity) -> None:
         await conn.execute(insert_or_ignore(conn, users).values(**{**row, "email": None}))
 
 
+async def with_user_row(
+    conn: Connection, identity: Identity, write: Callable[[], Awaitable[T]]
+) -> T:
+    """Run a write that needs the caller's user row. If the row went away behind this
+    process's cache of known users (an account deleted while its token lives on), the token's
+    subject becomes a user again, as on first sight, and the write runs once more."""
+    try:
+        async with conn.savepoint():
+            return await write()
+    except IntegrityViolation:
+        await ensure_user(conn, identity)
+        return await write()
+
+
 class KnownUsers:
     """The user ids this process has already ensured, so the check costs nothing after once."""
 
@@ -42,9 +59,6 @@ class KnownUsers:
             self._ids.move_to_end(user_id)
             return True
         return False
-
-    def forget(self, user_id: UUID) -> None:
-        self._ids.pop(user_id, None)
 
     def add(self, user_id: UUID) -> None:
         self._ids[user_id] = None

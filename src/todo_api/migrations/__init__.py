@@ -1,9 +1,11 @@
 """Alembic owns the schema; this runs it from the package itself, wherever it is installed."""
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from todo_api.config import Settings
@@ -17,6 +19,14 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     return config
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration this package ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 def _upgrade(connection: Connection, config: Config) -> None:

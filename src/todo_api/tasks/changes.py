@@ -13,16 +13,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, literal, select, text, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import BigInteger, ColumnElement, Table, literal, select, text, tuple_
 
+from todo_api.db import Connection, Query, Row
 from todo_api.signing import InvalidToken, Signer
 from todo_api.tasks.models import tasks, tombstones
 
 # One past the newest stamp that can no longer change (see the module's docstring).
 _BOUND = {
-    "postgresql": text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"),
-    "sqlite": text("SELECT value + 1 FROM sync_counter WHERE id = 1"),
+    "postgresql": Query(
+        text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS bound").columns(
+            bound=BigInteger
+        )
+    ),
+    "sqlite": Query(
+        text("SELECT value + 1 AS bound FROM sync_counter WHERE id = 1").columns(bound=BigInteger)
+    ),
 }
 
 
@@ -42,7 +48,7 @@ class Position:
 
 @dataclass(frozen=True)
 class Feed:
-    changes: list[Row[Any]]
+    changes: list[Row]
     deleted: list[uuid.UUID]
     position: Position
     has_more: bool
@@ -82,9 +88,9 @@ class SyncTokens:
 
 
 async def read_changes(
-    *, conn: AsyncConnection, user_id: uuid.UUID, since: Position | None, limit: int
+    conn: Connection, *, user_id: uuid.UUID, since: Position | None, limit: int
 ) -> Feed:
-    bound = (await conn.execute(_BOUND[conn.dialect.name])).scalar_one()
+    bound = (await conn.execute(_BOUND[conn.name])).scalar()
     start = since or Position()
 
     def newer(table: Table) -> list[ColumnElement[bool]]:
@@ -98,21 +104,21 @@ async def read_changes(
     def in_order(table: Table) -> list[ColumnElement[Any]]:
         return [table.c.change_txid, table.c.change_seq]
 
-    changed = list(
+    changed = (
         await conn.execute(
             select(tasks).where(*newer(tasks)).order_by(*in_order(tasks)).limit(limit + 1)
         )
-    )
-    removed: list[Row[Any]] = []
+    ).rows
+    removed: list[Row] = []
     if since is not None:  # a first sync has nothing to forget
-        removed = list(
+        removed = (
             await conn.execute(
                 select(tombstones.c.task_id, tombstones.c.change_txid, tombstones.c.change_seq)
                 .where(*newer(tombstones))
                 .order_by(*in_order(tombstones))
                 .limit(limit + 1)
             )
-        )
+        ).rows
     merged = sorted(
         [(Position(r.change_txid, r.change_seq), r, False) for r in changed]
         + [(Position(r.change_txid, r.change_seq), r, True) for r in removed],

@@ -4,43 +4,57 @@ A task's ETag is its version, which moves on every write. If-Match is compared s
 carried into the write statement itself; If-None-Match is compared weakly.
 """
 
-from typing import Annotated, Any
+import re
+from typing import Annotated
 
-from fastapi import Header, Response
+from fastapi import Header
 
 from todo_api.tasks.service import Versions
+
+# A version is a positive 32-bit number; anything else names no version (and matches nothing).
+_VERSION = re.compile(r'"([0-9]{1,10})"')
+MAX_VERSION = 2**31 - 1
+
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="Write only if the task is still at this ETag (else 412)",
+        examples=['"3"'],
+    ),
+]
+IfNoneMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="Answer 304 if the task is still at this ETag",
+        examples=['"3"'],
+    ),
+]
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _entity_tags(header: str) -> list[str]:
-    return [tag.strip() for tag in header.split(",") if tag.strip()]
+def _versions(header: str, *, weak: bool) -> set[int]:
+    found = set()
+    for tag in header.split(","):
+        tag = tag.strip()
+        if weak:
+            tag = tag.removeprefix("W/")
+        match = _VERSION.fullmatch(tag)
+        if match is not None and int(match[1]) <= MAX_VERSION:
+            found.add(int(match[1]))
+    return found
 
 
-def _version(tag: str) -> int | None:
-    if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-        return int(tag[1:-1])
-    return None
-
-
-async def if_match(
-    header: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description="Write only if the task is still at this ETag (else 412)",
-            examples=['"3"'],
-        ),
-    ] = None,
-) -> Versions:
+def if_match(header: str | None) -> Versions:
     """The versions a write may apply to; None when unconditional (no header, or `*`)."""
     if header is None or header.strip() == "*":
         return None
     # Strong comparison: a weak tag (W/"3") matches nothing; neither does a malformed one.
-    versions = (_version(tag) for tag in _entity_tags(header))
-    return frozenset(v for v in versions if v is not None)
+    return frozenset(_versions(header, weak=False))
 
 
 def matches_none(header: str | None, version: int) -> bool:
@@ -49,11 +63,4 @@ def matches_none(header: str | None, version: int) -> bool:
         return True
     if header.strip() == "*":
         return False
-    return all(_version(tag.removeprefix("W/")) != version for tag in _entity_tags(header))
-
-
-def with_etag(response: Response, task: Any) -> Any:
-    """Put the task's ETag on the response and hand the task back."""
-    version = task["version"] if isinstance(task, dict) else task.version
-    response.headers["ETag"] = etag(version)
-    return task
+    return version not in _versions(header, weak=True)

@@ -5,6 +5,8 @@ after it whatever was created or deleted meanwhile (no offsets). It is signed, a
 user, the sort and the filters that made it: a tampered or foreign cursor is refused.
 """
 
+import dataclasses
+import functools
 import hashlib
 import json
 import operator
@@ -12,12 +14,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    String,
     Uuid,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -30,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
-from todo_api.db import SQLITE_UNICODE_LOWER, UTCDateTime
+from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
 from todo_api.signing import InvalidToken, Signer
 from todo_api.tasks.models import Priority, tasks
 
@@ -47,10 +52,12 @@ Sort = Literal[
     "title",
     "-title",
 ]
-SORTS: tuple[str, ...] = get_args(Sort)
 DEFAULT_SORT: Sort = "-created_at"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# The total is counted up to here: beyond, X-Total-Count says "1000+" and counting stops, so
+# that a list costs the same for a user with a thousand tasks as for one with a million.
+TOTAL_COUNT_CAP = 1000
 
 
 class InvalidCursor(ValueError):
@@ -59,6 +66,8 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class TaskFilters:
+    """Filters in canonical form: repeated values sorted, without duplicates."""
+
     completed: bool | None = None
     priorities: tuple[Priority, ...] = ()
     tags: tuple[str, ...] = ()  # every one of them
@@ -68,18 +77,8 @@ class TaskFilters:
     overdue: bool | None = None
 
     def fingerprint(self) -> str:
-        """What a cursor remembers of the filters, to refuse it under others."""
-        canonical = json.dumps(
-            [
-                self.completed,
-                sorted(int(p) for p in self.priorities),
-                sorted(self.tags),
-                self.q,
-                self.due_before.isoformat() if self.due_before else None,
-                self.due_after.isoformat() if self.due_after else None,
-                self.overdue,
-            ]
-        )
+        """What a cursor remembers of the filters (every field), to refuse it under others."""
+        canonical = json.dumps(dataclasses.astuple(self), default=_json_value)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -155,80 +154,169 @@ def sort_key(sort_field: SortField, dialect: str) -> ColumnElement[Any]:
     return column
 
 
-def order_by(query: ListQuery, dialect: str) -> list[UnaryExpression[Any]]:
-    key = sort_key(query.sort_field, dialect)
-    if query.descending:
+def order_by(sort: Sort, dialect: str) -> list[UnaryExpression[Any]]:
+    key = sort_key(_field(sort), dialect)
+    if sort.startswith("-"):
         ordered, by_id = key.desc(), tasks.c.id.desc()
     else:
         ordered, by_id = key.asc(), tasks.c.id.asc()
-    if query.sort_field == "due_at":
+    if _field(sort) == "due_at":
         ordered = ordered.nulls_last()  # tasks without a due date come last either way
     return [ordered, by_id]
 
 
-def after(query: ListQuery, dialect: str, last: list[Any]) -> ColumnElement[bool]:
-    """The tasks that come after `last` in the query's order."""
-    value, last_id = last
-    key = sort_key(query.sort_field, dialect)
-    beyond: Callable[[Any, Any], ColumnElement[bool]] = (
-        operator.lt if query.descending else operator.gt
+def _field(sort: Sort) -> SortField:
+    return sort.removeprefix("-")  # type: ignore[return-value]
+
+
+# A list statement has one shape per combination of sort, cursor and filters in use; each
+# shape is built and compiled once, and a request only binds its values.
+
+
+class Shape(NamedTuple):
+    dialect: str
+    sort: Sort
+    cursor: Literal["none", "value", "undated"]
+    completed: bool
+    priorities: int
+    tags: int
+    q: bool
+    due_before: bool
+    due_after: bool
+    overdue: bool | None
+
+
+def shape(query: ListQuery, dialect: str, last: list[Any] | None) -> Shape:
+    f = query.filters
+    cursor: Literal["none", "value", "undated"] = "none"
+    if last is not None:
+        cursor = "undated" if last[0] is None else "value"
+    return Shape(
+        dialect,
+        query.sort,
+        cursor,
+        f.completed is not None,
+        len(f.priorities),
+        len(f.tags),
+        f.q is not None,
+        f.due_before is not None,
+        f.due_after is not None,
+        f.overdue,
     )
-    id_literal = literal(last_id, Uuid())
-    if query.sort_field == "due_at":
-        if value is None:  # already among the undated tasks at the end
-            return and_(key.is_(None), beyond(tasks.c.id, id_literal))
-        dated = beyond(tuple_(key, tasks.c.id), tuple_(literal(value, UTCDateTime()), id_literal))
-        return or_(dated, key.is_(None))
-    value_type = UTCDateTime() if query.sort_field in {"created_at", "updated_at"} else None
-    return beyond(tuple_(key, tasks.c.id), tuple_(literal(value, value_type), id_literal))
 
 
-def last_values(query: ListQuery, row: Any) -> list[Any]:
-    if query.sort_field == "title":
-        return [row.sort_value, row.id]
-    return [getattr(row, query.sort_field), row.id]
+def parameters(
+    query: ListQuery, user_id: uuid.UUID, now: datetime, last: list[Any] | None
+) -> dict[str, Any]:
+    """The values for the bind parameters `_conditions` and `_after` name."""
+    f = query.filters
+    params: dict[str, Any] = {"user_id": user_id, "limit": query.limit + 1, "now": now}
+    if f.completed is not None:
+        params["completed"] = f.completed
+    for i, priority in enumerate(f.priorities):
+        params[f"priority_{i}"] = int(priority)
+    if f.tags:
+        params["tags"] = list(f.tags)
+        params.update({f"tag_{i}": tag for i, tag in enumerate(f.tags)})
+    if f.q is not None:
+        params["pattern"] = f"%{escape_like(f.q)}%"
+        params["lower_pattern"] = params["pattern"].lower()
+    if f.due_before is not None:
+        params["due_before"] = f.due_before
+    if f.due_after is not None:
+        params["due_after"] = f.due_after
+    if last is not None:
+        params["after_value"], params["after_id"] = last
+    return params
 
 
-def where(
-    filters: TaskFilters, user_id: uuid.UUID, dialect: str, now: datetime
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [tasks.c.user_id == user_id]
-    if filters.completed is not None:
-        conditions.append(tasks.c.is_completed == filters.completed)
-    if filters.priorities:
-        conditions.append(tasks.c.priority.in_([int(p) for p in filters.priorities]))
-    if filters.tags:
-        conditions.append(_has_all_tags(list(filters.tags), dialect))
-    if filters.q is not None:
-        conditions.append(_matches(filters.q, dialect))
-    if filters.due_before is not None:
-        conditions.append(tasks.c.due_at < literal(filters.due_before, UTCDateTime()))
-    if filters.due_after is not None:
-        conditions.append(tasks.c.due_at >= literal(filters.due_after, UTCDateTime()))
-    if filters.overdue is True:
+def _conditions(s: Shape) -> list[ColumnElement[bool]]:
+    now = bindparam("now", type_=UTCDateTime())
+    conditions: list[ColumnElement[bool]] = [tasks.c.user_id == bindparam("user_id")]
+    if s.completed:
+        conditions.append(tasks.c.is_completed == bindparam("completed"))
+    if s.priorities:
+        names = [bindparam(f"priority_{i}", type_=Integer()) for i in range(s.priorities)]
+        conditions.append(tasks.c.priority.in_(names))
+    if s.tags:
+        conditions.append(_has_all_tags(s.tags, s.dialect))
+    if s.q:
+        conditions.append(_matches(s.dialect))
+    if s.due_before:
+        conditions.append(tasks.c.due_at < bindparam("due_before", type_=UTCDateTime()))
+    if s.due_after:
+        conditions.append(tasks.c.due_at >= bindparam("due_after", type_=UTCDateTime()))
+    if s.overdue is True:
+        conditions.append(and_(tasks.c.due_at < now, tasks.c.is_completed == false()))
+    elif s.overdue is False:
         conditions.append(
-            and_(tasks.c.due_at < literal(now, UTCDateTime()), tasks.c.is_completed == false())
-        )
-    elif filters.overdue is False:
-        conditions.append(
-            or_(
-                tasks.c.due_at.is_(None),
-                tasks.c.due_at >= literal(now, UTCDateTime()),
-                tasks.c.is_completed == true(),
-            )
+            or_(tasks.c.due_at.is_(None), tasks.c.due_at >= now, tasks.c.is_completed == true())
         )
     return conditions
 
 
-def _matches(q: str, dialect: str) -> ColumnElement[bool]:
-    """Title or description contains `q`, ignoring case (ILIKE: the trigram indexes serve it)."""
-    pattern = f"%{escape_like(q)}%"
+def _after(s: Shape) -> ColumnElement[bool]:
+    """The tasks that come after the cursor's last task in the shape's order."""
+    field_name = _field(s.sort)
+    key = sort_key(field_name, s.dialect)
+    beyond: Callable[[Any, Any], ColumnElement[bool]] = (
+        operator.lt if s.sort.startswith("-") else operator.gt
+    )
+    last_id = bindparam("after_id", type_=Uuid())
+    if s.cursor == "undated":  # already among the undated tasks at the end
+        return and_(key.is_(None), beyond(tasks.c.id, last_id))
+    value_type: Any = {"title": String(), "priority": Integer()}.get(field_name, UTCDateTime())
+    dated = beyond(
+        tuple_(key, tasks.c.id), tuple_(bindparam("after_value", type_=value_type), last_id)
+    )
+    return or_(dated, key.is_(None)) if field_name == "due_at" else dated
+
+
+@functools.lru_cache(maxsize=1024)
+def page_query(s: Shape) -> Query:
+    """One page (limit + 1 rows, to tell whether another follows) with the capped total."""
+    conditions = _conditions(s)
+    page_conditions = [*conditions, _after(s)] if s.cursor != "none" else conditions
+    return Query(
+        select(
+            tasks,
+            sort_key(_field(s.sort), s.dialect).label("sort_value"),
+            _capped_total(conditions).label("total_count"),
+        )
+        .where(*page_conditions)
+        .order_by(*order_by(s.sort, s.dialect))
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def total_query(s: Shape) -> Query:
+    """The capped total alone, for a page with no row to carry it."""
+    return Query(select(_capped_total(_conditions(s))))
+
+
+def _capped_total(conditions: list[ColumnElement[bool]]) -> Any:
+    matching = select(literal(1)).select_from(tasks).where(*conditions)
+    counted = matching.limit(TOTAL_COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(counted).scalar_subquery()
+
+
+def last_values(sort: Sort, row: Any) -> list[Any]:
+    if _field(sort) == "title":
+        return [row["sort_value"], row["id"]]
+    return [row[_field(sort)], row["id"]]
+
+
+def _matches(dialect: str) -> ColumnElement[bool]:
+    """Title or description contains the pattern, ignoring case (ILIKE: the trigram indexes
+    serve it)."""
     if dialect == "postgresql":
+        pattern = bindparam("pattern", type_=String())
         return or_(
             tasks.c.title.ilike(pattern, escape="\\"),
             tasks.c.description.ilike(pattern, escape="\\"),
         )
-    pattern = pattern.lower()
+    pattern = bindparam("lower_pattern", type_=String())
     return or_(
         lower(tasks.c.title, dialect).like(pattern, escape="\\"),
         lower(tasks.c.description, dialect).like(pattern, escape="\\"),
@@ -240,12 +328,13 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _has_all_tags(tags: list[str], dialect: str) -> ColumnElement[bool]:
+def _has_all_tags(count: int, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         # JSONB containment, served by the GIN index on tags.
-        return tasks.c.tags.op("@>")(literal(tags, JSONB()))
+        return tasks.c.tags.op("@>")(bindparam("tags", type_=JSONB()))
     conditions: list[ColumnElement[bool]] = []
-    for tag in tags:
+    for i in range(count):
         element = func.json_each(tasks.c.tags).table_valued("value")
+        tag = bindparam(f"tag_{i}", type_=String())
         conditions.append(exists(select(true()).select_from(element).where(element.c.value == tag)))
     return and_(*conditions)

@@ -1,6 +1,7 @@
 import enum
 import uuid
 from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -13,13 +14,14 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Uuid,
     false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from todo_api.db import UTCDateTime
+from todo_api.db.types import UTCDateTime
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
@@ -47,7 +49,7 @@ class Task(SQLModel, table=True):
 
     id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
     title: str = Field(sa_type=String(TITLE_MAX_LENGTH), nullable=False)
     description: str | None = Field(default=None, sa_type=String(DESCRIPTION_MAX_LENGTH))
@@ -99,6 +101,29 @@ class TaskTombstone(SQLModel, table=True):
 
 
 tasks: Table = Task.__table__  # type: ignore[attr-defined]
+
+
+class TaskRow(TypedDict):
+    """A row of `tasks` as the service reads it (a list page adds its sort value and total)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    description: str | None
+    is_completed: bool
+    priority: int
+    due_at: datetime | None
+    tags: list[str]
+    completed_at: datetime | None
+    recurrence: str | None
+    next_occurrence_id: uuid.UUID | None
+    version: int
+    change_txid: int
+    change_seq: int
+    created_at: datetime
+    updated_at: datetime
+
+
 tombstones: Table = TaskTombstone.__table__  # type: ignore[attr-defined]
 
 # One index per sort order, each led by user_id: "this user's tasks, by X" is an equality on

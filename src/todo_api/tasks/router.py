@@ -1,59 +1,51 @@
-"""The task routes: parse, call the service, shape the response."""
+"""The task routes: parse, call the service, shape the response.
 
-import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+Handlers answer with JSON bytes made straight from the rows (`task_body`); the response models
+document the shapes in OpenAPI without validating the rows again. Bodies are read after the
+token is checked (`read_json`).
+"""
+
+from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from sqlalchemy.exc import IntegrityError
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from todo_api.auth.deps import CurrentUser
 from todo_api.auth.tokens import Identity
-from todo_api.auth.users import ensure_user
+from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
-from todo_api.db import Connection, savepoint
-from todo_api.errors import (
-    ApiError,
-    ErrorCode,
-    FieldError,
-    NotFound,
-    error_responses,
-    invalid_field,
-)
+from todo_api.deps import database
+from todo_api.errors import ApiError, ErrorCode, InvalidField, error_responses
+from todo_api.http import documented_body, json_bytes, json_response, read_json
 from todo_api.idempotency import StoredResponse, request_fingerprint, respond_once, valid_key
 from todo_api.tasks import changes, service
-from todo_api.tasks.conditional import etag, if_match, matches_none, with_etag
-from todo_api.tasks.listing import (
-    DEFAULT_LIMIT,
-    DEFAULT_SORT,
-    MAX_LIMIT,
-    CursorCodec,
-    InvalidCursor,
-    ListQuery,
-    Sort,
-    TaskFilters,
+from todo_api.tasks.conditional import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    etag,
+    if_match,
+    matches_none,
 )
-from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
+from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
+from todo_api.tasks.errors import TaskNotFound
+from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
+from todo_api.tasks.models import TaskRow
 from todo_api.tasks.schemas import (
-    UUID_EXAMPLE,
     BulkCreate,
     BulkRequest,
     BulkResponse,
-    BulkResult,
     BulkUpdate,
     ChangeFeed,
-    PriorityName,
     TaskCreate,
     TaskRead,
     TaskUpdate,
+    task_body,
 )
-from todo_api.tasks.service import Versions
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"], responses=error_responses(401, 500, 503))
+PREFIX = "/api/tasks"
+router = APIRouter(prefix=PREFIX, tags=["tasks"], responses=error_responses(401, 500, 503))
 
-TASK_NOT_FOUND = "Task not found"
-IfMatch = Annotated[Versions, Depends(if_match)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -62,111 +54,27 @@ IdempotencyKey = Annotated[
         examples=["6f1c2b7e-create-milk"],
     ),
 ]
+LIST_HEADERS = {
+    "X-Total-Count": {
+        "description": f"Tasks matching the filters, on all pages; past {TOTAL_COUNT_CAP} "
+        f'it reads "{TOTAL_COUNT_CAP}+"',
+        "schema": {"type": "string"},
+    },
+    "X-Next-Cursor": {"description": "Pass as `cursor` for the next page"},
+    "Link": {"description": 'The next page, as `<url>; rel="next"`'},
+}
+ETAG_HEADER = {"ETag": {"description": "The task's version", "schema": {"type": "string"}}}
 
 
-async def _task_id(
-    task_id: Annotated[
-        str,
-        Path(
-            description="The task's id",
-            json_schema_extra={"format": "uuid"},
-            examples=[UUID_EXAMPLE],
-        ),
-    ],
-) -> uuid.UUID:
-    """The id in the path; one that does not parse names no task, like an unknown one."""
-    try:
-        return uuid.UUID(task_id)
-    except ValueError:
-        raise NotFound(TASK_NOT_FOUND) from None
+def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Response:
+    """A task as JSON, with its ETag."""
+    return json_response(task_body(task), status_code, {"ETag": etag(task["version"]), **headers})
 
 
-TaskId = Annotated[uuid.UUID, Depends(_task_id)]
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-async def _list_query(
-    completed: Annotated[
-        bool | None,
-        Query(description="Only completed (true) or open (false) tasks", examples=[False]),
-    ] = None,
-    priority: Annotated[
-        list[PriorityName] | None,
-        Query(description="Any of these priorities (repeat the parameter)", examples=["high"]),
-    ] = None,
-    tag: Annotated[
-        list[Annotated[str, Query(min_length=1, max_length=TAG_MAX_LENGTH)]] | None,
-        Query(
-            description="All of these tags (repeat the parameter)",
-            max_length=TAGS_MAX_COUNT,
-            examples=["errands"],
-        ),
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=200,
-            description="Case-insensitive search in title and description; % and _ are literal",
-            examples=["milk"],
-        ),
-    ] = None,
-    due_before: Annotated[
-        datetime | None,
-        Query(
-            description="Due strictly before this time (RFC 3339)",
-            examples=["2026-12-01T00:00:00Z"],
-        ),
-    ] = None,
-    due_after: Annotated[
-        datetime | None,
-        Query(
-            description="Due at or after this time (RFC 3339)", examples=["2026-11-01T00:00:00Z"]
-        ),
-    ] = None,
-    overdue: Annotated[
-        bool | None,
-        Query(
-            description="Open tasks whose due time has passed (true), or all others (false)",
-            examples=[True],
-        ),
-    ] = None,
-    sort: Annotated[
-        Sort,
-        Query(
-            description="Order; a leading - for descending. Ties are broken by id. Tasks "
-            "without a due date come last when sorting by due date.",
-            examples=["-priority"],
-        ),
-    ] = DEFAULT_SORT,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description="Tasks per page", examples=[20])
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=1024,
-            description="Where the previous page ended: the X-Next-Cursor it carried",
-            examples=["3q2-7wAbLsMJ2nbHRF7dDlsiMjAyNi0xMS0yMVQwOTozMDowMCswMDowMCJd"],
-        ),
-    ] = None,
-) -> ListQuery:
-    tags = tuple(dict.fromkeys(t.strip().lower() for t in tag or []))
-    filters = TaskFilters(
-        completed=completed,
-        priorities=tuple(Priority[p] for p in dict.fromkeys(priority or [])),
-        tags=tuple(t for t in tags if t),
-        q=q,
-        due_before=_as_utc(due_before),
-        due_after=_as_utc(due_after),
-        overdue=overdue,
-    )
-    return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)
+def _found(task: TaskRow | None) -> TaskRow:
+    if task is None:
+        raise TaskNotFound
+    return task
 
 
 @router.get(
@@ -174,37 +82,36 @@ async def _list_query(
     response_model=list[TaskRead],
     responses={
         **error_responses(400),
-        200: {
-            "description": "A page of tasks",
-            "headers": {
-                "X-Total-Count": {"description": "Tasks matching the filters, on all pages"},
-                "X-Next-Cursor": {"description": "Pass as `cursor` for the next page"},
-                "Link": {"description": 'The next page, as `<url>; rel="next"`'},
-            },
-        },
+        200: {"description": "A page of tasks", "headers": LIST_HEADERS},
     },
     summary="List your tasks: filter, search, sort, page",
 )
 async def list_tasks(
-    user: CurrentUser,
-    conn: Connection,
-    query: Annotated[ListQuery, Depends(_list_query)],
-    request: Request,
-    response: Response,
-) -> Any:
+    user: CurrentUser, query: Annotated[ListQuery, Depends(list_query)], request: Request
+) -> Response:
     cursors: CursorCodec = request.app.state.cursor_codec
     try:
-        page = await service.list_tasks(
-            conn=conn, user_id=user.user_id, query=query, cursors=cursors
-        )
+        async with database(request).connection() as conn:
+            page = await service.list_tasks(
+                conn, user_id=user.user_id, query=query, cursors=cursors
+            )
     except InvalidCursor as exc:
-        raise invalid_field("cursor", str(exc)) from None
-    response.headers["X-Total-Count"] = str(page.total)
+        raise InvalidField("cursor", str(exc)) from None
+    total = f"{TOTAL_COUNT_CAP}+" if page.total > TOTAL_COUNT_CAP else str(page.total)
+    headers = {"X-Total-Count": total}
     if page.next_cursor is not None:
-        response.headers["X-Next-Cursor"] = page.next_cursor
-        next_url = request.url.include_query_params(cursor=page.next_cursor)
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return page.tasks
+        headers["X-Next-Cursor"] = page.next_cursor
+        headers["Link"] = f'<{_next_page_url(request, page.next_cursor)}>; rel="next"'
+    return json_response([task_body(task) for task in page.tasks], headers=headers)
+
+
+def _next_page_url(request: Request, cursor: str) -> str:
+    """The same listing from the cursor on: relative, or under PUBLIC_URL (never the Host
+    header, which the client chose)."""
+    settings: Settings = request.app.state.settings
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    query = urlencode([*params, ("cursor", cursor)])
+    return f"{settings.public_url or ''}{request.url.path}?{query}"
 
 
 @router.get(
@@ -215,151 +122,144 @@ async def list_tasks(
 )
 async def list_changes(
     user: CurrentUser,
-    conn: Connection,
     request: Request,
     since: Annotated[
         str | None,
         Query(
             max_length=512,
             description="The `next` of the previous call; leave out to get everything",
-            examples=["q2V8nT1Bd0v3pWm1XH1bWzQ1LDEyLDE3OTUyNDY0NDRd"],
         ),
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=1000, description="Changes per call", examples=[100])
     ] = 100,
-) -> Any:
+) -> Response:
     tokens: changes.SyncTokens = request.app.state.sync_tokens
     try:
         position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
     except changes.InvalidSyncToken as exc:
-        raise invalid_field("since", str(exc)) from None
+        raise InvalidField("since", str(exc)) from None
     except changes.ExpiredSyncToken:
         raise ApiError(
             410,
             ErrorCode.SYNC_TOKEN_EXPIRED,
             "This sync token is older than the retention; sync again from the start",
         ) from None
-    feed = await changes.read_changes(conn=conn, user_id=user.user_id, since=position, limit=limit)
-    return ChangeFeed(
-        changes=[TaskRead.model_validate(row) for row in feed.changes],
-        deleted=feed.deleted,
-        next=tokens.next_token(user.user_id, feed, as_of),
-        has_more=feed.has_more,
+    async with database(request).connection() as conn:
+        feed = await changes.read_changes(conn, user_id=user.user_id, since=position, limit=limit)
+    return json_response(
+        {
+            "changes": [task_body(row) for row in feed.changes],
+            "deleted": feed.deleted,
+            "next": tokens.next_token(user.user_id, feed, as_of),
+            "has_more": feed.has_more,
+        }
     )
 
 
 @router.get(
     "/{task_id}",
     response_model=TaskRead,
-    responses={**error_responses(400, 404), 304: {"description": "Not modified (If-None-Match)"}},
+    responses={
+        **error_responses(400, 404),
+        200: {"description": "The task", "headers": ETAG_HEADER},
+        304: {"description": "Not modified (If-None-Match)"},
+    },
     summary="Get a task",
 )
 async def get_task(
+    task_id: TaskIdPath,
     user: CurrentUser,
-    conn: Connection,
-    task_id: TaskId,
-    response: Response,
-    if_none_match: Annotated[
-        str | None,
-        Header(
-            alias="If-None-Match",
-            description="Answer 304 if the task is still at this ETag",
-            examples=['"3"'],
-        ),
-    ] = None,
-) -> Any:
-    task = _found(await service.get_task(conn=conn, user_id=user.user_id, task_id=task_id))
-    if not matches_none(if_none_match, task.version):
-        return Response(
-            status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task.version)}
+    request: Request,
+    if_none_match: IfNoneMatchHeader = None,
+) -> Response:
+    async with database(request).connection() as conn:
+        task = _found(
+            await service.get_task(conn, user_id=user.user_id, task_id=parse_task_id(task_id))
         )
-    return with_etag(response, task)
+    if not matches_none(if_none_match, task["version"]):
+        return Response(
+            status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task["version"])}
+        )
+    return task_response(task)
 
 
 @router.post(
     "",
     response_model=TaskRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(400, 409, 422),
+    responses={
+        **error_responses(400, 409, 413, 415, 422),
+        201: {
+            "description": "The task",
+            "headers": {**ETAG_HEADER, "Location": {"description": "The task's URL"}},
+        },
+    },
     summary="Create a task",
+    openapi_extra=documented_body(TaskCreate),
 )
 async def create_task(
-    user: CurrentUser,
-    conn: Connection,
-    data: TaskCreate,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    user: CurrentUser, request: Request, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    async def produce() -> StoredResponse:
-        task = await _create(conn, user, data)
-        return StoredResponse(
-            status_code=status.HTTP_201_CREATED,
-            body=TaskRead.model_validate(task).model_dump_json(),
-            headers={"Location": f"{router.prefix}/{task['id']}", "ETag": etag(task["version"])},
+    data = await read_json(request, TaskCreate)
+
+    async def create(conn: Any) -> Response:
+        task = await with_user_row(
+            conn, user, lambda: service.create_task(conn, user_id=user.user_id, data=data)
         )
+        return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
 
-    return await _once(request, conn, user, idempotency_key, data.model_dump_json(), produce)
-
-
-async def _create(conn: Connection, user: Identity, data: TaskCreate) -> dict[str, Any]:
-    try:
-        async with savepoint(conn):
-            return await service.create_task(conn=conn, user_id=user.user_id, data=data)
-    except IntegrityError:
-        # The user row went away behind this process's cache of known users (an account was
-        # deleted while its token lives on): the token's subject is a user again, as on first sight.
-        await ensure_user(conn, user)
-        return await service.create_task(conn=conn, user_id=user.user_id, data=data)
+    return await _once(request, user, idempotency_key, data.model_dump_json(), create)
 
 
 async def _once(
-    request: Request,
-    conn: Connection,
-    user: Identity,
-    key: str | None,
-    canonical_body: str,
-    produce: Callable[[], Awaitable[StoredResponse]],
+    request: Request, user: Identity, key: str | None, canonical_body: str, produce: Any
 ) -> Response:
-    """Produce the response, once per Idempotency-Key (when the request carries one)."""
-    if key is None:
-        stored = await produce()
-    else:
-        if not valid_key(key):
-            raise invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+    """Run `produce(conn)` once per Idempotency-Key (when the request carries one)."""
+    if key is not None and not valid_key(key):
+        raise InvalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+    async with database(request).connection() as conn:
+        if key is None:
+            response: Response = await produce(conn)
+            return response
+
+        async def stored() -> StoredResponse:
+            response = await produce(conn)
+            kept = {
+                name: response.headers[name]
+                for name in REPLAYED_HEADERS
+                if name in response.headers
+            }
+            return StoredResponse(response.status_code, bytes(response.body).decode(), kept)
+
         settings: Settings = request.app.state.settings
-        stored = await respond_once(
+        kept = await respond_once(
             conn=conn,
             user_id=user.user_id,
             key=key,
             fingerprint=request_fingerprint(request.method, request.url.path, canonical_body),
             ttl=timedelta(hours=settings.idempotency_key_hours),
-            produce=produce,
+            produce=stored,
         )
-    headers = dict(stored.headers)
-    if stored.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(
-        content=stored.body,
-        status_code=stored.status_code,
-        headers=headers,
-        media_type="application/json",
-    )
+    headers = {**kept.headers, "Idempotent-Replayed": "true"} if kept.replayed else kept.headers
+    return Response(kept.body, kept.status_code, headers, "application/json")
+
+
+# What a replay repeats of the first response besides its status and body.
+REPLAYED_HEADERS = ("Location", "ETag")
 
 
 @router.post(
     "/bulk",
     response_model=BulkResponse,
-    responses=error_responses(400, 404, 409, 412, 422),
+    responses=error_responses(400, 404, 409, 412, 413, 415, 422),
     summary="Apply up to 100 operations in one transaction: all or nothing",
+    openapi_extra=documented_body(BulkRequest),
 )
 async def bulk(
-    user: CurrentUser,
-    conn: Connection,
-    data: BulkRequest,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    user: CurrentUser, request: Request, idempotency_key: IdempotencyKey = None
 ) -> Response:
+    data = await read_json(request, BulkRequest)
     operations = [
         service.Operation(
             op=item.op,
@@ -369,98 +269,118 @@ async def bulk(
         for item in data.operations
     ]
 
-    async def produce() -> StoredResponse:
-        try:
-            results = await service.apply_all(
-                conn=conn, user_id=user.user_id, operations=operations
-            )
-        except service.OperationFailed as failed:
-            raise _operation_error(failed) from None
-        body = BulkResponse(
-            results=[
-                BulkResult(
-                    op=r.op,
-                    id=r.id,
-                    status=r.status,
-                    task=TaskRead.model_validate(r.task) if r.task is not None else None,
-                )
-                for r in results
-            ]
+    async def apply(conn: Any) -> Response:
+        results = await with_user_row(
+            conn,
+            user,
+            lambda: service.apply_all(conn, user_id=user.user_id, operations=operations),
         )
-        return StoredResponse(status_code=status.HTTP_200_OK, body=body.model_dump_json())
+        body = [
+            {
+                "op": r.op,
+                "id": r.id,
+                "status": r.status,
+                "task": task_body(r.task) if r.task is not None else None,
+            }
+            for r in results
+        ]
+        return Response(json_bytes({"results": body}), media_type="application/json")
 
-    return await _once(request, conn, user, idempotency_key, data.model_dump_json(), produce)
+    return await _once(request, user, idempotency_key, data.model_dump_json(), apply)
 
 
-def _operation_error(failed: service.OperationFailed) -> ApiError:
-    """The failing operation's own error, its details naming the operation's index."""
-    field = f"operations.{failed.index}"
-    reason = failed.reason or NotFound(TASK_NOT_FOUND)
-    details = [
-        FieldError(field=f"{field}.{d.field}" if d.field != "body" else field, message=d.message)
-        for d in reason.details or [FieldError(field="body", message=reason.message)]
-    ]
-    return ApiError(
-        reason.status,
-        reason.code,
-        f"Operation {failed.index} failed, so none was applied: {reason.message}",
-        details=details,
+@router.api_route(
+    "/bulk",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+    responses=error_responses(405),
+)
+async def bulk_other_methods(request: Request) -> Response:
+    """`bulk` is not a task id: other methods are 405, not a search for a task."""
+    raise ApiError(
+        405, ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed", headers={"Allow": "POST"}
     )
 
 
-async def update_task(
-    user: CurrentUser,
-    conn: Connection,
-    task_id: TaskId,
-    data: TaskUpdate,
-    versions: IfMatch,
-    response: Response,
-) -> Any:
-    task = await service.update_task(
-        conn=conn, user_id=user.user_id, task_id=task_id, data=data, if_match=versions
-    )
-    return with_etag(response, _found(task))
+async def _update(
+    request: Request, user: Identity, task_id: str, if_match_header: str | None
+) -> Response:
+    data = await read_json(request, TaskUpdate)
+    async with database(request).connection() as conn:
+        task = await service.update_task(
+            conn,
+            user_id=user.user_id,
+            task_id=parse_task_id(task_id),
+            data=data,
+            if_match=if_match(if_match_header),
+        )
+    return task_response(_found(task))
 
 
-for method in ("PUT", "PATCH"):
-    router.add_api_route(
-        "/{task_id}",
-        update_task,
-        methods=[method],
-        response_model=TaskRead,
-        responses=error_responses(400, 404, 412),
-        summary="Change a task (fields left out stay as they are)",
-        name=f"update_task_{method.lower()}",
-        operation_id=f"update_task_{method.lower()}",
-    )
+UPDATE_DOCS: dict[str, Any] = {
+    "response_model": TaskRead,
+    "responses": {
+        **error_responses(400, 404, 412, 413, 415),
+        200: {"description": "The task", "headers": ETAG_HEADER},
+    },
+    "summary": "Change a task (fields left out stay as they are)",
+    "openapi_extra": documented_body(TaskUpdate),
+}
 
 
-def _completion_route(completed: bool) -> Any:
-    async def set_completed(
-        user: CurrentUser, conn: Connection, task_id: TaskId, versions: IfMatch, response: Response
-    ) -> Any:
+@router.patch("/{task_id}", **UPDATE_DOCS)
+async def patch_task(
+    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
+) -> Response:
+    return await _update(request, user, task_id, if_match_header)
+
+
+@router.put("/{task_id}", **UPDATE_DOCS)
+async def put_task(
+    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
+) -> Response:
+    return await _update(request, user, task_id, if_match_header)
+
+
+async def _set_completed(
+    request: Request, user: Identity, task_id: str, completed: bool, if_match_header: str | None
+) -> Response:
+    async with database(request).connection() as conn:
         task = await service.set_completed(
-            conn=conn, user_id=user.user_id, task_id=task_id, completed=completed, if_match=versions
+            conn,
+            user_id=user.user_id,
+            task_id=parse_task_id(task_id),
+            completed=completed,
+            if_match=if_match(if_match_header),
         )
-        return with_etag(response, _found(task))
-
-    return set_completed
+    return task_response(_found(task))
 
 
-for action, completed, summary in (
-    ("complete", True, "Complete a task (idempotent; a recurring task gets its next occurrence)"),
-    ("reopen", False, "Reopen a completed task (idempotent)"),
-):
-    router.add_api_route(
-        f"/{{task_id}}/{action}",
-        _completion_route(completed),
-        methods=["POST"],
-        response_model=TaskRead,
-        responses=error_responses(400, 404, 412),
-        summary=summary,
-        name=f"{action}_task",
-        operation_id=f"{action}_task",
-    )
+COMPLETION_DOCS: dict[str, Any] = {
+    "response_model": TaskRead,
+    "responses": {
+        **error_responses(400, 404, 412),
+        200: {"description": "The task", "headers": ETAG_HEADER},
+    },
+}
+
+
+@router.post(
+    "/{task_id}/complete",
+    summary="Complete a task (idempotent; a recurring task gets its next occurrence)",
+    **COMPLETION_DOCS,
+)
+async def complete_task(
+    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
+) -> Response:
+    return await _set_completed(request, user, task_id, True, if_match_header)
+
+
+@router.post("/{task_id}/reopen", summary="Reopen a completed task (idempotent)", **COMPLETION_DOCS)
+async def reopen_task(
+    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
+) -> Response:
+    return await _set_completed(request, user, task_id, False, if_match_header)
 
 
 @router.delete(
@@ -471,81 +391,15 @@ for action, completed, summary in (
     summary="Delete a task",
 )
 async def delete_task(
-    user: CurrentUser, conn: Connection, task_id: TaskId, versions: IfMatch
-) -> None:
-    deleted = await service.delete_task(
-        conn=conn, user_id=user.user_id, task_id=task_id, if_match=versions
-    )
+    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
+) -> Response:
+    async with database(request).connection() as conn:
+        deleted = await service.delete_task(
+            conn,
+            user_id=user.user_id,
+            task_id=parse_task_id(task_id),
+            if_match=if_match(if_match_header),
+        )
     if not deleted:
-        raise NotFound(TASK_NOT_FOUND)
-
-
-def _found(task: Any) -> Any:
-    if task is None:
-        raise NotFound(TASK_NOT_FOUND)
-    return task
-
-
-# The route shape that many Next.js frontends for this kind of backend call, with the user in
-# the path. Served by the same handlers; a user id that is not the caller's finds nothing.
-
-
-async def _own_user_path(
-    user: CurrentUser,
-    user_id: Annotated[
-        str, Path(description="Your user id, or your token's subject", examples=[UUID_EXAMPLE])
-    ],
-) -> Identity:
-    if user_id not in {str(user.user_id), user.subject}:
-        raise NotFound(TASK_NOT_FOUND)
-    return user
-
-
-async def toggle_task(
-    user: CurrentUser, conn: Connection, task_id: TaskId, versions: IfMatch, response: Response
-) -> Any:
-    task = await service.toggle_completed(
-        conn=conn, user_id=user.user_id, task_id=task_id, if_match=versions
-    )
-    return with_etag(response, _found(task))
-
-
-user_scoped_router = APIRouter(
-    prefix="/api/{user_id}/tasks",
-    tags=["tasks (user in path)"],
-    dependencies=[Depends(_own_user_path)],
-    responses=error_responses(400, 401, 404, 500, 503),
-)
-user_scoped_router.add_api_route(
-    "", list_tasks, methods=["GET"], response_model=list[TaskRead], name="list_user_tasks"
-)
-user_scoped_router.add_api_route(
-    "",
-    create_task,
-    methods=["POST"],
-    response_model=TaskRead,
-    status_code=status.HTTP_201_CREATED,
-    name="create_user_task",
-)
-user_scoped_router.add_api_route(
-    "/{task_id}", get_task, methods=["GET"], response_model=TaskRead, name="get_user_task"
-)
-user_scoped_router.add_api_route(
-    "/{task_id}", update_task, methods=["PUT"], response_model=TaskRead, name="update_user_task"
-)
-user_scoped_router.add_api_route(
-    "/{task_id}",
-    delete_task,
-    methods=["DELETE"],
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
-    name="delete_user_task",
-)
-user_scoped_router.add_api_route(
-    "/{task_id}/complete",
-    toggle_task,
-    methods=["PATCH"],
-    response_model=TaskRead,
-    summary="Toggle a task between completed and open",
-    name="toggle_user_task",
-)
+        raise TaskNotFound
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -173,6 +174,18 @@ class TaskRead(BaseModel):
     @classmethod
     def _priority_name(cls, value: Any) -> Any:
         return Priority(value).name if isinstance(value, int) else value
+
+
+# The response's fields, in order, and how a stored priority number reads.
+TASK_FIELDS = tuple(TaskRead.model_fields)
+PRIORITY_NAMES = tuple(p.name for p in sorted(Priority))
+
+
+def task_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored task as the API shows it (TaskRead's shape, without validating it again)."""
+    body = {name: row[name] for name in TASK_FIELDS}
+    body["priority"] = PRIORITY_NAMES[row["priority"]]
+    return body
 
 
 def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:

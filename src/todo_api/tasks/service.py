@@ -1,157 +1,205 @@
 """Every task query, each scoped to its owner in the statement itself.
 
-Writes that name versions (If-Match) carry them in the statement's WHERE clause, so a stale
-write fails atomically. Completing a recurring task creates its next occurrence in the same
-transaction, under a row lock, so that happens exactly once however the completion is raced.
+Statements are built once per shape and compiled once per dialect (`todo_api.db.Query`); a
+call binds its values. Writes that name versions (If-Match) carry them in the statement's
+WHERE clause, so a stale write fails atomically. Completing a recurring task creates its next
+occurrence in the same transaction, under a row lock, so that happens exactly once however the
+completion is raced. Every function returns rows of one shape, `TaskRow`.
 """
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, Row, delete, exists, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Integer, bindparam, delete, exists, false, insert, select, update
 
-from todo_api.db import new_id, transaction, utcnow
-from todo_api.errors import ApiError, ErrorCode, invalid_field
+from todo_api.db import Connection, Query
+from todo_api.errors import ApiError, InvalidField
+from todo_api.ids import new_id, utcnow
 from todo_api.tasks import listing, recurrence
+from todo_api.tasks.errors import OperationFailed, StaleVersion
 from todo_api.tasks.listing import CursorCodec, ListQuery
-from todo_api.tasks.models import tasks
+from todo_api.tasks.models import TaskRow, tasks
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
 
 # The versions a conditional write accepts (from If-Match); None writes unconditionally.
 Versions = frozenset[int] | None
 # A recurring task needs a due date: a write touching either is checked afterwards.
 RULE_FIELDS = frozenset({"recurrence", "due_at"})
+# Columns that describe a task's life rather than its content: the next occurrence of a
+# recurring task starts them afresh and copies every other column.
+LIFECYCLE_COLUMNS = frozenset(
+    {
+        "id",
+        "is_completed",
+        "completed_at",
+        "due_at",
+        "next_occurrence_id",
+        "version",
+        "change_txid",
+        "change_seq",
+        "created_at",
+        "updated_at",
+    }
+)
+# What an INSERT writes; the change stamps are the database's (triggers).
+WRITTEN_COLUMNS = tuple(c.name for c in tasks.c if c.name not in {"change_txid", "change_seq"})
 
 
-class StaleVersion(ApiError):
-    """The task exists, but not at any of the versions the write was conditional on."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            412,
-            ErrorCode.PRECONDITION_FAILED,
-            "The task has changed since the version given in If-Match",
-        )
+def _needs_due_at() -> InvalidField:
+    return InvalidField("recurrence", "a recurring task needs a due_at")
 
 
-class RuleError(ApiError):
-    """A write would leave the task breaking a rule that spans fields."""
+def _owned() -> list[Any]:
+    return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")]
 
-    def __init__(self, field: str, message: str) -> None:
-        error = invalid_field(field, message)
-        super().__init__(error.status, error.code, error.message, details=error.details)
+
+def _matching_versions(count: int | None) -> list[Any]:
+    """`version IN (...)` with a parameter per version If-Match named; None: unconditional.
+    An If-Match that names no usable version matches nothing."""
+    if count is None:
+        return []
+    if count == 0:
+        return [false()]
+    names = [bindparam(f"if_match_{i}", type_=Integer()) for i in range(count)]
+    return [tasks.c.version.in_(names)]
+
+
+def _version_count(versions: Versions) -> int | None:
+    return None if versions is None else len(versions)
+
+
+def _versions_params(versions: Versions) -> dict[str, int]:
+    return {f"if_match_{i}": v for i, v in enumerate(sorted(versions or ()))}
+
+
+GET = Query(select(tasks).where(*_owned()))
+LOCKED = Query(select(tasks).where(*_owned()).with_for_update())
+EXISTS = Query(select(exists().where(*_owned())))
+INSERT = Query(insert(tasks).values({name: bindparam(name) for name in WRITTEN_COLUMNS}))
+
+
+@functools.lru_cache(maxsize=512)
+def _update_query(columns: frozenset[str], versions: int | None, only_if_completed: bool) -> Query:
+    """UPDATE ... RETURNING for one set of changed columns (values bound as `new_<column>`)."""
+    conditions = [*_owned(), *_matching_versions(versions)]
+    if only_if_completed:
+        conditions.append(tasks.c.is_completed)
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
+    return Query(
+        update(tasks)
+        .where(*conditions)
+        .values(**values, version=tasks.c.version + 1)
+        .returning(*tasks.c)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _delete_query(versions: int | None) -> Query:
+    return Query(delete(tasks).where(*_owned(), *_matching_versions(versions)))
 
 
 @dataclass(frozen=True)
 class Page:
-    tasks: list[Row[Any]]
-    total: int
+    tasks: list[TaskRow]
+    total: int  # capped: TOTAL_COUNT_CAP + 1 means "more than the cap"
     next_cursor: str | None
 
 
 async def list_tasks(
-    *, conn: AsyncConnection, user_id: uuid.UUID, query: ListQuery, cursors: CursorCodec
+    conn: Connection, *, user_id: uuid.UUID, query: ListQuery, cursors: CursorCodec
 ) -> Page:
     """One page of the user's tasks, and the filtered total, in one round trip.
 
     Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
     """
-    dialect = conn.dialect.name
-    conditions = listing.where(query.filters, user_id, dialect, utcnow())
-    total = select(func.count()).select_from(tasks).where(*conditions).scalar_subquery()
-    page_conditions = list(conditions)
-    if query.cursor is not None:
-        last = cursors.decode(user_id, query, query.cursor)
-        page_conditions.append(listing.after(query, dialect, last))
-    statement = (
-        select(
-            tasks,
-            listing.sort_key(query.sort_field, dialect).label("sort_value"),
-            total.label("total_count"),
-        )
-        .where(*page_conditions)
-        .order_by(*listing.order_by(query, dialect))
-        .limit(query.limit + 1)  # one more than asked tells whether another page follows
-    )
-    rows = list(await conn.execute(statement))
+    last = cursors.decode(user_id, query, query.cursor) if query.cursor is not None else None
+    shape = listing.shape(query, conn.name, last)
+    params = listing.parameters(query, user_id, utcnow(), last)
+    rows = (await conn.execute(listing.page_query(shape), params)).rows
     # The total rides along with the rows; a page past the end has no row to carry it.
-    count = rows[0].total_count if rows else (await conn.execute(select(total))).scalar_one()
+    if rows:
+        total = rows[0]["total_count"]
+    else:
+        total = (await conn.execute(listing.total_query(shape), params)).scalar()
     page, more = rows[: query.limit], len(rows) > query.limit
     next_cursor = (
-        cursors.encode(user_id, query, listing.last_values(query, page[-1])) if more else None
+        cursors.encode(user_id, query, listing.last_values(query.sort, page[-1])) if more else None
     )
-    return Page(tasks=page, total=count, next_cursor=next_cursor)
+    return Page(tasks=cast(list[TaskRow], page), total=total, next_cursor=next_cursor)
 
 
-async def get_task(
-    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID
-) -> Row[Any] | None:
-    query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-    return (await conn.execute(query)).first()
+async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
+    row = (await conn.execute(GET, {"task_id": task_id, "user_id": user_id})).first()
+    return cast(TaskRow | None, row)
 
 
-async def create_task(
-    *, conn: AsyncConnection, user_id: uuid.UUID, data: TaskCreate
-) -> dict[str, Any]:
+async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate) -> TaskRow:
     if data.recurrence is not None and data.due_at is None:
-        raise RuleError("recurrence", "a recurring task needs a due_at")
+        raise _needs_due_at()
     now = utcnow()
-    row = {
-        "id": new_id(),
-        "user_id": user_id,
-        **stored_values(data),
-        "completed_at": now if data.is_completed else None,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-    }
-    await conn.execute(insert(tasks).values(**row))
-    return row
+    values = stored_values(data)
+    return await _insert(
+        conn,
+        {
+            "id": new_id(),
+            "user_id": user_id,
+            **values,
+            "completed_at": now if values["is_completed"] else None,
+            "next_occurrence_id": None,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+async def _insert(conn: Connection, row: dict[str, Any]) -> TaskRow:
+    await conn.execute(INSERT, row)
+    return cast(TaskRow, {**row, "change_txid": 0, "change_seq": 0})
 
 
 async def update_task(
+    conn: Connection,
     *,
-    conn: AsyncConnection,
     user_id: uuid.UUID,
     task_id: uuid.UUID,
     data: TaskUpdate,
     if_match: Versions = None,
-) -> Row[Any] | None:
-    """The changed task, or None when there is none; raises StaleVersion or RuleError."""
+) -> TaskRow | None:
+    """The changed task, or None when there is none; raises StaleVersion or InvalidField."""
     values: dict[str, Any] = {**stored_values(data), "updated_at": utcnow()}
     if data.is_completed is False:
         values["completed_at"] = None
     if data.is_completed is not True and not RULE_FIELDS & values.keys():
         return await _update(conn, user_id, task_id, values, if_match)
-    async with transaction(conn):  # several statements, or a rule check that may undo it
+    async with conn.transaction():  # several statements, or a rule check that may undo it
         if data.is_completed is True:
             return await _complete(conn, user_id, task_id, if_match, extra=values)
         return await _update(conn, user_id, task_id, values, if_match)
 
 
 async def set_completed(
+    conn: Connection,
     *,
-    conn: AsyncConnection,
     user_id: uuid.UUID,
     task_id: uuid.UUID,
     completed: bool,
     if_match: Versions = None,
-) -> Row[Any] | None:
+) -> TaskRow | None:
     """Complete or reopen; idempotent: a task already in that state is left untouched."""
     if completed:
         return await _complete(conn, user_id, task_id, if_match)
-    now = utcnow()
     reopened = await _update(
         conn,
         user_id,
         task_id,
-        {"is_completed": False, "completed_at": None, "updated_at": now},
+        {"is_completed": False, "completed_at": None, "updated_at": utcnow()},
         if_match,
-        only_if=tasks.c.is_completed,
+        only_if_completed=True,
     )
     if reopened is not None:
         return reopened
@@ -159,64 +207,79 @@ async def set_completed(
 
 
 async def toggle_completed(
-    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
-) -> Row[Any] | None:
-    async with transaction(conn):
+    conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
+) -> TaskRow | None:
+    async with conn.transaction():
         task = await _locked(conn, user_id, task_id)
         if task is None:
             return None
         return await set_completed(
-            conn=conn,
+            conn,
             user_id=user_id,
             task_id=task_id,
-            completed=not task.is_completed,
+            completed=not task["is_completed"],
             if_match=if_match,
         )
 
 
 async def _complete(
-    conn: AsyncConnection,
+    conn: Connection,
     user_id: uuid.UUID,
     task_id: uuid.UUID,
     if_match: Versions,
     extra: dict[str, Any] | None = None,
-) -> Row[Any] | None:
+) -> TaskRow | None:
     """Mark completed (with any other changes). Only the write that actually completes an
-    open recurring task, one that has not had its next occurrence yet, creates it."""
+    open recurring task, one that has not had its next occurrence yet, creates it.
+
+    A task that does not recur is completed by one conditional UPDATE; a recurring one needs
+    its row locked first, so that the next occurrence is decided once."""
     now = utcnow()
     values = {**(extra or {}), "is_completed": True, "updated_at": now}
-    async with transaction(conn):
+    if not RULE_FIELDS & values.keys():
+        completed = await _update(
+            conn,
+            user_id,
+            task_id,
+            {**values, "completed_at": now},
+            if_match,
+            only_if_open_and_plain=True,
+        )
+        if completed is not None:
+            return completed
+    async with conn.transaction():
         before = await _locked(conn, user_id, task_id)
         if before is None:
             return None
-        if before.is_completed:
+        if before["is_completed"]:
             if not extra:  # completing a completed task changes nothing
                 return await _current(conn, user_id, task_id, if_match)
             return await _update(conn, user_id, task_id, values, if_match)
         values["completed_at"] = now
         # The task as this write leaves it decides the next occurrence; its id is marked on the
         # task by the same UPDATE, so that a later reopen and complete does not repeat it.
-        after = {**before._asdict(), **values}
-        following = _following(after) if before.next_occurrence_id is None else None
+        after = {**before, **values}
+        following = _following(after) if before["next_occurrence_id"] is None else None
         if following is not None:
             values["next_occurrence_id"] = new_id()
         task = await _update(conn, user_id, task_id, values, if_match)
         if task is not None and following is not None:
             due_at, rule = following
-            await conn.execute(
-                insert(tasks).values(
-                    id=values["next_occurrence_id"],
-                    user_id=user_id,
-                    title=task.title,
-                    description=task.description,
-                    priority=task.priority,
-                    tags=task.tags,
-                    due_at=due_at,
-                    recurrence=str(rule),
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
+            content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
+            await _insert(
+                conn,
+                {
+                    **content,
+                    "id": values["next_occurrence_id"],
+                    "recurrence": str(rule),
+                    "due_at": due_at,
+                    "is_completed": False,
+                    "completed_at": None,
+                    "next_occurrence_id": None,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
         return task
 
@@ -229,74 +292,88 @@ def _following(task: dict[str, Any]) -> tuple[datetime, recurrence.Rule] | None:
 
 
 async def delete_task(
-    *, conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
+    conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
 ) -> bool:
-    statement = delete(tasks).where(*_target(user_id, task_id, if_match))
-    if (await conn.execute(statement)).rowcount > 0:
+    params = {"task_id": task_id, "user_id": user_id, **_versions_params(if_match)}
+    if (await conn.execute(_delete_query(_version_count(if_match)), params)).rowcount > 0:
         return True
     await _raise_if_stale(conn, user_id, task_id, if_match)
     return False
 
 
-def _target(
-    user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> list[ColumnElement[bool]]:
-    conditions = [tasks.c.id == task_id, tasks.c.user_id == user_id]
-    if if_match is not None:
-        conditions.append(tasks.c.version.in_(sorted(if_match)))
-    return conditions
-
-
 async def _update(
-    conn: AsyncConnection,
+    conn: Connection,
     user_id: uuid.UUID,
     task_id: uuid.UUID,
     values: dict[str, Any],
     if_match: Versions,
-    only_if: ColumnElement[bool] | None = None,
-) -> Row[Any] | None:
-    """UPDATE ... RETURNING; None when no task matched (and it is not a stale version)."""
-    conditions = _target(user_id, task_id, if_match)
-    if only_if is not None:
-        conditions.append(only_if)
-    statement = (
+    *,
+    only_if_completed: bool = False,
+    only_if_open_and_plain: bool = False,
+) -> TaskRow | None:
+    """UPDATE ... RETURNING; None when no task matched (and it is not a stale version).
+
+    `only_if_open_and_plain` completes only an open task that does not recur; when it matches
+    nothing the caller takes the locked path, so it raises nothing either."""
+    if only_if_open_and_plain:
+        statement = _complete_plain_query(frozenset(values), _version_count(if_match))
+    else:
+        statement = _update_query(frozenset(values), _version_count(if_match), only_if_completed)
+    params = {
+        "task_id": task_id,
+        "user_id": user_id,
+        **{f"new_{name}": value for name, value in values.items()},
+        **_versions_params(if_match),
+    }
+    row = cast(TaskRow | None, (await conn.execute(statement, params)).first())
+    conditional = only_if_completed or only_if_open_and_plain
+    if row is None and not conditional:
+        await _raise_if_stale(conn, user_id, task_id, if_match)
+    if row is not None and RULE_FIELDS & values.keys() and row["recurrence"] and not row["due_at"]:
+        raise _needs_due_at()
+    return row
+
+
+@functools.lru_cache(maxsize=64)
+def _complete_plain_query(columns: frozenset[str], versions: int | None) -> Query:
+    conditions = [
+        *_owned(),
+        *_matching_versions(versions),
+        tasks.c.is_completed.is_(False),
+        tasks.c.recurrence.is_(None),
+    ]
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
+    return Query(
         update(tasks)
         .where(*conditions)
         .values(**values, version=tasks.c.version + 1)
         .returning(*tasks.c)
     )
-    row = (await conn.execute(statement)).first()
-    if row is None and only_if is None:
-        await _raise_if_stale(conn, user_id, task_id, if_match)
-    if row is not None and RULE_FIELDS & values.keys() and row.recurrence and row.due_at is None:
-        raise RuleError("recurrence", "a recurring task needs a due_at")
-    return row
 
 
 async def _current(
-    conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> Row[Any] | None:
+    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+) -> TaskRow | None:
     """The task as it is, for a write that had nothing to change (still held to If-Match)."""
-    task = await get_task(conn=conn, user_id=user_id, task_id=task_id)
-    if task is not None and if_match is not None and task.version not in if_match:
+    task = await get_task(conn, user_id=user_id, task_id=task_id)
+    if task is not None and if_match is not None and task["version"] not in if_match:
         raise StaleVersion
     return task
 
 
-async def _locked(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> Row[Any] | None:
+async def _locked(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
     """The task, locked until the transaction ends (SQLite's transactions lock the file)."""
-    query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-    return (await conn.execute(query.with_for_update())).first()
+    row = (await conn.execute(LOCKED, {"task_id": task_id, "user_id": user_id})).first()
+    return cast(TaskRow | None, row)
 
 
 async def _raise_if_stale(
-    conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
 ) -> None:
     """After a conditional write matched nothing: 412 if the task is there, else not found."""
     if if_match is None:
         return
-    present = select(exists().where(tasks.c.id == task_id, tasks.c.user_id == user_id))
-    if (await conn.execute(present)).scalar():
+    if (await conn.execute(EXISTS, {"task_id": task_id, "user_id": user_id})).scalar():
         raise StaleVersion
 
 
@@ -317,22 +394,16 @@ class OperationResult:
     op: BulkOp
     id: uuid.UUID
     status: int
-    task: Any
-
-
-class OperationFailed(Exception):
-    def __init__(self, index: int, reason: ApiError | None) -> None:
-        super().__init__(f"operation {index} failed")
-        self.index = index
-        self.reason = reason  # None: no such task
+    task: TaskRow | None
 
 
 async def apply_all(
-    *, conn: AsyncConnection, user_id: uuid.UUID, operations: Sequence[Operation]
+    conn: Connection, *, user_id: uuid.UUID, operations: Sequence[Operation]
 ) -> list[OperationResult]:
-    """Apply every operation, or none: the first failure rolls everything back."""
+    """Apply every operation, or none: the first failure rolls everything back and raises
+    OperationFailed."""
     results: list[OperationResult] = []
-    async with transaction(conn):
+    async with conn.transaction():
         for index, operation in enumerate(operations):
             try:
                 result = await _apply(conn, user_id, operation)
@@ -345,23 +416,23 @@ async def apply_all(
 
 
 async def _apply(
-    conn: AsyncConnection, user_id: uuid.UUID, operation: Operation
+    conn: Connection, user_id: uuid.UUID, operation: Operation
 ) -> OperationResult | None:
     op, task_id = operation.op, operation.id
     if op == "create":
         assert isinstance(operation.data, TaskCreate)
-        created = await create_task(conn=conn, user_id=user_id, data=operation.data)
+        created = await create_task(conn, user_id=user_id, data=operation.data)
         return OperationResult(op, created["id"], 201, created)
     assert task_id is not None
-    task: Any
+    task: TaskRow | None
     if op == "update":
         assert isinstance(operation.data, TaskUpdate)
-        task = await update_task(conn=conn, user_id=user_id, task_id=task_id, data=operation.data)
+        task = await update_task(conn, user_id=user_id, task_id=task_id, data=operation.data)
     elif op in ("complete", "reopen"):
         task = await set_completed(
-            conn=conn, user_id=user_id, task_id=task_id, completed=op == "complete"
+            conn, user_id=user_id, task_id=task_id, completed=op == "complete"
         )
     else:
-        deleted = await delete_task(conn=conn, user_id=user_id, task_id=task_id)
+        deleted = await delete_task(conn, user_id=user_id, task_id=task_id)
         return OperationResult(op, task_id, 204, None) if deleted else None
     return OperationResult(op, task_id, 200, task) if task is not None else None

@@ -1,0 +1,490 @@
+"""The service's data layer: pooled driver connections running SQLAlchemy Core statements.
+
+Requests run their statements on the driver's own connection (asyncpg for PostgreSQL,
+aiosqlite for SQLite), without SQLAlchemy's execution machinery on the way. A statement built
+once (`Query`) is compiled once per dialect; its parameters are bound by name at each call
+through the type processors SQLAlchemy itself would apply, and rows come back as plain dicts
+through its result processors, so what is written and read is exactly what SQLAlchemy would
+write and read. A statement built per call (the cold paths) is compiled per call.
+
+Connections are in autocommit mode: a single statement is its own transaction, and
+`Connection.transaction()` groups several into one.
+"""
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.types import JSON
+
+from todo_api.config import Settings
+from todo_api.db.engine import SQLITE_PRAGMAS, ensure_sqlite_folder, unicode_lower
+from todo_api.db.types import SQLITE_UNICODE_LOWER
+
+
+class Row(dict[str, Any]):
+    """A row: a dict of its columns, whose columns also read as attributes (`row.title`)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(self)
+
+
+ACQUIRE_TIMEOUT_SECONDS = 10
+
+
+class IntegrityViolation(Exception):
+    """A constraint refused the write (unique, foreign key, check, not null)."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(constraint or "integrity constraint")
+        self.constraint = constraint
+
+
+class DatabaseFailure(Exception):
+    """The database could not be reached, or failed to run a statement."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A statement as one dialect runs it: SQL text, parameter order, type processors."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    binds: Mapping[str, Callable[[Any], Any]]
+    columns: tuple[str, ...]
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+    returns_rows: bool
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        args = []
+        binds = self.binds
+        for name in self.names:
+            value = params[name] if name in params else self.defaults[name]
+            bind = binds.get(name)
+            args.append(value if bind is None else bind(value))
+        return args
+
+    def rows(self, records: Any) -> list[Row]:
+        columns, converters = self.columns, self.converters
+        if not converters:
+            return [Row(zip(columns, record, strict=True)) for record in records]
+        rows = []
+        for record in records:
+            values = list(record)
+            for index, convert in converters:
+                values[index] = convert(values[index])
+            rows.append(Row(zip(columns, values, strict=True)))
+        return rows
+
+
+def _loads_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -> Compiled:
+    """Compile for one dialect. A per-call statement carries its values (IN lists included);
+    a prebuilt one names its parameters with `bindparam`, given at each call."""
+    kwargs = {} if prebuilt else {"render_postcompile": True}
+    compiled: Any = statement.compile(dialect=dialect, compile_kwargs=kwargs)
+    names = tuple(compiled.positiontup or ())
+    values = (
+        expanded.parameters
+        if (expanded := compiled._post_compile_expanded_state)
+        else compiled.params
+    )
+    defaults = {
+        name: values[name] for name in names if not (prebuilt and compiled.binds[name].required)
+    }
+    expanded = compiled._post_compile_expanded_state  # IN lists rendered one name per value
+    processors = expanded.processors if expanded is not None else compiled._bind_processors
+    binds = {name: proc for name, proc in processors.items() if name in names}
+    columns: list[str] = []
+    converters: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, (keyname, _name, _objects, type_) in enumerate(compiled._result_columns):
+        columns.append(keyname)
+        convert = type_._cached_result_processor(dialect, None)
+        if convert is None and dialect.name == "postgresql" and isinstance(type_, JSON):
+            convert = _loads_json  # asyncpg hands json and jsonb over as text
+        if convert is not None:
+            converters.append((index, convert))
+    return Compiled(
+        sql=compiled.string,
+        names=names,
+        defaults=defaults,
+        binds=binds,
+        columns=tuple(columns),
+        converters=tuple(converters),
+        returns_rows=bool(columns),
+    )
+
+
+class Query:
+    """A statement built once (at import), compiled once per dialect on first use."""
+
+    __slots__ = ("_by_dialect", "statement")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> Compiled:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            found = self._by_dialect[dialect.name] = compile_for(
+                self.statement, dialect, prebuilt=True
+            )
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    rows: list[Row]
+    rowcount: int
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def first(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+    def one(self) -> Row:
+        if len(self.rows) != 1:
+            raise LookupError(f"expected one row, got {len(self.rows)}")
+        return self.rows[0]
+
+    def all(self) -> list[Row]:
+        return self.rows
+
+    def scalar(self) -> Any:
+        return next(iter(self.rows[0].values())) if self.rows else None
+
+    def scalar_one(self) -> Any:
+        return next(iter(self.one().values()))
+
+
+class Connection:
+    """One pooled driver connection, for the length of a request or a task."""
+
+    __slots__ = ("_depth", "dialect", "driver")
+    begin_sql = "BEGIN"
+
+    def __init__(self, driver: Any, dialect: Dialect) -> None:
+        self.driver = driver
+        self.dialect = dialect
+        self._depth = 0
+
+    @property
+    def name(self) -> str:
+        return self.dialect.name
+
+    async def execute(
+        self, statement: "Query | ClauseElement", params: Mapping[str, Any] | None = None
+    ) -> Result:
+        if isinstance(statement, Query):
+            compiled = statement.compiled(self.dialect)
+        else:
+            compiled = compile_for(statement, self.dialect, prebuilt=False)
+        return await self.run(compiled, compiled.arguments(params or {}))
+
+    async def run(self, compiled: Compiled, args: list[Any]) -> Result:
+        raise NotImplementedError
+
+    async def run_sql(self, sql: str) -> None:
+        """Plain SQL without parameters or rows (transaction control, locks)."""
+        raise NotImplementedError
+
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def transaction(self) -> "_Transaction":
+        """Run the block's statements as one transaction: committed when it ends, rolled back
+        when it raises or is cancelled. A nested block joins the outer one."""
+        return _Transaction(self)
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> Any:
+        """Undo only this block when it raises, leaving the enclosing transaction usable."""
+        if not self._depth:
+            yield self
+            return
+        name = f"sp_{uuid.uuid4().hex}"
+        await self.run_sql(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.run_sql(f"ROLLBACK TO SAVEPOINT {name}")
+            raise
+        await self.run_sql(f"RELEASE SAVEPOINT {name}")
+
+
+class _Transaction:
+    __slots__ = ("_conn", "_outermost")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._outermost = False
+
+    async def __aenter__(self) -> Connection:
+        conn = self._conn
+        if conn._depth == 0:
+            await conn.run_sql(conn.begin_sql)
+            self._outermost = True
+        conn._depth += 1
+        return conn
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        conn._depth -= 1
+        if not self._outermost:
+            return
+        if kind is None:
+            await conn.run_sql("COMMIT")
+        else:
+            with contextlib.suppress(Exception):
+                await conn.run_sql("ROLLBACK")
+
+
+def _rowcount(status: str) -> int:
+    tail = status.rpartition(" ")[2]
+    return int(tail) if tail.isascii() and tail.isdigit() else -1
+
+
+class PostgresConnection(Connection):
+    __slots__ = ()
+
+    async def run(self, compiled: Compiled, args: list[Any]) -> Result:
+        try:
+            if compiled.returns_rows:
+                rows = compiled.rows(await self.driver.fetch(compiled.sql, *args))
+                return Result(rows, len(rows))
+            return Result([], _rowcount(await self.driver.execute(compiled.sql, *args)))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(exc.constraint_name) from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise DatabaseFailure(type(exc).__name__) from exc
+
+    async def run_sql(self, sql: str) -> None:
+        try:
+            await self.driver.execute(sql)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise DatabaseFailure(type(exc).__name__) from exc
+
+
+class SqliteConnection(Connection):
+    __slots__ = ()
+    # Take the write lock at once, so that concurrent writers queue up instead of failing to
+    # upgrade a read lock.
+    begin_sql = "BEGIN IMMEDIATE"
+
+    async def run(self, compiled: Compiled, args: list[Any]) -> Result:
+        try:
+            if compiled.returns_rows:
+                rows = compiled.rows(await self.driver.execute_fetchall(compiled.sql, args))
+                return Result(rows, len(rows))
+            cursor = await self.driver.execute(compiled.sql, args)
+            count = cursor.rowcount
+            await cursor.close()
+            return Result([], count)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(None) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    async def run_sql(self, sql: str) -> None:
+        try:
+            await self.driver.execute(sql)
+        except sqlite3.Error as exc:
+            raise DatabaseFailure(f"{type(exc).__name__}: {exc}") from exc
+
+
+class Database:
+    """The pool of one process, created on first use (so a process starts without the
+    database, answering 503 until it is there)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.is_sqlite = settings.is_sqlite
+        self.dialect: Dialect = (
+            SQLiteDialect_aiosqlite() if self.is_sqlite else PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+        )
+        self._size = settings.database_pool_size
+        self._pg_pool: asyncpg.Pool | None = None
+        self._sqlite_idle: list[aiosqlite.Connection] = []
+        self._sqlite_slots = asyncio.Semaphore(self._size) if self.is_sqlite else None
+        self._opening = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.dialect.name
+
+    def connection(self) -> "_Lease":
+        """A pooled connection for the `async with` block."""
+        return _Lease(self, transaction=False)
+
+    def transaction(self) -> "_Lease":
+        """A pooled connection whose block's statements form one transaction."""
+        return _Lease(self, transaction=True)
+
+    async def _acquire(self) -> Connection:
+        try:
+            if self.is_sqlite:
+                return SqliteConnection(await self._sqlite_acquire(), self.dialect)
+            pool = self._pg_pool or await self._open_pg_pool()
+            driver = await pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
+            return PostgresConnection(driver, self.dialect)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseFailure(type(exc).__name__) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _release(self, conn: Connection) -> None:
+        if self.is_sqlite:
+            await self._sqlite_release(conn.driver)
+        elif self._pg_pool is not None:
+            await self._pg_pool.release(conn.driver)
+
+    async def _open_pg_pool(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pg_pool is None:
+                self._pg_pool = await asyncpg.create_pool(
+                    self._pg_dsn(),
+                    min_size=0,
+                    max_size=self._size,
+                    reset=_rollback_if_open,
+                    **self._pg_options(),
+                )
+        return self._pg_pool
+
+    def _pg_dsn(self) -> str:
+        url = self.settings.sqlalchemy_url.set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    def _pg_options(self) -> dict[str, Any]:
+        options = self.settings.connect_args()
+        if options.get("statement_cache_size") != 0:
+            # A prepared statement's generic plan is made for the average user; a user with
+            # 100 000 tasks needs the plan made for their own values. Behind a pooler no
+            # statement is kept, and every plan is custom anyway.
+            options["server_settings"] = {"plan_cache_mode": "force_custom_plan"}
+        return options
+
+    async def _sqlite_acquire(self) -> aiosqlite.Connection:
+        assert self._sqlite_slots is not None
+        async with asyncio.timeout(ACQUIRE_TIMEOUT_SECONDS):
+            await self._sqlite_slots.acquire()
+        try:
+            if self._sqlite_idle:
+                return self._sqlite_idle.pop()
+            return await self._open_sqlite()
+        except BaseException:
+            self._sqlite_slots.release()
+            raise
+
+    async def _sqlite_release(self, driver: aiosqlite.Connection) -> None:
+        assert self._sqlite_slots is not None
+        try:
+            if driver.in_transaction:
+                await driver.rollback()
+            self._sqlite_idle.append(driver)
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                await driver.close()
+        finally:
+            self._sqlite_slots.release()
+
+    async def _open_sqlite(self) -> aiosqlite.Connection:
+        ensure_sqlite_folder(self.settings)
+        path = self.settings.sqlalchemy_url.database or ":memory:"
+        driver = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await driver.create_function(SQLITE_UNICODE_LOWER, 1, unicode_lower, deterministic=True)
+            for pragma in SQLITE_PRAGMAS:
+                await driver.execute(pragma)
+        except BaseException:
+            await driver.close()
+            raise
+        return driver
+
+    async def close(self) -> None:
+        if self._pg_pool is not None:
+            await self._pg_pool.close()
+            self._pg_pool = None
+        while self._sqlite_idle:
+            await self._sqlite_idle.pop().close()
+
+    def pool_stats(self) -> tuple[int, int]:
+        """(connections open, connections in use)."""
+        if self._pg_pool is not None:
+            size = self._pg_pool.get_size()
+            return size, size - self._pg_pool.get_idle_size()
+        if self._sqlite_slots is not None:
+            in_use = self._size - self._sqlite_slots._value
+            return in_use + len(self._sqlite_idle), in_use
+        return 0, 0
+
+
+class _Lease:
+    """`async with db.connection() as conn` (or `db.transaction()`): acquire, maybe BEGIN;
+    then COMMIT or ROLLBACK, and release."""
+
+    __slots__ = ("_conn", "_db", "_transaction", "_tx")
+
+    def __init__(self, db: Database, *, transaction: bool) -> None:
+        self._db = db
+        self._transaction = transaction
+        self._conn: Connection | None = None
+        self._tx: _Transaction | None = None
+
+    async def __aenter__(self) -> Connection:
+        conn = self._conn = await self._db._acquire()
+        if self._transaction:
+            self._tx = conn.transaction()
+            try:
+                await self._tx.__aenter__()
+            except BaseException:
+                await self._db._release(conn)
+                raise
+        return conn
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._tx is not None:
+                await self._tx.__aexit__(kind, exc, tb)
+        finally:
+            await self._db._release(self._conn)
+
+
+async def _rollback_if_open(driver: asyncpg.Connection) -> None:
+    """Pool release: only a connection left inside a transaction needs a round trip."""
+    if driver.is_in_transaction():
+        await driver.execute("ROLLBACK")

@@ -1,0 +1,76 @@
+"""JSON in and out of the routes: bodies read after authentication, rows written as bytes."""
+
+import json
+import uuid
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from todo_api.errors import ApiError, ErrorCode
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID type included
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_bytes(value: Any) -> bytes:
+    """The service's JSON: UTF-8, RFC 3339 timestamps with `Z`, ids as strings."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
+
+
+def json_response(
+    value: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(json_bytes(value), status_code, headers, "application/json")
+
+
+def _is_json(content_type: str | None) -> bool:
+    if content_type is None:
+        return False
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    main, _, sub = media_type.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+async def read_json(request: Request, model: type[Model]) -> Model:
+    """The request body as `model`. Read by the route itself, after the token is checked, so
+    that a request without a valid token is refused before its body is read."""
+    body = await request.body()
+    if not body:
+        raise ApiError(400, ErrorCode.INVALID_REQUEST, "A JSON request body is required")
+    if not _is_json(request.headers.get("content-type")):
+        raise ApiError(400, ErrorCode.INVALID_REQUEST, "Content-Type must be application/json")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors()
+    if any(error["type"] == "json_invalid" for error in errors):
+        # pydantic's parser refuses some JSON the standard allows (a lone surrogate escape);
+        # such a body is read again, so that its field gets the field's own error.
+        try:
+            return model.model_validate(json.loads(body))
+        except ValidationError as exc:
+            errors = exc.errors()
+        except ValueError:  # not JSON at all, or not UTF-8
+            raise ApiError(
+                400, ErrorCode.INVALID_REQUEST, "The request body is not valid JSON"
+            ) from None
+    raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body the route reads itself (see `read_json`); the app adds the model's
+    schema to the document's components."""
+    DOCUMENTED_MODELS.add(model)
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+DOCUMENTED_MODELS: set[type[BaseModel]] = set()

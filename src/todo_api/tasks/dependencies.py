@@ -1,0 +1,119 @@
+"""What task routes take from a request: the task id in the path and the listing's query."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from todo_api.tasks.errors import TaskNotFound
+from todo_api.tasks.listing import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    MAX_LIMIT,
+    ListQuery,
+    Sort,
+    TaskFilters,
+)
+from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
+from todo_api.tasks.schemas import UUID_EXAMPLE, PriorityName
+
+TaskIdPath = Annotated[
+    str,
+    Path(
+        description="The task's id", json_schema_extra={"format": "uuid"}, examples=[UUID_EXAMPLE]
+    ),
+]
+
+
+def parse_task_id(text: str) -> uuid.UUID:
+    """The id in the path; one that does not parse names no task, like an unknown one."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise TaskNotFound from None
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def list_query(
+    completed: Annotated[
+        bool | None,
+        Query(description="Only completed (true) or open (false) tasks", examples=[False]),
+    ] = None,
+    priority: Annotated[
+        list[PriorityName] | None,
+        Query(description="Any of these priorities (repeat the parameter)", examples=["high"]),
+    ] = None,
+    tag: Annotated[
+        list[Annotated[str, Query(min_length=1, max_length=TAG_MAX_LENGTH)]] | None,
+        Query(
+            description="All of these tags (repeat the parameter)",
+            max_length=TAGS_MAX_COUNT,
+            examples=["errands"],
+        ),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Case-insensitive search in title and description; % and _ are literal",
+            examples=["milk"],
+        ),
+    ] = None,
+    due_before: Annotated[
+        datetime | None,
+        Query(
+            description="Due strictly before this time (RFC 3339)",
+            examples=["2026-12-01T00:00:00Z"],
+        ),
+    ] = None,
+    due_after: Annotated[
+        datetime | None,
+        Query(
+            description="Due at or after this time (RFC 3339)", examples=["2026-11-01T00:00:00Z"]
+        ),
+    ] = None,
+    overdue: Annotated[
+        bool | None,
+        Query(
+            description="Open tasks whose due time has passed (true), or all others (false)",
+            examples=[True],
+        ),
+    ] = None,
+    sort: Annotated[
+        Sort,
+        Query(
+            description="Order; a leading - for descending. Ties are broken by id. Tasks "
+            "without a due date come last when sorting by due date.",
+            examples=["-priority"],
+        ),
+    ] = DEFAULT_SORT,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Tasks per page", examples=[20])
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=1024,
+            description="Where the previous page ended: the X-Next-Cursor it carried",
+            examples=["3q2-7wAbLsMJ2nbHRF7dDlsiMjAyNi0xMS0yMVQwOTozMDowMCswMDowMCJd"],
+        ),
+    ] = None,
+) -> ListQuery:
+    tags = sorted({t.strip().lower() for t in tag or []} - {""})
+    filters = TaskFilters(
+        completed=completed,
+        priorities=tuple(sorted({Priority[p] for p in priority or []})),
+        tags=tuple(tags),
+        q=q,
+        due_before=_as_utc(due_before),
+        due_after=_as_utc(due_after),
+        overdue=overdue,
+    )
+    return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)

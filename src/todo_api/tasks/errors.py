@@ -1,0 +1,40 @@
+"""The errors of the tasks domain."""
+
+from todo_api.errors import ApiError, FieldError, NotFound, PreconditionFailed
+
+
+class TaskNotFound(NotFound):
+    """No such task for this user: the same answer for someone else's task."""
+
+    def __init__(self) -> None:
+        super().__init__("Task not found")
+
+
+class StaleVersion(PreconditionFailed):
+    """The task exists, but not at any of the versions the write was conditional on."""
+
+    def __init__(self) -> None:
+        super().__init__("The task has changed since the version given in If-Match")
+
+
+class OperationFailed(ApiError):
+    """A bulk operation failed, so none was applied: its own error, its details naming the
+    operation's index."""
+
+    def __init__(self, index: int, reason: ApiError | None) -> None:
+        reason = reason or TaskNotFound()
+        field = f"operations.{index}"
+        details = [
+            FieldError(
+                field=f"{field}.{d.field}" if d.field != "body" else field, message=d.message
+            )
+            for d in reason.details or [FieldError(field="body", message=reason.message)]
+        ]
+        super().__init__(
+            reason.status,
+            reason.code,
+            f"Operation {index} failed, so none was applied: {reason.message}",
+            details=details,
+            headers=reason.headers,
+        )
+        self.index = index

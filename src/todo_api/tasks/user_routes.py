@@ -1,0 +1,97 @@
+"""The route shape many Next.js frontends for this kind of backend call, with the user in the
+path: `/api/{user_id}/tasks`. Served by the same handlers as `/api/tasks`; a user id that is
+not the caller's finds nothing."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+
+from todo_api.auth.deps import CurrentUser
+from todo_api.auth.tokens import Identity
+from todo_api.deps import database
+from todo_api.errors import error_responses
+from todo_api.http import documented_body
+from todo_api.tasks import router as tasks
+from todo_api.tasks import service
+from todo_api.tasks.conditional import IfMatchHeader, if_match
+from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
+from todo_api.tasks.errors import TaskNotFound
+from todo_api.tasks.schemas import UUID_EXAMPLE, TaskCreate, TaskRead
+
+
+async def _own_user_path(
+    user: CurrentUser,
+    user_id: Annotated[
+        str, Path(description="Your user id, or your token's subject", examples=[UUID_EXAMPLE])
+    ],
+) -> Identity:
+    if user_id not in {str(user.user_id), user.subject}:
+        raise TaskNotFound
+    return user
+
+
+router = APIRouter(
+    prefix="/api/{user_id}/tasks",
+    tags=["tasks (user in path)"],
+    dependencies=[Depends(_own_user_path)],
+    responses=error_responses(400, 401, 404, 500, 503),
+)
+router.add_api_route(
+    "",
+    tasks.list_tasks,
+    methods=["GET"],
+    response_model=list[TaskRead],
+    name="list_user_tasks",
+    responses={200: {"description": "A page of tasks", "headers": tasks.LIST_HEADERS}},
+)
+router.add_api_route(
+    "",
+    tasks.create_task,
+    methods=["POST"],
+    response_model=TaskRead,
+    status_code=status.HTTP_201_CREATED,
+    name="create_user_task",
+    responses=error_responses(409, 413, 415, 422),
+    openapi_extra=documented_body(TaskCreate),
+)
+router.add_api_route(
+    "/{task_id}",
+    tasks.get_task,
+    methods=["GET"],
+    response_model=TaskRead,
+    name="get_user_task",
+    responses={304: {"description": "Not modified (If-None-Match)"}},
+)
+router.add_api_route(
+    "/{task_id}", tasks.put_task, name="update_user_task", methods=["PUT"], **tasks.UPDATE_DOCS
+)
+router.add_api_route(
+    "/{task_id}",
+    tasks.delete_task,
+    methods=["DELETE"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    name="delete_user_task",
+    responses=error_responses(412),
+)
+
+
+@router.patch(
+    "/{task_id}/complete",
+    summary="Toggle a task between completed and open",
+    name="toggle_user_task",
+    **tasks.COMPLETION_DOCS,
+)
+async def toggle_task(
+    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
+) -> Response:
+    async with database(request).connection() as conn:
+        task = await service.toggle_completed(
+            conn,
+            user_id=user.user_id,
+            task_id=parse_task_id(task_id),
+            if_match=if_match(if_match_header),
+        )
+    if task is None:
+        raise TaskNotFound
+    return tasks.task_response(task)
