@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -65,12 +66,31 @@ async def read_json(request: Request, model: type[Model]) -> Model:
     raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
-def documented_body(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI for a body the route reads itself (see `read_json`); the app adds the model's
-    schema to the document's components."""
-    DOCUMENTED_MODELS.add(model)
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+def header_parameter(name: str, description: str, example: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+        "example": example,
+    }
+
+
+def documented(
+    *, body: type[BaseModel] | None = None, headers: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """OpenAPI for what a route reads from the request itself: its body (see `read_json`;
+    the app adds the model's schema to the document's components) and headers."""
+    extra: dict[str, Any] = {}
+    if body is not None:
+        DOCUMENTED_MODELS.add(body)
+        schema = {"$ref": f"#/components/schemas/{body.__name__}"}
+        content = {"application/json": {"schema": schema}}
+        extra["requestBody"] = {"required": True, "content": content}
+    if headers:
+        extra["parameters"] = list(headers)
+    return extra
 
 
 DOCUMENTED_MODELS: set[type[BaseModel]] = set()

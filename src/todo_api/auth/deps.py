@@ -18,9 +18,15 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-async def current_user(request: Request) -> Identity:
+async def authenticate(request: Request) -> Identity:
     """The verified token's identity, whose user row is known to exist (checked once per
-    subject per process). A bad token costs no database work."""
+    subject per process). A bad token costs no database work.
+
+    Task routes call it as their first line; other routes take it as the `CurrentUser`
+    dependency. Either way it runs once per request."""
+    known_identity: Identity | None = request.scope.get(_IDENTITY)
+    if known_identity is not None:
+        return known_identity
     verifier: TokenVerifier = request.app.state.token_verifier
     identity = await verifier.verify(bearer_token(request))
     request.state.user_id = identity.user_id
@@ -29,7 +35,9 @@ async def current_user(request: Request) -> Identity:
         async with database(request).connection() as conn:
             await ensure_user(conn, identity)
         known.add(identity.user_id)
+    request.scope[_IDENTITY] = identity
     return identity
 
 
-CurrentUser = Annotated[Identity, Depends(current_user)]
+_IDENTITY = "todo_api.identity"
+CurrentUser = Annotated[Identity, Depends(authenticate)]

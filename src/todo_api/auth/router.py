@@ -12,6 +12,8 @@ from todo_api.config import Settings
 from todo_api.deps import Connection
 from todo_api.errors import ApiError, ErrorCode, NotFound, error_responses
 
+# The routes that create a session take no bearer token.
+PUBLIC: dict[str, Any] = {"security": []}
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 
 
@@ -55,6 +57,7 @@ def _settings(request: Request) -> Settings:
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(409, 429),
     summary="Create an account; signs it in",
+    openapi_extra=PUBLIC,
 )
 async def register(data: Register, request: Request, conn: Connection) -> Any:
     await _limit(request, "register", data.email)
@@ -65,7 +68,11 @@ async def register(data: Register, request: Request, conn: Connection) -> Any:
 
 
 @router.post(
-    "/login", response_model=Tokens, responses=error_responses(401, 429), summary="Sign in"
+    "/login",
+    response_model=Tokens,
+    responses=error_responses(401, 429),
+    summary="Sign in",
+    openapi_extra=PUBLIC,
 )
 async def login(data: Login, request: Request, conn: Connection) -> Any:
     return await _login(request, conn, data.email, data.password)
@@ -76,6 +83,7 @@ async def login(data: Login, request: Request, conn: Connection) -> Any:
     response_model=Tokens,
     responses=error_responses(401, 429),
     summary="Sign in with the OAuth2 password form (the Authorize button of /docs)",
+    openapi_extra=PUBLIC,
 )
 async def token(
     username: Annotated[Email, Form(description="The account's email")],
@@ -91,6 +99,7 @@ async def token(
     response_model=Tokens,
     responses=error_responses(401, 429),
     summary="Exchange a refresh token for new tokens (each refresh token works once)",
+    openapi_extra=PUBLIC,
 )
 async def refresh(data: RefreshRequest, request: Request, conn: Connection) -> Any:
     await _limit(request, "refresh")

@@ -5,32 +5,20 @@ carried into the write statement itself; If-None-Match is compared weakly.
 """
 
 import re
-from typing import Annotated
 
-from fastapi import Header
-
+from todo_api.http import header_parameter
 from todo_api.tasks.service import Versions
 
 # A version is a positive 32-bit number; anything else names no version (and matches nothing).
 _VERSION = re.compile(r'"([0-9]{1,10})"')
 MAX_VERSION = 2**31 - 1
 
-IfMatchHeader = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="Write only if the task is still at this ETag (else 412)",
-        examples=['"3"'],
-    ),
-]
-IfNoneMatchHeader = Annotated[
-    str | None,
-    Header(
-        alias="If-None-Match",
-        description="Answer 304 if the task is still at this ETag",
-        examples=['"3"'],
-    ),
-]
+IF_MATCH = header_parameter(
+    "If-Match", "Write only if the task is still at this ETag (else 412)", '"3"'
+)
+IF_NONE_MATCH = header_parameter(
+    "If-None-Match", "Answer 304 if the task is still at this ETag", '"3"'
+)
 
 
 def etag(version: int) -> str:

@@ -9,24 +9,18 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from todo_api.auth.deps import CurrentUser
+from todo_api.auth.deps import authenticate
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
 from todo_api.deps import database
 from todo_api.errors import ApiError, ErrorCode, InvalidField, error_responses
-from todo_api.http import documented_body, json_bytes, json_response, read_json
+from todo_api.http import documented, header_parameter, json_bytes, json_response, read_json
 from todo_api.idempotency import StoredResponse, request_fingerprint, respond_once, valid_key
 from todo_api.tasks import changes, service
-from todo_api.tasks.conditional import (
-    IfMatchHeader,
-    IfNoneMatchHeader,
-    etag,
-    if_match,
-    matches_none,
-)
+from todo_api.tasks.conditional import IF_MATCH, IF_NONE_MATCH, etag, if_match, matches_none
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
@@ -46,14 +40,11 @@ from todo_api.tasks.schemas import (
 PREFIX = "/api/tasks"
 router = APIRouter(prefix=PREFIX, tags=["tasks"], responses=error_responses(401, 500, 503))
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Retries with the same key get the first response instead of a new task",
-        examples=["6f1c2b7e-create-milk"],
-    ),
-]
+IDEMPOTENCY_KEY = header_parameter(
+    "Idempotency-Key",
+    "Retries with the same key get the first response instead of a new task",
+    "6f1c2b7e-create-milk",
+)
 LIST_HEADERS = {
     "X-Total-Count": {
         "description": f"Tasks matching the filters, on all pages; past {TOTAL_COUNT_CAP} "
@@ -87,8 +78,9 @@ def _found(task: TaskRow | None) -> TaskRow:
     summary="List your tasks: filter, search, sort, page",
 )
 async def list_tasks(
-    user: CurrentUser, query: Annotated[ListQuery, Depends(list_query)], request: Request
+    query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
+    user = await authenticate(request)
     cursors: CursorCodec = request.app.state.cursor_codec
     try:
         async with database(request).connection() as conn:
@@ -121,7 +113,6 @@ def _next_page_url(request: Request, cursor: str) -> str:
     summary="What changed since a sync token (for offline clients)",
 )
 async def list_changes(
-    user: CurrentUser,
     request: Request,
     since: Annotated[
         str | None,
@@ -134,6 +125,7 @@ async def list_changes(
         int, Query(ge=1, le=1000, description="Changes per call", examples=[100])
     ] = 100,
 ) -> Response:
+    user = await authenticate(request)
     tokens: changes.SyncTokens = request.app.state.sync_tokens
     try:
         position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
@@ -166,13 +158,11 @@ async def list_changes(
         304: {"description": "Not modified (If-None-Match)"},
     },
     summary="Get a task",
+    openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
-async def get_task(
-    task_id: TaskIdPath,
-    user: CurrentUser,
-    request: Request,
-    if_none_match: IfNoneMatchHeader = None,
-) -> Response:
+async def get_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_none_match = request.headers.get("if-none-match")
     async with database(request).connection() as conn:
         task = _found(
             await service.get_task(conn, user_id=user.user_id, task_id=parse_task_id(task_id))
@@ -196,11 +186,11 @@ async def get_task(
         },
     },
     summary="Create a task",
-    openapi_extra=documented_body(TaskCreate),
+    openapi_extra=documented(body=TaskCreate, headers=[IDEMPOTENCY_KEY]),
 )
-async def create_task(
-    user: CurrentUser, request: Request, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def create_task(request: Request) -> Response:
+    user = await authenticate(request)
+    idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, TaskCreate)
 
     async def create(conn: Any) -> Response:
@@ -254,11 +244,11 @@ REPLAYED_HEADERS = ("Location", "ETag")
     response_model=BulkResponse,
     responses=error_responses(400, 404, 409, 412, 413, 415, 422),
     summary="Apply up to 100 operations in one transaction: all or nothing",
-    openapi_extra=documented_body(BulkRequest),
+    openapi_extra=documented(body=BulkRequest, headers=[IDEMPOTENCY_KEY]),
 )
-async def bulk(
-    user: CurrentUser, request: Request, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def bulk(request: Request) -> Response:
+    user = await authenticate(request)
+    idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, BulkRequest)
     operations = [
         service.Operation(
@@ -324,21 +314,21 @@ UPDATE_DOCS: dict[str, Any] = {
         200: {"description": "The task", "headers": ETAG_HEADER},
     },
     "summary": "Change a task (fields left out stay as they are)",
-    "openapi_extra": documented_body(TaskUpdate),
+    "openapi_extra": documented(body=TaskUpdate, headers=[IF_MATCH]),
 }
 
 
 @router.patch("/{task_id}", **UPDATE_DOCS)
-async def patch_task(
-    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
-) -> Response:
+async def patch_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
     return await _update(request, user, task_id, if_match_header)
 
 
 @router.put("/{task_id}", **UPDATE_DOCS)
-async def put_task(
-    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
-) -> Response:
+async def put_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
     return await _update(request, user, task_id, if_match_header)
 
 
@@ -358,6 +348,7 @@ async def _set_completed(
 
 COMPLETION_DOCS: dict[str, Any] = {
     "response_model": TaskRead,
+    "openapi_extra": documented(headers=[IF_MATCH]),
     "responses": {
         **error_responses(400, 404, 412),
         200: {"description": "The task", "headers": ETAG_HEADER},
@@ -370,16 +361,16 @@ COMPLETION_DOCS: dict[str, Any] = {
     summary="Complete a task (idempotent; a recurring task gets its next occurrence)",
     **COMPLETION_DOCS,
 )
-async def complete_task(
-    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
-) -> Response:
+async def complete_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
     return await _set_completed(request, user, task_id, True, if_match_header)
 
 
 @router.post("/{task_id}/reopen", summary="Reopen a completed task (idempotent)", **COMPLETION_DOCS)
-async def reopen_task(
-    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
-) -> Response:
+async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
     return await _set_completed(request, user, task_id, False, if_match_header)
 
 
@@ -389,10 +380,11 @@ async def reopen_task(
     response_class=Response,
     responses=error_responses(400, 404, 412),
     summary="Delete a task",
+    openapi_extra=documented(headers=[IF_MATCH]),
 )
-async def delete_task(
-    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
-) -> Response:
+async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
     async with database(request).connection() as conn:
         deleted = await service.delete_task(
             conn,

@@ -6,25 +6,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from todo_api.auth.deps import CurrentUser
+from todo_api.auth.deps import authenticate
 from todo_api.auth.tokens import Identity
 from todo_api.deps import database
 from todo_api.errors import error_responses
-from todo_api.http import documented_body
+from todo_api.http import documented
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
-from todo_api.tasks.conditional import IfMatchHeader, if_match
+from todo_api.tasks.conditional import if_match
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.schemas import UUID_EXAMPLE, TaskCreate, TaskRead
 
 
 async def _own_user_path(
-    user: CurrentUser,
+    request: Request,
     user_id: Annotated[
         str, Path(description="Your user id, or your token's subject", examples=[UUID_EXAMPLE])
     ],
 ) -> Identity:
+    user = await authenticate(request)
     if user_id not in {str(user.user_id), user.subject}:
         raise TaskNotFound
     return user
@@ -52,7 +53,7 @@ router.add_api_route(
     status_code=status.HTTP_201_CREATED,
     name="create_user_task",
     responses=error_responses(409, 413, 415, 422),
-    openapi_extra=documented_body(TaskCreate),
+    openapi_extra=documented(body=TaskCreate, headers=[tasks.IDEMPOTENCY_KEY]),
 )
 router.add_api_route(
     "/{task_id}",
@@ -82,9 +83,9 @@ router.add_api_route(
     name="toggle_user_task",
     **tasks.COMPLETION_DOCS,
 )
-async def toggle_task(
-    task_id: TaskIdPath, user: CurrentUser, request: Request, if_match_header: IfMatchHeader = None
-) -> Response:
+async def toggle_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
     async with database(request).connection() as conn:
         task = await service.toggle_completed(
             conn,
