@@ -8,8 +8,10 @@ sees any of it, and uvicorn gives a client unlimited time to send them. Here:
 - a client gets `header_timeout` seconds, from its first byte (or from connecting), to finish
   sending the head; then the connection is closed (with a 408 if it had started).
 
-The common request, whose head arrives in one read, starts no timer and costs two attribute
-checks. Error answers have the contract's body.
+A request whose head arrives in one read starts no timer (one per connection covers it) and
+costs a few attribute checks. The head of a pipelined request that starts inside the previous
+request's last read is counted from the next read on: the bound is then 64 KiB plus that read.
+Error answers have the contract's body.
 """
 
 import asyncio
@@ -96,7 +98,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._in_body = True
         self._heads_completed += 1
-        self._stop_timer()
+        if self._timer is not None:
+            self._stop_timer()
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
