@@ -1,12 +1,14 @@
 """The application factory: middleware, routers and error handlers; nothing at import time."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
@@ -17,6 +19,7 @@ from todo_api.config import Settings, load_settings
 from todo_api.db import Database
 from todo_api.errors import install_error_handlers
 from todo_api.http import DOCUMENTED_MODELS
+from todo_api.limits import BodyLimitMiddleware
 from todo_api.maintenance import run_periodically
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
 from todo_api.ops import router as ops_router
@@ -50,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         housekeeping = asyncio.create_task(run_periodically(db, settings))
+        # What start-up made lives as long as the process: the garbage collector need not
+        # look at it again on every full collection (they are cheaper, and a request that
+        # makes many objects, such as a validation error for a large body, costs less).
+        gc.freeze()
         yield
         housekeeping.cancel()
         if token_verifier.jwks is not None:
@@ -62,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="A multi-user tasks API. Every route under /api needs a bearer JWT.",
         lifespan=lifespan,
+        # A path with an extra or missing trailing slash is redirected by the 404 handler,
+        # relative to this service (Starlette's own redirect takes the host from Host).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.db = db
@@ -77,12 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
-    app.include_router(auth_router)
+    # Routes are matched in order: the busiest first.
     app.include_router(tasks_router)
-    app.include_router(user_tasks_router)  # after /api/tasks, whose paths it would shadow
-
+    app.include_router(user_tasks_router)
+    app.include_router(auth_router)
     app.include_router(ops_router)
 
+    # Inside the request context, so that the 413 is logged and carries the request id.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: CORS headers go on every response, the 500 included.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(
@@ -93,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=EXPOSED_HEADERS,
     )
+    if settings.trusted_proxies:
+        # Outermost: the client address every layer sees (the login limits key on it) is the
+        # one a trusted proxy forwarded; from anyone else these headers change nothing.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
     return app
 

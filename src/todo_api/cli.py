@@ -2,9 +2,11 @@
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 import uuid
+from typing import cast
 
 from todo_api.config import ConfigError, Settings, load_settings
 
@@ -13,9 +15,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from todo_api.migrations import upgrade_to_head
+    from todo_api.protocol import GuardedHttpToolsProtocol
 
     asyncio.run(upgrade_to_head(settings))
     settings.signing_secret()  # a development secret is made once here, not by each worker
+    # httptools, with a bound on the size of a request's headers and the time they take.
+    # uvicorn calls this with its usual arguments; a partial of a module-level class is also
+    # what it can pass on to worker processes.
+    protocol = functools.partial(
+        GuardedHttpToolsProtocol, header_timeout=settings.request_header_timeout_seconds
+    )
     uvicorn.run(
         "todo_api.app:create_app",
         factory=True,
@@ -23,10 +32,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http=cast("type[asyncio.Protocol]", protocol),
         access_log=False,  # the service logs each request itself, with its id
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # X-Forwarded-* are the application's business: it believes them from
+        # TRUSTED_PROXIES only (uvicorn would believe them from 127.0.0.1).
+        proxy_headers=False,
+        server_header=False,
     )
 
 

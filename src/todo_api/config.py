@@ -1,11 +1,13 @@
 """Settings from the environment (or a `.env` file), with URL normalisation and secret checks."""
 
+import ipaddress
 import logging
 import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -73,8 +75,16 @@ class Settings(BaseSettings):
     # asyncpg's prepared-statement cache breaks behind PgBouncer in transaction mode
     # (Neon's "-pooler" hosts); None means "off for pooler hosts, on otherwise".
     database_statement_cache: bool | None = None
-    # The base of absolute URLs the service writes (e.g. https://api.example.com); without
-    # it, links are relative. Never taken from the Host header, which the client chooses.
+    # A request body over this many bytes is refused with 413 before the rest is read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # A client gets this long to send a request's line and headers, from its first byte (or
+    # from connecting); then the connection is closed.
+    request_header_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    # Addresses or networks of the proxies whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed; by default nobody's, so a client cannot choose the address it is counted as.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # The base of absolute URLs (scheme, host and any path prefix), e.g.
+    # https://api.example.com; never taken from the Host header. Unset: URLs are relative.
     public_url: str | None = None
 
     @field_validator("frontend_url", mode="before")
@@ -92,6 +102,40 @@ class Settings(BaseSettings):
                 "FRONTEND_URL must list origins; a wildcard is refused with credentials"
             )
         return origins
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            if proxy == "*":
+                continue
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {proxy!r} is not an IP address or network (CIDR)"
+                ) from None
+        return proxies
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("PUBLIC_URL must be an absolute http:// or https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError("PUBLIC_URL must not have a query or a fragment")
+        return url
 
     @field_validator("log_level")
     @classmethod

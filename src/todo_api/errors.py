@@ -8,15 +8,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from todo_api.slashes import slash_redirect
+
 log = logging.getLogger("todo_api")
 
 DATABASE_RETRY_AFTER_SECONDS = 5
+# A validation error names at most this many problems.
+MAX_VALIDATION_DETAILS = 20
 
 
 class ErrorCode(StrEnum):
@@ -151,17 +155,24 @@ async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     code = _HTTP_STATUS_CODES.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else None)
     if code is None:
         code = ErrorCode.INVALID_REQUEST
     message = _HTTP_MESSAGES.get(status) or HTTPStatus(status).phrase
+    if status == 404 and (redirect := slash_redirect(request, _public_url(request))):
+        return redirect
     headers = dict(exc.headers) if exc.headers else {}
     if status == 405:
         headers["Allow"] = _allowed_methods(request)
     return error_response(ApiError(status, code, message, headers=headers or None))
+
+
+def _public_url(request: Request) -> str | None:
+    settings = getattr(request.app.state, "settings", None)
+    return getattr(settings, "public_url", None)
 
 
 def _allowed_methods(request: Request) -> str:
@@ -198,19 +209,30 @@ def _message(error: dict[str, Any]) -> str:
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
-    # A path that does not parse (a malformed id) names no resource: 404, like any unknown id.
-    if any(err["loc"] and err["loc"][0] == "path" for err in errors):
-        return error_response(NotFound())
-    for err in errors:
-        loc = tuple(err["loc"])
-        whole_body = loc == ("body",) and err["type"] in _INVALID_BODY
-        if whole_body or err["type"] == "json_invalid":
-            message = _INVALID_BODY[err["type"]]
-            if err["type"] not in {"json_invalid", "missing"} and not _is_json(request):
-                message = "Content-Type must be application/json"
-            return error_response(ApiError(400, ErrorCode.INVALID_REQUEST, message))
-    details = [FieldError(field=_field_name(tuple(e["loc"])), message=_message(e)) for e in errors]
+    # One pass over the errors, however many there are; only the first few become details:
+    # they are enough to fix a request, and a body of a million bad keys is not worth a
+    # million details (nor the time to write them).
+    whole_body: dict[str, Any] | None = None
+    shown: list[dict[str, Any]] = []
+    for err in exc.errors():
+        loc = err["loc"]
+        # A path that does not parse (a malformed id) names no resource: 404, like any
+        # unknown id.
+        if loc and loc[0] == "path":
+            return error_response(NotFound())
+        if whole_body is None and (
+            err["type"] == "json_invalid"
+            or (err["type"] in _INVALID_BODY and len(loc) == 1 and loc[0] == "body")
+        ):
+            whole_body = err
+        elif len(shown) < MAX_VALIDATION_DETAILS:
+            shown.append(err)
+    if whole_body is not None:
+        message = _INVALID_BODY[whole_body["type"]]
+        if whole_body["type"] not in {"json_invalid", "missing"} and not _is_json(request):
+            message = "Content-Type must be application/json"
+        return error_response(ApiError(400, ErrorCode.INVALID_REQUEST, message))
+    details = [FieldError(field=_field_name(tuple(e["loc"])), message=_message(e)) for e in shown]
     return error_response(
         ApiError(400, ErrorCode.VALIDATION_ERROR, "The request is not valid", details=details)
     )

@@ -1,4 +1,5 @@
-"""Request context: the request id, one log line per request, and the last-resort 500."""
+"""Request context: the request id, one log line per request, the headers every response
+carries, and the last-resort 500."""
 
 import logging
 import re
@@ -13,17 +14,20 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.errors import ApiError, ErrorCode, error_response, internal_error_response
+from todo_api.logsafe import EscapingFormatter, loggable
 
 log = logging.getLogger("todo_api.request")
 
 REQUEST_ID_HEADER = "x-request-id"
+# On every response: browsers must not guess a content type other than the one declared.
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger("todo_api")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -66,6 +70,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append(_NOSNIFF)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -74,8 +79,8 @@ class RequestContextMiddleware:
         except Exception:
             log.exception(
                 "unhandled error in %s %s request_id=%s",
-                scope["method"],
-                scope["path"],
+                loggable(scope["method"]),
+                loggable(scope["path"]),
                 request_id,
             )
             if response_started:
@@ -84,8 +89,8 @@ class RequestContextMiddleware:
         finally:
             log.info(
                 "%s %s %s %.1fms request_id=%s user_id=%s",
-                scope["method"],
-                scope["path"],
+                loggable(scope["method"]),
+                loggable(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
                 request_id,
@@ -98,13 +103,15 @@ class CorsMiddleware(CORSMiddleware):
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
-        if response.status_code != 400:
-            return response
-        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
-        return error_response(
-            ApiError(
-                400,
-                ErrorCode.INVALID_REQUEST,
-                f"Cross-origin request refused: {refused} not allowed",
+        if response.status_code == 400:
+            refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+            response = error_response(
+                ApiError(
+                    400,
+                    ErrorCode.INVALID_REQUEST,
+                    f"Cross-origin request refused: {refused} not allowed",
+                )
             )
-        )
+        # Answered here, outside the request context: it adds nothing to this response.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

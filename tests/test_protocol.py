@@ -1,0 +1,193 @@
+"""The bounded httptools protocol, fed byte strings exactly as a socket might deliver them.
+
+A stand-in transport records what the protocol writes, so that the split points (a head that
+ends inside a large read, a head that crosses the limit between reads) are chosen by the test
+rather than by the kernel. The real server is exercised in test_transport_server.py.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from todo_api.protocol import MAX_HEADER_BYTES, GuardedHttpToolsProtocol
+
+WAIT = 5.0  # the most any condition below is waited for
+
+
+class RecordingTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closed = False
+        self.eof_written = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof_written = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def body_size_app(scope: Any, receive: Any, send: Any) -> None:
+    """Reads the whole body and answers its size."""
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = str(size).encode()
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+Connect = Callable[..., tuple[GuardedHttpToolsProtocol, RecordingTransport]]
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Connect]:
+    """Opens connections on the protocol; each is closed after the test."""
+    config = Config(app=body_size_app, lifespan="off", proxy_headers=False, log_level="critical")
+    opened: list[GuardedHttpToolsProtocol] = []
+
+    def open_connection(
+        header_timeout: float = 30.0,
+    ) -> tuple[GuardedHttpToolsProtocol, RecordingTransport]:
+        protocol = GuardedHttpToolsProtocol(
+            config, ServerState(), {}, asyncio.get_running_loop(), header_timeout=header_timeout
+        )
+        transport = RecordingTransport()
+        protocol.connection_made(transport)
+        opened.append(protocol)
+        return protocol, transport
+
+    yield open_connection
+    for protocol in opened:
+        protocol.connection_lost(None)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
+def statuses(written: bytes) -> list[int]:
+    return [int(line.split(b" ")[1]) for line in written.split(b"\r\n") if b"HTTP/1.1 " in line]
+
+
+async def test_a_head_that_ends_inside_a_large_read_is_served_and_so_is_the_next(
+    connect: Connect,
+) -> None:
+    protocol, transport = connect()
+    body = b"b" * 200_000
+    protocol.data_received(
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        + b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+    )
+    await until(lambda: len(statuses(transport.written)) == 2)
+    assert statuses(transport.written) == [200, 200]
+    assert transport.written.endswith(b"\r\n\r\n0")
+    assert b"\r\n\r\n200000HTTP/1.1" in transport.written
+
+
+async def test_a_head_past_the_limit_in_one_read_is_refused(connect: Connect) -> None:
+    protocol, transport = connect()
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * MAX_HEADER_BYTES)
+    assert statuses(transport.written) == [431]
+    assert transport.eof_written  # the answer, then the end of our side
+    written = len(transport.written)
+    protocol.data_received(b"more of the same\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+    assert len(transport.written) == written  # what follows is dropped, never parsed
+
+
+async def test_a_head_that_crosses_the_limit_between_reads_is_refused_at_the_crossing(
+    connect: Connect,
+) -> None:
+    protocol, transport = connect()
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: ")
+    sent = 0
+    while not transport.written:
+        protocol.data_received(b"a" * 1000)
+        sent += 1000
+        assert sent < 2 * MAX_HEADER_BYTES
+    assert statuses(transport.written) == [431]
+    assert MAX_HEADER_BYTES - 1000 < sent <= MAX_HEADER_BYTES + 1000
+
+
+async def test_heads_of_successive_requests_are_counted_separately(connect: Connect) -> None:
+    protocol, transport = connect()
+    half = b"GET / HTTP/1.1\r\nHost: t\r\nX-Half: " + b"h" * (MAX_HEADER_BYTES // 2) + b"\r\n\r\n"
+    for count in range(1, 4):  # three heads of half the limit each, on one connection
+        protocol.data_received(half)
+        await until(lambda count=count: len(statuses(transport.written)) == count)
+    assert statuses(transport.written) == [200, 200, 200]
+
+
+async def test_a_head_that_stalls_is_answered_408_after_the_timeout(connect: Connect) -> None:
+    protocol, transport = connect(header_timeout=0.05)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\nX-Half: ")
+    await until(lambda: bool(transport.written))
+    assert statuses(transport.written) == [408]
+    assert transport.eof_written
+
+
+async def test_a_connection_that_sends_nothing_is_closed_after_the_timeout(
+    connect: Connect,
+) -> None:
+    _, transport = connect(header_timeout=0.05)
+    await until(lambda: transport.closed)
+    assert transport.written == b""
+
+
+async def test_an_idle_kept_alive_connection_is_left_to_the_keep_alive_timeout(
+    connect: Connect,
+) -> None:
+    protocol, transport = connect(header_timeout=0.05)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    await until(lambda: statuses(transport.written) == [200])
+    await asyncio.sleep(0.2)  # four header timeouts: none of them applies between requests
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    await until(lambda: statuses(transport.written) == [200, 200])
+
+
+async def test_a_request_whose_head_arrives_whole_starts_no_timer(connect: Connect) -> None:
+    protocol, transport = connect()
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # ends the connection's timer
+    await until(lambda: statuses(transport.written) == [200])
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert protocol._timer is None
+    await until(lambda: statuses(transport.written) == [200, 200])
+
+
+async def test_an_unparseable_request_gets_the_error_body(connect: Connect) -> None:
+    protocol, transport = connect()
+    protocol.data_received(b"NOT HTTP\r\n\r\n")
+    assert statuses(transport.written) == [400]
+    assert b'"code": "INVALID_REQUEST"' in transport.written
+    assert b"x-content-type-options: nosniff" in transport.written

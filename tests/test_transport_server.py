@@ -1,0 +1,308 @@
+"""Transport bounds that only a real `todo-api serve` has: the size of and the time for a
+request's headers, the Server banner, forwarded addresses as uvicorn hands them over, and the
+body limit and Host handling over a socket. Raw sockets where a client must misbehave.
+
+Every wait is bounded by a socket timeout; no test asserts how fast anything was.
+"""
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import suppress
+
+import httpx
+import jwt
+import pytest
+
+from tests.conftest import TEST_SECRET
+from tests.helpers_server import Server, clean_env, running_server
+
+HEADER_TIMEOUT = 1.0  # seconds, this suite's REQUEST_HEADER_TIMEOUT_SECONDS
+BODY_LIMIT = 512 * 1024
+ATTEMPTS = 3
+SOCKET_TIMEOUT = 15.0  # far above HEADER_TIMEOUT: a wait that ends earlier was not a timeout
+HTTP_TIMEOUT = 15.0
+LOG_WAIT = 10.0
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_for_servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/todo.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, **variables: str
+) -> Iterator[Server]:
+    cwd = tmp_path_factory.mktemp("server")
+    env = clean_env(
+        DATABASE_URL=database_url,
+        JWT_SECRET=TEST_SECRET,
+        REQUEST_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
+        MAX_BODY_BYTES=str(BODY_LIMIT),
+        AUTH_RATE_LIMIT_ATTEMPTS=str(ATTEMPTS),
+        **variables,
+    )
+    with running_server(cwd, env, cwd / "server.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(database_for_servers: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with the default TRUSTED_PROXIES (none)."""
+    yield from _server(database_for_servers, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def proxied_server(
+    database_for_servers: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server that believes X-Forwarded-For from 127.0.0.1 (a proxy on the same host)."""
+    yield from _server(database_for_servers, tmp_path_factory, TRUSTED_PROXIES="127.0.0.1")
+
+
+def connect(server: Server) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_TIMEOUT)
+    sock.settimeout(SOCKET_TIMEOUT)
+    return sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset counts as closed)."""
+    received = b""
+    with suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def status_of(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+def head_of(response: bytes) -> bytes:
+    return response.partition(b"\r\n\r\n")[0].lower()
+
+
+# --- request heads: size -------------------------------------------------------------------
+
+
+def test_a_100_kib_header_is_refused_while_health_answers(server: Server) -> None:
+    health: list[int] = []
+
+    def check_health() -> None:
+        for _ in range(5):
+            health.append(httpx.get(f"{server.url}/health", timeout=HTTP_TIMEOUT).status_code)
+
+    checker = threading.Thread(target=check_health)
+    with connect(server) as sock:
+        checker.start()
+        head = b"GET /health HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * (100 * 1024) + b"\r\n\r\n"
+        with suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(head)
+        response = read_until_closed(sock)
+    checker.join(timeout=60)
+
+    assert status_of(response) == 431, response[:200]  # not 408: refused for size, not time
+    assert b'"code": "INVALID_REQUEST"' in response
+    assert b"x-content-type-options: nosniff" in head_of(response)
+    assert health == [200] * 5
+
+
+def test_headers_just_under_the_limit_are_served(server: Server) -> None:
+    headers = {f"X-Filler-{i}": "f" * 1000 for i in range(50)}  # about 51 KiB
+    response = httpx.get(f"{server.url}/health", headers=headers, timeout=HTTP_TIMEOUT)
+    assert response.status_code == 200
+
+
+def test_a_large_body_behind_small_headers_is_no_header_problem(server: Server) -> None:
+    """Head, a 300 KB body and the next request, all in one send: only the head counts."""
+    body = json.dumps({"email": "someone@example.com", "password": "p" * 300_000}).encode()
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s"
+            % (len(body), body)
+            + b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        responses = read_until_closed(sock)
+    assert status_of(responses) == 400  # the password is too long: validation saw the body
+    assert b'"code":"VALIDATION_ERROR"' in responses
+    assert b"HTTP/1.1 200 OK" in responses
+    assert b'{"status":"ok"}' in responses
+
+
+def test_a_url_past_the_limit_is_refused_too(server: Server) -> None:
+    with connect(server) as sock:
+        with suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(b"GET /health?" + b"q" * (70 * 1024) + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+        response = read_until_closed(sock)
+    assert status_of(response) == 431
+
+
+# --- request heads: time -------------------------------------------------------------------
+
+
+def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Half: ")
+        response = read_until_closed(sock)  # returns: the server closed the connection
+    assert status_of(response) == 408
+    assert b"x-content-type-options: nosniff" in head_of(response)
+
+
+def test_a_client_that_trickles_its_headers_is_disconnected(server: Server) -> None:
+    """A byte now and then does not keep the connection: the time counts from the first."""
+    closed = threading.Event()
+    with connect(server) as sock:
+
+        def trickle() -> None:
+            with suppress(OSError):
+                for byte in b"GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"s" * 1000:
+                    if closed.wait(0.1):
+                        return
+                    sock.send(bytes([byte]))
+
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        response = read_until_closed(sock)
+        closed.set()
+        sender.join(timeout=10)
+    assert status_of(response) == 408
+
+
+def test_a_client_that_connects_and_says_nothing_is_disconnected(server: Server) -> None:
+    with connect(server) as sock:
+        assert read_until_closed(sock) == b""
+
+
+def test_a_kept_alive_connection_serves_request_after_request(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT) as client:
+        statuses = [client.get("/health").status_code for _ in range(5)]
+        pipelined = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n" * 3
+    assert statuses == [200] * 5
+    with connect(server) as sock:
+        sock.sendall(pipelined + b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        responses = read_until_closed(sock)
+    assert responses.count(b"HTTP/1.1 200 OK") == 4
+
+
+# --- response headers ------------------------------------------------------------------------
+
+
+def test_no_server_banner_and_nosniff(server: Server) -> None:
+    for path in ("/health", "/api/tasks", "/no/such/route"):
+        response = httpx.get(f"{server.url}{path}", timeout=HTTP_TIMEOUT)
+        assert "server" not in response.headers
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_unparseable_requests_get_the_error_body_and_no_banner(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        response = read_until_closed(sock)
+    assert status_of(response) == 400
+    assert b'"code": "INVALID_REQUEST"' in response
+    assert b"server:" not in head_of(response)
+
+
+# --- the body limit over a socket -------------------------------------------------------------
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n"  # 100 MB announced, none of it sent
+        )
+        response = read_until_closed(sock)
+    assert status_of(response) == 413
+    assert b'"code": "PAYLOAD_TOO_LARGE"' in response
+
+
+def bearer_header() -> bytes:
+    claims = {"sub": str(uuid.uuid4()), "exp": int(time.time()) + 600}
+    return b"Authorization: Bearer %s\r\n" % jwt.encode(claims, TEST_SECRET, "HS256").encode()
+
+
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(server: Server) -> None:
+    chunk = b"x" * 16 * 1024
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            + bearer_header()
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        for _ in range(BODY_LIMIT // len(chunk) + 1):  # one chunk past the limit, then silence
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        response = read_until_closed(sock)  # never sent the last chunk: the answer came anyway
+    assert status_of(response) == 413
+    assert b'"code": "PAYLOAD_TOO_LARGE"' in response
+
+
+def test_a_body_without_a_token_is_answered_401_before_it_is_read(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n4\r\n{oop\r\n"
+        )  # a malformed body, never finished: only the missing token can be answered
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+    assert status_of(head) == 401
+
+
+# --- forwarded addresses -----------------------------------------------------------------------
+
+
+def failed_logins(server: Server, count: int) -> list[int]:
+    """Wrong logins, each for a new email and each claiming another forwarded address."""
+    statuses = []
+    with httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT) as client:
+        for i in range(count):
+            response = client.post(
+                "/api/auth/login",
+                json={"email": f"nobody-{uuid.uuid4().hex}@example.com", "password": "wrong pass"},
+                headers={"X-Forwarded-For": f"198.51.100.{i + 1}", "X-Forwarded-Proto": "https"},
+            )
+            statuses.append(response.status_code)
+    return statuses
+
+
+def test_forwarded_for_from_an_untrusted_peer_does_not_change_the_client(server: Server) -> None:
+    assert failed_logins(server, ATTEMPTS + 1) == [401] * ATTEMPTS + [429]
+
+
+def test_forwarded_for_from_a_trusted_proxy_is_the_client(proxied_server: Server) -> None:
+    assert failed_logins(proxied_server, ATTEMPTS + 1) == [401] * (ATTEMPTS + 1)
+
+
+# --- Host and the log ------------------------------------------------------------------------
+
+
+def test_the_host_header_comes_back_in_no_header(server: Server) -> None:
+    for path in ("/api/tasks/", "/api/tasks", "/no/such/route/", "/health"):
+        response = httpx.get(
+            f"{server.url}{path}", headers={"Host": "evil.example"}, timeout=HTTP_TIMEOUT
+        )
+        assert not any("evil.example" in value for value in response.headers.values()), path
+    redirect = httpx.get(f"{server.url}/api/tasks/", timeout=HTTP_TIMEOUT)
+    assert (redirect.status_code, redirect.headers["location"]) == (307, "/api/tasks")
+
+
+def test_a_forged_line_in_the_path_stays_inside_its_own_log_line(server: Server) -> None:
+    marker = uuid.uuid4().hex
+    httpx.get(f"{server.url}/api/tasks/%0d%0aFORGED-{marker}", timeout=HTTP_TIMEOUT)
+    deadline = time.monotonic() + LOG_WAIT
+    while not (lines := [line for line in server.log().splitlines() if marker in line]):
+        assert time.monotonic() < deadline, "the request was not logged"
+        time.sleep(0.05)
+    assert len(lines) == 1
+    assert "todo_api.request GET /api/tasks/\\r\\nFORGED-" in lines[0]
