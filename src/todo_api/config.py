@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     # An external issuer's public keys (Better Auth: https://your-frontend/api/auth/jwks).
     jwt_jwks_url: str | None = None
-    jwt_jwks_min_refetch_seconds: float = Field(default=10, ge=0, le=3600)
+    # Least time between two fetches of the key set (for a `kid` it does not know yet).
+    jwt_jwks_min_refetch_seconds: float = Field(default=1, ge=0, le=3600)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     # Attempts per client address and per email on the routes that take credentials.
