@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     jwt_jwks_min_refetch_seconds: float = Field(default=1, ge=0, le=3600)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
+    # A refresh token exchanged again this soon after its first exchange (two tabs at once)
+    # gets new tokens of the same family instead of being treated as stolen; 0 turns it off.
+    refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
     # Attempts per client address and per email on the routes that take credentials.
     auth_rate_limit_attempts: int = Field(default=10, ge=1)
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
