@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(
         counter,
         attempts=settings.auth_rate_limit_attempts,
+        address_attempts=settings.login_address_attempts,
+        email_attempts=settings.login_email_attempts,
         window_seconds=settings.auth_rate_limit_window_seconds,
     )
 

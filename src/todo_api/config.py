@@ -58,8 +58,12 @@ class Settings(BaseSettings):
     # A refresh token exchanged again this soon after its first exchange (two tabs at once)
     # gets new tokens of the same family instead of being treated as stolen; 0 turns it off.
     refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
-    # Attempts per client address and per email on the routes that take credentials.
+    # Attempts allowed per window. Sign-in (login and token): ATTEMPTS per client address and
+    # email, ADDRESS_ATTEMPTS per address (default 3x) and EMAIL_ATTEMPTS per email from any
+    # address (default 10x). Register: ATTEMPTS per address and per email; refresh: per address.
     auth_rate_limit_attempts: int = Field(default=10, ge=1)
+    auth_rate_limit_address_attempts: int | None = Field(default=None, ge=1)
+    auth_rate_limit_email_attempts: int | None = Field(default=None, ge=1)
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
     redis_url: str | None = None
     # A retried POST with the same Idempotency-Key gets the first response for this long.
@@ -113,6 +117,14 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
                 )
         return self
+
+    @property
+    def login_address_attempts(self) -> int:
+        return self.auth_rate_limit_address_attempts or 3 * self.auth_rate_limit_attempts
+
+    @property
+    def login_email_attempts(self) -> int:
+        return self.auth_rate_limit_email_attempts or 10 * self.auth_rate_limit_attempts
 
     @property
     def sqlalchemy_url(self) -> URL:

@@ -15,13 +15,19 @@ from todo_api.errors import ApiError, ErrorCode, NotFound, error_responses
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 
 
-async def _limit(request: Request, action: str, email: str | None = None) -> None:
-    """Count an attempt per client address (and per email); 429 past the limit."""
+def _limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
-    client = request.client.host if request.client else "unknown"
-    keys = [f"{action}:ip:{client}"] + ([f"{action}:email:{email}"] if email else [])
+    return limiter
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _limit(request: Request, *limits: tuple[str, int]) -> None:
+    """Count an attempt under each (key, limit) in turn; 429 at the first one past its limit."""
     try:
-        await limiter.check(*keys)
+        await _limiter(request).check(*limits)
     except RateLimited as exc:
         raise ApiError(
             429,
@@ -32,7 +38,17 @@ async def _limit(request: Request, action: str, email: str | None = None) -> Non
 
 
 async def _login(request: Request, conn: Connection, email: str, password: str) -> Tokens:
-    await _limit(request, "login", email)
+    """Sign-in attempts are counted per client address, per address and email, and per email
+    from any address at a much higher limit. The address counts first, so one address past its
+    limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
+    the owner out of signing in from another, and guessing from many places stays bounded."""
+    limiter, client = _limiter(request), _client(request)
+    await _limit(
+        request,
+        (f"login:ip:{client}", limiter.address_attempts),
+        (f"login:ip:{client}:email:{email}", limiter.attempts),
+        (f"login:email:{email}", limiter.email_attempts),
+    )
     user = await accounts.authenticate(conn=conn, email=email, password=password)
     if user is None:
         raise ApiError(
@@ -57,7 +73,12 @@ def _settings(request: Request) -> Settings:
     summary="Create an account; signs it in",
 )
 async def register(data: Register, request: Request, conn: Connection) -> Any:
-    await _limit(request, "register", data.email)
+    attempts = _limiter(request).attempts
+    await _limit(
+        request,
+        (f"register:ip:{_client(request)}", attempts),
+        (f"register:email:{data.email}", attempts),
+    )
     user = await accounts.register(
         conn=conn, email=data.email, password=data.password, name=data.name
     )
@@ -90,10 +111,13 @@ async def token(
     "/refresh",
     response_model=Tokens,
     responses=error_responses(401, 429),
-    summary="Exchange a refresh token for new tokens (each refresh token works once)",
+    summary=(
+        "Exchange a refresh token for new tokens (each refresh token works once, or again "
+        "within REFRESH_REUSE_GRACE_SECONDS, as when two tabs refresh at once)"
+    ),
 )
 async def refresh(data: RefreshRequest, request: Request, conn: Connection) -> Any:
-    await _limit(request, "refresh")
+    await _limit(request, (f"refresh:ip:{_client(request)}", _limiter(request).attempts))
     return await accounts.rotate(
         conn=conn, settings=_settings(request), refresh_token=data.refresh_token
     )
