@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from todo_api import __version__
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
+from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
+    if settings.builtin_accounts_enabled:
+        app.include_router(accounts_router)
     app.include_router(auth_router)
     app.include_router(tasks_router)
     app.include_router(user_scoped_router)  # after /api/tasks, whose paths it would shadow

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = None
     # Least time between two fetches of the key set (for a `kid` it does not know yet).
     jwt_jwks_min_refetch_seconds: float = Field(default=1, ge=0, le=3600)
+    # The service's own accounts (register, login, token, refresh, logout); None means "on
+    # unless JWT_JWKS_URL is set", since an external issuer then owns sign-up and sign-in.
+    builtin_accounts: bool | None = None
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     # A refresh token exchanged again this soon after its first exchange (two tabs at once)
@@ -117,6 +120,12 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
                 )
         return self
+
+    @property
+    def builtin_accounts_enabled(self) -> bool:
+        if self.builtin_accounts is None:
+            return not self.jwt_jwks_url
+        return self.builtin_accounts
 
     @property
     def login_address_attempts(self) -> int:

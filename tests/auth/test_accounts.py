@@ -567,3 +567,17 @@ async def test_logout_with_someone_elses_refresh_token_changes_nothing(
     assert response.status_code == 204
     assert_tokens(await refresh(anonymous, victim["refresh_token"]))
 
+
+# --- token responses are not cached -------------------------------------------------------
+
+
+async def test_every_token_response_is_no_store(app: FastAPI, anonymous: httpx.AsyncClient) -> None:
+    email = unique_email()
+    registered = await register(anonymous, email)
+    logged_in = await login(anonymous, email)
+    form = await anonymous.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+    refreshed = await refresh(anonymous, assert_tokens(form)["refresh_token"])
+    for response, status in ((registered, 201), (logged_in, 200), (form, 200), (refreshed, 200)):
+        assert_tokens(response, status)
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"

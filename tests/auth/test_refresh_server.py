@@ -49,6 +49,7 @@ async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Respon
 
 def tokens(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code in (200, 201), response.text
+    assert response.headers["cache-control"] == "no-store"
     body: dict[str, Any] = response.json()
     return body
 

@@ -1,4 +1,8 @@
-"""Account routes: register, login (JSON and OAuth2 form), refresh, logout, me."""
+"""Account routes: register, login (JSON and OAuth2 form), refresh, logout, me.
+
+The built-in accounts (every route but `me`) are a router of their own, left out of the app
+when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up and sign-in.
+"""
 
 from typing import Annotated, Any
 
@@ -13,6 +17,9 @@ from todo_api.db import Connection
 from todo_api.errors import ApiError, ErrorCode, NotFound, error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
+accounts_router = APIRouter(
+    prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503)
+)
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -37,7 +44,15 @@ async def _limit(request: Request, *limits: tuple[str, int]) -> None:
         ) from None
 
 
-async def _login(request: Request, conn: Connection, email: str, password: str) -> Tokens:
+def _no_store(response: Response) -> None:
+    """Tokens are never kept by a cache (RFC 6749, section 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+async def _login(
+    request: Request, response: Response, conn: Connection, email: str, password: str
+) -> Tokens:
     """Sign-in attempts are counted per client address, per address and email, and per email
     from any address at a much higher limit. The address counts first, so one address past its
     limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
@@ -57,6 +72,7 @@ async def _login(request: Request, conn: Connection, email: str, password: str) 
             "Incorrect email or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    _no_store(response)
     return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
 
 
@@ -65,14 +81,14 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.post(
+@accounts_router.post(
     "/register",
     response_model=Tokens,
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(409, 429),
     summary="Create an account; signs it in",
 )
-async def register(data: Register, request: Request, conn: Connection) -> Any:
+async def register(data: Register, request: Request, response: Response, conn: Connection) -> Any:
     attempts = _limiter(request).attempts
     await _limit(
         request,
@@ -82,17 +98,18 @@ async def register(data: Register, request: Request, conn: Connection) -> Any:
     user = await accounts.register(
         conn=conn, email=data.email, password=data.password, name=data.name
     )
+    _no_store(response)
     return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
 
 
-@router.post(
+@accounts_router.post(
     "/login", response_model=Tokens, responses=error_responses(401, 429), summary="Sign in"
 )
-async def login(data: Login, request: Request, conn: Connection) -> Any:
-    return await _login(request, conn, data.email, data.password)
+async def login(data: Login, request: Request, response: Response, conn: Connection) -> Any:
+    return await _login(request, response, conn, data.email, data.password)
 
 
-@router.post(
+@accounts_router.post(
     "/token",
     response_model=Tokens,
     responses=error_responses(401, 429),
@@ -102,12 +119,13 @@ async def token(
     username: Annotated[Email, Form(description="The account's email")],
     password: Annotated[str, Form(max_length=1024)],
     request: Request,
+    response: Response,
     conn: Connection,
 ) -> Any:
-    return await _login(request, conn, username, password)
+    return await _login(request, response, conn, username, password)
 
 
-@router.post(
+@accounts_router.post(
     "/refresh",
     response_model=Tokens,
     responses=error_responses(401, 429),
@@ -116,14 +134,18 @@ async def token(
         "within REFRESH_REUSE_GRACE_SECONDS, as when two tabs refresh at once)"
     ),
 )
-async def refresh(data: RefreshRequest, request: Request, conn: Connection) -> Any:
+async def refresh(
+    data: RefreshRequest, request: Request, response: Response, conn: Connection
+) -> Any:
     await _limit(request, (f"refresh:ip:{_client(request)}", _limiter(request).attempts))
-    return await accounts.rotate(
+    tokens = await accounts.rotate(
         conn=conn, settings=_settings(request), refresh_token=data.refresh_token
     )
+    _no_store(response)
+    return tokens
 
 
-@router.post(
+@accounts_router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
