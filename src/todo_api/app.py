@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from todo_api import __version__
+from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(secret)
     app.state.sync_tokens = SyncTokens(secret, settings.sync_retention_days * 86400)
     app.state.known_users = KnownUsers()
+    app.state.seen_profiles = SeenProfiles()
     app.state.rate_limiter = RateLimiter(
         counter,
         attempts=settings.auth_rate_limit_attempts,

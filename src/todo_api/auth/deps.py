@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity, TokenVerifier, unauthorized
 from todo_api.auth.users import KnownUsers, ensure_user
 from todo_api.db import Connection
@@ -35,6 +36,8 @@ async def current_user(
     if identity.user_id not in known:
         await ensure_user(conn, identity)
         known.add(identity.user_id)
+    profiles: SeenProfiles = request.app.state.seen_profiles
+    await profiles.sync(conn, identity)  # the token's email and name, when they are news
     return identity
 
 
