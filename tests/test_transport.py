@@ -327,10 +327,10 @@ async def _failed_logins(app: FastAPI, count: int) -> list[int]:
 async def test_a_client_cannot_escape_the_login_limit_by_claiming_other_addresses(
     settings: Settings, tmp_path: Path
 ) -> None:
-    async with app_with(settings, tmp_path, auth_rate_limit_attempts=3) as app:
+    async with app_with(settings, tmp_path, auth_rate_limit_address_attempts=3) as app:
         assert await _failed_logins(app, 4) == [401, 401, 401, 429]
     async with app_with(
-        settings, tmp_path, auth_rate_limit_attempts=3, trusted_proxies=["127.0.0.1"]
+        settings, tmp_path, auth_rate_limit_address_attempts=3, trusted_proxies=["127.0.0.1"]
     ) as app:
         assert await _failed_logins(app, 4) == [401, 401, 401, 401]  # a proxy's clients
 

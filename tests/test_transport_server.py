@@ -48,6 +48,7 @@ def _server(
         REQUEST_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
         MAX_BODY_BYTES=str(BODY_LIMIT),
         AUTH_RATE_LIMIT_ATTEMPTS=str(ATTEMPTS),
+        AUTH_RATE_LIMIT_ADDRESS_ATTEMPTS=str(ATTEMPTS),
         **variables,
     )
     with running_server(cwd, env, cwd / "server.log") as server:

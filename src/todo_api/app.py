@@ -11,7 +11,9 @@ from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
+from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
+from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
@@ -80,9 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(secret)
     app.state.sync_tokens = SyncTokens(secret, settings.sync_retention_days * 86400)
     app.state.known_users = KnownUsers()
+    app.state.seen_profiles = SeenProfiles()
     app.state.rate_limiter = RateLimiter(
         counter,
         attempts=settings.auth_rate_limit_attempts,
+        address_attempts=settings.login_address_attempts,
+        email_attempts=settings.login_email_attempts,
         window_seconds=settings.auth_rate_limit_window_seconds,
     )
 
@@ -90,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the busiest first.
     app.include_router(tasks_router)
     app.include_router(user_tasks_router)
+    if settings.builtin_accounts_enabled:
+        app.include_router(accounts_router)
     app.include_router(auth_router)
     app.include_router(ops_router)
 

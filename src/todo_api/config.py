@@ -53,11 +53,22 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     # An external issuer's public keys (Better Auth: https://your-frontend/api/auth/jwks).
     jwt_jwks_url: str | None = None
-    jwt_jwks_min_refetch_seconds: float = Field(default=10, ge=0, le=3600)
+    # Least time between two fetches of the key set (for a `kid` it does not know yet).
+    jwt_jwks_min_refetch_seconds: float = Field(default=1, ge=0, le=3600)
+    # The service's own accounts (register, login, token, refresh, logout); None means "on
+    # unless JWT_JWKS_URL is set", since an external issuer then owns sign-up and sign-in.
+    builtin_accounts: bool | None = None
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
-    # Attempts per client address and per email on the routes that take credentials.
+    # A refresh token exchanged again this soon after its first exchange (two tabs at once)
+    # gets new tokens of the same family instead of being treated as stolen; 0 turns it off.
+    refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
+    # Attempts allowed per window. Sign-in (login and token): ATTEMPTS per client address and
+    # email, ADDRESS_ATTEMPTS per address (default 3x) and EMAIL_ATTEMPTS per email from any
+    # address (default 10x). Register: ATTEMPTS per address and per email; refresh: per address.
     auth_rate_limit_attempts: int = Field(default=10, ge=1)
+    auth_rate_limit_address_attempts: int | None = Field(default=None, ge=1)
+    auth_rate_limit_email_attempts: int | None = Field(default=None, ge=1)
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
     redis_url: str | None = None
     # A retried POST with the same Idempotency-Key gets the first response for this long.
@@ -156,6 +167,20 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
                 )
         return self
+
+    @property
+    def builtin_accounts_enabled(self) -> bool:
+        if self.builtin_accounts is None:
+            return not self.jwt_jwks_url
+        return self.builtin_accounts
+
+    @property
+    def login_address_attempts(self) -> int:
+        return self.auth_rate_limit_address_attempts or 3 * self.auth_rate_limit_attempts
+
+    @property
+    def login_email_attempts(self) -> int:
+        return self.auth_rate_limit_email_attempts or 10 * self.auth_rate_limit_attempts
 
     @property
     def sqlalchemy_url(self) -> URL:

@@ -46,7 +46,13 @@ class SigningKey:
         return self.private_key.public_key()
 
     def jwk(self, *, with_alg: bool = True) -> dict[str, Any]:
-        converter = {"EdDSA": OKPAlgorithm, "ES256": ECAlgorithm, "RS256": RSAAlgorithm}
+        converter = {
+            "EdDSA": OKPAlgorithm,
+            "ES256": ECAlgorithm,
+            "ES512": ECAlgorithm,
+            "RS256": RSAAlgorithm,
+            "PS256": RSAAlgorithm,
+        }
         jwk: dict[str, Any] = converter[self.algorithm].to_jwk(self.public_key, as_dict=True)
         jwk["kid"] = self.kid
         if with_alg:
@@ -73,8 +79,13 @@ def p256_key() -> SigningKey:
     return SigningKey("ES256", ec.generate_private_key(ec.SECP256R1()))
 
 
-def rsa_key() -> SigningKey:
-    return SigningKey("RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048))
+def p521_key() -> SigningKey:
+    return SigningKey("ES512", ec.generate_private_key(ec.SECP521R1()))
+
+
+def rsa_key(algorithm: str = "RS256") -> SigningKey:
+    """An RSA key for RS256, or for PS256 (RSASSA-PSS) when asked."""
+    return SigningKey(algorithm, rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 class _QuietServer(ThreadingHTTPServer):

@@ -1,11 +1,15 @@
 """Built-in accounts through HTTP, on both databases: register, login (JSON and OAuth2 form),
-me, refresh-token rotation with reuse detection, logout, and the validation rules."""
+me, refresh-token rotation with reuse detection and its grace for two tabs, logout, the
+validation rules, and the headers of token responses."""
 
 import asyncio
+import hashlib
 import secrets
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +18,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.conftest import TEST_SECRET, client_for, token_for
+from tests.conftest import TEST_SECRET, client_for, make_settings, token_for
+from todo_api.app import create_app
 from todo_api.auth.models import refresh_tokens, users
 from todo_api.config import Settings
 
@@ -65,6 +70,34 @@ async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Respon
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
     return await client.post("/api/auth/login", json={"email": email, "password": password})
+
+
+def digest(refresh_token: str) -> str:
+    return hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+async def end_reuse_grace(app: FastAPI, refresh_token: str) -> None:
+    """Move the token's first exchange back to before the reuse grace began."""
+    grace = app.state.settings.refresh_reuse_grace_seconds
+    async with app.state.db.transaction() as conn:
+        await conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.token_hash == digest(refresh_token))
+            .values(rotated_at=datetime.now(UTC) - timedelta(seconds=grace + 1))
+        )
+
+
+async def families(app: FastAPI, *tokens: str) -> set[uuid.UUID]:
+    """The families these refresh tokens belong to."""
+    async with app.state.db.connection() as conn:
+        rows = await conn.execute(
+            select(refresh_tokens.c.family_id).where(
+                refresh_tokens.c.token_hash.in_([digest(token) for token in tokens])
+            )
+        )
+        found = rows.scalars()
+    assert len(found) == len(tokens)
+    return set(found)
 
 
 # --- the whole flow -----------------------------------------------------------------------
@@ -344,16 +377,18 @@ async def test_refresh_gives_new_tokens_and_the_old_refresh_token_is_refused(
     assert second["user"] == first["user"]
     async with client_for(app, second["access_token"]) as client:
         assert (await client.get("/api/tasks")).status_code == 200
+    await end_reuse_grace(app, first["refresh_token"])
     assert_error(await refresh(anonymous, first["refresh_token"]), 401, "INVALID_TOKEN")
 
 
 async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
-    anonymous: httpx.AsyncClient,
+    app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     first = await signed_up(anonymous)
     other_session = assert_tokens(await login(anonymous, first["user"]["email"]))
     second = assert_tokens(await refresh(anonymous, first["refresh_token"]))
     newest = assert_tokens(await refresh(anonymous, second["refresh_token"]))
+    await end_reuse_grace(app, first["refresh_token"])
 
     assert_error(await refresh(anonymous, first["refresh_token"]), 401, "INVALID_TOKEN")
 
@@ -361,6 +396,125 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
     assert_error(await refresh(anonymous, second["refresh_token"]), 401, "INVALID_TOKEN")
     # Another sign-in is another family, not touched.
     assert_tokens(await refresh(anonymous, other_session["refresh_token"]))
+
+
+# --- two tabs, one refresh token ----------------------------------------------------------
+
+
+async def test_refresh_reuse_grace_is_10_seconds_by_default(settings: Settings) -> None:
+    assert settings.refresh_reuse_grace_seconds == 10
+
+
+@pytest.mark.parametrize("racers", [2, 5])
+async def test_concurrent_refreshes_with_one_refresh_token_all_succeed_in_one_family(
+    app: FastAPI, racers: int
+) -> None:
+    """Tabs that refresh with the same refresh token at once all stay signed in."""
+    async with client_for(app) as client:
+        body = await signed_up(client)
+        responses = await asyncio.wait_for(
+            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
+            timeout=30,
+        )
+        issued = [assert_tokens(response)["refresh_token"] for response in responses]
+        assert len(set(issued)) == racers
+        assert len(await families(app, body["refresh_token"], *issued)) == 1
+        # Each tab goes on with the refresh token it got.
+        for refresh_token in issued:
+            assert_tokens(await refresh(client, refresh_token))
+
+
+async def test_second_tab_refreshing_a_moment_later_succeeds(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    first_tab = assert_tokens(await refresh(anonymous, body["refresh_token"]))
+    await asyncio.sleep(0.2)
+    second_tab = assert_tokens(await refresh(anonymous, body["refresh_token"]))
+    assert second_tab["user"] == first_tab["user"]
+    assert second_tab["refresh_token"] != first_tab["refresh_token"]
+    tokens = (body["refresh_token"], first_tab["refresh_token"], second_tab["refresh_token"])
+    assert len(await families(app, *tokens)) == 1
+    async with client_for(app, second_tab["access_token"]) as client:
+        assert (await client.get("/api/auth/me")).status_code == 200
+
+
+async def test_reuse_after_the_grace_revokes_the_tokens_issued_within_it(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    first_tab = assert_tokens(await refresh(anonymous, body["refresh_token"]))
+    second_tab = assert_tokens(await refresh(anonymous, body["refresh_token"]))
+    await end_reuse_grace(app, body["refresh_token"])
+
+    response = await refresh(anonymous, body["refresh_token"])
+    assert_error(response, 401, "INVALID_TOKEN")
+    assert "already used" in response.json()["error"]
+    for tab in (first_tab, second_tab):
+        assert_error(await refresh(anonymous, tab["refresh_token"]), 401, "INVALID_TOKEN")
+
+
+async def test_reuse_grace_does_not_revive_a_logged_out_session(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    body = await signed_up(anonymous)
+    rotated = assert_tokens(await refresh(anonymous, body["refresh_token"]))
+    async with client_for(app, rotated["access_token"]) as client:
+        response = await client.post(
+            "/api/auth/logout", json={"refresh_token": rotated["refresh_token"]}
+        )
+    assert response.status_code == 204
+    assert_error(await refresh(anonymous, body["refresh_token"]), 401, "INVALID_TOKEN")
+
+
+async def test_token_of_a_family_with_a_revoked_token_is_refused(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    """A token rotated in while its family was being revoked (one row revoked, not this one)
+    is refused all the same: the family is revoked as a whole."""
+    body = await signed_up(anonymous)
+    rotated = assert_tokens(await refresh(anonymous, body["refresh_token"]))
+    async with app.state.db.transaction() as conn:
+        await conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.token_hash == digest(body["refresh_token"]))
+            .values(revoked_at=datetime.now(UTC))
+        )
+    assert_error(await refresh(anonymous, rotated["refresh_token"]), 401, "INVALID_TOKEN")
+
+
+@pytest.fixture
+async def no_grace_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    """An app on the migrated test database with REFRESH_REUSE_GRACE_SECONDS=0."""
+    assert settings.database_url is not None
+    app = create_app(make_settings(settings.database_url, tmp_path, refresh_reuse_grace_seconds=0))
+    yield app
+    await app.state.db.close()
+
+
+@pytest.mark.parametrize("racers", [2, 5])
+async def test_without_a_grace_concurrent_refreshes_succeed_at_most_once(
+    no_grace_app: FastAPI, racers: int
+) -> None:
+    async with client_for(no_grace_app) as client:
+        body = await signed_up(client)
+        responses = await asyncio.wait_for(
+            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
+            timeout=30,
+        )
+    statuses = sorted(response.status_code for response in responses)
+    # One winner; the others are refused (they even revoke the family, as a reuse would).
+    assert statuses == [200] + [401] * (racers - 1), [r.text for r in responses]
+
+
+async def test_without_a_grace_an_immediate_reuse_revokes_the_family(
+    no_grace_app: FastAPI,
+) -> None:
+    async with client_for(no_grace_app) as client:
+        body = await signed_up(client)
+        rotated = assert_tokens(await refresh(client, body["refresh_token"]))
+        assert_error(await refresh(client, body["refresh_token"]), 401, "INVALID_TOKEN")
+        assert_error(await refresh(client, rotated["refresh_token"]), 401, "INVALID_TOKEN")
 
 
 async def test_unknown_refresh_token_is_invalid_token(anonymous: httpx.AsyncClient) -> None:
@@ -378,21 +532,6 @@ async def test_expired_refresh_token_is_token_expired(
             .values(expires_at=refresh_tokens.c.created_at)
         )
     assert_error(await refresh(anonymous, body["refresh_token"]), 401, "TOKEN_EXPIRED")
-
-
-@pytest.mark.parametrize("racers", [2, 5])
-async def test_concurrent_refreshes_with_one_refresh_token_succeed_at_most_once(
-    app: FastAPI, racers: int
-) -> None:
-    async with client_for(app) as client:
-        body = await signed_up(client)
-        responses = await asyncio.wait_for(
-            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
-            timeout=30,
-        )
-    statuses = sorted(response.status_code for response in responses)
-    # One winner; the others are refused (they even revoke the family, as a reuse would).
-    assert statuses == [200] + [401] * (racers - 1), [r.text for r in responses]
 
 
 async def test_logout_makes_the_refresh_token_unusable(
@@ -427,3 +566,18 @@ async def test_logout_with_someone_elses_refresh_token_changes_nothing(
         )
     assert response.status_code == 204
     assert_tokens(await refresh(anonymous, victim["refresh_token"]))
+
+
+# --- token responses are not cached -------------------------------------------------------
+
+
+async def test_every_token_response_is_no_store(app: FastAPI, anonymous: httpx.AsyncClient) -> None:
+    email = unique_email()
+    registered = await register(anonymous, email)
+    logged_in = await login(anonymous, email)
+    form = await anonymous.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+    refreshed = await refresh(anonymous, assert_tokens(form)["refresh_token"])
+    for response, status in ((registered, 201), (logged_in, 200), (form, 200), (refreshed, 200)):
+        assert_tokens(response, status)
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"

@@ -1,5 +1,9 @@
-"""Brute-force protection: login, token, register and refresh are limited per client address
-and per email, with counters in memory (the default) and in Redis (REDIS_URL).
+"""Brute-force protection, with counters in memory (the default) and in Redis (REDIS_URL).
+
+Sign-in (login and token) is limited per client address, per address and email, and per email
+from any address at a higher limit, counted in that order so that an address past its limit
+adds nothing to the email's counter: a stranger cannot lock the owner out from elsewhere.
+Register is limited per address and per email, refresh per address.
 
 Client addresses are fake ones given to the in-process ASGI transport; nothing is sent over a
 network. Each test uses fresh addresses and emails, so Redis counters never collide between
@@ -21,12 +25,15 @@ from fastapi import FastAPI
 
 from tests.conftest import make_settings
 from todo_api.app import create_app
+from todo_api.auth.ratelimit import MemoryCounter
 from todo_api.config import Settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 KEY_PREFIX = "todo-api:rl:"
-ATTEMPTS = 3
+ATTEMPTS = 3  # per address and email (and per address for register and refresh)
+ADDRESS_ATTEMPTS = 5  # sign-in, per address
+EMAIL_ATTEMPTS = 8  # sign-in, per email from any address
 WINDOW = 60
 PASSWORD = "correct horse battery staple"
 WRONG_PASSWORD = "wrong password"
@@ -89,13 +96,15 @@ def names() -> Iterator[Names]:
 
 @pytest.fixture
 async def build_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
-    """Builds apps on the migrated test database with a limit of 3 attempts a minute."""
+    """Builds apps on the migrated test database with the small limits above, a minute each."""
     assert settings.database_url is not None
     apps: list[FastAPI] = []
 
     def make(**overrides: Any) -> FastAPI:
         values: dict[str, Any] = {
             "auth_rate_limit_attempts": ATTEMPTS,
+            "auth_rate_limit_address_attempts": ADDRESS_ATTEMPTS,
+            "auth_rate_limit_email_attempts": EMAIL_ATTEMPTS,
             "auth_rate_limit_window_seconds": WINDOW,
             **overrides,
         }
@@ -150,12 +159,30 @@ def assert_rate_limited(response: httpx.Response, window: int = WINDOW) -> None:
 # --- login and token ----------------------------------------------------------------------
 
 
-async def test_fourth_login_from_one_address_is_rate_limited(
+def test_sign_in_limits_default_to_3x_per_address_and_10x_per_email() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.auth_rate_limit_attempts == 10
+    assert settings.login_address_attempts == 30
+    assert settings.login_email_attempts == 100
+    assert Settings(_env_file=None, auth_rate_limit_attempts=4).login_email_attempts == 40  # type: ignore[call-arg]
+
+
+async def register_owner(app: FastAPI, names: Names) -> str:
+    email = names.email()
+    async with client_at(app, names.address()) as client:
+        registered = await client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+    assert registered.status_code == 201, registered.text
+    return email
+
+
+async def test_logins_from_one_address_are_limited_across_emails(
     limited_app: FastAPI, names: Names
 ) -> None:
     address = names.address()
     async with client_at(limited_app, address) as client:
-        for _ in range(ATTEMPTS):
+        for _ in range(ADDRESS_ATTEMPTS):
             response = await client.post(
                 "/api/auth/login", json={"email": names.email(), "password": WRONG_PASSWORD}
             )
@@ -170,23 +197,67 @@ async def test_limit_of_one_address_leaves_other_addresses_alone(
     limited_app: FastAPI, names: Names
 ) -> None:
     address = names.address()
-    for _ in range(ATTEMPTS):
+    for _ in range(ADDRESS_ATTEMPTS):
         assert await login(limited_app, address, names.email()) == 401
     assert await login(limited_app, address, names.email()) == 429
     assert await login(limited_app, names.address(), names.email()) == 401
 
 
-async def test_per_email_limit_applies_across_client_addresses(
+async def test_guessing_one_email_from_one_address_is_limited_sooner(
     limited_app: FastAPI, names: Names
 ) -> None:
-    email = names.email()
-    async with client_at(limited_app, names.address()) as client:
-        registered = await client.post(
-            "/api/auth/register", json={"email": email, "password": PASSWORD}
+    address, email = names.address(), names.email()
+    for _ in range(ATTEMPTS):
+        assert await login(limited_app, address, email) == 401
+    async with client_at(limited_app, address) as client:
+        response = await client.post(
+            "/api/auth/login", json={"email": email, "password": WRONG_PASSWORD}
         )
-    assert registered.status_code == 201, registered.text
-    for spelling in (email, email.upper(), f" {email.title()} "):
-        assert await login(limited_app, names.address(), spelling) == 401
+    assert_rate_limited(response)
+    # The address may still sign in to other accounts (say, a shared computer).
+    assert await login(limited_app, address, names.email()) == 401
+
+
+@pytest.mark.parametrize("counter", ["memory", "redis"])
+async def test_strangers_wrong_passwords_do_not_lock_the_owner_out_from_elsewhere(
+    build_app: Callable[..., FastAPI],
+    names: Names,
+    request: pytest.FixtureRequest,
+    counter: str,
+) -> None:
+    """The issue's case with the default limits: a stranger's 10 wrong passwords, and many
+    more refused ones, from one address; the owner then signs in from another address."""
+    overrides: dict[str, Any] = {
+        "auth_rate_limit_attempts": 10,
+        "auth_rate_limit_address_attempts": None,
+        "auth_rate_limit_email_attempts": None,
+    }
+    if counter == "redis":
+        names.redis_url = overrides["redis_url"] = request.getfixturevalue("redis_url")
+    app = build_app(**overrides)
+    email = await register_owner(app, names)
+    stranger = names.address()
+    statuses = [await login(app, stranger, email) for _ in range(10)]
+    assert statuses == [401] * 10
+    async with client_at(app, stranger) as client:
+        for _ in range(100):
+            response = await client.post(
+                "/api/auth/login", json={"email": email, "password": PASSWORD}
+            )
+            assert response.status_code == 429  # even the right password, from there
+    assert await login(app, names.address(), email, PASSWORD) == 200
+    async with client_at(app, names.address()) as client:
+        form = {"username": email, "password": PASSWORD}
+        assert (await client.post("/api/auth/token", data=form)).status_code == 200
+
+
+async def test_per_email_limit_bounds_guessing_from_many_addresses(
+    limited_app: FastAPI, names: Names
+) -> None:
+    email = await register_owner(limited_app, names)
+    spellings = (email, email.upper(), f" {email.title()} ")
+    for attempt in range(EMAIL_ATTEMPTS):
+        assert await login(limited_app, names.address(), spellings[attempt % 3]) == 401
     # The right password, from yet another address, is refused too: the email is locked.
     async with client_at(limited_app, names.address()) as client:
         response = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
@@ -195,7 +266,7 @@ async def test_per_email_limit_applies_across_client_addresses(
 
 async def test_token_endpoint_is_rate_limited(limited_app: FastAPI, names: Names) -> None:
     async with client_at(limited_app, names.address()) as client:
-        for _ in range(ATTEMPTS):
+        for _ in range(ADDRESS_ATTEMPTS):
             form = {"username": names.email(), "password": WRONG_PASSWORD}
             assert (await client.post("/api/auth/token", data=form)).status_code == 401
         form = {"username": names.email(), "password": WRONG_PASSWORD}
@@ -316,11 +387,65 @@ async def test_unreachable_redis_still_limits_in_memory(
     build_app: Callable[..., FastAPI], names: Names
 ) -> None:
     app = build_app(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
-    address = names.address()
+    address, email = names.address(), names.email()
     for _ in range(ATTEMPTS):
-        assert await login(app, address, names.email()) == 401
+        assert await login(app, address, email) == 401
     async with client_at(app, address) as client:
         response = await client.post(
-            "/api/auth/login", json={"email": names.email(), "password": WRONG_PASSWORD}
+            "/api/auth/login", json={"email": email, "password": WRONG_PASSWORD}
         )
     assert_rate_limited(response)
+
+
+# --- the in-memory table is bounded --------------------------------------------------------
+
+
+async def test_memory_counter_at_its_cap_forgets_the_oldest_window_only() -> None:
+    counter = MemoryCounter(max_keys=3)
+    for _ in range(4):
+        await counter.hit("oldest", WINDOW)
+    await counter.hit("second", WINDOW)
+    await counter.hit("third", WINDOW)
+    assert (await counter.hit("second", WINDOW))[0] == 2
+    await counter.hit("fourth", WINDOW)  # over the cap: "oldest" goes, nothing else
+    assert len(counter) == 3
+    assert (await counter.hit("second", WINDOW))[0] == 3
+    assert (await counter.hit("third", WINDOW))[0] == 2
+    assert (await counter.hit("fourth", WINDOW))[0] == 2
+    assert (await counter.hit("oldest", WINDOW))[0] == 1  # counted afresh
+    assert len(counter) == 3
+
+
+async def test_memory_counter_forgets_expired_windows_before_live_ones() -> None:
+    counter = MemoryCounter(max_keys=2)
+    await counter.hit("short", 1)
+    await counter.hit("live", WINDOW)
+    await asyncio.sleep(1.1)
+    await counter.hit("short", 1)  # a new window: "short" is now the newest
+    await counter.hit("new", WINDOW)  # over the cap: the oldest window ("live") goes
+    assert len(counter) == 2
+    assert (await counter.hit("short", 1))[0] == 2
+
+
+async def test_limited_address_stays_limited_when_the_memory_table_fills(
+    build_app: Callable[..., FastAPI], names: Names
+) -> None:
+    """Filling the table with other addresses' counters forgets the oldest ones, not all:
+    an address limited a moment ago is still limited."""
+    app = build_app()
+    app.state.rate_limiter.counter = MemoryCounter(max_keys=20)
+
+    async def refresh_from(address: str) -> int:
+        async with client_at(app, address) as client:
+            response = await client.post("/api/auth/refresh", json={"refresh_token": "unknown"})
+        return response.status_code
+
+    for _ in range(15):
+        assert await refresh_from(names.address()) == 401
+    limited = names.address()
+    for _ in range(ATTEMPTS):
+        assert await refresh_from(limited) == 401
+    assert await refresh_from(limited) == 429
+    for _ in range(10):  # past the cap of 20 keys
+        assert await refresh_from(names.address()) == 401
+    assert await refresh_from(limited) == 429

@@ -202,6 +202,62 @@ async def test_longest_allowed_subject_is_accepted(app: FastAPI) -> None:
     assert response.status_code == 200
 
 
+# Subjects no user can have: UTF-8 cannot encode a lone surrogate, and control characters
+# (C0, DEL, C1) have no place in an id.
+UNUSABLE_TEXT = {
+    "lone-high-surrogate": "\ud800",
+    "lone-low-surrogate-at-the-end": "user-\udfff",
+    "nul": "user\x00id",
+    "newline": "user\nid",
+    "carriage-return": "user\rid",
+    "tab": "user\tid",
+    "escape": "\x1b[31muser",
+    "del": "user\x7f",
+    "c1-next-line": "user\x85id",
+}
+
+
+@pytest.mark.parametrize("subject", UNUSABLE_TEXT.values(), ids=UNUSABLE_TEXT.keys())
+@pytest.mark.parametrize("route", ["/api/tasks", "/api/auth/me"])
+async def test_validly_signed_token_with_an_unusable_subject_is_invalid_token(
+    app: FastAPI, subject: str, route: str
+) -> None:
+    async with client_for(app, sign(claims(sub=subject))) as client:
+        response = await client.get(route)
+    assert_invalid_token(response)
+
+
+async def test_subject_with_other_unicode_is_accepted(app: FastAPI) -> None:
+    for subject in ("Ünïcødé-ユーザー", "emoji-\U0001f600", "nonchar-\ufffe"):
+        async with client_for(app, sign(claims(sub=subject))) as client:
+            me = await client.get("/api/auth/me")
+        assert me.status_code == 200, me.text
+        assert me.json()["id"] == str(user_id_for_subject(subject))
+
+
+@pytest.mark.parametrize("text", UNUSABLE_TEXT.values(), ids=UNUSABLE_TEXT.keys())
+async def test_unusable_email_or_name_claim_is_ignored(app: FastAPI, text: str) -> None:
+    email = f"{text}-{uuid.uuid4().hex[:8]}@example.com"
+    for extra in ({"email": email}, {"name": f"Ada {text} Lovelace"}):
+        async with client_for(app, sign(claims(**extra))) as client:
+            created = await client.post("/api/tasks", json={"title": "still works"})
+            me = await client.get("/api/auth/me")
+        assert created.status_code == 201, created.text
+        assert me.status_code == 200, me.text
+        assert me.json()["email"] is None
+        assert me.json()["name"] is None
+
+
+@pytest.mark.parametrize(
+    "iat",
+    [-(10**400), 10**400, 1e308 * 10, "yesterday", None],
+    ids=["huge-negative", "huge-positive", "infinite", "text", "null"],
+)
+async def test_odd_issued_at_never_fails_the_request(app: FastAPI, iat: Any) -> None:
+    response = await get_tasks(app, sign({**claims(), "iat": iat}))
+    assert response.status_code in (200, 401), response.text
+
+
 # --- TOKEN_EXPIRED and the leeway ---------------------------------------------------------
 
 

@@ -2,7 +2,10 @@
 
 Refresh tokens follow OAuth 2.0 security best practice: each is used once and replaced by a
 new one of the same family; presenting one that was already replaced means it leaked, so the
-whole family is revoked and everyone holding one of its tokens must sign in again.
+whole family is revoked and everyone holding one of its tokens must sign in again. The one
+exception is a second exchange within REFRESH_REUSE_GRACE_SECONDS of the first (two tabs
+refreshing at once): it gets new tokens of the same family too. A family with a revoked token
+is revoked as a whole, so a token rotated in while the family was being revoked is refused.
 """
 
 import hashlib
@@ -91,25 +94,45 @@ async def issue_tokens(
     )
 
 
+_sibling = refresh_tokens.alias("sibling")
+# No token of the same family is revoked (revoking a family revokes every token it has).
+_family_live = ~(
+    select(_sibling.c.id)
+    .where(_sibling.c.family_id == refresh_tokens.c.family_id, _sibling.c.revoked_at.is_not(None))
+    .exists()
+)
+
+
 async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) -> Tokens:
-    """Exchange a refresh token for new tokens, exactly once per refresh token."""
+    """Exchange a refresh token for new tokens: once, or again within the reuse grace."""
     digest = _digest(refresh_token)
     now = utcnow()
+    usable = (
+        refresh_tokens.c.token_hash == digest,
+        refresh_tokens.c.revoked_at.is_(None),
+        refresh_tokens.c.expires_at > now,
+        _family_live,
+    )
     async with transaction(conn):
         # The conditional UPDATE is the decision: of two racing exchanges only one matches.
         spent = (
             await conn.execute(
                 update(refresh_tokens)
-                .where(
-                    refresh_tokens.c.token_hash == digest,
-                    refresh_tokens.c.rotated_at.is_(None),
-                    refresh_tokens.c.revoked_at.is_(None),
-                    refresh_tokens.c.expires_at > now,
-                )
+                .where(refresh_tokens.c.rotated_at.is_(None), *usable)
                 .values(rotated_at=now)
                 .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
             )
         ).first()
+        grace = timedelta(seconds=settings.refresh_reuse_grace_seconds)
+        if spent is None and grace:
+            # The loser of that race (or a second tab a moment later) still gets tokens.
+            spent = (
+                await conn.execute(
+                    select(refresh_tokens.c.user_id, refresh_tokens.c.family_id).where(
+                        refresh_tokens.c.rotated_at >= now - grace, *usable
+                    )
+                )
+            ).first()
         if spent is not None:
             user = await get_user(conn=conn, user_id=spent.user_id)
             if user is not None:
@@ -124,7 +147,9 @@ async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) ->
     if known.rotated_at is not None:
         await revoke_family(conn=conn, family_id=known.family_id)
         raise invalid_token("The refresh token was already used; sign in again")
-    raise invalid_token("The refresh token has expired", ErrorCode.TOKEN_EXPIRED)
+    if known.expires_at <= now:
+        raise invalid_token("The refresh token has expired", ErrorCode.TOKEN_EXPIRED)
+    raise invalid_token("The refresh token is not valid")  # its sign-in was revoked
 
 
 async def revoke_family(*, conn: Connection, family_id: uuid.UUID) -> None:

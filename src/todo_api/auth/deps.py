@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity, TokenVerifier, unauthorized
 from todo_api.auth.users import KnownUsers, ensure_user
 from todo_api.deps import database
@@ -31,9 +32,13 @@ async def authenticate(request: Request) -> Identity:
     identity = await verifier.verify(bearer_token(request))
     request.state.user_id = identity.user_id
     known: KnownUsers = request.app.state.known_users
-    if identity.user_id not in known:
+    profiles: SeenProfiles = request.app.state.seen_profiles
+    first_sight = identity.user_id not in known
+    if first_sight or profiles.is_news(identity):
         async with database(request).connection() as conn:
-            await ensure_user(conn, identity)
+            if first_sight:
+                await ensure_user(conn, identity)
+            await profiles.sync(conn, identity)  # the token's email and name, when news
         known.add(identity.user_id)
     request.scope[_IDENTITY] = identity
     return identity

@@ -1,8 +1,14 @@
 """Public keys of an external issuer (Better Auth's `/api/auth/jwks`), fetched and cached.
 
-The cache is what keeps the issuer safe from us: keys are refreshed when they grow old, an
-unknown `kid` triggers at most one fetch per `min_refetch_seconds` (a flood of made-up kids
-costs the issuer nothing), and an issuer that is down changes nothing while keys are cached.
+The cache is what keeps the issuer safe from us: keys are refreshed when they grow old, fetches
+start at most once per `min_refetch_seconds` however many requests ask for them (a flood of
+made-up kids costs the issuer one fetch per interval), and an issuer that is down changes
+nothing while keys are cached.
+
+It is also what keeps a key rotation invisible to users: a request with a `kid` the cache does
+not know waits for a fetch that started after it arrived (the interval is short, and every
+request waiting for the next fetch shares it), instead of being refused because someone else's
+made-up `kid` used the interval up.
 """
 
 import asyncio
@@ -12,17 +18,22 @@ from typing import Any
 
 import httpx
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import PyJWTError
 
 log = logging.getLogger("todo_api")
 
-# The one algorithm each kind of key may sign with; any other is refused for that key.
-KEY_ALGORITHMS: dict[tuple[str, str | None], str] = {
-    ("OKP", "Ed25519"): "EdDSA",
-    ("EC", "P-256"): "ES256",
-    ("RSA", None): "RS256",
+# For each kind of key: the algorithm it signs with when its JWK names none, and the algorithms
+# its JWK may name. A key is used with exactly one algorithm, so an RSA key published for RS256
+# (or with no `alg`) never verifies a PS256 token, nor the other way round.
+KEY_ALGORITHMS: dict[tuple[str, str | None], tuple[str, frozenset[str]]] = {
+    ("OKP", "Ed25519"): ("EdDSA", frozenset({"EdDSA"})),
+    ("EC", "P-256"): ("ES256", frozenset({"ES256"})),
+    ("EC", "P-521"): ("ES512", frozenset({"ES512"})),
+    ("RSA", None): ("RS256", frozenset({"RS256", "PS256"})),
 }
-ASYMMETRIC_ALGORITHMS = frozenset(KEY_ALGORITHMS.values())
+ASYMMETRIC_ALGORITHMS = frozenset(
+    algorithm for _, allowed in KEY_ALGORITHMS.values() for algorithm in allowed
+)
 
 
 class IssuerUnavailable(Exception):
@@ -34,9 +45,15 @@ class UnknownKey(Exception):
 
 
 def key_algorithm(jwk: dict[str, Any]) -> str | None:
+    """The one algorithm this key may sign with, or None when the service does not take it."""
     kty = jwk.get("kty")
     crv = jwk.get("crv") if kty != "RSA" else None
-    return KEY_ALGORITHMS.get((str(kty), crv))
+    kind = KEY_ALGORITHMS.get((str(kty), crv if isinstance(crv, str) else None))
+    if kind is None:
+        return None
+    default, allowed = kind
+    algorithm = jwk.get("alg", default)
+    return algorithm if algorithm in allowed else None
 
 
 class JwksCache:
@@ -45,35 +62,34 @@ class JwksCache:
         url: str,
         *,
         max_age_seconds: float = 600,
-        min_refetch_seconds: float = 10,
+        min_refetch_seconds: float = 1,
         timeout_seconds: float = 5,
+        max_wait_seconds: float = 5,
     ) -> None:
         self.url = url
         self._max_age = max_age_seconds
         self._min_refetch = min_refetch_seconds
         self._timeout = timeout_seconds
+        self._max_wait = max_wait_seconds
         self._keys: dict[str | None, PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
-        self._attempted_at: float | None = None  # last fetch, successful or not
-        self._inflight: asyncio.Task[None] | None = None
+        self._attempted_at: float | None = None  # start of the last fetch, successful or not
+        self._failed = False  # whether the last fetch failed
+        self._inflight: asyncio.Task[None] | None = None  # the fetch under way
+        self._queued: asyncio.Task[None] | None = None  # the next one, waiting for its turn
         self.fetches = 0
 
     async def key_for(self, kid: str | None, algorithm: str) -> PyJWK:
         """The key that signs tokens with this `kid`, if it may sign with `algorithm`.
 
         A known key answers at once, even when the set is old: the refresh then runs in the
-        background. An unknown `kid` waits for a fetch (the one under way, or a new one when the
-        interval allows), so many requests with a just-rotated key share one fetch.
+        background. An unknown `kid` waits (a bounded time) for a fetch that may bring it.
         """
         key = self._lookup(kid)
-        if key is not None:
-            if self._is_stale():
-                self._fetch()
-        else:
-            fetch = self._fetch()
-            if fetch is not None:
-                await asyncio.shield(fetch)  # a cancelled request must not cancel the fetch
-            key = self._lookup(kid)
+        if key is None:
+            key = await self._fetch_for(kid)
+        elif self._is_stale() and self._inflight is None and self._queued is None:
+            self._next_fetch()
         if key is None:
             if self._fetched_at is None:
                 raise IssuerUnavailable
@@ -81,6 +97,23 @@ class JwksCache:
         if key.algorithm_name != algorithm:
             raise UnknownKey
         return key
+
+    async def _fetch_for(self, kid: str | None) -> PyJWK | None:
+        """Wait for the fetch under way, then, if the kid is still unknown, for one that starts
+        after this request arrived: only that one can tell that the kid is not published."""
+        deadline = time.monotonic() + self._max_wait
+        if self._inflight is not None:
+            await asyncio.wait([self._inflight], timeout=self._max_wait)
+            if (key := self._lookup(kid)) is not None:
+                return key
+        if self._failed and not self._may_fetch_now():
+            return None  # the issuer failed moments ago: asking again at once would not help
+        fetch = self._next_fetch()
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            # Waiting neither cancels the shared fetch nor is cancelled by it.
+            await asyncio.wait([fetch], timeout=remaining)
+        return self._lookup(kid)
 
     def _lookup(self, kid: str | None) -> PyJWK | None:
         if kid is None and len(self._keys) == 1:
@@ -90,26 +123,43 @@ class JwksCache:
     def _is_stale(self) -> bool:
         return self._fetched_at is None or time.monotonic() - self._fetched_at > self._max_age
 
-    def _fetch(self) -> asyncio.Task[None] | None:
-        """The fetch under way, else a new one if the interval allows, else None."""
-        if self._inflight is None:
-            now = time.monotonic()
-            if self._attempted_at is not None and now - self._attempted_at < self._min_refetch:
-                return None
-            self._attempted_at = now
-            self._inflight = asyncio.create_task(self._download())
-            self._inflight.add_done_callback(self._fetch_done)
-        return self._inflight
+    def _may_fetch_now(self) -> bool:
+        return (
+            self._attempted_at is None or time.monotonic() - self._attempted_at >= self._min_refetch
+        )
 
-    def _fetch_done(self, _task: asyncio.Task[None]) -> None:
-        self._inflight = None
+    def _next_fetch(self) -> asyncio.Task[None]:
+        """The fetch that starts next: after the one under way, and once the interval allows.
+
+        There is at most one such fetch, so any number of requests share it.
+        """
+        if self._queued is None:
+            self._queued = asyncio.create_task(self._fetch_after(self._inflight))
+        return self._queued
+
+    async def _fetch_after(self, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        if self._attempted_at is not None:
+            wait = self._attempted_at + self._min_refetch - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._queued = None
+        self._inflight = asyncio.current_task()
+        self._attempted_at = time.monotonic()
+        try:
+            await self._download()
+        finally:
+            self._inflight = None
 
     async def close(self) -> None:
-        if self._inflight is not None:
-            self._inflight.cancel()
+        for task in (self._queued, self._inflight):
+            if task is not None:
+                task.cancel()
 
     async def _download(self) -> None:
         self.fetches += 1
+        self._failed = True
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as client:
                 response = await client.get(self.url)
@@ -122,6 +172,7 @@ class JwksCache:
         if keys:
             self._keys = keys
             self._fetched_at = time.monotonic()
+            self._failed = False
         else:
             log.warning("JWKS at %s has no usable signing key", self.url)
 
@@ -132,10 +183,13 @@ class JwksCache:
             if not isinstance(raw, dict) or raw.get("use", "sig") != "sig":
                 continue
             algorithm = key_algorithm(raw)
-            if algorithm is None or raw.get("alg", algorithm) != algorithm:
+            if algorithm is None:
                 continue  # a key type we do not take, or one that claims another algorithm
+            kid = raw.get("kid")
+            if kid is not None and not isinstance(kid, str):
+                continue
             try:
-                keys[raw.get("kid")] = PyJWK(raw, algorithm=algorithm)
-            except PyJWKError as exc:
+                keys[kid] = PyJWK(raw, algorithm=algorithm)
+            except (PyJWTError, ValueError, TypeError) as exc:  # a malformed key
                 log.warning("skipping a JWKS key: %s", exc)
         return keys

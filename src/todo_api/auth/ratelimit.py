@@ -7,6 +7,7 @@ behind a load balancer counts together.
 import logging
 import math
 import time
+from collections import OrderedDict
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -24,8 +25,15 @@ class Counter(Protocol):
 
 
 class MemoryCounter:
+    """Counters in this process, at most `max_keys` of them.
+
+    Keys are kept in the order their windows started; when a new window would pass the cap,
+    the oldest one goes (an expired one, unless every window is still running). Filling the
+    table therefore forgets the counters least likely to matter, never all of them at once.
+    """
+
     def __init__(self, max_keys: int = 100_000) -> None:
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._windows: OrderedDict[str, tuple[float, int]] = OrderedDict()
         self._max_keys = max_keys
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, float]:
@@ -33,15 +41,14 @@ class MemoryCounter:
         ends_at, count = self._windows.get(key, (0.0, 0))
         if ends_at <= now:
             ends_at, count = now + window_seconds, 0
-            if len(self._windows) >= self._max_keys:
-                self._forget_expired(now)
+            self._windows.pop(key, None)  # a new window: the key becomes the newest
+            while len(self._windows) >= self._max_keys:
+                self._windows.popitem(last=False)
         self._windows[key] = (ends_at, count + 1)
         return count + 1, ends_at - now
 
-    def _forget_expired(self, now: float) -> None:
-        self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
-        if len(self._windows) >= self._max_keys:  # still full of live windows: start over
-            self._windows.clear()
+    def __len__(self) -> int:
+        return len(self._windows)
 
     async def close(self) -> None:
         self._windows.clear()
@@ -80,17 +87,32 @@ class RateLimited(Exception):
 
 
 class RateLimiter:
-    def __init__(self, counter: Counter, *, attempts: int, window_seconds: int) -> None:
+    """Attempts allowed per window: `attempts` for most keys; for sign-in, `address_attempts`
+    per client address and `email_attempts` per email from any address."""
+
+    def __init__(
+        self,
+        counter: Counter,
+        *,
+        attempts: int,
+        window_seconds: int,
+        address_attempts: int | None = None,
+        email_attempts: int | None = None,
+    ) -> None:
         self.counter = counter
         self.attempts = attempts
+        self.address_attempts = address_attempts or attempts
+        self.email_attempts = email_attempts or attempts
         self.window_seconds = window_seconds
 
-    async def check(self, *keys: str) -> None:
-        """Count an attempt under each key; raise RateLimited when any is over the limit."""
-        retry_after = 0.0
-        for key in keys:
+    async def check(self, *limits: tuple[str, int]) -> None:
+        """Count an attempt under each key in turn, given with its limit; raise RateLimited at
+        the first one over its limit, without counting under the keys after it.
+
+        So the order matters: an address that is over its own limit adds nothing to the
+        counters behind it (per email, say), and cannot use them up for anyone else.
+        """
+        for key, attempts in limits:
             count, remaining = await self.counter.hit(key, self.window_seconds)
-            if count > self.attempts:
-                retry_after = max(retry_after, remaining)
-        if retry_after:
-            raise RateLimited(max(1, math.ceil(retry_after)))
+            if count > attempts:
+                raise RateLimited(max(1, math.ceil(remaining)))

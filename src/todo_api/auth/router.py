@@ -1,4 +1,8 @@
-"""Account routes: register, login (JSON and OAuth2 form), refresh, logout, me."""
+"""Account routes: register, login (JSON and OAuth2 form), refresh, logout, me.
+
+The built-in accounts (every route but `me`) are a router of their own, left out of the app
+when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up and sign-in.
+"""
 
 from typing import Annotated, Any
 
@@ -15,15 +19,24 @@ from todo_api.errors import ApiError, ErrorCode, NotFound, error_responses
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
+accounts_router = APIRouter(
+    prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503)
+)
 
 
-async def _limit(request: Request, action: str, email: str | None = None) -> None:
-    """Count an attempt per client address (and per email); 429 past the limit."""
+def _limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
-    client = request.client.host if request.client else "unknown"
-    keys = [f"{action}:ip:{client}"] + ([f"{action}:email:{email}"] if email else [])
+    return limiter
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _limit(request: Request, *limits: tuple[str, int]) -> None:
+    """Count an attempt under each (key, limit) in turn; 429 at the first one past its limit."""
     try:
-        await limiter.check(*keys)
+        await _limiter(request).check(*limits)
     except RateLimited as exc:
         raise ApiError(
             429,
@@ -33,8 +46,26 @@ async def _limit(request: Request, action: str, email: str | None = None) -> Non
         ) from None
 
 
-async def _login(request: Request, conn: Connection, email: str, password: str) -> Tokens:
-    await _limit(request, "login", email)
+def _no_store(response: Response) -> None:
+    """Tokens are never kept by a cache (RFC 6749, section 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+async def _login(
+    request: Request, response: Response, conn: Connection, email: str, password: str
+) -> Tokens:
+    """Sign-in attempts are counted per client address, per address and email, and per email
+    from any address at a much higher limit. The address counts first, so one address past its
+    limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
+    the owner out of signing in from another, and guessing from many places stays bounded."""
+    limiter, client = _limiter(request), _client(request)
+    await _limit(
+        request,
+        (f"login:ip:{client}", limiter.address_attempts),
+        (f"login:ip:{client}:email:{email}", limiter.attempts),
+        (f"login:email:{email}", limiter.email_attempts),
+    )
     user = await accounts.authenticate(conn=conn, email=email, password=password)
     if user is None:
         raise ApiError(
@@ -43,6 +74,7 @@ async def _login(request: Request, conn: Connection, email: str, password: str) 
             "Incorrect email or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    _no_store(response)
     return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
 
 
@@ -51,7 +83,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.post(
+@accounts_router.post(
     "/register",
     response_model=Tokens,
     status_code=status.HTTP_201_CREATED,
@@ -59,26 +91,32 @@ def _settings(request: Request) -> Settings:
     summary="Create an account; signs it in",
     openapi_extra=PUBLIC,
 )
-async def register(data: Register, request: Request, conn: Connection) -> Any:
-    await _limit(request, "register", data.email)
+async def register(data: Register, request: Request, response: Response, conn: Connection) -> Any:
+    attempts = _limiter(request).attempts
+    await _limit(
+        request,
+        (f"register:ip:{_client(request)}", attempts),
+        (f"register:email:{data.email}", attempts),
+    )
     user = await accounts.register(
         conn=conn, email=data.email, password=data.password, name=data.name
     )
+    _no_store(response)
     return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
 
 
-@router.post(
+@accounts_router.post(
     "/login",
     response_model=Tokens,
     responses=error_responses(401, 429),
     summary="Sign in",
     openapi_extra=PUBLIC,
 )
-async def login(data: Login, request: Request, conn: Connection) -> Any:
-    return await _login(request, conn, data.email, data.password)
+async def login(data: Login, request: Request, response: Response, conn: Connection) -> Any:
+    return await _login(request, response, conn, data.email, data.password)
 
 
-@router.post(
+@accounts_router.post(
     "/token",
     response_model=Tokens,
     responses=error_responses(401, 429),
@@ -89,26 +127,34 @@ async def token(
     username: Annotated[Email, Form(description="The account's email")],
     password: Annotated[str, Form(max_length=1024)],
     request: Request,
+    response: Response,
     conn: Connection,
 ) -> Any:
-    return await _login(request, conn, username, password)
+    return await _login(request, response, conn, username, password)
 
 
-@router.post(
+@accounts_router.post(
     "/refresh",
     response_model=Tokens,
     responses=error_responses(401, 429),
-    summary="Exchange a refresh token for new tokens (each refresh token works once)",
+    summary=(
+        "Exchange a refresh token for new tokens (each refresh token works once, or again "
+        "within REFRESH_REUSE_GRACE_SECONDS, as when two tabs refresh at once)"
+    ),
     openapi_extra=PUBLIC,
 )
-async def refresh(data: RefreshRequest, request: Request, conn: Connection) -> Any:
-    await _limit(request, "refresh")
-    return await accounts.rotate(
+async def refresh(
+    data: RefreshRequest, request: Request, response: Response, conn: Connection
+) -> Any:
+    await _limit(request, (f"refresh:ip:{_client(request)}", _limiter(request).attempts))
+    tokens = await accounts.rotate(
         conn=conn, settings=_settings(request), refresh_token=data.refresh_token
     )
+    _no_store(response)
+    return tokens
 
 
-@router.post(
+@accounts_router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,

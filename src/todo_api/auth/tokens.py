@@ -1,12 +1,17 @@
 """Bearer tokens: verification with an explicit algorithm allow-list, and minting.
 
 Two kinds of token pass: HS256 ones signed with JWT_SECRET (this service's own, the CLI's, or a
-frontend sharing the secret), and, when JWT_JWKS_URL is set, an external issuer's EdDSA, ES256
-or RS256 ones, each verified only with a key of its own type.
+frontend sharing the secret), and, when JWT_JWKS_URL is set, an external issuer's EdDSA, ES256,
+ES512, RS256 or PS256 ones, each verified only with a key published for that algorithm.
+
+A token is only as good as its claims: a subject that cannot be encoded or holds control
+characters makes the token invalid (401), and an `email` or `name` claim of that kind is
+ignored, so that nothing a token carries can fail later as a 500.
 """
 
 import base64
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +42,7 @@ class Identity:
     subject: str
     email: str | None
     name: str | None = None
+    issued_at: float | None = None  # the token's `iat`, when it has a usable one
 
 
 def user_id_for_subject(subject: str) -> uuid.UUID:
@@ -46,6 +52,13 @@ def user_id_for_subject(subject: str) -> uuid.UUID:
         return uuid.uuid5(SUBJECT_NAMESPACE, subject)
 
 
+def is_clean_text(text: str) -> bool:
+    """No control character (C0, DEL, C1) and no lone surrogate, which UTF-8 cannot encode."""
+    return not any(
+        ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or 0xD800 <= ord(ch) <= 0xDFFF for ch in text
+    )
+
+
 def normalize_email(value: object) -> str | None:
     """A usable email from a claim, or None: a bad `email` claim is ignored, not stored."""
     if not isinstance(value, str):
@@ -53,18 +66,25 @@ def normalize_email(value: object) -> str | None:
     email = value.strip().lower()
     if not (3 <= len(email) <= MAX_EMAIL_LENGTH) or "@" not in email:
         return None
-    if any(ord(ch) < 0x20 or 0xD800 <= ord(ch) <= 0xDFFF for ch in email):
-        return None
-    return email
+    return email if is_clean_text(email) else None
 
 
 def normalize_name(value: object) -> str | None:
     if not isinstance(value, str):
         return None
-    name = value.strip()[:MAX_NAME_LENGTH]
-    if not name or any(ord(ch) < 0x20 or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+    name = value.strip()[:MAX_NAME_LENGTH].rstrip()
+    return name if name and is_clean_text(name) else None
+
+
+def issued_at(value: object) -> float | None:
+    """The `iat` claim as seconds, or None when there is no usable one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return name
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
@@ -148,13 +168,18 @@ class TokenVerifier:
         except jwt.InvalidTokenError:
             raise invalid_token("The token is not valid") from None
         subject = claims["sub"]
-        if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        if (
+            not isinstance(subject, str)
+            or not 0 < len(subject) <= MAX_SUBJECT_LENGTH
+            or not is_clean_text(subject)
+        ):
             raise invalid_token("The token is not valid")
         return Identity(
             user_id=user_id_for_subject(subject),
             subject=subject,
             email=normalize_email(claims.get("email")),
             name=normalize_name(claims.get("name")),
+            issued_at=issued_at(claims.get("iat")),
         )
 
 

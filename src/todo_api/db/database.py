@@ -179,6 +179,10 @@ class Result:
     def scalar(self) -> Any:
         return next(iter(self.rows[0].values())) if self.rows else None
 
+    def scalars(self) -> list[Any]:
+        """The first column of every row."""
+        return [next(iter(row.values())) for row in self.rows]
+
     def scalar_one(self) -> Any:
         return next(iter(self.one().values()))
 
