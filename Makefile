@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install serve migrate test lint format bench clean
+.PHONY: install serve migrate migration test lint format bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ serve: $(INSTALLED)
 
 migrate: $(INSTALLED)
 	$(BIN)/todo-api migrate
+
+# A new migration from the models: make migration m="add reminders"
+migration: $(INSTALLED)
+	$(BIN)/todo-api revision -m "$(m)"
 
 test: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)

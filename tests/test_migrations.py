@@ -5,6 +5,7 @@ import subprocess
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -17,12 +18,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.conftest import ADMIN_URL, TEST_SECRET
+from tests.conftest import ADMIN_URL, TEST_SECRET, make_settings
 from tests.helpers_server import TODO_API, clean_env
 from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.db import create_engine, utcnow
-from todo_api.migrations import alembic_config, upgrade_to_head
+from todo_api.migrations import alembic_config, generate_revision, upgrade_to_head
 from todo_api.models import include_in_comparison, metadata
 from todo_api.tasks.models import tasks
 
@@ -192,3 +193,21 @@ def test_concurrent_migrate_processes_create_the_schema_once(
     for table in metadata.tables.values():
         for index in table.indexes:
             assert names.count(index.name) == 1, index.name
+
+
+async def test_a_revision_of_unchanged_models_is_empty_and_follows_the_head(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path / "data")
+    versions = tmp_path / "versions"
+    versions.mkdir()
+
+    await generate_revision(settings, "nothing changed", directory=versions)
+
+    (written,) = versions.glob("*.py")
+    text = written.read_text()
+    assert written.name == f"{int(HEAD or 0) + 1:04d}_nothing_changed.py"
+    assert f"down_revision: str | None = {HEAD!r}" in text
+    upgrade = text.split("def upgrade() -> None:")[1].split("def downgrade")[0]
+    statements = [line.strip() for line in upgrade.splitlines() if line.strip()]
+    assert [s for s in statements if not s.startswith("#")] == ["pass"]  # nothing to do

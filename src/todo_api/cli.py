@@ -49,6 +49,12 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
     print("database schema is up to date")
 
 
+def _revision(settings: Settings, args: argparse.Namespace) -> None:
+    from todo_api.migrations import generate_revision
+
+    asyncio.run(generate_revision(settings, args.message))
+
+
 def _token(settings: Settings, args: argparse.Namespace) -> None:
     from todo_api.auth.tokens import mint_token
 
@@ -74,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="migrate the database to the latest schema")
     migrate.set_defaults(run=_migrate)
+
+    revision = commands.add_parser(
+        "revision", help="write a migration for what the models changed (review it, then commit)"
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the migration does")
+    revision.set_defaults(run=_revision)
 
     token = commands.add_parser("token", help="print a token signed with JWT_SECRET")
     token.add_argument("--sub", default=str(uuid.uuid4()), help="the subject (user id)")

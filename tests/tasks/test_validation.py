@@ -358,3 +358,38 @@ async def test_json_sent_with_the_wrong_content_type_is_an_invalid_request(
     )
     assert_error(response, 400, "INVALID_REQUEST")
     assert (await alice.get("/api/tasks")).json() == []
+
+
+# --- bodies built to make the error itself expensive ----------------------------------------
+
+
+async def test_a_body_of_thousands_of_unknown_fields_is_one_error(
+    alice: httpx.AsyncClient,
+) -> None:
+    body: dict[str, Any] = {"title": "x", **{f"k{i}": 1 for i in range(50_000)}}
+    response = await alice.post("/api/tasks", json=body)
+    details = assert_validation_error(response, "body")
+    assert "50000 unknown fields" in details[0]["message"]
+
+
+async def test_a_huge_tag_list_is_one_error(alice: httpx.AsyncClient) -> None:
+    response = await alice.post("/api/tasks", json={"title": "x", "tags": [1] * 100_000})
+    details = assert_validation_error(response, "tags")
+    assert len(details) == 1
+
+
+async def test_a_login_of_thousands_of_unknown_fields_is_one_error(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    body = {"email": "a@example.com", "password": "x" * 12, **{f"k{i}": 1 for i in range(50_000)}}
+    response = await anonymous.post("/api/auth/login", json=body)
+    assert response.status_code == 400
+    assert len(response.json()["details"]) == 1
+
+
+async def test_validation_errors_list_at_most_twenty_details(alice: httpx.AsyncClient) -> None:
+    body = {"title": "", **{f"k{i}": 1 for i in range(19)}, "priority": "urgent", "tags": [1]}
+    assert len(body) == 22
+    response = await alice.post("/api/tasks", json=body)
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert len(details) == 20  # of 22 problems

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.auth.tokens import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
+from todo_api.inputs import Input
 from todo_api.text import storable
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
@@ -46,25 +47,19 @@ Name = Annotated[
 ]
 
 
-class Register(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Register(Input):
     email: Email
     password: Password
     name: Name | None = None
 
 
-class Login(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Login(Input):
     email: Email
     # Any length is checked against the hash; the rules apply when a password is chosen.
     password: Annotated[str, Field(max_length=1024), AfterValidator(storable)]
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshRequest(Input):
     refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
 
 

@@ -13,7 +13,6 @@ Connections are in autocommit mode: a single statement is its own transaction, a
 
 import asyncio
 import contextlib
-import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +22,7 @@ from typing import Any
 
 import aiosqlite
 import asyncpg  # type: ignore[import-untyped]
+import orjson
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
@@ -31,7 +31,7 @@ from sqlalchemy.types import JSON
 
 from todo_api.config import Settings
 from todo_api.db.engine import SQLITE_PRAGMAS, ensure_sqlite_folder, unicode_lower
-from todo_api.db.types import SQLITE_UNICODE_LOWER
+from todo_api.db.types import SQLITE_UNICODE_LOWER, UTCDateTime
 
 
 class Row(dict[str, Any]):
@@ -99,7 +99,7 @@ class Compiled:
 
 
 def _loads_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+    return orjson.loads(value) if isinstance(value, str) else value
 
 
 def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -> Compiled:
@@ -124,8 +124,11 @@ def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -
     for index, (keyname, _name, _objects, type_) in enumerate(compiled._result_columns):
         columns.append(keyname)
         convert = type_._cached_result_processor(dialect, None)
-        if convert is None and dialect.name == "postgresql" and isinstance(type_, JSON):
-            convert = _loads_json  # asyncpg hands json and jsonb over as text
+        if dialect.name == "postgresql":
+            if isinstance(type_, UTCDateTime):
+                convert = None  # asyncpg gives timestamptz as aware UTC already
+            elif isinstance(type_, JSON):
+                convert = _loads_json  # asyncpg hands json and jsonb over as text
         if convert is not None:
             converters.append((index, convert))
     return Compiled(

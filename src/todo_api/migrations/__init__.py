@@ -1,6 +1,7 @@
 """Alembic owns the schema; this runs it from the package itself, wherever it is installed."""
 
 import functools
+import os
 from pathlib import Path
 
 from alembic import command
@@ -32,6 +33,34 @@ def head_revision() -> str:
 def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def _revision(connection: Connection, config: Config, message: str, into: str | None) -> None:
+    config.attributes["connection"] = connection
+    head = ScriptDirectory.from_config(config).get_current_head() or "0"
+    rev_id = f"{int(head) + 1:04d}"
+    command.revision(config, message, autogenerate=True, rev_id=rev_id, version_path=into)
+
+
+async def generate_revision(
+    settings: Settings, message: str, directory: Path | None = None
+) -> None:
+    """Write a migration for what the models have and the schema has not (Alembic's
+    autogenerate, against the configured database brought to the latest schema first), into
+    the package's versions folder or `directory`. Review it before committing it."""
+    await upgrade_to_head(settings)
+    config = alembic_config()
+    if directory is not None:
+        shipped = Path(__file__).parent / "versions"
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join([str(shipped), str(directory)]))
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            into = str(directory) if directory is not None else None
+            await conn.run_sync(_revision, config, message, into)
+    finally:
+        await engine.dispose()
 
 
 async def upgrade_to_head(settings: Settings) -> None:

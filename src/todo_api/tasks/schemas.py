@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from todo_api.inputs import Input
 from todo_api.tasks import recurrence
 from todo_api.tasks.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -70,8 +71,22 @@ Tag = Annotated[
     AfterValidator(_not_blank),
     AfterValidator(storable),
 ]
+
+
+def _few_tags(value: Any) -> Any:
+    # Before the items are read, so that a list of a million bad items is one error, not a
+    # million. Duplicates are dropped later; no list this long is 20 tags without them.
+    if isinstance(value, list) and len(value) > RAW_TAGS_MAX_COUNT:
+        raise ValueError(f"at most {TAGS_MAX_COUNT} tags")
+    return value
+
+
+RAW_TAGS_MAX_COUNT = 5 * TAGS_MAX_COUNT
+
+
 Tags = Annotated[
     list[Tag],
+    BeforeValidator(_few_tags),
     AfterValidator(_unique_tags),
     Field(
         description=f"At most {TAGS_MAX_COUNT}; stored trimmed, lower-case, without duplicates",
@@ -114,23 +129,19 @@ DueAt = Annotated[
 ]
 
 
-class TaskCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TaskCreate(Input):
     title: Title
     description: Description | None = None
     is_completed: StrictBool = False
     priority: PriorityName = "none"
     due_at: DueAt | None = None
-    tags: Tags = []
+    tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
 
 
-class TaskUpdate(BaseModel):
+class TaskUpdate(Input):
     """A partial change: fields left out stay as they are; `description`, `due_at` and
     `recurrence` can be cleared with null."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
     description: Description | None = None
@@ -201,24 +212,18 @@ def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
 MAX_BULK_OPERATIONS = 100
 
 
-class BulkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkCreate(Input):
     op: Literal["create"]
     data: TaskCreate
 
 
-class BulkUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkUpdate(Input):
     op: Literal["update"]
     id: uuid.UUID
     data: TaskUpdate
 
 
-class BulkAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkAction(Input):
     op: Literal["complete", "reopen", "delete"]
     id: uuid.UUID
 
@@ -226,7 +231,7 @@ class BulkAction(BaseModel):
 BulkOperation = Annotated[BulkCreate | BulkUpdate | BulkAction, Field(discriminator="op")]
 
 
-class BulkRequest(BaseModel):
+class BulkRequest(Input):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
