@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel
 
 from todo_api.auth.deps import authenticate
 from todo_api.auth.tokens import Identity
@@ -199,11 +200,11 @@ async def create_task(request: Request) -> Response:
         )
         return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
 
-    return await _once(request, user, idempotency_key, data.model_dump_json(), create)
+    return await _once(request, user, idempotency_key, data, create)
 
 
 async def _once(
-    request: Request, user: Identity, key: str | None, canonical_body: str, produce: Any
+    request: Request, user: Identity, key: str | None, data: BaseModel, produce: Any
 ) -> Response:
     """Run `produce(conn)` once per Idempotency-Key (when the request carries one)."""
     if key is not None and not valid_key(key):
@@ -227,7 +228,9 @@ async def _once(
             conn=conn,
             user_id=user.user_id,
             key=key,
-            fingerprint=request_fingerprint(request.method, request.url.path, canonical_body),
+            fingerprint=request_fingerprint(
+                request.method, request.url.path, data.model_dump_json()
+            ),
             ttl=timedelta(hours=settings.idempotency_key_hours),
             produce=stored,
         )
@@ -276,7 +279,7 @@ async def bulk(request: Request) -> Response:
         ]
         return Response(json_bytes({"results": body}), media_type="application/json")
 
-    return await _once(request, user, idempotency_key, data.model_dump_json(), apply)
+    return await _once(request, user, idempotency_key, data, apply)
 
 
 @router.api_route(
