@@ -82,3 +82,35 @@ def test_unknown_database_scheme_exits_2_naming_database_url(tmp_path: Path) -> 
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_port_variable_concerns_only_serve(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "PORT": "abc"}
+    token = run_cli("token", "--sub", "X", env=env, cwd=tmp_path)
+    assert token.returncode == 0, token.stderr
+
+    serve = run_cli("serve", env=env, cwd=tmp_path)
+    assert serve.returncode == 2
+    assert "'abc' is not a port" in serve.stderr
+    assert "Traceback" not in serve.stderr
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "-1", "²"])
+def test_a_port_outside_the_range_is_refused(
+    env: dict[str, str], tmp_path: Path, port: str
+) -> None:
+    result = run_cli("serve", "--port", port, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "is not a port" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://", "postgresql://127.0.0.1", "postgresql://u@127.0.0.1:abc/db"]
+)
+def test_a_database_url_that_names_no_database_is_one_line(
+    env: dict[str, str], tmp_path: Path, url: str
+) -> None:
+    result = run_cli("migrate", env={**env, "DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

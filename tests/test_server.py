@@ -50,9 +50,17 @@ def test_a_task_survives_a_restart(server_database_url: str, tmp_path: Path) -> 
 
     with running_server(tmp_path, env, tmp_path / "second.log") as server:
         listed = httpx.get(f"{server.url}/api/tasks", headers=headers, timeout=HTTP_TIMEOUT)
+        log = server.log()
 
     assert listed.status_code == 200
     assert listed.json() == [created.json()]
+    # The log says which database, and the migration it is at.
+    database = server_database_url.rsplit("/", 1)[-1]
+    assert (
+        f"/{database}" in log
+        or f"SQLite file {server_database_url.removeprefix('sqlite:///')}" in log
+    )
+    assert "database schema at migration" in log
 
 
 def test_starts_with_no_configuration_at_all(tmp_path: Path) -> None:

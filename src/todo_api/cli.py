@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import functools
+import logging
 import os
 import sys
 import uuid
@@ -10,14 +11,21 @@ from typing import cast
 
 from todo_api.config import ConfigError, Settings, load_settings
 
+log = logging.getLogger("todo_api")
+
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from todo_api.migrations import upgrade_to_head
+    from todo_api.middleware import configure_logging
+    from todo_api.migrations import head_revision, upgrade_to_head
     from todo_api.protocol import GuardedHttpToolsProtocol
 
+    configure_logging(settings.log_level)
+
+    log.info("database: %s", settings.database_summary())
     asyncio.run(upgrade_to_head(settings))
+    log.info("database schema at migration %s", head_revision())
     settings.signing_secret()  # a development secret is made once here, not by each worker
     # httptools, with a bound on the size of a request's headers and the time they take.
     # uvicorn calls this with its usual arguments; a partial of a module-level class is also
@@ -62,10 +70,15 @@ def _token(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="migrate the database, then serve the API")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=_positive, default=int(os.environ.get("PORT", "8000")))
+    # A default from PORT goes through the same check (argparse applies `type` to a string
+    # default), so a bad PORT is one line from `serve` and no concern of the other commands.
+    serve.add_argument("--port", type=_port, default=os.environ.get("PORT", "8000"))
     serve.add_argument("--workers", type=_positive, default=1)
     serve.set_defaults(run=_serve)
 

@@ -186,6 +186,13 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> URL:
         return normalize_database_url(self.database_url or self.default_sqlite_url())
 
+    def database_summary(self) -> str:
+        """Which database, for the log: never the password."""
+        url = self.sqlalchemy_url
+        if self.is_sqlite:
+            return f"SQLite file {url.database}"
+        return f"PostgreSQL {url.host}:{url.port or 5432}/{url.database}"
+
     def default_sqlite_url(self) -> str:
         return f"sqlite:///{self.data_dir / SQLITE_FILE_NAME}"
 
@@ -257,7 +264,14 @@ def normalize_database_url(raw: str) -> URL:
     """
     scheme = raw.partition("://")[0].lower()
     if scheme in {"postgres", "postgresql"} or scheme.startswith("postgresql+"):
-        url = make_url(_with_driver(raw, "postgresql+asyncpg"))
+        try:
+            url = make_url(_with_driver(raw, "postgresql+asyncpg"))
+            url.port  # noqa: B018 - a port that is not a number fails here, not at connect time
+        except ValueError:
+            raise ConfigError("DATABASE_URL is not a valid URL (check the host and port)") from None
+        if not url.host or not url.database:
+            # libpq would fill in its own defaults: refuse rather than use some other database.
+            raise ConfigError("DATABASE_URL must name the host and the database")
         query = {k: v for k, v in url.query.items() if k not in _LIBPQ_ONLY_PARAMS}
         return url.set(query=query)
     if scheme == "sqlite" or scheme.startswith("sqlite+"):
