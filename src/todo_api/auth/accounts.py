@@ -21,7 +21,7 @@ from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.tokens import invalid_token, mint_token
 from todo_api.config import Settings
 from todo_api.db import Connection, Row, insert_or_ignore, transaction
-from todo_api.errors import ApiError, ErrorCode
+from todo_api.errors import Conflict, ErrorCode
 from todo_api.ids import new_id, utcnow
 
 
@@ -29,21 +29,26 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def register(*, conn: Connection, email: str, password: str, name: str | None) -> Row:
+async def register(
+    *, conn: Connection, settings: Settings, email: str, password: str, name: str | None
+) -> Tokens:
+    """Create the account and sign it in, in one transaction: a failure between the two leaves
+    no account behind (whose retry would answer 409)."""
     now = utcnow()
     row = {
         "id": uuid.uuid4(),
         "email": email,
         "name": name,
-        "password_hash": await hash_password(password),
+        "password_hash": await hash_password(password),  # before the transaction: it is slow
         "created_at": now,
         "updated_at": now,
     }
-    result = await conn.execute(insert_or_ignore(conn, users).values(**row).returning(*users.c))
-    created = result.first()
-    if created is None:
-        raise ApiError(409, ErrorCode.CONFLICT, "An account with this email already exists")
-    return created
+    async with conn.transaction():
+        result = await conn.execute(insert_or_ignore(conn, users).values(**row).returning(*users.c))
+        created = result.first()
+        if created is None:
+            raise Conflict("An account with this email already exists")
+        return await issue_tokens(conn=conn, settings=settings, user=created)
 
 
 async def authenticate(*, conn: Connection, email: str, password: str) -> Row | None:

@@ -98,11 +98,15 @@ async def register(data: Register, request: Request, response: Response, conn: C
         (f"register:ip:{_client(request)}", attempts),
         (f"register:email:{data.email}", attempts),
     )
-    user = await accounts.register(
-        conn=conn, email=data.email, password=data.password, name=data.name
+    tokens = await accounts.register(
+        conn=conn,
+        settings=_settings(request),
+        email=data.email,
+        password=data.password,
+        name=data.name,
     )
     _no_store(response)
-    return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
+    return tokens
 
 
 @accounts_router.post(
