@@ -58,77 +58,157 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
-    """An error the service means to return; raised anywhere below the router."""
+    """An error the service means to return; raised anywhere below the router. One subclass
+    per code sets the status once; an instance carries the sentence, details and headers."""
+
+    status: int = 500
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
 
     def __init__(
         self,
-        status: int,
-        code: ErrorCode,
         message: str,
         *,
         details: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
         self.message = message
         self.details = details
         self.headers = headers
 
 
-class NotFound(ApiError):
-    def __init__(self, message: str = "Not found") -> None:
-        super().__init__(404, ErrorCode.NOT_FOUND, message)
+def _bearer_challenge(message: str | None) -> dict[str, str]:
+    if message is None:
+        return {"WWW-Authenticate": "Bearer"}
+    return {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'}
 
 
-class InvalidField(ApiError):
+class Unauthorized(ApiError):
+    status, code = 401, ErrorCode.UNAUTHORIZED
+
+    def __init__(self, message: str = "Missing bearer token") -> None:
+        super().__init__(message, headers=_bearer_challenge(None))
+
+
+class InvalidToken(ApiError):
+    status, code = 401, ErrorCode.INVALID_TOKEN
+
+    def __init__(self, message: str = "The token is not valid") -> None:
+        super().__init__(message, headers=_bearer_challenge(message))
+
+
+class TokenExpired(InvalidToken):
+    code = ErrorCode.TOKEN_EXPIRED
+
+
+class InvalidCredentials(ApiError):
+    status, code = 401, ErrorCode.INVALID_CREDENTIALS
+
+    def __init__(self, message: str = "Incorrect email or password") -> None:
+        super().__init__(message, headers=_bearer_challenge(None))
+
+
+class ValidationFailed(ApiError):
+    status, code = 400, ErrorCode.VALIDATION_ERROR
+
+    def __init__(self, details: list[FieldError]) -> None:
+        super().__init__("The request is not valid", details=details)
+
+
+class InvalidField(ValidationFailed):
     """A VALIDATION_ERROR about one field, raised after the request's schema has passed."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(
-            400,
-            ErrorCode.VALIDATION_ERROR,
-            "The request is not valid",
-            details=[FieldError(field=field, message=message)],
-        )
+        super().__init__([FieldError(field=field, message=message)])
 
 
-def invalid_field(field: str, message: str) -> ApiError:
-    return InvalidField(field, message)
+class InvalidRequest(ApiError):
+    status, code = 400, ErrorCode.INVALID_REQUEST
 
 
-class PreconditionFailed(ApiError):
-    def __init__(self, message: str) -> None:
-        super().__init__(412, ErrorCode.PRECONDITION_FAILED, message)
+class NotFound(ApiError):
+    status, code = 404, ErrorCode.NOT_FOUND
+
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(message)
+
+
+class MethodNotAllowed(ApiError):
+    status, code = 405, ErrorCode.METHOD_NOT_ALLOWED
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__("Method not allowed", headers={"Allow": allowed})
 
 
 class Conflict(ApiError):
-    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(409, ErrorCode.CONFLICT, message, headers=headers)
+    status, code = 409, ErrorCode.CONFLICT
+
+
+class SyncTokenExpired(ApiError):
+    status, code = 410, ErrorCode.SYNC_TOKEN_EXPIRED
+
+
+class PreconditionFailed(ApiError):
+    status, code = 412, ErrorCode.PRECONDITION_FAILED
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code = 422, ErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class RateLimited(ApiError):
+    status, code = 429, ErrorCode.RATE_LIMITED
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "Too many attempts; try again later", headers={"Retry-After": str(retry_after)}
+        )
+
+
+class InternalError(ApiError):
+    status, code = 500, ErrorCode.INTERNAL_ERROR
+
+    def __init__(self) -> None:
+        super().__init__("Something went wrong on our side")
 
 
 class DatabaseUnavailable(ApiError):
-    def __init__(self) -> None:
+    status, code = 503, ErrorCode.DATABASE_ERROR
+
+    def __init__(self, message: str = "The database is unavailable; try again shortly") -> None:
+        super().__init__(message, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+
+class AuthUnavailable(ApiError):
+    status, code = 503, ErrorCode.AUTH_UNAVAILABLE
+
+    def __init__(self, retry_after: int) -> None:
         super().__init__(
-            503,
-            ErrorCode.DATABASE_ERROR,
-            "The database is unavailable; try again shortly",
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            "The token issuer's keys cannot be fetched; try again shortly",
+            headers={"Retry-After": str(retry_after)},
         )
 
 
 def error_response(error: ApiError) -> JSONResponse:
-    body = ErrorBody(error=error.message, code=error.code, details=error.details)
-    return JSONResponse(
-        body.model_dump(mode="json"), status_code=error.status, headers=error.headers
+    return error_body_response(
+        error.status, error.code, error.message, error.details, error.headers
     )
+
+
+def error_body_response(
+    status: int,
+    code: ErrorCode,
+    message: str,
+    details: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The contract's error body, for any status (Starlette's own ones included)."""
+    body = ErrorBody(error=message, code=code, details=details)
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def internal_error_response() -> JSONResponse:
-    return error_response(
-        ApiError(500, ErrorCode.INTERNAL_ERROR, "Something went wrong on our side")
-    )
+    return error_response(InternalError())
 
 
 # Statuses Starlette raises by itself (routing, body parsing), with the code each becomes.
@@ -167,7 +247,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers) if exc.headers else {}
     if status == 405:
         headers["Allow"] = _allowed_methods(request)
-    return error_response(ApiError(status, code, message, headers=headers or None))
+    return error_body_response(status, code, message, headers=headers or None)
 
 
 def _public_url(request: Request) -> str | None:
@@ -231,11 +311,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         message = _INVALID_BODY[whole_body["type"]]
         if whole_body["type"] not in {"json_invalid", "missing"} and not _is_json(request):
             message = "Content-Type must be application/json"
-        return error_response(ApiError(400, ErrorCode.INVALID_REQUEST, message))
+        return error_response(InvalidRequest(message))
     details = [FieldError(field=_field_name(tuple(e["loc"])), message=_message(e)) for e in shown]
-    return error_response(
-        ApiError(400, ErrorCode.VALIDATION_ERROR, "The request is not valid", details=details)
-    )
+    return error_response(ValidationFailed(details))
 
 
 def _is_json(request: Request) -> bool:

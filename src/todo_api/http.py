@@ -10,7 +10,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from todo_api.errors import ApiError, ErrorCode
+from todo_api.errors import InvalidRequest
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -45,9 +45,9 @@ async def read_json(request: Request, model: type[Model]) -> Model:
     that a request without a valid token is refused before its body is read."""
     body = await request.body()
     if not body:
-        raise ApiError(400, ErrorCode.INVALID_REQUEST, "A JSON request body is required")
+        raise InvalidRequest("A JSON request body is required")
     if not _is_json(request.headers.get("content-type")):
-        raise ApiError(400, ErrorCode.INVALID_REQUEST, "Content-Type must be application/json")
+        raise InvalidRequest("Content-Type must be application/json")
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -60,9 +60,7 @@ async def read_json(request: Request, model: type[Model]) -> Model:
         except ValidationError as exc:
             errors = exc.errors()
         except ValueError:  # not JSON at all, or not UTF-8
-            raise ApiError(
-                400, ErrorCode.INVALID_REQUEST, "The request body is not valid JSON"
-            ) from None
+            raise InvalidRequest("The request body is not valid JSON") from None
     raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import update as sql_update
 from sqlmodel import Field, SQLModel
 
 from todo_api.db import Connection, UTCDateTime, insert_or_ignore, transaction
-from todo_api.errors import ApiError, ErrorCode
+from todo_api.errors import Conflict, IdempotencyKeyReused
 from todo_api.ids import utcnow
 
 KEY_MAX_LENGTH = 255
@@ -106,10 +106,8 @@ async def respond_once(
     return response
 
 
-def _still_running() -> ApiError:
-    return ApiError(
-        409,
-        ErrorCode.CONFLICT,
+def _still_running() -> Conflict:
+    return Conflict(
         "A request with this Idempotency-Key is still being processed; retry shortly",
         headers={"Retry-After": "1"},
     )
@@ -165,11 +163,7 @@ async def _claim(
     if row is None or row.status_code is None:
         raise _still_running()
     if row.request_hash != fingerprint:
-        raise ApiError(
-            422,
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "This Idempotency-Key was used with a different request",
-        )
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request")
     return StoredResponse(
         status_code=row.status_code,
         body=row.response_body or "",

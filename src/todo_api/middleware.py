@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_api.errors import ApiError, ErrorCode, error_response, internal_error_response
+from todo_api.errors import InvalidRequest, error_response, internal_error_response
 from todo_api.logsafe import EscapingFormatter, loggable
 
 log = logging.getLogger("todo_api.request")
@@ -106,11 +106,7 @@ class CorsMiddleware(CORSMiddleware):
         if response.status_code == 400:
             refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
             response = error_response(
-                ApiError(
-                    400,
-                    ErrorCode.INVALID_REQUEST,
-                    f"Cross-origin request refused: {refused} not allowed",
-                )
+                InvalidRequest(f"Cross-origin request refused: {refused} not allowed")
             )
         # Answered here, outside the request context: it adds nothing to this response.
         response.headers["X-Content-Type-Options"] = "nosniff"

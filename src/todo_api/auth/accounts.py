@@ -18,10 +18,10 @@ from sqlalchemy import func, insert, select, update
 from todo_api.auth.models import refresh_tokens, users
 from todo_api.auth.passwords import hash_password, verify_password
 from todo_api.auth.schemas import Tokens, UserRead
-from todo_api.auth.tokens import invalid_token, mint_token
+from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 from todo_api.db import Connection, Row, insert_or_ignore, transaction
-from todo_api.errors import Conflict, ErrorCode
+from todo_api.errors import Conflict, InvalidToken, TokenExpired
 from todo_api.ids import new_id, utcnow
 
 
@@ -148,13 +148,13 @@ async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) ->
         await conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == digest))
     ).first()
     if known is None or known.revoked_at is not None:
-        raise invalid_token("The refresh token is not valid")
+        raise InvalidToken("The refresh token is not valid")
     if known.rotated_at is not None:
         await revoke_family(conn=conn, family_id=known.family_id)
-        raise invalid_token("The refresh token was already used; sign in again")
+        raise InvalidToken("The refresh token was already used; sign in again")
     if known.expires_at <= now:
-        raise invalid_token("The refresh token has expired", ErrorCode.TOKEN_EXPIRED)
-    raise invalid_token("The refresh token is not valid")  # its sign-in was revoked
+        raise TokenExpired("The refresh token has expired")
+    raise InvalidToken("The refresh token is not valid")  # its sign-in was revoked
 
 
 async def revoke_family(*, conn: Connection, family_id: uuid.UUID) -> None:

@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from todo_api.auth.profile import SeenProfiles
-from todo_api.auth.tokens import Identity, TokenVerifier, unauthorized
+from todo_api.auth.tokens import Identity, TokenVerifier
 from todo_api.auth.users import KnownUsers, ensure_user
 from todo_api.deps import database
+from todo_api.errors import Unauthorized
 
 
 def bearer_token(request: Request) -> str:
@@ -15,7 +16,7 @@ def bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise unauthorized()
+        raise Unauthorized
     return token
 
 

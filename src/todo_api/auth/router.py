@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Request, Response, status
 
 from todo_api.auth import accounts
 from todo_api.auth.deps import CurrentUser
-from todo_api.auth.ratelimit import RateLimited, RateLimiter
+from todo_api.auth.ratelimit import RateLimited as LimitReached
+from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
 from todo_api.config import Settings
 from todo_api.deps import Connection
-from todo_api.errors import ApiError, ErrorCode, NotFound, error_responses
+from todo_api.errors import InvalidCredentials, NotFound, RateLimited, error_responses
 
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}
@@ -37,13 +38,8 @@ async def _limit(request: Request, *limits: tuple[str, int]) -> None:
     """Count an attempt under each (key, limit) in turn; 429 at the first one past its limit."""
     try:
         await _limiter(request).check(*limits)
-    except RateLimited as exc:
-        raise ApiError(
-            429,
-            ErrorCode.RATE_LIMITED,
-            "Too many attempts; try again later",
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
+    except LimitReached as exc:
+        raise RateLimited(exc.retry_after) from None
 
 
 def _no_store(response: Response) -> None:
@@ -68,12 +64,7 @@ async def _login(
     )
     user = await accounts.authenticate(conn=conn, email=email, password=password)
     if user is None:
-        raise ApiError(
-            401,
-            ErrorCode.INVALID_CREDENTIALS,
-            "Incorrect email or password",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise InvalidCredentials
     _no_store(response)
     return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
 

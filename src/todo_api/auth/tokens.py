@@ -21,7 +21,7 @@ import jwt
 
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
 from todo_api.config import Settings
-from todo_api.errors import ApiError, ErrorCode
+from todo_api.errors import AuthUnavailable, InvalidToken, TokenExpired
 from todo_api.ids import utcnow
 
 # Ids for subjects that are not UUIDs (Better Auth's random strings) derive from this
@@ -97,15 +97,6 @@ def _unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
-def unauthorized(message: str = "Missing bearer token") -> ApiError:
-    return ApiError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
-
-
-def invalid_token(message: str, code: ErrorCode = ErrorCode.INVALID_TOKEN) -> ApiError:
-    challenge = f'Bearer error="invalid_token", error_description="{message}"'
-    return ApiError(401, code, message, headers={"WWW-Authenticate": challenge})
-
-
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.signing_secret()
@@ -126,26 +117,21 @@ class TokenVerifier:
         try:
             header = _unverified_header(token)
         except ValueError:
-            raise invalid_token("The token is not valid") from None
+            raise InvalidToken("The token is not valid") from None
         algorithm = header.get("alg")
         if algorithm == HS256:
             return self._secret, HS256
         if not isinstance(algorithm, str) or algorithm not in ASYMMETRIC_ALGORITHMS:
-            raise invalid_token("The token's algorithm is not accepted")
+            raise InvalidToken("The token's algorithm is not accepted")
         if self.jwks is None:
-            raise invalid_token("The token's algorithm is not accepted")
+            raise InvalidToken("The token's algorithm is not accepted")
         kid = header.get("kid")
         try:
             key = await self.jwks.key_for(kid if isinstance(kid, str) else None, algorithm)
         except UnknownKey:
-            raise invalid_token("The token's signing key is not known") from None
+            raise InvalidToken("The token's signing key is not known") from None
         except IssuerUnavailable:
-            raise ApiError(
-                503,
-                ErrorCode.AUTH_UNAVAILABLE,
-                "The token issuer's keys cannot be fetched; try again shortly",
-                headers={"Retry-After": str(ISSUER_RETRY_AFTER_SECONDS)},
-            ) from None
+            raise AuthUnavailable(ISSUER_RETRY_AFTER_SECONDS) from None
         return key.key, algorithm
 
     async def verify(self, token: str) -> Identity:
@@ -164,16 +150,16 @@ class TokenVerifier:
                 },
             )
         except jwt.ExpiredSignatureError:
-            raise invalid_token("The token has expired", ErrorCode.TOKEN_EXPIRED) from None
+            raise TokenExpired("The token has expired") from None
         except jwt.InvalidTokenError:
-            raise invalid_token("The token is not valid") from None
+            raise InvalidToken("The token is not valid") from None
         subject = claims["sub"]
         if (
             not isinstance(subject, str)
             or not 0 < len(subject) <= MAX_SUBJECT_LENGTH
             or not is_clean_text(subject)
         ):
-            raise invalid_token("The token is not valid")
+            raise InvalidToken("The token is not valid")
         return Identity(
             user_id=user_id_for_subject(subject),
             subject=subject,

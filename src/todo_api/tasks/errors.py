@@ -31,10 +31,9 @@ class OperationFailed(ApiError):
             for d in reason.details or [FieldError(field="body", message=reason.message)]
         ]
         super().__init__(
-            reason.status,
-            reason.code,
             f"Operation {index} failed, so none was applied: {reason.message}",
             details=details,
             headers=reason.headers,
         )
+        self.status, self.code = reason.status, reason.code  # the failing operation's own
         self.index = index

@@ -17,7 +17,7 @@ from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
 from todo_api.deps import database
-from todo_api.errors import ApiError, ErrorCode, InvalidField, error_responses
+from todo_api.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
 from todo_api.http import documented, header_parameter, json_bytes, json_response, read_json
 from todo_api.idempotency import StoredResponse, request_fingerprint, respond_once, valid_key
 from todo_api.tasks import changes, service
@@ -133,10 +133,8 @@ async def list_changes(
     except changes.InvalidSyncToken as exc:
         raise InvalidField("since", str(exc)) from None
     except changes.ExpiredSyncToken:
-        raise ApiError(
-            410,
-            ErrorCode.SYNC_TOKEN_EXPIRED,
-            "This sync token is older than the retention; sync again from the start",
+        raise SyncTokenExpired(
+            "This sync token is older than the retention; sync again from the start"
         ) from None
     async with database(request).connection() as conn:
         feed = await changes.read_changes(conn, user_id=user.user_id, since=position, limit=limit)
@@ -290,9 +288,7 @@ async def bulk(request: Request) -> Response:
 )
 async def bulk_other_methods(request: Request) -> Response:
     """`bulk` is not a task id: other methods are 405, not a search for a task."""
-    raise ApiError(
-        405, ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed", headers={"Allow": "POST"}
-    )
+    raise MethodNotAllowed("POST")
 
 
 async def _update(
