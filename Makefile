@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install serve migrate migration test lint format bench clean
+.PHONY: install serve migrate migration test lint format bench bench-setup clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ lint: $(INSTALLED)
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
+
+# Benchmarks (not part of the tests): wrk from Debian's packages, then server CPU per request
+# against the raw baseline, memory of one worker, list latency at scale.
+bench-setup:
+	sh bench/setup.sh
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/cpu_per_request.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/list_scale.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
