@@ -9,8 +9,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tests.conftest import TEST_SECRET
 from tests.helpers_server import clean_env, run_cli
+from tests.support import TEST_SECRET
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, make_settings, token_for
 from tests.helpers_server import Server, clean_env, running_server
-from tests.tasks.helpers import sync_token_body
+from tests.support import TEST_SECRET, make_settings, token_for
+from tests.tasks.feed_helpers import sync_token_body
 
 HTTP_TIMEOUT = 30.0
 FEED_DEADLINE = 10.0

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import insert, select, update
 
-from tests.tasks.helpers import create_task, database, user_id_of
+from tests.tasks.feed_helpers import database
+from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import utcnow
 from todo_api.idempotency import idempotency_keys

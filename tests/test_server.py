@@ -14,8 +14,8 @@ import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
-from tests.conftest import TEST_SECRET
 from tests.helpers_server import Server, clean_env, cli_token, running_server
+from tests.support import TEST_SECRET
 from todo_api.migrations import alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]

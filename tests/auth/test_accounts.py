@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.conftest import TEST_SECRET, client_for, make_settings, token_for
+from tests.support import TEST_SECRET, assert_error, client_for, make_settings, token_for
 from todo_api.app import create_app
 from todo_api.auth.models import refresh_tokens, users
 from todo_api.config import Settings
@@ -29,14 +29,6 @@ TOKENS_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "use
 
 def unique_email() -> str:
     return f"account-{secrets.token_hex(6)}@example.com"
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == code
-    return body
 
 
 def assert_tokens(response: httpx.Response, status: int = 200) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import client_for, make_settings, token_for
+from tests.support import client_for, make_settings, token_for
 from todo_api.app import create_app
 from todo_api.config import Settings
 

@@ -35,7 +35,7 @@ from tests.auth.jwks_server import (
     random_id,
     rsa_key,
 )
-from tests.conftest import TEST_SECRET, client_for, make_settings
+from tests.support import TEST_SECRET, assert_error, client_for, make_settings
 from todo_api.app import create_app
 from todo_api.auth.tokens import mint_token, user_id_for_subject
 from todo_api.config import Settings
@@ -168,21 +168,13 @@ async def assert_creates_and_lists_tasks(app: FastAPI, token: str) -> dict[str, 
     return task
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == code
-    assert body["details"] is None
-
-
 def assert_invalid_token(response: httpx.Response, code: str = "INVALID_TOKEN") -> None:
-    assert_error(response, 401, code)
+    assert assert_error(response, 401, code)["details"] is None
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
 def assert_auth_unavailable(response: httpx.Response) -> None:
-    assert_error(response, 503, "AUTH_UNAVAILABLE")
+    assert assert_error(response, 503, "AUTH_UNAVAILABLE")["details"] is None
     retry_after = response.headers["retry-after"]
     assert retry_after.isdigit()
     assert int(retry_after) >= 1

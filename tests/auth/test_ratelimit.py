@@ -23,7 +23,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from tests.conftest import make_settings
+from tests.support import make_settings
 from todo_api.app import create_app
 from todo_api.auth.ratelimit import MemoryCounter
 from todo_api.config import Settings

@@ -10,13 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tasks.helpers import (
-    assert_error,
-    assert_validation_error,
-    create_task,
-    ids,
-    read_feed,
-)
+from tests.support import assert_error
+from tests.tasks.feed_helpers import read_feed
+from tests.tasks.helpers import assert_validation_error, create_task
+from tests.tasks.listing_helpers import ids
 
 RESULT_FIELDS = {"op", "id", "status", "task"}
 

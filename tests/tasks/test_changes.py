@@ -19,18 +19,16 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.conftest import client_for, make_settings, token_for
-from tests.tasks.helpers import (
-    assert_validation_error,
-    assert_validation_error_on,
-    create_task,
+from tests.support import client_for, make_settings, token_for
+from tests.tasks.feed_helpers import (
     database,
-    ids,
     read_feed,
     sync_all,
     sync_token_body,
     with_sync_token_body,
 )
+from tests.tasks.helpers import assert_validation_error, create_task
+from tests.tasks.listing_helpers import assert_validation_error_on, ids
 from todo_api.app import create_app
 from todo_api.config import Settings
 from todo_api.db import utcnow

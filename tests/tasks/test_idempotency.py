@@ -14,13 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from tests.tasks.helpers import (
-    assert_error,
-    assert_validation_error,
-    database,
-    etag_of,
-    user_id_of,
-)
+from tests.support import assert_error
+from tests.tasks.feed_helpers import database
+from tests.tasks.helpers import assert_validation_error, etag_of, user_id_of
 from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.db import utcnow
