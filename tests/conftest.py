@@ -15,8 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from tests.support import ADMIN_URL, IN_CI, client_for, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, token_for
 from todo_api.config import Settings
 from todo_api.migrations import upgrade_to_head
 
@@ -62,9 +61,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    yield app
-    await app.state.db.close()
+    async with app_for(settings) as app:
+        yield app
 
 
 @pytest.fixture

@@ -3,14 +3,19 @@
 Fixtures live in conftest.py and build on these; tests import these directly.
 """
 
+import logging
 import os
 import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from todo_api.app import create_app
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 
@@ -34,6 +39,44 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def close_app(app: FastAPI) -> None:
+    """What the lifespan does at shutdown, for an app a test ran without it."""
+    jwks = app.state.token_verifier.jwks
+    if jwks is not None:
+        await jwks.close()  # a background fetch may still be under way
+    await app.state.rate_limiter.counter.close()
+    await app.state.db.close()
+
+
+@asynccontextmanager
+async def app_for(settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app of its own (closed afterwards), for settings the shared one does not have."""
+    app = create_app(settings)
+    try:
+        yield app
+    finally:
+        await close_app(app)
+
+
+@asynccontextmanager
+async def app_factory(
+    database_url: str, data_dir: Path, **defaults: object
+) -> AsyncIterator[Callable[..., FastAPI]]:
+    """`make(**overrides)` builds apps with these settings (overrides win); all closed after."""
+    apps: list[FastAPI] = []
+
+    def make(**overrides: object) -> FastAPI:
+        app = create_app(make_settings(database_url, data_dir, **{**defaults, **overrides}))
+        apps.append(app)
+        return app
+
+    try:
+        yield make
+    finally:
+        for app in apps:
+            await close_app(app)
 
 
 def client_for(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
@@ -72,3 +115,22 @@ def validation_details(response: httpx.Response) -> list[dict[str, str]]:
         assert isinstance(detail["message"], str)
         assert detail["message"]
     return details
+
+
+@contextmanager
+def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog for the app's loggers.
+
+    configure_logging() (run by every create_app) sets propagate=False on "todo_api", so
+    caplog's root handler never sees those records: attach it to "todo_api" directly, at INFO.
+    Enter this after the app under test was created, since create_app resets the handlers.
+    """
+    logger = logging.getLogger("todo_api")
+    previous = logger.level
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(previous)

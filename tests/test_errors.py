@@ -5,8 +5,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,14 @@ from sqlalchemy.engine import make_url
 
 from tests.support import (
     TEST_SECRET,
+    app_for,
     assert_error,
+    captured_logs,
     client_for,
     make_settings,
     token_for,
     validation_details,
 )
-from todo_api.app import create_app
 from todo_api.config import Settings
 
 FRONTEND = "http://localhost:3000"  # the default FRONTEND_URL
@@ -49,25 +49,6 @@ SECRET_DETAIL = "secret detail /etc/passwd"
 JSON = {"content-type": "application/json"}
 
 
-@contextmanager
-def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog for the app's loggers.
-
-    configure_logging() (run by every create_app) sets propagate=False on "todo_api", so
-    caplog's root handler never sees those records: attach it to "todo_api" directly, at INFO.
-    Enter this after the app under test was created, since create_app resets the handlers.
-    """
-    logger = logging.getLogger("todo_api")
-    previous = logger.level
-    logger.addHandler(caplog.handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield caplog
-    finally:
-        logger.removeHandler(caplog.handler)
-        logger.setLevel(previous)
-
-
 def request_lines(caplog: pytest.LogCaptureFixture, request_id: str) -> list[str]:
     return [
         record.getMessage()
@@ -78,19 +59,10 @@ def request_lines(caplog: pytest.LogCaptureFixture, request_id: str) -> list[str
     ]
 
 
-@asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    try:
-        yield app
-    finally:
-        await app.state.db.close()
-
-
 @pytest.fixture
 async def boom_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     """An app with one extra route that fails with an unexpected exception."""
-    async with running_app(make_settings(f"sqlite:///{tmp_path / 'todo.db'}", tmp_path)) as app:
+    async with app_for(make_settings(f"sqlite:///{tmp_path / 'todo.db'}", tmp_path)) as app:
 
         async def explode() -> None:
             raise RuntimeError(SECRET_DETAIL)
@@ -412,7 +384,7 @@ async def test_failing_database_is_database_error_with_retry_after(
 ) -> None:
     kwargs: dict[str, Any] = {"json": {"title": "x"}} if method == "POST" else {}
     async with (
-        running_app(broken_settings) as app,
+        app_for(broken_settings) as app,
         client_for(app, token_for(broken_settings)) as client,
     ):
         response = await client.request(method, path, **kwargs)
@@ -425,7 +397,7 @@ async def test_failing_database_is_database_error_with_retry_after(
 
 async def test_bad_token_is_still_401_when_the_database_is_down(tmp_path: Path) -> None:
     settings = make_settings("postgresql://postgres@127.0.0.1:1/nope", tmp_path)
-    async with running_app(settings) as app, client_for(app, "garbage") as client:
+    async with app_for(settings) as app, client_for(app, "garbage") as client:
         response = await client.get("/api/tasks")
     assert_error(response, 401, "INVALID_TOKEN")
 

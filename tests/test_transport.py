@@ -9,8 +9,8 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,15 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from tests.support import assert_error, client_for, make_settings, token_for, validation_details
-from todo_api.app import create_app
+from tests.support import (
+    app_for,
+    assert_error,
+    captured_logs,
+    client_for,
+    make_settings,
+    token_for,
+    validation_details,
+)
 from todo_api.config import ConfigError, Settings, load_settings
 from todo_api.logsafe import EscapingFormatter, loggable
 
@@ -31,11 +38,8 @@ FRONTEND = "http://localhost:3000"
 @asynccontextmanager
 async def app_with(settings: Settings, tmp_path: Path, **overrides: Any) -> AsyncIterator[FastAPI]:
     """An app on the session's database (SQLite or PostgreSQL) with some settings changed."""
-    app = create_app(make_settings(settings.database_url or "", tmp_path, **overrides))
-    try:
+    async with app_for(make_settings(settings.database_url or "", tmp_path, **overrides)) as app:
         yield app
-    finally:
-        await app.state.db.close()
 
 
 def sized_task(size: int) -> bytes:
@@ -214,25 +218,11 @@ async def test_a_few_problems_are_all_listed(alice: httpx.AsyncClient) -> None:
 # --- log lines -------------------------------------------------------------------------------
 
 
-@contextmanager
-def request_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog on the app's loggers ("todo_api" does not propagate to the root)."""
-    logger = logging.getLogger("todo_api")
-    previous = logger.level
-    logger.addHandler(caplog.handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield caplog
-    finally:
-        logger.removeHandler(caplog.handler)
-        logger.setLevel(previous)
-
-
 async def test_cr_lf_in_the_path_cannot_forge_a_log_line(
     anonymous: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     request_id = f"forge-{uuid.uuid4().hex}"
-    with request_log(caplog):
+    with captured_logs(caplog):
         response = await anonymous.get(
             "/api/tasks/%0d%0a2026-01-01 INFO todo_api.request GET /admin 200%1b[2J",
             headers={"X-Request-ID": request_id},

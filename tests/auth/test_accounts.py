@@ -18,8 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.support import TEST_SECRET, assert_error, client_for, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
 from todo_api.auth.models import refresh_tokens, users
 from todo_api.config import Settings
 
@@ -479,9 +478,9 @@ async def test_token_of_a_family_with_a_revoked_token_is_refused(
 async def no_grace_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
     """An app on the migrated test database with REFRESH_REUSE_GRACE_SECONDS=0."""
     assert settings.database_url is not None
-    app = create_app(make_settings(settings.database_url, tmp_path, refresh_reuse_grace_seconds=0))
-    yield app
-    await app.state.db.close()
+    no_grace = make_settings(settings.database_url, tmp_path, refresh_reuse_grace_seconds=0)
+    async with app_for(no_grace) as app:
+        yield app
 
 
 @pytest.mark.parametrize("racers", [2, 5])

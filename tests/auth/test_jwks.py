@@ -35,8 +35,7 @@ from tests.auth.jwks_server import (
     random_id,
     rsa_key,
 )
-from tests.support import TEST_SECRET, assert_error, client_for, make_settings
-from todo_api.app import create_app
+from tests.support import TEST_SECRET, app_factory, assert_error, client_for
 from todo_api.auth.tokens import mint_token, user_id_for_subject
 from todo_api.config import Settings
 
@@ -77,31 +76,14 @@ def issuer(keys: Keys) -> Iterator[JwksServer]:
 async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
     """Builds apps on the migrated test database that trust a JWKS URL; closes them after."""
     assert settings.database_url is not None
-    apps: list[FastAPI] = []
+    async with app_factory(
+        settings.database_url, tmp_path, jwt_issuer=ISSUER, jwt_audience=ISSUER
+    ) as build:
 
-    def make(jwks_url: str, min_refetch_seconds: float = 1) -> FastAPI:
-        app = create_app(
-            make_settings(
-                settings.database_url,
-                tmp_path,
-                jwt_jwks_url=jwks_url,
-                jwt_issuer=ISSUER,
-                jwt_audience=ISSUER,
-                jwt_jwks_min_refetch_seconds=min_refetch_seconds,
-            )
-        )
-        apps.append(app)
-        return app
+        def make(jwks_url: str, min_refetch_seconds: float = 1) -> FastAPI:
+            return build(jwt_jwks_url=jwks_url, jwt_jwks_min_refetch_seconds=min_refetch_seconds)
 
-    yield make
-    for app in apps:
-        # What the lifespan does at shutdown (these apps run without it).
-        jwks = app.state.token_verifier.jwks
-        close_jwks = getattr(jwks, "close", None)  # a background fetch may still be under way
-        if close_jwks is not None:
-            await close_jwks()
-        await app.state.rate_limiter.counter.close()
-        await app.state.db.close()
+        yield make
 
 
 @pytest.fixture

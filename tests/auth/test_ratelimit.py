@@ -23,8 +23,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from tests.support import make_settings
-from todo_api.app import create_app
+from tests.support import app_factory
 from todo_api.auth.ratelimit import MemoryCounter
 from todo_api.config import Settings
 
@@ -98,24 +97,15 @@ def names() -> Iterator[Names]:
 async def build_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
     """Builds apps on the migrated test database with the small limits above, a minute each."""
     assert settings.database_url is not None
-    apps: list[FastAPI] = []
-
-    def make(**overrides: Any) -> FastAPI:
-        values: dict[str, Any] = {
-            "auth_rate_limit_attempts": ATTEMPTS,
-            "auth_rate_limit_address_attempts": ADDRESS_ATTEMPTS,
-            "auth_rate_limit_email_attempts": EMAIL_ATTEMPTS,
-            "auth_rate_limit_window_seconds": WINDOW,
-            **overrides,
-        }
-        app = create_app(make_settings(settings.database_url, tmp_path, **values))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        await app.state.rate_limiter.counter.close()
-        await app.state.db.close()
+    async with app_factory(
+        settings.database_url,
+        tmp_path,
+        auth_rate_limit_attempts=ATTEMPTS,
+        auth_rate_limit_address_attempts=ADDRESS_ATTEMPTS,
+        auth_rate_limit_email_attempts=EMAIL_ATTEMPTS,
+        auth_rate_limit_window_seconds=WINDOW,
+    ) as make:
+        yield make
 
 
 @pytest.fixture(params=["memory", "redis"])

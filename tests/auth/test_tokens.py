@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from tests.support import TEST_SECRET, assert_error, client_for, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
 from todo_api.auth.models import users
 from todo_api.auth.tokens import user_id_for_subject
 from todo_api.config import Settings
@@ -156,9 +155,8 @@ async def jwks_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     jwks = make_settings(
         f"sqlite:///{tmp_path / 'todo.db'}", tmp_path, jwt_jwks_url="http://127.0.0.1:1/jwks"
     )
-    app = create_app(jwks)
-    yield app
-    await app.state.db.close()
+    async with app_for(jwks) as app:
+        yield app
 
 
 @pytest.mark.parametrize(
@@ -280,9 +278,8 @@ async def strict_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAP
     strict = make_settings(
         settings.database_url, tmp_path, jwt_issuer=ISSUER, jwt_audience=AUDIENCE
     )
-    app = create_app(strict)
-    yield app
-    await app.state.db.close()
+    async with app_for(strict) as app:
+        yield app
 
 
 async def test_right_issuer_and_audience_are_accepted(strict_app: FastAPI) -> None:

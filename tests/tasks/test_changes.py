@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.support import client_for, make_settings, token_for
+from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.feed_helpers import (
     database,
     read_feed,
@@ -29,7 +29,6 @@ from tests.tasks.feed_helpers import (
 )
 from tests.tasks.helpers import assert_validation_error, create_task
 from tests.tasks.listing_helpers import assert_validation_error_on, ids
-from todo_api.app import create_app
 from todo_api.config import Settings
 from todo_api.db import utcnow
 from todo_api.maintenance import prune
@@ -327,9 +326,8 @@ async def one_day_app(
 ) -> AsyncIterator[tuple[FastAPI, Settings]]:
     """An app on the test database whose feed keeps deletions for one day."""
     short = make_settings(settings.database_url or "", tmp_path, sync_retention_days=1)
-    app = create_app(short)
-    yield app, short
-    await app.state.db.close()
+    async with app_for(short) as app:
+        yield app, short
 
 
 def clock_at(monkeypatch: pytest.MonkeyPatch, offset_seconds: float) -> None:
