@@ -5,17 +5,22 @@ import asyncio
 import base64
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import insert
 
 from todo_api.config import Settings
 from todo_api.db import Database
+from todo_api.idempotency import idempotency_keys
 from todo_api.signing import SIGNATURE_BYTES
 
 FEED_WAIT_SECONDS = 5.0
+KEY_LIFETIME = timedelta(hours=24)  # how long the tests keep an idempotency key they store
 
 
 @asynccontextmanager
@@ -26,6 +31,31 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.close()
+
+
+async def insert_idempotency_key(
+    settings: Settings,
+    user_id: uuid.UUID,
+    key: str,
+    created_at: datetime,
+    status: int | None = None,
+) -> None:
+    """An idempotency key stored directly, kept for a day: with a status, an answered request;
+    without, a claim as a request still running (or one that died) leaves it."""
+    async with database(settings) as db, db.transaction() as conn:
+        await conn.execute(
+            insert(idempotency_keys).values(
+                user_id=user_id,
+                key=key,
+                request_hash="0" * 64,
+                claim_id=uuid.uuid4(),
+                status_code=status,
+                response_body="{}" if status else None,
+                response_headers={} if status else None,
+                created_at=created_at,
+                expires_at=created_at + KEY_LIFETIME,
+            )
+        )
 
 
 async def read_feed(

@@ -8,14 +8,14 @@ while the first request is still running is 409; failures keep nothing; expired 
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from tests.support import assert_error
-from tests.tasks.feed_helpers import database
+from tests.tasks.feed_helpers import database, insert_idempotency_key
 from tests.tasks.helpers import assert_validation_error, etag_of, user_id_of
 from todo_api.auth.models import users
 from todo_api.config import Settings
@@ -37,26 +37,6 @@ async def listed(client: httpx.AsyncClient) -> list[dict]:
     assert response.status_code == 200, response.text
     tasks: list[dict] = response.json()
     return tasks
-
-
-async def insert_claim(
-    settings: Settings, user_id: uuid.UUID, key: str, created_at: datetime
-) -> None:
-    """A claim as a request still running (or one that died) leaves it: no response yet."""
-    async with database(settings) as engine, engine.transaction() as conn:
-        await conn.execute(
-            insert(idempotency_keys).values(
-                user_id=user_id,
-                key=key,
-                request_hash="0" * 64,
-                claim_id=uuid.uuid4(),
-                status_code=None,
-                response_body=None,
-                response_headers=None,
-                created_at=created_at,
-                expires_at=created_at + timedelta(hours=24),
-            )
-        )
 
 
 async def stored_keys(settings: Settings, user_id: uuid.UUID) -> dict[str, int | None]:
@@ -325,7 +305,7 @@ async def test_a_retry_while_the_first_request_is_running_is_409(
     alice: httpx.AsyncClient, settings: Settings
 ) -> None:
     key = new_key()
-    await insert_claim(settings, await user_id_of(alice), key, utcnow())
+    await insert_idempotency_key(settings, await user_id_of(alice), key, utcnow())
 
     create = await alice.post("/api/tasks", json={"title": "t"}, headers=keyed(key))
     bulk = await alice.post(
@@ -344,7 +324,7 @@ async def test_another_users_running_request_does_not_block_the_same_key(
     alice: httpx.AsyncClient, bob: httpx.AsyncClient, settings: Settings
 ) -> None:
     key = new_key()
-    await insert_claim(settings, await user_id_of(bob), key, utcnow())
+    await insert_idempotency_key(settings, await user_id_of(bob), key, utcnow())
 
     response = await alice.post("/api/tasks", json={"title": "t"}, headers=keyed(key))
 
@@ -356,7 +336,7 @@ async def test_a_claim_left_by_a_request_that_died_is_taken_over_after_a_minute(
 ) -> None:
     key = new_key()
     user = await user_id_of(alice)
-    await insert_claim(settings, user, key, utcnow() - timedelta(seconds=61))
+    await insert_idempotency_key(settings, user, key, utcnow() - timedelta(seconds=61))
 
     response = await alice.post("/api/tasks", json={"title": "Taken over"}, headers=keyed(key))
     retry = await alice.post("/api/tasks", json={"title": "Taken over"}, headers=keyed(key))
@@ -435,7 +415,9 @@ async def test_concurrent_retries_take_over_a_dead_claim_once(
     alice: httpx.AsyncClient, settings: Settings
 ) -> None:
     key = new_key()
-    await insert_claim(settings, await user_id_of(alice), key, utcnow() - timedelta(minutes=5))
+    await insert_idempotency_key(
+        settings, await user_id_of(alice), key, utcnow() - timedelta(minutes=5)
+    )
 
     responses = await asyncio.gather(
         *(alice.post("/api/tasks", json={"title": "t"}, headers=keyed(key)) for _ in range(10))
