@@ -18,6 +18,7 @@ import pytest
 from tests.helpers_server import Server, clean_env, running_server
 from tests.support import TEST_SECRET, make_settings, token_for
 from tests.tasks.feed_helpers import read_feed, sync_token_body
+from tests.tasks.listing_helpers import all_tasks
 
 HTTP_TIMEOUT = 30.0
 FEED_DEADLINE = 10.0
@@ -52,13 +53,6 @@ async def create(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     task: dict[str, Any] = response.json()
     return task
-
-
-async def all_tasks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    response = await client.get("/api/tasks", params={"limit": 200})
-    assert response.status_code == 200, response.text
-    tasks: list[dict[str, Any]] = response.json()
-    return tasks
 
 
 # --- Racing requests ------------------------------------------------------------------------------

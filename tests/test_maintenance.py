@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select, update
 
-from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key
+from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key, tombstone_ids
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import utcnow
@@ -39,16 +39,6 @@ async def deleted_task_aged(
                 .values(deleted_at=utcnow() - age)
             )
     return str(task["id"])
-
-
-async def tombstones_left(settings: Settings, task_ids: list[str]) -> set[str]:
-    async with database(settings) as engine, engine.connection() as conn:
-        rows = await conn.execute(
-            select(tombstones.c.task_id).where(
-                tombstones.c.task_id.in_([uuid.UUID(t) for t in task_ids])
-            )
-        )
-        return {str(row.task_id) for row in rows}
 
 
 async def run_prune(settings: Settings) -> tuple[int, int]:
@@ -101,7 +91,7 @@ async def test_prune_deletes_only_tombstones_older_than_the_retention(
     _, pruned = await run_prune(settings)
 
     assert pruned >= 2
-    assert await tombstones_left(settings, [old, much_older, young, fresh]) == {young, fresh}
+    assert await tombstone_ids(settings, [old, much_older, young, fresh]) == {young, fresh}
 
 
 async def test_prune_follows_the_configured_retention(
@@ -113,7 +103,7 @@ async def test_prune_follows_the_configured_retention(
 
     await run_prune(one_day)
 
-    assert await tombstones_left(settings, [two_days_old, half_a_day_old]) == {half_a_day_old}
+    assert await tombstone_ids(settings, [two_days_old, half_a_day_old]) == {half_a_day_old}
 
 
 async def test_prune_leaves_tasks_alone(alice: httpx.AsyncClient, settings: Settings) -> None:

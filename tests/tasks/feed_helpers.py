@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.idempotency import idempotency_keys
 from todo_api.signing import SIGNATURE_BYTES
+from todo_api.tasks.models import tombstones
 
 FEED_WAIT_SECONDS = 5.0
 KEY_LIFETIME = timedelta(hours=24)  # how long the tests keep an idempotency key they store
@@ -56,6 +57,17 @@ async def insert_idempotency_key(
                 expires_at=created_at + KEY_LIFETIME,
             )
         )
+
+
+async def tombstone_ids(settings: Settings, task_ids: list[str]) -> set[str]:
+    """Which of these tasks still have a tombstone (a deletion the feed reports)."""
+    async with database(settings) as db, db.connection() as conn:
+        rows = await conn.execute(
+            select(tombstones.c.task_id).where(
+                tombstones.c.task_id.in_([uuid.UUID(t) for t in task_ids])
+            )
+        )
+        return {str(row.task_id) for row in rows}
 
 
 async def read_feed(

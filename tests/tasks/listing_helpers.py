@@ -39,6 +39,12 @@ async def list_page(
     return response
 
 
+async def all_tasks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """The caller's tasks in one page of the largest size (for tests with fewer than that)."""
+    tasks: list[dict[str, Any]] = (await list_page(client, [("limit", 200)])).json()
+    return tasks
+
+
 async def walk_pages(
     client: httpx.AsyncClient, params: Params | None = None, path: str = "/api/tasks"
 ) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.feed_helpers import (
@@ -25,6 +25,7 @@ from tests.tasks.feed_helpers import (
     read_feed,
     sync_all,
     sync_token_body,
+    tombstone_ids,
     with_sync_token_body,
 )
 from tests.tasks.helpers import assert_validation_error, create_task
@@ -53,16 +54,6 @@ async def backdate_tombstone(settings: Settings, task_id: str, age: timedelta) -
             .values(deleted_at=utcnow() - age)
         )
         assert result.rowcount == 1
-
-
-async def tombstone_ids(settings: Settings, task_ids: list[str]) -> set[str]:
-    async with database(settings) as engine, engine.connection() as conn:
-        rows = await conn.execute(
-            select(tombstones.c.task_id).where(
-                tombstones.c.task_id.in_([uuid.UUID(t) for t in task_ids])
-            )
-        )
-        return {str(row.task_id) for row in rows}
 
 
 # --- What a sync returns --------------------------------------------------------------------------
