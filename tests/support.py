@@ -23,8 +23,25 @@ TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-# The contract's error body: exactly these keys.
+# The contract's error body: exactly these keys, and the codes the contract started with (the
+# features add more).
 ERROR_FIELDS = {"error", "code", "details"}
+CONTRACT_CODES = {
+    "UNAUTHORIZED",
+    "INVALID_TOKEN",
+    "TOKEN_EXPIRED",
+    "VALIDATION_ERROR",
+    "INVALID_REQUEST",
+    "NOT_FOUND",
+    "INTERNAL_ERROR",
+    "DATABASE_ERROR",
+    "METHOD_NOT_ALLOWED",
+    "CONFLICT",
+    "PRECONDITION_FAILED",
+    "PAYLOAD_TOO_LARGE",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "RATE_LIMITED",
+}
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from tests.support import (
+    CONTRACT_CODES,
     TEST_SECRET,
     app_for,
     assert_error,
@@ -29,22 +30,6 @@ from todo_api.config import Settings
 
 FRONTEND = "http://localhost:3000"  # the default FRONTEND_URL
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
-CONTRACT_CODES = {
-    "UNAUTHORIZED",
-    "INVALID_TOKEN",
-    "TOKEN_EXPIRED",
-    "VALIDATION_ERROR",
-    "INVALID_REQUEST",
-    "NOT_FOUND",
-    "INTERNAL_ERROR",
-    "DATABASE_ERROR",
-    "METHOD_NOT_ALLOWED",
-    "CONFLICT",
-    "PRECONDITION_FAILED",
-    "PAYLOAD_TOO_LARGE",
-    "UNSUPPORTED_MEDIA_TYPE",
-    "RATE_LIMITED",
-}
 SECRET_DETAIL = "secret detail /etc/passwd"
 JSON = {"content-type": "application/json"}
 

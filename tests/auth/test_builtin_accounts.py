@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support import app_factory, client_for, token_for
+from tests.support import app_factory, assert_error, client_for, token_for
 from todo_api.config import Settings
 
 JWKS_URL = "http://127.0.0.1:9/api/auth/jwks"  # never asked: these tests use HS256 tokens
@@ -89,10 +89,8 @@ async def test_account_routes_are_404_when_builtin_accounts_are_off(
         responses = await account_requests(client)
         me = await client.get("/api/auth/me")
     for route, response in zip(ACCOUNT_ROUTES, responses, strict=True):
-        assert response.status_code == 404, (route, response.text)
-        body = response.json()
-        assert set(body) == {"error", "code", "details"}
-        assert body["code"] == "NOT_FOUND"
+        assert response.status_code == 404, route
+        assert_error(response, 404, "NOT_FOUND")
     assert me.status_code == 200, me.text
 
 

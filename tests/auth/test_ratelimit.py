@@ -23,7 +23,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from tests.support import app_factory
+from tests.support import app_factory, assert_error
 from todo_api.auth.ratelimit import MemoryCounter
 from todo_api.config import Settings
 
@@ -137,10 +137,7 @@ async def login(app: FastAPI, address: str, email: str, password: str = WRONG_PA
 
 
 def assert_rate_limited(response: httpx.Response, window: int = WINDOW) -> None:
-    assert response.status_code == 429, response.text
-    body = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == "RATE_LIMITED"
+    assert_error(response, 429, "RATE_LIMITED")
     retry_after = response.headers["retry-after"]
     assert retry_after.isdigit(), retry_after
     assert 1 <= int(retry_after) <= window
