@@ -59,6 +59,15 @@ async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Respon
     return await client.post("/api/auth/refresh", json={"refresh_token": refresh_token})
 
 
+async def refresh_at_once(
+    client: httpx.AsyncClient, refresh_token: str, racers: int
+) -> list[httpx.Response]:
+    """`racers` refreshes with one refresh token, all sent at once (tabs racing)."""
+    return await asyncio.wait_for(
+        asyncio.gather(*(refresh(client, refresh_token) for _ in range(racers))), timeout=30
+    )
+
+
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
     return await client.post("/api/auth/login", json={"email": email, "password": password})
 
@@ -403,10 +412,7 @@ async def test_concurrent_refreshes_with_one_refresh_token_all_succeed_in_one_fa
     """Tabs that refresh with the same refresh token at once all stay signed in."""
     async with client_for(app) as client:
         body = await signed_up(client)
-        responses = await asyncio.wait_for(
-            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
-            timeout=30,
-        )
+        responses = await refresh_at_once(client, body["refresh_token"], racers)
         issued = [assert_tokens(response)["refresh_token"] for response in responses]
         assert len(set(issued)) == racers
         assert len(await families(app, body["refresh_token"], *issued)) == 1
@@ -489,10 +495,7 @@ async def test_without_a_grace_concurrent_refreshes_succeed_at_most_once(
 ) -> None:
     async with client_for(no_grace_app) as client:
         body = await signed_up(client)
-        responses = await asyncio.wait_for(
-            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
-            timeout=30,
-        )
+        responses = await refresh_at_once(client, body["refresh_token"], racers)
     statuses = sorted(response.status_code for response in responses)
     # One winner; the others are refused (they even revoke the family, as a reuse would).
     assert statuses == [200] + [401] * (racers - 1), [r.text for r in responses]
