@@ -6,10 +6,8 @@ skip locally and fail in CI (CI=true), so they can never silently disappear.
 """
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -17,14 +15,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from todo_api.app import create_app
-from todo_api.auth.tokens import mint_token
+from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, token_for
 from todo_api.config import Settings
 from todo_api.migrations import upgrade_to_head
-
-TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
-ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 async def _admin(*statements: str) -> None:
@@ -58,20 +51,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
-def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "jwt_secret": TEST_SECRET,
-        "data_dir": data_dir,
-        "log_level": "WARNING",
-        # The shared app serves every test from one client address: rate-limit tests build
-        # their own app with a low limit.
-        "auth_rate_limit_attempts": 100_000,
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings for a migrated database (once per database per session)."""
@@ -82,20 +61,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    yield app
-    await app.state.db.close()
-
-
-def client_for(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
-    )
-
-
-def token_for(settings: Settings, subject: str | None = None, email: str | None = None) -> str:
-    return mint_token(settings, subject=subject or str(uuid.uuid4()), email=email)
+    async with app_for(settings) as app:
+        yield app
 
 
 @pytest.fixture

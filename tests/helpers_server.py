@@ -36,19 +36,20 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
+def run_command(
+    command: list[str], *, env: dict[str, str], cwd: Path, timeout: float = CLI_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """A command, waited for, with its output captured as text (its exit status not checked)."""
+    return subprocess.run(
+        command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def run_cli(
     *args: str, env: dict[str, str], cwd: Path, timeout: float = CLI_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     """`todo-api ARGS...`, waited for, with its output captured."""
-    return subprocess.run(
-        [TODO_API, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_command([TODO_API, *args], env=env, cwd=cwd, timeout=timeout)
 
 
 def cli_token(env: dict[str, str], cwd: Path, sub: str, email: str | None = None) -> str:

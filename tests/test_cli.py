@@ -1,7 +1,6 @@
 """`todo-api` and `python -m todo_api`, run as real processes in a clean environment."""
 
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -9,8 +8,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tests.conftest import TEST_SECRET
-from tests.helpers_server import clean_env, run_cli
+from tests.helpers_server import clean_env, run_cli, run_command
+from tests.support import TEST_SECRET
 
 
 @pytest.fixture
@@ -31,14 +30,8 @@ def test_token_prints_a_jwt_signed_with_the_secret(env: dict[str, str], tmp_path
 
 
 def test_python_dash_m_lists_the_commands(env: dict[str, str], tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "todo_api", "--help"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+    result = run_command(
+        [sys.executable, "-m", "todo_api", "--help"], env=env, cwd=tmp_path, timeout=30
     )
 
     assert result.returncode == 0, result.stderr

@@ -15,9 +15,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, make_settings, token_for
 from tests.helpers_server import Server, clean_env, running_server
-from tests.tasks.helpers import sync_token_body
+from tests.support import TEST_SECRET, make_settings, token_for
+from tests.tasks.feed_helpers import read_feed, sync_token_body
+from tests.tasks.listing_helpers import all_tasks
 
 HTTP_TIMEOUT = 30.0
 FEED_DEADLINE = 10.0
@@ -52,21 +53,6 @@ async def create(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     task: dict[str, Any] = response.json()
     return task
-
-
-async def all_tasks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    response = await client.get("/api/tasks", params={"limit": 200})
-    assert response.status_code == 200, response.text
-    tasks: list[dict[str, Any]] = response.json()
-    return tasks
-
-
-async def feed(client: httpx.AsyncClient, since: str | None = None) -> dict[str, Any]:
-    params = {"since": since} if since is not None else {}
-    response = await client.get("/api/tasks/changes", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 # --- Racing requests ------------------------------------------------------------------------------
@@ -165,7 +151,7 @@ async def test_a_bulk_whose_fiftieth_operation_fails_changes_nothing(
 ) -> None:
     tasks = [await create(client, title=f"Task {n}") for n in range(10)]
     before = await all_tasks(client)
-    token = (await feed(client))["next"]
+    token = (await read_feed(client))["next"]
     operations: list[dict[str, Any]] = []
     for n in range(49):
         task_id = tasks[n % 10]["id"]
@@ -186,7 +172,7 @@ async def test_a_bulk_whose_fiftieth_operation_fails_changes_nothing(
     assert response.json()["code"] == "NOT_FOUND"
     assert response.json()["details"][0]["field"] == "operations.49"
     assert await all_tasks(client) == before
-    after = await feed(client, token)
+    after = await read_feed(client, token)
     assert (after["changes"], after["deleted"]) == ([], [])
 
 
@@ -219,7 +205,8 @@ async def test_a_change_committed_late_by_a_slower_transaction_is_not_skipped(
     client: httpx.AsyncClient, postgres_url: str
 ) -> None:
     slow_task, fast_task = await create(client, title="Slow"), await create(client, title="Fast")
-    first = await feed(client)
+    # Waits out transactions elsewhere on the server, which hold the feed back meanwhile.
+    first = await read_feed(client, wait_for=[slow_task["id"], fast_task["id"]])
     assert {t["id"] for t in first["changes"]} == {slow_task["id"], fast_task["id"]}
 
     slow = await asyncpg.connect(postgres_url, timeout=10)
@@ -235,7 +222,7 @@ async def test_a_change_committed_late_by_a_slower_transaction_is_not_skipped(
         # The scenario: the slower transaction took its place in the feed first.
         assert slow_stamp < fast_stamp
 
-        during = await feed(client, first["next"])
+        during = await read_feed(client, first["next"])
 
         # The fast change may only come once nothing before it can still commit.
         assert fast_task["id"] not in {t["id"] for t in during["changes"]}
@@ -251,7 +238,7 @@ async def test_a_change_committed_late_by_a_slower_transaction_is_not_skipped(
     token = during["next"]
     deadline = asyncio.get_running_loop().time() + FEED_DEADLINE
     while len(seen) < 2 and asyncio.get_running_loop().time() < deadline:
-        after = await feed(client, token)
+        after = await read_feed(client, token)
         seen.update({t["id"]: t["title"] for t in after["changes"]})
         token = after["next"]
         if len(seen) < 2:
@@ -270,7 +257,7 @@ async def test_a_polling_reader_sees_every_final_state_while_writers_commit_in_r
     tasks = [await create(client, title=f"Task {n}") for n in range(24)]
     task_ids = [t["id"] for t in tasks]
     user_id = uuid.UUID(tasks[0]["user_id"])
-    first = await feed(client)
+    first = await read_feed(client, wait_for=task_ids)
     view: dict[str, str] = {t["id"]: t["title"] for t in first["changes"]}
     assert set(view) == set(task_ids)
     writers_done = asyncio.Event()
@@ -311,7 +298,7 @@ async def test_a_polling_reader_sees_every_final_state_while_writers_commit_in_r
     async def reader() -> str:
         token = first["next"]
         while not writers_done.is_set():
-            page = await feed(client, token)
+            page = await read_feed(client, token)
             apply(page)
             token = page["next"]
             await asyncio.sleep(0.003)
@@ -338,7 +325,7 @@ async def test_a_polling_reader_sees_every_final_state_while_writers_commit_in_r
     # The reader keeps syncing from its own token: what was skipped would never come back.
     deadline = asyncio.get_running_loop().time() + FEED_DEADLINE
     while view != final and asyncio.get_running_loop().time() < deadline:
-        page = await feed(client, token)
+        page = await read_feed(client, token)
         apply(page)
         token = page["next"]
         if not page["has_more"] and view != final:

@@ -5,8 +5,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,73 +15,23 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_SECRET, client_for, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import (
+    CONTRACT_CODES,
+    TEST_SECRET,
+    app_for,
+    assert_error,
+    captured_logs,
+    client_for,
+    make_settings,
+    token_for,
+    validation_details,
+)
 from todo_api.config import Settings
 
 FRONTEND = "http://localhost:3000"  # the default FRONTEND_URL
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
-CONTRACT_CODES = {
-    "UNAUTHORIZED",
-    "INVALID_TOKEN",
-    "TOKEN_EXPIRED",
-    "VALIDATION_ERROR",
-    "INVALID_REQUEST",
-    "NOT_FOUND",
-    "INTERNAL_ERROR",
-    "DATABASE_ERROR",
-    "METHOD_NOT_ALLOWED",
-    "CONFLICT",
-    "PRECONDITION_FAILED",
-    "PAYLOAD_TOO_LARGE",
-    "UNSUPPORTED_MEDIA_TYPE",
-    "RATE_LIMITED",
-}
 SECRET_DETAIL = "secret detail /etc/passwd"
 JSON = {"content-type": "application/json"}
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The contract's body: exactly error, code and details, and nothing else."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == code
-    assert isinstance(body["error"], str)
-    assert body["error"]
-    return body
-
-
-def assert_field_errors(body: dict[str, Any]) -> list[str]:
-    details = body["details"]
-    assert isinstance(details, list)
-    assert details
-    for item in details:
-        assert set(item) == {"field", "message"}
-        assert isinstance(item["field"], str)
-        assert isinstance(item["message"], str)
-        assert item["message"]
-    return [item["field"] for item in details]
-
-
-@contextmanager
-def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog for the app's loggers.
-
-    configure_logging() (run by every create_app) sets propagate=False on "todo_api", so
-    caplog's root handler never sees those records: attach it to "todo_api" directly, at INFO.
-    Enter this after the app under test was created, since create_app resets the handlers.
-    """
-    logger = logging.getLogger("todo_api")
-    previous = logger.level
-    logger.addHandler(caplog.handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield caplog
-    finally:
-        logger.removeHandler(caplog.handler)
-        logger.setLevel(previous)
 
 
 def request_lines(caplog: pytest.LogCaptureFixture, request_id: str) -> list[str]:
@@ -95,19 +44,10 @@ def request_lines(caplog: pytest.LogCaptureFixture, request_id: str) -> list[str
     ]
 
 
-@asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    try:
-        yield app
-    finally:
-        await app.state.db.close()
-
-
 @pytest.fixture
 async def boom_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     """An app with one extra route that fails with an unexpected exception."""
-    async with running_app(make_settings(f"sqlite:///{tmp_path / 'todo.db'}", tmp_path)) as app:
+    async with app_for(make_settings(f"sqlite:///{tmp_path / 'todo.db'}", tmp_path)) as app:
 
         async def explode() -> None:
             raise RuntimeError(SECRET_DETAIL)
@@ -153,7 +93,7 @@ async def test_create_with_a_bad_field_is_validation_error_naming_it(
     alice: httpx.AsyncClient, body: dict[str, Any], field: str
 ) -> None:
     response = await alice.post("/api/tasks", json=body)
-    assert field in assert_field_errors(assert_error(response, 400, "VALIDATION_ERROR"))
+    assert field in {detail["field"] for detail in validation_details(response)}
 
 
 @pytest.mark.parametrize(
@@ -166,13 +106,13 @@ async def test_update_with_a_bad_field_is_validation_error_naming_it(
 ) -> None:
     task = await create_task(alice)
     response = await alice.put(f"/api/tasks/{task['id']}", json=body)
-    assert field in assert_field_errors(assert_error(response, 400, "VALIDATION_ERROR"))
+    assert field in {detail["field"] for detail in validation_details(response)}
 
 
 async def test_empty_update_is_validation_error(alice: httpx.AsyncClient) -> None:
     task = await create_task(alice)
     response = await alice.put(f"/api/tasks/{task['id']}", json={})
-    assert_field_errors(assert_error(response, 400, "VALIDATION_ERROR"))
+    validation_details(response)
 
 
 async def test_unknown_field_message_says_so(alice: httpx.AsyncClient) -> None:
@@ -429,7 +369,7 @@ async def test_failing_database_is_database_error_with_retry_after(
 ) -> None:
     kwargs: dict[str, Any] = {"json": {"title": "x"}} if method == "POST" else {}
     async with (
-        running_app(broken_settings) as app,
+        app_for(broken_settings) as app,
         client_for(app, token_for(broken_settings)) as client,
     ):
         response = await client.request(method, path, **kwargs)
@@ -442,7 +382,7 @@ async def test_failing_database_is_database_error_with_retry_after(
 
 async def test_bad_token_is_still_401_when_the_database_is_down(tmp_path: Path) -> None:
     settings = make_settings("postgresql://postgres@127.0.0.1:1/nope", tmp_path)
-    async with running_app(settings) as app, client_for(app, "garbage") as client:
+    async with app_for(settings) as app, client_for(app, "garbage") as client:
         response = await client.get("/api/tasks")
     assert_error(response, 401, "INVALID_TOKEN")
 

@@ -2,36 +2,18 @@
 retention, and nothing else."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
-from tests.tasks.helpers import create_task, database, user_id_of
+from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key, tombstone_ids
+from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import utcnow
 from todo_api.idempotency import idempotency_keys
 from todo_api.maintenance import prune
 from todo_api.tasks.models import tombstones
-
-
-async def add_key(
-    settings: Settings, user_id: uuid.UUID, key: str, expires_at: datetime, status: int | None
-) -> None:
-    async with database(settings) as engine, engine.transaction() as conn:
-        await conn.execute(
-            insert(idempotency_keys).values(
-                user_id=user_id,
-                key=key,
-                request_hash="0" * 64,
-                claim_id=uuid.uuid4(),
-                status_code=status,
-                response_body="{}" if status else None,
-                response_headers={} if status else None,
-                created_at=expires_at - timedelta(hours=24),
-                expires_at=expires_at,
-            )
-        )
 
 
 async def keys_of(settings: Settings, user_id: uuid.UUID) -> set[str]:
@@ -59,16 +41,6 @@ async def deleted_task_aged(
     return str(task["id"])
 
 
-async def tombstones_left(settings: Settings, task_ids: list[str]) -> set[str]:
-    async with database(settings) as engine, engine.connection() as conn:
-        rows = await conn.execute(
-            select(tombstones.c.task_id).where(
-                tombstones.c.task_id.in_([uuid.UUID(t) for t in task_ids])
-            )
-        )
-        return {str(row.task_id) for row in rows}
-
-
 async def run_prune(settings: Settings) -> tuple[int, int]:
     async with database(settings) as engine:
         return await prune(engine, settings)
@@ -79,10 +51,14 @@ async def test_prune_deletes_only_expired_idempotency_keys(
 ) -> None:
     user = await user_id_of(alice)
     now = utcnow()
-    await add_key(settings, user, "expired-answered", now - timedelta(seconds=1), 201)
-    await add_key(settings, user, "expired-claim", now - timedelta(hours=1), None)
-    await add_key(settings, user, "live-answered", now + timedelta(minutes=5), 201)
-    await add_key(settings, user, "live-claim", now + timedelta(hours=23), None)
+    for key, expires_in, status in [
+        ("expired-answered", -timedelta(seconds=1), 201),
+        ("expired-claim", -timedelta(hours=1), None),
+        ("live-answered", timedelta(minutes=5), 201),
+        ("live-claim", timedelta(hours=23), None),
+    ]:
+        created_at = now + expires_in - KEY_LIFETIME
+        await insert_idempotency_key(settings, user, key, created_at, status)
 
     pruned_keys, _ = await run_prune(settings)
 
@@ -115,7 +91,7 @@ async def test_prune_deletes_only_tombstones_older_than_the_retention(
     _, pruned = await run_prune(settings)
 
     assert pruned >= 2
-    assert await tombstones_left(settings, [old, much_older, young, fresh]) == {young, fresh}
+    assert await tombstone_ids(settings, [old, much_older, young, fresh]) == {young, fresh}
 
 
 async def test_prune_follows_the_configured_retention(
@@ -127,7 +103,7 @@ async def test_prune_follows_the_configured_retention(
 
     await run_prune(one_day)
 
-    assert await tombstones_left(settings, [two_days_old, half_a_day_old]) == {half_a_day_old}
+    assert await tombstone_ids(settings, [two_days_old, half_a_day_old]) == {half_a_day_old}
 
 
 async def test_prune_leaves_tasks_alone(alice: httpx.AsyncClient, settings: Settings) -> None:

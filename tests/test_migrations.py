@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.conftest import ADMIN_URL, TEST_SECRET, make_settings
 from tests.helpers_server import TODO_API, clean_env
+from tests.support import ADMIN_URL, TEST_SECRET, make_settings
 from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.db import create_engine, utcnow

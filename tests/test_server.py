@@ -14,8 +14,8 @@ import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
-from tests.conftest import TEST_SECRET
-from tests.helpers_server import Server, clean_env, cli_token, running_server
+from tests.helpers_server import Server, clean_env, cli_token, run_command, running_server
+from tests.support import TEST_SECRET
 from todo_api.migrations import alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,15 +189,7 @@ def test_installed_wheel_migrates_from_any_directory(wheel: Path, tmp_path: Path
     )
     script = "import sys, todo_api.cli; print(todo_api.cli.__file__); sys.exit(todo_api.cli.main())"
 
-    result = subprocess.run(
-        [sys.executable, "-c", script, "migrate"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_command([sys.executable, "-c", script, "migrate"], env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.splitlines()[0]).is_relative_to(target)  # not the editable copy

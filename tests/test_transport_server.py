@@ -17,8 +17,8 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import TEST_SECRET
 from tests.helpers_server import Server, clean_env, running_server
+from tests.support import TEST_SECRET
 
 HEADER_TIMEOUT = 1.0  # seconds, this suite's REQUEST_HEADER_TIMEOUT_SECONDS
 BODY_LIMIT = 512 * 1024

@@ -18,8 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.conftest import TEST_SECRET, client_for, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
 from todo_api.auth.models import refresh_tokens, users
 from todo_api.config import Settings
 
@@ -29,14 +28,6 @@ TOKENS_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "use
 
 def unique_email() -> str:
     return f"account-{secrets.token_hex(6)}@example.com"
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == code
-    return body
 
 
 def assert_tokens(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -66,6 +57,15 @@ async def signed_up(client: httpx.AsyncClient, name: str | None = None) -> dict[
 
 async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
     return await client.post("/api/auth/refresh", json={"refresh_token": refresh_token})
+
+
+async def refresh_at_once(
+    client: httpx.AsyncClient, refresh_token: str, racers: int
+) -> list[httpx.Response]:
+    """`racers` refreshes with one refresh token, all sent at once (tabs racing)."""
+    return await asyncio.wait_for(
+        asyncio.gather(*(refresh(client, refresh_token) for _ in range(racers))), timeout=30
+    )
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -412,10 +412,7 @@ async def test_concurrent_refreshes_with_one_refresh_token_all_succeed_in_one_fa
     """Tabs that refresh with the same refresh token at once all stay signed in."""
     async with client_for(app) as client:
         body = await signed_up(client)
-        responses = await asyncio.wait_for(
-            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
-            timeout=30,
-        )
+        responses = await refresh_at_once(client, body["refresh_token"], racers)
         issued = [assert_tokens(response)["refresh_token"] for response in responses]
         assert len(set(issued)) == racers
         assert len(await families(app, body["refresh_token"], *issued)) == 1
@@ -487,9 +484,9 @@ async def test_token_of_a_family_with_a_revoked_token_is_refused(
 async def no_grace_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
     """An app on the migrated test database with REFRESH_REUSE_GRACE_SECONDS=0."""
     assert settings.database_url is not None
-    app = create_app(make_settings(settings.database_url, tmp_path, refresh_reuse_grace_seconds=0))
-    yield app
-    await app.state.db.close()
+    no_grace = make_settings(settings.database_url, tmp_path, refresh_reuse_grace_seconds=0)
+    async with app_for(no_grace) as app:
+        yield app
 
 
 @pytest.mark.parametrize("racers", [2, 5])
@@ -498,10 +495,7 @@ async def test_without_a_grace_concurrent_refreshes_succeed_at_most_once(
 ) -> None:
     async with client_for(no_grace_app) as client:
         body = await signed_up(client)
-        responses = await asyncio.wait_for(
-            asyncio.gather(*(refresh(client, body["refresh_token"]) for _ in range(racers))),
-            timeout=30,
-        )
+        responses = await refresh_at_once(client, body["refresh_token"], racers)
     statuses = sorted(response.status_code for response in responses)
     # One winner; the others are refused (they even revoke the family, as a reuse would).
     assert statuses == [200] + [401] * (racers - 1), [r.text for r in responses]

@@ -11,8 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import client_for, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import app_factory, assert_error, client_for, token_for
 from todo_api.config import Settings
 
 JWKS_URL = "http://127.0.0.1:9/api/auth/jwks"  # never asked: these tests use HS256 tokens
@@ -59,17 +58,8 @@ def test_builtin_accounts_is_read_from_the_environment(
 @pytest.fixture
 async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
     assert settings.database_url is not None
-    apps: list[FastAPI] = []
-
-    def make(**overrides: Any) -> FastAPI:
-        app = create_app(make_settings(settings.database_url, tmp_path, **overrides))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        await app.state.rate_limiter.counter.close()
-        await app.state.db.close()
+    async with app_factory(settings.database_url, tmp_path) as make:
+        yield make
 
 
 async def account_requests(client: httpx.AsyncClient) -> list[httpx.Response]:
@@ -99,10 +89,8 @@ async def test_account_routes_are_404_when_builtin_accounts_are_off(
         responses = await account_requests(client)
         me = await client.get("/api/auth/me")
     for route, response in zip(ACCOUNT_ROUTES, responses, strict=True):
-        assert response.status_code == 404, (route, response.text)
-        body = response.json()
-        assert set(body) == {"error", "code", "details"}
-        assert body["code"] == "NOT_FOUND"
+        assert response.status_code == 404, route
+        assert_error(response, 404, "NOT_FOUND")
     assert me.status_code == 200, me.text
 
 

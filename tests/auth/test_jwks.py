@@ -35,8 +35,7 @@ from tests.auth.jwks_server import (
     random_id,
     rsa_key,
 )
-from tests.conftest import TEST_SECRET, client_for, make_settings
-from todo_api.app import create_app
+from tests.support import TEST_SECRET, app_factory, assert_error, client_for
 from todo_api.auth.tokens import mint_token, user_id_for_subject
 from todo_api.config import Settings
 
@@ -77,31 +76,14 @@ def issuer(keys: Keys) -> Iterator[JwksServer]:
 async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
     """Builds apps on the migrated test database that trust a JWKS URL; closes them after."""
     assert settings.database_url is not None
-    apps: list[FastAPI] = []
+    async with app_factory(
+        settings.database_url, tmp_path, jwt_issuer=ISSUER, jwt_audience=ISSUER
+    ) as build:
 
-    def make(jwks_url: str, min_refetch_seconds: float = 1) -> FastAPI:
-        app = create_app(
-            make_settings(
-                settings.database_url,
-                tmp_path,
-                jwt_jwks_url=jwks_url,
-                jwt_issuer=ISSUER,
-                jwt_audience=ISSUER,
-                jwt_jwks_min_refetch_seconds=min_refetch_seconds,
-            )
-        )
-        apps.append(app)
-        return app
+        def make(jwks_url: str, min_refetch_seconds: float = 1) -> FastAPI:
+            return build(jwt_jwks_url=jwks_url, jwt_jwks_min_refetch_seconds=min_refetch_seconds)
 
-    yield make
-    for app in apps:
-        # What the lifespan does at shutdown (these apps run without it).
-        jwks = app.state.token_verifier.jwks
-        close_jwks = getattr(jwks, "close", None)  # a background fetch may still be under way
-        if close_jwks is not None:
-            await close_jwks()
-        await app.state.rate_limiter.counter.close()
-        await app.state.db.close()
+        yield make
 
 
 @pytest.fixture
@@ -168,21 +150,13 @@ async def assert_creates_and_lists_tasks(app: FastAPI, token: str) -> dict[str, 
     return task
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == code
-    assert body["details"] is None
-
-
 def assert_invalid_token(response: httpx.Response, code: str = "INVALID_TOKEN") -> None:
-    assert_error(response, 401, code)
+    assert assert_error(response, 401, code)["details"] is None
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
 def assert_auth_unavailable(response: httpx.Response) -> None:
-    assert_error(response, 503, "AUTH_UNAVAILABLE")
+    assert assert_error(response, 503, "AUTH_UNAVAILABLE")["details"] is None
     retry_after = response.headers["retry-after"]
     assert retry_after.isdigit()
     assert int(retry_after) >= 1

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.conftest import TEST_SECRET, client_for
+from tests.support import TEST_SECRET, client_for
 from todo_api.auth.models import users
 from todo_api.auth.profile import update_profile
 from todo_api.auth.tokens import Identity, user_id_for_subject

@@ -23,8 +23,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from tests.conftest import make_settings
-from todo_api.app import create_app
+from tests.support import app_factory, assert_error
 from todo_api.auth.ratelimit import MemoryCounter
 from todo_api.config import Settings
 
@@ -98,24 +97,15 @@ def names() -> Iterator[Names]:
 async def build_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
     """Builds apps on the migrated test database with the small limits above, a minute each."""
     assert settings.database_url is not None
-    apps: list[FastAPI] = []
-
-    def make(**overrides: Any) -> FastAPI:
-        values: dict[str, Any] = {
-            "auth_rate_limit_attempts": ATTEMPTS,
-            "auth_rate_limit_address_attempts": ADDRESS_ATTEMPTS,
-            "auth_rate_limit_email_attempts": EMAIL_ATTEMPTS,
-            "auth_rate_limit_window_seconds": WINDOW,
-            **overrides,
-        }
-        app = create_app(make_settings(settings.database_url, tmp_path, **values))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        await app.state.rate_limiter.counter.close()
-        await app.state.db.close()
+    async with app_factory(
+        settings.database_url,
+        tmp_path,
+        auth_rate_limit_attempts=ATTEMPTS,
+        auth_rate_limit_address_attempts=ADDRESS_ATTEMPTS,
+        auth_rate_limit_email_attempts=EMAIL_ATTEMPTS,
+        auth_rate_limit_window_seconds=WINDOW,
+    ) as make:
+        yield make
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -147,10 +137,7 @@ async def login(app: FastAPI, address: str, email: str, password: str = WRONG_PA
 
 
 def assert_rate_limited(response: httpx.Response, window: int = WINDOW) -> None:
-    assert response.status_code == 429, response.text
-    body = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == "RATE_LIMITED"
+    assert_error(response, 429, "RATE_LIMITED")
     retry_after = response.headers["retry-after"]
     assert retry_after.isdigit(), retry_after
     assert 1 <= int(retry_after) <= window

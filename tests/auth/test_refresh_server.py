@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET
 from tests.helpers_server import Server, clean_env, running_server
+from tests.support import TEST_SECRET
 
 HTTP_TIMEOUT = 30.0
 PASSWORD = "correct horse battery staple"

@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET, client_for, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
 from todo_api.auth.models import users
 from todo_api.auth.tokens import user_id_for_subject
 from todo_api.config import Settings
@@ -63,20 +62,8 @@ def rs256_token() -> str:
     return sign(claims(), private_key, "RS256")
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error", "code", "details"}
-    assert body["code"] == code
-    assert isinstance(body["error"], str)
-    assert body["error"]
-    assert body["details"] is None
-    return body
-
-
 def assert_invalid_token(response: httpx.Response, code: str = "INVALID_TOKEN") -> None:
-    assert_error(response, 401, code)
+    assert assert_error(response, 401, code)["details"] is None
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith("Bearer ")
     assert 'error="invalid_token"' in challenge
@@ -100,7 +87,7 @@ async def test_missing_or_non_bearer_credentials_are_unauthorized(
 ) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = await anonymous.get("/api/tasks", headers=headers)
-    assert_error(response, 401, "UNAUTHORIZED")
+    assert assert_error(response, 401, "UNAUTHORIZED")["details"] is None
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -118,7 +105,7 @@ async def test_every_task_route_needs_a_token(
     anonymous: httpx.AsyncClient, method: str, path: str
 ) -> None:
     response = await anonymous.request(method, path, json={"title": "x"})
-    assert_error(response, 401, "UNAUTHORIZED")
+    assert assert_error(response, 401, "UNAUTHORIZED")["details"] is None
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
@@ -126,7 +113,7 @@ async def test_malformed_task_id_without_a_token_is_unauthorized(
     anonymous: httpx.AsyncClient, method: str
 ) -> None:
     response = await anonymous.request(method, "/api/tasks/not-a-uuid")
-    assert_error(response, 401, "UNAUTHORIZED")
+    assert assert_error(response, 401, "UNAUTHORIZED")["details"] is None
 
 
 async def test_bearer_scheme_is_case_insensitive(app: FastAPI, settings: Settings) -> None:
@@ -168,9 +155,8 @@ async def jwks_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     jwks = make_settings(
         f"sqlite:///{tmp_path / 'todo.db'}", tmp_path, jwt_jwks_url="http://127.0.0.1:1/jwks"
     )
-    app = create_app(jwks)
-    yield app
-    await app.state.db.close()
+    async with app_for(jwks) as app:
+        yield app
 
 
 @pytest.mark.parametrize(
@@ -292,9 +278,8 @@ async def strict_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAP
     strict = make_settings(
         settings.database_url, tmp_path, jwt_issuer=ISSUER, jwt_audience=AUDIENCE
     )
-    app = create_app(strict)
-    yield app
-    await app.state.db.close()
+    async with app_for(strict) as app:
+        yield app
 
 
 async def test_right_issuer_and_audience_are_accepted(strict_app: FastAPI) -> None:

@@ -10,13 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tasks.helpers import (
-    assert_error,
-    assert_validation_error,
-    create_task,
-    ids,
-    read_feed,
-)
+from tests.support import assert_error
+from tests.tasks.feed_helpers import read_feed
+from tests.tasks.helpers import assert_validation_error, create_task
+from tests.tasks.listing_helpers import all_tasks, ids
 
 RESULT_FIELDS = {"op", "id", "status", "task"}
 
@@ -37,18 +34,11 @@ async def bulk(client: httpx.AsyncClient, operations: list[dict[str, Any]]) -> h
     return await client.post("/api/tasks/bulk", json={"operations": operations})
 
 
-async def snapshot(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    response = await client.get("/api/tasks", params={"limit": 200})
-    assert response.status_code == 200, response.text
-    tasks: list[dict[str, Any]] = response.json()
-    return tasks
-
-
 async def assert_nothing_changed(
     client: httpx.AsyncClient, before: list[dict[str, Any]], token: str
 ) -> None:
     """The task list is as it was, and the change feed has nothing since `token`."""
-    assert await snapshot(client) == before
+    assert await all_tasks(client) == before
     feed = await read_feed(client, since=token)
     assert feed["changes"] == []
     assert feed["deleted"] == []
@@ -111,7 +101,7 @@ async def test_a_hundred_operations_are_applied(alice: httpx.AsyncClient) -> Non
 
     assert response.status_code == 200, response.text
     assert len(response.json()["results"]) == 100
-    assert len(await snapshot(alice)) == 100
+    assert len(await all_tasks(alice)) == 100
 
 
 async def test_a_hundred_and_one_operations_are_400_and_apply_nothing(
@@ -121,7 +111,7 @@ async def test_a_hundred_and_one_operations_are_400_and_apply_nothing(
 
     details = assert_validation_error(response, "operations")
     assert "100" in details[0]["message"]
-    assert await snapshot(alice) == []
+    assert await all_tasks(alice) == []
 
 
 async def test_no_operations_is_400(alice: httpx.AsyncClient) -> None:
@@ -184,7 +174,7 @@ async def test_a_failing_fiftieth_operation_changes_nothing_and_is_named(
     tasks = [
         await create_task(alice, title=f"Task {n}", is_completed=n % 2 == 1) for n in range(12)
     ]
-    before = await snapshot(alice)
+    before = await all_tasks(alice)
     token = (await read_feed(alice, wait_for=ids(tasks)))["next"]
     # 49 operations of every kind touching the tasks, the failing one, then more.
     operations: list[dict[str, Any]] = []
@@ -220,7 +210,7 @@ async def test_a_failure_after_a_delete_restores_the_deleted_task(
     alice: httpx.AsyncClient,
 ) -> None:
     task = await create_task(alice)
-    before = await snapshot(alice)
+    before = await all_tasks(alice)
     token = (await read_feed(alice, wait_for=[task["id"]]))["next"]
 
     response = await bulk(alice, [act("delete", task["id"]), change(task["id"], title="Gone")])
@@ -235,13 +225,13 @@ async def test_another_users_task_in_a_bulk_is_404_and_changes_nothing(
 ) -> None:
     mine = await create_task(alice)
     bobs = await create_task(bob, title="Bob's")
-    before = await snapshot(alice)
+    before = await all_tasks(alice)
 
     response = await bulk(alice, [act("complete", mine["id"]), act("delete", bobs["id"])])
 
     body = assert_error(response, 404, "NOT_FOUND")
     assert [detail["field"] for detail in body["details"]] == ["operations.1"]
-    assert await snapshot(alice) == before
+    assert await all_tasks(alice) == before
     assert (await bob.get(f"/api/tasks/{bobs['id']}")).json() == bobs
 
 
@@ -249,7 +239,7 @@ async def test_a_rule_broken_by_an_update_names_the_operation_and_its_field(
     alice: httpx.AsyncClient,
 ) -> None:
     recurring = await create_task(alice, due_at="2026-05-01T10:00:00Z", recurrence="FREQ=WEEKLY")
-    before = await snapshot(alice)
+    before = await all_tasks(alice)
 
     response = await bulk(
         alice, [create("Fine"), change(recurring["id"], due_at=None), create("Also fine")]
@@ -257,7 +247,7 @@ async def test_a_rule_broken_by_an_update_names_the_operation_and_its_field(
 
     details = assert_validation_error(response, "operations.1.recurrence")
     assert "due_at" in details[0]["message"]
-    assert await snapshot(alice) == before
+    assert await all_tasks(alice) == before
 
 
 INVALID_OPERATIONS = {
@@ -283,7 +273,7 @@ async def test_an_invalid_fourth_operation_is_400_naming_it(
     fields = [detail["field"] for detail in body["details"]]
     assert fields
     assert all(field == "operations.3" or field.startswith("operations.3.") for field in fields)
-    assert await snapshot(alice) == []
+    assert await all_tasks(alice) == []
 
 
 @pytest.mark.parametrize(

@@ -17,21 +17,19 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from tests.conftest import client_for, make_settings, token_for
-from tests.tasks.helpers import (
-    assert_validation_error,
-    assert_validation_error_on,
-    create_task,
+from tests.support import app_for, client_for, make_settings, token_for
+from tests.tasks.feed_helpers import (
     database,
-    ids,
     read_feed,
     sync_all,
     sync_token_body,
+    tombstone_ids,
     with_sync_token_body,
 )
-from todo_api.app import create_app
+from tests.tasks.helpers import assert_validation_error, create_task
+from tests.tasks.listing_helpers import assert_validation_error_on, ids
 from todo_api.config import Settings
 from todo_api.db import utcnow
 from todo_api.maintenance import prune
@@ -56,16 +54,6 @@ async def backdate_tombstone(settings: Settings, task_id: str, age: timedelta) -
             .values(deleted_at=utcnow() - age)
         )
         assert result.rowcount == 1
-
-
-async def tombstone_ids(settings: Settings, task_ids: list[str]) -> set[str]:
-    async with database(settings) as engine, engine.connection() as conn:
-        rows = await conn.execute(
-            select(tombstones.c.task_id).where(
-                tombstones.c.task_id.in_([uuid.UUID(t) for t in task_ids])
-            )
-        )
-        return {str(row.task_id) for row in rows}
 
 
 # --- What a sync returns --------------------------------------------------------------------------
@@ -329,9 +317,8 @@ async def one_day_app(
 ) -> AsyncIterator[tuple[FastAPI, Settings]]:
     """An app on the test database whose feed keeps deletions for one day."""
     short = make_settings(settings.database_url or "", tmp_path, sync_retention_days=1)
-    app = create_app(short)
-    yield app, short
-    await app.state.db.close()
+    async with app_for(short) as app:
+        yield app, short
 
 
 def clock_at(monkeypatch: pytest.MonkeyPatch, offset_seconds: float) -> None:

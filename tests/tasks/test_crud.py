@@ -9,10 +9,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, func, select
 
-from tests.conftest import client_for, token_for
+from tests.support import assert_error, client_for, token_for
 from tests.tasks.helpers import (
     TASK_FIELDS,
-    assert_error,
     assert_not_found,
     create_task,
     random_task_url,

@@ -12,14 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tasks.helpers import (
-    assert_error,
-    assert_not_found,
-    create_task,
-    etag_of,
-    random_task_url,
-    user_id_of,
-)
+from tests.support import assert_error
+from tests.tasks.helpers import assert_not_found, create_task, etag_of, random_task_url, user_id_of
 
 
 @dataclass(frozen=True)

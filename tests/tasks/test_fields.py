@@ -7,15 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import assert_error
 from tests.tasks.helpers import (
-    assert_error,
     assert_not_found,
     assert_validation_error,
-    assert_validation_error_on,
     create_task,
     random_task_url,
     timestamp,
 )
+from tests.tasks.listing_helpers import assert_validation_error_on
 
 UPDATE_METHODS = ["PUT", "PATCH"]
 JSON_CONTENT = {"content-type": "application/json"}

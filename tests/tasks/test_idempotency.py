@@ -8,19 +8,16 @@ while the first request is still running is 409; failures keep nothing; expired 
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
-from tests.tasks.helpers import (
-    assert_error,
-    assert_validation_error,
-    database,
-    etag_of,
-    user_id_of,
-)
+from tests.support import assert_error
+from tests.tasks.feed_helpers import database, insert_idempotency_key
+from tests.tasks.helpers import assert_validation_error, etag_of, user_id_of
+from tests.tasks.listing_helpers import all_tasks
 from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.db import utcnow
@@ -34,33 +31,6 @@ def new_key() -> str:
 
 def keyed(key: str | bytes) -> dict[str, str | bytes]:
     return {"Idempotency-Key": key}
-
-
-async def listed(client: httpx.AsyncClient) -> list[dict]:
-    response = await client.get("/api/tasks", params={"limit": 100})
-    assert response.status_code == 200, response.text
-    tasks: list[dict] = response.json()
-    return tasks
-
-
-async def insert_claim(
-    settings: Settings, user_id: uuid.UUID, key: str, created_at: datetime
-) -> None:
-    """A claim as a request still running (or one that died) leaves it: no response yet."""
-    async with database(settings) as engine, engine.transaction() as conn:
-        await conn.execute(
-            insert(idempotency_keys).values(
-                user_id=user_id,
-                key=key,
-                request_hash="0" * 64,
-                claim_id=uuid.uuid4(),
-                status_code=None,
-                response_body=None,
-                response_headers=None,
-                created_at=created_at,
-                expires_at=created_at + timedelta(hours=24),
-            )
-        )
 
 
 async def stored_keys(settings: Settings, user_id: uuid.UUID) -> dict[str, int | None]:
@@ -94,7 +64,7 @@ async def test_a_retried_create_gets_the_first_response_and_no_second_task(
         == (f"/api/tasks/{first.json()['id']}")
     )
     assert etag_of(retry) == etag_of(first)
-    assert [task["id"] for task in await listed(alice)] == [first.json()["id"]]
+    assert [task["id"] for task in await all_tasks(alice)] == [first.json()["id"]]
 
 
 async def test_a_replay_is_the_first_response_even_after_the_task_changed(
@@ -108,7 +78,7 @@ async def test_a_replay_is_the_first_response_even_after_the_task_changed(
 
     assert retry.status_code == 201
     assert retry.json() == first.json()
-    assert len(await listed(alice)) == 1
+    assert len(await all_tasks(alice)) == 1
 
 
 async def test_the_same_json_in_another_form_is_the_same_request(
@@ -145,7 +115,7 @@ async def test_a_retried_create_on_the_user_path_gets_the_first_response(
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.content == first.content
     assert retry.headers["location"] == first.headers["location"]
-    assert len(await listed(alice)) == 1
+    assert len(await all_tasks(alice)) == 1
 
 
 async def test_a_retried_bulk_gets_the_first_response_and_applies_nothing_again(
@@ -162,7 +132,7 @@ async def test_a_retried_bulk_gets_the_first_response_and_applies_nothing_again(
     assert retry.status_code == 200
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.content == first.content
-    assert sorted(t["id"] for t in await listed(alice)) == sorted(
+    assert sorted(t["id"] for t in await all_tasks(alice)) == sorted(
         result["id"] for result in first.json()["results"]
     )
 
@@ -182,7 +152,7 @@ async def test_concurrent_retries_with_one_key_create_one_task(alice: httpx.Asyn
     assert sum("idempotent-replayed" not in r.headers for r in created) <= 1
     for conflict in (r for r in responses if r.status_code == 409):
         assert_error(conflict, 409, "CONFLICT")
-    assert [task["id"] for task in await listed(alice)] == [created[0].json()["id"]]
+    assert [task["id"] for task in await all_tasks(alice)] == [created[0].json()["id"]]
 
 
 # --- Key reuse, per-user keys, malformed keys -----------------------------------------------------
@@ -197,7 +167,7 @@ async def test_the_same_key_with_another_body_is_422_and_creates_nothing(
     reused = await alice.post("/api/tasks", json={"title": "Second"}, headers=keyed(key))
 
     assert_error(reused, 422, "IDEMPOTENCY_KEY_REUSED")
-    assert [task["id"] for task in await listed(alice)] == [first.json()["id"]]
+    assert [task["id"] for task in await all_tasks(alice)] == [first.json()["id"]]
 
 
 async def test_the_same_key_on_another_route_is_422(alice: httpx.AsyncClient) -> None:
@@ -211,7 +181,7 @@ async def test_the_same_key_on_another_route_is_422(alice: httpx.AsyncClient) ->
     )
 
     assert_error(reused, 422, "IDEMPOTENCY_KEY_REUSED")
-    assert len(await listed(alice)) == 1
+    assert len(await all_tasks(alice)) == 1
 
 
 async def test_keys_are_per_user(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
@@ -224,8 +194,8 @@ async def test_keys_are_per_user(alice: httpx.AsyncClient, bob: httpx.AsyncClien
     assert "idempotent-replayed" not in bobs.headers
     assert bobs.json()["id"] != alices.json()["id"]
     assert bobs.json()["user_id"] != alices.json()["user_id"]
-    assert [t["id"] for t in await listed(alice)] == [alices.json()["id"]]
-    assert [t["id"] for t in await listed(bob)] == [bobs.json()["id"]]
+    assert [t["id"] for t in await all_tasks(alice)] == [alices.json()["id"]]
+    assert [t["id"] for t in await all_tasks(bob)] == [bobs.json()["id"]]
 
 
 INVALID_KEYS = [
@@ -245,7 +215,7 @@ async def test_an_invalid_key_on_create_is_400_naming_the_header(
     response = await alice.post("/api/tasks", json={"title": "t"}, headers=keyed(key))
 
     assert_validation_error(response, "Idempotency-Key")
-    assert await listed(alice) == []
+    assert await all_tasks(alice) == []
 
 
 @pytest.mark.parametrize("key", INVALID_KEYS)
@@ -257,7 +227,7 @@ async def test_an_invalid_key_on_bulk_is_400_naming_the_header(
     response = await alice.post("/api/tasks/bulk", json=body, headers=keyed(key))
 
     assert_validation_error(response, "Idempotency-Key")
-    assert await listed(alice) == []
+    assert await all_tasks(alice) == []
 
 
 async def test_a_key_of_255_visible_characters_is_accepted(alice: httpx.AsyncClient) -> None:
@@ -309,17 +279,17 @@ async def test_a_failed_bulk_keeps_nothing_under_its_key(
         body = assert_error(response, 404, "NOT_FOUND")
         assert body["details"][0]["field"] == "operations.1"
         assert "idempotent-replayed" not in response.headers
-    assert await listed(alice) == []
+    assert await all_tasks(alice) == []
     assert key not in await stored_keys(settings, await user_id_of(alice))
 
     fixed = await alice.post("/api/tasks/bulk", json=corrected, headers=keyed(key))
     assert fixed.status_code == 200, fixed.text
     assert "idempotent-replayed" not in fixed.headers
-    assert len(await listed(alice)) == 1
+    assert len(await all_tasks(alice)) == 1
 
     original_again = await alice.post("/api/tasks/bulk", json=failing, headers=keyed(key))
     assert_error(original_again, 422, "IDEMPOTENCY_KEY_REUSED")
-    assert len(await listed(alice)) == 1
+    assert len(await all_tasks(alice)) == 1
 
 
 # --- A request still running: 409; one that died: taken over --------------------------------------
@@ -329,7 +299,7 @@ async def test_a_retry_while_the_first_request_is_running_is_409(
     alice: httpx.AsyncClient, settings: Settings
 ) -> None:
     key = new_key()
-    await insert_claim(settings, await user_id_of(alice), key, utcnow())
+    await insert_idempotency_key(settings, await user_id_of(alice), key, utcnow())
 
     create = await alice.post("/api/tasks", json={"title": "t"}, headers=keyed(key))
     bulk = await alice.post(
@@ -341,14 +311,14 @@ async def test_a_retry_while_the_first_request_is_running_is_409(
     for response in (create, bulk):
         assert_error(response, 409, "CONFLICT")
         assert int(response.headers["retry-after"]) >= 1
-    assert await listed(alice) == []
+    assert await all_tasks(alice) == []
 
 
 async def test_another_users_running_request_does_not_block_the_same_key(
     alice: httpx.AsyncClient, bob: httpx.AsyncClient, settings: Settings
 ) -> None:
     key = new_key()
-    await insert_claim(settings, await user_id_of(bob), key, utcnow())
+    await insert_idempotency_key(settings, await user_id_of(bob), key, utcnow())
 
     response = await alice.post("/api/tasks", json={"title": "t"}, headers=keyed(key))
 
@@ -360,7 +330,7 @@ async def test_a_claim_left_by_a_request_that_died_is_taken_over_after_a_minute(
 ) -> None:
     key = new_key()
     user = await user_id_of(alice)
-    await insert_claim(settings, user, key, utcnow() - timedelta(seconds=61))
+    await insert_idempotency_key(settings, user, key, utcnow() - timedelta(seconds=61))
 
     response = await alice.post("/api/tasks", json={"title": "Taken over"}, headers=keyed(key))
     retry = await alice.post("/api/tasks", json={"title": "Taken over"}, headers=keyed(key))
@@ -369,7 +339,7 @@ async def test_a_claim_left_by_a_request_that_died_is_taken_over_after_a_minute(
     assert "idempotent-replayed" not in response.headers
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.json()["id"] == response.json()["id"]
-    assert len(await listed(alice)) == 1
+    assert len(await all_tasks(alice)) == 1
     assert (await stored_keys(settings, user))[key] == 201
 
 
@@ -402,7 +372,7 @@ async def test_an_expired_key_is_pruned_and_then_creates_a_new_task(
     assert again.status_code == 201, again.text
     assert "idempotent-replayed" not in again.headers
     assert again.json()["id"] != first.json()["id"]
-    assert len(await listed(alice)) == 2
+    assert len(await all_tasks(alice)) == 2
 
 
 async def test_an_expired_key_can_be_reused_before_it_is_pruned(
@@ -416,7 +386,7 @@ async def test_an_expired_key_can_be_reused_before_it_is_pruned(
 
     assert reused.status_code == 201, reused.text
     assert reused.json()["title"] == "New"
-    assert len(await listed(alice)) == 2
+    assert len(await all_tasks(alice)) == 2
 
 
 # --- The user row gone behind the process's cache -------------------------------------------------
@@ -439,7 +409,9 @@ async def test_concurrent_retries_take_over_a_dead_claim_once(
     alice: httpx.AsyncClient, settings: Settings
 ) -> None:
     key = new_key()
-    await insert_claim(settings, await user_id_of(alice), key, utcnow() - timedelta(minutes=5))
+    await insert_idempotency_key(
+        settings, await user_id_of(alice), key, utcnow() - timedelta(minutes=5)
+    )
 
     responses = await asyncio.gather(
         *(alice.post("/api/tasks", json={"title": "t"}, headers=keyed(key)) for _ in range(10))
@@ -447,4 +419,4 @@ async def test_concurrent_retries_take_over_a_dead_claim_once(
 
     assert {r.status_code for r in responses} <= {201, 409}, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses if r.status_code == 201}) == 1
-    assert len(await listed(alice)) == 1
+    assert len(await all_tasks(alice)) == 1

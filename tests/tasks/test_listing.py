@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tasks.helpers import (
+from tests.support import assert_error
+from tests.tasks.helpers import create_task
+from tests.tasks.listing_helpers import (
     SORTS,
     Params,
-    assert_error,
     assert_validation_error_on,
-    create_task,
     expected_filter,
     expected_order,
     ids,

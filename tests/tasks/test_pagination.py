@@ -13,11 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.tasks.helpers import (
+from tests.tasks.helpers import assert_validation_error, create_task
+from tests.tasks.listing_helpers import (
     SORTS,
     Params,
-    assert_validation_error,
-    create_task,
     expected_filter,
     expected_order,
     ids,

@@ -7,12 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tasks.helpers import (
-    assert_validation_error,
-    create_task,
-    ids,
-    user_id_of,
-)
+from tests.tasks.helpers import assert_validation_error, create_task, user_id_of
+from tests.tasks.listing_helpers import ids
 
 MONDAY = "2026-03-02T09:00:00Z"
 

@@ -13,16 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tasks.helpers import (
-    assert_error,
-    assert_not_found,
-    assert_validation_error,
+from tests.support import assert_error
+from tests.tasks.helpers import assert_not_found, assert_validation_error, create_task, timestamp
+from tests.tasks.listing_helpers import (
     assert_validation_error_on,
-    create_task,
     ids,
     list_page,
     next_link,
-    timestamp,
     walk_pages,
 )
 

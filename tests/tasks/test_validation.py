@@ -9,11 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tasks.helpers import (
-    assert_error,
-    assert_validation_error,
-    create_task,
-)
+from tests.support import assert_error
+from tests.tasks.helpers import assert_validation_error, create_task
 
 JSON = {"content-type": "application/json"}
 

@@ -77,7 +77,6 @@ class JwksCache:
         self._failed = False  # whether the last fetch failed
         self._inflight: asyncio.Task[None] | None = None  # the fetch under way
         self._queued: asyncio.Task[None] | None = None  # the next one, waiting for its turn
-        self.fetches = 0
 
     async def key_for(self, kid: str | None, algorithm: str) -> PyJWK:
         """The key that signs tokens with this `kid`, if it may sign with `algorithm`.
@@ -158,7 +157,6 @@ class JwksCache:
                 task.cancel()
 
     async def _download(self) -> None:
-        self.fetches += 1
         self._failed = True
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as client:

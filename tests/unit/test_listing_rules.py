@@ -1,0 +1,162 @@
+"""Listing on its own: filter fingerprints, cursors, and the statement shapes against their
+parameters, with no database."""
+
+import dataclasses
+import itertools
+import uuid
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import pytest
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import Dialect
+
+from todo_api.db.database import compile_for
+from todo_api.tasks.listing import (
+    CursorCodec,
+    InvalidCursor,
+    ListQuery,
+    Sort,
+    TaskFilters,
+    page_query,
+    parameters,
+    shape,
+    total_query,
+)
+from todo_api.tasks.models import Priority
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+USER = uuid.UUID("0190a6a4-0000-7000-8000-000000000001")
+DIALECTS: list[Dialect] = [
+    SQLiteDialect_aiosqlite(),  # type: ignore[no-untyped-call]
+    PGDialect_asyncpg(),  # type: ignore[no-untyped-call]
+]
+
+# A value other than the default for every filter. A new filter fails the test below until it
+# has one here, and so cannot be left out of the fingerprint unnoticed.
+CHANGED: dict[str, Any] = {
+    "completed": False,
+    "priorities": (Priority.high,),
+    "tags": ("home",),
+    "q": "milk",
+    "due_before": NOW,
+    "due_after": NOW,
+    "overdue": False,
+}
+
+
+def test_every_filter_has_a_changed_value_here() -> None:
+    assert set(CHANGED) == {f.name for f in dataclasses.fields(TaskFilters)}
+
+
+def test_the_fingerprint_is_stable() -> None:
+    filters = TaskFilters(priorities=(Priority.low,), tags=("a", "b"), due_after=NOW)
+    again = TaskFilters(priorities=(Priority.low,), tags=("a", "b"), due_after=NOW)
+    assert filters.fingerprint() == again.fingerprint()
+    assert TaskFilters().fingerprint() == TaskFilters().fingerprint()
+    assert len(filters.fingerprint()) == 16
+
+
+def test_the_fingerprint_changes_with_every_filter() -> None:
+    prints = {"": TaskFilters().fingerprint()}
+    for name, value in CHANGED.items():
+        prints[name] = TaskFilters(**{name: value}).fingerprint()
+    # Distinct from the default and from one another (due_before and due_after share a value).
+    assert len(set(prints.values())) == len(prints), prints
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        (TaskFilters(completed=True), TaskFilters(completed=False)),
+        (TaskFilters(overdue=True), TaskFilters(overdue=False)),
+        (TaskFilters(q=""), TaskFilters()),
+        (TaskFilters(tags=("a", "b")), TaskFilters(tags=("a",))),
+        (TaskFilters(tags=("ab",)), TaskFilters(tags=("a", "b"))),
+        (TaskFilters(priorities=(Priority.low,)), TaskFilters(priorities=(Priority.high,))),
+        (TaskFilters(due_before=NOW), TaskFilters(due_before=NOW.replace(second=1))),
+    ],
+)
+def test_the_fingerprint_tells_values_of_one_filter_apart(
+    one: TaskFilters, other: TaskFilters
+) -> None:
+    assert one.fingerprint() != other.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("sort", "last"),
+    [
+        ("-created_at", [NOW, uuid.uuid4()]),
+        ("due_at", [None, uuid.uuid4()]),
+        ("title", ["Écrire", uuid.uuid4()]),
+        ("-priority", [3, uuid.uuid4()]),
+    ],
+)
+def test_a_cursor_reads_back_its_sort_values(sort: Sort, last: list[Any]) -> None:
+    codec = CursorCodec("a-secret-for-the-listing-unit-tests-0123456789")
+    query = ListQuery(filters=TaskFilters(tags=("x",)), sort=sort)
+    assert codec.decode(USER, query, codec.encode(USER, query, last)) == last
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ListQuery(sort="-created_at", filters=TaskFilters(tags=("y",))),
+        ListQuery(sort="created_at", filters=TaskFilters(tags=("x",))),
+        ListQuery(sort="-created_at", filters=TaskFilters(tags=("x",), q="x")),
+    ],
+)
+def test_a_cursor_fails_under_another_sort_filter_or_user(other: ListQuery) -> None:
+    codec = CursorCodec("a-secret-for-the-listing-unit-tests-0123456789")
+    query = ListQuery(sort="-created_at", filters=TaskFilters(tags=("x",)))
+    token = codec.encode(USER, query, [NOW, uuid.uuid4()])
+    with pytest.raises(InvalidCursor):
+        codec.decode(USER, other, token)
+    with pytest.raises(InvalidCursor):
+        codec.decode(uuid.uuid4(), query, token)
+
+
+def _queries() -> list[tuple[ListQuery, list[Any] | None]]:
+    """A query for every sort, cursor position and filter on its own, plus some combinations."""
+    filter_sets = [
+        TaskFilters(),
+        *(TaskFilters(**{name: value}) for name, value in CHANGED.items()),
+        TaskFilters(completed=True, overdue=True),
+        TaskFilters(priorities=(Priority.none, Priority.low, Priority.medium, Priority.high)),
+        TaskFilters(tags=("a", "b", "c")),
+        TaskFilters(**CHANGED),
+    ]
+    found: list[tuple[ListQuery, list[Any] | None]] = []
+    for sort, filters in itertools.product(get_args(Sort), filter_sets):
+        sample: Any = {"title": "t", "priority": 2}.get(sort.removeprefix("-"), NOW)
+        for last in (None, [sample, uuid.uuid4()], [None, uuid.uuid4()]):
+            found.append((ListQuery(filters=filters, sort=sort, limit=10), last))
+    return found
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
+def test_every_parameter_a_list_statement_names_has_a_value(dialect: Dialect) -> None:
+    for query, last in _queries():
+        s = shape(query, dialect.name, last)
+        values = parameters(query, USER, NOW, last)
+        for statement in (page_query(s).statement, total_query(s).statement):
+            compiled = compile_for(statement, dialect, prebuilt=True)
+            # Only literals in the statement (the total's cap, `SELECT 1`) carry their own value.
+            missing = [
+                name
+                for name in compiled.names
+                if name not in values and name not in compiled.defaults
+            ]
+            assert not missing, (s, missing)
+            assert "user_id" in compiled.names
+
+
+def test_a_shape_does_not_depend_on_the_filter_values() -> None:
+    one = ListQuery(filters=TaskFilters(tags=("a", "b"), q="x", due_before=NOW, overdue=True))
+    other = ListQuery(filters=TaskFilters(tags=("c", "d"), q="y", due_before=NOW.replace(day=2)))
+    assert shape(one, "sqlite", None) != shape(other, "sqlite", None)  # overdue is in the shape
+    other = dataclasses.replace(other, filters=dataclasses.replace(other.filters, overdue=True))
+    assert shape(one, "sqlite", None) == shape(other, "sqlite", None)
+    assert shape(one, "sqlite", [NOW, USER]) == shape(other, "sqlite", [NOW, uuid.uuid4()])
+    assert shape(one, "sqlite", [None, USER]) != shape(one, "sqlite", [NOW, USER])
