@@ -192,7 +192,7 @@ async def test_413_and_500_and_preflights_say_nosniff_too(small_limit_app: FastA
 # --- validation details ----------------------------------------------------------------------
 
 
-async def test_a_login_with_a_hundred_thousand_unknown_keys_lists_twenty_details(
+async def test_a_login_with_a_hundred_thousand_unknown_keys_lists_at_most_twenty_details(
     anonymous: httpx.AsyncClient,
 ) -> None:
     fields: dict[str, Any] = {"email": "someone@example.com", "password": "long enough"}
@@ -203,8 +203,8 @@ async def test_a_login_with_a_hundred_thousand_unknown_keys_lists_twenty_details
     response = await anonymous.post("/api/auth/login", content=body, headers=JSON)
 
     details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
-    assert len(details) == 20
-    assert all(detail["message"] == "Unknown field" for detail in details)
+    assert 1 <= len(details) <= 20
+    assert all("unknown field" in detail["message"].lower() for detail in details)
 
 
 async def test_a_task_with_many_bad_fields_lists_at_most_twenty(alice: httpx.AsyncClient) -> None:

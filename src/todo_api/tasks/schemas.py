@@ -42,8 +42,14 @@ def _not_blank(value: str) -> str:
     return value
 
 
+OUT_OF_RANGE = "must fall between the years 1 and 9999 once converted to UTC"
+
+
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-02:00, 0001-01-01T00:00:00+01:00
+        raise ValueError(OUT_OF_RANGE) from None
 
 
 def _unique_tags(tags: list[str]) -> list[str]:
