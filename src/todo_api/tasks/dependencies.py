@@ -19,7 +19,7 @@ from todo_api.tasks.listing import (
 )
 from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
 from todo_api.tasks.schemas import OUT_OF_RANGE, UUID_EXAMPLE, PriorityName
-from todo_api.text import storable
+from todo_api.text import NO_NUL_PATTERN, storable
 
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
 QueryText = Annotated[str, AfterValidator(storable)]
@@ -61,7 +61,17 @@ async def list_query(
         Query(description="Any of these priorities (repeat the parameter)", examples=["high"]),
     ] = None,
     tag: Annotated[
-        list[Annotated[QueryText, Query(min_length=1, max_length=TAG_MAX_LENGTH)]] | None,
+        list[
+            Annotated[
+                QueryText,
+                Query(
+                    min_length=1,
+                    max_length=TAG_MAX_LENGTH,
+                    json_schema_extra={"pattern": NO_NUL_PATTERN},
+                ),
+            ]
+        ]
+        | None,
         Query(
             description="All of these tags (repeat the parameter)",
             max_length=TAGS_MAX_COUNT,
@@ -75,6 +85,7 @@ async def list_query(
             max_length=200,
             description="Case-insensitive search in title and description; % and _ are literal",
             examples=["milk"],
+            json_schema_extra={"pattern": NO_NUL_PATTERN},
         ),
     ] = None,
     due_before: Annotated[
@@ -112,8 +123,8 @@ async def list_query(
         str | None,
         Query(
             max_length=1024,
-            description="Where the previous page ended: the X-Next-Cursor it carried",
-            examples=["3q2-7wAbLsMJ2nbHRF7dDlsiMjAyNi0xMS0yMVQwOTozMDowMCswMDowMCJd"],
+            description="Where the previous page ended: the X-Next-Cursor it carried (a cursor "
+            "is good only for the user, sort and filters that made it)",
         ),
     ] = None,
 ) -> ListQuery:
