@@ -175,10 +175,14 @@ async def list_changes(
 async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     user = await authenticate(request)
     if_none_match = request.headers.get("if-none-match")
+    try:
+        task_uuid = parse_task_id(task_id)
+    except TaskNotFound:
+        if request.url.path == f"{PREFIX}/bulk":  # matched here before the route below
+            raise _bulk_only_posts() from None
+        raise
     async with database(request).connection() as conn:
-        task = _found(
-            await service.get_task(conn, user_id=user.user_id, task_id=parse_task_id(task_id))
-        )
+        task = _found(await service.get_task(conn, user_id=user.user_id, task_id=task_uuid))
     if not matches_none(if_none_match, task["version"]):
         return Response(
             status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task["version"])}
@@ -299,7 +303,11 @@ async def bulk(request: Request) -> Response:
 )
 async def bulk_other_methods(request: Request) -> Response:
     """`bulk` is not a task id: other methods are 405, not a search for a task."""
-    raise ApiError(
+    raise _bulk_only_posts()
+
+
+def _bulk_only_posts() -> ApiError:
+    return ApiError(
         405, ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed", headers={"Allow": "POST"}
     )
 
