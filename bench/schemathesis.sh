@@ -7,7 +7,7 @@
 # Extra arguments after the database go to `schemathesis run` (e.g. --max-examples 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN=$PWD/.venv/bin
 kind=${1:-sqlite}
 shift || true
 admin_url=postgresql://postgres@127.0.0.1:5432/postgres
@@ -58,6 +58,7 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
+cd "$work"  # schemathesis keeps its cache in the working directory
 token=$("$BIN/todo-api" token --sub "schemathesis-$RANDOM" --email schemathesis@example.com)
 "$BIN/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
   --checks all \
