@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from todo_api import __version__
+from todo_api import __version__, openapi
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import accounts_router
@@ -152,5 +152,6 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
                     responses.pop("422")
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
+        openapi.complete(schema)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -22,8 +22,10 @@ def _default(value: Any) -> Any:
 
 
 def json_bytes(value: Any) -> bytes:
-    """The service's JSON: UTF-8, RFC 3339 timestamps with `Z`, ids as strings."""
-    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
+    """The service's JSON: UTF-8, RFC 3339 timestamps with `Z`, ids as strings. A timestamp
+    without a zone is UTC: asyncpg gives the first and last instants (0001-01-01T00:00:00Z,
+    9999-12-31T23:59:59.999999Z), which PostgreSQL keeps as -infinity and infinity, so."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
 
 
 def json_response(

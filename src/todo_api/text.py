@@ -1,5 +1,10 @@
 """Rules every stored string keeps, whichever domain it belongs to."""
 
+# The same rules for OpenAPI: no NUL anywhere; and, for text that is trimmed and may not be
+# blank, a character other than white space.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
 
 def storable(text: str) -> str:
     """Refuse what a database cannot keep: PostgreSQL rejects NUL, and a lone surrogate cannot

@@ -631,4 +631,8 @@ def has_example(parameter: dict[str, Any]) -> bool:
 async def test_openapi_gives_every_listing_parameter_an_example(
     list_parameters: dict[str, dict[str, dict[str, Any]]], path: str, name: str
 ) -> None:
+    if name == "cursor":
+        # A cursor is signed for one user, sort and filters: any fixed example would be refused.
+        assert not has_example(list_parameters[path][name]), list_parameters[path][name]
+        return
     assert has_example(list_parameters[path][name]), list_parameters[path][name]

@@ -120,7 +120,7 @@ async def login(data: Login, request: Request, response: Response, conn: Connect
 )
 async def token(
     username: Annotated[Email, Form(description="The account's email")],
-    password: Annotated[str, Form(max_length=1024)],
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
     request: Request,
     response: Response,
     conn: Connection,

@@ -10,9 +10,11 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.auth.tokens import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 from todo_api.inputs import Input
-from todo_api.text import storable
+from todo_api.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+# The same rule for OpenAPI, before the surrounding white space is trimmed.
+EMAIL_PATTERN = r"^\s*[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+\s*$"
 
 
 def _normalize_email(value: Any) -> Any:
@@ -30,19 +32,31 @@ def _strip(value: Any) -> Any:
 Email = Annotated[
     str,
     BeforeValidator(_normalize_email),
-    Field(max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"]),
+    Field(
+        max_length=MAX_EMAIL_LENGTH,
+        examples=["ada@example.com"],
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+    ),
 ]
 Password = Annotated[
     str,
     Field(
-        min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, examples=["correct horse"]
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_LENGTH,
+        examples=["correct horse"],
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
     ),
     AfterValidator(storable),
 ]
 Name = Annotated[
     str,
     BeforeValidator(_strip),
-    Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["Ada Lovelace"]),
+    Field(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        examples=["Ada Lovelace"],
+        json_schema_extra={"pattern": TEXT_PATTERN},
+    ),
     AfterValidator(storable),
 ]
 
@@ -56,7 +70,11 @@ class Register(Input):
 class Login(Input):
     email: Email
     # Any length is checked against the hash; the rules apply when a password is chosen.
-    password: Annotated[str, Field(max_length=1024), AfterValidator(storable)]
+    password: Annotated[
+        str,
+        Field(max_length=1024, json_schema_extra={"pattern": NO_NUL_PATTERN}),
+        AfterValidator(storable),
+    ]
 
 
 class RefreshRequest(Input):

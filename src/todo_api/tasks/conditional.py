@@ -14,7 +14,9 @@ _VERSION = re.compile(r'"([0-9]{1,10})"')
 MAX_VERSION = 2**31 - 1
 
 IF_MATCH = header_parameter(
-    "If-Match", "Write only if the task is still at this ETag (else 412)", '"3"'
+    "If-Match",
+    'Write only if the task is still at this ETag, such as "3" (else 412); * for any version',
+    "*",
 )
 IF_NONE_MATCH = header_parameter(
     "If-None-Match", "Answer 304 if the task is still at this ETag", '"3"'

@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import AfterValidator
 
+from todo_api.errors import InvalidField
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
@@ -16,7 +18,11 @@ from todo_api.tasks.listing import (
     TaskFilters,
 )
 from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
-from todo_api.tasks.schemas import UUID_EXAMPLE, PriorityName
+from todo_api.tasks.schemas import OUT_OF_RANGE, UUID_EXAMPLE, PriorityName
+from todo_api.text import NO_NUL_PATTERN, storable
+
+# Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
+QueryText = Annotated[str, AfterValidator(storable)]
 
 TaskIdPath = Annotated[
     str,
@@ -34,10 +40,15 @@ def parse_task_id(text: str) -> uuid.UUID:
         raise TaskNotFound from None
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
+def _as_utc(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidField(name, OUT_OF_RANGE) from None
 
 
 async def list_query(
@@ -50,7 +61,17 @@ async def list_query(
         Query(description="Any of these priorities (repeat the parameter)", examples=["high"]),
     ] = None,
     tag: Annotated[
-        list[Annotated[str, Query(min_length=1, max_length=TAG_MAX_LENGTH)]] | None,
+        list[
+            Annotated[
+                QueryText,
+                Query(
+                    min_length=1,
+                    max_length=TAG_MAX_LENGTH,
+                    json_schema_extra={"pattern": NO_NUL_PATTERN},
+                ),
+            ]
+        ]
+        | None,
         Query(
             description="All of these tags (repeat the parameter)",
             max_length=TAGS_MAX_COUNT,
@@ -58,12 +79,13 @@ async def list_query(
         ),
     ] = None,
     q: Annotated[
-        str | None,
+        QueryText | None,
         Query(
             min_length=1,
             max_length=200,
             description="Case-insensitive search in title and description; % and _ are literal",
             examples=["milk"],
+            json_schema_extra={"pattern": NO_NUL_PATTERN},
         ),
     ] = None,
     due_before: Annotated[
@@ -101,8 +123,8 @@ async def list_query(
         str | None,
         Query(
             max_length=1024,
-            description="Where the previous page ended: the X-Next-Cursor it carried",
-            examples=["3q2-7wAbLsMJ2nbHRF7dDlsiMjAyNi0xMS0yMVQwOTozMDowMCswMDowMCJd"],
+            description="Where the previous page ended: the X-Next-Cursor it carried (a cursor "
+            "is good only for the user, sort and filters that made it)",
         ),
     ] = None,
 ) -> ListQuery:
@@ -112,8 +134,8 @@ async def list_query(
         priorities=tuple(sorted({Priority[p] for p in priority or []})),
         tags=tuple(tags),
         q=q,
-        due_before=_as_utc(due_before),
-        due_after=_as_utc(due_after),
+        due_before=_as_utc(due_before, "due_before"),
+        due_after=_as_utc(due_after, "due_after"),
         overdue=overdue,
     )
     return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)

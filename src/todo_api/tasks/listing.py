@@ -13,7 +13,7 @@ import operator
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
@@ -135,6 +135,8 @@ def _parse_last(sort_field: SortField, last: Any) -> list[Any]:
     value, task_id = last
     if value is not None and sort_field in {"created_at", "updated_at", "due_at"}:
         value = datetime.fromisoformat(value)
+        if value.tzinfo is None:  # the first or last instant, as asyncpg gives them (UTC)
+            value = value.replace(tzinfo=UTC)
     return [value, uuid.UUID(task_id)]
 
 

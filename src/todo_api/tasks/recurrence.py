@@ -6,7 +6,8 @@ occurrences left, this one included: the next occurrence carries COUNT one lower
 """
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 
 from dateutil import rrule
@@ -27,6 +28,8 @@ WEEKDAYS = {
     "SU": rrule.SU,
 }
 MAX_NUMBER = 1000
+# A rule written on a task must give a date after its due date within this long.
+HORIZON = timedelta(days=3653)  # ten years, leap days included
 
 
 class InvalidRule(ValueError):
@@ -111,15 +114,45 @@ def next_occurrence(rule: Rule, due_at: datetime) -> tuple[datetime, Rule] | Non
     """The due date after `due_at` and the rule the next task carries; None when it ends."""
     if rule.count == 1:
         return None
-    series = rrule.rrule(
-        FREQUENCIES[rule.frequency],
-        dtstart=due_at,
-        interval=rule.interval,
-        byweekday=[WEEKDAYS[day] for day in rule.weekdays] or None,
-        until=rule.until,
-    )
-    following = series.after(due_at)
-    if following is None:
+    following = _next_date(rule, due_at)
+    if following is None or (rule.until is not None and following > rule.until):
         return None
     remaining = rule.count - 1 if rule.count is not None else None
     return following, replace(rule, count=remaining)
+
+
+def recurs_soon(rule: Rule, due_at: datetime) -> bool:
+    """Whether the rule's pattern (FREQ, INTERVAL, BYDAY) gives a date after `due_at` within
+    HORIZON. COUNT and UNTIL are left aside: a series they end is finished, not broken."""
+    following = _next_date(rule, due_at)
+    if following is None:
+        return False
+    try:
+        return following <= due_at + HORIZON
+    except OverflowError:  # the horizon lies past year 9999, and the date before it
+        return True
+
+
+def _next_date(rule: Rule, after: datetime) -> datetime | None:
+    """The pattern's first date after `after` (the series' start), or None before year 9999
+    ends. The search is bounded: it never walks period after period finding nothing."""
+    if after.tzinfo is None:  # the first or last instant, as asyncpg gives them (UTC)
+        after = after.replace(tzinfo=UTC)
+    if rule.frequency == "DAILY" and rule.weekdays:
+        # For DAILY, BYDAY only keeps some of the days INTERVAL apart (dateutil would walk them
+        # to year 9999 when none matches). Their weekdays repeat within seven steps, so the
+        # first seven after the start decide.
+        wanted = {WEEKDAYS[day].weekday for day in rule.weekdays}
+        days = rrule.rrule(rrule.DAILY, dtstart=after, interval=rule.interval, count=8)
+        return next((day for day in islice(days, 1, None) if day.weekday() in wanted), None)
+    # Every other pattern gives a date within a few periods: WEEKLY, MONTHLY and YEARLY with
+    # BYDAY in every period; MONTHLY on a day some months lack within 12 periods; YEARLY on
+    # 29 February within a few. So dateutil's own search is short.
+    series = rrule.rrule(
+        FREQUENCIES[rule.frequency],
+        dtstart=after,
+        interval=rule.interval,
+        byweekday=[WEEKDAYS[day] for day in rule.weekdays] or None,
+    )
+    following: datetime | None = series.after(after)
+    return following

@@ -43,19 +43,31 @@ router = APIRouter(prefix=PREFIX, tags=["tasks"], responses=error_responses(401,
 
 IDEMPOTENCY_KEY = header_parameter(
     "Idempotency-Key",
-    "Retries with the same key get the first response instead of a new task",
+    "Retries with the same key get the first response instead of a new task; the same key "
+    "with another request is 422 IDEMPOTENCY_KEY_REUSED",
     "6f1c2b7e-create-milk",
 )
+IDEMPOTENCY_KEY["schema"] = {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"}
 LIST_HEADERS = {
     "X-Total-Count": {
         "description": f"Tasks matching the filters, on all pages; past {TOTAL_COUNT_CAP} "
         f'it reads "{TOTAL_COUNT_CAP}+"',
         "schema": {"type": "string"},
     },
-    "X-Next-Cursor": {"description": "Pass as `cursor` for the next page"},
-    "Link": {"description": 'The next page, as `<url>; rel="next"`'},
+    "X-Next-Cursor": {
+        "description": "Pass as `cursor` for the next page (only when there is one)",
+        "schema": {"type": "string"},
+    },
+    "Link": {
+        "description": 'The next page, as `<url>; rel="next"` (only when there is one)',
+        "schema": {"type": "string"},
+    },
 }
 ETAG_HEADER = {"ETag": {"description": "The task's version", "schema": {"type": "string"}}}
+CREATED_HEADERS = {
+    **ETAG_HEADER,
+    "Location": {"description": "The task's URL", "schema": {"type": "string"}},
+}
 
 
 def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Response:
@@ -162,10 +174,14 @@ async def list_changes(
 async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     user = await authenticate(request)
     if_none_match = request.headers.get("if-none-match")
+    try:
+        task_uuid = parse_task_id(task_id)
+    except TaskNotFound:
+        if request.url.path == f"{PREFIX}/bulk":  # matched here before the route below
+            raise MethodNotAllowed("POST") from None
+        raise
     async with database(request).connection() as conn:
-        task = _found(
-            await service.get_task(conn, user_id=user.user_id, task_id=parse_task_id(task_id))
-        )
+        task = _found(await service.get_task(conn, user_id=user.user_id, task_id=task_uuid))
     if not matches_none(if_none_match, task["version"]):
         return Response(
             status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task["version"])}
@@ -181,7 +197,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
         **error_responses(400, 409, 413, 415, 422),
         201: {
             "description": "The task",
-            "headers": {**ETAG_HEADER, "Location": {"description": "The task's URL"}},
+            "headers": CREATED_HEADERS,
         },
     },
     summary="Create a task",
@@ -282,7 +298,7 @@ async def bulk(request: Request) -> Response:
 
 @router.api_route(
     "/bulk",
-    methods=["GET", "PUT", "PATCH", "DELETE"],
+    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
     include_in_schema=False,
     responses=error_responses(405),
 )

@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -29,9 +29,10 @@ from todo_api.tasks.models import (
     TITLE_MAX_LENGTH,
     Priority,
 )
-from todo_api.text import storable
+from todo_api.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
 
 PriorityName = Literal["none", "low", "medium", "high"]
+
 _RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
 
@@ -42,8 +43,14 @@ def _not_blank(value: str) -> str:
     return value
 
 
+OUT_OF_RANGE = "must fall between the years 1 and 9999 once converted to UTC"
+
+
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-02:00, 0001-01-01T00:00:00+01:00
+        raise ValueError(OUT_OF_RANGE) from None
 
 
 def _unique_tags(tags: list[str]) -> list[str]:
@@ -58,11 +65,15 @@ Title = Annotated[
     StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
     AfterValidator(_not_blank),
     AfterValidator(storable),
-    Field(examples=["Buy milk"], json_schema_extra={"minLength": 1}),
+    Field(examples=["Buy milk"], json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN}),
 ]
 Description = Annotated[
     str,
-    Field(max_length=DESCRIPTION_MAX_LENGTH, examples=["Two litres, semi-skimmed"]),
+    Field(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        examples=["Two litres, semi-skimmed"],
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    ),
     AfterValidator(storable),
 ]
 Tag = Annotated[
@@ -70,6 +81,7 @@ Tag = Annotated[
     StringConstraints(strip_whitespace=True, to_lower=True, max_length=TAG_MAX_LENGTH),
     AfterValidator(_not_blank),
     AfterValidator(storable),
+    Field(json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN}),
 ]
 
 
@@ -91,6 +103,7 @@ Tags = Annotated[
     Field(
         description=f"At most {TAGS_MAX_COUNT}; stored trimmed, lower-case, without duplicates",
         examples=[["groceries", "errands"]],
+        json_schema_extra={"maxItems": TAGS_MAX_COUNT},
     ),
 ]
 
@@ -130,6 +143,8 @@ DueAt = Annotated[
 
 
 class TaskCreate(Input):
+    model_config = ConfigDict(json_schema_extra={"dependentRequired": {"recurrence": ["due_at"]}})
+
     title: Title
     description: Description | None = None
     is_completed: StrictBool = False
@@ -139,9 +154,28 @@ class TaskCreate(Input):
     recurrence: Recurrence | None = None
 
 
+def _partial(*names: str) -> Callable[[dict[str, Any]], None]:
+    """OpenAPI for a partial change: at least one field, and `names` may be left out but not
+    given as null."""
+
+    def rewrite(schema: dict[str, Any]) -> None:
+        schema["minProperties"] = 1
+        for name in names:
+            field = schema["properties"][name]
+            options = [o for o in field.pop("anyOf") if o.get("type") != "null"]
+            field.pop("default", None)
+            field.update(options[0])
+
+    return rewrite
+
+
 class TaskUpdate(Input):
     """A partial change: fields left out stay as they are; `description`, `due_at` and
     `recurrence` can be cleared with null."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_partial("title", "is_completed", "priority", "tags")
+    )
 
     title: Title | None = None
     description: Description | None = None

@@ -53,6 +53,18 @@ def _needs_due_at() -> InvalidField:
     return InvalidField("recurrence", "a recurring task needs a due_at")
 
 
+def _check_rule(rule: str | None, due_at: datetime | None) -> None:
+    """A rule as written on a task: it needs a due date and a next date within ten years."""
+    if rule is None:
+        return
+    if due_at is None:
+        raise _needs_due_at()
+    if not recurrence.recurs_soon(recurrence.parse(rule), due_at):
+        raise InvalidField(
+            "recurrence", "gives no date after the task's due_at within the next 10 years"
+        )
+
+
 def _owned() -> list[Any]:
     return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")]
 
@@ -138,8 +150,7 @@ async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) 
 
 
 async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate) -> TaskRow:
-    if data.recurrence is not None and data.due_at is None:
-        raise _needs_due_at()
+    _check_rule(data.recurrence, data.due_at)
     now = utcnow()
     values = stored_values(data)
     return await _insert(
@@ -329,8 +340,8 @@ async def _update(
     conditional = only_if_completed or only_if_open_and_plain
     if row is None and not conditional:
         await _raise_if_stale(conn, user_id, task_id, if_match)
-    if row is not None and RULE_FIELDS & values.keys() and row["recurrence"] and not row["due_at"]:
-        raise _needs_due_at()
+    if row is not None and RULE_FIELDS & values.keys():
+        _check_rule(row["recurrence"], row["due_at"])  # raising undoes the write
     return row
 
 

@@ -13,7 +13,7 @@ from todo_api.errors import error_responses
 from todo_api.http import documented
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
-from todo_api.tasks.conditional import if_match
+from todo_api.tasks.conditional import IF_MATCH, IF_NONE_MATCH, if_match
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.schemas import UUID_EXAMPLE, TaskCreate, TaskRead
@@ -52,7 +52,10 @@ router.add_api_route(
     response_model=TaskRead,
     status_code=status.HTTP_201_CREATED,
     name="create_user_task",
-    responses=error_responses(409, 413, 415, 422),
+    responses={
+        **error_responses(409, 413, 415, 422),
+        201: {"description": "The task", "headers": tasks.CREATED_HEADERS},
+    },
     openapi_extra=documented(body=TaskCreate, headers=[tasks.IDEMPOTENCY_KEY]),
 )
 router.add_api_route(
@@ -61,7 +64,11 @@ router.add_api_route(
     methods=["GET"],
     response_model=TaskRead,
     name="get_user_task",
-    responses={304: {"description": "Not modified (If-None-Match)"}},
+    responses={
+        200: {"description": "The task", "headers": tasks.ETAG_HEADER},
+        304: {"description": "Not modified (If-None-Match)"},
+    },
+    openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
 router.add_api_route(
     "/{task_id}", tasks.put_task, name="update_user_task", methods=["PUT"], **tasks.UPDATE_DOCS
@@ -74,6 +81,7 @@ router.add_api_route(
     response_class=Response,
     name="delete_user_task",
     responses=error_responses(412),
+    openapi_extra=documented(headers=[IF_MATCH]),
 )
 
 

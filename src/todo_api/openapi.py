@@ -1,0 +1,34 @@
+"""What every operation of the OpenAPI document shares, added once the routes are read."""
+
+from typing import Any
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
+}
+WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": 'Bearer, with error="invalid_token" when a token was given',
+        "schema": {"type": "string"},
+    }
+}
+# Statuses any route that reads a body can answer, whatever the route.
+BODY_ERRORS = {"413": "PAYLOAD_TOO_LARGE", "415": "UNSUPPORTED_MEDIA_TYPE"}
+HEADERS_BY_STATUS = {"401": WWW_AUTHENTICATE, "429": RETRY_AFTER, "503": RETRY_AFTER}
+
+
+def complete(schema: dict[str, Any]) -> None:
+    """Document the body limits on every route that takes a body, and the headers that go
+    with 401, 429 and 503 wherever those are listed."""
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                for body_status, code in BODY_ERRORS.items():
+                    responses.setdefault(body_status, {"description": code, "content": error_body})
+            for status, headers in HEADERS_BY_STATUS.items():
+                if status in responses:
+                    responses[status].setdefault("headers", {}).update(headers)

@@ -1,0 +1,171 @@
+"""The OpenAPI document says what the service does: every status a route answers, the headers
+it sends, null only where null is taken, and examples the service accepts."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.tasks.helpers import assert_error, create_task
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+USER_PATH = "/api/{user_id}/tasks"
+SIGN_IN_ROUTES = [f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")]
+
+
+@pytest.fixture
+async def schema(anonymous: httpx.AsyncClient) -> dict[str, Any]:
+    response = await anonymous.get("/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def header_names(operation: dict[str, Any]) -> set[str]:
+    return {p["name"].lower() for p in operation.get("parameters", []) if p["in"] == "header"}
+
+
+def response_headers(operation: dict[str, Any], status: str) -> set[str]:
+    return set(operation["responses"][status].get("headers", {}))
+
+
+def test_every_route_that_takes_a_body_lists_400_413_and_415(schema: dict[str, Any]) -> None:
+    with_body = [(m, p, op) for m, p, op in operations(schema) if "requestBody" in op]
+    assert len(with_body) >= 9
+    for method, path, operation in with_body:
+        assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
+
+
+def test_retry_after_and_www_authenticate_are_documented_where_sent(
+    schema: dict[str, Any],
+) -> None:
+    for method, path, operation in operations(schema):
+        responses = operation["responses"]
+        for status in ("429", "503"):
+            if status in responses:
+                assert "Retry-After" in response_headers(operation, status), (method, path)
+        if "401" in responses:
+            assert "WWW-Authenticate" in response_headers(operation, "401"), (method, path)
+
+
+def test_sign_in_routes_list_429(schema: dict[str, Any]) -> None:
+    for path in SIGN_IN_ROUTES:
+        assert "429" in schema["paths"][path]["post"]["responses"], path
+
+
+def test_user_in_path_routes_document_their_conditionals(schema: dict[str, Any]) -> None:
+    item = schema["paths"][f"{USER_PATH}/{{task_id}}"]
+    assert "if-none-match" in header_names(item["get"])
+    assert {"200", "304"} <= set(item["get"]["responses"])
+    assert "ETag" in response_headers(item["get"], "200")
+    toggle = schema["paths"][f"{USER_PATH}/{{task_id}}/complete"]["patch"]
+    for operation in (item["put"], item["delete"], toggle):
+        assert "if-match" in header_names(operation)
+        assert "412" in operation["responses"]
+
+
+@pytest.mark.parametrize("path", ["/api/tasks/bulk", USER_PATH, "/api/tasks"])
+def test_idempotent_routes_list_422_idempotency_key_reused(
+    schema: dict[str, Any], path: str
+) -> None:
+    operation = schema["paths"][path]["post"]
+    assert "idempotency-key" in header_names(operation)
+    assert "IDEMPOTENCY_KEY_REUSED" in operation["responses"]["422"]["description"]
+
+
+def test_the_headers_sent_are_documented(schema: dict[str, Any]) -> None:
+    for path in ("/api/tasks", USER_PATH):
+        listing = schema["paths"][path]["get"]
+        assert {"X-Total-Count", "X-Next-Cursor", "Link"} <= response_headers(listing, "200")
+        created = schema["paths"][path]["post"]
+        assert {"Location", "ETag"} <= response_headers(created, "201")
+    for method in ("get", "put", "patch"):
+        assert "ETag" in response_headers(schema["paths"]["/api/tasks/{task_id}"][method], "200")
+
+
+def nullable(field: dict[str, Any]) -> bool:
+    return any(option.get("type") == "null" for option in field.get("anyOf", []))
+
+
+def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None:
+    update = schema["components"]["schemas"]["TaskUpdate"]["properties"]
+    assert {name for name, field in update.items() if nullable(field)} == {
+        "description",
+        "due_at",
+        "recurrence",
+    }
+    create = schema["components"]["schemas"]["TaskCreate"]["properties"]
+    assert {name for name, field in create.items() if nullable(field)} == {
+        "description",
+        "due_at",
+        "recurrence",
+    }
+
+
+async def test_null_is_refused_where_not_nullable_and_taken_where_nullable(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, due_at="2026-03-02T09:00:00Z", description="d")
+    for name in ("title", "is_completed", "priority", "tags"):
+        response = await alice.patch(f"/api/tasks/{task['id']}", json={name: None})
+        assert_error(response, 400, "VALIDATION_ERROR")
+    response = await alice.patch(
+        f"/api/tasks/{task['id']}", json={"description": None, "due_at": None, "recurrence": None}
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_tag_items_have_a_minimum_length(schema: dict[str, Any]) -> None:
+    for model in ("TaskCreate", "TaskUpdate"):
+        tags = schema["components"]["schemas"][model]["properties"]["tags"]
+        assert tags["items"]["minLength"] == 1
+    for path in ("/api/tasks", USER_PATH):
+        [tag] = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "tag"]
+        assert tag["schema"]["anyOf"][0]["items"]["minLength"] == 1
+
+
+def query_examples(operation: dict[str, Any]) -> list[tuple[str, Any]]:
+    found = []
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] != "query":
+            continue
+        examples = parameter.get("examples", {})
+        values = [e["value"] for e in examples.values()] if isinstance(examples, dict) else []
+        if "example" in parameter:
+            values.append(parameter["example"])
+        values += parameter.get("schema", {}).get("examples", [])
+        found += [(parameter["name"], value) for value in values]
+    return found
+
+
+async def test_every_query_example_is_accepted(
+    schema: dict[str, Any], alice: httpx.AsyncClient
+) -> None:
+    me = (await alice.get("/api/auth/me")).json()["id"]
+    tried = 0
+    for method, path, operation in operations(schema):
+        if method != "get" or not path.startswith("/api/"):
+            continue
+        for name, value in query_examples(operation):
+            response = await alice.get(path.replace("{user_id}", me), params={name: value})
+            assert response.status_code == 200, (path, name, value, response.text)
+            tried += 1
+    assert tried >= 8
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def test_bulk_answers_other_methods_with_405_allowing_post(
+    alice: httpx.AsyncClient, method: str
+) -> None:
+    response = await alice.request(method, "/api/tasks/bulk")
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "POST"
