@@ -94,9 +94,11 @@ def parse(text: str) -> Rule:
 def _number(values: dict[str, str], name: str) -> int | None:
     if name not in values:
         return None
-    if not values[name].isdigit() or not 1 <= int(values[name]) <= MAX_NUMBER:
+    text = values[name]
+    # ASCII digits only: str.isdigit() is also true for "²" and "٣".
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_NUMBER:
         raise InvalidRule(f"{name} must be a whole number from 1 to {MAX_NUMBER}")
-    return int(values[name])
+    return int(text)
 
 
 def _until(value: str) -> datetime:
