@@ -94,12 +94,19 @@ EXISTS = Query(select(exists().where(*_owned())))
 INSERT = Query(insert(tasks).values({name: bindparam(name) for name in WRITTEN_COLUMNS}))
 
 
+# Conditions an UPDATE may add: reopen only a completed task; complete in one statement only
+# an open task that does not recur (the others need their row locked first).
+Only = Literal["completed", "open_and_plain"] | None
+_ONLY: dict[str, list[Any]] = {
+    "completed": [tasks.c.is_completed],
+    "open_and_plain": [tasks.c.is_completed.is_(False), tasks.c.recurrence.is_(None)],
+}
+
+
 @functools.lru_cache(maxsize=512)
-def _update_query(columns: frozenset[str], versions: int | None, only_if_completed: bool) -> Query:
+def _update_query(columns: frozenset[str], versions: int | None, only: Only) -> Query:
     """UPDATE ... RETURNING for one set of changed columns (values bound as `new_<column>`)."""
-    conditions = [*_owned(), *_matching_versions(versions)]
-    if only_if_completed:
-        conditions.append(tasks.c.is_completed)
+    conditions = [*_owned(), *_matching_versions(versions), *_ONLY.get(only or "", [])]
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
     return Query(
         update(tasks)
@@ -210,7 +217,7 @@ async def set_completed(
         task_id,
         {"is_completed": False, "completed_at": None, "updated_at": utcnow()},
         if_match,
-        only_if_completed=True,
+        only="completed",
     )
     if reopened is not None:
         return reopened
@@ -254,7 +261,7 @@ async def _complete(
             task_id,
             {**values, "completed_at": now},
             if_match,
-            only_if_open_and_plain=True,
+            only="open_and_plain",
         )
         if completed is not None:
             return completed
@@ -319,17 +326,13 @@ async def _update(
     values: dict[str, Any],
     if_match: Versions,
     *,
-    only_if_completed: bool = False,
-    only_if_open_and_plain: bool = False,
+    only: Only = None,
 ) -> TaskRow | None:
     """UPDATE ... RETURNING; None when no task matched (and it is not a stale version).
 
-    `only_if_open_and_plain` completes only an open task that does not recur; when it matches
-    nothing the caller takes the locked path, so it raises nothing either."""
-    if only_if_open_and_plain:
-        statement = _complete_plain_query(frozenset(values), _version_count(if_match))
-    else:
-        statement = _update_query(frozenset(values), _version_count(if_match), only_if_completed)
+    With `only`, a task outside that condition is not an error either: None, and the caller
+    decides (the task is already open, or needs the locked path to be completed)."""
+    statement = _update_query(frozenset(values), _version_count(if_match), only)
     params = {
         "task_id": task_id,
         "user_id": user_id,
@@ -337,29 +340,11 @@ async def _update(
         **_versions_params(if_match),
     }
     row = cast(TaskRow | None, (await conn.execute(statement, params)).first())
-    conditional = only_if_completed or only_if_open_and_plain
-    if row is None and not conditional:
+    if row is None and only is None:
         await _raise_if_stale(conn, user_id, task_id, if_match)
-    if row is not None and RULE_FIELDS & values.keys():
-        _check_rule(row["recurrence"], row["due_at"])  # raising undoes the write
+    if row is not None and RULE_FIELDS & values.keys() and row["recurrence"] and not row["due_at"]:
+        raise _needs_due_at()
     return row
-
-
-@functools.lru_cache(maxsize=64)
-def _complete_plain_query(columns: frozenset[str], versions: int | None) -> Query:
-    conditions = [
-        *_owned(),
-        *_matching_versions(versions),
-        tasks.c.is_completed.is_(False),
-        tasks.c.recurrence.is_(None),
-    ]
-    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
-    return Query(
-        update(tasks)
-        .where(*conditions)
-        .values(**values, version=tasks.c.version + 1)
-        .returning(*tasks.c)
-    )
 
 
 async def _current(
