@@ -342,8 +342,8 @@ async def _update(
     row = cast(TaskRow | None, (await conn.execute(statement, params)).first())
     if row is None and only is None:
         await _raise_if_stale(conn, user_id, task_id, if_match)
-    if row is not None and RULE_FIELDS & values.keys() and row["recurrence"] and not row["due_at"]:
-        raise _needs_due_at()
+    if row is not None and RULE_FIELDS & values.keys():
+        _check_rule(row["recurrence"], row["due_at"])  # raising undoes the write
     return row
 
 
