@@ -8,6 +8,7 @@ skip locally and fail in CI (CI=true), so they can never silently disappear.
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -95,3 +96,11 @@ async def bob(
 async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as client:
         yield client
+
+
+@pytest.fixture
+async def schema(anonymous: httpx.AsyncClient) -> dict[str, Any]:
+    response = await anonymous.get("/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document

@@ -151,3 +151,17 @@ def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptur
     finally:
         logger.removeHandler(caplog.handler)
         logger.setLevel(previous)
+
+
+# --- the OpenAPI document ----------------------------------------------------------------------
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]

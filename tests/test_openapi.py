@@ -5,10 +5,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import CONTRACT_CODES, ERROR_FIELDS
+from tests.support import CONTRACT_CODES, ERROR_FIELDS, operations
 
 ERROR_BODY_REF = "#/components/schemas/ErrorBody"
-HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # The auth routes that create a session need no bearer token (CONTRACT.md, Conventions).
 SESSION_ROUTES = {f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")}
 # The seed's five task operations and the error statuses each must document.
@@ -19,23 +18,6 @@ TASK_OPERATIONS = {
     ("put", "/api/tasks/{task_id}"): {"400", "401", "404", "500", "503"},
     ("delete", "/api/tasks/{task_id}"): {"401", "404", "500", "503"},
 }
-
-
-@pytest.fixture
-async def schema(anonymous: httpx.AsyncClient) -> dict[str, Any]:
-    response = await anonymous.get("/openapi.json")
-    assert response.status_code == 200
-    document: dict[str, Any] = response.json()
-    return document
-
-
-def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (method, path, operation)
-        for path, item in schema["paths"].items()
-        for method, operation in item.items()
-        if method in HTTP_METHODS
-    ]
 
 
 def api_operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

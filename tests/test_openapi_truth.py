@@ -6,28 +6,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import operations
 from tests.tasks.helpers import assert_error, create_task
 
-HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 USER_PATH = "/api/{user_id}/tasks"
 SIGN_IN_ROUTES = [f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")]
-
-
-@pytest.fixture
-async def schema(anonymous: httpx.AsyncClient) -> dict[str, Any]:
-    response = await anonymous.get("/openapi.json")
-    assert response.status_code == 200
-    document: dict[str, Any] = response.json()
-    return document
-
-
-def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (method, path, operation)
-        for path, item in schema["paths"].items()
-        for method, operation in item.items()
-        if method in HTTP_METHODS
-    ]
 
 
 def header_names(operation: dict[str, Any]) -> set[str]:
