@@ -163,6 +163,29 @@ def running_server(
         server.stop()
 
 
+def baseline_argv(port: int) -> list[str]:
+    """The raw Starlette + asyncpg baseline (baseline_app.py), one worker, as todo-api runs."""
+    return [
+        str(BIN_DIR / "uvicorn"),
+        "baseline_app:app",
+        "--app-dir",
+        str(Path(__file__).resolve().parent),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
 def serve_argv(port: int) -> list[str]:
     return [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
 

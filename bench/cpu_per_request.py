@@ -43,11 +43,11 @@ import asyncpg
 import httpx
 from benchlib import (
     ADMIN_URL,
-    BIN_DIR,
     SMALL_USER,
     WRITER_USER,
     Server,
     WrkRun,
+    baseline_argv,
     cpu_seconds,
     cpu_seconds_of,
     db_url,
@@ -90,25 +90,7 @@ class App:
     def argv(self, port: int) -> list[str]:
         if self.kind == "service":
             return serve_argv(port)
-        return [
-            str(BIN_DIR / "uvicorn"),
-            "baseline_app:app",
-            "--app-dir",
-            str(BENCH_DIR),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        return baseline_argv(port)
 
 
 SERVICE = App("todo-api", "service")

@@ -36,10 +36,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 from benchlib import (
-    BIN_DIR,
     SMALL_USER,
     WRITER_USER,
     Server,
+    baseline_argv,
     db_url,
     exit_cleanly_on_sigterm,
     free_port,
@@ -74,25 +74,7 @@ class App:
     def argv(self, port: int) -> list[str]:
         if self.kind == "service":
             return serve_argv(port)
-        return [
-            str(BIN_DIR / "uvicorn"),
-            "baseline_app:app",
-            "--app-dir",
-            str(BENCH_DIR),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        return baseline_argv(port)
 
 
 SERVICE = App("todo-api", "service")
