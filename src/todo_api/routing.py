@@ -8,7 +8,7 @@ a request goes where FastAPI would send it; FastAPI still documents every route 
 signature and serves the others.
 """
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from inspect import iscoroutinefunction
 from typing import Any
 
@@ -20,8 +20,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Endpoint = Callable[..., Awaitable[Response]]
-ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
+# The app's handlers, as FastAPI keeps them (all of this service's are async).
+ExceptionHandler = Callable[[Request, Any], Any]
 
 
 def is_direct(route: BaseRoute) -> bool:
@@ -84,6 +84,7 @@ class DirectRoutes:
             if handler is None:
                 raise
             response = await handler(request, exc)
+            assert isinstance(response, Response)
         await response(scope, receive, send)
 
     def _handler_for(self, exc: Exception) -> ExceptionHandler | None:
