@@ -22,8 +22,10 @@ from todo_api.db import Database
 from todo_api.errors import install_error_handlers
 from todo_api.http import DOCUMENTED_MODELS
 from todo_api.limits import BodyLimitMiddleware
+from todo_api.logs import configure_logging
 from todo_api.maintenance import run_periodically
-from todo_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
+from todo_api.metrics import Metrics
+from todo_api.middleware import CorsMiddleware, RequestContextMiddleware
 from todo_api.ops import router as ops_router
 from todo_api.routing import DirectRoutes
 from todo_api.tasks.changes import SyncTokens
@@ -47,7 +49,7 @@ EXPOSED_HEADERS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     db = Database(settings)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.metrics = Metrics(db)
     app.state.token_verifier = token_verifier
     secret = settings.signing_secret()
     app.state.cursor_codec = CursorCodec(secret)
@@ -108,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: CORS headers go on every response, the 500 included.
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.add_middleware(
         CorsMiddleware,
         allow_origins=settings.frontend_url,

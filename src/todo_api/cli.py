@@ -17,11 +17,11 @@ log = logging.getLogger("todo_api")
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from todo_api.middleware import configure_logging
+    from todo_api.logs import configure_logging
     from todo_api.migrations import head_revision, upgrade_to_head
     from todo_api.protocol import GuardedHttpToolsProtocol
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     log.info("database: %s", settings.database_summary())
     asyncio.run(upgrade_to_head(settings))
@@ -42,6 +42,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         loop="uvloop",
         http=cast("type[asyncio.Protocol]", protocol),
         access_log=False,  # the service logs each request itself, with its id
+        log_config=None,  # configure_logging's format, LOG_FORMAT=json included
         log_level=settings.log_level.lower(),
         # X-Forwarded-* are the application's business: it believes them from
         # TRUSTED_PROXIES only (uvicorn would believe them from 127.0.0.1).

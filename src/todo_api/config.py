@@ -13,6 +13,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from todo_api.logs import LogFormat
+
 log = logging.getLogger("todo_api")
 
 MIN_SECRET_BYTES = 32
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: int = Field(default=600, ge=10)
     frontend_url: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     log_level: str = "INFO"
+    # "text" for people, "json" (one object per line) for log collectors.
+    log_format: LogFormat = "text"
+    # When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.
+    metrics_token: SecretStr | None = None
     data_dir: Path = Path("data")
     # Connections kept per process (as many again may open under bursts). Sized for the
     # concurrency one worker sees, so that busy periods do not open and close connections.

@@ -1,9 +1,8 @@
-"""Request context: the request id, one log line per request, the headers every response
-carries, and the last-resort 500."""
+"""Request context: the request id, one log line and the metrics of each request, the headers
+every response carries, and the last-resort 500."""
 
 import logging
 import re
-import sys
 import time
 import uuid
 from typing import Any
@@ -14,7 +13,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.errors import InvalidRequest, error_response, internal_error_response
-from todo_api.logsafe import EscapingFormatter, loggable
+from todo_api.logs import loggable
+from todo_api.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("todo_api.request")
 
@@ -23,15 +23,6 @@ REQUEST_ID_HEADER = "x-request-id"
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger("todo_api")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -43,14 +34,16 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 
 class RequestContextMiddleware:
-    """Tags each request with an id, logs it once, and turns any escaped exception into a 500.
+    """Tags each request with an id, logs and counts it once, and turns any escaped exception
+    into a 500.
 
     Written as plain ASGI so that the 500 it sends still carries the contract's body and the
     request id (Starlette's own error middleware knows neither).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,14 +80,30 @@ class RequestContextMiddleware:
                 raise
             await internal_error_response()(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            method = scope["method"]
+            route = getattr(scope.get("route"), "path", UNMATCHED)
+            self.metrics.observe(method, route, status, seconds)
+            user_id = state.get("user_id")
             log.info(
                 "%s %s %s %.1fms request_id=%s user_id=%s",
-                loggable(scope["method"]),
+                loggable(method),
                 loggable(scope["path"]),
                 status,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
                 request_id,
-                state.get("user_id", "-"),
+                user_id or "-",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": method,
+                        "route": route,
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                        "user_id": user_id,
+                    }
+                },
             )
 
 

@@ -1,11 +1,15 @@
-"""Probes for whoever runs the service: liveness and readiness."""
+"""For whoever runs the service: liveness and readiness probes, and metrics."""
+
+import hmac
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import String, column, select, table
 
+from todo_api.config import Settings
 from todo_api.deps import database
-from todo_api.errors import DatabaseUnavailable, error_responses
+from todo_api.errors import DatabaseUnavailable, InvalidToken, Unauthorized, error_responses
 from todo_api.http import json_response
+from todo_api.metrics import CONTENT_TYPE, Metrics
 from todo_api.migrations import head_revision
 
 router = APIRouter(tags=["service"])
@@ -41,3 +45,24 @@ async def ready(request: Request) -> Response:
             f"The database schema is at {revision}, not at the latest ({head_revision()})"
         )
     return json_response({"status": "ready"})
+
+
+@router.get(
+    "/metrics",
+    summary="Metrics in Prometheus' text format (with METRICS_TOKEN set, it needs that token)",
+    responses={
+        **error_responses(401),
+        200: {"description": "The metrics", "content": {CONTENT_TYPE: {}}},
+    },
+)
+async def metrics(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    if settings.metrics_token is not None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized
+        expected = settings.metrics_token.get_secret_value().encode()
+        if not hmac.compare_digest(token.strip().encode(), expected):
+            raise InvalidToken("The metrics token is not valid")
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.render(), media_type=CONTENT_TYPE)

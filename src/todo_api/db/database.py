@@ -351,6 +351,10 @@ class Database:
     def name(self) -> str:
         return self.dialect.name
 
+    @property
+    def max_size(self) -> int:
+        return self._size
+
     def connection(self) -> "_Lease":
         """A pooled connection for the `async with` block."""
         return _Lease(self, transaction=False)

@@ -1,0 +1,165 @@
+"""Operating the service: /metrics in Prometheus' format, and one log line per request (text,
+or JSON with LOG_FORMAT=json)."""
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.helpers_server import clean_env, cli_token, running_server
+from tests.support import TEST_SECRET, app_factory, assert_error, client_for, token_for
+from todo_api.config import Settings
+
+HTTP_TIMEOUT = 30.0
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one series in a Prometheus text page (0 when absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        series, _, value = line.rpartition(" ")
+        found = re.fullmatch(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})?", series)
+        assert found, line
+        if found.group(1) == name and ",".join(sorted((found.group(2) or "").split(","))) == (
+            wanted
+        ):
+            return float(value)
+    return 0.0
+
+
+@pytest.fixture
+async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
+    async with app_factory(settings.database_url, tmp_path) as make:
+        yield make
+
+
+async def test_requests_are_counted_by_route_template(
+    make_app: Callable[..., FastAPI], settings: Settings
+) -> None:
+    app = make_app()
+    async with client_for(app, token_for(settings)) as client:
+        task = (await client.post("/api/tasks", json={"title": "Counted"})).json()
+        for _ in range(3):
+            assert (await client.get(f"/api/tasks/{task['id']}")).status_code == 200
+        assert (await client.get(f"/api/tasks/{uuid.uuid4()}")).status_code == 404
+        assert (await client.get("/no/such/path")).status_code == 404
+        assert (await client.get("/another/unknown")).status_code == 404
+        assert (await client.get("/api/tasks?limit=2")).status_code == 200
+        page = await client.get("/metrics")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/plain")
+    text = page.text
+    one_task = {"method": "GET", "route": "/api/tasks/{task_id}"}
+    assert sample(text, "http_requests_total", **one_task, status="200") == 3
+    assert sample(text, "http_requests_total", **one_task, status="404") == 1
+    assert sample(text, "http_requests_total", method="POST", route="/api/tasks", status="201") == 1
+    assert sample(text, "http_requests_total", method="GET", route="/api/tasks", status="200") == 1
+    # Paths no route serves share one label; raw paths and ids never become labels.
+    assert sample(text, "http_requests_total", method="GET", route="unmatched", status="404") == 2
+    assert task["id"] not in text
+    assert "/no/such/path" not in text
+    # The latency histogram, by method and route.
+    assert sample(text, "http_request_duration_seconds_count", **one_task) == 4
+    assert sample(text, "http_request_duration_seconds_bucket", **one_task, le="+Inf") == 4
+    assert sample(text, "http_request_duration_seconds_sum", **one_task) > 0
+
+
+async def test_unusual_methods_share_one_label(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app()
+    async with client_for(app) as client:
+        for method in ("FROB", "XYZZY"):
+            await client.request(method, "/api/tasks")
+        text = (await client.get("/metrics")).text
+    assert "FROB" not in text
+    assert "XYZZY" not in text
+    assert (
+        sample(text, "http_requests_total", method="other", route="/api/tasks", status="405") == 2
+    )
+
+
+async def test_pool_size_and_checked_out_connections(
+    make_app: Callable[..., FastAPI], settings: Settings
+) -> None:
+    app = make_app(database_pool_size=7)
+    async with client_for(app, token_for(settings)) as client:
+        assert (await client.get("/api/tasks")).status_code == 200
+        text = (await client.get("/metrics")).text
+    assert sample(text, "db_pool_max_size") == 7
+    assert sample(text, "db_pool_size") >= 1  # the list's connection stays open, idle
+    assert sample(text, "db_pool_checked_out") == 0  # /metrics itself holds none
+
+
+async def test_metrics_token_is_required_when_set(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app(metrics_token="scrape-me-please")
+    async with client_for(app) as client:
+        missing = await client.get("/metrics")
+        assert_error(missing, 401, "UNAUTHORIZED")
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert_error(wrong, 401, "INVALID_TOKEN")
+        right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
+    assert right.status_code == 200
+    assert "http_requests_total" in right.text
+
+
+async def test_json_log_line_per_request(
+    make_app: Callable[..., FastAPI], settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = make_app(log_format="json", log_level="INFO")
+    token = token_for(settings)
+    async with client_for(app, token) as client:
+        created = await client.post(
+            "/api/tasks", json={"title": "Logged"}, headers={"X-Request-ID": "req-json-1"}
+        )
+        await client.get("/bad%0d%0apath", headers={"X-Request-ID": "req-json-2"})
+    assert created.status_code == 201
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    by_id = {line.get("request_id"): line for line in lines}
+    created_line = by_id["req-json-1"]
+    assert created_line["method"] == "POST"
+    assert created_line["route"] == "/api/tasks"
+    assert created_line["status"] == 201
+    assert isinstance(created_line["duration_ms"], float)
+    assert created_line["user_id"] == str(uuid.UUID(created.json()["user_id"]))
+    assert created_line["level"] == "INFO"
+    unmatched = by_id["req-json-2"]
+    assert unmatched["route"] == "unmatched"
+    assert unmatched["user_id"] is None
+    assert unmatched["path"] == "/bad\r\npath"  # JSON escapes it: still one line
+
+
+def test_a_real_server_logs_json_and_serves_metrics(tmp_path: Path) -> None:
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path}/todo.db",
+        JWT_SECRET=TEST_SECRET,
+        LOG_FORMAT="json",
+        METRICS_TOKEN="scrape",
+    )
+    headers = {"Authorization": f"Bearer {cli_token(env, tmp_path, sub=str(uuid.uuid4()))}"}
+    with running_server(tmp_path, env, tmp_path / "server.log") as server:
+        listed = httpx.get(f"{server.url}/api/tasks", headers=headers, timeout=HTTP_TIMEOUT)
+        scraped = httpx.get(
+            f"{server.url}/metrics",
+            headers={"Authorization": "Bearer scrape"},
+            timeout=HTTP_TIMEOUT,
+        )
+        log = server.log()
+    assert listed.status_code == 200
+    assert scraped.status_code == 200
+    assert (
+        sample(scraped.text, "http_requests_total", method="GET", route="/api/tasks", status="200")
+        == 1
+    )
+    # uvicorn's lines and the service's alike are JSON.
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(line.get("route") == "/api/tasks" and line.get("status") == 200 for line in lines)
+    assert any(line["logger"].startswith("uvicorn") for line in lines)
