@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A path with an extra or missing trailing slash is redirected by the 404 handler,
         # relative to this service (Starlette's own redirect takes the host from Host).
         redirect_slashes=False,
+        # FastAPI's OpenTelemetry bridge looks up the global providers on every request;
+        # /metrics and the request log are this service's telemetry.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.db = db

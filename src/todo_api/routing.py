@@ -58,12 +58,19 @@ class DirectRoutes:
         exception_handlers: Mapping[Any, ExceptionHandler],
     ) -> None:
         self.app = app
-        self.routes = [(route, is_direct(route)) for router in routers for route in router.routes]
+        self.routes: list[tuple[BaseRoute, set[str] | None, bool]] = [
+            (route, getattr(route, "methods", None), is_direct(route))
+            for router in routers
+            for route in router.routes
+        ]
         self.exception_handlers = exception_handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route, direct in self.routes:
+            method = scope["method"]
+            for route, methods, direct in self.routes:
+                if methods is not None and method not in methods:  # a partial match at best
+                    continue
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     if direct:

@@ -1,6 +1,7 @@
 """Bearer tokens through HTTP: every 401 the contract names, the leeway, issuer and audience,
 and the user row a first valid token creates."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -266,6 +267,36 @@ async def test_expired_token_with_a_bad_signature_is_invalid_not_expired(app: Fa
     now = int(time.time())
     token = sign(claims(iat=now - 600, exp=now - 120), OTHER_SECRET)
     assert_invalid_token(await get_tasks(app, token), "INVALID_TOKEN")
+
+
+# --- a verified token is remembered, never beyond its expiry ------------------------------
+
+
+@pytest.fixture
+async def no_leeway_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    assert settings.database_url is not None
+    async with app_for(make_settings(settings.database_url, tmp_path, jwt_leeway_seconds=0)) as app:
+        yield app
+
+
+async def test_a_remembered_token_still_expires_on_time(no_leeway_app: FastAPI) -> None:
+    now = time.time()
+    token = sign(claims(iat=int(now), exp=int(now) + 2))
+    assert (await get_tasks(no_leeway_app, token)).status_code == 200
+    assert (await get_tasks(no_leeway_app, token)).status_code == 200  # remembered
+    assert len(no_leeway_app.state.token_verifier.verified) >= 1
+    await asyncio.sleep(max(0.0, int(now) + 2.2 - time.time()))
+    assert_invalid_token(await get_tasks(no_leeway_app, token), "TOKEN_EXPIRED")
+
+
+async def test_a_remembered_token_with_another_signature_is_invalid(app: FastAPI) -> None:
+    token = sign(claims())
+    assert (await get_tasks(app, token)).status_code == 200
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    assert_invalid_token(await get_tasks(app, forged), "INVALID_TOKEN")
+    assert_invalid_token(await get_tasks(app, f"{head}.{payload}."), "INVALID_TOKEN")
+    assert (await get_tasks(app, token)).status_code == 200
 
 
 # --- issuer and audience -------------------------------------------------------------------

@@ -13,6 +13,7 @@ import base64
 import json
 import math
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,11 @@ MAX_SUBJECT_LENGTH = 255
 MAX_EMAIL_LENGTH = 320
 MAX_NAME_LENGTH = 200
 ISSUER_RETRY_AFTER_SECONDS = 10
+# A verified token is taken on trust this long at most: short, so that a key its issuer
+# withdraws stops being honoured soon after.
+VERIFIED_TOKEN_SECONDS = 60
+VERIFIED_TOKENS_MAX = 10_000
+VERIFIED_TOKEN_MAX_LENGTH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,43 @@ def _unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+class VerifiedTokens:
+    """Tokens verified lately, by their exact text.
+
+    A client sends the same token with every request until it expires, and checking its
+    signature and claims again would give the same answer. An entry serves until the token
+    expires (leeway included) or for VERIFIED_TOKEN_SECONDS, whichever comes first; then the
+    token is verified again in full (and refused if it has expired). The oldest entries make
+    room for new ones."""
+
+    def __init__(
+        self, max_entries: int = VERIFIED_TOKENS_MAX, max_age: float = VERIFIED_TOKEN_SECONDS
+    ) -> None:
+        self._entries: dict[str, tuple[Identity, float]] = {}
+        self._max_entries = max_entries
+        self._max_age = max_age
+
+    def get(self, token: str, now: float) -> Identity | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        identity, good_until = entry
+        if now < good_until:
+            return identity
+        del self._entries[token]
+        return None
+
+    def add(self, token: str, identity: Identity, expires: float, now: float) -> None:
+        if len(token) > VERIFIED_TOKEN_MAX_LENGTH:
+            return
+        if len(self._entries) >= self._max_entries:
+            del self._entries[next(iter(self._entries))]
+        self._entries[token] = (identity, min(expires, now + self._max_age))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.signing_secret()
@@ -113,6 +156,7 @@ class TokenVerifier:
             if settings.jwt_jwks_url
             else None
         )
+        self.verified = VerifiedTokens()
 
     async def _key_for(self, token: str) -> tuple[Any, str]:
         """The key to check this token with, chosen by its header but never trusting it."""
@@ -137,6 +181,10 @@ class TokenVerifier:
         return key.key, algorithm
 
     async def verify(self, token: str) -> Identity:
+        now = time.time()
+        known = self.verified.get(token, now)
+        if known is not None:
+            return known
         key, algorithm = await self._key_for(token)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -162,13 +210,16 @@ class TokenVerifier:
             or not is_clean_text(subject)
         ):
             raise InvalidToken("The token is not valid")
-        return Identity(
+        identity = Identity(
             user_id=user_id_for_subject(subject),
             subject=subject,
             email=normalize_email(claims.get("email")),
             name=normalize_name(claims.get("name")),
             issued_at=issued_at(claims.get("iat")),
         )
+        # `exp` is a number here (PyJWT checked it); int and float compare exactly.
+        self.verified.add(token, identity, claims["exp"] + self._leeway, now)
+        return identity
 
 
 def mint_token(
