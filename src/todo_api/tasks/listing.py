@@ -23,7 +23,6 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
-    exists,
     false,
     func,
     literal,
@@ -32,12 +31,11 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
 from todo_api.signing import InvalidToken, Signer
-from todo_api.tasks.models import Priority, tasks
+from todo_api.tasks.models import Priority, task_tags, tasks
 
 SortField = Literal["created_at", "updated_at", "due_at", "priority", "title"]
 Sort = Literal[
@@ -217,9 +215,7 @@ def parameters(
         params["completed"] = f.completed
     for i, priority in enumerate(f.priorities):
         params[f"priority_{i}"] = int(priority)
-    if f.tags:
-        params["tags"] = list(f.tags)
-        params.update({f"tag_{i}": tag for i, tag in enumerate(f.tags)})
+    params.update({f"tag_{i}": tag for i, tag in enumerate(f.tags)})
     if f.q is not None:
         params["pattern"] = f"%{escape_like(f.q)}%"
         params["lower_pattern"] = params["pattern"].lower()
@@ -241,7 +237,7 @@ def _conditions(s: Shape) -> list[ColumnElement[bool]]:
         names = [bindparam(f"priority_{i}", type_=Integer()) for i in range(s.priorities)]
         conditions.append(tasks.c.priority.in_(names))
     if s.tags:
-        conditions.append(_has_all_tags(s.tags, s.dialect))
+        conditions.append(_has_all_tags(s.tags))
     if s.q:
         conditions.append(_matches(s.dialect))
     if s.due_before:
@@ -330,13 +326,13 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _has_all_tags(count: int, dialect: str) -> ColumnElement[bool]:
-    if dialect == "postgresql":
-        # JSONB containment, served by the GIN index on tags.
-        return tasks.c.tags.op("@>")(bindparam("tags", type_=JSONB()))
+def _has_all_tags(count: int) -> ColumnElement[bool]:
+    """Every one of the tags, each looked up in the user's range of `task_tags`."""
     conditions: list[ColumnElement[bool]] = []
     for i in range(count):
-        element = func.json_each(tasks.c.tags).table_valued("value")
-        tag = bindparam(f"tag_{i}", type_=String())
-        conditions.append(exists(select(true()).select_from(element).where(element.c.value == tag)))
+        tagged = select(task_tags.c.task_id).where(
+            task_tags.c.user_id == bindparam("user_id"),
+            task_tags.c.tag == bindparam(f"tag_{i}", type_=String()),
+        )
+        conditions.append(tasks.c.id.in_(tagged))
     return and_(*conditions)
