@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key, tombstone_ids
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
-from todo_api.db import utcnow
 from todo_api.idempotency import idempotency_keys
+from todo_api.ids import utcnow
 from todo_api.maintenance import prune
 from todo_api.tasks.models import tombstones
 

@@ -22,7 +22,8 @@ from tests.helpers_server import TODO_API, clean_env
 from tests.support import ADMIN_URL, TEST_SECRET, make_settings
 from todo_api.auth.models import users
 from todo_api.config import Settings
-from todo_api.db import create_engine, utcnow
+from todo_api.db import create_engine
+from todo_api.ids import utcnow
 from todo_api.migrations import alembic_config, generate_revision, upgrade_to_head
 from todo_api.models import include_in_comparison, metadata
 from todo_api.tasks.models import tasks

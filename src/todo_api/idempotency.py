@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Column, Integer, String, Table, Text, delete, or_, 
 from sqlalchemy import update as sql_update
 from sqlmodel import Field, SQLModel
 
-from todo_api.db import Connection, UTCDateTime, insert_or_ignore, transaction
+from todo_api.db import Connection, UTCDateTime, insert_or_ignore
 from todo_api.errors import Conflict, IdempotencyKeyReused
 from todo_api.ids import utcnow
 
@@ -85,7 +85,7 @@ async def respond_once(
         idempotency_keys.c.claim_id == claim_id,
     )
     try:
-        async with transaction(conn):
+        async with conn.transaction():
             response = await produce()
             kept_response = await conn.execute(
                 sql_update(idempotency_keys)

@@ -5,9 +5,10 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import String, column, select, table
 
+from todo_api.auth.errors import InvalidToken, Unauthorized
 from todo_api.config import Settings
 from todo_api.deps import database
-from todo_api.errors import DatabaseUnavailable, InvalidToken, Unauthorized, error_responses
+from todo_api.errors import DatabaseUnavailable, error_responses
 from todo_api.http import json_response
 from todo_api.metrics import CONTENT_TYPE, Metrics
 from todo_api.migrations import head_revision

@@ -95,7 +95,7 @@ async def families(app: FastAPI, *tokens: str) -> set[uuid.UUID]:
                 refresh_tokens.c.token_hash.in_([digest(token) for token in tokens])
             )
         )
-        found = rows.scalars()
+        found = [row["family_id"] for row in rows]
     assert len(found) == len(tokens)
     return set(found)
 
@@ -183,9 +183,9 @@ async def test_refresh_token_is_stored_only_as_a_hash_for_30_days(
                     refresh_tokens.c.user_id == uuid.UUID(body["user"]["id"])
                 )
             )
-        ).all()
+        ).rows
     assert len(rows) == 1
-    assert body["refresh_token"] not in repr(tuple(rows[0]))
+    assert body["refresh_token"] not in repr(rows[0])
     assert rows[0].expires_at - rows[0].created_at == timedelta(days=30)
 
 

@@ -18,7 +18,6 @@ from tests.support import TEST_SECRET, client_for
 from todo_api.auth.models import users
 from todo_api.auth.profile import update_profile
 from todo_api.auth.tokens import Identity, user_id_for_subject
-from todo_api.db import transaction
 
 
 def token(subject: str, *, iat: int | None = None, **profile: str | None) -> str:
@@ -183,7 +182,7 @@ async def test_email_taken_while_the_update_runs_keeps_the_name(app: FastAPI) ->
         user_id=user_id_for_subject(claimer), subject=claimer, email=contested, name="After"
     )
     async with app.state.db.connection() as holder, app.state.db.connection() as conn:
-        async with transaction(holder):
+        async with holder.transaction():
             await holder.execute(
                 update(users)
                 .where(users.c.id == user_id_for_subject(taker))

@@ -20,8 +20,8 @@ from tests.tasks.helpers import assert_validation_error, etag_of, user_id_of
 from tests.tasks.listing_helpers import all_tasks
 from todo_api.auth.models import users
 from todo_api.config import Settings
-from todo_api.db import utcnow
 from todo_api.idempotency import idempotency_keys
+from todo_api.ids import utcnow
 from todo_api.maintenance import prune
 
 

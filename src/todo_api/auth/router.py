@@ -8,14 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response, status
 
-from todo_api.auth import accounts
-from todo_api.auth.deps import CurrentUser
+from todo_api.auth import service
+from todo_api.auth.dependencies import CurrentUser
+from todo_api.auth.errors import InvalidCredentials, RateLimited
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
 from todo_api.config import Settings
 from todo_api.deps import Connection
-from todo_api.errors import InvalidCredentials, NotFound, RateLimited, error_responses
+from todo_api.errors import NotFound, error_responses
 
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}
@@ -62,11 +63,11 @@ async def _login(
         (f"login:ip:{client}:email:{email}", limiter.attempts),
         (f"login:email:{email}", limiter.email_attempts),
     )
-    user = await accounts.authenticate(conn=conn, email=email, password=password)
+    user = await service.authenticate(conn=conn, email=email, password=password)
     if user is None:
         raise InvalidCredentials
     _no_store(response)
-    return await accounts.issue_tokens(conn=conn, settings=_settings(request), user=user)
+    return await service.issue_tokens(conn=conn, settings=_settings(request), user=user)
 
 
 def _settings(request: Request) -> Settings:
@@ -89,7 +90,7 @@ async def register(data: Register, request: Request, response: Response, conn: C
         (f"register:ip:{_client(request)}", attempts),
         (f"register:email:{data.email}", attempts),
     )
-    tokens = await accounts.register(
+    tokens = await service.register(
         conn=conn,
         settings=_settings(request),
         email=data.email,
@@ -142,7 +143,7 @@ async def refresh(
     data: RefreshRequest, request: Request, response: Response, conn: Connection
 ) -> Any:
     await _limit(request, (f"refresh:ip:{_client(request)}", _limiter(request).attempts))
-    tokens = await accounts.rotate(
+    tokens = await service.rotate(
         conn=conn, settings=_settings(request), refresh_token=data.refresh_token
     )
     _no_store(response)
@@ -157,12 +158,12 @@ async def refresh(
     summary="Revoke a refresh token and every token rotated from the same sign-in",
 )
 async def logout(data: RefreshRequest, user: CurrentUser, conn: Connection) -> None:
-    await accounts.logout(conn=conn, user_id=user.user_id, refresh_token=data.refresh_token)
+    await service.logout(conn=conn, user_id=user.user_id, refresh_token=data.refresh_token)
 
 
 @router.get("/me", response_model=Me, responses=error_responses(401), summary="Who you are")
 async def me(user: CurrentUser, conn: Connection) -> Any:
-    row = await accounts.get_user(conn=conn, user_id=user.user_id)
+    row = await service.get_user(conn=conn, user_id=user.user_id)
     if row is None:
         raise NotFound("User not found")
     return row

@@ -21,9 +21,9 @@ from typing import Any
 
 import jwt
 
+from todo_api.auth.errors import AuthUnavailable, InvalidToken, TokenExpired
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
 from todo_api.config import Settings
-from todo_api.errors import AuthUnavailable, InvalidToken, TokenExpired
 from todo_api.ids import utcnow
 
 # Ids for subjects that are not UUIDs (Better Auth's random strings) derive from this

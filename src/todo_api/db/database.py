@@ -176,18 +176,8 @@ class Result:
             raise LookupError(f"expected one row, got {len(self.rows)}")
         return self.rows[0]
 
-    def all(self) -> list[Row]:
-        return self.rows
-
     def scalar(self) -> Any:
         return next(iter(self.rows[0].values())) if self.rows else None
-
-    def scalars(self) -> list[Any]:
-        """The first column of every row."""
-        return [next(iter(row.values())) for row in self.rows]
-
-    def scalar_one(self) -> Any:
-        return next(iter(self.one().values()))
 
 
 class Connection:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel
 
-from todo_api.auth.deps import authenticate
+from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
 from todo_api.config import Settings

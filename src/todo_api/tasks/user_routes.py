@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from todo_api.auth.deps import authenticate
+from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
 from todo_api.deps import database
 from todo_api.errors import error_responses

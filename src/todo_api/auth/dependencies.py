@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from todo_api.auth.errors import Unauthorized
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity, TokenVerifier
 from todo_api.auth.users import KnownUsers, ensure_user
 from todo_api.deps import database
-from todo_api.errors import Unauthorized
 
 
 def bearer_token(request: Request) -> str:

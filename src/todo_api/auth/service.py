@@ -15,13 +15,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 
+from todo_api.auth.errors import InvalidToken, TokenExpired
 from todo_api.auth.models import refresh_tokens, users
 from todo_api.auth.passwords import hash_password, verify_password
 from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
-from todo_api.db import Connection, Row, insert_or_ignore, transaction
-from todo_api.errors import Conflict, InvalidToken, TokenExpired
+from todo_api.db import Connection, Row, insert_or_ignore
+from todo_api.errors import Conflict
 from todo_api.ids import new_id, utcnow
 
 
@@ -118,7 +119,7 @@ async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) ->
         refresh_tokens.c.expires_at > now,
         _family_live,
     )
-    async with transaction(conn):
+    async with conn.transaction():
         # The conditional UPDATE is the decision: of two racing exchanges only one matches.
         spent = (
             await conn.execute(
