@@ -13,15 +13,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from fastapi import Request, Response
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, Integer, String, Table, Text, delete, or_, select
 from sqlalchemy import update as sql_update
 from sqlmodel import Field, SQLModel
 
+from todo_api.config import Settings
 from todo_api.db import Connection, UTCDateTime, insert_or_ignore
-from todo_api.errors import Conflict, IdempotencyKeyReused
+from todo_api.errors import Conflict, IdempotencyKeyReused, InvalidField
 from todo_api.ids import utcnow
 
 KEY_MAX_LENGTH = 255
+# What a replay repeats of the first response besides its status and body.
+REPLAYED_HEADERS = ("Location", "ETag")
 # A claim older than this with no response is from a request that died before committing.
 STALE_CLAIM = timedelta(seconds=60)
 
@@ -104,6 +109,44 @@ async def respond_once(
         await conn.execute(delete(idempotency_keys).where(*mine))
         raise
     return response
+
+
+async def respond_idempotently(
+    request: Request,
+    user_id: uuid.UUID,
+    key: str | None,
+    data: BaseModel,
+    produce: Callable[[Connection], Awaitable[Response]],
+) -> Response:
+    """`produce(conn)`'s response, run once per `Idempotency-Key` when the request carries one
+    (a retry with the key gets the first response again, marked `Idempotent-Replayed`)."""
+    if key is not None and not valid_key(key):
+        raise InvalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+    async with request.app.state.db.connection() as conn:
+        if key is None:
+            return await produce(conn)
+
+        async def stored() -> StoredResponse:
+            response = await produce(conn)
+            kept = {
+                name: response.headers[name]
+                for name in REPLAYED_HEADERS
+                if name in response.headers
+            }
+            return StoredResponse(response.status_code, bytes(response.body).decode(), kept)
+
+        settings: Settings = request.app.state.settings
+        fingerprint = request_fingerprint(request.method, request.url.path, data.model_dump_json())
+        kept = await respond_once(
+            conn=conn,
+            user_id=user_id,
+            key=key,
+            fingerprint=fingerprint,
+            ttl=timedelta(hours=settings.idempotency_key_hours),
+            produce=stored,
+        )
+    headers = {**kept.headers, "Idempotent-Replayed": "true"} if kept.replayed else kept.headers
+    return Response(kept.body, kept.status_code, headers, "application/json")
 
 
 def _still_running() -> Conflict:

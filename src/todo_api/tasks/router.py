@@ -5,12 +5,10 @@ document the shapes in OpenAPI without validating the rows again. Bodies are rea
 token is checked (`read_json`).
 """
 
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
@@ -19,7 +17,7 @@ from todo_api.config import Settings
 from todo_api.deps import database
 from todo_api.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
 from todo_api.http import documented, header_parameter, json_bytes, json_response, read_json
-from todo_api.idempotency import StoredResponse, request_fingerprint, respond_once, valid_key
+from todo_api.idempotency import respond_idempotently
 from todo_api.tasks import changes, service
 from todo_api.tasks.conditional import IF_MATCH, IF_NONE_MATCH, etag, if_match, matches_none
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
@@ -214,46 +212,7 @@ async def create_task(request: Request) -> Response:
         )
         return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
 
-    return await _once(request, user, idempotency_key, data, create)
-
-
-async def _once(
-    request: Request, user: Identity, key: str | None, data: BaseModel, produce: Any
-) -> Response:
-    """Run `produce(conn)` once per Idempotency-Key (when the request carries one)."""
-    if key is not None and not valid_key(key):
-        raise InvalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
-    async with database(request).connection() as conn:
-        if key is None:
-            response: Response = await produce(conn)
-            return response
-
-        async def stored() -> StoredResponse:
-            response = await produce(conn)
-            kept = {
-                name: response.headers[name]
-                for name in REPLAYED_HEADERS
-                if name in response.headers
-            }
-            return StoredResponse(response.status_code, bytes(response.body).decode(), kept)
-
-        settings: Settings = request.app.state.settings
-        kept = await respond_once(
-            conn=conn,
-            user_id=user.user_id,
-            key=key,
-            fingerprint=request_fingerprint(
-                request.method, request.url.path, data.model_dump_json()
-            ),
-            ttl=timedelta(hours=settings.idempotency_key_hours),
-            produce=stored,
-        )
-    headers = {**kept.headers, "Idempotent-Replayed": "true"} if kept.replayed else kept.headers
-    return Response(kept.body, kept.status_code, headers, "application/json")
-
-
-# What a replay repeats of the first response besides its status and body.
-REPLAYED_HEADERS = ("Location", "ETag")
+    return await respond_idempotently(request, user.user_id, idempotency_key, data, create)
 
 
 @router.post(
@@ -293,7 +252,7 @@ async def bulk(request: Request) -> Response:
         ]
         return Response(json_bytes({"results": body}), media_type="application/json")
 
-    return await _once(request, user, idempotency_key, data, apply)
+    return await respond_idempotently(request, user.user_id, idempotency_key, data, apply)
 
 
 @router.api_route(
