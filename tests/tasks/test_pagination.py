@@ -100,6 +100,23 @@ async def test_total_count_is_the_filtered_total_on_every_page(alice: httpx.Asyn
     assert sizes == [2, 2, 1]
 
 
+async def test_a_search_counts_the_matches_its_pages_have_shown(alice: httpx.AsyncClient) -> None:
+    for n in range(5):
+        await create_task(alice, title=f"milk run {n}")
+    for n in range(3):
+        await create_task(alice, title=f"bread {n}")
+    params: Params = [("q", "MILK"), ("limit", 2)]
+    cursor: str | None = None
+    totals = []
+    while True:
+        response = await list_page(alice, with_cursor(params, cursor) if cursor else params)
+        totals.append(response.headers["x-total-count"])
+        cursor = response.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+    assert totals == ["2+", "4+", "5"]
+
+
 async def test_total_count_ignores_the_limit(alice: httpx.AsyncClient) -> None:
     await create_many(alice, 4)
     response = await list_page(alice, [("limit", 1)])

@@ -96,7 +96,7 @@ def test_the_fingerprint_tells_values_of_one_filter_apart(
 def test_a_cursor_reads_back_its_sort_values(sort: Sort, last: list[Any]) -> None:
     codec = CursorCodec("a-secret-for-the-listing-unit-tests-0123456789")
     query = ListQuery(filters=TaskFilters(tags=("x",)), sort=sort)
-    assert codec.decode(USER, query, codec.encode(USER, query, last)) == last
+    assert codec.decode(USER, query, codec.encode(USER, query, last, 150)) == (last, 150)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_a_cursor_reads_back_its_sort_values(sort: Sort, last: list[Any]) -> Non
 def test_a_cursor_fails_under_another_sort_filter_or_user(other: ListQuery) -> None:
     codec = CursorCodec("a-secret-for-the-listing-unit-tests-0123456789")
     query = ListQuery(sort="-created_at", filters=TaskFilters(tags=("x",)))
-    token = codec.encode(USER, query, [NOW, uuid.uuid4()])
+    token = codec.encode(USER, query, [NOW, uuid.uuid4()], 50)
     with pytest.raises(InvalidCursor):
         codec.decode(USER, other, token)
     with pytest.raises(InvalidCursor):

@@ -55,6 +55,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 # The total is counted up to here: beyond, X-Total-Count says "1000+" and counting stops, so
 # that a list costs the same for a user with a thousand tasks as for one with a million.
+# A search (`q`) is not counted beyond its page at all: counting its matches means reading
+# every task of the user, where a page of a common term stops after a few hundred.
 TOTAL_COUNT_CAP = 1000
 
 
@@ -97,8 +99,9 @@ class ListQuery:
 
 
 class CursorCodec:
-    """Signs and reads cursors. A cursor holds only the last task's sort values; its signature
-    also covers the user, the sort and the filters, so under any others it fails to verify."""
+    """Signs and reads cursors. A cursor holds the last task's sort values and how many tasks
+    the pages so far held; its signature also covers the user, the sort and the filters, so
+    under any others it fails to verify."""
 
     def __init__(self, secret: str) -> None:
         self._signer = Signer(secret, "todo-api task cursor")
@@ -106,15 +109,17 @@ class CursorCodec:
     def _context(self, user_id: uuid.UUID, query: ListQuery) -> str:
         return f"{user_id.hex}|{query.sort}|{query.filters.fingerprint()}"
 
-    def encode(self, user_id: uuid.UUID, query: ListQuery, last: list[Any]) -> str:
-        values = [_json_value(value) for value in last]
+    def encode(self, user_id: uuid.UUID, query: ListQuery, last: list[Any], seen: int) -> str:
+        values = [*(_json_value(value) for value in last), seen]
         return self._signer.dumps(values, self._context(user_id, query))
 
-    def decode(self, user_id: uuid.UUID, query: ListQuery, token: str) -> list[Any]:
-        """The sort values of the last task of the previous page."""
+    def decode(self, user_id: uuid.UUID, query: ListQuery, token: str) -> tuple[list[Any], int]:
+        """The sort values of the last task of the previous page, and the tasks seen so far."""
         try:
-            last = self._signer.loads(token, self._context(user_id, query))
-            return _parse_last(query.sort_field, last)
+            value, task_id, seen = self._signer.loads(token, self._context(user_id, query))
+            if type(seen) is not int or seen < 0:
+                raise ValueError(seen)
+            return _parse_last(query.sort_field, [value, task_id]), seen
         except InvalidToken as exc:
             raise InvalidCursor(str(exc)) from None
         except (ValueError, TypeError):
@@ -217,8 +222,7 @@ def parameters(
         params[f"priority_{i}"] = int(priority)
     params.update({f"tag_{i}": tag for i, tag in enumerate(f.tags)})
     if f.q is not None:
-        params["pattern"] = f"%{escape_like(f.q)}%"
-        params["lower_pattern"] = params["pattern"].lower()
+        params["lower_pattern"] = f"%{escape_like(f.q)}%".lower()
     if f.due_before is not None:
         params["due_before"] = f.due_before
     if f.due_after is not None:
@@ -275,12 +279,11 @@ def page_query(s: Shape) -> Query:
     """One page (limit + 1 rows, to tell whether another follows) with the capped total."""
     conditions = _conditions(s)
     page_conditions = [*conditions, _after(s)] if s.cursor != "none" else conditions
+    columns = [tasks, sort_key(_field(s.sort), s.dialect).label("sort_value")]
+    if not s.q:
+        columns.append(_capped_total(conditions).label("total_count"))
     return Query(
-        select(
-            tasks,
-            sort_key(_field(s.sort), s.dialect).label("sort_value"),
-            _capped_total(conditions).label("total_count"),
-        )
+        select(*columns)
         .where(*page_conditions)
         .order_by(*order_by(s.sort, s.dialect))
         .limit(bindparam("limit", type_=Integer()))
@@ -306,14 +309,10 @@ def last_values(sort: Sort, row: Any) -> list[Any]:
 
 
 def _matches(dialect: str) -> ColumnElement[bool]:
-    """Title or description contains the pattern, ignoring case (ILIKE: the trigram indexes
-    serve it)."""
-    if dialect == "postgresql":
-        pattern = bindparam("pattern", type_=String())
-        return or_(
-            tasks.c.title.ilike(pattern, escape="\\"),
-            tasks.c.description.ilike(pattern, escape="\\"),
-        )
+    """Title or description contains the pattern, ignoring case. A filter on the walk along
+    the sort's index, which stops once the page is full: no index serves `lower(...) LIKE`,
+    so the planner cannot trade the walk for a bitmap of every match of the user (which grows
+    with the user's tasks, and then has to be sorted)."""
     pattern = bindparam("lower_pattern", type_=String())
     return or_(
         lower(tasks.c.title, dialect).like(pattern, escape="\\"),

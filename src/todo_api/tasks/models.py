@@ -169,13 +169,10 @@ Index(
 )
 
 # Indexes the migrations write in SQL, which Alembic cannot reflect faithfully, so schema
-# comparison leaves them out: on PostgreSQL, trigram search for `q` (led by user_id, through
-# btree_gin) and the title order in code-point collation; on both, due date descending with
-# undated tasks last.
+# comparison leaves them out: on PostgreSQL, the title order in code-point collation; on both,
+# due date descending with undated tasks last.
 MIGRATION_ONLY_INDEXES = frozenset(
     {
-        "ix_tasks_user_id_title_trgm",
-        "ix_tasks_user_id_description_trgm",
         "ix_tasks_user_id_title_id",
         "ix_tasks_user_id_due_at_desc_id",
     }

@@ -49,7 +49,8 @@ IDEMPOTENCY_KEY["schema"] = {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$
 LIST_HEADERS = {
     "X-Total-Count": {
         "description": f"Tasks matching the filters, on all pages; past {TOTAL_COUNT_CAP} "
-        f'it reads "{TOTAL_COUNT_CAP}+"',
+        f'it reads "{TOTAL_COUNT_CAP}+". With `q`, the matches on this page and the ones '
+        'before it, followed by "+" when another page follows',
         "schema": {"type": "string"},
     },
     "X-Next-Cursor": {
@@ -100,8 +101,7 @@ async def list_tasks(
             )
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
-    total = f"{TOTAL_COUNT_CAP}+" if page.total > TOTAL_COUNT_CAP else str(page.total)
-    headers = {"X-Total-Count": total}
+    headers = {"X-Total-Count": f"{page.total}{'+' if page.total_is_minimum else ''}"}
     if page.next_cursor is not None:
         headers["X-Next-Cursor"] = page.next_cursor
         headers["Link"] = f'<{_next_page_url(request, page.next_cursor)}>; rel="next"'

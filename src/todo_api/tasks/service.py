@@ -124,7 +124,8 @@ def _delete_query(versions: int | None) -> Query:
 @dataclass(frozen=True)
 class Page:
     tasks: list[TaskRow]
-    total: int  # capped: TOTAL_COUNT_CAP + 1 means "more than the cap"
+    total: int  # the tasks matching on every page, or at least this many when `total_is_minimum`
+    total_is_minimum: bool
     next_cursor: str | None
 
 
@@ -135,20 +136,26 @@ async def list_tasks(
 
     Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
     """
-    last = cursors.decode(user_id, query, query.cursor) if query.cursor is not None else None
+    last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
     shape = listing.shape(query, conn.name, last)
     params = listing.parameters(query, user_id, utcnow(), last)
     rows = (await conn.execute(listing.page_query(shape), params)).rows
-    # The total rides along with the rows; a page past the end has no row to carry it.
-    if rows:
-        total = rows[0]["total_count"]
-    else:
-        total = (await conn.execute(listing.total_query(shape), params)).scalar()
     page, more = rows[: query.limit], len(rows) > query.limit
-    next_cursor = (
-        cursors.encode(user_id, query, listing.last_values(query.sort, page[-1])) if more else None
-    )
-    return Page(tasks=cast(list[TaskRow], page), total=total, next_cursor=next_cursor)
+    if shape.q:  # a search counts what its pages have shown: exact on the last one
+        total, total_is_minimum = seen + len(page), more
+    else:
+        # The total rides along with the rows; a page past the end has no row to carry it.
+        if rows:
+            total = rows[0]["total_count"]
+        else:
+            total = (await conn.execute(listing.total_query(shape), params)).scalar()
+        total_is_minimum = total > listing.TOTAL_COUNT_CAP
+        total = min(total, listing.TOTAL_COUNT_CAP)
+    next_cursor = None
+    if more:
+        last_values = listing.last_values(query.sort, page[-1])
+        next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
+    return Page(cast(list[TaskRow], page), total, total_is_minimum, next_cursor)
 
 
 async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:

@@ -6,6 +6,9 @@
   keep it from `tasks.tags` on both databases.
 - The priority index carries `is_completed`, so "open tasks by priority" counts from the
   index alone.
+- PostgreSQL: the trigram indexes go. Their first key, the user, also lists every one of the
+  user's tasks, and the planner took their bitmap of every match (then sorted it) over walking
+  the sort's index until the page is full. A search is now that walk with a filter.
 
 Revision ID: 0006
 Revises: 0005
@@ -22,6 +25,10 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+SEARCH_INDEXES = {
+    "ix_tasks_user_id_title_trgm": "gin (user_id, title gin_trgm_ops)",
+    "ix_tasks_user_id_description_trgm": "gin (user_id, description gin_trgm_ops)",
+}
 # The tags of the tasks that exist when the table is made.
 POSTGRESQL_BACKFILL = """
     INSERT INTO task_tags (user_id, tag, task_id)
@@ -92,6 +99,8 @@ def upgrade() -> None:
         op.execute(statement)
     if postgresql:
         op.execute("DROP INDEX ix_tasks_user_id_tags_gin")
+        for name in SEARCH_INDEXES:
+            op.execute(f"DROP INDEX {name}")
 
     op.create_index(
         "ix_tasks_user_id_priority_id_completed",
@@ -106,6 +115,8 @@ def downgrade() -> None:
     op.create_index("ix_tasks_user_id_priority_id", "tasks", ["user_id", "priority", "id"])
     op.drop_index("ix_tasks_user_id_priority_id_completed", table_name="tasks")
     if postgresql:
+        for name, definition in SEARCH_INDEXES.items():
+            op.execute(f"CREATE INDEX {name} ON tasks USING {definition}")
         op.execute(
             "CREATE INDEX ix_tasks_user_id_tags_gin ON tasks "
             "USING gin (user_id, tags jsonb_path_ops)"
