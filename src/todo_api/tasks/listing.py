@@ -279,7 +279,7 @@ def page_query(s: Shape) -> Query:
     """One page (limit + 1 rows, to tell whether another follows) with the capped total."""
     conditions = _conditions(s)
     page_conditions = [*conditions, _after(s)] if s.cursor != "none" else conditions
-    columns = [tasks, sort_key(_field(s.sort), s.dialect).label("sort_value")]
+    columns: list[Any] = [tasks, sort_key(_field(s.sort), s.dialect).label("sort_value")]
     if not s.q:
         columns.append(_capped_total(conditions).label("total_count"))
     return Query(
