@@ -1,6 +1,5 @@
 """What clients send to and get from the account routes."""
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -8,20 +7,20 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from todo_api.auth.tokens import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
+from todo_api.auth.tokens import EMAIL_SHAPE, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, canonical_email
 from todo_api.inputs import Input
 from todo_api.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
 
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
 # The same rule for OpenAPI, before the surrounding white space is trimmed.
-EMAIL_PATTERN = r"^\s*[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+\s*$"
+EMAIL_PATTERN = rf"^\s*{EMAIL_SHAPE}\s*$"
 
 
 def _normalize_email(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip().lower()
-        if not _EMAIL.match(value):
+        email = canonical_email(value)
+        if email is None:
             raise ValueError("must be an email address")
+        return email
     return value
 
 

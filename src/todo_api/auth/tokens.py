@@ -67,14 +67,22 @@ def is_clean_text(text: str) -> bool:
     return _UNCLEAN.search(text) is None
 
 
+# What counts as an email, for sign-up and for token claims alike: something@host.domain.
+EMAIL_SHAPE = r"[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+"
+_EMAIL = re.compile(EMAIL_SHAPE)
+
+
+def canonical_email(text: str) -> str | None:
+    """An email as it is stored (trimmed, lower case), or None when the text is not one."""
+    email = text.strip().lower()
+    return email if _EMAIL.fullmatch(email) and is_clean_text(email) else None
+
+
 def normalize_email(value: object) -> str | None:
     """A usable email from a claim, or None: a bad `email` claim is ignored, not stored."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > MAX_EMAIL_LENGTH:
         return None
-    email = value.strip().lower()
-    if not (3 <= len(email) <= MAX_EMAIL_LENGTH) or "@" not in email:
-        return None
-    return email if is_clean_text(email) else None
+    return canonical_email(value)
 
 
 def normalize_name(value: object) -> str | None:
