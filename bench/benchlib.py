@@ -513,6 +513,7 @@ async def seed(database: str, bulk_tasks: int, bulk_users: int, specials: dict[s
         started = time.monotonic()
         await conn.execute("VACUUM (ANALYZE) users")
         await conn.execute("VACUUM (ANALYZE) tasks")
+        await conn.execute("VACUUM (ANALYZE) task_tags")
         log(f"VACUUM (ANALYZE) in {time.monotonic() - started:.0f} s")
     finally:
         await conn.close()

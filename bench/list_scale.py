@@ -197,7 +197,7 @@ def service_statement(
     arguments in the order of the compiled statement's parameters."""
     last = None
     if query.cursor is not None:
-        last = CursorCodec(secret).decode(user_id, query, query.cursor)
+        last, _seen = CursorCodec(secret).decode(user_id, query, query.cursor)
     shape = listing.shape(query, "postgresql", last)
     compiled = compile_for(listing.page_query(shape).statement, DIALECT, prebuilt=True)
     params = listing.parameters(query, user_id, datetime.now(UTC), last)

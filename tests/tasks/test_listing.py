@@ -636,3 +636,41 @@ async def test_openapi_gives_every_listing_parameter_an_example(
         assert not has_example(list_parameters[path][name]), list_parameters[path][name]
         return
     assert has_example(list_parameters[path][name]), list_parameters[path][name]
+
+
+async def test_a_tag_on_more_tasks_than_the_count_reaches_lists_like_a_rare_one(
+    alice: httpx.AsyncClient,
+) -> None:
+    """Past TOTAL_COUNT_CAP tasks a tag is read the other way round (the sort's order first,
+    each task's tags probed); the pages and their order stay the same."""
+    operations = [
+        {
+            "op": "create",
+            "data": {"title": f"t{n}", "tags": ["common", *(["fifth"] * (n % 5 == 0))]},
+        }
+        for n in range(1005)
+    ]
+    for start in range(0, len(operations), 100):
+        response = await alice.post(
+            "/api/tasks/bulk", json={"operations": operations[start : start + 100]}
+        )
+        assert response.status_code == 200, response.text
+    await create_task(alice, title="untagged", tags=["other"])
+
+    for tags, total, count in [(["common"], "1000+", 1005), (["fifth"], "201", 201)]:
+        walked: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params = [("tag", tag) for tag in tags] + [("limit", "200")]
+            response = await list_page(alice, params + ([("cursor", cursor)] if cursor else []))
+            assert response.headers["x-total-count"] == total
+            walked.extend(response.json())
+            cursor = response.headers.get("x-next-cursor")
+            if cursor is None:
+                break
+        assert len(walked) == count
+        assert all(set(tags) <= set(task["tags"]) for task in walked)
+        assert [task["id"] for task in walked] == expected_order(walked)
+    both = await list_page(alice, [("tag", "common"), ("tag", "fifth"), ("limit", "200")])
+    assert both.headers["x-total-count"] == "201"
+    assert [task["id"] for task in both.json()] == expected_order(both.json())[:200]

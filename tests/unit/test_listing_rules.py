@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect
 
 from todo_api.db.database import compile_for
 from todo_api.tasks.listing import (
+    TAGGED,
     CursorCodec,
     InvalidCursor,
     ListQuery,
@@ -137,10 +138,13 @@ def _queries() -> list[tuple[ListQuery, list[Any] | None]]:
 
 @pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
 def test_every_parameter_a_list_statement_names_has_a_value(dialect: Dialect) -> None:
-    for query, last in _queries():
-        s = shape(query, dialect.name, last)
+    for (query, last), tagged in itertools.product(_queries(), (None, 1, 5000)):
+        s = shape(query, dialect.name, last, tagged)
         values = parameters(query, USER, NOW, last)
-        for statement in (page_query(s).statement, total_query(s).statement):
+        statements = [page_query(s).statement, total_query(s).statement]
+        if query.filters.tags:
+            statements.append(TAGGED.statement)
+        for statement in statements:
             compiled = compile_for(statement, dialect, prebuilt=True)
             # Only literals in the statement (the total's cap, `SELECT 1`) carry their own value.
             missing = [

@@ -19,6 +19,7 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     String,
     Uuid,
     and_,
@@ -185,13 +186,17 @@ class Shape(NamedTuple):
     completed: bool
     priorities: int
     tags: int
+    common_tag: bool  # the first tag is on more than TOTAL_COUNT_CAP of the user's tasks
     q: bool
     due_before: bool
     due_after: bool
     overdue: bool | None
 
 
-def shape(query: ListQuery, dialect: str, last: list[Any] | None) -> Shape:
+def shape(
+    query: ListQuery, dialect: str, last: list[Any] | None, tagged: int | None = None
+) -> Shape:
+    """The statement's shape. `tagged`: TAGGED's count for the first tag, when there is one."""
     f = query.filters
     cursor: Literal["none", "value", "undated"] = "none"
     if last is not None:
@@ -203,6 +208,7 @@ def shape(query: ListQuery, dialect: str, last: list[Any] | None) -> Shape:
         f.completed is not None,
         len(f.priorities),
         len(f.tags),
+        tagged is not None and tagged > TOTAL_COUNT_CAP,
         f.q is not None,
         f.due_before is not None,
         f.due_after is not None,
@@ -241,7 +247,7 @@ def _conditions(s: Shape) -> list[ColumnElement[bool]]:
         names = [bindparam(f"priority_{i}", type_=Integer()) for i in range(s.priorities)]
         conditions.append(tasks.c.priority.in_(names))
     if s.tags:
-        conditions.append(_has_all_tags(s.tags))
+        conditions.append(_has_all_tags(s.tags, s.common_tag))
     if s.q:
         conditions.append(_matches(s.dialect))
     if s.due_before:
@@ -280,7 +286,7 @@ def page_query(s: Shape) -> Query:
     conditions = _conditions(s)
     page_conditions = [*conditions, _after(s)] if s.cursor != "none" else conditions
     columns: list[Any] = [tasks, sort_key(_field(s.sort), s.dialect).label("sort_value")]
-    if not s.q:
+    if counts_in_page(s):
         columns.append(_capped_total(conditions).label("total_count"))
     return Query(
         select(*columns)
@@ -296,10 +302,25 @@ def total_query(s: Shape) -> Query:
     return Query(select(_capped_total(_conditions(s))))
 
 
-def _capped_total(conditions: list[ColumnElement[bool]]) -> Any:
-    matching = select(literal(1)).select_from(tasks).where(*conditions)
+def counts_in_page(s: Shape) -> bool:
+    """Whether the page statement counts the total. A search is not counted past its page;
+    a list filtered by one tag alone has its total in TAGGED's count."""
+    return not s.q and not counts_by_tag(s)
+
+
+def counts_by_tag(s: Shape) -> bool:
+    return s.tags == 1 and s == s._replace(
+        completed=False, priorities=0, q=False, due_before=False, due_after=False, overdue=None
+    )
+
+
+def _capped(matching: Select[Any]) -> Any:
     counted = matching.limit(TOTAL_COUNT_CAP + 1).subquery()
     return select(func.count()).select_from(counted).scalar_subquery()
+
+
+def _capped_total(conditions: list[ColumnElement[bool]]) -> Any:
+    return _capped(select(literal(1)).select_from(tasks).where(*conditions))
 
 
 def last_values(sort: Sort, row: Any) -> list[Any]:
@@ -325,13 +346,31 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _has_all_tags(count: int) -> ColumnElement[bool]:
-    """Every one of the tags, each looked up in the user's range of `task_tags`."""
-    conditions: list[ColumnElement[bool]] = []
-    for i in range(count):
-        tagged = select(task_tags.c.task_id).where(
-            task_tags.c.user_id == bindparam("user_id"),
-            task_tags.c.tag == bindparam(f"tag_{i}", type_=String()),
+def _tagged(i: int) -> list[ColumnElement[bool]]:
+    tag = bindparam(f"tag_{i}", type_=String())
+    return [task_tags.c.user_id == bindparam("user_id"), task_tags.c.tag == tag]
+
+
+# The user's tasks with the first tag (`tag_0`), counted up to the cap from `task_tags` alone.
+TAGGED = Query(select(_capped(select(literal(1)).where(*_tagged(0)))))
+
+
+def _has_all_tags(count: int, common: bool) -> ColumnElement[bool]:
+    """Every one of the tags. The first tag's count decides how: a rare one starts from its
+    few `task_tags` entries (then sorts them); a common one is a probe of the `task_tags` key
+    for each task the sort's index walks to, until the page is full. `OFFSET 0` keeps
+    PostgreSQL from turning the probes back into a join, which would read and sort every
+    tagged task of the user before the first row."""
+    if not common:
+        return and_(
+            *(tasks.c.id.in_(select(task_tags.c.task_id).where(*_tagged(i))) for i in range(count))
         )
-        conditions.append(tasks.c.id.in_(tagged))
-    return and_(*conditions)
+    return and_(
+        *(
+            select(literal(1))
+            .where(*_tagged(i), task_tags.c.task_id == tasks.c.id)
+            .offset(0)
+            .exists()
+            for i in range(count)
+        )
+    )

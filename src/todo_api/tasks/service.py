@@ -137,17 +137,21 @@ async def list_tasks(
     Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
     """
     last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
-    shape = listing.shape(query, conn.name, last)
     params = listing.parameters(query, user_id, utcnow(), last)
+    tagged = None
+    if query.filters.tags:  # how common the first tag is decides the statement
+        tagged = (await conn.execute(listing.TAGGED, params)).scalar()
+    shape = listing.shape(query, conn.name, last, tagged)
     rows = (await conn.execute(listing.page_query(shape), params)).rows
     page, more = rows[: query.limit], len(rows) > query.limit
     if shape.q:  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
     else:
-        # The total rides along with the rows; a page past the end has no row to carry it.
-        if rows:
+        if tagged is not None and listing.counts_by_tag(shape):
+            total = tagged
+        elif rows:  # the total rides along with the rows
             total = rows[0]["total_count"]
-        else:
+        else:  # a page past the end has no row to carry it
             total = (await conn.execute(listing.total_query(shape), params)).scalar()
         total_is_minimum = total > listing.TOTAL_COUNT_CAP
         total = min(total, listing.TOTAL_COUNT_CAP)
