@@ -191,17 +191,30 @@ DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
 def service_statement(
-    user_id: uuid.UUID, query: ListQuery, secret: str
+    user_id: uuid.UUID, query: ListQuery, secret: str, tagged: int | None = None
 ) -> tuple[str, list[Any], listing.Shape]:
     """The page statement the service sends for this request, compiled for asyncpg, and its
-    arguments in the order of the compiled statement's parameters."""
+    arguments in the order of the compiled statement's parameters. `tagged`: the count of
+    listing.TAGGED, which the service runs first for a tag filter."""
     last = None
     if query.cursor is not None:
         last, _seen = CursorCodec(secret).decode(user_id, query, query.cursor)
-    shape = listing.shape(query, "postgresql", last)
+    shape = listing.shape(query, "postgresql", last, tagged)
     compiled = compile_for(listing.page_query(shape).statement, DIALECT, prebuilt=True)
     params = listing.parameters(query, user_id, datetime.now(UTC), last)
     return compiled.sql, compiled.arguments(params), shape
+
+
+async def tagged_count(
+    conn: asyncpg.Connection, user_id: uuid.UUID, query: ListQuery
+) -> int | None:
+    """What the service's first statement of a tag filter counts (None without one)."""
+    if not query.filters.tags:
+        return None
+    compiled = compile_for(listing.TAGGED.statement, DIALECT, prebuilt=True)
+    params = listing.parameters(query, user_id, datetime.now(UTC), None)
+    count: int = await conn.fetchval(compiled.sql, *compiled.arguments(params))
+    return count
 
 
 def _sql_literal(value: Any) -> str:
@@ -287,7 +300,9 @@ async def run_explain(
     try:
         for label, user_cases in per_user.items():
             for case in user_cases:
-                sql, params, _shape = service_statement(uuid.UUID(USERS[label]), case.query, secret)
+                user_id = uuid.UUID(USERS[label])
+                tagged = await tagged_count(conn, user_id, case.query)
+                sql, params, _shape = service_statement(user_id, case.query, secret, tagged)
                 results[(label, case.name)] = {
                     "sql": sql,
                     "params": [str(p) for p in params],
