@@ -24,6 +24,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    exists,
     false,
     func,
     literal,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
@@ -227,6 +229,8 @@ def parameters(
     for i, priority in enumerate(f.priorities):
         params[f"priority_{i}"] = int(priority)
     params.update({f"tag_{i}": tag for i, tag in enumerate(f.tags)})
+    if f.tags:
+        params["tags"] = list(f.tags)
     if f.q is not None:
         params["lower_pattern"] = f"%{escape_like(f.q)}%".lower()
     if f.due_before is not None:
@@ -247,7 +251,7 @@ def _conditions(s: Shape) -> list[ColumnElement[bool]]:
         names = [bindparam(f"priority_{i}", type_=Integer()) for i in range(s.priorities)]
         conditions.append(tasks.c.priority.in_(names))
     if s.tags:
-        conditions.append(_has_all_tags(s.tags, s.common_tag))
+        conditions.append(_has_all_tags(s))
     if s.q:
         conditions.append(_matches(s.dialect))
     if s.due_before:
@@ -355,22 +359,21 @@ def _tagged(i: int) -> list[ColumnElement[bool]]:
 TAGGED = Query(select(_capped(select(literal(1)).where(*_tagged(0)))))
 
 
-def _has_all_tags(count: int, common: bool) -> ColumnElement[bool]:
-    """Every one of the tags. The first tag's count decides how: a rare one starts from its
-    few `task_tags` entries (then sorts them); a common one is a probe of the `task_tags` key
-    for each task the sort's index walks to, until the page is full. `OFFSET 0` keeps
-    PostgreSQL from turning the probes back into a join, which would read and sort every
-    tagged task of the user before the first row."""
-    if not common:
+def _has_all_tags(s: Shape) -> ColumnElement[bool]:
+    """Every one of the tags. The first tag's count decides how. A rare tag starts from its
+    few `task_tags` entries (then sorts them). A common one is checked on each task the sort's
+    index walks to, in the row's own `tags`, until the page is full; no index serves that
+    check, so the planner cannot trade the walk for reading and sorting every tagged task."""
+    if not s.common_tag:
         return and_(
-            *(tasks.c.id.in_(select(task_tags.c.task_id).where(*_tagged(i))) for i in range(count))
+            *(tasks.c.id.in_(select(task_tags.c.task_id).where(*_tagged(i))) for i in range(s.tags))
         )
-    return and_(
-        *(
-            select(literal(1))
-            .where(*_tagged(i), task_tags.c.task_id == tasks.c.id)
-            .offset(0)
-            .exists()
-            for i in range(count)
-        )
-    )
+    if s.dialect == "postgresql":
+        return tasks.c.tags.op("@>")(bindparam("tags", type_=JSONB()))
+    return and_(*(_sqlite_has_tag(i) for i in range(s.tags)))
+
+
+def _sqlite_has_tag(i: int) -> ColumnElement[bool]:
+    element = func.json_each(tasks.c.tags).table_valued("value")
+    tag = bindparam(f"tag_{i}", type_=String())
+    return exists(select(true()).select_from(element).where(element.c.value == tag))
