@@ -82,12 +82,16 @@ def nullable(field: dict[str, Any]) -> bool:
 def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None:
     update = schema["components"]["schemas"]["TaskUpdate"]["properties"]
     assert {name for name, field in update.items() if nullable(field)} == {
+        "list_id",
+        "parent_id",
         "description",
         "due_at",
         "recurrence",
     }
     create = schema["components"]["schemas"]["TaskCreate"]["properties"]
     assert {name for name, field in create.items() if nullable(field)} == {
+        "list_id",
+        "parent_id",
         "description",
         "due_at",
         "recurrence",

@@ -22,6 +22,7 @@ from todo_api.db import Database
 from todo_api.errors import install_error_handlers
 from todo_api.http import DOCUMENTED_MODELS
 from todo_api.limits import BodyLimitMiddleware
+from todo_api.lists.router import router as lists_router
 from todo_api.logs import configure_logging
 from todo_api.maintenance import run_periodically
 from todo_api.metrics import Metrics
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the busiest first.
     app.include_router(tasks_router)
     app.include_router(user_tasks_router)
+    app.include_router(lists_router)
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
     app.include_router(auth_router)

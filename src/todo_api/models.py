@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from todo_api.auth.models import RefreshToken, User
 from todo_api.idempotency import IdempotencyKey
+from todo_api.lists.models import ListTombstone, TaskList
 from todo_api.tasks.models import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
 
 metadata = SQLModel.metadata
@@ -24,8 +25,10 @@ def include_in_comparison(
 
 __all__ = [
     "IdempotencyKey",
+    "ListTombstone",
     "RefreshToken",
     "Task",
+    "TaskList",
     "TaskTombstone",
     "User",
     "include_in_comparison",

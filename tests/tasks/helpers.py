@@ -13,6 +13,9 @@ from tests.support import assert_error, validation_details
 TASK_FIELDS = {
     "id",
     "user_id",
+    "list_id",
+    "parent_id",
+    "position",
     "title",
     "description",
     "is_completed",

@@ -7,7 +7,7 @@ carried into the write statement itself; If-None-Match is compared weakly.
 import re
 
 from todo_api.http import header_parameter
-from todo_api.tasks.service import Versions
+from todo_api.versions import Versions
 
 # A version is a positive 32-bit number; anything else names no version (and matches nothing).
 _VERSION = re.compile(r'"([0-9]{1,10})"')

@@ -51,6 +51,21 @@ class Task(SQLModel, table=True):
     user_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
+    # The task's list (null: the inbox); deleting the list deletes its tasks.
+    list_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True),
+    )
+    # The task this one is a subtask of (one level only); deleting the parent deletes it.
+    parent_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True),
+    )
+    # The task's place among its siblings, the tasks of the same list and parent (see
+    # todo_api.ordering); opaque to clients.
+    position: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
     title: str = Field(sa_type=String(TITLE_MAX_LENGTH), nullable=False)
     description: str | None = Field(default=None, sa_type=String(DESCRIPTION_MAX_LENGTH))
     is_completed: bool = Field(
@@ -128,6 +143,9 @@ class TaskRow(TypedDict):
 
     id: uuid.UUID
     user_id: uuid.UUID
+    list_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    position: int
     title: str
     description: str | None
     is_completed: bool
@@ -167,6 +185,22 @@ Index(
     tombstones.c.change_txid,
     tombstones.c.change_seq,
 )
+
+# Lists, subtasks and manual order (migration 0007): a (list, parent) group in its order, the
+# inbox included (list_id null is shared by every user, so user_id leads); every task of the
+# user by position; a parent's subtasks in order (and the cascade when it is deleted); a list's
+# open tasks counted from the index alone (and the cascade when the list is deleted).
+Index(
+    "ix_tasks_user_id_list_id_parent_id_position_id",
+    tasks.c.user_id,
+    tasks.c.list_id,
+    tasks.c.parent_id,
+    tasks.c.position,
+    tasks.c.id,
+)
+Index("ix_tasks_user_id_position_id", tasks.c.user_id, tasks.c.position, tasks.c.id)
+Index("ix_tasks_parent_id_position_id", tasks.c.parent_id, tasks.c.position, tasks.c.id)
+Index("ix_tasks_list_id_is_completed", tasks.c.list_id, tasks.c.is_completed)
 
 # Indexes the migrations write in SQL, which Alembic cannot reflect faithfully, so schema
 # comparison leaves them out: on PostgreSQL, the title order in code-point collation; on both,

@@ -37,7 +37,7 @@ _RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -63,7 +63,7 @@ def _unique_tags(tags: list[str]) -> list[str]:
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
-    AfterValidator(_not_blank),
+    AfterValidator(not_blank),
     AfterValidator(storable),
     Field(examples=["Buy milk"], json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN}),
 ]
@@ -79,7 +79,7 @@ Description = Annotated[
 Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, max_length=TAG_MAX_LENGTH),
-    AfterValidator(_not_blank),
+    AfterValidator(not_blank),
     AfterValidator(storable),
     Field(json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN}),
 ]
@@ -142,9 +142,25 @@ DueAt = Annotated[
 ]
 
 
+ListId = Annotated[
+    uuid.UUID,
+    Field(description="One of your lists; null: the inbox", examples=[UUID_EXAMPLE]),
+]
+ParentId = Annotated[
+    uuid.UUID,
+    Field(
+        description="A top-level task of yours, whose subtask this is (in its list); null: "
+        "top level",
+        examples=[UUID_EXAMPLE],
+    ),
+]
+
+
 class TaskCreate(Input):
     model_config = ConfigDict(json_schema_extra={"dependentRequired": {"recurrence": ["due_at"]}})
 
+    list_id: ListId | None = None
+    parent_id: ParentId | None = None
     title: Title
     description: Description | None = None
     is_completed: StrictBool = False
@@ -171,12 +187,15 @@ def _partial(*names: str) -> Callable[[dict[str, Any]], None]:
 
 class TaskUpdate(Input):
     """A partial change: fields left out stay as they are; `description`, `due_at` and
-    `recurrence` can be cleared with null."""
+    `recurrence` can be cleared with null, `list_id` (the inbox) and `parent_id` (the top
+    level) too. A task changing list or parent goes last there."""
 
     model_config = ConfigDict(
         json_schema_extra=_partial("title", "is_completed", "priority", "tags")
     )
 
+    list_id: ListId | None = None
+    parent_id: ParentId | None = None
     title: Title | None = None
     description: Description | None = None
     is_completed: StrictBool | None = None
@@ -204,6 +223,9 @@ class TaskRead(BaseModel):
 
     id: uuid.UUID
     user_id: uuid.UUID
+    list_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    position: int = Field(description="Opaque: compare positions only with sort=position")
     title: str
     description: str | None
     is_completed: bool

@@ -14,19 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Integer, bindparam, delete, exists, false, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 
+from todo_api import ordering
 from todo_api.db import Connection, Query
 from todo_api.errors import ApiError, InvalidField
 from todo_api.ids import new_id, utcnow
+from todo_api.lists import service as lists_service
 from todo_api.tasks import listing, recurrence
 from todo_api.tasks.errors import OperationFailed, StaleVersion
 from todo_api.tasks.listing import CursorCodec, ListQuery
 from todo_api.tasks.models import TaskRow, tasks
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
+from todo_api.versions import Versions, matching_versions, version_count, versions_params
 
-# The versions a conditional write accepts (from If-Match); None writes unconditionally.
-Versions = frozenset[int] | None
 # A recurring task needs a due date: a write touching either is checked afterwards.
 RULE_FIELDS = frozenset({"recurrence", "due_at"})
 # Columns that describe a task's life rather than its content: the next occurrence of a
@@ -34,6 +35,7 @@ RULE_FIELDS = frozenset({"recurrence", "due_at"})
 LIFECYCLE_COLUMNS = frozenset(
     {
         "id",
+        "position",
         "is_completed",
         "completed_at",
         "due_at",
@@ -45,8 +47,11 @@ LIFECYCLE_COLUMNS = frozenset(
         "updated_at",
     }
 )
-# What an INSERT writes; the change stamps are the database's (triggers).
-WRITTEN_COLUMNS = tuple(c.name for c in tasks.c if c.name not in {"change_txid", "change_seq"})
+# What an INSERT writes; the change stamps are the database's (triggers), the position is
+# computed in the statement.
+WRITTEN_COLUMNS = tuple(
+    c.name for c in tasks.c if c.name not in {"change_txid", "change_seq", "position"}
+)
 
 
 def _needs_due_at() -> InvalidField:
@@ -69,29 +74,32 @@ def _owned() -> list[Any]:
     return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")]
 
 
-def _matching_versions(count: int | None) -> list[Any]:
-    """`version IN (...)` with a parameter per version If-Match named; None: unconditional.
-    An If-Match that names no usable version matches nothing."""
-    if count is None:
-        return []
-    if count == 0:
-        return [false()]
-    names = [bindparam(f"if_match_{i}", type_=Integer()) for i in range(count)]
-    return [tasks.c.version.in_(names)]
-
-
-def _version_count(versions: Versions) -> int | None:
-    return None if versions is None else len(versions)
-
-
-def _versions_params(versions: Versions) -> dict[str, int]:
-    return {f"if_match_{i}": v for i, v in enumerate(sorted(versions or ()))}
-
-
 GET = Query(select(tasks).where(*_owned()))
 LOCKED = Query(select(tasks).where(*_owned()).with_for_update())
 EXISTS = Query(select(exists().where(*_owned())))
-INSERT = Query(insert(tasks).values({name: bindparam(name) for name in WRITTEN_COLUMNS}))
+
+
+def _siblings(in_list: bool, under_parent: bool) -> list[Any]:
+    """A task's siblings, the tasks it is ordered among: the same list and parent."""
+    return [
+        tasks.c.user_id == bindparam("user_id"),
+        tasks.c.list_id == bindparam("list_id") if in_list else tasks.c.list_id.is_(None),
+        tasks.c.parent_id == bindparam("parent_id")
+        if under_parent
+        else tasks.c.parent_id.is_(None),
+    ]
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_query(in_list: bool, under_parent: bool) -> Query:
+    """INSERT of a task last among its siblings, its position computed in the statement."""
+    last = (
+        select(func.coalesce(func.max(tasks.c.position), 0) + ordering.STEP)
+        .where(*_siblings(in_list, under_parent))
+        .scalar_subquery()
+    )
+    values: dict[str, Any] = {name: bindparam(name) for name in WRITTEN_COLUMNS}
+    return Query(insert(tasks).values(**values, position=last).returning(tasks.c.position))
 
 
 # Conditions an UPDATE may add: reopen only a completed task; complete in one statement only
@@ -106,7 +114,11 @@ _ONLY: dict[str, list[Any]] = {
 @functools.lru_cache(maxsize=512)
 def _update_query(columns: frozenset[str], versions: int | None, only: Only) -> Query:
     """UPDATE ... RETURNING for one set of changed columns (values bound as `new_<column>`)."""
-    conditions = [*_owned(), *_matching_versions(versions), *_ONLY.get(only or "", [])]
+    conditions = [
+        *_owned(),
+        *matching_versions(tasks.c.version, versions),
+        *_ONLY.get(only or "", []),
+    ]
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
     return Query(
         update(tasks)
@@ -118,7 +130,7 @@ def _update_query(columns: frozenset[str], versions: int | None, only: Only) -> 
 
 @functools.lru_cache(maxsize=64)
 def _delete_query(versions: int | None) -> Query:
-    return Query(delete(tasks).where(*_owned(), *_matching_versions(versions)))
+    return Query(delete(tasks).where(*_owned(), *matching_versions(tasks.c.version, versions)))
 
 
 @dataclass(frozen=True)
@@ -168,27 +180,59 @@ async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) 
 
 
 async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate) -> TaskRow:
+    """A new task, last among its siblings. Raises InvalidField naming `list_id` or
+    `parent_id` when either names nothing of the user's, or a subtask would not be in its
+    parent's list or would have subtasks itself."""
     _check_rule(data.recurrence, data.due_at)
     now = utcnow()
     values = stored_values(data)
-    return await _insert(
-        conn,
-        {
-            "id": new_id(),
-            "user_id": user_id,
-            **values,
-            "completed_at": now if values["is_completed"] else None,
-            "next_occurrence_id": None,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
+    row = {
+        "id": new_id(),
+        "user_id": user_id,
+        **values,
+        "completed_at": now if values["is_completed"] else None,
+        "next_occurrence_id": None,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if data.list_id is None and data.parent_id is None:
+        return await _insert(conn, row)
+    async with conn.transaction():  # the parent stays where it is until the task is in
+        if data.parent_id is not None:
+            parent = await _valid_parent(conn, user_id, data.parent_id)
+            if "list_id" in data.model_fields_set and data.list_id != parent["list_id"]:
+                raise _not_parents_list()
+            row["list_id"] = parent["list_id"]
+        else:
+            await _check_list(conn, user_id, data.list_id)
+        return await _insert(conn, row)
 
 
 async def _insert(conn: Connection, row: dict[str, Any]) -> TaskRow:
-    await conn.execute(INSERT, row)
-    return cast(TaskRow, {**row, "change_txid": 0, "change_seq": 0})
+    """INSERT the row (last among its siblings); the row as stored."""
+    statement = _insert_query(row["list_id"] is not None, row["parent_id"] is not None)
+    position = (await conn.execute(statement, row)).scalar()
+    return cast(TaskRow, {**row, "position": position, "change_txid": 0, "change_seq": 0})
+
+
+def _not_parents_list() -> InvalidField:
+    return InvalidField("list_id", "a subtask is in its parent's list")
+
+
+async def _check_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID | None) -> None:
+    if list_id is not None and not await lists_service.list_exists(conn, user_id, list_id):
+        raise InvalidField("list_id", "names none of your lists")
+
+
+async def _valid_parent(conn: Connection, user_id: uuid.UUID, parent_id: uuid.UUID) -> TaskRow:
+    """The parent a task is to go under, locked until the transaction ends."""
+    parent = await _locked(conn, user_id, parent_id)
+    if parent is None:
+        raise InvalidField("parent_id", "names none of your tasks")
+    if parent["parent_id"] is not None:
+        raise InvalidField("parent_id", "names a subtask: subtasks have no subtasks of their own")
+    return parent
 
 
 async def update_task(
@@ -323,8 +367,8 @@ def _following(task: dict[str, Any]) -> tuple[datetime, recurrence.Rule] | None:
 async def delete_task(
     conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
 ) -> bool:
-    params = {"task_id": task_id, "user_id": user_id, **_versions_params(if_match)}
-    if (await conn.execute(_delete_query(_version_count(if_match)), params)).rowcount > 0:
+    params = {"task_id": task_id, "user_id": user_id, **versions_params(if_match)}
+    if (await conn.execute(_delete_query(version_count(if_match)), params)).rowcount > 0:
         return True
     await _raise_if_stale(conn, user_id, task_id, if_match)
     return False
@@ -343,12 +387,12 @@ async def _update(
 
     With `only`, a task outside that condition is not an error either: None, and the caller
     decides (the task is already open, or needs the locked path to be completed)."""
-    statement = _update_query(frozenset(values), _version_count(if_match), only)
+    statement = _update_query(frozenset(values), version_count(if_match), only)
     params = {
         "task_id": task_id,
         "user_id": user_id,
         **{f"new_{name}": value for name, value in values.items()},
-        **_versions_params(if_match),
+        **versions_params(if_match),
     }
     row = cast(TaskRow | None, (await conn.execute(statement, params)).first())
     if row is None and only is None:

@@ -1,0 +1,22 @@
+"""The errors of the lists domain."""
+
+from todo_api.errors import Conflict, NotFound, PreconditionFailed
+
+
+class ListNotFound(NotFound):
+    """No such list for this user: the same answer for someone else's list."""
+
+    def __init__(self) -> None:
+        super().__init__("List not found")
+
+
+class ListStaleVersion(PreconditionFailed):
+    """The list exists, but not at any of the versions the write was conditional on."""
+
+    def __init__(self) -> None:
+        super().__init__("The list has changed since the version given in If-Match")
+
+
+class ListNameTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("You already have a list with this name (names ignore case)")

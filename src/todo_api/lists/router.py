@@ -1,0 +1,166 @@
+"""The list routes: parse, call the service, shape the response (JSON bytes from the rows)."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+
+from todo_api.auth.dependencies import authenticate
+from todo_api.auth.users import with_user_row
+from todo_api.deps import database
+from todo_api.errors import error_responses
+from todo_api.http import documented, header_parameter, json_response, read_json
+from todo_api.lists import service
+from todo_api.lists.dependencies import ListIdPath, parse_list_id
+from todo_api.lists.errors import ListNotFound
+from todo_api.lists.models import ListRow
+from todo_api.lists.schemas import ListCreate, ListMove, ListRead, ListUpdate, list_body
+from todo_api.tasks.conditional import etag, if_match, matches_none
+
+PREFIX = "/api/lists"
+router = APIRouter(prefix=PREFIX, tags=["lists"], responses=error_responses(401, 500, 503))
+
+IF_MATCH = header_parameter(
+    "If-Match",
+    'Write only if the list is still at this ETag, such as "3" (else 412); * for any version',
+    "*",
+)
+IF_NONE_MATCH = header_parameter(
+    "If-None-Match", "Answer 304 if the list is still at this ETag", '"3"'
+)
+ETAG_HEADER = {"ETag": {"description": "The list's version", "schema": {"type": "string"}}}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **error_responses(400, 404, 409, 412, 413, 415),
+    200: {"description": "The list", "headers": ETAG_HEADER},
+}
+
+
+def list_response(row: ListRow, status_code: int = 200, **headers: str) -> Response:
+    """A list as JSON, with its ETag."""
+    return json_response(list_body(row), status_code, {"ETag": etag(row["version"]), **headers})
+
+
+def _found(row: ListRow | None) -> ListRow:
+    if row is None:
+        raise ListNotFound
+    return row
+
+
+@router.get("", response_model=list[ListRead], summary="Your lists, in your order")
+async def list_lists(request: Request) -> Response:
+    user = await authenticate(request)
+    async with database(request).connection() as conn:
+        rows = await service.list_lists(conn, user.user_id)
+    return json_response([list_body(row) for row in rows])
+
+
+@router.post(
+    "",
+    response_model=ListRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **error_responses(400, 409, 413, 415),
+        201: {
+            "description": "The list, last among yours",
+            "headers": {
+                **ETAG_HEADER,
+                "Location": {"description": "The list's URL", "schema": {"type": "string"}},
+            },
+        },
+    },
+    summary="Create a list (409 CONFLICT when you have one of that name, in any case)",
+    openapi_extra=documented(body=ListCreate),
+)
+async def create_list(request: Request) -> Response:
+    user = await authenticate(request)
+    data = await read_json(request, ListCreate)
+    async with database(request).connection() as conn:
+        row = await with_user_row(conn, user, lambda: service.create_list(conn, user.user_id, data))
+    return list_response(row, status.HTTP_201_CREATED, Location=f"{PREFIX}/{row['id']}")
+
+
+@router.get(
+    "/{list_id}",
+    response_model=ListRead,
+    responses={
+        **error_responses(400, 404),
+        200: {"description": "The list", "headers": ETAG_HEADER},
+        304: {"description": "Not modified (If-None-Match)"},
+    },
+    summary="Get a list",
+    openapi_extra=documented(headers=[IF_NONE_MATCH]),
+)
+async def get_list(list_id: ListIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_none_match = request.headers.get("if-none-match")
+    list_uuid = parse_list_id(list_id)
+    async with database(request).connection() as conn:
+        row = _found(await service.get_list(conn, user.user_id, list_uuid))
+    if not matches_none(if_none_match, row["version"]):
+        return Response(
+            status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(row["version"])}
+        )
+    return list_response(row)
+
+
+@router.patch(
+    "/{list_id}",
+    response_model=ListRead,
+    responses=WRITE_RESPONSES,
+    summary="Rename or recolour a list (fields left out stay as they are)",
+    openapi_extra=documented(body=ListUpdate, headers=[IF_MATCH]),
+)
+async def update_list(list_id: ListIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
+    list_uuid = parse_list_id(list_id)
+    data = await read_json(request, ListUpdate)
+    async with database(request).connection() as conn:
+        row = await service.update_list(
+            conn, user.user_id, list_uuid, data, if_match(if_match_header)
+        )
+    return list_response(_found(row))
+
+
+@router.delete(
+    "/{list_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(400, 404, 412),
+    summary="Delete a list and every task in it",
+    openapi_extra=documented(headers=[IF_MATCH]),
+)
+async def delete_list(list_id: ListIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
+    list_uuid = parse_list_id(list_id)
+    async with database(request).connection() as conn:
+        deleted = await service.delete_list(
+            conn, user.user_id, list_uuid, if_match(if_match_header)
+        )
+    if not deleted:
+        raise ListNotFound
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{list_id}/move",
+    response_model=ListRead,
+    responses=WRITE_RESPONSES,
+    summary="Place a list right before or after another of yours (neither: last)",
+    openapi_extra=documented(body=ListMove, headers=[IF_MATCH]),
+)
+async def move_list(list_id: ListIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
+    list_uuid = parse_list_id(list_id)
+    data = await read_json(request, ListMove)
+    async with database(request).connection() as conn:
+        row = await service.move_list(
+            conn,
+            user.user_id,
+            list_uuid,
+            before=data.before,
+            after=data.after,
+            if_match=if_match(if_match_header),
+        )
+    return list_response(_found(row))

@@ -1,0 +1,101 @@
+"""What a client sends and gets back for lists."""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from todo_api.inputs import Input
+from todo_api.lists.models import NAME_MAX_LENGTH
+from todo_api.tasks.schemas import UUID_EXAMPLE, not_blank
+from todo_api.text import TEXT_PATTERN, storable
+
+COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=NAME_MAX_LENGTH),
+    AfterValidator(not_blank),
+    AfterValidator(storable),
+    Field(
+        description=f"1 to {NAME_MAX_LENGTH} characters, trimmed; unique among your lists, "
+        "ignoring case",
+        examples=["Groceries"],
+        json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN},
+    ),
+]
+Color = Annotated[
+    str,
+    StringConstraints(pattern=COLOR_PATTERN, to_lower=True),
+    Field(description='"#rrggbb", kept in lower case', examples=["#3b82f6"]),
+]
+
+
+class ListCreate(Input):
+    name: Name
+    color: Color | None = None
+
+
+class ListUpdate(Input):
+    """A partial change: fields left out stay as they are; `color` can be cleared with null."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: Name | None = None
+    color: Color | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+    @model_validator(mode="after")
+    def _at_least_one_field(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("at least one field must be given")
+        return self
+
+
+class ListMove(Input):
+    """Where a list goes: right before or right after another of your lists; neither: last."""
+
+    model_config = ConfigDict(json_schema_extra={"maxProperties": 1})
+
+    before: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
+    after: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> Self:
+        if self.before is not None and self.after is not None:
+            raise ValueError("give before or after, not both")
+        return self
+
+
+class ListRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    color: str | None
+    position: int = Field(description="Opaque: compare positions only to order lists")
+    open_count: int = Field(description="Open tasks in the list, subtasks included")
+    created_at: datetime
+    updated_at: datetime
+
+
+LIST_FIELDS = tuple(ListRead.model_fields)
+
+
+def list_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored list as the API shows it (ListRead's shape, without validating it again)."""
+    return {name: row[name] for name in LIST_FIELDS}

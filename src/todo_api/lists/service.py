@@ -1,0 +1,254 @@
+"""Every list query, each scoped to its owner in the statement itself.
+
+A list's `open_count` is counted in the statement that reads the list (a correlated count
+that the (list_id, is_completed) index answers), never in a query per list. Deleting a list
+is one statement: the database deletes its tasks (foreign key, ON DELETE CASCADE) and leaves a
+tombstone for each of them and for the list (triggers), all in that statement's transaction.
+Every function returns rows of one shape, `ListRow`.
+"""
+
+import contextlib
+import functools
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from sqlalchemy import bindparam, delete, exists, false, func, insert, select, update
+
+from todo_api import ordering
+from todo_api.db import Connection, IntegrityViolation, Query
+from todo_api.errors import InvalidField
+from todo_api.ids import new_id, utcnow
+from todo_api.lists.errors import ListNameTaken, ListStaleVersion
+from todo_api.lists.models import ListRow, lists
+from todo_api.lists.schemas import ListCreate, ListUpdate
+from todo_api.tasks.models import tasks
+from todo_api.versions import Versions, matching_versions, version_count, versions_params
+
+OPEN_COUNT = (
+    select(func.count())
+    .where(tasks.c.list_id == lists.c.id, tasks.c.is_completed == false())
+    .scalar_subquery()
+    .label("open_count")
+)
+WITH_OPEN_COUNT = (*lists.c, OPEN_COUNT)
+
+
+def _owned() -> list[Any]:
+    return [lists.c.id == bindparam("list_id"), lists.c.user_id == bindparam("user_id")]
+
+
+ALL = Query(
+    select(*WITH_OPEN_COUNT)
+    .where(lists.c.user_id == bindparam("user_id"))
+    .order_by(lists.c.position, lists.c.id)
+)
+GET = Query(select(*WITH_OPEN_COUNT).where(*_owned()))
+LOCKED = Query(select(lists).where(*_owned()).with_for_update())
+EXISTS = Query(select(exists().where(*_owned())))
+NAME_TAKEN = Query(
+    select(
+        exists().where(
+            lists.c.user_id == bindparam("user_id"), lists.c.name_key == bindparam("name_key")
+        )
+    )
+)
+# A new list goes last among the user's lists.
+_LAST = (
+    select(func.coalesce(func.max(lists.c.position), 0) + ordering.STEP)
+    .where(lists.c.user_id == bindparam("user_id"))
+    .scalar_subquery()
+)
+INSERT = Query(
+    insert(lists)
+    .values(
+        id=bindparam("list_id"),
+        user_id=bindparam("user_id"),
+        name=bindparam("name"),
+        name_key=bindparam("name_key"),
+        color=bindparam("color"),
+        position=_LAST,
+        version=1,
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    .returning(lists.c.position)
+)
+
+
+def name_key(name: str) -> str:
+    """What uniqueness compares: two names that differ only in case are the same name."""
+    return name.lower()
+
+
+@functools.lru_cache(maxsize=64)
+def _update_query(columns: frozenset[str], versions: int | None) -> Query:
+    """UPDATE ... RETURNING (with the open count) for one set of changed columns."""
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
+    return Query(
+        update(lists)
+        .where(*_owned(), *matching_versions(lists.c.version, versions))
+        .values(**values, version=lists.c.version + 1)
+        .returning(*WITH_OPEN_COUNT)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _delete_query(versions: int | None) -> Query:
+    return Query(delete(lists).where(*_owned(), *matching_versions(lists.c.version, versions)))
+
+
+async def list_lists(conn: Connection, user_id: uuid.UUID) -> list[ListRow]:
+    """The user's lists in their order, each with its open tasks counted."""
+    rows = (await conn.execute(ALL, {"user_id": user_id})).rows
+    return cast(list[ListRow], rows)
+
+
+async def get_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> ListRow | None:
+    row = (await conn.execute(GET, {"list_id": list_id, "user_id": user_id})).first()
+    return cast(ListRow | None, row)
+
+
+async def list_exists(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> bool:
+    return bool((await conn.execute(EXISTS, {"list_id": list_id, "user_id": user_id})).scalar())
+
+
+async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) -> ListRow:
+    """A new list, last among the user's; raises ListNameTaken for a name the user has."""
+    now = utcnow()
+    row: dict[str, Any] = {
+        "list_id": new_id(),
+        "user_id": user_id,
+        "name": data.name,
+        "name_key": name_key(data.name),
+        "color": data.color,
+        "now": now,
+    }
+    async with _unique_name(conn, user_id, row["name_key"]):
+        position = (await conn.execute(INSERT, row)).scalar()
+    return cast(
+        ListRow,
+        {
+            "id": row["list_id"],
+            "user_id": user_id,
+            "name": data.name,
+            "name_key": row["name_key"],
+            "color": data.color,
+            "position": position,
+            "version": 1,
+            "change_txid": 0,
+            "change_seq": 0,
+            "created_at": now,
+            "updated_at": now,
+            "open_count": 0,
+        },
+    )
+
+
+async def update_list(
+    conn: Connection,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    data: ListUpdate,
+    if_match: Versions = None,
+) -> ListRow | None:
+    """The changed list, or None when there is none; raises ListStaleVersion or
+    ListNameTaken."""
+    values: dict[str, Any] = {**data.model_dump(exclude_unset=True), "updated_at": utcnow()}
+    key = name_key(values["name"]) if "name" in values else None
+    if key is not None:
+        values["name_key"] = key
+    async with _unique_name(conn, user_id, key):
+        return await _update(conn, user_id, list_id, values, if_match)
+
+
+async def delete_list(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, if_match: Versions = None
+) -> bool:
+    """Delete the list and, in the same statement, its tasks (each leaving a tombstone)."""
+    params = {"list_id": list_id, "user_id": user_id, **versions_params(if_match)}
+    if (await conn.execute(_delete_query(version_count(if_match)), params)).rowcount > 0:
+        return True
+    await _raise_if_stale(conn, user_id, list_id, if_match)
+    return False
+
+
+async def move_list(
+    conn: Connection,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    *,
+    before: uuid.UUID | None = None,
+    after: uuid.UUID | None = None,
+    if_match: Versions = None,
+) -> ListRow | None:
+    """Place the list right before or after another of the user's lists (neither: last).
+
+    Raises InvalidField naming `before` or `after` when that names no other list of the
+    user's (someone else's list included)."""
+    async with conn.transaction():
+        await ordering.serialise(conn, user_id)
+        moving = (await conn.execute(LOCKED, {"list_id": list_id, "user_id": user_id})).first()
+        if moving is None:
+            return None
+        if if_match is not None and moving.version not in if_match:
+            raise ListStaleVersion
+        anchors: dict[str, ordering.Place] = {}
+        for field, anchor_id in (("before", before), ("after", after)):
+            if anchor_id is None:
+                continue
+            anchor = await get_list(conn, user_id, anchor_id)
+            if anchor is None:
+                raise InvalidField(field, "names none of your lists")
+            if anchor_id == list_id:
+                raise InvalidField(field, "a list cannot be placed next to itself")
+            anchors[field] = ordering.Place(anchor["position"], anchor_id)
+        now = utcnow()
+        group = ordering.Group(lists, (lists.c.user_id == user_id,))
+        position = await ordering.position_for(conn, group, list_id, **anchors, now=now)
+        values = {"position": position, "updated_at": now}
+        return await _update(conn, user_id, list_id, values, None)
+
+
+async def _update(
+    conn: Connection,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    values: dict[str, Any],
+    if_match: Versions,
+) -> ListRow | None:
+    statement = _update_query(frozenset(values), version_count(if_match))
+    params = {
+        "list_id": list_id,
+        "user_id": user_id,
+        **{f"new_{name}": value for name, value in values.items()},
+        **versions_params(if_match),
+    }
+    row = cast(ListRow | None, (await conn.execute(statement, params)).first())
+    if row is None:
+        await _raise_if_stale(conn, user_id, list_id, if_match)
+    return row
+
+
+async def _raise_if_stale(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, if_match: Versions
+) -> None:
+    """After a conditional write matched nothing: 412 if the list is there, else not found."""
+    if if_match is not None and await list_exists(conn, user_id, list_id):
+        raise ListStaleVersion
+
+
+@contextlib.asynccontextmanager
+async def _unique_name(
+    conn: Connection, user_id: uuid.UUID, key: str | None
+) -> AsyncIterator[None]:
+    """Turns the unique index's refusal of a name the user already has into ListNameTaken;
+    any other refusal (the user row gone, say) goes on as it was."""
+    try:
+        async with conn.savepoint():
+            yield
+    except IntegrityViolation as exc:
+        params = {"user_id": user_id, "name_key": key}
+        if key is not None and (await conn.execute(NAME_TAKEN, params)).scalar():
+            raise ListNameTaken from exc
+        raise

@@ -1,0 +1,212 @@
+"""Manual order: positions with gaps, for tasks among their siblings and for a user's lists.
+
+A row's `position` is a number; rows are ordered by (position, id), so even two rows that
+share a position (two creates at the same moment) have a total order. A new row goes last:
+the largest position plus STEP, computed in its INSERT. A row placed between two neighbours
+takes the middle of the gap between them, so 20 moves into the same gap fit before it is used
+up; then the neighbours nearest the spot (a window that widens only as far as it must) are
+spread evenly again. Moves between the same two neighbours a thousand times renumber a few
+rows every twenty moves or so, never the whole list each time.
+
+Moves of one user are serialised (`serialise`): a user's row is locked for the transaction on
+PostgreSQL, and SQLite's write transactions take turns, so two clients reordering at once each
+see the other's result and the order stays consistent.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, select, tuple_, update
+
+from todo_api.auth.models import users
+from todo_api.db import Connection, Query
+
+# The gap a new row leaves after the last one; positions stay far below 2**53, so clients
+# reading JSON numbers as doubles read them exactly.
+STEP = 2**20
+# Renumbering a window leaves at least this gap between neighbours (10 more moves into it).
+MIN_GAP = 2**10
+FIRST_WINDOW = 4
+
+_SERIALISE = Query(
+    select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update(key_share=True)
+)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A row's place in its group: its position and id, which break ties."""
+
+    position: int
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rows a row is ordered among (its siblings): `conditions` on `table`."""
+
+    table: Table
+    conditions: tuple[ColumnElement[bool], ...]
+
+
+async def serialise(conn: Connection, user_id: uuid.UUID) -> None:
+    """Hold the user's reordering turn until the transaction ends (in a transaction only).
+
+    PostgreSQL: the user's row, locked in the mode that leaves foreign-key checks (creating a
+    task) free. SQLite: its write transactions already take turns."""
+    if conn.name == "postgresql":
+        await conn.execute(_SERIALISE, {"user_id": user_id})
+
+
+def between(low: int | None, high: int | None) -> int | None:
+    """A position strictly between two neighbours' (None: no neighbour on that side), or None
+    when the gap is used up."""
+    if high is None:
+        return (low or 0) + STEP
+    low = low or 0
+    if high - low >= 2:
+        return low + (high - low) // 2
+    return None
+
+
+def spread(low: int, high: int | None, count: int) -> list[int]:
+    """`count` positions evenly apart, strictly between `low` and `high` (None: no end)."""
+    if high is None:
+        return [low + STEP * (i + 1) for i in range(count)]
+    return [low + (high - low) * (i + 1) // (count + 1) for i in range(count)]
+
+
+async def position_for(
+    conn: Connection,
+    group: Group,
+    moving: uuid.UUID | None,
+    *,
+    before: Place | None = None,
+    after: Place | None = None,
+    now: datetime,
+) -> int:
+    """The position for `moving` (a row of the group or joining it; None: a new row) right
+    before `before`, right after `after`, or (neither) last. May renumber a few neighbours.
+    Run it in a transaction, after `serialise`."""
+    low: Place | None
+    high: Place | None
+    if before is not None:
+        low, high = await _next_to(conn, group, moving, before, below=True), before
+    elif after is not None:
+        low, high = after, await _next_to(conn, group, moving, after, below=False)
+    else:
+        low, high = await _last(conn, group, moving), None
+    found = between(low.position if low else None, high.position if high else None)
+    if found is not None:
+        return found
+    assert high is not None  # there is always room after the last row
+    return await _renumber_around(conn, group, moving, low, high, now)
+
+
+async def _renumber_around(
+    conn: Connection,
+    group: Group,
+    moving: uuid.UUID | None,
+    low: Place | None,
+    high: Place,
+    now: datetime,
+) -> int:
+    """Spread the rows nearest the gap between `low` and `high` evenly, widening the window
+    until the space around it leaves MIN_GAP between them; the moving row's new position."""
+    size = FIRST_WINDOW
+    while True:
+        below = await _side(conn, group, moving, low, below=True, limit=size) if low else []
+        above = await _side(conn, group, moving, high, below=False, limit=size)
+        floor = below.pop().position if len(below) == size else 0
+        ceiling = above.pop().position if len(above) == size else None
+        window: list[Place | None] = [*reversed(below), *([low] if low else []), None, high]
+        window += above
+        ceiling_ok = ceiling is None or (ceiling - floor) // (len(window) + 1) >= MIN_GAP
+        if ceiling_ok:
+            break
+        size *= 4
+    positions = spread(floor, ceiling, len(window))
+    mine = 0
+    for place, position in zip(window, positions, strict=True):
+        if place is None:
+            mine = position
+        elif place.position != position:
+            await conn.execute(_renumber_query(group.table), _renumber(place.id, position, now))
+    return mine
+
+
+def _renumber(row_id: uuid.UUID, position: int, now: datetime) -> dict[str, Any]:
+    return {"row_id": row_id, "new_position": position, "now": now}
+
+
+_RENUMBER: dict[str, Query] = {}
+
+
+def _renumber_query(table: Table) -> Query:
+    """Moves a row to a new position, as any write does: a new version and updated_at."""
+    found = _RENUMBER.get(table.name)
+    if found is None:
+        found = _RENUMBER[table.name] = Query(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                position=bindparam("new_position"),
+                version=table.c.version + 1,
+                updated_at=bindparam("now"),
+            )
+        )
+    return found
+
+
+def _others(group: Group, moving: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    conditions = list(group.conditions)
+    if moving is not None:
+        conditions.append(group.table.c.id != moving)
+    return conditions
+
+
+async def _side(
+    conn: Connection,
+    group: Group,
+    moving: uuid.UUID | None,
+    anchor: Place,
+    *,
+    below: bool,
+    limit: int,
+) -> list[Place]:
+    """Up to `limit` rows nearest `anchor` on one side, nearest first."""
+    table = group.table
+    key = tuple_(table.c.position, table.c.id)
+    anchor_key = tuple_(anchor.position, anchor.id)
+    beyond = key < anchor_key if below else key > anchor_key
+    order = (
+        [table.c.position.desc(), table.c.id.desc()] if below else [table.c.position, table.c.id]
+    )
+    statement = (
+        select(table.c.position, table.c.id)
+        .where(and_(*_others(group, moving), beyond))
+        .order_by(*order)
+        .limit(limit)
+    )
+    return [Place(row.position, row.id) for row in await conn.execute(statement)]
+
+
+async def _next_to(
+    conn: Connection, group: Group, moving: uuid.UUID | None, anchor: Place, *, below: bool
+) -> Place | None:
+    found = await _side(conn, group, moving, anchor, below=below, limit=1)
+    return found[0] if found else None
+
+
+async def _last(conn: Connection, group: Group, moving: uuid.UUID | None) -> Place | None:
+    table = group.table
+    statement = (
+        select(table.c.position, table.c.id)
+        .where(*_others(group, moving))
+        .order_by(table.c.position.desc(), table.c.id.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(statement)).first()
+    return Place(row.position, row.id) if row else None
