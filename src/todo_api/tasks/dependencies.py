@@ -51,6 +51,19 @@ def _as_utc(value: datetime | None, name: str) -> datetime | None:
         raise InvalidField(name, OUT_OF_RANGE) from None
 
 
+INBOX = "inbox"
+
+
+def _list_filter(value: str | None) -> uuid.UUID | None:
+    """The list a `list_id` filter names (None for none, or the inbox)."""
+    if value is None or value == INBOX:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidField("list_id", "must be a list id or inbox") from None
+
+
 async def list_query(
     completed: Annotated[
         bool | None,
@@ -108,11 +121,28 @@ async def list_query(
             examples=[True],
         ),
     ] = None,
+    list_id: Annotated[
+        str | None,
+        Query(
+            max_length=36,
+            description="Only the tasks of this list, or of no list (inbox)",
+            examples=["inbox"],
+        ),
+    ] = None,
+    parent_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Only the subtasks of this task", examples=[UUID_EXAMPLE]),
+    ] = None,
+    top_level: Annotated[
+        bool | None,
+        Query(description="Only top-level tasks (true), or only subtasks (false)", examples=[True]),
+    ] = None,
     sort: Annotated[
         Sort,
         Query(
             description="Order; a leading - for descending. Ties are broken by id. Tasks "
-            "without a due date come last when sorting by due date.",
+            "without a due date come last when sorting by due date. position is the manual "
+            "order (of one list and parent: filter by list_id and parent_id or top_level).",
             examples=["-priority"],
         ),
     ] = DEFAULT_SORT,
@@ -137,5 +167,9 @@ async def list_query(
         due_before=_as_utc(due_before, "due_before"),
         due_after=_as_utc(due_after, "due_after"),
         overdue=overdue,
+        list_id=_list_filter(list_id),
+        inbox=list_id == INBOX,
+        parent_id=parent_id,
+        top_level=top_level,
     )
     return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -40,7 +41,7 @@ from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
 from todo_api.signing import InvalidToken, Signer
 from todo_api.tasks.models import Priority, task_tags, tasks
 
-SortField = Literal["created_at", "updated_at", "due_at", "priority", "title"]
+SortField = Literal["created_at", "updated_at", "due_at", "priority", "title", "position"]
 Sort = Literal[
     "created_at",
     "-created_at",
@@ -52,6 +53,8 @@ Sort = Literal[
     "-priority",
     "title",
     "-title",
+    "position",
+    "-position",
 ]
 DEFAULT_SORT: Sort = "-created_at"
 DEFAULT_LIMIT = 50
@@ -78,6 +81,10 @@ class TaskFilters:
     due_before: datetime | None = None
     due_after: datetime | None = None
     overdue: bool | None = None
+    list_id: uuid.UUID | None = None
+    inbox: bool = False  # only tasks in no list (list_id=inbox)
+    parent_id: uuid.UUID | None = None
+    top_level: bool | None = None
 
     def fingerprint(self) -> str:
         """What a cursor remembers of the filters (every field), to refuse it under others."""
@@ -193,6 +200,9 @@ class Shape(NamedTuple):
     due_before: bool
     due_after: bool
     overdue: bool | None
+    in_list: Literal["any", "inbox", "one"]
+    parent: bool
+    top_level: bool | None
 
 
 def shape(
@@ -215,6 +225,9 @@ def shape(
         f.due_before is not None,
         f.due_after is not None,
         f.overdue,
+        "inbox" if f.inbox else "one" if f.list_id is not None else "any",
+        f.parent_id is not None,
+        f.top_level,
     )
 
 
@@ -237,6 +250,10 @@ def parameters(
         params["due_before"] = f.due_before
     if f.due_after is not None:
         params["due_after"] = f.due_after
+    if f.list_id is not None:
+        params["list_id"] = f.list_id
+    if f.parent_id is not None:
+        params["parent_id"] = f.parent_id
     if last is not None:
         params["after_value"], params["after_id"] = last
     return params
@@ -264,6 +281,16 @@ def _conditions(s: Shape) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(tasks.c.due_at.is_(None), tasks.c.due_at >= now, tasks.c.is_completed == true())
         )
+    if s.in_list == "inbox":
+        conditions.append(tasks.c.list_id.is_(None))
+    elif s.in_list == "one":
+        conditions.append(tasks.c.list_id == bindparam("list_id", type_=Uuid()))
+    if s.parent:
+        conditions.append(tasks.c.parent_id == bindparam("parent_id", type_=Uuid()))
+    if s.top_level is True:
+        conditions.append(tasks.c.parent_id.is_(None))
+    elif s.top_level is False:
+        conditions.append(tasks.c.parent_id.is_not(None))
     return conditions
 
 
@@ -277,7 +304,9 @@ def _after(s: Shape) -> ColumnElement[bool]:
     last_id = bindparam("after_id", type_=Uuid())
     if s.cursor == "undated":  # already among the undated tasks at the end
         return and_(key.is_(None), beyond(tasks.c.id, last_id))
-    value_type: Any = {"title": String(), "priority": Integer()}.get(field_name, UTCDateTime())
+    value_type: Any = {"title": String(), "priority": Integer(), "position": BigInteger()}.get(
+        field_name, UTCDateTime()
+    )
     dated = beyond(
         tuple_(key, tasks.c.id), tuple_(bindparam("after_value", type_=value_type), last_id)
     )

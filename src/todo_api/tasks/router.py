@@ -31,6 +31,7 @@ from todo_api.tasks.schemas import (
     BulkUpdate,
     ChangeFeed,
     TaskCreate,
+    TaskMove,
     TaskRead,
     TaskUpdate,
     task_body,
@@ -346,6 +347,34 @@ async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
     user = await authenticate(request)
     if_match_header = request.headers.get("if-match")
     return await _set_completed(request, user, task_id, False, if_match_header)
+
+
+@router.post(
+    "/{task_id}/move",
+    response_model=TaskRead,
+    responses={
+        **error_responses(400, 404, 412, 413, 415),
+        200: {"description": "The task", "headers": ETAG_HEADER},
+    },
+    summary="Place a task: another list or parent, right before or after a task, or last",
+    openapi_extra=documented(body=TaskMove, headers=[IF_MATCH]),
+)
+async def move_task(task_id: TaskIdPath, request: Request) -> Response:
+    user = await authenticate(request)
+    if_match_header = request.headers.get("if-match")
+    task_uuid = parse_task_id(task_id)
+    data = await read_json(request, TaskMove)
+    async with database(request).connection() as conn:
+        task = await service.move_task(
+            conn,
+            user_id=user.user_id,
+            task_id=task_uuid,
+            placement=data.placement(),
+            before=data.before,
+            after=data.after,
+            if_match=if_match(if_match_header),
+        )
+    return task_response(_found(task))
 
 
 @router.delete(

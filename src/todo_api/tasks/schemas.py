@@ -218,6 +218,33 @@ class TaskUpdate(Input):
         return self
 
 
+class TaskMove(Input):
+    """Where a task goes: `list_id` and `parent_id` left out stay as they are (or follow the
+    task named by before/after), null is the inbox / the top level; right before or right
+    after another task, or (neither) last."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["before", "after"]}})
+
+    list_id: ListId | None = None
+    parent_id: ParentId | None = None
+    before: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
+    after: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
+
+    @model_validator(mode="after")
+    def _at_most_one_neighbour(self) -> Self:
+        if self.before is not None and self.after is not None:
+            raise ValueError("give before or after, not both")
+        return self
+
+    def placement(self) -> dict[str, uuid.UUID | None]:
+        """The list and parent the move names (those left out are absent)."""
+        return {
+            name: getattr(self, name)
+            for name in ("list_id", "parent_id")
+            if name in self.model_fields_set
+        }
+
+
 class TaskRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -9,7 +9,7 @@ completion is raced. Every function returns rows of one shape, `TaskRow`.
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -243,16 +243,172 @@ async def update_task(
     data: TaskUpdate,
     if_match: Versions = None,
 ) -> TaskRow | None:
-    """The changed task, or None when there is none; raises StaleVersion or InvalidField."""
+    """The changed task, or None when there is none; raises StaleVersion or InvalidField.
+
+    A new `list_id` or `parent_id` moves the task (last among its new siblings, its subtasks
+    along), under the same rules as `move_task`, in the same transaction as the rest."""
     values: dict[str, Any] = {**stored_values(data), "updated_at": utcnow()}
     if data.is_completed is False:
         values["completed_at"] = None
-    if data.is_completed is not True and not RULE_FIELDS & values.keys():
+    placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
+    if not placement and data.is_completed is not True and not RULE_FIELDS & values.keys():
         return await _update(conn, user_id, task_id, values, if_match)
     async with conn.transaction():  # several statements, or a rule check that may undo it
+        before = None
+        if placement:
+            before = await _locked_for_move(conn, user_id, task_id, if_match)
+            if before is None:
+                return None
+            values.update(await _relocation(conn, before, placement, None, None, last=False))
         if data.is_completed is True:
-            return await _complete(conn, user_id, task_id, if_match, extra=values)
-        return await _update(conn, user_id, task_id, values, if_match)
+            task = await _complete(conn, user_id, task_id, if_match, extra=values)
+        else:
+            task = await _update(conn, user_id, task_id, values, if_match)
+        if before is not None and task is not None:
+            await _subtasks_follow(conn, before, task)
+        return task
+
+
+# Manual order: where a task is (list and parent) and its place among its siblings.
+
+PLACEMENT_FIELDS = ("list_id", "parent_id")
+HAS_SUBTASKS = Query(
+    select(
+        exists().where(
+            tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")
+        )
+    )
+)
+# Subtasks are in their parent's list: moving a parent to another list moves them.
+SUBTASKS_FOLLOW = Query(
+    update(tasks)
+    .where(tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id"))
+    .values(
+        list_id=bindparam("new_list_id"),
+        updated_at=bindparam("now"),
+        version=tasks.c.version + 1,
+    )
+)
+
+
+async def move_task(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    placement: Mapping[str, uuid.UUID | None],
+    before: uuid.UUID | None = None,
+    after: uuid.UUID | None = None,
+    if_match: Versions = None,
+) -> TaskRow | None:
+    """Place the task right before or after another task (neither: last), in the list and
+    under the parent `placement` names (`list_id`, `parent_id`; one left out stays as it is,
+    or follows the task named by before/after). Its subtasks follow it to another list.
+
+    Raises InvalidField naming the field at fault (see `_relocation`), or StaleVersion."""
+    async with conn.transaction():
+        task = await _locked_for_move(conn, user_id, task_id, if_match)
+        if task is None:
+            return None
+        values = await _relocation(conn, task, placement, before, after, last=True)
+        moved = await _update(conn, user_id, task_id, values, None)
+        if moved is not None:
+            await _subtasks_follow(conn, task, moved)
+        return moved
+
+
+async def _locked_for_move(
+    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+) -> TaskRow | None:
+    """The task, locked, in the user's reordering turn (see ordering.serialise)."""
+    await ordering.serialise(conn, user_id)
+    task = await _locked(conn, user_id, task_id)
+    if task is not None and if_match is not None and task["version"] not in if_match:
+        raise StaleVersion
+    return task
+
+
+async def _relocation(
+    conn: Connection,
+    task: TaskRow,
+    placement: Mapping[str, uuid.UUID | None],
+    before: uuid.UUID | None,
+    after: uuid.UUID | None,
+    *,
+    last: bool,
+) -> dict[str, Any]:
+    """The columns that put `task` where it is asked to go: list, parent and position. With
+    `last` false, a task that stays among the same siblings keeps its position.
+
+    The rules: a parent is a top-level task of the user's, not the task itself, and a task
+    with subtasks cannot go under one (`parent_id`); a subtask is in its parent's list
+    (`list_id`); the list is the user's (`list_id`); before/after name another task of the
+    user's among the same siblings (`before`, `after`)."""
+    user_id, task_id = task["user_id"], task["id"]
+    anchor_field, anchor_id = ("before", before) if before is not None else ("after", after)
+    anchor: TaskRow | None = None
+    if anchor_id is not None:
+        if anchor_id == task_id:
+            raise InvalidField(anchor_field, "a task cannot be placed next to itself")
+        anchor = await get_task(conn, user_id=user_id, task_id=anchor_id)
+        if anchor is None:
+            raise InvalidField(anchor_field, "names none of your tasks")
+    where = anchor if anchor is not None else task
+    parent_id = placement["parent_id"] if "parent_id" in placement else where["parent_id"]
+    if parent_id is not None:
+        if parent_id == task_id:
+            raise InvalidField("parent_id", "a task cannot be its own subtask")
+        parent = await _valid_parent(conn, user_id, parent_id)
+        params = {"task_id": task_id, "user_id": user_id}
+        if (await conn.execute(HAS_SUBTASKS, params)).scalar():
+            raise InvalidField("parent_id", "a task with subtasks cannot become a subtask")
+        list_id = parent["list_id"]
+        if "list_id" in placement and placement["list_id"] != list_id:
+            raise _not_parents_list()
+    elif "list_id" in placement:
+        list_id = placement["list_id"]
+        await _check_list(conn, user_id, list_id)
+    else:
+        list_id = where["list_id"]
+    if anchor is not None and (anchor["list_id"], anchor["parent_id"]) != (list_id, parent_id):
+        raise InvalidField(anchor_field, "names a task in another list or under another parent")
+    now = utcnow()
+    values: dict[str, Any] = {"list_id": list_id, "parent_id": parent_id, "updated_at": now}
+    if last or (list_id, parent_id) != (task["list_id"], task["parent_id"]):
+        place = ordering.Place(anchor["position"], anchor["id"]) if anchor else None
+        values["position"] = await ordering.position_for(
+            conn,
+            _sibling_group(user_id, list_id, parent_id),
+            task_id,
+            before=place if before is not None else None,
+            after=place if after is not None else None,
+            now=now,
+        )
+    return values
+
+
+def _sibling_group(
+    user_id: uuid.UUID, list_id: uuid.UUID | None, parent_id: uuid.UUID | None
+) -> ordering.Group:
+    return ordering.Group(
+        tasks,
+        (
+            tasks.c.user_id == user_id,
+            tasks.c.list_id.is_(None) if list_id is None else tasks.c.list_id == list_id,
+            tasks.c.parent_id.is_(None) if parent_id is None else tasks.c.parent_id == parent_id,
+        ),
+    )
+
+
+async def _subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> None:
+    if after["list_id"] != before["list_id"] and after["parent_id"] is None:
+        params = {
+            "task_id": after["id"],
+            "user_id": after["user_id"],
+            "new_list_id": after["list_id"],
+            "now": after["updated_at"],
+        }
+        await conn.execute(SUBTASKS_FOLLOW, params)
 
 
 async def set_completed(
