@@ -4,6 +4,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+# The id every example in the OpenAPI document shows.
+UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
+
 # A body naming more unknown fields than this is refused with one error for all of them, so
 # that a body of a million made-up keys costs one set difference, not a million errors.
 MAX_UNKNOWN_FIELDS = 20

@@ -14,3 +14,10 @@ def storable(text: str) -> str:
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise ValueError("must be valid Unicode text")
     return text
+
+
+def not_blank(value: str) -> str:
+    """For text that is trimmed first: something must be left."""
+    if not value:
+        raise ValueError("must not be blank")
+    return value

@@ -78,10 +78,10 @@ async def read_feed(
 ) -> dict[str, Any]:
     """One call of the change feed (200 expected).
 
-    With `wait_for` (task ids), the same call is repeated for a few seconds until every one of
-    them is in `changes` or `deleted`: on PostgreSQL the feed holds back changes while any
-    older transaction (anywhere on the server) is still running, which is correct but may
-    delay them.
+    With `wait_for` (task or list ids), the same call is repeated for a few seconds until every
+    one of them is in `changes`, `lists`, `deleted` or `deleted_lists`: on PostgreSQL the feed
+    holds back changes while any older transaction (anywhere on the server) is still running,
+    which is correct but may delay them.
     """
     params: dict[str, str | int] = {}
     if since is not None:
@@ -94,8 +94,9 @@ async def read_feed(
         response = await client.get("/api/tasks/changes", params=params)
         assert response.status_code == 200, response.text
         feed: dict[str, Any] = response.json()
-        assert set(feed) == {"changes", "deleted", "next", "has_more"}
-        seen = {task["id"] for task in feed["changes"]} | set(feed["deleted"])
+        assert set(feed) == {"changes", "deleted", "lists", "deleted_lists", "next", "has_more"}
+        seen = {row["id"] for row in feed["changes"] + feed["lists"]}
+        seen |= set(feed["deleted"]) | set(feed["deleted_lists"])
         if wanted <= seen or time.monotonic() > deadline:
             return feed
         await asyncio.sleep(0.05)

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import Path
 
+from todo_api.inputs import UUID_EXAMPLE
 from todo_api.lists.errors import ListNotFound
-from todo_api.tasks.schemas import UUID_EXAMPLE
 
 ListIdPath = Annotated[
     str,

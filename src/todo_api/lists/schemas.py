@@ -15,10 +15,9 @@ from pydantic import (
     model_validator,
 )
 
-from todo_api.inputs import Input
+from todo_api.inputs import UUID_EXAMPLE, Input
 from todo_api.lists.models import NAME_MAX_LENGTH
-from todo_api.tasks.schemas import UUID_EXAMPLE, not_blank
-from todo_api.text import TEXT_PATTERN, storable
+from todo_api.text import TEXT_PATTERN, not_blank, storable
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 

@@ -1,11 +1,12 @@
 """The change feed: what changed since a sync token, oldest first, and the token to use next.
 
 Every task write is stamped by a trigger with (writing transaction, sequence number), and a
-delete leaves a tombstone stamped the same way (migration 0004). Reading, the feed first takes
-a bound below which every write has finished: on PostgreSQL the oldest transaction still
-running, on SQLite (one writer at a time) one past the last stamp. Only changes under the
-bound are returned, so a slow transaction that commits after a faster one is read on the next
-call, not skipped.
+delete leaves a tombstone stamped the same way (migration 0004); lists are stamped from the
+same sequence (migration 0007), so tasks, lists and both kinds of deletion are one stream.
+Reading, the feed first takes a bound below which every write has finished: on PostgreSQL the
+oldest transaction still running, on SQLite (one writer at a time) one past the last stamp.
+Only changes under the bound are returned, so a slow transaction that commits after a faster
+one is read on the next call, not skipped.
 """
 
 import time
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Table, literal, select, text, tuple_
 
 from todo_api.db import Connection, Query, Row
+from todo_api.lists import service as lists_service
+from todo_api.lists.models import list_tombstones, lists
 from todo_api.signing import InvalidToken, Signer
 from todo_api.tasks.models import tasks, tombstones
 
@@ -50,6 +53,8 @@ class Position:
 class Feed:
     changes: list[Row]
     deleted: list[uuid.UUID]
+    lists: list[Row]
+    deleted_lists: list[uuid.UUID]
     position: Position
     has_more: bool
 
@@ -104,30 +109,42 @@ async def read_changes(
     def in_order(table: Table) -> list[ColumnElement[Any]]:
         return [table.c.change_txid, table.c.change_seq]
 
-    changed = (
-        await conn.execute(
-            select(tasks).where(*newer(tasks)).order_by(*in_order(tasks)).limit(limit + 1)
-        )
-    ).rows
-    removed: list[Row] = []
+    def since_start(table: Table, *columns: Any) -> Any:
+        return select(*columns).where(*newer(table)).order_by(*in_order(table)).limit(limit + 1)
+
+    streams: list[tuple[str, Any]] = [
+        ("changes", since_start(tasks, tasks)),
+        ("lists", since_start(lists, *lists_service.WITH_OPEN_COUNT)),
+    ]
     if since is not None:  # a first sync has nothing to forget
-        removed = (
-            await conn.execute(
-                select(tombstones.c.task_id, tombstones.c.change_txid, tombstones.c.change_seq)
-                .where(*newer(tombstones))
-                .order_by(*in_order(tombstones))
-                .limit(limit + 1)
-            )
-        ).rows
-    merged = sorted(
-        [(Position(r.change_txid, r.change_seq), r, False) for r in changed]
-        + [(Position(r.change_txid, r.change_seq), r, True) for r in removed],
-        key=lambda item: (item[0].txid, item[0].seq),
-    )
+        streams += [
+            ("deleted", since_start(tombstones, *_stamped(tombstones, tombstones.c.task_id))),
+            (
+                "deleted_lists",
+                since_start(list_tombstones, *_stamped(list_tombstones, list_tombstones.c.list_id)),
+            ),
+        ]
+    merged: list[tuple[Position, str, Row]] = []
+    for kind, statement in streams:
+        for row in (await conn.execute(statement)).rows:
+            merged.append((Position(row.change_txid, row.change_seq), kind, row))
+    merged.sort(key=lambda item: (item[0].txid, item[0].seq))
     page = merged[:limit]
+    found: dict[str, list[Any]] = {kind: [] for kind in FEED_KINDS}
+    for _, kind, row in page:
+        found[kind].append(row if kind in ("changes", "lists") else row.gone)
     return Feed(
-        changes=[row for _, row, gone in page if not gone],
-        deleted=[row.task_id for _, row, gone in page if gone],
+        changes=found["changes"],
+        deleted=found["deleted"],
+        lists=found["lists"],
+        deleted_lists=found["deleted_lists"],
         position=page[-1][0] if page else start,
         has_more=len(merged) > limit,
     )
+
+
+FEED_KINDS = ("changes", "deleted", "lists", "deleted_lists")
+
+
+def _stamped(table: Table, id_column: Any) -> list[Any]:
+    return [id_column.label("gone"), table.c.change_txid, table.c.change_seq]

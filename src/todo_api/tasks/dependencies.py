@@ -8,6 +8,7 @@ from fastapi import Path, Query
 from pydantic import AfterValidator
 
 from todo_api.errors import InvalidField
+from todo_api.inputs import UUID_EXAMPLE
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
@@ -18,7 +19,7 @@ from todo_api.tasks.listing import (
     TaskFilters,
 )
 from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
-from todo_api.tasks.schemas import OUT_OF_RANGE, UUID_EXAMPLE, PriorityName
+from todo_api.tasks.schemas import OUT_OF_RANGE, PriorityName
 from todo_api.text import NO_NUL_PATTERN, storable
 
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.

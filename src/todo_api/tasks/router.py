@@ -18,6 +18,7 @@ from todo_api.deps import database
 from todo_api.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
 from todo_api.http import documented, header_parameter, json_bytes, json_response, read_json
 from todo_api.idempotency import respond_idempotently
+from todo_api.lists.schemas import list_body
 from todo_api.tasks import changes, service
 from todo_api.tasks.conditional import IF_MATCH, IF_NONE_MATCH, etag, if_match, matches_none
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
@@ -153,6 +154,8 @@ async def list_changes(
         {
             "changes": [task_body(row) for row in feed.changes],
             "deleted": feed.deleted,
+            "lists": [list_body(row) for row in feed.lists],
+            "deleted_lists": feed.deleted_lists,
             "next": tokens.next_token(user.user_id, feed, as_of),
             "has_more": feed.has_more,
         }

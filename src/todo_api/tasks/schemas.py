@@ -19,7 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from todo_api.inputs import Input
+from todo_api.inputs import UUID_EXAMPLE, Input
+from todo_api.lists.schemas import ListRead
 from todo_api.tasks import recurrence
 from todo_api.tasks.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -29,18 +30,11 @@ from todo_api.tasks.models import (
     TITLE_MAX_LENGTH,
     Priority,
 )
-from todo_api.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
+from todo_api.text import NO_NUL_PATTERN, TEXT_PATTERN, not_blank, storable
 
 PriorityName = Literal["none", "low", "medium", "high"]
 
 _RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
-
-
-def not_blank(value: str) -> str:
-    if not value:
-        raise ValueError("must not be blank")
-    return value
 
 
 OUT_OF_RANGE = "must fall between the years 1 and 9999 once converted to UTC"
@@ -347,5 +341,7 @@ class BulkResponse(BaseModel):
 class ChangeFeed(BaseModel):
     changes: list[TaskRead] = Field(description="Tasks created or changed, oldest change first")
     deleted: list[uuid.UUID] = Field(description="Ids of tasks deleted")
+    lists: list[ListRead] = Field(description="Lists created or changed, oldest change first")
+    deleted_lists: list[uuid.UUID] = Field(description="Ids of lists deleted")
     next: str = Field(description="The `since` of the next call")
     has_more: bool

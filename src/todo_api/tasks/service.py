@@ -198,7 +198,10 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     }
     if data.list_id is None and data.parent_id is None:
         return await _insert(conn, row)
-    async with conn.transaction():  # the parent stays where it is until the task is in
+    async with conn.transaction():
+        # In the user's reordering turn, as list deletions and moves are: the list and the
+        # parent stay as they were checked until the task is in.
+        await ordering.serialise(conn, user_id)
         if data.parent_id is not None:
             parent = await _valid_parent(conn, user_id, data.parent_id)
             if "list_id" in data.model_fields_set and data.list_id != parent["list_id"]:
@@ -226,8 +229,8 @@ async def _check_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID |
 
 
 async def _valid_parent(conn: Connection, user_id: uuid.UUID, parent_id: uuid.UUID) -> TaskRow:
-    """The parent a task is to go under, locked until the transaction ends."""
-    parent = await _locked(conn, user_id, parent_id)
+    """The parent a task is to go under (read in the user's reordering turn)."""
+    parent = await get_task(conn, user_id=user_id, task_id=parent_id)
     if parent is None:
         raise InvalidField("parent_id", "names none of your tasks")
     if parent["parent_id"] is not None:

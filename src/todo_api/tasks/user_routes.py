@@ -11,12 +11,13 @@ from todo_api.auth.tokens import Identity
 from todo_api.deps import database
 from todo_api.errors import error_responses
 from todo_api.http import documented
+from todo_api.inputs import UUID_EXAMPLE
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
 from todo_api.tasks.conditional import IF_MATCH, IF_NONE_MATCH, if_match
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
-from todo_api.tasks.schemas import UUID_EXAMPLE, TaskCreate, TaskRead
+from todo_api.tasks.schemas import TaskCreate, TaskRead
 
 
 async def _own_user_path(

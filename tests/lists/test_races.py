@@ -1,0 +1,120 @@
+"""Races, on both databases: clients reordering one list at once, and a list deleted while
+tasks are being added to it."""
+
+import asyncio
+import random
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.lists.helpers import create_list
+from tests.tasks.helpers import create_task
+
+MOVES_PER_CLIENT = 30
+
+
+async def in_order(client: httpx.AsyncClient, list_id: str, limit: int) -> list[dict[str, Any]]:
+    """The list's tasks by position, page by page."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"list_id": list_id, "sort": "position", "limit": limit}
+    while True:
+        response = await client.get("/api/tasks", params=params)
+        assert response.status_code == 200, response.text
+        found += response.json()
+        if "x-next-cursor" not in response.headers:
+            return found
+        params["cursor"] = response.headers["x-next-cursor"]
+
+
+async def test_two_clients_moving_tasks_in_one_list_leave_a_consistent_order(
+    new_user_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    subject = str(uuid.uuid4())
+    async with new_user_client(subject) as one, new_user_client(subject) as two:
+        work = await create_list(one, "Work")
+        tasks = [await create_task(one, title=f"t{n}", list_id=work["id"]) for n in range(6)]
+        ids = [task["id"] for task in tasks]
+
+        async def mover(client: httpx.AsyncClient, seed: int) -> None:
+            rng = random.Random(seed)
+            for _ in range(MOVES_PER_CLIENT):
+                moving, anchor = rng.sample(ids, 2)
+                side = rng.choice(["before", "after"])
+                response = await client.post(f"/api/tasks/{moving}/move", json={side: anchor})
+                assert response.status_code == 200, response.text
+                # Right after it answers, the move holds (unless the other client moved
+                # either task meanwhile, which it may have).
+                assert response.json()["list_id"] == work["id"]
+
+        await asyncio.gather(mover(one, 1), mover(two, 2))
+        whole = await in_order(one, work["id"], 100)
+        paged = await in_order(two, work["id"], 2)
+    assert [task["id"] for task in whole] == [task["id"] for task in paged]
+    assert sorted(task["id"] for task in whole) == sorted(ids)
+    positions = [task["position"] for task in whole]
+    assert positions == sorted(set(positions)), "every task has a place of its own"
+
+
+async def test_each_move_lands_where_it_was_asked_when_the_other_client_is_elsewhere(
+    new_user_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    subject = str(uuid.uuid4())
+    async with new_user_client(subject) as one, new_user_client(subject) as two:
+        work = await create_list(one, "Work")
+        mine = [await create_task(one, title=f"a{n}", list_id=work["id"]) for n in range(3)]
+        theirs = [await create_task(one, title=f"b{n}", list_id=work["id"]) for n in range(3)]
+
+        async def rotate(client: httpx.AsyncClient, group: list[dict[str, Any]]) -> None:
+            for n in range(20):
+                moving, anchor = group[n % 3], group[(n + 1) % 3]
+                response = await client.post(
+                    f"/api/tasks/{moving['id']}/move", json={"after": anchor["id"]}
+                )
+                assert response.status_code == 200, response.text
+
+        await asyncio.gather(rotate(one, mine), rotate(two, theirs))
+        final = [task["title"] for task in await in_order(one, work["id"], 100)]
+    # Each client only reorders its own three tasks, so each three end in the order its own
+    # last moves left them, whatever the interleaving.
+    assert [t for t in final if t.startswith("a")] == ["a0", "a2", "a1"]
+    assert [t for t in final if t.startswith("b")] == ["b0", "b2", "b1"]
+
+
+async def test_deleting_a_list_while_tasks_are_added_leaves_no_task_in_it(
+    new_user_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    subject = str(uuid.uuid4())
+    async with new_user_client(subject) as adder, new_user_client(subject) as deleter:
+        doomed = await create_list(adder, "Doomed")
+        parent = await create_task(adder, title="parent", list_id=doomed["id"])
+        created: list[str] = []
+
+        async def add(n: int) -> None:
+            await asyncio.sleep(n * 0.003)  # spread over the moment the list goes
+            body: dict[str, Any] = {"title": f"t{n}"}
+            if n % 3 == 0:
+                body["parent_id"] = parent["id"]
+            else:
+                body["list_id"] = doomed["id"]
+            response = await adder.post("/api/tasks", json=body)
+            if response.status_code == 201:
+                created.append(response.json()["id"])
+            else:  # the list (or the parent) was gone by then
+                assert response.status_code == 400, response.text
+                field = response.json()["details"][0]["field"]
+                assert field == ("parent_id" if "parent_id" in body else "list_id")
+
+        async def delete_soon() -> None:
+            await asyncio.sleep(0.04)
+            response = await deleter.delete(f"/api/lists/{doomed['id']}")
+            assert response.status_code == 204, response.text
+
+        await asyncio.gather(*(add(n) for n in range(30)), delete_soon())
+        assert (await adder.get(f"/api/lists/{doomed['id']}")).status_code == 404
+        left = await adder.get("/api/tasks", params={"limit": 200})
+        assert left.status_code == 200
+        assert [t for t in left.json() if t["list_id"] == doomed["id"]] == []
+        for task_id in created:
+            assert (await adder.get(f"/api/tasks/{task_id}")).status_code == 404
