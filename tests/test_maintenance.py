@@ -12,6 +12,7 @@ from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.idempotency import idempotency_keys
 from todo_api.ids import utcnow
+from todo_api.lists.models import list_tombstones
 from todo_api.maintenance import prune
 from todo_api.tasks.models import tombstones
 
@@ -120,3 +121,31 @@ async def test_prune_with_nothing_to_do_returns_zero_counts_for_it(settings: Set
     await run_prune(settings)
 
     assert await run_prune(settings) == (0, 0)
+
+
+async def test_prune_deletes_list_tombstones_older_than_the_retention(
+    alice: httpx.AsyncClient, settings: Settings
+) -> None:
+    days = settings.sync_retention_days
+    made = {}
+    for name in ("old", "young"):
+        item = (await alice.post("/api/lists", json={"name": name})).json()
+        assert (await alice.delete(f"/api/lists/{item['id']}")).status_code == 204
+        made[name] = uuid.UUID(item["id"])
+    async with database(settings) as engine, engine.transaction() as conn:
+        await conn.execute(
+            update(list_tombstones)
+            .where(list_tombstones.c.list_id == made["old"])
+            .values(deleted_at=utcnow() - timedelta(days=days, minutes=5))
+        )
+
+    _, pruned = await run_prune(settings)
+
+    assert pruned >= 1
+    async with database(settings) as engine, engine.connection() as conn:
+        rows = await conn.execute(
+            select(list_tombstones.c.list_id).where(
+                list_tombstones.c.list_id.in_(list(made.values()))
+            )
+        )
+        assert {row.list_id for row in rows} == {made["young"]}

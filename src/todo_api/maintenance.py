@@ -10,21 +10,26 @@ from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
 from todo_api.idempotency import idempotency_keys
 from todo_api.ids import utcnow
+from todo_api.lists.models import list_tombstones
 from todo_api.tasks.models import tombstones
 
 log = logging.getLogger("todo_api")
 
 
 async def prune(db: Database, settings: Settings) -> tuple[int, int]:
-    """Delete expired idempotency keys and tombstones past the retention; return the counts."""
+    """Delete expired idempotency keys and tombstones (of tasks and of lists) past the
+    retention; return the counts."""
     now = utcnow()
     async with db.transaction() as conn:
         keys = await conn.execute(
             delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
         )
         cutoff = now - timedelta(days=settings.sync_retention_days)
-        gone = await conn.execute(delete(tombstones).where(tombstones.c.deleted_at < cutoff))
-    return keys.rowcount, gone.rowcount
+        gone = 0
+        for table in (tombstones, list_tombstones):
+            result = await conn.execute(delete(table).where(table.c.deleted_at < cutoff))
+            gone += result.rowcount
+    return keys.rowcount, gone
 
 
 async def run_periodically(db: Database, settings: Settings) -> None:

@@ -45,10 +45,17 @@ class Place:
 
 @dataclass(frozen=True)
 class Group:
-    """The rows a row is ordered among (its siblings): `conditions` on `table`."""
+    """The rows a row is ordered among (its siblings): `conditions` on `table`. `pinned`:
+    the columns the conditions fix, which lead the group's index before position and id;
+    ordering by them too lets PostgreSQL read that index in order whatever its statistics."""
 
     table: Table
     conditions: tuple[ColumnElement[bool], ...]
+    pinned: tuple[ColumnElement[Any], ...] = ()
+
+    def order(self, *, descending: bool) -> list[Any]:
+        columns = [*self.pinned, self.table.c.position, self.table.c.id]
+        return [c.desc() if descending else c.asc() for c in columns]
 
 
 async def serialise(conn: Connection, user_id: uuid.UUID) -> None:
@@ -181,13 +188,10 @@ async def _side(
     key = tuple_(table.c.position, table.c.id)
     anchor_key = tuple_(anchor.position, anchor.id)
     beyond = key < anchor_key if below else key > anchor_key
-    order = (
-        [table.c.position.desc(), table.c.id.desc()] if below else [table.c.position, table.c.id]
-    )
     statement = (
         select(table.c.position, table.c.id)
         .where(and_(*_others(group, moving), beyond))
-        .order_by(*order)
+        .order_by(*group.order(descending=below))
         .limit(limit)
     )
     return [Place(row.position, row.id) for row in await conn.execute(statement)]
@@ -205,7 +209,7 @@ async def _last(conn: Connection, group: Group, moving: uuid.UUID | None) -> Pla
     statement = (
         select(table.c.position, table.c.id)
         .where(*_others(group, moving))
-        .order_by(table.c.position.desc(), table.c.id.desc())
+        .order_by(*group.order(descending=True))
         .limit(1)
     )
     row = (await conn.execute(statement)).first()

@@ -210,7 +210,7 @@ async def move_list(
                 raise InvalidField(field, "a list cannot be placed next to itself")
             anchors[field] = ordering.Place(anchor["position"], anchor_id)
         now = utcnow()
-        group = ordering.Group(lists, (lists.c.user_id == user_id,))
+        group = ordering.Group(lists, (lists.c.user_id == user_id,), (lists.c.user_id,))
         position = await ordering.position_for(conn, group, list_id, **anchors, now=now)
         values = {"position": position, "updated_at": now}
         return await _update(conn, user_id, list_id, values, None)

@@ -313,6 +313,17 @@ def _after(s: Shape) -> ColumnElement[bool]:
     return or_(dated, key.is_(None)) if field_name == "due_at" else dated
 
 
+def _pinned_group(s: Shape) -> list[Any]:
+    """With sort=position among one list's (or the inbox's) tasks of one parent (or the top
+    level), the list and parent are the same on every row: ordering by them too changes
+    nothing but lets PostgreSQL read the group's index in order instead of sorting."""
+    pinned = s.in_list != "any" and (s.parent or s.top_level is True)
+    if _field(s.sort) != "position" or not pinned:
+        return []
+    columns = (tasks.c.user_id, tasks.c.list_id, tasks.c.parent_id)
+    return [c.desc() if s.sort.startswith("-") else c.asc() for c in columns]
+
+
 @functools.lru_cache(maxsize=1024)
 def page_query(s: Shape) -> Query:
     """One page (limit + 1 rows, to tell whether another follows) with the capped total."""
@@ -324,7 +335,7 @@ def page_query(s: Shape) -> Query:
     return Query(
         select(*columns)
         .where(*page_conditions)
-        .order_by(*order_by(s.sort, s.dialect))
+        .order_by(*_pinned_group(s), *order_by(s.sort, s.dialect))
         .limit(bindparam("limit", type_=Integer()))
     )
 

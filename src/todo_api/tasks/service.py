@@ -79,6 +79,10 @@ LOCKED = Query(select(tasks).where(*_owned()).with_for_update())
 EXISTS = Query(select(exists().where(*_owned())))
 
 
+# The order of the siblings' index (ix_tasks_user_id_list_id_parent_id_position_id).
+SIBLING_ORDER = (tasks.c.user_id, tasks.c.list_id, tasks.c.parent_id, tasks.c.position, tasks.c.id)
+
+
 def _siblings(in_list: bool, under_parent: bool) -> list[Any]:
     """A task's siblings, the tasks it is ordered among: the same list and parent."""
     return [
@@ -93,11 +97,16 @@ def _siblings(in_list: bool, under_parent: bool) -> list[Any]:
 @functools.lru_cache(maxsize=4)
 def _insert_query(in_list: bool, under_parent: bool) -> Query:
     """INSERT of a task last among its siblings, its position computed in the statement."""
-    last = (
-        select(func.coalesce(func.max(tasks.c.position), 0) + ordering.STEP)
+    # The largest position, read backwards along the group's index (ordering by the whole
+    # key, which the conditions pin, so PostgreSQL reads one index entry for it).
+    largest = (
+        select(tasks.c.position)
         .where(*_siblings(in_list, under_parent))
+        .order_by(*(column.desc() for column in SIBLING_ORDER))
+        .limit(1)
         .scalar_subquery()
     )
+    last = func.coalesce(largest, 0) + ordering.STEP
     values: dict[str, Any] = {name: bindparam(name) for name in WRITTEN_COLUMNS}
     return Query(insert(tasks).values(**values, position=last).returning(tasks.c.position))
 
@@ -400,6 +409,7 @@ def _sibling_group(
             tasks.c.list_id.is_(None) if list_id is None else tasks.c.list_id == list_id,
             tasks.c.parent_id.is_(None) if parent_id is None else tasks.c.parent_id == parent_id,
         ),
+        SIBLING_ORDER[:3],
     )
 
 
