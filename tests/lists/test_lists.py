@@ -187,3 +187,46 @@ async def test_a_thousand_moves_between_the_same_two_lists_keep_their_order(
     assert await list_names(alice) == ["first", "b", "a", "last"]
     positions = [item["position"] for item in (await alice.get("/api/lists")).json()]
     assert positions == sorted(set(positions))
+
+
+async def test_other_methods_are_405_and_bad_bodies_400(alice: httpx.AsyncClient) -> None:
+    item = await create_list(alice, "Misc")
+    url = f"/api/lists/{item['id']}"
+    response = await alice.put(url, json={"name": "x"})
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert "PATCH" in response.headers["allow"]
+    assert_error(await alice.get(f"{url}/move"), 405, "METHOD_NOT_ALLOWED")
+    not_json = await alice.post(
+        "/api/lists", content=b"name=x", headers={"Content-Type": "text/plain"}
+    )
+    assert_error(not_json, 400, "INVALID_REQUEST")
+    assert_error(
+        await alice.post(
+            f"{url}/move", content=b"[]", headers={"Content-Type": "application/json"}
+        ),
+        400,
+        "INVALID_REQUEST",
+    )
+
+
+async def test_list_routes_need_a_token(anonymous: httpx.AsyncClient) -> None:
+    for method, url in [
+        ("GET", "/api/lists"),
+        ("POST", "/api/lists"),
+        ("GET", f"/api/lists/{uuid.uuid4()}"),
+        ("POST", f"/api/lists/{uuid.uuid4()}/move"),
+        ("POST", f"/api/tasks/{uuid.uuid4()}/move"),
+    ]:
+        response = await anonymous.request(method, url, json={"name": "x"})
+        assert_error(response, 401, "UNAUTHORIZED")
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_if_none_match_with_an_old_version_answers_the_list(
+    alice: httpx.AsyncClient,
+) -> None:
+    item = await create_list(alice, "Fresh")
+    await alice.patch(f"/api/lists/{item['id']}", json={"color": "#ffffff"})
+    response = await alice.get(f"/api/lists/{item['id']}", headers={"If-None-Match": '"1"'})
+    assert response.status_code == 200
+    assert etag_of(response) == '"2"'

@@ -343,3 +343,33 @@ async def test_user_in_path_routes_see_list_and_parent(alice: httpx.AsyncClient)
     assert [t["title"] for t in listed.json()] == ["t", "s"]
     put = await alice.put(f"/api/{me}/tasks/{created.json()['id']}", json={"list_id": None})
     assert put.json()["list_id"] is None
+
+
+async def test_a_used_up_gap_renumbers_only_the_nearest_tasks(alice: httpx.AsyncClient) -> None:
+    work = await create_list(alice, "Long")
+    made = [await create_task(alice, title=f"t{n:02}", list_id=work["id"]) for n in range(60)]
+    # Uneven gaps further on, which renumbering the whole list would even out.
+    for gone in made[21::2]:
+        assert (await alice.delete(f"/api/tasks/{gone['id']}")).status_code == 204
+    made = made[:21] + made[22::2]
+    a, b = made[1], made[2]
+    # Sixty halvings of one gap of 2**20: the gap is used up (and spread again) on the way.
+    for i in range(60):
+        await move(alice, a if i % 2 == 0 else b, after=made[0]["id"])
+    params = {"list_id": work["id"], "sort": "position", "limit": 100}
+    listed = (await alice.get("/api/tasks", params=params)).json()
+    assert [t["title"] for t in listed] == ["t00", "t02", "t01", *(t["title"] for t in made[3:])]
+    others = [t for t in listed if t["id"] not in {a["id"], b["id"]}]
+    etags = [etag_of(await alice.get(f"/api/tasks/{t['id']}")) for t in others]
+    renumbered = [e for e in etags if e != '"1"']
+    assert len(renumbered) <= 6, "only the tasks nearest the gap get a new position"
+
+
+async def test_moving_before_the_first_task_again_and_again(alice: httpx.AsyncClient) -> None:
+    first, second = await create_task(alice, title="x"), await create_task(alice, title="y")
+    for i in range(60):
+        moving, anchor = (second, first) if i % 2 == 0 else (first, second)
+        await move(alice, moving, before=anchor["id"])
+    assert await titles(alice) == ["x", "y"]
+    positions = [t["position"] for t in (await alice.get("/api/tasks")).json()]
+    assert all(p > 0 for p in positions)
