@@ -44,6 +44,10 @@ CHANGED: dict[str, Any] = {
     "due_before": NOW,
     "due_after": NOW,
     "overdue": False,
+    "list_id": USER,
+    "inbox": True,
+    "parent_id": uuid.UUID("0190a6a4-0000-7000-8000-000000000002"),
+    "top_level": False,
 }
 
 
@@ -77,6 +81,8 @@ def test_the_fingerprint_changes_with_every_filter() -> None:
         (TaskFilters(tags=("ab",)), TaskFilters(tags=("a", "b"))),
         (TaskFilters(priorities=(Priority.low,)), TaskFilters(priorities=(Priority.high,))),
         (TaskFilters(due_before=NOW), TaskFilters(due_before=NOW.replace(second=1))),
+        (TaskFilters(top_level=True), TaskFilters(top_level=False)),
+        (TaskFilters(list_id=USER), TaskFilters(parent_id=USER)),
     ],
 )
 def test_the_fingerprint_tells_values_of_one_filter_apart(
@@ -92,6 +98,7 @@ def test_the_fingerprint_tells_values_of_one_filter_apart(
         ("due_at", [None, uuid.uuid4()]),
         ("title", ["Écrire", uuid.uuid4()]),
         ("-priority", [3, uuid.uuid4()]),
+        ("position", [2**40 + 3, uuid.uuid4()]),
     ],
 )
 def test_a_cursor_reads_back_its_sort_values(sort: Sort, last: list[Any]) -> None:
