@@ -52,9 +52,11 @@ PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 
 # Columns the API shows, in TaskRead's order; `recurrence` only once the schema has it.
 SHOWN = [
-    "id", "user_id", "title", "description", "is_completed", "priority", "due_at", "tags",
-    "recurrence", "completed_at", "created_at", "updated_at",
+    "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
+    "priority", "due_at", "tags", "recurrence", "completed_at", "created_at", "updated_at",
 ]  # fmt: skip
+# The gap a new task leaves after the last of its siblings (todo_api.ordering.STEP).
+POSITION_STEP = 2**20
 TOTAL_SQL = "SELECT count(*) FROM tasks WHERE user_id = $1"
 
 
@@ -74,11 +76,26 @@ class Statements:
             "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         )
         self.get = f"SELECT {listed} FROM tasks WHERE id = $1 AND user_id = $2"  # noqa: S608
-        # What the service's INSERT writes; the rest (change stamps) are the database's.
-        self.insert_columns = [c for c in columns if c in {*SHOWN, "version"}]
+        # What the service's INSERT writes; the rest (change stamps) are the database's, and
+        # the position (last among the inbox's top-level tasks) is computed in the statement.
+        self.positioned = "position" in columns
+        self.insert_columns = [
+            c for c in columns if c in {*SHOWN, "version"} - {"position", "list_id", "parent_id"}
+        ]
         placeholders = ", ".join(f"${n}" for n in range(1, len(self.insert_columns) + 1))
         written = ", ".join(self.insert_columns)
         self.insert = f"INSERT INTO tasks ({written}) VALUES ({placeholders})"  # noqa: S608
+        if self.positioned:
+            user = self.insert_columns.index("user_id") + 1
+            last = (
+                f"(SELECT position FROM tasks WHERE user_id = ${user} AND list_id IS NULL "  # noqa: S608
+                "AND parent_id IS NULL ORDER BY user_id DESC, list_id DESC, parent_id DESC, "
+                "position DESC LIMIT 1)"
+            )
+            self.insert = (
+                f"INSERT INTO tasks ({written}, position) VALUES ({placeholders}, "  # noqa: S608
+                f"COALESCE({last}, 0) + {POSITION_STEP}) RETURNING position"
+            )
         self.bump = ", version = version + 1" if self.versioned else ""
         # Completing an open task that does not recur: one statement. (A recurring one takes
         # the service's locked path, which makes its next occurrence.)
@@ -323,7 +340,11 @@ async def create_task(request: Request) -> Response:
     }
     sql: Statements = request.app.state.sql
     async with request.app.state.pool.acquire() as conn:
-        await conn.execute(sql.insert, *(row[c] for c in sql.insert_columns))
+        if sql.positioned:
+            row["position"] = await conn.fetchval(sql.insert, *(row[c] for c in sql.insert_columns))
+            row["list_id"] = row["parent_id"] = None
+        else:
+            await conn.execute(sql.insert, *(row[c] for c in sql.insert_columns))
     headers = {"Location": f"/api/tasks/{row['id']}"}
     if sql.versioned:
         headers["ETag"] = '"1"'
