@@ -161,6 +161,22 @@ TASK_INDEXES = {
 }
 
 
+def _sqlite_drop_references() -> None:
+    """The upgrade's table constraints out of the stored definition again (same procedure)."""
+    conn = op.get_bind()
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    definition = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'tasks'"
+    ).scalar_one()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    conn.exec_driver_sql(
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'tasks'",
+        (definition.replace(SQLITE_REFERENCES, ""),),
+    )
+    conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     op.create_table(
@@ -237,9 +253,9 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {trigger}")
     for name in TASK_INDEXES:
         op.drop_index(name, table_name="tasks")
-    with op.batch_alter_table("tasks") as batch:
-        batch.drop_column("position")
-        batch.drop_column("parent_id")
-        batch.drop_column("list_id")
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_drop_references()  # SQLite drops no column a reference names
+    for column in ("position", "parent_id", "list_id"):
+        op.drop_column("tasks", column)
     op.drop_table("list_tombstones")
     op.drop_table("lists")
