@@ -111,12 +111,39 @@ def _insert_query(in_list: bool, under_parent: bool) -> Query:
     return Query(insert(tasks).values(**values, position=last).returning(tasks.c.position))
 
 
+# A task's open recurring subtasks: completing the task completes them, each making its next
+# occurrence, which only the service can work out (the trigger of migration 0007 completes
+# the other open subtasks in the completing statement itself).
+_subtask = tasks.alias("subtask")
+_OPEN_RECURRING_SUBTASKS = (
+    select(_subtask.c.id)
+    .where(
+        _subtask.c.parent_id == tasks.c.id,
+        _subtask.c.is_completed.is_(False),
+        _subtask.c.recurrence.is_not(None),
+    )
+    .correlate(tasks)
+)
+OPEN_RECURRING_SUBTASKS = Query(
+    select(_subtask.c.id).where(
+        _subtask.c.parent_id == bindparam("task_id"),
+        _subtask.c.user_id == bindparam("user_id"),
+        _subtask.c.is_completed.is_(False),
+        _subtask.c.recurrence.is_not(None),
+    )
+)
+
 # Conditions an UPDATE may add: reopen only a completed task; complete in one statement only
-# an open task that does not recur (the others need their row locked first).
+# an open task that does not recur and has no open recurring subtask (the others need their
+# row locked first).
 Only = Literal["completed", "open_and_plain"] | None
 _ONLY: dict[str, list[Any]] = {
     "completed": [tasks.c.is_completed],
-    "open_and_plain": [tasks.c.is_completed.is_(False), tasks.c.recurrence.is_(None)],
+    "open_and_plain": [
+        tasks.c.is_completed.is_(False),
+        tasks.c.recurrence.is_(None),
+        ~_OPEN_RECURRING_SUBTASKS.exists(),
+    ],
 }
 
 
@@ -523,6 +550,10 @@ async def _complete(
                     "updated_at": now,
                 },
             )
+        if task is not None and task["parent_id"] is None:
+            params = {"task_id": task_id, "user_id": user_id}
+            for subtask in await conn.execute(OPEN_RECURRING_SUBTASKS, params):
+                await _complete(conn, user_id, subtask["id"], None)
         return task
 
 

@@ -7,7 +7,8 @@
   (a subtask; deleting the parent deletes it) and `position` among the tasks of the same list
   and parent. Existing tasks are numbered in the order they were created.
 - A trigger completes a parent's open subtasks when it becomes completed, in the same
-  statement, whatever the write (complete, PUT/PATCH, bulk, the toggle).
+  statement, whatever the write (complete, PUT/PATCH, bulk, the toggle); recurring ones are
+  left to the service, which makes their next occurrences in the same transaction.
 
 Revision ID: 0007
 Revises: 0006
@@ -53,7 +54,8 @@ POSTGRESQL_TRIGGERS = [
         UPDATE tasks SET is_completed = true,
             completed_at = COALESCE(NEW.completed_at, NEW.updated_at),
             updated_at = NEW.updated_at, version = version + 1
-        WHERE parent_id = NEW.id AND user_id = NEW.user_id AND NOT is_completed;
+        WHERE parent_id = NEW.id AND user_id = NEW.user_id AND NOT is_completed
+            AND recurrence IS NULL;
         RETURN NULL;
     END $$
     """,
@@ -99,7 +101,8 @@ SQLITE_TRIGGERS = [
         UPDATE tasks SET is_completed = 1,
             completed_at = COALESCE(NEW.completed_at, NEW.updated_at),
             updated_at = NEW.updated_at, version = version + 1
-        WHERE parent_id = NEW.id AND user_id = NEW.user_id AND NOT is_completed;
+        WHERE parent_id = NEW.id AND user_id = NEW.user_id AND NOT is_completed
+            AND recurrence IS NULL;
     END
     """,
 ]
