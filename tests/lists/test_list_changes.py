@@ -3,15 +3,16 @@ tasks, with the same guarantee that a late commit is never skipped."""
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import asyncpg
 import httpx
-import pytest
 
 from tests.lists.helpers import create_list
+from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.feed_helpers import read_feed, sync_all
 from tests.tasks.helpers import create_task
-from todo_api.config import Settings
+from todo_api.migrations import upgrade_to_head
 
 FEED_DEADLINE = 10.0
 
@@ -69,10 +70,16 @@ async def test_paging_walks_lists_and_tasks_once_in_order(alice: httpx.AsyncClie
 
 
 async def test_a_list_change_committed_late_is_not_skipped(
-    alice: httpx.AsyncClient, settings: Settings, postgres_url: str
+    postgres_url: str, tmp_path: Path
 ) -> None:
-    if settings.is_sqlite:
-        pytest.skip("SQLite's writers take turns: no write commits after a later one")
+    """PostgreSQL only: SQLite's writers take turns, so no write commits after a later one."""
+    settings = make_settings(postgres_url, tmp_path)
+    await upgrade_to_head(settings)
+    async with app_for(settings) as app, client_for(app, token_for(settings)) as alice:
+        await _late_list_change(alice, postgres_url)
+
+
+async def _late_list_change(alice: httpx.AsyncClient, postgres_url: str) -> None:
     slow_list, fast_list = await create_list(alice, "Slow"), await create_list(alice, "Fast")
     first = await read_feed(alice, wait_for=[slow_list["id"], fast_list["id"]])
     slow = await asyncpg.connect(postgres_url, timeout=10)
