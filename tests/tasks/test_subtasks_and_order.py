@@ -406,3 +406,26 @@ async def test_a_recurring_subtask_completed_with_its_parent_makes_its_next_occu
     assert (await alice.post(f"{url}/complete")).status_code == 200
     again = (await alice.get("/api/tasks", params={"parent_id": parent["id"]})).json()
     assert len(again) == len(subtasks)
+
+
+async def test_filters_naming_someone_elses_list_or_parent_give_an_empty_page(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    theirs = await create_list(bob, "Theirs")
+    parent = await create_task(bob, title="p", list_id=theirs["id"])
+    await create_task(bob, title="s", parent_id=parent["id"])
+    await create_task(alice, title="mine")
+    for params in ({"list_id": theirs["id"]}, {"parent_id": parent["id"]}):
+        response = await alice.get("/api/tasks", params=params)
+        assert response.status_code == 200
+        assert response.json() == []
+        assert response.headers["x-total-count"] == "0"
+    assert await titles(bob, list_id=theirs["id"]) == ["p", "s"]
+    # Nor can a move or a PATCH put a task under someone else's task.
+    mine = (await alice.get("/api/tasks")).json()[0]
+    for response in (
+        await alice.post(f"/api/tasks/{mine['id']}/move", json={"parent_id": parent["id"]}),
+        await alice.patch(f"/api/tasks/{mine['id']}", json={"parent_id": parent["id"]}),
+        await alice.post(f"/api/tasks/{mine['id']}/move", json={"after": parent["id"]}),
+    ):
+        assert_error(response, 400, "VALIDATION_ERROR")
