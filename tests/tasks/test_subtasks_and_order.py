@@ -429,3 +429,26 @@ async def test_filters_naming_someone_elses_list_or_parent_give_an_empty_page(
         await alice.post(f"/api/tasks/{mine['id']}/move", json={"after": parent["id"]}),
     ):
         assert_error(response, 400, "VALIDATION_ERROR")
+
+
+async def test_a_tag_with_a_list_or_parent_filter_counts_only_what_matches_both(
+    alice: httpx.AsyncClient,
+) -> None:
+    work = await create_list(alice, "Work")
+    parent = await create_task(alice, title="p", tags=["x"])
+    await create_task(alice, title="in list", list_id=work["id"], tags=["x"])
+    await create_task(alice, title="sub", parent_id=parent["id"], tags=["x"])
+    await create_task(alice, title="inbox", tags=["x"])
+    for params, expected in [
+        ({"list_id": work["id"]}, ["in list"]),
+        ({"list_id": "inbox"}, ["p", "sub", "inbox"]),
+        ({"parent_id": parent["id"]}, ["sub"]),
+        ({"top_level": "true"}, ["p", "in list", "inbox"]),
+        ({"top_level": "false"}, ["sub"]),
+    ]:
+        response = await alice.get(
+            "/api/tasks", params={"tag": "x", "sort": "created_at", **params}
+        )
+        assert response.status_code == 200
+        assert [t["title"] for t in response.json()] == expected, params
+        assert response.headers["x-total-count"] == str(len(expected)), params

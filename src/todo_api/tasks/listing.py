@@ -354,7 +354,15 @@ def counts_in_page(s: Shape) -> bool:
 
 def counts_by_tag(s: Shape) -> bool:
     return s.tags == 1 and s == s._replace(
-        completed=False, priorities=0, q=False, due_before=False, due_after=False, overdue=None
+        completed=False,
+        priorities=0,
+        q=False,
+        due_before=False,
+        due_after=False,
+        overdue=None,
+        in_list="any",
+        parent=False,
+        top_level=None,
     )
 
 
