@@ -49,6 +49,7 @@ async def generate_revision(
     autogenerate, against the configured database brought to the latest schema first), into
     the package's versions folder or `directory`. Review it before committing it."""
     await upgrade_to_head(settings)
+    settings = settings.for_migrations()
     config = alembic_config()
     if directory is not None:
         shipped = Path(__file__).parent / "versions"
@@ -68,9 +69,10 @@ async def upgrade_to_head(settings: Settings) -> None:
 
     On PostgreSQL a transaction-scoped advisory lock makes concurrent starters wait for each
     other; the second one then finds the schema current and does nothing. (SQLite locks the
-    whole file for the one writer.)
+    whole file for the one writer.) DATABASE_DIRECT_URL, when set, is used instead of
+    DATABASE_URL: a pooler in transaction mode does not keep a session for the migration.
     """
-    engine = create_engine(settings)
+    engine = create_engine(settings.for_migrations())
     try:
         async with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
