@@ -6,6 +6,7 @@ the developer's leaks in. Every wait is bounded.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,3 +136,79 @@ def running_server(cwd: Path, env: dict[str, str], log_path: Path) -> Iterator[S
         yield server
     finally:
         server.stop()
+
+
+# --- PgBouncer --------------------------------------------------------------------------------
+
+PGBOUNCER_CANDIDATES = ("pgbouncer", "/usr/sbin/pgbouncer")
+
+
+def pgbouncer_binary() -> str | None:
+    """Debian's pgbouncer (installed by scripts/setup-ci.sh), or None."""
+    for candidate in PGBOUNCER_CANDIDATES:
+        if found := shutil.which(candidate):
+            return found
+    return None
+
+
+@dataclass
+class PgBouncer:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextmanager
+def running_pgbouncer(
+    binary: str, folder: Path, server_host: str, server_port: int
+) -> Iterator[PgBouncer]:
+    """pgbouncer in transaction mode (Neon's pooled URLs work so), trusting every local user,
+    on a free port in front of the PostgreSQL at server_host:server_port; stopped afterwards."""
+    port = free_port()
+    config = folder / "pgbouncer.ini"
+    config.write_text(
+        "[databases]\n"
+        f"* = host={server_host} port={server_port}\n"
+        "[pgbouncer]\n"
+        "listen_addr = 127.0.0.1\n"
+        f"listen_port = {port}\n"
+        "unix_socket_dir =\n"
+        "auth_type = trust\n"
+        f"auth_file = {folder / 'userlist.txt'}\n"
+        "pool_mode = transaction\n"
+        "max_client_conn = 1000\n"
+        "default_pool_size = 20\n"
+        # asyncpg and libpq send these at connect; pgbouncer refuses what it does not know.
+        "ignore_startup_parameters = extra_float_digits,options\n"
+        "logfile =\n"  # to stderr, into log_path (opened here, whichever user it runs as)
+        "pidfile =\n"
+    )
+    (folder / "userlist.txt").write_text('"postgres" ""\n')
+    # pgbouncer refuses to run as root: it reads its files first, then becomes postgres.
+    as_user = ["-u", "postgres"] if os.geteuid() == 0 else []
+    log_path = folder / "pgbouncer.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [binary, *as_user, str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    bouncer = PgBouncer(process=process, port=port, log_path=log_path)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while "listening on" not in bouncer.log():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"pgbouncer did not start:\n{bouncer.log()}")
+            time.sleep(0.05)
+        yield bouncer
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)

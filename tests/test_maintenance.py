@@ -136,9 +136,7 @@ async def test_prune_skips_its_round_while_another_process_prunes(
 
     # Another worker or instance, in the middle of its housekeeping, holds the lock.
     async with database(settings) as other, other.transaction() as holder:
-        await holder.execute(
-            select(func.pg_advisory_xact_lock(HOUSEKEEPING_LOCK_KEY))
-        )
+        await holder.execute(select(func.pg_advisory_xact_lock(HOUSEKEEPING_LOCK_KEY)))
         async with database(settings) as engine:
             assert await prune(engine, settings) is None
         assert await keys_of(settings, user) == {"expired"}
