@@ -46,6 +46,7 @@ def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
     result = run_cli("migrate", env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr  # nothing that reads like an error
     with sqlite3.connect(path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"alembic_version", "users", "tasks"} <= tables

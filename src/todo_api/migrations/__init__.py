@@ -2,12 +2,14 @@
 
 import functools
 import os
+import warnings
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import SAWarning
 
 from todo_api.config import Settings
 from todo_api.db import create_engine
@@ -32,7 +34,14 @@ def head_revision() -> str:
 
 def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    with warnings.catch_warnings():
+        # SQLite cannot reflect the lower(email) index when a batch migration reads the users
+        # table; it only adds columns there and the index stays (a test checks it), so the
+        # warning would only alarm whoever starts the service.
+        warnings.filterwarnings(
+            "ignore", "Skipped unsupported reflection of expression-based index", SAWarning
+        )
+        command.upgrade(config, "head")
 
 
 def _revision(connection: Connection, config: Config, message: str, into: str | None) -> None:
