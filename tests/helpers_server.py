@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -126,6 +127,25 @@ def _wait_until_healthy(server: Server) -> None:
                 return
         time.sleep(0.1)
     raise AssertionError(f"/health did not answer within {STARTUP_TIMEOUT} s:\n{server.log()}")
+
+
+FEED_WAIT_SECONDS = 10.0
+
+
+def poll_feed(client: httpx.Client, since: str | None, wait_for: set[str]) -> dict[str, Any]:
+    """The change feed (200 expected), asked again for a few seconds until it shows every id
+    of `wait_for`: PostgreSQL's feed holds back changes while an older transaction anywhere on
+    the database server is still running."""
+    params = {"since": since} if since else {}
+    deadline = time.monotonic() + FEED_WAIT_SECONDS
+    while True:
+        response = client.get("/api/tasks/changes", params=params)
+        assert response.status_code == 200, response.text
+        feed: dict[str, Any] = response.json()
+        seen = {task["id"] for task in feed["changes"]} | set(feed["deleted"])
+        if wait_for <= seen or time.monotonic() > deadline:
+            return feed
+        time.sleep(0.05)
 
 
 @contextmanager

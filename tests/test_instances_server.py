@@ -7,21 +7,18 @@ the other instance, and the change feed read from either one tells the same stor
 
 import os
 import secrets
-import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 import redis
 
-from tests.helpers_server import Server, clean_env, start_server
+from tests.helpers_server import Server, clean_env, poll_feed, start_server
 from tests.support import IN_CI, TEST_SECRET
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 HTTP_TIMEOUT = 30.0
-FEED_WAIT_SECONDS = 10.0
 ATTEMPTS = 3
 PASSWORD = "a long enough passphrase"
 
@@ -116,21 +113,6 @@ def test_an_idempotency_key_is_replayed_by_the_other_instance(
     assert [task["id"] for task in listed.json()] == [created.json()["id"]]
 
 
-def _feed(client: httpx.Client, since: str | None, wait_for: set[str]) -> dict[str, Any]:
-    """The change feed, asked again for a few seconds until it shows `wait_for` (PostgreSQL's
-    feed holds back changes while an older transaction anywhere is still running)."""
-    params = {"since": since} if since else {}
-    deadline = time.monotonic() + FEED_WAIT_SECONDS
-    while True:
-        response = client.get("/api/tasks/changes", params=params)
-        assert response.status_code == 200, response.text
-        feed: dict[str, Any] = response.json()
-        seen = {task["id"] for task in feed["changes"]} | set(feed["deleted"])
-        if wait_for <= seen or time.monotonic() > deadline:
-            return feed
-        time.sleep(0.05)
-
-
 def test_the_change_feed_is_the_same_from_either_instance(
     instances: tuple[Server, Server],
 ) -> None:
@@ -140,9 +122,9 @@ def test_the_change_feed_is_the_same_from_either_instance(
         _client(instances[0], address, token) as one,
         _client(instances[1], address, token) as (two),
     ):
-        start = _feed(one, None, set())
+        start = poll_feed(one, None, set())
         task = one.post("/api/tasks", json={"title": "made on one"}).json()
-        on_two = _feed(two, start["next"], {task["id"]})
+        on_two = poll_feed(two, start["next"], {task["id"]})
         assert [change["id"] for change in on_two["changes"]] == [task["id"]]
 
         renamed = two.patch(f"/api/tasks/{task['id']}", json={"title": "renamed on two"})
@@ -151,11 +133,11 @@ def test_the_change_feed_is_the_same_from_either_instance(
         assert two.delete(f"/api/tasks/{gone['id']}").status_code == 204
 
         # A token from instance two, read on instance one, continues where two left off.
-        on_one = _feed(one, on_two["next"], {task["id"], gone["id"]})
+        on_one = poll_feed(one, on_two["next"], {task["id"], gone["id"]})
         assert [change["title"] for change in on_one["changes"]] == ["renamed on two"]
         assert on_one["deleted"] == [gone["id"]]
         # And the whole story, from either, is the same.
-        assert _feed(one, start["next"], set()) == _feed(two, start["next"], set())
+        assert poll_feed(one, start["next"], set()) == poll_feed(two, start["next"], set())
 
 
 def test_both_instances_are_ready(instances: tuple[Server, Server]) -> None:
