@@ -172,6 +172,31 @@ def test_routes_with_the_user_in_the_path(client: Client) -> None:
     client.call("GET", url, 404)
 
 
+def test_lists_and_manual_order(server: Server, client: Client) -> None:
+    document = httpx.get(f"{server.url}/openapi.json", timeout=HTTP_TIMEOUT).json()
+    if "/api/lists" not in document["paths"]:
+        pytest.skip("this build has no lists")
+    home = client.call("POST", "/api/lists", 201, json={"name": "Home"}).json()
+    work = client.call("POST", "/api/lists", 201, json={"name": "Work"}).json()
+    house = client.call("PATCH", f"/api/lists/{home['id']}", 200, json={"name": "House"}).json()
+    assert client.call("GET", f"/api/lists/{home['id']}", 200).json()["name"] == house["name"]
+    client.call("POST", f"/api/lists/{work['id']}/move", 200, json={"before": home["id"]})
+    names = [item["name"] for item in client.call("GET", "/api/lists", 200).json()]
+    assert names == ["Work", "House"]
+
+    first = client.call("POST", "/api/tasks", 201, json={"title": "a", "list_id": home["id"]})
+    second = client.call("POST", "/api/tasks", 201, json={"title": "b", "list_id": home["id"]})
+    moved = {"before": first.json()["id"]}
+    client.call("POST", f"/api/tasks/{second.json()['id']}/move", 200, json=moved)
+    in_order = client.call(
+        "GET", "/api/tasks", 200, params={"list_id": home["id"], "sort": "position"}
+    ).json()
+    assert [task["title"] for task in in_order] == ["b", "a"]
+
+    client.call("DELETE", f"/api/lists/{home['id']}", 204)
+    client.call("GET", f"/api/tasks/{first.json()['id']}", 404)
+
+
 def test_many_requests_at_once_share_the_pooled_connections(client: Client) -> None:
     # More concurrent requests than the pooler has server connections (20).
     def create(n: int) -> int:
