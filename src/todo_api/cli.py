@@ -5,116 +5,14 @@ import asyncio
 import functools
 import logging
 import os
-import signal
 import sys
-import time
 import uuid
-from types import FrameType
 from typing import cast
 
 from todo_api.config import ConfigError, Settings, load_settings
+from todo_api.startup import StartupFailed, migrate_when_reachable
 
 log = logging.getLogger("todo_api")
-
-# Between two attempts to reach the database at start-up: doubling from the first, capped.
-FIRST_RETRY_SECONDS = 0.5
-MAX_RETRY_SECONDS = 5.0
-CONNECT_ATTEMPT_SECONDS = 10.0
-
-
-class StartupFailed(Exception):
-    """The service cannot start; the message is the one line that says why."""
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The driver's own error under SQLAlchemy's wrappers."""
-    seen = {id(exc)}
-    while (inner := getattr(exc, "orig", None) or exc.__cause__) is not None:
-        if id(inner) in seen:
-            break
-        seen.add(id(inner))
-        exc = inner
-    return exc
-
-
-def _describe(exc: BaseException) -> str:
-    root = _root_cause(exc)
-    text = " ".join(str(root).split()) or "no detail"
-    return f"{type(root).__name__}: {text}"
-
-
-def _unreachable(exc: BaseException) -> bool:
-    """Whether trying again may help: no answer, or a server still starting or full."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    root = _root_cause(exc)
-    transient = (
-        OSError,
-        TimeoutError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.TooManyConnectionsError,
-    )
-    return isinstance(root, transient)
-
-
-async def _reach(settings: Settings) -> None:
-    """One attempt at a connection to the database that migrations use."""
-    from todo_api.db import create_engine
-
-    engine = create_engine(settings.for_migrations())
-    try:
-        async with asyncio.timeout(CONNECT_ATTEMPT_SECONDS), engine.connect():
-            pass
-    finally:
-        await engine.dispose()
-
-
-async def _migrate_when_reachable(settings: Settings) -> None:
-    """Wait for the database for up to DATABASE_CONNECT_TIMEOUT (a line per failed attempt),
-    then bring its schema to the latest migration. Raises StartupFailed with one line."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from todo_api.migrations import upgrade_to_head
-
-    where = settings.for_migrations().database_summary()
-    deadline = time.monotonic() + settings.database_connect_timeout
-    pause = FIRST_RETRY_SECONDS
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            await _reach(settings)
-            break
-        except (OSError, TimeoutError, SQLAlchemyError) as exc:
-            left = deadline - time.monotonic()
-            if not _unreachable(exc):
-                raise StartupFailed(f"cannot use the database ({where}): {_describe(exc)}") from exc
-            if left <= 0:
-                raise StartupFailed(
-                    f"the database ({where}) did not answer within "
-                    f"{settings.database_connect_timeout:g} s (DATABASE_CONNECT_TIMEOUT): "
-                    f"{_describe(exc)}"
-                ) from exc
-            wait = min(pause, left)
-            log.warning(
-                "database not reachable (attempt %d: %s); trying again in %.1f s",
-                attempt,
-                _describe(exc),
-                wait,
-            )
-            await asyncio.sleep(wait)
-            pause = min(pause * 2, MAX_RETRY_SECONDS)
-    try:
-        await upgrade_to_head(settings)
-    except (OSError, TimeoutError, SQLAlchemyError) as exc:
-        log.debug("migration failed", exc_info=exc)
-        raise StartupFailed(f"migrating the database ({where}) failed: {_describe(exc)}") from exc
-
-
-def _exit_once_stopped(_sig: int, _frame: FrameType | None) -> None:
-    """uvicorn raises the signal that stopped it again once it has shut down gracefully;
-    reaching this handler then means a clean stop."""
-    sys.exit(0)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -123,13 +21,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from todo_api.logs import configure_logging
     from todo_api.migrations import head_revision
     from todo_api.protocol import GuardedHttpToolsProtocol
+    from todo_api.shutdown import exit_0_after_graceful_shutdown
 
     configure_logging(settings.log_level, settings.log_format)
 
     log.info("database: %s", settings.database_summary())
     if settings.database_direct_url:
         log.info("migrations through: %s", settings.for_migrations().database_summary())
-    asyncio.run(_migrate_when_reachable(settings))
+    asyncio.run(migrate_when_reachable(settings))
     log.info("database schema at migration %s", head_revision())
     settings.signing_secret()  # a development secret is made once here, not by each worker
     # httptools, with a bound on the size of a request's headers and the time they take.
@@ -138,7 +37,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     protocol = functools.partial(
         GuardedHttpToolsProtocol, header_timeout=settings.request_header_timeout_seconds
     )
-    signal.signal(signal.SIGTERM, _exit_once_stopped)
+    exit_0_after_graceful_shutdown()
     uvicorn.run(
         "todo_api.app:create_app",
         factory=True,
@@ -163,7 +62,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
     from todo_api.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_migrate_when_reachable(settings))
+    asyncio.run(migrate_when_reachable(settings))
     print("database schema is up to date")
 
 
