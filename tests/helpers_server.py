@@ -96,6 +96,13 @@ class Server:
 
 def start_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
     """`todo-api serve` on a free port; returns once /health answers 200 (or raises)."""
+    server = launch_server(cwd, env, log_path)
+    wait_until_healthy(server)
+    return server
+
+
+def launch_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
+    """`todo-api serve` on a free port, started and not waited for."""
     port = free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -106,17 +113,20 @@ def start_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = Server(process=process, port=port, log_path=log_path)
+    return Server(process=process, port=port, log_path=log_path)
+
+
+def wait_until_healthy(server: Server, timeout: float = STARTUP_TIMEOUT) -> None:
+    """Until /health answers 200; stops the server and raises if it does not, or exits."""
     try:
-        _wait_until_healthy(server)
+        _wait_until_healthy(server, timeout)
     except BaseException:
         server.stop()
         raise
-    return server
 
 
-def _wait_until_healthy(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+def _wait_until_healthy(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(
@@ -126,7 +136,7 @@ def _wait_until_healthy(server: Server) -> None:
             if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
                 return
         time.sleep(0.1)
-    raise AssertionError(f"/health did not answer within {STARTUP_TIMEOUT} s:\n{server.log()}")
+    raise AssertionError(f"/health did not answer within {timeout} s:\n{server.log()}")
 
 
 FEED_WAIT_SECONDS = 10.0
@@ -183,11 +193,12 @@ class PgBouncer:
 
 @contextmanager
 def running_pgbouncer(
-    binary: str, folder: Path, server_host: str, server_port: int
+    binary: str, folder: Path, server_host: str, server_port: int, port: int | None = None
 ) -> Iterator[PgBouncer]:
     """pgbouncer in transaction mode (Neon's pooled URLs work so), trusting every local user,
-    on a free port in front of the PostgreSQL at server_host:server_port; stopped afterwards."""
-    port = free_port()
+    on `port` (default: a free one) in front of the PostgreSQL at server_host:server_port;
+    stopped afterwards."""
+    port = port or free_port()
     config = folder / "pgbouncer.ini"
     config.write_text(
         "[databases]\n"

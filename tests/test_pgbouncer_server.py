@@ -10,8 +10,10 @@ and fail in CI.
 
 import concurrent.futures
 import re
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,10 +23,13 @@ from sqlalchemy.engine import make_url
 from tests.helpers_server import (
     Server,
     clean_env,
+    free_port,
+    launch_server,
     pgbouncer_binary,
     poll_feed,
     running_pgbouncer,
     running_server,
+    wait_until_healthy,
 )
 from tests.support import HTTP_METHODS, IN_CI, TEST_SECRET
 
@@ -33,13 +38,20 @@ PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture(scope="module")
-def server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    binary = pgbouncer_binary()
-    if binary is None:
+def binary() -> str:
+    found = pgbouncer_binary()
+    if found is None:
         message = "pgbouncer is not installed (sh scripts/setup-ci.sh installs it)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def server(
+    binary: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     direct = make_url(postgres_url)
     folder = tmp_path_factory.mktemp("pgbouncer")
     with running_pgbouncer(binary, folder, direct.host or "127.0.0.1", direct.port or 5432) as pb:
@@ -89,6 +101,35 @@ def test_the_server_migrated_through_the_direct_url(server: Server, postgres_url
     assert "database schema at migration" in log
     assert httpx.get(f"{server.url}/ready", timeout=HTTP_TIMEOUT).status_code == 200
     assert httpx.get(f"{server.url}/health", timeout=HTTP_TIMEOUT).status_code == 200
+
+
+def test_a_server_started_before_its_database_waits_for_it(
+    binary: str, postgres_url: str, tmp_path: Path
+) -> None:
+    direct = make_url(postgres_url)
+    port = free_port()  # where the pooler will be, once it is started
+    env = clean_env(
+        DATABASE_URL=direct.set(host="127.0.0.1", port=port).render_as_string(False),
+        DATABASE_STATEMENT_CACHE="false",
+        DATABASE_CONNECT_TIMEOUT="120",
+        JWT_SECRET=TEST_SECRET,
+    )
+    waiting = launch_server(tmp_path, env, tmp_path / "server.log")
+    try:
+        deadline = time.monotonic() + HTTP_TIMEOUT
+        while "database not reachable (attempt 2" not in waiting.log():
+            assert waiting.process.poll() is None, waiting.log()
+            assert time.monotonic() < deadline, waiting.log()
+            time.sleep(0.1)
+        host, server_port = direct.host or "127.0.0.1", direct.port or 5432
+        with running_pgbouncer(binary, tmp_path, host, server_port, port=port):
+            wait_until_healthy(waiting, timeout=HTTP_TIMEOUT)
+            ready = httpx.get(f"{waiting.url}/ready", timeout=HTTP_TIMEOUT)
+            assert ready.status_code == 200, ready.text
+    finally:
+        waiting.stop()
+    assert "database schema at migration" in waiting.log()
+    assert "Traceback" not in waiting.log()
 
 
 def test_accounts(client: Client) -> None:
