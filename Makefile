@@ -1,23 +1,30 @@
-# `make serve` and `make test` do all the set-up: a .venv with the project and its tools.
+# `make serve` and `make test` do all the set-up: a .venv with the project (and, for the
+# tests and checks, its tools).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 INSTALLED := $(VENV)/.installed
 
 .PHONY: install serve migrate migration test lint format bench bench-setup clean
 
-$(INSTALLED): pyproject.toml
+# What serving needs; the tools for tests and checks come on top, for those targets only.
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable .
+	touch $(RUNTIME)
+
+$(INSTALLED): $(RUNTIME)
 	$(BIN)/pip install --quiet --editable '.[dev]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
 
-serve: $(INSTALLED)
+serve: $(RUNTIME)
 	$(BIN)/todo-api serve
 
-migrate: $(INSTALLED)
+migrate: $(RUNTIME)
 	$(BIN)/todo-api migrate
 
 # A new migration from the models: make migration m="add reminders"

@@ -6,6 +6,7 @@ the developer's leaks in. Every wait is bounded.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -94,6 +96,13 @@ class Server:
 
 def start_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
     """`todo-api serve` on a free port; returns once /health answers 200 (or raises)."""
+    server = launch_server(cwd, env, log_path)
+    wait_until_healthy(server)
+    return server
+
+
+def launch_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
+    """`todo-api serve` on a free port, started and not waited for."""
     port = free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -104,17 +113,20 @@ def start_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = Server(process=process, port=port, log_path=log_path)
+    return Server(process=process, port=port, log_path=log_path)
+
+
+def wait_until_healthy(server: Server, timeout: float = STARTUP_TIMEOUT) -> None:
+    """Until /health answers 200; stops the server and raises if it does not, or exits."""
     try:
-        _wait_until_healthy(server)
+        _wait_until_healthy(server, timeout)
     except BaseException:
         server.stop()
         raise
-    return server
 
 
-def _wait_until_healthy(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+def _wait_until_healthy(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(
@@ -124,7 +136,26 @@ def _wait_until_healthy(server: Server) -> None:
             if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
                 return
         time.sleep(0.1)
-    raise AssertionError(f"/health did not answer within {STARTUP_TIMEOUT} s:\n{server.log()}")
+    raise AssertionError(f"/health did not answer within {timeout} s:\n{server.log()}")
+
+
+FEED_WAIT_SECONDS = 10.0
+
+
+def poll_feed(client: httpx.Client, since: str | None, wait_for: set[str]) -> dict[str, Any]:
+    """The change feed (200 expected), asked again for a few seconds until it shows every id
+    of `wait_for`: PostgreSQL's feed holds back changes while an older transaction anywhere on
+    the database server is still running."""
+    params = {"since": since} if since else {}
+    deadline = time.monotonic() + FEED_WAIT_SECONDS
+    while True:
+        response = client.get("/api/tasks/changes", params=params)
+        assert response.status_code == 200, response.text
+        feed: dict[str, Any] = response.json()
+        seen = {task["id"] for task in feed["changes"]} | set(feed["deleted"])
+        if wait_for <= seen or time.monotonic() > deadline:
+            return feed
+        time.sleep(0.05)
 
 
 @contextmanager
@@ -135,3 +166,80 @@ def running_server(cwd: Path, env: dict[str, str], log_path: Path) -> Iterator[S
         yield server
     finally:
         server.stop()
+
+
+# --- PgBouncer --------------------------------------------------------------------------------
+
+PGBOUNCER_CANDIDATES = ("pgbouncer", "/usr/sbin/pgbouncer")
+
+
+def pgbouncer_binary() -> str | None:
+    """Debian's pgbouncer (installed by scripts/setup-ci.sh), or None."""
+    for candidate in PGBOUNCER_CANDIDATES:
+        if found := shutil.which(candidate):
+            return found
+    return None
+
+
+@dataclass
+class PgBouncer:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextmanager
+def running_pgbouncer(
+    binary: str, folder: Path, server_host: str, server_port: int, port: int | None = None
+) -> Iterator[PgBouncer]:
+    """pgbouncer in transaction mode (Neon's pooled URLs work so), trusting every local user,
+    on `port` (default: a free one) in front of the PostgreSQL at server_host:server_port;
+    stopped afterwards."""
+    port = port or free_port()
+    config = folder / "pgbouncer.ini"
+    config.write_text(
+        "[databases]\n"
+        f"* = host={server_host} port={server_port}\n"
+        "[pgbouncer]\n"
+        "listen_addr = 127.0.0.1\n"
+        f"listen_port = {port}\n"
+        "unix_socket_dir =\n"
+        "auth_type = trust\n"
+        f"auth_file = {folder / 'userlist.txt'}\n"
+        "pool_mode = transaction\n"
+        "max_client_conn = 1000\n"
+        "default_pool_size = 20\n"
+        # asyncpg and libpq send these at connect; pgbouncer refuses what it does not know.
+        "ignore_startup_parameters = extra_float_digits,options\n"
+        "logfile =\n"  # to stderr, into log_path (opened here, whichever user it runs as)
+        "pidfile =\n"
+    )
+    (folder / "userlist.txt").write_text('"postgres" ""\n')
+    # pgbouncer refuses to run as root: it reads its files first, then becomes postgres.
+    as_user = ["-u", "postgres"] if os.geteuid() == 0 else []
+    log_path = folder / "pgbouncer.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [binary, *as_user, str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    bouncer = PgBouncer(process=process, port=port, log_path=log_path)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while "listening on" not in bouncer.log():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"pgbouncer did not start:\n{bouncer.log()}")
+            time.sleep(0.05)
+        yield bouncer
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)

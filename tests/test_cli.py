@@ -46,6 +46,7 @@ def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
     result = run_cli("migrate", env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr  # nothing that reads like an error
     with sqlite3.connect(path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"alembic_version", "users", "tasks"} <= tables
@@ -107,3 +108,62 @@ def test_a_database_url_that_names_no_database_is_one_line(
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_database_is_retried_then_exits_with_one_line(tmp_path: Path) -> None:
+    env = clean_env(
+        DATABASE_URL="postgresql://postgres@127.0.0.1:1/todo",  # nothing listens on port 1
+        DATABASE_CONNECT_TIMEOUT="1.5",
+        JWT_SECRET=TEST_SECRET,
+    )
+
+    result = run_cli("serve", "--port", "8765", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert "Traceback" not in result.stderr
+    attempts = [line for line in output if "database not reachable (attempt" in line]
+    assert len(attempts) >= 2, output  # one line per attempt
+    assert all("ConnectionRefusedError" in line for line in attempts)
+    assert "did not answer within 1.5 s (DATABASE_CONNECT_TIMEOUT)" in output[-1]
+    assert "127.0.0.1:1/todo" in output[-1]
+    # Nothing else: the database line, the attempts, the final line.
+    assert len(output) == len(attempts) + 2, output
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_a_database_that_refuses_the_role_is_one_line_at_once(
+    postgres_url: str, tmp_path: Path, command: str
+) -> None:
+    url = postgres_url.replace("postgres@", "no_such_role_here@", 1)
+    env = clean_env(DATABASE_URL=url, DATABASE_CONNECT_TIMEOUT="60", JWT_SECRET=TEST_SECRET)
+
+    result = run_cli(command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "database not reachable" not in result.stderr  # not retried: waiting will not help
+    last = result.stderr.strip().splitlines()[-1]
+    assert 'role "no_such_role_here" does not exist' in last
+
+
+def test_migrations_use_the_direct_url(postgres_url: str, tmp_path: Path) -> None:
+    # DATABASE_URL leads nowhere; migrating works through DATABASE_DIRECT_URL alone.
+    env = clean_env(
+        DATABASE_URL="postgresql://postgres@127.0.0.1:1/todo",
+        DATABASE_DIRECT_URL=postgres_url,
+        DATABASE_CONNECT_TIMEOUT="0",
+        JWT_SECRET=TEST_SECRET,
+    )
+
+    result = run_cli("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+
+
+def test_a_bad_direct_url_is_one_line_naming_it(env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli("migrate", env={**env, "DATABASE_DIRECT_URL": "postgresql://"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "DATABASE_DIRECT_URL" in result.stderr

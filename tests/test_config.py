@@ -240,3 +240,51 @@ def test_frontend_url_wildcard_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("FRONTEND_URL", "*")
     with pytest.raises(ConfigError, match="FRONTEND_URL"):
         load_settings()
+
+
+# --- operating: the direct URL, start-up and shutdown ---------------------------------------
+
+
+def test_migrations_use_the_direct_url_with_its_own_driver_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", NEON_POOLER_URL)
+    monkeypatch.setenv("DATABASE_DIRECT_URL", NEON_DIRECT_URL)
+    settings = load_settings(_env_file=None)
+
+    serving, migrating = settings, settings.for_migrations()
+
+    assert serving.sqlalchemy_url.host == "ep-x-pooler.eu-central-1.aws.neon.tech"
+    assert serving.connect_args() == {"ssl": "require", "statement_cache_size": 0}
+    assert migrating.sqlalchemy_url.host == "ep-x.eu-central-1.aws.neon.tech"
+    assert migrating.connect_args() == {"ssl": "require"}
+
+
+def test_without_a_direct_url_migrations_use_database_url() -> None:
+    settings = settings_for(NEON_DIRECT_URL)
+    assert settings.for_migrations().sqlalchemy_url == settings.sqlalchemy_url
+
+
+def test_operating_defaults() -> None:
+    settings = settings_for()
+    assert settings.database_connect_timeout == 30
+    assert settings.shutdown_delay_seconds == 0
+    assert settings.shutdown_grace_seconds == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_CONNECT_TIMEOUT", "-1"),
+        ("SHUTDOWN_DELAY_SECONDS", "soon"),
+        ("SHUTDOWN_GRACE_SECONDS", "-5"),
+    ],
+)
+def test_a_bad_operating_setting_is_one_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_env_file=None)
+    assert name in str(raised.value)
+    assert "\n" not in str(raised.value)

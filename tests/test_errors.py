@@ -531,3 +531,19 @@ async def test_tokens_never_appear_in_the_logs(
     for token in tokens:
         assert token not in logged
         assert token.rsplit(".", 1)[-1] not in logged
+
+
+async def test_a_database_outage_logs_a_line_per_request_and_at_most_one_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings("postgresql://postgres@127.0.0.1:1/nope", tmp_path)
+    async with app_for(settings) as app, client_for(app, token_for(settings)) as client:
+        with captured_logs(caplog):
+            for _ in range(3):
+                assert (await client.get("/api/tasks")).status_code == 503
+    outage = [r for r in caplog.records if r.getMessage().startswith("database unavailable")]
+    assert len(outage) == 3
+    assert all("\n" not in r.getMessage() for r in outage)
+    # The same error within a minute: its traceback once (or not at all, if logged before).
+    assert sum(r.exc_info is not None for r in outage) <= 1
+    assert outage[-1].exc_info is None

@@ -5,7 +5,8 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import func, select, update
 
 from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key, tombstone_ids
 from tests.tasks.helpers import create_task, user_id_of
@@ -13,7 +14,7 @@ from todo_api.config import Settings
 from todo_api.idempotency import idempotency_keys
 from todo_api.ids import utcnow
 from todo_api.lists.models import list_tombstones
-from todo_api.maintenance import prune
+from todo_api.maintenance import HOUSEKEEPING_LOCK_KEY, prune
 from todo_api.tasks.models import tombstones
 
 
@@ -44,7 +45,9 @@ async def deleted_task_aged(
 
 async def run_prune(settings: Settings) -> tuple[int, int]:
     async with database(settings) as engine:
-        return await prune(engine, settings)
+        pruned = await prune(engine, settings)
+    assert pruned is not None  # nobody else is pruning
+    return pruned
 
 
 async def test_prune_deletes_only_expired_idempotency_keys(
@@ -149,3 +152,23 @@ async def test_prune_deletes_list_tombstones_older_than_the_retention(
             )
         )
         assert {row.list_id for row in rows} == {made["young"]}
+
+
+async def test_prune_skips_its_round_while_another_process_prunes(
+    alice: httpx.AsyncClient, settings: Settings
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("one SQLite file has one writer at a time: nothing to coordinate")
+    user = await user_id_of(alice)
+    created_at = utcnow() - KEY_LIFETIME - timedelta(minutes=1)
+    await insert_idempotency_key(settings, user, "expired", created_at, 201)
+
+    # Another worker or instance, in the middle of its housekeeping, holds the lock.
+    async with database(settings) as other, other.transaction() as holder:
+        await holder.execute(select(func.pg_advisory_xact_lock(HOUSEKEEPING_LOCK_KEY)))
+        async with database(settings) as engine:
+            assert await prune(engine, settings) is None
+        assert await keys_of(settings, user) == {"expired"}
+
+    await run_prune(settings)
+    assert await keys_of(settings, user) == set()

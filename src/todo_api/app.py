@@ -19,6 +19,7 @@ from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
 from todo_api.db import Database
+from todo_api.docs import install_docs
 from todo_api.errors import install_error_handlers
 from todo_api.http import DOCUMENTED_MODELS
 from todo_api.limits import BodyLimitMiddleware
@@ -29,6 +30,7 @@ from todo_api.metrics import Metrics
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware
 from todo_api.ops import router as ops_router
 from todo_api.routing import DirectRoutes
+from todo_api.shutdown import Lifecycle
 from todo_api.tasks.changes import SyncTokens
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
+    lifecycle = Lifecycle()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # look at it again on every full collection (they are cheaper, and a request that
         # makes many objects, such as a validation error for a large body, costs less).
         gc.freeze()
-        yield
+        with lifecycle.watching_exit_signals(settings.shutdown_delay_seconds):
+            yield
         housekeeping.cancel()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
@@ -81,9 +85,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # FastAPI's OpenTelemetry bridge looks up the global providers on every request;
         # /metrics and the request log are this service's telemetry.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # /docs and /redoc are served with local assets by install_docs.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.lifecycle = lifecycle
     app.state.metrics = Metrics(db)
     app.state.token_verifier = token_verifier
     secret = settings.signing_secret()
@@ -108,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(accounts_router)
     app.include_router(auth_router)
     app.include_router(ops_router)
+    install_docs(app)
 
     # Innermost: the busiest routes, served without FastAPI's per-request machinery.
     app.add_middleware(
@@ -134,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 BEARER = "HTTPBearer"
+# With built-in accounts, /docs' Authorize button signs in with an email and a password.
+OAUTH2_PASSWORD = "OAuth2Password"
 
 
 def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
@@ -150,14 +162,23 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(model_schema.pop("$defs", {}))
             schemas[model.__name__] = model_schema
-        schema["components"]["securitySchemes"] = {
+        schemes: dict[str, Any] = {
             BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         }
+        # Either scheme gives the same bearer token: one pasted, or one /api/auth/token made.
+        security: list[dict[str, list[str]]] = [{BEARER: []}]
+        if app.state.settings.builtin_accounts_enabled:
+            schemes[OAUTH2_PASSWORD] = {
+                "type": "oauth2",
+                "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}},
+            }
+            security.append({OAUTH2_PASSWORD: []})
+        schema["components"]["securitySchemes"] = schemes
         for path, path_item in schema["paths"].items():
             for operation in path_item.values():
                 # Every /api operation needs the token but those marked PUBLIC.
                 if path.startswith("/api/") and "security" not in operation:
-                    operation["security"] = [{BEARER: []}]
+                    operation["security"] = security
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.get("responses", {})

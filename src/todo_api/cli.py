@@ -10,6 +10,7 @@ import uuid
 from typing import cast
 
 from todo_api.config import ConfigError, Settings, load_settings
+from todo_api.startup import StartupFailed, migrate_when_reachable
 
 log = logging.getLogger("todo_api")
 
@@ -18,13 +19,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from todo_api.logs import configure_logging
-    from todo_api.migrations import head_revision, upgrade_to_head
+    from todo_api.migrations import head_revision
     from todo_api.protocol import GuardedHttpToolsProtocol
+    from todo_api.shutdown import exit_0_after_graceful_shutdown
 
     configure_logging(settings.log_level, settings.log_format)
 
     log.info("database: %s", settings.database_summary())
-    asyncio.run(upgrade_to_head(settings))
+    if settings.database_direct_url:
+        log.info("migrations through: %s", settings.for_migrations().database_summary())
+    asyncio.run(migrate_when_reachable(settings))
     log.info("database schema at migration %s", head_revision())
     settings.signing_secret()  # a development secret is made once here, not by each worker
     # httptools, with a bound on the size of a request's headers and the time they take.
@@ -33,6 +37,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     protocol = functools.partial(
         GuardedHttpToolsProtocol, header_timeout=settings.request_header_timeout_seconds
     )
+    exit_0_after_graceful_shutdown()
     uvicorn.run(
         "todo_api.app:create_app",
         factory=True,
@@ -48,13 +53,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # TRUSTED_PROXIES only (uvicorn would believe them from 127.0.0.1).
         proxy_headers=False,
         server_header=False,
+        # After SIGTERM (and SHUTDOWN_DELAY_SECONDS): requests under way get this long.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
-    from todo_api.migrations import upgrade_to_head
+    from todo_api.logs import configure_logging
 
-    asyncio.run(upgrade_to_head(settings))
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(migrate_when_reachable(settings))
     print("database schema is up to date")
 
 
@@ -118,5 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"todo-api: {exc}", file=sys.stderr)
         return 2
-    args.run(settings, args)
+    try:
+        args.run(settings, args)
+    except StartupFailed as exc:
+        print(f"todo-api: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.development
     database_url: str | None = None
+    # Where migrations run when DATABASE_URL is a pooler in transaction mode (Neon's pooled
+    # URL): advisory locks need a session. Unset: DATABASE_URL.
+    database_direct_url: str | None = None
+    # At start-up, an unreachable database is tried again for this long, then the process
+    # exits (non-zero) with one line.
+    database_connect_timeout: float = Field(default=30, ge=0, le=3600)
     jwt_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("JWT_SECRET", "BETTER_AUTH_SECRET", "jwt_secret"),
@@ -92,6 +98,11 @@ class Settings(BaseSettings):
     # asyncpg's prepared-statement cache breaks behind PgBouncer in transaction mode
     # (Neon's "-pooler" hosts); None means "off for pooler hosts, on otherwise".
     database_statement_cache: bool | None = None
+    # On SIGTERM, /ready answers 503 at once; the server goes on accepting requests for
+    # SHUTDOWN_DELAY_SECONDS (time for a load balancer to notice), then stops accepting and
+    # gives the requests under way up to SHUTDOWN_GRACE_SECONDS to finish.
+    shutdown_delay_seconds: float = Field(default=0, ge=0, le=300)
+    shutdown_grace_seconds: int = Field(default=30, ge=0, le=3600)
     # A request body over this many bytes is refused with 413 before the rest is read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # A client gets this long to send a request's line and headers, from its first byte (or
@@ -199,6 +210,12 @@ class Settings(BaseSettings):
             return f"SQLite file {url.database}"
         return f"PostgreSQL {url.host}:{url.port or 5432}/{url.database}"
 
+    def for_migrations(self) -> "Settings":
+        """These settings with DATABASE_DIRECT_URL, when it is set, as the database."""
+        if not self.database_direct_url:
+            return self
+        return self.model_copy(update={"database_url": self.database_direct_url})
+
     def default_sqlite_url(self) -> str:
         return f"sqlite:///{self.data_dir / SQLITE_FILE_NAME}"
 
@@ -261,7 +278,7 @@ def _with_driver(url: str, backend: str) -> str:
     return f"{backend}://{rest}" if sep else url
 
 
-def normalize_database_url(raw: str) -> URL:
+def normalize_database_url(raw: str, variable: str = "DATABASE_URL") -> URL:
     """Turn what people paste into the async URL SQLAlchemy needs.
 
     `postgres://`, `postgresql://`, `postgresql+psycopg2://` and `postgresql+asyncpg://` all
@@ -274,16 +291,16 @@ def normalize_database_url(raw: str) -> URL:
             url = make_url(_with_driver(raw, "postgresql+asyncpg"))
             url.port  # noqa: B018 - a port that is not a number fails here, not at connect time
         except ValueError:
-            raise ConfigError("DATABASE_URL is not a valid URL (check the host and port)") from None
+            raise ConfigError(f"{variable} is not a valid URL (check the host and port)") from None
         if not url.host or not url.database:
             # libpq would fill in its own defaults: refuse rather than use some other database.
-            raise ConfigError("DATABASE_URL must name the host and the database")
+            raise ConfigError(f"{variable} must name the host and the database")
         query = {k: v for k, v in url.query.items() if k not in _LIBPQ_ONLY_PARAMS}
         return url.set(query=query)
     if scheme == "sqlite" or scheme.startswith("sqlite+"):
         return make_url(_with_driver(raw, "sqlite+aiosqlite"))
     raise ConfigError(
-        "DATABASE_URL must start with postgresql://, postgres:// or sqlite:/// "
+        f"{variable} must start with postgresql://, postgres:// or sqlite:/// "
         f"(got a URL starting with {scheme!r})"
     )
 
@@ -295,6 +312,8 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**overrides)
         settings.sqlalchemy_url  # noqa: B018 - validates DATABASE_URL now, not on first use
+        if settings.database_direct_url:
+            normalize_database_url(settings.database_direct_url, "DATABASE_DIRECT_URL")
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"

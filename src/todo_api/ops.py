@@ -36,6 +36,8 @@ class NotReady(DatabaseUnavailable):
     responses=error_responses(503),
 )
 async def ready(request: Request) -> Response:
+    if request.app.state.lifecycle.shutting_down:
+        raise NotReady("The service is shutting down")
     try:
         async with database(request).connection() as conn:
             revision = (await conn.execute(_ALEMBIC_VERSION)).scalar()

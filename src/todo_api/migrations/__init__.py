@@ -2,12 +2,14 @@
 
 import functools
 import os
+import warnings
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import SAWarning
 
 from todo_api.config import Settings
 from todo_api.db import create_engine
@@ -32,7 +34,14 @@ def head_revision() -> str:
 
 def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    with warnings.catch_warnings():
+        # SQLite cannot reflect the lower(email) index when a batch migration reads the users
+        # table; it only adds columns there and the index stays (a test checks it), so the
+        # warning would only alarm whoever starts the service.
+        warnings.filterwarnings(
+            "ignore", "Skipped unsupported reflection of expression-based index", SAWarning
+        )
+        command.upgrade(config, "head")
 
 
 def _revision(connection: Connection, config: Config, message: str, into: str | None) -> None:
@@ -49,6 +58,7 @@ async def generate_revision(
     autogenerate, against the configured database brought to the latest schema first), into
     the package's versions folder or `directory`. Review it before committing it."""
     await upgrade_to_head(settings)
+    settings = settings.for_migrations()
     config = alembic_config()
     if directory is not None:
         shipped = Path(__file__).parent / "versions"
@@ -68,9 +78,10 @@ async def upgrade_to_head(settings: Settings) -> None:
 
     On PostgreSQL a transaction-scoped advisory lock makes concurrent starters wait for each
     other; the second one then finds the schema current and does nothing. (SQLite locks the
-    whole file for the one writer.)
+    whole file for the one writer.) DATABASE_DIRECT_URL, when set, is used instead of
+    DATABASE_URL: a pooler in transaction mode does not keep a session for the migration.
     """
-    engine = create_engine(settings)
+    engine = create_engine(settings.for_migrations())
     try:
         async with engine.begin() as conn:
             if conn.dialect.name == "postgresql":

@@ -1,0 +1,276 @@
+"""Every route of a real `todo-api serve` process whose DATABASE_URL is Debian's pgbouncer in
+transaction mode (as Neon's pooled URLs are), with DATABASE_STATEMENT_CACHE=false; migrations
+go through DATABASE_DIRECT_URL. One pgbouncer and one server serve the whole module; the last
+test checks, from the server's own /metrics, that every operation of its OpenAPI document was
+called through the pooler.
+
+pgbouncer comes from scripts/setup-ci.sh (run by .ci/run): without it these tests skip locally
+and fail in CI.
+"""
+
+import concurrent.futures
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.helpers_server import (
+    Server,
+    clean_env,
+    free_port,
+    launch_server,
+    pgbouncer_binary,
+    poll_feed,
+    running_pgbouncer,
+    running_server,
+    wait_until_healthy,
+)
+from tests.support import HTTP_METHODS, IN_CI, TEST_SECRET
+
+HTTP_TIMEOUT = 30.0
+PASSWORD = "a long enough passphrase"
+
+
+@pytest.fixture(scope="module")
+def binary() -> str:
+    found = pgbouncer_binary()
+    if found is None:
+        message = "pgbouncer is not installed (sh scripts/setup-ci.sh installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def server(
+    binary: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    direct = make_url(postgres_url)
+    folder = tmp_path_factory.mktemp("pgbouncer")
+    with running_pgbouncer(binary, folder, direct.host or "127.0.0.1", direct.port or 5432) as pb:
+        pooled = direct.set(host="127.0.0.1", port=pb.port)
+        env = clean_env(
+            DATABASE_URL=pooled.render_as_string(hide_password=False),
+            DATABASE_DIRECT_URL=postgres_url,
+            DATABASE_STATEMENT_CACHE="false",
+            JWT_SECRET=TEST_SECRET,
+            METRICS_TOKEN="scrape",
+        )
+        with running_server(folder, env, folder / "server.log") as server:
+            yield server
+        assert "Traceback" not in server.log(), server.log()
+
+
+class Client:
+    """httpx against the server, signed in as one new account."""
+
+    def __init__(self, server: Server) -> None:
+        self.http = httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT)
+        self.email = f"pooled-{uuid.uuid4().hex[:10]}@example.test"
+        registered = self.http.post(
+            "/api/auth/register", json={"email": self.email, "password": PASSWORD}
+        )
+        assert registered.status_code == 201, registered.text
+        self.tokens: dict[str, Any] = registered.json()
+        self.http.headers["Authorization"] = f"Bearer {self.tokens['access_token']}"
+
+    def call(self, method: str, path: str, status: int, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, path, **kwargs)
+        assert response.status_code == status, (method, path, response.text)
+        return response
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[Client]:
+    client = Client(server)
+    yield client
+    client.http.close()
+
+
+def test_the_server_migrated_through_the_direct_url(server: Server, postgres_url: str) -> None:
+    log = server.log()
+    direct = make_url(postgres_url)
+    assert f"migrations through: PostgreSQL {direct.host}:{direct.port}/{direct.database}" in log
+    assert "database schema at migration" in log
+    assert httpx.get(f"{server.url}/ready", timeout=HTTP_TIMEOUT).status_code == 200
+    assert httpx.get(f"{server.url}/health", timeout=HTTP_TIMEOUT).status_code == 200
+
+
+def test_a_server_started_before_its_database_waits_for_it(
+    binary: str, postgres_url: str, tmp_path: Path
+) -> None:
+    direct = make_url(postgres_url)
+    port = free_port()  # where the pooler will be, once it is started
+    env = clean_env(
+        DATABASE_URL=direct.set(host="127.0.0.1", port=port).render_as_string(False),
+        DATABASE_STATEMENT_CACHE="false",
+        DATABASE_CONNECT_TIMEOUT="120",
+        JWT_SECRET=TEST_SECRET,
+    )
+    waiting = launch_server(tmp_path, env, tmp_path / "server.log")
+    try:
+        deadline = time.monotonic() + HTTP_TIMEOUT
+        while "database not reachable (attempt 2" not in waiting.log():
+            assert waiting.process.poll() is None, waiting.log()
+            assert time.monotonic() < deadline, waiting.log()
+            time.sleep(0.1)
+        host, server_port = direct.host or "127.0.0.1", direct.port or 5432
+        with running_pgbouncer(binary, tmp_path, host, server_port, port=port):
+            wait_until_healthy(waiting, timeout=HTTP_TIMEOUT)
+            ready = httpx.get(f"{waiting.url}/ready", timeout=HTTP_TIMEOUT)
+            assert ready.status_code == 200, ready.text
+    finally:
+        waiting.stop()
+    assert "database schema at migration" in waiting.log()
+    assert "Traceback" not in waiting.log()
+
+
+def test_accounts(client: Client) -> None:
+    me = client.call("GET", "/api/auth/me", 200).json()
+    assert me["email"] == client.email
+    login = client.call(
+        "POST", "/api/auth/login", 200, json={"email": client.email, "password": PASSWORD}
+    )
+    form = client.call(
+        "POST", "/api/auth/token", 200, data={"username": client.email, "password": PASSWORD}
+    )
+    assert form.json()["user"]["id"] == login.json()["user"]["id"] == me["id"]
+    refresh = {"refresh_token": login.json()["refresh_token"]}
+    renewed = client.call("POST", "/api/auth/refresh", 200, json=refresh).json()
+    client.call("POST", "/api/auth/logout", 204, json={"refresh_token": renewed["refresh_token"]})
+    client.call("POST", "/api/auth/refresh", 401, json={"refresh_token": renewed["refresh_token"]})
+
+
+def test_tasks(client: Client) -> None:
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    created = client.call("POST", "/api/tasks", 201, json={"title": "one"}, headers=key).json()
+    replayed = client.call("POST", "/api/tasks", 201, json={"title": "one"}, headers=key)
+    assert replayed.json()["id"] == created["id"]
+    second = client.call("POST", "/api/tasks", 201, json={"title": "two"}).json()
+    url = f"/api/tasks/{created['id']}"
+
+    got = client.call("GET", url, 200)
+    client.call("GET", url, 304, headers={"If-None-Match": got.headers["etag"]})
+    patched = client.call(
+        "PATCH", url, 200, json={"priority": "high"}, headers={"If-Match": got.headers["etag"]}
+    ).json()
+    assert patched["priority"] == "high"
+    client.call("PATCH", url, 412, json={"title": "x"}, headers={"If-Match": got.headers["etag"]})
+    put = client.call("PUT", url, 200, json={"title": "one, renamed", "tags": ["a"]}).json()
+    assert put["title"] == "one, renamed"
+    assert client.call("POST", f"{url}/complete", 200).json()["is_completed"] is True
+    assert client.call("POST", f"{url}/reopen", 200).json()["is_completed"] is False
+
+    first_page = client.call("GET", "/api/tasks", 200, params={"limit": 1})
+    assert len(first_page.json()) == 1
+    cursor = first_page.headers["x-next-cursor"]
+    rest = client.call("GET", "/api/tasks", 200, params={"limit": 1, "cursor": cursor}).json()
+    assert {first_page.json()[0]["id"], rest[0]["id"]} == {created["id"], second["id"]}
+    tagged = client.call("GET", "/api/tasks", 200, params={"tag": "a"}).json()
+    assert [task["id"] for task in tagged] == [created["id"]]
+
+    client.call("DELETE", url, 204)
+    client.call("GET", url, 404)
+
+
+def test_bulk_and_the_change_feed(client: Client) -> None:
+    start = client.call("GET", "/api/tasks/changes", 200).json()
+    bulk = client.call(
+        "POST",
+        "/api/tasks/bulk",
+        200,
+        json={
+            "operations": [
+                {"op": "create", "data": {"title": "bulk one"}},
+                {"op": "create", "data": {"title": "bulk two"}},
+            ]
+        },
+    ).json()
+    made = [result["task"]["id"] for result in bulk["results"]]
+    client.call("DELETE", f"/api/tasks/{made[1]}", 204)
+    feed = poll_feed(client.http, start["next"], set(made))
+    assert [task["id"] for task in feed["changes"]] == [made[0]]
+    assert feed["deleted"] == [made[1]]
+
+
+def test_routes_with_the_user_in_the_path(client: Client) -> None:
+    me = client.call("GET", "/api/auth/me", 200).json()
+    base = f"/api/{me['id']}/tasks"
+    created = client.call("POST", base, 201, json={"title": "in the path"}).json()
+    assert [task["id"] for task in client.call("GET", base, 200).json()] == [created["id"]]
+    url = f"{base}/{created['id']}"
+    assert client.call("GET", url, 200).json()["title"] == "in the path"
+    client.call("PUT", url, 200, json={"title": "renamed in the path"})
+    assert client.call("PATCH", f"{url}/complete", 200).json()["is_completed"] is True
+    client.call("DELETE", url, 204)
+    client.call("GET", url, 404)
+
+
+def test_lists_and_manual_order(server: Server, client: Client) -> None:
+    document = httpx.get(f"{server.url}/openapi.json", timeout=HTTP_TIMEOUT).json()
+    if "/api/lists" not in document["paths"]:
+        pytest.skip("this build has no lists")
+    home = client.call("POST", "/api/lists", 201, json={"name": "Home"}).json()
+    work = client.call("POST", "/api/lists", 201, json={"name": "Work"}).json()
+    house = client.call("PATCH", f"/api/lists/{home['id']}", 200, json={"name": "House"}).json()
+    assert client.call("GET", f"/api/lists/{home['id']}", 200).json()["name"] == house["name"]
+    client.call("POST", f"/api/lists/{work['id']}/move", 200, json={"before": home["id"]})
+    names = [item["name"] for item in client.call("GET", "/api/lists", 200).json()]
+    assert names == ["Work", "House"]
+
+    first = client.call("POST", "/api/tasks", 201, json={"title": "a", "list_id": home["id"]})
+    second = client.call("POST", "/api/tasks", 201, json={"title": "b", "list_id": home["id"]})
+    moved = {"before": first.json()["id"]}
+    client.call("POST", f"/api/tasks/{second.json()['id']}/move", 200, json=moved)
+    in_order = client.call(
+        "GET", "/api/tasks", 200, params={"list_id": home["id"], "sort": "position"}
+    ).json()
+    assert [task["title"] for task in in_order] == ["b", "a"]
+
+    client.call("DELETE", f"/api/lists/{home['id']}", 204)
+    client.call("GET", f"/api/tasks/{first.json()['id']}", 404)
+
+
+def test_many_requests_at_once_share_the_pooled_connections(client: Client) -> None:
+    # More concurrent requests than the pooler has server connections (20).
+    def create(n: int) -> int:
+        return client.http.post("/api/tasks", json={"title": f"at once {n}"}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(create, range(60)))
+    assert statuses == [201] * 60
+    assert len(client.call("GET", "/api/tasks", 200, params={"limit": 100}).json()) == 60
+
+
+def test_every_operation_was_served_through_the_pooler(server: Server) -> None:
+    """Last in this module: /metrics counts requests by route template; each operation of the
+    OpenAPI document must have been called by the tests above (a new route needs one here)."""
+    document = httpx.get(f"{server.url}/openapi.json", timeout=HTTP_TIMEOUT).json()
+    metrics = httpx.get(
+        f"{server.url}/metrics", headers={"Authorization": "Bearer scrape"}, timeout=HTTP_TIMEOUT
+    )
+    assert metrics.status_code == 200
+    served = set(
+        re.findall(r'^http_requests_total\{method="(\w+)",route="([^"]+)"', metrics.text, re.M)
+    )
+    served |= {
+        (method, route)
+        for route, method in re.findall(
+            r'^http_requests_total\{route="([^"]+)",method="(\w+)"', metrics.text, re.M
+        )
+    }
+    operations = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+    missing = operations - served - {("GET", "/metrics")}  # this very request is counted after
+    assert not missing, sorted(missing)
