@@ -294,3 +294,13 @@ async def test_completing_a_stored_rule_without_a_date_is_prompt_and_ends_the_se
     assert completed.status_code == 200, completed.text
     assert completed.json()["is_completed"] is True
     assert (await alice.get("/api/tasks", params={"completed": "false"})).json() == []
+
+
+@pytest.mark.parametrize("parameter", ["due_before", "due_after"])
+@pytest.mark.parametrize("value", ["0.5", "1764547200", "tomorrow", "2026-12-01"])
+async def test_a_due_filter_that_is_not_an_rfc_3339_date_time_is_refused(
+    alice: httpx.AsyncClient, parameter: str, value: str
+) -> None:
+    """A number is not read as a Unix time, nor a date as a time (the same rule as due_at)."""
+    response = await alice.get("/api/tasks", params={parameter: value})
+    assert_validation_error(response, parameter)

@@ -1,13 +1,11 @@
 """What task routes take from a request: the task id in the path and the listing's query."""
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
 from pydantic import AfterValidator
 
-from todo_api.errors import InvalidField
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
@@ -18,7 +16,7 @@ from todo_api.tasks.listing import (
     TaskFilters,
 )
 from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
-from todo_api.tasks.schemas import OUT_OF_RANGE, UUID_EXAMPLE, PriorityName
+from todo_api.tasks.schemas import UUID_EXAMPLE, DateTimeText, PriorityName
 from todo_api.text import NO_NUL_PATTERN, storable
 
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
@@ -38,17 +36,6 @@ def parse_task_id(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise TaskNotFound from None
-
-
-def _as_utc(value: datetime | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidField(name, OUT_OF_RANGE) from None
 
 
 async def list_query(
@@ -89,14 +76,14 @@ async def list_query(
         ),
     ] = None,
     due_before: Annotated[
-        datetime | None,
+        DateTimeText | None,
         Query(
             description="Due strictly before this time (RFC 3339)",
             examples=["2026-12-01T00:00:00Z"],
         ),
     ] = None,
     due_after: Annotated[
-        datetime | None,
+        DateTimeText | None,
         Query(
             description="Due at or after this time (RFC 3339)", examples=["2026-11-01T00:00:00Z"]
         ),
@@ -134,8 +121,8 @@ async def list_query(
         priorities=tuple(sorted({Priority[p] for p in priority or []})),
         tags=tuple(tags),
         q=q,
-        due_before=_as_utc(due_before, "due_before"),
-        due_after=_as_utc(due_after, "due_after"),
+        due_before=due_before,
+        due_after=due_after,
         overdue=overdue,
     )
     return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)

@@ -32,6 +32,21 @@ MAX_NUMBER = 1000
 HORIZON = timedelta(days=3653)  # ten years, leap days included
 
 
+_DAY = "(MO|TU|WE|TH|FR|SA|SU)"
+_UNTIL_DATE = "(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])"
+_UNTIL_TIME = "(T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]Z)?"
+# For the OpenAPI document: the rules as the service writes them (what it answers, and what a
+# client is best to send). Every rule this pattern admits is taken, given a due date it follows
+# (INTERVAL up to 9 keeps a yearly rule within the ten-year horizon). The service also reads
+# other spellings: lower case, the parts in any order, INTERVAL and COUNT up to 1000.
+RULE_PATTERN = (
+    "^(RRULE:)?FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)"
+    "(;INTERVAL=[1-9])?"
+    f"(;BYDAY={_DAY}(,{_DAY}){{0,6}})?"
+    f"(;COUNT=[1-9][0-9]{{0,2}}|;UNTIL={_UNTIL_DATE}{_UNTIL_TIME})?$"
+)
+
+
 class InvalidRule(ValueError):
     pass
 
