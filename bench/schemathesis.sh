@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.venv/bin
-config=$PWD/bench/schemathesis.toml  # what no schema can say: see the file
+config=$PWD/bench/schemathesis.toml  # what no schema can say: see the file and the hooks
+export SCHEMATHESIS_HOOKS=$PWD/bench/schemathesis_hooks.py
 kind=${1:-sqlite}
 shift || true
 admin_url=postgresql://postgres@127.0.0.1:5432/postgres
