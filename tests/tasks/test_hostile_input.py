@@ -352,3 +352,16 @@ async def test_a_million_tags_is_one_short_error(alice: httpx.AsyncClient) -> No
     response = await alice.post("/api/tasks", json={"title": "t", "tags": [1] * 400_000})
     assert_validation_error(response, "tags")  # one detail, naming the field
     assert await titles(alice) == []
+
+
+@pytest.mark.parametrize("due_at", ["0001-01-01T00:00:00Z", "9999-12-20T00:00:00Z"])
+async def test_a_rule_on_the_first_or_last_instants_is_checked_without_a_500(
+    alice: httpx.AsyncClient, due_at: str
+) -> None:
+    """PostgreSQL keeps these instants as -infinity and infinity, read back without a zone."""
+    task = await create_task(alice, due_at=due_at)
+    rule = {"recurrence": "FREQ=WEEKLY;BYDAY=MO,WE"}
+    response = await alice.patch(f"/api/tasks/{task['id']}", json={"due_at": due_at, **rule})
+    assert response.status_code == 200, response.text
+    response = await alice.patch(f"/api/tasks/{task['id']}", json={"title": "again", **rule})
+    assert response.status_code == 200, response.text
