@@ -221,3 +221,15 @@ async def test_a_recurrence_with_a_null_due_at_is_refused_on_create_and_update(
     task = await create_task(alice, due_at="2026-03-02T09:00:00Z")
     response = await alice.patch(f"/api/tasks/{task['id']}", json=both)
     assert_error(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("email", ["a\x85b@example.com", "ada@exa\x7fmple.com", "ada@ex.c\x9fm"])
+async def test_an_email_with_a_control_character_is_refused_and_outside_the_pattern(
+    anonymous: httpx.AsyncClient, schema: dict[str, Any], email: str
+) -> None:
+    register = schema["components"]["schemas"]["Register"]["properties"]["email"]
+    assert not re.fullmatch(register["pattern"], email)
+    response = await anonymous.post(
+        "/api/auth/register", json={"email": email, "password": "a fine passphrase"}
+    )
+    assert_error(response, 400, "VALIDATION_ERROR")
