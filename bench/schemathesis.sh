@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.venv/bin
+config=$PWD/bench/schemathesis.toml  # what no schema can say: see the file and the hooks
+export SCHEMATHESIS_HOOKS=$PWD/bench/schemathesis_hooks.py
 kind=${1:-sqlite}
 shift || true
 admin_url=postgresql://postgres@127.0.0.1:5432/postgres
@@ -60,11 +62,11 @@ done
 
 cd "$work"  # schemathesis keeps its cache in the working directory
 token=$("$BIN/todo-api" token --sub "schemathesis-$RANDOM" --email schemathesis@example.com)
-"$BIN/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+"$BIN/schemathesis" --config-file "$config" run "http://127.0.0.1:$port/openapi.json" \
   --checks all \
   --phases examples,coverage,fuzzing,stateful \
   --header "Authorization: Bearer $token" \
-  --workers 2 \
+  --workers 1 \
   --seed 1 \
   --report junit --report-dir "$work/report" \
   "$@"

@@ -176,6 +176,26 @@ async def test_wrong_content_type_message_names_the_content_type(
     assert "Content-Type" in assert_error(response, 400, "INVALID_REQUEST")["error"]
 
 
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (b'{"username": "a@example.com", "password": "pw"}', JSON),
+        (b"username=a@example.com&password=pw", {"content-type": "text/plain"}),
+        (b"username=a@example.com&password=pw", {}),
+    ],
+    ids=["json", "text-plain", "no-content-type"],
+)
+async def test_a_body_of_another_type_on_the_form_route_is_invalid_request_too(
+    anonymous: httpx.AsyncClient, content: bytes, headers: dict[str, str]
+) -> None:
+    """Every route answers a body of the wrong type alike: 400 INVALID_REQUEST naming the type
+    it takes (never 415, never a list of missing fields)."""
+    response = await anonymous.post("/api/auth/token", content=content, headers=headers)
+    body = assert_error(response, 400, "INVALID_REQUEST")
+    assert "application/x-www-form-urlencoded" in body["error"]
+    assert body["details"] is None
+
+
 # --- NOT_FOUND -----------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """The OpenAPI document says what the service does: every status a route answers, the headers
 it sends, null only where null is taken, and examples the service accepts."""
 
+import re
 from typing import Any
 
 import httpx
@@ -21,11 +22,17 @@ def response_headers(operation: dict[str, Any], status: str) -> set[str]:
     return set(operation["responses"][status].get("headers", {}))
 
 
-def test_every_route_that_takes_a_body_lists_400_413_and_415(schema: dict[str, Any]) -> None:
+def test_every_route_that_takes_a_body_lists_400_and_413_and_none_lists_415(
+    schema: dict[str, Any],
+) -> None:
+    """A body of another type is 400 INVALID_REQUEST (the contract's error table): no route
+    answers 415, so none lists it."""
     with_body = [(m, p, op) for m, p, op in operations(schema) if "requestBody" in op]
     assert len(with_body) >= 9
     for method, path, operation in with_body:
-        assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
+        assert {"400", "413"} <= set(operation["responses"]), (method, path)
+    for method, path, operation in operations(schema):
+        assert "415" not in operation["responses"], (method, path)
 
 
 def test_retry_after_and_www_authenticate_are_documented_where_sent(
@@ -156,3 +163,77 @@ async def test_bulk_answers_other_methods_with_405_allowing_post(
     response = await alice.request(method, "/api/tasks/bulk")
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
     assert response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def test_changes_answers_other_methods_with_405_allowing_get(
+    alice: httpx.AsyncClient, method: str
+) -> None:
+    response = await alice.request(method, "/api/tasks/changes", json={"title": "x"})
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "GET"
+
+
+# Rules of the shape the document's pattern describes, from the simplest to the longest.
+RULES_OF_THE_PATTERN = [
+    "FREQ=DAILY",
+    "RRULE:FREQ=YEARLY;INTERVAL=9",
+    "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU",
+    "FREQ=MONTHLY;INTERVAL=2;BYDAY=SU;COUNT=999",
+    "FREQ=YEARLY;INTERVAL=9;BYDAY=SA;UNTIL=19000228",
+    "FREQ=DAILY;UNTIL=20991228T235959Z",
+]
+
+
+def test_the_recurrence_pattern_describes_the_rules_and_a_due_at_comes_with_one(
+    schema: dict[str, Any],
+) -> None:
+    components = schema["components"]["schemas"]
+    for model in ("TaskCreate", "TaskUpdate"):
+        field = components[model]["properties"]["recurrence"]
+        string = next(option for option in field.get("anyOf", [field]) if "pattern" in option)
+        pattern = re.compile(string["pattern"])
+        assert all(pattern.fullmatch(rule) for rule in RULES_OF_THE_PATTERN)
+        assert not pattern.fullmatch("0" * 500)
+        given = components[model]["if"]
+        assert given["required"] == ["recurrence"]
+        assert components[model]["then"]["properties"]["due_at"] == {"type": "string"}
+    assert components["TaskCreate"]["then"]["required"] == ["due_at"]
+
+
+@pytest.mark.parametrize("rule", RULES_OF_THE_PATTERN)
+async def test_every_kind_of_rule_the_pattern_admits_is_taken(
+    alice: httpx.AsyncClient, rule: str
+) -> None:
+    """Given a due date the rule follows (the horizon is ten years; the pattern's INTERVAL
+    stops at 9, so a yearly rule stays within it)."""
+    for due_at in ("1900-01-01T00:00:00Z", "2026-03-02T09:00:00+02:00"):
+        task = await create_task(alice, due_at=due_at, recurrence=rule)
+        response = await alice.put(
+            f"/api/tasks/{task['id']}", json={"recurrence": rule, "due_at": due_at}
+        )
+        assert response.status_code == 200, response.text
+
+
+async def test_a_recurrence_with_a_null_due_at_is_refused_on_create_and_update(
+    alice: httpx.AsyncClient,
+) -> None:
+    """What the document's if/then says: with a recurrence, due_at is not null."""
+    both = {"recurrence": "FREQ=DAILY", "due_at": None}
+    response = await alice.post("/api/tasks", json={"title": "t", **both})
+    assert_error(response, 400, "VALIDATION_ERROR")
+    task = await create_task(alice, due_at="2026-03-02T09:00:00Z")
+    response = await alice.patch(f"/api/tasks/{task['id']}", json=both)
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("email", ["a\x85b@example.com", "ada@exa\x7fmple.com", "ada@ex.c\x9fm"])
+async def test_an_email_with_a_control_character_is_refused_and_outside_the_pattern(
+    anonymous: httpx.AsyncClient, schema: dict[str, Any], email: str
+) -> None:
+    register = schema["components"]["schemas"]["Register"]["properties"]["email"]
+    assert not re.fullmatch(register["pattern"], email)
+    response = await anonymous.post(
+        "/api/auth/register", json={"email": email, "password": "a fine passphrase"}
+    )
+    assert_error(response, 400, "VALIDATION_ERROR")

@@ -75,11 +75,17 @@ async def connect() -> AsyncIterator[Connect]:
     opened: list[GuardedHttpToolsProtocol] = []
 
     def open_connection(
-        header_timeout: float = 30.0,
+        header_timeout: float = 30.0, body_timeout: float = 30.0, app: Any = body_size_app
     ) -> tuple[GuardedHttpToolsProtocol, RecordingTransport]:
         protocol = GuardedHttpToolsProtocol(
-            config, ServerState(), {}, asyncio.get_running_loop(), header_timeout=header_timeout
+            config,
+            ServerState(),
+            {},
+            asyncio.get_running_loop(),
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
         )
+        protocol.app = app
         transport = RecordingTransport()
         protocol.connection_made(transport)
         opened.append(protocol)
@@ -191,3 +197,74 @@ async def test_an_unparseable_request_gets_the_error_body(connect: Connect) -> N
     assert statuses(transport.written) == [400]
     assert b'"code": "INVALID_REQUEST"' in transport.written
     assert b"x-content-type-options: nosniff" in transport.written
+
+
+# --- request bodies: time -------------------------------------------------------------------
+
+
+async def answer_at_once_app(scope: Any, receive: Any, send: Any) -> None:
+    """Answers without reading the body (as a route does for a request without a token)."""
+    await send({"type": "http.response.start", "status": 401, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+POST_HEAD = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+
+
+async def test_a_body_that_stalls_is_answered_408_and_the_application_reads_a_disconnect(
+    connect: Connect,
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def recording_app(scope: Any, receive: Any, send: Any) -> None:
+        received.append(await receive())
+        received.append(await receive())  # the rest of the body, which never comes
+        await body_size_app(scope, receive, send)  # whatever it answers is not sent
+
+    protocol, transport = connect(body_timeout=0.05, app=recording_app)
+    protocol.data_received(POST_HEAD + b"x" * 10)
+    await until(lambda: len(received) == 2)
+    assert received[1] == {"type": "http.disconnect"}
+    assert statuses(transport.written) == [408]
+    assert b'"code": "INVALID_REQUEST"' in transport.written
+    assert transport.eof_written
+    await asyncio.sleep(0.05)
+    assert statuses(transport.written) == [408]  # the application's answer went nowhere
+
+
+async def test_a_body_that_trickles_is_cut_off_at_the_timeout(connect: Connect) -> None:
+    protocol, transport = connect(body_timeout=0.2)
+    protocol.data_received(POST_HEAD)
+    for _ in range(99):  # a byte every 10 ms would take a second: five times the timeout
+        if transport.written:
+            break
+        protocol.data_received(b"x")
+        await asyncio.sleep(0.01)
+    assert statuses(transport.written) == [408]
+
+
+async def test_a_body_left_unread_cannot_hold_the_connection(connect: Connect) -> None:
+    protocol, transport = connect(body_timeout=0.05, app=answer_at_once_app)
+    protocol.data_received(POST_HEAD + b"x" * 10)
+    await until(lambda: transport.closed)
+    assert statuses(transport.written) == [401]  # answered once; then the connection ends
+
+
+async def test_a_body_in_several_reads_within_the_timeout_is_served(connect: Connect) -> None:
+    protocol, transport = connect(body_timeout=30.0)
+    protocol.data_received(POST_HEAD + b"x" * 50)
+    assert protocol._timer is not None  # the body's deadline
+    protocol.data_received(b"x" * 50 + b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    await until(lambda: statuses(transport.written) == [200, 200])
+    assert b"\r\n\r\n100HTTP/1.1" in transport.written
+
+
+async def test_a_request_whose_body_arrives_with_its_head_starts_no_timer(
+    connect: Connect,
+) -> None:
+    protocol, transport = connect()
+    protocol.data_received(POST_HEAD + b"x" * 100)  # ends the connection's timer
+    await until(lambda: statuses(transport.written) == [200])
+    protocol.data_received(POST_HEAD + b"x" * 100)
+    assert protocol._timer is None
+    await until(lambda: statuses(transport.written) == [200, 200])

@@ -364,6 +364,7 @@ def test_transport_settings_defaults() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.request_header_timeout_seconds == 10
+    assert settings.request_body_timeout_seconds == 30
     assert settings.trusted_proxies == []
     assert settings.public_url is None
 
@@ -371,11 +372,13 @@ def test_transport_settings_defaults() -> None:
 def test_transport_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("REQUEST_HEADER_TIMEOUT_SECONDS", "2.5")
+    monkeypatch.setenv("REQUEST_BODY_TIMEOUT_SECONDS", "7")
     monkeypatch.setenv("TRUSTED_PROXIES", " 10.0.0.1, 192.168.0.0/16 ,::1,")
     monkeypatch.setenv("PUBLIC_URL", "https://api.example.com/todo/")
     settings = load_settings(_env_file=None)
     assert settings.max_body_bytes == 2048
     assert settings.request_header_timeout_seconds == 2.5
+    assert settings.request_body_timeout_seconds == 7
     assert settings.trusted_proxies == ["10.0.0.1", "192.168.0.0/16", "::1"]
     assert settings.public_url == "https://api.example.com/todo"
 
@@ -390,6 +393,7 @@ def test_transport_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
         ("PUBLIC_URL", "https://todo.example/?x=1"),
         ("MAX_BODY_BYTES", "0"),
         ("REQUEST_HEADER_TIMEOUT_SECONDS", "0"),
+        ("REQUEST_BODY_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_bad_transport_settings_are_refused_naming_the_variable(

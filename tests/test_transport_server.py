@@ -21,9 +21,10 @@ from tests.helpers_server import Server, clean_env, running_server
 from tests.support import TEST_SECRET
 
 HEADER_TIMEOUT = 1.0  # seconds, this suite's REQUEST_HEADER_TIMEOUT_SECONDS
+BODY_TIMEOUT = 1.0  # seconds, this suite's REQUEST_BODY_TIMEOUT_SECONDS
 BODY_LIMIT = 512 * 1024
 ATTEMPTS = 3
-SOCKET_TIMEOUT = 15.0  # far above HEADER_TIMEOUT: a wait that ends earlier was not a timeout
+SOCKET_TIMEOUT = 15.0  # far above the timeouts: a wait that ends earlier was not a timeout
 HTTP_TIMEOUT = 15.0
 LOG_WAIT = 10.0
 
@@ -46,6 +47,7 @@ def _server(
         DATABASE_URL=database_url,
         JWT_SECRET=TEST_SECRET,
         REQUEST_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
+        REQUEST_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
         MAX_BODY_BYTES=str(BODY_LIMIT),
         AUTH_RATE_LIMIT_ATTEMPTS=str(ATTEMPTS),
         AUTH_RATE_LIMIT_ADDRESS_ATTEMPTS=str(ATTEMPTS),
@@ -258,6 +260,67 @@ def test_a_body_without_a_token_is_answered_401_before_it_is_read(server: Server
         while b"\r\n\r\n" not in head:
             head += sock.recv(65536)
     assert status_of(head) == 401
+
+
+# --- request bodies: time ---------------------------------------------------------------------
+
+
+def test_a_client_that_stops_halfway_through_its_body_is_answered_408(server: Server) -> None:
+    marker = uuid.uuid4().hex
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            + bearer_header()
+            + b'X-Request-Id: %s\r\nContent-Length: 100\r\n\r\n{"title": ' % marker.encode()
+        )
+        response = read_until_closed(sock)  # returns: the server closed the connection
+    assert status_of(response) == 408
+    assert b'"code": "INVALID_REQUEST"' in response
+    assert b"x-content-type-options: nosniff" in head_of(response)
+    # The route that was waiting for the body is logged as abandoned, not as a failure.
+    deadline = time.monotonic() + LOG_WAIT
+    while not (lines := [line for line in server.log().splitlines() if marker in line]):
+        assert time.monotonic() < deadline, "the request was not logged"
+        time.sleep(0.05)
+    assert "POST /api/tasks 499" in lines[0]
+    assert "unhandled error" not in server.log()
+
+
+def test_a_client_that_trickles_its_body_is_answered_408(server: Server) -> None:
+    """A byte now and then does not keep the connection: the time counts from the headers."""
+    closed = threading.Event()
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            + bearer_header()
+            + b"Content-Length: 1000\r\n\r\n"
+        )
+
+        def trickle() -> None:
+            with suppress(OSError):
+                for byte in b'{"title": "' + b"s" * 1000:
+                    if closed.wait(0.1):
+                        return
+                    sock.send(bytes([byte]))
+
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        response = read_until_closed(sock)
+        closed.set()
+        sender.join(timeout=10)
+    assert status_of(response) == 408
+
+
+def test_a_body_sent_after_the_answer_cannot_hold_the_connection(server: Server) -> None:
+    """Answered 401 before its body is read; the body never finishes: the connection ends."""
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        response = read_until_closed(sock)
+    assert status_of(response) == 401
+    assert response.count(b"HTTP/1.1 ") == 1
 
 
 # --- forwarded addresses -----------------------------------------------------------------------

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # A client gets this long to send a request's line and headers, from its first byte (or
     # from connecting); then the connection is closed.
     request_header_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    # ... and this long, from the end of the headers, to send the body; then the connection
+    # is closed (with a 408 if the request has not been answered).
+    request_body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
     # Addresses or networks of the proxies whose X-Forwarded-For / X-Forwarded-Proto are
     # believed; by default nobody's, so a client cannot choose the address it is counted as.
     trusted_proxies: Annotated[list[str], NoDecode] = []

@@ -34,12 +34,24 @@ def json_response(
     return Response(json_bytes(value), status_code, headers, "application/json")
 
 
-def _is_json(content_type: str | None) -> bool:
-    if content_type is None:
-        return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
     main, _, sub = media_type.partition("/")
     return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+FORM_MEDIA_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+async def form_content_type(request: Request) -> None:
+    """For a route that takes a form: a body of another type is 400 INVALID_REQUEST, as a
+    JSON route's is, rather than a list of missing fields. (A dependency runs before the
+    form's fields are checked.)"""
+    if _media_type(request) not in FORM_MEDIA_TYPES:
+        raise InvalidRequest("Content-Type must be application/x-www-form-urlencoded")
 
 
 async def read_json(request: Request, model: type[Model]) -> Model:
@@ -48,7 +60,7 @@ async def read_json(request: Request, model: type[Model]) -> Model:
     body = await request.body()
     if not body:
         raise InvalidRequest("A JSON request body is required")
-    if not _is_json(request.headers.get("content-type")):
+    if not _is_json(_media_type(request)):
         raise InvalidRequest("Content-Type must be application/json")
     try:
         return model.model_validate_json(body)

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +20,9 @@ from todo_api.metrics import UNMATCHED, Metrics
 log = logging.getLogger("todo_api.request")
 
 REQUEST_ID_HEADER = "x-request-id"
+# The status logged and counted for a request whose client went away (or was sent away by the
+# server's body timeout) before the application answered; nothing is sent. nginx's number.
+CLIENT_GONE = 499
 # On every response: browsers must not guess a content type other than the one declared.
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
@@ -69,6 +73,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            if not response_started:
+                status = CLIENT_GONE
         except Exception:
             log.exception(
                 "unhandled error in %s %s request_id=%s",

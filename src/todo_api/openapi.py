@@ -14,8 +14,12 @@ WWW_AUTHENTICATE = {
         "schema": {"type": "string"},
     }
 }
-# Statuses any route that reads a body can answer, whatever the route.
-BODY_ERRORS = {"413": "PAYLOAD_TOO_LARGE", "415": "UNSUPPORTED_MEDIA_TYPE"}
+# Statuses any route that reads a body can answer, whatever the route. A body that is not
+# JSON, or has another Content-Type, is 400 INVALID_REQUEST (the contract's table), never 415.
+BODY_ERRORS = {
+    "400": "VALIDATION_ERROR, or INVALID_REQUEST (not JSON, not an object, wrong Content-Type)",
+    "413": "PAYLOAD_TOO_LARGE",
+}
 HEADERS_BY_STATUS = {"401": WWW_AUTHENTICATE, "429": RETRY_AFTER, "503": RETRY_AFTER}
 
 

@@ -1,16 +1,22 @@
-"""uvicorn's httptools protocol, with a bound on a request's head: its size and its time.
+"""uvicorn's httptools protocol, with bounds on what a client sends: the size of a request's
+head, and the time its head and its body take.
 
 httptools parses a request's line and headers whole, however large, before the application
-sees any of it, and uvicorn gives a client unlimited time to send them. Here:
+sees any of it, and uvicorn gives a client unlimited time to send a request. Here:
 
 - a request whose line and headers pass MAX_HEADER_BYTES is answered 431 and the connection
   closed, once that many bytes have arrived: the parser never sees the rest;
 - a client gets `header_timeout` seconds, from its first byte (or from connecting), to finish
-  sending the head; then the connection is closed (with a 408 if it had started).
+  sending the head; then the connection is closed (with a 408 if it had started);
+- and `body_timeout` seconds from the end of the head to finish sending the body; then the
+  connection is closed, with a 408 if the application has not answered yet (the application
+  then reads a disconnect). A body the application left unread counts too: a client cannot
+  keep a connection by trickling what nobody reads.
 
-A request whose head arrives in one read starts no timer (one per connection covers it) and
-costs a few attribute checks. The head of a pipelined request that starts inside the previous
-request's last read is counted from the next read on: the bound is then 64 KiB plus that read.
+A request whose head (or body) arrives in the read that began it starts no timer (one per
+connection covers it) and costs a few attribute checks. The head of a pipelined request that
+starts inside the previous request's last read is counted from the next read on: the bound is
+then 64 KiB plus that read.
 Error answers have the contract's body.
 """
 
@@ -29,6 +35,7 @@ log = logging.getLogger("todo_api")
 
 MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 # How long a refused client may go on sending (dropped, unparsed) before the connection closes.
 LINGER_SECONDS = 2.0
 
@@ -42,16 +49,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
         header_timeout: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
         max_header_bytes: int = MAX_HEADER_BYTES,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
         self.max_header_bytes = max_header_bytes
         self._head_bytes = 0  # of the request being read, while its head is incomplete
         self._in_body = False  # from the end of a request's head to the end of the request
         self._in_head = False  # from a request's first byte to the end of its head
         self._heads_completed = 0
-        self._timer: asyncio.TimerHandle | None = None  # the head's deadline, or the linger's
+        # The head's deadline, the body's, or the linger's: at most one runs at a time.
+        self._timer: asyncio.TimerHandle | None = None
         self._draining = False  # refused: what still arrives is dropped until the close
 
     # --- connection ---------------------------------------------------------------------
@@ -69,24 +79,27 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._in_body:
             super().data_received(data)
-            return
-        room = self.max_header_bytes - self._head_bytes
-        if len(data) <= room:
-            self._head_bytes += len(data)
-            super().data_received(data)
         else:
-            # Parse no more than the head may take; if it has not ended there, refuse it.
-            heads_completed = self._heads_completed
-            if room > 0:
-                super().data_received(data[:room])
-            if self._heads_completed == heads_completed:
-                self._refuse_head(431, "The request's headers are larger than the limit")
+            room = self.max_header_bytes - self._head_bytes
+            if len(data) <= room:
+                self._head_bytes += len(data)
+                super().data_received(data)
+            else:
+                # Parse no more than the head may take; if it has not ended there, refuse it.
+                heads_completed = self._heads_completed
+                if room > 0:
+                    super().data_received(data[:room])
+                if self._heads_completed == heads_completed:
+                    self._refuse_head(431, "The request's headers are larger than the limit")
+                    return
+                if not self.transport.is_closing():
+                    self.data_received(data[room:])  # counted against the next request's head
                 return
-            if not self.transport.is_closing():
-                self.data_received(data[room:])  # counted against the next request's head
-            return
-        if self._in_head and self._timer is None and not self.transport.is_closing():
-            self._start_head_timer()
+        if self._timer is None and not self._draining and not self.transport.is_closing():
+            if self._in_body:
+                self._timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
+            elif self._in_head:
+                self._start_head_timer()
 
     # --- parser callbacks ---------------------------------------------------------------
 
@@ -105,6 +118,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._in_body = False
         self._head_bytes = 0
+        if self._timer is not None:
+            self._stop_timer()
         super().on_message_complete()
 
     # --- refusals -----------------------------------------------------------------------
@@ -134,6 +149,23 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         else:
             self.transport.close()
 
+    def _body_timed_out(self) -> None:
+        self._timer = None
+        cycle = self.cycle
+        if self.transport.is_closing() or not self._in_body or cycle is None:
+            return
+        log.info("closed a connection: the request's body took too long to arrive")
+        if not cycle.response_started:
+            # The application is still waiting for the body, or has not asked yet: it reads
+            # a disconnect from now on, and the client gets the answer.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            self._answer_and_close(408, "The request's body took too long to arrive")
+        elif not cycle.response_complete:
+            cycle.keep_alive = False  # answered; the connection ends with the answer
+        else:
+            self.transport.close()  # answered already: what still trickles in is unread
+
     def _refuse_head(self, status: int, message: str) -> None:
         if self._draining or self.transport.is_closing():
             return  # refused already
@@ -144,6 +176,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         log.info("refused a request with %d: %s", status, message)
+        self._answer_and_close(status, message)
+
+    def _answer_and_close(self, status: int, message: str) -> None:
         self.transport.write(_error_response(status, message, self.server_state))
         self._close_after_draining()
 

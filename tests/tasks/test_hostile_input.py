@@ -294,3 +294,74 @@ async def test_completing_a_stored_rule_without_a_date_is_prompt_and_ends_the_se
     assert completed.status_code == 200, completed.text
     assert completed.json()["is_completed"] is True
     assert (await alice.get("/api/tasks", params={"completed": "false"})).json() == []
+
+
+@pytest.mark.parametrize("parameter", ["due_before", "due_after"])
+@pytest.mark.parametrize("value", ["0.5", "1764547200", "tomorrow", "2026-12-01"])
+async def test_a_due_filter_that_is_not_an_rfc_3339_date_time_is_refused(
+    alice: httpx.AsyncClient, parameter: str, value: str
+) -> None:
+    """A number is not read as a Unix time, nor a date as a time (the same rule as due_at)."""
+    response = await alice.get("/api/tasks", params={parameter: value})
+    assert_validation_error(response, parameter)
+
+
+# --- Version headers that are no version ----------------------------------------------------
+
+HOSTILE_VERSIONS = [
+    pytest.param('"²"', id="superscript-digit"),
+    pytest.param('"٣"', id="arabic-indic-digit"),
+    pytest.param('"' + "9" * 4300 + '"', id="4300-digits"),
+    pytest.param('"2147483648"', id="past-int32"),
+    pytest.param('"9223372036854775808"', id="past-int64"),
+    pytest.param('"-1", "01x", "1 "', id="list-of-near-misses"),
+]
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS)
+async def test_an_if_match_that_names_no_version_is_412_on_every_write(
+    alice: httpx.AsyncClient, version: str
+) -> None:
+    task = await create_task(alice)
+    me = (await alice.get("/api/auth/me")).json()["id"]
+    writes = [
+        ("PATCH", f"/api/tasks/{task['id']}", {"title": "x"}),
+        ("PUT", f"/api/{me}/tasks/{task['id']}", {"title": "x"}),
+        ("POST", f"/api/tasks/{task['id']}/complete", None),
+        ("DELETE", f"/api/tasks/{task['id']}", None),
+    ]
+    headers = {"If-Match": version.encode()}  # as sent: UTF-8 bytes
+    for method, path, body in writes:
+        response = await alice.request(method, path, json=body, headers=headers)
+        assert_error(response, 412, "PRECONDITION_FAILED")
+    assert (await alice.get(f"/api/tasks/{task['id']}")).json()["title"] == task["title"]
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS)
+async def test_an_if_none_match_that_names_no_version_gets_the_task(
+    alice: httpx.AsyncClient, version: str
+) -> None:
+    task = await create_task(alice)
+    headers = {"If-None-Match": version.encode()}
+    response = await alice.get(f"/api/tasks/{task['id']}", headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_million_tags_is_one_short_error(alice: httpx.AsyncClient) -> None:
+    """Refused on their count before any tag is looked at (the body stays under the limit)."""
+    response = await alice.post("/api/tasks", json={"title": "t", "tags": [1] * 400_000})
+    assert_validation_error(response, "tags")  # one detail, naming the field
+    assert await titles(alice) == []
+
+
+@pytest.mark.parametrize("due_at", ["0001-01-01T00:00:00Z", "9999-12-20T00:00:00Z"])
+async def test_a_rule_on_the_first_or_last_instants_is_checked_without_a_500(
+    alice: httpx.AsyncClient, due_at: str
+) -> None:
+    """PostgreSQL keeps these instants as -infinity and infinity, read back without a zone."""
+    task = await create_task(alice, due_at=due_at)
+    rule = {"recurrence": "FREQ=WEEKLY;BYDAY=MO,WE"}
+    response = await alice.patch(f"/api/tasks/{task['id']}", json={"due_at": due_at, **rule})
+    assert response.status_code == 200, response.text
+    response = await alice.patch(f"/api/tasks/{task['id']}", json={"title": "again", **rule})
+    assert response.status_code == 200, response.text

@@ -6,7 +6,7 @@ when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up and sign-in.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Request, Response, status
 
 from todo_api.auth import service
 from todo_api.auth.dependencies import CurrentUser
@@ -17,6 +17,7 @@ from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, To
 from todo_api.config import Settings
 from todo_api.deps import Connection
 from todo_api.errors import NotFound, error_responses
+from todo_api.http import form_content_type
 
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}
@@ -118,6 +119,7 @@ async def login(data: Login, request: Request, response: Response, conn: Connect
     responses=error_responses(401, 429),
     summary="Sign in with the OAuth2 password form (the Authorize button of /docs)",
     openapi_extra=PUBLIC,
+    dependencies=[Depends(form_content_type)],
 )
 async def token(
     username: Annotated[Email, Form(description="The account's email")],

@@ -68,7 +68,8 @@ def is_clean_text(text: str) -> bool:
 
 
 # What counts as an email, for sign-up and for token claims alike: something@host.domain.
-EMAIL_SHAPE = r"[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+"
+# No control character (C0, DEL, C1) anywhere, as the OpenAPI pattern built on it says too.
+EMAIL_SHAPE = r"[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+"
 _EMAIL = re.compile(EMAIL_SHAPE)
 
 

@@ -1,7 +1,6 @@
 """What task routes take from a request: the task id in the path and the listing's query."""
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -19,7 +18,7 @@ from todo_api.tasks.listing import (
     TaskFilters,
 )
 from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
-from todo_api.tasks.schemas import OUT_OF_RANGE, PriorityName
+from todo_api.tasks.schemas import DateTimeText, PriorityName
 from todo_api.text import NO_NUL_PATTERN, storable
 
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
@@ -39,17 +38,6 @@ def parse_task_id(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise TaskNotFound from None
-
-
-def _as_utc(value: datetime | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidField(name, OUT_OF_RANGE) from None
 
 
 INBOX = "inbox"
@@ -103,14 +91,14 @@ async def list_query(
         ),
     ] = None,
     due_before: Annotated[
-        datetime | None,
+        DateTimeText | None,
         Query(
             description="Due strictly before this time (RFC 3339)",
             examples=["2026-12-01T00:00:00Z"],
         ),
     ] = None,
     due_after: Annotated[
-        datetime | None,
+        DateTimeText | None,
         Query(
             description="Due at or after this time (RFC 3339)", examples=["2026-11-01T00:00:00Z"]
         ),
@@ -165,8 +153,8 @@ async def list_query(
         priorities=tuple(sorted({Priority[p] for p in priority or []})),
         tags=tuple(tags),
         q=q,
-        due_before=_as_utc(due_before, "due_before"),
-        due_after=_as_utc(due_after, "due_after"),
+        due_before=due_before,
+        due_after=due_after,
         overdue=overdue,
         list_id=_list_filter(list_id),
         inbox=list_id == INBOX,

@@ -32,6 +32,21 @@ MAX_NUMBER = 1000
 HORIZON = timedelta(days=3653)  # ten years, leap days included
 
 
+_DAY = "(MO|TU|WE|TH|FR|SA|SU)"
+_UNTIL_DATE = "(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])"
+_UNTIL_TIME = "(T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]Z)?"
+# For the OpenAPI document: the rules as the service writes them (what it answers, and what a
+# client is best to send). Every rule this pattern admits is taken, given a due date it follows
+# (INTERVAL up to 9 keeps a yearly rule within the ten-year horizon). The service also reads
+# other spellings: lower case, the parts in any order, INTERVAL and COUNT up to 1000.
+RULE_PATTERN = (
+    "^(RRULE:)?FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)"
+    "(;INTERVAL=[1-9])?"
+    f"(;BYDAY={_DAY}(,{_DAY}){{0,6}})?"
+    f"(;COUNT=[1-9][0-9]{{0,2}}|;UNTIL={_UNTIL_DATE}{_UNTIL_TIME})?$"
+)
+
+
 class InvalidRule(ValueError):
     pass
 
@@ -126,6 +141,7 @@ def next_occurrence(rule: Rule, due_at: datetime) -> tuple[datetime, Rule] | Non
 def recurs_soon(rule: Rule, due_at: datetime) -> bool:
     """Whether the rule's pattern (FREQ, INTERVAL, BYDAY) gives a date after `due_at` within
     HORIZON. COUNT and UNTIL are left aside: a series they end is finished, not broken."""
+    due_at = _aware(due_at)
     following = _next_date(rule, due_at)
     if following is None:
         return False
@@ -135,11 +151,16 @@ def recurs_soon(rule: Rule, due_at: datetime) -> bool:
         return True
 
 
+def _aware(moment: datetime) -> datetime:
+    """The first and last instants come from asyncpg without a zone (PostgreSQL keeps them as
+    -infinity and infinity): they are UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _next_date(rule: Rule, after: datetime) -> datetime | None:
     """The pattern's first date after `after` (the series' start), or None before year 9999
     ends. The search is bounded: it never walks period after period finding nothing."""
-    if after.tzinfo is None:  # the first or last instant, as asyncpg gives them (UTC)
-        after = after.replace(tzinfo=UTC)
+    after = _aware(after)
     if rule.frequency == "DAILY" and rule.weekdays:
         # For DAILY, BYDAY only keeps some of the days INTERVAL apart (dateutil would walk them
         # to year 9999 when none matches). Their weekdays repeat within seven steps, so the

@@ -162,6 +162,17 @@ async def list_changes(
     )
 
 
+@router.api_route(
+    "/changes",
+    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+    responses=error_responses(405),
+)
+async def changes_other_methods(request: Request) -> Response:
+    """`changes` is not a task id: other methods are 405, not a change to a task."""
+    raise MethodNotAllowed("GET")
+
+
 @router.get(
     "/{task_id}",
     response_model=TaskRead,
@@ -196,7 +207,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     response_model=TaskRead,
     status_code=status.HTTP_201_CREATED,
     responses={
-        **error_responses(400, 409, 413, 415, 422),
+        **error_responses(400, 409, 413, 422),
         201: {
             "description": "The task",
             "headers": CREATED_HEADERS,
@@ -222,7 +233,7 @@ async def create_task(request: Request) -> Response:
 @router.post(
     "/bulk",
     response_model=BulkResponse,
-    responses=error_responses(400, 404, 409, 412, 413, 415, 422),
+    responses=error_responses(400, 404, 409, 412, 413, 422),
     summary="Apply up to 100 operations in one transaction: all or nothing",
     openapi_extra=documented(body=BulkRequest, headers=[IDEMPOTENCY_KEY]),
 )
@@ -288,7 +299,7 @@ async def _update(
 UPDATE_DOCS: dict[str, Any] = {
     "response_model": TaskRead,
     "responses": {
-        **error_responses(400, 404, 412, 413, 415),
+        **error_responses(400, 404, 412, 413),
         200: {"description": "The task", "headers": ETAG_HEADER},
     },
     "summary": "Change a task (fields left out stay as they are)",

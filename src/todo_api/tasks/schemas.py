@@ -116,6 +116,7 @@ Recurrence = Annotated[
         description="An RRULE (RFC 5545 subset: FREQ, INTERVAL, BYDAY, COUNT or UNTIL); "
         "needs a due_at. Completing the task creates the next occurrence.",
         examples=["FREQ=WEEKLY;BYDAY=MO,WE"],
+        json_schema_extra={"pattern": recurrence.RULE_PATTERN},
     ),
     AfterValidator(_rule),
 ]
@@ -128,10 +129,10 @@ def _date_time_text(value: Any) -> Any:
     return value
 
 
+# An RFC 3339 date-time with an offset, in UTC: in bodies and in the listing's filters alike.
+DateTimeText = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_utc)]
 DueAt = Annotated[
-    AwareDatetime,
-    BeforeValidator(_date_time_text),
-    AfterValidator(_utc),
+    DateTimeText,
     Field(description="RFC 3339 with an offset; kept in UTC", examples=["2026-12-01T17:00:00Z"]),
 ]
 
@@ -150,8 +151,18 @@ ParentId = Annotated[
 ]
 
 
+def _recurrence_needs_due_at(*, required: bool) -> dict[str, Any]:
+    """OpenAPI: with `recurrence` a string, `due_at` is a string too (and, on create, given);
+    on update, a due date left out must already be on the task."""
+    then: dict[str, Any] = {"properties": {"due_at": {"type": "string"}}}
+    if required:
+        then["required"] = ["due_at"]
+    given = {"properties": {"recurrence": {"type": "string"}}, "required": ["recurrence"]}
+    return {"if": given, "then": then}
+
+
 class TaskCreate(Input):
-    model_config = ConfigDict(json_schema_extra={"dependentRequired": {"recurrence": ["due_at"]}})
+    model_config = ConfigDict(json_schema_extra=_recurrence_needs_due_at(required=True))
 
     list_id: ListId | None = None
     parent_id: ParentId | None = None
@@ -165,11 +176,12 @@ class TaskCreate(Input):
 
 
 def _partial(*names: str) -> Callable[[dict[str, Any]], None]:
-    """OpenAPI for a partial change: at least one field, and `names` may be left out but not
-    given as null."""
+    """OpenAPI for a partial change: at least one field, `names` may be left out but not
+    given as null, and a recurrence does not come with a null due date."""
 
     def rewrite(schema: dict[str, Any]) -> None:
         schema["minProperties"] = 1
+        schema.update(_recurrence_needs_due_at(required=False))
         for name in names:
             field = schema["properties"][name]
             options = [o for o in field.pop("anyOf") if o.get("type") != "null"]

@@ -54,7 +54,7 @@ router.add_api_route(
     status_code=status.HTTP_201_CREATED,
     name="create_user_task",
     responses={
-        **error_responses(409, 413, 415, 422),
+        **error_responses(409, 413, 422),
         201: {"description": "The task", "headers": tasks.CREATED_HEADERS},
     },
     openapi_extra=documented(body=TaskCreate, headers=[tasks.IDEMPOTENCY_KEY]),
