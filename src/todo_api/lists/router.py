@@ -29,7 +29,7 @@ IF_NONE_MATCH = header_parameter(
 )
 ETAG_HEADER = {"ETag": {"description": "The list's version", "schema": {"type": "string"}}}
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **error_responses(400, 404, 409, 412, 413, 415),
+    **error_responses(400, 404, 409, 412, 413),
     200: {"description": "The list", "headers": ETAG_HEADER},
 }
 
@@ -58,7 +58,7 @@ async def list_lists(request: Request) -> Response:
     response_model=ListRead,
     status_code=status.HTTP_201_CREATED,
     responses={
-        **error_responses(400, 409, 413, 415),
+        **error_responses(400, 409, 413),
         201: {
             "description": "The list, last among yours",
             "headers": {

@@ -367,7 +367,7 @@ async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
     "/{task_id}/move",
     response_model=TaskRead,
     responses={
-        **error_responses(400, 404, 412, 413, 415),
+        **error_responses(400, 404, 412, 413),
         200: {"description": "The task", "headers": ETAG_HEADER},
     },
     summary="Place a task: another list or parent, right before or after a task, or last",
