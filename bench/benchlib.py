@@ -157,7 +157,7 @@ def running_server(
         )
     server = Server(process=process, port=port, log_path=log_path, name=name)
     try:
-        helpers._wait_until_healthy(server)
+        helpers._wait_until_healthy(server, helpers.STARTUP_TIMEOUT)
         yield server
     finally:
         server.stop()
