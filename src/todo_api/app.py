@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__, openapi
@@ -24,6 +25,8 @@ from todo_api.http import DOCUMENTED_MODELS
 from todo_api.limits import BodyLimitMiddleware
 from todo_api.logs import configure_logging
 from todo_api.maintenance import run_periodically
+from todo_api.mcp.server import PATH as MCP_PATH
+from todo_api.mcp.server import McpEndpoint
 from todo_api.metrics import Metrics
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware
 from todo_api.ops import router as ops_router
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
+    mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -62,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # look at it again on every full collection (they are cheaper, and a request that
         # makes many objects, such as a validation error for a large body, costs less).
         gc.freeze()
-        yield
+        async with mcp.run():
+            yield
         housekeeping.cancel()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
@@ -106,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(accounts_router)
     app.include_router(auth_router)
     app.include_router(ops_router)
+    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
 
     # Innermost: the busiest routes, served without FastAPI's per-request machinery.
     app.add_middleware(
