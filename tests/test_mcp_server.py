@@ -412,6 +412,19 @@ async def test_the_sdk_client_without_a_token_is_refused_before_a_session_opens(
     assert statuses == [401]
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+async def test_methods_other_than_post_are_405_in_the_error_format(
+    server: Server, new_token: Any, method: str
+) -> None:
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {new_token()}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        response = await client.request(method, "/mcp", headers=headers)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
 def mcp_post_head(token: str, length_header: bytes) -> bytes:
     return (
         b"POST /mcp HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"

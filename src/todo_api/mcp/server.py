@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from todo_api import __version__
 from todo_api.auth.dependencies import authenticate
-from todo_api.errors import ApiError, ErrorBody, api_error, error_response
+from todo_api.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
 from todo_api.http import json_bytes
 from todo_api.mcp.tools import TOOLS, Caller
 
@@ -84,7 +84,7 @@ def _failure(error: ApiError) -> CallToolResult:
 
 
 class McpEndpoint:
-    """The ASGI app at /mcp: the caller's token first, then the SDK's transport.
+    """The ASGI app at /mcp: the caller's token first, then the SDK's transport for a POST.
 
     Its `run()` belongs in the app's lifespan: the SDK serves calls in a task group that lives
     as long as that."""
@@ -112,6 +112,10 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await authenticate(Request(scope, receive))
+            if scope["method"] != "POST":
+                # Stateless, there is no stream to open (GET) and no session to end (DELETE):
+                # the transport's answer to either is then 405.
+                raise MethodNotAllowed("POST")
         except ApiError as exc:
             await error_response(exc)(scope, receive, send)
             return
