@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import httpx2
 import pytest
@@ -22,6 +23,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
+from sqlalchemy.engine import make_url
 
 from tests.helpers_server import (
     Server,
@@ -30,7 +32,7 @@ from tests.helpers_server import (
     running_server,
     status_of,
 )
-from tests.support import ERROR_FIELDS, TEST_SECRET, make_settings, token_for
+from tests.support import ADMIN_URL, ERROR_FIELDS, TEST_SECRET, make_settings, token_for
 
 TIMEOUT = 30.0
 MAX_BODY_BYTES = 1024 * 1024  # the default limit
@@ -326,6 +328,59 @@ async def test_an_unknown_tool_is_a_protocol_error(server: Server, new_token: An
     async with mcp_session(server.url, new_token()) as session:
         with pytest.raises(MCPError, match="Unknown tool"):
             await session.call_tool("drop_database", {})
+
+
+async def _admin(*statements: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _cut_off(name: str) -> None:
+    """No new connection to the database, and its open ones ended."""
+    conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def outage_database(postgres_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A database of this test's own (its name and URL), which the test may make unreachable."""
+    name = f"todo_outage_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    yield name, make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_a_failing_database_is_a_tool_error_carrying_database_error(
+    outage_database: tuple[str, str], tmp_path: Path
+) -> None:
+    name, url = outage_database
+    env = clean_env(DATABASE_URL=url, JWT_SECRET=TEST_SECRET, LOG_LEVEL="INFO")
+    token = token_for(make_settings(url, tmp_path))
+    with running_server(tmp_path, env, tmp_path / "server.log") as server:
+        async with mcp_session(server.url, token) as session:
+            structured(await session.call_tool("create_task", {"title": "Before the outage"}))
+            # The user is known to the process: only the tool's own statements need the database.
+            await _cut_off(name)
+            result = await session.call_tool("list_tasks", {})
+        log = server.log()
+
+    error = tool_error(result)
+    assert error == {
+        "error": "The database is unavailable; try again shortly",
+        "code": "DATABASE_ERROR",
+        "details": None,
+    }
+    assert "database unavailable in MCP tool list_tasks" in log
 
 
 # --- Who may call --------------------------------------------------------------------------------
