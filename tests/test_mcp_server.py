@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import httpx2
 import pytest
+from mcp.client.client import Client
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -194,6 +195,25 @@ async def test_each_tool_gives_what_the_rest_api_gives_for_the_same_call(
         deleted = structured(await session.call_tool("delete_task", {"task_id": task_id}))
         assert deleted == {"deleted": task_id}
         assert (await rest.get(f"/api/tasks/{task_id}")).status_code == 404
+
+
+async def test_a_client_of_the_handshake_free_protocol_is_served_alike(
+    server: Server, new_token: Any
+) -> None:
+    """The SDK's `Client` finds the 2026-07-28 protocol (one self-contained POST per call, no
+    initialize); the tools answer it as they answer a session."""
+    headers = {"Authorization": f"Bearer {new_token()}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=TIMEOUT) as http,
+        Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client,
+    ):
+        assert client.protocol_version == "2026-07-28"
+        assert {tool.name for tool in (await client.list_tools()).tools} == TOOL_NAMES
+        task = structured(await client.call_tool("create_task", {"title": "No handshake"}))
+        assert structured(await client.call_tool("get_task", {"task_id": task["id"]})) == task
+        error = tool_error(await client.call_tool("get_task", {"task_id": UNKNOWN_ID}))
+
+    assert error["code"] == "NOT_FOUND"
 
 
 async def test_list_tasks_gives_a_cursor_for_the_next_page_when_more_match(
