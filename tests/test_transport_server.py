@@ -17,7 +17,13 @@ import httpx
 import jwt
 import pytest
 
-from tests.helpers_server import Server, clean_env, running_server
+from tests.helpers_server import (
+    Server,
+    clean_env,
+    read_until_closed,
+    running_server,
+    status_of,
+)
 from tests.support import TEST_SECRET
 
 HEADER_TIMEOUT = 1.0  # seconds, this suite's REQUEST_HEADER_TIMEOUT_SECONDS
@@ -75,19 +81,6 @@ def connect(server: Server) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_TIMEOUT)
     sock.settimeout(SOCKET_TIMEOUT)
     return sock
-
-
-def read_until_closed(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (a reset counts as closed)."""
-    received = b""
-    with suppress(ConnectionResetError):
-        while chunk := sock.recv(65536):
-            received += chunk
-    return received
-
-
-def status_of(response: bytes) -> int:
-    return int(response.split(b" ", 2)[1])
 
 
 def head_of(response: bytes) -> bytes:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__, openapi
@@ -26,6 +27,8 @@ from todo_api.limits import BodyLimitMiddleware
 from todo_api.lists.router import router as lists_router
 from todo_api.logs import configure_logging
 from todo_api.maintenance import run_periodically
+from todo_api.mcp.server import PATH as MCP_PATH
+from todo_api.mcp.server import McpEndpoint
 from todo_api.metrics import Metrics
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware
 from todo_api.ops import router as ops_router
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     token_verifier = TokenVerifier(settings)
     lifecycle = Lifecycle()
+    mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,7 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # makes many objects, such as a validation error for a large body, costs less).
         gc.freeze()
         with lifecycle.watching_exit_signals(settings.shutdown_delay_seconds):
-            yield
+            async with mcp.run():
+                yield
         housekeeping.cancel()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
@@ -118,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(ops_router)
     install_docs(app)
+    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
 
     # Innermost: the busiest routes, served without FastAPI's per-request machinery.
     app.add_middleware(

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
@@ -230,26 +231,29 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or (str(loc[0]) if loc else "request")
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return "Unknown field"
     message = str(error["msg"])
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_failure(errors: Iterable[Mapping[str, Any]], *, json_body: bool = True) -> ApiError:
+    """The error for input that failed validation, from pydantic's errors (each located under
+    `body`, `query`, `header` or `path`): a malformed path is 404, a body unusable as a whole
+    is INVALID_REQUEST, anything else VALIDATION_ERROR naming its fields. `json_body`: whether
+    the body was declared as JSON."""
     # One pass over the errors, however many there are; only the first few become details:
     # they are enough to fix a request, and a body of a million bad keys is not worth a
     # million details (nor the time to write them).
-    whole_body: dict[str, Any] | None = None
-    shown: list[dict[str, Any]] = []
-    for err in exc.errors():
+    whole_body: Mapping[str, Any] | None = None
+    shown: list[Mapping[str, Any]] = []
+    for err in errors:
         loc = err["loc"]
         # A path that does not parse (a malformed id) names no resource: 404, like any
         # unknown id.
         if loc and loc[0] == "path":
-            return error_response(NotFound())
+            return NotFound()
         if whole_body is None and (
             err["type"] == "json_invalid"
             or (err["type"] in _INVALID_BODY and len(loc) == 1 and loc[0] == "body")
@@ -259,11 +263,16 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
             shown.append(err)
     if whole_body is not None:
         message = _INVALID_BODY[whole_body["type"]]
-        if whole_body["type"] not in {"json_invalid", "missing"} and not _is_json(request):
+        if whole_body["type"] not in {"json_invalid", "missing"} and not json_body:
             message = "Content-Type must be application/json"
-        return error_response(InvalidRequest(message))
+        return InvalidRequest(message)
     details = [FieldError(field=_field_name(tuple(e["loc"])), message=_message(e)) for e in shown]
-    return error_response(ValidationFailed(details))
+    return ValidationFailed(details)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(validation_failure(exc.errors(), json_body=_is_json(request)))
 
 
 def _is_json(request: Request) -> bool:
@@ -294,29 +303,52 @@ class _TracebackThrottle:
 _tracebacks = _TracebackThrottle()
 
 
-async def _on_database_failure(request: Request, exc: Exception) -> JSONResponse:
+def database_failure(exc: Exception, where: str) -> ApiError:
+    """DATABASE_ERROR for a database that failed `where` (a request, a tool call): logged, with
+    at most one traceback per kind of failure a minute."""
     cause = exc.__cause__ or exc
     kind = f"{type(cause).__name__}: {cause}"[:200]
     log.error(
-        "database unavailable in %s %s request_id=%s: %s",
-        request.method,
-        getattr(request.scope.get("route"), "path", "-"),
-        getattr(request.state, "request_id", "-"),
+        "database unavailable in %s: %s",
+        where,
         kind,
         exc_info=exc if _tracebacks.allow(kind) else None,
     )
-    return error_response(DatabaseUnavailable())
+    return DatabaseUnavailable()
+
+
+def integrity_failure(exc: Exception, where: str) -> ApiError:
+    """A write a constraint refused: retrying the same request cannot succeed, so CONFLICT."""
+    log.warning("integrity violation in %s: %s", where, exc)
+    return Conflict("The change conflicts with the data already stored")
+
+
+def api_error(exc: Exception, where: str) -> ApiError:
+    """The error any failure `where` (outside a route: a tool call) is answered with, as the
+    handlers below answer it in a route; an unexpected one is logged and shown as INTERNAL_ERROR."""
+    from todo_api.db import DatabaseFailure, IntegrityViolation
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, DatabaseFailure):
+        return database_failure(exc, where)
+    if isinstance(exc, IntegrityViolation):
+        return integrity_failure(exc, where)
+    log.error("unhandled error in %s", where, exc_info=exc)
+    return InternalError()
+
+
+def _where(request: Request) -> str:
+    route = getattr(request.scope.get("route"), "path", "-")
+    return f"{request.method} {route} request_id={getattr(request.state, 'request_id', '-')}"
+
+
+async def _on_database_failure(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(database_failure(exc, _where(request)))
 
 
 async def _on_integrity_violation(request: Request, exc: Exception) -> JSONResponse:
-    """A write a constraint refused: retrying the same request cannot succeed, so 409."""
-    log.warning(
-        "integrity violation in %s request_id=%s: %s",
-        request.method,
-        getattr(request.state, "request_id", "-"),
-        exc,
-    )
-    return error_response(Conflict("The change conflicts with the data already stored"))
+    return error_response(integrity_failure(exc, _where(request)))
 
 
 def install_error_handlers(app: FastAPI) -> None:

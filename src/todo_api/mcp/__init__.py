@@ -1,0 +1,2 @@
+"""The MCP server at /mcp: tools for AI assistants that call the domain services, nothing of
+their own."""

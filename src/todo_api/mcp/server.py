@@ -1,0 +1,122 @@
+"""/mcp: a Model Context Protocol server (streamable HTTP transport) in the same app.
+
+Stateless, answering JSON: each POST carries one whole exchange and no session lives in any
+process, so any instance behind a load balancer answers any request (no sticky sessions, no
+shared session store), and a restart or a scale-down loses nothing. The tools need nothing a
+session would bring: they send no requests or notifications back to the client.
+
+The bearer token is checked by the REST API's `authenticate` before the SDK sees the request:
+without a valid one the answer is the REST API's 401, and no MCP work happens. The SDK's Host
+and Origin checks (against DNS rebinding) are off: the Host header decides nothing here, every
+request needs a token that a rebinding page cannot have, and browsers are governed by CORS.
+"""
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import orjson
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolRequestParams,
+    CallToolResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+    TextContent,
+)
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from todo_api import __version__
+from todo_api.auth.dependencies import authenticate
+from todo_api.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
+from todo_api.http import json_bytes
+from todo_api.mcp.tools import TOOLS, Caller
+
+PATH = "/mcp"
+INSTRUCTIONS = (
+    "The signed-in user's tasks: list, read, create, change, complete, reopen and delete "
+    "them. Every tool acts for that user only. Ids are UUIDs; find a task's id with "
+    "list_tasks (its `q` searches titles and descriptions). A failed call's text is the REST "
+    "API's error: a `code` (NOT_FOUND, VALIDATION_ERROR, ...), a sentence, and `details` "
+    "naming the arguments at fault."
+)
+
+
+async def _list_tools(
+    _ctx: ServerRequestContext[Any], _params: PaginatedRequestParams | None
+) -> ListToolsResult:
+    return ListToolsResult(tools=[spec.tool for spec in TOOLS.values()])
+
+
+async def _call_tool(
+    ctx: ServerRequestContext[Any], params: CallToolRequestParams
+) -> CallToolResult:
+    spec = TOOLS.get(params.name)
+    if spec is None:
+        raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
+    request = ctx.request
+    assert request is not None  # the HTTP transport carries each call's request
+    try:
+        # The identity the endpoint verified for this very request (no second check).
+        caller = Caller(request=request, user=await authenticate(request))
+        value = await spec.run(caller, params.arguments or {})
+    except Exception as exc:
+        request_id = request.scope.get("state", {}).get("request_id", "-")
+        return _failure(api_error(exc, f"MCP tool {params.name} request_id={request_id}"))
+    body = json_bytes(value)
+    return CallToolResult(
+        content=[TextContent(type="text", text=body.decode())],
+        structured_content=orjson.loads(body),
+    )
+
+
+def _failure(error: ApiError) -> CallToolResult:
+    """A tool error whose text is the REST API's error body: code, sentence, details."""
+    body = ErrorBody(error=error.message, code=error.code, details=error.details)
+    return CallToolResult(
+        content=[TextContent(type="text", text=body.model_dump_json())], is_error=True
+    )
+
+
+class McpEndpoint:
+    """The ASGI app at /mcp: the caller's token first, then the SDK's transport for a POST.
+
+    Its `run()` belongs in the app's lifespan: the SDK serves calls in a task group that lives
+    as long as that."""
+
+    def __init__(self, *, max_body_bytes: int) -> None:
+        server: Server[Any] = Server(
+            "todo-api",
+            version=__version__,
+            title="Tasks",
+            instructions=INSTRUCTIONS,
+            on_list_tools=_list_tools,
+            on_call_tool=_call_tool,
+        )
+        self._sessions = StreamableHTTPSessionManager(
+            app=server,
+            stateless=True,
+            json_response=True,
+            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            max_request_body_size=max_body_bytes,
+        )
+
+    def run(self) -> AbstractAsyncContextManager[None]:
+        return self._sessions.run()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await authenticate(Request(scope, receive))
+            if scope["method"] != "POST":
+                # Stateless, there is no stream to open (GET) and no session to end (DELETE):
+                # the transport's answer to either is then 405.
+                raise MethodNotAllowed("POST")
+        except ApiError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        await self._sessions.handle_request(scope, receive, send)

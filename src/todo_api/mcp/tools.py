@@ -1,0 +1,254 @@
+"""The tools: each reads its arguments with the REST API's models, calls the service function
+the matching route calls, and gives what that route answers (as plain JSON values)."""
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mcp_types import Tool, ToolAnnotations
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from todo_api.auth.tokens import Identity
+from todo_api.auth.users import with_user_row
+from todo_api.db import Connection
+from todo_api.deps import database
+from todo_api.errors import InvalidField, validation_failure
+from todo_api.mcp.schemas import (
+    LIST_TASKS_INPUT,
+    TASK_CHANGE_INPUT,
+    TASK_REF_INPUT,
+    Deleted,
+    ListTasksArguments,
+    TaskPage,
+    TaskRef,
+    output_schema,
+)
+from todo_api.tasks import service
+from todo_api.tasks.dependencies import list_query, parse_task_id
+from todo_api.tasks.errors import TaskNotFound
+from todo_api.tasks.listing import CursorCodec, InvalidCursor
+from todo_api.tasks.models import TaskRow
+from todo_api.tasks.schemas import TaskCreate, TaskRead, TaskUpdate, task_body
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called a tool, and the HTTP request that carried the call."""
+
+    request: Request
+    user: Identity
+
+    def connection(self) -> AbstractAsyncContextManager[Connection]:
+        return database(self.request).connection()
+
+
+def _read(model: type[Model], arguments: Mapping[str, Any]) -> Model:
+    """The arguments as `model`; a failure is the REST API's error for the same body."""
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        errors = exc.errors()
+    raise validation_failure({**e, "loc": ("body", *e["loc"])} for e in errors)
+
+
+def _task_id(arguments: Mapping[str, Any]) -> uuid.UUID:
+    """The task named by arguments of `TaskRef`'s shape; an id that does not parse names no
+    task (404), as in a path."""
+    return parse_task_id(_read(TaskRef, arguments).task_id)
+
+
+def _found(task: TaskRow | None) -> dict[str, Any]:
+    if task is None:
+        raise TaskNotFound
+    return task_body(task)
+
+
+async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    parameters = _read(ListTasksArguments, arguments)
+    query = await list_query(**dict(parameters))
+    cursors: CursorCodec = caller.request.app.state.cursor_codec
+    try:
+        async with caller.connection() as conn:
+            page = await service.list_tasks(
+                conn, user_id=caller.user.user_id, query=query, cursors=cursors
+            )
+    except InvalidCursor as exc:
+        raise InvalidField("cursor", str(exc)) from None
+    result: dict[str, Any] = {"tasks": [task_body(task) for task in page.tasks]}
+    if page.next_cursor is not None:
+        result["next_cursor"] = page.next_cursor
+    return result
+
+
+async def get_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    task_id = _task_id(arguments)
+    async with caller.connection() as conn:
+        return _found(await service.get_task(conn, user_id=caller.user.user_id, task_id=task_id))
+
+
+async def create_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    data = _read(TaskCreate, arguments)
+    user = caller.user
+    async with caller.connection() as conn:
+        task = await with_user_row(
+            conn, user, lambda: service.create_task(conn, user_id=user.user_id, data=data)
+        )
+    return task_body(task)
+
+
+async def update_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    task_id = _task_id({k: v for k, v in arguments.items() if k == "task_id"})
+    data = _read(TaskUpdate, {k: v for k, v in arguments.items() if k != "task_id"})
+    async with caller.connection() as conn:
+        task = await service.update_task(
+            conn, user_id=caller.user.user_id, task_id=task_id, data=data
+        )
+    return _found(task)
+
+
+def _set_completed(completed: bool) -> Callable[[Caller, Mapping[str, Any]], Awaitable[Any]]:
+    async def run(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        task_id = _task_id(arguments)
+        async with caller.connection() as conn:
+            task = await service.set_completed(
+                conn, user_id=caller.user.user_id, task_id=task_id, completed=completed
+            )
+        return _found(task)
+
+    return run
+
+
+async def delete_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    task_id = _task_id(arguments)
+    async with caller.connection() as conn:
+        deleted = await service.delete_task(conn, user_id=caller.user.user_id, task_id=task_id)
+    if not deleted:
+        raise TaskNotFound
+    return {"deleted": task_id}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    tool: Tool
+    run: Callable[[Caller, Mapping[str, Any]], Awaitable[Any]]
+
+
+def _spec(
+    run: Callable[[Caller, Mapping[str, Any]], Awaitable[Any]],
+    *,
+    name: str,
+    title: str,
+    description: str,
+    input_schema: dict[str, Any],
+    output: type[BaseModel],
+    read_only: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+) -> ToolSpec:
+    annotations = ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=False,
+    )
+    tool = Tool(
+        name=name,
+        title=title,
+        description=description,
+        input_schema=input_schema,
+        output_schema=output_schema(output),
+        annotations=annotations,
+    )
+    return ToolSpec(tool=tool, run=run)
+
+
+_TIMES = "Times are RFC 3339 date-times (2026-12-01T17:00:00Z); results give them in UTC."
+
+TOOLS: dict[str, ToolSpec] = {
+    spec.tool.name: spec
+    for spec in (
+        _spec(
+            list_tasks,
+            name="list_tasks",
+            title="List tasks",
+            description="List the user's tasks, newest first unless `sort` says otherwise, "
+            "optionally filtered: open or completed, priorities, tags (all of them), text in "
+            "the title or description (`q`), due before or after a time, overdue. Gives at "
+            "most `limit` tasks (default 50, at most 200); when more match, the result "
+            "carries `next_cursor` for the next page. Use it to find a task's id before "
+            "changing the task. " + _TIMES,
+            input_schema=LIST_TASKS_INPUT,
+            output=TaskPage,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            get_task,
+            name="get_task",
+            title="Get a task",
+            description="Get one task of the user's by its id.",
+            input_schema=TASK_REF_INPUT,
+            output=TaskRead,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            create_task,
+            name="create_task",
+            title="Create a task",
+            description="Create a task for the user and give it back with its new id. Only "
+            "`title` is required. `due_at` is when it is due; `recurrence` (an RRULE such as "
+            "FREQ=WEEKLY;BYDAY=MO) makes it repeat and needs `due_at`; `tags` are free-form "
+            "labels. Each call creates another task, so call it once per task. " + _TIMES,
+            input_schema=TaskCreate.model_json_schema(),
+            output=TaskRead,
+        ),
+        _spec(
+            update_task,
+            name="update_task",
+            title="Change a task",
+            description="Change some fields of a task: the fields given are set, those left "
+            "out stay as they are, and null clears `description`, `due_at` or `recurrence`. "
+            "Give `task_id` and at least one field. To mark a task done or not done, "
+            "complete_task and reopen_task say so more plainly. " + _TIMES,
+            input_schema=TASK_CHANGE_INPUT,
+            output=TaskRead,
+            idempotent=True,
+        ),
+        _spec(
+            _set_completed(True),
+            name="complete_task",
+            title="Complete a task",
+            description="Mark a task as done (doing it again changes nothing). Completing a "
+            "recurring task creates its next occurrence, due at the rule's next date.",
+            input_schema=TASK_REF_INPUT,
+            output=TaskRead,
+            idempotent=True,
+        ),
+        _spec(
+            _set_completed(False),
+            name="reopen_task",
+            title="Reopen a task",
+            description="Mark a completed task as not done (doing it again changes nothing).",
+            input_schema=TASK_REF_INPUT,
+            output=TaskRead,
+            idempotent=True,
+        ),
+        _spec(
+            delete_task,
+            name="delete_task",
+            title="Delete a task",
+            description="Delete a task for good; it cannot be undone. When the user has "
+            "finished a task, complete_task keeps it instead.",
+            input_schema=TASK_REF_INPUT,
+            output=Deleted,
+            destructive=True,
+            idempotent=True,
+        ),
+    )
+}

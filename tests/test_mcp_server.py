@@ -1,0 +1,569 @@
+"""The MCP server at /mcp, driven by the MCP SDK's own client against real `todo-api serve`
+processes, on SQLite and on PostgreSQL: the handshake, the tools and their schemas, results that
+are the REST API's JSON, failures that carry the REST API's error, isolation between users, and
+the 401 before anything of MCP runs.
+
+Every request goes to 127.0.0.1; every wait is bounded.
+"""
+
+import itertools
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import httpx2
+import pytest
+from mcp.client.client import Client
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, TextContent
+from sqlalchemy.engine import make_url
+
+from tests.helpers_server import (
+    Server,
+    clean_env,
+    read_until_closed,
+    running_server,
+    status_of,
+)
+from tests.support import ADMIN_URL, ERROR_FIELDS, TEST_SECRET, make_settings, token_for
+
+TIMEOUT = 30.0
+MAX_BODY_BYTES = 1024 * 1024  # the default limit
+TOOL_NAMES = {
+    "list_tasks",
+    "get_task",
+    "create_task",
+    "update_task",
+    "complete_task",
+    "reopen_task",
+    "delete_task",
+}
+
+
+@pytest.fixture(scope="module")
+def servers(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
+    """Two instances of the service on one database, as behind a load balancer."""
+    cwd = tmp_path_factory.mktemp("mcp-servers")
+    env = clean_env(DATABASE_URL=database_url, JWT_SECRET=TEST_SECRET, LOG_LEVEL="INFO")
+    with (
+        running_server(cwd, env, cwd / "first.log") as first,
+        running_server(cwd, env, cwd / "second.log") as second,
+    ):
+        yield first, second
+
+
+@pytest.fixture(scope="module")
+def server(servers: tuple[Server, Server]) -> Server:
+    return servers[0]
+
+
+@pytest.fixture
+def new_token(database_url: str, tmp_path: Path) -> Any:
+    """Makes tokens, each for a brand-new user."""
+    settings = make_settings(database_url, tmp_path)
+    return lambda: token_for(settings)
+
+
+@asynccontextmanager
+async def mcp_session(
+    url: str, token: str | None, transport: httpx2.AsyncBaseTransport | None = None
+) -> AsyncIterator[ClientSession]:
+    """An initialised session of the SDK's client with /mcp, sending `token`."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=TIMEOUT, transport=transport) as http,
+        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+@asynccontextmanager
+async def rest_client(server: Server, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+    ) as client:
+        yield client
+
+
+def structured(result: CallToolResult) -> Any:
+    """A successful call's structured result, which its text repeats as JSON."""
+    assert not result.is_error, result.content
+    [content] = result.content
+    assert isinstance(content, TextContent)
+    assert json.loads(content.text) == result.structured_content
+    return result.structured_content
+
+
+def tool_error(result: CallToolResult) -> dict[str, Any]:
+    """A failed call's error: the REST API's error body, as the text of a tool error."""
+    assert result.is_error
+    [content] = result.content
+    assert isinstance(content, TextContent)
+    body: dict[str, Any] = json.loads(content.text)
+    assert set(body) == ERROR_FIELDS
+    assert body["error"]
+    return body
+
+
+# --- The handshake and the tools -----------------------------------------------------------------
+
+
+async def test_initialise_names_the_server_and_lists_every_tool_with_its_schemas(
+    server: Server, new_token: Any
+) -> None:
+    async with mcp_session(server.url, new_token()) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+
+    assert set(tools) == TOOL_NAMES
+    for tool in tools.values():
+        assert tool.description
+        assert tool.input_schema["type"] == "object"
+        assert tool.output_schema is not None
+        assert tool.output_schema["type"] == "object"
+        assert tool.annotations is not None
+    assert tools["create_task"].input_schema["required"] == ["title"]
+    assert tools["update_task"].input_schema["required"] == ["task_id"]
+    assert tools["list_tasks"].input_schema["properties"]["limit"]["maximum"] == 200
+    assert "due_before" in tools["list_tasks"].input_schema["properties"]
+    assert tools["list_tasks"].annotations.read_only_hint  # type: ignore[union-attr]
+    assert tools["delete_task"].annotations.destructive_hint  # type: ignore[union-attr]
+
+
+async def test_each_tool_gives_what_the_rest_api_gives_for_the_same_call(
+    server: Server, new_token: Any
+) -> None:
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        created = structured(
+            await session.call_tool(
+                "create_task",
+                {
+                    "title": "  Buy milk ",
+                    "priority": "high",
+                    "tags": ["Groceries"],
+                    "due_at": "2026-12-01T18:00:00+01:00",
+                },
+            )
+        )
+        task_id = created["id"]
+        assert created["title"] == "Buy milk"
+        assert created["tags"] == ["groceries"]
+        assert created["due_at"] == "2026-12-01T17:00:00Z"
+        assert (await rest.get(f"/api/tasks/{task_id}")).json() == created
+        assert structured(await session.call_tool("get_task", {"task_id": task_id})) == created
+
+        other = await rest.post("/api/tasks", json={"title": "Call the bank"})
+        query = {"priority": ["high"], "tag": ["groceries"], "due_before": "2026-12-02T00:00:00Z"}
+        listed = structured(await session.call_tool("list_tasks", query))
+        assert listed == {"tasks": (await rest.get("/api/tasks", params=query)).json()}
+        assert [task["id"] for task in listed["tasks"]] == [task_id]
+        everything = structured(await session.call_tool("list_tasks", {}))
+        assert everything == {"tasks": (await rest.get("/api/tasks")).json()}
+        assert {task["id"] for task in everything["tasks"]} == {task_id, other.json()["id"]}
+
+        changed = structured(
+            await session.call_tool(
+                "update_task", {"task_id": task_id, "title": "Buy oat milk", "due_at": None}
+            )
+        )
+        assert changed["title"] == "Buy oat milk"
+        assert changed["due_at"] is None
+        assert changed["priority"] == "high"  # left out: left as it was
+        assert (await rest.get(f"/api/tasks/{task_id}")).json() == changed
+
+        completed = structured(await session.call_tool("complete_task", {"task_id": task_id}))
+        assert completed["is_completed"] is True
+        assert completed["completed_at"] is not None
+        assert (await rest.get(f"/api/tasks/{task_id}")).json() == completed
+        reopened = structured(await session.call_tool("reopen_task", {"task_id": task_id}))
+        assert reopened["is_completed"] is False
+        assert reopened["completed_at"] is None
+        assert (await rest.get(f"/api/tasks/{task_id}")).json() == reopened
+
+        deleted = structured(await session.call_tool("delete_task", {"task_id": task_id}))
+        assert deleted == {"deleted": task_id}
+        assert (await rest.get(f"/api/tasks/{task_id}")).status_code == 404
+
+
+async def test_a_client_of_the_handshake_free_protocol_is_served_alike(
+    server: Server, new_token: Any
+) -> None:
+    """The SDK's `Client` finds the 2026-07-28 protocol (one self-contained POST per call, no
+    initialize); the tools answer it as they answer a session."""
+    headers = {"Authorization": f"Bearer {new_token()}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=TIMEOUT) as http,
+        Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client,
+    ):
+        assert client.protocol_version == "2026-07-28"
+        assert {tool.name for tool in (await client.list_tools()).tools} == TOOL_NAMES
+        task = structured(await client.call_tool("create_task", {"title": "No handshake"}))
+        assert structured(await client.call_tool("get_task", {"task_id": task["id"]})) == task
+        error = tool_error(await client.call_tool("get_task", {"task_id": UNKNOWN_ID}))
+
+    assert error["code"] == "NOT_FOUND"
+
+
+async def test_list_tasks_gives_a_cursor_for_the_next_page_when_more_match(
+    server: Server, new_token: Any
+) -> None:
+    async with mcp_session(server.url, new_token()) as session:
+        for title in ("First", "Second", "Third"):
+            structured(await session.call_tool("create_task", {"title": title}))
+        arguments: dict[str, Any] = {"sort": "title", "limit": 2}
+        first = structured(await session.call_tool("list_tasks", arguments))
+        assert [task["title"] for task in first["tasks"]] == ["First", "Second"]
+        arguments["cursor"] = first["next_cursor"]
+        second = structured(await session.call_tool("list_tasks", arguments))
+
+    assert [task["title"] for task in second["tasks"]] == ["Third"]
+    assert "next_cursor" not in second
+
+
+async def test_completing_a_recurring_task_by_a_tool_creates_its_next_occurrence(
+    server: Server, new_token: Any
+) -> None:
+    async with mcp_session(server.url, new_token()) as session:
+        task = structured(
+            await session.call_tool(
+                "create_task",
+                {"title": "Water", "due_at": "2026-12-01T08:00:00Z", "recurrence": "FREQ=DAILY"},
+            )
+        )
+        structured(await session.call_tool("complete_task", {"task_id": task["id"]}))
+        open_tasks = structured(await session.call_tool("list_tasks", {"completed": False}))
+
+    [following] = open_tasks["tasks"]
+    assert following["id"] != task["id"]
+    assert following["due_at"] == "2026-12-02T08:00:00Z"
+
+
+# --- Failures ------------------------------------------------------------------------------------
+
+UNKNOWN_ID = str(uuid.uuid4())
+
+TASK = f"/api/tasks/{UNKNOWN_ID}"
+# A tool call, and the REST request that asks the same (method, path, JSON body): both fail, with
+# the same error body.
+SAME_FAILURES: dict[str, tuple[str, dict[str, Any], str, str, Any]] = {
+    "unknown-id": ("get_task", {"task_id": UNKNOWN_ID}, "GET", TASK, None),
+    "malformed-id": ("get_task", {"task_id": "not-a-uuid"}, "GET", "/api/tasks/not-a-uuid", None),
+    "delete-unknown": ("delete_task", {"task_id": UNKNOWN_ID}, "DELETE", TASK, None),
+    "complete-unknown": (
+        "complete_task",
+        {"task_id": UNKNOWN_ID},
+        "POST",
+        f"{TASK}/complete",
+        None,
+    ),
+    "reopen-unknown": ("reopen_task", {"task_id": UNKNOWN_ID}, "POST", f"{TASK}/reopen", None),
+    "blank-title": ("create_task", {"title": "   "}, "POST", "/api/tasks", {"title": "   "}),
+    "unknown-field": (
+        "create_task",
+        {"title": "x", "colour": "red"},
+        "POST",
+        "/api/tasks",
+        {"title": "x", "colour": "red"},
+    ),
+    "rule-without-due-date": (
+        "create_task",
+        {"title": "x", "recurrence": "FREQ=DAILY"},
+        "POST",
+        "/api/tasks",
+        {"title": "x", "recurrence": "FREQ=DAILY"},
+    ),
+    "not-a-date": (
+        "create_task",
+        {"title": "x", "due_at": "tomorrow"},
+        "POST",
+        "/api/tasks",
+        {"title": "x", "due_at": "tomorrow"},
+    ),
+    "null-title": (
+        "update_task",
+        {"task_id": UNKNOWN_ID, "title": None},
+        "PATCH",
+        TASK,
+        {"title": None},
+    ),
+    "no-change": ("update_task", {"task_id": UNKNOWN_ID}, "PATCH", TASK, {}),
+    "update-unknown": (
+        "update_task",
+        {"task_id": UNKNOWN_ID, "title": "x"},
+        "PATCH",
+        TASK,
+        {"title": "x"},
+    ),
+    "limit": ("list_tasks", {"limit": 0}, "GET", "/api/tasks?limit=0", None),
+    "cursor": ("list_tasks", {"cursor": "garbage"}, "GET", "/api/tasks?cursor=garbage", None),
+    "sort": ("list_tasks", {"sort": "colour"}, "GET", "/api/tasks?sort=colour", None),
+}
+
+
+@pytest.mark.parametrize("case", SAME_FAILURES)
+async def test_a_failure_is_a_tool_error_carrying_the_rest_apis_error(
+    server: Server,
+    new_token: Any,
+    case: str,
+) -> None:
+    tool, arguments, method, path, body = SAME_FAILURES[case]
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        error = tool_error(await session.call_tool(tool, arguments))
+        response = await rest.request(method, path, json=body)
+
+    assert response.status_code in {400, 404}
+    assert error == response.json()
+
+
+async def test_a_missing_or_unknown_argument_is_a_validation_error_naming_it(
+    server: Server, new_token: Any
+) -> None:
+    async with mcp_session(server.url, new_token()) as session:
+        missing = tool_error(await session.call_tool("complete_task", {}))
+        unknown = tool_error(await session.call_tool("get_task", {"task_id": UNKNOWN_ID, "x": 1}))
+        not_text = tool_error(await session.call_tool("reopen_task", {"task_id": 7}))
+
+    for error in (missing, unknown, not_text):
+        assert error["code"] == "VALIDATION_ERROR"
+        assert error["error"] == "The request is not valid"
+    assert missing["details"] == [{"field": "task_id", "message": "Field required"}]
+    assert unknown["details"] == [{"field": "x", "message": "Unknown field"}]
+    assert [d["field"] for d in not_text["details"]] == ["task_id"]
+
+
+async def test_an_unknown_tool_is_a_protocol_error(server: Server, new_token: Any) -> None:
+    async with mcp_session(server.url, new_token()) as session:
+        with pytest.raises(MCPError, match="Unknown tool"):
+            await session.call_tool("drop_database", {})
+
+
+async def _admin(*statements: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _cut_off(name: str) -> None:
+    """No new connection to the database, and its open ones ended."""
+    conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def outage_database(postgres_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A database of this test's own (its name and URL), which the test may make unreachable."""
+    name = f"todo_outage_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    yield name, make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_a_failing_database_is_a_tool_error_carrying_database_error(
+    outage_database: tuple[str, str], tmp_path: Path
+) -> None:
+    name, url = outage_database
+    env = clean_env(DATABASE_URL=url, JWT_SECRET=TEST_SECRET, LOG_LEVEL="INFO")
+    token = token_for(make_settings(url, tmp_path))
+    with running_server(tmp_path, env, tmp_path / "server.log") as server:
+        async with mcp_session(server.url, token) as session:
+            structured(await session.call_tool("create_task", {"title": "Before the outage"}))
+            # The user is known to the process: only the tool's own statements need the database.
+            await _cut_off(name)
+            result = await session.call_tool("list_tasks", {})
+        log = server.log()
+
+    error = tool_error(result)
+    assert error == {
+        "error": "The database is unavailable; try again shortly",
+        "code": "DATABASE_ERROR",
+        "details": None,
+    }
+    assert "database unavailable in MCP tool list_tasks" in log
+
+
+# --- Who may call --------------------------------------------------------------------------------
+
+
+async def test_each_user_sees_and_changes_only_their_own_tasks(
+    server: Server, new_token: Any
+) -> None:
+    alice_token = new_token()
+    async with mcp_session(server.url, alice_token) as alice:
+        task = structured(await alice.call_tool("create_task", {"title": "Alice's"}))
+    task_id = task["id"]
+
+    async with mcp_session(server.url, new_token()) as bob:
+        assert structured(await bob.call_tool("list_tasks", {})) == {"tasks": []}
+        for tool, arguments in [
+            ("get_task", {"task_id": task_id}),
+            ("update_task", {"task_id": task_id, "title": "Bob's now"}),
+            ("complete_task", {"task_id": task_id}),
+            ("reopen_task", {"task_id": task_id}),
+            ("delete_task", {"task_id": task_id}),
+        ]:
+            error = tool_error(await bob.call_tool(tool, arguments))
+            assert error == {"error": "Task not found", "code": "NOT_FOUND", "details": None}
+        mine = structured(await bob.call_tool("create_task", {"title": "Bob's"}))
+        assert mine["user_id"] != task["user_id"]
+
+    async with rest_client(server, alice_token) as rest:
+        assert (await rest.get("/api/tasks")).json() == [task]
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+@pytest.mark.parametrize(
+    ("authorization", "code"),
+    [
+        (None, "UNAUTHORIZED"),
+        ("Basic dXNlcjpwYXNz", "UNAUTHORIZED"),
+        ("Bearer abc", "INVALID_TOKEN"),
+    ],
+)
+async def test_without_a_valid_token_mcp_answers_401_in_the_error_format(
+    server: Server, authorization: str | None, code: str
+) -> None:
+    headers = {**MCP_HEADERS, **({"Authorization": authorization} if authorization else {})}
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        response = await client.post("/mcp", json=INITIALIZE, headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    body = response.json()
+    assert set(body) == ERROR_FIELDS
+    assert body["code"] == code
+
+
+async def test_the_sdk_client_without_a_token_is_refused_before_a_session_opens(
+    server: Server,
+) -> None:
+    statuses: list[int] = []
+
+    async def record(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+
+    with pytest.raises(ExceptionGroup) as raised:
+        async with (
+            httpx2.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [record]}) as http,
+            streamable_http_client(f"{server.url}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+
+    assert raised.group_contains(MCPError)
+    assert statuses == [401]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+async def test_methods_other_than_post_are_405_in_the_error_format(
+    server: Server, new_token: Any, method: str
+) -> None:
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {new_token()}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        response = await client.request(method, "/mcp", headers=headers)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+def mcp_post_head(token: str, length_header: bytes) -> bytes:
+    return (
+        b"POST /mcp HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Accept: application/json, text/event-stream\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\n" + length_header + b"\r\n"
+    )
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(
+    server: Server, new_token: Any
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(mcp_post_head(new_token(), b"Content-Length: 104857600\r\n"))
+        response = read_until_closed(sock)  # 100 MB announced, none of it sent
+
+    assert status_of(response) == 413
+    assert b'"code": "PAYLOAD_TOO_LARGE"' in response
+
+
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
+    server: Server, new_token: Any
+) -> None:
+    chunk = b"x" * 64 * 1024
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(mcp_post_head(new_token(), b"Transfer-Encoding: chunked\r\n"))
+        for _ in range(MAX_BODY_BYTES // len(chunk) + 1):  # one chunk past the limit, then silence
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        response = read_until_closed(sock)
+
+    assert status_of(response) == 413
+    assert b'"code": "PAYLOAD_TOO_LARGE"' in response
+
+
+# --- Several instances ---------------------------------------------------------------------------
+
+
+class RoundRobin(httpx2.AsyncBaseTransport):
+    """Sends each request to the next of several ports, as a load balancer without sticky
+    sessions does."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self._ports = itertools.cycle(ports)
+        self._inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.url = request.url.copy_with(port=next(self._ports))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_any_instance_answers_any_request_of_a_conversation(
+    servers: tuple[Server, Server], new_token: Any
+) -> None:
+    first, second = servers
+    token = new_token()
+    transport = RoundRobin([first.port, second.port])
+    async with mcp_session(first.url, token, transport) as session:
+        task = structured(await session.call_tool("create_task", {"title": "Anywhere"}))
+        for _ in range(2):
+            assert structured(await session.call_tool("get_task", {"task_id": task["id"]})) == task
+        listed = structured(await session.call_tool("list_tasks", {}))
+
+    assert listed == {"tasks": [task]}
+    for server in servers:
+        assert "POST /mcp 200" in server.log()
