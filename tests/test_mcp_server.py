@@ -45,6 +45,8 @@ TOOL_NAMES = {
     "complete_task",
     "reopen_task",
     "delete_task",
+    "list_lists",
+    "create_list",
 }
 
 
@@ -257,7 +259,7 @@ UNKNOWN_ID = str(uuid.uuid4())
 TASK = f"/api/tasks/{UNKNOWN_ID}"
 # A tool call, and the REST request that asks the same (method, path, JSON body): both fail, with
 # the same error body.
-SAME_FAILURES: dict[str, tuple[str, dict[str, Any], str, str, Any]] = {
+SAME_FAILURES: dict[str, tuple[str, dict[str, Any], str | None, str | None, Any]] = {
     "unknown-id": ("get_task", {"task_id": UNKNOWN_ID}, "GET", TASK, None),
     "malformed-id": ("get_task", {"task_id": "not-a-uuid"}, "GET", "/api/tasks/not-a-uuid", None),
     "delete-unknown": ("delete_task", {"task_id": UNKNOWN_ID}, "DELETE", TASK, None),
@@ -309,6 +311,29 @@ SAME_FAILURES: dict[str, tuple[str, dict[str, Any], str, str, Any]] = {
     "limit": ("list_tasks", {"limit": 0}, "GET", "/api/tasks?limit=0", None),
     "cursor": ("list_tasks", {"cursor": "garbage"}, "GET", "/api/tasks?cursor=garbage", None),
     "sort": ("list_tasks", {"sort": "colour"}, "GET", "/api/tasks?sort=colour", None),
+    "list-filter": (
+        "list_tasks",
+        {"list_id": "nowhere"},
+        "GET",
+        "/api/tasks?list_id=nowhere",
+        None,
+    ),
+    "list-in-no-list": (
+        "create_task",
+        {"title": "x", "list_id": UNKNOWN_ID},
+        "POST",
+        "/api/tasks",
+        {"title": "x", "list_id": UNKNOWN_ID},
+    ),
+    "blank-list-name": ("create_list", {"name": " "}, "POST", "/api/lists", {"name": " "}),
+    "list-color": (
+        "create_list",
+        {"name": "Work", "color": "red"},
+        "POST",
+        "/api/lists",
+        {"name": "Work", "color": "red"},
+    ),
+    "lists-take-nothing": ("list_lists", {"name": "x"}, None, None, None),
 }
 
 
@@ -322,10 +347,48 @@ async def test_a_failure_is_a_tool_error_carrying_the_rest_apis_error(
     token = new_token()
     async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
         error = tool_error(await session.call_tool(tool, arguments))
+        if method is None or path is None:  # no REST request takes these arguments
+            assert error["code"] == "VALIDATION_ERROR"
+            return
         response = await rest.request(method, path, json=body)
 
     assert response.status_code in {400, 404}
     assert error == response.json()
+
+
+async def test_the_list_tools_give_what_the_rest_api_gives_and_refuse_a_duplicate_name(
+    server: Server, new_token: Any
+) -> None:
+    token, stranger = new_token(), new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        assert structured(await session.call_tool("list_lists", {})) == {"lists": []}
+        groceries = structured(
+            await session.call_tool("create_list", {"name": " Groceries ", "color": "#00aa55"})
+        )
+        assert groceries["name"] == "Groceries"
+        assert (await rest.get(f"/api/lists/{groceries['id']}")).json() == groceries
+        milk = structured(
+            await session.call_tool("create_task", {"title": "Milk", "list_id": groceries["id"]})
+        )
+        assert milk["list_id"] == groceries["id"]
+        lists = structured(await session.call_tool("list_lists", {}))
+        assert lists == {"lists": (await rest.get("/api/lists")).json()}
+        assert [item["open_count"] for item in lists["lists"]] == [1]
+        in_list = structured(await session.call_tool("list_tasks", {"list_id": groceries["id"]}))
+        assert [task["id"] for task in in_list["tasks"]] == [milk["id"]]
+
+        duplicate = tool_error(await session.call_tool("create_list", {"name": "GROCERIES"}))
+        response = await rest.post("/api/lists", json={"name": "GROCERIES"})
+        assert response.status_code == 409
+        assert duplicate == response.json()
+
+    async with mcp_session(server.url, stranger) as session:
+        assert structured(await session.call_tool("list_lists", {})) == {"lists": []}
+        foreign = {"title": "Sneaky", "list_id": groceries["id"]}
+        assert tool_error(await session.call_tool("create_task", foreign))["code"] == (
+            "VALIDATION_ERROR"
+        )
+        assert structured(await session.call_tool("create_list", {"name": "Groceries"}))
 
 
 async def test_a_missing_or_unknown_argument_is_a_validation_error_naming_it(

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 from todo_api.inputs import UUID_EXAMPLE, Input
+from todo_api.lists.schemas import ListRead
 from todo_api.tasks.dependencies import list_query
 from todo_api.tasks.schemas import TaskRead, TaskUpdate
 
@@ -45,6 +46,14 @@ class TaskPage(BaseModel):
         description="Only when more tasks match: pass it as `cursor`, with the same filters "
         "and sort, for the next page",
     )
+
+
+class ListsResult(BaseModel):
+    lists: list[ListRead]
+
+
+class NoArguments(Input):
+    pass
 
 
 class Deleted(BaseModel):
@@ -93,3 +102,4 @@ def output_schema(model: type[BaseModel]) -> dict[str, Any]:
 LIST_TASKS_INPUT = _list_tasks_schema()
 TASK_REF_INPUT = TaskRef.model_json_schema()
 TASK_CHANGE_INPUT = _task_change_schema()
+NO_INPUT = NoArguments.model_json_schema()

@@ -16,12 +16,17 @@ from todo_api.auth.users import with_user_row
 from todo_api.db import Connection
 from todo_api.deps import database
 from todo_api.errors import InvalidField, validation_failure
+from todo_api.lists import service as lists_service
+from todo_api.lists.schemas import ListCreate, ListRead, list_body
 from todo_api.mcp.schemas import (
     LIST_TASKS_INPUT,
+    NO_INPUT,
     TASK_CHANGE_INPUT,
     TASK_REF_INPUT,
     Deleted,
+    ListsResult,
     ListTasksArguments,
+    NoArguments,
     TaskPage,
     TaskRef,
     output_schema,
@@ -130,6 +135,23 @@ async def delete_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str,
     if not deleted:
         raise TaskNotFound
     return {"deleted": task_id}
+
+
+async def list_lists(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    _read(NoArguments, arguments)
+    async with caller.connection() as conn:
+        rows = await lists_service.list_lists(conn, caller.user.user_id)
+    return {"lists": [list_body(row) for row in rows]}
+
+
+async def create_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    data = _read(ListCreate, arguments)
+    user = caller.user
+    async with caller.connection() as conn:
+        row = await with_user_row(
+            conn, user, lambda: lists_service.create_list(conn, user.user_id, data)
+        )
+    return list_body(row)
 
 
 @dataclass(frozen=True)
@@ -249,6 +271,30 @@ TOOLS: dict[str, ToolSpec] = {
             output=Deleted,
             destructive=True,
             idempotent=True,
+        ),
+        _spec(
+            list_lists,
+            name="list_lists",
+            title="List the lists",
+            description='List the user\'s lists (such as "Groceries" or "Work") in their '
+            "order, each with its id and `open_count`, the number of its open tasks. Use it to "
+            "find a list's id for list_tasks' `list_id` filter or create_task's `list_id`; "
+            'tasks in no list are the inbox (`list_id` "inbox" in list_tasks).',
+            input_schema=NO_INPUT,
+            output=ListsResult,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            create_list,
+            name="create_list",
+            title="Create a list",
+            description="Create a list for the user, last among their lists. `name` (1 to 100 "
+            "characters) must differ from every other list's name, ignoring case: call "
+            "list_lists first when the list may exist already. `color` is optional, "
+            '"#rrggbb".',
+            input_schema=ListCreate.model_json_schema(),
+            output=ListRead,
         ),
     )
 }
