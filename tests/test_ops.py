@@ -59,7 +59,9 @@ async def test_ready_is_503_on_a_database_without_the_schema(
     async with app_for(settings) as app, client_for(app) as client:
         ready = await client.get("/ready")
         health = await client.get("/health")
-    assert_error(ready, 503, "DATABASE_ERROR")
+    body = assert_error(ready, 503, "DATABASE_ERROR")
+    assert "no schema" in body["error"]
+    assert "todo-api migrate" in body["error"]
     assert health.status_code == 200
 
 

@@ -3,10 +3,11 @@
 import hmac
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import String, column, select, table
+from sqlalchemy import String, column, literal, select, table
 
 from todo_api.auth.errors import InvalidToken, Unauthorized
 from todo_api.config import Settings
+from todo_api.db import DatabaseFailure
 from todo_api.deps import database
 from todo_api.errors import DatabaseUnavailable, error_responses
 from todo_api.http import json_response
@@ -15,6 +16,7 @@ from todo_api.migrations import head_revision
 
 router = APIRouter(tags=["service"])
 _ALEMBIC_VERSION = select(column("version_num", String())).select_from(table("alembic_version"))
+_ANSWERS = select(literal(1))
 
 
 @router.head("/health", include_in_schema=False)
@@ -40,9 +42,16 @@ async def ready(request: Request) -> Response:
         raise NotReady("The service is shutting down")
     try:
         async with database(request).connection() as conn:
-            revision = (await conn.execute(_ALEMBIC_VERSION)).scalar()
-    except Exception as exc:  # any failure to read the version means "not ready"
+            try:
+                revision = (await conn.execute(_ALEMBIC_VERSION)).scalar()
+            except DatabaseFailure:
+                # No version to read: a database that still answers has no schema yet.
+                await conn.execute(_ANSWERS)
+                revision = None
+    except Exception as exc:  # any other failure means the database is out of reach
         raise NotReady("The database is unavailable; try again shortly") from exc
+    if revision is None:
+        raise NotReady("The database has no schema yet; run `todo-api migrate`")
     if revision != head_revision():
         raise NotReady(
             f"The database schema is at {revision}, not at the latest ({head_revision()})"
