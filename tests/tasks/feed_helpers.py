@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select
 
+from tests.helpers_server import FEED_WAIT_SECONDS
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.idempotency import idempotency_keys
 from todo_api.signing import SIGNATURE_BYTES
 from todo_api.tasks.models import tombstones
 
-FEED_WAIT_SECONDS = 5.0
 KEY_LIFETIME = timedelta(hours=24)  # how long the tests keep an idempotency key they store
 
 
@@ -78,10 +78,10 @@ async def read_feed(
 ) -> dict[str, Any]:
     """One call of the change feed (200 expected).
 
-    With `wait_for` (task or list ids), the same call is repeated for a few seconds until every
-    one of them is in `changes`, `lists`, `deleted` or `deleted_lists`: on PostgreSQL the feed
-    holds back changes while any older transaction (anywhere on the server) is still running,
-    which is correct but may delay them.
+    With `wait_for` (task or list ids), the same call is repeated (up to FEED_WAIT_SECONDS)
+    until every one of them is in `changes`, `lists`, `deleted` or `deleted_lists`: on
+    PostgreSQL the feed holds back changes while any older transaction (anywhere on the server)
+    is still running, which is correct but may delay them.
     """
     params: dict[str, str | int] = {}
     if since is not None:
