@@ -1,18 +1,26 @@
-"""Races, on both databases: clients reordering one list at once, and a list deleted while
-tasks are being added to it."""
+"""Races, on both databases: clients reordering one list at once, a list deleted while tasks
+are being added to it, and (PostgreSQL) while one of its parents is being completed."""
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import func, select, text, update
 
 from tests.lists.helpers import create_list
+from tests.tasks.feed_helpers import database
 from tests.tasks.helpers import create_task
+from todo_api.config import Settings
+from todo_api.db import Connection
+from todo_api.tasks.models import tasks
 
 MOVES_PER_CLIENT = 30
+LOCK_WAIT = 10.0
 
 
 async def in_order(client: httpx.AsyncClient, list_id: str, limit: int) -> list[dict[str, Any]]:
@@ -118,3 +126,48 @@ async def test_deleting_a_list_while_tasks_are_added_leaves_no_task_in_it(
         assert [t for t in left.json() if t["list_id"] == doomed["id"]] == []
         for task_id in created:
             assert (await adder.get(f"/api/tasks/{task_id}")).status_code == 404
+
+
+async def test_deleting_a_list_waits_for_a_parent_being_completed_without_a_deadlock(
+    new_user_client: Callable[..., httpx.AsyncClient], settings: Settings
+) -> None:
+    # Completing a parent locks it, then its subtasks. A parent changed after its subtasks is
+    # stored after them, so a delete taking the list's rows in storage order would hold the
+    # subtasks while waiting for the parent: a deadlock, one side answering 503.
+    if settings.is_sqlite:
+        pytest.skip("one SQLite file has one writer at a time: no lock order to get wrong")
+    subject = str(uuid.uuid4())
+    async with new_user_client(subject) as client:
+        doomed = await create_list(client, "Doomed")
+        parent = await create_task(client, title="parent", list_id=doomed["id"])
+        subtasks = [await create_task(client, title="s", parent_id=parent["id"]) for _ in range(3)]
+        renamed = await client.patch(f"/api/tasks/{parent['id']}", json={"title": "P"})
+        assert renamed.status_code == 200, renamed.text
+
+        parent_id = uuid.UUID(parent["id"])
+        async with database(settings) as db, db.transaction() as completing:
+            # A completion under way: the parent is locked, its subtasks come next.
+            locking = select(tasks.c.id).where(tasks.c.id == parent_id).with_for_update()
+            await completing.execute(locking)
+            deleting = asyncio.create_task(client.delete(f"/api/lists/{doomed['id']}"))
+            await until_a_statement_waits_for_a_lock(completing)
+            await completing.execute(
+                update(tasks).where(tasks.c.id == parent_id).values(is_completed=True)
+            )
+        response = await deleting
+        assert response.status_code == 204, response.text
+        for task in [parent, *subtasks]:
+            assert (await client.get(f"/api/tasks/{task['id']}")).status_code == 404
+
+
+async def until_a_statement_waits_for_a_lock(conn: Connection) -> None:
+    """Until another session of this database waits for a lock (at most LOCK_WAIT seconds)."""
+    waiting = (
+        select(func.count())
+        .select_from(text("pg_stat_activity"))
+        .where(text("wait_event_type = 'Lock' AND datname = current_database()"))
+    )
+    deadline = time.monotonic() + LOCK_WAIT
+    while not (await conn.execute(waiting)).scalar():
+        assert time.monotonic() < deadline, "the delete never waited for the parent"
+        await asyncio.sleep(0.02)

@@ -2,8 +2,8 @@
 
 A list's `open_count` is counted in the statement that reads the list (a correlated count
 that the (list_id, is_completed) index answers), never in a query per list. Deleting a list
-is one statement: the database deletes its tasks (foreign key, ON DELETE CASCADE) and leaves a
-tombstone for each of them and for the list (triggers), all in that statement's transaction.
+is one DELETE: the database deletes its tasks (foreign key, ON DELETE CASCADE) and leaves a
+tombstone for each of them and for the list (triggers), all in one transaction.
 Every function returns rows of one shape, `ListRow`.
 """
 
@@ -46,6 +46,14 @@ ALL = Query(
 GET = Query(select(*WITH_OPEN_COUNT).where(*_owned()))
 LOCKED = Query(select(lists).where(*_owned()).with_for_update())
 EXISTS = Query(select(exists().where(*_owned())))
+# The list's tasks locked parents first: the order in which completing or deleting a parent
+# locks them (the parent, then its subtasks by trigger or cascade).
+LOCK_TASKS = Query(
+    select(tasks.c.id)
+    .where(tasks.c.list_id == bindparam("list_id"), tasks.c.user_id == bindparam("user_id"))
+    .order_by(tasks.c.parent_id.is_not(None), tasks.c.id)
+    .with_for_update()
+)
 NAME_TAKEN = Query(
     select(
         exists().where(
@@ -169,10 +177,14 @@ async def delete_list(
 
     In the user's reordering turn, which creating a task in a list and moving one take too:
     on PostgreSQL they take the same locks in the same order, so none waits on another in a
-    circle."""
+    circle. The cascade would lock the tasks in storage order, which may put a subtask before
+    its parent while the parent is being completed or deleted: they are locked in that
+    write's order first."""
     params = {"list_id": list_id, "user_id": user_id, **versions_params(if_match)}
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
+        if conn.name == "postgresql":  # SQLite's write transactions take turns
+            await conn.execute(LOCK_TASKS, params)
         if (await conn.execute(_delete_query(version_count(if_match)), params)).rowcount > 0:
             return True
         await _raise_if_stale(conn, user_id, list_id, if_match)
