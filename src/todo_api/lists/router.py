@@ -6,28 +6,20 @@ from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.users import with_user_row
+from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
 from todo_api.deps import database
 from todo_api.errors import error_responses
-from todo_api.http import documented, header_parameter, json_response, read_json
+from todo_api.http import documented, json_response, read_json
 from todo_api.lists import service
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
 from todo_api.lists.errors import ListNotFound
 from todo_api.lists.models import ListRow
 from todo_api.lists.schemas import ListCreate, ListMove, ListRead, ListUpdate, list_body
-from todo_api.tasks.conditional import etag, if_match, matches_none
 
 PREFIX = "/api/lists"
 router = APIRouter(prefix=PREFIX, tags=["lists"], responses=error_responses(401, 500, 503))
 
-IF_MATCH = header_parameter(
-    "If-Match",
-    'Write only if the list is still at this ETag, such as "3" (else 412); * for any version',
-    "*",
-)
-IF_NONE_MATCH = header_parameter(
-    "If-None-Match", "Answer 304 if the list is still at this ETag", '"3"'
-)
-ETAG_HEADER = {"ETag": {"description": "The list's version", "schema": {"type": "string"}}}
+IF_MATCH, IF_NONE_MATCH, ETAG_HEADER, READ_RESPONSES = preconditions("list")
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **error_responses(400, 404, 409, 412, 413),
     200: {"description": "The list", "headers": ETAG_HEADER},
@@ -81,11 +73,7 @@ async def create_list(request: Request) -> Response:
 @router.get(
     "/{list_id}",
     response_model=ListRead,
-    responses={
-        **error_responses(400, 404),
-        200: {"description": "The list", "headers": ETAG_HEADER},
-        304: {"description": "Not modified (If-None-Match)"},
-    },
+    responses=READ_RESPONSES,
     summary="Get a list",
     openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
@@ -96,9 +84,7 @@ async def get_list(list_id: ListIdPath, request: Request) -> Response:
     async with database(request).connection() as conn:
         row = _found(await service.get_list(conn, user.user_id, list_uuid))
     if not matches_none(if_none_match, row["version"]):
-        return Response(
-            status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(row["version"])}
-        )
+        return not_modified(row["version"])
     return list_response(row)
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
+from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
 from todo_api.config import Settings
 from todo_api.deps import database
 from todo_api.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
@@ -20,7 +21,6 @@ from todo_api.http import documented, header_parameter, json_bytes, json_respons
 from todo_api.idempotency import respond_idempotently
 from todo_api.lists.schemas import list_body
 from todo_api.tasks import changes, service
-from todo_api.tasks.conditional import IF_MATCH, IF_NONE_MATCH, etag, if_match, matches_none
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
@@ -64,7 +64,7 @@ LIST_HEADERS = {
         "schema": {"type": "string"},
     },
 }
-ETAG_HEADER = {"ETag": {"description": "The task's version", "schema": {"type": "string"}}}
+IF_MATCH, IF_NONE_MATCH, ETAG_HEADER, READ_RESPONSES = preconditions("task")
 CREATED_HEADERS = {
     **ETAG_HEADER,
     "Location": {"description": "The task's URL", "schema": {"type": "string"}},
@@ -176,11 +176,7 @@ async def changes_other_methods(request: Request) -> Response:
 @router.get(
     "/{task_id}",
     response_model=TaskRead,
-    responses={
-        **error_responses(400, 404),
-        200: {"description": "The task", "headers": ETAG_HEADER},
-        304: {"description": "Not modified (If-None-Match)"},
-    },
+    responses=READ_RESPONSES,
     summary="Get a task",
     openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
@@ -196,9 +192,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     async with database(request).connection() as conn:
         task = _found(await service.get_task(conn, user_id=user.user_id, task_id=task_uuid))
     if not matches_none(if_none_match, task["version"]):
-        return Response(
-            status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task["version"])}
-        )
+        return not_modified(task["version"])
     return task_response(task)
 
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
+from todo_api.conditional import if_match
 from todo_api.deps import database
 from todo_api.errors import error_responses
 from todo_api.http import documented
 from todo_api.inputs import UUID_EXAMPLE
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
-from todo_api.tasks.conditional import IF_MATCH, IF_NONE_MATCH, if_match
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.schemas import TaskCreate, TaskRead
@@ -65,11 +65,8 @@ router.add_api_route(
     methods=["GET"],
     response_model=TaskRead,
     name="get_user_task",
-    responses={
-        200: {"description": "The task", "headers": tasks.ETAG_HEADER},
-        304: {"description": "Not modified (If-None-Match)"},
-    },
-    openapi_extra=documented(headers=[IF_NONE_MATCH]),
+    responses=tasks.READ_RESPONSES,
+    openapi_extra=documented(headers=[tasks.IF_NONE_MATCH]),
 )
 router.add_api_route(
     "/{task_id}", tasks.put_task, name="update_user_task", methods=["PUT"], **tasks.UPDATE_DOCS
@@ -82,7 +79,7 @@ router.add_api_route(
     response_class=Response,
     name="delete_user_task",
     responses=error_responses(412),
-    openapi_extra=documented(headers=[IF_MATCH]),
+    openapi_extra=documented(headers=[tasks.IF_MATCH]),
 )
 
 
