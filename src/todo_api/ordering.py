@@ -10,7 +10,9 @@ rows every twenty moves or so, never the whole list each time.
 
 Moves of one user are serialised (`serialise`): a user's row is locked for the transaction on
 PostgreSQL, and SQLite's write transactions take turns, so two clients reordering at once each
-see the other's result and the order stays consistent.
+see the other's result and the order stays consistent. The writes that lock several of a
+user's tasks at once (a list's deletion, a bulk) take the same turn, so they never lock them in
+a circle.
 """
 
 import uuid

@@ -4,6 +4,7 @@ Each operation gets a result (op, id, status 201/200/204, task or null); when on
 is applied and the error body's details name the failing operation's index.
 """
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -285,3 +286,16 @@ async def test_a_malformed_bulk_body_is_400(alice: httpx.AsyncClient, body: dict
     response = await alice.post("/api/tasks/bulk", json=body)
 
     assert_error(response, 400, "VALIDATION_ERROR")
+
+
+async def test_two_bulks_over_the_same_tasks_in_opposite_orders_both_apply(
+    alice: httpx.AsyncClient,
+) -> None:
+    # Each operation locks its task until the bulk commits: two bulks taking the same tasks in
+    # opposite orders would each wait for the other (on PostgreSQL a deadlock, one 503).
+    tasks = [await create_task(alice, title=f"t{n}") for n in range(20)]
+    forward = [change(task["id"], priority="high") for task in tasks]
+    for _ in range(3):
+        one, two = await asyncio.gather(bulk(alice, forward), bulk(alice, forward[::-1]))
+        assert one.status_code == 200, one.text
+        assert two.status_code == 200, two.text

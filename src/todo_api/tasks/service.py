@@ -652,9 +652,14 @@ async def apply_all(
     conn: Connection, *, user_id: uuid.UUID, operations: Sequence[Operation]
 ) -> list[OperationResult]:
     """Apply every operation, or none: the first failure rolls everything back and raises
-    OperationFailed."""
+    OperationFailed.
+
+    In the user's reordering turn: each operation holds its task until the end, so two bulks
+    of one user (or a bulk and a list's deletion) take turns instead of locking the same tasks
+    in different orders."""
     results: list[OperationResult] = []
     async with conn.transaction():
+        await ordering.serialise(conn, user_id)
         for index, operation in enumerate(operations):
             try:
                 result = await _apply(conn, user_id, operation)
