@@ -273,6 +273,11 @@ def _rowcount(status: str) -> int:
     return int(tail) if tail.isascii() and tail.isdigit() else -1
 
 
+# What asyncpg raises when the server or the connection fails (an InternalClientError: a
+# connection cut off by the server in the middle of an operation).
+PG_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+
+
 class PostgresConnection(Connection):
     __slots__ = ()
 
@@ -284,13 +289,13 @@ class PostgresConnection(Connection):
             return Result([], _rowcount(await self.driver.execute(compiled.sql, *args)))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(exc.constraint_name) from exc
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except PG_FAILURES as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
 
     async def run_sql(self, sql: str) -> None:
         try:
             await self.driver.execute(sql)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except PG_FAILURES as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
 
 
@@ -360,7 +365,7 @@ class Database:
             pool = self._pg_pool or await self._open_pg_pool()
             driver = await pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
             return PostgresConnection(driver, self.dialect)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (*PG_FAILURES, TimeoutError) as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
         except sqlite3.Error as exc:
             raise DatabaseFailure(f"{type(exc).__name__}: {exc}") from exc
