@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.lists.helpers import create_list
 from tests.support import operations
 from tests.tasks.helpers import assert_error, create_task
 
@@ -103,6 +104,54 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "due_at",
         "recurrence",
     }
+    list_update = schema["components"]["schemas"]["ListUpdate"]["properties"]
+    assert {name for name, field in list_update.items() if nullable(field)} == {"color"}
+
+
+async def test_a_list_name_is_not_cleared_and_its_colour_is(alice: httpx.AsyncClient) -> None:
+    made = await create_list(alice, "Errands", color="#aabbcc")
+    refused = await alice.patch(f"/api/lists/{made['id']}", json={"name": None, "color": None})
+    body = assert_error(refused, 400, "VALIDATION_ERROR")
+    assert [d["field"] for d in body["details"]] == ["name"]
+    cleared = await alice.patch(f"/api/lists/{made['id']}", json={"color": None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["color"] is None
+
+
+def test_a_move_names_one_neighbour_at_most_and_null_is_none(schema: dict[str, Any]) -> None:
+    for model in ("TaskMove", "ListMove"):
+        refused = schema["components"]["schemas"][model]["not"]
+        assert refused["required"] == ["before", "after"]
+        assert refused["properties"] == {
+            "before": {"type": "string"},
+            "after": {"type": "string"},
+        }
+
+
+async def test_a_move_with_both_neighbours_null_goes_last(alice: httpx.AsyncClient) -> None:
+    first, second = await create_list(alice, "One"), await create_list(alice, "Two")
+    body = {"before": None, "after": None}
+    moved_list = await alice.post(f"/api/lists/{first['id']}/move", json=body)
+    assert moved_list.status_code == 200, moved_list.text
+    assert moved_list.json()["position"] > second["position"]
+    one, two = await create_task(alice, title="one"), await create_task(alice, title="two")
+    moved_task = await alice.post(f"/api/tasks/{one['id']}/move", json=body)
+    assert moved_task.status_code == 200, moved_task.text
+    assert moved_task.json()["position"] > two["position"]
+    both = {"before": two["id"], "after": two["id"]}
+    assert_error(
+        await alice.post(f"/api/tasks/{one['id']}/move", json=both), 400, "VALIDATION_ERROR"
+    )
+
+
+def test_the_list_filter_is_documented_as_a_list_id_or_inbox(schema: dict[str, Any]) -> None:
+    for path in ("/api/tasks", USER_PATH):
+        parameters = schema["paths"][path]["get"]["parameters"]
+        [list_id] = [p for p in parameters if p["name"] == "list_id"]
+        assert list_id["schema"]["anyOf"] == [
+            {"type": "string", "format": "uuid"},
+            {"type": "string", "enum": ["inbox"]},
+        ]
 
 
 async def test_null_is_refused_where_not_nullable_and_taken_where_nullable(

@@ -1,6 +1,8 @@
-"""The base of every request body: unknown fields are refused, and cheaply."""
+"""The base of every request body (unknown fields are refused, and cheaply), and of every
+partial change (PATCH)."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -26,3 +28,53 @@ class Input(BaseModel):
             if unknown > MAX_UNKNOWN_FIELDS:
                 raise ValueError(f"{unknown} unknown fields; at most {MAX_UNKNOWN_FIELDS} allowed")
         return data
+
+
+class Change(Input):
+    """A partial change: fields left out stay as they are, and at least one is given."""
+
+    @model_validator(mode="after")
+    def _at_least_one_field(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("at least one field must be given")
+        return self
+
+
+def refuse_null(value: Any) -> Any:
+    """For a field of a change that may be left out but not cleared:
+    `_not_null = field_validator("name")(refuse_null)`."""
+    if value is None:
+        raise ValueError("must not be null")
+    return value
+
+
+def change_schema(*not_null: str, also: dict[str, Any] | None = None) -> Callable[..., None]:
+    """OpenAPI for a `Change`: at least one field, and the `not_null` fields may be left out
+    but not given as null; `also` adds keywords of the model's own."""
+
+    def rewrite(schema: dict[str, Any]) -> None:
+        schema["minProperties"] = 1
+        schema.update(also or {})
+        for name in not_null:
+            field = schema["properties"][name]
+            options = [o for o in field.pop("anyOf") if o.get("type") != "null"]
+            field.pop("default", None)
+            field.update(options[0])
+
+    return rewrite
+
+
+# OpenAPI for a move: `before` or `after`, not both (a null is the same as one left out).
+ONE_NEIGHBOUR_AT_MOST: dict[str, Any] = {
+    "not": {
+        "required": ["before", "after"],
+        "properties": {"before": {"type": "string"}, "after": {"type": "string"}},
+    }
+}
+
+
+def one_neighbour_at_most(move: Any) -> Any:
+    """For a move: `_at_most_one = model_validator(mode="after")(one_neighbour_at_most)`."""
+    if move.before is not None and move.after is not None:
+        raise ValueError("give before or after, not both")
+    return move

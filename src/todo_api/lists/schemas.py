@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -15,7 +15,15 @@ from pydantic import (
     model_validator,
 )
 
-from todo_api.inputs import UUID_EXAMPLE, Input
+from todo_api.inputs import (
+    ONE_NEIGHBOUR_AT_MOST,
+    UUID_EXAMPLE,
+    Change,
+    Input,
+    change_schema,
+    one_neighbour_at_most,
+    refuse_null,
+)
 from todo_api.lists.models import NAME_MAX_LENGTH
 from todo_api.text import TEXT_PATTERN, not_blank, storable
 
@@ -45,41 +53,26 @@ class ListCreate(Input):
     color: Color | None = None
 
 
-class ListUpdate(Input):
+class ListUpdate(Change):
     """A partial change: fields left out stay as they are; `color` can be cleared with null."""
 
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(json_schema_extra=change_schema("name"))
 
     name: Name | None = None
     color: Color | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null")
-        return value
-
-    @model_validator(mode="after")
-    def _at_least_one_field(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("at least one field must be given")
-        return self
+    _not_null = field_validator("name")(refuse_null)
 
 
 class ListMove(Input):
     """Where a list goes: right before or right after another of your lists; neither: last."""
 
-    model_config = ConfigDict(json_schema_extra={"maxProperties": 1})
+    model_config = ConfigDict(json_schema_extra=ONE_NEIGHBOUR_AT_MOST)
 
     before: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
     after: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
 
-    @model_validator(mode="after")
-    def _at_most_one(self) -> Self:
-        if self.before is not None and self.after is not None:
-            raise ValueError("give before or after, not both")
-        return self
+    _at_most_one_neighbour = model_validator(mode="after")(one_neighbour_at_most)
 
 
 class ListRead(BaseModel):

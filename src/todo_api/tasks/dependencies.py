@@ -116,6 +116,12 @@ async def list_query(
             max_length=36,
             description="Only the tasks of this list, or of no list (inbox)",
             examples=["inbox"],
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "string", "format": "uuid"},
+                    {"type": "string", "enum": [INBOX]},
+                ]
+            },
         ),
     ] = None,
     parent_id: Annotated[

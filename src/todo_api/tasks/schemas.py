@@ -2,9 +2,9 @@
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,7 +19,15 @@ from pydantic import (
     model_validator,
 )
 
-from todo_api.inputs import UUID_EXAMPLE, Input
+from todo_api.inputs import (
+    ONE_NEIGHBOUR_AT_MOST,
+    UUID_EXAMPLE,
+    Change,
+    Input,
+    change_schema,
+    one_neighbour_at_most,
+    refuse_null,
+)
 from todo_api.lists.schemas import ListRead
 from todo_api.tasks import recurrence
 from todo_api.tasks.models import (
@@ -137,16 +145,14 @@ DueAt = Annotated[
 ]
 
 
-ListId = Annotated[
-    uuid.UUID,
-    Field(description="One of your lists; null: the inbox", examples=[UUID_EXAMPLE]),
-]
+# No example id in the document for a list or parent: whatever it showed would name none of
+# the reader's (400); left out, a task goes to the inbox, at the top level.
+ListId = Annotated[uuid.UUID, Field(description="One of your lists; null: the inbox")]
 ParentId = Annotated[
     uuid.UUID,
     Field(
         description="A top-level task of yours, whose subtask this is (in its list); null: "
         "top level",
-        examples=[UUID_EXAMPLE],
     ),
 ]
 
@@ -175,29 +181,18 @@ class TaskCreate(Input):
     recurrence: Recurrence | None = None
 
 
-def _partial(*names: str) -> Callable[[dict[str, Any]], None]:
-    """OpenAPI for a partial change: at least one field, `names` may be left out but not
-    given as null, and a recurrence does not come with a null due date."""
-
-    def rewrite(schema: dict[str, Any]) -> None:
-        schema["minProperties"] = 1
-        schema.update(_recurrence_needs_due_at(required=False))
-        for name in names:
-            field = schema["properties"][name]
-            options = [o for o in field.pop("anyOf") if o.get("type") != "null"]
-            field.pop("default", None)
-            field.update(options[0])
-
-    return rewrite
+_NOT_CLEARED = ("title", "is_completed", "priority", "tags")
 
 
-class TaskUpdate(Input):
+class TaskUpdate(Change):
     """A partial change: fields left out stay as they are; `description`, `due_at` and
     `recurrence` can be cleared with null, `list_id` (the inbox) and `parent_id` (the top
     level) too. A task changing list or parent goes last there."""
 
     model_config = ConfigDict(
-        json_schema_extra=_partial("title", "is_completed", "priority", "tags")
+        json_schema_extra=change_schema(
+            *_NOT_CLEARED, also=_recurrence_needs_due_at(required=False)
+        )
     )
 
     list_id: ListId | None = None
@@ -210,18 +205,7 @@ class TaskUpdate(Input):
     tags: Tags | None = None
     recurrence: Recurrence | None = None
 
-    @field_validator("title", "is_completed", "priority", "tags")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null")
-        return value
-
-    @model_validator(mode="after")
-    def _at_least_one_field(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("at least one field must be given")
-        return self
+    _not_null = field_validator(*_NOT_CLEARED)(refuse_null)
 
 
 class TaskMove(Input):
@@ -229,18 +213,14 @@ class TaskMove(Input):
     task named by before/after), null is the inbox / the top level; right before or right
     after another task, or (neither) last."""
 
-    model_config = ConfigDict(json_schema_extra={"not": {"required": ["before", "after"]}})
+    model_config = ConfigDict(json_schema_extra=ONE_NEIGHBOUR_AT_MOST)
 
     list_id: ListId | None = None
     parent_id: ParentId | None = None
     before: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
     after: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
 
-    @model_validator(mode="after")
-    def _at_most_one_neighbour(self) -> Self:
-        if self.before is not None and self.after is not None:
-            raise ValueError("give before or after, not both")
-        return self
+    _at_most_one_neighbour = model_validator(mode="after")(one_neighbour_at_most)
 
     def placement(self) -> dict[str, uuid.UUID | None]:
         """The list and parent the move names (those left out are absent)."""
