@@ -63,6 +63,7 @@ class Preconditions(NamedTuple):
     if_match: dict[str, Any]  # the If-Match header parameter of its writes
     if_none_match: dict[str, Any]  # the If-None-Match header parameter of its GET
     etag_header: dict[str, Any]  # the ETag response header
+    answer: dict[str, Any]  # the 200 response: the resource, with its ETag
     read_responses: dict[int | str, dict[str, Any]]  # the responses of its GET
 
 
@@ -71,6 +72,7 @@ def preconditions(resource: str) -> Preconditions:
     etag_header = {
         "ETag": {"description": f"The {resource}'s version", "schema": {"type": "string"}}
     }
+    answer = {"description": f"The {resource}", "headers": etag_header}
     return Preconditions(
         if_match=header_parameter(
             "If-Match",
@@ -82,9 +84,10 @@ def preconditions(resource: str) -> Preconditions:
             "If-None-Match", f"Answer 304 if the {resource} is still at this ETag", '"3"'
         ),
         etag_header=etag_header,
+        answer=answer,
         read_responses={
             **error_responses(400, 404),
-            200: {"description": f"The {resource}", "headers": etag_header},
+            200: answer,
             304: {"description": "Not modified (If-None-Match)"},
         },
     )

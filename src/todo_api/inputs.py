@@ -1,6 +1,7 @@
-"""The base of every request body (unknown fields are refused, and cheaply), and of every
-partial change (PATCH)."""
+"""The base of every request body (unknown fields are refused, and cheaply), of every partial
+change (PATCH) and of every move."""
 
+import uuid
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -64,17 +65,25 @@ def change_schema(*not_null: str, also: dict[str, Any] | None = None) -> Callabl
     return rewrite
 
 
-# OpenAPI for a move: `before` or `after`, not both (a null is the same as one left out).
-ONE_NEIGHBOUR_AT_MOST: dict[str, Any] = {
-    "not": {
-        "required": ["before", "after"],
-        "properties": {"before": {"type": "string"}, "after": {"type": "string"}},
-    }
-}
+class Move(Input):
+    """Where a row goes among its siblings: right before or right after another one (not both;
+    a null is the same as one left out), or, with neither, last. No example id in the
+    document: whatever it showed would name none of the reader's rows."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["before", "after"],
+                "properties": {"before": {"type": "string"}, "after": {"type": "string"}},
+            }
+        }
+    )
 
-def one_neighbour_at_most(move: Any) -> Any:
-    """For a move: `_at_most_one = model_validator(mode="after")(one_neighbour_at_most)`."""
-    if move.before is not None and move.after is not None:
-        raise ValueError("give before or after, not both")
-    return move
+    before: uuid.UUID | None = None
+    after: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_neighbour_at_most(self) -> Self:
+        if self.before is not None and self.after is not None:
+            raise ValueError("give before or after, not both")
+        return self

@@ -19,10 +19,10 @@ from todo_api.lists.schemas import ListCreate, ListMove, ListRead, ListUpdate, l
 PREFIX = "/api/lists"
 router = APIRouter(prefix=PREFIX, tags=["lists"], responses=error_responses(401, 500, 503))
 
-IF_MATCH, IF_NONE_MATCH, ETAG_HEADER, READ_RESPONSES = preconditions("list")
+IF_MATCH, IF_NONE_MATCH, ETAG_HEADER, ANSWER, READ_RESPONSES = preconditions("list")
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **error_responses(400, 404, 409, 412, 413),
-    200: {"description": "The list", "headers": ETAG_HEADER},
+    200: ANSWER,
 }
 
 

@@ -12,16 +12,13 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
 from todo_api.inputs import (
-    ONE_NEIGHBOUR_AT_MOST,
-    UUID_EXAMPLE,
     Change,
     Input,
+    Move,
     change_schema,
-    one_neighbour_at_most,
     refuse_null,
 )
 from todo_api.lists.models import NAME_MAX_LENGTH
@@ -64,15 +61,8 @@ class ListUpdate(Change):
     _not_null = field_validator("name")(refuse_null)
 
 
-class ListMove(Input):
+class ListMove(Move):
     """Where a list goes: right before or right after another of your lists; neither: last."""
-
-    model_config = ConfigDict(json_schema_extra=ONE_NEIGHBOUR_AT_MOST)
-
-    before: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
-    after: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
-
-    _at_most_one_neighbour = model_validator(mode="after")(one_neighbour_at_most)
 
 
 class ListRead(BaseModel):

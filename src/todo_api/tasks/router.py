@@ -64,7 +64,7 @@ LIST_HEADERS = {
         "schema": {"type": "string"},
     },
 }
-IF_MATCH, IF_NONE_MATCH, ETAG_HEADER, READ_RESPONSES = preconditions("task")
+IF_MATCH, IF_NONE_MATCH, ETAG_HEADER, ANSWER, READ_RESPONSES = preconditions("task")
 CREATED_HEADERS = {
     **ETAG_HEADER,
     "Location": {"description": "The task's URL", "schema": {"type": "string"}},
@@ -294,7 +294,7 @@ UPDATE_DOCS: dict[str, Any] = {
     "response_model": TaskRead,
     "responses": {
         **error_responses(400, 404, 412, 413),
-        200: {"description": "The task", "headers": ETAG_HEADER},
+        200: ANSWER,
     },
     "summary": "Change a task (fields left out stay as they are)",
     "openapi_extra": documented(body=TaskUpdate, headers=[IF_MATCH]),
@@ -334,7 +334,7 @@ COMPLETION_DOCS: dict[str, Any] = {
     "openapi_extra": documented(headers=[IF_MATCH]),
     "responses": {
         **error_responses(400, 404, 412),
-        200: {"description": "The task", "headers": ETAG_HEADER},
+        200: ANSWER,
     },
 }
 
@@ -362,7 +362,7 @@ async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
     response_model=TaskRead,
     responses={
         **error_responses(400, 404, 412, 413),
-        200: {"description": "The task", "headers": ETAG_HEADER},
+        200: ANSWER,
     },
     summary="Place a task: another list or parent, right before or after a task, or last",
     openapi_extra=documented(body=TaskMove, headers=[IF_MATCH]),

@@ -16,16 +16,14 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
 from todo_api.inputs import (
-    ONE_NEIGHBOUR_AT_MOST,
     UUID_EXAMPLE,
     Change,
     Input,
+    Move,
     change_schema,
-    one_neighbour_at_most,
     refuse_null,
 )
 from todo_api.lists.schemas import ListRead
@@ -208,19 +206,13 @@ class TaskUpdate(Change):
     _not_null = field_validator(*_NOT_CLEARED)(refuse_null)
 
 
-class TaskMove(Input):
+class TaskMove(Move):
     """Where a task goes: `list_id` and `parent_id` left out stay as they are (or follow the
     task named by before/after), null is the inbox / the top level; right before or right
     after another task, or (neither) last."""
 
-    model_config = ConfigDict(json_schema_extra=ONE_NEIGHBOUR_AT_MOST)
-
     list_id: ListId | None = None
     parent_id: ParentId | None = None
-    before: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
-    after: uuid.UUID | None = Field(default=None, examples=[UUID_EXAMPLE])
-
-    _at_most_one_neighbour = model_validator(mode="after")(one_neighbour_at_most)
 
     def placement(self) -> dict[str, uuid.UUID | None]:
         """The list and parent the move names (those left out are absent)."""
