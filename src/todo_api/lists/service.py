@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, exists, false, func, insert, select, update
 
-from todo_api import ordering
+from todo_api import ordering, text
 from todo_api.db import Connection, IntegrityViolation, Query
 from todo_api.errors import InvalidField
 from todo_api.ids import new_id, utcnow
@@ -84,11 +84,6 @@ INSERT = Query(
 )
 
 
-def name_key(name: str) -> str:
-    """What uniqueness compares: two names that differ only in case are the same name."""
-    return name.lower()
-
-
 @functools.lru_cache(maxsize=64)
 def _update_query(columns: frozenset[str], versions: int | None) -> Query:
     """UPDATE ... RETURNING (with the open count) for one set of changed columns."""
@@ -128,7 +123,7 @@ async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) ->
         "list_id": new_id(),
         "user_id": user_id,
         "name": data.name,
-        "name_key": name_key(data.name),
+        "name_key": text.name_key(data.name),
         "color": data.color,
         "now": now,
     }
@@ -163,7 +158,7 @@ async def update_list(
     """The changed list, or None when there is none; raises ListStaleVersion or
     ListNameTaken."""
     values: dict[str, Any] = {**data.model_dump(exclude_unset=True), "updated_at": utcnow()}
-    key = name_key(values["name"]) if "name" in values else None
+    key = text.name_key(values["name"]) if "name" in values else None
     if key is not None:
         values["name_key"] = key
     async with _unique_name(conn, user_id, key):
