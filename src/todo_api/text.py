@@ -79,10 +79,28 @@ def char_class(ranges: Iterable[tuple[int, int]], *, negated: bool = False) -> s
     return f"[{'^' if negated else ''}{body}]"
 
 
+# What str.strip() trims.
+WHITE_SPACE: Ranges = (
+    (0x09, 0x0D),
+    (0x1C, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
+
 _NOT_CONTROL = char_class(CONTROLS, negated=True)
-# For OpenAPI, the rules below as patterns: a title, name or tag has no control character and
-# at least one visible one; a description has no control character but tab, LF and CR.
-LINE_PATTERN = f"^{_NOT_CONTROL}*{char_class(INVISIBLE, negated=True)}{_NOT_CONTROL}*$"
+_SPACE = char_class(WHITE_SPACE)
+# For OpenAPI, the rules below as patterns: a title, name or tag, once trimmed, has no control
+# character and at least one visible one; a description has no control character but tab, LF
+# and CR.
+LINE_PATTERN = (
+    f"^{_SPACE}*{_NOT_CONTROL}*{char_class(INVISIBLE, negated=True)}{_NOT_CONTROL}*{_SPACE}*$"
+)
 DESCRIPTION_PATTERN = f"^{char_class(DESCRIPTION_CONTROLS, negated=True)}*$"
 # Query parameters: no NUL (PostgreSQL refuses it in text). Trimmed text that may not be
 # blank (the account's own fields): a character other than white space.
@@ -119,10 +137,10 @@ def _within(text: str, max_length: int) -> str:
 
 
 def _line(text: str) -> str:
-    storable(text)
+    text = storable(text).strip()
     if _CONTROL.search(text):
         raise ValueError("must not contain control characters")
-    text = unicodedata.normalize("NFC", text).strip()
+    text = unicodedata.normalize("NFC", text)
     if not text:
         raise ValueError("must not be blank")
     if not _VISIBLE.search(text):
@@ -131,8 +149,8 @@ def _line(text: str) -> str:
 
 
 def line(max_length: int) -> Callable[[str], str]:
-    """A title or a name: no control character, trimmed, NFC, something visible, and at most
-    `max_length` characters as stored."""
+    """A title or a name: trimmed, no control character left, NFC, something visible, and at
+    most `max_length` characters as stored."""
     return lambda text: _within(_line(text), max_length)
 
 
