@@ -141,8 +141,9 @@ async def test_existing_text_is_normalised_and_colliding_names_renamed(
     ]
     renames = [r.getMessage() for r in caplog.records if "renamed" in r.getMessage()]
     assert len(renames) == 2
-    assert str(list_ids[1]) in renames[0] and str(list_ids[0]) in renames[0]
-    assert str(list_ids[3]) in renames[1] and str(list_ids[2]) in renames[1]
+    for renamed, (later, earlier) in zip(renames, [(1, 0), (3, 2)], strict=True):
+        assert str(list_ids[later]) in renamed
+        assert str(list_ids[earlier]) in renamed
 
     assert (rows[accented].title, rows[accented].title_key) == ("Café", "cafe")
     assert rows[accented].description_key == "istanbul"

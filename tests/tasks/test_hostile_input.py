@@ -297,7 +297,8 @@ async def test_a_rule_that_ends_before_its_next_occurrence_is_refused_on_update(
         assert_validation_error(response, "recurrence")
         completing = {"recurrence": rule, "is_completed": True}
         assert_validation_error(await alice.request(method, url, json=completing), "recurrence")
-        response = await bulk(alice, {"op": "update", "id": task["id"], "data": {"recurrence": rule}})
+        update = {"op": "update", "id": task["id"], "data": {"recurrence": rule}}
+        response = await bulk(alice, update)
         assert_names_operation_field(response, 0, "recurrence")
     stored = (await alice.get(url)).json()
     assert (stored["recurrence"], stored["is_completed"]) == (None, False)
@@ -313,7 +314,8 @@ async def test_the_last_task_of_a_series_keeps_its_rule_and_takes_it_back(
     [last] = (await alice.get("/api/tasks", params={"completed": "false"})).json()
     assert last["recurrence"] == "FREQ=DAILY;COUNT=1"
     url = f"/api/tasks/{last['id']}"
-    response = await alice.put(url, json={"recurrence": last["recurrence"], "due_at": last["due_at"]})
+    written_back = {"recurrence": last["recurrence"], "due_at": last["due_at"]}
+    response = await alice.put(url, json=written_back)
     assert response.status_code == 200, response.text
     response = await alice.patch(url, json={"due_at": "2026-03-10T09:00:00Z"})
     assert response.status_code == 200, response.text

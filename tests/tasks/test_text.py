@@ -101,7 +101,10 @@ async def test_a_title_or_tag_without_a_visible_character_is_refused(
     assert_validation_error(response, "title")
 
 
-@pytest.mark.parametrize("value", ["Buy\x07milk", "a\x1bb", "two\nlines", "tab\tinside", "x\x85y", "c1\x9bcontrol"])
+CONTROLLED = ["Buy\x07milk", "a\x1bb", "two\nlines", "tab\tinside", "x\x85y", "c1\x9bcontrol"]
+
+
+@pytest.mark.parametrize("value", CONTROLLED)
 async def test_control_characters_are_refused_in_titles_and_tags(
     alice: httpx.AsyncClient, value: str
 ) -> None:
@@ -140,7 +143,7 @@ async def test_search_ignores_case_and_accents(alice: httpx.AsyncClient) -> None
     await create_task(alice, title="İstanbul trip")
     await create_task(alice, title="Café", description="Crème brûlée")
     await create_task(alice, title="Straße fegen")
-    await create_task(alice, title="ﬁle the ＴＡＸ forms")
+    await create_task(alice, title="ﬁle the \uff34\uff21\uff38 forms")
     await create_task(alice, title="W\u200bork out")
 
     for q in ("istanbul", "İstanbul", "ISTANBUL", "i̇stanbul"):
@@ -149,7 +152,7 @@ async def test_search_ignores_case_and_accents(alice: httpx.AsyncClient) -> None
         assert await search(alice, q) == ["Café"], q
     assert await search(alice, "creme brulee") == ["Café"]
     assert await search(alice, "STRASSE") == ["Straße fegen"]
-    assert await search(alice, "file the tax") == ["ﬁle the ＴＡＸ forms"]
+    assert await search(alice, "file the tax") == ["ﬁle the \uff34\uff21\uff38 forms"]
     assert await search(alice, "work") == ["W\u200bork out"]
     assert await search(alice, "x%") == []
 
