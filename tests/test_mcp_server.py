@@ -630,3 +630,28 @@ async def test_any_instance_answers_any_request_of_a_conversation(
     assert listed == {"tasks": [task]}
     for server in servers:
         assert "POST /mcp 200" in server.log()
+
+
+async def test_the_tools_keep_the_text_rules(server: Server, new_token: Any) -> None:
+    """A tag that grows when folded is a validation error, not a database error; text is stored
+    in NFC; a search ignores case and accents; look-alike list names are one name."""
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        grown = tool_error(
+            await session.call_tool("create_task", {"title": "t", "tags": ["İ" * 50]})
+        )
+        assert grown["code"] == "VALIDATION_ERROR"
+        assert [d["field"] for d in grown["details"]] == ["tags.0"]
+        task = structured(await session.call_tool("create_task", {"title": "Cafe\u0301 İzmir"}))
+        assert task["title"] == "Café İzmir"
+        changed = tool_error(
+            await session.call_tool("update_task", {"task_id": task["id"], "tags": ["İ" * 50]})
+        )
+        assert changed["code"] == "VALIDATION_ERROR"
+        for q in ("cafe izmir", "CAFÉ", "izmir"):
+            found = structured(await session.call_tool("list_tasks", {"q": q}))
+            assert [t["id"] for t in found["tasks"]] == [task["id"]], q
+            assert (await rest.get("/api/tasks", params={"q": q})).json() == found["tasks"]
+        assert structured(await session.call_tool("create_list", {"name": "Straße"}))
+        duplicate = tool_error(await session.call_tool("create_list", {"name": "STRASSE"}))
+        assert duplicate["code"] == "CONFLICT"

@@ -4,13 +4,18 @@ ignores case and accents the same way on both databases."""
 
 import re
 import unicodedata
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import bindparam, update
 
 from tests.support import assert_error
 from tests.tasks.helpers import TASK_FIELDS, assert_validation_error, create_task
+from todo_api.db import InvalidValue, Query
+from todo_api.tasks.models import tasks
 
 # 50 characters that lower-case (and fold) into 100: İ is I with a dot, i + U+0307.
 GROWING_TAG = "İ" * 50
@@ -195,3 +200,19 @@ async def test_the_keys_are_in_no_response(alice: httpx.AsyncClient) -> None:
     assert set(listed) == TASK_FIELDS
     feed = (await alice.get("/api/tasks/changes", params={"since": since})).json()
     assert [set(t) for t in feed["changes"]] == [TASK_FIELDS]
+
+
+async def test_a_value_too_long_for_its_column_is_no_database_outage(
+    alice: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Should a check ever miss, PostgreSQL's refusal of the value is an internal error: 503
+    only ever says the database is unavailable. (SQLite keeps any length.)"""
+    if app.state.db.name != "postgresql":
+        pytest.skip("SQLite does not enforce column lengths")
+    task = await create_task(alice)
+    async with app.state.db.connection() as conn:
+        statement = Query(
+            update(tasks).where(tasks.c.id == bindparam("task_id")).values(title=bindparam("t"))
+        )
+        with pytest.raises(InvalidValue):
+            await conn.execute(statement, {"task_id": uuid.UUID(task["id"]), "t": "x" * 201})

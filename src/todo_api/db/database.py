@@ -64,6 +64,12 @@ class DatabaseFailure(Exception):
     """The database could not be reached, or failed to run a statement."""
 
 
+class InvalidValue(Exception):
+    """The database refused a value a statement carried (too long for its column, out of
+    range): a check the service missed, so an internal error, never DATABASE_ERROR (503 says
+    the database is unavailable, and retrying would not help)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """A statement as one dialect runs it: SQL text, parameter order, type processors."""
@@ -289,6 +295,8 @@ class PostgresConnection(Connection):
             return Result([], _rowcount(await self.driver.execute(compiled.sql, *args)))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(exc.constraint_name) from exc
+        except asyncpg.DataError as exc:
+            raise InvalidValue(type(exc).__name__) from exc
         except PG_FAILURES as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
 
