@@ -6,15 +6,15 @@ from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.users import with_user_row
-from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
-from todo_api.deps import database
-from todo_api.errors import error_responses
-from todo_api.http import documented, json_response, read_json
+from todo_api.kit.conditional import etag, if_match, matches_none, not_modified, preconditions
+from todo_api.kit.deps import database
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import documented, json_response, read_json
 from todo_api.lists import service
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
 from todo_api.lists.errors import ListNotFound
-from todo_api.lists.models import ListRow
 from todo_api.lists.schemas import ListCreate, ListMove, ListRead, ListUpdate, list_body
+from todo_api.tables.lists import ListRow
 
 PREFIX = "/api/lists"
 router = APIRouter(prefix=PREFIX, tags=["lists"], responses=error_responses(401, 500, 503))

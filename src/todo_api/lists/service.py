@@ -13,25 +13,18 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 
-from todo_api import ordering
 from todo_api.db import Connection, IntegrityViolation, Query
-from todo_api.errors import InvalidField
-from todo_api.ids import new_id, utcnow
+from todo_api.kit import ordering
+from todo_api.kit.access import owns_list
+from todo_api.kit.errors import InvalidField
+from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
 from todo_api.lists.errors import ListNameTaken, ListStaleVersion
-from todo_api.lists.models import ListRow, lists
 from todo_api.lists.schemas import ListCreate, ListUpdate
-from todo_api.tasks.models import tasks
-from todo_api.versions import Versions, matching_versions, version_count, versions_params
-
-OPEN_COUNT = (
-    select(func.count())
-    .where(tasks.c.list_id == lists.c.id, tasks.c.is_completed == false())
-    .scalar_subquery()
-    .label("open_count")
-)
-WITH_OPEN_COUNT = (*lists.c, OPEN_COUNT)
+from todo_api.tables.lists import WITH_OPEN_COUNT, ListRow, lists
+from todo_api.tables.tasks import tasks
 
 
 def _owned() -> list[Any]:
@@ -45,7 +38,6 @@ ALL = Query(
 )
 GET = Query(select(*WITH_OPEN_COUNT).where(*_owned()))
 LOCKED = Query(select(lists).where(*_owned()).with_for_update())
-EXISTS = Query(select(exists().where(*_owned())))
 # The list's tasks locked parents first: the order in which completing or deleting a parent
 # locks them (the parent, then its subtasks by trigger or cascade).
 LOCK_TASKS = Query(
@@ -115,10 +107,6 @@ async def list_lists(conn: Connection, user_id: uuid.UUID) -> list[ListRow]:
 async def get_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> ListRow | None:
     row = (await conn.execute(GET, {"list_id": list_id, "user_id": user_id})).first()
     return cast(ListRow | None, row)
-
-
-async def list_exists(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> bool:
-    return bool((await conn.execute(EXISTS, {"list_id": list_id, "user_id": user_id})).scalar())
 
 
 async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) -> ListRow:
@@ -252,7 +240,7 @@ async def _raise_if_stale(
     conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, if_match: Versions
 ) -> None:
     """After a conditional write matched nothing: 412 if the list is there, else not found."""
-    if if_match is not None and await list_exists(conn, user_id, list_id):
+    if if_match is not None and await owns_list(conn, user_id, list_id):
         raise ListStaleVersion
 
 

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
 from todo_api.db import Connection
-from todo_api.deps import database
-from todo_api.errors import InvalidField, validation_failure
+from todo_api.kit.deps import database
+from todo_api.kit.errors import InvalidField, validation_failure
 from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate, ListRead, list_body
 from todo_api.mcp.schemas import (
@@ -31,11 +31,11 @@ from todo_api.mcp.schemas import (
     TaskRef,
     output_schema,
 )
+from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import CursorCodec, InvalidCursor
-from todo_api.tasks.models import TaskRow
 from todo_api.tasks.schemas import TaskCreate, TaskRead, TaskUpdate, task_body
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -8,29 +8,27 @@ token is checked (`read_json`).
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
-from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
 from todo_api.config import Settings
-from todo_api.deps import database
-from todo_api.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
-from todo_api.http import documented, header_parameter, json_bytes, json_response, read_json
-from todo_api.idempotency import respond_idempotently
-from todo_api.lists.schemas import list_body
-from todo_api.tasks import changes, service
+from todo_api.kit.conditional import etag, if_match, matches_none, not_modified, preconditions
+from todo_api.kit.deps import database
+from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
+from todo_api.kit.http import documented, header_parameter, json_bytes, json_response, read_json
+from todo_api.kit.idempotency import respond_idempotently
+from todo_api.tables.tasks import TaskRow
+from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
-from todo_api.tasks.models import TaskRow
 from todo_api.tasks.schemas import (
     BulkCreate,
     BulkRequest,
     BulkResponse,
     BulkUpdate,
-    ChangeFeed,
     TaskCreate,
     TaskMove,
     TaskRead,
@@ -117,60 +115,6 @@ def _next_page_url(request: Request, cursor: str) -> str:
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     query = urlencode([*params, ("cursor", cursor)])
     return f"{settings.public_url or ''}{request.url.path}?{query}"
-
-
-@router.get(
-    "/changes",
-    response_model=ChangeFeed,
-    responses=error_responses(400, 410),
-    summary="What changed since a sync token (for offline clients)",
-)
-async def list_changes(
-    request: Request,
-    since: Annotated[
-        str | None,
-        Query(
-            max_length=512,
-            description="The `next` of the previous call; leave out to get everything",
-        ),
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=1000, description="Changes per call", examples=[100])
-    ] = 100,
-) -> Response:
-    user = await authenticate(request)
-    tokens: changes.SyncTokens = request.app.state.sync_tokens
-    try:
-        position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
-    except changes.InvalidSyncToken as exc:
-        raise InvalidField("since", str(exc)) from None
-    except changes.ExpiredSyncToken:
-        raise SyncTokenExpired(
-            "This sync token is older than the retention; sync again from the start"
-        ) from None
-    async with database(request).connection() as conn:
-        feed = await changes.read_changes(conn, user_id=user.user_id, since=position, limit=limit)
-    return json_response(
-        {
-            "changes": [task_body(row) for row in feed.changes],
-            "deleted": feed.deleted,
-            "lists": [list_body(row) for row in feed.lists],
-            "deleted_lists": feed.deleted_lists,
-            "next": tokens.next_token(user.user_id, feed, as_of),
-            "has_more": feed.has_more,
-        }
-    )
-
-
-@router.api_route(
-    "/changes",
-    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    include_in_schema=False,
-    responses=error_responses(405),
-)
-async def changes_other_methods(request: Request) -> Response:
-    """`changes` is not a task id: other methods are 405, not a change to a task."""
-    raise MethodNotAllowed("GET")
 
 
 @router.get(

@@ -16,17 +16,17 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 
-from todo_api import ordering
 from todo_api.db import Connection, Query
-from todo_api.errors import ApiError, InvalidField
-from todo_api.ids import new_id, utcnow
-from todo_api.lists import service as lists_service
+from todo_api.kit import ordering
+from todo_api.kit.access import owns_list
+from todo_api.kit.errors import ApiError, InvalidField
+from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
+from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks import listing, recurrence
 from todo_api.tasks.errors import OperationFailed, StaleVersion
 from todo_api.tasks.listing import CursorCodec, ListQuery
-from todo_api.tasks.models import TaskRow, tasks
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
-from todo_api.versions import Versions, matching_versions, version_count, versions_params
 
 # A recurring task needs a due date: a write touching either is checked afterwards.
 RULE_FIELDS = frozenset({"recurrence", "due_at"})
@@ -260,7 +260,7 @@ def _not_parents_list() -> InvalidField:
 
 
 async def _check_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID | None) -> None:
-    if list_id is not None and not await lists_service.list_exists(conn, user_id, list_id):
+    if list_id is not None and not await owns_list(conn, user_id, list_id):
         raise InvalidField("list_id", "names none of your lists")
 
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
-from todo_api.conditional import if_match
-from todo_api.deps import database
-from todo_api.errors import error_responses
-from todo_api.http import documented
-from todo_api.inputs import UUID_EXAMPLE
+from todo_api.kit.conditional import if_match
+from todo_api.kit.deps import database
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import documented
+from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id

@@ -62,7 +62,7 @@ class Task(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True),
     )
     # The task's place among its siblings, the tasks of the same list and parent (see
-    # todo_api.ordering); opaque to clients.
+    # todo_api.kit.ordering); opaque to clients.
     position: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
     )
