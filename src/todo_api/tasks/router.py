@@ -74,12 +74,6 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
     return json_response(task_body(task), status_code, {"ETag": etag(task["version"]), **headers})
 
 
-def _found(task: TaskRow | None) -> TaskRow:
-    if task is None:
-        raise TaskNotFound
-    return task
-
-
 @router.get(
     "",
     response_model=list[TaskRead],
@@ -134,7 +128,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
             raise MethodNotAllowed("POST") from None
         raise
     async with database(request).connection() as conn:
-        task = _found(await service.get_task(conn, user_id=user.user_id, task_id=task_uuid))
+        task = await service.get_task(conn, user_id=user.user_id, task_id=task_uuid)
     if not matches_none(if_none_match, task["version"]):
         return not_modified(task["version"])
     return task_response(task)
@@ -231,7 +225,7 @@ async def _update(
             data=data,
             if_match=if_match(if_match_header),
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 UPDATE_DOCS: dict[str, Any] = {
@@ -270,7 +264,7 @@ async def _set_completed(
             completed=completed,
             if_match=if_match(if_match_header),
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 COMPLETION_DOCS: dict[str, Any] = {
@@ -326,7 +320,7 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
             after=data.after,
             if_match=if_match(if_match_header),
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 @router.delete(
@@ -341,12 +335,10 @@ async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
     user = await authenticate(request)
     if_match_header = request.headers.get("if-match")
     async with database(request).connection() as conn:
-        deleted = await service.delete_task(
+        await service.delete_task(
             conn,
             user_id=user.user_id,
             task_id=parse_task_id(task_id),
             if_match=if_match(if_match_header),
         )
-    if not deleted:
-        raise TaskNotFound
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -99,6 +99,4 @@ async def toggle_task(task_id: TaskIdPath, request: Request) -> Response:
             task_id=parse_task_id(task_id),
             if_match=if_match(if_match_header),
         )
-    if task is None:
-        raise TaskNotFound
     return tasks.task_response(task)
