@@ -428,7 +428,7 @@ def seed_sql(bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> list
     The heap is written in `created_at` order, as a service that has been running for a year
     would have written it: one user's tasks are scattered over the table, not clustered.
     Only integers and the word lists above (constants) are interpolated, hence the noqa.
-    The words are ASCII, so their search keys (todo_api.text.search_key) are lower().
+    The words are ASCII, so their search keys (todo_api.tables.keys.search_key) are lower().
     """
     special_users = " UNION ALL ".join(
         f"SELECT '{uuid.UUID(uid)}'::uuid AS user_id, g "  # noqa: S608

@@ -19,12 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import ADMIN_URL, make_settings
-from todo_api.auth.models import users
 from todo_api.db import create_engine
-from todo_api.ids import utcnow
-from todo_api.lists.models import lists
+from todo_api.kit.ids import utcnow
 from todo_api.migrations import alembic_config
-from todo_api.tasks.models import task_tags, tasks
+from todo_api.tables.lists import lists
+from todo_api.tables.tasks import task_tags, tasks
+from todo_api.tables.users import users
 
 
 async def _admin(statement: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, update
 from tests.support import assert_error
 from tests.tasks.helpers import TASK_FIELDS, assert_validation_error, create_task
 from todo_api.db import InvalidValue, Query
-from todo_api.tasks.models import tasks
+from todo_api.tables.tasks import tasks
 
 # 50 characters that lower-case (and fold) into 100: İ is I with a dot, i + U+0307.
 GROWING_TAG = "İ" * 50

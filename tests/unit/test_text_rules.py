@@ -1,4 +1,4 @@
-"""The written-out character classes of todo_api.text agree with Python's Unicode database, and
+"""The written-out character classes of todo_api.kit.text agree with Python's Unicode database, and
 the OpenAPI patterns say what the validators do."""
 
 import re
@@ -6,7 +6,8 @@ import unicodedata
 
 import pytest
 
-from todo_api import text
+from todo_api.kit import text
+from todo_api.tables import keys
 
 INVISIBLE = re.compile(text.char_class(text.INVISIBLE))
 LINE = re.compile(text.LINE_PATTERN)
@@ -48,9 +49,9 @@ def test_a_line_without_anything_visible_or_with_a_control_matches_neither(value
 
 
 def test_keys() -> None:
-    assert text.search_key("İstanbul") == text.search_key("istanbul") == "istanbul"
-    assert text.search_key("Café Crème") == "cafe creme"
-    assert text.search_key("Straße") == "strasse"
-    assert text.name_key("\uff21\uff22\uff23") == text.name_key("abc")
-    assert text.name_key("W\u200bork") == text.name_key("WORK")
-    assert text.tag_form(" Été ") == "été"
+    assert keys.search_key("İstanbul") == keys.search_key("istanbul") == "istanbul"
+    assert keys.search_key("Café Crème") == "cafe creme"
+    assert keys.search_key("Straße") == "strasse"
+    assert keys.name_key("\uff21\uff22\uff23") == keys.name_key("abc")
+    assert keys.name_key("W\u200bork") == keys.name_key("WORK")
+    assert keys.tag_form(" Été ") == "été"

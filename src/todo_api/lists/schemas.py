@@ -14,22 +14,23 @@ from pydantic import (
     field_validator,
 )
 
-from todo_api import text
-from todo_api.inputs import (
+from todo_api.kit import text
+from todo_api.kit.inputs import (
     Change,
     Input,
     Move,
     change_schema,
     refuse_null,
 )
-from todo_api.lists.models import NAME_KEY_MAX_LENGTH, NAME_MAX_LENGTH
+from todo_api.tables import keys
+from todo_api.tables.lists import NAME_KEY_MAX_LENGTH, NAME_MAX_LENGTH
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 
 
 def _comparable(name: str) -> str:
     # The key uniqueness compares must fit its column (NFKC can make a name much longer).
-    if len(text.name_key(name)) > NAME_KEY_MAX_LENGTH:
+    if len(keys.name_key(name)) > NAME_KEY_MAX_LENGTH:
         raise ValueError("is too long once normalised for comparison")
     return name
 

@@ -6,9 +6,11 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import AfterValidator
 
-from todo_api import text
-from todo_api.errors import InvalidField
-from todo_api.inputs import UUID_EXAMPLE
+from todo_api.kit.errors import InvalidField
+from todo_api.kit.inputs import UUID_EXAMPLE
+from todo_api.kit.text import NO_NUL_PATTERN, storable
+from todo_api.tables import keys
+from todo_api.tables.tasks import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
@@ -18,9 +20,7 @@ from todo_api.tasks.listing import (
     Sort,
     TaskFilters,
 )
-from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
 from todo_api.tasks.schemas import DateTimeText, PriorityName
-from todo_api.text import NO_NUL_PATTERN, storable
 
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
 QueryText = Annotated[str, AfterValidator(storable)]
@@ -155,7 +155,7 @@ async def list_query(
         ),
     ] = None,
 ) -> ListQuery:
-    tags = sorted({text.tag_form(t) for t in tag or []} - {""})
+    tags = sorted({keys.tag_form(t) for t in tag or []} - {""})
     filters = TaskFilters(
         completed=completed,
         priorities=tuple(sorted({Priority[p] for p in priority or []})),

@@ -1,6 +1,6 @@
 """The errors of the tasks domain."""
 
-from todo_api.errors import ApiError, FieldError, NotFound, PreconditionFailed
+from todo_api.kit.errors import ApiError, FieldError, NotFound, PreconditionFailed
 
 
 class TaskNotFound(NotFound):

@@ -37,10 +37,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
-from todo_api import text
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
-from todo_api.signing import InvalidToken, Signer
-from todo_api.tasks.models import Priority, task_tags, tasks
+from todo_api.kit.signing import InvalidToken, Signer
+from todo_api.tables import keys
+from todo_api.tables.tasks import Priority, task_tags, tasks
 
 SortField = Literal["created_at", "updated_at", "due_at", "priority", "title", "position"]
 Sort = Literal[
@@ -246,7 +246,7 @@ def parameters(
     if f.tags:
         params["tags"] = list(f.tags)
     if f.q is not None:
-        params["search_pattern"] = f"%{escape_like(text.search_key(f.q))}%"
+        params["search_pattern"] = f"%{escape_like(keys.search_key(f.q))}%"
     if f.due_before is not None:
         params["due_before"] = f.due_before
     if f.due_after is not None:
@@ -383,8 +383,8 @@ def last_values(sort: Sort, row: Any) -> list[Any]:
 
 
 def _matches() -> ColumnElement[bool]:
-    """Title or description contains the query, both keyed alike (todo_api.text.search_key:
-    case and accents aside). A filter on the walk along the sort's index, which stops once
+    """Title or description contains the query, both keyed alike (keys.search_key: case and
+    accents aside). A filter on the walk along the sort's index, which stops once
     the page is full: no index serves `LIKE '%...%'` on the keys, so the planner cannot trade
     the walk for a bitmap of every match of the user (which grows with the user's tasks, and
     then has to be sorted)."""

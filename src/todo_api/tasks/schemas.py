@@ -17,8 +17,8 @@ from pydantic import (
     field_validator,
 )
 
-from todo_api import text
-from todo_api.inputs import (
+from todo_api.kit import text
+from todo_api.kit.inputs import (
     UUID_EXAMPLE,
     Change,
     Input,
@@ -26,9 +26,8 @@ from todo_api.inputs import (
     change_schema,
     refuse_null,
 )
-from todo_api.lists.schemas import ListRead
-from todo_api.tasks import recurrence
-from todo_api.tasks.models import (
+from todo_api.tables import keys
+from todo_api.tables.tasks import (
     DESCRIPTION_MAX_LENGTH,
     RECURRENCE_MAX_LENGTH,
     TAG_MAX_LENGTH,
@@ -36,6 +35,7 @@ from todo_api.tasks.models import (
     TITLE_MAX_LENGTH,
     Priority,
 )
+from todo_api.tasks import recurrence
 
 PriorityName = Literal["none", "low", "medium", "high"]
 
@@ -59,7 +59,7 @@ def _unique_tags(tags: list[str]) -> list[str]:
     return unique
 
 
-# Limits count characters as stored, after normalising (see todo_api.text): the pydantic
+# Limits count characters as stored, after normalising (see todo_api.kit.text): the pydantic
 # length constraints would count the text as sent, so the lengths are only documented here.
 Title = Annotated[
     str,
@@ -285,10 +285,10 @@ def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
         values["priority"] = Priority[values["priority"]]
     # What a search compares, computed once here rather than per row per request.
     if "title" in values:
-        values["title_key"] = text.search_key(values["title"])
+        values["title_key"] = keys.search_key(values["title"])
     if "description" in values:
         description = values["description"]
-        values["description_key"] = None if description is None else text.search_key(description)
+        values["description_key"] = None if description is None else keys.search_key(description)
     return values
 
 
@@ -344,12 +344,3 @@ class BulkResult(BaseModel):
 
 class BulkResponse(BaseModel):
     results: list[BulkResult]
-
-
-class ChangeFeed(BaseModel):
-    changes: list[TaskRead] = Field(description="Tasks created or changed, oldest change first")
-    deleted: list[uuid.UUID] = Field(description="Ids of tasks deleted")
-    lists: list[ListRead] = Field(description="Lists created or changed, oldest change first")
-    deleted_lists: list[uuid.UUID] = Field(description="Ids of lists deleted")
-    next: str = Field(description="The `since` of the next call")
-    has_more: bool

@@ -14,19 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 
-from todo_api import ordering
 from todo_api.db import Connection, Query
-from todo_api.errors import ApiError, InvalidField
-from todo_api.ids import new_id, utcnow
-from todo_api.lists import service as lists_service
+from todo_api.kit import ordering
+from todo_api.kit.access import owns_list
+from todo_api.kit.errors import ApiError, InvalidField
+from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.rows import OwnedRows
+from todo_api.kit.versions import Versions
+from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks import listing, recurrence
-from todo_api.tasks.errors import OperationFailed, StaleVersion
+from todo_api.tasks.errors import OperationFailed, StaleVersion, TaskNotFound
 from todo_api.tasks.listing import CursorCodec, ListQuery
-from todo_api.tasks.models import TaskRow, tasks
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
-from todo_api.versions import Versions, matching_versions, version_count, versions_params
 
 # A recurring task needs a due date: a write touching either is checked afterwards.
 RULE_FIELDS = frozenset({"recurrence", "due_at"})
@@ -75,15 +76,6 @@ def _check_rule(rule: str | None, due_at: datetime | None, *, written: bool = Fa
         raise InvalidField(
             "recurrence", "its COUNT or UNTIL leaves no occurrence after the task's due_at"
         )
-
-
-def _owned() -> list[Any]:
-    return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")]
-
-
-GET = Query(select(tasks).where(*_owned()))
-LOCKED = Query(select(tasks).where(*_owned()).with_for_update())
-EXISTS = Query(select(exists().where(*_owned())))
 
 
 # The order of the siblings' index (ix_tasks_user_id_list_id_parent_id_position_id).
@@ -144,36 +136,19 @@ OPEN_RECURRING_SUBTASKS = Query(
 # an open task that does not recur and has no open recurring subtask (the others need their
 # row locked first).
 Only = Literal["completed", "open_and_plain"] | None
-_ONLY: dict[str, list[Any]] = {
-    "completed": [tasks.c.is_completed],
-    "open_and_plain": [
-        tasks.c.is_completed.is_(False),
-        tasks.c.recurrence.is_(None),
-        ~_OPEN_RECURRING_SUBTASKS.exists(),
-    ],
-}
-
-
-@functools.lru_cache(maxsize=512)
-def _update_query(columns: frozenset[str], versions: int | None, only: Only) -> Query:
-    """UPDATE ... RETURNING for one set of changed columns (values bound as `new_<column>`)."""
-    conditions = [
-        *_owned(),
-        *matching_versions(tasks.c.version, versions),
-        *_ONLY.get(only or "", []),
-    ]
-    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
-    return Query(
-        update(tasks)
-        .where(*conditions)
-        .values(**values, version=tasks.c.version + 1)
-        .returning(*tasks.c)
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _delete_query(versions: int | None) -> Query:
-    return Query(delete(tasks).where(*_owned(), *matching_versions(tasks.c.version, versions)))
+ROWS: OwnedRows[TaskRow] = OwnedRows(
+    tasks,
+    not_found=TaskNotFound,
+    stale=StaleVersion,
+    conditions={
+        "completed": [tasks.c.is_completed],
+        "open_and_plain": [
+            tasks.c.is_completed.is_(False),
+            tasks.c.recurrence.is_(None),
+            ~_OPEN_RECURRING_SUBTASKS.exists(),
+        ],
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -217,9 +192,15 @@ async def list_tasks(
     return Page(cast(list[TaskRow], page), total, total_is_minimum, next_cursor)
 
 
-async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
-    row = (await conn.execute(GET, {"task_id": task_id, "user_id": user_id})).first()
-    return cast(TaskRow | None, row)
+async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
+    """The task; raises TaskNotFound."""
+    return await ROWS.get(conn, user_id, task_id)
+
+
+def _found(task: TaskRow | None) -> TaskRow:
+    if task is None:
+        raise TaskNotFound
+    return task
 
 
 async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate) -> TaskRow:
@@ -267,13 +248,13 @@ def _not_parents_list() -> InvalidField:
 
 
 async def _check_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID | None) -> None:
-    if list_id is not None and not await lists_service.list_exists(conn, user_id, list_id):
+    if list_id is not None and not await owns_list(conn, user_id, list_id):
         raise InvalidField("list_id", "names none of your lists")
 
 
 async def _valid_parent(conn: Connection, user_id: uuid.UUID, parent_id: uuid.UUID) -> TaskRow:
     """The parent a task is to go under (read in the user's reordering turn)."""
-    parent = await get_task(conn, user_id=user_id, task_id=parent_id)
+    parent = await ROWS.find(conn, user_id, parent_id)
     if parent is None:
         raise InvalidField("parent_id", "names none of your tasks")
     if parent["parent_id"] is not None:
@@ -288,8 +269,8 @@ async def update_task(
     task_id: uuid.UUID,
     data: TaskUpdate,
     if_match: Versions = None,
-) -> TaskRow | None:
-    """The changed task, or None when there is none; raises StaleVersion or InvalidField.
+) -> TaskRow:
+    """The changed task; raises TaskNotFound, StaleVersion or InvalidField.
 
     A new `list_id` or `parent_id` moves the task (last among its new siblings, its subtasks
     along), under the same rules as `move_task`, in the same transaction as the rest."""
@@ -298,29 +279,28 @@ async def update_task(
         values["completed_at"] = None
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
     if not placement and data.is_completed is not True and not RULE_FIELDS & values.keys():
-        return await _update(conn, user_id, task_id, values, if_match)
+        return _found(await _update(conn, user_id, task_id, values, if_match))
     async with conn.transaction():  # several statements, or a rule check that may undo it
         rule = values.get("recurrence")
         rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
         before = None
         if placement:
             before = await _locked_for_move(conn, user_id, task_id, if_match)
-            if before is None:
-                return None
             values.update(await _relocation(conn, before, placement, None, None, last=False))
         if data.is_completed is True:
             task = await _complete(conn, user_id, task_id, if_match, extra=values)
         else:
             task = await _update(conn, user_id, task_id, values, if_match)
-        if before is not None and task is not None:
+        task = _found(task)
+        if before is not None:
             await _subtasks_follow(conn, before, task)
-        if task is not None and rule_is_new:
+        if rule_is_new:
             _check_rule(task["recurrence"], task["due_at"], written=True)  # raising undoes it
         return task
 
 
 async def _stored_rule(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> str | None:
-    task = await get_task(conn, user_id=user_id, task_id=task_id)
+    task = await ROWS.find(conn, user_id, task_id)
     return task["recurrence"] if task is not None else None
 
 
@@ -355,30 +335,28 @@ async def move_task(
     before: uuid.UUID | None = None,
     after: uuid.UUID | None = None,
     if_match: Versions = None,
-) -> TaskRow | None:
+) -> TaskRow:
     """Place the task right before or after another task (neither: last), in the list and
     under the parent `placement` names (`list_id`, `parent_id`; one left out stays as it is,
     or follows the task named by before/after). Its subtasks follow it to another list.
 
-    Raises InvalidField naming the field at fault (see `_relocation`), or StaleVersion."""
+    Raises InvalidField naming the field at fault (see `_relocation`), TaskNotFound or
+    StaleVersion."""
     async with conn.transaction():
         task = await _locked_for_move(conn, user_id, task_id, if_match)
-        if task is None:
-            return None
         values = await _relocation(conn, task, placement, before, after, last=True)
-        moved = await _update(conn, user_id, task_id, values, None)
-        if moved is not None:
-            await _subtasks_follow(conn, task, moved)
+        moved = _found(await _update(conn, user_id, task_id, values, None))
+        await _subtasks_follow(conn, task, moved)
         return moved
 
 
 async def _locked_for_move(
     conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> TaskRow | None:
+) -> TaskRow:
     """The task, locked, in the user's reordering turn (see ordering.serialise)."""
     await ordering.serialise(conn, user_id)
-    task = await _locked(conn, user_id, task_id)
-    if task is not None and if_match is not None and task["version"] not in if_match:
+    task = _found(await ROWS.locked(conn, user_id, task_id))
+    if if_match is not None and task["version"] not in if_match:
         raise StaleVersion
     return task
 
@@ -405,7 +383,7 @@ async def _relocation(
     if anchor_id is not None:
         if anchor_id == task_id:
             raise InvalidField(anchor_field, "a task cannot be placed next to itself")
-        anchor = await get_task(conn, user_id=user_id, task_id=anchor_id)
+        anchor = await ROWS.find(conn, user_id, anchor_id)
         if anchor is None:
             raise InvalidField(anchor_field, "names none of your tasks")
     where = anchor if anchor is not None else task
@@ -474,10 +452,11 @@ async def set_completed(
     task_id: uuid.UUID,
     completed: bool,
     if_match: Versions = None,
-) -> TaskRow | None:
-    """Complete or reopen; idempotent: a task already in that state is left untouched."""
+) -> TaskRow:
+    """Complete or reopen; idempotent: a task already in that state is left untouched.
+    Raises TaskNotFound or StaleVersion."""
     if completed:
-        return await _complete(conn, user_id, task_id, if_match)
+        return _found(await _complete(conn, user_id, task_id, if_match))
     reopened = await _update(
         conn,
         user_id,
@@ -488,16 +467,14 @@ async def set_completed(
     )
     if reopened is not None:
         return reopened
-    return await _current(conn, user_id, task_id, if_match)
+    return _found(await ROWS.current(conn, user_id, task_id, if_match))
 
 
 async def toggle_completed(
     conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
-) -> TaskRow | None:
+) -> TaskRow:
     async with conn.transaction():
-        task = await _locked(conn, user_id, task_id)
-        if task is None:
-            return None
+        task = _found(await ROWS.locked(conn, user_id, task_id))
         return await set_completed(
             conn,
             user_id=user_id,
@@ -533,12 +510,12 @@ async def _complete(
         if completed is not None:
             return completed
     async with conn.transaction():
-        before = await _locked(conn, user_id, task_id)
+        before = await ROWS.locked(conn, user_id, task_id)
         if before is None:
             return None
         if before["is_completed"]:
             if not extra:  # completing a completed task changes nothing
-                return await _current(conn, user_id, task_id, if_match)
+                return await ROWS.current(conn, user_id, task_id, if_match)
             return await _update(conn, user_id, task_id, values, if_match)
         values["completed_at"] = now
         # The task as this write leaves it decides the next occurrence; its id is marked on the
@@ -582,12 +559,10 @@ def _following(task: dict[str, Any]) -> tuple[datetime, recurrence.Rule] | None:
 
 async def delete_task(
     conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
-) -> bool:
-    params = {"task_id": task_id, "user_id": user_id, **versions_params(if_match)}
-    if (await conn.execute(_delete_query(version_count(if_match)), params)).rowcount > 0:
-        return True
-    await _raise_if_stale(conn, user_id, task_id, if_match)
-    return False
+) -> None:
+    """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion."""
+    if not await ROWS.delete(conn, user_id, task_id, if_match):
+        raise TaskNotFound
 
 
 async def _update(
@@ -599,49 +574,12 @@ async def _update(
     *,
     only: Only = None,
 ) -> TaskRow | None:
-    """UPDATE ... RETURNING; None when no task matched (and it is not a stale version).
-
-    With `only`, a task outside that condition is not an error either: None, and the caller
-    decides (the task is already open, or needs the locked path to be completed)."""
-    statement = _update_query(frozenset(values), version_count(if_match), only)
-    params = {
-        "task_id": task_id,
-        "user_id": user_id,
-        **{f"new_{name}": value for name, value in values.items()},
-        **versions_params(if_match),
-    }
-    row = cast(TaskRow | None, (await conn.execute(statement, params)).first())
-    if row is None and only is None:
-        await _raise_if_stale(conn, user_id, task_id, if_match)
+    """The rows' conditional UPDATE; a write touching the rule or the due date checks the rule
+    on the row it leaves (raising undoes the write)."""
+    row = await ROWS.update(conn, user_id, task_id, values, if_match, only=only)
     if row is not None and RULE_FIELDS & values.keys():
-        _check_rule(row["recurrence"], row["due_at"])  # raising undoes the write
+        _check_rule(row["recurrence"], row["due_at"])
     return row
-
-
-async def _current(
-    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> TaskRow | None:
-    """The task as it is, for a write that had nothing to change (still held to If-Match)."""
-    task = await get_task(conn, user_id=user_id, task_id=task_id)
-    if task is not None and if_match is not None and task["version"] not in if_match:
-        raise StaleVersion
-    return task
-
-
-async def _locked(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
-    """The task, locked until the transaction ends (SQLite's transactions lock the file)."""
-    row = (await conn.execute(LOCKED, {"task_id": task_id, "user_id": user_id})).first()
-    return cast(TaskRow | None, row)
-
-
-async def _raise_if_stale(
-    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> None:
-    """After a conditional write matched nothing: 412 if the task is there, else not found."""
-    if if_match is None:
-        return
-    if (await conn.execute(EXISTS, {"task_id": task_id, "user_id": user_id})).scalar():
-        raise StaleVersion
 
 
 # Bulk: many operations, one transaction, all or nothing.
@@ -681,22 +619,17 @@ async def apply_all(
                 result = await _apply(conn, user_id, operation)
             except ApiError as exc:
                 raise OperationFailed(index, exc) from exc
-            if result is None:
-                raise OperationFailed(index, None)
             results.append(result)
     return results
 
 
-async def _apply(
-    conn: Connection, user_id: uuid.UUID, operation: Operation
-) -> OperationResult | None:
+async def _apply(conn: Connection, user_id: uuid.UUID, operation: Operation) -> OperationResult:
     op, task_id = operation.op, operation.id
     if op == "create":
         assert isinstance(operation.data, TaskCreate)
         created = await create_task(conn, user_id=user_id, data=operation.data)
         return OperationResult(op, created["id"], 201, created)
     assert task_id is not None
-    task: TaskRow | None
     if op == "update":
         assert isinstance(operation.data, TaskUpdate)
         task = await update_task(conn, user_id=user_id, task_id=task_id, data=operation.data)
@@ -705,6 +638,6 @@ async def _apply(
             conn, user_id=user_id, task_id=task_id, completed=op == "complete"
         )
     else:
-        deleted = await delete_task(conn, user_id=user_id, task_id=task_id)
-        return OperationResult(op, task_id, 204, None) if deleted else None
-    return OperationResult(op, task_id, 200, task) if task is not None else None
+        await delete_task(conn, user_id=user_id, task_id=task_id)
+        return OperationResult(op, task_id, 204, None)
+    return OperationResult(op, task_id, 200, task)

@@ -1,11 +1,11 @@
 """text keys: tasks' search keys, list names compared by their normalised key, text in NFC
 
-- `tasks` gains `title_key` and `description_key` (todo_api.text.search_key: NFKD, marks
-  dropped, case-folded), which a search compares on both databases alike; the service writes
+- `tasks` gains `title_key` and `description_key` (todo_api.tables.keys.search_key: NFKD,
+  marks dropped, case-folded), which a search compares on both databases alike; the service writes
   them with the text. No index: a search walks the sort's index with the keys as a filter
   (migration 0006 says why), and reads a key instead of lower-casing the text on every row.
-- `lists.name_key` becomes todo_api.text.name_key (NFKC, case-folded, default-ignorable
-  characters removed), still unique per user.
+- `lists.name_key` becomes todo_api.tables.keys.name_key (NFKC, case-folded,
+  default-ignorable characters removed), still unique per user.
 - Existing text is normalised as the service now stores it: titles, descriptions and list
   names in NFC, tags case-folded (duplicates that folding makes are dropped). A value that
   would no longer fit its column so is left as it was, and logged.
@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from todo_api import text
+from todo_api.tables import keys
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -84,7 +84,7 @@ def _nfc(value: str, max_length: int, what: str) -> str:
 def _tags(tags: list[str], task_id: uuid.UUID) -> list[str]:
     folded = []
     for tag in tags:
-        form = text.tag_form(tag)
+        form = keys.tag_form(tag)
         if len(form) > TAG_MAX_LENGTH:
             log.warning("migration 0008: a tag of task %s left as it was: too long folded", task_id)
             form = tag
@@ -113,7 +113,7 @@ def _normalise_tasks(conn: sa.Connection) -> list[dict[str, Any]]:
         .values(title_key=sa.bindparam("title_key"), description_key=sa.bindparam("desc_key"))
     )
     for rows in _task_batches(conn):
-        keys = []
+        key_rows = []
         for row in rows:
             title = _nfc(row.title, TITLE_MAX_LENGTH, f"the title of task {row.id}")
             description = row.description
@@ -122,17 +122,17 @@ def _normalise_tasks(conn: sa.Connection) -> list[dict[str, Any]]:
                     description, DESCRIPTION_MAX_LENGTH, f"the description of task {row.id}"
                 )
             tags = _tags(row.tags, row.id)
-            keys.append(
+            key_rows.append(
                 {
                     "task_id": row.id,
-                    "title_key": text.search_key(title),
-                    "desc_key": None if description is None else text.search_key(description),
+                    "title_key": keys.search_key(title),
+                    "desc_key": None if description is None else keys.search_key(description),
                 }
             )
             if (title, description, tags) != (row.title, row.description, row.tags):
                 new = {"new_title": title, "new_desc": description, "new_tags": tags}
                 changed.append({"task_id": row.id, **new})
-        conn.execute(update_keys, keys)
+        conn.execute(update_keys, key_rows)
     return changed
 
 
@@ -147,14 +147,14 @@ def _normalise_lists(conn: sa.Connection) -> list[dict[str, Any]]:
     result = []
     for row in rows:
         name = _nfc(row.name, NAME_MAX_LENGTH, f"the name of list {row.id}")
-        key, renamed, number = text.name_key(name), name, 1
+        key, renamed, number = keys.name_key(name), name, 1
         while (row.user_id, key) in taken or len(key) > NAME_KEY_MAX_LENGTH:
             number += 1
             suffix = f" ({number})"
             renamed = name[: NAME_MAX_LENGTH - len(suffix)] + suffix
-            key = text.name_key(renamed)
+            key = keys.name_key(renamed)
         if renamed != name:
-            other = taken.get((row.user_id, text.name_key(name)))
+            other = taken.get((row.user_id, keys.name_key(name)))
             log.warning(
                 "migration 0008: list %s of user %s renamed from %r to %r: its name is the "
                 "same as list %s's once normalised",

@@ -2,14 +2,28 @@ import uuid
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Uuid, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    false,
+    func,
+    select,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.tasks import tasks
 
 NAME_MAX_LENGTH = 100
-# What uniqueness compares (todo_api.text.name_key), which can be longer than the name itself;
-# a name whose key is longer than this is refused.
+# What uniqueness compares (keys.name_key), which can be longer than the name itself; a name
+# whose key is longer than this is refused.
 NAME_KEY_MAX_LENGTH = 4 * NAME_MAX_LENGTH
 
 
@@ -23,11 +37,10 @@ class TaskList(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
     name: str = Field(sa_type=String(NAME_MAX_LENGTH), nullable=False)
-    # The name as uniqueness sees it (todo_api.text.name_key): unique per user, written by the
-    # service.
+    # The name as uniqueness sees it (keys.name_key): unique per user, written by the service.
     name_key: str = Field(sa_type=String(NAME_KEY_MAX_LENGTH), nullable=False)
     color: str | None = Field(default=None, sa_type=String(7))
-    # The list's place among the user's lists (see todo_api.ordering).
+    # The list's place among the user's lists (see todo_api.kit.ordering).
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
     version: int = Field(
         default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
@@ -88,3 +101,14 @@ Index(
     list_tombstones.c.change_txid,
     list_tombstones.c.change_seq,
 )
+
+
+# A list as it is served: its row and the number of its open tasks, counted in the statement
+# that reads the list (a correlated count the (list_id, is_completed) index answers).
+OPEN_COUNT = (
+    select(func.count())
+    .where(tasks.c.list_id == lists.c.id, tasks.c.is_completed == false())
+    .scalar_subquery()
+    .label("open_count")
+)
+WITH_OPEN_COUNT = (*lists.c, OPEN_COUNT)

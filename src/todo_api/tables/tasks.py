@@ -63,14 +63,14 @@ class Task(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True),
     )
     # The task's place among its siblings, the tasks of the same list and parent (see
-    # todo_api.ordering); opaque to clients.
+    # todo_api.kit.ordering); opaque to clients.
     position: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
     )
     title: str = Field(sa_type=String(TITLE_MAX_LENGTH), nullable=False)
     description: str | None = Field(default=None, sa_type=String(DESCRIPTION_MAX_LENGTH))
-    # What a search (`q`) compares: todo_api.text.search_key of the title and the description,
-    # written with them (never in a response). Unbounded: the key can be longer than the text.
+    # What a search (`q`) compares: keys.search_key of the title and of the description, written
+    # with them (never in a response). Unbounded: a key can be longer than its text.
     title_key: str = Field(
         default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
     )

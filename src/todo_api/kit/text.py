@@ -1,10 +1,8 @@
-"""Rules every stored string keeps, whichever domain it belongs to, and the keys it is compared by.
+"""Rules every stored string keeps, whichever domain it belongs to.
 
 Text is stored in Unicode NFC (tags also case-folded), and a limit counts characters after
-normalising, so nothing passes a limit and then overflows its column. Comparisons use keys
-computed here, in Python, when the text is written, so that both databases compare the same
-values: a list name's key (NFKC, case-folded, default-ignorable characters removed) and a
-search key (NFKD, marks dropped, case-folded).
+normalising, so nothing passes a limit and then overflows its column. What text is compared
+by (list-name and search keys) is todo_api.tables.keys, which the migrations use too.
 
 The character classes are written out rather than read from `unicodedata` at run time so that
 the OpenAPI patterns can be the same classes the service checks with.
@@ -12,35 +10,13 @@ the OpenAPI patterns can be the same classes the service checks with.
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-# Code point ranges, inclusive.
-Ranges = tuple[tuple[int, int], ...]
+from todo_api.tables.keys import DEFAULT_IGNORABLE, Ranges, char_class, tag_form
 
 CONTROLS: Ranges = ((0x00, 0x1F), (0x7F, 0x9F))
 # A description keeps its line breaks and tabs.
 DESCRIPTION_CONTROLS: Ranges = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F))
-# Default_Ignorable_Code_Point, from Unicode's DerivedCoreProperties.txt: zero-width and bidi
-# controls, variation selectors, fillers; drawn as nothing.
-DEFAULT_IGNORABLE: Ranges = (
-    (0x00AD, 0x00AD),
-    (0x034F, 0x034F),
-    (0x061C, 0x061C),
-    (0x115F, 0x1160),
-    (0x17B4, 0x17B5),
-    (0x180B, 0x180F),
-    (0x200B, 0x200F),
-    (0x202A, 0x202E),
-    (0x2060, 0x206F),
-    (0x3164, 0x3164),
-    (0xFE00, 0xFE0F),
-    (0xFEFF, 0xFEFF),
-    (0xFFA0, 0xFFA0),
-    (0xFFF0, 0xFFF8),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0000, 0xE0FFF),
-)
 # Everything that shows no mark of its own: the above, the other format characters (Cf), white
 # space (Z*, and what str.isspace() calls space) and the Braille blank.
 INVISIBLE: Ranges = (
@@ -65,18 +41,6 @@ INVISIBLE: Ranges = (
     (0x110CD, 0x110CD),
     (0x13430, 0x1343F),
 )
-
-
-def _char(code: int) -> str:
-    # Escapes both Python's re and ECMA-262 read; above U+FFFF the character itself (ECMA
-    # has no \U escape, and reads a literal one as one character under the `u` flag).
-    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
-
-
-def char_class(ranges: Iterable[tuple[int, int]], *, negated: bool = False) -> str:
-    """A regular-expression character class of `ranges`, for `re` and for OpenAPI alike."""
-    body = "".join(_char(a) if a == b else f"{_char(a)}-{_char(b)}" for a, b in ranges)
-    return f"[{'^' if negated else ''}{body}]"
 
 
 # What str.strip() trims.
@@ -110,7 +74,6 @@ TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 _CONTROL = re.compile(char_class(CONTROLS))
 _DESCRIPTION_CONTROL = re.compile(char_class(DESCRIPTION_CONTROLS))
 _VISIBLE = re.compile(char_class(INVISIBLE, negated=True))
-_IGNORABLE = re.compile(char_class(DEFAULT_IGNORABLE))
 
 
 def storable(text: str) -> str:
@@ -159,11 +122,6 @@ def tag(max_length: int) -> Callable[[str], str]:
     return lambda text: _within(tag_form(_line(text)), max_length)
 
 
-def tag_form(text: str) -> str:
-    """A tag as stored and as a filter compares it: trimmed, case-folded, NFC."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).strip().casefold())
-
-
 def paragraph(max_length: int) -> Callable[[str], str]:
     """A description: control characters refused but tab, LF and CR; NFC; the limit."""
 
@@ -174,23 +132,3 @@ def paragraph(max_length: int) -> Callable[[str], str]:
         return _within(unicodedata.normalize("NFC", text), max_length)
 
     return check
-
-
-def name_key(name: str) -> str:
-    """What list-name uniqueness compares: NFKC, case-folded, default-ignorable characters
-    removed (`Straße` = `STRASSE`, full-width `abc` = `abc`, `Work` = `Work` with a zero-width
-    space inside)."""
-    folded = unicodedata.normalize("NFKC", _IGNORABLE.sub("", name)).casefold()
-    return _IGNORABLE.sub("", unicodedata.normalize("NFKC", folded))
-
-
-def search_key(text: str) -> str:
-    """What a search compares, the stored text's and the query's alike: NFKD, marks and
-    default-ignorable characters dropped, case-folded (`istanbul` finds `İstanbul`, `cafe`
-    finds `Café`). Folding can bring marks back (`İ` folds to `i` and a dot), hence twice."""
-    folded = _unmarked(unicodedata.normalize("NFKD", text)).casefold()
-    return _IGNORABLE.sub("", _unmarked(unicodedata.normalize("NFKD", folded)))
-
-
-def _unmarked(text: str) -> str:
-    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))
