@@ -12,6 +12,7 @@ from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__, openapi
+from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import accounts_router
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
+    passwords = PasswordHashing(
+        concurrency=settings.password_hash_concurrency,
+        max_waiting=settings.password_hash_queue,
+        max_wait_seconds=settings.password_hash_max_wait_seconds,
+    )
     lifecycle = Lifecycle()
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
 
@@ -77,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await counter.close()
+        passwords.close()
         await db.close()
 
     app = FastAPI(
@@ -100,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lifecycle = lifecycle
     app.state.metrics = Metrics(db)
     app.state.token_verifier = token_verifier
+    app.state.passwords = passwords
     secret = settings.signing_secret()
     app.state.cursor_codec = CursorCodec(secret)
     app.state.sync_tokens = SyncTokens(secret, settings.sync_retention_days * 86400)

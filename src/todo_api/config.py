@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     auth_rate_limit_address_attempts: int | None = Field(default=None, ge=1)
     auth_rate_limit_email_attempts: int | None = Field(default=None, ge=1)
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
+    # Password hashing (Argon2: CPU time and 64 MiB each) runs at most this many at once per
+    # process (unset: one per CPU). A sign-in or registration that finds them all busy waits
+    # up to PASSWORD_HASH_MAX_WAIT_SECONDS, behind at most PASSWORD_HASH_QUEUE others;
+    # otherwise it gets 429 with Retry-After.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=256)
+    password_hash_queue: int = Field(default=32, ge=0)
+    password_hash_max_wait_seconds: float = Field(default=5, ge=0, le=60)
     redis_url: str | None = None
     # A retried POST with the same Idempotency-Key gets the first response for this long.
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
