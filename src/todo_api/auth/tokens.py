@@ -11,7 +11,6 @@ ignored, so that nothing a token carries can fail later as a 500.
 
 import base64
 import json
-import math
 import re
 import time
 import uuid
@@ -93,15 +92,30 @@ def normalize_name(value: object) -> str | None:
     return name if name and is_clean_text(name) else None
 
 
-def issued_at(value: object) -> float | None:
-    """The `iat` claim as seconds, or None when there is no usable one."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+# The NumericDates a calendar has: from year 1 to year 9999.
+EARLIEST_TIME = -62135596800.0
+LATEST_TIME = 253402300799.0
+
+
+def numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    """A time claim (`exp`, `iat`, `nbf`) as seconds, or None when the token has none.
+
+    RFC 7519 makes it a JSON number; PyJWT would take a numeric string (and then the leeway
+    could not be added to it) or a boolean, so anything but a number of a calendar year is
+    refused here, before any check of the time.
+    """
+    if name not in claims:
         return None
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidToken("The token is not valid")
     try:
         seconds = float(value)
     except OverflowError:  # an integer beyond any float
-        return None
-    return seconds if math.isfinite(seconds) else None
+        raise InvalidToken("The token is not valid") from None
+    if not EARLIEST_TIME <= seconds <= LATEST_TIME:  # NaN fails this too
+        raise InvalidToken("The token is not valid")
+    return seconds
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
@@ -202,16 +216,27 @@ class TokenVerifier:
                 algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience,
-                leeway=self._leeway,
                 options={
                     "require": ["sub", "exp"],
                     "verify_aud": self._audience is not None,
+                    # Checked below, once numeric_date has made sure they are numbers.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
                 },
             )
-        except jwt.ExpiredSignatureError:
-            raise TokenExpired("The token has expired") from None
         except jwt.InvalidTokenError:
             raise InvalidToken("The token is not valid") from None
+        expires = numeric_date(claims, "exp")
+        issued = numeric_date(claims, "iat")
+        not_before = numeric_date(claims, "nbf")
+        if expires is None:  # PyJWT made sure it is there; this tells mypy
+            raise InvalidToken("The token is not valid")
+        if expires <= now - self._leeway:
+            raise TokenExpired("The token has expired")
+        for start in (issued, not_before):
+            if start is not None and start > now + self._leeway:
+                raise InvalidToken("The token is not valid yet")
         subject = claims["sub"]
         if (
             not isinstance(subject, str)
@@ -224,10 +249,9 @@ class TokenVerifier:
             subject=subject,
             email=normalize_email(claims.get("email")),
             name=normalize_name(claims.get("name")),
-            issued_at=issued_at(claims.get("iat")),
+            issued_at=issued,
         )
-        # `exp` is a number here (PyJWT checked it); int and float compare exactly.
-        self.verified.add(token, identity, claims["exp"] + self._leeway, now)
+        self.verified.add(token, identity, expires + self._leeway, now)
         return identity
 
 
