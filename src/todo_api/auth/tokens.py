@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 
 from todo_api.auth.errors import AuthUnavailable, InvalidToken, TokenExpired
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
@@ -129,37 +130,44 @@ def _unverified_header(token: str) -> dict[str, Any]:
 
 
 class VerifiedTokens:
-    """Tokens verified lately, by their exact text.
+    """Tokens verified lately, by their exact text, with the issuer's key that verified them
+    (None: this service's own secret).
 
     A client sends the same token with every request until it expires, and checking its
     signature and claims again would give the same answer. An entry serves until the token
-    expires (leeway included) or for VERIFIED_TOKEN_SECONDS, whichever comes first; then the
-    token is verified again in full (and refused if it has expired). The oldest entries make
-    room for new ones."""
+    expires (leeway included) or for VERIFIED_TOKEN_SECONDS, whichever comes first, and only
+    while its key is still published (the verifier asks); then the token is verified again in
+    full (and refused if it has expired or its key is gone). The oldest entries make room for
+    new ones."""
 
     def __init__(
         self, max_entries: int = VERIFIED_TOKENS_MAX, max_age: float = VERIFIED_TOKEN_SECONDS
     ) -> None:
-        self._entries: dict[str, tuple[Identity, float]] = {}
+        self._entries: dict[str, tuple[Identity, float, PyJWK | None]] = {}
         self._max_entries = max_entries
         self._max_age = max_age
 
-    def get(self, token: str, now: float) -> Identity | None:
+    def get(self, token: str, now: float) -> tuple[Identity, PyJWK | None] | None:
         entry = self._entries.get(token)
         if entry is None:
             return None
-        identity, good_until = entry
+        identity, good_until, key = entry
         if now < good_until:
-            return identity
+            return identity, key
         del self._entries[token]
         return None
 
-    def add(self, token: str, identity: Identity, expires: float, now: float) -> None:
+    def add(
+        self, token: str, identity: Identity, key: PyJWK | None, expires: float, now: float
+    ) -> None:
         if len(token) > VERIFIED_TOKEN_MAX_LENGTH:
             return
         if len(self._entries) >= self._max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[token] = (identity, min(expires, now + self._max_age))
+        self._entries[token] = (identity, min(expires, now + self._max_age), key)
+
+    def forget(self, token: str) -> None:
+        self._entries.pop(token, None)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -181,15 +189,16 @@ class TokenVerifier:
         )
         self.verified = VerifiedTokens()
 
-    async def _key_for(self, token: str) -> tuple[Any, str]:
-        """The key to check this token with, chosen by its header but never trusting it."""
+    async def _key_for(self, token: str) -> tuple[PyJWK | None, str]:
+        """The issuer's key to check this token with (None: this service's secret), chosen by
+        the token's header but never trusting it."""
         try:
             header = _unverified_header(token)
         except ValueError:
             raise InvalidToken("The token is not valid") from None
         algorithm = header.get("alg")
         if algorithm == HS256:
-            return self._secret, HS256
+            return None, HS256
         if not isinstance(algorithm, str) or algorithm not in ASYMMETRIC_ALGORITHMS:
             raise InvalidToken("The token's algorithm is not accepted")
         if self.jwks is None:
@@ -201,18 +210,21 @@ class TokenVerifier:
             raise InvalidToken("The token's signing key is not known") from None
         except IssuerUnavailable:
             raise AuthUnavailable(ISSUER_RETRY_AFTER_SECONDS) from None
-        return key.key, algorithm
+        return key, algorithm
 
     async def verify(self, token: str) -> Identity:
         now = time.time()
-        known = self.verified.get(token, now)
-        if known is not None:
-            return known
+        remembered = self.verified.get(token, now)
+        if remembered is not None:
+            identity, key = remembered
+            if key is None or (self.jwks is not None and self.jwks.publishes(key)):
+                return identity
+            self.verified.forget(token)  # its key was withdrawn: verified again, and refused
         key, algorithm = await self._key_for(token)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key,
+                self._secret if key is None else key.key,
                 algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience,
@@ -251,7 +263,7 @@ class TokenVerifier:
             name=normalize_name(claims.get("name")),
             issued_at=issued,
         )
-        self.verified.add(token, identity, expires + self._leeway, now)
+        self.verified.add(token, identity, key, expires + self._leeway, now)
         return identity
 
 
