@@ -13,6 +13,7 @@ import base64
 import json
 import re
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -74,23 +75,28 @@ _EMAIL = re.compile(EMAIL_SHAPE)
 
 
 def canonical_email(text: str) -> str | None:
-    """An email as it is stored (trimmed, lower case), or None when the text is not one."""
-    email = text.strip().lower()
+    """An email as it is stored (trimmed, lower case, NFC), or None when the text is not one.
+
+    Lower-casing can make it longer (`İ` becomes two characters): limits apply to the result.
+    """
+    email = unicodedata.normalize("NFC", text.strip().lower())
     return email if _EMAIL.fullmatch(email) and is_clean_text(email) else None
 
 
 def normalize_email(value: object) -> str | None:
-    """A usable email from a claim, or None: a bad `email` claim is ignored, not stored."""
-    if not isinstance(value, str) or len(value) > MAX_EMAIL_LENGTH:
+    """A usable email from a claim, or None: a claim that cannot be stored is ignored."""
+    if not isinstance(value, str):
         return None
-    return canonical_email(value)
+    email = canonical_email(value)
+    return email if email is not None and len(email) <= MAX_EMAIL_LENGTH else None
 
 
 def normalize_name(value: object) -> str | None:
+    """A usable name from a claim (trimmed, NFC), or None: one too long is ignored, not cut."""
     if not isinstance(value, str):
         return None
-    name = value.strip()[:MAX_NAME_LENGTH].rstrip()
-    return name if name and is_clean_text(name) else None
+    name = unicodedata.normalize("NFC", value.strip())
+    return name if 0 < len(name) <= MAX_NAME_LENGTH and is_clean_text(name) else None
 
 
 # The NumericDates a calendar has: from year 1 to year 9999.
