@@ -20,6 +20,7 @@ from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
 from todo_api.kit.http import documented, header_parameter, json_bytes, json_response, read_json
 from todo_api.kit.idempotency import respond_idempotently
 from todo_api.tables.tasks import TaskRow
+from todo_api.tasks import bulk as bulk_service
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
@@ -174,7 +175,7 @@ async def bulk(request: Request) -> Response:
     idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, BulkRequest)
     operations = [
-        service.Operation(
+        bulk_service.Operation(
             op=item.op,
             id=None if isinstance(item, BulkCreate) else item.id,
             data=item.data if isinstance(item, BulkCreate | BulkUpdate) else None,
@@ -186,7 +187,7 @@ async def bulk(request: Request) -> Response:
         results = await with_user_row(
             conn,
             user,
-            lambda: service.apply_all(conn, user_id=user.user_id, operations=operations),
+            lambda: bulk_service.apply_all(conn, user_id=user.user_id, operations=operations),
         )
         body = [
             {
