@@ -185,12 +185,34 @@ def _param_convertors() -> None:
 
 
 def _route_in_child_scope() -> None:
-    """routing.py hands the child scope on; middleware.py and errors.py read its "route"."""
+    """routing.py hands the child scope on; middleware.py and errors.py read its "route",
+    slashes.py its "endpoint" (whether a route matched)."""
     route = _route(_direct_endpoint)
     scope = {"type": "http", "method": "GET", "path": "/items/1", "root_path": ""}
     _, child_scope = route.matches(scope)
     assert child_scope["route"] is route
+    assert child_scope["endpoint"] is _direct_endpoint
     assert child_scope["path_params"] == {"item_id": "1"}
+
+
+def _request_state_in_scope() -> None:
+    """middleware.py writes the request id into scope["state"]; the routes read request.state."""
+    request = Request({"type": "http", "state": {"request_id": "abc"}})
+    assert request.state.request_id == "abc"
+
+
+def _cors_preflight_response() -> None:
+    """middleware.py overrides preflight_response and reads the refusal from its body."""
+    from starlette.datastructures import Headers
+    from starlette.middleware.cors import CORSMiddleware
+
+    cors = CORSMiddleware(app=Response(), allow_origins=["http://a.test"], allow_methods=["GET"])
+    assert list(inspect.signature(cors.preflight_response).parameters) == ["request_headers"]
+    refused = cors.preflight_response(
+        Headers({"origin": "http://b.test", "access-control-request-method": "GET"})
+    )
+    assert refused.status_code == 400
+    assert bytes(refused.body) == b"Disallowed CORS origin"
 
 
 def _iter_route_contexts() -> None:
@@ -291,9 +313,21 @@ USES = [
     ),
     PrivateUse(
         "fastapi",
-        'APIRoute.matches: "route" and "path_params" in the child scope',
-        "src/todo_api/routing.py, middleware.py, errors.py",
+        'APIRoute.matches: "route", "endpoint" and "path_params" in the child scope',
+        "src/todo_api/routing.py, middleware.py, errors.py, slashes.py",
         _route_in_child_scope,
+    ),
+    PrivateUse(
+        "starlette",
+        'Request.state kept in scope["state"]',
+        "src/todo_api/middleware.py, errors.py, mcp/server.py",
+        _request_state_in_scope,
+    ),
+    PrivateUse(
+        "starlette",
+        'CORSMiddleware.preflight_response(request_headers) and its 400 body "Disallowed CORS "',
+        "src/todo_api/middleware.py",
+        _cors_preflight_response,
     ),
     PrivateUse(
         "fastapi",
