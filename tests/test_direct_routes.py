@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Match
 from tests.support import client_for, close_app, token_for
 from todo_api.app import create_app
 from todo_api.config import Settings
-from todo_api.routing import DirectRoutes, is_direct
+from todo_api.edge.routing import DirectRoutes, is_direct
 
 OTHER = str(uuid.uuid4())  # an id no task has
 # Headers that differ on every request, whichever way it is served.

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
 
-from todo_api.tasks.models import tasks
+from todo_api.tables.tasks import tasks
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _result_columns() -> None:
         ]
 
 
-# --- uvicorn: the httptools protocol (protocol.py) and its signals (shutdown.py) ---------------
+# --- uvicorn: the httptools protocol (edge/protocol.py), its signals (process/shutdown.py) -----
 
 
 def _httptools_module() -> Any:
@@ -126,8 +126,8 @@ def _server_state_default_headers() -> None:
 
 
 def _signals_raised_again_after_shutdown() -> None:
-    """shutdown.py: uvicorn installs its exit handlers with signal.signal (so the app can put
-    itself in front of them) and raises the signal again once it has shut down."""
+    """process/shutdown.py: uvicorn installs its exit handlers with signal.signal (so the app
+    can put itself in front of them) and raises the signal again once it has shut down."""
     from uvicorn.server import Server
 
     source = inspect.getsource(Server.capture_signals)
@@ -135,7 +135,7 @@ def _signals_raised_again_after_shutdown() -> None:
     assert "signal.raise_signal(" in source
 
 
-# --- FastAPI and Starlette: direct routes (routing.py), the 405's Allow (errors.py) ------------
+# --- FastAPI and Starlette: direct routes, the 405's Allow, the request context (edge/) -------
 
 
 def _route(endpoint: Callable[..., Any], path: str = "/items/{item_id}") -> Any:
@@ -185,7 +185,7 @@ def _param_convertors() -> None:
 
 
 def _route_in_child_scope() -> None:
-    """routing.py hands the child scope on; middleware.py and errors.py read its "route",
+    """routing.py hands the child scope on; middleware.py and handlers.py read its "route",
     slashes.py its "endpoint" (whether a route matched)."""
     route = _route(_direct_endpoint)
     scope = {"type": "http", "method": "GET", "path": "/items/1", "root_path": ""}
@@ -202,7 +202,7 @@ def _request_state_in_scope() -> None:
 
 
 def _cors_preflight_response() -> None:
-    """middleware.py overrides preflight_response and reads the refusal from its body."""
+    """edge/middleware.py overrides preflight_response and reads the refusal from its body."""
     from starlette.datastructures import Headers
     from starlette.middleware.cors import CORSMiddleware
 
@@ -231,7 +231,7 @@ def _iter_route_contexts() -> None:
     assert methods == {"GET", "PUT"}
 
 
-# --- fastapi-offline: its assets (docs.py) -----------------------------------------------------
+# --- fastapi-offline: its assets (edge/docs.py) ------------------------------------------------
 
 
 def _offline_assets() -> None:
@@ -240,7 +240,7 @@ def _offline_assets() -> None:
         assert (static / name).is_file(), name
 
 
-# --- the standard library (logs.py) ------------------------------------------------------------
+# --- the standard library (process/logs.py) ----------------------------------------------------
 
 
 def _logging_srcfile() -> None:
@@ -259,96 +259,96 @@ USES = [
     PrivateUse(
         "uvicorn",
         "HttpToolsProtocol(config, server_state, app_state, _loop)",
-        "src/todo_api/protocol.py",
+        "src/todo_api/edge/protocol.py",
         _httptools_protocol_signature,
     ),
     PrivateUse(
         "uvicorn",
         "HttpToolsProtocol's hooks (data_received, on_message_*, send_400_response(msg), ...)",
-        "src/todo_api/protocol.py",
+        "src/todo_api/edge/protocol.py",
         _httptools_protocol_hooks,
     ),
     PrivateUse(
         "uvicorn",
         "HttpToolsProtocol.loop, .server_state, .cycle, .transport",
-        "src/todo_api/protocol.py",
+        "src/todo_api/edge/protocol.py",
         _httptools_protocol_state,
     ),
     PrivateUse(
         "uvicorn",
         "RequestResponseCycle.response_started, .response_complete, .keep_alive, "
         ".disconnected, .message_event",
-        "src/todo_api/protocol.py",
+        "src/todo_api/edge/protocol.py",
         _request_cycle_state,
     ),
     PrivateUse(
         "uvicorn",
         "uvicorn.protocols.http.httptools_impl.STATUS_LINE",
-        "src/todo_api/protocol.py",
+        "src/todo_api/edge/protocol.py",
         _status_line,
     ),
     PrivateUse(
         "uvicorn",
         "ServerState.default_headers",
-        "src/todo_api/protocol.py",
+        "src/todo_api/edge/protocol.py",
         _server_state_default_headers,
     ),
     PrivateUse(
         "uvicorn",
         "Server.capture_signals: signal.signal handlers, the signal raised again after shutdown",
-        "src/todo_api/shutdown.py",
+        "src/todo_api/process/shutdown.py",
         _signals_raised_again_after_shutdown,
     ),
     PrivateUse(
         "fastapi",
         "fastapi.dependencies.models.Dependant's fields",
-        "src/todo_api/routing.py",
+        "src/todo_api/edge/routing.py",
         _dependant_fields,
     ),
     PrivateUse(
         "fastapi",
         "APIRoute.dependant (request_param_name, path_params[].field_info, query_params)",
-        "src/todo_api/routing.py",
+        "src/todo_api/edge/routing.py",
         _dependant_of_a_route,
     ),
     PrivateUse(
         "fastapi",
         'APIRoute.matches: "route", "endpoint" and "path_params" in the child scope',
-        "src/todo_api/routing.py, middleware.py, errors.py, slashes.py",
+        "src/todo_api/edge/: routing.py, middleware.py, handlers.py, slashes.py",
         _route_in_child_scope,
     ),
     PrivateUse(
         "starlette",
         'Request.state kept in scope["state"]',
-        "src/todo_api/middleware.py, errors.py, mcp/server.py",
+        "src/todo_api/edge/middleware.py, edge/handlers.py, mcp/server.py",
         _request_state_in_scope,
     ),
     PrivateUse(
         "starlette",
         'CORSMiddleware.preflight_response(request_headers) and its 400 body "Disallowed CORS "',
-        "src/todo_api/middleware.py",
+        "src/todo_api/edge/middleware.py",
         _cors_preflight_response,
     ),
     PrivateUse(
         "fastapi",
         "fastapi.routing.iter_route_contexts (.matches, .methods)",
-        "src/todo_api/errors.py",
+        "src/todo_api/edge/handlers.py",
         _iter_route_contexts,
     ),
     PrivateUse(
         "starlette",
         "Route.param_convertors (StringConvertor for a str path parameter)",
-        "src/todo_api/routing.py",
+        "src/todo_api/edge/routing.py",
         _param_convertors,
     ),
     PrivateUse(
         "fastapi-offline",
         "fastapi_offline/static/ (swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js, "
         "favicon.png)",
-        "src/todo_api/docs.py",
+        "src/todo_api/edge/docs.py",
         _offline_assets,
     ),
-    PrivateUse("python", "logging._srcfile", "src/todo_api/logs.py", _logging_srcfile),
+    PrivateUse("python", "logging._srcfile", "src/todo_api/process/logs.py", _logging_srcfile),
 ]
 
 

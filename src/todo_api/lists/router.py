@@ -4,17 +4,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.auth.dependencies import authenticate
+from todo_api.auth.dependencies import caller
 from todo_api.auth.users import with_user_row
-from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
-from todo_api.deps import database
-from todo_api.errors import error_responses
-from todo_api.http import documented, json_response, read_json
+from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import documented, json_response, read_json
 from todo_api.lists import service
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
-from todo_api.lists.errors import ListNotFound
-from todo_api.lists.models import ListRow
 from todo_api.lists.schemas import ListCreate, ListMove, ListRead, ListUpdate, list_body
+from todo_api.tables.lists import ListRow
 
 PREFIX = "/api/lists"
 router = APIRouter(prefix=PREFIX, tags=["lists"], responses=error_responses(401, 500, 503))
@@ -31,17 +29,11 @@ def list_response(row: ListRow, status_code: int = 200, **headers: str) -> Respo
     return json_response(list_body(row), status_code, {"ETag": etag(row["version"]), **headers})
 
 
-def _found(row: ListRow | None) -> ListRow:
-    if row is None:
-        raise ListNotFound
-    return row
-
-
 @router.get("", response_model=list[ListRead], summary="Your lists, in your order")
 async def list_lists(request: Request) -> Response:
-    user = await authenticate(request)
-    async with database(request).connection() as conn:
-        rows = await service.list_lists(conn, user.user_id)
+    call = await caller(request)
+    async with call.connection() as conn:
+        rows = await service.list_lists(conn, call.user_id)
     return json_response([list_body(row) for row in rows])
 
 
@@ -63,10 +55,12 @@ async def list_lists(request: Request) -> Response:
     openapi_extra=documented(body=ListCreate),
 )
 async def create_list(request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     data = await read_json(request, ListCreate)
-    async with database(request).connection() as conn:
-        row = await with_user_row(conn, user, lambda: service.create_list(conn, user.user_id, data))
+    async with call.connection() as conn:
+        row = await with_user_row(
+            conn, call.user, lambda: service.create_list(conn, call.user_id, data)
+        )
     return list_response(row, status.HTTP_201_CREATED, Location=f"{PREFIX}/{row['id']}")
 
 
@@ -78,11 +72,11 @@ async def create_list(request: Request) -> Response:
     openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
 async def get_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     if_none_match = request.headers.get("if-none-match")
     list_uuid = parse_list_id(list_id)
-    async with database(request).connection() as conn:
-        row = _found(await service.get_list(conn, user.user_id, list_uuid))
+    async with call.connection() as conn:
+        row = await service.get_list(conn, call.user_id, list_uuid)
     if not matches_none(if_none_match, row["version"]):
         return not_modified(row["version"])
     return list_response(row)
@@ -96,15 +90,12 @@ async def get_list(list_id: ListIdPath, request: Request) -> Response:
     openapi_extra=documented(body=ListUpdate, headers=[IF_MATCH]),
 )
 async def update_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, ListUpdate)
-    async with database(request).connection() as conn:
-        row = await service.update_list(
-            conn, user.user_id, list_uuid, data, if_match(if_match_header)
-        )
-    return list_response(_found(row))
+    async with call.connection() as conn:
+        row = await service.update_list(conn, call.user_id, list_uuid, data, call.if_match)
+    return list_response(row)
 
 
 @router.delete(
@@ -116,15 +107,10 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
     openapi_extra=documented(headers=[IF_MATCH]),
 )
 async def delete_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     list_uuid = parse_list_id(list_id)
-    async with database(request).connection() as conn:
-        deleted = await service.delete_list(
-            conn, user.user_id, list_uuid, if_match(if_match_header)
-        )
-    if not deleted:
-        raise ListNotFound
+    async with call.connection() as conn:
+        await service.delete_list(conn, call.user_id, list_uuid, call.if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -136,17 +122,16 @@ async def delete_list(list_id: ListIdPath, request: Request) -> Response:
     openapi_extra=documented(body=ListMove, headers=[IF_MATCH]),
 )
 async def move_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, ListMove)
-    async with database(request).connection() as conn:
+    async with call.connection() as conn:
         row = await service.move_list(
             conn,
-            user.user_id,
+            call.user_id,
             list_uuid,
             before=data.before,
             after=data.after,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
-    return list_response(_found(row))
+    return list_response(row)

@@ -8,29 +8,33 @@ token is checked (`read_json`).
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
-from todo_api.auth.dependencies import authenticate
-from todo_api.auth.tokens import Identity
+from todo_api.auth.dependencies import caller
 from todo_api.auth.users import with_user_row
-from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
 from todo_api.config import Settings
-from todo_api.deps import database
-from todo_api.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
-from todo_api.http import documented, header_parameter, json_bytes, json_response, read_json
-from todo_api.idempotency import respond_idempotently
-from todo_api.lists.schemas import list_body
-from todo_api.tasks import changes, service
+from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
+from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
+from todo_api.kit.http import (
+    documented,
+    header_parameter,
+    json_bytes,
+    json_response,
+    only,
+    read_json,
+)
+from todo_api.kit.idempotency import respond_idempotently
+from todo_api.tables.tasks import TaskRow
+from todo_api.tasks import bulk as bulk_service
+from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
-from todo_api.tasks.models import TaskRow
 from todo_api.tasks.schemas import (
     BulkCreate,
     BulkRequest,
     BulkResponse,
     BulkUpdate,
-    ChangeFeed,
     TaskCreate,
     TaskMove,
     TaskRead,
@@ -76,12 +80,6 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
     return json_response(task_body(task), status_code, {"ETag": etag(task["version"]), **headers})
 
 
-def _found(task: TaskRow | None) -> TaskRow:
-    if task is None:
-        raise TaskNotFound
-    return task
-
-
 @router.get(
     "",
     response_model=list[TaskRead],
@@ -94,12 +92,12 @@ def _found(task: TaskRow | None) -> TaskRow:
 async def list_tasks(
     query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     cursors: CursorCodec = request.app.state.cursor_codec
     try:
-        async with database(request).connection() as conn:
+        async with call.connection() as conn:
             page = await service.list_tasks(
-                conn, user_id=user.user_id, query=query, cursors=cursors
+                conn, user_id=call.user_id, query=query, cursors=cursors
             )
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
@@ -120,60 +118,6 @@ def _next_page_url(request: Request, cursor: str) -> str:
 
 
 @router.get(
-    "/changes",
-    response_model=ChangeFeed,
-    responses=error_responses(400, 410),
-    summary="What changed since a sync token (for offline clients)",
-)
-async def list_changes(
-    request: Request,
-    since: Annotated[
-        str | None,
-        Query(
-            max_length=512,
-            description="The `next` of the previous call; leave out to get everything",
-        ),
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=1000, description="Changes per call", examples=[100])
-    ] = 100,
-) -> Response:
-    user = await authenticate(request)
-    tokens: changes.SyncTokens = request.app.state.sync_tokens
-    try:
-        position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
-    except changes.InvalidSyncToken as exc:
-        raise InvalidField("since", str(exc)) from None
-    except changes.ExpiredSyncToken:
-        raise SyncTokenExpired(
-            "This sync token is older than the retention; sync again from the start"
-        ) from None
-    async with database(request).connection() as conn:
-        feed = await changes.read_changes(conn, user_id=user.user_id, since=position, limit=limit)
-    return json_response(
-        {
-            "changes": [task_body(row) for row in feed.changes],
-            "deleted": feed.deleted,
-            "lists": [list_body(row) for row in feed.lists],
-            "deleted_lists": feed.deleted_lists,
-            "next": tokens.next_token(user.user_id, feed, as_of),
-            "has_more": feed.has_more,
-        }
-    )
-
-
-@router.api_route(
-    "/changes",
-    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    include_in_schema=False,
-    responses=error_responses(405),
-)
-async def changes_other_methods(request: Request) -> Response:
-    """`changes` is not a task id: other methods are 405, not a change to a task."""
-    raise MethodNotAllowed("GET")
-
-
-@router.get(
     "/{task_id}",
     response_model=TaskRead,
     responses=READ_RESPONSES,
@@ -181,7 +125,7 @@ async def changes_other_methods(request: Request) -> Response:
     openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
 async def get_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     if_none_match = request.headers.get("if-none-match")
     try:
         task_uuid = parse_task_id(task_id)
@@ -189,8 +133,8 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
         if request.url.path == f"{PREFIX}/bulk":  # matched here before the route below
             raise MethodNotAllowed("POST") from None
         raise
-    async with database(request).connection() as conn:
-        task = _found(await service.get_task(conn, user_id=user.user_id, task_id=task_uuid))
+    async with call.connection() as conn:
+        task = await service.get_task(conn, user_id=call.user_id, task_id=task_uuid)
     if not matches_none(if_none_match, task["version"]):
         return not_modified(task["version"])
     return task_response(task)
@@ -211,17 +155,17 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     openapi_extra=documented(body=TaskCreate, headers=[IDEMPOTENCY_KEY]),
 )
 async def create_task(request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, TaskCreate)
 
     async def create(conn: Any) -> Response:
         task = await with_user_row(
-            conn, user, lambda: service.create_task(conn, user_id=user.user_id, data=data)
+            conn, call.user, lambda: service.create_task(conn, user_id=call.user_id, data=data)
         )
         return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
 
-    return await respond_idempotently(request, user.user_id, idempotency_key, data, create)
+    return await respond_idempotently(request, call.user_id, idempotency_key, data, create)
 
 
 @router.post(
@@ -232,11 +176,11 @@ async def create_task(request: Request) -> Response:
     openapi_extra=documented(body=BulkRequest, headers=[IDEMPOTENCY_KEY]),
 )
 async def bulk(request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, BulkRequest)
     operations = [
-        service.Operation(
+        bulk_service.Operation(
             op=item.op,
             id=None if isinstance(item, BulkCreate) else item.id,
             data=item.data if isinstance(item, BulkCreate | BulkUpdate) else None,
@@ -247,8 +191,8 @@ async def bulk(request: Request) -> Response:
     async def apply(conn: Any) -> Response:
         results = await with_user_row(
             conn,
-            user,
-            lambda: service.apply_all(conn, user_id=user.user_id, operations=operations),
+            call.user,
+            lambda: bulk_service.apply_all(conn, user_id=call.user_id, operations=operations),
         )
         body = [
             {
@@ -261,33 +205,24 @@ async def bulk(request: Request) -> Response:
         ]
         return Response(json_bytes({"results": body}), media_type="application/json")
 
-    return await respond_idempotently(request, user.user_id, idempotency_key, data, apply)
+    return await respond_idempotently(request, call.user_id, idempotency_key, data, apply)
 
 
-@router.api_route(
-    "/bulk",
-    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    include_in_schema=False,
-    responses=error_responses(405),
-)
-async def bulk_other_methods(request: Request) -> Response:
-    """`bulk` is not a task id: other methods are 405, not a search for a task."""
-    raise MethodNotAllowed("POST")
+only(router, "/bulk", "POST")
 
 
-async def _update(
-    request: Request, user: Identity, task_id: str, if_match_header: str | None
-) -> Response:
+async def _update(request: Request, task_id: str) -> Response:
+    call = await caller(request)
     data = await read_json(request, TaskUpdate)
-    async with database(request).connection() as conn:
+    async with call.connection() as conn:
         task = await service.update_task(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=parse_task_id(task_id),
             data=data,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 UPDATE_DOCS: dict[str, Any] = {
@@ -303,30 +238,25 @@ UPDATE_DOCS: dict[str, Any] = {
 
 @router.patch("/{task_id}", **UPDATE_DOCS)
 async def patch_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _update(request, user, task_id, if_match_header)
+    return await _update(request, task_id)
 
 
 @router.put("/{task_id}", **UPDATE_DOCS)
 async def put_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _update(request, user, task_id, if_match_header)
+    return await _update(request, task_id)
 
 
-async def _set_completed(
-    request: Request, user: Identity, task_id: str, completed: bool, if_match_header: str | None
-) -> Response:
-    async with database(request).connection() as conn:
+async def _set_completed(request: Request, task_id: str, completed: bool) -> Response:
+    call = await caller(request)
+    async with call.connection() as conn:
         task = await service.set_completed(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=parse_task_id(task_id),
             completed=completed,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 COMPLETION_DOCS: dict[str, Any] = {
@@ -345,16 +275,12 @@ COMPLETION_DOCS: dict[str, Any] = {
     **COMPLETION_DOCS,
 )
 async def complete_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _set_completed(request, user, task_id, True, if_match_header)
+    return await _set_completed(request, task_id, True)
 
 
 @router.post("/{task_id}/reopen", summary="Reopen a completed task (idempotent)", **COMPLETION_DOCS)
 async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _set_completed(request, user, task_id, False, if_match_header)
+    return await _set_completed(request, task_id, False)
 
 
 @router.post(
@@ -368,21 +294,20 @@ async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
     openapi_extra=documented(body=TaskMove, headers=[IF_MATCH]),
 )
 async def move_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     task_uuid = parse_task_id(task_id)
     data = await read_json(request, TaskMove)
-    async with database(request).connection() as conn:
+    async with call.connection() as conn:
         task = await service.move_task(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=task_uuid,
             placement=data.placement(),
             before=data.before,
             after=data.after,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 @router.delete(
@@ -394,15 +319,12 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
     openapi_extra=documented(headers=[IF_MATCH]),
 )
 async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    async with database(request).connection() as conn:
-        deleted = await service.delete_task(
+    call = await caller(request)
+    async with call.connection() as conn:
+        await service.delete_task(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=parse_task_id(task_id),
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
-    if not deleted:
-        raise TaskNotFound
     return Response(status_code=status.HTTP_204_NO_CONTENT)
