@@ -56,7 +56,9 @@ EXPOSED_HEADERS = [
 ]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, direct_routes: bool = True) -> FastAPI:
+    """The application. `direct_routes=False` serves every route through FastAPI: the twin
+    that tests compare the direct routes with."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     db = Database(settings)
@@ -136,10 +138,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
 
-    # Innermost: the busiest routes, served without FastAPI's per-request machinery.
-    app.add_middleware(
-        DirectRoutes, routers=[feed_router, tasks_router], exception_handlers=app.exception_handlers
-    )
+    if direct_routes:
+        # Innermost: the busiest routes, served without FastAPI's per-request machinery.
+        app.add_middleware(
+            DirectRoutes,
+            routers=[feed_router, tasks_router],
+            exception_handlers=app.exception_handlers,
+        )
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: CORS headers go on every response, the 500 included.
