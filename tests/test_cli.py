@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.helpers_server import clean_env, run_cli, run_command
 from tests.support import TEST_SECRET
@@ -145,6 +146,49 @@ def test_a_database_that_refuses_the_role_is_one_line_at_once(
     assert "database not reachable" not in result.stderr  # not retried: waiting will not help
     last = result.stderr.strip().splitlines()[-1]
     assert 'role "no_such_role_here" does not exist' in last
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_a_database_that_does_not_exist_is_one_line_at_once_naming_the_fix(
+    postgres_url: str, tmp_path: Path, command: str
+) -> None:
+    url = make_url(postgres_url).set(database="no_such_database_here")
+    env = clean_env(
+        DATABASE_URL=url.render_as_string(hide_password=False),
+        DATABASE_CONNECT_TIMEOUT="60",
+        JWT_SECRET=TEST_SECRET,
+    )
+
+    result = run_cli(command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "database not reachable" not in result.stderr  # not retried: waiting will not help
+    last = result.stderr.strip().splitlines()[-1]
+    assert 'database "no_such_database_here" does not exist' in last
+    assert "createdb" in last
+    assert "DATABASE_URL" in last
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_ssl_required_of_a_server_without_ssl_is_one_line_at_once_naming_the_fix(
+    postgres_url: str, tmp_path: Path, command: str
+) -> None:
+    # The local PostgreSQL has no SSL; Neon's URLs, pasted as they are, ask for it.
+    env = clean_env(
+        DATABASE_URL=f"{postgres_url}?sslmode=require",
+        DATABASE_CONNECT_TIMEOUT="60",
+        JWT_SECRET=TEST_SECRET,
+    )
+
+    result = run_cli(command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "database not reachable" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "the server does not accept SSL" in last
+    assert "remove sslmode=require from DATABASE_URL" in last
 
 
 def test_migrations_use_the_direct_url(postgres_url: str, tmp_path: Path) -> None:
