@@ -30,6 +30,26 @@ def test_token_prints_a_jwt_signed_with_the_secret(env: dict[str, str], tmp_path
     assert abs(claims["exp"] - (time.time() + 5 * 60)) < 30
 
 
+def test_token_says_which_secret_signed_it_and_loudly_when_it_made_one(tmp_path: Path) -> None:
+    env = clean_env()  # no JWT_SECRET: the development secret in ./data/
+    secret_file = tmp_path / "data" / "jwt_secret"
+
+    first = run_cli("token", "--sub", "X", env=env, cwd=tmp_path)
+    second = run_cli("token", "--sub", "X", env=env, cwd=tmp_path)
+    configured = run_cli(
+        "token", "--sub", "X", env={**env, "JWT_SECRET": TEST_SECRET}, cwd=tmp_path
+    )
+
+    assert first.returncode == second.returncode == configured.returncode == 0
+    assert f"created a NEW development secret in {secret_file}" in first.stderr
+    assert f"signed with the development secret in {secret_file}" in second.stderr
+    assert "NEW" not in second.stderr
+    assert configured.stderr.strip() == "todo-api: signed with JWT_SECRET"
+    secret = secret_file.read_text().strip()
+    for result in (first, second):  # stdout is the token alone
+        assert jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"])["sub"] == "X"
+
+
 def test_python_dash_m_lists_the_commands(env: dict[str, str], tmp_path: Path) -> None:
     result = run_command(
         [sys.executable, "-m", "todo_api", "--help"], env=env, cwd=tmp_path, timeout=30

@@ -77,7 +77,14 @@ def _revision(settings: Settings, args: argparse.Namespace) -> None:
 def _token(settings: Settings, args: argparse.Namespace) -> None:
     from todo_api.auth.tokens import mint_token
 
+    secret_file = settings.development_secret_file()
+    existed = secret_file is not None and secret_file.exists()
     print(mint_token(settings, subject=args.sub, email=args.email, minutes=args.minutes))
+    # Which secret signed it, on stderr (stdout is the token alone); a new one has said so.
+    if secret_file is None:
+        print("todo-api: signed with JWT_SECRET", file=sys.stderr)
+    elif existed:
+        print(f"todo-api: signed with the development secret in {secret_file}", file=sys.stderr)
 
 
 def _positive(text: str) -> int:

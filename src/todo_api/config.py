@@ -242,11 +242,19 @@ class Settings(BaseSettings):
             args["statement_cache_size"] = 0
         return args
 
+    def development_secret_file(self) -> Path | None:
+        """Where the development secret is kept (relative to where the process runs, as
+        DATA_DIR is), or None when JWT_SECRET is set."""
+        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            return None
+        return (self.data_dir / SECRET_FILE_NAME).absolute()
+
     def signing_secret(self) -> str:
         """The HS256 secret; in development one is generated once and kept in the data folder."""
-        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+        path = self.development_secret_file()
+        if path is None:
+            assert self.jwt_secret is not None
             return self.jwt_secret.get_secret_value()
-        path = self.data_dir / SECRET_FILE_NAME
         existing = path.read_text().strip() if path.exists() else ""
         if existing:
             return existing
@@ -267,9 +275,12 @@ class Settings(BaseSettings):
                 os.replace(draft, path)
         finally:
             draft.unlink(missing_ok=True)
+        # Loud: a process started in another directory makes its own secret there, and each
+        # then refuses the other's tokens (INVALID_TOKEN).
         log.warning(
-            "JWT_SECRET is not set: generated a development secret in %s "
-            "(set JWT_SECRET, or BETTER_AUTH_SECRET, to your frontend's secret)",
+            "JWT_SECRET is not set: created a NEW development secret in %s. Only tokens signed "
+            "with it are valid here: run the server and `todo-api token` from the same directory, "
+            "or set JWT_SECRET (or BETTER_AUTH_SECRET) to your frontend's secret",
             path,
         )
         return secret
