@@ -1,5 +1,6 @@
 """`todo-api` and `python -m todo_api`, run as real processes in a clean environment."""
 
+import argparse
 import sqlite3
 import sys
 import time
@@ -11,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from tests.helpers_server import clean_env, run_cli, run_command
 from tests.support import TEST_SECRET
+from todo_api.cli import build_parser
 
 
 @pytest.fixture
@@ -58,6 +60,27 @@ def test_python_dash_m_lists_the_commands(env: dict[str, str], tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     for command in ("serve", "migrate", "token"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "revision", "token"])
+def test_each_command_s_help_describes_each_option_and_its_default(
+    env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    parser = commands.choices[command]
+
+    result = run_cli(command, "--help", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    shown = " ".join(result.stdout.split())  # argparse wraps lines where it likes
+    assert parser.description
+    assert parser.description in shown
+    for action in parser._actions:
+        assert action.help, f"{command} {action.option_strings} has no description"
+        description = " ".join((action.help % {"default": action.default}).split())
+        assert description in shown
+        if not action.required and action.option_strings != ["-h", "--help"]:
+            assert "default" in description, f"{command} {action.option_strings}"
 
 
 def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
