@@ -18,6 +18,8 @@ from todo_api.logs import LogFormat
 log = logging.getLogger("todo_api")
 
 MIN_SECRET_BYTES = 32
+# Also allowed by default in development: the same local frontend, opened by address.
+DEVELOPMENT_ORIGIN = "http://127.0.0.1:3000"
 SECRET_FILE_NAME = "jwt_secret"
 SQLITE_FILE_NAME = "todo.db"
 
@@ -186,6 +188,12 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _development_origins(self) -> Self:
+        if "frontend_url" not in self.model_fields_set and self.env is Environment.development:
+            self.frontend_url = [*self.frontend_url, DEVELOPMENT_ORIGIN]
         return self
 
     @property
