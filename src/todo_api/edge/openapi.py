@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from todo_api.errors import error_examples
+from todo_api.kit.errors import error_examples
 
 RETRY_AFTER = {
     "Retry-After": {
