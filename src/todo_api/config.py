@@ -16,6 +16,8 @@ from sqlalchemy.engine import URL, make_url
 log = logging.getLogger("todo_api")
 
 MIN_SECRET_BYTES = 32
+# Also allowed by default in development: the same local frontend, opened by address.
+DEVELOPMENT_ORIGIN = "http://127.0.0.1:3000"
 SECRET_FILE_NAME = "jwt_secret"
 SQLITE_FILE_NAME = "todo.db"
 
@@ -197,6 +199,12 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _development_origins(self) -> Self:
+        if "frontend_url" not in self.model_fields_set and self.env is Environment.development:
+            self.frontend_url = [*self.frontend_url, DEVELOPMENT_ORIGIN]
+        return self
+
     @property
     def builtin_accounts_enabled(self) -> bool:
         if self.builtin_accounts is None:
@@ -251,11 +259,19 @@ class Settings(BaseSettings):
             args["statement_cache_size"] = 0
         return args
 
+    def development_secret_file(self) -> Path | None:
+        """Where the development secret is kept (relative to where the process runs, as
+        DATA_DIR is), or None when JWT_SECRET is set."""
+        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            return None
+        return (self.data_dir / SECRET_FILE_NAME).absolute()
+
     def signing_secret(self) -> str:
         """The HS256 secret; in development one is generated once and kept in the data folder."""
-        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+        path = self.development_secret_file()
+        if path is None:
+            assert self.jwt_secret is not None
             return self.jwt_secret.get_secret_value()
-        path = self.data_dir / SECRET_FILE_NAME
         existing = path.read_text().strip() if path.exists() else ""
         if existing:
             return existing
@@ -276,9 +292,12 @@ class Settings(BaseSettings):
                 os.replace(draft, path)
         finally:
             draft.unlink(missing_ok=True)
+        # Loud: a process started in another directory makes its own secret there, and each
+        # then refuses the other's tokens (INVALID_TOKEN).
         log.warning(
-            "JWT_SECRET is not set: generated a development secret in %s "
-            "(set JWT_SECRET, or BETTER_AUTH_SECRET, to your frontend's secret)",
+            "JWT_SECRET is not set: created a NEW development secret in %s. Only tokens signed "
+            "with it are valid here: run the server and `todo-api token` from the same directory, "
+            "or set JWT_SECRET (or BETTER_AUTH_SECRET) to your frontend's secret",
             path,
         )
         return secret

@@ -265,6 +265,69 @@ def api_error(exc: Exception, where: str) -> ApiError:
     return InternalError()
 
 
+def _example(code: ErrorCode, error: str, *details: FieldError) -> ErrorBody:
+    return ErrorBody(error=error, code=code, details=list(details) or None)
+
+
+# What each error status looks like, one body per code, sentences as the service writes them:
+# the OpenAPI document's examples (else Swagger UI makes one up from the schema, and every
+# status shows the first code, UNAUTHORIZED).
+ERROR_EXAMPLES: dict[int, list[ErrorBody]] = {
+    400: [
+        _example(
+            ErrorCode.VALIDATION_ERROR,
+            "The request is not valid",
+            FieldError(field="title", message="must not be blank"),
+        ),
+        _example(ErrorCode.INVALID_REQUEST, "The request body is not valid JSON"),
+    ],
+    401: [
+        _example(ErrorCode.UNAUTHORIZED, "Missing bearer token"),
+        _example(ErrorCode.INVALID_TOKEN, "The token is not valid"),
+        _example(ErrorCode.TOKEN_EXPIRED, "The token has expired"),
+    ],
+    404: [_example(ErrorCode.NOT_FOUND, "Task not found")],
+    405: [_example(ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed")],
+    409: [_example(ErrorCode.CONFLICT, "The change conflicts with the data already stored")],
+    410: [
+        _example(
+            ErrorCode.SYNC_TOKEN_EXPIRED,
+            "This sync token is older than the retention; sync again from the start",
+        )
+    ],
+    412: [
+        _example(
+            ErrorCode.PRECONDITION_FAILED,
+            "The task has changed since the version given in If-Match",
+        )
+    ],
+    413: [
+        _example(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            "The request body is larger than the limit of 1048576 bytes",
+        )
+    ],
+    415: [_example(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")],
+    422: [
+        _example(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This Idempotency-Key was used with a different request",
+        )
+    ],
+    429: [_example(ErrorCode.RATE_LIMITED, "Too many attempts; try again later")],
+    500: [_example(ErrorCode.INTERNAL_ERROR, "Something went wrong on our side")],
+    503: [_example(ErrorCode.DATABASE_ERROR, "The database is unavailable; try again shortly")],
+}
+
+
+def error_examples(status: int) -> dict[str, Any]:
+    """The OpenAPI `examples` of an error status, named by code."""
+    return {
+        body.code.value: {"summary": body.code.value, "value": body.model_dump(mode="json")}
+        for body in ERROR_EXAMPLES.get(status, [])
+    }
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries that document the error body for the given statuses."""
     descriptions = {

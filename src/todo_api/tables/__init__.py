@@ -12,11 +12,17 @@ from todo_api.tables.users import RefreshToken, User
 metadata = SQLModel.metadata
 
 
+# Indexes whose SQLite form differs from the model's (an expression SQLite cannot reflect).
+SQLITE_OWN_INDEXES = frozenset({"uq_users_email_lower"})
+
+
 def include_in_comparison(
-    obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
+    obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any, *, dialect: str
 ) -> bool:
     """For Alembic's autogenerate: leave out what only the migrations create, per dialect."""
     if type_ == "index":
+        if dialect == "sqlite" and name in SQLITE_OWN_INDEXES:
+            return False
         return name not in MIGRATION_ONLY_INDEXES
     if type_ == "table":
         return name not in SQLITE_ONLY_TABLES
