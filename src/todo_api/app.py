@@ -2,7 +2,7 @@
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,10 +23,11 @@ from todo_api.db import Database
 from todo_api.docs import install_docs
 from todo_api.errors import install_error_handlers
 from todo_api.http import DOCUMENTED_MODELS
+from todo_api.kit.jobs import Job, JobRunner
 from todo_api.limits import BodyLimitMiddleware
+from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
 from todo_api.logs import configure_logging
-from todo_api.maintenance import run_periodically
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint
 from todo_api.metrics import Metrics
@@ -34,6 +35,7 @@ from todo_api.middleware import CorsMiddleware, RequestContextMiddleware
 from todo_api.ops import router as ops_router
 from todo_api.routing import DirectRoutes
 from todo_api.shutdown import Lifecycle
+from todo_api.tasks import scheduled as tasks_scheduled
 from todo_api.tasks.changes import SyncTokens
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
@@ -52,8 +54,13 @@ EXPOSED_HEADERS = [
     "Idempotent-Replayed",
 ]
 
+# Every domain's background work (todo_api.kit.jobs).
+SCHEDULED_JOBS = [*tasks_scheduled.schedule.jobs, *lists_scheduled.schedule.jobs]
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def create_app(settings: Settings | None = None, jobs: Sequence[Job] | None = None) -> FastAPI:
+    """The service with `settings` (default: from the environment), running `jobs` in the
+    background (default: every domain's)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     db = Database(settings)
@@ -62,10 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     token_verifier = TokenVerifier(settings)
     lifecycle = Lifecycle()
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
+    job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        housekeeping = asyncio.create_task(run_periodically(db, settings))
+        running_jobs = asyncio.create_task(job_runner.run(), name="jobs")
         # What start-up made lives as long as the process: the garbage collector need not
         # look at it again on every full collection (they are cheaper, and a request that
         # makes many objects, such as a validation error for a large body, costs less).
@@ -73,7 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with lifecycle.watching_exit_signals(settings.shutdown_delay_seconds):
             async with mcp.run():
                 yield
-        housekeeping.cancel()
+        # A job under way is cancelled: its transaction is rolled back, and its next run
+        # (here or in another worker) does the work.
+        running_jobs.cancel()
+        await asyncio.wait([running_jobs])
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await counter.close()
@@ -99,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.lifecycle = lifecycle
     app.state.metrics = Metrics(db)
+    app.state.metrics.registry.register(job_runner.collector())
     app.state.token_verifier = token_verifier
     secret = settings.signing_secret()
     app.state.cursor_codec = CursorCodec(secret)

@@ -1,7 +1,6 @@
 """One error mechanism: every failure, from any layer, leaves with the contract's body."""
 
 import logging
-import time
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from http import HTTPStatus
@@ -15,6 +14,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from todo_api.kit.throttle import TracebackThrottle, failure_kind
 from todo_api.slashes import slash_redirect
 
 log = logging.getLogger("todo_api")
@@ -282,32 +282,13 @@ def _is_json(request: Request) -> bool:
     )
 
 
-class _TracebackThrottle:
-    """At most one traceback per distinct error per minute: an outage logs a line per failed
-    request, not a hundred."""
-
-    def __init__(self, seconds: float = 60) -> None:
-        self._seconds = seconds
-        self._last: dict[str, float] = {}
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        if now - self._last.get(key, -self._seconds) < self._seconds:
-            return False
-        if len(self._last) > 1000:
-            self._last.clear()
-        self._last[key] = now
-        return True
-
-
-_tracebacks = _TracebackThrottle()
+_tracebacks = TracebackThrottle()
 
 
 def database_failure(exc: Exception, where: str) -> ApiError:
     """DATABASE_ERROR for a database that failed `where` (a request, a tool call): logged, with
     at most one traceback per kind of failure a minute."""
-    cause = exc.__cause__ or exc
-    kind = f"{type(cause).__name__}: {cause}"[:200]
+    kind = failure_kind(exc)
     log.error(
         "database unavailable in %s: %s",
         where,

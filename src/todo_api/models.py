@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from todo_api.auth.models import RefreshToken, User
 from todo_api.idempotency import IdempotencyKey
+from todo_api.kit.models import JobRun
 from todo_api.lists.models import ListTombstone, TaskList
 from todo_api.tasks.models import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
 
@@ -25,6 +26,7 @@ def include_in_comparison(
 
 __all__ = [
     "IdempotencyKey",
+    "JobRun",
     "ListTombstone",
     "RefreshToken",
     "Task",

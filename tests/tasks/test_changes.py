@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
+from todo_api.maintenance import prune
 
 from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.feed_helpers import (
@@ -32,7 +33,6 @@ from tests.tasks.helpers import assert_validation_error, create_task
 from tests.tasks.listing_helpers import assert_validation_error_on, ids
 from todo_api.config import Settings
 from todo_api.ids import utcnow
-from todo_api.maintenance import prune
 from todo_api.tasks import changes as changes_module
 from todo_api.tasks.models import tombstones
 
