@@ -18,7 +18,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
-from todo_api.maintenance import prune
 
 from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.feed_helpers import (
@@ -35,6 +34,7 @@ from todo_api.config import Settings
 from todo_api.ids import utcnow
 from todo_api.tasks import changes as changes_module
 from todo_api.tasks.models import tombstones
+from todo_api.tasks.scheduled import prune
 
 DAY = 86400.0
 

@@ -13,7 +13,6 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import delete, select, update
-from todo_api.maintenance import prune
 
 from tests.support import assert_error
 from tests.tasks.feed_helpers import database, insert_idempotency_key
@@ -23,6 +22,7 @@ from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.idempotency import idempotency_keys
 from todo_api.ids import utcnow
+from todo_api.tasks.scheduled import prune
 
 
 def new_key() -> str:
