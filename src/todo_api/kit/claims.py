@@ -67,8 +67,9 @@ async def claim(
     limit: int,
     order_by: ColumnElement[Any] | Column[Any] | None = None,
 ) -> Claim:
-    """Claim up to `limit` rows that are `due` and free, for `lease`; returns them as they
-    are after the claim (empty when there is nothing to take)."""
+    """Claim up to `limit` rows that are `due` and free (the first ones by `order_by`, by
+    default the key), for `lease`; returns them as they are after the claim, in no particular
+    order (none when there is nothing to take)."""
     now = utcnow()
     claimant = new_claimant()
     until = now + lease
