@@ -10,14 +10,14 @@ from sqlalchemy import delete, insert, select, update
 from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key, tombstone_ids
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
-from todo_api.idempotency import idempotency_keys
-from todo_api.ids import utcnow
+from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import JobRunner
-from todo_api.kit.models import job_runs
-from todo_api.lists.models import list_tombstones
 from todo_api.lists.scheduled import prune_tombstones
+from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.jobs import job_runs
+from todo_api.tables.lists import list_tombstones
+from todo_api.tables.tasks import tombstones
 from todo_api.tasks import scheduled as tasks_scheduled
-from todo_api.tasks.models import tombstones
 
 
 async def keys_of(settings: Settings, user_id: uuid.UUID) -> set[str]:

@@ -4,7 +4,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table
 
 from todo_api.db import UTCDateTime
-from todo_api.kit.claims import CLAIMANT_LENGTH
+from todo_api.tables.jobs import CLAIMANT_LENGTH
 
 LAST_SUCCESS = "todo_job_last_success_timestamp_seconds"
 FAILURES = "todo_job_failures_total"

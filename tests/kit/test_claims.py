@@ -19,8 +19,8 @@ from tests.kit.helpers import work_table
 from tests.tasks.feed_helpers import database
 from todo_api.config import Settings
 from todo_api.db import create_engine
-from todo_api.ids import utcnow
 from todo_api.kit.claims import claim, release
+from todo_api.kit.ids import utcnow
 
 REPOSITORY = Path(__file__).parents[2]
 LEASE = timedelta(minutes=5)

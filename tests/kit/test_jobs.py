@@ -20,7 +20,7 @@ from todo_api.app import create_app
 from todo_api.config import Settings
 from todo_api.db import Database, Row
 from todo_api.kit.jobs import Job, JobRunner
-from todo_api.kit.models import job_runs
+from todo_api.tables.jobs import job_runs
 
 TURN = 0.3  # seconds between two runs of a test's job
 WAIT = 15.0  # the most a test waits for the runs it expects

@@ -18,7 +18,7 @@ from tests.support import TEST_SECRET
 from tests.tasks.feed_helpers import database
 from todo_api.app import SCHEDULED_JOBS
 from todo_api.config import Settings
-from todo_api.kit.models import job_runs
+from todo_api.tables.jobs import job_runs
 
 INTERVAL = 2  # MAINTENANCE_INTERVAL_SECONDS: the housekeeping jobs' interval
 RUNS = 3  # runs of each job to see before judging

@@ -26,10 +26,8 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Table, or_, select, update
 
 from todo_api.db import Database, Row
-from todo_api.ids import utcnow
-
-# Room for a host name, a process id and the claim's own random part.
-CLAIMANT_LENGTH = 200
+from todo_api.kit.ids import utcnow
+from todo_api.tables.jobs import CLAIMANT_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +42,9 @@ class Claim:
 
 def new_claimant() -> str:
     """Which process made a claim (for whoever reads the table), and a part of its own."""
-    return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+    claimant = f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+    assert len(claimant) <= CLAIMANT_LENGTH
+    return claimant
 
 
 def _key(table: Table) -> Column[Any]:

@@ -36,10 +36,10 @@ from sqlalchemy import bindparam, select, update
 
 from todo_api.config import Settings
 from todo_api.db import Database, Query, insert_or_ignore
-from todo_api.ids import utcnow
 from todo_api.kit.claims import claim
-from todo_api.kit.models import job_runs
+from todo_api.kit.ids import utcnow
 from todo_api.kit.throttle import TracebackThrottle, failure_kind
+from todo_api.tables.jobs import job_runs
 
 log = logging.getLogger("todo_api")
 

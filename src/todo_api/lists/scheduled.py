@@ -7,9 +7,9 @@ from sqlalchemy import delete
 
 from todo_api.config import Settings
 from todo_api.db import Database
-from todo_api.ids import utcnow
+from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
-from todo_api.lists.models import list_tombstones
+from todo_api.tables.lists import list_tombstones
 
 log = logging.getLogger("todo_api")
 

@@ -7,10 +7,10 @@ from sqlalchemy import delete
 
 from todo_api.config import Settings
 from todo_api.db import Database
-from todo_api.idempotency import idempotency_keys
-from todo_api.ids import utcnow
+from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
-from todo_api.tasks.models import tombstones
+from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.tasks import tombstones
 
 log = logging.getLogger("todo_api")
 

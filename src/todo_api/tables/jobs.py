@@ -1,4 +1,4 @@
-"""The kit's own tables."""
+"""The background jobs' schedule (see todo_api.kit.jobs)."""
 
 from datetime import datetime
 
@@ -6,9 +6,11 @@ from sqlalchemy import Column, Integer, String, Table, text
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
-from todo_api.kit.claims import CLAIMANT_LENGTH
 
 JOB_NAME_LENGTH = 100
+# The `claimed_by` column of any table todo_api.kit.claims claims rows of: room for a host
+# name, a process id and the claim's own random part.
+CLAIMANT_LENGTH = 200
 
 
 class JobRun(SQLModel, table=True):

@@ -29,7 +29,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from todo_api.errors import ErrorCode
+from todo_api.kit.errors import ErrorCode
 
 log = logging.getLogger("todo_api")
 
