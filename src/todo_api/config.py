@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
     # Deleted tasks are remembered for the change feed this long; older sync tokens get 410.
     sync_retention_days: int = Field(default=30, ge=1, le=3650)
-    # How often expired idempotency keys and old tombstones are removed.
-    maintenance_interval_seconds: int = Field(default=600, ge=10)
+    # How often expired idempotency keys and old tombstones are removed (by one worker of
+    # every instance: see todo_api.kit.jobs).
+    maintenance_interval_seconds: int = Field(default=600, ge=1)
     frontend_url: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     log_level: str = "INFO"
     # "text" for people, "json" (one object per line) for log collectors.

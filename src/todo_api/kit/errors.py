@@ -1,7 +1,6 @@
 """One error mechanism: every failure, from any layer, leaves with the contract's body."""
 
 import logging
-import time
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from http import HTTPStatus
@@ -9,6 +8,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from todo_api.kit.throttle import TracebackThrottle, failure_kind
 
 log = logging.getLogger("todo_api")
 
@@ -209,32 +210,13 @@ def validation_failure(errors: Iterable[Mapping[str, Any]], *, json_body: bool =
     return ValidationFailed(details)
 
 
-class _TracebackThrottle:
-    """At most one traceback per distinct error per minute: an outage logs a line per failed
-    request, not a hundred."""
-
-    def __init__(self, seconds: float = 60) -> None:
-        self._seconds = seconds
-        self._last: dict[str, float] = {}
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        if now - self._last.get(key, -self._seconds) < self._seconds:
-            return False
-        if len(self._last) > 1000:
-            self._last.clear()
-        self._last[key] = now
-        return True
-
-
-_tracebacks = _TracebackThrottle()
+_tracebacks = TracebackThrottle()
 
 
 def database_failure(exc: Exception, where: str) -> ApiError:
     """DATABASE_ERROR for a database that failed `where` (a request, a tool call): logged, with
     at most one traceback per kind of failure a minute."""
-    cause = exc.__cause__ or exc
-    kind = f"{type(cause).__name__}: {cause}"[:200]
+    kind = failure_kind(exc)
     log.error(
         "database unavailable in %s: %s",
         where,

@@ -5,6 +5,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from todo_api.tables.idempotency import IdempotencyKey
+from todo_api.tables.jobs import JobRun
 from todo_api.tables.lists import ListTombstone, TaskList
 from todo_api.tables.tasks import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
 from todo_api.tables.users import RefreshToken, User
@@ -31,6 +32,7 @@ def include_in_comparison(
 
 __all__ = [
     "IdempotencyKey",
+    "JobRun",
     "ListTombstone",
     "RefreshToken",
     "Task",
