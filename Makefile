@@ -9,13 +9,16 @@ INSTALLED := $(VENV)/.installed
 .PHONY: install serve migrate migration test lint format bench bench-setup clean
 
 # What serving needs; the tools for tests and checks come on top, for those targets only.
+# The first run installs quietly for a while: say so, and how long it takes.
 $(RUNTIME): pyproject.toml
+	@echo ">>> Installing todo-api and its dependencies into $(VENV) (first run, or after pyproject.toml changes: about 30 s)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --editable .
 	touch $(RUNTIME)
 
 $(INSTALLED): $(RUNTIME)
+	@echo ">>> Installing the test and lint tools (pytest, ruff, mypy) into $(VENV) (about 30 s more)"
 	$(BIN)/pip install --quiet --editable '.[dev]'
 	touch $(INSTALLED)
 
@@ -32,6 +35,8 @@ migration: $(INSTALLED)
 	$(BIN)/todo-api revision -m "$(m)"
 
 test: $(INSTALLED)
+	@echo ">>> Running the tests on SQLite and PostgreSQL (15 to 25 minutes). PostgreSQL is expected on"
+	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)

@@ -64,6 +64,7 @@ async def close_app(app: FastAPI) -> None:
     if jwks is not None:
         await jwks.close()  # a background fetch may still be under way
     await app.state.rate_limiter.counter.close()
+    app.state.passwords.close()
     await app.state.db.close()
 
 

@@ -1,5 +1,6 @@
 """`todo-api` and `python -m todo_api`, run as real processes in a clean environment."""
 
+import argparse
 import sqlite3
 import sys
 import time
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import jwt
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.helpers_server import clean_env, run_cli, run_command
 from tests.support import TEST_SECRET
+from todo_api.cli import build_parser
 
 
 @pytest.fixture
@@ -29,6 +32,26 @@ def test_token_prints_a_jwt_signed_with_the_secret(env: dict[str, str], tmp_path
     assert abs(claims["exp"] - (time.time() + 5 * 60)) < 30
 
 
+def test_token_says_which_secret_signed_it_and_loudly_when_it_made_one(tmp_path: Path) -> None:
+    env = clean_env()  # no JWT_SECRET: the development secret in ./data/
+    secret_file = tmp_path / "data" / "jwt_secret"
+
+    first = run_cli("token", "--sub", "X", env=env, cwd=tmp_path)
+    second = run_cli("token", "--sub", "X", env=env, cwd=tmp_path)
+    configured = run_cli(
+        "token", "--sub", "X", env={**env, "JWT_SECRET": TEST_SECRET}, cwd=tmp_path
+    )
+
+    assert first.returncode == second.returncode == configured.returncode == 0
+    assert f"created a NEW development secret in {secret_file}" in first.stderr
+    assert f"signed with the development secret in {secret_file}" in second.stderr
+    assert "NEW" not in second.stderr
+    assert configured.stderr.strip() == "todo-api: signed with JWT_SECRET"
+    secret = secret_file.read_text().strip()
+    for result in (first, second):  # stdout is the token alone
+        assert jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"])["sub"] == "X"
+
+
 def test_python_dash_m_lists_the_commands(env: dict[str, str], tmp_path: Path) -> None:
     result = run_command(
         [sys.executable, "-m", "todo_api", "--help"], env=env, cwd=tmp_path, timeout=30
@@ -37,6 +60,27 @@ def test_python_dash_m_lists_the_commands(env: dict[str, str], tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     for command in ("serve", "migrate", "token"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "revision", "token"])
+def test_each_command_s_help_describes_each_option_and_its_default(
+    env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    parser = commands.choices[command]
+
+    result = run_cli(command, "--help", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    shown = " ".join(result.stdout.split())  # argparse wraps lines where it likes
+    assert parser.description
+    assert parser.description in shown
+    for action in parser._actions:
+        assert action.help, f"{command} {action.option_strings} has no description"
+        description = " ".join((action.help % {"default": action.default}).split())
+        assert description in shown
+        if not action.required and action.option_strings != ["-h", "--help"]:
+            assert "default" in description, f"{command} {action.option_strings}"
 
 
 def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
@@ -145,6 +189,49 @@ def test_a_database_that_refuses_the_role_is_one_line_at_once(
     assert "database not reachable" not in result.stderr  # not retried: waiting will not help
     last = result.stderr.strip().splitlines()[-1]
     assert 'role "no_such_role_here" does not exist' in last
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_a_database_that_does_not_exist_is_one_line_at_once_naming_the_fix(
+    postgres_url: str, tmp_path: Path, command: str
+) -> None:
+    url = make_url(postgres_url).set(database="no_such_database_here")
+    env = clean_env(
+        DATABASE_URL=url.render_as_string(hide_password=False),
+        DATABASE_CONNECT_TIMEOUT="60",
+        JWT_SECRET=TEST_SECRET,
+    )
+
+    result = run_cli(command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "database not reachable" not in result.stderr  # not retried: waiting will not help
+    last = result.stderr.strip().splitlines()[-1]
+    assert 'database "no_such_database_here" does not exist' in last
+    assert "createdb" in last
+    assert "DATABASE_URL" in last
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_ssl_required_of_a_server_without_ssl_is_one_line_at_once_naming_the_fix(
+    postgres_url: str, tmp_path: Path, command: str
+) -> None:
+    # The local PostgreSQL has no SSL; Neon's URLs, pasted as they are, ask for it.
+    env = clean_env(
+        DATABASE_URL=f"{postgres_url}?sslmode=require",
+        DATABASE_CONNECT_TIMEOUT="60",
+        JWT_SECRET=TEST_SECRET,
+    )
+
+    result = run_cli(command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "database not reachable" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "the server does not accept SSL" in last
+    assert "remove sslmode=require from DATABASE_URL" in last
 
 
 def test_migrations_use_the_direct_url(postgres_url: str, tmp_path: Path) -> None:

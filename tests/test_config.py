@@ -232,7 +232,19 @@ def test_frontend_url_is_split_into_origins(monkeypatch: pytest.MonkeyPatch) -> 
     assert load_settings().frontend_url == ["http://a.test", "http://b.test"]
 
 
-def test_frontend_url_defaults_to_localhost_3000() -> None:
+def test_frontend_url_defaults_to_localhost_3000_by_name_and_in_development_by_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().frontend_url == ["http://localhost:3000", "http://127.0.0.1:3000"]
+    monkeypatch.setenv("ENV", "production")
+    monkeypatch.setenv("JWT_SECRET", "x" * 32)
+    assert load_settings().frontend_url == ["http://localhost:3000"]
+
+
+def test_a_frontend_url_given_is_the_whole_list_in_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FRONTEND_URL", "http://localhost:3000")
     assert load_settings().frontend_url == ["http://localhost:3000"]
 
 

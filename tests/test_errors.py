@@ -446,7 +446,7 @@ async def test_error_responses_carry_a_request_id(anonymous: httpx.AsyncClient, 
 async def test_preflight_from_the_frontend_is_allowed_with_credentials(
     anonymous: httpx.AsyncClient, settings: Settings
 ) -> None:
-    assert settings.frontend_url == [FRONTEND]
+    assert FRONTEND in settings.frontend_url
     response = await anonymous.options(
         "/api/tasks",
         headers={
@@ -460,6 +460,26 @@ async def test_preflight_from_the_frontend_is_allowed_with_credentials(
     assert response.headers["access-control-allow-credentials"] == "true"
     assert "POST" in response.headers["access-control-allow-methods"]
     assert "authorization" in response.headers["access-control-allow-headers"].lower()
+
+
+@pytest.mark.parametrize(
+    ("env", "allowed"), [("development", True), ("production", False)], ids=["dev", "prod"]
+)
+async def test_the_frontend_opened_by_address_is_a_default_origin_in_development_only(
+    tmp_path: Path, env: str, allowed: bool
+) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'todo.db'}", tmp_path, env=env)
+    preflight = {"Access-Control-Request-Method": "GET"}
+    async with app_for(settings) as app, client_for(app) as client:
+        by_name = await client.options("/api/tasks", headers={"Origin": FRONTEND, **preflight})
+        by_address = await client.options(
+            "/api/tasks", headers={"Origin": "http://127.0.0.1:3000", **preflight}
+        )
+    assert by_name.headers["access-control-allow-origin"] == FRONTEND
+    if allowed:
+        assert by_address.headers["access-control-allow-origin"] == "http://127.0.0.1:3000"
+    else:
+        assert "access-control-allow-origin" not in by_address.headers
 
 
 async def test_preflight_from_an_unlisted_origin_gets_no_allow_origin(

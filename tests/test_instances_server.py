@@ -2,7 +2,7 @@
 behind a load balancer: sign-in limits are counted together, an Idempotency-Key is replayed by
 the other instance, and the change feed read from either one tells the same story.
 
-(Housekeeping taking turns across instances is in test_maintenance.py: an advisory lock.)
+(Background jobs taking turns across instances are in tests/kit/test_jobs_server.py.)
 """
 
 import os

@@ -1,21 +1,23 @@
-"""Housekeeping: maintenance.prune removes expired idempotency keys and tombstones past the
-retention, and nothing else."""
+"""Housekeeping: the tasks' and the lists' jobs remove expired idempotency keys and tombstones
+past the retention, and nothing else; one worker at a time does it."""
 
 import uuid
 from datetime import timedelta
 
 import httpx
-import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, insert, select, update
 
 from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key, tombstone_ids
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.kit.ids import utcnow
-from todo_api.kit.maintenance import HOUSEKEEPING_LOCK_KEY, prune
+from todo_api.kit.jobs import JobRunner
+from todo_api.lists.scheduled import prune_tombstones
 from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.jobs import job_runs
 from todo_api.tables.lists import list_tombstones
 from todo_api.tables.tasks import tombstones
+from todo_api.tasks import scheduled as tasks_scheduled
 
 
 async def keys_of(settings: Settings, user_id: uuid.UUID) -> set[str]:
@@ -44,10 +46,10 @@ async def deleted_task_aged(
 
 
 async def run_prune(settings: Settings) -> tuple[int, int]:
+    """What the tasks' and the lists' housekeeping remove: (idempotency keys, tombstones)."""
     async with database(settings) as engine:
-        pruned = await prune(engine, settings)
-    assert pruned is not None  # nobody else is pruning
-    return pruned
+        keys, task_tombstones = await tasks_scheduled.prune(engine, settings)
+        return keys, task_tombstones + await prune_tombstones(engine, settings)
 
 
 async def test_prune_deletes_only_expired_idempotency_keys(
@@ -154,21 +156,35 @@ async def test_prune_deletes_list_tombstones_older_than_the_retention(
         assert {row.list_id for row in rows} == {made["young"]}
 
 
-async def test_prune_skips_its_round_while_another_process_prunes(
+async def test_housekeeping_skips_its_turn_while_another_worker_holds_it(
     alice: httpx.AsyncClient, settings: Settings
 ) -> None:
-    if settings.is_sqlite:
-        pytest.skip("one SQLite file has one writer at a time: nothing to coordinate")
     user = await user_id_of(alice)
     created_at = utcnow() - KEY_LIFETIME - timedelta(minutes=1)
     await insert_idempotency_key(settings, user, "expired", created_at, 201)
+    (job,) = (job for job in tasks_scheduled.schedule.jobs if job.name == "tasks.housekeeping")
 
-    # Another worker or instance, in the middle of its housekeeping, holds the lock.
-    async with database(settings) as other, other.transaction() as holder:
-        await holder.execute(select(func.pg_advisory_xact_lock(HOUSEKEEPING_LOCK_KEY)))
-        async with database(settings) as engine:
-            assert await prune(engine, settings) is None
+    async with database(settings) as db:
+        # Another worker or instance claimed this interval's run.
+        async with db.transaction() as conn:
+            await conn.execute(delete(job_runs).where(job_runs.c.name == job.name))
+            await conn.execute(
+                insert(job_runs).values(
+                    name=job.name,
+                    claimed_by="another-worker",
+                    claimed_until=utcnow() + timedelta(minutes=10),
+                )
+            )
+        runner = JobRunner(db, settings, [job])
+        await runner.turn(job)
         assert await keys_of(settings, user) == {"expired"}
 
-    await run_prune(settings)
-    assert await keys_of(settings, user) == set()
+        # Its interval is over (or it died): the next turn here runs it.
+        async with db.transaction() as conn:
+            await conn.execute(
+                update(job_runs)
+                .where(job_runs.c.name == job.name)
+                .values(claimed_until=utcnow() - timedelta(seconds=1))
+            )
+        await runner.turn(job)
+        assert await keys_of(settings, user) == set()

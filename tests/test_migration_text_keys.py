@@ -1,4 +1,4 @@
-"""Migration 0008 on rows written before it: text normalised, search keys filled, list names that
+"""Migration 0010 on rows written before it: text normalised, search keys filled, list names that
 now collide renamed (and logged) rather than breaking the migration; only rows whose text
 changed move in the change feed."""
 
@@ -62,7 +62,7 @@ def _upgrade(conn: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-# Columns as they were at 0007 (no keys yet).
+# Columns as they were before 0010 (no keys yet).
 OLD_TASK_COLUMNS = ("id", "user_id", "title", "description", "tags", "created_at", "updated_at")
 
 
@@ -76,7 +76,7 @@ async def test_existing_text_is_normalised_and_colliding_names_renamed(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, "0007")
+        await conn.run_sync(_upgrade, "0009")
     now, user_id = utcnow(), uuid.uuid4()
     old_lists = [
         ("Straße", "straße"),
@@ -119,7 +119,7 @@ async def test_existing_text_is_normalised_and_colliding_names_renamed(
 
     with caplog.at_level(logging.WARNING, logger="todo_api"):
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade, "0008")
+            await conn.run_sync(_upgrade, "0010")
 
     async with engine.connect() as conn:
         stored = {

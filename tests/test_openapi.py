@@ -90,6 +90,42 @@ def test_no_operation_documents_fastapis_default_422(schema: dict[str, Any]) -> 
     assert "ValidationError" not in schemas
 
 
+# The codes each error status carries (CONTRACT.md, Errors).
+CODES_BY_STATUS = {
+    "400": {"VALIDATION_ERROR", "INVALID_REQUEST"},
+    "401": {"UNAUTHORIZED", "INVALID_TOKEN", "TOKEN_EXPIRED"},
+    "404": {"NOT_FOUND"},
+    "405": {"METHOD_NOT_ALLOWED"},
+    "409": {"CONFLICT"},
+    "410": {"SYNC_TOKEN_EXPIRED"},
+    "412": {"PRECONDITION_FAILED"},
+    "413": {"PAYLOAD_TOO_LARGE"},
+    "415": {"UNSUPPORTED_MEDIA_TYPE"},
+    "422": {"IDEMPOTENCY_KEY_REUSED"},
+    "429": {"RATE_LIMITED"},
+    "500": {"INTERNAL_ERROR"},
+    "503": {"DATABASE_ERROR"},
+}
+
+
+def test_each_error_status_shows_examples_of_its_own_codes(schema: dict[str, Any]) -> None:
+    shown = 0
+    for method, path, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if not documents_error_body(operation, status):
+                continue
+            examples = response["content"]["application/json"].get("examples", {})
+            where = (method, path, status)
+            assert {example["value"]["code"] for example in examples.values()} == (
+                CODES_BY_STATUS[status]
+            ), where
+            for example in examples.values():
+                assert set(example["value"]) == ERROR_FIELDS, where
+                assert len(example["value"]["error"].split()) >= 2, where  # a sentence
+            shown += 1
+    assert shown > 0
+
+
 def test_bearer_security_scheme_is_present(schema: dict[str, Any]) -> None:
     names = bearer_scheme_names(schema)
     assert names

@@ -2,7 +2,7 @@
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,6 +12,7 @@ from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
+from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import accounts_router
@@ -31,12 +32,14 @@ from todo_api.edge.routing import DirectRoutes
 from todo_api.feed.router import router as feed_router
 from todo_api.kit.changes import SyncTokens
 from todo_api.kit.http import DOCUMENTED_MODELS
-from todo_api.kit.maintenance import run_periodically
+from todo_api.kit.jobs import Job, JobRunner
+from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
+from todo_api.tasks import scheduled as tasks_scheduled
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
@@ -54,20 +57,37 @@ EXPOSED_HEADERS = [
     "Idempotent-Replayed",
 ]
 
+# Every domain's background work (todo_api.kit.jobs).
+SCHEDULED_JOBS = [*tasks_scheduled.schedule.jobs, *lists_scheduled.schedule.jobs]
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    jobs: Sequence[Job] | None = None,
+    direct_routes: bool = True,
+) -> FastAPI:
+    """The service with `settings` (default: from the environment), running `jobs` in the
+    background (default: every domain's). `direct_routes=False` serves every route through
+    FastAPI: the twin that tests compare the direct routes with."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     db = Database(settings)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
+    passwords = PasswordHashing(
+        concurrency=settings.password_hash_concurrency,
+        max_waiting=settings.password_hash_queue,
+        max_wait_seconds=settings.password_hash_max_wait_seconds,
+    )
     lifecycle = Lifecycle()
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
+    job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        housekeeping = asyncio.create_task(run_periodically(db, settings))
+        running_jobs = asyncio.create_task(job_runner.run(), name="jobs")
         # What start-up made lives as long as the process: the garbage collector need not
         # look at it again on every full collection (they are cheaper, and a request that
         # makes many objects, such as a validation error for a large body, costs less).
@@ -75,10 +95,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with lifecycle.watching_exit_signals(settings.shutdown_delay_seconds):
             async with mcp.run():
                 yield
-        housekeeping.cancel()
+        # A job under way is cancelled: its transaction is rolled back, and its next run
+        # (here or in another worker) does the work.
+        running_jobs.cancel()
+        await asyncio.wait([running_jobs])
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await counter.close()
+        passwords.close()
         await db.close()
 
     app = FastAPI(
@@ -101,7 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.lifecycle = lifecycle
     app.state.metrics = Metrics(db)
+    app.state.metrics.registry.register(job_runner.collector())
     app.state.token_verifier = token_verifier
+    app.state.passwords = passwords
     secret = settings.signing_secret()
     app.state.cursor_codec = CursorCodec(secret)
     app.state.sync_tokens = SyncTokens(secret, settings.sync_retention_days * 86400)
@@ -128,10 +154,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
 
-    # Innermost: the busiest routes, served without FastAPI's per-request machinery.
-    app.add_middleware(
-        DirectRoutes, routers=[feed_router, tasks_router], exception_handlers=app.exception_handlers
-    )
+    if direct_routes:
+        # Innermost: the busiest routes, served without FastAPI's per-request machinery.
+        app.add_middleware(
+            DirectRoutes,
+            routers=[feed_router, tasks_router],
+            exception_handlers=app.exception_handlers,
+        )
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: CORS headers go on every response, the 500 included.

@@ -77,7 +77,14 @@ def _revision(settings: Settings, args: argparse.Namespace) -> None:
 def _token(settings: Settings, args: argparse.Namespace) -> None:
     from todo_api.auth.tokens import mint_token
 
+    secret_file = settings.development_secret_file()
+    existed = secret_file is not None and secret_file.exists()
     print(mint_token(settings, subject=args.sub, email=args.email, minutes=args.minutes))
+    # Which secret signed it, on stderr (stdout is the token alone); a new one has said so.
+    if secret_file is None:
+        print("todo-api: signed with JWT_SECRET", file=sys.stderr)
+    elif existed:
+        print(f"todo-api: signed with the development secret in {secret_file}", file=sys.stderr)
 
 
 def _positive(text: str) -> int:
@@ -96,27 +103,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="todo-api", description="The todo-api service.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="migrate the database, then serve the API")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary)
+
+    serve = command("serve", "migrate the database, then serve the API")
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "127.0.0.1"),
+        help="address to listen on; 0.0.0.0 for every interface (default: HOST, else 127.0.0.1)",
+    )
     # A default from PORT goes through the same check (argparse applies `type` to a string
     # default), so a bad PORT is one line from `serve` and no concern of the other commands.
-    serve.add_argument("--port", type=_port, default=os.environ.get("PORT", "8000"))
-    serve.add_argument("--workers", type=_positive, default=1)
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=os.environ.get("PORT", "8000"),
+        help="port to listen on (default: PORT, else 8000)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes, each with its own database pool (default: %(default)s)",
+    )
     serve.set_defaults(run=_serve)
 
-    migrate = commands.add_parser("migrate", help="migrate the database to the latest schema")
+    migrate = command("migrate", "migrate the database to the latest schema")
     migrate.set_defaults(run=_migrate)
 
-    revision = commands.add_parser(
-        "revision", help="write a migration for what the models changed (review it, then commit)"
+    revision = command(
+        "revision", "write a migration for what the models changed (review it, then commit)"
     )
-    revision.add_argument("-m", "--message", required=True, help="what the migration does")
+    revision.add_argument(
+        "-m", "--message", required=True, help="what the migration does (names the file)"
+    )
     revision.set_defaults(run=_revision)
 
-    token = commands.add_parser("token", help="print a token signed with JWT_SECRET")
-    token.add_argument("--sub", default=str(uuid.uuid4()), help="the subject (user id)")
-    token.add_argument("--email", default=None)
-    token.add_argument("--minutes", type=_positive, default=60)
+    token = command("token", "print a token signed with JWT_SECRET (or the development secret)")
+    token.add_argument(
+        "--sub", default=str(uuid.uuid4()), help="the user id the token is for (default: a new one)"
+    )
+    token.add_argument("--email", default=None, help="the email claim (default: none)")
+    token.add_argument(
+        "--minutes",
+        type=_positive,
+        default=60,
+        help="how long the token is valid, in minutes (default: %(default)s)",
+    )
     token.set_defaults(run=_token)
     return parser
 

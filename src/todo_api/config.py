@@ -16,6 +16,8 @@ from sqlalchemy.engine import URL, make_url
 log = logging.getLogger("todo_api")
 
 MIN_SECRET_BYTES = 32
+# Also allowed by default in development: the same local frontend, opened by address.
+DEVELOPMENT_ORIGIN = "http://127.0.0.1:3000"
 SECRET_FILE_NAME = "jwt_secret"
 SQLITE_FILE_NAME = "todo.db"
 
@@ -80,13 +82,21 @@ class Settings(BaseSettings):
     auth_rate_limit_address_attempts: int | None = Field(default=None, ge=1)
     auth_rate_limit_email_attempts: int | None = Field(default=None, ge=1)
     auth_rate_limit_window_seconds: int = Field(default=60, ge=1)
+    # Password hashing (Argon2: CPU time and 64 MiB each) runs at most this many at once per
+    # process (unset: one per CPU). A sign-in or registration that finds them all busy waits
+    # up to PASSWORD_HASH_MAX_WAIT_SECONDS, behind at most PASSWORD_HASH_QUEUE others;
+    # otherwise it gets 429 with Retry-After.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=256)
+    password_hash_queue: int = Field(default=32, ge=0)
+    password_hash_max_wait_seconds: float = Field(default=5, ge=0, le=60)
     redis_url: str | None = None
     # A retried POST with the same Idempotency-Key gets the first response for this long.
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
     # Deleted tasks are remembered for the change feed this long; older sync tokens get 410.
     sync_retention_days: int = Field(default=30, ge=1, le=3650)
-    # How often expired idempotency keys and old tombstones are removed.
-    maintenance_interval_seconds: int = Field(default=600, ge=10)
+    # How often expired idempotency keys and old tombstones are removed (by one worker of
+    # every instance: see todo_api.kit.jobs).
+    maintenance_interval_seconds: int = Field(default=600, ge=1)
     frontend_url: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     log_level: str = "INFO"
     # "text" for people, "json" (one object per line) for log collectors.
@@ -190,6 +200,12 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _development_origins(self) -> Self:
+        if "frontend_url" not in self.model_fields_set and self.env is Environment.development:
+            self.frontend_url = [*self.frontend_url, DEVELOPMENT_ORIGIN]
+        return self
+
     @property
     def builtin_accounts_enabled(self) -> bool:
         if self.builtin_accounts is None:
@@ -244,11 +260,19 @@ class Settings(BaseSettings):
             args["statement_cache_size"] = 0
         return args
 
+    def development_secret_file(self) -> Path | None:
+        """Where the development secret is kept (relative to where the process runs, as
+        DATA_DIR is), or None when JWT_SECRET is set."""
+        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            return None
+        return (self.data_dir / SECRET_FILE_NAME).absolute()
+
     def signing_secret(self) -> str:
         """The HS256 secret; in development one is generated once and kept in the data folder."""
-        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+        path = self.development_secret_file()
+        if path is None:
+            assert self.jwt_secret is not None
             return self.jwt_secret.get_secret_value()
-        path = self.data_dir / SECRET_FILE_NAME
         existing = path.read_text().strip() if path.exists() else ""
         if existing:
             return existing
@@ -269,9 +293,12 @@ class Settings(BaseSettings):
                 os.replace(draft, path)
         finally:
             draft.unlink(missing_ok=True)
+        # Loud: a process started in another directory makes its own secret there, and each
+        # then refuses the other's tokens (INVALID_TOKEN).
         log.warning(
-            "JWT_SECRET is not set: generated a development secret in %s "
-            "(set JWT_SECRET, or BETTER_AUTH_SECRET, to your frontend's secret)",
+            "JWT_SECRET is not set: created a NEW development secret in %s. Only tokens signed "
+            "with it are valid here: run the server and `todo-api token` from the same directory, "
+            "or set JWT_SECRET (or BETTER_AUTH_SECRET) to your frontend's secret",
             path,
         )
         return secret

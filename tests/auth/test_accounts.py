@@ -250,6 +250,44 @@ async def test_bad_email_is_validation_error(anonymous: httpx.AsyncClient, email
     assert [d["field"] for d in body["details"]] == ["email"]
 
 
+# Limits count what is stored: `İ` lower-cases to two characters, U+0958 is two in NFC.
+@pytest.mark.parametrize(
+    ("field", "payload"),
+    [
+        ("email", {"email": "\u0130" * 200 + "@example.com"}),
+        ("email", {"email": "a" * 309 + "@example.com"}),
+        ("name", {"name": "\u0958" * 150}),
+        ("name", {"name": "n" * 201}),
+    ],
+    ids=["email-that-grows-when-lower-cased", "email-over-320", "name-that-grows-in-nfc",
+         "name-over-200"],
+)  # fmt: skip
+async def test_register_with_text_too_long_once_normalised_is_validation_error(
+    anonymous: httpx.AsyncClient, field: str, payload: dict[str, str]
+) -> None:
+    body = {"email": unique_email(), "password": PASSWORD, **payload}
+    response = await anonymous.post("/api/auth/register", json=body)
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert [d["field"] for d in details] == [field]
+    if field == "email":
+        login = await anonymous.post(
+            "/api/auth/login", json={"email": payload["email"], "password": PASSWORD}
+        )
+        assert [d["field"] for d in assert_error(login, 400, "VALIDATION_ERROR")["details"]] == [
+            "email"
+        ]
+
+
+async def test_register_keeps_the_name_and_email_in_nfc(anonymous: httpx.AsyncClient) -> None:
+    tag = secrets.token_hex(4)
+    body = assert_tokens(
+        await register(anonymous, f"Cafe\u0301-{tag}@example.com", name="Jose\u0301"), 201
+    )
+    assert body["user"]["email"] == f"caf\u00e9-{tag}@example.com"
+    assert body["user"]["name"] == "Jos\u00e9"
+    assert (await login(anonymous, f"CAF\u00c9-{tag}@example.com")).status_code == 200
+
+
 async def test_register_with_an_unknown_field_is_validation_error(
     anonymous: httpx.AsyncClient,
 ) -> None:

@@ -291,6 +291,61 @@ async def test_rotated_in_key_is_picked_up_on_first_use(
     assert issuer.requests == 2
 
 
+async def test_withdrawn_key_stops_working_once_the_set_is_fetched_again(
+    make_app: Callable[..., FastAPI], issuer: JwksServer, keys: Keys
+) -> None:
+    """A token already verified (and remembered) with a key the issuer has since withdrawn is
+    refused as soon as the key set is fetched again, not when the memory runs out."""
+    app = make_app(issuer.url, min_refetch_seconds=0.2)
+    withdrawn_token = keys.ed25519.sign(claims())
+    kept_token = keys.p256.sign(claims())
+    for token in (withdrawn_token, kept_token):
+        assert (await get_tasks(app, token)).status_code == 200
+        assert (await get_tasks(app, token)).status_code == 200  # remembered
+    assert issuer.requests == 1
+
+    rotated = ed25519_key()
+    issuer.publish(rotated.jwk(), *(key.jwk() for key in keys.published if key != keys.ed25519))
+    await asyncio.sleep(0.3)
+    # The rotated-in key's first use fetches the set again.
+    assert (await get_tasks(app, rotated.sign(claims()))).status_code == 200
+    assert issuer.requests == 2
+
+    assert_invalid_token(await get_tasks(app, withdrawn_token))
+    assert_invalid_token(await get_tasks(app, keys.ed25519.sign(claims())))
+    # Tokens of the keys still published go on working, from memory: no fetch for them.
+    requests = issuer.requests
+    assert (await get_tasks(app, kept_token)).status_code == 200
+    assert (await get_tasks(app, keys.p256.sign(claims()))).status_code == 200
+    assert issuer.requests == requests
+
+
+async def test_withdrawn_key_stops_working_after_the_periodic_refresh(
+    make_app: Callable[..., FastAPI],
+    issuer: JwksServer,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same when the set is refreshed because it grew old (in the background)."""
+    clock = ShiftedClock()
+    monkeypatch.setattr("todo_api.auth.jwks.time", clock)
+    app = make_app(issuer.url, min_refetch_seconds=0.2)
+    withdrawn_token = keys.ed25519.sign(claims())
+    assert (await get_tasks(app, withdrawn_token)).status_code == 200
+    issuer.publish(*(key.jwk() for key in keys.published if key != keys.ed25519))
+    clock.offset = 11 * 60  # the cached keys are now 11 minutes old
+
+    # A request with a published key starts the refresh; the withdrawn token is refused once
+    # it has landed (within moments, not the memory's 60 s).
+    assert (await get_tasks(app, keys.p256.sign(claims()))).status_code == 200
+    deadline = time.monotonic() + 10
+    response = await get_tasks(app, withdrawn_token)
+    while response.status_code == 200 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        response = await get_tasks(app, withdrawn_token)
+    assert_invalid_token(response)
+
+
 async def test_concurrent_first_uses_of_a_rotated_in_key_all_pass(
     make_app: Callable[..., FastAPI], issuer: JwksServer, keys: Keys
 ) -> None:

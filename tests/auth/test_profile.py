@@ -194,3 +194,54 @@ async def test_email_taken_while_the_update_runs_keeps_the_name(app: FastAPI) ->
     assert (await stored(app, taker)).email == contested
     row = await stored(app, claimer)
     assert (row.email, row.name) == (claimers_email, "After")
+
+
+# --- claims that cannot be stored -----------------------------------------------------------
+
+# Each passes a length check made before normalising: `İ` lower-cases to two characters (i and a
+# combining dot), and U+0958 (a composition exclusion) is two characters in NFC.
+GROWING_EMAIL = "\u0130" * 200 + "@example.com"  # 212 characters; 412 once lower-cased
+GROWING_NAME = "\u0958" * 150  # 150 characters; 300 in NFC
+LONG_NAME = "n" * 201
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"email": GROWING_EMAIL}, id="email-that-grows-when-lower-cased"),
+        pytest.param({"email": "a" * 309 + "@example.com"}, id="email-over-320"),
+        pytest.param({"name": GROWING_NAME}, id="name-that-grows-in-nfc"),
+        pytest.param({"name": LONG_NAME}, id="name-over-200"),
+    ],
+)
+async def test_claim_that_cannot_be_stored_changes_nothing(
+    app: FastAPI, claims: dict[str, str]
+) -> None:
+    """On first sight (the row is created without it) and later (the row keeps its values),
+    the request proceeds as if the token did not carry the claim."""
+    subject = f"unstorable-{uuid.uuid4().hex}"
+    async with client_for(app, token(subject, **claims)) as client:
+        created = await client.post("/api/tasks", json={"title": "first sight"})
+        listed = await client.get("/api/tasks")
+    assert created.status_code == 201, created.text
+    assert listed.status_code == 200, listed.text
+    row = await stored(app, subject)
+    assert (row.email, row.name) == (None, None)
+
+    email, name = unique_email(), "Ada"
+    assert (await me(app, token(subject, email=email, name=name)))["name"] == name
+    later = token(subject, iat=int(time.time()) + 1, **claims)
+    async with client_for(app, later) as client:
+        response = await client.post("/api/tasks", json={"title": "later"})
+    assert response.status_code == 201, response.text
+    row = await stored(app, subject)
+    assert (row.email, row.name) == (email, name)
+
+
+async def test_claims_are_kept_in_nfc(app: FastAPI) -> None:
+    subject = f"nfc-{uuid.uuid4().hex}"
+    tag = secrets.token_hex(4)
+    decomposed = f"cafe\u0301-{tag}@example.com"  # é as e + a combining acute
+    body = await me(app, token(subject, email=decomposed, name="Jose\u0301"))
+    assert body["email"] == f"caf\u00e9-{tag}@example.com"
+    assert body["name"] == "Jos\u00e9"

@@ -33,8 +33,8 @@ from tests.tasks.listing_helpers import assert_validation_error_on, ids
 from todo_api.config import Settings
 from todo_api.kit import changes as changes_module
 from todo_api.kit.ids import utcnow
-from todo_api.kit.maintenance import prune
 from todo_api.tables.tasks import tombstones
+from todo_api.tasks.scheduled import prune
 
 DAY = 86400.0
 

@@ -20,9 +20,9 @@ from tests.tasks.helpers import assert_validation_error, etag_of, user_id_of
 from tests.tasks.listing_helpers import all_tasks
 from todo_api.config import Settings
 from todo_api.kit.ids import utcnow
-from todo_api.kit.maintenance import prune
 from todo_api.tables.idempotency import idempotency_keys
 from todo_api.tables.users import users
+from todo_api.tasks.scheduled import prune
 
 
 def new_key() -> str:

@@ -37,10 +37,10 @@ class InvalidCredentials(ApiError):
 class RateLimited(ApiError):
     status, code = 429, ErrorCode.RATE_LIMITED
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            "Too many attempts; try again later", headers={"Retry-After": str(retry_after)}
-        )
+    def __init__(
+        self, retry_after: int, message: str = "Too many attempts; try again later"
+    ) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
 class AuthUnavailable(ApiError):

@@ -114,6 +114,10 @@ class JwksCache:
             await asyncio.wait([fetch], timeout=remaining)
         return self._lookup(kid)
 
+    def publishes(self, key: PyJWK) -> bool:
+        """Whether this key is in the set as last fetched (a token it verified still holds)."""
+        return any(published is key for published in self._keys.values())
+
     def _lookup(self, kid: str | None) -> PyJWK | None:
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))  # an issuer with one key may omit kid
@@ -168,6 +172,16 @@ class JwksCache:
             return
         keys = self._parse(document)
         if keys:
+            # A key published again unchanged stays the same object, so the tokens it verified
+            # stay remembered; a key withdrawn or changed no longer `publishes`.
+            for kid, key in keys.items():
+                previous = self._keys.get(kid)
+                if (
+                    previous is not None
+                    and previous.key == key.key
+                    and previous.algorithm_name == key.algorithm_name
+                ):
+                    keys[kid] = previous
             self._keys = keys
             self._fetched_at = time.monotonic()
             self._failed = False

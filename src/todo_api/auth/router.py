@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Form, Request, Response, status
 
 from todo_api.auth import service
 from todo_api.auth.dependencies import CurrentUser
-from todo_api.auth.errors import InvalidCredentials, RateLimited
+from todo_api.auth.errors import RateLimited
+from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
 from todo_api.config import Settings
-from todo_api.kit.deps import Connection
+from todo_api.kit.deps import Connection, database
 from todo_api.kit.errors import NotFound, error_responses
 from todo_api.kit.http import form_content_type
 
@@ -50,9 +51,12 @@ def _no_store(response: Response) -> None:
     response.headers["Pragma"] = "no-cache"
 
 
-async def _login(
-    request: Request, response: Response, conn: Connection, email: str, password: str
-) -> Tokens:
+def _passwords(request: Request) -> PasswordHashing:
+    passwords: PasswordHashing = request.app.state.passwords
+    return passwords
+
+
+async def _login(request: Request, response: Response, email: str, password: str) -> Tokens:
     """Sign-in attempts are counted per client address, per address and email, and per email
     from any address at a much higher limit. The address counts first, so one address past its
     limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
@@ -64,11 +68,15 @@ async def _login(
         (f"login:ip:{client}:email:{email}", limiter.attempts),
         (f"login:email:{email}", limiter.email_attempts),
     )
-    user = await service.authenticate(conn=conn, email=email, password=password)
-    if user is None:
-        raise InvalidCredentials
+    tokens = await service.sign_in(
+        db=database(request),
+        passwords=_passwords(request),
+        settings=_settings(request),
+        email=email,
+        password=password,
+    )
     _no_store(response)
-    return await service.issue_tokens(conn=conn, settings=_settings(request), user=user)
+    return tokens
 
 
 def _settings(request: Request) -> Settings:
@@ -84,7 +92,7 @@ def _settings(request: Request) -> Settings:
     summary="Create an account; signs it in",
     openapi_extra=PUBLIC,
 )
-async def register(data: Register, request: Request, response: Response, conn: Connection) -> Any:
+async def register(data: Register, request: Request, response: Response) -> Any:
     attempts = _limiter(request).attempts
     await _limit(
         request,
@@ -92,7 +100,8 @@ async def register(data: Register, request: Request, response: Response, conn: C
         (f"register:email:{data.email}", attempts),
     )
     tokens = await service.register(
-        conn=conn,
+        db=database(request),
+        passwords=_passwords(request),
         settings=_settings(request),
         email=data.email,
         password=data.password,
@@ -109,8 +118,8 @@ async def register(data: Register, request: Request, response: Response, conn: C
     summary="Sign in",
     openapi_extra=PUBLIC,
 )
-async def login(data: Login, request: Request, response: Response, conn: Connection) -> Any:
-    return await _login(request, response, conn, data.email, data.password)
+async def login(data: Login, request: Request, response: Response) -> Any:
+    return await _login(request, response, data.email, data.password)
 
 
 @accounts_router.post(
@@ -126,9 +135,8 @@ async def token(
     password: Annotated[str, Form(min_length=1, max_length=1024)],
     request: Request,
     response: Response,
-    conn: Connection,
 ) -> Any:
-    return await _login(request, response, conn, username, password)
+    return await _login(request, response, username, password)
 
 
 @accounts_router.post(

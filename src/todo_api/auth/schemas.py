@@ -1,5 +1,6 @@
 """What clients send to and get from the account routes."""
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -25,7 +26,8 @@ def _normalize_email(value: Any) -> Any:
 
 
 def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    """Trimmed and in NFC, so that the length limit counts what is stored."""
+    return unicodedata.normalize("NFC", value.strip()) if isinstance(value, str) else value
 
 
 Email = Annotated[

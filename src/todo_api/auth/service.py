@@ -15,12 +15,12 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 
-from todo_api.auth.errors import InvalidToken, TokenExpired
-from todo_api.auth.passwords import hash_password, verify_password
+from todo_api.auth.errors import InvalidCredentials, InvalidToken, TokenExpired
+from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
-from todo_api.db import Connection, Row, insert_or_ignore
+from todo_api.db import Connection, Database, Row, insert_or_ignore
 from todo_api.kit.errors import Conflict
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.users import refresh_tokens, users
@@ -31,20 +31,28 @@ def _digest(token: str) -> str:
 
 
 async def register(
-    *, conn: Connection, settings: Settings, email: str, password: str, name: str | None
+    *,
+    db: Database,
+    passwords: PasswordHashing,
+    settings: Settings,
+    email: str,
+    password: str,
+    name: str | None,
 ) -> Tokens:
     """Create the account and sign it in, in one transaction: a failure between the two leaves
-    no account behind (whose retry would answer 409)."""
+    no account behind (whose retry would answer 409). The password is hashed first, with no
+    connection held: it is slow."""
+    password_hash = await passwords.hash(password)
     now = utcnow()
     row = {
         "id": uuid.uuid4(),
         "email": email,
         "name": name,
-        "password_hash": await hash_password(password),  # before the transaction: it is slow
+        "password_hash": password_hash,
         "created_at": now,
         "updated_at": now,
     }
-    async with conn.transaction():
+    async with db.transaction() as conn:
         result = await conn.execute(insert_or_ignore(conn, users).values(**row).returning(*users.c))
         created = result.first()
         if created is None:
@@ -52,13 +60,19 @@ async def register(
         return await issue_tokens(conn=conn, settings=settings, user=created)
 
 
-async def authenticate(*, conn: Connection, email: str, password: str) -> Row | None:
-    """The user whose email and password these are, or None; the same work either way."""
-    user = (await conn.execute(select(users).where(func.lower(users.c.email) == email))).first()
+async def sign_in(
+    *, db: Database, passwords: PasswordHashing, settings: Settings, email: str, password: str
+) -> Tokens:
+    """New tokens for the account whose email and password these are; InvalidCredentials
+    otherwise, after the same work either way. The password is checked with no connection
+    held: one is taken again only to write the refresh token."""
+    async with db.connection() as conn:
+        user = (await conn.execute(select(users).where(func.lower(users.c.email) == email))).first()
     password_hash = user.password_hash if user is not None else None
-    if not await verify_password(password, password_hash) or user is None:
-        return None
-    return user
+    if not await passwords.verify(password, password_hash) or user is None:
+        raise InvalidCredentials
+    async with db.connection() as conn:
+        return await issue_tokens(conn=conn, settings=settings, user=user)
 
 
 async def get_user(*, conn: Connection, user_id: uuid.UUID) -> Row | None:

@@ -11,15 +11,16 @@ ignored, so that nothing a token carries can fail later as a 500.
 
 import base64
 import json
-import math
 import re
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 
 from todo_api.auth.errors import AuthUnavailable, InvalidToken, TokenExpired
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
@@ -74,34 +75,54 @@ _EMAIL = re.compile(EMAIL_SHAPE)
 
 
 def canonical_email(text: str) -> str | None:
-    """An email as it is stored (trimmed, lower case), or None when the text is not one."""
-    email = text.strip().lower()
+    """An email as it is stored (trimmed, lower case, NFC), or None when the text is not one.
+
+    Lower-casing can make it longer (`İ` becomes two characters): limits apply to the result.
+    """
+    email = unicodedata.normalize("NFC", text.strip().lower())
     return email if _EMAIL.fullmatch(email) and is_clean_text(email) else None
 
 
 def normalize_email(value: object) -> str | None:
-    """A usable email from a claim, or None: a bad `email` claim is ignored, not stored."""
-    if not isinstance(value, str) or len(value) > MAX_EMAIL_LENGTH:
+    """A usable email from a claim, or None: a claim that cannot be stored is ignored."""
+    if not isinstance(value, str):
         return None
-    return canonical_email(value)
+    email = canonical_email(value)
+    return email if email is not None and len(email) <= MAX_EMAIL_LENGTH else None
 
 
 def normalize_name(value: object) -> str | None:
+    """A usable name from a claim (trimmed, NFC), or None: one too long is ignored, not cut."""
     if not isinstance(value, str):
         return None
-    name = value.strip()[:MAX_NAME_LENGTH].rstrip()
-    return name if name and is_clean_text(name) else None
+    name = unicodedata.normalize("NFC", value.strip())
+    return name if 0 < len(name) <= MAX_NAME_LENGTH and is_clean_text(name) else None
 
 
-def issued_at(value: object) -> float | None:
-    """The `iat` claim as seconds, or None when there is no usable one."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+# The NumericDates a calendar has: from year 1 to year 9999.
+EARLIEST_TIME = -62135596800.0
+LATEST_TIME = 253402300799.0
+
+
+def numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    """A time claim (`exp`, `iat`, `nbf`) as seconds, or None when the token has none.
+
+    RFC 7519 makes it a JSON number; PyJWT would take a numeric string (and then the leeway
+    could not be added to it) or a boolean, so anything but a number of a calendar year is
+    refused here, before any check of the time.
+    """
+    if name not in claims:
         return None
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidToken("The token is not valid")
     try:
         seconds = float(value)
     except OverflowError:  # an integer beyond any float
-        return None
-    return seconds if math.isfinite(seconds) else None
+        raise InvalidToken("The token is not valid") from None
+    if not EARLIEST_TIME <= seconds <= LATEST_TIME:  # NaN fails this too
+        raise InvalidToken("The token is not valid")
+    return seconds
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
@@ -115,37 +136,44 @@ def _unverified_header(token: str) -> dict[str, Any]:
 
 
 class VerifiedTokens:
-    """Tokens verified lately, by their exact text.
+    """Tokens verified lately, by their exact text, with the issuer's key that verified them
+    (None: this service's own secret).
 
     A client sends the same token with every request until it expires, and checking its
     signature and claims again would give the same answer. An entry serves until the token
-    expires (leeway included) or for VERIFIED_TOKEN_SECONDS, whichever comes first; then the
-    token is verified again in full (and refused if it has expired). The oldest entries make
-    room for new ones."""
+    expires (leeway included) or for VERIFIED_TOKEN_SECONDS, whichever comes first, and only
+    while its key is still published (the verifier asks); then the token is verified again in
+    full (and refused if it has expired or its key is gone). The oldest entries make room for
+    new ones."""
 
     def __init__(
         self, max_entries: int = VERIFIED_TOKENS_MAX, max_age: float = VERIFIED_TOKEN_SECONDS
     ) -> None:
-        self._entries: dict[str, tuple[Identity, float]] = {}
+        self._entries: dict[str, tuple[Identity, float, PyJWK | None]] = {}
         self._max_entries = max_entries
         self._max_age = max_age
 
-    def get(self, token: str, now: float) -> Identity | None:
+    def get(self, token: str, now: float) -> tuple[Identity, PyJWK | None] | None:
         entry = self._entries.get(token)
         if entry is None:
             return None
-        identity, good_until = entry
+        identity, good_until, key = entry
         if now < good_until:
-            return identity
+            return identity, key
         del self._entries[token]
         return None
 
-    def add(self, token: str, identity: Identity, expires: float, now: float) -> None:
+    def add(
+        self, token: str, identity: Identity, key: PyJWK | None, expires: float, now: float
+    ) -> None:
         if len(token) > VERIFIED_TOKEN_MAX_LENGTH:
             return
         if len(self._entries) >= self._max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[token] = (identity, min(expires, now + self._max_age))
+        self._entries[token] = (identity, min(expires, now + self._max_age), key)
+
+    def forget(self, token: str) -> None:
+        self._entries.pop(token, None)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -167,15 +195,16 @@ class TokenVerifier:
         )
         self.verified = VerifiedTokens()
 
-    async def _key_for(self, token: str) -> tuple[Any, str]:
-        """The key to check this token with, chosen by its header but never trusting it."""
+    async def _key_for(self, token: str) -> tuple[PyJWK | None, str]:
+        """The issuer's key to check this token with (None: this service's secret), chosen by
+        the token's header but never trusting it."""
         try:
             header = _unverified_header(token)
         except ValueError:
             raise InvalidToken("The token is not valid") from None
         algorithm = header.get("alg")
         if algorithm == HS256:
-            return self._secret, HS256
+            return None, HS256
         if not isinstance(algorithm, str) or algorithm not in ASYMMETRIC_ALGORITHMS:
             raise InvalidToken("The token's algorithm is not accepted")
         if self.jwks is None:
@@ -187,31 +216,45 @@ class TokenVerifier:
             raise InvalidToken("The token's signing key is not known") from None
         except IssuerUnavailable:
             raise AuthUnavailable(ISSUER_RETRY_AFTER_SECONDS) from None
-        return key.key, algorithm
+        return key, algorithm
 
     async def verify(self, token: str) -> Identity:
         now = time.time()
-        known = self.verified.get(token, now)
-        if known is not None:
-            return known
+        remembered = self.verified.get(token, now)
+        if remembered is not None:
+            identity, key = remembered
+            if key is None or (self.jwks is not None and self.jwks.publishes(key)):
+                return identity
+            self.verified.forget(token)  # its key was withdrawn: verified again, and refused
         key, algorithm = await self._key_for(token)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key,
+                self._secret if key is None else key.key,
                 algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience,
-                leeway=self._leeway,
                 options={
                     "require": ["sub", "exp"],
                     "verify_aud": self._audience is not None,
+                    # Checked below, once numeric_date has made sure they are numbers.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
                 },
             )
-        except jwt.ExpiredSignatureError:
-            raise TokenExpired("The token has expired") from None
         except jwt.InvalidTokenError:
             raise InvalidToken("The token is not valid") from None
+        expires = numeric_date(claims, "exp")
+        issued = numeric_date(claims, "iat")
+        not_before = numeric_date(claims, "nbf")
+        if expires is None:  # PyJWT made sure it is there; this tells mypy
+            raise InvalidToken("The token is not valid")
+        if expires <= now - self._leeway:
+            raise TokenExpired("The token has expired")
+        for start in (issued, not_before):
+            if start is not None and start > now + self._leeway:
+                raise InvalidToken("The token is not valid yet")
         subject = claims["sub"]
         if (
             not isinstance(subject, str)
@@ -224,10 +267,9 @@ class TokenVerifier:
             subject=subject,
             email=normalize_email(claims.get("email")),
             name=normalize_name(claims.get("name")),
-            issued_at=issued_at(claims.get("iat")),
+            issued_at=issued,
         )
-        # `exp` is a number here (PyJWT checked it); int and float compare exactly.
-        self.verified.add(token, identity, claims["exp"] + self._leeway, now)
+        self.verified.add(token, identity, key, expires + self._leeway, now)
         return identity
 
 

@@ -109,27 +109,33 @@ def _loads_json(value: Any) -> Any:
 
 
 def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -> Compiled:
-    """Compile for one dialect. A per-call statement carries its values (IN lists included);
-    a prebuilt one names its parameters with `bindparam`, given at each call."""
-    kwargs = {} if prebuilt else {"render_postcompile": True}
-    compiled: Any = statement.compile(dialect=dialect, compile_kwargs=kwargs)
-    names = tuple(compiled.positiontup or ())
-    values = (
-        expanded.parameters
-        if (expanded := compiled._post_compile_expanded_state)
-        else compiled.params
-    )
+    """Compile for one dialect. A per-call statement carries its values (an IN list of values
+    becomes a parameter per value); a prebuilt one names its parameters with `bindparam`, given
+    at each call. Each parameter goes through its type's bind processor, each column through
+    its result processor, as SQLAlchemy's own execution would."""
+    compiled: Any = statement.compile(dialect=dialect)
+    sql, names, values, processors = compiled.string, compiled.positiontup, compiled.params, {}
+    if not prebuilt:
+        expanded = compiled.construct_expanded_state(escape_names=False)
+        sql, names, values = expanded.statement, expanded.positiontup, expanded.parameters
+        processors = dict(expanded.processors)  # those of the IN lists' values only
+    names = tuple(names or ())
     defaults = {
         name: values[name] for name in names if not (prebuilt and compiled.binds[name].required)
     }
-    expanded = compiled._post_compile_expanded_state  # IN lists rendered one name per value
-    processors = expanded.processors if expanded is not None else compiled._bind_processors
-    binds = {name: proc for name, proc in processors.items() if name in names}
+    for name in names:
+        if name not in processors and name in compiled.binds:
+            processors[name] = (
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            )
+    binds = {name: proc for name, proc in processors.items() if proc is not None}
     columns: list[str] = []
     converters: list[tuple[int, Callable[[Any], Any]]] = []
+    # SQLAlchemy keeps the result columns (name and type) only in this private attribute;
+    # tests/test_private_api.py checks it is still there.
     for index, (keyname, _name, _objects, type_) in enumerate(compiled._result_columns):
         columns.append(keyname)
-        convert = type_._cached_result_processor(dialect, None)
+        convert = type_.dialect_impl(dialect).result_processor(dialect, None)
         if dialect.name == "postgresql":
             if isinstance(type_, UTCDateTime):
                 convert = None  # asyncpg gives timestamptz as aware UTC already
@@ -138,7 +144,7 @@ def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -
         if convert is not None:
             converters.append((index, convert))
     return Compiled(
-        sql=compiled.string,
+        sql=sql,
         names=names,
         defaults=defaults,
         binds=binds,
@@ -348,6 +354,7 @@ class Database:
         self._pg_pool: asyncpg.Pool | None = None
         self._sqlite_idle: list[aiosqlite.Connection] = []
         self._sqlite_slots = asyncio.Semaphore(self._size) if self.is_sqlite else None
+        self._sqlite_in_use = 0  # slots taken (the semaphore does not tell)
         self._opening = asyncio.Lock()
 
     @property
@@ -413,11 +420,13 @@ class Database:
         assert self._sqlite_slots is not None
         async with asyncio.timeout(ACQUIRE_TIMEOUT_SECONDS):
             await self._sqlite_slots.acquire()
+        self._sqlite_in_use += 1
         try:
             if self._sqlite_idle:
                 return self._sqlite_idle.pop()
             return await self._open_sqlite()
         except BaseException:
+            self._sqlite_in_use -= 1
             self._sqlite_slots.release()
             raise
 
@@ -431,6 +440,7 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 await driver.close()
         finally:
+            self._sqlite_in_use -= 1
             self._sqlite_slots.release()
 
     async def _open_sqlite(self) -> aiosqlite.Connection:
@@ -459,8 +469,7 @@ class Database:
             size = self._pg_pool.get_size()
             return size, size - self._pg_pool.get_idle_size()
         if self._sqlite_slots is not None:
-            in_use = self._size - self._sqlite_slots._value
-            return in_use + len(self._sqlite_idle), in_use
+            return self._sqlite_in_use + len(self._sqlite_idle), self._sqlite_in_use
         return 0, 0
 
 

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from todo_api.kit.errors import error_examples
+
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again",
@@ -24,15 +26,25 @@ HEADERS_BY_STATUS = {"401": WWW_AUTHENTICATE, "429": RETRY_AFTER, "503": RETRY_A
 
 
 def complete(schema: dict[str, Any]) -> None:
-    """Document the body limits on every route that takes a body, and the headers that go
-    with 401, 429 and 503 wherever those are listed."""
-    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    """Document the body limits on every route that takes a body, the headers that go with
+    401, 429 and 503 wherever those are listed, and each error status's own examples."""
+    error_body = {"$ref": "#/components/schemas/ErrorBody"}
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             responses: dict[str, Any] = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 for body_status, code in BODY_ERRORS.items():
-                    responses.setdefault(body_status, {"description": code, "content": error_body})
+                    responses.setdefault(
+                        body_status,
+                        {
+                            "description": code,
+                            "content": {"application/json": {"schema": error_body}},
+                        },
+                    )
+            for status, response in responses.items():
+                media = response.get("content", {}).get("application/json", {})
+                if media.get("schema") == error_body and (examples := error_examples(int(status))):
+                    media["examples"] = examples
             for status, headers in HEADERS_BY_STATUS.items():
                 if status in responses:
                     responses[status].setdefault("headers", {}).update(headers)

@@ -1,11 +1,34 @@
 """Direct routes: the busiest routes served without FastAPI's per-request machinery.
 
-A route whose endpoint takes only the request and text path parameters needs nothing FastAPI
-does per request (dependency solving, parameter validation, response-model serialisation,
-exit stacks, its routing layers): the endpoint reads its own inputs and returns a Response.
-`DirectRoutes` serves such routes itself, matching a router's routes in the router's order, so
-a request goes where FastAPI would send it; FastAPI still documents every route from its
-signature and serves the others.
+FastAPI's dependency solving, parameter validation, response-model serialisation, exit stacks
+and routing layers cost more CPU than a small request's own work. `DirectRoutes` matches a
+router's routes itself and calls the endpoint of a direct one with the request and its path
+parameters; FastAPI still documents every route from its declaration and serves the others.
+
+The rule for a direct route:
+
+- Which qualify: `is_direct` decides, from the route alone; nothing is marked by hand. An
+  `async def` endpoint whose parameters are only the `Request` and path parameters typed `str`
+  (with the default convertor), with no dependency (its own or its router's), no query, header,
+  cookie or body parameter, and no `Response` or `BackgroundTasks` parameter. Anything else (the
+  task list, which takes validated query parameters) is served by FastAPI.
+- What the endpoint does itself, in this order: authenticate first (`authenticate(request)`),
+  so that a request without a valid token is refused before anything of it is read; then read
+  its headers from `request.headers` and its body with `read_json` (which answers a bad body,
+  a wrong content type and a validation error as FastAPI would); parse its path parameters
+  (a malformed id is 404 NOT_FOUND, like an unknown one); and return a `Response` with its
+  status, headers and bytes.
+- What it must not rely on: dependencies (none run), the response model, `status_code` and
+  `response_class` of its decorator (they document the route; the endpoint's own Response is
+  what is sent), FastAPI's validation of its parameters, background tasks. A failure is raised
+  and answered by the app's exception handlers, the same ones FastAPI uses.
+- What keeps it equal to its FastAPI twin: the routes matched are those of the very routers
+  the app includes, in the router's order; those routers come first in the app's routes and
+  are included without a prefix, dependencies or other options of the include's own (the
+  include's options never reach here); `DirectRoutes` sits inside the same middleware as the
+  app's routes. tests/test_direct_routes.py sends the same requests, successes and errors,
+  through the app and through `create_app(direct_routes=False)` and compares status, headers
+  and body: a route that becomes direct needs its cases there (a test fails until it has them).
 """
 
 from collections.abc import Callable, Mapping, Sequence

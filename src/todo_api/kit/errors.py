@@ -1,7 +1,6 @@
 """One error mechanism: every failure, from any layer, leaves with the contract's body."""
 
 import logging
-import time
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from http import HTTPStatus
@@ -9,6 +8,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from todo_api.kit.throttle import TracebackThrottle, failure_kind
 
 log = logging.getLogger("todo_api")
 
@@ -209,32 +210,13 @@ def validation_failure(errors: Iterable[Mapping[str, Any]], *, json_body: bool =
     return ValidationFailed(details)
 
 
-class _TracebackThrottle:
-    """At most one traceback per distinct error per minute: an outage logs a line per failed
-    request, not a hundred."""
-
-    def __init__(self, seconds: float = 60) -> None:
-        self._seconds = seconds
-        self._last: dict[str, float] = {}
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        if now - self._last.get(key, -self._seconds) < self._seconds:
-            return False
-        if len(self._last) > 1000:
-            self._last.clear()
-        self._last[key] = now
-        return True
-
-
-_tracebacks = _TracebackThrottle()
+_tracebacks = TracebackThrottle()
 
 
 def database_failure(exc: Exception, where: str) -> ApiError:
     """DATABASE_ERROR for a database that failed `where` (a request, a tool call): logged, with
     at most one traceback per kind of failure a minute."""
-    cause = exc.__cause__ or exc
-    kind = f"{type(cause).__name__}: {cause}"[:200]
+    kind = failure_kind(exc)
     log.error(
         "database unavailable in %s: %s",
         where,
@@ -263,6 +245,69 @@ def api_error(exc: Exception, where: str) -> ApiError:
         return integrity_failure(exc, where)
     log.error("unhandled error in %s", where, exc_info=exc)
     return InternalError()
+
+
+def _example(code: ErrorCode, error: str, *details: FieldError) -> ErrorBody:
+    return ErrorBody(error=error, code=code, details=list(details) or None)
+
+
+# What each error status looks like, one body per code, sentences as the service writes them:
+# the OpenAPI document's examples (else Swagger UI makes one up from the schema, and every
+# status shows the first code, UNAUTHORIZED).
+ERROR_EXAMPLES: dict[int, list[ErrorBody]] = {
+    400: [
+        _example(
+            ErrorCode.VALIDATION_ERROR,
+            "The request is not valid",
+            FieldError(field="title", message="must not be blank"),
+        ),
+        _example(ErrorCode.INVALID_REQUEST, "The request body is not valid JSON"),
+    ],
+    401: [
+        _example(ErrorCode.UNAUTHORIZED, "Missing bearer token"),
+        _example(ErrorCode.INVALID_TOKEN, "The token is not valid"),
+        _example(ErrorCode.TOKEN_EXPIRED, "The token has expired"),
+    ],
+    404: [_example(ErrorCode.NOT_FOUND, "Task not found")],
+    405: [_example(ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed")],
+    409: [_example(ErrorCode.CONFLICT, "The change conflicts with the data already stored")],
+    410: [
+        _example(
+            ErrorCode.SYNC_TOKEN_EXPIRED,
+            "This sync token is older than the retention; sync again from the start",
+        )
+    ],
+    412: [
+        _example(
+            ErrorCode.PRECONDITION_FAILED,
+            "The task has changed since the version given in If-Match",
+        )
+    ],
+    413: [
+        _example(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            "The request body is larger than the limit of 1048576 bytes",
+        )
+    ],
+    415: [_example(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")],
+    422: [
+        _example(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This Idempotency-Key was used with a different request",
+        )
+    ],
+    429: [_example(ErrorCode.RATE_LIMITED, "Too many attempts; try again later")],
+    500: [_example(ErrorCode.INTERNAL_ERROR, "Something went wrong on our side")],
+    503: [_example(ErrorCode.DATABASE_ERROR, "The database is unavailable; try again shortly")],
+}
+
+
+def error_examples(status: int) -> dict[str, Any]:
+    """The OpenAPI `examples` of an error status, named by code."""
+    return {
+        body.code.value: {"summary": body.code.value, "value": body.model_dump(mode="json")}
+        for body in ERROR_EXAMPLES.get(status, [])
+    }
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

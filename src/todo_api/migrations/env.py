@@ -1,5 +1,7 @@
 """Alembic environment: runs on the connection that `todo_api.migrations` hands over."""
 
+import functools
+
 from alembic import context
 from sqlalchemy import Connection
 
@@ -12,7 +14,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=include_in_comparison,
+        include_object=functools.partial(include_in_comparison, dialect=connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

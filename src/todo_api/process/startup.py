@@ -40,9 +40,31 @@ def _describe(exc: BaseException) -> str:
     return f"{type(root).__name__}: {text}"
 
 
+def _refusal(exc: BaseException, variable: str) -> str | None:
+    """For a database that answered and said no (no SSL, an unknown role or database, a wrong
+    password): what is wrong and how to fix it. Asking again would get the same answer."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    root = _root_cause(exc)
+    # asyncpg says this with a bare ConnectionError (an OSError, like a refused connection):
+    # only its text tells it apart.
+    if isinstance(root, ConnectionError) and "rejected SSL upgrade" in str(root):
+        return (
+            "the server does not accept SSL: remove sslmode=require from "
+            f"{variable} for a local PostgreSQL (hosted ones such as Neon need it)"
+        )
+    if isinstance(root, asyncpg.InvalidPasswordError):
+        return f"the password was refused: check the user and password in {variable}"
+    if isinstance(root, asyncpg.InvalidCatalogNameError):
+        return f"{root}: create it (createdb NAME) or fix the database name in {variable}"
+    if isinstance(root, asyncpg.InvalidAuthorizationSpecificationError):
+        return f"{root}: create the role or fix the user in {variable}"
+    return None
+
+
 def _unreachable(exc: BaseException) -> bool:
     """Whether trying again may help: no answer, or a server still starting or full."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     root = _root_cause(exc)
     transient = (
@@ -74,6 +96,7 @@ async def migrate_when_reachable(settings: Settings) -> None:
     from todo_api.migrations import upgrade_to_head
 
     where = settings.for_migrations().database_summary()
+    variable = "DATABASE_DIRECT_URL" if settings.database_direct_url else "DATABASE_URL"
     deadline = time.monotonic() + settings.database_connect_timeout
     pause = FIRST_RETRY_SECONDS
     attempt = 0
@@ -84,6 +107,8 @@ async def migrate_when_reachable(settings: Settings) -> None:
             break
         except (OSError, TimeoutError, SQLAlchemyError) as exc:
             left = deadline - time.monotonic()
+            if refusal := _refusal(exc, variable):
+                raise StartupFailed(f"cannot use the database ({where}): {refusal}") from exc
             if not _unreachable(exc):
                 raise StartupFailed(f"cannot use the database ({where}): {_describe(exc)}") from exc
             if left <= 0:

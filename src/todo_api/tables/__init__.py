@@ -5,6 +5,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from todo_api.tables.idempotency import IdempotencyKey
+from todo_api.tables.jobs import JobRun
 from todo_api.tables.lists import ListTombstone, TaskList
 from todo_api.tables.tasks import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
 from todo_api.tables.users import RefreshToken, User
@@ -12,11 +13,17 @@ from todo_api.tables.users import RefreshToken, User
 metadata = SQLModel.metadata
 
 
+# Indexes whose SQLite form differs from the model's (an expression SQLite cannot reflect).
+SQLITE_OWN_INDEXES = frozenset({"uq_users_email_lower"})
+
+
 def include_in_comparison(
-    obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
+    obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any, *, dialect: str
 ) -> bool:
     """For Alembic's autogenerate: leave out what only the migrations create, per dialect."""
     if type_ == "index":
+        if dialect == "sqlite" and name in SQLITE_OWN_INDEXES:
+            return False
         return name not in MIGRATION_ONLY_INDEXES
     if type_ == "table":
         return name not in SQLITE_ONLY_TABLES
@@ -25,6 +32,7 @@ def include_in_comparison(
 
 __all__ = [
     "IdempotencyKey",
+    "JobRun",
     "ListTombstone",
     "RefreshToken",
     "Task",

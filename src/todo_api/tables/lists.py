@@ -7,19 +7,18 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
-    Integer,
     String,
     Table,
     Uuid,
     false,
     func,
     select,
-    text,
 )
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
 from todo_api.tables.tasks import tasks
+from todo_api.tables.versioned import change_stamp_field, timestamp_field, version_field
 
 NAME_MAX_LENGTH = 100
 # What uniqueness compares (keys.name_key), which can be longer than the name itself; a name
@@ -42,18 +41,11 @@ class TaskList(SQLModel, table=True):
     color: str | None = Field(default=None, sa_type=String(7))
     # The list's place among the user's lists (see todo_api.kit.ordering).
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
-    version: int = Field(
-        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
-    )
-    # The list's place in the change feed, stamped by triggers as for tasks (migration 0007).
-    change_txid: int = Field(
-        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
-    )
-    change_seq: int = Field(
-        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
-    )
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    version: int = version_field()
+    change_txid: int = change_stamp_field()
+    change_seq: int = change_stamp_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class ListTombstone(SQLModel, table=True):

@@ -42,4 +42,6 @@ users: Table = User.__table__  # type: ignore[attr-defined]
 refresh_tokens: Table = RefreshToken.__table__  # type: ignore[attr-defined]
 
 # Emails are stored normalised; the unique index on lower() holds whatever path writes them.
+# On SQLite the migrations make it `email COLLATE NOCASE` instead: the same rule there (SQLite's
+# lower() folds ASCII only, as NOCASE does), and an index SQLite can reflect.
 Index("uq_users_email_lower", func.lower(users.c.email), unique=True)

@@ -1,0 +1,118 @@
+"""Claiming work in the database: up to N due rows of a table, each held by one claimant for a
+lease, so that every worker of every instance can take from the same queue.
+
+A table takes part by having two columns, `claimed_by` (text, null when free) and
+`claimed_until` (a UTCDateTime, null when free), and a one-column primary key. A row is free
+when its lease is null or has run out: a worker that dies holding rows holds them only until
+then.
+
+PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` picks the rows, so concurrent claimants take
+different rows without waiting for each other, and the UPDATE marks them in the same statement.
+SQLite: the transaction begins with `BEGIN IMMEDIATE` (the database's `transaction()`), so
+claimants run one after the other and each sees the previous one's marks; the same conditional
+UPDATE ... RETURNING then takes only rows whose lease has run out.
+
+No queue library fits here: the rows are the service's own (webhook deliveries, reminders,
+the jobs' schedule), written in the same transaction as the change that makes them.
+"""
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Table, or_, select, update
+
+from todo_api.db import Database, Row
+from todo_api.kit.ids import utcnow
+from todo_api.tables.jobs import CLAIMANT_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The rows one call took, and the claimant name they are held under (unique per call, so
+    that a worker that claims a row again after its lease ran out holds it only once)."""
+
+    claimant: str
+    until: datetime
+    rows: list[Row]
+
+
+def new_claimant() -> str:
+    """Which process made a claim (for whoever reads the table), and a part of its own."""
+    claimant = f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+    assert len(claimant) <= CLAIMANT_LENGTH
+    return claimant
+
+
+def _key(table: Table) -> Column[Any]:
+    (key,) = table.primary_key.columns
+    return key
+
+
+def is_free(table: Table, now: datetime) -> ColumnElement[bool]:
+    """Nobody holds the row: never claimed, released, or its lease has run out."""
+    until = table.c.claimed_until
+    return or_(until.is_(None), until <= now)
+
+
+async def claim(
+    db: Database,
+    table: Table,
+    *,
+    due: ColumnElement[bool],
+    lease: timedelta,
+    limit: int,
+    order_by: ColumnElement[Any] | Column[Any] | None = None,
+) -> Claim:
+    """Claim up to `limit` rows that are `due` and free (the first ones by `order_by`, by
+    default the key), for `lease`; returns them as they are after the claim, in no particular
+    order (none when there is nothing to take)."""
+    now = utcnow()
+    claimant = new_claimant()
+    until = now + lease
+    key = _key(table)
+    chosen = (
+        select(key)
+        .where(due, is_free(table, now))
+        .order_by(order_by if order_by is not None else key)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has no row locks to skip
+        .scalar_subquery()
+    )
+    statement = (
+        update(table)
+        # The lease condition again, on the row as it is when it is updated: on PostgreSQL a
+        # row claimed and committed by someone else since this statement began is left alone.
+        .where(key.in_(chosen), is_free(table, now))
+        .values(claimed_by=claimant, claimed_until=until)
+        .returning(*table.c)
+    )
+    async with db.transaction() as conn:
+        result = await conn.execute(statement)
+    return Claim(claimant=claimant, until=until, rows=result.rows)
+
+
+async def release(
+    db: Database,
+    table: Table,
+    claim: Claim,
+    keys: list[Any],
+    values: dict[str, Any] | None = None,
+) -> int:
+    """Give back the rows of `keys` that this claim still holds, writing `values` in the same
+    statement (e.g. a delivery's outcome); returns how many it still held. A row whose lease
+    ran out stays this claim's until someone else claims it: work done late is not undone, and
+    a row taken over is not touched."""
+    if not keys:
+        return 0
+    statement = (
+        update(table)
+        .where(_key(table).in_(keys), table.c.claimed_by == claim.claimant)
+        .values(**(values or {}), claimed_by=None, claimed_until=None)
+    )
+    async with db.transaction() as conn:
+        result = await conn.execute(statement)
+    return result.rowcount

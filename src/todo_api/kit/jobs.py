@@ -1,0 +1,199 @@
+"""Background work: jobs declared beside their domain, run by one runner in every process.
+
+A domain declares its jobs in its own `scheduled.py`:
+
+    schedule = Schedule()
+
+    @schedule.job("housekeeping", every=lambda settings: settings.maintenance_interval_seconds)
+    async def housekeeping(db: Database, settings: Settings) -> None: ...
+
+and the app hands every domain's schedule to one `JobRunner`, which its lifespan starts and
+cancels. Each job turns on its own interval, and on every turn:
+
+- a singleton job is claimed first (its row of `job_runs`, with todo_api.kit.claims, for a
+  lease as long as its interval): of every worker of every instance, at most one runs it per
+  interval, on PostgreSQL (behind a pooler in transaction mode too) and on SQLite alike; a
+  worker that dies holding it holds it until the interval is over. A run that outlasts its
+  lease is cancelled, so that two runs never overlap.
+- whatever the job raises is logged with its name (and a traceback, once a minute per kind of
+  failure) and counted; the job runs again on its next turn.
+- its last success and failure count, read from `job_runs` (the same for every worker), are
+  kept for /metrics.
+
+A library scheduler (APScheduler and the like) runs jobs per process; what a service with
+several workers and instances needs here is the claim in its own database.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import bindparam, select, update
+
+from todo_api.config import Settings
+from todo_api.db import Database, Query, insert_or_ignore
+from todo_api.kit.claims import claim
+from todo_api.kit.ids import utcnow
+from todo_api.kit.throttle import TracebackThrottle, failure_kind
+from todo_api.tables.jobs import job_runs
+
+log = logging.getLogger("todo_api")
+
+JobFunction = Callable[[Database, Settings], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    run: JobFunction
+    # Seconds between two runs, from the settings.
+    every: Callable[[Settings], float]
+    # Once across every worker and instance (True), or in every process (False).
+    singleton: bool = True
+
+
+class Schedule:
+    """The jobs of one domain, declared with `@schedule.job(...)`."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+
+    def job(
+        self, name: str, *, every: Callable[[Settings], float], singleton: bool = True
+    ) -> Callable[[JobFunction], JobFunction]:
+        def declare(function: JobFunction) -> JobFunction:
+            self.jobs.append(Job(name, function, every, singleton))
+            return function
+
+        return declare
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    last_success_at: datetime | None
+    failures: int
+
+
+_FIGURES = (job_runs.c.last_success_at, job_runs.c.failures)
+_READ = Query(select(*_FIGURES).where(job_runs.c.name == bindparam("name")))
+_SUCCEEDED = Query(
+    update(job_runs)
+    .where(job_runs.c.name == bindparam("name"))
+    .values(last_success_at=bindparam("now"))
+    .returning(*_FIGURES)
+)
+_FAILED = Query(
+    update(job_runs)
+    .where(job_runs.c.name == bindparam("name"))
+    .values(failures=job_runs.c.failures + 1)
+    .returning(*_FIGURES)
+)
+
+
+class JobRunner:
+    def __init__(self, db: Database, settings: Settings, jobs: Sequence[Job]) -> None:
+        names = [job.name for job in jobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two jobs have the same name: {sorted(names)}")
+        self._db = db
+        self._jobs = list(jobs)
+        self._settings = settings
+        self._intervals = {job.name: timedelta(seconds=job.every(settings)) for job in jobs}
+        self._tracebacks = TracebackThrottle()
+        # What /metrics shows: each job's figures as last read from job_runs.
+        self.figures: dict[str, Figures] = {job.name: Figures(None, 0) for job in jobs}
+
+    async def run(self) -> None:
+        """Every job on its own interval, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for job in self._jobs:
+                group.create_task(self._every_interval(job), name=f"job {job.name}")
+
+    async def _every_interval(self, job: Job) -> None:
+        while True:
+            await self.turn(job)
+            await asyncio.sleep(self._intervals[job.name].total_seconds())
+
+    async def turn(self, job: Job) -> None:
+        """Claim `job` (a singleton), run it and record how it went. Raises nothing but
+        cancellation: a failure is logged, counted, and tried again on the next turn."""
+        interval = self._intervals[job.name]
+        try:
+            async with self._db.connection() as conn:
+                await conn.execute(insert_or_ignore(conn, job_runs).values(name=job.name))
+            if job.singleton:
+                taken = await claim(
+                    self._db, job_runs, due=job_runs.c.name == job.name, lease=interval, limit=1
+                )
+                if not taken.rows:  # another worker runs it this interval
+                    await self._note(job, _READ, {"name": job.name})
+                    return
+                ends = taken.until
+            else:
+                ends = utcnow() + interval
+        except Exception as exc:
+            self._log_failure(job, "could not be claimed", exc)
+            return
+        limit = asyncio.timeout((ends - utcnow()).total_seconds())
+        params: dict[str, object] = {"name": job.name}
+        try:
+            async with limit:
+                await job.run(self._db, self._settings)
+        except Exception as exc:
+            what = "outlasted its turn and was cancelled" if limit.expired() else "failed"
+            self._log_failure(job, f"{what}; it runs again on its next turn", exc)
+            outcome = _FAILED
+        else:
+            log.debug("job %s ran; its turn ends at %s", job.name, ends.isoformat())
+            outcome, params["now"] = _SUCCEEDED, utcnow()
+        try:
+            await self._note(job, outcome, params)
+        except Exception as exc:
+            self._log_failure(job, "ran, but its outcome could not be recorded", exc)
+
+    async def _note(self, job: Job, query: Query, params: dict[str, object]) -> None:
+        async with self._db.connection() as conn:
+            row = (await conn.execute(query, params)).first()
+        if row is not None:
+            self.figures[job.name] = Figures(row.last_success_at, row.failures)
+
+    def _log_failure(self, job: Job, what: str, exc: Exception) -> None:
+        kind = failure_kind(exc)
+        log.error(
+            "job %s %s: %s",
+            job.name,
+            what,
+            kind,
+            exc_info=exc if self._tracebacks.allow(f"{job.name} {kind}") else None,
+        )
+
+    def collector(self) -> Collector:
+        return _JobFigures(self)
+
+
+class _JobFigures(Collector):
+    """Each job's last success and failures, for /metrics. Read from the shared table, they
+    are the same in every worker: aggregate them with max, not sum."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self._runner = runner
+
+    def collect(self) -> Iterator[Metric]:
+        last_success = GaugeMetricFamily(
+            "todo_job_last_success_timestamp_seconds",
+            "When the job last succeeded, in Unix seconds (0: not yet)",
+            labels=["job"],
+        )
+        failures = CounterMetricFamily(
+            "todo_job_failures", "Runs of the job that failed", labels=["job"]
+        )
+        for name, figures in self._runner.figures.items():
+            at = figures.last_success_at
+            last_success.add_metric([name], at.timestamp() if at else 0.0)
+            failures.add_metric([name], figures.failures)
+        yield last_success
+        yield failures

@@ -1,0 +1,188 @@
+"""Background jobs in one process, on both databases: a job that raises runs again on its next
+turn, its failures are counted and shown in /metrics, a run that outlasts its turn is cancelled,
+shutdown cancels a job under way without a traceback, and a singleton job runs in one worker of
+two. (Two real servers sharing the work: test_jobs_server.py.)"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.kit.helpers import FAILURES, LAST_SUCCESS, job_figures
+from tests.support import captured_logs, client_for, make_settings
+from tests.tasks.feed_helpers import database
+from todo_api.app import create_app
+from todo_api.config import Settings
+from todo_api.db import Database, Row
+from todo_api.kit.jobs import Job, JobRunner
+from todo_api.tables.jobs import job_runs
+
+TURN = 0.3  # seconds between two runs of a test's job
+WAIT = 15.0  # the most a test waits for the runs it expects
+
+
+def job_name() -> str:
+    return f"test.{uuid.uuid4().hex[:12]}"
+
+
+def every_turn(_settings: Settings) -> float:
+    return TURN
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "the jobs did not run as expected in time"
+        await asyncio.sleep(0.02)
+
+
+async def job_row(settings: Settings, name: str) -> Row | None:
+    async with database(settings) as db, db.connection() as conn:
+        return (await conn.execute(select(job_runs).where(job_runs.c.name == name))).first()
+
+
+def errors_about(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecord]:
+    return [
+        record
+        for record in caplog.records
+        if record.levelno >= logging.ERROR and name in record.getMessage()
+    ]
+
+
+async def test_a_job_that_raises_runs_again_and_its_failures_are_counted(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs = 0
+
+    async def fails_twice(_db: Database, _settings: Settings) -> None:
+        nonlocal runs
+        runs += 1
+        if runs <= 2:
+            raise ValueError("the job went wrong")
+
+    name = job_name()
+    started = time.time()
+    app = create_app(settings, jobs=[Job(name, fails_twice, every=every_turn)])
+    with captured_logs(caplog):
+        async with app.router.lifespan_context(app), client_for(app) as client:
+            await wait_until(lambda: runs >= 4)
+            response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    figures = job_figures(response.text)
+    assert figures[FAILURES][name] == 2
+    assert figures[LAST_SUCCESS][name] >= started
+    row = await job_row(settings, name)
+    assert row is not None
+    assert row.failures == 2
+    assert row.last_success_at is not None  # (runs went on after /metrics was read)
+    assert row.last_success_at.timestamp() >= figures[LAST_SUCCESS][name]
+    # Each failure is logged with the job's name; the same failure's traceback once a minute.
+    first, second = errors_about(caplog, name)
+    assert "ValueError: the job went wrong" in first.getMessage()
+    assert first.exc_info is not None
+    assert "ValueError: the job went wrong" in second.getMessage()
+    assert second.exc_info is None
+
+
+async def test_a_run_that_outlasts_its_turn_is_cancelled_and_counted(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    cancelled = 0
+
+    async def hangs(_db: Database, _settings: Settings) -> None:
+        nonlocal cancelled
+        try:
+            await asyncio.sleep(WAIT * 2)
+        except asyncio.CancelledError:
+            cancelled += 1
+            raise
+
+    name = job_name()
+    app = create_app(settings, jobs=[Job(name, hangs, every=every_turn)])
+    with captured_logs(caplog):
+        async with app.router.lifespan_context(app):
+            await wait_until(lambda: cancelled >= 2 and len(errors_about(caplog, name)) >= 2)
+        row = await job_row(settings, name)
+
+    assert row is not None
+    assert row.failures >= 2
+    assert row.last_success_at is None
+    assert "outlasted its turn" in errors_about(caplog, name)[0].getMessage()
+
+
+async def test_shutdown_cancels_a_job_under_way_without_a_traceback(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    began = asyncio.Event()
+    ended: list[str] = []
+
+    async def long_job(_db: Database, _settings: Settings) -> None:
+        began.set()
+        try:
+            await asyncio.sleep(WAIT * 2)
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+
+    name = job_name()
+    app = create_app(settings, jobs=[Job(name, long_job, every=lambda _settings: 3600)])
+    with captured_logs(caplog):
+        async with asyncio.timeout(WAIT), app.router.lifespan_context(app):
+            await asyncio.wait_for(began.wait(), WAIT)
+
+    assert ended == ["cancelled"]  # before the lifespan closed the database
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    row = await job_row(settings, name)
+    assert row is not None
+    assert (row.failures, row.last_success_at) == (0, None)
+
+
+async def test_a_singleton_job_runs_in_one_worker_of_two_and_a_per_process_job_in_both(
+    settings: Settings,
+) -> None:
+    runs: dict[str, int] = {}
+
+    def counted(name: str) -> Job:
+        async def run(_db: Database, _settings: Settings) -> None:
+            runs[name] = runs.get(name, 0) + 1
+
+        return Job(name, run, every=lambda _settings: 3600, singleton=name.endswith("once"))
+
+    once, everywhere = counted(f"{job_name()}.once"), counted(f"{job_name()}.everywhere")
+    async with database(settings) as first, database(settings) as second:
+        workers = [JobRunner(db, settings, [once, everywhere]) for db in (first, second)]
+        for _ in range(2):  # the second turn comes before the interval is over
+            await asyncio.gather(
+                *(worker.turn(job) for worker in workers for job in (once, everywhere))
+            )
+
+    assert runs == {once.name: 1, everywhere.name: 4}
+
+
+async def test_a_job_whose_database_is_unreachable_waits_for_its_next_turn(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings("postgresql://postgres@127.0.0.1:1/todo", tmp_path)
+    runs = 0
+
+    async def never(_db: Database, _settings: Settings) -> None:
+        nonlocal runs
+        runs += 1
+
+    job = Job(job_name(), never, every=every_turn)
+    db = Database(settings)
+    try:
+        with captured_logs(caplog):
+            await JobRunner(db, settings, [job]).turn(job)
+    finally:
+        await db.close()
+
+    assert runs == 0
+    (error,) = errors_about(caplog, job.name)
+    assert "could not be claimed" in error.getMessage()

@@ -1,0 +1,317 @@
+"""The direct routes answer exactly as FastAPI would: every request below goes once through the
+app and once through its twin built with `direct_routes=False` (same settings, same database),
+and the two answers must have the same status, headers and body, byte for byte.
+
+Each app has its own user, and both users make the same requests in the same order, so their
+data is the same but for ids and moments. Before each request both make a fresh task. A read
+then goes to the first user's task through both apps, as that user. A write goes to each user's
+own task, through that user's app; its answers are compared with the ids and timestamps
+replaced by placeholders (nothing else is).
+"""
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match
+
+from tests.support import client_for, close_app, token_for
+from todo_api.app import create_app
+from todo_api.config import Settings
+from todo_api.edge.routing import DirectRoutes, is_direct
+
+OTHER = str(uuid.uuid4())  # an id no task has
+# Headers that differ on every request, whichever way it is served.
+PER_REQUEST_HEADERS = {"x-request-id", "date"}
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+NEW_TASK = {"title": "Buy milk", "description": "2 litres", "tags": ["errands"]}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A request; `{task}` (the case's task) and `{other}` (no task) are filled in its path,
+    header values and body."""
+
+    name: str
+    method: str
+    path: str
+    body: Any = None  # sent as JSON unless bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    auth: str = "token"  # or "none", "bad", "basic"
+    times: int = 1  # sent this many times; the last answer is compared
+
+
+JSON = {"Content-Type": "application/json"}
+TASK = "/api/tasks/{task}"
+BULK = "/api/tasks/bulk"
+CASES = [
+    # get
+    Case("get", "GET", TASK),
+    Case("get 304 If-None-Match", "GET", TASK, headers={"If-None-Match": '"1"'}),
+    Case("get 304 If-None-Match *", "GET", TASK, headers={"If-None-Match": "*"}),
+    Case("get 200 If-None-Match stale", "GET", TASK, headers={"If-None-Match": 'W/"7", "8"'}),
+    Case("get bad id", "GET", "/api/tasks/not-a-uuid"),
+    Case("get 404", "GET", "/api/tasks/{other}"),
+    Case("get no token", "GET", TASK, auth="none"),
+    Case("get bad token", "GET", TASK, auth="bad"),
+    Case("get not bearer", "GET", TASK, auth="basic"),
+    Case("get bulk 405", "GET", "/api/tasks/bulk"),
+    Case("get unknown subpath", "GET", TASK + "/nothing"),
+    Case("get trailing slash", "GET", TASK + "/"),
+    Case("head 405", "HEAD", TASK),
+    Case("options 405", "OPTIONS", TASK),
+    Case(
+        "cors preflight",
+        "OPTIONS",
+        TASK,
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PATCH"},
+    ),
+    Case("get cross-origin", "GET", TASK, headers={"Origin": "http://localhost:3000"}),
+    # list (served by FastAPI either way: the direct routes must let it through untouched)
+    Case("list", "GET", "/api/tasks?limit=2"),
+    Case("list validation error", "GET", "/api/tasks?limit=0"),
+    # create
+    Case("create", "POST", "/api/tasks", NEW_TASK),
+    Case(
+        "create replayed",
+        "POST",
+        "/api/tasks",
+        NEW_TASK,
+        headers={"Idempotency-Key": "create-{task}"},
+        times=2,
+    ),
+    Case(
+        "create key reused",
+        "POST",
+        "/api/tasks",
+        {"title": "Another"},
+        headers={"Idempotency-Key": "reused-{task}"},
+        times=2,
+    ),
+    Case("create no token", "POST", "/api/tasks", NEW_TASK, auth="none"),
+    Case("create bad token", "POST", "/api/tasks", NEW_TASK, auth="bad"),
+    Case("create no body", "POST", "/api/tasks", b"", JSON),
+    Case("create bad JSON", "POST", "/api/tasks", b'{"title": ', JSON),
+    Case("create not an object", "POST", "/api/tasks", [NEW_TASK]),
+    Case(
+        "create wrong content type",
+        "POST",
+        "/api/tasks",
+        b'{"title": "x"}',
+        {"Content-Type": "text/plain"},
+    ),
+    Case("create validation error", "POST", "/api/tasks", {"title": " ", "priority": "urgent"}),
+    Case("create unknown field", "POST", "/api/tasks", {"title": "x", "colour": "red"}),
+    Case("create too large", "POST", "/api/tasks", {"title": "x" * (1024 * 1024)}),
+    Case("delete the collection 405", "DELETE", "/api/tasks"),
+    # PATCH and PUT
+    Case("patch", "PATCH", TASK, {"title": "Renamed", "description": None}),
+    Case("patch If-Match", "PATCH", TASK, {"title": "Renamed"}, {"If-Match": '"1"'}),
+    Case("patch 412", "PATCH", TASK, {"title": "Renamed"}, {"If-Match": '"9"'}),
+    Case("patch bad id", "PATCH", "/api/tasks/not-a-uuid", {"title": "Renamed"}),
+    Case("patch 404", "PATCH", "/api/tasks/{other}", {"title": "Renamed"}),
+    Case("patch no token", "PATCH", TASK, {"title": "Renamed"}, auth="none"),
+    Case("patch bad token", "PATCH", TASK, {"title": "Renamed"}, auth="bad"),
+    Case("patch bad JSON", "PATCH", TASK, b"{", JSON),
+    Case("patch wrong content type", "PATCH", TASK, b'{"title": "x"}', {"Content-Type": "x/y"}),
+    Case("patch validation error", "PATCH", TASK, {"title": None}),
+    Case("patch nothing", "PATCH", TASK, {}),
+    Case("patch unknown field", "PATCH", TASK, {"titel": "x"}),
+    Case("put", "PUT", TASK, {"title": "Replaced", "is_completed": True}),
+    Case("put 412", "PUT", TASK, {"title": "Replaced"}, {"If-Match": '"2"'}),
+    Case("put 404", "PUT", "/api/tasks/{other}", {"title": "Replaced"}),
+    Case("put validation error", "PUT", TASK, {"title": "x" * 201}),
+    # complete, reopen, move
+    Case("complete", "POST", TASK + "/complete"),
+    Case("complete If-Match", "POST", TASK + "/complete", headers={"If-Match": '"1"'}),
+    Case("complete 412", "POST", TASK + "/complete", headers={"If-Match": '"5"'}),
+    Case("complete 404", "POST", "/api/tasks/{other}/complete"),
+    Case("complete bad id", "POST", "/api/tasks/not-a-uuid/complete"),
+    Case("complete no token", "POST", TASK + "/complete", auth="none"),
+    Case("complete 405", "PUT", TASK + "/complete"),
+    Case("reopen", "POST", TASK + "/reopen"),
+    Case("reopen 412", "POST", TASK + "/reopen", headers={"If-Match": '"5"'}),
+    Case("move last", "POST", TASK + "/move", {}),
+    Case("move before an unknown task", "POST", TASK + "/move", {"before": "{other}"}),
+    Case("move both neighbours", "POST", TASK + "/move", {"before": "{other}", "after": "{task}"}),
+    Case("move 412", "POST", TASK + "/move", {}, {"If-Match": '"3"'}),
+    Case("move no body", "POST", TASK + "/move", b"", JSON),
+    # delete
+    Case("delete", "DELETE", TASK),
+    Case("delete If-Match", "DELETE", TASK, headers={"If-Match": '"1"'}),
+    Case("delete 412", "DELETE", TASK, headers={"If-Match": '"4"'}),
+    Case("delete 404", "DELETE", "/api/tasks/{other}"),
+    Case("delete bad id", "DELETE", "/api/tasks/not-a-uuid"),
+    Case("delete no token", "DELETE", TASK, auth="none"),
+    Case("delete bad token", "DELETE", TASK, auth="bad"),
+    # bulk, and the paths that are not task ids
+    Case(
+        "bulk",
+        "POST",
+        "/api/tasks/bulk",
+        {
+            "operations": [
+                {"op": "update", "id": "{task}", "data": {"title": "Bulk"}},
+                {"op": "create", "data": {"title": "Made in bulk"}},
+                {"op": "complete", "id": "{task}"},
+            ]
+        },
+    ),
+    Case("bulk 404", "POST", BULK, {"operations": [{"op": "delete", "id": "{other}"}]}),
+    Case("bulk validation error", "POST", "/api/tasks/bulk", {"operations": [{"op": "jump"}]}),
+    Case("bulk no token", "POST", "/api/tasks/bulk", {"operations": []}, auth="none"),
+    Case("bulk 405", "DELETE", "/api/tasks/bulk"),
+    Case("changes 405", "POST", "/api/tasks/changes"),
+    Case("changes PATCH 405", "PATCH", "/api/tasks/changes"),
+]
+
+
+@pytest.fixture(scope="module")
+async def twin(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The same app with every route served by FastAPI."""
+    app = create_app(settings, direct_routes=False)
+    try:
+        yield app
+    finally:
+        await close_app(app)
+
+
+@pytest.fixture(scope="module")
+def tokens(settings: Settings) -> tuple[str, str]:
+    """The user of the app, and the user of its twin."""
+    return token_for(settings), token_for(settings)
+
+
+def _authorization(case: Case, token: str) -> dict[str, str]:
+    return {
+        "token": {"Authorization": f"Bearer {token}"},
+        "none": {},
+        "bad": {"Authorization": "Bearer not.a.token"},
+        "basic": {"Authorization": "Basic dXNlcjpwYXNz"},
+    }[case.auth]
+
+
+async def _new_task(client: httpx.AsyncClient, token: str) -> str:
+    response = await client.post(
+        "/api/tasks", json=NEW_TASK, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.text
+    task_id: str = response.json()["id"]
+    return task_id
+
+
+async def _send(client: httpx.AsyncClient, case: Case, token: str, task: str) -> httpx.Response:
+    def fill(text: str) -> str:
+        return text.replace("{task}", task).replace("{other}", OTHER)
+
+    if case.body is None or isinstance(case.body, bytes):
+        content = case.body
+        headers = {}
+    else:
+        content = fill(json.dumps(case.body)).encode()
+        headers = dict(JSON)
+    headers |= {name: fill(value) for name, value in case.headers.items()}
+    headers |= _authorization(case, token)
+    for _ in range(case.times):
+        response = await client.request(
+            case.method, fill(case.path), content=content, headers=headers
+        )
+    return response
+
+
+def _seen(response: httpx.Response, task: str | None) -> tuple[int, list[tuple[str, str]], str]:
+    """What a client sees, without the per-request headers. With `task` (a write's own task),
+    that id and the ids and timestamps the write made become placeholders."""
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name not in PER_REQUEST_HEADERS
+    ]
+    body = response.text
+    if task is not None:
+        names: dict[str, str] = {task: "<task>"}
+
+        def placeholder(match: re.Match[str]) -> str:
+            return names.setdefault(match[0], f"<id {len(names)}>")
+
+        def normalised(text: str) -> str:
+            return TIMESTAMP.sub("<time>", UUID.sub(placeholder, text))
+
+        # The lengths of timestamps vary (orjson leaves out a zero fraction): each side's
+        # length is checked against its own body instead.
+        assert response.headers.get("content-length", str(len(response.content))) == str(
+            len(response.content)
+        )
+        headers = [(n, normalised(v)) for n, v in headers if n != "content-length"]
+        body = normalised(body)
+    return response.status_code, headers, body
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_a_direct_route_answers_as_fastapi_does(
+    app: FastAPI, twin: FastAPI, tokens: tuple[str, str], case: Case
+) -> None:
+    token, twin_token = tokens
+    async with client_for(app) as direct, client_for(twin) as through_fastapi:
+        task = await _new_task(direct, token)
+        twin_task = await _new_task(through_fastapi, twin_token)
+        if case.method in READ_METHODS:  # the very same task, as the same user
+            direct_answer = _seen(await _send(direct, case, token, task), None)
+            fastapi_answer = _seen(await _send(through_fastapi, case, token, task), None)
+        else:
+            direct_answer = _seen(await _send(direct, case, token, task), task)
+            fastapi_answer = _seen(
+                await _send(through_fastapi, case, twin_token, twin_task), twin_task
+            )
+    assert direct_answer == fastapi_answer
+
+
+# --- every direct route is compared ------------------------------------------------------------
+
+
+def _direct_routers(app: FastAPI) -> list[Any]:
+    for middleware in app.user_middleware:
+        if middleware.cls is DirectRoutes:
+            routers: list[Any] = middleware.kwargs["routers"]
+            return routers
+    raise AssertionError("the app serves no direct routes")
+
+
+def _name(route: BaseRoute | None) -> str:
+    return f"{sorted(route.methods)} {route.path}" if isinstance(route, APIRoute) else "-"
+
+
+def _route_for(routes: list[BaseRoute], method: str, path: str) -> BaseRoute | None:
+    """The route a request lands on, as DirectRoutes and FastAPI both match it."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    for route in routes:
+        if method in getattr(route, "methods", set()):
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return route
+    return None
+
+
+def test_every_direct_route_is_compared(app: FastAPI) -> None:
+    routes = [route for router in _direct_routers(app) for route in router.routes]
+    direct = {_name(route) for route in routes if is_direct(route)}
+    compared = {
+        _name(_route_for(routes, case.method, case.path.replace("{task}", OTHER))) for case in CASES
+    }
+    assert not direct - compared, f"direct routes without a case: {sorted(direct - compared)}"
+    # The hot routes are among them (a change that stopped serving one directly shows here).
+    assert {
+        "['GET'] /api/tasks/{task_id}",
+        "['POST'] /api/tasks",
+        "['PATCH'] /api/tasks/{task_id}",
+        "['POST'] /api/tasks/{task_id}/complete",
+    } <= direct
