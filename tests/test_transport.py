@@ -365,6 +365,7 @@ def test_transport_settings_defaults() -> None:
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.request_header_timeout_seconds == 10
     assert settings.request_body_timeout_seconds == 30
+    assert settings.response_send_timeout_seconds == 30
     assert settings.trusted_proxies == []
     assert settings.public_url is None
 
@@ -373,12 +374,14 @@ def test_transport_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("REQUEST_HEADER_TIMEOUT_SECONDS", "2.5")
     monkeypatch.setenv("REQUEST_BODY_TIMEOUT_SECONDS", "7")
+    monkeypatch.setenv("RESPONSE_SEND_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("TRUSTED_PROXIES", " 10.0.0.1, 192.168.0.0/16 ,::1,")
     monkeypatch.setenv("PUBLIC_URL", "https://api.example.com/todo/")
     settings = load_settings(_env_file=None)
     assert settings.max_body_bytes == 2048
     assert settings.request_header_timeout_seconds == 2.5
     assert settings.request_body_timeout_seconds == 7
+    assert settings.response_send_timeout_seconds == 0.5
     assert settings.trusted_proxies == ["10.0.0.1", "192.168.0.0/16", "::1"]
     assert settings.public_url == "https://api.example.com/todo"
 
@@ -394,6 +397,7 @@ def test_transport_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
         ("MAX_BODY_BYTES", "0"),
         ("REQUEST_HEADER_TIMEOUT_SECONDS", "0"),
         ("REQUEST_BODY_TIMEOUT_SECONDS", "0"),
+        ("RESPONSE_SEND_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_bad_transport_settings_are_refused_naming_the_variable(

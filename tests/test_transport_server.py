@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
+from pathlib import Path
 
 import httpx
 import jwt
@@ -28,6 +29,7 @@ from tests.support import TEST_SECRET
 
 HEADER_TIMEOUT = 1.0  # seconds, this suite's REQUEST_HEADER_TIMEOUT_SECONDS
 BODY_TIMEOUT = 1.0  # seconds, this suite's REQUEST_BODY_TIMEOUT_SECONDS
+SEND_TIMEOUT = 1.0  # seconds, this suite's RESPONSE_SEND_TIMEOUT_SECONDS
 BODY_LIMIT = 512 * 1024
 ATTEMPTS = 3
 SOCKET_TIMEOUT = 15.0  # far above the timeouts: a wait that ends earlier was not a timeout
@@ -54,6 +56,7 @@ def _server(
         JWT_SECRET=TEST_SECRET,
         REQUEST_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
         REQUEST_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
+        RESPONSE_SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT),
         MAX_BODY_BYTES=str(BODY_LIMIT),
         AUTH_RATE_LIMIT_ATTEMPTS=str(ATTEMPTS),
         AUTH_RATE_LIMIT_ADDRESS_ATTEMPTS=str(ATTEMPTS),
@@ -314,6 +317,80 @@ def test_a_body_sent_after_the_answer_cannot_hold_the_connection(server: Server)
         response = read_until_closed(sock)
     assert status_of(response) == 401
     assert response.count(b"HTTP/1.1 ") == 1
+
+
+# --- pipelining and clients that do not read ----------------------------------------------
+
+HEALTH = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n"
+MIB = 1024 * 1024
+
+
+def resident_bytes(server: Server) -> int:
+    """The server process's resident memory (Linux)."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) * 1024
+
+
+def unread_connection(server: Server) -> socket.socket:
+    """A connection whose client reads nothing: its receive window stays small."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(SOCKET_TIMEOUT)
+    sock.connect(("127.0.0.1", server.port))
+    return sock
+
+
+def send_until_blocked(sock: socket.socket, data: bytes) -> int:
+    """Sends what the connection takes within a second of blocking; returns how much."""
+    sock.settimeout(1.0)
+    sent = 0
+    with suppress(TimeoutError):
+        while sent < len(data):
+            sent += sock.send(data[sent : sent + 65536])
+    sock.settimeout(SOCKET_TIMEOUT)
+    return sent
+
+
+def test_a_client_that_pipelines_without_reading_is_not_read_further(server: Server) -> None:
+    """4 MB of requests whose answers are never read: the server's memory stays put, and the
+    client leaving (with answers unread: a reset) logs no error."""
+    before = resident_bytes(server)
+    with unread_connection(server) as sock:
+        sent = send_until_blocked(sock, HEALTH * (4 * MIB // len(HEALTH)))
+        peak = before
+        for _ in range(20):  # what a server that parses it all would grow to meanwhile
+            peak = max(peak, resident_bytes(server))
+            time.sleep(0.1)
+    assert sent > MIB  # the kernel's buffers took plenty: the server could have read it all
+    assert peak - before < 32 * MIB
+    assert httpx.get(f"{server.url}/health", timeout=HTTP_TIMEOUT).status_code == 200
+    assert "Traceback" not in server.log()
+
+
+def test_a_pipelining_client_that_reads_gets_every_answer_in_order(server: Server) -> None:
+    """2 000 requests in one send (many parse slices): each is answered, once, in order."""
+    requests = [b"GET /health?n=%d HTTP/1.1\r\nHost: t\r\n\r\n" % i for i in range(1999)]
+    last = b"GET /no/such/route HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    with connect(server) as sock:
+        sock.sendall(b"".join(requests) + last)
+        responses = read_until_closed(sock)
+    assert responses.count(b"HTTP/1.1 200 OK") == 1999
+    assert responses.count(b"HTTP/1.1 ") == 2000
+    assert responses.rindex(b"HTTP/1.1 200 OK") < responses.index(b"HTTP/1.1 404 ")
+
+
+def test_an_answer_the_client_does_not_read_drops_the_connection(server: Server) -> None:
+    """Answers of 80 KB each, pipelined and never read: once the server's buffers stay full
+    for the send timeout, the connection is dropped (not kept, holding the answers)."""
+    count = 200
+    with unread_connection(server) as sock:
+        send_until_blocked(sock, b"GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n" * count)
+        time.sleep(SEND_TIMEOUT * 3)
+        received = read_until_closed(sock)
+    assert received.count(b"HTTP/1.1 200 OK") < count
+    assert "its answer could not be sent" in server.log()
+    assert "Traceback" not in server.log()
 
 
 # --- forwarded addresses -----------------------------------------------------------------------
