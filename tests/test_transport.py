@@ -5,6 +5,7 @@ forge, forwarded addresses from trusted proxies only, and redirects that ignore 
 (The size and time bounds on request headers live in the server: test_transport_server.py.)
 """
 
+import base64
 import json
 import logging
 import sys
@@ -24,6 +25,7 @@ from tests.support import (
     captured_logs,
     client_for,
     make_settings,
+    operations,
     token_for,
     validation_details,
 )
@@ -213,6 +215,41 @@ async def test_a_task_with_more_than_twenty_unknown_fields_is_one_detail(
 async def test_a_few_problems_are_all_listed(alice: httpx.AsyncClient) -> None:
     response = await alice.post("/api/tasks", json={"title": "t", "a": 1, "b": 2, "c": 3})
     assert sorted(detail["field"] for detail in validation_details(response)) == ["a", "b", "c"]
+
+
+# --- hostile JSON --------------------------------------------------------------------------
+
+DEEP_ARRAY = "[" * 1100 + "]" * 1100  # 2.2 KB, deeper than Python's own parser goes
+
+
+async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
+    alice: httpx.AsyncClient, schema: dict[str, Any]
+) -> None:
+    user_id = (await alice.get("/api/auth/me")).json()["id"]
+    task_id = (await alice.post("/api/tasks", json={"title": "t"})).json()["id"]
+    list_id = (await alice.post("/api/lists", json={"name": "l"})).json()["id"]
+    routes = [
+        (method, path)
+        for method, path, operation in operations(schema)
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert ("post", "/api/tasks/bulk") in routes
+    for method, path in routes:
+        url = path.format(user_id=user_id, task_id=task_id, list_id=list_id)
+        for body in (DEEP_ARRAY, '{"title": ' + DEEP_ARRAY + "}"):
+            response = await alice.request(method, url, content=body, headers=JSON)
+            assert response.status_code == 400, (method, path, response.text)
+            assert response.json()["code"] == "INVALID_REQUEST", (method, path, response.text)
+
+
+async def test_a_token_whose_header_is_nested_too_deep_is_401(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    header = base64.urlsafe_b64encode(DEEP_ARRAY.encode()).decode().rstrip("=")
+    response = await anonymous.get(
+        "/api/tasks", headers={"Authorization": f"Bearer {header}.e30.c2ln"}
+    )
+    assert_error(response, 401, "INVALID_TOKEN")
 
 
 # --- log lines -------------------------------------------------------------------------------

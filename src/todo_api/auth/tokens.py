@@ -171,7 +171,7 @@ class TokenVerifier:
         """The key to check this token with, chosen by its header but never trusting it."""
         try:
             header = _unverified_header(token)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
             raise InvalidToken("The token is not valid") from None
         algorithm = header.get("alg")
         if algorithm == HS256:
