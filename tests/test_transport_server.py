@@ -6,6 +6,7 @@ Every wait is bounded by a socket timeout; no test asserts how fast anything was
 """
 
 import json
+import re
 import socket
 import threading
 import time
@@ -256,6 +257,54 @@ def test_a_body_without_a_token_is_answered_401_before_it_is_read(server: Server
         while b"\r\n\r\n" not in head:
             head += sock.recv(65536)
     assert status_of(head) == 401
+
+
+# --- clients that leave mid-request ---------------------------------------------------------
+
+COUNTER_LINE = re.compile(
+    r'^http_requests_total\{method="(\w+)",route="([^"]+)",status="(\d+)"\} (\S+)$', re.M
+)
+
+
+def request_counts(server: Server) -> dict[tuple[str, str, str], float]:
+    """`http_requests_total` by (method, route, status), from /metrics."""
+    text = httpx.get(f"{server.url}/metrics", timeout=HTTP_TIMEOUT).text
+    return {(m, r, s): float(n) for m, r, s, n in COUNTER_LINE.findall(text)}
+
+
+# (method, path, route label, content type) of routes that read a body, /mcp included.
+BODY_ROUTES = [
+    ("POST", "/api/tasks", "/api/tasks", "application/json"),
+    ("POST", "/api/tasks/bulk", "/api/tasks/bulk", "application/json"),
+    ("POST", "/api/lists", "/api/lists", "application/json"),
+    ("POST", "/api/auth/login", "/api/auth/login", "application/json"),
+    ("POST", "/api/auth/token", "/api/auth/token", "application/x-www-form-urlencoded"),
+    ("POST", "/mcp", "/mcp", "application/json"),
+]
+
+
+def test_a_client_that_leaves_mid_body_is_counted_499_on_every_route(server: Server) -> None:
+    before = request_counts(server)
+    for method, path, _, content_type in BODY_ROUTES:
+        with connect(server) as sock:
+            sock.sendall(
+                f"{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n"
+                "Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n".encode()
+                + bearer_header()
+                + b'\r\n{"ti'
+            )
+    expected = {(method, route, "499") for method, _, route, _ in BODY_ROUTES}
+    deadline = time.monotonic() + LOG_WAIT
+    while True:
+        after = request_counts(server)
+        counted = {key for key in expected if after.get(key, 0) > before.get(key, 0)}
+        if counted == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert counted == expected
+    failures = [key for key in after if key[2].startswith("5") and after[key] > before.get(key, 0)]
+    assert failures == []
+    assert "Traceback" not in server.log()
 
 
 # --- request bodies: time ---------------------------------------------------------------------

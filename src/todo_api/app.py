@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__, openapi
@@ -28,7 +27,7 @@ from todo_api.lists.router import router as lists_router
 from todo_api.logs import configure_logging
 from todo_api.maintenance import run_periodically
 from todo_api.mcp.server import PATH as MCP_PATH
-from todo_api.mcp.server import McpEndpoint
+from todo_api.mcp.server import McpEndpoint, McpRoute
 from todo_api.metrics import Metrics
 from todo_api.middleware import CorsMiddleware, RequestContextMiddleware
 from todo_api.ops import router as ops_router
@@ -123,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(ops_router)
     install_docs(app)
-    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
+    app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
 
     # Innermost: the busiest routes, served without FastAPI's per-request machinery.
     app.add_middleware(

@@ -59,6 +59,14 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        client_gone = False  # disconnected before the answer started: it goes nowhere
+
+        async def receive_watching() -> Message:
+            nonlocal client_gone
+            message = await receive()
+            if message["type"] == "http.disconnect" and not response_started:
+                client_gone = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -72,21 +80,25 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
-        except ClientDisconnect:
-            if not response_started:
-                status = CLIENT_GONE
-        except Exception:
-            log.exception(
-                "unhandled error in %s %s request_id=%s",
-                loggable(scope["method"]),
-                loggable(scope["path"]),
-                request_id,
-            )
-            if response_started:
-                raise
-            await internal_error_response()(scope, receive, send_with_id)
+            await self.app(scope, receive_watching, send_with_id)
+        except Exception as exc:
+            # What an application makes of a client that left (ClientDisconnect, or a
+            # failure of its own) is no error of the service's: counted as 499, not logged.
+            if isinstance(exc, ClientDisconnect) and not response_started:
+                client_gone = True
+            if not client_gone:
+                log.exception(
+                    "unhandled error in %s %s request_id=%s",
+                    loggable(scope["method"]),
+                    loggable(scope["path"]),
+                    request_id,
+                )
+                if response_started:
+                    raise
+                await internal_error_response()(scope, receive, send_with_id)
         finally:
+            if client_gone:
+                status = CLIENT_GONE
             seconds = time.perf_counter() - started
             method = scope["method"]
             route = getattr(scope.get("route"), "path", UNMATCHED)
