@@ -568,7 +568,7 @@ async def test_methods_other_than_post_are_405_in_the_error_format(
     [
         ('{"secret": "<script>"}', -32600),
         ("[1, 2]", -32600),
-        ('{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": "secret <script>"}', -32600),
+        ('{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": "secret <script>"}', -32600),
         ('{"jsonrpc": "2.0", "id": 1, "method": "secret', -32700),
         ("[" * 1100 + "]" * 1100, -32700),
     ],
