@@ -585,6 +585,7 @@ async def test_a_body_that_is_no_jsonrpc_message_gets_a_plain_jsonrpc_error(
         response = await client.post("/mcp", content=body, headers=headers)
 
     assert response.status_code == 400
+    assert response.headers["cache-control"] == "private, no-cache"  # a token was accepted
     answer = response.json()
     assert (answer["jsonrpc"], answer["id"], answer["error"]["code"]) == ("2.0", None, code)
     message = answer["error"]["message"]

@@ -217,6 +217,39 @@ async def test_a_few_problems_are_all_listed(alice: httpx.AsyncClient) -> None:
     assert sorted(detail["field"] for detail in validation_details(response)) == ["a", "b", "c"]
 
 
+# --- caches ----------------------------------------------------------------------------------
+
+
+async def test_every_answer_to_an_accepted_token_is_private_and_revalidated(
+    alice: httpx.AsyncClient,
+) -> None:
+    created = await alice.post("/api/tasks", json={"title": "t"})
+    task_url = f"/api/tasks/{created.json()['id']}"
+    responses = [
+        created,
+        await alice.get("/api/tasks"),
+        await alice.get(task_url),
+        await alice.get(task_url, headers={"If-None-Match": created.headers["etag"]}),
+        await alice.patch(task_url, json={"title": ""}),  # 400
+        await alice.get(f"/api/tasks/{uuid.uuid4()}"),  # 404
+        await alice.get("/api/tasks/changes"),
+        await alice.post("/api/lists", json={"name": "l"}),
+        await alice.get("/api/lists"),
+        await alice.get("/api/auth/me"),
+    ]
+    assert [r.status_code for r in responses] == [201, 200, 200, 304, 400, 404, 200, 201, 200, 200]
+    for response in responses:
+        assert response.headers["cache-control"] == "private, no-cache", response.request.url
+
+
+async def test_answers_without_an_accepted_token_say_nothing_of_caches(
+    anonymous: httpx.AsyncClient, alice: httpx.AsyncClient
+) -> None:
+    refused = await alice.get("/api/tasks", headers={"Authorization": "Bearer not-a-token"})
+    for response in (refused, await anonymous.get("/api/tasks"), await anonymous.get("/health")):
+        assert "cache-control" not in response.headers, response.request.url
+
+
 # --- hostile JSON --------------------------------------------------------------------------
 
 DEEP_ARRAY = "[" * 1100 + "]" * 1100  # 2.2 KB, deeper than Python's own parser goes

@@ -25,6 +25,10 @@ REQUEST_ID_HEADER = "x-request-id"
 CLIENT_GONE = 499
 # On every response: browsers must not guess a content type other than the one declared.
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+# On every response to a request whose token was accepted (`authenticate` sets the state's
+# user_id): no shared cache may keep one user's data, and a private one revalidates (ETags
+# keep that cheap). A route's own Cache-Control (the token responses' no-store) stands.
+_PRIVATE = (b"cache-control", b"private, no-cache")
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -76,6 +80,8 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 headers.append(_NOSNIFF)
+                if "user_id" in state and not any(name == b"cache-control" for name, _ in headers):
+                    headers.append(_PRIVATE)
                 message = {**message, "headers": headers}
             await send(message)
 
