@@ -259,6 +259,46 @@ def test_a_body_without_a_token_is_answered_401_before_it_is_read(server: Server
     assert status_of(head) == 401
 
 
+# --- what the server does not speak ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_an_unknown_transfer_encoding_is_400_in_the_error_format(
+    server: Server, method: str
+) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            f"{method} /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: gzip\r\n".encode()
+            + bearer_header()
+            + b"\r\n{}"
+        )
+        response = read_until_closed(sock)
+    assert status_of(response) == 400, response[:200]
+    assert response.count(b"HTTP/1.1 ") == 1  # the application's own answer is not sent too
+    body = json.loads(response.partition(b"\r\n\r\n")[2])
+    assert (set(body), body["code"]) == ({"error", "code", "details"}, "INVALID_REQUEST")
+
+
+@pytest.mark.parametrize(("token", "status"), [(False, 401), (True, 405)])
+def test_a_websocket_upgrade_on_mcp_is_answered_in_the_error_format(
+    server: Server, token: bool, status: int
+) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            b"GET /mcp HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            + (bearer_header() if token else b"")
+            + b"\r\n"
+        )
+        response = read_until_closed(sock)  # the connection ends with the answer
+    assert status_of(response) == status, response[:200]
+    assert b"content-type: application/json" in head_of(response)
+    body = json.loads(response.partition(b"\r\n\r\n")[2])
+    assert set(body) == {"error", "code", "details"}
+    assert "upgrade request" not in server.log().lower()  # no warning about a missing library
+
+
 # --- clients that leave mid-request ---------------------------------------------------------
 
 COUNTER_LINE = re.compile(

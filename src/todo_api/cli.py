@@ -50,6 +50,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         loop="uvloop",
         http=cast("type[asyncio.Protocol]", protocol),
+        # No WebSocket here: an upgrade request is answered as the HTTP request it also is
+        # (/mcp's 401 or 405), not with uvicorn's empty 403.
+        ws="none",
         access_log=False,  # the service logs each request itself, with its id
         log_config=None,  # configure_logging's format, LOG_FORMAT=json included
         log_level=settings.log_level.lower(),

@@ -254,7 +254,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """A request httptools cannot parse: the contract's body instead of uvicorn's text."""
+        cycle = self.cycle
+        if self._in_body and cycle is not None and not cycle.response_started:
+            # Refused after its head (an unknown Transfer-Encoding, a malformed chunk): the
+            # application, started on the head, reads a disconnect and its answer goes nowhere.
+            cycle.disconnected = True
+            cycle.message_event.set()
         self._refuse_head(400, "The request could not be parsed")
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """An Upgrade (WebSocket, h2c) this service does not speak: the request is answered
+        as plain HTTP, and the connection ends with that answer (the parser reads nothing
+        after an upgrade request)."""
+        if self.cycle is not None:
+            self.cycle.keep_alive = False
 
     def _start_head_timer(self) -> None:
         self._timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
@@ -299,7 +312,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return  # refused already
         self._stop_timer()
         self._in_head = False
-        if self.cycle is not None and not self.cycle.response_complete:
+        answering = self._answering
+        if answering is not None and not (answering.response_complete or answering.disconnected):
             # A response to an earlier request is under way: no room for another one.
             self.transport.close()
             return
