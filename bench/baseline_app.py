@@ -55,7 +55,7 @@ SHOWN = [
     "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
     "priority", "due_at", "tags", "recurrence", "completed_at", "created_at", "updated_at",
 ]  # fmt: skip
-# The gap a new task leaves after the last of its siblings (todo_api.ordering.STEP).
+# The gap a new task leaves after the last of its siblings (todo_api.kit.ordering.STEP).
 POSITION_STEP = 2**20
 TOTAL_SQL = "SELECT count(*) FROM tasks WHERE user_id = $1"
 

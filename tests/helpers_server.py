@@ -25,7 +25,7 @@ TODO_API = str(BIN_DIR / "todo-api")
 # Kept from the parent environment: what a process needs to run, nothing the service reads.
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
-STARTUP_TIMEOUT = 20.0
+STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 60.0
 # How long a test asks the change feed again for what it expects: PostgreSQL's feed holds back

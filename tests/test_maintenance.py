@@ -11,11 +11,11 @@ from sqlalchemy import func, select, update
 from tests.tasks.feed_helpers import KEY_LIFETIME, database, insert_idempotency_key, tombstone_ids
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
-from todo_api.idempotency import idempotency_keys
-from todo_api.ids import utcnow
-from todo_api.lists.models import list_tombstones
-from todo_api.maintenance import HOUSEKEEPING_LOCK_KEY, prune
-from todo_api.tasks.models import tombstones
+from todo_api.kit.ids import utcnow
+from todo_api.kit.maintenance import HOUSEKEEPING_LOCK_KEY, prune
+from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.lists import list_tombstones
+from todo_api.tables.tasks import tombstones
 
 
 async def keys_of(settings: Settings, user_id: uuid.UUID) -> set[str]:

@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.helpers_server import TODO_API, clean_env
 from tests.support import ADMIN_URL, TEST_SECRET, make_settings
-from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.db import create_engine
-from todo_api.ids import utcnow
+from todo_api.kit.ids import utcnow
 from todo_api.migrations import alembic_config, generate_revision, upgrade_to_head
-from todo_api.models import include_in_comparison, metadata
-from todo_api.tasks.models import tasks
+from todo_api.tables import include_in_comparison, metadata
+from todo_api.tables.tasks import tasks
+from todo_api.tables.users import users
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 

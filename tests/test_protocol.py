@@ -13,7 +13,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from todo_api.protocol import MAX_HEADER_BYTES, PARSE_SLICE_BYTES, GuardedHttpToolsProtocol
+from todo_api.edge.protocol import MAX_HEADER_BYTES, PARSE_SLICE_BYTES, GuardedHttpToolsProtocol
 
 WAIT = 5.0  # the most any condition below is waited for
 

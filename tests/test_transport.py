@@ -30,7 +30,7 @@ from tests.support import (
     validation_details,
 )
 from todo_api.config import ConfigError, Settings, load_settings
-from todo_api.logs import EscapingFormatter, loggable
+from todo_api.process.logs import EscapingFormatter, loggable
 
 JSON = {"content-type": "application/json"}
 SMALL_LIMIT = 1024

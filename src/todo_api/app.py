@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from todo_api import __version__, openapi
+from todo_api import __version__
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import accounts_router
@@ -19,21 +19,23 @@ from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
 from todo_api.db import Database
-from todo_api.docs import install_docs
-from todo_api.errors import install_error_handlers
-from todo_api.http import DOCUMENTED_MODELS
-from todo_api.limits import BodyLimitMiddleware
+from todo_api.edge import openapi
+from todo_api.edge.docs import install_docs
+from todo_api.edge.handlers import install_error_handlers
+from todo_api.edge.limits import BodyLimitMiddleware
+from todo_api.edge.metrics import Metrics
+from todo_api.edge.middleware import CorsMiddleware, RequestContextMiddleware
+from todo_api.edge.ops import router as ops_router
+from todo_api.edge.routing import DirectRoutes
+from todo_api.feed.router import router as feed_router
+from todo_api.kit.changes import SyncTokens
+from todo_api.kit.http import DOCUMENTED_MODELS
+from todo_api.kit.maintenance import run_periodically
 from todo_api.lists.router import router as lists_router
-from todo_api.logs import configure_logging
-from todo_api.maintenance import run_periodically
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint, McpRoute
-from todo_api.metrics import Metrics
-from todo_api.middleware import CorsMiddleware, RequestContextMiddleware
-from todo_api.ops import router as ops_router
-from todo_api.routing import DirectRoutes
-from todo_api.shutdown import Lifecycle
-from todo_api.tasks.changes import SyncTokens
+from todo_api.process.logs import configure_logging
+from todo_api.process.shutdown import Lifecycle
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
@@ -113,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
-    # Routes are matched in order: the busiest first.
+    # Routes are matched in order: the busiest first (the feed's path before the task ids).
+    app.include_router(feed_router)
     app.include_router(tasks_router)
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
@@ -126,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Innermost: the busiest routes, served without FastAPI's per-request machinery.
     app.add_middleware(
-        DirectRoutes, routers=[tasks_router], exception_handlers=app.exception_handlers
+        DirectRoutes, routers=[feed_router, tasks_router], exception_handlers=app.exception_handlers
     )
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

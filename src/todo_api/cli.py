@@ -10,7 +10,7 @@ import uuid
 from typing import cast
 
 from todo_api.config import ConfigError, Settings, load_settings
-from todo_api.startup import StartupFailed, migrate_when_reachable
+from todo_api.process.startup import StartupFailed, migrate_when_reachable
 
 log = logging.getLogger("todo_api")
 
@@ -18,10 +18,10 @@ log = logging.getLogger("todo_api")
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from todo_api.logs import configure_logging
+    from todo_api.edge.protocol import GuardedHttpToolsProtocol
     from todo_api.migrations import head_revision
-    from todo_api.protocol import GuardedHttpToolsProtocol
-    from todo_api.shutdown import exit_0_after_graceful_shutdown
+    from todo_api.process.logs import configure_logging
+    from todo_api.process.shutdown import exit_0_after_graceful_shutdown
 
     configure_logging(settings.log_level, settings.log_format)
 
@@ -66,7 +66,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
-    from todo_api.logs import configure_logging
+    from todo_api.process.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(migrate_when_reachable(settings))

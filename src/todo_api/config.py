@@ -6,14 +6,12 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
-
-from todo_api.logs import LogFormat
 
 log = logging.getLogger("todo_api")
 
@@ -39,6 +37,10 @@ class Environment(StrEnum):
 
 class ConfigError(ValueError):
     """Raised when the configuration cannot be used; the message names the variable."""
+
+
+# How log lines are written: text for people, JSON for machines.
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):

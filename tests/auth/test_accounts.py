@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
-from todo_api.auth.models import refresh_tokens, users
 from todo_api.config import Settings
+from todo_api.tables.users import refresh_tokens, users
 
 PASSWORD = "correct horse battery staple"
 TOKENS_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "user"}

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from tests.support import TEST_SECRET, client_for
-from todo_api.auth.models import users
 from todo_api.auth.profile import update_profile
 from todo_api.auth.tokens import Identity, user_id_for_subject
+from todo_api.tables.users import users
 
 
 def token(subject: str, *, iat: int | None = None, **profile: str | None) -> str:

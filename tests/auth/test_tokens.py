@@ -20,9 +20,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
-from todo_api.auth.models import users
 from todo_api.auth.tokens import user_id_for_subject
 from todo_api.config import Settings
+from todo_api.tables.users import users
 
 ISSUER = "https://auth.example.test"
 AUDIENCE = "todo-api"

@@ -17,7 +17,7 @@ from tests.tasks.feed_helpers import database
 from tests.tasks.helpers import create_task
 from todo_api.config import Settings
 from todo_api.db import Connection
-from todo_api.tasks.models import tasks
+from todo_api.tables.tasks import tasks
 
 MOVES_PER_CLIENT = 30
 LOCK_WAIT = 10.0

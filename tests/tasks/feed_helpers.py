@@ -17,9 +17,9 @@ from sqlalchemy import insert, select
 from tests.helpers_server import FEED_WAIT_SECONDS
 from todo_api.config import Settings
 from todo_api.db import Database
-from todo_api.idempotency import idempotency_keys
-from todo_api.signing import SIGNATURE_BYTES
-from todo_api.tasks.models import tombstones
+from todo_api.kit.signing import SIGNATURE_BYTES
+from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.tasks import tombstones
 
 KEY_LIFETIME = timedelta(hours=24)  # how long the tests keep an idempotency key they store
 

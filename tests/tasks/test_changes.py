@@ -31,10 +31,10 @@ from tests.tasks.feed_helpers import (
 from tests.tasks.helpers import assert_validation_error, create_task
 from tests.tasks.listing_helpers import assert_validation_error_on, ids
 from todo_api.config import Settings
-from todo_api.ids import utcnow
-from todo_api.maintenance import prune
-from todo_api.tasks import changes as changes_module
-from todo_api.tasks.models import tombstones
+from todo_api.kit import changes as changes_module
+from todo_api.kit.ids import utcnow
+from todo_api.kit.maintenance import prune
+from todo_api.tables.tasks import tombstones
 
 DAY = 86400.0
 

@@ -17,10 +17,10 @@ from tests.tasks.helpers import (
     random_task_url,
     timestamp,
 )
-from todo_api.auth.models import users
 from todo_api.config import Settings
 from todo_api.db import create_engine
-from todo_api.tasks.models import tasks
+from todo_api.tables.tasks import tasks
+from todo_api.tables.users import users
 
 # --- POST and GET one ---------------------------------------------------------------------------
 

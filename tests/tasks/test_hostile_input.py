@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from tests.tasks.helpers import assert_error, assert_validation_error, create_task
-from todo_api.tasks.models import tasks
+from todo_api.tables.tasks import tasks
 
 OVERFLOWING = [
     pytest.param("9999-12-31T23:59:59-23:59", id="past-9999"),

@@ -18,11 +18,11 @@ from tests.support import assert_error
 from tests.tasks.feed_helpers import database, insert_idempotency_key
 from tests.tasks.helpers import assert_validation_error, etag_of, user_id_of
 from tests.tasks.listing_helpers import all_tasks
-from todo_api.auth.models import users
 from todo_api.config import Settings
-from todo_api.idempotency import idempotency_keys
-from todo_api.ids import utcnow
-from todo_api.maintenance import prune
+from todo_api.kit.ids import utcnow
+from todo_api.kit.maintenance import prune
+from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.users import users
 
 
 def new_key() -> str:

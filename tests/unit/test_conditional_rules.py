@@ -2,7 +2,7 @@
 
 import pytest
 
-from todo_api.conditional import MAX_VERSION, etag, if_match, matches_none
+from todo_api.kit.conditional import MAX_VERSION, etag, if_match, matches_none
 
 
 def test_an_etag_is_the_version_quoted() -> None:

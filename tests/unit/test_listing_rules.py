@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
 
 from todo_api.db.database import compile_for
+from todo_api.tables.tasks import Priority
 from todo_api.tasks.listing import (
     TAGGED,
     CursorCodec,
@@ -25,7 +26,6 @@ from todo_api.tasks.listing import (
     shape,
     total_query,
 )
-from todo_api.tasks.models import Priority
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 USER = uuid.UUID("0190a6a4-0000-7000-8000-000000000001")

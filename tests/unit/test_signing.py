@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from todo_api.signing import SIGNATURE_BYTES, InvalidToken, Signer
+from todo_api.kit.signing import SIGNATURE_BYTES, InvalidToken, Signer
 
 SECRET = "a-secret-for-the-signing-unit-tests-0123456789"
 SIGNER = Signer(SECRET, "purpose")

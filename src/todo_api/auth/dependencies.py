@@ -8,7 +8,7 @@ from todo_api.auth.errors import Unauthorized
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity, TokenVerifier
 from todo_api.auth.users import KnownUsers, ensure_user
-from todo_api.deps import database
+from todo_api.kit.deps import database
 
 
 def bearer_token(request: Request) -> str:

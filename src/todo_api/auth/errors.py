@@ -1,6 +1,6 @@
 """The errors of signing in and of tokens: each one class, its status and code set once."""
 
-from todo_api.errors import ApiError, ErrorCode
+from todo_api.kit.errors import ApiError, ErrorCode
 
 
 def _bearer_challenge(message: str | None) -> dict[str, str]:

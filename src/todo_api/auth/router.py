@@ -15,9 +15,9 @@ from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
 from todo_api.config import Settings
-from todo_api.deps import Connection
-from todo_api.errors import NotFound, error_responses
-from todo_api.http import form_content_type
+from todo_api.kit.deps import Connection
+from todo_api.kit.errors import NotFound, error_responses
+from todo_api.kit.http import form_content_type
 
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}

@@ -8,8 +8,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.auth.tokens import EMAIL_SHAPE, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, canonical_email
-from todo_api.inputs import Input
-from todo_api.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
+from todo_api.kit.inputs import Input
+from todo_api.kit.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
 
 # The same rule for OpenAPI, before the surrounding white space is trimmed.
 EMAIL_PATTERN = rf"^\s*{EMAIL_SHAPE}\s*$"

@@ -16,14 +16,14 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select, update
 
 from todo_api.auth.errors import InvalidToken, TokenExpired
-from todo_api.auth.models import refresh_tokens, users
 from todo_api.auth.passwords import hash_password, verify_password
 from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 from todo_api.db import Connection, Row, insert_or_ignore
-from todo_api.errors import Conflict
-from todo_api.ids import new_id, utcnow
+from todo_api.kit.errors import Conflict
+from todo_api.kit.ids import new_id, utcnow
+from todo_api.tables.users import refresh_tokens, users
 
 
 def _digest(token: str) -> str:

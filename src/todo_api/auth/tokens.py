@@ -24,7 +24,7 @@ import jwt
 from todo_api.auth.errors import AuthUnavailable, InvalidToken, TokenExpired
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
 from todo_api.config import Settings
-from todo_api.ids import utcnow
+from todo_api.kit.ids import utcnow
 
 # Ids for subjects that are not UUIDs (Better Auth's random strings) derive from this
 # namespace, so one subject always maps to one user without a lookup.

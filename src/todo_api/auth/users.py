@@ -5,10 +5,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from uuid import UUID
 
-from todo_api.auth.models import users
 from todo_api.auth.tokens import Identity
 from todo_api.db import Connection, IntegrityViolation, insert_or_ignore
-from todo_api.ids import utcnow
+from todo_api.kit.ids import utcnow
+from todo_api.tables.users import users
 
 T = TypeVar("T")
 

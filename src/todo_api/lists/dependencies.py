@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Path
 
-from todo_api.inputs import UUID_EXAMPLE
+from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.lists.errors import ListNotFound
 
 ListIdPath = Annotated[

@@ -1,6 +1,6 @@
 """The errors of the lists domain."""
 
-from todo_api.errors import Conflict, NotFound, PreconditionFailed
+from todo_api.kit.errors import Conflict, NotFound, PreconditionFailed
 
 
 class ListNotFound(NotFound):

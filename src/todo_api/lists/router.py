@@ -6,15 +6,14 @@ from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.users import with_user_row
-from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
-from todo_api.deps import database
-from todo_api.errors import error_responses
-from todo_api.http import documented, json_response, read_json
+from todo_api.kit.conditional import etag, if_match, matches_none, not_modified, preconditions
+from todo_api.kit.deps import database
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import documented, json_response, read_json
 from todo_api.lists import service
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
-from todo_api.lists.errors import ListNotFound
-from todo_api.lists.models import ListRow
 from todo_api.lists.schemas import ListCreate, ListMove, ListRead, ListUpdate, list_body
+from todo_api.tables.lists import ListRow
 
 PREFIX = "/api/lists"
 router = APIRouter(prefix=PREFIX, tags=["lists"], responses=error_responses(401, 500, 503))
@@ -29,12 +28,6 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 def list_response(row: ListRow, status_code: int = 200, **headers: str) -> Response:
     """A list as JSON, with its ETag."""
     return json_response(list_body(row), status_code, {"ETag": etag(row["version"]), **headers})
-
-
-def _found(row: ListRow | None) -> ListRow:
-    if row is None:
-        raise ListNotFound
-    return row
 
 
 @router.get("", response_model=list[ListRead], summary="Your lists, in your order")
@@ -82,7 +75,7 @@ async def get_list(list_id: ListIdPath, request: Request) -> Response:
     if_none_match = request.headers.get("if-none-match")
     list_uuid = parse_list_id(list_id)
     async with database(request).connection() as conn:
-        row = _found(await service.get_list(conn, user.user_id, list_uuid))
+        row = await service.get_list(conn, user.user_id, list_uuid)
     if not matches_none(if_none_match, row["version"]):
         return not_modified(row["version"])
     return list_response(row)
@@ -104,7 +97,7 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
         row = await service.update_list(
             conn, user.user_id, list_uuid, data, if_match(if_match_header)
         )
-    return list_response(_found(row))
+    return list_response(row)
 
 
 @router.delete(
@@ -120,11 +113,7 @@ async def delete_list(list_id: ListIdPath, request: Request) -> Response:
     if_match_header = request.headers.get("if-match")
     list_uuid = parse_list_id(list_id)
     async with database(request).connection() as conn:
-        deleted = await service.delete_list(
-            conn, user.user_id, list_uuid, if_match(if_match_header)
-        )
-    if not deleted:
-        raise ListNotFound
+        await service.delete_list(conn, user.user_id, list_uuid, if_match(if_match_header))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -149,4 +138,4 @@ async def move_list(list_id: ListIdPath, request: Request) -> Response:
             after=data.after,
             if_match=if_match(if_match_header),
         )
-    return list_response(_found(row))
+    return list_response(row)

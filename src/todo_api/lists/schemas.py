@@ -14,15 +14,15 @@ from pydantic import (
     field_validator,
 )
 
-from todo_api.inputs import (
+from todo_api.kit.inputs import (
     Change,
     Input,
     Move,
     change_schema,
     refuse_null,
 )
-from todo_api.lists.models import NAME_MAX_LENGTH
-from todo_api.text import TEXT_PATTERN, not_blank, storable
+from todo_api.kit.text import TEXT_PATTERN, not_blank, storable
+from todo_api.tables.lists import NAME_MAX_LENGTH
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 

@@ -8,49 +8,36 @@ Every function returns rows of one shape, `ListRow`.
 """
 
 import contextlib
-import functools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, exists, false, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select
 
-from todo_api import ordering
 from todo_api.db import Connection, IntegrityViolation, Query
-from todo_api.errors import InvalidField
-from todo_api.ids import new_id, utcnow
-from todo_api.lists.errors import ListNameTaken, ListStaleVersion
-from todo_api.lists.models import ListRow, lists
+from todo_api.kit import ordering
+from todo_api.kit.errors import InvalidField
+from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.rows import OwnedRows
+from todo_api.kit.versions import Versions, versions_params
+from todo_api.lists.errors import ListNameTaken, ListNotFound, ListStaleVersion
 from todo_api.lists.schemas import ListCreate, ListUpdate
-from todo_api.tasks.models import tasks
-from todo_api.versions import Versions, matching_versions, version_count, versions_params
+from todo_api.tables.lists import WITH_OPEN_COUNT, ListRow, lists
+from todo_api.tables.tasks import tasks
 
-OPEN_COUNT = (
-    select(func.count())
-    .where(tasks.c.list_id == lists.c.id, tasks.c.is_completed == false())
-    .scalar_subquery()
-    .label("open_count")
+ROWS: OwnedRows[ListRow] = OwnedRows(
+    lists, not_found=ListNotFound, stale=ListStaleVersion, returning=WITH_OPEN_COUNT
 )
-WITH_OPEN_COUNT = (*lists.c, OPEN_COUNT)
-
-
-def _owned() -> list[Any]:
-    return [lists.c.id == bindparam("list_id"), lists.c.user_id == bindparam("user_id")]
-
-
 ALL = Query(
     select(*WITH_OPEN_COUNT)
     .where(lists.c.user_id == bindparam("user_id"))
     .order_by(lists.c.position, lists.c.id)
 )
-GET = Query(select(*WITH_OPEN_COUNT).where(*_owned()))
-LOCKED = Query(select(lists).where(*_owned()).with_for_update())
-EXISTS = Query(select(exists().where(*_owned())))
 # The list's tasks locked parents first: the order in which completing or deleting a parent
 # locks them (the parent, then its subtasks by trigger or cascade).
 LOCK_TASKS = Query(
     select(tasks.c.id)
-    .where(tasks.c.list_id == bindparam("list_id"), tasks.c.user_id == bindparam("user_id"))
+    .where(tasks.c.list_id == bindparam("id"), tasks.c.user_id == bindparam("user_id"))
     .order_by(tasks.c.parent_id.is_not(None), tasks.c.id)
     .with_for_update()
 )
@@ -89,36 +76,15 @@ def name_key(name: str) -> str:
     return name.lower()
 
 
-@functools.lru_cache(maxsize=64)
-def _update_query(columns: frozenset[str], versions: int | None) -> Query:
-    """UPDATE ... RETURNING (with the open count) for one set of changed columns."""
-    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
-    return Query(
-        update(lists)
-        .where(*_owned(), *matching_versions(lists.c.version, versions))
-        .values(**values, version=lists.c.version + 1)
-        .returning(*WITH_OPEN_COUNT)
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _delete_query(versions: int | None) -> Query:
-    return Query(delete(lists).where(*_owned(), *matching_versions(lists.c.version, versions)))
-
-
 async def list_lists(conn: Connection, user_id: uuid.UUID) -> list[ListRow]:
     """The user's lists in their order, each with its open tasks counted."""
     rows = (await conn.execute(ALL, {"user_id": user_id})).rows
     return cast(list[ListRow], rows)
 
 
-async def get_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> ListRow | None:
-    row = (await conn.execute(GET, {"list_id": list_id, "user_id": user_id})).first()
-    return cast(ListRow | None, row)
-
-
-async def list_exists(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> bool:
-    return bool((await conn.execute(EXISTS, {"list_id": list_id, "user_id": user_id})).scalar())
+async def get_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> ListRow:
+    """The list; raises ListNotFound."""
+    return await ROWS.get(conn, user_id, list_id)
 
 
 async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) -> ListRow:
@@ -159,20 +125,19 @@ async def update_list(
     list_id: uuid.UUID,
     data: ListUpdate,
     if_match: Versions = None,
-) -> ListRow | None:
-    """The changed list, or None when there is none; raises ListStaleVersion or
-    ListNameTaken."""
+) -> ListRow:
+    """The changed list; raises ListNotFound, ListStaleVersion or ListNameTaken."""
     values: dict[str, Any] = {**data.model_dump(exclude_unset=True), "updated_at": utcnow()}
     key = name_key(values["name"]) if "name" in values else None
     if key is not None:
         values["name_key"] = key
     async with _unique_name(conn, user_id, key):
-        return await _update(conn, user_id, list_id, values, if_match)
+        return _found(await ROWS.update(conn, user_id, list_id, values, if_match))
 
 
 async def delete_list(
     conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, if_match: Versions = None
-) -> bool:
+) -> None:
     """Delete the list and, in the same statement, its tasks (each leaving a tombstone).
 
     In the user's reordering turn, which creating a task in a list and moving one take too:
@@ -180,15 +145,13 @@ async def delete_list(
     circle. The cascade would lock the tasks in storage order, which may put a subtask before
     its parent while the parent is being completed or deleted: they are locked in that
     write's order first."""
-    params = {"list_id": list_id, "user_id": user_id, **versions_params(if_match)}
+    params = {"id": list_id, "user_id": user_id, **versions_params(if_match)}
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
         if conn.name == "postgresql":  # SQLite's write transactions take turns
             await conn.execute(LOCK_TASKS, params)
-        if (await conn.execute(_delete_query(version_count(if_match)), params)).rowcount > 0:
-            return True
-        await _raise_if_stale(conn, user_id, list_id, if_match)
-        return False
+        if not await ROWS.delete(conn, user_id, list_id, if_match, params=params):
+            raise ListNotFound
 
 
 async def move_list(
@@ -199,23 +162,23 @@ async def move_list(
     before: uuid.UUID | None = None,
     after: uuid.UUID | None = None,
     if_match: Versions = None,
-) -> ListRow | None:
+) -> ListRow:
     """Place the list right before or after another of the user's lists (neither: last).
 
-    Raises InvalidField naming `before` or `after` when that names no other list of the
-    user's (someone else's list included)."""
+    Raises ListNotFound, ListStaleVersion, or InvalidField naming `before` or `after` when
+    that names no other list of the user's (someone else's list included)."""
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
-        moving = (await conn.execute(LOCKED, {"list_id": list_id, "user_id": user_id})).first()
+        moving = await ROWS.locked(conn, user_id, list_id)
         if moving is None:
-            return None
-        if if_match is not None and moving.version not in if_match:
+            raise ListNotFound
+        if if_match is not None and moving["version"] not in if_match:
             raise ListStaleVersion
         anchors: dict[str, ordering.Place] = {}
         for field, anchor_id in (("before", before), ("after", after)):
             if anchor_id is None:
                 continue
-            anchor = await get_list(conn, user_id, anchor_id)
+            anchor = await ROWS.find(conn, user_id, anchor_id)
             if anchor is None:
                 raise InvalidField(field, "names none of your lists")
             if anchor_id == list_id:
@@ -225,35 +188,13 @@ async def move_list(
         group = ordering.Group(lists, (lists.c.user_id == user_id,), (lists.c.user_id,))
         position = await ordering.position_for(conn, group, list_id, **anchors, now=now)
         values = {"position": position, "updated_at": now}
-        return await _update(conn, user_id, list_id, values, None)
+        return _found(await ROWS.update(conn, user_id, list_id, values))
 
 
-async def _update(
-    conn: Connection,
-    user_id: uuid.UUID,
-    list_id: uuid.UUID,
-    values: dict[str, Any],
-    if_match: Versions,
-) -> ListRow | None:
-    statement = _update_query(frozenset(values), version_count(if_match))
-    params = {
-        "list_id": list_id,
-        "user_id": user_id,
-        **{f"new_{name}": value for name, value in values.items()},
-        **versions_params(if_match),
-    }
-    row = cast(ListRow | None, (await conn.execute(statement, params)).first())
+def _found(row: ListRow | None) -> ListRow:
     if row is None:
-        await _raise_if_stale(conn, user_id, list_id, if_match)
+        raise ListNotFound
     return row
-
-
-async def _raise_if_stale(
-    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, if_match: Versions
-) -> None:
-    """After a conditional write matched nothing: 412 if the list is there, else not found."""
-    if if_match is not None and await list_exists(conn, user_id, list_id):
-        raise ListStaleVersion
 
 
 @contextlib.asynccontextmanager

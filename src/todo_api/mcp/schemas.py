@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from todo_api.inputs import UUID_EXAMPLE, Input
+from todo_api.kit.inputs import UUID_EXAMPLE, Input
 from todo_api.lists.schemas import ListRead
 from todo_api.tasks.dependencies import list_query
 from todo_api.tasks.schemas import TaskRead, TaskUpdate

@@ -40,8 +40,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
 from todo_api.auth.dependencies import authenticate
-from todo_api.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
-from todo_api.http import json_bytes, json_response
+from todo_api.kit.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
+from todo_api.kit.http import json_bytes, json_response
 from todo_api.mcp.tools import TOOLS, Caller
 
 PATH = "/mcp"

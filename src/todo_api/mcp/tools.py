@@ -14,8 +14,8 @@ from starlette.requests import Request
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
 from todo_api.db import Connection
-from todo_api.deps import database
-from todo_api.errors import InvalidField, validation_failure
+from todo_api.kit.deps import database
+from todo_api.kit.errors import InvalidField, validation_failure
 from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate, ListRead, list_body
 from todo_api.mcp.schemas import (
@@ -33,9 +33,7 @@ from todo_api.mcp.schemas import (
 )
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import list_query, parse_task_id
-from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import CursorCodec, InvalidCursor
-from todo_api.tasks.models import TaskRow
 from todo_api.tasks.schemas import TaskCreate, TaskRead, TaskUpdate, task_body
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -67,12 +65,6 @@ def _task_id(arguments: Mapping[str, Any]) -> uuid.UUID:
     return parse_task_id(_read(TaskRef, arguments).task_id)
 
 
-def _found(task: TaskRow | None) -> dict[str, Any]:
-    if task is None:
-        raise TaskNotFound
-    return task_body(task)
-
-
 async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     parameters = _read(ListTasksArguments, arguments)
     query = await list_query(**dict(parameters))
@@ -93,7 +85,8 @@ async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, 
 async def get_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     task_id = _task_id(arguments)
     async with caller.connection() as conn:
-        return _found(await service.get_task(conn, user_id=caller.user.user_id, task_id=task_id))
+        task = await service.get_task(conn, user_id=caller.user.user_id, task_id=task_id)
+    return task_body(task)
 
 
 async def create_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,7 +106,7 @@ async def update_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str,
         task = await service.update_task(
             conn, user_id=caller.user.user_id, task_id=task_id, data=data
         )
-    return _found(task)
+    return task_body(task)
 
 
 def _set_completed(completed: bool) -> Callable[[Caller, Mapping[str, Any]], Awaitable[Any]]:
@@ -123,7 +116,7 @@ def _set_completed(completed: bool) -> Callable[[Caller, Mapping[str, Any]], Awa
             task = await service.set_completed(
                 conn, user_id=caller.user.user_id, task_id=task_id, completed=completed
             )
-        return _found(task)
+        return task_body(task)
 
     return run
 
@@ -131,9 +124,7 @@ def _set_completed(completed: bool) -> Callable[[Caller, Mapping[str, Any]], Awa
 async def delete_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     task_id = _task_id(arguments)
     async with caller.connection() as conn:
-        deleted = await service.delete_task(conn, user_id=caller.user.user_id, task_id=task_id)
-    if not deleted:
-        raise TaskNotFound
+        await service.delete_task(conn, user_id=caller.user.user_id, task_id=task_id)
     return {"deleted": task_id}
 
 

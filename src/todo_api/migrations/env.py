@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from todo_api.models import include_in_comparison, metadata
+from todo_api.tables import include_in_comparison, metadata
 
 
 def run_migrations(connection: Connection) -> None:

@@ -6,8 +6,10 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import AfterValidator
 
-from todo_api.errors import InvalidField
-from todo_api.inputs import UUID_EXAMPLE
+from todo_api.kit.errors import InvalidField
+from todo_api.kit.inputs import UUID_EXAMPLE
+from todo_api.kit.text import NO_NUL_PATTERN, storable
+from todo_api.tables.tasks import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
@@ -17,9 +19,7 @@ from todo_api.tasks.listing import (
     Sort,
     TaskFilters,
 )
-from todo_api.tasks.models import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
 from todo_api.tasks.schemas import DateTimeText, PriorityName
-from todo_api.text import NO_NUL_PATTERN, storable
 
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
 QueryText = Annotated[str, AfterValidator(storable)]

@@ -1,6 +1,6 @@
 """The errors of the tasks domain."""
 
-from todo_api.errors import ApiError, FieldError, NotFound, PreconditionFailed
+from todo_api.kit.errors import ApiError, FieldError, NotFound, PreconditionFailed
 
 
 class TaskNotFound(NotFound):
@@ -21,8 +21,7 @@ class OperationFailed(ApiError):
     """A bulk operation failed, so none was applied: its own error, its details naming the
     operation's index."""
 
-    def __init__(self, index: int, reason: ApiError | None) -> None:
-        reason = reason or TaskNotFound()
+    def __init__(self, index: int, reason: ApiError) -> None:
         field = f"operations.{index}"
         details = [
             FieldError(

@@ -38,8 +38,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
-from todo_api.signing import InvalidToken, Signer
-from todo_api.tasks.models import Priority, task_tags, tasks
+from todo_api.kit.signing import InvalidToken, Signer
+from todo_api.tables.tasks import Priority, task_tags, tasks
 
 SortField = Literal["created_at", "updated_at", "due_at", "priority", "title", "position"]
 Sort = Literal[

@@ -8,29 +8,28 @@ token is checked (`read_json`).
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import with_user_row
-from todo_api.conditional import etag, if_match, matches_none, not_modified, preconditions
 from todo_api.config import Settings
-from todo_api.deps import database
-from todo_api.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
-from todo_api.http import documented, header_parameter, json_bytes, json_response, read_json
-from todo_api.idempotency import respond_idempotently
-from todo_api.lists.schemas import list_body
-from todo_api.tasks import changes, service
+from todo_api.kit.conditional import etag, if_match, matches_none, not_modified, preconditions
+from todo_api.kit.deps import database
+from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
+from todo_api.kit.http import documented, header_parameter, json_bytes, json_response, read_json
+from todo_api.kit.idempotency import respond_idempotently
+from todo_api.tables.tasks import TaskRow
+from todo_api.tasks import bulk as bulk_service
+from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
-from todo_api.tasks.models import TaskRow
 from todo_api.tasks.schemas import (
     BulkCreate,
     BulkRequest,
     BulkResponse,
     BulkUpdate,
-    ChangeFeed,
     TaskCreate,
     TaskMove,
     TaskRead,
@@ -76,12 +75,6 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
     return json_response(task_body(task), status_code, {"ETag": etag(task["version"]), **headers})
 
 
-def _found(task: TaskRow | None) -> TaskRow:
-    if task is None:
-        raise TaskNotFound
-    return task
-
-
 @router.get(
     "",
     response_model=list[TaskRead],
@@ -120,60 +113,6 @@ def _next_page_url(request: Request, cursor: str) -> str:
 
 
 @router.get(
-    "/changes",
-    response_model=ChangeFeed,
-    responses=error_responses(400, 410),
-    summary="What changed since a sync token (for offline clients)",
-)
-async def list_changes(
-    request: Request,
-    since: Annotated[
-        str | None,
-        Query(
-            max_length=512,
-            description="The `next` of the previous call; leave out to get everything",
-        ),
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=1000, description="Changes per call", examples=[100])
-    ] = 100,
-) -> Response:
-    user = await authenticate(request)
-    tokens: changes.SyncTokens = request.app.state.sync_tokens
-    try:
-        position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
-    except changes.InvalidSyncToken as exc:
-        raise InvalidField("since", str(exc)) from None
-    except changes.ExpiredSyncToken:
-        raise SyncTokenExpired(
-            "This sync token is older than the retention; sync again from the start"
-        ) from None
-    async with database(request).connection() as conn:
-        feed = await changes.read_changes(conn, user_id=user.user_id, since=position, limit=limit)
-    return json_response(
-        {
-            "changes": [task_body(row) for row in feed.changes],
-            "deleted": feed.deleted,
-            "lists": [list_body(row) for row in feed.lists],
-            "deleted_lists": feed.deleted_lists,
-            "next": tokens.next_token(user.user_id, feed, as_of),
-            "has_more": feed.has_more,
-        }
-    )
-
-
-@router.api_route(
-    "/changes",
-    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    include_in_schema=False,
-    responses=error_responses(405),
-)
-async def changes_other_methods(request: Request) -> Response:
-    """`changes` is not a task id: other methods are 405, not a change to a task."""
-    raise MethodNotAllowed("GET")
-
-
-@router.get(
     "/{task_id}",
     response_model=TaskRead,
     responses=READ_RESPONSES,
@@ -190,7 +129,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
             raise MethodNotAllowed("POST") from None
         raise
     async with database(request).connection() as conn:
-        task = _found(await service.get_task(conn, user_id=user.user_id, task_id=task_uuid))
+        task = await service.get_task(conn, user_id=user.user_id, task_id=task_uuid)
     if not matches_none(if_none_match, task["version"]):
         return not_modified(task["version"])
     return task_response(task)
@@ -236,7 +175,7 @@ async def bulk(request: Request) -> Response:
     idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, BulkRequest)
     operations = [
-        service.Operation(
+        bulk_service.Operation(
             op=item.op,
             id=None if isinstance(item, BulkCreate) else item.id,
             data=item.data if isinstance(item, BulkCreate | BulkUpdate) else None,
@@ -248,7 +187,7 @@ async def bulk(request: Request) -> Response:
         results = await with_user_row(
             conn,
             user,
-            lambda: service.apply_all(conn, user_id=user.user_id, operations=operations),
+            lambda: bulk_service.apply_all(conn, user_id=user.user_id, operations=operations),
         )
         body = [
             {
@@ -287,7 +226,7 @@ async def _update(
             data=data,
             if_match=if_match(if_match_header),
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 UPDATE_DOCS: dict[str, Any] = {
@@ -326,7 +265,7 @@ async def _set_completed(
             completed=completed,
             if_match=if_match(if_match_header),
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 COMPLETION_DOCS: dict[str, Any] = {
@@ -382,7 +321,7 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
             after=data.after,
             if_match=if_match(if_match_header),
         )
-    return task_response(_found(task))
+    return task_response(task)
 
 
 @router.delete(
@@ -397,12 +336,10 @@ async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
     user = await authenticate(request)
     if_match_header = request.headers.get("if-match")
     async with database(request).connection() as conn:
-        deleted = await service.delete_task(
+        await service.delete_task(
             conn,
             user_id=user.user_id,
             task_id=parse_task_id(task_id),
             if_match=if_match(if_match_header),
         )
-    if not deleted:
-        raise TaskNotFound
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from todo_api.inputs import (
+from todo_api.kit.inputs import (
     UUID_EXAMPLE,
     Change,
     Input,
@@ -26,9 +26,8 @@ from todo_api.inputs import (
     change_schema,
     refuse_null,
 )
-from todo_api.lists.schemas import ListRead
-from todo_api.tasks import recurrence
-from todo_api.tasks.models import (
+from todo_api.kit.text import NO_NUL_PATTERN, TEXT_PATTERN, not_blank, storable
+from todo_api.tables.tasks import (
     DESCRIPTION_MAX_LENGTH,
     RECURRENCE_MAX_LENGTH,
     TAG_MAX_LENGTH,
@@ -36,7 +35,7 @@ from todo_api.tasks.models import (
     TITLE_MAX_LENGTH,
     Priority,
 )
-from todo_api.text import NO_NUL_PATTERN, TEXT_PATTERN, not_blank, storable
+from todo_api.tasks import recurrence
 
 PriorityName = Literal["none", "low", "medium", "high"]
 
@@ -320,12 +319,3 @@ class BulkResult(BaseModel):
 
 class BulkResponse(BaseModel):
     results: list[BulkResult]
-
-
-class ChangeFeed(BaseModel):
-    changes: list[TaskRead] = Field(description="Tasks created or changed, oldest change first")
-    deleted: list[uuid.UUID] = Field(description="Ids of tasks deleted")
-    lists: list[ListRead] = Field(description="Lists created or changed, oldest change first")
-    deleted_lists: list[uuid.UUID] = Field(description="Ids of lists deleted")
-    next: str = Field(description="The `since` of the next call")
-    has_more: bool

@@ -7,26 +7,33 @@ occurrence in the same transaction, under a row lock, so that happens exactly on
 completion is raced. Every function returns rows of one shape, `TaskRow`.
 """
 
-import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
-
-from todo_api import ordering
-from todo_api.db import Connection, Query
-from todo_api.errors import ApiError, InvalidField
-from todo_api.ids import new_id, utcnow
-from todo_api.lists import service as lists_service
+from todo_api.db import Connection
+from todo_api.kit import ordering
+from todo_api.kit.errors import InvalidField
+from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.versions import Versions
+from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import listing, recurrence
-from todo_api.tasks.errors import OperationFailed, StaleVersion
+from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import CursorCodec, ListQuery
-from todo_api.tasks.models import TaskRow, tasks
+from todo_api.tasks.placement import (
+    PLACEMENT_FIELDS,
+    check_list,
+    insert_last,
+    locked_for_move,
+    not_parents_list,
+    relocation,
+    subtasks_follow,
+    valid_parent,
+)
+from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
-from todo_api.versions import Versions, matching_versions, version_count, versions_params
 
 # A recurring task needs a due date: a write touching either is checked afterwards.
 RULE_FIELDS = frozenset({"recurrence", "due_at"})
@@ -47,11 +54,6 @@ LIFECYCLE_COLUMNS = frozenset(
         "updated_at",
     }
 )
-# What an INSERT writes; the change stamps are the database's (triggers), the position is
-# computed in the statement.
-WRITTEN_COLUMNS = tuple(
-    c.name for c in tasks.c if c.name not in {"change_txid", "change_seq", "position"}
-)
 
 
 def _needs_due_at() -> InvalidField:
@@ -68,105 +70,6 @@ def _check_rule(rule: str | None, due_at: datetime | None) -> None:
         raise InvalidField(
             "recurrence", "gives no date after the task's due_at within the next 10 years"
         )
-
-
-def _owned() -> list[Any]:
-    return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")]
-
-
-GET = Query(select(tasks).where(*_owned()))
-LOCKED = Query(select(tasks).where(*_owned()).with_for_update())
-EXISTS = Query(select(exists().where(*_owned())))
-
-
-# The order of the siblings' index (ix_tasks_user_id_list_id_parent_id_position_id).
-SIBLING_ORDER = (tasks.c.user_id, tasks.c.list_id, tasks.c.parent_id, tasks.c.position, tasks.c.id)
-
-
-def _siblings(in_list: bool, under_parent: bool) -> list[Any]:
-    """A task's siblings, the tasks it is ordered among: the same list and parent."""
-    return [
-        tasks.c.user_id == bindparam("user_id"),
-        tasks.c.list_id == bindparam("list_id") if in_list else tasks.c.list_id.is_(None),
-        tasks.c.parent_id == bindparam("parent_id")
-        if under_parent
-        else tasks.c.parent_id.is_(None),
-    ]
-
-
-@functools.lru_cache(maxsize=4)
-def _insert_query(in_list: bool, under_parent: bool) -> Query:
-    """INSERT of a task last among its siblings, its position computed in the statement."""
-    # The largest position, read backwards along the group's index (ordering by the whole
-    # key, which the conditions pin, so PostgreSQL reads one index entry for it).
-    largest = (
-        select(tasks.c.position)
-        .where(*_siblings(in_list, under_parent))
-        .order_by(*(column.desc() for column in SIBLING_ORDER))
-        .limit(1)
-        .scalar_subquery()
-    )
-    last = func.coalesce(largest, 0) + ordering.STEP
-    values: dict[str, Any] = {name: bindparam(name) for name in WRITTEN_COLUMNS}
-    return Query(insert(tasks).values(**values, position=last).returning(tasks.c.position))
-
-
-# A task's open recurring subtasks: completing the task completes them, each making its next
-# occurrence, which only the service can work out (the trigger of migration 0007 completes
-# the other open subtasks in the completing statement itself).
-_subtask = tasks.alias("subtask")
-_OPEN_RECURRING_SUBTASKS = (
-    select(_subtask.c.id)
-    .where(
-        _subtask.c.parent_id == tasks.c.id,
-        _subtask.c.is_completed.is_(False),
-        _subtask.c.recurrence.is_not(None),
-    )
-    .correlate(tasks)
-)
-OPEN_RECURRING_SUBTASKS = Query(
-    select(_subtask.c.id).where(
-        _subtask.c.parent_id == bindparam("task_id"),
-        _subtask.c.user_id == bindparam("user_id"),
-        _subtask.c.is_completed.is_(False),
-        _subtask.c.recurrence.is_not(None),
-    )
-)
-
-# Conditions an UPDATE may add: reopen only a completed task; complete in one statement only
-# an open task that does not recur and has no open recurring subtask (the others need their
-# row locked first).
-Only = Literal["completed", "open_and_plain"] | None
-_ONLY: dict[str, list[Any]] = {
-    "completed": [tasks.c.is_completed],
-    "open_and_plain": [
-        tasks.c.is_completed.is_(False),
-        tasks.c.recurrence.is_(None),
-        ~_OPEN_RECURRING_SUBTASKS.exists(),
-    ],
-}
-
-
-@functools.lru_cache(maxsize=512)
-def _update_query(columns: frozenset[str], versions: int | None, only: Only) -> Query:
-    """UPDATE ... RETURNING for one set of changed columns (values bound as `new_<column>`)."""
-    conditions = [
-        *_owned(),
-        *matching_versions(tasks.c.version, versions),
-        *_ONLY.get(only or "", []),
-    ]
-    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
-    return Query(
-        update(tasks)
-        .where(*conditions)
-        .values(**values, version=tasks.c.version + 1)
-        .returning(*tasks.c)
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _delete_query(versions: int | None) -> Query:
-    return Query(delete(tasks).where(*_owned(), *matching_versions(tasks.c.version, versions)))
 
 
 @dataclass(frozen=True)
@@ -210,9 +113,9 @@ async def list_tasks(
     return Page(cast(list[TaskRow], page), total, total_is_minimum, next_cursor)
 
 
-async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
-    row = (await conn.execute(GET, {"task_id": task_id, "user_id": user_id})).first()
-    return cast(TaskRow | None, row)
+async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
+    """The task; raises TaskNotFound."""
+    return await ROWS.get(conn, user_id, task_id)
 
 
 async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate) -> TaskRow:
@@ -233,45 +136,19 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
         "updated_at": now,
     }
     if data.list_id is None and data.parent_id is None:
-        return await _insert(conn, row)
+        return await insert_last(conn, row)
     async with conn.transaction():
         # In the user's reordering turn, as list deletions and moves are: the list and the
         # parent stay as they were checked until the task is in.
         await ordering.serialise(conn, user_id)
         if data.parent_id is not None:
-            parent = await _valid_parent(conn, user_id, data.parent_id)
+            parent = await valid_parent(conn, user_id, data.parent_id)
             if "list_id" in data.model_fields_set and data.list_id != parent["list_id"]:
-                raise _not_parents_list()
+                raise not_parents_list()
             row["list_id"] = parent["list_id"]
         else:
-            await _check_list(conn, user_id, data.list_id)
-        return await _insert(conn, row)
-
-
-async def _insert(conn: Connection, row: dict[str, Any]) -> TaskRow:
-    """INSERT the row (last among its siblings); the row as stored."""
-    statement = _insert_query(row["list_id"] is not None, row["parent_id"] is not None)
-    position = (await conn.execute(statement, row)).scalar()
-    return cast(TaskRow, {**row, "position": position, "change_txid": 0, "change_seq": 0})
-
-
-def _not_parents_list() -> InvalidField:
-    return InvalidField("list_id", "a subtask is in its parent's list")
-
-
-async def _check_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID | None) -> None:
-    if list_id is not None and not await lists_service.list_exists(conn, user_id, list_id):
-        raise InvalidField("list_id", "names none of your lists")
-
-
-async def _valid_parent(conn: Connection, user_id: uuid.UUID, parent_id: uuid.UUID) -> TaskRow:
-    """The parent a task is to go under (read in the user's reordering turn)."""
-    parent = await get_task(conn, user_id=user_id, task_id=parent_id)
-    if parent is None:
-        raise InvalidField("parent_id", "names none of your tasks")
-    if parent["parent_id"] is not None:
-        raise InvalidField("parent_id", "names a subtask: subtasks have no subtasks of their own")
-    return parent
+            await check_list(conn, user_id, data.list_id)
+        return await insert_last(conn, row)
 
 
 async def update_task(
@@ -281,8 +158,8 @@ async def update_task(
     task_id: uuid.UUID,
     data: TaskUpdate,
     if_match: Versions = None,
-) -> TaskRow | None:
-    """The changed task, or None when there is none; raises StaleVersion or InvalidField.
+) -> TaskRow:
+    """The changed task; raises TaskNotFound, StaleVersion or InvalidField.
 
     A new `list_id` or `parent_id` moves the task (last among its new siblings, its subtasks
     along), under the same rules as `move_task`, in the same transaction as the rest."""
@@ -291,43 +168,20 @@ async def update_task(
         values["completed_at"] = None
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
     if not placement and data.is_completed is not True and not RULE_FIELDS & values.keys():
-        return await _update(conn, user_id, task_id, values, if_match)
+        return found(await _update(conn, user_id, task_id, values, if_match))
     async with conn.transaction():  # several statements, or a rule check that may undo it
         before = None
         if placement:
-            before = await _locked_for_move(conn, user_id, task_id, if_match)
-            if before is None:
-                return None
-            values.update(await _relocation(conn, before, placement, None, None, last=False))
+            before = await locked_for_move(conn, user_id, task_id, if_match)
+            values.update(await relocation(conn, before, placement, None, None, last=False))
         if data.is_completed is True:
             task = await _complete(conn, user_id, task_id, if_match, extra=values)
         else:
             task = await _update(conn, user_id, task_id, values, if_match)
-        if before is not None and task is not None:
-            await _subtasks_follow(conn, before, task)
+        task = found(task)
+        if before is not None:
+            await subtasks_follow(conn, before, task)
         return task
-
-
-# Manual order: where a task is (list and parent) and its place among its siblings.
-
-PLACEMENT_FIELDS = ("list_id", "parent_id")
-HAS_SUBTASKS = Query(
-    select(
-        exists().where(
-            tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")
-        )
-    )
-)
-# Subtasks are in their parent's list: moving a parent to another list moves them.
-SUBTASKS_FOLLOW = Query(
-    update(tasks)
-    .where(tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id"))
-    .values(
-        list_id=bindparam("new_list_id"),
-        updated_at=bindparam("now"),
-        version=tasks.c.version + 1,
-    )
-)
 
 
 async def move_task(
@@ -339,116 +193,19 @@ async def move_task(
     before: uuid.UUID | None = None,
     after: uuid.UUID | None = None,
     if_match: Versions = None,
-) -> TaskRow | None:
+) -> TaskRow:
     """Place the task right before or after another task (neither: last), in the list and
     under the parent `placement` names (`list_id`, `parent_id`; one left out stays as it is,
     or follows the task named by before/after). Its subtasks follow it to another list.
 
-    Raises InvalidField naming the field at fault (see `_relocation`), or StaleVersion."""
+    Raises InvalidField naming the field at fault (see `_relocation`), TaskNotFound or
+    StaleVersion."""
     async with conn.transaction():
-        task = await _locked_for_move(conn, user_id, task_id, if_match)
-        if task is None:
-            return None
-        values = await _relocation(conn, task, placement, before, after, last=True)
-        moved = await _update(conn, user_id, task_id, values, None)
-        if moved is not None:
-            await _subtasks_follow(conn, task, moved)
+        task = await locked_for_move(conn, user_id, task_id, if_match)
+        values = await relocation(conn, task, placement, before, after, last=True)
+        moved = found(await _update(conn, user_id, task_id, values, None))
+        await subtasks_follow(conn, task, moved)
         return moved
-
-
-async def _locked_for_move(
-    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> TaskRow | None:
-    """The task, locked, in the user's reordering turn (see ordering.serialise)."""
-    await ordering.serialise(conn, user_id)
-    task = await _locked(conn, user_id, task_id)
-    if task is not None and if_match is not None and task["version"] not in if_match:
-        raise StaleVersion
-    return task
-
-
-async def _relocation(
-    conn: Connection,
-    task: TaskRow,
-    placement: Mapping[str, uuid.UUID | None],
-    before: uuid.UUID | None,
-    after: uuid.UUID | None,
-    *,
-    last: bool,
-) -> dict[str, Any]:
-    """The columns that put `task` where it is asked to go: list, parent and position. With
-    `last` false, a task that stays among the same siblings keeps its position.
-
-    The rules: a parent is a top-level task of the user's, not the task itself, and a task
-    with subtasks cannot go under one (`parent_id`); a subtask is in its parent's list
-    (`list_id`); the list is the user's (`list_id`); before/after name another task of the
-    user's among the same siblings (`before`, `after`)."""
-    user_id, task_id = task["user_id"], task["id"]
-    anchor_field, anchor_id = ("before", before) if before is not None else ("after", after)
-    anchor: TaskRow | None = None
-    if anchor_id is not None:
-        if anchor_id == task_id:
-            raise InvalidField(anchor_field, "a task cannot be placed next to itself")
-        anchor = await get_task(conn, user_id=user_id, task_id=anchor_id)
-        if anchor is None:
-            raise InvalidField(anchor_field, "names none of your tasks")
-    where = anchor if anchor is not None else task
-    parent_id = placement["parent_id"] if "parent_id" in placement else where["parent_id"]
-    if parent_id is not None:
-        if parent_id == task_id:
-            raise InvalidField("parent_id", "a task cannot be its own subtask")
-        parent = await _valid_parent(conn, user_id, parent_id)
-        params = {"task_id": task_id, "user_id": user_id}
-        if (await conn.execute(HAS_SUBTASKS, params)).scalar():
-            raise InvalidField("parent_id", "a task with subtasks cannot become a subtask")
-        list_id = parent["list_id"]
-        if "list_id" in placement and placement["list_id"] != list_id:
-            raise _not_parents_list()
-    elif "list_id" in placement:
-        list_id = placement["list_id"]
-        await _check_list(conn, user_id, list_id)
-    else:
-        list_id = where["list_id"]
-    if anchor is not None and (anchor["list_id"], anchor["parent_id"]) != (list_id, parent_id):
-        raise InvalidField(anchor_field, "names a task in another list or under another parent")
-    now = utcnow()
-    values: dict[str, Any] = {"list_id": list_id, "parent_id": parent_id, "updated_at": now}
-    if last or (list_id, parent_id) != (task["list_id"], task["parent_id"]):
-        place = ordering.Place(anchor["position"], anchor["id"]) if anchor else None
-        values["position"] = await ordering.position_for(
-            conn,
-            _sibling_group(user_id, list_id, parent_id),
-            task_id,
-            before=place if before is not None else None,
-            after=place if after is not None else None,
-            now=now,
-        )
-    return values
-
-
-def _sibling_group(
-    user_id: uuid.UUID, list_id: uuid.UUID | None, parent_id: uuid.UUID | None
-) -> ordering.Group:
-    return ordering.Group(
-        tasks,
-        (
-            tasks.c.user_id == user_id,
-            tasks.c.list_id.is_(None) if list_id is None else tasks.c.list_id == list_id,
-            tasks.c.parent_id.is_(None) if parent_id is None else tasks.c.parent_id == parent_id,
-        ),
-        SIBLING_ORDER[:3],
-    )
-
-
-async def _subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> None:
-    if after["list_id"] != before["list_id"] and after["parent_id"] is None:
-        params = {
-            "task_id": after["id"],
-            "user_id": after["user_id"],
-            "new_list_id": after["list_id"],
-            "now": after["updated_at"],
-        }
-        await conn.execute(SUBTASKS_FOLLOW, params)
 
 
 async def set_completed(
@@ -458,10 +215,11 @@ async def set_completed(
     task_id: uuid.UUID,
     completed: bool,
     if_match: Versions = None,
-) -> TaskRow | None:
-    """Complete or reopen; idempotent: a task already in that state is left untouched."""
+) -> TaskRow:
+    """Complete or reopen; idempotent: a task already in that state is left untouched.
+    Raises TaskNotFound or StaleVersion."""
     if completed:
-        return await _complete(conn, user_id, task_id, if_match)
+        return found(await _complete(conn, user_id, task_id, if_match))
     reopened = await _update(
         conn,
         user_id,
@@ -472,16 +230,14 @@ async def set_completed(
     )
     if reopened is not None:
         return reopened
-    return await _current(conn, user_id, task_id, if_match)
+    return found(await ROWS.current(conn, user_id, task_id, if_match))
 
 
 async def toggle_completed(
     conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
-) -> TaskRow | None:
+) -> TaskRow:
     async with conn.transaction():
-        task = await _locked(conn, user_id, task_id)
-        if task is None:
-            return None
+        task = found(await ROWS.locked(conn, user_id, task_id))
         return await set_completed(
             conn,
             user_id=user_id,
@@ -517,12 +273,12 @@ async def _complete(
         if completed is not None:
             return completed
     async with conn.transaction():
-        before = await _locked(conn, user_id, task_id)
+        before = await ROWS.locked(conn, user_id, task_id)
         if before is None:
             return None
         if before["is_completed"]:
             if not extra:  # completing a completed task changes nothing
-                return await _current(conn, user_id, task_id, if_match)
+                return await ROWS.current(conn, user_id, task_id, if_match)
             return await _update(conn, user_id, task_id, values, if_match)
         values["completed_at"] = now
         # The task as this write leaves it decides the next occurrence; its id is marked on the
@@ -535,7 +291,7 @@ async def _complete(
         if task is not None and following is not None:
             due_at, rule = following
             content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
-            await _insert(
+            await insert_last(
                 conn,
                 {
                     **content,
@@ -566,12 +322,10 @@ def _following(task: dict[str, Any]) -> tuple[datetime, recurrence.Rule] | None:
 
 async def delete_task(
     conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
-) -> bool:
-    params = {"task_id": task_id, "user_id": user_id, **versions_params(if_match)}
-    if (await conn.execute(_delete_query(version_count(if_match)), params)).rowcount > 0:
-        return True
-    await _raise_if_stale(conn, user_id, task_id, if_match)
-    return False
+) -> None:
+    """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion."""
+    if not await ROWS.delete(conn, user_id, task_id, if_match):
+        raise TaskNotFound
 
 
 async def _update(
@@ -583,112 +337,9 @@ async def _update(
     *,
     only: Only = None,
 ) -> TaskRow | None:
-    """UPDATE ... RETURNING; None when no task matched (and it is not a stale version).
-
-    With `only`, a task outside that condition is not an error either: None, and the caller
-    decides (the task is already open, or needs the locked path to be completed)."""
-    statement = _update_query(frozenset(values), version_count(if_match), only)
-    params = {
-        "task_id": task_id,
-        "user_id": user_id,
-        **{f"new_{name}": value for name, value in values.items()},
-        **versions_params(if_match),
-    }
-    row = cast(TaskRow | None, (await conn.execute(statement, params)).first())
-    if row is None and only is None:
-        await _raise_if_stale(conn, user_id, task_id, if_match)
+    """The rows' conditional UPDATE; a write touching the rule or the due date checks the rule
+    on the row it leaves (raising undoes the write)."""
+    row = await ROWS.update(conn, user_id, task_id, values, if_match, only=only)
     if row is not None and RULE_FIELDS & values.keys():
-        _check_rule(row["recurrence"], row["due_at"])  # raising undoes the write
+        _check_rule(row["recurrence"], row["due_at"])
     return row
-
-
-async def _current(
-    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> TaskRow | None:
-    """The task as it is, for a write that had nothing to change (still held to If-Match)."""
-    task = await get_task(conn, user_id=user_id, task_id=task_id)
-    if task is not None and if_match is not None and task["version"] not in if_match:
-        raise StaleVersion
-    return task
-
-
-async def _locked(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
-    """The task, locked until the transaction ends (SQLite's transactions lock the file)."""
-    row = (await conn.execute(LOCKED, {"task_id": task_id, "user_id": user_id})).first()
-    return cast(TaskRow | None, row)
-
-
-async def _raise_if_stale(
-    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
-) -> None:
-    """After a conditional write matched nothing: 412 if the task is there, else not found."""
-    if if_match is None:
-        return
-    if (await conn.execute(EXISTS, {"task_id": task_id, "user_id": user_id})).scalar():
-        raise StaleVersion
-
-
-# Bulk: many operations, one transaction, all or nothing.
-
-BulkOp = Literal["create", "update", "complete", "reopen", "delete"]
-
-
-@dataclass(frozen=True)
-class Operation:
-    op: BulkOp
-    id: uuid.UUID | None = None
-    data: TaskCreate | TaskUpdate | None = None
-
-
-@dataclass(frozen=True)
-class OperationResult:
-    op: BulkOp
-    id: uuid.UUID
-    status: int
-    task: TaskRow | None
-
-
-async def apply_all(
-    conn: Connection, *, user_id: uuid.UUID, operations: Sequence[Operation]
-) -> list[OperationResult]:
-    """Apply every operation, or none: the first failure rolls everything back and raises
-    OperationFailed.
-
-    In the user's reordering turn: each operation holds its task until the end, so two bulks
-    of one user (or a bulk and a list's deletion) take turns instead of locking the same tasks
-    in different orders."""
-    results: list[OperationResult] = []
-    async with conn.transaction():
-        await ordering.serialise(conn, user_id)
-        for index, operation in enumerate(operations):
-            try:
-                result = await _apply(conn, user_id, operation)
-            except ApiError as exc:
-                raise OperationFailed(index, exc) from exc
-            if result is None:
-                raise OperationFailed(index, None)
-            results.append(result)
-    return results
-
-
-async def _apply(
-    conn: Connection, user_id: uuid.UUID, operation: Operation
-) -> OperationResult | None:
-    op, task_id = operation.op, operation.id
-    if op == "create":
-        assert isinstance(operation.data, TaskCreate)
-        created = await create_task(conn, user_id=user_id, data=operation.data)
-        return OperationResult(op, created["id"], 201, created)
-    assert task_id is not None
-    task: TaskRow | None
-    if op == "update":
-        assert isinstance(operation.data, TaskUpdate)
-        task = await update_task(conn, user_id=user_id, task_id=task_id, data=operation.data)
-    elif op in ("complete", "reopen"):
-        task = await set_completed(
-            conn, user_id=user_id, task_id=task_id, completed=op == "complete"
-        )
-    else:
-        deleted = await delete_task(conn, user_id=user_id, task_id=task_id)
-        return OperationResult(op, task_id, 204, None) if deleted else None
-    return OperationResult(op, task_id, 200, task) if task is not None else None

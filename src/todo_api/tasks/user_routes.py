@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from todo_api.auth.dependencies import authenticate
 from todo_api.auth.tokens import Identity
-from todo_api.conditional import if_match
-from todo_api.deps import database
-from todo_api.errors import error_responses
-from todo_api.http import documented
-from todo_api.inputs import UUID_EXAMPLE
+from todo_api.kit.conditional import if_match
+from todo_api.kit.deps import database
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import documented
+from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
@@ -99,6 +99,4 @@ async def toggle_task(task_id: TaskIdPath, request: Request) -> Response:
             task_id=parse_task_id(task_id),
             if_match=if_match(if_match_header),
         )
-    if task is None:
-        raise TaskNotFound
     return tasks.task_response(task)

@@ -142,7 +142,7 @@ def _sqlite_add_references() -> None:
 
 
 # Existing tasks: in the inbox, at the top level, in the order they were created, with the
-# gap todo_api.ordering leaves between neighbours (STEP, 2**20).
+# gap todo_api.kit.ordering leaves between neighbours (STEP, 2**20).
 NUMBER_EXISTING_TASKS = """
     UPDATE tasks SET position = numbered.n * 1048576
     FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) AS n

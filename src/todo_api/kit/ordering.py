@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, select, tuple_, update
 
-from todo_api.auth.models import users
 from todo_api.db import Connection, Query
+from todo_api.tables.users import users
 
 # The gap a new row leaves after the last one; positions stay far below 2**53, so clients
 # reading JSON numbers as doubles read them exactly.

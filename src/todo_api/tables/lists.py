@@ -2,10 +2,23 @@ import uuid
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Uuid, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Uuid,
+    false,
+    func,
+    select,
+)
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.tasks import tasks
+from todo_api.tables.versioned import change_stamp_field, timestamp_field, version_field
 
 NAME_MAX_LENGTH = 100
 # What uniqueness compares: the name in lower case, which can be longer than the name itself
@@ -26,20 +39,13 @@ class TaskList(SQLModel, table=True):
     # The name as uniqueness sees it (lower case): unique per user, written by the service.
     name_key: str = Field(sa_type=String(NAME_KEY_MAX_LENGTH), nullable=False)
     color: str | None = Field(default=None, sa_type=String(7))
-    # The list's place among the user's lists (see todo_api.ordering).
+    # The list's place among the user's lists (see todo_api.kit.ordering).
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
-    version: int = Field(
-        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
-    )
-    # The list's place in the change feed, stamped by triggers as for tasks (migration 0007).
-    change_txid: int = Field(
-        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
-    )
-    change_seq: int = Field(
-        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
-    )
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    version: int = version_field()
+    change_txid: int = change_stamp_field()
+    change_seq: int = change_stamp_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class ListTombstone(SQLModel, table=True):
@@ -87,3 +93,14 @@ Index(
     list_tombstones.c.change_txid,
     list_tombstones.c.change_seq,
 )
+
+
+# A list as it is served: its row and the number of its open tasks, counted in the statement
+# that reads the list (a correlated count the (list_id, is_completed) index answers).
+OPEN_COUNT = (
+    select(func.count())
+    .where(tasks.c.list_id == lists.c.id, tasks.c.is_completed == false())
+    .scalar_subquery()
+    .label("open_count")
+)
+WITH_OPEN_COUNT = (*lists.c, OPEN_COUNT)

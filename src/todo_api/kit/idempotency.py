@@ -10,48 +10,24 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request, Response
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Integer, String, Table, Text, delete, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy import update as sql_update
-from sqlmodel import Field, SQLModel
 
 from todo_api.config import Settings
-from todo_api.db import Connection, UTCDateTime, insert_or_ignore
-from todo_api.errors import Conflict, IdempotencyKeyReused, InvalidField
-from todo_api.ids import utcnow
+from todo_api.db import Connection, insert_or_ignore
+from todo_api.kit.errors import Conflict, IdempotencyKeyReused, InvalidField
+from todo_api.kit.ids import utcnow
+from todo_api.tables.idempotency import KEY_MAX_LENGTH, idempotency_keys
 
-KEY_MAX_LENGTH = 255
 # What a replay repeats of the first response besides its status and body.
 REPLAYED_HEADERS = ("Location", "ETag")
 # A claim older than this with no response is from a request that died before committing.
 STALE_CLAIM = timedelta(seconds=60)
-
-
-class IdempotencyKey(SQLModel, table=True):
-    """A key's claim and, once the work has committed, its response. No foreign key to users:
-    a claim must not fail for a user whose row is being re-created; expiry cleans up."""
-
-    __tablename__ = "idempotency_keys"
-
-    user_id: uuid.UUID = Field(primary_key=True)
-    key: str = Field(sa_type=String(KEY_MAX_LENGTH), primary_key=True)
-    request_hash: str = Field(sa_type=String(64), nullable=False)
-    # Which request holds the claim: a request whose claim was taken over must not answer.
-    claim_id: uuid.UUID = Field(nullable=False)
-    status_code: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    response_headers: dict[str, str] | None = Field(
-        default=None, sa_column=Column(JSON, nullable=True)
-    )
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-
-
-idempotency_keys: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_api.errors import ErrorCode
+from todo_api.kit.errors import ErrorCode
 
 # Methods whose body no route reads: their requests pass through untouched. (The server does
 # not buffer a body the application leaves unread: it stops reading the connection instead.)

@@ -8,10 +8,10 @@ from sqlalchemy import String, column, literal, select, table
 from todo_api.auth.errors import InvalidToken, Unauthorized
 from todo_api.config import Settings
 from todo_api.db import DatabaseFailure
-from todo_api.deps import database
-from todo_api.errors import DatabaseUnavailable, error_responses
-from todo_api.http import json_response
-from todo_api.metrics import CONTENT_TYPE, Metrics
+from todo_api.edge.metrics import CONTENT_TYPE, Metrics
+from todo_api.kit.deps import database
+from todo_api.kit.errors import DatabaseUnavailable, error_responses
+from todo_api.kit.http import json_response
 from todo_api.migrations import head_revision
 
 router = APIRouter(tags=["service"])

@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Table, literal, select, text, tuple_
 
 from todo_api.db import Connection, Query, Row
-from todo_api.lists import service as lists_service
-from todo_api.lists.models import list_tombstones, lists
-from todo_api.signing import InvalidToken, Signer
-from todo_api.tasks.models import tasks, tombstones
+from todo_api.kit.signing import InvalidToken, Signer
+from todo_api.tables.lists import WITH_OPEN_COUNT, list_tombstones, lists
+from todo_api.tables.tasks import tasks, tombstones
 
 # One past the newest stamp that can no longer change (see the module's docstring).
 _BOUND = {
@@ -114,7 +113,7 @@ async def read_changes(
 
     streams: list[tuple[str, Any]] = [
         ("changes", since_start(tasks, tasks)),
-        ("lists", since_start(lists, *lists_service.WITH_OPEN_COUNT)),
+        ("lists", since_start(lists, *WITH_OPEN_COUNT)),
     ]
     if since is not None:  # a first sync has nothing to forget
         streams += [

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
-    Integer,
     SmallInteger,
     String,
     Table,
@@ -22,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.versioned import change_stamp_field, timestamp_field, version_field
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
@@ -62,7 +62,7 @@ class Task(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True),
     )
     # The task's place among its siblings, the tasks of the same list and parent (see
-    # todo_api.ordering); opaque to clients.
+    # todo_api.kit.ordering); opaque to clients.
     position: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
     )
@@ -85,19 +85,11 @@ class Task(SQLModel, table=True):
     # (after a reopen) creates no second one.
     next_occurrence_id: uuid.UUID | None = Field(default=None)
     # Moves on every write; the ETag, and what If-Match compares in the UPDATE itself.
-    version: int = Field(
-        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
-    )
-    # The task's place in the change feed, stamped by database triggers on every write
-    # (see migration 0004): the writing transaction's id, then a sequence number.
-    change_txid: int = Field(
-        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
-    )
-    change_seq: int = Field(
-        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
-    )
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    version: int = version_field()
+    change_txid: int = change_stamp_field()
+    change_seq: int = change_stamp_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class TaskTombstone(SQLModel, table=True):

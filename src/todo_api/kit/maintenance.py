@@ -13,10 +13,10 @@ from sqlalchemy import bindparam, delete, func, select
 
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure, Query
-from todo_api.idempotency import idempotency_keys
-from todo_api.ids import utcnow
-from todo_api.lists.models import list_tombstones
-from todo_api.tasks.models import tombstones
+from todo_api.kit.ids import utcnow
+from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.lists import list_tombstones
+from todo_api.tables.tasks import tombstones
 
 log = logging.getLogger("todo_api")
 

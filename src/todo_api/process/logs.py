@@ -9,11 +9,11 @@ making. Text lines escape control characters; JSON lines escape them by being JS
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-LogFormat = Literal["text", "json"]
+from todo_api.config import LogFormat
 
 
 def loggable(text: str) -> str:

@@ -4,10 +4,10 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from todo_api.auth.models import RefreshToken, User
-from todo_api.idempotency import IdempotencyKey
-from todo_api.lists.models import ListTombstone, TaskList
-from todo_api.tasks.models import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
+from todo_api.tables.idempotency import IdempotencyKey
+from todo_api.tables.lists import ListTombstone, TaskList
+from todo_api.tables.tasks import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
+from todo_api.tables.users import RefreshToken, User
 
 metadata = SQLModel.metadata
 

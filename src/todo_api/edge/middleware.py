@@ -13,9 +13,9 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_api.errors import InvalidRequest, error_response, internal_error_response
-from todo_api.logs import loggable
-from todo_api.metrics import UNMATCHED, Metrics
+from todo_api.edge.metrics import UNMATCHED, Metrics
+from todo_api.kit.errors import InvalidRequest, error_response, internal_error_response
+from todo_api.process.logs import loggable
 
 log = logging.getLogger("todo_api.request")
 

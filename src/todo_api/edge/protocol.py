@@ -42,7 +42,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 from uvicorn.server import ServerState
 
-from todo_api.errors import ErrorCode
+from todo_api.kit.errors import ErrorCode
 
 log = logging.getLogger("todo_api")
 

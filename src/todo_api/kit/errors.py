@@ -7,15 +7,8 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.routing import iter_route_contexts
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-
-from todo_api.slashes import slash_redirect
 
 log = logging.getLogger("todo_api")
 
@@ -162,60 +155,6 @@ def internal_error_response() -> JSONResponse:
     return error_response(InternalError())
 
 
-# Statuses Starlette raises by itself (routing, body parsing), with the code each becomes.
-_HTTP_STATUS_CODES = {
-    400: ErrorCode.INVALID_REQUEST,
-    401: ErrorCode.UNAUTHORIZED,
-    404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED,
-    409: ErrorCode.CONFLICT,
-    412: ErrorCode.PRECONDITION_FAILED,
-    413: ErrorCode.PAYLOAD_TOO_LARGE,
-    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-    429: ErrorCode.RATE_LIMITED,
-}
-_HTTP_MESSAGES = {
-    400: "The request body could not be read",
-    404: "Not found",
-    405: "Method not allowed",
-}
-
-
-async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return error_response(exc)
-
-
-async def _on_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code
-    code = _HTTP_STATUS_CODES.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else None)
-    if code is None:
-        code = ErrorCode.INVALID_REQUEST
-    message = _HTTP_MESSAGES.get(status) or HTTPStatus(status).phrase
-    if status == 404 and (redirect := slash_redirect(request, _public_url(request))):
-        return redirect
-    headers = dict(exc.headers) if exc.headers else {}
-    if status == 405:
-        headers["Allow"] = _allowed_methods(request)
-    return error_body_response(status, code, message, headers=headers or None)
-
-
-def _public_url(request: Request) -> str | None:
-    settings = getattr(request.app.state, "settings", None)
-    return getattr(settings, "public_url", None)
-
-
-def _allowed_methods(request: Request) -> str:
-    """Every method the path answers to (Starlette's own Allow names one route's only)."""
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.routes):
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE and route.methods:
-            methods |= route.methods
-    return ", ".join(sorted(methods))
-
-
 # Body-level failures: the request as a whole is unusable, not one field of it.
 _INVALID_BODY = {
     "json_invalid": "The request body is not valid JSON",
@@ -268,18 +207,6 @@ def validation_failure(errors: Iterable[Mapping[str, Any]], *, json_body: bool =
         return InvalidRequest(message)
     details = [FieldError(field=_field_name(tuple(e["loc"])), message=_message(e)) for e in shown]
     return ValidationFailed(details)
-
-
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    return error_response(validation_failure(exc.errors(), json_body=_is_json(request)))
-
-
-def _is_json(request: Request) -> bool:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
 
 
 class _TracebackThrottle:
@@ -336,29 +263,6 @@ def api_error(exc: Exception, where: str) -> ApiError:
         return integrity_failure(exc, where)
     log.error("unhandled error in %s", where, exc_info=exc)
     return InternalError()
-
-
-def _where(request: Request) -> str:
-    route = getattr(request.scope.get("route"), "path", "-")
-    return f"{request.method} {route} request_id={getattr(request.state, 'request_id', '-')}"
-
-
-async def _on_database_failure(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(database_failure(exc, _where(request)))
-
-
-async def _on_integrity_violation(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(integrity_failure(exc, _where(request)))
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    from todo_api.db import DatabaseFailure, IntegrityViolation
-
-    app.add_exception_handler(ApiError, _on_api_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(DatabaseFailure, _on_database_failure)
-    app.add_exception_handler(IntegrityViolation, _on_integrity_violation)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

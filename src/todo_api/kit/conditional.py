@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 
 from fastapi import Response
 
-from todo_api.errors import error_responses
-from todo_api.http import header_parameter
-from todo_api.versions import Versions
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import header_parameter
+from todo_api.kit.versions import Versions
 
 # A version is a positive 32-bit number; anything else names no version (and matches nothing).
 _VERSION = re.compile(r'"([0-9]{1,10})"')

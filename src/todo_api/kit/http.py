@@ -10,7 +10,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from todo_api.errors import InvalidRequest
+from todo_api.kit.errors import InvalidRequest
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -13,7 +13,7 @@ from fastapi.openapi.docs import (
 )
 from starlette.staticfiles import StaticFiles
 
-from todo_api.http import json_response
+from todo_api.kit.http import json_response
 
 ASSETS = "/docs/assets"
 OPENAPI_URL = "/openapi.json"

@@ -1,0 +1,73 @@
+"""`GET /api/tasks/changes`: what changed since a sync token, for offline clients.
+
+Included before the task routes, so that `changes` is never read as a task id.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from todo_api.auth.dependencies import authenticate
+from todo_api.feed.schemas import ChangeFeed
+from todo_api.kit import changes
+from todo_api.kit.deps import database
+from todo_api.kit.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
+from todo_api.kit.http import json_response
+from todo_api.lists.schemas import list_body
+from todo_api.tasks.schemas import task_body
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"], responses=error_responses(401, 500, 503))
+
+
+@router.get(
+    "/changes",
+    response_model=ChangeFeed,
+    responses=error_responses(400, 410),
+    summary="What changed since a sync token (for offline clients)",
+)
+async def list_changes(
+    request: Request,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="The `next` of the previous call; leave out to get everything",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="Changes per call", examples=[100])
+    ] = 100,
+) -> Response:
+    user = await authenticate(request)
+    tokens: changes.SyncTokens = request.app.state.sync_tokens
+    try:
+        position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
+    except changes.InvalidSyncToken as exc:
+        raise InvalidField("since", str(exc)) from None
+    except changes.ExpiredSyncToken:
+        raise SyncTokenExpired(
+            "This sync token is older than the retention; sync again from the start"
+        ) from None
+    async with database(request).connection() as conn:
+        feed = await changes.read_changes(conn, user_id=user.user_id, since=position, limit=limit)
+    return json_response(
+        {
+            "changes": [task_body(row) for row in feed.changes],
+            "deleted": feed.deleted,
+            "lists": [list_body(row) for row in feed.lists],
+            "deleted_lists": feed.deleted_lists,
+            "next": tokens.next_token(user.user_id, feed, as_of),
+            "has_more": feed.has_more,
+        }
+    )
+
+
+@router.api_route(
+    "/changes",
+    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+    responses=error_responses(405),
+)
+async def changes_other_methods(request: Request) -> Response:
+    """`changes` is not a task id: other methods are 405, not a change to a task."""
+    raise MethodNotAllowed("GET")

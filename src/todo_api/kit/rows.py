@@ -1,0 +1,158 @@
+"""Versioned rows that belong to a user: one implementation of reading one by id, and of the
+conditional write (If-Match) in the write statement itself, for every domain (tasks, lists,
+and whatever comes next).
+
+A table qualifies with an `id`, a `user_id` and a `version` that every UPDATE moves on (its
+ETag). Every statement is scoped to the caller in its WHERE clause, so a row of someone else's
+is not found, never forbidden; statements are built once per shape (`todo_api.db.Query`). A
+write that names versions and matches nothing asks once more whether the row is there: 412 if
+it is (at another version), not found if not.
+"""
+
+import functools
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, select, update
+
+from todo_api.db import Connection, Query
+from todo_api.kit.errors import ApiError
+from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
+
+RowT = TypeVar("RowT", bound=Mapping[str, Any])
+
+
+class OwnedRows(Generic[RowT]):
+    """The by-id statements of `table`, answering rows shaped as `returning` (every column by
+    default). `conditions` names extra WHERE clauses an update may be limited to (an update
+    outside them matches nothing and is not an error: the caller decides)."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        not_found: type[ApiError],
+        stale: type[ApiError],
+        returning: Sequence[ColumnElement[Any]] | None = None,
+        conditions: Mapping[str, Sequence[ColumnElement[Any]]] | None = None,
+    ) -> None:
+        self.table = table
+        self.not_found = not_found
+        self.stale = stale
+        self.returning = tuple(returning if returning is not None else table.c)
+        self.conditions = dict(conditions or {})
+        self._get = Query(select(*self.returning).where(*self.by_id()))
+        self._locked = Query(select(table).where(*self.by_id()).with_for_update())
+        self._exists = Query(select(exists().where(*self.by_id())))
+        self._update_query = functools.lru_cache(maxsize=512)(self._build_update)
+        self._delete_query = functools.lru_cache(maxsize=16)(self._build_delete)
+
+    def by_id(self) -> list[ColumnElement[bool]]:
+        """The row named by the `id` parameter, if it is the `user_id` parameter's."""
+        c = self.table.c
+        return [c.id == bindparam("id"), c.user_id == bindparam("user_id")]
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def find(self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID) -> RowT | None:
+        row = (await conn.execute(self._get, {"id": row_id, "user_id": user_id})).first()
+        return row  # type: ignore[return-value]
+
+    async def get(self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID) -> RowT:
+        """The row; raises `not_found` when the user has none of that id."""
+        row = await self.find(conn, user_id, row_id)
+        if row is None:
+            raise self.not_found
+        return row
+
+    async def locked(self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID) -> RowT | None:
+        """The row (its table's columns), locked until the transaction ends (SQLite's
+        transactions lock the file)."""
+        row = (await conn.execute(self._locked, {"id": row_id, "user_id": user_id})).first()
+        return row  # type: ignore[return-value]
+
+    async def current(
+        self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID, if_match: Versions
+    ) -> RowT | None:
+        """The row as it is, for a write that had nothing to change (still held to If-Match)."""
+        row = await self.find(conn, user_id, row_id)
+        if row is not None and if_match is not None and row["version"] not in if_match:
+            raise self.stale
+        return row
+
+    # --- conditional writes -------------------------------------------------------------
+
+    async def update(
+        self,
+        conn: Connection,
+        user_id: uuid.UUID,
+        row_id: uuid.UUID,
+        values: Mapping[str, Any],
+        if_match: Versions = None,
+        *,
+        only: str | None = None,
+    ) -> RowT | None:
+        """UPDATE ... RETURNING, the version moved on; None when no row matched. A row at
+        another version than If-Match names raises `stale`; with `only`, a row outside that
+        condition is None, not an error."""
+        statement = self._update_query(frozenset(values), version_count(if_match), only)
+        params = {
+            "id": row_id,
+            "user_id": user_id,
+            **{f"new_{name}": value for name, value in values.items()},
+            **versions_params(if_match),
+        }
+        row = (await conn.execute(statement, params)).first()
+        if row is None and only is None:
+            await self.raise_if_stale(conn, user_id, row_id, if_match)
+        return row  # type: ignore[return-value]
+
+    async def delete(
+        self,
+        conn: Connection,
+        user_id: uuid.UUID,
+        row_id: uuid.UUID,
+        if_match: Versions = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """DELETE (its tombstone is the database's, by trigger); False when there was none.
+        `params`: the same parameters, already bound for the caller's own statements."""
+        bound = params or {"id": row_id, "user_id": user_id, **versions_params(if_match)}
+        if (await conn.execute(self._delete_query(version_count(if_match)), bound)).rowcount:
+            return True
+        await self.raise_if_stale(conn, user_id, row_id, if_match)
+        return False
+
+    async def raise_if_stale(
+        self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID, if_match: Versions
+    ) -> None:
+        """After a conditional write matched nothing: `stale` if the row is there."""
+        if if_match is None:
+            return
+        if (await conn.execute(self._exists, {"id": row_id, "user_id": user_id})).scalar():
+            raise self.stale
+
+    def _build_update(
+        self, columns: frozenset[str], versions: int | None, only: str | None
+    ) -> Query:
+        """UPDATE ... RETURNING for one set of changed columns (values bound as `new_<column>`)."""
+        table = self.table
+        values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
+        return Query(
+            update(table)
+            .where(
+                *self.by_id(),
+                *matching_versions(table.c.version, versions),
+                *self.conditions.get(only or "", ()),
+            )
+            .values(**values, version=table.c.version + 1)
+            .returning(*self.returning)
+        )
+
+    def _build_delete(self, versions: int | None) -> Query:
+        table = self.table
+        return Query(
+            delete(table).where(*self.by_id(), *matching_versions(table.c.version, versions))
+        )

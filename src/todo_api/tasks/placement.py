@@ -1,0 +1,201 @@
+"""Where a task is: its list, its parent (subtasks are one level deep and in their parent's
+list), and its place among its siblings (`todo_api.kit.ordering`), for creating and moving
+tasks. Every check runs in the user's reordering turn (`ordering.serialise`) by its caller."""
+
+import functools
+import uuid
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import bindparam, exists, func, insert, select, update
+
+from todo_api.db import Connection, Query
+from todo_api.kit import ordering
+from todo_api.kit.access import owns_list
+from todo_api.kit.errors import InvalidField
+from todo_api.kit.ids import utcnow
+from todo_api.kit.versions import Versions
+from todo_api.tables.tasks import TaskRow, tasks
+from todo_api.tasks.errors import StaleVersion
+from todo_api.tasks.rows import ROWS, found
+
+# What an INSERT writes; the change stamps are the database's (triggers), the position is
+# computed in the statement.
+WRITTEN_COLUMNS = tuple(
+    c.name for c in tasks.c if c.name not in {"change_txid", "change_seq", "position"}
+)
+
+
+# The order of the siblings' index (ix_tasks_user_id_list_id_parent_id_position_id).
+SIBLING_ORDER = (tasks.c.user_id, tasks.c.list_id, tasks.c.parent_id, tasks.c.position, tasks.c.id)
+
+
+def _siblings(in_list: bool, under_parent: bool) -> list[Any]:
+    """A task's siblings, the tasks it is ordered among: the same list and parent."""
+    return [
+        tasks.c.user_id == bindparam("user_id"),
+        tasks.c.list_id == bindparam("list_id") if in_list else tasks.c.list_id.is_(None),
+        tasks.c.parent_id == bindparam("parent_id")
+        if under_parent
+        else tasks.c.parent_id.is_(None),
+    ]
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_query(in_list: bool, under_parent: bool) -> Query:
+    """INSERT of a task last among its siblings, its position computed in the statement."""
+    # The largest position, read backwards along the group's index (ordering by the whole
+    # key, which the conditions pin, so PostgreSQL reads one index entry for it).
+    largest = (
+        select(tasks.c.position)
+        .where(*_siblings(in_list, under_parent))
+        .order_by(*(column.desc() for column in SIBLING_ORDER))
+        .limit(1)
+        .scalar_subquery()
+    )
+    last = func.coalesce(largest, 0) + ordering.STEP
+    values: dict[str, Any] = {name: bindparam(name) for name in WRITTEN_COLUMNS}
+    return Query(insert(tasks).values(**values, position=last).returning(tasks.c.position))
+
+
+async def insert_last(conn: Connection, row: dict[str, Any]) -> TaskRow:
+    """INSERT the row (last among its siblings); the row as stored."""
+    statement = _insert_query(row["list_id"] is not None, row["parent_id"] is not None)
+    position = (await conn.execute(statement, row)).scalar()
+    return cast(TaskRow, {**row, "position": position, "change_txid": 0, "change_seq": 0})
+
+
+def not_parents_list() -> InvalidField:
+    return InvalidField("list_id", "a subtask is in its parent's list")
+
+
+async def check_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID | None) -> None:
+    if list_id is not None and not await owns_list(conn, user_id, list_id):
+        raise InvalidField("list_id", "names none of your lists")
+
+
+async def valid_parent(conn: Connection, user_id: uuid.UUID, parent_id: uuid.UUID) -> TaskRow:
+    """The parent a task is to go under (read in the user's reordering turn)."""
+    parent = await ROWS.find(conn, user_id, parent_id)
+    if parent is None:
+        raise InvalidField("parent_id", "names none of your tasks")
+    if parent["parent_id"] is not None:
+        raise InvalidField("parent_id", "names a subtask: subtasks have no subtasks of their own")
+    return parent
+
+
+# Manual order: where a task is (list and parent) and its place among its siblings.
+
+PLACEMENT_FIELDS = ("list_id", "parent_id")
+HAS_SUBTASKS = Query(
+    select(
+        exists().where(
+            tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id")
+        )
+    )
+)
+# Subtasks are in their parent's list: moving a parent to another list moves them.
+SUBTASKS_FOLLOW = Query(
+    update(tasks)
+    .where(tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id"))
+    .values(
+        list_id=bindparam("new_list_id"),
+        updated_at=bindparam("now"),
+        version=tasks.c.version + 1,
+    )
+)
+
+
+async def locked_for_move(
+    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+) -> TaskRow:
+    """The task, locked, in the user's reordering turn (see ordering.serialise)."""
+    await ordering.serialise(conn, user_id)
+    task = found(await ROWS.locked(conn, user_id, task_id))
+    if if_match is not None and task["version"] not in if_match:
+        raise StaleVersion
+    return task
+
+
+async def relocation(
+    conn: Connection,
+    task: TaskRow,
+    placement: Mapping[str, uuid.UUID | None],
+    before: uuid.UUID | None,
+    after: uuid.UUID | None,
+    *,
+    last: bool,
+) -> dict[str, Any]:
+    """The columns that put `task` where it is asked to go: list, parent and position. With
+    `last` false, a task that stays among the same siblings keeps its position.
+
+    The rules: a parent is a top-level task of the user's, not the task itself, and a task
+    with subtasks cannot go under one (`parent_id`); a subtask is in its parent's list
+    (`list_id`); the list is the user's (`list_id`); before/after name another task of the
+    user's among the same siblings (`before`, `after`)."""
+    user_id, task_id = task["user_id"], task["id"]
+    anchor_field, anchor_id = ("before", before) if before is not None else ("after", after)
+    anchor: TaskRow | None = None
+    if anchor_id is not None:
+        if anchor_id == task_id:
+            raise InvalidField(anchor_field, "a task cannot be placed next to itself")
+        anchor = await ROWS.find(conn, user_id, anchor_id)
+        if anchor is None:
+            raise InvalidField(anchor_field, "names none of your tasks")
+    where = anchor if anchor is not None else task
+    parent_id = placement["parent_id"] if "parent_id" in placement else where["parent_id"]
+    if parent_id is not None:
+        if parent_id == task_id:
+            raise InvalidField("parent_id", "a task cannot be its own subtask")
+        parent = await valid_parent(conn, user_id, parent_id)
+        params = {"task_id": task_id, "user_id": user_id}
+        if (await conn.execute(HAS_SUBTASKS, params)).scalar():
+            raise InvalidField("parent_id", "a task with subtasks cannot become a subtask")
+        list_id = parent["list_id"]
+        if "list_id" in placement and placement["list_id"] != list_id:
+            raise not_parents_list()
+    elif "list_id" in placement:
+        list_id = placement["list_id"]
+        await check_list(conn, user_id, list_id)
+    else:
+        list_id = where["list_id"]
+    if anchor is not None and (anchor["list_id"], anchor["parent_id"]) != (list_id, parent_id):
+        raise InvalidField(anchor_field, "names a task in another list or under another parent")
+    now = utcnow()
+    values: dict[str, Any] = {"list_id": list_id, "parent_id": parent_id, "updated_at": now}
+    if last or (list_id, parent_id) != (task["list_id"], task["parent_id"]):
+        place = ordering.Place(anchor["position"], anchor["id"]) if anchor else None
+        values["position"] = await ordering.position_for(
+            conn,
+            _sibling_group(user_id, list_id, parent_id),
+            task_id,
+            before=place if before is not None else None,
+            after=place if after is not None else None,
+            now=now,
+        )
+    return values
+
+
+def _sibling_group(
+    user_id: uuid.UUID, list_id: uuid.UUID | None, parent_id: uuid.UUID | None
+) -> ordering.Group:
+    return ordering.Group(
+        tasks,
+        (
+            tasks.c.user_id == user_id,
+            tasks.c.list_id.is_(None) if list_id is None else tasks.c.list_id == list_id,
+            tasks.c.parent_id.is_(None) if parent_id is None else tasks.c.parent_id == parent_id,
+        ),
+        SIBLING_ORDER[:3],
+    )
+
+
+async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> None:
+    if after["list_id"] != before["list_id"] and after["parent_id"] is None:
+        params = {
+            "task_id": after["id"],
+            "user_id": after["user_id"],
+            "new_list_id": after["list_id"],
+            "now": after["updated_at"],
+        }
+        await conn.execute(SUBTASKS_FOLLOW, params)

@@ -1,0 +1,57 @@
+"""The tasks as versioned rows of their owner (`todo_api.kit.rows`), with the conditions a
+completing or reopening UPDATE may be limited to."""
+
+from typing import Literal
+
+from sqlalchemy import bindparam, select
+
+from todo_api.db import Query
+from todo_api.kit.rows import OwnedRows
+from todo_api.tables.tasks import TaskRow, tasks
+from todo_api.tasks.errors import StaleVersion, TaskNotFound
+
+# A task's open recurring subtasks: completing the task completes them, each making its next
+# occurrence, which only the service can work out (the trigger of migration 0007 completes
+# the other open subtasks in the completing statement itself).
+_subtask = tasks.alias("subtask")
+_OPEN_RECURRING_SUBTASKS = (
+    select(_subtask.c.id)
+    .where(
+        _subtask.c.parent_id == tasks.c.id,
+        _subtask.c.is_completed.is_(False),
+        _subtask.c.recurrence.is_not(None),
+    )
+    .correlate(tasks)
+)
+OPEN_RECURRING_SUBTASKS = Query(
+    select(_subtask.c.id).where(
+        _subtask.c.parent_id == bindparam("task_id"),
+        _subtask.c.user_id == bindparam("user_id"),
+        _subtask.c.is_completed.is_(False),
+        _subtask.c.recurrence.is_not(None),
+    )
+)
+
+# Conditions an UPDATE may add: reopen only a completed task; complete in one statement only
+# an open task that does not recur and has no open recurring subtask (the others need their
+# row locked first).
+Only = Literal["completed", "open_and_plain"] | None
+ROWS: OwnedRows[TaskRow] = OwnedRows(
+    tasks,
+    not_found=TaskNotFound,
+    stale=StaleVersion,
+    conditions={
+        "completed": [tasks.c.is_completed],
+        "open_and_plain": [
+            tasks.c.is_completed.is_(False),
+            tasks.c.recurrence.is_(None),
+            ~_OPEN_RECURRING_SUBTASKS.exists(),
+        ],
+    },
+)
+
+
+def found(task: TaskRow | None) -> TaskRow:
+    if task is None:
+        raise TaskNotFound
+    return task

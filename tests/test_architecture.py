@@ -1,0 +1,62 @@
+"""The layers of README "Architecture" are a rule `lint-imports` checks (pyproject.toml's
+contracts): these tests run it on the tree, and on a copy with one import that runs back up."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+pytestmark = pytest.mark.slow
+
+
+def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(tree / "pyproject.toml"), "--no-cache"],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree / "src"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _copy(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    return tree
+
+
+def test_the_tree_keeps_its_layers(tmp_path: Path) -> None:
+    result = _lint_imports(_copy(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "BROKEN" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "bad_import", "broken"),
+    [
+        # The kit reaching up into a domain.
+        ("kit/ids.py", "import todo_api.tasks.service", "todo_api.kit is not allowed"),
+        # One domain reaching into another.
+        ("tasks/errors.py", "import todo_api.lists.service", "todo_api.tasks is not allowed"),
+        # A table importing the kit.
+        ("tables/users.py", "import todo_api.kit.ids", "todo_api.tables is not allowed"),
+        # A domain using another domain's internals beside its public dependencies.
+        ("lists/errors.py", "import todo_api.auth.service", "todo_api.auth.service"),
+    ],
+)
+def test_an_import_that_runs_back_up_is_caught(
+    tmp_path: Path, module: str, bad_import: str, broken: str
+) -> None:
+    tree = _copy(tmp_path)
+    path = tree / "src/todo_api" / module
+    path.write_text(path.read_text() + f"\n{bad_import}  # noqa\n")
+    result = _lint_imports(tree)
+    assert result.returncode != 0
+    assert broken in result.stdout
