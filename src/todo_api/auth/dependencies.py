@@ -1,5 +1,9 @@
-"""The dependency routes use to know who is calling."""
+"""Who is calling: `authenticate`, the `CurrentUser` dependency, and `Caller`, the request
+context a handler works with once the token is checked."""
 
+import uuid
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -8,7 +12,10 @@ from todo_api.auth.errors import Unauthorized
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity, TokenVerifier
 from todo_api.auth.users import KnownUsers, ensure_user
+from todo_api.db import Connection
+from todo_api.kit.conditional import if_match
 from todo_api.kit.deps import database
+from todo_api.kit.versions import Versions
 
 
 def bearer_token(request: Request) -> str:
@@ -47,3 +54,29 @@ async def authenticate(request: Request) -> Identity:
 
 _IDENTITY = "todo_api.identity"
 CurrentUser = Annotated[Identity, Depends(authenticate)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A request whose token is checked: who is calling, the versions its If-Match names, and a
+    pooled connection for just the statements the handler runs. A route makes it with
+    `await caller(request)` as its first line, before reading the body (the direct routes take
+    no dependencies); an MCP tool gets one per call."""
+
+    request: Request
+    user: Identity
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.user.user_id
+
+    @property
+    def if_match(self) -> Versions:
+        return if_match(self.request.headers.get("if-match"))
+
+    def connection(self) -> AbstractAsyncContextManager[Connection]:
+        return database(self.request).connection()
+
+
+async def caller(request: Request) -> Caller:
+    return Caller(request, await authenticate(request))

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from todo_api.auth.dependencies import authenticate
+from todo_api.auth.dependencies import caller
 from todo_api.feed.schemas import ChangeFeed
 from todo_api.kit import changes
-from todo_api.kit.deps import database
-from todo_api.kit.errors import InvalidField, MethodNotAllowed, SyncTokenExpired, error_responses
-from todo_api.kit.http import json_response
+from todo_api.kit.errors import InvalidField, SyncTokenExpired, error_responses
+from todo_api.kit.http import json_response, only
 from todo_api.lists.schemas import list_body
 from todo_api.tasks.schemas import task_body
 
@@ -38,36 +37,28 @@ async def list_changes(
         int, Query(ge=1, le=1000, description="Changes per call", examples=[100])
     ] = 100,
 ) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     tokens: changes.SyncTokens = request.app.state.sync_tokens
     try:
-        position, as_of = tokens.read(user.user_id, since) if since is not None else (None, None)
+        position, as_of = tokens.read(call.user_id, since) if since is not None else (None, None)
     except changes.InvalidSyncToken as exc:
         raise InvalidField("since", str(exc)) from None
     except changes.ExpiredSyncToken:
         raise SyncTokenExpired(
             "This sync token is older than the retention; sync again from the start"
         ) from None
-    async with database(request).connection() as conn:
-        feed = await changes.read_changes(conn, user_id=user.user_id, since=position, limit=limit)
+    async with call.connection() as conn:
+        feed = await changes.read_changes(conn, user_id=call.user_id, since=position, limit=limit)
     return json_response(
         {
             "changes": [task_body(row) for row in feed.changes],
             "deleted": feed.deleted,
             "lists": [list_body(row) for row in feed.lists],
             "deleted_lists": feed.deleted_lists,
-            "next": tokens.next_token(user.user_id, feed, as_of),
+            "next": tokens.next_token(call.user_id, feed, as_of),
             "has_more": feed.has_more,
         }
     )
 
 
-@router.api_route(
-    "/changes",
-    methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    include_in_schema=False,
-    responses=error_responses(405),
-)
-async def changes_other_methods(request: Request) -> Response:
-    """`changes` is not a task id: other methods are 405, not a change to a task."""
-    raise MethodNotAllowed("GET")
+only(router, "/changes", "GET")

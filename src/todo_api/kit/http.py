@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import orjson
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from todo_api.kit.errors import InvalidRequest
+from todo_api.kit.errors import InvalidRequest, MethodNotAllowed, error_responses
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -106,3 +106,22 @@ def documented(
 
 
 DOCUMENTED_MODELS: set[type[BaseModel]] = set()
+
+
+OTHER_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def only(router: APIRouter, path: str, method: str) -> None:
+    """`path` answers `method` only: the others are 405 with `Allow`, not a match for a route
+    after it (`/api/tasks/bulk` is no task id)."""
+
+    async def other_methods(request: Request) -> Response:
+        raise MethodNotAllowed(method)
+
+    other_methods.__name__ = f"{path.strip('/').replace('/', '_')}_other_methods"
+    router.api_route(
+        path,
+        methods=sorted(OTHER_METHODS - {method}),
+        include_in_schema=False,
+        responses=error_responses(405),
+    )(other_methods)

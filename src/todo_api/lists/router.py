@@ -4,10 +4,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.auth.dependencies import authenticate
+from todo_api.auth.dependencies import caller
 from todo_api.auth.users import with_user_row
-from todo_api.kit.conditional import etag, if_match, matches_none, not_modified, preconditions
-from todo_api.kit.deps import database
+from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import documented, json_response, read_json
 from todo_api.lists import service
@@ -32,9 +31,9 @@ def list_response(row: ListRow, status_code: int = 200, **headers: str) -> Respo
 
 @router.get("", response_model=list[ListRead], summary="Your lists, in your order")
 async def list_lists(request: Request) -> Response:
-    user = await authenticate(request)
-    async with database(request).connection() as conn:
-        rows = await service.list_lists(conn, user.user_id)
+    call = await caller(request)
+    async with call.connection() as conn:
+        rows = await service.list_lists(conn, call.user_id)
     return json_response([list_body(row) for row in rows])
 
 
@@ -56,10 +55,12 @@ async def list_lists(request: Request) -> Response:
     openapi_extra=documented(body=ListCreate),
 )
 async def create_list(request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     data = await read_json(request, ListCreate)
-    async with database(request).connection() as conn:
-        row = await with_user_row(conn, user, lambda: service.create_list(conn, user.user_id, data))
+    async with call.connection() as conn:
+        row = await with_user_row(
+            conn, call.user, lambda: service.create_list(conn, call.user_id, data)
+        )
     return list_response(row, status.HTTP_201_CREATED, Location=f"{PREFIX}/{row['id']}")
 
 
@@ -71,11 +72,11 @@ async def create_list(request: Request) -> Response:
     openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
 async def get_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     if_none_match = request.headers.get("if-none-match")
     list_uuid = parse_list_id(list_id)
-    async with database(request).connection() as conn:
-        row = await service.get_list(conn, user.user_id, list_uuid)
+    async with call.connection() as conn:
+        row = await service.get_list(conn, call.user_id, list_uuid)
     if not matches_none(if_none_match, row["version"]):
         return not_modified(row["version"])
     return list_response(row)
@@ -89,14 +90,11 @@ async def get_list(list_id: ListIdPath, request: Request) -> Response:
     openapi_extra=documented(body=ListUpdate, headers=[IF_MATCH]),
 )
 async def update_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, ListUpdate)
-    async with database(request).connection() as conn:
-        row = await service.update_list(
-            conn, user.user_id, list_uuid, data, if_match(if_match_header)
-        )
+    async with call.connection() as conn:
+        row = await service.update_list(conn, call.user_id, list_uuid, data, call.if_match)
     return list_response(row)
 
 
@@ -109,11 +107,10 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
     openapi_extra=documented(headers=[IF_MATCH]),
 )
 async def delete_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     list_uuid = parse_list_id(list_id)
-    async with database(request).connection() as conn:
-        await service.delete_list(conn, user.user_id, list_uuid, if_match(if_match_header))
+    async with call.connection() as conn:
+        await service.delete_list(conn, call.user_id, list_uuid, call.if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -125,17 +122,16 @@ async def delete_list(list_id: ListIdPath, request: Request) -> Response:
     openapi_extra=documented(body=ListMove, headers=[IF_MATCH]),
 )
 async def move_list(list_id: ListIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, ListMove)
-    async with database(request).connection() as conn:
+    async with call.connection() as conn:
         row = await service.move_list(
             conn,
-            user.user_id,
+            call.user_id,
             list_uuid,
             before=data.before,
             after=data.after,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
     return list_response(row)

@@ -39,10 +39,10 @@ from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
-from todo_api.auth.dependencies import authenticate
+from todo_api.auth.dependencies import authenticate, caller
 from todo_api.kit.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
 from todo_api.kit.http import json_bytes, json_response
-from todo_api.mcp.tools import TOOLS, Caller
+from todo_api.mcp.tools import TOOLS
 
 PATH = "/mcp"
 INSTRUCTIONS = (
@@ -70,8 +70,8 @@ async def _call_tool(
     assert request is not None  # the HTTP transport carries each call's request
     try:
         # The identity the endpoint verified for this very request (no second check).
-        caller = Caller(request=request, user=await authenticate(request))
-        value = await spec.run(caller, params.arguments or {})
+        call = await caller(request)
+        value = await spec.run(call, params.arguments or {})
     except Exception as exc:
         request_id = request.scope.get("state", {}).get("request_id", "-")
         return _failure(api_error(exc, f"MCP tool {params.name} request_id={request_id}"))

@@ -3,18 +3,14 @@ the matching route calls, and gives what that route answers (as plain JSON value
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mcp_types import Tool, ToolAnnotations
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
 
-from todo_api.auth.tokens import Identity
+from todo_api.auth.dependencies import Caller
 from todo_api.auth.users import with_user_row
-from todo_api.db import Connection
-from todo_api.kit.deps import database
 from todo_api.kit.errors import InvalidField, validation_failure
 from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate, ListRead, list_body
@@ -37,17 +33,6 @@ from todo_api.tasks.listing import CursorCodec, InvalidCursor
 from todo_api.tasks.schemas import TaskCreate, TaskRead, TaskUpdate, task_body
 
 Model = TypeVar("Model", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who called a tool, and the HTTP request that carried the call."""
-
-    request: Request
-    user: Identity
-
-    def connection(self) -> AbstractAsyncContextManager[Connection]:
-        return database(self.request).connection()
 
 
 def _read(model: type[Model], arguments: Mapping[str, Any]) -> Model:

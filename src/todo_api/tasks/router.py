@@ -10,14 +10,19 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from todo_api.auth.dependencies import authenticate
-from todo_api.auth.tokens import Identity
+from todo_api.auth.dependencies import caller
 from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
-from todo_api.kit.conditional import etag, if_match, matches_none, not_modified, preconditions
-from todo_api.kit.deps import database
+from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
 from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
-from todo_api.kit.http import documented, header_parameter, json_bytes, json_response, read_json
+from todo_api.kit.http import (
+    documented,
+    header_parameter,
+    json_bytes,
+    json_response,
+    only,
+    read_json,
+)
 from todo_api.kit.idempotency import respond_idempotently
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
@@ -87,12 +92,12 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
 async def list_tasks(
     query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     cursors: CursorCodec = request.app.state.cursor_codec
     try:
-        async with database(request).connection() as conn:
+        async with call.connection() as conn:
             page = await service.list_tasks(
-                conn, user_id=user.user_id, query=query, cursors=cursors
+                conn, user_id=call.user_id, query=query, cursors=cursors
             )
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
@@ -120,7 +125,7 @@ def _next_page_url(request: Request, cursor: str) -> str:
     openapi_extra=documented(headers=[IF_NONE_MATCH]),
 )
 async def get_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     if_none_match = request.headers.get("if-none-match")
     try:
         task_uuid = parse_task_id(task_id)
@@ -128,8 +133,8 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
         if request.url.path == f"{PREFIX}/bulk":  # matched here before the route below
             raise MethodNotAllowed("POST") from None
         raise
-    async with database(request).connection() as conn:
-        task = await service.get_task(conn, user_id=user.user_id, task_id=task_uuid)
+    async with call.connection() as conn:
+        task = await service.get_task(conn, user_id=call.user_id, task_id=task_uuid)
     if not matches_none(if_none_match, task["version"]):
         return not_modified(task["version"])
     return task_response(task)
@@ -150,17 +155,17 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     openapi_extra=documented(body=TaskCreate, headers=[IDEMPOTENCY_KEY]),
 )
 async def create_task(request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, TaskCreate)
 
     async def create(conn: Any) -> Response:
         task = await with_user_row(
-            conn, user, lambda: service.create_task(conn, user_id=user.user_id, data=data)
+            conn, call.user, lambda: service.create_task(conn, user_id=call.user_id, data=data)
         )
         return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
 
-    return await respond_idempotently(request, user.user_id, idempotency_key, data, create)
+    return await respond_idempotently(request, call.user_id, idempotency_key, data, create)
 
 
 @router.post(
@@ -171,7 +176,7 @@ async def create_task(request: Request) -> Response:
     openapi_extra=documented(body=BulkRequest, headers=[IDEMPOTENCY_KEY]),
 )
 async def bulk(request: Request) -> Response:
-    user = await authenticate(request)
+    call = await caller(request)
     idempotency_key = request.headers.get("idempotency-key")
     data = await read_json(request, BulkRequest)
     operations = [
@@ -186,8 +191,8 @@ async def bulk(request: Request) -> Response:
     async def apply(conn: Any) -> Response:
         results = await with_user_row(
             conn,
-            user,
-            lambda: bulk_service.apply_all(conn, user_id=user.user_id, operations=operations),
+            call.user,
+            lambda: bulk_service.apply_all(conn, user_id=call.user_id, operations=operations),
         )
         body = [
             {
@@ -200,31 +205,22 @@ async def bulk(request: Request) -> Response:
         ]
         return Response(json_bytes({"results": body}), media_type="application/json")
 
-    return await respond_idempotently(request, user.user_id, idempotency_key, data, apply)
+    return await respond_idempotently(request, call.user_id, idempotency_key, data, apply)
 
 
-@router.api_route(
-    "/bulk",
-    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    include_in_schema=False,
-    responses=error_responses(405),
-)
-async def bulk_other_methods(request: Request) -> Response:
-    """`bulk` is not a task id: other methods are 405, not a search for a task."""
-    raise MethodNotAllowed("POST")
+only(router, "/bulk", "POST")
 
 
-async def _update(
-    request: Request, user: Identity, task_id: str, if_match_header: str | None
-) -> Response:
+async def _update(request: Request, task_id: str) -> Response:
+    call = await caller(request)
     data = await read_json(request, TaskUpdate)
-    async with database(request).connection() as conn:
+    async with call.connection() as conn:
         task = await service.update_task(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=parse_task_id(task_id),
             data=data,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
     return task_response(task)
 
@@ -242,28 +238,23 @@ UPDATE_DOCS: dict[str, Any] = {
 
 @router.patch("/{task_id}", **UPDATE_DOCS)
 async def patch_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _update(request, user, task_id, if_match_header)
+    return await _update(request, task_id)
 
 
 @router.put("/{task_id}", **UPDATE_DOCS)
 async def put_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _update(request, user, task_id, if_match_header)
+    return await _update(request, task_id)
 
 
-async def _set_completed(
-    request: Request, user: Identity, task_id: str, completed: bool, if_match_header: str | None
-) -> Response:
-    async with database(request).connection() as conn:
+async def _set_completed(request: Request, task_id: str, completed: bool) -> Response:
+    call = await caller(request)
+    async with call.connection() as conn:
         task = await service.set_completed(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=parse_task_id(task_id),
             completed=completed,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
     return task_response(task)
 
@@ -284,16 +275,12 @@ COMPLETION_DOCS: dict[str, Any] = {
     **COMPLETION_DOCS,
 )
 async def complete_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _set_completed(request, user, task_id, True, if_match_header)
+    return await _set_completed(request, task_id, True)
 
 
 @router.post("/{task_id}/reopen", summary="Reopen a completed task (idempotent)", **COMPLETION_DOCS)
 async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    return await _set_completed(request, user, task_id, False, if_match_header)
+    return await _set_completed(request, task_id, False)
 
 
 @router.post(
@@ -307,19 +294,18 @@ async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
     openapi_extra=documented(body=TaskMove, headers=[IF_MATCH]),
 )
 async def move_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
+    call = await caller(request)
     task_uuid = parse_task_id(task_id)
     data = await read_json(request, TaskMove)
-    async with database(request).connection() as conn:
+    async with call.connection() as conn:
         task = await service.move_task(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=task_uuid,
             placement=data.placement(),
             before=data.before,
             after=data.after,
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
     return task_response(task)
 
@@ -333,13 +319,12 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
     openapi_extra=documented(headers=[IF_MATCH]),
 )
 async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    async with database(request).connection() as conn:
+    call = await caller(request)
+    async with call.connection() as conn:
         await service.delete_task(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=parse_task_id(task_id),
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from todo_api.auth.dependencies import authenticate
+from todo_api.auth.dependencies import caller
 from todo_api.auth.tokens import Identity
-from todo_api.kit.conditional import if_match
-from todo_api.kit.deps import database
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import documented
 from todo_api.kit.inputs import UUID_EXAMPLE
@@ -26,7 +24,7 @@ async def _own_user_path(
         str, Path(description="Your user id, or your token's subject", examples=[UUID_EXAMPLE])
     ],
 ) -> Identity:
-    user = await authenticate(request)
+    user = (await caller(request)).user
     if user_id not in {str(user.user_id), user.subject}:
         raise TaskNotFound
     return user
@@ -90,13 +88,12 @@ router.add_api_route(
     **tasks.COMPLETION_DOCS,
 )
 async def toggle_task(task_id: TaskIdPath, request: Request) -> Response:
-    user = await authenticate(request)
-    if_match_header = request.headers.get("if-match")
-    async with database(request).connection() as conn:
+    call = await caller(request)
+    async with call.connection() as conn:
         task = await service.toggle_completed(
             conn,
-            user_id=user.user_id,
+            user_id=call.user_id,
             task_id=parse_task_id(task_id),
-            if_match=if_match(if_match_header),
+            if_match=call.if_match,
         )
     return tasks.task_response(task)
