@@ -81,6 +81,10 @@ def test_the_headers_sent_are_documented(schema: dict[str, Any]) -> None:
         assert {"Location", "ETag"} <= response_headers(created, "201")
     for method in ("get", "put", "patch"):
         assert "ETag" in response_headers(schema["paths"]["/api/tasks/{task_id}"][method], "200")
+    for method, path, operation in operations(schema):
+        for status in operation["responses"]:
+            if operation.get("security") and status.startswith("2"):
+                assert "Cache-Control" in response_headers(operation, status), (method, path)
 
 
 def nullable(field: dict[str, Any]) -> bool:

@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
@@ -36,7 +35,7 @@ from todo_api.kit.jobs import Job, JobRunner
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
 from todo_api.mcp.server import PATH as MCP_PATH
-from todo_api.mcp.server import McpEndpoint
+from todo_api.mcp.server import McpEndpoint, McpRoute
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
 from todo_api.tasks import scheduled as tasks_scheduled
@@ -152,7 +151,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(ops_router)
     install_docs(app)
-    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
+    app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
 
     if direct_routes:
         # Innermost: the busiest routes, served without FastAPI's per-request machinery.
