@@ -30,6 +30,7 @@ from todo_api.edge.ops import router as ops_router
 from todo_api.edge.routing import DirectRoutes
 from todo_api.feed.router import router as feed_router
 from todo_api.kit.changes import SyncTokens
+from todo_api.kit.deps import Holdings, held
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
 from todo_api.lists import scheduled as lists_scheduled
@@ -120,24 +121,27 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.lifecycle = lifecycle
-    app.state.metrics = Metrics(db)
-    app.state.metrics.registry.register(job_runner.collector())
-    app.state.token_verifier = token_verifier
-    app.state.passwords = passwords
+    metrics = Metrics(db)
+    metrics.registry.register(job_runner.collector())
     secret = settings.signing_secret()
-    app.state.cursor_codec = CursorCodec(secret)
-    app.state.sync_tokens = SyncTokens(secret, settings.sync_retention_days * 86400)
-    app.state.known_users = KnownUsers()
-    app.state.seen_profiles = SeenProfiles()
-    app.state.rate_limiter = RateLimiter(
-        counter,
-        attempts=settings.auth_rate_limit_attempts,
-        address_attempts=settings.login_address_attempts,
-        email_attempts=settings.login_email_attempts,
-        window_seconds=settings.auth_rate_limit_window_seconds,
+    app.state.holdings = Holdings(
+        settings,
+        db,
+        lifecycle,
+        metrics,
+        token_verifier,
+        passwords,
+        CursorCodec(secret),
+        SyncTokens(secret, settings.sync_retention_days * 86400),
+        KnownUsers(),
+        SeenProfiles(),
+        RateLimiter(
+            counter,
+            attempts=settings.auth_rate_limit_attempts,
+            address_attempts=settings.login_address_attempts,
+            email_attempts=settings.login_email_attempts,
+            window_seconds=settings.auth_rate_limit_window_seconds,
+        ),
     )
 
     install_error_handlers(app)
@@ -163,7 +167,7 @@ def create_app(
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: CORS headers go on every response, the 500 included.
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(
         CorsMiddleware,
         allow_origins=settings.frontend_url,
@@ -204,7 +208,7 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
         }
         # Either scheme gives the same bearer token: one pasted, or one /api/auth/token made.
         security: list[dict[str, list[str]]] = [{BEARER: []}]
-        if app.state.settings.builtin_accounts_enabled:
+        if held(app, Settings).builtin_accounts_enabled:
             schemes[OAUTH2_PASSWORD] = {
                 "type": "oauth2",
                 "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}},

@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from tests.tasks.helpers import assert_error, assert_validation_error, create_task
+from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.tables.tasks import tasks
 
 OVERFLOWING = [
@@ -329,7 +331,7 @@ async def test_completing_a_stored_rule_without_a_date_is_prompt_and_ends_the_se
     task = await create_task(
         alice, due_at="2026-03-03T09:00:00Z", recurrence="FREQ=DAILY;INTERVAL=7;BYDAY=TU"
     )
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         await conn.execute(
             update(tasks)
             .where(tasks.c.id == uuid.UUID(task["id"]))
