@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, update
 
 from tests.support import assert_error
 from tests.tasks.helpers import TASK_FIELDS, assert_validation_error, create_task
-from todo_api.db import InvalidValue, Query
+from todo_api.db import Database, InvalidValue, Query
+from todo_api.kit.deps import held
 from todo_api.tables.tasks import tasks
 
 # 50 characters that lower-case (and fold) into 100: İ is I with a dot, i + U+0307.
@@ -207,10 +208,10 @@ async def test_a_value_too_long_for_its_column_is_no_database_outage(
 ) -> None:
     """Should a check ever miss, PostgreSQL's refusal of the value is an internal error: 503
     only ever says the database is unavailable. (SQLite keeps any length.)"""
-    if app.state.db.name != "postgresql":
+    if held(app, Database).name != "postgresql":
         pytest.skip("SQLite does not enforce column lengths")
     task = await create_task(alice)
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         statement = Query(
             update(tasks).where(tasks.c.id == bindparam("task_id")).values(title=bindparam("t"))
         )
