@@ -40,7 +40,7 @@ class PrivateUse:
     check: Callable[[], None]  # raises (AssertionError or any other) when it is gone
 
 
-# --- SQLAlchemy: compiling statements (db/database.py) -----------------------------------------
+# --- SQLAlchemy: compiling statements (db/statements.py) -----------------------------------------
 
 
 def _dialects() -> list[Dialect]:
@@ -255,7 +255,7 @@ USES = [
     PrivateUse(
         "SQLAlchemy",
         "SQLCompiler._result_columns (keyname, name, objects, type)",
-        "src/todo_api/db/database.py",
+        "src/todo_api/db/statements.py",
         _result_columns,
     ),
     PrivateUse(

@@ -6,12 +6,11 @@ from todo_api.db.database import (
     DatabaseFailure,
     IntegrityViolation,
     InvalidValue,
-    Query,
     Result,
-    Row,
 )
 from todo_api.db.dialects import insert_or_ignore
 from todo_api.db.engine import create_engine
+from todo_api.db.statements import Query, Row
 from todo_api.db.types import SQLITE_UNICODE_LOWER, UTCDateTime
 
 __all__ = [
