@@ -10,8 +10,10 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from todo_api.config import Settings
 from todo_api.db import DatabaseFailure, IntegrityViolation
 from todo_api.edge.slashes import slash_redirect
+from todo_api.kit.deps import held
 from todo_api.kit.errors import (
     ApiError,
     ErrorCode,
@@ -62,8 +64,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 def _public_url(request: Request) -> str | None:
-    settings = getattr(request.app.state, "settings", None)
-    return getattr(settings, "public_url", None)
+    return held(request.app, Settings).public_url
 
 
 def _allowed_methods(request: Request) -> str:
