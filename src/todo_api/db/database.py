@@ -75,6 +75,7 @@ class Compiled:
     columns: tuple[str, ...]
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]
     returns_rows: bool
+    custom_plans: bool = False  # planned for each call's values (see Query)
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         args = []
@@ -102,7 +103,9 @@ def _loads_json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str) else value
 
 
-def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -> Compiled:
+def compile_for(
+    statement: ClauseElement, dialect: Dialect, *, prebuilt: bool, custom_plans: bool = False
+) -> Compiled:
     """Compile for one dialect. A per-call statement carries its values (an IN list of values
     becomes a parameter per value); a prebuilt one names its parameters with `bindparam`, given
     at each call. Each parameter goes through its type's bind processor, each column through
@@ -145,23 +148,31 @@ def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -
         columns=tuple(columns),
         converters=tuple(converters),
         returns_rows=bool(columns),
+        custom_plans=custom_plans,
     )
 
 
 class Query:
-    """A statement built once (at import), compiled once per dialect on first use."""
+    """A statement built once (at import), compiled once per dialect on first use.
 
-    __slots__ = ("_by_dialect", "statement")
+    On PostgreSQL its prepared statement is kept per connection, and PostgreSQL's default
+    (`plan_cache_mode=auto`) soon reuses one generic plan for every call: no planning per
+    request. A statement whose best plan depends on the values (a filtered list: how many of
+    this user's tasks match decides between walking the sort's index and sorting the matches)
+    says `custom_plans=True`, and is planned for each call's values."""
 
-    def __init__(self, statement: ClauseElement) -> None:
+    __slots__ = ("_by_dialect", "custom_plans", "statement")
+
+    def __init__(self, statement: ClauseElement, *, custom_plans: bool = False) -> None:
         self.statement = statement
+        self.custom_plans = custom_plans
         self._by_dialect: dict[str, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             found = self._by_dialect[dialect.name] = compile_for(
-                self.statement, dialect, prebuilt=True
+                self.statement, dialect, prebuilt=True, custom_plans=self.custom_plans
             )
         return found
 
@@ -285,10 +296,31 @@ PG_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalCl
 
 
 class PostgresConnection(Connection):
-    __slots__ = ()
+    __slots__ = ("_custom_sessions",)
+
+    def __init__(self, driver: Any, dialect: Dialect, custom_sessions: set[int] | None) -> None:
+        super().__init__(driver, dialect)
+        self._custom_sessions = custom_sessions
+
+    async def _plan_as(self, custom: bool) -> None:
+        """Puts the session in the plan mode the statement needs, when it is not in it yet: a
+        round trip only when a connection goes from one kind of statement to the other."""
+        sessions = self._custom_sessions
+        if sessions is None:  # no statement cache: every statement is planned anyway
+            return
+        pid = self.driver.get_server_pid()
+        if (pid in sessions) == custom:
+            return
+        mode = "force_custom_plan" if custom else "auto"
+        await self.driver.execute(f"SET plan_cache_mode = {mode}")
+        if custom:
+            sessions.add(pid)
+        else:
+            sessions.discard(pid)
 
     async def run(self, compiled: Compiled, args: list[Any]) -> Result:
         try:
+            await self._plan_as(compiled.custom_plans)
             if compiled.returns_rows:
                 rows = compiled.rows(await self.driver.fetch(compiled.sql, *args))
                 return Result(rows, len(rows))
@@ -344,6 +376,11 @@ class Database:
         )
         self._size = settings.database_pool_size
         self._pg_pool: asyncpg.Pool | None = None
+        # The server process ids of the pool's sessions set to plan each statement anew (None:
+        # no statement cache, behind a pooler, where sessions are not ours to set).
+        self._custom_sessions: set[int] | None = (
+            set() if settings.connect_args().get("statement_cache_size") != 0 else None
+        )
         self._sqlite_idle: list[aiosqlite.Connection] = []
         self._sqlite_slots = asyncio.Semaphore(self._size) if self.is_sqlite else None
         self._sqlite_in_use = 0  # slots taken (the semaphore does not tell)
@@ -371,7 +408,7 @@ class Database:
                 return SqliteConnection(await self._sqlite_acquire(), self.dialect)
             pool = self._pg_pool or await self._open_pg_pool()
             driver = await pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
-            return PostgresConnection(driver, self.dialect)
+            return PostgresConnection(driver, self.dialect, self._custom_sessions)
         except (*PG_FAILURES, TimeoutError) as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
         except sqlite3.Error as exc:
@@ -391,22 +428,20 @@ class Database:
                     min_size=0,
                     max_size=self._size,
                     reset=_rollback_if_open,
-                    **self._pg_options(),
+                    init=self._new_session,
+                    **self.settings.connect_args(),
                 )
         return self._pg_pool
+
+    async def _new_session(self, driver: asyncpg.Connection) -> None:
+        """A new session starts in PostgreSQL's default plan mode (its process id may be that
+        of a session gone before)."""
+        if self._custom_sessions is not None:
+            self._custom_sessions.discard(driver.get_server_pid())
 
     def _pg_dsn(self) -> str:
         url = self.settings.sqlalchemy_url.set(drivername="postgresql")
         return url.render_as_string(hide_password=False)
-
-    def _pg_options(self) -> dict[str, Any]:
-        options = self.settings.connect_args()
-        if options.get("statement_cache_size") != 0:
-            # A prepared statement's generic plan is made for the average user; a user with
-            # 100 000 tasks needs the plan made for their own values. Behind a pooler no
-            # statement is kept, and every plan is custom anyway.
-            options["server_settings"] = {"plan_cache_mode": "force_custom_plan"}
-        return options
 
     async def _sqlite_acquire(self) -> aiosqlite.Connection:
         assert self._sqlite_slots is not None
