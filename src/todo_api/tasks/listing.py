@@ -29,6 +29,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -388,7 +389,9 @@ def counts_by_tag(s: Shape) -> bool:
 
 
 def _capped(matching: Select[Any]) -> Any:
-    counted = matching.limit(TOTAL_COUNT_CAP + 1).subquery()
+    # The cap is written in the SQL, not sent as a parameter, so that a reused (generic) plan
+    # is costed for it.
+    counted = matching.limit(literal_column(str(TOTAL_COUNT_CAP + 1), Integer())).subquery()
     return select(func.count()).select_from(counted).scalar_subquery()
 
 
