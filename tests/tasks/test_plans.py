@@ -53,13 +53,19 @@ async def test_hot_statements_reuse_their_plan_and_filtered_lists_are_planned_pe
             assert (await client.get("/api/tasks")).status_code == 200
             # The filtered list between the others: the session goes back and forth.
             assert (await client.get("/api/tasks?completed=false")).status_code == 200
+            completed = await client.post(f"/api/tasks/{task_id}/complete")
+            assert completed.status_code == 200, completed.text
         plans = await _plans(app)
 
     listed = _one(plans, "ORDER BY tasks.created_at DESC", without="tasks.is_completed = $")
     filtered = _one(plans, "ORDER BY tasks.created_at DESC", "tasks.is_completed = $")
     got = _one(plans, "SELECT tasks.id", "WHERE tasks.id = $", "AND tasks.user_id = $")
-    for hot in (listed, got):
-        assert hot["generic_plans"] + hot["custom_plans"] >= CALLS
-        assert hot["generic_plans"] >= CALLS - 5, hot
+    inserted = _one(plans, "INSERT INTO tasks")
     assert filtered["generic_plans"] == 0, filtered
     assert filtered["custom_plans"] >= CALLS, filtered
+    hot = [p for p in plans if p["generic_plans"] + p["custom_plans"] >= CALLS and p != filtered]
+    for statement in (listed, got, inserted):
+        assert statement in hot, statement
+    assert sum(p["statement"].startswith("UPDATE tasks") for p in hot) == 2  # PATCH, complete
+    for statement in hot:
+        assert statement["generic_plans"] >= CALLS - 5, statement
