@@ -17,6 +17,9 @@ of their own and inside transactions that are rolled back:
   planned: the service before this change) and `auto` (PostgreSQL's default, the service's now
   for these statements), and the plans PostgreSQL made (`pg_prepared_statements`).
 
+Last, the plan PostgreSQL reuses for every unfiltered list shape (each sort, without and with
+a cursor; `force_generic_plan`, EXPLAIN EXECUTE): each is to walk its sort's index, no Sort.
+
 A create's new id is replaced by a fresh one on each execution; a complete is a no-op after
 its first execution (the task is then completed): its figure is planning plus a lookup.
 """
@@ -24,19 +27,23 @@ its first execution (the task is then completed): its figure is planning plus a 
 import argparse
 import asyncio
 import json
+import typing
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 from benchlib import SMALL_USER, WRITER_USER, cpu_seconds_of, db_url, new_secret
 from cpu_per_request import COMPLETE_USER, PATCH_USER
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from todo_api.app import create_app
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 from todo_api.db.database import Compiled, PostgresConnection, Result
+from todo_api.tasks import listing
 
 MODES = ("force_custom_plan", "auto")
 
@@ -109,25 +116,23 @@ def fresh(args: list[Any], created: set[uuid.UUID]) -> list[Any]:
 
 
 async def explain(database: str, statement: Caught, created: set[uuid.UUID]) -> tuple[float, ...]:
+    """Planning and execution ms (the third EXPLAIN on the connection: its caches are warm, as
+    a pooled session's are), and how many trigger calls the statement made."""
     conn = await asyncpg.connect(db_url(database))
     try:
-        async with conn.transaction():
+        tx = conn.transaction()
+        await tx.start()
+        for _ in range(3):
             plan = await conn.fetchval(
                 "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY, FORMAT JSON) " + statement.sql,
                 *fresh(statement.args, created),
             )
-            raise _RollBack
-    except _RollBack:
-        pass
+        await tx.rollback()
     finally:
         await conn.close()
     summary = json.loads(plan)[0]
-    triggers = sum(t["Time"] for t in summary.get("Triggers", []))
+    triggers = sum(t["Calls"] for t in summary.get("Triggers", []))
     return summary["Planning Time"], summary["Execution Time"], triggers
-
-
-class _RollBack(Exception):
-    pass
 
 
 async def per_execution(
@@ -157,6 +162,48 @@ async def per_execution(
     return 1e6 * (after - before) / executions, row["generic_plans"], row["custom_plans"]
 
 
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def unfiltered_plans(database: str) -> list[str]:
+    """The generic plan's access path of each unfiltered list shape (the page, not the count)."""
+    conn = await asyncpg.connect(db_url(database))
+    lines = ["| sort | cursor | generic plan of the page |", "|---|---|---|"]
+    try:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        for n, sort in enumerate(typing.get_args(listing.Sort)):
+            query = listing.ListQuery(sort=sort)
+            for last in (None, [_cursor_value(query.sort_field), uuid.uuid4()]):
+                page = listing.page_query(listing.shape(query, "postgresql", last))
+                compiled = page.compiled(PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+                params = listing.parameters(query, uuid.UUID(SMALL_USER), datetime.now(UTC), last)
+                name = f"shape_{n}_{last is not None:d}"
+                await conn.execute(f"PREPARE {name} AS {compiled.sql}")
+                values = ", ".join(_literal(v) for v in compiled.arguments(params))
+                plan = [r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE {name}({values})")]
+                steps = [
+                    line.strip(" ->").split("  (")[0]
+                    for line in plan
+                    if ("Scan" in line or "Sort" in line) and "tasks_1" not in line
+                ]
+                cursor = "yes" if last else "no"
+                lines.append(f"| `{sort}` | {cursor} | {'; '.join(steps)} |")
+    finally:
+        await conn.close()
+    return lines
+
+
+def _cursor_value(sort_field: str) -> Any:
+    return {"title": "m", "priority": 1, "position": 5}.get(
+        sort_field, datetime(2026, 1, 1, tzinfo=UTC)
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="a database kept by cpu_per_request --keep")
@@ -166,11 +213,11 @@ async def main() -> None:
         parser.error("--executions 10 to 100 000")
     statements, created = await catch_statements(args.db)
     print(
-        "| route | statement | planning ms | execution ms (triggers) "
+        "| route | statement | planning ms | execution ms | trigger calls "
         "| CPU µs/exec, force_custom_plan | CPU µs/exec, auto | plans made with auto "
         "(generic/custom) |"
     )
-    print("|---|---|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for statement in statements:
         planning, execution, triggers = await explain(args.db, statement, created)
         cpu = {}
@@ -186,9 +233,11 @@ async def main() -> None:
         tail = " ".join(statement.sql[where : where + 60].split()) if where >= 0 else ""
         print(
             f"| {statement.route} | `{head} {tail}` | {planning:.3f} "
-            f"| {execution:.3f} ({triggers:.3f}) | {cpu['force_custom_plan']:.0f} "
+            f"| {execution:.3f} | {triggers:.0f} | {cpu['force_custom_plan']:.0f} "
             f"| {cpu['auto']:.0f} | {plans} |"
         )
+    print()
+    print("\n".join(await unfiltered_plans(args.db)))
 
 
 if __name__ == "__main__":
