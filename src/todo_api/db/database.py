@@ -306,7 +306,9 @@ class PostgresConnection(Connection):
         """Puts the session in the plan mode the statement needs, when it is not in it yet: a
         round trip only when a connection goes from one kind of statement to the other."""
         sessions = self._custom_sessions
-        if sessions is None:  # no statement cache: every statement is planned anyway
+        # Without a statement cache every statement is planned anyway; inside a transaction a
+        # rollback would undo the SET behind our back (the statement keeps the session's mode).
+        if sessions is None or self._depth:
             return
         pid = self.driver.get_server_pid()
         if (pid in sessions) == custom:
