@@ -436,6 +436,7 @@ def seed_sql(bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> list
     The heap is written in `created_at` order, as a service that has been running for a year
     would have written it: one user's tasks are scattered over the table, not clustered.
     Only integers and the word lists above (constants) are interpolated, hence the noqa.
+    The words are ASCII, so their search keys (todo_api.tables.keys.search_key) are lower().
     """
     special_users = " UNION ALL ".join(
         f"SELECT '{uuid.UUID(uid)}'::uuid AS user_id, g "  # noqa: S608
@@ -454,10 +455,10 @@ def seed_sql(bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> list
     ]
     sentence = _pick(SENTENCES)
     tasks = f"""
-INSERT INTO tasks (id, user_id, title, description, is_completed, priority, due_at, tags,
-                   completed_at, created_at, updated_at)
-SELECT gen_random_uuid(), user_id, title, description, done, priority, due_at, tags,
-       CASE WHEN done THEN updated_at END, created_at, updated_at
+INSERT INTO tasks (id, user_id, title, description, title_key, description_key, is_completed,
+                   priority, due_at, tags, completed_at, created_at, updated_at)
+SELECT gen_random_uuid(), user_id, title, description, lower(title), lower(description), done,
+       priority, due_at, tags, CASE WHEN done THEN updated_at END, created_at, updated_at
 FROM (
     SELECT user_id,
            {_pick(VERBS)} || ' ' || {_pick(OBJECTS)} || {_pick(SUFFIXES)} AS title,

@@ -175,6 +175,38 @@ def _slow(head: bytes, trickled: bytes, *, with_token: bool) -> Callable[[Target
     return prepare
 
 
+def _pipelined_unread(connections: int, megabytes: int) -> Callable[[Target], Attack]:
+    """`connections` clients, each writing `megabytes` of back-to-back GET /health and reading
+    none of the answers: each sends until the server stops taking more, then all leave."""
+    payload = b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n" * (megabytes * MIB // 37)
+
+    def prepare(target: Target) -> Attack:
+        def run() -> str:
+            socks: list[socket.socket] = []
+            taken = 0
+            try:
+                for _ in range(connections):
+                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    socks.append(sock)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    sock.settimeout(target.socket_timeout)
+                    sock.connect(("127.0.0.1", target.port))
+                    sock.settimeout(1.0)  # a second without progress: the server stopped reading
+                    sent = 0
+                    with suppress(OSError):
+                        while sent < len(payload):
+                            sent += sock.send(payload[sent : sent + MIB])
+                    taken += sent
+            finally:
+                for sock in socks:
+                    sock.close()
+            return f"{taken / MIB:.0f} of {connections * megabytes} MB taken, no answer read"
+
+        return run
+
+    return prepare
+
+
 def _quiet(target: Target) -> Attack:
     def run() -> str:
         time.sleep(1.0)
@@ -215,6 +247,7 @@ ATTACKS: list[tuple[str, Callable[[Target], Attack]]] = [
         "create, a rule that never recurs (due 0001-01-01)",
         _sender("/api/tasks", NEVER_RECURS, with_token=True),
     ),
+    ("pipelining, 5 connections x 10 MB, answers never read", _pipelined_unread(5, 10)),
     (
         "slow client: headers, a byte per 100 ms",
         _slow(b"GET /health HTTP/1.1\r\n", b"X-Slow: " + b"s" * 10_000, with_token=False),

@@ -58,7 +58,7 @@ from benchlib import (
 )
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-from todo_api.db.database import compile_for
+from todo_api.db.statements import compile_for
 from todo_api.tasks import listing
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 

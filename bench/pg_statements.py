@@ -42,7 +42,9 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from todo_api.app import create_app
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
+from todo_api.db import Database
 from todo_api.db.database import Compiled, PostgresConnection, Result
+from todo_api.kit.deps import held
 from todo_api.tasks import listing
 
 MODES = ("force_custom_plan", "auto")
@@ -107,7 +109,7 @@ async def catch_statements(database: str) -> tuple[list[Caught], set[uuid.UUID]]
             (await completer.post(f"/api/tasks/{open_}/complete")).raise_for_status()
     finally:
         PostgresConnection.run = original  # type: ignore[method-assign]
-        await app.state.db.close()
+        await held(app, Database).close()
     return [c for c in caught if c.sql not in {"BEGIN", "COMMIT"}], created
 
 

@@ -16,8 +16,12 @@ import pytest
 from fastapi import FastAPI
 
 from todo_api.app import create_app
-from todo_api.auth.tokens import mint_token
+from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.ratelimit import RateLimiter
+from todo_api.auth.tokens import TokenVerifier, mint_token
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -60,12 +64,12 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
 
 async def close_app(app: FastAPI) -> None:
     """What the lifespan does at shutdown, for an app a test ran without it."""
-    jwks = app.state.token_verifier.jwks
+    jwks = held(app, TokenVerifier).jwks
     if jwks is not None:
         await jwks.close()  # a background fetch may still be under way
-    await app.state.rate_limiter.counter.close()
-    app.state.passwords.close()
-    await app.state.db.close()
+    await held(app, RateLimiter).counter.close()
+    held(app, PasswordHashing).close()
+    await held(app, Database).close()
 
 
 @asynccontextmanager

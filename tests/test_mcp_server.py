@@ -563,6 +563,38 @@ async def test_methods_other_than_post_are_405_in_the_error_format(
     assert response.json()["code"] == "METHOD_NOT_ALLOWED"
 
 
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"secret": "<script>"}', -32600),
+        ("[1, 2]", -32600),
+        ('{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": "secret <script>"}', -32600),
+        ('{"jsonrpc": "2.0", "id": 1, "method": "secret', -32700),
+        ("[" * 1100 + "]" * 1100, -32700),
+    ],
+)
+async def test_a_body_that_is_no_jsonrpc_message_gets_a_plain_jsonrpc_error(
+    server: Server, new_token: Any, body: str, code: int
+) -> None:
+    headers = {
+        **MCP_HEADERS,
+        "Authorization": f"Bearer {new_token()}",
+        "Content-Type": "application/json",
+    }
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        response = await client.post("/mcp", content=body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.headers["cache-control"] == "private, no-cache"  # a token was accepted
+    answer = response.json()
+    assert (answer["jsonrpc"], answer["id"], answer["error"]["code"]) == ("2.0", None, code)
+    message = answer["error"]["message"]
+    assert set(answer["error"]) == {"code", "message"}  # no data: nothing of the input
+    assert len(message) < 60, message  # a sentence, not a parser's report
+    for leak in ("secret", "<script>", "pydantic", "input", "JSONRPC", "line"):
+        assert leak not in message, message
+
+
 def mcp_post_head(token: str, length_header: bytes) -> bytes:
     return (
         b"POST /mcp HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
@@ -630,3 +662,28 @@ async def test_any_instance_answers_any_request_of_a_conversation(
     assert listed == {"tasks": [task]}
     for server in servers:
         assert "POST /mcp 200" in server.log()
+
+
+async def test_the_tools_keep_the_text_rules(server: Server, new_token: Any) -> None:
+    """A tag that grows when folded is a validation error, not a database error; text is stored
+    in NFC; a search ignores case and accents; look-alike list names are one name."""
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        grown = tool_error(
+            await session.call_tool("create_task", {"title": "t", "tags": ["İ" * 50]})
+        )
+        assert grown["code"] == "VALIDATION_ERROR"
+        assert [d["field"] for d in grown["details"]] == ["tags.0"]
+        task = structured(await session.call_tool("create_task", {"title": "Cafe\u0301 İzmir"}))
+        assert task["title"] == "Café İzmir"
+        changed = tool_error(
+            await session.call_tool("update_task", {"task_id": task["id"], "tags": ["İ" * 50]})
+        )
+        assert changed["code"] == "VALIDATION_ERROR"
+        for q in ("cafe izmir", "CAFÉ", "izmir"):
+            found = structured(await session.call_tool("list_tasks", {"q": q}))
+            assert [t["id"] for t in found["tasks"]] == [task["id"]], q
+            assert (await rest.get("/api/tasks", params={"q": q})).json() == found["tasks"]
+        assert structured(await session.call_tool("create_list", {"name": "Straße"}))
+        duplicate = tool_error(await session.call_tool("create_list", {"name": "STRASSE"}))
+        assert duplicate["code"] == "CONFLICT"

@@ -13,7 +13,10 @@ from sqlalchemy.engine import make_url
 
 from tests.support import ADMIN_URL, app_for, assert_error, client_for, make_settings
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.migrations import head_revision
+from todo_api.process.shutdown import Lifecycle
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
@@ -70,7 +73,7 @@ async def test_ready_names_the_migration_a_stale_schema_is_at(
 ) -> None:
     settings = make_settings(empty_database_url, tmp_path / "data")
     async with app_for(settings) as app:
-        async with app.state.db.connection() as conn:
+        async with held(app, Database).connection() as conn:
             await conn.run_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
             await conn.run_sql("INSERT INTO alembic_version VALUES ('0001')")
         async with client_for(app) as client:
@@ -83,7 +86,7 @@ async def test_ready_names_the_migration_a_stale_schema_is_at(
 async def test_ready_is_503_while_the_service_shuts_down(settings: Settings) -> None:
     async with app_for(settings) as app, client_for(app) as client:
         assert (await client.get("/ready")).status_code == 200
-        app.state.lifecycle.begin_shutdown()
+        held(app, Lifecycle).begin_shutdown()
         ready = await client.get("/ready")
         health = await client.get("/health")
     body = assert_error(ready, 503, "DATABASE_ERROR")

@@ -27,6 +27,8 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
 
+from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.tables.tasks import tasks
 
 
@@ -38,7 +40,7 @@ class PrivateUse:
     check: Callable[[], None]  # raises (AssertionError or any other) when it is gone
 
 
-# --- SQLAlchemy: compiling statements (db/database.py) -----------------------------------------
+# --- SQLAlchemy: compiling statements (db/statements.py) -----------------------------------------
 
 
 def _dialects() -> list[Dialect]:
@@ -253,7 +255,7 @@ USES = [
     PrivateUse(
         "SQLAlchemy",
         "SQLCompiler._result_columns (keyname, name, objects, type)",
-        "src/todo_api/db/database.py",
+        "src/todo_api/db/statements.py",
         _result_columns,
     ),
     PrivateUse(
@@ -404,6 +406,6 @@ async def test_a_statement_built_per_call_binds_every_value_through_its_type(
         .where(tasks.c.user_id == user_id, tasks.c.id.in_([uuid.UUID(t["id"]) for t in created]))
         .order_by(tasks.c.title)
     )
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         rows = (await conn.execute(statement)).rows
     assert [row["title"] for row in rows] == ["t0", "t1"]

@@ -13,7 +13,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from todo_api.edge.protocol import MAX_HEADER_BYTES, GuardedHttpToolsProtocol
+from todo_api.edge.protocol import MAX_HEADER_BYTES, PARSE_SLICE_BYTES, GuardedHttpToolsProtocol
 
 WAIT = 5.0  # the most any condition below is waited for
 
@@ -23,7 +23,9 @@ class RecordingTransport(asyncio.Transport):
         super().__init__()
         self.written = bytearray()
         self.closed = False
+        self.aborted = False
         self.eof_written = False
+        self.reading = True
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
@@ -42,14 +44,17 @@ class RecordingTransport(asyncio.Transport):
     def close(self) -> None:
         self.closed = True
 
+    def abort(self) -> None:
+        self.aborted = self.closed = True
+
     def is_closing(self) -> bool:
         return self.closed
 
     def pause_reading(self) -> None:
-        pass
+        self.reading = False
 
     def resume_reading(self) -> None:
-        pass
+        self.reading = True
 
 
 async def body_size_app(scope: Any, receive: Any, send: Any) -> None:
@@ -75,7 +80,10 @@ async def connect() -> AsyncIterator[Connect]:
     opened: list[GuardedHttpToolsProtocol] = []
 
     def open_connection(
-        header_timeout: float = 30.0, body_timeout: float = 30.0, app: Any = body_size_app
+        header_timeout: float = 30.0,
+        body_timeout: float = 30.0,
+        send_timeout: float = 30.0,
+        app: Any = body_size_app,
     ) -> tuple[GuardedHttpToolsProtocol, RecordingTransport]:
         protocol = GuardedHttpToolsProtocol(
             config,
@@ -84,6 +92,7 @@ async def connect() -> AsyncIterator[Connect]:
             asyncio.get_running_loop(),
             header_timeout=header_timeout,
             body_timeout=body_timeout,
+            send_timeout=send_timeout,
         )
         protocol.app = app
         transport = RecordingTransport()
@@ -268,3 +277,51 @@ async def test_a_request_whose_body_arrives_with_its_head_starts_no_timer(
     protocol.data_received(POST_HEAD + b"x" * 100)
     assert protocol._timer is None
     await until(lambda: statuses(transport.written) == [200, 200])
+
+
+# --- pipelining: reading follows the answers --------------------------------------------------
+
+GET = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+async def test_pipelined_requests_are_parsed_only_as_their_answers_go(connect: Connect) -> None:
+    answering = asyncio.Event()
+
+    async def held_app(scope: Any, receive: Any, send: Any) -> None:
+        await answering.wait()
+        await body_size_app(scope, receive, send)
+
+    protocol, transport = connect(app=held_app)
+    protocol.data_received(GET * 3_000)  # 81 KB in one read, none answered yet
+    assert len(protocol.pipeline) <= PARSE_SLICE_BYTES // len(GET)
+    assert not transport.reading
+    protocol.data_received(GET * 10)  # read before the pause took effect: queued after the rest
+    answering.set()
+    await until(lambda: len(statuses(transport.written)) == 3_010)
+    assert transport.reading
+
+
+async def test_requests_wait_while_the_answers_wait_for_the_client(connect: Connect) -> None:
+    protocol, transport = connect()
+    protocol.pause_writing()  # the transport's write buffer is full
+    protocol.data_received(GET)
+    await asyncio.sleep(0.05)
+    assert statuses(transport.written) == []
+    assert not transport.reading
+    protocol.resume_writing()
+    await until(lambda: statuses(transport.written) == [200])
+    assert transport.reading
+
+
+async def test_an_answer_that_cannot_be_sent_drops_the_connection(connect: Connect) -> None:
+    protocol, transport = connect(send_timeout=0.05)
+    protocol.pause_writing()
+    await until(lambda: transport.aborted)
+
+
+async def test_an_answer_sent_within_the_timeout_keeps_the_connection(connect: Connect) -> None:
+    protocol, transport = connect(send_timeout=0.1)
+    protocol.pause_writing()
+    protocol.resume_writing()
+    await asyncio.sleep(0.2)
+    assert not transport.closed

@@ -5,6 +5,7 @@ forge, forwarded addresses from trusted proxies only, and redirects that ignore 
 (The size and time bounds on request headers live in the server: test_transport_server.py.)
 """
 
+import base64
 import json
 import logging
 import sys
@@ -24,6 +25,7 @@ from tests.support import (
     captured_logs,
     client_for,
     make_settings,
+    operations,
     token_for,
     validation_details,
 )
@@ -215,6 +217,74 @@ async def test_a_few_problems_are_all_listed(alice: httpx.AsyncClient) -> None:
     assert sorted(detail["field"] for detail in validation_details(response)) == ["a", "b", "c"]
 
 
+# --- caches ----------------------------------------------------------------------------------
+
+
+async def test_every_answer_to_an_accepted_token_is_private_and_revalidated(
+    alice: httpx.AsyncClient,
+) -> None:
+    created = await alice.post("/api/tasks", json={"title": "t"})
+    task_url = f"/api/tasks/{created.json()['id']}"
+    responses = [
+        created,
+        await alice.get("/api/tasks"),
+        await alice.get(task_url),
+        await alice.get(task_url, headers={"If-None-Match": created.headers["etag"]}),
+        await alice.patch(task_url, json={"title": ""}),  # 400
+        await alice.get(f"/api/tasks/{uuid.uuid4()}"),  # 404
+        await alice.get("/api/tasks/changes"),
+        await alice.post("/api/lists", json={"name": "l"}),
+        await alice.get("/api/lists"),
+        await alice.get("/api/auth/me"),
+    ]
+    assert [r.status_code for r in responses] == [201, 200, 200, 304, 400, 404, 200, 201, 200, 200]
+    for response in responses:
+        assert response.headers["cache-control"] == "private, no-cache", response.request.url
+
+
+async def test_answers_without_an_accepted_token_say_nothing_of_caches(
+    anonymous: httpx.AsyncClient, alice: httpx.AsyncClient
+) -> None:
+    refused = await alice.get("/api/tasks", headers={"Authorization": "Bearer not-a-token"})
+    for response in (refused, await anonymous.get("/api/tasks"), await anonymous.get("/health")):
+        assert "cache-control" not in response.headers, response.request.url
+
+
+# --- hostile JSON --------------------------------------------------------------------------
+
+DEEP_ARRAY = "[" * 1100 + "]" * 1100  # 2.2 KB, deeper than Python's own parser goes
+
+
+async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
+    alice: httpx.AsyncClient, schema: dict[str, Any]
+) -> None:
+    user_id = (await alice.get("/api/auth/me")).json()["id"]
+    task_id = (await alice.post("/api/tasks", json={"title": "t"})).json()["id"]
+    list_id = (await alice.post("/api/lists", json={"name": "l"})).json()["id"]
+    routes = [
+        (method, path)
+        for method, path, operation in operations(schema)
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert ("post", "/api/tasks/bulk") in routes
+    for method, path in routes:
+        url = path.format(user_id=user_id, task_id=task_id, list_id=list_id)
+        for body in (DEEP_ARRAY, '{"title": ' + DEEP_ARRAY + "}"):
+            response = await alice.request(method, url, content=body, headers=JSON)
+            assert response.status_code == 400, (method, path, response.text)
+            assert response.json()["code"] == "INVALID_REQUEST", (method, path, response.text)
+
+
+async def test_a_token_whose_header_is_nested_too_deep_is_401(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    header = base64.urlsafe_b64encode(DEEP_ARRAY.encode()).decode().rstrip("=")
+    response = await anonymous.get(
+        "/api/tasks", headers={"Authorization": f"Bearer {header}.e30.c2ln"}
+    )
+    assert_error(response, 401, "INVALID_TOKEN")
+
+
 # --- log lines -------------------------------------------------------------------------------
 
 
@@ -365,6 +435,7 @@ def test_transport_settings_defaults() -> None:
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.request_header_timeout_seconds == 10
     assert settings.request_body_timeout_seconds == 30
+    assert settings.response_send_timeout_seconds == 30
     assert settings.trusted_proxies == []
     assert settings.public_url is None
 
@@ -373,12 +444,14 @@ def test_transport_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("REQUEST_HEADER_TIMEOUT_SECONDS", "2.5")
     monkeypatch.setenv("REQUEST_BODY_TIMEOUT_SECONDS", "7")
+    monkeypatch.setenv("RESPONSE_SEND_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("TRUSTED_PROXIES", " 10.0.0.1, 192.168.0.0/16 ,::1,")
     monkeypatch.setenv("PUBLIC_URL", "https://api.example.com/todo/")
     settings = load_settings(_env_file=None)
     assert settings.max_body_bytes == 2048
     assert settings.request_header_timeout_seconds == 2.5
     assert settings.request_body_timeout_seconds == 7
+    assert settings.response_send_timeout_seconds == 0.5
     assert settings.trusted_proxies == ["10.0.0.1", "192.168.0.0/16", "::1"]
     assert settings.public_url == "https://api.example.com/todo"
 
@@ -394,6 +467,7 @@ def test_transport_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
         ("MAX_BODY_BYTES", "0"),
         ("REQUEST_HEADER_TIMEOUT_SECONDS", "0"),
         ("REQUEST_BODY_TIMEOUT_SECONDS", "0"),
+        ("RESPONSE_SEND_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_bad_transport_settings_are_refused_naming_the_variable(

@@ -6,12 +6,14 @@ Every wait is bounded by a socket timeout; no test asserts how fast anything was
 """
 
 import json
+import re
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
+from pathlib import Path
 
 import httpx
 import jwt
@@ -28,6 +30,7 @@ from tests.support import TEST_SECRET
 
 HEADER_TIMEOUT = 1.0  # seconds, this suite's REQUEST_HEADER_TIMEOUT_SECONDS
 BODY_TIMEOUT = 1.0  # seconds, this suite's REQUEST_BODY_TIMEOUT_SECONDS
+SEND_TIMEOUT = 1.0  # seconds, this suite's RESPONSE_SEND_TIMEOUT_SECONDS
 BODY_LIMIT = 512 * 1024
 ATTEMPTS = 3
 SOCKET_TIMEOUT = 15.0  # far above the timeouts: a wait that ends earlier was not a timeout
@@ -54,6 +57,7 @@ def _server(
         JWT_SECRET=TEST_SECRET,
         REQUEST_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
         REQUEST_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
+        RESPONSE_SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT),
         MAX_BODY_BYTES=str(BODY_LIMIT),
         AUTH_RATE_LIMIT_ATTEMPTS=str(ATTEMPTS),
         AUTH_RATE_LIMIT_ADDRESS_ATTEMPTS=str(ATTEMPTS),
@@ -255,6 +259,94 @@ def test_a_body_without_a_token_is_answered_401_before_it_is_read(server: Server
     assert status_of(head) == 401
 
 
+# --- what the server does not speak ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_an_unknown_transfer_encoding_is_400_in_the_error_format(
+    server: Server, method: str
+) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            f"{method} /api/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: gzip\r\n".encode()
+            + bearer_header()
+            + b"\r\n{}"
+        )
+        response = read_until_closed(sock)
+    assert status_of(response) == 400, response[:200]
+    assert response.count(b"HTTP/1.1 ") == 1  # the application's own answer is not sent too
+    body = json.loads(response.partition(b"\r\n\r\n")[2])
+    assert (set(body), body["code"]) == ({"error", "code", "details"}, "INVALID_REQUEST")
+
+
+@pytest.mark.parametrize(("token", "status"), [(False, 401), (True, 405)])
+def test_a_websocket_upgrade_on_mcp_is_answered_in_the_error_format(
+    server: Server, token: bool, status: int
+) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            b"GET /mcp HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            + (bearer_header() if token else b"")
+            + b"\r\n"
+        )
+        response = read_until_closed(sock)  # the connection ends with the answer
+    assert status_of(response) == status, response[:200]
+    assert b"content-type: application/json" in head_of(response)
+    body = json.loads(response.partition(b"\r\n\r\n")[2])
+    assert set(body) == {"error", "code", "details"}
+    assert "upgrade request" not in server.log().lower()  # no warning about a missing library
+
+
+# --- clients that leave mid-request ---------------------------------------------------------
+
+COUNTER_LINE = re.compile(
+    r'^http_requests_total\{method="(\w+)",route="([^"]+)",status="(\d+)"\} (\S+)$', re.M
+)
+
+
+def request_counts(server: Server) -> dict[tuple[str, str, str], float]:
+    """`http_requests_total` by (method, route, status), from /metrics."""
+    text = httpx.get(f"{server.url}/metrics", timeout=HTTP_TIMEOUT).text
+    return {(m, r, s): float(n) for m, r, s, n in COUNTER_LINE.findall(text)}
+
+
+# (method, path, route label, content type) of routes that read a body, /mcp included.
+BODY_ROUTES = [
+    ("POST", "/api/tasks", "/api/tasks", "application/json"),
+    ("POST", "/api/tasks/bulk", "/api/tasks/bulk", "application/json"),
+    ("POST", "/api/lists", "/api/lists", "application/json"),
+    ("POST", "/api/auth/login", "/api/auth/login", "application/json"),
+    ("POST", "/api/auth/token", "/api/auth/token", "application/x-www-form-urlencoded"),
+    ("POST", "/mcp", "/mcp", "application/json"),
+]
+
+
+def test_a_client_that_leaves_mid_body_is_counted_499_on_every_route(server: Server) -> None:
+    before = request_counts(server)
+    for method, path, _, content_type in BODY_ROUTES:
+        with connect(server) as sock:
+            sock.sendall(
+                f"{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n"
+                "Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n".encode()
+                + bearer_header()
+                + b'\r\n{"ti'
+            )
+    expected = {(method, route, "499") for method, _, route, _ in BODY_ROUTES}
+    deadline = time.monotonic() + LOG_WAIT
+    while True:
+        after = request_counts(server)
+        counted = {key for key in expected if after.get(key, 0) > before.get(key, 0)}
+        if counted == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert counted == expected
+    failures = [key for key in after if key[2].startswith("5") and after[key] > before.get(key, 0)]
+    assert failures == []
+    assert "Traceback" not in server.log()
+
+
 # --- request bodies: time ---------------------------------------------------------------------
 
 
@@ -314,6 +406,80 @@ def test_a_body_sent_after_the_answer_cannot_hold_the_connection(server: Server)
         response = read_until_closed(sock)
     assert status_of(response) == 401
     assert response.count(b"HTTP/1.1 ") == 1
+
+
+# --- pipelining and clients that do not read ----------------------------------------------
+
+HEALTH = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n"
+MIB = 1024 * 1024
+
+
+def resident_bytes(server: Server) -> int:
+    """The server process's resident memory (Linux)."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) * 1024
+
+
+def unread_connection(server: Server) -> socket.socket:
+    """A connection whose client reads nothing: its receive window stays small."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(SOCKET_TIMEOUT)
+    sock.connect(("127.0.0.1", server.port))
+    return sock
+
+
+def send_until_blocked(sock: socket.socket, data: bytes) -> int:
+    """Sends what the connection takes within a second of blocking; returns how much."""
+    sock.settimeout(1.0)
+    sent = 0
+    with suppress(TimeoutError):
+        while sent < len(data):
+            sent += sock.send(data[sent : sent + 65536])
+    sock.settimeout(SOCKET_TIMEOUT)
+    return sent
+
+
+def test_a_client_that_pipelines_without_reading_is_not_read_further(server: Server) -> None:
+    """4 MB of requests whose answers are never read: the server's memory stays put, and the
+    client leaving (with answers unread: a reset) logs no error."""
+    before = resident_bytes(server)
+    with unread_connection(server) as sock:
+        sent = send_until_blocked(sock, HEALTH * (4 * MIB // len(HEALTH)))
+        peak = before
+        for _ in range(20):  # what a server that parses it all would grow to meanwhile
+            peak = max(peak, resident_bytes(server))
+            time.sleep(0.1)
+    assert sent > MIB  # the kernel's buffers took plenty: the server could have read it all
+    assert peak - before < 32 * MIB
+    assert httpx.get(f"{server.url}/health", timeout=HTTP_TIMEOUT).status_code == 200
+    assert "Traceback" not in server.log()
+
+
+def test_a_pipelining_client_that_reads_gets_every_answer_in_order(server: Server) -> None:
+    """2 000 requests in one send (many parse slices): each is answered, once, in order."""
+    requests = [b"GET /health?n=%d HTTP/1.1\r\nHost: t\r\n\r\n" % i for i in range(1999)]
+    last = b"GET /no/such/route HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    with connect(server) as sock:
+        sock.sendall(b"".join(requests) + last)
+        responses = read_until_closed(sock)
+    assert responses.count(b"HTTP/1.1 200 OK") == 1999
+    assert responses.count(b"HTTP/1.1 ") == 2000
+    assert responses.rindex(b"HTTP/1.1 200 OK") < responses.index(b"HTTP/1.1 404 ")
+
+
+def test_an_answer_the_client_does_not_read_drops_the_connection(server: Server) -> None:
+    """Answers of 80 KB each, pipelined and never read: once the server's buffers stay full
+    for the send timeout, the connection is dropped (not kept, holding the answers)."""
+    count = 200
+    with unread_connection(server) as sock:
+        send_until_blocked(sock, b"GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n" * count)
+        time.sleep(SEND_TIMEOUT * 3)
+        received = read_until_closed(sock)
+    assert received.count(b"HTTP/1.1 200 OK") < count
+    assert "its answer could not be sent" in server.log()
+    assert "Traceback" not in server.log()
 
 
 # --- forwarded addresses -----------------------------------------------------------------------

@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
@@ -31,12 +30,13 @@ from todo_api.edge.ops import router as ops_router
 from todo_api.edge.routing import DirectRoutes
 from todo_api.feed.router import router as feed_router
 from todo_api.kit.changes import SyncTokens
+from todo_api.kit.deps import Holdings, held
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
 from todo_api.mcp.server import PATH as MCP_PATH
-from todo_api.mcp.server import McpEndpoint
+from todo_api.mcp.server import McpEndpoint, McpRoute
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
 from todo_api.tasks import scheduled as tasks_scheduled
@@ -121,24 +121,27 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.lifecycle = lifecycle
-    app.state.metrics = Metrics(db)
-    app.state.metrics.registry.register(job_runner.collector())
-    app.state.token_verifier = token_verifier
-    app.state.passwords = passwords
+    metrics = Metrics(db)
+    metrics.registry.register(job_runner.collector())
     secret = settings.signing_secret()
-    app.state.cursor_codec = CursorCodec(secret)
-    app.state.sync_tokens = SyncTokens(secret, settings.sync_retention_days * 86400)
-    app.state.known_users = KnownUsers()
-    app.state.seen_profiles = SeenProfiles()
-    app.state.rate_limiter = RateLimiter(
-        counter,
-        attempts=settings.auth_rate_limit_attempts,
-        address_attempts=settings.login_address_attempts,
-        email_attempts=settings.login_email_attempts,
-        window_seconds=settings.auth_rate_limit_window_seconds,
+    app.state.holdings = Holdings(
+        settings,
+        db,
+        lifecycle,
+        metrics,
+        token_verifier,
+        passwords,
+        CursorCodec(secret),
+        SyncTokens(secret, settings.sync_retention_days * 86400),
+        KnownUsers(),
+        SeenProfiles(),
+        RateLimiter(
+            counter,
+            attempts=settings.auth_rate_limit_attempts,
+            address_attempts=settings.login_address_attempts,
+            email_attempts=settings.login_email_attempts,
+            window_seconds=settings.auth_rate_limit_window_seconds,
+        ),
     )
 
     install_error_handlers(app)
@@ -152,7 +155,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(ops_router)
     install_docs(app)
-    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
+    app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
 
     if direct_routes:
         # Innermost: the busiest routes, served without FastAPI's per-request machinery.
@@ -164,7 +167,7 @@ def create_app(
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: CORS headers go on every response, the 500 included.
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(
         CorsMiddleware,
         allow_origins=settings.frontend_url,
@@ -205,7 +208,7 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
         }
         # Either scheme gives the same bearer token: one pasted, or one /api/auth/token made.
         security: list[dict[str, list[str]]] = [{BEARER: []}]
-        if app.state.settings.builtin_accounts_enabled:
+        if held(app, Settings).builtin_accounts_enabled:
             schemes[OAUTH2_PASSWORD] = {
                 "type": "oauth2",
                 "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}},

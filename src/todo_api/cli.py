@@ -31,13 +31,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(migrate_when_reachable(settings))
     log.info("database schema at migration %s", head_revision())
     settings.signing_secret()  # a development secret is made once here, not by each worker
-    # httptools, with a bound on the size of a request's headers and the time its headers and
-    # body take. uvicorn calls this with its usual arguments; a partial of a module-level class
-    # is also what it can pass on to worker processes.
+    # httptools, with a bound on the size of a request's headers, the time its headers and
+    # body take, the requests queued unanswered and the time an answer waits to be sent.
+    # uvicorn calls this with its usual arguments; a partial of a module-level class is also
+    # what it can pass on to worker processes.
     protocol = functools.partial(
         GuardedHttpToolsProtocol,
         header_timeout=settings.request_header_timeout_seconds,
         body_timeout=settings.request_body_timeout_seconds,
+        send_timeout=settings.response_send_timeout_seconds,
     )
     exit_0_after_graceful_shutdown()
     uvicorn.run(
@@ -48,6 +50,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         loop="uvloop",
         http=cast("type[asyncio.Protocol]", protocol),
+        # No WebSocket here: an upgrade request is answered as the HTTP request it also is
+        # (/mcp's 401 or 405), not with uvicorn's empty 403.
+        ws="none",
         access_log=False,  # the service logs each request itself, with its id
         log_config=None,  # configure_logging's format, LOG_FORMAT=json included
         log_level=settings.log_level.lower(),

@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     # ... and this long, from the end of the headers, to send the body; then the connection
     # is closed (with a 408 if the request has not been answered).
     request_body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    # An answer the client does not read for this long (the socket's buffers stay full) drops
+    # the connection.
+    response_send_timeout_seconds: float = Field(default=30, gt=0, le=3600)
     # Addresses or networks of the proxies whose X-Forwarded-For / X-Forwarded-Proto are
     # believed; by default nobody's, so a client cannot choose the address it is counted as.
     trusted_proxies: Annotated[list[str], NoDecode] = []

@@ -20,6 +20,8 @@ from sqlalchemy import select, update
 
 from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.tables.users import refresh_tokens, users
 
 PASSWORD = "correct horse battery staple"
@@ -78,8 +80,8 @@ def digest(refresh_token: str) -> str:
 
 async def end_reuse_grace(app: FastAPI, refresh_token: str) -> None:
     """Move the token's first exchange back to before the reuse grace began."""
-    grace = app.state.settings.refresh_reuse_grace_seconds
-    async with app.state.db.transaction() as conn:
+    grace = held(app, Settings).refresh_reuse_grace_seconds
+    async with held(app, Database).transaction() as conn:
         await conn.execute(
             update(refresh_tokens)
             .where(refresh_tokens.c.token_hash == digest(refresh_token))
@@ -89,7 +91,7 @@ async def end_reuse_grace(app: FastAPI, refresh_token: str) -> None:
 
 async def families(app: FastAPI, *tokens: str) -> set[uuid.UUID]:
     """The families these refresh tokens belong to."""
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         rows = await conn.execute(
             select(refresh_tokens.c.family_id).where(
                 refresh_tokens.c.token_hash.in_([digest(token) for token in tokens])
@@ -162,7 +164,7 @@ async def test_password_is_stored_as_an_argon2id_hash(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         row = (
             await conn.execute(
                 select(users.c.password_hash).where(users.c.id == uuid.UUID(body["user"]["id"]))
@@ -176,7 +178,7 @@ async def test_refresh_token_is_stored_only_as_a_hash_for_30_days(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         rows = (
             await conn.execute(
                 select(refresh_tokens).where(
@@ -509,7 +511,7 @@ async def test_token_of_a_family_with_a_revoked_token_is_refused(
     is refused all the same: the family is revoked as a whole."""
     body = await signed_up(anonymous)
     rotated = assert_tokens(await refresh(anonymous, body["refresh_token"]))
-    async with app.state.db.transaction() as conn:
+    async with held(app, Database).transaction() as conn:
         await conn.execute(
             update(refresh_tokens)
             .where(refresh_tokens.c.token_hash == digest(body["refresh_token"]))
@@ -557,7 +559,7 @@ async def test_expired_refresh_token_is_token_expired(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
-    async with app.state.db.transaction() as conn:
+    async with held(app, Database).transaction() as conn:
         await conn.execute(
             update(refresh_tokens)
             .where(refresh_tokens.c.user_id == uuid.UUID(body["user"]["id"]))

@@ -38,6 +38,7 @@ from tests.auth.jwks_server import (
 from tests.support import TEST_SECRET, app_factory, assert_error, client_for
 from todo_api.auth.tokens import mint_token, user_id_for_subject
 from todo_api.config import Settings
+from todo_api.kit.deps import held
 
 ISSUER = "http://localhost:3000"  # Better Auth's default iss and aud: the app's base URL
 REQUEST_TIMEOUT = 20.0
@@ -253,7 +254,7 @@ async def test_malformed_or_mismatched_keys_in_the_set_are_skipped(
 async def test_hs256_with_the_shared_secret_works_alongside_jwks(
     jwks_app: FastAPI, issuer: JwksServer, keys: Keys
 ) -> None:
-    settings: Settings = jwks_app.state.settings
+    settings: Settings = held(jwks_app, Settings)
     hs256 = mint_token(settings, subject=random_id())
     assert jwt.get_unverified_header(hs256)["alg"] == "HS256"
     await assert_creates_and_lists_tasks(jwks_app, hs256)
@@ -556,7 +557,7 @@ async def test_issuer_back_after_an_outage_is_used_again(
 async def test_asymmetric_token_without_a_jwks_url_is_invalid_token(
     app: FastAPI, keys: Keys
 ) -> None:
-    assert app.state.settings.jwt_jwks_url is None
+    assert held(app, Settings).jwt_jwks_url is None
     assert_invalid_token(await get_tasks(app, keys.ed25519.sign(claims(iss=None, aud=None))))
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import select, update
 from tests.support import TEST_SECRET, client_for
 from todo_api.auth.profile import update_profile
 from todo_api.auth.tokens import Identity, user_id_for_subject
+from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.tables.users import users
 
 
@@ -41,14 +43,14 @@ async def me(app: FastAPI, bearer: str) -> dict[str, Any]:
 
 
 async def stored(app: FastAPI, subject: str) -> Any:
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         return (
             await conn.execute(select(users).where(users.c.id == user_id_for_subject(subject)))
         ).one()
 
 
 async def change_row_behind_the_service(app: FastAPI, subject: str, **values: Any) -> None:
-    async with app.state.db.transaction() as conn:
+    async with held(app, Database).transaction() as conn:
         await conn.execute(
             update(users).where(users.c.id == user_id_for_subject(subject)).values(**values)
         )
@@ -144,11 +146,11 @@ async def test_update_profile_writes_only_what_differs(app: FastAPI) -> None:
     user_id = user_id_for_subject(subject)
     updated_at = (await stored(app, subject)).updated_at
     same = Identity(user_id=user_id, subject=subject, email=email, name="Before")
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         await update_profile(conn, same)
     assert (await stored(app, subject)).updated_at == updated_at  # nothing to write
     renamed = Identity(user_id=user_id, subject=subject, email=None, name="After")
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         await update_profile(conn, renamed)
     row = await stored(app, subject)
     assert (row.email, row.name) == (email, "After")
@@ -165,7 +167,7 @@ async def test_a_user_unknown_to_the_database_is_not_created_by_the_update(
         email=unique_email() if claim == "email" else None,
         name="Nobody" if claim == "name" else None,
     )
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         await update_profile(conn, identity)
         found = (await conn.execute(select(users).where(users.c.id == identity.user_id))).first()
     assert found is None
@@ -181,7 +183,7 @@ async def test_email_taken_while_the_update_runs_keeps_the_name(app: FastAPI) ->
     identity = Identity(
         user_id=user_id_for_subject(claimer), subject=claimer, email=contested, name="After"
     )
-    async with app.state.db.connection() as holder, app.state.db.connection() as conn:
+    async with held(app, Database).connection() as holder, held(app, Database).connection() as conn:
         async with holder.transaction():
             await holder.execute(
                 update(users)

@@ -24,8 +24,9 @@ import redis
 from fastapi import FastAPI
 
 from tests.support import app_factory, assert_error
-from todo_api.auth.ratelimit import MemoryCounter
+from todo_api.auth.ratelimit import MemoryCounter, RateLimiter
 from todo_api.config import Settings
+from todo_api.kit.deps import held
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -420,7 +421,7 @@ async def test_limited_address_stays_limited_when_the_memory_table_fills(
     """Filling the table with other addresses' counters forgets the oldest ones, not all:
     an address limited a moment ago is still limited."""
     app = build_app()
-    app.state.rate_limiter.counter = MemoryCounter(max_keys=20)
+    held(app, RateLimiter).counter = MemoryCounter(max_keys=20)
 
     async def refresh_from(address: str) -> int:
         async with client_at(app, address) as client:

@@ -20,8 +20,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
-from todo_api.auth.tokens import user_id_for_subject
+from todo_api.auth.tokens import TokenVerifier, user_id_for_subject
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.tables.users import users
 
 ISSUER = "https://auth.example.test"
@@ -321,7 +323,7 @@ async def test_a_remembered_token_still_expires_on_time(no_leeway_app: FastAPI) 
     token = sign(claims(iat=int(now), exp=int(now) + 2))
     assert (await get_tasks(no_leeway_app, token)).status_code == 200
     assert (await get_tasks(no_leeway_app, token)).status_code == 200  # remembered
-    assert len(no_leeway_app.state.token_verifier.verified) >= 1
+    assert len(held(no_leeway_app, TokenVerifier).verified) >= 1
     await asyncio.sleep(max(0.0, int(now) + 2.2 - time.time()))
     assert_invalid_token(await get_tasks(no_leeway_app, token), "TOKEN_EXPIRED")
 
@@ -391,7 +393,7 @@ async def test_aud_and_iss_claims_are_ignored_when_none_is_configured(
 
 
 async def user_email(app: FastAPI, user_id: str) -> str | None:
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         result = await conn.execute(select(users.c.email).where(users.c.id == uuid.UUID(user_id)))
         row = result.one()
     email: str | None = row.email

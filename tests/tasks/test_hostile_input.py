@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from tests.tasks.helpers import assert_error, assert_validation_error, create_task
+from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.tables.tasks import tasks
 
 OVERFLOWING = [
@@ -261,20 +263,65 @@ async def test_a_rule_with_a_date_within_ten_years_is_taken_and_followed(
     assert [t["due_at"] for t in page] == [following]
 
 
-@pytest.mark.parametrize(
-    "rule",
-    [
-        pytest.param("FREQ=WEEKLY;COUNT=1", id="count-one"),
-        pytest.param("FREQ=DAILY;UNTIL=20260101", id="until-passed"),
-    ],
-)
-async def test_a_finished_series_is_not_a_rule_without_a_date(
-    alice: httpx.AsyncClient, rule: str
+ENDED = [
+    pytest.param("2026-03-02T09:00:00Z", "FREQ=WEEKLY;COUNT=1", id="count-one"),
+    pytest.param("2026-03-02T09:00:00Z", "FREQ=DAILY;UNTIL=20260101", id="until-passed"),
+    pytest.param("2026-03-02T09:00:00Z", "FREQ=DAILY;UNTIL=20260302", id="until-same-day"),
+    pytest.param("2026-03-02T09:00:00Z", "FREQ=WEEKLY;UNTIL=20260308T235959Z", id="until-week"),
+    pytest.param("2026-03-02T09:00:00Z", "FREQ=DAILY;UNTIL=20260303T085959Z", id="until-second"),
+]
+
+
+@pytest.mark.parametrize(("due_at", "rule"), ENDED)
+async def test_a_rule_that_ends_before_its_next_occurrence_is_refused_on_create(
+    alice: httpx.AsyncClient, due_at: str, rule: str
 ) -> None:
-    # The last task of a series carries a rule that ends with it; writing it back is fine.
-    task = await create_task(alice, due_at="2026-03-02T09:00:00Z", recurrence=rule)
-    response = await alice.put(f"/api/tasks/{task['id']}", json={"recurrence": rule})
+    response = await alice.post(
+        "/api/tasks", json={"title": "Once", "due_at": due_at, "recurrence": rule}
+    )
+    details = assert_validation_error(response, "recurrence")
+    assert "COUNT or UNTIL" in details[0]["message"]
+    response = await bulk(
+        alice, {"op": "create", "data": {"title": "Once", "due_at": due_at, "recurrence": rule}}
+    )
+    assert_names_operation_field(response, 0, "recurrence")
+    assert await titles(alice) == []
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+async def test_a_rule_that_ends_before_its_next_occurrence_is_refused_on_update(
+    alice: httpx.AsyncClient, method: str
+) -> None:
+    task = await create_task(alice, title="Kept", due_at="2026-03-02T09:00:00Z")
+    url = f"/api/tasks/{task['id']}"
+    for rule in ("FREQ=WEEKLY;COUNT=1", "FREQ=DAILY;UNTIL=20260302"):
+        response = await alice.request(method, url, json={"recurrence": rule})
+        assert_validation_error(response, "recurrence")
+        completing = {"recurrence": rule, "is_completed": True}
+        assert_validation_error(await alice.request(method, url, json=completing), "recurrence")
+        update = {"op": "update", "id": task["id"], "data": {"recurrence": rule}}
+        response = await bulk(alice, update)
+        assert_names_operation_field(response, 0, "recurrence")
+    stored = (await alice.get(url)).json()
+    assert (stored["recurrence"], stored["is_completed"]) == (None, False)
+
+
+async def test_the_last_task_of_a_series_keeps_its_rule_and_takes_it_back(
+    alice: httpx.AsyncClient,
+) -> None:
+    """The service ends a series with a task whose rule leaves nothing after it: writing that
+    rule back, or moving that task's due date, is no new rule and is taken."""
+    first = await create_task(alice, due_at="2026-03-02T09:00:00Z", recurrence="FREQ=DAILY;COUNT=2")
+    assert (await alice.post(f"/api/tasks/{first['id']}/complete")).status_code == 200
+    [last] = (await alice.get("/api/tasks", params={"completed": "false"})).json()
+    assert last["recurrence"] == "FREQ=DAILY;COUNT=1"
+    url = f"/api/tasks/{last['id']}"
+    written_back = {"recurrence": last["recurrence"], "due_at": last["due_at"]}
+    response = await alice.put(url, json=written_back)
     assert response.status_code == 200, response.text
+    response = await alice.patch(url, json={"due_at": "2026-03-10T09:00:00Z"})
+    assert response.status_code == 200, response.text
+    assert response.json()["recurrence"] == "FREQ=DAILY;COUNT=1"
 
 
 async def test_completing_a_stored_rule_without_a_date_is_prompt_and_ends_the_series(
@@ -284,7 +331,7 @@ async def test_completing_a_stored_rule_without_a_date_is_prompt_and_ends_the_se
     task = await create_task(
         alice, due_at="2026-03-03T09:00:00Z", recurrence="FREQ=DAILY;INTERVAL=7;BYDAY=TU"
     )
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         await conn.execute(
             update(tasks)
             .where(tasks.c.id == uuid.UUID(task["id"]))

@@ -11,12 +11,14 @@ import pytest
 
 from tests.support import app_for, client_for, token_for
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
 
 CALLS = 8  # more than the 5 custom plans PostgreSQL makes before it may reuse a generic one
 
 
 async def _plans(app: Any) -> list[dict[str, Any]]:
-    async with app.state.db.connection() as conn:
+    async with held(app, Database).connection() as conn:
         rows = await conn.driver.fetch(
             "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
         )

@@ -281,19 +281,24 @@ async def test_the_next_occurrence_is_due_at_the_rules_next_date(
 
 
 async def test_until_ends_the_series(alice: httpx.AsyncClient) -> None:
-    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY;UNTIL=20260302")
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY;UNTIL=20260303")
 
     await complete(alice, task["id"])
+    [last] = await occurrences_after(alice, task)
+    await complete(alice, last["id"])
 
-    assert ids(await all_tasks(alice)) == [task["id"]]
+    assert ids(await all_tasks(alice)) == [task["id"], last["id"]]
 
 
-async def test_count_one_ends_the_series(alice: httpx.AsyncClient) -> None:
-    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=WEEKLY;COUNT=1")
+async def test_count_two_ends_the_series_after_the_next(alice: httpx.AsyncClient) -> None:
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=WEEKLY;COUNT=2")
 
     await complete(alice, task["id"])
+    [last] = await occurrences_after(alice, task)
+    assert last["recurrence"] == "FREQ=WEEKLY;COUNT=1"
+    await complete(alice, last["id"])
 
-    assert ids(await all_tasks(alice)) == [task["id"]]
+    assert ids(await all_tasks(alice)) == [task["id"], last["id"]]
 
 
 async def test_count_counts_the_occurrences_down_to_the_last(alice: httpx.AsyncClient) -> None:

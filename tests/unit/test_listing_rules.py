@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
 
-from todo_api.db.database import compile_for
+from todo_api.db.statements import compile_for
 from todo_api.tables.tasks import Priority
 from todo_api.tasks.listing import (
     TAGGED,

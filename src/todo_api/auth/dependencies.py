@@ -14,7 +14,7 @@ from todo_api.auth.tokens import Identity, TokenVerifier
 from todo_api.auth.users import KnownUsers, ensure_user
 from todo_api.db import Connection
 from todo_api.kit.conditional import if_match
-from todo_api.kit.deps import database
+from todo_api.kit.deps import database, held
 from todo_api.kit.versions import Versions
 
 
@@ -36,11 +36,11 @@ async def authenticate(request: Request) -> Identity:
     known_identity: Identity | None = request.scope.get(_IDENTITY)
     if known_identity is not None:
         return known_identity
-    verifier: TokenVerifier = request.app.state.token_verifier
+    verifier = held(request.app, TokenVerifier)
     identity = await verifier.verify(bearer_token(request))
     request.state.user_id = identity.user_id
-    known: KnownUsers = request.app.state.known_users
-    profiles: SeenProfiles = request.app.state.seen_profiles
+    known = held(request.app, KnownUsers)
+    profiles = held(request.app, SeenProfiles)
     first_sight = identity.user_id not in known
     if first_sight or profiles.is_news(identity):
         async with database(request).connection() as conn:

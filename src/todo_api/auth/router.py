@@ -16,7 +16,7 @@ from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
 from todo_api.config import Settings
-from todo_api.kit.deps import Connection, database
+from todo_api.kit.deps import Connection, database, held
 from todo_api.kit.errors import NotFound, error_responses
 from todo_api.kit.http import form_content_type
 
@@ -29,7 +29,7 @@ accounts_router = APIRouter(
 
 
 def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter = held(request.app, RateLimiter)
     return limiter
 
 
@@ -52,7 +52,7 @@ def _no_store(response: Response) -> None:
 
 
 def _passwords(request: Request) -> PasswordHashing:
-    passwords: PasswordHashing = request.app.state.passwords
+    passwords = held(request.app, PasswordHashing)
     return passwords
 
 
@@ -80,7 +80,7 @@ async def _login(request: Request, response: Response, email: str, password: str
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+    settings = held(request.app, Settings)
     return settings
 
 

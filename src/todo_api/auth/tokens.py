@@ -200,7 +200,7 @@ class TokenVerifier:
         the token's header but never trusting it."""
         try:
             header = _unverified_header(token)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
             raise InvalidToken("The token is not valid") from None
         algorithm = header.get("alg")
         if algorithm == HS256:

@@ -5,12 +5,12 @@ from todo_api.db.database import (
     Database,
     DatabaseFailure,
     IntegrityViolation,
-    Query,
+    InvalidValue,
     Result,
-    Row,
 )
 from todo_api.db.dialects import insert_or_ignore
 from todo_api.db.engine import create_engine
+from todo_api.db.statements import Query, Row
 from todo_api.db.types import SQLITE_UNICODE_LOWER, UTCDateTime
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Database",
     "DatabaseFailure",
     "IntegrityViolation",
+    "InvalidValue",
     "Query",
     "Result",
     "Row",

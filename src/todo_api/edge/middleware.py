@@ -25,6 +25,10 @@ REQUEST_ID_HEADER = "x-request-id"
 CLIENT_GONE = 499
 # On every response: browsers must not guess a content type other than the one declared.
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+# On every response to a request whose token was accepted (`authenticate` sets the state's
+# user_id): no shared cache may keep one user's data, and a private one revalidates (ETags
+# keep that cheap). A route's own Cache-Control (the token responses' no-store) stands.
+_PRIVATE = (b"cache-control", b"private, no-cache")
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -59,6 +63,14 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        client_gone = False  # disconnected before the answer started: it goes nowhere
+
+        async def receive_watching() -> Message:
+            nonlocal client_gone
+            message = await receive()
+            if message["type"] == "http.disconnect" and not response_started:
+                client_gone = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -68,25 +80,31 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 headers.append(_NOSNIFF)
+                if "user_id" in state and not any(name == b"cache-control" for name, _ in headers):
+                    headers.append(_PRIVATE)
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
-        except ClientDisconnect:
-            if not response_started:
-                status = CLIENT_GONE
-        except Exception:
-            log.exception(
-                "unhandled error in %s %s request_id=%s",
-                loggable(scope["method"]),
-                loggable(scope["path"]),
-                request_id,
-            )
-            if response_started:
-                raise
-            await internal_error_response()(scope, receive, send_with_id)
+            await self.app(scope, receive_watching, send_with_id)
+        except Exception as exc:
+            # What an application makes of a client that left (ClientDisconnect, or a
+            # failure of its own) is no error of the service's: counted as 499, not logged.
+            if isinstance(exc, ClientDisconnect) and not response_started:
+                client_gone = True
+            if not client_gone:
+                log.exception(
+                    "unhandled error in %s %s request_id=%s",
+                    loggable(scope["method"]),
+                    loggable(scope["path"]),
+                    request_id,
+                )
+                if response_started:
+                    raise
+                await internal_error_response()(scope, receive, send_with_id)
         finally:
+            if client_gone:
+                status = CLIENT_GONE
             seconds = time.perf_counter() - started
             method = scope["method"]
             route = getattr(scope.get("route"), "path", UNMATCHED)

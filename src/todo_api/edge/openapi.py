@@ -23,11 +23,20 @@ BODY_ERRORS = {
     "413": "PAYLOAD_TOO_LARGE",
 }
 HEADERS_BY_STATUS = {"401": WWW_AUTHENTICATE, "429": RETRY_AFTER, "503": RETRY_AFTER}
+# On every answer to a request whose token was accepted (errors included), unless the route
+# sets its own (the token responses' no-store); documented on the successes.
+PRIVATE = {
+    "Cache-Control": {
+        "description": "private, no-cache: one user's data, to be revalidated (ETag) before reuse",
+        "schema": {"type": "string"},
+    }
+}
 
 
 def complete(schema: dict[str, Any]) -> None:
     """Document the body limits on every route that takes a body, the headers that go with
-    401, 429 and 503 wherever those are listed, and each error status's own examples."""
+    401, 429 and 503 wherever those are listed, each error status's own examples, and
+    Cache-Control on the successes of every route that needs a token."""
     error_body = {"$ref": "#/components/schemas/ErrorBody"}
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
@@ -48,3 +57,7 @@ def complete(schema: dict[str, Any]) -> None:
             for status, headers in HEADERS_BY_STATUS.items():
                 if status in responses:
                     responses[status].setdefault("headers", {}).update(headers)
+            if operation.get("security"):
+                for status, response in responses.items():
+                    if status.startswith("2") or status == "304":
+                        response.setdefault("headers", {}).update(PRIVATE)

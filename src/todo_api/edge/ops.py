@@ -9,10 +9,11 @@ from todo_api.auth.errors import InvalidToken, Unauthorized
 from todo_api.config import Settings
 from todo_api.db import DatabaseFailure
 from todo_api.edge.metrics import CONTENT_TYPE, Metrics
-from todo_api.kit.deps import database
+from todo_api.kit.deps import database, held
 from todo_api.kit.errors import DatabaseUnavailable, error_responses
 from todo_api.kit.http import json_response
 from todo_api.migrations import head_revision
+from todo_api.process.shutdown import Lifecycle
 
 router = APIRouter(tags=["service"])
 _ALEMBIC_VERSION = select(column("version_num", String())).select_from(table("alembic_version"))
@@ -38,7 +39,7 @@ class NotReady(DatabaseUnavailable):
     responses=error_responses(503),
 )
 async def ready(request: Request) -> Response:
-    if request.app.state.lifecycle.shutting_down:
+    if held(request.app, Lifecycle).shutting_down:
         raise NotReady("The service is shutting down")
     try:
         async with database(request).connection() as conn:
@@ -68,7 +69,7 @@ async def ready(request: Request) -> Response:
     },
 )
 async def metrics(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = held(request.app, Settings)
     if settings.metrics_token is not None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -76,5 +77,5 @@ async def metrics(request: Request) -> Response:
         expected = settings.metrics_token.get_secret_value().encode()
         if not hmac.compare_digest(token.strip().encode(), expected):
             raise InvalidToken("The metrics token is not valid")
-    collected: Metrics = request.app.state.metrics
+    collected = held(request.app, Metrics)
     return Response(collected.render(), media_type=CONTENT_TYPE)

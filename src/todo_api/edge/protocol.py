@@ -18,6 +18,13 @@ connection covers it) and costs a few attribute checks. The head of a pipelined 
 starts inside the previous request's last read is counted from the next read on: the bound is
 then 64 KiB plus that read.
 Error answers have the contract's body.
+
+Reading follows the answers. uvicorn queues pipelined requests without limit (one read can
+hold thousands), and resumes reading whenever a request asks for its body. Here a read is
+parsed PARSE_SLICE_BYTES at a time; once a request waits behind an earlier one's answer, or
+the answers wait for the client to read them (the transport's write buffer is full), the rest
+is held back unparsed and the socket is not read until the queue drains. An answer that
+cannot be written for `send_timeout` seconds (the client reads nothing) drops the connection.
 """
 
 import asyncio
@@ -25,8 +32,14 @@ import json
 import logging
 from typing import Any
 
+from uvicorn._types import ASGI3Application
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.flow_control import FlowControl
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from todo_api.kit.errors import ErrorCode
@@ -36,8 +49,24 @@ log = logging.getLogger("todo_api")
 MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+DEFAULT_SEND_TIMEOUT_SECONDS = 30.0
+# At most this many bytes of requests are parsed while an earlier request is answered: what
+# waits in the queue per connection stays a few hundred tiny requests at worst.
+PARSE_SLICE_BYTES = 4096
 # How long a refused client may go on sending (dropped, unparsed) before the connection closes.
 LINGER_SECONDS = 2.0
+
+
+class HoldingFlowControl(FlowControl):
+    """uvicorn's flow control, except that reading stays paused while the protocol holds
+    back data it has read but not parsed (uvicorn resumes reading when a request reads its
+    body, or when an answer completes)."""
+
+    holding = False
+
+    def resume_reading(self) -> None:
+        if not self.holding:
+            super().resume_reading()
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -50,11 +79,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         *,
         header_timeout: float = DEFAULT_HEADER_TIMEOUT_SECONDS,
         body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
+        send_timeout: float = DEFAULT_SEND_TIMEOUT_SECONDS,
         max_header_bytes: int = MAX_HEADER_BYTES,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
+        self.send_timeout = send_timeout
         self.max_header_bytes = max_header_bytes
         self._head_bytes = 0  # of the request being read, while its head is incomplete
         self._in_body = False  # from the end of a request's head to the end of the request
@@ -63,20 +94,117 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # The head's deadline, the body's, or the linger's: at most one runs at a time.
         self._timer: asyncio.TimerHandle | None = None
         self._draining = False  # refused: what still arrives is dropped until the close
+        self._held = b""  # read, not parsed yet: the requests before it are still answered
+        self._send_timer: asyncio.TimerHandle | None = None  # while writing is paused
+        self._answering: RequestResponseCycle | None = None  # the request being answered
 
     # --- connection ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.flow = self._flow = HoldingFlowControl(transport)
         self._start_head_timer()  # a client that connects and says nothing is not kept either
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # uvicorn tells the newest request (`self.cycle`) of the loss; with requests queued
+        # behind it, the one being answered is another.
+        self._abandon_answer()
         self._stop_timer()
+        self._stop_send_timer()
+        self._held = b""
+        self.pipeline.clear()  # requests never started: nothing to answer them to
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._draining:
             return
+        if self._held:
+            self._held += data  # read before the pause took effect: after what is held
+            return
+        self._parse(data)
+
+    # --- reading follows the answers ----------------------------------------------------
+
+    def _parse(self, data: bytes) -> None:
+        """Feeds `data` to the parser a slice at a time while the pipeline is free."""
+        for start in range(0, len(data), PARSE_SLICE_BYTES):
+            if self._must_wait():
+                self._hold(data[start:])
+                return
+            self._feed(data[start : start + PARSE_SLICE_BYTES])
+            if self._draining or self.transport.is_closing():
+                return
+
+    def _must_wait(self) -> bool:
+        """A request waits for an earlier one's answer, or answers wait for the client."""
+        return bool(self.pipeline) or self.flow.write_paused
+
+    def _hold(self, data: bytes) -> None:
+        self._held = data
+        self.flow.pause_reading()
+        self._flow.holding = True
+        self._stop_timer()  # the client has sent its bytes: the wait is the server's
+
+    def _release_soon(self) -> None:
+        if self._held and not self._must_wait():
+            self.loop.call_soon(self._release)
+
+    def _release(self) -> None:
+        if not self._held or self._must_wait() or self.transport.is_closing():
+            return
+        data, self._held = self._held, b""
+        self._flow.holding = False
+        self._parse(data)
+        if not self._held:
+            self.flow.resume_reading()
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        self._answering = cycle
+        super()._start_asgi_task(cycle, app)
+
+    def _abandon_answer(self) -> None:
+        """The answer under way goes nowhere: its application reads a disconnect, and what
+        it sends is dropped."""
+        cycle = self._answering
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._release_soon()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(self.send_timeout, self._send_timed_out)
+
+    def resume_writing(self) -> None:
+        if self.transport.is_closing():
+            # The connection is going (reset, or dropped): the transport resumes writing
+            # before it reports the loss, and the answer it wakes must not write to a closed
+            # socket (an error logged with a traceback).
+            self._abandon_answer()
+        super().resume_writing()
+        self._stop_send_timer()
+        self._release_soon()
+
+    def _stop_send_timer(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+
+    def _send_timed_out(self) -> None:
+        self._send_timer = None
+        if self.flow.write_paused:
+            log.info(
+                "dropped a connection: its answer could not be sent for %gs",
+                self.send_timeout,
+            )
+            self.transport.abort()  # close() would wait for the unsendable answer
+
+    def _feed(self, data: bytes) -> None:
+        """Parses `data`, with the bounds on the head's size and the head's and body's time."""
         if self._in_body:
             super().data_received(data)
         else:
@@ -93,7 +221,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                     self._refuse_head(431, "The request's headers are larger than the limit")
                     return
                 if not self.transport.is_closing():
-                    self.data_received(data[room:])  # counted against the next request's head
+                    self._feed(data[room:])  # counted against the next request's head
                 return
         if self._timer is None and not self._draining and not self.transport.is_closing():
             if self._in_body:
@@ -126,7 +254,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """A request httptools cannot parse: the contract's body instead of uvicorn's text."""
+        cycle = self.cycle
+        if self._in_body and cycle is not None and not cycle.response_started:
+            # Refused after its head (an unknown Transfer-Encoding, a malformed chunk): the
+            # application, started on the head, reads a disconnect and its answer goes nowhere.
+            cycle.disconnected = True
+            cycle.message_event.set()
         self._refuse_head(400, "The request could not be parsed")
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """An Upgrade (WebSocket, h2c) this service does not speak: the request is answered
+        as plain HTTP, and the connection ends with that answer (the parser reads nothing
+        after an upgrade request)."""
+        if self.cycle is not None:
+            self.cycle.keep_alive = False
 
     def _start_head_timer(self) -> None:
         self._timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
@@ -171,7 +312,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return  # refused already
         self._stop_timer()
         self._in_head = False
-        if self.cycle is not None and not self.cycle.response_complete:
+        answering = self._answering
+        if answering is not None and not (answering.response_complete or answering.disconnected):
             # A response to an earlier request is under way: no room for another one.
             self.transport.close()
             return

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from todo_api.auth.dependencies import caller
 from todo_api.feed.schemas import ChangeFeed
 from todo_api.kit import changes
+from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, SyncTokenExpired, error_responses
 from todo_api.kit.http import json_response, only
 from todo_api.lists.schemas import list_body
@@ -38,7 +39,7 @@ async def list_changes(
     ] = 100,
 ) -> Response:
     call = await caller(request)
-    tokens: changes.SyncTokens = request.app.state.sync_tokens
+    tokens = held(request.app, changes.SyncTokens)
     try:
         position, as_of = tokens.read(call.user_id, since) if since is not None else (None, None)
     except changes.InvalidSyncToken as exc:

@@ -1,17 +1,42 @@
-"""What routes take from the application: the database, and a connection for cold routes."""
+"""What routes take from the application: its holdings, the database, and a connection for
+cold routes."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Request
+from starlette.applications import Starlette
 
 from todo_api.db import Connection as DbConnection
 from todo_api.db import Database
 
+T = TypeVar("T")
+
+
+class Holdings:
+    """What the application made once for all its requests (the settings, the pool, the token
+    verifier, the codecs, ...), one object of each type: `held(app, Database)` is typed, and no
+    layer needs to import the entry that made them (create_app)."""
+
+    def __init__(self, *parts: object) -> None:
+        self._parts: dict[type, object] = {}
+        for part in parts:
+            if type(part) in self._parts:
+                raise ValueError(f"two {type(part).__name__} held")
+            self._parts[type(part)] = part
+
+    def get(self, kind: type[T]) -> T:
+        return cast(T, self._parts[kind])
+
+
+def held(app: Starlette, kind: type[T]) -> T:
+    """The application's one `kind` (see `Holdings`)."""
+    holdings: Holdings = app.state.holdings
+    return holdings.get(kind)
+
 
 def database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return held(request.app, Database)
 
 
 async def _connection(request: Request) -> AsyncIterator[DbConnection]:

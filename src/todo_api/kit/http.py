@@ -73,7 +73,7 @@ async def read_json(request: Request, model: type[Model]) -> Model:
             return model.model_validate(json.loads(body))
         except ValidationError as exc:
             errors = exc.errors()
-        except ValueError:  # not JSON at all, or not UTF-8
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep to read
             raise InvalidRequest("The request body is not valid JSON") from None
     raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 

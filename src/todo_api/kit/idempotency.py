@@ -20,6 +20,7 @@ from sqlalchemy import update as sql_update
 
 from todo_api.config import Settings
 from todo_api.db import Connection, insert_or_ignore
+from todo_api.kit.deps import database, held
 from todo_api.kit.errors import Conflict, IdempotencyKeyReused, InvalidField
 from todo_api.kit.ids import utcnow
 from todo_api.tables.idempotency import KEY_MAX_LENGTH, idempotency_keys
@@ -98,7 +99,7 @@ async def respond_idempotently(
     (a retry with the key gets the first response again, marked `Idempotent-Replayed`)."""
     if key is not None and not valid_key(key):
         raise InvalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
-    async with request.app.state.db.connection() as conn:
+    async with database(request).connection() as conn:
         if key is None:
             return await produce(conn)
 
@@ -111,7 +112,7 @@ async def respond_idempotently(
             }
             return StoredResponse(response.status_code, bytes(response.body).decode(), kept)
 
-        settings: Settings = request.app.state.settings
+        settings = held(request.app, Settings)
         fingerprint = request_fingerprint(request.method, request.url.path, data.model_dump_json())
         kept = await respond_once(
             conn=conn,

@@ -1,9 +1,79 @@
-"""Rules every stored string keeps, whichever domain it belongs to."""
+"""Rules every stored string keeps, whichever domain it belongs to.
 
-# The same rules for OpenAPI: no NUL anywhere; and, for text that is trimmed and may not be
-# blank, a character other than white space.
+Text is stored in Unicode NFC (tags also case-folded), and a limit counts characters after
+normalising, so nothing passes a limit and then overflows its column. What text is compared
+by (list-name and search keys) is todo_api.tables.keys, which the migrations use too.
+
+The character classes are written out rather than read from `unicodedata` at run time so that
+the OpenAPI patterns can be the same classes the service checks with.
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+from todo_api.tables.keys import DEFAULT_IGNORABLE, Ranges, char_class, tag_form
+
+CONTROLS: Ranges = ((0x00, 0x1F), (0x7F, 0x9F))
+# A description keeps its line breaks and tabs.
+DESCRIPTION_CONTROLS: Ranges = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F))
+# Everything that shows no mark of its own: the above, the other format characters (Cf), white
+# space (Z*, and what str.isspace() calls space) and the Braille blank.
+INVISIBLE: Ranges = (
+    *CONTROLS,
+    *DEFAULT_IGNORABLE,
+    (0x0020, 0x0020),
+    (0x00A0, 0x00A0),
+    (0x0600, 0x0605),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x2800, 0x2800),
+    (0x3000, 0x3000),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+)
+
+
+# What str.strip() trims.
+WHITE_SPACE: Ranges = (
+    (0x09, 0x0D),
+    (0x1C, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
+
+_NOT_CONTROL = char_class(CONTROLS, negated=True)
+_SPACE = char_class(WHITE_SPACE)
+# For OpenAPI, the rules below as patterns: a title, name or tag, once trimmed, has no control
+# character and at least one visible one; a description has no control character but tab, LF
+# and CR.
+LINE_PATTERN = (
+    f"^{_SPACE}*{_NOT_CONTROL}*{char_class(INVISIBLE, negated=True)}{_NOT_CONTROL}*{_SPACE}*$"
+)
+DESCRIPTION_PATTERN = f"^{char_class(DESCRIPTION_CONTROLS, negated=True)}*$"
+# Query parameters: no NUL (PostgreSQL refuses it in text). Trimmed text that may not be
+# blank (the account's own fields): a character other than white space.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+_CONTROL = re.compile(char_class(CONTROLS))
+_DESCRIPTION_CONTROL = re.compile(char_class(DESCRIPTION_CONTROLS))
+_VISIBLE = re.compile(char_class(INVISIBLE, negated=True))
 
 
 def storable(text: str) -> str:
@@ -21,3 +91,44 @@ def not_blank(value: str) -> str:
     if not value:
         raise ValueError("must not be blank")
     return value
+
+
+def _within(text: str, max_length: int) -> str:
+    if len(text) > max_length:
+        raise ValueError(f"must be at most {max_length} characters (once normalised)")
+    return text
+
+
+def _line(text: str) -> str:
+    text = storable(text).strip()
+    if _CONTROL.search(text):
+        raise ValueError("must not contain control characters")
+    text = unicodedata.normalize("NFC", text)
+    if not text:
+        raise ValueError("must not be blank")
+    if not _VISIBLE.search(text):
+        raise ValueError("must contain a visible character")
+    return text
+
+
+def line(max_length: int) -> Callable[[str], str]:
+    """A title or a name: trimmed, no control character left, NFC, something visible, and at
+    most `max_length` characters as stored."""
+    return lambda text: _within(_line(text), max_length)
+
+
+def tag(max_length: int) -> Callable[[str], str]:
+    """A tag: a line, case-folded before the limit is counted."""
+    return lambda text: _within(tag_form(_line(text)), max_length)
+
+
+def paragraph(max_length: int) -> Callable[[str], str]:
+    """A description: control characters refused but tab, LF and CR; NFC; the limit."""
+
+    def check(text: str) -> str:
+        storable(text)
+        if _DESCRIPTION_CONTROL.search(text):
+            raise ValueError("must not contain control characters other than tab and line breaks")
+        return _within(unicodedata.normalize("NFC", text), max_length)
+
+    return check

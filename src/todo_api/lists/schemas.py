@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
 )
 
+from todo_api.kit import text
 from todo_api.kit.inputs import (
     Change,
     Input,
@@ -21,21 +22,33 @@ from todo_api.kit.inputs import (
     change_schema,
     refuse_null,
 )
-from todo_api.kit.text import TEXT_PATTERN, not_blank, storable
-from todo_api.tables.lists import NAME_MAX_LENGTH
+from todo_api.tables import keys
+from todo_api.tables.lists import NAME_KEY_MAX_LENGTH, NAME_MAX_LENGTH
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 
+
+def _comparable(name: str) -> str:
+    # The key uniqueness compares must fit its column (NFKC can make a name much longer).
+    if len(keys.name_key(name)) > NAME_KEY_MAX_LENGTH:
+        raise ValueError("is too long once normalised for comparison")
+    return name
+
+
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=NAME_MAX_LENGTH),
-    AfterValidator(not_blank),
-    AfterValidator(storable),
+    AfterValidator(text.line(NAME_MAX_LENGTH)),
+    AfterValidator(_comparable),
     Field(
-        description=f"1 to {NAME_MAX_LENGTH} characters, trimmed; unique among your lists, "
-        "ignoring case",
+        description=f"1 to {NAME_MAX_LENGTH} characters once trimmed and in NFC, with a visible "
+        "one and no control characters; unique among your lists ignoring case, compatibility "
+        "forms and invisible characters (`Straße` = `STRASSE`, full-width `abc` = `abc`)",
         examples=["Groceries"],
-        json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN},
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": NAME_MAX_LENGTH,
+            "pattern": text.LINE_PATTERN,
+        },
     ),
 ]
 Color = Annotated[

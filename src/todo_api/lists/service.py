@@ -22,6 +22,7 @@ from todo_api.kit.rows import OwnedRows
 from todo_api.kit.versions import Versions, versions_params
 from todo_api.lists.errors import ListNameTaken, ListNotFound, ListStaleVersion
 from todo_api.lists.schemas import ListCreate, ListUpdate
+from todo_api.tables import keys
 from todo_api.tables.lists import WITH_OPEN_COUNT, ListRow, lists
 from todo_api.tables.tasks import tasks
 
@@ -71,11 +72,6 @@ INSERT = Query(
 )
 
 
-def name_key(name: str) -> str:
-    """What uniqueness compares: two names that differ only in case are the same name."""
-    return name.lower()
-
-
 async def list_lists(conn: Connection, user_id: uuid.UUID) -> list[ListRow]:
     """The user's lists in their order, each with its open tasks counted."""
     rows = (await conn.execute(ALL, {"user_id": user_id})).rows
@@ -94,7 +90,7 @@ async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) ->
         "list_id": new_id(),
         "user_id": user_id,
         "name": data.name,
-        "name_key": name_key(data.name),
+        "name_key": keys.name_key(data.name),
         "color": data.color,
         "now": now,
     }
@@ -128,7 +124,7 @@ async def update_list(
 ) -> ListRow:
     """The changed list; raises ListNotFound, ListStaleVersion or ListNameTaken."""
     values: dict[str, Any] = {**data.model_dump(exclude_unset=True), "updated_at": utcnow()}
-    key = name_key(values["name"]) if "name" in values else None
+    key = keys.name_key(values["name"]) if "name" in values else None
     if key is not None:
         values["name_key"] = key
     async with _unique_name(conn, user_id, key):

@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
+import pydantic_core
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -22,19 +23,25 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
     CallToolRequestParams,
     CallToolResult,
     ListToolsResult,
     PaginatedRequestParams,
     TextContent,
 )
+from mcp_types.jsonrpc import jsonrpc_message_adapter
+from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.responses import Response
+from starlette.routing import Match, Route
+from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
 from todo_api.auth.dependencies import authenticate, caller
 from todo_api.kit.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
-from todo_api.kit.http import json_bytes
+from todo_api.kit.http import json_bytes, json_response
 from todo_api.mcp.tools import TOOLS
 
 PATH = "/mcp"
@@ -110,8 +117,9 @@ class McpEndpoint:
         return self._sessions.run()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
         try:
-            await authenticate(Request(scope, receive))
+            await authenticate(request)
             if scope["method"] != "POST":
                 # Stateless, there is no stream to open (GET) and no session to end (DELETE):
                 # the transport's answer to either is then 405.
@@ -119,4 +127,56 @@ class McpEndpoint:
         except ApiError as exc:
             await error_response(exc)(scope, receive, send)
             return
-        await self._sessions.handle_request(scope, receive, send)
+        # The body is read here, not by the SDK: a client that leaves mid-body raises
+        # ClientDisconnect to the request context (a 499) rather than into the SDK's handler
+        # (a 500 and a traceback); and a body that is no JSON-RPC message is answered
+        # without the parser's text, which names its library and echoes the input.
+        body = await request.body()
+        refusal = _refusal(body)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self._sessions.handle_request(scope, _replaying(body, receive), send)
+
+
+def _refusal(body: bytes) -> Response | None:
+    """A JSON-RPC error for a body that is not one JSON-RPC message; None for one that is."""
+    try:
+        message = pydantic_core.from_json(body)  # the parser the SDK reads the body with
+    except ValueError:
+        return _jsonrpc_error(PARSE_ERROR, "Parse error: the body is not JSON")
+    try:
+        jsonrpc_message_adapter.validate_python(message, by_name=False)
+    except ValidationError:
+        return _jsonrpc_error(INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+    return None
+
+
+def _jsonrpc_error(code: int, message: str) -> Response:
+    error = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+    return json_response(error, 400)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for a request whose body was read already: that body, then what follows."""
+    replayed = False
+
+    async def replaying_receive() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replaying_receive
+
+
+class McpRoute(Route):
+    """/mcp's route. It names itself in the request's scope, as FastAPI's routes do, so that
+    the request's metrics and log line carry `/mcp` rather than the label of unknown paths."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope

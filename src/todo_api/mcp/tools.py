@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from todo_api.auth.dependencies import Caller
 from todo_api.auth.users import with_user_row
+from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, validation_failure
 from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate, ListRead, list_body
@@ -53,7 +54,7 @@ def _task_id(arguments: Mapping[str, Any]) -> uuid.UUID:
 async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     parameters = _read(ListTasksArguments, arguments)
     query = await list_query(**dict(parameters))
-    cursors: CursorCodec = caller.request.app.state.cursor_codec
+    cursors = held(caller.request.app, CursorCodec)
     try:
         async with caller.connection() as conn:
             page = await service.list_tasks(

@@ -21,8 +21,8 @@ from todo_api.tables.tasks import tasks
 from todo_api.tables.versioned import change_stamp_field, timestamp_field, version_field
 
 NAME_MAX_LENGTH = 100
-# What uniqueness compares: the name in lower case, which can be longer than the name itself
-# (a few letters lower-case into two characters).
+# What uniqueness compares (keys.name_key), which can be longer than the name itself; a name
+# whose key is longer than this is refused.
 NAME_KEY_MAX_LENGTH = 4 * NAME_MAX_LENGTH
 
 
@@ -36,7 +36,7 @@ class TaskList(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
     name: str = Field(sa_type=String(NAME_MAX_LENGTH), nullable=False)
-    # The name as uniqueness sees it (lower case): unique per user, written by the service.
+    # The name as uniqueness sees it (keys.name_key): unique per user, written by the service.
     name_key: str = Field(sa_type=String(NAME_KEY_MAX_LENGTH), nullable=False)
     color: str | None = Field(default=None, sa_type=String(7))
     # The list's place among the user's lists (see todo_api.kit.ordering).
@@ -81,7 +81,7 @@ class ListRow(TypedDict):
     open_count: int
 
 
-# A name is unique per user, whatever its case.
+# A name is unique per user, whatever its case, compatibility forms and invisible characters.
 Index("uq_lists_user_id_name_key", lists.c.user_id, lists.c.name_key, unique=True)
 # The user's lists in their order.
 Index("ix_lists_user_id_position_id", lists.c.user_id, lists.c.position, lists.c.id)

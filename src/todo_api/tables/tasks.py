@@ -13,6 +13,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     Uuid,
     false,
     text,
@@ -68,6 +69,12 @@ class Task(SQLModel, table=True):
     )
     title: str = Field(sa_type=String(TITLE_MAX_LENGTH), nullable=False)
     description: str | None = Field(default=None, sa_type=String(DESCRIPTION_MAX_LENGTH))
+    # What a search (`q`) compares: keys.search_key of the title and of the description, written
+    # with them (never in a response). Unbounded: a key can be longer than its text.
+    title_key: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
+    )
+    description_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     is_completed: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
@@ -140,6 +147,8 @@ class TaskRow(TypedDict):
     position: int
     title: str
     description: str | None
+    title_key: str
+    description_key: str | None
     is_completed: bool
     priority: int
     due_at: datetime | None

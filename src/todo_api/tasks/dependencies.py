@@ -9,6 +9,7 @@ from pydantic import AfterValidator
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.kit.text import NO_NUL_PATTERN, storable
+from todo_api.tables import keys
 from todo_api.tables.tasks import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
@@ -85,7 +86,8 @@ async def list_query(
         Query(
             min_length=1,
             max_length=200,
-            description="Case-insensitive search in title and description; % and _ are literal",
+            description="Search in title and description, ignoring case and accents (`cafe` "
+            "finds `Café`); % and _ are literal",
             examples=["milk"],
             json_schema_extra={"pattern": NO_NUL_PATTERN},
         ),
@@ -153,7 +155,7 @@ async def list_query(
         ),
     ] = None,
 ) -> ListQuery:
-    tags = sorted({t.strip().lower() for t in tag or []} - {""})
+    tags = sorted({keys.tag_form(t) for t in tag or []} - {""})
     filters = TaskFilters(
         completed=completed,
         priorities=tuple(sorted({Priority[p] for p in priority or []})),

@@ -40,6 +40,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
 from todo_api.kit.signing import InvalidToken, Signer
+from todo_api.tables import keys
 from todo_api.tables.tasks import Priority, task_tags, tasks
 
 SortField = Literal["created_at", "updated_at", "due_at", "priority", "title", "position"]
@@ -246,7 +247,7 @@ def parameters(
     if f.tags:
         params["tags"] = list(f.tags)
     if f.q is not None:
-        params["lower_pattern"] = f"%{escape_like(f.q)}%".lower()
+        params["search_pattern"] = f"%{escape_like(keys.search_key(f.q))}%"
     if f.due_before is not None:
         params["due_before"] = f.due_before
     if f.due_after is not None:
@@ -271,7 +272,7 @@ def _conditions(s: Shape) -> list[ColumnElement[bool]]:
     if s.tags:
         conditions.append(_has_all_tags(s))
     if s.q:
-        conditions.append(_matches(s.dialect))
+        conditions.append(_matches())
     if s.due_before:
         conditions.append(tasks.c.due_at < bindparam("due_before", type_=UTCDateTime()))
     if s.due_after:
@@ -405,15 +406,16 @@ def last_values(sort: Sort, row: Any) -> list[Any]:
     return [row[_field(sort)], row["id"]]
 
 
-def _matches(dialect: str) -> ColumnElement[bool]:
-    """Title or description contains the pattern, ignoring case. A filter on the walk along
-    the sort's index, which stops once the page is full: no index serves `lower(...) LIKE`,
-    so the planner cannot trade the walk for a bitmap of every match of the user (which grows
-    with the user's tasks, and then has to be sorted)."""
-    pattern = bindparam("lower_pattern", type_=String())
+def _matches() -> ColumnElement[bool]:
+    """Title or description contains the query, both keyed alike (keys.search_key: case and
+    accents aside). A filter on the walk along the sort's index, which stops once
+    the page is full: no index serves `LIKE '%...%'` on the keys, so the planner cannot trade
+    the walk for a bitmap of every match of the user (which grows with the user's tasks, and
+    then has to be sorted)."""
+    pattern = bindparam("search_pattern", type_=String())
     return or_(
-        lower(tasks.c.title, dialect).like(pattern, escape="\\"),
-        lower(tasks.c.description, dialect).like(pattern, escape="\\"),
+        tasks.c.title_key.like(pattern, escape="\\"),
+        tasks.c.description_key.like(pattern, escape="\\"),
     )
 
 

@@ -140,7 +140,8 @@ def next_occurrence(rule: Rule, due_at: datetime) -> tuple[datetime, Rule] | Non
 
 def recurs_soon(rule: Rule, due_at: datetime) -> bool:
     """Whether the rule's pattern (FREQ, INTERVAL, BYDAY) gives a date after `due_at` within
-    HORIZON. COUNT and UNTIL are left aside: a series they end is finished, not broken."""
+    HORIZON. COUNT and UNTIL are left aside here (see `leaves_an_occurrence`): the last task of
+    a series carries a rule they end, and that series is finished, not broken."""
     due_at = _aware(due_at)
     following = _next_date(rule, due_at)
     if following is None:
@@ -149,6 +150,12 @@ def recurs_soon(rule: Rule, due_at: datetime) -> bool:
         return following <= due_at + HORIZON
     except OverflowError:  # the horizon lies past year 9999, and the date before it
         return True
+
+
+def leaves_an_occurrence(rule: Rule, due_at: datetime) -> bool:
+    """Whether COUNT and UNTIL leave an occurrence after `due_at` (COUNT=1 leaves none, nor
+    does an UNTIL before the pattern's next date): a rule a client writes must."""
+    return next_occurrence(rule, _aware(due_at)) is not None
 
 
 def _aware(moment: datetime) -> datetime:

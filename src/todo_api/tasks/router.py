@@ -14,6 +14,7 @@ from todo_api.auth.dependencies import caller
 from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
+from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
 from todo_api.kit.http import (
     documented,
@@ -93,7 +94,7 @@ async def list_tasks(
     query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
     call = await caller(request)
-    cursors: CursorCodec = request.app.state.cursor_codec
+    cursors = held(request.app, CursorCodec)
     try:
         async with call.connection() as conn:
             page = await service.list_tasks(
@@ -111,7 +112,7 @@ async def list_tasks(
 def _next_page_url(request: Request, cursor: str) -> str:
     """The same listing from the cursor on: relative, or under PUBLIC_URL (never the Host
     header, which the client chose)."""
-    settings: Settings = request.app.state.settings
+    settings = held(request.app, Settings)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     query = urlencode([*params, ("cursor", cursor)])
     return f"{settings.public_url or ''}{request.url.path}?{query}"

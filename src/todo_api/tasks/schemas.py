@@ -14,10 +14,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StringConstraints,
     field_validator,
 )
 
+from todo_api.kit import text
 from todo_api.kit.inputs import (
     UUID_EXAMPLE,
     Change,
@@ -26,7 +26,7 @@ from todo_api.kit.inputs import (
     change_schema,
     refuse_null,
 )
-from todo_api.kit.text import NO_NUL_PATTERN, TEXT_PATTERN, not_blank, storable
+from todo_api.tables import keys
 from todo_api.tables.tasks import (
     DESCRIPTION_MAX_LENGTH,
     RECURRENCE_MAX_LENGTH,
@@ -59,28 +59,45 @@ def _unique_tags(tags: list[str]) -> list[str]:
     return unique
 
 
+# Limits count characters as stored, after normalising (see todo_api.kit.text): the pydantic
+# length constraints would count the text as sent, so the lengths are only documented here.
 Title = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
-    AfterValidator(not_blank),
-    AfterValidator(storable),
-    Field(examples=["Buy milk"], json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN}),
+    AfterValidator(text.line(TITLE_MAX_LENGTH)),
+    Field(
+        description=f"1 to {TITLE_MAX_LENGTH} characters once trimmed and in NFC; no control "
+        "characters, and at least one visible one",
+        examples=["Buy milk"],
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": TITLE_MAX_LENGTH,
+            "pattern": text.LINE_PATTERN,
+        },
+    ),
 ]
 Description = Annotated[
     str,
+    AfterValidator(text.paragraph(DESCRIPTION_MAX_LENGTH)),
     Field(
-        max_length=DESCRIPTION_MAX_LENGTH,
+        description=f"At most {DESCRIPTION_MAX_LENGTH} characters in NFC; no control characters "
+        "but tab and line breaks",
         examples=["Two litres, semi-skimmed"],
-        json_schema_extra={"pattern": NO_NUL_PATTERN},
+        json_schema_extra={
+            "maxLength": DESCRIPTION_MAX_LENGTH,
+            "pattern": text.DESCRIPTION_PATTERN,
+        },
     ),
-    AfterValidator(storable),
 ]
 Tag = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, max_length=TAG_MAX_LENGTH),
-    AfterValidator(not_blank),
-    AfterValidator(storable),
-    Field(json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN}),
+    AfterValidator(text.tag(TAG_MAX_LENGTH)),
+    Field(
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": TAG_MAX_LENGTH,
+            "pattern": text.LINE_PATTERN,
+        }
+    ),
 ]
 
 
@@ -100,16 +117,17 @@ Tags = Annotated[
     BeforeValidator(_few_tags),
     AfterValidator(_unique_tags),
     Field(
-        description=f"At most {TAGS_MAX_COUNT}; stored trimmed, lower-case, without duplicates",
+        description=f"At most {TAGS_MAX_COUNT}; stored trimmed, case-folded, without "
+        f"duplicates; each at most {TAG_MAX_LENGTH} characters once folded",
         examples=[["groceries", "errands"]],
         json_schema_extra={"maxItems": TAGS_MAX_COUNT},
     ),
 ]
 
 
-def _rule(text: str) -> str:
+def _rule(value: str) -> str:
     try:
-        return str(recurrence.parse(text))
+        return str(recurrence.parse(value))
     except recurrence.InvalidRule as exc:
         raise ValueError(str(exc)) from None
 
@@ -260,10 +278,17 @@ def task_body(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
-    """The columns a create or an update writes (priority names become their stored numbers)."""
+    """The columns a create or an update writes (priority names become their stored numbers,
+    title and description bring their search keys)."""
     values = data.model_dump(exclude_unset=isinstance(data, TaskUpdate))
     if "priority" in values:
         values["priority"] = Priority[values["priority"]]
+    # What a search compares, computed once here rather than per row per request.
+    if "title" in values:
+        values["title_key"] = keys.search_key(values["title"])
+    if "description" in values:
+        description = values["description"]
+        values["description_key"] = None if description is None else keys.search_key(description)
     return values
 
 

@@ -60,15 +60,22 @@ def _needs_due_at() -> InvalidField:
     return InvalidField("recurrence", "a recurring task needs a due_at")
 
 
-def _check_rule(rule: str | None, due_at: datetime | None) -> None:
-    """A rule as written on a task: it needs a due date and a next date within ten years."""
+def _check_rule(rule: str | None, due_at: datetime | None, *, written: bool = False) -> None:
+    """A rule on a task: it needs a due date and a next date within ten years; a rule this
+    write gives the task (`written`) must also leave, with its COUNT or UNTIL, an occurrence
+    after the due date (the last task of a series keeps the rule that ended it)."""
     if rule is None:
         return
     if due_at is None:
         raise _needs_due_at()
-    if not recurrence.recurs_soon(recurrence.parse(rule), due_at):
+    parsed = recurrence.parse(rule)
+    if not recurrence.recurs_soon(parsed, due_at):
         raise InvalidField(
             "recurrence", "gives no date after the task's due_at within the next 10 years"
+        )
+    if written and not recurrence.leaves_an_occurrence(parsed, due_at):
+        raise InvalidField(
+            "recurrence", "its COUNT or UNTIL leaves no occurrence after the task's due_at"
         )
 
 
@@ -122,7 +129,7 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     """A new task, last among its siblings. Raises InvalidField naming `list_id` or
     `parent_id` when either names nothing of the user's, or a subtask would not be in its
     parent's list or would have subtasks itself."""
-    _check_rule(data.recurrence, data.due_at)
+    _check_rule(data.recurrence, data.due_at, written=True)
     now = utcnow()
     values = stored_values(data)
     row = {
@@ -170,6 +177,8 @@ async def update_task(
     if not placement and data.is_completed is not True and not RULE_FIELDS & values.keys():
         return found(await _update(conn, user_id, task_id, values, if_match))
     async with conn.transaction():  # several statements, or a rule check that may undo it
+        rule = values.get("recurrence")
+        rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
         before = None
         if placement:
             before = await locked_for_move(conn, user_id, task_id, if_match)
@@ -181,7 +190,14 @@ async def update_task(
         task = found(task)
         if before is not None:
             await subtasks_follow(conn, before, task)
+        if rule_is_new:
+            _check_rule(task["recurrence"], task["due_at"], written=True)  # raising undoes it
         return task
+
+
+async def _stored_rule(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> str | None:
+    task = await ROWS.find(conn, user_id, task_id)
+    return task["recurrence"] if task is not None else None
 
 
 async def move_task(
