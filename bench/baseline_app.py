@@ -3,13 +3,13 @@
 Same work as todo-api on those routes, nothing more: HS256 verification of the bearer token
 with PyJWT (algorithm allow-list, `sub` and `exp` required, 30 s leeway), the subject mapped to
 its user id without a lookup and the user row ensured once per subject per process, the same
-SQL (the list's page plus its filtered total in one statement, limit 50 + 1, every column of
-the table as `select(tasks)` reads them), the same JSON body (field order, RFC 3339 `Z`
-timestamps, priority names) and the same headers (X-Total-Count, a signed X-Next-Cursor, Link;
-ETag and `recurrence` once the schema has versions and recurrence: the statements are built at
-start-up from the table's columns). One database round trip per request, like the service. No
-framework validation layer, no ORM, no middleware, no per-request log line; stdlib json, as
-Starlette's JSONResponse.
+SQL (the list's page plus its total capped at 1 001 rows in one statement, limit 50 + 1, every
+column of the table as `select(tasks)` reads them), the same JSON body (field order, RFC 3339
+`Z` timestamps, priority names) and the same headers (X-Total-Count, a signed X-Next-Cursor,
+Link; ETag and `recurrence` once the schema has versions and recurrence: the statements are
+built at start-up from the table's columns). One database round trip per request, like the
+service. No framework validation layer, no ORM, no middleware, no per-request log line; stdlib
+json, as Starlette's JSONResponse.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/NAME JWT_SECRET=... \\
     .venv/bin/uvicorn baseline_app:app --app-dir bench --port 8001 --workers 1 \\
@@ -57,7 +57,13 @@ SHOWN = [
 ]  # fmt: skip
 # The gap a new task leaves after the last of its siblings (todo_api.kit.ordering.STEP).
 POSITION_STEP = 2**20
-TOTAL_SQL = "SELECT count(*) FROM tasks WHERE user_id = $1"
+# The total as the service counts it: up to TOTAL_CAP + 1 of the user's tasks ("1000+" beyond).
+TOTAL_CAP = 1000
+CAPPED_COUNT = (
+    "(SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $1 "  # noqa: S608 (a number)
+    f"LIMIT {TOTAL_CAP + 1}) AS capped)"
+)
+TOTAL_SQL = f"SELECT {CAPPED_COUNT}"
 
 
 class Statements:
@@ -72,7 +78,7 @@ class Statements:
         listed = ", ".join(columns)
         self.list = (
             f"SELECT {listed}, created_at AS sort_value, "  # noqa: S608 (our own column names)
-            "(SELECT count(*) FROM tasks WHERE user_id = $1) AS total_count "
+            f"{CAPPED_COUNT} AS total_count "
             "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         )
         self.get = f"SELECT {listed} FROM tasks WHERE id = $1 AND user_id = $2"  # noqa: S608
@@ -216,7 +222,7 @@ async def list_tasks(request: Request) -> Response:
         rows = await conn.fetch(sql.list, user_id, LIMIT + 1)
         total = rows[0]["total_count"] if rows else await conn.fetchval(TOTAL_SQL, user_id)
     page = rows[:LIMIT]
-    headers = {"X-Total-Count": str(total)}
+    headers = {"X-Total-Count": f"{TOTAL_CAP}+" if total > TOTAL_CAP else str(total)}
     if len(rows) > LIMIT:
         cursor = cursor_for(user_id, page[-1])
         headers["X-Next-Cursor"] = cursor

@@ -229,6 +229,14 @@ def cpu_seconds(pid: int) -> float:
     return ticks / CLOCK_TICKS
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time of the whole machine, every process of every user (all but idle and iowait),
+    from /proc/stat; in seconds of one core."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
 def cpu_seconds_of(pids: Sequence[int]) -> dict[int, float]:
     """User + system CPU of each of these processes (no descendants), in seconds."""
     found: dict[int, float] = {}

@@ -54,6 +54,7 @@ from benchlib import (
     exit_cleanly_on_sigterm,
     free_port,
     log,
+    machine_cpu_seconds,
     machine_summary,
     median,
     migrate,
@@ -79,6 +80,7 @@ PATCH_BODIES = ('{"priority": "high"}', '{"priority": "low"}')
 ROUTE_NAMES = ("list", "get", "create", "patch", "complete")
 CPU_BUDGET = 0.6  # baseline CPU / todo-api CPU, at least
 P99_BUDGET = 3.0  # todo-api p99 / baseline p99, at most
+DB_BUDGET = 2.0  # todo-api PostgreSQL CPU / baseline PostgreSQL CPU, at most
 SETTLE_SECONDS = 0.5  # after wrk: in-flight requests finish, exiting backends report
 
 
@@ -112,6 +114,7 @@ class Route:
 class Measure:
     cpu_ms: float  # server CPU per request
     db_cpu_ms: float  # PostgreSQL backends' CPU per request
+    machine_cpu_ms: float  # the whole machine's CPU per request (wrk and others included)
     sessions: int  # database sessions opened during the run
     run: WrkRun
 
@@ -276,8 +279,8 @@ def refuse_errors(route: Route, app: App, run: WrkRun, server: Server) -> None:
 def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]:
     lines = [
         "| route | server | CPU ms/req | range | req/s | p50 ms | p99 ms | db CPU ms/req "
-        "| new db sessions / 1000 req |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| machine CPU ms/req | new db sessions / 1000 req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for route in routes:
         for app in APPS:
@@ -290,23 +293,33 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
                 f"| {cell.median(lambda m: m.run.rps):.0f} "
                 f"| {cell.median(lambda m: m.run.p50_ms):.1f} "
                 f"| {cell.median(lambda m: m.run.p99_ms):.1f} "
-                f"| {cell.median(lambda m: m.db_cpu_ms):.3f} | {churn:.1f} |"
+                f"| {cell.median(lambda m: m.db_cpu_ms):.3f} "
+                f"| {cell.median(lambda m: m.machine_cpu_ms):.3f} | {churn:.1f} |"
             )
     lines += [
         "",
         f"| route | baseline CPU / todo-api CPU (>= {CPU_BUDGET}) "
-        f"| todo-api p99 / baseline p99 (<= {P99_BUDGET:g}) | req/s todo-api / baseline |",
-        "|---|---:|---:|---:|",
+        f"| todo-api p99 / baseline p99 (<= {P99_BUDGET:g}) | req/s todo-api / baseline "
+        f"| todo-api db CPU / baseline db CPU (<= {DB_BUDGET:g}) "
+        f"| baseline machine CPU / todo-api machine CPU (>= {CPU_BUDGET}) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for route in routes:
         mine, theirs = cells[(SERVICE.name, route.key)], cells[(BASELINE.name, route.key)]
         cpu = theirs.median(lambda m: m.cpu_ms) / mine.median(lambda m: m.cpu_ms)
         p99 = mine.median(lambda m: m.run.p99_ms) / theirs.median(lambda m: m.run.p99_ms)
         rps = mine.median(lambda m: m.run.rps) / theirs.median(lambda m: m.run.rps)
+        db = mine.median(lambda m: m.db_cpu_ms) / theirs.median(lambda m: m.db_cpu_ms)
+        machine = theirs.median(lambda m: m.machine_cpu_ms) / mine.median(
+            lambda m: m.machine_cpu_ms
+        )
+        db_verdict = "" if db <= DB_BUDGET else " (missed)"
+        machine_verdict = "" if machine >= CPU_BUDGET else " (missed)"
         cpu_verdict = "" if cpu >= CPU_BUDGET else " (missed)"
         p99_verdict = "" if p99 <= P99_BUDGET else " (missed)"
         lines.append(
-            f"| {route.name} | {cpu:.2f}{cpu_verdict} | {p99:.1f}{p99_verdict} | {rps:.2f} |"
+            f"| {route.name} | {cpu:.2f}{cpu_verdict} | {p99:.1f}{p99_verdict} | {rps:.2f} "
+            f"| {db:.2f}{db_verdict} | {machine:.2f}{machine_verdict} |"
         )
     return lines
 
@@ -456,8 +469,10 @@ def main() -> None:
                             reopen_all(database, COMPLETE_USER)
                         db_before, sessions_before = db_snapshot(database)
                         cpu_before = cpu_seconds(pid)
+                        machine_before = machine_cpu_seconds()
                         result = load(route, server.url, args.duration)
                         time.sleep(SETTLE_SECONDS)
+                        machine_after = machine_cpu_seconds()
                         cpu_after = cpu_seconds(pid)
                         db_after, sessions_after = db_snapshot(database)
                         refuse_errors(route, app, result, server)
@@ -472,6 +487,9 @@ def main() -> None:
                         measure = Measure(
                             cpu_ms=1000 * (cpu_after - cpu_before) / result.requests,
                             db_cpu_ms=1000 * db_cpu / result.requests,
+                            machine_cpu_ms=1000
+                            * (machine_after - machine_before)
+                            / result.requests,
                             sessions=sessions_after - sessions_before,
                             run=result,
                         )
@@ -481,6 +499,7 @@ def main() -> None:
                             f"CPU {measure.cpu_ms:6.3f} ms/req  {result.rps:7.0f} req/s  "
                             f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
                             f"db CPU {measure.db_cpu_ms:5.3f} ms/req  "
+                            f"machine CPU {measure.machine_cpu_ms:5.3f} ms/req  "
                             f"sessions {measure.sessions}"
                         )
 

@@ -172,10 +172,33 @@ PG_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalCl
 
 
 class PostgresConnection(Connection):
-    __slots__ = ()
+    __slots__ = ("_custom_sessions",)
+
+    def __init__(self, driver: Any, dialect: Dialect, custom_sessions: set[int] | None) -> None:
+        super().__init__(driver, dialect)
+        self._custom_sessions = custom_sessions
+
+    async def _plan_as(self, custom: bool) -> None:
+        """Puts the session in the plan mode the statement needs, when it is not in it yet: a
+        round trip only when a connection goes from one kind of statement to the other."""
+        sessions = self._custom_sessions
+        # Without a statement cache every statement is planned anyway; inside a transaction a
+        # rollback would undo the SET behind our back (the statement keeps the session's mode).
+        if sessions is None or self._depth:
+            return
+        pid = self.driver.get_server_pid()
+        if (pid in sessions) == custom:
+            return
+        mode = "force_custom_plan" if custom else "auto"
+        await self.driver.execute(f"SET plan_cache_mode = {mode}")
+        if custom:
+            sessions.add(pid)
+        else:
+            sessions.discard(pid)
 
     async def run(self, compiled: Compiled, args: list[Any]) -> Result:
         try:
+            await self._plan_as(compiled.custom_plans)
             if compiled.returns_rows:
                 rows = compiled.rows(await self.driver.fetch(compiled.sql, *args))
                 return Result(rows, len(rows))
@@ -233,6 +256,11 @@ class Database:
         )
         self._size = settings.database_pool_size
         self._pg_pool: asyncpg.Pool | None = None
+        # The server process ids of the pool's sessions set to plan each statement anew (None:
+        # no statement cache, behind a pooler, where sessions are not ours to set).
+        self._custom_sessions: set[int] | None = (
+            set() if settings.connect_args().get("statement_cache_size") != 0 else None
+        )
         self._sqlite_idle: list[aiosqlite.Connection] = []
         self._sqlite_slots = asyncio.Semaphore(self._size) if self.is_sqlite else None
         self._sqlite_in_use = 0  # slots taken (the semaphore does not tell)
@@ -260,7 +288,7 @@ class Database:
                 return SqliteConnection(await self._sqlite_acquire(), self.dialect)
             pool = self._pg_pool or await self._open_pg_pool()
             driver = await pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
-            return PostgresConnection(driver, self.dialect)
+            return PostgresConnection(driver, self.dialect, self._custom_sessions)
         except (*PG_FAILURES, TimeoutError) as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
         except sqlite3.Error as exc:
@@ -280,22 +308,20 @@ class Database:
                     min_size=0,
                     max_size=self._size,
                     reset=_rollback_if_open,
-                    **self._pg_options(),
+                    init=self._new_session,
+                    **self.settings.connect_args(),
                 )
         return self._pg_pool
+
+    async def _new_session(self, driver: asyncpg.Connection) -> None:
+        """A new session starts in PostgreSQL's default plan mode (its process id may be that
+        of a session gone before)."""
+        if self._custom_sessions is not None:
+            self._custom_sessions.discard(driver.get_server_pid())
 
     def _pg_dsn(self) -> str:
         url = self.settings.sqlalchemy_url.set(drivername="postgresql")
         return url.render_as_string(hide_password=False)
-
-    def _pg_options(self) -> dict[str, Any]:
-        options = self.settings.connect_args()
-        if options.get("statement_cache_size") != 0:
-            # A prepared statement's generic plan is made for the average user; a user with
-            # 100 000 tasks needs the plan made for their own values. Behind a pooler no
-            # statement is kept, and every plan is custom anyway.
-            options["server_settings"] = {"plan_cache_mode": "force_custom_plan"}
-        return options
 
     async def _sqlite_acquire(self) -> aiosqlite.Connection:
         assert self._sqlite_slots is not None

@@ -40,6 +40,7 @@ class Compiled:
     columns: tuple[str, ...]
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]
     returns_rows: bool
+    custom_plans: bool = False  # planned for each call's values (see Query)
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         args = []
@@ -67,7 +68,9 @@ def _loads_json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str) else value
 
 
-def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -> Compiled:
+def compile_for(
+    statement: ClauseElement, dialect: Dialect, *, prebuilt: bool, custom_plans: bool = False
+) -> Compiled:
     """Compile for one dialect. A per-call statement carries its values (an IN list of values
     becomes a parameter per value); a prebuilt one names its parameters with `bindparam`, given
     at each call. Each parameter goes through its type's bind processor, each column through
@@ -110,22 +113,30 @@ def compile_for(statement: ClauseElement, dialect: Dialect, *, prebuilt: bool) -
         columns=tuple(columns),
         converters=tuple(converters),
         returns_rows=bool(columns),
+        custom_plans=custom_plans,
     )
 
 
 class Query:
-    """A statement built once (at import), compiled once per dialect on first use."""
+    """A statement built once (at import), compiled once per dialect on first use.
 
-    __slots__ = ("_by_dialect", "statement")
+    On PostgreSQL its prepared statement is kept per connection, and PostgreSQL's default
+    (`plan_cache_mode=auto`) soon reuses one generic plan for every call: no planning per
+    request. A statement whose best plan depends on the values (a filtered list: how many of
+    this user's tasks match decides between walking the sort's index and sorting the matches)
+    says `custom_plans=True`, and is planned for each call's values."""
 
-    def __init__(self, statement: ClauseElement) -> None:
+    __slots__ = ("_by_dialect", "custom_plans", "statement")
+
+    def __init__(self, statement: ClauseElement, *, custom_plans: bool = False) -> None:
         self.statement = statement
+        self.custom_plans = custom_plans
         self._by_dialect: dict[str, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             found = self._by_dialect[dialect.name] = compile_for(
-                self.statement, dialect, prebuilt=True
+                self.statement, dialect, prebuilt=True, custom_plans=self.custom_plans
             )
         return found

@@ -1,0 +1,73 @@
+"""How PostgreSQL plans the hot routes' statements: once, then reused; a filtered list is
+planned for each call's values.
+
+Read from `pg_prepared_statements` of the app's only pooled session, after the requests ran
+on it (PostgreSQL counts, per prepared statement, the generic and the custom plans it made).
+"""
+
+from typing import Any
+
+import pytest
+
+from tests.support import app_for, client_for, token_for
+from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
+
+CALLS = 8  # more than the 5 custom plans PostgreSQL makes before it may reuse a generic one
+
+
+async def _plans(app: Any) -> list[dict[str, Any]]:
+    async with held(app, Database).connection() as conn:
+        rows = await conn.driver.fetch(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        )
+    return [dict(row) for row in rows]
+
+
+def _one(plans: list[dict[str, Any]], *fragments: str, without: str = "\0") -> dict[str, Any]:
+    """The one prepared statement with all these fragments of SQL (and not `without`)."""
+    found = [
+        p
+        for p in plans
+        if all(f in p["statement"] for f in fragments) and without not in p["statement"]
+    ]
+    assert len(found) == 1, [p["statement"] for p in found]
+    return found[0]
+
+
+async def test_hot_statements_reuse_their_plan_and_filtered_lists_are_planned_per_call(
+    settings: Settings,
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    settings = settings.model_copy(update={"database_pool_size": 1})
+    async with app_for(settings) as app, client_for(app, token_for(settings)) as client:
+        ids = []
+        for n in range(CALLS):
+            created = await client.post("/api/tasks", json={"title": f"Task {n}"})
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["id"])
+        for task_id in ids:
+            assert (await client.get(f"/api/tasks/{task_id}")).status_code == 200
+            patched = await client.patch(f"/api/tasks/{task_id}", json={"priority": "high"})
+            assert patched.status_code == 200, patched.text
+            assert (await client.get("/api/tasks")).status_code == 200
+            # The filtered list between the others: the session goes back and forth.
+            assert (await client.get("/api/tasks?completed=false")).status_code == 200
+            completed = await client.post(f"/api/tasks/{task_id}/complete")
+            assert completed.status_code == 200, completed.text
+        plans = await _plans(app)
+
+    listed = _one(plans, "ORDER BY tasks.created_at DESC", without="tasks.is_completed = $")
+    filtered = _one(plans, "ORDER BY tasks.created_at DESC", "tasks.is_completed = $")
+    got = _one(plans, "SELECT tasks.id", "WHERE tasks.id = $", "AND tasks.user_id = $")
+    inserted = _one(plans, "INSERT INTO tasks")
+    assert filtered["generic_plans"] == 0, filtered
+    assert filtered["custom_plans"] >= CALLS, filtered
+    hot = [p for p in plans if p["generic_plans"] + p["custom_plans"] >= CALLS and p != filtered]
+    for statement in (listed, got, inserted):
+        assert statement in hot, statement
+    assert sum(p["statement"].startswith("UPDATE tasks") for p in hot) == 2  # PATCH, complete
+    for statement in hot:
+        assert statement["generic_plans"] >= CALLS - 5, statement
