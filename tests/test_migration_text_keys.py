@@ -72,6 +72,9 @@ async def _stamps(engine: AsyncEngine) -> dict[Any, int]:
         return {row.id: row.change_seq for row in rows}
 
 
+# Before migration 0008, SQLite's email index is an expression (lower(email)), which SQLite's
+# reflection skips with a warning while the batch migrations on the way read the table.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 async def test_existing_text_is_normalised_and_colliding_names_renamed(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
