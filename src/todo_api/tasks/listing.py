@@ -349,24 +349,26 @@ def total_query(s: Shape) -> Query:
     return Query(select(_capped_total(_conditions(s))), custom_plans=filtered(s))
 
 
+# A shape's filters other than tags, each as it is when it filters nothing.
+_NO_FILTER_BUT_TAGS: dict[str, Any] = {
+    "completed": False,
+    "priorities": 0,
+    "q": False,
+    "due_before": False,
+    "due_after": False,
+    "overdue": None,
+    "in_list": "any",
+    "parent": False,
+    "top_level": None,
+}
+
+
 def filtered(s: Shape) -> bool:
     """Whether a filter narrows the user's tasks. Unfiltered, every sort has one good plan for
     any user (walk the sort's index, count 1 001 index entries at most), reused from call to
     call. Filtered, the best plan depends on how many of this user's tasks match: each call
     is planned for its own values."""
-    return s != s._replace(
-        completed=False,
-        priorities=0,
-        tags=0,
-        common_tag=False,
-        q=False,
-        due_before=False,
-        due_after=False,
-        overdue=None,
-        in_list="any",
-        parent=False,
-        top_level=None,
-    )
+    return s != s._replace(tags=0, common_tag=False, **_NO_FILTER_BUT_TAGS)
 
 
 def counts_in_page(s: Shape) -> bool:
@@ -376,17 +378,7 @@ def counts_in_page(s: Shape) -> bool:
 
 
 def counts_by_tag(s: Shape) -> bool:
-    return s.tags == 1 and s == s._replace(
-        completed=False,
-        priorities=0,
-        q=False,
-        due_before=False,
-        due_after=False,
-        overdue=None,
-        in_list="any",
-        parent=False,
-        top_level=None,
-    )
+    return s.tags == 1 and s == s._replace(**_NO_FILTER_BUT_TAGS)
 
 
 def _capped(matching: Select[Any]) -> Any:
