@@ -35,7 +35,7 @@ migration: $(INSTALLED)
 	$(BIN)/todo-api revision -m "$(m)"
 
 test: $(INSTALLED)
-	@echo ">>> Running the tests on SQLite and PostgreSQL (15 to 25 minutes). PostgreSQL is expected on"
+	@echo ">>> Running the tests on SQLite and PostgreSQL (about 10 minutes on two idle cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 	$(BIN)/pytest $(PYTEST_ARGS)
 
