@@ -4,7 +4,18 @@ from typing import Any
 
 import httpx
 
-LIST_FIELDS = {"id", "name", "color", "position", "open_count", "created_at", "updated_at"}
+LIST_FIELDS = {
+    "id",
+    "name",
+    "color",
+    "position",
+    "open_count",
+    "owner_id",
+    "role",
+    "member_count",
+    "created_at",
+    "updated_at",
+}
 
 
 async def create_list(client: httpx.AsyncClient, name: str, **fields: Any) -> dict[str, Any]:

@@ -24,6 +24,9 @@ TASK_FIELDS = {
     "tags",
     "recurrence",
     "completed_at",
+    "created_by",
+    "completed_by",
+    "assignee_id",
     "created_at",
     "updated_at",
 }

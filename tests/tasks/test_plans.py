@@ -61,7 +61,13 @@ async def test_hot_statements_reuse_their_plan_and_filtered_lists_are_planned_pe
 
     listed = _one(plans, "ORDER BY tasks.created_at DESC", without="tasks.is_completed = $")
     filtered = _one(plans, "ORDER BY tasks.created_at DESC", "tasks.is_completed = $")
-    got = _one(plans, "SELECT tasks.id", "WHERE tasks.id = $", "AND tasks.user_id = $")
+    got = _one(
+        plans,
+        "SELECT tasks.id",
+        "WHERE tasks.id = $",
+        "AND (tasks.user_id = $",
+        without="FOR UPDATE",
+    )
     inserted = _one(plans, "INSERT INTO tasks")
     assert filtered["generic_plans"] == 0, filtered
     assert filtered["custom_plans"] >= CALLS, filtered

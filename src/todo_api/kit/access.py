@@ -1,22 +1,109 @@
 """Who may see and change what: the one place the access rule lives, for every domain.
 
-Today a user reaches their own lists and tasks only; every query scopes rows to the caller in
-the statement itself, and what a domain needs to ask of another's rows is asked here.
+A list has an owner and members (`list_members`, the owner included with role `owner`); an
+editor changes the list's tasks, a viewer only reads them, and only the owner changes the list
+itself and its people. A task belongs to the owner of its list (`tasks.user_id`; the inbox's
+tasks, to their user), so "the caller's own tasks" is one equality and the tasks of lists
+shared with the caller one indexed lookup of their memberships.
+
+Every rule here is a condition on the caller, the `user_id` parameter, written into the
+statement that reads or writes the rows: a row the caller may not see is not found, never
+loaded and then refused. What a write that matched nothing should answer (not found, 403 or
+412) is asked afterwards by `todo_api.kit.rows`.
 """
 
+import enum
 import uuid
+from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, literal_column, or_, select
 
 from todo_api.db import Connection, Query
-from todo_api.tables.lists import lists
+from todo_api.tables.lists import list_members, lists
+from todo_api.tables.tasks import tasks
 
-_OWNS_LIST = Query(
-    select(
-        exists().where(lists.c.id == bindparam("list_id"), lists.c.user_id == bindparam("user_id"))
+
+class Role(enum.StrEnum):
+    owner = "owner"
+    editor = "editor"
+    viewer = "viewer"
+
+
+WRITERS = (Role.owner, Role.editor)
+
+
+def caller() -> Any:
+    return bindparam("user_id")
+
+
+def _in_role(roles: tuple[Role, ...]) -> ColumnElement[bool]:
+    # Written into the SQL (not bound), so that every plan knows it.
+    return list_members.c.role.in_([literal_column(f"'{role}'") for role in roles])
+
+
+def shared_lists(*roles: Role) -> Select[Any]:
+    """The ids of the lists shared with the caller in one of `roles` (their own aside)."""
+    return select(list_members.c.list_id).where(list_members.c.user_id == caller(), _in_role(roles))
+
+
+def can_see_task() -> ColumnElement[bool]:
+    return or_(
+        tasks.c.user_id == caller(), tasks.c.list_id.in_(shared_lists(Role.editor, Role.viewer))
+    )
+
+
+def can_change_task() -> ColumnElement[bool]:
+    return or_(tasks.c.user_id == caller(), tasks.c.list_id.in_(shared_lists(Role.editor)))
+
+
+def _membership(*roles: Role) -> ColumnElement[bool]:
+    conditions = [list_members.c.list_id == lists.c.id, list_members.c.user_id == caller()]
+    if roles:
+        conditions.append(_in_role(roles))
+    return exists().where(*conditions)
+
+
+def can_see_list() -> ColumnElement[bool]:
+    return _membership()
+
+
+def owns_list() -> ColumnElement[bool]:
+    owned: ColumnElement[bool] = lists.c.user_id == caller()
+    return owned
+
+
+# A list named by `list_id`, as the caller may use it to put tasks in: its owner, and whether
+# the caller may write to it (None when they cannot see it).
+_LIST_FOR_TASKS = Query(
+    select(lists.c.user_id, _membership(*WRITERS).label("writable")).where(
+        lists.c.id == bindparam("list_id"), can_see_list()
     )
 )
 
 
-async def owns_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> bool:
-    return bool((await conn.execute(_OWNS_LIST, {"list_id": list_id, "user_id": user_id})).scalar())
+async def list_for_tasks(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID
+) -> tuple[uuid.UUID, bool] | None:
+    """The owner of the list and whether the caller may put tasks in it; None when the caller
+    cannot see it."""
+    row = (await conn.execute(_LIST_FOR_TASKS, {"list_id": list_id, "user_id": user_id})).first()
+    return None if row is None else (row.user_id, bool(row.writable))
+
+
+_MEMBER = Query(
+    select(
+        exists().where(
+            list_members.c.list_id == bindparam("list_id"),
+            list_members.c.user_id == bindparam("who"),
+        )
+    )
+)
+
+
+async def sees_tasks_of(
+    conn: Connection, who: uuid.UUID, list_id: uuid.UUID | None, owner_id: uuid.UUID
+) -> bool:
+    """Whether `who` can see the tasks of `list_id` (None: the inbox of `owner_id`)."""
+    if list_id is None:
+        return who == owner_id
+    return bool((await conn.execute(_MEMBER, {"who": who, "list_id": list_id})).scalar())

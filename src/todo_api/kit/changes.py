@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, ColumnElement, Table, literal, select, text, 
 
 from todo_api.db import Connection, Query, Row
 from todo_api.kit.signing import InvalidToken, Signer
-from todo_api.tables.lists import WITH_OPEN_COUNT, list_tombstones, lists
+from todo_api.tables.lists import SERVED, list_tombstones, lists
 from todo_api.tables.tasks import tasks, tombstones
 
 # One past the newest stamp that can no longer change (see the module's docstring).
@@ -113,7 +113,7 @@ async def read_changes(
 
     streams: list[tuple[str, Any]] = [
         ("changes", since_start(tasks, tasks)),
-        ("lists", since_start(lists, *WITH_OPEN_COUNT)),
+        ("lists", since_start(lists, *SERVED).params(user_id=user_id)),
     ]
     if since is not None:  # a first sync has nothing to forget
         streams += [

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
     INVALID_REQUEST = "INVALID_REQUEST"
     NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     CONFLICT = "CONFLICT"
     PRECONDITION_FAILED = "PRECONDITION_FAILED"
@@ -95,6 +96,13 @@ class NotFound(ApiError):
 
     def __init__(self, message: str = "Not found") -> None:
         super().__init__(message)
+
+
+class Forbidden(ApiError):
+    """The caller may see the thing but not do this to it (a viewer writing, a member managing
+    a list); never the answer to someone who cannot see it (that is NotFound)."""
+
+    status, code = 403, ErrorCode.FORBIDDEN
 
 
 class MethodNotAllowed(ApiError):

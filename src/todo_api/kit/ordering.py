@@ -54,9 +54,15 @@ class Group:
     table: Table
     conditions: tuple[ColumnElement[bool], ...]
     pinned: tuple[ColumnElement[Any], ...] = ()
+    # The column that tells the group's rows apart (with the conditions), and breaks ties.
+    key: str = "id"
+
+    @property
+    def id(self) -> ColumnElement[Any]:
+        return self.table.c[self.key]
 
     def order(self, *, descending: bool) -> list[Any]:
-        columns = [*self.pinned, self.table.c.position, self.table.c.id]
+        columns = [*self.pinned, self.table.c.position, self.id]
         return [c.desc() if descending else c.asc() for c in columns]
 
 
@@ -142,22 +148,28 @@ async def _renumber_around(
         if place is None:
             mine = position
         elif place.position != position:
-            await conn.execute(_renumber_query(group.table), _renumber(place.id, position, now))
+            await _renumber(conn, group, place.id, position, now)
     return mine
-
-
-def _renumber(row_id: uuid.UUID, position: int, now: datetime) -> dict[str, Any]:
-    return {"row_id": row_id, "new_position": position, "now": now}
 
 
 _RENUMBER: dict[str, Query] = {}
 
 
-def _renumber_query(table: Table) -> Query:
-    """Moves a row to a new position, as any write does: a new version and updated_at."""
-    found = _RENUMBER.get(table.name)
-    if found is None:
-        found = _RENUMBER[table.name] = Query(
+async def _renumber(
+    conn: Connection, group: Group, row_id: uuid.UUID, position: int, now: datetime
+) -> None:
+    """Moves a row to a new position, as any write does: a new version and updated_at. A
+    group whose rows have no id of their own (a member's place for a list) tells them apart
+    by its conditions too, and has neither."""
+    table = group.table
+    if group.key != "id":
+        await conn.execute(
+            update(table).where(group.id == row_id, *group.conditions).values(position=position)
+        )
+        return
+    statement = _RENUMBER.get(table.name)
+    if statement is None:
+        statement = _RENUMBER[table.name] = Query(
             update(table)
             .where(table.c.id == bindparam("row_id"))
             .values(
@@ -166,13 +178,13 @@ def _renumber_query(table: Table) -> Query:
                 updated_at=bindparam("now"),
             )
         )
-    return found
+    await conn.execute(statement, {"row_id": row_id, "new_position": position, "now": now})
 
 
 def _others(group: Group, moving: uuid.UUID | None) -> list[ColumnElement[bool]]:
     conditions = list(group.conditions)
     if moving is not None:
-        conditions.append(group.table.c.id != moving)
+        conditions.append(group.id != moving)
     return conditions
 
 
@@ -187,11 +199,11 @@ async def _side(
 ) -> list[Place]:
     """Up to `limit` rows nearest `anchor` on one side, nearest first."""
     table = group.table
-    key = tuple_(table.c.position, table.c.id)
+    key = tuple_(table.c.position, group.id)
     anchor_key = tuple_(anchor.position, anchor.id)
     beyond = key < anchor_key if below else key > anchor_key
     statement = (
-        select(table.c.position, table.c.id)
+        select(table.c.position, group.id.label("id"))
         .where(and_(*_others(group, moving), beyond))
         .order_by(*group.order(descending=below))
         .limit(limit)
@@ -209,7 +221,7 @@ async def _next_to(
 async def _last(conn: Connection, group: Group, moving: uuid.UUID | None) -> Place | None:
     table = group.table
     statement = (
-        select(table.c.position, table.c.id)
+        select(table.c.position, group.id.label("id"))
         .where(*_others(group, moving))
         .order_by(*group.order(descending=True))
         .limit(1)

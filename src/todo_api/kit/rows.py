@@ -1,20 +1,22 @@
-"""Versioned rows that belong to a user: one implementation of reading one by id, and of the
-conditional write (If-Match) in the write statement itself, for every domain (tasks, lists,
-and whatever comes next).
+"""Versioned rows that callers may see or change: one implementation of reading one by id, and
+of the conditional write (If-Match) in the write statement itself, for every domain (tasks,
+lists, and whatever comes next).
 
-A table qualifies with an `id`, a `user_id` and a `version` that every UPDATE moves on (its
-ETag). Every statement is scoped to the caller in its WHERE clause, so a row of someone else's
-is not found, never forbidden; statements are built once per shape (`todo_api.db.Query`). A
-write that names versions and matches nothing asks once more whether the row is there: 412 if
-it is (at another version), not found if not.
+A table qualifies with an `id` and a `version` that every UPDATE moves on (its ETag), and the
+two access rules of `todo_api.kit.access` for it: who may see a row, who may change it. Every
+statement carries the rule in its WHERE clause for the caller (the `user_id` parameter), so a
+row the caller cannot see is not found, never loaded and then refused; statements are built
+once per shape (`todo_api.db.Query`). A write that matches nothing asks once more what the
+row is to the caller: not found if they cannot see it, `forbidden` if they may see it but not
+change it, `stale` (412) if it is at another version than If-Match names.
 """
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, select, update
 
 from todo_api.db import Connection, Query
 from todo_api.kit.errors import ApiError
@@ -23,7 +25,7 @@ from todo_api.kit.versions import Versions, matching_versions, version_count, ve
 RowT = TypeVar("RowT", bound=Mapping[str, Any])
 
 
-class OwnedRows(Generic[RowT]):
+class VersionedRows(Generic[RowT]):
     """The by-id statements of `table`, answering rows shaped as `returning` (every column by
     default). `conditions` names extra WHERE clauses an update may be limited to (an update
     outside them matches nothing and is not an error: the caller decides)."""
@@ -34,24 +36,37 @@ class OwnedRows(Generic[RowT]):
         *,
         not_found: type[ApiError],
         stale: type[ApiError],
+        forbidden: type[ApiError],
+        can_see: Callable[[], ColumnElement[bool]],
+        can_change: Callable[[], ColumnElement[bool]],
         returning: Sequence[ColumnElement[Any]] | None = None,
         conditions: Mapping[str, Sequence[ColumnElement[Any]]] | None = None,
     ) -> None:
         self.table = table
         self.not_found = not_found
         self.stale = stale
+        self.forbidden = forbidden
+        self.can_see = can_see
+        self.can_change = can_change
         self.returning = tuple(returning if returning is not None else table.c)
         self.conditions = dict(conditions or {})
         self._get = Query(select(*self.returning).where(*self.by_id()))
-        self._locked = Query(select(table).where(*self.by_id()).with_for_update())
-        self._exists = Query(select(exists().where(*self.by_id())))
+        self._locked = Query(
+            select(table).where(*self.by_id(changing=True)).with_for_update(of=table)
+        )
+        self._access = Query(
+            select(table.c.version, can_change().label("changeable")).where(*self.by_id())
+        )
         self._update_query = functools.lru_cache(maxsize=512)(self._build_update)
         self._delete_query = functools.lru_cache(maxsize=16)(self._build_delete)
 
-    def by_id(self) -> list[ColumnElement[bool]]:
-        """The row named by the `id` parameter, if it is the `user_id` parameter's."""
-        c = self.table.c
-        return [c.id == bindparam("id"), c.user_id == bindparam("user_id")]
+    def by_id(self, *, changing: bool = False) -> list[ColumnElement[bool]]:
+        """The row named by the `id` parameter, if the caller (the `user_id` parameter) may
+        see it, or with `changing`, change it."""
+        return [
+            self.table.c.id == bindparam("id"),
+            (self.can_change if changing else self.can_see)(),
+        ]
 
     # --- reading ------------------------------------------------------------------------
 
@@ -68,8 +83,11 @@ class OwnedRows(Generic[RowT]):
 
     async def locked(self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID) -> RowT | None:
         """The row (its table's columns), locked until the transaction ends (SQLite's
-        transactions lock the file)."""
+        transactions lock the file), for a write: raises `forbidden` when the caller may see
+        it but not change it; None when they cannot see it."""
         row = (await conn.execute(self._locked, {"id": row_id, "user_id": user_id})).first()
+        if row is None:
+            await self.explain_miss(conn, user_id, row_id, None)
         return row  # type: ignore[return-value]
 
     async def current(
@@ -104,8 +122,8 @@ class OwnedRows(Generic[RowT]):
             **versions_params(if_match),
         }
         row = (await conn.execute(statement, params)).first()
-        if row is None and only is None:
-            await self.raise_if_stale(conn, user_id, row_id, if_match)
+        if row is None:
+            await self.explain_miss(conn, user_id, row_id, if_match if only is None else None)
         return row  # type: ignore[return-value]
 
     async def delete(
@@ -122,16 +140,21 @@ class OwnedRows(Generic[RowT]):
         bound = params or {"id": row_id, "user_id": user_id, **versions_params(if_match)}
         if (await conn.execute(self._delete_query(version_count(if_match)), bound)).rowcount:
             return True
-        await self.raise_if_stale(conn, user_id, row_id, if_match)
+        await self.explain_miss(conn, user_id, row_id, if_match)
         return False
 
-    async def raise_if_stale(
+    async def explain_miss(
         self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID, if_match: Versions
     ) -> None:
-        """After a conditional write matched nothing: `stale` if the row is there."""
-        if if_match is None:
+        """After a write matched nothing: `forbidden` if the caller may see the row but not
+        change it, `stale` if it is at another version than `if_match` names; nothing if they
+        cannot see it (not found) or another condition of the write left it out."""
+        row = (await conn.execute(self._access, {"id": row_id, "user_id": user_id})).first()
+        if row is None:
             return
-        if (await conn.execute(self._exists, {"id": row_id, "user_id": user_id})).scalar():
+        if not row.changeable:
+            raise self.forbidden
+        if if_match is not None and row.version not in if_match:
             raise self.stale
 
     def _build_update(
@@ -143,7 +166,7 @@ class OwnedRows(Generic[RowT]):
         return Query(
             update(table)
             .where(
-                *self.by_id(),
+                *self.by_id(changing=True),
                 *matching_versions(table.c.version, versions),
                 *self.conditions.get(only or "", ()),
             )
@@ -154,5 +177,7 @@ class OwnedRows(Generic[RowT]):
     def _build_delete(self, versions: int | None) -> Query:
         table = self.table
         return Query(
-            delete(table).where(*self.by_id(), *matching_versions(table.c.version, versions))
+            delete(table).where(
+                *self.by_id(changing=True), *matching_versions(table.c.version, versions)
+            )
         )

@@ -1,6 +1,6 @@
 """The errors of the lists domain."""
 
-from todo_api.kit.errors import Conflict, NotFound, PreconditionFailed
+from todo_api.kit.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 
 
 class ListNotFound(NotFound):
@@ -20,3 +20,10 @@ class ListStaleVersion(PreconditionFailed):
 class ListNameTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("You already have a list with this name (names ignore case)")
+
+
+class ListForbidden(Forbidden):
+    """A member asking what only the list's owner may do."""
+
+    def __init__(self, message: str = "Only the list's owner may change the list") -> None:
+        super().__init__(message)

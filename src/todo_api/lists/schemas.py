@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from todo_api.kit import text
+from todo_api.kit.access import Role
 from todo_api.kit.inputs import (
     Change,
     Input,
@@ -82,15 +83,21 @@ class ListRead(BaseModel):
     id: uuid.UUID
     name: str
     color: str | None
-    position: int = Field(description="Opaque: compare positions only to order lists")
+    position: int = Field(
+        description="The list's place among your lists (each member orders their own); "
+        "opaque: compare positions only to order lists"
+    )
     open_count: int = Field(description="Open tasks in the list, subtasks included")
+    owner_id: uuid.UUID = Field(description="The user who made the list and manages its people")
+    role: Role = Field(description="What you may do: `owner`, `editor` or `viewer`")
+    member_count: int = Field(description="Everyone with access, the owner included")
     created_at: datetime
     updated_at: datetime
 
 
-LIST_FIELDS = tuple(ListRead.model_fields)
+LIST_FIELDS = tuple(name for name in ListRead.model_fields if name != "owner_id")
 
 
 def list_body(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored list as the API shows it (ListRead's shape, without validating it again)."""
-    return {name: row[name] for name in LIST_FIELDS}
+    return {**{name: row[name] for name in LIST_FIELDS}, "owner_id": row["user_id"]}

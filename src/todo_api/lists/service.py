@@ -1,4 +1,5 @@
-"""Every list query, each scoped to its owner in the statement itself.
+"""Every list query, each holding the access rule (`todo_api.kit.access`) in the statement
+itself: members see a list, only its owner changes it.
 
 A list's `open_count` is counted in the statement that reads the list (a correlated count
 that the (list_id, is_completed) index answers), never in a query per list. Deleting a list
@@ -10,29 +11,41 @@ Every function returns rows of one shape, `ListRow`.
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 
 from todo_api.db import Connection, IntegrityViolation, Query
-from todo_api.kit import ordering
+from todo_api.kit import access, ordering
+from todo_api.kit.access import Role
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
-from todo_api.kit.rows import OwnedRows
+from todo_api.kit.rows import VersionedRows
 from todo_api.kit.versions import Versions, versions_params
-from todo_api.lists.errors import ListNameTaken, ListNotFound, ListStaleVersion
+from todo_api.lists.errors import ListForbidden, ListNameTaken, ListNotFound, ListStaleVersion
 from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.tables import keys
-from todo_api.tables.lists import WITH_OPEN_COUNT, ListRow, lists
+from todo_api.tables.lists import SERVED, ListRow, list_members, lists
 from todo_api.tables.tasks import tasks
 
-ROWS: OwnedRows[ListRow] = OwnedRows(
-    lists, not_found=ListNotFound, stale=ListStaleVersion, returning=WITH_OPEN_COUNT
+ROWS: VersionedRows[ListRow] = VersionedRows(
+    lists,
+    not_found=ListNotFound,
+    stale=ListStaleVersion,
+    forbidden=ListForbidden,
+    can_see=access.can_see_list,
+    can_change=access.owns_list,
+    returning=SERVED,
 )
+_CALLERS = and_(
+    list_members.c.list_id == lists.c.id, list_members.c.user_id == bindparam("user_id")
+)
+# The caller's lists, their own and those shared with them, in the caller's order.
 ALL = Query(
-    select(*WITH_OPEN_COUNT)
-    .where(lists.c.user_id == bindparam("user_id"))
-    .order_by(lists.c.position, lists.c.id)
+    select(*SERVED)
+    .select_from(lists.join(list_members, _CALLERS))
+    .order_by(list_members.c.position, lists.c.id)
 )
 # The list's tasks locked parents first: the order in which completing or deleting a parent
 # locks them (the parent, then its subtasks by trigger or cascade).
@@ -49,26 +62,42 @@ NAME_TAKEN = Query(
         )
     )
 )
-# A new list goes last among the user's lists.
-_LAST = (
-    select(func.coalesce(func.max(lists.c.position), 0) + ordering.STEP)
-    .where(lists.c.user_id == bindparam("user_id"))
-    .scalar_subquery()
-)
 INSERT = Query(
-    insert(lists)
-    .values(
+    insert(lists).values(
         id=bindparam("list_id"),
         user_id=bindparam("user_id"),
         name=bindparam("name"),
         name_key=bindparam("name_key"),
         color=bindparam("color"),
-        position=_LAST,
         version=1,
         created_at=bindparam("now"),
         updated_at=bindparam("now"),
     )
-    .returning(lists.c.position)
+)
+# A new membership (the owner's, or one by invitation) puts the list last among the user's.
+_LAST = (
+    select(func.coalesce(func.max(list_members.c.position), 0) + ordering.STEP)
+    .where(list_members.c.user_id == bindparam("user_id"))
+    .scalar_subquery()
+)
+JOIN = Query(
+    insert(list_members)
+    .values(
+        list_id=bindparam("list_id"),
+        user_id=bindparam("user_id"),
+        role=bindparam("role"),
+        position=_LAST,
+        joined_at=bindparam("now"),
+    )
+    .returning(list_members.c.position)
+)
+PLACE = Query(
+    update(list_members)
+    .where(
+        list_members.c.list_id == bindparam("list_id"),
+        list_members.c.user_id == bindparam("user_id"),
+    )
+    .values(position=bindparam("position"))
 )
 
 
@@ -94,8 +123,9 @@ async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) ->
         "color": data.color,
         "now": now,
     }
-    async with _unique_name(conn, user_id, row["name_key"]):
-        position = (await conn.execute(INSERT, row)).scalar()
+    async with conn.transaction(), _unique_name(conn, user_id, row["name_key"]):
+        await conn.execute(INSERT, row)
+        position = await join(conn, user_id, row["list_id"], Role.owner, now)
     return cast(
         ListRow,
         {
@@ -104,15 +134,25 @@ async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) ->
             "name": data.name,
             "name_key": row["name_key"],
             "color": data.color,
-            "position": position,
             "version": 1,
             "change_txid": 0,
             "change_seq": 0,
             "created_at": now,
             "updated_at": now,
+            "position": position,
+            "role": Role.owner,
+            "member_count": 1,
             "open_count": 0,
         },
     )
+
+
+async def join(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, role: Role, now: datetime
+) -> int:
+    """Make the user a member of the list in `role`, the list last among theirs; its place."""
+    params = {"list_id": list_id, "user_id": user_id, "role": str(role), "now": now}
+    return cast(int, (await conn.execute(JOIN, params)).scalar())
 
 
 async def update_list(
@@ -159,13 +199,15 @@ async def move_list(
     after: uuid.UUID | None = None,
     if_match: Versions = None,
 ) -> ListRow:
-    """Place the list right before or after another of the user's lists (neither: last).
+    """Place the list right before or after another of the caller's lists (neither: last),
+    among the caller's lists only: a member may place a shared list (that is not a write to
+    it), and no one else's order changes.
 
     Raises ListNotFound, ListStaleVersion, or InvalidField naming `before` or `after` when
-    that names no other list of the user's (someone else's list included)."""
+    that names no other list of the caller's (someone else's list included)."""
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
-        moving = await ROWS.locked(conn, user_id, list_id)
+        moving = await ROWS.find(conn, user_id, list_id)
         if moving is None:
             raise ListNotFound
         if if_match is not None and moving["version"] not in if_match:
@@ -180,11 +222,15 @@ async def move_list(
             if anchor_id == list_id:
                 raise InvalidField(field, "a list cannot be placed next to itself")
             anchors[field] = ordering.Place(anchor["position"], anchor_id)
-        now = utcnow()
-        group = ordering.Group(lists, (lists.c.user_id == user_id,), (lists.c.user_id,))
-        position = await ordering.position_for(conn, group, list_id, **anchors, now=now)
-        values = {"position": position, "updated_at": now}
-        return _found(await ROWS.update(conn, user_id, list_id, values))
+        group = ordering.Group(
+            list_members,
+            (list_members.c.user_id == user_id,),
+            (list_members.c.user_id,),
+            key="list_id",
+        )
+        position = await ordering.position_for(conn, group, list_id, **anchors, now=utcnow())
+        await conn.execute(PLACE, {"list_id": list_id, "user_id": user_id, "position": position})
+        return {**moving, "position": position}
 
 
 def _found(row: ListRow | None) -> ListRow:

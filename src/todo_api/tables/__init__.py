@@ -6,8 +6,20 @@ from sqlmodel import SQLModel
 
 from todo_api.tables.idempotency import IdempotencyKey
 from todo_api.tables.jobs import JobRun
-from todo_api.tables.lists import ListTombstone, TaskList
-from todo_api.tables.tasks import MIGRATION_ONLY_INDEXES, SQLITE_ONLY_TABLES, Task, TaskTombstone
+from todo_api.tables.lists import (
+    ListInvitation,
+    ListMember,
+    ListTombstone,
+    MemberTombstone,
+    TaskList,
+)
+from todo_api.tables.tasks import (
+    MIGRATION_ONLY_INDEXES,
+    SQLITE_ONLY_TABLES,
+    Task,
+    TaskDeparture,
+    TaskTombstone,
+)
 from todo_api.tables.users import RefreshToken, User
 
 metadata = SQLModel.metadata
@@ -33,9 +45,13 @@ def include_in_comparison(
 __all__ = [
     "IdempotencyKey",
     "JobRun",
+    "ListInvitation",
+    "ListMember",
     "ListTombstone",
+    "MemberTombstone",
     "RefreshToken",
     "Task",
+    "TaskDeparture",
     "TaskList",
     "TaskTombstone",
     "User",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    bindparam,
     false,
     func,
     select,
@@ -24,10 +25,13 @@ NAME_MAX_LENGTH = 100
 # What uniqueness compares (keys.name_key), which can be longer than the name itself; a name
 # whose key is longer than this is refused.
 NAME_KEY_MAX_LENGTH = 4 * NAME_MAX_LENGTH
+# `owner`, `editor` or `viewer`.
+ROLE_MAX_LENGTH = 10
 
 
 class TaskList(SQLModel, table=True):
-    """A user's list of tasks (Todoist's project, Google Tasks' list)."""
+    """A list of tasks (Todoist's project, Google Tasks' list). `user_id` is its owner; who
+    else may see or change it is in `list_members`."""
 
     __tablename__ = "lists"
 
@@ -39,8 +43,6 @@ class TaskList(SQLModel, table=True):
     # The name as uniqueness sees it (keys.name_key): unique per user, written by the service.
     name_key: str = Field(sa_type=String(NAME_KEY_MAX_LENGTH), nullable=False)
     color: str | None = Field(default=None, sa_type=String(7))
-    # The list's place among the user's lists (see todo_api.kit.ordering).
-    position: int = Field(sa_column=Column(BigInteger, nullable=False))
     version: int = version_field()
     change_txid: int = change_stamp_field()
     change_seq: int = change_stamp_field()
@@ -60,31 +62,107 @@ class ListTombstone(SQLModel, table=True):
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class ListMember(SQLModel, table=True):
+    """Everyone with access to a list, its owner included (role `owner`), each with the list's
+    place among their own lists (see todo_api.kit.ordering). Stamped for the change feed like
+    lists, so that gaining a list or a new role reaches the member's feed; a membership that
+    ends leaves a tombstone in `member_tombstones` (triggers, migration 0011)."""
+
+    __tablename__ = "list_members"
+
+    list_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    role: str = Field(sa_type=String(ROLE_MAX_LENGTH), nullable=False)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    joined_at: datetime = timestamp_field()
+    change_txid: int = change_stamp_field()
+    change_seq: int = change_stamp_field()
+
+
+class MemberTombstone(SQLModel, table=True):
+    """A membership that ended (left, removed, or the list deleted), for the member's feed."""
+
+    __tablename__ = "member_tombstones"
+
+    list_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(primary_key=True)
+    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ListInvitation(SQLModel, table=True):
+    """An invitation link: its token is kept only as a hash (SHA-256 of 32 random bytes)."""
+
+    __tablename__ = "list_invitations"
+
+    id: uuid.UUID = Field(primary_key=True)
+    list_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=False)
+    )
+    token_hash: str = Field(sa_type=String(64), nullable=False, unique=True)
+    role: str = Field(sa_type=String(ROLE_MAX_LENGTH), nullable=False)
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = timestamp_field()
+
+
 lists: Table = TaskList.__table__  # type: ignore[attr-defined]
 list_tombstones: Table = ListTombstone.__table__  # type: ignore[attr-defined]
+list_members: Table = ListMember.__table__  # type: ignore[attr-defined]
+member_tombstones: Table = MemberTombstone.__table__  # type: ignore[attr-defined]
+list_invitations: Table = ListInvitation.__table__  # type: ignore[attr-defined]
 
 
 class ListRow(TypedDict):
-    """A row of `lists` as the service reads it, with its open tasks counted."""
+    """A row of `lists` as the service reads it for one caller: the caller's place for it and
+    role, its members and open tasks counted."""
 
     id: uuid.UUID
     user_id: uuid.UUID
     name: str
     name_key: str
     color: str | None
-    position: int
     version: int
     change_txid: int
     change_seq: int
     created_at: datetime
     updated_at: datetime
+    position: int
+    role: str
+    member_count: int
     open_count: int
 
 
 # A name is unique per user, whatever its case, compatibility forms and invisible characters.
 Index("uq_lists_user_id_name_key", lists.c.user_id, lists.c.name_key, unique=True)
-# The user's lists in their order.
-Index("ix_lists_user_id_position_id", lists.c.user_id, lists.c.position, lists.c.id)
+# A user's lists in their order (and "which lists may this user see", the access rule).
+Index(
+    "ix_list_members_user_id_position_list_id",
+    list_members.c.user_id,
+    list_members.c.position,
+    list_members.c.list_id,
+)
+Index(
+    "ix_list_members_user_id_change",
+    list_members.c.user_id,
+    list_members.c.change_txid,
+    list_members.c.change_seq,
+)
+Index(
+    "ix_member_tombstones_user_id_change",
+    member_tombstones.c.user_id,
+    member_tombstones.c.change_txid,
+    member_tombstones.c.change_seq,
+)
+Index(
+    "ix_list_invitations_list_id_created_at",
+    list_invitations.c.list_id,
+    list_invitations.c.created_at,
+)
 # The change feed.
 Index("ix_lists_user_id_change", lists.c.user_id, lists.c.change_txid, lists.c.change_seq)
 Index(
@@ -95,12 +173,32 @@ Index(
 )
 
 
-# A list as it is served: its row and the number of its open tasks, counted in the statement
-# that reads the list (a correlated count the (list_id, is_completed) index answers).
+# A list as it is served to the caller (the `user_id` parameter): its row, the caller's place
+# for it and role, and its members and open tasks, counted in the statement that reads the
+# list (correlated counts that the primary key of list_members and the (list_id, is_completed)
+# index answer).
+_CALLERS = (list_members.c.list_id == lists.c.id, list_members.c.user_id == bindparam("user_id"))
+CALLERS_POSITION = (
+    select(list_members.c.position).where(*_CALLERS).correlate(lists).scalar_subquery()
+)
+CALLERS_ROLE = select(list_members.c.role).where(*_CALLERS).correlate(lists).scalar_subquery()
+MEMBER_COUNT = (
+    select(func.count())
+    .where(list_members.c.list_id == lists.c.id)
+    .correlate(lists)
+    .scalar_subquery()
+    .label("member_count")
+)
 OPEN_COUNT = (
     select(func.count())
     .where(tasks.c.list_id == lists.c.id, tasks.c.is_completed == false())
     .scalar_subquery()
     .label("open_count")
 )
-WITH_OPEN_COUNT = (*lists.c, OPEN_COUNT)
+SERVED = (
+    *lists.c,
+    CALLERS_POSITION.label("position"),
+    CALLERS_ROLE.label("role"),
+    MEMBER_COUNT,
+    OPEN_COUNT,
+)

@@ -88,6 +88,12 @@ class Task(SQLModel, table=True):
     )
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recurrence: str | None = Field(default=None, sa_type=String(RECURRENCE_MAX_LENGTH))
+    # Who made the task, who completed it (null while open), and whom it is assigned to (null,
+    # or a user who can see it). `user_id` is the owner of the task's list (the inbox's: its
+    # user), whoever created it.
+    created_by: uuid.UUID | None = Field(default=None, nullable=True)
+    completed_by: uuid.UUID | None = Field(default=None, nullable=True)
+    assignee_id: uuid.UUID | None = Field(default=None, nullable=True)
     # Set once a recurring task has created its next occurrence, so that completing it again
     # (after a reopen) creates no second one.
     next_occurrence_id: uuid.UUID | None = Field(default=None)
@@ -109,6 +115,21 @@ class TaskTombstone(SQLModel, table=True):
 
     task_id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(nullable=False)
+    # The list it was in: its members' feeds carry the deletion too.
+    list_id: uuid.UUID | None = Field(default=None, nullable=True)
+    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class TaskDeparture(SQLModel, table=True):
+    """A task that moved out of a list, remembered like a deletion for that list's members'
+    feeds (those who cannot see where it went); written by a trigger (migration 0011)."""
+
+    __tablename__ = "task_departures"
+
+    task_id: uuid.UUID = Field(primary_key=True)
+    list_id: uuid.UUID = Field(primary_key=True)
     deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -155,6 +176,9 @@ class TaskRow(TypedDict):
     tags: list[str]
     completed_at: datetime | None
     recurrence: str | None
+    created_by: uuid.UUID | None
+    completed_by: uuid.UUID | None
+    assignee_id: uuid.UUID | None
     next_occurrence_id: uuid.UUID | None
     version: int
     change_txid: int
@@ -164,6 +188,7 @@ class TaskRow(TypedDict):
 
 
 tombstones: Table = TaskTombstone.__table__  # type: ignore[attr-defined]
+departures: Table = TaskDeparture.__table__  # type: ignore[attr-defined]
 
 # One index per sort order, each led by user_id: "this user's tasks, by X" is an equality on
 # user_id and then an ordered scan (backwards for descending), with id breaking ties.
@@ -202,6 +227,21 @@ Index(
 Index("ix_tasks_user_id_position_id", tasks.c.user_id, tasks.c.position, tasks.c.id)
 Index("ix_tasks_parent_id_position_id", tasks.c.parent_id, tasks.c.position, tasks.c.id)
 Index("ix_tasks_list_id_is_completed", tasks.c.list_id, tasks.c.is_completed)
+# Shared lists (migration 0011): a list's changes, deletions and departures in change order,
+# for its members' feeds.
+Index("ix_tasks_list_id_change", tasks.c.list_id, tasks.c.change_txid, tasks.c.change_seq)
+Index(
+    "ix_task_tombstones_list_id_change",
+    tombstones.c.list_id,
+    tombstones.c.change_txid,
+    tombstones.c.change_seq,
+)
+Index(
+    "ix_task_departures_list_id_change",
+    departures.c.list_id,
+    departures.c.change_txid,
+    departures.c.change_seq,
+)
 
 # Indexes the migrations write in SQL, which Alembic cannot reflect faithfully, so schema
 # comparison leaves them out: on PostgreSQL, the title order in code-point collation; on both,

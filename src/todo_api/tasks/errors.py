@@ -1,6 +1,6 @@
 """The errors of the tasks domain."""
 
-from todo_api.kit.errors import ApiError, FieldError, NotFound, PreconditionFailed
+from todo_api.kit.errors import ApiError, FieldError, Forbidden, NotFound, PreconditionFailed
 
 
 class TaskNotFound(NotFound):
@@ -8,6 +8,13 @@ class TaskNotFound(NotFound):
 
     def __init__(self) -> None:
         super().__init__("Task not found")
+
+
+class TaskForbidden(Forbidden):
+    """A task of a list shared with the caller as a viewer (or a list they may not write to)."""
+
+    def __init__(self) -> None:
+        super().__init__("You may see this task but not change it (the list is shared to view)")
 
 
 class StaleVersion(PreconditionFailed):

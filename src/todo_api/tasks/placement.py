@@ -10,13 +10,12 @@ from typing import Any, cast
 from sqlalchemy import Integer, bindparam, exists, func, insert, literal_column, select, update
 
 from todo_api.db import Connection, Query
-from todo_api.kit import ordering
-from todo_api.kit.access import owns_list
+from todo_api.kit import access, ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import utcnow
 from todo_api.kit.versions import Versions
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks.errors import StaleVersion
+from todo_api.tasks.errors import StaleVersion, TaskForbidden
 from todo_api.tasks.rows import ROWS, found
 
 # What an INSERT writes; the change stamps are the database's (triggers), the position is
@@ -71,18 +70,32 @@ def not_parents_list() -> InvalidField:
     return InvalidField("list_id", "a subtask is in its parent's list")
 
 
-async def check_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID | None) -> None:
-    if list_id is not None and not await owns_list(conn, user_id, list_id):
+async def owner_of(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID | None) -> uuid.UUID:
+    """Whose tasks go in `list_id` (None: the caller's inbox), for the caller to put one there:
+    InvalidField naming `list_id` if they cannot see it, TaskForbidden if they only view it.
+    A list of someone else's also takes its owner's reordering turn (see ordering.serialise)."""
+    if list_id is None:
+        return user_id
+    found = await access.list_for_tasks(conn, user_id, list_id)
+    if found is None:
         raise InvalidField("list_id", "names none of your lists")
+    owner, writable = found
+    if not writable:
+        raise TaskForbidden
+    if owner != user_id:
+        await ordering.serialise(conn, owner)
+    return owner
 
 
 async def valid_parent(conn: Connection, user_id: uuid.UUID, parent_id: uuid.UUID) -> TaskRow:
-    """The parent a task is to go under (read in the user's reordering turn)."""
+    """The parent a task is to go under (read in the user's reordering turn): one the caller
+    sees (else InvalidField) and may put tasks next to (else TaskForbidden)."""
     parent = await ROWS.find(conn, user_id, parent_id)
     if parent is None:
         raise InvalidField("parent_id", "names none of your tasks")
     if parent["parent_id"] is not None:
         raise InvalidField("parent_id", "names a subtask: subtasks have no subtasks of their own")
+    await owner_of(conn, user_id, parent["list_id"])
     return parent
 
 
@@ -101,6 +114,7 @@ SUBTASKS_FOLLOW = Query(
     update(tasks)
     .where(tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id"))
     .values(
+        user_id=bindparam("new_user_id"),
         list_id=bindparam("new_list_id"),
         updated_at=bindparam("now"),
         version=tasks.c.version + 1,
@@ -111,8 +125,12 @@ SUBTASKS_FOLLOW = Query(
 async def locked_for_move(
     conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
 ) -> TaskRow:
-    """The task, locked, in the user's reordering turn (see ordering.serialise)."""
+    """The task, locked for the caller to change, in the caller's reordering turn and its
+    owner's (see ordering.serialise)."""
     await ordering.serialise(conn, user_id)
+    seen = found(await ROWS.find(conn, user_id, task_id))
+    if seen["user_id"] != user_id:
+        await ordering.serialise(conn, seen["user_id"])
     task = found(await ROWS.locked(conn, user_id, task_id))
     if if_match is not None and task["version"] not in if_match:
         raise StaleVersion
@@ -121,6 +139,7 @@ async def locked_for_move(
 
 async def relocation(
     conn: Connection,
+    user_id: uuid.UUID,
     task: TaskRow,
     placement: Mapping[str, uuid.UUID | None],
     before: uuid.UUID | None,
@@ -128,14 +147,16 @@ async def relocation(
     *,
     last: bool,
 ) -> dict[str, Any]:
-    """The columns that put `task` where it is asked to go: list, parent and position. With
-    `last` false, a task that stays among the same siblings keeps its position.
+    """The columns that put `task` where the caller asks it to go: list (and so owner),
+    parent and position. With `last` false, a task that stays among the same siblings keeps
+    its position. An assignee who cannot see where it goes is unassigned.
 
-    The rules: a parent is a top-level task of the user's, not the task itself, and a task
+    The rules: a parent is a top-level task the caller sees, not the task itself, and a task
     with subtasks cannot go under one (`parent_id`); a subtask is in its parent's list
-    (`list_id`); the list is the user's (`list_id`); before/after name another task of the
-    user's among the same siblings (`before`, `after`)."""
-    user_id, task_id = task["user_id"], task["id"]
+    (`list_id`); the caller may put tasks in the list (`list_id`, or 403 for a viewer);
+    before/after name another task the caller sees among the same siblings (`before`,
+    `after`)."""
+    task_id = task["id"]
     anchor_field, anchor_id = ("before", before) if before is not None else ("after", after)
     anchor: TaskRow | None = None
     if anchor_id is not None:
@@ -150,26 +171,36 @@ async def relocation(
         if parent_id == task_id:
             raise InvalidField("parent_id", "a task cannot be its own subtask")
         parent = await valid_parent(conn, user_id, parent_id)
-        params = {"task_id": task_id, "user_id": user_id}
+        params = {"task_id": task_id, "user_id": task["user_id"]}
         if (await conn.execute(HAS_SUBTASKS, params)).scalar():
             raise InvalidField("parent_id", "a task with subtasks cannot become a subtask")
         list_id = parent["list_id"]
         if "list_id" in placement and placement["list_id"] != list_id:
             raise not_parents_list()
+        owner = parent["user_id"]
     elif "list_id" in placement:
         list_id = placement["list_id"]
-        await check_list(conn, user_id, list_id)
+        owner = await owner_of(conn, user_id, list_id)
     else:
         list_id = where["list_id"]
+        owner = where["user_id"]
     if anchor is not None and (anchor["list_id"], anchor["parent_id"]) != (list_id, parent_id):
         raise InvalidField(anchor_field, "names a task in another list or under another parent")
     now = utcnow()
-    values: dict[str, Any] = {"list_id": list_id, "parent_id": parent_id, "updated_at": now}
+    values: dict[str, Any] = {
+        "user_id": owner,
+        "list_id": list_id,
+        "parent_id": parent_id,
+        "updated_at": now,
+    }
+    assignee = task["assignee_id"]
+    if assignee is not None and not await access.sees_tasks_of(conn, assignee, list_id, owner):
+        values["assignee_id"] = None
     if last or (list_id, parent_id) != (task["list_id"], task["parent_id"]):
         place = ordering.Place(anchor["position"], anchor["id"]) if anchor else None
         values["position"] = await ordering.position_for(
             conn,
-            _sibling_group(user_id, list_id, parent_id),
+            _sibling_group(owner, list_id, parent_id),
             task_id,
             before=place if before is not None else None,
             after=place if after is not None else None,
@@ -196,7 +227,8 @@ async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> 
     if after["list_id"] != before["list_id"] and after["parent_id"] is None:
         params = {
             "task_id": after["id"],
-            "user_id": after["user_id"],
+            "user_id": before["user_id"],
+            "new_user_id": after["user_id"],
             "new_list_id": after["list_id"],
             "now": after["updated_at"],
         }

@@ -1,14 +1,15 @@
-"""The tasks as versioned rows of their owner (`todo_api.kit.rows`), with the conditions a
-completing or reopening UPDATE may be limited to."""
+"""The tasks as versioned rows (`todo_api.kit.rows`) that their list's members see and its
+editors change, with the conditions a completing or reopening UPDATE may be limited to."""
 
 from typing import Literal
 
 from sqlalchemy import bindparam, select
 
 from todo_api.db import Query
-from todo_api.kit.rows import OwnedRows
+from todo_api.kit import access
+from todo_api.kit.rows import VersionedRows
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks.errors import StaleVersion, TaskNotFound
+from todo_api.tasks.errors import StaleVersion, TaskForbidden, TaskNotFound
 
 # A task's open recurring subtasks: completing the task completes them, each making its next
 # occurrence, which only the service can work out (the trigger of migration 0007 completes
@@ -36,10 +37,13 @@ OPEN_RECURRING_SUBTASKS = Query(
 # an open task that does not recur and has no open recurring subtask (the others need their
 # row locked first).
 Only = Literal["completed", "open_and_plain"] | None
-ROWS: OwnedRows[TaskRow] = OwnedRows(
+ROWS: VersionedRows[TaskRow] = VersionedRows(
     tasks,
     not_found=TaskNotFound,
     stale=StaleVersion,
+    forbidden=TaskForbidden,
+    can_see=access.can_see_task,
+    can_change=access.can_change_task,
     conditions={
         "completed": [tasks.c.is_completed],
         "open_and_plain": [

@@ -162,7 +162,17 @@ DueAt = Annotated[
 
 # No example id in the document for a list or parent: whatever it showed would name none of
 # the reader's (400); left out, a task goes to the inbox, at the top level.
-ListId = Annotated[uuid.UUID, Field(description="One of your lists; null: the inbox")]
+ListId = Annotated[
+    uuid.UUID,
+    Field(description="One of your lists, or one shared with you to edit; null: your inbox"),
+]
+AssigneeId = Annotated[
+    uuid.UUID,
+    Field(
+        description="A user who can see the task: a member of its list (in your inbox, only "
+        "you); null: nobody"
+    ),
+]
 ParentId = Annotated[
     uuid.UUID,
     Field(
@@ -194,6 +204,7 @@ class TaskCreate(Input):
     due_at: DueAt | None = None
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
+    assignee_id: AssigneeId | None = None
 
 
 _NOT_CLEARED = ("title", "is_completed", "priority", "tags")
@@ -219,6 +230,7 @@ class TaskUpdate(Change):
     due_at: DueAt | None = None
     tags: Tags | None = None
     recurrence: Recurrence | None = None
+    assignee_id: AssigneeId | None = None
 
     _not_null = field_validator(*_NOT_CLEARED)(refuse_null)
 
@@ -256,6 +268,9 @@ class TaskRead(BaseModel):
     tags: list[str]
     recurrence: str | None
     completed_at: datetime | None
+    created_by: uuid.UUID | None = Field(description="Who created the task")
+    completed_by: uuid.UUID | None = Field(description="Who completed it; null while open")
+    assignee_id: uuid.UUID | None = Field(description="Whom it is assigned to; null: nobody")
     created_at: datetime
     updated_at: datetime
 

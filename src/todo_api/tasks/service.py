@@ -1,4 +1,5 @@
-"""Every task query, each scoped to its owner in the statement itself.
+"""Every task query, each holding the access rule (`todo_api.kit.access`) in the statement
+itself: a list's members see its tasks, its owner and editors change them.
 
 Statements are built once per shape and compiled once per dialect (`todo_api.db.Query`); a
 call binds its values. Writes that name versions (If-Match) carry them in the statement's
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from todo_api.db import Connection
-from todo_api.kit import ordering
+from todo_api.kit import access, ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions
@@ -24,10 +25,10 @@ from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import CursorCodec, ListQuery
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
-    check_list,
     insert_last,
     locked_for_move,
     not_parents_list,
+    owner_of,
     relocation,
     subtasks_follow,
     valid_parent,
@@ -45,6 +46,7 @@ LIFECYCLE_COLUMNS = frozenset(
         "position",
         "is_completed",
         "completed_at",
+        "completed_by",
         "due_at",
         "next_occurrence_id",
         "version",
@@ -126,36 +128,52 @@ async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) 
 
 
 async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate) -> TaskRow:
-    """A new task, last among its siblings. Raises InvalidField naming `list_id` or
-    `parent_id` when either names nothing of the user's, or a subtask would not be in its
-    parent's list or would have subtasks itself."""
+    """A new task of the caller's, last among its siblings; in a list, its owner's task.
+    Raises InvalidField naming `list_id`, `parent_id` or `assignee_id` when it names nothing
+    the caller sees (or someone who could not see the task), or a subtask would not be in its
+    parent's list or would have subtasks itself; TaskForbidden in a list the caller views."""
     _check_rule(data.recurrence, data.due_at, written=True)
     now = utcnow()
     values = stored_values(data)
+    completed = values["is_completed"]
     row = {
         "id": new_id(),
         "user_id": user_id,
         **values,
-        "completed_at": now if values["is_completed"] else None,
+        "created_by": user_id,
+        "completed_at": now if completed else None,
+        "completed_by": user_id if completed else None,
         "next_occurrence_id": None,
         "version": 1,
         "created_at": now,
         "updated_at": now,
     }
     if data.list_id is None and data.parent_id is None:
+        await _check_assignee(conn, row)
         return await insert_last(conn, row)
     async with conn.transaction():
-        # In the user's reordering turn, as list deletions and moves are: the list and the
-        # parent stay as they were checked until the task is in.
+        # In the reordering turn, as list deletions and moves are: the list and the parent
+        # stay as they were checked until the task is in.
         await ordering.serialise(conn, user_id)
         if data.parent_id is not None:
             parent = await valid_parent(conn, user_id, data.parent_id)
             if "list_id" in data.model_fields_set and data.list_id != parent["list_id"]:
                 raise not_parents_list()
-            row["list_id"] = parent["list_id"]
+            row["list_id"], row["user_id"] = parent["list_id"], parent["user_id"]
         else:
-            await check_list(conn, user_id, data.list_id)
+            row["user_id"] = await owner_of(conn, user_id, data.list_id)
+        await _check_assignee(conn, row)
         return await insert_last(conn, row)
+
+
+async def _check_assignee(conn: Connection, task: Mapping[str, Any]) -> None:
+    """The task's assignee can see it where it is: InvalidField naming `assignee_id` if not."""
+    assignee = task["assignee_id"]
+    if assignee is None or await access.sees_tasks_of(
+        conn, assignee, task["list_id"], task["user_id"]
+    ):
+        return
+    raise InvalidField("assignee_id", "names nobody who can see this task")
 
 
 async def update_task(
@@ -172,17 +190,21 @@ async def update_task(
     along), under the same rules as `move_task`, in the same transaction as the rest."""
     values: dict[str, Any] = {**stored_values(data), "updated_at": utcnow()}
     if data.is_completed is False:
-        values["completed_at"] = None
+        values["completed_at"] = values["completed_by"] = None
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
-    if not placement and data.is_completed is not True and not RULE_FIELDS & values.keys():
+    assigning = values.get("assignee_id") is not None
+    checked = placement or assigning or RULE_FIELDS & values.keys()
+    if not checked and data.is_completed is not True:
         return found(await _update(conn, user_id, task_id, values, if_match))
-    async with conn.transaction():  # several statements, or a rule check that may undo it
+    async with conn.transaction():  # several statements, or a check that may undo it
         rule = values.get("recurrence")
         rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
         before = None
         if placement:
             before = await locked_for_move(conn, user_id, task_id, if_match)
-            values.update(await relocation(conn, before, placement, None, None, last=False))
+            values.update(
+                await relocation(conn, user_id, before, placement, None, None, last=False)
+            )
         if data.is_completed is True:
             task = await _complete(conn, user_id, task_id, if_match, extra=values)
         else:
@@ -192,6 +214,8 @@ async def update_task(
             await subtasks_follow(conn, before, task)
         if rule_is_new:
             _check_rule(task["recurrence"], task["due_at"], written=True)  # raising undoes it
+        if assigning:
+            await _check_assignee(conn, task)  # raising undoes it
         return task
 
 
@@ -218,7 +242,7 @@ async def move_task(
     StaleVersion."""
     async with conn.transaction():
         task = await locked_for_move(conn, user_id, task_id, if_match)
-        values = await relocation(conn, task, placement, before, after, last=True)
+        values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
         await subtasks_follow(conn, task, moved)
         return moved
@@ -240,7 +264,7 @@ async def set_completed(
         conn,
         user_id,
         task_id,
-        {"is_completed": False, "completed_at": None, "updated_at": utcnow()},
+        {"is_completed": False, "completed_at": None, "completed_by": None, "updated_at": utcnow()},
         if_match,
         only="completed",
     )
@@ -282,7 +306,7 @@ async def _complete(
             conn,
             user_id,
             task_id,
-            {**values, "completed_at": now},
+            {**values, "completed_at": now, "completed_by": user_id},
             if_match,
             only="open_and_plain",
         )
@@ -296,7 +320,7 @@ async def _complete(
             if not extra:  # completing a completed task changes nothing
                 return await ROWS.current(conn, user_id, task_id, if_match)
             return await _update(conn, user_id, task_id, values, if_match)
-        values["completed_at"] = now
+        values["completed_at"], values["completed_by"] = now, user_id
         # The task as this write leaves it decides the next occurrence; its id is marked on the
         # task by the same UPDATE, so that a later reopen and complete does not repeat it.
         after = {**before, **values}
@@ -316,6 +340,7 @@ async def _complete(
                     "due_at": due_at,
                     "is_completed": False,
                     "completed_at": None,
+                    "completed_by": None,
                     "next_occurrence_id": None,
                     "version": 1,
                     "created_at": now,
@@ -323,7 +348,7 @@ async def _complete(
                 },
             )
         if task is not None and task["parent_id"] is None:
-            params = {"task_id": task_id, "user_id": user_id}
+            params = {"task_id": task_id, "user_id": task["user_id"]}
             for subtask in await conn.execute(OPEN_RECURRING_SUBTASKS, params):
                 await _complete(conn, user_id, subtask["id"], None)
         return task

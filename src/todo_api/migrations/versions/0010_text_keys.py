@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from todo_api.migrations.stamps import pause_stamps, resume_stamps
 from todo_api.tables import keys
 
 revision: str = "0010"
@@ -72,9 +73,6 @@ lists = sa.table(
     sa.column("name_key", sa.String()),
     sa.column("created_at", sa.String()),
 )
-# The change-feed stamps a write leaves, paused while rows only gain keys.
-POSTGRESQL_STAMPS = {"tasks": "tasks_stamp_change", "lists": "lists_stamp_change"}
-SQLITE_STAMPS = ("tasks_stamp_update", "lists_stamp_update")
 
 
 def _nfc(value: str, max_length: int, what: str) -> str:
@@ -173,31 +171,6 @@ def _normalise_lists(conn: sa.Connection) -> list[dict[str, Any]]:
     return result
 
 
-def _pause_stamps(conn: sa.Connection) -> list[str]:
-    """Stop stamping rows for the change feed; what `_resume_stamps` needs to undo it."""
-    if conn.dialect.name == "postgresql":
-        for table, trigger in POSTGRESQL_STAMPS.items():
-            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-        return []
-    definitions = []
-    for trigger in SQLITE_STAMPS:
-        definitions.append(
-            conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
-            ).scalar_one()
-        )
-        conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-    return definitions
-
-
-def _resume_stamps(conn: sa.Connection, definitions: list[str]) -> None:
-    if conn.dialect.name == "postgresql":
-        for table, trigger in POSTGRESQL_STAMPS.items():
-            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
-    for definition in definitions:
-        conn.exec_driver_sql(definition)
-
-
 def upgrade() -> None:
     conn = op.get_bind()
     op.add_column(
@@ -205,7 +178,7 @@ def upgrade() -> None:
     )
     op.add_column("tasks", sa.Column("description_key", sa.Text(), nullable=True))
 
-    paused = _pause_stamps(conn)
+    paused = pause_stamps(conn, ("tasks", "lists"))
     changed_tasks = _normalise_tasks(conn)
     renamed_lists = _normalise_lists(conn)
     by_id = lists.c.id == sa.bindparam("list_id")
@@ -218,7 +191,7 @@ def upgrade() -> None:
         conn.execute(
             sa.update(lists).where(by_id).values(name_key=sa.bindparam("key")), renamed_lists
         )
-    _resume_stamps(conn, paused)
+    resume_stamps(conn, paused)
 
     # Text that changes is written with the triggers on: stamped for the feed, tags indexed.
     names = [r for r in renamed_lists if r["new_name"] != r["old"]]
