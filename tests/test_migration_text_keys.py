@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import make_url
@@ -22,7 +23,7 @@ from tests.support import ADMIN_URL, make_settings
 from todo_api.db import create_engine
 from todo_api.kit.ids import utcnow
 from todo_api.migrations import alembic_config
-from todo_api.tables.lists import lists
+from todo_api.tables.lists import lists as current_lists
 from todo_api.tables.tasks import task_tags, tasks
 from todo_api.tables.users import users
 
@@ -62,6 +63,13 @@ def _upgrade(conn: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+# The lists and tasks tables as migration 0010 leaves them (later migrations change both).
+lists = sa.table(
+    "lists",
+    *(sa.column(c.name, c.type) for c in current_lists.c),
+    sa.column("position", sa.BigInteger()),
+)
+TASKS_0010 = [c for c in tasks.c if c.name not in {"created_by", "completed_by", "assignee_id"}]
 # Columns as they were before 0010 (no keys yet).
 OLD_TASK_COLUMNS = ("id", "user_id", "title", "description", "tags", "created_at", "updated_at")
 
@@ -129,7 +137,7 @@ async def test_existing_text_is_normalised_and_colliding_names_renamed(
             row.id: (row.name, row.name_key)
             for row in await conn.execute(select(lists.c.id, lists.c.name, lists.c.name_key))
         }
-        rows = {row.id: row for row in await conn.execute(select(tasks))}
+        rows = {row.id: row for row in await conn.execute(select(*TASKS_0010))}
         indexed = sorted(
             (await conn.execute(select(task_tags.c.tag).where(task_tags.c.task_id == tagged)))
             .scalars()

@@ -48,6 +48,7 @@ CHANGED: dict[str, Any] = {
     "inbox": True,
     "parent_id": uuid.UUID("0190a6a4-0000-7000-8000-000000000002"),
     "top_level": False,
+    "assignee": "me",
 }
 
 
@@ -148,7 +149,9 @@ def test_every_parameter_a_list_statement_names_has_a_value(dialect: Dialect) ->
     for (query, last), tagged in itertools.product(_queries(), (None, 1, 5000)):
         s = shape(query, dialect.name, last, tagged)
         values = parameters(query, USER, NOW, last)
-        statements = [page_query(s).statement, total_query(s).statement]
+        statements = [page_query(s).statement]
+        if not s.q:  # a search is not counted (see listing.TOTAL_COUNT_CAP)
+            statements.append(total_query(s).statement)
         if query.filters.tags:
             statements.append(TAGGED.statement)
         for statement in statements:

@@ -16,6 +16,7 @@ from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
     MAX_LIMIT,
+    Assignee,
     ListQuery,
     Sort,
     TaskFilters,
@@ -52,6 +53,16 @@ def _list_filter(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidField("list_id", "must be a list id or inbox") from None
+
+
+def _assignee_filter(value: str | None) -> Assignee:
+    """Whom an `assignee` filter names: you (`me`), nobody (`none`), or a user's id."""
+    if value is None or value in ("me", "none"):
+        return value  # type: ignore[return-value]
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidField("assignee", "must be me, none or a user id") from None
 
 
 async def list_query(
@@ -134,6 +145,20 @@ async def list_query(
         bool | None,
         Query(description="Only top-level tasks (true), or only subtasks (false)", examples=[True]),
     ] = None,
+    assignee: Annotated[
+        str | None,
+        Query(
+            max_length=36,
+            description="Only the tasks assigned to you (me), to nobody (none), or to this user",
+            examples=["me"],
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "string", "format": "uuid"},
+                    {"type": "string", "enum": ["me", "none"]},
+                ]
+            },
+        ),
+    ] = None,
     sort: Annotated[
         Sort,
         Query(
@@ -168,5 +193,6 @@ async def list_query(
         inbox=list_id == INBOX,
         parent_id=parent_id,
         top_level=top_level,
+        assignee=_assignee_filter(assignee),
     )
     return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)

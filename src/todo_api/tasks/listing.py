@@ -34,11 +34,13 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
+from todo_api.kit import access
 from todo_api.kit.signing import InvalidToken, Signer
 from todo_api.tables import keys
 from todo_api.tables.tasks import Priority, task_tags, tasks
@@ -72,6 +74,10 @@ class InvalidCursor(ValueError):
     pass
 
 
+# The assignee filter: the caller ("me"), nobody ("none"), or a user's id.
+Assignee = Literal["me", "none"] | uuid.UUID | None
+
+
 @dataclass(frozen=True)
 class TaskFilters:
     """Filters in canonical form: repeated values sorted, without duplicates."""
@@ -87,6 +93,7 @@ class TaskFilters:
     inbox: bool = False  # only tasks in no list (list_id=inbox)
     parent_id: uuid.UUID | None = None
     top_level: bool | None = None
+    assignee: Assignee = None
 
     def fingerprint(self) -> str:
         """What a cursor remembers of the filters (every field), to refuse it under others."""
@@ -205,6 +212,7 @@ class Shape(NamedTuple):
     in_list: Literal["any", "inbox", "one"]
     parent: bool
     top_level: bool | None
+    assignee: Literal["any", "none", "one"]
 
 
 def shape(
@@ -230,6 +238,7 @@ def shape(
         "inbox" if f.inbox else "one" if f.list_id is not None else "any",
         f.parent_id is not None,
         f.top_level,
+        "any" if f.assignee is None else "none" if f.assignee == "none" else "one",
     )
 
 
@@ -256,21 +265,37 @@ def parameters(
         params["list_id"] = f.list_id
     if f.parent_id is not None:
         params["parent_id"] = f.parent_id
+    if f.assignee not in (None, "none"):
+        params["assignee_id"] = user_id if f.assignee == "me" else f.assignee
     if last is not None:
         params["after_value"], params["after_id"] = last
     return params
 
 
-def _conditions(s: Shape) -> list[ColumnElement[bool]]:
+# Every listing reads two parts: the caller's own tasks (their inbox and lists: one equality
+# on user_id, which leads every sort's index) and the tasks of the lists shared with them
+# (their memberships, then each list's tasks). A user with no shared lists reads the first
+# part as before; the second finds no membership and stops there.
+Part = Literal["own", "shared"]
+
+
+def _in_part(part: Part) -> ColumnElement[bool]:
+    if part == "own":
+        owned: ColumnElement[bool] = tasks.c.user_id == bindparam("user_id")
+        return owned
+    return tasks.c.list_id.in_(access.shared_lists(access.Role.editor, access.Role.viewer))
+
+
+def _conditions(s: Shape, part: Part = "own") -> list[ColumnElement[bool]]:
     now = bindparam("now", type_=UTCDateTime())
-    conditions: list[ColumnElement[bool]] = [tasks.c.user_id == bindparam("user_id")]
+    conditions: list[ColumnElement[bool]] = [_in_part(part)]
     if s.completed:
         conditions.append(tasks.c.is_completed == bindparam("completed"))
     if s.priorities:
         names = [bindparam(f"priority_{i}", type_=Integer()) for i in range(s.priorities)]
         conditions.append(tasks.c.priority.in_(names))
     if s.tags:
-        conditions.append(_has_all_tags(s))
+        conditions.append(_has_all_tags(s, part))
     if s.q:
         conditions.append(_matches())
     if s.due_before:
@@ -293,6 +318,10 @@ def _conditions(s: Shape) -> list[ColumnElement[bool]]:
         conditions.append(tasks.c.parent_id.is_(None))
     elif s.top_level is False:
         conditions.append(tasks.c.parent_id.is_not(None))
+    if s.assignee == "none":
+        conditions.append(tasks.c.assignee_id.is_(None))
+    elif s.assignee == "one":
+        conditions.append(tasks.c.assignee_id == bindparam("assignee_id", type_=Uuid()))
     return conditions
 
 
@@ -328,25 +357,56 @@ def _pinned_group(s: Shape) -> list[Any]:
 
 @functools.lru_cache(maxsize=1024)
 def page_query(s: Shape) -> Query:
-    """One page (limit + 1 rows, to tell whether another follows) with the capped total."""
-    conditions = _conditions(s)
-    page_conditions = [*conditions, _after(s)] if s.cursor != "none" else conditions
-    columns: list[Any] = [tasks, sort_key(_field(s.sort), s.dialect).label("sort_value")]
-    if counts_in_page(s):
-        columns.append(_capped_total(conditions).label("total_count"))
-    return Query(
-        select(*columns)
-        .where(*page_conditions)
-        .order_by(*_pinned_group(s), *order_by(s.sort, s.dialect))
-        .limit(bindparam("limit", type_=Integer())),
-        custom_plans=filtered(s),
-    )
+    """One page (limit + 1 rows, to tell whether another follows) with the capped total: the
+    first rows of each part in the shape's order, then the first of both."""
+    limit = bindparam("limit", type_=Integer())
+    sort_value = sort_key(_field(s.sort), s.dialect).label("sort_value")
+    parts = []
+    for part in _parts(s):
+        conditions = _conditions(s, part)
+        if s.cursor != "none":
+            conditions.append(_after(s))
+        first = (
+            select(tasks, sort_value)
+            .where(*conditions)
+            .order_by(*_pinned_group(s), *order_by(s.sort, s.dialect))
+            .limit(limit)
+        )
+        parts.append(select(first.subquery()))  # SQLite: a compound's parts are plain SELECTs
+    page = union_all(*parts).subquery("page") if len(parts) > 1 else parts[0].subquery("page")
+    columns: list[Any] = [page]
+    if not s.q:
+        columns.append(_capped_total(s).label("total_count"))
+    key: ColumnElement[Any] = page.c.sort_value
+    if _field(s.sort) == "title" and s.dialect == "postgresql":
+        key = key.collate("C")
+    descending = s.sort.startswith("-")
+    ordered = [key.desc(), page.c.id.desc()] if descending else [key.asc(), page.c.id.asc()]
+    if _field(s.sort) == "due_at":
+        ordered[0] = ordered[0].nulls_last()
+    return Query(select(*columns).order_by(*ordered).limit(limit), custom_plans=filtered(s))
 
 
 @functools.lru_cache(maxsize=1024)
 def total_query(s: Shape) -> Query:
     """The capped total alone, for a page with no row to carry it."""
-    return Query(select(_capped_total(_conditions(s))), custom_plans=filtered(s))
+    return Query(select(_capped_total(s)), custom_plans=filtered(s))
+
+
+def _parts(s: Shape) -> list[Part]:
+    # The inbox is nobody's but its user's.
+    return ["own"] if s.in_list == "inbox" else ["own", "shared"]
+
+
+def _capped_total(s: Shape) -> Any:
+    """What the page's filters match, each part counted up to the cap (the own part not at
+    all where TAGGED's count stands for it)."""
+    counts = [
+        _capped(select(literal(1)).select_from(tasks).where(*_conditions(s, part)))
+        for part in _parts(s)
+        if part == "shared" or counts_in_page(s)
+    ]
+    return functools.reduce(operator.add, counts) if counts else literal_column("0", Integer())
 
 
 # A shape's filters other than tags, each as it is when it filters nothing.
@@ -360,6 +420,7 @@ _NO_FILTER_BUT_TAGS: dict[str, Any] = {
     "in_list": "any",
     "parent": False,
     "top_level": None,
+    "assignee": "any",
 }
 
 
@@ -372,8 +433,9 @@ def filtered(s: Shape) -> bool:
 
 
 def counts_in_page(s: Shape) -> bool:
-    """Whether the page statement counts the total. A search is not counted past its page;
-    a list filtered by one tag alone has its total in TAGGED's count."""
+    """Whether the page statement counts the caller's own tasks. A search is not counted
+    past its page; a list filtered by one tag alone has that count in TAGGED's (and the
+    page counts the shared part)."""
     return not s.q and not counts_by_tag(s)
 
 
@@ -386,10 +448,6 @@ def _capped(matching: Select[Any]) -> Any:
     # is costed for it.
     counted = matching.limit(literal_column(str(TOTAL_COUNT_CAP + 1), Integer())).subquery()
     return select(func.count()).select_from(counted).scalar_subquery()
-
-
-def _capped_total(conditions: list[ColumnElement[bool]]) -> Any:
-    return _capped(select(literal(1)).select_from(tasks).where(*conditions))
 
 
 def last_values(sort: Sort, row: Any) -> list[Any]:
@@ -425,12 +483,13 @@ def _tagged(i: int) -> list[ColumnElement[bool]]:
 TAGGED = Query(select(_capped(select(literal(1)).where(*_tagged(0)))))
 
 
-def _has_all_tags(s: Shape) -> ColumnElement[bool]:
+def _has_all_tags(s: Shape, part: Part) -> ColumnElement[bool]:
     """Every one of the tags. The first tag's count decides how. A rare tag starts from its
     few `task_tags` entries (then sorts them). A common one is checked on each task the sort's
     index walks to, in the row's own `tags`, until the page is full; no index serves that
-    check, so the planner cannot trade the walk for reading and sorting every tagged task."""
-    if not s.common_tag:
+    check, so the planner cannot trade the walk for reading and sorting every tagged task.
+    Shared lists' tasks (their owners' tags) are checked on each row, in their own part."""
+    if not s.common_tag and part == "own":
         return and_(
             *(tasks.c.id.in_(select(task_tags.c.task_id).where(*_tagged(i))) for i in range(s.tags))
         )

@@ -107,12 +107,12 @@ async def list_tasks(
     if shape.q:  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
     else:
-        if tagged is not None and listing.counts_by_tag(shape):
-            total = tagged
-        elif rows:  # the total rides along with the rows
+        if rows:  # the total rides along with the rows
             total = rows[0]["total_count"]
         else:  # a page past the end has no row to carry it
             total = (await conn.execute(listing.total_query(shape), params)).scalar()
+        if tagged is not None and listing.counts_by_tag(shape):
+            total += tagged
         total_is_minimum = total > listing.TOTAL_COUNT_CAP
         total = min(total, listing.TOTAL_COUNT_CAP)
     next_cursor = None
