@@ -8,6 +8,7 @@ skip locally and fail in CI (CI=true), so they can never silently disappear.
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -48,6 +49,15 @@ def postgres_url() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'todo.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database for a server process of the test's own: a new SQLite file, or PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/todo.db"
     url: str = request.getfixturevalue("postgres_url")
     return url
 

@@ -27,14 +27,6 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/todo.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 def test_a_task_survives_a_restart(server_database_url: str, tmp_path: Path) -> None:
     env = clean_env(DATABASE_URL=server_database_url, JWT_SECRET=TEST_SECRET)
     headers = bearer(cli_token(env, tmp_path, sub=str(uuid.uuid4())))

@@ -9,21 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.helpers_server import STOP_TIMEOUT, clean_env, cli_token, running_server, start_server
 from tests.support import TEST_SECRET
 
 HTTP_TIMEOUT = 30.0
 WAIT_SECONDS = 30.0
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/todo.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def _refuses_connections(url: str) -> bool:

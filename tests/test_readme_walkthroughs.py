@@ -1,0 +1,53 @@
+"""The README's curl walkthroughs, run as written against a real server: a reader who copies
+them gets what the comments say."""
+
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+from tests.helpers_server import TODO_API, clean_env, running_server
+from tests.support import TEST_SECRET
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+WALKTHROUGHS = ("Try it with curl", "Lists, subtasks and manual order", "Sharing a list")
+
+
+def _shell_block(section: str) -> str:
+    text = README.read_text()
+    start = text.index(f"\n## {section}\n")
+    found = re.search(r"```sh\n(.*?)```", text[start:], re.DOTALL)
+    assert found, section
+    return found.group(1)
+
+
+def test_the_walkthroughs_do_what_their_comments_say(
+    server_database_url: str, tmp_path: Path
+) -> None:
+    env = clean_env(DATABASE_URL=server_database_url, JWT_SECRET=TEST_SECRET)
+    # Users of their own on a shared database: the walkthroughs' subjects, made unique.
+    suffix = uuid.uuid4().hex[:8]
+    with running_server(tmp_path, env, tmp_path / "server.log") as server:
+        script = "\n".join(_shell_block(section) for section in WALKTHROUGHS)
+        script = (
+            script.replace("http://127.0.0.1:8000", server.url)
+            .replace(".venv/bin/todo-api", TODO_API)
+            .replace("--sub alice", f"--sub alice-{suffix}")
+            .replace("--sub bob", f"--sub bob-{suffix}")
+        )
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", script],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # Each error the comments show, in the format they show it.
+    for comment in re.findall(r"^# (\{\"error\".*\})$", script, re.MULTILINE):
+        assert comment in out, comment
+    assert '"role":"viewer"' in out
+    assert out.count("HTTP/1.1 204") >= 3  # the task, the list, and Bob leaving
