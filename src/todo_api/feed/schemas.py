@@ -9,9 +9,21 @@ from todo_api.tasks.schemas import TaskRead
 
 
 class ChangeFeed(BaseModel):
-    changes: list[TaskRead] = Field(description="Tasks created or changed, oldest change first")
-    deleted: list[uuid.UUID] = Field(description="Ids of tasks deleted")
-    lists: list[ListRead] = Field(description="Lists created or changed, oldest change first")
-    deleted_lists: list[uuid.UUID] = Field(description="Ids of lists deleted")
+    changes: list[TaskRead] = Field(
+        description="Tasks created or changed, yours and those of the lists shared with you, "
+        "whoever changed them (a list newly shared with you brings all its tasks), oldest "
+        "change first"
+    )
+    deleted: list[uuid.UUID] = Field(
+        description="Ids of tasks deleted, or that you can no longer see (moved out of a list "
+        "shared with you, or in a list no longer shared with you)"
+    )
+    lists: list[ListRead] = Field(
+        description="Lists created or changed, or whose place or your role in them changed, "
+        "oldest change first"
+    )
+    deleted_lists: list[uuid.UUID] = Field(
+        description="Ids of lists deleted, or no longer shared with you"
+    )
     next: str = Field(description="The `since` of the next call")
     has_more: bool

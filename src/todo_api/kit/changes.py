@@ -2,11 +2,25 @@
 
 Every task write is stamped by a trigger with (writing transaction, sequence number), and a
 delete leaves a tombstone stamped the same way (migration 0004); lists are stamped from the
-same sequence (migration 0007), so tasks, lists and both kinds of deletion are one stream.
+same sequence (migration 0007), and so are memberships, the memberships that ended and the
+tasks that left a list (migration 0011), so all of them are one stream.
 Reading, the feed first takes a bound below which every write has finished: on PostgreSQL the
 oldest transaction still running, on SQLite (one writer at a time) one past the last stamp.
 Only changes under the bound are returned, so a slow transaction that commits after a faster
 one is read on the next call, not skipped.
+
+Shared lists (see todo_api.kit.access): a user sees their own tasks and those of the lists
+shared with them. Gaining a list (a membership stamped after the token) brings the list and
+every task of it older than the membership, however old; losing it (a member tombstone)
+takes the list and every task it had away. Such tasks come at the membership's stamp, each
+then at its own stamp (a `Position`'s second half), so that paging through more of them
+than one page holds neither skips nor repeats one; the tasks of a shared list stamped after
+the membership come in the stream as the caller's own do.
+
+One statement per kind (tasks, deleted tasks, lists, deleted lists), each a UNION ALL of
+one branch per source, each branch walking its own index in feed order and stopping after a
+page: a user with no shared lists runs the statements they ran before, plus branches that
+find no membership.
 """
 
 import time
@@ -14,12 +28,35 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Table, literal, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    FromClause,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    exists,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 
 from todo_api.db import Connection, Query, Row
+from todo_api.kit import access
+from todo_api.kit.access import Role
 from todo_api.kit.signing import InvalidToken, Signer
-from todo_api.tables.lists import SERVED, list_tombstones, lists
-from todo_api.tables.tasks import tasks, tombstones
+from todo_api.tables.lists import (
+    SERVED,
+    list_members,
+    list_tombstones,
+    lists,
+    member_tombstones,
+)
+from todo_api.tables.tasks import departures, tasks, tombstones
 
 # One past the newest stamp that can no longer change (see the module's docstring).
 _BOUND = {
@@ -33,6 +70,13 @@ _BOUND = {
     ),
 }
 
+# A row's own stamp as the second half of its position: none, it is at its stamp. Below every
+# stamp (tasks untouched since migration 0004 are at (0, 0)).
+NONE = -1
+# The second half of a lost list's own position: after every task it takes away, so that once
+# it has come, what the list gains later (tasks written, deleted or moved out since) is past.
+END = 2**63 - 1
+
 
 class InvalidSyncToken(ValueError):
     pass
@@ -42,10 +86,15 @@ class ExpiredSyncToken(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Position:
+    """A place in the feed: a stamp, and for the tasks a membership brings or takes away (all
+    at the membership's stamp), the task's own stamp within it."""
+
     txid: int = 0
     seq: int = 0
+    sub_txid: int = NONE
+    sub_seq: int = NONE
 
 
 @dataclass(frozen=True)
@@ -68,13 +117,21 @@ class SyncTokens:
         self._retention = retention_seconds
 
     def issue(self, user_id: uuid.UUID, position: Position, as_of: float) -> str:
-        return self._signer.dumps([position.txid, position.seq, int(as_of)], user_id.hex)
+        # [txid, seq, as_of], the second half of the position after it only when there is one
+        # (so tokens stay as they were for everything but a membership's tasks).
+        body = [position.txid, position.seq, int(as_of)]
+        if (position.sub_txid, position.sub_seq) != (NONE, NONE):
+            body += [position.sub_txid, position.sub_seq]
+        return self._signer.dumps(body, user_id.hex)
 
     def read(self, user_id: uuid.UUID, token: str) -> tuple[Position, float]:
         """The token's position and age (as a time); raises if invalid or expired."""
         try:
-            txid, seq, as_of = self._signer.loads(token, user_id.hex)
-            position, issued = Position(int(txid), int(seq)), float(as_of)
+            txid, seq, as_of, *within = self._signer.loads(token, user_id.hex)
+            if len(within) not in (0, 2):
+                raise ValueError
+            position = Position(int(txid), int(seq), *(int(n) for n in within))
+            issued = float(as_of)
         except InvalidToken as exc:
             raise InvalidSyncToken(str(exc)) from None
         except (TypeError, ValueError):
@@ -91,47 +148,218 @@ class SyncTokens:
         return self.issue(user_id, feed.position, as_of)
 
 
+# --- The statements -------------------------------------------------------------------------
+# Parameters: user_id (the caller), bound, the start position (txid, seq, sub_txid, sub_seq)
+# and limit (a page and one more, to tell whether there is more).
+
+Stamp = tuple[ColumnElement[int], ColumnElement[int]]
+
+_START = tuple_(bindparam("txid", type_=BigInteger), bindparam("seq", type_=BigInteger))
+_START_WITHIN = tuple_(
+    bindparam("txid", type_=BigInteger),
+    bindparam("seq", type_=BigInteger),
+    bindparam("sub_txid", type_=BigInteger),
+    bindparam("sub_seq", type_=BigInteger),
+)
+_BELOW = bindparam("bound", type_=BigInteger)
+_LIMIT = bindparam("limit", type_=Integer)
+_NONE = literal_column(str(NONE), BigInteger)
+_END = literal_column(str(END), BigInteger)
+_POSITION = ("p_txid", "p_seq", "s_txid", "s_seq")
+
+
+def _stamp(source: FromClause) -> Stamp:
+    return source.c.change_txid, source.c.change_seq
+
+
+def _at(source: FromClause, *columns: Any) -> Select[Any]:
+    """`columns` of the rows of `source` stamped after the start, at their stamps."""
+    txid, seq = _stamp(source)
+    return (
+        select(*columns, txid.label("p_txid"), seq.label("p_seq"))
+        .add_columns(_NONE.label("s_txid"), _NONE.label("s_seq"))
+        .where(tuple_(txid, seq) > _START, txid < _BELOW)
+        .order_by(txid, seq)
+        .limit(_LIMIT)
+    )
+
+
+def _within(membership: FromClause, source: FromClause | None, *columns: Any) -> Select[Any]:
+    """`columns` of the rows of `source` that a membership brings or takes away, at the
+    membership's stamp and then their own, after the start. Without `source`, the membership's
+    own row, after all of them (END)."""
+    txid, seq = _stamp(membership)
+    sub_txid, sub_seq = _stamp(source) if source is not None else (_END, _END)
+    in_order = [txid, seq] if source is None else [txid, seq, sub_txid, sub_seq]
+    return (
+        select(*columns)
+        .add_columns(
+            txid.label("p_txid"),
+            seq.label("p_seq"),
+            sub_txid.label("s_txid"),
+            sub_seq.label("s_seq"),
+        )
+        .where(
+            tuple_(txid, seq, sub_txid, sub_seq) > _START_WITHIN,
+            # Implied, but it lets the memberships' index find the memberships after the start.
+            tuple_(txid, seq) >= _START,
+            txid < _BELOW,
+        )
+        .order_by(*in_order)  # not by a constant: ORDER BY 9223372036854775807 is a column
+        .limit(_LIMIT)
+    )
+
+
+def _feed_query(*branches: Select[Any]) -> Query:
+    """One statement of the branches, merged in feed order, a page long."""
+    merged = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    return Query(select(merged).order_by(*(merged.c[name] for name in _POSITION)).limit(_LIMIT))
+
+
+def _memberships(*roles: Role) -> FromClause:
+    """The caller's memberships in `roles`: the list and the membership's stamp."""
+    shared = access.shared_lists(*roles)
+    return shared.add_columns(list_members.c.change_txid, list_members.c.change_seq).subquery()
+
+
+def _cannot_see(task_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    return ~exists().where(tasks.c.id == task_id, access.can_see_task())
+
+
+# Memberships of the caller that ended: left, removed, or the list deleted. The owner's (their
+# list deleted) are left out: their list's tombstone and their own tasks' say it already.
+_ENDED = member_tombstones.c
+_LOST = (
+    select(_ENDED.list_id, _ENDED.change_txid, _ENDED.change_seq)
+    .where(
+        _ENDED.user_id == access.caller(),
+        ~exists().where(
+            list_tombstones.c.list_id == _ENDED.list_id,
+            list_tombstones.c.user_id == access.caller(),
+        ),
+    )
+    .subquery()
+)
+
+_SHARED = _memberships(Role.editor, Role.viewer)
+_ANY = _memberships(*Role)
+
+CHANGES = _feed_query(
+    # The caller's own tasks (ix_tasks_user_id_change), as before shared lists.
+    _at(tasks, tasks).where(tasks.c.user_id == access.caller()),
+    # The tasks of the lists shared with the caller, stamped after the membership
+    # (ix_tasks_list_id_change, per list).
+    _at(tasks, tasks)
+    .join(_SHARED, _SHARED.c.list_id == tasks.c.list_id)
+    .where(tuple_(*_stamp(tasks)) > tuple_(*_stamp(_SHARED))),
+    # A membership newer than the start: the list's tasks from before it.
+    _within(_SHARED, tasks, tasks)
+    .select_from(_SHARED.join(tasks, tasks.c.list_id == _SHARED.c.list_id))
+    .where(tuple_(*_stamp(tasks)) < tuple_(*_stamp(_SHARED))),
+)
+
+DELETED = _feed_query(
+    # The caller's own tasks deleted.
+    _at(tombstones, tombstones.c.task_id.label("gone")).where(
+        tombstones.c.user_id == access.caller()
+    ),
+    # Tasks deleted from the lists shared with the caller.
+    _at(tombstones, tombstones.c.task_id.label("gone")).join(
+        _SHARED, _SHARED.c.list_id == tombstones.c.list_id
+    ),
+    # Tasks that left one of the caller's lists for where the caller cannot see them.
+    _at(departures, departures.c.task_id.label("gone"))
+    .join(_ANY, _ANY.c.list_id == departures.c.list_id)
+    .where(_cannot_see(departures.c.task_id)),
+    # A list the caller lost: its tasks, those deleted from it and those that left it.
+    _within(_LOST, tasks, tasks.c.id.label("gone")).select_from(
+        _LOST.join(tasks, tasks.c.list_id == _LOST.c.list_id)
+    ),
+    _within(_LOST, tombstones, tombstones.c.task_id.label("gone")).select_from(
+        _LOST.join(tombstones, tombstones.c.list_id == _LOST.c.list_id)
+    ),
+    _within(_LOST, departures, departures.c.task_id.label("gone"))
+    .select_from(_LOST.join(departures, departures.c.list_id == _LOST.c.list_id))
+    .where(_cannot_see(departures.c.task_id)),
+)
+
+# A list comes when it changed or when the caller's membership did (joined, moved, a new
+# role), at whichever is later.
+_LIST_LATER = tuple_(*_stamp(lists)) > tuple_(*_stamp(list_members))
+LISTS = Query(
+    select(*SERVED)
+    .add_columns(
+        case((_LIST_LATER, lists.c.change_txid), else_=list_members.c.change_txid).label("p_txid"),
+        case((_LIST_LATER, lists.c.change_seq), else_=list_members.c.change_seq).label("p_seq"),
+        _NONE.label("s_txid"),
+        _NONE.label("s_seq"),
+    )
+    .select_from(
+        lists.join(
+            list_members,
+            (list_members.c.list_id == lists.c.id) & (list_members.c.user_id == access.caller()),
+        )
+    )
+    .where(
+        or_(tuple_(*_stamp(lists)) > _START, tuple_(*_stamp(list_members)) > _START),
+        lists.c.change_txid < _BELOW,
+        list_members.c.change_txid < _BELOW,
+    )
+    .order_by("p_txid", "p_seq")
+    .limit(_LIMIT)
+)
+
+DELETED_LISTS = _feed_query(
+    # The caller's lists they deleted.
+    _at(list_tombstones, list_tombstones.c.list_id.label("gone")).where(
+        list_tombstones.c.user_id == access.caller()
+    ),
+    # The lists they lost, each after its tasks.
+    _within(_LOST, None, _LOST.c.list_id.label("gone")),
+)
+
+FEED_KINDS = ("changes", "deleted", "lists", "deleted_lists")
+_STATEMENTS = {
+    "changes": CHANGES,
+    "lists": LISTS,
+    "deleted": DELETED,
+    "deleted_lists": DELETED_LISTS,
+}
+_NOUN = {"changes": "task", "deleted": "task", "lists": "list", "deleted_lists": "list"}
+
+
 async def read_changes(
     conn: Connection, *, user_id: uuid.UUID, since: Position | None, limit: int
 ) -> Feed:
     bound = (await conn.execute(_BOUND[conn.name])).scalar()
     start = since or Position()
-
-    def newer(table: Table) -> list[ColumnElement[bool]]:
-        stamp = tuple_(table.c.change_txid, table.c.change_seq)
-        return [
-            table.c.user_id == user_id,
-            stamp > tuple_(literal(start.txid), literal(start.seq)),
-            table.c.change_txid < bound,
-        ]
-
-    def in_order(table: Table) -> list[ColumnElement[Any]]:
-        return [table.c.change_txid, table.c.change_seq]
-
-    def since_start(table: Table, *columns: Any) -> Any:
-        return select(*columns).where(*newer(table)).order_by(*in_order(table)).limit(limit + 1)
-
-    streams: list[tuple[str, Any]] = [
-        ("changes", since_start(tasks, tasks)),
-        ("lists", since_start(lists, *SERVED).params(user_id=user_id)),
-    ]
-    if since is not None:  # a first sync has nothing to forget
-        streams += [
-            ("deleted", since_start(tombstones, *_stamped(tombstones, tombstones.c.task_id))),
-            (
-                "deleted_lists",
-                since_start(list_tombstones, *_stamped(list_tombstones, list_tombstones.c.list_id)),
-            ),
-        ]
+    params = {
+        "user_id": user_id,
+        "bound": bound,
+        "txid": start.txid,
+        "seq": start.seq,
+        "sub_txid": start.sub_txid,
+        "sub_seq": start.sub_seq,
+        "limit": limit + 1,
+    }
+    # A first sync has nothing to forget.
+    kinds = FEED_KINDS if since is not None else ("changes", "lists")
     merged: list[tuple[Position, str, Row]] = []
-    for kind, statement in streams:
-        for row in (await conn.execute(statement)).rows:
-            merged.append((Position(row.change_txid, row.change_seq), kind, row))
-    merged.sort(key=lambda item: (item[0].txid, item[0].seq))
+    for kind in kinds:
+        for row in (await conn.execute(_STATEMENTS[kind], params)).rows:
+            position = Position(row.p_txid, row.p_seq, row.s_txid, row.s_seq)
+            merged.append((position, kind, row))
+    merged.sort(key=lambda item: item[0])
     page = merged[:limit]
+    # Each statement reads the rows as they are when it runs: should a write between two of
+    # them show a task (or list) both as there and as gone, the later place in the feed says
+    # what it is now (whatever the write changed comes on a later call). A task named gone
+    # twice (a departure, then a tombstone) is named once.
+    latest = {_identity(kind, row): index for index, (_, kind, row) in enumerate(page)}
     found: dict[str, list[Any]] = {kind: [] for kind in FEED_KINDS}
-    for _, kind, row in page:
-        found[kind].append(row if kind in ("changes", "lists") else row.gone)
+    for index, (_, kind, row) in enumerate(page):
+        if latest[_identity(kind, row)] == index:
+            found[kind].append(row if kind in ("changes", "lists") else row.gone)
     return Feed(
         changes=found["changes"],
         deleted=found["deleted"],
@@ -142,8 +370,5 @@ async def read_changes(
     )
 
 
-FEED_KINDS = ("changes", "deleted", "lists", "deleted_lists")
-
-
-def _stamped(table: Table, id_column: Any) -> list[Any]:
-    return [id_column.label("gone"), table.c.change_txid, table.c.change_seq]
+def _identity(kind: str, row: Row) -> tuple[str, Any]:
+    return _NOUN[kind], row.id if kind in ("changes", "lists") else row.gone

@@ -9,7 +9,7 @@ from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
-from todo_api.tables.lists import list_tombstones
+from todo_api.tables.lists import list_tombstones, member_tombstones
 
 log = logging.getLogger("todo_api")
 
@@ -17,16 +17,19 @@ schedule = Schedule()
 
 
 async def prune_tombstones(db: Database, settings: Settings) -> int:
-    """Delete the tombstones of lists past the retention; return how many."""
+    """Delete the tombstones of lists and of memberships past the retention; return how many."""
     cutoff = utcnow() - timedelta(days=settings.sync_retention_days)
     async with db.connection() as conn:
-        result = await conn.execute(
+        lists_gone = await conn.execute(
             delete(list_tombstones).where(list_tombstones.c.deleted_at < cutoff)
         )
-    return result.rowcount
+        members_gone = await conn.execute(
+            delete(member_tombstones).where(member_tombstones.c.deleted_at < cutoff)
+        )
+    return lists_gone.rowcount + members_gone.rowcount
 
 
 @schedule.job("lists.housekeeping", every=lambda settings: settings.maintenance_interval_seconds)
 async def housekeeping(db: Database, settings: Settings) -> None:
     if gone := await prune_tombstones(db, settings):
-        log.info("pruned %d list tombstones", gone)
+        log.info("pruned %d list and membership tombstones", gone)
