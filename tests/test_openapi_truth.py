@@ -99,6 +99,7 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "description",
         "due_at",
         "recurrence",
+        "assignee_id",
     }
     create = schema["components"]["schemas"]["TaskCreate"]["properties"]
     assert {name for name, field in create.items() if nullable(field)} == {
@@ -107,6 +108,7 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "description",
         "due_at",
         "recurrence",
+        "assignee_id",
     }
     list_update = schema["components"]["schemas"]["ListUpdate"]["properties"]
     assert {name for name, field in list_update.items() if nullable(field)} == {"color"}
