@@ -217,9 +217,13 @@ def _feed_query(*branches: Select[Any]) -> Query:
 
 
 def _memberships(*roles: Role) -> FromClause:
-    """The caller's memberships in `roles`: the list and the membership's stamp."""
+    """The caller's memberships in `roles`: the list and the stamp the membership started
+    with (a move or a new role since does not send the list's tasks again)."""
     shared = access.shared_lists(*roles)
-    return shared.add_columns(list_members.c.change_txid, list_members.c.change_seq).subquery()
+    return shared.add_columns(
+        list_members.c.joined_txid.label("change_txid"),
+        list_members.c.joined_seq.label("change_seq"),
+    ).subquery()
 
 
 def _cannot_see(task_id: ColumnElement[Any]) -> ColumnElement[bool]:

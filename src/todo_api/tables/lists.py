@@ -81,6 +81,11 @@ class ListMember(SQLModel, table=True):
     joined_at: datetime = timestamp_field()
     change_txid: int = change_stamp_field()
     change_seq: int = change_stamp_field()
+    # The stamp of the membership's start (its first change stamp, kept): what the member's
+    # feed sends the list's older tasks after. A move or a new role re-stamps the membership,
+    # not this.
+    joined_txid: int = change_stamp_field()
+    joined_seq: int = change_stamp_field()
 
 
 class MemberTombstone(SQLModel, table=True):

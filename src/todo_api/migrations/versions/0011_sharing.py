@@ -8,7 +8,8 @@
 - `tasks` gains `created_by` (existing tasks: their user), `completed_by` and `assignee_id`.
 - `task_tombstones` gains `list_id`; `task_departures` remembers tasks that moved out of a
   list, so that the list's members' feeds can drop them.
-- Triggers: memberships are stamped for the change feed, and leave a tombstone when they end;
+- Triggers: memberships are stamped for the change feed (and keep the stamp they started
+  with, `joined_txid`/`joined_seq`), and leave a tombstone when they end;
   a task's tags follow it to another owner; completing a parent records who completed its
   subtasks.
 
@@ -41,8 +42,20 @@ OWNERS = """
 
 POSTGRESQL_TRIGGERS = [
     """
+    CREATE FUNCTION list_members_stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.change_txid := pg_current_xact_id()::text::bigint;
+        NEW.change_seq := nextval('task_change_seq');
+        IF TG_OP = 'INSERT' THEN
+            NEW.joined_txid := NEW.change_txid;
+            NEW.joined_seq := NEW.change_seq;
+        END IF;
+        RETURN NEW;
+    END $$
+    """,
+    """
     CREATE TRIGGER list_members_stamp_change BEFORE INSERT OR UPDATE ON list_members
-        FOR EACH ROW EXECUTE FUNCTION tasks_stamp_change()
+        FOR EACH ROW EXECUTE FUNCTION list_members_stamp_change()
     """,
     """
     CREATE FUNCTION list_members_record_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -140,7 +153,9 @@ SQLITE_TRIGGERS = [
     CREATE TRIGGER list_members_stamp_insert AFTER INSERT ON list_members BEGIN
         UPDATE sync_counter SET value = value + 1 WHERE id = 1;
         UPDATE list_members SET change_txid = (SELECT value FROM sync_counter WHERE id = 1),
-                                change_seq = (SELECT value FROM sync_counter WHERE id = 1)
+                                change_seq = (SELECT value FROM sync_counter WHERE id = 1),
+                                joined_txid = (SELECT value FROM sync_counter WHERE id = 1),
+                                joined_seq = (SELECT value FROM sync_counter WHERE id = 1)
         WHERE list_id = NEW.list_id AND user_id = NEW.user_id;
         DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id;
     END
@@ -211,10 +226,10 @@ SQLITE_TRIGGERS = [
 ]
 
 
-def _stamps() -> list[sa.Column[int]]:
+def _stamps(kind: str = "change") -> list[sa.Column[int]]:
     return [
-        sa.Column("change_txid", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("change_seq", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(f"{kind}_txid", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(f"{kind}_seq", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
     ]
 
 
@@ -237,6 +252,7 @@ def upgrade() -> None:
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("joined_at", UTCDateTime(), nullable=False),
         *_stamps(),
+        *_stamps("joined"),
         sa.ForeignKeyConstraint(
             ["list_id"],
             ["lists.id"],
