@@ -94,6 +94,7 @@ def test_no_operation_documents_fastapis_default_422(schema: dict[str, Any]) -> 
 CODES_BY_STATUS = {
     "400": {"VALIDATION_ERROR", "INVALID_REQUEST"},
     "401": {"UNAUTHORIZED", "INVALID_TOKEN", "TOKEN_EXPIRED"},
+    "403": {"FORBIDDEN"},
     "404": {"NOT_FOUND"},
     "405": {"METHOD_NOT_ALLOWED"},
     "409": {"CONFLICT"},

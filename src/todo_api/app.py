@@ -35,6 +35,7 @@ from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
+from todo_api.lists.sharing_router import router as sharing_router
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint, McpRoute
 from todo_api.process.logs import configure_logging
@@ -150,6 +151,7 @@ def create_app(
     app.include_router(tasks_router)
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
+    app.include_router(sharing_router)
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
     app.include_router(auth_router)

@@ -60,4 +60,7 @@ def complete(schema: dict[str, Any]) -> None:
             if operation.get("security"):
                 for status, response in responses.items():
                     if status.startswith("2") or status == "304":
-                        response.setdefault("headers", {}).update(PRIVATE)
+                        # A route that sets its own (no-store for a secret) keeps it.
+                        response.setdefault("headers", {}).setdefault(
+                            "Cache-Control", PRIVATE["Cache-Control"]
+                        )

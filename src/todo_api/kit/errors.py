@@ -276,6 +276,7 @@ ERROR_EXAMPLES: dict[int, list[ErrorBody]] = {
         _example(ErrorCode.INVALID_TOKEN, "The token is not valid"),
         _example(ErrorCode.TOKEN_EXPIRED, "The token has expired"),
     ],
+    403: [_example(ErrorCode.FORBIDDEN, "Only the list's owner may change the list")],
     404: [_example(ErrorCode.NOT_FOUND, "Task not found")],
     405: [_example(ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed")],
     409: [_example(ErrorCode.CONFLICT, "The change conflicts with the data already stored")],
@@ -323,6 +324,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "VALIDATION_ERROR or INVALID_REQUEST",
         401: "UNAUTHORIZED, INVALID_TOKEN or TOKEN_EXPIRED",
+        403: "FORBIDDEN (you may see it, not do this to it)",
         404: "NOT_FOUND",
         405: "METHOD_NOT_ALLOWED",
         409: "CONFLICT",

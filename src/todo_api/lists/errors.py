@@ -27,3 +27,22 @@ class ListForbidden(Forbidden):
 
     def __init__(self, message: str = "Only the list's owner may change the list") -> None:
         super().__init__(message)
+
+
+class InvitationNotFound(NotFound):
+    """No such invitation link: unknown, expired and revoked ones are the same to a client."""
+
+    def __init__(self) -> None:
+        super().__init__("Invitation not found")
+
+
+class MemberNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Member not found")
+
+
+class OwnerStays(Conflict):
+    """The owner neither leaves the list nor gives up the owner role."""
+
+    def __init__(self) -> None:
+        super().__init__("The list's owner cannot leave it or take another role")

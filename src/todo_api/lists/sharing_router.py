@@ -1,0 +1,215 @@
+"""The routes of a shared list's people: invitation links, accepting one, members. Parse, call
+the service (`todo_api.lists.sharing`), shape the response."""
+
+import math
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from todo_api.auth.dependencies import caller
+from todo_api.auth.errors import RateLimited
+from todo_api.auth.ratelimit import RateLimiter
+from todo_api.kit.deps import held
+from todo_api.kit.errors import ApiError, error_responses
+from todo_api.kit.http import documented, json_response, read_json
+from todo_api.kit.inputs import UUID_EXAMPLE
+from todo_api.lists import sharing
+from todo_api.lists.dependencies import ListIdPath, parse_list_id
+from todo_api.lists.errors import InvitationNotFound, MemberNotFound
+from todo_api.lists.router import ETAG_HEADER, list_response
+from todo_api.lists.schemas import ListRead
+from todo_api.lists.sharing_schemas import (
+    InvitationAccept,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationRead,
+    MemberRead,
+    MemberUpdate,
+    invitation_body,
+    member_body,
+)
+
+LIST = "/api/lists/{list_id}"
+router = APIRouter(tags=["sharing"], responses=error_responses(401, 500, 503))
+
+# Someone who keeps sending tokens that name no invitation is slowed as failed sign-ins are:
+# past this many failures in a minute, 429 until the minute is over. Only failures count, so
+# a valid token is never refused.
+ACCEPT_FAILURES_PER_MINUTE = 20
+ACCEPT_WINDOW_SECONDS = 60
+
+InvitationIdPath = Annotated[
+    str,
+    Path(
+        description="The invitation's id",
+        json_schema_extra={"format": "uuid"},
+        examples=[UUID_EXAMPLE],
+    ),
+]
+MemberIdPath = Annotated[
+    str,
+    Path(
+        description="The member's user id",
+        json_schema_extra={"format": "uuid"},
+        examples=[UUID_EXAMPLE],
+    ),
+]
+
+
+def _parse_id(text: str, not_found: type[ApiError]) -> uuid.UUID:
+    """An id in the path; one that does not parse names nothing, like an unknown one."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise not_found from None
+
+
+# --- invitations ----------------------------------------------------------------------------
+
+
+@router.post(
+    f"{LIST}/invitations",
+    response_model=InvitationCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **error_responses(400, 403, 404, 413),
+        201: {
+            "description": "The link, with its token: shown in this answer only",
+            "headers": {
+                "Cache-Control": {
+                    "description": "no-store: the token is kept by no cache",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+    },
+    summary="Make an invitation link to the list (its owner only)",
+    openapi_extra=documented(body=InvitationCreate),
+)
+async def create_invitation(list_id: ListIdPath, request: Request) -> Response:
+    call = await caller(request)
+    list_uuid = parse_list_id(list_id)
+    data = await read_json(request, InvitationCreate)
+    async with call.connection() as conn:
+        created = await sharing.create_invitation(conn, call.user_id, list_uuid, data)
+    return json_response(created, status.HTTP_201_CREATED, {"Cache-Control": "no-store"})
+
+
+@router.get(
+    f"{LIST}/invitations",
+    response_model=list[InvitationRead],
+    responses=error_responses(403, 404),
+    summary="The list's invitation links not yet expired, newest first, without their tokens "
+    "(its owner only)",
+)
+async def list_invitations(list_id: ListIdPath, request: Request) -> Response:
+    call = await caller(request)
+    list_uuid = parse_list_id(list_id)
+    async with call.connection() as conn:
+        rows = await sharing.invitations(conn, call.user_id, list_uuid)
+    return json_response([invitation_body(row) for row in rows])
+
+
+@router.delete(
+    f"{LIST}/invitations/{{invitation_id}}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(403, 404),
+    summary="Revoke an invitation link: its token works no more (the list's owner only)",
+)
+async def revoke_invitation(
+    list_id: ListIdPath, invitation_id: InvitationIdPath, request: Request
+) -> Response:
+    call = await caller(request)
+    list_uuid = parse_list_id(list_id)
+    invitation_uuid = _parse_id(invitation_id, InvitationNotFound)
+    async with call.connection() as conn:
+        await sharing.revoke_invitation(conn, call.user_id, list_uuid, invitation_uuid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/api/invitations/accept",
+    response_model=ListRead,
+    responses={
+        **error_responses(400, 404, 413, 429),
+        200: {"description": "The list, as you now see it", "headers": ETAG_HEADER},
+    },
+    summary="Join a list with an invitation link's token (a member already: nothing changes)",
+    openapi_extra=documented(body=InvitationAccept),
+)
+async def accept_invitation(request: Request) -> Response:
+    call = await caller(request)
+    data = await read_json(request, InvitationAccept)
+    try:
+        async with call.connection() as conn:
+            row = await sharing.accept(conn, call.user_id, data.token)
+    except InvitationNotFound:
+        await _count_failed_accept(request, call.user_id)
+        raise
+    return list_response(row)
+
+
+async def _count_failed_accept(request: Request, user_id: uuid.UUID) -> None:
+    """Count a token that named no invitation; 429 past the limit (counted per user, in the
+    counters sign-in uses)."""
+    counter = held(request.app, RateLimiter).counter
+    failures, remaining = await counter.hit(
+        f"invitations:accept:user:{user_id}", ACCEPT_WINDOW_SECONDS
+    )
+    if failures > ACCEPT_FAILURES_PER_MINUTE:
+        raise RateLimited(max(1, math.ceil(remaining)))
+
+
+# --- members --------------------------------------------------------------------------------
+
+
+@router.get(
+    f"{LIST}/members",
+    response_model=list[MemberRead],
+    responses=error_responses(404),
+    summary="Everyone with access to the list: the owner first, then by when they joined",
+)
+async def list_members(list_id: ListIdPath, request: Request) -> Response:
+    call = await caller(request)
+    list_uuid = parse_list_id(list_id)
+    async with call.connection() as conn:
+        rows = await sharing.members(conn, call.user_id, list_uuid)
+    return json_response([member_body(row) for row in rows])
+
+
+@router.patch(
+    f"{LIST}/members/{{user_id}}",
+    response_model=MemberRead,
+    responses=error_responses(400, 403, 404, 409, 413),
+    summary="Give a member another role (the list's owner only; the owner's own role stays)",
+    openapi_extra=documented(body=MemberUpdate),
+)
+async def change_member_role(
+    list_id: ListIdPath, user_id: MemberIdPath, request: Request
+) -> Response:
+    call = await caller(request)
+    list_uuid = parse_list_id(list_id)
+    member_uuid = _parse_id(user_id, MemberNotFound)
+    data = await read_json(request, MemberUpdate)
+    async with call.connection() as conn:
+        row = await sharing.change_role(conn, call.user_id, list_uuid, member_uuid, data.role)
+    return json_response(member_body(row))
+
+
+@router.delete(
+    f"{LIST}/members/{{user_id}}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(403, 404, 409),
+    summary="Remove a member (the list's owner), or leave the list (your own user id; the "
+    "owner cannot leave: 409)",
+)
+async def remove_member(list_id: ListIdPath, user_id: MemberIdPath, request: Request) -> Response:
+    call = await caller(request)
+    list_uuid = parse_list_id(list_id)
+    member_uuid = _parse_id(user_id, MemberNotFound)
+    async with call.connection() as conn:
+        await sharing.remove(conn, call.user_id, list_uuid, member_uuid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
