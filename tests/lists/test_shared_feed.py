@@ -11,89 +11,35 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from tests.helpers_server import FEED_WAIT_SECONDS
 from tests.lists.helpers import LIST_FIELDS, create_list
+from tests.lists.sharing import remove, share
 from tests.tasks.feed_helpers import read_feed
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import Database
-from todo_api.kit.access import Role
 from todo_api.kit.deps import held
 from todo_api.kit.ids import utcnow
-from todo_api.lists import service as lists_service
 from todo_api.lists.scheduled import prune_tombstones
-from todo_api.tables.lists import list_members, member_tombstones
+from todo_api.tables.lists import member_tombstones
 from todo_api.tables.tasks import departures
 from todo_api.tasks.scheduled import prune
 
-# Memberships through the HTTP routes (invitation links, the members routes) when True; made
-# directly in the database (as those routes do) when False.
-BY_HTTP = False
 
-
-async def share(
-    app: FastAPI,
-    owner: httpx.AsyncClient,
-    list_id: str,
-    member: httpx.AsyncClient,
-    role: str = "editor",
-) -> None:
-    """Make `member` a member of the owner's list in `role`."""
-    if BY_HTTP:
-        invited = await owner.post(f"/api/lists/{list_id}/invitations", json={"role": role})
-        assert invited.status_code == 201, invited.text
-        accepted = await member.post(
-            "/api/invitations/accept", json={"token": invited.json()["token"]}
-        )
-        assert accepted.status_code == 200, accepted.text
-        return
-    member_id = await user_id_of(member)
-    async with held(app, Database).transaction() as conn:
-        await lists_service.join(conn, member_id, uuid.UUID(list_id), Role(role), utcnow())
-
-
-async def unshare(
-    app: FastAPI, owner: httpx.AsyncClient, list_id: str, member: httpx.AsyncClient
-) -> None:
+async def unshare(owner: httpx.AsyncClient, list_id: str, member: httpx.AsyncClient) -> None:
     """The owner removes `member` from the list."""
-    member_id = await user_id_of(member)
-    if BY_HTTP:
-        removed = await owner.delete(f"/api/lists/{list_id}/members/{member_id}")
-        assert removed.status_code == 204, removed.text
-        return
-    async with held(app, Database).transaction() as conn:
-        result = await conn.execute(
-            delete(list_members).where(
-                list_members.c.list_id == uuid.UUID(list_id),
-                list_members.c.user_id == member_id,
-            )
-        )
-        assert result.rowcount == 1
+    await remove(owner, list_id, str(await user_id_of(member)))
 
 
 async def set_role(
-    app: FastAPI, owner: httpx.AsyncClient, list_id: str, member: httpx.AsyncClient, role: str
+    owner: httpx.AsyncClient, list_id: str, member: httpx.AsyncClient, role: str
 ) -> None:
     """The owner gives `member` another role."""
     member_id = await user_id_of(member)
-    if BY_HTTP:
-        changed = await owner.patch(
-            f"/api/lists/{list_id}/members/{member_id}", json={"role": role}
-        )
-        assert changed.status_code == 200, changed.text
-        return
-    async with held(app, Database).transaction() as conn:
-        result = await conn.execute(
-            update(list_members)
-            .where(
-                list_members.c.list_id == uuid.UUID(list_id),
-                list_members.c.user_id == member_id,
-            )
-            .values(role=role)
-        )
-        assert result.rowcount == 1
+    changed = await owner.patch(f"/api/lists/{list_id}/members/{member_id}", json={"role": role})
+    assert changed.status_code == 200, changed.text
 
 
 async def follow(
@@ -142,7 +88,7 @@ async def test_a_members_changes_reach_the_owner_and_the_owners_reach_the_member
 ) -> None:
     shared = await create_list(alice, "Shared")
     first = await create_task(alice, title="First", list_id=shared["id"])
-    await share(app, alice, shared["id"], bob, "editor")
+    await share(alice, bob, shared["id"], "editor")
     alices_start = (await read_feed(alice, wait_for=[first["id"]]))["next"]
     bobs_first = await read_feed(bob, wait_for=[shared["id"], first["id"]])
     assert [task["id"] for task in bobs_first["changes"]] == [first["id"]]
@@ -185,7 +131,7 @@ async def test_a_new_member_gets_the_list_and_all_its_old_tasks_across_pages(
     bobs_own = await create_task(bob, title="Bob's own")
     bobs_start = (await read_feed(bob, wait_for=[bobs_own["id"]]))["next"]
 
-    await share(app, alice, shared["id"], bob, "viewer")
+    await share(alice, bob, shared["id"], "viewer")
     # Changed after the membership: it comes once, not also among the old ones.
     await alice.patch(f"/api/tasks/{old[3]['id']}", json={"title": "Changed after joining"})
 
@@ -216,7 +162,7 @@ async def test_a_first_sync_of_a_member_has_every_task_of_the_shared_list_once(
 ) -> None:
     shared = await create_list(alice, "Shared")
     before = await create_task(alice, title="Before", list_id=shared["id"])
-    await share(app, alice, shared["id"], bob, "editor")
+    await share(alice, bob, shared["id"], "editor")
     after = await create_task(alice, title="After", list_id=shared["id"])
 
     pages, _ = await follow(bob, None, limit=1, wait_for=[before["id"], after["id"]])
@@ -231,14 +177,14 @@ async def test_a_removed_member_loses_the_list_and_its_tasks_then_hears_nothing_
     shared = await create_list(alice, "Shared")
     tasks = [await create_task(alice, title=f"T{n}", list_id=shared["id"]) for n in range(4)]
     bobs_own = await create_task(bob, title="Bob's own")
-    await share(app, alice, shared["id"], bob, "editor")
+    await share(alice, bob, shared["id"], "editor")
     mine = [task["id"] for task in tasks]
     _, token = await follow(bob, None, wait_for=[shared["id"], *mine, bobs_own["id"]])
     # Deleted while Bob was a member, not yet synced.
     assert (await alice.delete(f"/api/tasks/{tasks[0]['id']}")).status_code == 204
     alices_start = (await read_feed(alice))["next"]
 
-    await unshare(app, alice, shared["id"], bob)
+    await unshare(alice, shared["id"], bob)
     pages, token = await follow(bob, token, limit=2, wait_for=[shared["id"], *mine])
 
     assert gathered(pages, "deleted_lists") == [shared["id"]]
@@ -273,8 +219,8 @@ async def test_a_deleted_shared_list_reaches_its_members_as_deleted(
     subtask = await create_task(alice, parent_id=tasks[0]["id"], list_id=shared["id"])
     gone = [task["id"] for task in tasks] + [subtask["id"]]
     async with new_user_client() as carol:
-        await share(app, alice, shared["id"], bob, "editor")
-        await share(app, alice, shared["id"], carol, "viewer")
+        await share(alice, bob, shared["id"], "editor")
+        await share(alice, carol, shared["id"], "viewer")
         tokens = {}
         for name, client in (("alice", alice), ("bob", bob), ("carol", carol)):
             _, tokens[name] = await follow(client, None, wait_for=[shared["id"], *gone])
@@ -297,7 +243,7 @@ async def test_a_task_the_owner_moves_to_their_inbox_leaves_the_members_feed_onl
     shared = await create_list(alice, "Shared")
     moved = await create_task(alice, title="Moved", list_id=shared["id"])
     stays = await create_task(alice, title="Stays", list_id=shared["id"])
-    await share(app, alice, shared["id"], bob, "editor")
+    await share(alice, bob, shared["id"], "editor")
     _, bobs = await follow(bob, None, wait_for=[moved["id"], stays["id"]])
     _, alices = await follow(alice, None, wait_for=[moved["id"], stays["id"]])
 
@@ -320,7 +266,7 @@ async def test_a_task_an_editor_moves_to_their_own_list_leaves_the_owners_feed(
     shared = await create_list(alice, "Shared")
     bobs_list = await create_list(bob, "Bob's")
     moved = await create_task(alice, title="Moved", list_id=shared["id"])
-    await share(app, alice, shared["id"], bob, "editor")
+    await share(alice, bob, shared["id"], "editor")
     _, bobs = await follow(bob, None, wait_for=[moved["id"]])
     _, alices = await follow(alice, None, wait_for=[moved["id"]])
 
@@ -340,10 +286,10 @@ async def test_a_new_role_brings_the_list_again_with_it(
 ) -> None:
     shared = await create_list(alice, "Shared")
     task = await create_task(alice, list_id=shared["id"])
-    await share(app, alice, shared["id"], bob, "editor")
+    await share(alice, bob, shared["id"], "editor")
     _, token = await follow(bob, None, wait_for=[shared["id"], task["id"]])
 
-    await set_role(app, alice, shared["id"], bob, "viewer")
+    await set_role(alice, shared["id"], bob, "viewer")
 
     pages, _ = await follow(bob, token, wait_for=[shared["id"]])
     assert [(item["id"], item["role"]) for p in pages for item in p["lists"]] == [
@@ -359,12 +305,12 @@ async def test_a_user_sees_nothing_of_lists_they_are_not_a_member_of(
     shared = await create_list(alice, "Shared")
     task = await create_task(alice, list_id=shared["id"])
     async with new_user_client() as carol:
-        await share(app, alice, shared["id"], carol, "editor")
+        await share(alice, carol, shared["id"], "editor")
         start = (await read_feed(bob))["next"]
         moved = await create_task(alice, list_id=shared["id"])
         await alice.post(f"/api/tasks/{moved['id']}/move", json={"list_id": None})
         await alice.patch(f"/api/tasks/{task['id']}", json={"title": "Changed"})
-        await unshare(app, alice, shared["id"], carol)
+        await unshare(alice, shared["id"], carol)
         assert (await alice.delete(f"/api/lists/{shared['id']}")).status_code == 204
         bobs_own = await create_task(bob)
 
@@ -379,9 +325,9 @@ async def test_membership_tombstones_and_departures_are_pruned_past_the_retentio
 ) -> None:
     shared = await create_list(alice, "Shared")
     task = await create_task(alice, list_id=shared["id"])
-    await share(app, alice, shared["id"], bob, "editor")
+    await share(alice, bob, shared["id"], "editor")
     await alice.post(f"/api/tasks/{task['id']}/move", json={"list_id": None})
-    await unshare(app, alice, shared["id"], bob)
+    await unshare(alice, shared["id"], bob)
     list_id, task_id = uuid.UUID(shared["id"]), uuid.UUID(task["id"])
     ended = member_tombstones.c.list_id == list_id
     left = departures.c.task_id == task_id
@@ -415,9 +361,9 @@ async def test_a_member_removed_from_an_empty_list_hears_nothing_of_what_it_gets
     app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
     shared = await create_list(alice, "Empty for now")
-    await share(app, alice, shared["id"], bob, "viewer")
+    await share(alice, bob, shared["id"], "viewer")
     _, token = await follow(bob, None, wait_for=[shared["id"]])
-    await unshare(app, alice, shared["id"], bob)
+    await unshare(alice, shared["id"], bob)
     pages, token = await follow(bob, token, wait_for=[shared["id"]])
     assert gathered(pages, "deleted_lists") == [shared["id"]]
     assert gathered(pages, "deleted") == []
