@@ -214,6 +214,11 @@ async def test_a_bulk_with_one_forbidden_operation_applies_nothing_and_names_it(
 async def test_an_ex_member_keeps_nothing(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
     list_id = await _shared_list(alice, bob, "editor")
     task = await create_task(alice, title="Secret later", list_id=list_id)
+    keyed = {"title": "Bob's", "list_id": list_id}
+    key = {"Idempotency-Key": f"bob-{uuid.uuid4()}"}
+    made = await bob.post("/api/tasks", json=keyed, headers=key)
+    replayed = await bob.post("/api/tasks", json=keyed, headers=key)
+    assert (made.status_code, replayed.headers["Idempotent-Replayed"]) == (201, "true")
     listed = await bob.get("/api/tasks?limit=1")
     tag = (await bob.get(f"/api/tasks/{task['id']}")).headers["ETag"]
     await create_task(alice, title="Second", list_id=list_id)
@@ -223,6 +228,9 @@ async def test_an_ex_member_keeps_nothing(alice: httpx.AsyncClient, bob: httpx.A
 
     assert await _titles(bob) == []
     assert (await bob.get(f"/api/tasks?limit=1&cursor={cursor}")).json() == []
+    again = await bob.post("/api/tasks", json=keyed, headers=key)
+    assert again.status_code == 404, again.text
+    assert made.json()["id"] not in again.text
     for response in (
         await bob.get(f"/api/tasks/{task['id']}", headers={"If-None-Match": tag}),
         await bob.patch(f"/api/tasks/{task['id']}", json={"title": "x"}, headers={"If-Match": tag}),

@@ -94,9 +94,13 @@ async def respond_idempotently(
     key: str | None,
     data: BaseModel,
     produce: Callable[[Connection], Awaitable[Response]],
+    *,
+    replayable: Callable[[Connection, StoredResponse], Awaitable[None]] | None = None,
 ) -> Response:
     """`produce(conn)`'s response, run once per `Idempotency-Key` when the request carries one
-    (a retry with the key gets the first response again, marked `Idempotent-Replayed`)."""
+    (a retry with the key gets the first response again, marked `Idempotent-Replayed`).
+    `replayable` may refuse a replay (raising) when what the first response showed is no
+    longer the caller's to see."""
     if key is not None and not valid_key(key):
         raise InvalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
     async with database(request).connection() as conn:
@@ -122,6 +126,8 @@ async def respond_idempotently(
             ttl=timedelta(hours=settings.idempotency_key_hours),
             produce=stored,
         )
+        if kept.replayed and replayable is not None:
+            await replayable(conn, kept)
     headers = {**kept.headers, "Idempotent-Replayed": "true"} if kept.replayed else kept.headers
     return Response(kept.body, kept.status_code, headers, "application/json")
 

@@ -5,6 +5,9 @@ document the shapes in OpenAPI without validating the rows again. Bodies are rea
 token is checked (`read_json`).
 """
 
+import json
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +16,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from todo_api.auth.dependencies import caller
 from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
+from todo_api.db import Connection
+from todo_api.kit import access
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
@@ -24,7 +29,7 @@ from todo_api.kit.http import (
     only,
     read_json,
 )
-from todo_api.kit.idempotency import respond_idempotently
+from todo_api.kit.idempotency import StoredResponse, respond_idempotently
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
 from todo_api.tasks import service
@@ -166,7 +171,24 @@ async def create_task(request: Request) -> Response:
         )
         return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
 
-    return await respond_idempotently(request, call.user_id, idempotency_key, data, create)
+    return await respond_idempotently(
+        request, call.user_id, idempotency_key, data, create, replayable=_still_seen(call.user_id)
+    )
+
+
+def _still_seen(user_id: uuid.UUID) -> Callable[[Connection, StoredResponse], Awaitable[None]]:
+    """A replay shows tasks again only while they are in lists the caller can see: someone who
+    has left a shared list gets nothing of it back from an old key (404, as for a task that
+    does not exist)."""
+
+    async def check(conn: Connection, kept: StoredResponse) -> None:
+        body = json.loads(kept.body)
+        shown = [r["task"] for r in body["results"] if r["task"]] if "results" in body else [body]
+        for list_id in {task["list_id"] for task in shown} - {None}:
+            if await access.list_for_tasks(conn, user_id, uuid.UUID(list_id)) is None:
+                raise TaskNotFound
+
+    return check
 
 
 @router.post(
@@ -206,7 +228,9 @@ async def bulk(request: Request) -> Response:
         ]
         return Response(json_bytes({"results": body}), media_type="application/json")
 
-    return await respond_idempotently(request, call.user_id, idempotency_key, data, apply)
+    return await respond_idempotently(
+        request, call.user_id, idempotency_key, data, apply, replayable=_still_seen(call.user_id)
+    )
 
 
 only(router, "/bulk", "POST")
