@@ -17,9 +17,13 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from todo_api.db.types import UTCDateTime
 from todo_api.tables.tasks import tasks
-from todo_api.tables.versioned import change_stamp_field, timestamp_field, version_field
+from todo_api.tables.versioned import (
+    Tombstone,
+    change_stamp_field,
+    timestamp_field,
+    version_field,
+)
 
 NAME_MAX_LENGTH = 100
 # What uniqueness compares (keys.name_key), which can be longer than the name itself; a name
@@ -50,16 +54,13 @@ class TaskList(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class ListTombstone(SQLModel, table=True):
+class ListTombstone(Tombstone, table=True):
     """A deleted list, remembered for the change feed (written by a trigger, like tasks')."""
 
     __tablename__ = "list_tombstones"
 
     list_id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(nullable=False)
-    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
-    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ListMember(SQLModel, table=True):
@@ -88,16 +89,13 @@ class ListMember(SQLModel, table=True):
     joined_seq: int = change_stamp_field()
 
 
-class MemberTombstone(SQLModel, table=True):
+class MemberTombstone(Tombstone, table=True):
     """A membership that ended (left, removed, or the list deleted), for the member's feed."""
 
     __tablename__ = "member_tombstones"
 
     list_id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(primary_key=True)
-    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
-    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ListInvitation(SQLModel, table=True):

@@ -22,7 +22,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
-from todo_api.tables.versioned import change_stamp_field, timestamp_field, version_field
+from todo_api.tables.versioned import (
+    Tombstone,
+    change_stamp_field,
+    timestamp_field,
+    version_field,
+)
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
@@ -105,7 +110,7 @@ class Task(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class TaskTombstone(SQLModel, table=True):
+class TaskTombstone(Tombstone, table=True):
     """A deleted task, remembered for the change feed until the retention has passed.
 
     Written by a database trigger on every delete. No foreign key: a user's tombstones may
@@ -117,12 +122,9 @@ class TaskTombstone(SQLModel, table=True):
     user_id: uuid.UUID = Field(nullable=False)
     # The list it was in: its members' feeds carry the deletion too.
     list_id: uuid.UUID | None = Field(default=None, nullable=True)
-    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
-    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class TaskDeparture(SQLModel, table=True):
+class TaskDeparture(Tombstone, table=True):
     """A task that moved out of a list, remembered like a deletion for that list's members'
     feeds (those who cannot see where it went); written by a trigger (migration 0011)."""
 
@@ -130,9 +132,6 @@ class TaskDeparture(SQLModel, table=True):
 
     task_id: uuid.UUID = Field(primary_key=True)
     list_id: uuid.UUID = Field(primary_key=True)
-    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    change_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
-    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 tasks: Table = Task.__table__  # type: ignore[attr-defined]

@@ -3,10 +3,11 @@ UPDATE; what If-Match compares in the statement), its place in the change feed (
 database triggers: the writing transaction's id, then a sequence number; migrations 0004 and
 0007), and its timestamps. Each call makes new columns: a Column belongs to one table."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, text
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
 
@@ -21,3 +22,13 @@ def change_stamp_field() -> Any:
 
 def timestamp_field() -> Any:
     return Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Tombstone(SQLModel):
+    """What a row leaves for the change feed when it goes (deleted, or a membership or a
+    task's place in a list that ended): when, and its place in the feed. Written by database
+    triggers; pruned once the feed's retention has passed."""
+
+    deleted_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    change_txid: int = Field(sa_type=BigInteger, nullable=False)
+    change_seq: int = Field(sa_type=BigInteger, nullable=False)
