@@ -587,6 +587,7 @@ LIST_PARAMETERS = [
     "list_id",
     "parent_id",
     "top_level",
+    "assignee",
     "sort",
     "limit",
     "cursor",
