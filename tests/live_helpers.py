@@ -39,9 +39,10 @@ class Events:
         self.response = response
         self._lines = response.aiter_lines()
 
-    async def next(self, timeout: float = EVENT_WAIT_SECONDS) -> Message | None:
-        """The next message, or None when the stream has ended."""
-        return await asyncio.wait_for(self._next(), timeout)
+    async def next(self, within: float = EVENT_WAIT_SECONDS) -> Message | None:
+        """The next message (waited for up to `within` seconds), or None when the stream
+        has ended."""
+        return await asyncio.wait_for(self._next(), within)
 
     async def _next(self) -> Message | None:
         message = Message()
@@ -64,10 +65,10 @@ class Events:
                 setattr(message, name, value)
         return message if seen else None
 
-    async def next_event(self, timeout: float = EVENT_WAIT_SECONDS) -> Message:
+    async def next_event(self, within: float = EVENT_WAIT_SECONDS) -> Message:
         """The next message that is not only a comment."""
         while True:
-            message = await self.next(timeout)
+            message = await self.next(within)
             assert message is not None, "the stream ended"
             if message.event is not None or message.retry is not None:
                 return message

@@ -329,5 +329,3 @@ def test_the_stream_and_its_ticket_are_documented(schema: dict[str, Any]) -> Non
     assert ticket["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/EventTicket"
     }
-
-

@@ -28,9 +28,7 @@ def _two_servers(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Server, 
 
 
 @pytest.fixture(params=["sqlite-polling", "postgresql-notify", "redis"])
-def instances(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[Server, Server]]:
+def instances(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     """Two processes on one database, as two instances behind a load balancer."""
     env = clean_env(JWT_SECRET=TEST_SECRET)
     if request.param == "sqlite-polling":

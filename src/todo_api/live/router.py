@@ -222,6 +222,8 @@ async def _messages(
                     since, more = page.next, page.feed.has_more
                     if not page.empty:
                         yield _changes(page.body, page.token)
+                    if page.feed.lists or page.feed.deleted_lists:
+                        await hub.join(stream)  # people may have come or gone with a list
             await stream.signal.wait()
             stream.signal.clear()
     except DatabaseFailure as exc:
