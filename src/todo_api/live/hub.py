@@ -204,9 +204,13 @@ class Hub:
 
     async def _poll(self) -> None:
         clock = Clock()
-        announce_at = 0.0
+        announce_at = prune_at = 0.0
         while True:
             await asyncio.sleep(POLL_SECONDS)
+            now = time.monotonic()
+            if now >= prune_at:  # forget the announcements that ran out
+                self._audience = {user: t for user, t in self._audience.items() if t > now}
+                prune_at = now + ANNOUNCE_SECONDS
             if not self._streams:
                 continue
             try:
@@ -225,7 +229,7 @@ class Hub:
 
     async def _refresh(self) -> None:
         """Read again whose writes wake each user's streams (memberships change), and
-        announce them all; forget announcements that ran out."""
+        announce them all."""
         async with self._db.connection() as conn:
             for user_id, streams in list(self._streams.items()):
                 rows = await conn.execute(RELATED, {"user_id": user_id})
@@ -233,8 +237,6 @@ class Hub:
                 for stream in list(streams):
                     self._relate(stream, related)
                 self._announce(related)
-        now = time.monotonic()
-        self._audience = {user: until for user, until in self._audience.items() if until > now}
 
     async def _send(self) -> None:
         assert self._channel is not None
