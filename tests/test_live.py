@@ -20,6 +20,7 @@ from tests.live_helpers import EVENT_WAIT_SECONDS, Events, open_stream, serving
 from tests.support import app_for, assert_error, make_settings, token_for, validation_details
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
+from todo_api.db import Database
 from todo_api.kit.changes import Position, SyncTokens
 from todo_api.kit.deps import held
 from todo_api.live import router as live_router
@@ -296,6 +297,24 @@ async def test_an_idle_stream_gets_keep_alive_comments(settings: Settings, tmp_p
             assert comment is not None
             assert comment.comments == ["keep-alive"]
             assert (comment.event, comment.data, comment.id) == (None, None, None)
+
+
+async def test_idle_streams_hold_no_database_connection(settings: Settings, tmp_path: Path) -> None:
+    async with (
+        own_app(settings, tmp_path) as app,
+        serving(app) as url,
+        people_of(url, settings) as people,
+        contextlib.AsyncExitStack() as streams,
+    ):
+        for client in (people(), people(), people()):
+            _, events = await streams.enter_async_context(open_stream(client))
+            await first_message(events)
+        # Each read takes a connection for its statements only (the process's poll of the
+        # feed's clock too): with the streams idle, none is in use.
+        deadline = time.monotonic() + EVENT_WAIT_SECONDS
+        while held(app, Database).pool_stats()[1] != 0:
+            assert time.monotonic() < deadline, "idle streams hold connections"
+            await asyncio.sleep(0.01)
 
 
 async def test_streams_end_with_a_retry_hint_when_the_server_stops(
