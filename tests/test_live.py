@@ -219,7 +219,7 @@ async def test_a_ticket_opens_one_stream_once(people: People, live_url: str) -> 
             await first_message(events)
             task = await create_task(alice, title="for the ticket's user")
             await events.wait_for({task["id"]})
-        for ticket in (body["ticket"], "not-a-ticket"):
+        for ticket in (body["ticket"], "not-a-ticket", "x" * 300):
             async with open_stream(browser, params={"ticket": ticket}) as (response, _):
                 await response.aread()
             assert_error(response, 401, "INVALID_TOKEN")

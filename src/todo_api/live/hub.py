@@ -5,7 +5,10 @@ changes its user can see (the user, or anyone sharing a list with them: `related
 from this process (`wrote`) or from another one over the channel (todo_api.live.wakeups); the
 feed's clock having moved, polled every `POLL_SECONDS` by one task for all the streams of the
 process; a reconnected channel. Woken, a stream reads its feed and sends only what is new,
-so a needless wake-up costs one read and nothing on the wire.
+so a needless wake-up costs one read and nothing on the wire. The clock tells that someone's
+feed moved, not whose: while the database takes writes every second, every stream of a
+process reads its feed about once a second (the price of staying correct without a channel,
+or when a message was lost).
 
 Other producers (reminders) give a stream messages of their own with `deliver`.
 Nothing here holds a database connection between two reads.

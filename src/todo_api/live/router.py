@@ -11,6 +11,7 @@ sse-starlette's `: keep-alive` comment when idle. A token too old for the feed g
 """
 
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -109,7 +110,6 @@ async def events(
     ticket: Annotated[
         str | None,
         Query(
-            max_length=100,
             description="A ticket from `POST /api/events/ticket`, instead of the "
             "Authorization header",
         ),
@@ -131,8 +131,9 @@ async def events(
     try:
         stream = hub.open(user_id)
     except TooManyStreams:
+        # A closed stream's place is free by the next keep-alive at the latest.
         raise RateLimited(
-            round(settings.event_keepalive_seconds),
+            math.ceil(settings.event_keepalive_seconds),
             f"Too many open event streams (at most {settings.event_streams_per_user} per user); "
             "close one and try again",
         ) from None
