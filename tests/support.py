@@ -22,6 +22,7 @@ from todo_api.auth.tokens import TokenVerifier, mint_token
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.deps import held
+from todo_api.live.hub import Hub
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -67,6 +68,7 @@ async def close_app(app: FastAPI) -> None:
     jwks = held(app, TokenVerifier).jwks
     if jwks is not None:
         await jwks.close()  # a background fetch may still be under way
+    await held(app, Hub).stop()  # started by the first event stream, when a test opened one
     await held(app, RateLimiter).counter.close()
     held(app, PasswordHashing).close()
     await held(app, Database).close()

@@ -238,6 +238,23 @@ def test_lists_and_manual_order(server: Server, client: Client) -> None:
     client.call("GET", f"/api/tasks/{first.json()['id']}", 404)
 
 
+def test_live_updates(client: Client) -> None:
+    """A stream opened with a ticket pushes a task made through the pooler (its wake-up goes
+    over LISTEN on DATABASE_DIRECT_URL: the pooler would drop it)."""
+    ticket = client.call("POST", "/api/events/ticket", 201).json()["ticket"]
+    with client.http.stream("GET", "/api/events", params={"ticket": ticket}) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(line for line in lines if line.startswith("data: "))  # the empty page
+        title = {"title": "pushed through the pooler"}
+        task = client.call("POST", "/api/tasks", 201, json=title).json()
+        deadline = time.monotonic() + HTTP_TIMEOUT
+        for line in lines:  # a keep-alive comes every 15 s at least
+            if line.startswith("data: ") and task["id"] in line:
+                break
+            assert time.monotonic() < deadline, "the task was not pushed"
+
+
 def test_many_requests_at_once_share_the_pooled_connections(client: Client) -> None:
     # More concurrent requests than the pooler has server connections (20).
     def create(n: int) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from sse_starlette.sse import AppStatus
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
@@ -36,6 +37,10 @@ from todo_api.kit.jobs import Job, JobRunner
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
 from todo_api.lists.sharing_router import router as sharing_router
+from todo_api.live import scheduled as live_scheduled
+from todo_api.live.hub import Hub
+from todo_api.live.router import router as live_router
+from todo_api.live.wakeups import channel_for
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint, McpRoute
 from todo_api.process.logs import configure_logging
@@ -59,7 +64,11 @@ EXPOSED_HEADERS = [
 ]
 
 # Every domain's background work (todo_api.kit.jobs).
-SCHEDULED_JOBS = [*tasks_scheduled.schedule.jobs, *lists_scheduled.schedule.jobs]
+SCHEDULED_JOBS = [
+    *tasks_scheduled.schedule.jobs,
+    *lists_scheduled.schedule.jobs,
+    *live_scheduled.schedule.jobs,
+]
 
 
 def create_app(
@@ -85,10 +94,15 @@ def create_app(
     lifecycle = Lifecycle()
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
+    hub = Hub(db, settings, lifecycle, channel_for(settings))
+    # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
+    # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         running_jobs = asyncio.create_task(job_runner.run(), name="jobs")
+        hub.start()  # every process hears which writes other processes' streams wait for
         # What start-up made lives as long as the process: the garbage collector need not
         # look at it again on every full collection (they are cheaper, and a request that
         # makes many objects, such as a validation error for a large body, costs less).
@@ -100,6 +114,7 @@ def create_app(
         # (here or in another worker) does the work.
         running_jobs.cancel()
         await asyncio.wait([running_jobs])
+        await hub.stop()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await counter.close()
@@ -135,6 +150,7 @@ def create_app(
         CursorCodec(secret),
         SyncTokens(secret, settings.sync_retention_days * 86400),
         KnownUsers(),
+        hub,
         SeenProfiles(),
         RateLimiter(
             counter,
@@ -152,6 +168,7 @@ def create_app(
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
     app.include_router(sharing_router)
+    app.include_router(live_router)
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
     app.include_router(auth_router)
@@ -169,7 +186,7 @@ def create_app(
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: CORS headers go on every response, the 500 included.
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, after_write=hub.wrote)
     app.add_middleware(
         CorsMiddleware,
         allow_origins=settings.frontend_url,

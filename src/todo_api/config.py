@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
     # Deleted tasks are remembered for the change feed this long; older sync tokens get 410.
     sync_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Live updates (GET /api/events): open streams per user in each process (the next one is
+    # 429), and the seconds between two `: keep-alive` comments on an idle stream.
+    event_streams_per_user: int = Field(default=10, ge=1, le=1000)
+    event_keepalive_seconds: float = Field(default=15, gt=0, le=300)
     # How often expired idempotency keys and old tombstones are removed (by one worker of
     # every instance: see todo_api.kit.jobs).
     maintenance_interval_seconds: int = Field(default=600, ge=1)

@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -29,6 +30,8 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 # user_id): no shared cache may keep one user's data, and a private one revalidates (ETags
 # keep that cheap). A route's own Cache-Control (the token responses' no-store) stands.
 _PRIVATE = (b"cache-control", b"private, no-cache")
+# Methods that may change something: after one succeeds, `after_write` hears of its caller.
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -47,11 +50,21 @@ class RequestContextMiddleware:
 
     Written as plain ASGI so that the 500 it sends still carries the contract's body and the
     request id (Starlette's own error middleware knows neither).
+
+    `after_write(user_id)` is called once a request that may have changed something (POST,
+    PUT, PATCH, DELETE) was answered with success: its work has committed (live updates wake
+    the streams it concerns; see todo_api.live).
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        after_write: Callable[[uuid.UUID], None] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.after_write = after_write
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,6 +123,8 @@ class RequestContextMiddleware:
             route = getattr(scope.get("route"), "path", UNMATCHED)
             self.metrics.observe(method, route, status, seconds)
             user_id = state.get("user_id")
+            if user_id is not None and status < 400 and method in _WRITES and self.after_write:
+                self.after_write(user_id)
             log.info(
                 "%s %s %s %.1fms request_id=%s user_id=%s",
                 loggable(method),

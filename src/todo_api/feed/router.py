@@ -8,13 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from todo_api.auth.dependencies import caller
+from todo_api.feed.pages import read_page
 from todo_api.feed.schemas import ChangeFeed
 from todo_api.kit import changes
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, SyncTokenExpired, error_responses
 from todo_api.kit.http import json_response, only
-from todo_api.lists.schemas import list_body
-from todo_api.tasks.schemas import task_body
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"], responses=error_responses(401, 500, 503))
 
@@ -41,7 +40,7 @@ async def list_changes(
     call = await caller(request)
     tokens = held(request.app, changes.SyncTokens)
     try:
-        position, as_of = tokens.read(call.user_id, since) if since is not None else (None, None)
+        start = tokens.read(call.user_id, since) if since is not None else None
     except changes.InvalidSyncToken as exc:
         raise InvalidField("since", str(exc)) from None
     except changes.ExpiredSyncToken:
@@ -49,17 +48,8 @@ async def list_changes(
             "This sync token is older than the retention; sync again from the start"
         ) from None
     async with call.connection() as conn:
-        feed = await changes.read_changes(conn, user_id=call.user_id, since=position, limit=limit)
-    return json_response(
-        {
-            "changes": [task_body(row) for row in feed.changes],
-            "deleted": feed.deleted,
-            "lists": [list_body(row) for row in feed.lists],
-            "deleted_lists": feed.deleted_lists,
-            "next": tokens.next_token(call.user_id, feed, as_of),
-            "has_more": feed.has_more,
-        }
-    )
+        page = await read_page(conn, tokens, call.user_id, start, limit)
+    return json_response(page.body)
 
 
 only(router, "/changes", "GET")

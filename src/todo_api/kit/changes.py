@@ -70,6 +70,23 @@ _BOUND = {
     ),
 }
 
+# The feed's clock, for live updates (see `Clock`): the newest stamp handed out (committed or
+# not), then, read after it, the bound and one past the newest transaction started.
+_NEWEST = {
+    "postgresql": Query(
+        text("SELECT last_value AS newest FROM task_change_seq").columns(newest=BigInteger)
+    ),
+    "sqlite": Query(
+        text("SELECT value AS newest FROM sync_counter WHERE id = 1").columns(newest=BigInteger)
+    ),
+}
+_SNAPSHOT = Query(
+    text(
+        "SELECT pg_snapshot_xmin(s)::text::bigint AS bound,"
+        " pg_snapshot_xmax(s)::text::bigint AS top FROM pg_current_snapshot() AS s"
+    ).columns(bound=BigInteger, top=BigInteger)
+)
+
 # A row's own stamp as the second half of its position: none, it is at its stamp. Below every
 # stamp (tasks untouched since migration 0004 are at (0, 0)).
 NONE = -1
@@ -140,12 +157,13 @@ class SyncTokens:
             raise ExpiredSyncToken
         return position, issued
 
-    def next_token(self, user_id: uuid.UUID, feed: "Feed", since_as_of: float | None) -> str:
-        """The token after this call. Caught up, the view is complete as of now; mid-way
-        through pages it is only as recent as where the paging started, so it keeps that age."""
+    @staticmethod
+    def next_as_of(feed: "Feed", since_as_of: float | None) -> float:
+        """The age of the token after a read of the feed. Caught up, the view is complete as of now;
+        mid-way through pages it is only as recent as where the paging started, so it keeps
+        that age."""
         keeps_age = feed.has_more and since_as_of is not None
-        as_of = since_as_of if keeps_age and since_as_of is not None else time.time()
-        return self.issue(user_id, feed.position, as_of)
+        return since_as_of if keeps_age and since_as_of is not None else time.time()
 
 
 # --- The statements -------------------------------------------------------------------------
@@ -330,6 +348,42 @@ _STATEMENTS = {
     "deleted_lists": DELETED_LISTS,
 }
 _NOUN = {"changes": "task", "deleted": "task", "lists": "list", "deleted_lists": "list"}
+
+
+async def current_position(conn: Connection) -> Position:
+    """Where a client that has read everything stands now: after every change under the bound
+    and before every change above it (so the next read starts there, whatever it brings)."""
+    bound = (await conn.execute(_BOUND[conn.name])).scalar()
+    return Position(bound - 1, END)
+
+
+class Clock:
+    """Whether anyone's feed may have moved since the last look, from two cheap reads that
+    touch no user's rows (one process asks it for all its live streams).
+
+    Every stamp comes from one sequence (SQLite: one counter). On SQLite a stamp is readable
+    once committed, so the feed moved when the counter did. On PostgreSQL a change enters the
+    feed when the bound passes its transaction: after a new stamp, every move of the bound may
+    bring it, until the bound passes `top` (read after the stamp: above every transaction that
+    had taken a stamp by then)."""
+
+    def __init__(self) -> None:
+        self._newest: int | None = None
+        self._bound = 0
+        self._pending = 0  # the bound brings the stamps seen once it has passed this
+
+    async def moved(self, conn: Connection) -> bool:
+        newest = (await conn.execute(_NEWEST[conn.name])).scalar()
+        if conn.name == "postgresql":
+            snapshot = (await conn.execute(_SNAPSHOT)).one()
+            bound, top = snapshot.bound, snapshot.top
+        else:
+            bound = top = newest + 1
+        moved = newest != self._newest or (bound != self._bound and self._bound < self._pending)
+        if newest != self._newest:
+            self._newest, self._pending = newest, top
+        self._bound = bound
+        return moved
 
 
 async def read_changes(

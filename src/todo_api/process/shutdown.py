@@ -1,6 +1,8 @@
 """Graceful shutdown: on SIGTERM (or Ctrl-C) `/ready` answers 503 from then on; after
 SHUTDOWN_DELAY_SECONDS (default 0) the server stops accepting connections and lets the requests
-under way finish, for up to SHUTDOWN_GRACE_SECONDS (uvicorn's graceful shutdown).
+under way finish, for up to SHUTDOWN_GRACE_SECONDS (uvicorn's graceful shutdown). Requests
+that never finish by themselves (event streams) watch `Lifecycle.stopping`, set when the server
+is told to stop, and end then.
 
 uvicorn owns the signals: each worker installs its handlers before the app starts. The app,
 once started, puts itself in front of them (and steps back when it stops), so that it knows
@@ -29,6 +31,9 @@ class Lifecycle:
 
     def __init__(self) -> None:
         self.shutting_down = False
+        # Set when the server stops accepting connections (after the delay): what would keep
+        # it waiting (an event stream) ends then.
+        self.stopping = asyncio.Event()
 
     def begin_shutdown(self) -> None:
         self.shutting_down = True
@@ -63,14 +68,26 @@ class Lifecycle:
     ) -> None:
         first = not self.shutting_down
         self.begin_shutdown()
+        stop = functools.partial(self._stop, loop, server_handler)
         if not first or delay_seconds <= 0:
-            server_handler(sig, frame)
+            stop(sig, frame)
             return
         log.info(
             "shutting down in %g s (/ready answers 503 meanwhile); in-flight requests finish",
             delay_seconds,
         )
-        loop.call_soon_threadsafe(loop.call_later, delay_seconds, server_handler, sig, None)
+        loop.call_soon_threadsafe(loop.call_later, delay_seconds, stop, sig, None)
+
+    def _stop(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        server_handler: Callable[[int, FrameType | None], Any],
+        sig: int,
+        frame: FrameType | None,
+    ) -> None:
+        # Maybe inside a signal handler: the event is set by the loop, not from here.
+        loop.call_soon_threadsafe(self.stopping.set)
+        server_handler(sig, frame)
 
 
 def exit_0_after_graceful_shutdown() -> None:

@@ -13,6 +13,7 @@ from todo_api.tables.lists import (
     MemberTombstone,
     TaskList,
 )
+from todo_api.tables.live import EventTicket
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
     SQLITE_ONLY_TABLES,
@@ -43,6 +44,7 @@ def include_in_comparison(
 
 
 __all__ = [
+    "EventTicket",
     "IdempotencyKey",
     "JobRun",
     "ListInvitation",

@@ -1,0 +1,271 @@
+"""A process's open streams: the per-user limit, and what wakes each one.
+
+A stream is woken (its `signal` set) when its feed may have moved: a write by someone whose
+changes its user can see (the user, or anyone sharing a list with them: `related`), heard
+from this process (`wrote`) or from another one over the channel (todo_api.live.wakeups); the
+feed's clock having moved, polled every `POLL_SECONDS` by one task for all the streams of the
+process; a reconnected channel. Woken, a stream reads its feed and sends only what is new,
+so a needless wake-up costs one read and nothing on the wire. The clock tells that someone's
+feed moved, not whose: while the database takes writes every second, every stream of a
+process reads its feed about once a second (the price of staying correct without a channel,
+or when a message was lost).
+
+Other producers (reminders) give a stream messages of their own with `deliver`.
+Nothing here holds a database connection between two reads.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased
+
+from todo_api.config import Settings
+from todo_api.db import Database, DatabaseFailure, Query
+from todo_api.kit.changes import Clock
+from todo_api.kit.throttle import TracebackThrottle, failure_kind
+from todo_api.live import wakeups
+from todo_api.process.shutdown import Lifecycle
+from todo_api.tables.lists import list_members
+
+log = logging.getLogger("todo_api")
+
+# How often the feed's clock is read (while this process has streams): the wake-up that
+# needs no channel.
+POLL_SECONDS = 1.0
+# How often the users related to this process's streams are read again and announced, and
+# how long an announcement holds.
+ANNOUNCE_SECONDS = 10.0
+AUDIENCE_SECONDS = 3 * ANNOUNCE_SECONDS
+
+_mine = aliased(list_members)
+# Whose writes a user's feed shows: theirs, and those of everyone sharing one of their lists.
+RELATED = Query(
+    select(list_members.c.user_id)
+    .distinct()
+    .join(_mine, _mine.c.list_id == list_members.c.list_id)
+    .where(_mine.c.user_id == bindparam("user_id"))
+)
+
+
+class TooManyStreams(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Stream:
+    """One open stream: what wakes it, and what it has to send."""
+
+    user_id: uuid.UUID
+    signal: asyncio.Event = field(default_factory=asyncio.Event)
+    feed_moved: bool = True  # its first turn reads the feed
+    messages: deque[tuple[str, str]] = field(default_factory=deque)  # (event, data)
+    related: frozenset[uuid.UUID] = frozenset()
+
+    def wake(self) -> None:
+        self.feed_moved = True
+        self.signal.set()
+
+
+class Hub:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        lifecycle: Lifecycle,
+        channel: wakeups.Channel | None,
+    ) -> None:
+        self._db = db
+        self._limit = settings.event_streams_per_user
+        self._lifecycle = lifecycle
+        self._channel = channel
+        self._streams: dict[uuid.UUID, set[Stream]] = {}  # by their user
+        self._by_related: dict[uuid.UUID, set[Stream]] = {}  # by whose writes wake them
+        self._audience: dict[uuid.UUID, float] = {}  # writers worth sending -> until
+        self._outbox: set[uuid.UUID] = set()
+        self._announcements: set[uuid.UUID] = set()
+        self._send_soon = asyncio.Event()
+        self._announce_all = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._tracebacks = TracebackThrottle()
+
+    # --- streams ------------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._lifecycle.stopping.is_set()
+
+    def open(self, user_id: uuid.UUID) -> Stream:
+        """A new stream of `user_id`, within the limit per user (TooManyStreams beyond)."""
+        streams = self._streams.setdefault(user_id, set())
+        if len(streams) >= self._limit:
+            raise TooManyStreams
+        stream = Stream(user_id)
+        streams.add(stream)
+        self._relate(stream, {user_id})
+        self.start()
+        return stream
+
+    async def join(self, stream: Stream) -> None:
+        """Learn whose writes wake the stream, and tell the other processes."""
+        async with self._db.connection() as conn:
+            related = {
+                row.user_id for row in await conn.execute(RELATED, {"user_id": stream.user_id})
+            }
+        self._relate(stream, related | {stream.user_id})
+        self._announce(stream.related)
+
+    def close(self, stream: Stream) -> None:
+        streams = self._streams.get(stream.user_id, set())
+        streams.discard(stream)
+        if not streams:
+            self._streams.pop(stream.user_id, None)
+        self._relate(stream, set())
+
+    def deliver(self, user_id: uuid.UUID, event: str, data: str) -> None:
+        """A message for every stream of `user_id` in this process (reminders)."""
+        for stream in self._streams.get(user_id, ()):
+            stream.messages.append((event, data))
+            stream.signal.set()
+
+    def _relate(self, stream: Stream, related: Iterable[uuid.UUID]) -> None:
+        for user in stream.related:
+            woken = self._by_related.get(user)
+            if woken is not None:
+                woken.discard(stream)
+                if not woken:
+                    del self._by_related[user]
+        stream.related = frozenset(related)
+        for user in stream.related:
+            self._by_related.setdefault(user, set()).add(stream)
+
+    def _all(self) -> Iterable[Stream]:
+        return [stream for streams in self._streams.values() for stream in streams]
+
+    # --- wake-ups -----------------------------------------------------------------------
+
+    def wrote(self, user_id: uuid.UUID) -> None:
+        """`user_id`'s write has committed (called on every successful write request: a
+        look-up, no more, when nobody listens)."""
+        for stream in self._by_related.get(user_id, ()):
+            stream.wake()
+        if self._channel is not None and self._audience.get(user_id, 0.0) > time.monotonic():
+            self._outbox.add(user_id)
+            self._send_soon.set()
+
+    def _heard(self, message: str) -> None:
+        if message == wakeups.CONNECTED:  # what was sent while it was down is lost
+            for stream in self._all():
+                stream.wake()
+            self._announce_all = True
+            return
+        kind, users = wakeups.parse(message)
+        if kind == wakeups.WROTE:
+            for user in users:
+                for stream in self._by_related.get(user, ()):
+                    stream.wake()
+        elif kind == wakeups.AUDIENCE:
+            until = time.monotonic() + AUDIENCE_SECONDS
+            for user in users:
+                self._audience[user] = until
+
+    def _announce(self, users: Iterable[uuid.UUID]) -> None:
+        if self._channel is not None:
+            self._announcements.update(users)
+            self._send_soon.set()
+
+    # --- the process's tasks ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start listening and polling (once; also by the first stream of a process whose
+        lifespan did not)."""
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._poll(), name="live.poll"),
+            asyncio.create_task(self._stop_streams(), name="live.stop"),
+        ]
+        if self._channel is not None:
+            self._tasks += [
+                asyncio.create_task(self._channel.listen(self._heard), name="live.listen"),
+                asyncio.create_task(self._send(), name="live.send"),
+            ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        self._tasks = []
+        if self._channel is not None:
+            await self._channel.close()
+
+    async def _poll(self) -> None:
+        clock = Clock()
+        announce_at = prune_at = 0.0
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            now = time.monotonic()
+            if now >= prune_at:  # forget the announcements that ran out
+                self._audience = {user: t for user, t in self._audience.items() if t > now}
+                prune_at = now + ANNOUNCE_SECONDS
+            if not self._streams:
+                continue
+            try:
+                async with self._db.connection() as conn:
+                    if await clock.moved(conn):
+                        for stream in self._all():
+                            stream.wake()
+                if self._channel is not None and (
+                    self._announce_all or time.monotonic() >= announce_at
+                ):
+                    self._announce_all = False
+                    announce_at = time.monotonic() + ANNOUNCE_SECONDS
+                    await self._refresh()
+            except DatabaseFailure as exc:
+                self._failed("polling", exc)
+
+    async def _refresh(self) -> None:
+        """Read again whose writes wake each user's streams (memberships change), and
+        announce them all."""
+        async with self._db.connection() as conn:
+            for user_id, streams in list(self._streams.items()):
+                rows = await conn.execute(RELATED, {"user_id": user_id})
+                related = {row.user_id for row in rows} | {user_id}
+                for stream in list(streams):
+                    self._relate(stream, related)
+                self._announce(related)
+
+    async def _send(self) -> None:
+        assert self._channel is not None
+        while True:
+            await self._send_soon.wait()
+            self._send_soon.clear()
+            wrote, self._outbox = self._outbox, set()
+            announced, self._announcements = self._announcements, set()
+            try:
+                for message in wakeups.messages(wakeups.WROTE, wrote):
+                    await self._channel.send(message)
+                for message in wakeups.messages(wakeups.AUDIENCE, announced):
+                    await self._channel.send(message)
+            except Exception as exc:  # any failure of the channel: polling covers it
+                self._failed("sending", exc)
+
+    async def _stop_streams(self) -> None:
+        await self._lifecycle.stopping.wait()
+        for stream in self._all():
+            stream.signal.set()
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        kind = failure_kind(exc)
+        log.warning(
+            "live updates: %s failed (%s)",
+            what,
+            kind,
+            exc_info=exc if self._tracebacks.allow(kind) else None,
+        )

@@ -1,0 +1,233 @@
+"""`GET /api/events`: a user's change feed, pushed as Server-Sent Events; and
+`POST /api/events/ticket`, for browsers' EventSource, which cannot send headers.
+
+Each message is `event: changes`, `id: <sync token>`, `data: <a page of GET /api/tasks/changes>`
+(read by the same code, todo_api.feed.pages): a stream opened without a token starts with an
+empty page whose id is where a caught-up client stands now; with one (`Last-Event-ID`, which
+browsers send when they reconnect, or `?since=`), it first sends every page since. Then a page
+whenever the feed has something new (see todo_api.live.hub for what wakes a stream), and
+sse-starlette's `: keep-alive` comment when idle. A token too old for the feed gets one
+`event: reset` and the stream ends; on shutdown streams end with a `retry:` hint.
+"""
+
+import logging
+import math
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
+
+from todo_api.auth.dependencies import authenticate, caller
+from todo_api.auth.errors import InvalidToken, RateLimited
+from todo_api.config import Settings
+from todo_api.db import Database, DatabaseFailure
+from todo_api.feed.pages import read_page
+from todo_api.kit import changes
+from todo_api.kit.deps import held
+from todo_api.kit.errors import ErrorCode, InvalidField, error_responses
+from todo_api.kit.http import documented, header_parameter, json_bytes, json_response
+from todo_api.live import tickets
+from todo_api.live.hub import Hub, Stream, TooManyStreams
+from todo_api.live.schemas import EventTicket
+
+log = logging.getLogger("todo_api")
+
+router = APIRouter(prefix="/api/events", tags=["events"], responses=error_responses(401, 500, 503))
+
+PAGE_LIMIT = 100
+SEP = "\n"
+# After a stream ends for a restart, clients come back within this many milliseconds, spread
+# out so that they do not all arrive at once.
+RECONNECT_MS = (1000, 5000)
+EXPIRED = "This sync token is older than the retention; sync again from the start"
+
+LAST_EVENT_ID = header_parameter(
+    "Last-Event-ID",
+    "The id of the last message received (browsers send it when they reconnect): resume "
+    "after it. Wins over `since`",
+    "WzEyLDM0LDE3NjQ1NzYwMDBd.c2lnbmF0dXJl",
+)
+STREAM_EXAMPLE = (
+    'id: WzEyLDM0LDE3NjQ1NzYwMDBd.c2lnbmF0dXJl\nevent: changes\ndata: {"changes":[],'
+    '"deleted":[],"lists":[],"deleted_lists":[],"next":"WzEyLDM0LDE3NjQ1NzYwMDBd.c2lnbmF0dXJl",'
+    '"has_more":false}\n\n: keep-alive\n\n'
+)
+STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events: `changes` (a page of `GET /api/tasks/changes`, "
+        "its `next` token as the id), `reset` (the token is too old: sync from the start; the "
+        "stream ends), `: keep-alive` comments, and `retry:` before the server restarts",
+        "content": {"text/event-stream": {"schema": {"type": "string"}, "example": STREAM_EXAMPLE}},
+        "headers": {"Cache-Control": {"description": "no-store", "schema": {"type": "string"}}},
+    },
+}
+
+
+@router.post(
+    "/ticket",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EventTicket,
+    responses={
+        201: {
+            "description": "A ticket that opens one stream, once, within 60 s",
+            "headers": {"Cache-Control": {"description": "no-store", "schema": {"type": "string"}}},
+        }
+    },
+    summary="A single-use ticket to open a stream from a browser (EventSource)",
+)
+async def create_ticket(request: Request) -> Response:
+    call = await caller(request)
+    async with call.connection() as conn:
+        ticket, expires_at = await tickets.issue(conn, call.user_id)
+    return json_response(
+        {"ticket": ticket, "expires_at": expires_at},
+        status.HTTP_201_CREATED,
+        {"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "",
+    response_class=Response,
+    responses={**STREAM_RESPONSE, **error_responses(400, 429)},
+    openapi_extra=documented(headers=[LAST_EVENT_ID]),
+    summary="Live updates: the change feed, pushed (Server-Sent Events)",
+)
+async def events(
+    request: Request,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="A sync token (a message's id, or the feed's `next`): resume after it",
+        ),
+    ] = None,
+    ticket: Annotated[
+        str | None,
+        Query(
+            description="A ticket from `POST /api/events/ticket`, instead of the "
+            "Authorization header",
+        ),
+    ] = None,
+) -> Response:
+    user_id = await _who(request, ticket)
+    tokens = held(request.app, changes.SyncTokens)
+    token = request.headers.get("last-event-id") or since
+    start = None
+    if token:
+        try:
+            start = tokens.read(user_id, token)
+        except changes.InvalidSyncToken as exc:
+            raise InvalidField("since", str(exc)) from None
+        except changes.ExpiredSyncToken:
+            return EventSourceResponse(_reset(), sep=SEP, ping=0)
+    hub = held(request.app, Hub)
+    settings = held(request.app, Settings)
+    try:
+        stream = hub.open(user_id)
+    except TooManyStreams:
+        # A closed stream's place is free by the next keep-alive at the latest.
+        raise RateLimited(
+            math.ceil(settings.event_keepalive_seconds),
+            f"Too many open event streams (at most {settings.event_streams_per_user} per user); "
+            "close one and try again",
+        ) from None
+    try:
+        await hub.join(stream)
+    except BaseException:
+        hub.close(stream)
+        raise
+    messages = _messages(held(request.app, Database), tokens, hub, stream, start)
+    return _LiveResponse(
+        hub,
+        stream,
+        messages,
+        sep=SEP,
+        ping=settings.event_keepalive_seconds,
+        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive", sep=SEP),
+    )
+
+
+async def _who(request: Request, ticket: str | None) -> uuid.UUID:
+    """The caller: by the ticket when there is one, else by the bearer token."""
+    if ticket is None:
+        return (await authenticate(request)).user_id
+    async with held(request.app, Database).connection() as conn:
+        user_id = await tickets.use(conn, ticket)
+    if user_id is None:
+        raise InvalidToken("The ticket is not valid: used, expired or unknown")
+    request.state.user_id = user_id
+    return user_id
+
+
+class _LiveResponse(EventSourceResponse):
+    """The stream, whose place among its user's streams is given back however it ends."""
+
+    def __init__(self, hub: Hub, stream: Stream, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hub = hub
+        self._stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._hub.close(self._stream)
+
+
+def _changes(body: dict[str, Any], token: str) -> dict[str, Any]:
+    return {"event": "changes", "id": token, "data": json_bytes(body).decode()}
+
+
+def _retry() -> dict[str, Any]:
+    low, high = RECONNECT_MS
+    return {"retry": low + secrets.randbelow(high - low)}
+
+
+async def _reset() -> AsyncIterator[dict[str, Any]]:
+    body = {"error": EXPIRED, "code": ErrorCode.SYNC_TOKEN_EXPIRED, "details": None}
+    yield {"event": "reset", "data": json_bytes(body).decode()}
+
+
+async def _messages(
+    db: Database,
+    tokens: changes.SyncTokens,
+    hub: Hub,
+    stream: Stream,
+    start: tuple[changes.Position, float] | None,
+) -> AsyncIterator[dict[str, Any]]:
+    user_id = stream.user_id
+    try:
+        if start is None:
+            async with db.connection() as conn:
+                start = (await changes.current_position(conn), time.time())
+            token = tokens.issue(user_id, *start)
+            empty: dict[str, Any] = {"changes": [], "deleted": [], "lists": [], "deleted_lists": []}
+            yield _changes({**empty, "next": token, "has_more": False}, token)
+        since = start
+        while not hub.stopping:
+            while stream.messages:
+                event, data = stream.messages.popleft()
+                yield {"event": event, "data": data}
+            if stream.feed_moved:
+                stream.feed_moved = False
+                more = True
+                while more:
+                    async with db.connection() as conn:
+                        page = await read_page(conn, tokens, user_id, since, PAGE_LIMIT)
+                    since, more = page.next, page.feed.has_more
+                    if not page.empty:
+                        yield _changes(page.body, page.token)
+                    if page.feed.lists or page.feed.deleted_lists:
+                        await hub.join(stream)  # people may have come or gone with a list
+            await stream.signal.wait()
+            stream.signal.clear()
+    except DatabaseFailure as exc:
+        # The client comes back with its last id, and reads on from there.
+        log.warning("live updates: a stream ends, the database failed (%s)", exc)
+    yield _retry()

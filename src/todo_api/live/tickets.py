@@ -1,0 +1,54 @@
+"""Single-use tickets: `POST /api/events/ticket` makes one for the caller, and
+`GET /api/events?ticket=...` uses it instead of the Authorization header that a browser's
+EventSource cannot send. Kept as SHA-256 hashes in the database, so that every process and
+instance agrees that a ticket is used once: using one deletes it in the statement that
+checks it."""
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, delete, insert
+
+from todo_api.db import Connection, Query
+from todo_api.kit.ids import utcnow
+from todo_api.tables.live import event_tickets
+
+TICKET_SECONDS = 60
+
+_ISSUE = Query(
+    insert(event_tickets).values(
+        token_hash=bindparam("token_hash"),
+        user_id=bindparam("user_id"),
+        expires_at=bindparam("expires_at"),
+    )
+)
+_USE = Query(
+    delete(event_tickets)
+    .where(
+        event_tickets.c.token_hash == bindparam("token_hash"),
+        event_tickets.c.expires_at > bindparam("now"),
+    )
+    .returning(event_tickets.c.user_id)
+)
+
+
+def _hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+async def issue(conn: Connection, user_id: uuid.UUID) -> tuple[str, datetime]:
+    """A new ticket for `user_id`, and when it expires."""
+    ticket = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(seconds=TICKET_SECONDS)
+    params = {"token_hash": _hash(ticket), "user_id": user_id, "expires_at": expires_at}
+    await conn.execute(_ISSUE, params)
+    return ticket, expires_at
+
+
+async def use(conn: Connection, ticket: str) -> uuid.UUID | None:
+    """The user of a valid ticket, which is then used up; None when it is used, expired or
+    unknown."""
+    row = (await conn.execute(_USE, {"token_hash": _hash(ticket), "now": utcnow()})).first()
+    return None if row is None else row.user_id

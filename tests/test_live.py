@@ -1,0 +1,350 @@
+"""Live updates (GET /api/events) in one process, on both databases: the first message, pages
+pushed as changes commit, resuming, reset, tickets, the per-user limit, keep-alives, shared
+lists and shutdown. Served by uvicorn in the test's event loop (a stream never ends, and
+httpx's ASGI transport waits for the end). Several processes: tests/test_live_server.py."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.lists.helpers import create_list
+from tests.lists.sharing import share
+from tests.live_helpers import EVENT_WAIT_SECONDS, Events, open_stream, serving
+from tests.support import app_for, assert_error, make_settings, token_for, validation_details
+from tests.tasks.helpers import create_task, user_id_of
+from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.changes import Position, SyncTokens
+from todo_api.kit.deps import held
+from todo_api.live import router as live_router
+from todo_api.process.shutdown import Lifecycle
+
+People = Callable[[], httpx.AsyncClient]
+
+
+@pytest.fixture(scope="module")
+async def live_url(app: FastAPI) -> AsyncIterator[str]:
+    async with serving(app) as url:
+        yield url
+
+
+def _client(url: str, token: str | None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(base_url=url, headers=headers, timeout=EVENT_WAIT_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def people_of(url: str, settings: Settings) -> AsyncIterator[People]:
+    clients: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        clients.append(_client(url, token_for(settings)))
+        return clients[-1]
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@pytest.fixture
+async def people(live_url: str, settings: Settings) -> AsyncIterator[People]:
+    """Makes clients of the served app, each a new user."""
+    async with people_of(live_url, settings) as make:
+        yield make
+
+
+async def caught_up(client: httpx.AsyncClient, since: str | None, ids: set[str]) -> str:
+    """Syncs the feed from `since` until it has shown every one of `ids` (PostgreSQL holds
+    back changes while an older transaction runs); the token after them."""
+    deadline = time.monotonic() + EVENT_WAIT_SECONDS
+    waiting = set(ids)
+    token = since
+    while True:
+        response = await client.get("/api/tasks/changes", params={"since": token} if token else {})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        waiting -= {task["id"] for task in page["changes"]}
+        token = page["next"]
+        if not waiting and not page["has_more"]:
+            return str(token)
+        assert time.monotonic() < deadline, f"the feed did not show {waiting}"
+        if not page["has_more"]:
+            await asyncio.sleep(0.05)
+
+
+async def first_message(events: Events) -> str:
+    """A new stream's first message: an empty page; its id."""
+    first = await events.next_event()
+    assert first.event == "changes"
+    assert first.id
+    assert first.page() == {
+        "changes": [],
+        "deleted": [],
+        "lists": [],
+        "deleted_lists": [],
+        "next": first.id,
+        "has_more": False,
+    }
+    return first.id
+
+
+async def test_a_new_stream_starts_with_an_empty_page_and_the_current_token(
+    people: People,
+) -> None:
+    alice = people()
+    before = await create_task(alice, title="before the stream")
+    await caught_up(alice, None, {before["id"]})
+    async with open_stream(alice) as (response, events):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-store"
+        token = await first_message(events)
+    # Where a caught-up client stands: the feed from it does not send the task again.
+    feed = await alice.get("/api/tasks/changes", params={"since": token})
+    assert feed.status_code == 200, feed.text
+    assert before["id"] not in {task["id"] for task in feed.json()["changes"]}
+
+
+async def test_a_change_arrives_as_the_feed_page_of_the_task(people: People) -> None:
+    alice = people()
+    async with open_stream(alice) as (_, events):
+        token = await first_message(events)
+        task = await create_task(alice, title="pushed")
+        messages = await events.wait_for({task["id"]})
+    page = messages[-1].page()
+    assert set(page) == {"changes", "deleted", "lists", "deleted_lists", "next", "has_more"}
+    assert page["next"] == messages[-1].id
+    shown = await alice.get(f"/api/tasks/{task['id']}")
+    assert [change for change in page["changes"] if change["id"] == task["id"]] == [shown.json()]
+    # The message's id is a sync token like the feed's: read from it, the task is behind.
+    after = await alice.get("/api/tasks/changes", params={"since": messages[-1].id})
+    assert task["id"] not in {change["id"] for change in after.json()["changes"]}
+    # And the same changes as GET /api/tasks/changes gave from the first token.
+    feed = await alice.get("/api/tasks/changes", params={"since": token})
+    assert task["id"] in {change["id"] for change in feed.json()["changes"]}
+
+
+async def test_a_deletion_arrives(people: People) -> None:
+    alice = people()
+    task = await create_task(alice)
+    async with open_stream(alice) as (_, events):
+        await first_message(events)
+        assert (await alice.delete(f"/api/tasks/{task['id']}")).status_code == 204
+        messages = await events.wait_for({task["id"]})
+    assert task["id"] in messages[-1].page()["deleted"]
+
+
+async def test_resuming_sends_every_page_since_the_last_event_id(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = people()
+    async with open_stream(alice) as (_, events):
+        token = await first_message(events)
+    made = [await create_task(alice, title=f"meanwhile {n}") for n in range(3)]
+    await caught_up(alice, token, {task["id"] for task in made})
+    monkeypatch.setattr(live_router, "PAGE_LIMIT", 2)
+    # Last-Event-ID (what a browser sends) wins over a `since` left in the URL.
+    headers = {"Last-Event-ID": token}
+    async with open_stream(alice, headers=headers, params={"since": "stale"}) as (response, events):
+        assert response.status_code == 200
+        first = await events.next_event()
+        second = await events.next_event()
+    pages = [first.page(), second.page()]
+    assert [page["has_more"] for page in pages] == [True, False]
+    assert [task["id"] for page in pages for task in page["changes"]] == [t["id"] for t in made]
+    assert [first.id, second.id] == [page["next"] for page in pages]
+    # `?since=` alone resumes the same way.
+    async with open_stream(alice, params={"since": token}) as (_, events):
+        again = await events.next_event()
+    assert [task["id"] for task in again.page()["changes"]] == [t["id"] for t in made[:2]]
+
+
+async def test_a_token_older_than_the_retention_gets_reset_and_the_stream_ends(
+    people: People, settings: Settings
+) -> None:
+    alice = people()
+    retention = settings.sync_retention_days * 86400
+    tokens = SyncTokens(settings.signing_secret(), retention)
+    old = tokens.issue(await user_id_of(alice), Position(), time.time() - retention - 86400)
+    async with open_stream(alice, headers={"Last-Event-ID": old}) as (response, events):
+        assert response.status_code == 200
+        reset = await events.next_event()
+        assert reset.event == "reset"
+        assert reset.page()["code"] == "SYNC_TOKEN_EXPIRED"
+        assert await events.next() is None  # closed
+
+
+async def test_a_token_not_issued_for_this_user_is_400_naming_since(people: People) -> None:
+    alice, bob = people(), people()
+    async with open_stream(bob) as (_, events):
+        bobs = await first_message(events)
+    for kwargs in (
+        {"params": {"since": "not-a-token"}},
+        {"params": {"since": bobs}},
+        {"headers": {"Last-Event-ID": bobs}},
+    ):
+        async with open_stream(alice, **kwargs) as (response, _):
+            await response.aread()
+        assert response.headers["content-type"] == "application/json"
+        assert [detail["field"] for detail in validation_details(response)] == ["since"]
+
+
+async def test_a_stream_needs_a_token(live_url: str) -> None:
+    async with _client(live_url, None) as anonymous, open_stream(anonymous) as (response, _):
+        await response.aread()
+    assert_error(response, 401, "UNAUTHORIZED")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_ticket_opens_one_stream_once(people: People, live_url: str) -> None:
+    alice = people()
+    made = await alice.post("/api/events/ticket")
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert set(body) == {"ticket", "expires_at"}
+    assert made.headers["cache-control"] == "no-store"
+    async with _client(live_url, None) as browser:
+        params = {"ticket": body["ticket"]}
+        async with open_stream(browser, params=params) as (response, events):
+            assert response.status_code == 200
+            await first_message(events)
+            task = await create_task(alice, title="for the ticket's user")
+            await events.wait_for({task["id"]})
+        for ticket in (body["ticket"], "not-a-ticket", "x" * 300):
+            async with open_stream(browser, params={"ticket": ticket}) as (response, _):
+                await response.aread()
+            assert_error(response, 401, "INVALID_TOKEN")
+            assert "invalid_token" in response.headers["www-authenticate"]
+        refused = await browser.post("/api/events/ticket")
+        assert_error(refused, 401, "UNAUTHORIZED")
+
+
+async def test_the_stream_beyond_the_limit_is_429_until_one_closes(
+    people: People, settings: Settings
+) -> None:
+    alice = people()
+    limit = settings.event_streams_per_user
+    async with contextlib.AsyncExitStack() as streams:
+        opened = [await streams.enter_async_context(open_stream(alice)) for _ in range(limit)]
+        for response, events in opened:
+            assert response.status_code == 200
+            await first_message(events)
+        async with open_stream(alice) as (refused, _):
+            await refused.aread()
+        assert_error(refused, 429, "RATE_LIMITED")
+        assert int(refused.headers["retry-after"]) >= 1
+        # Another user is not counted with her.
+        async with open_stream(people()) as (other, _):
+            assert other.status_code == 200
+        await opened[0][0].aclose()
+        # Her closed stream's place is free once the server has noticed.
+        deadline = time.monotonic() + EVENT_WAIT_SECONDS
+        while True:
+            async with open_stream(alice) as (response, events):
+                if response.status_code == 200:
+                    await first_message(events)
+                    break
+                await response.aread()
+                assert_error(response, 429, "RATE_LIMITED")
+            assert time.monotonic() < deadline, "the closed stream's place was not freed"
+            await asyncio.sleep(0.05)
+
+
+async def test_a_member_gets_the_changes_the_owner_makes(people: People) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Household")
+    async with open_stream(bob) as (_, events):
+        await first_message(events)
+        await share(alice, bob, shared["id"], "viewer")
+        joined = await events.next_event()
+        assert [item["id"] for item in joined.page()["lists"]] == [shared["id"]]
+        task = await create_task(alice, title="Take out the bins", list_id=shared["id"])
+        messages = await events.wait_for({task["id"]})
+    pushed = [change for m in messages for change in m.page()["changes"]]
+    assert [change["title"] for change in pushed if change["id"] == task["id"]] == [
+        "Take out the bins"
+    ]
+
+
+@contextlib.asynccontextmanager
+async def own_app(settings: Settings, tmp_path: Path, **overrides: Any) -> AsyncIterator[FastAPI]:
+    """An app of its own on the test's database, with these settings."""
+    assert settings.database_url is not None
+    custom = make_settings(settings.database_url, tmp_path, **overrides)
+    async with app_for(custom) as app:
+        yield app
+
+
+async def test_an_idle_stream_gets_keep_alive_comments(settings: Settings, tmp_path: Path) -> None:
+    async with (
+        own_app(settings, tmp_path, event_keepalive_seconds=0.2) as app,
+        serving(app) as url,
+        people_of(url, settings) as people,
+    ):
+        alice = people()
+        async with open_stream(alice) as (_, events):
+            await first_message(events)
+            comment = await events.next()
+            assert comment is not None
+            assert comment.comments == ["keep-alive"]
+            assert (comment.event, comment.data, comment.id) == (None, None, None)
+
+
+async def test_idle_streams_hold_no_database_connection(settings: Settings, tmp_path: Path) -> None:
+    async with (
+        own_app(settings, tmp_path) as app,
+        serving(app) as url,
+        people_of(url, settings) as people,
+        contextlib.AsyncExitStack() as streams,
+    ):
+        for client in (people(), people(), people()):
+            _, events = await streams.enter_async_context(open_stream(client))
+            await first_message(events)
+        # Each read takes a connection for its statements only (the process's poll of the
+        # feed's clock too): with the streams idle, none is in use.
+        deadline = time.monotonic() + EVENT_WAIT_SECONDS
+        while held(app, Database).pool_stats()[1] != 0:
+            assert time.monotonic() < deadline, "idle streams hold connections"
+            await asyncio.sleep(0.01)
+
+
+async def test_streams_end_with_a_retry_hint_when_the_server_stops(
+    settings: Settings, tmp_path: Path
+) -> None:
+    async with (
+        own_app(settings, tmp_path) as app,
+        serving(app) as url,
+        people_of(url, settings) as people,
+    ):
+        alice = people()
+        async with open_stream(alice) as (_, events):
+            await first_message(events)
+            held(app, Lifecycle).stopping.set()  # what SIGTERM does (process/shutdown.py)
+            last = await events.next_event()
+            assert last.retry is not None
+            assert last.retry >= 1000
+            assert await events.next() is None
+
+
+def test_the_stream_and_its_ticket_are_documented(schema: dict[str, Any]) -> None:
+    stream = schema["paths"]["/api/events"]["get"]
+    ok = stream["responses"]["200"]
+    assert set(ok["content"]) == {"text/event-stream"}
+    assert "event: changes" in ok["content"]["text/event-stream"]["example"]
+    assert {"400", "401", "429", "500", "503"} <= set(stream["responses"])
+    names = {parameter["name"] for parameter in stream["parameters"]}
+    assert {"since", "ticket", "Last-Event-ID"} <= names
+    ticket = schema["paths"]["/api/events/ticket"]["post"]
+    assert "201" in ticket["responses"]
+    assert ticket["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EventTicket"
+    }

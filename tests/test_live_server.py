@@ -1,0 +1,137 @@
+"""Live updates across real `todo-api serve` processes: a change made through one process
+reaches a stream held by another (PostgreSQL LISTEN/NOTIFY, Redis pub/sub, and on SQLite the
+polling that needs no channel), and SIGTERM ends streams with a `retry:` hint."""
+
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.helpers_server import STOP_TIMEOUT, Server, clean_env, cli_token, running_server
+from tests.live_helpers import EVENT_WAIT_SECONDS, open_stream
+from tests.support import TEST_SECRET
+from tests.test_instances_server import _redis_or_skip
+from todo_api.live.wakeups import CHANNEL
+
+
+@contextmanager
+def _two_servers(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    with ExitStack() as stack:
+        servers = []
+        for n in (1, 2):  # one after the other: the first migrates
+            folder = tmp_path / f"instance-{n}"
+            folder.mkdir()
+            servers.append(stack.enter_context(running_server(folder, env, folder / "log")))
+        yield servers[0], servers[1]
+
+
+@pytest.fixture(params=["sqlite-polling", "postgresql-notify", "redis"])
+def instances(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    """Two processes on one database, as two instances behind a load balancer."""
+    env = clean_env(JWT_SECRET=TEST_SECRET)
+    if request.param == "sqlite-polling":
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path}/todo.db"
+    else:
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    if request.param == "redis":
+        env["REDIS_URL"] = _redis_or_skip()
+    with _two_servers(env, tmp_path) as servers:
+        yield servers
+
+
+def _client(server: Server, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=EVENT_WAIT_SECONDS,
+    )
+
+
+async def test_a_change_made_through_one_process_reaches_a_stream_on_another(
+    instances: tuple[Server, Server], tmp_path: Path
+) -> None:
+    one, two = instances
+    token = cli_token(clean_env(JWT_SECRET=TEST_SECRET), tmp_path, sub=str(uuid.uuid4()))
+    async with _client(one, token) as on_one, _client(two, token) as on_two:
+        async with open_stream(on_one) as (response, events):
+            assert response.status_code == 200
+            first = await events.next_event()
+            assert first.event == "changes"
+            made = await on_two.post("/api/tasks", json={"title": "made on two"})
+            assert made.status_code == 201, made.text
+            messages = await events.wait_for({made.json()["id"]})
+            renamed = await on_two.patch(
+                f"/api/tasks/{made.json()['id']}", json={"title": "renamed on two"}
+            )
+            assert renamed.status_code == 200, renamed.text
+            while True:  # the rename, in a later message
+                page = (await events.next_event()).page()
+                titles = [task["title"] for task in page["changes"]]
+                if "renamed on two" in titles:
+                    break
+        # The stream's ids are sync tokens, good on the other process too.
+        feed = await on_two.get("/api/tasks/changes", params={"since": messages[-1].id})
+        assert feed.status_code == 200, feed.text
+
+
+async def test_sigterm_ends_streams_with_a_retry_hint_and_exits_0(
+    server_database_url: str, tmp_path: Path
+) -> None:
+    env = clean_env(DATABASE_URL=server_database_url, JWT_SECRET=TEST_SECRET)
+    token = cli_token(env, tmp_path, sub=str(uuid.uuid4()))
+    with running_server(tmp_path, env, tmp_path / "server.log") as server:
+        async with _client(server, token) as client, open_stream(client) as (_, events):
+            assert (await events.next_event()).event == "changes"
+            server.process.send_signal(signal.SIGTERM)
+            last = await events.next_event()
+            assert last.retry is not None
+            assert await events.next() is None
+        assert server.process.wait(timeout=STOP_TIMEOUT) == 0, server.log()
+
+
+def test_only_writes_a_stream_waits_for_are_sent_to_the_other_processes(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A write is announced on the channel only when some stream, on some process, can see
+    it: the writes of a user nobody streams for send nothing."""
+    url = _redis_or_skip()
+    env = clean_env(DATABASE_URL=postgres_url, REDIS_URL=url, JWT_SECRET=TEST_SECRET)
+    streamer, loner = uuid.uuid4(), uuid.uuid4()  # a token's UUID subject is the user's id
+    auth = {
+        user: {"Authorization": f"Bearer {cli_token(env, tmp_path, sub=str(user))}"}
+        for user in (streamer, loner)
+    }
+    listener = redis.Redis.from_url(url, socket_timeout=EVENT_WAIT_SECONDS)
+    pubsub = listener.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(CHANNEL)
+    heard: list[str] = []
+    try:
+        with (
+            _two_servers(env, tmp_path) as (one, two),
+            httpx.Client(base_url=one.url, headers=auth[streamer], timeout=30) as on_one,
+            httpx.Client(base_url=two.url, headers=auth[streamer], timeout=30) as on_two,
+            httpx.Client(base_url=two.url, headers=auth[loner], timeout=30) as loner_on_two,
+            on_one.stream("GET", "/api/events") as response,
+        ):
+            assert response.status_code == 200
+            assert next(line for line in response.iter_lines() if line.startswith("data:"))
+            deadline = time.monotonic() + EVENT_WAIT_SECONDS
+            # Until process two has heard of the stream on one and sends the streamer's
+            # writes; the loner writes just before each.
+            while not any(streamer.hex in text for text in heard if text.startswith("w:")):
+                assert time.monotonic() < deadline, heard
+                for client in (loner_on_two, on_two):
+                    made = client.post("/api/tasks", json={"title": "a write"})
+                    assert made.status_code == 201, made.text
+                while (message := pubsub.get_message(timeout=1.0)) is not None:
+                    heard.append(message["data"].decode())
+    finally:
+        pubsub.close()
+        listener.close()
+    assert not any(loner.hex in text for text in heard), heard
