@@ -238,6 +238,28 @@ def test_lists_and_manual_order(server: Server, client: Client) -> None:
     client.call("GET", f"/api/tasks/{first.json()['id']}", 404)
 
 
+def test_sharing_a_list(server: Server, client: Client) -> None:
+    member = Client(server)
+    try:
+        shared = client.call("POST", "/api/lists", 201, json={"name": "Shared"}).json()
+        invitations = f"/api/lists/{shared['id']}/invitations"
+        link = client.call("POST", invitations, 201, json={"role": "viewer"}).json()
+        assert [i["id"] for i in client.call("GET", invitations, 200).json()] == [link["id"]]
+        member.call("POST", "/api/invitations/accept", 200, json={"token": link["token"]})
+        client.call("DELETE", f"{invitations}/{link['id']}", 204)
+        task = client.call("POST", "/api/tasks", 201, json={"title": "s", "list_id": shared["id"]})
+        member.call("PATCH", f"/api/tasks/{task.json()['id']}", 403, json={"title": "x"})
+        members = f"/api/lists/{shared['id']}/members"
+        member_id = member.call("GET", "/api/auth/me", 200).json()["id"]
+        assert len(member.call("GET", members, 200).json()) == 2
+        client.call("PATCH", f"{members}/{member_id}", 200, json={"role": "editor"})
+        member.call("PATCH", f"/api/tasks/{task.json()['id']}", 200, json={"title": "x"})
+        member.call("DELETE", f"{members}/{member_id}", 204)
+        member.call("GET", f"/api/tasks/{task.json()['id']}", 404)
+    finally:
+        member.http.close()
+
+
 def test_live_updates(client: Client) -> None:
     """A stream opened with a ticket pushes a task made through the pooler (its wake-up goes
     over LISTEN on DATABASE_DIRECT_URL: the pooler would drop it)."""
