@@ -50,11 +50,14 @@ LIMIT = 50
 PRIORITIES = ("none", "low", "medium", "high")
 PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 
-# Columns the API shows, in TaskRead's order; `recurrence` only once the schema has it.
+# Columns the API shows, in TaskRead's order; `recurrence`, and who created, completed and is
+# assigned a task, only once the schema has them.
 SHOWN = [
     "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
-    "priority", "due_at", "tags", "recurrence", "completed_at", "created_at", "updated_at",
+    "priority", "due_at", "tags", "recurrence", "completed_at", "created_by", "completed_by",
+    "assignee_id", "created_at", "updated_at",
 ]  # fmt: skip
+IDS = {"id", "user_id", "created_by", "completed_by", "assignee_id"}
 # The gap a new task leaves after the last of its siblings (todo_api.kit.ordering.STEP).
 POSITION_STEP = 2**20
 # The total as the service counts it: up to TOTAL_CAP + 1 of the user's tasks ("1000+" beyond).
@@ -106,9 +109,10 @@ class Statements:
         # Completing an open task that does not recur: one statement. (A recurring one takes
         # the service's locked path, which makes its next occurrence.)
         once = " AND recurrence IS NULL" if "recurrence" in columns else ""
+        by = ", completed_by = $2" if "completed_by" in columns else ""
         self.complete = (
             "UPDATE tasks SET is_completed = true, completed_at = $3, "  # noqa: S608
-            f"updated_at = $3{self.bump} WHERE id = $1 AND user_id = $2 AND NOT is_completed"
+            f"updated_at = $3{by}{self.bump} WHERE id = $1 AND user_id = $2 AND NOT is_completed"
             f"{once} RETURNING {listed}"
         )
         self._updates: dict[tuple[str, ...], str] = {}
@@ -167,7 +171,7 @@ def task_json(row: Any, shown: list[str]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name in shown:
         value = row[name]
-        if name in {"id", "user_id"}:
+        if name in IDS and value is not None:
             value = str(value)
         elif name == "priority":
             value = PRIORITIES[value]
@@ -340,6 +344,9 @@ async def create_task(request: Request) -> Response:
         "user_id": user_id,
         **fields,
         "completed_at": now if fields["is_completed"] else None,
+        "created_by": user_id,
+        "completed_by": user_id if fields["is_completed"] else None,
+        "assignee_id": None,
         "version": 1,
         "created_at": now,
         "updated_at": now,
