@@ -56,6 +56,11 @@ SEED_TIMEOUT_MS = 30 * 60 * 1000  # statement_timeout for each seeding statement
 SMALL_USER = "00000000-0000-4000-8000-000000001000"  # 1 000 tasks
 BIG_USER = "00000000-0000-4000-8000-000000100000"  # 100 000 tasks
 WRITER_USER = "00000000-0000-4000-8000-00000000beef"  # no tasks at first; the POST benchmark's
+# 1 000 tasks of their own, and an editor of SHARED_LISTS lists of TASKS_PER_SHARED_LIST tasks,
+# each owned by another user (seed's `shared_with`).
+MEMBER_USER = "00000000-0000-4000-8000-000000020000"
+SHARED_LISTS = 20
+TASKS_PER_SHARED_LIST = 5_000
 
 
 class Interrupted(SystemExit):
@@ -430,19 +435,31 @@ def _pick(words: list[str], random_expr: str = "random()") -> str:
     return f"({_array(words)})[1 + floor({random_expr} * {len(words)})::int]"
 
 
-def seed_sql(bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> list[str]:
+def seed_sql(
+    bulk_tasks: int, bulk_users: int, specials: dict[str, int], shared_with: str | None = None
+) -> list[str]:
     """Statements that fill users and tasks, tasks in creation order across all users.
 
     The heap is written in `created_at` order, as a service that has been running for a year
     would have written it: one user's tasks are scattered over the table, not clustered.
-    Only integers and the word lists above (constants) are interpolated, hence the noqa.
-    The words are ASCII, so their search keys (todo_api.tables.keys.search_key) are lower().
+    Only integers, fixed ids and the word lists above (constants) are interpolated, hence the
+    noqa. The words are ASCII, so their search keys (todo_api.tables.keys.search_key) are
+    lower().
+
+    `shared_with`: a user (one of `specials`) who is an editor of SHARED_LISTS lists of
+    TASKS_PER_SHARED_LIST tasks each, every list owned by a user of its own.
     """
     special_users = " UNION ALL ".join(
-        f"SELECT '{uuid.UUID(uid)}'::uuid AS user_id, g "  # noqa: S608
+        f"SELECT '{uuid.UUID(uid)}'::uuid AS user_id, NULL::uuid AS list_id, g "  # noqa: S608
         f"FROM generate_series(1, {int(count)}) g"
         for uid, count in specials.items()
     )
+    if shared_with is not None:
+        special_users += (
+            " UNION ALL SELECT md5('bench-owner-' || i)::uuid, md5('bench-list-' || i)::uuid, g "  # noqa: S608
+            f"FROM generate_series(1, {SHARED_LISTS}) i, "
+            f"generate_series(1, {TASKS_PER_SHARED_LIST}) g"
+        )
     users = [
         "INSERT INTO users (id, email, name, created_at, updated_at) "  # noqa: S608
         "SELECT md5('bench-user-' || i)::uuid, 'user' || i || '@example.com', 'User ' || i, "
@@ -455,12 +472,12 @@ def seed_sql(bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> list
     ]
     sentence = _pick(SENTENCES)
     tasks = f"""
-INSERT INTO tasks (id, user_id, title, description, title_key, description_key, is_completed,
-                   priority, due_at, tags, completed_at, created_at, updated_at)
-SELECT gen_random_uuid(), user_id, title, description, lower(title), lower(description), done,
-       priority, due_at, tags, CASE WHEN done THEN updated_at END, created_at, updated_at
+INSERT INTO tasks (id, user_id, list_id, title, description, title_key, description_key,
+                   is_completed, priority, due_at, tags, completed_at, created_at, updated_at)
+SELECT gen_random_uuid(), user_id, list_id, title, description, lower(title), lower(description),
+       done, priority, due_at, tags, CASE WHEN done THEN updated_at END, created_at, updated_at
 FROM (
-    SELECT user_id,
+    SELECT user_id, list_id,
            {_pick(VERBS)} || ' ' || {_pick(OBJECTS)} || {_pick(SUFFIXES)} AS title,
            CASE WHEN random() < 0.35 THEN NULL
                 WHEN random() < 0.5 THEN {sentence}
@@ -475,7 +492,7 @@ FROM (
            created_at,
            created_at + random() * (now() - created_at) AS updated_at
     FROM (
-        SELECT user_id,
+        SELECT user_id, list_id,
                now() - random() * interval '365 days' AS created_at,
                random() AS tag_roll,
                1 + floor(random() * {len(TAGS)})::int AS t1,
@@ -483,7 +500,7 @@ FROM (
                {_array(TAGS)} AS tags
         FROM (
             SELECT md5('bench-user-' || (1 + floor(random() * {bulk_users}))::int)::uuid
-                   AS user_id, g
+                   AS user_id, NULL::uuid AS list_id, g
             FROM generate_series(1, {bulk_tasks}) g
             UNION ALL {special_users}
         ) owners
@@ -493,10 +510,37 @@ FROM (
 ) rows
 ORDER BY created_at
 """  # noqa: S608
-    return [*users, tasks]
+    return [*users, *_shared_lists_sql(shared_with), tasks]
 
 
-async def seed(database: str, bulk_tasks: int, bulk_users: int, specials: dict[str, int]) -> None:
+def _shared_lists_sql(member: str | None) -> list[str]:
+    """The owners, their lists (each its owner's), and the memberships of `member`."""
+    if member is None:
+        return []
+    lists = f"generate_series(1, {SHARED_LISTS}) i"
+    return [
+        "INSERT INTO users (id, email, name, created_at, updated_at) "  # noqa: S608
+        "SELECT md5('bench-owner-' || i)::uuid, NULL, 'Owner ' || i, "
+        f"now() - interval '400 days', now() - interval '400 days' FROM {lists}",
+        "INSERT INTO lists (id, user_id, name, name_key, created_at, updated_at) "  # noqa: S608
+        "SELECT md5('bench-list-' || i)::uuid, md5('bench-owner-' || i)::uuid, "
+        "'Shared ' || i, 'shared ' || i, now() - interval '400 days', "
+        f"now() - interval '400 days' FROM {lists}",
+        "INSERT INTO list_members (list_id, user_id, role, position, joined_at) "  # noqa: S608
+        "SELECT md5('bench-list-' || i)::uuid, md5('bench-owner-' || i)::uuid, 'owner', 1, "
+        f"now() - interval '400 days' FROM {lists} UNION ALL "
+        f"SELECT md5('bench-list-' || i)::uuid, '{uuid.UUID(member)}'::uuid, 'editor', i, "
+        f"now() - interval '300 days' FROM {lists}",
+    ]
+
+
+async def seed(
+    database: str,
+    bulk_tasks: int,
+    bulk_users: int,
+    specials: dict[str, int],
+    shared_with: str | None = None,
+) -> None:
     """Fill the migrated database; indexes are dropped first and rebuilt after (far faster),
     from their own definitions, so the schema ends exactly as the migrations made it."""
     conn = await asyncpg.connect(db_url(database), timeout=10)
@@ -512,7 +556,7 @@ async def seed(database: str, bulk_tasks: int, bulk_users: int, specials: dict[s
         for row in indexes:
             await conn.execute(f'DROP INDEX "{row["indexname"]}"')
         started = time.monotonic()
-        for statement in seed_sql(bulk_tasks, bulk_users, specials):
+        for statement in seed_sql(bulk_tasks, bulk_users, specials, shared_with):
             await conn.execute(statement)
         log(f"inserted rows in {time.monotonic() - started:.0f} s; rebuilding indexes")
         for row in indexes:
@@ -523,6 +567,8 @@ async def seed(database: str, bulk_tasks: int, bulk_users: int, specials: dict[s
         await conn.execute("VACUUM (ANALYZE) users")
         await conn.execute("VACUUM (ANALYZE) tasks")
         await conn.execute("VACUUM (ANALYZE) task_tags")
+        await conn.execute("VACUUM (ANALYZE) lists")
+        await conn.execute("VACUUM (ANALYZE) list_members")
         log(f"VACUUM (ANALYZE) in {time.monotonic() - started:.0f} s")
     finally:
         await conn.close()

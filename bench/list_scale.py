@@ -1,4 +1,5 @@
-"""How GET /api/tasks scales: latency at 1 000 and 100 000 tasks per user, in a 2M-task table.
+"""How GET /api/tasks scales: latency at 1 000 and 100 000 tasks per user, in a 2M-task table,
+and for a member of 20 shared lists of 5 000 tasks each (with 1 000 tasks of their own).
 
     .venv/bin/python bench/list_scale.py                 # seed (~2-5 min), measure, drop the db
     .venv/bin/python bench/list_scale.py --keep          # keep the seeded database afterwards
@@ -9,7 +10,8 @@ postgresql://postgres@127.0.0.1:5432/postgres), migrates it with `todo-api migra
 in SQL, starts `todo-api serve` (one worker) on a free port, mints tokens with `todo-api token`,
 and sends sequential requests with httpx: per case and round a warm-up, then the measured
 requests; the users alternate within a round. Each list case is judged against the scale goal
-p50(100k) <= 1.5 x p50(1k) + 3 ms.
+p50(100k) <= 1.5 x p50(1k) + 3 ms, and the member's against the sharing goal (as fast as the
+user with 100 000 tasks of their own): p50(member) <= 1.2 x p50(100k) + 1 ms.
 
 Then the statements the service sends for the same cases (`listing.page_query` of the request's
 shape, compiled for asyncpg, with `listing.parameters` bound in the compiled order) are timed
@@ -36,7 +38,10 @@ import asyncpg
 import httpx
 from benchlib import (
     BIG_USER,
+    MEMBER_USER,
+    SHARED_LISTS,
     SMALL_USER,
+    TASKS_PER_SHARED_LIST,
     db_url,
     exit_cleanly_on_sigterm,
     free_port,
@@ -62,11 +67,15 @@ from todo_api.db.statements import compile_for
 from todo_api.tasks import listing
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 
-USERS = {"1k": SMALL_USER, "100k": BIG_USER}
-SMALL, BIG = "1k", "100k"
+SMALL, BIG, MEMBER = "1k", "100k", "member"
+USERS = {SMALL: SMALL_USER, BIG: BIG_USER, MEMBER: MEMBER_USER}
 # The scale goal: the large user's p50 within this factor of the small user's, plus this slack.
 GOAL_FACTOR = 1.5
 GOAL_SLACK_MS = 3.0
+# The sharing goal: the member's p50 within this factor of the large user's, plus this slack
+# (the noise of one machine's rounds).
+SHARED_GOAL_FACTOR = 1.2
+SHARED_GOAL_SLACK_MS = 1.0
 PAGE_2 = "page 2 (cursor)"
 
 
@@ -118,6 +127,10 @@ def goal_ms(small_p50: float) -> float:
     return GOAL_FACTOR * small_p50 + GOAL_SLACK_MS
 
 
+def shared_goal_ms(big_p50: float) -> float:
+    return SHARED_GOAL_FACTOR * big_p50 + SHARED_GOAL_SLACK_MS
+
+
 # --- HTTP -----------------------------------------------------------------------------------
 
 
@@ -155,7 +168,11 @@ def run_http(
             first = client.get("/api/tasks")
             first.raise_for_status()
             per_user[label] = cases(first.headers.get("X-Next-Cursor"))
-        names = [c.name for c in per_user[SMALL] if c.name in {d.name for d in per_user[BIG]}]
+        names = [
+            c.name
+            for c in per_user[SMALL]
+            if all(c.name in {d.name for d in per_user[label]} for label in clients)
+        ]
         timings: dict[tuple[str, str], Timing] = {}
         for round_no in range(1, args.rounds + 1):
             for name in names:
@@ -330,7 +347,8 @@ async def table_facts(database: str) -> dict[str, Any]:
                 "count(*) FILTER (WHERE title ILIKE '%milk%' OR description ILIKE '%milk%') "
                 "AS milk, count(*) FILTER (WHERE tags @> '[\"groceries\"]') AS groceries, "
                 "count(*) FILTER (WHERE NOT is_completed) AS open "
-                "FROM tasks WHERE user_id = $1",
+                "FROM tasks WHERE user_id = $1 "
+                "OR list_id IN (SELECT list_id FROM list_members WHERE user_id = $1)",
                 uuid.UUID(user),
             )
             facts[label] = dict(row)
@@ -358,7 +376,7 @@ def report(
     for label in USERS:
         f = facts[label]
         lines.append(
-            f"User {label}: {f['tasks']:,} tasks, {f['milk']:,} match 'milk', "
+            f"User {label}: sees {f['tasks']:,} tasks, {f['milk']:,} match 'milk', "
             f"{f['groceries']:,} tagged groceries, {f['open']:,} not completed."
         )
     lines += [
@@ -381,6 +399,26 @@ def report(
             f"| {case.name} | {small.stat('p50'):.1f} | {small.stat('p95'):.1f} | "
             f"{big.stat('p50'):.1f} | {big.stat('p95'):.1f} | {goal:.1f} | {met} | "
             f"{big.spread()} | {small.total} / {big.total} |"
+        )
+    lines += [
+        "",
+        f"Sharing: the member of {SHARED_LISTS} lists of {TASKS_PER_SHARED_LIST:,} tasks "
+        f"against the user with 100 000 tasks of their own. Goal: p50(member) <= "
+        f"{SHARED_GOAL_FACTOR} x p50(100k) + {SHARED_GOAL_SLACK_MS:g} ms.",
+        "",
+        "| case | 100k p50 | member p50 | member p95 | goal | met | member p50 range | totals |",
+        "|---|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for case in per_user[BIG]:
+        big, member = timings.get((BIG, case.name)), timings.get((MEMBER, case.name))
+        if big is None or member is None:
+            continue
+        goal = shared_goal_ms(big.stat("p50"))
+        met = "met" if member.stat("p50") <= goal else "**missed**"
+        lines.append(
+            f"| {case.name} | {big.stat('p50'):.1f} | {member.stat('p50'):.1f} | "
+            f"{member.stat('p95'):.1f} | {goal:.1f} | {met} | {member.spread()} | "
+            f"{big.total} / {member.total} |"
         )
     lines += [
         "",
@@ -437,7 +475,8 @@ def main() -> None:
                     database,
                     args.bulk_tasks,
                     args.bulk_users,
-                    {SMALL_USER: 1_000, BIG_USER: 100_000},
+                    {SMALL_USER: 1_000, BIG_USER: 100_000, MEMBER_USER: 1_000},
+                    shared_with=MEMBER_USER,
                 )
             )
             log(f"migrated and seeded in {time.monotonic() - started:.0f} s")

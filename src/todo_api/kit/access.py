@@ -36,14 +36,14 @@ def caller() -> Any:
     return bindparam("user_id")
 
 
-def _in_role(roles: tuple[Role, ...]) -> ColumnElement[bool]:
+def in_role(roles: tuple[Role, ...]) -> ColumnElement[bool]:
     # Written into the SQL (not bound), so that every plan knows it.
     return list_members.c.role.in_([literal_column(f"'{role}'") for role in roles])
 
 
 def shared_lists(*roles: Role) -> Select[Any]:
     """The ids of the lists shared with the caller in one of `roles` (their own aside)."""
-    return select(list_members.c.list_id).where(list_members.c.user_id == caller(), _in_role(roles))
+    return select(list_members.c.list_id).where(list_members.c.user_id == caller(), in_role(roles))
 
 
 def can_see_task() -> ColumnElement[bool]:
@@ -59,7 +59,7 @@ def can_change_task() -> ColumnElement[bool]:
 def _membership(*roles: Role) -> ColumnElement[bool]:
     conditions = [list_members.c.list_id == lists.c.id, list_members.c.user_id == caller()]
     if roles:
-        conditions.append(_in_role(roles))
+        conditions.append(in_role(roles))
     return exists().where(*conditions)
 
 

@@ -1,13 +1,14 @@
 import enum
 import uuid
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     ForeignKey,
     Index,
     SmallInteger,
@@ -189,6 +190,15 @@ class TaskRow(TypedDict):
 tombstones: Table = TaskTombstone.__table__  # type: ignore[attr-defined]
 departures: Table = TaskDeparture.__table__  # type: ignore[attr-defined]
 
+
+def _where(predicate: ColumnElement[bool]) -> dict[str, Any]:
+    """A partial index's predicate, on both databases."""
+    return {"postgresql_where": predicate, "sqlite_where": predicate}
+
+
+# Only tasks in a list: every query on these indexes names a list.
+_IN_A_LIST = _where(tasks.c.list_id.is_not(None))
+
 # One index per sort order, each led by user_id: "this user's tasks, by X" is an equality on
 # user_id and then an ordered scan (backwards for descending), with id breaking ties.
 Index("ix_tasks_user_id_created_at_id", tasks.c.user_id, tasks.c.created_at, tasks.c.id)
@@ -224,11 +234,27 @@ Index(
     tasks.c.id,
 )
 Index("ix_tasks_user_id_position_id", tasks.c.user_id, tasks.c.position, tasks.c.id)
-Index("ix_tasks_parent_id_position_id", tasks.c.parent_id, tasks.c.position, tasks.c.id)
-Index("ix_tasks_list_id_is_completed", tasks.c.list_id, tasks.c.is_completed)
+Index(
+    "ix_tasks_parent_id_position_id",
+    tasks.c.parent_id,
+    tasks.c.position,
+    tasks.c.id,
+    **_where(tasks.c.parent_id.is_not(None)),
+)
+Index("ix_tasks_list_id_is_completed", tasks.c.list_id, tasks.c.is_completed, **_IN_A_LIST)
 # Shared lists (migration 0011): a list's changes, deletions and departures in change order,
 # for its members' feeds.
-Index("ix_tasks_list_id_change", tasks.c.list_id, tasks.c.change_txid, tasks.c.change_seq)
+Index(
+    "ix_tasks_list_id_change",
+    tasks.c.list_id,
+    tasks.c.change_txid,
+    tasks.c.change_seq,
+    **_IN_A_LIST,
+)
+# A shared list's tasks in each sort's order (migration 0012; the title's and due date
+# descending's are written there alone, as the user-led ones).
+for _sort in ("created_at", "updated_at", "due_at", "priority", "position"):
+    Index(f"ix_tasks_list_id_{_sort}_id", tasks.c.list_id, tasks.c[_sort], tasks.c.id, **_IN_A_LIST)
 Index(
     "ix_task_tombstones_list_id_change",
     tombstones.c.list_id,
@@ -249,6 +275,8 @@ MIGRATION_ONLY_INDEXES = frozenset(
     {
         "ix_tasks_user_id_title_id",
         "ix_tasks_user_id_due_at_desc_id",
+        "ix_tasks_list_id_title_id",
+        "ix_tasks_list_id_due_at_desc_id",
     }
 )
 # The change counter SQLite's triggers keep (PostgreSQL uses a sequence).
