@@ -1,0 +1,91 @@
+"""Every sort reads the tasks in its order from an index, walked from the first task in that
+order and stopped at the page, never read whole and sorted: the caller's own tasks from the
+user-led index of the sort, each shared list's from the list-led one (migration 0012). Asked of
+PostgreSQL's planner with the scans that read a table whole priced out, so that what is checked
+is that such an index exists and serves the statement, whatever the small tables' statistics:
+a dropped or changed index fails here.
+"""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.lists.helpers import create_list
+from tests.lists.sharing import share, user_id
+from tests.tasks.helpers import create_task
+from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
+from todo_api.tasks import listing
+from todo_api.tasks.listing import ListQuery, Sort, TaskFilters
+
+# The index each sort's order is read from, where its name is not the sort's.
+USER_LED = {
+    "priority": "ix_tasks_user_id_priority_id_completed",
+    "-due_at": "ix_tasks_user_id_due_at_desc_id",
+}
+LIST_LED = {"-due_at": "ix_tasks_list_id_due_at_desc_id"}
+
+
+def _expected(sort: str) -> list[tuple[str, str, str]]:
+    field = sort.removeprefix("-")
+    user_led = USER_LED.get(sort, USER_LED.get(field, f"ix_tasks_user_id_{field}_id"))
+    list_led = LIST_LED.get(sort, f"ix_tasks_list_id_{field}_id")
+    return [("own", "Limit", user_led), ("shared", "Limit", list_led)]
+
+
+def _reads(plan: dict[str, Any], parent: str = "") -> list[tuple[str, str, str]]:
+    """The page's reads of `tasks` (the count of the total, an InitPlan, aside): whose tasks
+    (the caller's own, or a shared list's for each membership), the node right above, and the
+    index read."""
+    found = []
+    if plan.get("Relation Name") == "tasks":
+        scope = "shared" if "list_members" in plan.get("Index Cond", "") else "own"
+        found.append((scope, parent, plan.get("Index Name", plan["Node Type"])))
+    for child in plan.get("Plans", []):
+        if child.get("Parent Relationship") != "InitPlan":
+            found += _reads(child, plan["Node Type"])
+    return found
+
+
+@pytest.mark.parametrize("filters", [TaskFilters(), TaskFilters(completed=False, q="milk")])
+async def test_each_sort_reads_own_and_shared_tasks_in_order_from_an_index(
+    settings: Settings,
+    app: FastAPI,
+    alice: httpx.AsyncClient,
+    bob: httpx.AsyncClient,
+    filters: TaskFilters,
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
+    await share(alice, bob, listed["id"])
+    for n in range(5):
+        await create_task(alice, title=f"Buy milk {n}", list_id=listed["id"])
+    member = uuid.UUID(await user_id(bob))
+
+    async with held(app, Database).connection() as conn:
+        driver = conn.driver
+        await driver.execute("SET enable_seqscan = off")
+        await driver.execute("SET enable_bitmapscan = off")
+        try:
+            for sort in get_args(Sort):
+                query = ListQuery(filters=filters, sort=sort)
+                shape = listing.shape(query, "postgresql", None)
+                compiled = listing.page_query(shape).compiled(conn.dialect)
+                params = listing.parameters(query, member, datetime.now(UTC), None)
+                explained = await driver.fetchval(
+                    f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
+                )
+                plan = json.loads(explained)[0]["Plan"]
+                # Read in order and stopped at the page: a Limit right above each index.
+                reads = [read for read in _reads(plan) if read[2] != "pk_tasks"]
+                assert sorted(reads) == _expected(sort), sort
+        finally:
+            await driver.execute("RESET enable_seqscan")
+            await driver.execute("RESET enable_bitmapscan")
