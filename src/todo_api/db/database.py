@@ -315,9 +315,14 @@ class Database:
 
     async def _new_session(self, driver: asyncpg.Connection) -> None:
         """A new session starts in PostgreSQL's default plan mode (its process id may be that
-        of a session gone before)."""
+        of a session gone before), and without JIT compilation: it pays off for statements
+        that run for seconds, and a listing whose estimate crosses `jit_above_cost` (a branch
+        planned but never run, a filter thought rare) spent tens of milliseconds compiling
+        to save a fraction of one. Behind a pooler in transaction mode this reaches whichever
+        server session ran it: set `jit = off` for the service's role there."""
         if self._custom_sessions is not None:
             self._custom_sessions.discard(driver.get_server_pid())
+        await driver.execute("SET jit = off")
 
     def _pg_dsn(self) -> str:
         url = self.settings.sqlalchemy_url.set(drivername="postgresql")

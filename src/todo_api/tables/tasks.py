@@ -253,8 +253,16 @@ Index(
 )
 # A shared list's tasks in each sort's order (migration 0012; the title's and due date
 # descending's are written there alone, as the user-led ones).
-for _sort in ("created_at", "updated_at", "due_at", "priority", "position"):
+for _sort in ("created_at", "updated_at", "due_at", "position"):
     Index(f"ix_tasks_list_id_{_sort}_id", tasks.c.list_id, tasks.c[_sort], tasks.c.id, **_IN_A_LIST)
+Index(
+    "ix_tasks_list_id_priority_id_completed",
+    tasks.c.list_id,
+    tasks.c.priority,
+    tasks.c.id,
+    tasks.c.is_completed,
+    **_IN_A_LIST,
+)
 Index(
     "ix_task_tombstones_list_id_change",
     tombstones.c.list_id,

@@ -30,7 +30,9 @@ NEW = {
     "ix_tasks_list_id_created_at_id": "(list_id, created_at, id)",
     "ix_tasks_list_id_updated_at_id": "(list_id, updated_at, id)",
     "ix_tasks_list_id_due_at_id": "(list_id, due_at, id)",
-    "ix_tasks_list_id_priority_id": "(list_id, priority, id)",
+    # Open or done rides along, as in the user-led one: `completed=false` is checked in the
+    # index.
+    "ix_tasks_list_id_priority_id_completed": "(list_id, priority, id, is_completed)",
     "ix_tasks_list_id_position_id": "(list_id, position, id)",
 }
 # Made partial: name -> (columns, predicate).

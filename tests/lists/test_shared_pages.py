@@ -1,0 +1,78 @@
+"""Pages of a member's tasks, own and shared, in every sort and filtered: page by page they are
+the same tasks in the same order as one page holding them all. On PostgreSQL a filtered page
+reads each shared list only as deep as its share of the page first, and every list to the full
+page when that was not enough: here one list holds the first tasks of most orders, so both
+happen."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, get_args
+
+import httpx
+
+from tests.lists.helpers import create_list
+from tests.lists.sharing import share
+from tests.tasks.helpers import create_task
+from todo_api.tasks.listing import Sort
+
+# A page of 20 of three shared lists reads 15 of each first (listing.DEPTH_SPREAD, DEPTH_SLACK).
+PAGE = 20
+
+
+async def _all_pages(client: httpx.AsyncClient, query: str, limit: int) -> list[str]:
+    ids: list[str] = []
+    url = f"/api/tasks?{query}&limit={limit}"
+    while url:
+        response = await client.get(url)
+        assert response.status_code == 200, response.text
+        ids += [task["id"] for task in response.json()]
+        cursor = response.headers.get("X-Next-Cursor")
+        url = f"/api/tasks?{query}&limit={limit}&cursor={cursor}" if cursor else ""
+    return ids
+
+
+async def _tasks(
+    client: httpx.AsyncClient, count: int, label: str, **fields: Any
+) -> list[dict[str, Any]]:
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    made = []
+    for n in range(count):
+        due = None if n % 3 == 0 else (start + timedelta(hours=n * 7 % 11)).isoformat()
+        title = f"{label} {'Ab'[n % 2]}{n:02d} match"
+        made.append(
+            await create_task(
+                client, title=title, due_at=due, priority=["low", "medium", "high"][n % 3], **fields
+            )
+        )
+    return made
+
+
+async def test_filtered_pages_of_own_and_shared_tasks_are_one_page_cut_in_pieces(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient, new_user_client: Any
+) -> None:
+    async with new_user_client() as carol:
+        small = []
+        for owner in (alice, carol):
+            listed = await create_list(owner, f"Small {uuid.uuid4().hex[:6]}")
+            await share(owner, bob, listed["id"])
+            small += await _tasks(owner, 4, "Small", list_id=listed["id"])
+        own = await _tasks(bob, 3, "Own")
+        big = await create_list(alice, f"Big {uuid.uuid4().hex[:6]}")
+        await share(alice, bob, big["id"], "viewer")
+        # Made last: the first of every order by creation or change, and many of the others.
+        crowded = await _tasks(alice, 24, "Big", list_id=big["id"])
+        everything = {task["id"] for task in small + own + crowded}
+
+        for sort in get_args(Sort):
+            for query in (f"sort={sort}&q=match", f"sort={sort}&completed=false&q=match"):
+                whole = await _all_pages(bob, query, 200)
+                assert set(whole) == everything, query
+                assert await _all_pages(bob, query, PAGE) == whole, query
+
+        newest_first = await _all_pages(bob, "sort=-created_at&q=match", PAGE)
+        assert newest_first[:24] == [task["id"] for task in reversed(crowded)]
+        by_title = sorted(
+            small + own + crowded, key=lambda task: (task["title"].lower(), task["id"])
+        )
+        titles = await _all_pages(bob, "sort=title&q=match", PAGE)
+        assert titles == [task["id"] for task in by_title]
