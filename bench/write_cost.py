@@ -1,6 +1,6 @@
 """What the list-led indexes (migration 0012) cost each write: two source trees side by side.
 
-    .venv/bin/python bench/write_cost.py                          # ~5 min: seed two dbs, 5 rounds
+    .venv/bin/python bench/write_cost.py                          # ~6 min: seed two dbs, 6 rounds
     .venv/bin/python bench/write_cost.py --rounds 3 --requests 200
     .venv/bin/python bench/write_cost.py --before-src /tmp/snap/src --out /tmp/write_cost.md
 
@@ -15,16 +15,18 @@ of 5 000 tasks each. The tree is chosen with PYTHONPATH for every process, and e
 checked to have (after) or lack (before) the list-led indexes.
 
 Then one `todo-api serve --workers 1` of each tree, both started before the first round and
-serving to the end, answers the member's sequential httpx requests, round after round; in each
-round each case runs on the two trees back to back (which goes first alternates), --warmup
-requests and then --requests measured: create a task in the inbox and in a list (the 20 lists
-in turn), PATCH the title of a task in the inbox and in a list, complete an open task in a
-list and in the inbox. Every write goes to a different task, never one written before in the run. Around
-the measured requests it reads utime + stime of the server's processes and of the PostgreSQL
-backends on the database (those alive at the end) from /proc, and divides by the requests. Any
-unexpected status stops the script. Figures are medians over the rounds, with min-max; the
-difference is the median of each round's after-minus-before (the two ran back to back).
-Both databases are dropped at the end, also on failure, Ctrl-C or SIGTERM.
+serving to the end, answers the member's httpx requests (sequential; --concurrency in flight),
+round after round. In each round each case runs on the two trees back to back (which goes
+first alternates): --warmup requests, then --requests measured. The cases: create a task in
+the inbox and in a list (the 20 lists in turn), PATCH the title of a task in the inbox and in a
+list, complete an open task in a list and in the inbox. Every write goes to a different task,
+never one written before in the run. Around the measured requests it reads the on-CPU time of
+the server's processes and of the PostgreSQL backends on the database (those alive at the end)
+from /proc/<pid>/task/*/schedstat (nanoseconds: utime + stime count 10 ms ticks, too coarse
+for a few hundred requests), and divides by the requests. Any unexpected status stops the
+script. Figures are medians over the rounds, with min-max; the difference is the median of
+each round's after-minus-before (the two ran back to back). Both databases are dropped at the
+end, also on failure, Ctrl-C or SIGTERM.
 """
 
 import argparse
@@ -41,11 +43,11 @@ from typing import Any
 import asyncpg
 import httpx
 from benchlib import (
+    ADMIN_URL,
     MEMBER_USER,
     SHARED_LISTS,
     TASKS_PER_SHARED_LIST,
     Server,
-    cpu_seconds,
     db_url,
     exit_cleanly_on_sigterm,
     free_port,
@@ -55,7 +57,9 @@ from benchlib import (
     migrate,
     new_secret,
     percentile,
+    process_tree,
     running_server,
+    scheduler_cpu_seconds_of,
     scratch_database,
     seed,
     serve_argv,
@@ -64,7 +68,6 @@ from benchlib import (
     token_for,
     work_dir,
 )
-from cpu_per_request import db_snapshot
 
 BENCH_DIR = Path(__file__).resolve().parent
 # main just before migration 0012: `git archive ba13451 src | tar -x -C /tmp/src-ba13451`.
@@ -229,24 +232,48 @@ async def _index_facts(database: str, targets: Targets) -> IndexFacts:
         await conn.close()
 
 
+async def _backends(database: str) -> list[int]:
+    """The process ids of the client backends on the database (asked from the admin database,
+    so that this connection is not one of them)."""
+    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = $1 AND backend_type = 'client backend'",
+            database,
+        )
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
+async def _db_cpu(database: str) -> dict[int, float]:
+    return scheduler_cpu_seconds_of(await _backends(database))
+
+
+def _server_cpu(pid: int) -> float:
+    return sum(scheduler_cpu_seconds_of(process_tree(pid)).values())
+
+
 # --- the requests ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Run:
-    """One tree's server, the member's client of it, and its database."""
+    """One tree's server, its database, and the member's token."""
 
     tree: Tree
     server: Server
-    client: httpx.Client
     database: str
+    token: str
+    concurrency: int
 
 
-def _send(run: Run, case: Case, n: int, target: str) -> float:
+async def _send(run: Run, client: httpx.AsyncClient, case: Case, n: int, target: str) -> float:
     """One request; its latency in ms. A status other than the case's stops the script."""
     method, path, body = case.request(n, target)
     started = time.perf_counter()
-    response = run.client.request(method, path, json=body)
+    response = await client.request(method, path, json=body)
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code != case.status:
         tail = "\n".join(run.server.log().splitlines()[-20:])
@@ -257,24 +284,51 @@ def _send(run: Run, case: Case, n: int, target: str) -> float:
     return elapsed
 
 
-def measure(run: Run, case: Case, batch: list[str], warmup: int, counter: Iterator[int]) -> Sample:
-    """The warm-up requests, then the measured ones with the CPU they cost."""
-    for target in batch[:warmup]:
-        _send(run, case, next(counter), target)
-    measured = batch[warmup:]
-    pid = run.server.process.pid
-    db_before, _ = db_snapshot(run.database)
-    cpu_before = cpu_seconds(pid)
-    latencies = [_send(run, case, next(counter), target) for target in measured]
-    time.sleep(SETTLE_SECONDS)
-    cpu_after = cpu_seconds(pid)
-    db_after, _ = db_snapshot(run.database)
+async def _send_all(
+    run: Run, client: httpx.AsyncClient, case: Case, targets: list[str], counter: Iterator[int]
+) -> list[float]:
+    """Every target once, `run.concurrency` requests in flight; the latencies."""
+    pending = iter(targets)
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        for target in pending:  # shared: each target goes to one worker
+            latencies.append(await _send(run, client, case, next(counter), target))
+
+    await asyncio.gather(*(worker() for _ in range(run.concurrency)))
+    return latencies
+
+
+async def _measure(
+    run: Run, case: Case, batch: list[str], warmup: int, counter: Iterator[int]
+) -> Sample:
+    async with httpx.AsyncClient(
+        base_url=run.server.url,
+        headers={"Authorization": f"Bearer {run.token}"},
+        timeout=10,
+        limits=httpx.Limits(max_connections=run.concurrency),
+    ) as client:
+        # The warm-up also opens the connections (HTTP, and the server's to PostgreSQL).
+        await _send_all(run, client, case, batch[:warmup], counter)
+        measured = batch[warmup:]
+        pid = run.server.process.pid
+        db_before = await _db_cpu(run.database)
+        cpu_before = _server_cpu(pid)
+        latencies = await _send_all(run, client, case, measured, counter)
+        await asyncio.sleep(SETTLE_SECONDS)
+        cpu_after = _server_cpu(pid)
+        db_after = await _db_cpu(run.database)
     db_cpu = sum(t - db_before.get(p, 0.0) for p, t in db_after.items())
     return Sample(
         db_us=1e6 * db_cpu / len(measured),
         server_us=1e6 * (cpu_after - cpu_before) / len(measured),
         p50_ms=percentile(latencies, 50),
     )
+
+
+def measure(run: Run, case: Case, batch: list[str], warmup: int, counter: Iterator[int]) -> Sample:
+    """The warm-up requests, then the measured ones with the CPU they cost."""
+    return asyncio.run(_measure(run, case, batch, warmup, counter))
 
 
 def _batches(case: Case, targets: Targets, per_round: int) -> Iterator[list[str]]:
@@ -320,8 +374,8 @@ def report(
             diffs = [value(y) - value(x) for x, y in zip(b.samples, a.samples, strict=True)]
             base = b.median(value)
             return (
-                f"{median(diffs):+.0f} ({100 * median(diffs) / base:+.0f} %; "
-                f"{min(diffs):+.0f} to {max(diffs):+.0f})"
+                f"{round(median(diffs)):+d} ({round(100 * median(diffs) / base):+d} %; "
+                f"{round(min(diffs)):+d} to {round(max(diffs)):+d})"
             )
 
         def cell(c: Cell, value: Callable[[Sample], float]) -> str:
@@ -348,9 +402,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before-src", type=Path, default=DEFAULT_BEFORE_SRC)
     parser.add_argument("--after-src", type=Path, default=DEFAULT_AFTER_SRC)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=300, help="measured, per case and round")
-    parser.add_argument("--warmup", type=int, default=20, help="per case and round")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--requests", type=int, default=100, help="measured, per case and round")
+    parser.add_argument("--warmup", type=int, default=10, help="per case and round")
+    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight")
     parser.add_argument("--bulk-tasks", type=int, default=300_000)
     parser.add_argument("--bulk-users", type=int, default=3_000)
     parser.add_argument("--inbox-tasks", type=int, default=6_000, help="the member's own")
@@ -358,8 +413,10 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not 1 <= args.rounds <= 20 or not 10 <= args.requests <= 5_000:
         parser.error("--rounds 1 to 20, --requests 10 to 5 000")
-    if not 0 <= args.warmup <= 1_000 or args.bulk_tasks < 0 or args.bulk_users < 1:
-        parser.error("--warmup 0 to 1 000, --bulk-tasks at least 0, --bulk-users at least 1")
+    if not 0 <= args.warmup <= 1_000 or not 1 <= args.concurrency <= 64:
+        parser.error("--warmup 0 to 1 000, --concurrency 1 to 64")
+    if args.bulk_tasks < 0 or args.bulk_users < 1:
+        parser.error("--bulk-tasks at least 0, --bulk-users at least 1")
     # Complete needs an open inbox task per request (about 65 % of them are open).
     needed = args.rounds * (args.warmup + args.requests)
     if args.inbox_tasks * 0.6 < needed:
@@ -420,31 +477,23 @@ def main() -> None:
             f"Data: {args.bulk_tasks} tasks of {args.bulk_users} users; the member has "
             f"{args.inbox_tasks} in the inbox and edits {SHARED_LISTS} shared lists of "
             f"{TASKS_PER_SHARED_LIST} tasks.",
-            "Sequential httpx requests of the member to one `todo-api serve --workers 1` per "
-            f"tree: {args.warmup} warm-up + {args.requests} measured per case and round, each "
-            f"case on the two trees back to back (order alternating); {args.rounds} rounds. "
+            f"httpx requests of the member, {args.concurrency} in flight, to one `todo-api serve "
+            f"--workers 1` per tree: {args.warmup} warm-up + {args.requests} measured per case "
+            "and round, each case on the two trees back to back (order alternating); "
+            f"{args.rounds} rounds. "
             "Medians over rounds (min-max); after - before: median of the rounds' differences "
             "(percent of before; min to max).",
         ]
         cells: dict[tuple[str, str], Cell] = {}
         with contextlib.ExitStack() as stack:
-            servers = {}
+            runs = {}
             for tree in trees:
                 port = free_port()
                 argv = serve_argv(port)
-                servers[tree.name] = stack.enter_context(
+                server = stack.enter_context(
                     running_server(tree.name, argv, envs[tree.name], cwd, port)
                 )
-            clients = {
-                name: stack.enter_context(
-                    httpx.Client(
-                        base_url=server.url,
-                        headers={"Authorization": f"Bearer {token}"},
-                        timeout=10,
-                    )
-                )
-                for name, server in servers.items()
-            }
+                runs[tree.name] = Run(tree, server, databases[tree.name], token, args.concurrency)
             counter = itertools.count()
             for round_no in range(args.rounds):
                 for case_no, case in enumerate(CASES):
@@ -452,7 +501,7 @@ def main() -> None:
                     order = trees if (round_no + case_no) % 2 == 0 else trees[::-1]
                     for tree in order:
                         sample = measure(
-                            Run(tree, servers[tree.name], clients[tree.name], databases[tree.name]),
+                            runs[tree.name],
                             case,
                             next(batches[(tree.name, case.key)]),
                             args.warmup,
