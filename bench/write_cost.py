@@ -187,7 +187,9 @@ async def _targets(database: str) -> Targets:
 class IndexFacts:
     heap_mb: float
     indexes_mb: float
+    partial_mb: float  # the partial indexes among them
     count: int
+    partial: int
     inbox_entries: int  # indexes an inbox task (top level) is written into
     list_entries: int  # indexes a task in a list (top level) is written into
     has_list_led: bool
@@ -198,7 +200,8 @@ async def _index_facts(database: str, targets: Targets) -> IndexFacts:
     conn = await asyncpg.connect(db_url(database), timeout=10)
     try:
         indexes = await conn.fetch(
-            "SELECT c.relname AS name, pg_get_expr(i.indpred, i.indrelid) AS predicate "
+            "SELECT c.relname AS name, pg_get_expr(i.indpred, i.indrelid) AS predicate, "
+            "pg_relation_size(c.oid) AS bytes "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "WHERE i.indrelid = 'tasks'::regclass"
         )
@@ -222,7 +225,9 @@ async def _index_facts(database: str, targets: Targets) -> IndexFacts:
         return IndexFacts(
             heap_mb=sizes["heap"] / 2**20,
             indexes_mb=sizes["indexes"] / 2**20,
+            partial_mb=sum(i["bytes"] for i in indexes if i["predicate"]) / 2**20,
             count=len(indexes),
+            partial=sum(1 for i in indexes if i["predicate"]),
             inbox_entries=await entries(targets.inbox[0]),
             list_entries=await entries(targets.listed[0]),
             has_list_led=any(i["name"] == LIST_LED_INDEX for i in indexes),
@@ -351,15 +356,16 @@ def report(
 ) -> list[str]:
     before, after = trees
     lines = [
-        "| tree | migration | list-led indexes | indexes on tasks | written by an inbox task "
-        "| by a task in a list | index size MB | heap MB |",
+        "| tree | migration | list-led indexes | indexes on tasks (partial) "
+        "| written by an inbox task | by a task in a list | index size MB (partial) | heap MB |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for tree in trees:
         f = facts[tree.name]
         lines.append(
-            f"| {tree.name} | {f.head} | {'yes' if f.has_list_led else 'no'} | {f.count} "
-            f"| {f.inbox_entries} | {f.list_entries} | {f.indexes_mb:.1f} | {f.heap_mb:.1f} |"
+            f"| {tree.name} | {f.head} | {'yes' if f.has_list_led else 'no'} "
+            f"| {f.count} ({f.partial}) | {f.inbox_entries} | {f.list_entries} "
+            f"| {f.indexes_mb:.1f} ({f.partial_mb:.1f}) | {f.heap_mb:.1f} |"
         )
     lines += [
         "",
