@@ -16,17 +16,17 @@ checked to have (after) or lack (before) the list-led indexes.
 
 Then one `todo-api serve --workers 1` of each tree, both started before the first round and
 serving to the end, answers the member's httpx requests (sequential; --concurrency in flight),
-round after round. In each round each case runs on the two trees back to back (which goes
-first alternates): --warmup requests, then --requests measured. The cases: create a task in
-the inbox and in a list (the 20 lists in turn), PATCH the title of a task in the inbox and in a
-list, complete an open task in a list and in the inbox. Every write goes to a different task,
-never one written before in the run. Around the measured requests it reads the on-CPU time of
-the server's processes and of the PostgreSQL backends on the database (those alive at the end)
-from /proc/<pid>/task/*/schedstat (nanoseconds: utime + stime count 10 ms ticks, too coarse
-for a few hundred requests), and divides by the requests. Any unexpected status stops the
-script. Figures are medians over the rounds, with min-max; the difference is the median of
-each round's after-minus-before (the two ran back to back). Both databases are dropped at the
-end, also on failure, Ctrl-C or SIGTERM.
+round after round. In each round each case runs on the two trees back to back (which goes first
+alternates): --warmup requests, then --requests measured. The cases: create a task in the inbox
+and in a list (the 20 lists in turn), PATCH the title of a task in the inbox and in a list,
+complete an open task in a list and in the inbox. Each PATCH or complete goes to another task
+(PATCH from one end of the ids, complete from the other). Around the measured requests it reads
+the on-CPU time of the server's processes and of the PostgreSQL backends on the database (those
+alive at the end) from /proc/<pid>/task/*/schedstat (nanoseconds: utime + stime count 10 ms
+ticks, too coarse for a few hundred requests), and divides by the requests. Any unexpected
+status stops the script. Figures are medians over the rounds, with min-max; the difference is
+the median of each round's after-minus-before (the two ran back to back). Both databases are
+dropped at the end, also on failure, Ctrl-C or SIGTERM.
 """
 
 import argparse
