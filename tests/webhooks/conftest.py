@@ -34,6 +34,25 @@ def hook_client(hook_app: FastAPI, hook_settings: Settings) -> Callable[..., htt
 
 
 @pytest.fixture
+async def quiet_app(hook_settings: Settings) -> AsyncIterator[FastAPI]:
+    """The same app with no deliverer running: deliveries stay pending."""
+    async with app_for(hook_settings) as app:
+        yield app
+
+
+@pytest.fixture
+async def owner(quiet_app: FastAPI, hook_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(quiet_app, token_for(hook_settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def stranger(quiet_app: FastAPI, hook_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(quiet_app, token_for(hook_settings)) as client:
+        yield client
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with receiving() as receiver:
         yield receiver

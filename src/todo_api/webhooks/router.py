@@ -191,7 +191,6 @@ async def list_deliveries(
         Query(
             max_length=256,
             description="Where the previous page ended (from its `Link` header)",
-            examples=["WyIyMDI2LTExLTIzVDE4OjMwOjAwKzAwOjAwIiwi"],
         ),
     ] = None,
 ) -> Response:

@@ -157,8 +157,9 @@ async def update_webhook(
         values["disabled_reason"], values["failures_in_row"] = None, 0
     elif values.get("active") is False:
         values["disabled_reason"] = DISABLED_BY_OWNER
-    statement = update(webhooks).where(_MINE).values(**values).returning(*webhooks.c)
-    row = (await conn.execute(statement, {"id": webhook_id, "user_id": user_id})).first()
+    mine = (webhooks.c.id == webhook_id, webhooks.c.user_id == user_id)
+    statement = update(webhooks).where(*mine).values(**values).returning(*webhooks.c)
+    row = (await conn.execute(statement)).first()
     if row is None:
         raise WebhookNotFound
     if values.get("active") is True:
