@@ -67,12 +67,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 answer = receiver.answer
             if answer.delay:
                 time.sleep(answer.delay)
-            self.send_response(answer.status)
-            if answer.location:
-                self.send_header("Location", answer.location)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
+            try:
+                self.send_response(answer.status)
+                if answer.location:
+                    self.send_header("Location", answer.location)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+            except OSError:  # the sender gave up (a timeout, or it read enough)
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

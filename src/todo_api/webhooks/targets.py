@@ -94,6 +94,15 @@ async def creation_problem(url: str) -> str | None:
     return None
 
 
+def _refused_by_peer(failure: BaseException | None) -> bool:
+    """Whether a failure to connect was the peer refusing (somewhere in its causes)."""
+    while failure is not None:
+        if isinstance(failure, ConnectionRefusedError):
+            return True
+        failure = failure.__cause__ or failure.__context__
+    return False
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Connects only to public addresses (any, with `allow_private`), the ones it resolved and
     checked itself."""
@@ -131,8 +140,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 )
             except httpcore.ConnectError as exc:
                 failure = exc
-        refused_by_peer = "refused" in str(failure).lower() or "111" in str(failure)
-        what = "connection refused" if refused_by_peer else "could not connect"
+        what = "connection refused" if _refused_by_peer(failure) else "could not connect"
         raise httpcore.ConnectError(f"{what} ({host}:{port})") from failure
 
     async def connect_unix_socket(
