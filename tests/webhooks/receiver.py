@@ -83,12 +83,17 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # bursts from several senders at once
+    daemon_threads = True
+
+
 @contextmanager
-def receiving() -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver(0)))
+def receiving(port: int = 0) -> Iterator[Receiver]:
+    """A receiver on `port` of 127.0.0.1 (default: a free one), stopped afterwards."""
+    server = _Server(("127.0.0.1", port), _handler(Receiver(0)))
     receiver = Receiver(server.server_address[1])
     server.RequestHandlerClass = _handler(receiver)
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

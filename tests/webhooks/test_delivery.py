@@ -3,7 +3,10 @@
 signatures; redirects not followed; answers kept cut; timeouts, refused connections, and
 addresses refused at connection time."""
 
+import asyncio
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -13,6 +16,9 @@ from tests.support import make_settings
 from tests.webhooks.helpers import FAST, create_webhook, deliveries, delivering, ended, wait_until
 from tests.webhooks.receiver import Answer, Receiver
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.claims import claim, release
+from todo_api.tables.webhooks import webhook_deliveries
 
 Clients = Callable[..., httpx.AsyncClient]
 SCHEDULE = FAST["webhook_retry_schedule"]
@@ -218,3 +224,29 @@ async def test_an_address_that_is_not_public_is_refused_at_connection(
     assert row["error"].startswith("refused: localhost is or resolves to an address")
     assert "127.0.0.1" in row["error"]
     assert receiver.requests() == []
+
+
+async def test_a_delivery_held_by_a_dead_worker_is_taken_over_after_its_lease(
+    quiet_app: FastAPI, owner: httpx.AsyncClient, hook_settings: Settings, receiver: Receiver
+) -> None:
+    hook = await create_webhook(owner, receiver.url())
+    await owner.post(f"/api/webhooks/{hook['id']}/ping")
+    db = Database(hook_settings)
+    try:
+        # A worker claims it and dies: nobody attempts it until its lease runs out.
+        mine = webhook_deliveries.c.webhook_id == uuid.UUID(hook["id"])
+        dead = await claim(db, webhook_deliveries, due=mine, lease=timedelta(seconds=2), limit=5)
+        assert len(dead.rows) == 1
+        async with delivering(hook_settings):
+            await asyncio.sleep(1)
+            assert receiver.requests() == []
+            [row] = await ended(owner, hook["id"])
+        assert row["status"] == "succeeded"
+        assert row["attempts"] == 1
+        assert len(receiver.requests()) == 1
+        # What the dead worker would write, had it come back, changes nothing.
+        late = await release(db, webhook_deliveries, dead, [dead.rows[0]["id"]], {"attempts": 9})
+        assert late == 0
+        assert (await deliveries(owner, hook["id"]))[0]["attempts"] == 1
+    finally:
+        await db.close()

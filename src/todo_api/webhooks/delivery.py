@@ -12,9 +12,10 @@ WEBHOOK_RETRY_SCHEDULE, counted from the end of the attempt; after the last one 
 is `failed`, and a webhook with WEBHOOK_DISABLE_AFTER failed deliveries in a row (counted in
 one UPDATE, so workers racing add up) is disabled.
 
-The claim's lease (60 s) outlasts an attempt (at most 50 s): a worker that dies mid-attempt
-holds the delivery until the lease runs out, and another worker then attempts it again (at
-least once, never two at a time).
+The claim's lease (WEBHOOK_TIMEOUT_SECONDS + 10 s, at most 60 s) outlasts the turn that
+attempts it (cut at WEBHOOK_TIMEOUT_SECONDS + 5 s, see scheduled.py): a worker that dies
+mid-attempt holds the delivery until the lease runs out, and another worker then attempts it
+again (at least once, never two at a time).
 """
 
 import asyncio
@@ -41,7 +42,10 @@ from todo_api.webhooks.targets import GuardedTransport
 
 log = logging.getLogger("todo_api")
 
-LEASE = timedelta(seconds=60)
+# Beyond the attempt's timeout: the turn's own margin (TURN_MARGIN), and as much again.
+TURN_MARGIN_SECONDS = 5
+LEASE_MARGIN_SECONDS = 10
+MAX_LEASE_SECONDS = 60
 BATCH = 50
 # An answer is read up to this much, and this much of it is kept (in a failure's `error`).
 READ_BYTES = 64 * 1024
@@ -111,6 +115,11 @@ def signatures(
     if previous and rotated_at is not None and at - rotated_at < OLD_SECRET_SIGNS_FOR:
         signed.append(Webhook(previous).sign(event_id, at, body))
     return " ".join(signed)
+
+
+def lease(settings: Settings) -> timedelta:
+    seconds = settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
+    return timedelta(seconds=min(seconds, MAX_LEASE_SECONDS))
 
 
 def _kept(answer: bytes) -> str:
@@ -199,7 +208,7 @@ async def deliver_due(db: Database, settings: Settings) -> int:
         db,
         webhook_deliveries,
         due=due,
-        lease=LEASE,
+        lease=lease(settings),
         limit=BATCH,
         order_by=webhook_deliveries.c.next_attempt_at,
     )

@@ -12,7 +12,7 @@ from todo_api.kit.events import DELIVERY_JOB
 from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
 from todo_api.tables.webhooks import webhook_deliveries, webhooks
-from todo_api.webhooks.delivery import deliver_due
+from todo_api.webhooks.delivery import TURN_MARGIN_SECONDS, deliver_due
 
 log = logging.getLogger("todo_api")
 
@@ -26,8 +26,9 @@ schedule = Schedule()
     # found by the next poll.
     every=lambda settings: settings.webhook_poll_seconds,
     singleton=False,
-    # A turn's attempts run at once, each within the timeout; then their outcomes are written.
-    limit=lambda settings: settings.webhook_timeout_seconds + 10,
+    # A turn's attempts run at once, each within the timeout; then their outcomes are
+    # written, all before the claim's lease runs out (delivery.lease).
+    limit=lambda settings: settings.webhook_timeout_seconds + TURN_MARGIN_SECONDS,
 )
 async def deliver(db: Database, settings: Settings) -> None:
     await deliver_due(db, settings)
