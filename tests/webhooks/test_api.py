@@ -256,3 +256,19 @@ async def test_the_routes_are_documented_with_examples(schema: dict[str, Any]) -
             assert any("examples" in branch for branch in branches), (name, field)
     assert paths["/api/webhooks"]["post"]["responses"]["201"]
     assert paths["/api/webhooks/{webhook_id}/ping"]["post"]["responses"]["202"]
+
+
+async def test_the_events_are_documented_as_openapi_webhooks(schema: dict[str, Any]) -> None:
+    documented = schema["webhooks"]
+    assert set(documented) == {
+        "task.created", "task.updated", "task.completed", "task.reopened", "task.deleted",
+        "list.created", "list.updated", "list.deleted", "list.member_added",
+        "list.member_removed", "reminder.fired", "ping",
+    }  # fmt: skip
+    for operation in (item["post"] for item in documented.values()):
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/Event"}
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    event = schema["components"]["schemas"]["Event"]
+    assert set(event["properties"]) == {"id", "type", "created_at", "actor_id", "data"}

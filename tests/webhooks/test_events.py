@@ -220,3 +220,37 @@ async def test_ping_reaches_a_webhook_whatever_its_events(
     assert rows[0]["response_status"] == 204
     assert rows[0]["attempts"] == 1
     assert rows[0]["event_id"] == got[0]["id"]
+
+
+async def test_completing_a_recurring_task_announces_its_next_occurrence(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    async with hook_client() as alice:
+        await create_webhook(alice, receiver.url(), ["task.completed", "task.created"])
+        task = await alice.post(
+            "/api/tasks",
+            json={"title": "Water plants", "due_at": "2030-01-06T09:00:00Z",
+                  "recurrence": "FREQ=WEEKLY"},
+        )  # fmt: skip
+        assert task.status_code == 201, task.text
+        await alice.post(f"/api/tasks/{task.json()['id']}/complete")
+        got = await events_of(receiver, 3)
+    assert [event["type"] for event in got] == ["task.created", "task.completed", "task.created"]
+    following = got[2]["data"]
+    assert following["id"] != task.json()["id"]
+    assert following["due_at"] == "2030-01-13T09:00:00Z"
+    assert following["is_completed"] is False
+
+
+async def test_deleting_a_task_announces_its_subtasks_deleted_too(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    async with hook_client() as alice:
+        await create_webhook(alice, receiver.url(), ["task.deleted"])
+        parent = (await alice.post("/api/tasks", json={"title": "Party"})).json()
+        child = await alice.post("/api/tasks", json={"title": "Cake", "parent_id": parent["id"]})
+        assert child.status_code == 201, child.text
+        assert (await alice.delete(f"/api/tasks/{parent['id']}")).status_code == 204
+        got = await events_of(receiver, 2)
+    assert {event["data"]["id"] for event in got} == {parent["id"], child.json()["id"]}
+    assert {event["type"] for event in got} == {"task.deleted"}

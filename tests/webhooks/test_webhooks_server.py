@@ -8,9 +8,13 @@ import uuid
 from pathlib import Path
 
 import httpx
+import httpx2
+from mcp.client.client import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.helpers_server import clean_env, cli_token, free_port, running_server, start_server
 from tests.support import TEST_SECRET
+from tests.test_mcp_server import structured
 from tests.webhooks.receiver import Answer, receiving
 
 WAIT_SECONDS = 30.0
@@ -110,3 +114,36 @@ def test_two_processes_deliver_each_event_to_each_webhook_once(
         ids = [request.headers["webhook-id"] for request in receiver.requests(path)]
         assert len(ids) == count
         assert len(set(ids)) == count
+
+
+async def test_mcp_tools_emit_the_events_rest_does(
+    server_database_url: str, tmp_path: Path
+) -> None:
+    env = _env(server_database_url)
+    token = cli_token(env, tmp_path, str(uuid.uuid4()))
+    headers = {"Authorization": f"Bearer {token}"}
+    with (
+        receiving() as receiver,
+        running_server(tmp_path, env, tmp_path / "server.log") as server,
+    ):
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as rest:
+            hook = await rest.post("/api/webhooks", json={"url": receiver.url(), "events": ["*"]})
+            assert hook.status_code == 201, hook.text
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client,
+        ):
+            task = structured(await client.call_tool("create_task", {"title": "By a tool"}))
+            structured(await client.call_tool("complete_task", {"task_id": task["id"]}))
+            await client.call_tool("delete_task", {"task_id": task["id"]})
+        _wait(lambda: len(receiver.requests()) >= 3, "three events")
+    events = sorted(
+        (request.verified(hook.json()["secret"]) for request in receiver.requests()),
+        key=lambda event: event["created_at"],
+    )
+    assert [event["type"] for event in events] == [
+        "task.created",
+        "task.completed",
+        "task.deleted",
+    ]
+    assert events[0]["data"]["id"] == task["id"]

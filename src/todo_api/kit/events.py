@@ -22,6 +22,7 @@ someone watches.
 any other event, with `{"task", "reminder"}` as data.
 """
 
+import asyncio
 import enum
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +42,7 @@ from todo_api.tables.webhooks import webhook_deliveries, webhooks
 # The job that sends deliveries (todo_api.webhooks.scheduled): woken when some are written.
 DELIVERY_JOB = "webhooks.deliver"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+WAKE_AFTER_SECONDS = 0.05
 
 
 class EventType(enum.StrEnum):
@@ -194,9 +196,9 @@ async def record(
             "now": now,
         }
         await conn.execute(_INSERT, params)
-    # The deliverer of this process looks soon; before the commit it may find nothing yet,
-    # and its polling finds the rows then.
-    jobs.wake(DELIVERY_JOB)
+    # The deliverer of this process looks in a moment, once the transaction has most likely
+    # committed (should it find nothing yet, its polling finds the rows).
+    asyncio.get_running_loop().call_later(WAKE_AFTER_SECONDS, jobs.wake, DELIVERY_JOB)
     return ids
 
 

@@ -400,7 +400,7 @@ async def _complete(
         if task is not None and following is not None:
             due_at, rule = following
             content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
-            await insert_last(
+            following_task = await insert_last(
                 conn,
                 {
                     **content,
@@ -416,10 +416,8 @@ async def _complete(
                     "updated_at": now,
                 },
             )
-            following_task = await ROWS.find(conn, user_id, values["next_occurrence_id"])
-            if following_task is not None:
-                watchers = await events.watchers_of_task(conn, following_task["id"])
-                await _announce(conn, EventType.task_created, user_id, following_task, watchers)
+            watchers = await events.watchers_of_task(conn, following_task["id"])
+            await _announce(conn, EventType.task_created, user_id, following_task, watchers)
         if task is not None and task["parent_id"] is None:
             params = {"task_id": task_id, "user_id": task["user_id"]}
             for subtask in await conn.execute(OPEN_RECURRING_SUBTASKS, params):

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, exists, select, update
 from standardwebhooks.webhooks import Webhook
 
 from todo_api.config import Settings
@@ -204,6 +204,10 @@ async def deliver_due(db: Database, settings: Settings) -> int:
     due = (webhook_deliveries.c.next_attempt_at <= now) & webhook_deliveries.c.webhook_id.in_(
         _ACTIVE_WEBHOOKS
     )
+    # A read first: an idle poll takes no lock (SQLite's claim begins a write transaction).
+    async with db.connection() as conn:
+        if not (await conn.execute(select(exists().where(due)))).scalar():
+            return 0
     taken = await claim(
         db,
         webhook_deliveries,

@@ -15,7 +15,9 @@ from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, error_responses
-from todo_api.kit.http import documented, json_response, read_json
+from todo_api.kit.events import EventType
+from todo_api.kit.http import documented, header_parameter, json_response, read_json
+from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.webhooks import service, targets
 from todo_api.webhooks.dependencies import (
     DeliveryIdPath,
@@ -25,6 +27,7 @@ from todo_api.webhooks.dependencies import (
 )
 from todo_api.webhooks.schemas import (
     DeliveryRead,
+    Event,
     WebhookCreate,
     WebhookRead,
     WebhookUpdate,
@@ -232,3 +235,34 @@ async def retry_delivery(
     async with call.connection() as conn:
         row = await service.retry(conn, call.user_id, webhook_uuid, delivery_uuid)
     return json_response(delivery_body(row), status.HTTP_202_ACCEPTED)
+
+
+# What a webhook receives, for the OpenAPI document's `webhooks`: one entry per event type.
+events_documented = APIRouter(tags=["webhooks"])
+SIGNATURE_HEADERS = [
+    header_parameter("webhook-id", "The event's id (the same on every attempt)", UUID_EXAMPLE),
+    header_parameter("webhook-timestamp", "This attempt's time, in Unix seconds", "1795458600"),
+    header_parameter(
+        "webhook-signature",
+        "`v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with the "
+        "secret's bytes (Standard Webhooks); for 24 h after a rotation, two, space-separated",
+        "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+    ),
+]
+
+
+def _document_event(kind: str) -> None:
+    async def receive(request: Request) -> Response:  # never served: documentation only
+        raise NotImplementedError
+
+    receive.__name__ = f"on_{kind.replace('.', '_')}"
+    events_documented.post(
+        kind,
+        summary=f"`{kind}`, POSTed to your webhook's URL",
+        responses={200: {"description": "Any 2xx within the timeout: delivered"}},
+        openapi_extra=documented(body=Event, headers=SIGNATURE_HEADERS),
+    )(receive)
+
+
+for _kind in EventType:
+    _document_event(_kind)
