@@ -251,6 +251,16 @@ def _logging_srcfile() -> None:
     assert "_srcfile" in inspect.getsource(logging.Logger._log)
 
 
+def _httpx_transport_pool() -> None:
+    import httpcore
+
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    assert isinstance(transport._pool, httpcore.AsyncConnectionPool)
+    assert "self._pool.handle_async_request" in inspect.getsource(
+        httpx.AsyncHTTPTransport.handle_async_request
+    )
+
+
 USES = [
     PrivateUse(
         "SQLAlchemy",
@@ -351,6 +361,12 @@ USES = [
         _offline_assets,
     ),
     PrivateUse("python", "logging._srcfile", "src/todo_api/process/logs.py", _logging_srcfile),
+    PrivateUse(
+        "httpx",
+        "AsyncHTTPTransport._pool (the httpcore pool its requests go through)",
+        "src/todo_api/webhooks/targets.py",
+        _httpx_transport_pool,
+    ),
 ]
 
 

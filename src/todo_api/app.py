@@ -49,6 +49,9 @@ from todo_api.tasks import scheduled as tasks_scheduled
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
+from todo_api.webhooks import scheduled as webhooks_scheduled
+from todo_api.webhooks.router import events_documented
+from todo_api.webhooks.router import router as webhooks_router
 
 # Headers a browser client may read from a cross-origin response.
 EXPOSED_HEADERS = [
@@ -68,6 +71,7 @@ SCHEDULED_JOBS = [
     *tasks_scheduled.schedule.jobs,
     *lists_scheduled.schedule.jobs,
     *live_scheduled.schedule.jobs,
+    *webhooks_scheduled.schedule.jobs,
 ]
 
 
@@ -169,6 +173,8 @@ def create_app(
     app.include_router(lists_router)
     app.include_router(sharing_router)
     app.include_router(live_router)
+    app.include_router(webhooks_router)
+    app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
     app.include_router(auth_router)
@@ -216,6 +222,7 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             version=app.version,
             description=app.description,
             routes=app.routes,
+            webhooks=app.webhooks.routes,
         )
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in DOCUMENTED_MODELS:  # bodies the routes read themselves

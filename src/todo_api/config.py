@@ -20,6 +20,9 @@ MIN_SECRET_BYTES = 32
 DEVELOPMENT_ORIGIN = "http://127.0.0.1:3000"
 SECRET_FILE_NAME = "jwt_secret"
 SQLITE_FILE_NAME = "todo.db"
+# Bounds of WEBHOOK_RETRY_SCHEDULE: a week per delay, twenty retries.
+MAX_RETRY_DELAY_SECONDS = 7 * 86400
+MAX_RETRIES = 20
 
 # libpq options that people paste in URLs and asyncpg does not take as keywords.
 _LIBPQ_ONLY_PARAMS = {
@@ -98,6 +101,25 @@ class Settings(BaseSettings):
     # 429), and the seconds between two `: keep-alive` comments on an idle stream.
     event_streams_per_user: int = Field(default=10, ge=1, le=1000)
     event_keepalive_seconds: float = Field(default=15, gt=0, le=300)
+    # Webhooks (todo_api.webhooks): an attempt's time limit; the delays before each retry,
+    # counted from the end of the failed attempt (comma-separated seconds: a delivery makes at
+    # most 1 + len attempts, then is `failed`); failed deliveries in a row that disable a
+    # webhook; whether a URL may point at a loopback, private or otherwise non-global address
+    # (development, tests, a private network); how often each process looks for due
+    # deliveries when nothing woke it; and how long ended deliveries are kept.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=50)
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = (
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+    )
+    webhook_disable_after: int = Field(default=10, ge=1, le=1000)
+    webhook_allow_private_urls: bool = False
+    webhook_poll_seconds: float = Field(default=1, gt=0, le=60)
+    webhook_retention_days: int = Field(default=30, ge=1, le=3650)
     # How often expired idempotency keys and old tombstones are removed (by one worker of
     # every instance: see todo_api.kit.jobs).
     maintenance_interval_seconds: int = Field(default=600, ge=1)
@@ -173,6 +195,33 @@ class Settings(BaseSettings):
                     f"TRUSTED_PROXIES: {proxy!r} is not an IP address or network (CIDR)"
                 ) from None
         return proxies
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",")]
+            if items == [""]:
+                return ()
+            try:
+                return tuple(float(item) for item in items)
+            except ValueError:
+                raise ValueError(
+                    "WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas (e.g. 5,300,1800)"
+                ) from None
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _sensible_delays(cls, delays: tuple[float, ...]) -> tuple[float, ...]:
+        if len(delays) > MAX_RETRIES:
+            raise ValueError(f"WEBHOOK_RETRY_SCHEDULE has at most {MAX_RETRIES} delays")
+        for delay in delays:
+            if not 0 <= delay <= MAX_RETRY_DELAY_SECONDS:  # NaN fails too
+                raise ValueError(
+                    f"WEBHOOK_RETRY_SCHEDULE delays are seconds from 0 to {MAX_RETRY_DELAY_SECONDS}"
+                )
+        return delays
 
     @field_validator("public_url")
     @classmethod

@@ -20,11 +20,17 @@ cancels. Each job turns on its own interval, and on every turn:
 - its last success and failure count, read from `job_runs` (the same for every worker), are
   kept for /metrics.
 
+A job that works through a queue (webhook deliveries) can be woken before its interval is over:
+`wake(name)` starts its next turn at once in every runner of this process (whoever wrote the
+rows); other processes find them on their next turn. Such a job's turn may last `limit`
+seconds rather than its interval (a short poll, a longer turn).
+
 A library scheduler (APScheduler and the like) runs jobs per process; what a service with
 several workers and instances needs here is the claim in its own database.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -54,6 +60,8 @@ class Job:
     every: Callable[[Settings], float]
     # Once across every worker and instance (True), or in every process (False).
     singleton: bool = True
+    # Seconds a turn of a job that is not a singleton may last (default: its interval).
+    limit: Callable[[Settings], float] | None = None
 
 
 class Schedule:
@@ -63,13 +71,29 @@ class Schedule:
         self.jobs: list[Job] = []
 
     def job(
-        self, name: str, *, every: Callable[[Settings], float], singleton: bool = True
+        self,
+        name: str,
+        *,
+        every: Callable[[Settings], float],
+        singleton: bool = True,
+        limit: Callable[[Settings], float] | None = None,
     ) -> Callable[[JobFunction], JobFunction]:
         def declare(function: JobFunction) -> JobFunction:
-            self.jobs.append(Job(name, function, every, singleton))
+            self.jobs.append(Job(name, function, every, singleton, limit))
             return function
 
         return declare
+
+
+# Per job name, how to start the next turn at once in each runner of this process.
+_WAKERS: dict[str, set[Callable[[], None]]] = {}
+
+
+def wake(name: str) -> None:
+    """Start the next turn of the job `name` now, in every runner of this process that runs
+    it (nothing when none does)."""
+    for waker in _WAKERS.get(name, ()):
+        waker()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +138,17 @@ class JobRunner:
                 group.create_task(self._every_interval(job), name=f"job {job.name}")
 
     async def _every_interval(self, job: Job) -> None:
-        while True:
-            await self.turn(job)
-            await asyncio.sleep(self._intervals[job.name].total_seconds())
+        woken = asyncio.Event()
+        wakers = _WAKERS.setdefault(job.name, set())
+        wakers.add(woken.set)
+        try:
+            while True:
+                woken.clear()
+                await self.turn(job)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), self._intervals[job.name].total_seconds())
+        finally:
+            wakers.discard(woken.set)
 
     async def turn(self, job: Job) -> None:
         """Claim `job` (a singleton), run it and record how it went. Raises nothing but
@@ -134,7 +166,9 @@ class JobRunner:
                     return
                 ends = taken.until
             else:
-                ends = utcnow() + interval
+                ends = utcnow() + timedelta(
+                    seconds=job.limit(self._settings) if job.limit else interval.total_seconds()
+                )
         except Exception as exc:
             self._log_failure(job, "could not be claimed", exc)
             return

@@ -6,6 +6,10 @@ that the (list_id, is_completed) index answers), never in a query per list. Dele
 is one DELETE: the database deletes its tasks (foreign key, ON DELETE CASCADE) and leaves a
 tombstone for each of them and for the list (triggers), all in one transaction.
 Every function returns rows of one shape, `ListRow`.
+
+Each change records its event for webhooks in its own transaction (`todo_api.kit.events`); a
+list nobody with a webhook can see costs one indexed read more and nothing else. A list's
+events carry it as the API shows it to whoever changed it (their `role`).
 """
 
 import contextlib
@@ -17,14 +21,15 @@ from typing import Any, cast
 from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 
 from todo_api.db import Connection, IntegrityViolation, Query
-from todo_api.kit import access, ordering
+from todo_api.kit import access, events, ordering
 from todo_api.kit.access import Role
 from todo_api.kit.errors import InvalidField
+from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.rows import VersionedRows
 from todo_api.kit.versions import Versions, versions_params
 from todo_api.lists.errors import ListForbidden, ListNameTaken, ListNotFound, ListStaleVersion
-from todo_api.lists.schemas import ListCreate, ListUpdate
+from todo_api.lists.schemas import ListCreate, ListUpdate, list_body
 from todo_api.tables import keys
 from todo_api.tables.lists import SERVED, ListRow, list_members, lists
 from todo_api.tables.tasks import tasks
@@ -55,6 +60,8 @@ LOCK_TASKS = Query(
     .order_by(tasks.c.parent_id.is_not(None), tasks.c.id)
     .with_for_update()
 )
+# The tasks a list holds: deleting it deletes them, each a `task.deleted` of its own.
+TASK_IDS = Query(select(tasks.c.id).where(tasks.c.list_id == bindparam("list_id")))
 NAME_TAKEN = Query(
     select(
         exists().where(
@@ -123,22 +130,36 @@ async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) ->
         "color": data.color,
         "now": now,
     }
-    async with conn.transaction(), _unique_name(conn, user_id, row["name_key"]):
-        await conn.execute(INSERT, row)
-        position = await join(conn, user_id, row["list_id"], Role.owner, now)
+    async with conn.transaction():
+        async with _unique_name(conn, user_id, row["name_key"]):
+            await conn.execute(INSERT, row)
+            position = await join(conn, user_id, row["list_id"], Role.owner, now)
+        created = _created(row, position)
+        watchers = await events.watchers_of_user(conn, user_id)
+        await events.record(
+            conn,
+            EventType.list_created,
+            actor_id=user_id,
+            data=lambda: list_body(created),
+            watchers=watchers,
+        )
+    return created
+
+
+def _created(row: dict[str, Any], position: int) -> ListRow:
     return cast(
         ListRow,
         {
             "id": row["list_id"],
-            "user_id": user_id,
-            "name": data.name,
+            "user_id": row["user_id"],
+            "name": row["name"],
             "name_key": row["name_key"],
-            "color": data.color,
+            "color": row["color"],
             "version": 1,
             "change_txid": 0,
             "change_seq": 0,
-            "created_at": now,
-            "updated_at": now,
+            "created_at": row["now"],
+            "updated_at": row["now"],
             "position": position,
             "role": Role.owner,
             "member_count": 1,
@@ -167,8 +188,21 @@ async def update_list(
     key = keys.name_key(values["name"]) if "name" in values else None
     if key is not None:
         values["name_key"] = key
-    async with _unique_name(conn, user_id, key):
-        return _found(await ROWS.update(conn, user_id, list_id, values, if_match))
+    watchers = await events.watchers_of_list(conn, list_id)
+    if not watchers:
+        async with _unique_name(conn, user_id, key):
+            return _found(await ROWS.update(conn, user_id, list_id, values, if_match))
+    async with conn.transaction():
+        async with _unique_name(conn, user_id, key):
+            changed = _found(await ROWS.update(conn, user_id, list_id, values, if_match))
+        await events.record(
+            conn,
+            EventType.list_updated,
+            actor_id=user_id,
+            data=lambda: list_body(changed),
+            watchers=watchers,
+        )
+        return changed
 
 
 async def delete_list(
@@ -186,8 +220,16 @@ async def delete_list(
         await ordering.serialise(conn, user_id)
         if conn.name == "postgresql":  # SQLite's write transactions take turns
             await conn.execute(LOCK_TASKS, params)
+        watchers = await events.watchers_of_list(conn, list_id)
+        held = (await conn.execute(TASK_IDS, {"list_id": list_id})).rows if watchers else []
         if not await ROWS.delete(conn, user_id, list_id, if_match, params=params):
             raise ListNotFound
+        gone = [(EventType.list_deleted, list_id)]
+        gone += [(EventType.task_deleted, row["id"]) for row in held]
+        for kind, row_id in gone:
+            await events.record(
+                conn, kind, actor_id=user_id, data={"id": row_id}, watchers=watchers
+            )
 
 
 async def move_list(

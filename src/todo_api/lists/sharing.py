@@ -39,8 +39,9 @@ from sqlalchemy import (
 
 from todo_api.db import Connection, IntegrityViolation, Query, Row
 from todo_api.db.types import UTCDateTime
-from todo_api.kit import access, ordering
+from todo_api.kit import access, events, ordering
 from todo_api.kit.access import Role
+from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import service
 from todo_api.lists.errors import (
@@ -159,7 +160,7 @@ CHANGE_ROLE = Query(
     )
     .values(role=bindparam("role"))
 )
-REMOVE = Query(delete(list_members).where(*_removable()))
+REMOVE = Query(delete(list_members).where(*_removable()).returning(list_members.c.role))
 # The tasks a removal unassigns, locked in the order deleting the list locks them.
 _ASSIGNED = and_(
     tasks.c.list_id == bindparam("list_id"), tasks.c.assignee_id == bindparam("member_id")
@@ -267,7 +268,26 @@ async def accept(conn: Connection, user_id: uuid.UUID, token: str) -> ListRow:
             pass  # a member already: nothing changes (or the list just went: not found below)
         else:
             await _touch(conn, user_id, list_id, now)
+            await _announce_member(
+                conn, EventType.list_member_added, user_id, list_id, user_id, invitation.role
+            )
         return await service.get_list(conn, user_id, list_id)
+
+
+async def _announce_member(
+    conn: Connection,
+    kind: EventType,
+    actor_id: uuid.UUID,
+    list_id: uuid.UUID,
+    member_id: uuid.UUID,
+    role: str,
+    watchers: list[Watcher] | None = None,
+) -> None:
+    """A member event for the list's members (by default, as they are now)."""
+    if watchers is None:
+        watchers = await events.watchers_of_list(conn, list_id)
+    data = {"list_id": list_id, "user_id": member_id, "role": role}
+    await events.record(conn, kind, actor_id=actor_id, data=data, watchers=watchers)
 
 
 # --- members --------------------------------------------------------------------------------
@@ -305,7 +325,18 @@ async def remove(
         if conn.name == "postgresql":  # SQLite's write transactions take turns
             await conn.execute(LOCK_ASSIGNED, params)
         await _touch(conn, user_id, list_id, now)
-        if not (await conn.execute(REMOVE, params)).rowcount:
+        watchers = await events.watchers_of_list(conn, list_id)  # the member leaving included
+        removed = (await conn.execute(REMOVE, params)).first()
+        if removed is None:
             await _explain(conn, user_id, list_id, "remove other members")
             raise OwnerStays if member_id == user_id else MemberNotFound
         await conn.execute(UNASSIGN, params)
+        await _announce_member(
+            conn,
+            EventType.list_member_removed,
+            user_id,
+            list_id,
+            member_id,
+            removed["role"],
+            watchers,
+        )

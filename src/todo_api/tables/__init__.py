@@ -22,6 +22,7 @@ from todo_api.tables.tasks import (
     TaskTombstone,
 )
 from todo_api.tables.users import RefreshToken, User
+from todo_api.tables.webhooks import Webhook, WebhookDelivery
 
 metadata = SQLModel.metadata
 
@@ -57,6 +58,8 @@ __all__ = [
     "TaskList",
     "TaskTombstone",
     "User",
+    "Webhook",
+    "WebhookDelivery",
     "include_in_comparison",
     "metadata",
 ]

@@ -6,6 +6,9 @@ call binds its values. Writes that name versions (If-Match) carry them in the st
 WHERE clause, so a stale write fails atomically. Completing a recurring task creates its next
 occurrence in the same transaction, under a row lock, so that happens exactly once however the
 completion is raced. Every function returns rows of one shape, `TaskRow`.
+
+Each change records its event for webhooks in its own transaction (`todo_api.kit.events`):
+the watchers of the task are read first, and a change nobody watches stays as it was.
 """
 
 import uuid
@@ -14,12 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from todo_api.db import Connection
-from todo_api.kit import access, ordering
+from sqlalchemy import bindparam, select
+
+from todo_api.db import Connection, Query
+from todo_api.kit import access, events, ordering
 from todo_api.kit.errors import InvalidField
+from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions
-from todo_api.tables.tasks import TaskRow
+from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks import listing, recurrence
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import CursorCodec, ListQuery
@@ -34,7 +40,7 @@ from todo_api.tasks.placement import (
     valid_parent,
 )
 from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
-from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
+from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values, task_body
 
 # A recurring task needs a due date: a write touching either is checked afterwards.
 RULE_FIELDS = frozenset({"recurrence", "due_at"})
@@ -56,6 +62,36 @@ LIFECYCLE_COLUMNS = frozenset(
         "updated_at",
     }
 )
+# A task's subtasks: deleting it deletes them (foreign key), each a `task.deleted` of its own.
+SUBTASK_IDS = Query(select(tasks.c.id).where(tasks.c.parent_id == bindparam("task_id")))
+
+
+async def _announce(
+    conn: Connection,
+    kind: EventType,
+    actor_id: uuid.UUID,
+    task: TaskRow,
+    watchers: list[Watcher],
+) -> None:
+    """The task's event for its watchers, as the API shows the task."""
+    await events.record(
+        conn, kind, actor_id=actor_id, data=lambda: task_body(task), watchers=watchers
+    )
+
+
+def _change_kind(was_completed: bool | None, task: TaskRow) -> EventType:
+    """The most specific event of a change: completing, reopening, or any other."""
+    if was_completed is False and task["is_completed"]:
+        return EventType.task_completed
+    if was_completed is True and not task["is_completed"]:
+        return EventType.task_reopened
+    return EventType.task_updated
+
+
+async def _was_completed(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> bool | None:
+    """Whether the task is completed before a write (None: the caller cannot see it)."""
+    before = await ROWS.find(conn, user_id, task_id)
+    return None if before is None else bool(before["is_completed"])
 
 
 def _needs_due_at() -> InvalidField:
@@ -150,7 +186,13 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     }
     if data.list_id is None and data.parent_id is None:
         await _check_assignee(conn, row)
-        return await insert_last(conn, row)
+        watchers = await events.watchers_of_user(conn, user_id)
+        if not watchers:
+            return await insert_last(conn, row)
+        async with conn.transaction():
+            task = await insert_last(conn, row)
+            await _announce(conn, EventType.task_created, user_id, task, watchers)
+            return task
     async with conn.transaction():
         # In the reordering turn, as list deletions and moves are: the list and the parent
         # stay as they were checked until the task is in.
@@ -163,7 +205,10 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
         else:
             row["user_id"] = await owner_of(conn, user_id, data.list_id)
         await _check_assignee(conn, row)
-        return await insert_last(conn, row)
+        task = await insert_last(conn, row)
+        watchers = await events.watchers_of_placement(conn, task["user_id"], task["list_id"])
+        await _announce(conn, EventType.task_created, user_id, task, watchers)
+        return task
 
 
 async def _check_assignee(conn: Connection, task: Mapping[str, Any]) -> None:
@@ -194,9 +239,13 @@ async def update_task(
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
     assigning = values.get("assignee_id") is not None
     checked = placement or assigning or RULE_FIELDS & values.keys()
-    if not checked and data.is_completed is not True:
+    watchers = await events.watchers_of_task(conn, task_id)
+    if not checked and data.is_completed is not True and not watchers:
         return found(await _update(conn, user_id, task_id, values, if_match))
     async with conn.transaction():  # several statements, or a check that may undo it
+        was_completed = None
+        if watchers and data.is_completed is not None:
+            was_completed = await _was_completed(conn, user_id, task_id)
         rule = values.get("recurrence")
         rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
         before = None
@@ -216,6 +265,9 @@ async def update_task(
             _check_rule(task["recurrence"], task["due_at"], written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
+        if before is not None:  # moved: whoever sees it now hears of it too
+            watchers = events.merged(watchers, await events.watchers_of_task(conn, task_id))
+        await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
         return task
 
 
@@ -242,9 +294,12 @@ async def move_task(
     StaleVersion."""
     async with conn.transaction():
         task = await locked_for_move(conn, user_id, task_id, if_match)
+        watchers = await events.watchers_of_task(conn, task_id)
         values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
         await subtasks_follow(conn, task, moved)
+        watchers = events.merged(watchers, await events.watchers_of_task(conn, task_id))
+        await _announce(conn, EventType.task_updated, user_id, moved, watchers)
         return moved
 
 
@@ -256,8 +311,22 @@ async def set_completed(
     completed: bool,
     if_match: Versions = None,
 ) -> TaskRow:
-    """Complete or reopen; idempotent: a task already in that state is left untouched.
-    Raises TaskNotFound or StaleVersion."""
+    """Complete or reopen; idempotent: a task already in that state is left untouched (and
+    no event says otherwise). Raises TaskNotFound or StaleVersion."""
+    watchers = await events.watchers_of_task(conn, task_id)
+    if not watchers:
+        return await _set_completed(conn, user_id, task_id, completed, if_match)
+    async with conn.transaction():
+        was_completed = await _was_completed(conn, user_id, task_id)
+        task = await _set_completed(conn, user_id, task_id, completed, if_match)
+        if was_completed is not None and was_completed != completed:
+            await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
+        return task
+
+
+async def _set_completed(
+    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, completed: bool, if_match: Versions
+) -> TaskRow:
     if completed:
         return found(await _complete(conn, user_id, task_id, if_match))
     reopened = await _update(
@@ -331,7 +400,7 @@ async def _complete(
         if task is not None and following is not None:
             due_at, rule = following
             content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
-            await insert_last(
+            following_task = await insert_last(
                 conn,
                 {
                     **content,
@@ -347,6 +416,8 @@ async def _complete(
                     "updated_at": now,
                 },
             )
+            watchers = await events.watchers_of_task(conn, following_task["id"])
+            await _announce(conn, EventType.task_created, user_id, following_task, watchers)
         if task is not None and task["parent_id"] is None:
             params = {"task_id": task_id, "user_id": task["user_id"]}
             for subtask in await conn.execute(OPEN_RECURRING_SUBTASKS, params):
@@ -365,8 +436,19 @@ async def delete_task(
     conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
 ) -> None:
     """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion."""
-    if not await ROWS.delete(conn, user_id, task_id, if_match):
-        raise TaskNotFound
+    watchers = await events.watchers_of_task(conn, task_id)
+    if not watchers:
+        if not await ROWS.delete(conn, user_id, task_id, if_match):
+            raise TaskNotFound
+        return
+    async with conn.transaction():
+        subtasks = (await conn.execute(SUBTASK_IDS, {"task_id": task_id})).rows
+        if not await ROWS.delete(conn, user_id, task_id, if_match):
+            raise TaskNotFound  # undoes the transaction
+        for gone in [task_id, *(row["id"] for row in subtasks)]:
+            await events.record(
+                conn, EventType.task_deleted, actor_id=user_id, data={"id": gone}, watchers=watchers
+            )
 
 
 async def _update(

@@ -1,0 +1,213 @@
+"""Events for webhooks, written in the change's own transaction (the outbox).
+
+A domain that changes something calls, in the transaction of the change:
+
+    watchers = await events.watchers_of_task(conn, task_id)   # whose webhooks may hear of it
+    ...the change...
+    await events.record(conn, EventType.task_updated, actor_id=..., data=..., watchers=watchers)
+
+`record` writes one row of `webhook_deliveries` per active webhook, among `watchers`, that
+wants that type, with the event's JSON as it will be sent; the deliverer
+(todo_api.webhooks.delivery) sends it once the transaction has committed, in whichever process
+gets to it first, and a process killed right after the commit loses nothing.
+
+Whose webhooks: those of every user who can see the row (todo_api.kit.access): a task's owner
+and the members of its list; a list's members. The watchers are read first, in one indexed
+statement; a change nobody watches (the common case: no webhook in its audience) writes
+nothing more and builds no JSON, so the change may stay the single statement it was, and only
+a watched change becomes a transaction of several. `data` may be a callable, called only when
+someone watches.
+
+`reminder.fired` has its bit and its type already: the reminders' service records it here like
+any other event, with `{"task", "reminder"}` as data.
+"""
+
+import asyncio
+import enum
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, union_all
+
+from todo_api.db import Connection, Query
+from todo_api.kit import jobs
+from todo_api.kit.http import json_bytes
+from todo_api.kit.ids import new_id, utcnow
+from todo_api.tables.lists import list_members
+from todo_api.tables.tasks import tasks
+from todo_api.tables.webhooks import webhook_deliveries, webhooks
+
+# The job that sends deliveries (todo_api.webhooks.scheduled): woken when some are written.
+DELIVERY_JOB = "webhooks.deliver"
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+WAKE_AFTER_SECONDS = 0.05
+
+
+class EventType(enum.StrEnum):
+    # The order gives each type its bit in `webhooks.event_mask`: append, never reorder.
+    task_created = "task.created"
+    task_updated = "task.updated"
+    task_completed = "task.completed"
+    task_reopened = "task.reopened"
+    task_deleted = "task.deleted"
+    list_created = "list.created"
+    list_updated = "list.updated"
+    list_deleted = "list.deleted"
+    list_member_added = "list.member_added"
+    list_member_removed = "list.member_removed"
+    reminder_fired = "reminder.fired"
+    ping = "ping"
+
+
+BITS = {kind: 1 << index for index, kind in enumerate(EventType)}
+# What a webhook may subscribe to: every type but `ping`, which reaches a webhook only when its
+# owner asks (whatever its events).
+SUBSCRIBABLE = tuple(kind for kind in EventType if kind is not EventType.ping)
+EVERYTHING = "*"
+# `["*"]`: every type, those added later included (every bit but ping's).
+ALL_BITS = (1 << 30) - 1 & ~BITS[EventType.ping]
+
+
+def mask_of(types: Sequence[str]) -> int:
+    """The bits of a webhook's `events` (types already checked, or `["*"]`)."""
+    if EVERYTHING in types:
+        return ALL_BITS
+    mask = 0
+    for kind in types:
+        mask |= BITS[EventType(kind)]
+    return mask
+
+
+@dataclass(frozen=True, slots=True)
+class Watcher:
+    """An active webhook that may hear of a change, and the bits of the types it wants."""
+
+    webhook_id: uuid.UUID
+    mask: int
+
+
+_WATCHER = (webhooks.c.id, webhooks.c.event_mask)
+_ACTIVE = webhooks.c.active.is_(True)
+_MEMBERS = select(list_members.c.user_id).where(list_members.c.list_id == bindparam("list_id"))
+# The webhooks of whoever sees a task: its owner (the inbox's user, or the list's owner) and
+# its list's members. Two indexed look-ups, no OR: each side finds its users by key.
+_TASK_AUDIENCE = union_all(
+    select(tasks.c.user_id).where(tasks.c.id == bindparam("task_id")),
+    select(list_members.c.user_id)
+    .join(tasks, tasks.c.list_id == list_members.c.list_id)
+    .where(tasks.c.id == bindparam("task_id")),
+)
+_OF_USER = Query(select(*_WATCHER).where(webhooks.c.user_id == bindparam("user_id"), _ACTIVE))
+_OF_LIST = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_MEMBERS), _ACTIVE))
+_OF_TASK = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_TASK_AUDIENCE), _ACTIVE))
+
+_INSERT = Query(
+    insert(webhook_deliveries).values(
+        id=bindparam("id"),
+        webhook_id=bindparam("webhook_id"),
+        event_id=bindparam("event_id"),
+        event_type=bindparam("event_type"),
+        payload=bindparam("payload"),
+        status=PENDING,
+        attempts=0,
+        manual=False,
+        next_attempt_at=bindparam("now"),
+        created_at=bindparam("now"),
+    )
+)
+
+
+def _watchers(rows: Sequence[Mapping[str, Any]]) -> list[Watcher]:
+    return [Watcher(row["id"], row["event_mask"]) for row in rows]
+
+
+async def watchers_of_user(conn: Connection, user_id: uuid.UUID) -> list[Watcher]:
+    """The user's own active webhooks (what only they see: their inbox, a list just made)."""
+    return _watchers((await conn.execute(_OF_USER, {"user_id": user_id})).rows)
+
+
+async def watchers_of_list(conn: Connection, list_id: uuid.UUID | None) -> list[Watcher]:
+    """The active webhooks of the list's members, its owner included."""
+    if list_id is None:
+        return []
+    return _watchers((await conn.execute(_OF_LIST, {"list_id": list_id})).rows)
+
+
+async def watchers_of_task(conn: Connection, task_id: uuid.UUID) -> list[Watcher]:
+    """The active webhooks of whoever sees the task as it is now (none when there is no such
+    task: the write that follows will say so)."""
+    return _watchers((await conn.execute(_OF_TASK, {"task_id": task_id})).rows)
+
+
+async def watchers_of_placement(
+    conn: Connection, owner_id: uuid.UUID, list_id: uuid.UUID | None
+) -> list[Watcher]:
+    """The active webhooks of whoever sees a task of `owner_id` in `list_id` (None: the
+    inbox)."""
+    if list_id is None:
+        return await watchers_of_user(conn, owner_id)
+    return await watchers_of_list(conn, list_id)
+
+
+def merged(*groups: Sequence[Watcher]) -> list[Watcher]:
+    """The watchers of several audiences, each once (a move: those before and after it)."""
+    return list({watcher.webhook_id: watcher for group in groups for watcher in group}.values())
+
+
+Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+
+
+async def record(
+    conn: Connection,
+    kind: EventType,
+    *,
+    actor_id: uuid.UUID | None,
+    data: Data,
+    watchers: Sequence[Watcher],
+) -> list[uuid.UUID]:
+    """Write the event for each watcher that wants `kind` (in the caller's transaction);
+    returns the deliveries' ids. Nothing is written, nor `data` called, when none wants it."""
+    bit = BITS[kind]
+    targets = [watcher.webhook_id for watcher in watchers if watcher.mask & bit]
+    if not targets:
+        return []
+    now = utcnow()
+    event_id = new_id()
+    event = {
+        "id": event_id,
+        "type": str(kind),
+        "created_at": now,
+        "actor_id": actor_id,
+        "data": data() if callable(data) else data,
+    }
+    payload = json_bytes(event).decode()
+    ids = []
+    for webhook_id in dict.fromkeys(targets):
+        delivery_id = new_id()
+        ids.append(delivery_id)
+        params = {
+            "id": delivery_id,
+            "webhook_id": webhook_id,
+            "event_id": event_id,
+            "event_type": str(kind),
+            "payload": payload,
+            "now": now,
+        }
+        await conn.execute(_INSERT, params)
+    # The deliverer of this process looks in a moment, once the transaction has most likely
+    # committed (should it find nothing yet, its polling finds the rows).
+    asyncio.get_running_loop().call_later(WAKE_AFTER_SECONDS, jobs.wake, DELIVERY_JOB)
+    return ids
+
+
+async def record_ping(conn: Connection, webhook_id: uuid.UUID, actor_id: uuid.UUID) -> uuid.UUID:
+    """A `ping` for that webhook alone, whatever its events (active or not: a disabled one's
+    waits, as its other deliveries do, until it is enabled again)."""
+    watcher = Watcher(webhook_id, BITS[EventType.ping])
+    data = {"webhook_id": webhook_id}
+    (delivery_id,) = await record(
+        conn, EventType.ping, actor_id=actor_id, data=data, watchers=[watcher]
+    )
+    return delivery_id

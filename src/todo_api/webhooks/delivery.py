@@ -1,0 +1,267 @@
+"""Sending the due deliveries: each claimed by one worker of every process and instance
+(todo_api.kit.claims), signed per Standard Webhooks, its outcome written back by the claimant
+still holding it.
+
+An attempt is a POST of the event's JSON (as stored when the change committed) with
+`webhook-id` (the event's id), `webhook-timestamp` (this attempt's Unix seconds) and
+`webhook-signature` (the `standardwebhooks` library's `v1,<base64 HMAC-SHA256>`; for a day
+after a rotation, the new secret's and the old one's, space-separated). A 2xx within
+WEBHOOK_TIMEOUT_SECONDS succeeds; anything else (another status, a redirect, which is not
+followed, a timeout, a refused or forbidden connection) is tried again after the next delay of
+WEBHOOK_RETRY_SCHEDULE, counted from the end of the attempt; after the last one the delivery
+is `failed`, and a webhook with WEBHOOK_DISABLE_AFTER failed deliveries in a row (counted in
+one UPDATE, so workers racing add up) is disabled.
+
+The claim's lease (WEBHOOK_TIMEOUT_SECONDS + 10 s, at most 60 s) outlasts the turn that
+attempts it (cut at WEBHOOK_TIMEOUT_SECONDS + 5 s, see scheduled.py): a worker that dies
+mid-attempt holds the delivery until the lease runs out, and another worker then attempts it
+again (at least once, never two at a time).
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import bindparam, case, exists, select, update
+from standardwebhooks.webhooks import Webhook
+
+from todo_api.config import Settings
+from todo_api.db import Database, Query, Row
+from todo_api.kit import jobs
+from todo_api.kit.claims import Claim, claim, release
+from todo_api.kit.events import DELIVERY_JOB, FAILED, PENDING, SUCCEEDED
+from todo_api.kit.ids import utcnow
+from todo_api.tables.webhooks import ERROR_MAX_LENGTH, webhook_deliveries, webhooks
+from todo_api.webhooks.targets import GuardedTransport
+
+log = logging.getLogger("todo_api")
+
+# Beyond the attempt's timeout: the turn's own margin (TURN_MARGIN), and as much again.
+TURN_MARGIN_SECONDS = 5
+LEASE_MARGIN_SECONDS = 10
+MAX_LEASE_SECONDS = 60
+BATCH = 50
+# An answer is read up to this much, and this much of it is kept (in a failure's `error`).
+READ_BYTES = 64 * 1024
+KEPT_BYTES = 1024
+# For a day after a rotation, the replaced secret signs too.
+OLD_SECRET_SIGNS_FOR = timedelta(hours=24)
+USER_AGENT = "todo-api-webhooks"
+
+_ACTIVE_WEBHOOKS = select(webhooks.c.id).where(webhooks.c.active.is_(True))
+_TARGET_COLUMNS = (
+    webhooks.c.id,
+    webhooks.c.url,
+    webhooks.c.secret,
+    webhooks.c.previous_secret,
+    webhooks.c.rotated_at,
+)
+_SUCCEEDED = Query(
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("id"), webhooks.c.failures_in_row != 0)
+    .values(failures_in_row=0)
+)
+# One more delivery ended `failed`: counted, and the webhook disabled at the limit, in one
+# statement (every right-hand side reads the row as it was).
+_FAILED = Query(
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("id"))
+    .values(
+        failures_in_row=webhooks.c.failures_in_row + 1,
+        active=case(
+            (webhooks.c.failures_in_row + 1 >= bindparam("limit"), False),
+            else_=webhooks.c.active,
+        ),
+        disabled_reason=case(
+            (
+                (webhooks.c.failures_in_row + 1 >= bindparam("limit")) & webhooks.c.active,
+                bindparam("reason"),
+            ),
+            else_=webhooks.c.disabled_reason,
+        ),
+        updated_at=case(
+            (webhooks.c.failures_in_row + 1 >= bindparam("limit"), bindparam("now")),
+            else_=webhooks.c.updated_at,
+        ),
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    succeeded: bool
+    status: int | None
+    error: str | None
+    duration_ms: int
+    ended_at: datetime
+
+
+def signatures(
+    secret: str,
+    previous: str | None,
+    rotated_at: datetime | None,
+    event_id: str,
+    at: datetime,
+    body: str,
+) -> str:
+    """`webhook-signature`: the secret's, and for a day after a rotation the old one's too."""
+    signed = [Webhook(secret).sign(event_id, at, body)]
+    if previous and rotated_at is not None and at - rotated_at < OLD_SECRET_SIGNS_FOR:
+        signed.append(Webhook(previous).sign(event_id, at, body))
+    return " ".join(signed)
+
+
+def lease(settings: Settings) -> timedelta:
+    seconds = settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
+    return timedelta(seconds=min(seconds, MAX_LEASE_SECONDS))
+
+
+def _kept(answer: bytes) -> str:
+    return answer[:KEPT_BYTES].decode("utf-8", errors="replace")
+
+
+async def attempt(
+    client: httpx.AsyncClient,
+    target: Mapping[str, Any],
+    delivery: Mapping[str, Any],
+    seconds: float,
+) -> Outcome:
+    """One POST of the delivery to its webhook; never raises but cancellation."""
+    started = time.monotonic()
+    now = utcnow()
+    event_id = str(delivery["event_id"])
+    body = delivery["payload"]
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures(
+            target["secret"],
+            target["previous_secret"],
+            target["rotated_at"],
+            event_id,
+            now,
+            body,
+        ),
+    }
+    status: int | None = None
+    error: str | None
+    try:
+        async with asyncio.timeout(seconds):
+            async with client.stream(
+                "POST", target["url"], content=body.encode(), headers=headers
+            ) as response:
+                status = response.status_code
+                answer = bytearray()
+                async for chunk in response.aiter_raw():
+                    answer += chunk
+                    if len(answer) >= READ_BYTES:
+                        break
+        error = None if 200 <= status < 300 else f"HTTP {status}: {_kept(bytes(answer))}"
+    except TimeoutError:
+        error = f"timed out after {seconds:g} s"
+    except httpx.ConnectError as exc:
+        error = str(exc) or "could not connect"
+    except httpx.TransportError as exc:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except Exception as exc:  # a URL httpx refuses, say: the delivery fails, the job goes on
+        error = f"could not send: {type(exc).__name__}"
+        log.warning("webhook delivery %s: %s", delivery["id"], error)
+    ended = utcnow()
+    duration = round((time.monotonic() - started) * 1000)
+    return Outcome(error is None, status, error and error[:ERROR_MAX_LENGTH], duration, ended)
+
+
+def _result(delivery: Row, outcome: Outcome, schedule: tuple[float, ...]) -> dict[str, Any]:
+    """What the delivery becomes after this attempt."""
+    attempts = delivery["attempts"] + 1
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "response_status": outcome.status,
+        "error": outcome.error,
+        "duration_ms": outcome.duration_ms,
+        "manual": False,
+    }
+    if outcome.succeeded:
+        return {**values, "status": SUCCEEDED, "next_attempt_at": None}
+    if delivery["manual"] or attempts > len(schedule):
+        return {**values, "status": FAILED, "next_attempt_at": None}
+    delay = timedelta(seconds=schedule[attempts - 1])
+    return {**values, "status": PENDING, "next_attempt_at": outcome.ended_at + delay}
+
+
+async def deliver_due(db: Database, settings: Settings) -> int:
+    """Claim the due deliveries of active webhooks (a batch), attempt them at once, and write
+    each outcome; returns how many were attempted."""
+    now = utcnow()
+    due = (webhook_deliveries.c.next_attempt_at <= now) & webhook_deliveries.c.webhook_id.in_(
+        _ACTIVE_WEBHOOKS
+    )
+    # A read first: an idle poll takes no lock (SQLite's claim begins a write transaction).
+    async with db.connection() as conn:
+        if not (await conn.execute(select(exists().where(due)))).scalar():
+            return 0
+    taken = await claim(
+        db,
+        webhook_deliveries,
+        due=due,
+        lease=lease(settings),
+        limit=BATCH,
+        order_by=webhook_deliveries.c.next_attempt_at,
+    )
+    if not taken.rows:
+        return 0
+    if len(taken.rows) == BATCH:  # more may be due: another turn at once
+        jobs.wake(DELIVERY_JOB)
+    ids = list({row["webhook_id"] for row in taken.rows})
+    async with db.connection() as conn:
+        found = await conn.execute(select(*_TARGET_COLUMNS).where(webhooks.c.id.in_(ids)))
+    targets = {row["id"]: row for row in found}
+    timeout = settings.webhook_timeout_seconds
+    transport = GuardedTransport(allow_private=settings.webhook_allow_private_urls)
+    async with httpx.AsyncClient(
+        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+    ) as client:
+        await asyncio.gather(
+            *(
+                _deliver(db, settings, taken, client, targets.get(row["webhook_id"]), row)
+                for row in taken.rows
+            )
+        )
+    return len(taken.rows)
+
+
+async def _deliver(
+    db: Database,
+    settings: Settings,
+    taken: Claim,
+    client: httpx.AsyncClient,
+    target: Mapping[str, Any] | None,
+    delivery: Row,
+) -> None:
+    if target is None:  # the webhook was deleted meanwhile, and its deliveries with it
+        return
+    outcome = await attempt(client, target, delivery, settings.webhook_timeout_seconds)
+    values = _result(delivery, outcome, settings.webhook_retry_schedule)
+    if not await release(db, webhook_deliveries, taken, [delivery["id"]], values):
+        return  # taken over after the lease ran out: the other worker's outcome stands
+    webhook_id: uuid.UUID = delivery["webhook_id"]
+    async with db.connection() as conn:
+        if values["status"] == SUCCEEDED:
+            await conn.execute(_SUCCEEDED, {"id": webhook_id})
+        elif values["status"] == FAILED:
+            limit = settings.webhook_disable_after
+            params = {
+                "id": webhook_id,
+                "limit": limit,
+                "reason": f"disabled after {limit} failed deliveries in a row",
+                "now": utcnow(),
+            }
+            await conn.execute(_FAILED, params)

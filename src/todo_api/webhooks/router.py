@@ -1,0 +1,268 @@
+"""The webhook routes: parse, call the service, shape the response (JSON bytes from the rows).
+
+A URL is checked twice before it is stored: its form by the schema, then its host looked up
+here (todo_api.webhooks.targets), outside any database connection, since a lookup may take
+seconds.
+"""
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from todo_api.auth.dependencies import caller
+from todo_api.auth.users import with_user_row
+from todo_api.config import Settings
+from todo_api.kit.deps import held
+from todo_api.kit.errors import InvalidField, error_responses
+from todo_api.kit.events import EventType
+from todo_api.kit.http import documented, header_parameter, json_response, read_json
+from todo_api.kit.inputs import UUID_EXAMPLE
+from todo_api.webhooks import service, targets
+from todo_api.webhooks.dependencies import (
+    DeliveryIdPath,
+    WebhookIdPath,
+    parse_delivery_id,
+    parse_webhook_id,
+)
+from todo_api.webhooks.schemas import (
+    DeliveryRead,
+    Event,
+    WebhookCreate,
+    WebhookRead,
+    WebhookUpdate,
+    WebhookWithSecret,
+    delivery_body,
+    webhook_body,
+)
+
+PREFIX = "/api/webhooks"
+router = APIRouter(prefix=PREFIX, tags=["webhooks"], responses=error_responses(401, 500, 503))
+
+LINK_HEADER = {
+    "Link": {
+        "description": 'The next page, as `<url>; rel="next"` (only when there is one)',
+        "schema": {"type": "string"},
+    }
+}
+
+
+async def _public_enough(request: Request, url: str | None) -> None:
+    """400 naming `url` when its host is or resolves to an address that is not public."""
+    if url is None or held(request.app, Settings).webhook_allow_private_urls:
+        return
+    problem = await targets.creation_problem(url)
+    if problem is not None:
+        raise InvalidField("url", problem)
+
+
+@router.post(
+    "",
+    response_model=WebhookWithSecret,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **error_responses(400, 409, 413),
+        201: {
+            "description": "The webhook, with its secret (shown in this answer only)",
+            "headers": {
+                "Location": {"description": "The webhook's URL", "schema": {"type": "string"}}
+            },
+        },
+    },
+    summary="Create a webhook (at most 20 per user: the 21st is 409 CONFLICT)",
+    openapi_extra=documented(body=WebhookCreate),
+)
+async def create_webhook(request: Request) -> Response:
+    call = await caller(request)
+    data = await read_json(request, WebhookCreate)
+    await _public_enough(request, data.url)
+    async with call.connection() as conn:
+        row = await with_user_row(
+            conn, call.user, lambda: service.create_webhook(conn, call.user_id, data)
+        )
+    return json_response(
+        webhook_body(row, secret=True),
+        status.HTTP_201_CREATED,
+        {"Location": f"{PREFIX}/{row['id']}"},
+    )
+
+
+@router.get("", response_model=list[WebhookRead], summary="Your webhooks, oldest first")
+async def list_webhooks(request: Request) -> Response:
+    call = await caller(request)
+    async with call.connection() as conn:
+        rows = await service.list_webhooks(conn, call.user_id)
+    return json_response([webhook_body(row) for row in rows])
+
+
+@router.get(
+    "/{webhook_id}",
+    response_model=WebhookRead,
+    responses=error_responses(404),
+    summary="Get a webhook",
+)
+async def get_webhook(webhook_id: WebhookIdPath, request: Request) -> Response:
+    call = await caller(request)
+    webhook_uuid = parse_webhook_id(webhook_id)
+    async with call.connection() as conn:
+        row = await service.get_webhook(conn, call.user_id, webhook_uuid)
+    return json_response(webhook_body(row))
+
+
+@router.patch(
+    "/{webhook_id}",
+    response_model=WebhookRead,
+    responses=error_responses(400, 404, 413),
+    summary="Change a webhook; `active: true` enables it again, `false` disables it",
+    openapi_extra=documented(body=WebhookUpdate),
+)
+async def update_webhook(webhook_id: WebhookIdPath, request: Request) -> Response:
+    call = await caller(request)
+    webhook_uuid = parse_webhook_id(webhook_id)
+    data = await read_json(request, WebhookUpdate)
+    await _public_enough(request, data.url)
+    async with call.connection() as conn:
+        row = await service.update_webhook(conn, call.user_id, webhook_uuid, data)
+    return json_response(webhook_body(row))
+
+
+@router.delete(
+    "/{webhook_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(404),
+    summary="Delete a webhook and its deliveries",
+)
+async def delete_webhook(webhook_id: WebhookIdPath, request: Request) -> Response:
+    call = await caller(request)
+    webhook_uuid = parse_webhook_id(webhook_id)
+    async with call.connection() as conn:
+        await service.delete_webhook(conn, call.user_id, webhook_uuid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{webhook_id}/ping",
+    response_model=DeliveryRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**error_responses(404), 202: {"description": "The ping's delivery, pending"}},
+    summary="Send the webhook a `ping` event (whatever its events)",
+)
+async def ping(webhook_id: WebhookIdPath, request: Request) -> Response:
+    call = await caller(request)
+    webhook_uuid = parse_webhook_id(webhook_id)
+    async with call.connection() as conn:
+        row = await service.ping(conn, call.user_id, webhook_uuid)
+    return json_response(delivery_body(row), status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    response_model=WebhookWithSecret,
+    responses={
+        **error_responses(404),
+        200: {"description": "The webhook with its new secret (shown in this answer only)"},
+    },
+    summary="A new secret; for 24 hours deliveries are signed with the old one too",
+)
+async def rotate_secret(webhook_id: WebhookIdPath, request: Request) -> Response:
+    call = await caller(request)
+    webhook_uuid = parse_webhook_id(webhook_id)
+    async with call.connection() as conn:
+        row = await service.rotate_secret(conn, call.user_id, webhook_uuid)
+    return json_response(webhook_body(row, secret=True))
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=list[DeliveryRead],
+    responses={
+        **error_responses(400, 404),
+        200: {"description": "A page of deliveries, newest first", "headers": LINK_HEADER},
+    },
+    summary="The webhook's deliveries, newest first",
+)
+async def list_deliveries(
+    webhook_id: WebhookIdPath,
+    request: Request,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=service.MAX_PAGE, description="Deliveries per page", examples=[20]),
+    ] = service.DEFAULT_PAGE,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=256,
+            description="Where the previous page ended (from its `Link` header)",
+        ),
+    ] = None,
+) -> Response:
+    call = await caller(request)
+    webhook_uuid = parse_webhook_id(webhook_id)
+    async with call.connection() as conn:
+        rows, next_cursor = await service.deliveries(
+            conn, call.user_id, webhook_uuid, limit=limit, cursor=cursor
+        )
+    headers: dict[str, str] = {}
+    if next_cursor is not None:
+        headers["Link"] = f'<{_next_page_url(request, next_cursor)}>; rel="next"'
+    return json_response([delivery_body(row) for row in rows], headers=headers)
+
+
+def _next_page_url(request: Request, cursor: str) -> str:
+    """The same listing from the cursor on: relative, or under PUBLIC_URL."""
+    settings = held(request.app, Settings)
+    params: list[tuple[str, Any]] = [
+        (k, v) for k, v in request.query_params.multi_items() if k != "cursor"
+    ]
+    query = urlencode([*params, ("cursor", cursor)])
+    return f"{settings.public_url or ''}{request.url.path}?{query}"
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/retry",
+    response_model=DeliveryRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**error_responses(404), 202: {"description": "The delivery, pending again"}},
+    summary="One more attempt of a delivery, now (outside its schedule)",
+)
+async def retry_delivery(
+    webhook_id: WebhookIdPath, delivery_id: DeliveryIdPath, request: Request
+) -> Response:
+    call = await caller(request)
+    webhook_uuid = parse_webhook_id(webhook_id)
+    delivery_uuid = parse_delivery_id(delivery_id)
+    async with call.connection() as conn:
+        row = await service.retry(conn, call.user_id, webhook_uuid, delivery_uuid)
+    return json_response(delivery_body(row), status.HTTP_202_ACCEPTED)
+
+
+# What a webhook receives, for the OpenAPI document's `webhooks`: one entry per event type.
+events_documented = APIRouter(tags=["webhooks"])
+SIGNATURE_HEADERS = [
+    header_parameter("webhook-id", "The event's id (the same on every attempt)", UUID_EXAMPLE),
+    header_parameter("webhook-timestamp", "This attempt's time, in Unix seconds", "1795458600"),
+    header_parameter(
+        "webhook-signature",
+        "`v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with the "
+        "secret's bytes (Standard Webhooks); for 24 h after a rotation, two, space-separated",
+        "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+    ),
+]
+
+
+def _document_event(kind: str) -> None:
+    async def receive(request: Request) -> Response:  # never served: documentation only
+        raise NotImplementedError
+
+    receive.__name__ = f"on_{kind.replace('.', '_')}"
+    events_documented.post(
+        kind,
+        summary=f"`{kind}`, POSTed to your webhook's URL",
+        responses={200: {"description": "Any 2xx within the timeout: delivered"}},
+        openapi_extra=documented(body=Event, headers=SIGNATURE_HEADERS),
+    )(receive)
+
+
+for _kind in EventType:
+    _document_event(_kind)

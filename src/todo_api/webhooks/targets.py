@@ -1,0 +1,169 @@
+"""Where a webhook may point: `http`/`https` URLs whose host is, and resolves to, public
+addresses only (unless WEBHOOK_ALLOW_PRIVATE_URLS), checked when the URL is given and again at
+every connection, on the very addresses the connection then uses.
+
+A public name can resolve to a private address later (DNS rebinding), so checking the URL at
+creation is not enough, and neither is resolving it before asking httpx to connect (httpx
+would resolve it again). `GuardedBackend` is an httpcore network backend: it resolves the
+host itself, refuses the connection if any address is not public, and connects to the address
+it checked; TLS still verifies the certificate against the URL's host name, which httpcore
+passes on. Hand-written because no maintained library does this for httpx's async transport.
+"""
+
+import asyncio
+import ipaddress
+import socket
+import typing
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+# How long a lookup at creation may take; a name that does not answer in time is accepted
+# (and checked again at each connection).
+RESOLVE_TIMEOUT_SECONDS = 5.0
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class RefusedTarget(httpcore.ConnectError):
+    """The host is, or resolves to, an address that is not public."""
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with the URL's form (None: nothing)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in {"http", "https"}:
+        return "must be an http:// or https:// URL"
+    if not parts.hostname:
+        return "must name a host"
+    if any(char.isspace() for char in url):
+        return "must not contain white space"
+    return None
+
+
+def is_refused(address: Address) -> bool:
+    """Not a public address: what Python's ipaddress does not call global (an IPv4-mapped IPv6
+    address judged as its IPv4 address), multicast, and 0.0.0.0/8."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv4Address) and address in _THIS_NETWORK:
+        return True
+    return not address.is_global or address.is_multicast
+
+
+def literal_address(host: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+async def resolve(host: str, port: int) -> list[Address]:
+    """Every address the host name gives for TCP (raises OSError when it gives none)."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[Address] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).partition("%")[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+async def creation_problem(url: str) -> str | None:
+    """Why the URL may not be a webhook's target, looking its host up (None: it may). A name
+    that does not resolve (now) is accepted: each connection checks it again."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+            addresses = await resolve(host, port)
+    except (OSError, TimeoutError, UnicodeError):
+        return None
+    refused = [address for address in addresses if is_refused(address)]
+    if refused:
+        return f"points at an address that is not public ({refused[0]})"
+    return None
+
+
+def _refused_by_peer(failure: BaseException | None) -> bool:
+    """Whether a failure to connect was the peer refusing (somewhere in its causes)."""
+    while failure is not None:
+        if isinstance(failure, ConnectionRefusedError):
+            return True
+        failure = failure.__cause__ or failure.__context__
+    return False
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to public addresses (any, with `allow_private`), the ones it resolved and
+    checked itself."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await resolve(host, port)
+        except (OSError, UnicodeError):
+            raise httpcore.ConnectError(f"could not resolve {host}") from None
+        if not addresses:
+            raise httpcore.ConnectError(f"could not resolve {host}")
+        if not self._allow_private:
+            refused = [address for address in addresses if is_refused(address)]
+            if refused:
+                raise RefusedTarget(
+                    f"refused: {host} is or resolves to an address that is not public "
+                    f"({refused[0]})"
+                )
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        what = "connection refused" if _refused_by_peer(failure) else "could not connect"
+        raise httpcore.ConnectError(f"{what} ({host}:{port})") from failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks connect over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a pool whose connections go through `GuardedBackend`, with no
+    proxy from the environment."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            network_backend=GuardedBackend(allow_private=allow_private),
+        )

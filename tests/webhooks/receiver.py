@@ -1,0 +1,103 @@
+"""A webhook receiver for tests: an HTTP server on 127.0.0.1 in a thread of its own, which
+records every request and answers as the test says (status, body, delay, Location)."""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+from standardwebhooks.webhooks import Webhook
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+    def verified(self, secret: str) -> Any:
+        """The event, once its signature checks out with `secret` (raises otherwise)."""
+        return Webhook(secret).verify(self.body, self.headers)
+
+
+@dataclass
+class Answer:
+    status: int = 204
+    body: bytes = b""
+    delay: float = 0.0
+    location: str | None = None
+
+
+@dataclass
+class Receiver:
+    port: int
+    answer: Answer = field(default_factory=Answer)
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def requests(self, path: str | None = None) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if path is None or r.path == path]
+
+    def events(self, path: str | None = None) -> list[Any]:
+        return [r.json() for r in self.requests(path)]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
+            with receiver.lock:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.received.append(Received(self.path, headers, body, time.monotonic()))
+                answer = receiver.answer
+            if answer.delay:
+                time.sleep(answer.delay)
+            try:
+                self.send_response(answer.status)
+                if answer.location:
+                    self.send_header("Location", answer.location)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+            except OSError:  # the sender gave up (a timeout, or it read enough)
+                self.close_connection = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # bursts from several senders at once
+    daemon_threads = True
+
+
+@contextmanager
+def receiving(port: int = 0) -> Iterator[Receiver]:
+    """A receiver on `port` of 127.0.0.1 (default: a free one), stopped afterwards."""
+    server = _Server(("127.0.0.1", port), _handler(Receiver(0)))
+    receiver = Receiver(server.server_address[1])
+    server.RequestHandlerClass = _handler(receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
