@@ -14,7 +14,17 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from todo_api.tables.users import DEFAULT_ZONE, ZONE_MAX_LENGTH
 
-__all__ = ["DEFAULT_ZONE", "ZoneName", "day_bounds", "start_of", "zone"]
+__all__ = [
+    "DEFAULT_ZONE",
+    "FIRST_INSTANT",
+    "LAST_INSTANT",
+    "ZONE_MAX_LENGTH",
+    "ZoneName",
+    "day_bounds",
+    "known_zones",
+    "start_of",
+    "zone",
+]
 
 FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
 LAST_INSTANT = datetime.max.replace(tzinfo=UTC)

@@ -103,6 +103,9 @@ async def list_tasks(
     """
     last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
     params = listing.parameters(query, user_id, utcnow(), last)
+    if query.filters.due_on is not None:  # the day on the caller's clock
+        zone = await schedule.user_zone(conn, user_id)
+        params.update(listing.due_on_parameters(query.filters.due_on, zone))
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(listing.TAGGED, params)).scalar()
