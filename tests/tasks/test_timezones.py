@@ -564,3 +564,35 @@ def test_the_document_shows_the_fields_with_examples(schema: dict[str, Any]) -> 
     parameters = schema["paths"]["/api/tasks"]["get"]["parameters"]
     [due_on] = [p for p in parameters if p["name"] == "due_on"]
     assert "2026-12-24" in str(due_on)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"due_date": "9999-12-31", "timezone": "Pacific/Kiritimati", "recurrence": "FREQ=DAILY"},
+        {"due_date": "0001-01-01", "timezone": "Pacific/Kiritimati", "recurrence": "FREQ=YEARLY"},
+        {"due_date": "9999-12-31", "timezone": "America/Adak"},
+        {"due_date": "0001-01-01", "timezone": "Asia/Tokyo"},
+        {
+            "due_at": "9999-12-31T23:00:00Z",
+            "timezone": "Pacific/Kiritimati",
+            "recurrence": "FREQ=DAILY",
+        },
+        {"due_at": "0001-01-01T00:00:00Z", "timezone": "America/Adak", "recurrence": "FREQ=DAILY"},
+    ],
+)
+async def test_the_ends_of_the_calendar_in_far_zones_are_taken_or_refused_never_a_500(
+    alice: httpx.AsyncClient, fields: dict[str, str]
+) -> None:
+    response = await alice.post("/api/tasks", json={"title": "Edge", **fields})
+    assert response.status_code in (201, 400), response.text
+    if response.status_code == 400:
+        assert_validation_error(response, "recurrence")
+        return
+    task = response.json()
+    assert task["due_date"] == fields.get("due_date")
+    for params in ({"sort": "due_at"}, {"sort": "-due_at"}, {"due_on": "9999-12-31"}):
+        listing = await alice.get("/api/tasks", params=params)
+        assert listing.status_code == 200, listing.text
+    moved = await alice.patch(f"/api/tasks/{task['id']}", json={"timezone": "Pacific/Pago_Pago"})
+    assert moved.status_code in (200, 400), moved.text

@@ -8,7 +8,7 @@ write that changes the date or the zone of an all-day task writes that instant a
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -37,24 +37,24 @@ def needs_stored_due(values: Mapping[str, Any]) -> bool:
 
 
 def due_values(before: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """`due_at`, `due_date` and `timezone` as a write of `values` leaves a task that had
-    `before`'s. A due_at given makes the task timed; a due_date given makes it all-day; a new
-    zone keeps the due_at instant of a timed task and the date of an all-day one."""
+    """`due_date`, `timezone` and (when it changes) `due_at` as a write of `values` leaves a
+    task that had `before`'s. A due_at given makes the task timed; a due_date given makes it
+    all-day; a new zone keeps the due_at instant of a timed task and the date of an all-day
+    one."""
     refuse_both(values)
     zone = values.get("timezone") or before["timezone"]
     day: date | None = values["due_date"] if "due_date" in values else before["due_date"]
     if values.get("due_at") is not None:
         day = None
-    due_at: datetime | None
+    due: dict[str, Any] = {"due_date": day, "timezone": zone}
     if day is not None:
-        due_at = zones.start_of(day, zone)
+        due["due_at"] = zones.start_of(day, zone)
     elif "due_at" in values:
-        due_at = values["due_at"]
+        due["due_at"] = values["due_at"]
     elif before["due_date"] is not None:  # its date cleared: the instant it stood for goes too
-        due_at = None
-    else:
-        due_at = before["due_at"]
-    return {"due_at": due_at, "due_date": day, "timezone": zone}
+        due["due_at"] = None
+    # else a timed task keeps its due_at as stored
+    return due
 
 
 _USER_ZONE = Query(select(users.c.timezone).where(users.c.id == bindparam("user_id")))
