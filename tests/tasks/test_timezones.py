@@ -419,6 +419,24 @@ async def test_due_on_combines_with_the_other_filters(alice: httpx.AsyncClient) 
 
 
 @pytest.mark.parametrize(
+    ("day", "zone"),
+    [
+        ("2026-12-24", "Pacific/Kiritimati"),  # UTC+14
+        ("2026-12-24", "Etc/GMT+12"),  # UTC-12
+        ("1850-06-01", "America/Sitka"),  # local mean time, +14:58 (Russian America)
+        ("1840-06-01", "Asia/Manila"),  # local mean time, -15:56 (before the 1844 date change)
+    ],
+)
+async def test_due_on_finds_all_day_tasks_of_the_farthest_zones(
+    alice: httpx.AsyncClient, day: str, zone: str
+) -> None:
+    task = await create_task(alice, due_date=day, timezone=zone)
+    for caller in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        await set_zone(alice, caller)
+        assert [t["id"] for t in await listed(alice, due_on=day)] == [task["id"]]
+
+
+@pytest.mark.parametrize(
     "due_on", ["2026-02-30", "24.12.2026", "2026-12-24T00:00:00Z", "20261224", "", "today"]
 )
 async def test_a_bad_due_on_is_refused_naming_it(alice: httpx.AsyncClient, due_on: str) -> None:

@@ -335,7 +335,7 @@ def _due_on() -> list[ColumnElement[bool]]:
     """Due on a day: a timed task whose due_at falls on it on the caller's clock, an all-day
     task whose due_date is it. Both lie in a span of due_at around the day, which the sort's
     index reads like a due_before/due_after (an all-day task's due_at is the instant its
-    date starts in its zone, in every zone within a day of UTC's)."""
+    date starts in its zone, within hours of the day's start in UTC)."""
     at = tasks.c.due_at
     timed = and_(
         tasks.c.due_date.is_(None),
@@ -349,16 +349,22 @@ def _due_on() -> list[ColumnElement[bool]]:
     ]
 
 
+# Farther than any zone's offset from UTC (the farthest, local mean times of the 19th century
+# included, are under 16 hours) and a gap at midnight: a day starts in every zone within this
+# of the day's start in UTC.
+_FARTHEST_OFFSET = timedelta(hours=18)
+
+
 def due_on_parameters(day: date, zone: str) -> dict[str, Any]:
     """The values `_due_on` binds, for the day on the clock of the caller's zone."""
     start, end = zones.day_bounds(day, zone)
-    span_start, span_end = zones.day_bounds(day, "UTC")
+    utc_start = zones.start_of(day, "UTC")
     return {
         "due_on": day,
         "due_on_start": start,
         "due_on_end": end,
-        "due_on_from": min(start, _plus(span_start, timedelta(days=-1))),
-        "due_on_to": max(end, _plus(span_end, timedelta(days=1))),
+        "due_on_from": min(start, _plus(utc_start, -_FARTHEST_OFFSET)),
+        "due_on_to": max(end, _plus(utc_start, _FARTHEST_OFFSET + timedelta(microseconds=1))),
     }
 
 
