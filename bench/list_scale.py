@@ -30,7 +30,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,14 @@ SHARED_GOAL_SLACK_MS = 1.0
 PAGE_2 = "page 2 (cursor)"
 
 
+# A day with tasks due for both users (the seed's due dates run from a year ago to two months
+# ahead), and an instant on it.
+DUE_DAY = date.today() - timedelta(days=30)
+DUE_CUT = datetime.combine(DUE_DAY, datetime.min.time(), UTC)
+# The zones the seed's all-day tasks are in (issue 24): each sorts at the start of its date there.
+ALL_DAY_ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
+
+
 @dataclass
 class Case:
     name: str
@@ -97,6 +105,21 @@ def cases(cursor: str | None) -> list[Case]:
         ),
         Case("sort=due_at", {"sort": "due_at"}, ListQuery(sort="due_at")),
         Case("sort=-due_at", {"sort": "-due_at"}, ListQuery(sort="-due_at")),
+        Case(
+            "due_on=<day>",
+            {"due_on": DUE_DAY.isoformat()},
+            ListQuery(filters=TaskFilters(due_on=DUE_DAY)),
+        ),
+        Case(
+            "due_on=<day>&sort=due_at",
+            {"due_on": DUE_DAY.isoformat(), "sort": "due_at"},
+            ListQuery(filters=TaskFilters(due_on=DUE_DAY), sort="due_at"),
+        ),
+        Case(
+            "due_before=<instant>&sort=due_at",
+            {"due_before": DUE_CUT.isoformat(), "sort": "due_at"},
+            ListQuery(filters=TaskFilters(due_before=DUE_CUT), sort="due_at"),
+        ),
         Case("sort=title", {"sort": "title"}, ListQuery(sort="title")),
         Case(
             "completed=false&sort=-priority",
@@ -202,6 +225,35 @@ def run_http(
             client.close()
 
 
+async def make_all_day(database: str, fraction: float) -> None:
+    """Turn a fraction of the dated tasks into all-day tasks, as the service writes them: the
+    date in a zone, and as due_at the instant that date starts there."""
+    zones = "ARRAY[" + ", ".join(f"'{z}'" for z in ALL_DAY_ZONES) + "]::text[]"
+    conn = await asyncpg.connect(db_url(database), timeout=10)
+    try:
+        await conn.execute("SET statement_timeout = 0")
+        started = time.monotonic()
+        status = await conn.execute(
+            f"""
+            UPDATE tasks SET timezone = zone, due_date = day,
+                             due_at = day::timestamp AT TIME ZONE zone
+            FROM (
+                SELECT id, zone, (due_at AT TIME ZONE zone)::date AS day
+                FROM (
+                    SELECT id, due_at,
+                           ({zones})[1 + floor(random() * {len(ALL_DAY_ZONES)})::int] AS zone
+                    FROM tasks WHERE due_at IS NOT NULL AND random() < {float(fraction)}
+                ) picked
+            ) chosen
+            WHERE tasks.id = chosen.id
+            """  # noqa: S608 (constants only)
+        )
+        await conn.execute("VACUUM (ANALYZE) tasks")
+        log(f"made all-day: {status} in {time.monotonic() - started:.0f} s")
+    finally:
+        await conn.close()
+
+
 # --- SQL ------------------------------------------------------------------------------------
 
 DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
@@ -219,6 +271,8 @@ def service_statement(
     shape = listing.shape(query, "postgresql", last, tagged)
     compiled = compile_for(listing.page_query(shape).statement, DIALECT, prebuilt=True)
     params = listing.parameters(query, user_id, datetime.now(UTC), last)
+    if query.filters.due_on is not None:  # the users' zone: the seed leaves them in UTC
+        params.update(listing.due_on_parameters(query.filters.due_on, "UTC"))
     return compiled.sql, compiled.arguments(params), shape
 
 
@@ -462,6 +516,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--case-seconds", type=float, default=20.0)
     parser.add_argument("--sql-repeats", type=int, default=30)
+    parser.add_argument(
+        "--all-day",
+        type=float,
+        default=0.3,
+        help="the fraction of dated tasks made all-day, in several zones (issue 24)",
+    )
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
     parser.add_argument("--db", help="measure this existing database (never dropped)")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
@@ -486,6 +546,7 @@ def main() -> None:
                     shared_with=MEMBER_USER,
                 )
             )
+            asyncio.run(make_all_day(database, args.all_day))
             log(f"migrated and seeded in {time.monotonic() - started:.0f} s")
         facts = asyncio.run(table_facts(database))
         header = [

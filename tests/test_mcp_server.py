@@ -12,8 +12,10 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -250,6 +252,61 @@ async def test_completing_a_recurring_task_by_a_tool_creates_its_next_occurrence
     [following] = open_tasks["tasks"]
     assert following["id"] != task["id"]
     assert following["due_at"] == "2026-12-02T08:00:00Z"
+
+
+async def test_the_tools_take_and_give_zones_and_all_day_tasks(
+    server: Server, new_token: Any
+) -> None:
+    """The task tools' schemas and results carry `timezone` and `due_date`; list_tasks takes
+    `due_on`; a zoned recurring task recurs on its zone's wall clock."""
+    zone = ZoneInfo("Europe/Berlin")
+    first = datetime(2026, 10, 24, 9, tzinfo=zone).astimezone(UTC)  # the day before the change
+    async with mcp_session(server.url, new_token()) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        for name in ("create_task", "update_task"):
+            assert {"due_date", "timezone"} <= set(tools[name].input_schema["properties"])
+        assert "due_on" in tools["list_tasks"].input_schema["properties"]
+        output = tools["get_task"].output_schema
+        assert output is not None
+        assert {"due_date", "timezone"} <= set(output["required"])
+        eve = structured(
+            await session.call_tool(
+                "create_task",
+                {"title": "Eve", "due_date": "2026-12-24", "timezone": "Pacific/Auckland"},
+            )
+        )
+        assert (eve["due_date"], eve["due_at"], eve["timezone"]) == (
+            "2026-12-24",
+            None,
+            "Pacific/Auckland",
+        )
+        daily = structured(
+            await session.call_tool(
+                "create_task",
+                {
+                    "title": "Daily",
+                    "due_at": first.isoformat(),
+                    "timezone": "Europe/Berlin",
+                    "recurrence": "FREQ=DAILY",
+                },
+            )
+        )
+        structured(await session.call_tool("complete_task", {"task_id": daily["id"]}))
+        on_the_25th = structured(await session.call_tool("list_tasks", {"due_on": "2026-10-25"}))
+        on_the_24th = structured(await session.call_tool("list_tasks", {"due_on": "2026-12-24"}))
+        both = tool_error(
+            await session.call_tool(
+                "update_task",
+                {"task_id": eve["id"], "due_at": "2026-12-24T09:00:00Z", "due_date": "2026-12-24"},
+            )
+        )
+
+    [following] = on_the_25th["tasks"]
+    expected = datetime(2026, 10, 25, 9, tzinfo=zone).astimezone(UTC)
+    assert datetime.fromisoformat(following["due_at"]) == expected
+    assert [t["id"] for t in on_the_24th["tasks"]] == [eve["id"]]
+    assert both["code"] == "VALIDATION_ERROR"
+    assert [d["field"] for d in both["details"]] == ["due_date"]
 
 
 # --- Failures ------------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "parent_id",
         "description",
         "due_at",
+        "due_date",
         "recurrence",
         "assignee_id",
     }
@@ -107,6 +108,7 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "parent_id",
         "description",
         "due_at",
+        "due_date",
         "recurrence",
         "assignee_id",
     }
@@ -246,7 +248,7 @@ RULES_OF_THE_PATTERN = [
 ]
 
 
-def test_the_recurrence_pattern_describes_the_rules_and_a_due_at_comes_with_one(
+def test_the_recurrence_pattern_describes_the_rules_and_a_due_time_comes_with_one(
     schema: dict[str, Any],
 ) -> None:
     components = schema["components"]["schemas"]
@@ -258,8 +260,15 @@ def test_the_recurrence_pattern_describes_the_rules_and_a_due_at_comes_with_one(
         assert not pattern.fullmatch("0" * 500)
         given = components[model]["if"]
         assert given["required"] == ["recurrence"]
-        assert components[model]["then"]["properties"]["due_at"] == {"type": "string"}
-    assert components["TaskCreate"]["then"]["required"] == ["due_at"]
+        kinds = components[model]["then"]["anyOf"]
+        assert [kind["properties"] for kind in kinds] == [
+            {"due_at": {"type": "string"}},
+            {"due_date": {"type": "string"}},
+        ]
+        # Never both a due time and a due date.
+        assert components[model]["not"]["required"] == ["due_at", "due_date"]
+    kinds = components["TaskCreate"]["then"]["anyOf"]
+    assert [kind["required"] for kind in kinds] == [["due_at"], ["due_date"]]
 
 
 @pytest.mark.parametrize("rule", RULES_OF_THE_PATTERN)

@@ -10,12 +10,17 @@ from tests.helpers_server import TODO_API, clean_env, running_server
 from tests.support import TEST_SECRET
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-WALKTHROUGHS = ("Try it with curl", "Lists, subtasks and manual order", "Sharing a list")
+WALKTHROUGHS = (
+    "Try it with curl",
+    "Lists, subtasks and manual order",
+    "Sharing a list",
+    "Time zones and all-day tasks",
+)
 
 
 def _shell_block(section: str) -> str:
     text = README.read_text()
-    start = text.index(f"\n## {section}\n")
+    start = re.search(rf"\n#+ {re.escape(section)}\n", text).start()  # type: ignore[union-attr]
     found = re.search(r"```sh\n(.*?)```", text[start:], re.DOTALL)
     assert found, section
     return found.group(1)
@@ -51,3 +56,6 @@ def test_the_walkthroughs_do_what_their_comments_say(
         assert comment in out, comment
     assert '"role":"viewer"' in out
     assert out.count("HTTP/1.1 204") >= 3  # the task, the list, and Bob leaving
+    # Time zones: the all-day task, and the stand-up at 09:00 New York time after the change.
+    assert '"due_at":null,"due_date":"2026-12-24","timezone":"Europe/Berlin"' in out
+    assert '"due_at":"2026-11-02T14:00:00Z","due_date":null,"timezone":"America/New_York"' in out

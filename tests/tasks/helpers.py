@@ -21,6 +21,8 @@ TASK_FIELDS = {
     "is_completed",
     "priority",
     "due_at",
+    "due_date",
+    "timezone",
     "tags",
     "recurrence",
     "completed_at",

@@ -14,7 +14,7 @@ from todo_api.auth.errors import RateLimited
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
-from todo_api.auth.schemas import Email, Login, Me, RefreshRequest, Register, Tokens
+from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens
 from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
 from todo_api.kit.errors import NotFound, error_responses
@@ -174,6 +174,20 @@ async def logout(data: RefreshRequest, user: CurrentUser, conn: Connection) -> N
 @router.get("/me", response_model=Me, responses=error_responses(401), summary="Who you are")
 async def me(user: CurrentUser, conn: Connection) -> Any:
     row = await service.get_user(conn=conn, user_id=user.user_id)
+    if row is None:
+        raise NotFound("User not found")
+    return row
+
+
+@router.patch(
+    "/me",
+    response_model=Me,
+    responses=error_responses(401),
+    summary="Change your time zone",
+)
+async def change_me(data: MeUpdate, user: CurrentUser, conn: Connection) -> Any:
+    assert data.timezone is not None  # the only field, and never null
+    row = await service.set_timezone(conn=conn, user_id=user.user_id, timezone=data.timezone)
     if row is None:
         raise NotFound("User not found")
     return row

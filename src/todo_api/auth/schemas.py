@@ -5,12 +5,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.auth.tokens import EMAIL_SHAPE, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, canonical_email
-from todo_api.kit.inputs import Input
+from todo_api.kit.inputs import Change, Input, change_schema, refuse_null
 from todo_api.kit.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
+from todo_api.kit.zones import ZoneName
 
 # The same rule for OpenAPI, before the surrounding white space is trimmed.
 EMAIL_PATTERN = rf"^\s*{EMAIL_SHAPE}\s*$"
@@ -91,8 +99,24 @@ class UserRead(BaseModel):
 
 
 class Me(UserRead):
+    timezone: str = Field(
+        description="Your IANA time zone: your new tasks are read in it, and so is the "
+        "listing's due_on",
+        examples=["Europe/Berlin"],
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class MeUpdate(Change):
+    """What you change of yourself: your time zone (links such as Asia/Calcutta are kept as
+    given; null is no zone). Your tasks keep theirs."""
+
+    model_config = ConfigDict(json_schema_extra=change_schema("timezone"))
+
+    timezone: ZoneName | None = None
+
+    _not_null = field_validator("timezone")(refuse_null)
 
 
 class Tokens(BaseModel):

@@ -79,6 +79,17 @@ async def get_user(*, conn: Connection, user_id: uuid.UUID) -> Row | None:
     return (await conn.execute(select(users).where(users.c.id == user_id))).first()
 
 
+async def set_timezone(*, conn: Connection, user_id: uuid.UUID, timezone: str) -> Row | None:
+    """The user with their zone changed; their tasks keep theirs."""
+    changed = (
+        update(users)
+        .where(users.c.id == user_id)
+        .values(timezone=timezone, updated_at=utcnow())
+        .returning(*users.c)
+    )
+    return (await conn.execute(changed)).first()
+
+
 async def issue_tokens(
     *,
     conn: Connection,

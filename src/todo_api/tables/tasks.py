@@ -1,6 +1,6 @@
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import (
@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
+    Date,
     ForeignKey,
     Index,
     SmallInteger,
@@ -23,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.users import zone_field
 from todo_api.tables.versioned import (
     Tombstone,
     change_stamp_field,
@@ -87,7 +89,13 @@ class Task(SQLModel, table=True):
     priority: int = Field(
         default=0, sa_column=Column(SmallInteger, nullable=False, server_default=text("0"))
     )
+    # When the task is due. For an all-day task (`due_date` set), the instant its date starts
+    # in its zone, kept with the date, so that sorting and filtering by due time read one
+    # indexed column for both kinds; the API shows it as null then.
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_date: date | None = Field(default=None, sa_type=Date)
+    # The zone its date and its recurrence are read in (IANA name; see todo_api.kit.zones).
+    timezone: str = zone_field()
     tags: list[str] = Field(
         default_factory=list,
         sa_column=Column(TagList, nullable=False, server_default=text("'[]'")),
@@ -173,6 +181,8 @@ class TaskRow(TypedDict):
     is_completed: bool
     priority: int
     due_at: datetime | None
+    due_date: date | None
+    timezone: str
     tags: list[str]
     completed_at: datetime | None
     recurrence: str | None

@@ -1,10 +1,25 @@
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid, func
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid, func, text
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+
+# A time zone is kept as its IANA name (todo_api.kit.zones); the longest has 32 characters.
+DEFAULT_ZONE = "UTC"
+ZONE_MAX_LENGTH = 64
+
+
+def zone_field() -> Any:
+    """A `timezone` column: every row made before zones existed reads "UTC"."""
+    return Field(
+        default=DEFAULT_ZONE,
+        sa_column=Column(
+            String(ZONE_MAX_LENGTH), nullable=False, server_default=text(f"'{DEFAULT_ZONE}'")
+        ),
+    )
 
 
 class User(SQLModel, table=True):
@@ -15,6 +30,8 @@ class User(SQLModel, table=True):
     name: str | None = Field(default=None, sa_type=String(200))
     # Only for built-in accounts; users known from an external issuer's tokens have none.
     password_hash: str | None = Field(default=None, sa_type=String(255))
+    # The zone the user's new tasks are read in, unless they name their own.
+    timezone: str = zone_field()
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

@@ -21,7 +21,7 @@ from todo_api.tasks.listing import (
     Sort,
     TaskFilters,
 )
-from todo_api.tasks.schemas import DateTimeText, PriorityName
+from todo_api.tasks.schemas import DateText, DateTimeText, PriorityName
 
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
 QueryText = Annotated[str, AfterValidator(storable)]
@@ -106,14 +106,25 @@ async def list_query(
     due_before: Annotated[
         DateTimeText | None,
         Query(
-            description="Due strictly before this time (RFC 3339)",
+            description="Due strictly before this time (RFC 3339); an all-day task is due at "
+            "the start of its date in its time zone",
             examples=["2026-12-01T00:00:00Z"],
         ),
     ] = None,
     due_after: Annotated[
         DateTimeText | None,
         Query(
-            description="Due at or after this time (RFC 3339)", examples=["2026-11-01T00:00:00Z"]
+            description="Due at or after this time (RFC 3339); an all-day task is due at the "
+            "start of its date in its time zone",
+            examples=["2026-11-01T00:00:00Z"],
+        ),
+    ] = None,
+    due_on: Annotated[
+        DateText | None,
+        Query(
+            description="Due on this day (YYYY-MM-DD): a timed task whose due_at falls on it "
+            "in your time zone (GET /api/auth/me), an all-day task whose due_date is it",
+            examples=["2026-12-24"],
         ),
     ] = None,
     overdue: Annotated[
@@ -163,7 +174,8 @@ async def list_query(
         Sort,
         Query(
             description="Order; a leading - for descending. Ties are broken by id. Tasks "
-            "without a due date come last when sorting by due date. position is the manual "
+            "without a due date come last when sorting by due date, and an all-day task sorts at "
+            "the start of its date in its time zone. position is the manual "
             "order (of one list and parent: filter by list_id and parent_id or top_level).",
             examples=["-priority"],
         ),
@@ -194,5 +206,6 @@ async def list_query(
         parent_id=parent_id,
         top_level=top_level,
         assignee=_assignee_filter(assignee),
+        due_on=due_on,
     )
     return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)

@@ -13,12 +13,13 @@ import operator
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Date,
     Integer,
     Select,
     String,
@@ -41,7 +42,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import UnaryExpression
 
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
-from todo_api.kit import access
+from todo_api.kit import access, zones
 from todo_api.kit.signing import InvalidToken, Signer
 from todo_api.tables import keys
 from todo_api.tables.lists import list_members
@@ -96,6 +97,7 @@ class TaskFilters:
     parent_id: uuid.UUID | None = None
     top_level: bool | None = None
     assignee: Assignee = None
+    due_on: date | None = None  # due that day: timed tasks on the caller's clock
 
     def fingerprint(self) -> str:
         """What a cursor remembers of the filters (every field), to refuse it under others."""
@@ -148,7 +150,7 @@ class CursorCodec:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return value.hex
@@ -215,6 +217,7 @@ class Shape(NamedTuple):
     parent: bool
     top_level: bool | None
     assignee: Literal["any", "none", "one"]
+    due_on: bool = False
 
 
 def shape(
@@ -241,6 +244,7 @@ def shape(
         f.parent_id is not None,
         f.top_level,
         "any" if f.assignee is None else "none" if f.assignee == "none" else "one",
+        f.due_on is not None,
     )
 
 
@@ -326,7 +330,53 @@ def _conditions(s: Shape, part: Part = "own", scoped: bool = True) -> list[Colum
         conditions.append(tasks.c.assignee_id.is_(None))
     elif s.assignee == "one":
         conditions.append(tasks.c.assignee_id == bindparam("assignee_id", type_=Uuid()))
+    if s.due_on:
+        conditions.extend(_due_on())
     return conditions
+
+
+def _due_on() -> list[ColumnElement[bool]]:
+    """Due on a day: a timed task whose due_at falls on it on the caller's clock, an all-day
+    task whose due_date is it. Both lie in a span of due_at around the day, which the sort's
+    index reads like a due_before/due_after (an all-day task's due_at is the instant its
+    date starts in its zone, within hours of the day's start in UTC)."""
+    at = tasks.c.due_at
+    timed = and_(
+        tasks.c.due_date.is_(None),
+        at >= bindparam("due_on_start", type_=UTCDateTime()),
+        at < bindparam("due_on_end", type_=UTCDateTime()),
+    )
+    return [
+        at >= bindparam("due_on_from", type_=UTCDateTime()),
+        at < bindparam("due_on_to", type_=UTCDateTime()),
+        or_(timed, tasks.c.due_date == bindparam("due_on", type_=Date())),
+    ]
+
+
+# Farther than any zone's offset from UTC (the farthest, local mean times of the 19th century
+# included, are under 16 hours) and a gap at midnight: a day starts in every zone within this
+# of the day's start in UTC.
+_FARTHEST_OFFSET = timedelta(hours=18)
+
+
+def due_on_parameters(day: date, zone: str) -> dict[str, Any]:
+    """The values `_due_on` binds, for the day on the clock of the caller's zone."""
+    start, end = zones.day_bounds(day, zone)
+    utc_start = zones.start_of(day, "UTC")
+    return {
+        "due_on": day,
+        "due_on_start": start,
+        "due_on_end": end,
+        "due_on_from": min(start, _plus(utc_start, -_FARTHEST_OFFSET)),
+        "due_on_to": max(end, _plus(utc_start, _FARTHEST_OFFSET + timedelta(microseconds=1))),
+    }
+
+
+def _plus(moment: datetime, delta: timedelta) -> datetime:
+    try:
+        return moment + delta
+    except OverflowError:
+        return zones.FIRST_INSTANT if delta < timedelta(0) else zones.LAST_INSTANT
 
 
 def _after(s: Shape) -> ColumnElement[bool]:
@@ -555,6 +605,7 @@ _NO_FILTER_BUT_TAGS: dict[str, Any] = {
     "parent": False,
     "top_level": None,
     "assignee": "any",
+    "due_on": False,
 }
 
 

@@ -1,16 +1,23 @@
 """Recurring tasks: the subset of RFC 5545 RRULE the service takes, and the next due date.
 
 Taken: FREQ=DAILY|WEEKLY|MONTHLY|YEARLY (required), INTERVAL, BYDAY (weekdays, no ordinals),
-and one of COUNT or UNTIL. Rules are read against the task's due date in UTC. COUNT counts the
-occurrences left, this one included: the next occurrence carries COUNT one lower.
+and one of COUNT or UNTIL. Rules are read on the wall clock of the task's zone: a task due at
+09:00 in Berlin recurs at 09:00 Berlin time whatever the offset that day, and BYDAY names the
+weekday there; an all-day task recurs by date. A local time that falls in a gap is read with the
+offset before the gap, a repeated one is its first occurrence (RFC 5545, as `zoneinfo` reads
+fold=0). COUNT counts the occurrences left, this one included: the next occurrence carries COUNT
+one lower. UNTIL bounds a timed task's instants, and an all-day task's dates by its UTC date.
 """
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import islice
 from typing import Any
 
 from dateutil import rrule
+
+# A due time (timed task: an aware instant) or a due date (all-day task).
+Due = datetime | date
 
 FREQUENCIES: dict[str, Any] = {
     "DAILY": rrule.DAILY,
@@ -127,35 +134,74 @@ def _until(value: str) -> datetime:
     raise InvalidRule("UNTIL must be a date (20261231) or a UTC time (20261231T235959Z)")
 
 
-def next_occurrence(rule: Rule, due_at: datetime) -> tuple[datetime, Rule] | None:
-    """The due date after `due_at` and the rule the next task carries; None when it ends."""
+def next_occurrence(rule: Rule, due: Due, zone: tzinfo = UTC) -> tuple[Due, Rule] | None:
+    """The due time (or date) after `due`, read in `zone`, and the rule the next task
+    carries; None when the rule ends."""
     if rule.count == 1:
         return None
-    following = _next_date(rule, due_at)
-    if following is None or (rule.until is not None and following > rule.until):
+    following = _following(rule, due, zone)
+    if following is None or not _within_until(rule, following):
         return None
     remaining = rule.count - 1 if rule.count is not None else None
     return following, replace(rule, count=remaining)
 
 
-def recurs_soon(rule: Rule, due_at: datetime) -> bool:
-    """Whether the rule's pattern (FREQ, INTERVAL, BYDAY) gives a date after `due_at` within
+def recurs_soon(rule: Rule, due: Due, zone: tzinfo = UTC) -> bool:
+    """Whether the rule's pattern (FREQ, INTERVAL, BYDAY) gives a date after `due` within
     HORIZON. COUNT and UNTIL are left aside here (see `leaves_an_occurrence`): the last task of
     a series carries a rule they end, and that series is finished, not broken."""
-    due_at = _aware(due_at)
-    following = _next_date(rule, due_at)
+    start = _wall_clock(due, zone)
+    if start is None:  # beyond the years a local time can be written in
+        return True
+    following = _next_date(rule, start)
     if following is None:
         return False
     try:
-        return following <= due_at + HORIZON
+        return following <= start + HORIZON
     except OverflowError:  # the horizon lies past year 9999, and the date before it
         return True
 
 
-def leaves_an_occurrence(rule: Rule, due_at: datetime) -> bool:
-    """Whether COUNT and UNTIL leave an occurrence after `due_at` (COUNT=1 leaves none, nor
+def leaves_an_occurrence(rule: Rule, due: Due, zone: tzinfo = UTC) -> bool:
+    """Whether COUNT and UNTIL leave an occurrence after `due` (COUNT=1 leaves none, nor
     does an UNTIL before the pattern's next date): a rule a client writes must."""
-    return next_occurrence(rule, _aware(due_at)) is not None
+    return next_occurrence(rule, due, zone) is not None
+
+
+def _all_day(due: Due) -> bool:
+    return not isinstance(due, datetime)
+
+
+def _wall_clock(due: Due, zone: tzinfo) -> datetime | None:
+    """The naive local time the rule is read from: a date's midnight, or the instant on the
+    zone's clock (None when that lies outside years 1 to 9999)."""
+    if not isinstance(due, datetime):
+        return datetime.combine(due, time.min)
+    try:
+        return _aware(due).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        return None
+
+
+def _following(rule: Rule, due: Due, zone: tzinfo) -> Due | None:
+    start = _wall_clock(due, zone)
+    local = _next_date(rule, start) if start is not None else None
+    if local is None:
+        return None
+    if _all_day(due):
+        return local.date()
+    try:  # fold=0: a time in a gap takes the offset before it, a repeated one comes first
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _within_until(rule: Rule, following: Due) -> bool:
+    if rule.until is None:
+        return True
+    if isinstance(following, datetime):
+        return following <= rule.until
+    return following <= rule.until.date()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -165,9 +211,9 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _next_date(rule: Rule, after: datetime) -> datetime | None:
-    """The pattern's first date after `after` (the series' start), or None before year 9999
-    ends. The search is bounded: it never walks period after period finding nothing."""
-    after = _aware(after)
+    """The pattern's first date after `after` (the series' start, a naive local time), or
+    None before year 9999 ends. The search is bounded: it never walks period after period
+    finding nothing."""
     if rule.frequency == "DAILY" and rule.weekdays:
         # For DAILY, BYDAY only keeps some of the days INTERVAL apart (dateutil would walk them
         # to year 9999 when none matches). Their weekdays repeat within seven steps, so the

@@ -3,7 +3,7 @@
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -26,6 +26,7 @@ from todo_api.kit.inputs import (
     change_schema,
     refuse_null,
 )
+from todo_api.kit.zones import ZoneName
 from todo_api.tables import keys
 from todo_api.tables.tasks import (
     DESCRIPTION_MAX_LENGTH,
@@ -136,8 +137,9 @@ Recurrence = Annotated[
     str,
     Field(
         max_length=RECURRENCE_MAX_LENGTH,
-        description="An RRULE (RFC 5545 subset: FREQ, INTERVAL, BYDAY, COUNT or UNTIL); "
-        "needs a due_at. Completing the task creates the next occurrence.",
+        description="An RRULE (RFC 5545 subset: FREQ, INTERVAL, BYDAY, COUNT or UNTIL), read "
+        "on the wall clock of the task's timezone; needs a due_at or a due_date. Completing "
+        "the task creates the next occurrence.",
         examples=["FREQ=WEEKLY;BYDAY=MO,WE"],
         json_schema_extra={"pattern": recurrence.RULE_PATTERN},
     ),
@@ -156,7 +158,40 @@ def _date_time_text(value: Any) -> Any:
 DateTimeText = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_utc)]
 DueAt = Annotated[
     DateTimeText,
-    Field(description="RFC 3339 with an offset; kept in UTC", examples=["2026-12-01T17:00:00Z"]),
+    Field(
+        description="When the task is due: RFC 3339 with an offset; kept in UTC. Null when "
+        "the task is due on a day (due_date)",
+        examples=["2026-12-01T17:00:00Z"],
+    ),
+]
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date_text(value: Any) -> Any:
+    # Pydantic would also take a number (a Unix time), or a date-time at midnight.
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError("must be a date, such as 2026-12-24")
+    return value
+
+
+# A calendar day, YYYY-MM-DD: in bodies and in the listing's `due_on` alike.
+DateText = Annotated[date, BeforeValidator(_date_text)]
+DueDate = Annotated[
+    DateText,
+    Field(
+        description="The day the task is due, all day, in its timezone (YYYY-MM-DD). Null "
+        "when the task is due at a time (due_at): give one or the other",
+        examples=["2026-12-24"],
+    ),
+]
+TaskZone = Annotated[
+    ZoneName,
+    Field(
+        description="The IANA time zone its due_date and its recurrence are read in; by "
+        "default yours (GET /api/auth/me) when it is created. Changing it keeps the due_at "
+        "instant and the due_date date"
+    ),
 ]
 
 
@@ -182,18 +217,34 @@ ParentId = Annotated[
 ]
 
 
-def _recurrence_needs_due_at(*, required: bool) -> dict[str, Any]:
-    """OpenAPI: with `recurrence` a string, `due_at` is a string too (and, on create, given);
-    on update, a due date left out must already be on the task."""
-    then: dict[str, Any] = {"properties": {"due_at": {"type": "string"}}}
-    if required:
-        then["required"] = ["due_at"]
+def _due_rules(*, required: bool) -> dict[str, Any]:
+    """OpenAPI: `due_at` and `due_date` are never both strings; with `recurrence` a string,
+    one of them is a string (and, on create, given); on update, a due time left out must
+    already be on the task."""
+    kinds = []
+    for name in ("due_at", "due_date"):
+        kind: dict[str, Any] = {"properties": {name: {"type": "string"}}}
+        if required:
+            kind["required"] = [name]
+        kinds.append(kind)
     given = {"properties": {"recurrence": {"type": "string"}}, "required": ["recurrence"]}
-    return {"if": given, "then": then}
+    both = {
+        "properties": {"due_at": {"type": "string"}, "due_date": {"type": "string"}},
+        "required": ["due_at", "due_date"],
+    }
+    return {"if": given, "then": {"anyOf": kinds}, "not": both}
+
+
+def _create_schema(schema: dict[str, Any]) -> None:
+    schema.update(_due_rules(required=True))
+    # Left out, the zone is the user's; null is no zone.
+    zone = schema["properties"]["timezone"]
+    zone.update(next(o for o in zone.pop("anyOf") if o.get("type") != "null"))
+    zone.pop("default", None)
 
 
 class TaskCreate(Input):
-    model_config = ConfigDict(json_schema_extra=_recurrence_needs_due_at(required=True))
+    model_config = ConfigDict(json_schema_extra=_create_schema)
 
     list_id: ListId | None = None
     parent_id: ParentId | None = None
@@ -202,23 +253,26 @@ class TaskCreate(Input):
     is_completed: StrictBool = False
     priority: PriorityName = "none"
     due_at: DueAt | None = None
+    due_date: DueDate | None = None
+    timezone: TaskZone | None = None
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
     assignee_id: AssigneeId | None = None
 
+    _not_null = field_validator("timezone")(refuse_null)
 
-_NOT_CLEARED = ("title", "is_completed", "priority", "tags")
+
+_NOT_CLEARED = ("title", "is_completed", "priority", "tags", "timezone")
 
 
 class TaskUpdate(Change):
-    """A partial change: fields left out stay as they are; `description`, `due_at` and
-    `recurrence` can be cleared with null, `list_id` (the inbox) and `parent_id` (the top
-    level) too. A task changing list or parent goes last there."""
+    """A partial change: fields left out stay as they are; `description`, `due_at`,
+    `due_date` and `recurrence` can be cleared with null, `list_id` (the inbox) and
+    `parent_id` (the top level) too. A task changing list or parent goes last there; one
+    given a due_at is no longer all-day, and the other way round."""
 
     model_config = ConfigDict(
-        json_schema_extra=change_schema(
-            *_NOT_CLEARED, also=_recurrence_needs_due_at(required=False)
-        )
+        json_schema_extra=change_schema(*_NOT_CLEARED, also=_due_rules(required=False))
     )
 
     list_id: ListId | None = None
@@ -228,6 +282,8 @@ class TaskUpdate(Change):
     is_completed: StrictBool | None = None
     priority: PriorityName | None = None
     due_at: DueAt | None = None
+    due_date: DueDate | None = None
+    timezone: TaskZone | None = None
     tags: Tags | None = None
     recurrence: Recurrence | None = None
     assignee_id: AssigneeId | None = None
@@ -264,7 +320,11 @@ class TaskRead(BaseModel):
     description: str | None
     is_completed: bool
     priority: PriorityName
-    due_at: datetime | None
+    due_at: datetime | None = Field(description="When it is due; null for an all-day task")
+    due_date: date | None = Field(description="The day it is due, all day; null for a timed task")
+    timezone: str = Field(
+        description="The zone its due_date and recurrence are read in", examples=["Europe/Berlin"]
+    )
     tags: list[str]
     recurrence: str | None
     completed_at: datetime | None
@@ -289,6 +349,8 @@ def task_body(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored task as the API shows it (TaskRead's shape, without validating it again)."""
     body = {name: row[name] for name in TASK_FIELDS}
     body["priority"] = PRIORITY_NAMES[row["priority"]]
+    if row["due_date"] is not None:  # the stored due_at is the instant the date starts
+        body["due_at"] = None
     return body
 
 

@@ -20,13 +20,13 @@ from typing import Any, cast
 from sqlalchemy import bindparam, select
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, events, ordering
+from todo_api.kit import access, events, ordering, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks import listing, recurrence
+from todo_api.tasks import listing, recurrence, schedule
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import CursorCodec, ListQuery
 from todo_api.tasks.placement import (
@@ -42,8 +42,9 @@ from todo_api.tasks.placement import (
 from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values, task_body
 
-# A recurring task needs a due date: a write touching either is checked afterwards.
-RULE_FIELDS = frozenset({"recurrence", "due_at"})
+# A recurring task needs a due time or date: a write touching the rule or when the task is
+# due is checked afterwards.
+RULE_FIELDS = frozenset({"recurrence"}) | schedule.DUE_FIELDS
 # Columns that describe a task's life rather than its content: the next occurrence of a
 # recurring task starts them afresh and copies every other column.
 LIFECYCLE_COLUMNS = frozenset(
@@ -54,6 +55,7 @@ LIFECYCLE_COLUMNS = frozenset(
         "completed_at",
         "completed_by",
         "due_at",
+        "due_date",
         "next_occurrence_id",
         "version",
         "change_txid",
@@ -94,26 +96,29 @@ async def _was_completed(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUI
     return None if before is None else bool(before["is_completed"])
 
 
-def _needs_due_at() -> InvalidField:
-    return InvalidField("recurrence", "a recurring task needs a due_at")
+def _due(task: Mapping[str, Any]) -> recurrence.Due | None:
+    """What a task's rule is read from: its date when all-day, else its due time."""
+    due: recurrence.Due | None = task["due_date"] or task["due_at"]
+    return due
 
 
-def _check_rule(rule: str | None, due_at: datetime | None, *, written: bool = False) -> None:
-    """A rule on a task: it needs a due date and a next date within ten years; a rule this
-    write gives the task (`written`) must also leave, with its COUNT or UNTIL, an occurrence
-    after the due date (the last task of a series keeps the rule that ended it)."""
-    if rule is None:
+def _check_rule(task: Mapping[str, Any], *, written: bool = False) -> None:
+    """A rule on a task: it needs a due time or date and a next one within ten years; a rule
+    this write gives the task (`written`) must also leave, with its COUNT or UNTIL, an
+    occurrence after it (the last task of a series keeps the rule that ended it)."""
+    if task["recurrence"] is None:
         return
-    if due_at is None:
-        raise _needs_due_at()
-    parsed = recurrence.parse(rule)
-    if not recurrence.recurs_soon(parsed, due_at):
+    due = _due(task)
+    if due is None:
+        raise InvalidField("recurrence", "a recurring task needs a due_at or a due_date")
+    parsed, zone = recurrence.parse(task["recurrence"]), zones.zone(task["timezone"])
+    if not recurrence.recurs_soon(parsed, due, zone):
         raise InvalidField(
-            "recurrence", "gives no date after the task's due_at within the next 10 years"
+            "recurrence", "gives no date after the task's due time within the next 10 years"
         )
-    if written and not recurrence.leaves_an_occurrence(parsed, due_at):
+    if written and not recurrence.leaves_an_occurrence(parsed, due, zone):
         raise InvalidField(
-            "recurrence", "its COUNT or UNTIL leaves no occurrence after the task's due_at"
+            "recurrence", "its COUNT or UNTIL leaves no occurrence after the task's due time"
         )
 
 
@@ -134,6 +139,9 @@ async def list_tasks(
     """
     last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
     params = listing.parameters(query, user_id, utcnow(), last)
+    if query.filters.due_on is not None:  # the day on the caller's clock
+        zone = await schedule.user_zone(conn, user_id)
+        params.update(listing.due_on_parameters(query.filters.due_on, zone))
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(listing.TAGGED, params)).scalar()
@@ -168,9 +176,11 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     Raises InvalidField naming `list_id`, `parent_id` or `assignee_id` when it names nothing
     the caller sees (or someone who could not see the task), or a subtask would not be in its
     parent's list or would have subtasks itself; TaskForbidden in a list the caller views."""
-    _check_rule(data.recurrence, data.due_at, written=True)
     now = utcnow()
     values = stored_values(data)
+    zone = data.timezone or await schedule.user_zone(conn, user_id)
+    values.update(schedule.due_values(_UNSCHEDULED | {"timezone": zone}, values))
+    _check_rule(values, written=True)
     completed = values["is_completed"]
     row = {
         "id": new_id(),
@@ -211,6 +221,9 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
         return task
 
 
+_UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+
+
 async def _check_assignee(conn: Connection, task: Mapping[str, Any]) -> None:
     """The task's assignee can see it where it is: InvalidField naming `assignee_id` if not."""
     assignee = task["assignee_id"]
@@ -234,6 +247,9 @@ async def update_task(
     A new `list_id` or `parent_id` moves the task (last among its new siblings, its subtasks
     along), under the same rules as `move_task`, in the same transaction as the rest."""
     values: dict[str, Any] = {**stored_values(data), "updated_at": utcnow()}
+    schedule.refuse_both(values)
+    if values.get("due_at") is not None:  # due at a moment: no longer all-day
+        values["due_date"] = None
     if data.is_completed is False:
         values["completed_at"] = values["completed_by"] = None
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
@@ -248,6 +264,10 @@ async def update_task(
             was_completed = await _was_completed(conn, user_id, task_id)
         rule = values.get("recurrence")
         rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
+        if schedule.needs_stored_due(values):
+            stored = await ROWS.locked(conn, user_id, task_id)
+            if stored is not None:  # else the write below finds nothing, and says so
+                values.update(schedule.due_values(stored, values))
         before = None
         if placement:
             before = await locked_for_move(conn, user_id, task_id, if_match)
@@ -262,7 +282,7 @@ async def update_task(
         if before is not None:
             await subtasks_follow(conn, before, task)
         if rule_is_new:
-            _check_rule(task["recurrence"], task["due_at"], written=True)  # raising undoes it
+            _check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
         if before is not None:  # moved: whoever sees it now hears of it too
@@ -398,7 +418,7 @@ async def _complete(
             values["next_occurrence_id"] = new_id()
         task = await _update(conn, user_id, task_id, values, if_match)
         if task is not None and following is not None:
-            due_at, rule = following
+            due, rule = following
             content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
             following_task = await insert_last(
                 conn,
@@ -406,7 +426,7 @@ async def _complete(
                     **content,
                     "id": values["next_occurrence_id"],
                     "recurrence": str(rule),
-                    "due_at": due_at,
+                    **_next_due(due, task["timezone"]),
                     "is_completed": False,
                     "completed_at": None,
                     "completed_by": None,
@@ -425,11 +445,20 @@ async def _complete(
         return task
 
 
-def _following(task: dict[str, Any]) -> tuple[datetime, recurrence.Rule] | None:
-    """The next due date and rule of a recurring task; None when it does not recur (any more)."""
-    if task["recurrence"] is None or task["due_at"] is None:
+def _following(task: dict[str, Any]) -> tuple[recurrence.Due, recurrence.Rule] | None:
+    """The next due time (or date) and rule of a recurring task, on the wall clock of its
+    zone; None when it does not recur (any more)."""
+    due = _due(task)
+    if task["recurrence"] is None or due is None:
         return None
-    return recurrence.next_occurrence(recurrence.parse(task["recurrence"]), task["due_at"])
+    rule = recurrence.parse(task["recurrence"])
+    return recurrence.next_occurrence(rule, due, zones.zone(task["timezone"]))
+
+
+def _next_due(due: recurrence.Due, zone: str) -> dict[str, Any]:
+    if isinstance(due, datetime):
+        return {"due_at": due, "due_date": None}
+    return {"due_at": zones.start_of(due, zone), "due_date": due}
 
 
 async def delete_task(
@@ -464,5 +493,5 @@ async def _update(
     on the row it leaves (raising undoes the write)."""
     row = await ROWS.update(conn, user_id, task_id, values, if_match, only=only)
     if row is not None and RULE_FIELDS & values.keys():
-        _check_rule(row["recurrence"], row["due_at"])
+        _check_rule(row)
     return row
