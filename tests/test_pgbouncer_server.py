@@ -135,6 +135,8 @@ def test_a_server_started_before_its_database_waits_for_it(
 def test_accounts(client: Client) -> None:
     me = client.call("GET", "/api/auth/me", 200).json()
     assert me["email"] == client.email
+    moved = client.call("PATCH", "/api/auth/me", 200, json={"timezone": "Europe/Berlin"}).json()
+    assert moved["timezone"] == "Europe/Berlin"
     login = client.call(
         "POST", "/api/auth/login", 200, json={"email": client.email, "password": PASSWORD}
     )

@@ -102,10 +102,10 @@ async def list_tasks(
     Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
     """
     last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
-    params = listing.parameters(query, user_id, utcnow(), last)
+    zone = zones.DEFAULT_ZONE
     if query.filters.due_on is not None:  # the day on the caller's clock
         zone = await schedule.user_zone(conn, user_id)
-        params.update(listing.due_on_parameters(query.filters.due_on, zone))
+    params = listing.parameters(query, user_id, utcnow(), last, zone)
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(listing.TAGGED, params)).scalar()
