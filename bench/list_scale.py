@@ -270,9 +270,7 @@ def service_statement(
         last, _seen = CursorCodec(secret).decode(user_id, query, query.cursor)
     shape = listing.shape(query, "postgresql", last, tagged)
     compiled = compile_for(listing.page_query(shape).statement, DIALECT, prebuilt=True)
-    params = listing.parameters(query, user_id, datetime.now(UTC), last)
-    if query.filters.due_on is not None:  # the users' zone: the seed leaves them in UTC
-        params.update(listing.due_on_parameters(query.filters.due_on, "UTC"))
+    params = listing.parameters(query, user_id, datetime.now(UTC), last)  # the users: UTC
     return compiled.sql, compiled.arguments(params), shape
 
 

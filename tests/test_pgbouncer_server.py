@@ -32,6 +32,7 @@ from tests.helpers_server import (
     wait_until_healthy,
 )
 from tests.support import HTTP_METHODS, IN_CI, TEST_SECRET
+from tests.webhooks.receiver import receiving
 
 HTTP_TIMEOUT = 30.0
 PASSWORD = "a long enough passphrase"
@@ -62,6 +63,8 @@ def server(
             DATABASE_STATEMENT_CACHE="false",
             JWT_SECRET=TEST_SECRET,
             METRICS_TOKEN="scrape",
+            # Webhooks deliver to a receiver of the test's on 127.0.0.1.
+            WEBHOOK_ALLOW_PRIVATE_URLS="true",
         )
         with running_server(folder, env, folder / "server.log") as server:
             yield server
@@ -135,6 +138,8 @@ def test_a_server_started_before_its_database_waits_for_it(
 def test_accounts(client: Client) -> None:
     me = client.call("GET", "/api/auth/me", 200).json()
     assert me["email"] == client.email
+    moved = client.call("PATCH", "/api/auth/me", 200, json={"timezone": "Europe/Berlin"}).json()
+    assert moved["timezone"] == "Europe/Berlin"
     login = client.call(
         "POST", "/api/auth/login", 200, json={"email": client.email, "password": PASSWORD}
     )
@@ -275,6 +280,30 @@ def test_live_updates(client: Client) -> None:
             if line.startswith("data: ") and task["id"] in line:
                 break
             assert time.monotonic() < deadline, "the task was not pushed"
+
+
+def test_webhooks(client: Client) -> None:
+    """Deliveries are written, claimed and released through the pooler (transaction mode)."""
+    with receiving() as receiver:
+        hook = client.call(
+            "POST", "/api/webhooks", 201, json={"url": receiver.url(), "events": ["*"]}
+        ).json()
+        path = f"/api/webhooks/{hook['id']}"
+        client.call("GET", "/api/webhooks", 200)
+        client.call("GET", path, 200)
+        client.call("PATCH", path, 200, json={"description": "through the pooler"})
+        client.call("POST", f"{path}/rotate-secret", 200)
+        client.call("POST", "/api/tasks", 201, json={"title": "announced"})
+        ping = client.call("POST", f"{path}/ping", 202).json()
+        deadline = time.monotonic() + HTTP_TIMEOUT
+        while len(receiver.requests()) < 2:
+            assert time.monotonic() < deadline, "the deliveries did not arrive"
+            time.sleep(0.05)
+        client.call("POST", f"{path}/deliveries/{ping['id']}/retry", 202)
+        rows = client.call("GET", f"{path}/deliveries", 200).json()
+        assert {row["type"] for row in rows} == {"task.created", "ping"}
+        client.call("DELETE", path, 204)
+    assert {request.json()["type"] for request in receiver.requests()} >= {"task.created", "ping"}
 
 
 def test_many_requests_at_once_share_the_pooled_connections(client: Client) -> None:

@@ -261,6 +261,10 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
     user_id = (await alice.get("/api/auth/me")).json()["id"]
     task_id = (await alice.post("/api/tasks", json={"title": "t"})).json()["id"]
     list_id = (await alice.post("/api/lists", json={"name": "l"})).json()["id"]
+    # A host whose look-up fails here without asking DNS (a label over 63 characters).
+    hook = {"url": f"https://{'a' * 64}.example/", "events": ["*"]}
+    webhook_id = (await alice.post("/api/webhooks", json=hook)).json()["id"]
+    delivery_id = (await alice.post(f"/api/webhooks/{webhook_id}/ping")).json()["id"]
     routes = [
         (method, path)
         for method, path, operation in operations(schema)
@@ -268,7 +272,13 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
     ]
     assert ("post", "/api/tasks/bulk") in routes
     for method, path in routes:
-        url = path.format(user_id=user_id, task_id=task_id, list_id=list_id)
+        url = path.format(
+            user_id=user_id,
+            task_id=task_id,
+            list_id=list_id,
+            webhook_id=webhook_id,
+            delivery_id=delivery_id,
+        )
         for body in (DEEP_ARRAY, '{"title": ' + DEEP_ARRAY + "}"):
             response = await alice.request(method, url, content=body, headers=JSON)
             assert response.status_code == 400, (method, path, response.text)

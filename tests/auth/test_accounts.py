@@ -400,8 +400,9 @@ async def test_me_shows_the_account(app: FastAPI, anonymous: httpx.AsyncClient) 
         me = await client.get("/api/auth/me")
     assert me.status_code == 200
     data = me.json()
-    assert set(data) == {"id", "email", "name", "created_at", "updated_at"}
+    assert set(data) == {"id", "email", "name", "timezone", "created_at", "updated_at"}
     assert {k: data[k] for k in ("id", "email", "name")} == body["user"]
+    assert data["timezone"] == "UTC"
     assert data["created_at"].endswith("Z")
 
 

@@ -26,7 +26,8 @@ WAIT = 60.0
 # What the runner logs (at DEBUG) after each run: when the run's turn, claimed for one
 # interval, ends.
 RAN = re.compile(r"job (\S+) ran; its turn ends at (\S+)")
-JOBS = sorted(job.name for job in SCHEDULED_JOBS)
+# The singleton jobs (the webhooks' sender runs in every process, on its own short poll).
+JOBS = sorted(job.name for job in SCHEDULED_JOBS if job.singleton)
 
 
 async def forget_the_jobs(settings: Settings) -> None:
@@ -40,7 +41,8 @@ def turn_ends(servers: list[Server]) -> dict[str, list[datetime]]:
     ends: dict[str, list[datetime]] = {name: [] for name in JOBS}
     for server in servers:
         for name, end in RAN.findall(server.log()):
-            ends[name].append(datetime.fromisoformat(end))
+            if name in ends:
+                ends[name].append(datetime.fromisoformat(end))
     return {name: sorted(times) for name, times in ends.items()}
 
 

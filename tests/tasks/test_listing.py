@@ -583,6 +583,7 @@ LIST_PARAMETERS = [
     "q",
     "due_before",
     "due_after",
+    "due_on",
     "overdue",
     "list_id",
     "parent_id",

@@ -49,6 +49,7 @@ CHANGED: dict[str, Any] = {
     "parent_id": uuid.UUID("0190a6a4-0000-7000-8000-000000000002"),
     "top_level": False,
     "assignee": "me",
+    "due_on": NOW.date(),
 }
 
 

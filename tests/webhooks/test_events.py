@@ -257,3 +257,23 @@ async def test_deleting_a_task_announces_its_subtasks_deleted_too(
         got = await events_of(receiver, 2)
     assert {event["data"]["id"] for event in got} == {parent["id"], child.json()["id"]}
     assert {event["type"] for event in got} == {"task.deleted"}
+
+
+async def test_a_task_moved_out_of_a_shared_list_is_deleted_for_those_who_lose_it(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    async with hook_client() as alice, hook_client() as bob:
+        shared = (await alice.post("/api/lists", json={"name": "Home"})).json()
+        await share(alice, bob, shared["id"], "editor")
+        task = await alice.post("/api/tasks", json={"title": "Tap", "list_id": shared["id"]})
+        await create_webhook(alice, receiver.url("/alice"), ["task.updated", "task.deleted"])
+        await create_webhook(bob, receiver.url("/bob"), ["task.updated", "task.deleted"])
+        moved = await alice.post(f"/api/tasks/{task.json()['id']}/move", json={"list_id": None})
+        assert moved.status_code == 200, moved.text
+        [to_alice] = await events_of(receiver, 1, "/alice")
+        [to_bob] = await events_of(receiver, 1, "/bob")
+    assert to_alice["type"] == "task.updated"
+    assert to_alice["data"]["list_id"] is None
+    # Bob sees nothing of where it went: as his change feed, a deletion.
+    assert to_bob["type"] == "task.deleted"
+    assert to_bob["data"] == {"id": task.json()["id"]}

@@ -151,11 +151,6 @@ async def watchers_of_placement(
     return await watchers_of_list(conn, list_id)
 
 
-def merged(*groups: Sequence[Watcher]) -> list[Watcher]:
-    """The watchers of several audiences, each once (a move: those before and after it)."""
-    return list({watcher.webhook_id: watcher for group in groups for watcher in group}.values())
-
-
 Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 

@@ -249,9 +249,14 @@ def shape(
 
 
 def parameters(
-    query: ListQuery, user_id: uuid.UUID, now: datetime, last: list[Any] | None
+    query: ListQuery,
+    user_id: uuid.UUID,
+    now: datetime,
+    last: list[Any] | None,
+    zone: str = zones.DEFAULT_ZONE,
 ) -> dict[str, Any]:
-    """The values for the bind parameters `_conditions` and `_after` name."""
+    """The values for the bind parameters `_conditions` and `_after` name; `zone` is the
+    caller's, whose clock `due_on` reads."""
     f = query.filters
     params: dict[str, Any] = {"user_id": user_id, "limit": query.limit + 1, "now": now}
     if f.completed is not None:
@@ -267,6 +272,8 @@ def parameters(
         params["due_before"] = f.due_before
     if f.due_after is not None:
         params["due_after"] = f.due_after
+    if f.due_on is not None:
+        params.update(due_on_parameters(f.due_on, zone))
     if f.list_id is not None:
         params["list_id"] = f.list_id
     if f.parent_id is not None:

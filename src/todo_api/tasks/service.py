@@ -138,10 +138,10 @@ async def list_tasks(
     Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
     """
     last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
-    params = listing.parameters(query, user_id, utcnow(), last)
+    zone = zones.DEFAULT_ZONE
     if query.filters.due_on is not None:  # the day on the caller's clock
         zone = await schedule.user_zone(conn, user_id)
-        params.update(listing.due_on_parameters(query.filters.due_on, zone))
+    params = listing.parameters(query, user_id, utcnow(), last, zone)
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(listing.TAGGED, params)).scalar()
@@ -285,10 +285,24 @@ async def update_task(
             _check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
-        if before is not None:  # moved: whoever sees it now hears of it too
-            watchers = events.merged(watchers, await events.watchers_of_task(conn, task_id))
+        if before is not None:
+            watchers = await _moved(conn, user_id, task, watchers)
         await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
         return task
+
+
+async def _moved(
+    conn: Connection, user_id: uuid.UUID, task: TaskRow, before: list[Watcher]
+) -> list[Watcher]:
+    """After a move: those who saw the task and no longer do get `task.deleted` (as their
+    change feed does: nothing of where it went); returns who sees it now, for its event."""
+    after = await events.watchers_of_task(conn, task["id"])
+    now_seeing = {watcher.webhook_id for watcher in after}
+    lost = [watcher for watcher in before if watcher.webhook_id not in now_seeing]
+    await events.record(
+        conn, EventType.task_deleted, actor_id=user_id, data={"id": task["id"]}, watchers=lost
+    )
+    return after
 
 
 async def _stored_rule(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> str | None:
@@ -318,7 +332,7 @@ async def move_task(
         values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
         await subtasks_follow(conn, task, moved)
-        watchers = events.merged(watchers, await events.watchers_of_task(conn, task_id))
+        watchers = await _moved(conn, user_id, moved, watchers)
         await _announce(conn, EventType.task_updated, user_id, moved, watchers)
         return moved
 
