@@ -40,8 +40,10 @@ from benchlib import (
     migrate,
     new_secret,
     percentile,
+    process_tree,
     rss_mb,
     running_server,
+    scheduler_cpu_seconds_of,
     scratch_database,
     serve_argv,
     server_version,
@@ -54,6 +56,8 @@ SETTLE_SECONDS = 2.0  # after the streams opened, before reading memory
 IDLE_SECONDS = 5.0  # how long the backends are sampled while the streams are idle
 OPEN_TIMEOUT_SECONDS = 120.0
 CHANGE_TIMEOUT_SECONDS = 30.0
+CPU_WINDOW_SECONDS = 5.0  # after one write, for the stream reads it causes
+SINGLE_CHANGES = 5  # users who, one after another, make one change each
 
 
 def bearer(secret: str, user: str) -> str:
@@ -89,18 +93,46 @@ class Stream:
                         self.changed.set()
 
 
-async def _backends(database: str) -> int:
+async def _backends(database: str) -> tuple[int, int]:
+    """The client backends on the database, and how many of them are not idle (asked from the
+    admin database, so that this connection is not one of them)."""
     conn = await asyncpg.connect(ADMIN_URL, timeout=10)
     try:
-        return int(
-            await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = $1 AND backend_type = 'client backend'",
-                database,
-            )
+        row = await conn.fetchrow(
+            "SELECT count(*) AS total, count(*) FILTER (WHERE state <> 'idle') AS busy "
+            "FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+            database,
         )
     finally:
         await conn.close()
+    assert row is not None
+    return int(row["total"]), int(row["busy"])
+
+
+async def _backend_pids(database: str) -> list[int]:
+    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = $1 AND backend_type = 'client backend'",
+            database,
+        )
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
+async def _cpu(server: Server, database: str) -> tuple[float, dict[int, float]]:
+    """The server's process tree's on-CPU seconds, and each client backend's."""
+    server_cpu = sum(scheduler_cpu_seconds_of(process_tree(server.process.pid)).values())
+    return server_cpu, scheduler_cpu_seconds_of(await _backend_pids(database))
+
+
+def _spent(
+    before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]
+) -> tuple[float, float]:
+    db = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
+    return after[0] - before[0], db
 
 
 async def measure(
@@ -121,7 +153,7 @@ async def measure(
             answer.raise_for_status()
         await asyncio.sleep(SETTLE_SECONDS)
         rss_before, _ = rss_mb(server.process.pid)
-        backends_before = await _backends(database)
+        backends_before, _ = await _backends(database)
 
         streams = [Stream(user, tokens[user]) for user in ids for _ in range(per_user)]
         started = time.monotonic()
@@ -142,11 +174,48 @@ async def measure(
         await asyncio.sleep(SETTLE_SECONDS)
         rss_after, _ = rss_mb(server.process.pid)
         samples = []
+        cpu_before = await _cpu(server, database)
         deadline = time.monotonic() + IDLE_SECONDS
         while time.monotonic() < deadline:
             samples.append(await _backends(database))
             await asyncio.sleep(0.5)
+        idle_cpu = _spent(cpu_before, await _cpu(server, database))
+
+        # The CPU that one write costs with the streams open: one task of one user, then
+        # CPU_WINDOW_SECONDS for whatever it wakes.
+        cpu_before = await _cpu(server, database)
+        answer = await client.post(
+            "/api/tasks",
+            json={"title": "streams_idle write"},
+            headers={"Authorization": f"Bearer {tokens[ids[-1]]}"},
+        )
+        answer.raise_for_status()
+        await asyncio.sleep(CPU_WINDOW_SECONDS)
+        write_cpu = _spent(cpu_before, await _cpu(server, database))
+        for s in streams:
+            s.changed.clear()
+        log(f"CPU idle {idle_cpu}, after one write {write_cpu} (server, PostgreSQL s)")
         log(f"RSS {rss_before:.1f} -> {rss_after:.1f} MiB; backends idle {samples}")
+
+        # One change of one user at a time (its 10 streams get a page; the others stay idle).
+        single: list[float] = []
+        for user in ids[:SINGLE_CHANGES]:
+            mine = [s for s in streams if s.user == user]
+            answer = await client.post(
+                "/api/tasks",
+                json={"title": "streams_idle change"},
+                headers={"Authorization": f"Bearer {tokens[user]}"},
+            )
+            answer.raise_for_status()
+            answered_at = time.monotonic()
+            await asyncio.wait_for(
+                asyncio.gather(*(s.changed.wait() for s in mine)), CHANGE_TIMEOUT_SECONDS
+            )
+            single.append(max(s.changed_at for s in mine) - answered_at)
+            for s in mine:
+                s.changed.clear()
+            await asyncio.sleep(0.5)
+        log(f"one user's change to its streams: {[round(1000 * t) for t in single]} ms")
 
         # One change per user, all at once.
         answered: dict[str, float] = {}
@@ -181,7 +250,17 @@ async def measure(
         f"| server RSS per stream (KiB) | {1024 * (rss_after - rss_before) / total:.0f} |",
         f"| PostgreSQL client backends of the database, before the streams | {backends_before} |",
         f"| the same while the streams are idle (min-max of {len(samples)} samples over "
-        f"{IDLE_SECONDS:.0f} s) | {min(samples)}-{max(samples)} |",
+        f"{IDLE_SECONDS:.0f} s) | {min(t for t, _ in samples)}-{max(t for t, _ in samples)} |",
+        f"| of which not idle (a query running or a transaction open), max | "
+        f"{max(b for _, b in samples)} |",
+        f"| CPU over {IDLE_SECONDS:.0f} s with the streams idle: server / PostgreSQL (ms) "
+        f"| {1000 * idle_cpu[0]:.0f} / {1000 * idle_cpu[1]:.0f} |",
+        f"| CPU over the {CPU_WINDOW_SECONDS:.0f} s after one task created by one user: "
+        f"server / PostgreSQL (ms) | {1000 * write_cpu[0]:.0f} / {1000 * write_cpu[1]:.0f} |",
+        f"| one user's change, from its answer to the last of its {per_user} streams' page: "
+        f"median (min-max) of {len(single)} users one after another (ms) "
+        f"| {1000 * statistics.median(single):.0f} ({1000 * min(single):.0f}-"
+        f"{1000 * max(single):.0f}) |",
         f"| one change per user, all at once: until every stream had its page (ms) "
         f"| {1000 * every_stream:.0f} |",
         f"| per user, from its answer to its last stream's page: median / p95 / max (ms) "
