@@ -17,7 +17,8 @@ received to the last (and, second, from the first request to the last delivery).
 scheduler's on-CPU time (/proc/.../schedstat) of the server's process tree and of the client
 backends on the database. A sample of the received requests is checked with `standardwebhooks`.
 
-    .venv/bin/python bench/events_throughput.py                 # ~3 min: 3 rounds of 10 000
+    .venv/bin/python bench/events_throughput.py                 # ~4 min: 2 rounds of 10 000
+    .venv/bin/python bench/events_throughput.py --rounds 3      # ~6 min (the figures in README)
     .venv/bin/python bench/events_throughput.py --rounds 1 --events 2000   # quicker
 """
 
@@ -252,7 +253,7 @@ def report(samples: list[Sample], args: argparse.Namespace, header: list[str]) -
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000, help="tasks created per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2, help="bulk requests in flight")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     return parser.parse_args()
