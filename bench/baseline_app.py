@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -50,12 +50,12 @@ LIMIT = 50
 PRIORITIES = ("none", "low", "medium", "high")
 PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 
-# Columns the API shows, in TaskRead's order; `recurrence`, and who created, completed and is
-# assigned a task, only once the schema has them.
+# Columns the API shows, in TaskRead's order; `recurrence`, who created, completed and is
+# assigned a task, and its due date and zone, only once the schema has them.
 SHOWN = [
     "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
-    "priority", "due_at", "tags", "recurrence", "completed_at", "created_by", "completed_by",
-    "assignee_id", "created_at", "updated_at",
+    "priority", "due_at", "due_date", "timezone", "tags", "recurrence", "completed_at",
+    "created_by", "completed_by", "assignee_id", "created_at", "updated_at",
 ]  # fmt: skip
 IDS = {"id", "user_id", "created_by", "completed_by", "assignee_id"}
 # The gap a new task leaves after the last of its siblings (todo_api.kit.ordering.STEP).
@@ -177,6 +177,8 @@ def task_json(row: Any, shown: list[str]) -> dict[str, Any]:
             value = PRIORITIES[value]
         elif isinstance(value, datetime):
             value = timestamp(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
         body[name] = value
     return body
 
@@ -347,6 +349,8 @@ async def create_task(request: Request) -> Response:
         "created_by": user_id,
         "completed_by": user_id if fields["is_completed"] else None,
         "assignee_id": None,
+        "due_date": None,
+        "timezone": "UTC",  # the bench's users keep the default zone
         "version": 1,
         "created_at": now,
         "updated_at": now,
