@@ -76,3 +76,47 @@ async def test_filtered_pages_of_own_and_shared_tasks_are_one_page_cut_in_pieces
         )
         titles = await _all_pages(bob, "sort=title&q=match", PAGE)
         assert titles == [task["id"] for task in by_title]
+
+
+async def _tagged(client: httpx.AsyncClient, tag: str) -> tuple[set[str], str]:
+    response = await client.get(f"/api/tasks?tag={tag}&limit=200")
+    assert response.status_code == 200, response.text
+    return {task["id"] for task in response.json()}, response.headers["X-Total-Count"]
+
+
+async def test_a_tag_is_counted_in_the_shared_lists_as_their_tasks_move_and_change(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    listed = await create_list(alice, f"Tags {uuid.uuid4().hex[:6]}")
+    await share(alice, bob, listed["id"], "viewer")
+    shared = [
+        await create_task(alice, title=f"Shared {n}", tags=[tag, "other"], list_id=listed["id"])
+        for n in range(3)
+    ]
+    untagged = await create_task(alice, title="Shared, untagged", list_id=listed["id"])
+    mine = await create_task(bob, title="Mine", tags=[tag])
+    await create_task(alice, title="Alice's inbox", tags=[tag])
+    expected = {mine["id"], *(task["id"] for task in shared)}
+    assert await _tagged(bob, tag) == (expected, "4")
+
+    # Out of the shared list (to its owner's inbox), and back with the tag newly added.
+    moved = await alice.patch(f"/api/tasks/{shared[0]['id']}", json={"list_id": None})
+    assert moved.status_code == 200, moved.text
+    retagged = await alice.patch(f"/api/tasks/{untagged['id']}", json={"tags": [tag]})
+    assert retagged.status_code == 200, retagged.text
+    expected = expected - {shared[0]["id"]} | {untagged["id"]}
+    assert await _tagged(bob, tag) == (expected, "4")
+    back = await alice.patch(f"/api/tasks/{shared[0]['id']}", json={"list_id": listed["id"]})
+    assert back.status_code == 200, back.text
+    untag = await alice.patch(f"/api/tasks/{shared[1]['id']}", json={"tags": ["other"]})
+    assert untag.status_code == 200, untag.text
+    expected = expected - {shared[1]["id"]} | {shared[0]["id"]}
+    assert await _tagged(bob, tag) == (expected, "4")
+
+    deleted = await alice.delete(f"/api/tasks/{shared[2]['id']}")
+    assert deleted.status_code == 204, deleted.text
+    assert await _tagged(bob, tag) == (expected - {shared[2]["id"]}, "3")
+    removed = await alice.delete(f"/api/lists/{listed['id']}")
+    assert removed.status_code == 204, removed.text
+    assert await _tagged(bob, tag) == ({mine["id"]}, "1")

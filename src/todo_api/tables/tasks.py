@@ -147,10 +147,12 @@ tasks: Table = Task.__table__  # type: ignore[attr-defined]
 
 
 class TaskTag(SQLModel, table=True):
-    """One tag of one task, kept by database triggers from `tasks.tags` (migration 0006).
+    """One tag of one task, kept by database triggers from `tasks.tags` (migration 0006) and
+    `tasks.list_id` (0016).
 
     Led by (user_id, tag), "this user's tasks with this tag" is one short index range however
-    many tasks the user has or the tag has across users."""
+    many tasks the user has or the tag has across users; led by (list_id, tag), the same for a
+    list shared with its member."""
 
     __tablename__ = "task_tags"
 
@@ -161,6 +163,8 @@ class TaskTag(SQLModel, table=True):
             Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
+    # The task's list (null: the inbox).
+    list_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
 
 
 task_tags: Table = TaskTag.__table__  # type: ignore[attr-defined]
@@ -272,6 +276,13 @@ Index(
     tasks.c.id,
     tasks.c.is_completed,
     **_IN_A_LIST,
+)
+Index(
+    "ix_task_tags_list_id_tag_task_id",
+    task_tags.c.list_id,
+    task_tags.c.tag,
+    task_tags.c.task_id,
+    **_where(task_tags.c.list_id.is_not(None)),
 )
 Index(
     "ix_task_tombstones_list_id_change",

@@ -39,7 +39,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.expression import BindParameter, UnaryExpression
 
 from todo_api.db import SQLITE_UNICODE_LOWER, Query, UTCDateTime
 from todo_api.kit import access, zones
@@ -593,11 +593,35 @@ def _capped_total(s: Shape) -> Any:
     """What the page's filters match, each part counted up to the cap (the own part not at
     all where TAGGED's count stands for it)."""
     counts = [
-        _capped(select(literal(1)).select_from(tasks).where(*_conditions(s, part)))
-        for part in _parts(s)
-        if part == "shared" or counts_in_page(s)
+        _capped(_matching(s, part)) for part in _parts(s) if part == "shared" or counts_in_page(s)
     ]
     return functools.reduce(operator.add, counts) if counts else literal_column("0", Integer())
+
+
+def _matching(s: Shape, part: Part) -> Select[Any]:
+    """A row for each task of `part` the filters match. Filtered by one tag alone, the shared
+    lists' tasks are their `task_tags` entries, read from the (list_id, tag) index alone."""
+    if part == "shared" and counts_by_tag(s):
+        return _tagged_in_shared_lists(s.dialect)
+    return select(literal(1)).select_from(tasks).where(*_conditions(s, part))
+
+
+def _tagged_in_shared_lists(dialect: str) -> Select[Any]:
+    """The `task_tags` entries of the first tag in the lists shared with the caller. On
+    PostgreSQL list by list (a LATERAL from the memberships): as one `list_id IN (...)`, the
+    planner may walk the tag's entries of every list in the table to find the caller's."""
+    tagged = task_tags.c.tag == _tag(0)
+    if dialect != "postgresql":
+        in_shared_lists = task_tags.c.list_id.in_(access.shared_lists(*_SEEN_SHARED))
+        return select(literal(1)).where(in_shared_lists, tagged)
+    mine = access.shared_lists(*_SEEN_SHARED).subquery("memberships")
+    of_each_list = (
+        select(literal(1).label("entry"))
+        .where(task_tags.c.list_id == mine.c.list_id, tagged)
+        .limit(_CAP)
+        .lateral("tagged")
+    )
+    return select(literal(1)).select_from(mine).join(of_each_list, true())
 
 
 # A shape's filters other than tags, each as it is when it filters nothing.
@@ -635,10 +659,13 @@ def counts_by_tag(s: Shape) -> bool:
     return s.tags == 1 and s == s._replace(**_NO_FILTER_BUT_TAGS)
 
 
+# The cap is written in the SQL, not sent as a parameter, so that a reused (generic) plan is
+# costed for it.
+_CAP = literal_column(str(TOTAL_COUNT_CAP + 1), Integer())
+
+
 def _capped(matching: Select[Any]) -> Any:
-    # The cap is written in the SQL, not sent as a parameter, so that a reused (generic) plan
-    # is costed for it.
-    counted = matching.limit(literal_column(str(TOTAL_COUNT_CAP + 1), Integer())).subquery()
+    counted = matching.limit(_CAP).subquery()
     return select(func.count()).select_from(counted).scalar_subquery()
 
 
@@ -666,9 +693,12 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _tag(i: int) -> BindParameter[str]:
+    return bindparam(f"tag_{i}", type_=String())
+
+
 def _tagged(i: int) -> list[ColumnElement[bool]]:
-    tag = bindparam(f"tag_{i}", type_=String())
-    return [task_tags.c.user_id == bindparam("user_id"), task_tags.c.tag == tag]
+    return [task_tags.c.user_id == bindparam("user_id"), task_tags.c.tag == _tag(i)]
 
 
 # The user's tasks with the first tag (`tag_0`), counted up to the cap from `task_tags` alone.
@@ -692,5 +722,4 @@ def _has_all_tags(s: Shape, part: Part) -> ColumnElement[bool]:
 
 def _sqlite_has_tag(i: int) -> ColumnElement[bool]:
     element = func.json_each(tasks.c.tags).table_valued("value")
-    tag = bindparam(f"tag_{i}", type_=String())
-    return exists(select(true()).select_from(element).where(element.c.value == tag))
+    return exists(select(true()).select_from(element).where(element.c.value == _tag(i)))
