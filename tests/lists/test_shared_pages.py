@@ -39,9 +39,11 @@ async def _tasks(
     for n in range(count):
         due = None if n % 3 == 0 else (start + timedelta(hours=n * 7 % 11)).isoformat()
         title = f"{label} {'Ab'[n % 2]}{n:02d} match"
+        priority = ["low", "medium", "high"][n % 3]
+        tags = ["tagged"] if n % 4 else []
         made.append(
             await create_task(
-                client, title=title, due_at=due, priority=["low", "medium", "high"][n % 3], **fields
+                client, title=title, due_at=due, priority=priority, tags=tags, **fields
             )
         )
     return made
@@ -62,11 +64,16 @@ async def test_filtered_pages_of_own_and_shared_tasks_are_one_page_cut_in_pieces
         # Made last: the first of every order by creation or change, and many of the others.
         crowded = await _tasks(alice, 24, "Big", list_id=big["id"])
         everything = {task["id"] for task in small + own + crowded}
+        tagged = {task["id"] for task in small + own + crowded if task["tags"]}
 
         for sort in get_args(Sort):
-            for query in (f"sort={sort}&q=match", f"sort={sort}&completed=false&q=match"):
+            for query, expected in (
+                (f"sort={sort}&q=match", everything),
+                (f"sort={sort}&completed=false&q=match", everything),
+                (f"sort={sort}&tag=tagged", tagged),
+            ):
                 whole = await _all_pages(bob, query, 200)
-                assert set(whole) == everything, query
+                assert set(whole) == expected, query
                 assert await _all_pages(bob, query, PAGE) == whole, query
 
         newest_first = await _all_pages(bob, "sort=-created_at&q=match", PAGE)

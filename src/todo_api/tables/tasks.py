@@ -147,8 +147,8 @@ tasks: Table = Task.__table__  # type: ignore[attr-defined]
 
 
 class TaskTag(SQLModel, table=True):
-    """One tag of one task, kept by database triggers from `tasks.tags` (migration 0006) and
-    `tasks.list_id` (0016).
+    """One tag of one task, kept by database triggers from `tasks.tags` (migration 0006),
+    `list_id` and `created_at` (0016).
 
     Led by (user_id, tag), "this user's tasks with this tag" is one short index range however
     many tasks the user has or the tag has across users; led by (list_id, tag), the same for a
@@ -163,8 +163,10 @@ class TaskTag(SQLModel, table=True):
             Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
-    # The task's list (null: the inbox).
+    # The task's list (null: the inbox) and when it was made: a shared list's tasks with a tag
+    # in creation order, from the index alone.
     list_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 task_tags: Table = TaskTag.__table__  # type: ignore[attr-defined]
@@ -278,9 +280,10 @@ Index(
     **_IN_A_LIST,
 )
 Index(
-    "ix_task_tags_list_id_tag_task_id",
+    "ix_task_tags_list_id_tag_created_at_task_id",
     task_tags.c.list_id,
     task_tags.c.tag,
+    task_tags.c.created_at,
     task_tags.c.task_id,
     **_where(task_tags.c.list_id.is_not(None)),
 )

@@ -183,11 +183,16 @@ def sort_key(sort_field: SortField, dialect: str) -> ColumnElement[Any]:
 
 
 def order_by(sort: Sort, dialect: str) -> list[UnaryExpression[Any]]:
-    key = sort_key(_field(sort), dialect)
+    return _ordered(sort, (sort_key(_field(sort), dialect), tasks.c.id))
+
+
+def _ordered(sort: Sort, row: tuple[Any, Any]) -> list[UnaryExpression[Any]]:
+    """`sort`'s order of rows by `row`: a sort value and an id."""
+    value, row_id = row
     if sort.startswith("-"):
-        ordered, by_id = key.desc(), tasks.c.id.desc()
+        ordered, by_id = value.desc(), row_id.desc()
     else:
-        ordered, by_id = key.asc(), tasks.c.id.asc()
+        ordered, by_id = value.asc(), row_id.asc()
     if _field(sort) == "due_at":
         ordered = ordered.nulls_last()  # tasks without a due date come last either way
     return [ordered, by_id]
@@ -386,15 +391,16 @@ def _plus(moment: datetime, delta: timedelta) -> datetime:
         return zones.FIRST_INSTANT if delta < timedelta(0) else zones.LAST_INSTANT
 
 
-def _after(s: Shape) -> ColumnElement[bool]:
-    """The tasks that come after the cursor's last task in the shape's order."""
+def _after(s: Shape, row: tuple[Any, Any] | None = None) -> ColumnElement[bool]:
+    """The tasks that come after the cursor's last task in the shape's order, by `row` (a sort
+    value and an id; a task's own by default)."""
     field_name = _field(s.sort)
     value_type: Any = {"title": String(), "priority": Integer(), "position": BigInteger()}.get(
         field_name, UTCDateTime()
     )
     return _beyond(
         s,
-        (sort_key(field_name, s.dialect), tasks.c.id),
+        row or (sort_key(field_name, s.dialect), tasks.c.id),
         (bindparam("after_value", type_=value_type), bindparam("after_id", type_=Uuid())),
         last_undated=s.cursor == "undated",
     )
@@ -469,11 +475,7 @@ def _by_sort_value(s: Shape, rows: Any) -> list[UnaryExpression[Any]]:
     key: ColumnElement[Any] = rows.c.sort_value
     if _field(s.sort) == "title" and s.dialect == "postgresql":
         key = key.collate("C")
-    descending = s.sort.startswith("-")
-    ordered = [key.desc(), rows.c.id.desc()] if descending else [key.asc(), rows.c.id.asc()]
-    if _field(s.sort) == "due_at":
-        ordered[0] = ordered[0].nulls_last()
-    return ordered
+    return _ordered(s.sort, (key, rows.c.id))
 
 
 # How deep a filtered page reads each shared list first: about DEPTH_SPREAD times its even
@@ -489,24 +491,32 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
     come in no order, to be sorted whole: a member of 20 lists of 5 000 tasks would sort
     100 000 rows a page. SQLite, embedded and small, keeps that simpler form.
 
-    Unfiltered, each list's first `limit` entries come from its index alone. Filtered, each
-    row walked to is read to be checked, and a list's first `limit` matches can be far down:
-    each list is first read only as deep as its share of the page (`_read_shallow_first`)."""
+    Unfiltered, each list's first `limit` entries come from its index alone, as do a tag's
+    in creation order (`task_tags`, migration 0016). Otherwise filtered, each row walked to is
+    read to be checked, and a list's first `limit` matches can be far down: each list is
+    first read only as deep as its share of the page (`_read_shallow_first`)."""
     limit = bindparam("limit", type_=Integer())
     memberships = [list_members.c.user_id == access.caller(), access.in_role(_SEEN_SHARED)]
     if s.in_list == "one":
         memberships.append(list_members.c.list_id == bindparam("list_id", type_=Uuid()))
     mine = select(list_members.c.list_id).where(*memberships).cte("memberships")
 
+    by_tag_entries = counts_by_tag(s) and _field(s.sort) == "created_at"
+
     def first_of_each_list(depth: Any) -> Select[Any]:
         """Each list's first `depth` rows: (list_id, id, sort_value)."""
-        conditions = [tasks.c.list_id == mine.c.list_id, *_conditions(s, "shared", scoped=False)]
+        if by_tag_entries:
+            row = (task_tags.c.created_at, task_tags.c.task_id)
+            conditions = [task_tags.c.list_id == mine.c.list_id, task_tags.c.tag == _tag(0)]
+        else:
+            row = (sort_value.element, tasks.c.id)
+            conditions = [tasks.c.list_id == mine.c.list_id, *_conditions(s, "shared", False)]
         if s.cursor != "none":
-            conditions.append(_after(s))
+            conditions.append(_after(s, row))
         walked = (
-            select(tasks.c.id, sort_value)
+            select(row[1].label("id"), row[0].label("sort_value"))
             .where(*conditions)
-            .order_by(*order_by(s.sort, s.dialect))
+            .order_by(*_ordered(s.sort, row))
             .limit(depth)
             .lateral("first_of_list")
         )
@@ -516,7 +526,7 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
 
     candidates = (
         _read_shallow_first(s, mine, first_of_each_list)
-        if filtered(s)
+        if filtered(s) and not by_tag_entries
         else first_of_each_list(limit).subquery("candidates")
     )
     chosen = (
