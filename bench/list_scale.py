@@ -16,8 +16,9 @@ user with 100 000 tasks of their own): p50(member) <= 1.2 x p50(100k) + 1 ms.
 Then the statements the service sends for the same cases (`listing.page_query` of the request's
 shape, compiled for asyncpg, with `listing.parameters` bound in the compiled order) are timed
 alone on a reused prepared statement and explained with EXPLAIN (ANALYZE, BUFFERS), on a
-connection with `plan_cache_mode = force_custom_plan` and `jit = off` as the service's
-connections have: plans are made for each user's own values. The database is dropped at the
+connection with `jit = off` as the service's connections have, each in the plan mode the
+service gives it: made for each call's own values (`force_custom_plan`) where the shape is
+planned per call, else `auto` (reused). The database is dropped at the
 end, also on failure or Ctrl-C/SIGTERM (unless --keep or --db).
 
 Every loop is bounded: --requests per case and round, and --case-seconds per case and round.
@@ -330,7 +331,7 @@ async def explain_case(
     conn: asyncpg.Connection, sql: str, params: list[Any], repeats: int
 ) -> dict[str, Any]:
     # 1. The statement alone, on a prepared statement reused like the service's connection
-    #    does (custom plans: the connection has plan_cache_mode = force_custom_plan).
+    #    does (in the plan mode the service gives it: see run_explain).
     prepared = await conn.prepare(sql)
     durations = []
     for _ in range(repeats):
@@ -365,9 +366,8 @@ async def run_explain(
     conn = await asyncpg.connect(
         db_url(database),
         timeout=10,
-        # As the service's sessions (todo_api.db.database): custom plans, no JIT.
+        # As the service's sessions (todo_api.db.database): no JIT.
         server_settings={
-            "plan_cache_mode": "force_custom_plan",
             "jit": "off",
             "statement_timeout": "60s",
         },
@@ -378,7 +378,11 @@ async def run_explain(
             for case in user_cases:
                 user_id = uuid.UUID(USERS[label])
                 tagged = await tagged_count(conn, user_id, case.query)
-                sql, params, _shape = service_statement(user_id, case.query, secret, tagged)
+                sql, params, shape = service_statement(user_id, case.query, secret, tagged)
+                # As the service: planned per call, or once and reused.
+                custom = listing.page_query(shape).custom_plans
+                mode = "force_custom_plan" if custom else "auto"
+                await conn.execute(f"SET plan_cache_mode = {mode}")
                 results[(label, case.name)] = {
                     "sql": sql,
                     "params": [str(p) for p in params],
@@ -481,7 +485,8 @@ def report(
         )
     lines += [
         "",
-        f"SQL: the service's page statement alone on a reused prepared statement, custom plans "
+        f"SQL: the service's page statement alone on a reused prepared statement, planned as "
+        "the service plans it, per call or once "
         f"(median of {args.sql_repeats}, ms); exec and count: EXPLAIN ANALYZE execution time "
         "and the part spent in the capped count subquery.",
         "",

@@ -466,7 +466,7 @@ def page_query(s: Shape) -> Query:
         columns.append(_capped_total(s).label("total_count"))
     return Query(
         select(*columns).order_by(*_by_sort_value(s, page)).limit(limit),
-        custom_plans=filtered(s),
+        custom_plans=planned_per_call(s),
     )
 
 
@@ -591,7 +591,7 @@ def _read_shallow_first(
 @functools.lru_cache(maxsize=1024)
 def total_query(s: Shape) -> Query:
     """The capped total alone, for a page with no row to carry it."""
-    return Query(select(_capped_total(s)), custom_plans=filtered(s))
+    return Query(select(_capped_total(s)), custom_plans=planned_per_call(s))
 
 
 def _parts(s: Shape) -> list[Part]:
@@ -656,6 +656,17 @@ def filtered(s: Shape) -> bool:
     call. Filtered, the best plan depends on how many of this user's tasks match: each call
     is planned for its own values."""
     return s != s._replace(tags=0, common_tag=False, **_NO_FILTER_BUT_TAGS)
+
+
+def planned_per_call(s: Shape) -> bool:
+    """Whether each call is planned for its own values: filtered, but for the due-date
+    filters that read the due-date index whatever the user and values. One day (`due_on`) is
+    a short range of that index, read then sorted in any order; sorted by due date, a bound
+    (`due_before`, `due_after`) is where the walk along it starts or stops. One plan, made
+    once per session, then serves every call (planning was most of such a page's cost)."""
+    by_due_date_alone = not filtered(s._replace(due_on=False, due_before=False, due_after=False))
+    along_the_index = s.due_on or _field(s.sort) == "due_at"
+    return filtered(s) and not (by_due_date_alone and along_the_index)
 
 
 def counts_in_page(s: Shape) -> bool:
