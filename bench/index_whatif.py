@@ -5,7 +5,7 @@
     psql -h 127.0.0.1 -U postgres -c 'DROP DATABASE NAME WITH (FORCE)'
 
 For each candidate it creates the index(es) on the kept benchmark database, ANALYZEs, times
-the service's own list statement (`listing.page_query` of the request's shape, compiled for
+the service's own list statement (`pages.page_query` of the request's shape, compiled for
 asyncpg, on a reused prepared statement, custom plans as the service's connections make them)
 and records its plan, then drops what it created, so the database ends as it began (btree_gin
 is dropped again if this script created it). Nothing here touches the migrations: these are

@@ -13,7 +13,7 @@ requests; the users alternate within a round. Each list case is judged against t
 p50(100k) <= 1.5 x p50(1k) + 3 ms, and the member's against the sharing goal (as fast as the
 user with 100 000 tasks of their own): p50(member) <= 1.2 x p50(100k) + 1 ms.
 
-Then the statements the service sends for the same cases (`listing.page_query` of the request's
+Then the statements the service sends for the same cases (`pages.page_query` of the request's
 shape, compiled for asyncpg, with `listing.parameters` bound in the compiled order) are timed
 alone on a reused prepared statement and explained with EXPLAIN (ANALYZE, BUFFERS), on a
 connection with `jit = off` as the service's connections have, each in the plan mode the
@@ -65,7 +65,7 @@ from benchlib import (
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from todo_api.db.statements import compile_for
-from todo_api.tasks import listing
+from todo_api.tasks import listing, pages
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 
 SMALL, BIG, MEMBER = "1k", "100k", "member"
@@ -265,12 +265,12 @@ def service_statement(
 ) -> tuple[str, list[Any], listing.Shape]:
     """The page statement the service sends for this request, compiled for asyncpg, and its
     arguments in the order of the compiled statement's parameters. `tagged`: the count of
-    listing.TAGGED, which the service runs first for a tag filter."""
+    pages.TAGGED, which the service runs first for a tag filter."""
     last = None
     if query.cursor is not None:
         last, _seen = CursorCodec(secret).decode(user_id, query, query.cursor)
     shape = listing.shape(query, "postgresql", last, tagged)
-    compiled = compile_for(listing.page_query(shape).statement, DIALECT, prebuilt=True)
+    compiled = compile_for(pages.page_query(shape).statement, DIALECT, prebuilt=True)
     params = listing.parameters(query, user_id, datetime.now(UTC), last)  # the users: UTC
     return compiled.sql, compiled.arguments(params), shape
 
@@ -281,7 +281,7 @@ async def tagged_count(
     """What the service's first statement of a tag filter counts (None without one)."""
     if not query.filters.tags:
         return None
-    compiled = compile_for(listing.TAGGED.statement, DIALECT, prebuilt=True)
+    compiled = compile_for(pages.TAGGED.statement, DIALECT, prebuilt=True)
     params = listing.parameters(query, user_id, datetime.now(UTC), None)
     count: int = await conn.fetchval(compiled.sql, *compiled.arguments(params))
     return count
@@ -380,7 +380,7 @@ async def run_explain(
                 tagged = await tagged_count(conn, user_id, case.query)
                 sql, params, shape = service_statement(user_id, case.query, secret, tagged)
                 # As the service: planned per call, or once and reused.
-                custom = listing.page_query(shape).custom_plans
+                custom = pages.page_query(shape).custom_plans
                 mode = "force_custom_plan" if custom else "auto"
                 await conn.execute(f"SET plan_cache_mode = {mode}")
                 results[(label, case.name)] = {

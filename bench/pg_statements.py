@@ -45,7 +45,7 @@ from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.db.database import Compiled, PostgresConnection, Result
 from todo_api.kit.deps import held
-from todo_api.tasks import listing
+from todo_api.tasks import listing, pages
 
 MODES = ("force_custom_plan", "auto")
 
@@ -181,7 +181,7 @@ async def unfiltered_plans(database: str) -> list[str]:
         for n, sort in enumerate(typing.get_args(listing.Sort)):
             query = listing.ListQuery(sort=sort)
             for last in (None, [_cursor_value(query.sort_field), uuid.uuid4()]):
-                page = listing.page_query(listing.shape(query, "postgresql", last))
+                page = pages.page_query(listing.shape(query, "postgresql", last))
                 compiled = page.compiled(PGDialect_asyncpg())  # type: ignore[no-untyped-call]
                 params = listing.parameters(query, uuid.UUID(SMALL_USER), datetime.now(UTC), last)
                 name = f"shape_{n}_{last is not None:d}"

@@ -15,7 +15,7 @@ from tests.lists.sharing import share
 from tests.tasks.helpers import create_task
 from todo_api.tasks.listing import Sort
 
-# A page of 20 of three shared lists reads 15 of each first (listing.DEPTH_SPREAD, DEPTH_SLACK).
+# A page of 20 of three shared lists reads 15 of each first (pages.DEPTH_SPREAD, DEPTH_SLACK).
 PAGE = 20
 
 

@@ -21,7 +21,7 @@ from tests.tasks.helpers import create_task
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.deps import held
-from todo_api.tasks import listing
+from todo_api.tasks import listing, pages
 from todo_api.tasks.listing import ListQuery, Sort, TaskFilters
 
 SETTINGS = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
@@ -88,7 +88,7 @@ async def test_each_sort_reads_own_and_shared_tasks_in_order_from_an_index(
             for sort in get_args(Sort):
                 query = ListQuery(filters=filters, sort=sort)
                 shape = listing.shape(query, "postgresql", None)
-                compiled = listing.page_query(shape).compiled(conn.dialect)
+                compiled = pages.page_query(shape).compiled(conn.dialect)
                 params = listing.parameters(query, member, datetime.now(UTC), None)
                 explained = await driver.fetchval(
                     f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)

@@ -15,17 +15,15 @@ from sqlalchemy.engine import Dialect
 from todo_api.db.statements import compile_for
 from todo_api.tables.tasks import Priority
 from todo_api.tasks.listing import (
-    TAGGED,
     CursorCodec,
     InvalidCursor,
     ListQuery,
     Sort,
     TaskFilters,
-    page_query,
     parameters,
     shape,
-    total_query,
 )
+from todo_api.tasks.pages import TAGGED, page_query, total_query
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 USER = uuid.UUID("0190a6a4-0000-7000-8000-000000000001")

@@ -26,7 +26,7 @@ from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks import listing, recurrence, schedule
+from todo_api.tasks import listing, pages, recurrence, schedule
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import CursorCodec, ListQuery
 from todo_api.tasks.placement import (
@@ -144,9 +144,9 @@ async def list_tasks(
     params = listing.parameters(query, user_id, utcnow(), last, zone)
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
-        tagged = (await conn.execute(listing.TAGGED, params)).scalar()
+        tagged = (await conn.execute(pages.TAGGED, params)).scalar()
     shape = listing.shape(query, conn.name, last, tagged)
-    rows = (await conn.execute(listing.page_query(shape), params)).rows
+    rows = (await conn.execute(pages.page_query(shape), params)).rows
     page, more = rows[: query.limit], len(rows) > query.limit
     if shape.q:  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
@@ -154,7 +154,7 @@ async def list_tasks(
         if rows:  # the total rides along with the rows
             total = rows[0]["total_count"]
         else:  # a page past the end has no row to carry it
-            total = (await conn.execute(listing.total_query(shape), params)).scalar()
+            total = (await conn.execute(pages.total_query(shape), params)).scalar()
         if tagged is not None and listing.counts_by_tag(shape):
             total += tagged
         total_is_minimum = total > listing.TOTAL_COUNT_CAP
