@@ -100,3 +100,50 @@ async def test_each_sort_reads_own_and_shared_tasks_in_order_from_an_index(
         finally:
             for setting in SETTINGS:
                 await driver.execute(f"RESET {setting}")
+
+
+def _index_reads(plan: dict[str, Any], parent: str = "") -> list[tuple[str, str, str]]:
+    """Every index read anywhere in the plan (InitPlans too): table, node above, index."""
+    found = []
+    if "Index Name" in plan:
+        found.append((plan["Relation Name"], parent, plan["Index Name"]))
+    for child in plan.get("Plans", []):
+        found += _index_reads(child, plan["Node Type"])
+    return found
+
+
+@pytest.mark.parametrize("sort", ["-created_at", "created_at"])
+async def test_a_members_tag_page_and_count_read_the_tag_entries_of_each_list(
+    settings: Settings,
+    app: FastAPI,
+    alice: httpx.AsyncClient,
+    bob: httpx.AsyncClient,
+    sort: Sort,
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
+    await share(alice, bob, listed["id"])
+    for n in range(5):
+        await create_task(alice, title=f"Tagged {n}", list_id=listed["id"], tags=["errand"])
+    member = uuid.UUID(await user_id(bob))
+    query = ListQuery(filters=TaskFilters(tags=("errand",)), sort=sort)
+    shape = listing.shape(query, "postgresql", None, tagged=0)
+
+    async with held(app, Database).connection() as conn:
+        driver = conn.driver
+        for setting in SETTINGS:
+            await driver.execute(f"SET {setting} = off")
+        try:
+            compiled = pages.page_query(shape).compiled(conn.dialect)
+            params = listing.parameters(query, member, datetime.now(UTC), None)
+            explained = await driver.fetchval(
+                f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
+            )
+        finally:
+            for setting in SETTINGS:
+                await driver.execute(f"RESET {setting}")
+    reads = _index_reads(json.loads(explained)[0]["Plan"])
+    # The page's walk of each list and the count of each list, both stopped by a Limit.
+    entries = ("task_tags", "Limit", "ix_task_tags_list_id_tag_created_at_task_id")
+    assert reads.count(entries) == 2, reads
