@@ -18,6 +18,11 @@ nothing more and builds no JSON, so the change may stay the single statement it 
 a watched change becomes a transaction of several. `data` may be a callable, called only when
 someone watches.
 
+A task's `data` is the task as the API shows it, a shape the tasks domain owns. Another domain
+that changes tasks along with its own rows (a member leaving a list is unassigned from its
+tasks) cannot import it (domains do not import each other): the tasks domain hands its shape
+over here when it is imported (`shows_tasks_as`), and `task_data` gives it to anyone.
+
 `reminder.fired` has its bit and its type already: the reminders' service records it here like
 any other event, with `{"task", "reminder"}` as data.
 """
@@ -152,6 +157,19 @@ async def watchers_of_placement(
 
 
 Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+TaskBody = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+_task_body: list[TaskBody] = []
+
+
+def shows_tasks_as(body: TaskBody) -> None:
+    """How a task row reads in an event (the tasks domain's API shape)."""
+    _task_body[:] = [body]
+
+
+def task_data(row: Mapping[str, Any]) -> Callable[[], Mapping[str, Any]]:
+    """A task row's `data`, built only if someone watches."""
+    (body,) = _task_body  # the tasks domain is imported by every app that serves a route
+    return lambda: body(row)
 
 
 async def record(

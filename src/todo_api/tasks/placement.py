@@ -119,6 +119,7 @@ SUBTASKS_FOLLOW = Query(
         updated_at=bindparam("now"),
         version=tasks.c.version + 1,
     )
+    .returning(*ROWS.returning)
 )
 
 
@@ -223,7 +224,8 @@ def _sibling_group(
     )
 
 
-async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> None:
+async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> list[TaskRow]:
+    """Move the task's subtasks along to its new list; the subtasks moved, as they are now."""
     if after["list_id"] != before["list_id"] and after["parent_id"] is None:
         params = {
             "task_id": after["id"],
@@ -232,4 +234,5 @@ async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> 
             "new_list_id": after["list_id"],
             "now": after["updated_at"],
         }
-        await conn.execute(SUBTASKS_FOLLOW, params)
+        return cast(list[TaskRow], (await conn.execute(SUBTASKS_FOLLOW, params)).rows)
+    return []

@@ -66,6 +66,13 @@ LIFECYCLE_COLUMNS = frozenset(
 )
 # A task's subtasks: deleting it deletes them (foreign key), each a `task.deleted` of its own.
 SUBTASK_IDS = Query(select(tasks.c.id).where(tasks.c.parent_id == bindparam("task_id")))
+# Its open ones: completing it completes them (a trigger, and the recurring ones here), each a
+# `task.completed` of its own.
+OPEN_SUBTASK_IDS = Query(
+    select(tasks.c.id).where(
+        tasks.c.parent_id == bindparam("task_id"), tasks.c.is_completed.is_(False)
+    )
+)
 
 
 async def _announce(
@@ -79,6 +86,34 @@ async def _announce(
     await events.record(
         conn, kind, actor_id=actor_id, data=lambda: task_body(task), watchers=watchers
     )
+
+
+async def _open_subtasks(conn: Connection, task_id: uuid.UUID) -> list[uuid.UUID]:
+    """The task's open subtasks before a write that may complete it (for their events)."""
+    return [row["id"] for row in await conn.execute(OPEN_SUBTASK_IDS, {"task_id": task_id})]
+
+
+async def _announce_subtasks(
+    conn: Connection,
+    actor_id: uuid.UUID,
+    was_open: list[uuid.UUID],
+    moved: list[TaskRow],
+    watchers: list[Watcher],
+) -> None:
+    """The events of the subtasks a write to their parent changed: `task.completed` for those
+    it completed (open before, completed now), `task.updated` for the others it moved. Their
+    watchers are the parent's: a subtask is where its parent is."""
+    completed: list[TaskRow] = []
+    if was_open:
+        completed_now = tasks.c.id.in_(was_open) & tasks.c.is_completed.is_(True)
+        rows = await conn.execute(select(*ROWS.returning).where(completed_now))
+        completed = cast(list[TaskRow], rows.rows)
+    done = {task["id"] for task in completed}
+    for task in completed:
+        await _announce(conn, EventType.task_completed, actor_id, task, watchers)
+    for task in moved:
+        if task["id"] not in done:
+            await _announce(conn, EventType.task_updated, actor_id, task, watchers)
 
 
 def _change_kind(was_completed: bool | None, task: TaskRow) -> EventType:
@@ -260,8 +295,11 @@ async def update_task(
         return found(await _update(conn, user_id, task_id, values, if_match))
     async with conn.transaction():  # several statements, or a check that may undo it
         was_completed = None
+        was_open: list[uuid.UUID] = []
         if watchers and data.is_completed is not None:
             was_completed = await _was_completed(conn, user_id, task_id)
+            if was_completed is False and data.is_completed:
+                was_open = await _open_subtasks(conn, task_id)
         rule = values.get("recurrence")
         rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
         if schedule.needs_stored_due(values):
@@ -279,29 +317,33 @@ async def update_task(
         else:
             task = await _update(conn, user_id, task_id, values, if_match)
         task = found(task)
+        moved: list[TaskRow] = []
         if before is not None:
-            await subtasks_follow(conn, before, task)
+            moved = await subtasks_follow(conn, before, task)
         if rule_is_new:
             _check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
         if before is not None:
-            watchers = await _moved(conn, user_id, task, watchers)
+            watchers = await _moved(conn, user_id, [task, *moved], watchers)
         await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
+        await _announce_subtasks(conn, user_id, was_open, moved, watchers)
         return task
 
 
 async def _moved(
-    conn: Connection, user_id: uuid.UUID, task: TaskRow, before: list[Watcher]
+    conn: Connection, user_id: uuid.UUID, moved: list[TaskRow], before: list[Watcher]
 ) -> list[Watcher]:
-    """After a move: those who saw the task and no longer do get `task.deleted` (as their
-    change feed does: nothing of where it went); returns who sees it now, for its event."""
-    after = await events.watchers_of_task(conn, task["id"])
+    """After a move (of a task and the subtasks that followed it): those who saw them and no
+    longer do get `task.deleted` for each (as their change feed does: nothing of where they
+    went); returns who sees them now, for their events."""
+    after = await events.watchers_of_task(conn, moved[0]["id"])
     now_seeing = {watcher.webhook_id for watcher in after}
     lost = [watcher for watcher in before if watcher.webhook_id not in now_seeing]
-    await events.record(
-        conn, EventType.task_deleted, actor_id=user_id, data={"id": task["id"]}, watchers=lost
-    )
+    for task in moved:
+        await events.record(
+            conn, EventType.task_deleted, actor_id=user_id, data={"id": task["id"]}, watchers=lost
+        )
     return after
 
 
@@ -331,9 +373,10 @@ async def move_task(
         watchers = await events.watchers_of_task(conn, task_id)
         values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
-        await subtasks_follow(conn, task, moved)
-        watchers = await _moved(conn, user_id, moved, watchers)
+        subtasks = await subtasks_follow(conn, task, moved)
+        watchers = await _moved(conn, user_id, [moved, *subtasks], watchers)
         await _announce(conn, EventType.task_updated, user_id, moved, watchers)
+        await _announce_subtasks(conn, user_id, [], subtasks, watchers)
         return moved
 
 
@@ -352,9 +395,13 @@ async def set_completed(
         return await _set_completed(conn, user_id, task_id, completed, if_match)
     async with conn.transaction():
         was_completed = await _was_completed(conn, user_id, task_id)
+        was_open = []
+        if was_completed is False and completed:
+            was_open = await _open_subtasks(conn, task_id)
         task = await _set_completed(conn, user_id, task_id, completed, if_match)
         if was_completed is not None and was_completed != completed:
             await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
+            await _announce_subtasks(conn, user_id, was_open, [], watchers)
         return task
 
 
