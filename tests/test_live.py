@@ -275,6 +275,52 @@ async def test_a_member_gets_the_changes_the_owner_makes(people: People) -> None
     ]
 
 
+def latest(messages: list[Any]) -> dict[str, dict[str, Any]]:
+    """The tasks the messages' pages changed, each as its last page showed it."""
+    return {task["id"]: task for m in messages for task in m.page()["changes"]}
+
+
+async def test_subtasks_completed_or_moved_with_their_parent_reach_a_members_stream(
+    people: People,
+) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Party")
+    await share(alice, bob, shared["id"], "viewer")
+    parent = await create_task(alice, title="Party", list_id=shared["id"])
+    cake = await create_task(alice, title="Cake", parent_id=parent["id"])
+    async with open_stream(bob) as (_, events):
+        await first_message(events)
+        completed = await alice.post(f"/api/tasks/{parent['id']}/complete")
+        assert completed.status_code == 200, completed.text
+        shown = latest(await events.wait_for({parent["id"], cake["id"]}))
+        assert shown[cake["id"]] == (await bob.get(f"/api/tasks/{cake['id']}")).json()
+        assert shown[cake["id"]]["is_completed"] is True
+        # Moved to Alice's inbox, the subtask with it: gone from what Bob sees.
+        moved = await alice.post(f"/api/tasks/{parent['id']}/move", json={"list_id": None})
+        assert moved.status_code == 200, moved.text
+        messages = await events.wait_for({parent["id"], cake["id"]})
+    deleted = {task_id for m in messages for task_id in m.page()["deleted"]}
+    assert deleted == {parent["id"], cake["id"]}
+
+
+async def test_a_task_unassigned_when_its_assignee_leaves_reaches_the_others_streams(
+    people: People,
+) -> None:
+    alice, bob, carol = people(), people(), people()
+    shared = await create_list(alice, "Home")
+    await share(alice, bob, shared["id"], "editor")
+    await share(alice, carol, shared["id"], "viewer")
+    bob_id = (await bob.get("/api/auth/me")).json()["id"]
+    tap = await create_task(alice, title="Fix tap", list_id=shared["id"], assignee_id=bob_id)
+    async with open_stream(carol) as (_, events):
+        await first_message(events)
+        left = await bob.delete(f"/api/lists/{shared['id']}/members/{bob_id}")
+        assert left.status_code == 204, left.text
+        shown = latest(await events.wait_for({tap["id"]}))
+    assert shown[tap["id"]] == (await carol.get(f"/api/tasks/{tap['id']}")).json()
+    assert shown[tap["id"]]["assignee_id"] is None
+
+
 @contextlib.asynccontextmanager
 async def own_app(settings: Settings, tmp_path: Path, **overrides: Any) -> AsyncIterator[FastAPI]:
     """An app of its own on the test's database, with these settings."""
