@@ -6,6 +6,7 @@ httpx's ASGI transport waits for the end). Several processes: tests/test_live_se
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.changes import Position, SyncTokens
 from todo_api.kit.deps import held
+from todo_api.live import hub as live_hub
 from todo_api.live import router as live_router
 from todo_api.process.shutdown import Lifecycle
 
@@ -319,6 +321,39 @@ async def test_a_task_unassigned_when_its_assignee_leaves_reaches_the_others_str
         shown = latest(await events.wait_for({tap["id"]}))
     assert shown[tap["id"]] == (await carol.get(f"/api/tasks/{tap['id']}")).json()
     assert shown[tap["id"]]["assignee_id"] is None
+
+
+async def test_the_streams_of_one_user_share_their_reads_and_each_resumes_on_its_own(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = people()
+    me = await user_id_of(alice)
+    reads: list[uuid.UUID] = []
+    real_read = live_hub.read_page
+
+    async def counted(conn: Any, tokens: Any, user: uuid.UUID, *args: Any) -> Any:
+        reads.append(user)
+        return await real_read(conn, tokens, user, *args)
+
+    monkeypatch.setattr(live_hub, "read_page", counted)
+    async with contextlib.AsyncExitStack() as stack:
+        streams = [await stack.enter_async_context(open_stream(alice)) for _ in range(8)]
+        for _, events in streams:
+            await first_message(events)
+        # The first change brings them all to the same place (they opened at different ones
+        # when anything was written meanwhile); the second is read once for all of them, or
+        # once per wake-up that reached them together (this process's write, the clock).
+        pages = []
+        for title in ("first", "second"):
+            reads.clear()
+            task = await create_task(alice, title=title)
+            pages.append([(await events.wait_for({task["id"]}))[-1] for _, events in streams])
+    assert 1 <= reads.count(me) <= 3, reads
+    # Each stream's id is a token of its own to resume from: nothing after the second task.
+    for message in pages[1]:
+        after = await alice.get("/api/tasks/changes", params={"since": message.id})
+        assert after.status_code == 200, after.text
+        assert after.json()["changes"] == []
 
 
 @contextlib.asynccontextmanager

@@ -26,7 +26,6 @@ from todo_api.auth.dependencies import authenticate, caller
 from todo_api.auth.errors import InvalidToken, RateLimited
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
-from todo_api.feed.pages import read_page
 from todo_api.kit import changes
 from todo_api.kit.deps import held
 from todo_api.kit.errors import ErrorCode, InvalidField, error_responses
@@ -218,8 +217,7 @@ async def _messages(
                 stream.feed_moved = False
                 more = True
                 while more:
-                    async with db.connection() as conn:
-                        page = await read_page(conn, tokens, user_id, since, PAGE_LIMIT)
+                    page = await hub.read(tokens, stream, since, PAGE_LIMIT)
                     since, more = page.next, page.feed.has_more
                     if not page.empty:
                         yield _changes(page.body, page.token)
