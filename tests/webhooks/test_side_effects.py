@@ -138,3 +138,30 @@ async def test_a_member_leaving_a_list_is_unassigned_as_a_task_update(
     assert to_alice["data"] == shown
     assert to_carol["data"] == shown
     assert to_alice["actor_id"] == to_carol["actor_id"] == (bob_id if who == "leaves" else alice_id)
+
+
+async def test_a_watched_task_answers_errors_as_an_unwatched_one(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    async with hook_client() as alice, hook_client() as bob:
+        shared = (await alice.post("/api/lists", json={"name": "Home"})).json()
+        await share(alice, bob, shared["id"], "viewer")
+        watched = (await alice.post("/api/tasks", json={"title": "Tap"})).json()
+        in_list = await alice.post("/api/tasks", json={"title": "Bins", "list_id": shared["id"]})
+        await create_webhook(alice, receiver.url())
+        url = f"/api/tasks/{watched['id']}"
+        stale = {"If-Match": '"999"'}
+        assert (await alice.patch(url, json={"title": "x"}, headers=stale)).status_code == 412
+        assert (await alice.post(f"{url}/complete", headers=stale)).status_code == 412
+        assert (await alice.delete(url, headers=stale)).status_code == 412
+        assert (await bob.patch(url, json={"title": "x"})).status_code == 404
+        assert (await bob.delete(url)).status_code == 404
+        viewer_url = f"/api/tasks/{in_list.json()['id']}"
+        assert (await bob.patch(viewer_url, json={"title": "x"})).status_code == 403
+        assert (await bob.post(f"{viewer_url}/complete")).status_code == 403
+        assert (await alice.delete(url)).status_code == 204
+        got = await received(receiver, 1)
+    # Only the deletion happened.
+    assert [(event["type"], event["data"]) for event in got] == [
+        ("task.deleted", {"id": watched["id"]})
+    ]
