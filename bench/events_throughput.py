@@ -269,6 +269,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2, help="bulk requests in flight")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
+    add_sources_argument(parser)
+    return parser.parse_args()
+
+
+def add_sources_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--src",
         action="append",
@@ -276,7 +281,6 @@ def parse_args() -> argparse.Namespace:
         metavar="NAME=PATH",
         help="a source tree to measure (repeatable; default: the installed one)",
     )
-    return parser.parse_args()
 
 
 def sources(args: argparse.Namespace) -> dict[str, dict[str, str]]:

@@ -24,6 +24,15 @@ async def received(receiver: Receiver, count: int, path: str = "/hook") -> list[
     return sorted(got, key=lambda event: (event["created_at"], event["type"]))
 
 
+async def shared_home(
+    owner: httpx.AsyncClient, member: httpx.AsyncClient, role: str
+) -> dict[str, Any]:
+    """The owner's new list "Home", shared with `member` in `role`."""
+    home: dict[str, Any] = (await owner.post("/api/lists", json={"name": "Home"})).json()
+    await share(owner, member, home["id"], role)
+    return home
+
+
 async def family(client: httpx.AsyncClient, **fields: Any) -> tuple[dict[str, Any], ...]:
     """A parent with an open subtask and a completed one."""
     parent = (await client.post("/api/tasks", json={"title": "Party", **fields})).json()
@@ -86,8 +95,7 @@ async def test_subtasks_leaving_a_shared_list_with_their_parent_are_deleted_for_
     hook_client: Clients, receiver: Receiver
 ) -> None:
     async with hook_client() as alice, hook_client() as bob:
-        shared = (await alice.post("/api/lists", json={"name": "Home"})).json()
-        await share(alice, bob, shared["id"], "editor")
+        shared = await shared_home(alice, bob, "editor")
         parent, cake, balloons = await family(alice, list_id=shared["id"])
         types = ["task.updated", "task.deleted", "task.completed"]
         await create_webhook(alice, receiver.url("/alice"), types)
@@ -117,8 +125,7 @@ async def test_a_member_leaving_a_list_is_unassigned_as_a_task_update(
 ) -> None:
     async with hook_client() as alice, hook_client() as bob, hook_client() as carol:
         alice_id, bob_id = await user_id(alice), await user_id(bob)
-        shared = (await alice.post("/api/lists", json={"name": "Home"})).json()
-        await share(alice, bob, shared["id"], "editor")
+        shared = await shared_home(alice, bob, "editor")
         await share(alice, carol, shared["id"], "viewer")
         fields = {"list_id": shared["id"], "assignee_id": bob_id}
         tap = (await alice.post("/api/tasks", json={"title": "Fix tap", **fields})).json()
@@ -144,8 +151,7 @@ async def test_a_watched_task_answers_errors_as_an_unwatched_one(
     hook_client: Clients, receiver: Receiver
 ) -> None:
     async with hook_client() as alice, hook_client() as bob:
-        shared = (await alice.post("/api/lists", json={"name": "Home"})).json()
-        await share(alice, bob, shared["id"], "viewer")
+        shared = await shared_home(alice, bob, "viewer")
         watched = (await alice.post("/api/tasks", json={"title": "Tap"})).json()
         in_list = await alice.post("/api/tasks", json={"title": "Bins", "list_id": shared["id"]})
         await create_webhook(alice, receiver.url())
