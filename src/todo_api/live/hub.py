@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
-from todo_api.kit.changes import Clock, Position, SyncTokens
+from todo_api.kit.changes import Clock, Position, SyncTokens, current_position
 from todo_api.kit.throttle import TracebackThrottle, failure_kind
 from todo_api.live import wakeups
 from todo_api.process.shutdown import Lifecycle
@@ -85,11 +85,26 @@ class Stream:
     messages: deque[tuple[str, str]] = field(default_factory=deque)  # (event, data)
     related: frozenset[uuid.UUID] = frozenset()
     woken: int = 0  # the tick of its latest wake-up
+    # Where the feed stood when the clock last woke it (see `caught_up`).
+    floor: Position | None = None
 
-    def wake(self) -> None:
+    def wake(self, floor: Position | None = None) -> None:
         self.feed_moved = True
         self.woken = next(_ticks)
+        if floor is not None:
+            self.floor = floor
         self.signal.set()
+
+    def caught_up(
+        self, since: tuple[Position, float], floor: Position | None
+    ) -> tuple[Position, float]:
+        """Where to read from after a read found nothing more: the clock's position `floor`
+        (taken before the read began, so the read covered everything up to it) when it is
+        ahead. Streams of one user then stand at the same place, and share their next read;
+        a stream that never had anything stays where it opened otherwise."""
+        if floor is not None and floor > since[0]:
+            return floor, since[1]
+        return since
 
 
 class Hub:
@@ -277,8 +292,9 @@ class Hub:
             try:
                 async with self._db.connection() as conn:
                     if await clock.moved(conn):
+                        floor = await current_position(conn)
                         for stream in self._all():
-                            stream.wake()
+                            stream.wake(floor)
                 if self._channel is not None and (
                     self._announce_all or time.monotonic() >= announce_at
                 ):

@@ -217,10 +217,13 @@ async def _messages(
                 stream.feed_moved = False
                 more = True
                 while more:
+                    floor = stream.floor  # as it was when the read below began
                     page = await hub.read(tokens, stream, since, PAGE_LIMIT)
                     since, more = page.next, page.feed.has_more
                     if not page.empty:
                         yield _changes(page.body, page.token)
+                    elif not more:
+                        since = stream.caught_up(since, floor)
                     if page.feed.lists or page.feed.deleted_lists:
                         await hub.join(stream)  # people may have come or gone with a list
             await stream.signal.wait()
