@@ -20,6 +20,11 @@ backends on the database. A sample of the received requests is checked with `sta
     .venv/bin/python bench/events_throughput.py                 # ~4 min: 2 rounds of 10 000
     .venv/bin/python bench/events_throughput.py --rounds 3      # ~6 min (the figures in README)
     .venv/bin/python bench/events_throughput.py --rounds 1 --events 2000   # quicker
+
+Before and after in one run: `--src NAME=PATH` (repeatable) runs each round once per source
+tree (e.g. `git archive <commit> src | tar -x -C /tmp/before`, then `--src
+before=/tmp/before/src --src after=/tmp/after/src`), a server of each in turn on the same
+database and receiver, and reports them side by side.
 """
 
 import argparse
@@ -225,7 +230,7 @@ def _cell(samples: list[Sample], value: Any, fmt: str = "{:.0f}") -> str:
     return text
 
 
-def report(samples: list[Sample], args: argparse.Namespace, header: list[str]) -> str:
+def report(samples: dict[str, list[Sample]], args: argparse.Namespace, header: list[str]) -> str:
     rows = [
         ("events delivered per second (first to last delivery)", lambda s: s.rate),
         ("events per second (first request to last delivery)", lambda s: s.end_to_end_rate),
@@ -237,15 +242,23 @@ def report(samples: list[Sample], args: argparse.Namespace, header: list[str]) -
         ("PostgreSQL CPU per task created and delivered (µs)", lambda s: s.hooked_db_us),
         ("events that arrived more than once", lambda s: s.repeated),
     ]
+    names = list(samples)
+    rounds = len(samples[names[0]])
     lines = [
         *header,
         "",
-        f"| {args.events} events, median of {len(samples)} rounds (min-max) | value |",
-        "|---|---|",
-        *(f"| {name} | {_cell(samples, value)} |" for name, value in rows),
+        f"| {args.events} events, median of {rounds} rounds (min-max) | {' | '.join(names)} |",
+        "|---|" + "---|" * len(names),
+        *(
+            f"| {row} | {' | '.join(_cell(samples[name], value) for name in names)} |"
+            for row, value in rows
+        ),
         "",
-        "Signatures checked with standardwebhooks: "
-        + ", ".join(f"{s.signatures_ok}/{s.signatures_checked}" for s in samples),
+        *(
+            f"Signatures checked with standardwebhooks ({name}): "
+            + ", ".join(f"{s.signatures_ok}/{s.signatures_checked}" for s in samples[name])
+            for name in names
+        ),
     ]
     return "\n".join(lines)
 
@@ -256,7 +269,31 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2, help="bulk requests in flight")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
+    add_sources_argument(parser)
     return parser.parse_args()
+
+
+def add_sources_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--src",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a source tree to measure (repeatable; default: the installed one)",
+    )
+
+
+def sources(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """Each source tree measured, by name: what its server's environment adds."""
+    if not args.src:
+        return {"value": {}}
+    found = {}
+    for item in args.src:
+        name, _, path = item.partition("=")
+        if not path or not (Path(path) / "todo_api").is_dir():
+            raise SystemExit(f"--src {item}: give NAME=PATH, PATH holding todo_api/")
+        found[name] = {"PYTHONPATH": str(Path(path).resolve())}
+    return found
 
 
 def main() -> None:
@@ -281,33 +318,45 @@ def main() -> None:
             "database's client backends. Delivery alone = (tasks created by the user with the "
             "webhook) - (the same by a user with none), per event.",
         ]
-        samples: list[Sample] = []
-        with (
-            running_server("receiver", receiver_argv(receiver_port), env, cwd, receiver_port) as rx,
-            running_server("todo-api", serve_argv(port), env, cwd, port) as server,
-        ):
-            webhook_secret = asyncio.run(
-                _create_webhook(server, tokens["hooked"], f"{rx.url}/hook")
-            )
+        trees = sources(args)
+        if args.src:
+            header.append("Sources: " + ", ".join(args.src))
+        samples: dict[str, list[Sample]] = {name: [] for name in trees}
+        with running_server(
+            "receiver", receiver_argv(receiver_port), env, cwd, receiver_port
+        ) as rx:
+            webhook_secret = ""
             for round_no in range(args.rounds):
-                sample = asyncio.run(
-                    one_round(
-                        database,
-                        server,
-                        rx.url,
-                        tokens,
-                        webhook_secret,
-                        args.events,
-                        args.concurrency,
+                # Each tree in turn, in alternating order from round to round.
+                order = list(trees) if round_no % 2 == 0 else list(reversed(trees))
+                for name in order:
+                    tree_env = {**env, **trees[name]}
+                    with running_server(
+                        "todo-api", serve_argv(port), tree_env, cwd, port
+                    ) as server:
+                        if not webhook_secret:
+                            webhook_secret = asyncio.run(
+                                _create_webhook(server, tokens["hooked"], f"{rx.url}/hook")
+                            )
+                        sample = asyncio.run(
+                            one_round(
+                                database,
+                                server,
+                                rx.url,
+                                tokens,
+                                webhook_secret,
+                                args.events,
+                                args.concurrency,
+                            )
+                        )
+                    samples[name].append(sample)
+                    log(
+                        f"round {round_no + 1}, {name}: {sample.rate:.0f} events/s, delivery "
+                        f"{sample.delivery_server_us:.0f} µs server + "
+                        f"{sample.delivery_db_us:.0f} µs PostgreSQL per event, "
+                        f"{sample.repeated} repeated, signatures "
+                        f"{sample.signatures_ok}/{sample.signatures_checked}"
                     )
-                )
-                samples.append(sample)
-                log(
-                    f"round {round_no + 1}: {sample.rate:.0f} events/s, delivery "
-                    f"{sample.delivery_server_us:.0f} µs server + {sample.delivery_db_us:.0f} µs "
-                    f"PostgreSQL per event, {sample.repeated} repeated, signatures "
-                    f"{sample.signatures_ok}/{sample.signatures_checked}"
-                )
     text = report(samples, args, header)
     print(text)
     if args.out:

@@ -17,6 +17,9 @@ empty page that starts a stream). Then:
 
     .venv/bin/python bench/streams_idle.py              # ~1 min
     .venv/bin/python bench/streams_idle.py --users 10 --streams-per-user 100
+
+Before and after in one run: `--src NAME=PATH` (repeatable, as in events_throughput.py) measures
+each source tree in turn, `--rounds` times, on the same database, side by side.
 """
 
 import argparse
@@ -51,6 +54,7 @@ from benchlib import (
     source_summary,
     work_dir,
 )
+from events_throughput import add_sources_argument, sources
 
 SETTLE_SECONDS = 2.0  # after the streams opened, before reading memory
 IDLE_SECONDS = 5.0  # how long the backends are sampled while the streams are idle
@@ -137,7 +141,7 @@ def _spent(
 
 async def measure(
     server: Server, database: str, secret: str, users: int, per_user: int
-) -> list[str]:
+) -> list[tuple[str, str]]:
     ids = [str(uuid.UUID(int=0xE0E0_0000_0000_4000_8000_0000_0000_0000 + n)) for n in range(users)]
     tokens = {user: bearer(secret, user) for user in ids}
     total = users * per_user
@@ -243,29 +247,43 @@ async def measure(
         await asyncio.gather(*runners, return_exceptions=True)
 
     return [
-        f"| {total} idle streams ({users} users x {per_user}), one worker | value |",
-        "|---|---|",
-        f"| time to open them all (s) | {opened_in:.1f} |",
-        f"| server RSS before / with the streams (MiB) | {rss_before:.1f} / {rss_after:.1f} |",
-        f"| server RSS per stream (KiB) | {1024 * (rss_after - rss_before) / total:.0f} |",
-        f"| PostgreSQL client backends of the database, before the streams | {backends_before} |",
-        f"| the same while the streams are idle (min-max of {len(samples)} samples over "
-        f"{IDLE_SECONDS:.0f} s) | {min(t for t, _ in samples)}-{max(t for t, _ in samples)} |",
-        f"| of which not idle (a query running or a transaction open), max | "
-        f"{max(b for _, b in samples)} |",
-        f"| CPU over {IDLE_SECONDS:.0f} s with the streams idle: server / PostgreSQL (ms) "
-        f"| {1000 * idle_cpu[0]:.0f} / {1000 * idle_cpu[1]:.0f} |",
-        f"| CPU over the {CPU_WINDOW_SECONDS:.0f} s after one task created by one user: "
-        f"server / PostgreSQL (ms) | {1000 * write_cpu[0]:.0f} / {1000 * write_cpu[1]:.0f} |",
-        f"| one user's change, from its answer to the last of its {per_user} streams' page: "
-        f"median (min-max) of {len(single)} users one after another (ms) "
-        f"| {1000 * statistics.median(single):.0f} ({1000 * min(single):.0f}-"
-        f"{1000 * max(single):.0f}) |",
-        f"| one change per user, all at once: until every stream had its page (ms) "
-        f"| {1000 * every_stream:.0f} |",
-        f"| per user, from its answer to its last stream's page: median / p95 / max (ms) "
-        f"| {1000 * statistics.median(lags):.0f} / {1000 * percentile(lags, 95):.0f} / "
-        f"{1000 * max(lags):.0f} |",
+        ("time to open them all (s)", f"{opened_in:.1f}"),
+        ("server RSS before / with the streams (MiB)", f"{rss_before:.1f} / {rss_after:.1f}"),
+        ("server RSS per stream (KiB)", f"{1024 * (rss_after - rss_before) / total:.0f}"),
+        ("PostgreSQL client backends of the database, before the streams", f"{backends_before}"),
+        (
+            f"the same while the streams are idle (min-max of {len(samples)} samples over "
+            f"{IDLE_SECONDS:.0f} s)",
+            f"{min(t for t, _ in samples)}-{max(t for t, _ in samples)}",
+        ),
+        (
+            "of which not idle (a query running or a transaction open), max",
+            f"{max(b for _, b in samples)}",
+        ),
+        (
+            f"CPU over {IDLE_SECONDS:.0f} s with the streams idle: server / PostgreSQL (ms)",
+            f"{1000 * idle_cpu[0]:.0f} / {1000 * idle_cpu[1]:.0f}",
+        ),
+        (
+            f"CPU over the {CPU_WINDOW_SECONDS:.0f} s after one task created by one user: "
+            "server / PostgreSQL (ms)",
+            f"{1000 * write_cpu[0]:.0f} / {1000 * write_cpu[1]:.0f}",
+        ),
+        (
+            f"one user's change, from its answer to the last of its {per_user} streams' page: "
+            f"median (min-max) of {len(single)} users one after another (ms)",
+            f"{1000 * statistics.median(single):.0f} ({1000 * min(single):.0f}-"
+            f"{1000 * max(single):.0f})",
+        ),
+        (
+            "one change per user, all at once: until every stream had its page (ms)",
+            f"{1000 * every_stream:.0f}",
+        ),
+        (
+            "per user, from its answer to its last stream's page: median / p95 / max (ms)",
+            f"{1000 * statistics.median(lags):.0f} / {1000 * percentile(lags, 95):.0f} / "
+            f"{1000 * max(lags):.0f}",
+        ),
     ]
 
 
@@ -274,6 +292,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--streams-per-user", type=int, default=10)
     parser.add_argument("--out", type=Path, help="also write the report to this file")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each source tree")
+    add_sources_argument(parser)
     return parser.parse_args()
 
 
@@ -295,8 +315,28 @@ def main() -> None:
             "are httpx streaming requests of one client process, each holding its own "
             "connection.",
         ]
-        with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
-            rows = asyncio.run(measure(server, database, secret, args.users, args.streams_per_user))
+        trees = sources(args)
+        if args.src:
+            header.append("Sources: " + ", ".join(args.src))
+        columns: list[tuple[str, list[tuple[str, str]]]] = []
+        for round_no in range(args.rounds):
+            order = list(trees) if round_no % 2 == 0 else list(reversed(trees))
+            for name in order:
+                tree_env = {**env, **trees[name]}
+                with running_server("todo-api", serve_argv(port), tree_env, cwd, port) as server:
+                    measured = asyncio.run(
+                        measure(server, database, secret, args.users, args.streams_per_user)
+                    )
+                columns.append((f"{name}, run {round_no + 1}", measured))
+    total = args.users * args.streams_per_user
+    rows = [
+        f"| {total} idle streams ({args.users} users x {args.streams_per_user}), one worker | "
+        + " | ".join(name for name, _ in columns)
+        + " |",
+        "|---|" + "---:|" * len(columns),
+    ]
+    for index, (label, _) in enumerate(columns[0][1]):
+        rows.append(f"| {label} | " + " | ".join(m[index][1] for _, m in columns) + " |")
     text = "\n".join([*header, "", *rows])
     print(text)
     if args.out:

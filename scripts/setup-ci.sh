@@ -1,16 +1,26 @@
 #!/bin/sh
 # What the test suite needs beyond the project's venv and PostgreSQL: Debian's pgbouncer (the
-# end-to-end tests run the service through it in transaction mode, starting it themselves).
+# end-to-end tests run the service through it in transaction mode, starting it themselves) and
+# Debian's chromium (the browser test of live updates drives it headless).
 #   sudo sh scripts/setup-ci.sh        (or as root: sh scripts/setup-ci.sh)
 set -eu
-if command -v pgbouncer >/dev/null 2>&1; then
+missing=""
+command -v pgbouncer >/dev/null 2>&1 || missing="$missing pgbouncer"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+if [ -z "$missing" ]; then
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
-# The package starts its own service on port 6432; the tests start theirs on a free port.
-if command -v service >/dev/null 2>&1; then
-    service pgbouncer stop >/dev/null 2>&1 || true
-fi
+# shellcheck disable=SC2086 # one word per package
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+case "$missing" in
+*pgbouncer*)
+    # The package starts its own service on port 6432; the tests start theirs on a free port.
+    if command -v service >/dev/null 2>&1; then
+        service pgbouncer stop >/dev/null 2>&1 || true
+    fi
+    ;;
+esac
 command -v pgbouncer
+command -v chromium

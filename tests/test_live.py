@@ -6,6 +6,7 @@ httpx's ASGI transport waits for the end). Several processes: tests/test_live_se
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.changes import Position, SyncTokens
 from todo_api.kit.deps import held
+from todo_api.live import hub as live_hub
 from todo_api.live import router as live_router
 from todo_api.process.shutdown import Lifecycle
 
@@ -273,6 +275,121 @@ async def test_a_member_gets_the_changes_the_owner_makes(people: People) -> None
     assert [change["title"] for change in pushed if change["id"] == task["id"]] == [
         "Take out the bins"
     ]
+
+
+def latest(messages: list[Any]) -> dict[str, dict[str, Any]]:
+    """The tasks the messages' pages changed, each as its last page showed it."""
+    return {task["id"]: task for m in messages for task in m.page()["changes"]}
+
+
+async def test_subtasks_completed_or_moved_with_their_parent_reach_a_members_stream(
+    people: People,
+) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Party")
+    await share(alice, bob, shared["id"], "viewer")
+    parent = await create_task(alice, title="Party", list_id=shared["id"])
+    cake = await create_task(alice, title="Cake", parent_id=parent["id"])
+    async with open_stream(bob) as (_, events):
+        await first_message(events)
+        completed = await alice.post(f"/api/tasks/{parent['id']}/complete")
+        assert completed.status_code == 200, completed.text
+        shown = latest(await events.wait_for({parent["id"], cake["id"]}))
+        assert shown[cake["id"]] == (await bob.get(f"/api/tasks/{cake['id']}")).json()
+        assert shown[cake["id"]]["is_completed"] is True
+        # Moved to Alice's inbox, the subtask with it: gone from what Bob sees.
+        moved = await alice.post(f"/api/tasks/{parent['id']}/move", json={"list_id": None})
+        assert moved.status_code == 200, moved.text
+        messages = await events.wait_for({parent["id"], cake["id"]})
+    deleted = {task_id for m in messages for task_id in m.page()["deleted"]}
+    assert deleted == {parent["id"], cake["id"]}
+
+
+async def test_a_task_unassigned_when_its_assignee_leaves_reaches_the_others_streams(
+    people: People,
+) -> None:
+    alice, bob, carol = people(), people(), people()
+    shared = await create_list(alice, "Home")
+    await share(alice, bob, shared["id"], "editor")
+    await share(alice, carol, shared["id"], "viewer")
+    bob_id = (await bob.get("/api/auth/me")).json()["id"]
+    tap = await create_task(alice, title="Fix tap", list_id=shared["id"], assignee_id=bob_id)
+    async with open_stream(carol) as (_, events):
+        await first_message(events)
+        left = await bob.delete(f"/api/lists/{shared['id']}/members/{bob_id}")
+        assert left.status_code == 204, left.text
+        shown = latest(await events.wait_for({tap["id"]}))
+    assert shown[tap["id"]] == (await carol.get(f"/api/tasks/{tap['id']}")).json()
+    assert shown[tap["id"]]["assignee_id"] is None
+
+
+@pytest.fixture
+def feed_reads(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
+    """Whose feed each read of the live streams was (the real read, counted)."""
+    reads: list[uuid.UUID] = []
+    real_read = live_hub.read_page
+
+    async def counted(conn: Any, tokens: Any, user: uuid.UUID, *args: Any) -> Any:
+        reads.append(user)
+        return await real_read(conn, tokens, user, *args)
+
+    monkeypatch.setattr(live_hub, "read_page", counted)
+    return reads
+
+
+async def test_the_streams_of_one_user_share_their_reads_and_each_resumes_on_its_own(
+    people: People, feed_reads: list[uuid.UUID]
+) -> None:
+    alice = people()
+    me = await user_id_of(alice)
+    async with contextlib.AsyncExitStack() as stack:
+        streams = [await stack.enter_async_context(open_stream(alice)) for _ in range(8)]
+        for _, events in streams:
+            await first_message(events)
+        # The first change brings them all to the same place (they opened at different ones
+        # when anything was written meanwhile); the second is read once for all of them, or
+        # once per wake-up that reached them together (this process's write, the clock).
+        pages = []
+        for title in ("first", "second"):
+            feed_reads.clear()
+            task = await create_task(alice, title=title)
+            pages.append([(await events.wait_for({task["id"]}))[-1] for _, events in streams])
+    assert 1 <= feed_reads.count(me) <= 3, feed_reads
+    # Each stream's id is a token of its own to resume from: nothing after the second task.
+    for message in pages[1]:
+        after = await alice.get("/api/tasks/changes", params={"since": message.id})
+        assert after.status_code == 200, after.text
+        assert after.json()["changes"] == []
+
+
+async def test_streams_opened_at_different_places_come_together_when_the_clock_moves(
+    people: People, feed_reads: list[uuid.UUID]
+) -> None:
+    alice, bob = people(), people()
+    me = await user_id_of(alice)
+    async with contextlib.AsyncExitStack() as stack:
+        streams = []
+        for n in range(6):  # each opened at another place: Bob writes in between
+            streams.append(await stack.enter_async_context(open_stream(alice)))
+            await first_message(streams[-1][1])
+            await create_task(bob, title=f"Bob's {n}")
+        # Nothing of Alice's changes: the clock wakes her streams, each reads nothing, and each
+        # then stands where the clock was. (On PostgreSQL the clock is held back while any
+        # transaction of the server runs, so it may take more than one move.)
+        for _ in range(5):
+            feed_reads.clear()
+            await create_task(bob, title="Bob's again")
+            deadline = time.monotonic() + EVENT_WAIT_SECONDS
+            while feed_reads.count(me) < len(streams):
+                assert time.monotonic() < deadline, "the clock did not wake Alice's streams"
+                await asyncio.sleep(0.05)
+            feed_reads.clear()
+            task = await create_task(alice, title="Alice's")
+            for _, events in streams:
+                await events.wait_for({task["id"]})
+            if feed_reads.count(me) <= 3:
+                break
+    assert 1 <= feed_reads.count(me) <= 3, feed_reads
 
 
 @contextlib.asynccontextmanager

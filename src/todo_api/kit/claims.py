@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, or_, select, update
+from sqlalchemy import Column, ColumnElement, Table, bindparam, or_, select, update
 
-from todo_api.db import Database, Row
+from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import utcnow
 from todo_api.tables.jobs import CLAIMANT_LENGTH
 
@@ -116,3 +116,43 @@ async def release(
     async with db.transaction() as conn:
         result = await conn.execute(statement)
     return result.rowcount
+
+
+# Prebuilt releases of one row, per table and set of columns written (see `release_each`).
+_RELEASE_ONE: dict[tuple[str, tuple[str, ...]], Query] = {}
+_KEY, _CLAIMANT = "claimed_key", "claimed_by_claimant"
+
+
+def _release_one(table: Table, columns: tuple[str, ...]) -> Query:
+    query = _RELEASE_ONE.get((table.name, columns))
+    if query is None:
+        statement = (
+            update(table)
+            .where(_key(table) == bindparam(_KEY), table.c.claimed_by == bindparam(_CLAIMANT))
+            .values(
+                {name: bindparam(name) for name in columns}
+                | {"claimed_by": None, "claimed_until": None}
+            )
+        )
+        query = _RELEASE_ONE[(table.name, columns)] = Query(statement)
+    return query
+
+
+async def release_each(
+    conn: Connection, table: Table, claim: Claim, outcomes: dict[Any, dict[str, Any]]
+) -> set[Any]:
+    """`release` for many rows at once, each with values of its own (the same columns for
+    all), in the caller's transaction: one statement built once, run per row, rather than a
+    statement compiled and a transaction per row. Returns the keys this claim still held (the
+    others were taken over and are left alone)."""
+    if not outcomes:
+        return set()
+    columns = tuple(sorted(next(iter(outcomes.values()))))
+    query = _release_one(table, columns)
+    held = set()
+    async with conn.transaction():
+        for key, values in outcomes.items():
+            params = {**values, _KEY: key, _CLAIMANT: claim.claimant}
+            if (await conn.execute(query, params)).rowcount:
+                held.add(key)
+    return held

@@ -12,11 +12,18 @@ wants that type, with the event's JSON as it will be sent; the deliverer
 gets to it first, and a process killed right after the commit loses nothing.
 
 Whose webhooks: those of every user who can see the row (todo_api.kit.access): a task's owner
-and the members of its list; a list's members. The watchers are read first, in one indexed
-statement; a change nobody watches (the common case: no webhook in its audience) writes
-nothing more and builds no JSON, so the change may stay the single statement it was, and only
-a watched change becomes a transaction of several. `data` may be a callable, called only when
-someone watches.
+and the members of its list; a list's members. A change nobody watches (the common case: no
+webhook in its audience) writes nothing more and builds no JSON. The hot task writes do not
+even read the watchers first: their single statement carries the condition that nobody
+watches (`unwatched_task`, `unwatched_user`: index probes inside the write, no round trip of
+their own), and only when it matches nothing (someone watches, or the write fails) does the
+caller read the watchers and make the change a transaction of several that records events.
+`data` may be a callable, called only when someone watches.
+
+A task's `data` is the task as the API shows it, a shape the tasks domain owns. Another domain
+that changes tasks along with its own rows (a member leaving a list is unassigned from its
+tasks) cannot import it (domains do not import each other): the tasks domain hands its shape
+over here when it is imported (`shows_tasks_as`), and `task_data` gives it to anyone.
 
 `reminder.fired` has its bit and its type already: the reminders' service records it here like
 any other event, with `{"task", "reminder"}` as data.
@@ -29,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, union_all
+from sqlalchemy import ColumnElement, Table, bindparam, exists, insert, select, union_all
 
 from todo_api.db import Connection, Query
 from todo_api.kit import jobs
@@ -100,6 +107,24 @@ _TASK_AUDIENCE = union_all(
     .where(tasks.c.id == bindparam("task_id")),
 )
 _OF_USER = Query(select(*_WATCHER).where(webhooks.c.user_id == bindparam("user_id"), _ACTIVE))
+
+
+def unwatched_user(user_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """No active webhook of that user: a condition a write of what only they see can carry."""
+    return ~exists().where(webhooks.c.user_id == user_id, _ACTIVE)
+
+
+def unwatched_task(row: Table) -> ColumnElement[bool]:
+    """No active webhook of whoever sees that task row (its owner, its list's members): the
+    condition a write carries to stay the single statement it is when nobody watches (it then
+    matches nothing when someone does, and the caller takes the way that records events)."""
+    members = (
+        select(list_members.c.user_id).where(list_members.c.list_id == row.c.list_id).correlate(row)
+    )
+    audience = exists().where(webhooks.c.user_id.in_(members), _ACTIVE).correlate(row)
+    return unwatched_user(row.c.user_id) & ~audience
+
+
 _OF_LIST = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_MEMBERS), _ACTIVE))
 _OF_TASK = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_TASK_AUDIENCE), _ACTIVE))
 
@@ -152,6 +177,19 @@ async def watchers_of_placement(
 
 
 Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+TaskBody = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+_task_body: list[TaskBody] = []
+
+
+def shows_tasks_as(body: TaskBody) -> None:
+    """How a task row reads in an event (the tasks domain's API shape)."""
+    _task_body[:] = [body]
+
+
+def task_data(row: Mapping[str, Any]) -> Callable[[], Mapping[str, Any]]:
+    """A task row's `data`, built only if someone watches."""
+    (body,) = _task_body  # the tasks domain is imported by every app that serves a route
+    return lambda: body(row)
 
 
 async def record(

@@ -176,6 +176,7 @@ UNASSIGN = Query(
     update(tasks)
     .where(_ASSIGNED)
     .values(assignee_id=None, updated_at=bindparam("now"), version=tasks.c.version + 1)
+    .returning(*tasks.c)
 )
 # A list whose people changed, if the caller is (still) one of them.
 TOUCH = Query(
@@ -318,7 +319,8 @@ async def remove(
     conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, member_id: uuid.UUID
 ) -> None:
     """End a membership: the owner removes a member, a member leaves. The member is
-    unassigned from the list's tasks in the same transaction."""
+    unassigned from the list's tasks in the same transaction (each a `task.updated`, as the
+    same change made through the task would be)."""
     now = utcnow()
     params = {"list_id": list_id, "user_id": user_id, "member_id": member_id, "now": now}
     async with conn.transaction():
@@ -330,7 +332,14 @@ async def remove(
         if removed is None:
             await _explain(conn, user_id, list_id, "remove other members")
             raise OwnerStays if member_id == user_id else MemberNotFound
-        await conn.execute(UNASSIGN, params)
+        unassigned = (await conn.execute(UNASSIGN, params)).rows
+        if unassigned:  # each a `task.updated`, to those who still see it
+            still = await events.watchers_of_list(conn, list_id)
+            for task in sorted(unassigned, key=lambda row: row["id"]):
+                data = events.task_data(task)
+                await events.record(
+                    conn, EventType.task_updated, actor_id=user_id, data=data, watchers=still
+                )
         await _announce_member(
             conn,
             EventType.list_member_removed,

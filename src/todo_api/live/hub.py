@@ -10,11 +10,18 @@ feed moved, not whose: while the database takes writes every second, every strea
 process reads its feed about once a second (the price of staying correct without a channel,
 or when a message was lost).
 
+Streams woken together share their reads: every stream of one user standing at the same
+place in the feed gets its page from one read (`read`), so a change costs a read per user who
+may see it, not one per stream (a user with ten tabs open, or a clock move waking every stream
+of the process). A stream joins a read only if it began after the stream's latest wake-up (and
+so after the commit that caused it), never one that may have taken its bound before.
+
 Other producers (reminders) give a stream messages of their own with `deliver`.
 Nothing here holds a database connection between two reads.
 """
 
 import asyncio
+import itertools
 import logging
 import time
 import uuid
@@ -27,7 +34,8 @@ from sqlalchemy.orm import aliased
 
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure, Query
-from todo_api.kit.changes import Clock
+from todo_api.feed.pages import Page, read_page
+from todo_api.kit.changes import Clock, Position, SyncTokens, current_position
 from todo_api.kit.throttle import TracebackThrottle, failure_kind
 from todo_api.live import wakeups
 from todo_api.process.shutdown import Lifecycle
@@ -53,8 +61,18 @@ RELATED = Query(
 )
 
 
+# Orders wake-ups and the starts of reads (see `Hub.read`).
+_ticks = itertools.count(1)
+
+
 class TooManyStreams(Exception):
     pass
+
+
+@dataclass(eq=False)
+class _SharedRead:
+    started: int  # the tick when it began: it sees every commit woken about before
+    page: "asyncio.Future[Page]"
 
 
 @dataclass(eq=False)
@@ -66,10 +84,27 @@ class Stream:
     feed_moved: bool = True  # its first turn reads the feed
     messages: deque[tuple[str, str]] = field(default_factory=deque)  # (event, data)
     related: frozenset[uuid.UUID] = frozenset()
+    woken: int = 0  # the tick of its latest wake-up
+    # Where the feed stood when the clock last woke it (see `caught_up`).
+    floor: Position | None = None
 
-    def wake(self) -> None:
+    def wake(self, floor: Position | None = None) -> None:
         self.feed_moved = True
+        self.woken = next(_ticks)
+        if floor is not None:
+            self.floor = floor
         self.signal.set()
+
+    def caught_up(
+        self, since: tuple[Position, float], floor: Position | None
+    ) -> tuple[Position, float]:
+        """Where to read from after a read found nothing more: the clock's position `floor`
+        (taken before the read began, so the read covered everything up to it) when it is
+        ahead. Streams of one user then stand at the same place, and share their next read;
+        a stream that never had anything stays where it opened otherwise."""
+        if floor is not None and floor > since[0]:
+            return floor, since[1]
+        return since
 
 
 class Hub:
@@ -93,6 +128,7 @@ class Hub:
         self._announce_all = False
         self._tasks: list[asyncio.Task[None]] = []
         self._tracebacks = TracebackThrottle()
+        self._reads: dict[tuple[uuid.UUID, Position], _SharedRead] = {}
 
     # --- streams ------------------------------------------------------------------------
 
@@ -132,6 +168,43 @@ class Hub:
         for stream in self._streams.get(user_id, ()):
             stream.messages.append((event, data))
             stream.signal.set()
+
+    async def read(
+        self, tokens: SyncTokens, stream: Stream, since: tuple[Position, float], limit: int
+    ) -> Page:
+        """The stream's next page: from a read of its user's feed at `since` that began after
+        the stream's latest wake-up, under way or started here (others may join it)."""
+        user_id, (position, as_of) = stream.user_id, since
+        key = (user_id, position)
+        shared = self._reads.get(key)
+        if shared is None or shared.started < stream.woken:
+            shared = _SharedRead(
+                next(_ticks), asyncio.ensure_future(self._read(tokens, key, since, limit))
+            )
+            self._reads[key] = shared
+            shared.page.add_done_callback(lambda _done: self._forget(key, shared))
+        page = await asyncio.shield(shared.page)  # a stream that goes leaves it to the others
+        # The token carries this stream's own age (a page in the middle keeps it).
+        after = (page.feed.position, tokens.next_as_of(page.feed, as_of))
+        if after == page.next:
+            return page
+        return Page({**page.body, "next": tokens.issue(user_id, *after)}, page.feed, after)
+
+    async def _read(
+        self,
+        tokens: SyncTokens,
+        key: tuple[uuid.UUID, Position],
+        since: tuple[Position, float],
+        limit: int,
+    ) -> Page:
+        async with self._db.connection() as conn:
+            return await read_page(conn, tokens, key[0], since, limit)
+
+    def _forget(self, key: tuple[uuid.UUID, Position], shared: _SharedRead) -> None:
+        if self._reads.get(key) is shared:
+            del self._reads[key]
+        if not shared.page.cancelled():
+            shared.page.exception()  # retrieved: a failure is each reader's to handle
 
     def _relate(self, stream: Stream, related: Iterable[uuid.UUID]) -> None:
         for user in stream.related:
@@ -219,8 +292,9 @@ class Hub:
             try:
                 async with self._db.connection() as conn:
                     if await clock.moved(conn):
+                        floor = await current_position(conn)
                         for stream in self._all():
-                            stream.wake()
+                            stream.wake(floor)
                 if self._channel is not None and (
                     self._announce_all or time.monotonic() >= announce_at
                 ):

@@ -26,7 +26,6 @@ from todo_api.auth.dependencies import authenticate, caller
 from todo_api.auth.errors import InvalidToken, RateLimited
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
-from todo_api.feed.pages import read_page
 from todo_api.kit import changes
 from todo_api.kit.deps import held
 from todo_api.kit.errors import ErrorCode, InvalidField, error_responses
@@ -218,11 +217,13 @@ async def _messages(
                 stream.feed_moved = False
                 more = True
                 while more:
-                    async with db.connection() as conn:
-                        page = await read_page(conn, tokens, user_id, since, PAGE_LIMIT)
+                    floor = stream.floor  # as it was when the read below began
+                    page = await hub.read(tokens, stream, since, PAGE_LIMIT)
                     since, more = page.next, page.feed.has_more
                     if not page.empty:
                         yield _changes(page.body, page.token)
+                    elif not more:
+                        since = stream.caught_up(since, floor)
                     if page.feed.lists or page.feed.deleted_lists:
                         await hub.join(stream)  # people may have come or gone with a list
             await stream.signal.wait()

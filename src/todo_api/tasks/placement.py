@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Integer, bindparam, exists, func, insert, literal_column, select, update
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, ordering
+from todo_api.kit import access, events, ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import utcnow
 from todo_api.kit.versions import Versions
@@ -40,9 +40,10 @@ def _siblings(in_list: bool, under_parent: bool) -> list[Any]:
     ]
 
 
-@functools.lru_cache(maxsize=4)
-def _insert_query(in_list: bool, under_parent: bool) -> Query:
-    """INSERT of a task last among its siblings, its position computed in the statement."""
+@functools.lru_cache(maxsize=8)
+def _insert_query(in_list: bool, under_parent: bool, unwatched: bool = False) -> Query:
+    """INSERT of a task last among its siblings, its position computed in the statement; with
+    `unwatched`, only if no webhook of its owner's hears of it (else it inserts nothing)."""
     # The largest position, read backwards along the group's index (ordering by the whole
     # key, which the conditions pin, so PostgreSQL reads one index entry for it). LIMIT 1 is
     # written in the SQL: as a parameter, a generic plan would be costed for a tenth of the
@@ -55,6 +56,11 @@ def _insert_query(in_list: bool, under_parent: bool) -> Query:
         .scalar_subquery()
     )
     last = func.coalesce(largest, 0) + ordering.STEP
+    if unwatched:
+        typed = {name: bindparam(name, type_=tasks.c[name].type) for name in WRITTEN_COLUMNS}
+        row = select(*typed.values(), last).where(events.unwatched_user(typed["user_id"]))
+        columns = [*WRITTEN_COLUMNS, "position"]
+        return Query(insert(tasks).from_select(columns, row).returning(tasks.c.position))
     values: dict[str, Any] = {name: bindparam(name) for name in WRITTEN_COLUMNS}
     return Query(insert(tasks).values(**values, position=last).returning(tasks.c.position))
 
@@ -64,6 +70,17 @@ async def insert_last(conn: Connection, row: dict[str, Any]) -> TaskRow:
     statement = _insert_query(row["list_id"] is not None, row["parent_id"] is not None)
     position = (await conn.execute(statement, row)).scalar()
     return cast(TaskRow, {**row, "position": position, "change_txid": 0, "change_seq": 0})
+
+
+async def insert_last_unwatched(conn: Connection, row: dict[str, Any]) -> TaskRow | None:
+    """`insert_last` of a task in its owner's inbox, if none of the owner's webhooks hears of
+    it: one statement when nobody watches; None (nothing inserted) when someone does."""
+    assert row["list_id"] is None
+    assert row["parent_id"] is None
+    found = (await conn.execute(_insert_query(False, False, unwatched=True), row)).first()
+    if found is None:
+        return None
+    return cast(TaskRow, {**row, "position": found["position"], "change_txid": 0, "change_seq": 0})
 
 
 def not_parents_list() -> InvalidField:
@@ -119,6 +136,7 @@ SUBTASKS_FOLLOW = Query(
         updated_at=bindparam("now"),
         version=tasks.c.version + 1,
     )
+    .returning(*ROWS.returning)
 )
 
 
@@ -223,7 +241,8 @@ def _sibling_group(
     )
 
 
-async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> None:
+async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> list[TaskRow]:
+    """Move the task's subtasks along to its new list; the subtasks moved, as they are now."""
     if after["list_id"] != before["list_id"] and after["parent_id"] is None:
         params = {
             "task_id": after["id"],
@@ -232,4 +251,5 @@ async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> 
             "new_list_id": after["list_id"],
             "now": after["updated_at"],
         }
-        await conn.execute(SUBTASKS_FOLLOW, params)
+        return cast(list[TaskRow], (await conn.execute(SUBTASKS_FOLLOW, params)).rows)
+    return []

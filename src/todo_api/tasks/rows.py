@@ -6,7 +6,7 @@ from typing import Literal
 from sqlalchemy import bindparam, select
 
 from todo_api.db import Query
-from todo_api.kit import access
+from todo_api.kit import access, events
 from todo_api.kit.rows import VersionedRows
 from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks.errors import StaleVersion, TaskForbidden, TaskNotFound
@@ -35,8 +35,25 @@ OPEN_RECURRING_SUBTASKS = Query(
 
 # Conditions an UPDATE may add: reopen only a completed task; complete in one statement only
 # an open task that does not recur and has no open recurring subtask (the others need their
-# row locked first).
-Only = Literal["completed", "open_and_plain"] | None
+# row locked first); and any of these only while no webhook hears of the task (a write that
+# someone watches records its event in a transaction: see todo_api.kit.events).
+Only = (
+    Literal[
+        "completed",
+        "open_and_plain",
+        "unwatched",
+        "completed_unwatched",
+        "open_and_plain_unwatched",
+    ]
+    | None
+)
+_COMPLETED = [tasks.c.is_completed]
+_OPEN_AND_PLAIN = [
+    tasks.c.is_completed.is_(False),
+    tasks.c.recurrence.is_(None),
+    ~_OPEN_RECURRING_SUBTASKS.exists(),
+]
+_UNWATCHED = [events.unwatched_task(tasks)]
 ROWS: VersionedRows[TaskRow] = VersionedRows(
     tasks,
     not_found=TaskNotFound,
@@ -45,12 +62,11 @@ ROWS: VersionedRows[TaskRow] = VersionedRows(
     can_see=access.can_see_task,
     can_change=access.can_change_task,
     conditions={
-        "completed": [tasks.c.is_completed],
-        "open_and_plain": [
-            tasks.c.is_completed.is_(False),
-            tasks.c.recurrence.is_(None),
-            ~_OPEN_RECURRING_SUBTASKS.exists(),
-        ],
+        "completed": _COMPLETED,
+        "open_and_plain": _OPEN_AND_PLAIN,
+        "unwatched": _UNWATCHED,
+        "completed_unwatched": _COMPLETED + _UNWATCHED,
+        "open_and_plain_unwatched": _OPEN_AND_PLAIN + _UNWATCHED,
     },
 )
 

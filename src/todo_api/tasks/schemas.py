@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from todo_api.kit import text
+from todo_api.kit import events, text
 from todo_api.kit.inputs import (
     UUID_EXAMPLE,
     Change,
@@ -352,6 +352,9 @@ def task_body(row: Mapping[str, Any]) -> dict[str, Any]:
     if row["due_date"] is not None:  # the stored due_at is the instant the date starts
         body["due_at"] = None
     return body
+
+
+events.shows_tasks_as(task_body)  # for the task events other domains record
 
 
 def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:

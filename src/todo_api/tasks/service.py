@@ -7,24 +7,27 @@ WHERE clause, so a stale write fails atomically. Completing a recurring task cre
 occurrence in the same transaction, under a row lock, so that happens exactly once however the
 completion is raced. Every function returns rows of one shape, `TaskRow`.
 
-Each change records its event for webhooks in its own transaction (`todo_api.kit.events`):
-the watchers of the task are read first, and a change nobody watches stays as it was.
+Each change records its event for webhooks in its own transaction (`todo_api.kit.events`).
+The common writes (create in the inbox, PATCH, complete, reopen, delete) first try the single
+statement they were before webhooks, limited to tasks nobody watches; when it matches nothing,
+the watchers are read and the change, watched or failing, takes the way that says why.
 """
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 
 from todo_api.db import Connection, Query
 from todo_api.kit import access, events, ordering, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
-from todo_api.kit.versions import Versions
+from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
 from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks import listing, pages, recurrence, schedule
 from todo_api.tasks.errors import TaskNotFound
@@ -32,6 +35,7 @@ from todo_api.tasks.listing import CursorCodec, ListQuery
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
     insert_last,
+    insert_last_unwatched,
     locked_for_move,
     not_parents_list,
     owner_of,
@@ -66,6 +70,13 @@ LIFECYCLE_COLUMNS = frozenset(
 )
 # A task's subtasks: deleting it deletes them (foreign key), each a `task.deleted` of its own.
 SUBTASK_IDS = Query(select(tasks.c.id).where(tasks.c.parent_id == bindparam("task_id")))
+# Its open ones: completing it completes them (a trigger, and the recurring ones here), each a
+# `task.completed` of its own.
+OPEN_SUBTASK_IDS = Query(
+    select(tasks.c.id).where(
+        tasks.c.parent_id == bindparam("task_id"), tasks.c.is_completed.is_(False)
+    )
+)
 
 
 async def _announce(
@@ -79,6 +90,34 @@ async def _announce(
     await events.record(
         conn, kind, actor_id=actor_id, data=lambda: task_body(task), watchers=watchers
     )
+
+
+async def _open_subtasks(conn: Connection, task_id: uuid.UUID) -> list[uuid.UUID]:
+    """The task's open subtasks before a write that may complete it (for their events)."""
+    return [row["id"] for row in await conn.execute(OPEN_SUBTASK_IDS, {"task_id": task_id})]
+
+
+async def _announce_subtasks(
+    conn: Connection,
+    actor_id: uuid.UUID,
+    was_open: list[uuid.UUID],
+    moved: list[TaskRow],
+    watchers: list[Watcher],
+) -> None:
+    """The events of the subtasks a write to their parent changed: `task.completed` for those
+    it completed (open before, completed now), `task.updated` for the others it moved. Their
+    watchers are the parent's: a subtask is where its parent is."""
+    completed: list[TaskRow] = []
+    if was_open:
+        completed_now = tasks.c.id.in_(was_open) & tasks.c.is_completed.is_(True)
+        rows = await conn.execute(select(*ROWS.returning).where(completed_now))
+        completed = cast(list[TaskRow], rows.rows)
+    done = {task["id"] for task in completed}
+    for task in completed:
+        await _announce(conn, EventType.task_completed, actor_id, task, watchers)
+    for task in moved:
+        if task["id"] not in done:
+            await _announce(conn, EventType.task_updated, actor_id, task, watchers)
 
 
 def _change_kind(was_completed: bool | None, task: TaskRow) -> EventType:
@@ -196,9 +235,10 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     }
     if data.list_id is None and data.parent_id is None:
         await _check_assignee(conn, row)
+        inserted = await insert_last_unwatched(conn, row)
+        if inserted is not None:
+            return inserted
         watchers = await events.watchers_of_user(conn, user_id)
-        if not watchers:
-            return await insert_last(conn, row)
         async with conn.transaction():
             task = await insert_last(conn, row)
             await _announce(conn, EventType.task_created, user_id, task, watchers)
@@ -255,13 +295,22 @@ async def update_task(
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
     assigning = values.get("assignee_id") is not None
     checked = placement or assigning or RULE_FIELDS & values.keys()
+    if not checked and data.is_completed is not True:
+        # One statement while nobody watches; matching nothing (watched, missing, stale, not
+        # the caller's to change), the way below does it again and says why.
+        task = await _update(conn, user_id, task_id, values, if_match, only="unwatched")
+        if task is not None:
+            return task
     watchers = await events.watchers_of_task(conn, task_id)
     if not checked and data.is_completed is not True and not watchers:
         return found(await _update(conn, user_id, task_id, values, if_match))
     async with conn.transaction():  # several statements, or a check that may undo it
         was_completed = None
+        was_open: list[uuid.UUID] = []
         if watchers and data.is_completed is not None:
             was_completed = await _was_completed(conn, user_id, task_id)
+            if was_completed is False and data.is_completed:
+                was_open = await _open_subtasks(conn, task_id)
         rule = values.get("recurrence")
         rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
         if schedule.needs_stored_due(values):
@@ -279,29 +328,33 @@ async def update_task(
         else:
             task = await _update(conn, user_id, task_id, values, if_match)
         task = found(task)
+        moved: list[TaskRow] = []
         if before is not None:
-            await subtasks_follow(conn, before, task)
+            moved = await subtasks_follow(conn, before, task)
         if rule_is_new:
             _check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
         if before is not None:
-            watchers = await _moved(conn, user_id, task, watchers)
+            watchers = await _moved(conn, user_id, [task, *moved], watchers)
         await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
+        await _announce_subtasks(conn, user_id, was_open, moved, watchers)
         return task
 
 
 async def _moved(
-    conn: Connection, user_id: uuid.UUID, task: TaskRow, before: list[Watcher]
+    conn: Connection, user_id: uuid.UUID, moved: list[TaskRow], before: list[Watcher]
 ) -> list[Watcher]:
-    """After a move: those who saw the task and no longer do get `task.deleted` (as their
-    change feed does: nothing of where it went); returns who sees it now, for its event."""
-    after = await events.watchers_of_task(conn, task["id"])
+    """After a move (of a task and the subtasks that followed it): those who saw them and no
+    longer do get `task.deleted` for each (as their change feed does: nothing of where they
+    went); returns who sees them now, for their events."""
+    after = await events.watchers_of_task(conn, moved[0]["id"])
     now_seeing = {watcher.webhook_id for watcher in after}
     lost = [watcher for watcher in before if watcher.webhook_id not in now_seeing]
-    await events.record(
-        conn, EventType.task_deleted, actor_id=user_id, data={"id": task["id"]}, watchers=lost
-    )
+    for task in moved:
+        await events.record(
+            conn, EventType.task_deleted, actor_id=user_id, data={"id": task["id"]}, watchers=lost
+        )
     return after
 
 
@@ -331,9 +384,10 @@ async def move_task(
         watchers = await events.watchers_of_task(conn, task_id)
         values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
-        await subtasks_follow(conn, task, moved)
-        watchers = await _moved(conn, user_id, moved, watchers)
+        subtasks = await subtasks_follow(conn, task, moved)
+        watchers = await _moved(conn, user_id, [moved, *subtasks], watchers)
         await _announce(conn, EventType.task_updated, user_id, moved, watchers)
+        await _announce_subtasks(conn, user_id, [], subtasks, watchers)
         return moved
 
 
@@ -347,14 +401,28 @@ async def set_completed(
 ) -> TaskRow:
     """Complete or reopen; idempotent: a task already in that state is left untouched (and
     no event says otherwise). Raises TaskNotFound or StaleVersion."""
+    # One statement while nobody watches and the change is a plain one; anything else (a
+    # watched task, one already in that state, a recurring one, an error) the way below.
+    only: Only
+    if completed:
+        values, only = _completion(user_id, utcnow()), "open_and_plain_unwatched"
+    else:
+        values, only = _REOPENING | {"updated_at": utcnow()}, "completed_unwatched"
+    changed = await _update(conn, user_id, task_id, values, if_match, only=only)
+    if changed is not None:
+        return changed
     watchers = await events.watchers_of_task(conn, task_id)
     if not watchers:
         return await _set_completed(conn, user_id, task_id, completed, if_match)
     async with conn.transaction():
         was_completed = await _was_completed(conn, user_id, task_id)
+        was_open = []
+        if was_completed is False and completed:
+            was_open = await _open_subtasks(conn, task_id)
         task = await _set_completed(conn, user_id, task_id, completed, if_match)
         if was_completed is not None and was_completed != completed:
             await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
+            await _announce_subtasks(conn, user_id, was_open, [], watchers)
         return task
 
 
@@ -364,16 +432,19 @@ async def _set_completed(
     if completed:
         return found(await _complete(conn, user_id, task_id, if_match))
     reopened = await _update(
-        conn,
-        user_id,
-        task_id,
-        {"is_completed": False, "completed_at": None, "completed_by": None, "updated_at": utcnow()},
-        if_match,
-        only="completed",
+        conn, user_id, task_id, _REOPENING | {"updated_at": utcnow()}, if_match, only="completed"
     )
     if reopened is not None:
         return reopened
     return found(await ROWS.current(conn, user_id, task_id, if_match))
+
+
+_REOPENING: dict[str, Any] = {"is_completed": False, "completed_at": None, "completed_by": None}
+
+
+def _completion(user_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """What completing writes (a task that does not recur)."""
+    return {"is_completed": True, "updated_at": now, "completed_at": now, "completed_by": user_id}
 
 
 async def toggle_completed(
@@ -409,7 +480,7 @@ async def _complete(
             conn,
             user_id,
             task_id,
-            {**values, "completed_at": now, "completed_by": user_id},
+            {**(extra or {}), **_completion(user_id, now)},
             if_match,
             only="open_and_plain",
         )
@@ -479,6 +550,9 @@ async def delete_task(
     conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
 ) -> None:
     """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion."""
+    params = {"id": task_id, "user_id": user_id, **versions_params(if_match)}
+    if (await conn.execute(_unwatched_delete(version_count(if_match)), params)).rowcount:
+        return  # nobody watches: one statement, as before webhooks
     watchers = await events.watchers_of_task(conn, task_id)
     if not watchers:
         if not await ROWS.delete(conn, user_id, task_id, if_match):
@@ -492,6 +566,18 @@ async def delete_task(
             await events.record(
                 conn, EventType.task_deleted, actor_id=user_id, data={"id": gone}, watchers=watchers
             )
+
+
+@functools.lru_cache(maxsize=16)
+def _unwatched_delete(versions: int | None) -> Query:
+    """The DELETE of a task nobody's webhook hears of (matching nothing otherwise)."""
+    return Query(
+        delete(tasks).where(
+            *ROWS.by_id(changing=True),
+            *matching_versions(tasks.c.version, versions),
+            events.unwatched_task(tasks),
+        )
+    )
 
 
 async def _update(

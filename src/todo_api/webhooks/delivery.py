@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +35,7 @@ from standardwebhooks.webhooks import Webhook
 from todo_api.config import Settings
 from todo_api.db import Database, Query, Row
 from todo_api.kit import jobs
-from todo_api.kit.claims import Claim, claim, release
+from todo_api.kit.claims import Claim, claim, release_each
 from todo_api.kit.events import DELIVERY_JOB, FAILED, PENDING, SUCCEEDED
 from todo_api.kit.ids import utcnow
 from todo_api.tables.webhooks import ERROR_MAX_LENGTH, webhook_deliveries, webhooks
@@ -197,17 +198,58 @@ def _result(delivery: Row, outcome: Outcome, schedule: tuple[float, ...]) -> dic
     return {**values, "status": PENDING, "next_attempt_at": outcome.ended_at + delay}
 
 
+# Due deliveries, read before claiming (`now` bound at each call).
+_DUE = (webhook_deliveries.c.next_attempt_at <= bindparam("now")) & (
+    webhook_deliveries.c.webhook_id.in_(_ACTIVE_WEBHOOKS)
+)
+_ANY_DUE = Query(select(exists().where(_DUE)))
+
+# The HTTP client of each process's sender (the job's task, see `_client`): its connections
+# are kept alive from one turn to the next, each still checked by GuardedTransport when made.
+_clients: weakref.WeakKeyDictionary[asyncio.Task[Any], httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _client(settings: Settings) -> httpx.AsyncClient:
+    """The client of the task running the deliveries (the job runner's loop for this job,
+    which lives as long as the process serves): made on its first turn, closed when that
+    task ends (the app's shutdown cancels it)."""
+    sender = asyncio.current_task()
+    assert sender is not None
+    client = _clients.get(sender)
+    if client is None:
+        client = httpx.AsyncClient(
+            transport=GuardedTransport(
+                allow_private=settings.webhook_allow_private_urls, keep_alive=BATCH
+            ),
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        _clients[sender] = client
+
+        def close(_task: asyncio.Task[Any], client: httpx.AsyncClient = client) -> None:
+            closing = asyncio.ensure_future(client.aclose())
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
+
+        sender.add_done_callback(close)
+    return client
+
+
 async def deliver_due(db: Database, settings: Settings) -> int:
     """Claim the due deliveries of active webhooks (a batch), attempt them at once, and write
-    each outcome; returns how many were attempted."""
+    their outcomes in one transaction; returns how many were attempted."""
     now = utcnow()
+    # A read first: an idle poll takes no lock (SQLite's claim begins a write transaction).
+    async with db.connection() as conn:
+        if not (await conn.execute(_ANY_DUE, {"now": now})).scalar():
+            return 0
     due = (webhook_deliveries.c.next_attempt_at <= now) & webhook_deliveries.c.webhook_id.in_(
         _ACTIVE_WEBHOOKS
     )
-    # A read first: an idle poll takes no lock (SQLite's claim begins a write transaction).
-    async with db.connection() as conn:
-        if not (await conn.execute(select(exists().where(due)))).scalar():
-            return 0
     taken = await claim(
         db,
         webhook_deliveries,
@@ -224,44 +266,47 @@ async def deliver_due(db: Database, settings: Settings) -> int:
     async with db.connection() as conn:
         found = await conn.execute(select(*_TARGET_COLUMNS).where(webhooks.c.id.in_(ids)))
     targets = {row["id"]: row for row in found}
+    # A delivery whose webhook was deleted meanwhile went with it: nothing to attempt.
+    attempted = [row for row in taken.rows if row["webhook_id"] in targets]
+    client = _client(settings)
     timeout = settings.webhook_timeout_seconds
-    transport = GuardedTransport(allow_private=settings.webhook_allow_private_urls)
-    async with httpx.AsyncClient(
-        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
-    ) as client:
-        await asyncio.gather(
-            *(
-                _deliver(db, settings, taken, client, targets.get(row["webhook_id"]), row)
-                for row in taken.rows
-            )
-        )
+    outcomes = await asyncio.gather(
+        *(attempt(client, targets[row["webhook_id"]], row, timeout) for row in attempted)
+    )
+    await _write_outcomes(db, settings, taken, attempted, outcomes)
     return len(taken.rows)
 
 
-async def _deliver(
+async def _write_outcomes(
     db: Database,
     settings: Settings,
     taken: Claim,
-    client: httpx.AsyncClient,
-    target: Mapping[str, Any] | None,
-    delivery: Row,
+    attempted: list[Row],
+    outcomes: list[Outcome],
 ) -> None:
-    if target is None:  # the webhook was deleted meanwhile, and its deliveries with it
-        return
-    outcome = await attempt(client, target, delivery, settings.webhook_timeout_seconds)
-    values = _result(delivery, outcome, settings.webhook_retry_schedule)
-    if not await release(db, webhook_deliveries, taken, [delivery["id"]], values):
-        return  # taken over after the lease ran out: the other worker's outcome stands
-    webhook_id: uuid.UUID = delivery["webhook_id"]
-    async with db.connection() as conn:
-        if values["status"] == SUCCEEDED:
-            await conn.execute(_SUCCEEDED, {"id": webhook_id})
-        elif values["status"] == FAILED:
-            limit = settings.webhook_disable_after
-            params = {
-                "id": webhook_id,
-                "limit": limit,
-                "reason": f"disabled after {limit} failed deliveries in a row",
-                "now": utcnow(),
-            }
-            await conn.execute(_FAILED, params)
+    """Each delivery's outcome, and its webhook's count of failures in a row, in one
+    transaction (a delivery taken over after the lease ran out is left to the other worker)."""
+    schedule = settings.webhook_retry_schedule
+    results = {
+        delivery["id"]: _result(delivery, outcome, schedule)
+        for delivery, outcome in zip(attempted, outcomes, strict=True)
+    }
+    limit = settings.webhook_disable_after
+    reason = f"disabled after {limit} failed deliveries in a row"
+    async with db.transaction() as conn:
+        held = await release_each(conn, webhook_deliveries, taken, results)
+        # In the order the attempts ended; a success after a success changes nothing more.
+        reset: set[uuid.UUID] = set()
+        ended = sorted(zip(attempted, outcomes, strict=True), key=lambda pair: pair[1].ended_at)
+        for delivery, _outcome in ended:
+            if delivery["id"] not in held:
+                continue
+            webhook_id: uuid.UUID = delivery["webhook_id"]
+            status = results[delivery["id"]]["status"]
+            if status == SUCCEEDED and webhook_id not in reset:
+                await conn.execute(_SUCCEEDED, {"id": webhook_id})
+                reset.add(webhook_id)
+            elif status == FAILED:
+                params = {"id": webhook_id, "limit": limit, "reason": reason, "now": utcnow()}
+                await conn.execute(_FAILED, params)
+                reset.discard(webhook_id)

@@ -11,13 +11,21 @@ passes on. Hand-written because no maintained library does this for httpx's asyn
 """
 
 import asyncio
+import importlib.util
 import ipaddress
 import socket
+import sys
 import typing
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+
+# httpcore asks `import sniffio` which async library runs, several times per request; without
+# sniffio installed, each of those imports searches sys.path again and fails (measured: a sixth
+# of a delivery's CPU). Python fails an import recorded as None at once.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 # How long a lookup at creation may take; a name that does not answer in time is accepted
 # (and checked again at each connection).
@@ -159,11 +167,11 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a pool whose connections go through `GuardedBackend`, with no
     proxy from the environment."""
 
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(self, *, allow_private: bool, keep_alive: int = 20) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=100,
-            max_keepalive_connections=20,
+            max_keepalive_connections=keep_alive,
             network_backend=GuardedBackend(allow_private=allow_private),
         )

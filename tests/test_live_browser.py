@@ -1,0 +1,186 @@
+"""A real browser on live updates: Debian's chromium, headless, opens a page (served from another
+origin on 127.0.0.1, as a web frontend is) that takes a ticket and reads `GET /api/events` with
+`EventSource`; a task created through the API by another request arrives on that page.
+
+The page tells the test what it saw by POSTing to its own origin (a small server of the test's),
+so nothing drives the browser but its command line. Skipped when chromium is not installed,
+unless CI=true (scripts/setup-ci.sh installs it there)."""
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.live_helpers import serving
+from tests.support import app_for, make_settings, token_for
+from todo_api.config import Settings
+
+CHROMIUM = shutil.which("chromium")
+WAIT_SECONDS = 15.0
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--mute-audio",
+]
+
+if CHROMIUM is None and os.environ.get("CI") != "true":
+    pytest.skip("chromium is not installed (sh scripts/setup-ci.sh)", allow_module_level=True)
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>live</title></head><body>
+<script>
+const params = new URLSearchParams(location.search);
+const api = params.get("api");
+const want = params.get("title");
+function report(what, body) {
+  fetch("/" + what, {method: "POST", body: JSON.stringify(body)});
+}
+// A ticket, then the stream: EventSource cannot send an Authorization header.
+fetch(api + "/api/events/ticket", {
+  method: "POST", headers: {"Authorization": "Bearer " + params.get("token")}
+}).then((answer) => answer.json()).then((ticket) => {
+  const source = new EventSource(api + "/api/events?ticket=" + encodeURIComponent(ticket.ticket));
+  let first = true;
+  source.addEventListener("changes", (message) => {
+    const page = JSON.parse(message.data);
+    if (first) {
+      first = false;
+      report("opened", {id: message.lastEventId});
+    }
+    for (const task of page.changes) {
+      if (task.title === want) report("seen", {task: task, id: message.lastEventId});
+    }
+  });
+  source.onerror = () => report("error", {state: source.readyState});
+}).catch((failure) => report("error", {failure: String(failure)}));
+</script></body></html>
+"""
+
+
+class PageSite:
+    """The page's origin: serves the page, and records what the page reports."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, Any]] = []
+        self.changed = threading.Condition()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = PAGE.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"null")
+                with site.changed:
+                    site.reports.append((self.path.strip("/"), body))
+                    site.changed.notify_all()
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def reported(self, what: str) -> list[Any]:
+        with self.changed:
+            return [body for kind, body in self.reports if kind == what]
+
+
+@contextlib.contextmanager
+def page_site() -> Iterator[PageSite]:
+    site = PageSite()
+    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        site.server.shutdown()
+        site.server.server_close()
+
+
+@contextlib.asynccontextmanager
+async def chromium(url: str, profile: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Headless chromium showing `url`, stopped (its whole process group) afterwards."""
+    assert CHROMIUM is not None, "chromium is required in CI (sh scripts/setup-ci.sh)"
+    browser = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        url,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield browser
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(browser.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(browser.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(browser.pid, signal.SIGKILL)
+            await browser.wait()
+
+
+async def reported(site: PageSite, what: str, browser: asyncio.subprocess.Process) -> list[Any]:
+    """What the page reported as `what`, once it has (failing on the page's errors)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    while not (found := site.reported(what)):
+        assert not site.reported("error"), site.reports
+        assert browser.returncode is None, f"chromium exited with {browser.returncode}"
+        assert loop.time() < deadline, f"the page did not report {what!r}: {site.reports}"
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def test_a_browser_sees_a_change_made_by_another_request(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with page_site() as site:
+        own = make_settings(settings.database_url or "", tmp_path / "data", frontend_url=[site.url])
+        async with app_for(own) as app, serving(app) as api:
+            token = token_for(own)
+            title = "Seen in a browser"
+            query = f"api={quote(api)}&token={quote(token)}&title={quote(title)}"
+            async with chromium(f"{site.url}/?{query}", tmp_path / "profile") as browser:
+                [opened] = await reported(site, "opened", browser)
+                async with httpx.AsyncClient(
+                    base_url=api, headers={"Authorization": f"Bearer {token}"}
+                ) as client:
+                    created = await client.post("/api/tasks", json={"title": title})
+                    assert created.status_code == 201, created.text
+                    seen = await reported(site, "seen", browser)
+                    shown = await client.get(f"/api/tasks/{created.json()['id']}")
+    assert opened["id"]
+    assert seen[0]["task"] == shown.json()
+    assert seen[0]["id"] != opened["id"]  # the sync token moved on with the change
