@@ -11,21 +11,13 @@ passes on. Hand-written because no maintained library does this for httpx's asyn
 """
 
 import asyncio
-import importlib.util
 import ipaddress
 import socket
-import sys
 import typing
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-
-# httpcore asks `import sniffio` which async library runs, several times per request; without
-# sniffio installed, each of those imports searches sys.path again and fails (measured: a sixth
-# of a delivery's CPU). Python fails an import recorded as None at once.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 # How long a lookup at creation may take; a name that does not answer in time is accepted
 # (and checked again at each connection).
