@@ -52,8 +52,9 @@ def _key(table: Table) -> Column[Any]:
     return key
 
 
-def is_free(table: Table, now: datetime) -> ColumnElement[bool]:
-    """Nobody holds the row: never claimed, released, or its lease has run out."""
+def is_free(table: Table, now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
+    """Nobody holds the row: never claimed, released, or its lease has run out (`now` may be
+    a bound parameter, for a statement built once)."""
     until = table.c.claimed_until
     return or_(until.is_(None), until <= now)
 
