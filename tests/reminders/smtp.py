@@ -2,6 +2,7 @@
 every message it accepts, and refuses the first attempts at each message when told to."""
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Mailbox:
     # Called with each message the server takes, before it answers (a test may kill there).
     on_accept: Callable[[Message], None] | None = None
     accepted: list[Message] = field(default_factory=list)
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic()
     refused: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -41,6 +43,7 @@ class Mailbox:
                 self.refused.append(message_id)
                 return "451 Try again later"
             self.accepted.append(message)
+            self.accepted_at.append(time.monotonic())
         if self.on_accept is not None:
             self.on_accept(message)
         return "250 OK"
