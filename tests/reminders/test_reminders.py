@@ -54,6 +54,11 @@ async def test_reminders_show_wherever_the_task_does(alice: httpx.AsyncClient) -
     assert kept == second
     assert new == {"id": new["id"], "before_due": "P1D"}
     assert new["id"] != first["id"]
+    twice = await alice.patch(f"/api/tasks/{task['id']}", json={"reminders": [kept, kept]})
+    assert twice.status_code == 200, twice.text
+    once, again = twice.json()["reminders"]
+    assert once == kept
+    assert again["id"] != kept["id"]
     cleared = await alice.put(f"/api/tasks/{task['id']}", json={"reminders": []})
     assert cleared.json()["reminders"] == []
     assert await upcoming(alice, **{"from": "2030-01-01T00:00:00Z"}) == []

@@ -108,6 +108,7 @@ def with_ids(
     for reminder in given:
         given_id = reminder.get("id")
         kept = str(given_id) if given_id is not None and str(given_id) in known else None
+        known.discard(kept or "")  # an id given twice is kept once
         item = {"id": kept or str(new_id())}
         if reminder.get("at") is not None:
             item["at"] = instant_text(reminder["at"])
