@@ -31,6 +31,7 @@ from benchlib import (
     ADMIN_URL,
     TODO_API,
     Server,
+    cpu_spent,
     db_url,
     exit_cleanly_on_sigterm,
     free_port,
@@ -39,10 +40,9 @@ from benchlib import (
     migrate,
     new_secret,
     percentile,
-    process_tree,
     running_server,
-    scheduler_cpu_seconds_of,
     scratch_database,
+    server_and_database_cpu,
     server_version,
     service_env,
     source_summary,
@@ -94,29 +94,16 @@ async def seed(database: str, count: int) -> None:
         await conn.close()
 
 
-async def _backend_pids(database: str) -> list[int]:
+async def _commits(database: str) -> int:
+    """Transactions committed on the database so far (pg_stat_database)."""
     conn = await asyncpg.connect(ADMIN_URL, timeout=10)
     try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = $1 AND backend_type = 'client backend'",
-            database,
+        value = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database
         )
     finally:
         await conn.close()
-    return [r["pid"] for r in rows]
-
-
-async def _cpu(server: Server, database: str) -> tuple[float, dict[int, float]]:
-    server_cpu = sum(scheduler_cpu_seconds_of(process_tree(server.process.pid)).values())
-    return server_cpu, scheduler_cpu_seconds_of(await _backend_pids(database))
-
-
-def _spent(
-    before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]
-) -> tuple[float, float]:
-    db = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
-    return after[0] - before[0], db
+    return int(value)
 
 
 async def _plan(database: str) -> str:
@@ -145,9 +132,11 @@ async def measure(
     server: Server, database: str, token: str, idle_seconds: float, burst: int
 ) -> list[str]:
     await asyncio.sleep(3)  # the first turns of every job, and connections opened
-    before = await _cpu(server, database)
+    before = await server_and_database_cpu(server, database)
+    commits = await _commits(database)
     await asyncio.sleep(idle_seconds)
-    idle = _spent(before, await _cpu(server, database))
+    idle = cpu_spent(before, await server_and_database_cpu(server, database))
+    commits = await _commits(database) - commits - 2  # less this script's two readings
     log(f"idle: server {idle[0]:.3f} s, PostgreSQL {idle[1]:.3f} s over {idle_seconds:.0f} s")
     plan = await _plan(database)
 
@@ -179,6 +168,8 @@ async def measure(
         f"| server CPU per second (ms) | {1000 * idle[0] / idle_seconds:.2f} |",
         f"| PostgreSQL CPU per second, every backend of the database (ms) "
         f"| {1000 * idle[1] / idle_seconds:.2f} |",
+        f"| transactions per second on the database (every job of every worker) "
+        f"| {commits / idle_seconds:.2f} |",
         "",
         f"| {burst} reminders due in the same second | value |",
         "|---|---|",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, or_, select, update
+from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, select, update
 
 from todo_api.db import Database, Row
 from todo_api.kit.ids import utcnow
@@ -57,6 +57,18 @@ def is_free(table: Table, now: datetime | ColumnElement[Any]) -> ColumnElement[b
     a bound parameter, for a statement built once)."""
     until = table.c.claimed_until
     return or_(until.is_(None), until <= now)
+
+
+def next_due(table: Table, column: Column[Any]) -> Select[Any]:
+    """The earliest `column` (a due time, null when there is nothing to do) among the rows
+    nobody holds, at the bound parameter `now`: the first entries of an index on `column`,
+    for a job that sleeps until its next due time rather than polling."""
+    return (
+        select(column)
+        .where(column.is_not(None), is_free(table, bindparam("now")))
+        .order_by(column)
+        .limit(1)
+    )
 
 
 async def claim(

@@ -5,10 +5,11 @@ time still to fire (one entry of the `next_fire_at` index); when it is in the fu
 scheduler sleeps until then (at most REMINDER_SLEEP_SECONDS; a write that schedules something
 wakes it, see todo_api.kit.reminders). When reminders are due, it claims a batch
 (todo_api.kit.claims: SKIP LOCKED and a lease on PostgreSQL, one claimant at a time on SQLite)
-and fires each in a transaction of its own, which
+and fires them in one transaction (one commit for the batch; should it fail, one
+transaction each, so that one bad row holds up no other), which
 
-- marks it fired, only if this claim still holds it at the time it was claimed for (a task
-  write that moved it meanwhile dropped the claim),
+- marks it fired, only if this claim still holds it (a task write that moved it meanwhile
+  dropped the claim),
 - and, for an open task whose reminder is at most REMINDER_MAX_LATE_HOURS late, writes the
   `reminder.fired` event for webhooks (todo_api.kit.events), for live streams
   (`reminder_events`), and its email (`reminder_emails`, sent by its own job).
@@ -29,7 +30,7 @@ from sqlalchemy import bindparam, insert, select, update
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit import events, jobs
-from todo_api.kit.claims import Claim, claim, is_free
+from todo_api.kit.claims import Claim, claim, next_due
 from todo_api.kit.events import EventType
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import new_id, utcnow
@@ -48,23 +49,7 @@ waiting_at = reminder_fires.c.next_fire_at
 
 
 # The earliest time still to fire that nobody holds: the first entries of the index.
-_EARLIEST = Query(
-    select(waiting_at)
-    .where(waiting_at.is_not(None), is_free(reminder_fires, bindparam("now")))
-    .order_by(waiting_at)
-    .limit(1)
-)
-_FIRED = Query(
-    update(reminder_fires)
-    .where(
-        reminder_fires.c.reminder_id == bindparam("reminder_id"),
-        reminder_fires.c.claimed_by == bindparam("claimant"),
-        waiting_at == bindparam("was"),
-    )
-    .values(next_fire_at=None, fired_at=bindparam("now"), claimed_by=None, claimed_until=None)
-    .returning(reminder_fires.c.reminder_id)
-)
-_TASK = Query(select(tasks).where(tasks.c.id == bindparam("task_id")))
+_EARLIEST = Query(next_due(reminder_fires, waiting_at))
 _RECIPIENT = Query(
     select(users.c.email, users.c.timezone).where(users.c.id == bindparam("user_id"))
 )
@@ -103,42 +88,61 @@ async def fire_due(db: Database, settings: Settings) -> float:
     taken = await claim(
         db, reminder_fires, due=waiting_at <= now, lease=LEASE, limit=BATCH, order_by=waiting_at
     )
-    fired = 0
-    for row in taken.rows:
-        try:
-            fired += await _fire(db, settings, taken, row)
-        except Exception:  # this one is tried again once its lease runs out; the rest go on
-            log.exception("reminder %s could not be fired", row["reminder_id"])
+    if not taken.rows:
+        return 0.0
+    ids = [row["reminder_id"] for row in taken.rows]
+    try:
+        fired = await _fire(db, settings, taken, ids)
+    except Exception:
+        log.exception("%d reminders could not be fired together; one at a time now", len(ids))
+        fired = 0
+        for reminder_id in ids:
+            try:
+                fired += await _fire(db, settings, taken, [reminder_id])
+            except Exception:  # tried again once its lease runs out; the rest go on
+                log.exception("reminder %s could not be fired", reminder_id)
     if fired and settings.smtp_url is not None:
         jobs.wake(mail.EMAIL_JOB)
     return 0.0  # more may be due: look again at once
 
 
-async def _fire(db: Database, settings: Settings, taken: Claim, row: Row) -> int:
+async def _fire(db: Database, settings: Settings, taken: Claim, ids: list[uuid.UUID]) -> int:
+    """Mark the reminders of `ids` that this claim still holds fired, and write the events
+    (and emails) of those that fire, in one transaction; returns how many fired."""
     now = utcnow()
+    max_late = timedelta(hours=settings.reminder_max_late_hours)
+    marked = (
+        update(reminder_fires)
+        .where(reminder_fires.c.reminder_id.in_(ids), reminder_fires.c.claimed_by == taken.claimant)
+        .values(next_fire_at=None, fired_at=now, claimed_by=None, claimed_until=None)
+        .returning(
+            reminder_fires.c.reminder_id, reminder_fires.c.task_id, reminder_fires.c.fires_at
+        )
+    )
+    fired = 0
     async with db.transaction() as conn:
-        params = {
-            "reminder_id": row["reminder_id"],
-            "claimant": taken.claimant,
-            "was": row["next_fire_at"],
-            "now": now,
+        rows = (await conn.execute(marked)).rows  # those moved or taken over meanwhile are not
+        if not rows:
+            return 0
+        task_ids = list({row["task_id"] for row in rows})
+        found = {
+            t["id"]: t for t in await conn.execute(select(tasks).where(tasks.c.id.in_(task_ids)))
         }
-        if not (await conn.execute(_FIRED, params)).rows:
-            return 0  # moved or taken over meanwhile
-        task = (await conn.execute(_TASK, {"task_id": row["task_id"]})).first()
-        if task is None or task["is_completed"]:
-            return 0
-        late = now - row["fires_at"]
-        if late > timedelta(hours=settings.reminder_max_late_hours):
-            log.info("reminder %s was %s late and does not fire", row["reminder_id"], late)
-            return 0
-        reminder = _reminder(task, row["reminder_id"], row["fires_at"])
-        if reminder is None:
-            return 0
-        await _announce(conn, task, reminder)
-        if settings.smtp_url is not None:
-            await _email(conn, settings, task, row["reminder_id"])
-        return 1
+        for row in rows:
+            task = found.get(row["task_id"])
+            if task is None or task["is_completed"]:
+                continue
+            if now - row["fires_at"] > max_late:
+                log.info("reminder %s was too late to fire", row["reminder_id"])
+                continue
+            reminder = _reminder(task, row["reminder_id"], row["fires_at"])
+            if reminder is None:
+                continue
+            await _announce(conn, task, reminder)
+            if settings.smtp_url is not None:
+                await _email(conn, settings, task, row["reminder_id"])
+            fired += 1
+    return fired
 
 
 def _reminder(task: Row, reminder_id: uuid.UUID, fires_at: datetime) -> dict[str, Any] | None:

@@ -23,12 +23,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import bindparam, select
 
 from todo_api.config import Settings
 from todo_api.db import Database, Query, Row
 from todo_api.kit import zones
-from todo_api.kit.claims import claim, is_free, release
+from todo_api.kit.claims import claim, next_due, release
 from todo_api.kit.ids import utcnow
 from todo_api.tables.reminders import ERROR_MAX_LENGTH, reminder_emails
 
@@ -42,12 +41,7 @@ TURN_MARGIN_SECONDS = 2
 LEASE_MARGIN_SECONDS = 5
 
 waiting_at = reminder_emails.c.next_attempt_at
-_EARLIEST = Query(
-    select(waiting_at)
-    .where(waiting_at.is_not(None), is_free(reminder_emails, bindparam("now")))
-    .order_by(waiting_at)
-    .limit(1)
-)
+_EARLIEST = Query(next_due(reminder_emails, waiting_at))
 
 
 def due_text(task: Mapping[str, Any], zone_name: str) -> str | None:
