@@ -15,6 +15,7 @@ Then:
 
     .venv/bin/python bench/reminders_idle.py             # ~1 min
     .venv/bin/python bench/reminders_idle.py --workers 2 --idle-seconds 60
+    .venv/bin/python bench/reminders_idle.py --env WEBHOOK_POLL_SECONDS=60   # the scheduler alone
 """
 
 import argparse
@@ -193,6 +194,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=1_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--env", action="append", default=[], help="KEY=VALUE for the service (repeatable)"
+    )
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     return parser.parse_args()
 
@@ -202,7 +206,7 @@ def main() -> None:
     exit_cleanly_on_sigterm()
     secret = new_secret()
     with work_dir() as cwd, scratch_database("bench_reminders") as database:
-        env = service_env(database, secret)
+        env = service_env(database, secret, **dict(item.split("=", 1) for item in args.env))
         migrate(env, cwd)
         log(f"seeding {args.tasks} tasks with a future reminder each")
         asyncio.run(seed(database, args.tasks))
@@ -215,7 +219,9 @@ def main() -> None:
             f"Database: {asyncio.run(server_version(database))}",
             f"Source: {source_summary()}",
             f"`todo-api serve --workers {args.workers}` (each worker runs the scheduler), "
-            f"{args.tasks} tasks with one future reminder each, no statistics refreshed by hand.",
+            f"{args.tasks} tasks with one future reminder each, no statistics refreshed by hand"
+            + (f"; {', '.join(args.env)}" if args.env else "")
+            + ".",
         ]
         with running_server("todo-api", argv, env, cwd, port) as server:
             rows = asyncio.run(measure(server, database, token, args.idle_seconds, args.burst))
