@@ -2,7 +2,6 @@
 every message it accepts, and refuses the first attempts at each message when told to."""
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,12 +17,13 @@ from tests.helpers_server import free_port
 @dataclass
 class Mailbox:
     port: int
-    # Attempts refused (451) per Message-ID before one is accepted.
+    # Attempts refused (451) per Message-ID before one is accepted; or every one, while
+    # `refusing`.
     refuse_first: int = 0
+    refusing: bool = False
     # Called with each message the server takes, before it answers (a test may kill there).
     on_accept: Callable[[Message], None] | None = None
     accepted: list[Message] = field(default_factory=list)
-    accepted_at: list[float] = field(default_factory=list)  # time.monotonic()
     refused: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,11 +39,10 @@ class Mailbox:
         message = message_from_bytes(envelope.content)
         message_id = str(message["Message-ID"])
         with self.lock:
-            if self.refused.count(message_id) < self.refuse_first:
+            if self.refusing or self.refused.count(message_id) < self.refuse_first:
                 self.refused.append(message_id)
                 return "451 Try again later"
             self.accepted.append(message)
-            self.accepted_at.append(time.monotonic())
         if self.on_accept is not None:
             self.on_accept(message)
         return "250 OK"

@@ -14,13 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers_server import (
-    Server,
-    clean_env,
-    cli_token,
-    running_server,
-    start_server,
-)
+from tests.helpers_server import Server, clean_env, cli_token, running_server, start_server
 from tests.live_helpers import open_stream
 from tests.reminders.helpers import soon
 from tests.reminders.smtp import mailbox
@@ -69,10 +63,11 @@ async def test_two_processes_fire_each_reminder_once_and_email_waits_for_nothing
     server_database_url: str, tmp_path: Path
 ) -> None:
     count = 6
-    # Each email is refused once and tried again 1.5 s later: the webhooks come first.
-    with receiving() as receiver, mailbox(refuse_first=1) as box:
-        env = _env(server_database_url, box.url, REMINDER_EMAIL_RETRY_SCHEDULE="1.5")
-        token = cli_token(env, tmp_path, str(uuid.uuid4()), "owner@example.test")
+    # The mail server refuses every attempt until the webhooks and streams have had every
+    # reminder; then it takes them (each email is tried again every 0.5 s).
+    with receiving() as receiver, mailbox(refusing=True) as box:
+        env = _env(server_database_url, box.url, REMINDER_EMAIL_RETRY_SCHEDULE="0.5,0.5,0.5,0.5")
+        token = cli_token(env, tmp_path, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
         with (
             running_server(tmp_path, env, tmp_path / "a.log") as one,
             running_server(tmp_path, env, tmp_path / "b.log") as two,
@@ -97,6 +92,10 @@ async def test_two_processes_fire_each_reminder_once_and_email_waits_for_nothing
                         message = await events.next_event()
                         if message.event == "reminder":
                             streamed.append(message)
+                await _wait(lambda: len(_fired(receiver)) >= count, "every webhook")
+                assert box.messages() == []
+                assert box.refused  # tried, and refused
+                box.refusing = False
                 await _wait(lambda: len(box.messages()) >= count, "every email")
                 await asyncio.sleep(1)  # time to fire or send twice, were it to
     fired = _fired(receiver)
@@ -107,9 +106,6 @@ async def test_two_processes_fire_each_reminder_once_and_email_waits_for_nothing
     assert {m.page()["id"] for m in streamed} == {e["id"] for e in fired}
     mails = box.messages()
     assert len({mail["Message-ID"] for mail in mails}) == len(mails) == count
-    assert len(box.refused) == count
-    last_webhook = max(r.at for r in receiver.requests() if r.json()["type"] == "reminder.fired")
-    assert last_webhook < min(box.accepted_at)
 
 
 async def test_a_kill_at_the_mail_handoff_sends_it_again_and_missed_reminders_fire_late_once(
@@ -117,16 +113,16 @@ async def test_a_kill_at_the_mail_handoff_sends_it_again_and_missed_reminders_fi
 ) -> None:
     killed: list[int] = []
     # An email's claim runs out 7 s after it was taken (SMTP_TIMEOUT_SECONDS + 5); a failed
-    # attempt is tried again soon; a reminder fires up to 9 s late (0.0025 hours).
+    # attempt is tried again soon; a reminder fires up to 14.4 s late (0.004 hours).
     with receiving() as receiver, mailbox() as box:
         env = _env(
             server_database_url,
             box.url,
             SMTP_TIMEOUT_SECONDS="2",
             REMINDER_EMAIL_RETRY_SCHEDULE="0.5,0.5,0.5",
-            REMINDER_MAX_LATE_HOURS="0.0025",
+            REMINDER_MAX_LATE_HOURS="0.004",
         )
-        token = cli_token(env, tmp_path, str(uuid.uuid4()), "owner@example.test")
+        token = cli_token(env, tmp_path, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
         first = start_server(tmp_path, env, tmp_path / "first.log")
 
         def kill_the_sender(_message: Any) -> None:
@@ -144,20 +140,22 @@ async def test_a_kill_at_the_mail_handoff_sends_it_again_and_missed_reminders_fi
                 assert hook.status_code == 201, hook.text
                 emailed = await _post_task(client, title="Emailed", reminders=[{"at": soon(1.5)}])
                 too_late = await _post_task(client, title="Late", reminders=[{"at": soon(5)}])
-                on_time = await _post_task(client, title="Missed", reminders=[{"at": soon(13)}])
+                on_time = await _post_task(client, title="Missed", reminders=[{"at": soon(19)}])
             created = time.monotonic()
             first.process.wait(timeout=WAIT_SECONDS)  # killed at the handoff
         finally:
             first.stop()
-        # Every process is down while "Late" and "Missed" come due; back 14 s after they were
-        # set: "Late" is 9 s late and more once it is up, "Missed" one and its start-up.
-        await asyncio.sleep(max(0.0, created + 14 - time.monotonic()))
+        # Every process is down while "Late" and "Missed" come due; back 20 s after they were
+        # set: "Late" is 15 s late and more once it is up, "Missed" one and its start-up.
+        await asyncio.sleep(max(0.0, created + 20 - time.monotonic()))
         with running_server(tmp_path, env, tmp_path / "second.log"):
             await _wait(lambda: len(box.messages()) >= 3, "the email again and the late one")
             await asyncio.sleep(1.5)
     assert killed
-    fired = sorted(e["data"]["task"]["title"] for e in _fired(receiver))
-    assert fired == ["Emailed", "Missed"]  # "Late" was more than 9 s late
+    # Webhooks are at least once too: a delivery cut by the kill may come again, same id.
+    events = {e["id"]: e for e in _fired(receiver)}.values()
+    fired = sorted(e["data"]["task"]["title"] for e in events)
+    assert fired == ["Emailed", "Missed"]  # "Late" was more than 14.4 s late
     subjects = sorted(mail["Subject"] for mail in box.messages())
     # At least once: the email handed over before the kill is sent again, with its Message-ID.
     assert subjects == ["Reminder: Emailed", "Reminder: Emailed", "Reminder: Missed"]
