@@ -51,10 +51,10 @@ PRIORITIES = ("none", "low", "medium", "high")
 PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 
 # Columns the API shows, in TaskRead's order; `recurrence`, who created, completed and is
-# assigned a task, and its due date and zone, only once the schema has them.
+# assigned a task, its due date and zone, and its reminders, only once the schema has them.
 SHOWN = [
     "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
-    "priority", "due_at", "due_date", "timezone", "tags", "recurrence", "completed_at",
+    "priority", "due_at", "due_date", "timezone", "tags", "recurrence", "reminders", "completed_at",
     "created_by", "completed_by", "assignee_id", "created_at", "updated_at",
 ]  # fmt: skip
 IDS = {"id", "user_id", "created_by", "completed_by", "assignee_id"}
@@ -351,6 +351,7 @@ async def create_task(request: Request) -> Response:
         "assignee_id": None,
         "due_date": None,
         "timezone": "UTC",  # the bench's users keep the default zone
+        "reminders": [],
         "version": 1,
         "created_at": now,
         "updated_at": now,
@@ -464,6 +465,7 @@ async def health(request: Request) -> Response:
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

@@ -268,6 +268,37 @@ def scheduler_cpu_seconds_of(pids: Sequence[int]) -> dict[int, float]:
     return found
 
 
+async def backend_pids(database: str) -> list[int]:
+    """The client backends on the database (asked from the admin database, so that this
+    connection is not one of them)."""
+    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = $1 AND backend_type = 'client backend'",
+            database,
+        )
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
+CpuReading = tuple[float, dict[int, float]]
+
+
+async def server_and_database_cpu(server: "Server", database: str) -> CpuReading:
+    """The server's process tree's on-CPU seconds, and each client backend's."""
+    server_cpu = sum(scheduler_cpu_seconds_of(process_tree(server.process.pid)).values())
+    return server_cpu, scheduler_cpu_seconds_of(await backend_pids(database))
+
+
+def cpu_spent(before: CpuReading, after: CpuReading) -> tuple[float, float]:
+    """Server and PostgreSQL seconds between two readings (backends that came meanwhile
+    count from zero)."""
+    db = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
+    return after[0] - before[0], db
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """Resident memory (VmRSS) of the process and its live descendants, and the sum of their
     peaks (VmHWM), in MiB."""

@@ -36,6 +36,7 @@ import jwt
 from benchlib import (
     ADMIN_URL,
     Server,
+    cpu_spent,
     exit_cleanly_on_sigterm,
     free_port,
     log,
@@ -43,12 +44,11 @@ from benchlib import (
     migrate,
     new_secret,
     percentile,
-    process_tree,
     rss_mb,
     running_server,
-    scheduler_cpu_seconds_of,
     scratch_database,
     serve_argv,
+    server_and_database_cpu,
     server_version,
     service_env,
     source_summary,
@@ -113,32 +113,6 @@ async def _backends(database: str) -> tuple[int, int]:
     return int(row["total"]), int(row["busy"])
 
 
-async def _backend_pids(database: str) -> list[int]:
-    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = $1 AND backend_type = 'client backend'",
-            database,
-        )
-    finally:
-        await conn.close()
-    return [r["pid"] for r in rows]
-
-
-async def _cpu(server: Server, database: str) -> tuple[float, dict[int, float]]:
-    """The server's process tree's on-CPU seconds, and each client backend's."""
-    server_cpu = sum(scheduler_cpu_seconds_of(process_tree(server.process.pid)).values())
-    return server_cpu, scheduler_cpu_seconds_of(await _backend_pids(database))
-
-
-def _spent(
-    before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]
-) -> tuple[float, float]:
-    db = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
-    return after[0] - before[0], db
-
-
 async def measure(
     server: Server, database: str, secret: str, users: int, per_user: int
 ) -> list[tuple[str, str]]:
@@ -178,16 +152,16 @@ async def measure(
         await asyncio.sleep(SETTLE_SECONDS)
         rss_after, _ = rss_mb(server.process.pid)
         samples = []
-        cpu_before = await _cpu(server, database)
+        cpu_before = await server_and_database_cpu(server, database)
         deadline = time.monotonic() + IDLE_SECONDS
         while time.monotonic() < deadline:
             samples.append(await _backends(database))
             await asyncio.sleep(0.5)
-        idle_cpu = _spent(cpu_before, await _cpu(server, database))
+        idle_cpu = cpu_spent(cpu_before, await server_and_database_cpu(server, database))
 
         # The CPU that one write costs with the streams open: one task of one user, then
         # CPU_WINDOW_SECONDS for whatever it wakes.
-        cpu_before = await _cpu(server, database)
+        cpu_before = await server_and_database_cpu(server, database)
         answer = await client.post(
             "/api/tasks",
             json={"title": "streams_idle write"},
@@ -195,7 +169,7 @@ async def measure(
         )
         answer.raise_for_status()
         await asyncio.sleep(CPU_WINDOW_SECONDS)
-        write_cpu = _spent(cpu_before, await _cpu(server, database))
+        write_cpu = cpu_spent(cpu_before, await server_and_database_cpu(server, database))
         for s in streams:
             s.changed.clear()
         log(f"CPU idle {idle_cpu}, after one write {write_cpu} (server, PostgreSQL s)")

@@ -69,7 +69,7 @@ lists = sa.table(
     *(sa.column(c.name, c.type) for c in current_lists.c),
     sa.column("position", sa.BigInteger()),
 )
-LATER = {"created_by", "completed_by", "assignee_id", "due_date", "timezone"}
+LATER = {"created_by", "completed_by", "assignee_id", "due_date", "timezone", "reminders"}
 TASKS_0010 = [c for c in tasks.c if c.name not in LATER]
 # Columns as they were before 0010 (no keys yet).
 OLD_TASK_COLUMNS = ("id", "user_id", "title", "description", "tags", "created_at", "updated_at")

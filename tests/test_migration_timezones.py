@@ -80,6 +80,8 @@ async def test_existing_users_and_tasks_read_utc_and_nothing_they_show_moves(
         stamps_after = dict((await conn.execute(select(TASKS.c.title, TASKS.c.change_seq))).all())
     assert stamps_after == stamps_before  # no task comes again in a feed
 
+    async with engine.begin() as conn:  # the app reads the latest schema
+        await conn.run_sync(_upgrade, "head")
     settings = make_settings(fresh_url, tmp_path / "data")
     async with (
         app_for(settings) as app,

@@ -31,6 +31,7 @@ from tests.helpers_server import (
     running_server,
     wait_until_healthy,
 )
+from tests.reminders.helpers import soon
 from tests.support import HTTP_METHODS, IN_CI, TEST_SECRET
 from tests.webhooks.receiver import receiving
 
@@ -283,7 +284,8 @@ def test_live_updates(client: Client) -> None:
 
 
 def test_webhooks(client: Client) -> None:
-    """Deliveries are written, claimed and released through the pooler (transaction mode)."""
+    """Deliveries are written, claimed and released through the pooler (transaction mode), and
+    so are reminders."""
     with receiving() as receiver:
         hook = client.call(
             "POST", "/api/webhooks", 201, json={"url": receiver.url(), "events": ["*"]}
@@ -302,6 +304,14 @@ def test_webhooks(client: Client) -> None:
         client.call("POST", f"{path}/deliveries/{ping['id']}/retry", 202)
         rows = client.call("GET", f"{path}/deliveries", 200).json()
         assert {row["type"] for row in rows} == {"task.created", "ping"}
+        # A reminder: scheduled, listed, claimed and fired through the pooler too.
+        body = {"title": "reminded", "reminders": [{"at": soon(1)}]}
+        reminded = client.call("POST", "/api/tasks", 201, json=body).json()
+        upcoming = client.call("GET", "/api/reminders", 200).json()
+        assert [row["reminder_id"] for row in upcoming] == [reminded["reminders"][0]["id"]]
+        while not any(event["type"] == "reminder.fired" for event in receiver.events()):
+            assert time.monotonic() < deadline + HTTP_TIMEOUT, "the reminder did not fire"
+            time.sleep(0.05)
         client.call("DELETE", path, 204)
     assert {request.json()["type"] for request in receiver.requests()} >= {"task.created", "ping"}
 

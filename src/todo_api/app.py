@@ -45,6 +45,8 @@ from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint, McpRoute
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
+from todo_api.reminders import scheduled as reminders_scheduled
+from todo_api.reminders.router import router as reminders_router
 from todo_api.tasks import scheduled as tasks_scheduled
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
@@ -72,6 +74,7 @@ SCHEDULED_JOBS = [
     *lists_scheduled.schedule.jobs,
     *live_scheduled.schedule.jobs,
     *webhooks_scheduled.schedule.jobs,
+    *reminders_scheduled.schedule.jobs,
 ]
 
 
@@ -174,6 +177,7 @@ def create_app(
     app.include_router(sharing_router)
     app.include_router(live_router)
     app.include_router(webhooks_router)
+    app.include_router(reminders_router)
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)

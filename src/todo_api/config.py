@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -120,6 +127,24 @@ class Settings(BaseSettings):
     webhook_allow_private_urls: bool = False
     webhook_poll_seconds: float = Field(default=1, gt=0, le=60)
     webhook_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Reminders (todo_api.reminders): the mail server (`smtp://` with STARTTLS when it offers
+    # it, `smtps://` for TLS from the start; `user:password@` when it wants a login; unset: no
+    # email, events only) and the sender's address; how late a reminder missed while the
+    # service was down may still fire (hours, fractions allowed); an email attempt's time
+    # limit and the delays before each retry (comma-separated seconds, like the webhooks');
+    # and the longest a scheduler sleeps with nothing due (a write wakes it sooner).
+    smtp_url: SecretStr | None = None
+    reminder_email_from: str = "todo-api@localhost"
+    reminder_max_late_hours: float = Field(default=24, ge=0, le=24 * 365)
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=50)
+    reminder_email_retry_schedule: Annotated[tuple[float, ...], NoDecode] = (
+        60,
+        300,
+        1800,
+        7200,
+        21600,
+    )
+    reminder_sleep_seconds: float = Field(default=60, gt=0, le=3600)
     # How often expired idempotency keys and old tombstones are removed (by one worker of
     # every instance: see todo_api.kit.jobs).
     maintenance_interval_seconds: int = Field(default=600, ge=1)
@@ -196,9 +221,10 @@ class Settings(BaseSettings):
                 ) from None
         return proxies
 
-    @field_validator("webhook_retry_schedule", mode="before")
+    @field_validator("webhook_retry_schedule", "reminder_email_retry_schedule", mode="before")
     @classmethod
-    def _split_schedule(cls, value: Any) -> Any:
+    def _split_schedule(cls, value: Any, info: ValidationInfo) -> Any:
+        name = (info.field_name or "").upper()
         if isinstance(value, str):
             items = [item.strip() for item in value.split(",")]
             if items == [""]:
@@ -207,21 +233,34 @@ class Settings(BaseSettings):
                 return tuple(float(item) for item in items)
             except ValueError:
                 raise ValueError(
-                    "WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas (e.g. 5,300,1800)"
+                    f"{name} must be seconds separated by commas (e.g. 5,300,1800)"
                 ) from None
         return value
 
-    @field_validator("webhook_retry_schedule")
+    @field_validator("webhook_retry_schedule", "reminder_email_retry_schedule")
     @classmethod
-    def _sensible_delays(cls, delays: tuple[float, ...]) -> tuple[float, ...]:
+    def _sensible_delays(cls, delays: tuple[float, ...], info: ValidationInfo) -> tuple[float, ...]:
+        name = (info.field_name or "").upper()
         if len(delays) > MAX_RETRIES:
-            raise ValueError(f"WEBHOOK_RETRY_SCHEDULE has at most {MAX_RETRIES} delays")
+            raise ValueError(f"{name} has at most {MAX_RETRIES} delays")
         for delay in delays:
             if not 0 <= delay <= MAX_RETRY_DELAY_SECONDS:  # NaN fails too
-                raise ValueError(
-                    f"WEBHOOK_RETRY_SCHEDULE delays are seconds from 0 to {MAX_RETRY_DELAY_SECONDS}"
-                )
+                raise ValueError(f"{name} delays are seconds from 0 to {MAX_RETRY_DELAY_SECONDS}")
         return delays
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None or not url.get_secret_value().strip():
+            return None
+        parts = urlsplit(url.get_secret_value().strip())
+        if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+            raise ValueError("SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
+        try:
+            parts.port  # noqa: B018 (a port that is not a number raises)
+        except ValueError:
+            raise ValueError("SMTP_URL has a port that is not a number") from None
+        return url
 
     @field_validator("public_url")
     @classmethod

@@ -29,6 +29,7 @@ TASK_FIELDS = {
     "created_by",
     "completed_by",
     "assignee_id",
+    "reminders",
     "created_at",
     "updated_at",
 }

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, bindparam, or_, select, update
+from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, select, update
 
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import utcnow
@@ -52,10 +52,23 @@ def _key(table: Table) -> Column[Any]:
     return key
 
 
-def is_free(table: Table, now: datetime) -> ColumnElement[bool]:
-    """Nobody holds the row: never claimed, released, or its lease has run out."""
+def is_free(table: Table, now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
+    """Nobody holds the row: never claimed, released, or its lease has run out (`now` may be
+    a bound parameter, for a statement built once)."""
     until = table.c.claimed_until
     return or_(until.is_(None), until <= now)
+
+
+def next_due(table: Table, column: Column[Any]) -> Select[Any]:
+    """The earliest `column` (a due time, null when there is nothing to do) among the rows
+    nobody holds, at the bound parameter `now`: the first entries of an index on `column`,
+    for a job that sleeps until its next due time rather than polling."""
+    return (
+        select(column)
+        .where(column.is_not(None), is_free(table, bindparam("now")))
+        .order_by(column)
+        .limit(1)
+    )
 
 
 async def claim(

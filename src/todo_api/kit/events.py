@@ -25,8 +25,8 @@ that changes tasks along with its own rows (a member leaving a list is unassigne
 tasks) cannot import it (domains do not import each other): the tasks domain hands its shape
 over here when it is imported (`shows_tasks_as`), and `task_data` gives it to anyone.
 
-`reminder.fired` has its bit and its type already: the reminders' service records it here like
-any other event, with `{"task", "reminder"}` as data.
+`reminder.fired` is recorded here like any other event, with `{"task", "reminder"}` as data,
+by the reminders' scheduler, which gives live streams the same event (`envelope`).
 """
 
 import asyncio
@@ -34,6 +34,7 @@ import enum
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, exists, insert, select, union_all
@@ -148,6 +149,33 @@ def _watchers(rows: Sequence[Mapping[str, Any]]) -> list[Watcher]:
     return [Watcher(row["id"], row["event_mask"]) for row in rows]
 
 
+_AUDIENCE = Query(_TASK_AUDIENCE)
+
+
+async def audience_of_task(conn: Connection, task_id: uuid.UUID) -> list[uuid.UUID]:
+    """Whoever sees the task: its owner and its list's members."""
+    rows = await conn.execute(_AUDIENCE, {"task_id": task_id})
+    return list(dict.fromkeys(row["user_id"] for row in rows))
+
+
+def envelope(
+    kind: EventType,
+    *,
+    actor_id: uuid.UUID | None,
+    data: Mapping[str, Any],
+    event_id: uuid.UUID | None = None,
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """An event as every receiver gets it."""
+    return {
+        "id": event_id or new_id(),
+        "type": str(kind),
+        "created_at": created_at or utcnow(),
+        "actor_id": actor_id,
+        "data": data,
+    }
+
+
 async def watchers_of_user(conn: Connection, user_id: uuid.UUID) -> list[Watcher]:
     """The user's own active webhooks (what only they see: their inbox, a list just made)."""
     return _watchers((await conn.execute(_OF_USER, {"user_id": user_id})).rows)
@@ -199,22 +227,18 @@ async def record(
     actor_id: uuid.UUID | None,
     data: Data,
     watchers: Sequence[Watcher],
+    event: Mapping[str, Any] | None = None,
 ) -> list[uuid.UUID]:
     """Write the event for each watcher that wants `kind` (in the caller's transaction);
-    returns the deliveries' ids. Nothing is written, nor `data` called, when none wants it."""
+    returns the deliveries' ids. Nothing is written, nor `data` called, when none wants it.
+    `event`: the event already made (`envelope`), when others get it too."""
     bit = BITS[kind]
     targets = [watcher.webhook_id for watcher in watchers if watcher.mask & bit]
     if not targets:
         return []
-    now = utcnow()
-    event_id = new_id()
-    event = {
-        "id": event_id,
-        "type": str(kind),
-        "created_at": now,
-        "actor_id": actor_id,
-        "data": data() if callable(data) else data,
-    }
+    if event is None:
+        event = envelope(kind, actor_id=actor_id, data=data() if callable(data) else data)
+    now, event_id = event["created_at"], event["id"]
     payload = json_bytes(event).decode()
     ids = []
     for webhook_id in dict.fromkeys(targets):

@@ -49,7 +49,9 @@ from todo_api.tables.jobs import job_runs
 
 log = logging.getLogger("todo_api")
 
-JobFunction = Callable[[Database, Settings], Awaitable[None]]
+# A job may return how many seconds until it wants its next turn, when sooner than its
+# interval (a scheduler sleeping until its next due time); None: its interval.
+JobFunction = Callable[[Database, Settings], Awaitable[float | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +146,18 @@ class JobRunner:
         try:
             while True:
                 woken.clear()
-                await self.turn(job)
+                sooner = await self.turn(job)
+                wait = self._intervals[job.name].total_seconds()
+                if sooner is not None:
+                    wait = max(0.0, min(wait, sooner))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), self._intervals[job.name].total_seconds())
+                    await asyncio.wait_for(woken.wait(), wait)
         finally:
             wakers.discard(woken.set)
 
-    async def turn(self, job: Job) -> None:
-        """Claim `job` (a singleton), run it and record how it went. Raises nothing but
+    async def turn(self, job: Job) -> float | None:
+        """Claim `job` (a singleton), run it and record how it went; returns the seconds the
+        job asked to wait before its next turn (None: its interval). Raises nothing but
         cancellation: a failure is logged, counted, and tried again on the next turn."""
         interval = self._intervals[job.name]
         try:
@@ -163,7 +169,7 @@ class JobRunner:
                 )
                 if not taken.rows:  # another worker runs it this interval
                     await self._note(job, _READ, {"name": job.name})
-                    return
+                    return None
                 ends = taken.until
             else:
                 ends = utcnow() + timedelta(
@@ -171,12 +177,13 @@ class JobRunner:
                 )
         except Exception as exc:
             self._log_failure(job, "could not be claimed", exc)
-            return
+            return None
         limit = asyncio.timeout((ends - utcnow()).total_seconds())
         params: dict[str, object] = {"name": job.name}
+        sooner = None
         try:
             async with limit:
-                await job.run(self._db, self._settings)
+                sooner = await job.run(self._db, self._settings)
         except Exception as exc:
             what = "outlasted its turn and was cancelled" if limit.expired() else "failed"
             self._log_failure(job, f"{what}; it runs again on its next turn", exc)
@@ -188,6 +195,7 @@ class JobRunner:
             await self._note(job, outcome, params)
         except Exception as exc:
             self._log_failure(job, "ran, but its outcome could not be recorded", exc)
+        return sooner
 
     async def _note(self, job: Job, query: Query, params: dict[str, object]) -> None:
         async with self._db.connection() as conn:

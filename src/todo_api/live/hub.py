@@ -16,7 +16,11 @@ may see it, not one per stream (a user with ten tabs open, or a clock move wakin
 of the process). A stream joins a read only if it began after the stream's latest wake-up (and
 so after the commit that caused it), never one that may have taken its bound before.
 
-Other producers (reminders) give a stream messages of their own with `deliver`.
+Other producers give a stream messages of their own with `deliver`. Reminders fire in
+whichever process claims them and leave their `reminder.fired` event in `reminder_events`:
+the same poll reads the new ones (an indexed range of a few seconds, skipping those already
+passed on) and hands each to the streams of the users who can see its task, as `event:
+reminder` messages, which are never replayed.
 Nothing here holds a database connection between two reads.
 """
 
@@ -28,18 +32,21 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
 from todo_api.config import Settings
-from todo_api.db import Database, DatabaseFailure, Query
+from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
 from todo_api.kit.changes import Clock, Position, SyncTokens, current_position
+from todo_api.kit.ids import utcnow
 from todo_api.kit.throttle import TracebackThrottle, failure_kind
 from todo_api.live import wakeups
 from todo_api.process.shutdown import Lifecycle
 from todo_api.tables.lists import list_members
+from todo_api.tables.reminders import reminder_events
 
 log = logging.getLogger("todo_api")
 
@@ -63,6 +70,14 @@ RELATED = Query(
 
 # Orders wake-ups and the starts of reads (see `Hub.read`).
 _ticks = itertools.count(1)
+# Reminder events are read again for this long after they were written: one committed a
+# little after its timestamp is still seen (those already passed on are skipped).
+REMINDER_OVERLAP = timedelta(seconds=10)
+REMINDER_EVENTS = Query(
+    select(reminder_events.c.id, reminder_events.c.audience, reminder_events.c.payload)
+    .where(reminder_events.c.created_at > bindparam("since"))
+    .order_by(reminder_events.c.created_at)
+)
 
 
 class TooManyStreams(Exception):
@@ -129,6 +144,9 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._tracebacks = TracebackThrottle()
         self._reads: dict[tuple[uuid.UUID, Position], _SharedRead] = {}
+        # Reminder events read so far: since when, and those passed on (id -> written by).
+        self._reminders_since = utcnow()
+        self._reminders_seen: dict[uuid.UUID, datetime] = {}
 
     # --- streams ------------------------------------------------------------------------
 
@@ -288,6 +306,7 @@ class Hub:
                 self._audience = {user: t for user, t in self._audience.items() if t > now}
                 prune_at = now + ANNOUNCE_SECONDS
             if not self._streams:
+                self._reminders_since = utcnow()  # a stream gets what fires once it is open
                 continue
             try:
                 async with self._db.connection() as conn:
@@ -295,6 +314,7 @@ class Hub:
                         floor = await current_position(conn)
                         for stream in self._all():
                             stream.wake(floor)
+                    await self._pass_reminders(conn)
                 if self._channel is not None and (
                     self._announce_all or time.monotonic() >= announce_at
                 ):
@@ -303,6 +323,20 @@ class Hub:
                     await self._refresh()
             except DatabaseFailure as exc:
                 self._failed("polling", exc)
+
+    async def _pass_reminders(self, conn: Connection) -> None:
+        """Hand the reminder events written since the last read to their users' streams."""
+        now = utcnow()
+        params = {"since": self._reminders_since - REMINDER_OVERLAP}
+        for row in await conn.execute(REMINDER_EVENTS, params):
+            if row["id"] in self._reminders_seen:
+                continue
+            self._reminders_seen[row["id"]] = now
+            for user in row["audience"]:
+                self.deliver(uuid.UUID(user), "reminder", row["payload"])
+        self._reminders_since = now
+        forget = now - 2 * REMINDER_OVERLAP
+        self._reminders_seen = {k: t for k, t in self._reminders_seen.items() if t > forget}
 
     async def _refresh(self) -> None:
         """Read again whose writes wake each user's streams (memberships change), and

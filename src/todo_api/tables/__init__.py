@@ -14,6 +14,7 @@ from todo_api.tables.lists import (
     TaskList,
 )
 from todo_api.tables.live import EventTicket
+from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
     SQLITE_ONLY_TABLES,
@@ -53,6 +54,9 @@ __all__ = [
     "ListTombstone",
     "MemberTombstone",
     "RefreshToken",
+    "ReminderEmail",
+    "ReminderEvent",
+    "ReminderFire",
     "Task",
     "TaskDeparture",
     "TaskList",

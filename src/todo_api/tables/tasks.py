@@ -101,6 +101,12 @@ class Task(SQLModel, table=True):
         sa_column=Column(TagList, nullable=False, server_default=text("'[]'")),
     )
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Its reminders as the API shows them (`[{"id", "at"} | {"id", "before_due"}]`), read
+    # with the row; `reminder_fires` is the schedule made from them.
+    reminders: list[dict[str, str]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
     recurrence: str | None = Field(default=None, sa_type=String(RECURRENCE_MAX_LENGTH))
     # Who made the task, who completed it (null while open), and whom it is assigned to (null,
     # or a user who can see it). `user_id` is the owner of the task's list (the inbox's: its
@@ -191,6 +197,7 @@ class TaskRow(TypedDict):
     timezone: str
     tags: list[str]
     completed_at: datetime | None
+    reminders: list[dict[str, str]]
     recurrence: str | None
     created_by: uuid.UUID | None
     completed_by: uuid.UUID | None

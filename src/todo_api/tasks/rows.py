@@ -3,7 +3,7 @@ editors change, with the conditions a completing or reopening UPDATE may be limi
 
 from typing import Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, cast, select
 
 from todo_api.db import Query
 from todo_api.kit import access, events
@@ -36,7 +36,8 @@ OPEN_RECURRING_SUBTASKS = Query(
 # Conditions an UPDATE may add: reopen only a completed task; complete in one statement only
 # an open task that does not recur and has no open recurring subtask (the others need their
 # row locked first); and any of these only while no webhook hears of the task (a write that
-# someone watches records its event in a transaction: see todo_api.kit.events).
+# someone watches records its event in a transaction: see todo_api.kit.events). Reopened in
+# one statement only without reminders: reopening re-arms them in the same transaction.
 Only = (
     Literal[
         "completed",
@@ -54,6 +55,7 @@ _OPEN_AND_PLAIN = [
     ~_OPEN_RECURRING_SUBTASKS.exists(),
 ]
 _UNWATCHED = [events.unwatched_task(tasks)]
+_NO_REMINDERS = [cast(tasks.c.reminders, Text) == "[]"]
 ROWS: VersionedRows[TaskRow] = VersionedRows(
     tasks,
     not_found=TaskNotFound,
@@ -65,7 +67,7 @@ ROWS: VersionedRows[TaskRow] = VersionedRows(
         "completed": _COMPLETED,
         "open_and_plain": _OPEN_AND_PLAIN,
         "unwatched": _UNWATCHED,
-        "completed_unwatched": _COMPLETED + _UNWATCHED,
+        "completed_unwatched": _COMPLETED + _UNWATCHED + _NO_REMINDERS,
         "open_and_plain_unwatched": _OPEN_AND_PLAIN + _UNWATCHED,
     },
 )

@@ -4,7 +4,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,9 +15,10 @@ from pydantic import (
     Field,
     StrictBool,
     field_validator,
+    model_validator,
 )
 
-from todo_api.kit import events, text
+from todo_api.kit import events, reminders, text
 from todo_api.kit.inputs import (
     UUID_EXAMPLE,
     Change,
@@ -28,6 +29,7 @@ from todo_api.kit.inputs import (
 )
 from todo_api.kit.zones import ZoneName
 from todo_api.tables import keys
+from todo_api.tables.reminders import REMINDERS_MAX_COUNT
 from todo_api.tables.tasks import (
     DESCRIPTION_MAX_LENGTH,
     RECURRENCE_MAX_LENGTH,
@@ -195,6 +197,75 @@ TaskZone = Annotated[
 ]
 
 
+def _duration(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("before_due must be an ISO 8601 duration, such as PT15M")
+    reminders.parse_duration(value)
+    return value
+
+
+class ReminderIn(Input):
+    """A reminder: at a moment (`at`), or a while before the task is due (`before_due`, an
+    ISO 8601 duration from a minute to 30 days; for an all-day task, before 09:00 of its date
+    in its zone). Give one of the two; `id`, when it is one of the task's reminders already,
+    keeps it (and whether it fired)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["at"], "properties": {"at": {"type": "string"}}},
+                {"required": ["before_due"], "properties": {"before_due": {"type": "string"}}},
+            ]
+        }
+    )
+
+    id: uuid.UUID | None = None
+    at: DateTimeText | None = Field(default=None, examples=["2026-12-01T16:45:00Z"])
+    before_due: (
+        Annotated[
+            str,
+            BeforeValidator(_duration),
+            Field(examples=["PT15M"], json_schema_extra={"pattern": reminders.DURATION_PATTERN}),
+        ]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.at is None) == (self.before_due is None):
+            raise ValueError("give at or before_due, one of the two")
+        return self
+
+
+def _few_reminders(value: Any) -> Any:
+    # Before the items are read: a list of a million is one error.
+    if isinstance(value, list) and len(value) > REMINDERS_MAX_COUNT:
+        raise ValueError(f"at most {REMINDERS_MAX_COUNT} reminders")
+    return value
+
+
+Reminders = Annotated[
+    list[ReminderIn],
+    BeforeValidator(_few_reminders),
+    Field(
+        description=f"At most {REMINDERS_MAX_COUNT}; the whole list is set ([] clears it). A "
+        "reminder fires once, as a reminder.fired event (and an email when the service has "
+        "a mail server)",
+        json_schema_extra={"maxItems": REMINDERS_MAX_COUNT},
+    ),
+]
+
+
+class AtReminder(BaseModel):
+    id: uuid.UUID
+    at: datetime
+
+
+class BeforeDueReminder(BaseModel):
+    id: uuid.UUID
+    before_due: str = Field(examples=["PT15M"])
+
+
 # No example id in the document for a list or parent: whatever it showed would name none of
 # the reader's (400); left out, a task goes to the inbox, at the top level.
 ListId = Annotated[
@@ -258,11 +329,12 @@ class TaskCreate(Input):
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
     assignee_id: AssigneeId | None = None
+    reminders: Reminders = Field(default_factory=list)
 
     _not_null = field_validator("timezone")(refuse_null)
 
 
-_NOT_CLEARED = ("title", "is_completed", "priority", "tags", "timezone")
+_NOT_CLEARED = ("title", "is_completed", "priority", "tags", "timezone", "reminders")
 
 
 class TaskUpdate(Change):
@@ -287,6 +359,7 @@ class TaskUpdate(Change):
     tags: Tags | None = None
     recurrence: Recurrence | None = None
     assignee_id: AssigneeId | None = None
+    reminders: Reminders | None = None
 
     _not_null = field_validator(*_NOT_CLEARED)(refuse_null)
 
@@ -327,6 +400,7 @@ class TaskRead(BaseModel):
     )
     tags: list[str]
     recurrence: str | None
+    reminders: list[AtReminder | BeforeDueReminder]
     completed_at: datetime | None
     created_by: uuid.UUID | None = Field(description="Who created the task")
     completed_by: uuid.UUID | None = Field(description="Who completed it; null while open")

@@ -10,7 +10,9 @@ completion is raced. Every function returns rows of one shape, `TaskRow`.
 Each change records its event for webhooks in its own transaction (`todo_api.kit.events`).
 The common writes (create in the inbox, PATCH, complete, reopen, delete) first try the single
 statement they were before webhooks, limited to tasks nobody watches; when it matches nothing,
-the watchers are read and the change, watched or failing, takes the way that says why.
+the watchers are read and the change, watched or failing, takes the way that says why. A write
+that sets a task's reminders or moves when it is due brings their schedule in line in its own
+transaction too (`todo_api.kit.reminders`); a task without reminders pays nothing.
 """
 
 import functools
@@ -23,7 +25,7 @@ from typing import Any, cast
 from sqlalchemy import bindparam, delete, select
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, events, ordering, zones
+from todo_api.kit import access, events, ordering, reminders, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
@@ -220,6 +222,8 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     zone = data.timezone or await schedule.user_zone(conn, user_id)
     values.update(schedule.due_values(_UNSCHEDULED | {"timezone": zone}, values))
     _check_rule(values, written=True)
+    values["reminders"] = reminders.with_ids(values["reminders"])
+    reminders.check(values)
     completed = values["is_completed"]
     row = {
         "id": new_id(),
@@ -235,12 +239,14 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     }
     if data.list_id is None and data.parent_id is None:
         await _check_assignee(conn, row)
-        inserted = await insert_last_unwatched(conn, row)
-        if inserted is not None:
-            return inserted
+        if not row["reminders"]:  # one statement while nobody watches
+            inserted = await insert_last_unwatched(conn, row)
+            if inserted is not None:
+                return inserted
         watchers = await events.watchers_of_user(conn, user_id)
         async with conn.transaction():
             task = await insert_last(conn, row)
+            await _scheduled(conn, task)
             await _announce(conn, EventType.task_created, user_id, task, watchers)
             return task
     async with conn.transaction():
@@ -256,12 +262,19 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
             row["user_id"] = await owner_of(conn, user_id, data.list_id)
         await _check_assignee(conn, row)
         task = await insert_last(conn, row)
+        await _scheduled(conn, task)
         watchers = await events.watchers_of_placement(conn, task["user_id"], task["list_id"])
         await _announce(conn, EventType.task_created, user_id, task, watchers)
         return task
 
 
 _UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+
+
+async def _scheduled(conn: Connection, task: TaskRow) -> None:
+    """The schedule of a new task's reminders (nothing to do without any)."""
+    if task["reminders"]:
+        await reminders.schedule(conn, task)
 
 
 async def _check_assignee(conn: Connection, task: Mapping[str, Any]) -> None:
@@ -294,7 +307,9 @@ async def update_task(
         values["completed_at"] = values["completed_by"] = None
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
     assigning = values.get("assignee_id") is not None
-    checked = placement or assigning or RULE_FIELDS & values.keys()
+    # Reminders set, a due time moved or a task reopened: their schedule follows.
+    timed = "reminders" in values or data.is_completed is False
+    checked = placement or assigning or timed or RULE_FIELDS & values.keys()
     if not checked and data.is_completed is not True:
         # One statement while nobody watches; matching nothing (watched, missing, stale, not
         # the caller's to change), the way below does it again and says why.
@@ -307,10 +322,14 @@ async def update_task(
     async with conn.transaction():  # several statements, or a check that may undo it
         was_completed = None
         was_open: list[uuid.UUID] = []
-        if watchers and data.is_completed is not None:
+        if (watchers and data.is_completed is not None) or data.is_completed is False:
             was_completed = await _was_completed(conn, user_id, task_id)
-            if was_completed is False and data.is_completed:
+            if watchers and was_completed is False and data.is_completed:
                 was_open = await _open_subtasks(conn, task_id)
+        if "reminders" in values:
+            current = await ROWS.find(conn, user_id, task_id)
+            kept = current["reminders"] if current is not None else []
+            values["reminders"] = reminders.with_ids(values["reminders"], kept)
         rule = values.get("recurrence")
         rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
         if schedule.needs_stored_due(values):
@@ -335,6 +354,10 @@ async def update_task(
             _check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
+        if "reminders" in values or (schedule.DUE_FIELDS & values.keys() and task["reminders"]):
+            await reminders.schedule(conn, task)  # raising (no due date) undoes it
+        if was_completed and not task["is_completed"]:
+            await reminders.rearm(conn, task)
         if before is not None:
             watchers = await _moved(conn, user_id, [task, *moved], watchers)
         await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
@@ -431,9 +454,17 @@ async def _set_completed(
 ) -> TaskRow:
     if completed:
         return found(await _complete(conn, user_id, task_id, if_match))
-    reopened = await _update(
-        conn, user_id, task_id, _REOPENING | {"updated_at": utcnow()}, if_match, only="completed"
-    )
+    async with conn.transaction():
+        reopened = await _update(
+            conn,
+            user_id,
+            task_id,
+            _REOPENING | {"updated_at": utcnow()},
+            if_match,
+            only="completed",
+        )
+        if reopened is not None:
+            await reminders.rearm(conn, reopened)
     if reopened is not None:
         return reopened
     return found(await ROWS.current(conn, user_id, task_id, if_match))
@@ -511,6 +542,7 @@ async def _complete(
                     **content,
                     "id": values["next_occurrence_id"],
                     "recurrence": str(rule),
+                    "reminders": _following_reminders(task["reminders"]),
                     **_next_due(due, task["timezone"]),
                     "is_completed": False,
                     "completed_at": None,
@@ -521,6 +553,7 @@ async def _complete(
                     "updated_at": now,
                 },
             )
+            await _scheduled(conn, following_task)
             watchers = await events.watchers_of_task(conn, following_task["id"])
             await _announce(conn, EventType.task_created, user_id, following_task, watchers)
         if task is not None and task["parent_id"] is None:
@@ -538,6 +571,11 @@ def _following(task: dict[str, Any]) -> tuple[recurrence.Due, recurrence.Rule] |
         return None
     rule = recurrence.parse(task["recurrence"])
     return recurrence.next_occurrence(rule, due, zones.zone(task["timezone"]))
+
+
+def _following_reminders(current: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The next occurrence's reminders: copies of the `before_due` ones, with new ids."""
+    return reminders.with_ids([r for r in current if "before_due" in r])
 
 
 def _next_due(due: recurrence.Due, zone: str) -> dict[str, Any]:
