@@ -98,7 +98,8 @@ async def send(settings: Settings, email: Row) -> str | None:
                 username=unquote(url.username) if url.username else None,
                 password=unquote(url.password) if url.password else None,
                 use_tls=implicit_tls,
-                start_tls=None if not implicit_tls else False,  # STARTTLS when offered
+                # smtp://: STARTTLS when the server offers it (None); smtps:// is TLS already.
+                start_tls=False if implicit_tls else None,
                 timeout=settings.smtp_timeout_seconds,
             )
     except TimeoutError:
