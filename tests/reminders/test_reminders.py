@@ -354,3 +354,27 @@ async def test_an_smtp_server_down_or_refusing_is_retried_and_holds_up_no_webhoo
     assert len(box.refused) == 1  # refused once, then taken
     [mail] = box.messages()
     assert mail["Subject"] == "Reminder: Down"
+
+
+async def test_a_task_reopened_after_its_reminder_passed_is_not_reminded_late_unwatched(
+    fire_app: FastAPI, fire_settings: Settings, box: Mailbox
+) -> None:
+    # No webhook: the reopen is the one-statement kind, which a task with reminders skips.
+    email = f"{uuid.uuid4().hex[:8]}@example.test"
+    async with client_for(fire_app, token_for(fire_settings, str(uuid.uuid4()), email)) as alice:
+        passed = await create_task(alice, title="Passed", reminders=[{"at": soon(1)}])
+        coming = await create_task(alice, title="Coming", reminders=[{"at": soon(3)}])
+        for task in (passed, coming):
+            done = await alice.post(f"/api/tasks/{task['id']}/complete")
+            assert done.status_code == 200, done.text
+        await asyncio.sleep(1.5)  # the first one's time passes while it is completed
+        for task in (passed, coming):
+            reopened = await alice.post(f"/api/tasks/{task['id']}/reopen")
+            assert reopened.status_code == 200, reopened.text
+        async with scheduling(fire_settings):
+            await wait_until(
+                lambda: [m for m in box.messages() if m["To"] == email], what="the coming one"
+            )
+            await asyncio.sleep(1.0)
+    subjects = [m["Subject"] for m in box.messages() if m["To"] == email]
+    assert subjects == ["Reminder: Coming"]
