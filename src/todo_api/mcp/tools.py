@@ -28,7 +28,7 @@ from todo_api.mcp.schemas import (
     TaskRef,
     output_schema,
 )
-from todo_api.tasks import service
+from todo_api.tasks import pages, service
 from todo_api.tasks.dependencies import list_query, parse_task_id
 from todo_api.tasks.listing import CursorCodec, InvalidCursor
 from todo_api.tasks.schemas import TaskCreate, TaskRead, TaskUpdate, task_body
@@ -57,7 +57,7 @@ async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, 
     cursors = held(caller.request.app, CursorCodec)
     try:
         async with caller.connection() as conn:
-            page = await service.list_tasks(
+            page = await pages.list_tasks(
                 conn, user_id=caller.user.user_id, query=query, cursors=cursors
             )
     except InvalidCursor as exc:

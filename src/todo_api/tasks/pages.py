@@ -4,7 +4,10 @@ takes; todo_api.tasks.conditions gives each filter and order)."""
 
 import functools
 import operator
+import typing
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -25,10 +28,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import UnaryExpression
 
-from todo_api.db import Query
-from todo_api.kit import access
+from todo_api.db import Connection, Query
+from todo_api.kit import access, zones
+from todo_api.kit.ids import utcnow
 from todo_api.tables.lists import list_members
-from todo_api.tables.tasks import task_tags, tasks
+from todo_api.tables.tasks import TaskRow, task_tags, tasks
+from todo_api.tasks import listing, schedule
 from todo_api.tasks.conditions import (
     SEEN_SHARED,
     Part,
@@ -270,3 +275,47 @@ def _capped(matching: Select[Any]) -> Any:
 
 # The user's tasks with the first tag (`tag_0`), counted up to the cap from `task_tags` alone.
 TAGGED = Query(select(_capped(select(literal(1)).where(*tag_entries(0)))))
+
+
+@dataclass(frozen=True)
+class Page:
+    tasks: list[TaskRow]
+    total: int  # the tasks matching on every page, or at least this many when `total_is_minimum`
+    total_is_minimum: bool
+    next_cursor: str | None
+
+
+async def list_tasks(
+    conn: Connection, *, user_id: uuid.UUID, query: listing.ListQuery, cursors: listing.CursorCodec
+) -> Page:
+    """One page of the user's tasks, and the filtered total, in one round trip.
+
+    Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
+    """
+    last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
+    zone = zones.DEFAULT_ZONE
+    if query.filters.due_on is not None:  # the day on the caller's clock
+        zone = await schedule.user_zone(conn, user_id)
+    params = listing.parameters(query, user_id, utcnow(), last, zone)
+    tagged = None
+    if query.filters.tags:  # how common the first tag is decides the statement
+        tagged = (await conn.execute(TAGGED, params)).scalar()
+    shape = listing.shape(query, conn.name, last, tagged)
+    rows = (await conn.execute(page_query(shape), params)).rows
+    page, more = rows[: query.limit], len(rows) > query.limit
+    if shape.q:  # a search counts what its pages have shown: exact on the last one
+        total, total_is_minimum = seen + len(page), more
+    else:
+        if rows:  # the total rides along with the rows
+            total = rows[0]["total_count"]
+        else:  # a page past the end has no row to carry it
+            total = (await conn.execute(total_query(shape), params)).scalar()
+        if tagged is not None and listing.counts_by_tag(shape):
+            total += tagged
+        total_is_minimum = total > listing.TOTAL_COUNT_CAP
+        total = min(total, listing.TOTAL_COUNT_CAP)
+    next_cursor = None
+    if more:
+        last_values = listing.last_values(query.sort, page[-1])
+        next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
+    return Page(typing.cast(list[TaskRow], page), total, total_is_minimum, next_cursor)

@@ -32,7 +32,7 @@ from todo_api.kit.http import (
 from todo_api.kit.idempotency import StoredResponse, respond_idempotently
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
-from todo_api.tasks import service
+from todo_api.tasks import pages, service
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
@@ -102,9 +102,7 @@ async def list_tasks(
     cursors = held(request.app, CursorCodec)
     try:
         async with call.connection() as conn:
-            page = await service.list_tasks(
-                conn, user_id=call.user_id, query=query, cursors=cursors
-            )
+            page = await pages.list_tasks(conn, user_id=call.user_id, query=query, cursors=cursors)
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
     headers = {"X-Total-Count": f"{page.total}{'+' if page.total_is_minimum else ''}"}

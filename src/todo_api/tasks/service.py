@@ -18,22 +18,20 @@ transaction too (`todo_api.kit.reminders`); a task without reminders pays nothin
 import functools
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, events, ordering, reminders, zones
+from todo_api.kit import access, events, ordering, reminders
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks import listing, pages, recurrence, schedule
+from todo_api.tasks import announcements, rules, schedule
 from todo_api.tasks.errors import TaskNotFound
-from todo_api.tasks.listing import CursorCodec, ListQuery
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
     insert_last,
@@ -46,7 +44,7 @@ from todo_api.tasks.placement import (
     valid_parent,
 )
 from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
-from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values, task_body
+from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
 
 # A recurring task needs a due time or date: a write touching the rule or when the task is
 # due is checked afterwards.
@@ -70,141 +68,6 @@ LIFECYCLE_COLUMNS = frozenset(
         "updated_at",
     }
 )
-# A task's subtasks: deleting it deletes them (foreign key), each a `task.deleted` of its own.
-SUBTASK_IDS = Query(select(tasks.c.id).where(tasks.c.parent_id == bindparam("task_id")))
-# Its open ones: completing it completes them (a trigger, and the recurring ones here), each a
-# `task.completed` of its own.
-OPEN_SUBTASK_IDS = Query(
-    select(tasks.c.id).where(
-        tasks.c.parent_id == bindparam("task_id"), tasks.c.is_completed.is_(False)
-    )
-)
-
-
-async def _announce(
-    conn: Connection,
-    kind: EventType,
-    actor_id: uuid.UUID,
-    task: TaskRow,
-    watchers: list[Watcher],
-) -> None:
-    """The task's event for its watchers, as the API shows the task."""
-    await events.record(
-        conn, kind, actor_id=actor_id, data=lambda: task_body(task), watchers=watchers
-    )
-
-
-async def _open_subtasks(conn: Connection, task_id: uuid.UUID) -> list[uuid.UUID]:
-    """The task's open subtasks before a write that may complete it (for their events)."""
-    return [row["id"] for row in await conn.execute(OPEN_SUBTASK_IDS, {"task_id": task_id})]
-
-
-async def _announce_subtasks(
-    conn: Connection,
-    actor_id: uuid.UUID,
-    was_open: list[uuid.UUID],
-    moved: list[TaskRow],
-    watchers: list[Watcher],
-) -> None:
-    """The events of the subtasks a write to their parent changed: `task.completed` for those
-    it completed (open before, completed now), `task.updated` for the others it moved. Their
-    watchers are the parent's: a subtask is where its parent is."""
-    completed: list[TaskRow] = []
-    if was_open:
-        completed_now = tasks.c.id.in_(was_open) & tasks.c.is_completed.is_(True)
-        rows = await conn.execute(select(*ROWS.returning).where(completed_now))
-        completed = cast(list[TaskRow], rows.rows)
-    done = {task["id"] for task in completed}
-    for task in completed:
-        await _announce(conn, EventType.task_completed, actor_id, task, watchers)
-    for task in moved:
-        if task["id"] not in done:
-            await _announce(conn, EventType.task_updated, actor_id, task, watchers)
-
-
-def _change_kind(was_completed: bool | None, task: TaskRow) -> EventType:
-    """The most specific event of a change: completing, reopening, or any other."""
-    if was_completed is False and task["is_completed"]:
-        return EventType.task_completed
-    if was_completed is True and not task["is_completed"]:
-        return EventType.task_reopened
-    return EventType.task_updated
-
-
-async def _was_completed(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> bool | None:
-    """Whether the task is completed before a write (None: the caller cannot see it)."""
-    before = await ROWS.find(conn, user_id, task_id)
-    return None if before is None else bool(before["is_completed"])
-
-
-def _due(task: Mapping[str, Any]) -> recurrence.Due | None:
-    """What a task's rule is read from: its date when all-day, else its due time."""
-    due: recurrence.Due | None = task["due_date"] or task["due_at"]
-    return due
-
-
-def _check_rule(task: Mapping[str, Any], *, written: bool = False) -> None:
-    """A rule on a task: it needs a due time or date and a next one within ten years; a rule
-    this write gives the task (`written`) must also leave, with its COUNT or UNTIL, an
-    occurrence after it (the last task of a series keeps the rule that ended it)."""
-    if task["recurrence"] is None:
-        return
-    due = _due(task)
-    if due is None:
-        raise InvalidField("recurrence", "a recurring task needs a due_at or a due_date")
-    parsed, zone = recurrence.parse(task["recurrence"]), zones.zone(task["timezone"])
-    if not recurrence.recurs_soon(parsed, due, zone):
-        raise InvalidField(
-            "recurrence", "gives no date after the task's due time within the next 10 years"
-        )
-    if written and not recurrence.leaves_an_occurrence(parsed, due, zone):
-        raise InvalidField(
-            "recurrence", "its COUNT or UNTIL leaves no occurrence after the task's due time"
-        )
-
-
-@dataclass(frozen=True)
-class Page:
-    tasks: list[TaskRow]
-    total: int  # the tasks matching on every page, or at least this many when `total_is_minimum`
-    total_is_minimum: bool
-    next_cursor: str | None
-
-
-async def list_tasks(
-    conn: Connection, *, user_id: uuid.UUID, query: ListQuery, cursors: CursorCodec
-) -> Page:
-    """One page of the user's tasks, and the filtered total, in one round trip.
-
-    Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
-    """
-    last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
-    zone = zones.DEFAULT_ZONE
-    if query.filters.due_on is not None:  # the day on the caller's clock
-        zone = await schedule.user_zone(conn, user_id)
-    params = listing.parameters(query, user_id, utcnow(), last, zone)
-    tagged = None
-    if query.filters.tags:  # how common the first tag is decides the statement
-        tagged = (await conn.execute(pages.TAGGED, params)).scalar()
-    shape = listing.shape(query, conn.name, last, tagged)
-    rows = (await conn.execute(pages.page_query(shape), params)).rows
-    page, more = rows[: query.limit], len(rows) > query.limit
-    if shape.q:  # a search counts what its pages have shown: exact on the last one
-        total, total_is_minimum = seen + len(page), more
-    else:
-        if rows:  # the total rides along with the rows
-            total = rows[0]["total_count"]
-        else:  # a page past the end has no row to carry it
-            total = (await conn.execute(pages.total_query(shape), params)).scalar()
-        if tagged is not None and listing.counts_by_tag(shape):
-            total += tagged
-        total_is_minimum = total > listing.TOTAL_COUNT_CAP
-        total = min(total, listing.TOTAL_COUNT_CAP)
-    next_cursor = None
-    if more:
-        last_values = listing.last_values(query.sort, page[-1])
-        next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
-    return Page(cast(list[TaskRow], page), total, total_is_minimum, next_cursor)
 
 
 async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
@@ -221,7 +84,7 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     values = stored_values(data)
     zone = data.timezone or await schedule.user_zone(conn, user_id)
     values.update(schedule.due_values(_UNSCHEDULED | {"timezone": zone}, values))
-    _check_rule(values, written=True)
+    rules.check_rule(values, written=True)
     values["reminders"] = reminders.with_ids(values["reminders"])
     reminders.check(values)
     completed = values["is_completed"]
@@ -247,7 +110,7 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
         async with conn.transaction():
             task = await insert_last(conn, row)
             await _scheduled(conn, task)
-            await _announce(conn, EventType.task_created, user_id, task, watchers)
+            await announcements.announce(conn, EventType.task_created, user_id, task, watchers)
             return task
     async with conn.transaction():
         # In the reordering turn, as list deletions and moves are: the list and the parent
@@ -264,7 +127,7 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
         task = await insert_last(conn, row)
         await _scheduled(conn, task)
         watchers = await events.watchers_of_placement(conn, task["user_id"], task["list_id"])
-        await _announce(conn, EventType.task_created, user_id, task, watchers)
+        await announcements.announce(conn, EventType.task_created, user_id, task, watchers)
         return task
 
 
@@ -323,9 +186,9 @@ async def update_task(
         was_completed = None
         was_open: list[uuid.UUID] = []
         if (watchers and data.is_completed is not None) or data.is_completed is False:
-            was_completed = await _was_completed(conn, user_id, task_id)
+            was_completed = await announcements.was_completed(conn, user_id, task_id)
             if watchers and was_completed is False and data.is_completed:
-                was_open = await _open_subtasks(conn, task_id)
+                was_open = await announcements.open_subtasks(conn, task_id)
         if "reminders" in values:
             current = await ROWS.find(conn, user_id, task_id)
             kept = current["reminders"] if current is not None else []
@@ -351,7 +214,7 @@ async def update_task(
         if before is not None:
             moved = await subtasks_follow(conn, before, task)
         if rule_is_new:
-            _check_rule(task, written=True)  # raising undoes it
+            rules.check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
         if "reminders" in values or (schedule.DUE_FIELDS & values.keys() and task["reminders"]):
@@ -360,8 +223,10 @@ async def update_task(
             await reminders.rearm(conn, task)
         if before is not None:
             watchers = await _moved(conn, user_id, [task, *moved], watchers)
-        await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
-        await _announce_subtasks(conn, user_id, was_open, moved, watchers)
+        await announcements.announce(
+            conn, announcements.change_kind(was_completed, task), user_id, task, watchers
+        )
+        await announcements.announce_subtasks(conn, user_id, was_open, moved, watchers)
         return task
 
 
@@ -409,8 +274,8 @@ async def move_task(
         moved = found(await _update(conn, user_id, task_id, values, None))
         subtasks = await subtasks_follow(conn, task, moved)
         watchers = await _moved(conn, user_id, [moved, *subtasks], watchers)
-        await _announce(conn, EventType.task_updated, user_id, moved, watchers)
-        await _announce_subtasks(conn, user_id, [], subtasks, watchers)
+        await announcements.announce(conn, EventType.task_updated, user_id, moved, watchers)
+        await announcements.announce_subtasks(conn, user_id, [], subtasks, watchers)
         return moved
 
 
@@ -438,14 +303,16 @@ async def set_completed(
     if not watchers:
         return await _set_completed(conn, user_id, task_id, completed, if_match)
     async with conn.transaction():
-        was_completed = await _was_completed(conn, user_id, task_id)
+        was_completed = await announcements.was_completed(conn, user_id, task_id)
         was_open = []
         if was_completed is False and completed:
-            was_open = await _open_subtasks(conn, task_id)
+            was_open = await announcements.open_subtasks(conn, task_id)
         task = await _set_completed(conn, user_id, task_id, completed, if_match)
         if was_completed is not None and was_completed != completed:
-            await _announce(conn, _change_kind(was_completed, task), user_id, task, watchers)
-            await _announce_subtasks(conn, user_id, was_open, [], watchers)
+            await announcements.announce(
+                conn, announcements.change_kind(was_completed, task), user_id, task, watchers
+            )
+            await announcements.announce_subtasks(conn, user_id, was_open, [], watchers)
         return task
 
 
@@ -529,7 +396,7 @@ async def _complete(
         # The task as this write leaves it decides the next occurrence; its id is marked on the
         # task by the same UPDATE, so that a later reopen and complete does not repeat it.
         after = {**before, **values}
-        following = _following(after) if before["next_occurrence_id"] is None else None
+        following = rules.following(after) if before["next_occurrence_id"] is None else None
         if following is not None:
             values["next_occurrence_id"] = new_id()
         task = await _update(conn, user_id, task_id, values, if_match)
@@ -543,7 +410,7 @@ async def _complete(
                     "id": values["next_occurrence_id"],
                     "recurrence": str(rule),
                     "reminders": _following_reminders(task["reminders"]),
-                    **_next_due(due, task["timezone"]),
+                    **rules.next_due(due, task["timezone"]),
                     "is_completed": False,
                     "completed_at": None,
                     "completed_by": None,
@@ -555,7 +422,9 @@ async def _complete(
             )
             await _scheduled(conn, following_task)
             watchers = await events.watchers_of_task(conn, following_task["id"])
-            await _announce(conn, EventType.task_created, user_id, following_task, watchers)
+            await announcements.announce(
+                conn, EventType.task_created, user_id, following_task, watchers
+            )
         if task is not None and task["parent_id"] is None:
             params = {"task_id": task_id, "user_id": task["user_id"]}
             for subtask in await conn.execute(OPEN_RECURRING_SUBTASKS, params):
@@ -563,25 +432,9 @@ async def _complete(
         return task
 
 
-def _following(task: dict[str, Any]) -> tuple[recurrence.Due, recurrence.Rule] | None:
-    """The next due time (or date) and rule of a recurring task, on the wall clock of its
-    zone; None when it does not recur (any more)."""
-    due = _due(task)
-    if task["recurrence"] is None or due is None:
-        return None
-    rule = recurrence.parse(task["recurrence"])
-    return recurrence.next_occurrence(rule, due, zones.zone(task["timezone"]))
-
-
 def _following_reminders(current: list[dict[str, str]]) -> list[dict[str, str]]:
     """The next occurrence's reminders: copies of the `before_due` ones, with new ids."""
     return reminders.with_ids([r for r in current if "before_due" in r])
-
-
-def _next_due(due: recurrence.Due, zone: str) -> dict[str, Any]:
-    if isinstance(due, datetime):
-        return {"due_at": due, "due_date": None}
-    return {"due_at": zones.start_of(due, zone), "due_date": due}
 
 
 async def delete_task(
@@ -597,7 +450,7 @@ async def delete_task(
             raise TaskNotFound
         return
     async with conn.transaction():
-        subtasks = (await conn.execute(SUBTASK_IDS, {"task_id": task_id})).rows
+        subtasks = (await conn.execute(announcements.SUBTASK_IDS, {"task_id": task_id})).rows
         if not await ROWS.delete(conn, user_id, task_id, if_match):
             raise TaskNotFound  # undoes the transaction
         for gone in [task_id, *(row["id"] for row in subtasks)]:
@@ -631,5 +484,5 @@ async def _update(
     on the row it leaves (raising undoes the write)."""
     row = await ROWS.update(conn, user_id, task_id, values, if_match, only=only)
     if row is not None and RULE_FIELDS & values.keys():
-        _check_rule(row)
+        rules.check_rule(row)
     return row
