@@ -62,6 +62,43 @@ def _reads(plan: dict[str, Any], parent: str = "") -> list[tuple[str, str, str]]
     return found
 
 
+async def _member_of_a_shared_list(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient, **fields: Any
+) -> uuid.UUID:
+    """Bob, a member of a list of Alice's with five tasks made with `fields`."""
+    listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
+    await share(alice, bob, listed["id"])
+    for n in range(5):
+        await create_task(alice, title=f"Buy milk {n}", list_id=listed["id"], **fields)
+    return uuid.UUID(await user_id(bob))
+
+
+async def _plans(
+    app: FastAPI, member: uuid.UUID, queries: list[ListQuery], tagged: int | None = None
+) -> list[dict[str, Any]]:
+    """The page statement's plan for each query of the member's. Whole reads and sorts priced
+    out: whatever the tables hold (other tests' tasks too), the plan is the walk of an index
+    in order, if one serves it."""
+    plans = []
+    async with held(app, Database).connection() as conn:
+        driver = conn.driver
+        for setting in SETTINGS:
+            await driver.execute(f"SET {setting} = off")
+        try:
+            for query in queries:
+                shape = listing.shape(query, "postgresql", None, tagged)
+                compiled = pages.page_query(shape).compiled(conn.dialect)
+                params = listing.parameters(query, member, datetime.now(UTC), None)
+                explained = await driver.fetchval(
+                    f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
+                )
+                plans.append(json.loads(explained)[0]["Plan"])
+        finally:
+            for setting in SETTINGS:
+                await driver.execute(f"RESET {setting}")
+    return plans
+
+
 @pytest.mark.parametrize("filters", [TaskFilters(), TaskFilters(completed=False, q="milk")])
 async def test_each_sort_reads_own_and_shared_tasks_in_order_from_an_index(
     settings: Settings,
@@ -72,34 +109,13 @@ async def test_each_sort_reads_own_and_shared_tasks_in_order_from_an_index(
 ) -> None:
     if settings.is_sqlite:
         pytest.skip("plans are PostgreSQL's")
-    listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
-    await share(alice, bob, listed["id"])
-    for n in range(5):
-        await create_task(alice, title=f"Buy milk {n}", list_id=listed["id"])
-    member = uuid.UUID(await user_id(bob))
-
-    async with held(app, Database).connection() as conn:
-        driver = conn.driver
-        # Whole reads and sorts priced out: whatever the tables hold (other tests' tasks
-        # too), the plan is the walk of an index in order, if one serves it.
-        for setting in SETTINGS:
-            await driver.execute(f"SET {setting} = off")
-        try:
-            for sort in get_args(Sort):
-                query = ListQuery(filters=filters, sort=sort)
-                shape = listing.shape(query, "postgresql", None)
-                compiled = pages.page_query(shape).compiled(conn.dialect)
-                params = listing.parameters(query, member, datetime.now(UTC), None)
-                explained = await driver.fetchval(
-                    f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
-                )
-                plan = json.loads(explained)[0]["Plan"]
-                # Read in order and stopped at the page: a Limit right above each index.
-                reads = [read for read in _reads(plan) if read[2] != "pk_tasks"]
-                assert sorted(reads) == _expected(sort, filters != TaskFilters()), sort
-        finally:
-            for setting in SETTINGS:
-                await driver.execute(f"RESET {setting}")
+    member = await _member_of_a_shared_list(alice, bob)
+    sorts = get_args(Sort)
+    queries = [ListQuery(filters=filters, sort=sort) for sort in sorts]
+    for sort, plan in zip(sorts, await _plans(app, member, queries), strict=True):
+        # Read in order and stopped at the page: a Limit right above each index.
+        reads = [read for read in _reads(plan) if read[2] != "pk_tasks"]
+        assert sorted(reads) == _expected(sort, filters != TaskFilters()), sort
 
 
 def _index_reads(plan: dict[str, Any], parent: str = "") -> list[tuple[str, str, str]]:
@@ -122,28 +138,10 @@ async def test_a_members_tag_page_and_count_read_the_tag_entries_of_each_list(
 ) -> None:
     if settings.is_sqlite:
         pytest.skip("plans are PostgreSQL's")
-    listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
-    await share(alice, bob, listed["id"])
-    for n in range(5):
-        await create_task(alice, title=f"Tagged {n}", list_id=listed["id"], tags=["errand"])
-    member = uuid.UUID(await user_id(bob))
+    member = await _member_of_a_shared_list(alice, bob, tags=["errand"])
     query = ListQuery(filters=TaskFilters(tags=("errand",)), sort=sort)
-    shape = listing.shape(query, "postgresql", None, tagged=0)
-
-    async with held(app, Database).connection() as conn:
-        driver = conn.driver
-        for setting in SETTINGS:
-            await driver.execute(f"SET {setting} = off")
-        try:
-            compiled = pages.page_query(shape).compiled(conn.dialect)
-            params = listing.parameters(query, member, datetime.now(UTC), None)
-            explained = await driver.fetchval(
-                f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
-            )
-        finally:
-            for setting in SETTINGS:
-                await driver.execute(f"RESET {setting}")
-    reads = _index_reads(json.loads(explained)[0]["Plan"])
+    [plan] = await _plans(app, member, [query], tagged=0)
+    reads = _index_reads(plan)
     # The page's walk of each list and the count of each list, both stopped by a Limit.
     entries = ("task_tags", "Limit", "ix_task_tags_list_id_tag_created_at_task_id")
     assert reads.count(entries) == 2, reads

@@ -71,6 +71,21 @@ def next_due(table: Table, column: Column[Any]) -> Select[Any]:
     )
 
 
+async def sleep_before_due(
+    db: Database, earliest: Query, idle: float
+) -> tuple[datetime, float | None]:
+    """Now, and how long a job that sleeps until its next due time may sleep: `earliest` is
+    its `next_due` query; None when a row is due now, `idle` when none waits."""
+    now = utcnow()
+    async with db.connection() as conn:
+        first: datetime | None = (await conn.execute(earliest, {"now": now})).scalar()
+    if first is None:
+        return now, idle
+    if first > now:
+        return now, (first - now).total_seconds()
+    return now, None
+
+
 async def claim(
     db: Database,
     table: Table,

@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, insert, select, update
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit import events, jobs
-from todo_api.kit.claims import Claim, claim, next_due
+from todo_api.kit.claims import Claim, claim, next_due, sleep_before_due
 from todo_api.kit.events import EventType
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import new_id, utcnow
@@ -78,13 +78,9 @@ _EMAIL = Query(
 
 async def fire_due(db: Database, settings: Settings) -> float:
     """Fire what is due (a batch); returns the seconds until the next turn is worth it."""
-    now = utcnow()
-    async with db.connection() as conn:
-        earliest: datetime | None = (await conn.execute(_EARLIEST, {"now": now})).scalar()
-    if earliest is None:
-        return settings.reminder_sleep_seconds
-    if earliest > now:
-        return (earliest - now).total_seconds()
+    now, wait = await sleep_before_due(db, _EARLIEST, settings.reminder_sleep_seconds)
+    if wait is not None:
+        return wait
     taken = await claim(
         db, reminder_fires, due=waiting_at <= now, lease=LEASE, limit=BATCH, order_by=waiting_at
     )

@@ -27,7 +27,7 @@ import aiosmtplib
 from todo_api.config import Settings
 from todo_api.db import Database, Query, Row
 from todo_api.kit import zones
-from todo_api.kit.claims import claim, next_due, release
+from todo_api.kit.claims import claim, next_due, release, sleep_before_due
 from todo_api.kit.ids import utcnow
 from todo_api.tables.reminders import ERROR_MAX_LENGTH, reminder_emails
 
@@ -132,13 +132,9 @@ async def send_due(db: Database, settings: Settings) -> float | None:
     turn is worth it."""
     if settings.smtp_url is None:
         return None
-    now = utcnow()
-    async with db.connection() as conn:
-        earliest: datetime | None = (await conn.execute(_EARLIEST, {"now": now})).scalar()
-    if earliest is None:
-        return settings.reminder_sleep_seconds
-    if earliest > now:
-        return (earliest - now).total_seconds()
+    now, wait = await sleep_before_due(db, _EARLIEST, settings.reminder_sleep_seconds)
+    if wait is not None:
+        return wait
     lease = timedelta(seconds=settings.smtp_timeout_seconds + LEASE_MARGIN_SECONDS)
     taken = await claim(
         db, reminder_emails, due=waiting_at <= now, lease=lease, limit=BATCH, order_by=waiting_at
