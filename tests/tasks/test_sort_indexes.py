@@ -145,3 +145,31 @@ async def test_a_members_tag_page_and_count_read_the_tag_entries_of_each_list(
     # The page's walk of each list and the count of each list, both stopped by a Limit.
     entries = ("task_tags", "Limit", "ix_task_tags_list_id_tag_created_at_task_id")
     assert reads.count(entries) == 2, reads
+
+
+async def test_a_tag_a_group_in_manual_order_and_a_parents_subtasks_each_read_their_index(
+    settings: Settings, app: FastAPI, alice: httpx.AsyncClient
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    listed = await create_list(alice, f"Groups {uuid.uuid4().hex[:8]}")
+    parent = await create_task(alice, title="Parent", list_id=listed["id"], tags=["errand"])
+    await create_task(alice, title="Child", parent_id=parent["id"])
+    owner = uuid.UUID(await user_id(alice))
+    list_id, parent_id = uuid.UUID(listed["id"]), uuid.UUID(parent["id"])
+    expected = {
+        # A rare tag: the caller's entries of it (then sorted).
+        ListQuery(filters=TaskFilters(tags=("errand",))): "pk_task_tags",
+        # One (list, parent) group in manual order.
+        ListQuery(
+            filters=TaskFilters(list_id=list_id, top_level=True), sort="position"
+        ): "ix_tasks_user_id_list_id_parent_id_position_id",
+        # A parent's subtasks in manual order.
+        ListQuery(
+            filters=TaskFilters(parent_id=parent_id), sort="position"
+        ): "ix_tasks_parent_id_position_id",
+    }
+    queries = list(expected)
+    for query, plan in zip(queries, await _plans(app, owner, queries, tagged=1), strict=True):
+        own = [index for table, _, index in _index_reads(plan) if table in {"tasks", "task_tags"}]
+        assert expected[query] in own, (query, own)
