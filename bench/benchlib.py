@@ -168,11 +168,12 @@ def running_server(
         server.stop()
 
 
-def baseline_argv(port: int) -> list[str]:
-    """The raw Starlette + asyncpg baseline (baseline_app.py), one worker, as todo-api runs."""
+def uvicorn_argv(app: str, port: int) -> list[str]:
+    """An ASGI app of this folder (`module:attribute`) under uvicorn, one worker, with uvloop
+    and httptools, as todo-api runs."""
     return [
         str(BIN_DIR / "uvicorn"),
-        "baseline_app:app",
+        app,
         "--app-dir",
         str(Path(__file__).resolve().parent),
         "--host",
@@ -189,6 +190,11 @@ def baseline_argv(port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+def baseline_argv(port: int) -> list[str]:
+    """The raw Starlette + asyncpg baseline (baseline_app.py)."""
+    return uvicorn_argv("baseline_app:app", port)
 
 
 def serve_argv(port: int) -> list[str]:
@@ -283,13 +289,18 @@ async def backend_pids(database: str) -> list[int]:
     return [r["pid"] for r in rows]
 
 
+async def database_cpu(database: str) -> dict[int, float]:
+    """Each client backend's on-CPU seconds."""
+    return scheduler_cpu_seconds_of(await backend_pids(database))
+
+
 CpuReading = tuple[float, dict[int, float]]
 
 
 async def server_and_database_cpu(server: "Server", database: str) -> CpuReading:
     """The server's process tree's on-CPU seconds, and each client backend's."""
     server_cpu = sum(scheduler_cpu_seconds_of(process_tree(server.process.pid)).values())
-    return server_cpu, scheduler_cpu_seconds_of(await backend_pids(database))
+    return server_cpu, await database_cpu(database)
 
 
 def cpu_spent(before: CpuReading, after: CpuReading) -> tuple[float, float]:

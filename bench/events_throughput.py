@@ -38,8 +38,8 @@ from typing import Any
 
 import httpx
 from benchlib import (
-    BIN_DIR,
     Server,
+    database_cpu,
     exit_cleanly_on_sigterm,
     free_port,
     log,
@@ -55,10 +55,10 @@ from benchlib import (
     service_env,
     source_summary,
     token_for,
+    uvicorn_argv,
     work_dir,
 )
 from standardwebhooks import Webhook
-from write_cost import _db_cpu
 
 HOOKED_USER = "00000000-0000-4000-8000-0000000e0001"
 QUIET_USER = "00000000-0000-4000-8000-0000000e0002"
@@ -69,23 +69,7 @@ DELIVERY_TIMEOUT_SECONDS = 240.0
 
 
 def receiver_argv(port: int) -> list[str]:
-    return [
-        str(BIN_DIR / "uvicorn"),
-        "webhook_receiver:app",
-        "--app-dir",
-        str(Path(__file__).resolve().parent),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    return uvicorn_argv("webhook_receiver:app", port)
 
 
 @dataclass
@@ -139,12 +123,12 @@ async def _create_tasks(client: httpx.AsyncClient, token: str, n: int, concurren
 
 async def _measured(database: str, server: Server, work: Any) -> tuple[float, float]:
     """Server and PostgreSQL CPU seconds spent while `work` runs (plus a settling pause)."""
-    db_before = await _db_cpu(database)
+    db_before = await database_cpu(database)
     cpu_before = _server_cpu(server)
     await work
     await asyncio.sleep(SETTLE_SECONDS)
     cpu_after = _server_cpu(server)
-    db_after = await _db_cpu(database)
+    db_after = await database_cpu(database)
     return cpu_after - cpu_before, sum(t - db_before.get(p, 0.0) for p, t in db_after.items())
 
 

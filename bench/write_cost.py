@@ -43,11 +43,11 @@ from typing import Any
 import asyncpg
 import httpx
 from benchlib import (
-    ADMIN_URL,
     MEMBER_USER,
     SHARED_LISTS,
     TASKS_PER_SHARED_LIST,
     Server,
+    database_cpu,
     db_url,
     exit_cleanly_on_sigterm,
     free_port,
@@ -237,25 +237,6 @@ async def _index_facts(database: str, targets: Targets) -> IndexFacts:
         await conn.close()
 
 
-async def _backends(database: str) -> list[int]:
-    """The process ids of the client backends on the database (asked from the admin database,
-    so that this connection is not one of them)."""
-    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = $1 AND backend_type = 'client backend'",
-            database,
-        )
-    finally:
-        await conn.close()
-    return [r["pid"] for r in rows]
-
-
-async def _db_cpu(database: str) -> dict[int, float]:
-    return scheduler_cpu_seconds_of(await _backends(database))
-
-
 def _server_cpu(pid: int) -> float:
     return sum(scheduler_cpu_seconds_of(process_tree(pid)).values())
 
@@ -317,12 +298,12 @@ async def _measure(
         await _send_all(run, client, case, batch[:warmup], counter)
         measured = batch[warmup:]
         pid = run.server.process.pid
-        db_before = await _db_cpu(run.database)
+        db_before = await database_cpu(run.database)
         cpu_before = _server_cpu(pid)
         latencies = await _send_all(run, client, case, measured, counter)
         await asyncio.sleep(SETTLE_SECONDS)
         cpu_after = _server_cpu(pid)
-        db_after = await _db_cpu(run.database)
+        db_after = await database_cpu(run.database)
     db_cpu = sum(t - db_before.get(p, 0.0) for p, t in db_after.items())
     return Sample(
         db_us=1e6 * db_cpu / len(measured),
