@@ -18,7 +18,7 @@ from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Re
 from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
 from todo_api.kit.errors import NotFound, error_responses
-from todo_api.kit.http import form_content_type
+from todo_api.kit.http import NO_CONTENT, form_content_type
 
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}
@@ -162,8 +162,7 @@ async def refresh(
 
 @accounts_router.post(
     "/logout",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    **NO_CONTENT,
     responses=error_responses(401),
     summary="Revoke a refresh token and every token rotated from the same sign-in",
 )

@@ -10,7 +10,7 @@ from todo_api.db.database import (
 )
 from todo_api.db.dialects import insert_or_ignore
 from todo_api.db.engine import create_engine
-from todo_api.db.statements import Query, Row
+from todo_api.db.statements import Query, Row, insert_bound
 from todo_api.db.types import SQLITE_UNICODE_LOWER, UTCDateTime
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "Row",
     "UTCDateTime",
     "create_engine",
+    "insert_bound",
     "insert_or_ignore",
 ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import JSON
@@ -140,3 +141,9 @@ class Query:
                 self.statement, dialect, prebuilt=True, custom_plans=self.custom_plans
             )
         return found
+
+
+def insert_bound(table: Table, *bound: str, **values: Any) -> Insert:
+    """An INSERT into `table` where each `bound` column takes the call's parameter of its own
+    name, and the other columns the given values (constants, or parameters of another name)."""
+    return insert(table).values({**{name: bindparam(name) for name in bound}, **values})

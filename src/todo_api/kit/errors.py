@@ -55,20 +55,23 @@ class ErrorBody(BaseModel):
 
 class ApiError(Exception):
     """An error the service means to return; raised anywhere below the router. One subclass
-    per code sets the status once; an instance carries the sentence, details and headers."""
+    per code sets the status once; a subclass per error its usual sentence (`message`), which
+    an instance may replace, and carries its details and headers."""
 
     status: int = 500
     code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    message: str = "Something went wrong on our side"
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         *,
         details: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
         self.details = details
         self.headers = headers
 
@@ -94,8 +97,7 @@ class InvalidRequest(ApiError):
 class NotFound(ApiError):
     status, code = 404, ErrorCode.NOT_FOUND
 
-    def __init__(self, message: str = "Not found") -> None:
-        super().__init__(message)
+    message = "Not found"
 
 
 class Forbidden(ApiError):
@@ -130,9 +132,6 @@ class IdempotencyKeyReused(ApiError):
 
 class InternalError(ApiError):
     status, code = 500, ErrorCode.INTERNAL_ERROR
-
-    def __init__(self) -> None:
-        super().__init__("Something went wrong on our side")
 
 
 class DatabaseUnavailable(ApiError):

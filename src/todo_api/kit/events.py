@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, exists, insert, select, union_all
+from sqlalchemy import ColumnElement, Table, bindparam, exists, select, union_all
 
-from todo_api.db import Connection, Query
+from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit import jobs
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import new_id, utcnow
@@ -130,12 +130,9 @@ _OF_LIST = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_MEMBERS), _ACTI
 _OF_TASK = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_TASK_AUDIENCE), _ACTIVE))
 
 _INSERT = Query(
-    insert(webhook_deliveries).values(
-        id=bindparam("id"),
-        webhook_id=bindparam("webhook_id"),
-        event_id=bindparam("event_id"),
-        event_type=bindparam("event_type"),
-        payload=bindparam("payload"),
+    insert_bound(
+        webhook_deliveries,
+        *("id", "webhook_id", "event_id", "event_type", "payload"),
         status=PENDING,
         attempts=0,
         manual=False,

@@ -89,6 +89,15 @@ def header_parameter(name: str, description: str, example: str) -> dict[str, Any
     }
 
 
+# A route that answers 204 and no body: `@router.delete(path, **NO_CONTENT, ...)`, and its
+# handler `return no_content()`.
+NO_CONTENT: dict[str, Any] = {"status_code": 204, "response_class": Response}
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
 def documented(
     *, body: type[BaseModel] | None = None, headers: Sequence[dict[str, Any]] = ()
 ) -> dict[str, Any]:

@@ -1,14 +1,32 @@
 """The base of every request body (unknown fields are refused, and cheaply), of every partial
-change (PATCH) and of every move."""
+change (PATCH) and of every move; ids in the path."""
 
 import uuid
 from collections.abc import Callable
 from typing import Any, Self
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, model_validator
 
 # The id every example in the OpenAPI document shows.
 UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
+
+
+def id_in_path(description: str) -> Any:
+    """An id in the path, documented as a uuid but taken as text (`Annotated[str, ...]`), so
+    that `parse_id` answers one that does not parse as the 404 of an unknown id."""
+    return Path(
+        description=description, json_schema_extra={"format": "uuid"}, examples=[UUID_EXAMPLE]
+    )
+
+
+def parse_id(text: str, not_found: type[Exception]) -> uuid.UUID:
+    """The id in the path; one that does not parse names nothing, like an unknown one."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise not_found from None
+
 
 # A body naming more unknown fields than this is refused with one error for all of them, so
 # that a body of a million made-up keys costs one set difference, not a million errors.

@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 
-from todo_api.db import Connection, Query
+from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit import jobs, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.http import json_bytes
@@ -130,14 +130,7 @@ _FIRES_OF = Query(
         reminder_fires.c.task_id == bindparam("task_id")
     )
 )
-_ADD = Query(
-    insert(reminder_fires).values(
-        reminder_id=bindparam("reminder_id"),
-        task_id=bindparam("task_id"),
-        fires_at=bindparam("fires_at"),
-        next_fire_at=bindparam("next_fire_at"),
-    )
-)
+_ADD = Query(insert_bound(reminder_fires, "reminder_id", "task_id", "fires_at", "next_fire_at"))
 # A new time: a fresh schedule (a claim on the old time is dropped, so that the scheduler
 # holding it fires nothing, and the new time is not held up by its lease).
 _MOVE = Query(

@@ -8,7 +8,7 @@ from todo_api.auth.dependencies import caller
 from todo_api.auth.users import with_user_row
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
 from todo_api.kit.errors import error_responses
-from todo_api.kit.http import documented, json_response, read_json
+from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.lists import service
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
 from todo_api.lists.schemas import ListCreate, ListMove, ListRead, ListUpdate, list_body
@@ -100,8 +100,7 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
 
 @router.delete(
     "/{list_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    **NO_CONTENT,
     responses=error_responses(400, 404, 412),
     summary="Delete a list and every task in it",
     openapi_extra=documented(headers=[IF_MATCH]),
@@ -111,7 +110,7 @@ async def delete_list(list_id: ListIdPath, request: Request) -> Response:
     list_uuid = parse_list_id(list_id)
     async with call.connection() as conn:
         await service.delete_list(conn, call.user_id, list_uuid, call.if_match)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return no_content()
 
 
 @router.post(

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 
-from todo_api.db import Connection, IntegrityViolation, Query
+from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
 from todo_api.kit import access, events, ordering
 from todo_api.kit.access import Role
 from todo_api.kit.errors import InvalidField
@@ -70,12 +70,10 @@ NAME_TAKEN = Query(
     )
 )
 INSERT = Query(
-    insert(lists).values(
+    insert_bound(
+        lists,
+        *("user_id", "name", "name_key", "color"),
         id=bindparam("list_id"),
-        user_id=bindparam("user_id"),
-        name=bindparam("name"),
-        name_key=bindparam("name_key"),
-        color=bindparam("color"),
         version=1,
         created_at=bindparam("now"),
         updated_at=bindparam("now"),

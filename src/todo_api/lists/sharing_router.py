@@ -5,15 +5,15 @@ import math
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth.dependencies import caller
 from todo_api.auth.errors import RateLimited
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.kit.deps import held
-from todo_api.kit.errors import ApiError, error_responses
-from todo_api.kit.http import documented, json_response, read_json
-from todo_api.kit.inputs import UUID_EXAMPLE
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
+from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.lists import sharing
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
 from todo_api.lists.errors import InvitationNotFound, MemberNotFound
@@ -39,30 +39,8 @@ router = APIRouter(tags=["sharing"], responses=error_responses(401, 500, 503))
 ACCEPT_FAILURES_PER_MINUTE = 20
 ACCEPT_WINDOW_SECONDS = 60
 
-InvitationIdPath = Annotated[
-    str,
-    Path(
-        description="The invitation's id",
-        json_schema_extra={"format": "uuid"},
-        examples=[UUID_EXAMPLE],
-    ),
-]
-MemberIdPath = Annotated[
-    str,
-    Path(
-        description="The member's user id",
-        json_schema_extra={"format": "uuid"},
-        examples=[UUID_EXAMPLE],
-    ),
-]
-
-
-def _parse_id(text: str, not_found: type[ApiError]) -> uuid.UUID:
-    """An id in the path; one that does not parse names nothing, like an unknown one."""
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise not_found from None
+InvitationIdPath = Annotated[str, id_in_path("The invitation's id")]
+MemberIdPath = Annotated[str, id_in_path("The member's user id")]
 
 
 # --- invitations ----------------------------------------------------------------------------
@@ -113,8 +91,7 @@ async def list_invitations(list_id: ListIdPath, request: Request) -> Response:
 
 @router.delete(
     f"{LIST}/invitations/{{invitation_id}}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    **NO_CONTENT,
     responses=error_responses(403, 404),
     summary="Revoke an invitation link: its token works no more (the list's owner only)",
 )
@@ -123,10 +100,10 @@ async def revoke_invitation(
 ) -> Response:
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
-    invitation_uuid = _parse_id(invitation_id, InvitationNotFound)
+    invitation_uuid = parse_id(invitation_id, InvitationNotFound)
     async with call.connection() as conn:
         await sharing.revoke_invitation(conn, call.user_id, list_uuid, invitation_uuid)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return no_content()
 
 
 @router.post(
@@ -191,7 +168,7 @@ async def change_member_role(
 ) -> Response:
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
-    member_uuid = _parse_id(user_id, MemberNotFound)
+    member_uuid = parse_id(user_id, MemberNotFound)
     data = await read_json(request, MemberUpdate)
     async with call.connection() as conn:
         row = await sharing.change_role(conn, call.user_id, list_uuid, member_uuid, data.role)
@@ -200,8 +177,7 @@ async def change_member_role(
 
 @router.delete(
     f"{LIST}/members/{{user_id}}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    **NO_CONTENT,
     responses=error_responses(403, 404, 409),
     summary="Remove a member (the list's owner), or leave the list (your own user id; the "
     "owner cannot leave: 409)",
@@ -209,7 +185,7 @@ async def change_member_role(
 async def remove_member(list_id: ListIdPath, user_id: MemberIdPath, request: Request) -> Response:
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
-    member_uuid = _parse_id(user_id, MemberNotFound)
+    member_uuid = parse_id(user_id, MemberNotFound)
     async with call.connection() as conn:
         await sharing.remove(conn, call.user_id, list_uuid, member_uuid)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return no_content()

@@ -9,21 +9,15 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert
+from sqlalchemy import bindparam, delete
 
-from todo_api.db import Connection, Query
+from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit.ids import utcnow
 from todo_api.tables.live import event_tickets
 
 TICKET_SECONDS = 60
 
-_ISSUE = Query(
-    insert(event_tickets).values(
-        token_hash=bindparam("token_hash"),
-        user_id=bindparam("user_id"),
-        expires_at=bindparam("expires_at"),
-    )
-)
+_ISSUE = Query(insert_bound(event_tickets, "token_hash", "user_id", "expires_at"))
 _USE = Query(
     delete(event_tickets)
     .where(

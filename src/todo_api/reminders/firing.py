@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from todo_api.config import Settings
-from todo_api.db import Connection, Database, Query, Row
+from todo_api.db import Connection, Database, Query, Row, insert_bound
 from todo_api.kit import events, jobs
 from todo_api.kit.claims import Claim, claim, next_due, sleep_before_due
 from todo_api.kit.events import EventType
@@ -54,20 +54,12 @@ _RECIPIENT = Query(
     select(users.c.email, users.c.timezone).where(users.c.id == bindparam("user_id"))
 )
 _STREAM_EVENT = Query(
-    insert(reminder_events).values(
-        id=bindparam("id"),
-        audience=bindparam("audience"),
-        payload=bindparam("payload"),
-        created_at=bindparam("now"),
-    )
+    insert_bound(reminder_events, "id", "audience", "payload", created_at=bindparam("now"))
 )
 _EMAIL = Query(
-    insert(reminder_emails).values(
-        id=bindparam("id"),
-        reminder_id=bindparam("reminder_id"),
-        recipient=bindparam("recipient"),
-        subject=bindparam("subject"),
-        body=bindparam("body"),
+    insert_bound(
+        reminder_emails,
+        *("id", "reminder_id", "recipient", "subject", "body"),
         status=mail.PENDING,
         attempts=0,
         next_attempt_at=bindparam("now"),

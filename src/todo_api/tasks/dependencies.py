@@ -3,11 +3,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Query
 from pydantic import AfterValidator
 
 from todo_api.kit.errors import InvalidField
-from todo_api.kit.inputs import UUID_EXAMPLE
+from todo_api.kit.inputs import UUID_EXAMPLE, id_in_path, parse_id
 from todo_api.kit.text import NO_NUL_PATTERN, storable
 from todo_api.tables import keys
 from todo_api.tables.tasks import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
@@ -26,20 +26,11 @@ from todo_api.tasks.schemas import DateText, DateTimeText, PriorityName
 # Text a query compares with stored text: NUL, which PostgreSQL refuses, is a 400 naming it.
 QueryText = Annotated[str, AfterValidator(storable)]
 
-TaskIdPath = Annotated[
-    str,
-    Path(
-        description="The task's id", json_schema_extra={"format": "uuid"}, examples=[UUID_EXAMPLE]
-    ),
-]
+TaskIdPath = Annotated[str, id_in_path("The task's id")]
 
 
 def parse_task_id(text: str) -> uuid.UUID:
-    """The id in the path; one that does not parse names no task, like an unknown one."""
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise TaskNotFound from None
+    return parse_id(text, TaskNotFound)
 
 
 INBOX = "inbox"

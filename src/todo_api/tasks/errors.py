@@ -6,22 +6,19 @@ from todo_api.kit.errors import ApiError, FieldError, Forbidden, NotFound, Preco
 class TaskNotFound(NotFound):
     """No such task for this user: the same answer for someone else's task."""
 
-    def __init__(self) -> None:
-        super().__init__("Task not found")
+    message = "Task not found"
 
 
 class TaskForbidden(Forbidden):
     """A task of a list shared with the caller as a viewer (or a list they may not write to)."""
 
-    def __init__(self) -> None:
-        super().__init__("You may see this task but not change it (the list is shared to view)")
+    message = "You may see this task but not change it (the list is shared to view)"
 
 
 class StaleVersion(PreconditionFailed):
     """The task exists, but not at any of the versions the write was conditional on."""
 
-    def __init__(self) -> None:
-        super().__init__("The task has changed since the version given in If-Match")
+    message = "The task has changed since the version given in If-Match"
 
 
 class OperationFailed(ApiError):

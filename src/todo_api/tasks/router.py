@@ -22,10 +22,12 @@ from todo_api.kit.conditional import etag, matches_none, not_modified, precondit
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
 from todo_api.kit.http import (
+    NO_CONTENT,
     documented,
     header_parameter,
     json_bytes,
     json_response,
+    no_content,
     only,
     read_json,
 )
@@ -335,8 +337,7 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
 
 @router.delete(
     "/{task_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    **NO_CONTENT,
     responses=error_responses(400, 404, 412),
     summary="Delete a task",
     openapi_extra=documented(headers=[IF_MATCH]),
@@ -350,4 +351,4 @@ async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
             task_id=parse_task_id(task_id),
             if_match=call.if_match,
         )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return no_content()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from todo_api.auth.dependencies import caller
 from todo_api.auth.tokens import Identity
 from todo_api.kit.errors import error_responses
-from todo_api.kit.http import documented
+from todo_api.kit.http import NO_CONTENT, documented
 from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
@@ -73,8 +73,7 @@ router.add_api_route(
     "/{task_id}",
     tasks.delete_task,
     methods=["DELETE"],
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    **NO_CONTENT,
     name="delete_user_task",
     responses=error_responses(412),
     openapi_extra=documented(headers=[tasks.IF_MATCH]),

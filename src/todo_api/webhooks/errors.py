@@ -6,13 +6,11 @@ from todo_api.kit.errors import Conflict, NotFound
 class WebhookNotFound(NotFound):
     """No such webhook for this user: the same answer for someone else's."""
 
-    def __init__(self) -> None:
-        super().__init__("Webhook not found")
+    message = "Webhook not found"
 
 
 class DeliveryNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__("Delivery not found")
+    message = "Delivery not found"
 
 
 class TooManyWebhooks(Conflict):

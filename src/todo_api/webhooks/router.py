@@ -16,7 +16,14 @@ from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, error_responses
 from todo_api.kit.events import EventType
-from todo_api.kit.http import documented, header_parameter, json_response, read_json
+from todo_api.kit.http import (
+    NO_CONTENT,
+    documented,
+    header_parameter,
+    json_response,
+    no_content,
+    read_json,
+)
 from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.webhooks import service, targets
 from todo_api.webhooks.dependencies import (
@@ -128,8 +135,7 @@ async def update_webhook(webhook_id: WebhookIdPath, request: Request) -> Respons
 
 @router.delete(
     "/{webhook_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
+    **NO_CONTENT,
     responses=error_responses(404),
     summary="Delete a webhook and its deliveries",
 )
@@ -138,7 +144,7 @@ async def delete_webhook(webhook_id: WebhookIdPath, request: Request) -> Respons
     webhook_uuid = parse_webhook_id(webhook_id)
     async with call.connection() as conn:
         await service.delete_webhook(conn, call.user_id, webhook_uuid)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return no_content()
 
 
 @router.post(

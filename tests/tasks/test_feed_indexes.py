@@ -1,0 +1,126 @@
+"""The change feed's statements, a list's open count and the tag trigger's delete each read the
+index kept for them (bench/README.md, "Indexes and triggers on `tasks`"): asked of
+PostgreSQL's planner with whole reads priced out, as in test_sort_indexes, so that a dropped
+index, or a statement that no longer fits it, fails here.
+"""
+
+import json
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.lists.helpers import create_list
+from tests.lists.sharing import share, user_id
+from tests.tasks.helpers import create_task
+from tests.tasks.test_sort_indexes import _index_reads
+from todo_api.config import Settings
+from todo_api.db import Database, Query
+from todo_api.kit import changes
+from todo_api.kit.deps import held
+from todo_api.lists import service as lists
+
+WHOLE_READS = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
+
+
+async def _plan(app: FastAPI, statement: str, arguments: list[Any]) -> dict[str, Any]:
+    async with held(app, Database).connection() as conn:
+        driver = conn.driver
+        for setting in WHOLE_READS:
+            await driver.execute(f"SET {setting} = off")
+        try:
+            explained = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *arguments)
+        finally:
+            for setting in WHOLE_READS:
+                await driver.execute(f"RESET {setting}")
+    plan: dict[str, Any] = json.loads(explained)[0]["Plan"]
+    return plan
+
+
+async def _indexes(app: FastAPI, query: Query, params: dict[str, Any]) -> set[tuple[str, str]]:
+    """(table, index) of every index read in the statement's plan for `params`."""
+    async with held(app, Database).connection() as conn:
+        compiled = query.compiled(conn.dialect)
+    plan = await _plan(app, compiled.sql, compiled.arguments(params))
+    return {(table, index) for table, _, index in _index_reads(plan)}
+
+
+async def _member(app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> uuid.UUID:
+    """Bob, a member of a list of Alice's with 300 tasks; the tables vacuumed and analysed, so
+    that the planner weighs indexes as on a real table rather than tying on a page or two."""
+    listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
+    await share(alice, bob, listed["id"])
+    for batch in range(3):
+        task = {"list_id": listed["id"], "tags": ["errand"]}
+        operations = [
+            {"op": "create", "data": {**task, "title": f"Task {batch}.{n}"}} for n in range(100)
+        ]
+        response = await alice.post("/api/tasks/bulk", json={"operations": operations})
+        assert response.status_code == 200, response.text
+    async with held(app, Database).connection() as conn:
+        for table in ("tasks", "task_tags", "task_tombstones", "task_departures", "list_members"):
+            await conn.driver.execute(f"VACUUM ANALYZE {table}")
+    return uuid.UUID(await user_id(bob))
+
+
+async def _feed_params(app: FastAPI, member: uuid.UUID) -> dict[str, Any]:
+    """A read of the member's feed from where it stands now: the next change to come."""
+    async with held(app, Database).connection() as conn:
+        start = await changes.current_position(conn)
+    return {
+        "user_id": member,
+        "bound": changes.END,
+        "txid": start.txid,
+        "seq": start.seq,
+        "sub_txid": start.sub_txid,
+        "sub_seq": start.sub_seq,
+        "limit": 101,
+    }
+
+
+async def test_the_change_feed_reads_each_source_from_its_change_index(
+    settings: Settings, app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    member = await _member(app, alice, bob)
+    params = await _feed_params(app, member)
+    # The member's own tasks, and each shared list's tasks, in change order.
+    changed = await _indexes(app, changes.CHANGES, params)
+    assert ("tasks", "ix_tasks_user_id_change") in changed, changed
+    assert ("tasks", "ix_tasks_list_id_change") in changed, changed
+    # Their own deletions, a shared list's deletions and the tasks that left a list.
+    deleted = await _indexes(app, changes.DELETED, params)
+    assert ("task_tombstones", "ix_task_tombstones_user_id_change") in deleted, deleted
+    assert ("task_tombstones", "ix_task_tombstones_list_id_change") in deleted, deleted
+    assert ("task_departures", "ix_task_departures_list_id_change") in deleted, deleted
+
+
+async def test_a_lists_open_count_reads_the_lists_open_tasks_from_their_index(
+    settings: Settings, app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    member = await _member(app, alice, bob)
+    read = await _indexes(app, lists.ALL, {"user_id": member})
+    assert ("tasks", "ix_tasks_list_id_is_completed") in read, read
+
+
+async def test_the_tag_trigger_finds_a_tasks_entries_by_its_index(
+    settings: Settings, app: FastAPI, alice: httpx.AsyncClient
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    task = await create_task(alice, title="Tagged", tags=["errand", "home"])
+    async with held(app, Database).connection() as conn:
+        source = await conn.driver.fetchval(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'tasks_index_tags'"
+        )
+    # The trigger's own statement, with the task's id as a parameter.
+    [delete] = set(re.findall(r"DELETE FROM task_tags WHERE task_id = NEW\.id", source))
+    statement = delete.replace("NEW.id", "$1")
+    plan = await _plan(app, statement, [uuid.UUID(task["id"])])
+    assert ("task_tags", "ModifyTable", "ix_task_tags_task_id") in _index_reads(plan), plan
