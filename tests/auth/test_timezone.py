@@ -6,6 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.lists.helpers import create_list
+from tests.lists.sharing import share
 from tests.support import assert_error
 from tests.tasks.helpers import assert_validation_error, create_task
 
@@ -93,6 +95,32 @@ async def test_a_new_task_takes_the_users_zone_and_keeps_it_when_the_user_moves(
     kept = (await alice.get(f"/api/tasks/{task['id']}")).json()
     assert (kept["timezone"], kept["due_date"]) == ("America/New_York", "2026-12-24")
     assert (await create_task(alice))["timezone"] == "Asia/Kolkata"
+
+
+async def test_a_task_made_in_someone_elses_list_or_under_a_parent_takes_its_creators_zone(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    listed = await create_list(alice, "Household")
+    await share(alice, bob, listed["id"])
+    await set_zone(bob, "Asia/Tokyo")
+    task = await create_task(bob, title="Shared", list_id=listed["id"])
+    subtask = await create_task(bob, title="Sub", parent_id=task["id"])
+    response = await bob.post(
+        "/api/tasks/bulk",
+        json={"operations": [{"op": "create", "data": {"title": "Bulk", "list_id": listed["id"]}}]},
+    )
+    assert response.status_code == 200, response.text
+    bulk = response.json()["results"][0]["task"]
+    given = await create_task(bob, title="Given", list_id=listed["id"], timezone="Europe/Paris")
+    for created, zone in [
+        (task, "Asia/Tokyo"),
+        (subtask, "Asia/Tokyo"),
+        (bulk, "Asia/Tokyo"),
+        (given, "Europe/Paris"),
+    ]:
+        assert created["timezone"] == zone
+        stored = (await alice.get(f"/api/tasks/{created['id']}")).json()
+        assert stored == created
 
 
 def test_the_document_describes_patch_me(schema: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import utcnow
 from todo_api.kit.versions import Versions
 from todo_api.tables.tasks import TaskRow, tasks
+from todo_api.tables.users import DEFAULT_ZONE, users
 from todo_api.tasks.errors import StaleVersion, TaskForbidden
 from todo_api.tasks.rows import ROWS, found
 
@@ -56,20 +57,27 @@ def _insert_query(in_list: bool, under_parent: bool, unwatched: bool = False) ->
         .scalar_subquery()
     )
     last = func.coalesce(largest, 0) + ordering.STEP
+    values: dict[str, Any] = {
+        name: bindparam(name, type_=tasks.c[name].type) for name in WRITTEN_COLUMNS
+    }
+    # No zone given: the creator's, read here rather than in a round trip of its own.
+    creators_zone = select(users.c.timezone).where(users.c.id == values["created_by"])
+    values["timezone"] = func.coalesce(
+        values["timezone"], creators_zone.scalar_subquery(), DEFAULT_ZONE
+    )
+    stored = (tasks.c.position, tasks.c.timezone)
     if unwatched:
-        typed = {name: bindparam(name, type_=tasks.c[name].type) for name in WRITTEN_COLUMNS}
-        row = select(*typed.values(), last).where(events.unwatched_user(typed["user_id"]))
+        row = select(*values.values(), last).where(events.unwatched_user(values["user_id"]))
         columns = [*WRITTEN_COLUMNS, "position"]
-        return Query(insert(tasks).from_select(columns, row).returning(tasks.c.position))
-    values: dict[str, Any] = {name: bindparam(name) for name in WRITTEN_COLUMNS}
-    return Query(insert(tasks).values(**values, position=last).returning(tasks.c.position))
+        return Query(insert(tasks).from_select(columns, row).returning(*stored))
+    return Query(insert(tasks).values(**values, position=last).returning(*stored))
 
 
 async def insert_last(conn: Connection, row: dict[str, Any]) -> TaskRow:
-    """INSERT the row (last among its siblings); the row as stored."""
+    """INSERT the row (last among its siblings; in the creator's zone if it has none); the
+    row as stored."""
     statement = _insert_query(row["list_id"] is not None, row["parent_id"] is not None)
-    position = (await conn.execute(statement, row)).scalar()
-    return cast(TaskRow, {**row, "position": position, "change_txid": 0, "change_seq": 0})
+    return _stored(row, (await conn.execute(statement, row)).one())
 
 
 async def insert_last_unwatched(conn: Connection, row: dict[str, Any]) -> TaskRow | None:
@@ -78,9 +86,13 @@ async def insert_last_unwatched(conn: Connection, row: dict[str, Any]) -> TaskRo
     assert row["list_id"] is None
     assert row["parent_id"] is None
     found = (await conn.execute(_insert_query(False, False, unwatched=True), row)).first()
-    if found is None:
-        return None
-    return cast(TaskRow, {**row, "position": found["position"], "change_txid": 0, "change_seq": 0})
+    return None if found is None else _stored(row, found)
+
+
+def _stored(row: dict[str, Any], inserted: Mapping[str, Any]) -> TaskRow:
+    """The row as inserted: what the statement computed (its place and zone) over what it was
+    given."""
+    return cast(TaskRow, {**row, **inserted, "change_txid": 0, "change_seq": 0})
 
 
 def not_parents_list() -> InvalidField:

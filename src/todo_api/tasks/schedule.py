@@ -57,6 +57,12 @@ def due_values(before: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str
     return due
 
 
+def reads_zone(values: Mapping[str, Any]) -> bool:
+    """Whether a new task of `values` is computed in its zone before it is stored: the instant
+    its date starts, the times its rule repeats at."""
+    return values.get("due_date") is not None or values.get("recurrence") is not None
+
+
 _USER_ZONE = Query(select(users.c.timezone).where(users.c.id == bindparam("user_id")))
 
 

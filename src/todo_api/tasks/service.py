@@ -82,7 +82,10 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     parent's list or would have subtasks itself; TaskForbidden in a list the caller views."""
     now = utcnow()
     values = stored_values(data)
-    zone = data.timezone or await schedule.user_zone(conn, user_id)
+    zone = data.timezone
+    if zone is None and schedule.reads_zone(values):
+        zone = await schedule.user_zone(conn, user_id)
+    # Else a zone left None is the creator's, which the INSERT reads (placement.insert_last).
     values.update(schedule.due_values(_UNSCHEDULED | {"timezone": zone}, values))
     rules.check_rule(values, written=True)
     values["reminders"] = reminders.with_ids(values["reminders"])
