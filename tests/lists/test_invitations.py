@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.lists.helpers import LIST_FIELDS, create_list
 from tests.lists.sharing import share
@@ -20,6 +20,7 @@ from tests.tasks.helpers import assert_validation_error, etag_of, timestamp, use
 from todo_api.db import Database
 from todo_api.kit.deps import held
 from todo_api.kit.ids import utcnow
+from todo_api.lists.scheduled import prune_invitations
 from todo_api.lists.sharing_router import ACCEPT_FAILURES_PER_MINUTE
 from todo_api.tables.lists import list_invitations
 
@@ -208,6 +209,28 @@ async def test_unknown_expired_and_revoked_tokens_are_404_alike(
     assert await listed(alice, made["id"]) == []  # neither expired nor revoked ones are listed
     assert_error(await bob.get(f"/api/lists/{made['id']}"), 404, "NOT_FOUND")
     assert (await alice.get(f"/api/lists/{made['id']}")).json()["member_count"] == 1
+
+
+async def test_housekeeping_deletes_expired_links_and_keeps_the_others(
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    made = await create_list(alice, "Pruned")
+    expired, kept = await invite(alice, made["id"]), await invite(alice, made["id"])
+    db = held(app, Database)
+    async with db.connection() as conn:
+        await conn.execute(
+            update(list_invitations)
+            .where(list_invitations.c.id == uuid.UUID(expired["id"]))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert await prune_invitations(db) >= 1
+    async with db.connection() as conn:
+        left = select(list_invitations.c.id).where(
+            list_invitations.c.list_id == uuid.UUID(made["id"])
+        )
+        assert [row.id for row in (await conn.execute(left)).rows] == [uuid.UUID(kept["id"])]
+    assert [link["id"] for link in await listed(alice, made["id"])] == [kept["id"]]
+    assert (await accept(bob, kept["token"])).status_code == 200
 
 
 async def test_revoking_an_unknown_link_is_404(alice: httpx.AsyncClient) -> None:

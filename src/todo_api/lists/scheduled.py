@@ -9,7 +9,7 @@ from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
-from todo_api.tables.lists import list_tombstones, member_tombstones
+from todo_api.tables.lists import list_invitations, list_tombstones, member_tombstones
 
 log = logging.getLogger("todo_api")
 
@@ -29,7 +29,17 @@ async def prune_tombstones(db: Database, settings: Settings) -> int:
     return lists_gone.rowcount + members_gone.rowcount
 
 
+async def prune_invitations(db: Database) -> int:
+    """Delete the invitation links that have expired (no one can use or see them); return how
+    many."""
+    async with db.connection() as conn:
+        expired = list_invitations.c.expires_at <= utcnow()
+        return (await conn.execute(delete(list_invitations).where(expired))).rowcount
+
+
 @schedule.job("lists.housekeeping", every=lambda settings: settings.maintenance_interval_seconds)
 async def housekeeping(db: Database, settings: Settings) -> None:
     if gone := await prune_tombstones(db, settings):
         log.info("pruned %d list and membership tombstones", gone)
+    if gone := await prune_invitations(db):
+        log.info("pruned %d expired invitation links", gone)
