@@ -1,5 +1,6 @@
 """Races, on both databases: clients reordering one list at once, a list deleted while tasks
-are being added to it, and (PostgreSQL) while one of its parents is being completed."""
+are being added to it, and (PostgreSQL) while one of its parents is being completed; two
+members writing into each other's lists at once."""
 
 import asyncio
 import random
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from tests.lists.helpers import create_list
+from tests.lists.sharing import share
 from tests.tasks.feed_helpers import database
 from tests.tasks.helpers import create_task
 from todo_api.config import Settings
@@ -126,6 +128,35 @@ async def test_deleting_a_list_while_tasks_are_added_leaves_no_task_in_it(
         assert [t for t in left.json() if t["list_id"] == doomed["id"]] == []
         for task_id in created:
             assert (await adder.get(f"/api/tasks/{task_id}")).status_code == 404
+
+
+async def test_members_writing_into_each_others_lists_at_once_take_turns_without_a_deadlock(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    # Each write needs both users' reordering turns (the caller's, and the owner's of the
+    # task or list). Taken one after the other, each side would hold its own and wait for
+    # the other's: a deadlock, one side answering 503.
+    alices, bobs = await create_list(alice, "Alice's"), await create_list(bob, "Bob's")
+    await share(alice, bob, alices["id"])
+    await share(bob, alice, bobs["id"])
+
+    async def writes(client: httpx.AsyncClient, mine: str, theirs: str, n: int) -> list[Any]:
+        task = await create_task(client, title=f"moving {n}", list_id=mine)
+        create = {"op": "create", "data": {"title": f"bulk {n}", "list_id": theirs}}
+        return [
+            client.post(f"/api/tasks/{task['id']}/move", json={"list_id": theirs}),
+            client.post("/api/tasks", json={"title": f"created {n}", "list_id": theirs}),
+            client.post("/api/tasks/bulk", json={"operations": [create]}),
+        ]
+
+    for n in range(10):
+        requests = await writes(alice, alices["id"], bobs["id"], n)
+        requests += await writes(bob, bobs["id"], alices["id"], n)
+        responses = await asyncio.gather(*requests)
+        assert [r.status_code for r in responses] == [200, 201, 200] * 2, responses
+    for listed in (alices, bobs):
+        response = await alice.get("/api/tasks", params={"list_id": listed["id"], "limit": 100})
+        assert len(response.json()) == 30
 
 
 async def test_deleting_a_list_waits_for_a_parent_being_completed_without_a_deadlock(

@@ -54,14 +54,14 @@ async def _member(app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
     listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
     await share(alice, bob, listed["id"])
     for batch in range(3):
-        task = {"list_id": listed["id"], "tags": ["errand"]}
+        task = {"list_id": listed["id"]}
         operations = [
             {"op": "create", "data": {**task, "title": f"Task {batch}.{n}"}} for n in range(100)
         ]
         response = await alice.post("/api/tasks/bulk", json={"operations": operations})
         assert response.status_code == 200, response.text
     async with held(app, Database).connection() as conn:
-        for table in ("tasks", "task_tags", "task_tombstones", "task_departures", "list_members"):
+        for table in ("tasks", "task_tombstones", "task_departures", "list_members"):
             await conn.driver.execute(f"VACUUM ANALYZE {table}")
     return uuid.UUID(await user_id(bob))
 
@@ -114,7 +114,7 @@ async def test_the_tag_trigger_finds_a_tasks_entries_by_its_index(
 ) -> None:
     if settings.is_sqlite:
         pytest.skip("plans are PostgreSQL's")
-    task = await create_task(alice, title="Tagged", tags=["errand", "home"])
+    task = await create_task(alice, title="Tagged", tags=["trigger", "home"])
     async with held(app, Database).connection() as conn:
         source = await conn.driver.fetchval(
             "SELECT prosrc FROM pg_proc WHERE proname = 'tasks_index_tags'"

@@ -12,17 +12,35 @@ Moves of one user are serialised (`serialise`): a user's row is locked for the t
 PostgreSQL, and SQLite's write transactions take turns, so two clients reordering at once each
 see the other's result and the order stays consistent. The writes that lock several of a
 user's tasks at once (a list's deletion, a bulk) take the same turn, so they never lock them in
-a circle.
+a circle. A write that needs several users' turns (a member's task in a shared list) takes
+them in one statement, in the order of their ids: two members moving tasks into each other's
+lists at once then take turns, where each holding their own and waiting for the other's would
+be a deadlock.
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_api.db import Connection, Query
+from todo_api.tables.lists import lists
+from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
 
 # The gap a new row leaves after the last one; positions stay far below 2**53, so clients
@@ -34,6 +52,26 @@ FIRST_WINDOW = 4
 
 _SERIALISE = Query(
     select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update(key_share=True)
+)
+
+
+def _owners(table: Table, ids: str) -> Any:
+    return select(table.c.user_id).where(table.c.id == any_(bindparam(ids, type_=ARRAY(Uuid))))
+
+
+# The turns of the user and of the owners of some lists and tasks, locked in id order (the
+# rows are locked as the sort hands them over).
+_SERIALISE_WITH_OWNERS = Query(
+    select(users.c.id)
+    .where(
+        or_(
+            users.c.id == bindparam("user_id"),
+            users.c.id.in_(_owners(lists, "list_ids")),
+            users.c.id.in_(_owners(tasks, "task_ids")),
+        )
+    )
+    .order_by(users.c.id)
+    .with_for_update(key_share=True, of=users)
 )
 
 
@@ -66,13 +104,28 @@ class Group:
         return [c.desc() if descending else c.asc() for c in columns]
 
 
-async def serialise(conn: Connection, user_id: uuid.UUID) -> None:
-    """Hold the user's reordering turn until the transaction ends (in a transaction only).
+async def serialise(
+    conn: Connection,
+    user_id: uuid.UUID,
+    *,
+    lists: Iterable[uuid.UUID | None] = (),
+    tasks: Iterable[uuid.UUID | None] = (),
+) -> set[uuid.UUID]:
+    """Hold the user's reordering turn until the transaction ends (in a transaction only), and
+    the turns of the owners of `lists` and `tasks` (None and unknown ids need none), all
+    at once in id order; the users whose turns are held.
 
-    PostgreSQL: the user's row, locked in the mode that leaves foreign-key checks (creating a
+    PostgreSQL: the users' rows, locked in the mode that leaves foreign-key checks (creating a
     task) free. SQLite: its write transactions already take turns."""
-    if conn.name == "postgresql":
+    if conn.name != "postgresql":
+        return {user_id}
+    list_ids = [list_id for list_id in lists if list_id is not None]
+    task_ids = [task_id for task_id in tasks if task_id is not None]
+    if not (list_ids or task_ids):
         await conn.execute(_SERIALISE, {"user_id": user_id})
+        return {user_id}
+    params = {"user_id": user_id, "list_ids": list_ids, "task_ids": task_ids}
+    return {row.id for row in (await conn.execute(_SERIALISE_WITH_OWNERS, params)).rows}
 
 
 def between(low: int | None, high: int | None) -> int | None:

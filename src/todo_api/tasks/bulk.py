@@ -39,10 +39,12 @@ async def apply_all(
 
     In the user's reordering turn: each operation holds its task until the end, so two bulks
     of one user (or a bulk and a list's deletion) take turns instead of locking the same tasks
-    in different orders."""
+    in different orders. The turns of the owners of the lists and parents it puts tasks in,
+    and of the tasks it moves, are taken with it, all in one order (ordering.serialise)."""
     results: list[OperationResult] = []
+    lists, tasks = _placements(operations)
     async with conn.transaction():
-        await ordering.serialise(conn, user_id)
+        await ordering.serialise(conn, user_id, lists=lists, tasks=tasks)
         for index, operation in enumerate(operations):
             try:
                 result = await _apply(conn, user_id, operation)
@@ -50,6 +52,24 @@ async def apply_all(
                 raise OperationFailed(index, exc) from exc
             results.append(result)
     return results
+
+
+def _placements(operations: Sequence[Operation]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """The lists and tasks whose owners' reordering turns the operations take: where creates
+    and moves put tasks, and the tasks moved."""
+    lists: set[uuid.UUID] = set()
+    tasks: set[uuid.UUID] = set()
+    for operation in operations:
+        data = operation.data
+        if data is None or not data.model_fields_set & {"list_id", "parent_id"}:
+            continue
+        if operation.op == "update" and operation.id is not None:
+            tasks.add(operation.id)
+        if data.list_id is not None:
+            lists.add(data.list_id)
+        if data.parent_id is not None:
+            tasks.add(data.parent_id)
+    return lists, tasks
 
 
 async def _apply(conn: Connection, user_id: uuid.UUID, operation: Operation) -> OperationResult:

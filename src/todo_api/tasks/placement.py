@@ -153,13 +153,24 @@ SUBTASKS_FOLLOW = Query(
 
 
 async def locked_for_move(
-    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+    conn: Connection,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    if_match: Versions,
+    placement: Mapping[str, uuid.UUID | None],
+    *anchors: uuid.UUID | None,
 ) -> TaskRow:
-    """The task, locked for the caller to change, in the caller's reordering turn and its
-    owner's (see ordering.serialise)."""
-    await ordering.serialise(conn, user_id)
+    """The task, locked for the caller to move where `placement` and the `anchors` (before,
+    after) say, in the reordering turns of the caller, of its owner and of where it goes (see
+    ordering.serialise)."""
+    held = await ordering.serialise(
+        conn,
+        user_id,
+        lists=[placement.get("list_id")],
+        tasks=[task_id, placement.get("parent_id"), *anchors],
+    )
     seen = found(await ROWS.find(conn, user_id, task_id))
-    if seen["user_id"] != user_id:
+    if seen["user_id"] not in held:  # it moved to another owner meanwhile
         await ordering.serialise(conn, seen["user_id"])
     task = found(await ROWS.locked(conn, user_id, task_id))
     if if_match is not None and task["version"] not in if_match:

@@ -118,7 +118,7 @@ async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate)
     async with conn.transaction():
         # In the reordering turn, as list deletions and moves are: the list and the parent
         # stay as they were checked until the task is in.
-        await ordering.serialise(conn, user_id)
+        await ordering.serialise(conn, user_id, lists=[data.list_id], tasks=[data.parent_id])
         if data.parent_id is not None:
             parent = await valid_parent(conn, user_id, data.parent_id)
             if "list_id" in data.model_fields_set and data.list_id != parent["list_id"]:
@@ -204,7 +204,7 @@ async def update_task(
                 values.update(schedule.due_values(stored, values))
         before = None
         if placement:
-            before = await locked_for_move(conn, user_id, task_id, if_match)
+            before = await locked_for_move(conn, user_id, task_id, if_match, placement)
             values.update(
                 await relocation(conn, user_id, before, placement, None, None, last=False)
             )
@@ -271,7 +271,7 @@ async def move_task(
     Raises InvalidField naming the field at fault (see `_relocation`), TaskNotFound or
     StaleVersion."""
     async with conn.transaction():
-        task = await locked_for_move(conn, user_id, task_id, if_match)
+        task = await locked_for_move(conn, user_id, task_id, if_match, placement, before, after)
         watchers = await events.watchers_of_task(conn, task_id)
         values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
