@@ -15,6 +15,7 @@ from tests.webhooks.helpers import (
     create_webhook,
     deliveries,
 )
+from todo_api.kit.events import SUBSCRIBABLE
 
 Clients = Callable[..., httpx.AsyncClient]
 # Nothing listens there: a deliverer of a later test finds the port closed. These tests run
@@ -256,6 +257,11 @@ async def test_the_routes_are_documented_with_examples(schema: dict[str, Any]) -
             assert any("examples" in branch for branch in branches), (name, field)
     assert paths["/api/webhooks"]["post"]["responses"]["201"]
     assert paths["/api/webhooks/{webhook_id}/ping"]["post"]["responses"]["202"]
+    # Each event a client may subscribe to is named in the document, and only those.
+    for name in ["WebhookCreate", "WebhookUpdate"]:
+        events = components[name]["properties"]["events"]
+        items = next(branch for branch in [events, *events.get("anyOf", [])] if "items" in branch)
+        assert items["items"]["enum"] == [*SUBSCRIBABLE, "*"], name
 
 
 async def test_the_events_are_documented_as_openapi_webhooks(schema: dict[str, Any]) -> None:

@@ -49,8 +49,11 @@ Url = Annotated[
     ),
     AfterValidator(_checked_url),
 ]
+# Each item documented as one of the types; checked by _checked_events, whose messages say more
+# than a failed enum would.
+EventName = Annotated[str, Field(json_schema_extra={"enum": [*SUBSCRIBABLE, EVERYTHING]})]
 Events = Annotated[
-    list[str],
+    list[EventName],
     Field(
         min_length=1,
         max_length=len(SUBSCRIBABLE),
