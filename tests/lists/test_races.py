@@ -159,6 +159,28 @@ async def test_members_writing_into_each_others_lists_at_once_take_turns_without
         assert len(response.json()) == 30
 
 
+async def test_two_members_bulk_changing_the_same_tasks_in_opposite_orders_take_turns(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    # Each bulk locks its tasks in its own order; without a common turn first, one holding
+    # the first task and the other the second would wait for each other: a deadlock, a 503.
+    alices, bobs = await create_list(alice, "Alice's"), await create_list(bob, "Bob's")
+    await share(alice, bob, alices["id"])
+    await share(bob, alice, bobs["id"])
+    for n in range(10):
+        first = await create_task(alice, title=f"first {n}", list_id=alices["id"])
+        second = await create_task(bob, title=f"second {n}", list_id=bobs["id"])
+        operations = [
+            {"op": "update", "id": task["id"], "data": {"priority": "high"}}
+            for task in (first, second)
+        ]
+        responses = await asyncio.gather(
+            alice.post("/api/tasks/bulk", json={"operations": operations}),
+            bob.post("/api/tasks/bulk", json={"operations": operations[::-1]}),
+        )
+        assert [r.status_code for r in responses] == [200, 200], responses
+
+
 async def test_deleting_a_list_waits_for_a_parent_being_completed_without_a_deadlock(
     new_user_client: Callable[..., httpx.AsyncClient], settings: Settings
 ) -> None:

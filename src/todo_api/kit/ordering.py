@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_api.db import Connection, Query
+from todo_api.kit import access
 from todo_api.tables.lists import lists
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
@@ -55,8 +56,11 @@ _SERIALISE = Query(
 )
 
 
-def _owners(table: Table, ids: str) -> Any:
-    return select(table.c.user_id).where(table.c.id == any_(bindparam(ids, type_=ARRAY(Uuid))))
+def _owners(table: Table, ids: str, seen: ColumnElement[bool]) -> Any:
+    """The owners of the rows of `table` named in the array parameter `ids` that the caller
+    sees (no one else's turn is theirs to hold)."""
+    named = table.c.id == any_(bindparam(ids, type_=ARRAY(Uuid)))
+    return select(table.c.user_id).where(named, seen)
 
 
 # The turns of the user and of the owners of some lists and tasks, locked in id order (the
@@ -65,9 +69,9 @@ _SERIALISE_WITH_OWNERS = Query(
     select(users.c.id)
     .where(
         or_(
-            users.c.id == bindparam("user_id"),
-            users.c.id.in_(_owners(lists, "list_ids")),
-            users.c.id.in_(_owners(tasks, "task_ids")),
+            users.c.id == access.caller(),
+            users.c.id.in_(_owners(lists, "list_ids", access.can_see_list())),
+            users.c.id.in_(_owners(tasks, "task_ids", access.can_see_task())),
         )
     )
     .order_by(users.c.id)
@@ -112,7 +116,7 @@ async def serialise(
     tasks: Iterable[uuid.UUID | None] = (),
 ) -> set[uuid.UUID]:
     """Hold the user's reordering turn until the transaction ends (in a transaction only), and
-    the turns of the owners of `lists` and `tasks` (None and unknown ids need none), all
+    the turns of the owners of `lists` and `tasks` the user sees (others' need none), all
     at once in id order; the users whose turns are held.
 
     PostgreSQL: the users' rows, locked in the mode that leaves foreign-key checks (creating a

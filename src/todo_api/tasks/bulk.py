@@ -37,12 +37,12 @@ async def apply_all(
     """Apply every operation, or none: the first failure rolls everything back and raises
     OperationFailed.
 
-    In the user's reordering turn: each operation holds its task until the end, so two bulks
-    of one user (or a bulk and a list's deletion) take turns instead of locking the same tasks
-    in different orders. The turns of the owners of the lists and parents it puts tasks in,
-    and of the tasks it moves, are taken with it, all in one order (ordering.serialise)."""
+    In the reordering turns of the caller and of the owners of every task it names and of
+    every list and parent it puts tasks in, taken at once (ordering.serialise): each operation
+    holds its task until the end, so two bulks over the same tasks (or owners), or a bulk and
+    a list's deletion, take turns instead of locking the same rows in different orders."""
     results: list[OperationResult] = []
-    lists, tasks = _placements(operations)
+    lists, tasks = _named(operations)
     async with conn.transaction():
         await ordering.serialise(conn, user_id, lists=lists, tasks=tasks)
         for index, operation in enumerate(operations):
@@ -54,21 +54,20 @@ async def apply_all(
     return results
 
 
-def _placements(operations: Sequence[Operation]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    """The lists and tasks whose owners' reordering turns the operations take: where creates
-    and moves put tasks, and the tasks moved."""
+def _named(operations: Sequence[Operation]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """The lists and tasks whose owners' reordering turns the operations take: the tasks
+    they change, and the lists and parents they put tasks in."""
     lists: set[uuid.UUID] = set()
     tasks: set[uuid.UUID] = set()
     for operation in operations:
-        data = operation.data
-        if data is None or not data.model_fields_set & {"list_id", "parent_id"}:
-            continue
-        if operation.op == "update" and operation.id is not None:
+        if operation.id is not None:
             tasks.add(operation.id)
-        if data.list_id is not None:
-            lists.add(data.list_id)
-        if data.parent_id is not None:
-            tasks.add(data.parent_id)
+        if operation.data is not None:
+            fields = operation.data.model_fields_set
+            if "list_id" in fields and operation.data.list_id is not None:
+                lists.add(operation.data.list_id)
+            if "parent_id" in fields and operation.data.parent_id is not None:
+                tasks.add(operation.data.parent_id)
     return lists, tasks
 
 
