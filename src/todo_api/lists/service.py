@@ -1,8 +1,8 @@
 """Every list query, each holding the access rule (`todo_api.kit.access`) in the statement
 itself: members see a list, only its owner changes it.
 
-A list's `open_count` is counted in the statement that reads the list (a correlated count
-that the (list_id, is_completed) index answers), never in a query per list. Deleting a list
+A list's `open_count` is read in the statement that reads the list (its row of
+`task_counts`, kept by the writes), never in a query per list. Deleting a list
 is one DELETE: the database deletes its tasks (foreign key, ON DELETE CASCADE) and leaves a
 tombstone for each of them and for the list (triggers), all in one transaction.
 Every function returns rows of one shape, `ListRow`.

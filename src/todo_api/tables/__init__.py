@@ -19,6 +19,7 @@ from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
     SQLITE_ONLY_TABLES,
     Task,
+    TaskCount,
     TaskDeparture,
     TaskTombstone,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ReminderEvent",
     "ReminderFire",
     "Task",
+    "TaskCount",
     "TaskDeparture",
     "TaskList",
     "TaskTombstone",

@@ -11,13 +11,12 @@ from sqlalchemy import (
     Table,
     Uuid,
     bindparam,
-    false,
     func,
     select,
 )
 from sqlmodel import Field, SQLModel
 
-from todo_api.tables.tasks import tasks
+from todo_api.tables.tasks import task_counts
 from todo_api.tables.versioned import (
     Tombstone,
     change_stamp_field,
@@ -177,9 +176,8 @@ Index(
 
 
 # A list as it is served to the caller (the `user_id` parameter): its row, the caller's place
-# for it and role, and its members and open tasks, counted in the statement that reads the
-# list (correlated counts that the primary key of list_members and the (list_id, is_completed)
-# index answer).
+# for it and role, its members (counted in the statement that reads the list, from the primary
+# key of list_members) and its open tasks (its row of `task_counts`).
 _CALLERS = (list_members.c.list_id == lists.c.id, list_members.c.user_id == bindparam("user_id"))
 CALLERS_POSITION = (
     select(list_members.c.position).where(*_CALLERS).correlate(lists).scalar_subquery()
@@ -193,8 +191,9 @@ MEMBER_COUNT = (
     .label("member_count")
 )
 OPEN_COUNT = (
-    select(func.count())
-    .where(tasks.c.list_id == lists.c.id, tasks.c.is_completed == false())
+    select(task_counts.c.open_count)
+    .where(task_counts.c.scope_id == lists.c.id)
+    .correlate(lists)
     .scalar_subquery()
     .label("open_count")
 )

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
     Table,
@@ -178,6 +179,39 @@ class TaskTag(SQLModel, table=True):
 task_tags: Table = TaskTag.__table__  # type: ignore[attr-defined]
 
 
+class TaskCount(SQLModel, table=True):
+    """The open and done tasks of one list, or of one user's inbox, kept by database triggers
+    in each write's own transaction (migration 0018): a page's total and a list's
+    `open_count` are a row read, not a count. Every list and every user has its row from the
+    start."""
+
+    __tablename__ = "task_counts"
+
+    # The list's id; for the inbox, its user's.
+    scope_id: uuid.UUID = Field(primary_key=True)
+    # The owner of the list (the tasks' `user_id`), or the inbox's user.
+    user_id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    list_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(
+            Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True, unique=True, index=True
+        ),
+    )
+    open_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+    done_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+
+
+task_counts: Table = TaskCount.__table__  # type: ignore[attr-defined]
+
+
 class TaskRow(TypedDict):
     """A row of `tasks` as the service reads it (a list page adds its sort value and total)."""
 
@@ -246,8 +280,7 @@ Index(
 
 # Lists, subtasks and manual order (migration 0007): a (list, parent) group in its order, the
 # inbox included (list_id null is shared by every user, so user_id leads); every task of the
-# user by position; a parent's subtasks in order (and the cascade when it is deleted); a list's
-# open tasks counted from the index alone (and the cascade when the list is deleted).
+# user by position; a parent's subtasks in order (and the cascade when it is deleted).
 Index(
     "ix_tasks_user_id_list_id_parent_id_position_id",
     tasks.c.user_id,
@@ -264,7 +297,6 @@ Index(
     tasks.c.id,
     **_where(tasks.c.parent_id.is_not(None)),
 )
-Index("ix_tasks_list_id_is_completed", tasks.c.list_id, tasks.c.is_completed, **_IN_A_LIST)
 # Shared lists (migration 0011): a list's changes, deletions and departures in change order,
 # for its members' feeds.
 Index(

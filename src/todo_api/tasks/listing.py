@@ -298,6 +298,12 @@ def planned_per_call(s: Shape) -> bool:
     return filtered(s) and not (by_due_date_alone and along_the_index)
 
 
+def counts_kept(s: Shape) -> bool:
+    """Whether the total is read from the counts the writes keep (`task_counts`): filtered by
+    completion and by list alone, or not at all."""
+    return not filtered(s._replace(completed=False, in_list="any"))
+
+
 def counts_in_page(s: Shape) -> bool:
     """Whether the page statement counts the caller's own tasks. A search is not counted
     past its page; a list filtered by one tag alone has that count in TAGGED's (and the

@@ -1,6 +1,7 @@
-"""The list statements: one page of the caller's own and shared tasks with its capped total,
-the total alone, and the count of a tag (todo_api.tasks.listing says which shape a request
-takes; todo_api.tasks.conditions gives each filter and order)."""
+"""The list statements: one page of the caller's own and shared tasks with its total (kept by
+the writes, or counted up to a cap), the total alone, and the count of a tag
+(todo_api.tasks.listing says which shape a request takes; todo_api.tasks.conditions gives each
+filter and order)."""
 
 import functools
 import operator
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
     Uuid,
     bindparam,
+    case,
     cast,
     exists,
     func,
@@ -32,7 +35,7 @@ from todo_api.db import Connection, Query
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
 from todo_api.tables.lists import list_members
-from todo_api.tables.tasks import TaskRow, task_tags, tasks
+from todo_api.tables.tasks import TaskRow, task_counts, task_tags, tasks
 from todo_api.tasks import listing, schedule
 from todo_api.tasks.conditions import (
     SEEN_SHARED,
@@ -51,6 +54,7 @@ from todo_api.tasks.listing import (
     Shape,
     counts_by_tag,
     counts_in_page,
+    counts_kept,
     field_of,
     filtered,
     planned_per_call,
@@ -92,7 +96,7 @@ def page_query(s: Shape) -> Query:
     page = union_all(*parts).subquery("page") if len(parts) > 1 else parts[0].subquery("page")
     columns: list[Any] = [page]
     if not s.q:
-        columns.append(_capped_total(s).label("total_count"))
+        columns.append(_total(s).label("total_count"))
     return Query(
         select(*columns).order_by(*_by_sort_value(s, page)).limit(limit),
         custom_plans=planned_per_call(s),
@@ -219,13 +223,37 @@ def _read_shallow_first(
 
 @functools.lru_cache(maxsize=1024)
 def total_query(s: Shape) -> Query:
-    """The capped total alone, for a page with no row to carry it."""
-    return Query(select(_capped_total(s)), custom_plans=planned_per_call(s))
+    """The total alone, for a page with no row to carry it."""
+    return Query(select(_total(s)), custom_plans=planned_per_call(s))
 
 
 def _parts(s: Shape) -> list[Part]:
     # The inbox is nobody's but its user's.
     return ["own"] if s.in_list == "inbox" else ["own", "shared"]
+
+
+def _total(s: Shape) -> Any:
+    return _kept_total(s) if counts_kept(s) else _capped_total(s)
+
+
+def _kept_total(s: Shape) -> Any:
+    """The total from the rows of `task_counts`: the caller's inbox and lists (or the one
+    list, or the inbox alone), and the lists shared with them; a few rows, whatever the
+    number of tasks."""
+    counts = task_counts.c
+    counted: Any = counts.open_count + counts.done_count
+    if s.completed:
+        completed = bindparam("completed", type_=Boolean())
+        counted = case((completed, counts.done_count), else_=counts.open_count)
+
+    def summed(*where: ColumnElement[bool]) -> Any:
+        return select(func.coalesce(func.sum(counted), 0)).where(*where).scalar_subquery()
+
+    if s.in_list == "inbox":
+        return summed(counts.scope_id == access.caller())
+    one = [counts.scope_id == bindparam("list_id", type_=Uuid())] if s.in_list == "one" else []
+    own = summed(counts.user_id == access.caller(), *one)
+    return own + summed(counts.scope_id.in_(access.shared_lists(*SEEN_SHARED)), *one)
 
 
 def _capped_total(s: Shape) -> Any:
