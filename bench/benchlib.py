@@ -592,6 +592,20 @@ def _shared_lists_sql(member: str | None) -> list[str]:
     ]
 
 
+# The open and done tasks of every list and inbox, into its first row of `task_counts`
+# (migrations 0018, 0019), after a seed that inserted the tasks with their count trigger off.
+RECOUNT = """
+UPDATE task_counts SET open_count = counted.open_count, done_count = counted.done_count
+FROM (
+    SELECT coalesce(list_id, user_id) AS scope_id,
+        count(*) FILTER (WHERE NOT is_completed) AS open_count,
+        count(*) FILTER (WHERE is_completed) AS done_count
+    FROM tasks GROUP BY 1
+) AS counted
+WHERE task_counts.scope_id = counted.scope_id
+"""
+
+
 async def seed(
     database: str,
     bulk_tasks: int,
@@ -613,9 +627,17 @@ async def seed(
         )
         for row in indexes:
             await conn.execute(f'DROP INDEX "{row["indexname"]}"')
+        counted = await conn.fetchval(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'tasks_count' AND NOT tgisinternal"
+        )
+        if counted:  # one INSERT of every task: counted once at the end, not row by row
+            await conn.execute("ALTER TABLE tasks DISABLE TRIGGER tasks_count")
         started = time.monotonic()
         for statement in seed_sql(bulk_tasks, bulk_users, specials, shared_with):
             await conn.execute(statement)
+        if counted:
+            await conn.execute(RECOUNT)
+            await conn.execute("ALTER TABLE tasks ENABLE TRIGGER tasks_count")
         log(f"inserted rows in {time.monotonic() - started:.0f} s; rebuilding indexes")
         for row in indexes:
             started = time.monotonic()

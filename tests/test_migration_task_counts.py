@@ -1,6 +1,7 @@
 """Migration 0018 on rows written before it: every list and every inbox gets its counts of the
 tasks it already holds, the totals and open counts a user sees are those they saw before, the
-writes after it are counted, and downgrading gives back the open-count index."""
+writes after it are counted, and downgrading gives back the open-count index. Downgrading
+0019 folds the rows of each scope back into one."""
 
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from tests.test_migration_text_keys import _upgrade, engine, fresh_url
 from tests.test_migration_timezones import _downgrade
 from todo_api.kit.ids import utcnow
 from todo_api.tables.lists import list_members, lists
-from todo_api.tables.tasks import tasks
+from todo_api.tables.tasks import task_counts, tasks
 from todo_api.tables.users import User
 
 __all__ = ["engine", "fresh_url"]  # the fixtures this module uses
@@ -115,4 +116,33 @@ async def test_downgrading_drops_the_counts_and_gives_back_the_open_count_index(
                 updated_at=now,
             )
         )
+        await conn.run_sync(_upgrade, "head")
+
+
+async def test_downgrading_the_slots_folds_each_scopes_rows_into_one(engine: AsyncEngine) -> None:
+    now, alice = utcnow(), uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade, "head")
+        await conn.execute(users.insert().values(id=alice, created_at=now, updated_at=now))
+        inbox = task_counts.c.scope_id == alice
+        await conn.execute(task_counts.update().where(inbox).values(open_count=3, done_count=0))
+        if engine.dialect.name == "postgresql":  # a row a write added while the first was held
+            await conn.execute(
+                task_counts.insert().values(
+                    scope_id=alice, slot=4242, user_id=alice, open_count=2, done_count=1
+                )
+            )
+        await conn.run_sync(_downgrade, "0018")
+        counts = sa.table(
+            "task_counts", sa.column("scope_id"), *map(sa.column, ("open_count", "done_count"))
+        )
+        rows = (
+            await conn.execute(
+                sa.select(counts.c.open_count, counts.c.done_count).where(
+                    counts.c.scope_id == alice
+                )
+            )
+        ).all()
+        expected = (5, 1) if engine.dialect.name == "postgresql" else (3, 0)
+        assert [tuple(row) for row in rows] == [expected]
         await conn.run_sync(_upgrade, "head")

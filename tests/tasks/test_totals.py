@@ -166,6 +166,33 @@ async def test_totals_hold_under_concurrent_writers(
         await _assert_totals_hold(client, [shared])
 
 
+async def test_a_write_does_not_wait_for_the_count_another_holds(
+    settings: Settings, app: FastAPI, alice: httpx.AsyncClient
+) -> None:
+    """While another transaction holds the row of Alice's inbox count (as a write to her inbox
+    does while it commits), her writes to the inbox neither wait nor fail, and are counted:
+    each adds to a row the others do not hold (migration 0019). With one row per scope they
+    would wait for the holder, here until the test gives up."""
+    if settings.is_sqlite:
+        pytest.skip("SQLite has one writer at a time")
+    alice_id = uuid.UUID(await user_id(alice))
+    await create_task(alice, title="Before")
+
+    async def writes() -> None:
+        made = [await create_task(alice, title=f"While {n}") for n in range(3)]
+        await _ok(alice.post(f"/api/tasks/{made[0]['id']}/complete"))
+        await _ok(alice.delete(f"/api/tasks/{made[1]['id']}"), 204)
+        await _assert_totals_hold(alice, [])
+
+    async with held(app, Database).connection() as conn, conn.driver.transaction():
+        await conn.driver.execute(
+            "SELECT 1 FROM task_counts WHERE scope_id = $1 FOR UPDATE", alice_id
+        )
+        await asyncio.wait_for(writes(), timeout=60)
+    await _assert_totals_hold(alice, [])
+    assert (await list_page(alice, [("completed", "false")])).headers["x-total-count"] == "2"
+
+
 async def test_a_kept_total_reads_the_counts_and_no_task_beyond_the_page(
     settings: Settings, app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:

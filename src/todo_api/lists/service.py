@@ -1,7 +1,7 @@
 """Every list query, each holding the access rule (`todo_api.kit.access`) in the statement
 itself: members see a list, only its owner changes it.
 
-A list's `open_count` is read in the statement that reads the list (its row of
+A list's `open_count` is read in the statement that reads the list (its rows of
 `task_counts`, kept by the writes), never in a query per list. Deleting a list
 is one DELETE: the database deletes its tasks (foreign key, ON DELETE CASCADE) and leaves a
 tombstone for each of them and for the list (triggers), all in one transaction.

@@ -177,7 +177,7 @@ Index(
 
 # A list as it is served to the caller (the `user_id` parameter): its row, the caller's place
 # for it and role, its members (counted in the statement that reads the list, from the primary
-# key of list_members) and its open tasks (its row of `task_counts`).
+# key of list_members) and its open tasks (the sum of its rows of `task_counts`).
 _CALLERS = (list_members.c.list_id == lists.c.id, list_members.c.user_id == bindparam("user_id"))
 CALLERS_POSITION = (
     select(list_members.c.position).where(*_CALLERS).correlate(lists).scalar_subquery()
@@ -191,7 +191,7 @@ MEMBER_COUNT = (
     .label("member_count")
 )
 OPEN_COUNT = (
-    select(task_counts.c.open_count)
+    select(func.coalesce(func.sum(task_counts.c.open_count), 0))
     .where(task_counts.c.scope_id == lists.c.id)
     .correlate(lists)
     .scalar_subquery()

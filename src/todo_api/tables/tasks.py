@@ -181,14 +181,20 @@ task_tags: Table = TaskTag.__table__  # type: ignore[attr-defined]
 
 class TaskCount(SQLModel, table=True):
     """The open and done tasks of one list, or of one user's inbox, kept by database triggers
-    in each write's own transaction (migration 0018): a page's total and a list's
-    `open_count` are a row read, not a count. Every list and every user has its row from the
-    start."""
+    in each write's own transaction (migrations 0018, 0019): a page's total and a list's
+    `open_count` are the sum of a few rows, not a count. Every list and every user has its
+    first row (slot 0) from the start; on PostgreSQL a write that finds every row of its scope
+    held by other writes' commits adds a row of its own rather than wait."""
 
     __tablename__ = "task_counts"
 
     # The list's id; for the inbox, its user's.
     scope_id: uuid.UUID = Field(primary_key=True)
+    # 0, or the PostgreSQL backend that added the row (SQLite: always 0, and not in the key).
+    slot: int = Field(
+        default=0,
+        sa_column=Column(Integer, primary_key=True, nullable=False, server_default=text("0")),
+    )
     # The owner of the list (the tasks' `user_id`), or the inbox's user.
     user_id: uuid.UUID = Field(
         sa_column=Column(
@@ -198,7 +204,7 @@ class TaskCount(SQLModel, table=True):
     list_id: uuid.UUID | None = Field(
         default=None,
         sa_column=Column(
-            Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True, unique=True, index=True
+            Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True, index=True
         ),
     )
     open_count: int = Field(
