@@ -649,6 +649,8 @@ async def seed(
         await conn.execute("VACUUM (ANALYZE) task_tags")
         await conn.execute("VACUUM (ANALYZE) lists")
         await conn.execute("VACUUM (ANALYZE) list_members")
+        if counted:
+            await conn.execute("VACUUM (ANALYZE) task_counts")
         log(f"VACUUM (ANALYZE) in {time.monotonic() - started:.0f} s")
     finally:
         await conn.close()

@@ -190,7 +190,8 @@ class TaskCount(SQLModel, table=True):
 
     # The list's id; for the inbox, its user's.
     scope_id: uuid.UUID = Field(primary_key=True)
-    # 0, or the PostgreSQL backend that added the row (SQLite: always 0, and not in the key).
+    # 0 for the first row; a number from a sequence for a row a write added while every other
+    # was held (PostgreSQL; SQLite: always 0, and not in the key).
     slot: int = Field(
         default=0,
         sa_column=Column(Integer, primary_key=True, nullable=False, server_default=text("0")),

@@ -4,9 +4,9 @@ With one row per list and inbox (0018), every write to one user's inbox, or to o
 the same row at its commit: the writes of one scope committed one after the other, each waiting
 for the last one's commit to reach the disk. A scope may now hold several rows (`slot`): a
 write adds its change to the first of them no other transaction holds (`SKIP LOCKED`), and
-only when every one is held makes its own (its slot: its backend's process id, unique among
-the transactions running). A scope holds as many rows as writes ever committed to it at the
-same moment, and one when they never did; a total is their sum.
+only when every one is held makes its own (its slot a new number from a sequence, so that
+making it never waits either). A scope holds as many rows as writes ever committed to it at
+the same moment, and one when they never did; a total is their sum.
 
 SQLite has one writer at a time: it keeps one row per scope, and its key.
 
@@ -26,10 +26,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LIST_INDEX = "ix_task_counts_list_id"
+SLOTS = "task_count_slots"
 
 # Adds to a scope's counts: to the first row of the scope no other transaction holds, else to
-# this backend's own row, made from the scope's first (a scope whose rows went with its list or
-# user is gone: nothing to count).
+# a new row made from the scope's first (a scope whose rows went with its list or user is
+# gone: nothing to count).
 ADD_TO_COUNT = """
     CREATE FUNCTION task_count_add(scope uuid, opened integer, done integer)
     RETURNS void LANGUAGE plpgsql AS $$
@@ -42,11 +43,8 @@ ADD_TO_COUNT = """
         );
         IF NOT FOUND THEN
             INSERT INTO task_counts (scope_id, slot, user_id, list_id, open_count, done_count)
-            SELECT scope_id, pg_backend_pid(), user_id, list_id, opened, done
-            FROM task_counts WHERE scope_id = scope ORDER BY slot LIMIT 1
-            ON CONFLICT (scope_id, slot) DO UPDATE
-            SET open_count = task_counts.open_count + excluded.open_count,
-                done_count = task_counts.done_count + excluded.done_count;
+            SELECT scope_id, nextval('task_count_slots'), user_id, list_id, opened, done
+            FROM task_counts WHERE scope_id = scope ORDER BY slot LIMIT 1;
         END IF;
     END $$
     """
@@ -129,6 +127,7 @@ def upgrade() -> None:
         return
     op.drop_constraint("pk_task_counts", "task_counts", type_="primary")
     op.create_primary_key("pk_task_counts", "task_counts", ["scope_id", "slot"])
+    op.execute(f"CREATE SEQUENCE {SLOTS} AS integer")
     op.execute(ADD_TO_COUNT)
     op.execute(TASKS_COUNT)
 
@@ -138,6 +137,7 @@ def downgrade() -> None:
     if postgresql:
         op.execute(TASKS_COUNT_IN_ONE_ROW)
         op.execute("DROP FUNCTION task_count_add(uuid, integer, integer)")
+        op.execute(f"DROP SEQUENCE {SLOTS}")
         for statement in FOLD_SLOTS:
             op.execute(statement)
         op.drop_constraint("pk_task_counts", "task_counts", type_="primary")
