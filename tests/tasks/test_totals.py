@@ -1,9 +1,9 @@
-"""Totals kept by the writes (`task_counts`, migration 0018): `X-Total-Count` of a listing
-filtered by completion and by list alone (or not at all), and a list's `open_count`, stay
-equal to what the listing holds through every kind of write, on both databases and under
-concurrent writers; the same total counted from the rows (a filter that keeps every task,
-which the kept counts do not serve) agrees; and on PostgreSQL the page reads the counts, not
-the tasks, for its total.
+"""Totals kept by the writes (`task_counts`, migrations 0018, 0019): `X-Total-Count` of a
+listing filtered by completion and by list alone (or not at all; PostgreSQL reads it from the
+counts, SQLite counts it), and a list's `open_count` (kept on both), stay equal to what the
+listing holds through every kind of write, on both databases and under concurrent writers;
+the same total counted from the rows (a filter that keeps every task, which the kept counts do
+not serve) agrees; and on PostgreSQL the page reads the counts, not the tasks, for its total.
 """
 
 import asyncio
