@@ -10,6 +10,7 @@ complete closes tasks of a third user, reopened between rounds.
 """
 
 import argparse
+import functools
 import sqlite3
 import uuid
 from pathlib import Path
@@ -104,11 +105,17 @@ def main() -> None:
                 for name, path, user, script, script_args in routes:
                     if name == "complete":
                         reopen_all(database)
-                    run = {"token": tokens[user], "connections": args.connections}
-                    run.update(script=script, script_args=script_args)
-                    wrk(base + path, seconds=args.warmup, **run)  # type: ignore[arg-type]
+                    run = functools.partial(
+                        wrk,
+                        base + path,
+                        token=tokens[user],
+                        connections=args.connections,
+                        script=script,
+                        script_args=script_args,
+                    )
+                    run(seconds=args.warmup)
                     before = cpu_seconds(server.process.pid)
-                    measured = wrk(base + path, seconds=args.duration, **run)  # type: ignore[arg-type]
+                    measured = run(seconds=args.duration)
                     spent = cpu_seconds(server.process.pid) - before
                     per_request = 1000 * spent / max(1, measured.requests)
                     results[name].append((per_request, measured.rps))

@@ -173,3 +173,8 @@ async def test_a_tag_a_group_in_manual_order_and_a_parents_subtasks_each_read_th
     for query, plan in zip(queries, await _plans(app, owner, queries, tagged=1), strict=True):
         own = [index for table, _, index in _index_reads(plan) if table in {"tasks", "task_tags"}]
         assert expected[query] in own, (query, own)
+        if query.filters.tags:
+            # Led by the tag's entries, each task read by its key: no walk of the user's tasks,
+            # whatever the planner believes of how many there are.
+            tasks_read = {index for table, _, index in _index_reads(plan) if table == "tasks"}
+            assert tasks_read == {"pk_tasks"}, tasks_read

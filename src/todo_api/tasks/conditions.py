@@ -198,9 +198,11 @@ def tag_entries(i: int) -> list[ColumnElement[bool]]:
 
 def _has_all_tags(s: Shape, part: Part) -> ColumnElement[bool]:
     """Every one of the tags. The first tag's count decides how. A rare tag starts from its
-    few `task_tags` entries (then sorts them). A common one is checked on each task the sort's
-    index walks to, in the row's own `tags`, until the page is full; no index serves that
-    check, so the planner cannot trade the walk for reading and sorting every tagged task.
+    few `task_tags` entries (then sorts them; on PostgreSQL a page and its count lead with
+    them, `pages._by_tag_entries`, and check the tags as a common one's are). A common one is
+    checked on each task the sort's index walks to, in the row's own `tags`, until the page
+    is full; no index serves that check, so the planner cannot trade the walk for reading and
+    sorting every tagged task.
     Shared lists' tasks (their owners' tags) are checked on each row, in their own part."""
     if not s.common_tag and part == "own":
         return and_(
