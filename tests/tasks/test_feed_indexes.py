@@ -49,17 +49,25 @@ async def _indexes(app: FastAPI, query: Query, params: dict[str, Any]) -> set[tu
 
 
 async def _member(app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> uuid.UUID:
-    """Bob, a member of a list of Alice's with 300 tasks; the tables vacuumed and analysed, so
-    that the planner weighs indexes as on a real table rather than tying on a page or two."""
+    """Bob, a member of a list of Alice's with 300 tasks, 100 more that left it for her inbox
+    (so that the list has departures of its own, as a list in use has); the tables vacuumed
+    and analysed, so that the planner weighs indexes as on a real table rather than tying on
+    a page or two."""
     listed = await create_list(alice, f"Shared {uuid.uuid4().hex[:8]}")
     await share(alice, bob, listed["id"])
-    for batch in range(3):
+    for batch in range(4):
         task = {"list_id": listed["id"]}
         operations = [
             {"op": "create", "data": {**task, "title": f"Task {batch}.{n}"}} for n in range(100)
         ]
         response = await alice.post("/api/tasks/bulk", json={"operations": operations})
         assert response.status_code == 200, response.text
+    leaving = [
+        {"op": "update", "id": result["id"], "data": {"list_id": None}}
+        for result in response.json()["results"]
+    ]
+    response = await alice.post("/api/tasks/bulk", json={"operations": leaving})
+    assert response.status_code == 200, response.text
     async with held(app, Database).connection() as conn:
         for table in ("tasks", "task_tombstones", "task_departures", "list_members"):
             await conn.driver.execute(f"VACUUM ANALYZE {table}")
