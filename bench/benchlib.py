@@ -414,6 +414,22 @@ def work_dir() -> Iterator[Path]:
         yield Path(path)
 
 
+# Operations per request of the bulk route (its limit).
+BULK_LIMIT = 100
+
+
+def bulk(client: Any, operations: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`operations` through POST /api/tasks/bulk (an httpx.Client signed in), a request per
+    BULK_LIMIT of them; the results, in order."""
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(operations), BULK_LIMIT):
+        batch = {"operations": list(operations[start : start + BULK_LIMIT])}
+        response = client.post("/api/tasks/bulk", json=batch)
+        response.raise_for_status()
+        results += response.json()["results"]
+    return results
+
+
 def migrate(env: dict[str, str], cwd: Path) -> None:
     run_cli("migrate", env=env, cwd=cwd)
 

@@ -24,6 +24,7 @@ from benchlib import (
     SENTENCES,
     TAGS,
     VERBS,
+    bulk,
     db_url,
     exit_cleanly_on_sigterm,
     helpers,
@@ -43,7 +44,6 @@ from list_scale import GOAL_FACTOR, GOAL_SLACK_MS, cases, measure_case
 
 ANALYSED, FRESH = "00000000-0000-4000-8000-00000000a0a1", "00000000-0000-4000-8000-00000000f0f1"
 TASKS = 20_000
-BULK = 100
 TABLES = ("tasks", "task_tags", "task_counts", "users")
 
 
@@ -62,16 +62,9 @@ def task(rng: random.Random, now: datetime) -> dict[str, Any]:
 
 def import_tasks(client: httpx.Client, rng: random.Random) -> None:
     now = datetime.now(UTC)
-    for _ in range(TASKS // BULK):
-        operations = [{"op": "create", "data": task(rng, now)} for _ in range(BULK)]
-        response = client.post("/api/tasks/bulk", json={"operations": operations})
-        response.raise_for_status()
-        done = [
-            {"op": "complete", "id": result["id"]}
-            for result in response.json()["results"]
-            if rng.random() < 0.35
-        ]
-        client.post("/api/tasks/bulk", json={"operations": done}).raise_for_status()
+    made = bulk(client, [{"op": "create", "data": task(rng, now)} for _ in range(TASKS)])
+    done = [result["id"] for result in made if rng.random() < 0.35]
+    bulk(client, [{"op": "complete", "id": task_id} for task_id in done])
 
 
 async def on_tables(database: str, statement: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 from benchlib import (
     BENCH_SRC,
+    bulk,
     cpu_seconds,
     helpers,
     log,
@@ -35,25 +36,16 @@ BENCH_DIR = Path(__file__).resolve().parent
 POST_SCRIPT = BENCH_DIR / "post_task.lua"
 IDS_SCRIPT = BENCH_DIR / "task_ids.lua"
 READER, WRITER, CLOSER = (str(uuid.UUID(int=n)) for n in (0x5A1, 0x5A2, 0x5A3))
-BULK = 100  # operations per bulk request
 
 
 def fill(client: httpx.Client, count: int, done_every: int = 0) -> list[str]:
     """`count` tasks through the bulk route; every `done_every`-th created completed."""
-    ids: list[str] = []
-    for start in range(0, count, BULK):
-        operations = [
-            {"op": "create", "data": {"title": f"Task {n}", "tags": ["bench"]}}
-            for n in range(start, min(count, start + BULK))
-        ]
-        response = client.post("/api/tasks/bulk", json={"operations": operations})
-        response.raise_for_status()
-        ids += [result["id"] for result in response.json()["results"]]
+    creates = [
+        {"op": "create", "data": {"title": f"Task {n}", "tags": ["bench"]}} for n in range(count)
+    ]
+    ids = [result["id"] for result in bulk(client, creates)]
     if done_every:
-        closing = [{"op": "complete", "id": task_id} for task_id in ids[::done_every]]
-        for start in range(0, len(closing), BULK):
-            batch = {"operations": closing[start : start + BULK]}
-            client.post("/api/tasks/bulk", json=batch).raise_for_status()
+        bulk(client, [{"op": "complete", "id": task_id} for task_id in ids[::done_every]])
     return ids
 
 
