@@ -1,8 +1,8 @@
 """Pages of a member's tasks, own and shared, in every sort and filtered: page by page they are
 the same tasks in the same order as one page holding them all. On PostgreSQL a filtered page
-reads each shared list only as deep as its share of the page first, and every list to the full
-page when that was not enough: here one list holds the first tasks of most orders, so both
-happen."""
+reads each shared list only as deep as its share of the page first, then further the lists
+that stopped short: up to the page's last possible row when enough were read, to the full page
+when not. Here one list holds the first tasks of most orders, so each happens."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,8 +15,10 @@ from tests.lists.sharing import share
 from tests.tasks.helpers import create_task
 from todo_api.tasks.listing import Sort
 
-# A page of 20 of three shared lists reads 15 of each first (pages.DEPTH_SPREAD, DEPTH_SLACK).
-PAGE = 20
+# A page of three shared lists reads a third of it of each first: of 20, fewer than the page
+# (the small lists have 4), the crowded list then read to the page; of 5, more than the page,
+# the crowded list's first then read up to the 5th read.
+PAGES = (20, 5)
 
 
 async def _all_pages(client: httpx.AsyncClient, query: str, limit: int) -> list[str]:
@@ -74,15 +76,17 @@ async def test_filtered_pages_of_own_and_shared_tasks_are_one_page_cut_in_pieces
             ):
                 whole = await _all_pages(bob, query, 200)
                 assert set(whole) == expected, query
-                assert await _all_pages(bob, query, PAGE) == whole, query
+                for page in PAGES:
+                    assert await _all_pages(bob, query, page) == whole, (query, page)
 
-        newest_first = await _all_pages(bob, "sort=-created_at&q=match", PAGE)
-        assert newest_first[:24] == [task["id"] for task in reversed(crowded)]
         by_title = sorted(
             small + own + crowded, key=lambda task: (task["title"].lower(), task["id"])
         )
-        titles = await _all_pages(bob, "sort=title&q=match", PAGE)
-        assert titles == [task["id"] for task in by_title]
+        for page in PAGES:
+            newest_first = await _all_pages(bob, "sort=-created_at&q=match", page)
+            assert newest_first[:24] == [task["id"] for task in reversed(crowded)]
+            titles = await _all_pages(bob, "sort=title&q=match", page)
+            assert titles == [task["id"] for task in by_title]
 
 
 async def _tagged(client: httpx.AsyncClient, tag: str) -> tuple[set[str], str]:

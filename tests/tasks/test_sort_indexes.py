@@ -37,12 +37,13 @@ LIST_LED = {
 
 
 def _expected(sort: str, filtered: bool) -> list[tuple[str, str, str]]:
-    """A filtered page reads each shared list twice over: shallow first, to the page if that
-    was not enough (the second read runs only then)."""
+    """A filtered page reads each shared list three times over: shallow first, then further
+    those that stopped short, up to the bound found or (none found) to the page; each later
+    read runs only when needed."""
     field = sort.removeprefix("-")
     user_led = USER_LED.get(sort, USER_LED.get(field, f"ix_tasks_user_id_{field}_id"))
     list_led = LIST_LED.get(sort, LIST_LED.get(field, f"ix_tasks_list_id_{field}_id"))
-    return [("own", "Limit", user_led)] + [("shared", "Limit", list_led)] * (1 + filtered)
+    return [("own", "Limit", user_led)] + [("shared", "Limit", list_led)] * (1 + 2 * filtered)
 
 
 def _reads(plan: dict[str, Any], parent: str = "") -> list[tuple[str, str, str]]:
@@ -52,8 +53,8 @@ def _reads(plan: dict[str, Any], parent: str = "") -> list[tuple[str, str, str]]
     index read."""
     found = []
     if plan.get("Relation Name") == "tasks":
-        # A membership's list: from list_members, or the memberships read first.
-        scope = "shared" if "members" in plan.get("Index Cond", "") else "own"
+        # A shared list's tasks are found by their list alone, the caller's own by their owner.
+        scope = "own" if "user_id =" in plan.get("Index Cond", "") else "shared"
         found.append((scope, parent, plan.get("Index Name", plan["Node Type"])))
     for child in plan.get("Plans", []):
         common_table = child.get("Subplan Name", "").startswith("CTE ")

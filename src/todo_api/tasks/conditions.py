@@ -175,6 +175,18 @@ def beyond(
     return among_undated if last_undated else after_dated
 
 
+def between(row: tuple[Any, Any], first: tuple[Any, Any], last: tuple[Any, Any], sort: Sort) -> Any:
+    """`row` comes after `first`, and its sort value not after `last`'s, in `sort`'s order,
+    neither of them an undated task: the range of an index in the sort's order. The end is
+    the value alone (its ties may come too): a B-tree stops at the end of a row comparison
+    only where its first column decides, so among many equal values (a priority) it would
+    walk them all."""
+    after_first, up_to_last = (
+        (operator.lt, operator.ge) if sort.startswith("-") else (operator.gt, operator.le)
+    )
+    return and_(after_first(tuple_(*row), tuple_(*first)), up_to_last(row[0], last[0]))
+
+
 def _matches() -> ColumnElement[bool]:
     """Title or description contains the query, both keyed alike (keys.search_key: case and
     accents aside). A filter on the walk along the sort's index, which stops once
