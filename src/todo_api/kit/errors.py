@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from todo_api.kit.throttle import TracebackThrottle, failure_kind
+from todo_api.kit.throttle import TracebackThrottle
 
 log = logging.getLogger("todo_api")
 
@@ -223,13 +223,7 @@ _tracebacks = TracebackThrottle()
 def database_failure(exc: Exception, where: str) -> ApiError:
     """DATABASE_ERROR for a database that failed `where` (a request, a tool call): logged, with
     at most one traceback per kind of failure a minute."""
-    kind = failure_kind(exc)
-    log.error(
-        "database unavailable in %s: %s",
-        where,
-        kind,
-        exc_info=exc if _tracebacks.allow(kind) else None,
-    )
+    _tracebacks.log(log, logging.ERROR, exc, "database unavailable in %s: %s", where)
     return DatabaseUnavailable()
 
 

@@ -44,7 +44,7 @@ from todo_api.config import Settings
 from todo_api.db import Database, Query, insert_or_ignore
 from todo_api.kit.claims import claim
 from todo_api.kit.ids import utcnow
-from todo_api.kit.throttle import TracebackThrottle, failure_kind
+from todo_api.kit.throttle import TracebackThrottle
 from todo_api.tables.jobs import job_runs
 
 log = logging.getLogger("todo_api")
@@ -204,13 +204,8 @@ class JobRunner:
             self.figures[job.name] = Figures(row.last_success_at, row.failures)
 
     def _log_failure(self, job: Job, what: str, exc: Exception) -> None:
-        kind = failure_kind(exc)
-        log.error(
-            "job %s %s: %s",
-            job.name,
-            what,
-            kind,
-            exc_info=exc if self._tracebacks.allow(f"{job.name} {kind}") else None,
+        self._tracebacks.log(
+            log, logging.ERROR, exc, "job %s %s: %s", job.name, what, scope=job.name
         )
 
     def collector(self) -> Collector:

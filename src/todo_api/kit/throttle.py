@@ -1,6 +1,7 @@
 """Tracebacks by the minute: a failure that repeats (an outage, a job failing on every tick)
 logs a line each time, and its traceback once a minute."""
 
+import logging
 import time
 
 
@@ -19,6 +20,21 @@ class TracebackThrottle:
             self._last.clear()
         self._last[key] = now
         return True
+
+    def log(
+        self,
+        logger: logging.Logger,
+        level: int,
+        exc: BaseException,
+        message: str,
+        *args: object,
+        scope: str = "",
+    ) -> None:
+        """`message % (*args, kind)`, kind the failure's (`failure_kind`), with its traceback
+        at most once per `seconds` for each kind (within `scope`: a job's name, say)."""
+        kind = failure_kind(exc)
+        traceback = exc if self.allow(f"{scope} {kind}") else None
+        logger.log(level, message, *args, kind, exc_info=traceback)
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -42,7 +42,7 @@ from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
 from todo_api.kit.changes import Clock, Position, SyncTokens, current_position
 from todo_api.kit.ids import utcnow
-from todo_api.kit.throttle import TracebackThrottle, failure_kind
+from todo_api.kit.throttle import TracebackThrottle
 from todo_api.live import wakeups
 from todo_api.process.shutdown import Lifecycle
 from todo_api.tables.lists import list_members
@@ -370,10 +370,4 @@ class Hub:
             stream.signal.set()
 
     def _failed(self, what: str, exc: BaseException) -> None:
-        kind = failure_kind(exc)
-        log.warning(
-            "live updates: %s failed (%s)",
-            what,
-            kind,
-            exc_info=exc if self._tracebacks.allow(kind) else None,
-        )
+        self._tracebacks.log(log, logging.WARNING, exc, "live updates: %s failed (%s)", what)

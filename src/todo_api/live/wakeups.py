@@ -34,7 +34,7 @@ from redis.exceptions import RedisError
 
 from todo_api.config import Settings
 from todo_api.db.database import PG_FAILURES
-from todo_api.kit.throttle import TracebackThrottle, failure_kind
+from todo_api.kit.throttle import TracebackThrottle
 
 log = logging.getLogger("todo_api")
 
@@ -79,13 +79,8 @@ class Channel(Protocol):
 
 
 def _lost(where: str, exc: BaseException) -> None:
-    kind = failure_kind(exc)
-    log.warning(
-        "live updates: %s failed (%s); streams poll meanwhile",
-        where,
-        kind,
-        exc_info=exc if _tracebacks.allow(kind) else None,
-    )
+    message = "live updates: %s failed (%s); streams poll meanwhile"
+    _tracebacks.log(log, logging.WARNING, exc, message, where)
 
 
 class PostgresChannel:
