@@ -11,6 +11,7 @@ the OpenAPI patterns can be the same classes the service checks with.
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 from todo_api.tables.keys import DEFAULT_IGNORABLE, Ranges, char_class, tag_form
 
@@ -70,6 +71,15 @@ DESCRIPTION_PATTERN = f"^{char_class(DESCRIPTION_CONTROLS, negated=True)}*$"
 # blank (the account's own fields): a character other than white space.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def documented(pattern: str, max_length: int, min_length: int | None = None) -> dict[str, Any]:
+    """The JSON Schema of a field checked by a rule below. The lengths are documented only:
+    pydantic's own length constraints would count the text as sent, the rules count it as
+    stored (normalised)."""
+    lengths = {"minLength": min_length} if min_length is not None else {}
+    return {**lengths, "maxLength": max_length, "pattern": pattern}
+
 
 _CONTROL = re.compile(char_class(CONTROLS))
 _DESCRIPTION_CONTROL = re.compile(char_class(DESCRIPTION_CONTROLS))

@@ -45,11 +45,7 @@ Name = Annotated[
         "one and no control characters; unique among your lists ignoring case, compatibility "
         "forms and invisible characters (`Straße` = `STRASSE`, full-width `abc` = `abc`)",
         examples=["Groceries"],
-        json_schema_extra={
-            "minLength": 1,
-            "maxLength": NAME_MAX_LENGTH,
-            "pattern": text.LINE_PATTERN,
-        },
+        json_schema_extra=text.documented(text.LINE_PATTERN, NAME_MAX_LENGTH, min_length=1),
     ),
 ]
 Color = Annotated[

@@ -62,8 +62,6 @@ def _unique_tags(tags: list[str]) -> list[str]:
     return unique
 
 
-# Limits count characters as stored, after normalising (see todo_api.kit.text): the pydantic
-# length constraints would count the text as sent, so the lengths are only documented here.
 Title = Annotated[
     str,
     AfterValidator(text.line(TITLE_MAX_LENGTH)),
@@ -71,11 +69,7 @@ Title = Annotated[
         description=f"1 to {TITLE_MAX_LENGTH} characters once trimmed and in NFC; no control "
         "characters, and at least one visible one",
         examples=["Buy milk"],
-        json_schema_extra={
-            "minLength": 1,
-            "maxLength": TITLE_MAX_LENGTH,
-            "pattern": text.LINE_PATTERN,
-        },
+        json_schema_extra=text.documented(text.LINE_PATTERN, TITLE_MAX_LENGTH, min_length=1),
     ),
 ]
 Description = Annotated[
@@ -85,22 +79,13 @@ Description = Annotated[
         description=f"At most {DESCRIPTION_MAX_LENGTH} characters in NFC; no control characters "
         "but tab and line breaks",
         examples=["Two litres, semi-skimmed"],
-        json_schema_extra={
-            "maxLength": DESCRIPTION_MAX_LENGTH,
-            "pattern": text.DESCRIPTION_PATTERN,
-        },
+        json_schema_extra=text.documented(text.DESCRIPTION_PATTERN, DESCRIPTION_MAX_LENGTH),
     ),
 ]
 Tag = Annotated[
     str,
     AfterValidator(text.tag(TAG_MAX_LENGTH)),
-    Field(
-        json_schema_extra={
-            "minLength": 1,
-            "maxLength": TAG_MAX_LENGTH,
-            "pattern": text.LINE_PATTERN,
-        }
-    ),
+    Field(json_schema_extra=text.documented(text.LINE_PATTERN, TAG_MAX_LENGTH, min_length=1)),
 ]
 
 
