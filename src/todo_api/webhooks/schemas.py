@@ -67,8 +67,10 @@ Description = Annotated[
     str,
     AfterValidator(text.paragraph(DESCRIPTION_MAX_LENGTH)),
     Field(
-        description=f"For you: at most {DESCRIPTION_MAX_LENGTH} characters",
+        description=f"For you: at most {DESCRIPTION_MAX_LENGTH} characters in NFC; no control "
+        "characters but tab and line breaks",
         examples=["Slack bot"],
+        json_schema_extra=text.documented(text.DESCRIPTION_PATTERN, DESCRIPTION_MAX_LENGTH),
     ),
 ]
 
