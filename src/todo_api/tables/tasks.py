@@ -184,7 +184,8 @@ class TaskCount(SQLModel, table=True):
     in each write's own transaction (migrations 0018, 0019): a page's total and a list's
     `open_count` are the sum of a few rows, not a count. Every list and every user has its
     first row (slot 0) from the start; on PostgreSQL a write that finds every row of its scope
-    held by other writes' commits adds a row of its own rather than wait."""
+    held by other writes' commits adds a row of its own rather than wait, and housekeeping
+    folds them back into one (todo_api.tasks.scheduled)."""
 
     __tablename__ = "task_counts"
 
