@@ -89,8 +89,8 @@ async def test_filtered_pages_of_own_and_shared_tasks_are_one_page_cut_in_pieces
             assert titles == [task["id"] for task in by_title]
 
 
-async def _tagged(client: httpx.AsyncClient, tag: str) -> tuple[set[str], str]:
-    response = await client.get(f"/api/tasks?tag={tag}&limit=200")
+async def _tagged(client: httpx.AsyncClient, tag: str, more: str = "") -> tuple[set[str], str]:
+    response = await client.get(f"/api/tasks?tag={tag}&limit=200{more}")
     assert response.status_code == 200, response.text
     return {task["id"] for task in response.json()}, response.headers["X-Total-Count"]
 
@@ -110,6 +110,14 @@ async def test_a_tag_is_counted_in_the_shared_lists_as_their_tasks_move_and_chan
     await create_task(alice, title="Alice's inbox", tags=[tag])
     expected = {mine["id"], *(task["id"] for task in shared)}
     assert await _tagged(bob, tag) == (expected, "4")
+    # Beside a state or priorities too (counted from each list's entries of the tag).
+    done = await alice.post(f"/api/tasks/{shared[0]['id']}/complete")
+    assert done.status_code == 200, done.text
+    high = await alice.patch(f"/api/tasks/{shared[1]['id']}", json={"priority": "high"})
+    assert high.status_code == 200, high.text
+    assert await _tagged(bob, tag, "&completed=false") == (expected - {shared[0]["id"]}, "3")
+    assert await _tagged(bob, tag, "&completed=true") == ({shared[0]["id"]}, "1")
+    assert await _tagged(bob, tag, "&priority=high") == ({shared[1]["id"]}, "1")
 
     # Out of the shared list (to its owner's inbox), and back with the tag newly added.
     moved = await alice.patch(f"/api/tasks/{shared[0]['id']}", json={"list_id": None})
@@ -128,6 +136,8 @@ async def test_a_tag_is_counted_in_the_shared_lists_as_their_tasks_move_and_chan
     deleted = await alice.delete(f"/api/tasks/{shared[2]['id']}")
     assert deleted.status_code == 204, deleted.text
     assert await _tagged(bob, tag) == (expected - {shared[2]["id"]}, "3")
+    open_ones = expected - {shared[2]["id"], shared[0]["id"]}
+    assert await _tagged(bob, tag, "&completed=false") == (open_ones, "2")
     removed = await alice.delete(f"/api/lists/{listed['id']}")
     assert removed.status_code == 204, removed.text
     assert await _tagged(bob, tag) == ({mine["id"]}, "1")

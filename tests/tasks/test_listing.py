@@ -647,11 +647,17 @@ async def test_a_tag_on_more_tasks_than_the_count_reaches_lists_like_a_rare_one(
     alice: httpx.AsyncClient,
 ) -> None:
     """Past TOTAL_COUNT_CAP tasks a tag is read the other way round (the sort's order first,
-    each task's tags probed); the pages and their order stay the same."""
+    each task's tags probed; beside a state or priorities, counted from its entries); the
+    pages, their order and their totals stay the same."""
     operations = [
         {
             "op": "create",
-            "data": {"title": f"t{n}", "tags": ["common", *(["fifth"] * (n % 5 == 0))]},
+            "data": {
+                "title": f"t{n}",
+                "tags": ["common", *(["fifth"] * (n % 5 == 0))],
+                "is_completed": n % 3 == 0,
+                "priority": "high" if n % 4 == 0 else "none",
+            },
         }
         for n in range(1005)
     ]
@@ -662,13 +668,20 @@ async def test_a_tag_on_more_tasks_than_the_count_reaches_lists_like_a_rare_one(
         assert response.status_code == 200, response.text
     await create_task(alice, title="untagged", tags=["other"])
 
-    for tags, total, count in [(["common"], "1000+", 1005), (["fifth"], "201", 201)]:
+    open_high = [("completed", "false"), ("priority", "high")]
+    for tags, more, total, count in [
+        (["common"], [], "1000+", 1005),
+        (["fifth"], [], "201", 201),
+        (["common"], [("completed", "false")], "670", 670),
+        (["common"], [("priority", "high")], "252", 252),
+        (["common"], open_high, "168", 168),
+    ]:
         walked: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            params = [("tag", tag) for tag in tags] + [("limit", "200")]
+            params = [("tag", tag) for tag in tags] + more + [("limit", "200")]
             response = await list_page(alice, params + ([("cursor", cursor)] if cursor else []))
-            assert response.headers["x-total-count"] == total
+            assert response.headers["x-total-count"] == total, (tags, more)
             walked.extend(response.json())
             cursor = response.headers.get("x-next-cursor")
             if cursor is None:

@@ -8,6 +8,7 @@ a dropped or changed index fails here.
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, get_args
 
@@ -19,7 +20,7 @@ from tests.lists.helpers import create_list
 from tests.lists.sharing import share, user_id
 from tests.tasks.helpers import create_task
 from todo_api.config import Settings
-from todo_api.db import Database
+from todo_api.db import Database, Query
 from todo_api.kit.deps import held
 from todo_api.tasks import listing, pages
 from todo_api.tasks.listing import ListQuery, Sort, TaskFilters
@@ -75,11 +76,15 @@ async def _member_of_a_shared_list(
 
 
 async def _plans(
-    app: FastAPI, member: uuid.UUID, queries: list[ListQuery], tagged: int | None = None
+    app: FastAPI,
+    member: uuid.UUID,
+    queries: list[ListQuery],
+    tagged: int | None = None,
+    statement: Callable[[listing.Shape], Query] = pages.page_query,
 ) -> list[dict[str, Any]]:
-    """The page statement's plan for each query of the member's. Whole reads and sorts priced
-    out: whatever the tables hold (other tests' tasks too), the plan is the walk of an index
-    in order, if one serves it."""
+    """The page statement's plan (or another `statement` of the shape's) for each query of
+    the member's. Whole reads and sorts priced out: whatever the tables hold (other tests'
+    tasks too), the plan is the walk of an index in order, if one serves it."""
     plans = []
     async with held(app, Database).connection() as conn:
         driver = conn.driver
@@ -88,7 +93,7 @@ async def _plans(
         try:
             for query in queries:
                 shape = listing.shape(query, "postgresql", None, tagged)
-                compiled = pages.page_query(shape).compiled(conn.dialect)
+                compiled = statement(shape).compiled(conn.dialect)
                 params = listing.parameters(query, member, datetime.now(UTC), None)
                 explained = await driver.fetchval(
                     f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
@@ -179,3 +184,24 @@ async def test_a_tag_a_group_in_manual_order_and_a_parents_subtasks_each_read_th
             # whatever the planner believes of how many there are.
             tasks_read = {index for table, _, index in _index_reads(plan) if table == "tasks"}
             assert tasks_read == {"pk_tasks"}, tasks_read
+
+
+async def test_a_common_tag_beside_a_state_or_priorities_is_counted_from_its_entries(
+    settings: Settings, app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    """The total of a tag on more tasks than the count's cap, filtered by state or priorities
+    too, counts the tag's entries (the caller's, and each shared list's) and reads each task
+    by its key: never a walk of the caller's or a list's tasks for the few that match."""
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    member = await _member_of_a_shared_list(alice, bob, tags=["errand"])
+    queries = [
+        ListQuery(filters=TaskFilters(tags=("errand",), completed=False)),
+        ListQuery(filters=TaskFilters(tags=("errand",), priorities=(3,), completed=True)),
+    ]
+    common = listing.TOTAL_COUNT_CAP + 1
+    for plan in await _plans(app, member, queries, common, statement=pages.total_query):
+        reads = _index_reads(plan)
+        assert {index for table, _, index in reads if table == "tasks"} == {"pk_tasks"}, reads
+        entries = {index for table, _, index in reads if table == "task_tags"}
+        assert entries == {"pk_task_tags", "ix_task_tags_list_id_tag_created_at_task_id"}, reads

@@ -52,6 +52,7 @@ from todo_api.tasks.conditions import (
 from todo_api.tasks.listing import (
     TOTAL_COUNT_CAP,
     Shape,
+    counted_by_tag_entries,
     counts_by_tag,
     counts_in_page,
     counts_kept,
@@ -312,9 +313,31 @@ def _matching(s: Shape, part: Part) -> Select[Any]:
     lists' tasks are their `task_tags` entries, read from the (list_id, tag) index alone."""
     if part == "shared" and counts_by_tag(s):
         return _tagged_in_shared_lists(s.dialect)
-    if part == "own" and _led_by_tag_entries(s):
+    if part == "shared" and counted_by_tag_entries(s):
+        return _tag_entries_in_shared_lists(s)
+    if part == "own" and (_led_by_tag_entries(s) or counted_by_tag_entries(s)):
         return select(literal(1)).select_from(_by_tag_entries(s._replace(cursor="none")))
     return select(literal(1)).select_from(tasks).where(*conditions_of(s, part))
+
+
+def _tag_entries_in_shared_lists(s: Shape) -> Select[Any]:
+    """The tasks of the lists shared with the caller that the filters match, found from each
+    list's entries of the first tag (the (list_id, tag) index), each task read by its key."""
+    mine = access.shared_lists(*SEEN_SHARED).subquery("memberships")
+    entries = (
+        select(task_tags.c.task_id)
+        .where(task_tags.c.list_id == mine.c.list_id, task_tags.c.tag == tag_param(0))
+        .lateral("tag_entries")
+    )
+    conditions = conditions_of(s._replace(common_tag=True), "shared", scoped=False)
+    # LIMIT 1 keeps the lateral a lookup per entry (see _by_tag_entries).
+    task = (
+        select(literal(1).label("found"))
+        .where(tasks.c.id == entries.c.task_id, *conditions)
+        .limit(1)
+        .lateral("tagged_task")
+    )
+    return select(literal(1)).select_from(mine).join(entries, true()).join(task, true())
 
 
 def _tagged_in_shared_lists(dialect: str) -> Select[Any]:
