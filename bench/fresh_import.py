@@ -24,6 +24,7 @@ from benchlib import (
     SENTENCES,
     TAGS,
     VERBS,
+    CpuReading,
     bulk,
     db_url,
     exit_cleanly_on_sigterm,
@@ -35,6 +36,7 @@ from benchlib import (
     running_server,
     scratch_database,
     serve_argv,
+    server_and_database_cpu,
     service_env,
     source_summary,
     token_for,
@@ -94,6 +96,10 @@ def main() -> None:
         tokens = {user: token_for(user, env, cwd) for user in (ANALYSED, FRESH)}
         port = helpers.free_port()
         with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
+
+            def read_cpu() -> CpuReading:
+                return asyncio.run(server_and_database_cpu(server, database))
+
             clients = {
                 user: httpx.Client(
                     base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
@@ -114,7 +120,9 @@ def main() -> None:
                 p50 = {}
                 for user, client in clients.items():
                     case = next(c for c in cases(cursors[user]) if c.name == name)
-                    samples, _ = measure_case(client, case.params, args.warmup, args.requests, 30)
+                    samples, _, _ = measure_case(
+                        client, case.params, args.warmup, args.requests, 30, read_cpu
+                    )
                     p50[user] = median(samples)
                 goal = GOAL_FACTOR * p50[ANALYSED] + GOAL_SLACK_MS
                 met = "met" if p50[FRESH] <= goal else "**missed**"

@@ -112,6 +112,11 @@ def cases(cursor: str | None) -> list[Case]:
             {"tag": "groceries"},
             ListQuery(filters=TaskFilters(tags=("groceries",))),
         ),
+        Case(
+            "tag=groceries&completed=false",
+            {"tag": "groceries", "completed": "false"},
+            ListQuery(filters=TaskFilters(tags=("groceries",), completed=False)),
+        ),
         Case("sort=due_at", {"sort": "due_at"}, ListQuery(sort="due_at")),
         Case("sort=-due_at", {"sort": "-due_at"}, ListQuery(sort="-due_at")),
         Case(
