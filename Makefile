@@ -55,6 +55,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy --config-file bench/mypy.ini bench
 	$(BIN)/lint-imports
 
 format: $(INSTALLED)

@@ -221,7 +221,8 @@ def process_tree(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
             parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
+    found: list[int] = []
+    todo = [pid]
     while todo and len(found) < 1_000:
         current = todo.pop()
         found.append(current)

@@ -121,13 +121,13 @@ async def measure(database: str, tasks: int, users: int) -> dict[str, Any]:
     await seed(database, tasks - 1000, users, {PROBE_USER: 1000})
     before_node = await relfilenode(database)
 
-    stop, baseline = asyncio.Event(), []
+    stop, baseline = asyncio.Event(), list[float]()
     runner = asyncio.create_task(probe(database, stop, baseline))
     await asyncio.sleep(5)
     stop.set()
     await runner
 
-    stop, during, locks = asyncio.Event(), [], []
+    stop, during, locks = asyncio.Event(), list[float](), list[tuple[float, str]]()
     runners = [
         asyncio.create_task(probe(database, stop, during)),
         asyncio.create_task(watch_locks(database, stop, locks)),

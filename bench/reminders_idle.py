@@ -156,7 +156,7 @@ async def measure(
     ahead = (at - made_by).total_seconds()
     log(f"{burst} reminders due at {at_text}; the last written {ahead:.1f} s before")
     deadline = time.monotonic() + BURST_LEAD_SECONDS + BURST_TIMEOUT_SECONDS
-    fired, late = 0, []
+    fired, late = 0, list[float]()
     while time.monotonic() < deadline:
         fired, late = await _fired(database, at)
         if fired >= burst:

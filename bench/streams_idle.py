@@ -29,6 +29,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -137,8 +138,9 @@ async def measure(
         started = time.monotonic()
         runners = [asyncio.ensure_future(s.run(client)) for s in streams]
         opening = asyncio.gather(*(s.opened.wait() for s in streams))
+        waiting: list[asyncio.Future[Any]] = [asyncio.ensure_future(opening), *runners]
         await asyncio.wait(
-            [asyncio.ensure_future(opening), *runners],
+            waiting,
             timeout=OPEN_TIMEOUT_SECONDS,
             return_when=asyncio.FIRST_COMPLETED,
         )
