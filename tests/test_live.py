@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import share
-from tests.live_helpers import EVENT_WAIT_SECONDS, Events, open_stream, serving
+from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, open_stream, serving
 from tests.support import app_for, assert_error, make_settings, token_for, validation_details
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
@@ -99,6 +99,16 @@ async def first_message(events: Events) -> str:
     return first.id
 
 
+def assert_documented(schema: dict[str, Any], message: Message) -> None:
+    """The message is an event as the document describes one of GET /api/events."""
+    media = schema["paths"]["/api/events"]["get"]["responses"]["200"]["content"]
+    event = media["text/event-stream"]["schema"]
+    fields = {k: v for k, v in vars(message).items() if k != "comments" and v is not None}
+    assert set(event["required"]) <= set(fields) <= set(event["properties"]), fields
+    assert fields["event"] in event["properties"]["event"]["enum"]
+    assert isinstance(message.page(), dict)  # the data is JSON
+
+
 async def test_a_new_stream_starts_with_an_empty_page_and_the_current_token(
     people: People,
 ) -> None:
@@ -116,13 +126,16 @@ async def test_a_new_stream_starts_with_an_empty_page_and_the_current_token(
     assert before["id"] not in {task["id"] for task in feed.json()["changes"]}
 
 
-async def test_a_change_arrives_as_the_feed_page_of_the_task(people: People) -> None:
+async def test_a_change_arrives_as_the_feed_page_of_the_task(
+    people: People, schema: dict[str, Any]
+) -> None:
     alice = people()
     async with open_stream(alice) as (_, events):
         token = await first_message(events)
         task = await create_task(alice, title="pushed")
         messages = await events.wait_for({task["id"]})
     page = messages[-1].page()
+    assert_documented(schema, messages[-1])
     assert set(page) == {"changes", "deleted", "lists", "deleted_lists", "next", "has_more"}
     assert page["next"] == messages[-1].id
     shown = await alice.get(f"/api/tasks/{task['id']}")
@@ -171,7 +184,7 @@ async def test_resuming_sends_every_page_since_the_last_event_id(
 
 
 async def test_a_token_older_than_the_retention_gets_reset_and_the_stream_ends(
-    people: People, settings: Settings
+    people: People, settings: Settings, schema: dict[str, Any]
 ) -> None:
     alice = people()
     retention = settings.sync_retention_days * 86400
@@ -181,6 +194,7 @@ async def test_a_token_older_than_the_retention_gets_reset_and_the_stream_ends(
         assert response.status_code == 200
         reset = await events.next_event()
         assert reset.event == "reset"
+        assert_documented(schema, reset)
         assert reset.page()["code"] == "SYNC_TOKEN_EXPIRED"
         assert await events.next() is None  # closed
 

@@ -269,6 +269,23 @@ def test_the_recurrence_pattern_describes_the_rules_and_a_due_time_comes_with_on
         assert components[model]["not"]["required"] == ["due_at", "due_date"]
     kinds = components["TaskCreate"]["then"]["anyOf"]
     assert [kind["required"] for kind in kinds] == [["due_at"], ["due_date"]]
+    # A reminder before the due time needs one on create too.
+    [reminded] = components["TaskCreate"]["allOf"]
+    assert reminded["if"]["properties"]["reminders"]["contains"] == {"required": ["before_due"]}
+    assert reminded["then"] == components["TaskCreate"]["then"]
+
+
+async def test_a_reminder_before_the_due_time_is_refused_on_create_without_one(
+    alice: httpx.AsyncClient,
+) -> None:
+    """What the document's second if/then says."""
+    reminders = [{"before_due": "PT15M"}]
+    response = await alice.post("/api/tasks", json={"title": "t", "reminders": reminders})
+    assert_error(response, 400, "VALIDATION_ERROR")
+    made = await alice.post(
+        "/api/tasks", json={"title": "t", "reminders": reminders, "due_date": "2030-01-01"}
+    )
+    assert made.status_code == 201, made.text
 
 
 @pytest.mark.parametrize("rule", RULES_OF_THE_PATTERN)

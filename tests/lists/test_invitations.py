@@ -86,6 +86,15 @@ async def test_links_are_listed_newest_first_and_each_token_differs(
     assert await listed(alice, other["id"]) == []
 
 
+async def test_a_whole_number_of_days_may_be_written_with_a_point(
+    alice: httpx.AsyncClient,
+) -> None:
+    """JSON has numbers: 7.0 is the integer the document asks for."""
+    made = await create_list(alice, "Garden")
+    link = await invite(alice, made["id"], "viewer", expires_in_days=7.0)
+    assert timestamp(link["expires_at"]) - timestamp(link["created_at"]) == timedelta(days=7)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -96,6 +105,7 @@ async def test_links_are_listed_newest_first_and_each_token_differs(
         ({"role": "editor", "expires_in_days": 31}, "expires_in_days"),
         ({"role": "editor", "expires_in_days": "7"}, "expires_in_days"),
         ({"role": "editor", "expires_in_days": 1.5}, "expires_in_days"),
+        ({"role": "editor", "expires_in_days": True}, "expires_in_days"),
         ({"role": "editor", "expires_in_days": None}, "expires_in_days"),
         ({"role": "editor", "token": "mine"}, "token"),
     ],

@@ -172,6 +172,8 @@ async def test_patch_changes_what_it_names_and_active_disables_and_enables(
     for bad, field in [
         ({}, "body"),
         ({"active": None}, "active"),
+        ({"active": 0}, "active"),
+        ({"active": "true"}, "active"),
         ({"url": None}, "url"),
         ({"events": ["ping"]}, "events"),
         ({"secret": "x"}, "secret"),

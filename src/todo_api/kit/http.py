@@ -78,15 +78,17 @@ async def read_json(request: Request, model: type[Model]) -> Model:
     raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
-def header_parameter(name: str, description: str, example: str) -> dict[str, Any]:
-    return {
+def header_parameter(name: str, description: str, example: str | None) -> dict[str, Any]:
+    """An optional request header; with no example where none could be taken (a value the
+    server signed)."""
+    parameter = {
         "name": name,
         "in": "header",
         "required": False,
         "description": description,
         "schema": {"type": "string"},
-        "example": example,
     }
+    return parameter if example is None else {**parameter, "example": example}
 
 
 # A route that answers 204 and no body: `@router.delete(path, **NO_CONTENT, ...)`, and its

@@ -3,10 +3,10 @@ change (PATCH) and of every move; ids in the path."""
 
 import uuid
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, model_validator
 
 # The id every example in the OpenAPI document shows.
 UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
@@ -26,6 +26,17 @@ def parse_id(text: str, not_found: type[Exception]) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise not_found from None
+
+
+def _integral(value: Any) -> Any:
+    # JSON has numbers, not integers: 7.0 is the integer 7 (JSON Schema says so too).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer in a body: a whole number, written 7 or 7.0; not "7", not true.
+WholeNumber = Annotated[StrictInt, BeforeValidator(_integral)]
 
 
 # A body naming more unknown fields than this is refused with one error for all of them, so

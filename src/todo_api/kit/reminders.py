@@ -43,7 +43,9 @@ ALL_DAY_AT = time(9)
 # A wake-up once the write has most likely committed, and another in case it had not.
 WAKE_AFTER_SECONDS = (0.05, 1.0)
 
-DURATION_PATTERN = r"^P(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
+# For the document: the form `_DURATION` reads, with at least one part after P (and after T).
+_TIME_PARTS = r"T(?:\d+H(?:\d+M)?(?:\d+S)?|\d+M(?:\d+S)?|\d+S)"
+DURATION_PATTERN = rf"^P(?:(?:\d+W(?:\d+D)?|\d+D)(?:{_TIME_PARTS})?|{_TIME_PARTS})$"
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 

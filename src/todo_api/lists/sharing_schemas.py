@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from todo_api.kit.access import Role
-from todo_api.kit.inputs import UUID_EXAMPLE, Input
+from todo_api.kit.inputs import UUID_EXAMPLE, Input, WholeNumber
 
 INVITATION_DAYS_DEFAULT = 7
 INVITATION_DAYS_MAX = 30
@@ -35,7 +35,7 @@ class InvitationCreate(Input):
     )
 
     role: MemberRole
-    expires_in_days: StrictInt = Field(
+    expires_in_days: WholeNumber = Field(
         INVITATION_DAYS_DEFAULT,
         ge=1,
         le=INVITATION_DAYS_MAX,

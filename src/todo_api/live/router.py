@@ -49,19 +49,32 @@ LAST_EVENT_ID = header_parameter(
     "Last-Event-ID",
     "The id of the last message received (browsers send it when they reconnect): resume "
     "after it. Wins over `since`",
-    "WzEyLDM0LDE3NjQ1NzYwMDBd.c2lnbmF0dXJl",
+    None,  # a token the server signed: no example is one
 )
 STREAM_EXAMPLE = (
     'id: WzEyLDM0LDE3NjQ1NzYwMDBd.c2lnbmF0dXJl\nevent: changes\ndata: {"changes":[],'
     '"deleted":[],"lists":[],"deleted_lists":[],"next":"WzEyLDM0LDE3NjQ1NzYwMDBd.c2lnbmF0dXJl",'
     '"has_more":false}\n\n: keep-alive\n\n'
 )
+# One event of the stream, as OpenAPI models an event of `text/event-stream` (the fields of the
+# SSE format; comments are not events).
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["changes", "reset", "reminder"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "description": "With `changes`: the token to resume from"},
+        "retry": {"type": "integer", "description": "Milliseconds before reconnecting"},
+    },
+}
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `changes` (a page of `GET /api/tasks/changes`, "
         "its `next` token as the id), `reset` (the token is too old: sync from the start; the "
-        "stream ends), `: keep-alive` comments, and `retry:` before the server restarts",
-        "content": {"text/event-stream": {"schema": {"type": "string"}, "example": STREAM_EXAMPLE}},
+        "stream ends), `reminder` (a reminder that fired, as its `reminder.fired` event's data), "
+        "`: keep-alive` comments, and `retry:` before the server restarts",
+        "content": {"text/event-stream": {"schema": STREAM_EVENT, "example": STREAM_EXAMPLE}},
         "headers": {"Cache-Control": {"description": "no-store", "schema": {"type": "string"}}},
     },
 }

@@ -291,8 +291,17 @@ def _due_rules(*, required: bool) -> dict[str, Any]:
     return {"if": given, "then": {"anyOf": kinds}, "not": both}
 
 
+# A reminder `before_due` in the body (on create, it needs a due time there too).
+_REMINDED_BEFORE_DUE = {
+    "properties": {"reminders": {"contains": {"required": ["before_due"]}}},
+    "required": ["reminders"],
+}
+
+
 def _create_schema(schema: dict[str, Any]) -> None:
-    schema.update(_due_rules(required=True))
+    rules = _due_rules(required=True)
+    schema.update(rules)
+    schema["allOf"] = [{"if": _REMINDED_BEFORE_DUE, "then": rules["then"]}]
     # Left out, the zone is the user's; null is no zone.
     zone = schema["properties"]["timezone"]
     zone.update(next(o for o in zone.pop("anyOf") if o.get("type") != "null"))

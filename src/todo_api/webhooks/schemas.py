@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from todo_api.kit import text
 from todo_api.kit.events import EVERYTHING, SUBSCRIBABLE, EventType
@@ -14,6 +14,12 @@ from todo_api.tables.webhooks import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH
 from todo_api.webhooks.targets import url_problem
 
 URL_EXAMPLE = "https://example.com/hooks/todo"
+# The form `url_problem` takes, for the document: http(s)://, a host, no white space (around
+# it, trimmed).
+_HOST = r"(?:\[[^\s/?#@\]]+\]|[^\s/?#@:\[\]]+)"
+URL_PATTERN = (
+    rf"^\s*[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#@]*@)?{_HOST}(?::\d{{0,5}})?(?:[/?#]\S*)?\s*$"
+)
 SECRET_EXAMPLE = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TIME_EXAMPLE = "2026-11-23T18:30:00Z"
 
@@ -46,6 +52,7 @@ Url = Annotated[
         description="Where deliveries are POSTed: http:// or https://, to a host that is and "
         "resolves to public addresses only (unless the service allows private ones)",
         examples=[URL_EXAMPLE],
+        json_schema_extra={"pattern": URL_PATTERN},
     ),
     AfterValidator(_checked_url),
 ]
@@ -60,6 +67,7 @@ Events = Annotated[
         description=f'The event types to deliver, or `["*"]` for all of them (those added '
         f"later included): {', '.join(SUBSCRIBABLE)}. `ping` cannot be subscribed to",
         examples=[["task.created", "task.completed"], ["*"]],
+        json_schema_extra={"if": {"contains": {"const": EVERYTHING}}, "then": {"maxItems": 1}},
     ),
     AfterValidator(_checked_events),
 ]
@@ -101,7 +109,7 @@ class WebhookUpdate(Change):
     url: Url | None = None
     events: Events | None = None
     description: Description | None = None
-    active: bool | None = Field(
+    active: StrictBool | None = Field(
         default=None,
         description="true: enabled (deliveries resume); false: disabled by its owner",
         examples=[True],
