@@ -67,12 +67,20 @@ async def test_filtered_pages_of_own_and_shared_tasks_are_one_page_cut_in_pieces
         crowded = await _tasks(alice, 24, "Big", list_id=big["id"])
         everything = {task["id"] for task in small + own + crowded}
         tagged = {task["id"] for task in small + own + crowded if task["tags"]}
+        high = {task["id"] for task in small + own + crowded if task["priority"] == "high"}
+        done = {task["id"] for task in crowded[1::3] + small[:2]}  # Alice's all
+        for task_id in done:
+            completed = await alice.post(f"/api/tasks/{task_id}/complete")
+            assert completed.status_code == 200, completed.text
 
         for sort in get_args(Sort):
             for query, expected in (
                 (f"sort={sort}&q=match", everything),
-                (f"sort={sort}&completed=false&q=match", everything),
+                (f"sort={sort}&completed=false&q=match", everything - done),
                 (f"sort={sort}&tag=tagged", tagged),
+                # A tag beside a state or priorities: each list's tag entries walked (PostgreSQL).
+                (f"sort={sort}&tag=tagged&completed=false", tagged - done),
+                (f"sort={sort}&tag=tagged&priority=high", tagged & high),
             ):
                 whole = await _all_pages(bob, query, 200)
                 assert set(whole) == expected, query

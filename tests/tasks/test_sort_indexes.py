@@ -153,6 +153,36 @@ async def test_a_members_tag_page_and_count_read_the_tag_entries_of_each_list(
     assert reads.count(entries) == 2, reads
 
 
+@pytest.mark.parametrize("sort", ["-created_at", "created_at"])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        TaskFilters(tags=("errand",), completed=False),
+        TaskFilters(tags=("errand",), priorities=(3,)),
+    ],
+)
+async def test_a_members_tag_page_beside_a_state_walks_the_tag_entries_of_each_list(
+    settings: Settings,
+    app: FastAPI,
+    alice: httpx.AsyncClient,
+    bob: httpx.AsyncClient,
+    sort: Sort,
+    filters: TaskFilters,
+) -> None:
+    """A tag beside a state or priorities: each list's tag entries walked in creation order,
+    each task read by its key and checked; never a walk of a list's tasks for the few with
+    the tag."""
+    if settings.is_sqlite:
+        pytest.skip("plans are PostgreSQL's")
+    member = await _member_of_a_shared_list(alice, bob, tags=["errand"])
+    [plan] = await _plans(app, member, [ListQuery(filters=filters, sort=sort)], tagged=0)
+    reads = _index_reads(plan)
+    by_list = [index for table, _, index in reads if index.startswith("ix_tasks_list_id")]
+    assert by_list == [], reads
+    entries = ("task_tags", "ix_task_tags_list_id_tag_created_at_task_id")
+    assert entries in {(table, index) for table, _, index in reads}, reads
+
+
 async def test_a_tag_a_group_in_manual_order_and_a_parents_subtasks_each_read_their_index(
     settings: Settings, app: FastAPI, alice: httpx.AsyncClient
 ) -> None:

@@ -156,7 +156,9 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
     100 000 rows a page. SQLite, embedded and small, keeps that simpler form.
 
     Unfiltered, each list's first `limit` entries come from its index alone, as do a tag's
-    in creation order (`task_tags`, migration 0016). Otherwise filtered, each row walked to is
+    in creation order (`task_tags`, migration 0016); a tag beside other filters walks the
+    tag's entries too, each task read by its key to be checked, rather than the list's tasks
+    for the few with the tag. Otherwise filtered, each row walked to is
     read to be checked, and a list's first `limit` matches can be far down: each list is
     first read only as deep as its share of the page (`_read_shallow_first`)."""
     limit = bindparam("limit", type_=Integer())
@@ -165,14 +167,20 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
         memberships.append(list_members.c.list_id == bindparam("list_id", type_=Uuid()))
     mine = select(list_members.c.list_id).where(*memberships).cte("memberships")
 
-    by_tag_entries = counts_by_tag(s) and field_of(s.sort) == "created_at"
+    in_creation_order = field_of(s.sort) == "created_at"
+    by_tag_entries = counts_by_tag(s) and in_creation_order
+    # A tag beside broad filters: the tag's entries walked, each task checked by its key.
+    led_by_tag = by_tag_entries or (counted_by_tag_entries(s) and in_creation_order)
 
     def first_of_each_list(lists: Any, depth: Any, within: Within | None = None) -> Select[Any]:
         """The first `depth` rows of each of `lists` after the cursor, or `within` (given the
         walk's row): (list_id, id, sort_value)."""
-        if by_tag_entries:
+        if led_by_tag:
             row = (task_tags.c.created_at, task_tags.c.task_id)
             conditions = [task_tags.c.list_id == lists.c.list_id, task_tags.c.tag == tag_param(0)]
+            if not by_tag_entries:
+                checked = conditions_of(s._replace(common_tag=True), "shared", scoped=False)
+                conditions.append(exists().where(tasks.c.id == task_tags.c.task_id, *checked))
         else:
             row = (sort_value.element, tasks.c.id)
             conditions = [tasks.c.list_id == lists.c.list_id, *conditions_of(s, "shared", False)]
