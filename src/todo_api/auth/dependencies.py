@@ -2,16 +2,17 @@
 context a handler works with once the token is checked."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 
 from todo_api.auth.errors import Unauthorized
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity, TokenVerifier
-from todo_api.auth.users import KnownUsers, ensure_user
+from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
 from todo_api.db import Connection
 from todo_api.kit.conditional import if_match
 from todo_api.kit.deps import database, held
@@ -56,10 +57,17 @@ _IDENTITY = "todo_api.identity"
 CurrentUser = Annotated[Identity, Depends(authenticate)]
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+# A service call: a connection and the caller's user id first, then its own arguments.
+Act = Callable[Concatenate[Connection, uuid.UUID, P], Awaitable[R]]
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """A request whose token is checked: who is calling, the versions its If-Match names, and a
-    pooled connection for just the statements the handler runs. A route makes it with
+    pooled connection for just the statements the handler runs (`run`: one service call). A
+    service takes the connection and the caller's user id first. A route makes it with
     `await caller(request)` as its first line, before reading the body (the direct routes take
     no dependencies); an MCP tool gets one per call."""
 
@@ -76,6 +84,20 @@ class Caller:
 
     def connection(self) -> AbstractAsyncContextManager[Connection]:
         return database(self.request).connection()
+
+    async def run(self, act: Act[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """`act(conn, user_id, ...)`: a service call for the caller, on a pooled connection
+        held for just that call."""
+        async with self.connection() as conn:
+            return await act(conn, self.user_id, *args, **kwargs)
+
+    async def create(self, act: Act[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """`run`, for a write that makes a row of the caller's: it needs their user row
+        (`with_user_row`)."""
+        async with self.connection() as conn:
+            return await with_user_row(
+                conn, self.user, lambda: act(conn, self.user_id, *args, **kwargs)
+            )
 
 
 async def caller(request: Request) -> Caller:

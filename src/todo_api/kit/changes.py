@@ -387,7 +387,7 @@ class Clock:
 
 
 async def read_changes(
-    conn: Connection, *, user_id: uuid.UUID, since: Position | None, limit: int
+    conn: Connection, user_id: uuid.UUID, *, since: Position | None, limit: int
 ) -> Feed:
     bound = (await conn.execute(_BOUND[conn.name])).scalar()
     start = since or Position()

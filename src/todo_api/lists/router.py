@@ -5,7 +5,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth.dependencies import caller
-from todo_api.auth.users import with_user_row
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
@@ -32,8 +31,7 @@ def list_response(row: ListRow, status_code: int = 200, **headers: str) -> Respo
 @router.get("", response_model=list[ListRead], summary="Your lists, in your order")
 async def list_lists(request: Request) -> Response:
     call = await caller(request)
-    async with call.connection() as conn:
-        rows = await service.list_lists(conn, call.user_id)
+    rows = await call.run(service.list_lists)
     return json_response([list_body(row) for row in rows])
 
 
@@ -57,10 +55,7 @@ async def list_lists(request: Request) -> Response:
 async def create_list(request: Request) -> Response:
     call = await caller(request)
     data = await read_json(request, ListCreate)
-    async with call.connection() as conn:
-        row = await with_user_row(
-            conn, call.user, lambda: service.create_list(conn, call.user_id, data)
-        )
+    row = await call.create(service.create_list, data)
     return list_response(row, status.HTTP_201_CREATED, Location=f"{PREFIX}/{row['id']}")
 
 
@@ -75,8 +70,7 @@ async def get_list(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
     if_none_match = request.headers.get("if-none-match")
     list_uuid = parse_list_id(list_id)
-    async with call.connection() as conn:
-        row = await service.get_list(conn, call.user_id, list_uuid)
+    row = await call.run(service.get_list, list_uuid)
     if not matches_none(if_none_match, row["version"]):
         return not_modified(row["version"])
     return list_response(row)
@@ -93,8 +87,7 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, ListUpdate)
-    async with call.connection() as conn:
-        row = await service.update_list(conn, call.user_id, list_uuid, data, call.if_match)
+    row = await call.run(service.update_list, list_uuid, data, call.if_match)
     return list_response(row)
 
 
@@ -107,9 +100,7 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
 )
 async def delete_list(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
-    list_uuid = parse_list_id(list_id)
-    async with call.connection() as conn:
-        await service.delete_list(conn, call.user_id, list_uuid, call.if_match)
+    await call.run(service.delete_list, parse_list_id(list_id), call.if_match)
     return no_content()
 
 
@@ -124,13 +115,7 @@ async def move_list(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, ListMove)
-    async with call.connection() as conn:
-        row = await service.move_list(
-            conn,
-            call.user_id,
-            list_uuid,
-            before=data.before,
-            after=data.after,
-            if_match=call.if_match,
-        )
+    row = await call.run(
+        service.move_list, list_uuid, before=data.before, after=data.after, if_match=call.if_match
+    )
     return list_response(row)

@@ -69,8 +69,7 @@ async def create_invitation(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, InvitationCreate)
-    async with call.connection() as conn:
-        created = await sharing.create_invitation(conn, call.user_id, list_uuid, data)
+    created = await call.run(sharing.create_invitation, list_uuid, data)
     return json_response(created, status.HTTP_201_CREATED, {"Cache-Control": "no-store"})
 
 
@@ -83,9 +82,7 @@ async def create_invitation(list_id: ListIdPath, request: Request) -> Response:
 )
 async def list_invitations(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
-    list_uuid = parse_list_id(list_id)
-    async with call.connection() as conn:
-        rows = await sharing.invitations(conn, call.user_id, list_uuid)
+    rows = await call.run(sharing.invitations, parse_list_id(list_id))
     return json_response([invitation_body(row) for row in rows])
 
 
@@ -101,8 +98,7 @@ async def revoke_invitation(
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
     invitation_uuid = parse_id(invitation_id, InvitationNotFound)
-    async with call.connection() as conn:
-        await sharing.revoke_invitation(conn, call.user_id, list_uuid, invitation_uuid)
+    await call.run(sharing.revoke_invitation, list_uuid, invitation_uuid)
     return no_content()
 
 
@@ -120,8 +116,7 @@ async def accept_invitation(request: Request) -> Response:
     call = await caller(request)
     data = await read_json(request, InvitationAccept)
     try:
-        async with call.connection() as conn:
-            row = await sharing.accept(conn, call.user_id, data.token)
+        row = await call.run(sharing.accept, data.token)
     except InvitationNotFound:
         await _count_failed_accept(request, call.user_id)
         raise
@@ -150,9 +145,7 @@ async def _count_failed_accept(request: Request, user_id: uuid.UUID) -> None:
 )
 async def list_members(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
-    list_uuid = parse_list_id(list_id)
-    async with call.connection() as conn:
-        rows = await sharing.members(conn, call.user_id, list_uuid)
+    rows = await call.run(sharing.members, parse_list_id(list_id))
     return json_response([member_body(row) for row in rows])
 
 
@@ -170,8 +163,7 @@ async def change_member_role(
     list_uuid = parse_list_id(list_id)
     member_uuid = parse_id(user_id, MemberNotFound)
     data = await read_json(request, MemberUpdate)
-    async with call.connection() as conn:
-        row = await sharing.change_role(conn, call.user_id, list_uuid, member_uuid, data.role)
+    row = await call.run(sharing.change_role, list_uuid, member_uuid, data.role)
     return json_response(member_body(row))
 
 
@@ -186,6 +178,5 @@ async def remove_member(list_id: ListIdPath, user_id: MemberIdPath, request: Req
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
     member_uuid = parse_id(user_id, MemberNotFound)
-    async with call.connection() as conn:
-        await sharing.remove(conn, call.user_id, list_uuid, member_uuid)
+    await call.run(sharing.remove, list_uuid, member_uuid)
     return no_content()

@@ -94,8 +94,7 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 )
 async def create_ticket(request: Request) -> Response:
     call = await caller(request)
-    async with call.connection() as conn:
-        ticket, expires_at = await tickets.issue(conn, call.user_id)
+    ticket, expires_at = await call.run(tickets.issue)
     return json_response(
         {"ticket": ticket, "expires_at": expires_at},
         status.HTTP_201_CREATED,

@@ -10,7 +10,6 @@ from mcp_types import Tool, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
 from todo_api.auth.dependencies import Caller
-from todo_api.auth.users import with_user_row
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, validation_failure
 from todo_api.lists import service as lists_service
@@ -56,10 +55,7 @@ async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, 
     query = await list_query(**dict(parameters))
     cursors = held(caller.request.app, CursorCodec)
     try:
-        async with caller.connection() as conn:
-            page = await pages.list_tasks(
-                conn, user_id=caller.user.user_id, query=query, cursors=cursors
-            )
+        page = await caller.run(pages.list_tasks, query=query, cursors=cursors)
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
     result: dict[str, Any] = {"tasks": [task_body(task) for task in page.tasks]}
@@ -70,38 +66,27 @@ async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, 
 
 async def get_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     task_id = _task_id(arguments)
-    async with caller.connection() as conn:
-        task = await service.get_task(conn, user_id=caller.user.user_id, task_id=task_id)
+    task = await caller.run(service.get_task, task_id=task_id)
     return task_body(task)
 
 
 async def create_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     data = _read(TaskCreate, arguments)
-    user = caller.user
-    async with caller.connection() as conn:
-        task = await with_user_row(
-            conn, user, lambda: service.create_task(conn, user_id=user.user_id, data=data)
-        )
+    task = await caller.create(service.create_task, data=data)
     return task_body(task)
 
 
 async def update_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     task_id = _task_id({k: v for k, v in arguments.items() if k == "task_id"})
     data = _read(TaskUpdate, {k: v for k, v in arguments.items() if k != "task_id"})
-    async with caller.connection() as conn:
-        task = await service.update_task(
-            conn, user_id=caller.user.user_id, task_id=task_id, data=data
-        )
+    task = await caller.run(service.update_task, task_id=task_id, data=data)
     return task_body(task)
 
 
 def _set_completed(completed: bool) -> Callable[[Caller, Mapping[str, Any]], Awaitable[Any]]:
     async def run(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
         task_id = _task_id(arguments)
-        async with caller.connection() as conn:
-            task = await service.set_completed(
-                conn, user_id=caller.user.user_id, task_id=task_id, completed=completed
-            )
+        task = await caller.run(service.set_completed, task_id=task_id, completed=completed)
         return task_body(task)
 
     return run
@@ -109,25 +94,19 @@ def _set_completed(completed: bool) -> Callable[[Caller, Mapping[str, Any]], Awa
 
 async def delete_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     task_id = _task_id(arguments)
-    async with caller.connection() as conn:
-        await service.delete_task(conn, user_id=caller.user.user_id, task_id=task_id)
+    await caller.run(service.delete_task, task_id=task_id)
     return {"deleted": task_id}
 
 
 async def list_lists(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     _read(NoArguments, arguments)
-    async with caller.connection() as conn:
-        rows = await lists_service.list_lists(conn, caller.user.user_id)
+    rows = await caller.run(lists_service.list_lists)
     return {"lists": [list_body(row) for row in rows]}
 
 
 async def create_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     data = _read(ListCreate, arguments)
-    user = caller.user
-    async with caller.connection() as conn:
-        row = await with_user_row(
-            conn, user, lambda: lists_service.create_list(conn, user.user_id, data)
-        )
+    row = await caller.create(lists_service.create_list, data)
     return list_body(row)
 
 

@@ -52,8 +52,7 @@ async def list_reminders(
         end = start + DEFAULT_SPAN if LAST_INSTANT - start > DEFAULT_SPAN else LAST_INSTANT
     if end < start:
         raise InvalidField("to", "must not be before from")
-    async with call.connection() as conn:
-        rows = await service.between(conn, user_id=call.user_id, start=start, end=end)
+    rows = await call.run(service.between, start=start, end=end)
     return json_response(
         [
             {"task_id": r["task_id"], "reminder_id": r["reminder_id"], "fires_at": r["fires_at"]}

@@ -30,7 +30,7 @@ _BETWEEN = Query(
 
 
 async def between(
-    conn: Connection, *, user_id: uuid.UUID, start: datetime, end: datetime
+    conn: Connection, user_id: uuid.UUID, *, start: datetime, end: datetime
 ) -> list[Row]:
     params = {"user_id": user_id, "start": start, "end": end}
     return (await conn.execute(_BETWEEN, params)).rows

@@ -32,7 +32,7 @@ class OperationResult:
 
 
 async def apply_all(
-    conn: Connection, *, user_id: uuid.UUID, operations: Sequence[Operation]
+    conn: Connection, user_id: uuid.UUID, *, operations: Sequence[Operation]
 ) -> list[OperationResult]:
     """Apply every operation, or none: the first failure rolls everything back and raises
     OperationFailed.

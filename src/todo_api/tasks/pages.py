@@ -389,7 +389,7 @@ class Page:
 
 
 async def list_tasks(
-    conn: Connection, *, user_id: uuid.UUID, query: listing.ListQuery, cursors: listing.CursorCodec
+    conn: Connection, user_id: uuid.UUID, *, query: listing.ListQuery, cursors: listing.CursorCodec
 ) -> Page:
     """One page of the user's tasks, and the filtered total, in one round trip.
 

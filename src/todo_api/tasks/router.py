@@ -103,8 +103,7 @@ async def list_tasks(
     call = await caller(request)
     cursors = held(request.app, CursorCodec)
     try:
-        async with call.connection() as conn:
-            page = await pages.list_tasks(conn, user_id=call.user_id, query=query, cursors=cursors)
+        page = await call.run(pages.list_tasks, query=query, cursors=cursors)
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
     headers = {"X-Total-Count": f"{page.total}{'+' if page.total_is_minimum else ''}"}
@@ -139,8 +138,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
         if request.url.path == f"{PREFIX}/bulk":  # matched here before the route below
             raise MethodNotAllowed("POST") from None
         raise
-    async with call.connection() as conn:
-        task = await service.get_task(conn, user_id=call.user_id, task_id=task_uuid)
+    task = await call.run(service.get_task, task_id=task_uuid)
     if not matches_none(if_none_match, task["version"]):
         return not_modified(task["version"])
     return task_response(task)
@@ -239,14 +237,9 @@ only(router, "/bulk", "POST")
 async def _update(request: Request, task_id: str) -> Response:
     call = await caller(request)
     data = await read_json(request, TaskUpdate)
-    async with call.connection() as conn:
-        task = await service.update_task(
-            conn,
-            user_id=call.user_id,
-            task_id=parse_task_id(task_id),
-            data=data,
-            if_match=call.if_match,
-        )
+    task = await call.run(
+        service.update_task, task_id=parse_task_id(task_id), data=data, if_match=call.if_match
+    )
     return task_response(task)
 
 
@@ -273,14 +266,12 @@ async def put_task(task_id: TaskIdPath, request: Request) -> Response:
 
 async def _set_completed(request: Request, task_id: str, completed: bool) -> Response:
     call = await caller(request)
-    async with call.connection() as conn:
-        task = await service.set_completed(
-            conn,
-            user_id=call.user_id,
-            task_id=parse_task_id(task_id),
-            completed=completed,
-            if_match=call.if_match,
-        )
+    task = await call.run(
+        service.set_completed,
+        task_id=parse_task_id(task_id),
+        completed=completed,
+        if_match=call.if_match,
+    )
     return task_response(task)
 
 
@@ -322,16 +313,14 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
     call = await caller(request)
     task_uuid = parse_task_id(task_id)
     data = await read_json(request, TaskMove)
-    async with call.connection() as conn:
-        task = await service.move_task(
-            conn,
-            user_id=call.user_id,
-            task_id=task_uuid,
-            placement=data.placement(),
-            before=data.before,
-            after=data.after,
-            if_match=call.if_match,
-        )
+    task = await call.run(
+        service.move_task,
+        task_id=task_uuid,
+        placement=data.placement(),
+        before=data.before,
+        after=data.after,
+        if_match=call.if_match,
+    )
     return task_response(task)
 
 
@@ -344,11 +333,5 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
 )
 async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
     call = await caller(request)
-    async with call.connection() as conn:
-        await service.delete_task(
-            conn,
-            user_id=call.user_id,
-            task_id=parse_task_id(task_id),
-            if_match=call.if_match,
-        )
+    await call.run(service.delete_task, task_id=parse_task_id(task_id), if_match=call.if_match)
     return no_content()

@@ -70,12 +70,12 @@ LIFECYCLE_COLUMNS = frozenset(
 )
 
 
-async def get_task(conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
+async def get_task(conn: Connection, user_id: uuid.UUID, *, task_id: uuid.UUID) -> TaskRow:
     """The task; raises TaskNotFound."""
     return await ROWS.get(conn, user_id, task_id)
 
 
-async def create_task(conn: Connection, *, user_id: uuid.UUID, data: TaskCreate) -> TaskRow:
+async def create_task(conn: Connection, user_id: uuid.UUID, *, data: TaskCreate) -> TaskRow:
     """A new task of the caller's, last among its siblings; in a list, its owner's task.
     Raises InvalidField naming `list_id`, `parent_id` or `assignee_id` when it names nothing
     the caller sees (or someone who could not see the task), or a subtask would not be in its
@@ -155,8 +155,8 @@ async def _check_assignee(conn: Connection, task: Mapping[str, Any]) -> None:
 
 async def update_task(
     conn: Connection,
-    *,
     user_id: uuid.UUID,
+    *,
     task_id: uuid.UUID,
     data: TaskUpdate,
     if_match: Versions = None,
@@ -256,8 +256,8 @@ async def _stored_rule(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID)
 
 async def move_task(
     conn: Connection,
-    *,
     user_id: uuid.UUID,
+    *,
     task_id: uuid.UUID,
     placement: Mapping[str, uuid.UUID | None],
     before: uuid.UUID | None = None,
@@ -284,8 +284,8 @@ async def move_task(
 
 async def set_completed(
     conn: Connection,
-    *,
     user_id: uuid.UUID,
+    *,
     task_id: uuid.UUID,
     completed: bool,
     if_match: Versions = None,
@@ -349,7 +349,7 @@ def _completion(user_id: uuid.UUID, now: datetime) -> dict[str, Any]:
 
 
 async def toggle_completed(
-    conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
+    conn: Connection, user_id: uuid.UUID, *, task_id: uuid.UUID, if_match: Versions = None
 ) -> TaskRow:
     async with conn.transaction():
         task = found(await ROWS.locked(conn, user_id, task_id))
@@ -441,7 +441,7 @@ def _following_reminders(current: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 async def delete_task(
-    conn: Connection, *, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions = None
+    conn: Connection, user_id: uuid.UUID, *, task_id: uuid.UUID, if_match: Versions = None
 ) -> None:
     """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion."""
     params = {"id": task_id, "user_id": user_id, **versions_params(if_match)}

@@ -88,11 +88,7 @@ router.add_api_route(
 )
 async def toggle_task(task_id: TaskIdPath, request: Request) -> Response:
     call = await caller(request)
-    async with call.connection() as conn:
-        task = await service.toggle_completed(
-            conn,
-            user_id=call.user_id,
-            task_id=parse_task_id(task_id),
-            if_match=call.if_match,
-        )
+    task = await call.run(
+        service.toggle_completed, task_id=parse_task_id(task_id), if_match=call.if_match
+    )
     return tasks.task_response(task)

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.auth.dependencies import caller
-from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, error_responses
@@ -83,10 +82,7 @@ async def create_webhook(request: Request) -> Response:
     call = await caller(request)
     data = await read_json(request, WebhookCreate)
     await _public_enough(request, data.url)
-    async with call.connection() as conn:
-        row = await with_user_row(
-            conn, call.user, lambda: service.create_webhook(conn, call.user_id, data)
-        )
+    row = await call.create(service.create_webhook, data)
     return json_response(
         webhook_body(row, secret=True),
         status.HTTP_201_CREATED,
@@ -97,8 +93,7 @@ async def create_webhook(request: Request) -> Response:
 @router.get("", response_model=list[WebhookRead], summary="Your webhooks, oldest first")
 async def list_webhooks(request: Request) -> Response:
     call = await caller(request)
-    async with call.connection() as conn:
-        rows = await service.list_webhooks(conn, call.user_id)
+    rows = await call.run(service.list_webhooks)
     return json_response([webhook_body(row) for row in rows])
 
 
@@ -110,9 +105,7 @@ async def list_webhooks(request: Request) -> Response:
 )
 async def get_webhook(webhook_id: WebhookIdPath, request: Request) -> Response:
     call = await caller(request)
-    webhook_uuid = parse_webhook_id(webhook_id)
-    async with call.connection() as conn:
-        row = await service.get_webhook(conn, call.user_id, webhook_uuid)
+    row = await call.run(service.get_webhook, parse_webhook_id(webhook_id))
     return json_response(webhook_body(row))
 
 
@@ -128,8 +121,7 @@ async def update_webhook(webhook_id: WebhookIdPath, request: Request) -> Respons
     webhook_uuid = parse_webhook_id(webhook_id)
     data = await read_json(request, WebhookUpdate)
     await _public_enough(request, data.url)
-    async with call.connection() as conn:
-        row = await service.update_webhook(conn, call.user_id, webhook_uuid, data)
+    row = await call.run(service.update_webhook, webhook_uuid, data)
     return json_response(webhook_body(row))
 
 
@@ -141,9 +133,7 @@ async def update_webhook(webhook_id: WebhookIdPath, request: Request) -> Respons
 )
 async def delete_webhook(webhook_id: WebhookIdPath, request: Request) -> Response:
     call = await caller(request)
-    webhook_uuid = parse_webhook_id(webhook_id)
-    async with call.connection() as conn:
-        await service.delete_webhook(conn, call.user_id, webhook_uuid)
+    await call.run(service.delete_webhook, parse_webhook_id(webhook_id))
     return no_content()
 
 
@@ -156,9 +146,7 @@ async def delete_webhook(webhook_id: WebhookIdPath, request: Request) -> Respons
 )
 async def ping(webhook_id: WebhookIdPath, request: Request) -> Response:
     call = await caller(request)
-    webhook_uuid = parse_webhook_id(webhook_id)
-    async with call.connection() as conn:
-        row = await service.ping(conn, call.user_id, webhook_uuid)
+    row = await call.run(service.ping, parse_webhook_id(webhook_id))
     return json_response(delivery_body(row), status.HTTP_202_ACCEPTED)
 
 
@@ -173,9 +161,7 @@ async def ping(webhook_id: WebhookIdPath, request: Request) -> Response:
 )
 async def rotate_secret(webhook_id: WebhookIdPath, request: Request) -> Response:
     call = await caller(request)
-    webhook_uuid = parse_webhook_id(webhook_id)
-    async with call.connection() as conn:
-        row = await service.rotate_secret(conn, call.user_id, webhook_uuid)
+    row = await call.run(service.rotate_secret, parse_webhook_id(webhook_id))
     return json_response(webhook_body(row, secret=True))
 
 
@@ -205,10 +191,7 @@ async def list_deliveries(
 ) -> Response:
     call = await caller(request)
     webhook_uuid = parse_webhook_id(webhook_id)
-    async with call.connection() as conn:
-        rows, next_cursor = await service.deliveries(
-            conn, call.user_id, webhook_uuid, limit=limit, cursor=cursor
-        )
+    rows, next_cursor = await call.run(service.deliveries, webhook_uuid, limit=limit, cursor=cursor)
     headers: dict[str, str] = {}
     if next_cursor is not None:
         headers["Link"] = f'<{_next_page_url(request, next_cursor)}>; rel="next"'
@@ -237,9 +220,7 @@ async def retry_delivery(
 ) -> Response:
     call = await caller(request)
     webhook_uuid = parse_webhook_id(webhook_id)
-    delivery_uuid = parse_delivery_id(delivery_id)
-    async with call.connection() as conn:
-        row = await service.retry(conn, call.user_id, webhook_uuid, delivery_uuid)
+    row = await call.run(service.retry, webhook_uuid, parse_delivery_id(delivery_id))
     return json_response(delivery_body(row), status.HTTP_202_ACCEPTED)
 
 
