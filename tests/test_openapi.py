@@ -164,3 +164,17 @@ async def test_docs_page_is_html(anonymous: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
+
+
+def test_the_fields_of_sharing_show_examples(schema: dict[str, Any]) -> None:
+    schemas = schema["components"]["schemas"]
+    for model, fields in {
+        "ListRead": ("owner_id", "role", "member_count"),
+        "TaskRead": ("created_by", "completed_by", "assignee_id"),
+        "TaskCreate": ("assignee_id",),
+    }.items():
+        for field in fields:
+            field_schema = schemas[model]["properties"][field]
+            # On the field, or on its non-null branch (`anyOf`) for an optional input.
+            branches = [field_schema, *field_schema.get("anyOf", [])]
+            assert any(branch.get("examples") for branch in branches), (model, field)

@@ -25,6 +25,7 @@ class Scene:
     task_id: str
     other_id: str  # a viewer whom people are asked to change or remove
     invitation_id: str
+    ids: dict[str, str]  # each role's user id
 
     async def owner_view(self) -> list[Any]:
         """What the owner sees of the list, its task and its people."""
@@ -63,6 +64,7 @@ async def scene(new_user_client: Callable[..., httpx.AsyncClient]) -> AsyncItera
             task["id"],
             await user_id(clients["other"]),
             invitations[0]["id"],
+            {role: await user_id(clients[role]) for role in ROLES},
         )
     finally:
         for client in clients.values():
@@ -70,9 +72,10 @@ async def scene(new_user_client: Callable[..., httpx.AsyncClient]) -> AsyncItera
 
 
 # (method, path, body, statuses for owner, editor, viewer, outsider, ex-member); {list},
-# {task}, {other} and {invitation} are the scene's.
+# {task}, {other} and {invitation} are the scene's, {me} the caller's user id.
 T = "/api/tasks/{task}"
 L = "/api/lists/{list}"
+U = "/api/{me}/tasks"
 ROUTES: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET", T, None, (200, 200, 200, 404, 404)),
     ("PATCH", T, {"title": "Changed"}, (200, 200, 403, 404, 404)),
@@ -89,6 +92,11 @@ ROUTES: list[tuple[str, str, Any, tuple[int, ...]]] = [
         {"operations": [{"op": "update", "id": "{task}", "data": {"priority": "high"}}]},
         (200, 200, 403, 404, 404),
     ),
+    ("GET", U + "/{task}", None, (200, 200, 200, 404, 404)),
+    ("PUT", U + "/{task}", {"title": "Changed"}, (200, 200, 403, 404, 404)),
+    ("DELETE", U + "/{task}", None, (204, 204, 403, 404, 404)),
+    ("PATCH", U + "/{task}/complete", None, (200, 200, 403, 404, 404)),
+    ("POST", U, {"title": "New", "list_id": "{list}"}, (201, 201, 403, 400, 400)),
     ("GET", L, None, (200, 200, 200, 404, 404)),
     ("PATCH", L, {"name": "Renamed"}, (200, 403, 403, 404, 404)),
     ("DELETE", L, None, (204, 403, 403, 404, 404)),
@@ -104,18 +112,19 @@ ROUTES: list[tuple[str, str, Any, tuple[int, ...]]] = [
 WRITES = {"PATCH", "PUT", "DELETE", "POST"}
 
 
-def _fill(value: Any, scene: Scene) -> Any:
+def _fill(value: Any, scene: Scene, role: str) -> Any:
     if isinstance(value, str):
         return (
             value.replace("{list}", scene.list_id)
             .replace("{task}", scene.task_id)
             .replace("{other}", scene.other_id)
             .replace("{invitation}", scene.invitation_id)
+            .replace("{me}", scene.ids[role])
         )
     if isinstance(value, dict):
-        return {k: _fill(v, scene) for k, v in value.items()}
+        return {k: _fill(v, scene, role) for k, v in value.items()}
     if isinstance(value, list):
-        return [_fill(v, scene) for v in value]
+        return [_fill(v, scene, role) for v in value]
     return value
 
 
@@ -132,14 +141,14 @@ async def test_each_route_answers_each_role_exactly(
 ) -> None:
     client = scene.clients[role]
     before = await scene.owner_view()
-    url = _fill(path, scene)
-    response = await client.request(method, url, json=_fill(body, scene))
+    url = _fill(path, scene, role)
+    response = await client.request(method, url, json=_fill(body, scene, role))
     assert response.status_code == status, response.text
     if status == 404:
-        missing = _fill(path, scene).replace(scene.list_id, unknown_id())
+        missing = _fill(path, scene, role).replace(scene.list_id, unknown_id())
         missing = missing.replace(scene.task_id, unknown_id())
         if missing != url:  # the same answer as for a thing that does not exist
-            nothing = await client.request(method, missing, json=_fill(body, scene))
+            nothing = await client.request(method, missing, json=_fill(body, scene, role))
             assert nothing.status_code == 404
             assert nothing.json() == response.json()
     if status in (403, 404):
@@ -148,6 +157,25 @@ async def test_each_route_answers_each_role_exactly(
     if status == 400:
         assert response.json()["details"][0]["field"] in ("list_id", "parent_id")
         assert await scene.owner_view() == before
+
+
+# The route's path in the OpenAPI document.
+PATH_PARAMETERS = {
+    "{me}": "{user_id}",
+    "{task}": "{task_id}",
+    "{list}": "{list_id}",
+    "{other}": "{user_id}",
+    "{invitation}": "{invitation_id}",
+}
+
+
+async def test_every_status_a_role_gets_is_documented(schema: dict[str, Any]) -> None:
+    for method, path, _, statuses in ROUTES:
+        documented = path
+        for placeholder, parameter in PATH_PARAMETERS.items():
+            documented = documented.replace(placeholder, parameter)
+        responses = schema["paths"][documented][method.lower()]["responses"]
+        assert {str(status) for status in statuses} <= set(responses), (method, path)
 
 
 async def test_a_listing_shows_an_outsider_and_an_ex_member_nothing_of_the_list(

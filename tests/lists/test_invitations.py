@@ -3,6 +3,7 @@ token shown once; accepted by anyone signed in, several times, until it expires;
 expired and revoked tokens are 404, and a user who keeps sending them is slowed. Every test
 runs on SQLite and PostgreSQL."""
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -221,6 +222,16 @@ async def test_unknown_expired_and_revoked_tokens_are_404_alike(
     assert (await alice.get(f"/api/lists/{made['id']}")).json()["member_count"] == 1
 
 
+async def test_a_token_is_stored_as_its_hash_alone(app: FastAPI, alice: httpx.AsyncClient) -> None:
+    made = await create_list(alice, "Hashed")
+    link = await invite(alice, made["id"])
+    stored = select(list_invitations).where(list_invitations.c.id == uuid.UUID(link["id"]))
+    async with held(app, Database).connection() as conn:
+        [row] = (await conn.execute(stored)).rows
+    assert row.token_hash == hashlib.sha256(link["token"].encode()).hexdigest()
+    assert all(link["token"] not in str(value) for value in row.values())
+
+
 async def test_housekeeping_deletes_expired_links_and_keeps_the_others(
     app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
@@ -338,6 +349,7 @@ async def test_failed_accepts_are_limited_per_user_and_a_valid_token_never_is(
     bob: httpx.AsyncClient,
     new_user_client: Callable[..., httpx.AsyncClient],
 ) -> None:
+    assert ACCEPT_FAILURES_PER_MINUTE >= 20  # the contract: never before 20 failures a minute
     made = await create_list(alice, "Guarded")
     for attempt in range(ACCEPT_FAILURES_PER_MINUTE):
         response = await accept(bob, f"guess-{attempt}")

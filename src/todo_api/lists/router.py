@@ -79,7 +79,7 @@ async def get_list(list_id: ListIdPath, request: Request) -> Response:
 @router.patch(
     "/{list_id}",
     response_model=ListRead,
-    responses=WRITE_RESPONSES,
+    responses={**WRITE_RESPONSES, **error_responses(403)},
     summary="Rename or recolour a list (fields left out stay as they are)",
     openapi_extra=documented(body=ListUpdate, headers=[IF_MATCH]),
 )
@@ -94,7 +94,7 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
 @router.delete(
     "/{list_id}",
     **NO_CONTENT,
-    responses=error_responses(400, 404, 412),
+    responses=error_responses(400, 403, 404, 412),
     summary="Delete a list and every task in it",
     openapi_extra=documented(headers=[IF_MATCH]),
 )

@@ -17,6 +17,7 @@ from pydantic import (
 from todo_api.kit import text
 from todo_api.kit.access import Role
 from todo_api.kit.inputs import (
+    UUID_EXAMPLE,
     Change,
     Input,
     Move,
@@ -84,9 +85,13 @@ class ListRead(BaseModel):
         "opaque: compare positions only to order lists"
     )
     open_count: int = Field(description="Open tasks in the list, subtasks included")
-    owner_id: uuid.UUID = Field(description="The user who made the list and manages its people")
-    role: Role = Field(description="What you may do: `owner`, `editor` or `viewer`")
-    member_count: int = Field(description="Everyone with access, the owner included")
+    owner_id: uuid.UUID = Field(
+        description="The user who made the list and manages its people", examples=[UUID_EXAMPLE]
+    )
+    role: Role = Field(
+        description="What you may do: `owner`, `editor` or `viewer`", examples=["editor"]
+    )
+    member_count: int = Field(description="Everyone with access, the owner included", examples=[3])
     created_at: datetime
     updated_at: datetime
 

@@ -149,7 +149,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     response_model=TaskRead,
     status_code=status.HTTP_201_CREATED,
     responses={
-        **error_responses(400, 409, 413, 422),
+        **error_responses(400, 403, 409, 413, 422),
         201: {
             "description": "The task",
             "headers": CREATED_HEADERS,
@@ -192,7 +192,7 @@ def _still_seen(user_id: uuid.UUID) -> Callable[[Connection, StoredResponse], Aw
 @router.post(
     "/bulk",
     response_model=BulkResponse,
-    responses=error_responses(400, 404, 409, 412, 413, 422),
+    responses=error_responses(400, 403, 404, 409, 412, 413, 422),
     summary="Apply up to 100 operations in one transaction: all or nothing",
     openapi_extra=documented(body=BulkRequest, headers=[IDEMPOTENCY_KEY]),
 )
@@ -246,7 +246,7 @@ async def _update(request: Request, task_id: str) -> Response:
 UPDATE_DOCS: dict[str, Any] = {
     "response_model": TaskRead,
     "responses": {
-        **error_responses(400, 404, 412, 413),
+        **error_responses(400, 403, 404, 412, 413),
         200: ANSWER,
     },
     "summary": "Change a task (fields left out stay as they are)",
@@ -279,7 +279,7 @@ COMPLETION_DOCS: dict[str, Any] = {
     "response_model": TaskRead,
     "openapi_extra": documented(headers=[IF_MATCH]),
     "responses": {
-        **error_responses(400, 404, 412),
+        **error_responses(400, 403, 404, 412),
         200: ANSWER,
     },
 }
@@ -303,7 +303,7 @@ async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
     "/{task_id}/move",
     response_model=TaskRead,
     responses={
-        **error_responses(400, 404, 412, 413),
+        **error_responses(400, 403, 404, 412, 413),
         200: ANSWER,
     },
     summary="Place a task: another list or parent, right before or after a task, or last",
@@ -327,7 +327,7 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
 @router.delete(
     "/{task_id}",
     **NO_CONTENT,
-    responses=error_responses(400, 404, 412),
+    responses=error_responses(400, 403, 404, 412),
     summary="Delete a task",
     openapi_extra=documented(headers=[IF_MATCH]),
 )

@@ -261,7 +261,8 @@ AssigneeId = Annotated[
     uuid.UUID,
     Field(
         description="A user who can see the task: a member of its list (in your inbox, only "
-        "you); null: nobody"
+        "you); null: nobody",
+        examples=[UUID_EXAMPLE],
     ),
 ]
 ParentId = Annotated[
@@ -396,9 +397,15 @@ class TaskRead(BaseModel):
     recurrence: str | None
     reminders: list[AtReminder | BeforeDueReminder]
     completed_at: datetime | None
-    created_by: uuid.UUID | None = Field(description="Who created the task")
-    completed_by: uuid.UUID | None = Field(description="Who completed it; null while open")
-    assignee_id: uuid.UUID | None = Field(description="Whom it is assigned to; null: nobody")
+    created_by: uuid.UUID | None = Field(
+        description="Who created the task", examples=[UUID_EXAMPLE]
+    )
+    completed_by: uuid.UUID | None = Field(
+        description="Who completed it; null while open", examples=[UUID_EXAMPLE]
+    )
+    assignee_id: uuid.UUID | None = Field(
+        description="Whom it is assigned to; null: nobody", examples=[UUID_EXAMPLE]
+    )
     created_at: datetime
     updated_at: datetime
 

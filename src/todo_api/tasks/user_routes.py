@@ -52,7 +52,7 @@ router.add_api_route(
     status_code=status.HTTP_201_CREATED,
     name="create_user_task",
     responses={
-        **error_responses(409, 413, 422),
+        **error_responses(403, 409, 413, 422),
         201: {"description": "The task", "headers": tasks.CREATED_HEADERS},
     },
     openapi_extra=documented(body=TaskCreate, headers=[tasks.IDEMPOTENCY_KEY]),
@@ -75,7 +75,7 @@ router.add_api_route(
     methods=["DELETE"],
     **NO_CONTENT,
     name="delete_user_task",
-    responses=error_responses(412),
+    responses=error_responses(403, 412),
     openapi_extra=documented(headers=[tasks.IF_MATCH]),
 )
 
