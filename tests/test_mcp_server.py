@@ -552,6 +552,68 @@ async def test_each_user_sees_and_changes_only_their_own_tasks(
         assert (await rest.get("/api/tasks")).json() == [task]
 
 
+async def _join(
+    owner: httpx.AsyncClient, member: httpx.AsyncClient, list_id: str, role: str
+) -> None:
+    link = await owner.post(f"/api/lists/{list_id}/invitations", json={"role": role})
+    assert link.status_code == 201, link.text
+    joined = await member.post("/api/invitations/accept", json={"token": link.json()["token"]})
+    assert joined.status_code == 200, joined.text
+
+
+async def test_members_work_with_a_shared_lists_tasks_through_the_tools_as_their_role_allows(
+    server: Server, new_token: Any
+) -> None:
+    tokens = {role: new_token() for role in ("owner", "editor", "viewer")}
+    async with (
+        rest_client(server, tokens["owner"]) as owner,
+        rest_client(server, tokens["editor"]) as editor_rest,
+        rest_client(server, tokens["viewer"]) as viewer_rest,
+    ):
+        listed = (await owner.post("/api/lists", json={"name": "Household"})).json()
+        await _join(owner, editor_rest, listed["id"], "editor")
+        await _join(owner, viewer_rest, listed["id"], "viewer")
+        task = (
+            await owner.post("/api/tasks", json={"title": "Milk", "list_id": listed["id"]})
+        ).json()
+        in_list = {"title": "Eggs", "list_id": listed["id"]}
+
+        async with mcp_session(server.url, tokens["viewer"]) as viewer:
+            lists = structured(await viewer.call_tool("list_lists", {}))["lists"]
+            assert [(item["id"], item["role"]) for item in lists] == [(listed["id"], "viewer")]
+            seen = structured(await viewer.call_tool("list_tasks", {}))["tasks"]
+            assert [item["id"] for item in seen] == [task["id"]]
+            assert structured(await viewer.call_tool("get_task", {"task_id": task["id"]})) == task
+            refused = await viewer_rest.patch(f"/api/tasks/{task['id']}", json={"title": "No"})
+            assert refused.status_code == 403
+            for tool, arguments in [
+                ("update_task", {"task_id": task["id"], "title": "No"}),
+                ("complete_task", {"task_id": task["id"]}),
+                ("reopen_task", {"task_id": task["id"]}),
+                ("delete_task", {"task_id": task["id"]}),
+            ]:
+                assert tool_error(await viewer.call_tool(tool, arguments)) == refused.json()
+            error = tool_error(await viewer.call_tool("create_task", in_list))
+            assert error["code"] == "FORBIDDEN"
+        assert (await owner.get(f"/api/tasks/{task['id']}")).json() == task  # nothing changed
+
+        async with mcp_session(server.url, tokens["editor"]) as editor:
+            seen = structured(await editor.call_tool("list_tasks", {}))["tasks"]
+            assert [item["id"] for item in seen] == [task["id"]]
+            changed = structured(
+                await editor.call_tool("update_task", {"task_id": task["id"], "title": "Oat milk"})
+            )
+            assert changed["title"] == "Oat milk"
+            done = structured(await editor.call_tool("complete_task", {"task_id": task["id"]}))
+            assert done["completed_by"] == (await editor_rest.get("/api/auth/me")).json()["id"]
+            structured(await editor.call_tool("reopen_task", {"task_id": task["id"]}))
+            created = structured(await editor.call_tool("create_task", in_list))
+            assert created["created_by"] == done["completed_by"]
+            structured(await editor.call_tool("delete_task", {"task_id": task["id"]}))
+        remaining = (await owner.get(f"/api/tasks?list_id={listed['id']}")).json()
+        assert [item["id"] for item in remaining] == [created["id"]]
+
+
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
