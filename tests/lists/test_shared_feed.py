@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -171,8 +172,9 @@ async def test_a_first_sync_of_a_member_has_every_task_of_the_shared_list_once(
     assert gathered(pages, "lists") == [shared["id"]]
 
 
-async def test_a_removed_member_loses_the_list_and_its_tasks_then_hears_nothing_of_it(
-    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+@pytest.mark.parametrize("how", ["is removed", "leaves"])
+async def test_a_member_who_goes_loses_the_list_and_its_tasks_then_hears_nothing_of_it(
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient, how: str
 ) -> None:
     shared = await create_list(alice, "Shared")
     tasks = [await create_task(alice, title=f"T{n}", list_id=shared["id"]) for n in range(4)]
@@ -184,7 +186,11 @@ async def test_a_removed_member_loses_the_list_and_its_tasks_then_hears_nothing_
     assert (await alice.delete(f"/api/tasks/{tasks[0]['id']}")).status_code == 204
     alices_start = (await read_feed(alice))["next"]
 
-    await unshare(alice, shared["id"], bob)
+    if how == "leaves":
+        await remove(bob, shared["id"], str(await user_id_of(bob)))
+    else:
+        await unshare(alice, shared["id"], bob)
+    member_token = token  # from while Bob was a member
     pages, token = await follow(bob, token, limit=2, wait_for=[shared["id"], *mine])
 
     assert gathered(pages, "deleted_lists") == [shared["id"]]
@@ -202,6 +208,13 @@ async def test_a_removed_member_loses_the_list_and_its_tasks_then_hears_nothing_
     later = await read_feed(bob, token, wait_for=[bobs_new["id"]])
     assert [task["id"] for task in later["changes"]] == [bobs_new["id"]]
     assert (later["deleted"], later["lists"], later["deleted_lists"]) == ([], [], [])
+    # The token from while Bob was a member, read again: the list and every task he knew of
+    # it gone, no body of either since.
+    again, _ = await follow(bob, member_token, wait_for=[shared["id"], bobs_new["id"]])
+    assert gathered(again, "deleted_lists") == [shared["id"]]
+    assert set(mine) <= set(gathered(again, "deleted"))
+    assert gathered(again, "changes") == [bobs_new["id"]]
+    assert gathered(again, "lists") == []
     # The owner keeps the list.
     alices = await read_feed(alice, alices_start, wait_for=[tasks[1]["id"], shared["id"]])
     assert shared["id"] not in alices["deleted_lists"]
