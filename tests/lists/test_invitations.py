@@ -158,6 +158,29 @@ async def test_a_shared_list_goes_last_among_the_members_own(
     ]
 
 
+async def test_each_member_orders_a_shared_list_among_their_own_alone(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    alices_first = await create_list(alice, "Work")
+    made = await create_list(alice, "Household")
+    bobs_own = await create_list(bob, "Books")
+    await share(alice, bob, made["id"], "viewer")
+    alices_order = [item["id"] for item in (await alice.get("/api/lists")).json()]
+    assert alices_order == [alices_first["id"], made["id"]]
+
+    moved = await bob.post(f"/api/lists/{made['id']}/move", json={"before": bobs_own["id"]})
+    assert moved.status_code == 200, moved.text
+    assert [item["id"] for item in (await bob.get("/api/lists")).json()] == [
+        made["id"],
+        bobs_own["id"],
+    ]
+    assert [item["id"] for item in (await alice.get("/api/lists")).json()] == alices_order
+    # A list of someone else's is no neighbour to place by.
+    response = await bob.post(f"/api/lists/{made['id']}/move", json={"after": alices_first["id"]})
+    assert response.status_code == 400, response.text
+    assert response.json()["details"][0]["field"] == "after"
+
+
 async def test_several_people_may_use_one_link(
     alice: httpx.AsyncClient, new_user_client: Callable[..., httpx.AsyncClient]
 ) -> None:

@@ -237,3 +237,65 @@ async def test_an_ex_member_keeps_nothing(alice: httpx.AsyncClient, bob: httpx.A
         await bob.get(f"/api/lists/{list_id}"),
     ):
         assert response.status_code == 404, response.text
+
+
+async def test_an_editors_bulk_does_every_kind_of_operation_and_a_viewers_none(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    editable = await _shared_list(alice, bob, "editor")
+    viewable = await _shared_list(alice, bob, "viewer")
+    done = await create_task(alice, title="Done", list_id=editable)
+    gone = await create_task(alice, title="Gone", list_id=editable)
+    response = await bob.post(
+        "/api/tasks/bulk",
+        json={
+            "operations": [
+                {"op": "create", "data": {"title": "Bob's", "list_id": editable}},
+                {"op": "update", "id": done["id"], "data": {"priority": "high"}},
+                {"op": "complete", "id": done["id"]},
+                {"op": "reopen", "id": done["id"]},
+                {"op": "complete", "id": done["id"]},
+                {"op": "delete", "id": gone["id"]},
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert [result["status"] for result in response.json()["results"]] == [
+        201, 200, 200, 200, 200, 204,
+    ]  # fmt: skip
+    assert sorted(await _titles(alice, f"?list_id={editable}")) == ["Bob's", "Done"]
+    bobs_id = await user_id(bob)
+    changed = (await alice.get(f"/api/tasks/{done['id']}")).json()
+    assert (changed["priority"], changed["completed_by"]) == ("high", bobs_id)
+
+    readonly = await create_task(alice, title="Readonly", list_id=viewable)
+    before = await _titles(alice, f"?list_id={viewable}")
+    for operation in [
+        {"op": "create", "data": {"title": "No", "list_id": viewable}},
+        {"op": "update", "id": readonly["id"], "data": {"title": "No"}},
+        {"op": "complete", "id": readonly["id"]},
+        {"op": "reopen", "id": readonly["id"]},
+        {"op": "delete", "id": readonly["id"]},
+    ]:
+        refused = await bob.post("/api/tasks/bulk", json={"operations": [operation]})
+        assert refused.status_code == 403, (operation, refused.text)
+        assert refused.json()["details"][0]["field"].startswith("operations.0")
+    assert await _titles(alice, f"?list_id={viewable}") == before
+
+
+async def test_two_members_with_one_idempotency_key_each_create_their_own_task(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    list_id = await _shared_list(alice, bob, "editor")
+    body = {"title": "Bread", "list_id": list_id}
+    key = {"Idempotency-Key": f"shared-{uuid.uuid4()}"}
+    alices = await alice.post("/api/tasks", json=body, headers=key)
+    bobs = await bob.post("/api/tasks", json=body, headers=key)
+    assert (alices.status_code, bobs.status_code) == (201, 201), bobs.text
+    assert "idempotent-replayed" not in bobs.headers  # keys are the caller's own
+    assert bobs.json()["id"] != alices.json()["id"]
+    assert bobs.json()["created_by"] == await user_id(bob)
+    replayed = await bob.post("/api/tasks", json=body, headers=key)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == bobs.json()
+    assert sorted(await _titles(alice, f"?list_id={list_id}")) == ["Bread", "Bread"]
