@@ -8,7 +8,7 @@ import httpx
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, unknown_id, user_id
-from tests.tasks.helpers import create_task
+from tests.tasks.helpers import bulk, create_task
 
 
 async def _titles(client: httpx.AsyncClient, query: str = "") -> list[str]:
@@ -24,6 +24,13 @@ async def _shared_list(
     seen = await share(owner, member, listed["id"], role)
     assert seen["role"] == role
     return str(listed["id"])
+
+
+async def _editable_and_viewable(
+    owner: httpx.AsyncClient, member: httpx.AsyncClient
+) -> tuple[str, str]:
+    """Two lists of the owner's, shared with the member to edit and to view."""
+    return await _shared_list(owner, member, "editor"), await _shared_list(owner, member, "viewer")
 
 
 async def test_a_member_sees_the_lists_tasks_beside_their_own_and_an_outsider_sees_none(
@@ -153,8 +160,7 @@ async def test_assignees_must_see_the_task_and_leaving_unassigns(
 async def test_moves_need_write_access_at_both_ends_and_subtasks_follow(
     alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
-    editable = await _shared_list(alice, bob, "editor")
-    viewable = await _shared_list(alice, bob, "viewer")
+    editable, viewable = await _editable_and_viewable(alice, bob)
     parent = await create_task(bob, title="Parent", list_id=editable)
     child = await create_task(bob, title="Child", parent_id=parent["id"])
     into_viewed = await bob.post(f"/api/tasks/{parent['id']}/move", json={"list_id": viewable})
@@ -193,18 +199,13 @@ async def test_two_members_writing_one_version_one_gets_412(
 async def test_a_bulk_with_one_forbidden_operation_applies_nothing_and_names_it(
     alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
-    editable = await _shared_list(alice, bob, "editor")
-    viewable = await _shared_list(alice, bob, "viewer")
+    editable, viewable = await _editable_and_viewable(alice, bob)
     writable = await create_task(alice, title="Editable", list_id=editable)
     readonly = await create_task(alice, title="Readonly", list_id=viewable)
-    response = await bob.post(
-        "/api/tasks/bulk",
-        json={
-            "operations": [
-                {"op": "update", "id": writable["id"], "data": {"title": "Changed"}},
-                {"op": "complete", "id": readonly["id"]},
-            ]
-        },
+    response = await bulk(
+        bob,
+        {"op": "update", "id": writable["id"], "data": {"title": "Changed"}},
+        {"op": "complete", "id": readonly["id"]},
     )
     assert response.status_code == 403, response.text
     assert response.json()["details"][0]["field"].startswith("operations.1")
@@ -242,22 +243,17 @@ async def test_an_ex_member_keeps_nothing(alice: httpx.AsyncClient, bob: httpx.A
 async def test_an_editors_bulk_does_every_kind_of_operation_and_a_viewers_none(
     alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
-    editable = await _shared_list(alice, bob, "editor")
-    viewable = await _shared_list(alice, bob, "viewer")
+    editable, viewable = await _editable_and_viewable(alice, bob)
     done = await create_task(alice, title="Done", list_id=editable)
     gone = await create_task(alice, title="Gone", list_id=editable)
-    response = await bob.post(
-        "/api/tasks/bulk",
-        json={
-            "operations": [
-                {"op": "create", "data": {"title": "Bob's", "list_id": editable}},
-                {"op": "update", "id": done["id"], "data": {"priority": "high"}},
-                {"op": "complete", "id": done["id"]},
-                {"op": "reopen", "id": done["id"]},
-                {"op": "complete", "id": done["id"]},
-                {"op": "delete", "id": gone["id"]},
-            ]
-        },
+    response = await bulk(
+        bob,
+        {"op": "create", "data": {"title": "Bob's", "list_id": editable}},
+        {"op": "update", "id": done["id"], "data": {"priority": "high"}},
+        {"op": "complete", "id": done["id"]},
+        {"op": "reopen", "id": done["id"]},
+        {"op": "complete", "id": done["id"]},
+        {"op": "delete", "id": gone["id"]},
     )
     assert response.status_code == 200, response.text
     assert [result["status"] for result in response.json()["results"]] == [
@@ -277,7 +273,7 @@ async def test_an_editors_bulk_does_every_kind_of_operation_and_a_viewers_none(
         {"op": "reopen", "id": readonly["id"]},
         {"op": "delete", "id": readonly["id"]},
     ]:
-        refused = await bob.post("/api/tasks/bulk", json={"operations": [operation]})
+        refused = await bulk(bob, operation)
         assert refused.status_code == 403, (operation, refused.text)
         assert refused.json()["details"][0]["field"].startswith("operations.0")
     assert await _titles(alice, f"?list_id={viewable}") == before

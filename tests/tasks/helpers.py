@@ -45,6 +45,10 @@ async def create_task(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any
     return task
 
 
+async def bulk(client: httpx.AsyncClient, *operations: dict[str, Any]) -> httpx.Response:
+    return await client.post("/api/tasks/bulk", json={"operations": list(operations)})
+
+
 def random_task_url() -> str:
     return f"/api/tasks/{uuid.uuid4()}"
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from tests.tasks.helpers import assert_error, assert_validation_error, create_task
+from tests.tasks.helpers import assert_error, assert_validation_error, bulk, create_task
 from todo_api.db import Database
 from todo_api.kit.deps import held
 from todo_api.tables.tasks import tasks
@@ -28,10 +28,6 @@ def assert_names_operation_field(response: httpx.Response, index: int, field: st
     fields = [detail["field"] for detail in body["details"]]
     assert fields, body
     assert all(f.startswith(f"operations.{index}.") and f.endswith(field) for f in fields), body
-
-
-async def bulk(client: httpx.AsyncClient, *operations: dict[str, Any]) -> httpx.Response:
-    return await client.post("/api/tasks/bulk", json={"operations": list(operations)})
 
 
 async def titles(client: httpx.AsyncClient) -> list[str]:

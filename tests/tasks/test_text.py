@@ -5,7 +5,6 @@ ignores case and accents the same way on both databases."""
 import re
 import unicodedata
 import uuid
-from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, update
 
 from tests.support import assert_error
-from tests.tasks.helpers import TASK_FIELDS, assert_validation_error, create_task
+from tests.tasks.helpers import TASK_FIELDS, assert_validation_error, bulk, create_task
 from todo_api.db import Database, InvalidValue, Query
 from todo_api.kit.deps import held
 from todo_api.tables.tasks import tasks
@@ -33,10 +32,6 @@ INVISIBLE = [
 
 def nfd(value: str) -> str:
     return unicodedata.normalize("NFD", value)
-
-
-async def bulk(client: httpx.AsyncClient, *operations: dict[str, Any]) -> httpx.Response:
-    return await client.post("/api/tasks/bulk", json={"operations": list(operations)})
 
 
 def assert_refused(response: httpx.Response, field: str) -> None:
