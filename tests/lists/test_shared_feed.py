@@ -212,7 +212,7 @@ async def test_a_member_who_goes_loses_the_list_and_its_tasks_then_hears_nothing
     # it gone, no body of either since.
     again, _ = await follow(bob, member_token, wait_for=[shared["id"], bobs_new["id"]])
     assert gathered(again, "deleted_lists") == [shared["id"]]
-    assert set(mine) <= set(gathered(again, "deleted"))
+    assert set(gathered(again, "deleted")) == set(mine)
     assert gathered(again, "changes") == [bobs_new["id"]]
     assert gathered(again, "lists") == []
     # The owner keeps the list.
@@ -390,3 +390,43 @@ async def test_a_member_removed_from_an_empty_list_hears_nothing_of_what_it_gets
 
     assert [task["id"] for task in later["changes"]] == [bobs_own["id"]]
     assert (later["deleted"], later["lists"], later["deleted_lists"]) == ([], [], [])
+
+
+async def test_an_ex_members_old_token_names_only_tasks_that_were_in_the_list_while_they_were(
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    shared = await create_list(alice, "Shared")
+    elsewhere = await create_list(alice, "Elsewhere")
+    kept = await create_task(alice, title="Kept", list_id=shared["id"])
+    changed = await create_task(alice, title="Changed later", list_id=shared["id"])
+    deleted = await create_task(alice, title="Deleted later", list_id=shared["id"])
+    moved_out = await create_task(alice, title="Moved out later", list_id=shared["id"])
+    await share(alice, bob, shared["id"], "viewer")
+    known = [kept["id"], changed["id"], deleted["id"], moved_out["id"]]
+    _, member_token = await follow(bob, None, wait_for=[shared["id"], *known])
+    await unshare(alice, shared["id"], bob)
+
+    # After Bob has gone: the tasks he knew change, and tasks he never could see come and go.
+    await alice.patch(f"/api/tasks/{changed['id']}", json={"title": "Changed"})
+    assert (await alice.delete(f"/api/tasks/{deleted['id']}")).status_code == 204
+    moved = await alice.post(f"/api/tasks/{moved_out['id']}/move", json={"list_id": None})
+    assert moved.status_code == 200, moved.text
+    await create_task(alice, title="Created after", list_id=shared["id"])
+    created_and_deleted = await create_task(alice, title="Gone again", list_id=shared["id"])
+    assert (await alice.delete(f"/api/tasks/{created_and_deleted['id']}")).status_code == 204
+    created_and_moved = await create_task(alice, title="Passed through", list_id=shared["id"])
+    passed = await alice.post(
+        f"/api/tasks/{created_and_moved['id']}/move", json={"list_id": elsewhere["id"]}
+    )
+    assert passed.status_code == 200, passed.text
+    moved_in = await create_task(alice, title="Moved in", list_id=elsewhere["id"])
+    arrived = await alice.post(f"/api/tasks/{moved_in['id']}/move", json={"list_id": shared["id"]})
+    assert arrived.status_code == 200, arrived.text
+    bobs_own = await create_task(bob, title="Bob's own")
+
+    pages, _ = await follow(bob, member_token, limit=2, wait_for=[shared["id"], bobs_own["id"]])
+
+    assert gathered(pages, "deleted_lists") == [shared["id"]]
+    assert sorted(gathered(pages, "deleted")) == sorted(known)
+    assert gathered(pages, "changes") == [bobs_own["id"]]
+    assert gathered(pages, "lists") == []

@@ -12,7 +12,8 @@ one is read on the next call, not skipped.
 Shared lists (see todo_api.kit.access): a user sees their own tasks and those of the lists
 shared with them. Gaining a list (a membership stamped after the token) brings the list and
 every task of it older than the membership, however old; losing it (a member tombstone)
-takes the list and every task it had away. Such tasks come at the membership's stamp, each
+takes the list away and every task that came into it before the loss (a task's arrival in
+its list is stamped too, migration 0020). Such tasks come at the membership's stamp, each
 then at its own stamp (a `Position`'s second half), so that paging through more of them
 than one page holds neither skips nor repeats one; the tasks of a shared list stamped after
 the membership come in the stream as the caller's own do.
@@ -263,6 +264,14 @@ _LOST = (
     .subquery()
 )
 
+
+def _lost_with(source: FromClause) -> ColumnElement[bool]:
+    """The rows of `source` (tasks, or what a task left) in a list the caller lost that came
+    into it before the loss: what the caller may have seen, and nothing made or brought since."""
+    arrived = tuple_(source.c.arrived_txid, source.c.arrived_seq)
+    return (source.c.list_id == _LOST.c.list_id) & (arrived < tuple_(*_stamp(_LOST)))
+
+
 _SHARED = _memberships(Role.editor, Role.viewer)
 _ANY = _memberships(*Role)
 
@@ -293,15 +302,16 @@ DELETED = _feed_query(
     _at(departures, departures.c.task_id.label("gone"))
     .join(_ANY, _ANY.c.list_id == departures.c.list_id)
     .where(_cannot_see(departures.c.task_id)),
-    # A list the caller lost: its tasks, those deleted from it and those that left it.
+    # A list the caller lost: its tasks, those deleted from it and those that left it, each if
+    # it was in the list before the caller lost it.
     _within(_LOST, tasks, tasks.c.id.label("gone")).select_from(
-        _LOST.join(tasks, tasks.c.list_id == _LOST.c.list_id)
+        _LOST.join(tasks, _lost_with(tasks))
     ),
     _within(_LOST, tombstones, tombstones.c.task_id.label("gone")).select_from(
-        _LOST.join(tombstones, tombstones.c.list_id == _LOST.c.list_id)
+        _LOST.join(tombstones, _lost_with(tombstones))
     ),
     _within(_LOST, departures, departures.c.task_id.label("gone"))
-    .select_from(_LOST.join(departures, departures.c.list_id == _LOST.c.list_id))
+    .select_from(_LOST.join(departures, _lost_with(departures)))
     .where(_cannot_see(departures.c.task_id)),
 )
 

@@ -122,6 +122,10 @@ class Task(SQLModel, table=True):
     version: int = version_field()
     change_txid: int = change_stamp_field()
     change_seq: int = change_stamp_field()
+    # The stamp of the write that created it or moved it into its list (migration 0020): a
+    # member who loses the list is told of the tasks that arrived before, and of no others.
+    arrived_txid: int = change_stamp_field()
+    arrived_seq: int = change_stamp_field()
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 
@@ -138,6 +142,8 @@ class TaskTombstone(Tombstone, table=True):
     user_id: uuid.UUID = Field(nullable=False)
     # The list it was in: its members' feeds carry the deletion too.
     list_id: uuid.UUID | None = Field(default=None, nullable=True)
+    arrived_txid: int = change_stamp_field()
+    arrived_seq: int = change_stamp_field()
 
 
 class TaskDeparture(Tombstone, table=True):
@@ -148,6 +154,10 @@ class TaskDeparture(Tombstone, table=True):
 
     task_id: uuid.UUID = Field(primary_key=True)
     list_id: uuid.UUID = Field(primary_key=True)
+    # When it first came into the list (see Task.arrived_txid): the list's members may have
+    # seen it from then on, whatever stays it had after.
+    arrived_txid: int = change_stamp_field()
+    arrived_seq: int = change_stamp_field()
 
 
 tasks: Table = Task.__table__  # type: ignore[attr-defined]
@@ -248,6 +258,8 @@ class TaskRow(TypedDict):
     version: int
     change_txid: int
     change_seq: int
+    arrived_txid: int
+    arrived_seq: int
     created_at: datetime
     updated_at: datetime
 

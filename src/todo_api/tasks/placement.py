@@ -19,11 +19,10 @@ from todo_api.tables.users import DEFAULT_ZONE, users
 from todo_api.tasks.errors import StaleVersion, TaskForbidden
 from todo_api.tasks.rows import ROWS, found
 
-# What an INSERT writes; the change stamps are the database's (triggers), the position is
-# computed in the statement.
-WRITTEN_COLUMNS = tuple(
-    c.name for c in tasks.c if c.name not in {"change_txid", "change_seq", "position"}
-)
+# What an INSERT writes; the change and arrival stamps are the database's (triggers), the
+# position is computed in the statement.
+STAMPS = {"change_txid": 0, "change_seq": 0, "arrived_txid": 0, "arrived_seq": 0}
+WRITTEN_COLUMNS = tuple(c.name for c in tasks.c if c.name not in {*STAMPS, "position"})
 
 
 # The order of the siblings' index (ix_tasks_user_id_list_id_parent_id_position_id).
@@ -92,7 +91,7 @@ async def insert_last_unwatched(conn: Connection, row: dict[str, Any]) -> TaskRo
 def _stored(row: dict[str, Any], inserted: Mapping[str, Any]) -> TaskRow:
     """The row as inserted: what the statement computed (its place and zone) over what it was
     given."""
-    return cast(TaskRow, {**row, **inserted, "change_txid": 0, "change_seq": 0})
+    return cast(TaskRow, {**row, **inserted, **STAMPS})
 
 
 def not_parents_list() -> InvalidField:

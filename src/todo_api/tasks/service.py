@@ -64,6 +64,8 @@ LIFECYCLE_COLUMNS = frozenset(
         "version",
         "change_txid",
         "change_seq",
+        "arrived_txid",
+        "arrived_seq",
         "created_at",
         "updated_at",
     }

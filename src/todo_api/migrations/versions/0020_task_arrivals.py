@@ -1,0 +1,180 @@
+"""when each task came into its list, so that an ex-member's feed names only what they could see
+
+A member who loses a list is sent, as deleted, the tasks the list had while they were in it.
+Until now that was every task the list holds (or held, deleted or moved out) whenever they
+next sync, so an old token could name tasks made after they left. `tasks` gains
+`arrived_txid`/`arrived_seq`: the change stamp of the write that created the task or moved it
+into its list, from the same sequence as every other stamp; tombstones and departures keep the
+arrival of the task's last stay in the list. The feed then names only the tasks that arrived
+before the membership ended.
+
+Existing rows arrive at (0, 0), before every membership: they are named as before.
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-11-25
+"""
+
+# The triggers are written twice (with the arrival, and as before it) from this module's own
+# constants: nothing from outside reaches their SQL.
+# ruff: noqa: S608
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0020"
+down_revision: str | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLES = ("tasks", "task_tombstones", "task_departures")
+
+_BEFORE = "tasks_stamp_change_and_arrival"
+
+
+def _postgresql(arrivals: bool) -> list[str]:
+    """The task triggers on PostgreSQL, with the arrival (or as migration 0011 left them)."""
+    kept = ", arrived_txid, arrived_seq" if arrivals else ""
+    old = ", OLD.arrived_txid, OLD.arrived_seq" if arrivals else ""
+    replaced = ", arrived_txid = EXCLUDED.arrived_txid, arrived_seq = EXCLUDED.arrived_seq"
+    # tasks_stamp_change (0004) stays as it is for lists, which share it.
+    stamp = _BEFORE if arrivals else "tasks_stamp_change"
+    return [
+        "DROP TRIGGER tasks_stamp_change ON tasks",
+        f"""
+        CREATE TRIGGER tasks_stamp_change BEFORE INSERT OR UPDATE ON tasks
+            FOR EACH ROW EXECUTE FUNCTION {stamp}()
+        """,
+        f"""
+        CREATE OR REPLACE FUNCTION tasks_record_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO task_tombstones
+                (task_id, user_id, list_id, deleted_at, change_txid, change_seq{kept})
+            VALUES (OLD.id, OLD.user_id, OLD.list_id, now(), pg_current_xact_id()::text::bigint,
+                    nextval('task_change_seq'){old})
+            ON CONFLICT (task_id) DO UPDATE SET user_id = EXCLUDED.user_id,
+                list_id = EXCLUDED.list_id, deleted_at = EXCLUDED.deleted_at,
+                change_txid = EXCLUDED.change_txid, change_seq = EXCLUDED.change_seq
+                {replaced if arrivals else ""};
+            RETURN OLD;
+        END $$
+        """,
+        # A task that leaves a list again keeps its first arrival there: the list's members
+        # may have seen it since then.
+        f"""
+        CREATE OR REPLACE FUNCTION tasks_record_departure() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO task_departures
+                (task_id, list_id, deleted_at, change_txid, change_seq{kept})
+            VALUES (OLD.id, OLD.list_id, now(), pg_current_xact_id()::text::bigint,
+                    nextval('task_change_seq'){old})
+            ON CONFLICT (task_id, list_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at,
+                change_txid = EXCLUDED.change_txid, change_seq = EXCLUDED.change_seq;
+            RETURN NULL;
+        END $$
+        """,
+    ]
+
+
+ARRIVAL = f"""
+    CREATE FUNCTION {_BEFORE}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.change_txid := pg_current_xact_id()::text::bigint;
+        NEW.change_seq := nextval('task_change_seq');
+        IF TG_OP = 'INSERT' THEN
+            NEW.arrived_txid := NEW.change_txid;
+            NEW.arrived_seq := NEW.change_seq;
+        ELSIF NEW.list_id IS DISTINCT FROM OLD.list_id THEN
+            NEW.arrived_txid := NEW.change_txid;
+            NEW.arrived_seq := NEW.change_seq;
+        END IF;
+        RETURN NEW;
+    END $$
+    """
+
+_COUNTER = "(SELECT value FROM sync_counter WHERE id = 1)"
+
+
+def _sqlite(arrivals: bool) -> list[str]:
+    """The task triggers on SQLite, with the arrival (or as migrations 0004 and 0011 left
+    them)."""
+    kept = ", arrived_txid, arrived_seq" if arrivals else ""
+    old = ", OLD.arrived_txid, OLD.arrived_seq" if arrivals else ""
+    on_insert = f", arrived_txid = {_COUNTER}, arrived_seq = {_COUNTER}" if arrivals else ""
+    moved = " ".join(
+        f", {column} = CASE WHEN NEW.list_id IS NOT OLD.list_id THEN {_COUNTER} ELSE {column} END"
+        for column in ("arrived_txid", "arrived_seq")
+        if arrivals
+    )
+    now = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
+    return [
+        "DROP TRIGGER tasks_stamp_insert",
+        f"""
+        CREATE TRIGGER tasks_stamp_insert AFTER INSERT ON tasks BEGIN
+            UPDATE sync_counter SET value = value + 1 WHERE id = 1;
+            UPDATE tasks SET change_txid = {_COUNTER}, change_seq = {_COUNTER}{on_insert}
+            WHERE id = NEW.id;
+        END
+        """,
+        "DROP TRIGGER tasks_stamp_update",
+        f"""
+        CREATE TRIGGER tasks_stamp_update AFTER UPDATE ON tasks
+        WHEN NEW.change_seq = OLD.change_seq BEGIN
+            UPDATE sync_counter SET value = value + 1 WHERE id = 1;
+            UPDATE tasks SET change_txid = {_COUNTER}, change_seq = {_COUNTER}{moved}
+            WHERE id = NEW.id;
+        END
+        """,
+        "DROP TRIGGER tasks_record_deletion",
+        f"""
+        CREATE TRIGGER tasks_record_deletion AFTER DELETE ON tasks BEGIN
+            UPDATE sync_counter SET value = value + 1 WHERE id = 1;
+            INSERT OR REPLACE INTO task_tombstones
+                (task_id, user_id, list_id, deleted_at, change_txid, change_seq{kept})
+            VALUES (OLD.id, OLD.user_id, OLD.list_id, {now}, {_COUNTER}, {_COUNTER}{old});
+        END
+        """,
+        "DROP TRIGGER tasks_record_departure",
+        f"""
+        CREATE TRIGGER tasks_record_departure AFTER UPDATE OF list_id ON tasks
+        WHEN OLD.list_id IS NOT NULL AND OLD.list_id IS NOT NEW.list_id BEGIN
+            UPDATE sync_counter SET value = value + 1 WHERE id = 1;
+            INSERT INTO task_departures
+                (task_id, list_id, deleted_at, change_txid, change_seq{kept})
+            VALUES (OLD.id, OLD.list_id, {now}, {_COUNTER}, {_COUNTER}{old})
+            ON CONFLICT (task_id, list_id) DO UPDATE SET deleted_at = excluded.deleted_at,
+                change_txid = excluded.change_txid, change_seq = excluded.change_seq;
+        END
+        """,
+    ]
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        for column in ("arrived_txid", "arrived_seq"):
+            op.add_column(
+                table,
+                sa.Column(column, sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+            )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(ARRIVAL)
+        for statement in _postgresql(arrivals=True):
+            op.execute(statement)
+    else:
+        for statement in _sqlite(arrivals=True):
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in _postgresql(arrivals=False):
+            op.execute(statement)
+        op.execute(f"DROP FUNCTION {_BEFORE}()")
+    else:
+        for statement in _sqlite(arrivals=False):
+            op.execute(statement)
+    for table in TABLES:
+        for column in ("arrived_txid", "arrived_seq"):
+            op.drop_column(table, column)
