@@ -1,6 +1,7 @@
 """The layers of README "Architecture" are a rule `lint-imports` checks (pyproject.toml's
 contracts): these tests run it on the tree, and on a copy with one import that runs back up."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -60,3 +61,28 @@ def test_an_import_that_runs_back_up_is_caught(
     result = _lint_imports(tree)
     assert result.returncode != 0
     assert broken in result.stdout
+
+
+# Who may keep memberships: the access rule itself, the lists domain (which makes, changes and
+# ends them), the change feed (which reads their stamps), and the tables and migrations.
+MEMBERSHIP_KEEPERS = ("kit/access.py", "kit/changes.py", "lists/", "tables/", "migrations/")
+
+
+def _names_memberships(path: Path) -> bool:
+    tree = ast.parse(path.read_text())
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and any(alias.name == "list_members" for alias in node.names)
+        for node in ast.walk(tree)
+    )
+
+
+def test_every_other_module_asks_the_access_rule_who_sees_a_list() -> None:
+    package = ROOT / "src/todo_api"
+    readers = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if not str(path.relative_to(package)).startswith(MEMBERSHIP_KEEPERS)
+        and _names_memberships(path)
+    }
+    assert readers == set()

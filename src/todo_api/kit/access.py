@@ -16,11 +16,22 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
 
 from todo_api.db import Connection, Query
 from todo_api.tables.lists import list_members, lists
-from todo_api.tables.tasks import tasks
+from todo_api.tables.tasks import task_counts, tasks
 
 
 class Role(enum.StrEnum):
@@ -41,9 +52,13 @@ def in_role(roles: tuple[Role, ...]) -> ColumnElement[bool]:
     return list_members.c.role.in_([literal_column(f"'{role}'") for role in roles])
 
 
-def shared_lists(*roles: Role) -> Select[Any]:
-    """The ids of the lists shared with the caller in one of `roles` (their own aside)."""
-    return select(list_members.c.list_id).where(list_members.c.user_id == caller(), in_role(roles))
+def shared_lists(*roles: Role, list_id: Any = None) -> Select[Any]:
+    """The ids of the lists shared with the caller in one of `roles` (their own aside); with
+    `list_id` (a parameter), that list's alone."""
+    shared = select(list_members.c.list_id).where(
+        list_members.c.user_id == caller(), in_role(roles)
+    )
+    return shared if list_id is None else shared.where(list_members.c.list_id == list_id)
 
 
 def can_see_task() -> ColumnElement[bool]:
@@ -56,15 +71,22 @@ def can_change_task() -> ColumnElement[bool]:
     return or_(tasks.c.user_id == caller(), tasks.c.list_id.in_(shared_lists(Role.editor)))
 
 
-def _membership(*roles: Role) -> ColumnElement[bool]:
-    conditions = [list_members.c.list_id == lists.c.id, list_members.c.user_id == caller()]
+def membership(list_id: Any, *roles: Role) -> ColumnElement[bool]:
+    """The caller's membership of the list `list_id` (a column, or a parameter), in one of
+    `roles` (in any without)."""
+    conditions = [list_members.c.list_id == list_id, list_members.c.user_id == caller()]
     if roles:
         conditions.append(in_role(roles))
-    return exists().where(*conditions)
+    return and_(*conditions)
+
+
+def member_of(list_id: Any, *roles: Role) -> ColumnElement[bool]:
+    """Whether the caller is a member of the list `list_id`, in one of `roles` (any without)."""
+    return exists().where(membership(list_id, *roles))
 
 
 def can_see_list() -> ColumnElement[bool]:
-    return _membership()
+    return member_of(lists.c.id)
 
 
 def owns_list() -> ColumnElement[bool]:
@@ -72,10 +94,52 @@ def owns_list() -> ColumnElement[bool]:
     return owned
 
 
+def members_of(list_id: Any) -> Select[Any]:
+    """Who sees the list `list_id` (a column, or a parameter) and its tasks: its members, the
+    owner included."""
+    return select(list_members.c.user_id).where(list_members.c.list_id == list_id)
+
+
+def sharing_with_caller() -> Select[Any]:
+    """Everyone who sees a list the caller sees (the caller included, if they have a list)."""
+    theirs = aliased(list_members)
+    return (
+        select(list_members.c.user_id)
+        .distinct()
+        .join(theirs, theirs.c.list_id == list_members.c.list_id)
+        .where(theirs.c.user_id == caller())
+    )
+
+
+def _callers(column: str) -> Any:
+    """The caller's `column` of their membership of the list being read."""
+    return select(list_members.c[column]).where(membership(lists.c.id)).correlate(lists)
+
+
+# A list as it is served to the caller: its row, the caller's place for it and role, its
+# members (counted in the statement that reads the list, from the primary key of list_members)
+# and its open tasks (the sum of its rows of `task_counts`).
+SERVED = (
+    *lists.c,
+    _callers("position").scalar_subquery().label("position"),
+    _callers("role").scalar_subquery().label("role"),
+    select(func.count())
+    .where(list_members.c.list_id == lists.c.id)
+    .correlate(lists)
+    .scalar_subquery()
+    .label("member_count"),
+    select(func.coalesce(func.sum(task_counts.c.open_count), 0))
+    .where(task_counts.c.scope_id == lists.c.id)
+    .correlate(lists)
+    .scalar_subquery()
+    .label("open_count"),
+)
+
+
 # A list named by `list_id`, as the caller may use it to put tasks in: its owner, and whether
 # the caller may write to it (None when they cannot see it).
 _LIST_FOR_TASKS = Query(
-    select(lists.c.user_id, _membership(*WRITERS).label("writable")).where(
+    select(lists.c.user_id, member_of(lists.c.id, *WRITERS).label("writable")).where(
         lists.c.id == bindparam("list_id"), can_see_list()
     )
 )
@@ -90,14 +154,8 @@ async def list_for_tasks(
     return None if row is None else (row.user_id, bool(row.writable))
 
 
-_MEMBER = Query(
-    select(
-        exists().where(
-            list_members.c.list_id == bindparam("list_id"),
-            list_members.c.user_id == bindparam("who"),
-        )
-    )
-)
+_WHO = list_members.c.user_id == bindparam("who")
+_MEMBER = Query(select(members_of(bindparam("list_id")).where(_WHO).exists()))
 
 
 async def sees_tasks_of(

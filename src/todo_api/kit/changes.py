@@ -50,13 +50,7 @@ from todo_api.db import Connection, Query, Row
 from todo_api.kit import access
 from todo_api.kit.access import Role
 from todo_api.kit.signing import InvalidToken, Signer
-from todo_api.tables.lists import (
-    SERVED,
-    list_members,
-    list_tombstones,
-    lists,
-    member_tombstones,
-)
+from todo_api.tables.lists import list_members, list_tombstones, lists, member_tombstones
 from todo_api.tables.tasks import departures, tasks, tombstones
 
 # One past the newest stamp that can no longer change (see the module's docstring).
@@ -319,19 +313,14 @@ DELETED = _feed_query(
 # role), at whichever is later.
 _LIST_LATER = tuple_(*_stamp(lists)) > tuple_(*_stamp(list_members))
 LISTS = Query(
-    select(*SERVED)
+    select(*access.SERVED)
     .add_columns(
         case((_LIST_LATER, lists.c.change_txid), else_=list_members.c.change_txid).label("p_txid"),
         case((_LIST_LATER, lists.c.change_seq), else_=list_members.c.change_seq).label("p_seq"),
         _NONE.label("s_txid"),
         _NONE.label("s_seq"),
     )
-    .select_from(
-        lists.join(
-            list_members,
-            (list_members.c.list_id == lists.c.id) & (list_members.c.user_id == access.caller()),
-        )
-    )
+    .select_from(lists.join(list_members, access.membership(lists.c.id)))
     .where(
         or_(tuple_(*_stamp(lists)) > _START, tuple_(*_stamp(list_members)) > _START),
         lists.c.change_txid < _BELOW,

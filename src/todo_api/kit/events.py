@@ -40,10 +40,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, bindparam, exists, select, union_all
 
 from todo_api.db import Connection, Query, insert_bound
-from todo_api.kit import jobs
+from todo_api.kit import access, jobs
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import new_id, utcnow
-from todo_api.tables.lists import list_members
 from todo_api.tables.tasks import tasks
 from todo_api.tables.webhooks import webhook_deliveries, webhooks
 
@@ -98,14 +97,11 @@ class Watcher:
 
 _WATCHER = (webhooks.c.id, webhooks.c.event_mask)
 _ACTIVE = webhooks.c.active.is_(True)
-_MEMBERS = select(list_members.c.user_id).where(list_members.c.list_id == bindparam("list_id"))
 # The webhooks of whoever sees a task: its owner (the inbox's user, or the list's owner) and
 # its list's members. Two indexed look-ups, no OR: each side finds its users by key.
 _TASK_AUDIENCE = union_all(
     select(tasks.c.user_id).where(tasks.c.id == bindparam("task_id")),
-    select(list_members.c.user_id)
-    .join(tasks, tasks.c.list_id == list_members.c.list_id)
-    .where(tasks.c.id == bindparam("task_id")),
+    access.members_of(tasks.c.list_id).where(tasks.c.id == bindparam("task_id")),
 )
 _OF_USER = Query(select(*_WATCHER).where(webhooks.c.user_id == bindparam("user_id"), _ACTIVE))
 
@@ -119,14 +115,16 @@ def unwatched_task(row: Table) -> ColumnElement[bool]:
     """No active webhook of whoever sees that task row (its owner, its list's members): the
     condition a write carries to stay the single statement it is when nobody watches (it then
     matches nothing when someone does, and the caller takes the way that records events)."""
-    members = (
-        select(list_members.c.user_id).where(list_members.c.list_id == row.c.list_id).correlate(row)
-    )
+    members = access.members_of(row.c.list_id).correlate(row)
     audience = exists().where(webhooks.c.user_id.in_(members), _ACTIVE).correlate(row)
     return unwatched_user(row.c.user_id) & ~audience
 
 
-_OF_LIST = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_MEMBERS), _ACTIVE))
+_OF_LIST = Query(
+    select(*_WATCHER).where(
+        webhooks.c.user_id.in_(access.members_of(bindparam("list_id"))), _ACTIVE
+    )
+)
 _OF_TASK = Query(select(*_WATCHER).where(webhooks.c.user_id.in_(_TASK_AUDIENCE), _ACTIVE))
 
 _INSERT = Query(

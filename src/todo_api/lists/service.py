@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 
 from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
 from todo_api.kit import access, events, ordering
@@ -31,7 +31,7 @@ from todo_api.kit.versions import Versions, versions_params
 from todo_api.lists.errors import ListForbidden, ListNameTaken, ListNotFound, ListStaleVersion
 from todo_api.lists.schemas import ListCreate, ListUpdate, list_body
 from todo_api.tables import keys
-from todo_api.tables.lists import SERVED, ListRow, list_members, lists
+from todo_api.tables.lists import ListRow, list_members, lists
 from todo_api.tables.tasks import tasks
 
 ROWS: VersionedRows[ListRow] = VersionedRows(
@@ -41,15 +41,12 @@ ROWS: VersionedRows[ListRow] = VersionedRows(
     forbidden=ListForbidden,
     can_see=access.can_see_list,
     can_change=access.owns_list,
-    returning=SERVED,
-)
-_CALLERS = and_(
-    list_members.c.list_id == lists.c.id, list_members.c.user_id == bindparam("user_id")
+    returning=access.SERVED,
 )
 # The caller's lists, their own and those shared with them, in the caller's order.
 ALL = Query(
-    select(*SERVED)
-    .select_from(lists.join(list_members, _CALLERS))
+    select(*access.SERVED)
+    .select_from(lists.join(list_members, access.membership(lists.c.id)))
     .order_by(list_members.c.position, lists.c.id)
 )
 # The list's tasks locked parents first: the order in which completing or deleting a parent
@@ -98,10 +95,7 @@ JOIN = Query(
 )
 PLACE = Query(
     update(list_members)
-    .where(
-        list_members.c.list_id == bindparam("list_id"),
-        list_members.c.user_id == bindparam("user_id"),
-    )
+    .where(access.membership(bindparam("list_id")))
     .values(position=bindparam("position"))
 )
 

@@ -119,9 +119,7 @@ BY_TOKEN = Query(
 # --- members --------------------------------------------------------------------------------
 
 # The caller's membership of the list named by `list_id`.
-_MEMBER_OF = exists().where(
-    list_members.c.list_id == bindparam("list_id"), list_members.c.user_id == access.caller()
-)
+_MEMBER_OF = access.member_of(bindparam("list_id"))
 _PEOPLE = list_members.alias("people")
 _MEMBERS = (
     select(

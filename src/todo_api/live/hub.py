@@ -35,17 +35,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased
 
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
+from todo_api.kit import access
 from todo_api.kit.changes import Clock, Position, SyncTokens, current_position
 from todo_api.kit.ids import utcnow
 from todo_api.kit.throttle import TracebackThrottle
 from todo_api.live import wakeups
 from todo_api.process.shutdown import Lifecycle
-from todo_api.tables.lists import list_members
 from todo_api.tables.reminders import reminder_events
 
 log = logging.getLogger("todo_api")
@@ -58,14 +57,8 @@ POLL_SECONDS = 1.0
 ANNOUNCE_SECONDS = 10.0
 AUDIENCE_SECONDS = 3 * ANNOUNCE_SECONDS
 
-_mine = aliased(list_members)
 # Whose writes a user's feed shows: theirs, and those of everyone sharing one of their lists.
-RELATED = Query(
-    select(list_members.c.user_id)
-    .distinct()
-    .join(_mine, _mine.c.list_id == list_members.c.list_id)
-    .where(_mine.c.user_id == bindparam("user_id"))
-)
+RELATED = Query(access.sharing_with_caller())
 
 
 # Orders wake-ups and the starts of reads (see `Hub.read`).

@@ -10,13 +10,9 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    bindparam,
-    func,
-    select,
 )
 from sqlmodel import Field, SQLModel
 
-from todo_api.tables.tasks import task_counts
 from todo_api.tables.versioned import (
     Tombstone,
     change_stamp_field,
@@ -172,35 +168,4 @@ Index(
     list_tombstones.c.user_id,
     list_tombstones.c.change_txid,
     list_tombstones.c.change_seq,
-)
-
-
-# A list as it is served to the caller (the `user_id` parameter): its row, the caller's place
-# for it and role, its members (counted in the statement that reads the list, from the primary
-# key of list_members) and its open tasks (the sum of its rows of `task_counts`).
-_CALLERS = (list_members.c.list_id == lists.c.id, list_members.c.user_id == bindparam("user_id"))
-CALLERS_POSITION = (
-    select(list_members.c.position).where(*_CALLERS).correlate(lists).scalar_subquery()
-)
-CALLERS_ROLE = select(list_members.c.role).where(*_CALLERS).correlate(lists).scalar_subquery()
-MEMBER_COUNT = (
-    select(func.count())
-    .where(list_members.c.list_id == lists.c.id)
-    .correlate(lists)
-    .scalar_subquery()
-    .label("member_count")
-)
-OPEN_COUNT = (
-    select(func.coalesce(func.sum(task_counts.c.open_count), 0))
-    .where(task_counts.c.scope_id == lists.c.id)
-    .correlate(lists)
-    .scalar_subquery()
-    .label("open_count")
-)
-SERVED = (
-    *lists.c,
-    CALLERS_POSITION.label("position"),
-    CALLERS_ROLE.label("role"),
-    MEMBER_COUNT,
-    OPEN_COUNT,
 )

@@ -33,7 +33,6 @@ from sqlalchemy.sql.expression import UnaryExpression
 from todo_api.db import Connection, Query
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
-from todo_api.tables.lists import list_members
 from todo_api.tables.tasks import TaskRow, task_counts, task_tags, tasks
 from todo_api.tasks import listing, schedule
 from todo_api.tasks.conditions import (
@@ -162,10 +161,8 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
     read to be checked, and a list's first `limit` matches can be far down: each list is
     first read only as deep as its share of the page (`_read_shallow_first`)."""
     limit = bindparam("limit", type_=Integer())
-    memberships = [list_members.c.user_id == access.caller(), access.in_role(SEEN_SHARED)]
-    if s.in_list == "one":
-        memberships.append(list_members.c.list_id == bindparam("list_id", type_=Uuid()))
-    mine = select(list_members.c.list_id).where(*memberships).cte("memberships")
+    one_list = bindparam("list_id", type_=Uuid()) if s.in_list == "one" else None
+    mine = access.shared_lists(*SEEN_SHARED, list_id=one_list).cte("memberships")
 
     in_creation_order = field_of(s.sort) == "created_at"
     by_tag_entries = counts_by_tag(s) and in_creation_order
