@@ -11,14 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import share
 from tests.tasks.feed_helpers import database
-from tests.tasks.helpers import create_task
+from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import Connection
+from todo_api.tables.lists import list_members
 from todo_api.tables.tasks import tasks
 
 MOVES_PER_CLIENT = 30
@@ -224,3 +225,44 @@ async def until_a_statement_waits_for_a_lock(conn: Connection) -> None:
     while not (await conn.execute(waiting)).scalar():
         assert time.monotonic() < deadline, "the delete never waited for the parent"
         await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("write", ["create", "move"])
+async def test_an_editor_removed_while_their_task_goes_into_the_list_puts_nothing_there(
+    new_user_client: Callable[..., httpx.AsyncClient], settings: Settings, write: str
+) -> None:
+    # The write checks the editor's access, then writes: the access rule is in the write too,
+    # so a removal that commits in between leaves the list as it was.
+    if settings.is_sqlite:
+        pytest.skip("one SQLite file has one writer at a time: nothing commits in between")
+    async with new_user_client() as owner, new_user_client() as editor:
+        shared = await create_list(owner, "Shared")
+        await share(owner, editor, shared["id"], "editor")
+        own = await create_task(editor, title="Mine")
+        editor_id = await user_id_of(editor)
+
+        async with database(settings) as db, db.transaction() as removing:
+            # Writes to tasks wait for this transaction; reads (the check) do not.
+            await removing.execute(text("LOCK TABLE tasks IN SHARE MODE"))
+            if write == "create":
+                body = {"title": "Raced", "list_id": shared["id"]}
+                writing = asyncio.create_task(editor.post("/api/tasks", json=body))
+            else:
+                body = {"list_id": shared["id"]}
+                writing = asyncio.create_task(
+                    editor.post(f"/api/tasks/{own['id']}/move", json=body)
+                )
+            await until_a_statement_waits_for_a_lock(removing)
+            await removing.execute(
+                delete(list_members).where(
+                    list_members.c.list_id == uuid.UUID(shared["id"]),
+                    list_members.c.user_id == editor_id,
+                )
+            )
+        response = await writing
+
+        assert response.status_code == 400, response.text
+        assert response.json()["details"][0]["field"] == "list_id"
+        in_list = await owner.get("/api/tasks", params={"list_id": shared["id"]})
+        assert in_list.json() == []
+        assert (await editor.get(f"/api/tasks/{own['id']}")).json()["list_id"] is None

@@ -71,18 +71,27 @@ def can_change_task() -> ColumnElement[bool]:
     return or_(tasks.c.user_id == caller(), tasks.c.list_id.in_(shared_lists(Role.editor)))
 
 
-def membership(list_id: Any, *roles: Role) -> ColumnElement[bool]:
-    """The caller's membership of the list `list_id` (a column, or a parameter), in one of
-    `roles` (in any without)."""
-    conditions = [list_members.c.list_id == list_id, list_members.c.user_id == caller()]
+def membership(list_id: Any, *roles: Role, who: Any = None) -> ColumnElement[bool]:
+    """The membership of `who` (by default the caller) of the list `list_id` (a column, or a
+    parameter), in one of `roles` (in any without)."""
+    member = caller() if who is None else who
+    conditions = [list_members.c.list_id == list_id, list_members.c.user_id == member]
     if roles:
         conditions.append(in_role(roles))
     return and_(*conditions)
 
 
-def member_of(list_id: Any, *roles: Role) -> ColumnElement[bool]:
-    """Whether the caller is a member of the list `list_id`, in one of `roles` (any without)."""
-    return exists().where(membership(list_id, *roles))
+def member_of(list_id: Any, *roles: Role, who: Any = None) -> ColumnElement[bool]:
+    """Whether `who` (by default the caller) is a member of the list `list_id`, in one of
+    `roles` (any without)."""
+    return exists().where(membership(list_id, *roles, who=who))
+
+
+def may_put_tasks_in(list_id: Any, who: Any = None) -> ColumnElement[bool]:
+    """Whether `who` (by default the caller) may put tasks in the list `list_id` (a column, or
+    a parameter; null: the caller's inbox): its owner and its editors may. The condition
+    the write itself carries, so that a list lost since it was checked takes nothing."""
+    return or_(list_id.is_(None), member_of(list_id, *WRITERS, who=who))
 
 
 def can_see_list() -> ColumnElement[bool]:

@@ -28,7 +28,9 @@ RowT = TypeVar("RowT", bound=Mapping[str, Any])
 class VersionedRows(Generic[RowT]):
     """The by-id statements of `table`, answering rows shaped as `returning` (every column by
     default). `conditions` names extra WHERE clauses an update may be limited to (an update
-    outside them matches nothing and is not an error: the caller decides)."""
+    outside them matches nothing and is not an error: the caller decides). `writes` holds the
+    rule on the value a column is set to (given its parameter): an update writing a value the
+    caller may not write matches nothing."""
 
     def __init__(
         self,
@@ -41,6 +43,7 @@ class VersionedRows(Generic[RowT]):
         can_change: Callable[[], ColumnElement[bool]],
         returning: Sequence[ColumnElement[Any]] | None = None,
         conditions: Mapping[str, Sequence[ColumnElement[Any]]] | None = None,
+        writes: Mapping[str, Callable[[Any], ColumnElement[bool]]] | None = None,
     ) -> None:
         self.table = table
         self.not_found = not_found
@@ -50,6 +53,7 @@ class VersionedRows(Generic[RowT]):
         self.can_change = can_change
         self.returning = tuple(returning if returning is not None else table.c)
         self.conditions = dict(conditions or {})
+        self.writes = dict(writes or {})
         self._get = Query(select(*self.returning).where(*self.by_id()))
         self._locked = Query(
             select(table).where(*self.by_id(changing=True)).with_for_update(of=table)
@@ -169,6 +173,11 @@ class VersionedRows(Generic[RowT]):
                 *self.by_id(changing=True),
                 *matching_versions(table.c.version, versions),
                 *self.conditions.get(only or "", ()),
+                *(
+                    rule(bindparam(f"new_{name}", type_=table.c[name].type))
+                    for name, rule in self.writes.items()
+                    if name in columns
+                ),
             )
             .values(**values, version=table.c.version + 1)
             .returning(*self.returning)

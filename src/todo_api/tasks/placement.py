@@ -65,18 +65,30 @@ def _insert_query(in_list: bool, under_parent: bool, unwatched: bool = False) ->
         values["timezone"], creators_zone.scalar_subquery(), DEFAULT_ZONE
     )
     stored = (tasks.c.position, tasks.c.timezone)
+    conditions = []
     if unwatched:
-        row = select(*values.values(), last).where(events.unwatched_user(values["user_id"]))
+        conditions.append(events.unwatched_user(values["user_id"]))
+    if in_list:  # the access rule in the write: a list lost since it was checked takes nothing
+        writer = bindparam("writer", type_=tasks.c.user_id.type)
+        conditions.append(access.may_put_tasks_in(values["list_id"], who=writer))
+    if conditions:
+        row = select(*values.values(), last).where(*conditions)
         columns = [*WRITTEN_COLUMNS, "position"]
         return Query(insert(tasks).from_select(columns, row).returning(*stored))
     return Query(insert(tasks).values(**values, position=last).returning(*stored))
 
 
-async def insert_last(conn: Connection, row: dict[str, Any]) -> TaskRow:
-    """INSERT the row (last among its siblings; in the creator's zone if it has none); the
-    row as stored."""
-    statement = _insert_query(row["list_id"] is not None, row["parent_id"] is not None)
-    return _stored(row, (await conn.execute(statement, row)).one())
+async def insert_last(conn: Connection, writer: uuid.UUID, row: dict[str, Any]) -> TaskRow:
+    """INSERT the row (last among its siblings; in the creator's zone if it has none) for
+    `writer`, if they may put tasks in its list; the row as stored. A list they lost since
+    `owner_of` let them raises what `owner_of` now says."""
+    in_list = row["list_id"] is not None
+    statement = _insert_query(in_list, row["parent_id"] is not None)
+    inserted = (await conn.execute(statement, {**row, "writer": writer})).first()
+    if inserted is None:
+        await owner_of(conn, writer, row["list_id"])
+        raise TaskForbidden
+    return _stored(row, inserted)
 
 
 async def insert_last_unwatched(conn: Connection, row: dict[str, Any]) -> TaskRow | None:

@@ -63,6 +63,8 @@ ROWS: VersionedRows[TaskRow] = VersionedRows(
     forbidden=TaskForbidden,
     can_see=access.can_see_task,
     can_change=access.can_change_task,
+    # A task moves only into a list the caller may put tasks in.
+    writes={"list_id": access.may_put_tasks_in},
     conditions={
         "completed": _COMPLETED,
         "open_and_plain": _OPEN_AND_PLAIN,

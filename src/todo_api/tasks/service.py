@@ -113,7 +113,7 @@ async def create_task(conn: Connection, user_id: uuid.UUID, *, data: TaskCreate)
                 return inserted
         watchers = await events.watchers_of_user(conn, user_id)
         async with conn.transaction():
-            task = await insert_last(conn, row)
+            task = await insert_last(conn, user_id, row)
             await _scheduled(conn, task)
             await announcements.announce(conn, EventType.task_created, user_id, task, watchers)
             return task
@@ -129,7 +129,7 @@ async def create_task(conn: Connection, user_id: uuid.UUID, *, data: TaskCreate)
         else:
             row["user_id"] = await owner_of(conn, user_id, data.list_id)
         await _check_assignee(conn, row)
-        task = await insert_last(conn, row)
+        task = await insert_last(conn, user_id, row)
         await _scheduled(conn, task)
         watchers = await events.watchers_of_placement(conn, task["user_id"], task["list_id"])
         await announcements.announce(conn, EventType.task_created, user_id, task, watchers)
@@ -410,6 +410,7 @@ async def _complete(
             content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
             following_task = await insert_last(
                 conn,
+                user_id,
                 {
                     **content,
                     "id": values["next_occurrence_id"],
@@ -488,6 +489,8 @@ async def _update(
     """The rows' conditional UPDATE; a write touching the rule or the due date checks the rule
     on the row it leaves (raising undoes the write)."""
     row = await ROWS.update(conn, user_id, task_id, values, if_match, only=only)
+    if row is None and "list_id" in values:  # a list lost since it was checked: say so
+        await owner_of(conn, user_id, values["list_id"])
     if row is not None and RULE_FIELDS & values.keys():
         rules.check_rule(row)
     return row
