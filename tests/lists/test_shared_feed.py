@@ -430,3 +430,53 @@ async def test_an_ex_members_old_token_names_only_tasks_that_were_in_the_list_wh
     assert sorted(gathered(pages, "deleted")) == sorted(known)
     assert gathered(pages, "changes") == [bobs_own["id"]]
     assert gathered(pages, "lists") == []
+
+
+def applied(pages: list[dict[str, Any]], held: set[str]) -> set[str]:
+    """The task ids a client holding `held` holds after applying the pages in order."""
+    for page in pages:
+        held = (held | {task["id"] for task in page["changes"]}) - set(page["deleted"])
+    return held
+
+
+async def test_a_new_member_with_an_old_token_hears_of_nothing_that_left_before_they_joined(
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    bobs_own = await create_task(bob, title="Bob's own")
+    _, token = await follow(bob, None, wait_for=[bobs_own["id"]])
+    shared = await create_list(alice, "Shared")
+    staying = await create_task(alice, title="Staying", list_id=shared["id"])
+    deleted = await create_task(alice, title="Deleted before", list_id=shared["id"])
+    moved = await create_task(alice, title="Moved out before", list_id=shared["id"])
+    assert (await alice.delete(f"/api/tasks/{deleted['id']}")).status_code == 204
+    assert (await alice.post(f"/api/tasks/{moved['id']}/move", json={"list_id": None})).is_success
+    await share(alice, bob, shared["id"], "viewer")
+
+    pages, _ = await follow(bob, token, limit=2, wait_for=[shared["id"], staying["id"]])
+
+    assert gathered(pages, "changes") == [staying["id"]]
+    assert gathered(pages, "deleted") == []
+    assert gathered(pages, "lists") == [shared["id"]]
+
+
+async def test_a_member_back_with_a_token_from_before_they_left_loses_what_went_meanwhile(
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    shared = await create_list(alice, "Shared")
+    staying = await create_task(alice, title="Staying", list_id=shared["id"])
+    deleted = await create_task(alice, title="Deleted while away", list_id=shared["id"])
+    moved = await create_task(alice, title="Moved out while away", list_id=shared["id"])
+    await share(alice, bob, shared["id"], "viewer")
+    held = [staying["id"], deleted["id"], moved["id"]]
+    _, token = await follow(bob, None, wait_for=[shared["id"], *held])
+    await unshare(alice, shared["id"], bob)
+    assert (await alice.delete(f"/api/tasks/{deleted['id']}")).status_code == 204
+    assert (await alice.post(f"/api/tasks/{moved['id']}/move", json={"list_id": None})).is_success
+    added = await create_task(alice, title="Added while away", list_id=shared["id"])
+    await share(alice, bob, shared["id"], "viewer")
+
+    pages, _ = await follow(bob, token, limit=2, wait_for=[shared["id"], added["id"]])
+
+    assert applied(pages, set(held)) == {staying["id"], added["id"]}
+    assert shared["id"] in gathered(pages, "lists")
+    assert set(gathered(pages, "deleted")) <= set(held)

@@ -244,7 +244,9 @@ def _cannot_see(task_id: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 # Memberships of the caller that ended: left, removed, or the list deleted. The owner's (their
-# list deleted) are left out: their list's tombstone and their own tasks' say it already.
+# list deleted) are left out: their list's tombstone and their own tasks' say it already. One
+# that began again keeps its end (migration 0020): a token from before it still loses there
+# what the caller had, and then gains the list again at the new membership.
 _ENDED = member_tombstones.c
 _LOST = (
     select(_ENDED.list_id, _ENDED.change_txid, _ENDED.change_seq)
@@ -264,6 +266,15 @@ def _lost_with(source: FromClause) -> ColumnElement[bool]:
     into it before the loss: what the caller may have seen, and nothing made or brought since."""
     arrived = tuple_(source.c.arrived_txid, source.c.arrived_seq)
     return (source.c.list_id == _LOST.c.list_id) & (arrived < tuple_(*_stamp(_LOST)))
+
+
+def _since_joining(memberships: FromClause, source: FromClause) -> ColumnElement[bool]:
+    """The rows of `source` in a list of the caller's `memberships`, stamped after they joined
+    it (what left it before, they never saw; what left while they were away from it, their
+    earlier membership's end names: see `_lost_with`)."""
+    return (source.c.list_id == memberships.c.list_id) & (
+        tuple_(*_stamp(source)) > tuple_(*_stamp(memberships))
+    )
 
 
 _SHARED = _memberships(Role.editor, Role.viewer)
@@ -288,13 +299,14 @@ DELETED = _feed_query(
     _at(tombstones, tombstones.c.task_id.label("gone")).where(
         tombstones.c.user_id == access.caller()
     ),
-    # Tasks deleted from the lists shared with the caller.
+    # Tasks deleted from the lists shared with the caller since they joined.
     _at(tombstones, tombstones.c.task_id.label("gone")).join(
-        _SHARED, _SHARED.c.list_id == tombstones.c.list_id
+        _SHARED, _since_joining(_SHARED, tombstones)
     ),
-    # Tasks that left one of the caller's lists for where the caller cannot see them.
+    # Tasks that left one of the caller's lists since they joined, for where the caller cannot
+    # see them.
     _at(departures, departures.c.task_id.label("gone"))
-    .join(_ANY, _ANY.c.list_id == departures.c.list_id)
+    .join(_ANY, _since_joining(_ANY, departures))
     .where(_cannot_see(departures.c.task_id)),
     # A list the caller lost: its tasks, those deleted from it and those that left it, each if
     # it was in the list before the caller lost it.

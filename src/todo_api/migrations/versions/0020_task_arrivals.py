@@ -1,4 +1,5 @@
-"""when each task came into its list, so that an ex-member's feed names only what they could see
+"""when each task came into its list, and memberships that ended are kept when they begin again,
+so that a member's feed names only tasks they could see
 
 A member who loses a list is sent, as deleted, the tasks the list had while they were in it.
 Until now that was every task the list holds (or held, deleted or moved out) whenever they
@@ -7,6 +8,10 @@ next sync, so an old token could name tasks made after they left. `tasks` gains
 into its list, from the same sequence as every other stamp; tombstones and departures keep the
 arrival of the task's last stay in the list. The feed then names only the tasks that arrived
 before the membership ended.
+
+A membership that begins again no longer deletes the record of its end: the feed of a member
+back with a token from before they left names what went meanwhile by that end, and a member's
+feed names only the deletions and departures of a list since they joined it.
 
 Existing rows arrive at (0, 0), before every membership: they are named as before.
 
@@ -151,6 +156,49 @@ def _sqlite(arrivals: bool) -> list[str]:
     ]
 
 
+# A membership that begins again kept no record of its end (0011's triggers deleted it): a
+# member back with a token from before they left then heard of what went while they were away
+# only as what went from a list they were in, which also told new members of what went
+# before they joined. The end is now kept until it is pruned.
+FORGET_ENDING_POSTGRESQL = [
+    """
+    CREATE FUNCTION list_members_forget_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER list_members_forget_deletion AFTER INSERT ON list_members
+        FOR EACH ROW EXECUTE FUNCTION list_members_forget_deletion()
+    """,
+]
+KEEP_ENDING_POSTGRESQL = [
+    "DROP TRIGGER list_members_forget_deletion ON list_members",
+    "DROP FUNCTION list_members_forget_deletion()",
+]
+
+
+def _sqlite_joining(forget_ending: bool) -> list[str]:
+    forget = (
+        "DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id;"
+        if forget_ending
+        else ""
+    )
+    return [
+        "DROP TRIGGER list_members_stamp_insert",
+        f"""
+        CREATE TRIGGER list_members_stamp_insert AFTER INSERT ON list_members BEGIN
+            UPDATE sync_counter SET value = value + 1 WHERE id = 1;
+            UPDATE list_members SET change_txid = {_COUNTER}, change_seq = {_COUNTER},
+                                    joined_txid = {_COUNTER}, joined_seq = {_COUNTER}
+            WHERE list_id = NEW.list_id AND user_id = NEW.user_id;
+            {forget}
+        END
+        """,
+    ]
+
+
 def upgrade() -> None:
     for table in TABLES:
         for column in ("arrived_txid", "arrived_seq"):
@@ -160,20 +208,20 @@ def upgrade() -> None:
             )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(ARRIVAL)
-        for statement in _postgresql(arrivals=True):
+        for statement in _postgresql(arrivals=True) + KEEP_ENDING_POSTGRESQL:
             op.execute(statement)
     else:
-        for statement in _sqlite(arrivals=True):
+        for statement in _sqlite(arrivals=True) + _sqlite_joining(forget_ending=False):
             op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for statement in _postgresql(arrivals=False):
+        for statement in _postgresql(arrivals=False) + FORGET_ENDING_POSTGRESQL:
             op.execute(statement)
         op.execute(f"DROP FUNCTION {_BEFORE}()")
     else:
-        for statement in _sqlite(arrivals=False):
+        for statement in _sqlite(arrivals=False) + _sqlite_joining(forget_ending=True):
             op.execute(statement)
     for table in TABLES:
         for column in ("arrived_txid", "arrived_seq"):
