@@ -15,12 +15,11 @@ from tests.lists.sharing import remove, share
 from tests.lists.test_shared_feed import follow, gathered
 from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.helpers import create_task, user_id_of
+from tests.test_migration_task_counts import insert_user_and_list
 from tests.test_migration_text_keys import _upgrade, engine, fresh_url
 from tests.test_migration_timezones import _downgrade
 from todo_api.kit.ids import utcnow
-from todo_api.tables.lists import list_members, lists
 from todo_api.tables.tasks import departures, tasks, tombstones
-from todo_api.tables.users import users
 
 __all__ = ["engine", "fresh_url"]  # the fixtures this module uses
 
@@ -38,17 +37,7 @@ async def test_existing_tasks_keep_their_stamps_and_are_taken_from_an_ex_member(
     stamps = {"created_at": now, "updated_at": now}
     old = [uuid.uuid4(), uuid.uuid4()]
     async with engine.begin() as conn:
-        await conn.execute(users.insert().values(id=alice, **stamps))
-        await conn.execute(
-            lists.insert().values(
-                id=groceries, user_id=alice, name="Groceries", name_key="groceries", **stamps
-            )
-        )
-        await conn.execute(
-            list_members.insert().values(
-                list_id=groceries, user_id=alice, role="owner", position=0, joined_at=now
-            )
-        )
+        await insert_user_and_list(conn, alice, groceries, now)
         for n, task_id in enumerate(old):
             await conn.execute(
                 tasks.insert().values(
@@ -96,12 +85,7 @@ async def test_downgrading_gives_back_the_triggers_before_it(engine: AsyncEngine
     stamps = {"created_at": now, "updated_at": now}
     # Creating, moving and deleting a task still stamp it and leave what they left before.
     async with engine.begin() as conn:
-        await conn.execute(users.insert().values(id=alice, **stamps))
-        await conn.execute(
-            lists.insert().values(
-                id=groceries, user_id=alice, name="Groceries", name_key="groceries", **stamps
-            )
-        )
+        await insert_user_and_list(conn, alice, groceries, now)
         row = {"id": task_id, "user_id": alice, "title": "t", "title_key": "t", **stamps}
         await conn.execute(tasks.insert().values(**row, list_id=groceries))
         await conn.execute(tasks.update().where(tasks.c.id == task_id).values(list_id=None))

@@ -4,12 +4,13 @@ writes after it are counted, and downgrading gives back the open-count index. Do
 0019 folds the rows of each scope back into one."""
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.support import app_for, client_for, make_settings, token_for
 from tests.test_migration_text_keys import _upgrade, engine, fresh_url
@@ -27,6 +28,25 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
+async def insert_user_and_list(
+    conn: AsyncConnection, user_id: uuid.UUID, list_id: uuid.UUID, now: datetime
+) -> None:
+    """A user and their list "Groceries", its owner its member (as migrations since 0011
+    keep a list)."""
+    stamps = {"created_at": now, "updated_at": now}
+    await conn.execute(users.insert().values(id=user_id, **stamps))
+    await conn.execute(
+        lists.insert().values(
+            id=list_id, user_id=user_id, name="Groceries", name_key="groceries", **stamps
+        )
+    )
+    await conn.execute(
+        list_members.insert().values(
+            list_id=list_id, user_id=user_id, role="owner", position=0, joined_at=now
+        )
+    )
+
+
 async def _total(client: httpx.AsyncClient, **params: str) -> str:
     response = await client.get("/api/tasks", params=params)
     assert response.status_code == 200, response.text
@@ -41,17 +61,7 @@ async def test_existing_lists_and_inboxes_are_counted_and_writes_after_it_too(
     now, alice, groceries = utcnow(), uuid.uuid4(), uuid.uuid4()
     stamps = {"created_at": now, "updated_at": now}
     async with engine.begin() as conn:
-        await conn.execute(users.insert().values(id=alice, **stamps))
-        await conn.execute(
-            lists.insert().values(
-                id=groceries, user_id=alice, name="Groceries", name_key="groceries", **stamps
-            )
-        )
-        await conn.execute(
-            list_members.insert().values(
-                list_id=groceries, user_id=alice, role="owner", position=0, joined_at=now
-            )
-        )
+        await insert_user_and_list(conn, alice, groceries, now)
         # The inbox: two open, one done; the list: three open, one done.
         held = [(None, False)] * 2 + [(None, True)] + [(groceries, False)] * 3 + [(groceries, True)]
         for n, (list_id, done) in enumerate(held):
