@@ -214,16 +214,17 @@ async def test_deleting_a_list_waits_for_a_parent_being_completed_without_a_dead
             assert (await client.get(f"/api/tasks/{task['id']}")).status_code == 404
 
 
-async def until_a_statement_waits_for_a_lock(conn: Connection) -> None:
-    """Until another session of this database waits for a lock (at most LOCK_WAIT seconds)."""
+async def until_a_statement_waits_for_a_lock(conn: Connection, statements: int = 1) -> None:
+    """Until `statements` other sessions of this database wait for a lock (at most LOCK_WAIT
+    seconds)."""
     waiting = (
         select(func.count())
         .select_from(text("pg_stat_activity"))
         .where(text("wait_event_type = 'Lock' AND datname = current_database()"))
     )
     deadline = time.monotonic() + LOCK_WAIT
-    while not (await conn.execute(waiting)).scalar():
-        assert time.monotonic() < deadline, "the delete never waited for the parent"
+    while (await conn.execute(waiting)).scalar() < statements:
+        assert time.monotonic() < deadline, "the statements never waited for a lock"
         await asyncio.sleep(0.02)
 
 
@@ -266,3 +267,32 @@ async def test_an_editor_removed_while_their_task_goes_into_the_list_puts_nothin
         in_list = await owner.get("/api/tasks", params={"list_id": shared["id"]})
         assert in_list.json() == []
         assert (await editor.get(f"/api/tasks/{own['id']}")).json()["list_id"] is None
+
+
+async def test_a_task_put_in_a_list_during_its_writers_removal_waits_for_it_and_is_refused(
+    new_user_client: Callable[..., httpx.AsyncClient], settings: Settings
+) -> None:
+    # A removal under way holds the list owner's turn: a write that puts a task in the list
+    # waits for it, then finds the writer gone. Were the write let through, its task would be
+    # stamped after the removal and the removed member's feed would never take it away.
+    if settings.is_sqlite:
+        pytest.skip("one SQLite file has one writer at a time")
+    async with new_user_client() as owner, new_user_client() as editor:
+        shared = await create_list(owner, "Shared")
+        await share(owner, editor, shared["id"], "editor")
+        editor_id = await user_id_of(editor)
+
+        async with database(settings) as db, db.transaction() as holding:
+            # The removal stops at its first write to tasks, its turn held.
+            await holding.execute(text("LOCK TABLE tasks IN SHARE MODE"))
+            members = f"/api/lists/{shared['id']}/members/{editor_id}"
+            removing = asyncio.create_task(owner.delete(members))
+            await until_a_statement_waits_for_a_lock(holding)
+            body = {"title": "Raced", "list_id": shared["id"]}
+            creating = asyncio.create_task(editor.post("/api/tasks", json=body))
+            await until_a_statement_waits_for_a_lock(holding, statements=2)
+        removed, created = await removing, await creating
+
+        assert removed.status_code == 204, removed.text
+        assert created.status_code == 400, created.text
+        assert (await owner.get("/api/tasks", params={"list_id": shared["id"]})).json() == []

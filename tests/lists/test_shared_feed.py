@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, text, update
 
 from tests.helpers_server import FEED_WAIT_SECONDS
 from tests.lists.helpers import LIST_FIELDS, create_list
@@ -24,7 +24,7 @@ from todo_api.db import Database
 from todo_api.kit.deps import held
 from todo_api.kit.ids import utcnow
 from todo_api.lists.scheduled import prune_tombstones
-from todo_api.tables.lists import member_tombstones
+from todo_api.tables.lists import list_members, member_tombstones
 from todo_api.tables.tasks import departures
 from todo_api.tasks.scheduled import prune
 
@@ -480,3 +480,59 @@ async def test_a_member_back_with_a_token_from_before_they_left_loses_what_went_
     assert applied(pages, set(held)) == {staying["id"], added["id"]}
     assert shared["id"] in gathered(pages, "lists")
     assert set(gathered(pages, "deleted")) <= set(held)
+
+
+async def test_an_ex_members_old_token_names_nothing_that_went_before_they_joined(
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    bobs_own = await create_task(bob, title="Bob's own")
+    _, token = await follow(bob, None, wait_for=[bobs_own["id"]])
+    shared = await create_list(alice, "Shared")
+    deleted = await create_task(alice, title="Deleted before", list_id=shared["id"])
+    moved = await create_task(alice, title="Moved out before", list_id=shared["id"])
+    assert (await alice.delete(f"/api/tasks/{deleted['id']}")).status_code == 204
+    assert (await alice.post(f"/api/tasks/{moved['id']}/move", json={"list_id": None})).is_success
+    await share(alice, bob, shared["id"], "viewer")
+    staying = await create_task(alice, title="Staying", list_id=shared["id"])
+    await unshare(alice, shared["id"], bob)
+
+    pages, _ = await follow(bob, token, limit=2, wait_for=[shared["id"]])
+
+    assert gathered(pages, "deleted_lists") == [shared["id"]]
+    assert set(gathered(pages, "deleted")) <= {staying["id"]}
+    assert applied(pages, set()) == set()
+
+
+async def test_a_rejoin_begun_before_a_removal_that_it_waited_for_keeps_the_list(
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient, settings: Settings
+) -> None:
+    # The joining transaction takes its id first, then the removal runs and commits, then the
+    # joining one makes the membership: the removal is stamped after the new start.
+    if settings.is_sqlite:
+        pytest.skip("SQLite stamps in commit order")
+    shared = await create_list(alice, "Shared")
+    task = await create_task(alice, title="Kept", list_id=shared["id"])
+    await share(alice, bob, shared["id"], "viewer")
+    _, token = await follow(bob, None, wait_for=[shared["id"], task["id"]])
+    bob_id = await user_id_of(bob)
+
+    async with held(app, Database).transaction() as joining:
+        await joining.execute(text("SELECT pg_current_xact_id()"))
+        await unshare(alice, shared["id"], bob)
+        await joining.execute(
+            insert(list_members).values(
+                list_id=uuid.UUID(shared["id"]),
+                user_id=bob_id,
+                role="viewer",
+                position=1,
+                joined_at=utcnow(),
+            )
+        )
+
+    pages, _ = await follow(bob, token, wait_for=[shared["id"]])
+    listed: set[str] = set()
+    for page in pages:
+        listed = (listed | {item["id"] for item in page["lists"]}) - set(page["deleted_lists"])
+    assert listed == {shared["id"]}
+    assert applied(pages, {task["id"]}) == {task["id"]}
+    assert (await bob.get(f"/api/lists/{shared['id']}")).status_code == 200

@@ -249,7 +249,9 @@ def _cannot_see(task_id: ColumnElement[Any]) -> ColumnElement[bool]:
 # what the caller had, and then gains the list again at the new membership.
 _ENDED = member_tombstones.c
 _LOST = (
-    select(_ENDED.list_id, _ENDED.change_txid, _ENDED.change_seq)
+    select(
+        _ENDED.list_id, _ENDED.change_txid, _ENDED.change_seq, _ENDED.joined_txid, _ENDED.joined_seq
+    )
     .where(
         _ENDED.user_id == access.caller(),
         ~exists().where(
@@ -261,11 +263,15 @@ _LOST = (
 )
 
 
-def _lost_with(source: FromClause) -> ColumnElement[bool]:
-    """The rows of `source` (tasks, or what a task left) in a list the caller lost that came
-    into it before the loss: what the caller may have seen, and nothing made or brought since."""
+def _lost_with(source: FromClause, *, went: bool = False) -> ColumnElement[bool]:
+    """The rows of `source` (tasks, or with `went` what a task left when it went) in a list the
+    caller lost that came into it before the loss, and went after the caller joined it: what
+    the caller may have seen, and nothing made or brought since or gone before."""
     arrived = tuple_(source.c.arrived_txid, source.c.arrived_seq)
-    return (source.c.list_id == _LOST.c.list_id) & (arrived < tuple_(*_stamp(_LOST)))
+    lost = (source.c.list_id == _LOST.c.list_id) & (arrived < tuple_(*_stamp(_LOST)))
+    if went:
+        return lost & (tuple_(*_stamp(source)) > tuple_(_LOST.c.joined_txid, _LOST.c.joined_seq))
+    return lost
 
 
 def _since_joining(memberships: FromClause, source: FromClause) -> ColumnElement[bool]:
@@ -314,10 +320,10 @@ DELETED = _feed_query(
         _LOST.join(tasks, _lost_with(tasks))
     ),
     _within(_LOST, tombstones, tombstones.c.task_id.label("gone")).select_from(
-        _LOST.join(tombstones, _lost_with(tombstones))
+        _LOST.join(tombstones, _lost_with(tombstones, went=True))
     ),
     _within(_LOST, departures, departures.c.task_id.label("gone"))
-    .select_from(_LOST.join(departures, _lost_with(departures)))
+    .select_from(_LOST.join(departures, _lost_with(departures, went=True)))
     .where(_cannot_see(departures.c.task_id)),
 )
 

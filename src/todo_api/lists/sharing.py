@@ -322,6 +322,10 @@ async def remove(
     now = utcnow()
     params = {"list_id": list_id, "user_id": user_id, "member_id": member_id, "now": now}
     async with conn.transaction():
+        # In the list owner's turn, as writes that put tasks in it are: one under way ends
+        # before the membership does, or checks it after (and its task arrives, in the feed,
+        # before this end, so the member's feed takes it away).
+        await ordering.serialise(conn, user_id, lists=[list_id])
         if conn.name == "postgresql":  # SQLite's write transactions take turns
             await conn.execute(LOCK_ASSIGNED, params)
         await _touch(conn, user_id, list_id, now)

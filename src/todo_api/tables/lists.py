@@ -91,6 +91,10 @@ class MemberTombstone(Tombstone, table=True):
 
     list_id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(primary_key=True)
+    # When the membership began (its `joined_*`; migration 0020): the feed names the list's
+    # deletions and departures after it alone.
+    joined_txid: int = change_stamp_field()
+    joined_seq: int = change_stamp_field()
 
 
 class ListInvitation(SQLModel, table=True):

@@ -1,19 +1,23 @@
-"""when each task came into its list, and memberships that ended are kept when they begin again,
-so that a member's feed names only tasks they could see
+"""when each task came into its list, and when each ended membership began, so that a member's
+feed names only tasks they could see
 
 A member who loses a list is sent, as deleted, the tasks the list had while they were in it.
 Until now that was every task the list holds (or held, deleted or moved out) whenever they
 next sync, so an old token could name tasks made after they left. `tasks` gains
 `arrived_txid`/`arrived_seq`: the change stamp of the write that created the task or moved it
-into its list, from the same sequence as every other stamp; tombstones and departures keep the
-arrival of the task's last stay in the list. The feed then names only the tasks that arrived
-before the membership ended.
+into its list, from the same sequence as every other stamp; tombstones keep the arrival of the
+task's last stay in the list, departures of its first. `member_tombstones` gains when the
+membership began (`joined_txid`/`joined_seq`). The feed then names only the tasks that arrived
+before the membership ended, and the deletions and departures after it began.
 
 A membership that begins again no longer deletes the record of its end: the feed of a member
 back with a token from before they left names what went meanwhile by that end, and a member's
 feed names only the deletions and departures of a list since they joined it.
 
-Existing rows arrive at (0, 0), before every membership: they are named as before.
+Existing rows arrive at (0, 0), and existing ends began at (0, 0): they are named as before. A
+member who left and came back before this migration has no record of that end: a device of
+theirs still holding a token from before they left (within the feed's retention) keeps the
+tasks deleted or moved out while they were away.
 
 Revision ID: 0020
 Revises: 0019
@@ -156,35 +160,56 @@ def _sqlite(arrivals: bool) -> list[str]:
     ]
 
 
-# A membership that begins again kept no record of its end (0011's triggers deleted it): a
-# member back with a token from before they left then heard of what went while they were away
-# only as what went from a list they were in, which also told new members of what went
-# before they joined. The end is now kept until it is pruned.
-FORGET_ENDING_POSTGRESQL = [
-    """
-    CREATE FUNCTION list_members_forget_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id;
-        RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE TRIGGER list_members_forget_deletion AFTER INSERT ON list_members
-        FOR EACH ROW EXECUTE FUNCTION list_members_forget_deletion()
-    """,
-]
-KEEP_ENDING_POSTGRESQL = [
-    "DROP TRIGGER list_members_forget_deletion ON list_members",
-    "DROP FUNCTION list_members_forget_deletion()",
-]
-
-
-def _sqlite_joining(forget_ending: bool) -> list[str]:
-    forget = (
-        "DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id;"
-        if forget_ending
-        else ""
+# A membership that ends keeps when it began (`joined_*`), so that the feed names of the list
+# only what went after the member joined. One that begins again keeps the record of its end
+# (0011's trigger deleted it), so that a member back with a token from before they left still
+# loses there what went while they were away; on PostgreSQL, only if the end comes before the
+# new start in the feed (a removal whose transaction began after the joining one's, which
+# waited for it, is stamped after it: that end no longer applies, as before).
+def _membership_ends_postgresql(kept: bool) -> list[str]:
+    joined = ", joined_txid, joined_seq" if kept else ""
+    old = ", OLD.joined_txid, OLD.joined_seq" if kept else ""
+    renewed = ", joined_txid = EXCLUDED.joined_txid, joined_seq = EXCLUDED.joined_seq"
+    after_start = (
+        "AND (change_txid, change_seq) > (NEW.joined_txid, NEW.joined_seq)" if kept else ""
     )
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION list_members_record_deletion() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO member_tombstones
+                (list_id, user_id, deleted_at, change_txid, change_seq{joined})
+            VALUES (OLD.list_id, OLD.user_id, now(), pg_current_xact_id()::text::bigint,
+                    nextval('task_change_seq'){old})
+            ON CONFLICT (list_id, user_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at,
+                change_txid = EXCLUDED.change_txid, change_seq = EXCLUDED.change_seq
+                {renewed if kept else ""};
+            RETURN OLD;
+        END $$
+        """,
+        f"""
+        CREATE OR REPLACE FUNCTION list_members_forget_deletion() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id
+                {after_start};
+            RETURN NULL;
+        END $$
+        """,
+    ]
+
+
+def _membership_ends_sqlite(kept: bool) -> list[str]:
+    """SQLite stamps in commit order: an end always comes before the start that follows it."""
+    joined = ", joined_txid, joined_seq" if kept else ""
+    old = ", OLD.joined_txid, OLD.joined_seq" if kept else ""
+    forget = (
+        ""
+        if kept
+        else "DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id;"
+    )
+    now = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
     return [
         "DROP TRIGGER list_members_stamp_insert",
         f"""
@@ -196,33 +221,47 @@ def _sqlite_joining(forget_ending: bool) -> list[str]:
             {forget}
         END
         """,
+        "DROP TRIGGER list_members_record_deletion",
+        f"""
+        CREATE TRIGGER list_members_record_deletion AFTER DELETE ON list_members BEGIN
+            UPDATE sync_counter SET value = value + 1 WHERE id = 1;
+            INSERT OR REPLACE INTO member_tombstones
+                (list_id, user_id, deleted_at, change_txid, change_seq{joined})
+            VALUES (OLD.list_id, OLD.user_id, {now}, {_COUNTER}, {_COUNTER}{old});
+        END
+        """,
     ]
+
+
+def _stamp_column(name: str) -> sa.Column[int]:
+    return sa.Column(name, sa.BigInteger(), server_default=sa.text("0"), nullable=False)
 
 
 def upgrade() -> None:
     for table in TABLES:
         for column in ("arrived_txid", "arrived_seq"):
-            op.add_column(
-                table,
-                sa.Column(column, sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-            )
+            op.add_column(table, _stamp_column(column))
+    for column in ("joined_txid", "joined_seq"):
+        op.add_column("member_tombstones", _stamp_column(column))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(ARRIVAL)
-        for statement in _postgresql(arrivals=True) + KEEP_ENDING_POSTGRESQL:
+        for statement in _postgresql(arrivals=True) + _membership_ends_postgresql(kept=True):
             op.execute(statement)
     else:
-        for statement in _sqlite(arrivals=True) + _sqlite_joining(forget_ending=False):
+        for statement in _sqlite(arrivals=True) + _membership_ends_sqlite(kept=True):
             op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for statement in _postgresql(arrivals=False) + FORGET_ENDING_POSTGRESQL:
+        for statement in _postgresql(arrivals=False) + _membership_ends_postgresql(kept=False):
             op.execute(statement)
         op.execute(f"DROP FUNCTION {_BEFORE}()")
     else:
-        for statement in _sqlite(arrivals=False) + _sqlite_joining(forget_ending=True):
+        for statement in _sqlite(arrivals=False) + _membership_ends_sqlite(kept=False):
             op.execute(statement)
     for table in TABLES:
         for column in ("arrived_txid", "arrived_seq"):
             op.drop_column(table, column)
+    for column in ("joined_txid", "joined_seq"):
+        op.drop_column("member_tombstones", column)
