@@ -439,6 +439,14 @@ def applied(pages: list[dict[str, Any]], held: set[str]) -> set[str]:
     return held
 
 
+async def one_deleted_and_one_moved_out(owner: httpx.AsyncClient, list_id: str) -> None:
+    """The owner makes two tasks in the list, deletes one and moves the other to their inbox."""
+    deleted = await create_task(owner, title="Deleted", list_id=list_id)
+    moved = await create_task(owner, title="Moved out", list_id=list_id)
+    assert (await owner.delete(f"/api/tasks/{deleted['id']}")).status_code == 204
+    assert (await owner.post(f"/api/tasks/{moved['id']}/move", json={"list_id": None})).is_success
+
+
 async def test_a_new_member_with_an_old_token_hears_of_nothing_that_left_before_they_joined(
     app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
@@ -446,10 +454,7 @@ async def test_a_new_member_with_an_old_token_hears_of_nothing_that_left_before_
     _, token = await follow(bob, None, wait_for=[bobs_own["id"]])
     shared = await create_list(alice, "Shared")
     staying = await create_task(alice, title="Staying", list_id=shared["id"])
-    deleted = await create_task(alice, title="Deleted before", list_id=shared["id"])
-    moved = await create_task(alice, title="Moved out before", list_id=shared["id"])
-    assert (await alice.delete(f"/api/tasks/{deleted['id']}")).status_code == 204
-    assert (await alice.post(f"/api/tasks/{moved['id']}/move", json={"list_id": None})).is_success
+    await one_deleted_and_one_moved_out(alice, shared["id"])
     await share(alice, bob, shared["id"], "viewer")
 
     pages, _ = await follow(bob, token, limit=2, wait_for=[shared["id"], staying["id"]])
@@ -488,10 +493,7 @@ async def test_an_ex_members_old_token_names_nothing_that_went_before_they_joine
     bobs_own = await create_task(bob, title="Bob's own")
     _, token = await follow(bob, None, wait_for=[bobs_own["id"]])
     shared = await create_list(alice, "Shared")
-    deleted = await create_task(alice, title="Deleted before", list_id=shared["id"])
-    moved = await create_task(alice, title="Moved out before", list_id=shared["id"])
-    assert (await alice.delete(f"/api/tasks/{deleted['id']}")).status_code == 204
-    assert (await alice.post(f"/api/tasks/{moved['id']}/move", json={"list_id": None})).is_success
+    await one_deleted_and_one_moved_out(alice, shared["id"])
     await share(alice, bob, shared["id"], "viewer")
     staying = await create_task(alice, title="Staying", list_id=shared["id"])
     await unshare(alice, shared["id"], bob)
