@@ -163,8 +163,7 @@ async def list_for_tasks(
     return None if row is None else (row.user_id, bool(row.writable))
 
 
-_WHO = list_members.c.user_id == bindparam("who")
-_MEMBER = Query(select(members_of(bindparam("list_id")).where(_WHO).exists()))
+_MEMBER = Query(select(member_of(bindparam("list_id"), who=bindparam("who"))))
 
 
 async def sees_tasks_of(

@@ -34,6 +34,7 @@ from todo_api.tasks import announcements, rules, schedule
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
+    STAMPS,
     insert_last,
     insert_last_unwatched,
     locked_for_move,
@@ -62,10 +63,7 @@ LIFECYCLE_COLUMNS = frozenset(
         "due_date",
         "next_occurrence_id",
         "version",
-        "change_txid",
-        "change_seq",
-        "arrived_txid",
-        "arrived_seq",
+        *STAMPS,
         "created_at",
         "updated_at",
     }

@@ -104,6 +104,8 @@ ARRIVAL = f"""
     """
 
 _COUNTER = "(SELECT value FROM sync_counter WHERE id = 1)"
+# Now, in the text form the application writes (microseconds, no offset).
+_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
 
 
 def _sqlite(arrivals: bool) -> list[str]:
@@ -117,7 +119,6 @@ def _sqlite(arrivals: bool) -> list[str]:
         for column in ("arrived_txid", "arrived_seq")
         if arrivals
     )
-    now = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
     return [
         "DROP TRIGGER tasks_stamp_insert",
         f"""
@@ -142,7 +143,7 @@ def _sqlite(arrivals: bool) -> list[str]:
             UPDATE sync_counter SET value = value + 1 WHERE id = 1;
             INSERT OR REPLACE INTO task_tombstones
                 (task_id, user_id, list_id, deleted_at, change_txid, change_seq{kept})
-            VALUES (OLD.id, OLD.user_id, OLD.list_id, {now}, {_COUNTER}, {_COUNTER}{old});
+            VALUES (OLD.id, OLD.user_id, OLD.list_id, {_NOW}, {_COUNTER}, {_COUNTER}{old});
         END
         """,
         "DROP TRIGGER tasks_record_departure",
@@ -152,7 +153,7 @@ def _sqlite(arrivals: bool) -> list[str]:
             UPDATE sync_counter SET value = value + 1 WHERE id = 1;
             INSERT INTO task_departures
                 (task_id, list_id, deleted_at, change_txid, change_seq{kept})
-            VALUES (OLD.id, OLD.list_id, {now}, {_COUNTER}, {_COUNTER}{old})
+            VALUES (OLD.id, OLD.list_id, {_NOW}, {_COUNTER}, {_COUNTER}{old})
             ON CONFLICT (task_id, list_id) DO UPDATE SET deleted_at = excluded.deleted_at,
                 change_txid = excluded.change_txid, change_seq = excluded.change_seq;
         END
@@ -209,7 +210,6 @@ def _membership_ends_sqlite(kept: bool) -> list[str]:
         if kept
         else "DELETE FROM member_tombstones WHERE list_id = NEW.list_id AND user_id = NEW.user_id;"
     )
-    now = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
     return [
         "DROP TRIGGER list_members_stamp_insert",
         f"""
@@ -227,7 +227,7 @@ def _membership_ends_sqlite(kept: bool) -> list[str]:
             UPDATE sync_counter SET value = value + 1 WHERE id = 1;
             INSERT OR REPLACE INTO member_tombstones
                 (list_id, user_id, deleted_at, change_txid, change_seq{joined})
-            VALUES (OLD.list_id, OLD.user_id, {now}, {_COUNTER}, {_COUNTER}{old});
+            VALUES (OLD.list_id, OLD.user_id, {_NOW}, {_COUNTER}, {_COUNTER}{old});
         END
         """,
     ]
