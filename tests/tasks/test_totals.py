@@ -4,6 +4,7 @@ counts, SQLite counts it), and a list's `open_count` (kept on both), stay equal 
 listing holds through every kind of write, on both databases and under concurrent writers;
 the same total counted from the rows (a filter that keeps every task, which the kept counts do
 not serve) agrees; and on PostgreSQL the page reads the counts, not the tasks, for its total.
+A tag's total in each state, counted from the tag's entries on PostgreSQL, holds alike.
 """
 
 import asyncio
@@ -31,13 +32,16 @@ from todo_api.tasks.listing import ListQuery, TaskFilters
 # Every priority: the same tasks as no filter, but a filter the kept counts do not serve, so
 # the listing counts its rows.
 EVERY_PRIORITY: Params = [("priority", p) for p in ("none", "low", "medium", "high")]
+TAG = "errand"
 
 
 def _shapes(list_ids: list[str]) -> list[Params]:
-    """Every listing the kept counts answer, for these lists."""
+    """Every listing the kept counts answer, for these lists; and a tag in each state, which
+    PostgreSQL counts from the tag's entries alone (migration 0021)."""
     scopes: list[Params] = [[], [("list_id", "inbox")], *[[("list_id", i)] for i in list_ids]]
     done: list[Params] = [[], [("completed", "true")], [("completed", "false")]]
-    return [scope + state for scope in scopes for state in done]
+    tagged: list[Params] = [[("tag", TAG), *state] for state in done]
+    return [scope + state for scope in scopes for state in done] + tagged
 
 
 async def _assert_totals_hold(client: httpx.AsyncClient, list_ids: list[str]) -> None:
@@ -78,13 +82,15 @@ async def test_totals_follow_every_kind_of_write(
         for client in (alice, bob):
             await _assert_totals_hold(client, lists)
 
-    # Creates: the inbox, an own list, a shared list by its owner and its member, a subtask.
-    inbox = [await create_task(alice, title=f"Inbox {n}") for n in range(3)]
+    # Creates: the inbox, an own list, a shared list by its owner and its member, a subtask;
+    # every other one tagged.
+    tag = {"tags": [TAG]}
+    inbox = [await create_task(alice, title=f"Inbox {n}", **tag) for n in range(3)]
     in_own = [await create_task(alice, title=f"Own {n}", list_id=own) for n in range(2)]
-    parent = await create_task(alice, title="Parent", list_id=shared)
-    child = await create_task(bob, title="Child", parent_id=parent["id"])
-    by_bob = [await create_task(bob, title=f"Bob's {n}", list_id=shared) for n in range(2)]
-    await create_task(bob, title="Bob's inbox")
+    parent = await create_task(alice, title="Parent", list_id=shared, **tag)
+    child = await create_task(bob, title="Child", parent_id=parent["id"], **tag)
+    by_bob = [await create_task(bob, title=f"Bob's {n}", list_id=shared, **tag) for n in range(2)]
+    await create_task(bob, title="Bob's inbox", **tag)
     await check()
 
     # Completions: one task; a parent, which completes its subtask; a reopening.
@@ -92,6 +98,12 @@ async def test_totals_follow_every_kind_of_write(
     await _ok(bob.post(f"/api/tasks/{parent['id']}/complete"))
     await _ok(alice.post(f"/api/tasks/{child['id']}/reopen"))
     await _ok(alice.patch(f"/api/tasks/{in_own[0]['id']}", json={"is_completed": True}))
+    await check()
+
+    # Tags and state together: a done task tagged, an open one untagged and completed at once.
+    await _ok(alice.patch(f"/api/tasks/{in_own[0]['id']}", json={"tags": [TAG, "later"]}))
+    await _ok(alice.patch(f"/api/tasks/{inbox[1]['id']}", json={"tags": [], "is_completed": True}))
+    await _ok(alice.patch(f"/api/tasks/{inbox[1]['id']}", json={"tags": [TAG]}))
     await check()
 
     # Moves: by PATCH, by /move, and by the member out of the shared list into their inbox.

@@ -165,7 +165,7 @@ tasks: Table = Task.__table__  # type: ignore[attr-defined]
 
 class TaskTag(SQLModel, table=True):
     """One tag of one task, kept by database triggers from `tasks.tags` (migration 0006),
-    `list_id` and `created_at` (0016).
+    `list_id` and `created_at` (0016), and `is_completed` (0021).
 
     Led by (user_id, tag), "this user's tasks with this tag" is one short index range however
     many tasks the user has or the tag has across users; led by (list_id, tag), the same for a
@@ -184,6 +184,10 @@ class TaskTag(SQLModel, table=True):
     # in creation order, from the index alone.
     list_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
     created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The task's state (0021): a tag's open or done tasks counted from the entries alone.
+    is_completed: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 task_tags: Table = TaskTag.__table__  # type: ignore[attr-defined]
@@ -344,7 +348,16 @@ Index(
     task_tags.c.tag,
     task_tags.c.created_at,
     task_tags.c.task_id,
+    postgresql_include=["is_completed"],
     **_where(task_tags.c.list_id.is_not(None)),
+)
+# The caller's tasks with a tag in a state, counted from the index alone (migration 0021); a
+# shared list's, from the list-led index, which includes the state on PostgreSQL.
+Index(
+    "ix_task_tags_user_id_tag_is_completed",
+    task_tags.c.user_id,
+    task_tags.c.tag,
+    task_tags.c.is_completed,
 )
 Index(
     "ix_task_tombstones_list_id_change",

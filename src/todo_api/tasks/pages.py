@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Uuid,
+    and_,
     bindparam,
     case,
     cast,
@@ -52,6 +53,7 @@ from todo_api.tasks.listing import (
     TOTAL_COUNT_CAP,
     Shape,
     counted_by_tag_entries,
+    counted_by_tag_state,
     counts_by_tag,
     counts_in_page,
     counts_kept,
@@ -175,7 +177,9 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
         if led_by_tag:
             row = (task_tags.c.created_at, task_tags.c.task_id)
             conditions = [task_tags.c.list_id == lists.c.list_id, task_tags.c.tag == tag_param(0)]
-            if not by_tag_entries:
+            if counted_by_tag_state(s):  # the state is the entry's own (migration 0021)
+                conditions.append(_entry_in_state())
+            elif not by_tag_entries:
                 checked = conditions_of(s._replace(common_tag=True), "shared", scoped=False)
                 conditions.append(exists().where(tasks.c.id == task_tags.c.task_id, *checked))
         else:
@@ -314,10 +318,14 @@ def _capped_total(s: Shape) -> Any:
 
 
 def _matching(s: Shape, part: Part) -> Select[Any]:
-    """A row for each task of `part` the filters match. Filtered by one tag alone, the shared
-    lists' tasks are their `task_tags` entries, read from the (list_id, tag) index alone."""
+    """A row for each task of `part` the filters match. Filtered by one tag alone (or one tag
+    and a state), the tasks are their `task_tags` entries, read from an index alone."""
     if part == "shared" and counts_by_tag(s):
         return _tagged_in_shared_lists(s.dialect)
+    if part == "shared" and counted_by_tag_state(s):
+        return _tagged_in_shared_lists(s.dialect, _entry_in_state())
+    if part == "own" and counted_by_tag_state(s):
+        return select(literal(1)).where(*tag_entries(0), _entry_in_state())
     if part == "shared" and counted_by_tag_entries(s):
         return _tag_entries_in_shared_lists(s)
     if part == "own" and (_led_by_tag_entries(s) or counted_by_tag_entries(s)):
@@ -345,11 +353,16 @@ def _tag_entries_in_shared_lists(s: Shape) -> Select[Any]:
     return select(literal(1)).select_from(mine).join(entries, true()).join(task, true())
 
 
-def _tagged_in_shared_lists(dialect: str) -> Select[Any]:
-    """The `task_tags` entries of the first tag in the lists shared with the caller. On
-    PostgreSQL list by list (a LATERAL from the memberships): as one `list_id IN (...)`, the
-    planner may walk the tag's entries of every list in the table to find the caller's."""
-    tagged = task_tags.c.tag == tag_param(0)
+def _entry_in_state() -> ColumnElement[bool]:
+    return task_tags.c.is_completed == bindparam("completed")
+
+
+def _tagged_in_shared_lists(dialect: str, *also: ColumnElement[bool]) -> Select[Any]:
+    """The `task_tags` entries of the first tag in the lists shared with the caller (that
+    match `also`, of the entry alone). On PostgreSQL list by list (a LATERAL from the
+    memberships): as one `list_id IN (...)`, the planner may walk the tag's entries of every
+    list in the table to find the caller's."""
+    tagged = and_(task_tags.c.tag == tag_param(0), *also)
     if dialect != "postgresql":
         in_shared_lists = task_tags.c.list_id.in_(access.shared_lists(*SEEN_SHARED))
         return select(literal(1)).where(in_shared_lists, tagged)
