@@ -293,9 +293,10 @@ _BROAD_FILTERS = ("completed", "priorities", "top_level", "assignee")
 
 def counted_by_tag_entries(s: Shape) -> bool:
     """Whether the total counts the first tag's entries, each task then read by its key and
-    checked (PostgreSQL): a tag beside filters that leave most tasks in. Its entries find the
-    matches among the tagged tasks alone; walked, `tag=groceries&completed=false` read every
-    open task of a user's (45 ms for 100 000) to count a few hundred."""
+    checked (PostgreSQL): a tag beside filters that leave most tasks in (beside a state alone,
+    the entries are enough: `counted_by_tag_state`). Its entries find the matches among the
+    tagged tasks alone; walked, `tag=groceries&completed=false` read every open task of a
+    user's (45 ms for 100 000) to count a few hundred."""
     others = {k: v for k, v in _NO_FILTER_BUT_TAGS.items() if k not in _BROAD_FILTERS}
     return (
         s.dialect == "postgresql"

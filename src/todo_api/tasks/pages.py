@@ -157,9 +157,10 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
     100 000 rows a page. SQLite, embedded and small, keeps that simpler form.
 
     Unfiltered, each list's first `limit` entries come from its index alone, as do a tag's
-    in creation order (`task_tags`, migration 0016); a tag beside other filters walks the
-    tag's entries too, each task read by its key to be checked, rather than the list's tasks
-    for the few with the tag. Otherwise filtered, each row walked to is
+    in creation order (`task_tags`, migration 0016), and a tag's in a state (the entry's own
+    state, 0021); a tag beside other filters walks the tag's entries too, each task read by
+    its key to be checked, rather than the list's tasks for the few with the tag. Otherwise
+    filtered, each row walked to is
     read to be checked, and a list's first `limit` matches can be far down: each list is
     first read only as deep as its share of the page (`_read_shallow_first`)."""
     limit = bindparam("limit", type_=Integer())
