@@ -128,8 +128,12 @@ async def test_the_tag_trigger_finds_a_tasks_entries_by_its_index(
         source = await conn.driver.fetchval(
             "SELECT prosrc FROM pg_proc WHERE proname = 'tasks_index_tags'"
         )
-    # The trigger's own statement, with the task's id as a parameter.
-    [delete] = set(re.findall(r"DELETE FROM task_tags WHERE task_id = NEW\.id", source))
-    statement = delete.replace("NEW.id", "$1")
-    plan = await _plan(app, statement, [uuid.UUID(task["id"])])
-    assert ("task_tags", "ModifyTable", "ix_task_tags_task_id") in _index_reads(plan), plan
+    # The trigger's own statements (a change of tags deletes the entries, a change of state
+    # alone updates them: 0021), with the task's id and state as parameters.
+    pattern = r"(?:DELETE FROM|UPDATE) task_tags (?:SET is_completed = NEW\.is_completed )?"
+    statements = set(re.findall(pattern + r"WHERE task_id = NEW\.id", source))
+    assert len(statements) == 2, source
+    for found in statements:
+        statement = found.replace("NEW.id", "$1").replace("NEW.is_completed", "true")
+        plan = await _plan(app, statement, [uuid.UUID(task["id"])])
+        assert ("task_tags", "ModifyTable", "ix_task_tags_task_id") in _index_reads(plan), plan
