@@ -100,6 +100,13 @@ async def test_entries_take_their_tasks_state_and_the_totals_count_them(
             reopened = await owner.post(f"/api/tasks/{task['id']}/reopen")
             assert reopened.status_code == 200, reopened.text
         assert await totals() == ("0", "3")
+    async with engine.connect() as conn:  # the entries themselves, which SQLite never reads
+        assert await _entries(conn, task_tags.c.is_completed) == [
+            ("done in the inbox", "errand", False),
+            ("done, two tags", "errand", False),
+            ("done, two tags", "home", False),
+            ("open in the list", "errand", False),
+        ]
 
 
 async def test_downgrading_drops_the_state_and_the_entries_are_still_kept(

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, user_id
@@ -24,8 +25,9 @@ from tests.tasks.helpers import create_task
 from tests.tasks.listing_helpers import Params, list_page, walk_pages
 from tests.tasks.test_sort_indexes import SETTINGS, _index_reads, _reads
 from todo_api.config import Settings
-from todo_api.db import Database
+from todo_api.db import Database, Query
 from todo_api.kit.deps import held
+from todo_api.tables.tasks import task_tags, tasks
 from todo_api.tasks import listing, pages, scheduled
 from todo_api.tasks.listing import ListQuery, TaskFilters
 
@@ -33,6 +35,12 @@ from todo_api.tasks.listing import ListQuery, TaskFilters
 # the listing counts its rows.
 EVERY_PRIORITY: Params = [("priority", p) for p in ("none", "low", "medium", "high")]
 TAG = "errand"
+ENTRIES_BY_STATE = Query(
+    select(
+        func.count().label("entries"),
+        func.count().filter(task_tags.c.is_completed != tasks.c.is_completed).label("out_of_state"),
+    ).join_from(task_tags, tasks, tasks.c.id == task_tags.c.task_id)
+)
 
 
 def _shapes(list_ids: list[str]) -> list[Params]:
@@ -70,17 +78,29 @@ async def _ok(response: Awaitable[httpx.Response], expected: int = 200) -> dict[
     return body
 
 
+async def _entries_in_and_out_of_state(app: FastAPI) -> tuple[int, int]:
+    """The tag entries, and those not in their task's state (migration 0021; on SQLite only
+    this reads them)."""
+    async with held(app, Database).connection() as conn:
+        row = (await conn.execute(ENTRIES_BY_STATE, {})).rows[0]
+    return row["entries"], row["out_of_state"]
+
+
 async def test_totals_follow_every_kind_of_write(
-    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+    app: FastAPI, alice: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
     shared = (await create_list(alice, "Shared"))["id"]
     own = (await create_list(alice, "Own"))["id"]
     await share(alice, bob, shared)
     lists = [shared, own]
+    entries_before, _ = await _entries_in_and_out_of_state(app)
 
     async def check() -> None:
         for client in (alice, bob):
             await _assert_totals_hold(client, lists)
+        entries, out_of_state = await _entries_in_and_out_of_state(app)
+        assert entries > entries_before
+        assert out_of_state == 0
 
     # Creates: the inbox, an own list, a shared list by its owner and its member, a subtask;
     # every other one tagged.

@@ -126,9 +126,12 @@ def upgrade() -> None:
         "task_tags",
         sa.Column("is_completed", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
-    op.execute(BACKFILL)
+    # The triggers first: replacing one locks `tasks` against writes until the migration
+    # commits, so no completion can fall between the backfill's snapshot and the trigger
+    # that follows the state.
     for statement in _postgresql(state=True) if postgresql else _sqlite(state=True):
         op.execute(statement)
+    op.execute(BACKFILL)
     op.create_index(STATE_INDEX, "task_tags", ["user_id", "tag", "is_completed"])
     if postgresql:  # SQLite has no INCLUDE, and reads no shared list's tags by state
         _list_index("INCLUDE (is_completed)")
