@@ -8,7 +8,8 @@ caller's entries by tag and state, and the list-led index includes the state: a 
 state are counted, and a shared list's tagged page walked, from index entries alone.
 
 The column is added to the catalogue alone; the backfill rewrites the entries of completed
-tasks. Each index build makes writes to `task_tags` (and so to `tasks`) wait meanwhile.
+tasks. Writes to `tasks` wait from the trigger's replacement to the commit (15 s for 2.1
+million tasks with 1.6 million tag entries).
 
 Revision ID: 0021
 Revises: 0020
