@@ -123,13 +123,17 @@ def _list_index(including: str) -> None:
 
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        # `tasks` first, as a write does (a task, then its tag entries by the trigger): taking
+        # `task_tags` first could deadlock with a write under way.
+        op.execute("LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE")
     op.add_column(
         "task_tags",
         sa.Column("is_completed", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
-    # The triggers first: replacing one locks `tasks` against writes until the migration
-    # commits, so no completion can fall between the backfill's snapshot and the trigger
-    # that follows the state.
+    # The triggers before the backfill: with `tasks` locked against writes until the migration
+    # commits (replacing a trigger locks it too), no completion can fall between the
+    # backfill's snapshot and the trigger that follows the state.
     for statement in _postgresql(state=True) if postgresql else _sqlite(state=True):
         op.execute(statement)
     op.execute(BACKFILL)
