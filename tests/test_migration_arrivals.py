@@ -15,7 +15,7 @@ from tests.lists.sharing import remove, share
 from tests.lists.test_shared_feed import follow, gathered
 from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.helpers import create_task, user_id_of
-from tests.test_migration_task_counts import insert_user_and_list
+from tests.test_migration_task_counts import insert_task, insert_user_and_list
 from tests.test_migration_text_keys import _upgrade, engine, fresh_url
 from tests.test_migration_timezones import _downgrade
 from todo_api.kit.ids import utcnow
@@ -34,22 +34,11 @@ async def test_existing_tasks_keep_their_stamps_and_are_taken_from_an_ex_member(
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, "0019")
     now, alice, groceries = utcnow(), uuid.uuid4(), uuid.uuid4()
-    stamps = {"created_at": now, "updated_at": now}
     old = [uuid.uuid4(), uuid.uuid4()]
     async with engine.begin() as conn:
         await insert_user_and_list(conn, alice, groceries, now)
         for n, task_id in enumerate(old):
-            await conn.execute(
-                tasks.insert().values(
-                    id=task_id,
-                    user_id=alice,
-                    created_by=alice,
-                    list_id=groceries,
-                    title=f"Task {n}",
-                    title_key=f"task {n}",
-                    **stamps,
-                )
-            )
+            await insert_task(conn, alice, f"Task {n}", id=task_id, list_id=groceries)
     feed_place = select(tasks.c.id, tasks.c.change_txid, tasks.c.change_seq).order_by(tasks.c.id)
     async with engine.connect() as conn:
         before = (await conn.execute(feed_place)).all()
@@ -81,13 +70,11 @@ async def test_downgrading_gives_back_the_triggers_before_it(engine: AsyncEngine
         await conn.run_sync(_downgrade, "0019")
         columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("tasks"))
         assert not {"arrived_txid", "arrived_seq"} & {column["name"] for column in columns}
-    now, alice, groceries, task_id = utcnow(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    stamps = {"created_at": now, "updated_at": now}
+    alice, groceries = uuid.uuid4(), uuid.uuid4()
     # Creating, moving and deleting a task still stamp it and leave what they left before.
     async with engine.begin() as conn:
-        await insert_user_and_list(conn, alice, groceries, now)
-        row = {"id": task_id, "user_id": alice, "title": "t", "title_key": "t", **stamps}
-        await conn.execute(tasks.insert().values(**row, list_id=groceries))
+        await insert_user_and_list(conn, alice, groceries, utcnow())
+        task_id = await insert_task(conn, alice, "t", list_id=groceries)
         await conn.execute(tasks.update().where(tasks.c.id == task_id).values(list_id=None))
         await conn.execute(tasks.delete().where(tasks.c.id == task_id))
     async with engine.begin() as conn:

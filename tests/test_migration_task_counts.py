@@ -6,6 +6,7 @@ writes after it are counted, and downgrading gives back the open-count index. Do
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,6 +48,27 @@ async def insert_user_and_list(
     )
 
 
+async def insert_task(
+    conn: AsyncConnection, user_id: uuid.UUID, title: str, **fields: Any
+) -> uuid.UUID:
+    """A task of `user_id`'s, written as migrations since 0011 keep one (`fields` over the
+    defaults: no list, open); its id."""
+    now = utcnow()
+    row = {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "created_by": user_id,
+        "title": title,
+        "title_key": title.lower(),
+        "created_at": now,
+        "updated_at": now,
+        **fields,
+    }
+    await conn.execute(tasks.insert().values(**row))
+    task_id: uuid.UUID = row["id"]
+    return task_id
+
+
 async def _total(client: httpx.AsyncClient, **params: str) -> str:
     response = await client.get("/api/tasks", params=params)
     assert response.status_code == 200, response.text
@@ -59,24 +81,12 @@ async def test_existing_lists_and_inboxes_are_counted_and_writes_after_it_too(
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, "0017")
     now, alice, groceries = utcnow(), uuid.uuid4(), uuid.uuid4()
-    stamps = {"created_at": now, "updated_at": now}
     async with engine.begin() as conn:
         await insert_user_and_list(conn, alice, groceries, now)
         # The inbox: two open, one done; the list: three open, one done.
         held = [(None, False)] * 2 + [(None, True)] + [(groceries, False)] * 3 + [(groceries, True)]
         for n, (list_id, done) in enumerate(held):
-            await conn.execute(
-                tasks.insert().values(
-                    id=uuid.uuid4(),
-                    user_id=alice,
-                    created_by=alice,
-                    list_id=list_id,
-                    is_completed=done,
-                    title=f"Task {n}",
-                    title_key=f"task {n}",
-                    **stamps,
-                )
-            )
+            await insert_task(conn, alice, f"Task {n}", list_id=list_id, is_completed=done)
         await conn.run_sync(_upgrade, "head")
 
     settings = make_settings(fresh_url, tmp_path / "data")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.support import app_for, client_for, make_settings, token_for
-from tests.test_migration_task_counts import insert_user_and_list
+from tests.test_migration_task_counts import insert_task, insert_user_and_list
 from tests.test_migration_text_keys import _upgrade, engine, fresh_url
 from tests.test_migration_timezones import _downgrade
 from todo_api.kit.ids import utcnow
@@ -34,22 +34,9 @@ TASKS = {
 
 
 async def _insert_tasks(conn: AsyncConnection, user_id: uuid.UUID, list_id: uuid.UUID) -> None:
-    now = utcnow()
     for title, (tags, done, listed) in TASKS.items():
-        await conn.execute(
-            tasks.insert().values(
-                id=uuid.uuid4(),
-                user_id=user_id,
-                created_by=user_id,
-                list_id=list_id if listed else None,
-                title=title,
-                title_key=title,
-                tags=tags,
-                is_completed=done,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        in_list = list_id if listed else None
+        await insert_task(conn, user_id, title, list_id=in_list, tags=tags, is_completed=done)
 
 
 async def _entries(conn: AsyncConnection, *columns: Any) -> list[tuple[Any, ...]]:

@@ -160,9 +160,9 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
     in creation order (`task_tags`, migration 0016), and a tag's in a state (the entry's own
     state, 0021); a tag beside other filters walks the tag's entries too, each task read by
     its key to be checked, rather than the list's tasks for the few with the tag. Otherwise
-    filtered, each row walked to is
-    read to be checked, and a list's first `limit` matches can be far down: each list is
-    first read only as deep as its share of the page (`_read_shallow_first`)."""
+    filtered, each row walked to is read to be checked, and a list's first `limit` matches
+    can be far down: each list is first read only as deep as its share of the page
+    (`_read_shallow_first`)."""
     limit = bindparam("limit", type_=Integer())
     one_list = bindparam("list_id", type_=Uuid()) if s.in_list == "one" else None
     mine = access.shared_lists(*SEEN_SHARED, list_id=one_list).cte("memberships")
