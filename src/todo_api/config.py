@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     # The base of absolute URLs (scheme, host and any path prefix), e.g.
     # https://api.example.com; never taken from the Host header. Unset: URLs are relative.
     public_url: str | None = None
+    # Where a reminder email links to: a frontend's page of the task, `{id}` standing for its
+    # id (https://app.example.com/tasks/{id}). Unset: the API's own URL under PUBLIC_URL.
+    task_url_template: str | None = None
 
     @field_validator("frontend_url", mode="before")
     @classmethod
@@ -274,6 +277,19 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("PUBLIC_URL must not have a query or a fragment")
         return url
+
+    @field_validator("task_url_template")
+    @classmethod
+    def _task_url_template(cls, template: str | None) -> str | None:
+        if template is None or not template.strip():
+            return None
+        template = template.strip()
+        parts = urlsplit(template.replace("{id}", "0"))
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("TASK_URL_TEMPLATE must be an absolute http:// or https:// URL")
+        if "{id}" not in template:
+            raise ValueError("TASK_URL_TEMPLATE must say where the task's id goes: {id}")
+        return template
 
     @field_validator("log_level")
     @classmethod

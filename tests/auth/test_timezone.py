@@ -61,6 +61,12 @@ async def test_patch_sets_the_zone_and_answers_the_user_as_get_shows_it(
         pytest.param("/usr/share/zoneinfo/UTC", id="absolute-path"),
         pytest.param("Europe/Berlin\x00", id="nul"),
         pytest.param(None, id="null"),
+        # In the host's zone directory, but not locations: the host's own zone, and the like.
+        pytest.param("localtime", id="localtime"),
+        pytest.param("posixrules", id="posixrules"),
+        pytest.param("Factory", id="factory"),
+        pytest.param("posix/Europe/Berlin", id="posix-tree"),
+        pytest.param("right/UTC", id="right-tree"),
     ],
 )
 async def test_a_bad_zone_is_refused_naming_timezone_and_nothing_changes(

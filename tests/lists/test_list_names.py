@@ -58,3 +58,21 @@ async def test_names_of_different_users_may_look_alike(
 ) -> None:
     await create_list(alice, "Straße")
     assert (await create_list(bob, "STRASSE"))["name"] == "STRASSE"
+
+
+async def test_a_name_within_the_limit_is_never_too_long_to_compare(
+    alice: httpx.AsyncClient,
+) -> None:
+    # U+FDFA is 18 characters once NFKC-normalised: 99 of them make a key of 1 782.
+    long_key = "\ufdfa" * 99
+    made = await create_list(alice, long_key)
+    assert made["name"] == long_key
+    assert (await create_list(alice, "\ufdfa" * 100))["name"] == "\ufdfa" * 100
+    # Still compared as every name is.
+    await create_list(alice, "\ufdfa" * 90 + "Straße")
+    same = await alice.post("/api/lists", json={"name": "\ufdfa" * 90 + "STRASSE"})
+    assert_error(same, 409, "CONFLICT")
+    assert_error(await alice.post("/api/lists", json={"name": long_key}), 409, "CONFLICT")
+    renamed = await alice.patch(f"/api/lists/{made['id']}", json={"name": "\ufdfa" * 98})
+    assert renamed.status_code == 200, renamed.text
+    assert len(await list_names(alice)) == 3

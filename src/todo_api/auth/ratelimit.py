@@ -21,6 +21,11 @@ class Counter(Protocol):
         """Count one attempt; return the attempts in this window and the seconds it has left."""
         ...
 
+    async def peek(self, key: str) -> tuple[int, float]:
+        """The attempts counted in the running window and the seconds it has left, counting
+        none ((0, 0) when no window runs)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -46,6 +51,11 @@ class MemoryCounter:
                 self._windows.popitem(last=False)
         self._windows[key] = (ends_at, count + 1)
         return count + 1, ends_at - now
+
+    async def peek(self, key: str) -> tuple[int, float]:
+        now = time.monotonic()
+        ends_at, count = self._windows.get(key, (0.0, 0))
+        return (count, ends_at - now) if ends_at > now else (0, 0.0)
 
     def __len__(self) -> int:
         return len(self._windows)
@@ -74,6 +84,20 @@ class RedisCounter:
             log.warning("rate limit counters fall back to memory: Redis failed: %s", exc)
             return await self._fallback.hit(key, window_seconds)
         return int(count), ttl_ms / 1000 if ttl_ms > 0 else float(window_seconds)
+
+    async def peek(self, key: str) -> tuple[int, float]:
+        name = self._prefix + key
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(name)
+                pipe.pttl(name)
+                count, ttl_ms = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("rate limit counters fall back to memory: Redis failed: %s", exc)
+            return await self._fallback.peek(key)
+        if count is None or ttl_ms <= 0:
+            return 0, 0.0
+        return int(count), ttl_ms / 1000
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -15,9 +15,9 @@ from pydantic import (
 )
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from todo_api.auth.tokens import EMAIL_SHAPE, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, canonical_email
+from todo_api.auth.tokens import EMAIL_SHAPE, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 from todo_api.kit.inputs import Change, Input, change_schema, refuse_null
-from todo_api.kit.text import NO_NUL_PATTERN, TEXT_PATTERN, storable
+from todo_api.kit.text import NO_NUL_PATTERN, TEXT_PATTERN, canonical_email, storable
 from todo_api.kit.zones import ZoneName
 
 # The same rule for OpenAPI, before the surrounding white space is trimmed.

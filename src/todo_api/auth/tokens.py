@@ -11,7 +11,6 @@ ignored, so that nothing a token carries can fail later as a 500.
 
 import base64
 import json
-import re
 import time
 import unicodedata
 import uuid
@@ -26,6 +25,7 @@ from todo_api.auth.errors import AuthUnavailable, InvalidToken, TokenExpired
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
 from todo_api.config import Settings
 from todo_api.kit.ids import utcnow
+from todo_api.kit.text import canonical_email, is_clean_text
 
 # Ids for subjects that are not UUIDs (Better Auth's random strings) derive from this
 # namespace, so one subject always maps to one user without a lookup.
@@ -60,27 +60,9 @@ def user_id_for_subject(subject: str) -> uuid.UUID:
         return uuid.uuid5(SUBJECT_NAMESPACE, subject)
 
 
-# Control characters (C0, DEL, C1) and lone surrogates, which UTF-8 cannot encode.
-_UNCLEAN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def is_clean_text(text: str) -> bool:
-    return _UNCLEAN.search(text) is None
-
-
-# What counts as an email, for sign-up and for token claims alike: something@host.domain.
-# No control character (C0, DEL, C1) anywhere, as the OpenAPI pattern built on it says too.
+# What the OpenAPI document says an email looks like: something@host.domain, no control
+# character (C0, DEL, C1); the rule itself is todo_api.kit.text.canonical_email.
 EMAIL_SHAPE = r"[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+"
-_EMAIL = re.compile(EMAIL_SHAPE)
-
-
-def canonical_email(text: str) -> str | None:
-    """An email as it is stored (trimmed, lower case, NFC), or None when the text is not one.
-
-    Lower-casing can make it longer (`İ` becomes two characters): limits apply to the result.
-    """
-    email = unicodedata.normalize("NFC", text.strip().lower())
-    return email if _EMAIL.fullmatch(email) and is_clean_text(email) else None
 
 
 def normalize_email(value: object) -> str | None:

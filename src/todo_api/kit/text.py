@@ -13,11 +13,21 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from todo_api.tables.keys import DEFAULT_IGNORABLE, Ranges, char_class, tag_form
 
-CONTROLS: Ranges = ((0x00, 0x1F), (0x7F, 0x9F))
-# A description keeps its line breaks and tabs.
-DESCRIPTION_CONTROLS: Ranges = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F))
+# C0, DEL and C1 (NEL among them), and the line and paragraph separators: each breaks a line
+# somewhere (a mail header, a log line, a terminal), so none belongs in a title or a name.
+CONTROLS: Ranges = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
+# A description keeps its line breaks (LF, CR) and tabs.
+DESCRIPTION_CONTROLS: Ranges = (
+    (0x00, 0x08),
+    (0x0B, 0x0C),
+    (0x0E, 0x1F),
+    (0x7F, 0x9F),
+    (0x2028, 0x2029),
+)
 # Everything that shows no mark of its own: the above, the other format characters (Cf), white
 # space (Z*, and what str.isspace() calls space) and the Braille blank.
 INVISIBLE: Ranges = (
@@ -94,6 +104,41 @@ def storable(text: str) -> str:
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise ValueError("must be valid Unicode text")
     return text
+
+
+_UNCLEAN = re.compile(f"{char_class(CONTROLS)}|[\ud800-\udfff]")
+
+
+def is_clean_text(text: str) -> bool:
+    """No control character (as above) and no lone surrogate (UTF-8 cannot encode one)."""
+    return _UNCLEAN.search(text) is None
+
+
+def canonical_email(text: str) -> str | None:
+    """An email address as it is stored (trimmed, lower case, NFC), or None when the text is
+    not one plain address: `email-validator`'s rules (no display name, comment, group, list or
+    quoted part), and no RFC 2047 encoded-word, which mail software would decode into other
+    addresses. Lower-casing can make it longer (`İ` becomes two characters): limits apply to
+    the result."""
+    email = unicodedata.normalize("NFC", text.strip().lower())
+    if "=?" in email or not is_clean_text(email):
+        return None
+    try:
+        # No DNS look-up (an address is taken as written); `.test` domains are fine.
+        validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return None
+    return email
+
+
+def ascii_address(email: str) -> str | None:
+    """The address as plain ASCII for a mail header and envelope (the domain in IDNA), or None
+    when the part before the @ is not ASCII."""
+    try:
+        checked = validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return None
+    return checked.ascii_email
 
 
 def not_blank(value: str) -> str:

@@ -1,8 +1,18 @@
 """Tracebacks by the minute: a failure that repeats (an outage, a job failing on every tick)
-logs a line each time, and its traceback once a minute."""
+logs a line each time, and its traceback once a minute.
+
+A database outage is one failure however many requests, jobs and listeners meet it: its
+tracebacks share one budget for the whole process (OUTAGE_TRACEBACKS a minute), whoever logs
+them, so the start of an outage is two tracebacks and then a line per request or job turn.
+"""
 
 import logging
 import time
+
+from todo_api.db import DatabaseFailure
+
+OUTAGE_TRACEBACKS = 2
+OUTAGE_SECONDS = 60.0
 
 
 class TracebackThrottle:
@@ -33,8 +43,57 @@ class TracebackThrottle:
         """`message % (*args, kind)`, kind the failure's (`failure_kind`), with its traceback
         at most once per `seconds` for each kind (within `scope`: a job's name, say)."""
         kind = failure_kind(exc)
-        traceback = exc if self.allow(f"{scope} {kind}") else None
-        logger.log(level, message, *args, kind, exc_info=traceback)
+        allowed = _outage.allow() if is_outage(exc) else self.allow(f"{scope} {kind}")
+        logger.log(level, message, *args, kind, exc_info=exc if allowed else None)
+
+
+class _Budget:
+    """At most `count` tracebacks in any `seconds`."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self._count = count
+        self._seconds = seconds
+        self._times: list[float] = []
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._times = [t for t in self._times if now - t < self._seconds]
+        if len(self._times) >= self._count:
+            return False
+        self._times.append(now)
+        return True
+
+
+_outage = _Budget(OUTAGE_TRACEBACKS, OUTAGE_SECONDS)
+
+
+# asyncpg's reports of a connection lost or refused, and of a server shutting down (named
+# rather than imported: this module is imported where asyncpg may never be).
+_ASYNCPG_OUTAGES = frozenset(
+    {
+        "PostgresConnectionError",
+        "CannotConnectNowError",
+        "InterfaceError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+    }
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether the failure is the database's being away (or failing): the service's wrapper
+    of it, a connection that failed or timed out, or asyncpg's own report of it."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # the failure and the causes it was raised from
+        if seen is None:
+            return False
+        if isinstance(seen, DatabaseFailure | OSError | TimeoutError) or any(
+            cls.__module__.startswith("asyncpg") and cls.__name__ in _ASYNCPG_OUTAGES
+            for cls in type(seen).__mro__
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ with the offset before the gap, a repeated time is its first occurrence (PEP 495
 import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -30,11 +31,18 @@ FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
 LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
 
 
+# In the zone database's files, not locations: `Factory` (a placeholder for "not set yet").
+NOT_LOCATIONS = frozenset({"Factory"})
+
+
 @functools.cache
 def known_zones() -> frozenset[str]:
-    # Walks the zone database once: the names only, so that no path or file is ever opened
-    # from what a client sent.
-    return frozenset(zoneinfo.available_timezones())
+    """The IANA database's zone and link names, as the `tzdata` package lists them: the same
+    on every machine. Not the host's zone directory, which also holds `localtime` (the host's
+    own zone, so two instances could read a date differently) and `posixrules`. Read once,
+    and only names: no path or file is ever opened from what a client sent."""
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(listed.split()) - NOT_LOCATIONS
 
 
 @functools.lru_cache(maxsize=1024)

@@ -24,23 +24,14 @@ from todo_api.kit.inputs import (
     change_schema,
     refuse_null,
 )
-from todo_api.tables import keys
-from todo_api.tables.lists import NAME_KEY_MAX_LENGTH, NAME_MAX_LENGTH
+from todo_api.tables.lists import NAME_MAX_LENGTH
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
-
-
-def _comparable(name: str) -> str:
-    # The key uniqueness compares must fit its column (NFKC can make a name much longer).
-    if len(keys.name_key(name)) > NAME_KEY_MAX_LENGTH:
-        raise ValueError("is too long once normalised for comparison")
-    return name
 
 
 Name = Annotated[
     str,
     AfterValidator(text.line(NAME_MAX_LENGTH)),
-    AfterValidator(_comparable),
     Field(
         description=f"1 to {NAME_MAX_LENGTH} characters once trimmed and in NFC, with a visible "
         "one and no control characters; unique among your lists ignoring case, compatibility "

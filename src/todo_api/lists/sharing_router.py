@@ -2,7 +2,6 @@
 the service (`todo_api.lists.sharing`), shape the response."""
 
 import math
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
@@ -115,23 +114,20 @@ async def revoke_invitation(
 async def accept_invitation(request: Request) -> Response:
     call = await caller(request)
     data = await read_json(request, InvitationAccept)
+    counter = held(request.app, RateLimiter).counter
+    key = f"invitations:accept:user:{call.user_id}"
+    # A user with ACCEPT_FAILURES_PER_MINUTE unknown tokens in the window is refused every
+    # accept until it passes, the right token included: a guesser learns nothing from which
+    # of their tries would have worked.
+    failures, remaining = await counter.peek(key)
+    if failures >= ACCEPT_FAILURES_PER_MINUTE:
+        raise RateLimited(max(1, math.ceil(remaining)))
     try:
         row = await call.run(sharing.accept, data.token)
     except InvitationNotFound:
-        await _count_failed_accept(request, call.user_id)
+        await counter.hit(key, ACCEPT_WINDOW_SECONDS)  # per user, in the sign-in counters
         raise
     return list_response(row)
-
-
-async def _count_failed_accept(request: Request, user_id: uuid.UUID) -> None:
-    """Count a token that named no invitation; 429 past the limit (counted per user, in the
-    counters sign-in uses)."""
-    counter = held(request.app, RateLimiter).counter
-    failures, remaining = await counter.hit(
-        f"invitations:accept:user:{user_id}", ACCEPT_WINDOW_SECONDS
-    )
-    if failures > ACCEPT_FAILURES_PER_MINUTE:
-        raise RateLimited(max(1, math.ceil(remaining)))
 
 
 # --- members --------------------------------------------------------------------------------

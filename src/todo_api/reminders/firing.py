@@ -59,7 +59,7 @@ _STREAM_EVENT = Query(
 _EMAIL = Query(
     insert_bound(
         reminder_emails,
-        *("id", "reminder_id", "recipient", "subject", "body"),
+        *("id", "reminder_id", "task_id", "recipient_id", "recipient", "subject", "body"),
         status=mail.PENDING,
         attempts=0,
         next_attempt_at=bindparam("now"),
@@ -170,10 +170,13 @@ async def _email(conn: Connection, settings: Settings, task: Row, reminder_id: u
     recipient = (await conn.execute(_RECIPIENT, {"user_id": user_id})).first()
     if recipient is None or not recipient["email"]:
         return
-    subject, body = mail.compose(task, recipient["timezone"], settings.public_url)
+    link = mail.task_link(settings, task["id"])
+    subject, body = mail.compose(task, recipient["timezone"], link)
     params = {
         "id": new_id(),
         "reminder_id": reminder_id,
+        "task_id": task["id"],
+        "recipient_id": user_id,
         "recipient": recipient["email"],
         "subject": subject,
         "body": body,

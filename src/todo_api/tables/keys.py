@@ -8,6 +8,7 @@ when the text is written (the services) and for rows written before (the migrati
 - A tag as stored and as a filter compares it: trimmed, case-folded, NFC.
 """
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -58,12 +59,23 @@ def tag_form(text: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).strip().casefold())
 
 
+# The longest key kept as it is (the column's length). NFKC can make a name of 100 characters
+# 18 times longer (U+FDFA), more than a column or an index entry should hold: a longer key is
+# kept as its digest, behind a control character that no name can hold, so it can equal no
+# key kept as it is.
+NAME_KEY_MAX_LENGTH = 400
+_DIGEST_MARK = "\x1f"
+
+
 def name_key(name: str) -> str:
     """What list-name uniqueness compares: NFKC, case-folded, default-ignorable characters
     removed (`Straße` = `STRASSE`, full-width `abc` = `abc`, `Work` = `Work` with a zero-width
-    space inside)."""
+    space inside); a key longer than NAME_KEY_MAX_LENGTH, as its SHA-256 digest."""
     folded = unicodedata.normalize("NFKC", _IGNORABLE.sub("", name)).casefold()
-    return _IGNORABLE.sub("", unicodedata.normalize("NFKC", folded))
+    key = _IGNORABLE.sub("", unicodedata.normalize("NFKC", folded))
+    if len(key) <= NAME_KEY_MAX_LENGTH:
+        return key
+    return _DIGEST_MARK + hashlib.sha256(key.encode()).hexdigest()
 
 
 def search_key(text: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from todo_api.tables.keys import NAME_KEY_MAX_LENGTH
 from todo_api.tables.versioned import (
     Tombstone,
     change_stamp_field,
@@ -21,9 +22,6 @@ from todo_api.tables.versioned import (
 )
 
 NAME_MAX_LENGTH = 100
-# What uniqueness compares (keys.name_key), which can be longer than the name itself; a name
-# whose key is longer than this is refused.
-NAME_KEY_MAX_LENGTH = 4 * NAME_MAX_LENGTH
 # `owner`, `editor` or `viewer`.
 ROLE_MAX_LENGTH = 10
 

@@ -52,6 +52,11 @@ class ReminderEmail(SQLModel, table=True):
 
     id: uuid.UUID = Field(primary_key=True)
     reminder_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    # The task and the user it goes to, so that the sender can ask whether they still see
+    # the task (no foreign key: the email outlives neither, and adding one would lock
+    # `tasks`). Null on emails written before they were kept.
+    task_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    recipient_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
     recipient: str = Field(sa_type=String(EMAIL_ADDRESS_MAX_LENGTH), nullable=False)
     subject: str = Field(sa_type=String(SUBJECT_MAX_LENGTH), nullable=False)
     body: str = Field(sa_column=Column(Text, nullable=False))

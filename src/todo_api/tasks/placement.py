@@ -7,7 +7,19 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, exists, func, insert, literal_column, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from todo_api.db import Connection, Query
 from todo_api.kit import access, events, ordering
@@ -150,12 +162,20 @@ HAS_SUBTASKS = Query(
     )
 )
 # Subtasks are in their parent's list: moving a parent to another list moves them.
+_NEW_LIST = bindparam("new_list_id", type_=tasks.c.list_id.type)
+# A subtask's assignee stays only if they see the tasks where it goes: its new owner's inbox,
+# or a list they are a member of (its owner included).
+_ASSIGNEE_SEES_NEW_PLACE = or_(
+    and_(_NEW_LIST.is_(None), tasks.c.assignee_id == bindparam("new_user_id")),
+    access.member_of(_NEW_LIST, who=tasks.c.assignee_id),
+)
 SUBTASKS_FOLLOW = Query(
     update(tasks)
     .where(tasks.c.parent_id == bindparam("task_id"), tasks.c.user_id == bindparam("user_id"))
     .values(
         user_id=bindparam("new_user_id"),
-        list_id=bindparam("new_list_id"),
+        list_id=_NEW_LIST,
+        assignee_id=case((_ASSIGNEE_SEES_NEW_PLACE, tasks.c.assignee_id), else_=None),
         updated_at=bindparam("now"),
         version=tasks.c.version + 1,
     )
@@ -276,7 +296,8 @@ def _sibling_group(
 
 
 async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> list[TaskRow]:
-    """Move the task's subtasks along to its new list; the subtasks moved, as they are now."""
+    """Move the task's subtasks along to its new list, unassigning those whose assignee cannot
+    see it there; the subtasks moved, as they are now."""
     if after["list_id"] != before["list_id"] and after["parent_id"] is None:
         params = {
             "task_id": after["id"],

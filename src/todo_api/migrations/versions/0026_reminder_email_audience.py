@@ -1,0 +1,35 @@
+"""reminder emails keep their task and recipient: reminder_emails.task_id, recipient_id
+
+The sender asks, before each attempt, whether the recipient still sees the task, so a
+reminder never goes to someone who lost it between its firing and its sending. Two nullable
+columns with no default: added to the catalogue alone, nothing rewritten; emails written
+before them (null) are sent as they were.
+
+Revision ID: 0026
+Revises: 0021
+Create Date: 2026-11-25
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0026"
+down_revision: str | None = "0021"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("SET LOCAL lock_timeout = '2s'")
+    op.add_column("reminder_emails", sa.Column("task_id", sa.Uuid(), nullable=True))
+    op.add_column("reminder_emails", sa.Column("recipient_id", sa.Uuid(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("RESET lock_timeout")
+
+
+def downgrade() -> None:
+    op.drop_column("reminder_emails", "recipient_id")
+    op.drop_column("reminder_emails", "task_id")
