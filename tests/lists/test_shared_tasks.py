@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, unknown_id, user_id
@@ -179,6 +180,43 @@ async def test_moves_need_write_access_at_both_ends_and_subtasks_follow(
     back = await bob.post(f"/api/tasks/{parent['id']}/move", json={"list_id": editable})
     assert back.json()["user_id"] == await user_id(alice)
     assert (await alice.get(f"/api/tasks/{child['id']}")).json()["list_id"] == editable
+
+
+@pytest.mark.parametrize("way", ["move", "patch", "bulk"])
+async def test_a_move_unassigns_every_task_it_moves_where_its_assignee_cannot_see_it(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient, new_user_client: Any, way: str
+) -> None:
+    shared = await _shared_list(alice, bob, "editor")
+    async with new_user_client() as carol:
+        also_shared = await _shared_list(alice, carol, "viewer")
+        await share(alice, bob, also_shared, "viewer")
+        bob_id, carol_id = await user_id(bob), await user_id(carol)
+    private = (await create_list(alice, f"Private {uuid.uuid4().hex[:6]}"))["id"]
+    parent = await create_task(alice, title="Parent", list_id=shared, assignee_id=bob_id)
+    subtask = await create_task(alice, title="Sub", parent_id=parent["id"], assignee_id=bob_id)
+    # Into a list Bob sees too: everyone keeps their assignee.
+    await _move(alice, parent["id"], also_shared, way)
+    for task_id in (parent["id"], subtask["id"]):
+        assert (await alice.get(f"/api/tasks/{task_id}")).json()["assignee_id"] == bob_id
+    # Carol, a viewer there, takes the subtask; then both go where neither sees them.
+    carols = await alice.patch(f"/api/tasks/{subtask['id']}", json={"assignee_id": carol_id})
+    assert carols.status_code == 200, carols.text
+    await _move(alice, parent["id"], private, way)
+    for task_id in (parent["id"], subtask["id"]):
+        task = (await alice.get(f"/api/tasks/{task_id}")).json()
+        assert (task["list_id"], task["assignee_id"]) == (private, None)
+        assert (await bob.get(f"/api/tasks/{task_id}")).status_code == 404
+
+
+async def _move(client: httpx.AsyncClient, task_id: str, list_id: str, way: str) -> None:
+    if way == "move":
+        response = await client.post(f"/api/tasks/{task_id}/move", json={"list_id": list_id})
+    elif way == "patch":
+        response = await client.patch(f"/api/tasks/{task_id}", json={"list_id": list_id})
+    else:
+        op = {"op": "update", "id": task_id, "data": {"list_id": list_id}}
+        response = await bulk(client, op)
+    assert response.status_code == 200, response.text
 
 
 async def test_two_members_writing_one_version_one_gets_412(
