@@ -490,6 +490,8 @@ async def test_preflight_from_an_unlisted_origin_gets_no_allow_origin(
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
     assert "access-control-allow-origin" not in response.headers
+    body = assert_error(response, 400, "INVALID_REQUEST")
+    assert "FRONTEND_URL" in body["error"]  # where the allowed origins are set
 
 
 async def test_request_from_an_unlisted_origin_gets_no_allow_origin(

@@ -275,6 +275,11 @@ async def test_housekeeping_deletes_expired_links_and_keeps_the_others(
         assert [row.id for row in (await conn.execute(left)).rows] == [uuid.UUID(kept["id"])]
     assert [link["id"] for link in await listed(alice, made["id"])] == [kept["id"]]
     assert (await accept(bob, kept["token"])).status_code == 200
+    # A revoked link is gone from the table at once: nothing is left to prune.
+    revoked = await alice.delete(f"{invitations_url(made['id'])}/{kept['id']}")
+    assert revoked.status_code == 204, revoked.text
+    async with db.connection() as conn:
+        assert (await conn.execute(left)).rows == []
 
 
 async def test_revoking_an_unknown_link_is_404(alice: httpx.AsyncClient) -> None:

@@ -154,9 +154,10 @@ class CorsMiddleware(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if response.status_code == 400:
             refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
-            response = error_response(
-                InvalidRequest(f"Cross-origin request refused: {refused} not allowed")
-            )
+            message = f"Cross-origin request refused: {refused} not allowed"
+            if "origin" in refused:  # say where the allowed origins are set
+                message += " (the allowed origins are FRONTEND_URL, comma-separated)"
+            response = error_response(InvalidRequest(message))
         # Answered here, outside the request context: it adds nothing to this response.
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
