@@ -29,6 +29,7 @@ from todo_api.edge.metrics import Metrics
 from todo_api.edge.middleware import CorsMiddleware, RequestContextMiddleware
 from todo_api.edge.ops import router as ops_router
 from todo_api.edge.routing import DirectRoutes
+from todo_api.feed import scheduled as feed_scheduled
 from todo_api.feed.router import router as feed_router
 from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held
@@ -75,6 +76,7 @@ SCHEDULED_JOBS = [
     *live_scheduled.schedule.jobs,
     *webhooks_scheduled.schedule.jobs,
     *reminders_scheduled.schedule.jobs,
+    *feed_scheduled.schedule.jobs,
 ]
 
 

@@ -7,7 +7,7 @@ HTTP's usual ones is "other". Each worker process counts its own requests.
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -34,6 +34,13 @@ class Metrics:
             "Time to answer a request, by method and route template",
             ["method", "route"],
             buckets=BUCKETS,
+            registry=self.registry,
+        )
+        # Read when scraped (see todo_api.edge.ops): how long the longest-open transaction that
+        # holds the change feed back has been open.
+        self.feed_lag = Gauge(
+            "feed_lag_seconds",
+            "How long the change feed has been held back by a transaction still open",
             registry=self.registry,
         )
         self.registry.register(_PoolCollector(db))

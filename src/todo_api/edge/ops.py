@@ -1,5 +1,6 @@
 """For whoever runs the service: liveness and readiness probes, and metrics."""
 
+import contextlib
 import hmac
 
 from fastapi import APIRouter, Request, Response
@@ -7,8 +8,9 @@ from sqlalchemy import String, column, literal, select, table
 
 from todo_api.auth.errors import InvalidToken, Unauthorized
 from todo_api.config import Settings
-from todo_api.db import DatabaseFailure
+from todo_api.db import Database, DatabaseFailure
 from todo_api.edge.metrics import CONTENT_TYPE, Metrics
+from todo_api.kit import changes
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import DatabaseUnavailable, error_responses
 from todo_api.kit.http import json_response
@@ -78,4 +80,8 @@ async def metrics(request: Request) -> Response:
         if not hmac.compare_digest(token.strip().encode(), expected):
             raise InvalidToken("The metrics token is not valid")
     collected = held(request.app, Metrics)
+    with contextlib.suppress(DatabaseFailure):  # the rest is worth having in an outage
+        async with held(request.app, Database).connection() as conn:
+            holders = await changes.holders(conn)
+        collected.feed_lag.set(holders[0].held if holders else 0.0)
     return Response(collected.render(), media_type=CONTENT_TYPE)

@@ -5,7 +5,8 @@ delete leaves a tombstone stamped the same way (migration 0004); lists are stamp
 same sequence (migration 0007), and so are memberships, the memberships that ended and the
 tasks that left a list (migration 0011), so all of them are one stream.
 Reading, the feed first takes a bound below which every write has finished: on PostgreSQL the
-oldest transaction still running, on SQLite (one writer at a time) one past the last stamp.
+oldest transaction still running that may write to this database (one in another database of
+the server holds nothing back), on SQLite (one writer at a time) one past the last stamp.
 Only changes under the bound are returned, so a slow transaction that commits after a faster
 one is read on the next call, not skipped.
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Select,
+    String,
     bindparam,
     case,
     exists,
@@ -53,10 +55,28 @@ from todo_api.kit.signing import InvalidToken, Signer
 from todo_api.tables.lists import list_members, list_tombstones, lists, member_tombstones
 from todo_api.tables.tasks import departures, tasks, tombstones
 
+# The oldest transaction still running that may write to this database: the snapshot's
+# running transactions, less those positively known to belong to a backend connected to
+# another database (by the low 32 bits of the id, which is what pg_stat_activity shows); none
+# running: the snapshot's xmax. A transaction whose backend is not seen (a prepared one, one
+# that took its id after pg_stat_activity was read, another role's where the id is hidden)
+# is kept, so the bound can only be lower than it need be, never higher. So a long
+# transaction in another database of the server holds back no one's feed here.
+_OLDEST_HERE = """
+    coalesce(
+        (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x
+         WHERE NOT EXISTS (
+             SELECT FROM pg_stat_activity a
+             WHERE a.backend_xid IS NOT NULL
+               AND a.datname IS DISTINCT FROM current_database()
+               AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
+        pg_snapshot_xmax(s)::text::bigint)
+"""
+
 # One past the newest stamp that can no longer change (see the module's docstring).
 _BOUND = {
     "postgresql": Query(
-        text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS bound").columns(
+        text(f"SELECT {_OLDEST_HERE} AS bound FROM pg_current_snapshot() AS s").columns(  # noqa: S608 (constant text)
             bound=BigInteger
         )
     ),
@@ -77,10 +97,50 @@ _NEWEST = {
 }
 _SNAPSHOT = Query(
     text(
-        "SELECT pg_snapshot_xmin(s)::text::bigint AS bound,"
+        f"SELECT {_OLDEST_HERE} AS bound,"  # noqa: S608 (constant text)
         " pg_snapshot_xmax(s)::text::bigint AS top FROM pg_current_snapshot() AS s"
     ).columns(bound=BigInteger, top=BigInteger)
 )
+
+# What holds the feed back: each transaction of this database that has taken an id (so may
+# still commit stamps below newer ones), oldest first, and how long it has been open;
+# prepared transactions too (they hold the bound until committed or rolled back).
+_HOLDERS = Query(
+    text(
+        "SELECT pid, datname AS database, application_name,"
+        " (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::bigint AS held_ms"
+        " FROM pg_stat_activity"
+        " WHERE backend_xid IS NOT NULL AND datname = current_database()"
+        " AND pid <> pg_backend_pid()"
+        " UNION ALL SELECT NULL, database, 'prepared transaction ' || gid,"
+        " (extract(epoch FROM clock_timestamp() - prepared) * 1000)::bigint"
+        " FROM pg_prepared_xacts WHERE database = current_database()"
+        " ORDER BY held_ms DESC"
+    ).columns(pid=Integer, database=String, application_name=String, held_ms=BigInteger)
+)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A transaction the feed waits for: its backend (None for a prepared transaction), its
+    database and application, and the seconds it has been open."""
+
+    pid: int | None
+    database: str
+    application_name: str
+    held: float
+
+
+async def holders(conn: Connection) -> list[Holder]:
+    """The transactions that hold the feed back now, longest open first (none on SQLite,
+    whose one writer at a time never holds a committed change back)."""
+    if conn.name != "postgresql":
+        return []
+    rows = (await conn.execute(_HOLDERS)).rows
+    return [
+        Holder(r.pid, r.database, r.application_name or "", (r.held_ms or 0) / 1000) for r in rows
+    ]
+
 
 # A row's own stamp as the second half of its position: none, it is at its stamp. Below every
 # stamp (tasks untouched since migration 0004 are at (0, 0)).
