@@ -104,10 +104,10 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """`app` served by uvicorn on a free port of this event loop (httpx's ASGI transport
-    waits for a whole response, which a stream never is); its base URL."""
-    port = free_port()
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """`app` served by uvicorn on `port` (default: a free one) of this event loop (httpx's
+    ASGI transport waits for a whole response, which a stream never is); its base URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -199,7 +199,10 @@ async def test_a_token_older_than_the_retention_gets_reset_and_the_stream_ends(
         assert await events.next() is None  # closed
 
 
-async def test_a_token_not_issued_for_this_user_is_400_naming_since(people: People) -> None:
+async def test_a_token_not_issued_for_this_user_is_a_reset_on_the_stream(
+    people: People,
+) -> None:
+    # A browser's EventSource cannot see a status: the stream says so itself.
     alice, bob = people(), people()
     async with open_stream(bob) as (_, events):
         bobs = await first_message(events)
@@ -208,10 +211,50 @@ async def test_a_token_not_issued_for_this_user_is_400_naming_since(people: Peop
         {"params": {"since": bobs}},
         {"headers": {"Last-Event-ID": bobs}},
     ):
-        async with open_stream(alice, **kwargs) as (response, _):
-            await response.aread()
-        assert response.headers["content-type"] == "application/json"
-        assert [detail["field"] for detail in validation_details(response)] == ["since"]
+        async with open_stream(alice, **kwargs) as (response, events):
+            assert response.status_code == 200
+            reset = await events.next_event()
+            assert reset.event == "reset"
+            assert reset.page()["code"] == "VALIDATION_ERROR"
+            assert await events.next() is None  # closed
+    # The feed's route, which a script reads, still says which parameter is wrong.
+    refused = await alice.get("/api/tasks/changes", params={"since": bobs})
+    assert [detail["field"] for detail in validation_details(refused)] == ["since"]
+
+
+async def test_the_ticket_sets_a_cookie_that_reopens_the_stream_once_the_ticket_is_spent(
+    people: People, live_url: str
+) -> None:
+    alice = people()
+    made = await alice.post("/api/events/ticket")
+    assert made.status_code == 201, made.text
+    set_cookie = made.headers["set-cookie"]
+    name, _, rest = set_cookie.partition("=")
+    value = rest.split(";")[0]
+    attributes = {part.strip().lower() for part in rest.split(";")[1:]}
+    assert {"httponly", "secure", "samesite=none", "path=/api/events"} <= attributes
+    assert "max-age=43200" in attributes
+    ticket = {"ticket": made.json()["ticket"]}
+    cookie = {"Cookie": f"{name}={value}"}
+    async with _client(live_url, None) as browser:
+        async with open_stream(browser, params=ticket) as (response, events):
+            opened = await first_message(events)
+        # The browser's own reconnect: the same URL (its ticket spent), Last-Event-ID, cookie.
+        again = {**cookie, "Last-Event-ID": opened}
+        async with open_stream(browser, params=ticket, headers=again) as (response, events):
+            assert response.status_code == 200
+            task = await create_task(alice, title="after the reconnect")
+            await events.wait_for({task["id"]})
+        async with open_stream(browser, headers=cookie) as (response, events):
+            assert response.status_code == 200  # the cookie alone opens a stream
+            await first_message(events)
+        forged = {"Cookie": f"{name}={value[:-2]}xx"}
+        for kwargs in ({"params": ticket, "headers": forged}, {"headers": forged}):
+            async with open_stream(browser, **kwargs) as (response, _):
+                await response.aread()
+            assert_error(response, 401, "INVALID_TOKEN")
+        # Read nowhere else: the cookie is no way into the API.
+        assert_error(await browser.get("/api/tasks", headers=cookie), 401, "UNAUTHORIZED")
 
 
 async def test_a_stream_needs_a_token(live_url: str) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.live_helpers import serving
+from tests.live_helpers import free_port, serving
 from tests.support import app_for, make_settings, token_for
 from todo_api.config import Settings
 
@@ -78,14 +78,14 @@ fetch(api + "/api/events/ticket", {
 class PageSite:
     """The page's origin: serves the page, and records what the page reports."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: str = PAGE) -> None:
         self.reports: list[tuple[str, Any]] = []
         self.changed = threading.Condition()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = PAGE.encode()
+                body = page.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -113,8 +113,8 @@ class PageSite:
 
 
 @contextlib.contextmanager
-def page_site() -> Iterator[PageSite]:
-    site = PageSite()
+def page_site(page: str = PAGE) -> Iterator[PageSite]:
+    site = PageSite(page)
     thread = threading.Thread(target=site.server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -184,3 +184,75 @@ async def test_a_browser_sees_a_change_made_by_another_request(
     assert opened["id"]
     assert seen[0]["task"] == shown.json()
     assert seen[0]["id"] != opened["id"]  # the sync token moved on with the change
+
+
+# A page as a frontend writes it for a stream that outlives restarts: the ticket fetched with
+# its cookie (credentials), EventSource opened with credentials; nothing else. EventSource
+# reconnects by itself (the same URL, Last-Event-ID and the cookie); the page reports an error
+# only when the browser gives up (readyState CLOSED).
+RECONNECTING_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>live</title></head><body>
+<script>
+const params = new URLSearchParams(location.search);
+const api = params.get("api");
+function report(what, body) {
+  fetch("/" + what, {method: "POST", body: JSON.stringify(body)});
+}
+fetch(api + "/api/events/ticket", {
+  method: "POST", credentials: "include",
+  headers: {"Authorization": "Bearer " + params.get("token")}
+}).then((answer) => answer.json()).then((ticket) => {
+  const url = api + "/api/events?ticket=" + encodeURIComponent(ticket.ticket);
+  const source = new EventSource(url, {withCredentials: true});
+  let opened = false;
+  source.onopen = () => report(opened ? "reopened" : "opened", {});
+  source.addEventListener("changes", (message) => {
+    opened = true;
+    for (const task of JSON.parse(message.data).changes) report("seen", {title: task.title});
+  });
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) report("error", {state: "closed"});
+  };
+}).catch((failure) => report("error", {failure: String(failure)}));
+</script></body></html>
+"""
+
+
+async def test_a_browser_stream_comes_back_by_itself_after_the_server_restarts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with page_site(RECONNECTING_PAGE) as site:
+        own = make_settings(settings.database_url or "", tmp_path / "data", frontend_url=[site.url])
+        token = token_for(own)
+        port = free_port()
+        async with contextlib.AsyncExitStack() as open_browser:
+            async with app_for(own) as app, serving(app, port) as api:
+                query = f"api={quote(api)}&token={quote(token)}"
+                page = chromium(f"{site.url}/?{query}", tmp_path / "profile")
+                browser = await open_browser.enter_async_context(page)
+                await reported(site, "opened", browser)
+                await create(api, token, "before the restart")
+                await _seen(site, "before the restart", browser)
+            # The server is gone, then back on the same address, with a new process's state:
+            # the page does nothing; the browser reconnects to the URL of the spent ticket.
+            async with app_for(own) as app, serving(app, port) as api:
+                await reported(site, "reopened", browser)
+                await create(api, token, "after the restart")
+                await _seen(site, "after the restart", browser)
+    assert not site.reported("error")
+
+
+async def create(api: str, token: str, title: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=api, headers=headers) as client:
+        created = await client.post("/api/tasks", json={"title": title})
+        assert created.status_code == 201, created.text
+
+
+async def _seen(site: PageSite, title: str, browser: asyncio.subprocess.Process) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    while {"title": title} not in site.reported("seen"):
+        assert not site.reported("error"), site.reports
+        assert loop.time() < deadline, f"the page did not see {title!r}: {site.reports}"
+        await asyncio.sleep(0.05)

@@ -41,6 +41,7 @@ from todo_api.lists.sharing_router import router as sharing_router
 from todo_api.live import scheduled as live_scheduled
 from todo_api.live.hub import Hub
 from todo_api.live.router import router as live_router
+from todo_api.live.tickets import StreamCookies
 from todo_api.live.wakeups import channel_for
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint, McpRoute
@@ -158,6 +159,7 @@ def create_app(
         passwords,
         CursorCodec(secret),
         SyncTokens(secret, settings.sync_retention_days * 86400),
+        StreamCookies(secret),
         KnownUsers(),
         hub,
         SeenProfiles(),

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -28,7 +29,7 @@ from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
 from todo_api.kit import changes
 from todo_api.kit.deps import held
-from todo_api.kit.errors import ErrorCode, InvalidField, error_responses
+from todo_api.kit.errors import ErrorCode, error_responses
 from todo_api.kit.http import documented, header_parameter, json_bytes, json_response
 from todo_api.live import tickets
 from todo_api.live.hub import Hub, Stream, TooManyStreams
@@ -44,6 +45,7 @@ SEP = "\n"
 # out so that they do not all arrive at once.
 RECONNECT_MS = (1000, 5000)
 EXPIRED = "This sync token is older than the retention; sync again from the start"
+NOT_YOURS = "This sync token was not issued to you by this service; sync again from the start"
 
 LAST_EVENT_ID = header_parameter(
     "Last-Event-ID",
@@ -95,11 +97,22 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 async def create_ticket(request: Request) -> Response:
     call = await caller(request)
     ticket, expires_at = await call.run(tickets.issue)
-    return json_response(
+    response = json_response(
         {"ticket": ticket, "expires_at": expires_at},
         status.HTTP_201_CREATED,
         {"Cache-Control": "no-store"},
     )
+    public_url = held(request.app, Settings).public_url
+    response.set_cookie(
+        tickets.STREAM_COOKIE,
+        held(request.app, tickets.StreamCookies).issue(call.user_id),
+        max_age=tickets.STREAM_COOKIE_HOURS * 3600,
+        path=(urlsplit(public_url).path if public_url else "") + router.prefix,
+        secure=True,
+        httponly=True,
+        samesite="none",
+    )
+    return response
 
 
 @router.get(
@@ -131,12 +144,14 @@ async def events(
     token = request.headers.get("last-event-id") or since
     start = None
     if token:
+        # A token the service cannot use is a reset on the stream, not a status: a browser's
+        # EventSource shows a page no status, only that it failed.
         try:
             start = tokens.read(user_id, token)
-        except changes.InvalidSyncToken as exc:
-            raise InvalidField("since", str(exc)) from None
+        except changes.InvalidSyncToken:
+            return EventSourceResponse(_reset(NOT_YOURS), sep=SEP, ping=0)
         except changes.ExpiredSyncToken:
-            return EventSourceResponse(_reset(), sep=SEP, ping=0)
+            return EventSourceResponse(_reset(EXPIRED), sep=SEP, ping=0)
     hub = held(request.app, Hub)
     settings = held(request.app, Settings)
     try:
@@ -165,11 +180,18 @@ async def events(
 
 
 async def _who(request: Request, ticket: str | None) -> uuid.UUID:
-    """The caller: by the ticket when there is one, else by the bearer token."""
-    if ticket is None:
+    """The caller: by the ticket when there is one, else by the bearer token; and by the
+    stream cookie when the ticket is spent (a browser reconnecting to the same URL) or, with
+    no bearer token, when there is none."""
+    user_id = None
+    if ticket is not None:
+        async with held(request.app, Database).connection() as conn:
+            user_id = await tickets.use(conn, ticket)
+    elif "authorization" in request.headers or tickets.STREAM_COOKIE not in request.cookies:
         return (await authenticate(request)).user_id
-    async with held(request.app, Database).connection() as conn:
-        user_id = await tickets.use(conn, ticket)
+    if user_id is None:
+        cookie = request.cookies.get(tickets.STREAM_COOKIE)
+        user_id = held(request.app, tickets.StreamCookies).read(cookie) if cookie else None
     if user_id is None:
         raise InvalidToken("The ticket is not valid: used, expired or unknown")
     request.state.user_id = user_id
@@ -200,8 +222,9 @@ def _retry() -> dict[str, Any]:
     return {"retry": low + secrets.randbelow(high - low)}
 
 
-async def _reset() -> AsyncIterator[dict[str, Any]]:
-    body = {"error": EXPIRED, "code": ErrorCode.SYNC_TOKEN_EXPIRED, "details": None}
+async def _reset(reason: str) -> AsyncIterator[dict[str, Any]]:
+    code = ErrorCode.SYNC_TOKEN_EXPIRED if reason == EXPIRED else ErrorCode.VALIDATION_ERROR
+    body = {"error": reason, "code": code, "details": None}
     yield {"event": "reset", "data": json_bytes(body).decode()}
 
 
