@@ -191,11 +191,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a pool whose connections go through `GuardedBackend`, with no
     proxy from the environment."""
 
-    def __init__(self, *, allow_private: bool, keep_alive: int = 20) -> None:
+    def __init__(
+        self, *, allow_private: bool, keep_alive: int = 20, connections: int = 100
+    ) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=100,
+            max_connections=connections,
             max_keepalive_connections=keep_alive,
             network_backend=GuardedBackend(allow_private=allow_private),
         )
