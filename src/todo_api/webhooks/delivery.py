@@ -280,6 +280,13 @@ _senders: weakref.WeakKeyDictionary[asyncio.Task[Any], _Sender] = weakref.WeakKe
 _closing: set[asyncio.Future[None]] = set()
 
 
+def _in_flight() -> int:
+    """How many attempts the task running the deliveries has running."""
+    task = asyncio.current_task()
+    sender = _senders.get(task) if task is not None else None
+    return len(sender.attempts) if sender is not None else 0
+
+
 def _sender(settings: Settings) -> _Sender:
     """The sender of the task running the deliveries: made on its first turn, stopped when
     that task ends (the app's shutdown cancels it)."""
@@ -310,8 +317,7 @@ async def deliver_due(db: Database, settings: Settings) -> int:
     """Claim due deliveries of active webhooks (a batch, each webhook's in turn and at most
     PER_WEBHOOK of its own in flight) and start their attempts, which run on after the turn
     (each writes its outcome when it ends); returns how many were claimed."""
-    sender = _sender(settings)
-    room = min(BATCH, IN_FLIGHT - len(sender.attempts))
+    room = min(BATCH, IN_FLIGHT - _in_flight())
     if room <= 0:  # an attempt that ends wakes the job
         return 0
     now = utcnow()
@@ -340,6 +346,7 @@ async def deliver_due(db: Database, settings: Settings) -> int:
         found = await conn.execute(select(*_TARGET_COLUMNS).where(webhooks.c.id.in_(ids)))
     targets = {row["id"]: row for row in found}
     # A delivery whose webhook was deleted meanwhile went with it: nothing to attempt.
+    sender = _sender(settings)
     for row in taken.rows:
         if row["webhook_id"] in targets:
             sender.start(db, settings, taken, targets[row["webhook_id"]], row)
