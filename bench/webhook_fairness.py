@@ -70,10 +70,14 @@ class Silent:
     paths: set[str] = field(default_factory=set)
     accepted: int = 0
     held: set[asyncio.StreamWriter] = field(default_factory=set)
+    handlers: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
         self.held.add(writer)
+        handler = asyncio.current_task()
+        assert handler is not None
+        self.handlers.add(handler)
         try:
             line = await reader.readline()
             parts = line.split(b" ")
@@ -84,7 +88,15 @@ class Silent:
             pass
         finally:
             self.held.discard(writer)
+            self.handlers.discard(handler)
             writer.close()
+
+    async def stop(self) -> None:
+        """Close every connection held, and let their handlers end."""
+        for writer in list(self.held):
+            writer.close()
+        if self.handlers:
+            await asyncio.wait(list(self.handlers), timeout=10)
 
 
 @dataclass
@@ -93,7 +105,7 @@ class Run:
     gave_up: bool  # the last healthy delivery did not arrive within --give-up seconds
     stuck_accepted: int  # connections the silent receiver accepted by then
     stuck_pending: int  # stuck deliveries still pending by then
-    stuck_untouched: int  # ... of which not attempted yet
+    stuck_untouched: int  # ... of which no attempt has ended yet
 
 
 async def _post(client: httpx.AsyncClient, token: str, path: str, body: Any) -> Any:
@@ -106,7 +118,7 @@ async def _post(client: httpx.AsyncClient, token: str, path: str, body: Any) -> 
 async def _stuck_deliveries(
     client: httpx.AsyncClient, token: str, hooks: list[str]
 ) -> tuple[int, int]:
-    """The stuck user's deliveries that are pending, and of those, not attempted yet."""
+    """The stuck user's deliveries that are pending, and of those, with no attempt ended."""
     pending = untouched = 0
     for hook in hooks:
         answer = await client.get(
@@ -191,8 +203,7 @@ async def one_run(
             return Run(latencies, gave_up, silent.accepted, pending, untouched)
     finally:
         listener.close()
-        for writer in list(silent.held):
-            writer.close()
+        await silent.stop()
         with contextlib.suppress(Exception):
             await listener.wait_closed()
 
@@ -217,7 +228,7 @@ def report(runs: dict[str, list[Run]], args: argparse.Namespace, header: list[st
         ("healthy deliveries that arrived", lambda r: f"{len(r.latencies)}/{args.healthy}"),
         ("connections the silent receiver accepted meanwhile", lambda r: str(r.stuck_accepted)),
         ("stuck deliveries still pending afterwards", lambda r: str(r.stuck_pending)),
-        ("... not attempted yet", lambda r: str(r.stuck_untouched)),
+        ("... with no attempt ended yet", lambda r: str(r.stuck_untouched)),
     ]
     lines = [
         *header,

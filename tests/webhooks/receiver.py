@@ -122,8 +122,12 @@ async def never_answering() -> AsyncIterator[Silent]:
     connections are closed when it stops."""
     silent = Silent(0)
     held: set[asyncio.StreamWriter] = set()
+    handlers: set[asyncio.Task[None]] = set()
 
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        handlers.add(handler)
         held.add(writer)
         try:
             request_line = await reader.readline()
@@ -133,6 +137,7 @@ async def never_answering() -> AsyncIterator[Silent]:
             pass
         finally:
             held.discard(writer)
+            handlers.discard(handler)
             writer.close()
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
@@ -143,4 +148,6 @@ async def never_answering() -> AsyncIterator[Silent]:
         server.close()
         for writer in list(held):
             writer.close()
+        if handlers:  # each ends once its connection is closed
+            await asyncio.wait(list(handlers), timeout=10)
         await server.wait_closed()
