@@ -296,7 +296,8 @@ def main() -> None:
                             run = asyncio.run(one_run(server, rx.url, tokens, args))
                     runs[name].append(run)
                     log(
-                        f"run {round_no + 1}, {name}: healthy {_latency(run, args.give_up)} ms; "
+                        f"run {round_no + 1}, {name}: healthy delivery (ms) "
+                        f"{_latency(run, args.give_up)}; "
                         f"{run.stuck_pending} stuck deliveries pending"
                     )
     print(report(runs, args, header))
