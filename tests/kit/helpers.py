@@ -28,6 +28,8 @@ def work_table(name: str) -> Table:
         MetaData(),
         Column("id", Integer, primary_key=True, autoincrement=False),
         Column("ready", Boolean, nullable=False),
+        # Whose row it is, for claims that take each one's rows in turn (`per`).
+        Column("owner", Integer, nullable=True),
         Column("outcome", String(50), nullable=True),
         Column("claimed_by", String(CLAIMANT_LENGTH), nullable=True),
         Column("claimed_until", UTCDateTime(), nullable=True),

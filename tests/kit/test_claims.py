@@ -1,6 +1,7 @@
 """Claiming due rows (todo_api.kit.claims), on both databases, on a table the test makes: two
 processes claiming at once never get the same row, a held row is not handed out again, a lease
-that ran out is taken over, and only the claimant still holding a row can give it back."""
+that ran out is taken over, only the claimant still holding a row can give it back, and a
+claim `per` owner takes the owners' rows in turns, never more than its number held by one."""
 
 import asyncio
 import json
@@ -42,12 +43,18 @@ async def work(settings: Settings) -> AsyncIterator[Table]:
         await engine.dispose()
 
 
-async def add_rows(settings: Settings, table: Table, count: int, *, ready: bool = True) -> None:
+async def add_rows(
+    settings: Settings, table: Table, count: int, *, ready: bool = True, owners: int = 1
+) -> None:
+    """Rows 0 to count - 1; row n is owner n % owners's."""
     async with database(settings) as db, db.transaction() as conn:
         for start in range(0, count, 100):
             await conn.execute(
                 insert(table).values(
-                    [{"id": n, "ready": ready} for n in range(start, min(start + 100, count))]
+                    [
+                        {"id": n, "ready": ready, "owner": n % owners}
+                        for n in range(start, min(start + 100, count))
+                    ]
                 )
             )
 
@@ -59,12 +66,12 @@ async def claimed_by(settings: Settings, table: Table) -> dict[int, str | None]:
 
 
 def claimant_process(
-    settings: Settings, table: Table, folder: Path, name: str
+    settings: Settings, table: Table, folder: Path, name: str, *per: str
 ) -> subprocess.Popen[str]:
     """tests/kit/claimer.py in a process of its own."""
     url = str(settings.database_url)
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.kit.claimer", url, table.name, str(folder), name],
+        [sys.executable, "-m", "tests.kit.claimer", url, table.name, str(folder), name, *per],
         cwd=REPOSITORY,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -72,18 +79,18 @@ def claimant_process(
     )
 
 
-async def test_two_processes_claiming_at_once_never_get_the_same_row(
-    settings: Settings, work: Table, tmp_path: Path
-) -> None:
-    await add_rows(settings, work, 300)
-    processes = [claimant_process(settings, work, tmp_path, name) for name in ("one", "two")]
+async def claim_in_two_processes(
+    settings: Settings, work: Table, folder: Path, *per: str
+) -> list[dict[str, list[int]]]:
+    """What two claimer processes, started together, took: {claimant: ids} each."""
+    processes = [claimant_process(settings, work, folder, name, *per) for name in ("one", "two")]
     try:
         deadline = time.monotonic() + PROCESS_TIMEOUT
-        while not all((tmp_path / f"{name}.ready").exists() for name in ("one", "two")):
+        while not all((folder / f"{name}.ready").exists() for name in ("one", "two")):
             assert all(p.poll() is None for p in processes), [p.communicate() for p in processes]
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
-        (tmp_path / "go").touch()
+        (folder / "go").touch()
         outputs = [
             await asyncio.to_thread(process.communicate, timeout=PROCESS_TIMEOUT)
             for process in processes
@@ -94,8 +101,15 @@ async def test_two_processes_claiming_at_once_never_get_the_same_row(
                 process.kill()
                 process.wait()
     assert [p.returncode for p in processes] == [0, 0], outputs
+    return [json.loads(stdout) for stdout, _ in outputs]
 
-    taken = [json.loads(stdout) for stdout, _ in outputs]
+
+async def test_two_processes_claiming_at_once_never_get_the_same_row(
+    settings: Settings, work: Table, tmp_path: Path
+) -> None:
+    await add_rows(settings, work, 300)
+    taken = await claim_in_two_processes(settings, work, tmp_path)
+
     ids = [[n for batch in process.values() for n in batch] for process in taken]
     assert ids[0], "the first process took no row"
     assert ids[1], "the second process took no row"
@@ -103,6 +117,50 @@ async def test_two_processes_claiming_at_once_never_get_the_same_row(
     assert sorted(ids[0] + ids[1]) == list(range(300))  # each row once, none left out
     holder = {n: who for process in taken for who, batch in process.items() for n in batch}
     assert await claimed_by(settings, work) == holder
+
+
+async def test_two_processes_claiming_per_owner_hold_at_most_that_many_of_each(
+    settings: Settings, work: Table, tmp_path: Path
+) -> None:
+    """30 owners of 10 rows each, at most 3 held per owner: the processes take 3 of each
+    owner's rows between them, each row once."""
+    await add_rows(settings, work, 300, owners=30)
+    taken = await claim_in_two_processes(settings, work, tmp_path, "3")
+
+    ids = [[n for batch in process.values() for n in batch] for process in taken]
+    assert set(ids[0]).isdisjoint(ids[1])
+    held = sorted(ids[0] + ids[1])
+    assert len(held) == len(set(held)) == 90
+    assert sorted(n % 30 for n in held) == sorted(list(range(30)) * 3)
+    # The first 3 of each owner (by key, the default order).
+    assert held == sorted(n for n in range(300) if n < 90)
+    holder = {n: who for process in taken for who, batch in process.items() for n in batch}
+    assert {n: who for n, who in (await claimed_by(settings, work)).items() if who} == holder
+
+
+async def test_a_claim_per_owner_takes_each_owners_rows_in_turn_counting_those_held(
+    settings: Settings, work: Table
+) -> None:
+    # Owner 0 has rows 0, 3, 6, ..., 27; owner 1 has 1, 4, ...; owner 2 has 2, 5, ...
+    await add_rows(settings, work, 30, owners=3)
+    per = (work.c.owner, 4)
+    async with database(settings) as db:
+        # Owner 0's first two are held already.
+        held = await claim(db, work, due=work.c.id.in_([0, 3]), lease=LEASE, limit=10)
+        assert len(held.rows) == 2
+        first = await claim(db, work, due=true(), lease=LEASE, limit=5, per=per)
+        # Round robin, the rows held first in each owner's turns: owners 1 and 2's first
+        # rows (1, 2), their second (4, 5), then the third of every owner in key order (6:
+        # owner 0's first free one), until the limit.
+        assert sorted(row.id for row in first.rows) == [1, 2, 4, 5, 6]
+        rest = await claim(db, work, due=true(), lease=LEASE, limit=100, per=per)
+        # Up to 4 held per owner in all: one more of owner 0's, two more of the others'.
+        assert sorted(row.id for row in rest.rows) == [7, 8, 9, 10, 11]
+        assert (await claim(db, work, due=true(), lease=LEASE, limit=100, per=per)).rows == []
+        # A row given back frees its owner's place, for the owner's next row.
+        assert await release(db, work, held, [0]) == 1
+        after = await claim(db, work, due=true(), lease=LEASE, limit=100, per=per)
+    assert [row.id for row in after.rows] == [0]
 
 
 async def test_a_row_held_is_not_claimed_again_until_given_back(

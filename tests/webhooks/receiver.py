@@ -1,10 +1,12 @@
-"""A webhook receiver for tests: an HTTP server on 127.0.0.1 in a thread of its own, which
-records every request and answers as the test says (status, body, delay, Location)."""
+"""Webhook receivers for tests: an HTTP server on 127.0.0.1 in a thread of its own, which
+records every request and answers as the test says (status, body, delay, Location); and one
+that accepts connections and never answers (`never_answering`)."""
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -101,3 +103,51 @@ def receiving(port: int = 0) -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class Silent:
+    """A receiver that accepts connections, reads each request's head and never answers."""
+
+    port: int
+    paths: list[str] = field(default_factory=list)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@asynccontextmanager
+async def never_answering() -> AsyncIterator[Silent]:
+    """A `Silent` receiver on a free port of 127.0.0.1, in the test's event loop; its
+    connections are closed when it stops."""
+    silent = Silent(0)
+    held: set[asyncio.StreamWriter] = set()
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        handlers.add(handler)
+        held.add(writer)
+        try:
+            request_line = await reader.readline()
+            silent.paths.append(request_line.split(b" ")[1].decode())
+            await reader.read()  # until the sender gives up and closes
+        except (OSError, IndexError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            held.discard(writer)
+            handlers.discard(handler)
+            writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    silent.port = server.sockets[0].getsockname()[1]
+    try:
+        yield silent
+    finally:
+        server.close()
+        for writer in list(held):
+            writer.close()
+        if handlers:  # each ends once its connection is closed
+            await asyncio.wait(list(handlers), timeout=10)
+        await server.wait_closed()

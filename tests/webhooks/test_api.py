@@ -92,6 +92,20 @@ async def test_create_refuses_a_bad_body_naming_the_field(
         "http://192.168.0.10/hook",
         "http://224.0.0.1/hook",
         "http://localhost:8000/hook",
+        # All of the IETF protocol assignments, site-local IPv6, and the IPv6 forms that
+        # carry a private IPv4 address: NAT64 (well-known and local-use), 6to4,
+        # IPv4-compatible and IPv4-translated.
+        "http://192.0.0.8/hook",
+        "http://192.0.0.9/hook",
+        "http://[fec0::1]/hook",
+        "http://[64:ff9b::a00:1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b:1::808:808]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[2002:a9fe:a9fe::1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[::]/hook",
+        "http://[::ffff:0:a00:1]/hook",
     ],
 )
 async def test_a_host_that_is_or_resolves_to_a_private_address_is_refused(
@@ -101,10 +115,29 @@ async def test_a_host_that_is_or_resolves_to_a_private_address_is_refused(
         await alice.post("/api/webhooks", json={"url": url, "events": ["*"]}), "url"
     )
     assert "not public" in messages[0]
+    assert "WEBHOOK_ALLOW_PRIVATE_URLS=true" in messages[0]
     assert (await alice.get("/api/webhooks")).json() == []
     # And as a change of an existing webhook's URL.
     hook = await create_webhook(alice, UNRESOLVABLE)
     assert field_named(await alice.patch(f"/api/webhooks/{hook['id']}", json={"url": url}), "url")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::808:808]/hook",
+        "http://[2002:808:808::1]/hook",
+        "http://[::ffff:8.8.8.8]/hook",
+        "http://[::8.8.8.8]/hook",
+    ],
+)
+async def test_an_ipv6_form_is_judged_by_the_ipv4_address_it_carries(
+    alice: httpx.AsyncClient, url: str
+) -> None:
+    """A literal address is not looked up, and this app runs no deliverer: nothing is sent."""
+    hook = await create_webhook(alice, url)
+    assert hook["url"] == url
+    assert (await alice.delete(f"/api/webhooks/{hook['id']}")).status_code == 204
 
 
 async def test_a_name_that_does_not_resolve_is_accepted(alice: httpx.AsyncClient) -> None:

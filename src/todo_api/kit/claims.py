@@ -23,7 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, Table, bindparam, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import utcnow
@@ -94,22 +106,22 @@ async def claim(
     lease: timedelta,
     limit: int,
     order_by: ColumnElement[Any] | Column[Any] | None = None,
+    per: tuple[Column[Any], int] | None = None,
 ) -> Claim:
     """Claim up to `limit` rows that are `due` and free (the first ones by `order_by`, by
     default the key), for `lease`; returns them as they are after the claim, in no particular
-    order (none when there is nothing to take)."""
+    order (none when there is nothing to take).
+
+    With `per` (a column, a number n), the rows of each value of the column are taken in
+    turns, and at most n of them are held at a time: the rows of a value that are due and held
+    count first, then its free ones by `order_by`; the first of every value comes before the
+    second of any (round robin), so that one value with many rows due cannot hold up the
+    others."""
     now = utcnow()
     claimant = new_claimant()
     until = now + lease
     key = _key(table)
-    chosen = (
-        select(key)
-        .where(due, is_free(table, now))
-        .order_by(order_by if order_by is not None else key)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has no row locks to skip
-        .scalar_subquery()
-    )
+    chosen = _chosen(table, due, now, order_by if order_by is not None else key, limit, per)
     statement = (
         update(table)
         # The lease condition again, on the row as it is when it is updated: on PostgreSQL a
@@ -121,6 +133,36 @@ async def claim(
     async with db.transaction() as conn:
         result = await conn.execute(statement)
     return Claim(claimant=claimant, until=until, rows=result.rows)
+
+
+def _chosen(
+    table: Table,
+    due: ColumnElement[bool],
+    now: datetime,
+    order: ColumnElement[Any] | Column[Any],
+    limit: int,
+    per: tuple[Column[Any], int] | None,
+) -> ScalarSelect[Any]:
+    """The keys `claim` takes (see there), locked on PostgreSQL; SQLite has no row locks to
+    skip, and takes the rows one claimant after the other."""
+    key = _key(table)
+    free = is_free(table, now)
+    if per is None:
+        chosen = select(key).where(due, free).order_by(order)
+    else:
+        column, most = per
+        # Each row's place among its value's due rows: the held ones first, then the free ones.
+        turn = func.row_number().over(
+            partition_by=column, order_by=(case((free, 1), else_=0), order, key)
+        )
+        ranked = select(key.label("row_key"), turn.label("turn")).where(due).subquery("ranked")
+        chosen = (
+            select(key)
+            .join(ranked, ranked.c.row_key == key)
+            .where(free, ranked.c.turn <= most)
+            .order_by(ranked.c.turn, order)
+        )
+    return chosen.limit(limit).with_for_update(of=table, skip_locked=True).scalar_subquery()
 
 
 async def release(

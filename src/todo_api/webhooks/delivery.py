@@ -12,10 +12,17 @@ WEBHOOK_RETRY_SCHEDULE, counted from the end of the attempt; after the last one 
 is `failed`, and a webhook with WEBHOOK_DISABLE_AFTER failed deliveries in a row (counted in
 one UPDATE, so workers racing add up) is disabled.
 
-The claim's lease (WEBHOOK_TIMEOUT_SECONDS + 10 s, at most 60 s) outlasts the turn that
-attempts it (cut at WEBHOOK_TIMEOUT_SECONDS + 5 s, see scheduled.py): a worker that dies
-mid-attempt holds the delivery until the lease runs out, and another worker then attempts it
-again (at least once, never two at a time).
+One webhook's receiver cannot hold up another's: a turn of the job claims due deliveries
+round robin across webhooks, at most PER_WEBHOOK of a webhook's held at once (its earliest
+first), starts their attempts and returns without waiting for them. Each attempt's outcome is
+written when it ends (those that end together in one transaction), which frees its place and
+wakes the next turn. A receiver that never answers holds its own webhook's places until the
+timeout; every other webhook's deliveries are claimed and attempted meanwhile.
+
+The claim's lease (WEBHOOK_TIMEOUT_SECONDS + 10 s, at most 60 s) outlasts the attempt (cut at
+WEBHOOK_TIMEOUT_SECONDS) and the write of its outcome: a worker that dies mid-attempt holds the
+delivery until the lease runs out, and another worker then attempts it again (at least once,
+never two at a time).
 """
 
 import asyncio
@@ -24,7 +31,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,16 +45,23 @@ from todo_api.kit import jobs
 from todo_api.kit.claims import Claim, claim, release_each
 from todo_api.kit.events import DELIVERY_JOB, FAILED, PENDING, SUCCEEDED
 from todo_api.kit.ids import utcnow
+from todo_api.kit.throttle import TracebackThrottle
 from todo_api.tables.webhooks import ERROR_MAX_LENGTH, webhook_deliveries, webhooks
 from todo_api.webhooks.targets import GuardedTransport
 
 log = logging.getLogger("todo_api")
 
-# Beyond the attempt's timeout: the turn's own margin (TURN_MARGIN), and as much again.
+# Beyond the attempt's timeout: a turn's limit (see scheduled.py), and the lease's margin for
+# writing the outcome.
 TURN_MARGIN_SECONDS = 5
 LEASE_MARGIN_SECONDS = 10
 MAX_LEASE_SECONDS = 60
+# A turn claims up to BATCH deliveries; at most IN_FLIGHT attempts run at once in a process,
+# and at most PER_WEBHOOK per webhook (as claimed, across processes), so that a receiver that
+# never answers holds PER_WEBHOOK places and slows only its own webhook.
 BATCH = 50
+IN_FLIGHT = 500
+PER_WEBHOOK = 10
 # An answer is read up to this much, and this much of it is kept (in a failure's `error`).
 READ_BYTES = 64 * 1024
 KEPT_BYTES = 1024
@@ -203,45 +217,109 @@ _DUE = (webhook_deliveries.c.next_attempt_at <= bindparam("now")) & (
     webhook_deliveries.c.webhook_id.in_(_ACTIVE_WEBHOOKS)
 )
 _ANY_DUE = Query(select(exists().where(_DUE)))
-
-# The HTTP client of each process's sender (the job's task, see `_client`): its connections
-# are kept alive from one turn to the next, each still checked by GuardedTransport when made.
-_clients: weakref.WeakKeyDictionary[asyncio.Task[Any], httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
-)
-_closing: set[asyncio.Task[None]] = set()
+_tracebacks = TracebackThrottle()
 
 
-def _client(settings: Settings) -> httpx.AsyncClient:
-    """The client of the task running the deliveries (the job runner's loop for this job,
-    which lives as long as the process serves): made on its first turn, closed when that
-    task ends (the app's shutdown cancels it)."""
-    sender = asyncio.current_task()
-    assert sender is not None
-    client = _clients.get(sender)
-    if client is None:
+@dataclass(eq=False)
+class _Sender:
+    """What the task running one process's deliveries (the job runner's loop for this job,
+    which lives as long as the process serves) has in flight: its HTTP client, whose
+    connections are kept alive from one attempt to the next (each still checked by
+    GuardedTransport when made), the attempts running, and the outcomes not yet written."""
+
+    client: httpx.AsyncClient
+    attempts: set[asyncio.Task[None]] = field(default_factory=set)
+    ended: list[tuple[Claim, Row, Outcome]] = field(default_factory=list)
+    writer: asyncio.Task[None] | None = None
+
+    def start(self, db: Database, settings: Settings, taken: Claim, target: Row, row: Row) -> None:
+        task = asyncio.create_task(self._attempt(db, settings, taken, target, row))
+        self.attempts.add(task)
+        task.add_done_callback(self.attempts.discard)
+
+    async def _attempt(
+        self, db: Database, settings: Settings, taken: Claim, target: Row, row: Row
+    ) -> None:
+        outcome = await attempt(self.client, target, row, settings.webhook_timeout_seconds)
+        self.ended.append((taken, row, outcome))
+        if self.writer is None:
+            self.writer = asyncio.create_task(self._write(db, settings))
+
+    async def _write(self, db: Database, settings: Settings) -> None:
+        """The outcomes that ended, in one transaction; those that end meanwhile in the next
+        (so that a burst of quick answers is written together, and a slow one waits for
+        nobody). Each write frees places: the job's next turn claims more at once."""
+        try:
+            while self.ended:
+                ended, self.ended = self.ended, []
+                try:
+                    await _write_outcomes(db, settings, ended)
+                except Exception as exc:  # held until their lease runs out, then tried again
+                    _tracebacks.log(log, logging.ERROR, exc, "webhook outcomes not written: %s")
+                jobs.wake(DELIVERY_JOB)
+        finally:
+            self.writer = None
+
+    def stop(self) -> None:
+        """Cancel what is in flight (its deliveries stay held until their lease runs out),
+        then close the client."""
+        running = [*self.attempts, *([self.writer] if self.writer else [])]
+        for task in running:
+            task.cancel()
+
+        async def close() -> None:
+            await asyncio.gather(*running, return_exceptions=True)
+            await self.client.aclose()
+
+        closing = asyncio.ensure_future(close())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
+
+
+_senders: weakref.WeakKeyDictionary[asyncio.Task[Any], _Sender] = weakref.WeakKeyDictionary()
+_closing: set[asyncio.Future[None]] = set()
+
+
+def _in_flight() -> int:
+    """How many attempts the task running the deliveries has running."""
+    task = asyncio.current_task()
+    sender = _senders.get(task) if task is not None else None
+    return len(sender.attempts) if sender is not None else 0
+
+
+def _sender(settings: Settings) -> _Sender:
+    """The sender of the task running the deliveries: made on its first turn, stopped when
+    that task ends (the app's shutdown cancels it)."""
+    task = asyncio.current_task()
+    assert task is not None
+    sender = _senders.get(task)
+    if sender is None:
         client = httpx.AsyncClient(
             transport=GuardedTransport(
-                allow_private=settings.webhook_allow_private_urls, keep_alive=BATCH
+                allow_private=settings.webhook_allow_private_urls,
+                keep_alive=BATCH,
+                connections=IN_FLIGHT,
             ),
             timeout=settings.webhook_timeout_seconds,
             follow_redirects=False,
             trust_env=False,
         )
-        _clients[sender] = client
+        sender = _senders[task] = _Sender(client)
 
-        def close(_task: asyncio.Task[Any], client: httpx.AsyncClient = client) -> None:
-            closing = asyncio.ensure_future(client.aclose())
-            _closing.add(closing)
-            closing.add_done_callback(_closing.discard)
+        def stop(_task: asyncio.Task[Any], sender: _Sender = sender) -> None:
+            sender.stop()
 
-        sender.add_done_callback(close)
-    return client
+        task.add_done_callback(stop)
+    return sender
 
 
 async def deliver_due(db: Database, settings: Settings) -> int:
-    """Claim the due deliveries of active webhooks (a batch), attempt them at once, and write
-    their outcomes in one transaction; returns how many were attempted."""
+    """Claim due deliveries of active webhooks (a batch, each webhook's in turn and at most
+    PER_WEBHOOK of its own in flight) and start their attempts, which run on after the turn
+    (each writes its outcome when it ends); returns how many were claimed."""
+    room = min(BATCH, IN_FLIGHT - _in_flight())
+    if room <= 0:  # an attempt that ends wakes the job
+        return 0
     now = utcnow()
     # A read first: an idle poll takes no lock (SQLite's claim begins a write transaction).
     async with db.connection() as conn:
@@ -255,50 +333,48 @@ async def deliver_due(db: Database, settings: Settings) -> int:
         webhook_deliveries,
         due=due,
         lease=lease(settings),
-        limit=BATCH,
+        limit=room,
         order_by=webhook_deliveries.c.next_attempt_at,
+        per=(webhook_deliveries.c.webhook_id, PER_WEBHOOK),
     )
     if not taken.rows:
         return 0
-    if len(taken.rows) == BATCH:  # more may be due: another turn at once
+    if len(taken.rows) == room:  # more may be due: another turn at once
         jobs.wake(DELIVERY_JOB)
     ids = list({row["webhook_id"] for row in taken.rows})
     async with db.connection() as conn:
         found = await conn.execute(select(*_TARGET_COLUMNS).where(webhooks.c.id.in_(ids)))
     targets = {row["id"]: row for row in found}
     # A delivery whose webhook was deleted meanwhile went with it: nothing to attempt.
-    attempted = [row for row in taken.rows if row["webhook_id"] in targets]
-    client = _client(settings)
-    timeout = settings.webhook_timeout_seconds
-    outcomes = await asyncio.gather(
-        *(attempt(client, targets[row["webhook_id"]], row, timeout) for row in attempted)
-    )
-    await _write_outcomes(db, settings, taken, attempted, outcomes)
+    sender = _sender(settings)
+    for row in taken.rows:
+        if row["webhook_id"] in targets:
+            sender.start(db, settings, taken, targets[row["webhook_id"]], row)
     return len(taken.rows)
 
 
 async def _write_outcomes(
-    db: Database,
-    settings: Settings,
-    taken: Claim,
-    attempted: list[Row],
-    outcomes: list[Outcome],
+    db: Database, settings: Settings, ended: list[tuple[Claim, Row, Outcome]]
 ) -> None:
     """Each delivery's outcome, and its webhook's count of failures in a row, in one
     transaction (a delivery taken over after the lease ran out is left to the other worker)."""
     schedule = settings.webhook_retry_schedule
     results = {
-        delivery["id"]: _result(delivery, outcome, schedule)
-        for delivery, outcome in zip(attempted, outcomes, strict=True)
+        delivery["id"]: _result(delivery, outcome, schedule) for _, delivery, outcome in ended
     }
+    # Released by the claim that holds them (by its claimant, unique per claim).
+    claims: dict[str, tuple[Claim, dict[Any, dict[str, Any]]]] = {}
+    for taken, delivery, _outcome in ended:
+        claims.setdefault(taken.claimant, (taken, {}))[1][delivery["id"]] = results[delivery["id"]]
     limit = settings.webhook_disable_after
     reason = f"disabled after {limit} failed deliveries in a row"
     async with db.transaction() as conn:
-        held = await release_each(conn, webhook_deliveries, taken, results)
+        held: set[uuid.UUID] = set()
+        for taken, outcomes in claims.values():
+            held |= await release_each(conn, webhook_deliveries, taken, outcomes)
         # In the order the attempts ended; a success after a success changes nothing more.
         reset: set[uuid.UUID] = set()
-        ended = sorted(zip(attempted, outcomes, strict=True), key=lambda pair: pair[1].ended_at)
-        for delivery, _outcome in ended:
+        for _taken, delivery, _outcome in sorted(ended, key=lambda item: item[2].ended_at):
             if delivery["id"] not in held:
                 continue
             webhook_id: uuid.UUID = delivery["webhook_id"]

@@ -26,8 +26,9 @@ schedule = Schedule()
     # found by the next poll.
     every=lambda settings: settings.webhook_poll_seconds,
     singleton=False,
-    # A turn's attempts run at once, each within the timeout; then their outcomes are
-    # written, all before the claim's lease runs out (delivery.lease).
+    # A turn claims and starts attempts, which run on after it (each within the timeout, its
+    # outcome written before the claim's lease runs out: delivery.lease); the turn itself is
+    # short, this bounds it should the database be slow.
     limit=lambda settings: settings.webhook_timeout_seconds + TURN_MARGIN_SECONDS,
 )
 async def deliver(db: Database, settings: Settings) -> None:

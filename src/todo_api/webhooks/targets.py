@@ -22,8 +22,24 @@ import httpx
 # How long a lookup at creation may take; a name that does not answer in time is accepted
 # (and checked again at each connection).
 RESOLVE_TIMEOUT_SECONDS = 5.0
-_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+# What a refusal tells the webhook's owner (the contract names the setting).
+ALLOW_HINT = "WEBHOOK_ALLOW_PRIVATE_URLS=true allows it (development, tests, a private network)"
+
+# Refused whatever Python's `ipaddress` says of them: "this network", all of the IETF
+# protocol assignments (some of which `ipaddress` calls global), site-local IPv6 (deprecated,
+# routed privately) and the local-use NAT64 prefix (RFC 8215: never reachable from the
+# Internet, and the IPv4 address it carries sits where its operator chose).
+_ALWAYS_REFUSED = tuple(
+    ipaddress.ip_network(network)
+    for network in ("0.0.0.0/8", "192.0.0.0/24", "fec0::/10", "64:ff9b:1::/48")
+)
+# IPv6 forms whose last 32 bits are an IPv4 address that the packet reaches: well-known NAT64
+# (RFC 6052), IPv4-compatible (RFC 4291, deprecated) and IPv4-translated (RFC 2765, SIIT).
+_CARRIED_IN_LAST_32_BITS = tuple(
+    ipaddress.IPv6Network(network) for network in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
+)
+_LAST_32_BITS = 0xFFFFFFFF
 
 
 class RefusedTarget(httpcore.ConnectError):
@@ -46,13 +62,27 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries and is delivered to (None: none): IPv4-mapped,
+    6to4, NAT64, IPv4-compatible and IPv4-translated forms."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in network for network in _CARRIED_IN_LAST_32_BITS):
+        return ipaddress.IPv4Address(int(address) & _LAST_32_BITS)
+    return None
+
+
 def is_refused(address: Address) -> bool:
-    """Not a public address: what Python's ipaddress does not call global (an IPv4-mapped IPv6
-    address judged as its IPv4 address), multicast, and 0.0.0.0/8."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if isinstance(address, ipaddress.IPv4Address) and address in _THIS_NETWORK:
+    """Not a public address: `_ALWAYS_REFUSED`, an IPv6 form that carries an IPv4 address
+    judged as that address, and what Python's `ipaddress` does not call global or multicast."""
+    if any(address in network for network in _ALWAYS_REFUSED):
         return True
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = carried_ipv4(address)
+        if carried is not None:
+            return is_refused(carried)
     return not address.is_global or address.is_multicast
 
 
@@ -90,7 +120,7 @@ async def creation_problem(url: str) -> str | None:
         return None
     refused = [address for address in addresses if is_refused(address)]
     if refused:
-        return f"points at an address that is not public ({refused[0]})"
+        return f"points at an address that is not public ({refused[0]}); {ALLOW_HINT}"
     return None
 
 
@@ -105,11 +135,13 @@ def _refused_by_peer(failure: BaseException | None) -> bool:
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Connects only to public addresses (any, with `allow_private`), the ones it resolved and
-    checked itself."""
+    checked itself, through `inner` (httpcore's AnyIO backend unless given)."""
 
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(
+        self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
         self._allow_private = allow_private
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -130,7 +162,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             if refused:
                 raise RefusedTarget(
                     f"refused: {host} is or resolves to an address that is not public "
-                    f"({refused[0]})"
+                    f"({refused[0]}); {ALLOW_HINT}"
                 )
         failure: Exception | None = None
         for address in addresses:
@@ -159,11 +191,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a pool whose connections go through `GuardedBackend`, with no
     proxy from the environment."""
 
-    def __init__(self, *, allow_private: bool, keep_alive: int = 20) -> None:
+    def __init__(
+        self, *, allow_private: bool, keep_alive: int = 20, connections: int = 100
+    ) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=100,
+            max_connections=connections,
             max_keepalive_connections=keep_alive,
             network_backend=GuardedBackend(allow_private=allow_private),
         )
