@@ -7,6 +7,7 @@ to year 9999 for an occurrence of a rule that matches nothing; so it runs here 7
 (19 cycles of 400 Gregorian years: the same weekdays and leap years), where it stops looking
 after a few hundred years."""
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.tasks.helpers import assert_validation_error, create_task
+from todo_api.tasks.recurrence import RULE_PATTERN
 
 CYCLES = 7600
 TEN_YEARS = timedelta(days=3653)
@@ -165,6 +167,7 @@ async def test_the_next_occurrences_are_dateutils_for_the_rule_from_the_first_du
             return
         assert created.status_code == 201, created.text
         task = created.json()
+        assert re.fullmatch(RULE_PATTERN, task["recurrence"])  # what the document says it writes
         for occurrence in expected:
             completed = await client.post(f"/api/tasks/{task['id']}/complete")
             assert completed.status_code == 200, completed.text
