@@ -245,7 +245,17 @@ RULES_OF_THE_PATTERN = [
     "FREQ=MONTHLY;INTERVAL=2;BYDAY=SU;COUNT=999",
     "FREQ=YEARLY;INTERVAL=9;BYDAY=SA;UNTIL=19000228",
     "FREQ=DAILY;UNTIL=20991228T235959Z",
+    "FREQ=MONTHLY;BYMONTHDAY=15",
+    "FREQ=MONTHLY;BYDAY=-1FR",
+    "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=3",
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+    "FREQ=YEARLY;INTERVAL=2;BYMONTH=1,12;BYDAY=2MO,-1SU;WKST=SU",
+    "FREQ=YEARLY;BYWEEKNO=1,-1;BYDAY=MO",
+    "FREQ=YEARLY;BYYEARDAY=1,-1;COUNT=3",
+    "FREQ=DAILY;BYMONTHDAY=1,-1;BYDAY=MO;BYHOUR=17;BYMINUTE=30;BYSECOND=0;BYSETPOS=1",
 ]
+# Sub-daily rules are refused, and outside the pattern.
+SUB_DAILY_RULES = ["FREQ=HOURLY", "FREQ=MINUTELY;INTERVAL=15", "RRULE:FREQ=SECONDLY"]
 
 
 def test_the_recurrence_pattern_describes_the_rules_and_a_due_time_comes_with_one(
@@ -257,6 +267,7 @@ def test_the_recurrence_pattern_describes_the_rules_and_a_due_time_comes_with_on
         string = next(option for option in field.get("anyOf", [field]) if "pattern" in option)
         pattern = re.compile(string["pattern"])
         assert all(pattern.fullmatch(rule) for rule in RULES_OF_THE_PATTERN)
+        assert not any(pattern.fullmatch(rule) for rule in SUB_DAILY_RULES)
         assert not pattern.fullmatch("0" * 500)
         given = components[model]["if"]
         assert given["required"] == ["recurrence"]
@@ -303,6 +314,16 @@ async def test_every_kind_of_rule_the_pattern_admits_is_taken(
             f"/api/tasks/{task['id']}", json={"recurrence": rule, "due_at": due_at}
         )
         assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("rule", SUB_DAILY_RULES)
+async def test_a_sub_daily_rule_is_refused_saying_so(alice: httpx.AsyncClient, rule: str) -> None:
+    response = await alice.post(
+        "/api/tasks", json={"title": "t", "due_at": "2026-03-02T09:00:00Z", "recurrence": rule}
+    )
+    [detail] = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert detail["field"] == "recurrence"
+    assert "at most once a day" in detail["message"]
 
 
 async def test_a_recurrence_with_a_null_due_at_is_refused_on_create_and_update(

@@ -246,7 +246,8 @@ async def test_byday_names_the_weekday_in_los_angeles(alice: httpx.AsyncClient) 
 
 
 async def test_a_time_in_the_gap_takes_the_offset_before_it(alice: httpx.AsyncClient) -> None:
-    """02:30 on the night Berlin's clocks jump from 02:00 to 03:00 is 03:30 (RFC 5545)."""
+    """02:30 on the night Berlin's clocks jump from 02:00 to 03:00 is 03:30 (RFC 5545), on
+    that day only: the series is at 02:30 again the next day."""
     zone = "Europe/Berlin"
     task = await create_task(
         alice, due_at=instant(zone, 2026, 3, 28, 2, 30), timezone=zone, recurrence="FREQ=DAILY"
@@ -255,6 +256,106 @@ async def test_a_time_in_the_gap_takes_the_offset_before_it(alice: httpx.AsyncCl
     assert following["due_at"] == instant(zone, 2026, 3, 28 + 1, 2, 30)
     local = datetime.fromisoformat(following["due_at"]).astimezone(ZoneInfo(zone))
     assert (local.hour, local.minute) == (3, 30)
+    assert await series(alice, following, 2) == [
+        following["due_at"],
+        instant(zone, 2026, 3, 30, 2, 30),
+        instant(zone, 2026, 3, 31, 2, 30),
+    ]
+    for due in (await series(alice, following, 0))[1:]:
+        assert datetime.fromisoformat(due).astimezone(ZoneInfo(zone)).hour == 2
+
+
+@pytest.mark.parametrize(
+    ("zone", "rule", "first", "expected"),
+    [
+        pytest.param(
+            "Europe/Berlin",
+            "FREQ=MONTHLY;BYDAY=-1SU",
+            (2026, 2, 22, 2, 30),
+            [(2026, 3, 29, 2, 30), (2026, 4, 26, 2, 30), (2026, 5, 31, 2, 30)],
+            id="berlin-last-sunday",
+        ),
+        pytest.param(
+            "America/New_York",
+            "FREQ=WEEKLY;BYDAY=SU",
+            (2026, 3, 1, 2, 15),
+            [(2026, 3, 8, 2, 15), (2026, 3, 15, 2, 15), (2026, 3, 22, 2, 15)],
+            id="new-york-sundays",
+        ),
+        pytest.param(
+            "Australia/Lord_Howe",  # its clocks go forward half an hour, 02:00 to 02:30
+            "FREQ=DAILY;INTERVAL=2",
+            (2026, 10, 2, 2, 10),
+            [(2026, 10, 4, 2, 10), (2026, 10, 6, 2, 10), (2026, 10, 8, 2, 10)],
+            id="lord-howe-half-hour",
+        ),
+        pytest.param(
+            "America/Santiago",  # its clocks go forward at midnight
+            "FREQ=MONTHLY;BYDAY=1SU",
+            (2025, 8, 3, 0, 30),
+            [(2025, 9, 7, 0, 30), (2025, 10, 5, 0, 30), (2025, 11, 2, 0, 30)],
+            id="santiago-midnight",
+        ),
+    ],
+)
+async def test_every_occurrence_after_a_gap_is_at_the_series_time_again(
+    alice: httpx.AsyncClient,
+    zone: str,
+    rule: str,
+    first: tuple[int, ...],
+    expected: list[tuple[int, ...]],
+) -> None:
+    """Each occurrence is the series' own wall-clock time, moved only on a day it does not
+    exist (one of the expected times here falls in a gap of the zone)."""
+    task = await create_task(alice, due_at=instant(zone, *first), timezone=zone, recurrence=rule)
+    dues = await series(alice, task, len(expected))
+    assert dues == [instant(zone, *first)] + [instant(zone, *wall) for wall in expected]
+    walls = [datetime.fromisoformat(due).astimezone(ZoneInfo(zone)) for due in dues]
+    moved = [wall for wall in walls if wall.time() != walls[0].time()]
+    assert len(moved) == 1  # the one in the gap, read with the offset before it
+
+
+async def test_a_write_that_keeps_the_due_time_keeps_the_series_and_a_new_one_restarts_it(
+    alice: httpx.AsyncClient,
+) -> None:
+    zone = "Europe/Berlin"
+    task = await create_task(
+        alice, due_at=instant(zone, 2026, 3, 28, 2, 30), timezone=zone, recurrence="FREQ=DAILY"
+    )
+    moved = await next_occurrence(alice, task)  # 03:30 on the day of the gap
+    same = {"due_at": moved["due_at"], "timezone": zone, "recurrence": "FREQ=DAILY"}
+    kept = await change(alice, moved, title="Renamed", **same)
+    assert (await next_occurrence(alice, kept))["due_at"] == instant(zone, 2026, 3, 30, 2, 30)
+
+    other = await create_task(
+        alice,
+        title="Other",
+        due_at=instant(zone, 2026, 3, 28, 2, 30),
+        timezone=zone,
+        recurrence="FREQ=DAILY",
+    )
+    shifted = await next_occurrence(alice, other)
+    restarted = await change(alice, shifted, due_at=instant(zone, 2026, 3, 29, 8, 0))
+    assert (await next_occurrence(alice, restarted))["due_at"] == instant(zone, 2026, 3, 30, 8)
+
+
+@pytest.mark.parametrize("way", ["patch", "bulk"])
+async def test_the_series_time_holds_whichever_way_the_task_is_completed(
+    alice: httpx.AsyncClient, way: str
+) -> None:
+    zone = "Europe/Berlin"
+    first = await create_task(
+        alice, due_at=instant(zone, 2026, 3, 28, 2, 30), timezone=zone, recurrence="FREQ=DAILY"
+    )
+    task = await next_occurrence(alice, first)  # 03:30 on the day of the gap
+    if way == "patch":
+        response = await alice.patch(f"/api/tasks/{task['id']}", json={"is_completed": True})
+    else:
+        operations = [{"op": "complete", "id": task["id"]}]
+        response = await alice.post("/api/tasks/bulk", json={"operations": operations})
+    assert response.status_code == 200, response.text
+    [following] = await listed(alice, completed="false")
+    assert following["due_at"] == instant(zone, 2026, 3, 30, 2, 30)
 
 
 async def test_a_repeated_time_is_its_first_occurrence(alice: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -109,6 +110,11 @@ class Task(SQLModel, table=True):
         sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
     )
     recurrence: str | None = Field(default=None, sa_type=String(RECURRENCE_MAX_LENGTH))
+    # The local date and time (on the wall clock of `timezone`) its recurring series started
+    # at, kept by the occurrences completion makes: each is read from it, as RFC 5545 reads
+    # DTSTART. Null: the task's own due time starts its series (a write to its due time, zone
+    # or rule starts a new one).
+    series_start: datetime | None = Field(default=None, sa_type=DateTime)
     # Who made the task, who completed it (null while open), and whom it is assigned to (null,
     # or a user who can see it). `user_id` is the owner of the task's list (the inbox's: its
     # user), whoever created it.
@@ -255,6 +261,7 @@ class TaskRow(TypedDict):
     completed_at: datetime | None
     reminders: list[dict[str, str]]
     recurrence: str | None
+    series_start: datetime | None
     created_by: uuid.UUID | None
     completed_by: uuid.UUID | None
     assignee_id: uuid.UUID | None

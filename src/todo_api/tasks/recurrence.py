@@ -1,17 +1,34 @@
-"""Recurring tasks: the subset of RFC 5545 RRULE the service takes, and the next due date.
+"""Recurring tasks: RFC 5545 RRULEs with FREQ=DAILY, WEEKLY, MONTHLY or YEARLY, and the next
+due date.
 
-Taken: FREQ=DAILY|WEEKLY|MONTHLY|YEARLY (required), INTERVAL, BYDAY (weekdays, no ordinals),
-and one of COUNT or UNTIL. Rules are read on the wall clock of the task's zone: a task due at
-09:00 in Berlin recurs at 09:00 Berlin time whatever the offset that day, and BYDAY names the
-weekday there; an all-day task recurs by date. A local time that falls in a gap is read with the
-offset before the gap, a repeated one is its first occurrence (RFC 5545, as `zoneinfo` reads
-fold=0). COUNT counts the occurrences left, this one included: the next occurrence carries COUNT
-one lower. UNTIL bounds a timed task's instants, and an all-day task's dates by its UTC date.
+Taken: every part RFC 5545 defines for those frequencies (INTERVAL, BYMONTH, BYWEEKNO,
+BYYEARDAY, BYMONTHDAY, BYDAY with ordinals such as -1FR, BYHOUR, BYMINUTE, BYSECOND, BYSETPOS,
+WKST, and one of COUNT or UNTIL), in the combinations it allows. BYHOUR, BYMINUTE and BYSECOND
+take one value each: a task recurs once a day at most, and several values would repeat it
+within a day, as the sub-daily frequencies (refused) do.
+
+The occurrences are dateutil's for the rule started (DTSTART) at the series' start: the local
+date and time of its first due time on the wall clock of the task's zone (an all-day task: its
+first date, which it recurs by). So a task due at 09:00 in Berlin recurs at 09:00 Berlin time
+whatever the offset that day. A local time in a gap is read with the offset before the gap for
+that occurrence only, and a repeated one is its first occurrence (RFC 5545, as `zoneinfo`
+reads fold=0). COUNT counts the occurrences left, this one included: the next occurrence carries
+COUNT one lower. UNTIL bounds a timed task's instants, and an all-day task's dates by its UTC
+date. The next occurrence is the first within ten years (HORIZON): a rule with none there ends
+its series, and a rule written on a task must have one.
+
+The search costs milliseconds whatever the rule. dateutil looks for an occurrence period after
+period until year 9999 ends, so it would walk to then for a rule that matches nothing (31
+February). It starts here at the period before the current due time (the series' start carried
+forward by whole intervals, the parts dateutil would take from DTSTART written out), and runs on
+a calendar moved by whole years to the last years before 9999 that have the same weekdays and
+leap years as those searched: dateutil's own end of time is then a few decades away.
 """
 
+import calendar
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from itertools import islice
 from typing import Any
 
 from dateutil import rrule
@@ -25,6 +42,7 @@ FREQUENCIES: dict[str, Any] = {
     "MONTHLY": rrule.MONTHLY,
     "YEARLY": rrule.YEARLY,
 }
+SUB_DAILY = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
 WEEKDAYS = {
     "MO": rrule.MO,
     "TU": rrule.TU,
@@ -35,21 +53,75 @@ WEEKDAYS = {
     "SU": rrule.SU,
 }
 MAX_NUMBER = 1000
-# A rule written on a task must give a date after its due date within this long.
+# The next occurrence falls within this long after the due time, or the series ends.
 HORIZON = timedelta(days=3653)  # ten years, leap days included
+
+# The BYxxx lists of numbers: (first, last) values, and whether negative ones count from the end.
+NUMBER_LISTS: dict[str, tuple[int, int, bool]] = {
+    "BYMONTH": (1, 12, False),
+    "BYWEEKNO": (1, 53, True),
+    "BYYEARDAY": (1, 366, True),
+    "BYMONTHDAY": (1, 31, True),
+    "BYHOUR": (0, 23, False),
+    "BYMINUTE": (0, 59, False),
+    "BYSECOND": (0, 59, False),
+    "BYSETPOS": (1, 366, True),
+}
+# The order the service writes a rule's parts in (what it answers).
+ORDER = (
+    "FREQ",
+    "INTERVAL",
+    "BYMONTH",
+    "BYWEEKNO",
+    "BYYEARDAY",
+    "BYMONTHDAY",
+    "BYDAY",
+    "BYHOUR",
+    "BYMINUTE",
+    "BYSECOND",
+    "BYSETPOS",
+    "WKST",
+    "COUNT",
+    "UNTIL",
+)
+# Where RFC 5545 allows a part for the frequencies taken (section 3.3.10, its table and notes).
+ONLY_FOR = {
+    "BYWEEKNO": ("YEARLY",),
+    "BYYEARDAY": ("YEARLY",),
+    "BYMONTHDAY": ("DAILY", "MONTHLY", "YEARLY"),
+}
+_BY_DAY = re.compile(r"([+-]?)([0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+_LAST_YEAR = 9999
 
 
 _DAY = "(MO|TU|WE|TH|FR|SA|SU)"
+_ORDINAL_DAY = f"(-?([1-9]|[1-4][0-9]|5[0-3]))?{_DAY}"
 _UNTIL_DATE = "(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])"
 _UNTIL_TIME = "(T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]Z)?"
+
+
+def _listed(item: str) -> str:
+    return f"{item}(,{item}){{0,9}}"
+
+
 # For the OpenAPI document: the rules as the service writes them (what it answers, and what a
-# client is best to send). Every rule this pattern admits is taken, given a due date it follows
-# (INTERVAL up to 9 keeps a yearly rule within the ten-year horizon). The service also reads
-# other spellings: lower case, the parts in any order, INTERVAL and COUNT up to 1000.
+# client is best to send). The service also reads other spellings: lower case, the parts in any
+# order, `+` before numbers, zeros before them, INTERVAL and COUNT up to 1000, longer lists. A rule
+# of this shape is taken when RFC 5545 allows its parts together and it gives an occurrence
+# within ten years after the task's due time.
 RULE_PATTERN = (
     "^(RRULE:)?FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)"
-    "(;INTERVAL=[1-9])?"
-    f"(;BYDAY={_DAY}(,{_DAY}){{0,6}})?"
+    "(;INTERVAL=[1-9][0-9]{0,2})?"
+    f"(;BYMONTH={_listed('([1-9]|1[0-2])')})?"
+    f"(;BYWEEKNO={_listed('-?([1-9]|[1-4][0-9]|5[0-3])')})?"
+    f"(;BYYEARDAY={_listed('-?[1-9][0-9]{0,2}')})?"
+    f"(;BYMONTHDAY={_listed('-?([1-9]|[12][0-9]|3[01])')})?"
+    f"(;BYDAY={_listed(_ORDINAL_DAY)})?"
+    "(;BYHOUR=([0-9]|1[0-9]|2[0-3]))?"
+    "(;BYMINUTE=[1-5]?[0-9])?"
+    "(;BYSECOND=[1-5]?[0-9])?"
+    f"(;BYSETPOS={_listed('-?[1-9][0-9]{0,2}')})?"
+    f"(;WKST={_DAY})?"
     f"(;COUNT=[1-9][0-9]{{0,2}}|;UNTIL={_UNTIL_DATE}{_UNTIL_TIME})?$"
 )
 
@@ -62,21 +134,32 @@ class InvalidRule(ValueError):
 class Rule:
     frequency: str
     interval: int = 1
+    # BYMONTH, BYWEEKNO, ... BYSETPOS (NUMBER_LISTS), each in the order given, without repeats.
+    numbers: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # BYDAY: "MO", "-1FR", "2TU".
     weekdays: tuple[str, ...] = ()
+    week_start: str | None = None
     count: int | None = None
     until: datetime | None = None
 
+    def listed(self, name: str) -> tuple[int, ...]:
+        return dict(self.numbers).get(name, ())
+
     def __str__(self) -> str:
-        parts = [f"FREQ={self.frequency}"]
+        parts = {"FREQ": self.frequency}
         if self.interval != 1:
-            parts.append(f"INTERVAL={self.interval}")
+            parts["INTERVAL"] = str(self.interval)
+        for name, values in self.numbers:
+            parts[name] = ",".join(map(str, values))
         if self.weekdays:
-            parts.append(f"BYDAY={','.join(self.weekdays)}")
+            parts["BYDAY"] = ",".join(self.weekdays)
+        if self.week_start is not None:
+            parts["WKST"] = self.week_start
         if self.count is not None:
-            parts.append(f"COUNT={self.count}")
+            parts["COUNT"] = str(self.count)
         if self.until is not None:
-            parts.append(f"UNTIL={self.until.strftime('%Y%m%dT%H%M%SZ')}")
-        return ";".join(parts)
+            parts["UNTIL"] = self.until.strftime("%Y%m%dT%H%M%SZ")
+        return ";".join(f"{name}={parts[name]}" for name in ORDER if name in parts)
 
 
 def parse(text: str) -> Rule:
@@ -93,24 +176,34 @@ def parse(text: str) -> Rule:
         if name in values:
             raise InvalidRule(f"{name} is given twice")
         values[name] = value.strip().upper()
-    unsupported = set(values) - {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL"}
-    if unsupported:
-        raise InvalidRule(f"{', '.join(sorted(unsupported))} is not supported")
+    unknown = sorted(set(values) - set(ORDER))
+    if unknown:
+        names = ", ".join(unknown)
+        raise InvalidRule(
+            f"{names} is not an RRULE part" if len(unknown) == 1 else f"{names} are not RRULE parts"
+        )
     frequency = values.get("FREQ")
+    if frequency in SUB_DAILY:
+        raise InvalidRule(
+            f"FREQ={frequency} is not taken: a task recurs at most once a day "
+            "(FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)"
+        )
     if frequency not in FREQUENCIES:
         raise InvalidRule("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
     if "COUNT" in values and "UNTIL" in values:
         raise InvalidRule("COUNT and UNTIL cannot both be given")
-    weekdays = tuple(dict.fromkeys(values["BYDAY"].split(","))) if "BYDAY" in values else ()
-    if any(day not in WEEKDAYS for day in weekdays):
-        raise InvalidRule("BYDAY takes weekdays: MO, TU, WE, TH, FR, SA, SU")
-    return Rule(
+    numbers = tuple((name, _numbers(name, values[name])) for name in NUMBER_LISTS if name in values)
+    rule = Rule(
         frequency=frequency,
         interval=_number(values, "INTERVAL") or 1,
-        weekdays=weekdays,
+        numbers=numbers,
+        weekdays=_weekdays(values["BYDAY"]) if "BYDAY" in values else (),
+        week_start=_week_start(values["WKST"]) if "WKST" in values else None,
         count=_number(values, "COUNT"),
         until=_until(values["UNTIL"]) if "UNTIL" in values else None,
     )
+    _check_combination(rule)
+    return rule
 
 
 def _number(values: dict[str, str], name: str) -> int | None:
@@ -121,6 +214,39 @@ def _number(values: dict[str, str], name: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_NUMBER:
         raise InvalidRule(f"{name} must be a whole number from 1 to {MAX_NUMBER}")
     return int(text)
+
+
+def _numbers(name: str, text: str) -> tuple[int, ...]:
+    low, high, signed = NUMBER_LISTS[name]
+    allowed = f"{low} to {high}" + (f", or -{high} to -1" if signed else "")
+    found = []
+    for item in text.split(","):
+        digits = item[1:] if item[:1] in "+-" and signed else item
+        if not (digits.isascii() and digits.isdigit() and low <= int(digits) <= high):
+            raise InvalidRule(f"{name} takes numbers from {allowed}")
+        found.append(-int(digits) if item[:1] == "-" else int(digits))
+    return tuple(dict.fromkeys(found))
+
+
+def _weekdays(text: str) -> tuple[str, ...]:
+    found = []
+    for item in text.split(","):
+        match = _BY_DAY.fullmatch(item)
+        ordinal = match.group(2) if match else None
+        if match is None or (ordinal is not None and not 1 <= int(ordinal) <= 53):
+            raise InvalidRule(
+                "BYDAY takes weekdays (MO, TU, WE, TH, FR, SA, SU), each perhaps after an "
+                "ordinal from 1 to 53 or -53 to -1 (2MO, -1FR)"
+            )
+        sign = "-" if match.group(1) == "-" else ""
+        found.append(f"{sign}{int(ordinal)}{match.group(3)}" if ordinal else match.group(3))
+    return tuple(dict.fromkeys(found))
+
+
+def _week_start(text: str) -> str:
+    if text not in WEEKDAYS:
+        raise InvalidRule("WKST takes a weekday: MO, TU, WE, TH, FR, SA, SU")
+    return text
 
 
 def _until(value: str) -> datetime:
@@ -134,58 +260,84 @@ def _until(value: str) -> datetime:
     raise InvalidRule("UNTIL must be a date (20261231) or a UTC time (20261231T235959Z)")
 
 
-def next_occurrence(rule: Rule, due: Due, zone: tzinfo = UTC) -> tuple[Due, Rule] | None:
-    """The due time (or date) after `due`, read in `zone`, and the rule the next task
-    carries; None when the rule ends."""
+def _check_combination(rule: Rule) -> None:
+    """What RFC 5545 (3.3.10) says a rule of this frequency must not hold, and the service's
+    own limit of one occurrence a day."""
+    given = {name for name, _ in rule.numbers}
+    for name, frequencies in ONLY_FOR.items():
+        if name in given and rule.frequency not in frequencies:
+            raise InvalidRule(f"{name} cannot be given with FREQ={rule.frequency}")
+    if any(not day.isalpha() for day in rule.weekdays):
+        if rule.frequency not in ("MONTHLY", "YEARLY"):
+            raise InvalidRule("BYDAY takes ordinals (-1FR) only with FREQ=MONTHLY or YEARLY")
+        if "BYWEEKNO" in given:
+            raise InvalidRule("BYDAY takes no ordinals (-1FR) with BYWEEKNO")
+    if "BYSETPOS" in given and not (given - {"BYSETPOS"} or rule.weekdays):
+        raise InvalidRule("BYSETPOS needs another BYxxx part to pick from")
+    positions = set(rule.listed("BYSETPOS"))
+    if rule.frequency == "DAILY" and positions and not {1, -1} & positions:
+        raise InvalidRule("BYSETPOS picks from one occurrence a day with FREQ=DAILY: 1 or -1")
+    for name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        if len(rule.listed(name)) > 1:
+            raise InvalidRule(
+                f"{name} takes one value: a task recurs at most once a day, at one time"
+            )
+
+
+# --- the next occurrence --------------------------------------------------------------------
+
+
+def next_occurrence(
+    rule: Rule, due: Due, zone: tzinfo = UTC, start: datetime | None = None
+) -> tuple[Due, Rule] | None:
+    """The due time (or date) after `due`, read in `zone` in the series that `start` (the
+    series' local start; None: `due` itself) began, and the rule the next task carries; None
+    when the rule ends."""
     if rule.count == 1:
         return None
-    following = _following(rule, due, zone)
+    following = _following(rule, due, zone, start)
     if following is None or not _within_until(rule, following):
         return None
     remaining = rule.count - 1 if rule.count is not None else None
     return following, replace(rule, count=remaining)
 
 
-def recurs_soon(rule: Rule, due: Due, zone: tzinfo = UTC) -> bool:
-    """Whether the rule's pattern (FREQ, INTERVAL, BYDAY) gives a date after `due` within
+def recurs_soon(rule: Rule, due: Due, zone: tzinfo = UTC, start: datetime | None = None) -> bool:
+    """Whether the rule's pattern (all but COUNT and UNTIL) gives a date after `due` within
     HORIZON. COUNT and UNTIL are left aside here (see `leaves_an_occurrence`): the last task of
     a series carries a rule they end, and that series is finished, not broken."""
-    start = _wall_clock(due, zone)
-    if start is None:  # beyond the years a local time can be written in
+    wall = wall_clock(due, zone)
+    if wall is None:  # beyond the years a local time can be written in
         return True
-    following = _next_date(rule, start)
-    if following is None:
-        return False
-    try:
-        return following <= start + HORIZON
-    except OverflowError:  # the horizon lies past year 9999, and the date before it
-        return True
+    return _next_local(rule, wall, _all_day(due), start) is not None
 
 
-def leaves_an_occurrence(rule: Rule, due: Due, zone: tzinfo = UTC) -> bool:
+def leaves_an_occurrence(
+    rule: Rule, due: Due, zone: tzinfo = UTC, start: datetime | None = None
+) -> bool:
     """Whether COUNT and UNTIL leave an occurrence after `due` (COUNT=1 leaves none, nor
     does an UNTIL before the pattern's next date): a rule a client writes must."""
-    return next_occurrence(rule, due, zone) is not None
+    return next_occurrence(rule, due, zone, start) is not None
+
+
+def wall_clock(due: Due, zone: tzinfo) -> datetime | None:
+    """The naive local time a series is read on: a date's midnight, or the instant on the
+    zone's clock (None when that lies outside years 1 to 9999)."""
+    if not isinstance(due, datetime):
+        return datetime.combine(due, time.min)
+    try:
+        return _aware(due).astimezone(zone).replace(tzinfo=None, fold=0)
+    except OverflowError:
+        return None
 
 
 def _all_day(due: Due) -> bool:
     return not isinstance(due, datetime)
 
 
-def _wall_clock(due: Due, zone: tzinfo) -> datetime | None:
-    """The naive local time the rule is read from: a date's midnight, or the instant on the
-    zone's clock (None when that lies outside years 1 to 9999)."""
-    if not isinstance(due, datetime):
-        return datetime.combine(due, time.min)
-    try:
-        return _aware(due).astimezone(zone).replace(tzinfo=None)
-    except OverflowError:
-        return None
-
-
-def _following(rule: Rule, due: Due, zone: tzinfo) -> Due | None:
-    start = _wall_clock(due, zone)
-    local = _next_date(rule, start) if start is not None else None
+def _following(rule: Rule, due: Due, zone: tzinfo, start: datetime | None) -> Due | None:
+    wall = wall_clock(due, zone)
+    local = _next_local(rule, wall, _all_day(due), start) if wall is not None else None
     if local is None:
         return None
     if _all_day(due):
@@ -210,25 +362,126 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _next_date(rule: Rule, after: datetime) -> datetime | None:
-    """The pattern's first date after `after` (the series' start, a naive local time), or
-    None before year 9999 ends. The search is bounded: it never walks period after period
-    finding nothing."""
-    if rule.frequency == "DAILY" and rule.weekdays:
-        # For DAILY, BYDAY only keeps some of the days INTERVAL apart (dateutil would walk them
-        # to year 9999 when none matches). Their weekdays repeat within seven steps, so the
-        # first seven after the start decide.
-        wanted = {WEEKDAYS[day].weekday for day in rule.weekdays}
-        days = rrule.rrule(rrule.DAILY, dtstart=after, interval=rule.interval, count=8)
-        return next((day for day in islice(days, 1, None) if day.weekday() in wanted), None)
-    # Every other pattern gives a date within a few periods: WEEKLY, MONTHLY and YEARLY with
-    # BYDAY in every period; MONTHLY on a day some months lack within 12 periods; YEARLY on
-    # 29 February within a few. So dateutil's own search is short.
-    series = rrule.rrule(
-        FREQUENCIES[rule.frequency],
-        dtstart=after,
-        interval=rule.interval,
-        byweekday=[WEEKDAYS[day] for day in rule.weekdays] or None,
-    )
-    following: datetime | None = series.after(after)
-    return following
+def _next_local(
+    rule: Rule, wall: datetime, all_day: bool, start: datetime | None
+) -> datetime | None:
+    """The series' first local date-time after `wall` (an all-day task: after its day) and
+    within HORIZON of it, the series started at `start` (None: at `wall`)."""
+    if start is None or start > wall:
+        start = wall
+    after = datetime.combine(wall.date(), time.max) if all_day else wall
+    try:
+        horizon = wall + HORIZON
+    except OverflowError:
+        horizon = datetime.max
+    parts = _dateutil_parts(rule, start)
+    first = _period_before(rule, parts["wkst"], start, after)
+    found = _search(parts, first, after, horizon)
+    return found if found is not None and found <= horizon else None
+
+
+def _dateutil_parts(rule: Rule, start: datetime) -> dict[str, Any]:
+    """dateutil's arguments for the rule, with what it would take from DTSTART (the time of
+    day, and the day of the week, month or year when no part names days) written out, so that
+    any period's start can stand for DTSTART."""
+    parts: dict[str, Any] = {
+        "freq": FREQUENCIES[rule.frequency],
+        "interval": rule.interval,
+        "wkst": WEEKDAYS[rule.week_start or "MO"].weekday,
+        "byhour": rule.listed("BYHOUR") or start.hour,
+        "byminute": rule.listed("BYMINUTE") or start.minute,
+        "bysecond": rule.listed("BYSECOND") or start.second,
+        "bymonth": rule.listed("BYMONTH") or None,
+        "byweekno": rule.listed("BYWEEKNO") or None,
+        "byyearday": rule.listed("BYYEARDAY") or None,
+        "bymonthday": rule.listed("BYMONTHDAY") or None,
+        "bysetpos": rule.listed("BYSETPOS") or None,
+        "byweekday": [_weekday(day) for day in rule.weekdays] or None,
+    }
+    if not any(parts[name] for name in ("byweekno", "byyearday", "bymonthday", "byweekday")):
+        if rule.frequency == "YEARLY":
+            parts["bymonth"] = parts["bymonth"] or start.month
+            parts["bymonthday"] = start.day
+        elif rule.frequency == "MONTHLY":
+            parts["bymonthday"] = start.day
+        elif rule.frequency == "WEEKLY":
+            parts["byweekday"] = start.weekday()
+    if rule.frequency == "DAILY":
+        # One occurrence a day: BYSETPOS keeps it (parse takes only 1 and -1 here). And each
+        # day INTERVAL=1 keeps is a day of the year that the BYxxx parts keep, which dateutil
+        # finds a year at a time rather than a day at a time.
+        parts["bysetpos"] = None
+        if rule.interval == 1:
+            parts["freq"] = rrule.YEARLY
+            if not parts["bymonthday"]:
+                parts["byweekday"] = parts["byweekday"] or tuple(range(7))
+    return parts
+
+
+def _weekday(text: str) -> rrule.weekday:
+    ordinal = text[:-2]
+    return WEEKDAYS[text[-2:]](int(ordinal)) if ordinal else WEEKDAYS[text[-2:]]
+
+
+def _period_before(rule: Rule, week_start: int, start: datetime, after: datetime) -> datetime:
+    """The start (midnight) of the series' last period that begins by `after`: the period of
+    `start` carried forward by whole intervals; `start` itself while that is its first."""
+    first = _period_of(rule.frequency, start.date(), week_start)
+    last = _period_of(rule.frequency, after.date(), week_start)
+    if rule.frequency == "DAILY":
+        elapsed = (last - first).days
+    elif rule.frequency == "WEEKLY":
+        elapsed = (last - first).days // 7
+    elif rule.frequency == "MONTHLY":
+        elapsed = (last.year - first.year) * 12 + last.month - first.month
+    else:
+        elapsed = last.year - first.year
+    steps = max(elapsed, 0) // rule.interval * rule.interval
+    if steps == 0:  # dateutil's first week runs from DTSTART only (BYSETPOS picks from it)
+        return start
+    if rule.frequency in ("DAILY", "WEEKLY"):
+        days = steps * (7 if rule.frequency == "WEEKLY" else 1)
+        return datetime.combine(first + timedelta(days=days), time.min)
+    months = steps * (12 if rule.frequency == "YEARLY" else 1) + first.month - 1
+    return datetime(first.year + months // 12, months % 12 + 1, 1)
+
+
+def _period_of(frequency: str, day: date, week_start: int) -> date:
+    """The first day of the period (of FREQ) that holds `day`."""
+    if frequency == "WEEKLY":
+        return day - timedelta(days=(day.weekday() - week_start) % 7)
+    if frequency == "MONTHLY":
+        return day.replace(day=1)
+    if frequency == "YEARLY":
+        return day.replace(month=1, day=1)
+    return day
+
+
+def _search(
+    parts: dict[str, Any], first: datetime, after: datetime, horizon: datetime
+) -> datetime | None:
+    """dateutil's first occurrence after `after` for the rule started at `first`, looked for
+    up to `horizon` (and then some), on a calendar moved to end soon after it."""
+    earliest, latest = max(first.year - 1, 1), min(horizon.year + 1, _LAST_YEAR)
+    shift = _calendar_shift(earliest, latest)
+    series = rrule.rrule(dtstart=_moved(first, shift), **parts)
+    found: datetime | None = series.after(_moved(after, shift))
+    if found is None or found.year - shift > latest:
+        return None
+    return _moved(found, -shift)
+
+
+def _calendar_shift(earliest: int, latest: int) -> int:
+    """The most years to add to the years `earliest` to `latest` that keeps them within year
+    9999 and on the same calendar (the same weekdays and leap years; any 400 years do)."""
+    years = range(latest - earliest + 1)
+    for target in range(_LAST_YEAR - (latest - earliest), earliest, -1):
+        if date(target, 1, 1).weekday() == date(earliest, 1, 1).weekday() and all(
+            calendar.isleap(target + year) == calendar.isleap(earliest + year) for year in years
+        ):
+            return target - earliest
+    return 0
+
+
+def _moved(moment: datetime, years: int) -> datetime:
+    return moment.replace(year=moment.year + years)

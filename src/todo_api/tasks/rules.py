@@ -27,11 +27,12 @@ def check_rule(task: Mapping[str, Any], *, written: bool = False) -> None:
     if due is None:
         raise InvalidField("recurrence", "a recurring task needs a due_at or a due_date")
     parsed, zone = recurrence.parse(task["recurrence"]), zones.zone(task["timezone"])
-    if not recurrence.recurs_soon(parsed, due, zone):
+    start = task.get("series_start")
+    if not recurrence.recurs_soon(parsed, due, zone, start):
         raise InvalidField(
             "recurrence", "gives no date after the task's due time within the next 10 years"
         )
-    if written and not recurrence.leaves_an_occurrence(parsed, due, zone):
+    if written and not recurrence.leaves_an_occurrence(parsed, due, zone, start):
         raise InvalidField(
             "recurrence", "its COUNT or UNTIL leaves no occurrence after the task's due time"
         )
@@ -44,10 +45,22 @@ def following(task: dict[str, Any]) -> tuple[recurrence.Due, recurrence.Rule] | 
     if task["recurrence"] is None or due is None:
         return None
     rule = recurrence.parse(task["recurrence"])
-    return recurrence.next_occurrence(rule, due, zones.zone(task["timezone"]))
+    zone = zones.zone(task["timezone"])
+    return recurrence.next_occurrence(rule, due, zone, task.get("series_start"))
+
+
+def series_start(task: Mapping[str, Any]) -> datetime | None:
+    """Where the series of a recurring task started, for its next occurrence to carry: its
+    own, or (none kept) its due time on the wall clock of its zone."""
+    start: datetime | None = task.get("series_start")
+    due = due_of(task)
+    if start is None and due is not None:
+        start = recurrence.wall_clock(due, zones.zone(task["timezone"]))
+    return start
 
 
 def next_due(due: recurrence.Due, zone: str) -> dict[str, Any]:
+    """The due columns of the next occurrence, due at `due`."""
     if isinstance(due, datetime):
         return {"due_at": due, "due_date": None}
     return {"due_at": zones.start_of(due, zone), "due_date": due}

@@ -124,10 +124,15 @@ Recurrence = Annotated[
     str,
     Field(
         max_length=RECURRENCE_MAX_LENGTH,
-        description="An RRULE (RFC 5545 subset: FREQ, INTERVAL, BYDAY, COUNT or UNTIL), read "
-        "on the wall clock of the task's timezone; needs a due_at or a due_date. Completing "
-        "the task creates the next occurrence.",
-        examples=["FREQ=WEEKLY;BYDAY=MO,WE"],
+        description="An RRULE (RFC 5545) with FREQ DAILY, WEEKLY, MONTHLY or YEARLY and the "
+        "parts RFC 5545 allows with it: INTERVAL, BYMONTH, BYWEEKNO, BYYEARDAY, BYMONTHDAY, "
+        "BYDAY (ordinals such as -1FR in monthly and yearly rules), BYHOUR, BYMINUTE and "
+        "BYSECOND (one value each), BYSETPOS, WKST, and COUNT or UNTIL. Its occurrences are "
+        "dateutil's for the rule started at the series' first due time on the wall clock of "
+        "the task's timezone; it needs a due_at or a due_date and a next occurrence within "
+        "ten years. Sub-daily frequencies (HOURLY and finer) are refused. Completing the task "
+        "creates the next occurrence.",
+        examples=["FREQ=WEEKLY;BYDAY=MO,WE", "FREQ=MONTHLY;BYDAY=-1FR"],
         json_schema_extra={"pattern": recurrence.RULE_PATTERN},
     ),
     AfterValidator(_rule),

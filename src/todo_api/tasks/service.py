@@ -98,6 +98,7 @@ async def create_task(conn: Connection, user_id: uuid.UUID, *, data: TaskCreate)
         "created_by": user_id,
         "completed_at": now if completed else None,
         "completed_by": user_id if completed else None,
+        "series_start": None,  # its own due time starts its series
         "next_occurrence_id": None,
         "version": 1,
         "created_at": now,
@@ -196,12 +197,16 @@ async def update_task(
             current = await ROWS.find(conn, user_id, task_id)
             kept = current["reminders"] if current is not None else []
             values["reminders"] = reminders.with_ids(values["reminders"], kept)
-        rule = values.get("recurrence")
-        rule_is_new = rule is not None and rule != await _stored_rule(conn, user_id, task_id)
-        if schedule.needs_stored_due(values):
+        stored = None
+        if RULE_FIELDS & values.keys():
             stored = await ROWS.locked(conn, user_id, task_id)
-            if stored is not None:  # else the write below finds nothing, and says so
+        rule = values.get("recurrence")
+        rule_is_new = rule is not None and (stored is None or rule != stored["recurrence"])
+        if stored is not None:  # else the write below finds nothing, and says so
+            if schedule.needs_stored_due(values):
                 values.update(schedule.due_values(stored, values))
+            if _starts_anew(stored, values):
+                values["series_start"] = None
         before = None
         if placement:
             before = await locked_for_move(conn, user_id, task_id, if_match, placement)
@@ -249,9 +254,10 @@ async def _moved(
     return after
 
 
-async def _stored_rule(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> str | None:
-    task = await ROWS.find(conn, user_id, task_id)
-    return task["recurrence"] if task is not None else None
+def _starts_anew(stored: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether a write gives a task another due time, zone or rule: its series starts again
+    from its due time (a write that repeats them keeps the series' start)."""
+    return any(name in values and values[name] != stored[name] for name in RULE_FIELDS)
 
 
 async def move_task(
@@ -413,6 +419,7 @@ async def _complete(
                     **content,
                     "id": values["next_occurrence_id"],
                     "recurrence": str(rule),
+                    "series_start": rules.series_start(task),
                     "reminders": _following_reminders(task["reminders"]),
                     **rules.next_due(due, task["timezone"]),
                     "is_completed": False,
