@@ -5,8 +5,8 @@ reminder never goes to someone who lost it between its firing and its sending. T
 columns with no default: added to the catalogue alone, nothing rewritten; emails written
 before them (null) are sent as they were.
 
-Revision ID: 0026
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-11-25
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
