@@ -41,13 +41,15 @@ async def test_a_receiver_that_never_answers_slows_only_its_own_webhooks(
         assert delivery["attempts"] == 1
         assert [event["data"]["id"] for event in receiver.events()] == [task["id"]]
 
-        # It went ahead of the stuck webhooks' 2 000 earlier deliveries, most of them not yet
-        # attempted: they wait for their own webhooks' places only.
+        # It went ahead of the stuck webhooks' 2 000 earlier deliveries, most of which have not
+        # ended an attempt yet: they wait for their own webhooks' places only.
         stuck_rows = [
             row
-            for hook in hooks
+            for stuck_hook in hooks
             for row in (
-                await stuck.get(f"/api/webhooks/{hook['id']}/deliveries", params={"limit": 100})
+                await stuck.get(
+                    f"/api/webhooks/{stuck_hook['id']}/deliveries", params={"limit": 100}
+                )
             ).json()
         ]
         assert len(stuck_rows) == STUCK_WEBHOOKS * TASKS
@@ -55,5 +57,4 @@ async def test_a_receiver_that_never_answers_slows_only_its_own_webhooks(
             row for row in stuck_rows if row["status"] == "pending" and row["attempts"] == 0
         ]
         assert len(untouched) > len(stuck_rows) // 2
-        assert all(row["status"] != "succeeded" for row in stuck_rows)
         assert await deliveries(healthy, hook["id"]) == [delivery]
