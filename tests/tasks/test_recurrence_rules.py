@@ -97,7 +97,8 @@ def rules(draw: st.DrawFn) -> str:
     if sometimes(2):
         days = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=4, unique=True))
         if frequency in ("MONTHLY", "YEARLY") and not weeks and sometimes(2):
-            ordinals = _signed(1, 5) if frequency == "MONTHLY" else _signed(1, 53)
+            in_a_month = frequency == "MONTHLY" or any(p.startswith("BYMONTH=") for p in parts)
+            ordinals = _signed(1, 5) if in_a_month else _signed(1, 53)
             days = [f"{draw(st.one_of(_signed(1, 5), ordinals))}{day}" for day in days]
         parts.append(f"BYDAY={','.join(days)}")
     if sometimes(6):
