@@ -255,6 +255,14 @@ async def dues(client: httpx.AsyncClient, task: dict[str, Any], count: int) -> l
             id="fortnightly-weeks-from-sunday",
         ),
         pytest.param(
+            # dateutil's first week runs from the start (a Wednesday): BYSETPOS picks from
+            # its Thursday and Friday; three weeks on, from the whole week.
+            "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU,TH,FR;BYSETPOS=2,-1",
+            (2024, 1, 17),
+            [(2024, 1, 19), (2024, 2, 8), (2024, 2, 9)],
+            id="positions-in-the-first-week",
+        ),
+        pytest.param(
             "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
             (2028, 2, 29),
             [(2032, 2, 29), (2036, 2, 29), (2040, 2, 29)],
