@@ -110,6 +110,8 @@ INVALID_RULES = [
     pytest.param("FREQ=MONTHLY;BYYEARDAY=1", ["BYYEARDAY", "MONTHLY"], id="monthly-yearday"),
     pytest.param("FREQ=MONTHLY;BYWEEKNO=1", ["BYWEEKNO", "MONTHLY"], id="monthly-weekno"),
     pytest.param("FREQ=YEARLY;BYWEEKNO=1;BYDAY=1MO", ["BYDAY", "BYWEEKNO"], id="weekno-ordinal"),
+    pytest.param("FREQ=MONTHLY;BYDAY=6MO", ["BYDAY", "-5 to 5"], id="sixth-monday"),
+    pytest.param("FREQ=YEARLY;BYMONTH=12;BYDAY=8MO", ["BYDAY", "-5 to 5"], id="eighth-in-month"),
     pytest.param("FREQ=MONTHLY;BYSETPOS=1", ["BYSETPOS", "another"], id="bysetpos-alone"),
     pytest.param("FREQ=DAILY;BYDAY=MO;BYSETPOS=2", ["BYSETPOS", "1 or -1"], id="daily-setpos"),
     # One occurrence a day at most: one time of day.
@@ -119,7 +121,7 @@ INVALID_RULES = [
     # Parts that match no day: nothing within ten years (nor ever).
     pytest.param("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31", ["10 years"], id="31-february"),
     pytest.param("FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31", ["10 years"], id="daily-31-april"),
-    pytest.param("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6", ["10 years"], id="sixth-monday"),
+    pytest.param("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6", ["10 years"], id="sixth-of-mondays"),
     pytest.param("FREQ=WEEKLY;BYMONTH=1;BYSETPOS=2", ["10 years"], id="second-of-one"),
     pytest.param("FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1", ["10 years"], id="day-366-in-january"),
     pytest.param("FREQ=DAILY;" + "INTERVAL=1;" * 50, ["500"], id="too-long"),

@@ -97,7 +97,8 @@ def rules(draw: st.DrawFn) -> str:
     if sometimes(2):
         days = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=4, unique=True))
         if frequency in ("MONTHLY", "YEARLY") and not weeks and sometimes(2):
-            ordinals = _signed(1, 5) if frequency == "MONTHLY" else _signed(1, 53)
+            in_a_month = frequency == "MONTHLY" or any(p.startswith("BYMONTH=") for p in parts)
+            ordinals = _signed(1, 5) if in_a_month else _signed(1, 53)
             days = [f"{draw(st.one_of(_signed(1, 5), ordinals))}{day}" for day in days]
         parts.append(f"BYDAY={','.join(days)}")
     if sometimes(6):
@@ -252,6 +253,14 @@ async def dues(client: httpx.AsyncClient, task: dict[str, Any], count: int) -> l
             (2026, 8, 4),
             [(2026, 8, 16), (2026, 8, 18), (2026, 8, 30)],
             id="fortnightly-weeks-from-sunday",
+        ),
+        pytest.param(
+            # dateutil's first week runs from the start (a Wednesday): BYSETPOS picks from
+            # its Thursday and Friday; three weeks on, from the whole week.
+            "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU,TH,FR;BYSETPOS=2,-1",
+            (2024, 1, 17),
+            [(2024, 1, 19), (2024, 2, 8), (2024, 2, 9)],
+            id="positions-in-the-first-week",
         ),
         pytest.param(
             "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",

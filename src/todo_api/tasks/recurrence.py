@@ -272,6 +272,11 @@ def _check_combination(rule: Rule) -> None:
             raise InvalidRule("BYDAY takes ordinals (-1FR) only with FREQ=MONTHLY or YEARLY")
         if "BYWEEKNO" in given:
             raise InvalidRule("BYDAY takes no ordinals (-1FR) with BYWEEKNO")
+        # Counted within the month (RFC 5545): there is never a sixth Monday, and dateutil
+        # fails on one rather than find nothing.
+        in_a_month = rule.frequency == "MONTHLY" or "BYMONTH" in given
+        if in_a_month and any(abs(int(day[:-2] or 0)) > 5 for day in rule.weekdays):
+            raise InvalidRule("BYDAY ordinals count within a month here: from -5 to 5")
     if "BYSETPOS" in given and not (given - {"BYSETPOS"} or rule.weekdays):
         raise InvalidRule("BYSETPOS needs another BYxxx part to pick from")
     positions = set(rule.listed("BYSETPOS"))
