@@ -13,10 +13,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
 from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
+from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
@@ -93,6 +95,7 @@ def create_app(
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
+    sessions = BetterAuthSessions(settings)
     passwords = PasswordHashing(
         concurrency=settings.password_hash_concurrency,
         max_waiting=settings.password_hash_queue,
@@ -124,6 +127,7 @@ def create_app(
         await hub.stop()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
+        await sessions.close()
         await counter.close()
         passwords.close()
         await db.close()
@@ -153,6 +157,7 @@ def create_app(
         lifecycle,
         metrics,
         token_verifier,
+        sessions,
         passwords,
         CursorCodec(secret),
         SyncTokens(secret, settings.sync_retention_days * 86400),
@@ -182,6 +187,7 @@ def create_app(
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
     app.include_router(auth_router)
+    app.include_router(tokens_router)
     app.include_router(ops_router)
     install_docs(app)
     app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
