@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
 from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.personal import KnownTokens
 from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
@@ -104,7 +105,8 @@ def create_app(
     lifecycle = Lifecycle()
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
-    hub = Hub(db, settings, lifecycle, channel_for(settings))
+    known_tokens = KnownTokens()
+    hub = Hub(db, settings, lifecycle, channel_for(settings), known_tokens)
     # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
     # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
@@ -157,6 +159,7 @@ def create_app(
         lifecycle,
         metrics,
         token_verifier,
+        known_tokens,
         sessions,
         passwords,
         CursorCodec(secret),

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from todo_api.auth import personal
 from todo_api.auth.errors import InvalidToken, Unauthorized
+from todo_api.auth.personal import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import Identity, TokenVerifier
@@ -51,7 +52,7 @@ async def _verify(request: Request, token: str) -> Identity:
     """The token's identity: a personal token by its prefix, a JWT by its three parts, and
     anything else a Better Auth session when BETTER_AUTH_URL is set (else an invalid JWT)."""
     if token.startswith(personal.PREFIX):
-        return await personal.verify(database(request), token)
+        return await personal.verify(database(request), held(request.app, KnownTokens), token)
     if token.count(".") != 2:
         sessions = held(request.app, BetterAuthSessions)
         if sessions.enabled:
@@ -95,7 +96,9 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     if password is not None:
         if not password.startswith(personal.PREFIX):
             raise InvalidToken("The Basic password is not a personal access token")
-        identity = await personal.verify(database(request), password)
+        identity = await personal.verify(
+            database(request), held(request.app, KnownTokens), password
+        )
     else:
         identity = await _verify(request, bearer_token(request))
     request.state.user_id = identity.user_id

@@ -6,23 +6,36 @@ is made; the table keeps only its SHA-256 (`personal_tokens.token_hash`, unique)
 the database gives nobody a usable token. The random part is what keeps a token secret, so a
 plain hash is enough (a slow password hash would only slow every request down).
 
-Revocation is immediate on every worker and instance because nothing is cached: every request
-that carries a personal token looks it up by its hash, one indexed read on the pooled
-connection, and revoking deletes the row. The next request, wherever it lands, finds no row.
+Revocation holds from the next request on every worker and instance. A token is looked up by
+its hash (one indexed read); revoking deletes its row. Each process keeps what it looked up
+(`KnownTokens`) so that a busy token costs no lookup per request, and a revocation reaches
+every process through the channel live updates already use (todo_api.live.wakeups: PostgreSQL
+LISTEN/NOTIFY on a direct connection, or Redis pub/sub): the revoking process sends the token's
+id after the delete has committed and before it answers, and every process forgets it when
+it hears it. A process keeps nothing while it does not hear the channel (none configured:
+SQLite, or a pooler without a direct URL; or the channel down), forgets everything when the
+channel reconnects (what was sent meanwhile is lost), never keeps an entry past
+`KNOWN_TOKEN_SECONDS` (the bound of a message lost otherwise), and drops a lookup that a
+revocation overtook (`KnownTokens.generation`). Without the channel, every request looks its
+token up.
+
 A revoked token and one never issued take the same path (a lookup that finds nothing), and an
-expired one the same lookup, so their answers take the same time. Expiry is decided by this
-service's clock.
+expired one the same lookup (it is never answered from memory), so their answers take the
+same time. Expiry is decided by this service's clock.
 
 `last_used_at` is at most `LAST_USED_RESOLUTION` behind the latest use and is written at most
-once per resolution per token: the lookup reads it, and only a request that finds it older
-writes it, with a conditional UPDATE that only one of several processes racing at that moment
-gets to make.
+once per resolution per token: the lookup (or the process's entry) tells when it was last
+written, and only a request that finds it older writes it, with a conditional UPDATE that only
+one of several processes racing at that moment gets to make.
 """
 
 import base64
 import hashlib
 import secrets
+import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -41,6 +54,8 @@ PREFIX = "todo_pat_"
 RANDOM_BYTES = 32
 MAX_TOKENS_PER_USER = 50
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+KNOWN_TOKEN_SECONDS = 30.0
+KNOWN_TOKENS_MAX = 10_000
 
 
 class Scope(StrEnum):
@@ -120,24 +135,113 @@ _DELETE = Query(
 )
 
 
-async def verify(db: Database, token: str) -> Identity:
+@dataclass(slots=True)
+class _Known:
+    identity: Identity
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    good_until: float  # time.monotonic()
+
+
+class KnownTokens:
+    """The tokens this process looked up lately, by their hash (see the module's docstring).
+
+    `trusted` says whether revocations are heard now (set by whoever listens to the channel;
+    never, by default); `announce` sends revoked token ids to every process (this one
+    included)."""
+
+    def __init__(self, max_age: float = KNOWN_TOKEN_SECONDS) -> None:
+        self._max_age = max_age
+        self._entries: dict[str, _Known] = {}
+        self._hashes: dict[uuid.UUID, str] = {}  # token id -> its hash
+        self.generation = 0  # moves on every forgetting: a lookup it overtook is not kept
+        self.trusted: Callable[[], bool] = lambda: False
+        self.announce: Callable[[list[uuid.UUID]], Awaitable[None]] | None = None
+
+    def get(self, token_hash: str) -> _Known | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        if time.monotonic() < entry.good_until and self.trusted():
+            return entry
+        self._drop(token_hash)
+        return None
+
+    def add(self, token_hash: str, entry: _Known, generation: int) -> None:
+        if generation != self.generation or not self.trusted():
+            return
+        if len(self._entries) >= KNOWN_TOKENS_MAX:
+            self._drop(next(iter(self._entries)))
+        entry.good_until = time.monotonic() + self._max_age
+        self._entries[token_hash] = entry
+        if entry.identity.token_id is not None:
+            self._hashes[entry.identity.token_id] = token_hash
+
+    def forget(self, token_ids: Iterable[uuid.UUID]) -> None:
+        self.generation += 1
+        for token_id in token_ids:
+            token_hash = self._hashes.get(token_id)
+            if token_hash is not None:
+                self._drop(token_hash)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+        self._hashes.clear()
+
+    async def revoked(self, token_id: uuid.UUID) -> None:
+        """A revocation has committed: forget it here, and tell every process."""
+        self.forget([token_id])
+        if self.announce is not None:
+            await self.announce([token_id])
+
+    def _drop(self, token_hash: str) -> None:
+        entry = self._entries.pop(token_hash, None)
+        if entry is not None and entry.identity.token_id is not None:
+            self._hashes.pop(entry.identity.token_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
     """The identity a personal token speaks for; 401 when it is unknown, revoked or expired."""
+    token_hash = hash_token(token)
     now = utcnow()
+    entry = known.get(token_hash)
+    if entry is not None and (entry.expires_at is None or entry.expires_at > now):
+        if entry.last_used_at is None or entry.last_used_at <= now - LAST_USED_RESOLUTION:
+            async with db.connection() as conn:
+                await _touch(conn, entry.identity, now)
+            entry.last_used_at = now
+        return entry.identity
+    generation = known.generation
     async with db.connection() as conn:
-        row = (await conn.execute(_LOOKUP, {"token_hash": hash_token(token)})).first()
+        row = (await conn.execute(_LOOKUP, {"token_hash": token_hash})).first()
         if row is None:
             raise InvalidToken("The token is not valid")
         expires_at: datetime | None = row["expires_at"]
         if expires_at is not None and expires_at <= now:
             raise TokenExpired("The token has expired")
+        user_id: uuid.UUID = row["user_id"]
+        identity = Identity(
+            user_id=user_id,
+            subject=str(user_id),
+            email=None,
+            scope=row["scope"],
+            token_id=row["id"],
+        )
         last_used: datetime | None = row["last_used_at"]
-        stale = now - LAST_USED_RESOLUTION
-        if last_used is None or last_used <= stale:
-            await conn.execute(_TOUCH, {"id": row["id"], "stale": stale, "now": now})
-    user_id: uuid.UUID = row["user_id"]
-    return Identity(
-        user_id=user_id, subject=str(user_id), email=None, scope=row["scope"], token_id=row["id"]
-    )
+        if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
+            await _touch(conn, identity, now)
+            last_used = now
+    known.add(token_hash, _Known(identity, expires_at, last_used, 0.0), generation)
+    return identity
+
+
+async def _touch(conn: Connection, identity: Identity, now: datetime) -> None:
+    stale = now - LAST_USED_RESOLUTION
+    await conn.execute(_TOUCH, {"id": identity.token_id, "stale": stale, "now": now})
 
 
 async def create_token(

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from todo_api.auth import personal
 from todo_api.auth.dependencies import Caller, caller, session_only
 from todo_api.kit import text
+from todo_api.kit.deps import held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import UUID_EXAMPLE, Input, WholeNumber, id_in_path, parse_id
@@ -132,5 +133,8 @@ async def list_tokens(request: Request) -> Response:
 )
 async def revoke_token(token_id: TokenIdPath, request: Request) -> Response:
     call = await _session(request)
-    await call.run(personal.revoke_token, parse_id(token_id, personal.TokenNotFound))
+    token_uuid = parse_id(token_id, personal.TokenNotFound)
+    await call.run(personal.revoke_token, token_uuid)
+    # Committed: every process forgets it before this answer goes (todo_api.auth.personal).
+    await held(request.app, personal.KnownTokens).revoked(token_uuid)
     return no_content()
