@@ -223,13 +223,14 @@ async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
         expires_at: datetime | None = row["expires_at"]
         if expires_at is not None and expires_at <= now:
             raise TokenExpired("The token has expired")
-        user_id: uuid.UUID = row["user_id"]
+        # As a JWT's identity has them: Python's UUIDs (asyncpg gives its own type).
+        user_id = uuid.UUID(str(row["user_id"]))
         identity = Identity(
             user_id=user_id,
             subject=str(user_id),
             email=None,
             scope=row["scope"],
-            token_id=row["id"],
+            token_id=uuid.UUID(str(row["id"])),
         )
         last_used: datetime | None = row["last_used_at"]
         if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
