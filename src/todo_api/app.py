@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from todo_api import __version__
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal import KnownTokens
+from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
@@ -137,7 +138,8 @@ def create_app(
     app = FastAPI(
         title="todo-api",
         version=__version__,
-        description="A multi-user tasks API. Every route under /api needs a bearer JWT.",
+        description="A multi-user tasks API. Every route under /api needs a bearer token: a "
+        "signed-in session's JWT or a personal access token.",
         lifespan=lifespan,
         # A path with an extra or missing trailing slash is redirected by the 404 handler,
         # relative to this service (Starlette's own redirect takes the host from Host).
@@ -223,6 +225,8 @@ def create_app(
 
 
 BEARER = "HTTPBearer"
+PERSONAL_TOKEN = "PersonalToken"
+DAV_BASIC = "DavBasic"
 # With built-in accounts, /docs' Authorize button signs in with an email and a password.
 OAUTH2_PASSWORD = "OAuth2Password"
 
@@ -242,23 +246,50 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(model_schema.pop("$defs", {}))
             schemas[model.__name__] = model_schema
+        settings = held(app, Settings)
+        bearer = "A signed-in session's JWT" + (
+            ", or a Better Auth session token (its `bearer` plugin)"
+            if settings.better_auth_url
+            else ""
+        )
         schemes: dict[str, Any] = {
-            BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            BEARER: {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": bearer,
+            },
+            PERSONAL_TOKEN: {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "todo_pat_",
+                "description": "A personal access token (POST /api/tokens): `read` allows GET "
+                "and HEAD (and live updates), `write` everything but managing tokens",
+            },
+            DAV_BASIC: {
+                "type": "http",
+                "scheme": "basic",
+                "description": "For /dav (CalDAV clients): any user name, a personal access "
+                "token as the password",
+            },
         }
-        # Either scheme gives the same bearer token: one pasted, or one /api/auth/token made.
-        security: list[dict[str, list[str]]] = [{BEARER: []}]
-        if held(app, Settings).builtin_accounts_enabled:
+        # Either session scheme gives the same bearer token: one pasted, or one
+        # /api/auth/token made; a personal token is the other way in.
+        session: list[dict[str, list[str]]] = [{BEARER: []}]
+        if settings.builtin_accounts_enabled:
             schemes[OAUTH2_PASSWORD] = {
                 "type": "oauth2",
                 "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}},
             }
-            security.append({OAUTH2_PASSWORD: []})
+            session.append({OAUTH2_PASSWORD: []})
         schema["components"]["securitySchemes"] = schemes
         for path, path_item in schema["paths"].items():
             for operation in path_item.values():
-                # Every /api operation needs the token but those marked PUBLIC.
+                # Every /api operation needs a token but those marked PUBLIC; tokens are
+                # managed with a session only.
                 if path.startswith("/api/") and "security" not in operation:
-                    operation["security"] = security
+                    managing = path.startswith(TOKENS_PREFIX)
+                    operation["security"] = session + ([] if managing else [{PERSONAL_TOKEN: []}])
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.get("responses", {})
