@@ -9,6 +9,7 @@ for them. Against a small local server that answers as get-session does: the cac
 slow (503 AUTH_UNAVAILABLE with Retry-After).
 """
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -47,17 +48,20 @@ def better_auth_installed() -> Path:
     """tests/better_auth with its npm dependencies (installed once per machine)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         _missing("node and npm are not installed")
-    if not (SERVER_DIR / "node_modules" / "better-auth").is_dir():
-        done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=SERVER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=NPM_TIMEOUT,
-            check=False,
-        )
-        if done.returncode != 0:
-            _missing(f"npm could not install better-auth: {done.stderr[-2000:]}")
+    # `make test` runs two pytest processes at once: one installs, the other waits for it.
+    with (SERVER_DIR / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (SERVER_DIR / "node_modules" / "better-auth").is_dir():
+            done = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"],
+                cwd=SERVER_DIR,
+                capture_output=True,
+                text=True,
+                timeout=NPM_TIMEOUT,
+                check=False,
+            )
+            if done.returncode != 0:
+                _missing(f"npm could not install better-auth: {done.stderr[-2000:]}")
     return SERVER_DIR
 
 
