@@ -26,6 +26,7 @@ from tests.helpers_server import (
     wait_until_healthy,
 )
 from tests.support import TEST_SECRET, make_settings, token_for
+from tests.test_instances_server import _redis_or_skip
 
 TIMEOUT = 30.0
 # Enough requests that both workers of a two-worker server answer some of them.
@@ -69,10 +70,25 @@ def _make_token(server: Server, session: str, **body: Any) -> dict[str, Any]:
 def test_a_token_revoked_through_one_instance_is_refused_by_the_next_request_to_another(
     servers: tuple[Server, Server], session_token: str
 ) -> None:
-    first, second = servers
+    _revoke_on_one_refused_by_the_other(*servers, session_token)
+
+
+def test_the_same_with_redis_as_the_channel(postgres_url: str, tmp_path: Path) -> None:
+    """With REDIS_URL, revocations travel on Redis (as live updates' wake-ups do)."""
+    session_token = token_for(make_settings(postgres_url, tmp_path))
+    env = clean_env(DATABASE_URL=postgres_url, JWT_SECRET=TEST_SECRET, REDIS_URL=_redis_or_skip())
+    with (
+        running_server(tmp_path, env, tmp_path / "first.log") as first,
+        running_server(tmp_path, env, tmp_path / "second.log") as second,
+    ):
+        _revoke_on_one_refused_by_the_other(first, second, session_token)
+
+
+def _revoke_on_one_refused_by_the_other(first: Server, second: Server, session_token: str) -> None:
     created = _make_token(first, session_token)
     with _client(second, created["token"]) as on_second:
-        assert on_second.get("/api/tasks").status_code == 200
+        for _ in range(3):  # looked up once, then kept by that process
+            assert on_second.get("/api/tasks").status_code == 200
         with _client(first, session_token) as owner:
             assert owner.delete(f"/api/tokens/{created['id']}").status_code == 204
         refused = on_second.get("/api/tasks")
