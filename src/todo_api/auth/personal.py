@@ -8,7 +8,8 @@ plain hash is enough (a slow password hash would only slow every request down).
 
 Revocation holds from the next request on every worker and instance. A token is looked up by
 its hash (one indexed read); revoking deletes its row. Each process keeps what it looked up
-(`KnownTokens`) so that a busy token costs no lookup per request, and a revocation reaches
+(`KnownTokens`) so that a busy token costs no lookup per request (a lookup per request made a
+small read cost 1.3 x the same with a JWT: bench/README.md), and a revocation reaches
 every process through the channel live updates already use (todo_api.live.wakeups: PostgreSQL
 LISTEN/NOTIFY on a direct connection, or Redis pub/sub): the revoking process sends the token's
 id after the delete has committed and before it answers, and every process forgets it when
