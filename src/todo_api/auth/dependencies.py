@@ -102,8 +102,10 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     else:
         identity = await _verify(request, bearer_token(request))
     request.state.user_id = identity.user_id
-    if identity.scope == personal.Scope.read and not read_scope_allows(
-        request.scope["method"], request.scope["path"]
+    if (
+        identity.scope is not None  # a session's JWT: nothing more to check
+        and identity.scope == personal.Scope.read
+        and not read_scope_allows(request.scope["method"], request.scope["path"])
     ):
         raise personal.ReadOnlyToken
     known = held(request.app, KnownUsers)
