@@ -137,7 +137,7 @@ _DELETE = Query(
 
 
 @dataclass(slots=True)
-class _Known:
+class KnownToken:
     identity: Identity
     expires_at: datetime | None
     last_used_at: datetime | None
@@ -153,13 +153,13 @@ class KnownTokens:
 
     def __init__(self, max_age: float = KNOWN_TOKEN_SECONDS) -> None:
         self._max_age = max_age
-        self._entries: dict[str, _Known] = {}
+        self._entries: dict[str, KnownToken] = {}
         self._hashes: dict[uuid.UUID, str] = {}  # token id -> its hash
         self.generation = 0  # moves on every forgetting: a lookup it overtook is not kept
         self.trusted: Callable[[], bool] = lambda: False
         self.announce: Callable[[list[uuid.UUID]], Awaitable[None]] | None = None
 
-    def get(self, token_hash: str) -> _Known | None:
+    def get(self, token_hash: str) -> KnownToken | None:
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
@@ -168,7 +168,7 @@ class KnownTokens:
         self._drop(token_hash)
         return None
 
-    def add(self, token_hash: str, entry: _Known, generation: int) -> None:
+    def add(self, token_hash: str, entry: KnownToken, generation: int) -> None:
         if generation != self.generation or not self.trusted():
             return
         if len(self._entries) >= KNOWN_TOKENS_MAX:
@@ -238,7 +238,7 @@ async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
         if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
             await _touch(conn, identity, now)
             last_used = now
-    known.add(token_hash, _Known(identity, expires_at, last_used, 0.0), generation)
+    known.add(token_hash, KnownToken(identity, expires_at, last_used, 0.0), generation)
     return identity
 
 
