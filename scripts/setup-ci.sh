@@ -1,12 +1,14 @@
 #!/bin/sh
 # What the test suite needs beyond the project's venv and PostgreSQL: Debian's pgbouncer (the
 # end-to-end tests run the service through it in transaction mode, starting it themselves) and
-# Debian's chromium (the browser test of live updates drives it headless).
+# Debian's chromium (the browser test of live updates drives it headless); node and npm (the
+# tests start a Better Auth server, installing its npm packages once into tests/better_auth).
 #   sudo sh scripts/setup-ci.sh        (or as root: sh scripts/setup-ci.sh)
 set -eu
 missing=""
 command -v pgbouncer >/dev/null 2>&1 || missing="$missing pgbouncer"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -z "$missing" ]; then
     exit 0
 fi
@@ -24,3 +26,4 @@ case "$missing" in
 esac
 command -v pgbouncer
 command -v chromium
+command -v npm

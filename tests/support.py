@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from todo_api.app import create_app
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimiter
+from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier, mint_token
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -69,6 +70,7 @@ async def close_app(app: FastAPI) -> None:
     if jwks is not None:
         await jwks.close()  # a background fetch may still be under way
     await held(app, Hub).stop()  # started by the first event stream, when a test opened one
+    await held(app, BetterAuthSessions).close()
     await held(app, RateLimiter).counter.close()
     held(app, PasswordHashing).close()
     await held(app, Database).close()

@@ -127,11 +127,23 @@ def test_each_error_status_shows_examples_of_its_own_codes(schema: dict[str, Any
     assert shown > 0
 
 
-def test_bearer_security_scheme_is_present(schema: dict[str, Any]) -> None:
-    names = bearer_scheme_names(schema)
-    assert names
-    for name in names:
-        assert schema["components"]["securitySchemes"][name].get("bearerFormat") == "JWT"
+def test_bearer_security_schemes_are_present(schema: dict[str, Any]) -> None:
+    """A session's JWT, and personal access tokens; Basic (a personal token as the password)
+    for /dav."""
+    schemes = schema["components"]["securitySchemes"]
+    formats = {schemes[name].get("bearerFormat") for name in bearer_scheme_names(schema)}
+    assert formats == {"JWT", "todo_pat_"}
+    assert {"type": "http", "scheme": "basic"}.items() <= schemes["DavBasic"].items()
+
+
+def test_personal_tokens_are_accepted_everywhere_but_where_tokens_are_managed(
+    schema: dict[str, Any],
+) -> None:
+    for method, path, operation in api_operations(schema):
+        if path in SESSION_ROUTES:
+            continue
+        required = {name for entry in operation.get("security", []) for name in entry}
+        assert ("PersonalToken" in required) != path.startswith("/api/tokens"), (method, path)
 
 
 def test_every_protected_api_operation_requires_the_bearer_token_and_documents_401(

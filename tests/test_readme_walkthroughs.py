@@ -16,6 +16,7 @@ WALKTHROUGHS = (
     "Sharing a list",
     "Time zones and all-day tasks",
     "Reminders",
+    "Tokens",
 )
 
 

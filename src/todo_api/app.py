@@ -13,10 +13,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
 from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.personal import KnownTokens
+from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
+from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
+from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
@@ -96,6 +100,7 @@ def create_app(
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
+    sessions = BetterAuthSessions(settings)
     passwords = PasswordHashing(
         concurrency=settings.password_hash_concurrency,
         max_waiting=settings.password_hash_queue,
@@ -104,7 +109,8 @@ def create_app(
     lifecycle = Lifecycle()
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
-    hub = Hub(db, settings, lifecycle, channel_for(settings))
+    known_tokens = KnownTokens()
+    hub = Hub(db, settings, lifecycle, channel_for(settings), known_tokens)
     # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
     # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
@@ -127,6 +133,7 @@ def create_app(
         await hub.stop()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
+        await sessions.close()
         await counter.close()
         passwords.close()
         await db.close()
@@ -134,7 +141,8 @@ def create_app(
     app = FastAPI(
         title="todo-api",
         version=__version__,
-        description="A multi-user tasks API. Every route under /api needs a bearer JWT.",
+        description="A multi-user tasks API. Every route under /api needs a bearer token: a "
+        "signed-in session's JWT or a personal access token.",
         lifespan=lifespan,
         # A path with an extra or missing trailing slash is redirected by the 404 handler,
         # relative to this service (Starlette's own redirect takes the host from Host).
@@ -156,6 +164,8 @@ def create_app(
         lifecycle,
         metrics,
         token_verifier,
+        known_tokens,
+        sessions,
         passwords,
         CursorCodec(secret),
         SyncTokens(secret, settings.sync_retention_days * 86400),
@@ -186,6 +196,7 @@ def create_app(
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
     app.include_router(auth_router)
+    app.include_router(tokens_router)
     app.include_router(ops_router)
     install_docs(app)
     app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
@@ -218,6 +229,8 @@ def create_app(
 
 
 BEARER = "HTTPBearer"
+PERSONAL_TOKEN = "PersonalToken"
+DAV_BASIC = "DavBasic"
 # With built-in accounts, /docs' Authorize button signs in with an email and a password.
 OAUTH2_PASSWORD = "OAuth2Password"
 
@@ -237,23 +250,50 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(model_schema.pop("$defs", {}))
             schemas[model.__name__] = model_schema
+        settings = held(app, Settings)
+        bearer = "A signed-in session's JWT" + (
+            ", or a Better Auth session token (its `bearer` plugin)"
+            if settings.better_auth_url
+            else ""
+        )
         schemes: dict[str, Any] = {
-            BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            BEARER: {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": bearer,
+            },
+            PERSONAL_TOKEN: {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "todo_pat_",
+                "description": "A personal access token (POST /api/tokens): `read` allows GET "
+                "and HEAD (and live updates), `write` everything but managing tokens",
+            },
+            DAV_BASIC: {
+                "type": "http",
+                "scheme": "basic",
+                "description": "For /dav (CalDAV clients): any user name, a personal access "
+                "token as the password",
+            },
         }
-        # Either scheme gives the same bearer token: one pasted, or one /api/auth/token made.
-        security: list[dict[str, list[str]]] = [{BEARER: []}]
-        if held(app, Settings).builtin_accounts_enabled:
+        # Either session scheme gives the same bearer token: one pasted, or one
+        # /api/auth/token made; a personal token is the other way in.
+        session: list[dict[str, list[str]]] = [{BEARER: []}]
+        if settings.builtin_accounts_enabled:
             schemes[OAUTH2_PASSWORD] = {
                 "type": "oauth2",
                 "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}},
             }
-            security.append({OAUTH2_PASSWORD: []})
+            session.append({OAUTH2_PASSWORD: []})
         schema["components"]["securitySchemes"] = schemes
         for path, path_item in schema["paths"].items():
             for operation in path_item.values():
-                # Every /api operation needs the token but those marked PUBLIC.
+                # Every /api operation needs a token but those marked PUBLIC; tokens are
+                # managed with a session only.
                 if path.startswith("/api/") and "security" not in operation:
-                    operation["security"] = security
+                    managing = path.startswith(TOKENS_PREFIX)
+                    operation["security"] = session + ([] if managing else [{PERSONAL_TOKEN: []}])
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.get("responses", {})

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = None
     # Least time between two fetches of the key set (for a `kid` it does not know yet).
     jwt_jwks_min_refetch_seconds: float = Field(default=1, ge=0, le=3600)
+    # A Better Auth server (https://your-frontend): its session tokens (the `bearer` plugin's)
+    # are checked with its /api/auth/get-session, and each answer kept this long at most.
+    better_auth_url: str | None = None
+    better_auth_session_cache_seconds: float = Field(default=60, ge=0, le=3600)
     # The service's own accounts (register, login, token, refresh, logout); None means "on
     # unless JWT_JWKS_URL is set", since an external issuer then owns sign-up and sign-in.
     builtin_accounts: bool | None = None

@@ -1,6 +1,7 @@
 """Who is calling: `authenticate`, the `CurrentUser` dependency, and `Caller`, the request
 context a handler works with once the token is checked."""
 
+import base64
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -9,8 +10,11 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 
-from todo_api.auth.errors import Unauthorized
+from todo_api.auth import personal
+from todo_api.auth.errors import InvalidToken, Unauthorized
+from todo_api.auth.personal import KnownTokens
 from todo_api.auth.profile import SeenProfiles
+from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import Identity, TokenVerifier
 from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
 from todo_api.db import Connection
@@ -28,18 +32,82 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-async def authenticate(request: Request) -> Identity:
+def basic_password(request: Request) -> str | None:
+    """The password of an `Authorization: Basic` header (the user name is not checked), or
+    None when the header is not Basic; a Basic header that does not decode is 401."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidToken("The Basic credentials are not valid") from None
+    _, colon, password = decoded.partition(":")
+    if not colon or not password:
+        raise InvalidToken("The Basic credentials are not valid")
+    return password
+
+
+async def _verify(request: Request, token: str) -> Identity:
+    """The token's identity: a personal token by its prefix, a JWT by its three parts, and
+    anything else a Better Auth session when BETTER_AUTH_URL is set (else an invalid JWT)."""
+    if token.startswith(personal.PREFIX):
+        return await personal.verify(database(request), held(request.app, KnownTokens), token)
+    if token.count(".") != 2:
+        sessions = held(request.app, BetterAuthSessions)
+        if sessions.enabled:
+            return await sessions.verify(token)
+    return await held(request.app, TokenVerifier).verify(token)
+
+
+# What a `read` token may do besides GET and HEAD: open live updates from a browser (the
+# ticket), speak MCP (whose tools are then allowed one by one: todo_api.mcp.server), and on
+# /dav, discover and read (OPTIONS, PROPFIND, REPORT).
+MCP_PATH = "/mcp"
+READS = frozenset({"GET", "HEAD"})
+DAV_READS = READS | {"OPTIONS", "PROPFIND", "REPORT"}
+READ_SCOPE_POSTS = frozenset({"/api/events/ticket", MCP_PATH})
+
+
+def read_scope_allows(method: str, path: str) -> bool:
+    """Whether a token whose scope is `read` may make this request."""
+    if method in READS:
+        return True
+    if path == "/dav" or path.startswith("/dav/"):
+        return method in DAV_READS
+    return method == "POST" and path in READ_SCOPE_POSTS
+
+
+async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     """The verified token's identity, whose user row is known to exist (checked once per
-    subject per process). A bad token costs no database work.
+    subject per process). A bad token costs no database work (a personal token: one lookup).
+    `basic`: HTTP Basic is taken too, with a personal token as its password (for /dav).
+
+    A `read` token is refused here, before anything of the request is read or changed, when
+    the request is not one it may make (`read_scope_allows`): every route's write is refused
+    by the one check that lets the caller in.
 
     Task routes call it as their first line; other routes take it as the `CurrentUser`
     dependency. Either way it runs once per request."""
     known_identity: Identity | None = request.scope.get(_IDENTITY)
     if known_identity is not None:
         return known_identity
-    verifier = held(request.app, TokenVerifier)
-    identity = await verifier.verify(bearer_token(request))
+    password = basic_password(request) if basic else None
+    if password is not None:
+        if not password.startswith(personal.PREFIX):
+            raise InvalidToken("The Basic password is not a personal access token")
+        identity = await personal.verify(
+            database(request), held(request.app, KnownTokens), password
+        )
+    else:
+        identity = await _verify(request, bearer_token(request))
     request.state.user_id = identity.user_id
+    if (
+        identity.scope is not None  # a session's JWT: nothing more to check
+        and identity.scope == personal.Scope.read
+        and not read_scope_allows(request.scope["method"], request.scope["path"])
+    ):
+        raise personal.ReadOnlyToken
     known = held(request.app, KnownUsers)
     profiles = held(request.app, SeenProfiles)
     first_sight = identity.user_id not in known
@@ -51,6 +119,19 @@ async def authenticate(request: Request) -> Identity:
         known.add(identity.user_id)
     request.scope[_IDENTITY] = identity
     return identity
+
+
+def require_write(identity: Identity) -> None:
+    """403 for a `read` token (an MCP tool that writes)."""
+    if identity.scope == personal.Scope.read:
+        raise personal.ReadOnlyToken
+
+
+def session_only(identity: Identity) -> None:
+    """403 unless the caller signed in (a JWT or a Better Auth session): personal and app
+    tokens cannot manage tokens, whatever their scope."""
+    if identity.scope is not None:
+        raise personal.SessionRequired
 
 
 _IDENTITY = "todo_api.identity"

@@ -46,8 +46,9 @@ class RateLimited(ApiError):
 class AuthUnavailable(ApiError):
     status, code = 503, ErrorCode.AUTH_UNAVAILABLE
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            "The token issuer's keys cannot be fetched; try again shortly",
-            headers={"Retry-After": str(retry_after)},
-        )
+    def __init__(
+        self,
+        retry_after: int,
+        message: str = "The token issuer's keys cannot be fetched; try again shortly",
+    ) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 
 from todo_api.auth import service
-from todo_api.auth.dependencies import CurrentUser
+from todo_api.auth.dependencies import CurrentUser, authenticate
 from todo_api.auth.errors import RateLimited
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
@@ -18,7 +18,7 @@ from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Re
 from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
 from todo_api.kit.errors import NotFound, error_responses
-from todo_api.kit.http import NO_CONTENT, form_content_type
+from todo_api.kit.http import NO_CONTENT, documented, form_content_type, no_content, read_json
 
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}
@@ -165,9 +165,15 @@ async def refresh(
     **NO_CONTENT,
     responses=error_responses(401),
     summary="Revoke a refresh token and every token rotated from the same sign-in",
+    openapi_extra=documented(body=RefreshRequest),
 )
-async def logout(data: RefreshRequest, user: CurrentUser, conn: Connection) -> None:
-    await service.logout(conn=conn, user_id=user.user_id, refresh_token=data.refresh_token)
+async def logout(request: Request) -> Response:
+    # The caller first, then the body: a token's scope is checked before anything is read.
+    user = await authenticate(request)
+    data = await read_json(request, RefreshRequest)
+    async with database(request).connection() as conn:
+        await service.logout(conn=conn, user_id=user.user_id, refresh_token=data.refresh_token)
+    return no_content()
 
 
 @router.get("/me", response_model=Me, responses=error_responses(401), summary="Who you are")
@@ -183,10 +189,14 @@ async def me(user: CurrentUser, conn: Connection) -> Any:
     response_model=Me,
     responses=error_responses(401),
     summary="Change your time zone",
+    openapi_extra=documented(body=MeUpdate),
 )
-async def change_me(data: MeUpdate, user: CurrentUser, conn: Connection) -> Any:
+async def change_me(request: Request) -> Any:
+    user = await authenticate(request)  # before the body, as in logout
+    data = await read_json(request, MeUpdate)
     assert data.timezone is not None  # the only field, and never null
-    row = await service.set_timezone(conn=conn, user_id=user.user_id, timezone=data.timezone)
+    async with database(request).connection() as conn:
+        row = await service.set_timezone(conn=conn, user_id=user.user_id, timezone=data.timezone)
     if row is None:
         raise NotFound("User not found")
     return row

@@ -51,6 +51,10 @@ class Identity:
     email: str | None
     name: str | None = None
     issued_at: float | None = None  # the token's `iat`, when it has a usable one
+    # What the token may do: None for a signed-in session (a JWT, a Better Auth session),
+    # which may do everything; a personal token's `read` or `write`.
+    scope: str | None = None
+    token_id: uuid.UUID | None = None  # the personal token's id
 
 
 def user_id_for_subject(subject: str) -> uuid.UUID:

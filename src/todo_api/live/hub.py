@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
+from todo_api.auth.personal import KnownTokens
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
@@ -122,6 +123,7 @@ class Hub:
         settings: Settings,
         lifecycle: Lifecycle,
         channel: wakeups.Channel | None,
+        tokens: KnownTokens,
     ) -> None:
         self._db = db
         self._limit = settings.event_streams_per_user
@@ -140,6 +142,11 @@ class Hub:
         # Reminder events read so far: since when, and those passed on (id -> written by).
         self._reminders_since = utcnow()
         self._reminders_seen: dict[uuid.UUID, datetime] = {}
+        # Personal tokens are kept in memory only while revocations are heard here.
+        self._tokens = tokens
+        if channel is not None:
+            tokens.trusted = lambda: channel.connected
+            tokens.announce = self._revoked
 
     # --- streams ------------------------------------------------------------------------
 
@@ -244,6 +251,7 @@ class Hub:
 
     def _heard(self, message: str) -> None:
         if message == wakeups.CONNECTED:  # what was sent while it was down is lost
+            self._tokens.clear()
             for stream in self._all():
                 stream.wake()
             self._announce_all = True
@@ -257,6 +265,18 @@ class Hub:
             until = time.monotonic() + AUDIENCE_SECONDS
             for user in users:
                 self._audience[user] = until
+        elif kind == wakeups.REVOKED:
+            self._tokens.forget(users)  # token ids, not users
+
+    async def _revoked(self, token_ids: list[uuid.UUID]) -> None:
+        """Tell every process that these personal tokens were revoked, now (not batched: the
+        revocation's answer waits for it)."""
+        assert self._channel is not None
+        try:
+            for message in wakeups.messages(wakeups.REVOKED, token_ids):
+                await self._channel.send(message)
+        except Exception as exc:  # entries elsewhere run out after KNOWN_TOKEN_SECONDS
+            self._failed("sending a revocation", exc)
 
     def _announce(self, users: Iterable[uuid.UUID]) -> None:
         if self._channel is not None:

@@ -11,8 +11,9 @@ its streams can see (each stream's user and everyone sharing a list with them); 
 anyone else cost a set look-up and nothing more. Sends are batched per process.
 
 Messages are short text: `w:<ids>` (these users wrote: streams that can see their writes
-read their feed) and `a:<ids>` (an announcement: writes by these users are worth sending),
-ids as 32 hex digits, comma-separated, at most `MAX_IDS` a message (NOTIFY takes 8000 bytes).
+read their feed), `a:<ids>` (an announcement: writes by these users are worth sending) and
+`r:<ids>` (these personal access tokens were revoked: forget them), ids as 32 hex digits,
+comma-separated, at most `MAX_IDS` a message (NOTIFY takes 8000 bytes).
 
 The channel: Redis pub/sub when REDIS_URL is set; else PostgreSQL LISTEN/NOTIFY on a direct
 connection (DATABASE_DIRECT_URL, or DATABASE_URL when it is no pooler: PgBouncer in
@@ -40,6 +41,8 @@ log = logging.getLogger("todo_api")
 
 CHANNEL = "todo_api_live"
 WROTE, AUDIENCE = "w", "a"
+# Personal access tokens revoked (their ids): every process forgets them (todo_api.auth.personal).
+REVOKED = "r"
 # Delivered by a channel when it (re)connects: what was sent meanwhile may be lost.
 CONNECTED = ""
 MAX_IDS = 200
@@ -74,6 +77,10 @@ class Channel(Protocol):
 
     async def send(self, message: str) -> None:
         """Send to every process listening, this one included (dropped while disconnected)."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether it listens now (what is sent is heard)."""
 
     async def close(self) -> None: ...
 
@@ -116,6 +123,10 @@ class PostgresChannel:
                     conn.terminate()
             await asyncio.sleep(RETRY_SECONDS)
 
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
     async def send(self, message: str) -> None:
         conn = self._conn
         if conn is None:
@@ -157,6 +168,10 @@ class RedisChannel:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(RETRY_SECONDS)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
 
     async def send(self, message: str) -> None:
         if self._connected:

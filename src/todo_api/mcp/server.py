@@ -6,7 +6,9 @@ shared session store), and a restart or a scale-down loses nothing. The tools ne
 session would bring: they send no requests or notifications back to the client.
 
 The bearer token is checked by the REST API's `authenticate` before the SDK sees the request:
-without a valid one the answer is the REST API's 401, and no MCP work happens. The SDK's Host
+without a valid one the answer is the REST API's 401, and no MCP work happens. A personal
+token whose scope is `read` may initialize, list the tools and call those that only read
+(`readOnlyHint`); any other tool call is a tool error carrying FORBIDDEN. The SDK's Host
 and Origin checks (against DNS rebinding) are off: the Host header decides nothing here, every
 request needs a token that a rebinding page cannot have, and browsers are governed by CORS.
 """
@@ -39,12 +41,12 @@ from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
-from todo_api.auth.dependencies import authenticate, caller
+from todo_api.auth.dependencies import MCP_PATH, authenticate, caller, require_write
 from todo_api.kit.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
 from todo_api.kit.http import json_bytes, json_response
 from todo_api.mcp.tools import TOOLS
 
-PATH = "/mcp"
+PATH = MCP_PATH
 INSTRUCTIONS = (
     "The signed-in user's tasks: list, read, create, change, complete, reopen and delete "
     "them. Every tool acts for that user only. Ids are UUIDs; find a task's id with "
@@ -71,6 +73,8 @@ async def _call_tool(
     try:
         # The identity the endpoint verified for this very request (no second check).
         call = await caller(request)
+        if not spec.read_only:
+            require_write(call.user)  # a `read` token's write: a tool error, FORBIDDEN
         value = await spec.run(call, params.arguments or {})
     except Exception as exc:
         request_id = request.scope.get("state", {}).get("request_id", "-")

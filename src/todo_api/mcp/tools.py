@@ -115,6 +115,12 @@ class ToolSpec:
     tool: Tool
     run: Callable[[Caller, Mapping[str, Any]], Awaitable[Any]]
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the tool only reads (a `read` token may call it)."""
+        annotations = self.tool.annotations
+        return annotations is not None and annotations.read_only_hint is True
+
 
 def _spec(
     run: Callable[[Caller, Mapping[str, Any]], Awaitable[Any]],

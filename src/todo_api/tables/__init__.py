@@ -23,6 +23,7 @@ from todo_api.tables.tasks import (
     TaskDeparture,
     TaskTombstone,
 )
+from todo_api.tables.tokens import PersonalToken
 from todo_api.tables.users import RefreshToken, User
 from todo_api.tables.webhooks import Webhook, WebhookDelivery
 
@@ -54,6 +55,7 @@ __all__ = [
     "ListMember",
     "ListTombstone",
     "MemberTombstone",
+    "PersonalToken",
     "RefreshToken",
     "ReminderEmail",
     "ReminderEvent",

@@ -1,0 +1,186 @@
+"""Personal access tokens against real `todo-api serve` processes, on SQLite and PostgreSQL: a
+token revoked through one process is refused by the next request to another process on the
+same database (two servers, and one server with two workers); a `read` token on /mcp (the MCP
+SDK's client) reads and gets FORBIDDEN tool errors for writes; the live stream opens with one.
+"""
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import TextContent
+
+from tests.helpers_server import (
+    TODO_API,
+    Server,
+    clean_env,
+    free_port,
+    running_server,
+    wait_until_healthy,
+)
+from tests.support import TEST_SECRET, make_settings, token_for
+from tests.test_instances_server import _redis_or_skip
+
+TIMEOUT = 30.0
+# Enough requests that both workers of a two-worker server answer some of them.
+REQUESTS_PER_CHECK = 20
+
+
+@pytest.fixture(scope="module")
+def servers(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
+    """Two instances on one database, as behind a load balancer."""
+    cwd = tmp_path_factory.mktemp("token-servers")
+    env = clean_env(DATABASE_URL=database_url, JWT_SECRET=TEST_SECRET)
+    with (
+        running_server(cwd, env, cwd / "first.log") as first,
+        running_server(cwd, env, cwd / "second.log") as second,
+    ):
+        yield first, second
+
+
+@pytest.fixture
+def session_token(database_url: str, tmp_path: Path) -> str:
+    """A JWT for a brand-new user."""
+    return token_for(make_settings(database_url, tmp_path))
+
+
+def _client(server: Server, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+    )
+
+
+def _make_token(server: Server, session: str, **body: Any) -> dict[str, Any]:
+    with _client(server, session) as client:
+        response = client.post("/api/tokens", json={"name": "cli", **body})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def test_a_token_revoked_through_one_instance_is_refused_by_the_next_request_to_another(
+    servers: tuple[Server, Server], session_token: str
+) -> None:
+    _revoke_on_one_refused_by_the_other(*servers, session_token)
+
+
+def test_the_same_with_redis_as_the_channel(postgres_url: str, tmp_path: Path) -> None:
+    """With REDIS_URL, revocations travel on Redis (as live updates' wake-ups do)."""
+    session_token = token_for(make_settings(postgres_url, tmp_path))
+    env = clean_env(DATABASE_URL=postgres_url, JWT_SECRET=TEST_SECRET, REDIS_URL=_redis_or_skip())
+    with (
+        running_server(tmp_path, env, tmp_path / "first.log") as first,
+        running_server(tmp_path, env, tmp_path / "second.log") as second,
+    ):
+        _revoke_on_one_refused_by_the_other(first, second, session_token)
+
+
+def _revoke_on_one_refused_by_the_other(first: Server, second: Server, session_token: str) -> None:
+    created = _make_token(first, session_token)
+    with _client(second, created["token"]) as on_second:
+        for _ in range(3):  # looked up once, then kept by that process
+            assert on_second.get("/api/tasks").status_code == 200
+        with _client(first, session_token) as owner:
+            assert owner.delete(f"/api/tokens/{created['id']}").status_code == 204
+        refused = on_second.get("/api/tasks")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "INVALID_TOKEN"
+
+
+@pytest.fixture(scope="module")
+def two_workers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server with two worker processes."""
+    cwd = tmp_path_factory.mktemp("token-workers")
+    env = clean_env(DATABASE_URL=database_url, JWT_SECRET=TEST_SECRET)
+    port = free_port()
+    log_path = cwd / "server.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(process=process, port=port, log_path=log_path)
+    wait_until_healthy(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_token_revoked_through_one_worker_is_refused_by_every_worker(
+    two_workers: Server, session_token: str
+) -> None:
+    created = _make_token(two_workers, session_token)
+    # New connections each time: the requests spread over both workers.
+    for _ in range(REQUESTS_PER_CHECK):
+        with _client(two_workers, created["token"]) as client:
+            assert client.get("/api/tasks").status_code == 200
+    with _client(two_workers, session_token) as owner:
+        assert owner.delete(f"/api/tokens/{created['id']}").status_code == 204
+    for _ in range(REQUESTS_PER_CHECK):
+        with _client(two_workers, created["token"]) as client:
+            response = client.get("/api/tasks")
+        assert response.status_code == 401
+        assert response.json()["code"] == "INVALID_TOKEN"
+
+
+async def test_a_read_token_on_mcp_reads_and_its_writes_are_forbidden_tool_errors(
+    servers: tuple[Server, Server], session_token: str
+) -> None:
+    server = servers[0]
+    with _client(server, session_token) as owner:
+        task = owner.post("/api/tasks", json={"title": "seen by the assistant"}).json()
+    reader = _make_token(server, session_token, scope="read")["token"]
+    headers = {"Authorization": f"Bearer {reader}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=TIMEOUT) as http,
+        streamable_http_client(f"{server.url}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = (await session.list_tools()).tools
+        assert tools
+        got = await session.call_tool("get_task", {"task_id": task["id"]})
+        assert not got.is_error
+        assert got.structured_content == task
+        writers = [t for t in tools if not (t.annotations and t.annotations.read_only_hint)]
+        assert {t.name for t in writers} >= {"create_task", "delete_task", "create_list"}
+        for tool in writers:
+            result = await session.call_tool(tool.name, {"task_id": task["id"], "title": "x"})
+            assert result.is_error, tool.name
+            [content] = result.content
+            assert isinstance(content, TextContent)
+            error = json.loads(content.text)
+            assert error["code"] == "FORBIDDEN", tool.name
+            assert "read" in error["error"]
+    with _client(server, session_token) as owner:
+        assert owner.get("/api/tasks").json() == [task]
+        assert owner.get("/api/lists").json() == []
+
+
+def test_the_live_stream_opens_with_a_personal_token(
+    servers: tuple[Server, Server], session_token: str
+) -> None:
+    server = servers[1]
+    reader = _make_token(server, session_token, scope="read")["token"]
+    with (
+        _client(server, reader) as client,
+        client.stream("GET", "/api/events") as stream,
+    ):
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        first = [line for line, _ in zip(stream.iter_lines(), range(3), strict=False)]
+        assert "event: changes" in first
