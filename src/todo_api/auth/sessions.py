@@ -27,12 +27,12 @@ from todo_api.auth.tokens import (
     VERIFIED_TOKEN_MAX_LENGTH,
     VERIFIED_TOKENS_MAX,
     Identity,
-    is_clean_text,
     normalize_email,
     normalize_name,
     user_id_for_subject,
 )
 from todo_api.config import Settings
+from todo_api.kit.text import is_clean_text
 
 log = logging.getLogger("todo_api")
 
