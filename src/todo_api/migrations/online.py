@@ -1,0 +1,177 @@
+"""Migrations run online: the rules every migration after 0021 keeps, and the steps that keep
+them. `todo-api serve` migrates at start, so every upgrade is a migration under load; on
+PostgreSQL no step may hold a lock that blocks reads or writes of a table for more than a second.
+
+1. **Lock timeout, then retry.** The runner sets `lock_timeout` (LOCK_TIMEOUT) and
+   `statement_timeout` (STATEMENT_TIMEOUT) on the migration's session; a step that does not get
+   its lock in time fails, its migration (one transaction per migration) rolls back, and the
+   runner tries again a bounded number of times (MIGRATION_LOCK_ATTEMPTS) before giving up
+   with the blocking backend's name. Queueing instead would stall every query of the service
+   behind the waiting lock. Nothing to write in a migration: `env.py` sets both.
+2. **Indexes `CONCURRENTLY`**, built and dropped outside the transaction: `create_index`,
+   `drop_index` here. An index on a table created in the same migration is the exception
+   (nobody reads it yet): Alembic's `op.create_index` is fine there.
+3. **Constraints `NOT VALID`, then `VALIDATE`** after the commit: `add_foreign_key`,
+   `add_check`, then `validate` (in the same migration, after them, or in a later one).
+   A `NOT NULL` on a big table is a validated `CHECK (col IS NOT NULL)` first; then
+   `SET NOT NULL` uses it instead of scanning.
+4. **No table rewrite.** No type change that rewrites (varchar to text or a longer varchar is
+   fine; int to bigint is not), no volatile default (`now()`, `gen_random_uuid()`), no new
+   `NOT NULL` column without a constant default: `add_column` refuses what would rewrite.
+5. **Backfills in batches**, each its own short transaction, outside the schema change's:
+   `backfill`. Each batch updates only rows still to do, so an interrupted backfill resumes
+   where it stopped. It blocks the service's start while it runs: one of a big table (over a
+   few seconds) runs as a job of its domain (`kit/jobs.py`) with `backfill_batch`, and the
+   code reads the column with a fallback until a later release contracts.
+6. **Expand, then contract.** The previous release keeps serving during a rolling upgrade: a
+   column or table it reads is dropped (or renamed, or made `NOT NULL`) one release later,
+   never in the release that stops reading it.
+
+SQLite has one writer at a time and no concurrent DDL: these steps do the plain thing there
+(the migration holds the database's write lock while it runs; readers go on, in WAL mode).
+
+`make lint-migrations` checks the SQL of every migration after 0021 with squawk
+(`scripts/lint_migrations.py`; the exceptions, each explained, in `squawk-allow.toml`).
+"""
+
+# The statements are built from a migration's own constant names and SQL: nothing from outside
+# reaches them.
+# ruff: noqa: S608
+
+import re
+
+import sqlalchemy as sa
+from alembic import op
+
+# A step waits this long for its lock, then fails and its migration is tried again: below the
+# contract's 1 s, the step itself included.
+LOCK_TIMEOUT = "800ms"
+# A schema step that runs longer than this (a rewrite that slipped through) fails instead of
+# holding its lock; steps that block nobody (concurrent indexes, validation) lift it.
+STATEMENT_TIMEOUT = "5s"
+# The last migration written before these rules: it and those before it run without
+# statement_timeout (0010 rewrites every task), still under lock_timeout.
+LAST_BEFORE_RULES = "0021"
+BACKFILL_BATCH = 5000
+
+_FUNCTION_CALL = re.compile(r"\w\s*\(")
+
+
+def timeouts(statement_timeout: bool = True) -> list[str]:
+    """The settings every migration session starts with (env.py runs them)."""
+    limit = f"'{STATEMENT_TIMEOUT}'" if statement_timeout else "0"
+    return [f"SET lock_timeout = '{LOCK_TIMEOUT}'", f"SET statement_timeout = {limit}"]
+
+
+def _postgresql() -> bool:
+    return op.get_context().dialect.name == "postgresql"
+
+
+def _unbounded(statement: str) -> None:
+    """A step that blocks no read or write, run in its own transaction(s), without the
+    statement timeout (it may take minutes on a big table), still with the lock timeout."""
+    with op.get_context().autocommit_block():
+        op.execute("SET statement_timeout = 0")
+        op.execute(statement)
+        op.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+
+
+def create_index(
+    name: str, table: str, columns: str, *, unique: bool = False, where: str | None = None
+) -> None:
+    """`CREATE INDEX CONCURRENTLY` on PostgreSQL (`columns` as SQL: `"user_id, created_at"`).
+    A build interrupted before (which leaves an invalid index) is dropped first."""
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    predicate = f" WHERE {where}" if where else ""
+    if not _postgresql():
+        op.execute(f"CREATE {kind} {name} ON {table} ({columns}){predicate}")
+        return
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    _unbounded(f"CREATE {kind} CONCURRENTLY IF NOT EXISTS {name} ON {table} ({columns}){predicate}")
+
+
+def drop_index(name: str) -> None:
+    if not _postgresql():
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+        return
+    _unbounded(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+def add_column(table: str, column: sa.Column[object]) -> None:
+    """A column added to the catalogue alone: nullable, or with a constant default."""
+    default = column.server_default
+    if not column.nullable and default is None:
+        raise ValueError(
+            f"{table}.{column.name}: a NOT NULL column needs a constant default; or add it "
+            "nullable, backfill it, and add NOT NULL through a validated CHECK"
+        )
+    if isinstance(default, sa.DefaultClause) and _FUNCTION_CALL.search(str(default.arg)):
+        raise ValueError(
+            f"{table}.{column.name}: a function default may be volatile and rewrite the table; "
+            "add the column without it, then set the default, and backfill"
+        )
+    op.add_column(table, column)
+
+
+def add_foreign_key(
+    name: str, table: str, columns: str, referent: str, referent_columns: str, on_delete: str = ""
+) -> None:
+    """A foreign key checked for new rows at once, for old ones by `validate` after the commit.
+    PostgreSQL only: SQLite adds one by copying the table, which would drop its triggers."""
+    action = f" ON DELETE {on_delete}" if on_delete else ""
+    if _postgresql():
+        op.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({columns}) "
+            f"REFERENCES {referent} ({referent_columns}){action} NOT VALID"
+        )
+
+
+def add_check(name: str, table: str, condition: str) -> None:
+    """A check constraint, `NOT VALID` until `validate`; PostgreSQL only, as a foreign key."""
+    if _postgresql():
+        op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({condition}) NOT VALID")
+
+
+def validate(name: str, table: str) -> None:
+    """Check a `NOT VALID` constraint's old rows, after the commit that added it: it takes a
+    lock that lets reads and writes go on (SHARE UPDATE EXCLUSIVE)."""
+    if _postgresql():
+        _unbounded(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+
+
+def backfill_batch(
+    conn: sa.Connection, table: str, assignments: str, todo: str, after: object, size: int
+) -> object | None:
+    """One batch: the rows still to do (`todo`) among the next `size` keys after `after` (None:
+    from the start); returns the last key looked at, None when there is none left. Commit after
+    each batch: a batch holds its rows' locks only until then."""
+    params = {} if after is None else {"after": after}
+    start = "" if after is None else "WHERE id > :after"
+    keys = f"SELECT id FROM {table} {start} ORDER BY id LIMIT {size}"
+    last: object | None = conn.execute(
+        sa.text(f"SELECT id FROM ({keys}) k ORDER BY id DESC LIMIT 1"), params
+    ).scalar()
+    if last is None:
+        return None
+    lower = "" if after is None else "id > :after AND "
+    conn.execute(
+        sa.text(f"UPDATE {table} SET {assignments} WHERE {lower}id <= :last AND ({todo})"),
+        {**params, "last": last},
+    )
+    return last
+
+
+def backfill(table: str, assignments: str, todo: str, size: int = BACKFILL_BATCH) -> None:
+    """`UPDATE table SET assignments WHERE todo`, in batches by key, each committed on its own,
+    outside the schema change's transaction; `todo` names the rows still to do, so running it
+    again after an interruption redoes nothing. (In `--sql` mode: the statement once.)"""
+    context = op.get_context()
+    if context.as_sql or not _postgresql():
+        op.execute(f"UPDATE {table} SET {assignments} WHERE {todo}")
+        return
+    with context.autocommit_block():
+        conn = op.get_bind()
+        after: object | None = None
+        while (after := backfill_batch(conn, table, assignments, todo, after, size)) is not None:
+            pass
