@@ -23,7 +23,10 @@ PostgreSQL no step may hold a lock that blocks reads or writes of a table for mo
    where it stopped. It blocks the service's start while it runs: one of a big table (over a
    few seconds) runs as a job of its domain (`kit/jobs.py`) with `backfill_batch`, and the
    code reads the column with a fallback until a later release contracts.
-6. **Expand, then contract.** The previous release keeps serving during a rolling upgrade: a
+6. **Every step may run twice.** A migration that stepped outside its transaction and then
+   failed (a lock not granted) runs again from its start: `IF NOT EXISTS`, `IF EXISTS`, a
+   constraint dropped if there before it is added. The steps here do it.
+7. **Expand, then contract.** The previous release keeps serving during a rolling upgrade: a
    column or table it reads is dropped (or renamed, or made `NOT NULL`) one release later,
    never in the release that stops reading it.
 
@@ -111,7 +114,9 @@ def add_column(table: str, column: sa.Column[object]) -> None:
             f"{table}.{column.name}: a function default may be volatile and rewrite the table; "
             "add the column without it, then set the default, and backfill"
         )
-    op.add_column(table, column)
+    # IF NOT EXISTS: a migration that failed after this step (its lock not granted in a later
+    # one) is run again from its start.
+    op.add_column(table, column, if_not_exists=_postgresql())
 
 
 def add_foreign_key(
@@ -121,6 +126,7 @@ def add_foreign_key(
     PostgreSQL only: SQLite adds one by copying the table, which would drop its triggers."""
     action = f" ON DELETE {on_delete}" if on_delete else ""
     if _postgresql():
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")  # as add_column
         op.execute(
             f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({columns}) "
             f"REFERENCES {referent} ({referent_columns}){action} NOT VALID"
@@ -130,14 +136,22 @@ def add_foreign_key(
 def add_check(name: str, table: str, condition: str) -> None:
     """A check constraint, `NOT VALID` until `validate`; PostgreSQL only, as a foreign key."""
     if _postgresql():
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")  # as add_column
         op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({condition}) NOT VALID")
 
 
 def validate(name: str, table: str) -> None:
     """Check a `NOT VALID` constraint's old rows, after the commit that added it: it takes a
     lock that lets reads and writes go on (SHARE UPDATE EXCLUSIVE)."""
-    if _postgresql():
-        _unbounded(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+    if not _postgresql():
+        return
+    # A transaction of its own (the lock that added the constraint is let go before): PostgreSQL
+    # validates rows while reads and writes go on.
+    with op.get_context().autocommit_block():
+        op.execute("BEGIN")
+        op.execute("SET LOCAL statement_timeout = 0")
+        op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+        op.execute("COMMIT")
 
 
 def backfill_batch(
@@ -167,10 +181,13 @@ def backfill(table: str, assignments: str, todo: str, size: int = BACKFILL_BATCH
     outside the schema change's transaction; `todo` names the rows still to do, so running it
     again after an interruption redoes nothing. (In `--sql` mode: the statement once.)"""
     context = op.get_context()
-    if context.as_sql or not _postgresql():
+    if not _postgresql():
         op.execute(f"UPDATE {table} SET {assignments} WHERE {todo}")
         return
     with context.autocommit_block():
+        if context.as_sql:
+            op.execute(f"UPDATE {table} SET {assignments} WHERE {todo}")
+            return
         conn = op.get_bind()
         after: object | None = None
         while (after := backfill_batch(conn, table, assignments, todo, after, size)) is not None:
