@@ -41,8 +41,8 @@ from benchlib import (
     scratch_database,
     seed,
     service_env,
-    work_dir,
     source_summary,
+    work_dir,
 )
 from sqlalchemy import Connection
 
