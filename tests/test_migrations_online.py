@@ -5,6 +5,7 @@ until a later start migrates."""
 
 import asyncio
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -17,8 +18,11 @@ from tests.support import app_for, client_for, make_settings, token_for
 from tests.test_migration_text_keys import _upgrade, engine, fresh_url
 from tests.test_migrations import empty_postgres_url
 from todo_api.config import Settings
-from todo_api.db import create_engine
+from todo_api.db import Database, create_engine
+from todo_api.kit.backfills import work_through
+from todo_api.kit.deps import held
 from todo_api.migrations import head_revision, upgrade_to_head
+from todo_api.migrations.online import Backfill
 from todo_api.process.startup import StartupFailed, migrate_when_reachable
 
 __all__ = ["empty_postgres_url", "engine", "fresh_url"]  # the fixtures this module uses
@@ -41,7 +45,7 @@ depends_on = None
 
 def upgrade() -> None:
     online.add_column("tasks", sa.Column("estimate_minutes", sa.Integer(), nullable=True))
-    online.backfill("tasks", "estimate_minutes = 30", "estimate_minutes IS NULL", size=2)
+    online.backfill("tasks", "estimate_minutes = 30", "estimate_minutes IS NULL", first_batch=2)
     online.add_check("ck_tasks_estimate_positive", "tasks", "estimate_minutes > 0")
     online.validate("ck_tasks_estimate_positive", "tasks")
     online.create_index("ix_tasks_user_id_estimate", "tasks", "user_id, estimate_minutes")
@@ -90,6 +94,62 @@ async def test_a_migration_builds_indexes_and_backfills_outside_its_transaction(
             )
         )
         assert tuple(valid.one()) == (True, True)
+
+
+# A column a migration adds, and the backfill it leaves to the running service.
+A_COLUMN = """
+import sqlalchemy as sa
+
+from todo_api.migrations import online
+
+revision = "9002"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+BACKFILLS = [online.Backfill("tasks", "size_points = 3", "size_points IS NULL")]
+
+
+def upgrade() -> None:
+    online.add_column("tasks", sa.Column("size_points", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+async def test_a_backfill_left_to_the_service_runs_in_batches_and_resumes(
+    engine: AsyncEngine, fresh_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(fresh_url, tmp_path / "data")
+    await upgrade_to_head(settings)
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "9002_a_column.py").write_text(A_COLUMN.format(head=head_revision()))
+    async with app_for(settings) as app, client_for(app, token_for(settings)) as alice:
+        for number in range(7):
+            response = await alice.post("/api/tasks", json={"title": f"task {number}"})
+            assert response.status_code == 201, response.text
+        await upgrade_to_head(settings, directory=versions)
+        work = Backfill("tasks", "size_points = 3", "size_points IS NULL")
+        db = held(app, Database)
+
+        # A turn with no time left does nothing and says there is work left.
+        assert await work_through(db, [work], deadline=time.monotonic()) is True
+        assert await _column(engine, "size_points") == [None] * 7
+        # The old release goes on writing rows without the column meanwhile.
+        response = await alice.post("/api/tasks", json={"title": "written meanwhile"})
+        assert response.status_code == 201, response.text
+        assert await work_through(db, [work], deadline=time.monotonic() + 60) is False
+        assert await _column(engine, "size_points") == [3] * 8
+        # Done: a later turn does nothing.
+        assert await work_through(db, [work], deadline=time.monotonic() + 60) is False
+
+
+async def _column(engine: AsyncEngine, column: str) -> list[object]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text(f"SELECT {column} FROM tasks ORDER BY title"))  # noqa: S608
+        return list(rows.scalars())
 
 
 async def test_a_migration_that_cannot_get_its_lock_names_who_holds_it(
