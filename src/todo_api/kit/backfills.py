@@ -42,11 +42,8 @@ _reached: "weakref.WeakKeyDictionary[Database, dict[Backfill, object]]" = (
 DONE = object()
 
 
-def _interval(settings: Settings) -> float:
-    return 30.0 if declared() else 3600.0
-
-
-@schedule.job("migrations.backfill", every=_interval)
+# Looked for at start and once per housekeeping interval; while rows are left, turn after turn.
+@schedule.job("migrations.backfill", every=lambda settings: settings.maintenance_interval_seconds)
 async def run_backfills(db: Database, settings: Settings) -> float | None:
     """The declared backfills; 0 (a turn again at once) while any has rows left to do."""
     left = await work_through(db, declared(), time.monotonic() + TURN_SECONDS)
