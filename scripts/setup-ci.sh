@@ -1,12 +1,14 @@
 #!/bin/sh
 # What the test suite needs beyond the project's venv and PostgreSQL: Debian's pgbouncer (the
-# end-to-end tests run the service through it in transaction mode, starting it themselves) and
-# Debian's chromium (the browser test of live updates drives it headless).
+# end-to-end tests run the service through it in transaction mode, starting it themselves),
+# Debian's chromium (the browser test of live updates drives it headless) and npm (`make
+# lint-migrations` installs squawk with it).
 #   sudo sh scripts/setup-ci.sh        (or as root: sh scripts/setup-ci.sh)
 set -eu
 missing=""
 command -v pgbouncer >/dev/null 2>&1 || missing="$missing pgbouncer"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -z "$missing" ]; then
     exit 0
 fi
@@ -24,3 +26,4 @@ case "$missing" in
 esac
 command -v pgbouncer
 command -v chromium
+command -v npm
