@@ -24,7 +24,8 @@ PostgreSQL no step may hold a lock that blocks reads or writes of a table for mo
    at once, and the service starts after it: for a small table. A big table's is declared in
    the migration's module, `BACKFILLS = [Backfill(...)]`, and the service runs it once started
    (`kit/backfills.py`, a job); the code reads the column with a fallback (`coalesce`) until
-   a later release, once it is done, contracts (`NOT NULL`, through a validated `CHECK`).
+   a later release contracts (`NOT NULL`, through a validated `CHECK`), after one more
+   `backfill(...)` for the rows the previous release wrote meanwhile.
 6. **Every step may run twice.** A migration that stepped outside its transaction and then
    failed (a lock not granted) runs again from its start: `IF NOT EXISTS`, `IF EXISTS`, a
    constraint dropped if there before it is added. The steps here do it.
@@ -33,7 +34,13 @@ PostgreSQL no step may hold a lock that blocks reads or writes of a table for mo
    never in the release that stops reading it.
 
 SQLite has one writer at a time and no concurrent DDL: these steps do the plain thing there
-(the migration holds the database's write lock while it runs; readers go on, in WAL mode).
+(the migration holds the database's write lock while it runs; readers go on, in WAL mode), and
+add no constraint (SQLite adds one by copying the table, which drops its triggers).
+
+What Alembic's autogenerate writes is often right as it is: a nullable `op.add_column`; a new
+table with its keys, foreign keys and indexes (`op.create_table`, then `op.create_index` on
+it). An index on a table that exists, a constraint on one, a `NOT NULL` column or a backfill
+take the steps here.
 
 `make lint-migrations` checks the SQL of every migration after 0021 with squawk
 (`scripts/lint_migrations.py`; the exceptions, each explained, in `squawk-allow.toml`).
