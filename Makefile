@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install serve migrate migration test lint format bench bench-setup clean
+.PHONY: install serve migrate migration test lint lint-migrations format bench bench-setup clean
 
 # What serving needs; the tools for tests and checks come on top, for those targets only.
 # The first run installs quietly for a while: say so, and how long it takes.
@@ -62,6 +62,17 @@ lint: $(INSTALLED)
 	$(BIN)/mypy --config-file bench/mypy.ini bench
 	$(BIN)/lint-imports
 
+# squawk (npm squawk-cli, into the ignored .tools/) on the SQL of every migration after 0021
+# (scripts/lint_migrations.py; the rules in src/todo_api/migrations/online.py).
+SQUAWK_VERSION := 2.66.0
+SQUAWK := .tools/node_modules/.bin/squawk
+$(SQUAWK):
+	@echo ">>> Installing squawk $(SQUAWK_VERSION) (npm squawk-cli) into .tools/"
+	npm install --silent --no-audit --no-fund --prefix .tools squawk-cli@$(SQUAWK_VERSION)
+
+lint-migrations: $(INSTALLED) $(SQUAWK)
+	$(BIN)/python scripts/lint_migrations.py
+
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
@@ -77,4 +88,4 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/list_scale.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,9 @@
 #!/bin/sh
 # What the test suite needs beyond the project's venv and PostgreSQL: Debian's pgbouncer (the
-# end-to-end tests run the service through it in transaction mode, starting it themselves) and
-# Debian's chromium (the browser test of live updates drives it headless); node and npm (the
-# tests start a Better Auth server, installing its npm packages once into tests/better_auth).
+# end-to-end tests run the service through it in transaction mode, starting it themselves),
+# Debian's chromium (the browser test of live updates drives it headless), and node and npm
+# (the tests start a Better Auth server, installing its npm packages once into
+# tests/better_auth; `make lint-migrations` installs squawk with npm).
 #   sudo sh scripts/setup-ci.sh        (or as root: sh scripts/setup-ci.sh)
 set -eu
 missing=""

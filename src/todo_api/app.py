@@ -35,6 +35,7 @@ from todo_api.edge.ops import router as ops_router
 from todo_api.edge.routing import DirectRoutes
 from todo_api.feed import scheduled as feed_scheduled
 from todo_api.feed.router import router as feed_router
+from todo_api.kit import backfills
 from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held
 from todo_api.kit.http import DOCUMENTED_MODELS
@@ -82,6 +83,7 @@ SCHEDULED_JOBS = [
     *webhooks_scheduled.schedule.jobs,
     *reminders_scheduled.schedule.jobs,
     *feed_scheduled.schedule.jobs,
+    *backfills.schedule.jobs,
 ]
 
 

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # At start-up, an unreachable database is tried again for this long, then the process
     # exits (non-zero) with one line.
     database_connect_timeout: float = Field(default=30, ge=0, le=3600)
+    # A migration that does not get its lock within lock_timeout is tried again, this many
+    # times in all, with a pause between (migrations/online.py).
+    migration_lock_attempts: int = Field(default=8, ge=1, le=100)
     jwt_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("JWT_SECRET", "BETTER_AUTH_SECRET", "jwt_secret"),

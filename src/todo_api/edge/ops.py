@@ -14,7 +14,7 @@ from todo_api.kit import changes
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import DatabaseUnavailable, error_responses
 from todo_api.kit.http import json_response
-from todo_api.migrations import head_revision
+from todo_api.migrations import head_revision, known_revisions
 from todo_api.process.shutdown import Lifecycle
 
 router = APIRouter(tags=["service"])
@@ -55,7 +55,9 @@ async def ready(request: Request) -> Response:
         raise NotReady("The database is unavailable; try again shortly") from exc
     if revision is None:
         raise NotReady("The database has no schema yet; run `todo-api migrate`")
-    if revision != head_revision():
+    # A revision this release does not know is a later release's (a rolling upgrade under way):
+    # its schema still serves this one (expand, then contract a release later).
+    if revision != head_revision() and revision in known_revisions():
         raise NotReady(
             f"The database schema is at {revision}, not at the latest ({head_revision()})"
         )

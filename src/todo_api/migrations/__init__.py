@@ -1,27 +1,40 @@
 """Alembic owns the schema; this runs it from the package itself, wherever it is installed."""
 
+import asyncio
+import contextlib
 import functools
 import importlib.util
+import logging
 import os
 import warnings
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import DBAPIError, SAWarning
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from todo_api.config import Settings
 from todo_api.db import create_engine
+from todo_api.migrations import online
+
+log = logging.getLogger("todo_api")
 
 # Any fixed number: every process that migrates one PostgreSQL database takes this lock.
 MIGRATION_LOCK_KEY = 7_164_120_311
 
 
-def alembic_config() -> Config:
+def alembic_config(directory: Path | None = None) -> Config:
+    """The package's migrations, and `directory`'s when given."""
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
+    if directory is not None:
+        shipped = Path(__file__).parent / "versions"
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join([str(shipped), str(directory)]))
     return config
 
 
@@ -33,8 +46,29 @@ def head_revision() -> str:
     return head
 
 
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every migration this package ships; a database at another one was migrated by a later
+    release."""
+    return frozenset(
+        rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    )
+
+
 def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
+    script = ScriptDirectory.from_config(config)
+    outside_transaction = not connection.in_transaction()
+    current = MigrationContext.configure(connection).get_current_revision()
+    if outside_transaction:
+        # Alembic owns the transactions only on a connection outside one (PostgreSQL's run).
+        connection.commit()
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        # A later release migrated already (a rolling upgrade, or a rollback of the code): its
+        # schema serves this release too (expand, then contract a release later).
+        log.warning("database schema at %s, a migration this release does not know", current)
+        return
+    history = {rev.revision for rev in script.iterate_revisions(online.LAST_BEFORE_RULES, "base")}
     with warnings.catch_warnings():
         # Before 0008, SQLite's email index is on lower(email), which SQLite cannot reflect
         # when a batch migration of those days reads the users table; they only add columns
@@ -43,7 +77,12 @@ def _upgrade(connection: Connection, config: Config) -> None:
         warnings.filterwarnings(
             "ignore", "Skipped unsupported reflection of expression-based index", SAWarning
         )
-        command.upgrade(config, "head")
+        if current is None or current in history - {online.LAST_BEFORE_RULES}:
+            # The migrations written before the rules, without the statement timeout.
+            config.attributes["statement_timeout"] = False
+            command.upgrade(config, online.LAST_BEFORE_RULES)
+        config.attributes["statement_timeout"] = True
+        command.upgrade(config, "heads")
 
 
 def _lint_after_writing(config: Config) -> None:
@@ -78,11 +117,7 @@ async def generate_revision(
     the package's versions folder or `directory`. Review it before committing it."""
     await upgrade_to_head(settings)
     settings = settings.for_migrations()
-    config = alembic_config()
-    if directory is not None:
-        shipped = Path(__file__).parent / "versions"
-        config.set_main_option("path_separator", "os")
-        config.set_main_option("version_locations", os.pathsep.join([str(shipped), str(directory)]))
+    config = alembic_config(directory)
     engine = create_engine(settings)
     try:
         async with engine.begin() as conn:
@@ -92,21 +127,111 @@ async def generate_revision(
         await engine.dispose()
 
 
-async def upgrade_to_head(settings: Settings) -> None:
-    """Bring the database to the latest schema; safe when several processes start at once.
+class MigrationBlocked(Exception):
+    """A migration did not get its lock within its attempts; the message names who held it."""
 
-    On PostgreSQL a transaction-scoped advisory lock makes concurrent starters wait for each
-    other; the second one then finds the schema current and does nothing. (SQLite locks the
-    whole file for the one writer.) DATABASE_DIRECT_URL, when set, is used instead of
+
+async def upgrade_to_head(
+    settings: Settings, directory: Path | None = None, attempts: int | None = None
+) -> None:
+    """Bring the database to the latest schema (the package's migrations, and `directory`'s);
+    safe when several processes start at once.
+
+    On PostgreSQL a session's advisory lock makes concurrent starters wait for each other; the
+    second one then finds the schema current and does nothing. Each migration is then its own
+    transaction, under `online.py`'s lock timeout: one that does not get its lock rolls back
+    and is tried again, up to MIGRATION_LOCK_ATTEMPTS times, then MigrationBlocked names the
+    backends that held it (the schema stays at the last migration that committed, and the
+    instances already serving go on). SQLite runs them all in one transaction, its write lock
+    waited for up to its busy timeout. DATABASE_DIRECT_URL, when set, is used instead of
     DATABASE_URL: a pooler in transaction mode does not keep a session for the migration.
     """
-    engine = create_engine(settings.for_migrations())
+    settings = settings.for_migrations()
+    config = alembic_config(directory)
+    engine = create_engine(settings)
     try:
-        async with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                )
-            await conn.run_sync(_upgrade, alembic_config())
+        if settings.is_sqlite:
+            async with engine.begin() as conn:
+                await conn.run_sync(_upgrade, config)
+            return
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            await conn.commit()
+            # The session's lock goes with the connection: engine.dispose() below closes it.
+            await _upgrade_online(
+                engine, conn, config, attempts or settings.migration_lock_attempts
+            )
     finally:
         await engine.dispose()
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error when lock_timeout runs out
+FIRST_PAUSE_SECONDS = 0.5
+MAX_PAUSE_SECONDS = 5.0
+_BLOCKERS = text(
+    """
+    SELECT pid, coalesce(nullif(application_name, ''), '(none)') AS application_name, state,
+           extract(epoch FROM now() - xact_start) AS open_seconds
+    FROM pg_stat_activity WHERE pid = ANY(pg_blocking_pids(:pid))
+    """
+)
+
+
+async def _watch_blockers(engine: AsyncEngine, pid: int, seen: list[str]) -> None:
+    """Until cancelled: who blocks the migration's backend, as last seen (in autocommit, so
+    that the watcher's own transaction delays no concurrent index build)."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        while True:
+            if rows := (await conn.execute(_BLOCKERS, {"pid": pid})).all():
+                seen[:] = [
+                    f"pid {row.pid} (application_name {row.application_name}, "
+                    f"{row.state or 'state unknown'}, transaction open for "
+                    f"{row.open_seconds or 0:.0f} s)"
+                    for row in rows
+                ]
+            await asyncio.sleep(0.1)
+
+
+async def _upgrade_online(
+    engine: AsyncEngine, conn: AsyncConnection, config: Config, attempts: int
+) -> None:
+    pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    await conn.commit()
+    pause = FIRST_PAUSE_SECONDS
+    for attempt in range(1, attempts + 1):
+        blockers: list[str] = []
+        watcher = asyncio.create_task(_watch_blockers(engine, pid, blockers))
+        try:
+            await conn.run_sync(_upgrade, config)
+            return
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            await conn.rollback()
+            failure = exc
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        held_by = ", ".join(blockers) or "a backend that let go before it could be named"
+        at = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        await conn.commit()
+        if attempt == attempts:
+            raise MigrationBlocked(
+                f"the migration after {at} did not get its lock within {online.LOCK_TIMEOUT}, "
+                f"{attempts} times: it was held by {held_by}. The schema stays at {at} (instances "
+                "already running keep serving); end that transaction, or start again later"
+            ) from failure
+        log.warning(
+            "the migration after %s waited %s for a lock held by %s; trying again in %.1f s "
+            "(attempt %d of %d)",
+            at,
+            online.LOCK_TIMEOUT,
+            held_by,
+            pause,
+            attempt,
+            attempts,
+        )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, MAX_PAUSE_SECONDS)

@@ -93,7 +93,7 @@ async def migrate_when_reachable(settings: Settings) -> None:
     then bring its schema to the latest migration. Raises StartupFailed with one line."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from todo_api.migrations import upgrade_to_head
+    from todo_api.migrations import MigrationBlocked, upgrade_to_head
 
     where = settings.for_migrations().database_summary()
     variable = "DATABASE_DIRECT_URL" if settings.database_direct_url else "DATABASE_URL"
@@ -128,6 +128,8 @@ async def migrate_when_reachable(settings: Settings) -> None:
             pause = min(pause * 2, MAX_RETRY_SECONDS)
     try:
         await upgrade_to_head(settings)
+    except MigrationBlocked as exc:
+        raise StartupFailed(f"migrating the database ({where}) failed: {exc}") from exc
     except (OSError, TimeoutError, SQLAlchemyError) as exc:
         log.debug("migration failed", exc_info=exc)
         raise StartupFailed(f"migrating the database ({where}) failed: {_describe(exc)}") from exc

@@ -1,0 +1,172 @@
+"""A rolling upgrade on PostgreSQL: the previous release (this code as it was before its newest
+migration, taken from git) serves a database while this release migrates it, and answers
+correctly before, during and after; this release then reads what the previous one wrote."""
+
+import asyncio
+import io
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.helpers_server import Server, clean_env, free_port, run_cli, wait_until_healthy
+from tests.support import TEST_SECRET, app_for, client_for, make_settings, token_for
+from tests.test_migrations import empty_postgres_url
+from todo_api.config import Settings
+from todo_api.migrations import head_revision
+
+__all__ = ["empty_postgres_url"]  # the fixture this module uses
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = "src/todo_api/migrations/versions"
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, timeout=60, check=False
+    )
+
+
+def previous_release(into: Path) -> Path:
+    """The source of the commit before the one that added the newest migration: the release
+    that a deployment of this one replaces."""
+    newest = f"{VERSIONS}/{head_revision()}_*.py"
+    added = _git("log", "--diff-filter=A", "--format=%H", "-1", "--", newest)
+    assert added.returncode == 0, added.stderr.decode()
+    commit = added.stdout.decode().strip()
+    assert commit, f"no git history of {newest} here"
+    archive = _git("archive", "--format=tar", f"{commit}^", "src")
+    assert archive.returncode == 0, archive.stderr.decode()
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    assert not list((into / VERSIONS).glob(f"{head_revision()}_*.py"))
+    return into / "src"
+
+
+class Traffic(threading.Thread):
+    """What a user does against a server, again and again: create a tagged task, complete it,
+    read it back, list their open tagged tasks. Each answer that is not the right one is kept."""
+
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(daemon=True)
+        self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+        self.stop = threading.Event()
+        self.rounds: list[float] = []  # when each round ended
+        self.wrong: list[str] = []
+        self.completed = 0
+
+    def _round(self) -> None:
+        created = self.client.post("/api/tasks", json={"title": "Water plants", "tags": ["home"]})
+        if created.status_code != 201:
+            self.wrong.append(f"create: {created.status_code} {created.text}")
+            return
+        task = created.json()["id"]
+        done = self.client.put(f"/api/tasks/{task}", json={"is_completed": True})
+        if done.status_code != 200 or done.json()["is_completed"] is not True:
+            self.wrong.append(f"complete: {done.status_code} {done.text}")
+            return
+        self.completed += 1
+        read = self.client.get(f"/api/tasks/{task}")
+        if read.status_code != 200 or read.json()["tags"] != ["home"]:
+            self.wrong.append(f"read: {read.status_code} {read.text}")
+        listed = self.client.get("/api/tasks", params={"tag": "home", "completed": "false"})
+        if listed.status_code != 200 or listed.json() != []:
+            self.wrong.append(f"list: {listed.status_code} {listed.text}")
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self._round()
+            except httpx.HTTPError as exc:
+                self.wrong.append(f"{type(exc).__name__}: {exc}")
+            self.rounds.append(time.monotonic())
+
+    def rounds_after(self, moment: float) -> int:
+        return sum(1 for at in self.rounds if at > moment)
+
+    def wait_for_rounds_after(self, moment: float, count: int) -> None:
+        deadline = time.monotonic() + 60
+        while self.rounds_after(moment) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def previous_server(empty_postgres_url: str, tmp_path: Path) -> Iterator[Server]:
+    """The previous release serving the database (which it migrates to its own latest)."""
+    source = previous_release(tmp_path / "previous")
+    env = clean_env(DATABASE_URL=empty_postgres_url, JWT_SECRET=TEST_SECRET, PYTHONPATH=str(source))
+    port = free_port()
+    log_path = tmp_path / "previous.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "todo_api", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(process=process, port=port, log_path=log_path)
+    wait_until_healthy(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _version(url: str) -> str:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        version: str = await conn.fetchval("SELECT version_num FROM alembic_version")
+        return version
+    finally:
+        await conn.close()
+
+
+async def _completed_home_tasks(settings: Settings, owner: str) -> tuple[int, str]:
+    """What this release reads: its readiness, and the count of the owner's done tasks."""
+    async with app_for(settings) as app, client_for(app, token_for(settings, owner)) as client:
+        ready = await client.get("/ready")
+        done = await client.get("/api/tasks", params={"tag": "home", "completed": "true"})
+        assert done.status_code == 200, done.text
+        return ready.status_code, done.headers["x-total-count"]
+
+
+def test_the_previous_release_answers_throughout_the_upgrade(
+    previous_server: Server, empty_postgres_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(empty_postgres_url, tmp_path / "data")
+    owner = str(uuid.uuid4())
+    # The previous release migrated the database to its own latest, one before this one's.
+    previous = asyncio.run(_version(empty_postgres_url))
+    assert previous != head_revision()
+
+    traffic = Traffic(previous_server.url, token_for(settings, owner))
+    traffic.start()
+    try:
+        traffic.wait_for_rounds_after(0, 5)
+        started = time.monotonic()
+        env = clean_env(DATABASE_URL=empty_postgres_url, JWT_SECRET=TEST_SECRET)
+        migrated = run_cli("migrate", env=env, cwd=tmp_path, timeout=120)
+        assert migrated.returncode == 0, migrated.stderr
+        ended = time.monotonic()
+        traffic.wait_for_rounds_after(ended, 5)
+    finally:
+        traffic.stop.set()
+        traffic.join(timeout=30)
+    assert traffic.wrong == [], traffic.wrong[:5]
+    assert traffic.rounds_after(started) >= 5
+    assert traffic.rounds_after(ended) >= 5
+    assert asyncio.run(_version(empty_postgres_url)) == head_revision()
+
+    # This release reads, on the schema it migrated, every task the previous one wrote.
+    ready, completed = asyncio.run(_completed_home_tasks(settings, owner))
+    assert (ready, completed) == (200, str(traffic.completed))
