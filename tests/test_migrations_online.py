@@ -11,7 +11,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import app_for, client_for, make_settings, token_for
@@ -21,7 +22,7 @@ from todo_api.config import Settings
 from todo_api.db import Database, create_engine
 from todo_api.kit.backfills import work_through
 from todo_api.kit.deps import held
-from todo_api.migrations import head_revision, upgrade_to_head
+from todo_api.migrations import alembic_config, head_revision, upgrade_to_head
 from todo_api.migrations.online import Backfill
 from todo_api.process.startup import StartupFailed, migrate_when_reachable
 
@@ -98,6 +99,27 @@ async def test_a_migration_builds_indexes_and_backfills_outside_its_transaction(
             )
         )
         assert tuple(valid.one()) == (True, True)
+
+
+def _upgrade_in(conn: Connection, versions: Path) -> None:
+    config = alembic_config(versions)
+    config.attributes["connection"] = conn
+    command.upgrade(config, "heads")
+
+
+async def test_the_steps_run_inside_a_transaction_that_a_caller_holds(
+    engine: AsyncEngine, fresh_url: str, tmp_path: Path
+) -> None:
+    """As the tests of a migration run them (to a revision, in one transaction of their own):
+    the plain statements, in that transaction."""
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    migration = ONLINE_STEPS.format(head=head_revision())
+    (versions / "9001_online_steps.py").write_text(textwrap.dedent(migration))
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade_in, versions)
+        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert version == "9001"
 
 
 # A column a migration adds, and the backfill it leaves to the running service.

@@ -14,7 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError, SAWarning
+from sqlalchemy.exc import DBAPIError, SAWarning, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from todo_api.config import Settings
@@ -180,17 +180,20 @@ _BLOCKERS = text(
 async def _watch_blockers(engine: AsyncEngine, pid: int, seen: list[str]) -> None:
     """Until cancelled: who blocks the migration's backend, as last seen (in autocommit, so
     that the watcher's own transaction delays no concurrent index build)."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        while True:
-            if rows := (await conn.execute(_BLOCKERS, {"pid": pid})).all():
-                seen[:] = [
-                    f"pid {row.pid} (application_name {row.application_name}, "
-                    f"{row.state or 'state unknown'}, transaction open for "
-                    f"{row.open_seconds or 0:.0f} s)"
-                    for row in rows
-                ]
-            await asyncio.sleep(0.1)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            while True:
+                if rows := (await conn.execute(_BLOCKERS, {"pid": pid})).all():
+                    seen[:] = [
+                        f"pid {row.pid} (application_name {row.application_name}, "
+                        f"{row.state or 'state unknown'}, transaction open for "
+                        f"{row.open_seconds or 0:.0f} s)"
+                        for row in rows
+                    ]
+                await asyncio.sleep(0.1)
+    except (OSError, SQLAlchemyError) as exc:  # no connection to spare: the blocker goes unnamed
+        log.debug("cannot watch what blocks the migration", exc_info=exc)
 
 
 async def _upgrade_online(

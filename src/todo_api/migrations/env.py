@@ -23,6 +23,7 @@ def _set_timeouts() -> None:
 
 def run_migrations(connection: Connection) -> None:
     dialect = connection.dialect.name
+    context.config.attributes[online.OWN_TRANSACTIONS] = not connection.in_transaction()
     context.configure(
         connection=connection,
         target_metadata=metadata,
@@ -39,6 +40,7 @@ def run_migrations(connection: Connection) -> None:
 
 def write_migrations() -> None:
     """Offline: the PostgreSQL statements of the requested revisions, to standard output."""
+    context.config.attributes[online.OWN_TRANSACTIONS] = True
     context.configure(
         url="postgresql://",
         target_metadata=metadata,

@@ -79,8 +79,20 @@ def timeouts(statement_timeout: bool = True) -> list[str]:
     return [f"SET lock_timeout = '{LOCK_TIMEOUT}'", f"SET statement_timeout = {limit}"]
 
 
+# Set by env.py: whether the migrations run in transactions of their own (`todo-api migrate`,
+# or `--sql`), so that a step may leave its migration's; not when they run inside one that a
+# caller holds (a test going to a revision), where the steps run as plain statements in it.
+OWN_TRANSACTIONS = "own_transactions"
+
+
 def _postgresql() -> bool:
     return op.get_context().dialect.name == "postgresql"
+
+
+def _online() -> bool:
+    """PostgreSQL, with the migrations in transactions of their own."""
+    config = op.get_context().config
+    return _postgresql() and config is not None and config.attributes.get(OWN_TRANSACTIONS, False)
 
 
 def _unbounded(statement: str) -> None:
@@ -99,8 +111,8 @@ def create_index(
     A build interrupted before (which leaves an invalid index) is dropped first."""
     kind = "UNIQUE INDEX" if unique else "INDEX"
     predicate = f" WHERE {where}" if where else ""
-    if not _postgresql():
-        op.execute(f"CREATE {kind} {name} ON {table} ({columns}){predicate}")
+    if not _online():
+        op.execute(f"CREATE {kind} IF NOT EXISTS {name} ON {table} ({columns}){predicate}")
         return
     with op.get_context().autocommit_block():
         op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
@@ -108,7 +120,7 @@ def create_index(
 
 
 def drop_index(name: str) -> None:
-    if not _postgresql():
+    if not _online():
         op.execute(f"DROP INDEX IF EXISTS {name}")
         return
     _unbounded(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
@@ -157,6 +169,9 @@ def validate(name: str, table: str) -> None:
     """Check a `NOT VALID` constraint's old rows, after the commit that added it: it takes a
     lock that lets reads and writes go on (SHARE UPDATE EXCLUSIVE)."""
     if not _postgresql():
+        return
+    if not _online():
+        op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
         return
     # A transaction of its own (the lock that added the constraint is let go before): PostgreSQL
     # validates rows while reads and writes go on.
@@ -220,7 +235,7 @@ def backfill(table: str, assignments: str, todo: str, first_batch: int = 1000) -
     big table, declare it in `BACKFILLS` instead."""
     work = Backfill(table, assignments, todo)
     context = op.get_context()
-    if not _postgresql():
+    if not _online():
         op.execute(f"UPDATE {table} SET {assignments} WHERE {todo}")
         return
     with context.autocommit_block():
