@@ -2,6 +2,7 @@
 rules of migrations/online.py (a nullable column, a new table and its indexes) and fails one that
 is not (an index built inside the transaction, locking writes for the whole build)."""
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -85,7 +86,8 @@ def _lint(versions: Path, *migrations: str) -> subprocess.CompletedProcess[str]:
 def test_a_nullable_column_and_a_new_table_pass(tmp_path: Path) -> None:
     result = _lint(tmp_path, A_COLUMN, A_TABLE)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 migration(s) checked (9101, 9102), 0 finding(s)" in result.stdout
+    # The shipped migrations after 0021 are checked too, before these.
+    assert re.search(r"migration\(s\) checked \((\d+, )*9101, 9102\), 0 finding", result.stdout)
 
 
 def test_an_index_built_inside_the_transaction_fails(tmp_path: Path) -> None:
@@ -94,4 +96,4 @@ def test_an_index_built_inside_the_transaction_fails(tmp_path: Path) -> None:
     assert "9102 (" in result.stdout
     assert "require-concurrent-index-creation" in result.stdout
     assert "CREATE INDEX ix_tasks_user_id_title ON tasks (user_id, title)" in result.stdout
-    assert "2 migration(s) checked (9101, 9102), 1 finding(s)" in result.stdout
+    assert re.search(r"migration\(s\) checked \((\d+, )*9101, 9102\), 1 finding", result.stdout)

@@ -39,7 +39,10 @@ def previous_release(into: Path) -> Path:
     """The source of the commit before the one that added the newest migration: the release
     that a deployment of this one replaces."""
     newest = f"{VERSIONS}/{head_revision()}_*.py"
-    added = _git("log", "--diff-filter=A", "--format=%H", "-1", "--", newest)
+    # On the main line (a migration may come in by a merge): its parent is the release before.
+    added = _git(
+        "log", "--first-parent", "-m", "--diff-filter=A", "--format=%H", "-1", "--", newest
+    )
     assert added.returncode == 0, added.stderr.decode()
     commit = added.stdout.decode().strip()
     assert commit, f"no git history of {newest} here"

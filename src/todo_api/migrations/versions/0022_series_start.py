@@ -7,9 +7,9 @@ the task's `timezone` says which) on the occurrences completion makes; null mean
 own due time starts its series, which is what every task written before this reads.
 
 One nullable column without a default: the catalogue alone changes, nothing is rewritten or
-backfilled. `lock_timeout` keeps the ADD COLUMN's brief ACCESS EXCLUSIVE lock from queueing
-behind a long transaction, and every request behind it: the migration fails instead and can be
-run again.
+backfilled. The runner's `lock_timeout` (migrations/online.py) keeps the ADD COLUMN's brief
+ACCESS EXCLUSIVE lock from queueing behind a long transaction, and every request behind it:
+the migration is tried again instead.
 
 Revision ID: 0022
 Revises: 0021
@@ -26,16 +26,8 @@ down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-LOCK_TIMEOUT = "2s"
-
-
 def upgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.add_column("tasks", sa.Column("series_start", sa.DateTime(), nullable=True))
-    if postgresql:
-        op.execute("RESET lock_timeout")  # for the migrations after this one
 
 
 def downgrade() -> None:

@@ -22,12 +22,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("SET LOCAL lock_timeout = '2s'")
     op.add_column("reminder_emails", sa.Column("task_id", sa.Uuid(), nullable=True))
     op.add_column("reminder_emails", sa.Column("recipient_id", sa.Uuid(), nullable=True))
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("RESET lock_timeout")
 
 
 def downgrade() -> None:

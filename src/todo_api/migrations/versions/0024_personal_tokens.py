@@ -3,8 +3,9 @@
 A new table, each token kept as the SHA-256 of its text (unique: the lookup of every request
 that carries one), with its user's tokens indexed newest first for the listing and the limit.
 Nothing existing is touched but `users`, whose key the new foreign key references: creating
-the table takes a SHARE ROW EXCLUSIVE lock on `users` for that moment, bounded by
-`lock_timeout` so that it never queues the table's readers and writers behind it.
+the table takes a SHARE ROW EXCLUSIVE lock on `users` for that moment, bounded by the runner's
+`lock_timeout` (migrations/online.py) so that it never queues the table's readers and writers
+behind it.
 
 Revision ID: 0024
 Revises: 0023
@@ -23,13 +24,7 @@ down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-LOCK_TIMEOUT = "2s"
-
-
 def upgrade() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
-    if postgres:  # the foreign key's lock on `users` must not queue behind a long transaction
-        op.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
     op.create_table(
         "personal_tokens",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -54,8 +49,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_personal_tokens_user_id_created_at", "personal_tokens", ["user_id", "created_at"]
     )
-    if postgres:
-        op.execute("RESET lock_timeout")
 
 
 def downgrade() -> None:
