@@ -189,11 +189,11 @@ class KnownTokens:
         self._entries.clear()
         self._hashes.clear()
 
-    async def revoked(self, token_id: uuid.UUID) -> None:
-        """A revocation has committed: forget it here, and tell every process."""
-        self.forget([token_id])
+    async def revoked(self, *token_ids: uuid.UUID) -> None:
+        """A revocation has committed: forget its tokens here, and tell every process."""
+        self.forget(token_ids)
         if self.announce is not None:
-            await self.announce([token_id])
+            await self.announce(list(token_ids))
 
     def _drop(self, token_hash: str) -> None:
         entry = self._entries.pop(token_hash, None)

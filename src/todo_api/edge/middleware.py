@@ -148,7 +148,20 @@ class RequestContextMiddleware:
 
 
 class CorsMiddleware(CORSMiddleware):
-    """Starlette's CORS, with a refused preflight answered in the contract's error body."""
+    """Starlette's CORS, with a refused preflight answered in the contract's error body.
+    `open_paths` answer CORS themselves (OAuth's metadata and endpoints, open to any origin)."""
+
+    def __init__(
+        self, app: ASGIApp, /, *, open_paths: frozenset[str] = frozenset(), **options: Any
+    ) -> None:
+        super().__init__(app, **options)
+        self._open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._open_paths:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

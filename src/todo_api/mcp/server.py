@@ -100,7 +100,9 @@ class McpEndpoint:
     Its `run()` belongs in the app's lifespan: the SDK serves calls in a task group that lives
     as long as that."""
 
-    def __init__(self, *, max_body_bytes: int) -> None:
+    def __init__(self, *, max_body_bytes: int, resource_metadata: str | None = None) -> None:
+        # Where a 401 points an OAuth client (RFC 9728 §5.1): the protected resource metadata.
+        self._resource_metadata = resource_metadata
         server: Server[Any] = Server(
             "todo-api",
             version=__version__,
@@ -129,7 +131,15 @@ class McpEndpoint:
                 # the transport's answer to either is then 405.
                 raise MethodNotAllowed("POST")
         except ApiError as exc:
-            await error_response(exc)(scope, receive, send)
+            response = error_response(exc)
+            challenge = response.headers.get("www-authenticate")
+            if challenge is not None and self._resource_metadata is not None:
+                parameter = f'resource_metadata="{self._resource_metadata}"'
+                challenge = (
+                    f"{challenge}, {parameter}" if " " in challenge else f"{challenge} {parameter}"
+                )
+                response.headers["WWW-Authenticate"] = challenge
+            await response(scope, receive, send)
             return
         # The body is read here, not by the SDK: a client that leaves mid-body raises
         # ClientDisconnect to the request context (a 499) rather than into the SDK's handler
