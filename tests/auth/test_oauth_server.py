@@ -176,7 +176,7 @@ async def test_the_sdk_oauth_client_connects_from_the_url_alone_and_refreshes(
         assert storage.tokens is not None
         first = storage.tokens
         tools = {tool.name for tool in (await session.list_tools()).tools}
-        assert {"create_task", "list_tasks"} <= tools
+        assert {"create_task", "list_tasks", "move_task", "tasks_due_on"} <= tools
         created = await session.call_tool("create_task", {"title": "Asked by the assistant"})
         assert not created.is_error, created.content
         # The access token runs out: the client refreshes (rotation) and goes on.
