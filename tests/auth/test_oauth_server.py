@@ -5,9 +5,11 @@ every refusal of the contract is provoked for real. Everything talks to 127.0.0.
 
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -668,3 +670,113 @@ async def test_oauth_errors_are_in_oauths_shape(server: Server) -> None:
         assert response.status_code == status
         body = response.json()
         assert set(body) == {"error", "error_description"}, body
+
+
+# --- Client ID metadata documents --------------------------------------------------------------
+
+
+class Documents:
+    """An HTTP server on 127.0.0.1 serving client metadata documents, counting requests."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, bytes] = {}
+        self.requests: list[str] = []
+        documents = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                documents.requests.append(self.path)
+                body = documents.bodies.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body or b"{}")
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def publish(self, path: str, document: dict[str, Any] | None = None, **extra: Any) -> str:
+        url = self.base + path
+        body = {
+            "client_id": url,
+            "client_name": "Document app",
+            "redirect_uris": [REDIRECT_URI],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+            **extra,
+        }
+        self.bodies[path] = json.dumps(document if document is not None else body).encode()
+        return url
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def documents() -> Iterator[Documents]:
+    served = Documents()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def open_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server that may fetch from private addresses (WEBHOOK_ALLOW_PRIVATE_URLS), such as the
+    documents' 127.0.0.1."""
+    cwd = tmp_path_factory.mktemp("oauth-open")
+    port = free_port()
+    env = clean_env(
+        DATABASE_URL=database_url,
+        JWT_SECRET=TEST_SECRET,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        WEBHOOK_ALLOW_PRIVATE_URLS="true",
+        AUTH_RATE_LIMIT_ATTEMPTS="100000",
+    )
+    with running_server(cwd, env, cwd / "open.log", port) as running:
+        yield running
+
+
+async def test_a_client_id_may_be_its_metadata_documents_url(
+    open_server: Server, documents: Documents
+) -> None:
+    address = f"doc-{uuid.uuid4().hex[:8]}@example.com"
+    await register_user(open_server.url, address)
+    path = f"/clients/{uuid.uuid4().hex}.json"
+    client_id = documents.publish(path)
+    for _ in range(2):  # fetched once, then kept
+        verifier, challenge = pkce()
+        url = authorize_url(open_server.url, client_id, challenge)
+        async with httpx.AsyncClient(timeout=TIMEOUT) as browser:
+            page = await browser.get(url)
+        assert "Document app" in page.text
+        code = query_of(await allow(url, address))["code"]
+        tokens = await exchange(open_server.url, client_id, code, verifier)
+        assert tokens.status_code == 200, tokens.text
+        assert (await mcp_status(open_server.url, tokens.json()["access_token"])).status_code == 200
+    assert documents.requests.count(path) == 1
+
+
+async def test_a_metadata_document_too_large_or_not_its_own_or_private_is_no_client(
+    open_server: Server, server: Server, documents: Documents
+) -> None:
+    _, challenge = pkce()
+    large = documents.publish("/large.json", client_name="x" * 6000)
+    other = documents.publish("/other.json", {"client_id": "https://elsewhere.example/c.json"})
+    missing = documents.base + "/missing.json"
+    async with httpx.AsyncClient(timeout=TIMEOUT) as browser:
+        for client_id in (large, other, missing):
+            assert_error_page(
+                await browser.get(authorize_url(open_server.url, client_id, challenge))
+            )
+        # Without WEBHOOK_ALLOW_PRIVATE_URLS, an http URL (and 127.0.0.1) is no document.
+        fine = documents.publish("/fine.json")
+        assert_error_page(await browser.get(authorize_url(server.url, fine, challenge)))
+        https_private = "https://127.0.0.1:1/client.json"
+        assert_error_page(await browser.get(authorize_url(server.url, https_private, challenge)))
