@@ -114,14 +114,16 @@ async def connect(
     return client, {**tokens.json(), "verifier": verifier}, code
 
 
-async def exchange(base: str, client_id: str, code: str, verifier: str) -> httpx.Response:
+async def exchange(
+    base: str, client_id: str, code: str, verifier: str, redirect_uri: str = REDIRECT_URI
+) -> httpx.Response:
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as http:
         return await http.post(
             "/oauth/token",
             data={
                 "grant_type": "authorization_code",
                 "code": code,
-                "redirect_uri": REDIRECT_URI,
+                "redirect_uri": redirect_uri,
                 "client_id": client_id,
                 "code_verifier": verifier,
                 "resource": f"{base}/mcp",
