@@ -111,6 +111,10 @@ async def test_mcp_takes_the_issuers_tokens_for_its_resource_only_there(
     # The frontend's own tokens (JWT_AUDIENCE) go everywhere, /mcp included.
     frontend = token(key, ISSUER)
     assert (await mcp_status(server.url, frontend)).status_code == 200
+    from_oauth_issuer = token(key, resource, iss=OAUTH_ISSUER, scope="tasks:write")
+    assert (await mcp_status(server.url, from_oauth_issuer)).status_code == 200
+    stranger = token(key, resource, iss="https://stranger.example", scope="tasks:write")
+    assert_error(await mcp_status(server.url, stranger), 401, "INVALID_TOKEN")
     reading = token(key, resource, scope="tasks:read")
     async with mcp_session(server.url, reading) as session:
         assert not (await session.call_tool("list_tasks", {})).is_error

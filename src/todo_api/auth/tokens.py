@@ -190,7 +190,12 @@ class VerifiedTokens:
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.signing_secret()
-        self._issuer = settings.jwt_issuer
+        # An external issuer's tokens come from JWT_ISSUER, or from OAUTH_ISSUER (the
+        # authorization server AI apps sign in with, when it is another).
+        issuers = [settings.jwt_issuer] if settings.jwt_issuer else []
+        if settings.jwt_jwks_url and settings.oauth_issuer:
+            issuers.append(settings.oauth_issuer)
+        self._issuer: str | list[str] | None = issuers[0] if len(issuers) == 1 else issuers or None
         self._audience = settings.jwt_audience
         # An external issuer's access tokens for /mcp name it in their `aud` (RFC 8707).
         self._mcp_resource = (
