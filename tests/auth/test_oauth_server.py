@@ -372,6 +372,11 @@ async def test_other_faults_go_back_to_the_app_and_deny_says_access_denied(
                 "error_description": query_of(response.headers["location"])["error_description"],
                 "state": "some-state",
             }
+    reader = await register_client(server.url, scope="tasks:read")
+    async with httpx.AsyncClient(timeout=TIMEOUT) as browser:
+        wider = await browser.get(authorize_url(server.url, reader["client_id"], challenge))
+    assert wider.status_code == 302
+    assert query_of(wider.headers["location"])["error"] == "invalid_scope"
     denied = await allow(authorize_url(server.url, client["client_id"], challenge), email, "deny")
     assert query_of(denied) == {"error": "access_denied", "state": "some-state"}
 

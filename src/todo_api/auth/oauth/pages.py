@@ -141,8 +141,10 @@ async def read_request(
         if resource is not None and resource != f"{settings.public_url}/mcp":
             raise SentBack("invalid_target", "resource must be this service's /mcp")
         requested = (given("scope") or client.scope or " ".join(store.SCOPES)).split()
-        if not requested or any(scope not in store.SCOPES for scope in requested):
-            raise SentBack("invalid_scope", "scopes are tasks:read and tasks:write")
+        registered = (client.scope or " ".join(store.SCOPES)).split()
+        allowed = [scope for scope in store.SCOPES if scope in registered]
+        if not requested or any(scope not in allowed for scope in requested):
+            raise SentBack("invalid_scope", f"the scopes this app may ask for: {' '.join(allowed)}")
     except SentBack as exc:
         exc.redirect_uri, exc.state = redirect_uri, state
         raise
