@@ -120,7 +120,8 @@ class RequestContextMiddleware:
                 status = CLIENT_GONE
             seconds = time.perf_counter() - started
             method = scope["method"]
-            route = getattr(scope.get("route"), "path", UNMATCHED)
+            # The template as the OpenAPI document writes it: `{id}`, not `{id:path}`.
+            route = getattr(scope.get("route"), "path_format", UNMATCHED)
             self.metrics.observe(method, route, status, seconds)
             user_id = state.get("user_id")
             if user_id is not None and status < 400 and method in _WRITES and self.after_write:
