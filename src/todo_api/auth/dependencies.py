@@ -50,8 +50,9 @@ def basic_password(request: Request) -> str | None:
 
 
 async def _verify(request: Request, token: str) -> Identity:
-    """The token's identity: a personal token by its prefix, a JWT by its three parts, and
-    anything else a Better Auth session when BETTER_AUTH_URL is set (else an invalid JWT)."""
+    """The token's identity: a personal token or an OAuth access token (for /mcp only) by its
+    prefix, a JWT by its three parts, and anything else a Better Auth session when
+    BETTER_AUTH_URL is set (else an invalid JWT)."""
     if token.startswith(personal.PREFIX):
         return await personal.verify(database(request), held(request.app, KnownTokens), token)
     if token.startswith(oauth_store.ACCESS_PREFIX):
