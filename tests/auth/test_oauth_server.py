@@ -785,3 +785,23 @@ async def test_a_metadata_document_too_large_or_not_its_own_or_private_is_no_cli
         assert_error_page(await browser.get(authorize_url(server.url, fine, challenge)))
         https_private = "https://127.0.0.1:1/client.json"
         assert_error_page(await browser.get(authorize_url(server.url, https_private, challenge)))
+
+
+async def test_a_wrong_password_shows_the_sign_in_page_again(server: Server, email: str) -> None:
+    client = await register_client(server.url)
+    _, challenge = pkce()
+    url = authorize_url(server.url, client["client_id"], challenge)
+    async with httpx.AsyncClient(timeout=TIMEOUT) as browser:
+        page = await browser.get(url)
+        fields = {**form_fields(page.text), "email": email, "password": "wrong", "action": "signin"}
+        again = await browser.post(f"{server.url}/oauth/authorize", data=fields)
+        assert again.status_code == 401
+        assert "location" not in again.headers
+        assert "Incorrect email or password" in again.text
+        assert 'name="password"' in again.text
+        # Not signed in: Allow without a session is the sign-in page, never a code.
+        allow_anyway = {**form_fields(again.text), "action": "allow"}
+        refused = await browser.post(f"{server.url}/oauth/authorize", data=allow_anyway)
+    assert refused.status_code == 200
+    assert "location" not in refused.headers
+    assert 'name="password"' in refused.text
