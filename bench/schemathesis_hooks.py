@@ -42,8 +42,8 @@ from typing import Any
 import schemathesis
 
 from todo_api.kit.reminders import parse_duration
+from todo_api.kit.targets import url_problem
 from todo_api.tables.webhooks import URL_MAX_LENGTH
-from todo_api.webhooks.targets import url_problem
 
 SIGNED_PARAMETERS = ("cursor", "since")
 REFERENCES = ("list_id", "parent_id", "before", "after", "assignee_id")

@@ -98,16 +98,19 @@ class Server:
             self.process.wait(timeout=STOP_TIMEOUT)
 
 
-def start_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
-    """`todo-api serve` on a free port; returns once /health answers 200 (or raises)."""
-    server = launch_server(cwd, env, log_path)
+def start_server(cwd: Path, env: dict[str, str], log_path: Path, port: int | None = None) -> Server:
+    """`todo-api serve` on `port` (default: a free one); returns once /health answers 200 (or
+    raises)."""
+    server = launch_server(cwd, env, log_path, port)
     wait_until_healthy(server)
     return server
 
 
-def launch_server(cwd: Path, env: dict[str, str], log_path: Path) -> Server:
-    """`todo-api serve` on a free port, started and not waited for."""
-    port = free_port()
+def launch_server(
+    cwd: Path, env: dict[str, str], log_path: Path, port: int | None = None
+) -> Server:
+    """`todo-api serve` on `port` (default: a free one), started and not waited for."""
+    port = port or free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -160,9 +163,11 @@ def poll_feed(client: httpx.Client, since: str | None, wait_for: set[str]) -> di
 
 
 @contextmanager
-def running_server(cwd: Path, env: dict[str, str], log_path: Path) -> Iterator[Server]:
+def running_server(
+    cwd: Path, env: dict[str, str], log_path: Path, port: int | None = None
+) -> Iterator[Server]:
     """A started server that is always stopped afterwards, whatever the test did."""
-    server = start_server(cwd, env, log_path)
+    server = start_server(cwd, env, log_path, port)
     try:
         yield server
     finally:

@@ -49,6 +49,34 @@ TOOL_NAMES = {
     "delete_task",
     "list_lists",
     "create_list",
+    "update_list",
+    "delete_list",
+    "move_task",
+    "tasks_due_on",
+    "list_reminders",
+    "list_members",
+    "invite_to_list",
+}
+# What each tool's annotations say (readOnlyHint, destructiveHint, idempotentHint), as the
+# contract has them: reads only read; the deletions destroy; creations and invitations make
+# another row each time.
+ANNOTATIONS = {
+    "list_tasks": (True, False, True),
+    "get_task": (True, False, True),
+    "list_lists": (True, False, True),
+    "tasks_due_on": (True, False, True),
+    "list_reminders": (True, False, True),
+    "list_members": (True, False, True),
+    "create_task": (False, False, False),
+    "create_list": (False, False, False),
+    "invite_to_list": (False, False, False),
+    "update_task": (False, False, True),
+    "update_list": (False, False, True),
+    "complete_task": (False, False, True),
+    "reopen_task": (False, False, True),
+    "move_task": (False, False, True),
+    "delete_task": (False, True, True),
+    "delete_list": (False, True, True),
 }
 
 
@@ -143,6 +171,23 @@ async def test_initialise_names_the_server_and_lists_every_tool_with_its_schemas
     assert "due_before" in tools["list_tasks"].input_schema["properties"]
     assert tools["list_tasks"].annotations.read_only_hint  # type: ignore[union-attr]
     assert tools["delete_task"].annotations.destructive_hint  # type: ignore[union-attr]
+    annotations = {
+        name: (
+            tool.annotations.read_only_hint,  # type: ignore[union-attr]
+            tool.annotations.destructive_hint,  # type: ignore[union-attr]
+            tool.annotations.idempotent_hint,  # type: ignore[union-attr]
+        )
+        for name, tool in tools.items()
+    }
+    assert annotations == ANNOTATIONS
+    assert tools["update_list"].input_schema["required"] == ["list_id"]
+    assert tools["move_task"].input_schema["required"] == ["task_id"]
+    assert {"list_id", "parent_id", "before", "after"} <= set(
+        tools["move_task"].input_schema["properties"]
+    )
+    assert tools["tasks_due_on"].input_schema["required"] == ["date"]
+    assert set(tools["list_reminders"].input_schema["properties"]) == {"from", "to"}
+    assert tools["invite_to_list"].input_schema["required"] == ["list_id", "role"]
 
 
 async def test_each_tool_gives_what_the_rest_api_gives_for_the_same_call(
@@ -559,6 +604,110 @@ async def _join(
     assert link.status_code == 201, link.text
     joined = await member.post("/api/invitations/accept", json={"token": link.json()["token"]})
     assert joined.status_code == 200, joined.text
+
+
+async def test_the_tools_for_lists_moves_days_reminders_and_members_give_what_the_rest_api_gives(
+    server: Server, new_token: Any
+) -> None:
+    token, friend = new_token(), new_token()
+    async with (
+        mcp_session(server.url, token) as session,
+        rest_client(server, token) as rest,
+        rest_client(server, friend) as friend_rest,
+    ):
+        home = (await rest.post("/api/lists", json={"name": "Home"})).json()
+        work = (await rest.post("/api/lists", json={"name": "Work"})).json()
+        renamed = structured(
+            await session.call_tool("update_list", {"list_id": home["id"], "name": "House"})
+        )
+        assert renamed["name"] == "House"
+        assert (await rest.get(f"/api/lists/{home['id']}")).json() == renamed
+
+        due = {"due_at": "2030-12-24T09:00:00Z", "reminders": [{"at": "2030-12-24T08:00:00Z"}]}
+        paint = (await rest.post("/api/tasks", json={"title": "Paint", **due})).json()
+        tree = (
+            await rest.post("/api/tasks", json={"title": "Tree", "due_date": "2030-12-24"})
+        ).json()
+        await rest.post("/api/tasks", json={"title": "Later", "due_date": "2030-12-25"})
+        moved = structured(
+            await session.call_tool("move_task", {"task_id": paint["id"], "list_id": home["id"]})
+        )
+        assert moved["list_id"] == home["id"]
+        assert (await rest.get(f"/api/tasks/{paint['id']}")).json() == moved
+
+        day = structured(await session.call_tool("tasks_due_on", {"date": "2030-12-24"}))
+        rest_day = await rest.get("/api/tasks", params={"due_on": "2030-12-24", "sort": "due_at"})
+        assert day == {"tasks": rest_day.json()}
+        assert {task["id"] for task in day["tasks"]} == {paint["id"], tree["id"]}
+
+        span = {"from": "2030-12-01T00:00:00Z", "to": "2031-01-01T00:00:00Z"}
+        reminders = structured(await session.call_tool("list_reminders", span))
+        assert reminders == {"reminders": (await rest.get("/api/reminders", params=span)).json()}
+        assert [r["fires_at"] for r in reminders["reminders"]] == ["2030-12-24T08:00:00Z"]
+        bad_span = tool_error(
+            await session.call_tool("list_reminders", {"from": span["to"], "to": span["from"]})
+        )
+        assert bad_span["code"] == "VALIDATION_ERROR"
+
+        invitation = structured(
+            await session.call_tool(
+                "invite_to_list", {"list_id": home["id"], "role": "viewer", "expires_in_days": 2}
+            )
+        )
+        assert invitation["role"] == "viewer"
+        assert invitation["token"]
+        joined = await friend_rest.post(
+            "/api/invitations/accept", json={"token": invitation["token"]}
+        )
+        assert joined.status_code == 200
+        members = structured(await session.call_tool("list_members", {"list_id": home["id"]}))
+        assert members == {"members": (await rest.get(f"/api/lists/{home['id']}/members")).json()}
+        assert [m["role"] for m in members["members"]] == ["owner", "viewer"]
+
+        deleted = structured(await session.call_tool("delete_list", {"list_id": work["id"]}))
+        assert deleted == {"deleted": work["id"]}
+        assert (await rest.get(f"/api/lists/{work['id']}")).status_code == 404
+        missing = tool_error(await session.call_tool("delete_list", {"list_id": work["id"]}))
+        assert missing == (await rest.delete(f"/api/lists/{work['id']}")).json()
+
+        # The viewer reads the members and the day, and may not change or delete the list.
+        async with mcp_session(server.url, friend) as viewer:
+            assert (
+                structured(await viewer.call_tool("list_members", {"list_id": home["id"]}))
+                == members
+            )
+            refused = await friend_rest.patch(f"/api/lists/{home['id']}", json={"name": "Mine"})
+            assert refused.status_code in (403, 404)
+            change = {"list_id": home["id"], "name": "Mine"}
+            assert tool_error(await viewer.call_tool("update_list", change)) == refused.json()
+            gone = tool_error(await viewer.call_tool("delete_list", {"list_id": home["id"]}))
+            assert gone["code"] == refused.json()["code"]
+
+
+async def test_a_read_token_calls_the_new_reading_tools_and_no_writing_one(
+    server: Server, new_token: Any
+) -> None:
+    async with rest_client(server, new_token()) as rest:
+        made = await rest.post("/api/tokens", json={"name": "assistant", "scope": "read"})
+        assert made.status_code == 201, made.text
+        listed = (await rest.post("/api/lists", json={"name": "Home"})).json()
+        task = (await rest.post("/api/tasks", json={"title": "Paint"})).json()
+    async with mcp_session(server.url, made.json()["token"]) as session:
+        for tool, arguments in [
+            ("tasks_due_on", {"date": "2030-12-24"}),
+            ("list_reminders", {}),
+            ("list_members", {"list_id": listed["id"]}),
+        ]:
+            assert not (await session.call_tool(tool, arguments)).is_error
+        for tool, arguments in [
+            ("update_list", {"list_id": listed["id"], "name": "No"}),
+            ("delete_list", {"list_id": listed["id"]}),
+            ("move_task", {"task_id": task["id"], "list_id": listed["id"]}),
+            ("invite_to_list", {"list_id": listed["id"], "role": "viewer"}),
+        ]:
+            error = tool_error(await session.call_tool(tool, arguments))
+            assert error["code"] == "FORBIDDEN"
+            assert "read" in error["error"]
 
 
 async def test_members_work_with_a_shared_lists_tasks_through_the_tools_as_their_role_allows(

@@ -155,6 +155,12 @@ def test_accounts(client: Client) -> None:
     renewed = client.call("POST", "/api/auth/refresh", 200, json=refresh).json()
     client.call("POST", "/api/auth/logout", 204, json={"refresh_token": renewed["refresh_token"]})
     client.call("POST", "/api/auth/refresh", 401, json={"refresh_token": renewed["refresh_token"]})
+    # Personal tokens, and the apps connected by OAuth (none here).
+    made = client.call("POST", "/api/tokens", 201, json={"name": "pooled"}).json()
+    assert [token["id"] for token in client.call("GET", "/api/tokens", 200).json()] == [made["id"]]
+    client.call("DELETE", f"/api/tokens/{made['id']}", 204)
+    assert client.call("GET", "/api/connections", 200).json() == []
+    client.call("DELETE", f"/api/connections/{uuid.uuid4()}", 404)
 
 
 def test_tasks(client: Client) -> None:

@@ -364,7 +364,7 @@ USES = [
     PrivateUse(
         "httpx",
         "AsyncHTTPTransport._pool (the httpcore pool its requests go through)",
-        "src/todo_api/webhooks/targets.py",
+        "src/todo_api/kit/targets.py",
         _httpx_transport_pool,
     ),
 ]

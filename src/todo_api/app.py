@@ -12,6 +12,12 @@ from sse_starlette.sse import AppStatus
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
+from todo_api.auth.oauth import scheduled as oauth_scheduled
+from todo_api.auth.oauth.clients import Clients
+from todo_api.auth.oauth.pages import Pages
+from todo_api.auth.oauth.provider import Provider
+from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, resource_metadata_url
+from todo_api.auth.oauth.router import routes as oauth_routes
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal import KnownTokens
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
@@ -84,6 +90,7 @@ SCHEDULED_JOBS = [
     *reminders_scheduled.schedule.jobs,
     *feed_scheduled.schedule.jobs,
     *backfills.schedule.jobs,
+    *oauth_scheduled.schedule.jobs,
 ]
 
 
@@ -109,9 +116,12 @@ def create_app(
         max_wait_seconds=settings.password_hash_max_wait_seconds,
     )
     lifecycle = Lifecycle()
-    mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes)
+    mcp = McpEndpoint(
+        max_body_bytes=settings.max_body_bytes, resource_metadata=resource_metadata_url(settings)
+    )
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
+    oauth_clients = Clients(db, settings)
     hub = Hub(db, settings, lifecycle, channel_for(settings), known_tokens)
     # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
     # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
@@ -136,6 +146,7 @@ def create_app(
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await sessions.close()
+        await oauth_clients.close()
         await counter.close()
         passwords.close()
         await db.close()
@@ -199,9 +210,12 @@ def create_app(
         app.include_router(accounts_router)
     app.include_router(auth_router)
     app.include_router(tokens_router)
+    app.include_router(connections_router)
     app.include_router(ops_router)
     install_docs(app)
     app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
+    provider = Provider(db, settings, oauth_clients, known_tokens)
+    app.router.routes.extend(oauth_routes(settings, provider, Pages(settings, oauth_clients)))
 
     if direct_routes:
         # Innermost: the busiest routes, served without FastAPI's per-request machinery.
@@ -216,6 +230,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, metrics=metrics, after_write=hub.wrote)
     app.add_middleware(
         CorsMiddleware,
+        open_paths=OPEN_PATHS,
         allow_origins=settings.frontend_url,
         allow_credentials=True,
         allow_methods=["*"],

@@ -196,6 +196,9 @@ class Settings(BaseSettings):
     # Where a reminder email links to: a frontend's page of the task, `{id}` standing for its
     # id (https://app.example.com/tasks/{id}). Unset: the API's own URL under PUBLIC_URL.
     task_url_template: str | None = None
+    # The authorization server that /mcp's protected resource metadata names when an external
+    # issuer (JWT_JWKS_URL) signs /mcp's tokens; unset: JWT_ISSUER.
+    oauth_issuer: str | None = None
 
     @field_validator("frontend_url", mode="before")
     @classmethod
@@ -332,6 +335,20 @@ class Settings(BaseSettings):
         if self.builtin_accounts is None:
             return not self.jwt_jwks_url
         return self.builtin_accounts
+
+    @property
+    def oauth_server_enabled(self) -> bool:
+        """Whether this service is the authorization server of /mcp (todo_api.auth.oauth)."""
+        return bool(self.public_url) and self.builtin_accounts_enabled and not self.jwt_jwks_url
+
+    @property
+    def mcp_authorization_server(self) -> str | None:
+        """The issuer /mcp's protected resource metadata names (None: no metadata)."""
+        if not self.public_url:
+            return None
+        if self.jwt_jwks_url:
+            return self.oauth_issuer or self.jwt_issuer
+        return self.public_url if self.oauth_server_enabled else None
 
     @property
     def login_address_attempts(self) -> int:

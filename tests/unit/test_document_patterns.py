@@ -7,8 +7,8 @@ import re
 import pytest
 
 from todo_api.kit.reminders import DURATION_PATTERN, parse_duration
+from todo_api.kit.targets import url_problem
 from todo_api.webhooks.schemas import URL_PATTERN
-from todo_api.webhooks.targets import url_problem
 
 DURATION = re.compile(DURATION_PATTERN)
 URL = re.compile(URL_PATTERN)

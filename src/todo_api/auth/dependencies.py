@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from todo_api.auth import personal
 from todo_api.auth.errors import InvalidToken, Unauthorized
+from todo_api.auth.oauth import store as oauth_store
 from todo_api.auth.personal import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
@@ -49,10 +50,13 @@ def basic_password(request: Request) -> str | None:
 
 
 async def _verify(request: Request, token: str) -> Identity:
-    """The token's identity: a personal token by its prefix, a JWT by its three parts, and
-    anything else a Better Auth session when BETTER_AUTH_URL is set (else an invalid JWT)."""
+    """The token's identity: a personal token or an OAuth access token (for /mcp only) by its
+    prefix, a JWT by its three parts, and anything else a Better Auth session when
+    BETTER_AUTH_URL is set (else an invalid JWT)."""
     if token.startswith(personal.PREFIX):
         return await personal.verify(database(request), held(request.app, KnownTokens), token)
+    if token.startswith(oauth_store.ACCESS_PREFIX):
+        return await oauth_store.verify(database(request), held(request.app, KnownTokens), token)
     if token.count(".") != 2:
         sessions = held(request.app, BetterAuthSessions)
         if sessions.enabled:
@@ -78,6 +82,15 @@ def read_scope_allows(method: str, path: str) -> bool:
     return method == "POST" and path in READ_SCOPE_POSTS
 
 
+TOKENS_PATH = "/api/tokens"
+
+
+def audience_allows(path: str) -> bool:
+    """Whether a token for /mcp only (an OAuth access token) may be used here: at /mcp, and at
+    /api/tokens, whose routes then refuse every token but a session's (403)."""
+    return path in (MCP_PATH, TOKENS_PATH) or path.startswith(TOKENS_PATH + "/")
+
+
 async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     """The verified token's identity, whose user row is known to exist (checked once per
     subject per process). A bad token costs no database work (a personal token: one lookup).
@@ -101,6 +114,8 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
         )
     else:
         identity = await _verify(request, bearer_token(request))
+    if identity.audience is not None and not audience_allows(request.scope["path"]):
+        raise InvalidToken("This token is for the MCP endpoint (/mcp) only")
     request.state.user_id = identity.user_id
     if (
         identity.scope is not None  # a session's JWT: nothing more to check

@@ -66,13 +66,22 @@ async def sign_in(
     """New tokens for the account whose email and password these are; InvalidCredentials
     otherwise, after the same work either way. The password is checked with no connection
     held: one is taken again only to write the refresh token."""
+    user = await check_password(db=db, passwords=passwords, email=email, password=password)
+    async with db.connection() as conn:
+        return await issue_tokens(conn=conn, settings=settings, user=user)
+
+
+async def check_password(
+    *, db: Database, passwords: PasswordHashing, email: str, password: str
+) -> Row:
+    """The account whose email and password these are; InvalidCredentials otherwise, after
+    the same work either way (the password is checked with no connection held)."""
     async with db.connection() as conn:
         user = (await conn.execute(select(users).where(func.lower(users.c.email) == email))).first()
     password_hash = user.password_hash if user is not None else None
     if not await passwords.verify(password, password_hash) or user is None:
         raise InvalidCredentials
-    async with db.connection() as conn:
-        return await issue_tokens(conn=conn, settings=settings, user=user)
+    return user
 
 
 async def get_user(*, conn: Connection, user_id: uuid.UUID) -> Row | None:

@@ -54,7 +54,11 @@ class Identity:
     # What the token may do: None for a signed-in session (a JWT, a Better Auth session),
     # which may do everything; a personal token's `read` or `write`.
     scope: str | None = None
-    token_id: uuid.UUID | None = None  # the personal token's id
+    token_id: uuid.UUID | None = None  # the personal or OAuth access token's id
+    # Where the token may be used: None anywhere a token is taken; "mcp" at /mcp only (an
+    # OAuth access token, whose audience is the MCP resource).
+    audience: str | None = None
+    grant_id: uuid.UUID | None = None  # an OAuth access token's grant
 
 
 def user_id_for_subject(subject: str) -> uuid.UUID:
@@ -168,8 +172,17 @@ class VerifiedTokens:
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.signing_secret()
-        self._issuer = settings.jwt_issuer
+        # An external issuer's tokens come from JWT_ISSUER, or from OAUTH_ISSUER (the
+        # authorization server AI apps sign in with, when it is another).
+        issuers = [settings.jwt_issuer] if settings.jwt_issuer else []
+        if settings.jwt_jwks_url and settings.oauth_issuer:
+            issuers.append(settings.oauth_issuer)
+        self._issuer: str | list[str] | None = issuers[0] if len(issuers) == 1 else issuers or None
         self._audience = settings.jwt_audience
+        # An external issuer's access tokens for /mcp name it in their `aud` (RFC 8707).
+        self._mcp_resource = (
+            settings.public_url + "/mcp" if settings.jwt_jwks_url and settings.public_url else None
+        )
         self._leeway = settings.jwt_leeway_seconds
         self.jwks = (
             JwksCache(
@@ -219,10 +232,9 @@ class TokenVerifier:
                 self._secret if key is None else key.key,
                 algorithms=[algorithm],
                 issuer=self._issuer,
-                audience=self._audience,
                 options={
                     "require": ["sub", "exp"],
-                    "verify_aud": self._audience is not None,
+                    "verify_aud": False,  # checked below: JWT_AUDIENCE, or the MCP resource
                     # Checked below, once numeric_date has made sure they are numbers.
                     "verify_exp": False,
                     "verify_iat": False,
@@ -231,6 +243,7 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError:
             raise InvalidToken("The token is not valid") from None
+        audience, scope = self._audience_of(claims)
         expires = numeric_date(claims, "exp")
         issued = numeric_date(claims, "iat")
         not_before = numeric_date(claims, "nbf")
@@ -254,9 +267,27 @@ class TokenVerifier:
             email=normalize_email(claims.get("email")),
             name=normalize_name(claims.get("name")),
             issued_at=issued,
+            scope=scope,
+            audience=audience,
         )
         self.verified.add(token, identity, key, expires + self._leeway, now)
         return identity
+
+    def _audience_of(self, claims: dict[str, Any]) -> tuple[str | None, str | None]:
+        """Where the token may be used and what it may do: a token for JWT_AUDIENCE (or any,
+        without one) anywhere, everything; a token whose `aud` is only the MCP resource at /mcp
+        only, reading unless its `scope` has `tasks:write`. 401 for any other audience."""
+        aud = claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if self._audience is not None and self._audience in audiences:
+            return None, None
+        if self._mcp_resource is not None and self._mcp_resource in audiences:
+            scope = claims.get("scope")
+            writes = isinstance(scope, str) and "tasks:write" in scope.split()
+            return "mcp", "write" if writes else "read"
+        if self._audience is None:
+            return None, None
+        raise InvalidToken("The token is not valid")
 
 
 def mint_token(

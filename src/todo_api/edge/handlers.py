@@ -60,6 +60,11 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers) if exc.headers else {}
     if status == 405:
         headers["Allow"] = _allowed_methods(request)
+    if request.url.path.startswith("/oauth/"):
+        # OAuth clients read OAuth's error shape (RFC 6749 §5.2).
+        error = "server_error" if status >= 500 else "invalid_request"
+        body = {"error": error, "error_description": message}
+        return JSONResponse(body, status_code=status, headers=headers or None)
     return error_body_response(status, code, message, headers=headers or None)
 
 

@@ -120,7 +120,8 @@ class RequestContextMiddleware:
                 status = CLIENT_GONE
             seconds = time.perf_counter() - started
             method = scope["method"]
-            route = getattr(scope.get("route"), "path", UNMATCHED)
+            # The template as the OpenAPI document writes it: `{id}`, not `{id:path}`.
+            route = getattr(scope.get("route"), "path_format", UNMATCHED)
             self.metrics.observe(method, route, status, seconds)
             user_id = state.get("user_id")
             if user_id is not None and status < 400 and method in _WRITES and self.after_write:
@@ -148,7 +149,20 @@ class RequestContextMiddleware:
 
 
 class CorsMiddleware(CORSMiddleware):
-    """Starlette's CORS, with a refused preflight answered in the contract's error body."""
+    """Starlette's CORS, with a refused preflight answered in the contract's error body.
+    `open_paths` answer CORS themselves (OAuth's metadata and endpoints, open to any origin)."""
+
+    def __init__(
+        self, app: ASGIApp, /, *, open_paths: frozenset[str] = frozenset(), **options: Any
+    ) -> None:
+        super().__init__(app, **options)
+        self._open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._open_paths:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

@@ -13,9 +13,11 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 from todo_api.kit.inputs import UUID_EXAMPLE, Input
-from todo_api.lists.schemas import ListRead
+from todo_api.lists.schemas import ListRead, ListUpdate
+from todo_api.lists.sharing_schemas import InvitationCreate, MemberRead
+from todo_api.reminders.schemas import UpcomingReminder
 from todo_api.tasks.dependencies import list_query
-from todo_api.tasks.schemas import TaskRead, TaskUpdate
+from todo_api.tasks.schemas import DateText, DateTimeText, TaskMove, TaskRead, TaskUpdate
 
 
 def _parameters_model(function: Callable[..., Any], name: str) -> type[Input]:
@@ -39,6 +41,40 @@ class TaskRef(Input):
     )
 
 
+class ListRef(Input):
+    list_id: str = Field(
+        description="The list's id (a UUID), as list_lists or create_list gave it",
+        examples=[UUID_EXAMPLE],
+        json_schema_extra={"format": "uuid"},
+    )
+
+
+class DueOnArguments(Input):
+    date: DateText = Field(
+        description="The day (YYYY-MM-DD), in the user's time zone: timed tasks due at any "
+        "time of it there, and all-day tasks due on it",
+        examples=["2026-12-24"],
+    )
+    cursor: str | None = Field(
+        default=None, description="The `next_cursor` of the previous call, for the next page"
+    )
+
+
+class RemindersArguments(Input):
+    start: DateTimeText | None = Field(
+        default=None,
+        alias="from",
+        description="From this time, included (RFC 3339); default: now",
+        examples=["2026-12-01T00:00:00Z"],
+    )
+    end: DateTimeText | None = Field(
+        default=None,
+        alias="to",
+        description="Until this time, excluded (RFC 3339); default: 30 days after `from`",
+        examples=["2026-12-31T00:00:00Z"],
+    )
+
+
 class TaskPage(BaseModel):
     tasks: list[TaskRead]
     next_cursor: str | None = Field(
@@ -58,6 +94,18 @@ class NoArguments(Input):
 
 class Deleted(BaseModel):
     deleted: uuid.UUID = Field(description="The id of the task deleted")
+
+
+class DeletedList(BaseModel):
+    deleted: uuid.UUID = Field(description="The id of the list deleted")
+
+
+class RemindersResult(BaseModel):
+    reminders: list[UpcomingReminder]
+
+
+class MembersResult(BaseModel):
+    members: list[MemberRead]
 
 
 # Where a REST parameter's description speaks of HTTP, the tool's says the same for a call.
@@ -84,15 +132,19 @@ def _list_tasks_schema() -> dict[str, Any]:
     return schema
 
 
-def _task_change_schema() -> dict[str, Any]:
-    """update_task's arguments: the task's id beside the fields of a REST update."""
-    ref, change = TaskRef.model_json_schema(), TaskUpdate.model_json_schema()
-    return {
+def _with_ref(
+    ref: type[Input], body: type[BaseModel], min_properties: int | None
+) -> dict[str, Any]:
+    """A tool's arguments: the row's id beside the fields of the REST body."""
+    ref_schema, change = ref.model_json_schema(), body.model_json_schema()
+    schema = {
         **change,
-        "properties": {**ref["properties"], **change["properties"]},
-        "required": ["task_id"],
-        "minProperties": 2,
+        "properties": {**ref_schema["properties"], **change["properties"]},
+        "required": [*ref_schema["required"], *change.get("required", [])],
     }
+    if min_properties is not None:
+        schema["minProperties"] = min_properties
+    return schema
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -101,5 +153,11 @@ def output_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 LIST_TASKS_INPUT = _list_tasks_schema()
 TASK_REF_INPUT = TaskRef.model_json_schema()
-TASK_CHANGE_INPUT = _task_change_schema()
+TASK_CHANGE_INPUT = _with_ref(TaskRef, TaskUpdate, 2)
 NO_INPUT = NoArguments.model_json_schema()
+LIST_REF_INPUT = ListRef.model_json_schema()
+LIST_CHANGE_INPUT = _with_ref(ListRef, ListUpdate, 2)
+TASK_MOVE_INPUT = _with_ref(TaskRef, TaskMove, None)
+DUE_ON_INPUT = DueOnArguments.model_json_schema()
+REMINDERS_INPUT = RemindersArguments.model_json_schema()
+INVITE_INPUT = _with_ref(ListRef, InvitationCreate, None)

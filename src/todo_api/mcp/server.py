@@ -6,7 +6,9 @@ shared session store), and a restart or a scale-down loses nothing. The tools ne
 session would bring: they send no requests or notifications back to the client.
 
 The bearer token is checked by the REST API's `authenticate` before the SDK sees the request:
-without a valid one the answer is the REST API's 401, and no MCP work happens. A personal
+without a valid one the answer is the REST API's 401, and no MCP work happens; when there is an
+authorization server to name (todo_api.auth.oauth), the 401's challenge points at the protected
+resource metadata, where an AI app starts its sign-in. A personal
 token whose scope is `read` may initialize, list the tools and call those that only read
 (`readOnlyHint`); any other tool call is a tool error carrying FORBIDDEN. The SDK's Host
 and Origin checks (against DNS rebinding) are off: the Host header decides nothing here, every
@@ -48,8 +50,9 @@ from todo_api.mcp.tools import TOOLS
 
 PATH = MCP_PATH
 INSTRUCTIONS = (
-    "The signed-in user's tasks: list, read, create, change, complete, reopen and delete "
-    "them. Every tool acts for that user only. Ids are UUIDs; find a task's id with "
+    "The signed-in user's tasks: list, read, create, change, complete, reopen, move and "
+    "delete them, see what is due on a day and what reminders are coming; their lists, and "
+    "who shares them. Every tool acts for that user only. Ids are UUIDs; find a task's id with "
     "list_tasks (its `q` searches titles and descriptions). A failed call's text is the REST "
     "API's error: a `code` (NOT_FOUND, VALIDATION_ERROR, ...), a sentence, and `details` "
     "naming the arguments at fault."
@@ -100,7 +103,9 @@ class McpEndpoint:
     Its `run()` belongs in the app's lifespan: the SDK serves calls in a task group that lives
     as long as that."""
 
-    def __init__(self, *, max_body_bytes: int) -> None:
+    def __init__(self, *, max_body_bytes: int, resource_metadata: str | None = None) -> None:
+        # Where a 401 points an OAuth client (RFC 9728 §5.1): the protected resource metadata.
+        self._resource_metadata = resource_metadata
         server: Server[Any] = Server(
             "todo-api",
             version=__version__,
@@ -129,7 +134,15 @@ class McpEndpoint:
                 # the transport's answer to either is then 405.
                 raise MethodNotAllowed("POST")
         except ApiError as exc:
-            await error_response(exc)(scope, receive, send)
+            response = error_response(exc)
+            challenge = response.headers.get("www-authenticate")
+            if challenge is not None and self._resource_metadata is not None:
+                parameter = f'resource_metadata="{self._resource_metadata}"'
+                challenge = (
+                    f"{challenge}, {parameter}" if " " in challenge else f"{challenge} {parameter}"
+                )
+                response.headers["WWW-Authenticate"] = challenge
+            await response(scope, receive, send)
             return
         # The body is read here, not by the SDK: a client that leaves mid-body raises
         # ClientDisconnect to the request context (a 499) rather than into the SDK's handler

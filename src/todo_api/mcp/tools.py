@@ -12,25 +12,44 @@ from pydantic import BaseModel, ValidationError
 from todo_api.auth.dependencies import Caller
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, validation_failure
+from todo_api.kit.ids import utcnow
+from todo_api.kit.zones import LAST_INSTANT
 from todo_api.lists import service as lists_service
-from todo_api.lists.schemas import ListCreate, ListRead, list_body
+from todo_api.lists import sharing
+from todo_api.lists.dependencies import parse_list_id
+from todo_api.lists.schemas import ListCreate, ListRead, ListUpdate, list_body
+from todo_api.lists.sharing_schemas import InvitationCreate, InvitationCreated, member_body
 from todo_api.mcp.schemas import (
+    DUE_ON_INPUT,
+    INVITE_INPUT,
+    LIST_CHANGE_INPUT,
+    LIST_REF_INPUT,
     LIST_TASKS_INPUT,
     NO_INPUT,
+    REMINDERS_INPUT,
     TASK_CHANGE_INPUT,
+    TASK_MOVE_INPUT,
     TASK_REF_INPUT,
     Deleted,
+    DeletedList,
+    DueOnArguments,
+    ListRef,
     ListsResult,
     ListTasksArguments,
+    MembersResult,
     NoArguments,
+    RemindersArguments,
+    RemindersResult,
     TaskPage,
     TaskRef,
     output_schema,
 )
+from todo_api.reminders import service as reminders_service
+from todo_api.reminders.router import DEFAULT_SPAN
 from todo_api.tasks import pages, service
 from todo_api.tasks.dependencies import list_query, parse_task_id
-from todo_api.tasks.listing import CursorCodec, InvalidCursor
-from todo_api.tasks.schemas import TaskCreate, TaskRead, TaskUpdate, task_body
+from todo_api.tasks.listing import MAX_LIMIT, CursorCodec, InvalidCursor
+from todo_api.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate, task_body
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -50,9 +69,22 @@ def _task_id(arguments: Mapping[str, Any]) -> uuid.UUID:
     return parse_task_id(_read(TaskRef, arguments).task_id)
 
 
+def _list_id(arguments: Mapping[str, Any]) -> uuid.UUID:
+    """The list named by `list_id` (a 404 for one that does not parse, as in a path)."""
+    return parse_list_id(_read(ListRef, {"list_id": arguments.get("list_id")}).list_id)
+
+
+def _without(arguments: Mapping[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in arguments.items() if k != name}
+
+
 async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     parameters = _read(ListTasksArguments, arguments)
-    query = await list_query(**dict(parameters))
+    return await _page(caller, dict(parameters))
+
+
+async def _page(caller: Caller, parameters: dict[str, Any]) -> dict[str, Any]:
+    query = await list_query(**parameters)
     cursors = held(caller.request.app, CursorCodec)
     try:
         page = await caller.run(pages.list_tasks, query=query, cursors=cursors)
@@ -108,6 +140,76 @@ async def create_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str,
     data = _read(ListCreate, arguments)
     row = await caller.create(lists_service.create_list, data)
     return list_body(row)
+
+
+async def update_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    list_id = _list_id(arguments)
+    data = _read(ListUpdate, _without(arguments, "list_id"))
+    row = await caller.run(lists_service.update_list, list_id, data, caller.if_match)
+    return list_body(row)
+
+
+async def delete_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    _read(ListRef, arguments)
+    list_id = _list_id(arguments)
+    await caller.run(lists_service.delete_list, list_id, caller.if_match)
+    return {"deleted": list_id}
+
+
+async def move_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    task_id = _task_id({"task_id": arguments.get("task_id")})
+    data = _read(TaskMove, _without(arguments, "task_id"))
+    task = await caller.run(
+        service.move_task,
+        task_id=task_id,
+        placement=data.placement(),
+        before=data.before,
+        after=data.after,
+        if_match=caller.if_match,
+    )
+    return task_body(task)
+
+
+async def tasks_due_on(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /api/tasks?due_on=DATE&sort=due_at, a whole page at a time."""
+    parameters = _read(DueOnArguments, arguments)
+    return await _page(
+        caller,
+        {
+            **dict(_read(ListTasksArguments, {})),
+            "due_on": parameters.date,
+            "sort": "due_at",
+            "limit": MAX_LIMIT,
+            "cursor": parameters.cursor,
+        },
+    )
+
+
+async def list_reminders(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /api/reminders?from=&to=, with the route's defaults."""
+    span = _read(RemindersArguments, arguments)
+    start = span.start or utcnow()
+    end = span.end
+    if end is None:
+        end = start + DEFAULT_SPAN if LAST_INSTANT - start > DEFAULT_SPAN else LAST_INSTANT
+    if end < start:
+        raise InvalidField("to", "must not be before from")
+    rows = await caller.run(reminders_service.between, start=start, end=end)
+    fields = ("task_id", "reminder_id", "fires_at")
+    return {"reminders": [{name: row[name] for name in fields} for row in rows]}
+
+
+async def list_members(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    _read(ListRef, arguments)
+    rows = await caller.run(sharing.members, _list_id(arguments))
+    return {"members": [member_body(row) for row in rows]}
+
+
+async def invite_to_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    list_id = _list_id(arguments)
+    data = _read(InvitationCreate, _without(arguments, "list_id"))
+    created: dict[str, Any] = await caller.run(sharing.create_invitation, list_id, data)
+    return created
 
 
 @dataclass(frozen=True)
@@ -260,6 +362,86 @@ TOOLS: dict[str, ToolSpec] = {
             '"#rrggbb".',
             input_schema=ListCreate.model_json_schema(),
             output=ListRead,
+        ),
+        _spec(
+            update_list,
+            name="update_list",
+            title="Change a list",
+            description="Rename or recolour a list: give `list_id` and `name` or `color` (the "
+            "fields left out stay as they are; null clears `color`). A name must differ from "
+            "the user's other lists' names, ignoring case. Only the list's owner may.",
+            input_schema=LIST_CHANGE_INPUT,
+            output=ListRead,
+            idempotent=True,
+        ),
+        _spec(
+            delete_list,
+            name="delete_list",
+            title="Delete a list",
+            description="Delete a list and every task in it, for good; it cannot be undone. "
+            "Only the list's owner may. To keep the tasks, move them out first (move_task).",
+            input_schema=LIST_REF_INPUT,
+            output=DeletedList,
+            destructive=True,
+            idempotent=True,
+        ),
+        _spec(
+            move_task,
+            name="move_task",
+            title="Move a task",
+            description="Place a task: into another list (`list_id`, null for the inbox), "
+            "under another task (`parent_id`, null for the top level), right `before` or "
+            "`after` another task (its id), or, with neither, last. Fields left out stay as "
+            "they are.",
+            input_schema=TASK_MOVE_INPUT,
+            output=TaskRead,
+            idempotent=True,
+        ),
+        _spec(
+            tasks_due_on,
+            name="tasks_due_on",
+            title="Tasks due on a day",
+            description="The tasks due on a day (YYYY-MM-DD) in the user's time zone: timed "
+            "tasks due at any time of that day, all-day tasks due on that date, soonest first. "
+            "Open and completed ones alike (each says `is_completed`). " + _TIMES,
+            input_schema=DUE_ON_INPUT,
+            output=TaskPage,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            list_reminders,
+            name="list_reminders",
+            title="List reminders",
+            description="The reminders of the user's open tasks between `from` (default: now) "
+            "and `to` (default: 30 days later), soonest first, each with its task's id and "
+            "when it fires. " + _TIMES,
+            input_schema=REMINDERS_INPUT,
+            output=RemindersResult,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            list_members,
+            name="list_members",
+            title="List a list's members",
+            description="Everyone with access to a list: its owner first, then the members "
+            "by when they joined, each with their role (owner, editor or viewer).",
+            input_schema=LIST_REF_INPUT,
+            output=MembersResult,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            invite_to_list,
+            name="invite_to_list",
+            title="Invite someone to a list",
+            description="Make an invitation link to a list (its owner only): `role` is editor "
+            "(may change its tasks) or viewer (may read them); it works for `expires_in_days` "
+            "days (default 7). Gives the link's token, shown this once: the person invited "
+            "accepts it with POST /api/invitations/accept. Each call makes another link.",
+            input_schema=INVITE_INPUT,
+            output=InvitationCreated,
         ),
     )
 }

@@ -14,6 +14,7 @@ from todo_api.tables.lists import (
     TaskList,
 )
 from todo_api.tables.live import EventTicket
+from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
@@ -55,6 +56,9 @@ __all__ = [
     "ListMember",
     "ListTombstone",
     "MemberTombstone",
+    "OAuthClient",
+    "OAuthGrant",
+    "OAuthToken",
     "PersonalToken",
     "RefreshToken",
     "ReminderEmail",

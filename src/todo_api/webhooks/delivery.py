@@ -45,9 +45,9 @@ from todo_api.kit import jobs
 from todo_api.kit.claims import Claim, claim, release_each
 from todo_api.kit.events import DELIVERY_JOB, FAILED, PENDING, SUCCEEDED
 from todo_api.kit.ids import utcnow
+from todo_api.kit.targets import GuardedTransport
 from todo_api.kit.throttle import TracebackThrottle
 from todo_api.tables.webhooks import ERROR_MAX_LENGTH, webhook_deliveries, webhooks
-from todo_api.webhooks.targets import GuardedTransport
 
 log = logging.getLogger("todo_api")
 

@@ -1,7 +1,7 @@
 """The webhook routes: parse, call the service, shape the response (JSON bytes from the rows).
 
 A URL is checked twice before it is stored: its form by the schema, then its host looked up
-here (todo_api.webhooks.targets), outside any database connection, since a lookup may take
+here (todo_api.kit.targets), outside any database connection, since a lookup may take
 seconds.
 """
 
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.auth.dependencies import caller
 from todo_api.config import Settings
+from todo_api.kit import targets
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, error_responses
 from todo_api.kit.events import EventType
@@ -24,7 +25,7 @@ from todo_api.kit.http import (
     read_json,
 )
 from todo_api.kit.inputs import UUID_EXAMPLE
-from todo_api.webhooks import service, targets
+from todo_api.webhooks import service
 from todo_api.webhooks.dependencies import (
     DeliveryIdPath,
     WebhookIdPath,

@@ -10,8 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, f
 from todo_api.kit import text
 from todo_api.kit.events import EVERYTHING, SUBSCRIBABLE, EventType
 from todo_api.kit.inputs import UUID_EXAMPLE, Change, Input, change_schema, refuse_null
+from todo_api.kit.targets import url_problem
 from todo_api.tables.webhooks import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH
-from todo_api.webhooks.targets import url_problem
 
 URL_EXAMPLE = "https://example.com/hooks/todo"
 # The form `url_problem` takes, for the document: http(s)://, a host, no white space (around

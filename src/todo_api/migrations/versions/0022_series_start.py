@@ -26,6 +26,7 @@ down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def upgrade() -> None:
     op.add_column("tasks", sa.Column("series_start", sa.DateTime(), nullable=True))
 

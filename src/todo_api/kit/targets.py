@@ -1,6 +1,7 @@
-"""Where a webhook may point: `http`/`https` URLs whose host is, and resolves to, public
-addresses only (unless WEBHOOK_ALLOW_PRIVATE_URLS), checked when the URL is given and again at
-every connection, on the very addresses the connection then uses.
+"""Where a webhook may point (and where an OAuth client's metadata document is fetched from):
+`http`/`https` URLs whose host is, and resolves to, public addresses only (unless
+WEBHOOK_ALLOW_PRIVATE_URLS), checked when the URL is given and again at every connection, on
+the very addresses the connection then uses.
 
 A public name can resolve to a private address later (DNS rebinding), so checking the URL at
 creation is not enough, and neither is resolving it before asking httpx to connect (httpx

@@ -1,0 +1,321 @@
+"""GET and POST /oauth/authorize: the page where a person signs in (a built-in account) and
+allows or denies an app, rendered on the server from a Jinja2 template, working without
+JavaScript.
+
+What is checked before anything is shown: the client is known, the `redirect_uri` is one it
+registered, and a PKCE `S256` challenge is there. A request that fails any of these gets an
+error page and never a redirect (no open redirect; a missing or `plain` PKCE is refused more
+strictly than by redirecting `invalid_request`). Other faults (response type, scope, resource)
+go back to the app's `redirect_uri`, as OAuth says.
+
+The browser's sign-in is a signed cookie for /oauth only (HttpOnly, SameSite=Lax, Secure
+behind https). Every form carries a token bound to another cookie of the browser (signed with
+the service's secret), so a form posted from another site is refused even by a browser that
+sends cookies along. The pages cannot be framed (X-Frame-Options and frame-ancestors).
+"""
+
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from mcp.server.auth.provider import construct_redirect_uri
+from mcp.shared.auth import OAuthClientInformationFull
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from todo_api.auth import service
+from todo_api.auth.errors import InvalidCredentials
+from todo_api.auth.oauth import store
+from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
+from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.ratelimit import RateLimited, RateLimiter
+from todo_api.config import Settings
+from todo_api.kit.deps import database, held
+from todo_api.kit.signing import InvalidToken as BadSignature
+from todo_api.kit.signing import Signer
+from todo_api.kit.text import canonical_email
+
+SESSION_COOKIE = "todo_oauth_session"
+BROWSER_COOKIE = "todo_oauth_browser"
+SESSION_SECONDS = 3600
+FORM_SECONDS = 3600
+PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "code_challenge",
+    "code_challenge_method",
+    "state",
+    "scope",
+    "resource",
+)
+_PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+)
+
+
+class Refused(Exception):
+    """The request cannot go back to the app: an error page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SentBack(Exception):
+    """An error the app hears at its redirect_uri."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(error)
+        self.error, self.description = error, description
+        self.redirect_uri: str = ""
+        self.state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRequest:
+    client: OAuthClientInformationFull
+    redirect_uri: str
+    redirect_uri_explicit: bool
+    code_challenge: str
+    state: str | None
+    scope: str
+    resource: str | None
+    fields: list[tuple[str, str]]
+
+    @property
+    def client_name(self) -> str:
+        return self.client.client_name or self.client.client_id or "An app"
+
+    @property
+    def wants(self) -> str:
+        writes = store.WRITE in self.scope.split()
+        return "read and change your tasks" if writes else "read your tasks"
+
+
+async def read_request(
+    params: Mapping[str, Any], clients: Clients, settings: Settings
+) -> AuthRequest:
+    def given(name: str) -> str | None:
+        value = params.get(name)
+        return value if isinstance(value, str) and value else None
+
+    client_id = given("client_id")
+    client = None if client_id is None else await clients.get(client_id)
+    if client is None:
+        raise Refused("The app that sent you here is not known to this service.")
+    registered = [str(uri) for uri in client.redirect_uris or []]
+    redirect_uri = given("redirect_uri")
+    explicit = redirect_uri is not None
+    if redirect_uri is None and len(registered) == 1:
+        redirect_uri = registered[0]
+    if redirect_uri is None or not any(redirect_uri_matches(r, redirect_uri) for r in registered):
+        raise Refused("The app did not register the address it asks to return to.")
+    challenge = given("code_challenge")
+    if (
+        challenge is None
+        or given("code_challenge_method") != "S256"
+        or not _PKCE_CHALLENGE.fullmatch(challenge)
+    ):
+        raise Refused("The request has no PKCE challenge of method S256, which is required.")
+    state = given("state")
+    try:
+        if given("response_type") != "code":
+            raise SentBack("unsupported_response_type", "response_type must be code")
+        resource = given("resource")
+        if resource is not None and resource != f"{settings.public_url}/mcp":
+            raise SentBack("invalid_target", "resource must be this service's /mcp")
+        requested = (given("scope") or client.scope or " ".join(store.SCOPES)).split()
+        registered = (client.scope or " ".join(store.SCOPES)).split()
+        allowed = [scope for scope in store.SCOPES if scope in registered]
+        if not requested or any(scope not in allowed for scope in requested):
+            raise SentBack("invalid_scope", f"the scopes this app may ask for: {' '.join(allowed)}")
+    except SentBack as exc:
+        exc.redirect_uri, exc.state = redirect_uri, state
+        raise
+    scope = " ".join(store.SCOPES) if store.WRITE in requested else store.READ
+    fields = [(name, value) for name in PARAMS if (value := given(name)) is not None]
+    return AuthRequest(client, redirect_uri, explicit, challenge, state, scope, resource, fields)
+
+
+class Pages:
+    """The authorize page's handlers."""
+
+    def __init__(self, settings: Settings, clients: Clients) -> None:
+        self._settings = settings
+        self._clients = clients
+        secret = settings.signing_secret()
+        self._sessions = Signer(secret, "oauth-session")
+        self._forms = Signer(secret, "oauth-form")
+        self._secure = (settings.public_url or "").startswith("https://")
+
+    async def get(self, request: Request) -> Response:
+        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(32)
+        try:
+            auth = await read_request(request.query_params, self._clients, self._settings)
+        except Refused as exc:
+            return self._error(exc.message)
+        except SentBack as exc:
+            return self._send_back(exc, 302)
+        user = await self._signed_in(request)
+        if user is None:
+            return self._page("signin", auth, browser)
+        return self._page("consent", auth, browser, email=user["email"])
+
+    async def post(self, request: Request) -> Response:
+        form = await request.form()
+        browser = request.cookies.get(BROWSER_COOKIE)
+        try:
+            auth = await read_request(form, self._clients, self._settings)
+        except Refused as exc:
+            return self._error(exc.message)
+        except SentBack as exc:
+            return self._send_back(exc, 303)
+        if browser is None or not self._form_token_valid(form.get("csrf_token"), browser):
+            return self._error(
+                "The form expired or was sent from another site. Go back and try again.", 403
+            )
+        action = form.get("action")
+        if action == "signin":
+            return await self._sign_in(request, auth, browser, form)
+        if action == "deny":
+            return self._redirect(auth, 303, error="access_denied")
+        user = await self._signed_in(request)
+        if action != "allow" or user is None:
+            return self._page("signin", auth, browser)
+        async with database(request).connection() as conn:
+            code = await store.create_grant(
+                conn,
+                user_id=uuid.UUID(str(user["id"])),
+                client_id=auth.client.client_id or "",
+                client_name=auth.client_name[:200],
+                scope=auth.scope,
+                resource=auth.resource,
+                code_challenge=auth.code_challenge,
+                redirect_uri=auth.redirect_uri,
+                redirect_uri_explicit=auth.redirect_uri_explicit,
+            )
+        return self._redirect(auth, 303, code=code)
+
+    async def _sign_in(
+        self, request: Request, auth: AuthRequest, browser: str, form: Mapping[str, Any]
+    ) -> Response:
+        email = canonical_email(str(form.get("email") or "")) or ""
+        password = str(form.get("password") or "")[:1024]
+        limiter = held(request.app, RateLimiter)
+        client = request.client.host if request.client else "unknown"
+        try:
+            await limiter.check(
+                (f"login:ip:{client}", limiter.address_attempts),
+                (f"login:ip:{client}:email:{email}", limiter.attempts),
+                (f"login:email:{email}", limiter.email_attempts),
+            )
+            user = await service.check_password(
+                db=database(request),
+                passwords=held(request.app, PasswordHashing),
+                email=email,
+                password=password,
+            )
+        except RateLimited:
+            message = "Too many attempts; try again in a minute."
+            return self._page("signin", auth, browser, email=email, message=message, status=429)
+        except InvalidCredentials:
+            message = "Incorrect email or password."
+            return self._page("signin", auth, browser, email=email, message=message, status=401)
+        response = self._page("consent", auth, browser, email=user.email)
+        session = self._sessions.dumps(
+            {"u": str(user.id), "e": int(time.time()) + SESSION_SECONDS}, "session"
+        )
+        self._cookie(response, SESSION_COOKIE, session, SESSION_SECONDS)
+        return response
+
+    async def _signed_in(self, request: Request) -> Any:
+        """The signed-in browser's user row, or None."""
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        try:
+            value = self._sessions.loads(cookie, "session")
+            user_id = uuid.UUID(value["u"])
+            if value["e"] < time.time():
+                return None
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+        async with database(request).connection() as conn:
+            return await service.get_user(conn=conn, user_id=user_id)
+
+    def _form_token_valid(self, token: object, browser: str) -> bool:
+        if not isinstance(token, str):
+            return False
+        try:
+            issued = self._forms.loads(token, browser)
+        except BadSignature:
+            return False
+        return isinstance(issued, int) and time.time() - issued < FORM_SECONDS
+
+    def _page(
+        self,
+        kind: str,
+        auth: AuthRequest,
+        browser: str,
+        *,
+        email: str | None = None,
+        message: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        html = _templates.get_template("page.html").render(
+            kind=kind,
+            title="Sign in" if kind == "signin" else "Allow access",
+            client_name=auth.client_name,
+            wants=auth.wants,
+            fields=auth.fields,
+            csrf_token=self._forms.dumps(int(time.time()), browser),
+            email=email or "",
+            message=message,
+        )
+        response = HTMLResponse(html, status, headers=HEADERS)
+        self._cookie(response, BROWSER_COOKIE, browser, None)
+        return response
+
+    def _error(self, message: str, status: int = 400) -> Response:
+        html = _templates.get_template("page.html").render(
+            kind="error", title="Cannot connect", message=message
+        )
+        return HTMLResponse(html, status, headers=HEADERS)
+
+    def _redirect(self, auth: AuthRequest, status: int, **params: str) -> Response:
+        location = construct_redirect_uri(auth.redirect_uri, **params, state=auth.state)
+        return RedirectResponse(location, status, headers=HEADERS)
+
+    def _send_back(self, exc: SentBack, status: int) -> Response:
+        """An error for the app, at the redirect_uri that read_request found registered."""
+        location = construct_redirect_uri(
+            exc.redirect_uri, error=exc.error, error_description=exc.description, state=exc.state
+        )
+        return RedirectResponse(location, status, headers=HEADERS)
+
+    def _cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path="/oauth",
+            secure=self._secure,
+            httponly=True,
+            samesite="lax",
+        )

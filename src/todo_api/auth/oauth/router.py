@@ -1,0 +1,226 @@
+"""The routes of MCP authorization: the protected resource metadata (RFC 9728) of /mcp, and,
+when this service is the authorization server (built-in accounts and PUBLIC_URL), its
+metadata (RFC 8414), /oauth/register (RFC 7591), /oauth/authorize (the page), /oauth/token
+and /oauth/revoke; and /api/connections, where a user sees and ends the apps they allowed.
+
+The OAuth routes are the MCP SDK's handlers (`mcp.server.auth.handlers`) over this service's
+provider, so the protocol's checks and error shapes are the SDK's. Metadata, token,
+registration and revocation answer any origin (CORS `*`): browser-based clients call them, and
+none of them reads a cookie. The page is never cross-origin.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Path, Request, Response
+from mcp.server.auth.handlers.register import RegistrationHandler
+from mcp.server.auth.handlers.revoke import RevocationHandler
+from mcp.server.auth.handlers.token import TokenHandler
+from mcp.server.auth.settings import ClientRegistrationOptions
+from pydantic import BaseModel
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from todo_api.auth.dependencies import caller
+from todo_api.auth.oauth import store
+from todo_api.auth.oauth.pages import Pages
+from todo_api.auth.oauth.provider import HashedSecretAuthenticator, Provider
+from todo_api.auth.personal import KnownTokens
+from todo_api.config import Settings
+from todo_api.kit.deps import held
+from todo_api.kit.errors import NotFound, error_responses
+from todo_api.kit.http import NO_CONTENT, json_response, no_content
+
+RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
+SERVER_METADATA = "/.well-known/oauth-authorization-server"
+OPENID_CONFIGURATION = "/.well-known/openid-configuration"
+# Paths that answer any origin with their own CORS headers (the app's CORS is for its frontend).
+OPEN_PATHS = frozenset(
+    {
+        RESOURCE_METADATA,
+        RESOURCE_METADATA + "/mcp",
+        SERVER_METADATA,
+        OPENID_CONFIGURATION,
+        "/oauth/token",
+        "/oauth/register",
+        "/oauth/revoke",
+    }
+)
+
+
+def resource_metadata_url(settings: Settings) -> str | None:
+    """Where /mcp's 401 points clients (None: no authorization server to name)."""
+    if settings.mcp_authorization_server is None:
+        return None
+    return f"{settings.public_url}{RESOURCE_METADATA}/mcp"
+
+
+def _open(app: ASGIApp, methods: list[str]) -> ASGIApp:
+    return CORSMiddleware(
+        app, allow_origins=["*"], allow_methods=methods, allow_headers=["*"], max_age=86400
+    )
+
+
+def _document(body: dict[str, Any]) -> ASGIApp:
+    async def endpoint(_request: Any) -> Response:
+        return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
+
+    return _open(request_response(endpoint), ["GET"])
+
+
+def _rewriting(app: ASGIApp, rewrite: Callable[[bytes], bytes]) -> ASGIApp:
+    """`app`, given the request's body as `rewrite` makes it."""
+
+    async def rewritten(scope: Scope, receive: Receive, send: Send) -> None:
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = rewrite(b"".join(chunks))
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app(scope, replay, send)
+
+    return rewritten
+
+
+def _default_basic(body: bytes) -> bytes:
+    """RFC 7591's default for /oauth/register: an omitted `token_endpoint_auth_method` is
+    `client_secret_basic` (the SDK's handler would take `client_secret_post`)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(document, dict) and document.get("token_endpoint_auth_method") is None:
+        document["token_endpoint_auth_method"] = "client_secret_basic"
+        return json.dumps(document).encode()
+    return body
+
+
+def _public_revocation(body: bytes) -> bytes:
+    """RFC 7009 for a public client at /oauth/revoke: no `client_secret` (the SDK's handler
+    wants the field, empty)."""
+    fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    if not any(name == "client_secret" for name, _ in fields):
+        fields.append(("client_secret", ""))
+    return urlencode(fields).encode()
+
+
+def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRoute]:
+    """The metadata routes (when there is an issuer to name) and the authorization server's
+    (when it is on); none otherwise, so that each is a 404."""
+    issuer = settings.mcp_authorization_server
+    found: list[BaseRoute] = []
+    if issuer is None:
+        return found
+    resource = {
+        "resource": f"{settings.public_url}/mcp",
+        "authorization_servers": [issuer],
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": store.SCOPES,
+        "resource_name": "Tasks",
+    }
+    for path in (RESOURCE_METADATA, RESOURCE_METADATA + "/mcp"):
+        found.append(Route(path, _document(resource), methods=["GET", "OPTIONS"]))
+    if not settings.oauth_server_enabled:
+        return found
+    server = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "registration_endpoint": f"{issuer}/oauth/register",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "scopes_supported": store.SCOPES,
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": [
+            "none",
+            "client_secret_post",
+            "client_secret_basic",
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "none",
+            "client_secret_post",
+            "client_secret_basic",
+        ],
+        "client_id_metadata_document_supported": True,
+    }
+    for path in (SERVER_METADATA, OPENID_CONFIGURATION):
+        found.append(Route(path, _document(server), methods=["GET", "OPTIONS"]))
+    authenticator = HashedSecretAuthenticator(provider)  # type: ignore[arg-type]
+    options = ClientRegistrationOptions(
+        enabled=True, valid_scopes=store.SCOPES, default_scopes=store.SCOPES
+    )
+    token = TokenHandler(provider, authenticator).handle  # type: ignore[arg-type]
+    revoke = RevocationHandler(provider, authenticator).handle  # type: ignore[arg-type]
+    register = RegistrationHandler(provider, options).handle  # type: ignore[arg-type]
+    handlers: list[tuple[str, ASGIApp]] = [
+        ("/oauth/token", request_response(token)),
+        ("/oauth/revoke", _rewriting(request_response(revoke), _public_revocation)),
+        ("/oauth/register", _rewriting(request_response(register), _default_basic)),
+    ]
+    for path, app in handlers:
+        found.append(Route(path, _open(app, ["POST"]), methods=["POST", "OPTIONS"]))
+    found.append(Route("/oauth/authorize", pages.get, methods=["GET"]))
+    found.append(Route("/oauth/authorize", pages.post, methods=["POST"]))
+    return found
+
+
+# --- /api/connections ------------------------------------------------------------------------
+
+connections_router = APIRouter(
+    prefix="/api/connections", tags=["connections"], responses=error_responses(401, 403, 500, 503)
+)
+
+
+class ConnectionRead(BaseModel):
+    client_id: str
+    client_name: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@connections_router.get(
+    "",
+    response_model=list[ConnectionRead],
+    summary="The apps you allowed to use your tasks (MCP authorization), newest first",
+)
+async def list_connections(request: Request) -> Response:
+    call = await caller(request)
+    rows = await call.run(store.list_connections)
+    fields = ConnectionRead.model_fields
+    return json_response([{name: row[name] for name in fields} for row in rows])
+
+
+@connections_router.delete(
+    "/{client_id:path}",
+    **NO_CONTENT,
+    responses=error_responses(404),
+    summary="End an app's access: every token it holds for you is refused from the next request",
+)
+async def end_connection(
+    client_id: Annotated[str, Path(description="The app's client_id")], request: Request
+) -> Response:
+    call = await caller(request)
+    known = held(request.app, KnownTokens)
+    async with call.connection() as conn:
+        ended = await store.revoke_grants(conn, known, store.connection_of(call.user_id, client_id))
+    if not ended:
+        raise NotFound("Connection not found")
+    return no_content()
