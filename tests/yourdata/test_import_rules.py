@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support import assert_error
+from tests.tasks.feed_helpers import read_feed
 from tests.yourdata.helpers import FIXTURES, import_file
 
 HEADER = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE"
@@ -256,8 +257,8 @@ async def test_imported_tasks_reach_the_change_feed_and_webhooks(
         answer = await import_file(client, "todoist", body, content_type="text/csv")
         assert answer.status_code == 200, answer.text
 
-        changes = await client.get("/api/tasks/changes", params={"since": start.json()["next"]})
-        page = changes.json()
+        (made,) = (await client.get("/api/lists")).json()
+        page = await read_feed(client, start.json()["next"], wait_for=[made["id"]])
         assert len(page["changes"]) == 8
         assert [item["name"] for item in page["lists"]] == ["Todoist import"]
 
