@@ -6,6 +6,9 @@ from typing import Any
 import httpx
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
+TODOIST_HEADER = (
+    "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE"
+)
 
 # What a round trip keeps of a task, of a list.
 TASK_CONTENT = (

@@ -11,13 +11,11 @@ import pytest
 
 from tests.support import assert_error
 from tests.tasks.feed_helpers import read_feed
-from tests.yourdata.helpers import FIXTURES, import_file
-
-HEADER = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE"
+from tests.yourdata.helpers import FIXTURES, TODOIST_HEADER, import_file
 
 
 def _csv(*rows: str) -> str:
-    return "\n".join([HEADER, *rows]) + "\n"
+    return "\n".join([TODOIST_HEADER, *rows]) + "\n"
 
 
 def _google(*tasks: dict[str, Any], title: str = "My Tasks") -> str:
