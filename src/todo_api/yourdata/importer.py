@@ -33,7 +33,6 @@ from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks import rules, schedule
 from todo_api.tasks.placement import WRITTEN_COLUMNS
 from todo_api.tasks.schemas import DateTimeText, TaskCreate, stored_values, task_body
-from todo_api.yourdata.names import free_name
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped
 from todo_api.yourdata.sources import SOURCES
 
@@ -217,7 +216,7 @@ async def _make_lists(
     taken = {row["name_key"] for row in await conn.execute(_NAME_KEYS, {"user_id": user_id})}
     made: dict[str, uuid.UUID] = {}
     for item, data in wanted:
-        name = free_name(data.name, taken)
+        name = lists_service.free_name(data.name, taken)
         taken.add(keys.name_key(name))
         created = await lists_service.create_list(
             conn, user_id, ListCreate(name=name, color=data.color)
