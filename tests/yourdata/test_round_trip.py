@@ -73,11 +73,20 @@ async def test_a_round_trip_keeps_everything_a_person_set(
         assert exported["format"] == "todo-api"
         assert exported["version"] == 1
 
+        already = await second.post("/api/tasks", json={"title": "Already here"})
+        assert already.status_code == 201, already.text
         answer = await import_file(second, "todo-api", httpx.Response(200, json=exported).content)
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"lists": 2, "tasks": 7, "skipped": []}
 
         again = await export(second)
-        assert content(again) == content(exported)
+        inbox = [t for t in again["tasks"] if t["title"] != "Already here"]
+        assert content({**again, "tasks": inbox}) == content(exported)
+        # Counted as any other tasks: the inbox's total, its open ones, each list's.
+        for state, expected in ((None, 3), ("false", 2), ("true", 1)):
+            params = {"list_id": "inbox"} | ({"completed": state} if state else {})
+            listed = await second.get("/api/tasks", params=params)
+            assert listed.headers["x-total-count"] == str(expected)
+        assert [item["open_count"] for item in (await second.get("/api/lists")).json()] == [1, 3]
         assert again["user"]["id"] != exported["user"]["id"]
         assert {t["user_id"] for t in again["tasks"]} == {again["user"]["id"]}

@@ -11,14 +11,17 @@ database's triggers stamp them for the change feed (and so for live streams), co
 index their tags, as for any other write.
 """
 
+import contextlib
+import functools
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any, cast
 
 from dateutil.rrule import rrulestr
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit import events, ordering, reminders, zones
@@ -29,7 +32,7 @@ from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate
 from todo_api.tables import keys
 from todo_api.tables.lists import lists
-from todo_api.tables.tasks import TaskRow, tasks
+from todo_api.tables.tasks import TaskRow, task_counts, tasks
 from todo_api.tasks import rules, schedule
 from todo_api.tasks.placement import WRITTEN_COLUMNS
 from todo_api.tasks.schemas import DateTimeText, TaskCreate, stored_values, task_body
@@ -45,6 +48,12 @@ _INBOX_LAST = Query(
         tasks.c.parent_id.is_(None),
     )
 )
+_TAKE_COUNTS = Query(
+    delete(task_counts)
+    .where(task_counts.c.scope_id == bindparam("scope_id"))
+    .returning(*task_counts.c)
+)
+_PUT_COUNTS = Query(insert_bound(task_counts, *(column.name for column in task_counts.c)))
 _NAME_KEYS = Query(select(lists.c.name_key).where(lists.c.user_id == bindparam("user_id")))
 
 
@@ -111,10 +120,9 @@ def _task_values(
     if task.local_due is not None:
         fields["due_at"] = task.local_due.replace(tzinfo=local_zone).isoformat()
     if task.due_on_first_occurrence and isinstance(fields.get("recurrence"), str):
-        start = datetime.combine(now.astimezone(local_zone).date(), time())
-        first = rrulestr(fields["recurrence"], dtstart=start).after(start, inc=True)
+        first = _first_occurrence(fields["recurrence"], now.astimezone(local_zone).date())
         if first is not None:
-            fields["due_date"] = first.date().isoformat()
+            fields["due_date"] = first.isoformat()
     try:
         data = ImportedFields.model_validate(fields)
     except ValidationError as exc:
@@ -129,8 +137,10 @@ def _task_values(
     values["timezone"] = values["timezone"] or zone
     try:
         values.update(schedule.due_values(_UNSCHEDULED | {"timezone": values["timezone"]}, values))
-        if not values["is_completed"]:  # a completed task recurs no more
-            rules.check_rule(values)
+        if not values["is_completed"] and values["recurrence"] is not None:
+            # A completed task recurs no more. Files repeat rules and dates: each pair once.
+            due = (values["due_at"], values["due_date"], values["timezone"])
+            _check_rule(values["recurrence"], *due)
         values["reminders"] = reminders.with_ids(values["reminders"])
         reminders.check(values)
     except InvalidField as exc:
@@ -143,6 +153,21 @@ def _task_values(
 
 
 _UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+
+
+@functools.lru_cache(maxsize=1024)
+def _first_occurrence(rule: str, today: date) -> date | None:
+    """The first day a rule gives from today on (a Todoist "every monday": due then)."""
+    start = datetime.combine(today, time())
+    first = rrulestr(rule, dtstart=start).after(start, inc=True)
+    return None if first is None else first.date()
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_rule(rule: str, due_at: datetime | None, due_date: date | None, zone: str) -> None:
+    """rules.check_rule, once per rule and due time (raising InvalidField is not kept)."""
+    task = {"recurrence": rule, "due_at": due_at, "due_date": due_date, "timezone": zone}
+    rules.check_rule(task)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -182,9 +207,11 @@ async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dic
         list_ids = await _make_lists(conn, user_id, prepared.lists)
         inbox_last = (await conn.execute(_INBOX_LAST, {"user_id": user_id})).scalar()
         rows = _rows(user_id, prepared, list_ids, int(inbox_last or 0))
-        top_level = [row for row in rows if row["parent_id"] is None]
-        await conn.execute_many(_INSERT, top_level)
-        await conn.execute_many(_INSERT, [row for row in rows if row["parent_id"] is not None])
+        async with _counted_once(conn, user_id, rows):
+            top_level = [row for row in rows if row["parent_id"] is None]
+            await conn.execute_many(_INSERT, top_level)
+            subtasks = [row for row in rows if row["parent_id"] is not None]
+            await conn.execute_many(_INSERT, subtasks)
         for row in rows:
             if row["reminders"]:
                 await reminders.schedule(conn, row)
@@ -202,6 +229,45 @@ async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dic
         "tasks": len(rows),
         "skipped": [item.body() for item in prepared.skipped],
     }
+
+
+@contextlib.asynccontextmanager
+async def _counted_once(
+    conn: Connection, user_id: uuid.UUID, rows: list[dict[str, Any]]
+) -> AsyncIterator[None]:
+    """The block's new tasks counted once, not once each: the open and done counts of the
+    scopes they go to (`task_counts`: each list's, the inbox's) are taken out while they go in,
+    so that the per-row trigger finds nothing to add to (a scope with no row is not counted),
+    then put back with the import's totals added. A trigger adding to one row ten thousand
+    times in one transaction makes a chain of ten thousand versions of that row, each update
+    walking it: the import's time would grow with the square of its size.
+
+    On PostgreSQL the trigger runs at commit (deferred): here it runs with each statement,
+    while the rows are out. A write of someone else's to the same scope meanwhile finds the
+    rows held, and adds its change to a new row of its own, as it does when they are busy."""
+    totals: dict[uuid.UUID, list[int]] = {}
+    for row in rows:
+        counts = totals.setdefault(row["list_id"] or user_id, [0, 0])
+        counts[1 if row["is_completed"] else 0] += 1
+    if conn.name == "postgresql":
+        await conn.run_sql("SET CONSTRAINTS tasks_count IMMEDIATE")
+    taken = []
+    for scope in totals:
+        taken += (await conn.execute(_TAKE_COUNTS, {"scope_id": scope})).rows
+    yield
+    taken.sort(key=lambda row: (row["scope_id"], row["slot"]))
+    for row in taken:
+        opened, done = totals.pop(row["scope_id"], (0, 0))  # on the scope's first row
+        await conn.execute(
+            _PUT_COUNTS,
+            {
+                **row,
+                "open_count": row["open_count"] + opened,
+                "done_count": row["done_count"] + done,
+            },
+        )
+    if conn.name == "postgresql":
+        await conn.run_sql("SET CONSTRAINTS tasks_count DEFERRED")
 
 
 def _body(row: TaskRow) -> Any:
