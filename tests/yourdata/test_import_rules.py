@@ -172,6 +172,16 @@ async def test_errors_are_listed_up_to_twenty(person: Callable[..., httpx.AsyncC
         assert [detail["line"] for detail in details] == list(range(2, 22))
 
 
+async def test_a_list_name_that_cannot_be_one_is_refused_naming_list(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        answer = await import_file(client, "todoist", _csv("task,Hi,,4,1,,,,,"), list="l" * 101)
+        details = assert_error(answer, 400, "VALIDATION_ERROR")["details"]
+        assert [(d["field"], "line" in d or "index" in d) for d in details] == [("list", False)]
+        await _nothing_imported(client)
+
+
 @pytest.mark.parametrize("source", [None, "ics-someday", "TODOIST", ""])
 async def test_an_unknown_source_is_refused_naming_it(
     person: Callable[..., httpx.AsyncClient], source: str | None

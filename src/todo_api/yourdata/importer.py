@@ -88,7 +88,9 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
             checked = ListCreate.model_validate({"name": item.name, "color": item.color})
         except ValidationError as exc:
             for error in exc.errors():
-                errors.add(item.where, _location(error["loc"]) or "name", _message(error))
+                name = _location(error["loc"])
+                field_name = item.name_field if name == "name" else name
+                errors.add(item.where, field_name, _message(error))
             continue
         prepared.lists.append((item, checked))
     user_zone = zones.zone(zone)

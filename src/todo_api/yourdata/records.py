@@ -29,7 +29,9 @@ class ImportedList:
     key: str  # how the file's tasks name it
     name: Any  # as the file gives them: checked by the importer
     color: Any = None
-    where: Where = ("index", 0)
+    where: Where | None = None  # None: the request, not the file, names it
+    # What an error about its name names (`list`: the request's parameter).
+    name_field: str = "name"
 
 
 @dataclass

@@ -77,7 +77,8 @@ def parse(body: bytes, options: dict[str, str]) -> Parsed:
     header = [name.strip().upper() for name in next(reader, [])]
     if "TYPE" not in header or "CONTENT" not in header:
         raise InvalidRequest("The file is not a Todoist CSV: its first line names no TYPE, CONTENT")
-    parsed = Parsed(lists=[ImportedList(key=LIST_KEY, name=options.get("list") or DEFAULT_LIST)])
+    name = options.get("list") or DEFAULT_LIST
+    parsed = Parsed(lists=[ImportedList(key=LIST_KEY, name=name, name_field="list")])
     errors = FileErrors()
     section: str | None = None
     parent: ImportedTask | None = None
