@@ -156,9 +156,9 @@ def run(
     port = free_port()
     with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
         for sub in importers:
-            before = asyncio.run(_cpu(server, database))
+            cpu_before = asyncio.run(_cpu(server, database))
             elapsed, result = import_as(server.url, tokens[sub], body)
-            server_s, database_s = cpu_spent(before, asyncio.run(_cpu(server, database)))
+            server_s, database_s = cpu_spent(cpu_before, asyncio.run(_cpu(server, database)))
             times.append(elapsed)
             cpu.append(server_s + database_s)
             log(f"{kind}: imported {result['tasks']} tasks in {elapsed:.2f} s "
