@@ -195,7 +195,8 @@ async def test_a_shared_list_passes_to_its_longest_standing_editor(
         changes = await read_feed(bea, feed, wait_for=[mine["id"], theirs["id"], team["id"]])
         assert {t["title"] for t in changes["changes"]} == {"Ada's", "Cy's"}
         assert [item["id"] for item in changes["lists"]] == [team["id"]]
-        # The new owner manages it.
+        # The links Ada made go with her; the new owner manages the list.
+        assert (await bea.get(f"/api/lists/{team['id']}/invitations")).json() == []
         renamed = await bea.patch(f"/api/lists/{team['id']}", json={"name": "Ours"})
         assert renamed.status_code == 200, renamed.text
 
