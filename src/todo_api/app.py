@@ -67,6 +67,8 @@ from todo_api.tasks.user_routes import router as user_tasks_router
 from todo_api.webhooks import scheduled as webhooks_scheduled
 from todo_api.webhooks.router import events_documented
 from todo_api.webhooks.router import router as webhooks_router
+from todo_api.yourdata.router import IMPORT_PATH
+from todo_api.yourdata.router import router as yourdata_router
 
 # Headers a browser client may read from a cross-origin response.
 EXPOSED_HEADERS = [
@@ -205,6 +207,7 @@ def create_app(
     app.include_router(live_router)
     app.include_router(webhooks_router)
     app.include_router(reminders_router)
+    app.include_router(yourdata_router)
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
@@ -225,7 +228,11 @@ def create_app(
             exception_handlers=app.exception_handlers,
         )
     # Inside the request context, so that the 413 is logged and carries the request id.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        by_path={IMPORT_PATH: settings.import_max_bytes},
+    )
     # Added last, so outermost: CORS headers go on every response, the 500 included.
     app.add_middleware(RequestContextMiddleware, metrics=metrics, after_write=hub.wrote)
     app.add_middleware(

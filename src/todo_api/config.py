@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: int = Field(default=30, ge=0, le=3600)
     # A request body over this many bytes is refused with 413 before the rest is read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # ... except on POST /api/import, whose body is a file exported from another app.
+    import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     # A client gets this long to send a request's line and headers, from its first byte (or
     # from connecting); then the connection is closed.
     request_header_timeout_seconds: float = Field(default=10, gt=0, le=300)

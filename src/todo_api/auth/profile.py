@@ -80,6 +80,10 @@ class SeenProfiles:
         self._seen.move_to_end(identity.user_id)
         return _differs(identity, seen) and not _older(identity.issued_at, seen.issued_at)
 
+    def forget(self, user_id: UUID) -> None:
+        """The user's row is gone (a deleted account): their next token's claims are news."""
+        self._seen.pop(user_id, None)
+
     async def sync(self, conn: Connection, identity: Identity) -> None:
         """Update the user's row if this token's claims are news to this process.
 

@@ -15,6 +15,7 @@ from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens
+from todo_api.auth.users import ensure_user
 from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
 from todo_api.kit.errors import NotFound, error_responses
@@ -179,6 +180,11 @@ async def logout(request: Request) -> Response:
 @router.get("/me", response_model=Me, responses=error_responses(401), summary="Who you are")
 async def me(user: CurrentUser, conn: Connection) -> Any:
     row = await service.get_user(conn=conn, user_id=user.user_id)
+    if row is None:
+        # Deleted behind this process's cache of known users (an account deleted while its
+        # token lives on): the subject is a new user, as on first sight.
+        await ensure_user(conn, user)
+        row = await service.get_user(conn=conn, user_id=user.user_id)
     if row is None:
         raise NotFound("User not found")
     return row

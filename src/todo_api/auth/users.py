@@ -60,6 +60,10 @@ class KnownUsers:
             return True
         return False
 
+    def discard(self, user_id: UUID) -> None:
+        """The user's row is gone (a deleted account): their next request makes it again."""
+        self._ids.pop(user_id, None)
+
     def add(self, user_id: UUID) -> None:
         self._ids[user_id] = None
         if len(self._ids) > self._capacity:

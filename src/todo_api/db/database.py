@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import sqlite3
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -98,6 +98,16 @@ class Connection:
         return await self.run(compiled, compiled.arguments(params or {}))
 
     async def run(self, compiled: Compiled, args: list[Any]) -> Result:
+        raise NotImplementedError
+
+    async def execute_many(self, statement: Query, params: Sequence[Mapping[str, Any]]) -> None:
+        """One prebuilt statement (no rows back) for each of `params`, sent together: the
+        driver's batch, one round trip's worth of work for thousands of rows (an import)."""
+        if params:
+            compiled = statement.compiled(self.dialect)
+            await self.run_many(compiled, [compiled.arguments(p) for p in params])
+
+    async def run_many(self, compiled: Compiled, args: list[list[Any]]) -> None:
         raise NotImplementedError
 
     async def run_sql(self, sql: str) -> None:
@@ -210,6 +220,17 @@ class PostgresConnection(Connection):
         except PG_FAILURES as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
 
+    async def run_many(self, compiled: Compiled, args: list[list[Any]]) -> None:
+        try:
+            await self._plan_as(compiled.custom_plans)
+            await self.driver.executemany(compiled.sql, args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(exc.constraint_name) from exc
+        except asyncpg.DataError as exc:
+            raise InvalidValue(type(exc).__name__) from exc
+        except PG_FAILURES as exc:
+            raise DatabaseFailure(type(exc).__name__) from exc
+
     async def run_sql(self, sql: str) -> None:
         try:
             await self.driver.execute(sql)
@@ -232,6 +253,14 @@ class SqliteConnection(Connection):
             count = cursor.rowcount
             await cursor.close()
             return Result([], count)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(None) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    async def run_many(self, compiled: Compiled, args: list[list[Any]]) -> None:
+        try:
+            await self.driver.executemany(compiled.sql, args)
         except sqlite3.IntegrityError as exc:
             raise IntegrityViolation(None) from exc
         except sqlite3.Error as exc:

@@ -7,6 +7,7 @@ Nothing is buffered here: every chunk goes on to the application as it arrives.
 """
 
 import json
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,35 +22,45 @@ class BodyTooLarge(Exception):
     """Raised by `receive` once the streamed body passes the limit."""
 
 
+def _refusal(max_bytes: int) -> tuple[Message, Message]:
+    """The 413's start and body for a limit."""
+    body = json.dumps(
+        {
+            "error": f"The request body is larger than the limit of {max_bytes} bytes",
+            "code": ErrorCode.PAYLOAD_TOO_LARGE.value,
+            "details": None,
+        }
+    ).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            # The rest of the body is never read: the connection cannot carry another request.
+            (b"connection", b"close"),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
 class BodyLimitMiddleware:
     """Refuses request bodies over `max_bytes` with the contract's 413."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, by_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        body = json.dumps(
-            {
-                "error": f"The request body is larger than the limit of {max_bytes} bytes",
-                "code": ErrorCode.PAYLOAD_TOO_LARGE.value,
-                "details": None,
-            }
-        ).encode()
-        self._response_start: Message = {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                # The rest of the body is never read: the connection cannot carry another request.
-                (b"connection", b"close"),
-            ],
-        }
-        self._response_body: Message = {"type": "http.response.body", "body": body}
+        # Routes with a limit of their own (an import's file), by exact path.
+        self.by_path = dict(by_path or {})
+        self._refusals = {limit: _refusal(limit) for limit in {max_bytes, *self.by_path.values()}}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _BODILESS_METHODS:
             await self.app(scope, receive, send)
             return
+        max_bytes = self.by_path.get(scope["path"], self.max_bytes)
         length: bytes | None = None
         chunked = False
         for name, value in scope["headers"]:
@@ -58,18 +69,19 @@ class BodyLimitMiddleware:
             elif name == b"transfer-encoding":
                 chunked = True
         if chunked or (length is not None and not length.isdigit()):  # isdigit: ASCII only
-            await self._counted(scope, receive, send)
-        elif length is not None and int(length) > self.max_bytes:
-            await self._refuse(send)
+            await self._counted(scope, receive, send, max_bytes)
+        elif length is not None and int(length) > max_bytes:
+            await self._refuse(send, max_bytes)
         else:
             # No body, or one of a declared length the server will not exceed.
             await self.app(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        await send(self._response_start)
-        await send(self._response_body)
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
+        start, body = self._refusals[max_bytes]
+        await send(start)
+        await send(body)
 
-    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         """Run the application on a body of unknown length, counting it as it streams."""
         received = 0
         exceeded = False
@@ -82,7 +94,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     exceeded = True
                     raise BodyTooLarge
             return message
@@ -94,7 +106,7 @@ class BodyLimitMiddleware:
                 # parser, a 500), the answer is the 413; it is sent once, here.
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await self._refuse(send)
+                    await self._refuse(send, max_bytes)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -106,4 +118,4 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded and not response_started:
-            await self._refuse(send)
+            await self._refuse(send, max_bytes)

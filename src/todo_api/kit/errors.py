@@ -45,6 +45,14 @@ class FieldError(BaseModel):
     message: str
 
 
+class LocatedFieldError(FieldError):
+    """A field of one record of a file (an import): its 1-based `line` in the file, or its
+    `index` (a position, or a path such as `items[0].items[3]`)."""
+
+    line: int | None = None
+    index: int | str | None = None
+
+
 class ErrorBody(BaseModel):
     """The body of every error response."""
 
@@ -155,8 +163,10 @@ def error_body_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The contract's error body, for any status (Starlette's own ones included)."""
-    body = ErrorBody(error=message, code=code, details=details)
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+    content = ErrorBody(error=message, code=code, details=details).model_dump(mode="json")
+    if details and any(isinstance(detail, LocatedFieldError) for detail in details):
+        content["details"] = [d.model_dump(mode="json", exclude_none=True) for d in details]
+    return JSONResponse(content, status_code=status, headers=headers)
 
 
 def internal_error_response() -> JSONResponse:

@@ -254,6 +254,40 @@ async def record(
     return ids
 
 
+async def record_each(
+    conn: Connection,
+    kind: EventType,
+    *,
+    actor_id: uuid.UUID | None,
+    data: Sequence[Data],
+    watchers: Sequence[Watcher],
+) -> int:
+    """`record` for many changes of one kind heard by the same watchers (an import's new
+    tasks): one event each, their deliveries written in one batch; returns how many."""
+    bit = BITS[kind]
+    targets = list(dict.fromkeys(w.webhook_id for w in watchers if w.mask & bit))
+    if not targets:
+        return 0
+    rows = []
+    for item in data:
+        event = envelope(kind, actor_id=actor_id, data=item() if callable(item) else item)
+        payload = json_bytes(event).decode()
+        for webhook_id in targets:
+            rows.append(
+                {
+                    "id": new_id(),
+                    "webhook_id": webhook_id,
+                    "event_id": event["id"],
+                    "event_type": str(kind),
+                    "payload": payload,
+                    "now": event["created_at"],
+                }
+            )
+    await conn.execute_many(_INSERT, rows)
+    asyncio.get_running_loop().call_later(WAKE_AFTER_SECONDS, jobs.wake, DELIVERY_JOB)
+    return len(rows)
+
+
 async def record_ping(conn: Connection, webhook_id: uuid.UUID, actor_id: uuid.UUID) -> uuid.UUID:
     """A `ping` for that webhook alone, whatever its events (active or not: a disabled one's
     waits, as its other deliveries do, until it is enabled again)."""

@@ -101,7 +101,7 @@ def storable(text: str) -> str:
     be encoded at all (both would otherwise surface as a 500)."""
     if "\x00" in text:
         raise ValueError("must not contain the NUL character")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+    if not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise ValueError("must be valid Unicode text")
     return text
 

@@ -31,7 +31,7 @@ from todo_api.kit.versions import Versions, versions_params
 from todo_api.lists.errors import ListForbidden, ListNameTaken, ListNotFound, ListStaleVersion
 from todo_api.lists.schemas import ListCreate, ListUpdate, list_body
 from todo_api.tables import keys
-from todo_api.tables.lists import ListRow, list_members, lists
+from todo_api.tables.lists import NAME_MAX_LENGTH, ListRow, list_members, lists
 from todo_api.tables.tasks import tasks
 
 ROWS: VersionedRows[ListRow] = VersionedRows(
@@ -265,6 +265,17 @@ async def move_list(
         position = await ordering.position_for(conn, group, list_id, **anchors, now=utcnow())
         await conn.execute(PLACE, {"list_id": list_id, "user_id": user_id, "position": position})
         return {**moving, "position": position}
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """`name`, or with the first number that makes its key none of `taken` (name keys):
+    "Groceries (2)", for a list made or handed over where its name is taken."""
+    candidate, number = name, 1
+    while keys.name_key(candidate) in taken:
+        number += 1
+        suffix = f" ({number})"
+        candidate = name[: NAME_MAX_LENGTH - len(suffix)].rstrip() + suffix
+    return candidate
 
 
 def _found(row: ListRow | None) -> ListRow:

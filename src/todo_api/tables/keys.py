@@ -87,4 +87,6 @@ def search_key(text: str) -> str:
 
 
 def _unmarked(text: str) -> str:
+    if text.isascii():  # no marks to drop (most titles): no look-up per character
+        return text
     return "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))

@@ -1,0 +1,69 @@
+"""Deleting an account: everything of the user goes, and what they shared stays whole for the
+others, in one transaction.
+
+The lists come first (todo_api.lists.succession): those they own pass to an editor or go for
+everyone, their traces in others' lists name nobody, their memberships end. The rest goes
+with the user's row: every table of what a user owns refers to `users` with ON DELETE CASCADE
+(tasks, lists, memberships, webhooks and their deliveries, refresh tokens, personal and OAuth
+tokens, reminders' schedule through their tasks, live tickets, counts), so a table added
+later for a user's rows is covered by its own foreign key. The rows kept without one
+(idempotency keys, reminder emails) are deleted here.
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select
+
+from todo_api.db import Connection, Query
+from todo_api.kit import ordering
+from todo_api.kit.errors import InvalidField
+from todo_api.lists.succession import leave_every_list
+from todo_api.tables.idempotency import idempotency_keys
+from todo_api.tables.oauth import oauth_grants, oauth_tokens
+from todo_api.tables.reminders import reminder_emails
+from todo_api.tables.tokens import personal_tokens
+from todo_api.tables.users import users
+
+_ME: Any = bindparam("user_id")
+_USER = Query(select(users.c.id, users.c.email).where(users.c.id == _ME))
+_FORGET_KEYS = Query(delete(idempotency_keys).where(idempotency_keys.c.user_id == _ME))
+_FORGET_EMAILS = Query(delete(reminder_emails).where(reminder_emails.c.recipient_id == _ME))
+_DELETE_USER = Query(delete(users).where(users.c.id == _ME))
+# The tokens that go with the user (by their foreign keys), whose ids every process is told.
+_TOKENS = Query(
+    select(personal_tokens.c.id)
+    .where(personal_tokens.c.user_id == _ME)
+    .union_all(
+        select(oauth_tokens.c.id)
+        .join(oauth_grants, oauth_grants.c.id == oauth_tokens.c.grant_id)
+        .where(oauth_grants.c.user_id == _ME)
+    )
+)
+
+
+def confirms(confirm: str, user: dict[str, Any]) -> bool:
+    """Whether `confirm` is the user's email, ignoring case (a user with no email: their
+    id)."""
+    expected = user["email"] if user["email"] is not None else str(user["id"])
+    return confirm.strip().casefold() == expected.casefold()
+
+
+async def delete_account(conn: Connection, user_id: uuid.UUID, *, confirm: str) -> list[uuid.UUID]:
+    """Delete the user and everything of theirs; InvalidField naming `confirm` unless it is
+    their email. A user already gone has nothing left to delete. The ids of the tokens
+    (personal and OAuth) deleted with them, for every process to forget."""
+    params = {"user_id": user_id}
+    async with conn.transaction():
+        user = (await conn.execute(_USER, params)).first()
+        if user is None:
+            return []
+        if not confirms(confirm, user):
+            raise InvalidField("confirm", "must be your account's email")
+        await ordering.serialise(conn, user_id)
+        await leave_every_list(conn, user_id)
+        await conn.execute(_FORGET_KEYS, params)
+        await conn.execute(_FORGET_EMAILS, params)
+        tokens = [row.id for row in (await conn.execute(_TOKENS, params)).rows]
+        await conn.execute(_DELETE_USER, params)
+    return tokens

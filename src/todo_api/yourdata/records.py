@@ -1,0 +1,102 @@
+"""What every import source makes of its file: lists and tasks in one shape (the intermediate
+rows), each task located in the file (`line` or `index`) so that an error or a skip names it.
+
+A source only reads its format; what the values must be (a title's length, a zone, a rule) is
+checked once, by the importer, against the API's own input models. An `ics` source is one
+more parser that yields these rows.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from todo_api.kit.errors import FieldError, LocatedFieldError, ValidationFailed
+
+# Where a record is in its file: ("line", 12) for a text file's 1-based line, ("index", 3)
+# or ("index", "items[0].items[2]") for a JSON document's.
+Where = tuple[Literal["line", "index"], int | str]
+
+# The document as a whole (its format, version or kind): no place within it.
+TOP = None
+
+# A file's errors become one VALIDATION_ERROR listing at most this many (the contract's cap).
+MAX_DETAILS = 20
+
+
+@dataclass
+class ImportedList:
+    key: str  # how the file's tasks name it
+    name: Any  # as the file gives them: checked by the importer
+    color: Any = None
+    where: Where | None = None  # None: the request, not the file, names it
+    # What an error about its name names (`list`: the request's parameter).
+    name_field: str = "name"
+
+
+@dataclass
+class ImportedTask:
+    where: Where
+    # TaskCreate's fields as the file gives them (title, description, priority, due_at,
+    # due_date, timezone, tags, recurrence, reminders, is_completed), plus `completed_at`.
+    fields: dict[str, Any]
+    list_key: str | None = None  # None: the inbox
+    key: str | None = None  # how its subtasks name it
+    parent_key: str | None = None
+    # The order among its siblings (the file's own when equal): a position, a Google string.
+    order: Any = 0
+    # A due time on the wall clock of the task's zone (the file gives no offset).
+    local_due: datetime | None = None
+    # Due on its rule's first occurrence from today (a Todoist "every monday").
+    due_on_first_occurrence: bool = False
+    # The file's own names for the API's fields (Todoist's `CONTENT` for `title`), for errors.
+    columns: dict[str, str] = field(default_factory=dict)
+    # Assigned to whoever exported it (this service's export): to whoever imports it.
+    assigned_to_importer: bool = False
+
+
+@dataclass
+class Skipped:
+    """A part of the file left out: a whole record, or a part of one that was imported."""
+
+    where: Where
+    reason: str
+
+    def body(self) -> dict[str, Any]:
+        return {self.where[0]: self.where[1], "reason": self.reason}
+
+
+@dataclass
+class Parsed:
+    lists: list[ImportedList] = field(default_factory=list)
+    tasks: list[ImportedTask] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def located(where: Where | None, field_name: str, message: str) -> LocatedFieldError:
+    if where is None:
+        return LocatedFieldError(field=field_name, message=message)
+    kind, at = where
+    if kind == "line":
+        return LocatedFieldError(field=field_name, message=message, line=int(at))
+    return LocatedFieldError(field=field_name, message=message, index=at)
+
+
+class FileErrors:
+    """Collects a file's errors; `raise_any` refuses the file if there were any."""
+
+    def __init__(self) -> None:
+        self.details: list[FieldError] = []
+
+    def add(self, where: Where | None, field_name: str, message: str) -> None:
+        if len(self.details) < MAX_DETAILS:
+            self.details.append(located(where, field_name, message))
+
+    def extend(self, errors: Iterable[LocatedFieldError]) -> None:
+        for error in errors:
+            if len(self.details) < MAX_DETAILS:
+                self.details.append(error)
+
+    def raise_any(self) -> None:
+        if self.details:
+            raise ValidationFailed(list(self.details))

@@ -1,0 +1,165 @@
+"""Your data: `GET /api/export`, `POST /api/import`, `DELETE /api/auth/me`."""
+
+import hashlib
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from todo_api.auth.dependencies import caller
+from todo_api.auth.personal import KnownTokens
+from todo_api.auth.profile import SeenProfiles
+from todo_api.auth.tokens import Identity
+from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
+from todo_api.config import Settings
+from todo_api.kit.deps import database, held
+from todo_api.kit.errors import Forbidden, InvalidField, InvalidRequest, error_responses
+from todo_api.kit.http import (
+    NO_CONTENT,
+    documented,
+    header_parameter,
+    json_bytes,
+    no_content,
+    read_json,
+)
+from todo_api.kit.idempotency import StoredResponse, request_fingerprint, respond_once, valid_key
+from todo_api.kit.ids import utcnow
+from todo_api.tasks import schedule
+from todo_api.yourdata import deletion, export, importer
+from todo_api.yourdata.schemas import AccountDeletion, ImportResult
+
+IMPORT_PATH = "/api/import"
+router = APIRouter(tags=["your data"], responses=error_responses(401, 500, 503))
+
+IDEMPOTENCY_KEY = header_parameter(
+    "Idempotency-Key",
+    "The same file sent again with the same key imports nothing new: the first answer is "
+    "given again",
+    "import-2026-11-25",
+)
+FILE_TYPES = ("application/json", "text/csv")
+_FILE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {kind: {"schema": {"type": "string"}} for kind in FILE_TYPES},
+    }
+}
+
+
+@router.get(
+    "/api/export",
+    summary="Everything you own, as one JSON document (streamed)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {}}, "description": "The export"}},
+)
+async def export_data(request: Request) -> Response:
+    call = await caller(request)
+    db = database(request)
+    user = await export.user_of(db, call.user_id)
+    if user is None:  # deleted behind this process's cache: a new, empty user
+        async with db.connection() as conn:
+            await ensure_user(conn, call.user)
+        user = await export.user_of(db, call.user_id)
+    assert user is not None
+    day = utcnow().date().isoformat()
+    return StreamingResponse(
+        export.document(db, user),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="todo-api-export-{day}.json"'},
+    )
+
+
+@router.post(
+    IMPORT_PATH,
+    response_model=ImportResult,
+    responses=error_responses(400, 409, 413, 422),
+    summary="Import a file exported from this service, Todoist (CSV) or Google Tasks "
+    "(Takeout's Tasks.json); all or nothing",
+    openapi_extra={**_FILE_BODY, **documented(headers=[IDEMPOTENCY_KEY])},
+)
+async def import_data(
+    request: Request,
+    source: Annotated[
+        str | None, Query(description=f"Where the file comes from: {', '.join(importer.sources())}")
+    ] = None,
+    list_name: Annotated[
+        str | None,
+        Query(alias="list", description='Todoist: the new list\'s name (default "Todoist import")'),
+    ] = None,
+) -> Response:
+    call = await caller(request)
+    key = request.headers.get("idempotency-key")
+    if key is not None and not valid_key(key):
+        raise InvalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+    if source not in importer.sources():
+        raise InvalidField("source", f"must be one of {', '.join(importer.sources())}")
+    body = await request.body()
+    if not body:
+        raise InvalidRequest("The file is empty: send it as the request body")
+    options = {"list": list_name} if list_name else {}
+    db = database(request)
+    async with db.connection() as conn:
+        zone = await schedule.user_zone(conn, call.user_id)
+    # Reading and checking a large file takes a while (about 1 s for 10 000 rows): in a
+    # thread, so that this worker's other requests are answered meanwhile.
+    prepared = await run_in_threadpool(importer.prepare, source, body, options, zone=zone)
+
+    async with db.connection() as conn:
+
+        async def produce() -> StoredResponse:
+            result = await with_user_row(
+                conn, call.user, lambda: importer.store(conn, call.user_id, prepared)
+            )
+            return StoredResponse(200, json_bytes(result).decode())
+
+        if key is None:
+            answer = await produce()
+        else:
+            settings = held(request.app, Settings)
+            digest = hashlib.sha256(body).hexdigest()
+            fingerprint = request_fingerprint(
+                "POST", f"{request.url.path}?{request.url.query}", digest
+            )
+            answer = await respond_once(
+                conn=conn,
+                user_id=call.user_id,
+                key=key,
+                fingerprint=fingerprint,
+                ttl=timedelta(hours=settings.idempotency_key_hours),
+                produce=produce,
+            )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, answer.status_code, headers, "application/json")
+
+
+@router.delete(
+    "/api/auth/me",
+    **NO_CONTENT,
+    tags=["auth"],
+    responses=error_responses(400, 403),
+    summary="Delete your account and everything of yours; lists you share pass to their "
+    "longest-standing editor, or are deleted when they have none",
+    openapi_extra=documented(body=AccountDeletion),
+)
+async def delete_account(request: Request) -> Response:
+    call = await caller(request)
+    if not _by_the_person(call.user):
+        raise Forbidden("An account is deleted by its owner signed in, not by a token for apps")
+    data = await read_json(request, AccountDeletion)
+    async with database(request).connection() as conn:
+        tokens = await deletion.delete_account(conn, call.user_id, confirm=data.confirm)
+    # Every process forgets the tokens at once (a cached one would make the user again).
+    await held(request.app, KnownTokens).revoked(*tokens)
+    # This process makes the user again on their next request (another process does when
+    # it finds the row gone: todo_api.auth.users.with_user_row).
+    held(request.app, KnownUsers).discard(call.user_id)
+    held(request.app, SeenProfiles).forget(call.user_id)
+    return no_content()
+
+
+def _by_the_person(identity: Identity) -> bool:
+    """Whether the token is the person's own sign-in (a session's JWT): personal access tokens
+    and apps' OAuth tokens, which carry a scope, may not delete an account (403)."""
+    return identity.scope is None

@@ -1,0 +1,15 @@
+"""One parser per app a file comes from, each making the same intermediate rows
+(todo_api.yourdata.records) of its bytes: `SOURCES[name](body, options)`."""
+
+from collections.abc import Callable
+
+from todo_api.yourdata.records import Parsed
+from todo_api.yourdata.sources import google_tasks, todo_api, todoist
+
+Parser = Callable[[bytes, dict[str, str]], Parsed]
+
+SOURCES: dict[str, Parser] = {
+    "todo-api": todo_api.parse,
+    "todoist": todoist.parse,
+    "google-tasks": google_tasks.parse,
+}

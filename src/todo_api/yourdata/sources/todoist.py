@@ -1,0 +1,175 @@
+"""Todoist's CSV export (a project's "Export as CSV"): `TYPE, CONTENT, DESCRIPTION, PRIORITY,
+INDENT, AUTHOR, RESPONSIBLE, DATE, DATE_LANG, TIMEZONE, DURATION, DURATION_UNIT, DEADLINE,
+DEADLINE_LANG`, one row per task, section or note, into one new list.
+
+`INDENT` 1 is a top-level task, 2 a subtask, deeper a subtask of its top-level ancestor (one
+level only here). A section names the tasks after it with a tag (its name, case-folded).
+`PRIORITY` 1 (p1) is high, 2 medium, 3 low, 4 or empty none. `DATE` is what the person typed
+in Todoist: a date, a date and time (in `TIMEZONE`), or a recurrence of the few phrases below
+(due on its first occurrence); any other phrase is left out and listed, as are notes,
+durations and deadlines. People (`AUTHOR`, `RESPONSIBLE`) are Todoist's, not this service's.
+"""
+
+import csv
+import io
+import re
+from typing import Any
+
+from dateutil.parser import isoparse
+
+from todo_api.kit.errors import InvalidRequest
+from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
+
+DEFAULT_LIST = "Todoist import"
+LIST_KEY = "todoist"
+PRIORITIES = {"1": "high", "2": "medium", "3": "low", "4": "none", "": "none"}
+# The API's names of what each column fills, for errors.
+COLUMNS = {
+    "title": "CONTENT",
+    "description": "DESCRIPTION",
+    "priority": "PRIORITY",
+    "due_at": "DATE",
+    "due_date": "DATE",
+    "recurrence": "DATE",
+    "timezone": "TIMEZONE",
+    "tags": "TYPE",  # a section's name
+}
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$")
+_WEEKDAYS = {
+    "monday": "MO",
+    "tuesday": "TU",
+    "wednesday": "WE",
+    "thursday": "TH",
+    "friday": "FR",
+    "saturday": "SA",
+    "sunday": "SU",
+}
+_WEEKDAY_NAMES = {**_WEEKDAYS, **{name[:3]: code for name, code in _WEEKDAYS.items()}}
+_FREQUENCIES = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
+_EVERY_UNIT = re.compile(r"^every (day|week|month|year)$")
+_EVERY_N = re.compile(r"^every ([1-9]\d{0,2}) (day|week)s$")
+_EVERY_WEEKDAYS = re.compile(r"^every ([a-z]+(?:\s*,\s*[a-z]+)*)$")
+
+
+def recurrence(phrase: str) -> str | None:
+    """The RRULE of a Todoist recurrence this importer reads, else None."""
+    text = " ".join(phrase.lower().split())
+    if match := _EVERY_UNIT.match(text):
+        return f"FREQ={_FREQUENCIES[match[1]]}"
+    if match := _EVERY_N.match(text):
+        return f"FREQ={_FREQUENCIES[match[2]]};INTERVAL={match[1]}"
+    if match := _EVERY_WEEKDAYS.match(text):
+        names = [name.strip() for name in match[1].split(",")]
+        if all(name in _WEEKDAY_NAMES for name in names):
+            days = dict.fromkeys(_WEEKDAY_NAMES[name] for name in names)
+            return f"FREQ=WEEKLY;BYDAY={','.join(days)}"
+    return None
+
+
+def parse(body: bytes, options: dict[str, str]) -> Parsed:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidRequest("The file is not UTF-8 text (a Todoist CSV expected)") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [name.strip().upper() for name in next(reader, [])]
+    if "TYPE" not in header or "CONTENT" not in header:
+        raise InvalidRequest("The file is not a Todoist CSV: its first line names no TYPE, CONTENT")
+    name = options.get("list") or DEFAULT_LIST
+    parsed = Parsed(lists=[ImportedList(key=LIST_KEY, name=name, name_field="list")])
+    errors = FileErrors()
+    section: str | None = None
+    parent: ImportedTask | None = None
+    line = reader.line_num
+    try:
+        for values in reader:
+            where: Where = ("line", line + 1)
+            line = reader.line_num
+            row = dict(zip(header, (value.strip() for value in values), strict=False))
+            kind = row.get("TYPE", "").lower()
+            if kind == "task":
+                task = _task(where, row, section, parent, errors, parsed.skipped)
+                if task.parent_key is None:
+                    parent = task
+                parsed.tasks.append(task)
+            elif kind == "section":
+                section = row.get("CONTENT", "").casefold() or None
+            elif kind == "note":
+                parsed.skipped.append(Skipped(where, "notes are not imported"))
+            elif kind not in ("", "meta"):  # blank lines, and the project's view settings
+                parsed.skipped.append(Skipped(where, f"a row of TYPE {kind!r} is not imported"))
+    except csv.Error as exc:
+        errors.add(("line", reader.line_num), "CSV", str(exc))
+    errors.raise_any()
+    return parsed
+
+
+def _task(
+    where: Where,
+    row: dict[str, str],
+    section: str | None,
+    parent: ImportedTask | None,
+    errors: FileErrors,
+    skipped: list[Skipped],
+) -> ImportedTask:
+    fields: dict[str, Any] = {"title": row.get("CONTENT", "")}
+    if row.get("DESCRIPTION"):
+        fields["description"] = row["DESCRIPTION"]
+    priority = PRIORITIES.get(row.get("PRIORITY", ""))
+    if priority is None:
+        errors.add(where, "PRIORITY", "must be 1 (p1) to 4, or empty")
+    else:
+        fields["priority"] = priority
+    if row.get("TIMEZONE"):
+        fields["timezone"] = row["TIMEZONE"]
+    if section is not None:
+        fields["tags"] = [section]
+    task = ImportedTask(where=where, fields=fields, list_key=LIST_KEY, columns=COLUMNS)
+    task.key = f"line {where[1]}"
+    _indent(task, row.get("INDENT", ""), parent, errors, skipped)
+    _date(task, row.get("DATE", ""), errors, skipped)
+    for column in ("DURATION", "DEADLINE"):
+        if row.get(column):
+            skipped.append(Skipped(where, f"{column} left out"))
+    return task
+
+
+def _indent(
+    task: ImportedTask,
+    indent: str,
+    parent: ImportedTask | None,
+    errors: FileErrors,
+    skipped: list[Skipped],
+) -> None:
+    if indent in ("", "1"):
+        return
+    if not indent.isascii() or not indent.isdigit() or int(indent) < 1:
+        errors.add(task.where, "INDENT", "must be a whole number from 1")
+    elif parent is None:
+        skipped.append(Skipped(task.where, "a subtask with no task before it: made top-level"))
+    else:
+        task.parent_key = parent.key
+
+
+def _date(task: ImportedTask, date: str, errors: FileErrors, skipped: list[Skipped]) -> None:
+    if not date:
+        return
+    if _DATE.match(date) or _DATE_TIME.match(date):
+        try:
+            moment = isoparse(date)
+        except ValueError:
+            errors.add(task.where, "DATE", f"{date!r} is not a date")
+            return
+        if _DATE.match(date):
+            task.fields["due_date"] = moment.date().isoformat()
+        else:
+            task.local_due = moment
+        return
+    rule = recurrence(date)
+    if rule is None:
+        skipped.append(Skipped(task.where, f"DATE {date!r} left out: set it again"))
+        return
+    task.fields["recurrence"] = rule
+    task.due_on_first_occurrence = True

@@ -1,0 +1,148 @@
+"""Imports from the apps people leave, from files like theirs (tests/fixtures): Todoist's CSV
+and Google Takeout's Tasks.json."""
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.yourdata.helpers import FIXTURES, import_file
+
+
+async def _tasks_of(client: httpx.AsyncClient, list_id: str) -> list[dict[str, Any]]:
+    response = await client.get(
+        "/api/tasks", params={"list_id": list_id, "sort": "position", "limit": 100}
+    )
+    assert response.status_code == 200, response.text
+    tasks: list[dict[str, Any]] = response.json()
+    return tasks
+
+
+async def _lists(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get("/api/lists")
+    assert response.status_code == 200, response.text
+    lists: list[dict[str, Any]] = response.json()
+    return lists
+
+
+def _today(zone: str) -> date:
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncClient]) -> None:
+    async with person() as client:
+        body = (FIXTURES / "todoist.csv").read_bytes()
+        answer = await import_file(client, "todoist", body, content_type="text/csv")
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert result["lists"] == 1
+        assert result["tasks"] == 8
+        assert [(s["line"], s["reason"].split()[0]) for s in result["skipped"]] == [
+            (6, "notes"),
+            (11, "DURATION"),
+            (12, "DATE"),
+            (12, "DEADLINE"),
+        ]
+        (made,) = await _lists(client)
+        assert made["name"] == "Todoist import"
+        tasks = await _tasks_of(client, made["id"])
+        top = [t for t in tasks if t["parent_id"] is None]
+        assert [t["title"] for t in top] == [
+            "Plan the trip",
+            "Water the plants",
+            "Take out the bins",
+            "Post the parcel",
+            "Renew the library card",
+            "Paint the fence",
+        ]
+        by_title = {t["title"]: t for t in tasks}
+        plan = by_title["Plan the trip"]
+        assert plan["priority"] == "high"
+        assert plan["description"] == "Flights first"
+        assert plan["due_date"] == "2031-05-01"
+        assert plan["timezone"] == "Europe/Lisbon"
+        subtasks = [t for t in tasks if t["parent_id"] == plan["id"]]
+        # INDENT 2, and 3 (under its top-level ancestor), in the file's order.
+        assert [t["title"] for t in subtasks] == ["Book flights", "Compare fares"]
+        flights = by_title["Book flights"]
+        assert flights["priority"] == "medium"
+        assert flights["due_at"] == "2031-04-20T17:30:00Z"  # 18:30 in Lisbon's summer time
+        assert by_title["Compare fares"]["priority"] == "none"
+
+        water = by_title["Water the plants"]
+        assert water["priority"] == "low"
+        assert water["recurrence"] == "FREQ=DAILY"
+        assert water["due_date"] == _today("Europe/Lisbon").isoformat()
+        bins = by_title["Take out the bins"]
+        assert bins["recurrence"] == "FREQ=WEEKLY;BYDAY=MO,TH"
+        assert date.fromisoformat(bins["due_date"]).weekday() in (0, 3)
+        assert bins["tags"] == ["errands"]
+        parcel = by_title["Post the parcel"]
+        assert parcel["description"] == "Before noon, at the counter"
+        assert parcel["priority"] == "none"
+        assert parcel["due_at"] == "2031-06-03T15:30:00Z"
+        assert parcel["timezone"] == "America/New_York"
+        card = by_title["Renew the library card"]
+        assert card["due_date"] is None
+        assert card["due_at"] is None
+        assert card["recurrence"] is None
+        fence = by_title["Paint the fence"]
+        assert fence["recurrence"] == "FREQ=WEEKLY;INTERVAL=2"
+        assert fence["tags"] == ["home projects"]
+        assert fence["timezone"] == "UTC"  # the file names none: the user's
+
+
+async def test_a_todoist_import_takes_the_list_name_given(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        made = await client.post("/api/lists", json={"name": "Holidays"})
+        assert made.status_code == 201, made.text
+        body = (FIXTURES / "todoist.csv").read_bytes()
+        for _ in range(2):
+            answer = await import_file(
+                client, "todoist", body, content_type="text/csv", list="Holidays"
+            )
+            assert answer.status_code == 200, answer.text
+        # A name the user has already gets a number.
+        assert [item["name"] for item in await _lists(client)] == [
+            "Holidays",
+            "Holidays (2)",
+            "Holidays (3)",
+        ]
+
+
+async def test_google_takeout_tasks_become_lists(person: Callable[..., httpx.AsyncClient]) -> None:
+    async with person() as client:
+        body = (FIXTURES / "google-tasks.json").read_bytes()
+        answer = await import_file(client, "google-tasks", body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {
+            "lists": 2,
+            "tasks": 6,
+            "skipped": [{"index": "items[0].items[5]", "reason": "deleted in Google Tasks"}],
+        }
+        mine, shopping = await _lists(client)
+        assert (mine["name"], shopping["name"]) == ("My Tasks", "Shopping")
+        assert (mine["open_count"], shopping["open_count"]) == (3, 1)
+        tasks = await _tasks_of(client, mine["id"])
+        top = [t for t in tasks if t["parent_id"] is None]
+        # By Google's position, not the file's order; the hidden (cleared) one included.
+        assert [t["title"] for t in top] == [
+            "Prepare the party",
+            "Call the plumber",
+            "Pay the rent",
+        ]
+        party, plumber, rent = top
+        assert plumber["description"] == "The kitchen tap drips"
+        assert plumber["due_date"] == "2031-02-12"
+        assert plumber["is_completed"] is False
+        assert rent["is_completed"] is True
+        assert rent["completed_at"] == "2031-02-01T08:00:00Z"
+        subtasks = [t for t in tasks if t["parent_id"] == party["id"]]
+        assert [t["title"] for t in subtasks] == ["Order the cake", "Send the invitations"]
+        assert subtasks[0]["due_date"] == "2031-02-14"
+        assert subtasks[1]["is_completed"] is True
+        assert [t["title"] for t in await _tasks_of(client, shopping["id"])] == ["Oat milk"]

@@ -1,0 +1,92 @@
+"""Export, import into another user, export again: the same content."""
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.yourdata.helpers import content, export, import_file
+
+
+async def _fill(client: httpx.AsyncClient) -> None:
+    """An account with a bit of everything a client sets."""
+
+    async def post(path: str, **body: object) -> dict[str, object]:
+        response = await client.post(path, json=body)
+        assert response.status_code == 201, response.text
+        made: dict[str, object] = response.json()
+        return made
+
+    work = await post("/api/lists", name="Work", color="#ff8800")
+    home = await post("/api/lists", name="Home")
+    report = await post(
+        "/api/tasks",
+        title="Quarterly report",
+        description="Numbers from finance\nthen the charts",
+        list_id=work["id"],
+        priority="high",
+        due_at="2031-03-31T15:00:00Z",
+        timezone="Europe/Berlin",
+        tags=["finance", "q1"],
+        reminders=[{"before_due": "PT30M"}, {"at": "2031-03-30T08:00:00Z"}],
+    )
+    gather = await post(
+        "/api/tasks", title="Gather numbers", list_id=work["id"], parent_id=report["id"]
+    )
+    charts = await post(
+        "/api/tasks", title="Draw charts", list_id=work["id"], parent_id=report["id"]
+    )
+    await post(
+        "/api/tasks",
+        title="Stand-up",
+        list_id=work["id"],
+        due_date="2031-01-05",
+        timezone="America/New_York",
+        recurrence="FREQ=WEEKLY;BYDAY=MO,WE",
+    )
+    await post(
+        "/api/tasks",
+        title="Water plants",
+        list_id=home["id"],
+        due_date="2031-02-01",
+        recurrence="FREQ=DAILY;INTERVAL=3",
+        priority="low",
+    )
+    done = await post("/api/tasks", title="Renew passport", priority="medium")
+    await post("/api/tasks", title="Call the bank", tags=["phone"])
+    completed = await client.post(f"/api/tasks/{done['id']}/complete")
+    assert completed.status_code == 200, completed.text
+    completed = await client.post(f"/api/tasks/{charts['id']}/complete")
+    assert completed.status_code == 200, completed.text
+    # An order that is not the order of making.
+    moved = await client.post(f"/api/tasks/{charts['id']}/move", json={"before": gather["id"]})
+    assert moved.status_code == 200, moved.text
+    moved = await client.post(f"/api/lists/{home['id']}/move", json={"before": work["id"]})
+    assert moved.status_code == 200, moved.text
+
+
+async def test_a_round_trip_keeps_everything_a_person_set(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as second:
+        await _fill(first)
+        exported = await export(first)
+        assert exported["format"] == "todo-api"
+        assert exported["version"] == 1
+
+        already = await second.post("/api/tasks", json={"title": "Already here"})
+        assert already.status_code == 201, already.text
+        answer = await import_file(second, "todo-api", httpx.Response(200, json=exported).content)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"lists": 2, "tasks": 7, "skipped": []}
+
+        again = await export(second)
+        inbox = [t for t in again["tasks"] if t["title"] != "Already here"]
+        assert content({**again, "tasks": inbox}) == content(exported)
+        # Counted as any other tasks: the inbox's total, its open ones, each list's.
+        for state, expected in ((None, 3), ("false", 2), ("true", 1)):
+            params = {"list_id": "inbox"} | ({"completed": state} if state else {})
+            listed = await second.get("/api/tasks", params=params)
+            assert listed.headers["x-total-count"] == str(expected)
+        assert [item["open_count"] for item in (await second.get("/api/lists")).json()] == [1, 3]
+        assert again["user"]["id"] != exported["user"]["id"]
+        assert {t["user_id"] for t in again["tasks"]} == {again["user"]["id"]}
