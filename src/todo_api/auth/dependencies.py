@@ -37,8 +37,14 @@ async def authenticate(request: Request) -> Identity:
     known_identity: Identity | None = request.scope.get(_IDENTITY)
     if known_identity is not None:
         return known_identity
+    return await authenticate_token(request, bearer_token(request))
+
+
+async def authenticate_token(request: Request, token: str) -> Identity:
+    """`authenticate` for a token taken from elsewhere than a Bearer header (CalDAV's Basic
+    password)."""
     verifier = held(request.app, TokenVerifier)
-    identity = await verifier.verify(bearer_token(request))
+    identity = await verifier.verify(token)
     request.state.user_id = identity.user_id
     known = held(request.app, KnownUsers)
     profiles = held(request.app, SeenProfiles)

@@ -1,0 +1,117 @@
+"""Helpers for the CalDAV tests: users with their /api client and their /dav client (HTTP
+Basic with their token as the password, as calendar apps sign in), and WebDAV's XML."""
+
+import base64
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from lxml import etree
+
+from tests.support import client_for, token_for
+from todo_api.config import Settings
+
+NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav", "cs": "http://calendarserver.org/ns/"}
+
+
+@dataclass
+class DavUser:
+    api: httpx.AsyncClient  # Bearer, on /api
+    dav: httpx.AsyncClient  # Basic, on /dav
+    token: str
+    id: str
+
+    @property
+    def home(self) -> str:
+        return f"/dav/calendars/{self.id}/"
+
+
+def basic(token: str, user: str = "anyone") -> dict[str, str]:
+    credentials = base64.b64encode(f"{user}:{token}".encode()).decode()
+    return {"Authorization": f"Basic {credentials}"}
+
+
+@asynccontextmanager
+async def dav_user(
+    app: FastAPI, settings: Settings, email: str | None = None
+) -> AsyncIterator[DavUser]:
+    token = token_for(settings, str(uuid.uuid4()), email)
+    async with client_for(app, token) as api, client_for(app) as dav:
+        dav.headers.update(basic(token))
+        me = await api.get("/api/auth/me")
+        assert me.status_code == 200, me.text
+        yield DavUser(api, dav, token, me.json()["id"])
+
+
+def xml(response: httpx.Response) -> etree._Element:
+    root: etree._Element = etree.fromstring(response.content)
+    return root
+
+
+def texts(root: etree._Element, path: str) -> list[str]:
+    return [node.text or "" for node in root.iterfind(path, NS)]
+
+
+PROPFIND_ALL = b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>'
+
+
+def propfind_body(*props: str) -> bytes:
+    inner = "".join(f"<{p}/>" for p in props)
+    return (
+        '<?xml version="1.0"?><d:propfind xmlns:d="DAV:" '
+        'xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/" '
+        f'xmlns:a="http://apple.com/ns/ical/"><d:prop>{inner}</d:prop></d:propfind>'
+    ).encode()
+
+
+async def propfind(
+    client: httpx.AsyncClient, path: str, *props: str, depth: str = "0"
+) -> httpx.Response:
+    return await client.request(
+        "PROPFIND", path, content=propfind_body(*props), headers={"Depth": depth}
+    )
+
+
+def vtodo(uid: str, summary: str, *lines: str) -> bytes:
+    body = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//tests//EN",
+        "BEGIN:VTODO",
+        f"UID:{uid}",
+        "DTSTAMP:20261101T000000Z",
+        f"SUMMARY:{summary}",
+        *lines,
+        "END:VTODO",
+        "END:VCALENDAR",
+        "",
+    ]
+    return "\r\n".join(body).encode()
+
+
+def sync_body(token: str = "", limit: int | None = None) -> bytes:
+    limit_xml = f"<d:limit><d:nresults>{limit}</d:nresults></d:limit>" if limit else ""
+    return (
+        '<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:">'
+        f"<d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>{limit_xml}"
+        "<d:prop><d:getetag/></d:prop></d:sync-collection>"
+    ).encode()
+
+
+async def sync(
+    client: httpx.AsyncClient, path: str, token: str = "", limit: int | None = None
+) -> tuple[dict[str, str], str]:
+    """A sync-collection report: {href: status or etag}, and the next token."""
+    response = await client.request("REPORT", path, content=sync_body(token, limit))
+    assert response.status_code == 207, response.text
+    root = xml(response)
+    found: dict[str, str] = {}
+    for node in root.iterfind("d:response", NS):
+        href = node.findtext("d:href", namespaces=NS) or ""
+        status = node.findtext("d:status", namespaces=NS)
+        etag = node.findtext("d:propstat/d:prop/d:getetag", namespaces=NS)
+        found[href] = etag if etag is not None else (status or "")
+    return found, root.findtext("d:sync-token", namespaces=NS) or ""
