@@ -59,9 +59,12 @@ async def test_the_caldav_library_syncs_two_ways(app: FastAPI, settings: Setting
         tasks = {t["title"]: t for t in (await ada.api.get("/api/tasks")).json()}
         milk, eggs = tasks["Milk"], tasks["Eggs"]
         assert milk["list_id"] == lists[0]["id"]
-        assert milk["priority"] == "high" and milk["tags"] == ["dairy"]
-        assert milk["timezone"] == "Europe/Berlin" and milk["due_at"] == "2026-12-24T08:00:00Z"
-        assert eggs["is_completed"] and eggs["description"] == "A dozen"
+        assert milk["priority"] == "high"
+        assert milk["tags"] == ["dairy"]
+        assert milk["timezone"] == "Europe/Berlin"
+        assert milk["due_at"] == "2026-12-24T08:00:00Z"
+        assert eggs["is_completed"]
+        assert eggs["description"] == "A dozen"
 
         # A change through /api is in the client's next sync; a deletion too.
         changed = await ada.api.patch(f"/api/tasks/{milk['id']}", json={"title": "Oat milk"})
