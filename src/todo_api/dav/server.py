@@ -353,7 +353,9 @@ async def _create(
         data_fields["list_id"] = coll.list_id
     else:
         data_fields["parent_id"] = parent_id
-    if moved is not None and moved.deleted_task:
+    task_id = None
+    if moved is not None and moved.deleted_task:  # a move: the same task, where it went
+        task_id = uuid.UUID(moved.deleted_task["id"])
         assignee = moved.deleted_task.get("assignee_id")
         if assignee is not None:
             data_fields["assignee_id"] = assignee
@@ -362,11 +364,14 @@ async def _create(
     except ValidationError as exc:
         raise _invalid(exc) from None
     try:
-        task: TaskRow = await call.caller.create(tasks_service.create_task, data=data)
+        task: TaskRow = await call.caller.create(
+            tasks_service.create_task, data=data, task_id=task_id
+        )
     except ApiError as exc:
         if exc.status == 400 and "assignee_id" in str(exc.details or ""):
+            # Where it went, its assignee cannot see it: unassigned, as a move through /api.
             data = TaskCreate.model_validate({**data_fields, "assignee_id": None})
-            task = await call.caller.create(tasks_service.create_task, data=data)
+            task = await call.caller.create(tasks_service.create_task, data=data, task_id=task_id)
         elif exc.status == 400:
             raise DavError(403, _sentence(exc), VALID_DATA) from None
         else:
