@@ -1,9 +1,11 @@
 """Helpers for the CalDAV tests: users with their /api client and their /dav client (HTTP
 Basic with their token as the password, as calendar apps sign in), and WebDAV's XML."""
 
+import asyncio
 import base64
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -11,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 from lxml import etree
 
+from tests.helpers_server import FEED_WAIT_SECONDS
 from tests.support import client_for, token_for
 from todo_api.config import Settings
 
@@ -102,9 +105,30 @@ def sync_body(token: str = "", limit: int | None = None) -> bytes:
 
 
 async def sync(
-    client: httpx.AsyncClient, path: str, token: str = "", limit: int | None = None
+    client: httpx.AsyncClient,
+    path: str,
+    token: str = "",
+    limit: int | None = None,
+    wait_for: Iterable[str] = (),
 ) -> tuple[dict[str, str], str]:
-    """A sync-collection report: {href: status or etag}, and the next token."""
+    """A sync-collection report: {href: status or etag}, and the next token.
+
+    With `wait_for` (task ids), the same report is repeated (up to FEED_WAIT_SECONDS) until
+    each is named: on PostgreSQL the feed holds back changes while any older transaction on
+    the server is still running (see tests.tasks.feed_helpers.read_feed)."""
+    wanted = set(wait_for)
+    deadline = time.monotonic() + FEED_WAIT_SECONDS
+    while True:
+        found, next_token = await _sync_once(client, path, token, limit)
+        named = {href.rsplit("/", 1)[1].removesuffix(".ics") for href in found}
+        if wanted <= named or time.monotonic() > deadline:
+            return found, next_token
+        await asyncio.sleep(0.1)
+
+
+async def _sync_once(
+    client: httpx.AsyncClient, path: str, token: str, limit: int | None
+) -> tuple[dict[str, str], str]:
     response = await client.request("REPORT", path, content=sync_body(token, limit))
     assert response.status_code == 207, response.text
     root = xml(response)

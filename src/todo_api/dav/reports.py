@@ -123,6 +123,14 @@ async def _sync(
             gone: list[uuid.UUID] = []
             if position is not None:
                 gone = sorted(await store.were_in(conn, user_id, coll, elsewhere + feed.deleted))
+                if coll.list_id is None:  # a move out of the inbox leaves no departure
+                    start = (position.txid, position.seq)
+                    gone += [
+                        row.id
+                        for row in feed.changes
+                        if not _in(coll, user_id, row)
+                        and (row.arrived_txid, row.arrived_seq) > start
+                    ]
             names = await store.names_of(conn, gone)
         for task_id in here:
             row = rows.get(task_id)
