@@ -21,6 +21,7 @@ from todo_api.auth.router import router as auth_router
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
+from todo_api.dav import scheduled as dav_scheduled
 from todo_api.dav.server import DavApp, WellKnown
 from todo_api.db import Database
 from todo_api.edge import openapi
@@ -77,6 +78,7 @@ SCHEDULED_JOBS = [
     *live_scheduled.schedule.jobs,
     *webhooks_scheduled.schedule.jobs,
     *reminders_scheduled.schedule.jobs,
+    *dav_scheduled.schedule.jobs,
 ]
 
 

@@ -28,7 +28,7 @@ from todo_api.kit import access
 from todo_api.kit.access import Role
 from todo_api.kit.ids import utcnow
 from todo_api.tables.dav import dav_collections, dav_objects
-from todo_api.tables.lists import list_members, lists
+from todo_api.tables.lists import lists
 from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
 
 INBOX = "inbox"
@@ -65,11 +65,9 @@ class Collection:
 _LISTS = (
     select(*access.SERVED, dav_collections.c.name.label("dav_name"))
     .select_from(
-        lists.join(list_members, access.membership(lists.c.id)).outerjoin(
-            dav_collections, dav_collections.c.list_id == lists.c.id
-        )
+        access.seen_lists().outerjoin(dav_collections, dav_collections.c.list_id == lists.c.id)
     )
-    .order_by(list_members.c.position, lists.c.id)
+    .order_by(*access.CALLERS_ORDER)
 )
 ALL_LISTS = Query(_LISTS)
 ONE_LIST = Query(
