@@ -124,7 +124,7 @@ class Call:
         return self.caller.connection()
 
     async def body(self, limit: int | None = None) -> bytes:
-        data = b""
+        data = bytearray()
         async for chunk in self.request.stream():
             data += chunk
             if limit is not None and len(data) > limit:
@@ -133,7 +133,7 @@ class Call:
                     f"A calendar object is at most {limit} bytes",
                     Name(CALDAV, "max-resource-size"),
                 )
-        return data
+        return bytes(data)
 
     async def xml(self) -> etree._Element | None:
         return parse(await self.body())
