@@ -156,7 +156,9 @@ async def propfind(call: Call, path: Path) -> Response:
     if root is not None and Name.of(root.tag) != Name(DAV, "propfind"):
         raise DavError(400, "A PROPFIND body is a DAV:propfind")
     wanted, names_only = requested(root)
-    user_id, email = call.user_id, call.identity.email
+    user_id = call.user_id
+    async with call.connection() as conn:
+        email = await store.email_of(conn, user_id)
     tokens = held(call.request.app, changes.SyncTokens)
 
     def single(props: dict[Name, resources.Value], href: str) -> etree._Element:
@@ -177,7 +179,7 @@ async def propfind(call: Call, path: Path) -> Response:
             yield single(props, resources.home_path(user_id))
             if depth == "1":
                 for order, coll in enumerate(colls):
-                    yield await _collection_answer(call, tokens, coll, order, single)
+                    yield await _collection_answer(call, tokens, coll, order, single, email)
 
         return _multistatus(home())
     async with call.connection() as conn:
@@ -194,7 +196,7 @@ async def propfind(call: Call, path: Path) -> Response:
         order = await _order_of(conn, user_id, coll)
 
     async def listing() -> AsyncIterator[etree._Element]:
-        yield await _collection_answer(call, tokens, coll, order, single)
+        yield await _collection_answer(call, tokens, coll, order, single, email)
         if depth == "1":
             async for row in _objects(call, coll):
                 yield single(
@@ -211,7 +213,12 @@ async def _order_of(conn: Connection, user_id: uuid.UUID, coll: Collection) -> i
 
 
 async def _collection_answer(
-    call: Call, tokens: changes.SyncTokens, coll: Collection, order: int, single: Any
+    call: Call,
+    tokens: changes.SyncTokens,
+    coll: Collection,
+    order: int,
+    single: Any,
+    email: str | None,
 ) -> etree._Element:
     """A collection's response; its ctag and sync-token read only when asked for."""
     async with call.connection() as conn:
@@ -220,7 +227,7 @@ async def _collection_answer(
     token = reports.sync_token(tokens, call.user_id, position)
     props = resources.collection_props(
         call.user_id,
-        call.identity.email,
+        email,
         coll,
         order,
         ctag=lambda: tag,

@@ -30,6 +30,7 @@ from todo_api.kit.ids import utcnow
 from todo_api.tables.dav import dav_collections, dav_objects
 from todo_api.tables.lists import lists
 from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
+from todo_api.tables.users import users
 
 INBOX = "inbox"
 PAGE = 200
@@ -58,6 +59,15 @@ class Collection:
     @property
     def owned(self) -> bool:
         return self.role is Role.owner
+
+
+_EMAIL = Query(select(users.c.email).where(users.c.id == bindparam("user_id")))
+
+
+async def email_of(conn: Connection, user_id: uuid.UUID) -> str | None:
+    """The user's email (their calendar user address), whatever token they signed in with."""
+    email: str | None = (await conn.execute(_EMAIL, {"user_id": user_id})).scalar()
+    return email
 
 
 # --- Collections ----------------------------------------------------------------------------
