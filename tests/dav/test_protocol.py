@@ -169,6 +169,7 @@ async def test_hostile_xml_is_refused(ada: DavUser) -> None:
     )
     response = await ada.dav.request("PROPFIND", ada.home, content=huge)
     assert response.status_code == 413
+    assert xml(response).tag == "{DAV:}error"
 
 
 # --- Objects --------------------------------------------------------------------------------

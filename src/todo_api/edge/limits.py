@@ -15,6 +15,7 @@ from todo_api.kit.errors import ErrorCode
 # Methods whose body no route reads: their requests pass through untouched. (The server does
 # not buffer a body the application leaves unread: it stops reading the connection instead.)
 _BODILESS_METHODS = frozenset({"GET", "HEAD"})
+DAV_PREFIX = "/dav/"
 
 
 class BodyTooLarge(Exception):
@@ -45,6 +46,21 @@ class BodyLimitMiddleware:
             ],
         }
         self._response_body: Message = {"type": "http.response.body", "body": body}
+        # CalDAV's clients read WebDAV's error shape (todo_api.dav): the same 413 as XML there.
+        dav_body = (
+            '<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:">'
+            f'<message xmlns="urn:todo-api">The request body is larger than the limit of '
+            f"{max_bytes} bytes</message></d:error>"
+        ).encode()
+        self._dav_response_start: Message = {
+            **self._response_start,
+            "headers": [
+                (b"content-type", b"application/xml; charset=utf-8"),
+                (b"content-length", str(len(dav_body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+        self._dav_response_body: Message = {"type": "http.response.body", "body": dav_body}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _BODILESS_METHODS:
@@ -60,12 +76,16 @@ class BodyLimitMiddleware:
         if chunked or (length is not None and not length.isdigit()):  # isdigit: ASCII only
             await self._counted(scope, receive, send)
         elif length is not None and int(length) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send)
         else:
             # No body, or one of a declared length the server will not exceed.
             await self.app(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        if scope["path"].startswith(DAV_PREFIX):
+            await send(self._dav_response_start)
+            await send(self._dav_response_body)
+            return
         await send(self._response_start)
         await send(self._response_body)
 
@@ -94,7 +114,7 @@ class BodyLimitMiddleware:
                 # parser, a 500), the answer is the 413; it is sent once, here.
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -106,4 +126,4 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded and not response_started:
-            await self._refuse(send)
+            await self._refuse(scope, send)
