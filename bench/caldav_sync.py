@@ -175,7 +175,12 @@ def run(target: Target, count: int) -> dict[str, tuple[float, float]]:
             body = vtodo(name[:-4], f"Changed {n} {uuid.uuid4().hex[:6]}")
             put = target.client.put(target.collection + name, content=body, headers=ICS)
             assert put.status_code in (201, 204), put.text[:300]
-        time.sleep(0.2)  # PostgreSQL's feed: the writes' transactions are all past
+        # PostgreSQL's feed holds back changes while any older transaction on the server runs:
+        # wait (unmeasured) until the token's sync shows them, then measure it.
+        deadline = time.monotonic() + 60
+        while len(target.sync(token)[0]) < CHANGES:
+            assert time.monotonic() < deadline, "the changes never came"
+            time.sleep(0.2)
 
         def incremental(since: str = token) -> int:
             hrefs, _ = target.sync(since)

@@ -26,6 +26,7 @@ class DavUser:
     dav: httpx.AsyncClient  # Basic, on /dav
     token: str
     id: str
+    email: str | None = None
 
     @property
     def home(self) -> str:
@@ -41,12 +42,15 @@ def basic(token: str, user: str = "anyone") -> dict[str, str]:
 async def dav_user(
     app: FastAPI, settings: Settings, email: str | None = None
 ) -> AsyncIterator[DavUser]:
+    if email is not None:  # emails are unique: each test's user gets one of its own
+        local, _, domain = email.partition("@")
+        email = f"{local}+{uuid.uuid4().hex[:8]}@{domain}"
     token = token_for(settings, str(uuid.uuid4()), email)
     async with client_for(app, token) as api, client_for(app) as dav:
         dav.headers.update(basic(token))
         me = await api.get("/api/auth/me")
         assert me.status_code == 200, me.text
-        yield DavUser(api, dav, token, me.json()["id"])
+        yield DavUser(api, dav, token, me.json()["id"], email)
 
 
 def xml(response: httpx.Response) -> etree._Element:

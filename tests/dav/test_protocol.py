@@ -63,7 +63,7 @@ async def test_discovery_leads_from_the_well_known_address_to_the_calendars(
         await propfind(ada.dav, principal[0], "c:calendar-home-set", "c:calendar-user-address-set")
     )
     assert texts(found, ".//c:calendar-home-set/d:href") == [ada.home]
-    assert texts(found, ".//c:calendar-user-address-set/d:href") == ["mailto:ada@example.com"]
+    assert texts(found, ".//c:calendar-user-address-set/d:href") == [f"mailto:{ada.email}"]
     options = await ada.dav.options("/dav/")
     assert options.headers["DAV"] == "1, 3, calendar-access"
     assert "REPORT" in options.headers["Allow"]

@@ -286,11 +286,11 @@ async def put(call: Call, path: Path) -> Response:
     if path.kind != "object" or not path.name:
         raise DavError(405, "PUT makes calendar objects only", headers={"Allow": ALLOW})
     name = path.name
+    body = await call.body(MAX_RESOURCE_BYTES)  # no pooled connection held while it comes
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
         if not coll.writable:
             raise forbidden()
-        body = await call.body(MAX_RESOURCE_BYTES)
         zone = await schedule.user_zone(conn, call.user_id)
         try:
             read = ical.read(body, user_zone=zone)

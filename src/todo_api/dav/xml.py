@@ -17,6 +17,7 @@ CALSERVER = "http://calendarserver.org/ns/"
 APPLE = "http://apple.com/ns/ical/"
 NSMAP = {"d": DAV, "c": CALDAV, "cs": CALSERVER, "ical": APPLE}
 MAX_DEPTH = 32
+CHUNK_BYTES = 64 * 1024
 
 _PARSER = etree.XMLParser(
     resolve_entities=False,
@@ -139,12 +140,15 @@ async def multistatus(
     responses: AsyncIterator[etree._Element], tail: Iterable[etree._Element] = ()
 ) -> AsyncIterator[bytes]:
     """A multistatus body, a response at a time (then `tail`, such as a sync-token)."""
-    yield _HEAD + b">\n"
+    buffer = bytearray(_HEAD + b">\n")
     async for node in responses:
-        yield etree.tostring(node, encoding="utf-8")
+        buffer += etree.tostring(node, encoding="utf-8")
+        if len(buffer) >= CHUNK_BYTES:  # a write per few dozen responses, not one each
+            yield bytes(buffer)
+            buffer.clear()
     for node in tail:
-        yield etree.tostring(node, encoding="utf-8")
-    yield b"</d:multistatus>\n"
+        buffer += etree.tostring(node, encoding="utf-8")
+    yield bytes(buffer + b"</d:multistatus>\n")
 
 
 def error_body(condition: Name | None, message: str) -> bytes:
