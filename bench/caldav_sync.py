@@ -2,8 +2,9 @@
 worker) beside Radicale and Xandikos (from PyPI, in a venv of their own under
 bench/.caldav-servers, made on first run), all on 127.0.0.1.
 
-Each server gets one calendar of N VTODOs (5 000 by default), PUT one by one. Then, as a client
-does (DAVx5, the caldav library):
+Each server gets one calendar of N VTODOs (5 000 by default), PUT one by one (Radicale's are
+written as files into its collection: its PUTs slow down as the collection grows). Then, as a
+client does (DAVx5, the caldav library):
 
 - initial sync: sync-collection with an empty token (ETags), then calendar-multiget of every
   object in batches of 100;
@@ -15,7 +16,7 @@ Each is run 3 times; the median wall time and the server's CPU (user + system, f
 todo-api with its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in
 files) are printed as a Markdown table, for bench/README.md.
 
-    .venv/bin/python bench/caldav_sync.py [--tasks 5000]
+    .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
 """
 
 import argparse
@@ -103,9 +104,13 @@ class Target:
         collection: str,
         pid: int,
         database: str | None = None,
+        folder: Path | None = None,
     ) -> None:
         self.name, self.client, self.collection, self.pid = name, client, collection, pid
         self.database = database  # todo-api's PostgreSQL database, whose CPU counts too
+        # Radicale's collection as files: filled by writing them (its PUT into a collection
+        # of thousands takes longer the larger it grows: 5 000 take most of an hour here).
+        self.folder = folder
 
     def cpu(self) -> float:
         """The server's CPU seconds so far, with its database's backends' (todo-api)."""
@@ -146,6 +151,10 @@ def measured(target: Target, work: Callable[[], Any]) -> tuple[float, float, Any
 
 def fill(target: Target, count: int) -> list[str]:
     names = [f"{uuid.uuid4()}.ics" for _ in range(count)]
+    if target.folder is not None:
+        for name in names:
+            (target.folder / name).write_bytes(vtodo(name[:-4], f"Task {name[:8]}"))
+        return names
 
     def put(name: str) -> None:
         response = target.client.put(
@@ -245,7 +254,9 @@ def _me(client: httpx.Client) -> str:
 
 
 @contextmanager
-def process_target(name: str, argv: list[str], collection: str, port: int) -> Iterator[Target]:
+def process_target(
+    name: str, argv: list[str], collection: str, port: int, folder: Path | None = None
+) -> Iterator[Target]:
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -260,7 +271,7 @@ def process_target(name: str, argv: list[str], collection: str, port: int) -> It
                     time.sleep(0.2)
             made = client.request("MKCALENDAR", collection)
             assert made.status_code == 201, made.text
-            yield Target(name, client, collection, process.pid)
+            yield Target(name, client, collection, process.pid, folder=folder)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -282,7 +293,8 @@ def radicale_target(bin_dir: Path, folder: Path) -> Iterator[Target]:
         "--logging-level",
         "warning",
     ]
-    with process_target("Radicale", argv, "/bench/tasks/", port) as target:
+    files = folder / "collection-root" / "bench" / "tasks"
+    with process_target("Radicale", argv, "/bench/tasks/", port, files) as target:
         yield target
 
 
@@ -307,15 +319,20 @@ def xandikos_target(bin_dir: Path, folder: Path) -> Iterator[Target]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=5000)
+    parser.add_argument("--servers", default="todo-api,radicale,xandikos")
     args = parser.parse_args()
+    chosen = args.servers.split(",")
     bin_dir = servers_venv()
     table: dict[str, dict[str, tuple[float, float]]] = {}
-    with todo_api_target() as target:
-        table[target.name] = run(target, args.tasks)
-    with work_dir() as folder, radicale_target(bin_dir, folder) as target:
-        table[target.name] = run(target, args.tasks)
-    with work_dir() as folder, xandikos_target(bin_dir, folder) as target:
-        table[target.name] = run(target, args.tasks)
+    if "todo-api" in chosen:
+        with todo_api_target() as target:
+            table[target.name] = run(target, args.tasks)
+    if "radicale" in chosen:
+        with work_dir() as folder, radicale_target(bin_dir, folder) as target:
+            table[target.name] = run(target, args.tasks)
+    if "xandikos" in chosen:
+        with work_dir() as folder, xandikos_target(bin_dir, folder) as target:
+            table[target.name] = run(target, args.tasks)
     print(f"\n{args.tasks} VTODOs, median of {RUNS} runs: wall time / server CPU (seconds)\n")
     print("| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 |")
     print("|---|---|---|---|")
