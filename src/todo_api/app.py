@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sse_starlette.sse import AppStatus
+from starlette.routing import Mount, Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
@@ -30,6 +31,8 @@ from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
+from todo_api.dav import scheduled as dav_scheduled
+from todo_api.dav.server import DavApp, WellKnown
 from todo_api.db import Database
 from todo_api.edge import openapi
 from todo_api.edge.docs import install_docs
@@ -93,6 +96,7 @@ SCHEDULED_JOBS = [
     *feed_scheduled.schedule.jobs,
     *backfills.schedule.jobs,
     *oauth_scheduled.schedule.jobs,
+    *dav_scheduled.schedule.jobs,
 ]
 
 
@@ -219,6 +223,9 @@ def create_app(
     app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
     provider = Provider(db, settings, oauth_clients, known_tokens)
     app.router.routes.extend(oauth_routes(settings, provider, Pages(settings, oauth_clients)))
+    # CalDAV answers every method itself, errors in WebDAV's shape (todo_api.dav).
+    app.router.routes.append(Mount("/dav", app=DavApp()))
+    app.router.routes.append(Route("/.well-known/caldav", WellKnown(), include_in_schema=False))
 
     if direct_routes:
         # Innermost: the busiest routes, served without FastAPI's per-request machinery.

@@ -16,26 +16,33 @@ from todo_api.kit.errors import ErrorCode
 # Methods whose body no route reads: their requests pass through untouched. (The server does
 # not buffer a body the application leaves unread: it stops reading the connection instead.)
 _BODILESS_METHODS = frozenset({"GET", "HEAD"})
+DAV_PREFIX = "/dav/"
 
 
 class BodyTooLarge(Exception):
     """Raised by `receive` once the streamed body passes the limit."""
 
 
-def _refusal(max_bytes: int) -> tuple[Message, Message]:
-    """The 413's start and body for a limit."""
-    body = json.dumps(
-        {
-            "error": f"The request body is larger than the limit of {max_bytes} bytes",
-            "code": ErrorCode.PAYLOAD_TOO_LARGE.value,
-            "details": None,
-        }
-    ).encode()
+def _refusal(max_bytes: int, *, dav: bool = False) -> tuple[Message, Message]:
+    """The 413's start and body for a limit: the contract's JSON, or on /dav, where CalDAV's
+    clients read WebDAV's error shape (todo_api.dav), the same as XML."""
+    sentence = f"The request body is larger than the limit of {max_bytes} bytes"
+    if dav:
+        media_type = b"application/xml; charset=utf-8"
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:">'
+            f'<message xmlns="urn:todo-api">{sentence}</message></d:error>'
+        ).encode()
+    else:
+        media_type = b"application/json"
+        body = json.dumps(
+            {"error": sentence, "code": ErrorCode.PAYLOAD_TOO_LARGE.value, "details": None}
+        ).encode()
     start: Message = {
         "type": "http.response.start",
         "status": 413,
         "headers": [
-            (b"content-type", b"application/json"),
+            (b"content-type", media_type),
             (b"content-length", str(len(body)).encode()),
             # The rest of the body is never read: the connection cannot carry another request.
             (b"connection", b"close"),
@@ -54,7 +61,11 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
         # Routes with a limit of their own (an import's file), by exact path.
         self.by_path = dict(by_path or {})
-        self._refusals = {limit: _refusal(limit) for limit in {max_bytes, *self.by_path.values()}}
+        self._refusals = {
+            (limit, dav): _refusal(limit, dav=dav)
+            for limit in {max_bytes, *self.by_path.values()}
+            for dav in (False, True)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _BODILESS_METHODS:
@@ -71,13 +82,13 @@ class BodyLimitMiddleware:
         if chunked or (length is not None and not length.isdigit()):  # isdigit: ASCII only
             await self._counted(scope, receive, send, max_bytes)
         elif length is not None and int(length) > max_bytes:
-            await self._refuse(send, max_bytes)
+            await self._refuse(scope, send, max_bytes)
         else:
             # No body, or one of a declared length the server will not exceed.
             await self.app(scope, receive, send)
 
-    async def _refuse(self, send: Send, max_bytes: int) -> None:
-        start, body = self._refusals[max_bytes]
+    async def _refuse(self, scope: Scope, send: Send, max_bytes: int) -> None:
+        start, body = self._refusals[max_bytes, scope["path"].startswith(DAV_PREFIX)]
         await send(start)
         await send(body)
 
@@ -106,7 +117,7 @@ class BodyLimitMiddleware:
                 # parser, a 500), the answer is the 413; it is sent once, here.
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await self._refuse(send, max_bytes)
+                    await self._refuse(scope, send, max_bytes)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -118,4 +129,4 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded and not response_started:
-            await self._refuse(send, max_bytes)
+            await self._refuse(scope, send, max_bytes)

@@ -31,7 +31,7 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 # keep that cheap). A route's own Cache-Control (the token responses' no-store) stands.
 _PRIVATE = (b"cache-control", b"private, no-cache")
 # Methods that may change something: after one succeeds, `after_write` hears of its caller.
-_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE", "PROPPATCH", "MKCALENDAR"})
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 

@@ -103,6 +103,16 @@ def owns_list() -> ColumnElement[bool]:
     return owned
 
 
+def seen_lists() -> Any:
+    """The lists the caller sees, each joined to the caller's membership (for `SERVED` and
+    `CALLERS_ORDER`)."""
+    return lists.join(list_members, membership(lists.c.id))
+
+
+# The caller's own order of the lists they see.
+CALLERS_ORDER = (list_members.c.position, lists.c.id)
+
+
 def members_of(list_id: Any) -> Select[Any]:
     """Who sees the list `list_id` (a column, or a parameter) and its tasks: its members, the
     owner included."""

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from todo_api.tables.dav import DavCollection, DavObject
 from todo_api.tables.idempotency import IdempotencyKey
 from todo_api.tables.jobs import JobRun
 from todo_api.tables.lists import (
@@ -49,6 +50,8 @@ def include_in_comparison(
 
 
 __all__ = [
+    "DavCollection",
+    "DavObject",
     "EventTicket",
     "IdempotencyKey",
     "JobRun",

@@ -75,11 +75,16 @@ async def get_task(conn: Connection, user_id: uuid.UUID, *, task_id: uuid.UUID) 
     return await ROWS.get(conn, user_id, task_id)
 
 
-async def create_task(conn: Connection, user_id: uuid.UUID, *, data: TaskCreate) -> TaskRow:
+async def create_task(
+    conn: Connection, user_id: uuid.UUID, *, data: TaskCreate, task_id: uuid.UUID | None = None
+) -> TaskRow:
     """A new task of the caller's, last among its siblings; in a list, its owner's task.
     Raises InvalidField naming `list_id`, `parent_id` or `assignee_id` when it names nothing
     the caller sees (or someone who could not see the task), or a subtask would not be in its
-    parent's list or would have subtasks itself; TaskForbidden in a list the caller views."""
+    parent's list or would have subtasks itself; TaskForbidden in a list the caller views.
+
+    `task_id` brings back a task the caller just deleted under its own id (a calendar app's
+    move between lists is a delete, then a create: todo_api.dav)."""
     now = utcnow()
     values = stored_values(data)
     zone = data.timezone
@@ -92,7 +97,7 @@ async def create_task(conn: Connection, user_id: uuid.UUID, *, data: TaskCreate)
     reminders.check(values)
     completed = values["is_completed"]
     row = {
-        "id": new_id(),
+        "id": task_id or new_id(),
         "user_id": user_id,
         **values,
         "created_by": user_id,

@@ -1,0 +1,345 @@
+"""CalDAV sync against the servers people trust for it: todo-api's /dav (PostgreSQL, one
+worker) beside Radicale and Xandikos (from PyPI, in a venv of their own under
+bench/.caldav-servers, made on first run), all on 127.0.0.1.
+
+Each server gets one calendar of N VTODOs (5 000 by default), PUT one by one (Radicale's are
+written as files into its collection: its PUTs slow down as the collection grows). Then, as a
+client does (DAVx5, the caldav library):
+
+- initial sync: sync-collection with an empty token (ETags), then calendar-multiget of every
+  object in batches of 100;
+- incremental sync after 10 changes: sync-collection with the token, then a multiget of what
+  changed;
+- a PROPFIND Depth 1 of every object's ETag (what a client without sync-collection does).
+
+Each is run 3 times; the median wall time and the server's CPU (user + system, from /proc; for
+todo-api with its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in
+files) are printed as a Markdown table, for bench/README.md.
+
+    .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
+"""
+
+import argparse
+import asyncio
+import concurrent.futures
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from benchlib import (
+    cpu_seconds,
+    database_cpu,
+    free_port,
+    log,
+    migrate,
+    new_secret,
+    running_server,
+    scratch_database,
+    serve_argv,
+    service_env,
+    token_for,
+    work_dir,
+)
+from lxml import etree
+
+HERE = Path(__file__).resolve().parent
+SERVERS_VENV = HERE / ".caldav-servers"
+NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
+RUNS = 3
+BATCH = 100
+CHANGES = 10
+XML = {"Content-Type": "application/xml; charset=utf-8"}
+ICS = {"Content-Type": "text/calendar; charset=utf-8"}
+
+
+def servers_venv() -> Path:
+    """A venv with Radicale and Xandikos (made once)."""
+    python = SERVERS_VENV / "bin" / "python"
+    if not python.exists():
+        log("installing radicale and xandikos into bench/.caldav-servers")
+        subprocess.run([sys.executable, "-m", "venv", str(SERVERS_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "radicale", "xandikos"], check=True
+        )
+    return SERVERS_VENV / "bin"
+
+
+def vtodo(uid: str, summary: str) -> bytes:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VTODO\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20261101T000000Z\r\nSUMMARY:{summary}\r\n"
+        "DUE:20261224T090000Z\r\nPRIORITY:5\r\nCATEGORIES:bench\r\n"
+        "X-BENCH:kept\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    ).encode()
+
+
+def sync_body(token: str) -> bytes:
+    return (
+        '<d:sync-collection xmlns:d="DAV:"><d:sync-token>'
+        f"{token}</d:sync-token><d:sync-level>1</d:sync-level>"
+        "<d:prop><d:getetag/></d:prop></d:sync-collection>"
+    ).encode()
+
+
+def multiget_body(hrefs: list[str]) -> bytes:
+    inner = "".join(f"<d:href>{h}</d:href>" for h in hrefs)
+    return (
+        '<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        f"<d:prop><d:getetag/><c:calendar-data/></d:prop>{inner}</c:calendar-multiget>"
+    ).encode()
+
+
+class Target:
+    def __init__(
+        self,
+        name: str,
+        client: httpx.Client,
+        collection: str,
+        pid: int,
+        database: str | None = None,
+        folder: Path | None = None,
+    ) -> None:
+        self.name, self.client, self.collection, self.pid = name, client, collection, pid
+        self.database = database  # todo-api's PostgreSQL database, whose CPU counts too
+        # Radicale's collection as files: filled by writing them (its PUT into a collection
+        # of thousands takes longer the larger it grows: 5 000 take most of an hour here).
+        self.folder = folder
+
+    def cpu(self) -> float:
+        """The server's CPU seconds so far, with its database's backends' (todo-api)."""
+        spent = cpu_seconds(self.pid)
+        if self.database is not None:
+            spent += sum(asyncio.run(database_cpu(self.database)).values())
+        return spent
+
+    def report(self, body: bytes, depth: str = "1") -> etree._Element:
+        response = self.client.request(
+            "REPORT", self.collection, content=body, headers={"Depth": depth, **XML}
+        )
+        assert response.status_code == 207, response.text[:500]
+        return etree.fromstring(response.content)
+
+    def sync(self, token: str) -> tuple[list[str], str]:
+        root = self.report(sync_body(token))
+        hrefs = [
+            r.findtext("d:href", namespaces=NS) or ""
+            for r in root.iterfind("d:response", NS)
+            if r.find("d:propstat", NS) is not None
+        ]
+        return hrefs, root.findtext("d:sync-token", namespaces=NS) or ""
+
+    def fetch(self, hrefs: list[str]) -> int:
+        got = 0
+        for start in range(0, len(hrefs), BATCH):
+            root = self.report(multiget_body(hrefs[start : start + BATCH]))
+            got += len(root.findall(".//c:calendar-data", NS))
+        return got
+
+
+def measured(target: Target, work: Callable[[], Any]) -> tuple[float, float, Any]:
+    cpu, wall = target.cpu(), time.perf_counter()
+    result = work()
+    return time.perf_counter() - wall, target.cpu() - cpu, result
+
+
+def fill(target: Target, count: int) -> list[str]:
+    names = [f"{uuid.uuid4()}.ics" for _ in range(count)]
+    if target.folder is not None:
+        for name in names:
+            (target.folder / name).write_bytes(vtodo(name[:-4], f"Task {name[:8]}"))
+        return names
+
+    def put(name: str) -> None:
+        response = target.client.put(
+            target.collection + name, content=vtodo(name[:-4], f"Task {name[:8]}"), headers=ICS
+        )
+        assert response.status_code in (201, 204), response.text[:300]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(put, names))
+    return names
+
+
+def run(target: Target, count: int) -> dict[str, tuple[float, float]]:
+    log(f"{target.name}: putting {count} VTODOs")
+    names = fill(target, count)
+    results: dict[str, list[tuple[float, float]]] = {"initial": [], "incremental": [], "depth1": []}
+    for _ in range(RUNS):
+
+        def initial() -> str:
+            hrefs, token = target.sync("")
+            assert target.fetch(hrefs) == count
+            return token
+
+        wall, cpu, token = measured(target, initial)
+        results["initial"].append((wall, cpu))
+        for n, name in enumerate(names[:CHANGES]):
+            body = vtodo(name[:-4], f"Changed {n} {uuid.uuid4().hex[:6]}")
+            put = target.client.put(target.collection + name, content=body, headers=ICS)
+            assert put.status_code in (201, 204), put.text[:300]
+        # PostgreSQL's feed holds back changes while any older transaction on the server runs:
+        # wait (unmeasured) until the token's sync shows them, then measure it.
+        deadline = time.monotonic() + 60
+        while len(target.sync(token)[0]) < CHANGES:
+            assert time.monotonic() < deadline, "the changes never came"
+            time.sleep(0.2)
+
+        def incremental(since: str = token) -> int:
+            hrefs, _ = target.sync(since)
+            return target.fetch(hrefs)
+
+        wall, cpu, fetched = measured(target, incremental)
+        assert fetched == CHANGES, fetched
+        results["incremental"].append((wall, cpu))
+
+        def depth1() -> int:
+            response = target.client.request(
+                "PROPFIND",
+                target.collection,
+                content=b'<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>',
+                headers={"Depth": "1", **XML},
+            )
+            assert response.status_code == 207
+            return response.content.count(b"getetag>") // 2
+
+        wall, cpu, _ = measured(target, depth1)
+        results["depth1"].append((wall, cpu))
+    log(f"{target.name}: {results}")
+    return {
+        kind: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for kind, runs in results.items()
+    }
+
+
+@contextmanager
+def todo_api_target() -> Iterator[Target]:
+    with scratch_database("bench_caldav") as database, work_dir() as cwd:
+        env = service_env(database, new_secret())
+        migrate(env, cwd)
+        port = free_port()
+        with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
+            token = token_for(str(uuid.uuid4()), env, cwd)
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, auth=("bench", token), timeout=300) as client:
+                made = client.request("MKCALENDAR", f"/dav/calendars/{_me(client)}/bench/")
+                assert made.status_code == 201, made.text
+                yield Target(
+                    "todo-api",
+                    client,
+                    f"/dav/calendars/{_me(client)}/bench/",
+                    server.process.pid,
+                    database,
+                )
+
+
+def _me(client: httpx.Client) -> str:
+    root = etree.fromstring(
+        client.request(
+            "PROPFIND",
+            "/dav/",
+            content=b'<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/>'
+            b"</d:prop></d:propfind>",
+            headers={"Depth": "0"},
+        ).content
+    )
+    principal = root.findtext(".//d:current-user-principal/d:href", namespaces=NS) or ""
+    return principal.rstrip("/").rsplit("/", 1)[1]
+
+
+@contextmanager
+def process_target(
+    name: str, argv: list[str], collection: str, port: int, folder: Path | None = None
+) -> Iterator[Target]:
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, auth=("bench", "bench"), timeout=300) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    client.request("OPTIONS", "/")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, f"{name} did not start"
+                    time.sleep(0.2)
+            made = client.request("MKCALENDAR", collection)
+            assert made.status_code == 201, made.text
+            yield Target(name, client, collection, process.pid, folder=folder)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def radicale_target(bin_dir: Path, folder: Path) -> Iterator[Target]:
+    port = free_port()
+    argv = [
+        str(bin_dir / "python"),
+        "-m",
+        "radicale",
+        "--server-hosts",
+        f"127.0.0.1:{port}",
+        "--storage-filesystem-folder",
+        str(folder),
+        "--auth-type",
+        "none",
+        "--logging-level",
+        "warning",
+    ]
+    files = folder / "collection-root" / "bench" / "tasks"
+    with process_target("Radicale", argv, "/bench/tasks/", port, files) as target:
+        yield target
+
+
+@contextmanager
+def xandikos_target(bin_dir: Path, folder: Path) -> Iterator[Target]:
+    port = free_port()
+    argv = [
+        str(bin_dir / "xandikos"),
+        "serve",
+        "-d",
+        str(folder),
+        "--autocreate",
+        "-l",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    with process_target("Xandikos", argv, "/user/calendars/bench/", port) as target:
+        yield target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=5000)
+    parser.add_argument("--servers", default="todo-api,radicale,xandikos")
+    args = parser.parse_args()
+    chosen = args.servers.split(",")
+    bin_dir = servers_venv()
+    table: dict[str, dict[str, tuple[float, float]]] = {}
+    if "todo-api" in chosen:
+        with todo_api_target() as target:
+            table[target.name] = run(target, args.tasks)
+    if "radicale" in chosen:
+        with work_dir() as folder, radicale_target(bin_dir, folder) as target:
+            table[target.name] = run(target, args.tasks)
+    if "xandikos" in chosen:
+        with work_dir() as folder, xandikos_target(bin_dir, folder) as target:
+            table[target.name] = run(target, args.tasks)
+    print(f"\n{args.tasks} VTODOs, median of {RUNS} runs: wall time / server CPU (seconds)\n")
+    print("| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 |")
+    print("|---|---|---|---|")
+    for name, rows in table.items():
+        cells = " | ".join(f"{rows[k][0]:.2f} / {rows[k][1]:.2f}" for k in rows)
+        print(f"| {name} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()

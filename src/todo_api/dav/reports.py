@@ -1,0 +1,426 @@
+"""CalDAV's REPORTs: sync-collection (RFC 6578) on the change feed, calendar-multiget and
+calendar-query (RFC 4791 §7.8, §7.9).
+
+sync-collection reads the caller's change feed (todo_api.kit.changes) from the token's place
+and keeps what concerns the collection: a task in it is a change; a task deleted from it, moved
+out of it or in a list the caller lost is a 404 response; so the collection's sync says exactly
+what the feed says. A token is a feed position, as on /api. `DAV:limit` truncates the answer
+at a page of the feed, with a 507 for the collection and a token from which the rest follows.
+
+Each answer is produced a page at a time (one or two statements a page) and streamed.
+"""
+
+import functools
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+
+from dateutil import rrule
+from icalendar import Calendar, Component
+from lxml import etree
+
+from todo_api.auth.dependencies import Caller
+from todo_api.dav import resources, store
+from todo_api.dav.errors import DavError
+from todo_api.dav.resources import answer, requested
+from todo_api.dav.store import Collection
+from todo_api.dav.xml import CALDAV, DAV, Name, element, status_response
+from todo_api.db import Row
+from todo_api.kit import changes
+
+SYNC_PREFIX = "urn:todo-api:sync:"
+FEED_PAGE = 500
+MAX_LIMIT = 10_000
+
+
+class ReportError(Exception):
+    def __init__(self, status: int, message: str, condition: Name | None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.condition = status, message, condition
+
+
+def sync_token(tokens: changes.SyncTokens, user_id: uuid.UUID, position: changes.Position) -> str:
+    return SYNC_PREFIX + tokens.issue(user_id, position, time.time())
+
+
+def _props_of(root: etree._Element) -> list[Name] | None:
+    prop = root.find(Name(DAV, "prop").tag)
+    if prop is None:
+        return [resources.GETETAG]
+    wanted, _ = requested(element(Name(DAV, "propfind"), None, prop))
+    return wanted
+
+
+def _object_answer(
+    caller: Caller, coll: Collection, row: Row, wanted: list[Name] | None
+) -> etree._Element:
+    body: list[bytes] = []
+
+    def render() -> bytes:
+        if not body:
+            body.append(resources.object_body(row))
+        return body[0]
+
+    path = resources.object_path(caller.user_id, coll, store.object_name(row))
+    return answer(path, resources.object_props(row, render), wanted)
+
+
+# --- sync-collection ------------------------------------------------------------------------
+
+
+async def sync_collection(
+    caller: Caller, tokens: changes.SyncTokens, coll: Collection, root: etree._Element
+) -> tuple[AsyncIterator[etree._Element], list[etree._Element]]:
+    text = resources.text_of(root.find(Name(DAV, "sync-token").tag))
+    since: tuple[changes.Position, float] | None = None
+    if text:
+        try:
+            since = tokens.read(caller.user_id, text.removeprefix(SYNC_PREFIX))
+        except (changes.InvalidSyncToken, changes.ExpiredSyncToken):
+            raise DavError(
+                403, "This sync token is not valid here", Name(DAV, "valid-sync-token")
+            ) from None
+    limit = None
+    limit_node = root.find(f"{Name(DAV, 'limit').tag}/{Name(DAV, 'nresults').tag}")
+    if limit_node is not None:
+        try:
+            limit = max(1, min(int(resources.text_of(limit_node)), MAX_LIMIT))
+        except ValueError:
+            raise DavError(400, "DAV:nresults is a number") from None
+    wanted = _props_of(root)
+    tail: list[etree._Element] = []
+    return _sync(caller, tokens, coll, since, limit, wanted, tail), tail
+
+
+def _in(coll: Collection, user_id: uuid.UUID, row: Row) -> bool:
+    if coll.list_id is None:
+        return row.list_id is None and row.user_id == user_id
+    return bool(row.list_id == coll.list_id)
+
+
+async def _sync(
+    caller: Caller,
+    tokens: changes.SyncTokens,
+    coll: Collection,
+    since: tuple[changes.Position, float] | None,
+    limit: int | None,
+    wanted: list[Name] | None,
+    tail: list[etree._Element],
+) -> AsyncIterator[etree._Element]:
+    user_id = caller.user_id
+    position, as_of = since if since is not None else (None, None)
+    while True:
+        async with caller.connection() as conn:
+            feed = await changes.read_changes(
+                conn, user_id, since=position, limit=limit or FEED_PAGE
+            )
+            here = [row.id for row in feed.changes if _in(coll, user_id, row)]
+            elsewhere = [row.id for row in feed.changes if not _in(coll, user_id, row)]
+            rows = await store.objects_by_ids(conn, here)
+            gone: list[uuid.UUID] = []
+            if position is not None:
+                gone = sorted(await store.were_in(conn, user_id, coll, elsewhere + feed.deleted))
+                if coll.list_id is None:  # a move out of the inbox leaves no departure
+                    start = (position.txid, position.seq)
+                    gone += [
+                        row.id
+                        for row in feed.changes
+                        if not _in(coll, user_id, row)
+                        and (row.arrived_txid, row.arrived_seq) > start
+                    ]
+            names = await store.names_of(conn, gone)
+        for task_id in here:
+            row = rows.get(task_id)
+            if row is not None and _in(coll, user_id, row):
+                yield _object_answer(caller, coll, row, wanted)
+        for task_id in gone:
+            name = names.get(task_id, f"{task_id}.ics")
+            yield status_response(resources.object_path(user_id, coll, name), 404)
+        as_of = tokens.next_as_of(feed, as_of)
+        position = feed.position
+        if not feed.has_more:
+            break
+        if limit is not None:
+            yield status_response(resources.collection_path(user_id, coll), 507)
+            break
+    token = SYNC_PREFIX + tokens.issue(user_id, position or changes.Position(), as_of)
+    tail.append(element(Name(DAV, "sync-token"), token))
+
+
+# --- calendar-multiget ----------------------------------------------------------------------
+
+
+async def multiget(
+    caller: Caller, coll: Collection, root: etree._Element
+) -> AsyncIterator[etree._Element]:
+    wanted = _props_of(root)
+    prefix = resources.collection_path(caller.user_id, coll)
+    paths = [resources.text_of(node) for node in root.iter(Name(DAV, "href").tag)]
+    for start in range(0, len(paths), store.PAGE):
+        chunk = paths[start : start + store.PAGE]
+        names = {}
+        for path in chunk:
+            local = _local(path)
+            if local.startswith(prefix) and "/" not in local[len(prefix) :]:
+                names[path] = unquote(local[len(prefix) :])
+        async with caller.connection() as conn:
+            found = await store.objects_named(
+                conn, caller.user_id, coll, [n for n in names.values() if n]
+            )
+        for path in chunk:
+            row = found.get(names.get(path, ""))
+            if row is None:
+                yield status_response(path, 404)
+            else:
+                yield _object_answer(caller, coll, row, wanted)
+
+
+def _local(path: str) -> str:
+    """An href as a path of this service (clients may send absolute URLs)."""
+    if "://" in path:
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    return unquote(path) if "%" in path else path
+
+
+# --- calendar-query -------------------------------------------------------------------------
+
+Test = Callable[[Component], bool]
+
+
+def calendar_query(
+    caller: Caller, coll: Collection, root: etree._Element
+) -> AsyncIterator[etree._Element]:
+    wanted = _props_of(root)
+    node = root.find(Name(CALDAV, "filter").tag)
+    if node is None:
+        raise DavError(403, "calendar-query needs a filter", Name(CALDAV, "valid-filter"))
+    try:
+        test = _calendar_filter(node)
+    except ReportError as exc:
+        raise DavError(exc.status, exc.message, exc.condition) from None
+    return _query(caller, coll, test, wanted)
+
+
+async def _query(
+    caller: Caller, coll: Collection, test: Test | None, wanted: list[Name] | None
+) -> AsyncIterator[etree._Element]:
+    if test is None:
+        return
+    after = uuid.UUID(int=0)
+    while True:
+        async with caller.connection() as conn:
+            page = await store.objects_page(conn, caller.user_id, coll, after)
+        for row in page:
+            body = resources.object_body(row)
+            calendar = Calendar.from_ical(body)
+            todo = next((c for c in calendar.subcomponents if c.name == "VTODO"), None)
+            if todo is not None and test(todo):
+                yield _object_answer(caller, coll, row, wanted)
+        if len(page) < store.PAGE:
+            return
+        after = page[-1].id
+
+
+def _unsupported(what: str) -> ReportError:
+    return ReportError(
+        403, f"This filter is not supported: {what}", Name(CALDAV, "supported-filter")
+    )
+
+
+def _children(node: etree._Element, local: str) -> list[etree._Element]:
+    return [c for c in node if isinstance(c.tag, str) and Name.of(c.tag) == Name(CALDAV, local)]
+
+
+def _calendar_filter(node: etree._Element) -> Test | None:
+    """The test a filter makes of a VTODO; None: no VTODO can match."""
+    outer = _children(node, "comp-filter")
+    if len(outer) != 1 or outer[0].get("name", "").upper() != "VCALENDAR":
+        raise ReportError(403, "A filter starts with VCALENDAR", Name(CALDAV, "valid-filter"))
+    calendar = outer[0]
+    if _children(calendar, "is-not-defined"):
+        return None
+    if _children(calendar, "time-range") or _children(calendar, "prop-filter"):
+        raise _unsupported("a VCALENDAR's own properties")
+    tests: list[Test] = []
+    for comp in _children(calendar, "comp-filter"):
+        name = comp.get("name", "").upper()
+        if name != "VTODO":
+            if _children(comp, "is-not-defined"):
+                continue  # no object here has one
+            return None  # only VTODOs here
+        if _children(comp, "is-not-defined"):
+            return None
+        tests.append(_todo_filter(comp))
+    return lambda todo: all(test(todo) for test in tests)
+
+
+def _todo_filter(comp: etree._Element) -> Test:
+    tests: list[Test] = []
+    for range_node in _children(comp, "time-range"):
+        tests.append(functools.partial(_todo_in_range_of, _range(range_node)))
+    for prop in _children(comp, "prop-filter"):
+        tests.append(_prop_filter(prop))
+    for sub in _children(comp, "comp-filter"):
+        if sub.get("name", "").upper() != "VALARM":
+            return lambda todo: False
+        if _children(sub, "is-not-defined") and len(sub) == 1:
+            tests.append(lambda todo: not any(c.name == "VALARM" for c in todo.subcomponents))
+        elif len(sub) == 0:
+            tests.append(lambda todo: any(c.name == "VALARM" for c in todo.subcomponents))
+        else:
+            raise _unsupported("filters inside VALARM")
+    return lambda todo: all(test(todo) for test in tests)
+
+
+def _range(node: etree._Element) -> tuple[datetime, datetime]:
+    def moment(name: str, default: datetime) -> datetime:
+        text = node.get(name)
+        if text is None:
+            return default
+        try:
+            return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise ReportError(
+                403, f"time-range {name} is a UTC date-time", Name(CALDAV, "valid-filter")
+            ) from None
+
+    start = moment("start", datetime.min.replace(tzinfo=UTC))
+    end = moment("end", datetime.max.replace(tzinfo=UTC))
+    if node.get("start") is None and node.get("end") is None:
+        raise ReportError(403, "time-range needs a start or an end", Name(CALDAV, "valid-filter"))
+    return start, end
+
+
+def _utc(value: Any) -> datetime | None:
+    moment = getattr(value, "dt", value)
+    if isinstance(moment, datetime):
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if isinstance(moment, date):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return None
+
+
+def _todo_in_range_of(bounds: tuple[datetime, datetime], todo: Component) -> bool:
+    return _todo_in_range(todo, *bounds)
+
+
+def _todo_in_range(todo: Component, start: datetime, end: datetime) -> bool:
+    """RFC 4791 §9.9 for a VTODO, over each of its occurrences."""
+    dtstart, due = _utc(todo.get("DTSTART")), _utc(todo.get("DUE"))
+    duration = getattr(todo.get("DURATION"), "dt", None)
+    completed, created = _utc(todo.get("COMPLETED")), _utc(todo.get("CREATED"))
+    anchor = dtstart or due
+    for shift in _shifts(todo, anchor, end):
+        s = dtstart + shift if dtstart else None
+        d = due + shift if due else None
+        if s is not None and isinstance(duration, timedelta):
+            if start <= s + duration and (end > s or end >= s + duration):
+                return True
+        elif s is not None and d is not None:
+            if (start < d or start <= s) and (end > s or end >= d):
+                return True
+        elif s is not None:
+            if start <= s < end:
+                return True
+        elif d is not None:
+            if start < d <= end:
+                return True
+        elif completed is not None and created is not None:
+            if (start <= created or start <= completed) and (end >= created or end >= completed):
+                return True
+        elif completed is not None:
+            if start <= completed <= end:
+                return True
+        elif created is not None:
+            if end > created:
+                return True
+        else:
+            return True
+    return False
+
+
+MAX_OCCURRENCES = 1000
+
+
+def _shifts(todo: Component, anchor: datetime | None, end: datetime) -> Iterator[timedelta]:
+    """How far each occurrence is from the first (a task that does not recur: one, none)."""
+    yield timedelta(0)
+    rule = todo.get("RRULE")
+    if rule is None or anchor is None:
+        return
+    try:
+        occurrences = rrule.rrulestr(rule.to_ical().decode(), dtstart=anchor)
+    except (ValueError, TypeError):
+        return
+    for count, occurrence in enumerate(occurrences):
+        if count >= MAX_OCCURRENCES or occurrence > end:
+            return
+        if count:
+            yield occurrence - anchor
+
+
+_COLLATIONS = {"i;ascii-casemap", "i;unicode-casemap", "i;octet"}
+
+
+def _prop_filter(node: etree._Element) -> Test:
+    name = node.get("name", "").upper()
+    if not name:
+        raise ReportError(403, "prop-filter needs a name", Name(CALDAV, "valid-filter"))
+    if _children(node, "param-filter"):
+        raise _unsupported("param-filter")
+    if _children(node, "is-not-defined"):
+        return lambda todo: name not in todo
+    tests: list[Callable[[Any], bool]] = []
+    for range_node in _children(node, "time-range"):
+        tests.append(functools.partial(_value_in_range, _range(range_node)))
+    for match in _children(node, "text-match"):
+        collation = match.get("collation", "i;ascii-casemap")
+        if collation not in _COLLATIONS:
+            raise ReportError(
+                403, f"Collation {collation} is not supported", Name(CALDAV, "supported-collation")
+            )
+        negate = match.get("negate-condition", "no") == "yes"
+        needle = "".join(match.itertext())
+        tests.append(
+            functools.partial(_text_match, needle=needle, collation=collation, negate=negate)
+        )
+
+    def test(todo: Component) -> bool:
+        values = todo.get(name)
+        if values is None:
+            return False
+        values = values if isinstance(values, list) else [values]
+        return all(any(check(value) for value in values) for check in tests)
+
+    return test
+
+
+def _value_in_range(bounds: tuple[datetime, datetime], value: Any) -> bool:
+    moment = _utc(value)
+    return moment is not None and bounds[0] <= moment < bounds[1]
+
+
+def _texts(value: Any) -> list[str]:
+    cats = getattr(value, "cats", None)
+    if cats is not None:
+        return [str(cat) for cat in cats]
+    if hasattr(value, "to_ical") and not isinstance(value, str):
+        return [value.to_ical().decode()]
+    return [str(value)]
+
+
+def _fold(text: str, collation: str) -> str:
+    if collation == "i;unicode-casemap":
+        return text.casefold()
+    if collation == "i;ascii-casemap":
+        return "".join(c.lower() if c.isascii() else c for c in text)
+    return text
+
+
+def _text_match(value: Any, *, needle: str, collation: str, negate: bool) -> bool:
+    wanted = _fold(needle, collation)
+    found = any(wanted in _fold(text, collation) for text in _texts(value))
+    return found != negate

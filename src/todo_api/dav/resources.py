@@ -1,0 +1,267 @@
+"""The resources under /dav and their properties (RFC 4918, 4791, 5397, 6578; Apple's and
+calendarserver.org's extensions that clients read).
+
+Paths: `/dav/` (the root), `/dav/principals/{user_id}/` (the principal),
+`/dav/calendars/{user_id}/` (the home), `/dav/calendars/{user_id}/{collection}/` (a list, or
+`inbox`) and `/dav/calendars/{user_id}/{collection}/{name}` (a task). Another user's paths are
+not found, as on /api.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from lxml import etree
+
+from todo_api.dav import store
+from todo_api.dav.store import Collection
+from todo_api.dav.xml import APPLE, CALDAV, CALSERVER, DAV, Name, child, element, href
+from todo_api.db import Row
+from todo_api.kit import ical
+from todo_api.kit.conditional import etag
+
+PREFIX = "/dav"
+ROOT = f"{PREFIX}/"
+MAX_RESOURCE_BYTES = 256 * 1024
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def principal_path(user_id: uuid.UUID) -> str:
+    return f"{PREFIX}/principals/{user_id}/"
+
+
+def home_path(user_id: uuid.UUID) -> str:
+    return f"{PREFIX}/calendars/{user_id}/"
+
+
+def collection_path(user_id: uuid.UUID, coll: Collection) -> str:
+    return f"{home_path(user_id)}{quote(coll.segment)}/"
+
+
+def object_path(user_id: uuid.UUID, coll: Collection, name: str) -> str:
+    return f"{collection_path(user_id, coll)}{quote(name)}"
+
+
+@dataclass(frozen=True)
+class Path:
+    """What a request path names: `kind` is root, principals, principal, calendars, home,
+    collection or object."""
+
+    kind: str
+    user_id: uuid.UUID | None = None
+    segment: str | None = None
+    name: str | None = None
+
+
+def parse_path(path: str, user_id: uuid.UUID) -> Path | None:
+    """The resource `path` names for the caller (None: nothing they can see)."""
+    parts = [part for part in path.removeprefix(PREFIX).split("/") if part]
+    if not parts:
+        return Path("root")
+    head, rest = parts[0], parts[1:]
+    if head not in ("principals", "calendars"):
+        return None
+    if not rest:
+        return Path(head)
+    if rest[0] != str(user_id):
+        return None
+    if head == "principals":
+        return Path("principal", user_id) if len(rest) == 1 else None
+    if len(rest) == 1:
+        return Path("home", user_id)
+    if len(rest) == 2:
+        return Path("collection", user_id, rest[1])
+    if len(rest) == 3:
+        return Path("object", user_id, rest[1], rest[2])
+    return None
+
+
+# --- Properties ------------------------------------------------------------------------------
+
+RESOURCETYPE = Name(DAV, "resourcetype")
+DISPLAYNAME = Name(DAV, "displayname")
+GETETAG = Name(DAV, "getetag")
+GETCONTENTTYPE = Name(DAV, "getcontenttype")
+SYNC_TOKEN = Name(DAV, "sync-token")
+GETCTAG = Name(CALSERVER, "getctag")
+CALENDAR_DATA = Name(CALDAV, "calendar-data")
+CALENDAR_COLOR = Name(APPLE, "calendar-color")
+CALENDAR_ORDER = Name(APPLE, "calendar-order")
+CURRENT_USER_PRINCIPAL = Name(DAV, "current-user-principal")
+# Properties a client must ask for by name (costly, or large): allprop leaves them out.
+NOT_IN_ALLPROP = frozenset({CALENDAR_DATA, SYNC_TOKEN, GETCTAG})
+
+# What a property's value is made of: an element, given the resource.
+Value = Callable[[], etree._Element | None]
+
+
+def _hrefs(name: Name, *paths: str) -> etree._Element:
+    return element(name, None, *(href(p) for p in paths))
+
+
+def _types(*names: Name) -> etree._Element:
+    return element(RESOURCETYPE, None, *(element(n) for n in names))
+
+
+def _privileges(*names: str) -> etree._Element:
+    root = element(Name(DAV, "current-user-privilege-set"))
+    for name in names:
+        child(child(root, Name(DAV, "privilege")), Name(DAV, name))
+    return root
+
+
+_READ = ("read", "read-current-user-privilege-set")
+_WRITE_CONTENT = ("write-content", "bind", "unbind")
+
+
+def _reports(*names: Name) -> etree._Element:
+    root = element(Name(DAV, "supported-report-set"))
+    for name in names:
+        report = child(child(root, Name(DAV, "supported-report")), Name(DAV, "report"))
+        child(report, name)
+    return root
+
+
+def user_props(user_id: uuid.UUID, email: str | None) -> dict[Name, Value]:
+    """What every resource says of the caller (discovery asks any of them)."""
+    principal = principal_path(user_id)
+    addresses = [f"mailto:{email}"] if email else []
+    return {
+        CURRENT_USER_PRINCIPAL: lambda: _hrefs(CURRENT_USER_PRINCIPAL, principal),
+        Name(DAV, "principal-URL"): lambda: _hrefs(Name(DAV, "principal-URL"), principal),
+        Name(DAV, "principal-collection-set"): lambda: _hrefs(
+            Name(DAV, "principal-collection-set"), f"{PREFIX}/principals/"
+        ),
+        Name(CALDAV, "calendar-home-set"): lambda: _hrefs(
+            Name(CALDAV, "calendar-home-set"), home_path(user_id)
+        ),
+        Name(CALDAV, "calendar-user-address-set"): lambda: _hrefs(
+            Name(CALDAV, "calendar-user-address-set"), *addresses
+        ),
+    }
+
+
+def root_props(user_id: uuid.UUID, email: str | None, kind: str) -> dict[Name, Value]:
+    types = [Name(DAV, "collection")]
+    if kind == "principal":
+        types.append(Name(DAV, "principal"))
+    display = email or "todo-api" if kind == "principal" else "todo-api"
+    return {
+        **user_props(user_id, email),
+        RESOURCETYPE: lambda: _types(*types),
+        DISPLAYNAME: lambda: element(DISPLAYNAME, display),
+        Name(DAV, "owner"): lambda: _hrefs(Name(DAV, "owner"), principal_path(user_id)),
+        Name(DAV, "current-user-privilege-set"): lambda: _privileges(*_READ),
+    }
+
+
+def collection_props(
+    user_id: uuid.UUID,
+    email: str | None,
+    coll: Collection,
+    order: int,
+    *,
+    ctag: Callable[[], str],
+    sync_token: Callable[[], str],
+) -> dict[Name, Value]:
+    privileges: tuple[str, ...]
+    if coll.owned:
+        privileges = (*_READ, "write", "write-properties", *_WRITE_CONTENT)
+    elif coll.writable:
+        privileges = (*_READ, *_WRITE_CONTENT)
+    else:
+        privileges = _READ
+    components = element(Name(CALDAV, "supported-calendar-component-set"))
+    child(components, Name(CALDAV, "comp")).set("name", "VTODO")
+    data = element(Name(CALDAV, "supported-calendar-data"))
+    kind = child(data, Name(CALDAV, "calendar-data"))
+    kind.set("content-type", "text/calendar")
+    kind.set("version", "2.0")
+    props: dict[Name, Value] = {
+        **user_props(user_id, email),
+        RESOURCETYPE: lambda: _types(Name(DAV, "collection"), Name(CALDAV, "calendar")),
+        DISPLAYNAME: lambda: element(DISPLAYNAME, coll.name),
+        Name(CALDAV, "supported-calendar-component-set"): lambda: components,
+        Name(CALDAV, "supported-calendar-data"): lambda: data,
+        Name(CALDAV, "max-resource-size"): lambda: element(
+            Name(CALDAV, "max-resource-size"), str(MAX_RESOURCE_BYTES)
+        ),
+        GETCTAG: lambda: element(GETCTAG, ctag()),
+        SYNC_TOKEN: lambda: element(SYNC_TOKEN, sync_token()),
+        CALENDAR_ORDER: lambda: element(CALENDAR_ORDER, str(order)),
+        Name(DAV, "supported-report-set"): lambda: _reports(
+            Name(DAV, "sync-collection"),
+            Name(CALDAV, "calendar-multiget"),
+            Name(CALDAV, "calendar-query"),
+        ),
+        Name(DAV, "current-user-privilege-set"): lambda: _privileges(*privileges),
+        Name(DAV, "owner"): lambda: _hrefs(Name(DAV, "owner"), principal_path(coll.owner_id)),
+    }
+    if coll.color is not None:
+        color = coll.color
+        props[CALENDAR_COLOR] = lambda: element(CALENDAR_COLOR, color)
+    return props
+
+
+def object_body(row: Row) -> bytes:
+    """The calendar object of a task: as the client last sent it while the task has not
+    changed since, else written from the task."""
+    if row.dav_sent is not None and row.dav_sent_version == row.version:
+        sent: bytes = row.dav_sent.encode()
+        return sent
+    return ical.write(
+        row,
+        uid=store.object_uid(row),
+        parent_uid=store.parent_uid(row),
+        extra=row.dav_extra,
+    )
+
+
+def object_props(row: Row, body: Callable[[], bytes]) -> dict[Name, Value]:
+    return {
+        RESOURCETYPE: lambda: element(RESOURCETYPE),
+        GETETAG: lambda: element(GETETAG, etag(row.version)),
+        GETCONTENTTYPE: lambda: element(GETCONTENTTYPE, f"{CONTENT_TYPE}; component=vtodo"),
+        CALENDAR_DATA: lambda: element(CALENDAR_DATA, body().decode()),
+    }
+
+
+def answer(
+    path: str, props: dict[Name, Value], wanted: list[Name] | None, *, names_only: bool = False
+) -> etree._Element:
+    """The multistatus response for one resource: the properties asked for (`wanted`; None:
+    all but the costly ones) found and not found."""
+    from todo_api.dav.xml import response
+
+    if names_only:
+        return response(path, [element(name) for name in props])
+    found: list[etree._Element] = []
+    missing: list[Name] = []
+    for name in wanted if wanted is not None else [n for n in props if n not in NOT_IN_ALLPROP]:
+        make = props.get(name)
+        value = make() if make is not None else None
+        if value is None:
+            missing.append(name)
+        else:
+            found.append(value)
+    return response(path, found, missing)
+
+
+def requested(root: etree._Element | None) -> tuple[list[Name] | None, bool]:
+    """The properties a PROPFIND (or a REPORT's prop) asks for: (names, names_only); None
+    names all (allprop, or no body)."""
+    if root is None:
+        return None, False
+    for node in root:
+        tag = Name.of(node.tag)
+        if tag == Name(DAV, "prop"):
+            return [Name.of(p.tag) for p in node if isinstance(p.tag, str)], False
+        if tag == Name(DAV, "propname"):
+            return None, True
+    return None, False
+
+
+def text_of(node: Any) -> str:
+    return "".join(node.itertext()).strip() if node is not None else ""

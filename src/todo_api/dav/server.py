@@ -1,0 +1,618 @@
+"""The /dav endpoint: one ASGI app answering every WebDAV and CalDAV method itself (FastAPI's
+routing knows no PROPFIND), errors in WebDAV's shape (a status, and a `DAV:error` body where a
+precondition applies).
+
+Every change goes through the tasks and lists services with the caller as actor, so it
+reaches the change feed, webhooks and live updates as /api's changes do, and an If-Match here
+races /api's (a task's ETag is its version, on both).
+"""
+
+import functools
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from lxml import etree
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from todo_api.auth.dependencies import Caller
+from todo_api.auth.tokens import Identity
+from todo_api.dav import reports, resources, store
+from todo_api.dav.credentials import NoCredentials, identify
+from todo_api.dav.errors import (
+    VALID_DATA,
+    XML_TYPE,
+    DavError,
+    forbidden,
+    not_found,
+)
+from todo_api.dav.resources import (
+    CALENDAR_COLOR,
+    CALENDAR_ORDER,
+    CONTENT_TYPE,
+    DISPLAYNAME,
+    MAX_RESOURCE_BYTES,
+    Path,
+    answer,
+    requested,
+    text_of,
+)
+from todo_api.dav.store import Collection
+from todo_api.dav.xml import CALDAV, DAV, BadXml, Name, multistatus, parse, propstat_response
+from todo_api.dav.xml import element as xml_element
+from todo_api.db import Connection, Row
+from todo_api.kit import changes, ical
+from todo_api.kit.conditional import etag, if_match
+from todo_api.kit.deps import held
+from todo_api.kit.errors import ApiError
+from todo_api.lists import service as lists_service
+from todo_api.lists.errors import ListNameTaken
+from todo_api.lists.schemas import ListCreate, ListUpdate
+from todo_api.tables.tasks import TaskRow
+from todo_api.tasks import schedule
+from todo_api.tasks import service as tasks_service
+from todo_api.tasks.schemas import TaskCreate, TaskUpdate, task_body
+
+ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR"
+DAV_HEADER = "1, 3, calendar-access"
+
+
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="todo-api", charset="UTF-8"'}
+
+
+def _from_api_error(exc: ApiError) -> Response:
+    if exc.status == 401:
+        return DavError(401, exc.message, headers=_CHALLENGE).response()
+    if exc.status == 403:
+        return forbidden(exc.message).response()
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "retry-after"}
+    return DavError(exc.status, exc.message, headers=headers).response()
+
+
+class WellKnown:
+    """`/.well-known/caldav` (RFC 6764): the root of the calendars, whatever the method."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await RedirectResponse(resources.ROOT, status_code=301)(scope, receive, send)
+
+
+class DavApp:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self.handle(request)
+        except DavError as exc:
+            response = exc.response()
+        except NoCredentials:
+            response = DavError(401, "Sign in with a token", headers=_CHALLENGE).response()
+        except BadXml as exc:
+            response = DavError(400, str(exc)).response()
+        except ApiError as exc:
+            response = _from_api_error(exc)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        method = request.method
+        if method == "OPTIONS":
+            return Response(status_code=200, headers={"DAV": DAV_HEADER, "Allow": ALLOW})
+        identity = await identify(request)
+        path = resources.parse_path(request.url.path, identity.user_id)
+        if path is None:
+            raise not_found()
+        handler = _HANDLERS.get(method)
+        if handler is None:
+            raise DavError(405, f"{method} is not allowed here", headers={"Allow": ALLOW})
+        return await handler(Call(request, identity), path)
+
+
+class Call:
+    """One request: who asks, and a connection for each step."""
+
+    def __init__(self, request: Request, identity: Identity) -> None:
+        self.request = request
+        self.identity = identity
+        self.caller = Caller(request, identity)
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.identity.user_id
+
+    def connection(self) -> Any:
+        return self.caller.connection()
+
+    async def body(self, limit: int | None = None) -> bytes:
+        data = bytearray()
+        async for chunk in self.request.stream():
+            data += chunk
+            if limit is not None and len(data) > limit:
+                raise DavError(
+                    403,
+                    f"A calendar object is at most {limit} bytes",
+                    Name(CALDAV, "max-resource-size"),
+                )
+        return bytes(data)
+
+    async def xml(self) -> etree._Element | None:
+        return parse(await self.body())
+
+    async def collection(self, conn: Connection, segment: str | None) -> Collection:
+        coll = await store.collection(conn, self.user_id, segment or "")
+        if coll is None:
+            raise not_found()
+        return coll
+
+
+# --- PROPFIND -------------------------------------------------------------------------------
+
+
+async def propfind(call: Call, path: Path) -> Response:
+    depth = call.request.headers.get("depth", "0").strip().lower()
+    if depth not in ("0", "1"):
+        raise DavError(403, "Depth infinity is not supported", Name(DAV, "propfind-finite-depth"))
+    root = await call.xml()
+    if root is not None and Name.of(root.tag) != Name(DAV, "propfind"):
+        raise DavError(400, "A PROPFIND body is a DAV:propfind")
+    wanted, names_only = requested(root)
+    user_id = call.user_id
+    async with call.connection() as conn:
+        email = await store.email_of(conn, user_id)
+    tokens = held(call.request.app, changes.SyncTokens)
+
+    def single(props: dict[Name, resources.Value], href: str) -> etree._Element:
+        return answer(href, props, wanted, names_only=names_only)
+
+    if path.kind in ("root", "principals", "calendars", "principal"):
+        href = call.request.url.path
+        if not href.endswith("/"):
+            href += "/"
+        node = single(resources.root_props(user_id, email, path.kind), href)
+        return _multistatus(_one(node))
+    if path.kind == "home":
+        async with call.connection() as conn:
+            colls = await store.collections(conn, user_id)
+        props = resources.root_props(user_id, email, "home")
+
+        async def home() -> AsyncIterator[etree._Element]:
+            yield single(props, resources.home_path(user_id))
+            if depth == "1":
+                for order, coll in enumerate(colls):
+                    yield await _collection_answer(call, tokens, coll, order, single, email)
+
+        return _multistatus(home())
+    async with call.connection() as conn:
+        coll = await call.collection(conn, path.segment)
+        if path.kind == "object":
+            row = await store.object_named(conn, user_id, coll, path.name or "")
+            if row is None:
+                raise not_found()
+            node = single(
+                resources.object_props(row, lambda: resources.object_body(row)),
+                resources.object_path(user_id, coll, store.object_name(row)),
+            )
+            return _multistatus(_one(node))
+        order = await _order_of(conn, user_id, coll)
+
+    async def listing() -> AsyncIterator[etree._Element]:
+        yield await _collection_answer(call, tokens, coll, order, single, email)
+        if depth == "1":
+            async for row in _objects(call, coll):
+                yield single(
+                    resources.object_props(row, functools.partial(resources.object_body, row)),
+                    resources.object_path(user_id, coll, store.object_name(row)),
+                )
+
+    return _multistatus(listing())
+
+
+async def _order_of(conn: Connection, user_id: uuid.UUID, coll: Collection) -> int:
+    colls = await store.collections(conn, user_id)
+    return next((i for i, c in enumerate(colls) if c.list_id == coll.list_id), 0)
+
+
+async def _collection_answer(
+    call: Call,
+    tokens: changes.SyncTokens,
+    coll: Collection,
+    order: int,
+    single: Any,
+    email: str | None,
+) -> etree._Element:
+    """A collection's response; its ctag and sync-token read only when asked for."""
+    async with call.connection() as conn:
+        tag = await store.ctag(conn, call.user_id, coll)
+        position = await changes.current_position(conn)
+    token = reports.sync_token(tokens, call.user_id, position)
+    props = resources.collection_props(
+        call.user_id,
+        email,
+        coll,
+        order,
+        ctag=lambda: tag,
+        sync_token=lambda: token,
+    )
+    node: etree._Element = single(props, resources.collection_path(call.user_id, coll))
+    return node
+
+
+async def _objects(call: Call, coll: Collection) -> AsyncIterator[Row]:
+    """The collection's objects, a page (one statement) at a time."""
+    after = uuid.UUID(int=0)
+    while True:
+        async with call.connection() as conn:
+            page = await store.objects_page(conn, call.user_id, coll, after)
+        for row in page:
+            yield row
+        if len(page) < store.PAGE:
+            return
+        after = page[-1].id
+
+
+async def _one(node: etree._Element) -> AsyncIterator[etree._Element]:
+    yield node
+
+
+def _multistatus(
+    nodes: AsyncIterator[etree._Element], tail: list[etree._Element] | None = None
+) -> Response:
+    tail = tail if tail is not None else []
+    return StreamingResponse(multistatus(nodes, tail), status_code=207, media_type=XML_TYPE)
+
+
+# --- Objects --------------------------------------------------------------------------------
+
+
+async def get(call: Call, path: Path) -> Response:
+    if path.kind != "object":
+        raise DavError(405, "Only calendar objects can be read with GET", headers={"Allow": ALLOW})
+    async with call.connection() as conn:
+        coll = await call.collection(conn, path.segment)
+        row = await store.object_named(conn, call.user_id, coll, path.name or "")
+    if row is None:
+        raise not_found()
+    tag = etag(row.version)
+    inm = call.request.headers.get("if-none-match")
+    if inm is not None and (inm.strip() == "*" or tag in [t.strip() for t in inm.split(",")]):
+        return Response(status_code=304, headers={"ETag": tag})
+    body = resources.object_body(row)
+    if call.request.method == "HEAD":
+        body = b""
+    return Response(body, media_type=CONTENT_TYPE, headers={"ETag": tag})
+
+
+async def put(call: Call, path: Path) -> Response:
+    if path.kind != "object" or not path.name:
+        raise DavError(405, "PUT makes calendar objects only", headers={"Allow": ALLOW})
+    name = path.name
+    body = await call.body(MAX_RESOURCE_BYTES)  # no pooled connection held while it comes
+    async with call.connection() as conn:
+        coll = await call.collection(conn, path.segment)
+        if not coll.writable:
+            raise forbidden()
+        zone = await schedule.user_zone(conn, call.user_id)
+        try:
+            read = ical.read(body, user_zone=zone)
+        except ical.CalendarDataError as exc:
+            raise DavError(403, str(exc), Name(CALDAV, exc.condition)) from None
+        existing = await store.object_named(conn, call.user_id, coll, name)
+        headers = call.request.headers
+        if existing is not None and headers.get("if-none-match", "").strip() == "*":
+            raise DavError(412, "This object exists already")
+        if existing is None and headers.get("if-match") is not None:
+            raise DavError(412, "No such object to change")
+        other = await store.object_with_uid(conn, call.user_id, coll, read.uid)
+        if other is not None and (existing is None or other.id != existing.id):
+            raise DavError(
+                403,
+                f"Another object of this calendar has the UID {read.uid}",
+                Name(CALDAV, "no-uid-conflict"),
+            )
+        parent_id = None
+        if read.parent_uid is not None:
+            parent = await store.object_with_uid(conn, call.user_id, coll, read.parent_uid)
+            parent_id = parent.id if parent is not None else None
+    fields = dict(read.fields)
+    if existing is None:
+        task, created = await _create(call, coll, fields, parent_id, read.uid), True
+    else:
+        task, created = await _update(call, existing, fields, parent_id), False
+    # Completing a recurring task makes its next occurrence: the object is then not what the
+    # client sent (it lost its RRULE), and the client reads it back.
+    as_sent = not (
+        task["next_occurrence_id"] is not None
+        and (existing is None or existing.next_occurrence_id is None)
+    )
+    async with call.connection() as conn:
+        await store.keep(
+            conn,
+            task_id=task["id"],
+            name=name,
+            uid=read.uid,
+            extra=read.extra,
+            sent=body.decode() if as_sent else None,
+            sent_version=task["version"] if as_sent else None,
+        )
+    answer_headers = {"ETag": etag(task["version"])} if as_sent else {}
+    return Response(status_code=201 if created else 204, headers=answer_headers)
+
+
+def _invalid(exc: ValidationError) -> DavError:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'object'}: {error['msg']}"
+        for error in exc.errors()[:5]
+    )
+    return DavError(403, f"The task cannot be kept: {problems}", VALID_DATA)
+
+
+async def _create(
+    call: Call,
+    coll: Collection,
+    fields: dict[str, Any],
+    parent_id: uuid.UUID | None,
+    uid: str,
+) -> TaskRow:
+    async with call.connection() as conn:
+        moved = await store.recently_deleted(conn, call.user_id, uid)
+    data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
+    if parent_id is None:
+        data_fields["list_id"] = coll.list_id
+    else:
+        data_fields["parent_id"] = parent_id
+    task_id = None
+    if moved is not None and moved.deleted_task:  # a move: the same task, where it went
+        task_id = uuid.UUID(moved.deleted_task["id"])
+        assignee = moved.deleted_task.get("assignee_id")
+        if assignee is not None:
+            data_fields["assignee_id"] = assignee
+    try:
+        data = TaskCreate.model_validate(data_fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    try:
+        task: TaskRow = await call.caller.create(
+            tasks_service.create_task, data=data, task_id=task_id
+        )
+    except ApiError as exc:
+        if exc.status == 400 and "assignee_id" in str(exc.details or ""):
+            # Where it went, its assignee cannot see it: unassigned, as a move through /api.
+            data = TaskCreate.model_validate({**data_fields, "assignee_id": None})
+            task = await call.caller.create(tasks_service.create_task, data=data, task_id=task_id)
+        elif exc.status == 400:
+            raise DavError(403, _sentence(exc), VALID_DATA) from None
+        else:
+            raise
+    return task
+
+
+def _sentence(exc: ApiError) -> str:
+    details = "; ".join(f"{d.field}: {d.message}" for d in exc.details or [])
+    return f"{exc.message}: {details}" if details else exc.message
+
+
+async def _update(
+    call: Call, existing: Row, fields: dict[str, Any], parent_id: uuid.UUID | None
+) -> TaskRow:
+    data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
+    if parent_id != existing.parent_id:
+        data_fields["parent_id"] = parent_id
+    try:
+        data = TaskUpdate.model_validate(data_fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    versions = if_match(call.request.headers.get("if-match"))
+    try:
+        task: TaskRow = await call.caller.run(
+            tasks_service.update_task, task_id=existing.id, data=data, if_match=versions
+        )
+    except ApiError as exc:
+        if exc.status == 400:
+            raise DavError(403, _sentence(exc), VALID_DATA) from None
+        if exc.status == 412:
+            raise DavError(412, "The object changed since that ETag") from None
+        raise
+    return task
+
+
+async def delete(call: Call, path: Path) -> Response:
+    if path.kind == "collection":
+        return await _delete_collection(call, path)
+    if path.kind != "object":
+        raise DavError(405, "This cannot be deleted", headers={"Allow": ALLOW})
+    async with call.connection() as conn:
+        coll = await call.collection(conn, path.segment)
+        row = await store.object_named(conn, call.user_id, coll, path.name or "")
+        if row is None:
+            raise not_found()
+        if not coll.writable:
+            raise forbidden()
+    versions = if_match(call.request.headers.get("if-match"))
+    try:
+        await call.caller.run(tasks_service.delete_task, task_id=row.id, if_match=versions)
+    except ApiError as exc:
+        if exc.status == 412:
+            raise DavError(412, "The object changed since that ETag") from None
+        raise
+    async with call.connection() as conn:
+        await store.mark_deleted(conn, call.user_id, row, _snapshot(row))
+    return Response(status_code=204)
+
+
+def _snapshot(row: Row) -> dict[str, Any]:
+    body = task_body(row)
+    return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in body.items() if k in _KEPT}
+
+
+_KEPT = ("id", "assignee_id", "created_by")
+
+
+async def _delete_collection(call: Call, path: Path) -> Response:
+    async with call.connection() as conn:
+        coll = await call.collection(conn, path.segment)
+    if coll.list_id is None:
+        raise forbidden("The inbox cannot be deleted")
+    if not coll.owned:
+        raise forbidden("Only the list's owner deletes it")
+    await call.caller.run(lists_service.delete_list, coll.list_id)
+    return Response(status_code=204)
+
+
+# --- Collections ----------------------------------------------------------------------------
+
+
+async def mkcalendar(call: Call, path: Path) -> Response:
+    if path.kind != "collection" or not path.segment:
+        raise DavError(405, "Calendars are made in the calendar home", headers={"Allow": ALLOW})
+    segment = path.segment
+    async with call.connection() as conn:
+        if segment == store.INBOX or await store.collection(conn, call.user_id, segment):
+            raise DavError(405, "This calendar exists already", headers={"Allow": ALLOW})
+    root = await call.xml()
+    props = _set_props(root)
+    name = text_of(props.get(DISPLAYNAME)) or segment
+    color = _color(text_of(props.get(CALENDAR_COLOR))) if CALENDAR_COLOR in props else None
+    try:
+        data = ListCreate.model_validate({"name": name, "color": color})
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    try:
+        created = await call.caller.create(lists_service.create_list, data)
+    except ListNameTaken:
+        raise DavError(
+            403, f"You have a list named {name} already", Name(DAV, "resource-must-be-null")
+        ) from None
+    if segment != str(created["id"]):
+        async with call.connection() as conn:
+            await conn.execute(
+                store.SET_COLLECTION_NAME, {"list_id": created["id"], "name": segment}
+            )
+    return Response(status_code=201)
+
+
+def _set_props(root: etree._Element | None) -> dict[Name, etree._Element]:
+    """The properties a MKCALENDAR or PROPPATCH body sets."""
+    found: dict[Name, etree._Element] = {}
+    if root is None:
+        return found
+    for node in root.iter(Name(DAV, "set").tag):
+        for prop in node.iter(Name(DAV, "prop").tag):
+            for value in prop:
+                if isinstance(value.tag, str):
+                    found[Name.of(value.tag)] = value
+    return found
+
+
+def _color(text: str) -> str | None:
+    """Apple's `#RRGGBBAA` (or `#RRGGBB`) as a list's `#rrggbb`."""
+    text = text.strip()
+    if not text:
+        return None
+    return text[:7].lower()
+
+
+async def proppatch(call: Call, path: Path) -> Response:
+    if path.kind != "collection":
+        raise forbidden("Only a calendar's properties can be changed")
+    async with call.connection() as conn:
+        coll = await call.collection(conn, path.segment)
+    root = await call.xml()
+    if root is None or Name.of(root.tag) != Name(DAV, "propertyupdate"):
+        raise DavError(400, "A PROPPATCH body is a DAV:propertyupdate")
+    props = _set_props(root)
+    removed = [
+        Name.of(value.tag)
+        for node in root.iter(Name(DAV, "remove").tag)
+        for prop in node.iter(Name(DAV, "prop").tag)
+        for value in prop
+        if isinstance(value.tag, str)
+    ]
+    outcome: dict[int, list[etree._Element]] = {}
+    change: dict[str, Any] = {}
+    for name, value in props.items():
+        if name in (DISPLAYNAME, CALENDAR_COLOR):
+            if coll.list_id is None or not coll.owned:
+                outcome.setdefault(403, []).append(xml_element(name))
+                continue
+            if name == DISPLAYNAME:
+                change["name"] = text_of(value)
+            else:
+                change["color"] = _color(text_of(value))
+        elif name == CALENDAR_ORDER and coll.list_id is not None:
+            await _place(call, coll, text_of(value))
+        elif name == CALENDAR_ORDER:
+            pass  # the inbox always comes first
+        else:
+            outcome.setdefault(403, []).append(xml_element(name))
+            continue
+        outcome.setdefault(200, []).append(xml_element(name))
+    for name in removed:
+        if name == CALENDAR_COLOR and coll.owned and coll.list_id is not None:
+            change["color"] = None
+            outcome.setdefault(200, []).append(xml_element(name))
+        else:
+            outcome.setdefault(403, []).append(xml_element(name))
+    if change and coll.list_id is not None:
+        try:
+            update = ListUpdate.model_validate(change)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        try:
+            await call.caller.run(lists_service.update_list, coll.list_id, update)
+        except ListNameTaken:
+            raise DavError(409, "You have a list with that name already") from None
+    href = resources.collection_path(call.user_id, coll)
+    return _multistatus(_one(propstat_response(href, outcome)))
+
+
+async def _place(call: Call, coll: Collection, text: str) -> None:
+    """`calendar-order`: the list's place among the caller's lists (the inbox is first)."""
+    try:
+        wanted = int(text)
+    except ValueError:
+        return
+    async with call.connection() as conn:
+        colls = [c for c in await store.collections(conn, call.user_id) if c.list_id is not None]
+    others = [c for c in colls if c.list_id != coll.list_id]
+    index = max(0, min(wanted - 1, len(others)))
+    list_id = coll.list_id
+    assert list_id is not None
+    if index < len(others):
+        await call.caller.run(lists_service.move_list, list_id, before=others[index].list_id)
+    else:
+        await call.caller.run(lists_service.move_list, list_id)
+
+
+# --- REPORT ---------------------------------------------------------------------------------
+
+
+async def report(call: Call, path: Path) -> Response:
+    if path.kind not in ("collection", "object"):
+        raise DavError(403, "Reports are made on calendars", Name(DAV, "supported-report"))
+    root = await call.xml()
+    if root is None:
+        raise DavError(400, "A REPORT needs a body")
+    async with call.connection() as conn:
+        coll = await call.collection(conn, path.segment)
+    kind = Name.of(root.tag)
+    tokens = held(call.request.app, changes.SyncTokens)
+    if kind == Name(DAV, "sync-collection"):
+        nodes, tail = await reports.sync_collection(call.caller, tokens, coll, root)
+        return _multistatus(nodes, tail)
+    if kind == Name(CALDAV, "calendar-multiget"):
+        return _multistatus(reports.multiget(call.caller, coll, root))
+    if kind == Name(CALDAV, "calendar-query"):
+        return _multistatus(reports.calendar_query(call.caller, coll, root))
+    raise DavError(403, "This report is not supported", Name(DAV, "supported-report"))
+
+
+_HANDLERS = {
+    "PROPFIND": propfind,
+    "GET": get,
+    "HEAD": get,
+    "PUT": put,
+    "DELETE": delete,
+    "MKCALENDAR": mkcalendar,
+    "PROPPATCH": proppatch,
+    "REPORT": report,
+}

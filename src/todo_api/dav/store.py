@@ -1,0 +1,453 @@
+"""CalDAV's reads: the caller's collections (their lists and the inbox), the objects in one (a
+task with what a client gave for it, `dav_objects`), and writes of `dav_objects` and
+`dav_collections`. Task and list changes themselves go through the services.
+
+A collection's objects are read a page at a time in id order, each page one statement; an
+object by its name is one indexed lookup of the name and one read of the task.
+"""
+
+import functools
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from todo_api.db import Connection, Query, Row, insert_bound
+from todo_api.kit import access
+from todo_api.kit.access import Role
+from todo_api.kit.ids import utcnow
+from todo_api.tables.dav import dav_collections, dav_objects
+from todo_api.tables.lists import lists
+from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
+from todo_api.tables.users import users
+
+INBOX = "inbox"
+PAGE = 200
+# How long a task deleted by a client waits for the PUT that would make its DELETE a move.
+MOVE_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One of the caller's calendars: a list (or the inbox, `list_id` None)."""
+
+    list_id: uuid.UUID | None
+    segment: str  # its path segment: `inbox`, the MKCALENDAR name, or the list's id
+    name: str
+    color: str | None
+    position: int
+    role: Role
+    owner_id: uuid.UUID
+    version: int
+    change_seq: int
+
+    @property
+    def writable(self) -> bool:
+        return self.role in access.WRITERS
+
+    @property
+    def owned(self) -> bool:
+        return self.role is Role.owner
+
+
+_EMAIL = Query(select(users.c.email).where(users.c.id == bindparam("user_id")))
+
+
+async def email_of(conn: Connection, user_id: uuid.UUID) -> str | None:
+    """The user's email (their calendar user address), whatever token they signed in with."""
+    email: str | None = (await conn.execute(_EMAIL, {"user_id": user_id})).scalar()
+    return email
+
+
+# --- Collections ----------------------------------------------------------------------------
+
+_LISTS = (
+    select(*access.SERVED, dav_collections.c.name.label("dav_name"))
+    .select_from(
+        access.seen_lists().outerjoin(dav_collections, dav_collections.c.list_id == lists.c.id)
+    )
+    .order_by(*access.CALLERS_ORDER)
+)
+ALL_LISTS = Query(_LISTS)
+ONE_LIST = Query(
+    _LISTS.where(
+        or_(
+            dav_collections.c.name == bindparam("segment"),
+            and_(lists.c.id == bindparam("list_id"), dav_collections.c.name.is_(None)),
+        )
+    )
+)
+
+
+def _collection(row: Row) -> Collection:
+    return Collection(
+        list_id=row.id,
+        segment=row.dav_name or str(row.id),
+        name=row.name,
+        color=row.color,
+        position=row.position,
+        role=Role(row.role),
+        owner_id=row.user_id,
+        version=row.version,
+        change_seq=row.change_seq,
+    )
+
+
+def inbox(user_id: uuid.UUID) -> Collection:
+    return Collection(None, INBOX, "Inbox", None, 0, Role.owner, user_id, 0, 0)
+
+
+async def collections(conn: Connection, user_id: uuid.UUID) -> list[Collection]:
+    rows = (await conn.execute(ALL_LISTS, {"user_id": user_id})).rows
+    return [inbox(user_id), *(_collection(row) for row in rows)]
+
+
+async def collection(conn: Connection, user_id: uuid.UUID, segment: str) -> Collection | None:
+    """The caller's collection at `segment` (None: nothing the caller sees)."""
+    if segment == INBOX:
+        return inbox(user_id)
+    params = {"user_id": user_id, "segment": segment, "list_id": _uuid(segment)}
+    row = (await conn.execute(ONE_LIST, params)).first()
+    return None if row is None else _collection(row)
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+SET_COLLECTION_NAME = Query(insert_bound(dav_collections, "list_id", "name"))
+SEGMENT_TAKEN = Query(
+    select(dav_collections.c.list_id).where(dav_collections.c.name == bindparam("name"))
+)
+
+
+def _scope(list_id: uuid.UUID | None) -> ColumnElement[bool]:
+    """The tasks of a collection: a list's, or the caller's inbox."""
+    if list_id is None:
+        return and_(tasks.c.user_id == access.caller(), tasks.c.list_id.is_(None))
+    return tasks.c.list_id == bindparam("list_id")
+
+
+def _last_seq(source: Any, *where: Any) -> Any:
+    return select(func.coalesce(func.max(source.c.change_seq), 0)).where(*where).scalar_subquery()
+
+
+def _ctag_query(inbox_scope: bool) -> Query:
+    if inbox_scope:
+        in_scope = [tasks.c.user_id == access.caller(), tasks.c.list_id.is_(None)]
+        gone = [tombstones.c.user_id == access.caller(), tombstones.c.list_id.is_(None)]
+        left: list[Any] = [literal(False)]
+        scope_id = access.caller()
+    else:
+        in_scope = [tasks.c.list_id == bindparam("list_id")]
+        gone = [tombstones.c.list_id == bindparam("list_id")]
+        left = [departures.c.list_id == bindparam("list_id")]
+        scope_id = bindparam("list_id")
+    counted = (
+        select(func.coalesce(func.sum(task_counts.c.open_count + task_counts.c.done_count), 0))
+        .where(task_counts.c.scope_id == scope_id)
+        .scalar_subquery()
+    )
+    return Query(
+        select(
+            _last_seq(tasks, *in_scope).label("tasks"),
+            _last_seq(tombstones, *gone).label("gone"),
+            _last_seq(departures, *left).label("left"),
+            counted.label("count"),
+        )
+    )
+
+
+_CTAG = {True: _ctag_query(True), False: _ctag_query(False)}
+
+
+async def ctag(conn: Connection, user_id: uuid.UUID, coll: Collection) -> str:
+    """A tag that changes whenever anything in the collection does: the newest stamps of what is
+    in it, was deleted from it or left it, the list's own, and how many tasks it holds."""
+    params = {"user_id": user_id, "list_id": coll.list_id}
+    row = (await conn.execute(_CTAG[coll.list_id is None], params)).one()
+    return f"{row.tasks}-{row.gone}-{row.left}-{coll.change_seq}-{row.count}"
+
+
+# --- Objects --------------------------------------------------------------------------------
+
+_parent_dav = dav_objects.alias("parent_dav")
+_OBJECT_COLUMNS = (
+    *tasks.c,
+    dav_objects.c.name.label("dav_name"),
+    dav_objects.c.uid.label("dav_uid"),
+    dav_objects.c.extra.label("dav_extra"),
+    dav_objects.c.sent.label("dav_sent"),
+    dav_objects.c.sent_version.label("dav_sent_version"),
+    _parent_dav.c.uid.label("parent_uid"),
+)
+_OBJECTS_FROM = tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id).outerjoin(
+    _parent_dav, _parent_dav.c.task_id == tasks.c.parent_id
+)
+
+
+def objects_select(*where: Any) -> Any:
+    return select(*_OBJECT_COLUMNS).select_from(_OBJECTS_FROM).where(*where)
+
+
+@functools.cache
+def _page_query(inbox_scope: bool) -> Query:
+    return Query(
+        objects_select(
+            _scope(None if inbox_scope else uuid.UUID(int=0)),
+            tasks.c.id > bindparam("after"),
+        )
+        .order_by(tasks.c.id)
+        .limit(bindparam("limit"))
+    )
+
+
+async def objects_page(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, after: uuid.UUID, limit: int = PAGE
+) -> list[Row]:
+    """The collection's objects after `after` in id order, at most `limit`."""
+    params = {"user_id": user_id, "list_id": coll.list_id, "after": after, "limit": limit}
+    return (await conn.execute(_page_query(coll.list_id is None), params)).rows
+
+
+def object_name(row: Row) -> str:
+    """An object's resource name: the client's, or the task's id for tasks made elsewhere."""
+    name: str = row.dav_name or f"{row.id}.ics"
+    return name
+
+
+def object_uid(row: Row) -> str:
+    uid: str = row.dav_uid or str(row.id)
+    return uid
+
+
+def parent_uid(row: Row) -> str | None:
+    if row.parent_id is None:
+        return None
+    uid: str = row.parent_uid or str(row.parent_id)
+    return uid
+
+
+_NAMED = Query(
+    select(dav_objects.c.task_id).where(
+        dav_objects.c.name == bindparam("name"), dav_objects.c.deleted_at.is_(None)
+    )
+)
+_WITH_UID = Query(
+    select(dav_objects.c.task_id).where(
+        dav_objects.c.uid == bindparam("uid"), dav_objects.c.deleted_at.is_(None)
+    )
+)
+
+
+async def _in_collection(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
+) -> list[Row]:
+    if not ids:
+        return []
+    where: list[ColumnElement[bool]] = [tasks.c.id.in_(ids)]
+    if coll.list_id is None:
+        where += [tasks.c.user_id == user_id, tasks.c.list_id.is_(None)]
+    else:
+        where.append(tasks.c.list_id == coll.list_id)
+    return (await conn.execute(objects_select(*where))).rows
+
+
+async def object_named(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, name: str
+) -> Row | None:
+    """The object the collection holds under `name`."""
+    ids = [row.task_id for row in (await conn.execute(_NAMED, {"name": name})).rows]
+    stem = _uuid(name.removesuffix(".ics")) if name.endswith(".ics") else None
+    if stem is not None:
+        ids.append(stem)
+    for row in await _in_collection(conn, user_id, coll, ids):
+        if object_name(row) == name:
+            return row
+    return None
+
+
+async def objects_named(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, names: list[str]
+) -> dict[str, Row]:
+    """The objects the collection holds under `names` (those it holds), in two statements."""
+    if not names:
+        return {}
+    named = select(dav_objects.c.task_id).where(
+        dav_objects.c.name.in_(names), dav_objects.c.deleted_at.is_(None)
+    )
+    ids = [row.task_id for row in (await conn.execute(named)).rows]
+    for name in names:
+        stem = _uuid(name.removesuffix(".ics")) if name.endswith(".ics") else None
+        if stem is not None:
+            ids.append(stem)
+    wanted = set(names)
+    rows = await _in_collection(conn, user_id, coll, ids)
+    return {object_name(row): row for row in rows if object_name(row) in wanted}
+
+
+async def object_with_uid(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, uid: str
+) -> Row | None:
+    """The object of the collection whose UID is `uid`."""
+    ids = [row.task_id for row in (await conn.execute(_WITH_UID, {"uid": uid})).rows]
+    as_id = _uuid(uid)
+    if as_id is not None:
+        ids.append(as_id)
+    for row in await _in_collection(conn, user_id, coll, ids):
+        if object_uid(row) == uid:
+            return row
+    return None
+
+
+async def objects_by_ids(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    """The objects of tasks the feed named (the caller sees them: the feed said so)."""
+    if not ids:
+        return {}
+    rows = (await conn.execute(objects_select(tasks.c.id.in_(ids)))).rows
+    return {row.id: row for row in rows}
+
+
+async def names_of(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The resource names clients gave the tasks `ids` (deleted ones included)."""
+    if not ids:
+        return {}
+    statement = select(dav_objects.c.task_id, dav_objects.c.name).where(
+        dav_objects.c.task_id.in_(ids)
+    )
+    return {row.task_id: row.name for row in (await conn.execute(statement)).rows}
+
+
+async def were_in(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of the tasks `ids` (deleted, or now elsewhere) were once in the collection."""
+    if not ids:
+        return set()
+    if coll.list_id is None:
+        gone = select(tombstones.c.task_id).where(
+            tombstones.c.task_id.in_(ids),
+            tombstones.c.user_id == user_id,
+            tombstones.c.list_id.is_(None),
+        )
+        return {row.task_id for row in (await conn.execute(gone)).rows}
+    dead = select(tombstones.c.task_id).where(
+        tombstones.c.task_id.in_(ids), tombstones.c.list_id == coll.list_id
+    )
+    left = select(departures.c.task_id).where(
+        departures.c.task_id.in_(ids), departures.c.list_id == coll.list_id
+    )
+    found = {row.task_id for row in (await conn.execute(dead)).rows}
+    return found | {row.task_id for row in (await conn.execute(left)).rows}
+
+
+# --- What clients gave ----------------------------------------------------------------------
+
+_FORGET = Query(delete(dav_objects).where(dav_objects.c.task_id == bindparam("task_id")))
+_KEEP = Query(
+    insert_bound(
+        dav_objects,
+        "task_id",
+        "name",
+        "uid",
+        "extra",
+        "sent",
+        "sent_version",
+    )
+)
+
+
+async def keep(
+    conn: Connection,
+    *,
+    task_id: uuid.UUID,
+    name: str,
+    uid: str,
+    extra: str,
+    sent: str | None,
+    sent_version: int | None,
+) -> None:
+    """Remember what the client gave for the task (replacing what was remembered)."""
+    async with conn.transaction():
+        await conn.execute(_FORGET, {"task_id": task_id})
+        await conn.execute(
+            _KEEP,
+            {
+                "task_id": task_id,
+                "name": name,
+                "uid": uid,
+                "extra": extra,
+                "sent": sent,
+                "sent_version": sent_version,
+            },
+        )
+
+
+async def mark_deleted(
+    conn: Connection, user_id: uuid.UUID, row: Row, snapshot: dict[str, Any]
+) -> None:
+    """Remember that the caller deleted the object, and the task as it was, for a move."""
+    async with conn.transaction():
+        await conn.execute(_FORGET, {"task_id": row.id})
+        await conn.execute(
+            _REMEMBER_DELETED,
+            {
+                "task_id": row.id,
+                "name": object_name(row),
+                "uid": object_uid(row),
+                "extra": row.dav_extra,
+                "now": utcnow(),
+                "user_id": user_id,
+                "task": snapshot,
+            },
+        )
+
+
+_REMEMBER_DELETED = Query(
+    insert_bound(
+        dav_objects,
+        "task_id",
+        "name",
+        "uid",
+        "extra",
+        deleted_at=bindparam("now"),
+        deleted_by=bindparam("user_id"),
+        deleted_task=bindparam("task"),
+    )
+)
+
+
+_RECENTLY_DELETED = Query(
+    select(dav_objects)
+    .where(
+        dav_objects.c.uid == bindparam("uid"),
+        dav_objects.c.deleted_by == bindparam("user_id"),
+        dav_objects.c.deleted_at > bindparam("since"),
+    )
+    .order_by(dav_objects.c.deleted_at.desc())
+    .limit(1)
+)
+
+
+async def recently_deleted(conn: Connection, user_id: uuid.UUID, uid: str) -> Row | None:
+    """What the caller deleted with this UID within the move window (None: nothing)."""
+    params = {"uid": uid, "user_id": user_id, "since": utcnow() - MOVE_WINDOW}
+    return (await conn.execute(_RECENTLY_DELETED, params)).first()
+
+
+def now() -> datetime:
+    return utcnow()

@@ -1,0 +1,162 @@
+"""WebDAV's XML: request bodies parsed safely, answers written a response at a time.
+
+Bodies are parsed by lxml with no DTD, no entities and no network; a body that declares a
+DTD at all is refused before parsing (a "billion laughs" or XXE body is 400 at once), and so is
+one nested deeper than any CalDAV request needs.
+"""
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, NamedTuple
+
+from lxml import etree
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+CALSERVER = "http://calendarserver.org/ns/"
+APPLE = "http://apple.com/ns/ical/"
+NSMAP = {"d": DAV, "c": CALDAV, "cs": CALSERVER, "ical": APPLE}
+MAX_DEPTH = 32
+CHUNK_BYTES = 64 * 1024
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class Name(NamedTuple):
+    """A property or element name: namespace and local name."""
+
+    ns: str
+    local: str
+
+    @property
+    def tag(self) -> str:
+        return f"{{{self.ns}}}{self.local}"
+
+    @classmethod
+    def of(cls, tag: Any) -> "Name":
+        tag = str(tag)
+        ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        return cls(ns, local)
+
+
+class BadXml(ValueError):
+    pass
+
+
+def parse(body: bytes) -> etree._Element | None:
+    """The body's root element (None for an empty body); raises BadXml."""
+    if not body.strip():
+        return None
+    if _DTD.search(body):
+        raise BadXml("a request body may not declare a DTD")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise BadXml(f"not well-formed XML: {exc}") from None
+    depth = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > MAX_DEPTH:
+            raise BadXml("the XML is nested too deeply")
+    return root
+
+
+def element(name: Name, text: str | None = None, *children: etree._Element) -> etree._Element:
+    node = etree.Element(name.tag, nsmap=NSMAP)
+    if text is not None:
+        node.text = text
+    node.extend(children)
+    return node
+
+
+def child(parent: etree._Element, name: Name, text: str | None = None) -> etree._Element:
+    node = etree.SubElement(parent, name.tag)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def href(path: str) -> etree._Element:
+    return element(Name(DAV, "href"), path)
+
+
+_STATUS_TEXT = {
+    200: "OK",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    424: "Failed Dependency",
+    507: "Insufficient Storage",
+}
+
+
+def status(code: int) -> str:
+    return f"HTTP/1.1 {code} {_STATUS_TEXT.get(code, '')}".rstrip()
+
+
+def response(
+    path: str, found: Iterable[etree._Element] = (), missing: Iterable[Name] = ()
+) -> etree._Element:
+    """A multistatus response with the properties found (200) and those not (404)."""
+    node = element(Name(DAV, "response"), None, href(path))
+    for code, props in ((200, list(found)), (404, [element(m) for m in missing])):
+        if props:
+            propstat = child(node, Name(DAV, "propstat"))
+            child(propstat, Name(DAV, "prop")).extend(props)
+            child(propstat, Name(DAV, "status"), status(code))
+    return node
+
+
+def propstat_response(path: str, by_status: dict[int, list[etree._Element]]) -> etree._Element:
+    node = element(Name(DAV, "response"), None, href(path))
+    for code, props in by_status.items():
+        propstat = child(node, Name(DAV, "propstat"))
+        child(propstat, Name(DAV, "prop")).extend(props)
+        child(propstat, Name(DAV, "status"), status(code))
+    return node
+
+
+def status_response(path: str, code: int) -> etree._Element:
+    node = element(Name(DAV, "response"), None, href(path))
+    child(node, Name(DAV, "status"), status(code))
+    return node
+
+
+_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus' + b"".join(
+    f' xmlns:{prefix}="{ns}"'.encode() for prefix, ns in NSMAP.items()
+)
+
+
+async def multistatus(
+    responses: AsyncIterator[etree._Element], tail: Iterable[etree._Element] = ()
+) -> AsyncIterator[bytes]:
+    """A multistatus body, a response at a time (then `tail`, such as a sync-token)."""
+    buffer = bytearray(_HEAD + b">\n")
+    async for node in responses:
+        buffer += etree.tostring(node, encoding="utf-8")
+        if len(buffer) >= CHUNK_BYTES:  # a write per few dozen responses, not one each
+            yield bytes(buffer)
+            buffer.clear()
+    for node in tail:
+        buffer += etree.tostring(node, encoding="utf-8")
+    yield bytes(buffer + b"</d:multistatus>\n")
+
+
+def error_body(condition: Name | None, message: str) -> bytes:
+    """A DAV:error body naming the precondition that failed, with a sentence for a person."""
+    root = element(Name(DAV, "error"))
+    if condition is not None:
+        child(root, condition)
+    # The sentence in a namespace of this service's own: clients ignore what they do not know.
+    child(root, Name("urn:todo-api", "message"), message)
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return data

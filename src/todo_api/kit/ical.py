@@ -1,0 +1,383 @@
+"""A task as an iCalendar `VTODO` (RFC 5545) and back: the one translation that CalDAV, export
+and import share (README "Calendar and task apps" says what maps to what).
+
+Built on `icalendar`. Reading gives the task's fields as the API takes them (the API's own
+validation then decides what is acceptable), the client's `UID`, the parent's `UID`, and
+everything the mapping does not cover as iCalendar text (`extra`): unknown properties, the
+calendar's own properties, other components, and every alarm (a mapped alarm keeps its other
+properties there). Writing merges `extra` back, so nothing a client gave is lost, also after
+the task changed elsewhere. `VTIMEZONE`s are made from the zone database for every `TZID` the
+object uses.
+"""
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from icalendar import Alarm, Calendar, Component, Timezone, Todo, vDuration
+from icalendar.parser import Parameters
+
+from todo_api.kit import zones
+from todo_api.kit.reminders import ALL_DAY_AT, LONGEST, SHORTEST, parse_duration
+
+PRODID = "-//todo-api//CalDAV//EN"
+# The stored priority (tables.tasks.Priority: none 0, low 1, medium 2, high 3) as written.
+_WRITTEN_PRIORITY = {1: 9, 2: 5, 3: 1}
+_ALL_DAY_OFFSET = timedelta(hours=ALL_DAY_AT.hour)
+# Properties of a VTODO the mapping owns: written from the task, never kept in `extra`.
+_MAPPED = frozenset(
+    {
+        "UID",
+        "SUMMARY",
+        "DESCRIPTION",
+        "COMPLETED",
+        "PRIORITY",
+        "CATEGORIES",
+        "DUE",
+        "RRULE",
+        "CREATED",
+        "LAST-MODIFIED",
+        "DTSTAMP",
+        "SEQUENCE",
+    }
+)
+# The calendar's own properties, written anew.
+_CALENDAR_OWN = frozenset({"VERSION", "PRODID", "CALSCALE", "METHOD"})
+MAX_REMINDERS = 5
+
+
+class CalendarDataError(ValueError):
+    """A body that is not an acceptable calendar object; `condition` names the CalDAV
+    precondition it fails (RFC 4791 §5.3.2)."""
+
+    def __init__(self, condition: str, message: str) -> None:
+        super().__init__(message)
+        self.condition = condition
+
+
+@dataclass(frozen=True)
+class ReadTodo:
+    uid: str
+    # The task's fields as TaskCreate / TaskUpdate take them (JSON values). `timezone` is
+    # present only when the object names one (a DUE with a TZID).
+    fields: dict[str, Any]
+    parent_uid: str | None
+    extra: str  # iCalendar text of what the mapping does not cover
+
+
+def read(body: bytes, *, user_zone: str) -> ReadTodo:
+    """The task a calendar object describes; raises CalendarDataError."""
+    try:
+        calendar = Calendar.from_ical(body)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise CalendarDataError("valid-calendar-data", f"not iCalendar: {exc}") from None
+    if not isinstance(calendar, Calendar) or calendar.name != "VCALENDAR":
+        raise CalendarDataError("valid-calendar-data", "not a VCALENDAR")
+    components = [c for c in calendar.subcomponents if c.name != "VTIMEZONE"]
+    if any(c.name in ("VEVENT", "VJOURNAL", "VFREEBUSY") for c in components):
+        raise CalendarDataError("supported-calendar-component", "only VTODO is supported here")
+    todos = [c for c in components if c.name == "VTODO"]
+    if not todos:
+        raise CalendarDataError("supported-calendar-component", "no VTODO in the object")
+    uids = {str(c.get("UID", "")) for c in todos}
+    if len(uids) != 1 or "" in uids:
+        raise CalendarDataError(
+            "valid-calendar-object-resource", "one object holds one UID, and needs one"
+        )
+    masters = [c for c in todos if "RECURRENCE-ID" not in c]
+    if len(masters) != 1:
+        raise CalendarDataError("valid-calendar-object-resource", "one VTODO without RECURRENCE-ID")
+    todo = masters[0]
+    fields, parent_uid, kept = _fields(todo, user_zone)
+    extra = Calendar()
+    for name, value in calendar.items():
+        if name not in _CALENDAR_OWN:
+            extra[name] = value
+    extra.add_component(kept)
+    for component in components:
+        if component is not todo:
+            extra.add_component(component)
+    return ReadTodo(str(todo["UID"]), fields, parent_uid, extra.to_ical().decode())
+
+
+def _values(todo: Component, name: str) -> list[Any]:
+    value = todo.get(name)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None, Todo]:
+    fields: dict[str, Any] = {
+        "title": str(todo.get("SUMMARY", "")),
+        "description": str(todo["DESCRIPTION"]) if "DESCRIPTION" in todo else None,
+    }
+    status = str(todo.get("STATUS", "")).upper()
+    fields["is_completed"] = status == "COMPLETED" or (not status and "COMPLETED" in todo)
+    try:
+        priority = int(todo.get("PRIORITY", 0))
+    except (TypeError, ValueError):
+        raise CalendarDataError("valid-calendar-data", "PRIORITY is not a number") from None
+    fields["priority"] = (
+        "high"
+        if 1 <= priority <= 4
+        else "medium"
+        if priority == 5
+        else "low"
+        if priority > 5
+        else "none"
+    )
+    fields["tags"] = [str(tag) for value in _values(todo, "CATEGORIES") for tag in value.cats]
+    fields["due_at"] = fields["due_date"] = None
+    all_day = False
+    if "DUE" in todo:
+        due = _moment(todo["DUE"], "DUE")
+        if isinstance(due, datetime):
+            if due.tzinfo is None:  # floating: the user's wall clock
+                due = due.replace(tzinfo=zones.zone(user_zone))
+            else:
+                zone = _zone_name(todo["DUE"])
+                if zone is not None:
+                    fields["timezone"] = zone
+            fields["due_at"] = _instant_text(due)
+        else:
+            fields["due_date"] = due.isoformat()
+            all_day = True
+    rules = _values(todo, "RRULE")
+    fields["recurrence"] = rules[0].to_ical().decode() if rules else None
+    kept = Todo()
+    for name, value in todo.items():
+        if name not in _MAPPED and name not in ("STATUS", "RELATED-TO"):
+            kept[name] = value
+    if len(rules) > 1:
+        kept["RRULE"] = rules[1:]
+    status_kept = status not in ("", "COMPLETED", "NEEDS-ACTION")
+    if status_kept:  # IN-PROCESS, CANCELLED: given back while the task is open
+        kept["STATUS"] = todo["STATUS"]
+    parent_uid = None
+    others = []
+    for relation in _values(todo, "RELATED-TO"):
+        kind = str(relation.params.get("RELTYPE", "PARENT")).upper()
+        if kind == "PARENT" and parent_uid is None:
+            parent_uid = str(relation)
+        else:
+            others.append(relation)
+    if others:
+        kept["RELATED-TO"] = others
+    reminders: list[dict[str, str]] = []
+    for component in todo.subcomponents:
+        spec = _reminder(component, all_day=all_day, timed=fields["due_at"] is not None)
+        if spec is not None and len(reminders) < MAX_REMINDERS:
+            reminders.append(spec)
+        kept.add_component(component)  # its other properties, given back with it
+    fields["reminders"] = reminders
+    return fields, parent_uid, kept
+
+
+def _moment(prop: Any, name: str) -> datetime | date:
+    value = getattr(prop, "dt", None)
+    if not isinstance(value, date):
+        raise CalendarDataError("valid-calendar-data", f"{name} is not a date or a date-time")
+    if isinstance(value, datetime) and "TZID" in prop.params and value.tzinfo is None:
+        raise CalendarDataError("valid-calendar-data", f"unknown TZID {prop.params['TZID']}")
+    return value
+
+
+def _zone_name(prop: Any) -> str | None:
+    """The IANA zone a date-time names with its TZID (None for UTC)."""
+    if "TZID" not in prop.params:
+        return None
+    key = getattr(prop.dt.tzinfo, "key", None) or str(prop.params["TZID"])
+    if key not in zones.known_zones():
+        raise CalendarDataError("valid-calendar-data", f"unknown TZID {prop.params['TZID']}")
+    return str(key)
+
+
+def _instant_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _reminder(alarm: Component, *, all_day: bool, timed: bool) -> dict[str, str] | None:
+    """The reminder an alarm is (None: one the mapping does not cover, kept as it is)."""
+    if alarm.name != "VALARM" or "TRIGGER" not in alarm:
+        return None
+    trigger = alarm["TRIGGER"]
+    value = getattr(trigger, "dt", None)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return None
+        return {"at": _instant_text(value)}
+    if not isinstance(value, timedelta) or str(trigger.params.get("RELATED", "")).upper() != "END":
+        return None
+    before = _ALL_DAY_OFFSET - value if all_day else -value if timed else None
+    if before is None or not SHORTEST <= before <= LONGEST:
+        return None
+    return {"before_due": _duration_text(before)}
+
+
+def _duration_text(duration: timedelta) -> str:
+    text: str = vDuration(duration).to_ical().decode()  # type: ignore[no-untyped-call]
+    return text
+
+
+def _same_reminder(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    if "at" in a and "at" in b:
+        return datetime.fromisoformat(a["at"]) == datetime.fromisoformat(b["at"])
+    if "before_due" in a and "before_due" in b:
+        return parse_duration(a["before_due"]) == parse_duration(b["before_due"])
+    return False
+
+
+# --- Writing ------------------------------------------------------------------------------
+
+
+def write(
+    task: Mapping[str, Any],
+    *,
+    uid: str,
+    parent_uid: str | None = None,
+    extra: str | None = None,
+) -> bytes:
+    """The calendar object of a stored task (a row of `tasks`), with `extra` merged back."""
+    kept = _kept(extra)
+    todo = Todo()
+    calendar_props: list[tuple[str, Any]] = []
+    others: list[Component] = []
+    if kept is not None:
+        calendar_props = [(n, v) for n, v in kept.items() if n not in _CALENDAR_OWN]
+        stored = next((c for c in kept.subcomponents if c.name == "VTODO"), None)
+        others = [c for c in kept.subcomponents if c is not stored]
+        if stored is not None:
+            for name, value in stored.items():
+                todo[name] = value
+            alarms = list(stored.subcomponents)
+        else:
+            alarms = []
+    else:
+        alarms = []
+    _write_mapped(todo, task, uid, parent_uid, alarms)
+    return _calendar_text(calendar_props, [todo, *others])
+
+
+def _write_mapped(
+    todo: Todo,
+    task: Mapping[str, Any],
+    uid: str,
+    parent_uid: str | None,
+    alarms: list[Component],
+) -> None:
+    todo.add("UID", uid)
+    todo.add("DTSTAMP", task["updated_at"])
+    todo.add("CREATED", task["created_at"])
+    todo.add("LAST-MODIFIED", task["updated_at"])
+    todo.add("SEQUENCE", max(task["version"] - 1, 0))
+    todo.add("SUMMARY", task["title"])
+    if task["description"] is not None:
+        todo.add("DESCRIPTION", task["description"])
+    if task["is_completed"]:
+        todo["STATUS"] = "COMPLETED"  # replaces a kept IN-PROCESS
+        if task["completed_at"] is not None:
+            todo.add("COMPLETED", task["completed_at"].astimezone(UTC))
+    elif "STATUS" not in todo:
+        todo.add("STATUS", "NEEDS-ACTION")
+    if task["priority"]:
+        todo.add("PRIORITY", _WRITTEN_PRIORITY[task["priority"]])
+    if task["tags"]:
+        todo.add("CATEGORIES", list(task["tags"]))
+    all_day = task["due_date"] is not None
+    if all_day:
+        todo.add("DUE", task["due_date"])
+    elif task["due_at"] is not None:
+        zone = task["timezone"]
+        due = task["due_at"].astimezone(UTC if zone == "UTC" else zones.zone(zone))
+        todo.add("DUE", due)
+    # A completed task whose next occurrence exists no longer recurs: the next one does.
+    if task["recurrence"] is not None and task.get("next_occurrence_id") is None:
+        todo.add("RRULE", RuleText(task["recurrence"]))
+    if parent_uid is not None:
+        todo.add("RELATED-TO", parent_uid)
+    timed = task["due_at"] is not None and not all_day
+    unused = list(alarms)
+    for reminder in task["reminders"]:
+        match = next(
+            (
+                alarm
+                for alarm in unused
+                if (spec := _reminder(alarm, all_day=all_day, timed=timed)) is not None
+                and _same_reminder(spec, reminder)
+            ),
+            None,
+        )
+        if match is not None:
+            unused.remove(match)
+            todo.add_component(match)
+        else:
+            todo.add_component(_alarm(reminder, task["title"], all_day=all_day))
+    for alarm in unused:  # an alarm the mapping does not cover stays; a removed reminder goes
+        if _reminder(alarm, all_day=all_day, timed=timed) is None:
+            todo.add_component(alarm)
+
+
+class RuleText(str):
+    """A rule as the API stores it, written as it is (its validation is the API's)."""
+
+    params = Parameters()
+
+    def to_ical(self) -> bytes:
+        return self.encode()
+
+
+def _alarm(reminder: Mapping[str, str], title: str, *, all_day: bool) -> Alarm:
+    alarm = Alarm()
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("DESCRIPTION", title)
+    if "at" in reminder:
+        alarm.add("TRIGGER", datetime.fromisoformat(reminder["at"]).astimezone(UTC))
+    else:
+        before = parse_duration(reminder["before_due"])
+        offset = _ALL_DAY_OFFSET - before if all_day else -before
+        alarm.add("TRIGGER", offset, parameters={"RELATED": "END"})
+    return alarm
+
+
+def _kept(extra: str | None) -> Calendar | None:
+    if not extra:
+        return None
+    calendar = Calendar.from_ical(extra)
+    return calendar if isinstance(calendar, Calendar) else None
+
+
+def _calendar_text(props: list[tuple[str, Any]], components: list[Component]) -> bytes:
+    calendar = Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", PRODID)
+    for name, value in props:
+        calendar[name] = value
+    for zone in sorted(set(_zones_used(components))):
+        calendar.add_component(_timezone(zone))
+    for component in components:
+        calendar.add_component(component)
+    data: bytes = calendar.to_ical()
+    return data
+
+
+def _zones_used(components: list[Component]) -> Iterator[str]:
+    for component in components:
+        for _, value in component.property_items():
+            params = getattr(value, "params", None)
+            if params is not None and "TZID" in params:
+                name = str(params["TZID"])
+                if name in zones.known_zones():
+                    yield name
+
+
+@functools.lru_cache(maxsize=64)
+def _timezone_text(name: str) -> bytes:
+    data: bytes = Timezone.from_tzinfo(zones.zone(name)).to_ical()
+    return data
+
+
+def _timezone(name: str) -> Component:
+    return Timezone.from_ical(_timezone_text(name))

@@ -1,0 +1,52 @@
+"""What CalDAV clients gave that a task or a list does not hold (see todo_api.dav).
+
+`dav_objects`: per task, the resource name and `UID` a client chose, the iCalendar text of what
+the mapping does not cover (todo_api.kit.ical), and the body as the client last sent it with the
+task's version then (given back as sent until the task changes). No foreign key: the row
+outlives its task for a while, so that a client's move (a DELETE, then a PUT of the same UID
+elsewhere) keeps the task, and a sync names the deleted object by the name the client knows.
+`dav_collections`: the path segment a client gave a list with MKCALENDAR.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, Table, Text, Uuid
+from sqlmodel import Field, SQLModel
+
+from todo_api.db.types import UTCDateTime
+
+NAME_MAX_LENGTH = 255
+UID_MAX_LENGTH = 255
+
+
+class DavObject(SQLModel, table=True):
+    __tablename__ = "dav_objects"
+    __table_args__ = (
+        Index("ix_dav_objects_name", "name"),
+        Index("ix_dav_objects_uid", "uid"),
+    )
+
+    task_id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(sa_type=String(NAME_MAX_LENGTH), nullable=False)
+    uid: str = Field(sa_type=String(UID_MAX_LENGTH), nullable=False)
+    extra: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent_version: int | None = Field(default=None, nullable=True)
+    # Set when a client deleted the task: who, when, and the task as it was (for a move).
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deleted_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    deleted_task: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class DavCollection(SQLModel, table=True):
+    __tablename__ = "dav_collections"
+    __table_args__ = (Index("ix_dav_collections_name", "name"),)
+
+    list_id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(sa_type=String(NAME_MAX_LENGTH), nullable=False)
+
+
+dav_objects: Table = DavObject.__table__  # type: ignore[attr-defined]
+dav_collections: Table = DavCollection.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,428 @@
+"""CalDAV through HTTP, on both databases: discovery, who may see what, objects with ETags,
+errors in WebDAV's shape, and what a task keeps of the calendar object a client gave."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from icalendar import Calendar
+
+from tests.dav.helpers import (
+    NS,
+    DavUser,
+    basic,
+    dav_user,
+    propfind,
+    texts,
+    vtodo,
+    xml,
+)
+from tests.lists.sharing import share
+from tests.support import client_for
+from todo_api.config import Settings
+
+
+@pytest.fixture
+async def ada(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
+    async with dav_user(app, settings, "ada@example.com") as user:
+        yield user
+
+
+@pytest.fixture
+async def ben(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
+    async with dav_user(app, settings) as user:
+        yield user
+
+
+async def new_list(user: DavUser, name: str) -> str:
+    response = await user.api.post("/api/lists", json={"name": name})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def condition(response: httpx.Response) -> list[str]:
+    """The preconditions a DAV:error body names."""
+    return [node.tag for node in xml(response)]
+
+
+# --- Discovery and who ----------------------------------------------------------------------
+
+
+async def test_discovery_leads_from_the_well_known_address_to_the_calendars(
+    ada: DavUser,
+) -> None:
+    moved = await ada.dav.request("PROPFIND", "/.well-known/caldav")
+    assert moved.status_code == 301
+    assert moved.headers["location"] == "/dav/"
+    root = await propfind(ada.dav, "/dav/", "d:current-user-principal")
+    assert root.status_code == 207
+    principal = texts(xml(root), ".//d:current-user-principal/d:href")
+    assert principal == [f"/dav/principals/{ada.id}/"]
+    found = xml(
+        await propfind(ada.dav, principal[0], "c:calendar-home-set", "c:calendar-user-address-set")
+    )
+    assert texts(found, ".//c:calendar-home-set/d:href") == [ada.home]
+    assert texts(found, ".//c:calendar-user-address-set/d:href") == [f"mailto:{ada.email}"]
+    options = await ada.dav.options("/dav/")
+    assert options.headers["DAV"] == "1, 3, calendar-access"
+    assert "REPORT" in options.headers["Allow"]
+
+
+async def test_the_home_holds_the_inbox_and_every_list_the_user_sees(
+    ada: DavUser, ben: DavUser
+) -> None:
+    own = await new_list(ada, "Errands")
+    theirs = await new_list(ben, "Team")
+    await share(ben.api, ada.api, theirs, "viewer")
+    response = await propfind(
+        ada.dav,
+        ada.home,
+        "d:displayname",
+        "d:resourcetype",
+        "cs:getctag",
+        "d:sync-token",
+        "c:supported-calendar-component-set",
+        "d:current-user-privilege-set",
+        depth="1",
+    )
+    assert response.status_code == 207
+    root = xml(response)
+    by_href = {
+        node.findtext("d:href", namespaces=NS): node for node in root.iterfind("d:response", NS)
+    }
+    assert set(by_href) == {
+        ada.home,
+        f"{ada.home}inbox/",
+        f"{ada.home}{own}/",
+        f"{ada.home}{theirs}/",
+    }
+    names = {h: n.findtext(".//d:displayname", namespaces=NS) for h, n in by_href.items()}
+    assert names[f"{ada.home}inbox/"] == "Inbox"
+    assert names[f"{ada.home}{own}/"] == "Errands"
+    team = by_href[f"{ada.home}{theirs}/"]
+    assert team.find(".//d:resourcetype/c:calendar", NS) is not None
+    assert team.find(".//c:supported-calendar-component-set/c:comp", NS).get("name") == "VTODO"
+    privileges = {p.tag.split("}")[1] for p in team.iterfind(".//d:privilege/*", NS)}
+    assert "read" in privileges
+    assert not privileges & {"write", "write-content", "bind", "unbind"}
+    own_privileges = {
+        p.tag.split("}")[1] for p in by_href[f"{ada.home}{own}/"].iterfind(".//d:privilege/*", NS)
+    }
+    assert {"write-content", "bind", "unbind"} <= own_privileges
+
+
+async def test_without_credentials_or_with_wrong_ones_it_asks_for_basic(
+    app: FastAPI, ada: DavUser
+) -> None:
+    async with client_for(app) as nobody:
+        for headers in ({}, basic("not-a-token"), {"Authorization": "Basic !!!"}):
+            response = await nobody.request("PROPFIND", "/dav/", headers=headers)
+            assert response.status_code == 401
+            assert response.headers["WWW-Authenticate"].startswith('Basic realm="todo-api"')
+        bearer = {"Authorization": f"Bearer {ada.token}"}
+        assert (await nobody.request("PROPFIND", "/dav/", headers=bearer)).status_code == 207
+
+
+async def test_another_users_paths_are_not_found(ada: DavUser, ben: DavUser) -> None:
+    errands = await new_list(ben, "Errands")
+    await ben.dav.put(f"{ben.home}inbox/x.ics", content=vtodo("x", "Secret"))
+    for path in (
+        f"/dav/principals/{ben.id}/",
+        ben.home,
+        f"{ben.home}inbox/",
+        f"{ben.home}{errands}/",
+        f"{ben.home}inbox/x.ics",
+    ):
+        assert (await propfind(ada.dav, path, "d:displayname")).status_code == 404
+        assert (await ada.dav.get(path)).status_code == 404
+    assert (await ada.dav.put(f"{ben.home}inbox/y.ics", content=vtodo("y", "Y"))).status_code == 404
+    assert (await ada.dav.get(f"{ada.home}{errands}/x.ics")).status_code == 404
+
+
+async def test_depth_infinity_is_refused(ada: DavUser) -> None:
+    response = await propfind(ada.dav, ada.home, "d:displayname", depth="infinity")
+    assert response.status_code == 403
+    assert "{DAV:}propfind-finite-depth" in condition(response)
+
+
+# --- Safe XML -------------------------------------------------------------------------------
+
+LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<d:propfind xmlns:d="DAV:"><d:prop><d:displayname>&lol4;</d:displayname></d:prop></d:propfind>"""
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<d:propfind xmlns:d="DAV:"><d:prop><d:displayname>&xxe;</d:displayname></d:prop></d:propfind>"""
+
+
+async def test_hostile_xml_is_refused(ada: DavUser) -> None:
+    deep = b'<d:propfind xmlns:d="DAV:">' + b"<d:x>" * 5000 + b"</d:x>" * 5000 + b"</d:propfind>"
+    for body in (LAUGHS, XXE, deep, b"<d:propfind xmlns:d='DAV:'><unclosed>"):
+        response = await ada.dav.request("PROPFIND", ada.home, content=body)
+        assert response.status_code == 400
+        assert b"root:" not in response.content
+    huge = (
+        b'<d:propfind xmlns:d="DAV:"><d:prop>' + b"<d:a/>" * 2_000_000 + b"</d:prop></d:propfind>"
+    )
+    response = await ada.dav.request("PROPFIND", ada.home, content=huge)
+    assert response.status_code == 413
+    assert xml(response).tag == "{DAV:}error"
+
+
+# --- Objects --------------------------------------------------------------------------------
+
+UNKNOWN = [
+    "X-APPLE-SORT-ORDER:123456",
+    "X-MOZ-GENERATION:3",
+    "LOCATION:Market street\\, 4",
+    "URL:https://example.com/list?a=1,2",
+    "CLASS:PRIVATE",
+    "GEO:48.85;2.35",
+    "PERCENT-COMPLETE:40",
+    "DTSTART;TZID=America/New_York:20261220T080000",
+    "X-LONG-ONE:" + "y" * 150,
+]
+
+
+def props_of(body: bytes) -> dict[str, list[str]]:
+    """Each property of the VTODO: its values, unfolded, parameters aside."""
+    todo = next(c for c in Calendar.from_ical(body).subcomponents if c.name == "VTODO")
+    found: dict[str, list[str]] = {}
+    for name, value in todo.property_items(recursive=False):
+        if name not in ("BEGIN", "END"):
+            text = value.to_ical()
+            found.setdefault(name, []).append(text.decode() if isinstance(text, bytes) else text)
+    return found
+
+
+async def test_an_object_comes_back_as_sent_then_keeps_what_the_mapping_does_not_cover(
+    ada: DavUser,
+) -> None:
+    path = f"{ada.home}inbox/client-name.ics"
+    body = vtodo(
+        "client-uid-1",
+        "Buy bread",
+        "DESCRIPTION:Sourdough",
+        "PRIORITY:5",
+        "CATEGORIES:food,shop",
+        "DUE;TZID=Europe/Berlin:20261224T090000",
+        "RRULE:FREQ=WEEKLY;BYDAY=TH",
+        *UNKNOWN,
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        "DESCRIPTION:Bread!",
+        "TRIGGER;RELATED=END:-PT30M",
+        "X-WR-ALARMUID:alarm-1",
+        "END:VALARM",
+        "BEGIN:VALARM",
+        "ACTION:AUDIO",
+        "TRIGGER:-PT2H",
+        "END:VALARM",
+    )
+    created = await ada.dav.put(path, content=body, headers={"If-None-Match": "*"})
+    assert created.status_code == 201, created.text
+    got = await ada.dav.get(path)
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith("text/calendar")
+    assert got.content == body
+    assert got.headers["etag"] == created.headers["etag"]
+
+    task = (await ada.api.get("/api/tasks")).json()[0]
+    assert task["title"] == "Buy bread"
+    assert task["description"] == "Sourdough"
+    assert task["priority"] == "medium"
+    assert task["tags"] == ["food", "shop"]
+    assert task["timezone"] == "Europe/Berlin"
+    assert task["due_at"] == "2026-12-24T08:00:00Z"
+    assert task["recurrence"] == "FREQ=WEEKLY;BYDAY=TH"
+    assert [r["before_due"] for r in task["reminders"]] == ["PT30M"]
+
+    changed = await ada.api.patch(
+        f"/api/tasks/{task['id']}", json={"title": "Buy rye bread", "priority": "high"}
+    )
+    assert changed.status_code == 200
+    again = await ada.dav.get(path)
+    assert again.headers["etag"] != created.headers["etag"]
+    assert again.headers["etag"] == changed.headers["etag"]
+    sent, now = props_of(body), props_of(again.content)
+    for line in UNKNOWN:
+        name = line.split(":")[0].split(";")[0]
+        assert now[name] == sent[name], name
+    assert now["SUMMARY"] == ["Buy rye bread"]
+    assert now["PRIORITY"] == ["1"]
+    assert now["UID"] == ["client-uid-1"]
+    assert now["RRULE"] == ["FREQ=WEEKLY;BYDAY=TH"]
+    calendar = Calendar.from_ical(again.content)
+    assert {tz["TZID"] for tz in calendar.walk("VTIMEZONE")} == {
+        "Europe/Berlin",
+        "America/New_York",
+    }
+    alarms = calendar.walk("VALARM")
+    assert {str(a.get("X-WR-ALARMUID")) for a in alarms} >= {"alarm-1"}
+    assert {str(a["ACTION"]) for a in alarms} == {"DISPLAY", "AUDIO"}
+
+
+async def test_etags_race_with_the_api(ada: DavUser) -> None:
+    path = f"{ada.home}inbox/race.ics"
+    first = await ada.dav.put(path, content=vtodo("race", "One"))
+    etag = first.headers["etag"]
+    task_id = (await ada.api.get("/api/tasks")).json()[0]["id"]
+    assert (await ada.api.patch(f"/api/tasks/{task_id}", json={"title": "Two"})).status_code == 200
+    stale = await ada.dav.put(path, content=vtodo("race", "Three"), headers={"If-Match": etag})
+    assert stale.status_code == 412
+    current = (await ada.dav.get(path)).headers["etag"]
+    fresh = await ada.dav.put(path, content=vtodo("race", "Three"), headers={"If-Match": current})
+    assert fresh.status_code == 204
+    api_stale = await ada.api.patch(
+        f"/api/tasks/{task_id}", json={"title": "Four"}, headers={"If-Match": current}
+    )
+    assert api_stale.status_code == 412
+    exists = await ada.dav.put(path, content=vtodo("race", "Five"), headers={"If-None-Match": "*"})
+    assert exists.status_code == 412
+    gone = await ada.dav.delete(path, headers={"If-Match": current})
+    assert gone.status_code == 412
+    deleted = await ada.dav.delete(path, headers={"If-Match": fresh.headers["etag"]})
+    assert deleted.status_code == 204
+    assert (await ada.api.get(f"/api/tasks/{task_id}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "precondition"),
+    [
+        (b"this is not a calendar", "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
+        (
+            vtodo("tz", "Zone", "DUE;TZID=Mars/Olympus:20261224T090000"),
+            "{urn:ietf:params:xml:ns:caldav}valid-calendar-data",
+        ),
+        (
+            b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:e\r\n"
+            b"DTSTART:20261224T090000Z\r\nSUMMARY:Party\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "{urn:ietf:params:xml:ns:caldav}supported-calendar-component",
+        ),
+        (
+            vtodo("a", "One").replace(
+                b"END:VCALENDAR",
+                b"BEGIN:VTODO\r\nUID:b\r\nSUMMARY:Two\r\nEND:VTODO\r\nEND:VCALENDAR",
+            ),
+            "{urn:ietf:params:xml:ns:caldav}valid-calendar-object-resource",
+        ),
+        (vtodo("long", "x" * 201), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
+        (
+            vtodo("big", "Big", "DESCRIPTION:" + "z" * 300_000),
+            "{urn:ietf:params:xml:ns:caldav}max-resource-size",
+        ),
+    ],
+)
+async def test_unacceptable_objects_are_refused_with_the_precondition(
+    ada: DavUser, body: bytes, precondition: str
+) -> None:
+    response = await ada.dav.put(f"{ada.home}inbox/bad.ics", content=body)
+    assert response.status_code == 403, response.text
+    assert precondition in condition(response)
+    assert (await ada.api.get("/api/tasks")).json() == []
+
+
+async def test_a_uid_is_one_object_per_calendar(ada: DavUser) -> None:
+    assert (
+        await ada.dav.put(f"{ada.home}inbox/a.ics", content=vtodo("same", "A"))
+    ).status_code == 201
+    response = await ada.dav.put(f"{ada.home}inbox/b.ics", content=vtodo("same", "B"))
+    assert response.status_code == 403
+    assert "{urn:ietf:params:xml:ns:caldav}no-uid-conflict" in condition(response)
+
+
+async def test_a_viewer_reads_and_may_not_write(ada: DavUser, ben: DavUser) -> None:
+    team = await new_list(ben, "Team")
+    await ben.dav.put(f"{ben.home}{team}/t.ics", content=vtodo("t", "Shared"))
+    await share(ben.api, ada.api, team, "viewer")
+    assert (await ada.dav.get(f"{ada.home}{team}/t.ics")).status_code == 200
+    for response in (
+        await ada.dav.put(f"{ada.home}{team}/t.ics", content=vtodo("t", "Changed")),
+        await ada.dav.put(f"{ada.home}{team}/n.ics", content=vtodo("n", "New")),
+        await ada.dav.delete(f"{ada.home}{team}/t.ics"),
+    ):
+        assert response.status_code == 403
+        assert "{DAV:}need-privileges" in condition(response)
+    titles = [t["title"] for t in (await ben.api.get("/api/tasks")).json()]
+    assert titles == ["Shared"]
+
+
+async def test_an_editor_writes_with_their_own_name(ada: DavUser, ben: DavUser) -> None:
+    team = await new_list(ben, "Team")
+    await share(ben.api, ada.api, team, "editor")
+    put = await ada.dav.put(f"{ada.home}{team}/mine.ics", content=vtodo("mine", "By Ada"))
+    assert put.status_code == 201
+    task = (await ben.api.get("/api/tasks")).json()[0]
+    assert task["created_by"] == ada.id
+    assert task["user_id"] == ben.id
+
+
+async def test_a_delete_then_a_put_elsewhere_moves_the_task(ada: DavUser) -> None:
+    errands = await new_list(ada, "Errands")
+    await ada.dav.put(f"{ada.home}inbox/m.ics", content=vtodo("move-me", "Move"))
+    task = (await ada.api.get("/api/tasks")).json()[0]
+    await ada.api.patch(f"/api/tasks/{task['id']}", json={"assignee_id": ada.id})
+    assert (await ada.dav.delete(f"{ada.home}inbox/m.ics")).status_code == 204
+    put = await ada.dav.put(f"{ada.home}{errands}/m.ics", content=vtodo("move-me", "Move"))
+    assert put.status_code == 201
+    [moved] = (await ada.api.get("/api/tasks")).json()
+    assert moved["id"] == task["id"]
+    assert moved["list_id"] == errands
+    assert moved["assignee_id"] == ada.id
+
+
+async def test_completing_a_recurring_task_makes_its_next_occurrence(ada: DavUser) -> None:
+    path = f"{ada.home}inbox/weekly.ics"
+    body = vtodo("weekly", "Water plants", "DUE:20261203T090000Z", "RRULE:FREQ=WEEKLY")
+    await ada.dav.put(path, content=body)
+    done = body.replace(b"SUMMARY", b"STATUS:COMPLETED\r\nSUMMARY")
+    completed = await ada.dav.put(path, content=done)
+    assert completed.status_code == 204
+    assert "etag" not in completed.headers  # not stored as sent: the client reads it back
+    got = props_of((await ada.dav.get(path)).content)
+    assert got["STATUS"] == ["COMPLETED"]
+    assert "RRULE" not in got
+    tasks = (await ada.api.get("/api/tasks")).json()
+    assert sorted(t["is_completed"] for t in tasks) == [False, True]
+    following = next(t for t in tasks if not t["is_completed"])
+    assert (await ada.dav.get(f"{ada.home}inbox/{following['id']}.ics")).status_code == 200
+
+
+# --- Collections ----------------------------------------------------------------------------
+
+MKCALENDAR = b"""<?xml version="1.0"?>
+<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
+  xmlns:a="http://apple.com/ns/ical/"><d:set><d:prop><d:displayname>Garden</d:displayname>
+  <a:calendar-color>#22AA44FF</a:calendar-color></d:prop></d:set></c:mkcalendar>"""
+
+
+async def test_mkcalendar_proppatch_and_delete_change_the_list(ada: DavUser, ben: DavUser) -> None:
+    made = await ada.dav.request("MKCALENDAR", f"{ada.home}garden/", content=MKCALENDAR)
+    assert made.status_code == 201
+    [garden] = (await ada.api.get("/api/lists")).json()
+    assert garden["name"] == "Garden"
+    assert garden["color"] == "#22aa44"
+    again = await ada.dav.request("MKCALENDAR", f"{ada.home}garden/", content=MKCALENDAR)
+    assert again.status_code == 405
+    taken = await ada.dav.request("MKCALENDAR", f"{ada.home}other/", content=MKCALENDAR)
+    assert taken.status_code == 403
+    rename = (
+        b'<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>Yard</d:displayname>'
+        b"</d:prop></d:set></d:propertyupdate>"
+    )
+    await share(ada.api, ben.api, garden["id"], "editor")
+    refused = await ben.dav.request("PROPPATCH", f"{ben.home}garden/", content=rename)
+    assert refused.status_code == 207
+    assert "403" in xml(refused).findtext(".//d:status", namespaces=NS)
+    renamed = await ada.dav.request("PROPPATCH", f"{ada.home}garden/", content=rename)
+    assert renamed.status_code == 207
+    assert "200" in xml(renamed).findtext(".//d:status", namespaces=NS)
+    assert (await ada.api.get(f"/api/lists/{garden['id']}")).json()["name"] == "Yard"
+    assert (await ben.dav.delete(f"{ben.home}garden/")).status_code == 403
+    assert (await ada.dav.delete(f"{ada.home}inbox/")).status_code == 403
+    assert (await ada.dav.delete(f"{ada.home}garden/")).status_code == 204
+    assert (await ada.api.get("/api/lists")).json() == []
+    assert (await propfind(ben.dav, f"{ben.home}garden/", "d:displayname")).status_code == 404
