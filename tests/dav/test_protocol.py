@@ -372,6 +372,8 @@ async def test_a_delete_then_a_put_elsewhere_moves_the_task(ada: DavUser) -> Non
     assert moved["id"] == task["id"]
     assert moved["list_id"] == errands
     assert moved["assignee_id"] == ada.id
+    assert moved["created_at"] == task["created_at"]
+    assert moved["created_by"] == task["created_by"]
 
 
 async def test_completing_a_recurring_task_makes_its_next_occurrence(ada: DavUser) -> None:

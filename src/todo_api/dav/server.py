@@ -10,6 +10,7 @@ races /api's (a task's ETag is its version, on both).
 import functools
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -54,7 +55,7 @@ from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import schedule
 from todo_api.tasks import service as tasks_service
-from todo_api.tasks.schemas import TaskCreate, TaskUpdate, task_body
+from todo_api.tasks.schemas import TaskCreate, TaskUpdate
 
 ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR"
 DAV_HEADER = "1, 3, calendar-access"
@@ -360,9 +361,12 @@ async def _create(
         data_fields["list_id"] = coll.list_id
     else:
         data_fields["parent_id"] = parent_id
-    task_id = None
+    task_id, made = None, None
     if moved is not None and moved.deleted_task:  # a move: the same task, where it went
         task_id = uuid.UUID(moved.deleted_task["id"])
+        creator, born = moved.deleted_task.get("created_by"), moved.deleted_task.get("created_at")
+        if born:
+            made = (uuid.UUID(creator) if creator else None, datetime.fromisoformat(born))
         assignee = moved.deleted_task.get("assignee_id")
         if assignee is not None:
             data_fields["assignee_id"] = assignee
@@ -372,13 +376,15 @@ async def _create(
         raise _invalid(exc) from None
     try:
         task: TaskRow = await call.caller.create(
-            tasks_service.create_task, data=data, task_id=task_id
+            tasks_service.create_task, data=data, task_id=task_id, made=made
         )
     except ApiError as exc:
         if exc.status == 400 and "assignee_id" in str(exc.details or ""):
             # Where it went, its assignee cannot see it: unassigned, as a move through /api.
             data = TaskCreate.model_validate({**data_fields, "assignee_id": None})
-            task = await call.caller.create(tasks_service.create_task, data=data, task_id=task_id)
+            task = await call.caller.create(
+                tasks_service.create_task, data=data, task_id=task_id, made=made
+            )
         elif exc.status == 400:
             raise DavError(403, _sentence(exc), VALID_DATA) from None
         else:
@@ -440,11 +446,13 @@ async def delete(call: Call, path: Path) -> Response:
 
 
 def _snapshot(row: Row) -> dict[str, Any]:
-    body = task_body(row)
-    return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in body.items() if k in _KEPT}
-
-
-_KEPT = ("id", "assignee_id", "created_by")
+    """What a move brings back of a deleted task: its id, assignee, creator and birth."""
+    return {
+        "id": str(row.id),
+        "assignee_id": str(row.assignee_id) if row.assignee_id else None,
+        "created_by": str(row.created_by) if row.created_by else None,
+        "created_at": row.created_at.isoformat(),
+    }
 
 
 async def _delete_collection(call: Call, path: Path) -> Response:

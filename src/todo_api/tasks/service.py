@@ -76,15 +76,21 @@ async def get_task(conn: Connection, user_id: uuid.UUID, *, task_id: uuid.UUID) 
 
 
 async def create_task(
-    conn: Connection, user_id: uuid.UUID, *, data: TaskCreate, task_id: uuid.UUID | None = None
+    conn: Connection,
+    user_id: uuid.UUID,
+    *,
+    data: TaskCreate,
+    task_id: uuid.UUID | None = None,
+    made: tuple[uuid.UUID | None, datetime] | None = None,
 ) -> TaskRow:
     """A new task of the caller's, last among its siblings; in a list, its owner's task.
     Raises InvalidField naming `list_id`, `parent_id` or `assignee_id` when it names nothing
     the caller sees (or someone who could not see the task), or a subtask would not be in its
     parent's list or would have subtasks itself; TaskForbidden in a list the caller views.
 
-    `task_id` brings back a task the caller just deleted under its own id (a calendar app's
-    move between lists is a delete, then a create: todo_api.dav)."""
+    `task_id` brings back a task the caller just deleted under its own id, and `made` who made
+    it and when (a calendar app's move between lists is a delete, then a create:
+    todo_api.dav)."""
     now = utcnow()
     values = stored_values(data)
     zone = data.timezone
@@ -100,13 +106,13 @@ async def create_task(
         "id": task_id or new_id(),
         "user_id": user_id,
         **values,
-        "created_by": user_id,
+        "created_by": user_id if made is None else made[0],
         "completed_at": now if completed else None,
         "completed_by": user_id if completed else None,
         "series_start": None,  # its own due time starts its series
         "next_occurrence_id": None,
         "version": 1,
-        "created_at": now,
+        "created_at": now if made is None else made[1],
         "updated_at": now,
     }
     if data.list_id is None and data.parent_id is None:
