@@ -32,7 +32,7 @@ from tests.helpers_server import (
     wait_until_healthy,
 )
 from tests.reminders.helpers import soon
-from tests.support import HTTP_METHODS, IN_CI, TEST_SECRET
+from tests.support import HTTP_METHODS, IN_CI, TEST_SECRET, make_settings, token_for
 from tests.webhooks.receiver import receiving
 
 HTTP_TIMEOUT = 30.0
@@ -334,6 +334,25 @@ def test_many_requests_at_once_share_the_pooled_connections(client: Client) -> N
         statuses = list(pool.map(create, range(60)))
     assert statuses == [201] * 60
     assert len(client.call("GET", "/api/tasks", 200, params={"limit": 100}).json()) == 60
+
+
+def test_your_data_export_import_and_deletion(
+    server: Server, postgres_url: str, tmp_path: Path
+) -> None:
+    # An account of its own (a frontend's token: registering more would meet its limit),
+    # deleted at the end.
+    email = f"leaving-{uuid.uuid4().hex[:10]}@example.test"
+    token = token_for(make_settings(postgres_url, tmp_path), str(uuid.uuid4()), email)
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=HTTP_TIMEOUT) as http:
+        assert http.post("/api/tasks", json={"title": "exported"}).status_code == 201
+        document = http.get("/api/export").json()
+        assert [task["title"] for task in document["tasks"]] == ["exported"]
+        imported = http.post("/api/import", params={"source": "todo-api"}, json=document)
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["tasks"] == 1
+        deleted = http.request("DELETE", "/api/auth/me", json={"confirm": email})
+        assert deleted.status_code == 204, deleted.text
 
 
 def test_every_operation_was_served_through_the_pooler(server: Server) -> None:
