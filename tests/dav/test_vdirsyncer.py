@@ -72,6 +72,9 @@ fileext = ".ics"
         todo_config.write_text(
             f'path = "{files}/*"\ndate_format = "%Y-%m-%d"\ntime_format = "%H:%M"\n'
             f'default_list = "{errands["id"]}"\n'
+            # Its own cache: todoman's default is one file per machine, which two test runs
+            # side by side would lock for each other.
+            f'cache_path = "{tmp_path}/todoman-cache.sqlite3"\n'
         )
 
         def vdirsyncer(*args: str) -> str:
