@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     update,
 )
 
@@ -121,7 +122,11 @@ async def claim(
     claimant = new_claimant()
     until = now + lease
     key = _key(table)
-    chosen = _chosen(table, due, now, order_by if order_by is not None else key, limit, per)
+    order = order_by if order_by is not None else key
+    if per is not None and not db.is_sqlite:
+        chosen = _chosen_in_turns(table, due, now, order, limit, per)
+    else:
+        chosen = _chosen(table, due, now, order, limit, per)
     statement = (
         update(table)
         # The lease condition again, on the row as it is when it is updated: on PostgreSQL a
@@ -163,6 +168,63 @@ def _chosen(
             .order_by(ranked.c.turn, order)
         )
     return chosen.limit(limit).with_for_update(of=table, skip_locked=True).scalar_subquery()
+
+
+def _chosen_in_turns(
+    table: Table,
+    due: ColumnElement[bool],
+    now: datetime,
+    order: ColumnElement[Any] | Column[Any],
+    limit: int,
+    per: tuple[Column[Any], int],
+) -> ScalarSelect[Any]:
+    """`_chosen` with `per`, on PostgreSQL, in proportion to the values with due rows rather
+    than to the due rows: the values are found one index probe each (a recursive CTE skipping
+    from one value to the next), then each value's held rows are counted and its first free
+    ones read (LATERAL, LIMIT n each). Needs an index on (column, order's column) and one on
+    (column) of the held rows (`claimed_until` not null)."""
+    column, most = per
+    key = _key(table)
+    first = select(column).where(due).order_by(column).limit(1).scalar_subquery()
+    groups = select(first.label("value")).cte("groups", recursive=True)
+    following = (
+        select(column).where(due, column > groups.c.value).order_by(column).limit(1)
+    ).scalar_subquery()
+    groups = groups.union_all(select(following).where(groups.c.value.is_not(None)))
+    held = (
+        select(func.count().label("held"))
+        .where(column == groups.c.value, due, table.c.claimed_until > now)
+        .lateral("held")
+    )
+    free = (
+        select(key.label("row_key"), order.label("row_order"))
+        .where(column == groups.c.value, due, is_free(table, now))
+        .order_by(order, key)
+        .limit(most)
+        .lateral("free")
+    )
+    # A value's held rows take its first turns; its free ones follow, in order.
+    turn = (
+        func.row_number().over(
+            partition_by=groups.c.value, order_by=(free.c.row_order, free.c.row_key)
+        )
+        + held.c.held
+    )
+    ranked = (
+        select(free.c.row_key, free.c.row_order, turn.label("turn"))
+        .select_from(groups.join(held, true()).join(free, true()))
+        .where(groups.c.value.is_not(None))
+        .subquery("ranked")
+    )
+    return (
+        select(key)
+        .join(ranked, ranked.c.row_key == key)
+        .where(ranked.c.turn <= most, is_free(table, now))
+        .order_by(ranked.c.turn, ranked.c.row_order)
+        .limit(limit)
+        .with_for_update(of=table, skip_locked=True)
+        .scalar_subquery()
+    )
 
 
 async def release(

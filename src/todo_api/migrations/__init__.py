@@ -155,14 +155,30 @@ async def upgrade_to_head(
                 await conn.run_sync(_upgrade, config)
             return
         async with engine.connect() as conn:
-            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            await conn.commit()
+            await _take_migration_lock(conn)
             # The session's lock goes with the connection: engine.dispose() below closes it.
             await _upgrade_online(
                 engine, conn, config, attempts or settings.migration_lock_attempts
             )
     finally:
         await engine.dispose()
+
+
+LOCK_POLL_SECONDS = 0.2
+
+
+async def _take_migration_lock(conn: AsyncConnection) -> None:
+    """The session's advisory lock, tried until it is free rather than waited for: a session
+    waiting inside a statement holds a snapshot, which a `CREATE INDEX CONCURRENTLY` of the
+    lock's holder waits for in turn (a deadlock PostgreSQL does not see)."""
+    while True:
+        taken = await conn.scalar(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+        )
+        await conn.commit()
+        if taken:
+            return
+        await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error when lock_timeout runs out

@@ -92,6 +92,21 @@ class WebhookDelivery(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_webhook_deliveries_webhook_id_created_at", "webhook_id", "created_at", "id"),
+        # The claim's: each webhook's first pending deliveries, and those it holds.
+        Index(
+            "ix_webhook_deliveries_pending",
+            "webhook_id",
+            "next_attempt_at",
+            postgresql_where=sql_text("next_attempt_at IS NOT NULL"),
+            sqlite_where=sql_text("next_attempt_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_webhook_deliveries_held",
+            "webhook_id",
+            "claimed_until",
+            postgresql_where=sql_text("claimed_until IS NOT NULL"),
+            sqlite_where=sql_text("claimed_until IS NOT NULL"),
+        ),
     )
 
 
