@@ -1,4 +1,4 @@
-"""The layers of README "Architecture" are a rule `lint-imports` checks (pyproject.toml's
+"""The layers of docs/architecture.md are a rule `lint-imports` checks (pyproject.toml's
 contracts): these tests run it on the tree, and on a copy with one import that runs back up."""
 
 import ast

@@ -1,5 +1,5 @@
-"""The README's curl walkthroughs, run as written against a real server: a reader who copies
-them gets what the comments say."""
+"""The curl walkthroughs of the README and docs/, run as written against a real server: a reader
+who copies them gets what the comments say."""
 
 import re
 import subprocess
@@ -9,19 +9,22 @@ from pathlib import Path
 from tests.helpers_server import TODO_API, clean_env, running_server
 from tests.support import TEST_SECRET
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+# (page, section), in the order a reader goes: the README's first request, then "Try it with
+# curl", whose variables the other pages' walkthroughs use.
 WALKTHROUGHS = (
-    "Try it with curl",
-    "Lists, subtasks and manual order",
-    "Sharing a list",
-    "Time zones and all-day tasks",
-    "Reminders",
-    "Tokens",
+    ("README.md", "A first request"),
+    ("docs/tasks.md", "Try it with curl"),
+    ("docs/lists-and-sharing.md", "Lists, subtasks and manual order"),
+    ("docs/lists-and-sharing.md", "Sharing a list"),
+    ("docs/time-zones.md", "Time zones and all-day tasks"),
+    ("docs/reminders.md", "Reminders"),
+    ("docs/tokens.md", "Tokens"),
 )
 
 
-def _shell_block(section: str) -> str:
-    text = README.read_text()
+def _shell_block(page: str, section: str) -> str:
+    text = "\n" + (ROOT / page).read_text()
     start = re.search(rf"\n#+ {re.escape(section)}\n", text).start()  # type: ignore[union-attr]
     found = re.search(r"```sh\n(.*?)```", text[start:], re.DOTALL)
     assert found, section
@@ -35,7 +38,7 @@ def test_the_walkthroughs_do_what_their_comments_say(
     # Users of their own on a shared database: the walkthroughs' subjects, made unique.
     suffix = uuid.uuid4().hex[:8]
     with running_server(tmp_path, env, tmp_path / "server.log") as server:
-        script = "\n".join(_shell_block(section) for section in WALKTHROUGHS)
+        script = "\n".join(_shell_block(page, section) for page, section in WALKTHROUGHS)
         script = (
             script.replace("http://127.0.0.1:8000", server.url)
             .replace(".venv/bin/todo-api", TODO_API)

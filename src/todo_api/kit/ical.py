@@ -1,5 +1,5 @@
 """A task as an iCalendar `VTODO` (RFC 5545) and back: the one translation that CalDAV, export
-and import share (README "Calendar and task apps" says what maps to what).
+and import share (docs/caldav.md says what maps to what).
 
 Built on `icalendar`. Reading gives the task's fields as the API takes them (the API's own
 validation then decides what is acceptable), the client's `UID`, the parent's `UID`, and
