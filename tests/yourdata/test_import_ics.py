@@ -203,7 +203,9 @@ def _todo(*lines: str, uid: str = "u1") -> list[str]:
 
 BROKEN = [
     pytest.param(
-        _calendar(*_todo("SUMMARY:Fine"), *_todo("SUMMARY:" + "x" * 201, uid="u2"), "END:VCALENDAR"),
+        _calendar(
+            *_todo("SUMMARY:Fine"), *_todo("SUMMARY:" + "x" * 201, uid="u2"), "END:VCALENDAR"
+        ),
         [{"line": 10, "field": "SUMMARY"}],
         id="long-summary",
     ),

@@ -22,7 +22,6 @@ from sqlalchemy import and_, bindparam, or_, select
 
 from todo_api.auth import personal
 from todo_api.auth.personal_router import token_body
-from todo_api.dav import store as dav_store
 from todo_api.db import Database, Query, Row
 from todo_api.kit import ical
 from todo_api.kit.http import json_bytes
@@ -31,6 +30,7 @@ from todo_api.lists import service as lists_service
 from todo_api.lists import sharing
 from todo_api.lists.schemas import list_body
 from todo_api.lists.sharing_schemas import member_body
+from todo_api.tables.dav import dav_objects
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
 from todo_api.tasks.schemas import task_body
@@ -73,14 +73,24 @@ _NEXT_TASKS = Query(
 
 
 # The tasks with what calendar clients gave for them (their UID, what the mapping does not
-# cover), as CalDAV reads them, in the same order and pages.
+# cover) and their parent's UID, as CalDAV reads them (todo_api.dav.store), in the same order
+# and pages.
+_parent_dav = dav_objects.alias("parent_dav")
+_OBJECTS = select(
+    *tasks.c,
+    dav_objects.c.uid.label("dav_uid"),
+    dav_objects.c.extra.label("dav_extra"),
+    _parent_dav.c.uid.label("parent_uid"),
+).select_from(
+    tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id).outerjoin(
+        _parent_dav, _parent_dav.c.task_id == tasks.c.parent_id
+    )
+)
 _FIRST_OBJECTS = Query(
-    dav_store.objects_select(tasks.c.user_id == bindparam("user_id"))
-    .order_by(*_ORDER)
-    .limit(PAGE_SIZE)
+    _OBJECTS.where(tasks.c.user_id == bindparam("user_id")).order_by(*_ORDER).limit(PAGE_SIZE)
 )
 _NEXT_OBJECTS = Query(
-    dav_store.objects_select(
+    _OBJECTS.where(
         tasks.c.user_id == bindparam("user_id"),
         or_(
             tasks.c.created_at > bindparam("created_at"),
@@ -143,11 +153,9 @@ async def calendar(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
     async for page in _pages(db, user_id, _FIRST_OBJECTS, _NEXT_OBJECTS):
         chunk = bytearray()
         for row in page:
+            parent = None if row.parent_id is None else row.parent_uid or str(row.parent_id)
             components = ical.components(
-                row,
-                uid=dav_store.object_uid(row),
-                parent_uid=dav_store.parent_uid(row),
-                extra=row.dav_extra,
+                row, uid=row.dav_uid or str(row.id), parent_uid=parent, extra=row.dav_extra
             )
             for zone in ical.zones_used(components):
                 if zone not in zones_written:
