@@ -193,6 +193,27 @@ async def test_calendars_without_tasks_make_no_list_and_floating_dues_are_the_us
         assert (task["due_at"], task["timezone"]) == ("2031-06-01T00:00:00Z", "Asia/Tokyo")
 
 
+async def test_zones_named_the_windows_way_are_their_iana_zones(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook 16.0//EN\r\n"
+        "BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\nBEGIN:STANDARD\r\n"
+        "DTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n"
+        "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n"
+        "DTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n"
+        "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+        "BEGIN:VTODO\r\nUID:o1\r\nSUMMARY:Submit the claim\r\n"
+        "DUE;TZID=W. Europe Standard Time:20310714T170000\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    )
+    async with person() as client:
+        answer = await _ics(client, body)
+        assert answer.status_code == 200, answer.text
+        (made,) = await _lists(client)
+        (task,) = await _tasks_of(client, made["id"])
+        assert (task["due_at"], task["timezone"]) == ("2031-07-14T15:00:00Z", "Europe/Berlin")
+
+
 def _calendar(*lines: str) -> str:
     return "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN", *lines]) + "\r\n"
 
