@@ -50,11 +50,12 @@ MAX_REMINDERS = 5
 
 class CalendarDataError(ValueError):
     """A body that is not an acceptable calendar object; `condition` names the CalDAV
-    precondition it fails (RFC 4791 §5.3.2)."""
+    precondition it fails (RFC 4791 §5.3.2) and `prop` the property at fault, when one is."""
 
-    def __init__(self, condition: str, message: str) -> None:
+    def __init__(self, condition: str, message: str, prop: str | None = None) -> None:
         super().__init__(message)
         self.condition = condition
+        self.prop = prop
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,15 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
     return ReadTodo(str(todo["UID"]), fields, parent_uid, extra.to_ical().decode())
 
 
+def read_todo(todo: Component, *, user_zone: str) -> ReadTodo:
+    """The task one parsed `VTODO` of a larger calendar (a file) describes, its `extra` only
+    what that `VTODO` holds beyond the mapping; raises CalendarDataError."""
+    fields, parent_uid, kept = _fields(todo, user_zone)
+    extra = Calendar()
+    extra.add_component(kept)
+    return ReadTodo(str(todo.get("UID", "")), fields, parent_uid, extra.to_ical().decode())
+
+
 def _values(todo: Component, name: str) -> list[Any]:
     value = todo.get(name)
     if value is None:
@@ -119,7 +129,9 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
     try:
         priority = int(todo.get("PRIORITY", 0))
     except (TypeError, ValueError):
-        raise CalendarDataError("valid-calendar-data", "PRIORITY is not a number") from None
+        raise CalendarDataError(
+            "valid-calendar-data", "PRIORITY is not a number", "PRIORITY"
+        ) from None
     fields["priority"] = (
         "high"
         if 1 <= priority <= 4
@@ -138,7 +150,7 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
             if due.tzinfo is None:  # floating: the user's wall clock
                 due = due.replace(tzinfo=zones.zone(user_zone))
             else:
-                zone = _zone_name(todo["DUE"])
+                zone = _zone_name(todo["DUE"], "DUE")
                 if zone is not None:
                     fields["timezone"] = zone
             fields["due_at"] = _instant_text(due)
@@ -179,19 +191,19 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
 def _moment(prop: Any, name: str) -> datetime | date:
     value = getattr(prop, "dt", None)
     if not isinstance(value, date):
-        raise CalendarDataError("valid-calendar-data", f"{name} is not a date or a date-time")
+        raise CalendarDataError("valid-calendar-data", f"{name} is not a date or a date-time", name)
     if isinstance(value, datetime) and "TZID" in prop.params and value.tzinfo is None:
-        raise CalendarDataError("valid-calendar-data", f"unknown TZID {prop.params['TZID']}")
+        raise CalendarDataError("valid-calendar-data", f"unknown TZID {prop.params['TZID']}", name)
     return value
 
 
-def _zone_name(prop: Any) -> str | None:
+def _zone_name(prop: Any, name: str) -> str | None:
     """The IANA zone a date-time names with its TZID (None for UTC)."""
     if "TZID" not in prop.params:
         return None
     key = getattr(prop.dt.tzinfo, "key", None) or str(prop.params["TZID"])
     if key not in zones.known_zones():
-        raise CalendarDataError("valid-calendar-data", f"unknown TZID {prop.params['TZID']}")
+        raise CalendarDataError("valid-calendar-data", f"unknown TZID {prop.params['TZID']}", name)
     return str(key)
 
 
@@ -241,6 +253,26 @@ def write(
     extra: str | None = None,
 ) -> bytes:
     """The calendar object of a stored task (a row of `tasks`), with `extra` merged back."""
+    calendar_props, components = _object(task, uid, parent_uid, extra)
+    return _calendar_text(calendar_props, components)
+
+
+def components(
+    task: Mapping[str, Any],
+    *,
+    uid: str,
+    parent_uid: str | None = None,
+    extra: str | None = None,
+) -> list[Component]:
+    """What `write` puts in the calendar object of a task, without the calendar around it
+    (its own properties, its VTIMEZONEs: `zones_used`, `timezone_ical`): for a calendar of
+    many tasks."""
+    return _object(task, uid, parent_uid, extra)[1]
+
+
+def _object(
+    task: Mapping[str, Any], uid: str, parent_uid: str | None, extra: str | None
+) -> tuple[list[tuple[str, Any]], list[Component]]:
     kept = _kept(extra)
     todo = Todo()
     calendar_props: list[tuple[str, Any]] = []
@@ -258,7 +290,7 @@ def write(
     else:
         alarms = []
     _write_mapped(todo, task, uid, parent_uid, alarms)
-    return _calendar_text(calendar_props, [todo, *others])
+    return calendar_props, [todo, *others]
 
 
 def _write_mapped(
@@ -355,7 +387,7 @@ def _calendar_text(props: list[tuple[str, Any]], components: list[Component]) ->
     calendar.add("PRODID", PRODID)
     for name, value in props:
         calendar[name] = value
-    for zone in sorted(set(_zones_used(components))):
+    for zone in zones_used(components):
         calendar.add_component(_timezone(zone))
     for component in components:
         calendar.add_component(component)
@@ -363,7 +395,12 @@ def _calendar_text(props: list[tuple[str, Any]], components: list[Component]) ->
     return data
 
 
-def _zones_used(components: list[Component]) -> Iterator[str]:
+def zones_used(components: list[Component]) -> list[str]:
+    """The zones the components name with a TZID (each once, sorted)."""
+    return sorted(set(_zones_named(components)))
+
+
+def _zones_named(components: list[Component]) -> Iterator[str]:
     for component in components:
         for _, value in component.property_items():
             params = getattr(value, "params", None)
@@ -374,10 +411,11 @@ def _zones_used(components: list[Component]) -> Iterator[str]:
 
 
 @functools.lru_cache(maxsize=64)
-def _timezone_text(name: str) -> bytes:
+def timezone_ical(name: str) -> bytes:
+    """The `VTIMEZONE` of a zone, as iCalendar text."""
     data: bytes = Timezone.from_tzinfo(zones.zone(name)).to_ical()
     return data
 
 
 def _timezone(name: str) -> Component:
-    return Timezone.from_ical(_timezone_text(name))
+    return Timezone.from_ical(timezone_ical(name))

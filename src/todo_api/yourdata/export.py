@@ -8,6 +8,10 @@ last one written (keyset), so a page costs the same at the end as at the start.
 
 Adding a section (say, a new kind of row people own) is one more line in `SECTIONS`: a name
 and a function giving its items page by page, as its listing route shows them.
+
+`calendar` is the same tasks as one iCalendar `VCALENDAR` (`?format=ics`), each written as
+CalDAV serves it (todo_api.kit.ical, with what a calendar client gave for it), read page by
+page the same way; each zone's `VTIMEZONE` is written once, before the first task using it.
 """
 
 import uuid
@@ -18,13 +22,15 @@ from sqlalchemy import and_, bindparam, or_, select
 
 from todo_api.auth import personal
 from todo_api.auth.personal_router import token_body
-from todo_api.db import Database, Query
+from todo_api.db import Database, Query, Row
+from todo_api.kit import ical
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import utcnow
 from todo_api.lists import service as lists_service
 from todo_api.lists import sharing
 from todo_api.lists.schemas import list_body
 from todo_api.lists.sharing_schemas import member_body
+from todo_api.tables.dav import dav_objects
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
 from todo_api.tasks.schemas import task_body
@@ -66,6 +72,38 @@ _NEXT_TASKS = Query(
 )
 
 
+# The tasks with what calendar clients gave for them (their UID, what the mapping does not
+# cover) and their parent's UID, as CalDAV reads them (todo_api.dav.store), in the same order
+# and pages.
+_parent_dav = dav_objects.alias("parent_dav")
+_OBJECTS = select(
+    *tasks.c,
+    dav_objects.c.uid.label("dav_uid"),
+    dav_objects.c.extra.label("dav_extra"),
+    _parent_dav.c.uid.label("parent_uid"),
+).select_from(
+    tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id).outerjoin(
+        _parent_dav, _parent_dav.c.task_id == tasks.c.parent_id
+    )
+)
+_FIRST_OBJECTS = Query(
+    _OBJECTS.where(tasks.c.user_id == bindparam("user_id")).order_by(*_ORDER).limit(PAGE_SIZE)
+)
+_NEXT_OBJECTS = Query(
+    _OBJECTS.where(
+        tasks.c.user_id == bindparam("user_id"),
+        or_(
+            tasks.c.created_at > bindparam("created_at"),
+            and_(tasks.c.created_at == bindparam("created_at"), tasks.c.id > bindparam("id")),
+        ),
+    )
+    .order_by(*_ORDER)
+    .limit(PAGE_SIZE)
+)
+CALENDAR_HEAD = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{ical.PRODID}\r\n".encode()
+CALENDAR_END = b"END:VCALENDAR\r\n"
+
+
 async def user_of(db: Database, user_id: uuid.UUID) -> dict[str, Any] | None:
     """The user as `GET /api/auth/me` shows them; None if there is no such user."""
     async with db.connection() as conn:
@@ -86,18 +124,47 @@ async def _lists(db: Database, user_id: uuid.UUID) -> Pages:
 
 async def _tasks(db: Database, user_id: uuid.UUID) -> Pages:
     """The tasks whose `user_id` is the user's (their inbox and the lists they own)."""
+    async for rows in _pages(db, user_id, _FIRST_TASKS, _NEXT_TASKS):
+        yield [task_body(row) for row in rows]
+
+
+async def _pages(
+    db: Database, user_id: uuid.UUID, first: Query, following: Query
+) -> AsyncIterator[list[Row]]:
+    """The user's tasks (rows of `first`, then `following`), page by page, oldest first."""
     params: dict[str, Any] = {"user_id": user_id}
-    query = _FIRST_TASKS
+    query = first
     while True:
         async with db.connection() as conn:
             rows = (await conn.execute(query, params)).rows
         if not rows:
             return
-        yield [task_body(row) for row in rows]
+        yield rows
         if len(rows) < PAGE_SIZE:
             return
-        query = _NEXT_TASKS
+        query = following
         params = {"user_id": user_id, "created_at": rows[-1]["created_at"], "id": rows[-1]["id"]}
+
+
+async def calendar(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
+    """The user's tasks as one VCALENDAR, in pieces."""
+    yield CALENDAR_HEAD
+    zones_written: set[str] = set()
+    async for page in _pages(db, user_id, _FIRST_OBJECTS, _NEXT_OBJECTS):
+        chunk = bytearray()
+        for row in page:
+            parent = None if row.parent_id is None else row.parent_uid or str(row.parent_id)
+            components = ical.components(
+                row, uid=row.dav_uid or str(row.id), parent_uid=parent, extra=row.dav_extra
+            )
+            for zone in ical.zones_used(components):
+                if zone not in zones_written:
+                    zones_written.add(zone)
+                    chunk += ical.timezone_ical(zone)
+            for component in components:
+                chunk += component.to_ical()
+        yield bytes(chunk)
+    yield CALENDAR_END
 
 
 async def _webhooks(db: Database, user_id: uuid.UUID) -> Pages:

@@ -31,6 +31,7 @@ from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate
 from todo_api.tables import keys
+from todo_api.tables.dav import dav_objects
 from todo_api.tables.lists import lists
 from todo_api.tables.tasks import TaskRow, task_counts, tasks
 from todo_api.tasks import rules, schedule
@@ -54,6 +55,8 @@ _TAKE_COUNTS = Query(
     .returning(*task_counts.c)
 )
 _PUT_COUNTS = Query(insert_bound(task_counts, *(column.name for column in task_counts.c)))
+# What a calendar file gave beyond the mapping, as CalDAV keeps it (todo_api.dav.store).
+_KEEP_OBJECT = Query(insert_bound(dav_objects, "task_id", "name", "uid", "extra"))
 _NAME_KEYS = Query(select(lists.c.name_key).where(lists.c.user_id == bindparam("user_id")))
 
 
@@ -99,7 +102,8 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
     for task in parsed.tasks:
         if task.key is not None:
             if task.key in keys_seen:
-                errors.add(task.where, "id", "another task of the file has this id")
+                name = task.columns.get("id", "id")
+                errors.add(task.at("id"), name, f"another task of the file has this {name}")
             keys_seen.add(task.key)
         values = _task_values(task, zone, now, user_zone, errors)
         if values is not None:
@@ -130,7 +134,8 @@ def _task_values(
     except ValidationError as exc:
         for error in exc.errors():
             name = _location(error["loc"])
-            errors.add(task.where, task.columns.get(name.split(".")[0], name), _message(error))
+            top = name.split(".")[0]
+            errors.add(task.at(top), task.columns.get(top, name), _message(error))
         return None
     values = stored_values(data)
     completed_at = values.pop("completed_at")
@@ -147,7 +152,8 @@ def _task_values(
         reminders.check(values)
     except InvalidField as exc:
         for detail in exc.details or []:
-            errors.add(task.where, task.columns.get(detail.field, detail.field), detail.message)
+            field_name = task.columns.get(detail.field, detail.field)
+            errors.add(task.at(detail.field), field_name, detail.message)
         return None
     completed = values["is_completed"]
     values["completed_at"] = (completed_at or now) if completed else None
@@ -208,12 +214,14 @@ async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dic
         await ordering.serialise(conn, user_id)
         list_ids = await _make_lists(conn, user_id, prepared.lists)
         inbox_last = (await conn.execute(_INBOX_LAST, {"user_id": user_id})).scalar()
-        rows = _rows(user_id, prepared, list_ids, int(inbox_last or 0))
+        rows, objects = _rows(user_id, prepared, list_ids, int(inbox_last or 0))
         async with _counted_once(conn, user_id, rows):
             top_level = [row for row in rows if row["parent_id"] is None]
             await conn.execute_many(_INSERT, top_level)
             subtasks = [row for row in rows if row["parent_id"] is not None]
             await conn.execute_many(_INSERT, subtasks)
+        if objects:
+            await conn.execute_many(_KEEP_OBJECT, objects)
         for row in rows:
             if row["reminders"]:
                 await reminders.schedule(conn, row)
@@ -295,16 +303,17 @@ async def _make_lists(
 
 def _rows(
     user_id: uuid.UUID, prepared: Prepared, list_ids: dict[str, uuid.UUID], inbox_last: int
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every task's row, with its id, list, parent and place: siblings in the file's order
-    (its positions where it has them), after what the user's inbox holds already."""
+    (its positions where it has them), after what the user's inbox holds already; and the
+    `dav_objects` rows of those a calendar file gave."""
     now = utcnow()
     ids = {task.key: new_id() for task, _values in prepared.tasks if task.key is not None}
     groups: dict[tuple[Any, Any], list[tuple[int, ImportedTask, dict[str, Any]]]] = {}
     for index, (task, values) in enumerate(prepared.tasks):
         group = (task.list_key, task.parent_key)
         groups.setdefault(group, []).append((index, task, values))
-    rows = []
+    rows, objects = [], []
     for (list_key, parent_key), members in groups.items():
         members.sort(key=lambda member: (member[1].order, member[0]))
         start = inbox_last if list_key is None and parent_key is None else 0
@@ -332,4 +341,15 @@ def _rows(
                     "arrived_seq": 0,
                 }
             )
-    return rows
+            if task.calendar_object is not None:
+                task_id = rows[-1]["id"]
+                uid, extra = task.calendar_object
+                objects.append(
+                    {
+                        "task_id": task_id,
+                        "name": f"{task_id}.ics",
+                        "uid": uid or str(task_id),
+                        "extra": extra,
+                    }
+                )
+    return rows, objects

@@ -53,6 +53,17 @@ class ImportedTask:
     columns: dict[str, str] = field(default_factory=dict)
     # Assigned to whoever exported it (this service's export): to whoever imports it.
     assigned_to_importer: bool = False
+    # Where in the file each of the API's fields is, when that is more precise than `where`
+    # (an iCalendar property's line).
+    lines: dict[str, int] = field(default_factory=dict)
+    # A calendar file's `UID` (None: the task's id) and what the task mapping does not cover,
+    # as iCalendar text: kept for CalDAV and the ics export (todo_api.kit.ical).
+    calendar_object: tuple[str | None, str] | None = None
+
+    def at(self, field_name: str) -> Where:
+        """Where the file gives the API's field `field_name`."""
+        line = self.lines.get(field_name)
+        return self.where if line is None else ("line", line)
 
 
 @dataclass

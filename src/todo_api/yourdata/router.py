@@ -39,7 +39,7 @@ IDEMPOTENCY_KEY = header_parameter(
     "given again",
     "import-2026-11-25",
 )
-FILE_TYPES = ("application/json", "text/csv")
+FILE_TYPES = ("application/json", "text/calendar", "text/csv")
 _FILE_BODY = {
     "requestBody": {
         "required": True,
@@ -48,14 +48,35 @@ _FILE_BODY = {
 }
 
 
+EXPORT_FORMATS = ("json", "ics")
+
+
 @router.get(
     "/api/export",
-    summary="Everything you own, as one JSON document (streamed)",
+    summary="Everything you own, as one JSON document; or your tasks as one iCalendar file "
+    "(`format=ics`); streamed",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/json": {}}, "description": "The export"}},
+    responses={
+        200: {
+            "content": {"application/json": {}, "text/calendar": {}},
+            "description": "The export",
+        },
+        **error_responses(400),
+    },
 )
-async def export_data(request: Request) -> Response:
+async def export_data(
+    request: Request,
+    export_format: Annotated[
+        str,
+        Query(
+            alias="format",
+            description="`json` (everything, default) or `ics` (your tasks as VTODOs)",
+        ),
+    ] = "json",
+) -> Response:
     call = await caller(request)
+    if export_format not in EXPORT_FORMATS:
+        raise InvalidField("format", f"must be one of {', '.join(EXPORT_FORMATS)}")
     db = database(request)
     user = await export.user_of(db, call.user_id)
     if user is None:  # deleted behind this process's cache: a new, empty user
@@ -64,6 +85,12 @@ async def export_data(request: Request) -> Response:
         user = await export.user_of(db, call.user_id)
     assert user is not None
     day = utcnow().date().isoformat()
+    if export_format == "ics":
+        return StreamingResponse(
+            export.calendar(db, call.user_id),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="todo-api-tasks-{day}.ics"'},
+        )
     return StreamingResponse(
         export.document(db, user),
         media_type="application/json",
@@ -75,8 +102,9 @@ async def export_data(request: Request) -> Response:
     IMPORT_PATH,
     response_model=ImportResult,
     responses=error_responses(400, 409, 413, 422),
-    summary="Import a file exported from this service, Todoist (CSV) or Google Tasks "
-    "(Takeout's Tasks.json); all or nothing",
+    summary="Import a file exported from this service, an iCalendar file of tasks (Apple "
+    "Reminders, Thunderbird, tasks.org), Todoist (CSV) or Google Tasks (Takeout's Tasks.json); "
+    "all or nothing",
     openapi_extra={**_FILE_BODY, **documented(headers=[IDEMPOTENCY_KEY])},
 )
 async def import_data(

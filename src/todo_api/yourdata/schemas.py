@@ -19,7 +19,9 @@ class AccountDeletion(Input):
 
 
 class SkippedPart(BaseModel):
-    line: int | None = Field(default=None, description="The file's 1-based line (a CSV)")
+    line: int | None = Field(
+        default=None, description="The file's 1-based line (a CSV, an iCalendar file)"
+    )
     index: int | str | None = Field(
         default=None, description="Where in a JSON file: a position, or a path"
     )

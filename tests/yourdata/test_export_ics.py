@@ -1,0 +1,242 @@
+"""The export as iCalendar (`GET /api/export?format=ics`): the same tasks as the JSON export,
+one VCALENDAR of VTODOs by the CalDAV mapping, one VTIMEZONE per zone used; read by
+`icalendar` and `vobject`; and a round trip through the ics import keeps the tasks."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+import vobject
+from icalendar import Calendar
+
+from tests.lists.sharing import share
+from tests.support import assert_error
+from tests.yourdata.helpers import export, import_file
+
+# What the service stamps anew on each task it makes.
+STAMPS = ("DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE")
+
+
+async def _ics_export(client: httpx.AsyncClient) -> bytes:
+    response = await client.get("/api/export", params={"format": "ics"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment; filename=")
+    assert disposition.endswith('.ics"')
+    return response.content
+
+
+async def _post(client: httpx.AsyncClient, path: str, **body: Any) -> dict[str, Any]:
+    response = await client.post(path, json=body)
+    assert response.status_code in (200, 201), response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+async def _fill(client: httpx.AsyncClient) -> None:
+    """An account with a bit of everything a client sets, in three zones."""
+    work = await _post(client, "/api/lists", name="Work", color="#ff8800")
+    report = await _post(
+        client,
+        "/api/tasks",
+        title="Quarterly report",
+        description="Numbers from finance,\nthen the charts; a \\ too",
+        list_id=work["id"],
+        priority="high",
+        due_at="2031-03-31T15:00:00Z",
+        timezone="Europe/Berlin",
+        tags=["finance", "q1"],
+        reminders=[{"before_due": "PT30M"}, {"at": "2031-03-30T08:00:00Z"}],
+    )
+    await _post(client, "/api/tasks", title="Gather numbers", parent_id=report["id"])
+    charts = await _post(client, "/api/tasks", title="Draw charts", parent_id=report["id"])
+    await _post(
+        client,
+        "/api/tasks",
+        title="Stand-up",
+        list_id=work["id"],
+        due_at="2031-01-06T14:30:00Z",
+        timezone="America/New_York",
+        recurrence="FREQ=WEEKLY;BYDAY=MO,WE",
+        reminders=[{"before_due": "PT10M"}],
+    )
+    await _post(
+        client,
+        "/api/tasks",
+        title="Berlin again",
+        due_at="2031-07-01T08:00:00Z",
+        timezone="Europe/Berlin",
+    )
+    await _post(
+        client,
+        "/api/tasks",
+        title="Water plants",
+        due_date="2031-02-01",
+        recurrence="FREQ=DAILY;INTERVAL=3",
+        priority="low",
+        reminders=[{"before_due": "PT1H"}],
+    )
+    done = await _post(client, "/api/tasks", title="Renew passport", priority="medium")
+    await _post(client, "/api/tasks", title="Call the bank", tags=["phone"])
+    await _post(client, f"/api/tasks/{done['id']}/complete")
+    await _post(client, f"/api/tasks/{charts['id']}/complete")
+
+
+def _todos(body: bytes) -> dict[str, Any]:
+    (calendar,) = Calendar.from_ical(body, multiple=True)
+    return {str(todo["UID"]): todo for todo in calendar.walk("VTODO")}
+
+
+async def test_the_ics_export_is_the_users_tasks_with_each_zone_once(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as kim, person() as lee:
+        await _fill(kim)
+        theirs = await _post(lee, "/api/lists", name="Lee's")
+        await share(lee, kim, theirs["id"], "editor")
+        # In Lee's list, so Lee's: in neither of Kim's exports.
+        await _post(kim, "/api/tasks", title="Elsewhere", list_id=theirs["id"])
+        await _post(lee, "/api/tasks", title="Lee's own", timezone="Asia/Tokyo")
+
+        body = await _ics_export(kim)
+        document = await export(kim)
+        todos = _todos(body)
+        assert set(todos) == {task["id"] for task in document["tasks"]}
+        assert {str(t["SUMMARY"]) for t in todos.values()} == {
+            t["title"] for t in document["tasks"]
+        }
+
+        calendar = Calendar.from_ical(body)
+        zones = [str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")]
+        assert sorted(zones) == ["America/New_York", "Europe/Berlin"]
+        # Each before the first task that uses it.
+        text = body.decode()
+        for zone in zones:
+            assert text.index(f"TZID:{zone}") < text.index(f"TZID={zone}")
+        by_title = {str(t["SUMMARY"]): t for t in todos.values()}
+        report = by_title["Quarterly report"]
+        assert str(report["DUE"].params["TZID"]) == "Europe/Berlin"
+        assert report["DUE"].dt.isoformat() == "2031-03-31T17:00:00+02:00"
+        assert str(by_title["Draw charts"]["RELATED-TO"]) == str(report["UID"])
+        assert str(by_title["Draw charts"]["STATUS"]) == "COMPLETED"
+        assert by_title["Water plants"]["DUE"].params["VALUE"] == "DATE"
+
+        # vobject (Radicale's and khal's parser) reads it the same way.
+        parsed = vobject.readOne(text)
+        assert {str(todo.uid.value) for todo in parsed.vtodo_list} == set(todos)
+        stand_up = next(t for t in parsed.vtodo_list if t.summary.value == "Stand-up")
+        assert stand_up.due.value == datetime.fromisoformat("2031-01-06T14:30:00+00:00")
+        assert stand_up.due.value.utcoffset().total_seconds() == -5 * 3600
+        assert stand_up.rrule.value == "FREQ=WEEKLY;BYDAY=MO,WE"
+
+
+async def test_an_empty_account_is_an_empty_calendar(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        body = await _ics_export(client)
+        calendar = Calendar.from_ical(body)
+        assert calendar.subcomponents == []
+        assert str(calendar["VERSION"]) == "2.0"
+
+
+@pytest.mark.parametrize("value", ["xml", "ICS", ""])
+async def test_an_unknown_format_is_refused_naming_it(
+    person: Callable[..., httpx.AsyncClient], value: str
+) -> None:
+    async with person() as client:
+        answer = await client.get("/api/export", params={"format": value})
+        details = assert_error(answer, 400, "VALIDATION_ERROR")["details"]
+        assert [detail["field"] for detail in details] == ["format"]
+
+
+async def test_what_a_calendar_app_gave_comes_out_as_caldav_writes_it(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        me = (await client.get("/api/auth/me")).json()
+        sent = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 14.4//EN\r\n"
+            "BEGIN:VTODO\r\nUID:B1A2C3D4-APPLE\r\nDTSTAMP:20310101T100000Z\r\n"
+            "SUMMARY:Pick up the suit\r\nX-APPLE-SORT-ORDER:42\r\nLOCATION:Tailor\r\n"
+            "PERCENT-COMPLETE:10\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+        )
+        path = f"/dav/calendars/{me['id']}/inbox/suit.ics"
+        put = await client.put(path, content=sent, headers={"Content-Type": "text/calendar"})
+        assert put.status_code == 201, put.text
+        (task,) = (await client.get("/api/tasks")).json()
+        changed = await client.put(f"/api/tasks/{task['id']}", json={"title": "Pick up suit"})
+        assert changed.status_code == 200, changed.text
+
+        served = await client.get(path)
+        assert served.status_code == 200, served.text
+        (dav_todo,) = Calendar.from_ical(served.content).walk("VTODO")
+        exported = _todos(await _ics_export(client))
+        assert list(exported) == ["B1A2C3D4-APPLE"]
+        assert exported["B1A2C3D4-APPLE"].to_ical() == dav_todo.to_ical()
+        assert str(dav_todo["X-APPLE-SORT-ORDER"]) == "42"
+        assert str(dav_todo["LOCATION"]) == "Tailor"
+        assert str(dav_todo["SUMMARY"]) == "Pick up suit"
+
+
+def _comparable(body: bytes) -> dict[str, bytes]:
+    """Each VTODO by its UID, without what the service stamps when it makes a task."""
+    found = {}
+    for uid, todo in _todos(body).items():
+        for name in STAMPS:
+            todo.pop(name, None)
+        found[uid] = todo.to_ical()
+    return found
+
+
+def _task_content(task: dict[str, Any], titles: dict[str, str]) -> dict[str, Any]:
+    completed = task["completed_at"]
+    return {
+        **{
+            name: task[name]
+            for name in (
+                "title",
+                "description",
+                "is_completed",
+                "priority",
+                "due_at",
+                "due_date",
+                "timezone",
+                "tags",
+                "recurrence",
+            )
+        },
+        # iCalendar's times are to the second.
+        "completed_at": completed and datetime.fromisoformat(completed).replace(microsecond=0),
+        "reminders": [{k: v for k, v in r.items() if k != "id"} for r in task["reminders"]],
+        "parent": titles.get(task["parent_id"]),
+    }
+
+
+async def test_an_ics_round_trip_keeps_the_tasks(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as second:
+        await _fill(first)
+        exported = await _ics_export(first)
+        answer = await import_file(second, "ics", exported, content_type="text/calendar")
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"lists": 1, "tasks": 8, "skipped": []}
+        # One calendar: every task in one new list (the JSON export keeps lists).
+        (made,) = (await second.get("/api/lists")).json()
+        assert made["name"] == "Imported calendar"
+
+        again = await _ics_export(second)
+        assert _comparable(again) == _comparable(exported)
+
+        before, after = await export(first), await export(second)
+
+        def contents(document: dict[str, Any]) -> list[dict[str, Any]]:
+            titles = {task["id"]: task["title"] for task in document["tasks"]}
+            found = [_task_content(task, titles) for task in document["tasks"]]
+            return sorted(found, key=lambda item: item["title"])
+
+        assert contents(after) == contents(before)
