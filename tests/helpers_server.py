@@ -5,6 +5,7 @@ passes) and a working directory of the test's choosing, so no `.env`, `./data/` 
 the developer's leaks in. Every wait is bounded.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -279,3 +280,8 @@ def read_until_closed(sock: socket.socket) -> bytes:
 def status_of(response: bytes) -> int:
     """The status code of a raw HTTP/1.1 response."""
     return int(response.split(b" ", 2)[1])
+
+
+def json_of(response: bytes) -> Any:
+    """The JSON body of a raw HTTP/1.1 response read until the connection closed."""
+    return json.loads(response.partition(b"\r\n\r\n")[2])
