@@ -5,6 +5,7 @@ passes) and a working directory of the test's choosing, so no `.env`, `./data/` 
 the developer's leaks in. Every wait is bounded.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -12,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,13 +108,21 @@ def start_server(cwd: Path, env: dict[str, str], log_path: Path, port: int | Non
 
 
 def launch_server(
-    cwd: Path, env: dict[str, str], log_path: Path, port: int | None = None
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    port: int | None = None,
+    *,
+    program: Sequence[str] = (TODO_API,),
+    args: Sequence[str] = (),
 ) -> Server:
-    """`todo-api serve` on `port` (default: a free one), started and not waited for."""
+    """`todo-api serve` on `port` (default: a free one), started and not waited for. `program`
+    runs instead of `todo-api` (another release's: `python -m todo_api`); `args` go after
+    `serve`'s own (`--workers 2`)."""
     port = port or free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*program, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -167,7 +176,15 @@ def running_server(
     cwd: Path, env: dict[str, str], log_path: Path, port: int | None = None
 ) -> Iterator[Server]:
     """A started server that is always stopped afterwards, whatever the test did."""
-    server = start_server(cwd, env, log_path, port)
+    with started(launch_server(cwd, env, log_path, port)) as server:
+        yield server
+
+
+@contextmanager
+def started(server: Server) -> Iterator[Server]:
+    """A launched server (`launch_server`) once /health answers 200, always stopped
+    afterwards, whatever the test did."""
+    wait_until_healthy(server)
     try:
         yield server
     finally:
@@ -263,3 +280,8 @@ def read_until_closed(sock: socket.socket) -> bytes:
 def status_of(response: bytes) -> int:
     """The status code of a raw HTTP/1.1 response."""
     return int(response.split(b" ", 2)[1])
+
+
+def json_of(response: bytes) -> Any:
+    """The JSON body of a raw HTTP/1.1 response read until the connection closed."""
+    return json.loads(response.partition(b"\r\n\r\n")[2])

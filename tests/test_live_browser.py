@@ -9,40 +9,23 @@ unless CI=true (scripts/setup-ci.sh installs it there)."""
 import asyncio
 import contextlib
 import json
-import os
-import shutil
-import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 
+from tests.browser import chromium, require_chromium
 from tests.live_helpers import free_port, serving
 from tests.support import app_for, make_settings, token_for
 from todo_api.config import Settings
 
-CHROMIUM = shutil.which("chromium")
 WAIT_SECONDS = 15.0
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-gpu",
-    "--disable-extensions",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--mute-audio",
-]
 
-if CHROMIUM is None and os.environ.get("CI") != "true":
-    pytest.skip("chromium is not installed (sh scripts/setup-ci.sh)", allow_module_level=True)
+require_chromium()
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>live</title></head><body>
@@ -124,33 +107,6 @@ def page_site(page: str = PAGE) -> Iterator[PageSite]:
         site.server.server_close()
 
 
-@contextlib.asynccontextmanager
-async def chromium(url: str, profile: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Headless chromium showing `url`, stopped (its whole process group) afterwards."""
-    assert CHROMIUM is not None, "chromium is required in CI (sh scripts/setup-ci.sh)"
-    browser = await asyncio.create_subprocess_exec(
-        CHROMIUM,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        url,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield browser
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(browser.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(browser.wait(), 5)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(browser.pid, signal.SIGKILL)
-            await browser.wait()
-
-
 async def reported(site: PageSite, what: str, browser: asyncio.subprocess.Process) -> list[Any]:
     """What the page reported as `what`, once it has (failing on the page's errors)."""
     loop = asyncio.get_running_loop()
@@ -172,7 +128,7 @@ async def test_a_browser_sees_a_change_made_by_another_request(
             token = token_for(own)
             title = "Seen in a browser"
             query = f"api={quote(api)}&token={quote(token)}&title={quote(title)}"
-            async with chromium(f"{site.url}/?{query}", tmp_path / "profile") as browser:
+            async with chromium(tmp_path / "profile", f"{site.url}/?{query}") as browser:
                 [opened] = await reported(site, "opened", browser)
                 async with httpx.AsyncClient(
                     base_url=api, headers={"Authorization": f"Bearer {token}"}
@@ -228,7 +184,7 @@ async def test_a_browser_stream_comes_back_by_itself_after_the_server_restarts(
         async with contextlib.AsyncExitStack() as open_browser:
             async with app_for(own) as app, serving(app, port) as api:
                 query = f"api={quote(api)}&token={quote(token)}"
-                page = chromium(f"{site.url}/?{query}", tmp_path / "profile")
+                page = chromium(tmp_path / "profile", f"{site.url}/?{query}")
                 browser = await open_browser.enter_async_context(page)
                 await reported(site, "opened", browser)
                 await create(api, token, "before the restart")

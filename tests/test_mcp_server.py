@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from tests.helpers_server import (
     Server,
     clean_env,
+    json_of,
     read_until_closed,
     running_server,
     status_of,
@@ -879,7 +880,7 @@ def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(
         response = read_until_closed(sock)  # 100 MB announced, none of it sent
 
     assert status_of(response) == 413
-    assert b'"code": "PAYLOAD_TOO_LARGE"' in response
+    assert json_of(response)["code"] == "PAYLOAD_TOO_LARGE"
 
 
 def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
@@ -893,7 +894,7 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
         response = read_until_closed(sock)
 
     assert status_of(response) == 413
-    assert b'"code": "PAYLOAD_TOO_LARGE"' in response
+    assert json_of(response)["code"] == "PAYLOAD_TOO_LARGE"
 
 
 # --- Several instances ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.helpers_server import Server, clean_env, free_port, run_cli, wait_until_healthy
+from tests.helpers_server import Server, clean_env, launch_server, run_cli, started
 from tests.support import TEST_SECRET, app_for, client_for, make_settings, token_for
 from tests.test_migrations import empty_postgres_url
 from todo_api.config import Settings
@@ -106,23 +106,10 @@ def previous_server(empty_postgres_url: str, tmp_path: Path) -> Iterator[Server]
     """The previous release serving the database (which it migrates to its own latest)."""
     source = previous_release(tmp_path / "previous")
     env = clean_env(DATABASE_URL=empty_postgres_url, JWT_SECRET=TEST_SECRET, PYTHONPATH=str(source))
-    port = free_port()
+    previous = [sys.executable, "-m", "todo_api"]  # the package PYTHONPATH finds first
     log_path = tmp_path / "previous.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "todo_api", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process=process, port=port, log_path=log_path)
-    wait_until_healthy(server)
-    try:
+    with started(launch_server(tmp_path, env, log_path, program=previous)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def _version(url: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from lxml import etree
 
 from tests.support import (
     app_for,
@@ -135,6 +136,24 @@ async def test_the_default_limit_is_one_mebibyte(app: FastAPI, settings: Setting
     async with client_for(app, token_for(settings)) as client:
         response = await client.post("/api/tasks", content=b" " * (1024 * 1024 + 1), headers=JSON)
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_on_dav_the_413_is_webdavs_error_declared_or_streamed(
+    small_limit_app: FastAPI, settings: Settings
+) -> None:
+    """CalDAV's clients read WebDAV's error shape (todo_api.dav.errors), not the contract's."""
+    async with client_for(small_limit_app, token_for(settings)) as client:
+        declared = await client.request("PROPFIND", "/dav/", content=b"x" * 5000)
+        streamed = await client.request("PROPFIND", "/dav/", content=_aiter(*[b"x" * 256] * 20))
+    assert "content-length" not in streamed.request.headers
+    for refused in (declared, streamed):
+        assert refused.status_code == 413, refused.text
+        assert refused.headers["content-type"] == "application/xml; charset=utf-8"
+        assert refused.headers["connection"] == "close"
+        error = etree.fromstring(refused.content)
+        assert error.tag == "{DAV:}error"
+        message = error.findtext("{urn:todo-api}message")
+        assert message == f"The request body is larger than the limit of {SMALL_LIMIT} bytes"
 
 
 # --- headers on every response ---------------------------------------------------------------

@@ -32,6 +32,7 @@ from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
 from todo_api.dav import scheduled as dav_scheduled
+from todo_api.dav.errors import DavError
 from todo_api.dav.server import DavApp, WellKnown
 from todo_api.db import Database
 from todo_api.edge import openapi
@@ -239,6 +240,7 @@ def create_app(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         by_path={IMPORT_PATH: settings.import_max_bytes},
+        dav_refusal=lambda sentence: DavError(413, sentence).response(),
     )
     # Added last, so outermost: CORS headers go on every response, the 500 included.
     app.add_middleware(RequestContextMiddleware, metrics=metrics, after_write=hub.wrote)

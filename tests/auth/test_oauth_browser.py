@@ -11,9 +11,6 @@ import base64
 import contextlib
 import itertools
 import json
-import os
-import shutil
-import signal
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -35,26 +32,13 @@ from tests.auth.oauth_helpers import (
     register_user,
 )
 from tests.auth.test_oauth_server import mcp_status
+from tests.browser import chromium, require_chromium
 from tests.helpers_server import Server, clean_env, free_port, running_server
 from tests.support import TEST_SECRET
 
-CHROMIUM = shutil.which("chromium")
 WAIT_SECONDS = 20.0
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-gpu",
-    "--disable-extensions",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--mute-audio",
-]
 
-if CHROMIUM is None and os.environ.get("CI") != "true":
-    pytest.skip("chromium is not installed (sh scripts/setup-ci.sh)", allow_module_level=True)
+require_chromium()
 
 
 class Callback:
@@ -105,33 +89,11 @@ def server(server_database_url: str, tmp_path: Path) -> Iterator[Server]:
 
 
 @contextlib.asynccontextmanager
-async def chromium(profile: Path) -> AsyncIterator[str]:
-    """Headless chromium with remote debugging; the websocket URL of its page. Stopped (its
-    whole process group) afterwards."""
-    assert CHROMIUM is not None, "chromium is required in CI (sh scripts/setup-ci.sh)"
+async def chromium_page(profile: Path) -> AsyncIterator[str]:
+    """Headless chromium with remote debugging; the websocket URL of its page."""
     port = free_port()
-    browser = await asyncio.create_subprocess_exec(
-        CHROMIUM,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        f"--remote-debugging-port={port}",
-        "about:blank",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    async with chromium(profile, f"--remote-debugging-port={port}", "about:blank") as browser:
         yield await _page_websocket(port, browser)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(browser.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(browser.wait(), 5)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(browser.pid, signal.SIGKILL)
-            await browser.wait()
 
 
 async def _page_websocket(port: int, browser: asyncio.subprocess.Process) -> str:
@@ -194,7 +156,7 @@ async def test_a_person_signs_in_and_allows_an_app_in_chromium(
     client = await register_client(server.url, redirect_uris=[callback.url])
     verifier, challenge = pkce()
     url = authorize_url(server.url, client["client_id"], challenge, redirect_uri=callback.url)
-    async with chromium(tmp_path / "profile") as websocket, connect(websocket) as socket:
+    async with chromium_page(tmp_path / "profile") as websocket, connect(websocket) as socket:
         page = DevTools(socket)
         await page.send("Page.enable")
         await page.send("Page.navigate", url=url)

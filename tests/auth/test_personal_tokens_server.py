@@ -5,7 +5,6 @@ SDK's client) reads and gets FORBIDDEN tool errors for writes; the live stream o
 """
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import TextContent
 
-from tests.helpers_server import (
-    TODO_API,
-    Server,
-    clean_env,
-    free_port,
-    running_server,
-    wait_until_healthy,
-)
+from tests.helpers_server import Server, clean_env, launch_server, running_server, started
 from tests.support import TEST_SECRET, make_settings, token_for
 from tests.test_instances_server import _redis_or_skip
 
@@ -101,23 +93,8 @@ def two_workers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     """One server with two worker processes."""
     cwd = tmp_path_factory.mktemp("token-workers")
     env = clean_env(DATABASE_URL=database_url, JWT_SECRET=TEST_SECRET)
-    port = free_port()
-    log_path = cwd / "server.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process=process, port=port, log_path=log_path)
-    wait_until_healthy(server)
-    try:
+    with started(launch_server(cwd, env, cwd / "server.log", args=["--workers", "2"])) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_token_revoked_through_one_worker_is_refused_by_every_worker(

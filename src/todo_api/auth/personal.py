@@ -208,43 +208,74 @@ class KnownTokens:
 
 async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
     """The identity a personal token speaks for; 401 when it is unknown, revoked or expired."""
+    return await verify_by_hash(
+        db,
+        known,
+        token,
+        lookup=_LOOKUP,
+        identity_of=token_identity,
+        touch=_TOUCH,
+        touched=lambda identity: identity.token_id,
+    )
+
+
+def token_identity(row: Row) -> Identity:
+    """Who a token's row (`id`, `user_id`, `scope`) speaks for."""
+    # As a JWT's identity has them: Python's UUIDs (asyncpg gives its own type).
+    user_id = uuid.UUID(str(row["user_id"]))
+    return Identity(
+        user_id=user_id,
+        subject=str(user_id),
+        email=None,
+        scope=row["scope"],
+        token_id=uuid.UUID(str(row["id"])),
+    )
+
+
+async def verify_by_hash(
+    db: Database,
+    known: KnownTokens,
+    token: str,
+    *,
+    lookup: Query,
+    identity_of: Callable[[Row], Identity],
+    touch: Query,
+    touched: Callable[[Identity], uuid.UUID | None],
+) -> Identity:
+    """The identity a token kept by its hash speaks for (a personal token, an OAuth access
+    token); 401 when it is unknown, revoked or expired. `lookup` finds its row by `token_hash`
+    (with `expires_at`, None for never, and `last_used_at`), `identity_of` makes the identity,
+    and `touch` writes `last_used_at` (`id`: `touched(identity)`) when it is a resolution old.
+    """
     token_hash = hash_token(token)
     now = utcnow()
     entry = known.get(token_hash)
     if entry is not None and (entry.expires_at is None or entry.expires_at > now):
         if entry.last_used_at is None or entry.last_used_at <= now - LAST_USED_RESOLUTION:
             async with db.connection() as conn:
-                await _touch(conn, entry.identity, now)
+                await _touch(conn, touch, touched(entry.identity), now)
             entry.last_used_at = now
         return entry.identity
     generation = known.generation
     async with db.connection() as conn:
-        row = (await conn.execute(_LOOKUP, {"token_hash": token_hash})).first()
+        row = (await conn.execute(lookup, {"token_hash": token_hash})).first()
         if row is None:
             raise InvalidToken("The token is not valid")
         expires_at: datetime | None = row["expires_at"]
         if expires_at is not None and expires_at <= now:
             raise TokenExpired("The token has expired")
-        # As a JWT's identity has them: Python's UUIDs (asyncpg gives its own type).
-        user_id = uuid.UUID(str(row["user_id"]))
-        identity = Identity(
-            user_id=user_id,
-            subject=str(user_id),
-            email=None,
-            scope=row["scope"],
-            token_id=uuid.UUID(str(row["id"])),
-        )
+        identity = identity_of(row)
         last_used: datetime | None = row["last_used_at"]
         if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
-            await _touch(conn, identity, now)
+            await _touch(conn, touch, touched(identity), now)
             last_used = now
     known.add(token_hash, KnownToken(identity, expires_at, last_used, 0.0), generation)
     return identity
 
 
-async def _touch(conn: Connection, identity: Identity, now: datetime) -> None:
+async def _touch(conn: Connection, touch: Query, row_id: uuid.UUID | None, now: datetime) -> None:
     stale = now - LAST_USED_RESOLUTION
-    await conn.execute(_TOUCH, {"id": identity.token_id, "stale": stale, "now": now})
+    await conn.execute(touch, {"id": row_id, "stale": stale, "now": now})
 
 
 async def create_token(

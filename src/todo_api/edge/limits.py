@@ -6,12 +6,12 @@ refused as soon as the count passes the limit; what the client has not sent yet 
 Nothing is buffered here: every chunk goes on to the application as it arrives.
 """
 
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_api.kit.errors import ErrorCode
+from todo_api.kit.errors import ErrorCode, error_body_response
 
 # Methods whose body no route reads: their requests pass through untouched. (The server does
 # not buffer a body the application leaves unread: it stops reading the connection instead.)
@@ -23,49 +23,29 @@ class BodyTooLarge(Exception):
     """Raised by `receive` once the streamed body passes the limit."""
 
 
-def _refusal(max_bytes: int, *, dav: bool = False) -> tuple[Message, Message]:
-    """The 413's start and body for a limit: the contract's JSON, or on /dav, where CalDAV's
-    clients read WebDAV's error shape (todo_api.dav), the same as XML."""
-    sentence = f"The request body is larger than the limit of {max_bytes} bytes"
-    if dav:
-        media_type = b"application/xml; charset=utf-8"
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:">'
-            f'<message xmlns="urn:todo-api">{sentence}</message></d:error>'
-        ).encode()
-    else:
-        media_type = b"application/json"
-        body = json.dumps(
-            {"error": sentence, "code": ErrorCode.PAYLOAD_TOO_LARGE.value, "details": None}
-        ).encode()
-    start: Message = {
-        "type": "http.response.start",
-        "status": 413,
-        "headers": [
-            (b"content-type", media_type),
-            (b"content-length", str(len(body)).encode()),
-            # The rest of the body is never read: the connection cannot carry another request.
-            (b"connection", b"close"),
-        ],
-    }
-    return start, {"type": "http.response.body", "body": body}
+def json_refusal(sentence: str) -> Response:
+    """The contract's error body."""
+    return error_body_response(413, ErrorCode.PAYLOAD_TOO_LARGE, sentence)
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with the contract's 413."""
+    """Refuses request bodies over `max_bytes` with a 413: the contract's, or under /dav/ the
+    one `dav_refusal` makes for its sentence (WebDAV's error shape, which CalDAV's clients read:
+    the app passes todo_api.dav's, which the edge does not import)."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, by_path: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        by_path: Mapping[str, int] | None = None,
+        dav_refusal: Callable[[str], Response] = json_refusal,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # Routes with a limit of their own (an import's file), by exact path.
         self.by_path = dict(by_path or {})
-        self._refusals = {
-            (limit, dav): _refusal(limit, dav=dav)
-            for limit in {max_bytes, *self.by_path.values()}
-            for dav in (False, True)
-        }
+        self.dav_refusal = dav_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _BODILESS_METHODS:
@@ -82,15 +62,17 @@ class BodyLimitMiddleware:
         if chunked or (length is not None and not length.isdigit()):  # isdigit: ASCII only
             await self._counted(scope, receive, send, max_bytes)
         elif length is not None and int(length) > max_bytes:
-            await self._refuse(scope, send, max_bytes)
+            await self._refuse(scope, receive, send, max_bytes)
         else:
             # No body, or one of a declared length the server will not exceed.
             await self.app(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send, max_bytes: int) -> None:
-        start, body = self._refusals[max_bytes, scope["path"].startswith(DAV_PREFIX)]
-        await send(start)
-        await send(body)
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        refusal = self.dav_refusal if scope["path"].startswith(DAV_PREFIX) else json_refusal
+        response = refusal(f"The request body is larger than the limit of {max_bytes} bytes")
+        # The rest of the body is never read: the connection cannot carry another request.
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         """Run the application on a body of unknown length, counting it as it streams."""
@@ -117,7 +99,7 @@ class BodyLimitMiddleware:
                 # parser, a 500), the answer is the 413; it is sent once, here.
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await self._refuse(scope, send, max_bytes)
+                    await self._refuse(scope, receive, send, max_bytes)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -129,4 +111,4 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded and not response_started:
-            await self._refuse(scope, send, max_bytes)
+            await self._refuse(scope, receive, send, max_bytes)

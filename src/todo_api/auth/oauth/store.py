@@ -12,15 +12,20 @@ KnownTokens and the live-updates channel).
 import base64
 import secrets
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
-from todo_api.auth.errors import InvalidToken, TokenExpired
-from todo_api.auth.personal import LAST_USED_RESOLUTION, KnownToken, KnownTokens, Scope, hash_token
+from todo_api.auth.personal import (
+    KnownTokens,
+    Scope,
+    hash_token,
+    token_identity,
+    verify_by_hash,
+)
 from todo_api.auth.tokens import Identity
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import new_id, utcnow
@@ -266,44 +271,26 @@ async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
     """The identity an access token speaks for (at /mcp only: its `audience`); 401 when it is
     unknown, revoked or expired. As a personal token's check (todo_api.auth.personal.verify),
     with the grant's `last_used_at` written at most once a minute."""
-    token_hash = hash_token(token)
-    now = utcnow()
-    entry = known.get(token_hash)
-    if entry is not None and entry.expires_at is not None and entry.expires_at > now:
-        if entry.last_used_at is None or entry.last_used_at <= now - LAST_USED_RESOLUTION:
-            async with db.connection() as conn:
-                await _touch(conn, entry.identity, now)
-            entry.last_used_at = now
-        return entry.identity
-    generation = known.generation
-    async with db.connection() as conn:
-        row = (await conn.execute(_ACCESS, {"token_hash": token_hash})).first()
-        if row is None:
-            raise InvalidToken("The token is not valid")
-        expires_at: datetime = row["expires_at"]
-        if expires_at <= now:
-            raise TokenExpired("The token has expired")
-        user_id = uuid.UUID(str(row["user_id"]))
-        identity = Identity(
-            user_id=user_id,
-            subject=str(user_id),
-            email=None,
-            scope=token_scope(row["scope"]).value,
-            token_id=uuid.UUID(str(row["id"])),
-            audience=MCP_AUDIENCE,
-            grant_id=uuid.UUID(str(row["grant_id"])),
-        )
-        last_used: datetime | None = row["last_used_at"]
-        if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
-            await _touch(conn, identity, now)
-            last_used = now
-    known.add(token_hash, KnownToken(identity, expires_at, last_used, 0.0), generation)
-    return identity
+    return await verify_by_hash(
+        db,
+        known,
+        token,
+        lookup=_ACCESS,
+        identity_of=_identity,
+        touch=_TOUCH,
+        touched=lambda identity: identity.grant_id,
+    )
 
 
-async def _touch(conn: Connection, identity: Identity, now: datetime) -> None:
-    stale = now - LAST_USED_RESOLUTION
-    await conn.execute(_TOUCH, {"id": identity.grant_id, "stale": stale, "now": now})
+def _identity(row: Row) -> Identity:
+    """As a personal token's identity (`token_identity`), with the OAuth scope as `read` or
+    `write`, for /mcp only (its audience), and its grant."""
+    return replace(
+        token_identity(row),
+        scope=token_scope(row["scope"]).value,
+        audience=MCP_AUDIENCE,
+        grant_id=uuid.UUID(str(row["grant_id"])),
+    )
 
 
 # --- connections ---------------------------------------------------------------------------
