@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 
 from todo_api.auth import personal
 from todo_api.auth.personal_router import token_body
@@ -55,21 +55,23 @@ _USER = Query(
     ).where(users.c.id == bindparam("user_id"))
 )
 _ORDER = (tasks.c.created_at, tasks.c.id)
-_FIRST_TASKS = Query(
-    select(tasks).where(tasks.c.user_id == bindparam("user_id")).order_by(*_ORDER).limit(PAGE_SIZE)
-)
-_NEXT_TASKS = Query(
-    select(tasks)
-    .where(
-        tasks.c.user_id == bindparam("user_id"),
-        or_(
-            tasks.c.created_at > bindparam("created_at"),
-            and_(tasks.c.created_at == bindparam("created_at"), tasks.c.id > bindparam("id")),
-        ),
+
+
+def _in_pages(statement: Select[Any]) -> tuple[Query, Query]:
+    """The user's tasks of `statement` page by page, in creation order: the first page, and
+    the page after the `created_at` and `id` of the last one read."""
+    mine = statement.where(tasks.c.user_id == bindparam("user_id"))
+    after = or_(
+        tasks.c.created_at > bindparam("created_at"),
+        and_(tasks.c.created_at == bindparam("created_at"), tasks.c.id > bindparam("id")),
     )
-    .order_by(*_ORDER)
-    .limit(PAGE_SIZE)
-)
+    return (
+        Query(mine.order_by(*_ORDER).limit(PAGE_SIZE)),
+        Query(mine.where(after).order_by(*_ORDER).limit(PAGE_SIZE)),
+    )
+
+
+_FIRST_TASKS, _NEXT_TASKS = _in_pages(select(tasks))
 
 
 # The tasks with what calendar clients gave for them (their UID, what the mapping does not
@@ -86,20 +88,7 @@ _OBJECTS = select(
         _parent_dav, _parent_dav.c.task_id == tasks.c.parent_id
     )
 )
-_FIRST_OBJECTS = Query(
-    _OBJECTS.where(tasks.c.user_id == bindparam("user_id")).order_by(*_ORDER).limit(PAGE_SIZE)
-)
-_NEXT_OBJECTS = Query(
-    _OBJECTS.where(
-        tasks.c.user_id == bindparam("user_id"),
-        or_(
-            tasks.c.created_at > bindparam("created_at"),
-            and_(tasks.c.created_at == bindparam("created_at"), tasks.c.id > bindparam("id")),
-        ),
-    )
-    .order_by(*_ORDER)
-    .limit(PAGE_SIZE)
-)
+_FIRST_OBJECTS, _NEXT_OBJECTS = _in_pages(_OBJECTS)
 CALENDAR_HEAD = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{ical.PRODID}\r\n".encode()
 CALENDAR_END = b"END:VCALENDAR\r\n"
 
