@@ -78,3 +78,20 @@ def content(document: dict[str, Any]) -> Any:
         ],
         "inbox": tasks_of(None, None),
     }
+
+
+async def lists_of(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get("/api/lists")
+    assert response.status_code == 200, response.text
+    lists: list[dict[str, Any]] = response.json()
+    return lists
+
+
+async def tasks_of(client: httpx.AsyncClient, list_id: str) -> list[dict[str, Any]]:
+    """The list's tasks in their order."""
+    response = await client.get(
+        "/api/tasks", params={"list_id": list_id, "sort": "position", "limit": 100}
+    )
+    assert response.status_code == 200, response.text
+    tasks: list[dict[str, Any]] = response.json()
+    return tasks

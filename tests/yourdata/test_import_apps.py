@@ -3,28 +3,11 @@ and Google Takeout's Tasks.json."""
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.yourdata.helpers import FIXTURES, import_file
-
-
-async def _tasks_of(client: httpx.AsyncClient, list_id: str) -> list[dict[str, Any]]:
-    response = await client.get(
-        "/api/tasks", params={"list_id": list_id, "sort": "position", "limit": 100}
-    )
-    assert response.status_code == 200, response.text
-    tasks: list[dict[str, Any]] = response.json()
-    return tasks
-
-
-async def _lists(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    response = await client.get("/api/lists")
-    assert response.status_code == 200, response.text
-    lists: list[dict[str, Any]] = response.json()
-    return lists
+from tests.yourdata.helpers import FIXTURES, import_file, lists_of, tasks_of
 
 
 def _today(zone: str) -> date:
@@ -45,9 +28,9 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
             (12, "DATE"),
             (12, "DEADLINE"),
         ]
-        (made,) = await _lists(client)
+        (made,) = await lists_of(client)
         assert made["name"] == "Todoist import"
-        tasks = await _tasks_of(client, made["id"])
+        tasks = await tasks_of(client, made["id"])
         top = [t for t in tasks if t["parent_id"] is None]
         assert [t["title"] for t in top] == [
             "Plan the trip",
@@ -107,7 +90,7 @@ async def test_a_todoist_import_takes_the_list_name_given(
             )
             assert answer.status_code == 200, answer.text
         # A name the user has already gets a number.
-        assert [item["name"] for item in await _lists(client)] == [
+        assert [item["name"] for item in await lists_of(client)] == [
             "Holidays",
             "Holidays (2)",
             "Holidays (3)",
@@ -124,10 +107,10 @@ async def test_google_takeout_tasks_become_lists(person: Callable[..., httpx.Asy
             "tasks": 6,
             "skipped": [{"index": "items[0].items[5]", "reason": "deleted in Google Tasks"}],
         }
-        mine, shopping = await _lists(client)
+        mine, shopping = await lists_of(client)
         assert (mine["name"], shopping["name"]) == ("My Tasks", "Shopping")
         assert (mine["open_count"], shopping["open_count"]) == (3, 1)
-        tasks = await _tasks_of(client, mine["id"])
+        tasks = await tasks_of(client, mine["id"])
         top = [t for t in tasks if t["parent_id"] is None]
         # By Google's position, not the file's order; the hidden (cleared) one included.
         assert [t["title"] for t in top] == [
@@ -145,4 +128,4 @@ async def test_google_takeout_tasks_become_lists(person: Callable[..., httpx.Asy
         assert [t["title"] for t in subtasks] == ["Order the cake", "Send the invitations"]
         assert subtasks[0]["due_date"] == "2031-02-14"
         assert subtasks[1]["is_completed"] is True
-        assert [t["title"] for t in await _tasks_of(client, shopping["id"])] == ["Oat milk"]
+        assert [t["title"] for t in await tasks_of(client, shopping["id"])] == ["Oat milk"]

@@ -12,27 +12,11 @@ from icalendar import Calendar
 
 from tests.support import assert_error
 from tests.tasks.feed_helpers import read_feed
-from tests.yourdata.helpers import FIXTURES, import_file
+from tests.yourdata.helpers import FIXTURES, import_file, lists_of, tasks_of
 
 
 async def _ics(client: httpx.AsyncClient, body: bytes | str, **kwargs: Any) -> httpx.Response:
     return await import_file(client, "ics", body, content_type="text/calendar", **kwargs)
-
-
-async def _lists(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    response = await client.get("/api/lists")
-    assert response.status_code == 200, response.text
-    lists: list[dict[str, Any]] = response.json()
-    return lists
-
-
-async def _tasks_of(client: httpx.AsyncClient, list_id: str) -> list[dict[str, Any]]:
-    response = await client.get(
-        "/api/tasks", params={"list_id": list_id, "sort": "position", "limit": 100}
-    )
-    assert response.status_code == 200, response.text
-    tasks: list[dict[str, Any]] = response.json()
-    return tasks
 
 
 async def _dav_object(client: httpx.AsyncClient, task: dict[str, Any]) -> Any:
@@ -65,9 +49,9 @@ async def test_apple_reminders_list_with_its_name_colour_and_order(
         answer = await _ics(client, (FIXTURES / "apple-reminders.ics").read_bytes())
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"lists": 1, "tasks": 4, "skipped": []}
-        (made,) = await _lists(client)
+        (made,) = await lists_of(client)
         assert (made["name"], made["color"]) == ("Groceries", "#ff2968")
-        tasks = await _tasks_of(client, made["id"])
+        tasks = await tasks_of(client, made["id"])
         # X-APPLE-SORT-ORDER's order, not the file's.
         assert _ordered(tasks) == ["Birthday cake", "- Candles", "Coffee beans", "Oat milk"]
         by_title = {t["title"]: t for t in tasks}
@@ -104,9 +88,9 @@ async def test_a_thunderbird_export_without_a_name_is_one_imported_calendar(
         result = answer.json()
         assert (result["lists"], result["tasks"]) == (1, 2)
         assert result["skipped"] == [{"line": 22, "reason": "a VEVENT is not a task"}]
-        (made,) = await _lists(client)
+        (made,) = await lists_of(client)
         assert (made["name"], made["color"]) == ("Imported calendar", None)
-        tasks = await _tasks_of(client, made["id"])
+        tasks = await tasks_of(client, made["id"])
         assert _ordered(tasks) == ["Write the release notes", "Renew the passport"]  # the file's
         notes, passport = tasks
         assert notes["description"] == (
@@ -138,9 +122,9 @@ async def test_tasks_org_subtasks_recurrences_and_reminders(
         answer = await _ics(client, (FIXTURES / "tasks-org.ics").read_bytes())
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"lists": 1, "tasks": 4, "skipped": []}
-        (made,) = await _lists(client)
+        (made,) = await lists_of(client)
         assert made["name"] == "Chores"
-        tasks = await _tasks_of(client, made["id"])
+        tasks = await tasks_of(client, made["id"])
         assert _ordered(tasks) == [
             "Water the plants",
             "Clean the kitchen",
@@ -187,9 +171,9 @@ async def test_calendars_without_tasks_make_no_list_and_floating_dues_are_the_us
                 },
             ],
         }
-        (made,) = await _lists(client)
+        (made,) = await lists_of(client)
         assert made["name"] == "Imported calendar"
-        (task,) = await _tasks_of(client, made["id"])
+        (task,) = await tasks_of(client, made["id"])
         assert (task["due_at"], task["timezone"]) == ("2031-06-01T00:00:00Z", "Asia/Tokyo")
 
 
@@ -209,8 +193,8 @@ async def test_zones_named_the_windows_way_are_their_iana_zones(
     async with person() as client:
         answer = await _ics(client, body)
         assert answer.status_code == 200, answer.text
-        (made,) = await _lists(client)
-        (task,) = await _tasks_of(client, made["id"])
+        (made,) = await lists_of(client)
+        (task,) = await tasks_of(client, made["id"])
         assert (task["due_at"], task["timezone"]) == ("2031-07-14T15:00:00Z", "Europe/Berlin")
 
 
@@ -300,7 +284,7 @@ async def test_a_wrong_value_refuses_the_file_naming_its_line(
         details = assert_error(await _ics(client, body), 400, "VALIDATION_ERROR")["details"]
         assert [{k: v for k, v in d.items() if k != "message"} for d in details] == where
         assert all(detail["message"] for detail in details)
-        assert await _lists(client) == []
+        assert await lists_of(client) == []
         assert (await client.get("/api/tasks")).json() == []
 
 
@@ -327,7 +311,7 @@ async def test_a_file_that_is_not_icalendar_names_where_it_broke(
         error = assert_error(await _ics(client, body), 400, "INVALID_REQUEST")
         assert f"line {line}" in error["error"]
         assert [(d["line"], d["field"]) for d in error["details"]] == [(line, "file")]
-        assert await _lists(client) == []
+        assert await lists_of(client) == []
         assert (await client.get("/api/tasks")).json() == []
         not_utf8 = await _ics(client, b"BEGIN:VCALENDAR\r\nX-A:\xff\xfe\r\nEND:VCALENDAR\r\n")
         assert_error(not_utf8, 400, "INVALID_REQUEST")
@@ -349,10 +333,10 @@ async def test_the_same_file_with_the_same_key_imports_once_and_events_follow(
         again = await _ics(client, body, headers=key)
         assert again.headers["idempotent-replayed"] == "true"
         assert again.json() == first.json()
-        (made,) = await _lists(client)
+        (made,) = await lists_of(client)
 
         page = await read_feed(client, start.json()["next"], wait_for=[made["id"]])
         assert len(page["changes"]) == 4
         deliveries = await client.get(f"/api/webhooks/{hook.json()['id']}/deliveries")
         assert [row["type"] for row in deliveries.json()] == ["task.created"] * 4
-        assert len(await _tasks_of(client, made["id"])) == 4
+        assert len(await tasks_of(client, made["id"])) == 4
