@@ -428,3 +428,64 @@ async def test_mkcalendar_proppatch_and_delete_change_the_list(ada: DavUser, ben
     assert (await ada.dav.delete(f"{ada.home}garden/")).status_code == 204
     assert (await ada.api.get("/api/lists")).json() == []
     assert (await propfind(ben.dav, f"{ben.home}garden/", "d:displayname")).status_code == 404
+
+
+async def test_a_calendar_for_events_or_journals_alone_is_refused(ada: DavUser) -> None:
+    body = (
+        b'<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>'
+        b'<c:supported-calendar-component-set><c:comp name="VJOURNAL"/>'
+        b"</c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"
+    )
+    refused = await ada.dav.request("MKCALENDAR", f"{ada.home}notes/", content=body)
+    assert refused.status_code == 403
+    assert "{urn:ietf:params:xml:ns:caldav}supported-calendar-component" in condition(refused)
+    assert (await ada.api.get("/api/lists")).json() == []
+    tasks = body.replace(b'name="VJOURNAL"/>', b'name="VJOURNAL"/><c:comp name="VTODO"/>')
+    made = await ada.dav.request("MKCALENDAR", f"{ada.home}notes/", content=tasks)
+    assert made.status_code == 201
+
+
+async def test_free_busy_of_tasks_is_free(ada: DavUser) -> None:
+    await ada.dav.put(
+        f"{ada.home}inbox/due.ics", content=vtodo("due", "Due", "DUE:20270105T100000Z")
+    )
+    body = (
+        b'<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        b'<c:time-range start="20270101T000000Z" end="20270201T000000Z"/></c:free-busy-query>'
+    )
+    answered = await ada.dav.request("REPORT", f"{ada.home}inbox/", content=body)
+    assert answered.status_code == 200
+    assert answered.headers["content-type"].startswith("text/calendar")
+    [period] = Calendar.from_ical(answered.content).walk("VFREEBUSY")
+    assert period["DTSTART"].to_ical() == b"20270101T000000Z"
+    assert period["DTEND"].to_ical() == b"20270201T000000Z"
+    assert "FREEBUSY" not in period
+    no_range = b'<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"/>'
+    assert (
+        await ada.dav.request("REPORT", f"{ada.home}inbox/", content=no_range)
+    ).status_code == 400
+
+
+async def test_principal_search_finds_the_caller_only(ada: DavUser, ben: DavUser) -> None:
+    def search(match: str | None) -> bytes:
+        by_name = (
+            f"<d:property-search><d:prop><d:displayname/></d:prop><d:match>{match}</d:match>"
+            "</d:property-search>"
+            if match is not None
+            else ""
+        )
+        return (
+            '<d:principal-property-search xmlns:d="DAV:" '
+            f'xmlns:c="urn:ietf:params:xml:ns:caldav">{by_name}'
+            "<d:prop><c:calendar-home-set/><d:displayname/></d:prop>"
+            "</d:principal-property-search>"
+        ).encode()
+
+    for match in (None, "ADA+", "example.com"):
+        found = await ada.dav.request("REPORT", "/dav/", content=search(match))
+        assert found.status_code == 207
+        assert texts(xml(found), "d:response/d:href") == [f"/dav/principals/{ada.id}/"]
+        assert texts(xml(found), ".//c:calendar-home-set/d:href") == [ada.home]
+    # Ben's search never shows Ada.
+    found = await ben.dav.request("REPORT", "/dav/principals/", content=search("ada"))
+    assert texts(xml(found), "d:response/d:href") == []

@@ -10,7 +10,7 @@ races /api's (a task's ETag is its version, on both).
 import functools
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
@@ -36,6 +36,7 @@ from todo_api.dav.resources import (
     CONTENT_TYPE,
     DISPLAYNAME,
     MAX_RESOURCE_BYTES,
+    SUPPORTED_COMPONENTS,
     Path,
     answer,
     requested,
@@ -478,6 +479,15 @@ async def mkcalendar(call: Call, path: Path) -> Response:
             raise DavError(405, "This calendar exists already", headers={"Allow": ALLOW})
     root = await call.xml()
     props = _set_props(root)
+    components = props.get(SUPPORTED_COMPONENTS)
+    if components is not None and "VTODO" not in {c.get("name") for c in components}:
+        # A calendar here holds tasks only: one for events or journals alone is refused,
+        # rather than made and then refusing every object put in it (RFC 4791 §5.3.1.1).
+        raise DavError(
+            403,
+            "Calendars here hold tasks (VTODO) only",
+            Name(CALDAV, "supported-calendar-component"),
+        )
     name = text_of(props.get(DISPLAYNAME)) or segment
     color = _color(text_of(props.get(CALENDAR_COLOR))) if CALENDAR_COLOR in props else None
     try:
@@ -595,11 +605,15 @@ async def _place(call: Call, coll: Collection, text: str) -> None:
 
 
 async def report(call: Call, path: Path) -> Response:
-    if path.kind not in ("collection", "object"):
-        raise DavError(403, "Reports are made on calendars", Name(DAV, "supported-report"))
     root = await call.xml()
     if root is None:
         raise DavError(400, "A REPORT needs a body")
+    if path.kind in ("root", "principals", "principal") and Name.of(root.tag) == Name(
+        DAV, "principal-property-search"
+    ):
+        return await _principal_search(call, root)
+    if path.kind not in ("collection", "object"):
+        raise DavError(403, "Reports are made on calendars", Name(DAV, "supported-report"))
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
     kind = Name.of(root.tag)
@@ -611,7 +625,56 @@ async def report(call: Call, path: Path) -> Response:
         return _multistatus(reports.multiget(call.caller, coll, root))
     if kind == Name(CALDAV, "calendar-query"):
         return _multistatus(reports.calendar_query(call.caller, coll, root))
+    if kind == Name(CALDAV, "free-busy-query"):
+        return _free_busy(root)
     raise DavError(403, "This report is not supported", Name(DAV, "supported-report"))
+
+
+async def _principal_search(call: Call, root: etree._Element) -> Response:
+    """`principal-property-search` (RFC 3744 §9.4): the caller's own principal when it
+    matches (a caseless substring of its display name or address); no one else's, as other
+    users' paths are 404."""
+    async with call.connection() as conn:
+        email = await store.email_of(conn, call.user_id)
+    props = resources.root_props(call.user_id, email, "principal")
+    found = {
+        DISPLAYNAME: text_of(props[DISPLAYNAME]()),
+        Name(CALDAV, "calendar-user-address-set"): f"mailto:{email}" if email else "",
+    }
+    for search in root.iterchildren(Name(DAV, "property-search").tag):
+        match = text_of(search.find(Name(DAV, "match").tag)).casefold()
+        names = [Name.of(p.tag) for p in search.iterfind(f"{Name(DAV, 'prop').tag}/*")]
+        if not any(match in found.get(name, "").casefold() for name in names if name in found):
+            return _multistatus(_nothing())
+    wanted, _ = requested(root)
+    # The `caldav` library puts the properties it wants beside an empty DAV:prop.
+    wanted = (wanted or []) + [
+        name
+        for name in (Name.of(node.tag) for node in root if isinstance(node.tag, str))
+        if name in props
+    ]
+    return _multistatus(_one(answer(resources.principal_path(call.user_id), props, wanted)))
+
+
+async def _nothing() -> AsyncIterator[etree._Element]:
+    return
+    yield
+
+
+def _free_busy(root: etree._Element) -> Response:
+    """`free-busy-query` (RFC 4791 §7.10): busy time comes from events alone, and a calendar
+    here holds tasks, so the answer is a VFREEBUSY for the range with no busy period."""
+    node = root.find(Name(CALDAV, "time-range").tag)
+    edges = [node.get(edge) or "" for edge in ("start", "end")] if node is not None else []
+    try:
+        start, end = (
+            datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) for text in edges
+        )
+    except ValueError:
+        raise DavError(
+            400, "A free-busy-query needs a time-range with a UTC start and end"
+        ) from None
+    return Response(ical.free_busy(start, end), media_type=CONTENT_TYPE)
 
 
 _HANDLERS = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from icalendar import Alarm, Calendar, Component, Timezone, Todo, vDuration
+from icalendar import Alarm, Calendar, Component, FreeBusy, Timezone, Todo, vDuration
 from icalendar.parser import Parameters
 
 from todo_api.kit import zones
@@ -361,6 +361,15 @@ def _calendar_text(props: list[tuple[str, Any]], components: list[Component]) ->
         calendar.add_component(component)
     data: bytes = calendar.to_ical()
     return data
+
+
+def free_busy(start: datetime, end: datetime) -> bytes:
+    """A VFREEBUSY for a range with no busy period: tasks take no time (RFC 4791 §7.10)."""
+    period = FreeBusy()
+    period.add("DTSTAMP", datetime.now(UTC))
+    period.add("DTSTART", start)
+    period.add("DTEND", end)
+    return _calendar_text([], [period])
 
 
 def _zones_used(components: list[Component]) -> Iterator[str]:
