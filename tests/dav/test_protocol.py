@@ -489,3 +489,70 @@ async def test_principal_search_finds_the_caller_only(ada: DavUser, ben: DavUser
     # Ben's search never shows Ada.
     found = await ben.dav.request("REPORT", "/dav/principals/", content=search("ada"))
     assert texts(xml(found), "d:response/d:href") == []
+
+
+def proppatch_body(sets: str, removes: str = "") -> bytes:
+    remove = f"<d:remove><d:prop>{removes}</d:prop></d:remove>" if removes else ""
+    return (
+        '<d:propertyupdate xmlns:d="DAV:" xmlns:a="http://apple.com/ns/ical/" '
+        f'xmlns:x="urn:example"><d:set><d:prop>{sets}</d:prop></d:set>{remove}'
+        "</d:propertyupdate>"
+    ).encode()
+
+
+def statuses(response: httpx.Response) -> dict[str, int]:
+    """Each property a PROPPATCH answer names, with its status code."""
+    assert response.status_code == 207, response.text
+    found = {}
+    for propstat in xml(response).iterfind("d:response/d:propstat", NS):
+        code = int((propstat.findtext("d:status", namespaces=NS) or "").split()[1])
+        for prop in propstat.iterfind("d:prop/*", NS):
+            found[prop.tag.rpartition("}")[2]] = code
+    return found
+
+
+async def test_proppatch_is_all_or_nothing(ada: DavUser, ben: DavUser) -> None:
+    one = await new_list(ada, "One")
+    two = await new_list(ada, "Two")
+    await ada.api.patch(f"/api/lists/{two}", json={"color": "#112233"})
+    lists_before = (await ada.api.get("/api/lists")).json()
+    change = (
+        "<d:displayname>Zwei</d:displayname><a:calendar-color>#445566FF</a:calendar-color>"
+        "<a:calendar-order>1</a:calendar-order>"
+    )
+    # An unknown property, a protected one, a removal that cannot be done: nothing is applied.
+    for extra, removes, failing in (
+        ("<x:mood>calm</x:mood>", "", "mood"),
+        ("<d:resourcetype/>", "", "resourcetype"),
+        ("", "<d:displayname/>", "displayname"),
+    ):
+        answered = await ada.dav.request(
+            "PROPPATCH", f"{ada.home}{two}/", content=proppatch_body(change + extra, removes)
+        )
+        expected = {"displayname": 424, "calendar-color": 424, "calendar-order": 424}
+        assert statuses(answered) == {**expected, failing: 403}
+        assert (await ada.api.get("/api/lists")).json() == lists_before
+    # A member may place a shared list but not rename it: neither happens.
+    await share(ada.api, ben.api, one, "editor")
+    await new_list(ben, "Ben's own")
+    ben_before = (await ben.api.get("/api/lists")).json()
+    assert [item["name"] for item in ben_before] == ["One", "Ben's own"]
+    answered = await ben.dav.request(
+        "PROPPATCH",
+        f"{ben.home}{one}/",
+        content=proppatch_body(
+            "<a:calendar-order>2</a:calendar-order><d:displayname>Mine</d:displayname>"
+        ),
+    )
+    assert statuses(answered) == {"calendar-order": 424, "displayname": 403}
+    assert (await ben.api.get("/api/lists")).json() == ben_before
+    # Every property can be done: all are.
+    answered = await ada.dav.request(
+        "PROPPATCH", f"{ada.home}{two}/", content=proppatch_body(change)
+    )
+    assert statuses(answered) == {"displayname": 200, "calendar-color": 200, "calendar-order": 200}
+    after = (await ada.api.get("/api/lists")).json()
+    assert [(item["name"], item["color"]) for item in after] == [
+        ("Zwei", "#445566"),
+        ("One", None),
+    ]

@@ -530,6 +530,8 @@ def _color(text: str) -> str | None:
 
 
 async def proppatch(call: Call, path: Path) -> Response:
+    """All or nothing (RFC 4918 §9.2): when one property cannot be set or removed, none is,
+    and the others are answered 424 Failed Dependency."""
     if path.kind != "collection":
         raise forbidden("Only a calendar's properties can be changed")
     async with call.connection() as conn:
@@ -545,60 +547,61 @@ async def proppatch(call: Call, path: Path) -> Response:
         for value in prop
         if isinstance(value.tag, str)
     ]
-    outcome: dict[int, list[etree._Element]] = {}
+    owner = coll.owned and coll.list_id is not None
     change: dict[str, Any] = {}
+    place: str | None = None
+    refused: list[Name] = []
     for name, value in props.items():
-        if name in (DISPLAYNAME, CALENDAR_COLOR):
-            if coll.list_id is None or not coll.owned:
-                outcome.setdefault(403, []).append(xml_element(name))
-                continue
-            if name == DISPLAYNAME:
-                change["name"] = text_of(value)
-            else:
-                change["color"] = _color(text_of(value))
-        elif name == CALENDAR_ORDER and coll.list_id is not None:
-            await _place(call, coll, text_of(value))
+        if name == DISPLAYNAME and owner:
+            change["name"] = text_of(value)
+        elif name == CALENDAR_COLOR and owner:
+            change["color"] = _color(text_of(value))
         elif name == CALENDAR_ORDER:
-            pass  # the inbox always comes first
+            place = text_of(value)  # the inbox always comes first: nothing to do
         else:
-            outcome.setdefault(403, []).append(xml_element(name))
-            continue
-        outcome.setdefault(200, []).append(xml_element(name))
+            refused.append(name)
     for name in removed:
-        if name == CALENDAR_COLOR and coll.owned and coll.list_id is not None:
+        if name == CALENDAR_COLOR and owner:
             change["color"] = None
-            outcome.setdefault(200, []).append(xml_element(name))
         else:
-            outcome.setdefault(403, []).append(xml_element(name))
-    if change and coll.list_id is not None:
+            refused.append(name)
+    every = [*props, *removed]
+    href = resources.collection_path(call.user_id, coll)
+    if refused:
+        failed = [name for name in every if name not in refused]
+        outcome = {403: refused, 424: failed} if failed else {403: refused}
+        return _multistatus(_one(propstat_response(href, _elements(outcome))))
+    try:
+        update = ListUpdate.model_validate(change) if change else None
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    if coll.list_id is not None and (update is not None or place is not None):
         try:
-            update = ListUpdate.model_validate(change)
-        except ValidationError as exc:
-            raise _invalid(exc) from None
-        try:
-            await call.caller.run(lists_service.update_list, coll.list_id, update)
+            async with call.connection() as conn, conn.transaction():
+                if update is not None:
+                    await lists_service.update_list(conn, call.user_id, coll.list_id, update)
+                if place is not None:
+                    await _place(conn, call.user_id, coll.list_id, place)
         except ListNameTaken:
             raise DavError(409, "You have a list with that name already") from None
-    href = resources.collection_path(call.user_id, coll)
-    return _multistatus(_one(propstat_response(href, outcome)))
+    return _multistatus(_one(propstat_response(href, _elements({200: every}))))
 
 
-async def _place(call: Call, coll: Collection, text: str) -> None:
+def _elements(outcome: dict[int, list[Name]]) -> dict[int, list[etree._Element]]:
+    return {status: [xml_element(name) for name in names] for status, names in outcome.items()}
+
+
+async def _place(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, text: str) -> None:
     """`calendar-order`: the list's place among the caller's lists (the inbox is first)."""
     try:
         wanted = int(text)
     except ValueError:
         return
-    async with call.connection() as conn:
-        colls = [c for c in await store.collections(conn, call.user_id) if c.list_id is not None]
-    others = [c for c in colls if c.list_id != coll.list_id]
+    colls = [c for c in await store.collections(conn, user_id) if c.list_id is not None]
+    others = [c for c in colls if c.list_id != list_id]
     index = max(0, min(wanted - 1, len(others)))
-    list_id = coll.list_id
-    assert list_id is not None
-    if index < len(others):
-        await call.caller.run(lists_service.move_list, list_id, before=others[index].list_id)
-    else:
-        await call.caller.run(lists_service.move_list, list_id)
+    before = others[index].list_id if index < len(others) else None
+    await lists_service.move_list(conn, user_id, list_id, before=before)
 
 
 # --- REPORT ---------------------------------------------------------------------------------
