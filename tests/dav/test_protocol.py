@@ -556,3 +556,78 @@ async def test_proppatch_is_all_or_nothing(ada: DavUser, ben: DavUser) -> None:
         ("Zwei", "#445566"),
         ("One", None),
     ]
+
+
+def zone_block(tzid: str, standard: str, daylight: str) -> list[str]:
+    """A VTIMEZONE as Outlook writes one: yearly rules from 1601."""
+    return [
+        "BEGIN:VTIMEZONE",
+        f"TZID:{tzid}",
+        "BEGIN:STANDARD",
+        "DTSTART:16011104T020000",
+        "RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11",
+        f"TZOFFSETFROM:{daylight}",
+        f"TZOFFSETTO:{standard}",
+        "END:STANDARD",
+        "BEGIN:DAYLIGHT",
+        "DTSTART:16010311T020000",
+        "RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
+        f"TZOFFSETFROM:{standard}",
+        f"TZOFFSETTO:{daylight}",
+        "END:DAYLIGHT",
+        "END:VTIMEZONE",
+    ]
+
+
+def zoned(uid: str, tzid: str, *lines: str, offsets: tuple[str, str] = ("+0100", "+0200")) -> bytes:
+    body = vtodo(uid, "Zoned", f"DUE;TZID={tzid}:20261224T090000", *lines)
+    block = "\r\n".join(zone_block(tzid, *offsets)) + "\r\n"
+    return body.replace(b"BEGIN:VTODO", block.encode() + b"BEGIN:VTODO")
+
+
+@pytest.mark.parametrize(
+    ("tzid", "offsets", "zone", "due_at"),
+    [
+        ("W. Europe Standard Time", ("+0100", "+0200"), "Europe/Berlin", "2026-12-24T08:00:00Z"),
+        ("Eastern Standard Time", ("-0500", "-0400"), "America/New_York", "2026-12-24T14:00:00Z"),
+        (
+            "/mozilla.org/20050126_1/Europe/Berlin",
+            ("+0100", "+0200"),
+            "Europe/Berlin",
+            "2026-12-24T08:00:00Z",
+        ),
+        (
+            "/freeassociation.sourceforge.net/America/Argentina/Buenos_Aires",
+            ("-0300", "-0300"),
+            "America/Argentina/Buenos_Aires",
+            "2026-12-24T12:00:00Z",
+        ),
+    ],
+)
+async def test_a_windows_or_prefixed_tzid_is_read_as_the_iana_zone_it_names(
+    ada: DavUser, tzid: str, offsets: tuple[str, str], zone: str, due_at: str
+) -> None:
+    path = f"{ada.home}inbox/zoned.ics"
+    body = zoned("zoned", tzid, f"DTSTART;TZID={tzid}:20261220T080000", offsets=offsets)
+    stored = await ada.dav.put(path, content=body)
+    assert stored.status_code == 201, stored.text
+    [task] = (await ada.api.get("/api/tasks")).json()
+    assert (task["timezone"], task["due_at"]) == (zone, due_at)
+    assert (await ada.dav.get(path)).content == body  # as sent, until it changes
+    changed = await ada.api.patch(f"/api/tasks/{task['id']}", json={"title": "Changed"})
+    assert changed.status_code == 200
+    written = Calendar.from_ical((await ada.dav.get(path)).content)
+    [todo] = written.walk("VTODO")
+    assert todo["DUE"].params["TZID"] == zone
+    assert todo["DUE"].to_ical() == b"20261224T090000"
+    # DTSTART is kept as it was sent, with the VTIMEZONE it names.
+    assert todo["DTSTART"].params["TZID"] == tzid
+    assert sorted(str(z["TZID"]) for z in written.walk("VTIMEZONE")) == sorted({zone, tzid})
+
+
+async def test_a_tzid_naming_no_known_zone_is_refused(ada: DavUser) -> None:
+    for tzid in ("My Own Zone", "Custom/Berlin", "/example.com/Nowhere/Atlantis"):
+        refused = await ada.dav.put(f"{ada.home}inbox/own.ics", content=zoned("own", tzid))
+        assert refused.status_code == 403, tzid
+        assert "{urn:ietf:params:xml:ns:caldav}valid-calendar-data" in condition(refused)
+    assert (await ada.api.get("/api/tasks")).json() == []
