@@ -20,6 +20,7 @@ from tests.dav.helpers import (
 )
 from tests.lists.sharing import share
 from tests.support import client_for
+from tests.tasks.feed_helpers import database
 from todo_api.config import Settings
 
 
@@ -631,3 +632,54 @@ async def test_a_tzid_naming_no_known_zone_is_refused(ada: DavUser) -> None:
         assert refused.status_code == 403, tzid
         assert "{urn:ietf:params:xml:ns:caldav}valid-calendar-data" in condition(refused)
     assert (await ada.api.get("/api/tasks")).json() == []
+
+
+REFUSED_UID = "refused-by-the-database"
+TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER dav_objects_refuse BEFORE INSERT ON dav_objects "
+        f"WHEN NEW.uid = '{REFUSED_UID}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION dav_objects_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+        "CREATE TRIGGER dav_objects_refuse BEFORE INSERT ON dav_objects FOR EACH ROW "
+        f"WHEN (NEW.uid = '{REFUSED_UID}') EXECUTE FUNCTION dav_objects_refuse()",
+    ],
+}
+UNTRIGGER = {
+    "sqlite": ["DROP TRIGGER dav_objects_refuse"],
+    "postgresql": [
+        "DROP TRIGGER dav_objects_refuse ON dav_objects",
+        "DROP FUNCTION dav_objects_refuse()",
+    ],
+}
+
+
+async def test_a_put_stores_the_task_and_its_object_together_or_neither(
+    app: FastAPI, settings: Settings, ada: DavUser
+) -> None:
+    # The object's row is refused after the task was written (as a crash or a lost
+    # connection there would leave it): the task is not kept either.
+    async with database(settings) as db, db.connection() as conn:
+        for statement in TRIGGER[conn.name]:
+            await conn.run_sql(statement)
+        try:
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers=basic(ada.token)
+            ) as dav:
+                failed = await dav.put(f"{ada.home}inbox/x.ics", content=vtodo(REFUSED_UID, "X"))
+                assert failed.status_code >= 400
+                made = await ada.dav.put(f"{ada.home}inbox/y.ics", content=vtodo("y", "Y"))
+                assert made.status_code == 201
+                changed = await dav.put(
+                    f"{ada.home}inbox/y.ics", content=vtodo(REFUSED_UID, "Changed")
+                )
+                assert changed.status_code >= 400
+        finally:
+            for statement in UNTRIGGER[conn.name]:
+                await conn.run_sql(statement)
+    assert [task["title"] for task in (await ada.api.get("/api/tasks")).json()] == ["Y"]
+    assert (await ada.dav.get(f"{ada.home}inbox/x.ics")).status_code == 404
+    assert b"SUMMARY:Y" in (await ada.dav.get(f"{ada.home}inbox/y.ics")).content

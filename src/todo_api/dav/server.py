@@ -9,7 +9,7 @@ races /api's (a task's ETag is its version, on both).
 
 import functools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from todo_api.auth.dependencies import Caller
 from todo_api.auth.tokens import Identity
+from todo_api.auth.users import with_user_row
 from todo_api.dav import reports, resources, store
 from todo_api.dav.credentials import NoCredentials, identify
 from todo_api.dav.errors import (
@@ -316,17 +317,20 @@ async def put(call: Call, path: Path) -> Response:
             parent = await store.object_with_uid(conn, call.user_id, coll, read.parent_uid)
             parent_id = parent.id if parent is not None else None
     fields = dict(read.fields)
-    if existing is None:
-        task, created = await _create(call, coll, fields, parent_id, read.uid), True
-    else:
-        task, created = await _update(call, existing, fields, parent_id), False
-    # Completing a recurring task makes its next occurrence: the object is then not what the
-    # client sent (it lost its RRULE), and the client reads it back.
-    as_sent = not (
-        task["next_occurrence_id"] is not None
-        and (existing is None or existing.next_occurrence_id is None)
-    )
-    async with call.connection() as conn:
+    # The task and what the client gave for it (name, UID, what the mapping does not cover)
+    # in one transaction: never a task without its object, nor an object's data without the
+    # task as it sent it.
+    async with call.connection() as conn, conn.transaction():
+        if existing is None:
+            task, created = await _create(call, conn, coll, fields, parent_id, read.uid), True
+        else:
+            task, created = await _update(call, conn, existing, fields, parent_id), False
+        # Completing a recurring task makes its next occurrence: the object is then not what
+        # the client sent (it lost its RRULE), and the client reads it back.
+        as_sent = not (
+            task["next_occurrence_id"] is not None
+            and (existing is None or existing.next_occurrence_id is None)
+        )
         await store.keep(
             conn,
             task_id=task["id"],
@@ -350,13 +354,13 @@ def _invalid(exc: ValidationError) -> DavError:
 
 async def _create(
     call: Call,
+    conn: Connection,
     coll: Collection,
     fields: dict[str, Any],
     parent_id: uuid.UUID | None,
     uid: str,
 ) -> TaskRow:
-    async with call.connection() as conn:
-        moved = await store.recently_deleted(conn, call.user_id, uid)
+    moved = await store.recently_deleted(conn, call.user_id, uid)
     data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
     if parent_id is None:
         data_fields["list_id"] = coll.list_id
@@ -375,17 +379,22 @@ async def _create(
         data = TaskCreate.model_validate(data_fields)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    try:
-        task: TaskRow = await call.caller.create(
-            tasks_service.create_task, data=data, task_id=task_id, made=made
+
+    def create(data: TaskCreate) -> Awaitable[TaskRow]:
+        return with_user_row(
+            conn,
+            call.identity,
+            lambda: tasks_service.create_task(
+                conn, call.user_id, data=data, task_id=task_id, made=made
+            ),
         )
+
+    try:
+        task: TaskRow = await create(data)
     except ApiError as exc:
         if exc.status == 400 and "assignee_id" in str(exc.details or ""):
             # Where it went, its assignee cannot see it: unassigned, as a move through /api.
-            data = TaskCreate.model_validate({**data_fields, "assignee_id": None})
-            task = await call.caller.create(
-                tasks_service.create_task, data=data, task_id=task_id, made=made
-            )
+            task = await create(TaskCreate.model_validate({**data_fields, "assignee_id": None}))
         elif exc.status == 400:
             raise DavError(403, _sentence(exc), VALID_DATA) from None
         else:
@@ -399,7 +408,11 @@ def _sentence(exc: ApiError) -> str:
 
 
 async def _update(
-    call: Call, existing: Row, fields: dict[str, Any], parent_id: uuid.UUID | None
+    call: Call,
+    conn: Connection,
+    existing: Row,
+    fields: dict[str, Any],
+    parent_id: uuid.UUID | None,
 ) -> TaskRow:
     data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
     if parent_id != existing.parent_id:
@@ -410,8 +423,8 @@ async def _update(
         raise _invalid(exc) from None
     versions = if_match(call.request.headers.get("if-match"))
     try:
-        task: TaskRow = await call.caller.run(
-            tasks_service.update_task, task_id=existing.id, data=data, if_match=versions
+        task: TaskRow = await tasks_service.update_task(
+            conn, call.user_id, task_id=existing.id, data=data, if_match=versions
         )
     except ApiError as exc:
         if exc.status == 400:
