@@ -1,8 +1,6 @@
 """CalDAV through HTTP, on both databases: discovery, who may see what, objects with ETags,
 errors in WebDAV's shape, and what a task keeps of the calendar object a client gave."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -12,7 +10,8 @@ from tests.dav.helpers import (
     NS,
     DavUser,
     basic,
-    dav_user,
+    condition,
+    new_list,
     propfind,
     texts,
     vtodo,
@@ -22,30 +21,6 @@ from tests.lists.sharing import share
 from tests.support import client_for
 from tests.tasks.feed_helpers import database
 from todo_api.config import Settings
-
-
-@pytest.fixture
-async def ada(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
-    async with dav_user(app, settings, "ada@example.com") as user:
-        yield user
-
-
-@pytest.fixture
-async def ben(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
-    async with dav_user(app, settings) as user:
-        yield user
-
-
-async def new_list(user: DavUser, name: str) -> str:
-    response = await user.api.post("/api/lists", json={"name": name})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def condition(response: httpx.Response) -> list[str]:
-    """The preconditions a DAV:error body names."""
-    return [node.tag for node in xml(response)]
-
 
 # --- Discovery and who ----------------------------------------------------------------------
 
