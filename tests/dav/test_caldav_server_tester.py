@@ -6,7 +6,7 @@ The tester probes most features (sync tokens, ETags, text search) with VEVENTs, 
 contract refuses (403 CALDAV:supported-calendar-component): its setup stops at the first
 event, so those come out `unknown` (or `unsupported`, for want of the task fixtures it makes
 after the events), and the event probes themselves `ungraceful`, listed below with why. The
-tasks/dav tests of this suite cover them instead (test_reports, test_caldav_client).
+tests in tests/dav cover them instead (test_reports, test_caldav_client).
 
 The tester is installed once per machine into .tools/caldav-server-tester (a venv, ignored by
 git) by the fixture below, from the pinned caldav_server_tester/requirements.txt."""
@@ -38,9 +38,6 @@ EXPECTED = {
     "save-load.event.no-summary": "ungraceful",
     "save-load.icalendar.related-to": "ungraceful",
     "search.time-range.event": "ungraceful",
-    # calendar-order is the list's place among the caller's lists, not a stored number:
-    # setting 12 places it last, and it reads back as that place.
-    "calendar-order": "broken",
 }
 # What must be full: principal, collections, what it can probe of tasks.
 FULL = {
@@ -62,6 +59,7 @@ FULL = {
     "delete-calendar",
     "delete-calendar.free-namespace",
     "calendar-color",
+    "calendar-order",
     "non-existing-raises-not-found.collection",
     "non-existing-raises-not-found.object",
     "synchronous-write.create-calendar",

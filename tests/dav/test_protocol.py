@@ -658,3 +658,42 @@ async def test_a_put_stores_the_task_and_its_object_together_or_neither(
     assert [task["title"] for task in (await ada.api.get("/api/tasks")).json()] == ["Y"]
     assert (await ada.dav.get(f"{ada.home}inbox/x.ics")).status_code == 404
     assert b"SUMMARY:Y" in (await ada.dav.get(f"{ada.home}inbox/y.ics")).content
+
+
+async def test_calendar_order_is_a_number_set_and_read_back(ada: DavUser) -> None:
+    one = await new_list(ada, "One")
+    two = await new_list(ada, "Two")
+
+    async def orders() -> dict[str, int]:
+        listing = await propfind(ada.dav, ada.home, "d:displayname", "a:calendar-order", depth="1")
+        found = {}
+        for node in xml(listing).iterfind("d:response", NS):
+            name = node.findtext(".//d:displayname", namespaces=NS) or ""
+            order = node.findtext(".//{http://apple.com/ns/ical/}calendar-order")
+            if order:  # the home has none
+                found[name] = int(order)
+        return found
+
+    before = await orders()
+    assert before["Inbox"] < before["One"] < before["Two"]
+    for number in (12, 34):
+        answered = await ada.dav.request(
+            "PROPPATCH",
+            f"{ada.home}{two}/",
+            content=proppatch_body(f"<a:calendar-order>{number}</a:calendar-order>"),
+        )
+        assert statuses(answered) == {"calendar-order": 200}
+        now = await orders()
+        assert now["Two"] == number
+        assert now["Inbox"] < now["Two"] < now["One"]  # lists sort by it
+        assert [item["id"] for item in (await ada.api.get("/api/lists")).json()] == [two, one]
+    # Not a number: refused, and nothing else changes.
+    answered = await ada.dav.request(
+        "PROPPATCH",
+        f"{ada.home}{one}/",
+        content=proppatch_body(
+            "<a:calendar-order>first</a:calendar-order><d:displayname>Uno</d:displayname>"
+        ),
+    )
+    assert statuses(answered) == {"calendar-order": 409, "displayname": 424}
+    assert (await orders())["One"] == now["One"]

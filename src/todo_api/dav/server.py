@@ -181,7 +181,8 @@ async def propfind(call: Call, path: Path) -> Response:
         async def home() -> AsyncIterator[etree._Element]:
             yield single(props, resources.home_path(user_id))
             if depth == "1":
-                for order, coll in enumerate(colls):
+                for coll in colls:
+                    order = _order_of(colls, coll)
                     yield await _collection_answer(call, tokens, coll, order, single, email)
 
         return _multistatus(home())
@@ -196,7 +197,7 @@ async def propfind(call: Call, path: Path) -> Response:
                 resources.object_path(user_id, coll, store.object_name(row)),
             )
             return _multistatus(_one(node))
-        order = await _order_of(conn, user_id, coll)
+        order = _order_of(await store.collections(conn, user_id), coll)
 
     async def listing() -> AsyncIterator[etree._Element]:
         yield await _collection_answer(call, tokens, coll, order, single, email)
@@ -210,9 +211,12 @@ async def propfind(call: Call, path: Path) -> Response:
     return _multistatus(listing())
 
 
-async def _order_of(conn: Connection, user_id: uuid.UUID, coll: Collection) -> int:
-    colls = await store.collections(conn, user_id)
-    return next((i for i, c in enumerate(colls) if c.list_id == coll.list_id), 0)
+def _order_of(colls: list[Collection], coll: Collection) -> int:
+    """`calendar-order`: the list's position in the caller's own order; the inbox before
+    every list."""
+    if coll.list_id is not None:
+        return coll.position
+    return min((c.position for c in colls if c.list_id is not None), default=1) - 1
 
 
 async def _collection_answer(
@@ -562,15 +566,20 @@ async def proppatch(call: Call, path: Path) -> Response:
     ]
     owner = coll.owned and coll.list_id is not None
     change: dict[str, Any] = {}
-    place: str | None = None
-    refused: list[Name] = []
+    place: int | None = None
+    refused: list[Name] = []  # 403: not the caller's to change, or not a property here
+    conflicts: list[Name] = []  # 409: a value the property cannot take
     for name, value in props.items():
         if name == DISPLAYNAME and owner:
             change["name"] = text_of(value)
         elif name == CALENDAR_COLOR and owner:
             change["color"] = _color(text_of(value))
         elif name == CALENDAR_ORDER:
-            place = text_of(value)  # the inbox always comes first: nothing to do
+            place = _position(text_of(value))
+            if place is None:
+                conflicts.append(name)
+            elif coll.list_id is None:
+                place = None  # the inbox always comes first
         else:
             refused.append(name)
     for name in removed:
@@ -580,9 +589,10 @@ async def proppatch(call: Call, path: Path) -> Response:
             refused.append(name)
     every = [*props, *removed]
     href = resources.collection_path(call.user_id, coll)
-    if refused:
-        failed = [name for name in every if name not in refused]
-        outcome = {403: refused, 424: failed} if failed else {403: refused}
+    if refused or conflicts:
+        failed = [name for name in every if name not in refused and name not in conflicts]
+        outcome = {403: refused, 409: conflicts, 424: failed}
+        outcome = {status: names for status, names in outcome.items() if names}
         return _multistatus(_one(propstat_response(href, _elements(outcome))))
     try:
         update = ListUpdate.model_validate(change) if change else None
@@ -594,7 +604,7 @@ async def proppatch(call: Call, path: Path) -> Response:
                 if update is not None:
                     await lists_service.update_list(conn, call.user_id, coll.list_id, update)
                 if place is not None:
-                    await _place(conn, call.user_id, coll.list_id, place)
+                    await lists_service.set_list_position(conn, call.user_id, coll.list_id, place)
         except ListNameTaken:
             raise DavError(409, "You have a list with that name already") from None
     return _multistatus(_one(propstat_response(href, _elements({200: every}))))
@@ -604,17 +614,13 @@ def _elements(outcome: dict[int, list[Name]]) -> dict[int, list[etree._Element]]
     return {status: [xml_element(name) for name in names] for status, names in outcome.items()}
 
 
-async def _place(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, text: str) -> None:
-    """`calendar-order`: the list's place among the caller's lists (the inbox is first)."""
+def _position(text: str) -> int | None:
+    """A `calendar-order` as a position (None: not an integer a position can be)."""
     try:
-        wanted = int(text)
+        number = int(text)
     except ValueError:
-        return
-    colls = [c for c in await store.collections(conn, user_id) if c.list_id is not None]
-    others = [c for c in colls if c.list_id != list_id]
-    index = max(0, min(wanted - 1, len(others)))
-    before = others[index].list_id if index < len(others) else None
-    await lists_service.move_list(conn, user_id, list_id, before=before)
+        return None
+    return number if abs(number) < 2**62 else None
 
 
 # --- REPORT ---------------------------------------------------------------------------------
