@@ -286,6 +286,7 @@ async def test_etags_race_with_the_api(ada: DavUser) -> None:
             "{urn:ietf:params:xml:ns:caldav}valid-calendar-object-resource",
         ),
         (vtodo("long", "x" * 201), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
+        (vtodo("u" * 256, "Long UID"), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
         (
             vtodo("big", "Big", "DESCRIPTION:" + "z" * 300_000),
             "{urn:ietf:params:xml:ns:caldav}max-resource-size",
@@ -299,6 +300,18 @@ async def test_unacceptable_objects_are_refused_with_the_precondition(
     assert response.status_code == 403, response.text
     assert precondition in condition(response)
     assert (await ada.api.get("/api/tasks")).json() == []
+
+
+async def test_names_longer_than_255_characters_are_refused(ada: DavUser) -> None:
+    response = await ada.dav.put(f"{ada.home}inbox/{'n' * 252}.ics", content=vtodo("a", "A"))
+    assert response.status_code == 403
+    assert "at most 255" in response.text
+    assert (await ada.api.get("/api/tasks")).json() == []
+    fits = await ada.dav.put(f"{ada.home}inbox/{'n' * 251}.ics", content=vtodo("a", "A"))
+    assert fits.status_code == 201
+    calendar = await ada.dav.request("MKCALENDAR", f"{ada.home}{'c' * 256}/")
+    assert calendar.status_code == 403
+    assert (await ada.api.get("/api/lists")).json() == []
 
 
 async def test_a_uid_is_one_object_per_calendar(ada: DavUser) -> None:

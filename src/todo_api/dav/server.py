@@ -54,6 +54,7 @@ from todo_api.kit.errors import ApiError
 from todo_api.lists import service as lists_service
 from todo_api.lists.errors import ListNameTaken
 from todo_api.lists.schemas import ListCreate, ListUpdate
+from todo_api.tables.dav import NAME_MAX_LENGTH, UID_MAX_LENGTH
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import schedule
 from todo_api.tasks import service as tasks_service
@@ -293,6 +294,8 @@ async def put(call: Call, path: Path) -> Response:
     if path.kind != "object" or not path.name:
         raise DavError(405, "PUT makes calendar objects only", headers={"Allow": ALLOW})
     name = path.name
+    if len(name) > NAME_MAX_LENGTH:
+        raise DavError(403, f"An object's name is at most {NAME_MAX_LENGTH} characters")
     body = await call.body(MAX_RESOURCE_BYTES)  # no pooled connection held while it comes
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
@@ -303,6 +306,8 @@ async def put(call: Call, path: Path) -> Response:
             read = ical.read(body, user_zone=zone)
         except ical.CalendarDataError as exc:
             raise DavError(403, str(exc), Name(CALDAV, exc.condition)) from None
+        if len(read.uid) > UID_MAX_LENGTH:
+            raise DavError(403, f"A UID is at most {UID_MAX_LENGTH} characters", VALID_DATA)
         existing = await store.object_named(conn, call.user_id, coll, name)
         headers = call.request.headers
         if existing is not None and headers.get("if-none-match", "").strip() == "*":
@@ -491,6 +496,8 @@ async def mkcalendar(call: Call, path: Path) -> Response:
     if path.kind != "collection" or not path.segment:
         raise DavError(405, "Calendars are made in the calendar home", headers={"Allow": ALLOW})
     segment = path.segment
+    if len(segment) > NAME_MAX_LENGTH:
+        raise DavError(403, f"A calendar's name is at most {NAME_MAX_LENGTH} characters")
     async with call.connection() as conn:
         if segment == store.INBOX or await store.collection(conn, call.user_id, segment):
             raise DavError(405, "This calendar exists already", headers={"Allow": ALLOW})
