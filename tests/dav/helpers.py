@@ -57,9 +57,26 @@ async def dav_user(
             yield DavUser(api, dav, token, me.json()["id"], email)
 
 
+async def new_list(user: DavUser, name: str) -> str:
+    response = await user.api.post("/api/lists", json={"name": name})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def new_task(user: DavUser, title: str, **fields: object) -> str:
+    response = await user.api.post("/api/tasks", json={"title": title, **fields})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 def xml(response: httpx.Response) -> etree._Element:
     root: etree._Element = etree.fromstring(response.content)
     return root
+
+
+def condition(response: httpx.Response) -> list[str]:
+    """The preconditions a DAV:error body names."""
+    return [node.tag for node in xml(response)]
 
 
 def texts(root: etree._Element, path: str) -> list[str]:

@@ -1,8 +1,6 @@
 """CalDAV through HTTP, on both databases: discovery, who may see what, objects with ETags,
 errors in WebDAV's shape, and what a task keeps of the calendar object a client gave."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -12,7 +10,8 @@ from tests.dav.helpers import (
     NS,
     DavUser,
     basic,
-    dav_user,
+    condition,
+    new_list,
     propfind,
     texts,
     vtodo,
@@ -20,31 +19,8 @@ from tests.dav.helpers import (
 )
 from tests.lists.sharing import share
 from tests.support import client_for
+from tests.tasks.feed_helpers import database
 from todo_api.config import Settings
-
-
-@pytest.fixture
-async def ada(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
-    async with dav_user(app, settings, "ada@example.com") as user:
-        yield user
-
-
-@pytest.fixture
-async def ben(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
-    async with dav_user(app, settings) as user:
-        yield user
-
-
-async def new_list(user: DavUser, name: str) -> str:
-    response = await user.api.post("/api/lists", json={"name": name})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def condition(response: httpx.Response) -> list[str]:
-    """The preconditions a DAV:error body names."""
-    return [node.tag for node in xml(response)]
-
 
 # --- Discovery and who ----------------------------------------------------------------------
 
@@ -310,6 +286,7 @@ async def test_etags_race_with_the_api(ada: DavUser) -> None:
             "{urn:ietf:params:xml:ns:caldav}valid-calendar-object-resource",
         ),
         (vtodo("long", "x" * 201), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
+        (vtodo("u" * 256, "Long UID"), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
         (
             vtodo("big", "Big", "DESCRIPTION:" + "z" * 300_000),
             "{urn:ietf:params:xml:ns:caldav}max-resource-size",
@@ -323,6 +300,18 @@ async def test_unacceptable_objects_are_refused_with_the_precondition(
     assert response.status_code == 403, response.text
     assert precondition in condition(response)
     assert (await ada.api.get("/api/tasks")).json() == []
+
+
+async def test_names_longer_than_255_characters_are_refused(ada: DavUser) -> None:
+    response = await ada.dav.put(f"{ada.home}inbox/{'n' * 252}.ics", content=vtodo("a", "A"))
+    assert response.status_code == 403
+    assert "at most 255" in response.text
+    assert (await ada.api.get("/api/tasks")).json() == []
+    fits = await ada.dav.put(f"{ada.home}inbox/{'n' * 251}.ics", content=vtodo("a", "A"))
+    assert fits.status_code == 201
+    calendar = await ada.dav.request("MKCALENDAR", f"{ada.home}{'c' * 256}/")
+    assert calendar.status_code == 403
+    assert (await ada.api.get("/api/lists")).json() == []
 
 
 async def test_a_uid_is_one_object_per_calendar(ada: DavUser) -> None:
@@ -428,3 +417,296 @@ async def test_mkcalendar_proppatch_and_delete_change_the_list(ada: DavUser, ben
     assert (await ada.dav.delete(f"{ada.home}garden/")).status_code == 204
     assert (await ada.api.get("/api/lists")).json() == []
     assert (await propfind(ben.dav, f"{ben.home}garden/", "d:displayname")).status_code == 404
+
+
+async def test_a_calendar_for_events_or_journals_alone_is_refused(ada: DavUser) -> None:
+    body = (
+        b'<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>'
+        b'<c:supported-calendar-component-set><c:comp name="VJOURNAL"/>'
+        b"</c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"
+    )
+    refused = await ada.dav.request("MKCALENDAR", f"{ada.home}notes/", content=body)
+    assert refused.status_code == 403
+    assert "{urn:ietf:params:xml:ns:caldav}supported-calendar-component" in condition(refused)
+    assert (await ada.api.get("/api/lists")).json() == []
+    tasks = body.replace(b'name="VJOURNAL"/>', b'name="VJOURNAL"/><c:comp name="VTODO"/>')
+    made = await ada.dav.request("MKCALENDAR", f"{ada.home}notes/", content=tasks)
+    assert made.status_code == 201
+
+
+async def test_free_busy_of_tasks_is_free(ada: DavUser) -> None:
+    await ada.dav.put(
+        f"{ada.home}inbox/due.ics", content=vtodo("due", "Due", "DUE:20270105T100000Z")
+    )
+    body = (
+        b'<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        b'<c:time-range start="20270101T000000Z" end="20270201T000000Z"/></c:free-busy-query>'
+    )
+    answered = await ada.dav.request("REPORT", f"{ada.home}inbox/", content=body)
+    assert answered.status_code == 200
+    assert answered.headers["content-type"].startswith("text/calendar")
+    [period] = Calendar.from_ical(answered.content).walk("VFREEBUSY")
+    assert period["DTSTART"].to_ical() == b"20270101T000000Z"
+    assert period["DTEND"].to_ical() == b"20270201T000000Z"
+    assert "FREEBUSY" not in period
+    no_range = b'<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"/>'
+    assert (
+        await ada.dav.request("REPORT", f"{ada.home}inbox/", content=no_range)
+    ).status_code == 400
+
+
+async def test_principal_search_finds_the_caller_only(ada: DavUser, ben: DavUser) -> None:
+    def search(match: str | None) -> bytes:
+        by_name = (
+            f"<d:property-search><d:prop><d:displayname/></d:prop><d:match>{match}</d:match>"
+            "</d:property-search>"
+            if match is not None
+            else ""
+        )
+        return (
+            '<d:principal-property-search xmlns:d="DAV:" '
+            f'xmlns:c="urn:ietf:params:xml:ns:caldav">{by_name}'
+            "<d:prop><c:calendar-home-set/><d:displayname/></d:prop>"
+            "</d:principal-property-search>"
+        ).encode()
+
+    for match in (None, "ADA+", "example.com"):
+        found = await ada.dav.request("REPORT", "/dav/", content=search(match))
+        assert found.status_code == 207
+        assert texts(xml(found), "d:response/d:href") == [f"/dav/principals/{ada.id}/"]
+        assert texts(xml(found), ".//c:calendar-home-set/d:href") == [ada.home]
+    # Ben's search never shows Ada.
+    found = await ben.dav.request("REPORT", "/dav/principals/", content=search("ada"))
+    assert texts(xml(found), "d:response/d:href") == []
+
+
+def proppatch_body(sets: str, removes: str = "") -> bytes:
+    remove = f"<d:remove><d:prop>{removes}</d:prop></d:remove>" if removes else ""
+    return (
+        '<d:propertyupdate xmlns:d="DAV:" xmlns:a="http://apple.com/ns/ical/" '
+        f'xmlns:x="urn:example"><d:set><d:prop>{sets}</d:prop></d:set>{remove}'
+        "</d:propertyupdate>"
+    ).encode()
+
+
+def statuses(response: httpx.Response) -> dict[str, int]:
+    """Each property a PROPPATCH answer names, with its status code."""
+    assert response.status_code == 207, response.text
+    found = {}
+    for propstat in xml(response).iterfind("d:response/d:propstat", NS):
+        code = int((propstat.findtext("d:status", namespaces=NS) or "").split()[1])
+        for prop in propstat.iterfind("d:prop/*", NS):
+            found[prop.tag.rpartition("}")[2]] = code
+    return found
+
+
+async def test_proppatch_is_all_or_nothing(ada: DavUser, ben: DavUser) -> None:
+    one = await new_list(ada, "One")
+    two = await new_list(ada, "Two")
+    await ada.api.patch(f"/api/lists/{two}", json={"color": "#112233"})
+    lists_before = (await ada.api.get("/api/lists")).json()
+    change = (
+        "<d:displayname>Zwei</d:displayname><a:calendar-color>#445566FF</a:calendar-color>"
+        "<a:calendar-order>1</a:calendar-order>"
+    )
+    # An unknown property, a protected one, a removal that cannot be done: nothing is applied.
+    for extra, removes, failing in (
+        ("<x:mood>calm</x:mood>", "", "mood"),
+        ("<d:resourcetype/>", "", "resourcetype"),
+        ("", "<d:displayname/>", "displayname"),
+    ):
+        answered = await ada.dav.request(
+            "PROPPATCH", f"{ada.home}{two}/", content=proppatch_body(change + extra, removes)
+        )
+        expected = {"displayname": 424, "calendar-color": 424, "calendar-order": 424}
+        assert statuses(answered) == {**expected, failing: 403}
+        assert (await ada.api.get("/api/lists")).json() == lists_before
+    # A member may place a shared list but not rename it: neither happens.
+    await share(ada.api, ben.api, one, "editor")
+    await new_list(ben, "Ben's own")
+    ben_before = (await ben.api.get("/api/lists")).json()
+    assert [item["name"] for item in ben_before] == ["One", "Ben's own"]
+    answered = await ben.dav.request(
+        "PROPPATCH",
+        f"{ben.home}{one}/",
+        content=proppatch_body(
+            "<a:calendar-order>2</a:calendar-order><d:displayname>Mine</d:displayname>"
+        ),
+    )
+    assert statuses(answered) == {"calendar-order": 424, "displayname": 403}
+    assert (await ben.api.get("/api/lists")).json() == ben_before
+    # Every property can be done: all are.
+    answered = await ada.dav.request(
+        "PROPPATCH", f"{ada.home}{two}/", content=proppatch_body(change)
+    )
+    assert statuses(answered) == {"displayname": 200, "calendar-color": 200, "calendar-order": 200}
+    after = (await ada.api.get("/api/lists")).json()
+    assert [(item["name"], item["color"]) for item in after] == [
+        ("Zwei", "#445566"),
+        ("One", None),
+    ]
+
+
+def zone_block(tzid: str, standard: str, daylight: str) -> list[str]:
+    """A VTIMEZONE as Outlook writes one: yearly rules from 1601."""
+    return [
+        "BEGIN:VTIMEZONE",
+        f"TZID:{tzid}",
+        "BEGIN:STANDARD",
+        "DTSTART:16011104T020000",
+        "RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11",
+        f"TZOFFSETFROM:{daylight}",
+        f"TZOFFSETTO:{standard}",
+        "END:STANDARD",
+        "BEGIN:DAYLIGHT",
+        "DTSTART:16010311T020000",
+        "RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
+        f"TZOFFSETFROM:{standard}",
+        f"TZOFFSETTO:{daylight}",
+        "END:DAYLIGHT",
+        "END:VTIMEZONE",
+    ]
+
+
+def zoned(uid: str, tzid: str, *lines: str, offsets: tuple[str, str] = ("+0100", "+0200")) -> bytes:
+    body = vtodo(uid, "Zoned", f"DUE;TZID={tzid}:20261224T090000", *lines)
+    block = "\r\n".join(zone_block(tzid, *offsets)) + "\r\n"
+    return body.replace(b"BEGIN:VTODO", block.encode() + b"BEGIN:VTODO")
+
+
+@pytest.mark.parametrize(
+    ("tzid", "offsets", "zone", "due_at"),
+    [
+        ("W. Europe Standard Time", ("+0100", "+0200"), "Europe/Berlin", "2026-12-24T08:00:00Z"),
+        ("Eastern Standard Time", ("-0500", "-0400"), "America/New_York", "2026-12-24T14:00:00Z"),
+        (
+            "/mozilla.org/20050126_1/Europe/Berlin",
+            ("+0100", "+0200"),
+            "Europe/Berlin",
+            "2026-12-24T08:00:00Z",
+        ),
+        (
+            "/freeassociation.sourceforge.net/America/Argentina/Buenos_Aires",
+            ("-0300", "-0300"),
+            "America/Argentina/Buenos_Aires",
+            "2026-12-24T12:00:00Z",
+        ),
+    ],
+)
+async def test_a_windows_or_prefixed_tzid_is_read_as_the_iana_zone_it_names(
+    ada: DavUser, tzid: str, offsets: tuple[str, str], zone: str, due_at: str
+) -> None:
+    path = f"{ada.home}inbox/zoned.ics"
+    body = zoned("zoned", tzid, f"DTSTART;TZID={tzid}:20261220T080000", offsets=offsets)
+    stored = await ada.dav.put(path, content=body)
+    assert stored.status_code == 201, stored.text
+    [task] = (await ada.api.get("/api/tasks")).json()
+    assert (task["timezone"], task["due_at"]) == (zone, due_at)
+    assert (await ada.dav.get(path)).content == body  # as sent, until it changes
+    changed = await ada.api.patch(f"/api/tasks/{task['id']}", json={"title": "Changed"})
+    assert changed.status_code == 200
+    written = Calendar.from_ical((await ada.dav.get(path)).content)
+    [todo] = written.walk("VTODO")
+    assert todo["DUE"].params["TZID"] == zone
+    assert todo["DUE"].to_ical() == b"20261224T090000"
+    # DTSTART is kept as it was sent, with the VTIMEZONE it names.
+    assert todo["DTSTART"].params["TZID"] == tzid
+    assert sorted(str(z["TZID"]) for z in written.walk("VTIMEZONE")) == sorted({zone, tzid})
+
+
+async def test_a_tzid_naming_no_known_zone_is_refused(ada: DavUser) -> None:
+    for tzid in ("My Own Zone", "Custom/Berlin", "/example.com/Nowhere/Atlantis"):
+        refused = await ada.dav.put(f"{ada.home}inbox/own.ics", content=zoned("own", tzid))
+        assert refused.status_code == 403, tzid
+        assert "{urn:ietf:params:xml:ns:caldav}valid-calendar-data" in condition(refused)
+    assert (await ada.api.get("/api/tasks")).json() == []
+
+
+REFUSED_UID = "refused-by-the-database"
+TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER dav_objects_refuse BEFORE INSERT ON dav_objects "
+        f"WHEN NEW.uid = '{REFUSED_UID}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION dav_objects_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+        "CREATE TRIGGER dav_objects_refuse BEFORE INSERT ON dav_objects FOR EACH ROW "
+        f"WHEN (NEW.uid = '{REFUSED_UID}') EXECUTE FUNCTION dav_objects_refuse()",
+    ],
+}
+UNTRIGGER = {
+    "sqlite": ["DROP TRIGGER dav_objects_refuse"],
+    "postgresql": [
+        "DROP TRIGGER dav_objects_refuse ON dav_objects",
+        "DROP FUNCTION dav_objects_refuse()",
+    ],
+}
+
+
+async def test_a_put_stores_the_task_and_its_object_together_or_neither(
+    app: FastAPI, settings: Settings, ada: DavUser
+) -> None:
+    # The object's row is refused after the task was written (as a crash or a lost
+    # connection there would leave it): the task is not kept either.
+    async with database(settings) as db, db.connection() as conn:
+        for statement in TRIGGER[conn.name]:
+            await conn.run_sql(statement)
+        try:
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers=basic(ada.token)
+            ) as dav:
+                failed = await dav.put(f"{ada.home}inbox/x.ics", content=vtodo(REFUSED_UID, "X"))
+                assert failed.status_code >= 400
+                made = await ada.dav.put(f"{ada.home}inbox/y.ics", content=vtodo("y", "Y"))
+                assert made.status_code == 201
+                changed = await dav.put(
+                    f"{ada.home}inbox/y.ics", content=vtodo(REFUSED_UID, "Changed")
+                )
+                assert changed.status_code >= 400
+        finally:
+            for statement in UNTRIGGER[conn.name]:
+                await conn.run_sql(statement)
+    assert [task["title"] for task in (await ada.api.get("/api/tasks")).json()] == ["Y"]
+    assert (await ada.dav.get(f"{ada.home}inbox/x.ics")).status_code == 404
+    assert b"SUMMARY:Y" in (await ada.dav.get(f"{ada.home}inbox/y.ics")).content
+
+
+async def test_calendar_order_is_a_number_set_and_read_back(ada: DavUser) -> None:
+    one = await new_list(ada, "One")
+    two = await new_list(ada, "Two")
+
+    async def orders() -> dict[str, int]:
+        listing = await propfind(ada.dav, ada.home, "d:displayname", "a:calendar-order", depth="1")
+        found = {}
+        for node in xml(listing).iterfind("d:response", NS):
+            name = node.findtext(".//d:displayname", namespaces=NS) or ""
+            order = node.findtext(".//{http://apple.com/ns/ical/}calendar-order")
+            if order:  # the home has none
+                found[name] = int(order)
+        return found
+
+    before = await orders()
+    assert before["Inbox"] < before["One"] < before["Two"]
+    for number in (12, 34):
+        answered = await ada.dav.request(
+            "PROPPATCH",
+            f"{ada.home}{two}/",
+            content=proppatch_body(f"<a:calendar-order>{number}</a:calendar-order>"),
+        )
+        assert statuses(answered) == {"calendar-order": 200}
+        now = await orders()
+        assert now["Two"] == number
+        assert now["Inbox"] < now["Two"] < now["One"]  # lists sort by it
+        assert [item["id"] for item in (await ada.api.get("/api/lists")).json()] == [two, one]
+    # Not a number: refused, and nothing else changes.
+    answered = await ada.dav.request(
+        "PROPPATCH",
+        f"{ada.home}{one}/",
+        content=proppatch_body(
+            "<a:calendar-order>first</a:calendar-order><d:displayname>Uno</d:displayname>"
+        ),
+    )
+    assert statuses(answered) == {"calendar-order": 409, "displayname": 424}
+    assert (await orders())["One"] == now["One"]

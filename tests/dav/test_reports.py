@@ -1,39 +1,9 @@
 """CalDAV's reports through HTTP, on both databases: sync-collection on the change feed (moves
 out, deletions, lost access, DAV:limit), calendar-multiget and calendar-query."""
 
-from collections.abc import AsyncIterator
-
-import pytest
-from fastapi import FastAPI
-
-from tests.dav.helpers import NS, DavUser, dav_user, sync, vtodo, xml
+from tests.dav.helpers import NS, DavUser, new_list, new_task, sync, vtodo, xml
 from tests.lists.sharing import remove, share
 from tests.tasks.feed_helpers import read_feed
-from todo_api.config import Settings
-
-
-@pytest.fixture
-async def ada(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
-    async with dav_user(app, settings, "ada@example.com") as user:
-        yield user
-
-
-@pytest.fixture
-async def ben(app: FastAPI, settings: Settings) -> AsyncIterator[DavUser]:
-    async with dav_user(app, settings) as user:
-        yield user
-
-
-async def new_list(user: DavUser, name: str) -> str:
-    response = await user.api.post("/api/lists", json={"name": name})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def new_task(user: DavUser, title: str, **fields: object) -> str:
-    response = await user.api.post("/api/tasks", json={"title": title, **fields})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 async def test_sync_collection_reports_what_the_feed_reports(ada: DavUser) -> None:

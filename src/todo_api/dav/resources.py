@@ -89,6 +89,7 @@ GETCTAG = Name(CALSERVER, "getctag")
 CALENDAR_DATA = Name(CALDAV, "calendar-data")
 CALENDAR_COLOR = Name(APPLE, "calendar-color")
 CALENDAR_ORDER = Name(APPLE, "calendar-order")
+SUPPORTED_COMPONENTS = Name(CALDAV, "supported-calendar-component-set")
 CURRENT_USER_PRINCIPAL = Name(DAV, "current-user-principal")
 # Properties a client must ask for by name (costly, or large): allprop leaves them out.
 NOT_IN_ALLPROP = frozenset({CALENDAR_DATA, SYNC_TOKEN, GETCTAG})
@@ -173,7 +174,7 @@ def collection_props(
         privileges = (*_READ, *_WRITE_CONTENT)
     else:
         privileges = _READ
-    components = element(Name(CALDAV, "supported-calendar-component-set"))
+    components = element(SUPPORTED_COMPONENTS)
     child(components, Name(CALDAV, "comp")).set("name", "VTODO")
     data = element(Name(CALDAV, "supported-calendar-data"))
     kind = child(data, Name(CALDAV, "calendar-data"))
@@ -183,7 +184,7 @@ def collection_props(
         **user_props(user_id, email),
         RESOURCETYPE: lambda: _types(Name(DAV, "collection"), Name(CALDAV, "calendar")),
         DISPLAYNAME: lambda: element(DISPLAYNAME, coll.name),
-        Name(CALDAV, "supported-calendar-component-set"): lambda: components,
+        SUPPORTED_COMPONENTS: lambda: components,
         Name(CALDAV, "supported-calendar-data"): lambda: data,
         Name(CALDAV, "max-resource-size"): lambda: element(
             Name(CALDAV, "max-resource-size"), str(MAX_RESOURCE_BYTES)
@@ -195,6 +196,7 @@ def collection_props(
             Name(DAV, "sync-collection"),
             Name(CALDAV, "calendar-multiget"),
             Name(CALDAV, "calendar-query"),
+            Name(CALDAV, "free-busy-query"),
         ),
         Name(DAV, "current-user-privilege-set"): lambda: _privileges(*privileges),
         Name(DAV, "owner"): lambda: _hrefs(Name(DAV, "owner"), principal_path(coll.owner_id)),

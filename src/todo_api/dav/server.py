@@ -9,8 +9,8 @@ races /api's (a task's ETag is its version, on both).
 
 import functools
 import uuid
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from todo_api.auth.dependencies import Caller
 from todo_api.auth.tokens import Identity
+from todo_api.auth.users import with_user_row
 from todo_api.dav import reports, resources, store
 from todo_api.dav.credentials import NoCredentials, identify
 from todo_api.dav.errors import (
@@ -36,6 +37,7 @@ from todo_api.dav.resources import (
     CONTENT_TYPE,
     DISPLAYNAME,
     MAX_RESOURCE_BYTES,
+    SUPPORTED_COMPONENTS,
     Path,
     answer,
     requested,
@@ -52,6 +54,7 @@ from todo_api.kit.errors import ApiError
 from todo_api.lists import service as lists_service
 from todo_api.lists.errors import ListNameTaken
 from todo_api.lists.schemas import ListCreate, ListUpdate
+from todo_api.tables.dav import NAME_MAX_LENGTH, UID_MAX_LENGTH
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import schedule
 from todo_api.tasks import service as tasks_service
@@ -179,7 +182,8 @@ async def propfind(call: Call, path: Path) -> Response:
         async def home() -> AsyncIterator[etree._Element]:
             yield single(props, resources.home_path(user_id))
             if depth == "1":
-                for order, coll in enumerate(colls):
+                for coll in colls:
+                    order = _order_of(colls, coll)
                     yield await _collection_answer(call, tokens, coll, order, single, email)
 
         return _multistatus(home())
@@ -194,7 +198,7 @@ async def propfind(call: Call, path: Path) -> Response:
                 resources.object_path(user_id, coll, store.object_name(row)),
             )
             return _multistatus(_one(node))
-        order = await _order_of(conn, user_id, coll)
+        order = _order_of(await store.collections(conn, user_id), coll)
 
     async def listing() -> AsyncIterator[etree._Element]:
         yield await _collection_answer(call, tokens, coll, order, single, email)
@@ -208,9 +212,12 @@ async def propfind(call: Call, path: Path) -> Response:
     return _multistatus(listing())
 
 
-async def _order_of(conn: Connection, user_id: uuid.UUID, coll: Collection) -> int:
-    colls = await store.collections(conn, user_id)
-    return next((i for i, c in enumerate(colls) if c.list_id == coll.list_id), 0)
+def _order_of(colls: list[Collection], coll: Collection) -> int:
+    """`calendar-order`: the list's position in the caller's own order; the inbox before
+    every list."""
+    if coll.list_id is not None:
+        return coll.position
+    return min((c.position for c in colls if c.list_id is not None), default=1) - 1
 
 
 async def _collection_answer(
@@ -287,6 +294,8 @@ async def put(call: Call, path: Path) -> Response:
     if path.kind != "object" or not path.name:
         raise DavError(405, "PUT makes calendar objects only", headers={"Allow": ALLOW})
     name = path.name
+    if len(name) > NAME_MAX_LENGTH:
+        raise DavError(403, f"An object's name is at most {NAME_MAX_LENGTH} characters")
     body = await call.body(MAX_RESOURCE_BYTES)  # no pooled connection held while it comes
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
@@ -297,6 +306,8 @@ async def put(call: Call, path: Path) -> Response:
             read = ical.read(body, user_zone=zone)
         except ical.CalendarDataError as exc:
             raise DavError(403, str(exc), Name(CALDAV, exc.condition)) from None
+        if len(read.uid) > UID_MAX_LENGTH:
+            raise DavError(403, f"A UID is at most {UID_MAX_LENGTH} characters", VALID_DATA)
         existing = await store.object_named(conn, call.user_id, coll, name)
         headers = call.request.headers
         if existing is not None and headers.get("if-none-match", "").strip() == "*":
@@ -315,17 +326,20 @@ async def put(call: Call, path: Path) -> Response:
             parent = await store.object_with_uid(conn, call.user_id, coll, read.parent_uid)
             parent_id = parent.id if parent is not None else None
     fields = dict(read.fields)
-    if existing is None:
-        task, created = await _create(call, coll, fields, parent_id, read.uid), True
-    else:
-        task, created = await _update(call, existing, fields, parent_id), False
-    # Completing a recurring task makes its next occurrence: the object is then not what the
-    # client sent (it lost its RRULE), and the client reads it back.
-    as_sent = not (
-        task["next_occurrence_id"] is not None
-        and (existing is None or existing.next_occurrence_id is None)
-    )
-    async with call.connection() as conn:
+    # The task and what the client gave for it (name, UID, what the mapping does not cover)
+    # in one transaction: never a task without its object, nor an object's data without the
+    # task as it sent it.
+    async with call.connection() as conn, conn.transaction():
+        if existing is None:
+            task, created = await _create(call, conn, coll, fields, parent_id, read.uid), True
+        else:
+            task, created = await _update(call, conn, existing, fields, parent_id), False
+        # Completing a recurring task makes its next occurrence: the object is then not what
+        # the client sent (it lost its RRULE), and the client reads it back.
+        as_sent = not (
+            task["next_occurrence_id"] is not None
+            and (existing is None or existing.next_occurrence_id is None)
+        )
         await store.keep(
             conn,
             task_id=task["id"],
@@ -349,13 +363,13 @@ def _invalid(exc: ValidationError) -> DavError:
 
 async def _create(
     call: Call,
+    conn: Connection,
     coll: Collection,
     fields: dict[str, Any],
     parent_id: uuid.UUID | None,
     uid: str,
 ) -> TaskRow:
-    async with call.connection() as conn:
-        moved = await store.recently_deleted(conn, call.user_id, uid)
+    moved = await store.recently_deleted(conn, call.user_id, uid)
     data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
     if parent_id is None:
         data_fields["list_id"] = coll.list_id
@@ -374,17 +388,22 @@ async def _create(
         data = TaskCreate.model_validate(data_fields)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    try:
-        task: TaskRow = await call.caller.create(
-            tasks_service.create_task, data=data, task_id=task_id, made=made
+
+    def create(data: TaskCreate) -> Awaitable[TaskRow]:
+        return with_user_row(
+            conn,
+            call.identity,
+            lambda: tasks_service.create_task(
+                conn, call.user_id, data=data, task_id=task_id, made=made
+            ),
         )
+
+    try:
+        task: TaskRow = await create(data)
     except ApiError as exc:
         if exc.status == 400 and "assignee_id" in str(exc.details or ""):
             # Where it went, its assignee cannot see it: unassigned, as a move through /api.
-            data = TaskCreate.model_validate({**data_fields, "assignee_id": None})
-            task = await call.caller.create(
-                tasks_service.create_task, data=data, task_id=task_id, made=made
-            )
+            task = await create(TaskCreate.model_validate({**data_fields, "assignee_id": None}))
         elif exc.status == 400:
             raise DavError(403, _sentence(exc), VALID_DATA) from None
         else:
@@ -398,7 +417,11 @@ def _sentence(exc: ApiError) -> str:
 
 
 async def _update(
-    call: Call, existing: Row, fields: dict[str, Any], parent_id: uuid.UUID | None
+    call: Call,
+    conn: Connection,
+    existing: Row,
+    fields: dict[str, Any],
+    parent_id: uuid.UUID | None,
 ) -> TaskRow:
     data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
     if parent_id != existing.parent_id:
@@ -409,8 +432,8 @@ async def _update(
         raise _invalid(exc) from None
     versions = if_match(call.request.headers.get("if-match"))
     try:
-        task: TaskRow = await call.caller.run(
-            tasks_service.update_task, task_id=existing.id, data=data, if_match=versions
+        task: TaskRow = await tasks_service.update_task(
+            conn, call.user_id, task_id=existing.id, data=data, if_match=versions
         )
     except ApiError as exc:
         if exc.status == 400:
@@ -473,11 +496,22 @@ async def mkcalendar(call: Call, path: Path) -> Response:
     if path.kind != "collection" or not path.segment:
         raise DavError(405, "Calendars are made in the calendar home", headers={"Allow": ALLOW})
     segment = path.segment
+    if len(segment) > NAME_MAX_LENGTH:
+        raise DavError(403, f"A calendar's name is at most {NAME_MAX_LENGTH} characters")
     async with call.connection() as conn:
         if segment == store.INBOX or await store.collection(conn, call.user_id, segment):
             raise DavError(405, "This calendar exists already", headers={"Allow": ALLOW})
     root = await call.xml()
     props = _set_props(root)
+    components = props.get(SUPPORTED_COMPONENTS)
+    if components is not None and "VTODO" not in {c.get("name") for c in components}:
+        # A calendar here holds tasks only: one for events or journals alone is refused,
+        # rather than made and then refusing every object put in it (RFC 4791 §5.3.1.1).
+        raise DavError(
+            403,
+            "Calendars here hold tasks (VTODO) only",
+            Name(CALDAV, "supported-calendar-component"),
+        )
     name = text_of(props.get(DISPLAYNAME)) or segment
     color = _color(text_of(props.get(CALENDAR_COLOR))) if CALENDAR_COLOR in props else None
     try:
@@ -520,6 +554,8 @@ def _color(text: str) -> str | None:
 
 
 async def proppatch(call: Call, path: Path) -> Response:
+    """All or nothing (RFC 4918 §9.2): when one property cannot be set or removed, none is,
+    and the others are answered 424 Failed Dependency."""
     if path.kind != "collection":
         raise forbidden("Only a calendar's properties can be changed")
     async with call.connection() as conn:
@@ -535,71 +571,78 @@ async def proppatch(call: Call, path: Path) -> Response:
         for value in prop
         if isinstance(value.tag, str)
     ]
-    outcome: dict[int, list[etree._Element]] = {}
+    owner = coll.owned and coll.list_id is not None
     change: dict[str, Any] = {}
+    place: int | None = None
+    refused: list[Name] = []  # 403: not the caller's to change, or not a property here
+    conflicts: list[Name] = []  # 409: a value the property cannot take
     for name, value in props.items():
-        if name in (DISPLAYNAME, CALENDAR_COLOR):
-            if coll.list_id is None or not coll.owned:
-                outcome.setdefault(403, []).append(xml_element(name))
-                continue
-            if name == DISPLAYNAME:
-                change["name"] = text_of(value)
-            else:
-                change["color"] = _color(text_of(value))
-        elif name == CALENDAR_ORDER and coll.list_id is not None:
-            await _place(call, coll, text_of(value))
+        if name == DISPLAYNAME and owner:
+            change["name"] = text_of(value)
+        elif name == CALENDAR_COLOR and owner:
+            change["color"] = _color(text_of(value))
         elif name == CALENDAR_ORDER:
-            pass  # the inbox always comes first
+            place = _position(text_of(value))
+            if place is None:
+                conflicts.append(name)
+            elif coll.list_id is None:
+                place = None  # the inbox always comes first
         else:
-            outcome.setdefault(403, []).append(xml_element(name))
-            continue
-        outcome.setdefault(200, []).append(xml_element(name))
+            refused.append(name)
     for name in removed:
-        if name == CALENDAR_COLOR and coll.owned and coll.list_id is not None:
+        if name == CALENDAR_COLOR and owner:
             change["color"] = None
-            outcome.setdefault(200, []).append(xml_element(name))
         else:
-            outcome.setdefault(403, []).append(xml_element(name))
-    if change and coll.list_id is not None:
+            refused.append(name)
+    every = [*props, *removed]
+    href = resources.collection_path(call.user_id, coll)
+    if refused or conflicts:
+        failed = [name for name in every if name not in refused and name not in conflicts]
+        outcome = {403: refused, 409: conflicts, 424: failed}
+        outcome = {status: names for status, names in outcome.items() if names}
+        return _multistatus(_one(propstat_response(href, _elements(outcome))))
+    try:
+        update = ListUpdate.model_validate(change) if change else None
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    if coll.list_id is not None and (update is not None or place is not None):
         try:
-            update = ListUpdate.model_validate(change)
-        except ValidationError as exc:
-            raise _invalid(exc) from None
-        try:
-            await call.caller.run(lists_service.update_list, coll.list_id, update)
+            async with call.connection() as conn, conn.transaction():
+                if update is not None:
+                    await lists_service.update_list(conn, call.user_id, coll.list_id, update)
+                if place is not None:
+                    await lists_service.set_list_position(conn, call.user_id, coll.list_id, place)
         except ListNameTaken:
             raise DavError(409, "You have a list with that name already") from None
-    href = resources.collection_path(call.user_id, coll)
-    return _multistatus(_one(propstat_response(href, outcome)))
+    return _multistatus(_one(propstat_response(href, _elements({200: every}))))
 
 
-async def _place(call: Call, coll: Collection, text: str) -> None:
-    """`calendar-order`: the list's place among the caller's lists (the inbox is first)."""
+def _elements(outcome: dict[int, list[Name]]) -> dict[int, list[etree._Element]]:
+    return {status: [xml_element(name) for name in names] for status, names in outcome.items()}
+
+
+def _position(text: str) -> int | None:
+    """A `calendar-order` as a position (None: not an integer a position can be)."""
     try:
-        wanted = int(text)
+        number = int(text)
     except ValueError:
-        return
-    async with call.connection() as conn:
-        colls = [c for c in await store.collections(conn, call.user_id) if c.list_id is not None]
-    others = [c for c in colls if c.list_id != coll.list_id]
-    index = max(0, min(wanted - 1, len(others)))
-    list_id = coll.list_id
-    assert list_id is not None
-    if index < len(others):
-        await call.caller.run(lists_service.move_list, list_id, before=others[index].list_id)
-    else:
-        await call.caller.run(lists_service.move_list, list_id)
+        return None
+    return number if abs(number) < 2**62 else None
 
 
 # --- REPORT ---------------------------------------------------------------------------------
 
 
 async def report(call: Call, path: Path) -> Response:
-    if path.kind not in ("collection", "object"):
-        raise DavError(403, "Reports are made on calendars", Name(DAV, "supported-report"))
     root = await call.xml()
     if root is None:
         raise DavError(400, "A REPORT needs a body")
+    if path.kind in ("root", "principals", "principal") and Name.of(root.tag) == Name(
+        DAV, "principal-property-search"
+    ):
+        return await _principal_search(call, root)
+    if path.kind not in ("collection", "object"):
+        raise DavError(403, "Reports are made on calendars", Name(DAV, "supported-report"))
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
     kind = Name.of(root.tag)
@@ -611,7 +654,56 @@ async def report(call: Call, path: Path) -> Response:
         return _multistatus(reports.multiget(call.caller, coll, root))
     if kind == Name(CALDAV, "calendar-query"):
         return _multistatus(reports.calendar_query(call.caller, coll, root))
+    if kind == Name(CALDAV, "free-busy-query"):
+        return _free_busy(root)
     raise DavError(403, "This report is not supported", Name(DAV, "supported-report"))
+
+
+async def _principal_search(call: Call, root: etree._Element) -> Response:
+    """`principal-property-search` (RFC 3744 §9.4): the caller's own principal when it
+    matches (a caseless substring of its display name or address); no one else's, as other
+    users' paths are 404."""
+    async with call.connection() as conn:
+        email = await store.email_of(conn, call.user_id)
+    props = resources.root_props(call.user_id, email, "principal")
+    found = {
+        DISPLAYNAME: text_of(props[DISPLAYNAME]()),
+        Name(CALDAV, "calendar-user-address-set"): f"mailto:{email}" if email else "",
+    }
+    for search in root.iterchildren(Name(DAV, "property-search").tag):
+        match = text_of(search.find(Name(DAV, "match").tag)).casefold()
+        names = [Name.of(p.tag) for p in search.iterfind(f"{Name(DAV, 'prop').tag}/*")]
+        if not any(match in found.get(name, "").casefold() for name in names if name in found):
+            return _multistatus(_nothing())
+    wanted, _ = requested(root)
+    # The `caldav` library puts the properties it wants beside an empty DAV:prop.
+    wanted = (wanted or []) + [
+        name
+        for name in (Name.of(node.tag) for node in root if isinstance(node.tag, str))
+        if name in props
+    ]
+    return _multistatus(_one(answer(resources.principal_path(call.user_id), props, wanted)))
+
+
+async def _nothing() -> AsyncIterator[etree._Element]:
+    return
+    yield
+
+
+def _free_busy(root: etree._Element) -> Response:
+    """`free-busy-query` (RFC 4791 §7.10): busy time comes from events alone, and a calendar
+    here holds tasks, so the answer is a VFREEBUSY for the range with no busy period."""
+    node = root.find(Name(CALDAV, "time-range").tag)
+    edges = [node.get(edge) or "" for edge in ("start", "end")] if node is not None else []
+    try:
+        start, end = (
+            datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) for text in edges
+        )
+    except ValueError:
+        raise DavError(
+            400, "A free-busy-query needs a time-range with a UTC start and end"
+        ) from None
+    return Response(ical.free_busy(start, end), media_type=CONTENT_TYPE)
 
 
 _HANDLERS = {

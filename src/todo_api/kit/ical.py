@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from icalendar import Alarm, Calendar, Component, Timezone, Todo, vDuration
+from icalendar import Alarm, Calendar, Component, FreeBusy, Timezone, Todo, vDuration
 from icalendar.parser import Parameters
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from todo_api.kit import zones
 from todo_api.kit.reminders import ALL_DAY_AT, LONGEST, SHORTEST, parse_duration
@@ -100,6 +101,13 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
     for component in components:
         if component is not todo:
             extra.add_component(component)
+    # A zone that is no IANA name is written back as sent, for what is kept that uses it
+    # (DUE is written with the IANA zone it names).
+    used = {str(v.params["TZID"]) for v in _tzid_values(extra) if "TZID" in v.params}
+    for zone in calendar.walk("VTIMEZONE"):
+        tzid = str(zone.get("TZID", ""))
+        if tzid in used and tzid not in zones.known_zones():
+            extra.add_component(zone)
     return ReadTodo(str(todo["UID"]), fields, parent_uid, extra.to_ical().decode())
 
 
@@ -153,6 +161,8 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
                 zone = _zone_name(todo["DUE"], "DUE")
                 if zone is not None:
                     fields["timezone"] = zone
+                    # The wall time in the zone it names, as it is written back.
+                    due = due.replace(tzinfo=zones.zone(zone))
             fields["due_at"] = _instant_text(due)
         else:
             fields["due_date"] = due.isoformat()
@@ -201,10 +211,33 @@ def _zone_name(prop: Any, name: str) -> str | None:
     """The IANA zone a date-time names with its TZID (None for UTC)."""
     if "TZID" not in prop.params:
         return None
-    key = getattr(prop.dt.tzinfo, "key", None) or str(prop.params["TZID"])
-    if key not in zones.known_zones():
-        raise CalendarDataError("valid-calendar-data", f"unknown TZID {prop.params['TZID']}", name)
-    return str(key)
+    tzid = str(prop.params["TZID"])
+    # icalendar itself reads some TZIDs as IANA zones (its tzinfo's key).
+    zone = iana_zone(tzid) or iana_zone(getattr(prop.dt.tzinfo, "key", None) or "")
+    if zone is None:
+        raise CalendarDataError("valid-calendar-data", f"unknown TZID {tzid}", name)
+    return zone
+
+
+def iana_zone(tzid: str) -> str | None:
+    """The IANA zone a TZID names: an IANA name; a Windows zone's name, as Outlook and
+    Exchange write them ("W. Europe Standard Time"), by the CLDR mapping icalendar ships;
+    or a globally unique TZID (RFC 5545 §3.2.19) ending in an IANA name, as libical,
+    Evolution and Thunderbird write them ("/mozilla.org/20050126_1/Europe/Berlin").
+    None for any other: no library here tells a zone by its VTIMEZONE's rules."""
+    known = zones.known_zones()
+    if tzid in known:
+        return tzid
+    windows = WINDOWS_TO_OLSON.get(tzid)
+    if windows in known:
+        return windows
+    if tzid.startswith("/"):
+        parts = tzid.strip("/").split("/")
+        for start in range(1, len(parts)):  # the longest ending first: America/Argentina/...
+            candidate = "/".join(parts[start:])
+            if candidate in known:
+                return candidate
+    return None
 
 
 def _instant_text(moment: datetime) -> str:
@@ -400,12 +433,27 @@ def zones_used(components: list[Component]) -> list[str]:
     return sorted(set(_zones_named(components)))
 
 
+def free_busy(start: datetime, end: datetime) -> bytes:
+    """A VFREEBUSY for a range with no busy period: tasks take no time (RFC 4791 §7.10)."""
+    period = FreeBusy()
+    period.add("DTSTAMP", datetime.now(UTC))
+    period.add("DTSTART", start)
+    period.add("DTEND", end)
+    return _calendar_text([], [period])
+
+
+def _tzid_values(component: Component) -> Iterator[Any]:
+    """The property values of a component and its subcomponents that can carry a TZID."""
+    for _, value in component.property_items():
+        if getattr(value, "params", None) is not None:
+            yield value
+
+
 def _zones_named(components: list[Component]) -> Iterator[str]:
     for component in components:
-        for _, value in component.property_items():
-            params = getattr(value, "params", None)
-            if params is not None and "TZID" in params:
-                name = str(params["TZID"])
+        for value in _tzid_values(component):
+            if "TZID" in value.params:
+                name = str(value.params["TZID"])
                 if name in zones.known_zones():
                     yield name
 

@@ -267,6 +267,18 @@ async def move_list(
         return {**moving, "position": position}
 
 
+async def set_list_position(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, position: int
+) -> None:
+    """Give the list `position` in the caller's own order (lists sort by it, then by id): a
+    calendar app's `calendar-order`, a number it sets and reads back. Raises ListNotFound."""
+    async with conn.transaction():
+        await ordering.serialise(conn, user_id)
+        if await ROWS.find(conn, user_id, list_id) is None:
+            raise ListNotFound
+        await conn.execute(PLACE, {"list_id": list_id, "user_id": user_id, "position": position})
+
+
 def free_name(name: str, taken: set[str]) -> str:
     """`name`, or with the first number that makes its key none of `taken` (name keys):
     "Groceries (2)", for a list made or handed over where its name is taken."""
