@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Integer,
     and_,
     bindparam,
     delete,
@@ -21,11 +23,13 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
 )
 
 from todo_api.db import Connection, Query, Row, insert_bound
-from todo_api.kit import access
+from todo_api.kit import access, changes
 from todo_api.kit.access import Role
+from todo_api.kit.changes import Position
 from todo_api.kit.ids import utcnow
 from todo_api.tables.dav import dav_collections, dav_objects
 from todo_api.tables.lists import lists
@@ -314,45 +318,121 @@ async def object_with_uid(
     return None
 
 
-async def objects_by_ids(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    """The objects of tasks the feed named (the caller sees them: the feed said so)."""
-    if not ids:
-        return {}
-    rows = (await conn.execute(objects_select(tasks.c.id.in_(ids)))).rows
-    return {row.id: row for row in rows}
+# --- A collection's changes (sync-collection) -------------------------------------------------
+# Read from the collection's own rows in change order, each source on its index (a list's:
+# ix_tasks_list_id_change, ix_task_tombstones_list_id_change, ix_task_departures_list_id_change;
+# the inbox's: the caller's ix_tasks_user_id_change and ix_task_tombstones_user_id_change), a
+# page long: a sync costs a page's rows, whatever else the caller has.
+
+_AFTER = tuple_(bindparam("txid", type_=BigInteger), bindparam("seq", type_=BigInteger))
+_BELOW = bindparam("bound", type_=BigInteger)
+_LIMIT = bindparam("limit", type_=Integer)
 
 
-async def names_of(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The resource names clients gave the tasks `ids` (deleted ones included)."""
-    if not ids:
-        return {}
-    statement = select(dav_objects.c.task_id, dav_objects.c.name).where(
-        dav_objects.c.task_id.in_(ids)
+def _stamp(source: Any) -> tuple[Any, Any]:
+    return source.c.change_txid, source.c.change_seq
+
+
+def _in_feed_order(query: Any, source: Any) -> Query:
+    """`query` of the rows of `source` stamped after the start and under the bound, in stamp
+    order, a page (and one more) long."""
+    txid, seq = _stamp(source)
+    return Query(
+        query.where(tuple_(txid, seq) > _AFTER, txid < _BELOW).order_by(txid, seq).limit(_LIMIT)
     )
-    return {row.task_id: row.name for row in (await conn.execute(statement)).rows}
 
 
-async def were_in(
-    conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of the tasks `ids` (deleted, or now elsewhere) were once in the collection."""
-    if not ids:
-        return set()
-    if coll.list_id is None:
-        gone = select(tombstones.c.task_id).where(
-            tombstones.c.task_id.in_(ids),
-            tombstones.c.user_id == user_id,
-            tombstones.c.list_id.is_(None),
+def _gone_from(source: Any, *scope: Any) -> Query:
+    """The tasks that left the collection (`source`: tombstones or departures), with the name
+    a client knew each by."""
+    named = source.outerjoin(dav_objects, dav_objects.c.task_id == source.c.task_id)
+    query = select(
+        source.c.task_id.label("id"),
+        dav_objects.c.name.label("dav_name"),
+        *_stamp(source),
+    ).select_from(named)
+    return _in_feed_order(query.where(*scope), source)
+
+
+# What arrived elsewhere after this (the start of a sync with a token) left the inbox: a move
+# out of the inbox leaves no departure. A first sync has nothing to forget: never.
+_MOVED_AFTER = tuple_(
+    bindparam("moved_txid", type_=BigInteger), bindparam("moved_seq", type_=BigInteger)
+)
+_CHANGED = {
+    True: _in_feed_order(
+        objects_select(
+            tasks.c.user_id == access.caller(),
+            or_(
+                tasks.c.list_id.is_(None),
+                tuple_(tasks.c.arrived_txid, tasks.c.arrived_seq) > _MOVED_AFTER,
+            ),
+        ),
+        tasks,
+    ),
+    False: _in_feed_order(objects_select(tasks.c.list_id == bindparam("list_id")), tasks),
+}
+_GONE = {
+    True: [
+        _gone_from(
+            tombstones, tombstones.c.user_id == access.caller(), tombstones.c.list_id.is_(None)
         )
-        return {row.task_id for row in (await conn.execute(gone)).rows}
-    dead = select(tombstones.c.task_id).where(
-        tombstones.c.task_id.in_(ids), tombstones.c.list_id == coll.list_id
-    )
-    left = select(departures.c.task_id).where(
-        departures.c.task_id.in_(ids), departures.c.list_id == coll.list_id
-    )
-    found = {row.task_id for row in (await conn.execute(dead)).rows}
-    return found | {row.task_id for row in (await conn.execute(left)).rows}
+    ],
+    False: [
+        _gone_from(tombstones, tombstones.c.list_id == bindparam("list_id")),
+        _gone_from(departures, departures.c.list_id == bindparam("list_id")),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class CollectionChanges:
+    """A page of a collection's changes: the objects in it that changed, and the tasks gone
+    from it (`id` and `dav_name`), each once, at its latest place; where the page ends."""
+
+    objects: list[Row]
+    gone: list[Row]
+    position: Position
+    has_more: bool
+
+
+async def collection_changes(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, since: Position | None, limit: int
+) -> CollectionChanges:
+    """The collection's changes after `since` (None: a first sync, everything in it)."""
+    bound = await changes.read_bound(conn)
+    start = since or Position()
+    inbox_scope = coll.list_id is None
+    moved = (start.txid, start.seq) if since is not None else (changes.END, changes.END)
+    params = {
+        "user_id": user_id,
+        "list_id": coll.list_id,
+        "txid": start.txid,
+        "seq": start.seq,
+        "moved_txid": moved[0],
+        "moved_seq": moved[1],
+        "bound": bound,
+        "limit": limit + 1,
+    }
+    merged: list[tuple[tuple[int, int], Row]] = []
+    for query in [_CHANGED[inbox_scope], *(_GONE[inbox_scope] if since is not None else [])]:
+        merged += [
+            ((r.change_txid, r.change_seq), r) for r in (await conn.execute(query, params)).rows
+        ]
+    merged.sort(key=lambda item: item[0])
+    page = merged[:limit]
+    latest = {row.id: index for index, (_, row) in enumerate(page)}
+    objects: list[Row] = []
+    gone: list[Row] = []
+    for index, (_, row) in enumerate(page):
+        if latest[row.id] != index:
+            continue  # a later place in the page says what it is now
+        here = "version" in row and (row.list_id == coll.list_id)
+        (objects if here else gone).append(row)
+    if len(merged) > limit:
+        return CollectionChanges(objects, gone, Position(*page[-1][0]), has_more=True)
+    # Caught up: everything of the collection under the bound has come.
+    return CollectionChanges(objects, gone, max(changes.position_at(bound), start), has_more=False)
 
 
 # --- What clients gave ----------------------------------------------------------------------
