@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     ColumnElement,
     Integer,
     and_,
+    any_,
     bindparam,
     delete,
     func,
@@ -258,17 +260,60 @@ _WITH_UID = Query(
 )
 
 
+# Objects by id or by name, a page at a time: on PostgreSQL one array parameter (`= ANY`), a
+# lookup in the key's index per value whatever the statistics say; on SQLite an IN list, padded
+# to a power of two (a statement per few lengths, each compiled once).
+
+
+def _padded(values: list[Any]) -> list[Any]:
+    size = 1 << (len(values) - 1).bit_length()
+    return values + [values[-1]] * (size - len(values))
+
+
+def _one_of(dialect: str, column: Any, count: int) -> Any:
+    if dialect == "postgresql":
+        return column == any_(bindparam("values", type_=ARRAY(column.type)))
+    return column.in_([bindparam(f"v{n}", type_=column.type) for n in range(count)])
+
+
+def _lookup(conn: Connection, values: list[Any]) -> tuple[int, dict[str, Any]]:
+    """The count a statement of `_one_of` is made for, and its parameters."""
+    if conn.name == "postgresql":
+        return 0, {"values": values}
+    padded = _padded(values)
+    return len(padded), {f"v{n}": value for n, value in enumerate(padded)}
+
+
+@functools.cache
+def _ids_query(dialect: str, count: int) -> Query:
+    return Query(objects_select(_one_of(dialect, tasks.c.id, count)))
+
+
+@functools.cache
+def _names_query(dialect: str, count: int) -> Query:
+    return Query(
+        select(dav_objects.c.task_id).where(
+            _one_of(dialect, dav_objects.c.name, count), dav_objects.c.deleted_at.is_(None)
+        )
+    )
+
+
+def _in(coll: Collection, user_id: uuid.UUID, row: Row) -> bool:
+    if coll.list_id is None:
+        return row.list_id is None and row.user_id == user_id
+    return bool(row.list_id == coll.list_id)
+
+
 async def _in_collection(
     conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
 ) -> list[Row]:
+    """The tasks `ids` in the collection (looked up by id alone, which the key's index always
+    serves; then kept if in the collection)."""
     if not ids:
         return []
-    where: list[ColumnElement[bool]] = [tasks.c.id.in_(ids)]
-    if coll.list_id is None:
-        where += [tasks.c.user_id == user_id, tasks.c.list_id.is_(None)]
-    else:
-        where.append(tasks.c.list_id == coll.list_id)
-    return (await conn.execute(objects_select(*where))).rows
+    count, params = _lookup(conn, ids)
+    rows = (await conn.execute(_ids_query(conn.name, count), params)).rows
+    return [row for row in rows if _in(coll, user_id, row)]
 
 
 async def object_named(
@@ -291,10 +336,8 @@ async def objects_named(
     """The objects the collection holds under `names` (those it holds), in two statements."""
     if not names:
         return {}
-    named = select(dav_objects.c.task_id).where(
-        dav_objects.c.name.in_(names), dav_objects.c.deleted_at.is_(None)
-    )
-    ids = [row.task_id for row in (await conn.execute(named)).rows]
+    count, params = _lookup(conn, names)
+    ids = [row.task_id for row in (await conn.execute(_names_query(conn.name, count), params)).rows]
     for name in names:
         stem = _uuid(name.removesuffix(".ics")) if name.endswith(".ics") else None
         if stem is not None:
