@@ -171,7 +171,7 @@ async def _query(
 ) -> AsyncIterator[Answer]:
     if test is None:
         return
-    after = uuid.UUID(int=0)
+    after = store.FIRST_PAGE
     while True:
         async with caller.connection() as conn:
             page = await store.objects_page(conn, caller.user_id, coll, after)
@@ -183,7 +183,7 @@ async def _query(
                 yield _object_answer(caller, coll, row, wanted)
         if len(page) < store.PAGE:
             return
-        after = page[-1].id
+        after = store.page_end(page)
 
 
 def _unsupported(what: str) -> ReportError:

@@ -251,7 +251,7 @@ async def _collection_answer(
 
 async def _objects(call: Call, coll: Collection) -> AsyncIterator[Row]:
     """The collection's objects, a page (one statement) at a time."""
-    after = uuid.UUID(int=0)
+    after = store.FIRST_PAGE
     while True:
         async with call.connection() as conn:
             page = await store.objects_page(conn, call.user_id, coll, after)
@@ -259,7 +259,7 @@ async def _objects(call: Call, coll: Collection) -> AsyncIterator[Row]:
             yield row
         if len(page) < store.PAGE:
             return
-        after = page[-1].id
+        after = store.page_end(page)
 
 
 async def _one(node: etree._Element) -> AsyncIterator[etree._Element]:

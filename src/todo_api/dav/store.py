@@ -9,7 +9,7 @@ object by its name is one indexed lookup of the name and one read of the task.
 import functools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -210,24 +210,48 @@ def objects_select(*where: Any) -> Any:
     return select(*_OBJECT_COLUMNS).select_from(_OBJECTS_FROM).where(*where)
 
 
+# A collection's objects in creation order (id breaking ties), a page from where the last
+# ended: a list's walk ix_tasks_list_id_created_at_id, so each page reads a page of rows.
+_PAGE_AFTER = tuple_(
+    bindparam("after_at", type_=tasks.c.created_at.type),
+    bindparam("after_id", type_=tasks.c.id.type),
+)
+FIRST_PAGE = (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0))
+
+
 @functools.cache
 def _page_query(inbox_scope: bool) -> Query:
     return Query(
         objects_select(
             _scope(None if inbox_scope else uuid.UUID(int=0)),
-            tasks.c.id > bindparam("after"),
+            tuple_(tasks.c.created_at, tasks.c.id) > _PAGE_AFTER,
         )
-        .order_by(tasks.c.id)
+        .order_by(tasks.c.created_at, tasks.c.id)
         .limit(bindparam("limit"))
     )
 
 
 async def objects_page(
-    conn: Connection, user_id: uuid.UUID, coll: Collection, after: uuid.UUID, limit: int = PAGE
+    conn: Connection,
+    user_id: uuid.UUID,
+    coll: Collection,
+    after: tuple[datetime, uuid.UUID] = FIRST_PAGE,
+    limit: int = PAGE,
 ) -> list[Row]:
-    """The collection's objects after `after` in id order, at most `limit`."""
-    params = {"user_id": user_id, "list_id": coll.list_id, "after": after, "limit": limit}
+    """The collection's objects after `after` (the last one's creation time and id), at most
+    `limit`: the next page after `page_end(...)` of the previous."""
+    params = {
+        "user_id": user_id,
+        "list_id": coll.list_id,
+        "after_at": after[0],
+        "after_id": after[1],
+        "limit": limit,
+    }
     return (await conn.execute(_page_query(coll.list_id is None), params)).rows
+
+
+def page_end(page: list[Row]) -> tuple[datetime, uuid.UUID]:
+    return page[-1].created_at, page[-1].id
 
 
 def object_name(row: Row) -> str:
