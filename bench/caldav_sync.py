@@ -14,7 +14,8 @@ client does (DAVx5, the caldav library):
 
 Each is run 3 times; the median wall time and the server's CPU (user + system, from /proc; for
 todo-api with its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in
-files) are printed as a Markdown table, for bench/README.md.
+files) are printed as a Markdown table, for bench/README.md, with the server's resident memory
+before the initial syncs and the most it reached during them (sampled every 10 ms).
 
     .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
         [--reuse DIR]
@@ -31,6 +32,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,6 +48,7 @@ from benchlib import (
     log,
     migrate,
     new_secret,
+    rss_mb,
     running_server,
     scratch_database,
     serve_argv,
@@ -185,10 +188,34 @@ def _put_all(target: Target, names: list[str]) -> None:
         list(pool.map(put, names))
 
 
-def run(target: Target, count: int, reuse: Path | None) -> dict[str, tuple[float, float]]:
+@contextmanager
+def memory(pid: int) -> Iterator[list[float]]:
+    """The server's resident memory (MiB, its processes') before, and the most seen meanwhile
+    (sampled every 10 ms)."""
+    seen = [rss_mb(pid)[0]] * 2
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            seen[1] = max(seen[1], rss_mb(pid)[0])
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        sampler.join()
+
+
+Results = dict[str, tuple[float, float]]
+
+
+def run(target: Target, count: int, reuse: Path | None) -> Results:
     log(f"{target.name}: putting {count} VTODOs")
     names = fill(target, count, reuse)
     results: dict[str, list[tuple[float, float]]] = {"initial": [], "incremental": [], "depth1": []}
+    rss: list[tuple[float, float]] = []
     for _ in range(RUNS):
 
         def initial() -> str:
@@ -196,8 +223,10 @@ def run(target: Target, count: int, reuse: Path | None) -> dict[str, tuple[float
             assert target.fetch(hrefs) == count
             return token
 
-        wall, cpu, token = measured(target, initial)
+        with memory(target.pid) as seen:
+            wall, cpu, token = measured(target, initial)
         results["initial"].append((wall, cpu))
+        rss.append((seen[0], seen[1]))
         for n, name in enumerate(names[:CHANGES]):
             body = vtodo(name[:-4], f"Changed {n} {uuid.uuid4().hex[:6]}")
             put = target.client.put(target.collection + name, content=body, headers=ICS)
@@ -229,11 +258,13 @@ def run(target: Target, count: int, reuse: Path | None) -> dict[str, tuple[float
 
         wall, cpu, _ = measured(target, depth1)
         results["depth1"].append((wall, cpu))
-    log(f"{target.name}: {results}")
-    return {
+    log(f"{target.name}: {results}, memory {rss}")
+    medians = {
         kind: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
         for kind, runs in results.items()
     }
+    # Memory before the first initial sync, and the most it reached during any.
+    return {**medians, "memory": (rss[0][0], max(peak for _, peak in rss))}
 
 
 # The user whose calendar a kept database holds.
@@ -385,7 +416,7 @@ def main() -> None:
         reuse = reuse.resolve()
         reuse.mkdir(parents=True, exist_ok=True)
     bin_dir = servers_venv()
-    table: dict[str, dict[str, tuple[float, float]]] = {}
+    table: dict[str, Results] = {}
     if "todo-api" in chosen:
         with todo_api_target(reuse) as target:
             table[target.name] = run(target, args.tasks, reuse)
@@ -394,11 +425,15 @@ def main() -> None:
             with store_dir(reuse, name) as folder, make(bin_dir, folder) as target:
                 table[target.name] = run(target, args.tasks, reuse)
     print(f"\n{args.tasks} VTODOs, median of {RUNS} runs: wall time / server CPU (seconds)\n")
-    print("| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 |")
-    print("|---|---|---|---|")
+    print(
+        "| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 "
+        "| server memory (MiB): before / most during the initial syncs |"
+    )
+    print("|---|---|---|---|---|")
     for name, rows in table.items():
-        cells = " | ".join(f"{rows[k][0]:.2f} / {rows[k][1]:.2f}" for k in rows)
-        print(f"| {name} | {cells} |")
+        cells = " | ".join(f"{rows[k][0]:.2f} / {rows[k][1]:.2f}" for k in rows if k != "memory")
+        before, most = rows["memory"]
+        print(f"| {name} | {cells} | {before:.0f} / {most:.0f} |")
 
 
 if __name__ == "__main__":
