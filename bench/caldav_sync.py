@@ -15,7 +15,7 @@ client does (DAVx5, the caldav library):
 Each is run 3 times; the median wall time and the server's CPU (user + system, from /proc; for
 todo-api with its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in
 files) are printed as a Markdown table, for bench/README.md, with the server's resident memory
-before the initial syncs and the most it reached during them (sampled every 10 ms).
+before the initial syncs and the most it reached during them (its peak, reset before).
 
     .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
         [--reuse DIR]
@@ -32,11 +32,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,7 @@ from benchlib import (
     log,
     migrate,
     new_secret,
+    process_tree,
     rss_mb,
     running_server,
     scratch_database,
@@ -190,22 +190,15 @@ def _put_all(target: Target, names: list[str]) -> None:
 
 @contextmanager
 def memory(pid: int) -> Iterator[list[float]]:
-    """The server's resident memory (MiB, its processes') before, and the most seen meanwhile
-    (sampled every 10 ms)."""
-    seen = [rss_mb(pid)[0]] * 2
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.01):
-            seen[1] = max(seen[1], rss_mb(pid)[0])
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield seen
-    finally:
-        done.set()
-        sampler.join()
+    """The server's resident memory (MiB, its processes') before, and the most it reached
+    meanwhile: each process's peak (VmHWM) is reset first (clear_refs), so nothing is sampled
+    while the client works."""
+    for member in process_tree(pid):
+        with suppress(OSError):
+            Path(f"/proc/{member}/clear_refs").write_text("5")
+    seen = [rss_mb(pid)[0], 0.0]
+    yield seen
+    seen[1] = rss_mb(pid)[1]
 
 
 Results = dict[str, tuple[float, float]]
