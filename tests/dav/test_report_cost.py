@@ -131,7 +131,8 @@ async def test_a_lists_statements_read_its_indexes(
     params: dict[str, Any] = {"user_id": uuid.UUID(ada.id), "list_id": uuid.UUID(list_id), **start}
     params |= {"moved_txid": 0, "moved_seq": 0}
     plans: list[tuple[Query, set[tuple[str, str]]]] = [
-        (store._CHANGED[False], {("tasks", "ix_tasks_list_id_change")}),
+        (store._changed_query(False, whole=True), {("tasks", "ix_tasks_list_id_change")}),
+        (store._changed_query(False, whole=False), {("tasks", "ix_tasks_list_id_change")}),
         (store._GONE[False][0], {("task_tombstones", "ix_task_tombstones_list_id_change")}),
         (store._GONE[False][1], {("task_departures", "ix_task_departures_list_id_change")}),
         (store._page_query(False), {("tasks", "ix_tasks_list_id_created_at_id")}),

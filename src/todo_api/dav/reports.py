@@ -97,9 +97,12 @@ async def _sync(
 ) -> AsyncIterator[Answer]:
     user_id = caller.user_id
     position, as_of = since if since is not None else (None, None)
+    whole = wanted is not None and resources.CALENDAR_DATA in wanted  # else ETags and names
     while True:
         async with caller.connection() as conn:
-            page = await store.collection_changes(conn, user_id, coll, position, limit or FEED_PAGE)
+            page = await store.collection_changes(
+                conn, user_id, coll, position, limit or FEED_PAGE, whole=whole
+            )
         for row in page.objects:
             yield _object_answer(caller, coll, row, wanted)
         for row in page.gone:

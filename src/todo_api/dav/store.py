@@ -426,19 +426,37 @@ def _gone_from(source: Any, *scope: Any) -> Query:
 _MOVED_AFTER = tuple_(
     bindparam("moved_txid", type_=BigInteger), bindparam("moved_seq", type_=BigInteger)
 )
-_CHANGED = {
-    True: _in_feed_order(
-        objects_select(
+# What a response without the object's text needs of it (its ETag and name).
+_ETAG_COLUMNS = (
+    tasks.c.id,
+    tasks.c.user_id,
+    tasks.c.list_id,
+    tasks.c.version,
+    *_stamp(tasks),
+    dav_objects.c.name.label("dav_name"),
+)
+
+
+@functools.cache
+def _changed_query(inbox_scope: bool, whole: bool) -> Query:
+    """The collection's tasks changed after the start: whole objects, or what their ETags and
+    names need."""
+    if inbox_scope:
+        scope = [
             tasks.c.user_id == access.caller(),
             or_(
                 tasks.c.list_id.is_(None),
                 tuple_(tasks.c.arrived_txid, tasks.c.arrived_seq) > _MOVED_AFTER,
             ),
-        ),
-        tasks,
-    ),
-    False: _in_feed_order(objects_select(tasks.c.list_id == bindparam("list_id")), tasks),
-}
+        ]
+    else:
+        scope = [tasks.c.list_id == bindparam("list_id")]
+    if whole:
+        return _in_feed_order(objects_select(*scope), tasks)
+    named = tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id)
+    return _in_feed_order(select(*_ETAG_COLUMNS).select_from(named).where(*scope), tasks)
+
+
 _GONE = {
     True: [
         _gone_from(
@@ -464,9 +482,16 @@ class CollectionChanges:
 
 
 async def collection_changes(
-    conn: Connection, user_id: uuid.UUID, coll: Collection, since: Position | None, limit: int
+    conn: Connection,
+    user_id: uuid.UUID,
+    coll: Collection,
+    since: Position | None,
+    limit: int,
+    *,
+    whole: bool,
 ) -> CollectionChanges:
-    """The collection's changes after `since` (None: a first sync, everything in it)."""
+    """The collection's changes after `since` (None: a first sync, everything in it); the
+    objects `whole`, or only what their ETags and names need."""
     bound = await changes.read_bound(conn)
     start = since or Position()
     inbox_scope = coll.list_id is None
@@ -482,7 +507,8 @@ async def collection_changes(
         "limit": limit + 1,
     }
     merged: list[tuple[tuple[int, int], Row]] = []
-    for query in [_CHANGED[inbox_scope], *(_GONE[inbox_scope] if since is not None else [])]:
+    changed = _changed_query(inbox_scope, whole)
+    for query in [changed, *(_GONE[inbox_scope] if since is not None else [])]:
         merged += [
             ((r.change_txid, r.change_seq), r) for r in (await conn.execute(query, params)).rows
         ]
