@@ -7,6 +7,7 @@ Paths: `/dav/` (the root), `/dav/principals/{user_id}/` (the principal),
 not found, as on /api.
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ def home_path(user_id: uuid.UUID) -> str:
     return f"{PREFIX}/calendars/{user_id}/"
 
 
+@functools.lru_cache(maxsize=256)  # a report writes it for each of thousands of objects
 def collection_path(user_id: uuid.UUID, coll: Collection) -> str:
     return f"{home_path(user_id)}{quote(coll.segment)}/"
 
