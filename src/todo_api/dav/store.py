@@ -2,8 +2,9 @@
 task with what a client gave for it, `dav_objects`), and writes of `dav_objects` and
 `dav_collections`. Task and list changes themselves go through the services.
 
-A collection's objects are read a page at a time in id order, each page one statement; an
-object by its name is one indexed lookup of the name and one read of the task.
+A collection's objects are read a page at a time in creation order, and its changes in the
+feed's order, each page a statement or three on the collection's own indexes; objects by name
+are one indexed lookup of the names and one read of the tasks by id, a page at a time.
 """
 
 import functools
