@@ -14,21 +14,28 @@ client does (DAVx5, the caldav library):
 
 Each is run 3 times; the median wall time and the server's CPU (user + system, from /proc; for
 todo-api with its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in
-files) are printed as a Markdown table, for bench/README.md.
+files) are printed as a Markdown table, for bench/README.md, with the server's resident memory
+before the initial syncs and the most it reached during them (its peak, reset before).
 
     .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
+        [--reuse DIR]
+
+Loading is the slow part (Xandikos's 5 000 PUTs take most of an hour). With `--reuse DIR`
+each server's store is kept there (todo-api's database is kept, its name written in DIR) and
+a later run with the same DIR and --tasks measures the loaded stores again without loading.
 """
 
 import argparse
 import asyncio
 import concurrent.futures
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +47,8 @@ from benchlib import (
     log,
     migrate,
     new_secret,
+    process_tree,
+    rss_mb,
     running_server,
     scratch_database,
     serve_argv,
@@ -149,12 +158,25 @@ def measured(target: Target, work: Callable[[], Any]) -> tuple[float, float, Any
     return time.perf_counter() - wall, target.cpu() - cpu, result
 
 
-def fill(target: Target, count: int) -> list[str]:
+def fill(target: Target, count: int, reuse: Path | None) -> list[str]:
+    kept = reuse / f"{target.name.lower()}.names" if reuse is not None else None
+    if kept is not None and kept.exists():
+        names = kept.read_text().split()
+        assert len(names) == count, f"{kept} holds {len(names)} objects, not {count}"
+        log(f"{target.name}: reusing its {count} VTODOs")
+        return names
     names = [f"{uuid.uuid4()}.ics" for _ in range(count)]
+    _put_all(target, names)
+    if kept is not None:  # written once loaded: a half-loaded store is made anew next time
+        kept.write_text("\n".join(names))
+    return names
+
+
+def _put_all(target: Target, names: list[str]) -> None:
     if target.folder is not None:
         for name in names:
             (target.folder / name).write_bytes(vtodo(name[:-4], f"Task {name[:8]}"))
-        return names
+        return
 
     def put(name: str) -> None:
         response = target.client.put(
@@ -164,13 +186,29 @@ def fill(target: Target, count: int) -> list[str]:
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(put, names))
-    return names
 
 
-def run(target: Target, count: int) -> dict[str, tuple[float, float]]:
+@contextmanager
+def memory(pid: int) -> Iterator[list[float]]:
+    """The server's resident memory (MiB, its processes') before, and the most it reached
+    meanwhile: each process's peak (VmHWM) is reset first (clear_refs), so nothing is sampled
+    while the client works."""
+    for member in process_tree(pid):
+        with suppress(OSError):
+            Path(f"/proc/{member}/clear_refs").write_text("5")
+    seen = [rss_mb(pid)[0], 0.0]
+    yield seen
+    seen[1] = rss_mb(pid)[1]
+
+
+Results = dict[str, tuple[float, float]]
+
+
+def run(target: Target, count: int, reuse: Path | None) -> Results:
     log(f"{target.name}: putting {count} VTODOs")
-    names = fill(target, count)
+    names = fill(target, count, reuse)
     results: dict[str, list[tuple[float, float]]] = {"initial": [], "incremental": [], "depth1": []}
+    rss: list[tuple[float, float]] = []
     for _ in range(RUNS):
 
         def initial() -> str:
@@ -178,8 +216,10 @@ def run(target: Target, count: int) -> dict[str, tuple[float, float]]:
             assert target.fetch(hrefs) == count
             return token
 
-        wall, cpu, token = measured(target, initial)
+        with memory(target.pid) as seen:
+            wall, cpu, token = measured(target, initial)
         results["initial"].append((wall, cpu))
+        rss.append((seen[0], seen[1]))
         for n, name in enumerate(names[:CHANGES]):
             body = vtodo(name[:-4], f"Changed {n} {uuid.uuid4().hex[:6]}")
             put = target.client.put(target.collection + name, content=body, headers=ICS)
@@ -211,25 +251,44 @@ def run(target: Target, count: int) -> dict[str, tuple[float, float]]:
 
         wall, cpu, _ = measured(target, depth1)
         results["depth1"].append((wall, cpu))
-    log(f"{target.name}: {results}")
-    return {
+    log(f"{target.name}: {results}, memory {rss}")
+    medians = {
         kind: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
         for kind, runs in results.items()
     }
+    # Memory before the first initial sync, and the most it reached during any.
+    return {**medians, "memory": (rss[0][0], max(peak for _, peak in rss))}
+
+
+# The user whose calendar a kept database holds.
+BENCH_USER = "00000000-0000-4000-8000-00000000ca1d"
 
 
 @contextmanager
-def todo_api_target() -> Iterator[Target]:
-    with scratch_database("bench_caldav") as database, work_dir() as cwd:
+def todo_api_target(reuse: Path | None) -> Iterator[Target]:
+    kept = reuse / "todo-api.database" if reuse is not None else None
+    loaded = reuse is not None and (reuse / "todo-api.names").exists()
+    existing = kept.read_text().strip() if kept is not None and loaded else None
+    with (
+        scratch_database("bench_caldav", keep=reuse is not None, existing=existing) as database,
+        work_dir() as cwd,
+    ):
+        if kept is not None:
+            kept.write_text(database)
         env = service_env(database, new_secret())
         migrate(env, cwd)
         port = free_port()
         with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
-            token = token_for(str(uuid.uuid4()), env, cwd)
             base = f"http://127.0.0.1:{port}"
+            # A calendar app signs in with a personal access token as its Basic password.
+            bearer = {"Authorization": f"Bearer {token_for(BENCH_USER, env, cwd)}"}
+            made = httpx.post(f"{base}/api/tokens", json={"name": "bench"}, headers=bearer)
+            assert made.status_code == 201, made.text
+            token = made.json()["token"]
             with httpx.Client(base_url=base, auth=("bench", token), timeout=300) as client:
-                made = client.request("MKCALENDAR", f"/dav/calendars/{_me(client)}/bench/")
-                assert made.status_code == 201, made.text
+                if existing is None:
+                    made = client.request("MKCALENDAR", f"/dav/calendars/{_me(client)}/bench/")
+                    assert made.status_code == 201, made.text
                 yield Target(
                     "todo-api",
                     client,
@@ -255,7 +314,12 @@ def _me(client: httpx.Client) -> str:
 
 @contextmanager
 def process_target(
-    name: str, argv: list[str], collection: str, port: int, folder: Path | None = None
+    name: str,
+    argv: list[str],
+    collection: str,
+    port: int,
+    folder: Path | None = None,
+    made: bool = False,
 ) -> Iterator[Target]:
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -269,8 +333,9 @@ def process_target(
                 except httpx.TransportError:
                     assert time.monotonic() < deadline, f"{name} did not start"
                     time.sleep(0.2)
-            made = client.request("MKCALENDAR", collection)
-            assert made.status_code == 201, made.text
+            if not made:
+                response = client.request("MKCALENDAR", collection)
+                assert response.status_code == 201, response.text
             yield Target(name, client, collection, process.pid, folder=folder)
     finally:
         process.terminate()
@@ -294,7 +359,8 @@ def radicale_target(bin_dir: Path, folder: Path) -> Iterator[Target]:
         "warning",
     ]
     files = folder / "collection-root" / "bench" / "tasks"
-    with process_target("Radicale", argv, "/bench/tasks/", port, files) as target:
+    made = files.exists()
+    with process_target("Radicale", argv, "/bench/tasks/", port, files, made) as target:
         yield target
 
 
@@ -312,33 +378,55 @@ def xandikos_target(bin_dir: Path, folder: Path) -> Iterator[Target]:
         "-p",
         str(port),
     ]
-    with process_target("Xandikos", argv, "/user/calendars/bench/", port) as target:
+    made = (folder / "user" / "calendars" / "bench").exists()
+    with process_target("Xandikos", argv, "/user/calendars/bench/", port, made=made) as target:
         yield target
+
+
+@contextmanager
+def store_dir(reuse: Path | None, name: str) -> Iterator[Path]:
+    """Where a server keeps its calendars: a folder of `reuse`, or a temporary one."""
+    if reuse is None:
+        with work_dir() as folder:
+            yield folder
+        return
+    folder = reuse / name
+    if not (reuse / f"{name}.names").exists():  # not loaded (or only partly): anew
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(exist_ok=True)
+    yield folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=5000)
     parser.add_argument("--servers", default="todo-api,radicale,xandikos")
+    parser.add_argument("--reuse", type=Path, help="keep the loaded stores here, and reuse them")
     args = parser.parse_args()
     chosen = args.servers.split(",")
+    reuse: Path | None = args.reuse
+    if reuse is not None:
+        reuse = reuse.resolve()
+        reuse.mkdir(parents=True, exist_ok=True)
     bin_dir = servers_venv()
-    table: dict[str, dict[str, tuple[float, float]]] = {}
+    table: dict[str, Results] = {}
     if "todo-api" in chosen:
-        with todo_api_target() as target:
-            table[target.name] = run(target, args.tasks)
-    if "radicale" in chosen:
-        with work_dir() as folder, radicale_target(bin_dir, folder) as target:
-            table[target.name] = run(target, args.tasks)
-    if "xandikos" in chosen:
-        with work_dir() as folder, xandikos_target(bin_dir, folder) as target:
-            table[target.name] = run(target, args.tasks)
+        with todo_api_target(reuse) as target:
+            table[target.name] = run(target, args.tasks, reuse)
+    for name, make in (("radicale", radicale_target), ("xandikos", xandikos_target)):
+        if name in chosen:
+            with store_dir(reuse, name) as folder, make(bin_dir, folder) as target:
+                table[target.name] = run(target, args.tasks, reuse)
     print(f"\n{args.tasks} VTODOs, median of {RUNS} runs: wall time / server CPU (seconds)\n")
-    print("| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 |")
-    print("|---|---|---|---|")
+    print(
+        "| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 "
+        "| server memory (MiB): before / most during the initial syncs |"
+    )
+    print("|---|---|---|---|---|")
     for name, rows in table.items():
-        cells = " | ".join(f"{rows[k][0]:.2f} / {rows[k][1]:.2f}" for k in rows)
-        print(f"| {name} | {cells} |")
+        cells = " | ".join(f"{rows[k][0]:.2f} / {rows[k][1]:.2f}" for k in rows if k != "memory")
+        before, most = rows["memory"]
+        print(f"| {name} | {cells} | {before:.0f} / {most:.0f} |")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """CalDAV's REPORTs: sync-collection (RFC 6578) on the change feed, calendar-multiget and
 calendar-query (RFC 4791 §7.8, §7.9).
 
-sync-collection reads the caller's change feed (todo_api.kit.changes) from the token's place
-and keeps what concerns the collection: a task in it is a change; a task deleted from it, moved
-out of it or in a list the caller lost is a 404 response; so the collection's sync says exactly
-what the feed says. A token is a feed position, as on /api. `DAV:limit` truncates the answer
+sync-collection reads the collection's own changes from the token's place, in the change feed's
+order (todo_api.kit.changes; store.collection_changes): a task in it is a change; a task
+deleted from it or moved out of it is a 404 response (a list the caller lost is no collection
+of theirs). A token is a feed position, as on /api. `DAV:limit` truncates the answer
 at a page of the feed, with a 507 for the collection and a token from which the rest follows.
 
 Each answer is produced a page at a time (one or two statements a page) and streamed.
@@ -25,9 +25,9 @@ from lxml import etree
 from todo_api.auth.dependencies import Caller
 from todo_api.dav import resources, store
 from todo_api.dav.errors import DavError
-from todo_api.dav.resources import answer, requested
+from todo_api.dav.resources import requested
 from todo_api.dav.store import Collection
-from todo_api.dav.xml import CALDAV, DAV, Name, element, status_response
+from todo_api.dav.xml import CALDAV, DAV, Answer, Name, element, status_bytes
 from todo_api.db import Row
 from todo_api.kit import changes
 
@@ -54,18 +54,9 @@ def _props_of(root: etree._Element) -> list[Name] | None:
     return wanted
 
 
-def _object_answer(
-    caller: Caller, coll: Collection, row: Row, wanted: list[Name] | None
-) -> etree._Element:
-    body: list[bytes] = []
-
-    def render() -> bytes:
-        if not body:
-            body.append(resources.object_body(row))
-        return body[0]
-
+def _object_answer(caller: Caller, coll: Collection, row: Row, wanted: list[Name] | None) -> Answer:
     path = resources.object_path(caller.user_id, coll, store.object_name(row))
-    return answer(path, resources.object_props(row, render), wanted)
+    return resources.object_answer(path, row, lambda: resources.object_body(row), wanted)
 
 
 # --- sync-collection ------------------------------------------------------------------------
@@ -73,7 +64,7 @@ def _object_answer(
 
 async def sync_collection(
     caller: Caller, tokens: changes.SyncTokens, coll: Collection, root: etree._Element
-) -> tuple[AsyncIterator[etree._Element], list[etree._Element]]:
+) -> tuple[AsyncIterator[Answer], list[etree._Element]]:
     text = resources.text_of(root.find(Name(DAV, "sync-token").tag))
     since: tuple[changes.Position, float] | None = None
     if text:
@@ -95,12 +86,6 @@ async def sync_collection(
     return _sync(caller, tokens, coll, since, limit, wanted, tail), tail
 
 
-def _in(coll: Collection, user_id: uuid.UUID, row: Row) -> bool:
-    if coll.list_id is None:
-        return row.list_id is None and row.user_id == user_id
-    return bool(row.list_id == coll.list_id)
-
-
 async def _sync(
     caller: Caller,
     tokens: changes.SyncTokens,
@@ -109,53 +94,35 @@ async def _sync(
     limit: int | None,
     wanted: list[Name] | None,
     tail: list[etree._Element],
-) -> AsyncIterator[etree._Element]:
+) -> AsyncIterator[Answer]:
     user_id = caller.user_id
     position, as_of = since if since is not None else (None, None)
+    whole = wanted is not None and resources.CALENDAR_DATA in wanted  # else ETags and names
     while True:
         async with caller.connection() as conn:
-            feed = await changes.read_changes(
-                conn, user_id, since=position, limit=limit or FEED_PAGE
+            page = await store.collection_changes(
+                conn, user_id, coll, position, limit or FEED_PAGE, whole=whole
             )
-            here = [row.id for row in feed.changes if _in(coll, user_id, row)]
-            elsewhere = [row.id for row in feed.changes if not _in(coll, user_id, row)]
-            rows = await store.objects_by_ids(conn, here)
-            gone: list[uuid.UUID] = []
-            if position is not None:
-                gone = sorted(await store.were_in(conn, user_id, coll, elsewhere + feed.deleted))
-                if coll.list_id is None:  # a move out of the inbox leaves no departure
-                    start = (position.txid, position.seq)
-                    gone += [
-                        row.id
-                        for row in feed.changes
-                        if not _in(coll, user_id, row)
-                        and (row.arrived_txid, row.arrived_seq) > start
-                    ]
-            names = await store.names_of(conn, gone)
-        for task_id in here:
-            row = rows.get(task_id)
-            if row is not None and _in(coll, user_id, row):
-                yield _object_answer(caller, coll, row, wanted)
-        for task_id in gone:
-            name = names.get(task_id, f"{task_id}.ics")
-            yield status_response(resources.object_path(user_id, coll, name), 404)
-        as_of = tokens.next_as_of(feed, as_of)
-        position = feed.position
-        if not feed.has_more:
+        for row in page.objects:
+            yield _object_answer(caller, coll, row, wanted)
+        for row in page.gone:
+            name = row.dav_name or f"{row.id}.ics"
+            yield status_bytes(resources.object_path(user_id, coll, name), 404)
+        as_of = tokens.age_after(page.has_more, as_of)
+        position = page.position
+        if not page.has_more:
             break
         if limit is not None:
-            yield status_response(resources.collection_path(user_id, coll), 507)
+            yield status_bytes(resources.collection_path(user_id, coll), 507)
             break
-    token = SYNC_PREFIX + tokens.issue(user_id, position or changes.Position(), as_of)
+    token = SYNC_PREFIX + tokens.issue(user_id, position, as_of)
     tail.append(element(Name(DAV, "sync-token"), token))
 
 
 # --- calendar-multiget ----------------------------------------------------------------------
 
 
-async def multiget(
-    caller: Caller, coll: Collection, root: etree._Element
-) -> AsyncIterator[etree._Element]:
+async def multiget(caller: Caller, coll: Collection, root: etree._Element) -> AsyncIterator[Answer]:
     wanted = _props_of(root)
     prefix = resources.collection_path(caller.user_id, coll)
     paths = [resources.text_of(node) for node in root.iter(Name(DAV, "href").tag)]
@@ -173,7 +140,7 @@ async def multiget(
         for path in chunk:
             row = found.get(names.get(path, ""))
             if row is None:
-                yield status_response(path, 404)
+                yield status_bytes(path, 404)
             else:
                 yield _object_answer(caller, coll, row, wanted)
 
@@ -190,9 +157,7 @@ def _local(path: str) -> str:
 Test = Callable[[Component], bool]
 
 
-def calendar_query(
-    caller: Caller, coll: Collection, root: etree._Element
-) -> AsyncIterator[etree._Element]:
+def calendar_query(caller: Caller, coll: Collection, root: etree._Element) -> AsyncIterator[Answer]:
     wanted = _props_of(root)
     node = root.find(Name(CALDAV, "filter").tag)
     if node is None:
@@ -206,10 +171,10 @@ def calendar_query(
 
 async def _query(
     caller: Caller, coll: Collection, test: Test | None, wanted: list[Name] | None
-) -> AsyncIterator[etree._Element]:
+) -> AsyncIterator[Answer]:
     if test is None:
         return
-    after = uuid.UUID(int=0)
+    after = store.FIRST_PAGE
     while True:
         async with caller.connection() as conn:
             page = await store.objects_page(conn, caller.user_id, coll, after)
@@ -221,7 +186,7 @@ async def _query(
                 yield _object_answer(caller, coll, row, wanted)
         if len(page) < store.PAGE:
             return
-        after = page[-1].id
+        after = store.page_end(page)
 
 
 def _unsupported(what: str) -> ReportError:

@@ -7,6 +7,7 @@ Paths: `/dav/` (the root), `/dav/principals/{user_id}/` (the principal),
 not found, as on /api.
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,18 @@ from lxml import etree
 
 from todo_api.dav import store
 from todo_api.dav.store import Collection
-from todo_api.dav.xml import APPLE, CALDAV, CALSERVER, DAV, Name, child, element, href
+from todo_api.dav.xml import (
+    APPLE,
+    CALDAV,
+    CALSERVER,
+    DAV,
+    Answer,
+    Name,
+    child,
+    element,
+    href,
+    response_bytes,
+)
 from todo_api.db import Row
 from todo_api.kit import ical
 from todo_api.kit.conditional import etag
@@ -36,6 +48,7 @@ def home_path(user_id: uuid.UUID) -> str:
     return f"{PREFIX}/calendars/{user_id}/"
 
 
+@functools.lru_cache(maxsize=256)  # a report writes it for each of thousands of objects
 def collection_path(user_id: uuid.UUID, coll: Collection) -> str:
     return f"{home_path(user_id)}{quote(coll.segment)}/"
 
@@ -221,13 +234,40 @@ def object_body(row: Row) -> bytes:
     )
 
 
+OBJECT_TYPE = f"{CONTENT_TYPE}; component=vtodo"
+
+
 def object_props(row: Row, body: Callable[[], bytes]) -> dict[Name, Value]:
     return {
         RESOURCETYPE: lambda: element(RESOURCETYPE),
         GETETAG: lambda: element(GETETAG, etag(row.version)),
-        GETCONTENTTYPE: lambda: element(GETCONTENTTYPE, f"{CONTENT_TYPE}; component=vtodo"),
+        GETCONTENTTYPE: lambda: element(GETCONTENTTYPE, OBJECT_TYPE),
         CALENDAR_DATA: lambda: element(CALENDAR_DATA, body().decode()),
     }
+
+
+_OBJECT_ALLPROP = (RESOURCETYPE, GETETAG, GETCONTENTTYPE)  # object_props less NOT_IN_ALLPROP
+
+
+def object_answer(
+    path: str, row: Row, body: Callable[[], bytes], wanted: list[Name] | None
+) -> Answer:
+    """`answer(path, object_props(row, body), wanted)`, written directly: a report's
+    response per object."""
+    found: list[tuple[Name, str | None]] = []
+    missing: list[Name] = []
+    for name in wanted if wanted is not None else _OBJECT_ALLPROP:
+        if name == GETETAG:
+            found.append((name, etag(row.version)))
+        elif name == CALENDAR_DATA:
+            found.append((name, body().decode()))
+        elif name == GETCONTENTTYPE:
+            found.append((name, OBJECT_TYPE))
+        elif name == RESOURCETYPE:
+            found.append((name, None))
+        else:
+            missing.append(name)
+    return response_bytes(path, found, missing)
 
 
 def answer(

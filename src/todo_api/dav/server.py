@@ -44,7 +44,16 @@ from todo_api.dav.resources import (
     text_of,
 )
 from todo_api.dav.store import Collection
-from todo_api.dav.xml import CALDAV, DAV, BadXml, Name, multistatus, parse, propstat_response
+from todo_api.dav.xml import (
+    CALDAV,
+    DAV,
+    Answer,
+    BadXml,
+    Name,
+    multistatus,
+    parse,
+    propstat_response,
+)
 from todo_api.dav.xml import element as xml_element
 from todo_api.db import Connection, Row
 from todo_api.kit import changes, ical
@@ -200,14 +209,16 @@ async def propfind(call: Call, path: Path) -> Response:
             return _multistatus(_one(node))
         order = _order_of(await store.collections(conn, user_id), coll)
 
-    async def listing() -> AsyncIterator[etree._Element]:
+    async def listing() -> AsyncIterator[Answer]:
         yield await _collection_answer(call, tokens, coll, order, single, email)
         if depth == "1":
             async for row in _objects(call, coll):
-                yield single(
-                    resources.object_props(row, functools.partial(resources.object_body, row)),
-                    resources.object_path(user_id, coll, store.object_name(row)),
-                )
+                body = functools.partial(resources.object_body, row)
+                href = resources.object_path(user_id, coll, store.object_name(row))
+                if names_only:
+                    yield single(resources.object_props(row, body), href)
+                else:
+                    yield resources.object_answer(href, row, body, wanted)
 
     return _multistatus(listing())
 
@@ -247,7 +258,7 @@ async def _collection_answer(
 
 async def _objects(call: Call, coll: Collection) -> AsyncIterator[Row]:
     """The collection's objects, a page (one statement) at a time."""
-    after = uuid.UUID(int=0)
+    after = store.FIRST_PAGE
     while True:
         async with call.connection() as conn:
             page = await store.objects_page(conn, call.user_id, coll, after)
@@ -255,7 +266,7 @@ async def _objects(call: Call, coll: Collection) -> AsyncIterator[Row]:
             yield row
         if len(page) < store.PAGE:
             return
-        after = page[-1].id
+        after = store.page_end(page)
 
 
 async def _one(node: etree._Element) -> AsyncIterator[etree._Element]:
@@ -263,7 +274,7 @@ async def _one(node: etree._Element) -> AsyncIterator[etree._Element]:
 
 
 def _multistatus(
-    nodes: AsyncIterator[etree._Element], tail: list[etree._Element] | None = None
+    nodes: AsyncIterator[Answer], tail: list[etree._Element] | None = None
 ) -> Response:
     tail = tail if tail is not None else []
     return StreamingResponse(multistatus(nodes, tail), status_code=207, media_type=XML_TYPE)

@@ -2,30 +2,37 @@
 task with what a client gave for it, `dav_objects`), and writes of `dav_objects` and
 `dav_collections`. Task and list changes themselves go through the services.
 
-A collection's objects are read a page at a time in id order, each page one statement; an
-object by its name is one indexed lookup of the name and one read of the task.
+A collection's objects are read a page at a time in creation order, and its changes in the
+feed's order, each page a statement or three on the collection's own indexes; objects by name
+are one indexed lookup of the names and one read of the tasks by id, a page at a time.
 """
 
 import functools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
+    Integer,
     and_,
+    any_,
     bindparam,
     delete,
     func,
     literal,
     or_,
     select,
+    tuple_,
 )
 
 from todo_api.db import Connection, Query, Row, insert_bound
-from todo_api.kit import access
+from todo_api.kit import access, changes
 from todo_api.kit.access import Role
+from todo_api.kit.changes import Position
 from todo_api.kit.ids import utcnow
 from todo_api.tables.dav import dav_collections, dav_objects
 from todo_api.tables.lists import lists
@@ -204,24 +211,48 @@ def objects_select(*where: Any) -> Any:
     return select(*_OBJECT_COLUMNS).select_from(_OBJECTS_FROM).where(*where)
 
 
+# A collection's objects in creation order (id breaking ties), a page from where the last
+# ended: a list's walk ix_tasks_list_id_created_at_id, so each page reads a page of rows.
+_PAGE_AFTER = tuple_(
+    bindparam("after_at", type_=tasks.c.created_at.type),
+    bindparam("after_id", type_=tasks.c.id.type),
+)
+FIRST_PAGE = (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0))
+
+
 @functools.cache
 def _page_query(inbox_scope: bool) -> Query:
     return Query(
         objects_select(
             _scope(None if inbox_scope else uuid.UUID(int=0)),
-            tasks.c.id > bindparam("after"),
+            tuple_(tasks.c.created_at, tasks.c.id) > _PAGE_AFTER,
         )
-        .order_by(tasks.c.id)
+        .order_by(tasks.c.created_at, tasks.c.id)
         .limit(bindparam("limit"))
     )
 
 
 async def objects_page(
-    conn: Connection, user_id: uuid.UUID, coll: Collection, after: uuid.UUID, limit: int = PAGE
+    conn: Connection,
+    user_id: uuid.UUID,
+    coll: Collection,
+    after: tuple[datetime, uuid.UUID] = FIRST_PAGE,
+    limit: int = PAGE,
 ) -> list[Row]:
-    """The collection's objects after `after` in id order, at most `limit`."""
-    params = {"user_id": user_id, "list_id": coll.list_id, "after": after, "limit": limit}
+    """The collection's objects after `after` (the last one's creation time and id), at most
+    `limit`: the next page after `page_end(...)` of the previous."""
+    params = {
+        "user_id": user_id,
+        "list_id": coll.list_id,
+        "after_at": after[0],
+        "after_id": after[1],
+        "limit": limit,
+    }
     return (await conn.execute(_page_query(coll.list_id is None), params)).rows
+
+
+def page_end(page: list[Row]) -> tuple[datetime, uuid.UUID]:
+    return page[-1].created_at, page[-1].id
 
 
 def object_name(row: Row) -> str:
@@ -254,17 +285,60 @@ _WITH_UID = Query(
 )
 
 
+# Objects by id or by name, a page at a time: on PostgreSQL one array parameter (`= ANY`), a
+# lookup in the key's index per value whatever the statistics say; on SQLite an IN list, padded
+# to a power of two (a statement per few lengths, each compiled once).
+
+
+def _padded(values: list[Any]) -> list[Any]:
+    size = 1 << (len(values) - 1).bit_length()
+    return values + [values[-1]] * (size - len(values))
+
+
+def _one_of(dialect: str, column: Any, count: int) -> Any:
+    if dialect == "postgresql":
+        return column == any_(bindparam("values", type_=ARRAY(column.type)))
+    return column.in_([bindparam(f"v{n}", type_=column.type) for n in range(count)])
+
+
+def _lookup(conn: Connection, values: list[Any]) -> tuple[int, dict[str, Any]]:
+    """The count a statement of `_one_of` is made for, and its parameters."""
+    if conn.name == "postgresql":
+        return 0, {"values": values}
+    padded = _padded(values)
+    return len(padded), {f"v{n}": value for n, value in enumerate(padded)}
+
+
+@functools.cache
+def _ids_query(dialect: str, count: int) -> Query:
+    return Query(objects_select(_one_of(dialect, tasks.c.id, count)))
+
+
+@functools.cache
+def _names_query(dialect: str, count: int) -> Query:
+    return Query(
+        select(dav_objects.c.task_id).where(
+            _one_of(dialect, dav_objects.c.name, count), dav_objects.c.deleted_at.is_(None)
+        )
+    )
+
+
+def _in(coll: Collection, user_id: uuid.UUID, row: Row) -> bool:
+    if coll.list_id is None:
+        return row.list_id is None and row.user_id == user_id
+    return bool(row.list_id == coll.list_id)
+
+
 async def _in_collection(
     conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
 ) -> list[Row]:
+    """The tasks `ids` in the collection (looked up by id alone, which the key's index always
+    serves; then kept if in the collection)."""
     if not ids:
         return []
-    where: list[ColumnElement[bool]] = [tasks.c.id.in_(ids)]
-    if coll.list_id is None:
-        where += [tasks.c.user_id == user_id, tasks.c.list_id.is_(None)]
-    else:
-        where.append(tasks.c.list_id == coll.list_id)
-    return (await conn.execute(objects_select(*where))).rows
+    count, params = _lookup(conn, ids)
+    rows = (await conn.execute(_ids_query(conn.name, count), params)).rows
+    return [row for row in rows if _in(coll, user_id, row)]
 
 
 async def object_named(
@@ -287,10 +361,8 @@ async def objects_named(
     """The objects the collection holds under `names` (those it holds), in two statements."""
     if not names:
         return {}
-    named = select(dav_objects.c.task_id).where(
-        dav_objects.c.name.in_(names), dav_objects.c.deleted_at.is_(None)
-    )
-    ids = [row.task_id for row in (await conn.execute(named)).rows]
+    count, params = _lookup(conn, names)
+    ids = [row.task_id for row in (await conn.execute(_names_query(conn.name, count), params)).rows]
     for name in names:
         stem = _uuid(name.removesuffix(".ics")) if name.endswith(".ics") else None
         if stem is not None:
@@ -314,45 +386,147 @@ async def object_with_uid(
     return None
 
 
-async def objects_by_ids(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    """The objects of tasks the feed named (the caller sees them: the feed said so)."""
-    if not ids:
-        return {}
-    rows = (await conn.execute(objects_select(tasks.c.id.in_(ids)))).rows
-    return {row.id: row for row in rows}
+# --- A collection's changes (sync-collection) -------------------------------------------------
+# Read from the collection's own rows in change order, each source on its index (a list's:
+# ix_tasks_list_id_change, ix_task_tombstones_list_id_change, ix_task_departures_list_id_change;
+# the inbox's: the caller's ix_tasks_user_id_change and ix_task_tombstones_user_id_change), a
+# page long: a sync costs a page's rows, whatever else the caller has.
+
+_AFTER = tuple_(bindparam("txid", type_=BigInteger), bindparam("seq", type_=BigInteger))
+_BELOW = bindparam("bound", type_=BigInteger)
+_LIMIT = bindparam("limit", type_=Integer)
 
 
-async def names_of(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The resource names clients gave the tasks `ids` (deleted ones included)."""
-    if not ids:
-        return {}
-    statement = select(dav_objects.c.task_id, dav_objects.c.name).where(
-        dav_objects.c.task_id.in_(ids)
+def _stamp(source: Any) -> tuple[Any, Any]:
+    return source.c.change_txid, source.c.change_seq
+
+
+def _in_feed_order(query: Any, source: Any) -> Query:
+    """`query` of the rows of `source` stamped after the start and under the bound, in stamp
+    order, a page (and one more) long."""
+    txid, seq = _stamp(source)
+    return Query(
+        query.where(tuple_(txid, seq) > _AFTER, txid < _BELOW).order_by(txid, seq).limit(_LIMIT)
     )
-    return {row.task_id: row.name for row in (await conn.execute(statement)).rows}
 
 
-async def were_in(
-    conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of the tasks `ids` (deleted, or now elsewhere) were once in the collection."""
-    if not ids:
-        return set()
-    if coll.list_id is None:
-        gone = select(tombstones.c.task_id).where(
-            tombstones.c.task_id.in_(ids),
-            tombstones.c.user_id == user_id,
-            tombstones.c.list_id.is_(None),
+def _gone_from(source: Any, *scope: Any) -> Query:
+    """The tasks that left the collection (`source`: tombstones or departures), with the name
+    a client knew each by."""
+    named = source.outerjoin(dav_objects, dav_objects.c.task_id == source.c.task_id)
+    query = select(
+        source.c.task_id.label("id"),
+        dav_objects.c.name.label("dav_name"),
+        *_stamp(source),
+    ).select_from(named)
+    return _in_feed_order(query.where(*scope), source)
+
+
+# What arrived elsewhere after this (the start of a sync with a token) left the inbox: a move
+# out of the inbox leaves no departure. A first sync has nothing to forget: never.
+_MOVED_AFTER = tuple_(
+    bindparam("moved_txid", type_=BigInteger), bindparam("moved_seq", type_=BigInteger)
+)
+# What a response without the object's text needs of it (its ETag and name).
+_ETAG_COLUMNS = (
+    tasks.c.id,
+    tasks.c.user_id,
+    tasks.c.list_id,
+    tasks.c.version,
+    *_stamp(tasks),
+    dav_objects.c.name.label("dav_name"),
+)
+
+
+@functools.cache
+def _changed_query(inbox_scope: bool, whole: bool) -> Query:
+    """The collection's tasks changed after the start: whole objects, or what their ETags and
+    names need."""
+    if inbox_scope:
+        scope = [
+            tasks.c.user_id == access.caller(),
+            or_(
+                tasks.c.list_id.is_(None),
+                tuple_(tasks.c.arrived_txid, tasks.c.arrived_seq) > _MOVED_AFTER,
+            ),
+        ]
+    else:
+        scope = [tasks.c.list_id == bindparam("list_id")]
+    if whole:
+        return _in_feed_order(objects_select(*scope), tasks)
+    named = tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id)
+    return _in_feed_order(select(*_ETAG_COLUMNS).select_from(named).where(*scope), tasks)
+
+
+_GONE = {
+    True: [
+        _gone_from(
+            tombstones, tombstones.c.user_id == access.caller(), tombstones.c.list_id.is_(None)
         )
-        return {row.task_id for row in (await conn.execute(gone)).rows}
-    dead = select(tombstones.c.task_id).where(
-        tombstones.c.task_id.in_(ids), tombstones.c.list_id == coll.list_id
-    )
-    left = select(departures.c.task_id).where(
-        departures.c.task_id.in_(ids), departures.c.list_id == coll.list_id
-    )
-    found = {row.task_id for row in (await conn.execute(dead)).rows}
-    return found | {row.task_id for row in (await conn.execute(left)).rows}
+    ],
+    False: [
+        _gone_from(tombstones, tombstones.c.list_id == bindparam("list_id")),
+        _gone_from(departures, departures.c.list_id == bindparam("list_id")),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class CollectionChanges:
+    """A page of a collection's changes: the objects in it that changed, and the tasks gone
+    from it (`id` and `dav_name`), each once, at its latest place; where the page ends."""
+
+    objects: list[Row]
+    gone: list[Row]
+    position: Position
+    has_more: bool
+
+
+async def collection_changes(
+    conn: Connection,
+    user_id: uuid.UUID,
+    coll: Collection,
+    since: Position | None,
+    limit: int,
+    *,
+    whole: bool,
+) -> CollectionChanges:
+    """The collection's changes after `since` (None: a first sync, everything in it); the
+    objects `whole`, or only what their ETags and names need."""
+    bound = await changes.read_bound(conn)
+    start = since or Position()
+    inbox_scope = coll.list_id is None
+    moved = (start.txid, start.seq) if since is not None else (changes.END, changes.END)
+    params = {
+        "user_id": user_id,
+        "list_id": coll.list_id,
+        "txid": start.txid,
+        "seq": start.seq,
+        "moved_txid": moved[0],
+        "moved_seq": moved[1],
+        "bound": bound,
+        "limit": limit + 1,
+    }
+    merged: list[tuple[tuple[int, int], Row]] = []
+    changed = _changed_query(inbox_scope, whole)
+    for query in [changed, *(_GONE[inbox_scope] if since is not None else [])]:
+        merged += [
+            ((r.change_txid, r.change_seq), r) for r in (await conn.execute(query, params)).rows
+        ]
+    merged.sort(key=lambda item: item[0])
+    page = merged[:limit]
+    latest = {row.id: index for index, (_, row) in enumerate(page)}
+    objects: list[Row] = []
+    gone: list[Row] = []
+    for index, (_, row) in enumerate(page):
+        if latest[row.id] != index:
+            continue  # a later place in the page says what it is now
+        here = "version" in row and (row.list_id == coll.list_id)
+        (objects if here else gone).append(row)
+    if len(merged) > limit:
+        return CollectionChanges(objects, gone, Position(*page[-1][0]), has_more=True)
+    # Caught up: everything of the collection under the bound has come.
+    return CollectionChanges(objects, gone, max(changes.position_at(bound), start), has_more=False)
 
 
 # --- What clients gave ----------------------------------------------------------------------

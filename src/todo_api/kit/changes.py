@@ -217,7 +217,12 @@ class SyncTokens:
         """The age of the token after a read of the feed. Caught up, the view is complete as of now;
         mid-way through pages it is only as recent as where the paging started, so it keeps
         that age."""
-        keeps_age = feed.has_more and since_as_of is not None
+        return SyncTokens.age_after(feed.has_more, since_as_of)
+
+    @staticmethod
+    def age_after(has_more: bool, since_as_of: float | None) -> float:
+        """`next_as_of` for a read that `has_more` to come (or not)."""
+        keeps_age = has_more and since_as_of is not None
         return since_as_of if keeps_age and since_as_of is not None else time.time()
 
 
@@ -427,11 +432,21 @@ _STATEMENTS = {
 _NOUN = {"changes": "task", "deleted": "task", "lists": "list", "deleted_lists": "list"}
 
 
+async def read_bound(conn: Connection) -> int:
+    """The bound: every change stamped below it has finished (see the module's docstring)."""
+    bound: int = (await conn.execute(_BOUND[conn.name])).scalar()
+    return bound
+
+
+def position_at(bound: int) -> Position:
+    """After every change under `bound` and before every change above it."""
+    return Position(bound - 1, END)
+
+
 async def current_position(conn: Connection) -> Position:
     """Where a client that has read everything stands now: after every change under the bound
     and before every change above it (so the next read starts there, whatever it brings)."""
-    bound = (await conn.execute(_BOUND[conn.name])).scalar()
-    return Position(bound - 1, END)
+    return position_at(await read_bound(conn))
 
 
 class Clock:
@@ -466,7 +481,7 @@ class Clock:
 async def read_changes(
     conn: Connection, user_id: uuid.UUID, *, since: Position | None, limit: int
 ) -> Feed:
-    bound = (await conn.execute(_BOUND[conn.name])).scalar()
+    bound = await read_bound(conn)
     start = since or Position()
     params = {
         "user_id": user_id,

@@ -414,18 +414,21 @@ def _kept(extra: str | None) -> Calendar | None:
     return calendar if isinstance(calendar, Calendar) else None
 
 
+_END = b"END:VCALENDAR\r\n"
+
+
 def _calendar_text(props: list[tuple[str, Any]], components: list[Component]) -> bytes:
+    """The calendar of `props` and `components`, its zones first. Written a part at a time (a
+    calendar is its content lines, each written alone): each zone's text is written once."""
     calendar = Calendar()
     calendar.add("VERSION", "2.0")
     calendar.add("PRODID", PRODID)
     for name, value in props:
         calendar[name] = value
-    for zone in zones_used(components):
-        calendar.add_component(_timezone(zone))
-    for component in components:
-        calendar.add_component(component)
-    data: bytes = calendar.to_ical()
-    return data
+    head: bytes = calendar.to_ical()
+    zones = [timezone_ical(zone) for zone in zones_used(components)]
+    parts = [component.to_ical() for component in components]
+    return b"".join([head.removesuffix(_END), *zones, *parts, _END])
 
 
 def zones_used(components: list[Component]) -> list[str]:
@@ -460,10 +463,8 @@ def _zones_named(components: list[Component]) -> Iterator[str]:
 
 @functools.lru_cache(maxsize=64)
 def timezone_ical(name: str) -> bytes:
-    """The `VTIMEZONE` of a zone, as iCalendar text."""
-    data: bytes = Timezone.from_tzinfo(zones.zone(name)).to_ical()
+    """The `VTIMEZONE` of a zone, as iCalendar text (as it is read back from its own text and
+    written, which is what a calendar holding it writes)."""
+    text = Timezone.from_tzinfo(zones.zone(name)).to_ical()
+    data: bytes = Timezone.from_ical(text).to_ical()
     return data
-
-
-def _timezone(name: str) -> Component:
-    return Timezone.from_ical(timezone_ical(name))
