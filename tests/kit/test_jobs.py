@@ -19,6 +19,7 @@ from tests.tasks.feed_helpers import database
 from todo_api.app import create_app
 from todo_api.config import Settings
 from todo_api.db import Database, Row
+from todo_api.kit import jobs
 from todo_api.kit.jobs import Job, JobRunner
 from todo_api.tables.jobs import job_runs
 
@@ -141,6 +142,30 @@ async def test_shutdown_cancels_a_job_under_way_without_a_traceback(
     row = await job_row(settings, name)
     assert row is not None
     assert (row.failures, row.last_success_at) == (0, None)
+
+
+async def test_a_runner_stopped_as_its_job_is_woken_stops(settings: Settings) -> None:
+    """A stop that comes as the job is woken (webhook deliveries wake theirs all the time)
+    still stops it: the wait between turns keeps the cancellation."""
+    name = job_name()
+    turns = 0
+
+    async def quick_job(_db: Database, _settings: Settings) -> None:
+        nonlocal turns
+        turns += 1
+
+    async with database(settings) as db:
+        runner = JobRunner(db, settings, [Job(name, quick_job, every=lambda _settings: 3600)])
+        task = asyncio.create_task(runner.run())
+        await wait_until(lambda: turns == 1)
+        await asyncio.sleep(0.1)  # waiting for its next turn
+        jobs.wake(name)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=WAIT)
+        if not done:
+            task.cancel()
+        assert done, "the runner went on after it was stopped"
+        assert task.cancelled()
 
 
 async def test_a_singleton_job_runs_in_one_worker_of_two_and_a_per_process_job_in_both(

@@ -150,8 +150,11 @@ class JobRunner:
                 wait = self._intervals[job.name].total_seconds()
                 if sooner is not None:
                     wait = max(0.0, min(wait, sooner))
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation
+                # that arrives as the event is set, and the job would run on after its stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await woken.wait()
         finally:
             wakers.discard(woken.set)
 

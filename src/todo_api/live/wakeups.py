@@ -110,8 +110,9 @@ class PostgresChannel:
                 self._conn = conn
                 deliver(CONNECTED)
                 while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), HEALTH_SECONDS)
+                    with contextlib.suppress(TimeoutError):  # not wait_for: see kit/jobs.py
+                        async with asyncio.timeout(HEALTH_SECONDS):
+                            await lost.wait()
                     if not lost.is_set():  # a connection cut silently answers nothing
                         async with self._lock:
                             await conn.execute("SELECT 1", timeout=HEALTH_SECONDS)
