@@ -20,6 +20,10 @@ before the initial syncs and the most it reached during them (its peak, reset be
     .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
         [--reuse DIR]
 
+`--servers` may also name `todo-api-rest`: todo-api with its tasks made through /api (bulk
+creates) instead of PUT by a client, so that no client text is kept and each object is
+written from its task on every read.
+
 Loading is the slow part (Xandikos's 5 000 PUTs take most of an hour). With `--reuse DIR`
 each server's store is kept there (todo-api's database is kept, its name written in DIR) and
 a later run with the same DIR and --tasks measures the loaded stores again without loading.
@@ -114,12 +118,15 @@ class Target:
         pid: int,
         database: str | None = None,
         folder: Path | None = None,
+        make: Callable[[int], list[str]] | None = None,
     ) -> None:
         self.name, self.client, self.collection, self.pid = name, client, collection, pid
         self.database = database  # todo-api's PostgreSQL database, whose CPU counts too
         # Radicale's collection as files: filled by writing them (its PUT into a collection
         # of thousands takes longer the larger it grows: 5 000 take most of an hour here).
         self.folder = folder
+        # todo-api's tasks made through /api instead (no client text kept): their names.
+        self.make = make
 
     def cpu(self) -> float:
         """The server's CPU seconds so far, with its database's backends' (todo-api)."""
@@ -165,8 +172,11 @@ def fill(target: Target, count: int, reuse: Path | None) -> list[str]:
         assert len(names) == count, f"{kept} holds {len(names)} objects, not {count}"
         log(f"{target.name}: reusing its {count} VTODOs")
         return names
-    names = [f"{uuid.uuid4()}.ics" for _ in range(count)]
-    _put_all(target, names)
+    if target.make is not None:
+        names = target.make(count)
+    else:
+        names = [f"{uuid.uuid4()}.ics" for _ in range(count)]
+        _put_all(target, names)
     if kept is not None:  # written once loaded: a half-loaded store is made anew next time
         kept.write_text("\n".join(names))
     return names
@@ -265,9 +275,12 @@ BENCH_USER = "00000000-0000-4000-8000-00000000ca1d"
 
 
 @contextmanager
-def todo_api_target(reuse: Path | None) -> Iterator[Target]:
-    kept = reuse / "todo-api.database" if reuse is not None else None
-    loaded = reuse is not None and (reuse / "todo-api.names").exists()
+def todo_api_target(reuse: Path | None, name: str = "todo-api") -> Iterator[Target]:
+    """todo-api's /dav; as `todo-api-rest`, its tasks made through /api (bulk creates into
+    the calendar's list) rather than PUT by a client, so that each object is written from
+    the task on every read."""
+    kept = reuse / f"{name}.database" if reuse is not None else None
+    loaded = reuse is not None and (reuse / f"{name}.names").exists()
     existing = kept.read_text().strip() if kept is not None and loaded else None
     with (
         scratch_database("bench_caldav", keep=reuse is not None, existing=existing) as database,
@@ -289,13 +302,31 @@ def todo_api_target(reuse: Path | None) -> Iterator[Target]:
                 if existing is None:
                     made = client.request("MKCALENDAR", f"/dav/calendars/{_me(client)}/bench/")
                     assert made.status_code == 201, made.text
+                rest = name == "todo-api-rest"
                 yield Target(
-                    "todo-api",
+                    name,
                     client,
                     f"/dav/calendars/{_me(client)}/bench/",
                     server.process.pid,
                     database,
+                    make=(lambda count: _made_through_api(client, count)) if rest else None,
                 )
+
+
+def _made_through_api(client: httpx.Client, count: int) -> list[str]:
+    """`count` tasks made through /api in the calendar's list (as the VTODOs of `vtodo` say:
+    a title, open), 100 per bulk request; their object names."""
+    [bench] = [item for item in client.get("/api/lists").json() if item["name"] == "bench"]
+    names: list[str] = []
+    for start in range(0, count, 100):
+        operations = [
+            {"op": "create", "data": {"title": f"Task {n}", "list_id": bench["id"]}}
+            for n in range(start, min(start + 100, count))
+        ]
+        made = client.post("/api/tasks/bulk", json={"operations": operations})
+        assert made.status_code == 200, made.text[:300]
+        names += [f"{result['id']}.ics" for result in made.json()["results"]]
+    return names
 
 
 def _me(client: httpx.Client) -> str:
@@ -410,9 +441,10 @@ def main() -> None:
         reuse.mkdir(parents=True, exist_ok=True)
     bin_dir = servers_venv()
     table: dict[str, Results] = {}
-    if "todo-api" in chosen:
-        with todo_api_target(reuse) as target:
-            table[target.name] = run(target, args.tasks, reuse)
+    for name in ("todo-api", "todo-api-rest"):
+        if name in chosen:
+            with todo_api_target(reuse, name) as target:
+                table[target.name] = run(target, args.tasks, reuse)
     for name, make in (("radicale", radicale_target), ("xandikos", xandikos_target)):
         if name in chosen:
             with store_dir(reuse, name) as folder, make(bin_dir, folder) as target:
