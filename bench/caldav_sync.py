@@ -309,23 +309,26 @@ def todo_api_target(reuse: Path | None, name: str = "todo-api") -> Iterator[Targ
                     f"/dav/calendars/{_me(client)}/bench/",
                     server.process.pid,
                     database,
-                    make=(lambda count: _made_through_api(client, count)) if rest else None,
+                    make=(lambda count: _made_through_api(base, token, count)) if rest else None,
                 )
 
 
-def _made_through_api(client: httpx.Client, count: int) -> list[str]:
-    """`count` tasks made through /api in the calendar's list (as the VTODOs of `vtodo` say:
-    a title, open), 100 per bulk request; their object names."""
-    [bench] = [item for item in client.get("/api/lists").json() if item["name"] == "bench"]
-    names: list[str] = []
-    for start in range(0, count, 100):
-        operations = [
-            {"op": "create", "data": {"title": f"Task {n}", "list_id": bench["id"]}}
-            for n in range(start, min(start + 100, count))
-        ]
-        made = client.post("/api/tasks/bulk", json={"operations": operations})
-        assert made.status_code == 200, made.text[:300]
-        names += [f"{result['id']}.ics" for result in made.json()["results"]]
+def _made_through_api(base: str, token: str, count: int) -> list[str]:
+    """`count` tasks made through /api (with the same personal token, as a bearer token) in
+    the calendar's list (as the VTODOs of `vtodo` say: a title, open), 100 per bulk request;
+    their object names."""
+    bearer = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=bearer, timeout=300) as api:
+        [bench] = [item for item in api.get("/api/lists").json() if item["name"] == "bench"]
+        names: list[str] = []
+        for start in range(0, count, 100):
+            operations = [
+                {"op": "create", "data": {"title": f"Task {n}", "list_id": bench["id"]}}
+                for n in range(start, min(start + 100, count))
+            ]
+            made = api.post("/api/tasks/bulk", json={"operations": operations})
+            assert made.status_code == 200, made.text[:300]
+            names += [f"{result['id']}.ics" for result in made.json()["results"]]
     return names
 
 
