@@ -122,6 +122,12 @@ def assert_written_alike(task: dict[str, object], uid: str, parent_uid: str | No
     assert plain is not None  # written by hand, not left to icalendar
     assert plain == ical._write_icalendar(task, uid, parent_uid, None)
     assert ical.write(task, uid=uid, parent_uid=parent_uid) == plain
+    # The parts a calendar of many tasks (the ics export) takes: the same, by the same path.
+    components = ical._object(task, uid, parent_uid, None)[1]
+    assert ical.parts(task, uid=uid, parent_uid=parent_uid) == (
+        ical.zones_used(components),
+        b"".join(component.to_ical() for component in components),
+    )
 
 
 @pytest.mark.parametrize("seed", range(8))

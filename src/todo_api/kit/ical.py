@@ -309,17 +309,23 @@ def _write_icalendar(
     return _calendar_text(calendar_props, components)
 
 
-def components(
+def parts(
     task: Mapping[str, Any],
     *,
     uid: str,
     parent_uid: str | None = None,
     extra: str | None = None,
-) -> list[Component]:
-    """What `write` puts in the calendar object of a task, without the calendar around it
-    (its own properties, its VTIMEZONEs: `zones_used`, `timezone_ical`): for a calendar of
-    many tasks."""
-    return _object(task, uid, parent_uid, extra)[1]
+) -> tuple[list[str], bytes]:
+    """What `write` puts in the calendar object of a task, without the calendar around it: the
+    zones it names (whose VTIMEZONEs are `timezone_ical`'s) and its components' text; for a
+    calendar of many tasks."""
+    if not extra:
+        plain = _todo_plain(task, uid, parent_uid)
+        if plain is not None:
+            todo, zone = plain
+            return ([] if zone is None else [zone]), todo
+    found = _object(task, uid, parent_uid, extra)[1]
+    return zones_used(found), b"".join(component.to_ical() for component in found)
 
 
 def _object(
@@ -503,6 +509,19 @@ _HEAD = _calendar_text([], []).removesuffix(_END)
 
 def _write_plain(task: Mapping[str, Any], uid: str, parent_uid: str | None) -> bytes | None:
     """`write` for a task with nothing kept; None for a shape left to icalendar."""
+    plain = _todo_plain(task, uid, parent_uid)
+    if plain is None:
+        return None
+    todo, zone = plain
+    zone_text = b"" if zone is None else timezone_ical(zone)
+    return b"".join([_HEAD, zone_text, todo, _END])
+
+
+def _todo_plain(
+    task: Mapping[str, Any], uid: str, parent_uid: str | None
+) -> tuple[bytes, str | None] | None:
+    """The VTODO of a task with nothing kept, and the zone it names (None: none); None for a
+    shape left to icalendar."""
     title, description, tags = task["title"], task["description"], task["tags"]
     recurrence, version = task["recurrence"], task["version"]
     if not isinstance(title, str) or not isinstance(version, int):
@@ -527,7 +546,7 @@ def _write_plain(task: Mapping[str, Any], uid: str, parent_uid: str | None) -> b
             return None
         lines.append("DESCRIPTION:" + _text(description))
     lines.append("DTSTAMP:" + stamp)
-    zone_text = b""
+    named = None
     all_day = task["due_date"] is not None
     if all_day:
         day = task["due_date"]
@@ -545,7 +564,7 @@ def _write_plain(task: Mapping[str, Any], uid: str, parent_uid: str | None) -> b
         else:
             lines.append(f"DUE;{param}:{wall}")
             if tzid in zones.known_zones():
-                zone_text = timezone_ical(tzid)
+                named = tzid
     lines.append("LAST-MODIFIED:" + stamp)
     if task["priority"]:
         written = _WRITTEN_PRIORITY.get(task["priority"])
@@ -569,7 +588,7 @@ def _write_plain(task: Mapping[str, Any], uid: str, parent_uid: str | None) -> b
             return None
         lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:" + summary, trigger, "END:VALARM"]
     todo = "\r\n".join([_fold(line) for line in lines]).encode()
-    return b"".join([_HEAD, zone_text, b"BEGIN:VTODO\r\n", todo, b"\r\nEND:VTODO\r\n", _END])
+    return b"".join([b"BEGIN:VTODO\r\n", todo, b"\r\nEND:VTODO\r\n"]), named
 
 
 def _text(value: str) -> str:

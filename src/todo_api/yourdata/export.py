@@ -143,15 +143,14 @@ async def calendar(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
         chunk = bytearray()
         for row in page:
             parent = None if row.parent_id is None else row.parent_uid or str(row.parent_id)
-            components = ical.components(
+            zones, text = ical.parts(
                 row, uid=row.dav_uid or str(row.id), parent_uid=parent, extra=row.dav_extra
             )
-            for zone in ical.zones_used(components):
+            for zone in zones:
                 if zone not in zones_written:
                     zones_written.add(zone)
                     chunk += ical.timezone_ical(zone)
-            for component in components:
-                chunk += component.to_ical()
+            chunk += text
         yield bytes(chunk)
     yield CALENDAR_END
 
