@@ -286,6 +286,11 @@ async def test_etags_race_with_the_api(ada: DavUser) -> None:
             "{urn:ietf:params:xml:ns:caldav}valid-calendar-object-resource",
         ),
         (vtodo("long", "x" * 201), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
+        (
+            vtodo("bell", "Bell", "X-BELL:a\x07b"),
+            "{urn:ietf:params:xml:ns:caldav}valid-calendar-data",
+        ),
+        (vtodo("two", "One", "SUMMARY:Two"), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
         (vtodo("u" * 256, "Long UID"), "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"),
         (
             vtodo("big", "Big", "DESCRIPTION:" + "z" * 300_000),

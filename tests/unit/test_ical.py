@@ -132,3 +132,29 @@ def test_what_the_mapping_does_not_cover_is_given_back() -> None:
     assert str(todo["RELATED-TO"]) == "other"
     done = ical.write(task(is_completed=True), uid="u-1", extra=read.extra)
     assert str(Calendar.from_ical(done).walk("VTODO")[0]["STATUS"]) == "COMPLETED"
+
+
+@pytest.mark.parametrize("title", ["Back up C:\\Nightly", "a\\nb", "x\\N, y; z\\"])
+def test_a_backslash_is_written_as_typed(title: str) -> None:
+    """A literal backslash followed by N or n is text, not a line break, whoever writes it: the
+    direct path, icalendar's (a task holding client text), and a kept client property."""
+    kept = ical.read(calendar("X-PATH:C:\\\\Nightly"), user_zone="UTC")
+    for extra in (None, kept.extra):
+        written = ical.write(task(title=title, description=title), uid="u-1", extra=extra)
+        read = ical.read(written, user_zone="UTC")
+        assert (read.fields["title"], read.fields["description"]) == (title, title)
+    assert b"\r\nX-PATH:C:\\\\Nightly\r\n" in written  # as the client sent it
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x0b", "\x1f", "\x7f", "\ufffe"])
+def test_a_control_character_is_refused(character: str) -> None:
+    with pytest.raises(ical.CalendarDataError, match="control character"):
+        ical.read(calendar(f"X-FOO:a{character}b"), user_zone="UTC")
+
+
+@pytest.mark.parametrize("name", ["SUMMARY", "DESCRIPTION", "DUE", "UID", "STATUS", "RRULE"])
+def test_a_property_that_occurs_once_is_refused_twice(name: str) -> None:
+    value = {"DUE": "20261224T090000Z", "RRULE": "FREQ=DAILY", "STATUS": "COMPLETED"}
+    line = f"{name}:{value.get(name, 'again')}"
+    with pytest.raises(ical.CalendarDataError, match=f"{name} more than once"):
+        ical.read(calendar(line, line), user_zone="UTC")

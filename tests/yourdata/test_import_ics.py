@@ -273,6 +273,11 @@ BROKEN = [
         [{"line": 4, "field": "X-WR-CALNAME"}],
         id="long-calendar-name",
     ),
+    pytest.param(
+        _calendar(*_todo("SUMMARY:One", "SUMMARY:Two"), "END:VCALENDAR"),
+        [{"line": 6, "field": "SUMMARY"}],
+        id="summary-twice",
+    ),
 ]
 
 
@@ -299,6 +304,9 @@ NOT_ICALENDAR = [
         _calendar(*_todo("SUMMARY:Fine"), "", " folded after a blank line", "END:VCALENDAR"),
         9,
         id="fold-after-blank",
+    ),
+    pytest.param(
+        _calendar(*_todo("SUMMARY:Fine", "X-BELL:a\x07b"), "END:VCALENDAR"), 7, id="control"
     ),
 ]
 

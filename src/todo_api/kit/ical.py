@@ -11,6 +11,7 @@ object uses.
 """
 
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,7 @@ from icalendar import (
     vDuration,
 )
 from icalendar.parser import Parameters
+from icalendar.prop import text as _icalendar_text
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from todo_api.kit import zones
@@ -78,8 +80,18 @@ class ReadTodo:
     extra: str  # iCalendar text of what the mapping does not cover
 
 
+# What iCalendar text may not hold (RFC 5545 §3.1: no control character but HTAB; line
+# breaks only between content lines) nor XML carry in `calendar-data` (U+FFFE, U+FFFF).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def read(body: bytes, *, user_zone: str) -> ReadTodo:
     """The task a calendar object describes; raises CalendarDataError."""
+    text = body.decode("utf-8", errors="replace")
+    if (found := CONTROL.search(text)) is not None:
+        raise CalendarDataError(
+            "valid-calendar-data", f"a control character (U+{ord(found.group()):04X})"
+        )
     try:
         calendar = Calendar.from_ical(body)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -136,7 +148,28 @@ def _values(todo: Component, name: str) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# A VTODO's properties that occur once at most (RFC 5545 §3.6.2; RRULE: one is all a task
+# holds).
+_ONCE = (
+    "UID",
+    "SUMMARY",
+    "DESCRIPTION",
+    "STATUS",
+    "COMPLETED",
+    "PRIORITY",
+    "DUE",
+    "DTSTAMP",
+    "CREATED",
+    "LAST-MODIFIED",
+    "SEQUENCE",
+    "RRULE",
+)
+
+
 def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None, Todo]:
+    for name in _ONCE:
+        if isinstance(todo.get(name), list):
+            raise CalendarDataError("valid-calendar-data", f"{name} more than once", name)
     fields: dict[str, Any] = {
         "title": str(todo.get("SUMMARY", "")),
         "description": str(todo["DESCRIPTION"]) if "DESCRIPTION" in todo else None,
@@ -592,17 +625,27 @@ def _todo_plain(
 
 
 def _text(value: str) -> str:
-    """A TEXT value escaped as icalendar escapes it (its `\\N` read as a line break, and a CR
-    too)."""
+    """A TEXT value escaped (RFC 5545 §3.3.11): a backslash first, then `;`, `,` and line
+    breaks (CR LF, LF and a lone CR each one `\\n`)."""
     return (
-        value.replace(r"\N", "\n")
-        .replace("\\", "\\\\")
+        value.replace("\\", "\\\\")
         .replace(";", r"\;")
         .replace(",", r"\,")
         .replace("\r\n", r"\n")
         .replace("\n", r"\n")
         .replace("\r", r"\n")
     )
+
+
+# icalendar writes every TEXT value (a kept client property's too) through this function of its
+# own, which reads a literal `\N` in the value as a line break first: a title "C:\Nightly"
+# came out as "C:" and "ightly" on two lines, which no client could save back. Ours escapes
+# every value as it is.
+def _escape_text(text: str | bytes) -> str:
+    return _text(text.decode() if isinstance(text, bytes) else text)
+
+
+_icalendar_text._escape_char = _escape_text  # type: ignore[attr-defined]
 
 
 def _moment_text(moment: datetime) -> str:

@@ -84,6 +84,9 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidRequest("The file is not UTF-8 text (an iCalendar file expected)") from None
+    if (found := ical.CONTROL.search(text)) is not None:
+        line = text.count("\n", 0, found.start()) + 1
+        raise _broken(line, f"a control character (U+{ord(found.group()):04X})")
     calendars = _split(text)
     parsed = Parsed()
     errors = FileErrors()
