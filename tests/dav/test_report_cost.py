@@ -129,7 +129,6 @@ async def test_a_lists_statements_read_its_indexes(
             await conn.driver.execute(f"VACUUM ANALYZE {table}")
     start = {"txid": 0, "seq": 0, "bound": END, "limit": reports.FEED_PAGE + 1}
     params: dict[str, Any] = {"user_id": uuid.UUID(ada.id), "list_id": uuid.UUID(list_id), **start}
-    params |= {"moved_txid": 0, "moved_seq": 0}
     plans: list[tuple[Query, set[tuple[str, str]]]] = [
         (store._changed_query(False, whole=True), {("tasks", "ix_tasks_list_id_change")}),
         (store._changed_query(False, whole=False), {("tasks", "ix_tasks_list_id_change")}),
