@@ -449,9 +449,11 @@ def _changed_query(inbox_scope: bool, whole: bool) -> Query:
 
 # A move out of the inbox leaves no departure: the caller's tasks in a list that arrived there
 # after the start left the inbox then, each gone at its arrival (a later change would page it
-# past the start of the next page, and it would never be told). Arriving comes with a change,
-# so the change stamp is after the start too: the caller's ix_tasks_user_id_change reads only
-# their tasks changed since then.
+# past the start of the next page, and it would never be told). Its changes since come after
+# its arrival, so they are stamped after the start too, and the caller's ix_tasks_user_id_change
+# reads only their tasks changed since then. (Not quite on PostgreSQL, where a transaction older
+# than the move's that writes the task after it stamps it with its older id: an index on the
+# arrival, led by the user, would need no change stamp.)
 _arrived = (tasks.c.arrived_txid, tasks.c.arrived_seq)
 _MOVED_OUT = Query(
     select(
