@@ -1,6 +1,8 @@
 """CalDAV through HTTP, on both databases: discovery, who may see what, objects with ETags,
 errors in WebDAV's shape, and what a task keeps of the calendar object a client gave."""
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -326,6 +328,56 @@ async def test_a_uid_is_one_object_per_calendar(ada: DavUser) -> None:
     response = await ada.dav.put(f"{ada.home}inbox/b.ics", content=vtodo("same", "B"))
     assert response.status_code == 403
     assert "{urn:ietf:params:xml:ns:caldav}no-uid-conflict" in condition(response)
+
+
+async def _collection(user: DavUser, where: str) -> str:
+    return f"{user.home}{'inbox' if where == 'inbox' else await new_list(user, 'Errands')}/"
+
+
+async def _puts(user: DavUser, puts: list[tuple[str, bytes]]) -> list[httpx.Response]:
+    """New objects PUT at once (If-None-Match: *), as a client retrying after a timeout."""
+    headers = {"If-None-Match": "*"}
+    return list(
+        await asyncio.gather(
+            *(user.dav.put(href, content=body, headers=headers) for href, body in puts)
+        )
+    )
+
+
+async def _objects(user: DavUser, coll: str) -> list[str]:
+    response = await propfind(user.dav, coll, "d:getetag", depth="1")
+    assert response.status_code == 207
+    return [href for href in texts(xml(response), "d:response/d:href") if href != coll]
+
+
+@pytest.mark.parametrize("where", ["inbox", "list"])
+async def test_puts_at_once_of_one_new_name_make_one_object(ada: DavUser, where: str) -> None:
+    coll = await _collection(ada, where)
+    answers = await _puts(ada, [(f"{coll}a.ics", vtodo(f"uid-{n}", f"A {n}")) for n in range(4)])
+    assert sorted(r.status_code for r in answers) == [201, 412, 412, 412]
+    assert await _objects(ada, coll) == [f"{coll}a.ics"]
+
+
+@pytest.mark.parametrize("where", ["inbox", "list"])
+async def test_puts_at_once_of_one_new_uid_make_one_object(ada: DavUser, where: str) -> None:
+    coll = await _collection(ada, where)
+    answers = await _puts(ada, [(f"{coll}{n}.ics", vtodo("same", f"Same {n}")) for n in range(4)])
+    assert sorted(r.status_code for r in answers) == [201, 403, 403, 403]
+    for response in answers:
+        if response.status_code == 403:
+            assert "{urn:ietf:params:xml:ns:caldav}no-uid-conflict" in condition(response)
+    assert len(await _objects(ada, coll)) == 1
+
+
+async def test_puts_at_once_moving_one_deleted_uid_back_make_one_object(ada: DavUser) -> None:
+    inbox = f"{ada.home}inbox/"
+    assert (await ada.dav.put(f"{inbox}gone.ics", content=vtodo("back", "Back"))).status_code == 201
+    assert (await ada.dav.delete(f"{inbox}gone.ics")).status_code == 204
+    # Each would bring back the same task (the same id): one does, the others find its UID.
+    answers = await _puts(ada, [(f"{inbox}{n}.ics", vtodo("back", f"Back {n}")) for n in range(4)])
+    assert sorted(r.status_code for r in answers) == [201, 403, 403, 403]
+    assert len(await _objects(ada, inbox)) == 1
+    assert len((await ada.api.get("/api/tasks")).json()) == 1
 
 
 async def test_a_viewer_reads_and_may_not_write(ada: DavUser, ben: DavUser) -> None:

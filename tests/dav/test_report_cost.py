@@ -129,7 +129,6 @@ async def test_a_lists_statements_read_its_indexes(
             await conn.driver.execute(f"VACUUM ANALYZE {table}")
     start = {"txid": 0, "seq": 0, "bound": END, "limit": reports.FEED_PAGE + 1}
     params: dict[str, Any] = {"user_id": uuid.UUID(ada.id), "list_id": uuid.UUID(list_id), **start}
-    params |= {"moved_txid": 0, "moved_seq": 0}
     plans: list[tuple[Query, set[tuple[str, str]]]] = [
         (store._changed_query(False, whole=True), {("tasks", "ix_tasks_list_id_change")}),
         (store._changed_query(False, whole=False), {("tasks", "ix_tasks_list_id_change")}),
@@ -140,6 +139,12 @@ async def test_a_lists_statements_read_its_indexes(
     page = {"after_at": store.FIRST_PAGE[0], "after_id": store.FIRST_PAGE[1], "limit": 200}
     for query, wanted in plans:
         assert wanted <= await _indexes(app, query, {**params, **page}), query.statement
+    # The inbox's moves out since a recent token: the caller's tasks changed since then.
+    async with held(app, Database).connection() as conn:
+        latest = await conn.driver.fetchrow("SELECT max(change_txid), max(change_seq) FROM tasks")
+    recent = {**params, "txid": latest[0], "seq": latest[1] - 10}
+    moved_out = await _indexes(app, store._GONE[True][1], recent)
+    assert ("tasks", "ix_tasks_user_id_change") in moved_out
     by_id = {"values": [uuid.UUID(task) for task in sorted(ids)[:100]]}
     assert ("tasks", "pk_tasks") in await _indexes(app, store._ids_query("postgresql", 0), by_id)
     by_name = {"values": [f"{task}.ics" for task in sorted(ids)[:100]]}

@@ -1,6 +1,8 @@
 """CalDAV's reports through HTTP, on both databases: sync-collection on the change feed (moves
 out, deletions, lost access, DAV:limit), calendar-multiget and calendar-query."""
 
+import pytest
+
 from tests.dav.helpers import NS, DavUser, new_list, new_task, sync, vtodo, xml
 from tests.lists.sharing import remove, share
 from tests.tasks.feed_helpers import read_feed
@@ -42,6 +44,83 @@ async def test_a_move_out_of_the_inbox_is_gone_from_it(ada: DavUser) -> None:
     await ada.api.post(f"/api/tasks/{task}/move", json={"list_id": errands})
     changes, _ = await sync(ada.dav, inbox, token, wait_for={task})
     assert "404" in changes[f"{inbox}{task}.ics"]
+
+
+async def _follow(user: DavUser, coll: str, token: str, limit: int | None) -> dict[str, str]:
+    """Every change from `token` on, page after page as a client follows them: {href: what
+    the last page that named it said}."""
+    seen: dict[str, str] = {}
+    for _ in range(20):
+        page, token = await sync(user.dav, coll, token, limit=limit)
+        truncated = page.pop(coll, None)
+        seen |= page
+        if truncated is None:
+            return seen
+    raise AssertionError("the pages never ended")
+
+
+async def _changed(user: DavUser, since: str, *changes: tuple[str, dict[str, object]]) -> None:
+    """PATCH the tasks as told, then wait until the feed has the last of them (past
+    PostgreSQL's bound, see sync)."""
+    for task, fields in changes:
+        response = await user.api.patch(f"/api/tasks/{task}", json=fields)
+        assert response.status_code == 200, response.text
+    await read_feed(user.api, since=since, wait_for={task for task, _ in changes})
+
+
+@pytest.mark.parametrize("limit", [1, None])
+async def test_a_move_out_of_the_inbox_is_told_whatever_changed_after(
+    ada: DavUser, limit: int | None
+) -> None:
+    errands = await new_list(ada, "Errands")
+    inbox = f"{ada.home}inbox/"
+    moved = await new_task(ada, "Moved")
+    other = await new_task(ada, "Other")
+    _, start = await sync(ada.dav, inbox, wait_for={moved, other})
+    feed = await read_feed(ada.api)
+    # Moved out, then another inbox task changed, then the moved one again: a page that ends
+    # at the other's change must not leave the move behind.
+    await _changed(
+        ada,
+        feed["next"],
+        (moved, {"list_id": errands}),
+        (other, {"title": "Other, changed"}),
+        (moved, {"title": "Moved, changed"}),
+    )
+    seen = await _follow(ada, inbox, start, limit)
+    assert "404" in seen[f"{inbox}{moved}.ics"]
+    assert seen[f"{inbox}{other}.ics"].startswith('"')
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("limit", [1, None])
+async def test_a_task_moved_out_of_the_inbox_and_back_is_there(
+    ada: DavUser, limit: int | None
+) -> None:
+    errands = await new_list(ada, "Errands")
+    inbox = f"{ada.home}inbox/"
+    back = await new_task(ada, "Back")
+    other = await new_task(ada, "Other")
+    stays = await new_task(ada, "Stays", list_id=errands)
+    _, start = await sync(ada.dav, inbox, wait_for={back, other})
+    feed = await read_feed(ada.api)
+    await _changed(
+        ada,
+        feed["next"],
+        (back, {"list_id": errands}),
+        (other, {"title": "Other, changed"}),
+        (back, {"list_id": None}),
+    )
+    tag = (await ada.dav.get(f"{inbox}{back}.ics")).headers["ETag"]
+    seen = await _follow(ada, inbox, start, limit)
+    assert seen[f"{inbox}{back}.ics"] == tag
+    assert seen[f"{inbox}{other}.ics"].startswith('"')
+    assert len(seen) == 2
+    # A first sync names what is in the inbox, nothing that left it or is elsewhere.
+    everything = await _follow(ada, inbox, "", limit)
+    assert set(everything) == {f"{inbox}{back}.ics", f"{inbox}{other}.ics"}
+    assert all(value.startswith('"') for value in everything.values())
+    assert stays not in "".join(everything)
 
 
 async def test_a_limit_pages_through_every_change(ada: DavUser) -> None:

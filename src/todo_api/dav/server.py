@@ -56,7 +56,7 @@ from todo_api.dav.xml import (
 )
 from todo_api.dav.xml import element as xml_element
 from todo_api.db import Connection, Row
-from todo_api.kit import changes, ical
+from todo_api.kit import changes, ical, ordering
 from todo_api.kit.conditional import etag, if_match
 from todo_api.kit.deps import held
 from todo_api.kit.errors import ApiError
@@ -319,28 +319,15 @@ async def put(call: Call, path: Path) -> Response:
             raise DavError(403, str(exc), Name(CALDAV, exc.condition)) from None
         if len(read.uid) > UID_MAX_LENGTH:
             raise DavError(403, f"A UID is at most {UID_MAX_LENGTH} characters", VALID_DATA)
-        existing = await store.object_named(conn, call.user_id, coll, name)
-        headers = call.request.headers
-        if existing is not None and headers.get("if-none-match", "").strip() == "*":
-            raise DavError(412, "This object exists already")
-        if existing is None and headers.get("if-match") is not None:
-            raise DavError(412, "No such object to change")
-        other = await store.object_with_uid(conn, call.user_id, coll, read.uid)
-        if other is not None and (existing is None or other.id != existing.id):
-            raise DavError(
-                403,
-                f"Another object of this calendar has the UID {read.uid}",
-                Name(CALDAV, "no-uid-conflict"),
-            )
-        parent_id = None
-        if read.parent_uid is not None:
-            parent = await store.object_with_uid(conn, call.user_id, coll, read.parent_uid)
-            parent_id = parent.id if parent is not None else None
     fields = dict(read.fields)
     # The task and what the client gave for it (name, UID, what the mapping does not cover)
     # in one transaction: never a task without its object, nor an object's data without the
-    # task as it sent it.
+    # task as it sent it. The collection's writes take turns there, so what is checked first
+    # (the name, the UID) stays so until it is written: two PUTs of one new name, or of one
+    # UID, make one object.
     async with call.connection() as conn, conn.transaction():
+        await ordering.serialise(conn, call.user_id, lists=[coll.list_id])
+        existing, parent_id = await _checked(call, conn, coll, name, read)
         if existing is None:
             task, created = await _create(call, conn, coll, fields, parent_id, read.uid), True
         else:
@@ -362,6 +349,30 @@ async def put(call: Call, path: Path) -> Response:
         )
     answer_headers = {"ETag": etag(task["version"])} if as_sent else {}
     return Response(status_code=201 if created else 204, headers=answer_headers)
+
+
+async def _checked(
+    call: Call, conn: Connection, coll: Collection, name: str, read: ical.ReadTodo
+) -> tuple[Row | None, uuid.UUID | None]:
+    """The object a PUT replaces (None: it makes one) and the task its parent UID names, once
+    the preconditions and the calendar's one object per UID hold."""
+    existing = await store.object_named(conn, call.user_id, coll, name)
+    headers = call.request.headers
+    if existing is not None and headers.get("if-none-match", "").strip() == "*":
+        raise DavError(412, "This object exists already")
+    if existing is None and headers.get("if-match") is not None:
+        raise DavError(412, "No such object to change")
+    other = await store.object_with_uid(conn, call.user_id, coll, read.uid)
+    if other is not None and (existing is None or other.id != existing.id):
+        raise DavError(
+            403,
+            f"Another object of this calendar has the UID {read.uid}",
+            Name(CALDAV, "no-uid-conflict"),
+        )
+    if read.parent_uid is None:
+        return existing, None
+    parent = await store.object_with_uid(conn, call.user_id, coll, read.parent_uid)
+    return existing, parent.id if parent is not None else None
 
 
 def _invalid(exc: ValidationError) -> DavError:
