@@ -3,7 +3,7 @@ out, deletions, lost access, DAV:limit), calendar-multiget and calendar-query.""
 
 import pytest
 
-from tests.dav.helpers import NS, DavUser, new_list, new_task, sync, vtodo, xml
+from tests.dav.helpers import NS, DavUser, new_list, new_task, sync, sync_body, vtodo, xml
 from tests.lists.sharing import remove, share
 from tests.tasks.feed_helpers import read_feed
 
@@ -169,6 +169,23 @@ async def test_unknown_tokens_and_lost_lists_are_refused(ada: DavUser, ben: DavU
         "REPORT", f"{ada.home}{team}/", content=b'<d:sync-collection xmlns:d="DAV:"/>'
     )
     assert lost.status_code == 404
+
+
+async def test_a_collections_token_is_refused_by_another(ada: DavUser) -> None:
+    """A sync token is a place in one collection's history (RFC 6578 §3.2): another of the
+    same user's collections refuses it, so a client mixing them up starts over instead of
+    missing what the second one holds."""
+    work = await new_list(ada, "Work")
+    await new_task(ada, "In work", list_id=work)
+    _, inbox_token = await sync(ada.dav, f"{ada.home}inbox/")
+    _, work_token = await sync(ada.dav, f"{ada.home}{work}/")
+    for path, token in ((f"{ada.home}{work}/", inbox_token), (f"{ada.home}inbox/", work_token)):
+        refused = await ada.dav.request("REPORT", path, content=sync_body(token))
+        assert refused.status_code == 403, refused.text
+        assert xml(refused).find("d:valid-sync-token", NS) is not None
+    assert (
+        await ada.dav.request("REPORT", f"{ada.home}{work}/", content=sync_body(work_token))
+    ).status_code == 207
 
 
 async def test_multiget_gives_the_objects_asked_for(ada: DavUser) -> None:

@@ -42,8 +42,20 @@ class ReportError(Exception):
         self.status, self.message, self.condition = status, message, condition
 
 
-def sync_token(tokens: changes.SyncTokens, user_id: uuid.UUID, position: changes.Position) -> str:
-    return SYNC_PREFIX + tokens.issue(user_id, position, time.time())
+def sync_token(
+    tokens: changes.SyncTokens,
+    user_id: uuid.UUID,
+    coll: Collection,
+    position: changes.Position,
+    as_of: float | None = None,
+) -> str:
+    """A collection's sync token: valid for that collection only (RFC 6578 §3.2)."""
+    issued = time.time() if as_of is None else as_of
+    return SYNC_PREFIX + tokens.issue(user_id, position, issued, _token_scope(coll))
+
+
+def _token_scope(coll: Collection) -> str:
+    return f":{coll.list_id or 'inbox'}"
 
 
 def _props_of(root: etree._Element) -> list[Name] | None:
@@ -69,7 +81,7 @@ async def sync_collection(
     since: tuple[changes.Position, float] | None = None
     if text:
         try:
-            since = tokens.read(caller.user_id, text.removeprefix(SYNC_PREFIX))
+            since = tokens.read(caller.user_id, text.removeprefix(SYNC_PREFIX), _token_scope(coll))
         except (changes.InvalidSyncToken, changes.ExpiredSyncToken):
             raise DavError(
                 403, "This sync token is not valid here", Name(DAV, "valid-sync-token")
@@ -115,7 +127,7 @@ async def _sync(
         if limit is not None:
             yield status_bytes(resources.collection_path(user_id, coll), 507)
             break
-    token = SYNC_PREFIX + tokens.issue(user_id, position, as_of)
+    token = sync_token(tokens, user_id, coll, position, as_of)
     tail.append(element(Name(DAV, "sync-token"), token))
 
 

@@ -243,7 +243,7 @@ async def _collection_answer(
     async with call.connection() as conn:
         tag = await store.ctag(conn, call.user_id, coll)
         position = await changes.current_position(conn)
-    token = reports.sync_token(tokens, call.user_id, position)
+    token = reports.sync_token(tokens, call.user_id, coll, position)
     props = resources.collection_props(
         call.user_id,
         email,

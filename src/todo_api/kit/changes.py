@@ -188,18 +188,20 @@ class SyncTokens:
         self._signer = Signer(secret, "todo-api sync token")
         self._retention = retention_seconds
 
-    def issue(self, user_id: uuid.UUID, position: Position, as_of: float) -> str:
+    def issue(self, user_id: uuid.UUID, position: Position, as_of: float, scope: str = "") -> str:
+        """A token for `user_id`; with `scope` (a CalDAV collection), valid there only."""
         # [txid, seq, as_of], the second half of the position after it only when there is one
         # (so tokens stay as they were for everything but a membership's tasks).
         body = [position.txid, position.seq, int(as_of)]
         if (position.sub_txid, position.sub_seq) != (NONE, NONE):
             body += [position.sub_txid, position.sub_seq]
-        return self._signer.dumps(body, user_id.hex)
+        return self._signer.dumps(body, user_id.hex + scope)
 
-    def read(self, user_id: uuid.UUID, token: str) -> tuple[Position, float]:
-        """The token's position and age (as a time); raises if invalid or expired."""
+    def read(self, user_id: uuid.UUID, token: str, scope: str = "") -> tuple[Position, float]:
+        """The token's position and age (as a time); raises if invalid, expired, or issued
+        for another scope."""
         try:
-            txid, seq, as_of, *within = self._signer.loads(token, user_id.hex)
+            txid, seq, as_of, *within = self._signer.loads(token, user_id.hex + scope)
             if len(within) not in (0, 2):
                 raise ValueError
             position = Position(int(txid), int(seq), *(int(n) for n in within))
