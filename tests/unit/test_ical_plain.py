@@ -8,6 +8,7 @@ import string
 
 import pytest
 
+from tests.unit.test_ical import task
 from todo_api.kit import ical
 
 UTC = dt.UTC
@@ -139,25 +140,9 @@ def test_generated_tasks_are_written_as_icalendar_writes_them(seed: int) -> None
 
 
 def base_task(**fields: object) -> dict[str, object]:
+    """A task row (test_ical's), made in the night of a DST change."""
     now = dt.datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
-    return {
-        "title": "Task",
-        "description": None,
-        "is_completed": False,
-        "completed_at": None,
-        "priority": 0,
-        "tags": [],
-        "due_at": None,
-        "due_date": None,
-        "timezone": "UTC",
-        "recurrence": None,
-        "next_occurrence_id": None,
-        "reminders": [],
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-        **fields,
-    }
+    return task(**{"created_at": now, "updated_at": now, **fields})
 
 
 @pytest.mark.parametrize("length", range(55, 160))
