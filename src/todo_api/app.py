@@ -129,7 +129,7 @@ def create_app(
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
     oauth_clients = Clients(db, settings)
-    hub = Hub(db, settings, lifecycle, channel_for(settings), known_tokens)
+    hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens)
     # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
     # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]

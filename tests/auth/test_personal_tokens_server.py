@@ -4,11 +4,15 @@ same database (two servers, and one server with two workers); a `read` token on 
 SDK's client) reads and gets FORBIDDEN tool errors for writes; the live stream opens with one.
 """
 
+import asyncio
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import httpx2
 import pytest
@@ -19,6 +23,7 @@ from mcp_types import TextContent
 from tests.helpers_server import Server, clean_env, launch_server, running_server, started
 from tests.support import TEST_SECRET, make_settings, token_for
 from tests.test_instances_server import _redis_or_skip
+from todo_api.live import wakeups
 
 TIMEOUT = 30.0
 # Enough requests that both workers of a two-worker server answer some of them.
@@ -86,6 +91,68 @@ def _revoke_on_one_refused_by_the_other(first: Server, second: Server, session_t
         refused = on_second.get("/api/tasks")
     assert refused.status_code == 401
     assert refused.json()["code"] == "INVALID_TOKEN"
+
+
+async def test_a_revocation_answers_once_every_listening_process_confirmed_it(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A revocation's 204 comes after every process listening on the channel confirmed it has
+    forgotten the tokens: here a slow one (a listener of our own that speaks the protocol)."""
+    session_token = token_for(make_settings(postgres_url, tmp_path))
+    env = clean_env(DATABASE_URL=postgres_url, JWT_SECRET=TEST_SECRET)
+    confirmed_at: list[float] = []
+    listener = await asyncpg.connect(postgres_url, timeout=10)
+
+    async def confirm_slowly(nonce: uuid.UUID) -> None:
+        await asyncio.sleep(0.5)
+        await listener.execute("SELECT pg_notify($1, $2)", wakeups.CHANNEL, f"k:{nonce.hex}")
+        confirmed_at.append(time.monotonic())
+
+    def heard(_conn: Any, _pid: int, _channel: str, message: str) -> None:
+        nonce = wakeups.confirmation_asked(message)
+        if message.startswith("r:") and nonce is not None:
+            asyncio.get_running_loop().create_task(confirm_slowly(nonce))
+
+    try:
+        await listener.add_listener(wakeups.CHANNEL, heard)
+        await listener.execute(
+            "SELECT set_config('application_name', $1, false)", wakeups.LISTENER_NAME
+        )
+        with running_server(tmp_path, env, tmp_path / "server.log") as server:
+            created = _make_token(server, session_token)
+            headers = {"Authorization": f"Bearer {session_token}"}
+            async with httpx.AsyncClient(base_url=server.url, headers=headers) as owner:
+                revoked = await owner.delete(f"/api/tokens/{created['id']}", timeout=TIMEOUT)
+            answered_at = time.monotonic()
+    finally:
+        await listener.close()
+    assert revoked.status_code == 204
+    assert len(confirmed_at) == 1
+    assert confirmed_at[0] < answered_at
+
+
+async def test_a_listening_process_that_never_confirms_delays_a_revocation_by_a_bound(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A process that hears but never confirms (stuck) holds a revocation's answer up to
+    CONFIRM_SECONDS, no longer; the token is refused meanwhile everywhere else."""
+    session_token = token_for(make_settings(postgres_url, tmp_path))
+    env = clean_env(DATABASE_URL=postgres_url, JWT_SECRET=TEST_SECRET)
+    silent = await asyncpg.connect(postgres_url, timeout=10)
+    try:
+        await silent.add_listener(wakeups.CHANNEL, lambda *_heard: None)
+        await silent.execute(
+            "SELECT set_config('application_name', $1, false)", wakeups.LISTENER_NAME
+        )
+        with running_server(tmp_path, env, tmp_path / "server.log") as server:
+            created = _make_token(server, session_token)
+            with _client(server, session_token) as owner:
+                assert owner.delete(f"/api/tokens/{created['id']}").status_code == 204
+            with _client(server, created["token"]) as revoked:
+                assert revoked.get("/api/tasks").status_code == 401
+    finally:
+        await silent.close()
+    assert "confirmed a token revocation within" in (tmp_path / "server.log").read_text()
 
 
 @pytest.fixture(scope="module")

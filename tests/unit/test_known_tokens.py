@@ -5,6 +5,7 @@ import uuid
 
 from todo_api.auth.personal import KnownToken, KnownTokens
 from todo_api.auth.tokens import Identity
+from todo_api.live import wakeups
 
 
 def entry() -> KnownToken:
@@ -59,3 +60,21 @@ def test_an_entry_is_kept_no_longer_than_its_maximum_age() -> None:
     known.trusted = lambda: True
     known.add("a", entry(), known.generation)
     assert known.get("a") is None
+
+
+def test_a_revocation_message_asks_for_confirmation_and_still_reads_as_a_list_of_ids() -> None:
+    """Each message of a revocation carries its own nonce; a process that only reads ids (an
+    earlier version's `parse`) skips the nonce and forgets every token."""
+    token_ids = [uuid.uuid4() for _ in range(wakeups.MAX_IDS + 1)]
+    sent = list(wakeups.revocations(token_ids))
+    assert len(sent) == 2
+    assert len({nonce for nonce, _message in sent}) == 2
+    read: list[uuid.UUID] = []
+    for nonce, message in sent:
+        assert len(message.encode()) < 8000  # NOTIFY's limit
+        assert wakeups.confirmation_asked(message) == nonce
+        kind, ids = wakeups.parse(message)
+        assert kind == wakeups.REVOKED
+        read += ids
+    assert read == token_ids
+    assert wakeups.confirmation_asked(next(wakeups.messages(wakeups.REVOKED, token_ids))) is None

@@ -12,8 +12,9 @@ its hash (one indexed read); revoking deletes its row. Each process keeps what i
 small read cost 1.3 x the same with a JWT: bench/README.md), and a revocation reaches
 every process through the channel live updates already use (todo_api.live.wakeups: PostgreSQL
 LISTEN/NOTIFY on a direct connection, or Redis pub/sub): the revoking process sends the token's
-id after the delete has committed and before it answers, and every process forgets it when
-it hears it. A process keeps nothing while it does not hear the channel (none configured:
+id after the delete has committed, every process forgets it when it hears it and says so, and
+the revocation answers once every process listening has (at most `CONFIRM_SECONDS` later:
+todo_api.live.hub). A process keeps nothing while it does not hear the channel (none configured:
 SQLite, or a pooler without a direct URL; or the channel down), forgets everything when the
 channel reconnects (what was sent meanwhile is lost), never keeps an entry past
 `KNOWN_TOKEN_SECONDS` (the bound of a message lost otherwise), and drops a lookup that a

@@ -57,6 +57,9 @@ POLL_SECONDS = 1.0
 # how long an announcement holds.
 ANNOUNCE_SECONDS = 10.0
 AUDIENCE_SECONDS = 3 * ANNOUNCE_SECONDS
+# How long a revocation's answer waits for every process to confirm it (one stuck process
+# delays revocations no longer; its entries run out after KNOWN_TOKEN_SECONDS).
+CONFIRM_SECONDS = 2.0
 
 # Whose writes a user's feed shows: theirs, and those of everyone sharing one of their lists.
 RELATED = Query(access.sharing_with_caller())
@@ -76,6 +79,23 @@ REMINDER_EVENTS = Query(
 
 class TooManyStreams(Exception):
     pass
+
+
+@dataclass(eq=False)
+class _Confirmations:
+    """The processes that confirmed one revocation so far."""
+
+    count: int = 0
+    heard: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self) -> None:
+        self.count += 1
+        self.heard.set()
+
+    async def reach(self, expected: int) -> None:
+        while self.count < expected:
+            self.heard.clear()
+            await self.heard.wait()
 
 
 @dataclass(eq=False)
@@ -134,6 +154,8 @@ class Hub:
         self._audience: dict[uuid.UUID, float] = {}  # writers worth sending -> until
         self._outbox: set[uuid.UUID] = set()
         self._announcements: set[uuid.UUID] = set()
+        self._confirming: set[uuid.UUID] = set()  # revocations heard, to confirm
+        self._confirmations: dict[uuid.UUID, _Confirmations] = {}  # this process's, by nonce
         self._send_soon = asyncio.Event()
         self._announce_all = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -267,16 +289,39 @@ class Hub:
                 self._audience[user] = until
         elif kind == wakeups.REVOKED:
             self._tokens.forget(users)  # token ids, not users
+            nonce = wakeups.confirmation_asked(message)
+            if nonce is not None:
+                self._confirming.add(nonce)
+                self._send_soon.set()
+        elif kind == wakeups.CONFIRMED:
+            for nonce in users:
+                confirmations = self._confirmations.get(nonce)
+                if confirmations is not None:
+                    confirmations.add()
 
     async def _revoked(self, token_ids: list[uuid.UUID]) -> None:
-        """Tell every process that these personal tokens were revoked, now (not batched: the
-        revocation's answer waits for it)."""
+        """Tell every process that these personal tokens were revoked, and wait until every
+        process listening has forgotten them (at most CONFIRM_SECONDS): the revocation's
+        answer waits for it (todo_api.live.wakeups)."""
         assert self._channel is not None
-        try:
-            for message in wakeups.messages(wakeups.REVOKED, token_ids):
-                await self._channel.send(message)
-        except Exception as exc:  # entries elsewhere run out after KNOWN_TOKEN_SECONDS
-            self._failed("sending a revocation", exc)
+        for nonce, message in wakeups.revocations(token_ids):
+            confirmations = self._confirmations[nonce] = _Confirmations()
+            listeners = 0
+            try:
+                listeners = await self._channel.broadcast(message)
+                async with asyncio.timeout(CONFIRM_SECONDS):
+                    await confirmations.reach(listeners)
+            except TimeoutError:
+                log.warning(
+                    "live updates: %d of %d processes confirmed a token revocation within %s s",
+                    confirmations.count,
+                    listeners,
+                    CONFIRM_SECONDS,
+                )
+            except Exception as exc:  # entries elsewhere run out after KNOWN_TOKEN_SECONDS
+                self._failed("sending a revocation", exc)
+            finally:
+                del self._confirmations[nonce]
 
     def _announce(self, users: Iterable[uuid.UUID]) -> None:
         if self._channel is not None:
@@ -369,7 +414,10 @@ class Hub:
             self._send_soon.clear()
             wrote, self._outbox = self._outbox, set()
             announced, self._announcements = self._announcements, set()
+            confirmed, self._confirming = self._confirming, set()
             try:
+                for message in wakeups.messages(wakeups.CONFIRMED, confirmed):
+                    await self._channel.send(message)
                 for message in wakeups.messages(wakeups.WROTE, wrote):
                     await self._channel.send(message)
                 for message in wakeups.messages(wakeups.AUDIENCE, announced):

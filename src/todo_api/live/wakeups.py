@@ -15,6 +15,15 @@ read their feed), `a:<ids>` (an announcement: writes by these users are worth se
 `r:<ids>` (these personal access tokens were revoked: forget them), ids as 32 hex digits,
 comma-separated, at most `MAX_IDS` a message (NOTIFY takes 8000 bytes).
 
+A revocation holds from the next request on every process, so its answer waits until every
+process listening has forgotten the tokens: its `r:` message carries `ack-<nonce>` among the
+ids (a process of an earlier version skips it as an id that does not parse), each process
+that hears it answers `k:<nonce>` once it has forgotten them, and the revoking process waits
+for as many answers as the channel counted listeners when it sent (`Channel.broadcast`: Redis
+counts its subscribers; PostgreSQL's listeners name their sessions `LISTENER_NAME`). The
+revocation is sent through the database's pool (PostgreSQL) or Redis itself, not the process's
+own listening connection, so that it goes out while that connection is still connecting.
+
 The channel: Redis pub/sub when REDIS_URL is set; else PostgreSQL LISTEN/NOTIFY on a direct
 connection (DATABASE_DIRECT_URL, or DATABASE_URL when it is no pooler: PgBouncer in
 transaction mode drops LISTEN), one per process; else none (SQLite, or a pooler alone). A
@@ -31,9 +40,11 @@ from typing import Any, Protocol
 
 import asyncpg  # type: ignore[import-untyped]
 import redis.asyncio as aioredis
+import sqlalchemy
 from redis.exceptions import RedisError
 
 from todo_api.config import Settings
+from todo_api.db import Database, Query
 from todo_api.db.database import PG_FAILURES
 from todo_api.kit.throttle import TracebackThrottle
 
@@ -41,8 +52,12 @@ log = logging.getLogger("todo_api")
 
 CHANNEL = "todo_api_live"
 WROTE, AUDIENCE = "w", "a"
-# Personal access tokens revoked (their ids): every process forgets them (todo_api.auth.personal).
-REVOKED = "r"
+# Personal access tokens revoked (their ids): every process forgets them (todo_api.auth.personal)
+# and, when the message asks (`ack-<nonce>`), confirms it with `k:<nonce>`.
+REVOKED, CONFIRMED = "r", "k"
+ASK = "ack-"
+# How PostgreSQL's listening sessions are named (the revoking process counts them).
+LISTENER_NAME = "todo_api live"
 # Delivered by a channel when it (re)connects: what was sent meanwhile may be lost.
 CONNECTED = ""
 MAX_IDS = 200
@@ -58,6 +73,26 @@ def messages(kind: str, users: Iterable[uuid.UUID]) -> Iterator[str]:
     ids = [user.hex for user in users]
     for start in range(0, len(ids), MAX_IDS):
         yield f"{kind}:{','.join(ids[start : start + MAX_IDS])}"
+
+
+def revocations(token_ids: Iterable[uuid.UUID]) -> Iterator[tuple[uuid.UUID, str]]:
+    """`token_ids` in as many `r:` messages as it takes, each asking for confirmation with a
+    nonce of its own."""
+    ids = [token_id.hex for token_id in token_ids]
+    for start in range(0, len(ids), MAX_IDS):
+        nonce = uuid.uuid4()
+        yield nonce, f"{REVOKED}:{ASK}{nonce.hex},{','.join(ids[start : start + MAX_IDS])}"
+
+
+def confirmation_asked(message: str) -> uuid.UUID | None:
+    """The nonce an `r:` message asks to be confirmed with, if any."""
+    first = message.partition(":")[2].split(",", 1)[0]
+    if not first.startswith(ASK):
+        return None
+    try:
+        return uuid.UUID(hex=first.removeprefix(ASK))
+    except ValueError:
+        return None
 
 
 def parse(message: str) -> tuple[str, list[uuid.UUID]]:
@@ -78,6 +113,10 @@ class Channel(Protocol):
     async def send(self, message: str) -> None:
         """Send to every process listening, this one included (dropped while disconnected)."""
 
+    async def broadcast(self, message: str) -> int:
+        """Send to every process listening, whether this one listens yet or not, and say how
+        many processes listen (this one included when it does)."""
+
     @property
     def connected(self) -> bool:
         """Whether it listens now (what is sent is heard)."""
@@ -90,12 +129,27 @@ def _lost(where: str, exc: BaseException) -> None:
     _tracebacks.log(log, logging.WARNING, exc, message, where)
 
 
-class PostgresChannel:
-    """LISTEN on one connection of its own, outside the pool; NOTIFY on the same one."""
+# One statement: the listeners counted are those that hear the notification (a session names
+# itself only once it listens).
+_BROADCAST = Query(
+    sqlalchemy.text(
+        "SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND application_name = :listener) AS listeners FROM pg_notify(:channel, :message)"
+    ).columns(sqlalchemy.column("listeners"))
+)
 
-    def __init__(self, dsn: str, connect_args: dict[str, Any]) -> None:
+
+_NAME_LISTENER = "SELECT set_config('application_name', $1, false)"
+
+
+class PostgresChannel:
+    """LISTEN on one connection of its own, outside the pool; NOTIFY on the same one (and
+    revocations through the pool: `broadcast`)."""
+
+    def __init__(self, dsn: str, connect_args: dict[str, Any], db: Database) -> None:
         self._dsn = dsn
         self._args = connect_args
+        self._db = db
         self._conn: Any = None
         self._lock = asyncio.Lock()  # one statement at a time on the connection
 
@@ -107,6 +161,7 @@ class PostgresChannel:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, text: deliver(text))
+                await conn.execute(_NAME_LISTENER, LISTENER_NAME)
                 self._conn = conn
                 deliver(CONNECTED)
                 while not lost.is_set():
@@ -134,6 +189,12 @@ class PostgresChannel:
             return
         async with self._lock:
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, message)
+
+    async def broadcast(self, message: str) -> int:
+        params = {"channel": CHANNEL, "message": message, "listener": LISTENER_NAME}
+        async with self._db.connection() as conn:
+            row = (await conn.execute(_BROADCAST, params)).one()
+        return int(row["listeners"])
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -178,11 +239,14 @@ class RedisChannel:
         if self._connected:
             await self._redis.publish(CHANNEL, message)
 
+    async def broadcast(self, message: str) -> int:
+        return int(await self._redis.publish(CHANNEL, message))
+
     async def close(self) -> None:
         await self._redis.aclose()
 
 
-def channel_for(settings: Settings) -> Channel | None:
+def channel_for(settings: Settings, db: Database) -> Channel | None:
     """Redis when configured; else PostgreSQL on a direct connection; else none (polling)."""
     if settings.redis_url:
         return RedisChannel(settings.redis_url)
@@ -194,4 +258,4 @@ def channel_for(settings: Settings) -> Channel | None:
     direct = settings.for_migrations()
     dsn = direct.sqlalchemy_url.set(drivername="postgresql").render_as_string(hide_password=False)
     args = {k: v for k, v in direct.connect_args().items() if k != "statement_cache_size"}
-    return PostgresChannel(dsn, args)
+    return PostgresChannel(dsn, args, db)
