@@ -142,9 +142,9 @@ SEGMENT_TAKEN = Query(
 )
 
 
-def _scope(list_id: uuid.UUID | None) -> ColumnElement[bool]:
-    """The tasks of a collection: a list's, or the caller's inbox."""
-    if list_id is None:
+def _scope(inbox: bool) -> ColumnElement[bool]:
+    """The tasks of a collection: the caller's inbox, or the list `list_id`."""
+    if inbox:
         return and_(tasks.c.user_id == access.caller(), tasks.c.list_id.is_(None))
     return tasks.c.list_id == bindparam("list_id")
 
@@ -155,12 +155,10 @@ def _last_seq(source: Any, *where: Any) -> Any:
 
 def _ctag_query(inbox_scope: bool) -> Query:
     if inbox_scope:
-        in_scope = [tasks.c.user_id == access.caller(), tasks.c.list_id.is_(None)]
         gone = [tombstones.c.user_id == access.caller(), tombstones.c.list_id.is_(None)]
         left: list[Any] = [literal(False)]
         scope_id = access.caller()
     else:
-        in_scope = [tasks.c.list_id == bindparam("list_id")]
         gone = [tombstones.c.list_id == bindparam("list_id")]
         left = [departures.c.list_id == bindparam("list_id")]
         scope_id = bindparam("list_id")
@@ -171,7 +169,7 @@ def _ctag_query(inbox_scope: bool) -> Query:
     )
     return Query(
         select(
-            _last_seq(tasks, *in_scope).label("tasks"),
+            _last_seq(tasks, _scope(inbox_scope)).label("tasks"),
             _last_seq(tombstones, *gone).label("gone"),
             _last_seq(departures, *left).label("left"),
             counted.label("count"),
@@ -224,7 +222,7 @@ FIRST_PAGE = (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0))
 def _page_query(inbox_scope: bool) -> Query:
     return Query(
         objects_select(
-            _scope(None if inbox_scope else uuid.UUID(int=0)),
+            _scope(inbox_scope),
             tuple_(tasks.c.created_at, tasks.c.id) > _PAGE_AFTER,
         )
         .order_by(tasks.c.created_at, tasks.c.id)
@@ -437,14 +435,11 @@ _ETAG_COLUMNS = (
 def _changed_query(inbox_scope: bool, whole: bool) -> Query:
     """The collection's tasks changed after the start: whole objects, or what their ETags and
     names need."""
-    if inbox_scope:
-        scope = [tasks.c.user_id == access.caller(), tasks.c.list_id.is_(None)]
-    else:
-        scope = [tasks.c.list_id == bindparam("list_id")]
+    scope = _scope(inbox_scope)
     if whole:
-        return _in_feed_order(objects_select(*scope), tasks)
+        return _in_feed_order(objects_select(scope), tasks)
     named = tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id)
-    return _in_feed_order(select(*_ETAG_COLUMNS).select_from(named).where(*scope), tasks)
+    return _in_feed_order(select(*_ETAG_COLUMNS).select_from(named).where(scope), tasks)
 
 
 # A move out of the inbox leaves no departure: the caller's tasks in a list that arrived there
