@@ -240,3 +240,53 @@ async def test_an_ics_round_trip_keeps_the_tasks(
             return sorted(found, key=lambda item: item["title"])
 
         assert contents(after) == contents(before)
+
+
+WINDOWS_ZONE = (
+    "BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\nBEGIN:STANDARD\r\n"
+    "DTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n"
+    "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n"
+    "DTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n"
+    "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+)
+
+
+def _outlook_task(uid: str, day: int) -> str:
+    return (
+        f"BEGIN:VTODO\r\nUID:{uid}\r\nSUMMARY:Claim {day}\r\n"
+        f"DTSTART;TZID=W. Europe Standard Time:203107{day:02}T090000\r\n"
+        f"DUE;TZID=W. Europe Standard Time:203107{day:02}T170000\r\nEND:VTODO\r\n"
+    )
+
+
+async def test_a_zone_a_client_named_its_own_way_is_written_once_and_read_back(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    """Outlook names zones the Windows way: DUE is read in its IANA zone, and the kept DTSTART
+    keeps the file's VTIMEZONE, which the export writes once for all the tasks naming it (a
+    TZID names one VTIMEZONE in a calendar) and another importer resolves."""
+    body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook 16.0//EN\r\n"
+        + WINDOWS_ZONE
+        + "".join(_outlook_task(f"o{day}", day) for day in (14, 15, 16))
+        + "END:VCALENDAR\r\n"
+    )
+    async with person() as first, person() as second:
+        answer = await import_file(first, "ics", body.encode(), content_type="text/calendar")
+        assert answer.status_code == 200, answer.text
+        exported = await _ics_export(first)
+        calendar = Calendar.from_ical(exported)
+        zones = [str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")]
+        assert sorted(zones) == ["Europe/Berlin", "W. Europe Standard Time"]
+        for todo in calendar.walk("VTODO"):
+            start = todo["DTSTART"].dt
+            assert start.hour == 9
+            assert start.utcoffset().total_seconds() == 2 * 3600  # the file's zone, in summer
+        parsed = vobject.readOne(exported.decode())
+        assert {todo.dtstart.value.utcoffset().total_seconds() for todo in parsed.vtodo_list} == {
+            2 * 3600
+        }
+
+        again = await import_file(second, "ics", exported, content_type="text/calendar")
+        assert again.status_code == 200, again.text
+        assert _comparable(await _ics_export(second)) == _comparable(exported)

@@ -122,23 +122,30 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
     for component in components:
         if component is not todo:
             extra.add_component(component)
-    # A zone that is no IANA name is written back as sent, for what is kept that uses it
-    # (DUE is written with the IANA zone it names).
-    used = {str(v.params["TZID"]) for v in _tzid_values(extra) if "TZID" in v.params}
-    for zone in calendar.walk("VTIMEZONE"):
-        tzid = str(zone.get("TZID", ""))
-        if tzid in used and tzid not in zones.known_zones():
-            extra.add_component(zone)
+    _keep_zones(extra, {str(zone.get("TZID", "")): zone for zone in calendar.walk("VTIMEZONE")})
     return ReadTodo(str(todo["UID"]), fields, parent_uid, extra.to_ical().decode())
 
 
-def read_todo(todo: Component, *, user_zone: str) -> ReadTodo:
+def read_todo(
+    todo: Component, *, user_zone: str, timezones: Mapping[str, Component] | None = None
+) -> ReadTodo:
     """The task one parsed `VTODO` of a larger calendar (a file) describes, its `extra` only
-    what that `VTODO` holds beyond the mapping; raises CalendarDataError."""
+    what that `VTODO` holds beyond the mapping and the zones of `timezones` (the file's
+    VTIMEZONEs, by TZID) that it keeps; raises CalendarDataError."""
     fields, parent_uid, kept = _fields(todo, user_zone)
     extra = Calendar()
     extra.add_component(kept)
+    _keep_zones(extra, timezones or {})
     return ReadTodo(str(todo.get("UID", "")), fields, parent_uid, extra.to_ical().decode())
+
+
+def _keep_zones(extra: Calendar, timezones: Mapping[str, Component]) -> None:
+    """A zone that is no IANA name is written back as sent, for what is kept that uses it (DUE
+    is written with the IANA zone it names)."""
+    used = {str(v.params["TZID"]) for v in _tzid_values(extra) if "TZID" in v.params}
+    for tzid in sorted(used - zones.known_zones()):
+        if tzid in timezones:
+            extra.add_component(timezones[tzid])
 
 
 def _values(todo: Component, name: str) -> list[Any]:
@@ -348,17 +355,22 @@ def parts(
     uid: str,
     parent_uid: str | None = None,
     extra: str | None = None,
-) -> tuple[list[str], bytes]:
-    """What `write` puts in the calendar object of a task, without the calendar around it: the
-    zones it names (whose VTIMEZONEs are `timezone_ical`'s) and its components' text; for a
-    calendar of many tasks."""
+) -> tuple[list[tuple[str, bytes | None]], bytes]:
+    """What `write` puts in the calendar object of a task, without the calendar around it, for
+    a calendar of many tasks (which holds each zone once): the zones it names, each with the
+    VTIMEZONE a client sent (None: the zone database's, `timezone_ical`), and the text of its
+    other components."""
     if not extra:
         plain = _todo_plain(task, uid, parent_uid)
         if plain is not None:
             todo, zone = plain
-            return ([] if zone is None else [zone]), todo
+            return ([] if zone is None else [(zone, None)]), todo
     found = _object(task, uid, parent_uid, extra)[1]
-    return zones_used(found), b"".join(component.to_ical() for component in found)
+    sent = [c for c in found if c.name == "VTIMEZONE"]
+    rest = [c for c in found if c.name != "VTIMEZONE"]
+    named: list[tuple[str, bytes | None]] = [(zone, None) for zone in zones_used(found)]
+    named += [(str(zone.get("TZID", "")), zone.to_ical()) for zone in sent]
+    return named, b"".join(component.to_ical() for component in rest)
 
 
 def _object(

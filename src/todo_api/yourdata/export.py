@@ -146,10 +146,10 @@ async def calendar(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
             zones, text = ical.parts(
                 row, uid=row.dav_uid or str(row.id), parent_uid=parent, extra=row.dav_extra
             )
-            for zone in zones:
-                if zone not in zones_written:
+            for zone, sent in zones:
+                if zone not in zones_written:  # a TZID names one VTIMEZONE in a calendar
                     zones_written.add(zone)
-                    chunk += ical.timezone_ical(zone)
+                    chunk += ical.timezone_ical(zone) if sent is None else sent
             chunk += text
         yield bytes(chunk)
     yield CALENDAR_END

@@ -4,7 +4,8 @@ export them, and as this service's ics export writes them.
 Each `VTODO` is one task by the mapping CalDAV uses (todo_api.kit.ical): `RELATED-TO` makes
 subtasks, `VALARM`s reminders, `RRULE` the recurrence, a `DUE` with a `TZID` the task's zone,
 and what the mapping does not cover (`X-` properties, `DTSTART`, `PERCENT-COMPLETE`, the
-client's `UID`) is kept, so CalDAV and the ics export give it back. A calendar's
+client's `UID`) is kept, so CalDAV and the ics export give it back, with the file's
+`VTIMEZONE` of a zone it names that is no IANA name (a Windows name). A calendar's
 `X-WR-CALNAME` names its list (and `X-APPLE-CALENDAR-COLOR` colours it); calendars without a
 name share one new list, "Imported calendar". `X-APPLE-SORT-ORDER` orders a list's tasks,
 those without it following in the file's order. `VEVENT`s, `VJOURNAL`s and changes to one
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from icalendar import Component, Todo, vText
+from icalendar import Component, Timezone, Todo, vText
 
 from todo_api.kit import ical
 from todo_api.kit.errors import InvalidRequest, LocatedFieldError
@@ -92,14 +93,15 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     errors = FileErrors()
     keys: dict[str, str] = {}  # list key by the name a calendar gives
     for number, calendar in enumerate(calendars):
+        timezones = _timezones(calendar)
         for block in calendar.blocks:
             where: Where = ("line", block.line)
             if block.name == "VTODO":
                 list_key = _list_of(calendar, number, keys, parsed)
-                task = _task(block, list_key, errors, parsed.skipped)
+                task = _task(block, list_key, errors, parsed.skipped, timezones)
                 if task is not None:
                     parsed.tasks.append(task)
-            elif block.name != "VTIMEZONE":  # zones are known by their names
+            elif block.name != "VTIMEZONE":  # read with the tasks that name them
                 parsed.skipped.append(Skipped(where, f"a {block.name} is not a task"))
     errors.raise_any()
     return parsed
@@ -127,8 +129,26 @@ def _list_of(calendar: _Calendar, number: int, keys: dict[str, str], parsed: Par
     return key
 
 
+def _timezones(calendar: _Calendar) -> dict[str, Component]:
+    """The calendar's VTIMEZONEs by TZID (one that cannot be read is left out: a task naming
+    its zone then keeps the name alone)."""
+    found = {}
+    for block in calendar.blocks:
+        if block.name == "VTIMEZONE":
+            try:
+                zone = Timezone.from_ical(block.text())
+            except (ValueError, KeyError, IndexError, TypeError):
+                continue
+            found[str(zone.get("TZID", ""))] = zone
+    return found
+
+
 def _task(
-    block: _Block, list_key: str, errors: FileErrors, skipped: list[Skipped]
+    block: _Block,
+    list_key: str,
+    errors: FileErrors,
+    skipped: list[Skipped],
+    timezones: dict[str, Component],
 ) -> ImportedTask | None:
     where: Where = ("line", block.line)
     lines = _property_lines(block)
@@ -139,7 +159,7 @@ def _task(
         skipped.append(Skipped(where, "a change to one occurrence (RECURRENCE-ID) is not imported"))
         return None
     try:
-        read = ical.read_todo(todo, user_zone="UTC")
+        read = ical.read_todo(todo, user_zone="UTC", timezones=timezones)
     except ical.CalendarDataError as exc:
         prop = exc.prop or "VTODO"
         line = lines.get(prop, block.line)
