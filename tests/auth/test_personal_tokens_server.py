@@ -104,7 +104,7 @@ async def test_a_revocation_answers_once_every_listening_process_confirmed_it(
     listener = await asyncpg.connect(postgres_url, timeout=10)
 
     async def confirm_slowly(nonce: uuid.UUID) -> None:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
         await listener.execute("SELECT pg_notify($1, $2)", wakeups.CHANNEL, f"k:{nonce.hex}")
         confirmed_at.append(time.monotonic())
 

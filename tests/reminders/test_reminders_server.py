@@ -47,6 +47,10 @@ def _fired(receiver: Receiver) -> list[dict[str, Any]]:
     return [e for e in receiver.events() if e["type"] == "reminder.fired"]
 
 
+def _titles(receiver: Receiver) -> set[str]:
+    return {e["data"]["task"]["title"] for e in _fired(receiver)}
+
+
 def _client(server: Server, token: str) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"}
     return httpx.AsyncClient(base_url=server.url, headers=headers, timeout=WAIT_SECONDS)
@@ -66,7 +70,8 @@ async def test_two_processes_fire_each_reminder_once_and_email_waits_for_nothing
     # The mail server refuses every attempt until the webhooks and streams have had every
     # reminder; then it takes them (each email is tried again every 0.5 s).
     with receiving() as receiver, mailbox(refusing=True) as box:
-        env = _env(server_database_url, box.url, REMINDER_EMAIL_RETRY_SCHEDULE="0.5,0.5,0.5,0.5")
+        retries = ",".join(["1"] * 20)  # as long as the streams and webhooks may take
+        env = _env(server_database_url, box.url, REMINDER_EMAIL_RETRY_SCHEDULE=retries)
         token = cli_token(env, tmp_path, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
         with (
             running_server(tmp_path, env, tmp_path / "a.log") as one,
@@ -121,6 +126,7 @@ async def test_a_kill_at_the_mail_handoff_sends_it_again_and_missed_reminders_fi
             SMTP_TIMEOUT_SECONDS="2",
             REMINDER_EMAIL_RETRY_SCHEDULE="0.5,0.5,0.5",
             REMINDER_MAX_LATE_HOURS="0.004",
+            WEBHOOK_TIMEOUT_SECONDS="2",  # a delivery the kill cut is taken over within 12 s
         )
         token = cli_token(env, tmp_path, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
         first = start_server(tmp_path, env, tmp_path / "first.log")
@@ -150,7 +156,8 @@ async def test_a_kill_at_the_mail_handoff_sends_it_again_and_missed_reminders_fi
         await asyncio.sleep(max(0.0, created + 20 - time.monotonic()))
         with running_server(tmp_path, env, tmp_path / "second.log"):
             await _wait(lambda: len(box.messages()) >= 3, "the email again and the late one")
-            await asyncio.sleep(1.5)
+            await _wait(lambda: {"Emailed", "Missed"} <= _titles(receiver), "both webhooks")
+            await asyncio.sleep(1.5)  # time to fire "Late" as well, were it to
     assert killed
     # Webhooks are at least once too: a delivery cut by the kill may come again, same id.
     events = {e["id"]: e for e in _fired(receiver)}.values()

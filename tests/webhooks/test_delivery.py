@@ -235,7 +235,7 @@ async def test_a_delivery_held_by_a_dead_worker_is_taken_over_after_its_lease(
     try:
         # A worker claims it and dies: nobody attempts it until its lease runs out.
         mine = webhook_deliveries.c.webhook_id == uuid.UUID(hook["id"])
-        dead = await claim(db, webhook_deliveries, due=mine, lease=timedelta(seconds=2), limit=5)
+        dead = await claim(db, webhook_deliveries, due=mine, lease=timedelta(seconds=6), limit=5)
         assert len(dead.rows) == 1
         async with delivering(hook_settings):
             await asyncio.sleep(1)

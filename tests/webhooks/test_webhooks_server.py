@@ -6,6 +6,7 @@ import signal
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import httpx2
@@ -28,7 +29,7 @@ def _env(database_url: str) -> dict[str, str]:
         WEBHOOK_RETRY_SCHEDULE=",".join(["0.3"] * 20),
         WEBHOOK_POLL_SECONDS="0.3",
         # A claim held by a killed process runs out in 12 s (the timeout and 10 s).
-        WEBHOOK_TIMEOUT_SECONDS="2",
+        WEBHOOK_TIMEOUT_SECONDS="5",
     )
 
 
@@ -102,11 +103,18 @@ def test_two_processes_deliver_each_event_to_each_webhook_once(
                     )
                     assert response.status_code == 201, response.text
                 _wait(lambda: len(receiver.requests()) >= 2 * count, "every delivery")
+
+                def outcomes(hook: dict[str, Any]) -> list[tuple[str, int, str | None]]:
+                    rows = clients[1].get(f"/api/webhooks/{hook['id']}/deliveries").json()
+                    return [(row["status"], row["attempts"], row["error"]) for row in rows]
+
+                _wait(
+                    lambda: all(o[0] != "pending" for hook in hooks for o in outcomes(hook)),
+                    "every outcome written",
+                )
                 time.sleep(2)  # time for a second attempt, were one to come
                 for hook in hooks:
-                    rows = clients[1].get(f"/api/webhooks/{hook['id']}/deliveries").json()
-                    outcomes = [(row["status"], row["attempts"], row["error"]) for row in rows]
-                    assert outcomes == [("succeeded", 1, None)] * count
+                    assert outcomes(hook) == [("succeeded", 1, None)] * count
             finally:
                 for client in clients:
                     client.close()
