@@ -13,15 +13,16 @@ import pytest
 from fastapi import FastAPI
 from lxml import etree
 
-from tests.dav.helpers import NS, DavUser, dav_user, sync, xml
+from tests.dav.helpers import NS, DavUser, dav_user, sync, vtodo, xml
 from tests.tasks.feed_helpers import read_feed
 from tests.tasks.test_feed_indexes import _indexes
 from todo_api.config import Settings
 from todo_api.dav import reports, store
-from todo_api.db import Database, Query
+from todo_api.db import Database, Query, insert_bound
 from todo_api.db.database import Connection
 from todo_api.kit.changes import END
 from todo_api.kit.deps import held
+from todo_api.tables.dav import dav_objects
 
 TASKS = 450  # three pages of PROPFIND's, one of sync-collection's (FEED_PAGE 500) less
 OTHERS = 300  # the user's tasks elsewhere, which a list's reports never read
@@ -150,6 +151,36 @@ async def test_a_lists_statements_read_its_indexes(
     by_name = {"values": [f"{task}.ics" for task in sorted(ids)[:100]]}
     named = await _indexes(app, store._names_query("postgresql", 0), by_name)
     assert ("dav_objects", "ix_dav_objects_name") in named
+
+
+async def test_a_name_many_objects_share_is_found_in_the_collection_alone(
+    app: FastAPI, ada: DavUser
+) -> None:
+    """Clients choose object names, and any number of other objects may carry one: the caller's
+    object of that name is found, and only it, with the ids looked up a page a statement (more
+    than SQLite's default limit of 32 766 parameters here; Debian's build takes 250 000)."""
+    others = [
+        {"task_id": uuid.uuid4(), "name": "shared.ics", "uid": f"other-{n}"} for n in range(16_400)
+    ]
+    async with held(app, Database).transaction() as conn:
+        insert = Query(insert_bound(dav_objects, "task_id", "name", "uid"))
+        await conn.execute_many(insert, others)
+    href = f"{ada.home}inbox/shared.ics"
+    assert (await ada.dav.get(href)).status_code == 404
+    put = await ada.dav.put(href, content=vtodo("mine", "Mine"))
+    assert put.status_code == 201, put.text
+    got = await ada.dav.get(href)
+    assert got.status_code == 200
+    assert "SUMMARY:Mine" in got.text
+    body = (
+        '<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        f"<d:prop><d:getetag/><c:calendar-data/></d:prop><d:href>{href}</d:href>"
+        "</c:calendar-multiget>"
+    ).encode()
+    response = await ada.dav.request("REPORT", f"{ada.home}inbox/", content=body)
+    assert response.status_code == 207
+    [data] = xml(response).findall(".//c:calendar-data", NS)
+    assert "SUMMARY:Mine" in (data.text or "")
 
 
 TRICKY = "Fish & chips <today> ]]> \"quoted\" 'single' ünïcödé ☃ 😀\\,"
