@@ -290,3 +290,42 @@ async def test_a_zone_a_client_named_its_own_way_is_written_once_and_read_back(
         again = await import_file(second, "ics", exported, content_type="text/calendar")
         assert again.status_code == 200, again.text
         assert _comparable(await _ics_export(second)) == _comparable(exported)
+
+
+def _custom_zone_calendar(name: str, offset: str, zone: str = "Customized Time Zone") -> str:
+    """Outlook's way with a zone of the user's own: always named "Customized Time Zone"."""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook 16.0//EN\r\n"
+        f"X-WR-CALNAME:{name}\r\n"
+        f"BEGIN:VTIMEZONE\r\nTZID:{zone}\r\nBEGIN:STANDARD\r\n"
+        f"DTSTART:16010101T000000\r\nTZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\n"
+        "END:STANDARD\r\nEND:VTIMEZONE\r\n"
+        f"BEGIN:VTODO\r\nUID:{name}\r\nSUMMARY:{name}\r\n"
+        f"DTSTART;TZID={zone}:20310714T090000\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    )
+
+
+async def test_two_zones_a_client_gave_one_name_keep_their_own_times(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    """One TZID, two different VTIMEZONEs (two calendars): the export writes the second under
+    a free name, and each task's kept time still reads in its own zone."""
+    zone = "Customized Time Zone"
+    body = _custom_zone_calendar("East", "+0500") + _custom_zone_calendar("West", "-0300")
+    async with person() as client:
+        answer = await import_file(client, "ics", body.encode(), content_type="text/calendar")
+        assert answer.status_code == 200, answer.text
+        exported = await _ics_export(client)
+    calendar = Calendar.from_ical(exported)
+    zones = sorted(str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE"))
+    assert zones == [zone, f"{zone} (2)"]
+    # Read from the file itself (icalendar would take the zone it heard of first by that name).
+    offsets = {
+        str(zone["TZID"]): zone.walk("STANDARD")[0]["TZOFFSETTO"].td.total_seconds() / 3600
+        for zone in calendar.walk("VTIMEZONE")
+    }
+    named = {
+        str(todo["SUMMARY"]): offsets[str(todo["DTSTART"].params["TZID"])]
+        for todo in calendar.walk("VTODO")
+    }
+    assert named == {"East": 5, "West": -3}

@@ -194,6 +194,8 @@ class KnownTokens:
     async def revoked(self, *token_ids: uuid.UUID) -> None:
         """Revocations have committed (a token revoked, or every token of a deleted user):
         forget them here, and tell every process."""
+        if not token_ids:
+            return
         self.forget(token_ids)
         if self.announce is not None:
             await self.announce(list(token_ids))

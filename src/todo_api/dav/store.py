@@ -331,11 +331,12 @@ async def _in_collection(
     conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
 ) -> list[Row]:
     """The tasks `ids` in the collection (looked up by id alone, which the key's index always
-    serves; then kept if in the collection), a page of ids a statement: a name many objects
-    share (names are the clients') stays within SQLite's limit of parameters."""
+    serves; then kept if in the collection). On SQLite a page of ids a statement: a name many
+    objects share (names are the clients') stays within its limit of parameters."""
+    step = PAGE if conn.name == "sqlite" else max(len(ids), 1)  # PostgreSQL: one array
     found = []
-    for start in range(0, len(ids), PAGE):
-        count, params = _lookup(conn, ids[start : start + PAGE])
+    for start in range(0, len(ids), step):
+        count, params = _lookup(conn, ids[start : start + step])
         rows = (await conn.execute(_ids_query(conn.name, count), params)).rows
         found += [row for row in rows if _in(coll, user_id, row)]
     return found

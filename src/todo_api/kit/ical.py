@@ -355,22 +355,35 @@ def parts(
     uid: str,
     parent_uid: str | None = None,
     extra: str | None = None,
+    renamed: Mapping[str, str] | None = None,
 ) -> tuple[list[tuple[str, bytes | None]], bytes]:
     """What `write` puts in the calendar object of a task, without the calendar around it, for
     a calendar of many tasks (which holds each zone once): the zones it names, each with the
     VTIMEZONE a client sent (None: the zone database's, `timezone_ical`), and the text of its
-    other components."""
+    other components. `renamed` gives a zone a client sent another TZID (another task's zone
+    took its name in the calendar)."""
     if not extra:
         plain = _todo_plain(task, uid, parent_uid)
         if plain is not None:
             todo, zone = plain
             return ([] if zone is None else [(zone, None)]), todo
     found = _object(task, uid, parent_uid, extra)[1]
+    if renamed:
+        _rename_zones(found, renamed)
     sent = [c for c in found if c.name == "VTIMEZONE"]
     rest = [c for c in found if c.name != "VTIMEZONE"]
     named: list[tuple[str, bytes | None]] = [(zone, None) for zone in zones_used(found)]
     named += [(str(zone.get("TZID", "")), zone.to_ical()) for zone in sent]
     return named, b"".join(component.to_ical() for component in rest)
+
+
+def _rename_zones(components: list[Component], renamed: Mapping[str, str]) -> None:
+    for component in components:
+        for value in _tzid_values(component):
+            if (tzid := str(value.params.get("TZID", ""))) in renamed:
+                value.params["TZID"] = renamed[tzid]
+        if component.name == "VTIMEZONE" and (tzid := str(component.get("TZID", ""))) in renamed:
+            component["TZID"] = renamed[tzid]
 
 
 def _object(

@@ -57,8 +57,9 @@ POLL_SECONDS = 1.0
 # how long an announcement holds.
 ANNOUNCE_SECONDS = 10.0
 AUDIENCE_SECONDS = 3 * ANNOUNCE_SECONDS
-# How long a revocation's answer waits for every process to confirm it (one stuck process
-# delays revocations no longer; its entries run out after KNOWN_TOKEN_SECONDS).
+# How long a revocation's answer waits for it to be sent and for every process to confirm it
+# (one stuck process delays revocations no longer; its entries run out after
+# KNOWN_TOKEN_SECONDS).
 CONFIRM_SECONDS = 2.0
 
 # Whose writes a user's feed shows: theirs, and those of everyone sharing one of their lists.
@@ -301,26 +302,35 @@ class Hub:
 
     async def _revoked(self, token_ids: list[uuid.UUID]) -> None:
         """Tell every process that these personal tokens were revoked, and wait until every
-        process listening has forgotten them (at most CONFIRM_SECONDS): the revocation's
-        answer waits for it (todo_api.live.wakeups)."""
+        process listening has forgotten them: the revocation's answer waits for it, sending
+        included, at most CONFIRM_SECONDS (todo_api.live.wakeups)."""
         assert self._channel is not None
-        for nonce, message in wakeups.revocations(token_ids):
-            confirmations = self._confirmations[nonce] = _Confirmations()
-            listeners = 0
-            try:
-                listeners = await self._channel.broadcast(message)
-                async with asyncio.timeout(CONFIRM_SECONDS):
-                    await confirmations.reach(listeners)
-            except TimeoutError:
+        messages = dict(wakeups.revocations(token_ids))  # by nonce
+        waiting = {nonce: _Confirmations() for nonce in messages}
+        self._confirmations.update(waiting)
+        listeners: dict[uuid.UUID, int] = {}
+        try:
+            async with asyncio.timeout(CONFIRM_SECONDS):
+                for nonce, message in messages.items():
+                    listeners[nonce] = await self._channel.broadcast(message)
+                for nonce, count in listeners.items():
+                    await waiting[nonce].reach(count)
+        except TimeoutError:
+            if len(listeners) < len(messages):
+                log.warning(
+                    "live updates: sending a token revocation took over %s s", CONFIRM_SECONDS
+                )
+            else:
                 log.warning(
                     "live updates: %d of %d processes confirmed a token revocation within %s s",
-                    confirmations.count,
-                    listeners,
+                    min(waiting[nonce].count for nonce in listeners),
+                    max(listeners.values()),
                     CONFIRM_SECONDS,
                 )
-            except Exception as exc:  # entries elsewhere run out after KNOWN_TOKEN_SECONDS
-                self._failed("sending a revocation", exc)
-            finally:
+        except Exception as exc:  # entries elsewhere run out after KNOWN_TOKEN_SECONDS
+            self._failed("sending a revocation", exc)
+        finally:
+            for nonce in waiting:
                 del self._confirmations[nonce]
 
     def _announce(self, users: Iterable[uuid.UUID]) -> None:

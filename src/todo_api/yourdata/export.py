@@ -138,21 +138,38 @@ async def _pages(
 async def calendar(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
     """The user's tasks as one VCALENDAR, in pieces."""
     yield CALENDAR_HEAD
-    zones_written: set[str] = set()
+    # A TZID names one VTIMEZONE in a calendar: each zone is written once, before its first use,
+    # and a zone a client sent under a name another zone took gets a free name.
+    names: dict[tuple[str, bytes | None], str] = {}  # (TZID, the VTIMEZONE sent) -> its name
     async for page in _pages(db, user_id, _FIRST_OBJECTS, _NEXT_OBJECTS):
         chunk = bytearray()
         for row in page:
             parent = None if row.parent_id is None else row.parent_uid or str(row.parent_id)
-            zones, text = ical.parts(
-                row, uid=row.dav_uid or str(row.id), parent_uid=parent, extra=row.dav_extra
-            )
+            task = {"uid": row.dav_uid or str(row.id), "parent_uid": parent, "extra": row.dav_extra}
+            zones, text = ical.parts(row, **task)
+            first_used = {key for key in zones if key not in names}
+            for zone, sent in first_used:
+                names[(zone, sent)] = _free_name(zone, set(names.values()))
+            new_names = {names[key] for key in first_used}
+            renamed = {
+                zone: names[(zone, sent)] for zone, sent in zones if names[(zone, sent)] != zone
+            }
+            if renamed:
+                zones, text = ical.parts(row, **task, renamed=renamed)
             for zone, sent in zones:
-                if zone not in zones_written:  # a TZID names one VTIMEZONE in a calendar
-                    zones_written.add(zone)
+                if zone in new_names:
                     chunk += ical.timezone_ical(zone) if sent is None else sent
             chunk += text
         yield bytes(chunk)
     yield CALENDAR_END
+
+
+def _free_name(zone: str, taken: set[str]) -> str:
+    """`zone`, or when another zone took that name, it with the first number free."""
+    name, number = zone, 2
+    while name in taken:
+        name, number = f"{zone} ({number})", number + 1
+    return name
 
 
 async def _webhooks(db: Database, user_id: uuid.UUID) -> Pages:

@@ -220,7 +220,8 @@ async def end_connection(
     call = await caller(request)
     known = held(request.app, KnownTokens)
     async with call.connection() as conn:
-        ended = await store.revoke_grants(conn, known, store.connection_of(call.user_id, client_id))
+        ended, ids = await store.revoke_grants(conn, store.connection_of(call.user_id, client_id))
+    await known.revoked(*ids)
     if not ended:
         raise NotFound("Connection not found")
     return no_content()

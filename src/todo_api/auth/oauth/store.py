@@ -218,9 +218,10 @@ async def rotate(
 _ACCESS_IDS = select(_t.c.id).where(_t.c.kind == "access")
 
 
-async def revoke_grants(conn: Connection, known: KnownTokens, *conditions: Any) -> int:
-    """Delete the grants that match (their tokens go with them), then have every process
-    forget their access tokens before the caller answers. The number of grants deleted."""
+async def revoke_grants(conn: Connection, *conditions: Any) -> tuple[int, list[uuid.UUID]]:
+    """Delete the grants that match (their tokens go with them): how many, and the ids of their
+    access tokens, which every process must forget (`KnownTokens.revoked`, once the connection
+    is back in the pool: it takes one of its own) before the caller answers."""
     async with conn.transaction():
         grant_ids = select(_g.c.id).where(*conditions)
         ids = [
@@ -228,14 +229,13 @@ async def revoke_grants(conn: Connection, known: KnownTokens, *conditions: Any) 
             for row in await conn.execute(_ACCESS_IDS.where(_t.c.grant_id.in_(grant_ids)))
         ]
         deleted = (await conn.execute(delete(_g).where(*conditions))).rowcount
-    if ids:
-        await known.revoked(*ids)
-    return deleted
+    return deleted, ids
 
 
 async def revoke_grant(db: Database, known: KnownTokens, grant_id: uuid.UUID) -> None:
     async with db.connection() as conn:
-        await revoke_grants(conn, known, _g.c.id == grant_id)
+        _, ids = await revoke_grants(conn, _g.c.id == grant_id)
+    await known.revoked(*ids)
 
 
 # --- access tokens ---------------------------------------------------------------------------
