@@ -568,6 +568,35 @@ async def test_the_user_sees_and_ends_a_connection_on_every_instance(
     ).status_code == 400
 
 
+async def test_a_revocation_reaches_every_instance_from_a_server_with_one_connection(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Revoking holds the grant's connection no longer than the delete: telling the other
+    processes takes a connection of its own, even from a pool of one."""
+    port = free_port()
+    env = clean_env(
+        DATABASE_URL=postgres_url, JWT_SECRET=TEST_SECRET, PUBLIC_URL=f"http://127.0.0.1:{port}"
+    )
+    one_connection = {**env, "DATABASE_POOL_SIZE": "1"}
+    with (
+        running_server(tmp_path, one_connection, tmp_path / "a.log", port) as one,
+        running_server(tmp_path, env, tmp_path / "b.log") as other,
+    ):
+        email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
+        await register_user(one.url, email)
+        client, tokens, _ = await connect(one.url, email)
+        for _ in range(2):  # looked up, then kept by that process
+            assert (await mcp_status(other.url, tokens["access_token"])).status_code == 200
+        async with httpx.AsyncClient(base_url=one.url, timeout=TIMEOUT) as http:
+            response = await http.post(
+                "/oauth/revoke",
+                data={"token": tokens["refresh_token"], "client_id": client["client_id"]},
+            )
+        assert response.status_code == 200
+        assert_error(await mcp_status(other.url, tokens["access_token"]), 401, "INVALID_TOKEN")
+    assert "revocation" not in (tmp_path / "a.log").read_text()  # neither failed nor slow
+
+
 # --- Storage, logs and housekeeping --------------------------------------------------------------
 
 
