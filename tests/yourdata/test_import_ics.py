@@ -177,6 +177,35 @@ async def test_calendars_without_tasks_make_no_list_and_floating_dues_are_the_us
         assert (task["due_at"], task["timezone"]) == ("2031-06-01T00:00:00Z", "Asia/Tokyo")
 
 
+async def test_a_rule_a_task_cannot_recur_by_here_is_left_out_and_listed(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    """Thunderbird repeats a task by its start (DTSTART, no DUE); an hourly rule is finer than
+    the service recurs: each task comes in without its rule, which `skipped` names."""
+    body = _calendar(
+        *_todo("SUMMARY:Water plants", "DTSTART:20310101T090000Z", "RRULE:FREQ=DAILY", uid="a"),
+        *_todo("SUMMARY:Stretch", "DUE:20310101T100000Z", "RRULE:FREQ=HOURLY", uid="b"),
+        *_todo("SUMMARY:Bins", "DUE;VALUE=DATE:20310106", "RRULE:FREQ=WEEKLY", uid="c"),
+        "END:VCALENDAR",
+    )
+    async with person() as client:
+        answer = await _ics(client, body)
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert (result["lists"], result["tasks"]) == (1, 3)
+        no_due, hourly = result["skipped"]
+        assert no_due["line"] == 8
+        assert no_due["reason"] == "its RRULE is left out: a recurring task needs a DUE here"
+        assert hourly["line"] == 14
+        assert hourly["reason"].startswith("its RRULE is left out: FREQ")
+        (made,) = await lists_of(client)
+        by_title = {task["title"]: task for task in await tasks_of(client, made["id"])}
+        assert by_title["Water plants"]["recurrence"] is None
+        assert by_title["Stretch"]["recurrence"] is None
+        assert by_title["Stretch"]["due_at"] == "2031-01-01T10:00:00Z"
+        assert by_title["Bins"]["recurrence"] == "FREQ=WEEKLY"
+
+
 async def test_zones_named_the_windows_way_are_their_iana_zones(
     person: Callable[..., httpx.AsyncClient],
 ) -> None:
@@ -233,13 +262,6 @@ BROKEN = [
         _calendar(*_todo("SUMMARY:A"), *_todo("SUMMARY:B"), "END:VCALENDAR"),
         [{"line": 9, "field": "UID"}],
         id="same-uid-twice",
-    ),
-    pytest.param(
-        _calendar(
-            *_todo("SUMMARY:Hourly", "DUE:20310101T100000Z", "RRULE:FREQ=HOURLY"), "END:VCALENDAR"
-        ),
-        [{"line": 8, "field": "RRULE"}],
-        id="hourly-rrule",
     ),
     pytest.param(
         _calendar(

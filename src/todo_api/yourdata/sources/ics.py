@@ -9,7 +9,8 @@ client's `UID`) is kept, so CalDAV and the ics export give it back, with the fil
 `X-WR-CALNAME` names its list (and `X-APPLE-CALENDAR-COLOR` colours it); calendars without a
 name share one new list, "Imported calendar". `X-APPLE-SORT-ORDER` orders a list's tasks,
 those without it following in the file's order. `VEVENT`s, `VJOURNAL`s and changes to one
-occurrence (`RECURRENCE-ID`) are left out, and listed.
+occurrence (`RECURRENCE-ID`) are left out, and listed; so is an `RRULE` a task cannot recur by
+here (no `DUE`, as Thunderbird repeats a task by its start; finer than daily), the task kept.
 
 The file is first split into its components by line, so that an error names the line where
 its `VTODO` or property starts; each component is then parsed by `icalendar`.
@@ -26,6 +27,7 @@ from icalendar import Component, Timezone, Todo, vText
 from todo_api.kit import ical
 from todo_api.kit.errors import InvalidRequest, LocatedFieldError
 from todo_api.tables.dav import UID_MAX_LENGTH
+from todo_api.tasks import recurrence
 from todo_api.yourdata.records import (
     FileErrors,
     ImportedList,
@@ -166,6 +168,10 @@ def _task(
         errors.add(("line", line), prop, str(exc))
         return None
     fields = dict(read.fields)
+    if fields["recurrence"] is not None and (left_out := _rule_left_out(fields)) is not None:
+        fields["recurrence"] = None  # the task, without it: its other parts are worth keeping
+        line = lines.get("RRULE", block.line)
+        skipped.append(Skipped(("line", line), f"its RRULE is left out: {left_out}"))
     task = ImportedTask(
         where=where,
         fields=fields,
@@ -189,6 +195,18 @@ def _task(
         uid = None
     task.calendar_object = (uid, read.extra)
     return task
+
+
+def _rule_left_out(fields: dict[str, Any]) -> str | None:
+    """Why a task cannot recur here by its RRULE, as far as the file tells (None: it can):
+    Thunderbird repeats a task with a start (DTSTART) and no DUE; finer than daily."""
+    if fields["due_at"] is None and fields["due_date"] is None:
+        return "a recurring task needs a DUE here"
+    try:
+        recurrence.parse(fields["recurrence"])
+    except recurrence.InvalidRule as exc:
+        return str(exc)
+    return None
 
 
 def _component(block: _Block, errors: FileErrors) -> Component | None:
