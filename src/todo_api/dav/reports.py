@@ -10,6 +10,7 @@ at a page of the feed, with a 507 for the collection and a token from which the 
 Each answer is produced a page at a time (one or two statements a page) and streamed.
 """
 
+import contextlib
 import functools
 import time
 import uuid
@@ -332,11 +333,12 @@ def _shifts(todo: Component, anchor: datetime | None, end: datetime) -> Iterator
         occurrences = rrule.rrulestr(rule.to_ical().decode(), dtstart=anchor)
     except (ValueError, TypeError):
         return
-    for count, occurrence in enumerate(occurrences):
-        if count >= MAX_OCCURRENCES or occurrence > end:
-            return
-        if count:
-            yield occurrence - anchor
+    with contextlib.suppress(ValueError, OverflowError):  # a series that passes year 9999
+        for count, occurrence in enumerate(occurrences):
+            if count >= MAX_OCCURRENCES or occurrence > end:
+                return
+            if count:
+                yield occurrence - anchor
 
 
 _COLLATIONS = {"i;ascii-casemap", "i;unicode-casemap", "i;octet"}

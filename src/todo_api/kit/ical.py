@@ -85,16 +85,25 @@ class ReadTodo:
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
+# What `icalendar` raises on text it cannot read, besides ValueError: a TZID that names a folder
+# of the zone database or too long a file name (OSError), a parameter or component of the wrong
+# shape (AttributeError, KeyError, TypeError, IndexError).
+UNREADABLE = (ValueError, KeyError, IndexError, TypeError, AttributeError, OSError)
+
+
 def read(body: bytes, *, user_zone: str) -> ReadTodo:
     """The task a calendar object describes; raises CalendarDataError."""
-    text = body.decode("utf-8", errors="replace")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CalendarDataError("valid-calendar-data", "not UTF-8 text") from None
     if (found := CONTROL.search(text)) is not None:
         raise CalendarDataError(
             "valid-calendar-data", f"a control character (U+{ord(found.group()):04X})"
         )
     try:
         calendar = Calendar.from_ical(body)
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+    except UNREADABLE as exc:
         raise CalendarDataError("valid-calendar-data", f"not iCalendar: {exc}") from None
     if not isinstance(calendar, Calendar) or calendar.name != "VCALENDAR":
         raise CalendarDataError("valid-calendar-data", "not a VCALENDAR")
@@ -113,7 +122,7 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
     if len(masters) != 1:
         raise CalendarDataError("valid-calendar-object-resource", "one VTODO without RECURRENCE-ID")
     todo = masters[0]
-    fields, parent_uid, kept = _fields(todo, user_zone)
+    fields, parent_uid, kept = _fields_within_range(todo, user_zone)
     extra = Calendar()
     for name, value in calendar.items():
         if name not in _CALENDAR_OWN:
@@ -132,7 +141,7 @@ def read_todo(
     """The task one parsed `VTODO` of a larger calendar (a file) describes, its `extra` only
     what that `VTODO` holds beyond the mapping and the zones of `timezones` (the file's
     VTIMEZONEs, by TZID) that it keeps; raises CalendarDataError."""
-    fields, parent_uid, kept = _fields(todo, user_zone)
+    fields, parent_uid, kept = _fields_within_range(todo, user_zone)
     extra = Calendar()
     extra.add_component(kept)
     _keep_zones(extra, timezones or {})
@@ -146,6 +155,18 @@ def _keep_zones(extra: Calendar, timezones: Mapping[str, Component]) -> None:
     for tzid in sorted(used - zones.known_zones()):
         if tzid in timezones:
             extra.add_component(timezones[tzid])
+
+
+def _fields_within_range(
+    todo: Component, user_zone: str
+) -> tuple[dict[str, Any], str | None, Component]:
+    """`_fields`, refusing a time that leaves years 1 to 9999 in UTC (DUE;TZID=...:00010101T000000
+    in a zone east of UTC)."""
+    try:
+        return _fields(todo, user_zone)
+    except OverflowError:
+        message = "a date-time beyond years 1 to 9999"
+        raise CalendarDataError("valid-calendar-data", message) from None
 
 
 def _values(todo: Component, name: str) -> list[Any]:

@@ -158,7 +158,9 @@ class Rule:
         if self.count is not None:
             parts["COUNT"] = str(self.count)
         if self.until is not None:
-            parts["UNTIL"] = self.until.strftime("%Y%m%dT%H%M%SZ")
+            # Four digits of year: strftime writes year 1 as "1", no date RFC 5545 reads.
+            until = self.until
+            parts["UNTIL"] = f"{until.year:04}{until:%m%dT%H%M%SZ}"
         return ";".join(f"{name}={parts[name]}" for name in ORDER if name in parts)
 
 
@@ -470,7 +472,10 @@ def _search(
     earliest, latest = max(first.year - 1, 1), min(horizon.year + 1, _LAST_YEAR)
     shift = _calendar_shift(earliest, latest)
     series = rrule.rrule(dtstart=_moved(first, shift), **parts)
-    found: datetime | None = series.after(_moved(after, shift))
+    try:
+        found: datetime | None = series.after(_moved(after, shift))
+    except (ValueError, OverflowError):  # the series runs past year 9999 before one comes
+        return None
     if found is None or found.year - shift > latest:
         return None
     return _moved(found, -shift)

@@ -139,7 +139,7 @@ def _timezones(calendar: _Calendar) -> dict[str, Component]:
         if block.name == "VTIMEZONE":
             try:
                 zone = Timezone.from_ical(block.text())
-            except (ValueError, KeyError, IndexError, TypeError):
+            except ical.UNREADABLE:
                 continue
             found[str(zone.get("TZID", ""))] = zone
     return found
@@ -213,7 +213,7 @@ def _component(block: _Block, errors: FileErrors) -> Component | None:
     """The block parsed; None (and an error naming the line it cannot read) if it cannot be."""
     try:
         return Todo.from_ical(block.text())
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+    except ical.UNREADABLE as exc:
         problem = str(exc)
     # Which line: each property on its own, as the block's parse reads it.
     for line, text in block.lines[1:-1]:
@@ -222,7 +222,7 @@ def _component(block: _Block, errors: FileErrors) -> Component | None:
             continue
         try:
             Todo.from_ical(f"BEGIN:VTODO\r\n{text}\r\nEND:VTODO\r\n")
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except ical.UNREADABLE as exc:
             errors.add(("line", line), name, f"{name} cannot be read: {exc}")
             return None
     errors.add(("line", block.line), "VTODO", f"the VTODO cannot be read: {problem}")
