@@ -87,3 +87,19 @@ async def test_a_rule_ending_in_year_1_is_refused_through_the_api_too(ada: DavUs
     )
     assert_error(made, 400, "VALIDATION_ERROR")
     assert "recurrence" in made.text
+
+
+async def test_a_rule_whose_next_date_passes_year_9999_is_refused_through_the_api_too(
+    ada: DavUser,
+) -> None:
+    made = await ada.api.post(
+        "/api/tasks",
+        json={
+            "title": "Last Saturday of time",
+            "due_at": "9999-12-31T15:00:00Z",
+            "timezone": "America/New_York",
+            "recurrence": "FREQ=WEEKLY;BYDAY=SA",
+        },
+    )
+    assert_error(made, 400, "VALIDATION_ERROR")
+    assert "recurrence" in made.text
