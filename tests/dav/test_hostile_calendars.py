@@ -103,3 +103,51 @@ async def test_a_rule_whose_next_date_passes_year_9999_is_refused_through_the_ap
     )
     assert_error(made, 400, "VALIDATION_ERROR")
     assert "recurrence" in made.text
+
+
+# --- The same edges through /api (fuzzed too) --------------------------------------------------
+
+
+async def test_a_weekly_rule_whose_first_week_began_before_year_1_is_taken(ada: DavUser) -> None:
+    """0001-01-01 is a Monday: a week starting on Sunday began in year 0."""
+    made = await ada.api.post(
+        "/api/tasks",
+        json={"title": "First", "due_date": "0001-01-01", "recurrence": "FREQ=WEEKLY;WKST=SU"},
+    )
+    assert made.status_code == 201, made.text
+    done = await ada.api.post(f"/api/tasks/{made.json()['id']}/complete")
+    assert done.status_code == 200, done.text
+    following = [t for t in (await ada.api.get("/api/tasks")).json() if not t["is_completed"]]
+    assert [t["due_date"] for t in following] == ["0001-01-08"]
+
+
+async def test_a_todoist_date_at_24_00_on_the_last_day_is_refused(ada: DavUser) -> None:
+    body = "TYPE,CONTENT,DATE\ntask,t,9999-12-31 24:00\n"
+    response = await import_file(ada.api, "todoist", body, content_type="text/csv")
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    ("due_at", "zone"),
+    [
+        ("9999-12-31T23:59:59Z", "Etc/GMT-1"),  # its clock is in year 10000
+        ("0001-01-01T00:00:00Z", "America/New_York"),  # in year 0
+        ("0001-01-01T00:00:00Z", "UTC"),  # PostgreSQL's -infinity
+    ],
+)
+async def test_a_due_time_beyond_its_zones_years_is_written_in_utc(
+    ada: DavUser, due_at: str, zone: str
+) -> None:
+    """The ics export and CalDAV write DUE on the task's clock, and in UTC where that clock
+    has no year to write."""
+    task = {"title": "Edge", "due_at": due_at, "timezone": zone}
+    made = await ada.api.post("/api/tasks", json=task)
+    assert made.status_code == 201, made.text
+    exported = await ada.api.get("/api/export", params={"format": "ics"})
+    assert exported.status_code == 200
+    got = await ada.dav.get(f"{ada.home}inbox/{made.json()['id']}.ics")
+    assert got.status_code == 200
+    wall = due_at.replace("-", "").replace(":", "")
+    for text in (exported.text, got.text):
+        assert text.endswith("END:VCALENDAR\r\n")
+        assert f"DUE:{wall}" in text or f"DUE;TZID={zone}:" in text

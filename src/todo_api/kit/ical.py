@@ -398,6 +398,17 @@ def parts(
     return named, b"".join(component.to_ical() for component in rest)
 
 
+def _due_on_its_clock(due: datetime, zone: str) -> datetime:
+    """A due time on its zone's clock; in UTC where that clock leaves years 1 to 9999 (and the
+    first instant, which asyncpg gives without a zone: PostgreSQL's -infinity)."""
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    try:
+        return due.astimezone(UTC if zone == "UTC" else zones.zone(zone))
+    except OverflowError:
+        return due.astimezone(UTC)
+
+
 def _rename_zones(components: list[Component], renamed: Mapping[str, str]) -> None:
     for component in components:
         for value in _tzid_values(component):
@@ -459,9 +470,7 @@ def _write_mapped(
     if all_day:
         todo.add("DUE", task["due_date"])
     elif task["due_at"] is not None:
-        zone = task["timezone"]
-        due = task["due_at"].astimezone(UTC if zone == "UTC" else zones.zone(zone))
-        todo.add("DUE", due)
+        todo.add("DUE", _due_on_its_clock(task["due_at"], task["timezone"]))
     # A completed task whose next occurrence exists no longer recurs: the next one does.
     if task["recurrence"] is not None and task.get("next_occurrence_id") is None:
         todo.add("RRULE", RuleText(task["recurrence"]))
@@ -637,7 +646,10 @@ def _todo_plain(
         if not isinstance(due, datetime) or due.tzinfo is None or zone not in zones.known_zones():
             return None
         tzid, param = _due_zone(zone)
-        wall = _moment_text(due.astimezone(UTC if zone == "UTC" else zones.zone(zone)))
+        try:
+            wall = _moment_text(due.astimezone(UTC if zone == "UTC" else zones.zone(zone)))
+        except OverflowError:  # beyond its zone's years: icalendar's path writes it in UTC
+            return None
         if tzid is None:
             lines.append(f"DUE:{wall}Z")
         else:

@@ -382,7 +382,10 @@ def _next_local(
     except OverflowError:
         horizon = datetime.max
     parts = _dateutil_parts(rule, start)
-    first = _period_before(rule, parts["wkst"], start, after)
+    try:
+        first = _period_before(rule, parts["wkst"], start, after)
+    except OverflowError:  # the series' first week began before year 1: from its start
+        first = start
     found = _search(parts, first, after, horizon)
     return found if found is not None and found <= horizon else None
 

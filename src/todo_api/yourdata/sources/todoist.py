@@ -159,7 +159,7 @@ def _date(task: ImportedTask, date: str, errors: FileErrors, skipped: list[Skipp
     if _DATE.match(date) or _DATE_TIME.match(date):
         try:
             moment = isoparse(date)
-        except ValueError:
+        except (ValueError, OverflowError):  # 9999-12-31 24:00 is in year 10000
             errors.add(task.where, "DATE", f"{date!r} is not a date")
             return
         if _DATE.match(date):
