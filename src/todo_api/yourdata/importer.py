@@ -125,6 +125,8 @@ def _task_values(
         local_zone = user_zone  # the zone's own check below names it
     if task.local_due is not None:
         fields["due_at"] = task.local_due.replace(tzinfo=local_zone).isoformat()
+    if task.local_start is not None:
+        fields["start_at"] = task.local_start.replace(tzinfo=local_zone).isoformat()
     if task.due_on_first_occurrence and isinstance(fields.get("recurrence"), str):
         first = _first_occurrence(fields["recurrence"], now.astimezone(local_zone).date())
         if first is not None:

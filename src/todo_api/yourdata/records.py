@@ -38,7 +38,8 @@ class ImportedList:
 class ImportedTask:
     where: Where
     # TaskCreate's fields as the file gives them (title, description, priority, due_at,
-    # due_date, timezone, tags, recurrence, reminders, is_completed), plus `completed_at`.
+    # due_date, start_at, start_date, timezone, tags, recurrence, reminders, is_completed),
+    # plus `completed_at`.
     fields: dict[str, Any]
     list_key: str | None = None  # None: the inbox
     key: str | None = None  # how its subtasks name it
@@ -47,6 +48,8 @@ class ImportedTask:
     order: Any = 0
     # A due time on the wall clock of the task's zone (the file gives no offset).
     local_due: datetime | None = None
+    # A start likewise.
+    local_start: datetime | None = None
     # Due on its rule's first occurrence from today (a Todoist "every monday").
     due_on_first_occurrence: bool = False
     # The file's own names for the API's fields (Todoist's `CONTENT` for `title`), for errors.

@@ -30,6 +30,7 @@ MAPPED = frozenset(
         "PRIORITY",
         "CATEGORIES",
         "DUE",
+        "DTSTART",
         "RRULE",
         "CREATED",
         "LAST-MODIFIED",

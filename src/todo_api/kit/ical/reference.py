@@ -53,7 +53,7 @@ def parts(
 
 
 def _due_on_its_clock(due: datetime, zone: str) -> datetime:
-    """A due time on its zone's clock; in UTC where that clock leaves years 1 to 9999 (and the
+    """A due time (or start) on its zone's clock; in UTC where that clock leaves years 1 to 9999 (and the
     first instant, which asyncpg gives without a zone: PostgreSQL's -infinity)."""
     if due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
@@ -120,6 +120,12 @@ def _write_mapped(
         todo.add("PRIORITY", WRITTEN_PRIORITY[task["priority"]])
     if task["tags"]:
         todo.add("CATEGORIES", list(task["tags"]))
+    if task["start_date"] is not None or task["start_at"] is not None:
+        todo.pop("DTSTART", None)  # kept from a client before DTSTART was the task's start
+    if task["start_date"] is not None:
+        todo.add("DTSTART", task["start_date"])
+    elif task["start_at"] is not None:
+        todo.add("DTSTART", _due_on_its_clock(task["start_at"], task["timezone"]))
     all_day = task["due_date"] is not None
     if all_day:
         todo.add("DUE", task["due_date"])
