@@ -129,7 +129,8 @@ def create_app(
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
     oauth_clients = Clients(db, settings)
-    hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens)
+    known_users = KnownUsers()
+    hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)
     # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
     # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
@@ -190,7 +191,7 @@ def create_app(
         CursorCodec(secret),
         SyncTokens(secret, settings.sync_retention_days * 86400),
         StreamCookies(secret),
-        KnownUsers(),
+        known_users,
         hub,
         SeenProfiles(),
         RateLimiter(
