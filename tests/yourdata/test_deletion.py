@@ -342,19 +342,20 @@ async def test_calendar_writes_racing_the_deletion_leave_nothing_behind(
         app.headers.update(basic((await _post(ada, "/api/tokens", name="calendar"))["token"]))
         inbox = f"/dav/calendars/{me['id']}/inbox/"
         statuses: list[int] = []
-        deleted = asyncio.Event()
+        under_way, deleted = asyncio.Event(), asyncio.Event()
 
         async def put_until_refused(writer: int) -> None:
             for n in itertools.count():
                 uid = f"racer-{writer}-{n}"
                 answer = await app.put(f"{inbox}{uid}.ics", content=vtodo(uid, "Racing"))
                 statuses.append(answer.status_code)
+                if statuses.count(201) >= 8:
+                    under_way.set()
                 if deleted.is_set() and answer.status_code in (401, 404):
                     return
 
         writers = [asyncio.create_task(put_until_refused(writer)) for writer in range(4)]
-        while statuses.count(201) < 8:  # the PUTs are under way
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(under_way.wait(), 60)
         assert (await _delete_me(ada, email)).status_code == 204
         deleted.set()
         await asyncio.wait_for(asyncio.gather(*writers), 60)

@@ -202,9 +202,7 @@ async def revoke_family(*, conn: Connection, family_id: uuid.UUID) -> None:
     )
 
 
-async def logout(
-    *, conn: Connection, user_id: uuid.UUID, refresh_token: str
-) -> uuid.UUID | None:
+async def logout(*, conn: Connection, user_id: uuid.UUID, refresh_token: str) -> uuid.UUID | None:
     """Revoke the session (the token's family) if the token is the caller's, and say which;
     else nothing."""
     family_id = (
