@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import share
-from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, open_stream, serving
+from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, ended, open_stream, serving
 from tests.support import app_for, assert_error, make_settings, token_for, validation_details
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
@@ -269,12 +269,6 @@ async def _ticket(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, 
     made = await client.post("/api/events/ticket")
     assert made.status_code == 201, made.text
     return {"ticket": made.json()["ticket"]}, _cookie(made)
-
-
-async def ended(events: Events) -> None:
-    """Reads the stream until it ends (each wait bounded, as every wait here)."""
-    while await events.next() is not None:
-        pass
 
 
 async def _refused(url: str, **kwargs: Any) -> None:
