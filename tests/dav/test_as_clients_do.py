@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from tests.dav import thunderbird
-from tests.dav.helpers import NS, DavUser, condition, new_list, propfind, vtodo, xml
+from tests.dav.helpers import NS, DavUser, condition, new_list, propfind, sync, vtodo, xml
 from tests.lists.sharing import share
 from tests.tasks.feed_helpers import read_feed
 from todo_api.dav import scheduled as dav_scheduled
@@ -288,3 +288,91 @@ async def test_a_viewer_cannot_move_a_task_and_a_uid_stays_one_per_calendar(
     assert moved["list_id"] is None
     kept = (await ben.api.get(f"/api/tasks/{ben_task['id']}")).json()
     assert kept["list_id"] == team
+
+
+# --- Thunderbird completes one occurrence of a repeating task -------------------------------
+
+SERIES_UID = "7e0b8f52-51f4-4a36-9d0e-6f3d0c1b2a99"
+WEEKLY = ["STATUS:NEEDS-ACTION", DUE, "RRULE:FREQ=WEEKLY"]
+
+
+def _occurrence(when: str, *lines: str, stamp: str = "20261203T081000Z") -> list[str]:
+    """An override of the series, as Thunderbird writes one (the occurrence's DUE, its
+    RECURRENCE-ID with the zone)."""
+    return thunderbird.todo(
+        SERIES_UID,
+        "Water the plants",
+        f"RECURRENCE-ID;TZID=Europe/Berlin:{when}",
+        f"DUE;TZID=Europe/Berlin:{when}",
+        *lines,
+        generation=2,
+        stamp=stamp,
+    )
+
+
+DONE = ["STATUS:COMPLETED", "COMPLETED:20261203T081000Z", "PERCENT-COMPLETE:100"]
+
+
+async def _series(user: DavUser) -> tuple[str, str, dict[str, object]]:
+    """A weekly task Thunderbird made in the inbox: its href, ETag and task."""
+    body = thunderbird.calendar(thunderbird.todo(SERIES_UID, "Water the plants", *WEEKLY))
+    href = await thunderbird.create(user.dav, f"{user.home}inbox/", SERIES_UID, body)
+    [task] = (await user.api.get("/api/tasks")).json()
+    return href, await thunderbird.etag_of(user.dav, href), task
+
+
+async def test_an_override_completing_the_current_occurrence_completes_it(ada: DavUser) -> None:
+    href, etag, task = await _series(ada)
+    master = thunderbird.todo(SERIES_UID, "Water the plants", *WEEKLY, generation=2)
+    body = thunderbird.calendar(master, _occurrence("20261203T090000", *DONE))
+    completed = await thunderbird.modify(ada.dav, href, etag, body)
+    assert completed.status_code == 204, completed.text
+    assert "etag" not in completed.headers  # changed from what was sent: read it back
+    tasks = {t["id"]: t for t in (await ada.api.get("/api/tasks")).json()}
+    assert len(tasks) == 2
+    done = tasks.pop(str(task["id"]))
+    assert done["is_completed"] is True
+    [following] = tasks.values()
+    assert following["is_completed"] is False
+    assert following["due_at"] == "2026-12-10T08:00:00Z"  # 09:00 in Berlin, a week on
+    assert following["recurrence"] == task["recurrence"]
+    got = await ada.dav.get(href)
+    assert got.status_code == 200
+    assert b"STATUS:COMPLETED" in got.content
+    assert b"RRULE" not in got.content
+    assert b"RECURRENCE-ID" not in got.content  # the override was the completion
+    found, _ = await sync(ada.dav, f"{ada.home}inbox/", wait_for={following["id"]})
+    assert f"{ada.home}inbox/{following['id']}.ics" in found
+    # Thunderbird's next completion, of the next occurrence's object, is a plain one again.
+    following_href = f"{ada.home}inbox/{following['id']}.ics"
+    again = await ada.dav.get(following_href)
+    assert b"RRULE:FREQ=WEEKLY" in again.content
+    assert b"DUE;TZID=Europe/Berlin:20261210T090000" in again.content
+
+
+async def test_other_overrides_are_kept_as_sent(ada: DavUser) -> None:
+    """An override of a later occurrence (renamed, or even completed ahead) changes nothing of
+    the task, and comes back as the client sent it."""
+    href, etag, task = await _series(ada)
+    master = thunderbird.todo(SERIES_UID, "Water the plants", *WEEKLY, generation=3)
+    later = _occurrence("20261210T090000", "LOCATION:Balcony")
+    later[later.index("SUMMARY:Water the plants")] = "SUMMARY:Water the balcony plants"
+    ahead = _occurrence("20261217T090000", *DONE)
+    body = thunderbird.calendar(master, later, ahead)
+    changed = await thunderbird.modify(ada.dav, href, etag, body)
+    assert changed.status_code == 204, changed.text
+    assert "etag" in changed.headers  # stored as sent
+    [same] = (await ada.api.get("/api/tasks")).json()
+    assert same["id"] == task["id"]
+    assert same["is_completed"] is False
+    assert same["due_at"] == task["due_at"]
+    got = await ada.dav.get(href)
+    assert got.content == body
+    assert got.headers["etag"] == changed.headers["etag"]
+    # After a change through /api, the overrides are still there (as the client's text).
+    await ada.api.patch(f"/api/tasks/{task['id']}", json={"title": "Water all plants"})
+    text = (await ada.dav.get(href)).text
+    assert "SUMMARY:Water all plants" in text
+    assert "RECURRENCE-ID;TZID=Europe/Berlin:20261210T090000" in text
+    assert "SUMMARY:Water the balcony plants" in text
+    assert "RECURRENCE-ID;TZID=Europe/Berlin:20261217T090000" in text
