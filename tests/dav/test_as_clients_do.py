@@ -228,7 +228,13 @@ async def test_a_put_then_a_delete_moves_the_task(app: FastAPI, ada: DavUser, be
     await share(ada.api, ben.api, home, "editor")
     first = thunderbird.calendar(thunderbird.todo(TB_UID, "Water the plants", DUE))
     old = await thunderbird.create(ada.dav, f"{ada.home}{home}/", TB_UID, first)
-    [task] = (await ada.api.get("/api/tasks")).json()
+    step_uid = "5d2a9c1e-0b7f-4c3e-8a61-9e4f2b7d1c05"
+    step = thunderbird.calendar(
+        thunderbird.todo(step_uid, "Buy soil", DUE, f"RELATED-TO;RELTYPE=PARENT:{TB_UID}")
+    )
+    old_step = await thunderbird.create(ada.dav, f"{ada.home}{home}/", step_uid, step)
+    assert (await ada.dav.get(old_step)).status_code == 200
+    [task] = [t for t in (await ada.api.get("/api/tasks")).json() if t["parent_id"] is None]
     assigned = await ada.api.patch(f"/api/tasks/{task['id']}", json={"assignee_id": ben.id})
     assert assigned.status_code == 200
     old_etag = await thunderbird.etag_of(ada.dav, old)
@@ -237,7 +243,7 @@ async def test_a_put_then_a_delete_moves_the_task(app: FastAPI, ada: DavUser, be
         thunderbird.todo(TB_UID, "Water the plants", DUE, generation=2, stamp="20261121T080000Z")
     )
     new = await thunderbird.create(ada.dav, f"{ada.home}{work}/", TB_UID, moved_body)
-    [moved] = (await ada.api.get("/api/tasks")).json()
+    [moved] = [t for t in (await ada.api.get("/api/tasks")).json() if t["parent_id"] is None]
     assert moved["id"] == task["id"]
     assert moved["list_id"] == work
     assert moved["assignee_id"] == ben.id
@@ -250,13 +256,20 @@ async def test_a_put_then_a_delete_moves_the_task(app: FastAPI, ada: DavUser, be
     # ... then the DELETE of the old object, with the ETag it knew: done already.
     gone = await thunderbird.delete(ada.dav, old, old_etag)
     assert gone.status_code == 204
-    [kept] = (await ada.api.get("/api/tasks")).json()
-    assert (kept["id"], kept["list_id"]) == (task["id"], work)
+    # Its subtask followed it (as a move through /api), in the new calendar under it.
+    kept = {t["title"]: t for t in (await ada.api.get("/api/tasks")).json()}
+    assert (kept["Water the plants"]["id"], kept["Water the plants"]["list_id"]) == (
+        task["id"],
+        work,
+    )
+    assert (kept["Buy soil"]["parent_id"], kept["Buy soil"]["list_id"]) == (task["id"], work)
+    assert (await ada.dav.get(f"{ada.home}{work}/{step_uid}.ics")).status_code == 200
     assert (await ada.dav.get(new)).status_code == 200
     assert (await thunderbird.delete(ada.dav, old, old_etag)).status_code == 404  # once
-    # The other member's feed has the one task, where it went; nothing deleted.
+    # The other member's feed has the two tasks, where they went; nothing deleted.
     feed = await read_feed(ben.api, wait_for={task["id"]})
-    assert [(c["id"], c["list_id"]) for c in feed["changes"]] == [(task["id"], work)]
+    assert {c["list_id"] for c in feed["changes"]} == {work}
+    assert {c["id"] for c in feed["changes"]} == {t["id"] for t in kept.values()}
     assert feed["deleted"] == []
 
 
