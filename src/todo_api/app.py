@@ -38,6 +38,7 @@ from todo_api.db import Database
 from todo_api.edge import openapi
 from todo_api.edge.docs import install_docs
 from todo_api.edge.handlers import install_error_handlers
+from todo_api.edge.head import HeadAsGet
 from todo_api.edge.limits import BodyLimitMiddleware
 from todo_api.edge.metrics import Metrics
 from todo_api.edge.middleware import CorsMiddleware, RequestContextMiddleware
@@ -237,6 +238,8 @@ def create_app(
             routers=[feed_router, tasks_router],
             exception_handlers=app.exception_handlers,
         )
+    # HEAD is answered as GET by every route, the direct ones included.
+    app.add_middleware(HeadAsGet)
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(
         BodyLimitMiddleware,
