@@ -13,12 +13,14 @@ index their tags, as for any other write.
 
 import contextlib
 import functools
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, cast
 
+from dateutil.parser import isoparse
 from dateutil.rrule import rrulestr
 from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, func, select
@@ -33,7 +35,13 @@ from todo_api.lists.schemas import ListCreate
 from todo_api.tables import keys
 from todo_api.tables.dav import dav_objects
 from todo_api.tables.lists import lists
-from todo_api.tables.tasks import TaskRow, task_counts, tasks
+from todo_api.tables.tasks import (
+    DESCRIPTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    TaskRow,
+    task_counts,
+    tasks,
+)
 from todo_api.tasks import rules, schedule
 from todo_api.tasks.placement import WRITTEN_COLUMNS
 from todo_api.tasks.schemas import DateTimeText, TaskCreate, stored_values, task_body
@@ -105,8 +113,11 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
                 name = task.columns.get("id", "id")
                 errors.add(task.at("id"), name, f"another task of the file has this {name}")
             keys_seen.add(task.key)
+        if parsed.liberal:
+            _cut_long_title(task, prepared.skipped)
         values = _task_values(task, zone, now, user_zone, errors)
         if values is not None:
+            values["created_at"] = _created_at(task, now, prepared.skipped)
             prepared.tasks.append((task, values))
     errors.raise_any()
     _place_subtasks(parsed, prepared)
@@ -161,6 +172,53 @@ def _task_values(
 
 
 _UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+# A title is cut at a word's end when one is this close to the limit, else at the limit.
+WORD_END_REACH = 20
+
+
+def _cut_long_title(task: ImportedTask, skipped: list[Skipped]) -> None:
+    """Another app's title over the limit (Todoist's own onboarding tasks have 215
+    characters): cut at the limit (at the last word's end within it, when one is within
+    WORD_END_REACH of it), the whole of it put at the start of the description (within the
+    description's limit), and the task listed in `skipped`."""
+    title = task.fields.get("title")
+    if not isinstance(title, str):
+        return
+    whole = unicodedata.normalize("NFC", title.strip())
+    if len(whole) <= TITLE_MAX_LENGTH:
+        return
+    cut = whole[:TITLE_MAX_LENGTH]
+    if not whole[TITLE_MAX_LENGTH].isspace():
+        space = max((i for i, char in enumerate(cut) if char.isspace()), default=-1)
+        if space >= TITLE_MAX_LENGTH - WORD_END_REACH:
+            cut = cut[:space]
+    task.fields["title"] = cut.rstrip()
+    description = task.fields.get("description")
+    text = whole if not isinstance(description, str) else f"{whole}\n\n{description}"
+    task.fields["description"] = text[:DESCRIPTION_MAX_LENGTH]
+    skipped.append(
+        Skipped(
+            task.at("title"),
+            f"{task.columns.get('title', 'title')} longer than {TITLE_MAX_LENGTH} characters: "
+            "cut, and the whole of it put at the start of the description",
+        )
+    )
+
+
+def _created_at(task: ImportedTask, now: datetime, skipped: list[Skipped]) -> datetime:
+    """When the source app made the task, if the file says and it is past; else now."""
+    made = task.created
+    if made is None:
+        return now
+    if isinstance(made, str):
+        with contextlib.suppress(ValueError, OverflowError):
+            made = isoparse(made)
+    if not isinstance(made, datetime) or made.tzinfo is None:
+        name = task.columns.get("created_at", "created_at")
+        skipped.append(Skipped(task.at("created_at"), f"{name} is not a time: left out"))
+        return now
+    made = made.astimezone(UTC)
+    return made if made < now else now
 
 
 @functools.lru_cache(maxsize=1024)
@@ -333,7 +391,7 @@ def _rows(
                     "next_occurrence_id": None,
                     "series_start": None,  # its own due time starts its series
                     "version": 1,
-                    "created_at": now,
+                    "created_at": values["created_at"],
                     "updated_at": now,
                     "change_txid": 0,
                     "change_seq": 0,
