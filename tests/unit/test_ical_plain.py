@@ -1,4 +1,4 @@
-"""A task with nothing kept from a client is written by hand (todo_api.kit.ical._write_plain):
+"""A task with nothing kept from a client is written by hand (todo_api.kit.ical.direct):
 the bytes must be exactly those the icalendar path writes, for every shape of task; any
 other shape is left to icalendar."""
 
@@ -10,6 +10,8 @@ import pytest
 
 from tests.unit.test_ical import task
 from todo_api.kit import ical
+from todo_api.kit.ical import direct, reference
+from todo_api.kit.ical.mapping import to_ical
 
 UTC = dt.UTC
 # Zones with and without daylight saving time, half-hour and 45-minute offsets, links, a zone
@@ -119,15 +121,15 @@ def uid(rng: random.Random) -> str:
 
 
 def assert_written_alike(task: dict[str, object], uid: str, parent_uid: str | None) -> None:
-    plain = ical._write_plain(task, uid, parent_uid)
+    plain = direct.write_plain(task, uid, parent_uid)
     assert plain is not None  # written by hand, not left to icalendar
-    assert plain == ical._write_icalendar(task, uid, parent_uid, None)
+    assert plain == reference.write(task, uid, parent_uid, None)
     assert ical.write(task, uid=uid, parent_uid=parent_uid) == plain
     # The parts a calendar of many tasks (the ics export) takes: the same, by the same path.
-    components = ical._object(task, uid, parent_uid, None)[1]
+    components = reference.object_components(task, uid, parent_uid, None)[1]
     assert ical.parts(task, uid=uid, parent_uid=parent_uid) == (
         [(zone, None) for zone in ical.zones_used(components)],
-        b"".join(component.to_ical() for component in components),
+        b"".join(to_ical(component) for component in components),
     )
 
 
@@ -200,10 +202,10 @@ def test_a_task_with_kept_client_text_is_written_by_icalendar() -> None:
     )
     task = base_task()
     written = ical.write(task, uid="u-1", extra=read.extra)
-    assert written == ical._write_icalendar(task, "u-1", None, read.extra)
+    assert written == reference.write(task, "u-1", None, read.extra)
     assert b"X-CLIENT-COLOR:red\r\n" in written
     assert b"STATUS:IN-PROCESS\r\n" in written  # kept, the task being open
-    assert b"X-CLIENT-COLOR" not in ical._write_plain(task, "u-1", None)  # type: ignore[operator]
+    assert b"X-CLIENT-COLOR" not in direct.write_plain(task, "u-1", None)  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(
@@ -219,9 +221,9 @@ def test_a_task_with_kept_client_text_is_written_by_icalendar() -> None:
 )
 def test_other_shapes_are_left_to_icalendar(fields: dict[str, object]) -> None:
     task = base_task(**fields)
-    assert ical._write_plain(task, "u-1", None) is None
+    assert direct.write_plain(task, "u-1", None) is None
     try:
-        expected = ical._write_icalendar(task, "u-1", None, None)
+        expected = reference.write(task, "u-1", None, None)
     except (KeyError, ValueError, TypeError) as exc:
         with pytest.raises(type(exc)):
             ical.write(task, uid="u-1")

@@ -1,0 +1,66 @@
+"""A task as an iCalendar `VTODO` (RFC 5545) and back: the one translation that CalDAV, export
+and import share (docs/caldav.md says what maps to what).
+
+Built on `icalendar`: `reading` (a calendar object as the task's fields, and what the mapping
+does not cover as `extra`), `reference` (writing through icalendar, `extra` merged back),
+`direct` (the same bytes by hand for a task with nothing kept, the common case), and `mapping`
+(what they share).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from todo_api.kit.ical import direct, reference
+from todo_api.kit.ical.mapping import MAX_REMINDERS, PRODID, CalendarDataError
+from todo_api.kit.ical.reading import CONTROL, UNREADABLE, ReadTodo, iana_zone, read, read_todo
+from todo_api.kit.ical.reference import free_busy, timezone_ical, zones_used
+
+__all__ = [
+    "CONTROL",
+    "MAX_REMINDERS",
+    "PRODID",
+    "UNREADABLE",
+    "CalendarDataError",
+    "ReadTodo",
+    "free_busy",
+    "iana_zone",
+    "parts",
+    "read",
+    "read_todo",
+    "timezone_ical",
+    "write",
+    "zones_used",
+]
+
+
+def write(
+    task: Mapping[str, Any],
+    *,
+    uid: str,
+    parent_uid: str | None = None,
+    extra: str | None = None,
+) -> bytes:
+    """The calendar object of a stored task (a row of `tasks`), with `extra` merged back."""
+    if not extra:
+        text = direct.write_plain(task, uid, parent_uid)
+        if text is not None:
+            return text
+    return reference.write(task, uid, parent_uid, extra)
+
+
+def parts(
+    task: Mapping[str, Any],
+    *,
+    uid: str,
+    parent_uid: str | None = None,
+    extra: str | None = None,
+    renamed: Mapping[str, str] | None = None,
+) -> tuple[list[tuple[str, bytes | None]], bytes]:
+    """`reference.parts`: what `write` puts in the calendar object of a task, without the
+    calendar around it, for a calendar of many tasks (the ics export)."""
+    if not extra:
+        plain = direct.todo_plain(task, uid, parent_uid)
+        if plain is not None:
+            todo, zone = plain
+            return ([] if zone is None else [(zone, None)]), todo
+    return reference.parts(task, uid, parent_uid, extra, renamed)
