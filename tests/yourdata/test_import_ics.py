@@ -237,9 +237,7 @@ def _todo(*lines: str, uid: str = "u1") -> list[str]:
 
 BROKEN = [
     pytest.param(
-        _calendar(
-            *_todo("SUMMARY:Fine"), *_todo("SUMMARY:\u200b", uid="u2"), "END:VCALENDAR"
-        ),
+        _calendar(*_todo("SUMMARY:Fine"), *_todo("SUMMARY:\u200b", uid="u2"), "END:VCALENDAR"),
         [{"line": 10, "field": "SUMMARY"}],
         id="invisible-summary",
     ),
