@@ -94,12 +94,12 @@ async def test_dtstart_is_read_and_written_as_due_is(ada: DavUser) -> None:
         "utc": ("DTSTART:20261220T090000Z", "2026-12-20T09:00:00Z"),
         "floating": ("DTSTART:20261220T090000", "2026-12-20T09:00:00Z"),  # the user's: UTC
     }
-    for name, (line, start_at) in cases.items():
+    for name, (line, _start_at) in cases.items():
         body = vtodo(name, name, line, "DUE;TZID=Europe/Berlin:20261224T090000")
         made = await ada.dav.put(f"{ada.home}inbox/{name}.ics", content=body)
         assert made.status_code == 201, made.text
     tasks = {t["title"]: t for t in (await ada.api.get("/api/tasks")).json()}
-    for name, (_, start_at) in cases.items():
+    for name, (_line, start_at) in cases.items():
         assert (tasks[name]["start_at"], tasks[name]["timezone"]) == (start_at, "Europe/Berlin")
     task = tasks["zoned"]
     moved = await ada.api.patch(f"/api/tasks/{task['id']}", json={"start_date": "2026-12-21"})

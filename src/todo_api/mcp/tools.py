@@ -306,8 +306,9 @@ TOOLS: dict[str, ToolSpec] = {
             title="Change a task",
             description="Change some fields of a task: the fields given are set, those left "
             "out stay as they are, and null clears `description`, `due_at`, `due_date`, "
-            "`start_at`, `start_date` or `recurrence`. Give `task_id` and at least one field. To mark a task done or not done, "
-            "complete_task and reopen_task say so more plainly. " + _TIMES,
+            "`start_at`, `start_date` or `recurrence`. Give `task_id` and at least one field. To "
+            "mark a task done or not done, complete_task and reopen_task say so more plainly. "
+            + _TIMES,
             input_schema=TASK_CHANGE_INPUT,
             output=TaskRead,
             idempotent=True,

@@ -67,10 +67,10 @@ def todo_plain(
         ("DTSTART", task["start_date"], task["start_at"]),
         ("DUE", task["due_date"], task["due_at"]),
     ):
-        written = _moment_line(name, day, moment, task["timezone"])
-        if written is None:
+        moment_line = _moment_line(name, day, moment, task["timezone"])
+        if moment_line is None:
             return None
-        line, tzid = written
+        line, tzid = moment_line
         if line:
             lines.append(line)
         named = named or tzid

@@ -53,8 +53,8 @@ def parts(
 
 
 def _due_on_its_clock(due: datetime, zone: str) -> datetime:
-    """A due time (or start) on its zone's clock; in UTC where that clock leaves years 1 to 9999 (and the
-    first instant, which asyncpg gives without a zone: PostgreSQL's -infinity)."""
+    """A due time (or start) on its zone's clock; in UTC where that clock leaves years 1 to
+    9999 (and the first instant, which asyncpg gives without a zone: PostgreSQL's -infinity)."""
     if due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
     try:
