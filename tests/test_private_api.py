@@ -273,6 +273,22 @@ def _httpx_transport_pool() -> None:
     )
 
 
+# --- the MCP SDK: its token handler's answers (auth/oauth/router.py) ---------------------------
+
+
+def _token_handler_redirect_mismatch() -> None:
+    """TokenHandler.handle answers through self.response(obj), and says a code presented with
+    another redirect_uri in these words (which the service turns into invalid_grant)."""
+    from mcp.server.auth.handlers.token import TokenHandler
+
+    from todo_api.auth.oauth import router
+
+    source = inspect.getsource(TokenHandler.handle)
+    assert f'"{router._REDIRECT_MISMATCH}"' in source
+    assert "self.response(" in source
+    assert list(inspect.signature(TokenHandler.response).parameters) == ["self", "obj"]
+
+
 USES = [
     PrivateUse(
         "SQLAlchemy",
@@ -377,6 +393,13 @@ USES = [
         "favicon.png)",
         "src/todo_api/edge/docs.py",
         _offline_assets,
+    ),
+    PrivateUse(
+        "mcp",
+        "TokenHandler.handle answering through self.response(obj); its words for a mismatched "
+        "redirect_uri",
+        "src/todo_api/auth/oauth/router.py",
+        _token_handler_redirect_mismatch,
     ),
     PrivateUse("python", "logging._srcfile", "src/todo_api/process/logs.py", _logging_srcfile),
     PrivateUse(

@@ -55,7 +55,7 @@ from todo_api.dav.xml import (
     propstat_response,
 )
 from todo_api.dav.xml import element as xml_element
-from todo_api.db import Connection, Row
+from todo_api.db import Connection, RefusedText, Row
 from todo_api.kit import changes, ical, ordering
 from todo_api.kit.conditional import etag, if_match
 from todo_api.kit.deps import held
@@ -104,6 +104,8 @@ class DavApp:
             response = DavError(400, str(exc)).response()
         except ApiError as exc:
             response = _from_api_error(exc)
+        except RefusedText as exc:
+            response = DavError(400, str(exc)).response()
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
