@@ -80,6 +80,8 @@ def _allowed_methods(request: Request) -> str:
         match, _ = route.matches(request.scope)
         if match is not Match.NONE and route.methods:
             methods |= route.methods
+    if "GET" in methods:  # every GET answers HEAD too (todo_api.edge.head)
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 

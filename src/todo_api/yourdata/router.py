@@ -195,11 +195,14 @@ async def delete_account(request: Request) -> Response:
     call = await caller(request)
     if not _by_the_person(call.user):
         raise Forbidden("An account is deleted by its owner signed in, not by a token for apps")
+    if not await request.body():  # a wrong body like any other: it names the field
+        raise InvalidField("confirm", "is required: your account's email")
     data = await read_json(request, AccountDeletion)
     async with database(request).connection() as conn:
         tokens = await deletion.delete_account(conn, call.user_id, confirm=data.confirm)
-    # Every process forgets the tokens at once (a cached one would make the user again).
-    await held(request.app, KnownTokens).revoked(*tokens)
+    # Every process forgets the tokens and the user at once, and ends the streams they opened
+    # (a cached token would make the user again).
+    await held(request.app, KnownTokens).revoked(*tokens, call.user_id)
     # This process makes the user again on their next request (another process does when
     # it finds the row gone: todo_api.auth.users.with_user_row).
     held(request.app, KnownUsers).discard(call.user_id)
