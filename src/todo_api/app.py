@@ -38,6 +38,7 @@ from todo_api.db import Database
 from todo_api.edge import openapi
 from todo_api.edge.docs import install_docs
 from todo_api.edge.handlers import install_error_handlers
+from todo_api.edge.head import HeadAsGet
 from todo_api.edge.limits import BodyLimitMiddleware
 from todo_api.edge.metrics import Metrics
 from todo_api.edge.middleware import CorsMiddleware, RequestContextMiddleware
@@ -128,7 +129,8 @@ def create_app(
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
     oauth_clients = Clients(db, settings)
-    hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens)
+    known_users = KnownUsers()
+    hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)
     # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
     # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
@@ -189,7 +191,7 @@ def create_app(
         CursorCodec(secret),
         SyncTokens(secret, settings.sync_retention_days * 86400),
         StreamCookies(secret),
-        KnownUsers(),
+        known_users,
         hub,
         SeenProfiles(),
         RateLimiter(
@@ -236,6 +238,8 @@ def create_app(
             routers=[feed_router, tasks_router],
             exception_handlers=app.exception_handlers,
         )
+    # HEAD is answered as GET by every route, the direct ones included.
+    app.add_middleware(HeadAsGet)
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(
         BodyLimitMiddleware,
