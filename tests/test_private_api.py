@@ -230,7 +230,19 @@ def _iter_route_contexts() -> None:
         match, _ = context.matches(scope)
         if match.name != "NONE" and context.methods:
             methods |= context.methods
+            assert context.path == "/items/{item_id}"
     assert methods == {"GET", "PUT"}
+
+
+def _streaming_listens_below_asgi_2_4() -> None:
+    """edge/head.py: a StreamingResponse under an ASGI spec_version below 2.4 ends when
+    `receive` says the client left (from 2.4 on, only when a send fails)."""
+    from starlette.responses import StreamingResponse
+
+    source = inspect.getsource(StreamingResponse.__call__)
+    assert "spec_version" in source
+    assert "(2, 4)" in source
+    assert "listen_for_disconnect" in source
 
 
 # --- fastapi-offline: its assets (edge/docs.py) ------------------------------------------------
@@ -359,9 +371,15 @@ USES = [
     ),
     PrivateUse(
         "fastapi",
-        "fastapi.routing.iter_route_contexts (.matches, .methods)",
-        "src/todo_api/edge/handlers.py",
+        "fastapi.routing.iter_route_contexts (.matches, .methods, .path)",
+        "src/todo_api/edge/handlers.py, tests/test_head.py",
         _iter_route_contexts,
+    ),
+    PrivateUse(
+        "starlette",
+        "StreamingResponse listens for http.disconnect under an ASGI spec_version below 2.4",
+        "src/todo_api/edge/head.py",
+        _streaming_listens_below_asgi_2_4,
     ),
     PrivateUse(
         "starlette",

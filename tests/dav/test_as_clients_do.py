@@ -8,9 +8,20 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from tests.dav import thunderbird
-from tests.dav.helpers import NS, DavUser, condition, new_list, propfind, sync, vtodo, xml
+from tests.dav.helpers import (
+    NS,
+    DavUser,
+    condition,
+    dav_user,
+    new_list,
+    propfind,
+    sync,
+    vtodo,
+    xml,
+)
 from tests.lists.sharing import share
 from tests.tasks.feed_helpers import read_feed
+from todo_api.config import Settings
 from todo_api.dav import scheduled as dav_scheduled
 from todo_api.db import Database, Query
 from todo_api.kit.deps import held
@@ -100,16 +111,36 @@ async def test_a_name_equal_to_another_lists_id_yields_it_whatever_the_order(
     assert f"{ben.home}{private}/" in await _hrefs(ben)  # his own home: his name
 
 
-async def test_one_name_in_two_lists_of_a_home_is_the_callers_own_lists(
-    ada: DavUser, ben: DavUser
+async def test_one_name_in_two_lists_of_a_home_stays_with_the_first(
+    app: FastAPI, settings: Settings, ada: DavUser, ben: DavUser
 ) -> None:
     """Both made a calendar `work`; Ben shares his with Ada: in her home `work/` stays hers and
-    his is at its id; in his, his stays at `work/`."""
+    his is at its id; in his, his stays at `work/`. Of two lists shared with her under one
+    name, the first she had keeps it."""
+    async with dav_user(app, settings) as cleo:
+        bens_plans = await _made_at(ben, "plans")
+        cleos_plans = await _made_at(cleo, "plans")
+        await share(ben.api, ada.api, bens_plans, "viewer")
+        await share(cleo.api, ada.api, cleos_plans, "viewer")
+    hrefs = await _hrefs(ada)
+    assert f"{ada.home}plans/" in hrefs
+    assert f"{ada.home}{cleos_plans}/" in hrefs
+    shown = await propfind(ada.dav, f"{ada.home}plans/", "d:displayname")
+    assert xml(shown).findtext(".//d:displayname", namespaces=NS) == "plans"
+    body = (
+        '<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>Ben plans'
+        "</d:displayname></d:prop></d:set></d:propertyupdate>"
+    )
+    assert (
+        await ben.dav.request("PROPPATCH", f"{ben.home}plans/", content=body)
+    ).status_code == 207
+    shown = await propfind(ada.dav, f"{ada.home}plans/", "d:displayname")
+    assert xml(shown).findtext(".//d:displayname", namespaces=NS) == "Ben plans"
     hers = await _made_at(ada, "work")
     his = await _made_at(ben, "work")
     await share(ben.api, ada.api, his, "editor")
     hrefs = await _hrefs(ada)
-    assert len(hrefs) == len(set(hrefs)) == 4
+    assert len(hrefs) == len(set(hrefs)) == 6  # home, inbox, two plans, two work
     assert f"{ada.home}{his}/" in hrefs
     put = await ada.dav.put(f"{ada.home}work/w.ics", content=vtodo("w", "Mine"))
     assert put.status_code == 201

@@ -113,15 +113,16 @@ def inbox(user_id: uuid.UUID) -> Collection:
 def _segments(rows: list[Row]) -> dict[uuid.UUID, str]:
     """Each list's path segment in this home, no two alike: `inbox` is the inbox's; a list's
     id is that list's alone (a name given elsewhere that equals it yields); a MKCALENDAR name
-    is its list's unless another list of the home holds it first: the caller's own lists, then
-    the one they have seen longest. A list that yields its name is at its id. Lists shared with
-    the caller bring their owners' names, which may be anything, so this holds whatever data a
-    home is made of (made before MKCALENDAR refused such names, too)."""
+    is its list's unless another list of the home holds it: the one longest in the home (the
+    caller's own, made before any list shared later; a client keeps seeing at a path what it
+    saw there). A list that yields its name is at its id. Lists shared with the caller bring
+    their owners' names, which may be anything, so this holds whatever data a home is made of
+    (made before MKCALENDAR refused such names, too), whatever order the caller gives them."""
     ids = {str(row.id) for row in rows}
     taken = {INBOX} | ids
     segments: dict[uuid.UUID, str] = {}
     named = [row for row in rows if row.dav_name is not None]
-    named.sort(key=lambda row: (row.role != Role.owner, row.joined_at, row.id))
+    named.sort(key=lambda row: (row.joined_at, row.id))
     for row in named:
         if row.dav_name not in taken:
             taken.add(row.dav_name)
