@@ -349,3 +349,47 @@ def test_the_document_shows_the_start(schema: dict[str, Any]) -> None:
     assert {"start_before", "start_after"} <= names
     [sort] = [p for p in parameters if p["name"] == "sort"]
     assert {"start", "-start"} <= set(sort["schema"]["enum"])
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"start_date": "9999-12-31", "timezone": "Pacific/Kiritimati", "recurrence": "FREQ=DAILY"},
+        {"start_date": "0001-01-01", "timezone": "Pacific/Kiritimati", "recurrence": "FREQ=YEARLY"},
+        {"start_date": "0001-01-01", "timezone": "Asia/Tokyo", "due_date": "0001-01-02"},
+        {
+            "start_at": "9999-12-31T23:00:00Z",
+            "timezone": "Pacific/Kiritimati",
+            "recurrence": "FREQ=DAILY",
+        },
+        {
+            "start_at": "0001-01-01T00:00:00Z",
+            "due_at": "0001-01-01T01:00:00Z",
+            "timezone": "America/Adak",
+            "recurrence": "FREQ=DAILY",
+        },
+        {
+            "start_date": "9999-12-30",
+            "due_date": "9999-12-31",
+            "timezone": "Pacific/Kiritimati",
+            "recurrence": "FREQ=DAILY",
+        },
+    ],
+)
+async def test_starts_at_the_ends_of_the_calendar_are_taken_or_refused_never_a_500(
+    alice: httpx.AsyncClient, fields: dict[str, str]
+) -> None:
+    response = await alice.post("/api/tasks", json={"title": "Edge", **fields})
+    assert response.status_code in (201, 400), response.text
+    if response.status_code == 400:
+        assert_validation_error(response, "recurrence")
+        return
+    task = response.json()
+    assert task["start_date"] == fields.get("start_date")
+    for params in ({"sort": "start"}, {"sort": "-start"}, {"start_after": "9999-12-31T00:00:00Z"}):
+        listing = await alice.get("/api/tasks", params=params)
+        assert listing.status_code == 200, listing.text
+    moved = await alice.patch(f"/api/tasks/{task['id']}", json={"timezone": "Pacific/Pago_Pago"})
+    assert moved.status_code in (200, 400), moved.text
+    completed = await alice.post(f"/api/tasks/{task['id']}/complete")
+    assert completed.status_code == 200, completed.text

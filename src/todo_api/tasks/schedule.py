@@ -19,6 +19,7 @@ from todo_api.db import Connection, Query
 from todo_api.kit import zones
 from todo_api.kit.errors import InvalidField
 from todo_api.tables.users import users
+from todo_api.tasks import recurrence
 
 # The columns that say when a task is due, and when it starts.
 DUE_FIELDS = frozenset({"due_at", "due_date", "timezone"})
@@ -78,7 +79,7 @@ def check_order(task: Mapping[str, Any]) -> None:
     if start is None or due is None:
         return
     if isinstance(start, datetime) and isinstance(due, datetime):
-        later = start > due
+        later = recurrence.aware(start) > recurrence.aware(due)
     else:
         zone = zones.zone(task["timezone"])
         later = _day(start, zone) > _day(due, zone)
@@ -92,7 +93,7 @@ def _day(moment: date, zone: tzinfo) -> date:
     if not isinstance(moment, datetime):
         return moment
     try:
-        return moment.astimezone(zone).date()
+        return recurrence.aware(moment).astimezone(zone).date()
     except OverflowError:
         return moment.date()
 
