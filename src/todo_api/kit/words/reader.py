@@ -450,9 +450,10 @@ class _Grammar:
         if interval is None and (nth := self.nth_weekday(j)):
             return {"FREQ": "MONTHLY", "BYDAY": nth[0]}, nth[1]
         if days := self.weekdays(j):
-            parts = {"FREQ": "WEEKLY", "BYDAY": ",".join(WEEKDAY_CODES[d] for d in days[0])}
+            parts = {"FREQ": "WEEKLY"}
             if interval and interval > 1:
                 parts["INTERVAL"] = str(interval)
+            parts["BYDAY"] = ",".join(WEEKDAY_CODES[d] for d in days[0])
             return parts, days[1]
         if interval is None and (yearly := self.month_day_parts(j)):
             return {"FREQ": "YEARLY", **yearly[0]}, yearly[1]
