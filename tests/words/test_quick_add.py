@@ -6,7 +6,6 @@ user's zone); each expected date is computed here from that "now", as a person c
 
 import calendar
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,9 +24,8 @@ TODAY = NOW.date()
 
 
 @pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock, "now", lambda: NOW.astimezone(UTC))
-    yield
 
 
 def weekday(index: int, *, today_included: bool = True) -> date:
@@ -244,7 +242,8 @@ async def test_protected_text(alice: httpx.AsyncClient, text: str, title: str) -
     assert response.status_code == 201, response.text
     assert response.json()["title"] == title
     kinds = [span["kind"] for span in response.json()["parsed"]]
-    assert "list" not in kinds and "priority" not in kinds
+    assert "list" not in kinds
+    assert "priority" not in kinds
 
 
 async def test_the_language_comes_from_accept_language(alice: httpx.AsyncClient) -> None:
@@ -267,7 +266,8 @@ async def test_list_id_and_no_date(alice: httpx.AsyncClient) -> None:
     assert response.status_code == 201, response.text
     task = response.json()
     assert (task["title"], task["list_id"], task["parsed"]) == ("Buy milk", errands["id"], [])
-    assert task["due_at"] is None and task["due_date"] is None
+    assert task["due_at"] is None
+    assert task["due_date"] is None
 
 
 async def test_an_unknown_or_view_only_list_is_400_naming_text(
@@ -275,7 +275,8 @@ async def test_an_unknown_or_view_only_list_is_400_naming_text(
 ) -> None:
     response = await quick(alice, "Buy milk #Nowhere")
     [detail] = assert_validation_error(response, "text")
-    assert "#Nowhere" in detail["message"] and "9 to 17" in detail["message"]
+    assert "#Nowhere" in detail["message"]
+    assert "9 to 17" in detail["message"]
     shared = await create_list(bob, "Shared")
     await share(bob, alice, shared["id"], role="viewer")
     response = await quick(alice, "Buy milk #shared")
