@@ -45,7 +45,7 @@ from dateutil import rrule
 from todo_api.kit.words import lexicon
 from todo_api.kit.words.lexicon import LANGUAGES, fold
 
-__all__ = ["LANGUAGES", "Reading", "Span", "read", "read_date", "read_rule"]
+__all__ = ["LANGUAGES", "Reading", "Span", "read", "read_date", "read_rule", "read_tags"]
 
 Due = date | datetime
 PRIORITIES = {"1": "high", "2": "medium", "3": "low", "4": "none"}
@@ -614,7 +614,9 @@ def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "
         return None
     zone = _zone(zone)
     local = now.astimezone(zone)
-    return _dateparser(" ".join(text.split()), _language(lang), local.replace(tzinfo=None), zone)
+    # Its answers are kept per phrase and minute (an import reads the same phrases again).
+    minute = local.replace(tzinfo=None, second=0, microsecond=0)
+    return _dateparser(" ".join(text.split()), _language(lang), minute, zone)
 
 
 def read_rule(
@@ -698,6 +700,20 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
         i += 1
     reading.title = _title(text, tokens, reading.spans)
     return reading
+
+
+def read_tags(text: str) -> tuple[str, list[str]]:
+    """The `@tag` words of `text` alone (a Todoist CONTENT, whose dates Todoist has read into
+    DATE already): the title without them, and the tags."""
+    tokens = _tokens(text)
+    spans = [
+        Span(token.start, token.end, "tag", text[token.start + 1 : token.end])
+        for token in tokens
+        if token.kind == "tag"
+    ]
+    if not spans:
+        return text, []
+    return _title(text, tokens, spans), list(dict.fromkeys(span.value for span in spans))
 
 
 def _title(text: str, tokens: list[_Token], spans: list[Span]) -> str:
