@@ -285,6 +285,7 @@ _WORDS: dict[str, dict[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def fold(word: str) -> str:
     """A word as the lexicon keys it: case-folded, without accents."""
     decomposed = unicodedata.normalize("NFD", word.casefold().replace("\u2019", "'"))

@@ -106,7 +106,9 @@ class _Token:
     dot_end: int
 
 
-def _tokens(text: str) -> list[_Token]:
+@functools.lru_cache(maxsize=1024)
+def _tokens(text: str) -> tuple[_Token, ...]:
+    """The text's words, markers and protected parts (kept: a client sends a text again)."""
     tokens = []
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "word"
@@ -132,13 +134,13 @@ def _tokens(text: str) -> list[_Token]:
         tokens.append(
             _Token(start, start + len(stripped), kind, fold(stripped), fold(dotted), dot_end)
         )
-    return tokens
+    return tuple(tokens)
 
 
 class _Grammar:
     """The grammar's rules over one text's tokens; each returns (what it read, next index)."""
 
-    def __init__(self, tokens: list[_Token], lang: str, now: datetime) -> None:
+    def __init__(self, tokens: tuple[_Token, ...], lang: str, now: datetime) -> None:
         self.tokens = tokens
         self.lang = lang
         self.now = now  # on the user's clock
@@ -146,24 +148,39 @@ class _Grammar:
         self.table = lexicon.phrases(lang)
         self.longest = lexicon.longest(lang)
         self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
+        self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
 
     # -- words --------------------------------------------------------------------------
 
     def word(self, i: int, symbol: str | Callable[[str], bool]) -> tuple[str, int] | None:
         """The longest phrase at `i` with `symbol` (or a symbol `symbol` accepts)."""
-        tokens = self.tokens
+        for symbols, end, dotted in self.phrases_at(i):
+            for found in symbols:
+                if found == symbol if isinstance(symbol, str) else symbol(found):
+                    if dotted:
+                        self.dot_ends.add(end - 1)
+                    return found, end
+        return None
+
+    def phrases_at(self, i: int) -> list[tuple[frozenset[str], int, bool]]:
+        """The lexicon's phrases starting at token `i`, longest first (each token's looked up
+        once: the rules ask the same places many times)."""
+        if (known := self.found.get(i)) is not None:
+            return known
+        tokens, table = self.tokens, self.table
+        found = []
         for n in range(min(self.longest, len(tokens) - i), 0, -1):
             span = tokens[i : i + n]
             if any(token.kind != "word" for token in span):
                 continue
             bare = tuple(token.bare for token in span)
-            for key, dotted in (((*bare[:-1], span[-1].dotted), True), (bare, False)):
-                for found in self.table.get(key, ()):
-                    if found == symbol if isinstance(symbol, str) else symbol(found):
-                        if dotted and span[-1].dotted != span[-1].bare:
-                            self.dot_ends.add(i + n - 1)
-                        return found, i + n
-        return None
+            last = span[-1]
+            if last.dotted != last.bare and (symbols := table.get((*bare[:-1], last.dotted))):
+                found.append((symbols, i + n, True))
+            if symbols := table.get(bare):
+                found.append((symbols, i + n, False))
+        self.found[i] = found
+        return found
 
     def text(self, i: int) -> str | None:
         if i < len(self.tokens) and self.tokens[i].kind == "word":
@@ -716,7 +733,7 @@ def read_tags(text: str) -> tuple[str, list[str]]:
     return _title(text, tokens, spans), list(dict.fromkeys(span.value for span in spans))
 
 
-def _title(text: str, tokens: list[_Token], spans: list[Span]) -> str:
+def _title(text: str, tokens: tuple[_Token, ...], spans: list[Span]) -> str:
     kept = []
     at = 0
     for span in sorted(spans, key=lambda s: s.start):
