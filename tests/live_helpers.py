@@ -88,6 +88,12 @@ class Events:
         return found
 
 
+async def ended(events: Events) -> None:
+    """Reads the stream until it ends (bound it: keep-alives come for as long as it is open)."""
+    while await events.next() is not None:
+        pass
+
+
 @contextlib.asynccontextmanager
 async def open_stream(
     client: httpx.AsyncClient, **kwargs: Any

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import share
-from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, open_stream, serving
+from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, ended, open_stream, serving
 from tests.support import app_for, assert_error, make_settings, token_for, validation_details
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
@@ -255,6 +256,87 @@ async def test_the_ticket_sets_a_cookie_that_reopens_the_stream_once_the_ticket_
             assert_error(response, 401, "INVALID_TOKEN")
         # Read nowhere else: the cookie is no way into the API.
         assert_error(await browser.get("/api/tasks", headers=cookie), 401, "UNAUTHORIZED")
+
+
+def _cookie(made: httpx.Response) -> dict[str, str]:
+    """The stream cookie a ticket's answer sets, as a browser sends it back."""
+    name, _, rest = made.headers["set-cookie"].partition("=")
+    return {"Cookie": f"{name}={rest.split(';')[0]}"}
+
+
+async def _ticket(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str]]:
+    """A ticket (as the stream's query) and the stream cookie set with it."""
+    made = await client.post("/api/events/ticket")
+    assert made.status_code == 201, made.text
+    return {"ticket": made.json()["ticket"]}, _cookie(made)
+
+
+async def _refused(url: str, **kwargs: Any) -> None:
+    async with _client(url, None) as browser, open_stream(browser, **kwargs) as (response, _):
+        await response.aread()
+    assert_error(response, 401, "INVALID_TOKEN")
+
+
+@contextlib.asynccontextmanager
+async def _credentials(
+    how: str, url: str, settings: Settings
+) -> AsyncIterator[tuple[httpx.AsyncClient, Callable[[], Any]]]:
+    """A client whose credential asked for the ticket, and what ends that credential: a
+    personal token revoked, a built-in sign-in logged out, an account deleted."""
+    async with _client(url, token_for(settings)) as session:
+        if how == "token revoked":
+            made = (await session.post("/api/tokens", json={"name": "script"})).json()
+            async with _client(url, made["token"]) as client:
+                yield client, lambda: session.delete(f"/api/tokens/{made['id']}")
+        elif how == "signed out":
+            account = {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 12}
+            signed_in = await session.post("/api/auth/register", json=account)
+            assert signed_in.status_code == 201, signed_in.text
+            tokens = signed_in.json()
+            async with _client(url, tokens["access_token"]) as client:
+                refresh = {"refresh_token": tokens["refresh_token"]}
+                yield client, lambda: client.post("/api/auth/logout", json=refresh)
+        else:
+            me = (await session.get("/api/auth/me")).json()
+            yield (
+                session,
+                lambda: session.request("DELETE", "/api/auth/me", json={"confirm": me["id"]}),
+            )
+
+
+@pytest.mark.parametrize("how", ["token revoked", "signed out", "account deleted"])
+async def test_streams_their_ticket_and_cookie_end_with_what_asked_for_them(
+    how: str, live_url: str, settings: Settings
+) -> None:
+    async with _credentials(how, live_url, settings) as (client, end_it):
+        spare, _ = await _ticket(client)
+        ticket, cookie = await _ticket(client)
+        async with (
+            open_stream(client) as (_, by_header),
+            _client(live_url, None) as browser,
+            open_stream(browser, params=ticket) as (_, by_ticket),
+            open_stream(browser, headers=cookie) as (_, by_cookie),
+        ):
+            for events in (by_header, by_ticket, by_cookie):
+                await first_message(events)
+            assert (await end_it()).status_code == 204
+            for events in (by_header, by_ticket, by_cookie):
+                await asyncio.wait_for(ended(events), EVENT_WAIT_SECONDS)
+        await _refused(live_url, headers=cookie)
+        await _refused(live_url, params=spare)
+        if how == "account deleted":
+            # The same external token makes a new, empty user; the cookie stays refused.
+            assert (await client.get("/api/auth/me")).status_code == 200
+            await _refused(live_url, headers=cookie)
+
+
+async def test_a_stream_ends_when_its_token_expires(live_url: str, settings: Settings) -> None:
+    now = int(time.time())
+    claims = {"sub": str(uuid.uuid4()), "iat": now, "exp": now + 3}
+    token = jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
+    async with _client(live_url, token) as client, open_stream(client) as (response, events):
+        assert response.status_code == 200
+        await asyncio.wait_for(ended(events), EVENT_WAIT_SECONDS)
 
 
 async def test_a_stream_needs_a_token(live_url: str) -> None:

@@ -2,6 +2,7 @@
 reaches a stream held by another (PostgreSQL LISTEN/NOTIFY, Redis pub/sub, and on SQLite the
 polling that needs no channel), and SIGTERM ends streams with a `retry:` hint."""
 
+import asyncio
 import signal
 import time
 import uuid
@@ -14,7 +15,7 @@ import pytest
 import redis
 
 from tests.helpers_server import STOP_TIMEOUT, Server, clean_env, cli_token, running_server
-from tests.live_helpers import EVENT_WAIT_SECONDS, open_stream
+from tests.live_helpers import EVENT_WAIT_SECONDS, ended, open_stream
 from tests.support import TEST_SECRET
 from tests.test_instances_server import _redis_or_skip
 from todo_api.live.wakeups import CHANNEL
@@ -78,6 +79,50 @@ async def test_a_change_made_through_one_process_reaches_a_stream_on_another(
         # The stream's ids are sync tokens, good on the other process too.
         feed = await on_two.get("/api/tasks/changes", params={"since": messages[-1].id})
         assert feed.status_code == 200, feed.text
+
+
+async def test_streams_on_another_process_end_with_what_opened_them(
+    instances: tuple[Server, Server], tmp_path: Path
+) -> None:
+    """A personal token revoked, a sign-in logged out, an account deleted through one process:
+    the streams they opened on the other end (heard over the channel, or read from the
+    database where there is none), and their cookies are refused."""
+    one, two = instances
+    subject = str(uuid.uuid4())
+    session = cli_token(clean_env(JWT_SECRET=TEST_SECRET), tmp_path, sub=subject)
+    async with _client(one, session) as on_one:
+        made = (await on_one.post("/api/tokens", json={"name": "script"})).json()
+        account = {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 12}
+        signed_in = (await on_one.post("/api/auth/register", json=account)).json()
+        refresh = {"refresh_token": signed_in["refresh_token"]}
+        ends = {
+            made["token"]: lambda: on_one.delete(f"/api/tokens/{made['id']}"),
+            signed_in["access_token"]: lambda: on_one.post(
+                "/api/auth/logout",
+                json=refresh,
+                headers={"Authorization": f"Bearer {signed_in['access_token']}"},
+            ),
+            session: lambda: on_one.request("DELETE", "/api/auth/me", json={"confirm": subject}),
+        }
+        for token, end in ends.items():
+            async with _client(two, token) as on_two, _client(two, "") as browser:
+                del browser.headers["Authorization"]
+                ticket = await on_two.post("/api/events/ticket")
+                assert ticket.status_code == 201, ticket.text
+                name, _, rest = ticket.headers["set-cookie"].partition("=")
+                cookie = {"Cookie": f"{name}={rest.split(';')[0]}"}
+                async with (
+                    open_stream(on_two) as (_, by_header),
+                    open_stream(browser, headers=cookie) as (_, by_cookie),
+                ):
+                    for events in (by_header, by_cookie):
+                        assert (await events.next_event()).event == "changes"
+                    assert (await end()).status_code == 204
+                    for events in (by_header, by_cookie):
+                        await asyncio.wait_for(ended(events), EVENT_WAIT_SECONDS)
+                async with open_stream(browser, headers=cookie) as (refused, _):
+                    await refused.aread()
+                assert refused.status_code == 401, refused.text
 
 
 async def test_sigterm_ends_streams_with_a_retry_hint_and_exits_0(

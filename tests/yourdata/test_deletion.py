@@ -2,6 +2,8 @@
 longest-standing editor or go for everyone; their traces in others' lists name nobody; a
 later request with their token is a new, empty user."""
 
+import asyncio
+import itertools
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from tests.dav.helpers import basic, vtodo
 from tests.lists.sharing import share, user_id
 from tests.support import app_for, assert_error, client_for, token_for
 from tests.tasks.feed_helpers import read_feed
@@ -47,15 +50,16 @@ def _email() -> str:
 
 @pytest.mark.parametrize(
     "body",
-    [{"confirm": "someone@example.com"}, {"confirm": ""}, {"confirm": None}, {}],
+    [{"confirm": "someone@example.com"}, {"confirm": ""}, {"confirm": None}, {}, None],
 )
 async def test_anything_but_the_email_is_refused_naming_confirm(
-    person: Callable[..., httpx.AsyncClient], body: dict[str, Any]
+    person: Callable[..., httpx.AsyncClient], body: dict[str, Any] | None
 ) -> None:
     email = _email()
     async with person(email=email) as ada:
         task = await _post(ada, "/api/tasks", title="Still here")
-        answer = await ada.request("DELETE", "/api/auth/me", json=body)
+        sent = {} if body is None else {"json": body}  # None: no body at all
+        answer = await ada.request("DELETE", "/api/auth/me", **sent)
         details = assert_error(answer, 400, "VALIDATION_ERROR")["details"]
         assert [detail["field"] for detail in details] == ["confirm"]
         assert (await ada.get(f"/api/tasks/{task['id']}")).status_code == 200
@@ -302,3 +306,60 @@ async def test_another_process_that_knew_the_user_starts_them_afresh(
             assert (await there.get("/api/tasks")).json() == []
             await _post(there, "/api/lists", name="Fresh start")
             await _post(there, "/api/tasks", title="After")
+
+
+async def test_a_built_in_accounts_old_tokens_are_refused_and_make_no_user(
+    data_app: FastAPI, data_settings: Settings
+) -> None:
+    """Only an external issuer's token starts a new user: a built-in account's access token
+    is 401 once the account is deleted, here and in another process that knew the user, and
+    the email is free to register again."""
+    email = _email()
+    account = {"email": email, "password": "a long enough passphrase"}
+    async with client_for(data_app) as anonymous, app_for(data_settings) as other_app:
+        registered = await anonymous.post("/api/auth/register", json=account)
+        assert registered.status_code == 201, registered.text
+        token = registered.json()["access_token"]
+        async with client_for(data_app, token) as ada, client_for(other_app, token) as there:
+            await _post(there, "/api/tasks", title="Known there")
+            assert (await _delete_me(ada, email)).status_code == 204
+            for client in (ada, there):
+                assert_error(await client.get("/api/auth/me"), 401, "INVALID_TOKEN")
+                made = await client.post("/api/tasks", json={"title": "After"})
+                assert_error(made, 401, "INVALID_TOKEN")
+        again = await anonymous.post("/api/auth/register", json=account)
+        assert again.status_code == 201, again.text
+
+
+async def test_calendar_writes_racing_the_deletion_leave_nothing_behind(
+    person: Callable[..., httpx.AsyncClient], data_app: FastAPI, data_settings: Settings
+) -> None:
+    """CalDAV PUTs in flight while the deletion commits finish before it (and go with the
+    rest) or fail; none leaves a task to a "new, empty user"."""
+    subject, email = str(uuid.uuid4()), _email()
+    async with person(subject, email) as ada, client_for(data_app) as app:
+        me = (await ada.get("/api/auth/me")).json()
+        app.headers.update(basic((await _post(ada, "/api/tokens", name="calendar"))["token"]))
+        inbox = f"/dav/calendars/{me['id']}/inbox/"
+        statuses: list[int] = []
+        under_way, deleted = asyncio.Event(), asyncio.Event()
+
+        async def put_until_refused(writer: int) -> None:
+            for n in itertools.count():
+                uid = f"racer-{writer}-{n}"
+                answer = await app.put(f"{inbox}{uid}.ics", content=vtodo(uid, "Racing"))
+                statuses.append(answer.status_code)
+                if statuses.count(201) >= 8:
+                    under_way.set()
+                if deleted.is_set() and answer.status_code in (401, 404):
+                    return
+
+        writers = [asyncio.create_task(put_until_refused(writer)) for writer in range(4)]
+        await asyncio.wait_for(under_way.wait(), 60)
+        assert (await _delete_me(ada, email)).status_code == 204
+        deleted.set()
+        await asyncio.wait_for(asyncio.gather(*writers), 60)
+        assert set(statuses) <= {201, 401, 404}, statuses
+        assert await _rows_of(data_settings, uuid.UUID(me["id"]), str(uuid.uuid4())) == {}
+        # The external issuer's token starts a new user, with nothing.
+        assert (await ada.get("/api/tasks")).json() == []

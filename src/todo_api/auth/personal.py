@@ -149,8 +149,8 @@ class KnownTokens:
     """The tokens this process looked up lately, by their hash (see the module's docstring).
 
     `trusted` says whether revocations are heard now (set by whoever listens to the channel;
-    never, by default); `announce` sends revoked token ids to every process (this one
-    included)."""
+    never, by default); `announce` sends revoked credentials' ids to every process (this one
+    included: todo_api.live.hub ends the streams they opened)."""
 
     def __init__(self, max_age: float = KNOWN_TOKEN_SECONDS) -> None:
         self._max_age = max_age
@@ -192,8 +192,8 @@ class KnownTokens:
         self._hashes.clear()
 
     async def revoked(self, *token_ids: uuid.UUID) -> None:
-        """Revocations have committed (a token revoked, or every token of a deleted user):
-        forget them here, and tell every process."""
+        """Revocations have committed (a token revoked, every token of a deleted user and the
+        user, a sign-in ended): forget them here, and tell every process."""
         if not token_ids:
             return
         self.forget(token_ids)

@@ -12,6 +12,7 @@ from todo_api.auth import service
 from todo_api.auth.dependencies import CurrentUser, authenticate
 from todo_api.auth.errors import RateLimited
 from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.personal import KnownTokens
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens
@@ -173,7 +174,11 @@ async def logout(request: Request) -> Response:
     user = await authenticate(request)
     data = await read_json(request, RefreshRequest)
     async with database(request).connection() as conn:
-        await service.logout(conn=conn, user_id=user.user_id, refresh_token=data.refresh_token)
+        ended = await service.logout(
+            conn=conn, user_id=user.user_id, refresh_token=data.refresh_token
+        )
+    if ended is not None:  # every process ends the streams the sign-in opened
+        await held(request.app, KnownTokens).revoked(ended)
     return no_content()
 
 

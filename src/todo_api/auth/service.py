@@ -109,11 +109,12 @@ async def issue_tokens(
     """A new access token and a new refresh token (of a new family, unless one is given)."""
     refresh_token = secrets.token_urlsafe(32)
     now = utcnow()
+    family_id = family_id or new_id()
     await conn.execute(
         insert(refresh_tokens).values(
             id=new_id(),
             user_id=user.id,
-            family_id=family_id or new_id(),
+            family_id=family_id,
             token_hash=_digest(refresh_token),
             created_at=now,
             expires_at=now + timedelta(days=settings.refresh_token_days),
@@ -125,6 +126,7 @@ async def issue_tokens(
         email=user.email,
         name=user.name,
         minutes=settings.access_token_minutes,
+        sign_in=uuid.UUID(str(family_id)),
     )
     return Tokens(
         access_token=access_token,
@@ -200,8 +202,9 @@ async def revoke_family(*, conn: Connection, family_id: uuid.UUID) -> None:
     )
 
 
-async def logout(*, conn: Connection, user_id: uuid.UUID, refresh_token: str) -> None:
-    """Revoke the session (the token's family) if the token is the caller's; else nothing."""
+async def logout(*, conn: Connection, user_id: uuid.UUID, refresh_token: str) -> uuid.UUID | None:
+    """Revoke the session (the token's family) if the token is the caller's, and say which;
+    else nothing."""
     family_id = (
         await conn.execute(
             select(refresh_tokens.c.family_id).where(
@@ -210,5 +213,7 @@ async def logout(*, conn: Connection, user_id: uuid.UUID, refresh_token: str) ->
             )
         )
     ).scalar()
-    if family_id is not None:
-        await revoke_family(conn=conn, family_id=family_id)
+    if family_id is None:
+        return None
+    await revoke_family(conn=conn, family_id=family_id)
+    return uuid.UUID(str(family_id))

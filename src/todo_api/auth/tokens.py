@@ -40,6 +40,8 @@ ISSUER_RETRY_AFTER_SECONDS = 10
 VERIFIED_TOKEN_SECONDS = 60
 VERIFIED_TOKENS_MAX = 10_000
 VERIFIED_TOKEN_MAX_LENGTH = 4096
+# The claim naming the built-in sign-in (refresh family) that issued an access token.
+SIGN_IN_CLAIM = "sign_in"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,16 @@ class Identity:
     # OAuth access token, whose audience is the MCP resource).
     audience: str | None = None
     grant_id: uuid.UUID | None = None  # an OAuth access token's grant
+    # A built-in sign-in's access token: the sign-in (its refresh family) that issued it.
+    sign_in: uuid.UUID | None = None
+    expires_at: float | None = None  # Unix seconds; None: never (a personal token may not)
+
+    @property
+    def may_create_user(self) -> bool:
+        """Whether the subject becomes a user when it has none: only for an external
+        issuer's token. This service's own tokens (personal, OAuth, a built-in sign-in's)
+        belong to a user that exists, and are refused once it is deleted."""
+        return self.token_id is None and self.grant_id is None and self.sign_in is None
 
 
 def user_id_for_subject(subject: str) -> uuid.UUID:
@@ -269,6 +281,8 @@ class TokenVerifier:
             issued_at=issued,
             scope=scope,
             audience=audience,
+            sign_in=_sign_in(claims) if key is None else None,
+            expires_at=expires,
         )
         self.verified.add(token, identity, key, expires + self._leeway, now)
         return identity
@@ -290,6 +304,17 @@ class TokenVerifier:
         raise InvalidToken("The token is not valid")
 
 
+def _sign_in(claims: dict[str, Any]) -> uuid.UUID | None:
+    """The built-in sign-in a token of this service's own names, if any (401 if malformed)."""
+    value = claims.get(SIGN_IN_CLAIM)
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(hex=value)
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidToken("The token is not valid") from None
+
+
 def mint_token(
     settings: Settings,
     *,
@@ -297,9 +322,13 @@ def mint_token(
     email: str | None = None,
     name: str | None = None,
     minutes: int = 60,
+    sign_in: uuid.UUID | None = None,
 ) -> str:
+    """A token signed with this service's secret; `sign_in` for a built-in sign-in's."""
     now = utcnow()
     claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    if sign_in is not None:
+        claims[SIGN_IN_CLAIM] = sign_in.hex
     if email:
         claims["email"] = email
     if name:

@@ -5,21 +5,33 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from uuid import UUID
 
+from sqlalchemy import bindparam, select
+
+from todo_api.auth.errors import InvalidToken
 from todo_api.auth.tokens import Identity
-from todo_api.db import Connection, IntegrityViolation, insert_or_ignore
+from todo_api.db import Connection, IntegrityViolation, Query, insert_or_ignore
 from todo_api.kit.ids import utcnow
 from todo_api.tables.users import users
 
 T = TypeVar("T")
 
+_EXISTS = Query(select(users.c.id).where(users.c.id == bindparam("id")))
+
 
 async def ensure_user(conn: Connection, identity: Identity) -> None:
-    """Create the user row unless it exists; safe when many first requests race.
+    """Create the user row unless it exists; safe when many first requests race. Only an
+    external issuer's token makes a user (`Identity.may_create_user`): this service's own
+    tokens are refused (401) once their user is gone, so that a request racing the account's
+    deletion, or an old token, never brings back a new, empty user.
 
     Conflicts are absorbed by the database (`ON CONFLICT DO NOTHING`). When the row was not
     written and the token carried an email, that email may belong to another user: the row is
     then created without it rather than failing the request.
     """
+    if not identity.may_create_user:
+        if (await conn.execute(_EXISTS, {"id": identity.user_id})).first() is None:
+            raise InvalidToken("The token is not valid: its account was deleted")
+        return
     now = utcnow()
     row = {
         "id": identity.user_id,
@@ -37,8 +49,9 @@ async def with_user_row(
     conn: Connection, identity: Identity, write: Callable[[], Awaitable[T]]
 ) -> T:
     """Run a write that needs the caller's user row. If the row went away behind this
-    process's cache of known users (an account deleted while its token lives on), the token's
-    subject becomes a user again, as on first sight, and the write runs once more."""
+    process's cache of known users (an account deleted while its token lives on), an external
+    issuer's subject becomes a user again, as on first sight, and the write runs once more;
+    any other token is refused (`ensure_user`)."""
     try:
         async with conn.savepoint():
             return await write()

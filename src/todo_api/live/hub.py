@@ -22,6 +22,13 @@ the same poll reads the new ones (an indexed range of a few seconds, skipping th
 passed on) and hands each to the streams of the users who can see its task, as `event:
 reminder` messages, which are never replayed.
 Nothing here holds a database connection between two reads.
+
+A stream lasts as long as the credential it was opened with works (todo_api.auth.credentials):
+it ends when that credential's revocation is heard (`revoked`: from this process, or over the
+channel from another, as personal tokens are forgotten), when it expires (the poll looks each
+second), and when the database says it stopped: read for every stream of the process every
+`CHECK_SECONDS` while no channel is heard (SQLite, a pooler alone, a channel down), once the
+channel is back (what was sent meanwhile is lost), and with each announcement otherwise.
 """
 
 import asyncio
@@ -36,7 +43,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
+from todo_api.auth import credentials
+from todo_api.auth.credentials import Credential
 from todo_api.auth.personal import KnownTokens
+from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
@@ -61,6 +71,8 @@ AUDIENCE_SECONDS = 3 * ANNOUNCE_SECONDS
 # (one stuck process delays revocations no longer; its entries run out after
 # KNOWN_TOKEN_SECONDS).
 CONFIRM_SECONDS = 2.0
+# How often the credentials of the process's streams are read while revocations are not heard.
+CHECK_SECONDS = 2.0
 
 # Whose writes a user's feed shows: theirs, and those of everyone sharing one of their lists.
 RELATED = Query(access.sharing_with_caller())
@@ -109,7 +121,7 @@ class _SharedRead:
 class Stream:
     """One open stream: what wakes it, and what it has to send."""
 
-    user_id: uuid.UUID
+    credential: Credential
     signal: asyncio.Event = field(default_factory=asyncio.Event)
     feed_moved: bool = True  # its first turn reads the feed
     messages: deque[tuple[str, str]] = field(default_factory=deque)  # (event, data)
@@ -117,6 +129,15 @@ class Stream:
     woken: int = 0  # the tick of its latest wake-up
     # Where the feed stood when the clock last woke it (see `caught_up`).
     floor: Position | None = None
+    ended: bool = False  # its credential stopped working: it ends
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.credential.user_id
+
+    def end(self) -> None:
+        self.ended = True
+        self.signal.set()
 
     def wake(self, floor: Position | None = None) -> None:
         self.feed_moved = True
@@ -145,6 +166,7 @@ class Hub:
         lifecycle: Lifecycle,
         channel: wakeups.Channel | None,
         tokens: KnownTokens,
+        users: KnownUsers,
     ) -> None:
         self._db = db
         self._limit = settings.event_streams_per_user
@@ -152,6 +174,7 @@ class Hub:
         self._channel = channel
         self._streams: dict[uuid.UUID, set[Stream]] = {}  # by their user
         self._by_related: dict[uuid.UUID, set[Stream]] = {}  # by whose writes wake them
+        self._by_credential: dict[uuid.UUID, set[Stream]] = {}  # by the ids that end them
         self._audience: dict[uuid.UUID, float] = {}  # writers worth sending -> until
         self._outbox: set[uuid.UUID] = set()
         self._announcements: set[uuid.UUID] = set()
@@ -167,9 +190,11 @@ class Hub:
         self._reminders_seen: dict[uuid.UUID, datetime] = {}
         # Personal tokens are kept in memory only while revocations are heard here.
         self._tokens = tokens
+        self._users = users
+        tokens.announce = self._revoked
         if channel is not None:
             tokens.trusted = lambda: channel.connected
-            tokens.announce = self._revoked
+        self._check_all = False  # read every stream's credential on the next poll
 
     # --- streams ------------------------------------------------------------------------
 
@@ -177,13 +202,17 @@ class Hub:
     def stopping(self) -> bool:
         return self._lifecycle.stopping.is_set()
 
-    def open(self, user_id: uuid.UUID) -> Stream:
-        """A new stream of `user_id`, within the limit per user (TooManyStreams beyond)."""
+    def open(self, credential: Credential) -> Stream:
+        """A new stream of the credential's user, within the limit per user (TooManyStreams
+        beyond); it lasts as long as the credential works."""
+        user_id = credential.user_id
         streams = self._streams.setdefault(user_id, set())
         if len(streams) >= self._limit:
             raise TooManyStreams
-        stream = Stream(user_id)
+        stream = Stream(credential)
         streams.add(stream)
+        for ended_by in credential.ids:
+            self._by_credential.setdefault(ended_by, set()).add(stream)
         self._relate(stream, {user_id})
         self.start()
         return stream
@@ -202,7 +231,21 @@ class Hub:
         streams.discard(stream)
         if not streams:
             self._streams.pop(stream.user_id, None)
+        for ended_by in stream.credential.ids:
+            ending = self._by_credential.get(ended_by)
+            if ending is not None:
+                ending.discard(stream)
+                if not ending:
+                    del self._by_credential[ended_by]
         self._relate(stream, set())
+
+    def _end(self, ids: Iterable[uuid.UUID]) -> None:
+        """Credentials (tokens, sign-ins, grants) were revoked, or users deleted: the streams
+        they opened end, and the users are ensured again on their next request."""
+        for ended_by in ids:
+            self._users.discard(ended_by)
+            for stream in self._by_credential.get(ended_by, ()):
+                stream.end()
 
     def deliver(self, user_id: uuid.UUID, event: str, data: str) -> None:
         """A message for every stream of `user_id` in this process (reminders)."""
@@ -275,6 +318,7 @@ class Hub:
     def _heard(self, message: str) -> None:
         if message == wakeups.CONNECTED:  # what was sent while it was down is lost
             self._tokens.clear()
+            self._check_all = True
             for stream in self._all():
                 stream.wake()
             self._announce_all = True
@@ -289,7 +333,8 @@ class Hub:
             for user in users:
                 self._audience[user] = until
         elif kind == wakeups.REVOKED:
-            self._tokens.forget(users)  # token ids, not users
+            self._tokens.forget(users)  # credentials' ids (and deleted users')
+            self._end(users)
             nonce = wakeups.confirmation_asked(message)
             if nonce is not None:
                 self._confirming.add(nonce)
@@ -301,10 +346,13 @@ class Hub:
                     confirmations.add()
 
     async def _revoked(self, token_ids: list[uuid.UUID]) -> None:
-        """Tell every process that these personal tokens were revoked, and wait until every
+        """Tell every process that these credentials were revoked (tokens, sign-ins, users
+        deleted), ending this process's streams they opened at once, and wait until every
         process listening has forgotten them: the revocation's answer waits for it, sending
         included, at most CONFIRM_SECONDS (todo_api.live.wakeups)."""
-        assert self._channel is not None
+        self._end(token_ids)
+        if self._channel is None:
+            return
         messages = dict(wakeups.revocations(token_ids))  # by nonce
         waiting = {nonce: _Confirmations() for nonce in messages}
         self._confirmations.update(waiting)
@@ -366,7 +414,7 @@ class Hub:
 
     async def _poll(self) -> None:
         clock = Clock()
-        announce_at = prune_at = 0.0
+        announce_at = prune_at = check_at = 0.0
         while True:
             await asyncio.sleep(POLL_SECONDS)
             now = time.monotonic()
@@ -376,6 +424,13 @@ class Hub:
             if not self._streams:
                 self._reminders_since = utcnow()  # a stream gets what fires once it is open
                 continue
+            wall = time.time()
+            for stream in self._all():
+                if stream.credential.expired(wall):
+                    stream.end()
+            heard = self._channel is not None and self._channel.connected
+            if not heard and now >= check_at:
+                self._check_all = True
             try:
                 async with self._db.connection() as conn:
                     if await clock.moved(conn):
@@ -383,14 +438,27 @@ class Hub:
                         for stream in self._all():
                             stream.wake(floor)
                     await self._pass_reminders(conn)
+                    if self._check_all:
+                        self._check_all = False
+                        check_at = now + CHECK_SECONDS
+                        await self._check(conn)
                 if self._channel is not None and (
                     self._announce_all or time.monotonic() >= announce_at
                 ):
                     self._announce_all = False
                     announce_at = time.monotonic() + ANNOUNCE_SECONDS
+                    self._check_all = True  # on the next turn: a revocation may have been lost
                     await self._refresh()
             except DatabaseFailure as exc:
                 self._failed("polling", exc)
+
+    async def _check(self, conn: Connection) -> None:
+        """End the streams whose credential stopped working."""
+        streams = self._all()
+        ended = await credentials.ended(conn, {stream.credential for stream in streams})
+        for stream in streams:
+            if stream.credential in ended:
+                stream.end()
 
     async def _pass_reminders(self, conn: Connection) -> None:
         """Hand the reminder events written since the last read to their users' streams."""

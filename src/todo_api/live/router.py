@@ -14,7 +14,6 @@ import logging
 import math
 import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
+from todo_api.auth import credentials
 from todo_api.auth.dependencies import authenticate, caller
 from todo_api.auth.errors import InvalidToken, RateLimited
 from todo_api.config import Settings
@@ -96,7 +96,11 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 )
 async def create_ticket(request: Request) -> Response:
     call = await caller(request)
-    ticket, expires_at = await call.run(tickets.issue)
+    cookies = held(request.app, tickets.StreamCookies)
+    lifetime = time.time() + tickets.STREAM_COOKIE_HOURS * 3600
+    credential = credentials.of(call.user, expires_at=lifetime)
+    sealed = cookies.seal(credential, tickets.TICKET_PURPOSE)
+    ticket, expires_at = await call.run(tickets.issue, sealed)
     response = json_response(
         {"ticket": ticket, "expires_at": expires_at},
         status.HTTP_201_CREATED,
@@ -105,7 +109,7 @@ async def create_ticket(request: Request) -> Response:
     public_url = held(request.app, Settings).public_url
     response.set_cookie(
         tickets.STREAM_COOKIE,
-        held(request.app, tickets.StreamCookies).issue(call.user_id),
+        cookies.seal(credential, tickets.COOKIE_PURPOSE),
         max_age=tickets.STREAM_COOKIE_HOURS * 3600,
         path=(urlsplit(public_url).path if public_url else "") + router.prefix,
         secure=True,
@@ -139,7 +143,8 @@ async def events(
         ),
     ] = None,
 ) -> Response:
-    user_id = await _who(request, ticket)
+    credential = await _who(request, ticket)
+    user_id = credential.user_id
     tokens = held(request.app, changes.SyncTokens)
     token = request.headers.get("last-event-id") or since
     start = None
@@ -155,7 +160,7 @@ async def events(
     hub = held(request.app, Hub)
     settings = held(request.app, Settings)
     try:
-        stream = hub.open(user_id)
+        stream = hub.open(credential)
     except TooManyStreams:
         # A closed stream's place is free by the next keep-alive at the latest.
         raise RateLimited(
@@ -179,23 +184,38 @@ async def events(
     )
 
 
-async def _who(request: Request, ticket: str | None) -> uuid.UUID:
-    """The caller: by the ticket when there is one, else by the bearer token; and by the
-    stream cookie when the ticket is spent (a browser reconnecting to the same URL) or, with
-    no bearer token, when there is none."""
-    user_id = None
-    if ticket is not None:
-        async with held(request.app, Database).connection() as conn:
-            user_id = await tickets.use(conn, ticket)
-    elif "authorization" in request.headers or tickets.STREAM_COOKIE not in request.cookies:
-        return (await authenticate(request)).user_id
-    if user_id is None:
+async def _who(request: Request, ticket: str | None) -> credentials.Credential:
+    """The credential the stream is opened with: the ticket's when there is one, else the
+    bearer token's; and the stream cookie's when the ticket is spent (a browser reconnecting
+    to the same URL) or, with no bearer token, when there is none. A ticket's or a cookie's
+    opens a stream only while it works (401 once revoked, its sign-in ended, its user gone)."""
+    cookies = held(request.app, tickets.StreamCookies)
+    db = held(request.app, Database)
+    credential = None
+    if ticket is None and (
+        "authorization" in request.headers or tickets.STREAM_COOKIE not in request.cookies
+    ):
+        credential = credentials.of(await authenticate(request))
+        if credential.kind != credentials.Kind.sign_in:
+            return credential  # just checked; a sign-in's access token outlives its logout
+    elif ticket is not None:
+        async with db.connection() as conn:
+            if await tickets.use(conn, ticket):
+                credential = cookies.read(ticket, tickets.TICKET_PURPOSE)
+    if credential is None:
         cookie = request.cookies.get(tickets.STREAM_COOKIE)
-        user_id = held(request.app, tickets.StreamCookies).read(cookie) if cookie else None
-    if user_id is None:
-        raise InvalidToken("The ticket is not valid: used, expired or unknown")
-    request.state.user_id = user_id
-    return user_id
+        credential = cookies.read(cookie) if cookie else None
+    if credential is not None:
+        async with db.connection() as conn:
+            if await credentials.ended(conn, [credential]):
+                credential = None
+    if credential is None:
+        raise InvalidToken(
+            "The ticket is not valid (used, expired or unknown), or what asked for it no "
+            "longer works (revoked, signed out, deleted)"
+        )
+    request.state.user_id = credential.user_id
+    return credential
 
 
 class _LiveResponse(EventSourceResponse):
@@ -244,7 +264,7 @@ async def _messages(
             empty: dict[str, Any] = {"changes": [], "deleted": [], "lists": [], "deleted_lists": []}
             yield _changes({**empty, "next": token, "has_more": False}, token)
         since = start
-        while not hub.stopping:
+        while not hub.stopping and not stream.ended:
             while stream.messages:
                 event, data = stream.messages.popleft()
                 yield {"event": event, "data": data}
@@ -266,4 +286,5 @@ async def _messages(
     except DatabaseFailure as exc:
         # The client comes back with its last id, and reads on from there.
         log.warning("live updates: a stream ends, the database failed (%s)", exc)
-    yield _retry()
+    if not stream.ended:  # a stream whose credential stopped working ends with no hint
+        yield _retry()

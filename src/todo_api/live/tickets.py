@@ -7,9 +7,14 @@ checks it.
 A browser's EventSource also reconnects by itself (after a restart, a deploy, a network blip)
 to the same URL, whose ticket is spent by then. So the ticket's answer also sets a cookie for
 `/api/events` alone (`HttpOnly`, `Secure`, `SameSite=None`: the frontend is on another origin),
-signed for its user and good for STREAM_COOKIE_HOURS, which the stream takes when the ticket no
-longer opens it: the page stays live for as long as it is open, with no code of its own. The
-cookie opens streams only (it is read nowhere else), which only read.
+good for STREAM_COOKIE_HOURS, which the stream takes when the ticket no longer opens it: the
+page stays live for as long as it is open, with no code of its own. The cookie opens streams
+only (it is read nowhere else), which only read.
+
+The ticket and the cookie carry, signed, the credential that asked for them
+(todo_api.auth.credentials: the personal token, the built-in sign-in, or the user of an
+external issuer's token), and open a stream only while it works: a revoked token, an ended
+sign-in or a deleted user makes them 401, and the streams they opened end.
 """
 
 import hashlib
@@ -20,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete
 
+from todo_api.auth.credentials import Credential, Kind
 from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit.ids import utcnow
 from todo_api.kit.signing import InvalidToken, Signer
@@ -38,44 +44,54 @@ _USE = Query(
     )
     .returning(event_tickets.c.user_id)
 )
+COOKIE_PURPOSE, TICKET_PURPOSE = STREAM_COOKIE, "ticket"
 
 
 def _hash(ticket: str) -> str:
     return hashlib.sha256(ticket.encode()).hexdigest()
 
 
-async def issue(conn: Connection, user_id: uuid.UUID) -> tuple[str, datetime]:
-    """A new ticket for `user_id`, and when it expires."""
-    ticket = secrets.token_urlsafe(32)
+async def issue(conn: Connection, user_id: uuid.UUID, sealed: str) -> tuple[str, datetime]:
+    """A new ticket for `user_id`, carrying its credential (`StreamCookies.seal`), and when it
+    expires."""
+    ticket = f"{secrets.token_urlsafe(32)}.{sealed}"
     expires_at = utcnow() + timedelta(seconds=TICKET_SECONDS)
     params = {"token_hash": _hash(ticket), "user_id": user_id, "expires_at": expires_at}
     await conn.execute(_ISSUE, params)
     return ticket, expires_at
 
 
-async def use(conn: Connection, ticket: str) -> uuid.UUID | None:
-    """The user of a valid ticket, which is then used up; None when it is used, expired or
-    unknown."""
+async def use(conn: Connection, ticket: str) -> bool:
+    """Whether the ticket is valid, using it up; False when it is used, expired or unknown."""
     row = (await conn.execute(_USE, {"token_hash": _hash(ticket), "now": utcnow()})).first()
-    return None if row is None else row.user_id
+    return row is not None
 
 
 class StreamCookies:
-    """The stream cookie's value: its user and when it expires, signed."""
+    """A credential, signed, for the stream cookie's value or inside a ticket."""
 
     def __init__(self, secret: str) -> None:
         self._signer = Signer(secret, "todo-api event stream cookie")
 
-    def issue(self, user_id: uuid.UUID) -> str:
-        expires = int(time.time()) + STREAM_COOKIE_HOURS * 3600
-        return self._signer.dumps([user_id.hex, expires], STREAM_COOKIE)
+    def seal(self, credential: Credential, purpose: str) -> str:
+        c = credential
+        fields = [c.user_id.hex, c.kind.value, c.id.hex if c.id else None, c.expires_at, c.seen_at]
+        return self._signer.dumps(fields, purpose)
 
-    def read(self, value: str) -> uuid.UUID | None:
-        """The cookie's user, or None when it is not one this service signed, or expired."""
+    def read(self, value: str, purpose: str = COOKIE_PURPOSE) -> Credential | None:
+        """The credential a cookie (or a ticket: `purpose`) carries, or None when it is not
+        one this service signed (for that purpose), or expired."""
+        if purpose == TICKET_PURPOSE:
+            value = value.partition(".")[2]
         try:
-            user_hex, expires = self._signer.loads(value, STREAM_COOKIE)
-            user_id = uuid.UUID(hex=user_hex)
-            alive = time.time() < float(expires)
-        except (InvalidToken, TypeError, ValueError):
+            user_hex, kind, credential_hex, expires, seen = self._signer.loads(value, purpose)
+            credential = Credential(
+                uuid.UUID(hex=user_hex),
+                Kind(kind),
+                None if credential_hex is None else uuid.UUID(hex=credential_hex),
+                None if expires is None else float(expires),
+                float(seen),
+            )
+        except (InvalidToken, TypeError, ValueError):  # a cookie of an earlier release too
             return None
-        return user_id if alive else None
+        return None if credential.expired(time.time()) else credential

@@ -12,7 +12,9 @@ anyone else cost a set look-up and nothing more. Sends are batched per process.
 
 Messages are short text: `w:<ids>` (these users wrote: streams that can see their writes
 read their feed), `a:<ids>` (an announcement: writes by these users are worth sending) and
-`r:<ids>` (these personal access tokens were revoked: forget them), ids as 32 hex digits,
+`r:<ids>` (these credentials stopped working: personal or OAuth access tokens revoked,
+built-in sign-ins ended, users deleted; forget them and end the streams they opened: see
+todo_api.auth.credentials), ids as 32 hex digits,
 comma-separated, at most `MAX_IDS` a message (NOTIFY takes 8000 bytes).
 
 A revocation holds from the next request on every process, so its answer waits until every
@@ -52,8 +54,9 @@ log = logging.getLogger("todo_api")
 
 CHANNEL = "todo_api_live"
 WROTE, AUDIENCE = "w", "a"
-# Personal access tokens revoked (their ids): every process forgets them (todo_api.auth.personal)
-# and, when the message asks (`ack-<nonce>`), confirms it with `k:<nonce>`.
+# Credentials revoked (their ids; a deleted user's id): every process forgets them
+# (todo_api.auth.personal), ends the streams they opened (todo_api.live.hub) and, when the
+# message asks (`ack-<nonce>`), confirms it with `k:<nonce>`.
 REVOKED, CONFIRMED = "r", "k"
 ASK = "ack-"
 # How PostgreSQL's listening sessions are named (the revoking process counts them).
