@@ -228,7 +228,7 @@ def _zones_named(components: list[Component]) -> Iterator[str]:
                     yield name
 
 
-@functools.lru_cache(maxsize=64)
+@functools.cache  # a few KB each, ~0.15 s to make: every zone kept once made (~600 at most)
 def timezone_ical(name: str) -> bytes:
     """The `VTIMEZONE` of a zone, as iCalendar text."""
     return to_ical(vtimezone(name))
