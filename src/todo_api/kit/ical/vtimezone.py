@@ -1,7 +1,7 @@
 """A zone's `VTIMEZONE` from the zone database, written as the tz database's own VTIMEZONE files
 are (vzic's): each stretch of years in which the clocks change by a rule as an `RRULE` (the last
-one open-ended, as the zone's current rule goes on), and a change that follows no rule as an
-observance of its own, from 1900 to 2100.
+one open-ended, as the zone's current rule goes on), and the changes that follow no rule on
+their dates (`RDATE`s), from 1900 to 2100.
 
 Written here because no maintained library writes rules: icalendar's `Timezone.from_tzinfo`
 writes each kind of change as a `DTSTART` and a list of `RDATE`s, only from 1970 to 2038, and
