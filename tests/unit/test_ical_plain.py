@@ -209,8 +209,6 @@ def test_starts_in_every_kind_of_zone_with_and_without_a_due_time(
     assert b"\r\nDUE" not in alone
     if not isinstance(start, dt.datetime):
         assert b"\r\nDTSTART;VALUE=DATE:20260329\r\n" in alone
-    if start.year < 1970:  # read back through the VTIMEZONE written: its rules' years
-        return
     read = ical.read(alone, user_zone="UTC").fields
     assert (read["start_at"], read["start_date"]) == (
         (start.isoformat().replace("+00:00", "Z"), None)

@@ -282,8 +282,10 @@ async def test_a_zone_a_client_named_its_own_way_is_written_once_and_read_back(
             start = todo["DTSTART"].dt
             assert start.hour == 9
             assert start.utcoffset().total_seconds() == 2 * 3600  # the file's zone, in summer
-        # How other readers read the zone database's VTIMEZONE (vobject: an hour off in summer,
-        # issue 50 item 9) is tested with the VTIMEZONEs themselves.
+        parsed = vobject.readOne(exported.decode())
+        assert {todo.dtstart.value.utcoffset().total_seconds() for todo in parsed.vtodo_list} == {
+            2 * 3600
+        }
 
         again = await import_file(second, "ics", exported, content_type="text/calendar")
         assert again.status_code == 200, again.text
