@@ -6,8 +6,11 @@ the 401 before anything of MCP runs.
 Every request goes to 127.0.0.1; every wait is bounded.
 """
 
+import asyncio
 import itertools
 import json
+import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -956,3 +959,90 @@ async def test_the_tools_keep_the_text_rules(server: Server, new_token: Any) -> 
         assert structured(await session.call_tool("create_list", {"name": "Straße"}))
         duplicate = tool_error(await session.call_tool("create_list", {"name": "STRASSE"}))
         assert duplicate["code"] == "CONFLICT"
+
+
+# Texts that tell the two modes apart where a pattern reads them differently: characters above
+# U+FFFF (two code units without the `u` flag), invisible ones and controls among them.
+PATTERN_SAMPLES = [
+    "Paint the fence",
+    " x ",
+    "",
+    " ",
+    "\u200b",
+    "a\x07b",
+    "line\nbreak",
+    "\U0001f600",
+    "\U0001f3f3\ufe0f",
+    "\U000e0041",
+    "\U0001bca0",
+    "x\U0001d173",
+    "\U00013430\U00013431",
+    "#a0b1c2",
+    "PT15M",
+    "FREQ=WEEKLY;BYDAY=MO",
+]
+COMPILE_BOTH_WAYS = """
+const [patterns, samples] = JSON.parse(require("fs").readFileSync(0, "utf8"));
+console.log(JSON.stringify(patterns.map((pattern) => ["", "u"].map((flags) => {
+  try {
+    const re = new RegExp(pattern, flags);
+    return samples.map((sample) => re.test(sample));
+  } catch (error) {
+    return String(error);
+  }
+}))));
+"""
+
+
+def patterns_of(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from patterns_of(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from patterns_of(item)
+
+
+async def test_every_pattern_of_the_tool_schemas_reads_alike_with_and_without_unicode_mode(
+    server: Server, new_token: Any
+) -> None:
+    """Some AI apps compile a schema's patterns as `new RegExp(p)`, others with the `u` flag:
+    each pattern compiles both ways, in node, and both read the same texts alike. Where a
+    pattern cannot say a rule (a character above U+FFFF), the service still checks it."""
+    if shutil.which("node") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is needed to compile the tool schemas' patterns")
+        pytest.skip("node is not installed")
+    token = new_token()
+    async with mcp_session(server.url, token) as session:
+        tools = (await session.list_tools()).tools
+        invisible_only = await session.call_tool("create_task", {"title": "\U000e0041"})
+    patterns = sorted(
+        {
+            pattern
+            for tool in tools
+            for schema in (tool.input_schema, tool.output_schema or {})
+            for pattern in patterns_of(schema)
+        }
+    )
+    titles = next(t.input_schema for t in tools if t.name == "create_task")
+    assert titles["properties"]["title"]["pattern"] in patterns
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        "-e",
+        COMPILE_BOTH_WAYS,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(
+        node.communicate(json.dumps([patterns, PATTERN_SAMPLES]).encode()), 60
+    )
+    assert node.returncode == 0, stderr.decode()
+    for pattern, (plain, unicode) in zip(patterns, json.loads(stdout), strict=True):
+        assert isinstance(plain, list), (pattern[:80], plain)
+        assert plain == unicode, pattern[:80]
+    assert tool_error(invisible_only)["code"] == "VALIDATION_ERROR"

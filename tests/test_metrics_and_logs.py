@@ -72,6 +72,41 @@ async def test_requests_are_counted_by_route_template(
     assert sample(text, "http_request_duration_seconds_sum", **one_task) > 0
 
 
+async def test_oauth_and_well_known_routes_have_their_own_labels(
+    make_app: Callable[..., FastAPI], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Token failures are told from scans: each route of the authorization server and each
+    `/.well-known/` document is counted, and logged, under its own template."""
+    app = make_app(public_url="http://test", log_format="json", log_level="INFO")
+    capsys.readouterr()
+    requests = [
+        ("GET", "/.well-known/oauth-protected-resource/mcp", 200),
+        ("GET", "/.well-known/oauth-protected-resource", 200),
+        ("GET", "/.well-known/oauth-authorization-server", 200),
+        ("GET", "/.well-known/openid-configuration", 200),
+        ("GET", "/.well-known/caldav", 301),
+        ("POST", "/oauth/token", 401),
+        ("GET", "/oauth/token", 405),
+        ("POST", "/oauth/revoke", 401),
+        ("POST", "/oauth/register", 400),
+        ("GET", "/oauth/authorize", 400),
+    ]
+    async with client_for(app) as client:
+        for method, path, status in requests:
+            response = await client.request(method, path, data={"client_id": "nobody"})
+            assert response.status_code == status, (path, response.text)
+        assert (await client.get("/oauth/nothing")).status_code == 404
+        text = (await client.get("/metrics")).text
+    for method, path, status in requests:
+        assert sample(text, "http_requests_total", method=method, route=path, status=str(status))
+    assert sample(text, "http_requests_total", method="GET", route="unmatched", status="404") == 1
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    routes = {line["path"]: line["route"] for line in lines if "route" in line}
+    assert routes["/oauth/token"] == "/oauth/token"
+    assert routes["/.well-known/caldav"] == "/.well-known/caldav"
+    assert routes["/oauth/nothing"] == "unmatched"
+
+
 async def test_unusual_methods_share_one_label(make_app: Callable[..., FastAPI]) -> None:
     app = make_app()
     async with client_for(app) as client:

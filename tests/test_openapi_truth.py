@@ -348,3 +348,84 @@ async def test_an_email_with_a_control_character_is_refused_and_outside_the_patt
         "/api/auth/register", json={"email": email, "password": "a fine passphrase"}
     )
     assert_error(response, 400, "VALIDATION_ERROR")
+
+
+# --- What the service checks, the document says -------------------------------------------------
+
+# pydantic's names for bounds, which it writes into the document where it cannot turn them into
+# JSON Schema's (`minimum`, `maximum`): a client generated from it knows no bound.
+PYDANTIC_BOUNDS = {"ge", "le", "gt", "lt", "min_length", "max_length", "multiple_of"}
+# What a parameter's value is held to, in the document.
+CONSTRAINTS = {"enum", "const", "pattern", "format", "maxLength", "minimum", "maximum"}
+# A value no parameter takes unless its schema says nothing of its values.
+UNHEARD_OF = "zz-no-such-value"
+
+
+def schema_objects(node: Any) -> list[dict[str, Any]]:
+    found = []
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), str):
+            found.append(node)
+        for value in node.values():
+            found += schema_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += schema_objects(value)
+    return found
+
+
+def test_every_bound_is_written_in_json_schema_words(schema: dict[str, Any]) -> None:
+    leaked = [s for s in schema_objects(schema) if PYDANTIC_BOUNDS & set(s)]
+    assert leaked == []
+
+
+def _free_text(parameter: dict[str, Any]) -> bool:
+    """A string parameter whose schema holds its value to nothing."""
+    options = [o for o in parameter["schema"].get("anyOf", [parameter["schema"]])]
+    options = [o for o in options if o.get("type") != "null"]
+    return all(o.get("type") == "string" and not CONSTRAINTS & set(o) for o in options)
+
+
+def _example(parameter: dict[str, Any]) -> Any:
+    if "example" in parameter:
+        return parameter["example"]
+    values = parameter["schema"].get("enum") or parameter["schema"].get("examples")
+    assert values, parameter
+    return values[0]
+
+
+async def test_no_query_parameter_is_checked_beyond_what_the_document_says(
+    schema: dict[str, Any], alice: httpx.AsyncClient
+) -> None:
+    """Each route without an id in its path, called with its required parameters only, does
+    not refuse a parameter it left out (it would be required); and a parameter documented as
+    any text is not refused for a value nobody expects (its enum or pattern is missing)."""
+    tried = 0
+    for method, path, operation in operations(schema):
+        content = operation.get("requestBody", {}).get("content", {})
+        streams = "text/event-stream" in operation["responses"].get("200", {}).get("content", {})
+        if "{" in path or not path.startswith("/api/") or streams:
+            continue
+        if method != "get" and "text/csv" not in content:  # a file body: one anybody can send
+            continue
+        query = [p for p in operation.get("parameters", []) if p["in"] == "query"]
+        required = {p["name"]: _example(p) for p in query if p.get("required")}
+        body = (
+            "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE\n"
+        )
+        attempts = [required] + [
+            {**required, p["name"]: UNHEARD_OF} for p in query if _free_text(p)
+        ]
+        for params in attempts:
+            response = await alice.request(
+                method.upper(),
+                path,
+                params=params,
+                content=body if method != "get" else None,
+                headers={"Content-Type": "text/csv"} if method != "get" else {},
+            )
+            if response.status_code == 400:
+                refused = {d["field"] for d in response.json().get("details") or []}
+                assert not refused & {p["name"] for p in query}, (method, path, params, refused)
+            tried += 1
+    assert tried >= 10

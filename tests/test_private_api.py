@@ -230,7 +230,19 @@ def _iter_route_contexts() -> None:
         match, _ = context.matches(scope)
         if match.name != "NONE" and context.methods:
             methods |= context.methods
+            assert context.path == "/items/{item_id}"
     assert methods == {"GET", "PUT"}
+
+
+def _streaming_listens_below_asgi_2_4() -> None:
+    """edge/head.py: a StreamingResponse under an ASGI spec_version below 2.4 ends when
+    `receive` says the client left (from 2.4 on, only when a send fails)."""
+    from starlette.responses import StreamingResponse
+
+    source = inspect.getsource(StreamingResponse.__call__)
+    assert "spec_version" in source
+    assert "(2, 4)" in source
+    assert "listen_for_disconnect" in source
 
 
 # --- fastapi-offline: its assets (edge/docs.py) ------------------------------------------------
@@ -259,6 +271,22 @@ def _httpx_transport_pool() -> None:
     assert "self._pool.handle_async_request" in inspect.getsource(
         httpx.AsyncHTTPTransport.handle_async_request
     )
+
+
+# --- the MCP SDK: its token handler's answers (auth/oauth/router.py) ---------------------------
+
+
+def _token_handler_redirect_mismatch() -> None:
+    """TokenHandler.handle answers through self.response(obj), and says a code presented with
+    another redirect_uri in these words (which the service turns into invalid_grant)."""
+    from mcp.server.auth.handlers.token import TokenHandler
+
+    from todo_api.auth.oauth import router
+
+    source = inspect.getsource(TokenHandler.handle)
+    assert f'"{router._REDIRECT_MISMATCH}"' in source
+    assert "self.response(" in source
+    assert list(inspect.signature(TokenHandler.response).parameters) == ["self", "obj"]
 
 
 USES = [
@@ -343,9 +371,15 @@ USES = [
     ),
     PrivateUse(
         "fastapi",
-        "fastapi.routing.iter_route_contexts (.matches, .methods)",
-        "src/todo_api/edge/handlers.py",
+        "fastapi.routing.iter_route_contexts (.matches, .methods, .path)",
+        "src/todo_api/edge/handlers.py, tests/test_head.py",
         _iter_route_contexts,
+    ),
+    PrivateUse(
+        "starlette",
+        "StreamingResponse listens for http.disconnect under an ASGI spec_version below 2.4",
+        "src/todo_api/edge/head.py",
+        _streaming_listens_below_asgi_2_4,
     ),
     PrivateUse(
         "starlette",
@@ -359,6 +393,13 @@ USES = [
         "favicon.png)",
         "src/todo_api/edge/docs.py",
         _offline_assets,
+    ),
+    PrivateUse(
+        "mcp",
+        "TokenHandler.handle answering through self.response(obj); its words for a mismatched "
+        "redirect_uri",
+        "src/todo_api/auth/oauth/router.py",
+        _token_handler_redirect_mismatch,
     ),
     PrivateUse("python", "logging._srcfile", "src/todo_api/process/logs.py", _logging_srcfile),
     PrivateUse(

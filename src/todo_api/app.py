@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sse_starlette.sse import AppStatus
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
@@ -17,7 +17,7 @@ from todo_api.auth.oauth import scheduled as oauth_scheduled
 from todo_api.auth.oauth.clients import Clients
 from todo_api.auth.oauth.pages import Pages
 from todo_api.auth.oauth.provider import Provider
-from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, resource_metadata_url
+from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
 from todo_api.auth.oauth.router import routes as oauth_routes
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal import KnownTokens
@@ -38,6 +38,7 @@ from todo_api.db import Database
 from todo_api.edge import openapi
 from todo_api.edge.docs import install_docs
 from todo_api.edge.handlers import install_error_handlers
+from todo_api.edge.head import HeadAsGet
 from todo_api.edge.limits import BodyLimitMiddleware
 from todo_api.edge.metrics import Metrics
 from todo_api.edge.middleware import CorsMiddleware, RequestContextMiddleware
@@ -50,6 +51,7 @@ from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
+from todo_api.kit.routes import LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
 from todo_api.lists.sharing_router import router as sharing_router
@@ -59,7 +61,7 @@ from todo_api.live.router import router as live_router
 from todo_api.live.tickets import StreamCookies
 from todo_api.live.wakeups import channel_for
 from todo_api.mcp.server import PATH as MCP_PATH
-from todo_api.mcp.server import McpEndpoint, McpRoute
+from todo_api.mcp.server import McpEndpoint
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
 from todo_api.reminders import scheduled as reminders_scheduled
@@ -123,9 +125,7 @@ def create_app(
         max_wait_seconds=settings.password_hash_max_wait_seconds,
     )
     lifecycle = Lifecycle()
-    mcp = McpEndpoint(
-        max_body_bytes=settings.max_body_bytes, resource_metadata=resource_metadata_url(settings)
-    )
+    mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes, challenge=mcp_challenge(settings))
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
     oauth_clients = Clients(db, settings)
@@ -222,12 +222,14 @@ def create_app(
     app.include_router(connections_router)
     app.include_router(ops_router)
     install_docs(app)
-    app.router.routes.append(McpRoute(MCP_PATH, mcp, include_in_schema=False))
+    app.router.routes.append(LabelledRoute(MCP_PATH, mcp, include_in_schema=False))
     provider = Provider(db, settings, oauth_clients, known_tokens)
     app.router.routes.extend(oauth_routes(settings, provider, Pages(settings, oauth_clients)))
     # CalDAV answers every method itself, errors in WebDAV's shape (todo_api.dav).
     app.router.routes.append(Mount("/dav", app=DavApp()))
-    app.router.routes.append(Route("/.well-known/caldav", WellKnown(), include_in_schema=False))
+    app.router.routes.append(
+        LabelledRoute("/.well-known/caldav", WellKnown(), include_in_schema=False)
+    )
 
     if direct_routes:
         # Innermost: the busiest routes, served without FastAPI's per-request machinery.
@@ -236,6 +238,8 @@ def create_app(
             routers=[feed_router, tasks_router],
             exception_handlers=app.exception_handlers,
         )
+    # HEAD is answered as GET by every route, the direct ones included.
+    app.add_middleware(HeadAsGet)
     # Inside the request context, so that the 413 is logged and carries the request id.
     app.add_middleware(
         BodyLimitMiddleware,

@@ -94,7 +94,8 @@ class Settings(BaseSettings):
     refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
     # Attempts allowed per window. Sign-in (login and token): ATTEMPTS per client address and
     # email, ADDRESS_ATTEMPTS per address (default 3x) and EMAIL_ATTEMPTS per email from any
-    # address (default 10x). Register: ATTEMPTS per address and per email; refresh: per address.
+    # address (default 10x). Register: ATTEMPTS per address and per email; refresh: per address;
+    # an OAuth client's registration (/oauth/register): ATTEMPTS per address.
     auth_rate_limit_attempts: int = Field(default=10, ge=1)
     auth_rate_limit_address_attempts: int | None = Field(default=None, ge=1)
     auth_rate_limit_email_attempts: int | None = Field(default=None, ge=1)

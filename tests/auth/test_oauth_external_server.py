@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.auth.jwks_server import JwksServer, SigningKey, ed25519_key, random_id
-from tests.auth.test_oauth_server import mcp_session, mcp_status, tool_error
+from tests.auth.test_oauth_server import mcp_call, mcp_session, mcp_status
 from tests.helpers_server import Server, clean_env, free_port, running_server
 from tests.support import TEST_SECRET, assert_error, client_for
 
@@ -91,7 +91,8 @@ async def test_the_metadata_names_the_external_issuer_and_the_built_in_server_is
         bare = await http.post("/mcp", json={})
     assert bare.status_code == 401
     assert bare.headers["www-authenticate"] == (
-        f'Bearer resource_metadata="{server.url}/.well-known/oauth-protected-resource/mcp"'
+        'Bearer scope="tasks:read tasks:write", '
+        f'resource_metadata="{server.url}/.well-known/oauth-protected-resource/mcp"'
     )
 
 
@@ -118,8 +119,12 @@ async def test_mcp_takes_the_issuers_tokens_for_its_resource_only_there(
     reading = token(key, resource, scope="tasks:read")
     async with mcp_session(server.url, reading) as session:
         assert not (await session.call_tool("list_tasks", {})).is_error
-        refused = await session.call_tool("create_task", {"title": "No"})
-        assert tool_error(refused)["code"] == "FORBIDDEN"
+    # The issuer's read token that writes meets the scope challenge, as the built-in one's.
+    refused = await mcp_call(server.url, reading, "create_task", {"title": "No"})
+    assert_error(refused, 403, "FORBIDDEN")
+    assert refused.headers["www-authenticate"].startswith(
+        'Bearer error="insufficient_scope", scope="tasks:read tasks:write", resource_metadata='
+    )
 
 
 async def test_without_public_url_there_is_no_authorization_server(app: FastAPI) -> None:

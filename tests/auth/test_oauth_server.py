@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -254,8 +255,12 @@ async def test_metadata_is_public_and_open_to_any_origin(server: Server) -> None
     assert server_metadata["client_id_metadata_document_supported"] is True
 
 
-async def test_mcp_401_names_the_resource_metadata(server: Server) -> None:
-    expected = f'resource_metadata="{server.url}/.well-known/oauth-protected-resource/mcp"'
+SCOPES = 'scope="tasks:read tasks:write"'
+
+
+async def test_mcp_401_names_the_scopes_and_the_resource_metadata(server: Server) -> None:
+    metadata = f'resource_metadata="{server.url}/.well-known/oauth-protected-resource/mcp"'
+    expected = f"{SCOPES}, {metadata}"
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         bare = await http.post(f"{server.url}/mcp", json={})
     assert_error(bare, 401, "UNAUTHORIZED")
@@ -274,7 +279,14 @@ async def test_registration_takes_https_or_loopback_redirects_and_defaults_to_ba
     server: Server,
 ) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http:
-        for uri in ("http://example.com/callback", "ftp://127.0.0.1/x", "https://x.example/#f"):
+        for uri in (
+            "http://example.com/callback",
+            "ftp://127.0.0.1/x",
+            "https://x.example/#f",
+            "http://user@127.0.0.1/cb",
+            "http://127.0.0.1:0/cb",
+            "HTTP://127.0.0.1/cb",
+        ):
             refused = await http.post(
                 "/oauth/register", json={"redirect_uris": [uri], "client_name": "Bad"}
             )
@@ -308,10 +320,27 @@ async def test_a_confidential_client_authenticates_with_its_secret(
         wrong = await http.post("/oauth/token", data=data, auth=(client["client_id"], "nope"))
         assert wrong.status_code == 401
         assert wrong.json()["error"] == "invalid_client"
+        # RFC 6749 §2.3.1: the client_id is in the Basic header; the body need not repeat it.
+        del data["client_id"]
         right = await http.post("/oauth/token", data=data, auth=(client["client_id"], secret))
-    assert right.status_code == 200, right.text
+        assert right.status_code == 200, right.text
+        tokens = right.json()
+        refreshed = await http.post(
+            "/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            auth=(client["client_id"], secret),
+        )
+        assert refreshed.status_code == 200, refreshed.text
+        unauthenticated = await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": refreshed.json()["refresh_token"],
+            },
+        )
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.json()["error"] == "invalid_client"
     assert right.headers["cache-control"] == "no-store"
-    tokens = right.json()
     assert tokens["token_type"] == "Bearer"
     assert set(tokens) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
     assert tokens["scope"] == "tasks:read tasks:write"
@@ -389,6 +418,17 @@ async def test_a_loopback_redirect_uri_matches_with_any_port(server: Server, ema
     location = await allow(url, email)
     assert location.startswith(other_port + "?")
     assert query_of(location)["code"]
+    # The rules of registration hold for the URI asked for: any port, but nothing else.
+    async with httpx.AsyncClient(timeout=TIMEOUT) as browser:
+        for uri in (
+            "http://127.0.0.1:53682/callback#fragment",
+            "http://user@127.0.0.1:53682/callback",
+            "http://user:secret@127.0.0.1/callback",
+            "http://127.0.0.1:0/callback",
+            "HTTP://127.0.0.1:53682/callback",
+        ):
+            url = authorize_url(server.url, client["client_id"], challenge, redirect_uri=uri)
+            assert_error_page(await browser.get(url))
 
 
 async def test_the_page_refuses_a_form_from_another_site_and_cannot_be_framed(
@@ -461,6 +501,7 @@ async def test_a_code_needs_its_verifier_client_and_redirect(server: Server, ema
             },
         )
     assert wrong_redirect.status_code == 400
+    assert wrong_redirect.json()["error"] == "invalid_grant"  # RFC 6749 §5.2
     assert (await exchange(server.url, client["client_id"], code, verifier)).status_code == 200
 
 
@@ -501,7 +542,26 @@ async def revoke(base: str, client_id: str, token: str) -> None:
 # --- What a token may do ---------------------------------------------------------------------
 
 
-async def test_a_read_scoped_token_reads_and_its_write_is_a_forbidden_tool_error(
+async def mcp_call(url: str, token: str, tool: str, arguments: dict[str, Any]) -> httpx.Response:
+    """A tools/call at /mcp with this token, as one plain POST."""
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+        return await http.post(
+            f"{url}/mcp",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": "2025-11-25",
+            },
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": tool, "arguments": arguments},
+            },
+        )
+
+
+async def test_a_read_scoped_token_reads_and_its_write_is_a_scope_challenge(
     server: Server, email: str
 ) -> None:
     _, tokens, _ = await connect(server.url, email, scope="tasks:read")
@@ -509,9 +569,69 @@ async def test_a_read_scoped_token_reads_and_its_write_is_a_forbidden_tool_error
     async with mcp_session(server.url, tokens["access_token"]) as session:
         listed = await session.call_tool("list_tasks", {})
         assert not listed.is_error
-        refused = await session.call_tool("create_task", {"title": "Not allowed"})
-        assert tool_error(refused)["code"] == "FORBIDDEN"
-        assert (await session.call_tool("list_tasks", {})).structured_content == {"tasks": []}
+    # MCP's scope challenge (2025-11-25): HTTP 403, naming what to ask the user for.
+    refused = await mcp_call(server.url, tokens["access_token"], "create_task", {"title": "No"})
+    assert_error(refused, 403, "FORBIDDEN")
+    metadata = f'resource_metadata="{server.url}/.well-known/oauth-protected-resource/mcp"'
+    assert refused.headers["www-authenticate"] == (
+        f'Bearer error="insufficient_scope", {SCOPES}, {metadata}'
+    )
+    read = await mcp_call(server.url, tokens["access_token"], "list_tasks", {})
+    assert read.status_code == 200
+    assert read.json()["result"]["structuredContent"] == {"tasks": []}
+
+
+async def test_the_sdk_client_asks_for_more_when_a_read_token_writes(
+    server: Server, email: str
+) -> None:
+    """The SDK's client holds a `tasks:read` grant; calling a tool that writes meets the scope
+    challenge, and the client asks the user for `tasks:write` (a second consent), then calls
+    again with the new token."""
+    client, tokens, _ = await connect(server.url, email, scope="tasks:read")
+    storage = MemoryStorage()
+    storage.client = OAuthClientInformationFull.model_validate(client)
+    storage.tokens = OAuthToken.model_validate(
+        {name: tokens[name] for name in ("access_token", "token_type", "refresh_token", "scope")}
+    )
+    asked: list[str] = []
+    redirected: list[str] = []
+
+    async def redirect_handler(url: str) -> None:
+        asked.append(url)
+        redirected.append(await allow(url, email))
+
+    async def callback_handler() -> AuthorizationCodeResult:
+        parameters = query_of(redirected[-1])
+        return AuthorizationCodeResult(code=parameters["code"], state=parameters.get("state"))
+
+    auth = OAuthClientProvider(
+        server_url=f"{server.url}/mcp",
+        client_metadata=OAuthClientMetadata(
+            client_name="Test app",
+            redirect_uris=[AnyUrl(REDIRECT_URI)],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+            scope="tasks:read",
+        ),
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+    )
+    async with (
+        httpx2.AsyncClient(auth=auth, timeout=TIMEOUT) as http,
+        streamable_http_client(f"{server.url}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert not (await session.call_tool("list_tasks", {})).is_error
+        assert asked == []  # the stored read grant serves reads
+        created = await session.call_tool("create_task", {"title": "Asked for more"})
+        assert not created.is_error, created.content
+    assert len(asked) == 1
+    assert set(query_of(asked[0])["scope"].split()) == {"tasks:read", "tasks:write"}
+    assert storage.tokens is not None
+    assert set((storage.tokens.scope or "").split()) == {"tasks:read", "tasks:write"}
 
 
 async def test_an_mcp_token_is_refused_on_the_api(server: Server, email: str) -> None:
@@ -688,6 +808,33 @@ async def test_secrets_are_stored_hashed_never_logged_and_pruned_when_expired(
     finally:
         await db.close()
     assert_error(await mcp_status(server.url, tokens["access_token"]), 401, "INVALID_TOKEN")
+
+
+async def test_a_client_never_used_in_a_grant_goes_after_seven_days(
+    server: Server, database_url: str, email: str, tmp_path: Path
+) -> None:
+    used, _, _ = await connect(server.url, email)
+    unused = await register_client(server.url)
+    recent = await register_client(server.url)
+    ids = {c["client_id"] for c in (used, unused, recent)}
+    settings = make_settings(database_url, tmp_path)
+    db = Database(settings)
+    try:
+        async with db.connection() as conn:
+            for client, age in ((used, 8), (unused, 8), (recent, 6)):
+                await conn.execute(
+                    update(oauth_clients)
+                    .where(oauth_clients.c.id == client["client_id"])
+                    .values(created_at=utcnow() - timedelta(days=age))
+                )
+        await scheduled.housekeeping(db, settings)
+        async with db.connection() as conn:
+            left = (
+                await conn.execute(select(oauth_clients.c.id).where(oauth_clients.c.id.in_(ids)))
+            ).rows
+    finally:
+        await db.close()
+    assert {row["id"] for row in left} == {used["client_id"], recent["client_id"]}
 
 
 async def test_oauth_errors_are_in_oauths_shape(server: Server) -> None:

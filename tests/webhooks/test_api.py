@@ -64,6 +64,11 @@ async def test_create_answers_the_webhook_with_its_secret_once(
         ({"url": "https://", "events": ["*"]}, "url"),
         ({"url": "https://example.com:99999/", "events": ["*"]}, "url"),
         ({"url": "https://example.com/" + "x" * 2000, "events": ["*"]}, "url"),
+        # What the delivery client (httpx) would refuse at every attempt.
+        ({"url": "https://xn--zz.example/hook", "events": ["*"]}, "url"),
+        ({"url": "https://a\u200b.example/hook", "events": ["*"]}, "url"),
+        ({"url": "https://example.com/\u007f", "events": ["*"]}, "url"),
+        ({"url": "\r\u000bhTtps://\u0000xn--a.example:9813#x", "events": ["*"]}, "url"),
         ({"url": URL, "events": []}, "events"),
         ({"url": URL, "events": ["task.exploded"]}, "events"),
         ({"url": URL, "events": ["ping"]}, "events"),

@@ -38,9 +38,9 @@ async def _nothing_imported(client: httpx.AsyncClient) -> None:
 BROKEN = [
     pytest.param(
         "todoist",
-        _csv("task,Fine,,4,1,,,,,", "task," + "x" * 201 + ",,4,1,,,,,"),
+        _csv("task,Fine,,4,1,,,,,", "task,   ,,4,1,,,,,"),
         [{"line": 3, "field": "CONTENT"}],
-        id="todoist-long-title",
+        id="todoist-blank-title",
     ),
     pytest.param(
         "todoist",
@@ -68,9 +68,9 @@ BROKEN = [
     ),
     pytest.param(
         "google-tasks",
-        _google({"title": "Fine"}, {"title": "y" * 201}),
+        _google({"title": "Fine"}, {"title": "y\u0007"}),
         [{"index": "items[1].items[1]", "field": "title"}],
-        id="google-long-title",
+        id="google-control-character-in-title",
     ),
     pytest.param(
         "google-tasks",
@@ -122,6 +122,12 @@ BROKEN = [
     ),
     pytest.param(
         "todo-api",
+        _ours({"title": "Fine"}, {"title": "w" * 201}),
+        [{"index": 1, "field": "title"}],
+        id="ours-long-title-is-strict",
+    ),
+    pytest.param(
+        "todo-api",
         _ours({"title": "Old"}, version=2),
         [{"field": "version"}],
         id="ours-other-version",
@@ -151,6 +157,11 @@ async def test_a_wrong_value_refuses_the_whole_file_naming_where(
         ("todo-api", "not json"),
         ("todo-api", "[1, 2]"),
         ("google-tasks", '{"kind": '),
+        ("google-tasks", '{"kind": "tasks#taskLists", "items": {"title": "My Tasks"}}'),
+        (
+            "google-tasks",
+            '{"kind": "tasks#taskLists", "items": [{"title": "L", "items": "Call mum"}]}',
+        ),
         ("todoist", "name,when\nmilk,today\n"),
         ("todoist", b"TYPE,CONTENT\ntask,\xff\xfe\n"),
     ],
@@ -274,3 +285,83 @@ async def test_imported_tasks_reach_the_change_feed_and_webhooks(
         rows = deliveries.json()
         assert [row["type"] for row in rows] == ["task.created"] * 8
         assert {row["status"] for row in rows} == {"pending"}
+
+
+@pytest.mark.parametrize(
+    ("source", "body", "expected"),
+    [
+        ("google-tasks", '{"kind": "tasks#taskLists", "items": 3}', "items"),
+        ("todoist", "Title,Due\nCall mum,today\n", "TYPE, CONTENT"),
+        ("google-tasks", '{\n  "kind": "tasks#taskLists",\n  "items": [,]\n}', "line 3, column 13"),
+        ("todo-api", '{"format": "todo-api"\n"version": 1}', "line 2, column 1"),
+    ],
+)
+async def test_a_file_not_in_the_sources_format_says_what_was_expected(
+    person: Callable[..., httpx.AsyncClient], source: str, body: str, expected: str
+) -> None:
+    async with person() as client:
+        answer = await import_file(client, source, body)
+        assert expected in assert_error(answer, 400, "INVALID_REQUEST")["error"]
+        await _nothing_imported(client)
+
+
+# Todoist's own onboarding tasks have titles of 210 and 215 characters.
+LONG_TITLE = (
+    "Take the productivity method quiz to find out which way of working suits you best, then "
+    "read the guide that goes with it and set up your projects, labels and filters the way it "
+    "suggests before starting on them all!!"
+)
+
+
+async def test_a_title_too_long_from_another_app_is_cut_and_kept_whole_in_the_description(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    assert len(LONG_TITLE) == 215
+    no_space = "z" * 210
+    async with person() as client:
+        answer = await import_file(
+            client,
+            "todoist",
+            _csv(f'task,"{LONG_TITLE}",Do it soon,4,1,,,,,', f"task,{no_space},,4,1,,,,,"),
+            content_type="text/csv",
+        )
+        assert answer.status_code == 200, answer.text
+        assert [item["line"] for item in answer.json()["skipped"]] == [2, 3]
+        assert "CONTENT" in answer.json()["skipped"][0]["reason"]
+        tasks = sorted((await client.get("/api/tasks")).json(), key=lambda t: t["position"])
+        # At the last word's end within 200 characters ("... suggests before" ends at 192),
+        # else at 200.
+        assert tasks[0]["title"] == LONG_TITLE[:192]
+        assert tasks[0]["description"] == f"{LONG_TITLE}\n\nDo it soon"
+        assert tasks[1]["title"] == "z" * 200
+        assert tasks[1]["description"] == no_space
+        long_notes = "n" * 2000
+        answer = await import_file(
+            client, "google-tasks", _google({"title": LONG_TITLE, "notes": long_notes})
+        )
+        assert answer.status_code == 200, answer.text
+        [skipped] = answer.json()["skipped"]
+        assert skipped["index"] == "items[1].items[0]"
+        described = [t["description"] for t in (await client.get("/api/tasks")).json()]
+        assert f"{LONG_TITLE}\n\n{long_notes}"[:2000] in described
+
+
+async def test_the_source_apps_creation_time_is_kept_when_past(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        body = _google(
+            {"title": "Old", "updated": "2021-03-04T05:06:07.000Z"},
+            {"title": "Future", "updated": "2999-01-01T00:00:00.000Z"},
+            {"title": "Odd", "updated": "last week"},
+        )
+        answer = await import_file(client, "google-tasks", body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["skipped"] == [
+            {"index": "items[1].items[2]", "reason": "updated is not a time: left out"}
+        ]
+        made = {t["title"]: t["created_at"] for t in (await client.get("/api/tasks")).json()}
+        assert made["Old"] == "2021-03-04T05:06:07Z"
+        assert made["Future"] > "2026"
+        assert made["Future"] < "2999"
+        assert made["Odd"] > "2026"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt
 
 from todo_api.auth import personal
 from todo_api.auth.dependencies import Caller, caller, session_only
@@ -16,7 +16,7 @@ from todo_api.kit import text
 from todo_api.kit.deps import held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
-from todo_api.kit.inputs import UUID_EXAMPLE, Input, WholeNumber, id_in_path, parse_id
+from todo_api.kit.inputs import UUID_EXAMPLE, Input, id_in_path, integral, parse_id
 from todo_api.tables.tokens import TOKEN_NAME_MAX_LENGTH
 
 PREFIX = "/api/tokens"
@@ -38,6 +38,9 @@ TokenName = Annotated[
 ]
 
 
+ExpiryDays = Annotated[StrictInt, Field(ge=1, le=MAX_EXPIRY_DAYS), BeforeValidator(integral)]
+
+
 class TokenCreate(Input):
     name: TokenName
     scope: personal.Scope = Field(
@@ -45,10 +48,8 @@ class TokenCreate(Input):
         description="`read`: GET and HEAD requests and live updates only; `write`: everything "
         "the user may do but manage tokens",
     )
-    expires_in_days: WholeNumber | None = Field(
+    expires_in_days: ExpiryDays | None = Field(
         default=DEFAULT_EXPIRY_DAYS,
-        ge=1,
-        le=MAX_EXPIRY_DAYS,
         description=f"Days until it expires, 1 to {MAX_EXPIRY_DAYS}; null: never",
     )
 

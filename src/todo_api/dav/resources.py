@@ -68,8 +68,9 @@ class Path:
     name: str | None = None
 
 
-def parse_path(path: str, user_id: uuid.UUID) -> Path | None:
-    """The resource `path` names for the caller (None: nothing they can see)."""
+def parse_path(path: str, user_id: uuid.UUID | None) -> Path | None:
+    """The resource `path` names for the caller (None: nothing they can see); with no caller,
+    what kind of resource it is, whoever's."""
     parts = [part for part in path.removeprefix(PREFIX).split("/") if part]
     if not parts:
         return Path("root")
@@ -78,7 +79,7 @@ def parse_path(path: str, user_id: uuid.UUID) -> Path | None:
         return None
     if not rest:
         return Path(head)
-    if rest[0] != str(user_id):
+    if user_id is not None and rest[0] != str(user_id):
         return None
     if head == "principals":
         return Path("principal", user_id) if len(rest) == 1 else None
@@ -89,6 +90,24 @@ def parse_path(path: str, user_id: uuid.UUID) -> Path | None:
     if len(rest) == 3:
         return Path("object", user_id, rest[1], rest[2])
     return None
+
+
+# What each kind of resource answers (any status but 405): GET and HEAD only an object, PUT
+# an object, DELETE an object or a calendar; PROPPATCH anywhere (403 but on a calendar);
+# MKCALENDAR only where a calendar may be made (`mkcalendar`).
+_METHODS = ("OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "REPORT")
+_ANSWERED = {
+    "object": frozenset(_METHODS),
+    "collection": frozenset(_METHODS) - {"GET", "HEAD", "PUT"},
+}
+_ELSEWHERE = frozenset(_METHODS) - {"GET", "HEAD", "PUT", "DELETE"}
+
+
+def allowed(kind: str, *, mkcalendar: bool = False) -> str:
+    """`Allow` for a resource of `kind` (RFC 9110 §10.2.1)."""
+    answered = _ANSWERED.get(kind, _ELSEWHERE)
+    methods = [m for m in _METHODS if m in answered] + (["MKCALENDAR"] if mkcalendar else [])
+    return ", ".join(methods)
 
 
 # --- Properties ------------------------------------------------------------------------------

@@ -3,14 +3,17 @@ lists that are gone.
 
 A deleted task's row in `dav_objects` names its object in sync answers (a 404 by the name the
 client knows) for as long as the change feed remembers the deletion: it goes once the task's
-tombstone has been pruned (tasks.housekeeping), when no sync token can ask for it any more."""
+tombstone has been pruned (tasks.housekeeping), when no sync token can ask for it any more. A
+note of an object a client moved away by a PUT elsewhere goes after the move window."""
 
 import logging
 
-from sqlalchemy import delete, exists
+from sqlalchemy import bindparam, delete, exists, or_
 
 from todo_api.config import Settings
+from todo_api.dav import store
 from todo_api.db import Database, Query
+from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
 from todo_api.tables.dav import dav_collections, dav_objects
 from todo_api.tables.lists import lists
@@ -24,6 +27,8 @@ _FORGET_OBJECTS = Query(
     delete(dav_objects).where(
         ~exists().where(tasks.c.id == dav_objects.c.task_id),
         ~exists().where(tombstones.c.task_id == dav_objects.c.task_id),
+        # A move's note of the object it moved away (no task of its own) waits out the window.
+        or_(dav_objects.c.uid != "", dav_objects.c.deleted_at < bindparam("cutoff")),
     )
 )
 _FORGET_COLLECTIONS = Query(
@@ -35,7 +40,8 @@ async def prune(db: Database) -> tuple[int, int]:
     """Forget the objects of tasks gone past the feed's memory and the names of lists gone;
     return how many of each."""
     async with db.transaction() as conn:
-        objects = await conn.execute(_FORGET_OBJECTS)
+        cutoff = utcnow() - store.MOVE_WINDOW
+        objects = await conn.execute(_FORGET_OBJECTS, {"cutoff": cutoff})
         collections = await conn.execute(_FORGET_COLLECTIONS)
     return objects.rowcount, collections.rowcount
 

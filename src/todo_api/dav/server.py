@@ -55,7 +55,7 @@ from todo_api.dav.xml import (
     propstat_response,
 )
 from todo_api.dav.xml import element as xml_element
-from todo_api.db import Connection, Row
+from todo_api.db import Connection, RefusedText, Row
 from todo_api.kit import changes, ical, ordering
 from todo_api.kit.conditional import etag, if_match
 from todo_api.kit.deps import held
@@ -69,7 +69,6 @@ from todo_api.tasks import schedule
 from todo_api.tasks import service as tasks_service
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate
 
-ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR"
 DAV_HEADER = "1, 3, calendar-access"
 
 
@@ -105,20 +104,32 @@ class DavApp:
             response = DavError(400, str(exc)).response()
         except ApiError as exc:
             response = _from_api_error(exc)
+        except RefusedText as exc:
+            response = DavError(400, str(exc)).response()
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         method = request.method
-        if method == "OPTIONS":
-            return Response(status_code=200, headers={"DAV": DAV_HEADER, "Allow": ALLOW})
+        if method == "OPTIONS" and not request.headers.get("authorization", "").strip():
+            # Unsigned: what the path's kind of resource answers, whoever's it is.
+            shape = resources.parse_path(request.url.path, None)
+            if shape is None:
+                raise not_found()
+            return _options(resources.allowed(shape.kind))
         identity = await identify(request)
         path = resources.parse_path(request.url.path, identity.user_id)
         if path is None:
             raise not_found()
+        call = Call(request, identity)
         handler = _HANDLERS.get(method)
-        if handler is None:
-            raise DavError(405, f"{method} is not allowed here", headers={"Allow": ALLOW})
-        return await handler(Call(request, identity), path)
+        try:
+            if handler is None:
+                raise DavError(405, f"{method} is not allowed here")
+            return await handler(call, path)
+        except DavError as exc:
+            if exc.status == 405:  # RFC 9110 §15.5.6: with what the resource does answer
+                exc.headers["Allow"] = await _allow(call, path)
+            raise
 
 
 class Call:
@@ -156,6 +167,24 @@ class Call:
         if coll is None:
             raise not_found()
         return coll
+
+
+def _options(allow: str) -> Response:
+    return Response(status_code=200, headers={"DAV": DAV_HEADER, "Allow": allow})
+
+
+async def options(call: Call, path: Path) -> Response:
+    return _options(await _allow(call, path))
+
+
+async def _allow(call: Call, path: Path) -> str:
+    """The methods `path` answers (any but 405): MKCALENDAR only where a calendar may be
+    made."""
+    free = False
+    if path.kind == "collection":
+        async with call.connection() as conn:
+            free = not await store.segment_taken(conn, call.user_id, path.segment or "")
+    return resources.allowed(path.kind, mkcalendar=free)
 
 
 # --- PROPFIND -------------------------------------------------------------------------------
@@ -285,7 +314,7 @@ def _multistatus(
 
 async def get(call: Call, path: Path) -> Response:
     if path.kind != "object":
-        raise DavError(405, "Only calendar objects can be read with GET", headers={"Allow": ALLOW})
+        raise DavError(405, "Only calendar objects can be read with GET")
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
         row = await store.object_named(conn, call.user_id, coll, path.name or "")
@@ -303,7 +332,7 @@ async def get(call: Call, path: Path) -> Response:
 
 async def put(call: Call, path: Path) -> Response:
     if path.kind != "object" or not path.name:
-        raise DavError(405, "PUT makes calendar objects only", headers={"Allow": ALLOW})
+        raise DavError(405, "PUT makes calendar objects only")
     name = path.name
     if len(name) > NAME_MAX_LENGTH:
         raise DavError(403, f"An object's name is at most {NAME_MAX_LENGTH} characters")
@@ -328,7 +357,14 @@ async def put(call: Call, path: Path) -> Response:
     async with call.connection() as conn, conn.transaction():
         await ordering.serialise(conn, call.user_id, lists=[coll.list_id])
         existing, parent_id = await _checked(call, conn, coll, name, read)
-        if existing is None:
+        moving = None if existing is not None else await _moving(call, conn, coll, read.uid)
+        if moving is not None:  # the same task, where it went (its old href: 204 to DELETE)
+            source, existing = moving
+            await store.mark_moved(conn, call.user_id, source, existing)
+            to = {"list_id": coll.list_id} if parent_id is None else {}
+            task = await _update(call, conn, existing, {**fields, **to}, parent_id)
+            created = True
+        elif existing is None:
             task, created = await _create(call, conn, coll, fields, parent_id, read.uid), True
         else:
             task, created = await _update(call, conn, existing, fields, parent_id), False
@@ -373,6 +409,18 @@ async def _checked(
         return existing, None
     parent = await store.object_with_uid(conn, call.user_id, coll, read.parent_uid)
     return existing, parent.id if parent is not None else None
+
+
+async def _moving(
+    call: Call, conn: Connection, coll: Collection, uid: str
+) -> tuple[Collection, Row] | None:
+    """The task a PUT of a new object moves into `coll`, and the collection it leaves: the
+    caller's task with this UID in another collection of theirs that they may write (a client
+    moving it PUTs it into the new collection, then DELETEs the old object: Thunderbird)."""
+    writable = [c for c in await store.collections(conn, call.user_id) if c.writable]
+    others = [c for c in writable if c.segment != coll.segment]
+    found = await store.objects_with_uid(conn, call.user_id, others, uid)
+    return found[0] if found else None
 
 
 def _invalid(exc: ValidationError) -> DavError:
@@ -470,10 +518,12 @@ async def delete(call: Call, path: Path) -> Response:
     if path.kind == "collection":
         return await _delete_collection(call, path)
     if path.kind != "object":
-        raise DavError(405, "This cannot be deleted", headers={"Allow": ALLOW})
+        raise DavError(405, "This cannot be deleted")
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
         row = await store.object_named(conn, call.user_id, coll, path.name or "")
+        if row is None and await store.moved_away(conn, call.user_id, coll, path.name or ""):
+            return Response(status_code=204)  # the client's move, whose PUT came first
         if row is None:
             raise not_found()
         if not coll.writable:
@@ -516,13 +566,18 @@ async def _delete_collection(call: Call, path: Path) -> Response:
 
 async def mkcalendar(call: Call, path: Path) -> Response:
     if path.kind != "collection" or not path.segment:
-        raise DavError(405, "Calendars are made in the calendar home", headers={"Allow": ALLOW})
+        raise DavError(405, "Calendars are made in the calendar home")
     segment = path.segment
     if len(segment) > NAME_MAX_LENGTH:
         raise DavError(403, f"A calendar's name is at most {NAME_MAX_LENGTH} characters")
     async with call.connection() as conn:
-        if segment == store.INBOX or await store.collection(conn, call.user_id, segment):
-            raise DavError(405, "This calendar exists already", headers={"Allow": ALLOW})
+        if await store.segment_taken(conn, call.user_id, segment):
+            # No two collections of a home ever share an href (RFC 4791 §5.3.1.2).
+            raise DavError(
+                405,
+                "This path is taken: choose another name for the calendar",
+                Name(DAV, "resource-must-be-null"),
+            )
     root = await call.xml()
     props = _set_props(root)
     components = props.get(SUPPORTED_COMPONENTS)
@@ -729,6 +784,7 @@ def _free_busy(root: etree._Element) -> Response:
 
 
 _HANDLERS = {
+    "OPTIONS": options,
     "PROPFIND": propfind,
     "GET": get,
     "HEAD": get,

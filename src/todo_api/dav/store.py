@@ -24,7 +24,6 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    or_,
     select,
     tuple_,
 )
@@ -35,7 +34,7 @@ from todo_api.kit.access import Role
 from todo_api.kit.changes import Position
 from todo_api.kit.ids import utcnow
 from todo_api.tables.dav import dav_collections, dav_objects
-from todo_api.tables.lists import lists
+from todo_api.tables.lists import list_members, lists
 from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
 from todo_api.tables.users import users
 
@@ -80,27 +79,23 @@ async def email_of(conn: Connection, user_id: uuid.UUID) -> str | None:
 # --- Collections ----------------------------------------------------------------------------
 
 _LISTS = (
-    select(*access.SERVED, dav_collections.c.name.label("dav_name"))
+    select(
+        *access.SERVED,
+        list_members.c.joined_at,
+        dav_collections.c.name.label("dav_name"),
+    )
     .select_from(
         access.seen_lists().outerjoin(dav_collections, dav_collections.c.list_id == lists.c.id)
     )
     .order_by(*access.CALLERS_ORDER)
 )
 ALL_LISTS = Query(_LISTS)
-ONE_LIST = Query(
-    _LISTS.where(
-        or_(
-            dav_collections.c.name == bindparam("segment"),
-            and_(lists.c.id == bindparam("list_id"), dav_collections.c.name.is_(None)),
-        )
-    )
-)
 
 
-def _collection(row: Row) -> Collection:
+def _collection(row: Row, segment: str) -> Collection:
     return Collection(
         list_id=row.id,
-        segment=row.dav_name or str(row.id),
+        segment=segment,
         name=row.name,
         color=row.color,
         position=row.position,
@@ -115,18 +110,54 @@ def inbox(user_id: uuid.UUID) -> Collection:
     return Collection(None, INBOX, "Inbox", None, 0, Role.owner, user_id, 0, 0)
 
 
+def _segments(rows: list[Row]) -> dict[uuid.UUID, str]:
+    """Each list's path segment in this home, no two alike: `inbox` is the inbox's; a list's
+    id is that list's alone (a name given elsewhere that equals it yields); a MKCALENDAR name
+    is its list's unless another list of the home holds it: the one longest in the home (the
+    caller's own, made before any list shared later; a client keeps seeing at a path what it
+    saw there). A list that yields its name is at its id. Lists shared with the caller bring
+    their owners' names, which may be anything, so this holds whatever data a home is made of
+    (made before MKCALENDAR refused such names, too), whatever order the caller gives them."""
+    ids = {str(row.id) for row in rows}
+    taken = {INBOX} | ids
+    segments: dict[uuid.UUID, str] = {}
+    named = [row for row in rows if row.dav_name is not None]
+    named.sort(key=lambda row: (row.joined_at, row.id))
+    for row in named:
+        if row.dav_name not in taken:
+            taken.add(row.dav_name)
+            segments[row.id] = row.dav_name
+    return {row.id: segments.get(row.id, str(row.id)) for row in rows}
+
+
 async def collections(conn: Connection, user_id: uuid.UUID) -> list[Collection]:
     rows = (await conn.execute(ALL_LISTS, {"user_id": user_id})).rows
-    return [inbox(user_id), *(_collection(row) for row in rows)]
+    segments = _segments(rows)
+    return [inbox(user_id), *(_collection(row, segments[row.id]) for row in rows)]
 
 
 async def collection(conn: Connection, user_id: uuid.UUID, segment: str) -> Collection | None:
-    """The caller's collection at `segment` (None: nothing the caller sees)."""
+    """The caller's collection at `segment` (None: nothing the caller sees). The home's lists
+    are read whole: which list a segment names depends on the others (`_segments`)."""
     if segment == INBOX:
         return inbox(user_id)
-    params = {"user_id": user_id, "segment": segment, "list_id": _uuid(segment)}
-    row = (await conn.execute(ONE_LIST, params)).first()
-    return None if row is None else _collection(row)
+    found = [coll for coll in await collections(conn, user_id) if coll.segment == segment]
+    return found[0] if found else None
+
+
+_LIST_EXISTS = Query(select(lists.c.id).where(lists.c.id == bindparam("list_id")))
+
+
+async def segment_taken(conn: Connection, user_id: uuid.UUID, segment: str) -> bool:
+    """Whether a new calendar may not take `segment`: it is the inbox's, another collection's
+    of the home, or the id of any list at all (a list shared with the caller later would
+    otherwise find its own path taken)."""
+    if segment == INBOX or await collection(conn, user_id, segment) is not None:
+        return True
+    list_id = _uuid(segment)
+    if list_id is None:
+        return False
+    return (await conn.execute(_LIST_EXISTS, {"list_id": list_id})).first() is not None
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -137,9 +168,6 @@ def _uuid(text: str) -> uuid.UUID | None:
 
 
 SET_COLLECTION_NAME = Query(insert_bound(dav_collections, "list_id", "name"))
-SEGMENT_TAKEN = Query(
-    select(dav_collections.c.list_id).where(dav_collections.c.name == bindparam("name"))
-)
 
 
 def _scope(inbox: bool) -> ColumnElement[bool]:
@@ -327,19 +355,23 @@ def _in(coll: Collection, user_id: uuid.UUID, row: Row) -> bool:
     return bool(row.list_id == coll.list_id)
 
 
-async def _in_collection(
-    conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
-) -> list[Row]:
-    """The tasks `ids` in the collection (looked up by id alone, which the key's index always
-    serves; then kept if in the collection). On SQLite a page of ids a statement: a name many
-    objects share (names are the clients') stays within its limit of parameters."""
+async def _by_ids(conn: Connection, ids: list[uuid.UUID]) -> list[Row]:
+    """The tasks `ids` (looked up by id alone, which the key's index always serves). On SQLite
+    a page of ids a statement: a name many objects share (names are the clients') stays within
+    its limit of parameters."""
     step = PAGE if conn.name == "sqlite" else max(len(ids), 1)  # PostgreSQL: one array
     found = []
     for start in range(0, len(ids), step):
         count, params = _lookup(conn, ids[start : start + step])
-        rows = (await conn.execute(_ids_query(conn.name, count), params)).rows
-        found += [row for row in rows if _in(coll, user_id, row)]
+        found += (await conn.execute(_ids_query(conn.name, count), params)).rows
     return found
+
+
+async def _in_collection(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
+) -> list[Row]:
+    """The tasks `ids` in the collection."""
+    return [row for row in await _by_ids(conn, ids) if _in(coll, user_id, row)]
 
 
 async def object_named(
@@ -373,18 +405,30 @@ async def objects_named(
     return {object_name(row): row for row in rows if object_name(row) in wanted}
 
 
-async def object_with_uid(
-    conn: Connection, user_id: uuid.UUID, coll: Collection, uid: str
-) -> Row | None:
-    """The object of the collection whose UID is `uid`."""
+async def _uid_ids(conn: Connection, uid: str) -> list[uuid.UUID]:
     ids = [row.task_id for row in (await conn.execute(_WITH_UID, {"uid": uid})).rows]
     as_id = _uuid(uid)
     if as_id is not None:
         ids.append(as_id)
-    for row in await _in_collection(conn, user_id, coll, ids):
+    return ids
+
+
+async def object_with_uid(
+    conn: Connection, user_id: uuid.UUID, coll: Collection, uid: str
+) -> Row | None:
+    """The object of the collection whose UID is `uid`."""
+    for row in await _in_collection(conn, user_id, coll, await _uid_ids(conn, uid)):
         if object_uid(row) == uid:
             return row
     return None
+
+
+async def objects_with_uid(
+    conn: Connection, user_id: uuid.UUID, colls: list[Collection], uid: str
+) -> list[tuple[Collection, Row]]:
+    """The objects whose UID is `uid` in any of `colls`, each with its collection."""
+    rows = [row for row in await _by_ids(conn, await _uid_ids(conn, uid)) if object_uid(row) == uid]
+    return [(coll, row) for coll in colls for row in rows if _in(coll, user_id, row)]
 
 
 # --- A collection's changes (sync-collection) -------------------------------------------------
@@ -615,6 +659,55 @@ _REMEMBER_DELETED = Query(
         deleted_task=bindparam("task"),
     )
 )
+
+
+# A task a client moved by a PUT into another collection before its DELETE from the old one
+# (Thunderbird's order): a row of its own (no task has its id; no UID), naming the old object,
+# so that the DELETE that follows finds what it deletes already gone (204) and deletes nothing.
+_REMEMBER_MOVED = Query(
+    insert_bound(
+        dav_objects,
+        "task_id",
+        "name",
+        uid=literal(""),
+        deleted_at=bindparam("now"),
+        deleted_by=bindparam("user_id"),
+        deleted_task=bindparam("moved"),
+    )
+)
+_MOVED_AWAY = Query(
+    select(dav_objects.c.task_id, dav_objects.c.deleted_task).where(
+        dav_objects.c.name == bindparam("name"),
+        dav_objects.c.uid == "",
+        dav_objects.c.deleted_by == bindparam("user_id"),
+        dav_objects.c.deleted_at > bindparam("since"),
+    )
+)
+_FORGET_MOVED = Query(
+    delete(dav_objects).where(dav_objects.c.task_id == bindparam("marker"), dav_objects.c.uid == "")
+)
+
+
+def _place(coll: Collection) -> str:
+    return str(coll.list_id) if coll.list_id is not None else INBOX
+
+
+async def mark_moved(conn: Connection, user_id: uuid.UUID, source: Collection, row: Row) -> None:
+    """Remember that the caller moved the task of `row` out of `source` by a PUT elsewhere."""
+    moved = {"id": str(row.id), "from": _place(source)}
+    params = {"task_id": uuid.uuid4(), "name": object_name(row), "now": utcnow()}
+    await conn.execute(_REMEMBER_MOVED, {**params, "user_id": user_id, "moved": moved})
+
+
+async def moved_away(conn: Connection, user_id: uuid.UUID, coll: Collection, name: str) -> bool:
+    """Whether the caller moved the object `name` out of the collection by a PUT elsewhere
+    within the move window; forgets it (the client's DELETE of it comes once)."""
+    params = {"name": name, "user_id": user_id, "since": utcnow() - MOVE_WINDOW}
+    for row in (await conn.execute(_MOVED_AWAY, params)).rows:
+        if (row.deleted_task or {}).get("from") == _place(coll):
+            await conn.execute(_FORGET_MOVED, {"marker": row.task_id})
+            return True
+    return False
 
 
 _RECENTLY_DELETED = Query(

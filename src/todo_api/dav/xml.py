@@ -1,8 +1,11 @@
 """WebDAV's XML: request bodies parsed safely, answers written a response at a time.
 
 Bodies are parsed by lxml with no DTD, no entities and no network; a body that declares a
-DTD at all is refused before parsing (a "billion laughs" or XXE body is 400 at once), and so is
-one nested deeper than any CalDAV request needs.
+DTD at all is refused before parsing (a "billion laughs" or XXE body is 400 at once), in
+whichever encoding it comes (UTF-8, UTF-16 or UTF-32, with or without a byte-order mark: looked
+for here, since lxml would only say so after parsing), and so is one nested deeper than any
+CalDAV request needs. A body in an encoding of another family that lxml reads is refused as
+well when its tree has a DTD.
 """
 
 import re
@@ -28,7 +31,8 @@ _PARSER = etree.XMLParser(
     remove_comments=True,
     remove_pis=True,
 )
-_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 
 
 class Name(NamedTuple):
@@ -56,18 +60,32 @@ def parse(body: bytes) -> etree._Element | None:
     """The body's root element (None for an empty body); raises BadXml."""
     if not body.strip():
         return None
-    if _DTD.search(body):
+    if _declares_dtd(body):
         raise BadXml("a request body may not declare a DTD")
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise BadXml(f"not well-formed XML: {exc}") from None
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        raise BadXml("a request body may not declare a DTD")
     depth = 0
     for event, _ in etree.iterwalk(root, events=("start", "end")):
         depth += 1 if event == "start" else -1
         if depth > MAX_DEPTH:
             raise BadXml("the XML is nested too deeply")
     return root
+
+
+def _declares_dtd(body: bytes) -> bool:
+    """Whether the body declares a DTD, read as ASCII does (UTF-8 and the other encodings of
+    that family write `<!DOCTYPE` alike) and, when it holds a NUL byte (which `<!DOCTYPE` in
+    UTF-16 or UTF-32 does), in each of those, with or without a byte-order mark."""
+    if _DTD.search(body.decode("latin-1")):
+        return True
+    if b"\x00" not in body:
+        return False
+    return any(_DTD.search(body.decode(wide, errors="replace")) for wide in _WIDE)
 
 
 def element(name: Name, text: str | None = None, *children: etree._Element) -> etree._Element:

@@ -10,7 +10,7 @@ from todo_api.db.database import (
 )
 from todo_api.db.dialects import insert_or_ignore
 from todo_api.db.engine import create_engine
-from todo_api.db.statements import Query, Row, insert_bound
+from todo_api.db.statements import Query, RefusedText, Row, insert_bound
 from todo_api.db.types import SQLITE_UNICODE_LOWER, UTCDateTime
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "IntegrityViolation",
     "InvalidValue",
     "Query",
+    "RefusedText",
     "Result",
     "Row",
     "UTCDateTime",

@@ -15,6 +15,17 @@ from sqlalchemy.types import JSON
 from todo_api.db.types import UTCDateTime
 
 
+class RefusedText(ValueError):
+    """Text holding NUL, which PostgreSQL cannot store (and SQLite, alike, is not given): every
+    input is checked where it is read, and this is the one place that every value passes on
+    its way to either database, whatever route, header, file or protocol it came from.
+    `name` is the statement's parameter (for an INSERT or UPDATE, the column's name)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: must not contain the NUL character")
+        self.name = name
+
+
 class Row(dict[str, Any]):
     """A row: a dict of its columns, whose columns also read as attributes (`row.title`)."""
 
@@ -48,6 +59,8 @@ class Compiled:
         binds = self.binds
         for name in self.names:
             value = params[name] if name in params else self.defaults[name]
+            if value.__class__ is str and "\x00" in value:
+                raise RefusedText(name)
             bind = binds.get(name)
             args.append(value if bind is None else bind(value))
         return args

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from todo_api.config import Settings
-from todo_api.db import DatabaseFailure, IntegrityViolation
+from todo_api.db import DatabaseFailure, IntegrityViolation, RefusedText
 from todo_api.edge.slashes import slash_redirect
 from todo_api.kit.deps import held
 from todo_api.kit.errors import (
@@ -21,6 +21,7 @@ from todo_api.kit.errors import (
     error_body_response,
     error_response,
     integrity_failure,
+    refused_text,
     validation_failure,
 )
 
@@ -79,6 +80,8 @@ def _allowed_methods(request: Request) -> str:
         match, _ = route.matches(request.scope)
         if match is not Match.NONE and route.methods:
             methods |= route.methods
+    if "GET" in methods:  # every GET answers HEAD too (todo_api.edge.head)
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 
@@ -107,9 +110,19 @@ async def _on_integrity_violation(request: Request, exc: Exception) -> JSONRespo
     return error_response(integrity_failure(exc, _where(request)))
 
 
+async def _on_refused_text(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RefusedText)
+    error = refused_text(exc.name)
+    if request.url.path.startswith("/oauth/"):
+        description = f"{exc.name} must not contain the NUL character"
+        return JSONResponse({"error": "invalid_request", "error_description": description}, 400)
+    return error_response(error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DatabaseFailure, _on_database_failure)
     app.add_exception_handler(IntegrityViolation, _on_integrity_violation)
+    app.add_exception_handler(RefusedText, _on_refused_text)

@@ -22,7 +22,6 @@ _ALEMBIC_VERSION = select(column("version_num", String())).select_from(table("al
 _ANSWERS = select(literal(1))
 
 
-@router.head("/health", include_in_schema=False)
 @router.get("/health", summary="Liveness: the process answers (no database call)")
 async def health() -> Response:
     return json_response({"status": "ok"})
@@ -34,7 +33,6 @@ class NotReady(DatabaseUnavailable):
         self.message = reason
 
 
-@router.head("/ready", include_in_schema=False)
 @router.get(
     "/ready",
     summary="Readiness: the database answers and its schema is the latest",

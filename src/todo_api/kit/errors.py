@@ -1,6 +1,7 @@
 """One error mechanism: every failure, from any layer, leaves with the contract's body."""
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from http import HTTPStatus
@@ -243,13 +244,22 @@ def integrity_failure(exc: Exception, where: str) -> ApiError:
     return Conflict("The change conflicts with the data already stored")
 
 
+def refused_text(name: str) -> ApiError:
+    """NUL in text bound for the database (`todo_api.db.RefusedText`): input no check before
+    caught, named by the statement's parameter (a column's name; a comparison's carries a
+    number SQLAlchemy gave it, dropped here)."""
+    return InvalidField(re.sub(r"_\d+$", "", name), "must not contain the NUL character")
+
+
 def api_error(exc: Exception, where: str) -> ApiError:
     """The error any failure `where` (outside a route: a tool call) is answered with, as the
     handlers below answer it in a route; an unexpected one is logged and shown as INTERNAL_ERROR."""
-    from todo_api.db import DatabaseFailure, IntegrityViolation
+    from todo_api.db import DatabaseFailure, IntegrityViolation, RefusedText
 
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, RefusedText):
+        return refused_text(exc.name)
     if isinstance(exc, DatabaseFailure):
         return database_failure(exc, where)
     if isinstance(exc, IntegrityViolation):

@@ -28,7 +28,7 @@ def parse_id(text: str, not_found: type[Exception]) -> uuid.UUID:
         raise not_found from None
 
 
-def _integral(value: Any) -> Any:
+def integral(value: Any) -> Any:
     # JSON has numbers, not integers: 7.0 is the integer 7 (JSON Schema says so too).
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -36,7 +36,10 @@ def _integral(value: Any) -> Any:
 
 
 # An integer in a body: a whole number, written 7 or 7.0; not "7", not true.
-WholeNumber = Annotated[StrictInt, BeforeValidator(_integral)]
+WholeNumber = Annotated[StrictInt, BeforeValidator(integral)]
+# Bounds go on the integer, before the validator: `Annotated[StrictInt, Field(ge=1),
+# BeforeValidator(integral)]`. Put on `WholeNumber | None`, they reach the document in
+# pydantic's words (`ge`, `le`), which JSON Schema does not know.
 
 
 # A body naming more unknown fields than this is refused with one error for all of them, so

@@ -60,6 +60,12 @@ def url_problem(url: str) -> str | None:
         return "must name a host"
     if any(char.isspace() for char in url):
         return "must not contain white space"
+    try:
+        # What the delivery client would refuse at every attempt (a control character, a
+        # host that is not a valid international name) is refused now.
+        httpx.Request("POST", url)
+    except (httpx.InvalidURL, ValueError):  # the `idna` package's errors are ValueErrors
+        return "is not a URL the delivery client can send to"
     return None
 
 

@@ -77,6 +77,20 @@ LINE_PATTERN = (
     f"^{_SPACE}*{_NOT_CONTROL}*{char_class(INVISIBLE, negated=True)}{_NOT_CONTROL}*{_SPACE}*$"
 )
 DESCRIPTION_PATTERN = f"^{char_class(DESCRIPTION_CONTROLS, negated=True)}*$"
+
+
+def _within_bmp(ranges: Ranges) -> Ranges:
+    return tuple((a, min(b, 0xFFFF)) for a, b in ranges if a <= 0xFFFF)
+
+
+# The line pattern for readers that compile it as ECMA-262 with or without the `u` flag (the
+# MCP tool schemas; some AI apps compile without it, where a character above U+FFFF is two
+# and a class naming one does not compile): the same classes within U+0000-U+FFFF, which both
+# modes read alike. Above it every character passes the pattern; the service still checks.
+PORTABLE_LINE_PATTERN = (
+    f"^{_SPACE}*{_NOT_CONTROL}*{char_class(_within_bmp(INVISIBLE), negated=True)}"
+    f"{_NOT_CONTROL}*{_SPACE}*$"
+)
 # Query parameters: no NUL (PostgreSQL refuses it in text). Trimmed text that may not be
 # blank (the account's own fields): a character other than white space.
 NO_NUL_PATTERN = r"^[^\x00]*$"

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
+from todo_api.kit import text
 from todo_api.kit.inputs import UUID_EXAMPLE, Input
 from todo_api.lists.schemas import ListRead, ListUpdate
 from todo_api.lists.sharing_schemas import InvitationCreate, MemberRead
@@ -147,8 +148,27 @@ def _with_ref(
     return schema
 
 
+# Each pattern of a tool's schemas compiles alike with and without ECMA-262's `u` flag, as AI
+# apps compile them either way (todo_api.kit.text.PORTABLE_LINE_PATTERN).
+_PORTABLE = {text.LINE_PATTERN: text.PORTABLE_LINE_PATTERN}
+
+
+def portable(schema: Any) -> Any:
+    """`schema` with each pattern replaced by its portable form."""
+    if isinstance(schema, dict):
+        return {
+            key: _PORTABLE.get(value, value)
+            if key == "pattern" and isinstance(value, str)
+            else portable(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [portable(item) for item in schema]
+    return schema
+
+
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(mode="serialization")
+    return portable(model.model_json_schema(mode="serialization"))  # type: ignore[no-any-return]
 
 
 LIST_TASKS_INPUT = _list_tasks_schema()

@@ -7,10 +7,12 @@ session would bring: they send no requests or notifications back to the client.
 
 The bearer token is checked by the REST API's `authenticate` before the SDK sees the request:
 without a valid one the answer is the REST API's 401, and no MCP work happens; when there is an
-authorization server to name (todo_api.auth.oauth), the 401's challenge points at the protected
-resource metadata, where an AI app starts its sign-in. A personal
-token whose scope is `read` may initialize, list the tools and call those that only read
-(`readOnlyHint`); any other tool call is a tool error carrying FORBIDDEN. The SDK's Host
+authorization server to name (todo_api.auth.oauth), the 401's challenge names the scopes and
+points at the protected resource metadata, where an AI app starts its sign-in. A token whose
+scope is `read` may initialize, list the tools and call those that only read (`readOnlyHint`).
+Its call of any other tool is, for an OAuth token, HTTP 403 `insufficient_scope` with the same
+challenge (MCP's step-up: the app asks the user for more); for a personal token, a tool error
+carrying FORBIDDEN. The SDK's Host
 and Origin checks (against DNS rebinding) are off: the Host header decides nothing here, every
 request needs a token that a rebinding page cannot have, and browsers are governed by CORS.
 """
@@ -39,12 +41,18 @@ from mcp_types.jsonrpc import jsonrpc_message_adapter
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
 from todo_api.auth.dependencies import MCP_PATH, authenticate, caller, require_write
-from todo_api.kit.errors import ApiError, ErrorBody, MethodNotAllowed, api_error, error_response
+from todo_api.kit.errors import (
+    ApiError,
+    ErrorBody,
+    Forbidden,
+    MethodNotAllowed,
+    api_error,
+    error_response,
+)
 from todo_api.kit.http import json_bytes, json_response
 from todo_api.mcp.tools import TOOLS
 
@@ -103,9 +111,10 @@ class McpEndpoint:
     Its `run()` belongs in the app's lifespan: the SDK serves calls in a task group that lives
     as long as that."""
 
-    def __init__(self, *, max_body_bytes: int, resource_metadata: str | None = None) -> None:
-        # Where a 401 points an OAuth client (RFC 9728 §5.1): the protected resource metadata.
-        self._resource_metadata = resource_metadata
+    def __init__(self, *, max_body_bytes: int, challenge: str | None = None) -> None:
+        # What a 401 or 403 tells an OAuth client beside its error: the scopes to ask for and
+        # the protected resource metadata (todo_api.auth.oauth.router's `mcp_challenge`).
+        self._challenge = challenge
         server: Server[Any] = Server(
             "todo-api",
             version=__version__,
@@ -128,36 +137,65 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            await authenticate(request)
+            identity = await authenticate(request)
             if scope["method"] != "POST":
                 # Stateless, there is no stream to open (GET) and no session to end (DELETE):
                 # the transport's answer to either is then 405.
                 raise MethodNotAllowed("POST")
         except ApiError as exc:
-            response = error_response(exc)
-            challenge = response.headers.get("www-authenticate")
-            if challenge is not None and self._resource_metadata is not None:
-                parameter = f'resource_metadata="{self._resource_metadata}"'
-                challenge = (
-                    f"{challenge}, {parameter}" if " " in challenge else f"{challenge} {parameter}"
-                )
-                response.headers["WWW-Authenticate"] = challenge
-            await response(scope, receive, send)
+            await self._refused(error_response(exc))(scope, receive, send)
             return
         # The body is read here, not by the SDK: a client that leaves mid-body raises
         # ClientDisconnect to the request context (a 499) rather than into the SDK's handler
         # (a 500 and a traceback); and a body that is no JSON-RPC message is answered
         # without the parser's text, which names its library and echoes the input.
         body = await request.body()
-        refusal = _refusal(body)
-        if refusal is not None:
-            await refusal(scope, receive, send)
+        message = _message(body)
+        if isinstance(message, Response):
+            await message(scope, receive, send)
+            return
+        if identity.audience is not None and identity.scope == "read" and _needs_write(message):
+            # An OAuth token (its audience is /mcp) that may only read: HTTP 403, whose
+            # challenge lets the client ask the user for more (MCP's scope challenge). A
+            # personal `read` token gets the tool error (`_call_tool`): there is no one to ask.
+            refused = self._refused(error_response(InsufficientScope()), _INSUFFICIENT_SCOPE)
+            await refused(scope, receive, send)
             return
         await self._sessions.handle_request(scope, _replaying(body, receive), send)
 
+    def _refused(self, response: Response, error: str | None = None) -> Response:
+        """`response`, its challenge naming the scopes and the resource metadata, if any."""
+        challenge = response.headers.get("www-authenticate")
+        if error is not None:
+            challenge = f"Bearer {error}"
+        if challenge is not None and self._challenge is not None:
+            separator = ", " if " " in challenge else " "
+            challenge = f"{challenge}{separator}{self._challenge}"
+        if challenge is not None:
+            response.headers["WWW-Authenticate"] = challenge
+        return response
 
-def _refusal(body: bytes) -> Response | None:
-    """A JSON-RPC error for a body that is not one JSON-RPC message; None for one that is."""
+
+_INSUFFICIENT_SCOPE = 'error="insufficient_scope"'
+
+
+class InsufficientScope(Forbidden):
+    message = "This token's scope is tasks:read: the tool writes, which needs tasks:write"
+
+
+def _needs_write(message: Any) -> bool:
+    """Whether a JSON-RPC message is a call of a tool that writes."""
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
+        return False
+    params = message.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    spec = TOOLS.get(name) if isinstance(name, str) else None
+    return spec is not None and not spec.read_only
+
+
+def _message(body: bytes) -> Any:
+    """The body's JSON-RPC message, or the JSON-RPC error (a Response) for a body that is not
+    one."""
     try:
         message = pydantic_core.from_json(body)  # the parser the SDK reads the body with
     except ValueError:
@@ -166,7 +204,7 @@ def _refusal(body: bytes) -> Response | None:
         jsonrpc_message_adapter.validate_python(message, by_name=False)
     except ValidationError:
         return _jsonrpc_error(INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
-    return None
+    return message
 
 
 def _jsonrpc_error(code: int, message: str) -> Response:
@@ -186,14 +224,3 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replaying_receive
-
-
-class McpRoute(Route):
-    """/mcp's route. It names itself in the request's scope, as FastAPI's routes do, so that
-    the request's metrics and log line carry `/mcp` rather than the label of unknown paths."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope

@@ -43,6 +43,7 @@ from todo_api.mcp.schemas import (
     TaskPage,
     TaskRef,
     output_schema,
+    portable,
 )
 from todo_api.reminders import service as reminders_service
 from todo_api.reminders.router import DEFAULT_SPAN
@@ -246,7 +247,7 @@ def _spec(
         name=name,
         title=title,
         description=description,
-        input_schema=input_schema,
+        input_schema=portable(input_schema),
         output_schema=output_schema(output),
         annotations=annotations,
     )

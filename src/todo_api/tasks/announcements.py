@@ -1,6 +1,7 @@
 """A task change's events for webhooks, as the API shows the task (todo_api.kit.events):
 which kind a change is, and the events of the subtasks a change to their parent carried."""
 
+import functools
 import uuid
 from typing import cast
 
@@ -34,6 +35,23 @@ async def announce(
     """The task's event for its watchers, as the API shows the task."""
     await events.record(
         conn, kind, actor_id=actor_id, data=lambda: task_body(task), watchers=watchers
+    )
+
+
+async def announce_each(
+    conn: Connection,
+    kind: EventType,
+    actor_id: uuid.UUID,
+    tasks_changed: list[TaskRow],
+    watchers: list[Watcher],
+) -> None:
+    """`announce` for many tasks the same watchers hear of (an import's), in one batch."""
+    await events.record_each(
+        conn,
+        kind,
+        actor_id=actor_id,
+        data=[functools.partial(task_body, task) for task in tasks_changed],
+        watchers=watchers,
     )
 
 

@@ -2,9 +2,10 @@
 list), and its place among its siblings (`todo_api.kit.ordering`), for creating and moving
 tasks. Every check runs in the user's reordering turn (`ordering.serialise`) by its caller."""
 
+import contextlib
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -12,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     exists,
     func,
     insert,
@@ -21,12 +23,12 @@ from sqlalchemy import (
     update,
 )
 
-from todo_api.db import Connection, Query
+from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit import access, events, ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import utcnow
 from todo_api.kit.versions import Versions
-from todo_api.tables.tasks import TaskRow, tasks
+from todo_api.tables.tasks import TaskRow, task_counts, tasks
 from todo_api.tables.users import DEFAULT_ZONE, users
 from todo_api.tasks.errors import StaleVersion, TaskForbidden
 from todo_api.tasks.rows import ROWS, found
@@ -35,6 +37,7 @@ from todo_api.tasks.rows import ROWS, found
 # position is computed in the statement.
 STAMPS = {"change_txid": 0, "change_seq": 0, "arrived_txid": 0, "arrived_seq": 0}
 WRITTEN_COLUMNS = tuple(c.name for c in tasks.c if c.name not in {*STAMPS, "position"})
+PLACED_COLUMNS = (*WRITTEN_COLUMNS, "position")
 
 
 # The order of the siblings' index (ix_tasks_user_id_list_id_parent_id_position_id).
@@ -116,6 +119,76 @@ def _stored(row: dict[str, Any], inserted: Mapping[str, Any]) -> TaskRow:
     """The row as inserted: what the statement computed (its place and zone) over what it was
     given."""
     return cast(TaskRow, {**row, **inserted, **STAMPS})
+
+
+# Many rows at once (an import): each row brings its place.
+_INSERT_PLACED = Query(insert(tasks).values({name: bindparam(name) for name in PLACED_COLUMNS}))
+# The last position among a user's top-level inbox tasks: what comes in goes after it.
+_INBOX_LAST = Query(
+    select(func.coalesce(func.max(tasks.c.position), 0)).where(
+        tasks.c.user_id == bindparam("user_id"),
+        tasks.c.list_id.is_(None),
+        tasks.c.parent_id.is_(None),
+    )
+)
+_TAKE_COUNTS = Query(
+    delete(task_counts)
+    .where(task_counts.c.scope_id == bindparam("scope_id"))
+    .returning(*task_counts.c)
+)
+_PUT_COUNTS = Query(insert_bound(task_counts, *(column.name for column in task_counts.c)))
+
+
+async def inbox_last(conn: Connection, user_id: uuid.UUID) -> int:
+    """The position of the user's last top-level inbox task (0: none)."""
+    return int((await conn.execute(_INBOX_LAST, {"user_id": user_id})).scalar() or 0)
+
+
+async def insert_placed(conn: Connection, rows: list[dict[str, Any]]) -> list[TaskRow]:
+    """INSERT many rows that bring their places (an import: its lists are new, its places
+    computed from the file), in the caller's transaction and reordering turn: the top-level
+    ones before their subtasks, the scopes' counts added to once (`_counted_once`)."""
+    async with _counted_once(conn, rows):
+        await conn.execute_many(_INSERT_PLACED, [r for r in rows if r["parent_id"] is None])
+        await conn.execute_many(_INSERT_PLACED, [r for r in rows if r["parent_id"] is not None])
+    return [cast(TaskRow, {**row, **STAMPS}) for row in rows]
+
+
+@contextlib.asynccontextmanager
+async def _counted_once(conn: Connection, rows: list[dict[str, Any]]) -> AsyncIterator[None]:
+    """The block's new tasks counted once, not once each: the open and done counts of the
+    scopes they go to (`task_counts`: each list's, each inbox's) are taken out while they go
+    in, so that the per-row trigger finds nothing to add to (a scope with no row is not
+    counted), then put back with the block's totals added. A trigger adding to one row ten
+    thousand times in one transaction makes a chain of ten thousand versions of that row, each
+    update walking it: the time would grow with the square of the rows' number.
+
+    On PostgreSQL the trigger runs at commit (deferred): here it runs with each statement,
+    while the rows are out. A write of someone else's to the same scope meanwhile finds the
+    rows held, and adds its change to a new row of its own, as it does when they are busy."""
+    totals: dict[uuid.UUID, list[int]] = {}
+    for row in rows:
+        counts = totals.setdefault(row["list_id"] or row["user_id"], [0, 0])
+        counts[1 if row["is_completed"] else 0] += 1
+    if conn.name == "postgresql":
+        await conn.run_sql("SET CONSTRAINTS tasks_count IMMEDIATE")
+    taken = []
+    for scope in totals:
+        taken += (await conn.execute(_TAKE_COUNTS, {"scope_id": scope})).rows
+    yield
+    taken.sort(key=lambda row: (row["scope_id"], row["slot"]))
+    for row in taken:
+        opened, done = totals.pop(row["scope_id"], (0, 0))  # on the scope's first row
+        await conn.execute(
+            _PUT_COUNTS,
+            {
+                **row,
+                "open_count": row["open_count"] + opened,
+                "done_count": row["done_count"] + done,
+            },
+        )
+    if conn.name == "postgresql":
+        await conn.run_sql("SET CONSTRAINTS tasks_count DEFERRED")
 
 
 def not_parents_list() -> InvalidField:

@@ -37,6 +37,7 @@ from todo_api.tasks.placement import (
     STAMPS,
     insert_last,
     insert_last_unwatched,
+    insert_placed,
     locked_for_move,
     not_parents_list,
     owner_of,
@@ -44,6 +45,7 @@ from todo_api.tasks.placement import (
     subtasks_follow,
     valid_parent,
 )
+from todo_api.tasks.placement import inbox_last as inbox_last  # where create_many's rows go
 from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
 
@@ -101,20 +103,9 @@ async def create_task(
     rules.check_rule(values, written=True)
     values["reminders"] = reminders.with_ids(values["reminders"])
     reminders.check(values)
-    completed = values["is_completed"]
-    row = {
-        "id": task_id or new_id(),
-        "user_id": user_id,
-        **values,
-        "created_by": user_id if made is None else made[0],
-        "completed_at": now if completed else None,
-        "completed_by": user_id if completed else None,
-        "series_start": None,  # its own due time starts its series
-        "next_occurrence_id": None,
-        "version": 1,
-        "created_at": now if made is None else made[1],
-        "updated_at": now,
-    }
+    row = new_row(values, task_id=task_id, user_id=user_id, actor=user_id, now=now)
+    if made is not None:
+        row["created_by"], row["created_at"] = made
     if data.list_id is None and data.parent_id is None:
         await _check_assignee(conn, row)
         if not row["reminders"]:  # one statement while nobody watches
@@ -147,6 +138,51 @@ async def create_task(
 
 
 _UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+
+
+def new_row(
+    values: Mapping[str, Any],
+    *,
+    user_id: uuid.UUID,
+    actor: uuid.UUID,
+    now: datetime,
+    task_id: uuid.UUID | None = None,
+    created_at: datetime | None = None,
+    completed_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A new task's row from the checked columns of a create (`stored_values`, its schedule
+    and reminders settled): whose it is (`user_id`), who made it (`actor`) and when (now,
+    unless `created_at`), who completed it and when (if completed: `actor`, now unless
+    `completed_at`), and the start of its life (version 1, its own series, no next
+    occurrence)."""
+    completed = values["is_completed"]
+    return {
+        **values,
+        "id": task_id or new_id(),
+        "user_id": user_id,
+        "created_by": actor,
+        "completed_at": (completed_at or now) if completed else None,
+        "completed_by": actor if completed else None,
+        "series_start": None,  # its own due time starts its series
+        "next_occurrence_id": None,
+        "version": 1,
+        "created_at": created_at or now,
+        "updated_at": now,
+    }
+
+
+async def create_many(conn: Connection, user_id: uuid.UUID, rows: list[dict[str, Any]]) -> int:
+    """New tasks of the user's own, many at once (an import): `new_row`s with their places
+    (`position`), in their inbox or lists of theirs made in the same transaction (which the
+    caller holds, in the user's reordering turn), subtasks naming parents among them. Each is
+    a `task.created`, its reminders scheduled, as `create_task` does one by one; returns how
+    many."""
+    created = await insert_placed(conn, rows)
+    for task in created:
+        await _scheduled(conn, task)
+    watchers = await events.watchers_of_user(conn, user_id)
+    await announcements.announce_each(conn, EventType.task_created, user_id, created, watchers)
+    return len(created)
 
 
 async def _scheduled(conn: Connection, task: TaskRow) -> None:

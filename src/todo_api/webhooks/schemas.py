@@ -15,10 +15,11 @@ from todo_api.tables.webhooks import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH
 
 URL_EXAMPLE = "https://example.com/hooks/todo"
 # The form `url_problem` takes, for the document: http(s)://, a host, no white space (around
-# it, trimmed).
-_HOST = r"(?:\[[^\s/?#@\]]+\]|[^\s/?#@:\[\]]+)"
+# it, trimmed) and no control character.
+_C = r"\s\x00-\x1f\x7f"
+_HOST = rf"(?:\[[^{_C}/?#@\]]+\]|[^{_C}/?#@:\[\]]+)"
 URL_PATTERN = (
-    rf"^\s*[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#@]*@)?{_HOST}(?::\d{{0,5}})?(?:[/?#]\S*)?\s*$"
+    rf"^\s*[Hh][Tt][Tt][Pp][Ss]?://(?:[^{_C}/?#@]*@)?{_HOST}(?::\d{{0,5}})?(?:[/?#][^{_C}]*)?\s*$"
 )
 SECRET_EXAMPLE = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TIME_EXAMPLE = "2026-11-23T18:30:00Z"

@@ -4,57 +4,45 @@ own rules, then written all at once.
 Two steps. `prepare` reads the file and checks every value as `POST /api/tasks` would (the
 same input model, the same rules for due dates, zones, recurrences and reminders), outside any
 transaction: a file with any wrong value is refused whole, each error naming its line or index
-and field. `store` writes what was prepared in one transaction: the new lists (as `POST
-/api/lists` makes them, each a `list.created`), then every task in one batched INSERT per
-level (parents before their subtasks), each a `task.created` for the user's webhooks. The
-database's triggers stamp them for the change feed (and so for live streams), count them, and
-index their tags, as for any other write.
+and field. `store` writes what was prepared in one transaction, through the services every
+other write uses: the new lists (`lists.service`, each a `list.created`), then every task
+(`tasks.service.create_many`: rows made as a create makes them, inserted in batches, each a
+`task.created`, reminders scheduled). The database's triggers stamp them for the change feed
+(and so for live streams), count them, and index their tags, as for any other write.
 """
 
 import contextlib
 import functools
+import unicodedata
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from typing import Any, cast
+from datetime import UTC, date, datetime, time
+from typing import Any
 
+from dateutil.parser import isoparse
 from dateutil.rrule import rrulestr
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, select
 
 from todo_api.db import Connection, Query, insert_bound
-from todo_api.kit import events, ordering, reminders, zones
+from todo_api.kit import ordering, reminders, zones
 from todo_api.kit.errors import InvalidField
-from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate
 from todo_api.tables import keys
 from todo_api.tables.dav import dav_objects
 from todo_api.tables.lists import lists
-from todo_api.tables.tasks import TaskRow, task_counts, tasks
+from todo_api.tables.tasks import (
+    DESCRIPTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
 from todo_api.tasks import rules, schedule
-from todo_api.tasks.placement import WRITTEN_COLUMNS
-from todo_api.tasks.schemas import DateTimeText, TaskCreate, stored_values, task_body
+from todo_api.tasks import service as tasks_service
+from todo_api.tasks.schemas import DateTimeText, TaskCreate, stored_values
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped
 from todo_api.yourdata.sources import SOURCES
 
-_INSERT = Query(insert_bound(tasks, *WRITTEN_COLUMNS, "position"))
-# The last position among the user's top-level inbox tasks: imported ones go after it.
-_INBOX_LAST = Query(
-    select(func.coalesce(func.max(tasks.c.position), 0)).where(
-        tasks.c.user_id == bindparam("user_id"),
-        tasks.c.list_id.is_(None),
-        tasks.c.parent_id.is_(None),
-    )
-)
-_TAKE_COUNTS = Query(
-    delete(task_counts)
-    .where(task_counts.c.scope_id == bindparam("scope_id"))
-    .returning(*task_counts.c)
-)
-_PUT_COUNTS = Query(insert_bound(task_counts, *(column.name for column in task_counts.c)))
 # What a calendar file gave beyond the mapping, as CalDAV keeps it (todo_api.dav.store).
 _KEEP_OBJECT = Query(insert_bound(dav_objects, "task_id", "name", "uid", "extra"))
 _NAME_KEYS = Query(select(lists.c.name_key).where(lists.c.user_id == bindparam("user_id")))
@@ -105,8 +93,11 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
                 name = task.columns.get("id", "id")
                 errors.add(task.at("id"), name, f"another task of the file has this {name}")
             keys_seen.add(task.key)
+        if parsed.liberal:
+            _cut_long_title(task, prepared.skipped)
         values = _task_values(task, zone, now, user_zone, errors)
         if values is not None:
+            values["created_at"] = _created_at(task, now, prepared.skipped)
             prepared.tasks.append((task, values))
     errors.raise_any()
     _place_subtasks(parsed, prepared)
@@ -161,6 +152,53 @@ def _task_values(
 
 
 _UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+# A title is cut at a word's end when one is this close to the limit, else at the limit.
+WORD_END_REACH = 20
+
+
+def _cut_long_title(task: ImportedTask, skipped: list[Skipped]) -> None:
+    """Another app's title over the limit (Todoist's own onboarding tasks have 215
+    characters): cut at the limit (at the last word's end within it, when one is within
+    WORD_END_REACH of it), the whole of it put at the start of the description (within the
+    description's limit), and the task listed in `skipped`."""
+    title = task.fields.get("title")
+    if not isinstance(title, str):
+        return
+    whole = unicodedata.normalize("NFC", title.strip())
+    if len(whole) <= TITLE_MAX_LENGTH:
+        return
+    cut = whole[:TITLE_MAX_LENGTH]
+    if not whole[TITLE_MAX_LENGTH].isspace():
+        space = max((i for i, char in enumerate(cut) if char.isspace()), default=-1)
+        if space >= TITLE_MAX_LENGTH - WORD_END_REACH:
+            cut = cut[:space]
+    task.fields["title"] = cut.rstrip()
+    description = task.fields.get("description")
+    text = whole if not isinstance(description, str) else f"{whole}\n\n{description}"
+    task.fields["description"] = text[:DESCRIPTION_MAX_LENGTH]
+    skipped.append(
+        Skipped(
+            task.at("title"),
+            f"{task.columns.get('title', 'title')} longer than {TITLE_MAX_LENGTH} characters: "
+            "cut, and the whole of it put at the start of the description",
+        )
+    )
+
+
+def _created_at(task: ImportedTask, now: datetime, skipped: list[Skipped]) -> datetime:
+    """When the source app made the task, if the file says and it is past; else now."""
+    made = task.created
+    if made is None:
+        return now
+    if isinstance(made, str):
+        with contextlib.suppress(ValueError, OverflowError):
+            made = isoparse(made)
+    if not isinstance(made, datetime) or made.tzinfo is None:
+        name = task.columns.get("created_at", "created_at")
+        skipped.append(Skipped(task.at("created_at"), f"{name} is not a time: left out"))
+        return now
+    made = made.astimezone(UTC)
+    return made if made < now else now
 
 
 @functools.lru_cache(maxsize=1024)
@@ -213,75 +251,16 @@ async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dic
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
         list_ids = await _make_lists(conn, user_id, prepared.lists)
-        inbox_last = (await conn.execute(_INBOX_LAST, {"user_id": user_id})).scalar()
-        rows, objects = _rows(user_id, prepared, list_ids, int(inbox_last or 0))
-        async with _counted_once(conn, user_id, rows):
-            top_level = [row for row in rows if row["parent_id"] is None]
-            await conn.execute_many(_INSERT, top_level)
-            subtasks = [row for row in rows if row["parent_id"] is not None]
-            await conn.execute_many(_INSERT, subtasks)
+        inbox_last = await tasks_service.inbox_last(conn, user_id)
+        rows, objects = _rows(user_id, prepared, list_ids, inbox_last)
+        created = await tasks_service.create_many(conn, user_id, rows)
         if objects:
             await conn.execute_many(_KEEP_OBJECT, objects)
-        for row in rows:
-            if row["reminders"]:
-                await reminders.schedule(conn, row)
-        watchers = await events.watchers_of_user(conn, user_id)
-        stored = cast(list[TaskRow], rows)
-        await events.record_each(
-            conn,
-            EventType.task_created,
-            actor_id=user_id,
-            data=[_body(row) for row in stored],
-            watchers=watchers,
-        )
     return {
         "lists": len(list_ids),
-        "tasks": len(rows),
+        "tasks": created,
         "skipped": [item.body() for item in prepared.skipped],
     }
-
-
-@contextlib.asynccontextmanager
-async def _counted_once(
-    conn: Connection, user_id: uuid.UUID, rows: list[dict[str, Any]]
-) -> AsyncIterator[None]:
-    """The block's new tasks counted once, not once each: the open and done counts of the
-    scopes they go to (`task_counts`: each list's, the inbox's) are taken out while they go in,
-    so that the per-row trigger finds nothing to add to (a scope with no row is not counted),
-    then put back with the import's totals added. A trigger adding to one row ten thousand
-    times in one transaction makes a chain of ten thousand versions of that row, each update
-    walking it: the import's time would grow with the square of its size.
-
-    On PostgreSQL the trigger runs at commit (deferred): here it runs with each statement,
-    while the rows are out. A write of someone else's to the same scope meanwhile finds the
-    rows held, and adds its change to a new row of its own, as it does when they are busy."""
-    totals: dict[uuid.UUID, list[int]] = {}
-    for row in rows:
-        counts = totals.setdefault(row["list_id"] or user_id, [0, 0])
-        counts[1 if row["is_completed"] else 0] += 1
-    if conn.name == "postgresql":
-        await conn.run_sql("SET CONSTRAINTS tasks_count IMMEDIATE")
-    taken = []
-    for scope in totals:
-        taken += (await conn.execute(_TAKE_COUNTS, {"scope_id": scope})).rows
-    yield
-    taken.sort(key=lambda row: (row["scope_id"], row["slot"]))
-    for row in taken:
-        opened, done = totals.pop(row["scope_id"], (0, 0))  # on the scope's first row
-        await conn.execute(
-            _PUT_COUNTS,
-            {
-                **row,
-                "open_count": row["open_count"] + opened,
-                "done_count": row["done_count"] + done,
-            },
-        )
-    if conn.name == "postgresql":
-        await conn.run_sql("SET CONSTRAINTS tasks_count DEFERRED")
-
-
-def _body(row: TaskRow) -> Any:
-    return lambda: task_body(row)
 
 
 async def _make_lists(
@@ -318,29 +297,20 @@ def _rows(
         members.sort(key=lambda member: (member[1].order, member[0]))
         start = inbox_last if list_key is None and parent_key is None else 0
         for place, (_index, task, values) in enumerate(members, start=1):
-            completed = values["is_completed"]
-            rows.append(
-                {
-                    **values,
-                    "id": ids[task.key] if task.key is not None else new_id(),
-                    "user_id": user_id,
-                    "list_id": None if list_key is None else list_ids[list_key],
-                    "parent_id": None if parent_key is None else ids[parent_key],
-                    "position": start + place * ordering.STEP,
-                    "created_by": user_id,
-                    "completed_by": user_id if completed else None,
-                    "assignee_id": user_id if task.assigned_to_importer else None,
-                    "next_occurrence_id": None,
-                    "series_start": None,  # its own due time starts its series
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                    "change_txid": 0,
-                    "change_seq": 0,
-                    "arrived_txid": 0,
-                    "arrived_seq": 0,
-                }
+            row = tasks_service.new_row(
+                values,
+                task_id=ids.get(task.key) if task.key is not None else None,
+                user_id=user_id,
+                actor=user_id,
+                now=now,
+                created_at=values["created_at"],
+                completed_at=values["completed_at"],
             )
+            row["list_id"] = None if list_key is None else list_ids[list_key]
+            row["parent_id"] = None if parent_key is None else ids[parent_key]
+            row["position"] = start + place * ordering.STEP
+            row["assignee_id"] = user_id if task.assigned_to_importer else None
+            rows.append(row)
             if task.calendar_object is not None:
                 task_id = rows[-1]["id"]
                 uid, extra = task.calendar_object

@@ -56,6 +56,9 @@ class ImportedTask:
     # Where in the file each of the API's fields is, when that is more precise than `where`
     # (an iCalendar property's line).
     lines: dict[str, int] = field(default_factory=dict)
+    # When the source app made it, as the file gives it (iCalendar's `CREATED`, Google's
+    # `updated`): the task's `created_at` when it is a time in the past.
+    created: Any = None
     # A calendar file's `UID` (None: the task's id) and what the task mapping does not cover,
     # as iCalendar text: kept for CalDAV and the ics export (todo_api.kit.ical).
     calendar_object: tuple[str | None, str] | None = None
@@ -82,6 +85,9 @@ class Parsed:
     lists: list[ImportedList] = field(default_factory=list)
     tasks: list[ImportedTask] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # Another app's file, read liberally (a title over the limit is cut, not refused); this
+    # service's own export keeps the strict rules.
+    liberal: bool = True
 
 
 def located(where: Where | None, field_name: str, message: str) -> LocatedFieldError:

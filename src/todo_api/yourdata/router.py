@@ -14,6 +14,7 @@ from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
 from todo_api.config import Settings
+from todo_api.kit import text
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import Forbidden, InvalidField, InvalidRequest, error_responses
 from todo_api.kit.http import (
@@ -26,6 +27,7 @@ from todo_api.kit.http import (
 )
 from todo_api.kit.idempotency import StoredResponse, request_fingerprint, respond_once, valid_key
 from todo_api.kit.ids import utcnow
+from todo_api.tables.lists import NAME_MAX_LENGTH
 from todo_api.tasks import schedule
 from todo_api.yourdata import deletion, export, importer
 from todo_api.yourdata.schemas import AccountDeletion, ImportResult
@@ -39,6 +41,25 @@ IDEMPOTENCY_KEY = header_parameter(
     "given again",
     "import-2026-11-25",
 )
+SOURCE = {
+    "name": "source",
+    "in": "query",
+    "required": True,
+    "description": "Where the file comes from",
+    "schema": {"type": "string", "enum": list(importer.sources())},
+    "example": "todoist",
+}
+LIST_NAME = {
+    "name": "list",
+    "in": "query",
+    "required": False,
+    "description": 'Todoist: the new list\'s name (default "Todoist import")',
+    "schema": {
+        "type": "string",
+        **text.documented(text.LINE_PATTERN, NAME_MAX_LENGTH, min_length=1),
+    },
+    "example": "Groceries",
+}
 FILE_TYPES = ("application/json", "text/calendar", "text/csv")
 _FILE_BODY = {
     "requestBody": {
@@ -71,6 +92,8 @@ async def export_data(
         Query(
             alias="format",
             description="`json` (everything, default) or `ics` (your tasks as VTODOs)",
+            # Checked in the handler (after the token): the document says what it takes.
+            json_schema_extra={"enum": list(EXPORT_FORMATS)},
         ),
     ] = "json",
 ) -> Response:
@@ -105,17 +128,14 @@ async def export_data(
     summary="Import a file exported from this service, an iCalendar file of tasks (Apple "
     "Reminders, Thunderbird, tasks.org), Todoist (CSV) or Google Tasks (Takeout's Tasks.json); "
     "all or nothing",
-    openapi_extra={**_FILE_BODY, **documented(headers=[IDEMPOTENCY_KEY])},
+    openapi_extra={**_FILE_BODY, **documented(headers=[SOURCE, LIST_NAME, IDEMPOTENCY_KEY])},
 )
 async def import_data(
     request: Request,
-    source: Annotated[
-        str | None, Query(description=f"Where the file comes from: {', '.join(importer.sources())}")
-    ] = None,
-    list_name: Annotated[
-        str | None,
-        Query(alias="list", description='Todoist: the new list\'s name (default "Todoist import")'),
-    ] = None,
+    # Both checked in the handler, after the token (a request without one is 401 whatever
+    # it asks), and documented above as what they are.
+    source: Annotated[str | None, Query(include_in_schema=False)] = None,
+    list_name: Annotated[str | None, Query(alias="list", include_in_schema=False)] = None,
 ) -> Response:
     call = await caller(request)
     key = request.headers.get("idempotency-key")

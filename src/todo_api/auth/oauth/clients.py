@@ -24,6 +24,7 @@ from todo_api.auth.oauth import store
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.targets import GuardedTransport, url_problem
+from todo_api.tables.oauth import CLIENT_NAME_MAX_LENGTH
 
 log = logging.getLogger("todo_api")
 
@@ -32,32 +33,45 @@ MAX_DOCUMENT_BYTES = 5 * 1024
 MAX_DOCUMENT_SECONDS = 3600.0
 FETCH_TIMEOUT_SECONDS = 5.0
 DOCUMENTS_MAX = 1000
+# What one registration may store (RFC 7591 leaves it to the server): anyone may register.
+MAX_REGISTRATION_BYTES = 16 * 1024
+MAX_REDIRECT_URIS = 10
+MAX_REDIRECT_URI_LENGTH = 2000
+METADATA = "invalid_client_metadata"
 _MAX_AGE = re.compile(r"max-age=(\d{1,9})")
 
 
 def redirect_uri_problem(uri: str) -> str | None:
-    """Why a redirect URI may not be registered (None: it may)."""
+    """Why a redirect URI may not be registered, or asked for at authorization (None: it may).
+    The text is checked as sent, before any parser normalises it: an upper-case scheme, a
+    userinfo or port 0 would otherwise pass as another URI."""
     try:
         parts = urlsplit(uri)
-        parts.port  # noqa: B018 - a port that is not a number raises here
+        port = parts.port
     except ValueError:
         return "is not a valid URL"
-    if parts.fragment or not parts.hostname:
+    if parts.fragment or "#" in uri or not parts.hostname:
         return "must be an absolute URL without a fragment"
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+    if "@" in parts.netloc:
+        return "must not carry a user name or password"
+    if port == 0:
+        return "must have a port from 1 to 65535"
+    scheme = uri.split(":", 1)[0]
+    if scheme != scheme.lower():
+        return "must have a lower-case scheme"
+    if scheme == "https" or (scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
         return None
     return "must be https, or http on a loopback host (localhost, 127.0.0.1, [::1])"
 
 
 def redirect_uri_matches(registered: str, given: str) -> bool:
-    """Whether `given` is `registered`, any port allowed for a loopback one."""
+    """Whether `given` is `registered`, any port allowed for a loopback one. `given` keeps the
+    rules of registration (`redirect_uri_problem`)."""
+    if redirect_uri_problem(given) is not None:
+        return False
     if registered == given:
         return True
-    try:
-        a, b = urlsplit(registered), urlsplit(given)
-        a.port, b.port  # noqa: B018
-    except ValueError:
-        return False
+    a, b = urlsplit(registered), urlsplit(given)
     return (
         a.scheme == b.scheme == "http"
         and a.hostname in LOOPBACK_HOSTS
@@ -65,6 +79,32 @@ def redirect_uri_matches(registered: str, given: str) -> bool:
         and (a.path or "/") == (b.path or "/")
         and a.query == b.query
     )
+
+
+def registration_problem(document: dict[str, Any]) -> tuple[str, str] | None:
+    """What RFC 7591 error a client's metadata gets before its fields are parsed (None: none):
+    the limits of what one anonymous registration may store, then the redirect URIs' rules,
+    on the text as sent."""
+    name = document.get("client_name")
+    if isinstance(name, str) and len(name) > CLIENT_NAME_MAX_LENGTH:
+        return METADATA, f"client_name must be at most {CLIENT_NAME_MAX_LENGTH} characters"
+    uris = document.get("redirect_uris")
+    if not isinstance(uris, list):
+        return None  # the metadata model says what is missing or wrong
+    if len(uris) > MAX_REDIRECT_URIS:
+        return METADATA, f"redirect_uris must be at most {MAX_REDIRECT_URIS}"
+    for uri in uris:
+        if not isinstance(uri, str):
+            return None
+        if len(uri) > MAX_REDIRECT_URI_LENGTH:
+            return (
+                METADATA,
+                f"each redirect URI must be at most {MAX_REDIRECT_URI_LENGTH} characters",
+            )
+        problem = redirect_uri_problem(uri)
+        if problem is not None:
+            return "invalid_redirect_uri", f"{uri} {problem}"
+    return None
 
 
 def is_document_url(client_id: str, settings: Settings) -> bool:
@@ -139,9 +179,8 @@ class Clients:
         metadata = OAuthClientMetadata.model_validate(
             {k: v for k, v in document.items() if k not in ("client_id", "client_secret")}
         )
-        uris = [str(uri) for uri in metadata.redirect_uris or []]
-        if any(redirect_uri_problem(uri) for uri in uris):
-            raise ValueError("a redirect URI is not allowed")
+        if registration_problem(document) is not None:
+            raise ValueError("its metadata is not allowed")
         if metadata.token_endpoint_auth_method not in (None, "none"):
             raise ValueError("a metadata document's client has no secret")
         client = OAuthClientInformationFull.model_validate(

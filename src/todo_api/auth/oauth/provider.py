@@ -13,7 +13,7 @@ import hmac
 import time
 import uuid
 from datetime import timedelta
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.provider import (
@@ -21,14 +21,13 @@ from mcp.server.auth.provider import (
     AuthorizationCode,
     AuthorizationParams,
     RefreshToken,
-    RegistrationError,
     TokenError,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from starlette.requests import Request
 
 from todo_api.auth.oauth import store
-from todo_api.auth.oauth.clients import Clients, redirect_uri_problem
+from todo_api.auth.oauth.clients import Clients
 from todo_api.auth.personal import KnownTokens, hash_token
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -67,10 +66,8 @@ class Provider:
         return await self._clients.get(client_id)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        for uri in client_info.redirect_uris or []:
-            problem = redirect_uri_problem(str(uri))
-            if problem is not None:
-                raise RegistrationError("invalid_redirect_uri", f"{uri} {problem}")
+        """Store a client the SDK's handler took; its metadata as sent passed
+        `registration_problem` first (todo_api.auth.oauth.router)."""
         secret = client_info.client_secret
         document = client_info.model_dump(
             mode="json",
@@ -187,6 +184,22 @@ def _answer(issued: store.Issued) -> OAuthToken:
     )
 
 
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: each
+    form-urlencoded, then base64); None for another scheme or none. ValueError when it is not
+    one."""
+    if header[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("Invalid Basic authentication header") from None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise ValueError("Invalid Basic authentication header")
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
 class HashedSecretAuthenticator(ClientAuthenticator):
     """The SDK's client authentication, for secrets kept as their hash: the client's record
     carries the SHA-256 of its secret (`client_secret`), which the presented secret's hash is
@@ -195,16 +208,12 @@ class HashedSecretAuthenticator(ClientAuthenticator):
     async def authenticate_request(self, request: Request) -> OAuthClientInformationFull:
         form = await request.form()
         client_id = form.get("client_id")
-        header = request.headers.get("authorization", "")
-        basic_id, presented = None, None
-        if header[:6].lower() == "basic ":
-            try:
-                decoded = base64.b64decode(header[6:], validate=True).decode()
-                basic_id, _, secret = decoded.partition(":")
-                basic_id, presented = unquote(basic_id), unquote(secret)
-            except ValueError:
-                raise AuthenticationError("Invalid Basic authentication header") from None
-            client_id = client_id or basic_id
+        try:
+            basic = basic_credentials(request.headers.get("authorization", ""))
+        except ValueError as exc:
+            raise AuthenticationError(str(exc)) from None
+        basic_id, presented = basic or (None, None)
+        client_id = client_id or basic_id
         if not isinstance(client_id, str) or not client_id:
             raise AuthenticationError("Missing client_id")
         if basic_id is not None and basic_id != client_id:

@@ -10,7 +10,7 @@ none of them reads a cookie. The page is never cross-origin.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -18,23 +18,34 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Path, Request, Response
 from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.revoke import RevocationHandler
-from mcp.server.auth.handlers.token import TokenHandler
+from mcp.server.auth.handlers.token import (
+    TokenErrorResponse,
+    TokenHandler,
+    TokenSuccessResponse,
+)
 from mcp.server.auth.settings import ClientRegistrationOptions
 from pydantic import BaseModel
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route, request_response
+from starlette.routing import BaseRoute, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.auth.dependencies import caller
 from todo_api.auth.oauth import store
+from todo_api.auth.oauth.clients import (
+    MAX_REGISTRATION_BYTES,
+    METADATA,
+    registration_problem,
+)
 from todo_api.auth.oauth.pages import Pages
-from todo_api.auth.oauth.provider import HashedSecretAuthenticator, Provider
+from todo_api.auth.oauth.provider import HashedSecretAuthenticator, Provider, basic_credentials
 from todo_api.auth.personal import KnownTokens
+from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import NotFound, error_responses
 from todo_api.kit.http import NO_CONTENT, json_response, no_content
+from todo_api.kit.routes import LabelledRoute
 
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
@@ -53,11 +64,14 @@ OPEN_PATHS = frozenset(
 )
 
 
-def resource_metadata_url(settings: Settings) -> str | None:
-    """Where /mcp's 401 points clients (None: no authorization server to name)."""
+def mcp_challenge(settings: Settings) -> str | None:
+    """What /mcp's challenges name beside their error, for an OAuth client (RFC 9728 §5.1, MCP's
+    scope challenge): the scopes to ask for and the protected resource metadata, where a
+    client starts its sign-in. None: no authorization server to name."""
     if settings.mcp_authorization_server is None:
         return None
-    return f"{settings.public_url}{RESOURCE_METADATA}/mcp"
+    scopes = " ".join(store.SCOPES)
+    return f'scope="{scopes}", resource_metadata="{settings.public_url}{RESOURCE_METADATA}/mcp"'
 
 
 def _open(app: ASGIApp, methods: list[str]) -> ASGIApp:
@@ -73,17 +87,20 @@ def _document(body: dict[str, Any]) -> ASGIApp:
     return _open(request_response(endpoint), ["GET"])
 
 
-def _rewriting(app: ASGIApp, rewrite: Callable[[bytes], bytes]) -> ASGIApp:
-    """`app`, given the request's body as `rewrite` makes it."""
+# What a route's body becomes before the SDK's handler reads it: other bytes, or an answer.
+Prepare = Callable[[Request, bytes], Awaitable[bytes | Response]]
 
-    async def rewritten(scope: Scope, receive: Receive, send: Send) -> None:
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = rewrite(b"".join(chunks))
+
+def _prepared(app: ASGIApp, prepare: Prepare) -> ASGIApp:
+    """`app`, given the request's body as `prepare` makes it (or not called, when `prepare`
+    answers). The body is whole in memory already: the edge's body limit bounds it."""
+
+    async def prepared(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        outcome = await prepare(request, await request.body())
+        if isinstance(outcome, Response):
+            await outcome(scope, receive, send)
+            return
         sent = False
 
         async def replay() -> Message:
@@ -91,33 +108,95 @@ def _rewriting(app: ASGIApp, rewrite: Callable[[bytes], bytes]) -> ASGIApp:
             if sent:
                 return await receive()
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": outcome, "more_body": False}
 
         await app(scope, replay, send)
 
-    return rewritten
+    return prepared
 
 
-def _default_basic(body: bytes) -> bytes:
-    """RFC 7591's default for /oauth/register: an omitted `token_endpoint_auth_method` is
-    `client_secret_basic` (the SDK's handler would take `client_secret_post`)."""
+def oauth_error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An error in OAuth's shape (RFC 6749 §5.2, RFC 7591 §3.2.2)."""
+    body = {"error": error, "error_description": description}
+    return JSONResponse(
+        body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})}
+    )
+
+
+async def _registration(request: Request, body: bytes) -> bytes | Response:
+    """/oauth/register before the SDK's handler: anyone may register, so each address may do so
+    `AUTH_RATE_LIMIT_ATTEMPTS` times a window (10 a minute), and what one registration stores
+    is bounded (`registration_problem`); then RFC 7591's default for an omitted
+    `token_endpoint_auth_method`, `client_secret_basic` (the SDK's handler would take
+    `client_secret_post`)."""
+    limiter = held(request.app, RateLimiter)
+    address = request.client.host if request.client else "unknown"
+    try:
+        await limiter.check((f"oauth:register:ip:{address}", limiter.attempts))
+    except RateLimited as exc:
+        return oauth_error(
+            429,
+            "temporarily_unavailable",
+            f"Too many registrations from this address; try again in {exc.retry_after} s",
+            {"Retry-After": str(exc.retry_after)},
+        )
+    if len(body) > MAX_REGISTRATION_BYTES:
+        message = f"The metadata must be at most {MAX_REGISTRATION_BYTES // 1024} KiB"
+        return oauth_error(400, METADATA, message)
     try:
         document = json.loads(body)
     except ValueError:
+        return body  # the SDK's handler says what is wrong with it
+    if not isinstance(document, dict):
         return body
-    if isinstance(document, dict) and document.get("token_endpoint_auth_method") is None:
+    problem = registration_problem(document)
+    if problem is not None:
+        return oauth_error(400, *problem)
+    if document.get("token_endpoint_auth_method") is None:
         document["token_endpoint_auth_method"] = "client_secret_basic"
         return json.dumps(document).encode()
     return body
 
 
-def _public_revocation(body: bytes) -> bytes:
+async def _token_request(request: Request, body: bytes) -> bytes:
+    """/oauth/token before the SDK's handler: a client that authenticates with HTTP Basic alone
+    (RFC 6749 §2.3.1) need not repeat its `client_id` in the body, which the SDK's handler
+    reads it from."""
+    try:
+        basic = basic_credentials(request.headers.get("authorization", ""))
+    except ValueError:
+        return body  # the authenticator refuses it (401 invalid_client)
+    fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    if basic is None or any(name == "client_id" for name, _ in fields):
+        return body
+    return urlencode([*fields, ("client_id", basic[0])]).encode()
+
+
+async def _public_revocation(_request: Request, body: bytes) -> bytes:
     """RFC 7009 for a public client at /oauth/revoke: no `client_secret` (the SDK's handler
     wants the field, empty)."""
     fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
     if not any(name == "client_secret" for name, _ in fields):
         fields.append(("client_secret", ""))
     return urlencode(fields).encode()
+
+
+# The SDK's words for a code presented with another redirect_uri than its authorization's.
+_REDIRECT_MISMATCH = "redirect_uri did not match the one used when creating auth code"
+
+
+class _TokenHandler(TokenHandler):
+    """The SDK's token handler, answering `invalid_grant` (RFC 6749 §5.2: the grant "does not
+    match the redirection URI used in the authorization request") where it says
+    `invalid_request` for a code presented with another redirect_uri."""
+
+    def response(self, obj: TokenSuccessResponse | TokenErrorResponse) -> Response:
+        if isinstance(obj, TokenErrorResponse) and obj.error_description == _REDIRECT_MISMATCH:
+            obj = TokenErrorResponse(error="invalid_grant", error_description=obj.error_description)
+        response: Response = super().response(obj)
+        return response
 
 
 def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRoute]:
@@ -135,7 +214,7 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         "resource_name": "Tasks",
     }
     for path in (RESOURCE_METADATA, RESOURCE_METADATA + "/mcp"):
-        found.append(Route(path, _document(resource), methods=["GET", "OPTIONS"]))
+        found.append(LabelledRoute(path, _document(resource), methods=["GET", "OPTIONS"]))
     if not settings.oauth_server_enabled:
         return found
     server = {
@@ -161,23 +240,23 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         "client_id_metadata_document_supported": True,
     }
     for path in (SERVER_METADATA, OPENID_CONFIGURATION):
-        found.append(Route(path, _document(server), methods=["GET", "OPTIONS"]))
+        found.append(LabelledRoute(path, _document(server), methods=["GET", "OPTIONS"]))
     authenticator = HashedSecretAuthenticator(provider)  # type: ignore[arg-type]
     options = ClientRegistrationOptions(
         enabled=True, valid_scopes=store.SCOPES, default_scopes=store.SCOPES
     )
-    token = TokenHandler(provider, authenticator).handle  # type: ignore[arg-type]
+    token = _TokenHandler(provider, authenticator).handle  # type: ignore[arg-type]
     revoke = RevocationHandler(provider, authenticator).handle  # type: ignore[arg-type]
     register = RegistrationHandler(provider, options).handle  # type: ignore[arg-type]
     handlers: list[tuple[str, ASGIApp]] = [
-        ("/oauth/token", request_response(token)),
-        ("/oauth/revoke", _rewriting(request_response(revoke), _public_revocation)),
-        ("/oauth/register", _rewriting(request_response(register), _default_basic)),
+        ("/oauth/token", _prepared(request_response(token), _token_request)),
+        ("/oauth/revoke", _prepared(request_response(revoke), _public_revocation)),
+        ("/oauth/register", _prepared(request_response(register), _registration)),
     ]
     for path, app in handlers:
-        found.append(Route(path, _open(app, ["POST"]), methods=["POST", "OPTIONS"]))
-    found.append(Route("/oauth/authorize", pages.get, methods=["GET"]))
-    found.append(Route("/oauth/authorize", pages.post, methods=["POST"]))
+        found.append(LabelledRoute(path, _open(app, ["POST"]), methods=["POST", "OPTIONS"]))
+    found.append(LabelledRoute("/oauth/authorize", pages.get, methods=["GET"]))
+    found.append(LabelledRoute("/oauth/authorize", pages.post, methods=["POST"]))
     return found
 
 

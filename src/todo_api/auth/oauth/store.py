@@ -38,6 +38,7 @@ READ, WRITE = "tasks:read", "tasks:write"
 SCOPES = [READ, WRITE]
 CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_LIFETIME = timedelta(hours=1)
+UNUSED_CLIENT_LIFETIME = timedelta(days=7)
 # What a token of the built-in server is good for: /mcp (its audience), nothing else.
 MCP_AUDIENCE = "mcp"
 
@@ -322,11 +323,12 @@ def connection_of(user_id: uuid.UUID, client_id: str) -> Any:
 
 async def prune(conn: Connection) -> tuple[int, int, int]:
     """Delete what expired: grants (a code never exchanged, or every refresh token past its
-    end), tokens past their end, and registered clients a month old that no grant names."""
+    end), tokens past their end, and registered clients a week old (UNUSED_CLIENT_LIFETIME)
+    that no grant names: anyone may register one, and those never used go."""
     now = utcnow()
     grants = (await conn.execute(delete(_g).where(_g.c.expires_at <= now))).rowcount
     tokens = (await conn.execute(delete(_t).where(_t.c.expires_at <= now))).rowcount
     unused = ~select(_g.c.id).where(_g.c.client_id == oauth_clients.c.id).exists()
-    old = oauth_clients.c.created_at <= now - timedelta(days=30)
+    old = oauth_clients.c.created_at <= now - UNUSED_CLIENT_LIFETIME
     clients = (await conn.execute(delete(oauth_clients).where(old, unused))).rowcount
     return grants, tokens, clients

@@ -7,7 +7,7 @@ properties there)."""
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from icalendar import Calendar, Component, Todo
@@ -79,16 +79,52 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
         raise CalendarDataError("valid-calendar-object-resource", "one VTODO without RECURRENCE-ID")
     todo = masters[0]
     fields, parent_uid, kept = _fields_within_range(todo, user_zone)
+    done = _completing(todo, todos, fields, user_zone)
+    if done is not None:
+        fields["is_completed"] = True
     extra = Calendar()
     for name, value in calendar.items():
         if name not in CALENDAR_OWN:
             extra[name] = value
     extra.add_component(kept)
     for component in components:
-        if component is not todo:
+        if component is not todo and component is not done:
             extra.add_component(component)
     _keep_zones(extra, {str(zone.get("TZID", "")): zone for zone in calendar.walk("VTIMEZONE")})
     return ReadTodo(str(todo["UID"]), fields, parent_uid, to_ical(extra).decode())
+
+
+def _completing(
+    master: Component, todos: list[Component], fields: dict[str, Any], user_zone: str
+) -> Component | None:
+    """The override that completes the series' current occurrence, as Thunderbird completes
+    one occurrence of a repeating task: `STATUS:COMPLETED`, its `RECURRENCE-ID` the master's
+    `DUE` (or its `DTSTART`, which Thunderbird's recurrence ids follow when there is one).
+    The task is then completed as `complete` does it, and the override is spent; an override
+    of another occurrence is kept as the client's text."""
+    if fields["recurrence"] is None or fields["is_completed"]:
+        return None
+    current = {_occurrence(master.get(name), user_zone) for name in ("DUE", "DTSTART")} - {None}
+    for override in todos:
+        if override is master or str(override.get("STATUS", "")).upper() != "COMPLETED":
+            continue
+        if _occurrence(override.get("RECURRENCE-ID"), user_zone) in current:
+            return override
+    return None
+
+
+def _occurrence(prop: Any, user_zone: str) -> date | datetime | None:
+    """The day, or the instant in UTC (floating: on the user's clock), a DATE or DATE-TIME
+    property names."""
+    value = getattr(prop, "dt", None)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zones.zone(user_zone))
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # beyond year 1 or 9999 in UTC: no occurrence of a task
+            return None
+    return value if isinstance(value, date) else None
 
 
 def read_todo(

@@ -6,12 +6,19 @@ the order, `notes` the description, `due` (whose time Google discards) a due dat
 
 from typing import Any
 
+from todo_api.kit.errors import InvalidRequest
 from todo_api.yourdata.records import TOP as _TOP
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
 from todo_api.yourdata.sources.documents import items, json_document
 
 KIND = "tasks#taskLists"
-COLUMNS = {"title": "title", "description": "notes", "due_date": "due", "completed_at": "completed"}
+COLUMNS = {
+    "title": "title",
+    "description": "notes",
+    "due_date": "due",
+    "completed_at": "completed",
+    "created_at": "updated",
+}
 UNTITLED = "Untitled list"
 
 
@@ -22,7 +29,7 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
         errors.add(_TOP, "kind", f'must be "{KIND}" (Google Takeout\'s Tasks.json)')
     errors.raise_any()
     parsed = Parsed()
-    for i, task_list in enumerate(items(document.get("items"))):
+    for i, task_list in enumerate(_array(document, "items", what="task lists")):
         where: Where = ("index", f"items[{i}]")
         if not isinstance(task_list, dict):
             errors.add(where, "items", "a task list must be an object")
@@ -30,7 +37,7 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
         key = f"items[{i}]"
         name = task_list.get("title")
         parsed.lists.append(ImportedList(key=key, name=name if name else UNTITLED, where=where))
-        for j, task in enumerate(items(task_list.get("items"))):
+        for j, task in enumerate(_array(task_list, "items", what=f"items[{i}]'s tasks")):
             task_where: Where = ("index", f"items[{i}].items[{j}]")
             if not isinstance(task, dict):
                 errors.add(task_where, "items", "a task must be an object")
@@ -40,6 +47,17 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
                 parsed.tasks.append(_task(task_where, key, task))
     errors.raise_any()
     return parsed
+
+
+def _array(document: dict[str, Any], name: str, *, what: str) -> list[Any]:
+    """The array a Takeout file gives as `name` (nothing when it leaves it out); anything else
+    is not Takeout's format at all: 400 saying what was expected."""
+    value = document.get(name)
+    if value is not None and not isinstance(value, list):
+        raise InvalidRequest(
+            f'The file is not Google Takeout\'s Tasks.json: {what} ("{name}") must be an array'
+        )
+    return items(value)
 
 
 def _task(where: Where, list_key: str, task: dict[str, Any]) -> ImportedTask:
@@ -59,6 +77,8 @@ def _task(where: Where, list_key: str, task: dict[str, Any]) -> ImportedTask:
     task_id, parent = task.get("id"), task.get("parent")
     position = task.get("position")
     return ImportedTask(
+        # Takeout gives no creation time: a task's last change is the nearest to it.
+        created=task.get("updated"),
         where=where,
         fields=fields,
         list_key=list_key,

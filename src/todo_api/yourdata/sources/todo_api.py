@@ -34,7 +34,7 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     if document.get("version") != VERSION:
         errors.add(_TOP, "version", f"must be {VERSION}")
     errors.raise_any()
-    parsed = Parsed()
+    parsed = Parsed(liberal=False)
     for index, item in enumerate(items(document.get("lists"))):
         where: Where = ("index", f"lists[{index}]")
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
