@@ -168,8 +168,14 @@ async def test_the_sdk_oauth_client_connects_from_the_url_alone_and_refreshes(
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
     )
+    token_requests: list[httpx2.Request] = []
+
+    async def record(request: httpx2.Request) -> None:
+        if request.url.path == "/oauth/token":
+            token_requests.append(request)
+
     async with (
-        httpx2.AsyncClient(auth=auth, timeout=TIMEOUT) as http,
+        httpx2.AsyncClient(auth=auth, timeout=TIMEOUT, event_hooks={"request": [record]}) as http,
         streamable_http_client(f"{server.url}/mcp", http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
@@ -195,6 +201,9 @@ async def test_the_sdk_oauth_client_connects_from_the_url_alone_and_refreshes(
     # The old access token still works until it expires; the old refresh token is spent.
     registered = storage.client
     assert registered.token_endpoint_auth_method == "client_secret_basic"  # RFC 7591's default
+    # The code and the refresh went with HTTP Basic (RFC 6749 §2.3.1), as registered.
+    assert len(token_requests) == 2
+    assert all(r.headers["authorization"].startswith("Basic ") for r in token_requests)
     reused = await refresh(
         server.url, registered.client_id or "", first.refresh_token or "", registered.client_secret
     )

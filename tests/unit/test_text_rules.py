@@ -11,6 +11,7 @@ from todo_api.tables import keys
 
 INVISIBLE = re.compile(text.char_class(text.INVISIBLE))
 LINE = re.compile(text.LINE_PATTERN)
+PORTABLE_LINE = re.compile(text.PORTABLE_LINE_PATTERN)
 INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
 
 
@@ -36,6 +37,7 @@ def test_white_space_is_what_strip_trims() -> None:
 )
 def test_a_line_with_something_visible_matches_the_pattern_and_is_taken(value: str) -> None:
     assert LINE.match(value)
+    assert PORTABLE_LINE.match(value)
     assert text.line(200)(value)
 
 
@@ -44,6 +46,8 @@ def test_a_line_with_something_visible_matches_the_pattern_and_is_taken(value: s
 )
 def test_a_line_without_anything_visible_or_with_a_control_matches_neither(value: str) -> None:
     assert not LINE.match(value)
+    # The portable pattern knows no character above U+FFFF: there the service alone refuses.
+    assert bool(PORTABLE_LINE.match(value)) is (value == "\U000e0041")
     with pytest.raises(ValueError):  # noqa: PT011 (the message varies with the rule)
         text.line(200)(value)
 

@@ -242,11 +242,6 @@ BROKEN = [
         id="invisible-summary",
     ),
     pytest.param(
-        _calendar(*_todo("SUMMARY:Fine", "DUE:2031-13-45"), "END:VCALENDAR"),
-        [{"line": 7, "field": "DUE"}],
-        id="unreadable-due",
-    ),
-    pytest.param(
         _calendar(*_todo("SUMMARY:Far", "DUE;TZID=Mars/Olympus:20310101T100000"), "END:VCALENDAR"),
         [{"line": 7, "field": "DUE"}],
         id="unknown-tzid",
@@ -260,33 +255,6 @@ BROKEN = [
         _calendar(*_todo("SUMMARY:A"), *_todo("SUMMARY:B"), "END:VCALENDAR"),
         [{"line": 9, "field": "UID"}],
         id="same-uid-twice",
-    ),
-    pytest.param(
-        _calendar(
-            *_todo("SUMMARY:Done", "STATUS:COMPLETED", "COMPLETED:yesterday"), "END:VCALENDAR"
-        ),
-        [{"line": 8, "field": "COMPLETED"}],
-        id="unreadable-completed",
-    ),
-    pytest.param(
-        _calendar(
-            *_todo(
-                "SUMMARY:Remind",
-                "DUE:20310101T100000Z",
-                "BEGIN:VALARM",
-                "ACTION:DISPLAY",
-                "TRIGGER;VALUE=DATE-TIME:2031-01-01",
-                "END:VALARM",
-            ),
-            "END:VCALENDAR",
-        ),
-        [{"line": 10, "field": "TRIGGER"}],
-        id="unreadable-alarm",
-    ),
-    pytest.param(
-        _calendar(*_todo("SUMMARY:Odd", "PRIORITY:high"), "END:VCALENDAR"),
-        [{"line": 7, "field": "PRIORITY"}],
-        id="priority-not-a-number",
     ),
     pytest.param(
         _calendar("X-WR-CALNAME:" + "n" * 101, *_todo("SUMMARY:Fine"), "END:VCALENDAR"),
@@ -368,3 +336,106 @@ async def test_the_same_file_with_the_same_key_imports_once_and_events_follow(
         deliveries = await client.get(f"/api/webhooks/{hook.json()['id']}/deliveries")
         assert [row["type"] for row in deliveries.json()] == ["task.created"] * 4
         assert len(await tasks_of(client, made["id"])) == 4
+
+
+async def test_what_synology_and_thunderbird_wrote_is_read_with_its_creation_time(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    """Synology's `PERCENT_COMPLETE:100` (a name with an underscore) is left out and listed,
+    never refusing the file; `CREATED` (floating as Synology writes it, UTC as Thunderbird
+    does) becomes the task's created_at."""
+    async with person() as client:
+        synology = (FIXTURES / "synology-complete_with_date.ics").read_bytes()
+        answer = await _ics(client, synology)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["tasks"] == 1
+        [skipped] = answer.json()["skipped"]
+        assert skipped["line"] == 18
+        assert "PERCENT_COMPLETE" in skipped["reason"]
+        answer = await _ics(client, (FIXTURES / "synology-complete_no_due_date.ics").read_bytes())
+        assert answer.status_code == 200, answer.text
+        answer = await _ics(client, (FIXTURES / "thunderbird-basic-completed.ics").read_bytes())
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["skipped"] == []
+        made = {t["title"]: t for t in (await client.get("/api/tasks")).json()}
+        assert made["Date"]["created_at"] == "2019-01-11T08:55:01Z"
+        assert made["Date"]["due_date"] == "2019-01-12"
+        assert made["Date"]["is_completed"] is True
+        assert made["No date"]["created_at"] == "2019-01-11T08:54:45Z"
+        assert made["Test"]["created_at"] == "2018-04-17T21:24:22Z"
+        assert made["Test"]["completed_at"] == "2018-04-17T21:24:29Z"
+
+
+LIBERAL = [
+    pytest.param("PRIORITY:", "PRIORITY", id="horde-empty-priority"),
+    pytest.param("PRIORITY:high", "PRIORITY", id="priority-not-a-number"),
+    pytest.param("DUE:", "DUE", id="empty-due"),
+    pytest.param("DUE:2031-13-45", "DUE", id="malformed-due"),
+    pytest.param("CREATED:last week", "CREATED", id="malformed-created"),
+    pytest.param("X_MY_FLAG:1", "X_MY_FLAG", id="underscore-in-a-name"),
+]
+
+
+@pytest.mark.parametrize(("line", "name"), LIBERAL)
+async def test_a_property_that_cannot_be_read_is_left_out_and_listed(
+    person: Callable[..., httpx.AsyncClient], line: str, name: str
+) -> None:
+    body = _calendar(*_todo("SUMMARY:Kept", "STATUS:NEEDS-ACTION", line), "END:VCALENDAR")
+    async with person() as client:
+        answer = await _ics(client, body)
+        assert answer.status_code == 200, answer.text
+        [skipped] = answer.json()["skipped"]
+        assert skipped["line"] == 8
+        assert name in skipped["reason"]
+        [task] = (await client.get("/api/tasks")).json()
+        assert task["title"] == "Kept"
+        assert task["priority"] == "none"
+        assert task["due_at"] is None
+        assert task["due_date"] is None
+
+
+async def test_an_alarm_that_cannot_be_read_is_left_out_and_the_rest_kept(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    body = _calendar(
+        *_todo(
+            "SUMMARY:Remind",
+            "DUE:20310101T100000Z",
+            "COMPLETED:yesterday",
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            "TRIGGER;VALUE=DATE-TIME:2031-01-01",
+            "END:VALARM",
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            "TRIGGER;RELATED=END:-PT15M",
+            "END:VALARM",
+        ),
+        "END:VCALENDAR",
+    )
+    async with person() as client:
+        answer = await _ics(client, body)
+        assert answer.status_code == 200, answer.text
+        assert [(s["line"], s["reason"].split()[0]) for s in answer.json()["skipped"]] == [
+            (8, "COMPLETED"),
+            (9, "its"),
+        ]
+        [task] = (await client.get("/api/tasks")).json()
+        assert task["due_at"] == "2031-01-01T10:00:00Z"
+        assert [r["before_due"] for r in task["reminders"]] == ["PT15M"]
+
+
+async def test_a_summary_too_long_is_cut_and_kept_whole_in_the_description(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    title = "word " * 50  # 250 characters
+    body = _calendar(*_todo(f"SUMMARY:{title}", "DESCRIPTION:notes"), "END:VCALENDAR")
+    async with person() as client:
+        answer = await _ics(client, body)
+        assert answer.status_code == 200, answer.text
+        [skipped] = answer.json()["skipped"]
+        assert skipped["line"] == 6
+        assert "SUMMARY" in skipped["reason"]
+        [task] = (await client.get("/api/tasks")).json()
+        assert task["title"] == ("word " * 40).strip()
+        assert task["description"] == f"{title.strip()}\n\nnotes"

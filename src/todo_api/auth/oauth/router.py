@@ -160,6 +160,13 @@ async def _registration(request: Request, body: bytes) -> bytes | Response:
     return body
 
 
+def _with_field(body: bytes, name: str, value: str) -> bytes:
+    """A form body with the field `name` added unless it has one (the rest as it came)."""
+    if any(field == name for field, _ in parse_qsl(body.decode("latin-1"), keep_blank_values=True)):
+        return body
+    return body + (b"&" if body else b"") + urlencode({name: value}).encode()
+
+
 async def _token_request(request: Request, body: bytes) -> bytes:
     """/oauth/token before the SDK's handler: a client that authenticates with HTTP Basic alone
     (RFC 6749 §2.3.1) need not repeat its `client_id` in the body, which the SDK's handler
@@ -168,19 +175,13 @@ async def _token_request(request: Request, body: bytes) -> bytes:
         basic = basic_credentials(request.headers.get("authorization", ""))
     except ValueError:
         return body  # the authenticator refuses it (401 invalid_client)
-    fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-    if basic is None or any(name == "client_id" for name, _ in fields):
-        return body
-    return urlencode([*fields, ("client_id", basic[0])]).encode()
+    return body if basic is None else _with_field(body, "client_id", basic[0])
 
 
 async def _public_revocation(_request: Request, body: bytes) -> bytes:
     """RFC 7009 for a public client at /oauth/revoke: no `client_secret` (the SDK's handler
     wants the field, empty)."""
-    fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-    if not any(name == "client_secret" for name, _ in fields):
-        fields.append(("client_secret", ""))
-    return urlencode(fields).encode()
+    return _with_field(body, "client_secret", "")
 
 
 # The SDK's words for a code presented with another redirect_uri than its authorization's.

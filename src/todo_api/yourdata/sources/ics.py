@@ -53,11 +53,15 @@ COLUMNS = {
     "timezone": "DUE",
     "recurrence": "RRULE",
     "reminders": "VALARM",
+    "created_at": "CREATED",
 }
 
 _NAME = r"[A-Za-z0-9-]+"
 _PARAM_VALUE = r'(?:"[^"]*"|[^";:,]*)'
 _CONTENT_LINE = re.compile(rf"({_NAME})(?:;{_NAME}={_PARAM_VALUE}(?:,{_PARAM_VALUE})*)*:")
+# A line shaped as a property whose name (or a parameter's) iCalendar does not allow
+# (Synology's `PERCENT_COMPLETE:100`): visible characters up to the first ";" or ":".
+_MISNAMED = re.compile(r"([!-9<-~]+?)[;:]")
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _APPLE_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
 
@@ -90,8 +94,8 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     if (found := ical.CONTROL.search(text)) is not None:
         line = text.count("\n", 0, found.start()) + 1
         raise _broken(line, f"a control character (U+{ord(found.group()):04X})")
-    calendars = _split(text)
     parsed = Parsed()
+    calendars = _split(text, parsed.skipped)
     errors = FileErrors()
     keys: dict[str, str] = {}  # list key by the name a calendar gives
     for number, calendar in enumerate(calendars):
@@ -154,7 +158,7 @@ def _task(
 ) -> ImportedTask | None:
     where: Where = ("line", block.line)
     lines = _property_lines(block)
-    todo = _component(block, errors)
+    todo = _component(block, errors, skipped)
     if todo is None:
         return None
     if "RECURRENCE-ID" in todo:
@@ -189,6 +193,12 @@ def _task(
     if fields["is_completed"] and isinstance(getattr(completed, "dt", None), datetime):
         moment = completed.dt if completed.dt.tzinfo else completed.dt.replace(tzinfo=UTC)
         fields["completed_at"] = moment.astimezone(UTC).isoformat()
+    created = todo.get("CREATED")
+    if isinstance(getattr(created, "dt", None), datetime):
+        made = created.dt
+        task.created = made if made.tzinfo else made.replace(tzinfo=UTC)  # UTC, or floating
+    elif created is not None:
+        task.created = str(created.to_ical().decode())  # a date: not a time, listed
     uid: str | None = read.uid
     if len(read.uid) > UID_MAX_LENGTH:
         skipped.append(Skipped(where, f"its UID is over {UID_MAX_LENGTH} characters: not kept"))
@@ -209,24 +219,54 @@ def _rule_left_out(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def _component(block: _Block, errors: FileErrors) -> Component | None:
-    """The block parsed; None (and an error naming the line it cannot read) if it cannot be."""
+def _component(block: _Block, errors: FileErrors, skipped: list[Skipped]) -> Component | None:
+    """The block parsed. A property whose value its type cannot have (Horde's empty
+    `PRIORITY:`, a malformed `DUE`) is read as absent and listed; in an alarm, the alarm is
+    left out. None (and an error naming the block) if it cannot be read even so."""
     try:
         return Todo.from_ical(block.text())
     except ical.UNREADABLE as exc:
         problem = str(exc)
-    # Which line: each property on its own, as the block's parse reads it.
+    # Which lines: each property on its own, as the block's parse reads it.
+    kept: list[tuple[int, str]] = []
+    inner: list[tuple[int, str]] = []  # the lines of an alarm (or other component) within
+    inner_name, inner_broken = "", ""
     for line, text in block.lines[1:-1]:
         name = _name(text)
-        if name in ("BEGIN", "END"):
+        if name == "BEGIN" and not inner:
+            inner, inner_name, inner_broken = [(line, text)], text.partition(":")[2].strip(), ""
             continue
-        try:
-            Todo.from_ical(f"BEGIN:VTODO\r\n{text}\r\nEND:VTODO\r\n")
-        except ical.UNREADABLE as exc:
-            errors.add(("line", line), name, f"{name} cannot be read: {exc}")
-            return None
-    errors.add(("line", block.line), "VTODO", f"the VTODO cannot be read: {problem}")
-    return None
+        if inner:
+            inner.append((line, text))
+            if not inner_broken and name not in ("BEGIN", "END") and _unreadable(text):
+                inner_broken = name
+            if name == "END" and text.partition(":")[2].strip().upper() == inner_name.upper():
+                if inner_broken:
+                    reason = f"its {inner_broken} cannot be read: the {inner_name} left out"
+                    skipped.append(Skipped(("line", inner[0][0]), reason))
+                else:
+                    kept += inner
+                inner = []
+            continue
+        if _unreadable(text):
+            skipped.append(Skipped(("line", line), f"{name} cannot be read: left out"))
+        else:
+            kept.append((line, text))
+    body = "".join(text + "\r\n" for _, text in [block.lines[0], *kept, block.lines[-1]])
+    try:
+        return Todo.from_ical(body)
+    except ical.UNREADABLE:
+        errors.add(("line", block.line), "VTODO", f"the VTODO cannot be read: {problem}")
+        return None
+
+
+def _unreadable(text: str) -> bool:
+    """Whether `icalendar` cannot read one content line (a property) in a VTODO."""
+    try:
+        Todo.from_ical(f"BEGIN:VTODO\r\n{text}\r\nEND:VTODO\r\n")
+    except ical.UNREADABLE:
+        return True
+    return False
 
 
 def _sort_order(todo: Component) -> tuple[int, int]:
@@ -277,15 +317,25 @@ def _content_lines(text: str) -> Iterator[tuple[int, str]]:
         yield start, current
 
 
-def _split(text: str) -> list[_Calendar]:
+def _split(text: str, skipped: list[Skipped]) -> list[_Calendar]:
     """The file's calendars, each with its own properties and its components; 400 naming
-    the line where the file stops being iCalendar."""
+    the line where the file stops being iCalendar. A property inside a calendar whose name
+    or a parameter's iCalendar does not allow is left out and listed."""
     calendars: list[_Calendar] = []
     stack: list[str] = []
     last = 1
     for line, content in _content_lines(text):
         last = line
         name = _name(content)
+        if not name and stack and (misnamed := _MISNAMED.match(content)) is not None:
+            skipped.append(
+                Skipped(
+                    ("line", line),
+                    f"{misnamed[1]}: a name iCalendar does not allow (letters, digits and "
+                    "hyphens), left out",
+                )
+            )
+            continue
         if not name:
             raise _broken(line, "not an iCalendar content line (NAME:value)")
         value = content.partition(":")[2].strip().upper()
