@@ -21,7 +21,6 @@ from starlette.types import Receive, Scope, Send
 
 from todo_api.auth.dependencies import Caller
 from todo_api.auth.tokens import Identity
-from todo_api.auth.users import with_user_row
 from todo_api.dav import reports, resources, store
 from todo_api.dav.credentials import NoCredentials, identify
 from todo_api.dav.errors import (
@@ -460,9 +459,8 @@ async def _create(
         raise _invalid(exc) from None
 
     def create(data: TaskCreate) -> Awaitable[TaskRow]:
-        return with_user_row(
+        return call.caller.with_user_row(
             conn,
-            call.identity,
             lambda: tasks_service.create_task(
                 conn,
                 call.user_id,
