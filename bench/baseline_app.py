@@ -51,13 +51,18 @@ PRIORITIES = ("none", "low", "medium", "high")
 PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 
 # Columns the API shows, in TaskRead's order; `recurrence`, who created, completed and is
-# assigned a task, its due date and zone, and its reminders, only once the schema has them.
+# assigned a task, its due date and zone, its reminders and its start, only once the schema
+# has them.
 SHOWN = [
     "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
-    "priority", "due_at", "due_date", "timezone", "tags", "recurrence", "reminders", "completed_at",
-    "created_by", "completed_by", "assignee_id", "created_at", "updated_at",
+    "priority", "due_at", "due_date", "start_at", "start_date", "timezone", "tags", "recurrence",
+    "reminders", "completed_at", "created_by", "completed_by", "assignee_id", "created_at",
+    "updated_at",
 ]  # fmt: skip
 IDS = {"id", "user_id", "created_by", "completed_by", "assignee_id"}
+# An all-day due or start keeps the instant its day starts in due_at / start_at; the API shows
+# that instant as null (todo_api.tasks.schemas.task_body).
+DAY_OF = {"due_at": "due_date", "start_at": "start_date"}
 # The gap a new task leaves after the last of its siblings (todo_api.kit.ordering.STEP).
 POSITION_STEP = 2**20
 # The total as the service counts it: up to TOTAL_CAP + 1 of the user's tasks ("1000+" beyond).
@@ -138,8 +143,11 @@ ENSURE_USER_SQL = (
 # The cursor signature, as todo_api's CursorCodec (signing.Signer) makes it for the default
 # sort and filters.
 _CURSOR_KEY = hmac.new(SECRET.encode(), b"todo-api task cursor", hashlib.sha256).digest()
+# TaskFilters' fields, none in use.
 _NO_FILTERS = hashlib.sha256(
-    json.dumps([None, [], [], None, None, None, None]).encode()
+    json.dumps(
+        [None, [], [], None, None, None, None, None, False, None, None, None, None, None, None]
+    ).encode()
 ).hexdigest()[:16]
 
 JSON = "application/json"
@@ -171,7 +179,9 @@ def task_json(row: Any, shown: list[str]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name in shown:
         value = row[name]
-        if name in IDS and value is not None:
+        if name in DAY_OF and row.get(DAY_OF[name]) is not None:
+            value = None
+        elif name in IDS and value is not None:
             value = str(value)
         elif name == "priority":
             value = PRIORITIES[value]
@@ -209,9 +219,10 @@ async def caller(request: Request) -> uuid.UUID:
     return user_id
 
 
-def cursor_for(user_id: uuid.UUID, row: Any) -> str:
+def cursor_for(user_id: uuid.UUID, row: Any, seen: int) -> str:
+    """The last task's sort values and how many tasks the pages so far held."""
     body = json.dumps(
-        [row["created_at"].isoformat(), row["id"].hex], separators=(",", ":")
+        [row["created_at"].isoformat(), row["id"].hex, seen], separators=(",", ":")
     ).encode()
     context = f"{user_id.hex}|-created_at|{_NO_FILTERS}".encode()
     signature = hmac.new(_CURSOR_KEY, context + b"\0" + body, hashlib.sha256).digest()[:16]
@@ -230,9 +241,10 @@ async def list_tasks(request: Request) -> Response:
     page = rows[:LIMIT]
     headers = {"X-Total-Count": f"{TOTAL_CAP}+" if total > TOTAL_CAP else str(total)}
     if len(rows) > LIMIT:
-        cursor = cursor_for(user_id, page[-1])
+        cursor = cursor_for(user_id, page[-1], len(page))
         headers["X-Next-Cursor"] = cursor
-        headers["Link"] = f'<{request.url.include_query_params(cursor=cursor)}>; rel="next"'
+        # Relative, as the service's without PUBLIC_URL (the cursor needs no escaping).
+        headers["Link"] = f'<{request.url.path}?cursor={cursor}>; rel="next"'
     body = dumps([task_json(r, sql.shown) for r in page])
     return Response(body, headers=headers, media_type=JSON)
 
@@ -350,6 +362,8 @@ async def create_task(request: Request) -> Response:
         "completed_by": user_id if fields["is_completed"] else None,
         "assignee_id": None,
         "due_date": None,
+        "start_at": None,
+        "start_date": None,
         "timezone": "UTC",  # the bench's users keep the default zone
         "reminders": [],
         "version": 1,
