@@ -71,6 +71,8 @@ _NUMBER = re.compile(r"^\d{1,4}$")
 _AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
 _PRIORITY = re.compile(r"^[pP]([1-4])$")
 _TRAILING = ".!?;:)"
+_MARKS = frozenset(",.!?;:")
+_SPACE_BEFORE_MARK = re.compile(r"^\s+(?=[,.!?;:])")
 
 
 @dataclass(frozen=True)
@@ -734,12 +736,22 @@ def read_tags(text: str) -> tuple[str, list[str]]:
 
 
 def _title(text: str, tokens: tuple[_Token, ...], spans: list[Span]) -> str:
-    kept = []
-    at = 0
-    for span in sorted(spans, key=lambda s: s.start):
-        kept.append(text[at : span.start])
-        at = span.end
-    kept.append(text[at:])
-    rest = "".join(kept)
-    rest = re.sub(r'\\(?=[^\s"])', "", rest) if "\\" in rest else rest
-    return re.sub(r"\s+([,.!?;:])", r"\1", " ".join(rest.split()))
+    """`text` without the spans read and the backslashes that protect a word, tidied."""
+    cuts = sorted(
+        [(span.start, span.end) for span in spans]
+        + [
+            (t.start, t.start + 1)
+            for t in tokens
+            if t.kind == "protected" and text[t.start] == "\\"
+        ]
+    )
+    if not cuts:
+        return " ".join(text.split())
+    kept = [text[: cuts[0][0]]]
+    starts = [start for start, _ in cuts[1:]] + [len(text)]
+    for (_, end), following in zip(cuts, starts, strict=True):
+        piece = _SPACE_BEFORE_MARK.sub("", text[end:following])
+        if piece[:1] in _MARKS:  # "Call mom tomorrow, then": the comma joins the word before
+            kept[-1] = kept[-1].rstrip()
+        kept.append(piece)
+    return " ".join("".join(kept).split())
