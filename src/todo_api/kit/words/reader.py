@@ -345,11 +345,11 @@ class _Grammar:
 
     def day(self, i: int) -> tuple[date, time | None, int] | None:
         """A day, and the time the phrase implies (`tonight`)."""
-        for symbol, days in (("TODAY", 0), ("TOMORROW", 1), ("AFTER_TOMORROW", 2)):
+        if found := self.word(i, "TONIGHT"):  # before today: "heute abend"
+            return self.today, TONIGHT, found[1]
+        for symbol, days in (("AFTER_TOMORROW", 2), ("TODAY", 0), ("TOMORROW", 1)):
             if found := self.word(i, symbol):
                 return self.today + timedelta(days=days), None, found[1]
-        if found := self.word(i, "TONIGHT"):
-            return self.today, TONIGHT, found[1]
         if found := self.word(i, "EOM"):
             last = monthrange(self.today.year, self.today.month)[1]
             return self.today.replace(day=last), None, found[1]
