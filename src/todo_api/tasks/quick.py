@@ -40,7 +40,8 @@ async def quick_add(
     caller may put tasks in."""
     zone = await schedule.user_zone(conn, user_id)
     reading = words.read(data.text, clock.now(), zones.zone(zone), lang)
-    fields: dict[str, Any] = {"title": reading.title, "tags": reading.tags}
+    # The user's zone, as a create would default it (read once: the create need not again).
+    fields: dict[str, Any] = {"title": reading.title, "tags": reading.tags, "timezone": zone}
     if data.list_id is not None:
         fields["list_id"] = str(data.list_id)
     if reading.list_span is not None:

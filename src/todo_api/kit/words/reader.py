@@ -149,6 +149,7 @@ class _Grammar:
         self.today = now.date()
         self.table = lexicon.phrases(lang)
         self.longest = lexicon.longest(lang)
+        self.first_words = lexicon.first_words(lang)
         self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
         self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
 
@@ -170,7 +171,13 @@ class _Grammar:
         if (known := self.found.get(i)) is not None:
             return known
         tokens, table = self.tokens, self.table
-        found = []
+        found: list[tuple[frozenset[str], int, bool]] = []
+        first = tokens[i] if i < len(tokens) else None
+        if first is None or (
+            first.bare not in self.first_words and first.dotted not in self.first_words
+        ):
+            self.found[i] = found
+            return found
         for n in range(min(self.longest, len(tokens) - i), 0, -1):
             span = tokens[i : i + n]
             if any(token.kind != "word" for token in span):
