@@ -301,6 +301,10 @@ async def test_an_unknown_or_view_only_list_is_400_naming_text(
         {"text": "tomorrow p1 @home"},  # nothing left for a title
         {"text": "y" * 201 + " tomorrow"},
         {"text": "Buy milk", "lang": "ja"},
+        {"text": "Call \u0000 tomorrow"},
+        {"text": "Meet every 999 years"},  # no occurrence within 10 years: the service's rule
+        {"text": "Tidy every 3rd tuesday until december"},  # one occurrence only
+        {"text": "Buy milk @" + "b" * 60},  # a tag over 50 characters
     ],
 )
 async def test_bad_text(alice: httpx.AsyncClient, body: dict[str, Any]) -> None:
