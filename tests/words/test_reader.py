@@ -109,6 +109,11 @@ def test_the_spans_name_what_was_read() -> None:
     ]
 
 
+def test_a_mark_after_a_list_or_tag_is_not_its_name() -> None:
+    reading = read("Call Ann #Home. @phone!", NOW, ZONE)
+    assert (reading.list_name, reading.tags, reading.title) == ("Home", ["phone"], "Call Ann.!")
+
+
 def test_only_the_first_date_is_read() -> None:
     reading = read("Ask about friday tomorrow", NOW, ZONE)
     assert (reading.title, reading.due_date) == ("Ask about tomorrow", date(2026, 11, 27))

@@ -120,7 +120,11 @@ def _tokens(text: str) -> tuple[_Token, ...]:
             tokens.append(_Token(start, end, "protected", "", "", end))
             continue
         if kind in ("list", "tag"):
-            tokens.append(_Token(start, end, kind, raw, raw, end))
+            # "#Home." and "@errands!" end a sentence: the mark is not the name's.
+            name = raw if raw.endswith('"') else raw.rstrip(_TRAILING)
+            if len(name) > 1:
+                end = start + len(name)
+                tokens.append(_Token(start, end, kind, name, name, end))
             continue
         if kind == "comma":
             tokens.append(_Token(start, end, "word", ",", ",", end))
