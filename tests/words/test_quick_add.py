@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.lists.helpers import create_list
-from tests.lists.sharing import share
+from tests.lists.sharing import remove, share, user_id
 from tests.tasks.helpers import assert_validation_error
 from todo_api.kit.words import clock
 
@@ -291,6 +291,9 @@ async def test_an_unknown_or_view_only_list_is_400_naming_text(
     response = await quick(alice, "Buy milk #EDITABLE")
     assert response.status_code == 201, response.text
     assert response.json()["list_id"] == editable["id"]
+    await remove(bob, editable["id"], await user_id(alice))  # an ex-member
+    [detail] = assert_validation_error(await quick(alice, "Buy milk #EDITABLE"), "text")
+    assert "no list of yours" in detail["message"]
 
 
 @pytest.mark.parametrize(
@@ -329,3 +332,14 @@ async def test_isolation(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> No
     await create_list(bob, "Bobs")
     response = await quick(alice, "Peek #Bobs")
     assert_validation_error(response, "text")
+
+
+async def test_the_callers_own_list_comes_before_a_shared_one_of_the_same_name(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    theirs = await create_list(bob, "Home")
+    await share(bob, alice, theirs["id"], role="editor")
+    mine = await create_list(alice, "HOME")
+    response = await quick(alice, "Fix the door #home")
+    assert response.status_code == 201, response.text
+    assert response.json()["list_id"] == mine["id"]
