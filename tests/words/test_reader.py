@@ -156,6 +156,8 @@ def test_a_phrase_nothing_reads_is_none() -> None:
     assert read_date("whenever", NOW, ZONE) is None
     assert read_rule("tomorrow", NOW, ZONE) is None
     assert read_date("every day", NOW, ZONE) is None  # a rule, not a date
+    for short in ("a", "2", "15", "2027"):  # dateparser would read each as some date
+        assert read_date(short, NOW, ZONE) is None
 
 
 def test_the_users_zone_decides_today() -> None:

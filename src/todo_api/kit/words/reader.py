@@ -642,11 +642,14 @@ def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "
         return found.due
     if found is not None:
         return None
+    phrase = " ".join(text.split())
+    if len(phrase) < 3 or phrase.replace(" ", "").isdigit():  # dateparser: "a" is a month
+        return None
     zone = _zone(zone)
     local = now.astimezone(zone)
     # Its answers are kept per phrase and minute (an import reads the same phrases again).
     minute = local.replace(tzinfo=None, second=0, microsecond=0)
-    return _dateparser(" ".join(text.split()), _language(lang), minute, zone)
+    return _dateparser(phrase, _language(lang), minute, zone)
 
 
 def read_rule(
