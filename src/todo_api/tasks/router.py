@@ -196,10 +196,8 @@ async def quick_add(request: Request) -> Response:
     lang = data.lang or quick.language(request.headers.get("accept-language"))
 
     async def create(conn: Any) -> Response:
-        task, spans = await with_user_row(
-            conn,
-            call.user,
-            lambda: quick.quick_add(conn, user_id=call.user_id, data=data, lang=lang),
+        task, spans = await call.with_user_row(
+            conn, lambda: quick.quick_add(conn, user_id=call.user_id, data=data, lang=lang)
         )
         body = task_body(task) | {"parsed": [vars(span) for span in spans]}
         headers = {"ETag": etag(task["version"]), "Location": f"{PREFIX}/{task['id']}"}
