@@ -170,3 +170,15 @@ def test_todoist_labels() -> None:
     assert read_tags("Buy milk @shop @urgent") == ("Buy milk", ["shop", "urgent"])
     assert read_tags('Say "@hi" to Ann') == ('Say "@hi" to Ann', [])
     assert read_tags("Tomorrow is fine") == ("Tomorrow is fine", [])
+
+
+def test_a_time_on_the_day_the_clocks_change_follows_the_users_zone() -> None:
+    saturday = datetime(2027, 3, 27, 10, 0, tzinfo=ZONE)  # Berlin moves to summer time on Sunday
+    nine = read_date("tomorrow 9am", saturday, ZONE)
+    assert nine == datetime(2027, 3, 28, 9, 0, tzinfo=ZONE)
+    assert isinstance(nine, datetime)
+    assert nine.utcoffset() == timedelta(hours=2)
+    # 02:30 does not exist that night: read with the offset before the gap (RFC 5545).
+    gap = read_date("tomorrow 2:30am", saturday, ZONE)
+    assert isinstance(gap, datetime)
+    assert gap.utcoffset() == timedelta(hours=1)
