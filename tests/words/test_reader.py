@@ -81,6 +81,15 @@ def test_a_date_without_a_year_is_the_next_such_date_today_included(
     assert read_date(phrase, NOW, ZONE) == expected
 
 
+@given(st.integers(1, 12), st.integers(0, 59), st.sampled_from(["am", "pm", "AM", "PM"]))
+def test_twelve_hour_times(hour: int, minute: int, half: str) -> None:
+    expected = time(hour % 12 + (12 if half.lower() == "pm" else 0), minute)
+    for phrase in (f"{hour}:{minute:02d}{half}", f"{hour}:{minute:02d} {half}"):
+        assert read_date(f"dec 24 {phrase}", NOW, ZONE) == datetime.combine(
+            date(2026, 12, 24), expected, tzinfo=ZONE
+        )
+
+
 @given(st.integers(0, 23), st.integers(0, 59))
 def test_a_time_is_today_at_that_time(hour: int, minute: int) -> None:
     expected = datetime.combine(TODAY, time(hour, minute), tzinfo=ZONE)
@@ -153,6 +162,7 @@ def test_a_whole_phrase_the_grammar_does_not_read_goes_to_dateparser(
 
 def test_a_phrase_nothing_reads_is_none() -> None:
     assert read_date("every full moon", NOW, ZONE) is None
+    assert read_rule("every! 3 days", NOW, ZONE) is None  # Todoist's "after completion"
     assert read_date("whenever", NOW, ZONE) is None
     assert read_rule("tomorrow", NOW, ZONE) is None
     assert read_date("every day", NOW, ZONE) is None  # a rule, not a date

@@ -71,6 +71,7 @@ _NUMBER = re.compile(r"^\d{1,4}$")
 _AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
 _PRIORITY = re.compile(r"^[pP]([1-4])$")
 _TRAILING = ".!?;:)"
+_AFTER_COMPLETION = frozenset({"every", "ev"})
 _MARKS = frozenset(",.!?;:")
 _SPACE_BEFORE_MARK = re.compile(r"^\s+(?=[,.!?;:])")
 
@@ -136,6 +137,10 @@ def _tokens(text: str) -> tuple[_Token, ...]:
             continue
         if _PRIORITY.match(stripped):
             kind = "priority"
+        elif raw.endswith("!") and fold(stripped) in _AFTER_COMPLETION:
+            # Todoist's `every!`: due again a while after completion, which no RRULE says.
+            tokens.append(_Token(start, end, "protected", "", "", end))
+            continue
         dot_end = start + len(dotted) if dotted.endswith(".") else start + len(stripped)
         tokens.append(
             _Token(start, start + len(stripped), kind, fold(stripped), fold(dotted), dot_end)
@@ -251,6 +256,10 @@ class _Grammar:
                 hour = hour % 12 + (12 if match[3].startswith("p") else 0)
             elif match[4]:
                 hour, minute = int(match[4]), int(match[5])
+                after = self.text(i + 1)
+                if after and _AMPM.match(after) and 1 <= hour <= 12:  # "9:00 AM"
+                    hour = hour % 12 + (12 if after.startswith("p") else 0)
+                    i += 1
             else:
                 hour, minute = int(match[6]), int(match[7] or 0)
             if hour < 24 and minute < 60:
