@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from todo_api.kit.words import LANGUAGES, read, read_date, read_rule, read_tags
-from todo_api.kit.words.lexicon import vocabulary
+from todo_api.kit.words.lexicon import phrases, vocabulary
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)
@@ -192,3 +192,25 @@ def test_a_time_on_the_day_the_clocks_change_follows_the_users_zone() -> None:
     gap = read_date("tomorrow 2:30am", saturday, ZONE)
     assert isinstance(gap, datetime)
     assert gap.utcoffset() == timedelta(hours=1)
+
+
+def _names(lang: str, prefix: str) -> list[tuple[str, int]]:
+    """Each word of `lang`'s lexicon for a weekday (WD0..WD6) or a month (MON1..MON12)."""
+    return [
+        (" ".join(key), int(symbol[len(prefix) :]))
+        for key, symbols in phrases(lang).items()
+        for symbol in symbols
+        if symbol.startswith(prefix) and symbol[len(prefix) :].isdigit()
+    ]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_weekday_and_month_name_of_each_language(lang: str) -> None:
+    for name, weekday in _names(lang, "WD"):
+        expected = TODAY + timedelta(days=(weekday - TODAY.weekday()) % 7)
+        assert read_date(name, NOW, ZONE, lang) == expected, name
+    for name, month in _names(lang, "MON"):
+        this_year = date(TODAY.year, month, 4)
+        expected = this_year if this_year >= TODAY else date(TODAY.year + 1, month, 4)
+        assert read_date(f"4 {name}", NOW, ZONE, lang) == expected, name
+        assert read_rule(f"{name} 4", NOW, ZONE, lang) is None, name
