@@ -48,6 +48,8 @@ CHANGED: dict[str, Any] = {
     "top_level": False,
     "assignee": "me",
     "due_on": NOW.date(),
+    "start_before": NOW,
+    "start_after": NOW,
 }
 
 

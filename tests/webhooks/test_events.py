@@ -290,3 +290,23 @@ async def test_a_quick_add_is_announced_as_a_create(
     assert event["type"] == "task.created"
     task = made.json()
     assert event["data"] == {key: value for key, value in task.items() if key != "parsed"}
+
+
+async def test_a_task_event_carries_the_start_and_the_next_occurrence_its_own(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    """The task JSON of an event is the API's: a start, and the next occurrence of a series
+    that follows its start, starting a week on."""
+    async with hook_client() as alice:
+        await create_webhook(alice, receiver.url())
+        body = {"title": "Water", "start_date": "2026-12-01", "recurrence": "FREQ=WEEKLY"}
+        created = (await alice.post("/api/tasks", json=body)).json()
+        done = await alice.post(f"/api/tasks/{created['id']}/complete")
+        assert done.status_code == 200, done.text
+        got = await events_of(receiver, 3)
+    made = [event["data"] for event in got if event["type"] == "task.created"]
+    assert [(task["start_date"], task["start_at"]) for task in made] == [
+        ("2026-12-01", None),
+        ("2026-12-08", None),
+    ]
+    assert made[0] == created
