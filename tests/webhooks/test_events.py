@@ -279,6 +279,19 @@ async def test_a_task_moved_out_of_a_shared_list_is_deleted_for_those_who_lose_i
     assert to_bob["data"] == {"id": task.json()["id"]}
 
 
+async def test_a_quick_add_is_announced_as_a_create(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    async with hook_client() as alice:
+        await create_webhook(alice, receiver.url())
+        made = await alice.post("/api/tasks/quick", json={"text": "Milk 2030-12-24 @shop p1"})
+        assert made.status_code == 201, made.text
+        [event] = await events_of(receiver, 1)
+    assert event["type"] == "task.created"
+    task = made.json()
+    assert event["data"] == {key: value for key, value in task.items() if key != "parsed"}
+
+
 async def test_a_task_event_carries_the_start_and_the_next_occurrence_its_own(
     hook_client: Clients, receiver: Receiver
 ) -> None:
