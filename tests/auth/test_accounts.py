@@ -18,7 +18,16 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
+from tests.support import (
+    TEST_SECRET,
+    app_for,
+    assert_error,
+    captured_logs,
+    client_for,
+    make_settings,
+    token_for,
+)
+from todo_api.auth.personal import KnownTokens
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.deps import held
@@ -616,3 +625,51 @@ async def test_every_token_response_is_no_store(app: FastAPI, anonymous: httpx.A
         assert_tokens(response, status)
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["pragma"] == "no-cache"
+
+
+async def test_a_reused_refresh_token_announces_its_sign_in_revoked_once(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    """A reuse tells every process the sign-in is revoked when it revokes it: not again for
+    the same token sent again, nor for reuses racing it (each telling is a broadcast that
+    waits for every process)."""
+    known = held(app, KnownTokens)
+
+    async def told(*reuses: str) -> int:
+        """How many revocations the app told while these refresh tokens were sent at once
+        (each one told moves `generation`)."""
+        before = known.generation
+        for response in await asyncio.gather(*(refresh(anonymous, t) for t in reuses)):
+            assert_error(response, 401, "INVALID_TOKEN")
+        return known.generation - before
+
+    first = await signed_up(anonymous)
+    assert_tokens(await refresh(anonymous, first["refresh_token"]))
+    await end_reuse_grace(app, first["refresh_token"])
+    once = await told(first["refresh_token"])
+    assert once > 0
+    assert await told(first["refresh_token"]) == 0
+    assert await told(*[first["refresh_token"]] * 3) == 0
+
+    racing = await signed_up(anonymous)
+    assert_tokens(await refresh(anonymous, racing["refresh_token"]))
+    await end_reuse_grace(app, racing["refresh_token"])
+    assert await told(*[racing["refresh_token"]] * 5) == once
+
+
+async def test_a_reuse_tells_its_revocation_with_the_connection_back_in_the_pool(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The revocation's broadcast takes a pooled connection (PostgreSQL's channel): the
+    route has given its own back by then, so a pool of one is enough to send it."""
+    if settings.is_sqlite:
+        pytest.skip("the broadcast takes a pooled connection on PostgreSQL")
+    assert settings.database_url is not None
+    one = make_settings(settings.database_url, tmp_path, database_pool_size=1)
+    async with app_for(one) as app, client_for(app) as client:
+        with captured_logs(caplog):
+            body = await signed_up(client)
+            assert_tokens(await refresh(client, body["refresh_token"]))
+            await end_reuse_grace(app, body["refresh_token"])
+            assert_error(await refresh(client, body["refresh_token"]), 401, "INVALID_TOKEN")
+    assert not [r.message for r in caplog.records if "revocation" in r.message]

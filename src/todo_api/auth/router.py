@@ -151,16 +151,18 @@ async def token(
     ),
     openapi_extra=PUBLIC,
 )
-async def refresh(
-    data: RefreshRequest, request: Request, response: Response, conn: Connection
-) -> Any:
+async def refresh(data: RefreshRequest, request: Request, response: Response) -> Any:
     await _limit(request, (f"refresh:ip:{_client(request)}", _limiter(request).attempts))
     try:
-        tokens = await service.rotate(
-            conn=conn, settings=_settings(request), refresh_token=data.refresh_token
-        )
-    except service.SignInRevoked as exc:  # every process ends the streams it opened
-        await held(request.app, KnownTokens).revoked(exc.family_id)
+        async with database(request).connection() as conn:
+            tokens = await service.rotate(
+                conn=conn, settings=_settings(request), refresh_token=data.refresh_token
+            )
+    except service.SignInRevoked as exc:
+        # Every process ends the streams it opened; told with the connection back in the
+        # pool (the broadcast takes one), and once, by the reuse that revoked it.
+        if exc.family_id is not None:
+            await held(request.app, KnownTokens).revoked(exc.family_id)
         raise
     _no_store(response)
     return tokens

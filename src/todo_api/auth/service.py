@@ -146,9 +146,11 @@ _family_live = ~(
 
 
 class SignInRevoked(InvalidToken):
-    """A refresh token presented again after its grace: its whole sign-in is revoked."""
+    """A refresh token presented again after its grace: its whole sign-in is revoked.
+    `family_id` names it when this revoked it, None when it was revoked already (a reuse
+    racing the one that revoked it): only a revocation is told to the other processes."""
 
-    def __init__(self, family_id: uuid.UUID) -> None:
+    def __init__(self, family_id: uuid.UUID | None) -> None:
         super().__init__("The refresh token was already used; sign in again")
         self.family_id = family_id
 
@@ -195,24 +197,27 @@ async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) ->
     if known is None or known.revoked_at is not None:
         raise InvalidToken("The refresh token is not valid")
     if known.rotated_at is not None:
-        await revoke_family(conn=conn, family_id=known.family_id)
-        raise SignInRevoked(uuid.UUID(str(known.family_id)))
+        family_id = uuid.UUID(str(known.family_id))
+        revoked = await revoke_family(conn=conn, family_id=family_id)
+        raise SignInRevoked(family_id if revoked else None)
     if known.expires_at <= now:
         raise TokenExpired("The refresh token has expired")
     raise InvalidToken("The refresh token is not valid")  # its sign-in was revoked
 
 
-async def revoke_family(*, conn: Connection, family_id: uuid.UUID) -> None:
-    await conn.execute(
+async def revoke_family(*, conn: Connection, family_id: uuid.UUID) -> bool:
+    """Revoke every token of the sign-in; whether any was left to revoke."""
+    revoked = await conn.execute(
         update(refresh_tokens)
         .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    return bool(revoked.rowcount)
 
 
 async def logout(*, conn: Connection, user_id: uuid.UUID, refresh_token: str) -> uuid.UUID | None:
-    """Revoke the session (the token's family) if the token is the caller's, and say which;
-    else nothing."""
+    """Revoke the session (the token's family) if the token is the caller's, and say which
+    when it was still live; else nothing."""
     family_id = (
         await conn.execute(
             select(refresh_tokens.c.family_id).where(
@@ -221,7 +226,6 @@ async def logout(*, conn: Connection, user_id: uuid.UUID, refresh_token: str) ->
             )
         )
     ).scalar()
-    if family_id is None:
-        return None
-    await revoke_family(conn=conn, family_id=family_id)
+    if family_id is None or not await revoke_family(conn=conn, family_id=family_id):
+        return None  # not the caller's, or ended already (and told then)
     return uuid.UUID(str(family_id))
