@@ -334,7 +334,7 @@ async def test_streams_their_ticket_and_cookie_end_with_what_asked_for_them(
 
 
 @pytest.mark.parametrize("kind", ["jwt", "personal token"])
-async def test_a_stream_ends_when_its_token_expires(
+async def test_a_stream_and_its_cookie_end_when_its_token_expires(
     kind: str, app: FastAPI, live_url: str, settings: Settings
 ) -> None:
     now = int(time.time())
@@ -350,9 +350,18 @@ async def test_a_stream_ends_when_its_token_expires(
         async with held(app, Database).connection() as conn:
             expire = update(personal_tokens).where(personal_tokens.c.id == uuid.UUID(made["id"]))
             await conn.execute(expire.values(expires_at=expiry))
-    async with _client(live_url, token) as client, open_stream(client) as (response, events):
-        assert response.status_code == 200
-        await asyncio.wait_for(ended(events), EVENT_WAIT_SECONDS)
+    async with _client(live_url, token) as client:
+        _, cookie = await _ticket(client)
+        async with (
+            open_stream(client) as (response, by_header),
+            _client(live_url, None) as browser,
+            open_stream(browser, headers=cookie) as (by_cookie_response, by_cookie),
+        ):
+            assert response.status_code == by_cookie_response.status_code == 200
+            for events in (by_header, by_cookie):
+                await asyncio.wait_for(ended(events), EVENT_WAIT_SECONDS)
+    # The cookie ends with the token that asked for it, even one the leeway still takes.
+    await _refused(live_url, headers=cookie)
 
 
 async def test_a_stream_needs_a_token(live_url: str) -> None:

@@ -56,7 +56,8 @@ class Credential:
 def of(identity: Identity, *, expires_at: float | None = None) -> Credential:
     """The credential of a verified token; `expires_at` bounds it further (a cookie's own
     lifetime: a sign-in's cookie outlives the access token that asked for it, not the
-    sign-in)."""
+    sign-in; an external issuer's token, whose renewal this service never sees, is all there
+    is to go by, so its cookie ends with it)."""
     kind, credential_id, expiry = Kind.user, None, identity.expires_at
     if identity.grant_id is not None:
         kind, credential_id = Kind.grant, identity.grant_id
@@ -64,8 +65,8 @@ def of(identity: Identity, *, expires_at: float | None = None) -> Credential:
         kind, credential_id = Kind.token, identity.token_id
     elif identity.sign_in is not None:
         kind, credential_id = Kind.sign_in, identity.sign_in
-    if kind in (Kind.sign_in, Kind.user) and expires_at is not None:
-        expiry = None  # the access token is refreshed: what counts is the sign-in, the user
+    if kind == Kind.sign_in and expires_at is not None:
+        expiry = None  # the access token is refreshed: what counts is the sign-in
     if expires_at is not None:
         expiry = expires_at if expiry is None else min(expiry, expires_at)
     return Credential(identity.user_id, kind, credential_id, expiry, time.time())

@@ -126,14 +126,15 @@ def _read_session(body: Any, window_end: float) -> tuple[Identity, float]:
         or not is_clean_text(subject)
     ):
         raise InvalidToken("The session is not valid")
+    try:
+        expires = datetime.fromisoformat(session.get("expiresAt")).timestamp()  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        expires = None
     identity = Identity(
         user_id=user_id_for_subject(subject),
         subject=subject,
         email=normalize_email(user.get("email")),
         name=normalize_name(user.get("name")),
+        expires_at=expires,  # what it opens for long (a live stream, its cookie) ends with it
     )
-    try:
-        expires = datetime.fromisoformat(session.get("expiresAt")).timestamp()  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return identity, 0.0
-    return identity, min(window_end, expires)
+    return identity, 0.0 if expires is None else min(window_end, expires)
