@@ -31,8 +31,11 @@ from todo_api.live import hub as live_hub
 from todo_api.live import router as live_router
 from todo_api.process.shutdown import Lifecycle
 from todo_api.tables.tokens import personal_tokens
+from todo_api.tables.users import refresh_tokens
 
 People = Callable[[], httpx.AsyncClient]
+# How soon a stream ends once its credential stops working (the contract's bound).
+REVOCATION_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
@@ -331,6 +334,33 @@ async def test_streams_their_ticket_and_cookie_end_with_what_asked_for_them(
             # The same external token makes a new, empty user; the cookie stays refused.
             assert (await client.get("/api/auth/me")).status_code == 200
             await _refused(live_url, headers=cookie)
+
+
+async def test_a_stream_ends_within_5_s_of_its_sign_in_ending_unannounced(
+    app: FastAPI, live_url: str
+) -> None:
+    """A sign-in ended behind the processes' backs (its tokens revoked in the database, no
+    announcement) still ends its streams within the contract's 5 s, channel or not."""
+    async with _client(live_url, None) as anonymous:
+        account = {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 12}
+        signed_in = await anonymous.post("/api/auth/register", json=account)
+    assert signed_in.status_code == 201, signed_in.text
+    tokens = signed_in.json()
+    async with (
+        _client(live_url, tokens["access_token"]) as client,
+        open_stream(client) as (response, events),
+    ):
+        assert response.status_code == 200
+        await first_message(events)
+        # Past the check that follows a process's first stream, to one between others.
+        await asyncio.sleep(2 * live_hub.CHECK_SECONDS)
+        async with held(app, Database).connection() as conn:
+            user_id = uuid.UUID(tokens["user"]["id"])
+            ended_now = refresh_tokens.c.user_id == user_id
+            await conn.execute(
+                update(refresh_tokens).where(ended_now).values(revoked_at=datetime.now(UTC))
+            )
+        await asyncio.wait_for(ended(events), REVOCATION_SECONDS)
 
 
 @pytest.mark.parametrize("kind", ["jwt", "personal token"])

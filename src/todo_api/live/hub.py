@@ -27,8 +27,9 @@ A stream lasts as long as the credential it was opened with works (todo_api.auth
 it ends when that credential's revocation is heard (`revoked`: from this process, or over the
 channel from another, as personal tokens are forgotten), when it expires (the poll looks each
 second), and when the database says it stopped: read for every stream of the process every
-`CHECK_SECONDS` while no channel is heard (SQLite, a pooler alone, a channel down), once the
-channel is back (what was sent meanwhile is lost), and with each announcement otherwise.
+`CHECK_SECONDS`, channel or not (a sign-in may end without an announcement, a message may be
+lost; it is a few indexed statements per process, not per stream), and at once when the
+channel is back (what was sent meanwhile is lost).
 """
 
 import asyncio
@@ -71,7 +72,8 @@ AUDIENCE_SECONDS = 3 * ANNOUNCE_SECONDS
 # (one stuck process delays revocations no longer; its entries run out after
 # KNOWN_TOKEN_SECONDS).
 CONFIRM_SECONDS = 2.0
-# How often the credentials of the process's streams are read while revocations are not heard.
+# How often the credentials of the process's streams are read (a stream ends within this and
+# a poll of its credential stopping, whether or not it was announced).
 CHECK_SECONDS = 2.0
 
 # Whose writes a user's feed shows: theirs, and those of everyone sharing one of their lists.
@@ -428,8 +430,7 @@ class Hub:
             for stream in self._all():
                 if stream.credential.expired(wall):
                     stream.end()
-            heard = self._channel is not None and self._channel.connected
-            if not heard and now >= check_at:
+            if now >= check_at:
                 self._check_all = True
             try:
                 async with self._db.connection() as conn:
@@ -447,7 +448,6 @@ class Hub:
                 ):
                     self._announce_all = False
                     announce_at = time.monotonic() + ANNOUNCE_SECONDS
-                    self._check_all = True  # on the next turn: a revocation may have been lost
                     await self._refresh()
             except DatabaseFailure as exc:
                 self._failed("polling", exc)
