@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from tests.support import assert_error, captured_logs, client_for
 from todo_api.auth.dependencies import authenticate
+from todo_api.auth.users import KnownUsers
 from todo_api.db import Database
 from todo_api.kit.deps import held
 from todo_api.tables.tokens import personal_tokens
@@ -164,6 +165,16 @@ async def test_a_revoked_token_is_refused_by_the_next_request(
     assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
     assert (await alice.get("/api/tokens")).json() == []
     assert_error(await alice.delete(f"/api/tokens/{created['id']}"), 404, "NOT_FOUND")
+
+
+async def test_a_revoked_token_is_not_taken_for_a_deleted_user(
+    app: FastAPI, alice: httpx.AsyncClient, pat: Any
+) -> None:
+    """A revocation tells every process the token's id; only a deletion tells a user's, and
+    only a user's is remembered as deleted."""
+    _client, created = await pat()
+    assert (await alice.delete(f"/api/tokens/{created['id']}")).status_code == 204
+    assert not held(app, KnownUsers).deleted(uuid.UUID(created["id"]))
 
 
 async def test_an_unknown_token_is_invalid_and_an_expired_one_expired(

@@ -78,3 +78,14 @@ def test_a_revocation_message_asks_for_confirmation_and_still_reads_as_a_list_of
         read += ids
     assert read == token_ids
     assert wakeups.confirmation_asked(next(wakeups.messages(wakeups.REVOKED, token_ids))) is None
+
+
+def test_a_revocation_names_deleted_users_apart_and_still_reads_as_a_list_of_ids() -> None:
+    """A deleted user's id is read as an id of the revocation (an earlier version's `parse`
+    ends their streams with it) and, apart, as a deleted user; a token's only as an id."""
+    token_id, user = uuid.uuid4(), uuid.uuid4()
+    [(_nonce, message)] = wakeups.revocations([token_id], [user])
+    assert wakeups.parse(message) == (wakeups.REVOKED, [token_id, user])
+    assert wakeups.deleted_users(message) == [user]
+    [(_nonce, revoked)] = wakeups.revocations([token_id])
+    assert wakeups.deleted_users(revoked) == []

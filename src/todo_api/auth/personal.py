@@ -149,8 +149,8 @@ class KnownTokens:
     """The tokens this process looked up lately, by their hash (see the module's docstring).
 
     `trusted` says whether revocations are heard now (set by whoever listens to the channel;
-    never, by default); `announce` sends revoked credentials' ids to every process (this one
-    included: todo_api.live.hub ends the streams they opened)."""
+    never, by default); `announce` sends revoked credentials' ids and deleted users' to every
+    process (this one included: todo_api.live.hub ends the streams they opened)."""
 
     def __init__(self, max_age: float = KNOWN_TOKEN_SECONDS) -> None:
         self._max_age = max_age
@@ -158,7 +158,7 @@ class KnownTokens:
         self._hashes: dict[uuid.UUID, str] = {}  # token id -> its hash
         self.generation = 0  # moves on every forgetting: a lookup it overtook is not kept
         self.trusted: Callable[[], bool] = lambda: False
-        self.announce: Callable[[list[uuid.UUID]], Awaitable[None]] | None = None
+        self.announce: Callable[[list[uuid.UUID], list[uuid.UUID]], Awaitable[None]] | None = None
 
     def get(self, token_hash: str) -> KnownToken | None:
         entry = self._entries.get(token_hash)
@@ -191,14 +191,15 @@ class KnownTokens:
         self._entries.clear()
         self._hashes.clear()
 
-    async def revoked(self, *token_ids: uuid.UUID) -> None:
-        """Revocations have committed (a token revoked, every token of a deleted user and the
-        user, a sign-in ended): forget them here, and tell every process."""
-        if not token_ids:
+    async def revoked(self, *token_ids: uuid.UUID, deleted_user: uuid.UUID | None = None) -> None:
+        """Revocations have committed (a token revoked, a sign-in ended, a user deleted with
+        every token of theirs): forget them here, and tell every process."""
+        users = [] if deleted_user is None else [deleted_user]
+        if not token_ids and not users:
             return
-        self.forget(token_ids)
+        self.forget([*token_ids, *users])
         if self.announce is not None:
-            await self.announce(list(token_ids))
+            await self.announce(list(token_ids), users)
 
     def _drop(self, token_hash: str) -> None:
         entry = self._entries.pop(token_hash, None)

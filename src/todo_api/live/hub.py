@@ -243,9 +243,8 @@ class Hub:
 
     def _end(self, ids: Iterable[uuid.UUID]) -> None:
         """Credentials (tokens, sign-ins, grants) were revoked, or users deleted: the streams
-        they opened end, and the users are ensured again on their next request."""
+        they opened end."""
         for ended_by in ids:
-            self._users.discard(ended_by)
             for stream in self._by_credential.get(ended_by, ()):
                 stream.end()
 
@@ -337,6 +336,8 @@ class Hub:
         elif kind == wakeups.REVOKED:
             self._tokens.forget(users)  # credentials' ids (and deleted users')
             self._end(users)
+            for deleted in wakeups.deleted_users(message):  # ensured again on their next request
+                self._users.discard(deleted)
             nonce = wakeups.confirmation_asked(message)
             if nonce is not None:
                 self._confirming.add(nonce)
@@ -347,15 +348,15 @@ class Hub:
                 if confirmations is not None:
                     confirmations.add()
 
-    async def _revoked(self, token_ids: list[uuid.UUID]) -> None:
-        """Tell every process that these credentials were revoked (tokens, sign-ins, users
-        deleted), ending this process's streams they opened at once, and wait until every
-        process listening has forgotten them: the revocation's answer waits for it, sending
-        included, at most CONFIRM_SECONDS (todo_api.live.wakeups)."""
-        self._end(token_ids)
+    async def _revoked(self, token_ids: list[uuid.UUID], deleted_users: list[uuid.UUID]) -> None:
+        """Tell every process that these credentials were revoked (tokens, sign-ins, grants)
+        and these users deleted, ending this process's streams they opened at once, and wait
+        until every process listening has forgotten them: the revocation's answer waits for
+        it, sending included, at most CONFIRM_SECONDS (todo_api.live.wakeups)."""
+        self._end([*token_ids, *deleted_users])
         if self._channel is None:
             return
-        messages = dict(wakeups.revocations(token_ids))  # by nonce
+        messages = dict(wakeups.revocations(token_ids, deleted_users))  # by nonce
         waiting = {nonce: _Confirmations() for nonce in messages}
         self._confirmations.update(waiting)
         listeners: dict[uuid.UUID, int] = {}

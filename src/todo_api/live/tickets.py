@@ -37,12 +37,10 @@ STREAM_COOKIE_HOURS = 12
 
 _ISSUE = Query(insert_bound(event_tickets, "token_hash", "user_id", "expires_at"))
 _USE = Query(
-    delete(event_tickets)
-    .where(
+    delete(event_tickets).where(
         event_tickets.c.token_hash == bindparam("token_hash"),
         event_tickets.c.expires_at > bindparam("now"),
     )
-    .returning(event_tickets.c.user_id)
 )
 COOKIE_PURPOSE, TICKET_PURPOSE = STREAM_COOKIE, "ticket"
 
@@ -63,8 +61,8 @@ async def issue(conn: Connection, user_id: uuid.UUID, sealed: str) -> tuple[str,
 
 async def use(conn: Connection, ticket: str) -> bool:
     """Whether the ticket is valid, using it up; False when it is used, expired or unknown."""
-    row = (await conn.execute(_USE, {"token_hash": _hash(ticket), "now": utcnow()})).first()
-    return row is not None
+    used = await conn.execute(_USE, {"token_hash": _hash(ticket), "now": utcnow()})
+    return bool(used.rowcount)
 
 
 class StreamCookies:

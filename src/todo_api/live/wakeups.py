@@ -56,9 +56,10 @@ CHANNEL = "todo_api_live"
 WROTE, AUDIENCE = "w", "a"
 # Credentials revoked (their ids; a deleted user's id): every process forgets them
 # (todo_api.auth.personal), ends the streams they opened (todo_api.live.hub) and, when the
-# message asks (`ack-<nonce>`), confirms it with `k:<nonce>`.
+# message asks (`ack-<nonce>`), confirms it with `k:<nonce>`. A deleted user's id comes once
+# more as `user-<id>` (which a reader of ids alone skips): it is known deleted from then on.
 REVOKED, CONFIRMED = "r", "k"
-ASK = "ack-"
+ASK, USER = "ack-", "user-"
 # How PostgreSQL's listening sessions are named (the revoking process counts them).
 LISTENER_NAME = "todo_api live"
 # Delivered by a channel when it (re)connects: what was sent meanwhile may be lost.
@@ -78,10 +79,13 @@ def messages(kind: str, users: Iterable[uuid.UUID]) -> Iterator[str]:
         yield f"{kind}:{','.join(ids[start : start + MAX_IDS])}"
 
 
-def revocations(token_ids: Iterable[uuid.UUID]) -> Iterator[tuple[uuid.UUID, str]]:
-    """`token_ids` in as many `r:` messages as it takes, each asking for confirmation with a
-    nonce of its own."""
-    ids = [token_id.hex for token_id in token_ids]
+def revocations(
+    token_ids: Iterable[uuid.UUID], deleted_users: Iterable[uuid.UUID] = ()
+) -> Iterator[tuple[uuid.UUID, str]]:
+    """`token_ids` and `deleted_users` in as many `r:` messages as it takes, each asking for
+    confirmation with a nonce of its own."""
+    users = [user.hex for user in deleted_users]
+    ids = [token_id.hex for token_id in token_ids] + users + [USER + user for user in users]
     for start in range(0, len(ids), MAX_IDS):
         nonce = uuid.uuid4()
         yield nonce, f"{REVOKED}:{ASK}{nonce.hex},{','.join(ids[start : start + MAX_IDS])}"
@@ -96,6 +100,16 @@ def confirmation_asked(message: str) -> uuid.UUID | None:
         return uuid.UUID(hex=first.removeprefix(ASK))
     except ValueError:
         return None
+
+
+def deleted_users(message: str) -> list[uuid.UUID]:
+    """The users an `r:` message says were deleted."""
+    users = []
+    for item in message.partition(":")[2].split(","):
+        if item.startswith(USER):
+            with contextlib.suppress(ValueError):
+                users.append(uuid.UUID(hex=item.removeprefix(USER)))
+    return users
 
 
 def parse(message: str) -> tuple[str, list[uuid.UUID]]:

@@ -206,7 +206,7 @@ async def delete_account(request: Request) -> Response:
         tokens = await deletion.delete_account(conn, call.user_id, confirm=data.confirm)
     # Every process forgets the tokens and the user at once, and ends the streams they opened
     # (a cached token would make the user again).
-    await held(request.app, KnownTokens).revoked(*tokens, call.user_id)
+    await held(request.app, KnownTokens).revoked(*tokens, deleted_user=call.user_id)
     # This process makes the user again on their next request (another process does when
     # it finds the row gone: todo_api.auth.users.with_user_row).
     known_users.discard(call.user_id)
