@@ -589,6 +589,7 @@ LIST_PARAMETERS = [
     "parent_id",
     "top_level",
     "assignee",
+    "filter",
     "sort",
     "limit",
     "cursor",

@@ -11,6 +11,7 @@ from todo_api.kit.inputs import UUID_EXAMPLE, id_in_path, parse_id
 from todo_api.kit.text import NO_NUL_PATTERN, storable
 from todo_api.tables import keys
 from todo_api.tables.tasks import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
+from todo_api.tasks import filter_query
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
@@ -161,6 +162,19 @@ async def list_query(
             },
         ),
     ] = None,
+    filter: Annotated[
+        QueryText | None,
+        Query(
+            min_length=1,
+            max_length=filter_query.MAX_LENGTH,
+            description="A query in Todoist's filter language, with the other parameters: "
+            "`(today | overdue) & #Work`, `p1 & @work`, `no date & !subtask`; groups apart "
+            'by `,` answer `{"groups": [{"query", "tasks"}, ...]}`, each its first page. '
+            "Open tasks unless `completed` says otherwise. See docs/quick-add-and-filters.md",
+            examples=["(today | overdue) & #Work"],
+            json_schema_extra={"pattern": NO_NUL_PATTERN},
+        ),
+    ] = None,
     sort: Annotated[
         Sort,
         Query(
@@ -184,6 +198,9 @@ async def list_query(
     ] = None,
 ) -> ListQuery:
     tags = sorted({keys.tag_form(t) for t in tag or []} - {""})
+    groups = _filter_groups(filter)
+    if filter is not None and completed is None:  # a filter answers open tasks by default
+        completed = False
     filters = TaskFilters(
         completed=completed,
         priorities=tuple(sorted({Priority[p] for p in priority or []})),
@@ -198,5 +215,23 @@ async def list_query(
         top_level=top_level,
         assignee=_assignee_filter(assignee),
         due_on=due_on,
+        filter=groups[0].node if len(groups) == 1 else None,
     )
-    return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)
+    if len(groups) > 1 and cursor is not None:
+        raise InvalidField("cursor", "pages one group of a filter at a time (filter=<its query>)")
+    return ListQuery(
+        filters=filters,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        groups=tuple(groups) if len(groups) > 1 else (),
+    )
+
+
+def _filter_groups(text: str | None) -> list[filter_query.Group]:
+    if text is None:
+        return []
+    try:
+        return filter_query.parse(text)
+    except filter_query.FilterError as exc:
+        raise InvalidField("filter", str(exc)) from None

@@ -21,6 +21,7 @@ from todo_api.kit import zones
 from todo_api.kit.signing import InvalidToken, Signer
 from todo_api.tables import keys
 from todo_api.tables.tasks import Priority
+from todo_api.tasks import filter_query
 
 SortField = Literal["created_at", "updated_at", "due_at", "priority", "title", "position"]
 Sort = Literal[
@@ -72,10 +73,18 @@ class TaskFilters:
     top_level: bool | None = None
     assignee: Assignee = None
     due_on: date | None = None  # due that day: timed tasks on the caller's clock
+    filter: filter_query.Node | None = None  # a query in the filter language (one group)
 
     def fingerprint(self) -> str:
         """What a cursor remembers of the filters (every field), to refuse it under others."""
-        canonical = json.dumps(dataclasses.astuple(self), default=_json_value)
+        plain = dataclasses.astuple(dataclasses.replace(self, filter=None))
+        names = [f.name for f in dataclasses.fields(self)]
+        canonical = json.dumps(
+            [v for name, v in zip(names, plain, strict=True) if name != "filter"],
+            default=_json_value,
+        )
+        if self.filter is not None:  # its repr tells `a & b` from `a | b`
+            canonical += repr(self.filter)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -85,6 +94,8 @@ class ListQuery:
     sort: Sort = DEFAULT_SORT
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    # A filter of several groups (`today, overdue`): each answered as its own first page.
+    groups: tuple[filter_query.Group, ...] = ()
 
     @property
     def sort_field(self) -> SortField:
@@ -165,6 +176,7 @@ class Shape(NamedTuple):
     top_level: bool | None
     assignee: Literal["any", "none", "one"]
     due_on: bool = False
+    filter: filter_query.Node | None = None  # the query's skeleton (its values are bound)
 
 
 def shape(
@@ -192,6 +204,7 @@ def shape(
         f.top_level,
         "any" if f.assignee is None else "none" if f.assignee == "none" else "one",
         f.due_on is not None,
+        None if f.filter is None else filter_query.skeleton(f.filter),
     )
 
 
@@ -235,7 +248,7 @@ def parameters(
 # Farther than any zone's offset from UTC (the farthest, local mean times of the 19th century
 # included, are under 16 hours) and a gap at midnight: a day starts in every zone within this
 # of the day's start in UTC.
-_FARTHEST_OFFSET = timedelta(hours=18)
+FARTHEST_OFFSET = timedelta(hours=18)
 
 
 def escape_like(text: str) -> str:
@@ -251,12 +264,12 @@ def due_on_parameters(day: date, zone: str) -> dict[str, Any]:
         "due_on": day,
         "due_on_start": start,
         "due_on_end": end,
-        "due_on_from": min(start, _plus(utc_start, -_FARTHEST_OFFSET)),
-        "due_on_to": max(end, _plus(utc_start, _FARTHEST_OFFSET + timedelta(microseconds=1))),
+        "due_on_from": min(start, plus(utc_start, -FARTHEST_OFFSET)),
+        "due_on_to": max(end, plus(utc_start, FARTHEST_OFFSET + timedelta(microseconds=1))),
     }
 
 
-def _plus(moment: datetime, delta: timedelta) -> datetime:
+def plus(moment: datetime, delta: timedelta) -> datetime:
     try:
         return moment + delta
     except OverflowError:
@@ -276,6 +289,7 @@ _NO_FILTER_BUT_TAGS: dict[str, Any] = {
     "top_level": None,
     "assignee": "any",
     "due_on": False,
+    "filter": None,
 }
 
 

@@ -3,6 +3,7 @@ the writes, or counted up to a cap), the total alone, and the count of a tag
 (todo_api.tasks.listing says which shape a request takes; todo_api.tasks.conditions gives each
 filter and order)."""
 
+import dataclasses
 import functools
 import operator
 import typing
@@ -35,7 +36,7 @@ from todo_api.db import Connection, Query
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
 from todo_api.tables.tasks import TaskRow, task_counts, task_tags, tasks
-from todo_api.tasks import listing, schedule
+from todo_api.tasks import filter_query, filter_sql, listing, schedule
 from todo_api.tasks.conditions import (
     SEEN_SHARED,
     Part,
@@ -408,9 +409,13 @@ async def list_tasks(
     """
     last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
     zone = zones.DEFAULT_ZONE
-    if query.filters.due_on is not None:  # the day on the caller's clock
-        zone = await schedule.user_zone(conn, user_id)
-    params = listing.parameters(query, user_id, utcnow(), last, zone)
+    tree = query.filters.filter
+    if query.filters.due_on is not None or (tree is not None and filter_query.dates(tree)):
+        zone = await schedule.user_zone(conn, user_id)  # the day on the caller's clock
+    now = utcnow()
+    params = listing.parameters(query, user_id, now, last, zone)
+    if tree is not None:
+        params.update(filter_sql.parameters(tree, now, zone))
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(TAGGED, params)).scalar()
@@ -433,3 +438,16 @@ async def list_tasks(
         last_values = listing.last_values(query.sort, page[-1])
         next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
     return Page(typing.cast(list[TaskRow], page), total, total_is_minimum, next_cursor)
+
+
+async def list_groups(
+    conn: Connection, user_id: uuid.UUID, *, query: listing.ListQuery, cursors: listing.CursorCodec
+) -> list[tuple[str, Page]]:
+    """The first page of each group of a filter (`today, overdue`), one statement each: the
+    group's query as written and its page (its cursor pages on with `filter=<that query>`)."""
+    found = []
+    for group in query.groups:
+        filters = dataclasses.replace(query.filters, filter=group.node)
+        one = dataclasses.replace(query, filters=filters, groups=(), cursor=None)
+        found.append((group.text, await list_tasks(conn, user_id, query=one, cursors=cursors)))
+    return found

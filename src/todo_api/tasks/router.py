@@ -102,6 +102,9 @@ async def list_tasks(
 ) -> Response:
     call = await caller(request)
     cursors = held(request.app, CursorCodec)
+    if query.groups:
+        groups = await call.run(pages.list_groups, query=query, cursors=cursors)
+        return json_response({"groups": [_group_body(group) for group in groups]})
     try:
         page = await call.run(pages.list_tasks, query=query, cursors=cursors)
     except InvalidCursor as exc:
@@ -111,6 +114,15 @@ async def list_tasks(
         headers["X-Next-Cursor"] = page.next_cursor
         headers["Link"] = f'<{_next_page_url(request, page.next_cursor)}>; rel="next"'
     return json_response([task_body(task) for task in page.tasks], headers=headers)
+
+
+def _group_body(group: tuple[str, pages.Page]) -> dict[str, Any]:
+    text, page = group
+    return {
+        "query": text,
+        "tasks": [task_body(task) for task in page.tasks],
+        "next_cursor": page.next_cursor,
+    }
 
 
 def _next_page_url(request: Request, cursor: str) -> str:
