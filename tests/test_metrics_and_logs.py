@@ -91,7 +91,11 @@ async def test_oauth_and_well_known_routes_have_their_own_labels(
         ("POST", "/oauth/register", 400),
         ("GET", "/oauth/authorize", 400),
     ]
+    # CalDAV's paths are its clients' names: one label for all of them, the mount's template.
+    dav_paths = ["/dav/", "/dav/calendars/someone/inbox/", "/dav/principals/x/"]
     async with client_for(app) as client:
+        for path in dav_paths:
+            assert (await client.request("PROPFIND", path)).status_code == 401
         for method, path, status in requests:
             response = await client.request(method, path, data={"client_id": "nobody"})
             assert response.status_code == status, (path, response.text)
@@ -100,6 +104,9 @@ async def test_oauth_and_well_known_routes_have_their_own_labels(
     for method, path, status in requests:
         assert sample(text, "http_requests_total", method=method, route=path, status=str(status))
     assert sample(text, "http_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert (
+        sample(text, "http_requests_total", method="other", route="/dav/{path}", status="401") == 3
+    )
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
     routes = {line["path"]: line["route"] for line in lines if "route" in line}
     assert routes["/oauth/token"] == "/oauth/token"

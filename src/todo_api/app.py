@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sse_starlette.sse import AppStatus
-from starlette.routing import Mount
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
@@ -51,7 +50,7 @@ from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
-from todo_api.kit.routes import LabelledRoute
+from todo_api.kit.routes import LabelledMount, LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
 from todo_api.lists.sharing_router import router as sharing_router
@@ -226,7 +225,7 @@ def create_app(
     provider = Provider(db, settings, oauth_clients, known_tokens)
     app.router.routes.extend(oauth_routes(settings, provider, Pages(settings, oauth_clients)))
     # CalDAV answers every method itself, errors in WebDAV's shape (todo_api.dav).
-    app.router.routes.append(Mount("/dav", app=DavApp()))
+    app.router.routes.append(LabelledMount("/dav", app=DavApp()))
     app.router.routes.append(
         LabelledRoute("/.well-known/caldav", WellKnown(), include_in_schema=False)
     )
