@@ -1,5 +1,6 @@
 """What task routes take from a request: the task id in the path and the listing's query."""
 
+import dataclasses
 import uuid
 from typing import Annotated
 
@@ -198,9 +199,6 @@ async def list_query(
     ] = None,
 ) -> ListQuery:
     tags = sorted({keys.tag_form(t) for t in tag or []} - {""})
-    groups = _filter_groups(filter)
-    if filter is not None and completed is None:  # a filter answers open tasks by default
-        completed = False
     filters = TaskFilters(
         completed=completed,
         priorities=tuple(sorted({Priority[p] for p in priority or []})),
@@ -215,23 +213,25 @@ async def list_query(
         top_level=top_level,
         assignee=_assignee_filter(assignee),
         due_on=due_on,
-        filter=groups[0].node if len(groups) == 1 else None,
     )
-    if len(groups) > 1 and cursor is not None:
-        raise InvalidField("cursor", "pages one group of a filter at a time (filter=<its query>)")
-    return ListQuery(
-        filters=filters,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-        groups=tuple(groups) if len(groups) > 1 else (),
-    )
+    query = ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)
+    return query if filter is None else with_filter(query, filter)
 
 
-def _filter_groups(text: str | None) -> list[filter_query.Group]:
-    if text is None:
-        return []
+def with_filter(query: ListQuery, text: str, field: str = "filter") -> ListQuery:
+    """The listing with a query in the filter language too: one group's tree among its
+    filters, or the groups apart (each then its own first page). A filter answers open tasks
+    unless `completed` says otherwise. Raises InvalidField naming `field` (where the query
+    came from) for a query it cannot read."""
     try:
-        return filter_query.parse(text)
+        groups = filter_query.parse(text)
     except filter_query.FilterError as exc:
-        raise InvalidField("filter", str(exc)) from None
+        raise InvalidField(field, str(exc)) from None
+    completed = False if query.filters.completed is None else query.filters.completed
+    if len(groups) > 1:
+        if query.cursor is not None:
+            raise InvalidField("cursor", "pages one group of a filter at a time (filter=<it>)")
+        filters = dataclasses.replace(query.filters, completed=completed)
+        return dataclasses.replace(query, filters=filters, groups=tuple(groups))
+    filters = dataclasses.replace(query.filters, completed=completed, filter=groups[0].node)
+    return dataclasses.replace(query, filters=filters)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth.dependencies import Caller, caller
 from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
 from todo_api.db import Connection
@@ -100,7 +100,11 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
 async def list_tasks(
     query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
-    call = await caller(request)
+    return await answer_listing(request, await caller(request), query)
+
+
+async def answer_listing(request: Request, call: Caller, query: ListQuery) -> Response:
+    """A page of the listing, or a filter's groups each with its first page."""
     cursors = held(request.app, CursorCodec)
     if query.groups:
         groups = await call.run(pages.list_groups, query=query, cursors=cursors)
