@@ -59,9 +59,15 @@ async def test_the_query_is_checked_at_once(alice: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"name": "", "query": "p1"}, {"name": "x" * 101, "query": "p1"}, {"name": "n"}, {"query": "p1"},
-     {"name": "n", "query": ""}, {"name": "n", "query": "p1", "color": "red"}],
-)  # fmt: skip
+    [
+        {"name": "", "query": "p1"},
+        {"name": "x" * 101, "query": "p1"},
+        {"name": "n"},
+        {"query": "p1"},
+        {"name": "n", "query": ""},
+        {"name": "n", "query": "p1", "color": "red"},
+    ],
+)
 async def test_bad_bodies_are_400(alice: httpx.AsyncClient, body: dict[str, Any]) -> None:
     validation_details(await alice.post("/api/filters", json=body))
 
