@@ -149,7 +149,9 @@ async def test_a_filters_tasks_are_its_querys_listing(alice: httpx.AsyncClient) 
     assert [t["title"] for t in walked] == [f"work {i}" for i in range(5)]
     done = await walk_pages(alice, [("completed", "true")], path=path)
     assert [t["title"] for t in done] == ["done"]
-    both = await alice.get(path, params={"filter": "p1"})
+    narrowed = await walk_pages(alice, [("filter", "search: work 1 | search: work 3")], path=path)
+    assert sorted(t["title"] for t in narrowed) == ["work 1", "work 3"]
+    both = await alice.get(path, params={"filter": "p1, p2"})
     assert [d["field"] for d in validation_details(both)] == ["filter"]
     groups = await save(alice, "Both", "#Work, #Inbox")
     answer = await alice.get(f"/api/filters/{groups['id']}/tasks", params={"sort": "title"})

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect
 
 from todo_api.db.statements import compile_for
 from todo_api.tables.tasks import Priority
+from todo_api.tasks import filter_query
 from todo_api.tasks.listing import (
     CursorCodec,
     InvalidCursor,
@@ -48,6 +49,7 @@ CHANGED: dict[str, Any] = {
     "top_level": False,
     "assignee": "me",
     "due_on": NOW.date(),
+    "filter": filter_query.parse("(today | overdue) & #Work & !@home")[0].node,
 }
 
 

@@ -16,7 +16,7 @@ from todo_api.filters.schemas import (
     FilterUpdate,
     filter_body,
 )
-from todo_api.kit.errors import InvalidField, error_responses
+from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.tasks import router as tasks_router
@@ -131,14 +131,13 @@ async def move_filter(filter_id: FilterIdPath, request: Request) -> Response:
             "headers": tasks_router.LIST_HEADERS,
         },
     },
-    summary="The saved filter's tasks: GET /api/tasks with its query (every other parameter)",
+    summary="The saved filter's tasks: GET /api/tasks with its query and every other "
+    "parameter (a `filter` of one group narrows it)",
 )
 async def filter_tasks(
     filter_id: FilterIdPath, query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
     call = await caller(request)
     filter_uuid = _filter_id(filter_id)
-    if query.filters.filter is not None or query.groups:
-        raise InvalidField("filter", "a saved filter's tasks take its own query")
     saved = await call.run(service.get_filter, filter_uuid)
     return await tasks_router.answer_listing(request, call, with_filter(query, saved["query"]))

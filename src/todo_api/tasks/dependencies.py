@@ -221,12 +221,18 @@ async def list_query(
 def with_filter(query: ListQuery, text: str, field: str = "filter") -> ListQuery:
     """The listing with a query in the filter language too: one group's tree among its
     filters, or the groups apart (each then its own first page). A filter answers open tasks
-    unless `completed` says otherwise. Raises InvalidField naming `field` (where the query
-    came from) for a query it cannot read."""
+    unless `completed` says otherwise. A query of one group the listing has already (a
+    `filter` beside a saved filter's) narrows each group. Raises InvalidField naming `field`
+    (where the query came from) for a query it cannot read."""
     try:
         groups = filter_query.parse(text)
     except filter_query.FilterError as exc:
         raise InvalidField(field, str(exc)) from None
+    if query.groups:
+        raise InvalidField("filter", "narrows a saved filter as one group (no ,)")
+    narrowing = query.filters.filter
+    if narrowing is not None:
+        groups = [filter_query.Group(g.text, filter_query.And((g.node, narrowing))) for g in groups]
     completed = False if query.filters.completed is None else query.filters.completed
     if len(groups) > 1:
         if query.cursor is not None:

@@ -1,5 +1,5 @@
 """A filter query's tree (todo_api.tasks.filter_query) as one SQL condition of the listing's
-statement, and the values it binds.
+statement (the values it binds: todo_api.tasks.listing.filter_parameters).
 
 The statement is built from the tree without its values (`filter_query.skeleton`), its
 conditions bound as `filter_<n>` in the tree's order, so that `#Work` and `#Home` share one
@@ -8,7 +8,6 @@ statement. A condition that the listing has a parameter for is that parameter's 
 Every condition is true or false, never null (a negation of null would drop the row).
 """
 
-from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -30,12 +29,10 @@ from sqlalchemy import (
 )
 
 from todo_api.db import UTCDateTime
-from todo_api.kit import access, zones
-from todo_api.tables import keys
-from todo_api.tables.lists import list_members, lists
+from todo_api.kit import access
+from todo_api.tables.lists import lists
 from todo_api.tables.tasks import task_tags, tasks
 from todo_api.tables.users import users
-from todo_api.tasks import filter_query, listing
 from todo_api.tasks.filter_query import And, Condition, Node, Not
 
 
@@ -96,8 +93,9 @@ def _leaf(kind: str, name: str, part: str, dialect: str) -> ColumnElement[bool]:
         return tasks.c.priority == bindparam(name, type_=Integer())
     if kind in ("list", "list_deep"):
         # Subtasks are always in their parent's list: `##List` holds the same tasks.
-        named = select(lists.c.id).join(list_members, access.membership(lists.c.id))
-        named = named.where(lists.c.name_key == bindparam(name, type_=String()))
+        named = select(lists.c.id).where(
+            lists.c.name_key == bindparam(name, type_=String()), access.can_see_list()
+        )
         inbox = and_(tasks.c.list_id.is_(None), bindparam(f"{name}_inbox", type_=Boolean()))
         return or_(and_(tasks.c.list_id.is_not(None), tasks.c.list_id.in_(named)), inbox)
     if kind == "tag":
@@ -128,9 +126,7 @@ def _leaf(kind: str, name: str, part: str, dialect: str) -> ColumnElement[bool]:
     if kind == "shared":  # in a list someone besides its owner (the task's user_id) sees
         return and_(
             tasks.c.list_id.is_not(None),
-            exists().where(
-                list_members.c.list_id == tasks.c.list_id, list_members.c.user_id != tasks.c.user_id
-            ),
+            access.shared_with_others(tasks.c.list_id, tasks.c.user_id),
         )
     if kind == "subtask":  # as top_level=false
         return tasks.c.parent_id.is_not(None)
@@ -144,78 +140,3 @@ def _leaf(kind: str, name: str, part: str, dialect: str) -> ColumnElement[bool]:
             ),
         )
     raise AssertionError(kind)
-
-
-def parameters(tree: Node, now: datetime, zone: str) -> dict[str, Any]:
-    """The values `condition` binds for the tree (with its values), on the clock of the
-    caller's zone at `now`."""
-    today = now.astimezone(zones.zone(zone)).date()
-    params: dict[str, Any] = {}
-    leaves = _leaves(tree)
-    for i, leaf in enumerate(leaves):
-        name = f"filter_{i}"
-        kind, value = leaf.kind, leaf.value
-        if kind == "today":
-            params.update(_day_span(name, today, today, zone))
-        elif kind == "tomorrow":
-            tomorrow = today + timedelta(days=1)
-            params.update(_day_span(name, tomorrow, tomorrow, zone))
-        elif kind == "next_7_days":
-            params.update(_day_span(name, today, today + timedelta(days=6), zone))
-        elif kind in ("due_before", "due_after"):
-            day = filter_query.read_filter_date(str(value), today)
-            assert day is not None  # read when the query was
-            try:  # the day named excluded
-                first, last = (
-                    (date.min, day - timedelta(days=1))
-                    if kind == "due_before"
-                    else (day + timedelta(days=1), date.max)
-                )
-            except OverflowError:  # before the first day or after the last: no day at all
-                first, last = date.max, date.min
-            params.update(_day_span(name, first, last, zone))
-        elif kind == "priority":
-            params[name] = 4 - int(value or 4)  # p1 high (3) .. p4 none (0)
-        elif kind in ("list", "list_deep"):
-            params[name] = keys.name_key(str(value))
-            params[f"{name}_inbox"] = params[name] == "inbox"
-        elif kind == "tag":
-            params[name] = keys.tag_form(str(value))
-        elif kind in ("assigned_to", "created_by"):
-            params[name] = str(value).casefold()
-        elif kind == "search":
-            params[name] = f"%{listing.escape_like(keys.search_key(str(value)))}%"
-    return params
-
-
-def _day_span(name: str, first: date, last: date, zone: str) -> dict[str, Any]:
-    """The values `_days` binds for the days from `first` to `last` on the zone's clock."""
-    if last < first:  # before the first day there is: none
-        return {
-            f"{name}_first": date.max,
-            f"{name}_last": date.min,
-            f"{name}_start": zones.LAST_INSTANT,
-            f"{name}_end": zones.FIRST_INSTANT,
-            f"{name}_from": zones.LAST_INSTANT,
-            f"{name}_to": zones.FIRST_INSTANT,
-        }
-    start = zones.FIRST_INSTANT if first == date.min else zones.start_of(first, zone)
-    end = zones.day_bounds(last, zone)[1]
-    utc_start = zones.start_of(first, "UTC")
-    utc_end = zones.day_bounds(last, "UTC")[1]
-    return {
-        f"{name}_first": first,
-        f"{name}_last": last,
-        f"{name}_start": start,
-        f"{name}_end": end,
-        f"{name}_from": min(start, listing.plus(utc_start, -listing.FARTHEST_OFFSET)),
-        f"{name}_to": max(end, listing.plus(utc_end, listing.FARTHEST_OFFSET)),
-    }
-
-
-def _leaves(node: Node) -> list[Condition]:
-    if isinstance(node, Condition):
-        return [node]
-    if isinstance(node, Not):
-        return _leaves(node.operand)
-    return [leaf for operand in node.operands for leaf in _leaves(operand)]

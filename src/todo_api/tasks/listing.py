@@ -240,6 +240,8 @@ def parameters(
         params["parent_id"] = f.parent_id
     if f.assignee not in (None, "none"):
         params["assignee_id"] = user_id if f.assignee == "me" else f.assignee
+    if f.filter is not None:
+        params.update(filter_parameters(f.filter, now, zone))
     if last is not None:
         params["after_value"], params["after_id"] = last
     return params
@@ -248,7 +250,7 @@ def parameters(
 # Farther than any zone's offset from UTC (the farthest, local mean times of the 19th century
 # included, are under 16 hours) and a gap at midnight: a day starts in every zone within this
 # of the day's start in UTC.
-FARTHEST_OFFSET = timedelta(hours=18)
+_FARTHEST_OFFSET = timedelta(hours=18)
 
 
 def escape_like(text: str) -> str:
@@ -264,12 +266,12 @@ def due_on_parameters(day: date, zone: str) -> dict[str, Any]:
         "due_on": day,
         "due_on_start": start,
         "due_on_end": end,
-        "due_on_from": min(start, plus(utc_start, -FARTHEST_OFFSET)),
-        "due_on_to": max(end, plus(utc_start, FARTHEST_OFFSET + timedelta(microseconds=1))),
+        "due_on_from": min(start, _plus(utc_start, -_FARTHEST_OFFSET)),
+        "due_on_to": max(end, _plus(utc_start, _FARTHEST_OFFSET + timedelta(microseconds=1))),
     }
 
 
-def plus(moment: datetime, delta: timedelta) -> datetime:
+def _plus(moment: datetime, delta: timedelta) -> datetime:
     try:
         return moment + delta
     except OverflowError:
@@ -361,3 +363,79 @@ def last_values(sort: Sort, row: Any) -> list[Any]:
     if field_of(sort) == "title":
         return [row["sort_value"], row["id"]]
     return [row[field_of(sort)], row["id"]]
+
+
+def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict[str, Any]:
+    """The values `filter_sql.condition` binds for the tree (with its values), on the clock
+    of the caller's zone at `now`."""
+    today = now.astimezone(zones.zone(zone)).date()
+    params: dict[str, Any] = {}
+    leaves = _leaves(tree)
+    for i, leaf in enumerate(leaves):
+        name = f"filter_{i}"
+        kind, value = leaf.kind, leaf.value
+        if kind == "today":
+            params.update(_day_span(name, today, today, zone))
+        elif kind == "tomorrow":
+            tomorrow = today + timedelta(days=1)
+            params.update(_day_span(name, tomorrow, tomorrow, zone))
+        elif kind == "next_7_days":
+            params.update(_day_span(name, today, today + timedelta(days=6), zone))
+        elif kind in ("due_before", "due_after"):
+            day = filter_query.read_filter_date(str(value), today)
+            assert day is not None  # read when the query was
+            try:  # the day named excluded
+                first, last = (
+                    (date.min, day - timedelta(days=1))
+                    if kind == "due_before"
+                    else (day + timedelta(days=1), date.max)
+                )
+            except OverflowError:  # before the first day or after the last: no day at all
+                first, last = date.max, date.min
+            params.update(_day_span(name, first, last, zone))
+        elif kind == "priority":
+            params[name] = 4 - int(value or 4)  # p1 high (3) .. p4 none (0)
+        elif kind in ("list", "list_deep"):
+            params[name] = keys.name_key(str(value))
+            params[f"{name}_inbox"] = params[name] == "inbox"
+        elif kind == "tag":
+            params[name] = keys.tag_form(str(value))
+        elif kind in ("assigned_to", "created_by"):
+            params[name] = str(value).casefold()
+        elif kind == "search":
+            params[name] = f"%{escape_like(keys.search_key(str(value)))}%"
+    return params
+
+
+def _day_span(name: str, first: date, last: date, zone: str) -> dict[str, Any]:
+    """The values `filter_sql._days` binds: the days from `first` to `last` on the zone's
+    clock."""
+    if last < first:  # before the first day there is: none
+        return {
+            f"{name}_first": date.max,
+            f"{name}_last": date.min,
+            f"{name}_start": zones.LAST_INSTANT,
+            f"{name}_end": zones.FIRST_INSTANT,
+            f"{name}_from": zones.LAST_INSTANT,
+            f"{name}_to": zones.FIRST_INSTANT,
+        }
+    start = zones.FIRST_INSTANT if first == date.min else zones.start_of(first, zone)
+    end = zones.day_bounds(last, zone)[1]
+    utc_start = zones.start_of(first, "UTC")
+    utc_end = zones.day_bounds(last, "UTC")[1]
+    return {
+        f"{name}_first": first,
+        f"{name}_last": last,
+        f"{name}_start": start,
+        f"{name}_end": end,
+        f"{name}_from": min(start, _plus(utc_start, -_FARTHEST_OFFSET)),
+        f"{name}_to": max(end, _plus(utc_end, _FARTHEST_OFFSET)),
+    }
+
+
+def _leaves(node: filter_query.Node) -> list[filter_query.Condition]:
+    if isinstance(node, filter_query.Condition):
+        return [node]
+    if isinstance(node, filter_query.Not):
+        return _leaves(node.operand)
+    return [leaf for operand in node.operands for leaf in _leaves(operand)]

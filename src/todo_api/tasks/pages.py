@@ -36,7 +36,7 @@ from todo_api.db import Connection, Query
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
 from todo_api.tables.tasks import TaskRow, task_counts, task_tags, tasks
-from todo_api.tasks import filter_query, filter_sql, listing, schedule
+from todo_api.tasks import filter_query, listing, schedule
 from todo_api.tasks.conditions import (
     SEEN_SHARED,
     Part,
@@ -412,10 +412,7 @@ async def list_tasks(
     tree = query.filters.filter
     if query.filters.due_on is not None or (tree is not None and filter_query.dates(tree)):
         zone = await schedule.user_zone(conn, user_id)  # the day on the caller's clock
-    now = utcnow()
-    params = listing.parameters(query, user_id, now, last, zone)
-    if tree is not None:
-        params.update(filter_sql.parameters(tree, now, zone))
+    params = listing.parameters(query, user_id, utcnow(), last, zone)
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(TAGGED, params)).scalar()
