@@ -62,6 +62,7 @@ TOOL_NAMES = {
     "invite_to_list",
     "list_filters",
     "filter_tasks",
+    "quick_add",
 }
 # What each tool's annotations say (readOnlyHint, destructiveHint, idempotentHint), as the
 # contract has them: reads only read; the deletions destroy; creations and invitations make
@@ -76,6 +77,7 @@ ANNOTATIONS = {
     "list_filters": (True, False, True),
     "filter_tasks": (True, False, True),
     "create_task": (False, False, False),
+    "quick_add": (False, False, False),
     "create_list": (False, False, False),
     "invite_to_list": (False, False, False),
     "update_task": (False, False, True),
@@ -530,6 +532,34 @@ async def test_the_filter_tools_give_what_the_rest_api_gives(
         assert [d["field"] for d in neither["details"]] == ["query"]
         unreadable = tool_error(await session.call_tool("filter_tasks", {"query": "p1 &"}))
         assert unreadable["details"][0]["message"].startswith("at position 4")
+
+
+async def test_quick_add_reads_the_words_as_the_rest_route_does(
+    server: Server, new_token: Any
+) -> None:
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        home = (await rest.post("/api/lists", json={"name": "Home"})).json()
+        text = "Wrap presents 2030-12-24 17:00 #home p2 @family"
+        task = structured(await session.call_tool("quick_add", {"text": text}))
+        assert task["title"] == "Wrap presents"
+        assert (task["list_id"], task["priority"], task["tags"]) == (
+            home["id"],
+            "medium",
+            ["family"],
+        )
+        assert task["due_at"] == "2030-12-24T17:00:00Z"  # the user's zone: UTC
+        assert [span["kind"] for span in task["parsed"]] == ["due", "list", "priority", "tag"]
+        shown = (await rest.get(f"/api/tasks/{task['id']}")).json()
+        assert shown == {key: value for key, value in task.items() if key != "parsed"}
+        german = structured(
+            await session.call_tool("quick_add", {"text": "Wichteln 24.12.2030", "lang": "de"})
+        )
+        assert (german["title"], german["due_date"]) == ("Wichteln", "2030-12-24")
+        error = tool_error(await session.call_tool("quick_add", {"text": "Milk #nowhere"}))
+        response = await rest.post("/api/tasks/quick", json={"text": "Milk #nowhere"})
+        assert response.status_code == 400
+        assert error == response.json()
 
 
 async def test_a_missing_or_unknown_argument_is_a_validation_error_naming_it(

@@ -2,7 +2,7 @@
 and Google Takeout's Tasks.json."""
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,7 +25,6 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
         assert [(s["line"], s["reason"].split()[0]) for s in result["skipped"]] == [
             (6, "notes"),
             (11, "DURATION"),
-            (12, "DATE"),
             (12, "DEADLINE"),
         ]
         (made,) = await lists_of(client)
@@ -67,10 +66,10 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
         assert parcel["priority"] == "none"
         assert parcel["due_at"] == "2031-06-03T15:30:00Z"
         assert parcel["timezone"] == "America/New_York"
-        card = by_title["Renew the library card"]
-        assert card["due_date"] is None
-        assert card["due_at"] is None
-        assert card["recurrence"] is None
+        card = by_title["Renew the library card"]  # every other friday: the next one first
+        assert card["recurrence"] == "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR"
+        today = _today("Europe/Lisbon")
+        assert card["due_date"] == (today + timedelta(days=(4 - today.weekday()) % 7)).isoformat()
         fence = by_title["Paint the fence"]
         assert fence["recurrence"] == "FREQ=WEEKLY;INTERVAL=2"
         assert fence["tags"] == ["home projects"]

@@ -188,3 +188,25 @@ async def sees_tasks_of(
     if list_id is None:
         return who == owner_id
     return bool((await conn.execute(_MEMBER, {"who": who, "list_id": list_id})).scalar())
+
+
+# The lists the caller sees whose name is `name_key` (keys.name_key), their own first, then
+# those they may write to: quick add's `#name`.
+_LISTS_NAMED = Query(
+    select(lists.c.id, member_of(lists.c.id, *WRITERS).label("writable"))
+    .where(lists.c.name_key == bindparam("name_key"), can_see_list())
+    .order_by((lists.c.user_id == caller()).desc(), lists.c.id)
+)
+
+
+async def list_named(
+    conn: Connection, user_id: uuid.UUID, name_key: str
+) -> tuple[uuid.UUID, bool] | None:
+    """The list named `name_key` that the caller sees (their own first, else one they may
+    write to) and whether they may put tasks in it; None when they see no list of that name."""
+    result = await conn.execute(_LISTS_NAMED, {"name_key": name_key, "user_id": user_id})
+    rows = result.rows
+    if not rows:
+        return None
+    row = next((row for row in rows if row.writable), rows[0])
+    return row.id, bool(row.writable)

@@ -55,10 +55,18 @@ from todo_api.mcp.schemas import (
 )
 from todo_api.reminders import service as reminders_service
 from todo_api.reminders.router import DEFAULT_SPAN
-from todo_api.tasks import pages, service
+from todo_api.tasks import pages, quick, service
 from todo_api.tasks.dependencies import list_query, parse_task_id, with_filter
 from todo_api.tasks.listing import MAX_LIMIT, CursorCodec, InvalidCursor, ListQuery
-from todo_api.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate, task_body
+from todo_api.tasks.schemas import (
+    QuickAdd,
+    QuickAddRead,
+    TaskCreate,
+    TaskMove,
+    TaskRead,
+    TaskUpdate,
+    task_body,
+)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -154,6 +162,12 @@ async def create_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str,
     data = _read(TaskCreate, arguments)
     task = await caller.create(service.create_task, data=data)
     return task_body(task)
+
+
+async def quick_add(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    data = _read(QuickAdd, arguments)
+    task, spans = await caller.create(quick.quick_add, data=data, lang=data.lang or "en")
+    return task_body(task) | {"parsed": [vars(span) for span in spans]}
 
 
 async def update_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -344,6 +358,21 @@ TOOLS: dict[str, ToolSpec] = {
             "another task, so call it once per task. " + _TIMES,
             input_schema=TaskCreate.model_json_schema(),
             output=TaskRead,
+        ),
+        _spec(
+            quick_add,
+            name="quick_add",
+            title="Add a task from words",
+            description="Create a task from the words a person would type, as Todoist's quick "
+            "add reads them: `Pay rent every month on the 1st #Home p1`. Read out of `text`: a "
+            "date or time (today, tomorrow 5pm, fri, next monday, in 3 days, jan 4, 24/12, end "
+            "of month), a recurrence (every day, every 2 weeks on mon, thu, every last friday), "
+            '`#List` (or `#"Two words"`, one of the user\'s lists), `@tag` and `p1`..`p4`; the '
+            "rest is the title. `lang` (en, de, fr, es, it, pt, nl; default en) is the language "
+            "of the dates. Text in double quotes is never read. The result is the task, with "
+            "`parsed`: what was read. Each call creates another task. " + _TIMES,
+            input_schema=QuickAdd.model_json_schema(),
+            output=QuickAddRead,
         ),
         _spec(
             update_task,

@@ -34,7 +34,7 @@ from todo_api.kit.http import (
 from todo_api.kit.idempotency import StoredResponse, respond_idempotently
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
-from todo_api.tasks import pages, service
+from todo_api.tasks import pages, quick, service
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
@@ -43,6 +43,8 @@ from todo_api.tasks.schemas import (
     BulkRequest,
     BulkResponse,
     BulkUpdate,
+    QuickAdd,
+    QuickAddRead,
     TaskCreate,
     TaskMove,
     TaskRead,
@@ -184,6 +186,41 @@ async def create_task(request: Request) -> Response:
             conn, call.user, lambda: service.create_task(conn, user_id=call.user_id, data=data)
         )
         return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
+
+    return await respond_idempotently(
+        request, call.user_id, idempotency_key, data, create, replayable=_still_seen(call.user_id)
+    )
+
+
+@router.post(
+    "/quick",
+    response_model=QuickAddRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **error_responses(400, 403, 409, 413, 422),
+        201: {
+            "description": "The task, and the spans of `text` that were read",
+            "headers": CREATED_HEADERS,
+        },
+    },
+    summary="Create a task from words: dates, recurrence, #list, @tags and p1..p4 read",
+    openapi_extra=documented(body=QuickAdd, headers=[IDEMPOTENCY_KEY]),
+)
+async def quick_add(request: Request) -> Response:
+    call = await caller(request)
+    idempotency_key = request.headers.get("idempotency-key")
+    data = await read_json(request, QuickAdd)
+    lang = data.lang or quick.language(request.headers.get("accept-language"))
+
+    async def create(conn: Any) -> Response:
+        task, spans = await with_user_row(
+            conn,
+            call.user,
+            lambda: quick.quick_add(conn, user_id=call.user_id, data=data, lang=lang),
+        )
+        body = task_body(task) | {"parsed": [vars(span) for span in spans]}
+        headers = {"ETag": etag(task["version"]), "Location": f"{PREFIX}/{task['id']}"}
+        return json_response(body, status.HTTP_201_CREATED, headers)
 
     return await respond_idempotently(
         request, call.user_id, idempotency_key, data, create, replayable=_still_seen(call.user_id)

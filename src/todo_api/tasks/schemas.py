@@ -504,3 +504,40 @@ class BulkResult(BaseModel):
 
 class BulkResponse(BaseModel):
     results: list[BulkResult]
+
+
+QUICK_TEXT_MAX_LENGTH = 1000
+Language = Literal["en", "de", "fr", "es", "it", "pt", "nl"]
+
+
+class QuickAdd(Input):
+    """A task as a person types it: `Pay rent every month on the 1st #Home p1`."""
+
+    text: str = Field(
+        min_length=1,
+        max_length=QUICK_TEXT_MAX_LENGTH,
+        description="The task in words: its title with a date or recurrence, `#list` (or "
+        '`#"Two words"`), `@tags` and `p1`..`p4` anywhere in it; text in double quotes or '
+        "after a backslash is never read",
+        examples=["Pay rent every month on the 1st #Home p1"],
+    )
+    list_id: ListId | None = None
+    lang: Language | None = Field(
+        default=None,
+        description="The language of the dates; by default the first of these the request's "
+        "Accept-Language names, else en",
+    )
+
+
+class ParsedSpan(BaseModel):
+    start: int = Field(description="The first character of `text` read (0-based)")
+    end: int = Field(description="The character after the last one read")
+    kind: Literal["due", "recurrence", "list", "tag", "priority"]
+    value: str = Field(
+        description="What it was read as: a date or date-time, an RRULE, a list's name, a tag, "
+        "a priority"
+    )
+
+
+class QuickAddRead(TaskRead):
+    parsed: list[ParsedSpan]

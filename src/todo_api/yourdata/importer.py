@@ -16,16 +16,15 @@ import functools
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dateutil.parser import isoparse
-from dateutil.rrule import rrulestr
 from pydantic import ValidationError
 from sqlalchemy import bindparam, select
 
 from todo_api.db import Connection, Query, insert_bound
-from todo_api.kit import ordering, reminders, zones
+from todo_api.kit import ordering, reminders, words, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import service as lists_service
@@ -95,7 +94,7 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
             keys_seen.add(task.key)
         if parsed.liberal:
             _cut_long_title(task, prepared.skipped)
-        values = _task_values(task, zone, now, user_zone, errors)
+        values = _task_values(task, zone, now, user_zone, errors, prepared.skipped)
         if values is not None:
             values["created_at"] = _created_at(task, now, prepared.skipped)
             prepared.tasks.append((task, values))
@@ -105,7 +104,12 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
 
 
 def _task_values(
-    task: ImportedTask, zone: str, now: datetime, user_zone: Any, errors: FileErrors
+    task: ImportedTask,
+    zone: str,
+    now: datetime,
+    user_zone: Any,
+    errors: FileErrors,
+    skipped: list[Skipped],
 ) -> dict[str, Any] | None:
     """The task's stored columns as a create would write them; None (and errors) if wrong."""
     fields = dict(task.fields)
@@ -116,10 +120,8 @@ def _task_values(
         local_zone = user_zone  # the zone's own check below names it
     if task.local_due is not None:
         fields["due_at"] = task.local_due.replace(tzinfo=local_zone).isoformat()
-    if task.due_on_first_occurrence and isinstance(fields.get("recurrence"), str):
-        first = _first_occurrence(fields["recurrence"], now.astimezone(local_zone).date())
-        if first is not None:
-            fields["due_date"] = first.isoformat()
+    if task.spoken_due is not None:
+        _read_spoken_due(task, fields, local_zone, skipped)
     try:
         data = ImportedFields.model_validate(fields)
     except ValidationError as exc:
@@ -201,12 +203,24 @@ def _created_at(task: ImportedTask, now: datetime, skipped: list[Skipped]) -> da
     return made if made < now else now
 
 
-@functools.lru_cache(maxsize=1024)
-def _first_occurrence(rule: str, today: date) -> date | None:
-    """The first day a rule gives from today on (a Todoist "every monday": due then)."""
-    start = datetime.combine(today, time())
-    first = rrulestr(rule, dtstart=start).after(start, inc=True)
-    return None if first is None else first.date()
+def _read_spoken_due(
+    task: ImportedTask, fields: dict[str, Any], zone: Any, skipped: list[Skipped]
+) -> None:
+    """A date or recurrence as typed (`4 Jan`, `every other monday`), read on the import's
+    clock in the task's zone; a recurring task is due on its first occurrence. What the
+    reader cannot read is left out and listed."""
+    assert task.spoken_due is not None
+    phrase, lang = task.spoken_due
+    now = words.clock.now()  # the import's time, as the reader's clock gives it
+    rule = words.read_rule(phrase, now, zone, lang)
+    due = rule[1] if rule is not None else words.read_date(phrase, now, zone, lang)
+    if due is None:
+        skipped.append(Skipped(task.where, f"DATE {phrase!r} left out: set it again"))
+        return
+    if rule is not None:
+        fields["recurrence"] = rule[0]
+    name = "due_at" if isinstance(due, datetime) else "due_date"
+    fields[name] = due.isoformat()
 
 
 @functools.lru_cache(maxsize=1024)

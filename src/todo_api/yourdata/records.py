@@ -47,8 +47,9 @@ class ImportedTask:
     order: Any = 0
     # A due time on the wall clock of the task's zone (the file gives no offset).
     local_due: datetime | None = None
-    # Due on its rule's first occurrence from today (a Todoist "every monday").
-    due_on_first_occurrence: bool = False
+    # A due date or recurrence as a person typed it, and its language (a Todoist DATE):
+    # read on the import's clock in the task's zone (todo_api.kit.words).
+    spoken_due: tuple[str, str] | None = None
     # The file's own names for the API's fields (Todoist's `CONTENT` for `title`), for errors.
     columns: dict[str, str] = field(default_factory=dict)
     # Assigned to whoever exported it (this service's export): to whoever imports it.

@@ -5,9 +5,11 @@ DEADLINE_LANG`, one row per task, section or note, into one new list.
 `INDENT` 1 is a top-level task, 2 a subtask, deeper a subtask of its top-level ancestor (one
 level only here). A section names the tasks after it with a tag (its name, case-folded).
 `PRIORITY` 1 (p1) is high, 2 medium, 3 low, 4 or empty none. `DATE` is what the person typed
-in Todoist: a date, a date and time (in `TIMEZONE`), or a recurrence of the few phrases below
-(due on its first occurrence); any other phrase is left out and listed, as are notes,
-durations and deadlines. People (`AUTHOR`, `RESPONSIBLE`) are Todoist's, not this service's.
+in Todoist: `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (in `TIMEZONE`), else a phrase in `DATE_LANG`
+(`4 Jan`, `6 Apr 17:15`, `every other monday`) read by todo_api.kit.words on the import's
+clock, a recurrence due on its first occurrence; a phrase it cannot read is left out and
+listed, as are notes, durations and deadlines. `@label` words of `CONTENT` are tags, taken out
+of the title. People (`AUTHOR`, `RESPONSIBLE`) are Todoist's, not this service's.
 """
 
 import csv
@@ -17,6 +19,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from todo_api.kit import words
 from todo_api.kit.errors import InvalidRequest
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
 
@@ -37,35 +40,6 @@ COLUMNS = {
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$")
-_WEEKDAYS = {
-    "monday": "MO",
-    "tuesday": "TU",
-    "wednesday": "WE",
-    "thursday": "TH",
-    "friday": "FR",
-    "saturday": "SA",
-    "sunday": "SU",
-}
-_WEEKDAY_NAMES = {**_WEEKDAYS, **{name[:3]: code for name, code in _WEEKDAYS.items()}}
-_FREQUENCIES = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
-_EVERY_UNIT = re.compile(r"^every (day|week|month|year)$")
-_EVERY_N = re.compile(r"^every ([1-9]\d{0,2}) (day|week)s$")
-_EVERY_WEEKDAYS = re.compile(r"^every ([a-z]+(?:\s*,\s*[a-z]+)*)$")
-
-
-def recurrence(phrase: str) -> str | None:
-    """The RRULE of a Todoist recurrence this importer reads, else None."""
-    text = " ".join(phrase.lower().split())
-    if match := _EVERY_UNIT.match(text):
-        return f"FREQ={_FREQUENCIES[match[1]]}"
-    if match := _EVERY_N.match(text):
-        return f"FREQ={_FREQUENCIES[match[2]]};INTERVAL={match[1]}"
-    if match := _EVERY_WEEKDAYS.match(text):
-        names = [name.strip() for name in match[1].split(",")]
-        if all(name in _WEEKDAY_NAMES for name in names):
-            days = dict.fromkeys(_WEEKDAY_NAMES[name] for name in names)
-            return f"FREQ=WEEKLY;BYDAY={','.join(days)}"
-    return None
 
 
 def parse(body: bytes, options: dict[str, str]) -> Parsed:
@@ -114,7 +88,8 @@ def _task(
     errors: FileErrors,
     skipped: list[Skipped],
 ) -> ImportedTask:
-    fields: dict[str, Any] = {"title": row.get("CONTENT", "")}
+    title, labels = words.read_tags(row.get("CONTENT", ""))
+    fields: dict[str, Any] = {"title": title}
     if row.get("DESCRIPTION"):
         fields["description"] = row["DESCRIPTION"]
     priority = PRIORITIES.get(row.get("PRIORITY", ""))
@@ -124,12 +99,13 @@ def _task(
         fields["priority"] = priority
     if row.get("TIMEZONE"):
         fields["timezone"] = row["TIMEZONE"]
-    if section is not None:
-        fields["tags"] = [section]
+    tags = ([section] if section is not None else []) + labels
+    if tags:
+        fields["tags"] = tags
     task = ImportedTask(where=where, fields=fields, list_key=LIST_KEY, columns=COLUMNS)
     task.key = f"line {where[1]}"
     _indent(task, row.get("INDENT", ""), parent, errors, skipped)
-    _date(task, row.get("DATE", ""), errors, skipped)
+    _date(task, row.get("DATE", ""), row.get("DATE_LANG", "").lower(), errors)
     for column in ("DURATION", "DEADLINE"):
         if row.get(column):
             skipped.append(Skipped(where, f"{column} left out"))
@@ -153,7 +129,7 @@ def _indent(
         task.parent_key = parent.key
 
 
-def _date(task: ImportedTask, date: str, errors: FileErrors, skipped: list[Skipped]) -> None:
+def _date(task: ImportedTask, date: str, row_lang: str, errors: FileErrors) -> None:
     if not date:
         return
     if _DATE.match(date) or _DATE_TIME.match(date):
@@ -167,9 +143,5 @@ def _date(task: ImportedTask, date: str, errors: FileErrors, skipped: list[Skipp
         else:
             task.local_due = moment
         return
-    rule = recurrence(date)
-    if rule is None:
-        skipped.append(Skipped(task.where, f"DATE {date!r} left out: set it again"))
-        return
-    task.fields["recurrence"] = rule
-    task.due_on_first_occurrence = True
+    lang = row_lang if row_lang in words.LANGUAGES else "en"
+    task.spoken_due = (date, lang)

@@ -1,0 +1,323 @@
+"""The words each language uses for the reader's parts (`todo_api.kit.words.reader`).
+
+Each language maps a phrase (one or more words, case-folded) to a symbol the grammar reads:
+`TODAY`, `WD0`..`WD6` (Monday..Sunday), `MON1`..`MON12`, `UNITd|w|m|y`, `EVERY`, ... The
+grammar itself knows no language: "lundi prochain" and "next monday" are the same symbols in
+another order, and it accepts both orders. A word written without its accents is the same word
+("miercoles", "naechste" are not, "lunedi" and "proxima" are).
+"""
+
+import functools
+import unicodedata
+
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl")
+
+_WEEKDAYS = {
+    "en": "mon monday|tue tues tuesday|wed weds wednesday|thu thur thurs thursday|fri friday|"
+    "sat saturday|sun sunday",
+    "de": "mo. montag|di. dienstag|mi. mittwoch|do. donnerstag|fr. freitag|sa. samstag sonnabend|"
+    "so. sonntag",
+    "fr": "lun lundi lundis|mar mardi mardis|mer mercredi mercredis|jeu jeudi jeudis|"
+    "ven vendredi vendredis|sam samedi samedis|dim dimanche dimanches",
+    "es": "lun lunes|mar martes|mié miércoles|jue jueves|vie viernes|sáb sábado sábados|"
+    "dom domingo domingos",
+    "it": "lun lunedì|mar martedì|mer mercoledì|gio giovedì|ven venerdì|sab sabato|dom domenica",
+    "pt": "seg segunda segunda-feira|ter terça terça-feira|qua quarta quarta-feira|"
+    "qui quinta quinta-feira|sex sexta sexta-feira|sáb sábado|dom domingo",
+    "nl": "ma. maandag|di. dinsdag|wo. woensdag|do. donderdag|vr. vrijdag|za. zaterdag|zo. zondag",
+}
+
+_MONTHS = {
+    "en": "jan january|feb february|mar march|apr april|may|jun june|jul july|aug august|"
+    "sep sept september|oct october|nov november|dec december",
+    "de": "jan januar jänner|feb februar|mär märz|apr april|mai|jun juni|jul juli|aug august|"
+    "sep sept september|okt oktober|nov november|dez dezember",
+    "fr": "janv janvier|févr février|mars|avr avril|mai|juin|juil juillet|août|"
+    "sept septembre|oct octobre|nov novembre|déc décembre",
+    "es": "ene enero|feb febrero|mar marzo|abr abril|may mayo|jun junio|jul julio|ago agosto|"
+    "sep sept septiembre|oct octubre|nov noviembre|dic diciembre",
+    "it": "gen gennaio|feb febbraio|mar marzo|apr aprile|mag maggio|giu giugno|lug luglio|"
+    "ago agosto|set settembre|ott ottobre|nov novembre|dic dicembre",
+    "pt": "jan janeiro|fev fevereiro|mar março|abr abril|mai maio|jun junho|jul julho|"
+    "ago agosto|set setembro|out outubro|nov novembro|dez dezembro",
+    "nl": "jan januari|feb februari|mrt maart|apr april|mei|jun juni|jul juli|aug augustus|"
+    "sep sept september|okt oktober|nov november|dec december",
+}
+
+# symbol: phrases, "|" between phrases. UNIT words are singular and plural.
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "TODAY": "today",
+        "TONIGHT": "tonight",
+        "TOMORROW": "tomorrow|tmr|tmrw",
+        "AFTER_TOMORROW": "day after tomorrow|the day after tomorrow",
+        "NEXT": "next",
+        "THIS": "this",
+        "IN": "in",
+        "UNITd": "day|days",
+        "UNITw": "week|weeks",
+        "UNITm": "month|months",
+        "UNITy": "year|years",
+        "ON": "on|on the|the",
+        "OF": "of",
+        "EOM": "end of month|end of the month",
+        "NOON": "noon|midday",
+        "MIDNIGHT": "midnight",
+        "AT": "at",
+        "EVERY": "every|ev|each",
+        "OTHER": "other",
+        "DAILY": "daily",
+        "WEEKLY": "weekly",
+        "MONTHLY": "monthly",
+        "YEARLY": "yearly|annually",
+        "WORKDAY": "weekday|workday|work day",
+        "LAST": "last",
+        "STARTING": "starting|starting on|from|starting from",
+        "UNTIL": "until|till|ending",
+        "AND": "and|,",
+        "ORD1": "first",
+        "ORD2": "second",
+        "ORD3": "third",
+        "ORD4": "fourth",
+    },
+    "de": {
+        "TODAY": "heute",
+        "TONIGHT": "heute abend|heute nacht",
+        "TOMORROW": "morgen",
+        "AFTER_TOMORROW": "übermorgen",
+        "NEXT": "nächsten|nächster|nächste|nächstes|kommenden|kommender|kommende",
+        "THIS": "diesen|diese|dieser",
+        "IN": "in",
+        "UNITd": "tag|tage|tagen",
+        "UNITw": "woche|wochen",
+        "UNITm": "monat|monate|monaten",
+        "UNITy": "jahr|jahre|jahren",
+        "ON": "am|den",
+        "EOM": "monatsende|ende des monats|ende monat",
+        "NOON": "mittag|mittags",
+        "MIDNIGHT": "mitternacht",
+        "AT": "um",
+        "OCLOCK": "uhr",
+        "EVERY": "jeden|jede|jedes|jeder|alle",
+        "OTHER": "zweiten",
+        "DAILY": "täglich",
+        "WEEKLY": "wöchentlich",
+        "MONTHLY": "monatlich",
+        "YEARLY": "jährlich",
+        "WORKDAY": "werktag|arbeitstag|wochentag",
+        "LAST": "letzten|letzter|letzte",
+        "STARTING": "ab|beginnend|beginnend am",
+        "UNTIL": "bis|bis zum|bis am",
+        "AND": "und|,",
+        "ORD1": "ersten",
+        "ORD2": "zweiten",
+        "ORD3": "dritten",
+        "ORD4": "vierten",
+    },
+    "fr": {
+        "TODAY": "aujourd'hui|auj",
+        "TONIGHT": "ce soir",
+        "TOMORROW": "demain",
+        "AFTER_TOMORROW": "après-demain|après demain",
+        "NEXT": "prochain|prochaine",
+        "THIS": "ce",
+        "IN": "dans",
+        "UNITd": "jour|jours",
+        "UNITw": "semaine|semaines",
+        "UNITm": "mois",
+        "UNITy": "an|ans|année|années",
+        "ON": "le",
+        "EOM": "fin du mois|fin de mois",
+        "NOON": "midi",
+        "MIDNIGHT": "minuit",
+        "AT": "à",
+        "EVERY": "chaque|tous les|toutes les|tous|toutes",
+        "OTHER": "deux",
+        "DAILY": "quotidien|quotidiennement",
+        "WEEKLY": "hebdomadaire|chaque semaine",
+        "MONTHLY": "mensuel|mensuellement",
+        "YEARLY": "annuel|annuellement",
+        "WORKDAY": "jour ouvré|jours ouvrés|jour ouvrable|jours ouvrables|jour de semaine",
+        "LAST": "dernier|dernière",
+        "STARTING": "à partir du|à partir de|dès le|depuis le",
+        "UNTIL": "jusqu'au|jusqu'en|jusqu'à",
+        "AND": "et|,",
+        "ORD1": "premier|première",
+        "ORD2": "deuxième",
+        "ORD3": "troisième",
+        "ORD4": "quatrième",
+    },
+    "es": {
+        "TODAY": "hoy",
+        "TONIGHT": "esta noche",
+        "TOMORROW": "mañana",
+        "AFTER_TOMORROW": "pasado mañana",
+        "NEXT": "próximo|próxima|el próximo|la próxima|que viene",
+        "THIS": "este|esta",
+        "IN": "en|dentro de",
+        "UNITd": "día|días",
+        "UNITw": "semana|semanas",
+        "UNITm": "mes|meses",
+        "UNITy": "año|años",
+        "ON": "el|el día",
+        "OF": "de",
+        "EOM": "fin de mes|final de mes|fin del mes",
+        "NOON": "mediodía",
+        "MIDNIGHT": "medianoche",
+        "AT": "a las|a la",
+        "EVERY": "cada|todos los|todas las",
+        "OTHER": "por medio",
+        "DAILY": "diario|diariamente",
+        "WEEKLY": "semanal|semanalmente",
+        "MONTHLY": "mensual|mensualmente",
+        "YEARLY": "anual|anualmente",
+        "WORKDAY": "día laborable|días laborables|día hábil|días hábiles",
+        "LAST": "último|última",
+        "STARTING": "desde|desde el|a partir del|a partir de",
+        "UNTIL": "hasta|hasta el",
+        "AND": "y|,",
+        "ORD1": "primer|primero|primera",
+        "ORD2": "segundo|segunda",
+        "ORD3": "tercer|tercero|tercera",
+        "ORD4": "cuarto|cuarta",
+    },
+    "it": {
+        "TODAY": "oggi",
+        "TONIGHT": "stasera|stanotte",
+        "TOMORROW": "domani",
+        "AFTER_TOMORROW": "dopodomani",
+        "NEXT": "prossimo|prossima",
+        "THIS": "questo|questa",
+        "IN": "tra|fra|in",
+        "UNITd": "giorno|giorni",
+        "UNITw": "settimana|settimane",
+        "UNITm": "mese|mesi",
+        "UNITy": "anno|anni",
+        "ON": "il|l'|il giorno",
+        "EOM": "fine mese|fine del mese",
+        "NOON": "mezzogiorno",
+        "MIDNIGHT": "mezzanotte",
+        "AT": "alle|all'|alle ore|ore",
+        "EVERY": "ogni|tutti i|tutte le",
+        "OTHER": "altro",
+        "DAILY": "quotidianamente|giornalmente",
+        "WEEKLY": "settimanalmente",
+        "MONTHLY": "mensilmente",
+        "YEARLY": "annualmente",
+        "WORKDAY": "giorno feriale|giorni feriali|giorno lavorativo|giorni lavorativi",
+        "LAST": "ultimo|ultima",
+        "STARTING": "dal|da|a partire dal|a partire da",
+        "UNTIL": "fino al|fino a|fino",
+        "AND": "e|,",
+        "ORD1": "primo|prima",
+        "ORD2": "secondo|seconda",
+        "ORD3": "terzo|terza",
+        "ORD4": "quarto|quarta",
+    },
+    "pt": {
+        "TODAY": "hoje",
+        "TONIGHT": "hoje à noite|esta noite",
+        "TOMORROW": "amanhã",
+        "AFTER_TOMORROW": "depois de amanhã",
+        "NEXT": "próximo|próxima|que vem",
+        "THIS": "este|esta",
+        "IN": "em|daqui a",
+        "UNITd": "dia|dias",
+        "UNITw": "semana|semanas",
+        "UNITm": "mês|meses",
+        "UNITy": "ano|anos",
+        "ON": "dia|no dia|o dia",
+        "OF": "de",
+        "EOM": "fim do mês|final do mês",
+        "NOON": "meio-dia|meio dia",
+        "MIDNIGHT": "meia-noite|meia noite",
+        "AT": "às|as|à",
+        "EVERY": "todo|toda|todos os|todas as|cada|a cada",
+        "OTHER": "outro|outra",
+        "DAILY": "diariamente",
+        "WEEKLY": "semanalmente",
+        "MONTHLY": "mensalmente",
+        "YEARLY": "anualmente",
+        "WORKDAY": "dia útil|dias úteis",
+        "LAST": "último|última",
+        "STARTING": "a partir de|a partir do|desde",
+        "UNTIL": "até|até o",
+        "AND": "e|,",
+        "ORD1": "primeiro|primeira",
+        "ORD2": "segundo|segunda",
+        "ORD3": "terceiro|terceira",
+        "ORD4": "quarto|quarta",
+    },
+    "nl": {
+        "TODAY": "vandaag",
+        "TONIGHT": "vanavond",
+        "TOMORROW": "morgen",
+        "AFTER_TOMORROW": "overmorgen",
+        "NEXT": "volgende|volgend|komende",
+        "THIS": "deze",
+        "IN": "over|in",
+        "UNITd": "dag|dagen",
+        "UNITw": "week|weken",
+        "UNITm": "maand|maanden",
+        "UNITy": "jaar|jaren",
+        "ON": "op|op de|de",
+        "EOM": "eind van de maand|einde van de maand|eind maand|einde maand",
+        "NOON": "middag|twaalf uur",
+        "MIDNIGHT": "middernacht",
+        "AT": "om",
+        "OCLOCK": "uur",
+        "EVERY": "elke|elk|iedere|ieder|om de",
+        "OTHER": "andere",
+        "DAILY": "dagelijks",
+        "WEEKLY": "wekelijks",
+        "MONTHLY": "maandelijks",
+        "YEARLY": "jaarlijks",
+        "WORKDAY": "werkdag|werkdagen|weekdag|weekdagen",
+        "LAST": "laatste",
+        "STARTING": "vanaf|beginnend|beginnend op",
+        "UNTIL": "tot|tot en met",
+        "AND": "en|,",
+        "ORD1": "eerste",
+        "ORD2": "tweede",
+        "ORD3": "derde",
+        "ORD4": "vierde",
+    },
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def fold(word: str) -> str:
+    """A word as the lexicon keys it: case-folded, without accents."""
+    decomposed = unicodedata.normalize("NFD", word.casefold().replace("\u2019", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def phrases(lang: str) -> dict[tuple[str, ...], frozenset[str]]:
+    """Each phrase of `lang` (its words folded) and its symbols ("dia" is a day and "on")."""
+    table: dict[tuple[str, ...], set[str]] = {}
+
+    def add(phrase: str, symbol: str) -> None:
+        table.setdefault(tuple(fold(phrase).split()), set()).add(symbol)
+
+    for symbol, spelled in _WORDS[lang].items():
+        for phrase in spelled.split("|"):
+            add(phrase, symbol)
+    for index, names in enumerate(_WEEKDAYS[lang].split("|")):
+        for name in names.split():
+            add(name, f"WD{index}")
+    for index, names in enumerate(_MONTHS[lang].split("|"), start=1):
+        for name in names.split():
+            add(name, f"MON{index}")
+    return {key: frozenset(symbols) for key, symbols in table.items()}
+
+
+@functools.cache
+def longest(lang: str) -> int:
+    return max(len(key) for key in phrases(lang))
+
+
+@functools.cache
+def vocabulary() -> frozenset[str]:
+    """Every word any language's lexicon holds (folded): the words the reader may read."""
+    return frozenset(word for lang in LANGUAGES for key in phrases(lang) for word in key)

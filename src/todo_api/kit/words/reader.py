@@ -1,0 +1,745 @@
+"""The reader of what people type: dates and times, recurrence phrases, `#list`, `@tag`, `p1`..`p4`.
+
+Dates are read relative to "now" on the user's clock (their zone), in the seven languages of
+`lexicon.LANGUAGES`. Two readers share the work:
+
+- A small grammar over the words of `lexicon.py` (recursive descent, one function per rule
+  below) finds the phrases inside free text and reads them. A parser library would not find
+  phrases in the middle of a title any better, and the grammar is short. It reads
+  `today`, `tonight` (19:00), `tomorrow`, `day after tomorrow`, a weekday (the next such day,
+  today included), `next <weekday>` (today excluded), `next week|month|year` (its first day),
+  `in N days|weeks|months|years`, `on the 15th` (the next 15th, today included), `jan 4` and
+  `4 Jan` [year] (the next such date, today included), `2026-12-24`, `24/12[/2026]` and
+  `24.12.` (day first; English reads month first when that is a date: `12/24`), `end of
+  month`, and a time before or after any of them (`5pm`, `17:15`, `9h`, `17 Uhr`, `at 9`,
+  `noon`, `midnight`); a time alone is today. Recurrence: `daily|weekly|monthly|yearly`,
+  `every [N|other] day|week|month|year`, `every <weekday>[, <weekday>...]`, `every weekday`,
+  `every last <weekday>`, `every 3rd <weekday>`, `every 15th`, `every dec 25`, then any of
+  `on <weekdays>`, `on the 15th`, `on dec 25`, `on the last friday`, `at <time>`, `starting
+  <date>`, `until <date or month>`. Each language says the same with its own words, in either
+  order where it puts the adjective after the noun (`lundi prochain`).
+- `dateparser`, the field's library for dates in many languages, reads a whole phrase the
+  grammar does not (`read_date` on a Todoist DATE or a filter's date: `3 December 2026`, `in
+  einer Woche`). It is not the first reader because, on the contract's own examples, it
+  reads `today`/`tomorrow` with the current time of day, `tonight` at 20:00, `on the 15th` in
+  the past, drops the time of `morgen 17 Uhr` and `mañana a las 9`, cannot read `end of
+  month`, `nächsten Montag`, `lundi prochain`, `el próximo lunes` or any recurrence, cannot
+  find a phrase inside a title, and costs milliseconds a call (its first call in a language
+  hundreds). It is called with its language given (no detection), and its answers cached.
+
+Text in double quotes, or a word after a backslash, is never read.
+"""
+
+import functools
+import re
+import warnings
+from calendar import monthrange
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule
+
+from todo_api.kit.words import lexicon
+from todo_api.kit.words.lexicon import LANGUAGES, fold
+
+__all__ = ["LANGUAGES", "Reading", "Span", "read", "read_date", "read_rule", "read_tags"]
+
+Due = date | datetime
+PRIORITIES = {"1": "high", "2": "medium", "3": "low", "4": "none"}
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+TONIGHT = time(19, 0)
+NOON = time(12, 0)
+
+_TOKEN = re.compile(
+    r'(?P<quoted>"[^"]*"?)'
+    r"|(?P<escaped>\\\S*)"
+    r'|(?P<list>#"[^"]+"|#[^\s,"\\]+)'
+    r'|(?P<tag>@[^\s,"\\@]+)'
+    r"|(?P<comma>,)"
+    r'|(?P<word>[^\s,"\\]+)'
+)
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_NUMERIC = re.compile(r"^(\d{1,2})[/.](\d{1,2})(?:[/.](\d{4}|\d{2}))?\.?$")
+_TIME = re.compile(
+    r"^(\d{1,2})(?:[:.](\d{2}))?(am|pm|a\.m\.|p\.m\.)$|^(\d{1,2}):(\d{2})$|^(\d{1,2})h(\d{2})?$"
+)
+_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.|e|er|ème|eme|º|ª|°|o|a)$")
+_NUMBER = re.compile(r"^\d{1,4}$")
+_AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
+_PRIORITY = re.compile(r"^[pP]([1-4])$")
+_TRAILING = ".!?;:)"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    kind: str  # due, recurrence, list, tag, priority
+    value: str
+
+
+@dataclass
+class Reading:
+    """What a text says: its title, and what was read out of it."""
+
+    title: str
+    due_date: date | None = None
+    due_at: datetime | None = None
+    recurrence: str | None = None
+    list_name: str | None = None
+    list_span: Span | None = None
+    tags: list[str] = field(default_factory=list)
+    priority: str | None = None
+    spans: list[Span] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Token:
+    start: int
+    end: int  # the end of the word without trailing punctuation
+    kind: str  # word, comma, list, tag, priority, protected
+    bare: str  # folded, without a trailing dot
+    dotted: str  # folded, with its trailing dot if it had one
+    dot_end: int
+
+
+@functools.lru_cache(maxsize=1024)
+def _tokens(text: str) -> tuple[_Token, ...]:
+    """The text's words, markers and protected parts (kept: a client sends a text again)."""
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "word"
+        start, end = match.span()
+        raw = match.group()
+        if kind in ("quoted", "escaped"):
+            tokens.append(_Token(start, end, "protected", "", "", end))
+            continue
+        if kind in ("list", "tag"):
+            tokens.append(_Token(start, end, kind, raw, raw, end))
+            continue
+        if kind == "comma":
+            tokens.append(_Token(start, end, "word", ",", ",", end))
+            continue
+        stripped = raw.rstrip(_TRAILING)
+        dotted = raw.rstrip(_TRAILING.replace(".", ""))
+        if dotted.startswith("(") or not stripped:
+            tokens.append(_Token(start, end, "protected", "", "", end))
+            continue
+        if _PRIORITY.match(stripped):
+            kind = "priority"
+        dot_end = start + len(dotted) if dotted.endswith(".") else start + len(stripped)
+        tokens.append(
+            _Token(start, start + len(stripped), kind, fold(stripped), fold(dotted), dot_end)
+        )
+    return tuple(tokens)
+
+
+class _Grammar:
+    """The grammar's rules over one text's tokens; each returns (what it read, next index)."""
+
+    def __init__(self, tokens: tuple[_Token, ...], lang: str, now: datetime) -> None:
+        self.tokens = tokens
+        self.lang = lang
+        self.now = now  # on the user's clock
+        self.today = now.date()
+        self.table = lexicon.phrases(lang)
+        self.longest = lexicon.longest(lang)
+        self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
+        self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
+
+    # -- words --------------------------------------------------------------------------
+
+    def word(self, i: int, symbol: str | Callable[[str], bool]) -> tuple[str, int] | None:
+        """The longest phrase at `i` with `symbol` (or a symbol `symbol` accepts)."""
+        for symbols, end, dotted in self.phrases_at(i):
+            for found in symbols:
+                if found == symbol if isinstance(symbol, str) else symbol(found):
+                    if dotted:
+                        self.dot_ends.add(end - 1)
+                    return found, end
+        return None
+
+    def phrases_at(self, i: int) -> list[tuple[frozenset[str], int, bool]]:
+        """The lexicon's phrases starting at token `i`, longest first (each token's looked up
+        once: the rules ask the same places many times)."""
+        if (known := self.found.get(i)) is not None:
+            return known
+        tokens, table = self.tokens, self.table
+        found = []
+        for n in range(min(self.longest, len(tokens) - i), 0, -1):
+            span = tokens[i : i + n]
+            if any(token.kind != "word" for token in span):
+                continue
+            bare = tuple(token.bare for token in span)
+            last = span[-1]
+            if last.dotted != last.bare and (symbols := table.get((*bare[:-1], last.dotted))):
+                found.append((symbols, i + n, True))
+            if symbols := table.get(bare):
+                found.append((symbols, i + n, False))
+        self.found[i] = found
+        return found
+
+    def text(self, i: int) -> str | None:
+        if i < len(self.tokens) and self.tokens[i].kind == "word":
+            return self.tokens[i].dotted
+        return None
+
+    def number(self, i: int, low: int = 1, high: int = 9999) -> tuple[int, int] | None:
+        text = self.text(i)
+        if text and _NUMBER.match(text.rstrip(".")) and not text.endswith("."):
+            value = int(text)
+            if low <= value <= high:
+                return value, i + 1
+        return None
+
+    def ordinal(self, i: int) -> tuple[int, int] | None:
+        """`15th`, `15.`, `15e`, `3rd`, or the words for first..fourth."""
+        text = self.text(i)
+        if text and (match := _ORDINAL.match(text)) and 1 <= int(match[1]) <= 31:
+            if text.endswith("."):
+                self.dot_ends.add(i)
+            return int(match[1]), i + 1
+        if found := self.word(i, lambda s: s.startswith("ORD")):
+            return int(found[0][3:]), found[1]
+        return None
+
+    def weekday(self, i: int) -> tuple[int, int] | None:
+        if found := self.word(i, lambda s: s.startswith("WD")):
+            return int(found[0][2:]), found[1]
+        return None
+
+    def month(self, i: int) -> tuple[int, int] | None:
+        if found := self.word(i, lambda s: s.startswith("MON")):
+            return int(found[0][3:]), found[1]
+        return None
+
+    def unit(self, i: int) -> tuple[str, int] | None:
+        if found := self.word(i, lambda s: s.startswith("UNIT")):
+            return found[0][4], found[1]
+        return None
+
+    def optional(self, i: int, symbol: str) -> int:
+        found = self.word(i, symbol)
+        return found[1] if found else i
+
+    # -- times --------------------------------------------------------------------------
+
+    def clock(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
+        """A time of day; `bare` accepts a plain hour (after `at`, or after a day)."""
+        text = self.text(i)
+        if text and (match := _TIME.match(text)):
+            if match[1]:
+                hour, minute = int(match[1]), int(match[2] or 0)
+                if not 1 <= hour <= 12:
+                    return None
+                hour = hour % 12 + (12 if match[3].startswith("p") else 0)
+            elif match[4]:
+                hour, minute = int(match[4]), int(match[5])
+            else:
+                hour, minute = int(match[6]), int(match[7] or 0)
+            if hour < 24 and minute < 60:
+                return time(hour, minute), i + 1
+            return None
+        if found := self.word(i, "NOON"):
+            return NOON, found[1]
+        if found := self.word(i, "MIDNIGHT"):
+            return time(0, 0), found[1]
+        if number := self.number(i, 0, 24):
+            after = self.text(number[1])
+            if after and _AMPM.match(after) and 1 <= number[0] <= 12:
+                pm = after.startswith("p")
+                return time(number[0] % 12 + (12 if pm else 0)), number[1] + 1
+            if oclock := self.word(number[1], "OCLOCK"):
+                return (time(number[0]), oclock[1]) if number[0] < 24 else None
+            if bare and number[0] < 24:
+                return time(number[0]), number[1]
+        return None
+
+    def at_time(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
+        if (at := self.word(i, "AT")) and (found := self.clock(at[1], bare=True)):
+            return found
+        return self.clock(i, bare=bare)
+
+    # -- days ---------------------------------------------------------------------------
+
+    def next_weekday(self, weekday: int, *, today_included: bool = True) -> date:
+        ahead = (weekday - self.today.weekday()) % 7
+        if ahead == 0 and not today_included:
+            ahead = 7
+        return self.today + timedelta(days=ahead)
+
+    def next_day_of_month(self, day: int) -> date:
+        year, month = self.today.year, self.today.month
+        for _ in range(13):
+            if day <= monthrange(year, month)[1]:
+                candidate = date(year, month, day)
+                if candidate >= self.today:
+                    return candidate
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        raise ValueError(day)
+
+    def next_date(self, month: int, day: int, year: int | None) -> date | None:
+        try:
+            if year is not None:
+                return date(year, month, day)
+            for year in range(self.today.year, self.today.year + 9):
+                if day <= monthrange(year, month)[1] and date(year, month, day) >= self.today:
+                    return date(year, month, day)
+        except ValueError:
+            pass
+        return None
+
+    def year(self, i: int) -> tuple[int | None, int]:
+        j = self.optional(i, "AND")  # "jan 4, 2027"
+        j = self.optional(j, "OF")  # "4 de enero de 2027"
+        if found := self.number(j, 1900, 2200):
+            return found
+        return None, i
+
+    def month_day(self, i: int) -> tuple[date, int] | None:
+        """`jan 4 [2027]`, `4 Jan`, `4. Januar`, `4 de enero`, `le 4 janvier`."""
+        if month := self.month(i):
+            j = self.optional(month[1], "ON")
+            day = self.ordinal(j) or self.number(j, 1, 31)
+            if day:
+                year, end = self.year(day[1])
+                if found := self.next_date(month[0], day[0], year):
+                    return found, end
+        day = self.ordinal(i) or self.number(i, 1, 31)
+        if day:
+            j = self.optional(day[1], "OF")
+            if month := self.month(j):
+                year, end = self.year(month[1])
+                if found := self.next_date(month[0], day[0], year):
+                    return found, end
+        return None
+
+    def numeric(self, i: int) -> tuple[date, int] | None:
+        text = self.text(i)
+        if not text:
+            return None
+        if match := _ISO.match(text):
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3])), i + 1
+            except ValueError:
+                return None
+        if match := _NUMERIC.match(text):
+            first, second = int(match[1]), int(match[2])
+            year = int(match[3]) if match[3] else None
+            if year is not None and year < 100:
+                year += 2000
+            orders = [(second, first)]  # day first
+            if self.lang == "en" and "/" in text:
+                orders.insert(0, (first, second))
+            for month, day in orders:
+                if 1 <= month <= 12 and (found := self.next_date(month, day, year)):
+                    if text.endswith("."):
+                        self.dot_ends.add(i)
+                    return found, i + 1
+        return None
+
+    def day(self, i: int) -> tuple[date, time | None, int] | None:
+        """A day, and the time the phrase implies (`tonight`)."""
+        for symbol, days in (("TODAY", 0), ("TOMORROW", 1), ("AFTER_TOMORROW", 2)):
+            if found := self.word(i, symbol):
+                return self.today + timedelta(days=days), None, found[1]
+        if found := self.word(i, "TONIGHT"):
+            return self.today, TONIGHT, found[1]
+        if found := self.word(i, "EOM"):
+            last = monthrange(self.today.year, self.today.month)[1]
+            return self.today.replace(day=last), None, found[1]
+        if numeric := self.numeric(i):
+            return numeric[0], None, numeric[1]
+        j = self.optional(i, "ON")
+        if month_day := self.month_day(j):
+            return month_day[0], None, month_day[1]
+        # next monday, monday next, lundi prochain, el próximo lunes, this monday, monday
+        for first in ("NEXT", "THIS"):
+            if word := self.word(i, first):
+                if weekday := self.weekday(word[1]):
+                    later = first == "NEXT"
+                    return self.next_weekday(weekday[0], today_included=not later), None, weekday[1]
+                if first == "NEXT" and (unit := self.unit(word[1])):
+                    return self.next_period(unit[0]), None, unit[1]
+        if weekday := self.weekday(j):
+            if following := self.word(weekday[1], "NEXT"):
+                return self.next_weekday(weekday[0], today_included=False), None, following[1]
+            return self.next_weekday(weekday[0]), None, weekday[1]
+        if (unit := self.unit(i)) and (after := self.word(unit[1], "NEXT")):  # semaine prochaine
+            return self.next_period(unit[0]), None, after[1]
+        if (
+            (word := self.word(i, "IN"))
+            and (count := self.number(word[1], 1, 999))
+            and (unit := self.unit(count[1]))
+        ):
+            return self.later(unit[0], count[0]), None, unit[1]
+        if j != i or self.lang not in ("en", "de", "nl"):  # "on the 15th", "le 15", "el 15"
+            day = self.ordinal(j) or (self.number(j, 1, 31) if j != i else None)
+            if day:
+                return self.next_day_of_month(day[0]), None, day[1]
+        elif (day := self.ordinal(j)) and not (self.text(j) or ".").endswith("."):
+            return self.next_day_of_month(day[0]), None, day[1]
+        return None
+
+    def next_period(self, unit: str) -> date:
+        today = self.today
+        if unit == "d":
+            return today + timedelta(days=1)
+        if unit == "w":
+            return today + timedelta(days=7 - today.weekday())
+        if unit == "m":
+            return date(today.year + today.month // 12, today.month % 12 + 1, 1)
+        return date(today.year + 1, 1, 1)
+
+    def later(self, unit: str, count: int) -> date:
+        today = self.today
+        if unit in ("d", "w"):
+            return today + timedelta(days=count * (7 if unit == "w" else 1))
+        months = today.month - 1 + count * (12 if unit == "y" else 1)
+        year, month = today.year + months // 12, months % 12 + 1
+        return date(year, month, min(today.day, monthrange(year, month)[1]))
+
+    def due(self, i: int) -> tuple[date, time | None, int] | None:
+        """A day and maybe a time, in either order, or a time alone (today)."""
+        if found := self.day(i):
+            day, implied, end = found
+            if clock := self.at_time(end, bare=True):
+                return day, clock[0], clock[1]
+            return day, implied, end
+        if clock := self.at_time(i):
+            if found := self.day(clock[1]):
+                return found[0], clock[0], found[2]
+            return self.today, clock[0], clock[1]
+        return None
+
+    # -- recurrence ---------------------------------------------------------------------
+
+    def weekdays(self, i: int) -> tuple[list[int], int] | None:
+        first = self.weekday(i)
+        if not first:
+            return None
+        days, end = [first[0]], first[1]
+        while True:
+            j = self.optional(end, "AND")
+            j = self.optional(j, "AND") if j != end else j
+            if not (more := self.weekday(j)):
+                return days, end
+            days.append(more[0])
+            end = more[1]
+
+    def nth_weekday(self, i: int) -> tuple[str, int] | None:
+        """`last friday`, `3rd tuesday`: a BYDAY with its ordinal."""
+        if (last := self.word(i, "LAST")) and (weekday := self.weekday(last[1])):
+            return f"-1{WEEKDAY_CODES[weekday[0]]}", weekday[1]
+        if (nth := self.ordinal(i)) and nth[0] <= 5 and (weekday := self.weekday(nth[1])):
+            return f"{nth[0]}{WEEKDAY_CODES[weekday[0]]}", weekday[1]
+        return None
+
+    def rule_head(self, i: int) -> tuple[dict[str, str], int] | None:
+        for symbol, frequency in (
+            ("DAILY", "DAILY"),
+            ("WEEKLY", "WEEKLY"),
+            ("MONTHLY", "MONTHLY"),
+            ("YEARLY", "YEARLY"),
+        ):
+            if found := self.word(i, symbol):
+                return {"FREQ": frequency}, found[1]
+        every = self.word(i, "EVERY")
+        if not every:
+            return None
+        j = every[1]
+        interval = None
+        if other := self.word(j, "OTHER"):
+            interval, j = 2, other[1]
+        elif (count := self.number(j, 1, 999)) and self.unit(count[1]):
+            interval, j = count[0], count[1]
+        frequencies = {"d": "DAILY", "w": "WEEKLY", "m": "MONTHLY", "y": "YEARLY"}
+        if unit := self.unit(j):
+            parts = {"FREQ": frequencies[unit[0]]}
+            if interval and interval > 1:
+                parts["INTERVAL"] = str(interval)
+            return parts, unit[1]
+        if workday := self.word(j, "WORKDAY"):
+            return {"FREQ": "WEEKLY", "BYDAY": "MO,TU,WE,TH,FR"}, workday[1]
+        if interval is None and (nth := self.nth_weekday(j)):
+            return {"FREQ": "MONTHLY", "BYDAY": nth[0]}, nth[1]
+        if days := self.weekdays(j):
+            parts = {"FREQ": "WEEKLY"}
+            if interval and interval > 1:
+                parts["INTERVAL"] = str(interval)
+            parts["BYDAY"] = ",".join(WEEKDAY_CODES[d] for d in days[0])
+            return parts, days[1]
+        if interval is None and (yearly := self.month_day_parts(j)):
+            return {"FREQ": "YEARLY", **yearly[0]}, yearly[1]
+        last = self.word(j, "LAST") if interval is None else None
+        if last and (unit := self.unit(last[1])) and unit[0] == "d":
+            return {"FREQ": "MONTHLY", "BYMONTHDAY": "-1"}, unit[1]
+        if interval is None and (day := self.ordinal(j)):
+            return {"FREQ": "MONTHLY", "BYMONTHDAY": str(day[0])}, day[1]
+        return None
+
+    def month_day_parts(self, i: int) -> tuple[dict[str, str], int] | None:
+        if month := self.month(i):
+            day = self.ordinal(month[1]) or self.number(month[1], 1, 31)
+            if day and day[0] <= monthrange(2024, month[0])[1]:
+                return {"BYMONTH": str(month[0]), "BYMONTHDAY": str(day[0])}, day[1]
+        day = self.ordinal(i) or self.number(i, 1, 31)
+        if day:
+            j = self.optional(day[1], "OF")
+            if (month := self.month(j)) and day[0] <= monthrange(2024, month[0])[1]:
+                return {"BYMONTH": str(month[0]), "BYMONTHDAY": str(day[0])}, month[1]
+        return None
+
+    def rule(self, i: int) -> tuple[dict[str, str], time | None, date, date | None, int] | None:
+        """A recurrence: its RRULE parts, time of day, first day and last day."""
+        head = self.rule_head(i)
+        if not head:
+            return None
+        parts, end = head
+        clock: time | None = None
+        start, until = self.today, None
+        while True:
+            on = self.word(end, "ON")
+            j = on[1] if on else end
+            frequency = parts["FREQ"]
+            if frequency == "WEEKLY" and "BYDAY" not in parts and (days := self.weekdays(j)):
+                parts["BYDAY"] = ",".join(WEEKDAY_CODES[d] for d in days[0])
+                end = days[1]
+            elif (
+                frequency == "MONTHLY"
+                and not ({"BYDAY", "BYMONTHDAY"} & parts.keys())
+                and ((nth := self.nth_weekday(j)) or (day := self.ordinal(j)))
+            ):
+                if nth:
+                    parts["BYDAY"], end = nth
+                elif day:
+                    parts["BYMONTHDAY"], end = str(day[0]), day[1]
+            elif (
+                frequency == "YEARLY"
+                and "BYMONTH" not in parts
+                and (yearly := self.month_day_parts(j))
+            ):
+                parts.update(yearly[0])
+                end = yearly[1]
+            elif clock is None and (found_time := self.at_time(end, bare=False)):
+                clock, end = found_time
+            elif (word := self.word(end, "STARTING")) and (day_ := self.due(word[1])):
+                start, end = day_[0], day_[2]
+                clock = clock or day_[1]
+            elif word := self.word(end, "UNTIL"):
+                if found_day := self.due(word[1]):
+                    until, end = found_day[0], found_day[2]
+                elif month := self.month(word[1]):
+                    year = self.today.year + (month[0] < self.today.month)
+                    until = date(year, month[0], monthrange(year, month[0])[1])
+                    end = month[1]
+                else:
+                    break
+            else:
+                break
+        return parts, clock, start, until, end
+
+
+def _rule_text(parts: dict[str, str]) -> str:
+    return ";".join(f"{key}={value}" for key, value in parts.items())
+
+
+def _first_occurrence(
+    parts: dict[str, str], clock: time | None, start: date, now: datetime
+) -> datetime | None:
+    """The rule's first occurrence on or after `start` (and not before now for a time)."""
+    begin = datetime.combine(start, clock or time(0))
+    # The first day the rule's BY parts allow, counted without its interval: "every other
+    # monday" is next monday, and the series starts there.
+    plain = {key: value for key, value in parts.items() if key not in ("INTERVAL", "UNTIL")}
+    rule = rrule.rrulestr(_rule_text(plain), dtstart=begin)
+    after = max(begin, now.replace(tzinfo=None, second=0, microsecond=0)) if clock else begin
+    if clock is None:
+        after = max(begin, datetime.combine(now.date(), time(0)))
+    return rule.after(after, inc=True)
+
+
+def _moment(day: date, clock: time | None, zone: tzinfo) -> Due:
+    return day if clock is None else datetime.combine(day, clock, tzinfo=zone)
+
+
+def _until(until: date, clock: time | None, zone: tzinfo) -> str:
+    if clock is None:
+        return until.strftime("%Y%m%d")
+    last = datetime.combine(until, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
+    return last.strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class _Found:
+    kind: str  # due or recurrence
+    due: Due
+    rule: str | None
+    end: int
+
+
+def _phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
+    if found_rule := grammar.rule(i):
+        parts, clock, start, until, end = found_rule
+        first = _first_occurrence(parts, clock, start, grammar.now)
+        if first is not None and (until is None or first.date() <= until):
+            if until is not None:
+                parts["UNTIL"] = _until(until, clock, zone)
+            return _Found("recurrence", _moment(first.date(), clock, zone), _rule_text(parts), end)
+    if found_due := grammar.due(i):
+        day, clock, end = found_due
+        return _Found("due", _moment(day, clock, zone), None, end)
+    return None
+
+
+def _zone(zone: tzinfo | str) -> tzinfo:
+    return ZoneInfo(zone) if isinstance(zone, str) else zone
+
+
+def _language(lang: str | None) -> str:
+    return lang if lang is not None and lang in LANGUAGES else "en"
+
+
+def _span_end(grammar: _Grammar, end: int) -> int:
+    token = grammar.tokens[end - 1]
+    return token.dot_end if end - 1 in grammar.dot_ends else token.end
+
+
+def _whole(text: str, now: datetime, zone: tzinfo | str, lang: str | None) -> _Found | None:
+    zone = _zone(zone)
+    tokens = _tokens(text)
+    if not tokens or any(token.kind != "word" for token in tokens):
+        return None
+    grammar = _Grammar(tokens, _language(lang), now.astimezone(zone))
+    found = _phrase(grammar, 0, zone)
+    return found if found and found.end == len(tokens) else None
+
+
+def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "en") -> Due | None:
+    """One date phrase, all of `text`: a `date` (all day), a `datetime` in `zone`, or None.
+
+    `now` is an aware moment (the caller's clock); a weekday or a date without a year is the
+    next such day on the user's clock, today included. Read by the grammar, else by dateparser.
+    """
+    found = _whole(text, now, zone, lang)
+    if found is not None and found.kind == "due":
+        return found.due
+    if found is not None:
+        return None
+    zone = _zone(zone)
+    local = now.astimezone(zone)
+    # Its answers are kept per phrase and minute (an import reads the same phrases again).
+    minute = local.replace(tzinfo=None, second=0, microsecond=0)
+    return _dateparser(" ".join(text.split()), _language(lang), minute, zone)
+
+
+def read_rule(
+    text: str, now: datetime, zone: tzinfo | str, lang: str | None = "en"
+) -> tuple[str, Due] | None:
+    """One recurrence phrase, all of `text`: its RRULE and its first occurrence, or None."""
+    found = _whole(text, now, zone, lang)
+    if found is not None and found.kind == "recurrence" and found.rule:
+        return found.rule, found.due
+    return None
+
+
+_HAS_TIME = re.compile(r"\d\s*(?::|h\b|h\d|am\b|pm\b|uhr\b|uur\b)|\b(?:noon|midnight)\b", re.I)
+
+
+@functools.lru_cache(maxsize=4096)
+def _dateparser(text: str, lang: str, local_now: datetime, zone: tzinfo) -> Due | None:
+    import dateparser  # type: ignore[import-untyped]  # loaded when the grammar cannot read
+
+    settings: Any = {
+        "RELATIVE_BASE": local_now,
+        "PREFER_DATES_FROM": "future",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+        "STRICT_PARSING": False,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            found = dateparser.parse(text, languages=[lang], settings=settings)
+        except (ValueError, OverflowError, TypeError, KeyError):
+            return None
+    if found is None:
+        return None
+    if _HAS_TIME.search(text):
+        moment: datetime = found.replace(second=0, microsecond=0, tzinfo=zone)
+        return moment
+    day: date = found.date()
+    return day
+
+
+def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None = "en") -> Reading:
+    """Everything `text` says: the first date or recurrence phrase, `#list`, `@tags`, `pN`.
+
+    The spans read are taken out of the title, its white space tidied; a backslash that
+    protects a word is dropped, quotes are kept.
+    """
+    zone = _zone(zone)
+    tokens = _tokens(text)
+    grammar = _Grammar(tokens, _language(lang), now.astimezone(zone))
+    reading = Reading(title="")
+    i = 0
+    dated = False
+    while i < len(tokens):
+        token = tokens[i]
+        if token.kind == "list" and reading.list_name is None:
+            name = text[token.start + 1 : token.end].strip('"').strip()
+            if name:
+                reading.list_name = name
+                reading.list_span = Span(token.start, token.end, "list", name)
+                reading.spans.append(reading.list_span)
+        elif token.kind == "tag":
+            tag = text[token.start + 1 : token.end]
+            if tag not in reading.tags:
+                reading.tags.append(tag)
+            reading.spans.append(Span(token.start, token.end, "tag", tag))
+        elif token.kind == "priority" and reading.priority is None:
+            reading.priority = PRIORITIES[token.bare[1]]
+            reading.spans.append(Span(token.start, token.end, "priority", reading.priority))
+        elif token.kind == "word" and not dated and (found := _phrase(grammar, i, zone)):
+            dated = True
+            if isinstance(found.due, datetime):
+                reading.due_at = found.due
+            else:
+                reading.due_date = found.due
+            reading.recurrence = found.rule
+            value = found.rule or found.due.isoformat()
+            end = _span_end(grammar, found.end)
+            reading.spans.append(Span(token.start, end, found.kind, value))
+            i = found.end
+            continue
+        i += 1
+    reading.title = _title(text, tokens, reading.spans)
+    return reading
+
+
+def read_tags(text: str) -> tuple[str, list[str]]:
+    """The `@tag` words of `text` alone (a Todoist CONTENT, whose dates Todoist has read into
+    DATE already): the title without them, and the tags."""
+    tokens = _tokens(text)
+    spans = [
+        Span(token.start, token.end, "tag", text[token.start + 1 : token.end])
+        for token in tokens
+        if token.kind == "tag"
+    ]
+    if not spans:
+        return text, []
+    return _title(text, tokens, spans), list(dict.fromkeys(span.value for span in spans))
+
+
+def _title(text: str, tokens: tuple[_Token, ...], spans: list[Span]) -> str:
+    kept = []
+    at = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        kept.append(text[at : span.start])
+        at = span.end
+    kept.append(text[at:])
+    rest = "".join(kept)
+    rest = re.sub(r'\\(?=[^\s"])', "", rest) if "\\" in rest else rest
+    return re.sub(r"\s+([,.!?;:])", r"\1", " ".join(rest.split()))

@@ -1,0 +1,77 @@
+"""Quick add: a task from the words a person types (`POST /api/tasks/quick`).
+
+The words are read by `todo_api.kit.words` on the user's clock and zone; the task is then
+made by `service.create_task`, the create path of `POST /api/tasks` (its checks, events and
+reminders), from a `TaskCreate` of what was read.
+"""
+
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from todo_api.db import Connection
+from todo_api.kit import access, words, zones
+from todo_api.kit.errors import InvalidField
+from todo_api.kit.words import clock
+from todo_api.tables import keys
+from todo_api.tables.tasks import TaskRow
+from todo_api.tasks import schedule, service
+from todo_api.tasks.schemas import QuickAdd, TaskCreate
+
+LANGUAGES = words.LANGUAGES
+
+
+def language(accept_language: str | None) -> str:
+    """The first of the reader's languages an `Accept-Language` header names, else en."""
+    for item in (accept_language or "").split(","):
+        tag = item.split(";")[0].strip().lower()
+        primary = tag.split("-")[0]
+        if primary in LANGUAGES:
+            return primary
+    return "en"
+
+
+async def quick_add(
+    conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, lang: str
+) -> tuple[TaskRow, list[words.Span]]:
+    """The task `data.text` describes, made as `POST /api/tasks` makes one, and the spans read.
+    Raises InvalidField naming `text` when no title is left or a `#name` names no list the
+    caller may put tasks in."""
+    zone = await schedule.user_zone(conn, user_id)
+    reading = words.read(data.text, clock.now(), zones.zone(zone), lang)
+    fields: dict[str, Any] = {"title": reading.title, "tags": reading.tags}
+    if data.list_id is not None:
+        fields["list_id"] = str(data.list_id)
+    if reading.list_span is not None:
+        fields["list_id"] = str(await _list(conn, user_id, reading.list_span))
+    if reading.priority is not None:
+        fields["priority"] = reading.priority
+    if reading.due_at is not None:
+        fields["due_at"] = reading.due_at.isoformat()
+    if reading.due_date is not None:
+        fields["due_date"] = reading.due_date.isoformat()
+    if reading.recurrence is not None:
+        fields["recurrence"] = reading.recurrence
+    if not reading.title:
+        raise InvalidField(
+            "text", "leaves no title once its date, list, tags and priority are read"
+        )
+    try:
+        task_data = TaskCreate.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = error["loc"][0] if error["loc"] else "text"
+        raise InvalidField("text", f"its {where} {error['msg']}") from None
+    task = await service.create_task(conn, user_id, data=task_data)
+    return task, reading.spans
+
+
+async def _list(conn: Connection, user_id: uuid.UUID, span: words.Span) -> uuid.UUID:
+    found = await access.list_named(conn, user_id, keys.name_key(span.value))
+    if found is None or not found[1]:
+        reason = "is no list of yours" if found is None else "is a list you may only view"
+        raise InvalidField(
+            "text", f"#{span.value} (characters {span.start} to {span.end}) {reason}"
+        )
+    return found[0]

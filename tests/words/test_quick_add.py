@@ -1,0 +1,323 @@
+"""POST /api/tasks/quick and MCP's quick_add: every example of the contract, on both databases.
+
+The clock the reader sees is fixed (Thursday 26 November 2026, 10:00 in Europe/Berlin, the
+user's zone); each expected date is computed here from that "now", as a person counts.
+"""
+
+import calendar
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.lists.helpers import create_list
+from tests.lists.sharing import share
+from tests.tasks.helpers import assert_validation_error
+from todo_api.kit.words import clock
+
+ZONE = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)
+TODAY = NOW.date()
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "now", lambda: NOW.astimezone(UTC))
+
+
+def weekday(index: int, *, today_included: bool = True) -> date:
+    """The next Monday (0) .. Sunday (6) from TODAY."""
+    ahead = (index - TODAY.weekday()) % 7
+    return TODAY + timedelta(days=ahead if ahead or today_included else 7)
+
+
+def next_date(month: int, day: int) -> date:
+    candidate = date(TODAY.year, month, day)
+    return candidate if candidate >= TODAY else date(TODAY.year + 1, month, day)
+
+
+def next_day_of_month(day: int) -> date:
+    candidate = TODAY.replace(day=day)
+    if candidate >= TODAY:
+        return candidate
+    return date(TODAY.year + TODAY.month // 12, TODAY.month % 12 + 1, day)
+
+
+def at(day: date, hour: int, minute: int = 0) -> dict[str, Any]:
+    moment = datetime.combine(day, time(hour, minute), tzinfo=ZONE).astimezone(UTC)
+    return {"due_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "due_date": None}
+
+
+def on(day: date) -> dict[str, Any]:
+    return {"due_date": day.isoformat(), "due_at": None}
+
+
+TOMORROW = TODAY + timedelta(days=1)
+END_OF_MONTH = TODAY.replace(day=calendar.monthrange(TODAY.year, TODAY.month)[1])
+
+# (lang, text, the fields a person means); every date example of the contract, and their
+# equivalents in each language.
+DATES = [
+    ("en", "today", on(TODAY)),
+    ("en", "tonight", at(TODAY, 19)),
+    ("en", "tomorrow", on(TOMORROW)),
+    ("en", "tomorrow 5pm", at(TOMORROW, 17)),
+    ("en", "fri", on(weekday(4))),
+    ("en", "thu", on(TODAY)),  # today included
+    ("en", "next monday", on(weekday(0, today_included=False))),
+    ("en", "next thursday", on(TODAY + timedelta(days=7))),
+    ("en", "in 3 days", on(TODAY + timedelta(days=3))),
+    ("en", "in 2 weeks", on(TODAY + timedelta(days=14))),
+    ("en", "on the 15th", on(next_day_of_month(15))),
+    ("en", "jan 4", on(next_date(1, 4))),
+    ("en", "4 Jan", on(next_date(1, 4))),
+    ("en", "26 nov", on(TODAY)),  # today included
+    ("en", "6 Apr 17:15", at(next_date(4, 6), 17, 15)),
+    ("en", "2026-12-24", on(date(2026, 12, 24))),
+    ("en", "24/12", on(next_date(12, 24))),
+    ("en", "end of month", on(END_OF_MONTH)),
+    ("en", "noon", at(TODAY, 12)),
+    ("de", "morgen 17 Uhr", at(TOMORROW, 17)),
+    ("de", "heute", on(TODAY)),
+    ("de", "nächsten Montag", on(weekday(0, today_included=False))),
+    ("de", "in 3 Tagen", on(TODAY + timedelta(days=3))),
+    ("de", "24.12.", on(next_date(12, 24))),
+    ("de", "4. Jan", on(next_date(1, 4))),
+    ("de", "Monatsende", on(END_OF_MONTH)),
+    ("fr", "demain à 9h", at(TOMORROW, 9)),
+    ("fr", "lundi prochain", on(weekday(0, today_included=False))),
+    ("fr", "dans 3 jours", on(TODAY + timedelta(days=3))),
+    ("fr", "24/12", on(next_date(12, 24))),
+    ("fr", "ce soir", at(TODAY, 19)),
+    ("fr", "fin du mois", on(END_OF_MONTH)),
+    ("es", "mañana a las 9", at(TOMORROW, 9)),
+    ("es", "el próximo lunes", on(weekday(0, today_included=False))),
+    ("es", "en 2 semanas", on(TODAY + timedelta(days=14))),
+    ("es", "4 de enero", on(next_date(1, 4))),
+    ("it", "domani alle 9", at(TOMORROW, 9)),
+    ("it", "lunedì prossimo", on(weekday(0, today_included=False))),
+    ("it", "tra 3 giorni", on(TODAY + timedelta(days=3))),
+    ("pt", "amanhã às 9", at(TOMORROW, 9)),
+    ("pt", "próxima segunda", on(weekday(0, today_included=False))),
+    ("pt", "dia 15", on(next_day_of_month(15))),
+    ("nl", "morgen om 9 uur", at(TOMORROW, 9)),
+    ("nl", "volgende maandag", on(weekday(0, today_included=False))),
+    ("nl", "over 3 dagen", on(TODAY + timedelta(days=3))),
+]
+
+MONDAY = weekday(0)
+RULES = [
+    ("en", "every day", "FREQ=DAILY", on(TODAY)),
+    ("en", "daily", "FREQ=DAILY", on(TODAY)),
+    ("en", "every weekday", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", on(TODAY)),
+    ("en", "every other week", "FREQ=WEEKLY;INTERVAL=2", on(TODAY)),
+    ("en", "every 2 weeks on mon, thu", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH", on(TODAY)),
+    ("en", "every month on the 15th", "FREQ=MONTHLY;BYMONTHDAY=15", on(next_day_of_month(15))),
+    ("en", "every last friday", "FREQ=MONTHLY;BYDAY=-1FR", on(date(2026, 11, 27))),
+    ("en", "every 3rd tuesday", "FREQ=MONTHLY;BYDAY=3TU", on(date(2026, 12, 15))),
+    (
+        "en",
+        "every year on dec 25",
+        "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25",
+        on(next_date(12, 25)),
+    ),
+    ("en", "every monday at 9am", "FREQ=WEEKLY;BYDAY=MO", at(MONDAY, 9)),
+    ("en", "every 3 days starting jan 10", "FREQ=DAILY;INTERVAL=3", on(next_date(1, 10))),
+    ("en", "every month until june", "FREQ=MONTHLY;UNTIL=20270630", on(TODAY)),
+    ("en", "ev sun", "FREQ=WEEKLY;BYDAY=SU", on(weekday(6))),
+    ("en", "ev 2 weeks", "FREQ=WEEKLY;INTERVAL=2", on(TODAY)),
+    ("en", "every other monday", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", on(MONDAY)),
+    ("en", "every day at 9am", "FREQ=DAILY", at(TOMORROW, 9)),  # 9:00 today is past
+    ("de", "jeden Montag", "FREQ=WEEKLY;BYDAY=MO", on(MONDAY)),
+    ("de", "alle 2 Wochen", "FREQ=WEEKLY;INTERVAL=2", on(TODAY)),
+    ("fr", "tous les jours", "FREQ=DAILY", on(TODAY)),
+    ("fr", "chaque lundi à 9h", "FREQ=WEEKLY;BYDAY=MO", at(MONDAY, 9)),
+    ("es", "cada lunes", "FREQ=WEEKLY;BYDAY=MO", on(MONDAY)),
+    ("it", "ogni giorno", "FREQ=DAILY", on(TODAY)),
+    ("pt", "todos os dias", "FREQ=DAILY", on(TODAY)),
+    ("nl", "elke maandag", "FREQ=WEEKLY;BYDAY=MO", on(MONDAY)),
+]
+
+
+async def quick(client: httpx.AsyncClient, text: str, **fields: Any) -> httpx.Response:
+    return await client.post("/api/tasks/quick", json={"text": text, **fields})
+
+
+async def berliner(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    response = await client.patch("/api/auth/me", json={"timezone": "Europe/Berlin"})
+    assert response.status_code == 200, response.text
+    return client
+
+
+@pytest.mark.parametrize(("lang", "phrase", "expected"), DATES)
+async def test_dates(
+    alice: httpx.AsyncClient, lang: str, phrase: str, expected: dict[str, Any]
+) -> None:
+    await berliner(alice)
+    text = f"Call the bank {phrase}"
+    response = await quick(alice, text, lang=lang)
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert task["title"] == "Call the bank"
+    assert {"due_at": task["due_at"], "due_date": task["due_date"]} == expected
+    assert task["recurrence"] is None
+    start = text.index(phrase)
+    [span] = task["parsed"]
+    assert (span["start"], span["end"], span["kind"]) == (start, start + len(phrase), "due")
+
+
+@pytest.mark.parametrize(("lang", "phrase", "rule", "expected"), RULES)
+async def test_recurrences(
+    alice: httpx.AsyncClient, lang: str, phrase: str, rule: str, expected: dict[str, Any]
+) -> None:
+    await berliner(alice)
+    response = await quick(alice, f"Water the plants {phrase}", lang=lang)
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert task["title"] == "Water the plants"
+    # The service keeps an all-day UNTIL as the end of its day in UTC.
+    assert task["recurrence"] == re.sub(r"UNTIL=(\d{8})$", r"UNTIL=\1T235959Z", rule)
+    assert {"due_at": task["due_at"], "due_date": task["due_date"]} == expected
+    assert [span["kind"] for span in task["parsed"]] == ["recurrence"]
+    assert task["parsed"][0]["value"] == rule
+
+
+async def test_everything_at_once(alice: httpx.AsyncClient) -> None:
+    """Todoist's example: the list, priority and rule read, spans for each, title tidied."""
+    await berliner(alice)
+    home = await create_list(alice, "Home")
+    text = "Pay rent every month on the 1st #home p1 @bills"
+    response = await quick(alice, text)
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == f"/api/tasks/{response.json()['id']}"
+    assert response.headers["etag"]
+    task = response.json()
+    assert task["title"] == "Pay rent"
+    assert task["list_id"] == home["id"]
+    assert task["priority"] == "high"
+    assert task["tags"] == ["bills"]
+    assert task["recurrence"] == "FREQ=MONTHLY;BYMONTHDAY=1"
+    assert task["due_date"] == "2026-12-01"
+    assert task["parsed"] == [
+        {"start": 9, "end": 31, "kind": "recurrence", "value": "FREQ=MONTHLY;BYMONTHDAY=1"},
+        {"start": 32, "end": 37, "kind": "list", "value": "home"},
+        {"start": 38, "end": 40, "kind": "priority", "value": "high"},
+        {"start": 41, "end": 47, "kind": "tag", "value": "bills"},
+    ]
+    stored = (await alice.get(f"/api/tasks/{task['id']}")).json()
+    assert stored == {key: value for key, value in task.items() if key != "parsed"}
+
+
+@pytest.mark.parametrize(
+    ("priority", "name"), [("p1", "high"), ("p2", "medium"), ("p3", "low"), ("p4", "none")]
+)
+async def test_priorities(alice: httpx.AsyncClient, priority: str, name: str) -> None:
+    response = await quick(alice, f"Fix the roof {priority}")
+    assert response.status_code == 201, response.text
+    assert (response.json()["title"], response.json()["priority"]) == ("Fix the roof", name)
+
+
+async def test_a_quoted_list_name(alice: httpx.AsyncClient) -> None:
+    office = await create_list(alice, "Home office")
+    response = await quick(alice, 'Order a lamp #"home OFFICE"')
+    assert response.status_code == 201, response.text
+    assert response.json()["list_id"] == office["id"]
+    assert response.json()["title"] == "Order a lamp"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ('Read "1984" tomorrow', 'Read "1984"'),
+        ('Watch "The day after tomorrow"', 'Watch "The day after tomorrow"'),
+        ("Watch \\tomorrow never dies", "Watch tomorrow never dies"),
+        ('Email "p1" and "#home" @later', 'Email "p1" and "#home"'),
+    ],
+)
+async def test_protected_text(alice: httpx.AsyncClient, text: str, title: str) -> None:
+    response = await quick(alice, text)
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == title
+    kinds = [span["kind"] for span in response.json()["parsed"]]
+    assert "list" not in kinds
+    assert "priority" not in kinds
+
+
+async def test_the_language_comes_from_accept_language(alice: httpx.AsyncClient) -> None:
+    await berliner(alice)
+    headers = {"Accept-Language": "ja, de-CH;q=0.9, fr;q=0.8"}
+    response = await alice.post(
+        "/api/tasks/quick", json={"text": "Zahnarzt morgen 17 Uhr"}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == "Zahnarzt"
+    assert response.json()["due_at"] == at(TOMORROW, 17)["due_at"]
+    # English without a header: "morgen" is a word of the title.
+    response = await quick(alice, "Zahnarzt morgen")
+    assert response.json()["title"] == "Zahnarzt morgen"
+
+
+async def test_list_id_and_no_date(alice: httpx.AsyncClient) -> None:
+    errands = await create_list(alice, "Errands")
+    response = await quick(alice, "Buy milk", list_id=errands["id"])
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert (task["title"], task["list_id"], task["parsed"]) == ("Buy milk", errands["id"], [])
+    assert task["due_at"] is None
+    assert task["due_date"] is None
+
+
+async def test_an_unknown_or_view_only_list_is_400_naming_text(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    response = await quick(alice, "Buy milk #Nowhere")
+    [detail] = assert_validation_error(response, "text")
+    assert "#Nowhere" in detail["message"]
+    assert "9 to 17" in detail["message"]
+    shared = await create_list(bob, "Shared")
+    await share(bob, alice, shared["id"], role="viewer")
+    response = await quick(alice, "Buy milk #shared")
+    [detail] = assert_validation_error(response, "text")
+    assert "only view" in detail["message"]
+    editable = await create_list(bob, "Editable")
+    await share(bob, alice, editable["id"], role="editor")
+    response = await quick(alice, "Buy milk #EDITABLE")
+    assert response.status_code == 201, response.text
+    assert response.json()["list_id"] == editable["id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": ""},
+        {"text": "x" * 1001},
+        {"text": "tomorrow p1 @home"},  # nothing left for a title
+        {"text": "y" * 201 + " tomorrow"},
+        {"text": "Buy milk", "lang": "ja"},
+    ],
+)
+async def test_bad_text(alice: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await alice.post("/api/tasks/quick", json=body)
+    field = "lang" if "lang" in body else "text"
+    assert_validation_error(response, field)
+
+
+async def test_idempotency_key_replays(alice: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "quick-1"}
+    body = {"text": "Buy bread tomorrow"}
+    first = await alice.post("/api/tasks/quick", json=body, headers=headers)
+    again = await alice.post("/api/tasks/quick", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    listed = (await alice.get("/api/tasks")).json()
+    assert [task["id"] for task in listed] == [first.json()["id"]]
+
+
+async def test_isolation(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
+    await create_list(bob, "Bobs")
+    response = await quick(alice, "Peek #Bobs")
+    assert_validation_error(response, "text")
