@@ -98,6 +98,18 @@ async def test_due_before_and_after_leave_the_day_named_out(alice: httpx.AsyncCl
     assert await titles(alice, "due after: today & due before: " + day(3)) == ["tomorrow"]
 
 
+async def test_due_before_and_after_read_dates_as_quick_add_does(alice: httpx.AsyncClient) -> None:
+    await create_task(alice, title="nine", due_at=at(0, 9))
+    await create_task(alice, title="six", due_at=at(0, 18))
+    await create_task(alice, title="all day", due_date=day(0))
+    await create_task(alice, title="in 2 days", due_date=day(2))
+    await create_task(alice, title="in 3 days", due_date=day(3))
+    # A time named: the moments before or after it; an all-day task by its day's start.
+    assert await titles(alice, "due before: today 12:00") == ["all day", "nine"]
+    assert await titles(alice, "due after: today noon") == ["in 2 days", "in 3 days", "six"]
+    assert await titles(alice, "due before: in 3 days & due after: today") == ["in 2 days"]
+
+
 async def test_priorities_p1_to_p4(alice: httpx.AsyncClient) -> None:
     for priority in ("high", "medium", "low", "none"):
         await create_task(alice, title=priority, priority=priority)
@@ -264,6 +276,7 @@ async def test_groups_answer_each_its_first_page(alice: httpx.AsyncClient) -> No
         ("(today | overdue", 16, "or )"),
         ("today overdue", 6, "the end of the query"),
         ("due before: someday", 12, "a date"),
+        ("due after: & p1", 11, "a date"),
         ("assigned to: nobody", 13, "me, others or an email"),
         ("created by: others", 12, "me or an email"),
         ("#", 1, "a list's name"),

@@ -10,9 +10,10 @@
                | #NAME | ##NAME | @NAME | no labels | assigned to: me|others|EMAIL
                | created by: me|EMAIL | shared | subtask | search: TEXT
 
-Words ignore case and the spaces between them. A NAME, TEXT, EMAIL or DATE runs to the next
-`&`, `|`, `,` or `)` (trimmed), or is written in double quotes (`#"Work, home"`), where `\"`
-and `\\` stand for themselves.
+Words ignore case and the spaces between them. A DATE is read as quick add reads one
+(todo_api.kit.words.read_date, in English, on the caller's clock when the query runs). A
+NAME, TEXT, EMAIL or DATE runs to the next `&`, `|`, `,` or `)` (trimmed), or is written in
+double quotes (`#"Work, home"`), where `\"` and `\\` stand for themselves.
 
 Written by hand, as a recursive descent of a few dozen lines: the grammar is small, its
 arguments are free text that runs to an operator (a lexer generator wants tokens), and an
@@ -24,10 +25,14 @@ cached (`skeleton` leaves the values out: one statement for `#Work` and `#Home`)
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Literal, Union
 
+from todo_api.kit import words
+from todo_api.kit.ids import utcnow
+
 MAX_LENGTH = 1000
+# The language of the dates in a query (its words are Todoist's English ones).
+LANGUAGE = "en"
 
 # Conditions that take no value.
 Plain = Literal[
@@ -88,21 +93,6 @@ class FilterError(ValueError):
         super().__init__(f"at position {position}: expected {expected}")
         self.position = position
         self.expected = expected
-
-
-def read_filter_date(text: str, today: date) -> date | None:
-    """The day a `due before:`/`due after:` argument names: an ISO date, `today`,
-    `tomorrow`, `yesterday`; None when it is none of them."""
-    word = text.strip().casefold()
-    relative = {"today": 0, "tomorrow": 1, "yesterday": -1}
-    if word in relative:
-        return today + timedelta(days=relative[word])
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
-        try:
-            return date.fromisoformat(word)
-        except ValueError:
-            return None
-    return None
 
 
 # Words with no value, each as a pattern of its words (any spaces between them).
@@ -221,8 +211,8 @@ class _Reader:
         if kind in ("due_before", "due_after"):
             # Kept as written: what it names depends on the day it is read (`today`).
             written = self.argument("a date")
-            if read_filter_date(written, date.today()) is None:
-                raise FilterError(start, "a date (YYYY-MM-DD, today or tomorrow)")
+            if words.read_date(written, utcnow(), "UTC", LANGUAGE) is None:
+                raise FilterError(start, "a date (2026-12-24, today, next monday, jan 4, ...)")
             return Condition(kind, written)  # type: ignore[arg-type]
         if kind == "search":
             return Condition("search", self.argument("a text to search for"))

@@ -14,10 +14,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
-from todo_api.kit import zones
+from todo_api.kit import words, zones
 from todo_api.kit.signing import InvalidToken, Signer
 from todo_api.tables import keys
 from todo_api.tables.tasks import Priority
@@ -382,17 +382,9 @@ def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict
         elif kind == "next_7_days":
             params.update(_day_span(name, today, today + timedelta(days=6), zone))
         elif kind in ("due_before", "due_after"):
-            day = filter_query.read_filter_date(str(value), today)
-            assert day is not None  # read when the query was
-            try:  # the day named excluded
-                first, last = (
-                    (date.min, day - timedelta(days=1))
-                    if kind == "due_before"
-                    else (day + timedelta(days=1), date.max)
-                )
-            except OverflowError:  # before the first day or after the last: no day at all
-                first, last = date.max, date.min
-            params.update(_day_span(name, first, last, zone))
+            named = words.read_date(str(value), now, zone, filter_query.LANGUAGE)
+            assert named is not None  # read when the query was
+            params.update(_bound_span(name, kind == "due_before", named, zone))
         elif kind == "priority":
             params[name] = 4 - int(value or 4)  # p1 high (3) .. p4 none (0)
         elif kind in ("list", "list_deep"):
@@ -405,6 +397,34 @@ def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict
         elif kind == "search":
             params[name] = f"%{escape_like(keys.search_key(str(value)))}%"
     return params
+
+
+def _bound_span(name: str, before: bool, named: date, zone: str) -> dict[str, Any]:
+    """The values `filter_sql._days` binds for every day before (`before`) or after the day
+    named, that day excluded; with a time named, every moment before or after it (and the
+    all-day tasks of the days that start before it, or of the days after its own)."""
+    local = named.astimezone(zones.zone(zone)) if isinstance(named, datetime) else None
+    day = local.date() if local is not None else named
+    try:
+        if before:
+            last = day if local is not None and local.time() != time.min else day - _DAY
+            first = date.min
+        else:
+            first, last = day + _DAY, date.max
+    except OverflowError:  # before the first day or after the last: no day at all
+        first, last = date.max, date.min
+    span = _day_span(name, first, last, zone)
+    if local is not None and first <= last:
+        moment = local.astimezone(UTC)
+        if before:
+            span[f"{name}_end"] = moment
+        else:
+            span[f"{name}_start"] = _plus(moment, timedelta(microseconds=1))
+            span[f"{name}_from"] = min(span[f"{name}_from"], moment)
+    return span
+
+
+_DAY = timedelta(days=1)
 
 
 def _day_span(name: str, first: date, last: date, zone: str) -> dict[str, Any]:
