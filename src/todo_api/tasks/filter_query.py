@@ -144,8 +144,10 @@ class _Reader:
         return False
 
     def match(self, pattern: str) -> bool:
+        """Whether `pattern` comes next (taken), ending a word where it ends with one."""
         self.space()
-        found = re.compile(pattern + _WORD_END, re.IGNORECASE).match(self.text, self.at)
+        ending = "" if pattern.endswith(":") else _WORD_END
+        found = re.compile(pattern + ending, re.IGNORECASE).match(self.text, self.at)
         if found is None:
             return False
         self.at = found.end()
