@@ -185,6 +185,17 @@ async def test_search_is_q(alice: httpx.AsyncClient) -> None:
     assert await titles(alice, "search: cafe | search: other") == ["Café", "Other"]
 
 
+async def test_a_filter_that_searches_counts_as_q_does(alice: httpx.AsyncClient) -> None:
+    """Only what its pages have shown, "+" while another page follows (walk_pages checks)."""
+    for i in range(5):
+        await create_task(alice, title=f"milk {i}")
+    await create_task(alice, title="bread")
+    params: Params = [("filter", "search: milk | p1"), ("limit", 2)]
+    first = await list_page(alice, params)
+    assert first.headers["x-total-count"] == "2+"
+    assert len(await walk_pages(alice, params)) == 5
+
+
 async def test_operators_and_parentheses(alice: httpx.AsyncClient) -> None:
     work = await create_list(alice, "Work")
     await create_task(alice, title="late work", list_id=work["id"], due_date=day(-3))

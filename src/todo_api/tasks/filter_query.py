@@ -278,6 +278,15 @@ def values(node: Node) -> list[int | str | None]:
     return [value for operand in node.operands for value in values(operand)]
 
 
+def searches(node: Node) -> bool:
+    """Whether the query searches text (`search:`)."""
+    if isinstance(node, Condition):
+        return node.kind == "search"
+    if isinstance(node, Not):
+        return searches(node.operand)
+    return any(searches(operand) for operand in node.operands)
+
+
 def dates(node: Node) -> bool:
     """Whether the query reads the caller's clock (a day on it)."""
     if isinstance(node, Condition):

@@ -352,7 +352,13 @@ def counts_in_page(s: Shape) -> bool:
     """Whether the page statement counts the caller's own tasks. A search is not counted
     past its page; a list filtered by one tag alone has that count in TAGGED's (and the
     page counts the shared part)."""
-    return not s.q and not counts_by_tag(s)
+    return not searches(s) and not counts_by_tag(s)
+
+
+def searches(s: Shape) -> bool:
+    """Whether the shape searches text (`q`, or a filter's `search:`): its total is not
+    counted past its pages (see TOTAL_COUNT_CAP)."""
+    return s.q or (s.filter is not None and filter_query.searches(s.filter))
 
 
 def counts_by_tag(s: Shape) -> bool:

@@ -103,7 +103,7 @@ def page_query(s: Shape) -> Query:
         parts.append(select(first.subquery()))  # SQLite: a compound's parts are plain SELECTs
     page = union_all(*parts).subquery("page") if len(parts) > 1 else parts[0].subquery("page")
     columns: list[Any] = [page]
-    if not s.q:
+    if not listing.searches(s):
         columns.append(_total(s).label("total_count"))
     return Query(
         select(*columns).order_by(*_by_sort_value(s, page)).limit(limit),
@@ -419,7 +419,7 @@ async def list_tasks(
     shape = listing.shape(query, conn.name, last, tagged)
     rows = (await conn.execute(page_query(shape), params)).rows
     page, more = rows[: query.limit], len(rows) > query.limit
-    if shape.q:  # a search counts what its pages have shown: exact on the last one
+    if listing.searches(shape):  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
     else:
         if rows:  # the total rides along with the rows

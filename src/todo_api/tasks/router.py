@@ -65,7 +65,8 @@ IDEMPOTENCY_KEY["schema"] = {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$
 LIST_HEADERS = {
     "X-Total-Count": {
         "description": f"Tasks matching the filters, on all pages; past {TOTAL_COUNT_CAP} "
-        f'it reads "{TOTAL_COUNT_CAP}+". With `q`, the matches on this page and the ones '
+        f'it reads "{TOTAL_COUNT_CAP}+". With `q` (or a filter with `search:`), the matches on '
+        "this page and the ones "
         'before it, followed by "+" when another page follows',
         "schema": {"type": "string"},
     },
