@@ -8,6 +8,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from tests.lists.helpers import create_list
 from tests.lists.sharing import share
@@ -28,6 +30,7 @@ from todo_api.kit.deps import held
 from todo_api.live import hub as live_hub
 from todo_api.live import router as live_router
 from todo_api.process.shutdown import Lifecycle
+from todo_api.tables.tokens import personal_tokens
 
 People = Callable[[], httpx.AsyncClient]
 
@@ -330,10 +333,23 @@ async def test_streams_their_ticket_and_cookie_end_with_what_asked_for_them(
             await _refused(live_url, headers=cookie)
 
 
-async def test_a_stream_ends_when_its_token_expires(live_url: str, settings: Settings) -> None:
+@pytest.mark.parametrize("kind", ["jwt", "personal token"])
+async def test_a_stream_ends_when_its_token_expires(
+    kind: str, app: FastAPI, live_url: str, settings: Settings
+) -> None:
     now = int(time.time())
-    claims = {"sub": str(uuid.uuid4()), "iat": now, "exp": now + 3}
-    token = jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
+    soon = now + 3
+    if kind == "jwt":
+        claims = {"sub": str(uuid.uuid4()), "iat": now, "exp": soon}
+        token = jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
+    else:  # a personal token made to expire in a moment (the shortest choice is a day)
+        async with _client(live_url, token_for(settings)) as session:
+            made = (await session.post("/api/tokens", json={"name": "soon"})).json()
+        token = made["token"]
+        expiry = datetime.fromtimestamp(soon, UTC)
+        async with held(app, Database).connection() as conn:
+            expire = update(personal_tokens).where(personal_tokens.c.id == uuid.UUID(made["id"]))
+            await conn.execute(expire.values(expires_at=expiry))
     async with _client(live_url, token) as client, open_stream(client) as (response, events):
         assert response.status_code == 200
         await asyncio.wait_for(ended(events), EVENT_WAIT_SECONDS)

@@ -3,13 +3,19 @@ Basic with their token as the password, as calendar apps sign in), and WebDAV's 
 
 import asyncio
 import base64
+import fcntl
+import os
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from lxml import etree
 
@@ -164,3 +170,23 @@ async def _sync_once(
         etag = node.findtext("d:propstat/d:prop/d:getetag", namespaces=NS)
         found[href] = etag if etag is not None else (status or "")
     return found, root.findtext("d:sync-token", namespaces=NS) or ""
+
+
+def npm_installed(folder: Path, package: str) -> Path:
+    """`folder`, with its npm packages installed into its node_modules (ignored by git) from
+    its package.json and lock file on first use; without node and npm the test is skipped
+    (and fails in CI)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node and npm are needed for this test")
+        pytest.skip("node and npm are not installed")
+    with (folder / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the SQLite and PostgreSQL halves run side by side
+        if not (folder / "node_modules" / package).is_dir():
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
+                cwd=folder,
+                check=True,
+                timeout=300,
+            )
+    return folder

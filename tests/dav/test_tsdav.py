@@ -5,17 +5,13 @@ tsdav is installed once per machine into tests/dav/tsdav/node_modules (ignored b
 fixture below, from the committed package.json and lock file."""
 
 import asyncio
-import fcntl
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 
-from tests.dav.helpers import dav_user
+from tests.dav.helpers import dav_user, npm_installed
 from tests.live_helpers import serving
 from tests.tasks.feed_helpers import read_feed
 from todo_api.config import Settings
@@ -26,20 +22,7 @@ HERE = Path(__file__).parent / "tsdav"
 @pytest.fixture(scope="session")
 def tsdav() -> Path:
     """The folder whose node_modules holds tsdav (installed on first use)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node and npm are needed for the tsdav tests")
-        pytest.skip("node and npm are not installed")
-    with (HERE / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the SQLite and PostgreSQL halves run side by side
-        if not (HERE / "node_modules" / "tsdav").is_dir():
-            subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
-                cwd=HERE,
-                check=True,
-                timeout=300,
-            )
-    return HERE
+    return npm_installed(HERE, "tsdav")
 
 
 async def test_tsdav_fetches_creates_updates_and_syncs(

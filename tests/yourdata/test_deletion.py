@@ -5,7 +5,7 @@ later request with their token is a new, empty user."""
 import asyncio
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -342,7 +342,7 @@ async def test_calendar_writes_racing_the_deletion_leave_nothing_behind(
         app.headers.update(basic((await _post(ada, "/api/tokens", name="calendar"))["token"]))
         inbox = f"/dav/calendars/{me['id']}/inbox/"
         statuses: list[int] = []
-        under_way, deleted = asyncio.Event(), asyncio.Event()
+        under_way, deleting = asyncio.Event(), asyncio.Event()
 
         async def put_until_refused(writer: int) -> None:
             for n in itertools.count():
@@ -351,15 +351,53 @@ async def test_calendar_writes_racing_the_deletion_leave_nothing_behind(
                 statuses.append(answer.status_code)
                 if statuses.count(201) >= 8:
                     under_way.set()
-                if deleted.is_set() and answer.status_code in (401, 404):
+                if deleting.is_set() and answer.status_code in (401, 404):
                     return
 
         writers = [asyncio.create_task(put_until_refused(writer)) for writer in range(4)]
         await asyncio.wait_for(under_way.wait(), 60)
+        deleting.set()
         assert (await _delete_me(ada, email)).status_code == 204
-        deleted.set()
         await asyncio.wait_for(asyncio.gather(*writers), 60)
         assert set(statuses) <= {201, 401, 404}, statuses
         assert await _rows_of(data_settings, uuid.UUID(me["id"]), str(uuid.uuid4())) == {}
         # The external issuer's token starts a new user, with nothing.
+        assert (await ada.get("/api/tasks")).json() == []
+
+
+async def test_an_import_the_deletion_overtakes_leaves_nothing_behind(
+    person: Callable[..., httpx.AsyncClient], data_settings: Settings
+) -> None:
+    """An import sent with the very sign-in that then deletes the account, its file still
+    arriving when the deletion commits, fails rather than storing its tasks in a "new, empty
+    user" (a later request with that external token starts one, with nothing)."""
+    subject, email = str(uuid.uuid4()), _email()
+    todos = "".join(
+        f"BEGIN:VTODO\r\nUID:imported-{n}\r\nSUMMARY:Imported {n}\r\nEND:VTODO\r\n"
+        for n in range(20)
+    )
+    reading, deleted = asyncio.Event(), asyncio.Event()
+
+    async def calendar() -> AsyncIterator[bytes]:
+        yield b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+        reading.set()  # asked for more: the import is under way, its token checked
+        await deleted.wait()
+        yield f"{todos}END:VCALENDAR\r\n".encode()
+
+    async with person(subject, email) as ada:
+        me = (await ada.get("/api/auth/me")).json()
+        importing = asyncio.create_task(
+            ada.post(
+                "/api/import",
+                params={"source": "ics"},
+                content=calendar(),
+                headers={"Content-Type": "text/calendar"},
+            )
+        )
+        await asyncio.wait_for(reading.wait(), 60)
+        assert (await _delete_me(ada, email)).status_code == 204
+        deleted.set()
+        imported = await asyncio.wait_for(importing, 60)
+        assert imported.status_code in (401, 404), imported.text
+        assert await _rows_of(data_settings, uuid.UUID(me["id"]), str(uuid.uuid4())) == {}
         assert (await ada.get("/api/tasks")).json() == []

@@ -191,9 +191,11 @@ class Caller:
         """`run`, for a write that makes a row of the caller's: it needs their user row
         (`with_user_row`)."""
         async with self.connection() as conn:
-            return await with_user_row(
-                conn, self.user, lambda: act(conn, self.user_id, *args, **kwargs)
-            )
+            return await self.with_user_row(conn, lambda: act(conn, self.user_id, *args, **kwargs))
+
+    async def with_user_row(self, conn: Connection, write: Callable[[], Awaitable[R]]) -> R:
+        """`write` on `conn`, which needs the caller's user row (`users.with_user_row`)."""
+        return await with_user_row(conn, self.user, write, held(self.request.app, KnownUsers))
 
 
 async def caller(request: Request) -> Caller:

@@ -223,15 +223,17 @@ async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
 
 
 def token_identity(row: Row) -> Identity:
-    """Who a token's row (`id`, `user_id`, `scope`) speaks for."""
+    """Who a token's row (`id`, `user_id`, `scope`, `expires_at`) speaks for."""
     # As a JWT's identity has them: Python's UUIDs (asyncpg gives its own type).
     user_id = uuid.UUID(str(row["user_id"]))
+    expires_at: datetime | None = row["expires_at"]
     return Identity(
         user_id=user_id,
         subject=str(user_id),
         email=None,
         scope=row["scope"],
         token_id=uuid.UUID(str(row["id"])),
+        expires_at=None if expires_at is None else expires_at.timestamp(),
     )
 
 

@@ -155,9 +155,13 @@ async def refresh(
     data: RefreshRequest, request: Request, response: Response, conn: Connection
 ) -> Any:
     await _limit(request, (f"refresh:ip:{_client(request)}", _limiter(request).attempts))
-    tokens = await service.rotate(
-        conn=conn, settings=_settings(request), refresh_token=data.refresh_token
-    )
+    try:
+        tokens = await service.rotate(
+            conn=conn, settings=_settings(request), refresh_token=data.refresh_token
+        )
+    except service.SignInRevoked as exc:  # every process ends the streams it opened
+        await held(request.app, KnownTokens).revoked(exc.family_id)
+        raise
     _no_store(response)
     return tokens
 

@@ -145,6 +145,14 @@ _family_live = ~(
 )
 
 
+class SignInRevoked(InvalidToken):
+    """A refresh token presented again after its grace: its whole sign-in is revoked."""
+
+    def __init__(self, family_id: uuid.UUID) -> None:
+        super().__init__("The refresh token was already used; sign in again")
+        self.family_id = family_id
+
+
 async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) -> Tokens:
     """Exchange a refresh token for new tokens: once, or again within the reuse grace."""
     digest = _digest(refresh_token)
@@ -188,7 +196,7 @@ async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) ->
         raise InvalidToken("The refresh token is not valid")
     if known.rotated_at is not None:
         await revoke_family(conn=conn, family_id=known.family_id)
-        raise InvalidToken("The refresh token was already used; sign in again")
+        raise SignInRevoked(uuid.UUID(str(known.family_id)))
     if known.expires_at <= now:
         raise TokenExpired("The refresh token has expired")
     raise InvalidToken("The refresh token is not valid")  # its sign-in was revoked

@@ -29,7 +29,7 @@ async def ensure_user(conn: Connection, identity: Identity) -> None:
     then created without it rather than failing the request.
     """
     if not identity.may_create_user:
-        if (await conn.execute(_EXISTS, {"id": identity.user_id})).first() is None:
+        if not await _exists(conn, identity.user_id):
             raise InvalidToken("The token is not valid: its account was deleted")
         return
     now = utcnow()
@@ -46,25 +46,35 @@ async def ensure_user(conn: Connection, identity: Identity) -> None:
 
 
 async def with_user_row(
-    conn: Connection, identity: Identity, write: Callable[[], Awaitable[T]]
+    conn: Connection, identity: Identity, write: Callable[[], Awaitable[T]], known: "KnownUsers"
 ) -> T:
     """Run a write that needs the caller's user row. If the row went away behind this
-    process's cache of known users (an account deleted while its token lives on), an external
-    issuer's subject becomes a user again, as on first sight, and the write runs once more;
-    any other token is refused (`ensure_user`)."""
+    process's cache of known users (an account deleted while its token lives on, elsewhere),
+    an external issuer's subject becomes a user again, as on first sight, and the write runs
+    once more; any other token is refused (`ensure_user`). A write whose user was deleted by
+    this process, or one that told it, fails instead (401): it ran while the deletion
+    committed, and nothing of the account outlives its deletion, not even in a new user."""
     try:
         async with conn.savepoint():
             return await write()
     except IntegrityViolation:
+        if known.deleted(identity.user_id) and not await _exists(conn, identity.user_id):
+            raise InvalidToken("The account was deleted while this request ran") from None
         await ensure_user(conn, identity)
         return await write()
 
 
+async def _exists(conn: Connection, user_id: UUID) -> bool:
+    return (await conn.execute(_EXISTS, {"id": user_id})).first() is not None
+
+
 class KnownUsers:
-    """The user ids this process has already ensured, so the check costs nothing after once."""
+    """The user ids this process has already ensured, so the check costs nothing after once;
+    and those it knows were deleted lately (as many at most)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
         self._ids: OrderedDict[UUID, None] = OrderedDict()
+        self._deleted: OrderedDict[UUID, None] = OrderedDict()
         self._capacity = capacity
 
     def __contains__(self, user_id: UUID) -> bool:
@@ -74,8 +84,15 @@ class KnownUsers:
         return False
 
     def discard(self, user_id: UUID) -> None:
-        """The user's row is gone (a deleted account): their next request makes it again."""
+        """The user's row is going or gone (a deleted account): their next request makes it
+        again (`ensure_user`), and a write it overtook fails (`with_user_row`)."""
         self._ids.pop(user_id, None)
+        self._deleted[user_id] = None
+        if len(self._deleted) > self._capacity:
+            self._deleted.popitem(last=False)
+
+    def deleted(self, user_id: UUID) -> bool:
+        return user_id in self._deleted
 
     def add(self, user_id: UUID) -> None:
         self._ids[user_id] = None

@@ -21,7 +21,6 @@ from starlette.types import Receive, Scope, Send
 
 from todo_api.auth.dependencies import Caller
 from todo_api.auth.tokens import Identity
-from todo_api.auth.users import with_user_row
 from todo_api.dav import reports, resources, store
 from todo_api.dav.credentials import NoCredentials, identify
 from todo_api.dav.errors import (
@@ -362,12 +361,12 @@ async def put(call: Call, path: Path) -> Response:
             source, existing = moving
             await store.mark_moved(conn, call.user_id, source, existing)
             to = {"list_id": coll.list_id} if parent_id is None else {}
-            task = await _update(call, conn, existing, {**fields, **to}, parent_id)
+            task = await _update(call, conn, existing, {**fields, **to}, parent_id, read)
             created = True
         elif existing is None:
-            task, created = await _create(call, conn, coll, fields, parent_id, read.uid), True
+            task, created = await _create(call, conn, coll, fields, parent_id, read), True
         else:
-            task, created = await _update(call, conn, existing, fields, parent_id), False
+            task, created = await _update(call, conn, existing, fields, parent_id, read), False
         # Completing a recurring task makes its next occurrence: the object is then not what
         # the client sent (it lost its RRULE), and the client reads it back.
         as_sent = not (
@@ -437,9 +436,9 @@ async def _create(
     coll: Collection,
     fields: dict[str, Any],
     parent_id: uuid.UUID | None,
-    uid: str,
+    read: ical.ReadTodo,
 ) -> TaskRow:
-    moved = await store.recently_deleted(conn, call.user_id, uid)
+    moved = await store.recently_deleted(conn, call.user_id, read.uid)
     data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
     if parent_id is None:
         data_fields["list_id"] = coll.list_id
@@ -460,11 +459,15 @@ async def _create(
         raise _invalid(exc) from None
 
     def create(data: TaskCreate) -> Awaitable[TaskRow]:
-        return with_user_row(
+        return call.caller.with_user_row(
             conn,
-            call.identity,
             lambda: tasks_service.create_task(
-                conn, call.user_id, data=data, task_id=task_id, made=made
+                conn,
+                call.user_id,
+                data=data,
+                task_id=task_id,
+                made=made,
+                completed_at=read.completed_at,
             ),
         )
 
@@ -492,6 +495,7 @@ async def _update(
     existing: Row,
     fields: dict[str, Any],
     parent_id: uuid.UUID | None,
+    read: ical.ReadTodo,
 ) -> TaskRow:
     data_fields = {k: v for k, v in fields.items() if k != "timezone" or v is not None}
     if parent_id != existing.parent_id:
@@ -503,7 +507,12 @@ async def _update(
     versions = if_match(call.request.headers.get("if-match"))
     try:
         task: TaskRow = await tasks_service.update_task(
-            conn, call.user_id, task_id=existing.id, data=data, if_match=versions
+            conn,
+            call.user_id,
+            task_id=existing.id,
+            data=data,
+            if_match=versions,
+            completed_at=read.completed_at,
         )
     except ApiError as exc:
         if exc.status == 400:

@@ -3,7 +3,9 @@ logs a line each time, and its traceback once a minute.
 
 A database outage is one failure however many requests, jobs and listeners meet it: its
 tracebacks share one budget for the whole process (OUTAGE_TRACEBACKS a minute), whoever logs
-them, so the start of an outage is two tracebacks and then a line per request or job turn.
+them, so the start of an outage is two tracebacks and then a line per request or job turn. Each is
+the stack of the failure itself (a connection refused), without the wrappers it was raised
+again as, which tell nothing more and would triple it.
 """
 
 import logging
@@ -43,8 +45,12 @@ class TracebackThrottle:
         """`message % (*args, kind)`, kind the failure's (`failure_kind`), with its traceback
         at most once per `seconds` for each kind (within `scope`: a job's name, say)."""
         kind = failure_kind(exc)
-        allowed = _outage.allow() if is_outage(exc) else self.allow(f"{scope} {kind}")
-        logger.log(level, message, *args, kind, exc_info=exc if allowed else None)
+        outage = is_outage(exc)
+        allowed = _outage.allow() if outage else self.allow(f"{scope} {kind}")
+        # An outage's traceback is its first failure's alone (the connection refused or
+        # lost), not each wrapper it was raised again as: one stack, not three.
+        shown = _first_failure(exc) if outage else exc
+        logger.log(level, message, *args, kind, exc_info=shown if allowed else None)
 
 
 class _Budget:
@@ -94,6 +100,16 @@ def is_outage(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _first_failure(exc: BaseException) -> BaseException:
+    """The failure the chain began with (the cause of its cause...), bounded."""
+    for _ in range(10):
+        earlier = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if earlier is None:
+            break
+        exc = earlier
+    return exc
 
 
 def failure_kind(exc: BaseException) -> str:

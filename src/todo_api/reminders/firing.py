@@ -34,6 +34,7 @@ from todo_api.kit.claims import Claim, claim, next_due, sleep_before_due
 from todo_api.kit.events import EventType
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.throttle import is_outage
 from todo_api.reminders import mail
 from todo_api.tables.reminders import reminder_emails, reminder_events, reminder_fires
 from todo_api.tables.tasks import tasks
@@ -81,7 +82,9 @@ async def fire_due(db: Database, settings: Settings) -> float:
     ids = [row["reminder_id"] for row in taken.rows]
     try:
         fired = await _fire(db, settings, taken, ids)
-    except Exception:
+    except Exception as exc:
+        if is_outage(exc):  # one at a time would fail alike: the job's turn says so, once
+            raise
         log.exception("%d reminders could not be fired together; one at a time now", len(ids))
         fired = 0
         for reminder_id in ids:

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from todo_api.auth.dependencies import Caller, caller
-from todo_api.auth.users import with_user_row
 from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit import access
@@ -183,8 +182,8 @@ async def create_task(request: Request) -> Response:
     data = await read_json(request, TaskCreate)
 
     async def create(conn: Any) -> Response:
-        task = await with_user_row(
-            conn, call.user, lambda: service.create_task(conn, user_id=call.user_id, data=data)
+        task = await call.with_user_row(
+            conn, lambda: service.create_task(conn, user_id=call.user_id, data=data)
         )
         return task_response(task, status.HTTP_201_CREATED, Location=f"{PREFIX}/{task['id']}")
 
@@ -214,10 +213,8 @@ async def quick_add(request: Request) -> Response:
     lang = data.lang or quick.language(request.headers.get("accept-language"))
 
     async def create(conn: Any) -> Response:
-        task, spans = await with_user_row(
-            conn,
-            call.user,
-            lambda: quick.quick_add(conn, user_id=call.user_id, data=data, lang=lang),
+        task, spans = await call.with_user_row(
+            conn, lambda: quick.quick_add(conn, user_id=call.user_id, data=data, lang=lang)
         )
         body = task_body(task) | {"parsed": [vars(span) for span in spans]}
         headers = {"ETag": etag(task["version"]), "Location": f"{PREFIX}/{task['id']}"}
@@ -264,9 +261,8 @@ async def bulk(request: Request) -> Response:
     ]
 
     async def apply(conn: Any) -> Response:
-        results = await with_user_row(
+        results = await call.with_user_row(
             conn,
-            call.user,
             lambda: bulk_service.apply_all(conn, user_id=call.user_id, operations=operations),
         )
         body = [

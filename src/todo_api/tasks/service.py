@@ -84,6 +84,7 @@ async def create_task(
     data: TaskCreate,
     task_id: uuid.UUID | None = None,
     made: tuple[uuid.UUID | None, datetime] | None = None,
+    completed_at: datetime | None = None,
 ) -> TaskRow:
     """A new task of the caller's, last among its siblings; in a list, its owner's task.
     Raises InvalidField naming `list_id`, `parent_id` or `assignee_id` when it names nothing
@@ -92,7 +93,8 @@ async def create_task(
 
     `task_id` brings back a task the caller just deleted under its own id, and `made` who made
     it and when (a calendar app's move between lists is a delete, then a create:
-    todo_api.dav)."""
+    todo_api.dav); `completed_at`, when a completed task was completed (a calendar app's
+    COMPLETED; the server's clock when None)."""
     now = utcnow()
     values = stored_values(data)
     zone = data.timezone
@@ -103,7 +105,9 @@ async def create_task(
     rules.check_rule(values, written=True)
     values["reminders"] = reminders.with_ids(values["reminders"])
     reminders.check(values)
-    row = new_row(values, task_id=task_id, user_id=user_id, actor=user_id, now=now)
+    row = new_row(
+        values, task_id=task_id, user_id=user_id, actor=user_id, now=now, completed_at=completed_at
+    )
     if made is not None:
         row["created_by"], row["created_at"] = made
     if data.list_id is None and data.parent_id is None:
@@ -208,8 +212,10 @@ async def update_task(
     task_id: uuid.UUID,
     data: TaskUpdate,
     if_match: Versions = None,
+    completed_at: datetime | None = None,
 ) -> TaskRow:
-    """The changed task; raises TaskNotFound, StaleVersion or InvalidField.
+    """The changed task; raises TaskNotFound, StaleVersion or InvalidField. `completed_at`:
+    when the task was completed, if this completes it (as create_task).
 
     A new `list_id` or `parent_id` moves the task (last among its new siblings, its subtasks
     along), under the same rules as `move_task`, in the same transaction as the rest."""
@@ -261,7 +267,7 @@ async def update_task(
                 await relocation(conn, user_id, before, placement, None, None, last=False)
             )
         if data.is_completed is True:
-            task = await _complete(conn, user_id, task_id, if_match, extra=values)
+            task = await _complete(conn, user_id, task_id, if_match, values, completed_at)
         else:
             task = await _update(conn, user_id, task_id, values, if_match)
         task = found(task)
@@ -349,7 +355,7 @@ async def set_completed(
     # watched task, one already in that state, a recurring one, an error) the way below.
     only: Only
     if completed:
-        values, only = _completion(user_id, utcnow()), "open_and_plain_unwatched"
+        values, only = _completion(user_id, utcnow(), None), "open_and_plain_unwatched"
     else:
         values, only = _REOPENING | {"updated_at": utcnow()}, "completed_unwatched"
     changed = await _update(conn, user_id, task_id, values, if_match, only=only)
@@ -396,9 +402,10 @@ async def _set_completed(
 _REOPENING: dict[str, Any] = {"is_completed": False, "completed_at": None, "completed_by": None}
 
 
-def _completion(user_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+def _completion(user_id: uuid.UUID, now: datetime, at: datetime | None) -> dict[str, Any]:
     """What completing writes (a task that does not recur)."""
-    return {"is_completed": True, "updated_at": now, "completed_at": now, "completed_by": user_id}
+    done = {"completed_at": at or now, "completed_by": user_id}
+    return {"is_completed": True, "updated_at": now, **done}
 
 
 async def toggle_completed(
@@ -421,9 +428,11 @@ async def _complete(
     task_id: uuid.UUID,
     if_match: Versions,
     extra: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> TaskRow | None:
-    """Mark completed (with any other changes). Only the write that actually completes an
-    open recurring task, one that has not had its next occurrence yet, creates it.
+    """Mark completed (with any other changes), at `at` (None: now). Only the write that
+    actually completes an open recurring task, one that has not had its next occurrence yet,
+    creates it.
 
     A task that does not recur is completed by one conditional UPDATE; a recurring one needs
     its row locked first, so that the next occurrence is decided once."""
@@ -434,7 +443,7 @@ async def _complete(
             conn,
             user_id,
             task_id,
-            {**(extra or {}), **_completion(user_id, now)},
+            {**(extra or {}), **_completion(user_id, now, at)},
             if_match,
             only="open_and_plain",
         )
@@ -445,10 +454,13 @@ async def _complete(
         if before is None:
             return None
         if before["is_completed"]:
-            if not extra:  # completing a completed task changes nothing
+            stored = before["completed_at"]
+            if at is not None and (stored is None or at != stored.replace(microsecond=0)):
+                values["completed_at"] = at  # a new time (a time written back is to the second)
+            elif not extra:  # completing a completed task changes nothing
                 return await ROWS.current(conn, user_id, task_id, if_match)
             return await _update(conn, user_id, task_id, values, if_match)
-        values["completed_at"], values["completed_by"] = now, user_id
+        values["completed_at"], values["completed_by"] = at or now, user_id
         # The task as this write leaves it decides the next occurrence; its id is marked on the
         # task by the same UPDATE, so that a later reopen and complete does not repeat it.
         after = {**before, **values}

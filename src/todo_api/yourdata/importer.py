@@ -149,7 +149,9 @@ def _task_values(
             errors.add(task.at(detail.field), field_name, detail.message)
         return None
     completed = values["is_completed"]
-    values["completed_at"] = (completed_at or now) if completed else None
+    if completed_at is None or completed_at > now:  # a time to come is no completion time
+        completed_at = now
+    values["completed_at"] = completed_at if completed else None
     return values
 
 

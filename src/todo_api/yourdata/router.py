@@ -12,7 +12,7 @@ from todo_api.auth.dependencies import caller
 from todo_api.auth.personal import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity
-from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
+from todo_api.auth.users import KnownUsers, ensure_user
 from todo_api.config import Settings
 from todo_api.kit import text
 from todo_api.kit.deps import database, held
@@ -157,8 +157,8 @@ async def import_data(
     async with db.connection() as conn:
 
         async def produce() -> StoredResponse:
-            result = await with_user_row(
-                conn, call.user, lambda: importer.store(conn, call.user_id, prepared)
+            result = await call.with_user_row(
+                conn, lambda: importer.store(conn, call.user_id, prepared)
             )
             return StoredResponse(200, json_bytes(result).decode())
 
@@ -198,6 +198,10 @@ async def delete_account(request: Request) -> Response:
     if not await request.body():  # a wrong body like any other: it names the field
         raise InvalidField("confirm", "is required: your account's email")
     data = await read_json(request, AccountDeletion)
+    # Before it commits: a write of theirs that the deletion overtakes then fails, rather than
+    # making the user again (todo_api.auth.users.with_user_row).
+    known_users = held(request.app, KnownUsers)
+    known_users.discard(call.user_id)
     async with database(request).connection() as conn:
         tokens = await deletion.delete_account(conn, call.user_id, confirm=data.confirm)
     # Every process forgets the tokens and the user at once, and ends the streams they opened
@@ -205,7 +209,7 @@ async def delete_account(request: Request) -> Response:
     await held(request.app, KnownTokens).revoked(*tokens, call.user_id)
     # This process makes the user again on their next request (another process does when
     # it finds the row gone: todo_api.auth.users.with_user_row).
-    held(request.app, KnownUsers).discard(call.user_id)
+    known_users.discard(call.user_id)
     held(request.app, SeenProfiles).forget(call.user_id)
     return no_content()
 

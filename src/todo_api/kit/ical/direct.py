@@ -16,7 +16,13 @@ from typing import Any
 from icalendar import Todo, vDatetime
 
 from todo_api.kit import zones
-from todo_api.kit.ical.mapping import ALL_DAY_OFFSET, WRITTEN_PRIORITY, duration_text, escape_text
+from todo_api.kit.ical.mapping import (
+    ALL_DAY_OFFSET,
+    WRITTEN_PRIORITY,
+    due_on_its_clock,
+    duration_text,
+    escape_text,
+)
 from todo_api.kit.ical.reference import END, RuleText, calendar_text, timezone_ical
 from todo_api.kit.reminders import parse_duration
 
@@ -74,11 +80,9 @@ def todo_plain(
         if not isinstance(due, datetime) or due.tzinfo is None or zone not in zones.known_zones():
             return None
         tzid, param = _due_zone(zone)
-        try:
-            wall = _moment_text(due.astimezone(UTC if zone == "UTC" else zones.zone(zone)))
-        except OverflowError:  # beyond its zone's years: icalendar's path writes it in UTC
-            return None
-        if tzid is None:
+        clock = due_on_its_clock(due, zone)
+        wall = _moment_text(clock)
+        if tzid is None or clock.tzinfo is UTC:
             lines.append(f"DUE:{wall}Z")
         else:
             lines.append(f"DUE;{param}:{wall}")
@@ -149,7 +153,7 @@ def _rule_line(rule: str) -> str | None:
 def _trigger_line(reminder: Mapping[str, str], all_day: bool) -> str | None:
     if "at" in reminder:
         at = _utc_text(datetime.fromisoformat(reminder["at"]))
-        return None if at is None else f"TRIGGER:{at}"
+        return None if at is None else f"TRIGGER;VALUE=DATE-TIME:{at}"
     if "before_due" in reminder:
         return _before_due_line(reminder["before_due"], all_day)
     return None

@@ -14,6 +14,7 @@ from typing import Any
 from icalendar import Component, vCategory, vDuration, vText
 from icalendar.prop import vAdr, vN, vOrg, vUnknown
 
+from todo_api.kit import zones
 from todo_api.kit.reminders import ALL_DAY_AT, LONGEST, SHORTEST, parse_duration
 
 PRODID = "-//todo-api//CalDAV//EN"
@@ -57,6 +58,22 @@ def tzid_values(component: Component) -> Iterator[Any]:
     for _, value in component.property_items():
         if getattr(value, "params", None) is not None:
             yield value
+
+
+def due_on_its_clock(due: datetime, zone: str) -> datetime:
+    """A due time on its zone's clock; in UTC where that clock leaves years 1 to 9999 (and the
+    first instant, which asyncpg gives without a zone: PostgreSQL's -infinity), and where its
+    offset has seconds (local mean time, before about 1920), which ical.js reads without them."""
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    try:
+        local = due.astimezone(UTC if zone == "UTC" else zones.zone(zone))
+    except OverflowError:
+        return due.astimezone(UTC)
+    offset = local.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        return due.astimezone(UTC)
+    return local
 
 
 def instant_text(moment: datetime) -> str:

@@ -34,6 +34,9 @@ class ReadTodo:
     fields: dict[str, Any]
     parent_uid: str | None
     extra: str  # iCalendar text of what the mapping does not cover
+    # When a completed task was completed (COMPLETED), if that is a date-time with a zone not
+    # in the future; None: the server's clock decides.
+    completed_at: datetime | None = None
 
 
 # What iCalendar text may not hold (RFC 5545 §3.1: no control character but HTAB; line
@@ -91,7 +94,8 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
         if component is not todo and component is not done:
             extra.add_component(component)
     _keep_zones(extra, {str(zone.get("TZID", "")): zone for zone in calendar.walk("VTIMEZONE")})
-    return ReadTodo(str(todo["UID"]), fields, parent_uid, to_ical(extra).decode())
+    extra_text = to_ical(extra).decode()
+    return ReadTodo(str(todo["UID"]), fields, parent_uid, extra_text, _completed_at(todo, fields))
 
 
 def _completing(
@@ -137,7 +141,20 @@ def read_todo(
     extra = Calendar()
     extra.add_component(kept)
     _keep_zones(extra, timezones or {})
-    return ReadTodo(str(todo.get("UID", "")), fields, parent_uid, to_ical(extra).decode())
+    extra_text = to_ical(extra).decode()
+    uid = str(todo.get("UID", ""))
+    return ReadTodo(uid, fields, parent_uid, extra_text, _completed_at(todo, fields))
+
+
+def _completed_at(todo: Component, fields: dict[str, Any]) -> datetime | None:
+    value = getattr(todo.get("COMPLETED"), "dt", None)
+    if not fields["is_completed"] or not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    try:
+        at = value.astimezone(UTC)
+    except OverflowError:
+        return None
+    return at if at <= datetime.now(UTC) else None
 
 
 def _keep_zones(extra: Calendar, timezones: Mapping[str, Component]) -> None:

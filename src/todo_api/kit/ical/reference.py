@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from icalendar import Alarm, Calendar, Component, FreeBusy, Timezone, Todo
+from icalendar import Alarm, Calendar, Component, FreeBusy, Todo
 from icalendar.parser import Parameters
 
 from todo_api.kit import zones
@@ -18,10 +18,12 @@ from todo_api.kit.ical.mapping import (
     PRODID,
     WRITTEN_PRIORITY,
     alarm_reminder,
+    due_on_its_clock,
     same_reminder,
     to_ical,
     tzid_values,
 )
+from todo_api.kit.ical.vtimezone import vtimezone
 from todo_api.kit.reminders import parse_duration
 
 
@@ -50,17 +52,6 @@ def parts(
     named: list[tuple[str, bytes | None]] = [(zone, None) for zone in zones_used(found)]
     named += [(str(zone.get("TZID", "")), to_ical(zone)) for zone in sent]
     return named, b"".join(to_ical(component) for component in rest)
-
-
-def _due_on_its_clock(due: datetime, zone: str) -> datetime:
-    """A due time on its zone's clock; in UTC where that clock leaves years 1 to 9999 (and the
-    first instant, which asyncpg gives without a zone: PostgreSQL's -infinity)."""
-    if due.tzinfo is None:
-        due = due.replace(tzinfo=UTC)
-    try:
-        return due.astimezone(UTC if zone == "UTC" else zones.zone(zone))
-    except OverflowError:
-        return due.astimezone(UTC)
 
 
 def _rename_zones(components: list[Component], renamed: Mapping[str, str]) -> None:
@@ -116,6 +107,7 @@ def _write_mapped(
             todo.add("COMPLETED", task["completed_at"].astimezone(UTC))
     elif "STATUS" not in todo:
         todo.add("STATUS", "NEEDS-ACTION")
+    _percent_follows_completion(todo, task["is_completed"])
     if task["priority"]:
         todo.add("PRIORITY", WRITTEN_PRIORITY[task["priority"]])
     if task["tags"]:
@@ -124,7 +116,7 @@ def _write_mapped(
     if all_day:
         todo.add("DUE", task["due_date"])
     elif task["due_at"] is not None:
-        todo.add("DUE", _due_on_its_clock(task["due_at"], task["timezone"]))
+        todo.add("DUE", due_on_its_clock(task["due_at"], task["timezone"]))
     # A completed task whose next occurrence exists no longer recurs: the next one does.
     if task["recurrence"] is not None and task.get("next_occurrence_id") is None:
         todo.add("RRULE", RuleText(task["recurrence"]))
@@ -152,6 +144,19 @@ def _write_mapped(
             todo.add_component(alarm)
 
 
+def _percent_follows_completion(todo: Todo, completed: bool) -> None:
+    """A client's PERCENT-COMPLETE follows completion, however it changed: 100 while the
+    task is completed, left out once it is reopened from 100 (Thunderbird takes 100 for
+    done whatever STATUS says); a part done (40) stays while the task is open."""
+    if "PERCENT-COMPLETE" not in todo:
+        return
+    if completed:
+        todo.pop("PERCENT-COMPLETE")
+        todo.add("PERCENT-COMPLETE", 100)
+    elif str(todo["PERCENT-COMPLETE"]).strip() == "100":
+        todo.pop("PERCENT-COMPLETE")
+
+
 class RuleText(str):
     """A rule as the API stores it (its validation is the API's). icalendar reads it and
     writes its parts again, in RFC 5545's order."""
@@ -167,7 +172,8 @@ def _alarm(reminder: Mapping[str, str], title: str, *, all_day: bool) -> Alarm:
     alarm.add("ACTION", "DISPLAY")
     alarm.add("DESCRIPTION", title)
     if "at" in reminder:
-        alarm.add("TRIGGER", datetime.fromisoformat(reminder["at"]).astimezone(UTC))
+        at = datetime.fromisoformat(reminder["at"]).astimezone(UTC)
+        alarm.add("TRIGGER", at, parameters={"VALUE": "DATE-TIME"})  # RFC 5545 §3.8.6.3
     else:
         before = parse_duration(reminder["before_due"])
         offset = ALL_DAY_OFFSET - before if all_day else -before
@@ -222,9 +228,7 @@ def _zones_named(components: list[Component]) -> Iterator[str]:
                     yield name
 
 
-@functools.lru_cache(maxsize=64)
+@functools.cache  # a few KB each, ~0.15 s to make: every zone kept once made (~600 at most)
 def timezone_ical(name: str) -> bytes:
-    """The `VTIMEZONE` of a zone, as iCalendar text (as it is read back from its own text and
-    written, which is what a calendar holding it writes)."""
-    text = to_ical(Timezone.from_tzinfo(zones.zone(name)))
-    return to_ical(Timezone.from_ical(text))
+    """The `VTIMEZONE` of a zone, as iCalendar text."""
+    return to_ical(vtimezone(name))
