@@ -282,6 +282,9 @@ async def test_groups_answer_each_its_first_page(alice: httpx.AsyncClient) -> No
     ("query", "position", "expected"),
     [
         ("", None, None),
+        ("p1\x00", None, None),
+        ("(" * 400 + "p1" + ")" * 400, 50, "at most 50 levels"),
+        ("x" * 1001, None, None),
         ("p5", 0, "a condition"),
         ("today &", 7, "a condition"),
         ("(today | overdue", 16, "or )"),

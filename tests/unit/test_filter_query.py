@@ -110,6 +110,14 @@ def test_errors_name_the_position(text: str, position: int) -> None:
     assert str(raised.value).startswith(f"at position {position}: expected ")
 
 
+@pytest.mark.parametrize("text", ["(" * 400 + "p1" + ")" * 400, "!" * 900 + "p1", "(!" * 60 + "p1"])
+def test_nesting_deeper_than_50_is_refused(text: str) -> None:
+    with pytest.raises(FilterError) as raised:
+        parse(text)
+    assert "at most 50 levels" in str(raised.value)
+    assert one("(" * 25 + "!" * 25 + "p1" + ")" * 25) is not None
+
+
 def test_a_query_of_more_than_1000_characters_is_refused() -> None:
     with pytest.raises(FilterError):
         parse("p1 | " * 200 + "p1")

@@ -31,6 +31,8 @@ from todo_api.kit import words
 from todo_api.kit.ids import utcnow
 
 MAX_LENGTH = 1000
+# How deep `!` and parentheses may nest (the reader, and what reads its tree, recurse).
+MAX_DEPTH = 50
 # The language of the dates in a query (its words are Todoist's English ones).
 LANGUAGE = "en"
 
@@ -128,6 +130,7 @@ class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
         self.at = 0
+        self.depth = 0  # the `!` and `(` around the reader
 
     def space(self) -> None:
         while self.at < len(self.text) and self.text[self.at].isspace():
@@ -179,14 +182,20 @@ class _Reader:
         return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def negated(self) -> Node:
+        if self.peek() in ("!", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise FilterError(self.at, f"at most {MAX_DEPTH} levels of ! and ( inside another")
         if self.take("!"):
-            return Not(self.negated())
-        if self.take("("):
+            node: Node = Not(self.negated())
+        elif self.take("("):
             node = self.either()
             if not self.take(")"):
                 raise FilterError(self.at, "&, | or )")
-            return node
-        return self.condition()
+        else:
+            return self.condition()
+        self.depth -= 1
+        return node
 
     def condition(self) -> Node:
         self.space()
