@@ -1,6 +1,7 @@
 """Saved filters (/api/filters): create, read, change, delete, move, their limits and
 conflicts, and each one's tasks, on both databases."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -96,6 +97,19 @@ async def test_at_most_100_filters(alice: httpx.AsyncClient) -> None:
     first = (await alice.get("/api/filters")).json()[0]
     assert (await alice.delete(f"/api/filters/{first['id']}")).status_code == 204
     await save(alice, "One more")
+
+
+async def test_creates_at_once_stop_at_100(alice: httpx.AsyncClient) -> None:
+    for i in range(97):
+        await save(alice, f"Filter {i}")
+    responses = await asyncio.gather(
+        *(
+            alice.post("/api/filters", json={"name": f"At once {i}", "query": "p1"})
+            for i in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201, 201, 201, 409, 409, 409]
+    assert len(await names(alice)) == 100
 
 
 async def test_move_as_lists_move(alice: httpx.AsyncClient) -> None:
