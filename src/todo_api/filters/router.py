@@ -22,7 +22,7 @@ from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.tasks import router as tasks_router
 from todo_api.tasks.dependencies import list_query, with_filter
 from todo_api.tasks.listing import ListQuery
-from todo_api.tasks.schemas import TaskRead
+from todo_api.tasks.schemas import FilterGroups, TaskRead
 
 PREFIX = "/api/filters"
 router = APIRouter(prefix=PREFIX, tags=["filters"], responses=error_responses(401, 500, 503))
@@ -122,7 +122,7 @@ async def move_filter(filter_id: FilterIdPath, request: Request) -> Response:
 
 @router.get(
     "/{filter_id}/tasks",
-    response_model=list[TaskRead],
+    response_model=list[TaskRead] | FilterGroups,
     responses={
         **error_responses(400, 404),
         200: {

@@ -21,7 +21,14 @@ from todo_api.reminders.schemas import UpcomingReminder
 from todo_api.tables.filters import FILTER_QUERY_MAX_LENGTH
 from todo_api.tasks.dependencies import list_query
 from todo_api.tasks.listing import DEFAULT_LIMIT, DEFAULT_SORT, MAX_LIMIT, Sort
-from todo_api.tasks.schemas import DateText, DateTimeText, TaskMove, TaskRead, TaskUpdate
+from todo_api.tasks.schemas import (
+    DateText,
+    DateTimeText,
+    FilterGroup,
+    TaskMove,
+    TaskRead,
+    TaskUpdate,
+)
 
 
 def _parameters_model(function: Callable[..., Any], name: str) -> type[Input]:
@@ -119,15 +126,6 @@ class FilterTasksArguments(Input):
         default=None,
         description="The `next_cursor` of the previous call (a query of one group), for the "
         "next page",
-    )
-
-
-class FilterGroup(BaseModel):
-    query: str = Field(description="The group's query, as written")
-    tasks: list[TaskRead]
-    next_cursor: str | None = Field(
-        description="When more of the group's tasks match: call again with this group's query "
-        "alone and this as `cursor`"
     )
 
 

@@ -42,6 +42,7 @@ from todo_api.tasks.schemas import (
     BulkRequest,
     BulkResponse,
     BulkUpdate,
+    FilterGroups,
     QuickAdd,
     QuickAddRead,
     TaskCreate,
@@ -92,7 +93,7 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
 
 @router.get(
     "",
-    response_model=list[TaskRead],
+    response_model=list[TaskRead] | FilterGroups,
     responses={
         **error_responses(400),
         200: {"description": "A page of tasks", "headers": LIST_HEADERS},
