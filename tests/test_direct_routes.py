@@ -53,6 +53,7 @@ class Case:
 JSON = {"Content-Type": "application/json"}
 TASK = "/api/tasks/{task}"
 BULK = "/api/tasks/bulk"
+QUICK = "/api/tasks/quick"
 CASES = [
     # get
     Case("get", "GET", TASK),
@@ -112,6 +113,18 @@ CASES = [
     Case("create validation error", "POST", "/api/tasks", {"title": " ", "priority": "urgent"}),
     Case("create unknown field", "POST", "/api/tasks", {"title": "x", "colour": "red"}),
     Case("create too large", "POST", "/api/tasks", {"title": "x" * (1024 * 1024)}),
+    Case("quick add", "POST", QUICK, {"text": "Buy bread 2030-12-24 17:00 @shop p2"}),
+    Case(
+        "quick add replayed",
+        "POST",
+        QUICK,
+        {"text": "Buy bread tomorrow"},
+        headers={"Idempotency-Key": "quick-{task}", "Accept-Language": "de, en"},
+        times=2,
+    ),
+    Case("quick add unknown list", "POST", QUICK, {"text": "Buy bread #nowhere"}),
+    Case("quick add validation error", "POST", QUICK, {"text": "", "lang": "xx"}),
+    Case("quick add no token", "POST", QUICK, {"text": "Buy bread"}, auth="none"),
     Case("delete the collection 405", "DELETE", "/api/tasks"),
     # PATCH and PUT
     Case("patch", "PATCH", TASK, {"title": "Renamed", "description": None}),

@@ -364,6 +364,60 @@ async def test_the_tools_take_and_give_zones_and_all_day_tasks(
     assert [d["field"] for d in both["details"]] == ["due_date"]
 
 
+async def test_the_tools_take_and_give_a_start_and_list_by_it(
+    server: Server, new_token: Any
+) -> None:
+    """create_task and update_task take `start_at` and `start_date` and give them back; a
+    series with a start alone follows it; list_tasks sorts and filters by start."""
+    async with mcp_session(server.url, new_token()) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        for name in ("create_task", "update_task"):
+            assert {"start_at", "start_date"} <= set(tools[name].input_schema["properties"])
+        listing = tools["list_tasks"].input_schema["properties"]
+        assert {"start_before", "start_after"} <= set(listing)
+        output = tools["get_task"].output_schema
+        assert output is not None
+        assert {"start_at", "start_date"} <= set(output["required"])
+        water = structured(
+            await session.call_tool(
+                "create_task",
+                {"title": "Water", "start_date": "2026-12-20", "recurrence": "FREQ=WEEKLY"},
+            )
+        )
+        timed = structured(
+            await session.call_tool(
+                "create_task", {"title": "Timed", "start_at": "2026-12-21T09:00:00Z"}
+            )
+        )
+        moved = structured(
+            await session.call_tool(
+                "update_task", {"task_id": timed["id"], "start_at": "2026-12-19T09:00:00Z"}
+            )
+        )
+        structured(await session.call_tool("complete_task", {"task_id": water["id"]}))
+        by_start = structured(
+            await session.call_tool("list_tasks", {"completed": False, "sort": "start"})
+        )
+        after = structured(
+            await session.call_tool("list_tasks", {"start_after": "2026-12-26T00:00:00Z"})
+        )
+        late = tool_error(
+            await session.call_tool(
+                "update_task",
+                {"task_id": timed["id"], "due_at": "2026-12-18T09:00:00Z"},
+            )
+        )
+
+    assert (water["start_date"], water["start_at"]) == ("2026-12-20", None)
+    assert (moved["start_at"], moved["start_date"]) == ("2026-12-19T09:00:00Z", None)
+    assert [(t["title"], t["start_date"]) for t in by_start["tasks"]] == [
+        ("Timed", None),
+        ("Water", "2026-12-27"),
+    ]
+    assert [t["start_date"] for t in after["tasks"]] == ["2026-12-27"]
+    assert [d["field"] for d in late["details"]] == ["start_at"]
+
+
 # --- Failures ------------------------------------------------------------------------------------
 
 UNKNOWN_ID = str(uuid.uuid4())

@@ -99,6 +99,8 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "description",
         "due_at",
         "due_date",
+        "start_at",
+        "start_date",
         "recurrence",
         "assignee_id",
     }
@@ -109,6 +111,8 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "description",
         "due_at",
         "due_date",
+        "start_at",
+        "start_date",
         "recurrence",
         "assignee_id",
     }
@@ -276,15 +280,25 @@ def test_the_recurrence_pattern_describes_the_rules_and_a_due_time_comes_with_on
         assert [kind["properties"] for kind in kinds] == [
             {"due_at": {"type": "string"}},
             {"due_date": {"type": "string"}},
+            {"start_at": {"type": "string"}},
+            {"start_date": {"type": "string"}},
         ]
-        # Never both a due time and a due date.
-        assert components[model]["not"]["required"] == ["due_at", "due_date"]
+        # Never both a due time and a due date, nor both a start time and a start date.
+        assert [both["required"] for both in components[model]["not"]["anyOf"]] == [
+            ["due_at", "due_date"],
+            ["start_at", "start_date"],
+        ]
     kinds = components["TaskCreate"]["then"]["anyOf"]
-    assert [kind["required"] for kind in kinds] == [["due_at"], ["due_date"]]
-    # A reminder before the due time needs one on create too.
+    assert [kind["required"] for kind in kinds] == [
+        ["due_at"],
+        ["due_date"],
+        ["start_at"],
+        ["start_date"],
+    ]
+    # A reminder before the due time needs one on create too (a start is not one).
     [reminded] = components["TaskCreate"]["allOf"]
     assert reminded["if"]["properties"]["reminders"]["contains"] == {"required": ["before_due"]}
-    assert reminded["then"] == components["TaskCreate"]["then"]
+    assert [kind["required"] for kind in reminded["then"]["anyOf"]] == [["due_at"], ["due_date"]]
 
 
 async def test_a_reminder_before_the_due_time_is_refused_on_create_without_one(

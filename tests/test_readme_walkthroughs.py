@@ -62,8 +62,10 @@ def test_the_walkthroughs_do_what_their_comments_say(
     assert '"role":"viewer"' in out
     assert out.count("HTTP/1.1 204") >= 3  # the task, the list, and Bob leaving
     # Time zones: the all-day task, and the stand-up at 09:00 New York time after the change.
-    assert '"due_at":null,"due_date":"2026-12-24","timezone":"Europe/Berlin"' in out
-    assert '"due_at":"2026-11-02T14:00:00Z","due_date":null,"timezone":"America/New_York"' in out
+    assert '"due_at":null,"due_date":"2026-12-24","start_at":null' in out
+    assert '"start_date":null,"timezone":"Europe/Berlin"' in out
+    assert '"due_at":"2026-11-02T14:00:00Z","due_date":null,' in out
+    assert '"start_date":null,"timezone":"America/New_York"' in out
     # Reminders: the two listed in their order, then the new one that replaced them.
     assert '"fires_at":"2030-12-22T18:00:00Z"},{"task_id"' in out
     assert '"reminders":[{"id":' in out

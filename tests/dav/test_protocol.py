@@ -160,7 +160,7 @@ UNKNOWN = [
     "CLASS:PRIVATE",
     "GEO:48.85;2.35",
     "PERCENT-COMPLETE:40",
-    "DTSTART;TZID=America/New_York:20261220T080000",
+    "EXDATE;TZID=America/New_York:20261231T080000",
     "X-LONG-ONE:" + "y" * 150,
 ]
 
@@ -666,9 +666,10 @@ async def test_a_windows_or_prefixed_tzid_is_read_as_the_iana_zone_it_names(
     [todo] = written.walk("VTODO")
     assert todo["DUE"].params["TZID"] == zone
     assert todo["DUE"].to_ical() == b"20261224T090000"
-    # DTSTART is kept as it was sent, with the VTIMEZONE it names.
-    assert todo["DTSTART"].params["TZID"] == tzid
-    assert sorted(str(z["TZID"]) for z in written.walk("VTIMEZONE")) == sorted({zone, tzid})
+    # DTSTART is the task's start, read in the zone its TZID names and written in it.
+    assert todo["DTSTART"].params["TZID"] == zone
+    assert todo["DTSTART"].to_ical() == b"20261220T080000"
+    assert [str(z["TZID"]) for z in written.walk("VTIMEZONE")] == [zone]
 
 
 async def test_a_tzid_naming_no_known_zone_is_refused(ada: DavUser) -> None:

@@ -22,6 +22,8 @@ TASK_FIELDS = {
     "priority",
     "due_at",
     "due_date",
+    "start_at",
+    "start_date",
     "timezone",
     "tags",
     "recurrence",

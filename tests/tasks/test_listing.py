@@ -584,6 +584,8 @@ LIST_PARAMETERS = [
     "due_before",
     "due_after",
     "due_on",
+    "start_before",
+    "start_after",
     "overdue",
     "list_id",
     "parent_id",

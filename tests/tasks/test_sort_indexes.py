@@ -34,10 +34,14 @@ LIST_TAG_ENTRIES = "ix_task_tags_list_id_tag_created_at_task_id"
 USER_LED = {
     "priority": "ix_tasks_user_id_priority_id_completed",
     "-due_at": "ix_tasks_user_id_due_at_desc_id",
+    "start": "ix_tasks_user_id_start_at_id",
+    "-start": "ix_tasks_user_id_start_at_desc_id",
 }
 LIST_LED = {
     "priority": "ix_tasks_list_id_priority_id_completed",
     "-due_at": "ix_tasks_list_id_due_at_desc_id",
+    "start": "ix_tasks_list_id_start_at_id",
+    "-start": "ix_tasks_list_id_start_at_desc_id",
 }
 
 

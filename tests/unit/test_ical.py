@@ -39,6 +39,8 @@ def task(**fields: object) -> dict[str, object]:
         "tags": [],
         "due_at": None,
         "due_date": None,
+        "start_at": None,
+        "start_date": None,
         "timezone": "UTC",
         "recurrence": None,
         "reminders": [],

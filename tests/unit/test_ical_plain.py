@@ -87,6 +87,7 @@ def moment(rng: random.Random) -> dt.datetime:
 def random_task(rng: random.Random) -> dict[str, object]:
     completed = rng.random() < 0.4
     due = rng.choice(["none", "date", "at", "at"])
+    start = rng.choice(["none", "none", "date", "at"])
     created = moment(rng)
     reminders: list[dict[str, str]] = []
     for number in range(rng.randint(0, 3)):
@@ -105,6 +106,10 @@ def random_task(rng: random.Random) -> dict[str, object]:
         "due_at": moment(rng) if due == "at" else None,
         "due_date": dt.date(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28))
         if due == "date"
+        else None,
+        "start_at": moment(rng) if start == "at" else None,
+        "start_date": dt.date(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28))
+        if start == "date"
         else None,
         "timezone": rng.choice(ZONES),
         "recurrence": rng.choice([None, None, *RULES]),
@@ -177,6 +182,41 @@ def test_due_times_in_every_kind_of_zone(zone: str, due_at: dt.datetime) -> None
     )
 
 
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize(
+    "start",
+    [
+        dt.datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),
+        dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        dt.datetime(1901, 6, 1, 12, 0, tzinfo=UTC),
+        dt.date(2026, 3, 29),
+    ],
+)
+def test_starts_in_every_kind_of_zone_with_and_without_a_due_time(
+    zone: str, start: dt.date
+) -> None:
+    """DTSTART beside DUE (the two share the task's zone) and alone, as a Thunderbird task
+    that repeats by its start."""
+    when = {"start_at": start} if isinstance(start, dt.datetime) else {"start_date": start}
+    for due in (
+        {},
+        {"due_at": dt.datetime(2026, 12, 1, 9, tzinfo=UTC)},
+        {"due_date": dt.date(2026, 12, 1)},
+    ):
+        written = base_task(**when, **due, timezone=zone, recurrence="FREQ=WEEKLY")
+        assert_written_alike(written, "u-1", None)
+    alone = ical.write(base_task(**when, timezone=zone), uid="u-1")
+    assert b"\r\nDUE" not in alone
+    if not isinstance(start, dt.datetime):
+        assert b"\r\nDTSTART;VALUE=DATE:20260329\r\n" in alone
+    read = ical.read(alone, user_zone="UTC").fields
+    assert (read["start_at"], read["start_date"]) == (
+        (start.isoformat().replace("+00:00", "Z"), None)
+        if isinstance(start, dt.datetime)
+        else (None, start.isoformat())
+    )
+
+
 def test_all_day_reminders_and_a_recurrence_ended_by_its_next_occurrence() -> None:
     reminders = [{"id": f"r{n}", "before_due": before} for n, before in enumerate(BEFORE_DUE)]
     for next_occurrence in (None, "a8f1"):
@@ -215,6 +255,8 @@ def test_a_task_with_kept_client_text_is_written_by_icalendar() -> None:
         {"is_completed": True, "completed_at": dt.datetime(2026, 1, 1)},
         {"due_at": dt.datetime(2026, 1, 1)},
         {"due_date": dt.datetime(2026, 1, 1, tzinfo=UTC)},
+        {"start_at": dt.datetime(2026, 1, 1)},
+        {"start_date": dt.datetime(2026, 1, 1, tzinfo=UTC)},
         {"reminders": [{"id": "r1", "at": "2026-01-01T09:00"}]},
         {"priority": 7},
     ],

@@ -49,6 +49,8 @@ CHANGED: dict[str, Any] = {
     "top_level": False,
     "assignee": "me",
     "due_on": NOW.date(),
+    "start_before": NOW,
+    "start_after": NOW,
     "filter": filter_query.parse("(today | overdue) & #Work & !@home")[0].node,
 }
 

@@ -277,3 +277,36 @@ async def test_a_task_moved_out_of_a_shared_list_is_deleted_for_those_who_lose_i
     # Bob sees nothing of where it went: as his change feed, a deletion.
     assert to_bob["type"] == "task.deleted"
     assert to_bob["data"] == {"id": task.json()["id"]}
+
+
+async def test_a_quick_add_is_announced_as_a_create(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    async with hook_client() as alice:
+        await create_webhook(alice, receiver.url())
+        made = await alice.post("/api/tasks/quick", json={"text": "Milk 2030-12-24 @shop p1"})
+        assert made.status_code == 201, made.text
+        [event] = await events_of(receiver, 1)
+    assert event["type"] == "task.created"
+    task = made.json()
+    assert event["data"] == {key: value for key, value in task.items() if key != "parsed"}
+
+
+async def test_a_task_event_carries_the_start_and_the_next_occurrence_its_own(
+    hook_client: Clients, receiver: Receiver
+) -> None:
+    """The task JSON of an event is the API's: a start, and the next occurrence of a series
+    that follows its start, starting a week on."""
+    async with hook_client() as alice:
+        await create_webhook(alice, receiver.url())
+        body = {"title": "Water", "start_date": "2026-12-01", "recurrence": "FREQ=WEEKLY"}
+        created = (await alice.post("/api/tasks", json=body)).json()
+        done = await alice.post(f"/api/tasks/{created['id']}/complete")
+        assert done.status_code == 200, done.text
+        got = await events_of(receiver, 3)
+    made = [event["data"] for event in got if event["type"] == "task.created"]
+    assert [(task["start_date"], task["start_at"]) for task in made] == [
+        ("2026-12-01", None),
+        ("2026-12-08", None),
+    ]
+    assert made[0] == created

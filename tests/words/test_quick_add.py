@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.lists.helpers import create_list
-from tests.lists.sharing import share
+from tests.lists.sharing import remove, share, user_id
 from tests.tasks.helpers import assert_validation_error
 from todo_api.kit.words import clock
 
@@ -82,6 +82,8 @@ DATES = [
     ("en", "noon", at(TODAY, 12)),
     ("de", "morgen 17 Uhr", at(TOMORROW, 17)),
     ("de", "heute", on(TODAY)),
+    ("de", "heute abend", at(TODAY, 19)),
+    ("de", "übermorgen", on(TODAY + timedelta(days=2))),
     ("de", "nächsten Montag", on(weekday(0, today_included=False))),
     ("de", "in 3 Tagen", on(TODAY + timedelta(days=3))),
     ("de", "24.12.", on(next_date(12, 24))),
@@ -94,6 +96,7 @@ DATES = [
     ("fr", "ce soir", at(TODAY, 19)),
     ("fr", "fin du mois", on(END_OF_MONTH)),
     ("es", "mañana a las 9", at(TOMORROW, 9)),
+    ("es", "pasado mañana", on(TODAY + timedelta(days=2))),
     ("es", "el próximo lunes", on(weekday(0, today_included=False))),
     ("es", "en 2 semanas", on(TODAY + timedelta(days=14))),
     ("es", "4 de enero", on(next_date(1, 4))),
@@ -101,6 +104,7 @@ DATES = [
     ("it", "lunedì prossimo", on(weekday(0, today_included=False))),
     ("it", "tra 3 giorni", on(TODAY + timedelta(days=3))),
     ("pt", "amanhã às 9", at(TOMORROW, 9)),
+    ("pt", "hoje à noite", at(TODAY, 19)),
     ("pt", "próxima segunda", on(weekday(0, today_included=False))),
     ("pt", "dia 15", on(next_day_of_month(15))),
     ("nl", "morgen om 9 uur", at(TOMORROW, 9)),
@@ -287,6 +291,9 @@ async def test_an_unknown_or_view_only_list_is_400_naming_text(
     response = await quick(alice, "Buy milk #EDITABLE")
     assert response.status_code == 201, response.text
     assert response.json()["list_id"] == editable["id"]
+    await remove(bob, editable["id"], await user_id(alice))  # an ex-member
+    [detail] = assert_validation_error(await quick(alice, "Buy milk #EDITABLE"), "text")
+    assert "no list of yours" in detail["message"]
 
 
 @pytest.mark.parametrize(
@@ -297,6 +304,10 @@ async def test_an_unknown_or_view_only_list_is_400_naming_text(
         {"text": "tomorrow p1 @home"},  # nothing left for a title
         {"text": "y" * 201 + " tomorrow"},
         {"text": "Buy milk", "lang": "ja"},
+        {"text": "Call \u0000 tomorrow"},
+        {"text": "Meet every 999 years"},  # no occurrence within 10 years: the service's rule
+        {"text": "Tidy every 3rd tuesday until december"},  # one occurrence only
+        {"text": "Buy milk @" + "b" * 60},  # a tag over 50 characters
     ],
 )
 async def test_bad_text(alice: httpx.AsyncClient, body: dict[str, Any]) -> None:
@@ -321,3 +332,14 @@ async def test_isolation(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> No
     await create_list(bob, "Bobs")
     response = await quick(alice, "Peek #Bobs")
     assert_validation_error(response, "text")
+
+
+async def test_the_callers_own_list_comes_before_a_shared_one_of_the_same_name(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    theirs = await create_list(bob, "Home")
+    await share(bob, alice, theirs["id"], role="editor")
+    mine = await create_list(alice, "HOME")
+    response = await quick(alice, "Fix the door #home")
+    assert response.status_code == 201, response.text
+    assert response.json()["list_id"] == mine["id"]

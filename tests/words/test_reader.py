@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from todo_api.kit.words import LANGUAGES, read, read_date, read_rule, read_tags
-from todo_api.kit.words.lexicon import vocabulary
+from todo_api.kit.words.lexicon import phrases, vocabulary
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)
@@ -81,6 +81,15 @@ def test_a_date_without_a_year_is_the_next_such_date_today_included(
     assert read_date(phrase, NOW, ZONE) == expected
 
 
+@given(st.integers(1, 12), st.integers(0, 59), st.sampled_from(["am", "pm", "AM", "PM"]))
+def test_twelve_hour_times(hour: int, minute: int, half: str) -> None:
+    expected = time(hour % 12 + (12 if half.lower() == "pm" else 0), minute)
+    for phrase in (f"{hour}:{minute:02d}{half}", f"{hour}:{minute:02d} {half}"):
+        assert read_date(f"dec 24 {phrase}", NOW, ZONE) == datetime.combine(
+            date(2026, 12, 24), expected, tzinfo=ZONE
+        )
+
+
 @given(st.integers(0, 23), st.integers(0, 59))
 def test_a_time_is_today_at_that_time(hour: int, minute: int) -> None:
     expected = datetime.combine(TODAY, time(hour, minute), tzinfo=ZONE)
@@ -107,6 +116,11 @@ def test_the_spans_name_what_was_read() -> None:
         ("@boss", "tag", "boss"),
         ("p2", "priority", "medium"),
     ]
+
+
+def test_a_mark_after_a_list_or_tag_is_not_its_name() -> None:
+    reading = read("Call Ann #Home. @phone!", NOW, ZONE)
+    assert (reading.list_name, reading.tags, reading.title) == ("Home", ["phone"], "Call Ann.!")
 
 
 def test_only_the_first_date_is_read() -> None:
@@ -148,9 +162,12 @@ def test_a_whole_phrase_the_grammar_does_not_read_goes_to_dateparser(
 
 def test_a_phrase_nothing_reads_is_none() -> None:
     assert read_date("every full moon", NOW, ZONE) is None
+    assert read_rule("every! 3 days", NOW, ZONE) is None  # Todoist's "after completion"
     assert read_date("whenever", NOW, ZONE) is None
     assert read_rule("tomorrow", NOW, ZONE) is None
     assert read_date("every day", NOW, ZONE) is None  # a rule, not a date
+    for short in ("a", "2", "15", "2027"):  # dateparser would read each as some date
+        assert read_date(short, NOW, ZONE) is None
 
 
 def test_the_users_zone_decides_today() -> None:
@@ -163,3 +180,37 @@ def test_todoist_labels() -> None:
     assert read_tags("Buy milk @shop @urgent") == ("Buy milk", ["shop", "urgent"])
     assert read_tags('Say "@hi" to Ann') == ('Say "@hi" to Ann', [])
     assert read_tags("Tomorrow is fine") == ("Tomorrow is fine", [])
+
+
+def test_a_time_on_the_day_the_clocks_change_follows_the_users_zone() -> None:
+    saturday = datetime(2027, 3, 27, 10, 0, tzinfo=ZONE)  # Berlin moves to summer time on Sunday
+    nine = read_date("tomorrow 9am", saturday, ZONE)
+    assert nine == datetime(2027, 3, 28, 9, 0, tzinfo=ZONE)
+    assert isinstance(nine, datetime)
+    assert nine.utcoffset() == timedelta(hours=2)
+    # 02:30 does not exist that night: read with the offset before the gap (RFC 5545).
+    gap = read_date("tomorrow 2:30am", saturday, ZONE)
+    assert isinstance(gap, datetime)
+    assert gap.utcoffset() == timedelta(hours=1)
+
+
+def _names(lang: str, prefix: str) -> list[tuple[str, int]]:
+    """Each word of `lang`'s lexicon for a weekday (WD0..WD6) or a month (MON1..MON12)."""
+    return [
+        (" ".join(key), int(symbol[len(prefix) :]))
+        for key, symbols in phrases(lang).items()
+        for symbol in symbols
+        if symbol.startswith(prefix) and symbol[len(prefix) :].isdigit()
+    ]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_weekday_and_month_name_of_each_language(lang: str) -> None:
+    for name, weekday in _names(lang, "WD"):
+        expected = TODAY + timedelta(days=(weekday - TODAY.weekday()) % 7)
+        assert read_date(name, NOW, ZONE, lang) == expected, name
+    for name, month in _names(lang, "MON"):
+        this_year = date(TODAY.year, month, 4)
+        expected = this_year if this_year >= TODAY else date(TODAY.year + 1, month, 4)
+        assert read_date(f"4 {name}", NOW, ZONE, lang) == expected, name
+        assert read_rule(f"{name} 4", NOW, ZONE, lang) is None, name

@@ -97,6 +97,7 @@ async def test_a_thunderbird_export_without_a_name_is_one_imported_calendar(
             "What changed since 2.3, with links to the issues.\nKeep it short."
         )
         assert (notes["due_at"], notes["timezone"]) == ("2031-03-14T16:00:00Z", "Europe/Berlin")
+        assert (notes["start_at"], notes["start_date"]) == ("2031-03-10T08:00:00Z", None)
         assert (notes["priority"], notes["tags"]) == ("high", ["work", "writing"])
         assert notes["is_completed"] is False  # IN-PROCESS is open
         assert [r["before_due"] for r in notes["reminders"]] == ["PT15M"]
@@ -180,10 +181,12 @@ async def test_calendars_without_tasks_make_no_list_and_floating_dues_are_the_us
 async def test_a_rule_a_task_cannot_recur_by_here_is_left_out_and_listed(
     person: Callable[..., httpx.AsyncClient],
 ) -> None:
-    """Thunderbird repeats a task by its start (DTSTART, no DUE); an hourly rule is finer than
-    the service recurs: each task comes in without its rule, which `skipped` names."""
+    """A rule with neither DUE nor DTSTART, or finer than the service recurs: each task comes
+    in without its rule, which `skipped` names. Thunderbird's task that repeats by its start
+    (DTSTART, no DUE) keeps its rule."""
     body = _calendar(
         *_todo("SUMMARY:Water plants", "DTSTART:20310101T090000Z", "RRULE:FREQ=DAILY", uid="a"),
+        *_todo("SUMMARY:Someday", "RRULE:FREQ=DAILY", uid="d"),
         *_todo("SUMMARY:Stretch", "DUE:20310101T100000Z", "RRULE:FREQ=HOURLY", uid="b"),
         *_todo("SUMMARY:Bins", "DUE;VALUE=DATE:20310106", "RRULE:FREQ=WEEKLY", uid="c"),
         "END:VCALENDAR",
@@ -192,15 +195,19 @@ async def test_a_rule_a_task_cannot_recur_by_here_is_left_out_and_listed(
         answer = await _ics(client, body)
         assert answer.status_code == 200, answer.text
         result = answer.json()
-        assert (result["lists"], result["tasks"]) == (1, 3)
-        no_due, hourly = result["skipped"]
-        assert no_due["line"] == 8
-        assert no_due["reason"] == "its RRULE is left out: a recurring task needs a DUE here"
-        assert hourly["line"] == 14
+        assert (result["lists"], result["tasks"]) == (1, 4)
+        undated, hourly = result["skipped"]
+        assert undated["line"] == 13
+        assert undated["reason"] == (
+            "its RRULE is left out: a recurring task needs a DUE or a DTSTART"
+        )
+        assert hourly["line"] == 19
         assert hourly["reason"].startswith("its RRULE is left out: FREQ")
         (made,) = await lists_of(client)
         by_title = {task["title"]: task for task in await tasks_of(client, made["id"])}
-        assert by_title["Water plants"]["recurrence"] is None
+        water = by_title["Water plants"]
+        assert (water["recurrence"], water["start_at"]) == ("FREQ=DAILY", "2031-01-01T09:00:00Z")
+        assert by_title["Someday"]["recurrence"] is None
         assert by_title["Stretch"]["recurrence"] is None
         assert by_title["Stretch"]["due_at"] == "2031-01-01T10:00:00Z"
         assert by_title["Bins"]["recurrence"] == "FREQ=WEEKLY"

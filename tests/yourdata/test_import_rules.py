@@ -110,6 +110,26 @@ BROKEN = [
     ),
     pytest.param(
         "todo-api",
+        _ours({"title": "Both", "start_at": "2031-01-01T10:00:00Z", "start_date": "2031-01-01"}),
+        [{"index": 0, "field": "start_date"}],
+        id="ours-start-twice",
+    ),
+    pytest.param(
+        "todo-api",
+        _ours({"title": "Late", "start_date": "2031-01-02", "due_date": "2031-01-01"}),
+        [{"index": 0, "field": "start_date"}],
+        id="ours-start-after-due",
+    ),
+    pytest.param(
+        "todo-api",
+        _ours(
+            {"title": "Far", "start_date": "2031-01-01", "recurrence": "FREQ=YEARLY;INTERVAL=11"}
+        ),
+        [{"index": 0, "field": "recurrence"}],
+        id="ours-start-series-beyond-ten-years",
+    ),
+    pytest.param(
+        "todo-api",
         _ours({"title": "Again", "recurrence": "FREQ=HOURLY", "due_date": "2031-01-01"}),
         [{"index": 0, "field": "recurrence"}],
         id="ours-hourly",

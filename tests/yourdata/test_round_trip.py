@@ -25,6 +25,7 @@ async def _fill(client: httpx.AsyncClient) -> None:
         list_id=work["id"],
         priority="high",
         due_at="2031-03-31T15:00:00Z",
+        start_at="2031-03-20T08:00:00Z",
         timezone="Europe/Berlin",
         tags=["finance", "q1"],
         reminders=[{"before_due": "PT30M"}, {"at": "2031-03-30T08:00:00Z"}],
@@ -50,6 +51,15 @@ async def _fill(client: httpx.AsyncClient) -> None:
         due_date="2031-02-01",
         recurrence="FREQ=DAILY;INTERVAL=3",
         priority="low",
+    )
+    # A series with a start and no due time (as Thunderbird repeats a task by its start).
+    await post(
+        "/api/tasks",
+        title="Repot the ficus",
+        list_id=home["id"],
+        start_date="2031-04-01",
+        timezone="Europe/Berlin",
+        recurrence="FREQ=YEARLY",
     )
     done = await post("/api/tasks", title="Renew passport", priority="medium")
     await post("/api/tasks", title="Call the bank", tags=["phone"])
@@ -77,7 +87,10 @@ async def test_a_round_trip_keeps_everything_a_person_set(
         assert already.status_code == 201, already.text
         answer = await import_file(second, "todo-api", httpx.Response(200, json=exported).content)
         assert answer.status_code == 200, answer.text
-        assert answer.json() == {"lists": 2, "tasks": 7, "skipped": []}
+        assert answer.json() == {"lists": 2, "tasks": 8, "skipped": []}
+        starts = {t["title"]: (t["start_at"], t["start_date"]) for t in exported["tasks"]}
+        assert starts["Quarterly report"] == ("2031-03-20T08:00:00Z", None)
+        assert starts["Repot the ficus"] == (None, "2031-04-01")
 
         again = await export(second)
         inbox = [t for t in again["tasks"] if t["title"] != "Already here"]
@@ -87,6 +100,6 @@ async def test_a_round_trip_keeps_everything_a_person_set(
             params = {"list_id": "inbox"} | ({"completed": state} if state else {})
             listed = await second.get("/api/tasks", params=params)
             assert listed.headers["x-total-count"] == str(expected)
-        assert [item["open_count"] for item in (await second.get("/api/lists")).json()] == [1, 3]
+        assert [item["open_count"] for item in (await second.get("/api/lists")).json()] == [2, 3]
         assert again["user"]["id"] != exported["user"]["id"]
         assert {t["user_id"] for t in again["tasks"]} == {again["user"]["id"]}

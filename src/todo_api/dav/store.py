@@ -34,7 +34,7 @@ from todo_api.kit.access import Role
 from todo_api.kit.changes import Position
 from todo_api.kit.ids import utcnow
 from todo_api.tables.dav import dav_collections, dav_objects
-from todo_api.tables.lists import list_members, lists
+from todo_api.tables.lists import lists
 from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
 from todo_api.tables.users import users
 
@@ -81,7 +81,7 @@ async def email_of(conn: Connection, user_id: uuid.UUID) -> str | None:
 _LISTS = (
     select(
         *access.SERVED,
-        list_members.c.joined_at,
+        access.CALLER_JOINED_AT,
         dav_collections.c.name.label("dav_name"),
     )
     .select_from(

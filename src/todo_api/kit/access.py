@@ -111,6 +111,8 @@ def seen_lists() -> Any:
 
 # The caller's own order of the lists they see.
 CALLERS_ORDER = (list_members.c.position, lists.c.id)
+# Since when the caller sees the list (their membership's start), read with `seen_lists()`.
+CALLER_JOINED_AT = list_members.c.joined_at
 
 
 def shared_with_others(list_id: Any, owner: Any) -> ColumnElement[bool]:

@@ -351,10 +351,12 @@ TOOLS: dict[str, ToolSpec] = {
             title="Create a task",
             description="Create a task for the user and give it back with its new id. Only "
             "`title` is required. `due_at` is when it is due, or `due_date` (2026-12-24) the day "
-            "it is due, all day (not both); `timezone` (an IANA name such as Europe/Berlin, by "
-            "default the user's) is the zone its day and recurrence are read in; `recurrence` "
+            "it is due, all day (not both); `start_at` or `start_date` likewise when work on it "
+            "starts (not after it is due); `timezone` (an IANA name such as Europe/Berlin, by "
+            "default the user's) is the zone its days and recurrence are read in; `recurrence` "
             "(an RRULE such as FREQ=WEEKLY;BYDAY=MO) makes it repeat on that zone's clock and "
-            "needs `due_at` or `due_date`; `tags` are free-form labels. Each call creates "
+            "needs a due time or date, or a start, which it follows (each next occurrence keeps "
+            "the gap between start and due); `tags` are free-form labels. Each call creates "
             "another task, so call it once per task. " + _TIMES,
             input_schema=TaskCreate.model_json_schema(),
             output=TaskRead,
@@ -379,9 +381,10 @@ TOOLS: dict[str, ToolSpec] = {
             name="update_task",
             title="Change a task",
             description="Change some fields of a task: the fields given are set, those left "
-            "out stay as they are, and null clears `description`, `due_at`, `due_date` or "
-            "`recurrence`. Give `task_id` and at least one field. To mark a task done or not done, "
-            "complete_task and reopen_task say so more plainly. " + _TIMES,
+            "out stay as they are, and null clears `description`, `due_at`, `due_date`, "
+            "`start_at`, `start_date` or `recurrence`. Give `task_id` and at least one field. To "
+            "mark a task done or not done, complete_task and reopen_task say so more plainly. "
+            + _TIMES,
             input_schema=TASK_CHANGE_INPUT,
             output=TaskRead,
             idempotent=True,

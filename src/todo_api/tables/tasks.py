@@ -96,6 +96,11 @@ class Task(SQLModel, table=True):
     # indexed column for both kinds; the API shows it as null then.
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     due_date: date | None = Field(default=None, sa_type=Date)
+    # When work on it starts (CalDAV's DTSTART), stored as the due time is: an instant, or a
+    # day (`start_date`, all day) with the instant that day starts in its zone as `start_at`,
+    # which `sort=start` and the start filters read; the API shows it as null then.
+    start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    start_date: date | None = Field(default=None, sa_type=Date)
     # The zone its date and its recurrence are read in (IANA name; see todo_api.kit.zones).
     timezone: str = zone_field()
     tags: list[str] = Field(
@@ -256,6 +261,8 @@ class TaskRow(TypedDict):
     priority: int
     due_at: datetime | None
     due_date: date | None
+    start_at: datetime | None
+    start_date: date | None
     timezone: str
     tags: list[str]
     completed_at: datetime | None
@@ -292,6 +299,8 @@ _IN_A_LIST = _where(tasks.c.list_id.is_not(None))
 Index("ix_tasks_user_id_created_at_id", tasks.c.user_id, tasks.c.created_at, tasks.c.id)
 Index("ix_tasks_user_id_updated_at_id", tasks.c.user_id, tasks.c.updated_at, tasks.c.id)
 Index("ix_tasks_user_id_due_at_id", tasks.c.user_id, tasks.c.due_at, tasks.c.id)
+# sort=start and the start filters, as the due date's (migration 0028).
+Index("ix_tasks_user_id_start_at_id", tasks.c.user_id, tasks.c.start_at, tasks.c.id)
 # Open or done rides along, so that counting the open tasks by priority reads the index alone.
 Index(
     "ix_tasks_user_id_priority_id_completed",
@@ -339,7 +348,7 @@ Index(
 )
 # A shared list's tasks in each sort's order (migration 0012; the title's and due date
 # descending's are written there alone, as the user-led ones).
-for _sort in ("created_at", "updated_at", "due_at", "position"):
+for _sort in ("created_at", "updated_at", "due_at", "start_at", "position"):
     Index(f"ix_tasks_list_id_{_sort}_id", tasks.c.list_id, tasks.c[_sort], tasks.c.id, **_IN_A_LIST)
 Index(
     "ix_tasks_list_id_priority_id_completed",
@@ -381,13 +390,15 @@ Index(
 
 # Indexes the migrations write in SQL, which Alembic cannot reflect faithfully, so schema
 # comparison leaves them out: on PostgreSQL, the title order in code-point collation; on both,
-# due date descending with undated tasks last.
+# due date and start descending with undated tasks last.
 MIGRATION_ONLY_INDEXES = frozenset(
     {
         "ix_tasks_user_id_title_id",
         "ix_tasks_user_id_due_at_desc_id",
         "ix_tasks_list_id_title_id",
         "ix_tasks_list_id_due_at_desc_id",
+        "ix_tasks_user_id_start_at_desc_id",
+        "ix_tasks_list_id_start_at_desc_id",
     }
 )
 # The change counter SQLite's triggers keep (PostgreSQL uses a sequence).

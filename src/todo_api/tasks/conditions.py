@@ -29,7 +29,7 @@ from todo_api.db import SQLITE_UNICODE_LOWER, UTCDateTime
 from todo_api.kit import access
 from todo_api.tables.tasks import task_tags, tasks
 from todo_api.tasks import filter_sql
-from todo_api.tasks.listing import Shape, Sort, SortField, field_of
+from todo_api.tasks.listing import DATED_SORTS, Shape, Sort, SortField, field_of
 
 
 def lower(text: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
@@ -44,7 +44,7 @@ def sort_key(sort_field: SortField, dialect: str) -> ColumnElement[Any]:
     if sort_field == "title":
         lowered = lower(tasks.c.title, dialect)
         return lowered.collate("C") if dialect == "postgresql" else lowered
-    column: ColumnElement[Any] = tasks.c[sort_field]
+    column: ColumnElement[Any] = tasks.c[DATED_SORTS.get(sort_field, sort_field)]
     return column
 
 
@@ -59,8 +59,8 @@ def ordered(sort: Sort, row: tuple[Any, Any]) -> list[UnaryExpression[Any]]:
         ordered, by_id = value.desc(), row_id.desc()
     else:
         ordered, by_id = value.asc(), row_id.asc()
-    if field_of(sort) == "due_at":
-        ordered = ordered.nulls_last()  # tasks without a due date come last either way
+    if field_of(sort) in DATED_SORTS:
+        ordered = ordered.nulls_last()  # tasks without a due date (a start) come last either way
     return [ordered, by_id]
 
 
@@ -96,6 +96,10 @@ def conditions_of(s: Shape, part: Part = "own", scoped: bool = True) -> list[Col
         conditions.append(tasks.c.due_at < bindparam("due_before", type_=UTCDateTime()))
     if s.due_after:
         conditions.append(tasks.c.due_at >= bindparam("due_after", type_=UTCDateTime()))
+    if s.start_before:
+        conditions.append(tasks.c.start_at < bindparam("start_before", type_=UTCDateTime()))
+    if s.start_after:
+        conditions.append(tasks.c.start_at >= bindparam("start_after", type_=UTCDateTime()))
     if s.overdue is True:
         conditions.append(and_(tasks.c.due_at < now, tasks.c.is_completed == false()))
     elif s.overdue is False:
@@ -167,7 +171,7 @@ def beyond(
         operator.lt if s.sort.startswith("-") else operator.gt
     )
     dated = beyond(tuple_(value, row_id), tuple_(last_value, last_id))
-    if field_of(s.sort) != "due_at":
+    if field_of(s.sort) not in DATED_SORTS:
         return dated
     among_undated = and_(value.is_(None), beyond(row_id, last_id))
     after_dated = or_(dated, value.is_(None))

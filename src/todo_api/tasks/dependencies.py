@@ -120,6 +120,22 @@ async def list_query(
             examples=["2026-12-24"],
         ),
     ] = None,
+    start_before: Annotated[
+        DateTimeText | None,
+        Query(
+            description="Starts strictly before this time (RFC 3339); a task that starts on a "
+            "day starts at the start of its date in its time zone",
+            examples=["2026-12-01T00:00:00Z"],
+        ),
+    ] = None,
+    start_after: Annotated[
+        DateTimeText | None,
+        Query(
+            description="Starts at or after this time (RFC 3339); a task that starts on a day "
+            "starts at the start of its date in its time zone",
+            examples=["2026-11-01T00:00:00Z"],
+        ),
+    ] = None,
     overdue: Annotated[
         bool | None,
         Query(
@@ -181,7 +197,8 @@ async def list_query(
         Query(
             description="Order; a leading - for descending. Ties are broken by id. Tasks "
             "without a due date come last when sorting by due date, and an all-day task sorts at "
-            "the start of its date in its time zone. position is the manual "
+            "the start of its date in its time zone; start sorts by when tasks start likewise "
+            "(those without a start last). position is the manual "
             "order (of one list and parent: filter by list_id and parent_id or top_level).",
             examples=["-priority"],
         ),
@@ -213,6 +230,8 @@ async def list_query(
         top_level=top_level,
         assignee=_assignee_filter(assignee),
         due_on=due_on,
+        start_before=start_before,
+        start_after=start_after,
     )
     query = ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)
     return query if filter is None else with_filter(query, filter)

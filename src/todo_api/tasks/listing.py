@@ -23,7 +23,7 @@ from todo_api.tables import keys
 from todo_api.tables.tasks import Priority
 from todo_api.tasks import filter_query
 
-SortField = Literal["created_at", "updated_at", "due_at", "priority", "title", "position"]
+SortField = Literal["created_at", "updated_at", "due_at", "start", "priority", "title", "position"]
 Sort = Literal[
     "created_at",
     "-created_at",
@@ -31,6 +31,8 @@ Sort = Literal[
     "-updated_at",
     "due_at",
     "-due_at",
+    "start",
+    "-start",
     "priority",
     "-priority",
     "title",
@@ -39,6 +41,9 @@ Sort = Literal[
     "-position",
 ]
 DEFAULT_SORT: Sort = "-created_at"
+# The sorts by a moment some tasks lack (they come last either way), and the column each reads:
+# an all-day task's instant its date starts in its zone.
+DATED_SORTS: dict[SortField, str] = {"due_at": "due_at", "start": "start_at"}
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 # The total is counted up to here: beyond, X-Total-Count says "1000+" and counting stops, so
@@ -73,6 +78,8 @@ class TaskFilters:
     top_level: bool | None = None
     assignee: Assignee = None
     due_on: date | None = None  # due that day: timed tasks on the caller's clock
+    start_before: datetime | None = None
+    start_after: datetime | None = None
     filter: filter_query.Node | None = None  # a query in the filter language (one group)
 
     def fingerprint(self) -> str:
@@ -144,7 +151,7 @@ def _json_value(value: Any) -> Any:
 
 def _parse_last(sort_field: SortField, last: Any) -> list[Any]:
     value, task_id = last
-    if value is not None and sort_field in {"created_at", "updated_at", "due_at"}:
+    if value is not None and sort_field in {"created_at", "updated_at", *DATED_SORTS}:
         value = datetime.fromisoformat(value)
         if value.tzinfo is None:  # the first or last instant, as asyncpg gives them (UTC)
             value = value.replace(tzinfo=UTC)
@@ -176,6 +183,8 @@ class Shape(NamedTuple):
     top_level: bool | None
     assignee: Literal["any", "none", "one"]
     due_on: bool = False
+    start_before: bool = False
+    start_after: bool = False
     filter: filter_query.Node | None = None  # the query's skeleton (its values are bound)
 
 
@@ -204,6 +213,8 @@ def shape(
         f.top_level,
         "any" if f.assignee is None else "none" if f.assignee == "none" else "one",
         f.due_on is not None,
+        f.start_before is not None,
+        f.start_after is not None,
         None if f.filter is None else filter_query.skeleton(f.filter),
     )
 
@@ -234,6 +245,10 @@ def parameters(
         params["due_after"] = f.due_after
     if f.due_on is not None:
         params.update(due_on_parameters(f.due_on, zone))
+    if f.start_before is not None:
+        params["start_before"] = f.start_before
+    if f.start_after is not None:
+        params["start_after"] = f.start_after
     if f.list_id is not None:
         params["list_id"] = f.list_id
     if f.parent_id is not None:
@@ -291,6 +306,8 @@ _NO_FILTER_BUT_TAGS: dict[str, Any] = {
     "top_level": None,
     "assignee": "any",
     "due_on": False,
+    "start_before": False,
+    "start_after": False,
     "filter": None,
 }
 
@@ -335,10 +352,15 @@ def planned_per_call(s: Shape) -> bool:
     filters that read the due-date index whatever the user and values. One day (`due_on`) is
     a short range of that index, read then sorted in any order; sorted by due date, a bound
     (`due_before`, `due_after`) is where the walk along it starts or stops. One plan, made
-    once per session, then serves every call (planning was most of such a page's cost)."""
+    once per session, then serves every call (planning was most of such a page's cost). The
+    start's bounds, sorted by start, likewise."""
     by_due_date_alone = not filtered(s._replace(due_on=False, due_before=False, due_after=False))
     along_the_index = s.due_on or field_of(s.sort) == "due_at"
-    return filtered(s) and not (by_due_date_alone and along_the_index)
+    by_start_alone = not filtered(s._replace(start_before=False, start_after=False))
+    along_the_start = field_of(s.sort) == "start"
+    return filtered(s) and not (
+        (by_due_date_alone and along_the_index) or (by_start_alone and along_the_start)
+    )
 
 
 def counts_kept(s: Shape) -> bool:
@@ -368,7 +390,7 @@ def counts_by_tag(s: Shape) -> bool:
 def last_values(sort: Sort, row: Any) -> list[Any]:
     if field_of(sort) == "title":
         return [row["sort_value"], row["id"]]
-    return [row[field_of(sort)], row["id"]]
+    return [row[DATED_SORTS.get(field_of(sort), field_of(sort))], row["id"]]
 
 
 def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict[str, Any]:

@@ -253,7 +253,7 @@ def _read_shallow_first(s: Shape, mine: Any, first_of_each_list: Callable[..., S
     # too), an index range; else past the last row. Rows past the bound may come too: the
     # page's rows are before it all the same.
     to_bound: ColumnElement[bool] = exists(select(literal(1)).select_from(bound))
-    if field_of(s.sort) == "due_at":
+    if field_of(s.sort) in listing.DATED_SORTS:
         to_bound = to_bound & bound_row[0].is_not(None)
     up_to_bound = first_of_each_list(
         short, short.c.room, lambda row: between(row, last_read, bound_row, s.sort)

@@ -20,6 +20,7 @@ from todo_api.tasks import schedule, service
 from todo_api.tasks.schemas import QuickAdd, TaskCreate
 
 LANGUAGES = words.LANGUAGES
+_GIVEN = frozenset({"list_id"})  # fields the body gives itself, not read from `text`
 
 
 def language(accept_language: str | None) -> str:
@@ -40,7 +41,8 @@ async def quick_add(
     caller may put tasks in."""
     zone = await schedule.user_zone(conn, user_id)
     reading = words.read(data.text, clock.now(), zones.zone(zone), lang)
-    fields: dict[str, Any] = {"title": reading.title, "tags": reading.tags}
+    # The user's zone, as a create would default it (read once: the create need not again).
+    fields: dict[str, Any] = {"title": reading.title, "tags": reading.tags, "timezone": zone}
     if data.list_id is not None:
         fields["list_id"] = str(data.list_id)
     if reading.list_span is not None:
@@ -62,8 +64,18 @@ async def quick_add(
     except ValidationError as exc:
         error = exc.errors()[0]
         where = error["loc"][0] if error["loc"] else "text"
-        raise InvalidField("text", f"its {where} {error['msg']}") from None
-    task = await service.create_task(conn, user_id, data=task_data)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise InvalidField("text", f"its {where} {message}") from None
+    try:
+        task = await service.create_task(conn, user_id, data=task_data)
+    except InvalidField as exc:
+        # What was read from `text` is wrong (a rule with no occurrence after its first):
+        # `text` is what the caller wrote. A `list_id` they gave keeps its own name.
+        details = exc.details or []
+        if any(detail.field in _GIVEN for detail in details):
+            raise
+        messages = "; ".join(f"its {detail.field} {detail.message}" for detail in details)
+        raise InvalidField("text", messages) from None
     return task, reading.spans
 
 

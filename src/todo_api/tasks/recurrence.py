@@ -333,7 +333,7 @@ def wall_clock(due: Due, zone: tzinfo) -> datetime | None:
     if not isinstance(due, datetime):
         return datetime.combine(due, time.min)
     try:
-        return _aware(due).astimezone(zone).replace(tzinfo=None, fold=0)
+        return aware(due).astimezone(zone).replace(tzinfo=None, fold=0)
     except OverflowError:
         return None
 
@@ -363,7 +363,7 @@ def _within_until(rule: Rule, following: Due) -> bool:
     return following <= rule.until.date()
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     """The first and last instants come from asyncpg without a zone (PostgreSQL keeps them as
     -infinity and infinity): they are UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -128,10 +128,11 @@ Recurrence = Annotated[
         "parts RFC 5545 allows with it: INTERVAL, BYMONTH, BYWEEKNO, BYYEARDAY, BYMONTHDAY, "
         "BYDAY (ordinals such as -1FR in monthly and yearly rules), BYHOUR, BYMINUTE and "
         "BYSECOND (one value each), BYSETPOS, WKST, and COUNT or UNTIL. Its occurrences are "
-        "dateutil's for the rule started at the series' first due time on the wall clock of "
-        "the task's timezone; it needs a due_at or a due_date and a next occurrence within "
-        "ten years. Sub-daily frequencies (HOURLY and finer) are refused. Completing the task "
-        "creates the next occurrence.",
+        "dateutil's for the rule started at the series' first due time (without one, its "
+        "first start) on the wall clock of the task's timezone; it needs a due_at, a due_date "
+        "or a start, and a next occurrence within ten years. Sub-daily frequencies (HOURLY "
+        "and finer) are refused. Completing the task creates the next occurrence, which keeps "
+        "the gap between start and due.",
         examples=["FREQ=WEEKLY;BYDAY=MO,WE", "FREQ=MONTHLY;BYDAY=-1FR"],
         json_schema_extra={"pattern": recurrence.RULE_PATTERN},
     ),
@@ -177,12 +178,29 @@ DueDate = Annotated[
         examples=["2026-12-24"],
     ),
 ]
+StartAt = Annotated[
+    DateTimeText,
+    Field(
+        description="When work on the task starts: RFC 3339 with an offset; kept in UTC. Not "
+        "after the task's due time. Null when it starts on a day (start_date)",
+        examples=["2026-11-30T09:00:00Z"],
+    ),
+]
+StartDate = Annotated[
+    DateText,
+    Field(
+        description="The day work on the task starts, all day, in its timezone (YYYY-MM-DD); "
+        "not after its due date. Null when it starts at a time (start_at): give one or the "
+        "other",
+        examples=["2026-12-20"],
+    ),
+]
 TaskZone = Annotated[
     ZoneName,
     Field(
-        description="The IANA time zone its due_date and its recurrence are read in; by "
-        "default yours (GET /api/auth/me) when it is created. Changing it keeps the due_at "
-        "instant and the due_date date"
+        description="The IANA time zone its due_date, start_date and recurrence are read in; "
+        "by default yours (GET /api/auth/me) when it is created. Changing it keeps the due_at "
+        "and start_at instants and the due_date and start_date dates"
     ),
 ]
 
@@ -279,22 +297,38 @@ ParentId = Annotated[
 ]
 
 
-def _due_rules(*, required: bool) -> dict[str, Any]:
-    """OpenAPI: `due_at` and `due_date` are never both strings; with `recurrence` a string,
-    one of them is a string (and, on create, given); on update, a due time left out must
-    already be on the task."""
+def _kinds(names: tuple[str, ...], *, required: bool) -> list[dict[str, Any]]:
+    """One schema per field of `names`: it is a string (and, `required`, given)."""
     kinds = []
-    for name in ("due_at", "due_date"):
+    for name in names:
         kind: dict[str, Any] = {"properties": {name: {"type": "string"}}}
         if required:
             kind["required"] = [name]
         kinds.append(kind)
-    given = {"properties": {"recurrence": {"type": "string"}}, "required": ["recurrence"]}
-    both = {
-        "properties": {"due_at": {"type": "string"}, "due_date": {"type": "string"}},
-        "required": ["due_at", "due_date"],
+    return kinds
+
+
+def _both(first: str, second: str) -> dict[str, Any]:
+    return {
+        "properties": {first: {"type": "string"}, second: {"type": "string"}},
+        "required": [first, second],
     }
-    return {"if": given, "then": {"anyOf": kinds}, "not": both}
+
+
+_DUE = ("due_at", "due_date")
+_WHEN = (*_DUE, "start_at", "start_date")
+
+
+def _due_rules(*, required: bool) -> dict[str, Any]:
+    """OpenAPI: `due_at` and `due_date` are never both strings, nor `start_at` and
+    `start_date`; with `recurrence` a string, one of the four is a string (and, on create,
+    given); on update, one left out must already be on the task."""
+    given = {"properties": {"recurrence": {"type": "string"}}, "required": ["recurrence"]}
+    return {
+        "if": given,
+        "then": {"anyOf": _kinds(_WHEN, required=required)},
+        "not": {"anyOf": [_both(*_DUE), _both("start_at", "start_date")]},
+    }
 
 
 # A reminder `before_due` in the body (on create, it needs a due time there too).
@@ -305,9 +339,9 @@ _REMINDED_BEFORE_DUE = {
 
 
 def _create_schema(schema: dict[str, Any]) -> None:
-    rules = _due_rules(required=True)
-    schema.update(rules)
-    schema["allOf"] = [{"if": _REMINDED_BEFORE_DUE, "then": rules["then"]}]
+    schema.update(_due_rules(required=True))
+    due = {"anyOf": _kinds(_DUE, required=True)}
+    schema["allOf"] = [{"if": _REMINDED_BEFORE_DUE, "then": due}]
     # Left out, the zone is the user's; null is no zone.
     zone = schema["properties"]["timezone"]
     zone.update(next(o for o in zone.pop("anyOf") if o.get("type") != "null"))
@@ -325,6 +359,8 @@ class TaskCreate(Input):
     priority: PriorityName = "none"
     due_at: DueAt | None = None
     due_date: DueDate | None = None
+    start_at: StartAt | None = None
+    start_date: StartDate | None = None
     timezone: TaskZone | None = None
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
@@ -339,9 +375,10 @@ _NOT_CLEARED = ("title", "is_completed", "priority", "tags", "timezone", "remind
 
 class TaskUpdate(Change):
     """A partial change: fields left out stay as they are; `description`, `due_at`,
-    `due_date` and `recurrence` can be cleared with null, `list_id` (the inbox) and
-    `parent_id` (the top level) too. A task changing list or parent goes last there; one
-    given a due_at is no longer all-day, and the other way round."""
+    `due_date`, `start_at`, `start_date` and `recurrence` can be cleared with null, `list_id`
+    (the inbox) and `parent_id` (the top level) too. A task changing list or parent goes last
+    there; one given a due_at is no longer due all day, and the other way round (a start
+    likewise)."""
 
     model_config = ConfigDict(
         json_schema_extra=change_schema(*_NOT_CLEARED, also=_due_rules(required=False))
@@ -355,6 +392,8 @@ class TaskUpdate(Change):
     priority: PriorityName | None = None
     due_at: DueAt | None = None
     due_date: DueDate | None = None
+    start_at: StartAt | None = None
+    start_date: StartDate | None = None
     timezone: TaskZone | None = None
     tags: Tags | None = None
     recurrence: Recurrence | None = None
@@ -395,8 +434,17 @@ class TaskRead(BaseModel):
     priority: PriorityName
     due_at: datetime | None = Field(description="When it is due; null for an all-day task")
     due_date: date | None = Field(description="The day it is due, all day; null for a timed task")
+    start_at: datetime | None = Field(
+        description="When work on it starts; null when it starts on a day (start_date) or has "
+        "no start"
+    )
+    start_date: date | None = Field(
+        description="The day work on it starts, all day; null when it starts at a time or has "
+        "no start"
+    )
     timezone: str = Field(
-        description="The zone its due_date and recurrence are read in", examples=["Europe/Berlin"]
+        description="The zone its due_date, start_date and recurrence are read in",
+        examples=["Europe/Berlin"],
     )
     tags: list[str]
     recurrence: str | None
@@ -431,6 +479,8 @@ def task_body(row: Mapping[str, Any]) -> dict[str, Any]:
     body["priority"] = PRIORITY_NAMES[row["priority"]]
     if row["due_date"] is not None:  # the stored due_at is the instant the date starts
         body["due_at"] = None
+    if row["start_date"] is not None:  # likewise
+        body["start_at"] = None
     return body
 
 

@@ -49,9 +49,9 @@ from todo_api.tasks.placement import inbox_last as inbox_last  # where create_ma
 from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
 
-# A recurring task needs a due time or date: a write touching the rule or when the task is
-# due is checked afterwards.
-RULE_FIELDS = frozenset({"recurrence"}) | schedule.DUE_FIELDS
+# A recurring task needs a due time or date, or a start, and starts no later than it is due: a
+# write touching the rule, or when the task is due or starts, is checked afterwards.
+RULE_FIELDS = frozenset({"recurrence"}) | schedule.DUE_FIELDS | schedule.START_FIELDS
 # Columns that describe a task's life rather than its content: the next occurrence of a
 # recurring task starts them afresh and copies every other column.
 LIFECYCLE_COLUMNS = frozenset(
@@ -63,6 +63,8 @@ LIFECYCLE_COLUMNS = frozenset(
         "completed_by",
         "due_at",
         "due_date",
+        "start_at",
+        "start_date",
         "next_occurrence_id",
         "version",
         *STAMPS,
@@ -102,6 +104,7 @@ async def create_task(
         zone = await schedule.user_zone(conn, user_id)
     # Else a zone left None is the creator's, which the INSERT reads (placement.insert_last).
     values.update(schedule.due_values(_UNSCHEDULED | {"timezone": zone}, values))
+    schedule.check_order(values)
     rules.check_rule(values, written=True)
     values["reminders"] = reminders.with_ids(values["reminders"])
     reminders.check(values)
@@ -141,7 +144,12 @@ async def create_task(
         return task
 
 
-_UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+_UNSCHEDULED: dict[str, Any] = {
+    "due_at": None,
+    "due_date": None,
+    "start_at": None,
+    "start_date": None,
+}
 
 
 def new_row(
@@ -223,6 +231,8 @@ async def update_task(
     schedule.refuse_both(values)
     if values.get("due_at") is not None:  # due at a moment: no longer all-day
         values["due_date"] = None
+    if values.get("start_at") is not None:  # likewise the start
+        values["start_date"] = None
     if data.is_completed is False:
         values["completed_at"] = values["completed_by"] = None
     placement = {name: values.pop(name) for name in PLACEMENT_FIELDS if name in values}
@@ -308,9 +318,12 @@ async def _moved(
 
 
 def _starts_anew(stored: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
-    """Whether a write gives a task another due time, zone or rule: its series starts again
-    from its due time (a write that repeats them keeps the series' start)."""
-    return any(name in values and values[name] != stored[name] for name in RULE_FIELDS)
+    """Whether a write gives a task another zone or rule, or moves what its series follows
+    (its due time or date, else its start): its series starts again from there (a write that
+    repeats them, or moves the start of a task with a due time, keeps the series' start)."""
+    if any(name in values and values[name] != stored[name] for name in ("recurrence", "timezone")):
+        return True
+    return rules.due_of({**stored, **values}) != rules.due_of(stored)
 
 
 async def move_task(
@@ -469,7 +482,7 @@ async def _complete(
             values["next_occurrence_id"] = new_id()
         task = await _update(conn, user_id, task_id, values, if_match)
         if task is not None and following is not None:
-            due, rule = following
+            anchor, rule = following
             content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
             following_task = await insert_last(
                 conn,
@@ -480,7 +493,7 @@ async def _complete(
                     "recurrence": str(rule),
                     "series_start": rules.series_start(task),
                     "reminders": _following_reminders(task["reminders"]),
-                    **rules.next_due(due, task["timezone"]),
+                    **rules.next_when(task, anchor),
                     "is_completed": False,
                     "completed_at": None,
                     "completed_by": None,
@@ -556,5 +569,6 @@ async def _update(
     if row is None and "list_id" in values:  # a list lost since it was checked: say so
         await owner_of(conn, user_id, values["list_id"])
     if row is not None and RULE_FIELDS & values.keys():
+        schedule.check_order(row)
         rules.check_rule(row)
     return row

@@ -120,6 +120,8 @@ def _task_values(
         local_zone = user_zone  # the zone's own check below names it
     if task.local_due is not None:
         fields["due_at"] = task.local_due.replace(tzinfo=local_zone).isoformat()
+    if task.local_start is not None:
+        fields["start_at"] = task.local_start.replace(tzinfo=local_zone).isoformat()
     if task.spoken_due is not None:
         _read_spoken_due(task, fields, local_zone, skipped)
     try:
@@ -137,10 +139,11 @@ def _task_values(
     values["timezone"] = values["timezone"] or zone
     try:
         values.update(schedule.due_values(_UNSCHEDULED | {"timezone": values["timezone"]}, values))
+        schedule.check_order(values)
         if not values["is_completed"] and values["recurrence"] is not None:
             # A completed task recurs no more. Files repeat rules and dates: each pair once.
-            due = (values["due_at"], values["due_date"], values["timezone"])
-            _check_rule(values["recurrence"], *due)
+            when = (values["due_at"], values["due_date"], values["start_at"], values["start_date"])
+            _check_rule(values["recurrence"], *when, values["timezone"])
         values["reminders"] = reminders.with_ids(values["reminders"])
         reminders.check(values)
     except InvalidField as exc:
@@ -155,7 +158,12 @@ def _task_values(
     return values
 
 
-_UNSCHEDULED: dict[str, Any] = {"due_at": None, "due_date": None}
+_UNSCHEDULED: dict[str, Any] = {
+    "due_at": None,
+    "due_date": None,
+    "start_at": None,
+    "start_date": None,
+}
 # A title is cut at a word's end when one is this close to the limit, else at the limit.
 WORD_END_REACH = 20
 
@@ -226,9 +234,24 @@ def _read_spoken_due(
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_rule(rule: str, due_at: datetime | None, due_date: date | None, zone: str) -> None:
-    """rules.check_rule, once per rule and due time (raising InvalidField is not kept)."""
-    task = {"recurrence": rule, "due_at": due_at, "due_date": due_date, "timezone": zone}
+def _check_rule(
+    rule: str,
+    due_at: datetime | None,
+    due_date: date | None,
+    start_at: datetime | None,
+    start_date: date | None,
+    zone: str,
+) -> None:
+    """rules.check_rule, once per rule, due time and start (raising InvalidField is not
+    kept)."""
+    task = {
+        "recurrence": rule,
+        "due_at": due_at,
+        "due_date": due_date,
+        "start_at": start_at,
+        "start_date": start_date,
+        "timezone": zone,
+    }
     rules.check_rule(task)
 
 

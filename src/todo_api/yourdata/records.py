@@ -38,7 +38,8 @@ class ImportedList:
 class ImportedTask:
     where: Where
     # TaskCreate's fields as the file gives them (title, description, priority, due_at,
-    # due_date, timezone, tags, recurrence, reminders, is_completed), plus `completed_at`.
+    # due_date, start_at, start_date, timezone, tags, recurrence, reminders, is_completed),
+    # plus `completed_at`.
     fields: dict[str, Any]
     list_key: str | None = None  # None: the inbox
     key: str | None = None  # how its subtasks name it
@@ -47,6 +48,8 @@ class ImportedTask:
     order: Any = 0
     # A due time on the wall clock of the task's zone (the file gives no offset).
     local_due: datetime | None = None
+    # A start likewise.
+    local_start: datetime | None = None
     # A due date or recurrence as a person typed it, and its language (a Todoist DATE):
     # read on the import's clock in the task's zone (todo_api.kit.words).
     spoken_due: tuple[str, str] | None = None

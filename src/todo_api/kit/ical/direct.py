@@ -69,25 +69,18 @@ def todo_plain(
         lines.append("DESCRIPTION:" + escape_text(description))
     lines.append("DTSTAMP:" + stamp)
     named = None
+    for name, day, moment in (
+        ("DTSTART", task["start_date"], task["start_at"]),
+        ("DUE", task["due_date"], task["due_at"]),
+    ):
+        moment_line = _moment_line(name, day, moment, task["timezone"])
+        if moment_line is None:
+            return None
+        line, tzid = moment_line
+        if line:
+            lines.append(line)
+        named = named or tzid
     all_day = task["due_date"] is not None
-    if all_day:
-        day = task["due_date"]
-        if type(day) is not date:
-            return None
-        lines.append(f"DUE;VALUE=DATE:{day.year:04}{day.month:02}{day.day:02}")
-    elif task["due_at"] is not None:
-        due, zone = task["due_at"], task["timezone"]
-        if not isinstance(due, datetime) or due.tzinfo is None or zone not in zones.known_zones():
-            return None
-        tzid, param = _due_zone(zone)
-        clock = due_on_its_clock(due, zone)
-        wall = _moment_text(clock)
-        if tzid is None or clock.tzinfo is UTC:
-            lines.append(f"DUE:{wall}Z")
-        else:
-            lines.append(f"DUE;{param}:{wall}")
-            if tzid in zones.known_zones():
-                named = tzid
     lines.append("LAST-MODIFIED:" + stamp)
     if task["priority"]:
         written = WRITTEN_PRIORITY.get(task["priority"])
@@ -112,6 +105,25 @@ def todo_plain(
         lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:" + summary, trigger, "END:VALARM"]
     todo = "\r\n".join([_fold(line) for line in lines]).encode()
     return b"".join([b"BEGIN:VTODO\r\n", todo, b"\r\nEND:VTODO\r\n"]), named
+
+
+def _moment_line(name: str, day: Any, moment: Any, zone: str) -> tuple[str, str | None] | None:
+    """The DUE or DTSTART line of a day or a moment ("" for neither) and the zone it names
+    (None: none); None for a shape left to icalendar."""
+    if day is not None:
+        if type(day) is not date:
+            return None
+        return f"{name};VALUE=DATE:{day.year:04}{day.month:02}{day.day:02}", None
+    if moment is None:
+        return "", None
+    if not isinstance(moment, datetime) or moment.tzinfo is None or zone not in zones.known_zones():
+        return None
+    tzid, param = _due_zone(zone)
+    clock = due_on_its_clock(moment, zone)
+    wall = _moment_text(clock)
+    if tzid is None or clock.tzinfo is UTC:
+        return f"{name}:{wall}Z", None
+    return f"{name};{param}:{wall}", tzid if tzid in zones.known_zones() else None
 
 
 def _moment_text(moment: datetime) -> str:

@@ -31,6 +31,7 @@ MAPPED = frozenset(
         "PRIORITY",
         "CATEGORIES",
         "DUE",
+        "DTSTART",
         "RRULE",
         "CREATED",
         "LAST-MODIFIED",

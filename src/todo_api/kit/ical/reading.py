@@ -195,6 +195,7 @@ _ONCE = (
     "COMPLETED",
     "PRIORITY",
     "DUE",
+    "DTSTART",
     "DTSTAMP",
     "CREATED",
     "LAST-MODIFIED",
@@ -229,29 +230,20 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
         else "none"
     )
     fields["tags"] = [str(tag) for value in _values(todo, "CATEGORIES") for tag in value.cats]
-    fields["due_at"] = fields["due_date"] = None
-    all_day = False
-    if "DUE" in todo:
-        due = _moment(todo["DUE"], "DUE")
-        if isinstance(due, datetime):
-            if due.tzinfo is None:  # floating: the user's wall clock
-                due = due.replace(tzinfo=zones.zone(user_zone))
-            else:
-                zone = _zone_name(todo["DUE"], "DUE")
-                if zone is not None:
-                    fields["timezone"] = zone
-                    # The wall time in the zone it names, as it is written back.
-                    due = due.replace(tzinfo=zones.zone(zone))
-            fields["due_at"] = instant_text(due)
-        else:
-            fields["due_date"] = due.isoformat()
-            all_day = True
+    # The start first: a zone DUE names is the task's, before one DTSTART names. A DTSTART in
+    # a zone of the client's own (a VTIMEZONE naming no IANA zone, as Outlook's "Customized
+    # Time Zone") is no start here: it is kept as sent, with its VTIMEZONE.
+    started = _read_moment(todo, "DTSTART", "start", fields, user_zone, own_zone_kept=True)
+    _read_moment(todo, "DUE", "due", fields, user_zone)
+    all_day = fields["due_date"] is not None
     rules = _values(todo, "RRULE")
     fields["recurrence"] = rules[0].to_ical().decode() if rules else None
     kept = Todo()
     for name, value in todo.items():
         if name not in MAPPED and name not in ("STATUS", "RELATED-TO"):
             kept[name] = value
+    if "DTSTART" in todo and not started:
+        kept["DTSTART"] = todo["DTSTART"]
     if len(rules) > 1:
         kept["RRULE"] = rules[1:]
     status_kept = status not in ("", "COMPLETED", "NEEDS-ACTION")
@@ -275,6 +267,50 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
         kept.add_component(component)  # its other properties, given back with it
     fields["reminders"] = reminders
     return fields, parent_uid, kept
+
+
+def _read_moment(
+    todo: Component,
+    name: str,
+    kind: str,
+    fields: dict[str, Any],
+    user_zone: str,
+    *,
+    own_zone_kept: bool = False,
+) -> bool:
+    """`{kind}_at` and `{kind}_date` from a DUE or DTSTART: a date is a day; a date-time with a
+    TZID is the wall time in the zone it names (which becomes the task's), a UTC one that
+    instant, a floating one the user's wall clock. Whether it was read: a TZID naming no
+    known zone is refused, or (`own_zone_kept`, with the client's VTIMEZONE) left unread."""
+    fields[f"{kind}_at"] = fields[f"{kind}_date"] = None
+    if name not in todo:
+        return False
+    prop = todo[name]
+    if own_zone_kept and _own_zone(prop):
+        return False
+    moment = _moment(prop, name)
+    if not isinstance(moment, datetime):
+        fields[f"{kind}_date"] = moment.isoformat()
+        return True
+    if moment.tzinfo is None:  # floating: the user's wall clock
+        moment = moment.replace(tzinfo=zones.zone(user_zone))
+    else:
+        zone = _zone_name(prop, name)
+        if zone is not None:
+            fields["timezone"] = zone
+            # The wall time in the zone it names, as it is written back.
+            moment = moment.replace(tzinfo=zones.zone(zone))
+    fields[f"{kind}_at"] = instant_text(moment)
+    return True
+
+
+def _own_zone(prop: Any) -> bool:
+    """A date-time in a zone the object's own VTIMEZONE gives, naming no IANA zone."""
+    value = getattr(prop, "dt", None)
+    if not isinstance(value, datetime) or value.tzinfo is None or "TZID" not in prop.params:
+        return False
+    tzid = str(prop.params["TZID"])
+    return iana_zone(tzid) is None and iana_zone(getattr(value.tzinfo, "key", None) or "") is None
 
 
 def _moment(prop: Any, name: str) -> datetime | date:

@@ -112,6 +112,12 @@ def _write_mapped(
         todo.add("PRIORITY", WRITTEN_PRIORITY[task["priority"]])
     if task["tags"]:
         todo.add("CATEGORIES", list(task["tags"]))
+    if task["start_date"] is not None or task["start_at"] is not None:
+        todo.pop("DTSTART", None)  # kept from a client before DTSTART was the task's start
+    if task["start_date"] is not None:
+        todo.add("DTSTART", task["start_date"])
+    elif task["start_at"] is not None:
+        todo.add("DTSTART", due_on_its_clock(task["start_at"], task["timezone"]))
     all_day = task["due_date"] is not None
     if all_day:
         todo.add("DUE", task["due_date"])

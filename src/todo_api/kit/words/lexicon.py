@@ -313,6 +313,12 @@ def phrases(lang: str) -> dict[tuple[str, ...], frozenset[str]]:
 
 
 @functools.cache
+def first_words(lang: str) -> frozenset[str]:
+    """The words a phrase of `lang` can start with: any other word starts none."""
+    return frozenset(key[0] for key in phrases(lang))
+
+
+@functools.cache
 def longest(lang: str) -> int:
     return max(len(key) for key in phrases(lang))
 

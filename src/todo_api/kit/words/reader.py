@@ -71,6 +71,9 @@ _NUMBER = re.compile(r"^\d{1,4}$")
 _AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
 _PRIORITY = re.compile(r"^[pP]([1-4])$")
 _TRAILING = ".!?;:)"
+_AFTER_COMPLETION = frozenset({"every", "ev"})
+_MARKS = frozenset(",.!?;:")
+_SPACE_BEFORE_MARK = re.compile(r"^\s+(?=[,.!?;:])")
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,11 @@ def _tokens(text: str) -> tuple[_Token, ...]:
             tokens.append(_Token(start, end, "protected", "", "", end))
             continue
         if kind in ("list", "tag"):
-            tokens.append(_Token(start, end, kind, raw, raw, end))
+            # "#Home." and "@errands!" end a sentence: the mark is not the name's.
+            name = raw if raw.endswith('"') else raw.rstrip(_TRAILING)
+            if len(name) > 1:
+                end = start + len(name)
+                tokens.append(_Token(start, end, kind, name, name, end))
             continue
         if kind == "comma":
             tokens.append(_Token(start, end, "word", ",", ",", end))
@@ -130,6 +137,10 @@ def _tokens(text: str) -> tuple[_Token, ...]:
             continue
         if _PRIORITY.match(stripped):
             kind = "priority"
+        elif raw.endswith("!") and fold(stripped) in _AFTER_COMPLETION:
+            # Todoist's `every!`: due again a while after completion, which no RRULE says.
+            tokens.append(_Token(start, end, "protected", "", "", end))
+            continue
         dot_end = start + len(dotted) if dotted.endswith(".") else start + len(stripped)
         tokens.append(
             _Token(start, start + len(stripped), kind, fold(stripped), fold(dotted), dot_end)
@@ -147,6 +158,7 @@ class _Grammar:
         self.today = now.date()
         self.table = lexicon.phrases(lang)
         self.longest = lexicon.longest(lang)
+        self.first_words = lexicon.first_words(lang)
         self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
         self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
 
@@ -168,7 +180,13 @@ class _Grammar:
         if (known := self.found.get(i)) is not None:
             return known
         tokens, table = self.tokens, self.table
-        found = []
+        found: list[tuple[frozenset[str], int, bool]] = []
+        first = tokens[i] if i < len(tokens) else None
+        if first is None or (
+            first.bare not in self.first_words and first.dotted not in self.first_words
+        ):
+            self.found[i] = found
+            return found
         for n in range(min(self.longest, len(tokens) - i), 0, -1):
             span = tokens[i : i + n]
             if any(token.kind != "word" for token in span):
@@ -238,6 +256,10 @@ class _Grammar:
                 hour = hour % 12 + (12 if match[3].startswith("p") else 0)
             elif match[4]:
                 hour, minute = int(match[4]), int(match[5])
+                after = self.text(i + 1)
+                if after and _AMPM.match(after) and 1 <= hour <= 12:  # "9:00 AM"
+                    hour = hour % 12 + (12 if after.startswith("p") else 0)
+                    i += 1
             else:
                 hour, minute = int(match[6]), int(match[7] or 0)
             if hour < 24 and minute < 60:
@@ -343,11 +365,11 @@ class _Grammar:
 
     def day(self, i: int) -> tuple[date, time | None, int] | None:
         """A day, and the time the phrase implies (`tonight`)."""
-        for symbol, days in (("TODAY", 0), ("TOMORROW", 1), ("AFTER_TOMORROW", 2)):
+        if found := self.word(i, "TONIGHT"):  # before today: "heute abend"
+            return self.today, TONIGHT, found[1]
+        for symbol, days in (("AFTER_TOMORROW", 2), ("TODAY", 0), ("TOMORROW", 1)):
             if found := self.word(i, symbol):
                 return self.today + timedelta(days=days), None, found[1]
-        if found := self.word(i, "TONIGHT"):
-            return self.today, TONIGHT, found[1]
         if found := self.word(i, "EOM"):
             last = monthrange(self.today.year, self.today.month)[1]
             return self.today.replace(day=last), None, found[1]
@@ -629,11 +651,14 @@ def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "
         return found.due
     if found is not None:
         return None
+    phrase = " ".join(text.split())
+    if len(phrase) < 3 or phrase.replace(" ", "").isdigit():  # dateparser: "a" is a month
+        return None
     zone = _zone(zone)
     local = now.astimezone(zone)
     # Its answers are kept per phrase and minute (an import reads the same phrases again).
     minute = local.replace(tzinfo=None, second=0, microsecond=0)
-    return _dateparser(" ".join(text.split()), _language(lang), minute, zone)
+    return _dateparser(phrase, _language(lang), minute, zone)
 
 
 def read_rule(
@@ -734,12 +759,22 @@ def read_tags(text: str) -> tuple[str, list[str]]:
 
 
 def _title(text: str, tokens: tuple[_Token, ...], spans: list[Span]) -> str:
-    kept = []
-    at = 0
-    for span in sorted(spans, key=lambda s: s.start):
-        kept.append(text[at : span.start])
-        at = span.end
-    kept.append(text[at:])
-    rest = "".join(kept)
-    rest = re.sub(r'\\(?=[^\s"])', "", rest) if "\\" in rest else rest
-    return re.sub(r"\s+([,.!?;:])", r"\1", " ".join(rest.split()))
+    """`text` without the spans read and the backslashes that protect a word, tidied."""
+    cuts = sorted(
+        [(span.start, span.end) for span in spans]
+        + [
+            (t.start, t.start + 1)
+            for t in tokens
+            if t.kind == "protected" and text[t.start] == "\\"
+        ]
+    )
+    if not cuts:
+        return " ".join(text.split())
+    kept = [text[: cuts[0][0]]]
+    starts = [start for start, _ in cuts[1:]] + [len(text)]
+    for (_, end), following in zip(cuts, starts, strict=True):
+        piece = _SPACE_BEFORE_MARK.sub("", text[end:following])
+        if piece[:1] in _MARKS:  # "Call mom tomorrow, then": the comma joins the word before
+            kept[-1] = kept[-1].rstrip()
+        kept.append(piece)
+    return " ".join("".join(kept).split())

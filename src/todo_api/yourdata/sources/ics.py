@@ -2,15 +2,16 @@
 export them, and as this service's ics export writes them.
 
 Each `VTODO` is one task by the mapping CalDAV uses (todo_api.kit.ical): `RELATED-TO` makes
-subtasks, `VALARM`s reminders, `RRULE` the recurrence, a `DUE` with a `TZID` the task's zone,
-and what the mapping does not cover (`X-` properties, `DTSTART`, `PERCENT-COMPLETE`, the
-client's `UID`) is kept, so CalDAV and the ics export give it back, with the file's
-`VTIMEZONE` of a zone it names that is no IANA name (a Windows name). A calendar's
+subtasks, `VALARM`s reminders, `RRULE` the recurrence, `DTSTART` the start, a `DUE` with a
+`TZID` the task's zone, and what the mapping does not cover (`X-` properties,
+`PERCENT-COMPLETE`, the client's `UID`, a `DTSTART` in a zone of the client's own) is kept, so
+CalDAV and the ics export give it back, with the file's `VTIMEZONE` of a zone it names that is
+no IANA name (Outlook's "Customized Time Zone"). A calendar's
 `X-WR-CALNAME` names its list (and `X-APPLE-CALENDAR-COLOR` colours it); calendars without a
 name share one new list, "Imported calendar". `X-APPLE-SORT-ORDER` orders a list's tasks,
 those without it following in the file's order. `VEVENT`s, `VJOURNAL`s and changes to one
 occurrence (`RECURRENCE-ID`) are left out, and listed; so is an `RRULE` a task cannot recur by
-here (no `DUE`, as Thunderbird repeats a task by its start; finer than daily), the task kept.
+here (neither `DUE` nor `DTSTART`; finer than daily), the task kept.
 
 The file is first split into its components by line, so that an error names the line where
 its `VTODO` or property starts; each component is then parsed by `icalendar`.
@@ -50,6 +51,8 @@ COLUMNS = {
     "tags": "CATEGORIES",
     "due_at": "DUE",
     "due_date": "DUE",
+    "start_at": "DTSTART",
+    "start_date": "DTSTART",
     "timezone": "DUE",
     "recurrence": "RRULE",
     "reminders": "VALARM",
@@ -189,6 +192,13 @@ def _task(
     due = todo.get("DUE")
     if due is not None and isinstance(due.dt, datetime) and due.dt.tzinfo is None:
         task.local_due = due.dt  # floating: on the wall clock of the importer's zone
+    start = todo.get("DTSTART")
+    if (
+        fields["start_at"] is not None
+        and isinstance(start.dt, datetime)
+        and start.dt.tzinfo is None
+    ):
+        task.local_start = start.dt  # likewise
     completed = todo.get("COMPLETED")
     if fields["is_completed"] and isinstance(getattr(completed, "dt", None), datetime):
         moment = completed.dt if completed.dt.tzinfo else completed.dt.replace(tzinfo=UTC)
@@ -209,9 +219,10 @@ def _task(
 
 def _rule_left_out(fields: dict[str, Any]) -> str | None:
     """Why a task cannot recur here by its RRULE, as far as the file tells (None: it can):
-    Thunderbird repeats a task with a start (DTSTART) and no DUE; finer than daily."""
-    if fields["due_at"] is None and fields["due_date"] is None:
-        return "a recurring task needs a DUE here"
+    neither DUE nor DTSTART; finer than daily."""
+    when = ("due_at", "due_date", "start_at", "start_date")
+    if all(fields[name] is None for name in when):
+        return "a recurring task needs a DUE or a DTSTART"
     try:
         recurrence.parse(fields["recurrence"])
     except recurrence.InvalidRule as exc:

@@ -18,6 +18,8 @@ TASK_FIELDS = (
     "priority",
     "due_at",
     "due_date",
+    "start_at",
+    "start_date",
     "timezone",
     "tags",
     "recurrence",
