@@ -25,7 +25,9 @@ async def test_every_get_answers_head(app: FastAPI, alice: httpx.AsyncClient) ->
     me = (await alice.get("/api/auth/me")).json()["id"]
     made = await alice.post("/api/lists", json={"name": "Errands"})
     task = await alice.post("/api/tasks", json={"title": "Milk", "list_id": made.json()["id"]})
+    saved = await alice.post("/api/filters", json={"name": "Errands", "query": "#Errands"})
     values = {
+        "filter_id": saved.json()["id"],
         "task_id": task.json()["id"],
         "list_id": made.json()["id"],
         "user_id": me,

@@ -60,6 +60,8 @@ TOOL_NAMES = {
     "list_reminders",
     "list_members",
     "invite_to_list",
+    "list_filters",
+    "filter_tasks",
     "quick_add",
 }
 # What each tool's annotations say (readOnlyHint, destructiveHint, idempotentHint), as the
@@ -72,6 +74,8 @@ ANNOTATIONS = {
     "tasks_due_on": (True, False, True),
     "list_reminders": (True, False, True),
     "list_members": (True, False, True),
+    "list_filters": (True, False, True),
+    "filter_tasks": (True, False, True),
     "create_task": (False, False, False),
     "quick_add": (False, False, False),
     "create_list": (False, False, False),
@@ -551,6 +555,37 @@ async def test_the_list_tools_give_what_the_rest_api_gives_and_refuse_a_duplicat
             "VALIDATION_ERROR"
         )
         assert structured(await session.call_tool("create_list", {"name": "Groceries"}))
+
+
+async def test_the_filter_tools_give_what_the_rest_api_gives(
+    server: Server, new_token: Any
+) -> None:
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        work = (await rest.post("/api/lists", json={"name": "Work"})).json()
+        for title, priority in [("a", "high"), ("b", "low"), ("c", "high")]:
+            body = {"title": title, "priority": priority, "list_id": work["id"]}
+            assert (await rest.post("/api/tasks", json=body)).status_code == 201
+        saved = (
+            await rest.post("/api/filters", json={"name": "Hot", "query": "#work & p1"})
+        ).json()
+        assert structured(await session.call_tool("list_filters", {})) == {
+            "filters": (await rest.get("/api/filters")).json()
+        }
+        by_query = structured(await session.call_tool("filter_tasks", {"query": "#Work & p1"}))
+        assert by_query == {"tasks": (await rest.get(f"/api/filters/{saved['id']}/tasks")).json()}
+        assert [t["title"] for t in by_query["tasks"]] == ["c", "a"]
+        by_id = structured(await session.call_tool("filter_tasks", {"filter_id": saved["id"]}))
+        assert by_id == by_query
+        params = {"filter": "p1, p3", "sort": "title"}
+        grouped = structured(
+            await session.call_tool("filter_tasks", {"query": "p1, p3", "sort": "title"})
+        )
+        assert grouped == (await rest.get("/api/tasks", params=params)).json()
+        neither = tool_error(await session.call_tool("filter_tasks", {}))
+        assert [d["field"] for d in neither["details"]] == ["query"]
+        unreadable = tool_error(await session.call_tool("filter_tasks", {"query": "p1 &"}))
+        assert unreadable["details"][0]["message"].startswith("at position 4")
 
 
 async def test_quick_add_reads_the_words_as_the_rest_route_does(

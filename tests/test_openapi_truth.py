@@ -209,7 +209,8 @@ async def test_every_query_example_is_accepted(
     # A host whose look-up fails here without asking DNS (a label over 63 characters).
     unresolvable = f"https://{'a' * 64}.example/"
     hook = await alice.post("/api/webhooks", json={"url": unresolvable, "events": ["*"]})
-    ids = {"{user_id}": me, "{webhook_id}": hook.json()["id"]}
+    saved = await alice.post("/api/filters", json={"name": "Urgent", "query": "p1"})
+    ids = {"{user_id}": me, "{webhook_id}": hook.json()["id"], "{filter_id}": saved.json()["id"]}
     tried = 0
     for method, path, operation in operations(schema):
         if method != "get" or not path.startswith("/api/"):

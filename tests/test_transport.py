@@ -284,6 +284,8 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
     hook = {"url": f"https://{'a' * 64}.example/", "events": ["*"]}
     webhook_id = (await alice.post("/api/webhooks", json=hook)).json()["id"]
     delivery_id = (await alice.post(f"/api/webhooks/{webhook_id}/ping")).json()["id"]
+    saved = {"name": "f", "query": "p1"}
+    filter_id = (await alice.post("/api/filters", json=saved)).json()["id"]
     routes = [
         (method, path)
         for method, path, operation in operations(schema)
@@ -297,6 +299,7 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
             list_id=list_id,
             webhook_id=webhook_id,
             delivery_id=delivery_id,
+            filter_id=filter_id,
         )
         # An import reads the body as its source says (this service's export: JSON).
         params = {"source": "todo-api"} if path == "/api/import" else {}

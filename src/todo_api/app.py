@@ -45,6 +45,7 @@ from todo_api.edge.ops import router as ops_router
 from todo_api.edge.routing import DirectRoutes
 from todo_api.feed import scheduled as feed_scheduled
 from todo_api.feed.router import router as feed_router
+from todo_api.filters.router import router as filters_router
 from todo_api.kit import backfills
 from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held
@@ -208,6 +209,7 @@ def create_app(
     app.include_router(tasks_router)
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
+    app.include_router(filters_router)
     app.include_router(sharing_router)
     app.include_router(live_router)
     app.include_router(webhooks_router)

@@ -51,11 +51,13 @@ async def walk_pages(
     """Every task of a listing, following X-Next-Cursor page after page.
 
     Checks on the way that X-Next-Cursor and Link come together, and that X-Total-Count is the
-    number of tasks walked: on every page, or for a search (`q`), which counts only what its
-    pages have shown, the tasks so far with a "+" while another page follows.
+    number of tasks walked: on every page, or for a search (`q`, a filter's `search:`), which
+    counts only what its pages have shown, the tasks so far with a "+" while another page follows.
     """
     params = list(params or [])
-    search = any(name == "q" for name, _ in params)
+    search = any(
+        name == "q" or (name == "filter" and "search:" in str(value)) for name, value in params
+    )
     walked: list[dict[str, Any]] = []
     totals: set[str] = set()
     cursor: str | None = None

@@ -591,6 +591,7 @@ LIST_PARAMETERS = [
     "parent_id",
     "top_level",
     "assignee",
+    "filter",
     "sort",
     "limit",
     "cursor",

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect
 
 from todo_api.db.statements import compile_for
 from todo_api.tables.tasks import Priority
+from todo_api.tasks import filter_query
 from todo_api.tasks.listing import (
     CursorCodec,
     InvalidCursor,
@@ -50,6 +51,7 @@ CHANGED: dict[str, Any] = {
     "due_on": NOW.date(),
     "start_before": NOW,
     "start_after": NOW,
+    "filter": filter_query.parse("(today | overdue) & #Work & !@home")[0].node,
 }
 
 

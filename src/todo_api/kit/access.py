@@ -115,6 +115,11 @@ CALLERS_ORDER = (list_members.c.position, lists.c.id)
 CALLER_JOINED_AT = list_members.c.joined_at
 
 
+def shared_with_others(list_id: Any, owner: Any) -> ColumnElement[bool]:
+    """Whether someone besides `owner` sees the list `list_id` (columns, or parameters)."""
+    return exists().where(list_members.c.list_id == list_id, list_members.c.user_id != owner)
+
+
 def members_of(list_id: Any) -> Select[Any]:
     """Who sees the list `list_id` (a column, or a parameter) and its tasks: its members, the
     owner included."""

@@ -12,13 +12,23 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
+from todo_api.filters.schemas import FilterRead
 from todo_api.kit import text
 from todo_api.kit.inputs import UUID_EXAMPLE, Input
 from todo_api.lists.schemas import ListRead, ListUpdate
 from todo_api.lists.sharing_schemas import InvitationCreate, MemberRead
 from todo_api.reminders.schemas import UpcomingReminder
+from todo_api.tables.filters import FILTER_QUERY_MAX_LENGTH
 from todo_api.tasks.dependencies import list_query
-from todo_api.tasks.schemas import DateText, DateTimeText, TaskMove, TaskRead, TaskUpdate
+from todo_api.tasks.listing import DEFAULT_LIMIT, DEFAULT_SORT, MAX_LIMIT, Sort
+from todo_api.tasks.schemas import (
+    DateText,
+    DateTimeText,
+    FilterGroup,
+    TaskMove,
+    TaskRead,
+    TaskUpdate,
+)
 
 
 def _parameters_model(function: Callable[..., Any], name: str) -> type[Input]:
@@ -87,6 +97,46 @@ class TaskPage(BaseModel):
 
 class ListsResult(BaseModel):
     lists: list[ListRead]
+
+
+class FiltersResult(BaseModel):
+    filters: list[FilterRead]
+
+
+class FilterTasksArguments(Input):
+    query: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=FILTER_QUERY_MAX_LENGTH,
+        description="A query in the filter language, such as `(today | overdue) & #Work` or "
+        "`p1 & @errands`; `,` between groups answers each group apart. Give it or `filter_id`",
+        examples=["(today | overdue) & #Work"],
+    )
+    filter_id: str | None = Field(
+        default=None,
+        description="A saved filter's id (a UUID), as list_filters gave it, whose query to run",
+        json_schema_extra={"format": "uuid"},
+    )
+    completed: bool | None = Field(
+        default=None, description="Completed tasks (true) instead of open ones (the default)"
+    )
+    sort: Sort = Field(default=DEFAULT_SORT, description="The order, as list_tasks' `sort`")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Tasks per page")
+    cursor: str | None = Field(
+        default=None,
+        description="The `next_cursor` of the previous call (a query of one group), for the "
+        "next page",
+    )
+
+
+class FilterTasksResult(BaseModel):
+    tasks: list[TaskRead] | None = Field(default=None, description="A query of one group's page")
+    next_cursor: str | None = Field(
+        default=None, description="Only when more tasks match: pass it as `cursor`"
+    )
+    groups: list[FilterGroup] | None = Field(
+        default=None, description="A query of several groups: each group's first page"
+    )
 
 
 class NoArguments(Input):
@@ -180,4 +230,5 @@ LIST_CHANGE_INPUT = _with_ref(ListRef, ListUpdate, 2)
 TASK_MOVE_INPUT = _with_ref(TaskRef, TaskMove, None)
 DUE_ON_INPUT = DueOnArguments.model_json_schema()
 REMINDERS_INPUT = RemindersArguments.model_json_schema()
+FILTER_TASKS_INPUT = FilterTasksArguments.model_json_schema()
 INVITE_INPUT = _with_ref(ListRef, InvitationCreate, None)

@@ -10,9 +10,13 @@ from mcp_types import Tool, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
 from todo_api.auth.dependencies import Caller
+from todo_api.filters import service as filters_service
+from todo_api.filters.errors import FilterNotFound
+from todo_api.filters.schemas import filter_body
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, validation_failure
 from todo_api.kit.ids import utcnow
+from todo_api.kit.inputs import parse_id
 from todo_api.kit.zones import LAST_INSTANT
 from todo_api.lists import service as lists_service
 from todo_api.lists import sharing
@@ -21,6 +25,7 @@ from todo_api.lists.schemas import ListCreate, ListRead, ListUpdate, list_body
 from todo_api.lists.sharing_schemas import InvitationCreate, InvitationCreated, member_body
 from todo_api.mcp.schemas import (
     DUE_ON_INPUT,
+    FILTER_TASKS_INPUT,
     INVITE_INPUT,
     LIST_CHANGE_INPUT,
     LIST_REF_INPUT,
@@ -33,6 +38,9 @@ from todo_api.mcp.schemas import (
     Deleted,
     DeletedList,
     DueOnArguments,
+    FiltersResult,
+    FilterTasksArguments,
+    FilterTasksResult,
     ListRef,
     ListsResult,
     ListTasksArguments,
@@ -48,8 +56,8 @@ from todo_api.mcp.schemas import (
 from todo_api.reminders import service as reminders_service
 from todo_api.reminders.router import DEFAULT_SPAN
 from todo_api.tasks import pages, quick, service
-from todo_api.tasks.dependencies import list_query, parse_task_id
-from todo_api.tasks.listing import MAX_LIMIT, CursorCodec, InvalidCursor
+from todo_api.tasks.dependencies import list_query, parse_task_id, with_filter
+from todo_api.tasks.listing import MAX_LIMIT, CursorCodec, InvalidCursor, ListQuery
 from todo_api.tasks.schemas import (
     QuickAdd,
     QuickAddRead,
@@ -93,8 +101,26 @@ async def list_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, 
 
 
 async def _page(caller: Caller, parameters: dict[str, Any]) -> dict[str, Any]:
-    query = await list_query(**parameters)
+    return await _answer(caller, await list_query(**parameters), groups=False)
+
+
+async def _answer(caller: Caller, query: ListQuery, *, groups: bool) -> dict[str, Any]:
+    """A page of tasks (`{"tasks", "next_cursor"?}`), or (`groups`) a filter's groups."""
     cursors = held(caller.request.app, CursorCodec)
+    if query.groups:
+        if not groups:
+            raise InvalidField("filter", "a query of several groups goes to filter_tasks")
+        found = await caller.run(pages.list_groups, query=query, cursors=cursors)
+        return {
+            "groups": [
+                {
+                    "query": text,
+                    "tasks": [task_body(task) for task in page.tasks],
+                    "next_cursor": page.next_cursor,
+                }
+                for text, page in found
+            ]
+        }
     try:
         page = await caller.run(pages.list_tasks, query=query, cursors=cursors)
     except InvalidCursor as exc:
@@ -103,6 +129,27 @@ async def _page(caller: Caller, parameters: dict[str, Any]) -> dict[str, Any]:
     if page.next_cursor is not None:
         result["next_cursor"] = page.next_cursor
     return result
+
+
+async def list_filters(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    _read(NoArguments, arguments)
+    rows = await caller.run(filters_service.list_filters)
+    return {"filters": [filter_body(row) for row in rows]}
+
+
+async def filter_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The tasks a query answers, given or saved (`filter_id`)."""
+    parameters = _read(FilterTasksArguments, arguments)
+    if (parameters.query is None) == (parameters.filter_id is None):
+        raise InvalidField("query", "give either query or filter_id")
+    text = parameters.query
+    if parameters.filter_id is not None:
+        filter_id = parse_id(parameters.filter_id, FilterNotFound)
+        text = (await caller.run(filters_service.get_filter, filter_id))["query"]
+    assert text is not None
+    listing_parameters = parameters.model_dump(exclude={"query", "filter_id"})
+    query = with_filter(await list_query(**listing_parameters), text, field="query")
+    return await _answer(caller, query, groups=True)
 
 
 async def get_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -382,6 +429,35 @@ TOOLS: dict[str, ToolSpec] = {
             'tasks in no list are the inbox (`list_id` "inbox" in list_tasks).',
             input_schema=NO_INPUT,
             output=ListsResult,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            list_filters,
+            name="list_filters",
+            title="List the saved filters",
+            description="List the user's saved filters in their order, each with its id, "
+            "name and query (in Todoist's filter language). Run one with filter_tasks' "
+            "`filter_id`.",
+            input_schema=NO_INPUT,
+            output=FiltersResult,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            filter_tasks,
+            name="filter_tasks",
+            title="Tasks a filter query answers",
+            description="The user's open tasks (or completed, with `completed`) that a query "
+            "in Todoist's filter language answers: `today`, `tomorrow`, `overdue`, `no date`, "
+            "`recurring`, `next 7 days`, `due before: 2026-12-24`, `due after: today`, "
+            "`p1`..`p4` (high..none), `#List`, `@tag`, `no labels`, `assigned to: me`, "
+            "`created by: me`, `shared`, `subtask`, `search: text`, combined with `&`, `|`, "
+            "`!` and parentheses: `(today | overdue) & #Work`. Give `query`, or a saved "
+            "filter's `filter_id` (list_filters). Groups apart by `,` (`today, overdue`) give "
+            "each group's first page. " + _TIMES,
+            input_schema=FILTER_TASKS_INPUT,
+            output=FilterTasksResult,
             read_only=True,
             idempotent=True,
         ),

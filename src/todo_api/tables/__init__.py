@@ -5,6 +5,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from todo_api.tables.dav import DavCollection, DavObject
+from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
 from todo_api.tables.jobs import JobRun
 from todo_api.tables.lists import (
@@ -67,6 +68,7 @@ __all__ = [
     "ReminderEmail",
     "ReminderEvent",
     "ReminderFire",
+    "SavedFilter",
     "Task",
     "TaskCount",
     "TaskDeparture",

@@ -28,6 +28,7 @@ from sqlalchemy.sql.expression import BindParameter, UnaryExpression
 from todo_api.db import SQLITE_UNICODE_LOWER, UTCDateTime
 from todo_api.kit import access
 from todo_api.tables.tasks import task_tags, tasks
+from todo_api.tasks import filter_sql
 from todo_api.tasks.listing import DATED_SORTS, Shape, Sort, SortField, field_of
 
 
@@ -121,6 +122,8 @@ def conditions_of(s: Shape, part: Part = "own", scoped: bool = True) -> list[Col
         conditions.append(tasks.c.assignee_id == bindparam("assignee_id", type_=Uuid()))
     if s.due_on:
         conditions.extend(_due_on())
+    if s.filter is not None:
+        conditions.append(filter_sql.condition(s.filter, part, s.dialect))
     return conditions
 
 

@@ -1,5 +1,6 @@
 """What task routes take from a request: the task id in the path and the listing's query."""
 
+import dataclasses
 import uuid
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from todo_api.kit.inputs import UUID_EXAMPLE, id_in_path, parse_id
 from todo_api.kit.text import NO_NUL_PATTERN, storable
 from todo_api.tables import keys
 from todo_api.tables.tasks import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
+from todo_api.tasks import filter_query
 from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
@@ -177,6 +179,19 @@ async def list_query(
             },
         ),
     ] = None,
+    filter: Annotated[
+        QueryText | None,
+        Query(
+            min_length=1,
+            max_length=filter_query.MAX_LENGTH,
+            description="A query in Todoist's filter language, with the other parameters: "
+            "`(today | overdue) & #Work`, `p1 & @work`, `no date & !subtask`; groups apart "
+            'by `,` answer `{"groups": [{"query", "tasks"}, ...]}`, each its first page. '
+            "Open tasks unless `completed` says otherwise. See docs/quick-add-and-filters.md",
+            examples=["(today | overdue) & #Work"],
+            json_schema_extra={"pattern": NO_NUL_PATTERN},
+        ),
+    ] = None,
     sort: Annotated[
         Sort,
         Query(
@@ -218,4 +233,30 @@ async def list_query(
         start_before=start_before,
         start_after=start_after,
     )
-    return ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)
+    query = ListQuery(filters=filters, sort=sort, limit=limit, cursor=cursor)
+    return query if filter is None else with_filter(query, filter)
+
+
+def with_filter(query: ListQuery, text: str, field: str = "filter") -> ListQuery:
+    """The listing with a query in the filter language too: one group's tree among its
+    filters, or the groups apart (each then its own first page). A filter answers open tasks
+    unless `completed` says otherwise. A query of one group the listing has already (a
+    `filter` beside a saved filter's) narrows each group. Raises InvalidField naming `field`
+    (where the query came from) for a query it cannot read."""
+    try:
+        groups = filter_query.parse(text)
+    except filter_query.FilterError as exc:
+        raise InvalidField(field, str(exc)) from None
+    if query.groups:
+        raise InvalidField("filter", "narrows a saved filter as one group (no ,)")
+    narrowing = query.filters.filter
+    if narrowing is not None:
+        groups = [filter_query.Group(g.text, filter_query.And((g.node, narrowing))) for g in groups]
+    completed = False if query.filters.completed is None else query.filters.completed
+    if len(groups) > 1:
+        if query.cursor is not None:
+            raise InvalidField("cursor", "pages one group of a filter at a time (filter=<it>)")
+        filters = dataclasses.replace(query.filters, completed=completed)
+        return dataclasses.replace(query, filters=filters, groups=tuple(groups))
+    filters = dataclasses.replace(query.filters, completed=completed, filter=groups[0].node)
+    return dataclasses.replace(query, filters=filters)

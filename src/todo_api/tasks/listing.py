@@ -14,13 +14,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
-from todo_api.kit import zones
+from todo_api.kit import words, zones
 from todo_api.kit.signing import InvalidToken, Signer
 from todo_api.tables import keys
 from todo_api.tables.tasks import Priority
+from todo_api.tasks import filter_query
 
 SortField = Literal["created_at", "updated_at", "due_at", "start", "priority", "title", "position"]
 Sort = Literal[
@@ -79,10 +80,18 @@ class TaskFilters:
     due_on: date | None = None  # due that day: timed tasks on the caller's clock
     start_before: datetime | None = None
     start_after: datetime | None = None
+    filter: filter_query.Node | None = None  # a query in the filter language (one group)
 
     def fingerprint(self) -> str:
         """What a cursor remembers of the filters (every field), to refuse it under others."""
-        canonical = json.dumps(dataclasses.astuple(self), default=_json_value)
+        plain = dataclasses.astuple(dataclasses.replace(self, filter=None))
+        names = [f.name for f in dataclasses.fields(self)]
+        canonical = json.dumps(
+            [v for name, v in zip(names, plain, strict=True) if name != "filter"],
+            default=_json_value,
+        )
+        if self.filter is not None:  # its repr tells `a & b` from `a | b`
+            canonical += repr(self.filter)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -92,6 +101,8 @@ class ListQuery:
     sort: Sort = DEFAULT_SORT
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    # A filter of several groups (`today, overdue`): each answered as its own first page.
+    groups: tuple[filter_query.Group, ...] = ()
 
     @property
     def sort_field(self) -> SortField:
@@ -174,6 +185,7 @@ class Shape(NamedTuple):
     due_on: bool = False
     start_before: bool = False
     start_after: bool = False
+    filter: filter_query.Node | None = None  # the query's skeleton (its values are bound)
 
 
 def shape(
@@ -203,6 +215,7 @@ def shape(
         f.due_on is not None,
         f.start_before is not None,
         f.start_after is not None,
+        None if f.filter is None else filter_query.skeleton(f.filter),
     )
 
 
@@ -242,6 +255,8 @@ def parameters(
         params["parent_id"] = f.parent_id
     if f.assignee not in (None, "none"):
         params["assignee_id"] = user_id if f.assignee == "me" else f.assignee
+    if f.filter is not None:
+        params.update(filter_parameters(f.filter, now, zone))
     if last is not None:
         params["after_value"], params["after_id"] = last
     return params
@@ -293,6 +308,7 @@ _NO_FILTER_BUT_TAGS: dict[str, Any] = {
     "due_on": False,
     "start_before": False,
     "start_after": False,
+    "filter": None,
 }
 
 
@@ -358,7 +374,13 @@ def counts_in_page(s: Shape) -> bool:
     """Whether the page statement counts the caller's own tasks. A search is not counted
     past its page; a list filtered by one tag alone has that count in TAGGED's (and the
     page counts the shared part)."""
-    return not s.q and not counts_by_tag(s)
+    return not searches(s) and not counts_by_tag(s)
+
+
+def searches(s: Shape) -> bool:
+    """Whether the shape searches text (`q`, or a filter's `search:`): its total is not
+    counted past its pages (see TOTAL_COUNT_CAP)."""
+    return s.q or (s.filter is not None and filter_query.searches(s.filter))
 
 
 def counts_by_tag(s: Shape) -> bool:
@@ -369,3 +391,99 @@ def last_values(sort: Sort, row: Any) -> list[Any]:
     if field_of(sort) == "title":
         return [row["sort_value"], row["id"]]
     return [row[DATED_SORTS.get(field_of(sort), field_of(sort))], row["id"]]
+
+
+def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict[str, Any]:
+    """The values `filter_sql.condition` binds for the tree (with its values), on the clock
+    of the caller's zone at `now`."""
+    today = now.astimezone(zones.zone(zone)).date()
+    params: dict[str, Any] = {}
+    leaves = _leaves(tree)
+    for i, leaf in enumerate(leaves):
+        name = f"filter_{i}"
+        kind, value = leaf.kind, leaf.value
+        if kind == "today":
+            params.update(_day_span(name, today, today, zone))
+        elif kind == "tomorrow":
+            tomorrow = today + timedelta(days=1)
+            params.update(_day_span(name, tomorrow, tomorrow, zone))
+        elif kind == "next_7_days":
+            params.update(_day_span(name, today, today + timedelta(days=6), zone))
+        elif kind in ("due_before", "due_after"):
+            named = words.read_date(str(value), now, zone, filter_query.LANGUAGE)
+            assert named is not None  # read when the query was
+            params.update(_bound_span(name, kind == "due_before", named, zone))
+        elif kind == "priority":
+            params[name] = 4 - int(value or 4)  # p1 high (3) .. p4 none (0)
+        elif kind in ("list", "list_deep"):
+            params[name] = keys.name_key(str(value))
+            params[f"{name}_inbox"] = params[name] == "inbox"
+        elif kind == "tag":
+            params[name] = keys.tag_form(str(value))
+        elif kind in ("assigned_to", "created_by"):
+            params[name] = str(value).casefold()
+        elif kind == "search":
+            params[name] = f"%{escape_like(keys.search_key(str(value)))}%"
+    return params
+
+
+def _bound_span(name: str, before: bool, named: date, zone: str) -> dict[str, Any]:
+    """The values `filter_sql._days` binds for every day before (`before`) or after the day
+    named, that day excluded; with a time named, every moment before or after it (and the
+    all-day tasks of the days that start before it, or of the days after its own)."""
+    local = named.astimezone(zones.zone(zone)) if isinstance(named, datetime) else None
+    day = local.date() if local is not None else named
+    try:
+        if before:
+            last = day if local is not None and local.time() != time.min else day - _DAY
+            first = date.min
+        else:
+            first, last = day + _DAY, date.max
+    except OverflowError:  # before the first day or after the last: no day at all
+        first, last = date.max, date.min
+    span = _day_span(name, first, last, zone)
+    if local is not None and first <= last:
+        moment = local.astimezone(UTC)
+        if before:
+            span[f"{name}_end"] = moment
+        else:
+            span[f"{name}_start"] = _plus(moment, timedelta(microseconds=1))
+            span[f"{name}_from"] = min(span[f"{name}_from"], moment)
+    return span
+
+
+_DAY = timedelta(days=1)
+
+
+def _day_span(name: str, first: date, last: date, zone: str) -> dict[str, Any]:
+    """The values `filter_sql._days` binds: the days from `first` to `last` on the zone's
+    clock."""
+    if last < first:  # before the first day there is: none
+        return {
+            f"{name}_first": date.max,
+            f"{name}_last": date.min,
+            f"{name}_start": zones.LAST_INSTANT,
+            f"{name}_end": zones.FIRST_INSTANT,
+            f"{name}_from": zones.LAST_INSTANT,
+            f"{name}_to": zones.FIRST_INSTANT,
+        }
+    start = zones.FIRST_INSTANT if first == date.min else zones.start_of(first, zone)
+    end = zones.day_bounds(last, zone)[1]
+    utc_start = zones.start_of(first, "UTC")
+    utc_end = zones.day_bounds(last, "UTC")[1]
+    return {
+        f"{name}_first": first,
+        f"{name}_last": last,
+        f"{name}_start": start,
+        f"{name}_end": end,
+        f"{name}_from": min(start, _plus(utc_start, -_FARTHEST_OFFSET)),
+        f"{name}_to": max(end, _plus(utc_end, _FARTHEST_OFFSET)),
+    }
+
+
+def _leaves(node: filter_query.Node) -> list[filter_query.Condition]:
+    if isinstance(node, filter_query.Condition):
+        return [node]
+    if isinstance(node, filter_query.Not):
+        return _leaves(node.operand)
+    return [leaf for operand in node.operands for leaf in _leaves(operand)]

@@ -3,6 +3,7 @@ the writes, or counted up to a cap), the total alone, and the count of a tag
 (todo_api.tasks.listing says which shape a request takes; todo_api.tasks.conditions gives each
 filter and order)."""
 
+import dataclasses
 import functools
 import operator
 import typing
@@ -35,7 +36,7 @@ from todo_api.db import Connection, Query
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
 from todo_api.tables.tasks import TaskRow, task_counts, task_tags, tasks
-from todo_api.tasks import listing, schedule
+from todo_api.tasks import filter_query, listing, schedule
 from todo_api.tasks.conditions import (
     SEEN_SHARED,
     Part,
@@ -102,7 +103,7 @@ def page_query(s: Shape) -> Query:
         parts.append(select(first.subquery()))  # SQLite: a compound's parts are plain SELECTs
     page = union_all(*parts).subquery("page") if len(parts) > 1 else parts[0].subquery("page")
     columns: list[Any] = [page]
-    if not s.q:
+    if not listing.searches(s):
         columns.append(_total(s).label("total_count"))
     return Query(
         select(*columns).order_by(*_by_sort_value(s, page)).limit(limit),
@@ -408,8 +409,9 @@ async def list_tasks(
     """
     last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
     zone = zones.DEFAULT_ZONE
-    if query.filters.due_on is not None:  # the day on the caller's clock
-        zone = await schedule.user_zone(conn, user_id)
+    tree = query.filters.filter
+    if query.filters.due_on is not None or (tree is not None and filter_query.dates(tree)):
+        zone = await schedule.user_zone(conn, user_id)  # the day on the caller's clock
     params = listing.parameters(query, user_id, utcnow(), last, zone)
     tagged = None
     if query.filters.tags:  # how common the first tag is decides the statement
@@ -417,7 +419,7 @@ async def list_tasks(
     shape = listing.shape(query, conn.name, last, tagged)
     rows = (await conn.execute(page_query(shape), params)).rows
     page, more = rows[: query.limit], len(rows) > query.limit
-    if shape.q:  # a search counts what its pages have shown: exact on the last one
+    if listing.searches(shape):  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
     else:
         if rows:  # the total rides along with the rows
@@ -433,3 +435,16 @@ async def list_tasks(
         last_values = listing.last_values(query.sort, page[-1])
         next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
     return Page(typing.cast(list[TaskRow], page), total, total_is_minimum, next_cursor)
+
+
+async def list_groups(
+    conn: Connection, user_id: uuid.UUID, *, query: listing.ListQuery, cursors: listing.CursorCodec
+) -> list[tuple[str, Page]]:
+    """The first page of each group of a filter (`today, overdue`), one statement each: the
+    group's query as written and its page (its cursor pages on with `filter=<that query>`)."""
+    found = []
+    for group in query.groups:
+        filters = dataclasses.replace(query.filters, filter=group.node)
+        one = dataclasses.replace(query, filters=filters, groups=(), cursor=None)
+        found.append((group.text, await list_tasks(conn, user_id, query=one, cursors=cursors)))
+    return found

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth.dependencies import Caller, caller
 from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit import access
@@ -42,6 +42,7 @@ from todo_api.tasks.schemas import (
     BulkRequest,
     BulkResponse,
     BulkUpdate,
+    FilterGroups,
     QuickAdd,
     QuickAddRead,
     TaskCreate,
@@ -64,7 +65,8 @@ IDEMPOTENCY_KEY["schema"] = {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$
 LIST_HEADERS = {
     "X-Total-Count": {
         "description": f"Tasks matching the filters, on all pages; past {TOTAL_COUNT_CAP} "
-        f'it reads "{TOTAL_COUNT_CAP}+". With `q`, the matches on this page and the ones '
+        f'it reads "{TOTAL_COUNT_CAP}+". With `q` (or a filter with `search:`), the matches on '
+        "this page and the ones "
         'before it, followed by "+" when another page follows',
         "schema": {"type": "string"},
     },
@@ -91,7 +93,7 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
 
 @router.get(
     "",
-    response_model=list[TaskRead],
+    response_model=list[TaskRead] | FilterGroups,
     responses={
         **error_responses(400),
         200: {"description": "A page of tasks", "headers": LIST_HEADERS},
@@ -101,8 +103,15 @@ def task_response(task: TaskRow, status_code: int = 200, **headers: str) -> Resp
 async def list_tasks(
     query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
-    call = await caller(request)
+    return await answer_listing(request, await caller(request), query)
+
+
+async def answer_listing(request: Request, call: Caller, query: ListQuery) -> Response:
+    """A page of the listing, or a filter's groups each with its first page."""
     cursors = held(request.app, CursorCodec)
+    if query.groups:
+        groups = await call.run(pages.list_groups, query=query, cursors=cursors)
+        return json_response({"groups": [_group_body(group) for group in groups]})
     try:
         page = await call.run(pages.list_tasks, query=query, cursors=cursors)
     except InvalidCursor as exc:
@@ -112,6 +121,15 @@ async def list_tasks(
         headers["X-Next-Cursor"] = page.next_cursor
         headers["Link"] = f'<{_next_page_url(request, page.next_cursor)}>; rel="next"'
     return json_response([task_body(task) for task in page.tasks], headers=headers)
+
+
+def _group_body(group: tuple[str, pages.Page]) -> dict[str, Any]:
+    text, page = group
+    return {
+        "query": text,
+        "tasks": [task_body(task) for task in page.tasks],
+        "next_cursor": page.next_cursor,
+    }
 
 
 def _next_page_url(request: Request, cursor: str) -> str:

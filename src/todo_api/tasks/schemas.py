@@ -591,3 +591,18 @@ class ParsedSpan(BaseModel):
 
 class QuickAddRead(TaskRead):
     parsed: list[ParsedSpan]
+
+
+class FilterGroup(BaseModel):
+    query: str = Field(description="The group's query, as written", examples=["overdue"])
+    tasks: list[TaskRead] = Field(description="The group's first page")
+    next_cursor: str | None = Field(
+        description="When more of the group's tasks match: the cursor for the next page, with "
+        "this group's query alone as `filter`"
+    )
+
+
+class FilterGroups(BaseModel):
+    """A filter of several groups apart by `,` (`today, overdue`): each group's first page."""
+
+    groups: list[FilterGroup]

@@ -15,7 +15,7 @@ from todo_api.tasks import router as tasks
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
 from todo_api.tasks.errors import TaskNotFound
-from todo_api.tasks.schemas import TaskCreate, TaskRead
+from todo_api.tasks.schemas import FilterGroups, TaskCreate, TaskRead
 
 
 async def _own_user_path(
@@ -40,7 +40,7 @@ router.add_api_route(
     "",
     tasks.list_tasks,
     methods=["GET"],
-    response_model=list[TaskRead],
+    response_model=list[TaskRead] | FilterGroups,
     name="list_user_tasks",
     responses={200: {"description": "A page of tasks", "headers": tasks.LIST_HEADERS}},
 )
