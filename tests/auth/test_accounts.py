@@ -672,4 +672,5 @@ async def test_a_reuse_tells_its_revocation_with_the_connection_back_in_the_pool
             assert_tokens(await refresh(client, body["refresh_token"]))
             await end_reuse_grace(app, body["refresh_token"])
             assert_error(await refresh(client, body["refresh_token"]), 401, "INVALID_TOKEN")
-    assert not [r.message for r in caplog.records if "revocation" in r.message]
+    # (How many processes confirmed it is another matter: other tests' apps listen too.)
+    assert not [r.message for r in caplog.records if "sending a token revocation" in r.message]
