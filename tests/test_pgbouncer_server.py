@@ -193,6 +193,28 @@ def test_tasks(client: Client) -> None:
 
     client.call("DELETE", url, 204)
     client.call("GET", url, 404)
+    _words_and_filters(client)
+
+
+def _words_and_filters(client: Client) -> None:
+    """Quick add and saved filters (with test_tasks's account: each new one is a registration,
+    which the server limits per address)."""
+    quick = client.call("POST", "/api/tasks/quick", 201, json={"text": "Pay rent p1 @home"})
+    assert quick.json()["priority"] == "high"
+    high = client.call("GET", "/api/tasks", 200, params={"filter": "p1 & @home"}).json()
+    assert [task["id"] for task in high] == [quick.json()["id"]]
+    made = client.call("POST", "/api/filters", 201, json={"name": "Home", "query": "@home"})
+    other = client.call("POST", "/api/filters", 201, json={"name": "Top", "query": "p1"}).json()
+    url = f"/api/filters/{made.json()['id']}"
+    assert client.call("GET", url, 200).json()["query"] == "@home"
+    assert client.call("PATCH", url, 200, json={"name": "At home"}).json()["name"] == "At home"
+    client.call("POST", f"{url}/move", 200, json={"after": other["id"]})
+    names = [saved["name"] for saved in client.call("GET", "/api/filters", 200).json()]
+    assert names == ["Top", "At home"]
+    tasks = client.call("GET", f"{url}/tasks", 200).json()
+    assert [task["id"] for task in tasks] == [quick.json()["id"]]
+    client.call("DELETE", url, 204)
+    client.call("DELETE", f"/api/filters/{other['id']}", 204)
 
 
 def test_bulk_and_the_change_feed(client: Client) -> None:
