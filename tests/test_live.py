@@ -22,6 +22,7 @@ from tests.lists.helpers import create_list
 from tests.lists.sharing import share
 from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, ended, open_stream, serving
 from tests.support import app_for, assert_error, make_settings, token_for, validation_details
+from tests.tasks.feed_helpers import FEED_KEYS
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -143,7 +144,7 @@ async def test_a_change_arrives_as_the_feed_page_of_the_task(
         messages = await events.wait_for({task["id"]})
     page = messages[-1].page()
     assert_documented(schema, messages[-1])
-    assert set(page) == {"changes", "deleted", "lists", "deleted_lists", "next", "has_more"}
+    assert set(page) == FEED_KEYS
     assert page["next"] == messages[-1].id
     shown = await alice.get(f"/api/tasks/{task['id']}")
     assert [change for change in page["changes"] if change["id"] == task["id"]] == [shown.json()]

@@ -29,6 +29,7 @@ from todo_api.auth.router import router as auth_router
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
+from todo_api.collaboration.router import router as comments_router
 from todo_api.config import Settings, load_settings
 from todo_api.dav import scheduled as dav_scheduled
 from todo_api.dav.errors import DavError
@@ -210,6 +211,7 @@ def create_app(
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
     app.include_router(filters_router)
+    app.include_router(comments_router)
     app.include_router(sharing_router)
     app.include_router(live_router)
     app.include_router(webhooks_router)

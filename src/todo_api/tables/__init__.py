@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from todo_api.tables.comments import CommentTombstone, TaskComment
 from todo_api.tables.dav import DavCollection, DavObject
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
@@ -51,6 +52,7 @@ def include_in_comparison(
 
 
 __all__ = [
+    "CommentTombstone",
     "DavCollection",
     "DavObject",
     "EventTicket",
@@ -70,6 +72,7 @@ __all__ = [
     "ReminderFire",
     "SavedFilter",
     "Task",
+    "TaskComment",
     "TaskCount",
     "TaskDeparture",
     "TaskList",

@@ -129,6 +129,11 @@ class Task(SQLModel, table=True):
     # Set once a recurring task has created its next occurrence, so that completing it again
     # (after a reopen) creates no second one.
     next_occurrence_id: uuid.UUID | None = Field(default=None)
+    # How many comments it has (todo_api.collaboration), kept by the comments' triggers
+    # (migration 0035); not a change of the task: its version stays.
+    comment_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
     # Moves on every write; the ETag, and what If-Match compares in the UPDATE itself.
     version: int = version_field()
     change_txid: int = change_stamp_field()
@@ -273,6 +278,7 @@ class TaskRow(TypedDict):
     completed_by: uuid.UUID | None
     assignee_id: uuid.UUID | None
     next_occurrence_id: uuid.UUID | None
+    comment_count: int
     version: int
     change_txid: int
     change_seq: int

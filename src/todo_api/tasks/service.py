@@ -177,6 +177,7 @@ def new_row(
         "completed_by": actor if completed else None,
         "series_start": None,  # its own due time starts its series
         "next_occurrence_id": None,
+        "comment_count": 0,
         "version": 1,
         "created_at": created_at or now,
         "updated_at": now,
