@@ -101,6 +101,8 @@ async def first_message(events: Events) -> str:
         "deleted": [],
         "lists": [],
         "deleted_lists": [],
+        "comments": [],
+        "deleted_comments": [],
         "next": first.id,
         "has_more": False,
     }
@@ -470,6 +472,24 @@ async def test_a_member_gets_the_changes_the_owner_makes(people: People) -> None
     assert [change["title"] for change in pushed if change["id"] == task["id"]] == [
         "Take out the bins"
     ]
+
+
+async def test_a_members_stream_gets_the_comments_on_the_lists_tasks(people: People) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Talk")
+    await share(alice, bob, shared["id"], "viewer")
+    task = await create_task(alice, title="Discuss", list_id=shared["id"])
+    async with open_stream(bob) as (_, events):
+        await first_message(events)
+        made = await alice.post(f"/api/tasks/{task['id']}/comments", json={"body": "Hi Bob"})
+        assert made.status_code == 201, made.text
+        messages = await events.wait_for({made.json()["id"]})
+        gone = await alice.delete(f"/api/tasks/{task['id']}/comments/{made.json()['id']}")
+        assert gone.status_code == 204
+        deleted = await events.wait_for({made.json()["id"]})
+    pushed = [c for m in messages for c in m.page()["comments"]]
+    assert pushed == [made.json()]
+    assert [m for m in deleted if made.json()["id"] in m.page()["deleted_comments"]]
 
 
 def latest(messages: list[Any]) -> dict[str, dict[str, Any]]:

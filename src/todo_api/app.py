@@ -29,6 +29,7 @@ from todo_api.auth.router import router as auth_router
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
+from todo_api.collaboration import scheduled as collaboration_scheduled
 from todo_api.collaboration.router import router as comments_router
 from todo_api.config import Settings, load_settings
 from todo_api.dav import scheduled as dav_scheduled
@@ -101,6 +102,7 @@ SCHEDULED_JOBS = [
     *backfills.schedule.jobs,
     *oauth_scheduled.schedule.jobs,
     *dav_scheduled.schedule.jobs,
+    *collaboration_scheduled.schedule.jobs,
 ]
 
 

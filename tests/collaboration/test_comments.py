@@ -3,16 +3,22 @@ them, mentions, paging, `comment_count`, and the change feed."""
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select, update
 
 from tests.collaboration.helpers import COMMENT_FIELDS, comment, comments_of, task_of
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, user_id
 from tests.support import assert_error
-from tests.tasks.feed_helpers import read_feed
+from tests.tasks.feed_helpers import database, read_feed
 from tests.tasks.helpers import assert_validation_error, create_task
+from todo_api.collaboration.scheduled import prune_tombstones
+from todo_api.config import Settings
+from todo_api.kit.ids import utcnow
+from todo_api.tables.comments import comment_tombstones
 
 Clients = Callable[..., httpx.AsyncClient]
 
@@ -237,3 +243,30 @@ async def test_deleting_a_task_deletes_its_comments(alice: httpx.AsyncClient) ->
     assert task["id"] in page["deleted"]
     assert made["id"] in page["deleted_comments"]
     assert_error(await alice.get(f"/api/tasks/{task['id']}/comments"), 404, "NOT_FOUND")
+
+
+async def test_comment_tombstones_are_pruned_after_the_feeds_retention(
+    alice: httpx.AsyncClient, settings: Settings
+) -> None:
+    task = await create_task(alice)
+    old, recent = await comment(alice, task["id"], "Old"), await comment(alice, task["id"], "New")
+    for made in (old, recent):
+        url = f"/api/tasks/{task['id']}/comments/{made['id']}"
+        assert (await alice.delete(url)).status_code == 204
+    stones = comment_tombstones.c
+    async with database(settings) as db:
+        async with db.transaction() as conn:
+            long_ago = utcnow() - timedelta(days=settings.sync_retention_days + 1)
+            await conn.execute(
+                update(comment_tombstones)
+                .where(stones.comment_id == uuid.UUID(old["id"]))
+                .values(deleted_at=long_ago)
+            )
+        assert await prune_tombstones(db, settings) >= 1
+        async with db.connection() as conn:
+            kept = await conn.execute(
+                select(stones.comment_id).where(
+                    stones.comment_id.in_([uuid.UUID(old["id"]), uuid.UUID(recent["id"])])
+                )
+            )
+    assert [row.comment_id for row in kept.rows] == [uuid.UUID(recent["id"])]

@@ -254,6 +254,50 @@ async def delete_comment(
         )
 
 
+async def comments_of_tasks(
+    conn: Connection, task_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Row]]:
+    """The comments of each of the tasks (the caller has checked who sees them), oldest
+    first: an export's."""
+    found: dict[uuid.UUID, list[Row]] = {}
+    if task_ids:
+        statement = select(task_comments).where(_C.task_id.in_(task_ids)).order_by(*_OLDEST_FIRST)
+        for row in (await conn.execute(statement)).rows:
+            found.setdefault(row.task_id, []).append(row)
+    return found
+
+
+async def add_imported(
+    conn: Connection,
+    user_id: uuid.UUID,
+    made: list[tuple[dict[str, Any], list[tuple[str, datetime]]]],
+) -> int:
+    """Comments of an import on the user's tasks just made (each task's row, and its
+    comments' bodies and times), the importer their author, in the import's transaction;
+    returns how many."""
+    rows = []
+    for task, comments in made:
+        for body, at in comments:
+            mentions = await mentions_in(conn, body, task["user_id"], task["list_id"])
+            rows.append(
+                {
+                    "id": new_id(),
+                    "task_id": task["id"],
+                    "user_id": task["user_id"],
+                    "list_id": task["list_id"],
+                    "author_id": user_id,
+                    "body": body,
+                    "mentions": mentions,
+                    "version": 1,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+    if rows:
+        await conn.execute_many(_INSERT, rows)
+    return len(rows)
+
+
 def _encode_cursor(row: Row) -> str:
     raw = orjson.dumps([row["created_at"].isoformat(), row["id"].hex])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -261,7 +261,7 @@ async def _messages(
             async with db.connection() as conn:
                 start = (await changes.current_position(conn), time.time())
             token = tokens.issue(user_id, *start)
-            empty: dict[str, Any] = {"changes": [], "deleted": [], "lists": [], "deleted_lists": []}
+            empty: dict[str, Any] = {kind: [] for kind in changes.FEED_KINDS}
             yield _changes({**empty, "next": token, "has_more": False}, token)
         since = start
         while not hub.stopping and not stream.ended:
