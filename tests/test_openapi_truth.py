@@ -211,11 +211,13 @@ async def test_every_query_example_is_accepted(
     hook = await alice.post("/api/webhooks", json={"url": unresolvable, "events": ["*"]})
     saved = await alice.post("/api/filters", json={"name": "Urgent", "query": "p1"})
     task = await alice.post("/api/tasks", json={"title": "With comments"})
+    listed = await alice.post("/api/lists", json={"name": "With activity"})
     ids = {
         "{user_id}": me,
         "{webhook_id}": hook.json()["id"],
         "{filter_id}": saved.json()["id"],
         "{task_id}": task.json()["id"],
+        "{list_id}": listed.json()["id"],
     }
     tried = 0
     for method, path, operation in operations(schema):

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
     # Deleted tasks are remembered for the change feed this long; older sync tokens get 410.
     sync_retention_days: int = Field(default=30, ge=1, le=3650)
+    # The activity of lists and tasks (todo_api.collaboration) is kept this long.
+    activity_retention_days: int = Field(default=90, ge=1, le=3650)
     # A transaction open this long holds every user's change feed back: the log names it (at
     # most once a check, every this many seconds). `feed_lag_seconds` in /metrics says how long.
     feed_lag_warn_seconds: float = Field(default=10, gt=0, le=3600)

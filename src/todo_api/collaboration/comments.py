@@ -19,7 +19,7 @@ from sqlalchemy import Uuid, bindparam, delete, func, or_, select, tuple_, updat
 from todo_api.collaboration.errors import CommentForbidden, CommentNotFound, TaskNotFound
 from todo_api.collaboration.schemas import CommentCreate, CommentUpdate, comment_body
 from todo_api.db import Connection, IntegrityViolation, Query, Row, UTCDateTime, insert_bound
-from todo_api.kit import access, events
+from todo_api.kit import access, activity, events
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
@@ -157,6 +157,7 @@ async def create_comment(
                 await conn.execute(_INSERT, row)
         except IntegrityViolation:  # the task went meanwhile
             raise TaskNotFound from None
+        await _record(conn, "comment.created", user_id, task, {"comment_id": [None, row["id"]]})
         await events.record(
             conn,
             EventType.comment_created,
@@ -245,6 +246,7 @@ async def delete_comment(
         result = await conn.execute(_DELETE, {"comment_id": comment_id})
         if result.rowcount == 0:
             raise CommentNotFound
+        await _record(conn, "comment.deleted", user_id, task, {"comment_id": [comment_id, None]})
         await events.record(
             conn,
             EventType.comment_deleted,
@@ -295,7 +297,32 @@ async def add_imported(
             )
     if rows:
         await conn.execute_many(_INSERT, rows)
+    for row in rows:
+        await activity.record(
+            conn,
+            "comment.created",
+            actor_id=user_id,
+            list_id=row["list_id"],
+            owner_id=row["user_id"],
+            task_id=row["task_id"],
+            changes={"comment_id": [None, row["id"]]},
+        )
     return len(rows)
+
+
+async def _record(
+    conn: Connection, action: str, actor_id: uuid.UUID, task: Row, changes: dict[str, Any]
+) -> None:
+    """The comment's activity item, in the task's list (or its owner's inbox)."""
+    await activity.record(
+        conn,
+        action,
+        actor_id=actor_id,
+        list_id=task.list_id,
+        owner_id=task.user_id,
+        task_id=task.id,
+        changes=changes,
+    )
 
 
 def _encode_cursor(row: Row) -> str:

@@ -20,3 +20,9 @@ class CommentForbidden(Forbidden):
         "You may read these comments but not do this (comment on a task you may change; "
         "change or delete your own comments)"
     )
+
+
+class ListNotFound(NotFound):
+    """No such list the caller sees: the same answer as the list routes give."""
+
+    message = "List not found"

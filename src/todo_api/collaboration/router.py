@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.auth.dependencies import caller
+from todo_api.collaboration import activity
 from todo_api.collaboration import comments as service
-from todo_api.collaboration.errors import CommentNotFound, TaskNotFound
+from todo_api.collaboration.errors import CommentNotFound, ListNotFound, TaskNotFound
 from todo_api.collaboration.schemas import (
+    ActivityPage,
     CommentCreate,
     CommentRead,
     CommentUpdate,
@@ -129,3 +131,63 @@ async def delete_comment(
     task_uuid, comment_uuid = _ids(task_id, comment_id)
     await call.run(service.delete_comment, task_uuid, comment_uuid)
     return no_content()
+
+
+ListIdPath = Annotated[str, id_in_path("The list's id, or `inbox` for your inbox")]
+ActivityLimit = Annotated[
+    int, Query(ge=1, le=activity.MAX_PAGE, description="Items per page", examples=[20])
+]
+ActivityCursor = Annotated[
+    str | None,
+    Query(max_length=32, description="`next` of the previous page: older items"),
+]
+
+
+@router.get(
+    "/api/lists/{list_id}/activity",
+    response_model=ActivityPage,
+    responses=error_responses(400),
+    summary="What happened in a list (any member) or your inbox (`inbox`), newest first",
+)
+async def list_activity(
+    list_id: ListIdPath,
+    request: Request,
+    limit: ActivityLimit = activity.DEFAULT_PAGE,
+    cursor: ActivityCursor = None,
+) -> Response:
+    call = await caller(request)
+    list_uuid = None if list_id == "inbox" else parse_id(list_id, ListNotFound)
+    settings = held(request.app, Settings)
+    page = await call.run(
+        activity.of_list,
+        list_uuid,
+        limit=limit,
+        cursor=cursor,
+        retention_days=settings.activity_retention_days,
+    )
+    return json_response(page)
+
+
+@router.get(
+    "/api/tasks/{task_id}/activity",
+    response_model=ActivityPage,
+    responses=error_responses(400),
+    summary="What happened to a task (whoever sees it), newest first",
+)
+async def task_activity(
+    task_id: TaskIdPath,
+    request: Request,
+    limit: ActivityLimit = activity.DEFAULT_PAGE,
+    cursor: ActivityCursor = None,
+) -> Response:
+    call = await caller(request)
+    task_uuid = parse_id(task_id, TaskNotFound)
+    settings = held(request.app, Settings)
+    page = await call.run(
+        activity.of_task,
+        task_uuid,
+        limit=limit,
+        cursor=cursor,
+        retention_days=settings.activity_retention_days,
+    )
+    return json_response(page)

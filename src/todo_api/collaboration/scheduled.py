@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from todo_api.collaboration import activity
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
@@ -33,3 +34,5 @@ async def prune_tombstones(db: Database, settings: Settings) -> int:
 async def housekeeping(db: Database, settings: Settings) -> None:
     if gone := await prune_tombstones(db, settings):
         log.info("pruned %d comment tombstones", gone)
+    if gone := await activity.prune(db, settings):
+        log.info("pruned %d activity items past their retention", gone)

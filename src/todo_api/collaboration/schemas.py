@@ -62,3 +62,26 @@ COMMENT_FIELDS = tuple(CommentRead.model_fields)
 def comment_body(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored comment as the API shows it (CommentRead's shape)."""
     return {name: row[name] for name in COMMENT_FIELDS}
+
+
+class ActivityItem(BaseModel):
+    id: uuid.UUID
+    at: datetime
+    actor_id: uuid.UUID | None = Field(description="Who did it; null: the service")
+    action: str = Field(
+        description="task.created, task.updated, task.completed, task.reopened, task.deleted, "
+        "task.moved, comment.created, comment.deleted, member.joined, member.left, "
+        "member.role_changed or list.updated",
+        examples=["task.updated"],
+    )
+    task_id: uuid.UUID | None
+    changes: dict[str, list[Any]] = Field(
+        description='Each field the change touched, as `"field": [old, new]` (a comment\'s '
+        "`comment_id`, a member's `user_id` and `role`)",
+        examples=[{"title": ["Milk", "Oat milk"]}],
+    )
+
+
+class ActivityPage(BaseModel):
+    items: list[ActivityItem] = Field(description="Newest first")
+    next: str | None = Field(description="Pass as `cursor` for older items; null: no more")

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from todo_api.tables.activity import Activity
 from todo_api.tables.comments import CommentTombstone, TaskComment
 from todo_api.tables.dav import DavCollection, DavObject
 from todo_api.tables.filters import SavedFilter
@@ -52,6 +53,7 @@ def include_in_comparison(
 
 
 __all__ = [
+    "Activity",
     "CommentTombstone",
     "DavCollection",
     "DavObject",

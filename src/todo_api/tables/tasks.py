@@ -126,6 +126,8 @@ class Task(SQLModel, table=True):
     created_by: uuid.UUID | None = Field(default=None, nullable=True)
     completed_by: uuid.UUID | None = Field(default=None, nullable=True)
     assignee_id: uuid.UUID | None = Field(default=None, nullable=True)
+    # Who changed it last (null: the service), which its activity names (migration 0036).
+    changed_by: uuid.UUID | None = Field(default=None, nullable=True)
     # Set once a recurring task has created its next occurrence, so that completing it again
     # (after a reopen) creates no second one.
     next_occurrence_id: uuid.UUID | None = Field(default=None)
@@ -277,6 +279,7 @@ class TaskRow(TypedDict):
     created_by: uuid.UUID | None
     completed_by: uuid.UUID | None
     assignee_id: uuid.UUID | None
+    changed_by: uuid.UUID | None
     next_occurrence_id: uuid.UUID | None
     comment_count: int
     version: int
