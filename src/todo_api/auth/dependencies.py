@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 
 from todo_api.auth import personal
 from todo_api.auth.errors import InvalidToken, Unauthorized
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.oauth import store as oauth_store
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import Identity, TokenVerifier

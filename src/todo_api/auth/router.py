@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Form, Request, Response, status
 from todo_api.auth import service
 from todo_api.auth.dependencies import CurrentUser, authenticate
 from todo_api.auth.errors import RateLimited
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens

@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.auth.dependencies import caller
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import (
     MAX_REGISTRATION_BYTES,
@@ -39,7 +40,6 @@ from todo_api.auth.oauth.clients import (
 )
 from todo_api.auth.oauth.pages import Pages
 from todo_api.auth.oauth.provider import HashedSecretAuthenticator, Provider, basic_credentials
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.config import Settings
 from todo_api.kit.deps import held
