@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
+from todo_api.auth.errors import TokenNotFound, TooManyTokens
 from todo_api.auth.hashed_tokens import (
     KnownTokens,
     hash_token,
@@ -26,7 +27,6 @@ from todo_api.auth.hashed_tokens import (
 )
 from todo_api.auth.tokens import Identity
 from todo_api.db import Connection, Database, Query, Row
-from todo_api.kit.errors import Conflict, Forbidden, NotFound
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.tokens import TOKEN_PREFIX_LENGTH, personal_tokens
 from todo_api.tables.users import users
@@ -38,33 +38,6 @@ MAX_TOKENS_PER_USER = 50
 class Scope(StrEnum):
     read = "read"
     write = "write"
-
-
-class TokenNotFound(NotFound):
-    """No such token for this user: the same answer for someone else's."""
-
-    message = "Token not found"
-
-
-class TooManyTokens(Conflict):
-    def __init__(self) -> None:
-        super().__init__(
-            f"You have {MAX_TOKENS_PER_USER} personal access tokens, the most a user may "
-            "have; revoke one first"
-        )
-
-
-class ReadOnlyToken(Forbidden):
-    """A write with a token whose scope is `read`."""
-
-    message = "This token's scope is read: it may only read (GET, HEAD and live updates)"
-
-
-class SessionRequired(Forbidden):
-    message = (
-        "Tokens are managed with a signed-in session, not with a personal or app token "
-        "(whatever its scope)"
-    )
 
 
 _pt = personal_tokens
@@ -140,7 +113,7 @@ async def create_token(
         if conn.name == "postgresql":
             await conn.execute(_LOCK_USER, {"user_id": user_id})
         if (await conn.execute(_COUNT, {"user_id": user_id})).scalar() >= MAX_TOKENS_PER_USER:
-            raise TooManyTokens
+            raise TooManyTokens(MAX_TOKENS_PER_USER)
         row = (await conn.execute(_INSERT, values)).one()
     return row, token
 
