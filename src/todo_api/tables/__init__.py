@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 from todo_api.tables.activity import Activity
 from todo_api.tables.comments import CommentTombstone, TaskComment
-from todo_api.tables.dav import DavCollection, DavObject
+from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
 from todo_api.tables.jobs import JobRun
@@ -56,6 +56,7 @@ __all__ = [
     "Activity",
     "CommentTombstone",
     "DavCollection",
+    "DavFilterSync",
     "DavObject",
     "EventTicket",
     "IdempotencyKey",
