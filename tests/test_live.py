@@ -22,7 +22,7 @@ from tests.lists.helpers import create_list
 from tests.lists.sharing import share
 from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, ended, open_stream, serving
 from tests.support import app_for, assert_error, make_settings, token_for, validation_details
-from tests.tasks.feed_helpers import FEED_KEYS
+from tests.tasks.feed_helpers import FEED_KEYS, database
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -30,6 +30,7 @@ from todo_api.kit.changes import Position, SyncTokens
 from todo_api.kit.deps import held
 from todo_api.live import hub as live_hub
 from todo_api.live import router as live_router
+from todo_api.notifications import making
 from todo_api.process.shutdown import Lifecycle
 from todo_api.tables.tokens import personal_tokens
 from todo_api.tables.users import refresh_tokens
@@ -490,6 +491,26 @@ async def test_a_members_stream_gets_the_comments_on_the_lists_tasks(people: Peo
     pushed = [c for m in messages for c in m.page()["comments"]]
     assert pushed == [made.json()]
     assert [m for m in deleted if made.json()["id"] in m.page()["deleted_comments"]]
+
+
+async def test_a_notification_arrives_as_its_own_event(people: People, settings: Settings) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Tell me")
+    async with open_stream(alice) as (_, events):
+        await first_message(events)
+        await share(alice, bob, shared["id"], "viewer")
+        async with database(settings) as db:
+            await making.make(db, settings)
+        async with asyncio.timeout(EVENT_WAIT_SECONDS):
+            while (message := await events.next_event()).event != "notification":
+                pass
+        assert message.id is None
+    item = message.page()
+    assert item["kind"] == "member_joined"
+    assert item["list_id"] == shared["id"]
+    assert item["actor_id"] == str(await user_id_of(bob))
+    listed = await alice.get("/api/notifications")
+    assert [n["id"] for n in listed.json()["items"]] == [item["id"]]
 
 
 def latest(messages: list[Any]) -> dict[str, dict[str, Any]]:

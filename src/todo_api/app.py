@@ -64,6 +64,8 @@ from todo_api.live.tickets import StreamCookies
 from todo_api.live.wakeups import channel_for
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint
+from todo_api.notifications import scheduled as notifications_scheduled
+from todo_api.notifications.router import router as notifications_router
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
 from todo_api.reminders import scheduled as reminders_scheduled
@@ -103,6 +105,7 @@ SCHEDULED_JOBS = [
     *oauth_scheduled.schedule.jobs,
     *dav_scheduled.schedule.jobs,
     *collaboration_scheduled.schedule.jobs,
+    *notifications_scheduled.schedule.jobs,
 ]
 
 
@@ -214,6 +217,7 @@ def create_app(
     app.include_router(lists_router)
     app.include_router(filters_router)
     app.include_router(comments_router)
+    app.include_router(notifications_router)
     app.include_router(sharing_router)
     app.include_router(live_router)
     app.include_router(webhooks_router)

@@ -158,6 +158,12 @@ class Settings(BaseSettings):
         21600,
     )
     reminder_sleep_seconds: float = Field(default=60, gt=0, le=3600)
+    # Notifications (todo_api.notifications): when the daily digest goes, on each recipient's
+    # clock (HH:MM), and how often the changes are read for new notifications and due emails.
+    notification_digest_time: str = Field(
+        default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    )
+    notification_poll_seconds: float = Field(default=2, gt=0, le=60)
     # How often expired idempotency keys and old tombstones are removed (by one worker of
     # every instance: see todo_api.kit.jobs).
     maintenance_interval_seconds: int = Field(default=600, ge=1)

@@ -18,6 +18,12 @@ from todo_api.tables.lists import (
     TaskList,
 )
 from todo_api.tables.live import EventTicket
+from todo_api.tables.notifications import (
+    Notification,
+    NotificationEmail,
+    NotificationScan,
+    NotificationSettings,
+)
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
@@ -65,6 +71,10 @@ __all__ = [
     "ListMember",
     "ListTombstone",
     "MemberTombstone",
+    "Notification",
+    "NotificationEmail",
+    "NotificationScan",
+    "NotificationSettings",
     "OAuthClient",
     "OAuthGrant",
     "OAuthToken",

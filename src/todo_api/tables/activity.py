@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -52,6 +53,10 @@ class Activity(SQLModel, table=True):
     action: str = Field(sa_type=String(40), nullable=False)
     # {"<field>": [old, new]} as the database wrote them (the reader shows them as the API does).
     changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The writing transaction (PostgreSQL, by default; SQLite: 0): see migration 0036.
+    txid: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
 
 
 activity: Table = Activity.__table__  # type: ignore[attr-defined]
@@ -60,3 +65,4 @@ Index("ix_activity_list_id_seq", activity.c.list_id, activity.c.seq)
 Index("ix_activity_owner_id_seq", activity.c.owner_id, activity.c.seq)
 Index("ix_activity_task_id_seq", activity.c.task_id, activity.c.seq)
 Index("ix_activity_at", activity.c.at)
+Index("ix_activity_txid_seq", activity.c.txid, activity.c.seq)

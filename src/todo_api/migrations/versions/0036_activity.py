@@ -89,7 +89,9 @@ POSTGRESQL_TRIGGERS = [
             {_INSERT}
             VALUES (gen_random_uuid(), clock_timestamp(), NEW.list_id,
                     CASE WHEN NEW.list_id IS NULL THEN NEW.user_id END, NEW.id, NEW.created_by,
-                    'task.created', NULL);
+                    'task.created',
+                    CASE WHEN NEW.assignee_id IS NOT NULL THEN json_build_object(
+                        'assignee_id', json_build_array(NULL, NEW.assignee_id)) END);
             RETURN NULL;
         END IF;
         IF TG_OP = 'DELETE' THEN
@@ -174,7 +176,9 @@ SQLITE_TRIGGERS = [
         {_INSERT}
         VALUES ({_SQLITE_ID}, {_SQLITE_NOW}, NEW.list_id,
                 CASE WHEN NEW.list_id IS NULL THEN NEW.user_id END, NEW.id, NEW.created_by,
-                'task.created', NULL);
+                'task.created',
+                CASE WHEN NEW.assignee_id IS NOT NULL
+                    THEN json_object('assignee_id', json_array(NULL, NEW.assignee_id)) END);
     END
     """,
     f"""
@@ -238,6 +242,15 @@ def upgrade() -> None:
         sa.Column("actor_id", sa.Uuid(), nullable=True),
         sa.Column("action", sa.String(40), nullable=False),
         sa.Column("changes", sa.JSON(), nullable=True),
+        # The writing transaction (PostgreSQL; 0 on SQLite, whose writers take turns): items
+        # are read on in (txid, seq) order below the change feed's bound, so that one committed
+        # late is never passed over (todo_api.notifications).
+        sa.Column(
+            "txid",
+            sa.BigInteger(),
+            server_default=sa.text("pg_current_xact_id()::text::bigint" if postgresql else "0"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["list_id"], ["lists.id"], name=op.f("fk_activity_list_id_lists"), ondelete="CASCADE"
         ),
@@ -251,6 +264,7 @@ def upgrade() -> None:
     op.create_index("ix_activity_owner_id_seq", "activity", ["owner_id", "seq"])
     op.create_index("ix_activity_task_id_seq", "activity", ["task_id", "seq"])
     op.create_index("ix_activity_at", "activity", ["at"])
+    op.create_index("ix_activity_txid_seq", "activity", ["txid", "seq"])
     online.add_column("tasks", sa.Column("changed_by", sa.Uuid(), nullable=True))
     for statement in POSTGRESQL_TRIGGERS if postgresql else SQLITE_TRIGGERS:
         op.execute(statement)
