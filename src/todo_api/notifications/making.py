@@ -102,7 +102,7 @@ _SETTINGS = Query(
     select(notification_settings).where(notification_settings.c.user_id == bindparam("user_id"))
 )
 _PENDING_EMAIL = Query(
-    select(notification_emails.c.id).where(
+    select(notification_emails.c.id, notification_emails.c.claimed_until).where(
         notification_emails.c.user_id == bindparam("user_id"),
         notification_emails.c.status == PENDING,
     )
@@ -215,15 +215,20 @@ async def queue_email(
     conn: Connection, settings: Settings, user_id: uuid.UUID, digest: bool, now: datetime
 ) -> None:
     """An email to come for the user's pending notifications, unless one is already waiting:
-    an instant one at once, or a minute after their last; a digest at the next digest time."""
-    if (await conn.execute(_PENDING_EMAIL, {"user_id": user_id})).first() is not None:
+    an instant one at once, or a minute after their last; a digest at the next digest time.
+    One being sent right now (claimed) may have gathered its notifications already: the next
+    one comes after it (a minute later, or at the next digest time)."""
+    waiting = (await conn.execute(_PENDING_EMAIL, {"user_id": user_id})).rows
+    if any(row.claimed_until is None or row.claimed_until <= now for row in waiting):
         return
     if digest:
         zone = (await conn.execute(_ZONE, {"user_id": user_id})).scalar() or "UTC"
-        due = next_digest(settings, zone, now)
+        due = next_digest(settings, zone, now + timedelta(seconds=1) if waiting else now)
     else:
         last = (await conn.execute(_LAST_SENT, {"user_id": user_id})).scalar()
         due = now if last is None else max(now, last + INSTANT_GAP)
+        if waiting:  # in flight: it is the last one
+            due = max(due, now + INSTANT_GAP)
     await conn.execute(
         _INSERT_EMAIL,
         {
