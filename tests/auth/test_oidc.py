@@ -1,0 +1,415 @@
+"""Signing in with an OpenID Connect provider, and REGISTRATION=open|invite|closed, on both
+databases.
+
+Against a real OpenID provider (npm `oidc-provider`, a certified implementation, started by the
+test on 127.0.0.1 with tests/oidc_provider/provider.mjs; its npm dependencies are installed once
+per machine into the ignored tests/oidc_provider/node_modules). A "browser" (an httpx client
+with its own cookies) follows the redirects: this service's start, the provider's sign-in (a
+GET with the person's claims, see provider.mjs), back to the callback, on to the frontend's
+page with a one-time code, which the frontend exchanges for tokens.
+"""
+
+import hashlib
+import secrets
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from tests.dav.helpers import npm_installed
+from tests.helpers_server import free_port
+from tests.lists.sharing import invite
+from tests.support import app_factory, assert_error, client_for, token_for
+from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.kit.deps import held
+from todo_api.kit.ids import utcnow
+from todo_api.tables.oidc import oidc_codes
+from todo_api.tables.users import users
+
+PROVIDER_DIR = Path(__file__).resolve().parent.parent / "oidc_provider"
+PUBLIC_URL = "http://test"
+CALLBACK = f"{PUBLIC_URL}/api/auth/oidc/callback"
+CLIENT_SECRET = secrets.token_urlsafe(24)
+FRONTEND = "http://localhost:3000/signed-in"  # FRONTEND_URL's default origin in development
+PASSWORD = "correct horse battery staple"
+START_TIMEOUT = 30.0
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[str]:
+    """A running OpenID provider's issuer URL."""
+    folder = npm_installed(PROVIDER_DIR, "oidc-provider")
+    port = free_port()
+    process = subprocess.Popen(
+        ["node", "provider.mjs", str(port), CALLBACK, CLIENT_SECRET],
+        cwd=folder,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        line = ""
+        while time.monotonic() < deadline and not line.startswith("ready"):
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                raise AssertionError(f"the OpenID provider exited with {process.returncode}")
+        assert line.startswith("ready"), "the OpenID provider did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+async def make_app(
+    settings: Settings, tmp_path: Path, issuer: str
+) -> AsyncIterator[Callable[..., FastAPI]]:
+    assert settings.database_url is not None
+    async with app_factory(
+        settings.database_url,
+        tmp_path,
+        public_url=PUBLIC_URL,
+        oidc_issuer=issuer,
+        oidc_client_id="todo-api",
+        oidc_client_secret=CLIENT_SECRET,
+        oidc_name="Example SSO",
+    ) as make:
+        yield make
+
+
+@dataclass
+class Person:
+    """Someone at the provider."""
+
+    sub: str
+    email: str
+    email_verified: bool = True
+    name: str = "Ada Lovelace"
+
+
+def person(**fields: Any) -> Person:
+    tag = secrets.token_hex(6)
+    values: dict[str, Any] = {"sub": f"sub-{tag}", "email": f"ada-{tag}@example.com", **fields}
+    return Person(**values)
+
+
+def query(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+async def to_provider(browser: httpx.AsyncClient, redirect: str = FRONTEND, **extra: str) -> str:
+    """The browser opens this service's start: the provider's authorization URL it is sent to."""
+    response = await browser.get("/api/auth/oidc/start", params={"redirect": redirect, **extra})
+    assert response.status_code == 302, response.text
+    assert response.headers["cache-control"] == "no-store"
+    return response.headers["location"]
+
+
+async def sign_in_at_provider(authorize_url: str, who: Person) -> str:
+    """The provider's side, as a browser goes through it: the callback URL it is sent back to."""
+    base = "{0.scheme}://{0.netloc}".format(urlsplit(authorize_url))
+    async with httpx.AsyncClient(
+        base_url=base, follow_redirects=False, trust_env=False, timeout=30
+    ) as browser:
+        response = await browser.get(authorize_url)
+        assert response.status_code in (302, 303), response.text
+        interaction = response.headers["location"]
+        assert interaction.startswith("/interaction/"), interaction
+        login = {
+            "sub": who.sub,
+            "email": who.email,
+            "email_verified": "true" if who.email_verified else "false",
+            "name": who.name,
+        }
+        response = await browser.get(f"{interaction}/login", params=login)
+        for _ in range(5):
+            assert response.status_code in (302, 303), response.text
+            location = response.headers["location"]
+            if location.startswith(CALLBACK):
+                return location
+            response = await browser.get(location)
+    raise AssertionError("the provider did not send the browser back")
+
+
+async def back_from_provider(browser: httpx.AsyncClient, callback_url: str) -> dict[str, str]:
+    """The browser comes back to the callback: the query it is sent to the frontend with."""
+    response = await browser.get(callback_url.removeprefix(PUBLIC_URL))
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(FRONTEND + "?"), location
+    return query(location)
+
+
+async def sign_in(app: FastAPI, who: Person, **extra: str) -> dict[str, str]:
+    """A whole trip: what the frontend's page gets (`code` or `error`)."""
+    async with client_for(app) as browser:
+        callback = await sign_in_at_provider(await to_provider(browser, **extra), who)
+        return await back_from_provider(browser, callback)
+
+
+async def exchange(app: FastAPI, code: str) -> httpx.Response:
+    async with client_for(app) as frontend:
+        return await frontend.post("/api/auth/oidc/exchange", json={"code": code})
+
+
+async def signed_in_as(app: FastAPI, who: Person, **extra: str) -> dict[str, Any]:
+    """Sign in and exchange the code: the tokens."""
+    answer = await sign_in(app, who, **extra)
+    assert "code" in answer, answer
+    response = await exchange(app, answer["code"])
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+async def me(app: FastAPI, access_token: str) -> dict[str, Any]:
+    async with client_for(app, access_token) as client:
+        response = await client.get("/api/auth/me")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def register(app: FastAPI, email: str, **extra: Any) -> httpx.Response:
+    async with client_for(app) as client:
+        return await client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD, **extra}
+        )
+
+
+async def mark_verified(app: FastAPI, email: str) -> None:
+    async with held(app, Database).connection() as conn:
+        await conn.execute(update(users).where(users.c.email == email).values(email_verified=True))
+
+
+async def test_a_first_sign_in_makes_an_account_and_the_next_one_opens_it(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app()
+    ada = person()
+    async with client_for(app) as browser:
+        authorize = await to_provider(browser)
+        asked = query(authorize)
+        # Code flow, PKCE S256, state and nonce, to the endpoint the metadata names.
+        assert authorize.startswith(held(app, Settings).oidc_issuer + "/auth?")  # type: ignore[operator]
+        assert asked["response_type"] == "code"
+        assert asked["client_id"] == "todo-api"
+        assert asked["redirect_uri"] == CALLBACK
+        assert asked["code_challenge_method"] == "S256"
+        assert len(asked["code_challenge"]) == 43
+        assert len(asked["state"]) >= 20
+        assert len(asked["nonce"]) >= 20
+        assert set(asked["scope"].split()) == {"openid", "email", "profile"}
+        answer = await back_from_provider(browser, await sign_in_at_provider(authorize, ada))
+    assert set(answer) == {"code"}
+    response = await exchange(app, answer["code"])
+    assert response.status_code == 200, response.text
+    tokens = response.json()
+    assert set(tokens) == {"access_token", "token_type", "expires_in", "refresh_token", "user"}
+    assert tokens["user"]["email"] == ada.email
+    assert tokens["user"]["name"] == ada.name
+    profile = await me(app, tokens["access_token"])
+    assert profile["id"] == tokens["user"]["id"]
+    # The refresh token works as a login's does.
+    async with client_for(app) as client:
+        refreshed = await client.post(
+            "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
+    assert refreshed.status_code == 200, refreshed.text
+    # The same person again, with another email at the provider: the same account (by subject).
+    again = await signed_in_as(app, Person(ada.sub, f"new-{ada.email}"))
+    assert again["user"]["id"] == tokens["user"]["id"]
+    async with held(app, Database).connection() as conn:
+        row = (
+            await conn.execute(select(users).where(users.c.id == uuid.UUID(profile["id"])))
+        ).one()
+    assert row.email_verified
+    assert row.password_hash is None
+
+
+async def test_start_sends_the_browser_only_to_the_frontend_or_this_service(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app()
+    async with client_for(app) as browser:
+        for redirect in [
+            "https://evil.example/signed-in",
+            "http://localhost:3001/signed-in",
+            "http://localhost:3000@evil.example/",
+            "javascript:alert(1)",
+            "/relative",
+        ]:
+            response = await browser.get("/api/auth/oidc/start", params={"redirect": redirect})
+            assert_error(response, 400, "INVALID_REQUEST")
+        response = await browser.get("/api/auth/oidc/start")
+        assert_error(response, 400, "VALIDATION_ERROR")
+        for redirect in [f"{PUBLIC_URL}/account", "http://127.0.0.1:3000/x?y=1"]:
+            response = await browser.get("/api/auth/oidc/start", params={"redirect": redirect})
+            assert response.status_code == 302, response.text
+
+
+async def test_a_verified_email_links_to_the_account_that_verified_it(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app()
+    ada = person()
+    registered = await register(app, ada.email)
+    assert registered.status_code == 201, registered.text
+    await mark_verified(app, ada.email)
+    tokens = await signed_in_as(app, ada)
+    assert tokens["user"]["id"] == registered.json()["user"]["id"]
+    # Linked: the password still works, and the next sign-in finds the account by subject.
+    async with client_for(app) as client:
+        login = await client.post(
+            "/api/auth/login", json={"email": ada.email, "password": PASSWORD}
+        )
+    assert login.status_code == 200, login.text
+    again = await signed_in_as(app, Person(ada.sub, f"other-{ada.email}"))
+    assert again["user"]["id"] == registered.json()["user"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("provider_verified", "account_verified"),
+    [(False, True), (True, False), (False, False)],
+    ids=["provider-unverified", "account-unverified", "neither"],
+)
+async def test_an_email_not_verified_on_both_sides_never_opens_an_account(
+    make_app: Callable[..., FastAPI], provider_verified: bool, account_verified: bool
+) -> None:
+    app = make_app()
+    ada = person(email_verified=provider_verified)
+    registered = await register(app, ada.email)
+    assert registered.status_code == 201, registered.text
+    if account_verified:
+        await mark_verified(app, ada.email)
+    assert await sign_in(app, ada) == {"error": "account_exists"}
+    # Nothing was linked or made: the account's owner is still the only way in.
+    assert await sign_in(app, ada) == {"error": "account_exists"}
+
+
+async def test_an_unverified_email_makes_an_account_that_says_so(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app()
+    ada = person(email_verified=False)
+    tokens = await signed_in_as(app, ada)
+    assert tokens["user"]["email"] == ada.email
+    async with held(app, Database).connection() as conn:
+        row = (await conn.execute(select(users).where(users.c.email == ada.email))).one()
+    assert not row.email_verified
+
+
+async def test_a_wrong_state_or_no_sign_in_under_way_is_refused(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app()
+    ada = person()
+    async with client_for(app) as browser:
+        callback = await sign_in_at_provider(await to_provider(browser), ada)
+        params = query(callback)
+        forged = {**params, "state": params["state"][:-2] + "xx"}
+        response = await browser.get("/api/auth/oidc/callback", params=forged)
+        assert response.status_code == 302
+        assert query(response.headers["location"]) == {"error": "invalid_state"}
+        # The sign-in under way ended with it: the real answer finds nothing to finish.
+        response = await browser.get(callback.removeprefix(PUBLIC_URL))
+        assert_error(response, 400, "INVALID_REQUEST")
+    # Another browser (a sign-in forced on someone): no sign-in of its own under way.
+    async with client_for(app) as stranger:
+        response = await stranger.get(callback.removeprefix(PUBLIC_URL))
+        assert_error(response, 400, "INVALID_REQUEST")
+    async with held(app, Database).connection() as conn:
+        made = (await conn.execute(select(users.c.id).where(users.c.email == ada.email))).first()
+    assert made is None
+
+
+async def test_the_provider_saying_no_reaches_the_frontend(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app()
+    async with client_for(app) as browser:
+        state = query(await to_provider(browser))["state"]
+        response = await browser.get(
+            "/api/auth/oidc/callback", params={"state": state, "error": "access_denied"}
+        )
+    assert response.status_code == 302
+    assert query(response.headers["location"]) == {"error": "access_denied"}
+
+
+async def test_a_code_is_exchanged_once(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app()
+    answer = await sign_in(app, person())
+    first = await exchange(app, answer["code"])
+    assert first.status_code == 200, first.text
+    assert_error(await exchange(app, answer["code"]), 401, "INVALID_CREDENTIALS")
+    assert_error(await exchange(app, secrets.token_urlsafe(32)), 401, "INVALID_CREDENTIALS")
+
+
+async def test_a_code_expires_after_a_minute(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app()
+    answer = await sign_in(app, person())
+    async with held(app, Database).connection() as conn:
+        # Kept as its SHA-256 only, for a minute.
+        mine = oidc_codes.c.code_hash == hashlib.sha256(answer["code"].encode()).hexdigest()
+        row = (await conn.execute(select(oidc_codes.c.expires_at).where(mine))).one()
+        assert 55 < (row.expires_at - utcnow()).total_seconds() <= 60
+        await conn.execute(update(oidc_codes).where(mine).values(expires_at=utcnow()))
+    assert_error(await exchange(app, answer["code"]), 401, "INVALID_CREDENTIALS")
+
+
+async def test_registration_closed_refuses_every_new_account(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    open_app, closed = make_app(), make_app(registration="closed")
+    known = person()
+    linked = await signed_in_as(open_app, known)  # an account made while registration was open
+    assert await sign_in(closed, person()) == {"error": "registration_closed"}
+    assert_error(await register(closed, person().email), 403, "FORBIDDEN")
+    # Accounts that exist still sign in.
+    again = await signed_in_as(closed, known)
+    assert again["user"]["id"] == linked["user"]["id"]
+
+
+async def test_registration_by_invitation_joins_the_list(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app(registration="invite")
+    settings = held(app, Settings)
+    async with client_for(app, token_for(settings)) as owner:
+        created = await owner.post("/api/lists", json={"name": "Shared"})
+        assert created.status_code == 201, created.text
+        list_id = created.json()["id"]
+        tokens = [await invite(owner, list_id) for _ in range(2)]
+    # Without an invitation, or with one that is not good: refused, no account left behind.
+    email = person().email
+    assert_error(await register(app, email), 403, "FORBIDDEN")
+    assert_error(await register(app, email, invitation="not-a-token"), 403, "FORBIDDEN")
+    response = await register(app, email, invitation=tokens[0])
+    assert response.status_code == 201, response.text
+    async with client_for(app, response.json()["access_token"]) as member:
+        lists = (await member.get("/api/lists")).json()
+    assert list_id in {item["id"] for item in lists}
+    # The identity provider's first sign-in: the invitation travels with the trip.
+    assert await sign_in(app, person()) == {"error": "invitation_required"}
+    assert await sign_in(app, person(), invitation="not-a-token") == {
+        "error": "invitation_required"
+    }
+    ada = person()
+    joined = await signed_in_as(app, ada, invitation=tokens[1])
+    async with client_for(app, joined["access_token"]) as member:
+        lists = (await member.get("/api/lists")).json()
+    assert list_id in {item["id"] for item in lists}
