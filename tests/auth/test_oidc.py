@@ -9,7 +9,10 @@ GET with the person's claims, see provider.mjs), back to the callback, on to the
 page with a one-time code, which the frontend exchanges for tokens.
 """
 
+import base64
 import hashlib
+import html
+import re
 import secrets
 import subprocess
 import time
@@ -413,3 +416,59 @@ async def test_registration_by_invitation_joins_the_list(
     async with client_for(app, joined["access_token"]) as member:
         lists = (await member.get("/api/lists")).json()
     assert list_id in {item["id"] for item in lists}
+
+
+async def test_the_oauth_sign_in_page_offers_the_provider(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """An AI app's sign-in page (/oauth/authorize): the button goes to the provider and back to
+    the page, signed in, which then asks to allow the app."""
+    app = make_app()
+    ada = person()
+    async with client_for(app) as browser:
+        registered = await browser.post(
+            "/oauth/register",
+            json={
+                "client_name": "Test app",
+                "redirect_uris": ["http://127.0.0.1:1/callback"],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).decode()
+        params = {
+            "response_type": "code",
+            "client_id": registered.json()["client_id"],
+            "redirect_uri": "http://127.0.0.1:1/callback",
+            "state": "app-state",
+            "code_challenge": challenge.rstrip("="),
+            "code_challenge_method": "S256",
+        }
+        page = await browser.get("/oauth/authorize", params=params)
+        assert page.status_code == 200, page.text
+        found = re.search(
+            r'<a class="provider" href="([^"]+)">Sign in with Example SSO</a>', page.text
+        )
+        assert found is not None, page.text
+        start = html.unescape(found.group(1)).removeprefix(PUBLIC_URL)
+        response = await browser.get(start)
+        assert response.status_code == 302, response.text
+        callback = await sign_in_at_provider(response.headers["location"], ada)
+        response = await browser.get(callback.removeprefix(PUBLIC_URL))
+        assert response.status_code == 302, response.text
+        back = response.headers["location"]
+        assert back.startswith(f"{PUBLIC_URL}/oauth/authorize?")
+        assert "code" in query(back)
+        response = await browser.get(back.removeprefix(PUBLIC_URL))
+        assert response.status_code == 303, response.text
+        assert "code" not in query(response.headers["location"])
+        consent = await browser.get(response.headers["location"].removeprefix(PUBLIC_URL))
+        assert consent.status_code == 200, consent.text
+        assert f"Signed in as {ada.email}" in consent.text
+        assert 'value="allow"' in consent.text
+        # The same code again: spent.
+        again = await browser.get(back.removeprefix(PUBLIC_URL))
+        assert again.status_code == 401
+        assert "Sign in with Example SSO" in again.text
