@@ -20,12 +20,12 @@ from datetime import timedelta
 from sqlalchemy import delete, func, insert, select
 
 from todo_api.auth import registration
+from todo_api.auth.errors import InvitationRequired, RegistrationClosed
 from todo_api.auth.oidc import Person, SentBack
 from todo_api.auth.registration import Invitations
 from todo_api.auth.tokens import normalize_email, normalize_name
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row, insert_or_ignore
-from todo_api.kit.errors import Forbidden
 from todo_api.kit.ids import utcnow
 from todo_api.tables.oidc import oidc_codes, oidc_identities
 from todo_api.tables.users import users
@@ -84,9 +84,10 @@ async def _account(
             return uuid.UUID(str(holder.id))
     try:
         registration.check_open(settings, invitation)
-    except Forbidden as exc:
-        closed = isinstance(exc, registration.RegistrationClosed)
-        raise SentBack("registration_closed" if closed else "invitation_required") from None
+    except RegistrationClosed:
+        raise SentBack("registration_closed") from None
+    except InvitationRequired:
+        raise SentBack("invitation_required") from None
     now = utcnow()
     user_id = uuid.uuid4()
     row = {
@@ -103,7 +104,7 @@ async def _account(
     await _link(conn, issuer, person.subject, user_id)
     try:
         await registration.admit(conn, invitations, user_id, invitation)
-    except registration.InvitationRequired:
+    except InvitationRequired:
         raise SentBack("invitation_required") from None
     return user_id
 

@@ -12,20 +12,12 @@ hands it in (`Invitations`), as a function that says whether the token let the u
 import uuid
 from collections.abc import Awaitable, Callable
 
+from todo_api.auth.errors import InvitationRequired, RegistrationClosed
 from todo_api.config import Settings
 from todo_api.db import Connection
-from todo_api.kit.errors import Forbidden
 
 # (connection, the new user's id, the invitation token) -> whether the token was good.
 Join = Callable[[Connection, uuid.UUID, str], Awaitable[bool]]
-
-
-class RegistrationClosed(Forbidden):
-    message = "Registration is closed on this service"
-
-
-class InvitationRequired(Forbidden):
-    message = "Registration needs a valid list invitation (the `invitation` token of a link)"
 
 
 class Invitations:
