@@ -472,3 +472,53 @@ async def test_the_oauth_sign_in_page_offers_the_provider(
         again = await browser.get(back.removeprefix(PUBLIC_URL))
         assert again.status_code == 401
         assert "Sign in with Example SSO" in again.text
+
+
+@pytest.mark.parametrize("where", ["unreachable", "another-issuer"])
+async def test_a_provider_that_cannot_be_believed_is_not_gone_to(
+    make_app: Callable[..., FastAPI], issuer: str, where: str
+) -> None:
+    """Its metadata cannot be read, or names another issuer than OIDC_ISSUER (here with a
+    trailing slash): the browser goes back to the frontend with an error, not to the provider."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    app = make_app(oidc_issuer=dead if where == "unreachable" else f"{issuer}/")
+    async with client_for(app) as browser:
+        response = await browser.get("/api/auth/oidc/start", params={"redirect": FRONTEND})
+    assert response.status_code == 302, response.text
+    assert response.headers["location"] == f"{FRONTEND}?error=provider_unavailable"
+    assert "set-cookie" not in response.headers or "Max-Age=0" in response.headers["set-cookie"]
+
+
+async def test_codes_are_guessed_a_few_times_at_most(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app(auth_rate_limit_attempts=3)
+    for _ in range(3):
+        assert_error(await exchange(app, secrets.token_urlsafe(32)), 401, "INVALID_CREDENTIALS")
+    response = await exchange(app, secrets.token_urlsafe(32))
+    assert_error(response, 429, "RATE_LIMITED")
+    assert int(response.headers["retry-after"]) > 0
+
+
+async def test_without_oidc_issuer_the_routes_are_not_there(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert settings.database_url is not None
+    async with app_factory(settings.database_url, tmp_path) as make:
+        app = make()
+        async with client_for(app) as client:
+            for path in ["/api/auth/oidc/start?redirect=x", "/api/auth/oidc/callback"]:
+                assert_error(await client.get(path), 404, "NOT_FOUND")
+            response = await client.post("/api/auth/oidc/exchange", json={"code": "x"})
+            assert_error(response, 404, "NOT_FOUND")
+            paths = (await client.get("/openapi.json")).json()["paths"]
+            assert not [path for path in paths if path.startswith("/api/auth/oidc")]
+
+
+def test_oidc_settings_need_a_client_and_a_public_url() -> None:
+    with pytest.raises(ValueError, match="OIDC_CLIENT_ID"):
+        Settings(_env_file=None, oidc_issuer="https://id.example.com", public_url=PUBLIC_URL)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="PUBLIC_URL"):
+        Settings(_env_file=None, oidc_issuer="https://id.example.com", oidc_client_id="x")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="OIDC_ISSUER"):
+        Settings(_env_file=None, oidc_issuer="id.example.com", oidc_client_id="x")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="registration"):
+        Settings(_env_file=None, registration="sometimes")  # type: ignore[call-arg]

@@ -34,11 +34,20 @@ from authlib.integrations.starlette_client import (  # type: ignore[import-untyp
 )
 from joserfc.errors import JoseError
 
+try:  # Authlib's client is built on httpx2 where it is installed (mcp brings it), else httpx
+    from httpx2 import HTTPError as _ClientError
+except ImportError:  # pragma: no cover
+    from httpx import HTTPError as _ClientError  # type: ignore[assignment]
+
 from todo_api.config import Settings
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 
 log = logging.getLogger("todo_api")
+
+# What talking to the provider may raise: no answer, an HTTP error status, a body that is not
+# the JSON expected.
+FAILURES = (OAuthError, httpx.HTTPError, _ClientError, OSError, ValueError, KeyError, RuntimeError)
 
 SCOPE = "openid email profile"
 FLOW_COOKIE = "todo_oidc_flow"
@@ -159,7 +168,7 @@ class IdentityProvider:
         try:
             await self._metadata()
             found = await self._client.create_authorization_url(self.redirect_uri)
-        except (httpx.HTTPError, ValueError, KeyError, RuntimeError) as exc:
+        except FAILURES as exc:
             log.warning("OIDC: the provider's metadata cannot be read: %s", type(exc).__name__)
             raise SentBack("provider_unavailable") from None
         flow = {
@@ -201,7 +210,7 @@ class IdentityProvider:
             token = await self._client.fetch_access_token(
                 self.redirect_uri, code=code, code_verifier=flow.verifier
             )
-        except (OAuthError, httpx.HTTPError, ValueError, KeyError, RuntimeError) as exc:
+        except FAILURES as exc:
             log.warning("OIDC: the code's exchange failed: %s", exc)
             raise SentBack("provider_error") from None
         if "id_token" not in token:
@@ -218,7 +227,7 @@ class IdentityProvider:
                 },
                 leeway=self._leeway,
             )
-        except (JoseError, httpx.HTTPError, ValueError, KeyError, RuntimeError) as exc:
+        except (JoseError, *FAILURES) as exc:
             log.warning("OIDC: the ID token was refused: %s", exc)
             raise SentBack("invalid_id_token") from None
         subject = claims.get("sub")
@@ -242,7 +251,7 @@ class IdentityProvider:
             if "userinfo_endpoint" not in await self._metadata():
                 return None
             info: dict[str, Any] = dict(await self._client.userinfo(token=token))
-        except (OAuthError, httpx.HTTPError, ValueError, KeyError, RuntimeError) as exc:
+        except FAILURES as exc:
             log.warning("OIDC: the userinfo endpoint failed: %s", exc)
             raise SentBack("provider_error") from None
         return info if info.get("sub") == subject else None
