@@ -353,6 +353,21 @@ async def test_the_provider_saying_no_reaches_the_frontend(
     assert query(response.headers["location"]) == {"error": "access_denied"}
 
 
+async def test_an_answer_from_another_issuer_is_refused(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """RFC 9207: the provider names itself in its answer (`iss`); another name is a mix-up."""
+    app = make_app()
+    async with client_for(app) as browser:
+        callback = await sign_in_at_provider(await to_provider(browser), person())
+        params = query(callback)
+        assert params["iss"] == held(app, Settings).oidc_issuer
+        forged = {**params, "iss": "https://elsewhere.example"}
+        response = await browser.get("/api/auth/oidc/callback", params=forged)
+    assert response.status_code == 302
+    assert query(response.headers["location"]) == {"error": "provider_error"}
+
+
 async def test_a_code_is_exchanged_once(make_app: Callable[..., FastAPI]) -> None:
     app = make_app()
     answer = await sign_in(app, person())

@@ -199,6 +199,9 @@ class IdentityProvider:
         state = params.get("state") or ""
         if not hmac.compare_digest(state.encode(), flow.state.encode()):
             raise SentBack("invalid_state")
+        answered_by = params.get("iss")  # RFC 9207: who answered, where the provider says it
+        if answered_by is not None and answered_by != self.issuer:
+            raise SentBack("provider_error")
         error = params.get("error")
         if error is not None:
             raise SentBack(error if error in PROVIDER_ERRORS else "provider_error")
