@@ -487,6 +487,17 @@ async def test_the_oauth_sign_in_page_offers_the_provider(
         again = await browser.get(back.removeprefix(PUBLIC_URL))
         assert again.status_code == 401
         assert "Sign in with Example SSO" in again.text
+    # A code sent to someone else's browser (a link to the page with it) signs no one in.
+    answer = await sign_in(app, person())
+    async with client_for(app) as victim:
+        await victim.get("/oauth/authorize", params=params)  # the victim's own browser cookie
+        forged = await victim.get(
+            back.removeprefix(PUBLIC_URL).replace(query(back)["code"], answer["code"])
+        )
+        assert forged.status_code == 403, forged.text
+        assert "another browser" in forged.text
+        assert "todo_oauth_session" not in forged.headers.get("set-cookie", "")
+    assert (await exchange(app, answer["code"])).status_code == 200  # still unspent
 
 
 @pytest.mark.parametrize("where", ["unreachable", "another-issuer"])

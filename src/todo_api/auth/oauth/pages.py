@@ -188,6 +188,13 @@ class Pages:
             # this browser in, then the page is shown again without it.
             code, error = request.query_params.get("code"), request.query_params.get("error")
             if code:
+                # Only in the browser that pressed the button (its form token, bound to this
+                # browser's cookie, went along): a link with someone else's code signs no one in.
+                bound = request.query_params.get("csrf_token")
+                if not self._form_token_valid(bound, request.cookies.get(BROWSER_COOKIE) or ""):
+                    return self._error(
+                        "The sign-in was started in another browser. Go back and try again.", 403
+                    )
                 return await self._oidc_signed_in(request, auth, browser, code)
             if error:
                 message = OIDC_ERRORS.get(error, OIDC_ERRORS["provider_error"])
@@ -306,6 +313,13 @@ class Pages:
             return False
         return isinstance(issued, int) and time.time() - issued < FORM_SECONDS
 
+    def _oidc_start(self, auth: AuthRequest, csrf_token: str) -> str | None:
+        """The button's link: the identity provider's sign-in, back to this page."""
+        if not self._settings.oidc_enabled:
+            return None
+        back = f"{self._authorize_url(auth)}&{urlencode({'csrf_token': csrf_token})}"
+        return f"{self._settings.public_url}{FLOW_PATH}/start?{urlencode({'redirect': back})}"
+
     def _page(
         self,
         kind: str,
@@ -316,22 +330,18 @@ class Pages:
         message: str | None = None,
         status: int = 200,
     ) -> Response:
+        csrf_token = self._forms.dumps(int(time.time()), browser)
         html = _templates.get_template("page.html").render(
             kind=kind,
             title="Sign in" if kind == "signin" else "Allow access",
             client_name=auth.client_name,
             wants=auth.wants,
             fields=auth.fields,
-            csrf_token=self._forms.dumps(int(time.time()), browser),
+            csrf_token=csrf_token,
             email=email or "",
             message=message,
-            oidc_name=self._settings.oidc_name if self._settings.oidc_enabled else None,
-            oidc_start=(
-                f"{self._settings.public_url}{FLOW_PATH}/start?"
-                f"{urlencode({'redirect': self._authorize_url(auth)})}"
-                if self._settings.oidc_enabled
-                else None
-            ),
+            oidc_name=self._settings.oidc_name,
+            oidc_start=self._oidc_start(auth, csrf_token),
         )
         response = HTMLResponse(html, status, headers=HEADERS)
         self._cookie(response, BROWSER_COOKIE, browser, None)
