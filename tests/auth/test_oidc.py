@@ -548,3 +548,18 @@ def test_oidc_settings_need_a_client_and_a_public_url() -> None:
         Settings(_env_file=None, oidc_issuer="id.example.com", oidc_client_id="x")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="registration"):
         Settings(_env_file=None, registration="sometimes")  # type: ignore[call-arg]
+
+
+async def test_the_frontends_own_query_comes_back_with_the_code(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app()
+    async with client_for(app) as browser:
+        authorize = await to_provider(browser, redirect=f"{FRONTEND}?s=tab-42")
+        callback = await sign_in_at_provider(authorize, person())
+        response = await browser.get(callback.removeprefix(PUBLIC_URL))
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(f"{FRONTEND}?")
+    assert query(location)["s"] == "tab-42"
+    assert (await exchange(app, query(location)["code"])).status_code == 200
