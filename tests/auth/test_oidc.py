@@ -563,3 +563,17 @@ async def test_the_frontends_own_query_comes_back_with_the_code(
     assert location.startswith(f"{FRONTEND}?")
     assert query(location)["s"] == "tab-42"
     assert (await exchange(app, query(location)["code"])).status_code == 200
+
+
+async def test_a_deleted_account_takes_its_link_along(make_app: Callable[..., FastAPI]) -> None:
+    """The link to the provider's person goes with the account: their next sign-in makes a new
+    one, not an account without a row."""
+    app = make_app()
+    ada = person()
+    first = await signed_in_as(app, ada)
+    async with client_for(app, first["access_token"]) as client:
+        response = await client.request("DELETE", "/api/auth/me", json={"confirm": ada.email})
+    assert response.status_code == 204, response.text
+    again = await signed_in_as(app, ada)
+    assert again["user"]["id"] != first["user"]["id"]
+    assert again["user"]["email"] == ada.email
