@@ -8,7 +8,7 @@ and the account has verified it too. Otherwise an account holding that email is 
 the account of the person who owns it here. No account: one is made (REGISTRATION allowing),
 its email verified when the provider says so, without a password.
 
-The code is 256 random bits, kept as its SHA-256 for OIDC_CODE_SECONDS (60 s); it is deleted by
+The code is 256 random bits, kept as its SHA-256 for CODE_SECONDS (60 s); it is deleted by
 its exchange, so a second exchange finds nothing, on any instance.
 """
 
