@@ -25,6 +25,7 @@ from todo_api.tables.notifications import (
     NotificationSettings,
 )
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
+from todo_api.tables.oidc import OidcCode, OidcIdentity
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
@@ -78,6 +79,8 @@ __all__ = [
     "OAuthClient",
     "OAuthGrant",
     "OAuthToken",
+    "OidcCode",
+    "OidcIdentity",
     "PersonalToken",
     "RefreshToken",
     "ReminderEmail",
