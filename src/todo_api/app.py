@@ -19,6 +19,7 @@ from todo_api.auth.oauth.pages import Pages
 from todo_api.auth.oauth.provider import Provider
 from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
 from todo_api.auth.oauth.router import routes as oauth_routes
+from todo_api.auth.passkeys_router import router as passkeys_router
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
@@ -218,6 +219,7 @@ def create_app(
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
+        app.include_router(passkeys_router)
     app.include_router(auth_router)
     app.include_router(tokens_router)
     app.include_router(connections_router)
