@@ -4,8 +4,9 @@ verification) on a page served by the test at http://localhost (a secure context
 needs; the relying party is `localhost`). The page calls the API as a frontend does: it takes
 the creation options, runs navigator.credentials.create() and posts the result; then it signs
 in with navigator.credentials.get() and no email (a discoverable credential); the same
-assertion posted again is refused. On both databases. Skipped when chromium is not installed,
-unless CI=true (scripts/setup-ci.sh installs it there)."""
+assertion posted again is refused. Then the OAuth sign-in page of an app connecting: "Sign in
+with a passkey" there, and the app gets its code. On both databases. Skipped when chromium is
+not installed, unless CI=true (scripts/setup-ci.sh installs it there)."""
 
 import json
 from pathlib import Path
@@ -14,8 +15,9 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
+from tests.auth.oauth_helpers import authorize_url, exchange, pkce, query_of, register_client
 from tests.auth.test_accounts import PASSWORD, unique_email
-from tests.auth.test_oauth_browser import DevTools, chromium_page
+from tests.auth.test_oauth_browser import Callback, DevTools, chromium_page
 from tests.browser import require_chromium
 from tests.live_helpers import free_port, serving
 from tests.support import app_for, make_settings
@@ -68,6 +70,7 @@ async def run(page: DevTools, expression: str) -> Any:
 async def test_a_passkey_made_in_chromium_signs_in_and_its_replay_is_refused(
     settings: Settings, tmp_path: Path
 ) -> None:
+    callback = Callback()
     with page_site(PAGE) as site:
         site_url = site.url.replace("127.0.0.1", "localhost")
         port = free_port()
@@ -134,6 +137,23 @@ async def test_a_passkey_made_in_chromium_signs_in_and_its_replay_is_refused(
 
                 again = await run(page, f"signIn({json.dumps(api)})")
                 assert again["answer"]["status"] == 200, again
+
+                # An app connecting: its sign-in page offers the passkey, then asks consent.
+                app_client = await register_client(api, redirect_uris=[callback.url])
+                verifier, challenge = pkce()
+                url = authorize_url(
+                    api, app_client["client_id"], challenge, redirect_uri=callback.url
+                )
+                await page.send("Page.navigate", url=url)
+                await page.loaded()
+                assert await page.evaluate("document.title") == "Sign in · Tasks"
+                await page.evaluate("document.getElementById('passkey-button').click();")
+                await page.loaded()
+                heading = await page.evaluate("document.querySelector('h1').textContent")
+                assert heading == "Connect Test app?"
+                await page.evaluate("document.querySelector('button[value=allow]').click();")
+                await page.loaded()
+                landed = await page.evaluate("location.href")
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 me = await client.get(
                     "/api/auth/me",
@@ -147,3 +167,10 @@ async def test_a_passkey_made_in_chromium_signs_in_and_its_replay_is_refused(
                 )
                 [passkey] = listed.json()
                 assert passkey["last_used_at"] is not None
+            assert landed.startswith(callback.url + "?")
+            answer = query_of(callback.queries[0])
+            tokens = await exchange(
+                api, app_client["client_id"], answer["code"], verifier, callback.url
+            )
+            assert tokens.status_code == 200, tokens.text
+    callback.stop()

@@ -261,10 +261,18 @@ async def sign_in(
     conn: Connection, settings: Settings, rp: RelyingParty, credential: AuthenticationCredential
 ) -> Tokens:
     """Tokens for the owner of the passkey that answered a sign-in challenge, as a password
-    sign-in gives them; PasskeyNotAccepted for anything else (an unknown or deleted passkey, a
-    used or expired challenge, a bad signature, a signature count that went back). A passkey
-    is something held and, verified by the authenticator, something known or been: no second
-    step follows."""
+    sign-in gives them (`check_passkey` says when it is refused). A passkey is something held
+    and, verified by the authenticator, something known or been: no second step follows."""
+    user = await check_passkey(conn, rp, credential)
+    return await issue_tokens(conn=conn, settings=settings, user=user)
+
+
+async def check_passkey(
+    conn: Connection, rp: RelyingParty, credential: AuthenticationCredential
+) -> Row:
+    """The user whose passkey answered a sign-in challenge (its count and use recorded);
+    PasskeyNotAccepted for anything else: an unknown or deleted passkey, a used or expired
+    challenge, a bad signature, a signature count that went back."""
     challenge = await _use_challenge(conn, credential.response.client_data_json, LOGIN, None)
     if challenge is None:
         raise PasskeyNotAccepted
@@ -286,15 +294,14 @@ async def sign_in(
         )
     except WebAuthnException:
         raise PasskeyNotAccepted from None
-    async with conn.transaction():
-        # The count checked above is the one this statement replaces: of two sign-ins
-        # racing with the same count, one goes on.
-        moved = await conn.execute(
-            update(passkeys)
-            .where(passkeys.c.id == passkey.id, passkeys.c.sign_count == passkey.sign_count)
-            .values(sign_count=verified.new_sign_count, last_used_at=utcnow())
-        )
-        user = await get_user(conn=conn, user_id=passkey.user_id)
-        if not moved.rowcount or user is None:
-            raise PasskeyNotAccepted
-        return await issue_tokens(conn=conn, settings=settings, user=user)
+    # The count checked above is the one this statement replaces: of two sign-ins racing with
+    # the same count, one goes on.
+    moved = await conn.execute(
+        update(passkeys)
+        .where(passkeys.c.id == passkey.id, passkeys.c.sign_count == passkey.sign_count)
+        .values(sign_count=verified.new_sign_count, last_used_at=utcnow())
+    )
+    user = await get_user(conn=conn, user_id=passkey.user_id)
+    if not moved.rowcount or user is None:
+        raise PasskeyNotAccepted
+    return user
