@@ -17,6 +17,7 @@ from todo_api.tables.lists import (
 )
 from todo_api.tables.live import EventTicket
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
+from todo_api.tables.oidc import OidcCode, OidcIdentity
 from todo_api.tables.passkeys import Passkey, PasskeyChallenge
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
@@ -65,6 +66,8 @@ __all__ = [
     "OAuthClient",
     "OAuthGrant",
     "OAuthToken",
+    "OidcCode",
+    "OidcIdentity",
     "Passkey",
     "PasskeyChallenge",
     "PersonalToken",
