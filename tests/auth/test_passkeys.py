@@ -4,6 +4,7 @@ refusal (a replayed answer, a cloned authenticator, a wrong or used challenge, a
 another user's challenge or passkey, a deleted passkey). A real browser's ceremonies are
 tests/auth/test_passkeys_browser.py."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from webauthn.helpers import bytes_to_base64url
 
 from tests.auth.authenticator import Authenticator
+from tests.auth.oauth_helpers import REDIRECT_URI, authorize_url, form_fields, pkce
 from tests.auth.test_accounts import assert_tokens, signed_up
 from tests.support import app_for, assert_error, client_for, make_settings, validation_details
 from todo_api.config import Settings
@@ -334,3 +336,46 @@ async def test_passkey_sign_ins_are_limited(settings: Settings, tmp_path: Path) 
         assert answers[3].headers["Retry-After"]
         tries = [await login(client, {"id": "x"}) for _ in range(4)]
         assert [t.status_code for t in tries] == [401, 401, 401, 429]
+
+
+async def test_the_oauth_sign_in_page_takes_a_passkey(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as browser:
+        ada = await account(browser)
+        authenticator = Authenticator(ORIGIN)
+        await register_passkey(browser, ada["headers"], authenticator)
+        registered = await browser.post(
+            "/oauth/register",
+            json={
+                "client_name": "Test app",
+                "redirect_uris": [REDIRECT_URI],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        _, challenge = pkce()
+        url = authorize_url(ORIGIN, registered.json()["client_id"], challenge)
+        page = await browser.get(url)
+        assert page.status_code == 200, page.text
+        assert "Sign in with a passkey" in page.text
+        policy = page.headers["content-security-policy"]
+        nonce = policy.split("script-src 'nonce-")[1].split("'")[0]
+        assert f'<script nonce="{nonce}">' in page.text
+        fields = {**form_fields(page.text), "action": "passkey"}
+
+        async def post(credential: object) -> httpx.Response:
+            return await browser.post(
+                "/oauth/authorize", data={**fields, "credential": json.dumps(credential)}
+            )
+
+        answer = authenticator.get(await login_options(browser))
+        consent = await post(answer)
+        assert consent.status_code == 200, consent.text
+        assert "Connect Test app?" in consent.text
+        assert ada["user"]["email"] in consent.text
+        for refused in (answer, {"id": "x"}, "not an object"):  # a replay, then not one
+            again = await post(refused)
+            assert again.status_code == 401, again.text
+            assert "The passkey was not accepted." in again.text
