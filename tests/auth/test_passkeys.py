@@ -379,3 +379,15 @@ async def test_the_oauth_sign_in_page_takes_a_passkey(app: FastAPI) -> None:
             again = await post(refused)
             assert again.status_code == 401, again.text
             assert "The passkey was not accepted." in again.text
+
+
+async def test_without_built_in_accounts_there_are_no_passkeys(
+    settings: Settings, tmp_path: Path
+) -> None:
+    own = make_settings(
+        settings.database_url or "", tmp_path / "data", public_url=ORIGIN, builtin_accounts=False
+    )
+    async with app_for(own) as app, client_for(app) as client:
+        assert_error(await client.post("/api/auth/passkeys/login/options"), 404, "NOT_FOUND")
+        schema = (await client.get("/openapi.json")).json()
+        assert not [path for path in schema["paths"] if path.startswith("/api/auth/passkeys")]
