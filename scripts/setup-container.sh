@@ -20,3 +20,4 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 command -v podman
 command -v debootstrap
+command -v runc
