@@ -37,6 +37,7 @@ NOT_WALKTHROUGHS = {
     ("docs/command-line.md", "Command line"),  # the synopsis
     ("docs/deploying.md", "With PostgreSQL"),  # a database of one's own, Neon's URL
     ("docs/deploying.md", "Neon (or any PgBouncer in transaction mode)"),
+    ("docs/deploying.md", "In a container"),  # docker build, run, compose
     ("docs/reminders.md", "Email"),  # a mail server's settings
 }
 BASE_LINE = "BASE=http://127.0.0.1:${PORT:-8000}"
