@@ -76,7 +76,7 @@ endif
 # and runs it on SQLite and PostgreSQL: about 4 minutes the first time, 1 once podman has the
 # layers.
 test-container: $(INSTALLED)
-	$(BIN)/pytest -q $(CONTAINER_TEST)
+	$(BIN)/pytest -q -rP $(CONTAINER_TEST)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench
