@@ -240,6 +240,8 @@ def test_the_image_serves_as_a_user_on_a_read_only_root_and_stops_gracefully(
     assert refused.returncode != 0
     assert "Read-only file system" in refused.stderr
     podman("exec", name, "touch", "/data/written", "/tmp/written")  # noqa: S108 (the container's)
+    # The build's CA bundle was for installing only.
+    assert podman("exec", name, "test", "-e", "/run/secrets/ca", check=False).returncode == 1
     # The image's HEALTHCHECK passes.
     podman("healthcheck", "run", name)
 

@@ -6,7 +6,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from tests.helpers_server import TODO_API, clean_env, free_port, running_server
+from tests.helpers_server import TODO_API, clean_env, cli_token, free_port, running_server
 from tests.support import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +124,29 @@ def test_the_walkthroughs_do_what_their_comments_say(
             timeout=240,
             check=False,
         )
+        # A file the reader does not have: your-data's curl says so and fails.
+        curl = re.search(r"^CURL=.*$", (ROOT / "docs/your-data.md").read_text(), re.MULTILINE)
+        assert curl
+        missing = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f"{curl.group(0)}\n"
+                f'AUTH="Authorization: Bearer {cli_token(env, tmp_path, f"carol-{suffix}")}"\n'
+                '"${CURL[@]}" -X POST "$BASE/api/import?source=ics" -H "$AUTH" '
+                "-H 'Content-Type: text/calendar' --data-binary @tests/fixtures/missing.ics",
+            ],
+            env={**env, "BASE": server.url},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr
+    assert missing.returncode == 22, missing.stderr  # curl's "the server answered an error"
+    assert 'Couldn\'t read data from file "tests/fixtures/missing.ics"' in missing.stderr
+    assert "The file is empty" in missing.stdout
     out = result.stdout
     # Each error the comments show, in the format they show it.
     for comment in re.findall(r"^# (\{\"error\".*\})$", script, re.MULTILINE):
