@@ -1,6 +1,6 @@
-# syntax=docker/dockerfile:1
 # todo-api on Debian's Python 3.11, with the versions of requirements.lock.
-#   docker build -t todo-api .
+#   docker build -t todo-api .          (podman: podman build --format docker -t todo-api .,
+#                                        since OCI images have no HEALTHCHECK)
 #   docker run -p 8000:8000 -v todo-data:/data todo-api
 # Behind a proxy that inspects TLS, hand the build its CA bundle as a secret (it is used while
 # installing only and is not in the image):
