@@ -73,8 +73,8 @@ else
 endif
 
 # Builds the image from the Dockerfile with podman (sh scripts/setup-container.sh installs it)
-# and runs it on SQLite and PostgreSQL: about 4 minutes the first time, 1 once podman has the
-# layers.
+# and runs it on SQLite and PostgreSQL: about 6 minutes the first time on two idle cores (the
+# base made with debootstrap, then the image), 2 once podman has the layers.
 test-container: $(INSTALLED)
 	$(BIN)/pytest -q -rP $(CONTAINER_TEST)
 
