@@ -48,11 +48,13 @@ def _shell_blocks(page: str) -> list[tuple[str, str]]:
     blocks = []
     section = ""
     text = (ROOT / page).read_text()
-    for found in re.finditer(r"^#+ ([^\n]*)$|^```sh\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+    # Headings, and fenced blocks whole (a `# comment` in one is no heading).
+    fences = r"^#+ ([^\n]*)$|^```(\w*)\n(.*?)^```"
+    for found in re.finditer(fences, text, re.MULTILINE | re.DOTALL):
         if found.group(1) is not None:
             section = found.group(1)
-        else:
-            blocks.append((section, found.group(2)))
+        elif found.group(2) == "sh":
+            blocks.append((section, found.group(3)))
     return blocks
 
 
