@@ -26,6 +26,7 @@ from todo_api.tables.notifications import (
 )
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
 from todo_api.tables.oidc import OidcCode, OidcIdentity
+from todo_api.tables.passkeys import Passkey, PasskeyChallenge
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
@@ -81,6 +82,8 @@ __all__ = [
     "OAuthToken",
     "OidcCode",
     "OidcIdentity",
+    "Passkey",
+    "PasskeyChallenge",
     "PersonalToken",
     "RefreshToken",
     "ReminderEmail",
