@@ -14,7 +14,7 @@ the runner's `lock_timeout` (migrations/online.py); the new tables are empty, so
 are built at once.
 
 Revision ID: 0035
-Revises: 0032
+Revises: 0033
 Create Date: 2026-11-26
 """
 
@@ -31,7 +31,7 @@ from todo_api.db import UTCDateTime
 from todo_api.migrations import online
 
 revision: str = "0035"
-down_revision: str | None = "0032"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
