@@ -213,3 +213,21 @@ async def test_items_past_the_retention_are_neither_shown_nor_kept(
                 select(activity.c.action).where(activity.c.task_id == uuid.UUID(task["id"]))
             )
     assert [row.action for row in kept.rows] == ["task.updated"]
+
+
+async def test_a_comment_is_one_item_and_its_deletion_another(
+    alice: httpx.AsyncClient, new_user_client: Clients
+) -> None:
+    async with new_user_client() as editor:
+        listed = await create_list(alice, f"Talk {uuid.uuid4().hex[:6]}")
+        await share(alice, editor, listed["id"], "editor")
+        task = await create_task(alice, title="Discuss", list_id=listed["id"])
+        made = await comment(editor, task["id"], "Hello")
+        gone = await alice.delete(f"/api/tasks/{task['id']}/comments/{made['id']}")
+        assert gone.status_code == 204
+        found = await items(editor, f"/api/tasks/{task['id']}/activity")
+    assert actions(found) == ["comment.deleted", "comment.created", "task.created"]
+    assert found[0]["actor_id"] == await user_id(alice)
+    assert found[1]["actor_id"] != found[0]["actor_id"]
+    assert found[0]["changes"] == {"comment_id": [made["id"], None]}
+    assert found[1]["changes"] == {"comment_id": [None, made["id"]]}
