@@ -18,7 +18,7 @@ built from constants.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/NAME JWT_SECRET=... \\
     .venv/bin/uvicorn baseline_app:app --app-dir bench --port 8001 --workers 1 \\
-        --loop uvloop --http httptools --no-access-log
+        --loop uvloop --http httptools --no-access-log --no-server-header
 
 Serves GET /api/tasks (default sort and limit only), GET /api/tasks/{id}, POST /api/tasks,
 PATCH /api/tasks/{id} (title, description, priority and tags; no If-Match), POST
@@ -156,6 +156,8 @@ _NO_FILTERS = hashlib.sha256(
 ).hexdigest()[:16]
 
 JSON = "application/json"
+# The service's CORS layer names Origin as varying every answer; nosniff goes on all.
+EVERY_ANSWER = {"Vary": "Origin", "X-Content-Type-Options": "nosniff"}
 known_users: set[uuid.UUID] = set()
 # Tokens verified lately, by their text: the user and until when the entry serves.
 LEEWAY = 30
@@ -182,12 +184,23 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default, option=_JSON_OPTIONS)
 
 
+def answer(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None, private: bool = True
+) -> Response:
+    """JSON with the headers every answer of the service carries: a request id, nosniff, and
+    for a caller whose token was accepted, private, no-cache."""
+    headers = {**(headers or {}), "X-Request-ID": uuid.uuid4().hex, **EVERY_ANSWER}
+    if private:
+        headers["Cache-Control"] = "private, no-cache"
+    return Response(body, status, headers=headers, media_type=JSON)
+
+
 def error(exc: Refused) -> Response:
     details = [{"field": exc.field, "message": exc.message}] if exc.field else None
     message = "The request is not valid" if exc.field else exc.message
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     body = {"error": message, "code": exc.code, "details": details}
-    return Response(dumps(body), exc.status, headers=headers, media_type=JSON)
+    return answer(dumps(body), exc.status, headers, private=exc.status != 401)
 
 
 def task_json(row: Any, shown: list[str]) -> dict[str, Any]:
@@ -259,7 +272,7 @@ async def list_tasks(request: Request) -> Response:
         # Relative, as the service's without PUBLIC_URL (the cursor needs no escaping).
         headers["Link"] = f'<{request.url.path}?cursor={cursor}>; rel="next"'
     body = dumps([task_json(r, sql.shown) for r in page])
-    return Response(body, headers=headers, media_type=JSON)
+    return answer(body, headers=headers)
 
 
 async def get_task(request: Request) -> Response:
@@ -393,7 +406,7 @@ async def create_task(request: Request) -> Response:
     headers = {"Location": f"/api/tasks/{row['id']}"}
     if sql.versioned:
         headers["ETag"] = '"1"'
-    return Response(dumps(task_json(row, sql.shown)), 201, headers=headers, media_type=JSON)
+    return answer(dumps(task_json(row, sql.shown)), 201, headers)
 
 
 # What PATCH changes here: the fields the benchmarks send. due_at, recurrence and is_completed
@@ -439,7 +452,7 @@ def _task_id(request: Request) -> uuid.UUID:
 
 def _task_response(row: Any, sql: Statements) -> Response:
     headers = {"ETag": f'"{row["version"]}"'} if sql.versioned else None
-    return Response(dumps(task_json(row, sql.shown)), headers=headers, media_type=JSON)
+    return answer(dumps(task_json(row, sql.shown)), headers=headers)
 
 
 async def update_task(request: Request) -> Response:
@@ -487,7 +500,7 @@ async def complete_task(request: Request) -> Response:
 async def health(request: Request) -> Response:
     async with request.app.state.pool.acquire() as conn:
         await conn.fetchval("SELECT 1")
-    return Response(b'{"status":"ok"}', media_type=JSON)
+    return answer(b'{"status":"ok"}', private=False)
 
 
 def _json_text(value: Any) -> str:
