@@ -12,6 +12,7 @@ from sse_starlette.sse import AppStatus
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.oauth import scheduled as oauth_scheduled
 from todo_api.auth.oauth.clients import Clients
 from todo_api.auth.oauth.pages import Pages
@@ -19,7 +20,6 @@ from todo_api.auth.oauth.provider import Provider
 from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
 from todo_api.auth.oauth.router import routes as oauth_routes
 from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles
