@@ -8,9 +8,11 @@
 
 DESIGN.md's performance budget: on the hot routes todo-api is to spend at most 1/0.6 of the
 server CPU per request of a raw Starlette + asyncpg handler doing the same work
-(bench/baseline_app.py), one worker each; and its p99 latency is to stay within 3 times the
-baseline's. The routes: list 50 (GET /api/tasks, default sort and limit: X-Total-Count,
-X-Next-Cursor and Link), get one, create (bench/post_task.lua's body), PATCH (a priority,
+(bench/baseline_app.py, as lean as the service could be: orjson, uvloop, httptools, the same
+token cache, the service's SQL, bodies and headers), one worker each, and issue 55's goal at
+most 1.25 times; the report gives todo-api / baseline (lower is better). Its p99 latency is to
+stay within 3 times the baseline's. The routes: list 50 (GET /api/tasks, default sort and
+limit: X-Total-Count, X-Next-Cursor and Link), get one, create (bench/post_task.lua's body), PATCH (a priority,
 "high" and "low" in turn, over --patch-tasks tasks) and complete (POST /api/tasks/{id}/complete,
 each request a different open task: the --complete-tasks tasks are reopened in SQL before
 every wrk run, and a run that would need more fails).
@@ -78,7 +80,8 @@ PATCH_USER = "00000000-0000-4000-8000-000000009a7c"  # the tasks PATCH changes
 COMPLETE_USER = "00000000-0000-4000-8000-00000000c0de"  # the tasks complete closes
 PATCH_BODIES = ('{"priority": "high"}', '{"priority": "low"}')
 ROUTE_NAMES = ("list", "get", "create", "patch", "complete")
-CPU_BUDGET = 0.6  # baseline CPU / todo-api CPU, at least
+CPU_BUDGET = 0.6  # baseline CPU / todo-api CPU, at least (DESIGN.md)
+CPU_GOAL = 1.25  # todo-api CPU / baseline CPU, at most (issue 55's goal)
 P99_BUDGET = 3.0  # todo-api p99 / baseline p99, at most
 DB_BUDGET = 2.0  # todo-api PostgreSQL CPU / baseline PostgreSQL CPU, at most
 SETTLE_SECONDS = 0.5  # after wrk: in-flight requests finish, exiting backends report
@@ -312,7 +315,8 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
             )
     lines += [
         "",
-        f"| route | baseline CPU / todo-api CPU (>= {CPU_BUDGET}) "
+        f"| route | todo-api CPU / baseline CPU (goal <= {CPU_GOAL:g}, budget <= "
+        f"{1 / CPU_BUDGET:.2f}) "
         f"| todo-api p99 / baseline p99 (<= {P99_BUDGET:g}) | req/s todo-api / baseline "
         f"| todo-api db CPU / baseline db CPU (<= {DB_BUDGET:g}) "
         f"| baseline machine CPU / todo-api machine CPU (>= {CPU_BUDGET}) |",
@@ -320,7 +324,7 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
     ]
     for route in routes:
         mine, theirs = cells[(SERVICE.name, route.key)], cells[(BASELINE.name, route.key)]
-        cpu = theirs.median(lambda m: m.cpu_ms) / mine.median(lambda m: m.cpu_ms)
+        cpu = mine.median(lambda m: m.cpu_ms) / theirs.median(lambda m: m.cpu_ms)
         p99 = mine.median(lambda m: m.run.p99_ms) / theirs.median(lambda m: m.run.p99_ms)
         rps = mine.median(lambda m: m.run.rps) / theirs.median(lambda m: m.run.rps)
         db = mine.median(lambda m: m.db_cpu_ms) / theirs.median(lambda m: m.db_cpu_ms)
@@ -329,7 +333,9 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
         )
         db_verdict = "" if db <= DB_BUDGET else " (missed)"
         machine_verdict = "" if machine >= CPU_BUDGET else " (missed)"
-        cpu_verdict = "" if cpu >= CPU_BUDGET else " (missed)"
+        cpu_verdict = (
+            "" if cpu <= CPU_GOAL else " (goal missed)" if cpu <= 1 / CPU_BUDGET else " (missed)"
+        )
         p99_verdict = "" if p99 <= P99_BUDGET else " (missed)"
         lines.append(
             f"| {route.name} | {cpu:.2f}{cpu_verdict} | {p99:.1f}{p99_verdict} | {rps:.2f} "
