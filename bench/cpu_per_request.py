@@ -12,8 +12,8 @@ server CPU per request of a raw Starlette + asyncpg handler doing the same work
 token cache, the service's SQL, bodies and headers), one worker each, and issue 55's goal at
 most 1.25 times; the report gives todo-api / baseline (lower is better). Its p99 latency is to
 stay within 3 times the baseline's. The routes: list 50 (GET /api/tasks, default sort and
-limit: X-Total-Count, X-Next-Cursor and Link), get one, create (bench/post_task.lua's body), PATCH (a priority,
-"high" and "low" in turn, over --patch-tasks tasks) and complete (POST /api/tasks/{id}/complete,
+limit: X-Total-Count, X-Next-Cursor and Link), get one, create (bench/post_task.lua's body),
+PATCH (a priority, "high" and "low" in turn, over --patch-tasks tasks) and complete (POST /api/tasks/{id}/complete,
 each request a different open task: the --complete-tasks tasks are reopened in SQL before
 every wrk run, and a run that would need more fails).
 
