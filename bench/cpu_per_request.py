@@ -13,9 +13,9 @@ token cache, the service's SQL, bodies and headers), one worker each, and issue 
 most 1.25 times; the report gives todo-api / baseline (lower is better). Its p99 latency is to
 stay within 3 times the baseline's. The routes: list 50 (GET /api/tasks, default sort and
 limit: X-Total-Count, X-Next-Cursor and Link), get one, create (bench/post_task.lua's body),
-PATCH (a priority, "high" and "low" in turn, over --patch-tasks tasks) and complete (POST /api/tasks/{id}/complete,
-each request a different open task: the --complete-tasks tasks are reopened in SQL before
-every wrk run, and a run that would need more fails).
+PATCH (a priority, "high" and "low" in turn, over --patch-tasks tasks) and complete (POST
+/api/tasks/{id}/complete, each request a different open task: the --complete-tasks tasks are
+reopened in SQL before every wrk run, and a run that would need more fails).
 
 The script creates a PostgreSQL database with a random name on 127.0.0.1, migrates and seeds
 it, checks that both servers answer the same bodies and headers, then, round after round
