@@ -21,6 +21,8 @@ from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_chall
 from todo_api.auth.oauth.router import routes as oauth_routes
 from todo_api.auth.oidc import IdentityProvider
 from todo_api.auth.oidc_router import router as oidc_router
+from todo_api.auth.passkeys_router import PREFIX as PASSKEYS_PREFIX
+from todo_api.auth.passkeys_router import router as passkeys_router
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
@@ -224,6 +226,7 @@ def create_app(
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
+        app.include_router(passkeys_router)
     if settings.oidc_enabled:
         app.include_router(oidc_router)
     app.include_router(auth_router)
@@ -337,9 +340,9 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
         for path, path_item in schema["paths"].items():
             for operation in path_item.values():
                 # Every /api operation needs a token but those marked PUBLIC; tokens are
-                # managed with a session only.
+                # managed with a session only, and so are passkeys.
                 if path.startswith("/api/") and "security" not in operation:
-                    managing = path.startswith(TOKENS_PREFIX)
+                    managing = path.startswith((TOKENS_PREFIX, PASSKEYS_PREFIX))
                     operation["security"] = session + ([] if managing else [{PERSONAL_TOKEN: []}])
         for path in schema.get("paths", {}).values():
             for operation in path.values():

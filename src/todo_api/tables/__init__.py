@@ -18,6 +18,7 @@ from todo_api.tables.lists import (
 from todo_api.tables.live import EventTicket
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
 from todo_api.tables.oidc import OidcCode, OidcIdentity
+from todo_api.tables.passkeys import Passkey, PasskeyChallenge
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
@@ -67,6 +68,8 @@ __all__ = [
     "OAuthToken",
     "OidcCode",
     "OidcIdentity",
+    "Passkey",
+    "PasskeyChallenge",
     "PersonalToken",
     "RefreshToken",
     "ReminderEmail",
