@@ -121,7 +121,7 @@ async def _answer(caller: Caller, query: ListQuery, *, groups: bool) -> dict[str
             "groups": [
                 {
                     "query": text,
-                    "tasks": [task_body(task) for task in page.tasks],
+                    "tasks": page.tasks,
                     "next_cursor": page.next_cursor,
                 }
                 for text, page in found
@@ -131,7 +131,7 @@ async def _answer(caller: Caller, query: ListQuery, *, groups: bool) -> dict[str
         page = await caller.run(pages.list_tasks, query=query, cursors=cursors)
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
-    result: dict[str, Any] = {"tasks": [task_body(task) for task in page.tasks]}
+    result: dict[str, Any] = {"tasks": page.tasks}
     if page.next_cursor is not None:
         result["next_cursor"] = page.next_cursor
     return result
