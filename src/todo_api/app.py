@@ -12,6 +12,8 @@ from sse_starlette.sse import AppStatus
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
+from todo_api.auth.accounts.emails import Mailer
+from todo_api.auth.accounts.router import router as account_extras_router
 from todo_api.auth.oauth import scheduled as oauth_scheduled
 from todo_api.auth.oauth.clients import Clients
 from todo_api.auth.oauth.pages import Pages
@@ -27,6 +29,7 @@ from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCo
 from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
 from todo_api.auth.sessions import BetterAuthSessions
+from todo_api.auth.sign_ins import LiveSignIns
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
@@ -128,6 +131,7 @@ def create_app(
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes, challenge=mcp_challenge(settings))
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
+    mailer = Mailer(settings)
     oauth_clients = Clients(db, settings)
     known_users = KnownUsers()
     hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)
@@ -151,6 +155,7 @@ def create_app(
         running_jobs.cancel()
         await asyncio.wait([running_jobs])
         await hub.stop()
+        await mailer.close()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await sessions.close()
@@ -194,6 +199,8 @@ def create_app(
         known_users,
         hub,
         SeenProfiles(),
+        LiveSignIns(known_tokens),
+        mailer,
         RateLimiter(
             counter,
             attempts=settings.auth_rate_limit_attempts,
@@ -218,6 +225,7 @@ def create_app(
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
+        app.include_router(account_extras_router)
     app.include_router(auth_router)
     app.include_router(tokens_router)
     app.include_router(connections_router)

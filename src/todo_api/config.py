@@ -199,6 +199,11 @@ class Settings(BaseSettings):
     # Where a reminder email links to: a frontend's page of the task, `{id}` standing for its
     # id (https://app.example.com/tasks/{id}). Unset: the API's own URL under PUBLIC_URL.
     task_url_template: str | None = None
+    # Where an account email links to: a frontend's page, `{action}` (reset-password,
+    # verify-email) and `{token}` standing for what it does and its token
+    # (https://app.example.com/account/{action}?token={token}). Unset: the service's own pages
+    # under PUBLIC_URL.
+    account_url_template: str | None = None
     # The authorization server that /mcp's protected resource metadata names when an external
     # issuer (JWT_JWKS_URL) signs /mcp's tokens; unset: JWT_ISSUER.
     oauth_issuer: str | None = None
@@ -305,6 +310,19 @@ class Settings(BaseSettings):
             raise ValueError("TASK_URL_TEMPLATE must be an absolute http:// or https:// URL")
         if "{id}" not in template:
             raise ValueError("TASK_URL_TEMPLATE must say where the task's id goes: {id}")
+        return template
+
+    @field_validator("account_url_template")
+    @classmethod
+    def _account_url_template(cls, template: str | None) -> str | None:
+        if template is None or not template.strip():
+            return None
+        template = template.strip()
+        parts = urlsplit(template.replace("{action}", "a").replace("{token}", "0"))
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("ACCOUNT_URL_TEMPLATE must be an absolute http:// or https:// URL")
+        if "{token}" not in template:
+            raise ValueError("ACCOUNT_URL_TEMPLATE must say where the link's token goes: {token}")
         return template
 
     @field_validator("log_level")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 
-from todo_api.auth import service
+from todo_api.auth import service, sign_ins
 from todo_api.auth.dependencies import CurrentUser, authenticate
 from todo_api.auth.errors import RateLimited
 from todo_api.auth.passwords import PasswordHashing
@@ -47,6 +47,11 @@ async def _limit(request: Request, *limits: tuple[str, int]) -> None:
         raise RateLimited(exc.retry_after) from None
 
 
+def _origin(request: Request) -> sign_ins.Origin:
+    """Where a new sign-in is made from (kept for the list of sign-ins)."""
+    return sign_ins.origin(request.headers.get("user-agent"), _client(request))
+
+
 def _no_store(response: Response) -> None:
     """Tokens are never kept by a cache (RFC 6749, section 5.1)."""
     response.headers["Cache-Control"] = "no-store"
@@ -76,6 +81,7 @@ async def _login(request: Request, response: Response, email: str, password: str
         settings=_settings(request),
         email=email,
         password=password,
+        made_from=_origin(request),
     )
     _no_store(response)
     return tokens
@@ -108,6 +114,7 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         email=data.email,
         password=data.password,
         name=data.name,
+        made_from=_origin(request),
     )
     _no_store(response)
     return tokens

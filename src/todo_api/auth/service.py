@@ -15,9 +15,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 
+from todo_api.auth import sign_ins
 from todo_api.auth.errors import InvalidCredentials, InvalidToken, TokenExpired
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.schemas import Tokens, UserRead
+from todo_api.auth.sign_ins import Origin
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row, insert_or_ignore
@@ -38,6 +40,7 @@ async def register(
     email: str,
     password: str,
     name: str | None,
+    made_from: Origin | None = None,
 ) -> Tokens:
     """Create the account and sign it in, in one transaction: a failure between the two leaves
     no account behind (whose retry would answer 409). The password is hashed first, with no
@@ -57,18 +60,24 @@ async def register(
         created = result.first()
         if created is None:
             raise Conflict("An account with this email already exists")
-        return await issue_tokens(conn=conn, settings=settings, user=created)
+        return await issue_tokens(conn=conn, settings=settings, user=created, made_from=made_from)
 
 
 async def sign_in(
-    *, db: Database, passwords: PasswordHashing, settings: Settings, email: str, password: str
+    *,
+    db: Database,
+    passwords: PasswordHashing,
+    settings: Settings,
+    email: str,
+    password: str,
+    made_from: Origin | None = None,
 ) -> Tokens:
     """New tokens for the account whose email and password these are; InvalidCredentials
     otherwise, after the same work either way. The password is checked with no connection
     held: one is taken again only to write the refresh token."""
     user = await check_password(db=db, passwords=passwords, email=email, password=password)
-    async with db.connection() as conn:
-        return await issue_tokens(conn=conn, settings=settings, user=user)
+    async with db.transaction() as conn:
+        return await issue_tokens(conn=conn, settings=settings, user=user, made_from=made_from)
 
 
 async def check_password(
@@ -105,11 +114,20 @@ async def issue_tokens(
     settings: Settings,
     user: Row,
     family_id: uuid.UUID | None = None,
+    made_from: Origin | None = None,
 ) -> Tokens:
-    """A new access token and a new refresh token (of a new family, unless one is given)."""
+    """A new access token and a new refresh token (of a new family, a sign-in made from
+    `made_from`, unless a family is given)."""
     refresh_token = secrets.token_urlsafe(32)
     now = utcnow()
-    family_id = family_id or new_id()
+    if family_id is None:
+        family_id = new_id()
+        await sign_ins.record(
+            conn,
+            sign_in=family_id,
+            user_id=user.id,
+            made_from=made_from or sign_ins.Origin(None, None),
+        )
     await conn.execute(
         insert(refresh_tokens).values(
             id=new_id(),

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from todo_api.tables.accounts import AccountToken, SignIn
 from todo_api.tables.dav import DavCollection, DavObject
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
@@ -51,6 +52,7 @@ def include_in_comparison(
 
 
 __all__ = [
+    "AccountToken",
     "DavCollection",
     "DavObject",
     "EventTicket",
@@ -69,6 +71,7 @@ __all__ = [
     "ReminderEvent",
     "ReminderFire",
     "SavedFilter",
+    "SignIn",
     "Task",
     "TaskCount",
     "TaskDeparture",

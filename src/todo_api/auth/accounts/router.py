@@ -1,0 +1,169 @@
+"""Account routes beyond signing in: a forgotten password, a change of password, and the
+sign-ins (list, end one, end all others). Present with built-in accounts only."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response, status
+
+from todo_api.auth import sign_ins
+from todo_api.auth.accounts import emails, recovery
+from todo_api.auth.accounts.schemas import (
+    Accepted,
+    ChangePassword,
+    ForgotPassword,
+    ResetPassword,
+    SignInRead,
+)
+from todo_api.auth.dependencies import authenticate, session_only
+from todo_api.auth.personal import KnownTokens
+from todo_api.auth.router import (
+    PUBLIC,
+    _client,
+    _limit,
+    _limiter,
+    _no_store,
+    _origin,
+    _passwords,
+    _settings,
+)
+from todo_api.auth.schemas import Tokens
+from todo_api.auth.tokens import Identity
+from todo_api.kit.deps import database, held
+from todo_api.kit.errors import error_responses
+from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
+from todo_api.kit.inputs import id_in_path, parse_id
+
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
+SignInIdPath = Annotated[str, id_in_path("The sign-in's id")]
+
+
+async def _session(request: Request) -> Identity:
+    """The caller, who must have signed in (403 for a personal or an app's token)."""
+    user = await authenticate(request)
+    session_only(user)
+    return user
+
+
+async def _ended(request: Request, ended: list[Any]) -> None:
+    """Committed: every process refuses these sign-ins' tokens and ends their streams before
+    the answer goes (todo_api.auth.sign_ins)."""
+    await held(request.app, KnownTokens).revoked(*ended)
+
+
+@router.post(
+    "/password/forgot",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(429),
+    summary="Email a link to choose a new password (the same answer for any email)",
+    openapi_extra=PUBLIC,
+)
+async def forgot_password(data: ForgotPassword, request: Request) -> Any:
+    settings = _settings(request)
+    emails.require_email(settings)
+    limiter, client = _limiter(request), _client(request)
+    await _limit(
+        request,
+        (f"forgot:ip:{client}", limiter.address_attempts),
+        (f"forgot:ip:{client}:email:{data.email}", limiter.attempts),
+        (f"forgot:email:{data.email}", limiter.attempts),
+    )
+    mailer = held(request.app, emails.Mailer)
+    db = database(request)
+    # Looked up and sent after the answer: known or not, the answer is the same, as fast.
+    mailer.submit(lambda: recovery.send_reset(db, settings, mailer, data.email))
+    return Accepted()
+
+
+@router.post(
+    "/password/reset",
+    **NO_CONTENT,
+    responses=error_responses(429),
+    summary="Choose a new password with an emailed link; every sign-in ends",
+    openapi_extra=PUBLIC,
+)
+async def reset_password(data: ResetPassword, request: Request) -> Response:
+    await _limit(request, (f"reset:ip:{_client(request)}", _limiter(request).attempts))
+    ended = await recovery.reset(
+        db=database(request),
+        passwords=_passwords(request),
+        token=data.token,
+        password=data.password,
+    )
+    await _ended(request, ended)
+    return no_content()
+
+
+@router.post(
+    "/password/change",
+    response_model=Tokens,
+    responses=error_responses(401, 403, 429),
+    summary="Change your password: new tokens for this sign-in; every other sign-in ends",
+    openapi_extra=documented(body=ChangePassword),
+)
+async def change_password(request: Request, response: Response) -> Any:
+    user = await _session(request)
+    data = await read_json(request, ChangePassword)
+    limiter, client = _limiter(request), _client(request)
+    email = user.email or str(user.user_id)
+    # A wrong current password counts as a failed sign-in, against the same limits.
+    await _limit(
+        request,
+        (f"login:ip:{client}", limiter.address_attempts),
+        (f"login:ip:{client}:email:{email}", limiter.attempts),
+        (f"login:email:{email}", limiter.email_attempts),
+    )
+    tokens, ended, _row = await recovery.change(
+        db=database(request),
+        passwords=_passwords(request),
+        settings=_settings(request),
+        user_id=user.user_id,
+        current_password=data.current_password,
+        new_password=data.new_password,
+        made_from=_origin(request),
+    )
+    await _ended(request, ended)
+    _no_store(response)
+    return tokens
+
+
+@router.get(
+    "/sessions",
+    response_model=list[SignInRead],
+    responses=error_responses(401, 403),
+    summary="Where you are signed in (your sign-ins that work), newest first",
+)
+async def list_sessions(request: Request) -> Response:
+    user = await _session(request)
+    async with database(request).connection() as conn:
+        listed = await sign_ins.list_sign_ins(conn, user.user_id, user.sign_in)
+    return json_response(listed)
+
+
+@router.delete(
+    "/sessions/{sign_in_id}",
+    **NO_CONTENT,
+    responses=error_responses(401, 403, 404),
+    summary="End a sign-in: its tokens are refused from the next request on",
+)
+async def end_session(sign_in_id: SignInIdPath, request: Request) -> Response:
+    user = await _session(request)
+    sign_in = parse_id(sign_in_id, sign_ins.SignInNotFound)
+    async with database(request).connection() as conn:
+        await sign_ins.end(conn, user.user_id, sign_in)
+    await _ended(request, [sign_in])
+    return no_content()
+
+
+@router.post(
+    "/logout-all",
+    **NO_CONTENT,
+    responses=error_responses(401, 403),
+    summary="End every sign-in but this one",
+)
+async def logout_all(request: Request) -> Response:
+    user = await _session(request)
+    async with database(request).connection() as conn:
+        ended = await sign_ins.revoke(conn, user.user_id, keep=user.sign_in)
+    await _ended(request, ended)
+    return no_content()
