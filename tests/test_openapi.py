@@ -8,8 +8,34 @@ import pytest
 from tests.support import CONTRACT_CODES, ERROR_FIELDS, operations
 
 ERROR_BODY_REF = "#/components/schemas/ErrorBody"
-# The auth routes that create a session need no bearer token (CONTRACT.md, Conventions).
-SESSION_ROUTES = {f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")}
+# The auth routes that create a session or stand in for a password need no bearer token
+# (CONTRACT.md, Conventions).
+SESSION_ROUTES = {
+    f"/api/auth/{name}"
+    for name in (
+        "register",
+        "login",
+        "token",
+        "refresh",
+        "login/2fa",
+        "password/forgot",
+        "password/reset",
+        "email/verify",
+        "email/resend",
+        "passkeys/login/options",
+        "passkeys/login",
+        "oidc/start",
+        "oidc/callback",
+        "oidc/exchange",
+    )
+}
+# The routes that take a signed-in session's token only, not a personal one.
+SESSION_ONLY = (
+    "/api/tokens",
+    "/api/auth/password/change",
+    "/api/auth/sessions",
+    "/api/auth/logout-all",
+)
 # The seed's five task operations and the error statuses each must document.
 TASK_OPERATIONS = {
     ("get", "/api/tasks"): {"401", "500", "503"},
@@ -143,7 +169,7 @@ def test_personal_tokens_are_accepted_everywhere_but_where_tokens_are_managed(
         if path in SESSION_ROUTES:
             continue
         required = {name for entry in operation.get("security", []) for name in entry}
-        assert ("PersonalToken" in required) != path.startswith("/api/tokens"), (method, path)
+        assert ("PersonalToken" in required) != path.startswith(SESSION_ONLY), (method, path)
 
 
 def test_every_protected_api_operation_requires_the_bearer_token_and_documents_401(

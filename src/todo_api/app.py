@@ -13,7 +13,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
 from todo_api.auth.accounts.emails import Mailer
+from todo_api.auth.accounts.pages import routes as account_pages
 from todo_api.auth.accounts.router import router as account_extras_router
+from todo_api.auth.dependencies import SESSION_PATHS
 from todo_api.auth.oauth import scheduled as oauth_scheduled
 from todo_api.auth.oauth.clients import Clients
 from todo_api.auth.oauth.pages import Pages
@@ -226,6 +228,7 @@ def create_app(
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
         app.include_router(account_extras_router)
+        app.router.routes.extend(account_pages())
     app.include_router(auth_router)
     app.include_router(tokens_router)
     app.include_router(connections_router)
@@ -339,7 +342,7 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
                 # Every /api operation needs a token but those marked PUBLIC; tokens are
                 # managed with a session only.
                 if path.startswith("/api/") and "security" not in operation:
-                    managing = path.startswith(TOKENS_PREFIX)
+                    managing = path.startswith((TOKENS_PREFIX, *SESSION_PATHS))
                     operation["security"] = session + ([] if managing else [{PERSONAL_TOKEN: []}])
         for path in schema.get("paths", {}).values():
             for operation in path.values():
