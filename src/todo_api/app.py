@@ -16,6 +16,7 @@ from todo_api.auth.accounts.emails import Mailer
 from todo_api.auth.accounts.pages import routes as account_pages
 from todo_api.auth.accounts.router import router as account_extras_router
 from todo_api.auth.dependencies import SESSION_PATHS
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.oauth import scheduled as oauth_scheduled
 from todo_api.auth.oauth.clients import Clients
 from todo_api.auth.oauth.pages import Pages
@@ -23,7 +24,6 @@ from todo_api.auth.oauth.provider import Provider
 from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
 from todo_api.auth.oauth.router import routes as oauth_routes
 from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles

@@ -27,7 +27,7 @@ from tests.support import (
     make_settings,
     token_for,
 )
-from todo_api.auth.personal import KnownTokens
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.deps import held

@@ -11,9 +11,9 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 from fastapi import Depends, Request
 
 from todo_api.auth import personal
-from todo_api.auth.errors import InvalidToken, Unauthorized
+from todo_api.auth.errors import InvalidToken, ReadOnlyToken, SessionRequired, Unauthorized
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.oauth import store as oauth_store
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.sign_ins import LiveSignIns
@@ -133,7 +133,7 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
         and identity.scope == personal.Scope.read
         and not read_scope_allows(request.scope["method"], request.scope["path"])
     ):
-        raise personal.ReadOnlyToken
+        raise ReadOnlyToken
     known = held(request.app, KnownUsers)
     profiles = held(request.app, SeenProfiles)
     first_sight = identity.user_id not in known
@@ -150,14 +150,14 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
 def require_write(identity: Identity) -> None:
     """403 for a `read` token (an MCP tool that writes)."""
     if identity.scope == personal.Scope.read:
-        raise personal.ReadOnlyToken
+        raise ReadOnlyToken
 
 
 def session_only(identity: Identity) -> None:
     """403 unless the caller signed in (a JWT or a Better Auth session): personal and app
     tokens cannot manage tokens, whatever their scope."""
     if identity.scope is not None:
-        raise personal.SessionRequired
+        raise SessionRequired
 
 
 _IDENTITY = "todo_api.identity"

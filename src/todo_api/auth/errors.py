@@ -1,6 +1,12 @@
-"""The errors of signing in and of tokens: each one class, its status and code set once."""
+"""The errors of signing in, of accounts and of tokens: each one class, its status and code set
+once."""
 
-from todo_api.kit.errors import ApiError, ErrorCode
+import uuid
+
+from todo_api.kit.errors import ApiError, Conflict, ErrorCode, Forbidden, InvalidField, NotFound
+
+# How long a sign-in refused for want of a password hasher (HashingBusy) is asked to wait.
+HASHING_BUSY_RETRY_AFTER_SECONDS = 1
 
 
 def _bearer_challenge(message: str | None) -> dict[str, str]:
@@ -52,3 +58,80 @@ class AuthUnavailable(ApiError):
         message: str = "The token issuer's keys cannot be fetched; try again shortly",
     ) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class HashingBusy(RateLimited):
+    """Every password hasher is busy and the queue for them is full (todo_api.auth.passwords)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            HASHING_BUSY_RETRY_AFTER_SECONDS, "Too many sign-ins at once; try again in a moment"
+        )
+
+
+class SignInRevoked(InvalidToken):
+    """A refresh token presented again after its grace: its whole sign-in is revoked.
+    `family_id` names it when this revoked it, None when it was revoked already (a reuse
+    racing the one that revoked it): only a revocation is told to the other processes."""
+
+    def __init__(self, family_id: uuid.UUID | None) -> None:
+        super().__init__("The refresh token was already used; sign in again")
+        self.family_id = family_id
+
+
+class EmailTaken(Conflict):
+    message = "An account with this email already exists"
+
+
+class UserNotFound(NotFound):
+    message = "User not found"
+
+
+class TokenNotFound(NotFound):
+    """No such token for this user: the same answer for someone else's."""
+
+    message = "Token not found"
+
+
+class TooManyTokens(Conflict):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You have {limit} personal access tokens, the most a user may have; revoke one first"
+        )
+
+
+class ReadOnlyToken(Forbidden):
+    """A write with a token whose scope is `read`."""
+
+    message = "This token's scope is read: it may only read (GET, HEAD and live updates)"
+
+
+class SessionRequired(Forbidden):
+    message = (
+        "Tokens are managed with a signed-in session, not with a personal or app token "
+        "(whatever its scope)"
+    )
+
+
+class ConnectionNotFound(NotFound):
+    """No app of that client_id holds a grant of this user's (/api/connections)."""
+
+    message = "Connection not found"
+
+
+class SignInNotFound(NotFound):
+    """No such sign-in of this user (or one ended): the same answer for someone else's."""
+
+    message = "Sign-in not found"
+
+
+class InvalidLink(InvalidField):
+    """The token of an account email's link is unknown, used, expired or for another purpose."""
+
+    def __init__(self) -> None:
+        super().__init__("token", "The link is not valid, was used already, or has expired")
+
+
+class EmailUnavailable(ApiError):
+    status, code = 503, ErrorCode.EMAIL_UNAVAILABLE
+    message = "This service sends no email (SMTP_URL is not set), so it cannot do this"

@@ -17,11 +17,10 @@ from typing import Any, TypeVar
 
 from pwdlib import PasswordHash
 
-from todo_api.auth.errors import RateLimited
+from todo_api.auth.errors import HashingBusy
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
-BUSY_RETRY_AFTER_SECONDS = 1
 
 T = TypeVar("T")
 
@@ -43,13 +42,6 @@ def _verify(password: str, password_hash: str | None) -> bool:
         _hasher().verify(password, _dummy_hash())
         return False
     return _hasher().verify(password, password_hash)
-
-
-class HashingBusy(RateLimited):
-    def __init__(self) -> None:
-        super().__init__(
-            BUSY_RETRY_AFTER_SECONDS, "Too many sign-ins at once; try again in a moment"
-        )
 
 
 class PasswordHashing:

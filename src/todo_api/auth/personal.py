@@ -6,98 +6,38 @@ is made; the table keeps only its SHA-256 (`personal_tokens.token_hash`, unique)
 the database gives nobody a usable token. The random part is what keeps a token secret, so a
 plain hash is enough (a slow password hash would only slow every request down).
 
-Revocation holds from the next request on every worker and instance. A token is looked up by
-its hash (one indexed read); revoking deletes its row. Each process keeps what it looked up
-(`KnownTokens`) so that a busy token costs no lookup per request (a lookup per request made a
-small read cost 1.3 x the same with a JWT: bench/README.md), and a revocation reaches
-every process through the channel live updates already use (todo_api.live.wakeups: PostgreSQL
-LISTEN/NOTIFY on a direct connection, or Redis pub/sub): the revoking process sends the token's
-id after the delete has committed, every process forgets it when it hears it and says so, and
-the revocation answers once every process listening has (at most `CONFIRM_SECONDS` later:
-todo_api.live.hub). A process keeps nothing while it does not hear the channel (none configured:
-SQLite, or a pooler without a direct URL; or the channel down), forgets everything when the
-channel reconnects (what was sent meanwhile is lost), never keeps an entry past
-`KNOWN_TOKEN_SECONDS` (the bound of a message lost otherwise), and drops a lookup that a
-revocation overtook (`KnownTokens.generation`). Without the channel, every request looks its
-token up.
-
-A revoked token and one never issued take the same path (a lookup that finds nothing), and an
-expired one the same lookup (it is never answered from memory), so their answers take the
-same time. Expiry is decided by this service's clock.
-
-`last_used_at` is at most `LAST_USED_RESOLUTION` behind the latest use and is written at most
-once per resolution per token: the lookup (or the process's entry) tells when it was last
-written, and only a request that finds it older writes it, with a conditional UPDATE that only
-one of several processes racing at that moment gets to make.
+Its hash, its lookup and what a process keeps of the tokens it looked up (and forgets when
+one is revoked) are shared with OAuth's access tokens: todo_api.auth.hashed_tokens.
 """
 
-import base64
-import hashlib
-import secrets
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
-from todo_api.auth.errors import InvalidToken, TokenExpired
+from todo_api.auth.errors import TokenNotFound, TooManyTokens
+from todo_api.auth.hashed_tokens import (
+    KnownTokens,
+    hash_token,
+    new_secret,
+    token_identity,
+    verify_by_hash,
+)
 from todo_api.auth.tokens import Identity
 from todo_api.db import Connection, Database, Query, Row
-from todo_api.kit.errors import Conflict, Forbidden, NotFound
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.tokens import TOKEN_PREFIX_LENGTH, personal_tokens
 from todo_api.tables.users import users
 
 PREFIX = "todo_pat_"
-RANDOM_BYTES = 32
 MAX_TOKENS_PER_USER = 50
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-KNOWN_TOKEN_SECONDS = 30.0
-KNOWN_TOKENS_MAX = 10_000
 
 
 class Scope(StrEnum):
     read = "read"
     write = "write"
-
-
-class TokenNotFound(NotFound):
-    """No such token for this user: the same answer for someone else's."""
-
-    message = "Token not found"
-
-
-class TooManyTokens(Conflict):
-    def __init__(self) -> None:
-        super().__init__(
-            f"You have {MAX_TOKENS_PER_USER} personal access tokens, the most a user may "
-            "have; revoke one first"
-        )
-
-
-class ReadOnlyToken(Forbidden):
-    """A write with a token whose scope is `read`."""
-
-    message = "This token's scope is read: it may only read (GET, HEAD and live updates)"
-
-
-class SessionRequired(Forbidden):
-    message = (
-        "Tokens are managed with a signed-in session, not with a personal or app token "
-        "(whatever its scope)"
-    )
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_token() -> str:
-    return PREFIX + base64.urlsafe_b64encode(secrets.token_bytes(RANDOM_BYTES)).decode().rstrip("=")
 
 
 _pt = personal_tokens
@@ -137,79 +77,6 @@ _DELETE = Query(
 )
 
 
-@dataclass(slots=True)
-class KnownToken:
-    identity: Identity
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    good_until: float  # time.monotonic()
-
-
-class KnownTokens:
-    """The tokens this process looked up lately, by their hash (see the module's docstring).
-
-    `trusted` says whether revocations are heard now (set by whoever listens to the channel;
-    never, by default); `announce` sends revoked credentials' ids and deleted users' to every
-    process (this one included: todo_api.live.hub ends the streams they opened)."""
-
-    def __init__(self, max_age: float = KNOWN_TOKEN_SECONDS) -> None:
-        self._max_age = max_age
-        self._entries: dict[str, KnownToken] = {}
-        self._hashes: dict[uuid.UUID, str] = {}  # token id -> its hash
-        self.generation = 0  # moves on every forgetting: a lookup it overtook is not kept
-        self.trusted: Callable[[], bool] = lambda: False
-        self.announce: Callable[[list[uuid.UUID], list[uuid.UUID]], Awaitable[None]] | None = None
-
-    def get(self, token_hash: str) -> KnownToken | None:
-        entry = self._entries.get(token_hash)
-        if entry is None:
-            return None
-        if time.monotonic() < entry.good_until and self.trusted():
-            return entry
-        self._drop(token_hash)
-        return None
-
-    def add(self, token_hash: str, entry: KnownToken, generation: int) -> None:
-        if generation != self.generation or not self.trusted():
-            return
-        if len(self._entries) >= KNOWN_TOKENS_MAX:
-            self._drop(next(iter(self._entries)))
-        entry.good_until = time.monotonic() + self._max_age
-        self._entries[token_hash] = entry
-        if entry.identity.token_id is not None:
-            self._hashes[entry.identity.token_id] = token_hash
-
-    def forget(self, token_ids: Iterable[uuid.UUID]) -> None:
-        self.generation += 1
-        for token_id in token_ids:
-            token_hash = self._hashes.get(token_id)
-            if token_hash is not None:
-                self._drop(token_hash)
-
-    def clear(self) -> None:
-        self.generation += 1
-        self._entries.clear()
-        self._hashes.clear()
-
-    async def revoked(self, *token_ids: uuid.UUID, deleted_user: uuid.UUID | None = None) -> None:
-        """Revocations have committed (a token revoked, a sign-in ended, a user deleted with
-        every token of theirs): forget them here, and tell every process."""
-        users = [] if deleted_user is None else [deleted_user]
-        if not token_ids and not users:
-            return
-        self.forget([*token_ids, *users])
-        if self.announce is not None:
-            await self.announce(list(token_ids), users)
-
-    def _drop(self, token_hash: str) -> None:
-        entry = self._entries.pop(token_hash, None)
-        if entry is not None and entry.identity.token_id is not None:
-            self._hashes.pop(entry.identity.token_id, None)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
     """The identity a personal token speaks for; 401 when it is unknown, revoked or expired."""
     return await verify_by_hash(
@@ -223,74 +90,13 @@ async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
     )
 
 
-def token_identity(row: Row) -> Identity:
-    """Who a token's row (`id`, `user_id`, `scope`, `expires_at`) speaks for."""
-    # As a JWT's identity has them: Python's UUIDs (asyncpg gives its own type).
-    user_id = uuid.UUID(str(row["user_id"]))
-    expires_at: datetime | None = row["expires_at"]
-    return Identity(
-        user_id=user_id,
-        subject=str(user_id),
-        email=None,
-        scope=row["scope"],
-        token_id=uuid.UUID(str(row["id"])),
-        expires_at=None if expires_at is None else expires_at.timestamp(),
-    )
-
-
-async def verify_by_hash(
-    db: Database,
-    known: KnownTokens,
-    token: str,
-    *,
-    lookup: Query,
-    identity_of: Callable[[Row], Identity],
-    touch: Query,
-    touched: Callable[[Identity], uuid.UUID | None],
-) -> Identity:
-    """The identity a token kept by its hash speaks for (a personal token, an OAuth access
-    token); 401 when it is unknown, revoked or expired. `lookup` finds its row by `token_hash`
-    (with `expires_at`, None for never, and `last_used_at`), `identity_of` makes the identity,
-    and `touch` writes `last_used_at` (`id`: `touched(identity)`) when it is a resolution old.
-    """
-    token_hash = hash_token(token)
-    now = utcnow()
-    entry = known.get(token_hash)
-    if entry is not None and (entry.expires_at is None or entry.expires_at > now):
-        if entry.last_used_at is None or entry.last_used_at <= now - LAST_USED_RESOLUTION:
-            async with db.connection() as conn:
-                await _touch(conn, touch, touched(entry.identity), now)
-            entry.last_used_at = now
-        return entry.identity
-    generation = known.generation
-    async with db.connection() as conn:
-        row = (await conn.execute(lookup, {"token_hash": token_hash})).first()
-        if row is None:
-            raise InvalidToken("The token is not valid")
-        expires_at: datetime | None = row["expires_at"]
-        if expires_at is not None and expires_at <= now:
-            raise TokenExpired("The token has expired")
-        identity = identity_of(row)
-        last_used: datetime | None = row["last_used_at"]
-        if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
-            await _touch(conn, touch, touched(identity), now)
-            last_used = now
-    known.add(token_hash, KnownToken(identity, expires_at, last_used, 0.0), generation)
-    return identity
-
-
-async def _touch(conn: Connection, touch: Query, row_id: uuid.UUID | None, now: datetime) -> None:
-    stale = now - LAST_USED_RESOLUTION
-    await conn.execute(touch, {"id": row_id, "stale": stale, "now": now})
-
-
 async def create_token(
     conn: Connection, user_id: uuid.UUID, *, name: str, scope: Scope, expires_in_days: int | None
 ) -> tuple[Row, str]:
     """A new token and its text (which is not kept); TooManyTokens beyond the limit. The
     user's row lock (PostgreSQL; SQLite's write transactions take turns) keeps two creates at
     once from making a 51st."""
-    token = new_token()
+    token = new_secret(PREFIX)
     now = utcnow()
     values: dict[str, Any] = {
         "id": new_id(),
@@ -307,7 +113,7 @@ async def create_token(
         if conn.name == "postgresql":
             await conn.execute(_LOCK_USER, {"user_id": user_id})
         if (await conn.execute(_COUNT, {"user_id": user_id})).scalar() >= MAX_TOKENS_PER_USER:
-            raise TooManyTokens
+            raise TooManyTokens(MAX_TOKENS_PER_USER)
         row = (await conn.execute(_INSERT, values)).one()
     return row, token
 

@@ -12,6 +12,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictIn
 
 from todo_api.auth import personal
 from todo_api.auth.dependencies import Caller, caller, session_only
+from todo_api.auth.errors import TokenNotFound
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.kit import text
 from todo_api.kit.deps import held
 from todo_api.kit.errors import error_responses
@@ -134,8 +136,8 @@ async def list_tokens(request: Request) -> Response:
 )
 async def revoke_token(token_id: TokenIdPath, request: Request) -> Response:
     call = await _session(request)
-    token_uuid = parse_id(token_id, personal.TokenNotFound)
+    token_uuid = parse_id(token_id, TokenNotFound)
     await call.run(personal.revoke_token, token_uuid)
-    # Committed: every process forgets it before this answer goes (todo_api.auth.personal).
-    await held(request.app, personal.KnownTokens).revoked(token_uuid)
+    # Committed: every process forgets it before this answer goes (todo_api.auth.hashed_tokens).
+    await held(request.app, KnownTokens).revoked(token_uuid)
     return no_content()

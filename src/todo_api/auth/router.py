@@ -10,16 +10,16 @@ from fastapi import APIRouter, Depends, Form, Request, Response, status
 
 from todo_api.auth import service, sign_ins
 from todo_api.auth.dependencies import CurrentUser, authenticate
-from todo_api.auth.errors import RateLimited
+from todo_api.auth.errors import RateLimited, SignInRevoked, UserNotFound
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens
 from todo_api.auth.users import ensure_user
 from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
-from todo_api.kit.errors import NotFound, error_responses
+from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, form_content_type, no_content, read_json
 
 # The routes that create a session take no bearer token.
@@ -165,7 +165,7 @@ async def refresh(data: RefreshRequest, request: Request, response: Response) ->
             tokens = await service.rotate(
                 conn=conn, settings=_settings(request), refresh_token=data.refresh_token
             )
-    except service.SignInRevoked as exc:
+    except SignInRevoked as exc:
         # Every process ends the streams it opened; told with the connection back in the
         # pool (the broadcast takes one), and once, by the reuse that revoked it.
         if exc.family_id is not None:
@@ -204,7 +204,7 @@ async def me(user: CurrentUser, conn: Connection) -> Any:
         await ensure_user(conn, user)
         row = await service.get_user(conn=conn, user_id=user.user_id)
     if row is None:
-        raise NotFound("User not found")
+        raise UserNotFound
     return row
 
 
@@ -222,5 +222,5 @@ async def change_me(request: Request) -> Any:
     async with database(request).connection() as conn:
         row = await service.set_timezone(conn=conn, user_id=user.user_id, timezone=data.timezone)
     if row is None:
-        raise NotFound("User not found")
+        raise UserNotFound
     return row

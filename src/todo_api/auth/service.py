@@ -16,14 +16,19 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select, update
 
 from todo_api.auth import sign_ins
-from todo_api.auth.errors import InvalidCredentials, InvalidToken, TokenExpired
+from todo_api.auth.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidToken,
+    SignInRevoked,
+    TokenExpired,
+)
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.sign_ins import Origin
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row, insert_or_ignore
-from todo_api.kit.errors import Conflict
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.users import refresh_tokens, users
 
@@ -59,7 +64,7 @@ async def register(
         result = await conn.execute(insert_or_ignore(conn, users).values(**row).returning(*users.c))
         created = result.first()
         if created is None:
-            raise Conflict("An account with this email already exists")
+            raise EmailTaken
         return await issue_tokens(conn=conn, settings=settings, user=created, made_from=made_from)
 
 
@@ -161,16 +166,6 @@ _family_live = ~(
     .where(_sibling.c.family_id == refresh_tokens.c.family_id, _sibling.c.revoked_at.is_not(None))
     .exists()
 )
-
-
-class SignInRevoked(InvalidToken):
-    """A refresh token presented again after its grace: its whole sign-in is revoked.
-    `family_id` names it when this revoked it, None when it was revoked already (a reuse
-    racing the one that revoked it): only a revocation is told to the other processes."""
-
-    def __init__(self, family_id: uuid.UUID | None) -> None:
-        super().__init__("The refresh token was already used; sign in again")
-        self.family_id = family_id
 
 
 async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) -> Tokens:

@@ -8,7 +8,7 @@ The answer is kept for BETTER_AUTH_SESSION_CACHE_SECONDS, never past the session
 requests carry it: requests that arrive while it is being asked share that one question. A
 session signed out in Better Auth is refused here once its window has passed.
 
-The session's user is mapped to a user as a JWT's `sub` is (`user_id_for_subject`): the same
+The session's user is mapped to a user as a JWT's `sub` is (`subject_identity`): the same
 user as Better Auth's own JWT for them. Better Auth unreachable, answering 5xx or not within
 `TIMEOUT_SECONDS` is 503 AUTH_UNAVAILABLE with `Retry-After`: never a pass, never a 500.
 """
@@ -23,16 +23,12 @@ import httpx
 
 from todo_api.auth.errors import AuthUnavailable, InvalidToken
 from todo_api.auth.tokens import (
-    MAX_SUBJECT_LENGTH,
     VERIFIED_TOKEN_MAX_LENGTH,
     VERIFIED_TOKENS_MAX,
     Identity,
-    normalize_email,
-    normalize_name,
-    user_id_for_subject,
+    subject_identity,
 )
 from todo_api.config import Settings
-from todo_api.kit.text import is_clean_text
 
 log = logging.getLogger("todo_api")
 
@@ -119,22 +115,15 @@ def _read_session(body: Any, window_end: float) -> tuple[Identity, float]:
     user = body.get("user") if isinstance(body, dict) else None
     if not isinstance(session, dict) or not isinstance(user, dict):
         raise InvalidToken("The session is not valid")
-    subject = user.get("id")
-    if (
-        not isinstance(subject, str)
-        or not 0 < len(subject) <= MAX_SUBJECT_LENGTH
-        or not is_clean_text(subject)
-    ):
-        raise InvalidToken("The session is not valid")
     try:
         expires = datetime.fromisoformat(session.get("expiresAt")).timestamp()  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
         expires = None
-    identity = Identity(
-        user_id=user_id_for_subject(subject),
-        subject=subject,
-        email=normalize_email(user.get("email")),
-        name=normalize_name(user.get("name")),
+    identity = subject_identity(
+        user.get("id"),
+        refusal="The session is not valid",
+        email=user.get("email"),
+        name=user.get("name"),
         expires_at=expires,  # what it opens for long (a live stream, its cookie) ends with it
     )
     return identity, 0.0 if expires is None else min(window_end, expires)

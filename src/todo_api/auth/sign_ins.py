@@ -22,10 +22,9 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from todo_api.auth.errors import InvalidToken
-from todo_api.auth.personal import KNOWN_TOKEN_SECONDS, KnownTokens
+from todo_api.auth.errors import InvalidToken, SignInNotFound
+from todo_api.auth.hashed_tokens import KNOWN_TOKEN_SECONDS, KnownTokens
 from todo_api.db import Connection, Database, Query
-from todo_api.kit.errors import NotFound
 from todo_api.kit.ids import utcnow
 from todo_api.tables.accounts import USER_AGENT_MAX_LENGTH, sign_ins
 from todo_api.tables.users import refresh_tokens
@@ -111,10 +110,6 @@ class LiveSignIns:
             if len(self._entries) >= LIVE_SIGN_INS_MAX:
                 del self._entries[next(iter(self._entries))]
             self._entries[sign_in] = (time.monotonic() + self._max_age, generation)
-
-
-class SignInNotFound(NotFound):
-    message = "Sign-in not found"
 
 
 _si = sign_ins.c

@@ -101,6 +101,41 @@ def normalize_name(value: object) -> str | None:
     return name if 0 < len(name) <= MAX_NAME_LENGTH and is_clean_text(name) else None
 
 
+def subject_identity(
+    subject: object,
+    *,
+    refusal: str,
+    email: object = None,
+    name: object = None,
+    issued_at: float | None = None,
+    scope: str | None = None,
+    audience: str | None = None,
+    sign_in: uuid.UUID | None = None,
+    expires_at: float | None = None,
+) -> Identity:
+    """Who a verified subject is (a JWT's `sub`, a Better Auth session's user id): its user
+    (`user_id_for_subject`: one subject, one user), with the email and name it came with when
+    they can be stored. A subject that is not 1 to MAX_SUBJECT_LENGTH characters of clean text
+    is refused: `InvalidToken(refusal)`."""
+    if (
+        not isinstance(subject, str)
+        or not 0 < len(subject) <= MAX_SUBJECT_LENGTH
+        or not is_clean_text(subject)
+    ):
+        raise InvalidToken(refusal)
+    return Identity(
+        user_id=user_id_for_subject(subject),
+        subject=subject,
+        email=normalize_email(email),
+        name=normalize_name(name),
+        issued_at=issued_at,
+        scope=scope,
+        audience=audience,
+        sign_in=sign_in,
+        expires_at=expires_at,
+    )
+
+
 # The NumericDates a calendar has: from year 1 to year 9999.
 EARLIEST_TIME = -62135596800.0
 LATEST_TIME = 253402300799.0
@@ -266,18 +301,11 @@ class TokenVerifier:
         for start in (issued, not_before):
             if start is not None and start > now + self._leeway:
                 raise InvalidToken("The token is not valid yet")
-        subject = claims["sub"]
-        if (
-            not isinstance(subject, str)
-            or not 0 < len(subject) <= MAX_SUBJECT_LENGTH
-            or not is_clean_text(subject)
-        ):
-            raise InvalidToken("The token is not valid")
-        identity = Identity(
-            user_id=user_id_for_subject(subject),
-            subject=subject,
-            email=normalize_email(claims.get("email")),
-            name=normalize_name(claims.get("name")),
+        identity = subject_identity(
+            claims["sub"],
+            refusal="The token is not valid",
+            email=claims.get("email"),
+            name=claims.get("name"),
             issued_at=issued,
             scope=scope,
             audience=audience,

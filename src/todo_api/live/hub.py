@@ -46,7 +46,7 @@ from sqlalchemy import bindparam, select
 
 from todo_api.auth import credentials
 from todo_api.auth.credentials import Credential
-from todo_api.auth.personal import KnownTokens
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, DatabaseFailure, Query

@@ -55,7 +55,7 @@ log = logging.getLogger("todo_api")
 CHANNEL = "todo_api_live"
 WROTE, AUDIENCE = "w", "a"
 # Credentials revoked (their ids; a deleted user's id): every process forgets them
-# (todo_api.auth.personal), ends the streams they opened (todo_api.live.hub) and, when the
+# (todo_api.auth.hashed_tokens), ends the streams they opened (todo_api.live.hub) and, when the
 # message asks (`ack-<nonce>`), confirms it with `k:<nonce>`. A deleted user's id comes once
 # more as `user-<id>` (which a reader of ids alone skips): it is known deleted from then on.
 REVOKED, CONFIRMED = "r", "k"

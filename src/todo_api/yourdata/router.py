@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from todo_api.auth.dependencies import caller
-from todo_api.auth.personal import KnownTokens
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import Identity
 from todo_api.auth.users import KnownUsers, ensure_user

@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
+from todo_api.auth.errors import EmailUnavailable
 from todo_api.config import Settings
 from todo_api.kit import mail
-from todo_api.kit.errors import ApiError, ErrorCode
 from todo_api.kit.ids import new_id, utcnow
 
 log = logging.getLogger("todo_api")
@@ -29,11 +29,6 @@ log = logging.getLogger("todo_api")
 RETRIES = (2.0, 10.0, 30.0)
 RESET_ACTION = "reset-password"
 VERIFY_ACTION = "verify-email"
-
-
-class EmailUnavailable(ApiError):
-    status, code = 503, ErrorCode.EMAIL_UNAVAILABLE
-    message = "This service sends no email (SMTP_URL is not set), so it cannot do this"
 
 
 def require_email(settings: Settings) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from todo_api.auth.errors import InvalidLink
 from todo_api.db import Connection, Row
-from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.accounts import account_tokens
 
@@ -30,11 +30,6 @@ LIFETIMES = {
     Purpose.verify: timedelta(hours=48),
     Purpose.email_change: timedelta(hours=48),
 }
-
-
-class InvalidLink(InvalidField):
-    def __init__(self) -> None:
-        super().__init__("token", "The link is not valid, was used already, or has expired")
 
 
 def _digest(token: str) -> str:

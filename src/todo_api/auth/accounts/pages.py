@@ -20,11 +20,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 
 from todo_api.auth.accounts import emails, recovery
-from todo_api.auth.accounts.links import InvalidLink
 from todo_api.auth.accounts.schemas import ResetPassword
-from todo_api.auth.errors import RateLimited
+from todo_api.auth.errors import InvalidLink, RateLimited
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PasswordHashing
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.kit.deps import database, held

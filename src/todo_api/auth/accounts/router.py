@@ -15,7 +15,8 @@ from todo_api.auth.accounts.schemas import (
     SignInRead,
 )
 from todo_api.auth.dependencies import authenticate, session_only
-from todo_api.auth.personal import KnownTokens
+from todo_api.auth.errors import SignInNotFound
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.router import (
     PUBLIC,
     _client,
@@ -148,7 +149,7 @@ async def list_sessions(request: Request) -> Response:
 )
 async def end_session(sign_in_id: SignInIdPath, request: Request) -> Response:
     user = await _session(request)
-    sign_in = parse_id(sign_in_id, sign_ins.SignInNotFound)
+    sign_in = parse_id(sign_in_id, SignInNotFound)
     async with database(request).connection() as conn:
         await sign_ins.end(conn, user.user_id, sign_in)
     await _ended(request, [sign_in])

@@ -26,9 +26,9 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from starlette.requests import Request
 
+from todo_api.auth.hashed_tokens import KnownTokens, hash_token
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients
-from todo_api.auth.personal import KnownTokens, hash_token
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow

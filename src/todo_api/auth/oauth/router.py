@@ -31,6 +31,8 @@ from starlette.routing import BaseRoute, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.auth.dependencies import caller
+from todo_api.auth.errors import ConnectionNotFound
+from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import (
     MAX_REGISTRATION_BYTES,
@@ -39,11 +41,10 @@ from todo_api.auth.oauth.clients import (
 )
 from todo_api.auth.oauth.pages import Pages
 from todo_api.auth.oauth.provider import HashedSecretAuthenticator, Provider, basic_credentials
-from todo_api.auth.personal import KnownTokens
 from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.config import Settings
 from todo_api.kit.deps import held
-from todo_api.kit.errors import NotFound, error_responses
+from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, json_response, no_content
 from todo_api.kit.routes import LabelledRoute
 
@@ -303,5 +304,5 @@ async def end_connection(
         ended, ids = await store.revoke_grants(conn, store.connection_of(call.user_id, client_id))
     await known.revoked(*ids)
     if not ended:
-        raise NotFound("Connection not found")
+        raise ConnectionNotFound
     return no_content()

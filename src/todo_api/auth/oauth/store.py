@@ -5,12 +5,10 @@ Every secret is kept as its SHA-256 (a client's secret, a code, a token): each i
 bits, so a plain hash is enough and a copy of the database gives nobody a usable one. A grant
 is the family of its tokens: revoking it (a code used twice, a refresh token used twice, the
 user ending the connection, /oauth/revoke) deletes it and its tokens with it, and every process
-forgets its access tokens as it forgets a revoked personal token (todo_api.auth.personal's
+forgets its access tokens as it forgets a revoked personal token (todo_api.auth.hashed_tokens's
 KnownTokens and the live-updates channel).
 """
 
-import base64
-import secrets
 import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -19,13 +17,14 @@ from typing import Any
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
-from todo_api.auth.personal import (
+from todo_api.auth.hashed_tokens import (
     KnownTokens,
-    Scope,
     hash_token,
+    new_secret,
     token_identity,
     verify_by_hash,
 )
+from todo_api.auth.personal import Scope
 from todo_api.auth.tokens import Identity
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import new_id, utcnow
@@ -41,10 +40,6 @@ ACCESS_LIFETIME = timedelta(hours=1)
 UNUSED_CLIENT_LIFETIME = timedelta(days=7)
 # What a token of the built-in server is good for: /mcp (its audience), nothing else.
 MCP_AUDIENCE = "mcp"
-
-
-def new_secret(prefix: str) -> str:
-    return prefix + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
 def token_scope(scope: str) -> Scope:
@@ -270,8 +265,8 @@ async def find_access(conn: Connection, token: str) -> Row | None:
 
 async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
     """The identity an access token speaks for (at /mcp only: its `audience`); 401 when it is
-    unknown, revoked or expired. As a personal token's check (todo_api.auth.personal.verify),
-    with the grant's `last_used_at` written at most once a minute."""
+    unknown, revoked or expired. As a personal token's check (`verify_by_hash`), with the
+    grant's `last_used_at` written at most once a minute."""
     return await verify_by_hash(
         db,
         known,
