@@ -35,6 +35,7 @@ SESSION_ONLY = (
     "/api/auth/password/change",
     "/api/auth/sessions",
     "/api/auth/logout-all",
+    "/api/auth/email/change",
 )
 # The seed's five task operations and the error statuses each must document.
 TASK_OPERATIONS = {

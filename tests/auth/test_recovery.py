@@ -43,6 +43,8 @@ from todo_api.kit.deps import held
 from todo_api.kit.ids import utcnow
 from todo_api.tables.accounts import account_tokens
 
+# No email but those under test (registering would send a link to confirm the email).
+QUIET = {"email_verification": "off"}
 HEADERS = {
     "From",
     "To",
@@ -72,7 +74,7 @@ async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable
 @pytest.fixture
 def app(make_app: Callable[..., FastAPI], box: Mailbox) -> FastAPI:
     """An app sending account emails to `box`, linking to a frontend's page."""
-    return make_app(smtp_url=box.url, account_url_template=TEMPLATE)
+    return make_app(smtp_url=box.url, account_url_template=TEMPLATE, **QUIET)
 
 
 @pytest.fixture
@@ -201,7 +203,7 @@ async def test_forgot_answers_before_the_email_is_looked_up_or_sent(
     test lets it go, and the known email's 202 comes meanwhile."""
     release = threading.Event()
     with mailbox(on_accept=lambda _message: release.wait(10)) as box:
-        app = make_app(smtp_url=box.url, account_url_template=TEMPLATE)
+        app = make_app(smtp_url=box.url, account_url_template=TEMPLATE, **QUIET)
         async with client_for(app) as client:
             email = unique_email()
             await sign_up(client, email)
@@ -233,7 +235,9 @@ async def test_without_smtp_the_email_routes_are_503_email_unavailable(
 async def test_forgot_and_reset_are_rate_limited(
     make_app: Callable[..., FastAPI], box: Mailbox
 ) -> None:
-    app = make_app(smtp_url=box.url, account_url_template=TEMPLATE, auth_rate_limit_attempts=2)
+    app = make_app(
+        smtp_url=box.url, account_url_template=TEMPLATE, **QUIET, auth_rate_limit_attempts=2
+    )
     async with client_for(app) as client:
         email = unique_email()
         for _ in range(2):
@@ -403,7 +407,7 @@ async def test_ending_this_sign_in_refuses_its_own_token(client: httpx.AsyncClie
 async def test_the_services_own_page_resets_the_password_without_javascript(
     make_app: Callable[..., FastAPI], box: Mailbox
 ) -> None:
-    app = make_app(smtp_url=box.url, public_url="http://tasks.test")
+    app = make_app(smtp_url=box.url, public_url="http://tasks.test", **QUIET)
     async with client_for(app) as client:
         email = unique_email()
         signed_in = await sign_up(client, email)

@@ -36,7 +36,12 @@ def instances(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Server, Server, Mailbox]]:
     with mailbox() as box, ExitStack() as stack:
-        env = clean_env(JWT_SECRET=TEST_SECRET, SMTP_URL=box.url, ACCOUNT_URL_TEMPLATE=TEMPLATE)
+        env = clean_env(
+            JWT_SECRET=TEST_SECRET,
+            SMTP_URL=box.url,
+            ACCOUNT_URL_TEMPLATE=TEMPLATE,
+            EMAIL_VERIFICATION="off",
+        )
         if request.param == "sqlite-polling":
             env["DATABASE_URL"] = f"sqlite:///{tmp_path}/todo.db"
         else:

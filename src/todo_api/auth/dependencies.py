@@ -88,7 +88,12 @@ def read_scope_allows(method: str, path: str) -> bool:
 
 TOKENS_PATH = "/api/tokens"
 # The account routes that refuse every token but a session's (403), as /api/tokens does.
-SESSION_PATHS = ("/api/auth/password/change", "/api/auth/sessions", "/api/auth/logout-all")
+SESSION_PATHS = (
+    "/api/auth/password/change",
+    "/api/auth/sessions",
+    "/api/auth/logout-all",
+    "/api/auth/email/change",
+)
 
 
 def audience_allows(path: str) -> bool:

@@ -135,3 +135,11 @@ class InvalidLink(InvalidField):
 class EmailUnavailable(ApiError):
     status, code = 503, ErrorCode.EMAIL_UNAVAILABLE
     message = "This service sends no email (SMTP_URL is not set), so it cannot do this"
+
+
+class EmailNotVerified(ApiError):
+    """EMAIL_VERIFICATION=required, and the account's email is not confirmed yet (said only
+    to whoever gave the right password)."""
+
+    status, code = 403, ErrorCode.EMAIL_NOT_VERIFIED
+    message = "Confirm your email first: follow the link sent to it (or ask for a new one)"

@@ -7,8 +7,12 @@ when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up and sign-in.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from todo_api.auth import service, sign_ins
+from todo_api.auth.accounts import verification
+from todo_api.auth.accounts.emails import Mailer
+from todo_api.auth.accounts.schemas import VerificationSent
 from todo_api.auth.dependencies import CurrentUser, authenticate
 from todo_api.auth.errors import RateLimited, SignInRevoked, UserNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
@@ -82,6 +86,7 @@ async def _login(request: Request, response: Response, email: str, password: str
         email=email,
         password=password,
         made_from=_origin(request),
+        require_verified=_settings(request).email_verification_mode == "required",
     )
     _no_store(response)
     return tokens
@@ -96,8 +101,16 @@ def _settings(request: Request) -> Settings:
     "/register",
     response_model=Tokens,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409, 429),
-    summary="Create an account; signs it in",
+    responses={
+        **error_responses(409, 429),
+        202: {
+            "model": VerificationSent,
+            "description": "EMAIL_VERIFICATION=required: the account is made (or the email "
+            "was taken: the same answer), and a link to confirm the email is sent; sign in "
+            "once it is followed",
+        },
+    },
+    summary="Create an account; signs it in (unless EMAIL_VERIFICATION=required)",
     openapi_extra=PUBLIC,
 )
 async def register(data: Register, request: Request, response: Response) -> Any:
@@ -107,15 +120,31 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         (f"register:ip:{_client(request)}", attempts),
         (f"register:email:{data.email}", attempts),
     )
+    settings, db, mailer = _settings(request), database(request), held(request.app, Mailer)
+    verifying = settings.email_verification_mode
+    if verifying == "required":
+        # Not signed in, and the same answer whether or not the email was taken.
+        created = await verification.register_pending(
+            db=db,
+            passwords=_passwords(request),
+            email=data.email,
+            password=data.password,
+            name=data.name,
+        )
+        tell = verification.send_link if created is not None else verification.send_taken_notice
+        mailer.submit(lambda: tell(db, settings, mailer, data.email))
+        return JSONResponse({"verification": "sent"}, status.HTTP_202_ACCEPTED)
     tokens = await service.register(
-        db=database(request),
+        db=db,
         passwords=_passwords(request),
-        settings=_settings(request),
+        settings=settings,
         email=data.email,
         password=data.password,
         name=data.name,
         made_from=_origin(request),
     )
+    if verifying == "optional":
+        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))
     _no_store(response)
     return tokens
 
@@ -123,8 +152,8 @@ async def register(data: Register, request: Request, response: Response) -> Any:
 @accounts_router.post(
     "/login",
     response_model=Tokens,
-    responses=error_responses(401, 429),
-    summary="Sign in",
+    responses=error_responses(401, 403, 429),
+    summary="Sign in (403 EMAIL_NOT_VERIFIED while a required confirmation is awaited)",
     openapi_extra=PUBLIC,
 )
 async def login(data: Login, request: Request, response: Response) -> Any:
@@ -134,7 +163,7 @@ async def login(data: Login, request: Request, response: Response) -> Any:
 @accounts_router.post(
     "/token",
     response_model=Tokens,
-    responses=error_responses(401, 429),
+    responses=error_responses(401, 403, 429),
     summary="Sign in with the OAuth2 password form (the Authorize button of /docs)",
     openapi_extra=PUBLIC,
     dependencies=[Depends(form_content_type)],

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -104,8 +105,20 @@ class Me(UserRead):
         "listing's due_on",
         examples=["Europe/Berlin"],
     )
+    email_verified: bool = Field(
+        default=False,
+        description="Whether the email was confirmed by a link sent to it (built-in accounts)",
+    )
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verified(cls, value: Any) -> Any:
+        """A user's row says when its email was confirmed; `me` says whether."""
+        if isinstance(value, dict) and "email_verified_at" in value:
+            return {**value, "email_verified": value["email_verified_at"] is not None}
+        return value
 
 
 class MeUpdate(Change):

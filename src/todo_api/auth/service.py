@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 
 from todo_api.auth import sign_ins
 from todo_api.auth.errors import (
+    EmailNotVerified,
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
@@ -76,11 +77,15 @@ async def sign_in(
     email: str,
     password: str,
     made_from: Origin | None = None,
+    require_verified: bool = False,
 ) -> Tokens:
     """New tokens for the account whose email and password these are; InvalidCredentials
     otherwise, after the same work either way. The password is checked with no connection
-    held: one is taken again only to write the refresh token."""
+    held: one is taken again only to write the refresh token. `require_verified`: an account
+    whose email is not confirmed is EmailNotVerified (after the password is checked)."""
     user = await check_password(db=db, passwords=passwords, email=email, password=password)
+    if require_verified and user.email_verified_at is None:
+        raise EmailNotVerified
     async with db.transaction() as conn:
         return await issue_tokens(conn=conn, settings=settings, user=user, made_from=made_from)
 

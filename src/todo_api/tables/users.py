@@ -30,6 +30,8 @@ class User(SQLModel, table=True):
     name: str | None = Field(default=None, sa_type=String(200))
     # Only for built-in accounts; users known from an external issuer's tokens have none.
     password_hash: str | None = Field(default=None, sa_type=String(255))
+    # When a built-in account's email was confirmed (a link followed); None: not confirmed.
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The zone the user's new tasks are read in, unless they name their own.
     timezone: str = zone_field()
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

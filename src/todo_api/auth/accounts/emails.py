@@ -33,7 +33,7 @@ VERIFY_ACTION = "verify-email"
 
 def require_email(settings: Settings) -> None:
     """503 EMAIL_UNAVAILABLE unless emails can be sent, with links in them."""
-    if settings.smtp_url is None or not (settings.account_url_template or settings.public_url):
+    if not settings.sends_account_email:
         raise EmailUnavailable
 
 
@@ -67,6 +67,16 @@ def verify_email(settings: Settings, recipient: str, token: str, *, change: bool
         "If you did not ask for this, ignore this email.\n"
     )
     return _email(recipient, "Confirm your email", body)
+
+
+def sign_up_notice(recipient: str) -> mail.Email:
+    body = (
+        "Someone tried to create an account with this email, which already has one.\n"
+        "\n"
+        "If it was you, sign in instead; if you forgot your password, ask for a reset link on\n"
+        "the sign-in page. If it was not you, ignore this email: nothing changed.\n"
+    )
+    return _email(recipient, "You already have an account", body)
 
 
 def email_change_notice(recipient: str, new_email: str) -> mail.Email:

@@ -1,7 +1,7 @@
 """The service's own pages that account emails link to when ACCOUNT_URL_TEMPLATE is unset:
 `/account/reset-password?token=` (choose a new password) and `/account/verify-email?token=`
-(confirm an email). HTML rendered on the server from a Jinja2 template, working without
-JavaScript, and never framed.
+(confirm an email, or a new one). HTML rendered on the server from a Jinja2 template, working
+without JavaScript, and never framed.
 
 Opening a link changes nothing: mail scanners fetch links to look at them, so the page asks
 for a click (a form POSTed to the same path) before it uses the token. The token in the form is
@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 
-from todo_api.auth.accounts import emails, recovery
+from todo_api.auth.accounts import emails, recovery, verification
 from todo_api.auth.accounts.schemas import ResetPassword
-from todo_api.auth.errors import InvalidLink, RateLimited
+from todo_api.auth.errors import EmailTaken, InvalidLink, RateLimited
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
@@ -98,10 +98,29 @@ async def reset(request: Request) -> Response:
     return page("reset_done")
 
 
+async def verify_form(request: Request) -> Response:
+    return page("verify", token=_token(request.query_params.get("token")))
+
+
+async def verify(request: Request) -> Response:
+    form = await request.form()
+    token = _token(form.get("token"))
+    if await _limited(request, "verify"):
+        return page("verify", 429, token=token, message="Too many attempts; try again later.")
+    try:
+        row = await verification.verify(db=database(request), token=token)
+    except InvalidLink:
+        return page("expired", 400)
+    except EmailTaken:
+        return page("taken", 409)
+    return page("verify_done", email=row.email)
+
+
 def routes(extra: list[tuple[str, Handler, Handler]] | None = None) -> list[BaseRoute]:
     """The pages (with built-in accounts only): each action's GET (the page) and POST."""
     found: list[BaseRoute] = []
-    for action, show, act in [(emails.RESET_ACTION, reset_form, reset), *(extra or [])]:
+    pages = [(emails.RESET_ACTION, reset_form, reset), (emails.VERIFY_ACTION, verify_form, verify)]
+    for action, show, act in [*pages, *(extra or [])]:
         found.append(LabelledRoute(f"/account/{action}", show, methods=["GET"]))
         found.append(LabelledRoute(f"/account/{action}", act, methods=["POST"]))
     return found

@@ -1,21 +1,25 @@
 """Account routes beyond signing in: a forgotten password, a change of password, and the
 sign-ins (list, end one, end all others). Present with built-in accounts only."""
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth import sign_ins
-from todo_api.auth.accounts import emails, recovery
+from todo_api.auth.accounts import emails, recovery, verification
 from todo_api.auth.accounts.schemas import (
     Accepted,
+    ChangeEmail,
     ChangePassword,
     ForgotPassword,
+    ResendVerification,
     ResetPassword,
     SignInRead,
+    VerifyEmail,
 )
 from todo_api.auth.dependencies import authenticate, session_only
-from todo_api.auth.errors import SignInNotFound
+from todo_api.auth.errors import RateLimited, SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.router import (
     PUBLIC,
@@ -27,14 +31,23 @@ from todo_api.auth.router import (
     _passwords,
     _settings,
 )
-from todo_api.auth.schemas import Tokens
+from todo_api.auth.schemas import Me, Tokens
 from todo_api.auth.tokens import Identity
 from todo_api.kit.deps import database, held
-from todo_api.kit.errors import error_responses
+from todo_api.kit.errors import ErrorBody, error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
 
+# The routes that send an email say why they may answer 503.
+SENDS_EMAIL: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorBody,
+        "description": "DATABASE_ERROR (with Retry-After), or EMAIL_UNAVAILABLE: the service "
+        "has no SMTP_URL",
+    }
+}
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
+RESENDS_PER_HOUR = 5
 SignInIdPath = Annotated[str, id_in_path("The sign-in's id")]
 
 
@@ -51,11 +64,31 @@ async def _ended(request: Request, ended: list[Any]) -> None:
     await held(request.app, KnownTokens).revoked(*ended)
 
 
+async def _count_as_sign_in(request: Request, user: Identity) -> None:
+    """A route that checks the password counts as a sign-in attempt, against the same limits
+    (a wrong password is a failed sign-in)."""
+    limiter, client = _limiter(request), _client(request)
+    email = user.email or str(user.user_id)
+    await _limit(
+        request,
+        (f"login:ip:{client}", limiter.address_attempts),
+        (f"login:ip:{client}:email:{email}", limiter.attempts),
+        (f"login:email:{email}", limiter.email_attempts),
+    )
+
+
+async def _limit_per_hour(request: Request, key: str, attempts: int) -> None:
+    """At most `attempts` an hour under `key` (429 beyond)."""
+    count, remaining = await _limiter(request).counter.hit(key, 3600)
+    if count > attempts:
+        raise RateLimited(max(1, math.ceil(remaining)))
+
+
 @router.post(
     "/password/forgot",
     response_model=Accepted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(429),
+    responses={**error_responses(429), **SENDS_EMAIL},
     summary="Email a link to choose a new password (the same answer for any email)",
     openapi_extra=PUBLIC,
 )
@@ -105,15 +138,7 @@ async def reset_password(data: ResetPassword, request: Request) -> Response:
 async def change_password(request: Request, response: Response) -> Any:
     user = await _session(request)
     data = await read_json(request, ChangePassword)
-    limiter, client = _limiter(request), _client(request)
-    email = user.email or str(user.user_id)
-    # A wrong current password counts as a failed sign-in, against the same limits.
-    await _limit(
-        request,
-        (f"login:ip:{client}", limiter.address_attempts),
-        (f"login:ip:{client}:email:{email}", limiter.attempts),
-        (f"login:email:{email}", limiter.email_attempts),
-    )
+    await _count_as_sign_in(request, user)
     tokens, ended, _row = await recovery.change(
         db=database(request),
         passwords=_passwords(request),
@@ -168,3 +193,62 @@ async def logout_all(request: Request) -> Response:
         ended = await sign_ins.revoke(conn, user.user_id, keep=user.sign_in)
     await _ended(request, ended)
     return no_content()
+
+
+@router.post(
+    "/email/verify",
+    response_model=Me,
+    responses={**error_responses(409, 429)},
+    summary="Follow an emailed link: confirm your email, or make a new one your email",
+    openapi_extra=PUBLIC,
+)
+async def verify_email(data: VerifyEmail, request: Request) -> Any:
+    await _limit(request, (f"verify:ip:{_client(request)}", _limiter(request).attempts))
+    return await verification.verify(db=database(request), token=data.token)
+
+
+@router.post(
+    "/email/resend",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**error_responses(429), **SENDS_EMAIL},
+    summary="Send the link confirming an email again (the same answer for any email)",
+    openapi_extra=PUBLIC,
+)
+async def resend_verification(data: ResendVerification, request: Request) -> Any:
+    settings = _settings(request)
+    emails.require_email(settings)
+    limiter, client = _limiter(request), _client(request)
+    await _limit(request, (f"resend:ip:{client}", limiter.address_attempts))
+    await _limit_per_hour(request, f"resend:email:{data.email}", RESENDS_PER_HOUR)
+    mailer, db = held(request.app, emails.Mailer), database(request)
+    if settings.email_verification_mode != "off":
+        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))
+    return Accepted()
+
+
+@router.post(
+    "/email/change",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**error_responses(401, 403, 429), **SENDS_EMAIL},
+    summary="Change your email: a link goes to the new one (it changes once followed), a "
+    "notice to the old one",
+    openapi_extra=documented(body=ChangeEmail),
+)
+async def change_email(request: Request) -> Any:
+    user = await _session(request)
+    data = await read_json(request, ChangeEmail)
+    settings = _settings(request)
+    emails.require_email(settings)
+    await _count_as_sign_in(request, user)
+    await verification.request_change(
+        db=database(request),
+        passwords=_passwords(request),
+        settings=settings,
+        mailer=held(request.app, emails.Mailer),
+        user_id=user.user_id,
+        new_email=data.new_email,
+        password=data.password,
+    )
+    return json_response(Accepted().model_dump(), status.HTTP_202_ACCEPTED)

@@ -51,3 +51,20 @@ class SignInRead(BaseModel):
         examples=["203.0.113.0/24"],
     )
     current: bool = Field(description="Whether it is the sign-in of the token asking")
+
+
+class VerificationSent(BaseModel):
+    verification: Literal["sent"] = "sent"
+
+
+class VerifyEmail(Input):
+    token: LinkToken
+
+
+class ResendVerification(Input):
+    email: Email
+
+
+class ChangeEmail(Input):
+    new_email: Email
+    password: Annotated[str, Field(min_length=1, max_length=1024)]

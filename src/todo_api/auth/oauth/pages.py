@@ -237,6 +237,10 @@ class Pages:
         except InvalidCredentials:
             message = "Incorrect email or password."
             return self._page("signin", auth, browser, email=email, message=message, status=401)
+        required = self._settings.email_verification_mode == "required"
+        if required and user.email_verified_at is None:
+            message = "Confirm your email first: follow the link sent to it."
+            return self._page("signin", auth, browser, email=email, message=message, status=403)
         response = self._page("consent", auth, browser, email=user.email)
         session = self._sessions.dumps(
             {"u": str(user.id), "e": int(time.time()) + SESSION_SECONDS}, "session"
