@@ -36,6 +36,7 @@ SESSION_ONLY = (
     "/api/auth/sessions",
     "/api/auth/logout-all",
     "/api/auth/email/change",
+    "/api/auth/2fa/",
 )
 # The seed's five task operations and the error statuses each must document.
 TASK_OPERATIONS = {

@@ -33,6 +33,7 @@ from todo_api.auth.router import router as auth_router
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.sign_ins import LiveSignIns
 from todo_api.auth.tokens import TokenVerifier
+from todo_api.auth.two_factor import Challenges
 from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings, load_settings
 from todo_api.dav import scheduled as dav_scheduled
@@ -202,6 +203,7 @@ def create_app(
         hub,
         SeenProfiles(),
         LiveSignIns(known_tokens),
+        Challenges(secret, counter),
         mailer,
         RateLimiter(
             counter,

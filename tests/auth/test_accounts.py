@@ -415,10 +415,12 @@ async def test_me_shows_the_account(app: FastAPI, anonymous: httpx.AsyncClient) 
         "name",
         "timezone",
         "email_verified",
+        "two_factor",
         "created_at",
         "updated_at",
     }
     assert data["email_verified"] is False
+    assert data["two_factor"] is False
     assert {k: data[k] for k in ("id", "email", "name")} == body["user"]
     assert data["timezone"] == "UTC"
     assert data["created_at"].endswith("Z")

@@ -93,6 +93,9 @@ SESSION_PATHS = (
     "/api/auth/sessions",
     "/api/auth/logout-all",
     "/api/auth/email/change",
+    "/api/auth/2fa/setup",
+    "/api/auth/2fa/enable",
+    "/api/auth/2fa/disable",
 )
 
 

@@ -19,7 +19,17 @@ from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
-from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens
+from todo_api.auth.schemas import (
+    Email,
+    Login,
+    Me,
+    MeUpdate,
+    MfaRequired,
+    RefreshRequest,
+    Register,
+    Tokens,
+)
+from todo_api.auth.two_factor import Challenges
 from todo_api.auth.users import ensure_user
 from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
@@ -67,7 +77,7 @@ def _passwords(request: Request) -> PasswordHashing:
     return passwords
 
 
-async def _login(request: Request, response: Response, email: str, password: str) -> Tokens:
+async def _login(request: Request, response: Response, email: str, password: str) -> Any:
     """Sign-in attempts are counted per client address, per address and email, and per email
     from any address at a much higher limit. The address counts first, so one address past its
     limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
@@ -79,15 +89,22 @@ async def _login(request: Request, response: Response, email: str, password: str
         (f"login:ip:{client}:email:{email}", limiter.attempts),
         (f"login:email:{email}", limiter.email_attempts),
     )
-    tokens = await service.sign_in(
-        db=database(request),
-        passwords=_passwords(request),
-        settings=_settings(request),
-        email=email,
-        password=password,
-        made_from=_origin(request),
-        require_verified=_settings(request).email_verification_mode == "required",
-    )
+    try:
+        tokens = await service.sign_in(
+            db=database(request),
+            passwords=_passwords(request),
+            settings=_settings(request),
+            email=email,
+            password=password,
+            made_from=_origin(request),
+            require_verified=_settings(request).email_verification_mode == "required",
+        )
+    except service.SecondFactorNeeded as exc:
+        mfa_token = held(request.app, Challenges).issue(exc.user_id)
+        return JSONResponse(
+            {"mfa_required": True, "mfa_token": mfa_token},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
     _no_store(response)
     return tokens
 
@@ -151,7 +168,7 @@ async def register(data: Register, request: Request, response: Response) -> Any:
 
 @accounts_router.post(
     "/login",
-    response_model=Tokens,
+    response_model=Tokens | MfaRequired,
     responses=error_responses(401, 403, 429),
     summary="Sign in (403 EMAIL_NOT_VERIFIED while a required confirmation is awaited)",
     openapi_extra=PUBLIC,
@@ -162,7 +179,7 @@ async def login(data: Login, request: Request, response: Response) -> Any:
 
 @accounts_router.post(
     "/token",
-    response_model=Tokens,
+    response_model=Tokens | MfaRequired,
     responses=error_responses(401, 403, 429),
     summary="Sign in with the OAuth2 password form (the Authorize button of /docs)",
     openapi_extra=PUBLIC,

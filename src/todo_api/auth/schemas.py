@@ -112,12 +112,21 @@ class Me(UserRead):
     created_at: datetime
     updated_at: datetime
 
+    two_factor: bool = Field(
+        default=False, description="Whether signing in takes a code from an authenticator app"
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _verified(cls, value: Any) -> Any:
-        """A user's row says when its email was confirmed; `me` says whether."""
+        """A user's row says when its email was confirmed and two-factor turned on; `me`
+        says whether."""
         if isinstance(value, dict) and "email_verified_at" in value:
-            return {**value, "email_verified": value["email_verified_at"] is not None}
+            return {
+                **value,
+                "email_verified": value["email_verified_at"] is not None,
+                "two_factor": value.get("totp_enabled_at") is not None,
+            }
         return value
 
 
@@ -130,6 +139,14 @@ class MeUpdate(Change):
     timezone: ZoneName | None = None
 
     _not_null = field_validator("timezone")(refuse_null)
+
+
+class MfaRequired(BaseModel):
+    """The password is right and two-factor sign-in is on: POST /api/auth/login/2fa with this
+    token and a code (or a recovery code) gives the tokens."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="Good for 5 minutes and at most 5 wrong codes")
 
 
 class Tokens(BaseModel):

@@ -69,6 +69,15 @@ async def register(
         return await issue_tokens(conn=conn, settings=settings, user=created, made_from=made_from)
 
 
+class SecondFactorNeeded(Exception):
+    """The password is right, and the account has two-factor sign-in on: a code is needed
+    (todo_api.auth.two_factor)."""
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        super().__init__("a second factor is needed")
+        self.user_id = user_id
+
+
 async def sign_in(
     *,
     db: Database,
@@ -86,6 +95,8 @@ async def sign_in(
     user = await check_password(db=db, passwords=passwords, email=email, password=password)
     if require_verified and user.email_verified_at is None:
         raise EmailNotVerified
+    if user.totp_enabled_at is not None:
+        raise SecondFactorNeeded(uuid.UUID(str(user.id)))
     async with db.transaction() as conn:
         return await issue_tokens(conn=conn, settings=settings, user=user, made_from=made_from)
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from todo_api.tables.accounts import AccountToken, SignIn
+from todo_api.tables.accounts import AccountToken, RecoveryCode, SignIn
 from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
@@ -67,6 +67,7 @@ __all__ = [
     "OAuthGrant",
     "OAuthToken",
     "PersonalToken",
+    "RecoveryCode",
     "RefreshToken",
     "ReminderEmail",
     "ReminderEvent",

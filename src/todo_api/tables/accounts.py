@@ -56,5 +56,22 @@ class AccountToken(SQLModel, table=True):
     __table_args__ = (Index("ix_account_tokens_user_id_purpose", "user_id", "purpose"),)
 
 
+class RecoveryCode(SQLModel, table=True):
+    """A two-factor recovery code: kept as its SHA-256, used once."""
+
+    __tablename__ = "recovery_codes"
+
+    id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    code_hash: str = Field(sa_type=String(64), nullable=False)
+    created_at: datetime = timestamp_field()
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+
 sign_ins: Table = SignIn.__table__  # type: ignore[attr-defined]
 account_tokens: Table = AccountToken.__table__  # type: ignore[attr-defined]
+recovery_codes: Table = RecoveryCode.__table__  # type: ignore[attr-defined]

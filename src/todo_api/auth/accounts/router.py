@@ -6,20 +6,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.auth import sign_ins
+from todo_api.auth import service, sign_ins, two_factor
 from todo_api.auth.accounts import emails, recovery, verification
 from todo_api.auth.accounts.schemas import (
     Accepted,
     ChangeEmail,
     ChangePassword,
     ForgotPassword,
+    RecoveryCodes,
     ResendVerification,
     ResetPassword,
+    SecondFactor,
     SignInRead,
+    TwoFactorDisable,
+    TwoFactorEnable,
+    TwoFactorSecret,
+    TwoFactorSetup,
     VerifyEmail,
 )
 from todo_api.auth.dependencies import authenticate, session_only
-from todo_api.auth.errors import RateLimited, SignInNotFound
+from todo_api.auth.errors import InvalidCredentials, RateLimited, SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.router import (
     PUBLIC,
@@ -33,8 +39,9 @@ from todo_api.auth.router import (
 )
 from todo_api.auth.schemas import Me, Tokens
 from todo_api.auth.tokens import Identity
+from todo_api.db import Row
 from todo_api.kit.deps import database, held
-from todo_api.kit.errors import ErrorBody, error_responses
+from todo_api.kit.errors import ErrorBody, InvalidField, error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
 
@@ -252,3 +259,100 @@ async def change_email(request: Request) -> Any:
         password=data.password,
     )
     return json_response(Accepted().model_dump(), status.HTTP_202_ACCEPTED)
+
+
+async def _password_checked(request: Request, user: Identity, password: str) -> Row:
+    """The caller's row, once `password` is shown to be theirs (401 INVALID_CREDENTIALS, which
+    counts as a failed sign-in)."""
+    await _count_as_sign_in(request, user)
+    async with database(request).connection() as conn:
+        row = await service.get_user(conn=conn, user_id=user.user_id)
+    password_hash = row.password_hash if row is not None else None
+    if not await _passwords(request).verify(password, password_hash) or row is None:
+        raise InvalidCredentials("The password is not right")
+    return row
+
+
+@router.post(
+    "/2fa/setup",
+    response_model=TwoFactorSecret,
+    responses=error_responses(401, 403, 409, 429),
+    summary="Set two-factor sign-in up: a secret for an authenticator app (still off)",
+    openapi_extra=documented(body=TwoFactorSetup),
+)
+async def two_factor_setup(request: Request) -> Response:
+    user = await _session(request)
+    data = await read_json(request, TwoFactorSetup)
+    row = await _password_checked(request, user, data.password)
+    async with database(request).connection() as conn:
+        secret = await two_factor.set_up(conn, row)
+    uri = two_factor.otpauth_uri(secret, row.email)
+    body = {"secret": secret, "otpauth_uri": uri, "qr_svg": two_factor.qr_svg(uri)}
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/2fa/enable",
+    response_model=RecoveryCodes,
+    responses=error_responses(401, 403, 409, 429),
+    summary="Turn two-factor sign-in on with a code from the app: ten recovery codes",
+    openapi_extra=documented(body=TwoFactorEnable),
+)
+async def two_factor_enable(request: Request) -> Response:
+    user = await _session(request)
+    data = await read_json(request, TwoFactorEnable)
+    await _limit(request, (f"2fa:user:{user.user_id}", _limiter(request).attempts))
+    async with database(request).transaction() as conn:
+        row = await service.get_user(conn=conn, user_id=user.user_id)
+        if row is None:
+            raise InvalidCredentials
+        codes = await two_factor.enable(conn, row, data.code)
+    return json_response({"recovery_codes": codes}, headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/2fa/disable",
+    **NO_CONTENT,
+    responses=error_responses(401, 403, 409, 429),
+    summary="Turn two-factor sign-in off (the password and a code)",
+    openapi_extra=documented(body=TwoFactorDisable),
+)
+async def two_factor_disable(request: Request) -> Response:
+    user = await _session(request)
+    data = await read_json(request, TwoFactorDisable)
+    row = await _password_checked(request, user, data.password)
+    async with database(request).transaction() as conn:
+        await two_factor.disable(conn, row, data.code)
+    return no_content()
+
+
+@router.post(
+    "/login/2fa",
+    response_model=Tokens,
+    responses=error_responses(401, 429),
+    summary="Finish signing in with a code from the app (or a recovery code)",
+    openapi_extra=PUBLIC,
+)
+async def login_second_factor(data: SecondFactor, request: Request, response: Response) -> Any:
+    await _limit(request, (f"login2fa:ip:{_client(request)}", _limiter(request).address_attempts))
+    if (data.code is None) == (data.recovery_code is None):
+        raise InvalidField("code", "Give either a code or a recovery_code")
+    challenges = held(request.app, two_factor.Challenges)
+    user_id, nonce = await challenges.open(data.mfa_token)
+    async with database(request).transaction() as conn:
+        row = await service.get_user(conn=conn, user_id=user_id)
+        if row is None or row.totp_enabled_at is None:
+            raise InvalidCredentials("The code is not right")
+        if data.code is not None:
+            accepted = await two_factor.accept_code(conn, row, data.code)
+        else:
+            assert data.recovery_code is not None
+            accepted = await two_factor.use_recovery_code(conn, user_id, data.recovery_code)
+        if not accepted:
+            raise InvalidCredentials("The code is not right (or was used already)")
+        tokens = await service.issue_tokens(
+            conn=conn, settings=_settings(request), user=row, made_from=_origin(request)
+        )
+    await challenges.close(nonce)
+    _no_store(response)
+    return tokens

@@ -68,3 +68,38 @@ class ResendVerification(Input):
 class ChangeEmail(Input):
     new_email: Email
     password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+AnyPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+Code = Annotated[str, Field(min_length=1, max_length=20, examples=["492039"])]
+
+
+class TwoFactorSetup(Input):
+    password: AnyPassword
+
+
+class TwoFactorSecret(BaseModel):
+    secret: str = Field(description="The secret, base32, for typing into an authenticator app")
+    otpauth_uri: str = Field(description="The secret as an otpauth:// URI (what the QR code says)")
+    qr_svg: str = Field(description="The otpauth_uri as a QR code, an SVG image")
+
+
+class TwoFactorEnable(Input):
+    code: Code
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="Ten codes, each good once instead of a code from the app; shown only here"
+    )
+
+
+class TwoFactorDisable(Input):
+    password: AnyPassword
+    code: Code
+
+
+class SecondFactor(Input):
+    mfa_token: Annotated[str, Field(min_length=1, max_length=1024)]
+    code: Code | None = None
+    recovery_code: Code | None = None
