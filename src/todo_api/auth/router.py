@@ -19,6 +19,7 @@ from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
+from todo_api.auth.registration import Invitations
 from todo_api.auth.schemas import (
     Email,
     Login,
@@ -119,7 +120,7 @@ def _settings(request: Request) -> Settings:
     response_model=Tokens,
     status_code=status.HTTP_201_CREATED,
     responses={
-        **error_responses(409, 429),
+        **error_responses(403, 409, 429),
         202: {
             "model": VerificationSent,
             "description": "EMAIL_VERIFICATION=required: the account is made (or the email "
@@ -127,7 +128,8 @@ def _settings(request: Request) -> Settings:
             "once it is followed",
         },
     },
-    summary="Create an account; signs it in (unless EMAIL_VERIFICATION=required)",
+    summary="Create an account; signs it in (REGISTRATION: open, invite or closed; with "
+    "EMAIL_VERIFICATION=required, once the email is confirmed)",
     openapi_extra=PUBLIC,
 )
 async def register(data: Register, request: Request, response: Response) -> Any:
@@ -144,9 +146,12 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         created = await verification.register_pending(
             db=db,
             passwords=_passwords(request),
+            settings=settings,
+            invitations=held(request.app, Invitations),
             email=data.email,
             password=data.password,
             name=data.name,
+            invitation=data.invitation,
         )
         tell = verification.send_link if created is not None else verification.send_taken_notice
         mailer.submit(lambda: tell(db, settings, mailer, data.email))
@@ -155,9 +160,11 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         db=db,
         passwords=_passwords(request),
         settings=settings,
+        invitations=held(request.app, Invitations),
         email=data.email,
         password=data.password,
         name=data.name,
+        invitation=data.invitation,
         made_from=_origin(request),
     )
     if verifying == "optional":

@@ -75,6 +75,15 @@ class Register(Input):
     email: Email
     password: Password
     name: Name | None = None
+    invitation: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=512,
+            description="A list invitation's token: the new account joins that list "
+            "(needed when REGISTRATION=invite)",
+        ),
+    ] = None
 
 
 class Login(Input):
@@ -107,7 +116,8 @@ class Me(UserRead):
     )
     email_verified: bool = Field(
         default=False,
-        description="Whether the email was confirmed by a link sent to it (built-in accounts)",
+        description="Whether the email was confirmed (a link sent to it followed, or an "
+        "identity provider saying so)",
     )
     created_at: datetime
     updated_at: datetime
@@ -119,14 +129,9 @@ class Me(UserRead):
     @model_validator(mode="before")
     @classmethod
     def _verified(cls, value: Any) -> Any:
-        """A user's row says when its email was confirmed and two-factor turned on; `me`
-        says whether."""
-        if isinstance(value, dict) and "email_verified_at" in value:
-            return {
-                **value,
-                "email_verified": value["email_verified_at"] is not None,
-                "two_factor": value.get("totp_enabled_at") is not None,
-            }
+        """A user's row says when two-factor was turned on; `me` says whether."""
+        if isinstance(value, dict) and "totp_enabled_at" in value:
+            return {**value, "two_factor": value["totp_enabled_at"] is not None}
         return value
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 
-from todo_api.auth import sign_ins
+from todo_api.auth import registration, sign_ins
 from todo_api.auth.errors import (
     EmailNotVerified,
     EmailTaken,
@@ -25,6 +25,7 @@ from todo_api.auth.errors import (
     TokenExpired,
 )
 from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.registration import Invitations
 from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.sign_ins import Origin
 from todo_api.auth.tokens import mint_token
@@ -43,14 +44,18 @@ async def register(
     db: Database,
     passwords: PasswordHashing,
     settings: Settings,
+    invitations: Invitations,
     email: str,
     password: str,
     name: str | None,
     made_from: Origin | None = None,
+    invitation: str | None = None,
 ) -> Tokens:
     """Create the account and sign it in, in one transaction: a failure between the two leaves
     no account behind (whose retry would answer 409). The password is hashed first, with no
-    connection held: it is slow."""
+    connection held: it is slow. REGISTRATION is checked before anything (registration.py);
+    the account joins its invitation's list in the same transaction."""
+    registration.check_open(settings, invitation)
     password_hash = await passwords.hash(password)
     now = utcnow()
     row = {
@@ -66,6 +71,7 @@ async def register(
         created = result.first()
         if created is None:
             raise EmailTaken
+        await registration.admit(conn, invitations, created.id, invitation)
         return await issue_tokens(conn=conn, settings=settings, user=created, made_from=made_from)
 
 
@@ -93,7 +99,7 @@ async def sign_in(
     held: one is taken again only to write the refresh token. `require_verified`: an account
     whose email is not confirmed is EmailNotVerified (after the password is checked)."""
     user = await check_password(db=db, passwords=passwords, email=email, password=password)
-    if require_verified and user.email_verified_at is None:
+    if require_verified and not user.email_verified:
         raise EmailNotVerified
     if user.totp_enabled_at is not None:
         raise SecondFactorNeeded(uuid.UUID(str(user.id)))

@@ -2,7 +2,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Uuid, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Uuid,
+    false,
+    func,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
@@ -30,13 +42,17 @@ class User(SQLModel, table=True):
     name: str | None = Field(default=None, sa_type=String(200))
     # Only for built-in accounts; users known from an external issuer's tokens have none.
     password_hash: str | None = Field(default=None, sa_type=String(255))
-    # When a built-in account's email was confirmed (a link followed); None: not confirmed.
-    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Two-factor sign-in (TOTP): the secret (base32), when it was turned on (None: off, the
     # secret only set up), and the last time step a code was accepted for (a code works once).
     totp_secret: str | None = Field(default=None, sa_type=String(64))
     totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     totp_last_step: int | None = Field(default=None, sa_type=BigInteger)
+    # Whether the account showed it receives mail at `email` (an identity provider saying
+    # so counts): only such an account is linked to by an identity provider's sign-in.
+    email_verified: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=false()),
+    )
     # The zone the user's new tasks are read in, unless they name their own.
     timezone: str = zone_field()
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -16,12 +16,13 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from todo_api.auth import service
+from todo_api.auth import registration, service
 from todo_api.auth.accounts import emails, links
 from todo_api.auth.accounts.links import Purpose
 from todo_api.auth.accounts.recovery import account_by_email
 from todo_api.auth.errors import EmailTaken, InvalidCredentials, InvalidLink
 from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.registration import Invitations
 from todo_api.config import Settings
 from todo_api.db import Database, IntegrityViolation, Row, insert_or_ignore
 from todo_api.kit.ids import utcnow
@@ -29,9 +30,19 @@ from todo_api.tables.users import users
 
 
 async def register_pending(
-    *, db: Database, passwords: PasswordHashing, email: str, password: str, name: str | None
+    *,
+    db: Database,
+    passwords: PasswordHashing,
+    settings: Settings,
+    invitations: Invitations,
+    email: str,
+    password: str,
+    name: str | None,
+    invitation: str | None,
 ) -> Row | None:
-    """Make the account, not signed in; None when the email is taken (after the same work)."""
+    """Make the account, not signed in; None when the email is taken (after the same work).
+    REGISTRATION is kept as for any registration (todo_api.auth.registration)."""
+    registration.check_open(settings, invitation)
     password_hash = await passwords.hash(password)
     now = utcnow()
     row = {
@@ -44,7 +55,10 @@ async def register_pending(
     }
     async with db.transaction() as conn:
         inserted = insert_or_ignore(conn, users).values(**row).returning(*users.c)
-        return (await conn.execute(inserted)).first()
+        created = (await conn.execute(inserted)).first()
+        if created is not None:
+            await registration.admit(conn, invitations, created.id, invitation)
+        return created
 
 
 async def send_link(db: Database, settings: Settings, mailer: emails.Mailer, email: str) -> None:
@@ -52,7 +66,7 @@ async def send_link(db: Database, settings: Settings, mailer: emails.Mailer, ema
     after the answer)."""
     async with db.transaction() as conn:
         user = await account_by_email(conn, email)
-        if user is None or user.email_verified_at is not None:
+        if user is None or user.email_verified:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.verify, email=user.email)
     await mailer.send(emails.verify_email(settings, user.email, token, change=False))
@@ -79,7 +93,7 @@ async def verify(*, db: Database, token: str) -> Row:
             confirmed = (
                 update(users)
                 .where(users.c.id == user_id, func.lower(users.c.email) == used.email)
-                .values(email_verified_at=now, updated_at=now)
+                .values(email_verified=True, updated_at=now)
                 .returning(*users.c)
             )
             row = (await conn.execute(confirmed)).first()
@@ -94,7 +108,7 @@ async def verify(*, db: Database, token: str) -> Row:
         changed = (
             update(users)
             .where(users.c.id == user_id)
-            .values(email=used.email, email_verified_at=now, updated_at=now)
+            .values(email=used.email, email_verified=True, updated_at=now)
             .returning(*users.c)
         )
         try:
