@@ -205,7 +205,11 @@ async def test_a_revision_of_unchanged_models_is_empty_and_follows_the_head(
 
     (written,) = versions.glob("*.py")
     text = written.read_text()
-    assert written.name == f"{int(HEAD or 0) + 1:04d}_nothing_changed.py"
+    # Numbered after the highest revision (a merged chain's head may carry a lower number).
+    highest = max(
+        int(s.revision) for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    )
+    assert written.name == f"{highest + 1:04d}_nothing_changed.py"
     assert f'down_revision: str | None = "{HEAD}"' in text
     upgrade = text.split("def upgrade() -> None:")[1].split("def downgrade")[0]
     statements = [line.strip() for line in upgrade.splitlines() if line.strip()]
