@@ -51,13 +51,13 @@ PRIORITIES = ("none", "low", "medium", "high")
 PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 
 # Columns the API shows, in TaskRead's order; `recurrence`, who created, completed and is
-# assigned a task, its due date and zone, its reminders and its start, only once the schema
-# has them.
+# assigned a task, its due date and zone, its reminders, its start and its comment count, only
+# once the schema has them.
 SHOWN = [
     "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
     "priority", "due_at", "due_date", "start_at", "start_date", "timezone", "tags", "recurrence",
-    "reminders", "completed_at", "created_by", "completed_by", "assignee_id", "created_at",
-    "updated_at",
+    "reminders", "completed_at", "created_by", "completed_by", "assignee_id", "comment_count",
+    "created_at", "updated_at",
 ]  # fmt: skip
 IDS = {"id", "user_id", "created_by", "completed_by", "assignee_id"}
 # An all-day due or start keeps the instant its day starts in due_at / start_at; the API shows
@@ -361,6 +361,7 @@ async def create_task(request: Request) -> Response:
         "created_by": user_id,
         "completed_by": user_id if fields["is_completed"] else None,
         "assignee_id": None,
+        "comment_count": 0,
         "due_date": None,
         "start_at": None,
         "start_date": None,

@@ -104,9 +104,10 @@ def _lint_after_writing(config: Config) -> None:
 def _revision(connection: Connection, config: Config, message: str, into: str | None) -> None:
     config.attributes["connection"] = connection
     _lint_after_writing(config)
-    # After the highest number, not the head's: branches written side by side are linked
-    # into one chain when merged, and a head may then carry a lower number than another.
-    numbers = [int(s.revision) for s in ScriptDirectory.from_config(config).walk_revisions()]
+    # Past the highest number, not the head's: work done alongside can run a revision of a
+    # higher number before the head (0034 before 0032, say).
+    script = ScriptDirectory.from_config(config)
+    numbers = [int(r.revision) for r in script.walk_revisions() if r.revision.isdigit()]
     rev_id = f"{max(numbers, default=0) + 1:04d}"
     command.revision(config, message, autogenerate=True, rev_id=rev_id, version_path=into)
 

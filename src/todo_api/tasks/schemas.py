@@ -459,6 +459,7 @@ class TaskRead(BaseModel):
     assignee_id: uuid.UUID | None = Field(
         description="Whom it is assigned to; null: nobody", examples=[UUID_EXAMPLE]
     )
+    comment_count: int = Field(description="How many comments it has", examples=[2])
     created_at: datetime
     updated_at: datetime
 

@@ -8,7 +8,7 @@ SHARE ROW EXCLUSIVE lock on `users` for that moment, bounded by the runner's `lo
 (migrations/online.py).
 
 Revision ID: 0030
-Revises: 0032
+Revises: 0037
 Create Date: 2026-11-26
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from todo_api.db import UTCDateTime
 
 revision: str = "0030"
-down_revision: str | None = "0032"
+down_revision: str | None = "0037"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
