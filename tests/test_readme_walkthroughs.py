@@ -24,6 +24,7 @@ PAGES = (
     "docs/authentication.md",
     "docs/offline-clients.md",
     "docs/quick-add-and-filters.md",
+    "docs/comments-and-activity.md",
     "docs/live-updates.md",
     "docs/webhooks.md",
     "docs/caldav.md",
@@ -48,6 +49,7 @@ NOT_WALKTHROUGHS = {
     ("docs/accounts.md", "Confirming an email"),  # the token of an emailed link
     ("docs/accounts.md", "Change of email"),
     ("docs/accounts.md", "Two-factor sign-in"),  # codes from an authenticator app
+    ("docs/accounts.md", "With curl"),  # passkeys: an authenticator (test_passkeys_browser.py)
 }
 BASE_LINE = "BASE=http://127.0.0.1:${PORT:-8000}"
 

@@ -2,7 +2,7 @@
 access rule of todo_api.kit.access, written into each statement), changed by their author,
 deleted by their author or the owner of the task's list. Each write is an event for the
 task's watchers (todo_api.kit.events) in its own transaction; the change feed and the task's
-`comment_count` follow from the database's triggers (migration 0035), whichever way the
+`comment_count` follow from the database's triggers (migration 0033), whichever way the
 comment came.
 
 Mentions: `@` and an email, or `@[Name](user id)`, naming someone who can see the task."""

@@ -1,6 +1,6 @@
 """Activity items that a service writes itself, in the change's own transaction: comments
 and memberships (a task's and a list's own changes are written by the database's triggers,
-migration 0036, which see the values a write replaces). See todo_api.collaboration.activity
+migration 0034, which see the values a write replaces). See todo_api.collaboration.activity
 for reading them."""
 
 import uuid

@@ -427,7 +427,7 @@ DELETED_LISTS = _feed_query(
     _within(_LOST, None, _LOST.c.list_id.label("gone")),
 )
 
-# Comments (migration 0035) carry their task's owner and list, so they come as its tasks do:
+# Comments (migration 0033) carry their task's owner and list, so they come as its tasks do:
 # the caller's own, those of the lists shared with them since they joined, and, with a new
 # membership, those from before it. A task that goes takes its comments with it (its id in
 # `deleted` says so); a task that moves restamps its comments, which then come to whoever

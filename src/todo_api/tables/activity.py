@@ -1,6 +1,6 @@
 """The activity of lists and tasks (see todo_api.collaboration.activity): who did what, with
 the values a change replaced. A task's and a list's own changes are written by database
-triggers beside the change feed's stamps (migration 0036), whichever way the change came;
+triggers beside the change feed's stamps (migration 0034), whichever way the change came;
 comments and memberships by the services that make them (todo_api.kit.activity). Kept
 ACTIVITY_RETENTION_DAYS."""
 
@@ -53,7 +53,7 @@ class Activity(SQLModel, table=True):
     action: str = Field(sa_type=String(40), nullable=False)
     # {"<field>": [old, new]} as the database wrote them (the reader shows them as the API does).
     changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    # The writing transaction (PostgreSQL, by default; SQLite: 0): see migration 0036.
+    # The writing transaction (PostgreSQL, by default; SQLite: 0): see migration 0034.
     txid: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
     )

@@ -1,6 +1,6 @@
 """Comments on tasks (see todo_api.collaboration): Markdown text kept as written, in the change
 feed like tasks. A comment carries its task's owner (`user_id`) and list (`list_id`), kept by a
-trigger when the task moves (migration 0035), so that the feed finds a user's comments, and a
+trigger when the task moves (migration 0033), so that the feed finds a user's comments, and a
 shared list's, by the same indexed look-ups as their tasks; `tasks.comment_count` is kept by
 the comments' own insert and delete triggers."""
 

@@ -126,13 +126,13 @@ class Task(SQLModel, table=True):
     created_by: uuid.UUID | None = Field(default=None, nullable=True)
     completed_by: uuid.UUID | None = Field(default=None, nullable=True)
     assignee_id: uuid.UUID | None = Field(default=None, nullable=True)
-    # Who changed it last (null: the service), which its activity names (migration 0036).
+    # Who changed it last (null: the service), which its activity names (migration 0034).
     changed_by: uuid.UUID | None = Field(default=None, nullable=True)
     # Set once a recurring task has created its next occurrence, so that completing it again
     # (after a reopen) creates no second one.
     next_occurrence_id: uuid.UUID | None = Field(default=None)
     # How many comments it has (todo_api.collaboration), kept by the comments' triggers
-    # (migration 0035); not a change of the task: its version stays.
+    # (migration 0033); not a change of the task: its version stays.
     comment_count: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
     )

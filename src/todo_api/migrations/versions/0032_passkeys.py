@@ -4,10 +4,10 @@ Two new tables; nothing existing is touched but `users`, whose key the new forei
 reference: creating them takes a SHARE ROW EXCLUSIVE lock on `users` for that moment, bounded
 by the runner's `lock_timeout` (migrations/online.py). Their indexes are built on empty tables.
 
-(Numbered 0033 and run after 0032: the numbers were given out to work done alongside.)
+(Numbered 0032 and run after 0031: the numbers were given out to work done alongside.)
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0032
+Revises: 0031
 Create Date: 2026-11-26
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from todo_api.db import UTCDateTime
 
-revision: str = "0033"
-down_revision: str | None = "0032"
+revision: str = "0032"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

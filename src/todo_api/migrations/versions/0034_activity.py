@@ -17,8 +17,8 @@ and `lists` takes a SHARE ROW EXCLUSIVE lock for that moment, bounded by the run
 `lock_timeout` (migrations/online.py); the new table's indexes are built at once (it is
 empty).
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-11-26
 """
 
@@ -34,8 +34,8 @@ from alembic import op
 from todo_api.db import UTCDateTime
 from todo_api.migrations import online
 
-revision: str = "0036"
-down_revision: str | None = "0035"
+revision: str = "0034"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,8 +7,8 @@ once (the tables are empty); the foreign keys to `users` take a SHARE ROW EXCLUS
 for that moment, bounded by the runner's `lock_timeout` (migrations/online.py). The scan
 starts after the activity already written: notifications begin with this release.
 
-Revision ID: 0037
-Revises: 0036
+Revision ID: 0035
+Revises: 0034
 Create Date: 2026-11-26
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from todo_api.db import UTCDateTime
 
-revision: str = "0037"
-down_revision: str | None = "0036"
+revision: str = "0035"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

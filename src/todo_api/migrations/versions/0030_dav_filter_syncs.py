@@ -4,7 +4,7 @@ A new table. Nothing existing is touched but `saved_filters`, whose key the new 
 references: creating the table takes a SHARE ROW EXCLUSIVE lock on `saved_filters` for that
 moment, bounded by the runner's `lock_timeout` (migrations/online.py).
 
-Revision ID: 0034
+Revision ID: 0030
 Revises: 0029
 Create Date: 2026-11-26
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 from todo_api.db import UTCDateTime
 
-revision: str = "0034"
+revision: str = "0030"
 down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -7,8 +7,8 @@ touched but `users`, whose key the new foreign keys reference: creating each tab
 SHARE ROW EXCLUSIVE lock on `users` for that moment, bounded by the runner's `lock_timeout`
 (migrations/online.py).
 
-Revision ID: 0030
-Revises: 0037
+Revision ID: 0036
+Revises: 0035
 Create Date: 2026-11-26
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from todo_api.db import UTCDateTime
 
-revision: str = "0030"
-down_revision: str | None = "0037"
+revision: str = "0036"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,8 @@ Three nullable columns on `users` (each added to the catalogue alone: no default
 and a new table, `recovery_codes`, whose foreign key takes a SHARE ROW EXCLUSIVE lock on
 `users` for a moment, bounded by the runner's `lock_timeout` (migrations/online.py).
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0037
+Revises: 0036
 Create Date: 2026-11-26
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 from todo_api.db import UTCDateTime
 from todo_api.migrations import online
 
-revision: str = "0031"
-down_revision: str | None = "0030"
+revision: str = "0037"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

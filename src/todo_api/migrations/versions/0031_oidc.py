@@ -9,10 +9,10 @@ the one-time codes that hand a finished sign-in to the frontend. Creating their 
 takes a SHARE ROW EXCLUSIVE lock on `users` for that moment, bounded by the runner's
 `lock_timeout` (migrations/online.py).
 
-(Numbered 0032 and run after 0034: the numbers between were given out to work done alongside.)
+(Numbered 0031 and run after 0030: the numbers between were given out to work done alongside.)
 
-Revision ID: 0032
-Revises: 0034
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-11-26
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 from todo_api.db import UTCDateTime
 from todo_api.migrations import online
 
-revision: str = "0032"
-down_revision: str | None = "0034"
+revision: str = "0031"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,8 +13,8 @@ Creating the triggers on `tasks` takes a SHARE ROW EXCLUSIVE lock for that momen
 the runner's `lock_timeout` (migrations/online.py); the new tables are empty, so their indexes
 are built at once.
 
-Revision ID: 0035
-Revises: 0033
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-11-26
 """
 
@@ -30,8 +30,8 @@ from alembic import op
 from todo_api.db import UTCDateTime
 from todo_api.migrations import online
 
-revision: str = "0035"
-down_revision: str | None = "0033"
+revision: str = "0033"
+down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
