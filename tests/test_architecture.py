@@ -50,6 +50,19 @@ def test_the_tree_keeps_its_layers(tmp_path: Path) -> None:
         ("tables/users.py", "import todo_api.kit.ids", "todo_api.tables is not allowed"),
         # A domain using another domain's internals beside its public dependencies.
         ("lists/errors.py", "import todo_api.auth.service", "todo_api.auth.service"),
+        # Who is calling reaching up into the authorization server that uses it (the arrow
+        # that once ran back up inside auth).
+        (
+            "auth/dependencies.py",
+            "import todo_api.auth.oauth.store",
+            "todo_api.auth.dependencies is not allowed to import todo_api.auth.oauth",
+        ),
+        # The hashed tokens reaching up into who is calling.
+        (
+            "auth/hashed_tokens.py",
+            "import todo_api.auth.dependencies",
+            "todo_api.auth.hashed_tokens is not allowed to import todo_api.auth.dependencies",
+        ),
     ],
 )
 def test_an_import_that_runs_back_up_is_caught(
