@@ -24,13 +24,15 @@ from icalendar import Calendar, Component
 from lxml import etree
 
 from todo_api.auth.dependencies import Caller
-from todo_api.dav import resources, store
+from todo_api.dav import filters, resources, store
 from todo_api.dav.errors import DavError
 from todo_api.dav.resources import requested
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import CALDAV, DAV, Answer, Name, element, status_bytes
 from todo_api.db import Row
 from todo_api.kit import changes
+from todo_api.kit.deps import held
+from todo_api.tasks.listing import CursorCodec
 
 SYNC_PREFIX = "urn:todo-api:sync:"
 FEED_PAGE = 500
@@ -87,13 +89,7 @@ async def sync_collection(
             raise DavError(
                 403, "This sync token is not valid here", Name(DAV, "valid-sync-token")
             ) from None
-    limit = None
-    limit_node = root.find(f"{Name(DAV, 'limit').tag}/{Name(DAV, 'nresults').tag}")
-    if limit_node is not None:
-        try:
-            limit = max(1, min(int(resources.text_of(limit_node)), MAX_LIMIT))
-        except ValueError:
-            raise DavError(400, "DAV:nresults is a number") from None
+    limit = _limit(root)
     wanted = _props_of(root)
     tail: list[etree._Element] = []
     return _sync(caller, tokens, coll, since, limit, wanted, tail), tail
@@ -130,6 +126,17 @@ async def _sync(
             break
     token = sync_token(tokens, user_id, coll, position, as_of)
     tail.append(element(Name(DAV, "sync-token"), token))
+
+
+def _limit(root: etree._Element) -> int | None:
+    """A sync-collection's `DAV:limit` (None: none)."""
+    node = root.find(f"{Name(DAV, 'limit').tag}/{Name(DAV, 'nresults').tag}")
+    if node is None:
+        return None
+    try:
+        return max(1, min(int(resources.text_of(node)), MAX_LIMIT))
+    except ValueError:
+        raise DavError(400, "DAV:nresults is a number") from None
 
 
 # --- calendar-multiget ----------------------------------------------------------------------
@@ -172,34 +179,47 @@ Test = Callable[[Component], bool]
 
 def calendar_query(caller: Caller, coll: Collection, root: etree._Element) -> AsyncIterator[Answer]:
     wanted = _props_of(root)
+    return _query(
+        _pages(caller, coll),
+        _query_test(root),
+        lambda row: _object_answer(caller, coll, row, wanted),
+    )
+
+
+def _query_test(root: etree._Element) -> Test | None:
+    """The test of a calendar-query's filter (None: nothing can match)."""
     node = root.find(Name(CALDAV, "filter").tag)
     if node is None:
         raise DavError(403, "calendar-query needs a filter", Name(CALDAV, "valid-filter"))
     try:
-        test = _calendar_filter(node)
+        return _calendar_filter(node)
     except ReportError as exc:
         raise DavError(exc.status, exc.message, exc.condition) from None
-    return _query(caller, coll, test, wanted)
 
 
-async def _query(
-    caller: Caller, coll: Collection, test: Test | None, wanted: list[Name] | None
-) -> AsyncIterator[Answer]:
-    if test is None:
-        return
+async def _pages(caller: Caller, coll: Collection) -> AsyncIterator[Row]:
+    """The collection's objects, a page (a statement) at a time."""
     after = store.FIRST_PAGE
     while True:
         async with caller.connection() as conn:
             page = await store.objects_page(conn, caller.user_id, coll, after)
         for row in page:
-            body = resources.object_body(row)
-            calendar = Calendar.from_ical(body)
-            todo = next((c for c in calendar.subcomponents if c.name == "VTODO"), None)
-            if todo is not None and test(todo):
-                yield _object_answer(caller, coll, row, wanted)
+            yield row
         if len(page) < store.PAGE:
             return
         after = store.page_end(page)
+
+
+async def _query(
+    rows: AsyncIterator[Row], test: Test | None, answer: Callable[[Row], Answer]
+) -> AsyncIterator[Answer]:
+    if test is None:
+        return
+    async for row in rows:
+        calendar = Calendar.from_ical(resources.object_body(row))
+        todo = next((c for c in calendar.subcomponents if c.name == "VTODO"), None)
+        if todo is not None and test(todo):
+            yield answer(row)
 
 
 def _unsupported(what: str) -> ReportError:
@@ -403,3 +423,97 @@ def _text_match(value: Any, *, needle: str, collation: str, negate: bool) -> boo
     wanted = _fold(needle, collation)
     found = any(wanted in _fold(text, collation) for text in _texts(value))
     return found != negate
+
+
+# --- A saved filter's calendar (todo_api.dav.filters) -----------------------------------------
+
+
+async def filter_report(
+    caller: Caller, cal: filters.FilterCalendar, root: etree._Element
+) -> tuple[AsyncIterator[Answer], list[etree._Element]]:
+    """sync-collection, calendar-multiget or calendar-query on a filter's calendar: the same
+    answers as on a list's, of the tasks the filter holds."""
+    kind = Name.of(root.tag)
+    cursors = held(caller.request.app, CursorCodec)
+    wanted = _props_of(root)
+    coll = cal.collection(caller.user_id)
+
+    def answer(row: Row) -> Answer:
+        path = resources.object_path(caller.user_id, coll, filters.object_name(row.id))
+        return resources.object_answer(path, row, lambda: resources.object_body(row), wanted)
+
+    if kind == Name(DAV, "sync-collection"):
+        return await _filter_sync(caller, cal, root, cursors, answer)
+    if kind == Name(CALDAV, "calendar-multiget"):
+        return _filter_multiget(caller, cal, root, cursors, answer), []
+    if kind == Name(CALDAV, "calendar-query"):
+        return _query(_filter_rows(caller, cal, cursors), _query_test(root), answer), []
+    raise DavError(403, "This report is not supported", Name(DAV, "supported-report"))
+
+
+async def _filter_rows(
+    caller: Caller, cal: filters.FilterCalendar, cursors: CursorCodec
+) -> AsyncIterator[Row]:
+    async with caller.connection() as conn:
+        rows = await filters.members(conn, caller.user_id, cal, cursors)
+    for row in rows:
+        yield row
+
+
+async def _filter_sync(
+    caller: Caller,
+    cal: filters.FilterCalendar,
+    root: etree._Element,
+    cursors: CursorCodec,
+    answer: Callable[[Row], Answer],
+) -> tuple[AsyncIterator[Answer], list[etree._Element]]:
+    """What entered, changed or left the filter since the token's snapshot (a first sync:
+    all it holds); `DAV:limit` below that is 507 (RFC 6578 §3.6: the client syncs without)."""
+    text = resources.text_of(root.find(Name(DAV, "sync-token").tag))
+    limit = _limit(root)
+    async with caller.connection() as conn:
+        before = await filters.snapshot(conn, cal, text) if text else {}
+        rows = await filters.members(conn, caller.user_id, cal, cursors)
+        token = await filters.sync_token(conn, cal, rows)
+    changed = [row for row in rows if before.get(str(row.id)) != row.version]
+    now = {str(row.id) for row in rows}
+    gone = [task_id for task_id in before if task_id not in now]
+    if limit is not None and len(changed) + len(gone) > limit:
+        raise DavError(
+            507,
+            f"{len(changed) + len(gone)} changes are more than the limit asks",
+            Name(DAV, "number-of-matches-within-limits"),
+        )
+    coll = cal.collection(caller.user_id)
+
+    async def nodes() -> AsyncIterator[Answer]:
+        for row in changed:
+            yield answer(row)
+        for task_id in gone:
+            path = resources.object_path(caller.user_id, coll, f"{task_id}.ics")
+            yield status_bytes(path, 404)
+
+    return nodes(), [element(Name(DAV, "sync-token"), token)]
+
+
+async def _filter_multiget(
+    caller: Caller,
+    cal: filters.FilterCalendar,
+    root: etree._Element,
+    cursors: CursorCodec,
+    answer: Callable[[Row], Answer],
+) -> AsyncIterator[Answer]:
+    prefix = resources.collection_path(caller.user_id, cal.collection(caller.user_id))
+    paths = [resources.text_of(node) for node in root.iter(Name(DAV, "href").tag)]
+    named: dict[str, uuid.UUID] = {}
+    async with caller.connection() as conn:
+        held_now = set(await filters.member_ids(conn, caller.user_id, cal, cursors))
+        for path in paths:
+            local = _local(path)
+            task_id = filters.task_of(local[len(prefix) :]) if local.startswith(prefix) else None
+            if task_id in held_now:
+                named[path] = task_id
+        rows = {row.id: row for row in await store.by_ids(conn, list(set(named.values())))}
+    for path in paths:
+        row = rows.get(named[path]) if path in named else None
+        yield status_bytes(path, 404) if row is None else answer(row)

@@ -3,8 +3,10 @@ calendarserver.org's extensions that clients read).
 
 Paths: `/dav/` (the root), `/dav/principals/{user_id}/` (the principal),
 `/dav/calendars/{user_id}/` (the home), `/dav/calendars/{user_id}/{collection}/` (a list, or
-`inbox`) and `/dav/calendars/{user_id}/{collection}/{name}` (a task). Another user's paths are
-not found, as on /api.
+`inbox`) and `/dav/calendars/{user_id}/{collection}/{name}` (a task); the saved filters' read-only
+calendars (todo_api.dav.filters) at `/dav/calendars/{user_id}/filters/` (their folder),
+`.../filters/{filter_id}/` and `.../filters/{filter_id}/{task_id}.ics`. Another user's paths
+are not found, as on /api.
 """
 
 import functools
@@ -60,7 +62,7 @@ def object_path(user_id: uuid.UUID, coll: Collection, name: str) -> str:
 @dataclass(frozen=True)
 class Path:
     """What a request path names: `kind` is root, principals, principal, calendars, home,
-    collection or object."""
+    collection or object; filters, filter or filter_object (`segment` the filter's id)."""
 
     kind: str
     user_id: uuid.UUID | None = None
@@ -85,6 +87,10 @@ def parse_path(path: str, user_id: uuid.UUID | None) -> Path | None:
         return Path("principal", user_id) if len(rest) == 1 else None
     if len(rest) == 1:
         return Path("home", user_id)
+    if rest[1] == store.FILTERS:
+        kinds = {2: "filters", 3: "filter", 4: "filter_object"}
+        kind = kinds.get(len(rest))
+        return Path(kind, user_id, *rest[2:]) if kind is not None else None
     if len(rest) == 2:
         return Path("collection", user_id, rest[1])
     if len(rest) == 3:
@@ -94,11 +100,14 @@ def parse_path(path: str, user_id: uuid.UUID | None) -> Path | None:
 
 # What each kind of resource answers (any status but 405): GET and HEAD only an object, PUT
 # an object, DELETE an object or a calendar; PROPPATCH anywhere (403 but on a calendar);
-# MKCALENDAR only where a calendar may be made (`mkcalendar`).
+# MKCALENDAR only where a calendar may be made (`mkcalendar`). A filter's calendar and its
+# objects answer what a list's do, writes with 403.
 _METHODS = ("OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "REPORT")
 _ANSWERED = {
     "object": frozenset(_METHODS),
     "collection": frozenset(_METHODS) - {"GET", "HEAD", "PUT"},
+    "filter_object": frozenset(_METHODS),
+    "filter": frozenset(_METHODS) - {"GET", "HEAD", "PUT"},
 }
 _ELSEWHERE = frozenset(_METHODS) - {"GET", "HEAD", "PUT", "DELETE"}
 

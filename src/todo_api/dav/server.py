@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from todo_api.auth.dependencies import Caller
 from todo_api.auth.tokens import Identity
-from todo_api.dav import reports, resources, store
+from todo_api.dav import filters, reports, resources, store
 from todo_api.dav.credentials import NoCredentials, identify
 from todo_api.dav.errors import (
     VALID_DATA,
@@ -35,8 +35,10 @@ from todo_api.dav.resources import (
     CALENDAR_ORDER,
     CONTENT_TYPE,
     DISPLAYNAME,
+    GETCTAG,
     MAX_RESOURCE_BYTES,
     SUPPORTED_COMPONENTS,
+    SYNC_TOKEN,
     Path,
     answer,
     requested,
@@ -66,6 +68,7 @@ from todo_api.tables.dav import NAME_MAX_LENGTH, UID_MAX_LENGTH
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import schedule
 from todo_api.tasks import service as tasks_service
+from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate
 
 DAV_HEADER = "1, 3, calendar-access"
@@ -211,19 +214,27 @@ async def propfind(call: Call, path: Path) -> Response:
             href += "/"
         node = single(resources.root_props(user_id, email, path.kind), href)
         return _multistatus(_one(node))
-    if path.kind == "home":
+    if path.kind in ("home", "filters"):
         async with call.connection() as conn:
-            colls = await store.collections(conn, user_id)
+            colls = await store.collections(conn, user_id) if path.kind == "home" else []
+            cals = await filters.calendars(conn, user_id)
         props = resources.root_props(user_id, email, "home")
+        after = max((c.position for c in colls if c.list_id is not None), default=0) + 1
 
         async def home() -> AsyncIterator[etree._Element]:
-            yield single(props, resources.home_path(user_id))
+            here = resources.home_path(user_id)
+            yield single(props, here if path.kind == "home" else f"{here}{store.FILTERS}/")
             if depth == "1":
                 for coll in colls:
                     order = _order_of(colls, coll)
                     yield await _collection_answer(call, tokens, coll, order, single, email)
+                # The filters' calendars too: clients look for calendars one level down.
+                for index, cal in enumerate(cals):
+                    yield await _filter_answer(call, cal, after + index, single, email, wanted)
 
         return _multistatus(home())
+    if path.kind in ("filter", "filter_object"):
+        return await _propfind_filter(call, path, depth, single, email, wanted, names_only)
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
         if path.kind == "object":
@@ -284,6 +295,79 @@ async def _collection_answer(
     return node
 
 
+async def _filter_answer(
+    call: Call,
+    cal: filters.FilterCalendar,
+    order: int,
+    single: Any,
+    email: str | None,
+    wanted: list[Name] | None,
+) -> etree._Element:
+    """A filter's calendar's response; what it holds read only for its ctag or sync-token."""
+    tag = token = ""
+    if wanted is not None and (GETCTAG in wanted or SYNC_TOKEN in wanted):
+        async with call.connection() as conn:
+            rows = await filters.members(conn, call.user_id, cal, _cursors(call))
+            tag = filters.digest(rows)
+            if SYNC_TOKEN in wanted:
+                token = await filters.sync_token(conn, cal, rows)
+    coll = cal.collection(call.user_id)
+    props = resources.collection_props(
+        call.user_id, email, coll, order, ctag=lambda: tag, sync_token=lambda: token
+    )
+    node: etree._Element = single(props, resources.collection_path(call.user_id, coll))
+    return node
+
+
+async def _propfind_filter(
+    call: Call,
+    path: Path,
+    depth: str,
+    single: Any,
+    email: str | None,
+    wanted: list[Name] | None,
+    names_only: bool,
+) -> Response:
+    user_id = call.user_id
+    async with call.connection() as conn:
+        cal = await filters.calendar(conn, user_id, path.segment)
+        if path.kind == "filter_object":
+            row = await filters.member(conn, user_id, cal, _cursors(call), path.name or "")
+            if row is None:
+                raise not_found()
+            node = single(
+                resources.object_props(row, lambda: resources.object_body(row)),
+                _filter_object_path(call, cal, row),
+            )
+            return _multistatus(_one(node))
+        lists = [c for c in await store.collections(conn, user_id) if c.list_id is not None]
+        others = await filters.calendars(conn, user_id)
+        rows = await filters.members(conn, user_id, cal, _cursors(call)) if depth == "1" else []
+    after = max((c.position for c in lists), default=0) + 1
+    order = after + [c.filter_id for c in others].index(cal.filter_id)
+
+    async def listing() -> AsyncIterator[Answer]:
+        yield await _filter_answer(call, cal, order, single, email, wanted)
+        for row in rows:
+            body = functools.partial(resources.object_body, row)
+            href = _filter_object_path(call, cal, row)
+            if names_only:
+                yield single(resources.object_props(row, body), href)
+            else:
+                yield resources.object_answer(href, row, body, wanted)
+
+    return _multistatus(listing())
+
+
+def _filter_object_path(call: Call, cal: filters.FilterCalendar, row: Row) -> str:
+    coll = cal.collection(call.user_id)
+    return resources.object_path(call.user_id, coll, filters.object_name(row.id))
+
+
+def _cursors(call: Call) -> CursorCodec:
+    return held(call.request.app, CursorCodec)
+
+
 async def _objects(call: Call, coll: Collection) -> AsyncIterator[Row]:
     """The collection's objects, a page (one statement) at a time."""
     after = store.FIRST_PAGE
@@ -312,11 +396,15 @@ def _multistatus(
 
 
 async def get(call: Call, path: Path) -> Response:
-    if path.kind != "object":
+    if path.kind not in ("object", "filter_object"):
         raise DavError(405, "Only calendar objects can be read with GET")
     async with call.connection() as conn:
-        coll = await call.collection(conn, path.segment)
-        row = await store.object_named(conn, call.user_id, coll, path.name or "")
+        if path.kind == "filter_object":
+            cal = await filters.calendar(conn, call.user_id, path.segment)
+            row = await filters.member(conn, call.user_id, cal, _cursors(call), path.name or "")
+        else:
+            coll = await call.collection(conn, path.segment)
+            row = await store.object_named(conn, call.user_id, coll, path.name or "")
     if row is None:
         raise not_found()
     tag = etag(row.version)
@@ -329,7 +417,12 @@ async def get(call: Call, path: Path) -> Response:
     return Response(body, media_type=CONTENT_TYPE, headers={"ETag": tag})
 
 
+_FILTER_READ_ONLY = "A saved filter's calendar is read-only: change its tasks in their lists"
+
+
 async def put(call: Call, path: Path) -> Response:
+    if path.kind == "filter_object":
+        raise forbidden(_FILTER_READ_ONLY)
     if path.kind != "object" or not path.name:
         raise DavError(405, "PUT makes calendar objects only")
     name = path.name
@@ -524,6 +617,8 @@ async def _update(
 
 
 async def delete(call: Call, path: Path) -> Response:
+    if path.kind in ("filter", "filter_object"):
+        raise forbidden(_FILTER_READ_ONLY)
     if path.kind == "collection":
         return await _delete_collection(call, path)
     if path.kind != "object":
@@ -727,11 +822,18 @@ async def report(call: Call, path: Path) -> Response:
         DAV, "principal-property-search"
     ):
         return await _principal_search(call, root)
+    kind = Name.of(root.tag)
+    if path.kind in ("filter", "filter_object"):
+        async with call.connection() as conn:
+            cal = await filters.calendar(conn, call.user_id, path.segment)
+        if kind == Name(CALDAV, "free-busy-query"):
+            return _free_busy(root)
+        nodes, tail = await reports.filter_report(call.caller, cal, root)
+        return _multistatus(nodes, tail)
     if path.kind not in ("collection", "object"):
         raise DavError(403, "Reports are made on calendars", Name(DAV, "supported-report"))
     async with call.connection() as conn:
         coll = await call.collection(conn, path.segment)
-    kind = Name.of(root.tag)
     tokens = held(call.request.app, changes.SyncTokens)
     if kind == Name(DAV, "sync-collection"):
         nodes, tail = await reports.sync_collection(call.caller, tokens, coll, root)

@@ -39,6 +39,7 @@ from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
 from todo_api.tables.users import users
 
 INBOX = "inbox"
+FILTERS = "filters"  # the folder of the saved filters' calendars (todo_api.dav.filters)
 PAGE = 200
 # How long a task deleted by a client waits for the PUT that would make its DELETE a move.
 MOVE_WINDOW = timedelta(minutes=10)
@@ -111,7 +112,8 @@ def inbox(user_id: uuid.UUID) -> Collection:
 
 
 def _segments(rows: list[Row]) -> dict[uuid.UUID, str]:
-    """Each list's path segment in this home, no two alike: `inbox` is the inbox's; a list's
+    """Each list's path segment in this home, no two alike: `inbox` is the inbox's, `filters`
+    the saved filters' folder's; a list's
     id is that list's alone (a name given elsewhere that equals it yields); a MKCALENDAR name
     is its list's unless another list of the home holds it: the one longest in the home (the
     caller's own, made before any list shared later; a client keeps seeing at a path what it
@@ -119,7 +121,7 @@ def _segments(rows: list[Row]) -> dict[uuid.UUID, str]:
     their owners' names, which may be anything, so this holds whatever data a home is made of
     (made before MKCALENDAR refused such names, too), whatever order the caller gives them."""
     ids = {str(row.id) for row in rows}
-    taken = {INBOX} | ids
+    taken = {INBOX, FILTERS} | ids
     segments: dict[uuid.UUID, str] = {}
     named = [row for row in rows if row.dav_name is not None]
     named.sort(key=lambda row: (row.joined_at, row.id))
@@ -149,10 +151,10 @@ _LIST_EXISTS = Query(select(lists.c.id).where(lists.c.id == bindparam("list_id")
 
 
 async def segment_taken(conn: Connection, user_id: uuid.UUID, segment: str) -> bool:
-    """Whether a new calendar may not take `segment`: it is the inbox's, another collection's
-    of the home, or the id of any list at all (a list shared with the caller later would
-    otherwise find its own path taken)."""
-    if segment == INBOX or await collection(conn, user_id, segment) is not None:
+    """Whether a new calendar may not take `segment`: it is the inbox's, the filters' folder,
+    another collection's of the home, or the id of any list at all (a list shared with the
+    caller later would otherwise find its own path taken)."""
+    if segment in (INBOX, FILTERS) or await collection(conn, user_id, segment) is not None:
         return True
     list_id = _uuid(segment)
     if list_id is None:
@@ -355,7 +357,7 @@ def _in(coll: Collection, user_id: uuid.UUID, row: Row) -> bool:
     return bool(row.list_id == coll.list_id)
 
 
-async def _by_ids(conn: Connection, ids: list[uuid.UUID]) -> list[Row]:
+async def by_ids(conn: Connection, ids: list[uuid.UUID]) -> list[Row]:
     """The tasks `ids` (looked up by id alone, which the key's index always serves). On SQLite
     a page of ids a statement: a name many objects share (names are the clients') stays within
     its limit of parameters."""
@@ -371,7 +373,7 @@ async def _in_collection(
     conn: Connection, user_id: uuid.UUID, coll: Collection, ids: list[uuid.UUID]
 ) -> list[Row]:
     """The tasks `ids` in the collection."""
-    return [row for row in await _by_ids(conn, ids) if _in(coll, user_id, row)]
+    return [row for row in await by_ids(conn, ids) if _in(coll, user_id, row)]
 
 
 async def object_named(
@@ -427,7 +429,7 @@ async def objects_with_uid(
     conn: Connection, user_id: uuid.UUID, colls: list[Collection], uid: str
 ) -> list[tuple[Collection, Row]]:
     """The objects whose UID is `uid` in any of `colls`, each with its collection."""
-    rows = [row for row in await _by_ids(conn, await _uid_ids(conn, uid)) if object_uid(row) == uid]
+    rows = [row for row in await by_ids(conn, await _uid_ids(conn, uid)) if object_uid(row) == uid]
     return [(coll, row) for coll in colls for row in rows if _in(coll, user_id, row)]
 
 

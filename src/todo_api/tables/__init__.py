@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from todo_api.tables.dav import DavCollection, DavObject
+from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
 from todo_api.tables.jobs import JobRun
@@ -52,6 +52,7 @@ def include_in_comparison(
 
 __all__ = [
     "DavCollection",
+    "DavFilterSync",
     "DavObject",
     "EventTicket",
     "IdempotencyKey",
