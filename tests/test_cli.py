@@ -1,6 +1,7 @@
 """`todo-api` and `python -m todo_api`, run as real processes in a clean environment."""
 
 import argparse
+import socket
 import sqlite3
 import sys
 import time
@@ -254,3 +255,21 @@ def test_a_bad_direct_url_is_one_line_naming_it(env: dict[str, str], tmp_path: P
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "DATABASE_DIRECT_URL" in result.stderr
+
+
+def test_a_port_in_use_is_one_line_naming_port_before_migrating(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = run_cli("serve", env={**env, "PORT": str(port)}, cwd=tmp_path)
+
+    assert result.returncode == 1
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert len(output) == 1, output
+    assert f"port {port} on 127.0.0.1 is in use" in output[0]
+    assert "PORT" in output[0].split("in use", 1)[1]
+    assert not (tmp_path / "todo.db").exists()  # nothing migrated

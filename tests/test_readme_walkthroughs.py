@@ -6,55 +6,149 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from tests.helpers_server import TODO_API, clean_env, running_server
+from tests.helpers_server import TODO_API, clean_env, cli_token, free_port, running_server
 from tests.support import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
-# (page, section), in the order a reader goes: the README's first request, then "Try it with
-# curl", whose variables the other pages' walkthroughs use.
-WALKTHROUGHS = (
-    ("README.md", "A first request"),
-    ("docs/tasks.md", "Try it with curl"),
-    ("docs/lists-and-sharing.md", "Lists, subtasks and manual order"),
-    ("docs/lists-and-sharing.md", "Sharing a list"),
-    ("docs/time-zones.md", "Time zones and all-day tasks"),
-    ("docs/reminders.md", "Reminders"),
-    ("docs/tokens.md", "Tokens"),
+# The pages in the order a reader goes: the README's first request, then "Try it with curl",
+# whose variables the other pages' walkthroughs use; deleting the account comes last. Every
+# ```sh block of these pages runs, but for those NOT_WALKTHROUGHS names; a page with a block
+# that is in neither list fails the test, so a new walkthrough cannot go untried.
+PAGES = (
+    "README.md",
+    "docs/tasks.md",
+    "docs/lists-and-sharing.md",
+    "docs/time-zones.md",
+    "docs/reminders.md",
+    "docs/tokens.md",
+    "docs/authentication.md",
+    "docs/offline-clients.md",
+    "docs/quick-add-and-filters.md",
+    "docs/live-updates.md",
+    "docs/webhooks.md",
+    "docs/caldav.md",
+    "docs/mcp.md",
+    "docs/your-data.md",
 )
+# (page, section): blocks of commands to adapt, not to paste as they are.
+NOT_WALKTHROUGHS = {
+    ("README.md", "todo-api"),  # make serve, make test
+    ("docs/authentication.md", "Behind Better Auth"),  # settings
+    ("docs/command-line.md", "Command line"),  # the synopsis
+    ("docs/deploying.md", "With PostgreSQL"),  # a database of one's own, Neon's URL
+    ("docs/deploying.md", "Neon (or any PgBouncer in transaction mode)"),
+    ("docs/deploying.md", "In a container"),  # docker build, run, compose
+    ("docs/reminders.md", "Email"),  # a mail server's settings
+}
+BASE_LINE = "BASE=http://127.0.0.1:${PORT:-8000}"
 
 
-def _shell_block(page: str, section: str) -> str:
-    text = "\n" + (ROOT / page).read_text()
-    start = re.search(rf"\n#+ {re.escape(section)}\n", text).start()  # type: ignore[union-attr]
-    found = re.search(r"```sh\n(.*?)```", text[start:], re.DOTALL)
-    assert found, section
-    return found.group(1)
+def _shell_blocks(page: str) -> list[tuple[str, str]]:
+    """Each ```sh block of the page, with the heading it is under."""
+    blocks = []
+    section = ""
+    text = (ROOT / page).read_text()
+    # Headings, and fenced blocks whole (a `# comment` in one is no heading).
+    fences = r"^#+ ([^\n]*)$|^```(\w*)\n(.*?)^```"
+    for found in re.finditer(fences, text, re.MULTILINE | re.DOTALL):
+        if found.group(1) is not None:
+            section = found.group(1)
+        elif found.group(2) == "sh":
+            blocks.append((section, found.group(3)))
+    return blocks
+
+
+def _walkthroughs() -> str:
+    return "\n".join(
+        block
+        for page in PAGES
+        for section, block in _shell_blocks(page)
+        if (page, section) not in NOT_WALKTHROUGHS
+    )
+
+
+def test_every_block_is_run_or_named_as_no_walkthrough() -> None:
+    pages = ["README.md", *(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for section, _block in _shell_blocks(page):
+            assert page in PAGES or (page, section) in NOT_WALKTHROUGHS, (page, section)
+    for page, section in NOT_WALKTHROUGHS:
+        assert any(found == section for found, _ in _shell_blocks(page)), (page, section)
+
+
+def test_every_page_reaches_the_service_at_one_base() -> None:
+    for page in PAGES:
+        text = (ROOT / page).read_text()
+        blocks = "\n".join(
+            block
+            for section, block in _shell_blocks(page)
+            if (page, section) not in NOT_WALKTHROUGHS
+        )
+        assert "127.0.0.1:8000" not in blocks, page
+        assert "localhost:8000" not in blocks, page
+        if "$BASE" in blocks:
+            assert BASE_LINE in blocks, page
+        assert re.findall(r"^BASE=.*$", text, re.MULTILINE) in ([], [BASE_LINE]), page
 
 
 def test_the_walkthroughs_do_what_their_comments_say(
     server_database_url: str, tmp_path: Path
 ) -> None:
-    env = clean_env(DATABASE_URL=server_database_url, JWT_SECRET=TEST_SECRET)
+    env = clean_env(
+        DATABASE_URL=server_database_url,
+        JWT_SECRET=TEST_SECRET,
+        # The webhook's receiver, here: nothing listens there (its deliveries fail).
+        WEBHOOK_ALLOW_PRIVATE_URLS="true",
+    )
     # Users of their own on a shared database: the walkthroughs' subjects, made unique.
     suffix = uuid.uuid4().hex[:8]
+    # The files the walkthroughs read (tests/fixtures), where a reader in the clone has them.
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
     with running_server(tmp_path, env, tmp_path / "server.log") as server:
-        script = "\n".join(_shell_block(page, section) for page, section in WALKTHROUGHS)
         script = (
-            script.replace("http://127.0.0.1:8000", server.url)
+            _walkthroughs()
             .replace(".venv/bin/todo-api", TODO_API)
             .replace("--sub alice", f"--sub alice-{suffix}")
             .replace("--sub bob", f"--sub bob-{suffix}")
+            .replace("ada@example.com", f"ada-{suffix}@example.com")
+            .replace("https://bot.example.com/todo", f"http://127.0.0.1:{free_port()}/todo")
         )
+        # A stream runs until stopped: this one after 3 s (curl's "timed out" is 28).
+        stream = 'curl -N $BASE/api/events -H "$AUTH"'
+        assert stream in script
+        script = script.replace(stream, f"{{ {stream} --max-time 3 || test $? -eq 28; }}")
         result = subprocess.run(
             ["bash", "-eo", "pipefail", "-c", script],
-            env=env,
+            env={**env, "PORT": str(server.port)},
             cwd=tmp_path,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=240,
+            check=False,
+        )
+        # A file the reader does not have: your-data's curl says so and fails.
+        curl = re.search(r"^CURL=.*$", (ROOT / "docs/your-data.md").read_text(), re.MULTILINE)
+        assert curl
+        missing = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f"{curl.group(0)}\n"
+                f'AUTH="Authorization: Bearer {cli_token(env, tmp_path, f"carol-{suffix}")}"\n'
+                '"${CURL[@]}" -X POST "$BASE/api/import?source=ics" -H "$AUTH" '
+                "-H 'Content-Type: text/calendar' --data-binary @tests/fixtures/missing.ics",
+            ],
+            env={**env, "BASE": server.url},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
             check=False,
         )
     assert result.returncode == 0, result.stderr
+    assert missing.returncode == 22, missing.stderr  # curl's "the server answered an error"
+    assert 'Couldn\'t read data from file "tests/fixtures/missing.ics"' in missing.stderr
+    assert "The file is empty" in missing.stdout
     out = result.stdout
     # Each error the comments show, in the format they show it.
     for comment in re.findall(r"^# (\{\"error\".*\})$", script, re.MULTILINE):
@@ -70,3 +164,23 @@ def test_the_walkthroughs_do_what_their_comments_say(
     assert '"fires_at":"2030-12-22T18:00:00Z"},{"task_id"' in out
     assert '"reminders":[{"id":' in out
     assert '"at":"2030-12-23T08:00:00Z"}]' in out
+    # Built-in accounts: registered, signed in, refreshed.
+    assert f'"email":"ada-{suffix}@example.com"' in out
+    # Live updates: the stream's first message.
+    assert "event: changes" in out
+    # CalDAV: the discovery, the to-do put (201) and read back as a task and by REPORT.
+    assert "<c:calendar-home-set><d:href>/dav/calendars/" in out
+    assert "HTTP/1.1 201 Created" in out
+    assert '"title":"Water the plants"' in out
+    assert '"priority":"high","due_at":"2030-12-24T17:00:00Z"' in out
+    assert "inbox/water-the-plants.ics</d:href>" in out
+    assert "SUMMARY:Water the plants" in out
+    # MCP: initialize, tools/list, and the two calls.
+    assert '"serverInfo":{"name":"todo-api"' in out
+    assert '"name":"create_task"' in out
+    assert '\\"title\\":\\"Call the plumber\\"' in out
+    assert '"isError":false' in out
+    assert '"isError":true' not in out
+    # Your data: each import counted, the account deleted last.
+    assert out.count('{"lists":') >= 4
+    assert "HTTP/1.1 204 No Content" in out.split('{"lists":')[-1]

@@ -19,11 +19,14 @@ from todo_api.auth.oauth.pages import Pages
 from todo_api.auth.oauth.provider import Provider
 from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
 from todo_api.auth.oauth.router import routes as oauth_routes
+from todo_api.auth.oidc import IdentityProvider
+from todo_api.auth.oidc_router import router as oidc_router
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
+from todo_api.auth.registration import Invitations
 from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
 from todo_api.auth.sessions import BetterAuthSessions
@@ -54,6 +57,7 @@ from todo_api.kit.jobs import Job, JobRunner
 from todo_api.kit.routes import LabelledMount, LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
+from todo_api.lists.sharing import join_invited
 from todo_api.lists.sharing_router import router as sharing_router
 from todo_api.live import scheduled as live_scheduled
 from todo_api.live.hub import Hub
@@ -201,6 +205,8 @@ def create_app(
             email_attempts=settings.login_email_attempts,
             window_seconds=settings.auth_rate_limit_window_seconds,
         ),
+        Invitations(join_invited),
+        *([IdentityProvider(settings)] if settings.oidc_enabled else []),
     )
 
     install_error_handlers(app)
@@ -218,6 +224,8 @@ def create_app(
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
+    if settings.oidc_enabled:
+        app.include_router(oidc_router)
     app.include_router(auth_router)
     app.include_router(tokens_router)
     app.include_router(connections_router)

@@ -10,7 +10,7 @@ import uuid
 from typing import cast
 
 from todo_api.config import ConfigError, Settings, load_settings
-from todo_api.process.startup import StartupFailed, migrate_when_reachable
+from todo_api.process.startup import StartupFailed, check_can_listen, migrate_when_reachable
 
 log = logging.getLogger("todo_api")
 
@@ -25,6 +25,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
     configure_logging(settings.log_level, settings.log_format)
 
+    check_can_listen(args.host, args.port)
     log.info("database: %s", settings.database_summary())
     if settings.database_direct_url:
         log.info("migrations through: %s", settings.for_migrations().database_summary())

@@ -53,6 +53,8 @@ class ConfigError(ValueError):
 
 # How log lines are written: text for people, JSON for machines.
 LogFormat = Literal["text", "json"]
+# Who may create an account (REGISTRATION).
+Registration = Literal["open", "invite", "closed"]
 
 
 class Settings(BaseSettings):
@@ -202,6 +204,17 @@ class Settings(BaseSettings):
     # The authorization server that /mcp's protected resource metadata names when an external
     # issuer (JWT_JWKS_URL) signs /mcp's tokens; unset: JWT_ISSUER.
     oauth_issuer: str | None = None
+    # Signing in with an OpenID Connect provider (todo_api.auth.oidc): its issuer URL (its
+    # metadata is read from {OIDC_ISSUER}/.well-known/openid-configuration), this service's
+    # client id and secret there, and the name its button shows. Needs PUBLIC_URL (the
+    # provider sends people back to {PUBLIC_URL}/api/auth/oidc/callback) and built-in accounts.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_name: str = Field(default="single sign-on", min_length=1, max_length=100)
+    # Who may create an account: anyone (`open`), holders of a list invitation (`invite`), or
+    # nobody (`closed`); a first sign-in with the identity provider creates one too.
+    registration: Registration = "open"
 
     @field_validator("frontend_url", mode="before")
     @classmethod
@@ -307,6 +320,32 @@ class Settings(BaseSettings):
             raise ValueError("TASK_URL_TEMPLATE must say where the task's id goes: {id}")
         return template
 
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _oidc_issuer(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip()  # kept as given: an issuer is compared exactly (a trailing / counts)
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("OIDC_ISSUER must be an absolute https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError("OIDC_ISSUER must not have a query or a fragment")
+        return url
+
+    @model_validator(mode="after")
+    def _oidc_needs_a_client(self) -> Self:
+        if self.oidc_issuer is None:
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("OIDC_CLIENT_ID is required with OIDC_ISSUER")
+        if not self.public_url:
+            raise ValueError(
+                "PUBLIC_URL is required with OIDC_ISSUER: the provider sends people back to "
+                "{PUBLIC_URL}/api/auth/oidc/callback"
+            )
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, level: str) -> str:
@@ -338,6 +377,11 @@ class Settings(BaseSettings):
         if self.builtin_accounts is None:
             return not self.jwt_jwks_url
         return self.builtin_accounts
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether people may sign in with the OpenID Connect provider (todo_api.auth.oidc)."""
+        return self.oidc_issuer is not None and self.builtin_accounts_enabled
 
     @property
     def oauth_server_enabled(self) -> bool:

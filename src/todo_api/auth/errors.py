@@ -83,6 +83,14 @@ class EmailTaken(Conflict):
     message = "An account with this email already exists"
 
 
+class RegistrationClosed(Forbidden):
+    message = "Registration is closed on this service"
+
+
+class InvitationRequired(Forbidden):
+    message = "Registration needs a valid list invitation (the `invitation` token of a link)"
+
+
 class UserNotFound(NotFound):
     message = "User not found"
 

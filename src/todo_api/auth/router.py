@@ -15,6 +15,7 @@ from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
+from todo_api.auth.registration import Invitations
 from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens
 from todo_api.auth.users import ensure_user
 from todo_api.config import Settings
@@ -90,8 +91,8 @@ def _settings(request: Request) -> Settings:
     "/register",
     response_model=Tokens,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409, 429),
-    summary="Create an account; signs it in",
+    responses=error_responses(403, 409, 429),
+    summary="Create an account; signs it in (REGISTRATION: open, invite or closed)",
     openapi_extra=PUBLIC,
 )
 async def register(data: Register, request: Request, response: Response) -> Any:
@@ -105,9 +106,11 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         db=database(request),
         passwords=_passwords(request),
         settings=_settings(request),
+        invitations=held(request.app, Invitations),
         email=data.email,
         password=data.password,
         name=data.name,
+        invitation=data.invitation,
     )
     _no_store(response)
     return tokens

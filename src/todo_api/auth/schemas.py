@@ -74,6 +74,15 @@ class Register(Input):
     email: Email
     password: Password
     name: Name | None = None
+    invitation: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=512,
+            description="A list invitation's token: the new account joins that list "
+            "(needed when REGISTRATION=invite)",
+        ),
+    ] = None
 
 
 class Login(Input):

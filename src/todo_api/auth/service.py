@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 
+from todo_api.auth import registration
 from todo_api.auth.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -23,6 +24,7 @@ from todo_api.auth.errors import (
     TokenExpired,
 )
 from todo_api.auth.passwords import PasswordHashing
+from todo_api.auth.registration import Invitations
 from todo_api.auth.schemas import Tokens, UserRead
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
@@ -40,13 +42,17 @@ async def register(
     db: Database,
     passwords: PasswordHashing,
     settings: Settings,
+    invitations: Invitations,
     email: str,
     password: str,
     name: str | None,
+    invitation: str | None = None,
 ) -> Tokens:
     """Create the account and sign it in, in one transaction: a failure between the two leaves
     no account behind (whose retry would answer 409). The password is hashed first, with no
-    connection held: it is slow."""
+    connection held: it is slow. REGISTRATION is checked before anything (registration.py);
+    the account joins its invitation's list in the same transaction."""
+    registration.check_open(settings, invitation)
     password_hash = await passwords.hash(password)
     now = utcnow()
     row = {
@@ -62,6 +68,7 @@ async def register(
         created = result.first()
         if created is None:
             raise EmailTaken
+        await registration.admit(conn, invitations, created.id, invitation)
         return await issue_tokens(conn=conn, settings=settings, user=created)
 
 

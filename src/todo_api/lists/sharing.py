@@ -273,6 +273,16 @@ async def accept(conn: Connection, user_id: uuid.UUID, token: str) -> ListRow:
         return await service.get_list(conn, user_id, list_id)
 
 
+async def join_invited(conn: Connection, user_id: uuid.UUID, token: str) -> bool:
+    """`accept` for an account being created (REGISTRATION=invite): whether the token was
+    good (the account then a member of its list)."""
+    try:
+        await accept(conn, user_id, token)
+    except InvitationNotFound:
+        return False
+    return True
+
+
 async def _announce_member(
     conn: Connection,
     kind: EventType,

@@ -6,7 +6,9 @@ module too and needs none of them.
 """
 
 import asyncio
+import errno
 import logging
+import socket
 import time
 
 from todo_api.config import Settings
@@ -21,6 +23,25 @@ CONNECT_ATTEMPT_SECONDS = 10.0
 
 class StartupFailed(Exception):
     """The service cannot start; the message is the one line that says why."""
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Bind (host, port) as the server will, then let it go: an address in use is one line
+    naming PORT before anything else happens, not a traceback after migrating and starting."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupFailed(
+                    f"port {port} on {host} is in use: stop what listens there, or serve on "
+                    f"another port with PORT (PORT=8001 make serve) or --port"
+                ) from exc
+            raise StartupFailed(
+                f"cannot listen on {host} port {port} (HOST, PORT): {exc.strerror or exc}"
+            ) from exc
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -17,6 +17,7 @@ from todo_api.tables.lists import (
 )
 from todo_api.tables.live import EventTicket
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
+from todo_api.tables.oidc import OidcCode, OidcIdentity
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
@@ -64,6 +65,8 @@ __all__ = [
     "OAuthClient",
     "OAuthGrant",
     "OAuthToken",
+    "OidcCode",
+    "OidcIdentity",
     "PersonalToken",
     "RefreshToken",
     "ReminderEmail",

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid, func, text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Uuid, false, func, text
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
@@ -30,6 +30,12 @@ class User(SQLModel, table=True):
     name: str | None = Field(default=None, sa_type=String(200))
     # Only for built-in accounts; users known from an external issuer's tokens have none.
     password_hash: str | None = Field(default=None, sa_type=String(255))
+    # Whether the account showed it receives mail at `email` (an identity provider saying
+    # so counts): only such an account is linked to by an identity provider's sign-in.
+    email_verified: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=false()),
+    )
     # The zone the user's new tasks are read in, unless they name their own.
     timezone: str = zone_field()
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from mcp.server.auth.provider import construct_redirect_uri
@@ -29,10 +30,11 @@ from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from todo_api.auth import app_tokens, service
+from todo_api.auth import app_tokens, oidc_accounts, service
 from todo_api.auth.errors import InvalidCredentials
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
+from todo_api.auth.oidc import FLOW_PATH
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.config import Settings
@@ -62,6 +64,15 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
     "frame-ancestors 'none'; base-uri 'none'",
     "Referrer-Policy": "no-referrer",
+}
+# What the page says when the identity provider's sign-in came back with an error.
+OIDC_ERRORS = {
+    "account_exists": "An account here has that email, but it is not verified on both sides. "
+    "Sign in with your password instead.",
+    "registration_closed": "There is no account here for you, and registration is closed.",
+    "invitation_required": "There is no account here for you; one needs an invitation.",
+    "access_denied": "The sign-in was cancelled.",
+    "provider_error": "Signing in with your provider did not work. Try again.",
 }
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -172,10 +183,47 @@ class Pages:
             return self._error(exc.message)
         except SentBack as exc:
             return self._send_back(exc, 302)
+        if self._settings.oidc_enabled:
+            # Back from the identity provider's sign-in (the button): its one-time code signs
+            # this browser in, then the page is shown again without it.
+            code, error = request.query_params.get("code"), request.query_params.get("error")
+            if code:
+                # Only in the browser that pressed the button (its form token, bound to this
+                # browser's cookie, went along): a link with someone else's code signs no one in.
+                bound = request.query_params.get("csrf_token")
+                if not self._form_token_valid(bound, request.cookies.get(BROWSER_COOKIE) or ""):
+                    return self._error(
+                        "The sign-in was started in another browser. Go back and try again.", 403
+                    )
+                return await self._oidc_signed_in(request, auth, browser, code)
+            if error:
+                message = OIDC_ERRORS.get(error, OIDC_ERRORS["provider_error"])
+                return self._page("signin", auth, browser, message=message, status=401)
         user = await self._signed_in(request)
         if user is None:
             return self._page("signin", auth, browser)
         return self._page("consent", auth, browser, email=user["email"])
+
+    async def _oidc_signed_in(
+        self, request: Request, auth: AuthRequest, browser: str, code: str
+    ) -> Response:
+        async with database(request).transaction() as conn:
+            user = await oidc_accounts.redeem(conn, code[:512])
+        if user is None:
+            message = "That sign-in expired. Try again."
+            return self._page("signin", auth, browser, message=message, status=401)
+        response = RedirectResponse(self._authorize_url(auth), 303, headers=HEADERS)
+        self._start_session(response, user.id)
+        return response
+
+    def _authorize_url(self, auth: AuthRequest) -> str:
+        return f"{self._settings.public_url}/oauth/authorize?{urlencode(auth.fields)}"
+
+    def _start_session(self, response: Response, user_id: Any) -> None:
+        session = self._sessions.dumps(
+            {"u": str(user_id), "e": int(time.time()) + SESSION_SECONDS}, "session"
+        )
+        self._cookie(response, SESSION_COOKIE, session, SESSION_SECONDS)
 
     async def post(self, request: Request) -> Response:
         form = await request.form()
@@ -238,10 +286,7 @@ class Pages:
             message = "Incorrect email or password."
             return self._page("signin", auth, browser, email=email, message=message, status=401)
         response = self._page("consent", auth, browser, email=user.email)
-        session = self._sessions.dumps(
-            {"u": str(user.id), "e": int(time.time()) + SESSION_SECONDS}, "session"
-        )
-        self._cookie(response, SESSION_COOKIE, session, SESSION_SECONDS)
+        self._start_session(response, user.id)
         return response
 
     async def _signed_in(self, request: Request) -> Any:
@@ -268,6 +313,13 @@ class Pages:
             return False
         return isinstance(issued, int) and time.time() - issued < FORM_SECONDS
 
+    def _oidc_start(self, auth: AuthRequest, csrf_token: str) -> str | None:
+        """The button's link: the identity provider's sign-in, back to this page."""
+        if not self._settings.oidc_enabled:
+            return None
+        back = f"{self._authorize_url(auth)}&{urlencode({'csrf_token': csrf_token})}"
+        return f"{self._settings.public_url}{FLOW_PATH}/start?{urlencode({'redirect': back})}"
+
     def _page(
         self,
         kind: str,
@@ -278,15 +330,18 @@ class Pages:
         message: str | None = None,
         status: int = 200,
     ) -> Response:
+        csrf_token = self._forms.dumps(int(time.time()), browser)
         html = _templates.get_template("page.html").render(
             kind=kind,
             title="Sign in" if kind == "signin" else "Allow access",
             client_name=auth.client_name,
             wants=auth.wants,
             fields=auth.fields,
-            csrf_token=self._forms.dumps(int(time.time()), browser),
+            csrf_token=csrf_token,
             email=email or "",
             message=message,
+            oidc_name=self._settings.oidc_name,
+            oidc_start=self._oidc_start(auth, csrf_token),
         )
         response = HTMLResponse(html, status, headers=HEADERS)
         self._cookie(response, BROWSER_COOKIE, browser, None)

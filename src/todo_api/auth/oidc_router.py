@@ -1,0 +1,153 @@
+"""The routes of signing in with an OpenID Connect provider (todo_api.auth.oidc), present when
+OIDC_ISSUER is set (and built-in accounts are on).
+
+A frontend sends the browser to `GET /api/auth/oidc/start?redirect=<a page of its own>`; the
+provider sends it back to `GET /api/auth/oidc/callback`, which sends it on to that page with
+`?code=` (a one-time code, 60 s) or `?error=` (`account_exists`, `registration_closed`,
+`invitation_required`, `invalid_state`, `invalid_id_token`, `access_denied`, `provider_error`,
+`provider_unavailable`); the page turns the code into tokens with
+`POST /api/auth/oidc/exchange`. The tokens never travel in a URL.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
+from mcp.server.auth.provider import construct_redirect_uri
+from pydantic import Field
+
+from todo_api.auth import oidc_accounts, service
+from todo_api.auth.errors import InvalidCredentials, RateLimited
+from todo_api.auth.oidc import FLOW_COOKIE, FLOW_PATH, FLOW_SECONDS, IdentityProvider, SentBack
+from todo_api.auth.ratelimit import RateLimited as LimitReached
+from todo_api.auth.ratelimit import RateLimiter
+from todo_api.auth.registration import Invitations
+from todo_api.auth.schemas import Tokens
+from todo_api.config import Settings
+from todo_api.kit.deps import database, held
+from todo_api.kit.errors import InvalidRequest, error_responses
+from todo_api.kit.inputs import Input
+
+PUBLIC: dict[str, Any] = {"security": []}
+router = APIRouter(prefix=FLOW_PATH, tags=["auth"], responses=error_responses(400, 429, 500, 503))
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
+
+
+class Exchange(Input):
+    code: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+async def _limit(request: Request, route: str) -> None:
+    """Each route that checks a secret counts attempts per client address (429 past them)."""
+    limiter = held(request.app, RateLimiter)
+    client = request.client.host if request.client else "unknown"
+    try:
+        await limiter.check((f"oidc:{route}:ip:{client}", limiter.attempts))
+    except LimitReached as exc:
+        raise RateLimited(exc.retry_after) from None
+
+
+def _redirect(location: str, *, flow_cookie: str | None = None, secure: bool) -> Response:
+    response = RedirectResponse(location, status.HTTP_302_FOUND, headers=NO_STORE)
+    if flow_cookie is None:
+        response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH, secure=secure, httponly=True)
+    else:
+        response.set_cookie(
+            FLOW_COOKIE,
+            flow_cookie,
+            max_age=FLOW_SECONDS,
+            path=FLOW_PATH,
+            secure=secure,
+            httponly=True,
+            samesite="lax",  # sent along when the provider sends the browser back
+        )
+    return response
+
+
+@router.get(
+    "/start",
+    status_code=status.HTTP_302_FOUND,
+    responses={302: {"description": "To the identity provider's sign-in"}},
+    summary="Start signing in with the identity provider (a browser is sent here)",
+    openapi_extra=PUBLIC,
+)
+async def start(
+    request: Request,
+    redirect: Annotated[
+        str,
+        Query(
+            max_length=2000,
+            description="Where the browser goes at the end, with `code` or `error`: a URL on "
+            "one of FRONTEND_URL's origins or on PUBLIC_URL's",
+        ),
+    ],
+    invitation: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=512,
+            description="A list invitation's token, for an account made by this sign-in "
+            "(needed when REGISTRATION=invite)",
+        ),
+    ] = None,
+) -> Response:
+    provider = held(request.app, IdentityProvider)
+    if not provider.allowed_redirect(redirect):
+        raise InvalidRequest("redirect must be a URL on one of the frontend's origins")
+    await _limit(request, "start")
+    try:
+        location, cookie = await provider.start(redirect, invitation)
+    except SentBack as exc:
+        return _redirect(construct_redirect_uri(redirect, error=exc.error), secure=provider.secure)
+    return _redirect(location, flow_cookie=cookie, secure=provider.secure)
+
+
+@router.get(
+    "/callback",
+    status_code=status.HTTP_302_FOUND,
+    responses={302: {"description": "To the frontend's page, with `code` or `error`"}},
+    summary="Where the identity provider sends the browser back",
+    openapi_extra=PUBLIC,
+)
+async def callback(request: Request) -> Response:
+    provider = held(request.app, IdentityProvider)
+    flow = provider.flow(request.cookies.get(FLOW_COOKIE))
+    if flow is None:
+        raise InvalidRequest(
+            "No sign-in is under way in this browser (or it took longer than 10 minutes)"
+        )
+    await _limit(request, "callback")
+    try:
+        person = await provider.finish(flow, request.query_params)
+        code = await oidc_accounts.sign_in(
+            db=database(request),
+            settings=held(request.app, Settings),
+            invitations=held(request.app, Invitations),
+            issuer=provider.issuer,
+            person=person,
+            invitation=flow.invitation,
+        )
+    except SentBack as exc:
+        location = construct_redirect_uri(flow.redirect, error=exc.error)
+    else:
+        location = construct_redirect_uri(flow.redirect, code=code)
+    return _redirect(location, secure=provider.secure)
+
+
+@router.post(
+    "/exchange",
+    response_model=Tokens,
+    responses=error_responses(401),
+    summary="Turn the one-time code of a finished sign-in into tokens (as login answers)",
+    openapi_extra=PUBLIC,
+)
+async def exchange(data: Exchange, request: Request, response: Response) -> Any:
+    await _limit(request, "exchange")
+    async with database(request).transaction() as conn:
+        user = await oidc_accounts.redeem(conn, data.code)
+        if user is None:
+            raise InvalidCredentials("The code is not valid: unknown, used or expired")
+        settings = held(request.app, Settings)
+        tokens = await service.issue_tokens(conn=conn, settings=settings, user=user)
+    response.headers.update(NO_STORE)
+    return tokens
