@@ -193,8 +193,9 @@ def uvicorn_argv(app: str, port: int) -> list[str]:
 
 
 def baseline_argv(port: int) -> list[str]:
-    """The raw Starlette + asyncpg baseline (baseline_app.py)."""
-    return uvicorn_argv("baseline_app:app", port)
+    """The raw Starlette + asyncpg baseline (baseline_app.py), without uvicorn's `server`
+    header, as todo-api serves."""
+    return [*uvicorn_argv("baseline_app:app", port), "--no-server-header"]
 
 
 def serve_argv(port: int) -> list[str]:

@@ -74,7 +74,8 @@ class Events:
                 return message
 
     async def wait_for(self, task_ids: set[str]) -> list[Message]:
-        """`changes` messages until every one of `task_ids` has come (changed or deleted)."""
+        """`changes` messages until every one of `task_ids` (tasks or comments) has come
+        (changed or deleted)."""
         found: list[Message] = []
         waiting = set(task_ids)
         loop = asyncio.get_running_loop()
@@ -83,7 +84,8 @@ class Events:
             message = await self.next_event(max(deadline - loop.time(), 0.01))
             assert message.event == "changes", message
             page = message.page()
-            waiting -= {task["id"] for task in page["changes"]} | set(page["deleted"])
+            waiting -= {item["id"] for item in page["changes"] + page.get("comments", [])}
+            waiting -= set(page["deleted"]) | set(page.get("deleted_comments", []))
             found.append(message)
         return found
 

@@ -22,6 +22,7 @@ from tests.lists.helpers import create_list
 from tests.lists.sharing import share
 from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, ended, open_stream, serving
 from tests.support import app_for, assert_error, make_settings, token_for, validation_details
+from tests.tasks.feed_helpers import FEED_KEYS, database
 from tests.tasks.helpers import create_task, user_id_of
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -29,6 +30,7 @@ from todo_api.kit.changes import Position, SyncTokens
 from todo_api.kit.deps import held
 from todo_api.live import hub as live_hub
 from todo_api.live import router as live_router
+from todo_api.notifications import making
 from todo_api.process.shutdown import Lifecycle
 from todo_api.tables.tokens import personal_tokens
 from todo_api.tables.users import refresh_tokens
@@ -100,6 +102,8 @@ async def first_message(events: Events) -> str:
         "deleted": [],
         "lists": [],
         "deleted_lists": [],
+        "comments": [],
+        "deleted_comments": [],
         "next": first.id,
         "has_more": False,
     }
@@ -143,7 +147,7 @@ async def test_a_change_arrives_as_the_feed_page_of_the_task(
         messages = await events.wait_for({task["id"]})
     page = messages[-1].page()
     assert_documented(schema, messages[-1])
-    assert set(page) == {"changes", "deleted", "lists", "deleted_lists", "next", "has_more"}
+    assert set(page) == FEED_KEYS
     assert page["next"] == messages[-1].id
     shown = await alice.get(f"/api/tasks/{task['id']}")
     assert [change for change in page["changes"] if change["id"] == task["id"]] == [shown.json()]
@@ -469,6 +473,45 @@ async def test_a_member_gets_the_changes_the_owner_makes(people: People) -> None
     assert [change["title"] for change in pushed if change["id"] == task["id"]] == [
         "Take out the bins"
     ]
+
+
+async def test_a_members_stream_gets_the_comments_on_the_lists_tasks(people: People) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Talk")
+    await share(alice, bob, shared["id"], "viewer")
+    task = await create_task(alice, title="Discuss", list_id=shared["id"])
+    async with open_stream(bob) as (_, events):
+        await first_message(events)
+        made = await alice.post(f"/api/tasks/{task['id']}/comments", json={"body": "Hi Bob"})
+        assert made.status_code == 201, made.text
+        messages = await events.wait_for({made.json()["id"]})
+        gone = await alice.delete(f"/api/tasks/{task['id']}/comments/{made.json()['id']}")
+        assert gone.status_code == 204
+        deleted = await events.wait_for({made.json()["id"]})
+    pushed = [c for m in messages for c in m.page()["comments"]]
+    assert pushed == [made.json()]
+    assert [m for m in deleted if made.json()["id"] in m.page()["deleted_comments"]]
+
+
+async def test_a_notification_arrives_as_its_own_event(people: People, settings: Settings) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Tell me")
+    async with open_stream(alice) as (_, events):
+        await first_message(events)
+        await share(alice, bob, shared["id"], "viewer")
+        async with database(settings) as db:  # the activity so far, a batch at a time
+            while await making.make(db, settings) >= making.BATCH:
+                pass
+        async with asyncio.timeout(EVENT_WAIT_SECONDS):
+            while (message := await events.next_event()).event != "notification":
+                pass
+        assert message.id is None
+    item = message.page()
+    assert item["kind"] == "member_joined"
+    assert item["list_id"] == shared["id"]
+    assert item["actor_id"] == str(await user_id_of(bob))
+    listed = await alice.get("/api/notifications")
+    assert [n["id"] for n in listed.json()["items"]] == [item["id"]]
 
 
 def latest(messages: list[Any]) -> dict[str, dict[str, Any]]:

@@ -63,6 +63,8 @@ TOOL_NAMES = {
     "list_filters",
     "filter_tasks",
     "quick_add",
+    "add_comment",
+    "list_comments",
 }
 # What each tool's annotations say (readOnlyHint, destructiveHint, idempotentHint), as the
 # contract has them: reads only read; the deletions destroy; creations and invitations make
@@ -76,7 +78,9 @@ ANNOTATIONS = {
     "list_members": (True, False, True),
     "list_filters": (True, False, True),
     "filter_tasks": (True, False, True),
+    "list_comments": (True, False, True),
     "create_task": (False, False, False),
+    "add_comment": (False, False, False),
     "quick_add": (False, False, False),
     "create_list": (False, False, False),
     "invite_to_list": (False, False, False),
@@ -586,6 +590,41 @@ async def test_the_filter_tools_give_what_the_rest_api_gives(
         assert [d["field"] for d in neither["details"]] == ["query"]
         unreadable = tool_error(await session.call_tool("filter_tasks", {"query": "p1 &"}))
         assert unreadable["details"][0]["message"].startswith("at position 4")
+
+
+async def test_the_comment_tools_give_what_the_rest_api_gives(
+    server: Server, new_token: Any
+) -> None:
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        task = (await rest.post("/api/tasks", json={"title": "Discuss"})).json()
+        made = structured(
+            await session.call_tool("add_comment", {"task_id": task["id"], "body": "*First*"})
+        )
+        assert made["body"] == "*First*"
+        await rest.post(f"/api/tasks/{task['id']}/comments", json={"body": "Second"})
+        listed = structured(await session.call_tool("list_comments", {"task_id": task["id"]}))
+        assert listed == {"comments": (await rest.get(f"/api/tasks/{task['id']}/comments")).json()}
+        assert [c["body"] for c in listed["comments"]] == ["*First*", "Second"]
+        first = structured(
+            await session.call_tool("list_comments", {"task_id": task["id"], "limit": 1})
+        )
+        assert [c["body"] for c in first["comments"]] == ["*First*"]
+        rest_page = await rest.get(f"/api/tasks/{task['id']}/comments", params={"limit": 1})
+        assert first["next_cursor"] == rest_page.headers["X-Next-Cursor"]
+        blank = tool_error(
+            await session.call_tool("add_comment", {"task_id": task["id"], "body": " "})
+        )
+        assert [d["field"] for d in blank["details"]] == ["body"]
+        unknown = tool_error(
+            await session.call_tool("list_comments", {"task_id": str(uuid.uuid4())})
+        )
+        assert unknown["code"] == "NOT_FOUND"
+    async with mcp_session(server.url, new_token()) as outsider:
+        hidden = tool_error(
+            await outsider.call_tool("add_comment", {"task_id": task["id"], "body": "Hi"})
+        )
+        assert hidden["code"] == "NOT_FOUND"
 
 
 async def test_quick_add_reads_the_words_as_the_rest_route_does(

@@ -9,7 +9,12 @@ from tests.support import CONTRACT_CODES, ERROR_FIELDS, operations
 
 ERROR_BODY_REF = "#/components/schemas/ErrorBody"
 # The auth routes that create a session need no bearer token (CONTRACT.md, Conventions).
-SESSION_ROUTES = {f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")}
+SESSION_ROUTES = {f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")} | {
+    "/api/auth/passkeys/login/options",
+    "/api/auth/passkeys/login",
+}
+# Managed with a signed-in session only: a personal token is refused there (403).
+SESSION_ONLY_PREFIXES = ("/api/tokens", "/api/auth/passkeys")
 # The seed's five task operations and the error statuses each must document.
 TASK_OPERATIONS = {
     ("get", "/api/tasks"): {"401", "500", "503"},
@@ -143,7 +148,8 @@ def test_personal_tokens_are_accepted_everywhere_but_where_tokens_are_managed(
         if path in SESSION_ROUTES:
             continue
         required = {name for entry in operation.get("security", []) for name in entry}
-        assert ("PersonalToken" in required) != path.startswith("/api/tokens"), (method, path)
+        managed = path.startswith(SESSION_ONLY_PREFIXES)
+        assert ("PersonalToken" in required) != managed, (method, path)
 
 
 def test_every_protected_api_operation_requires_the_bearer_token_and_documents_401(

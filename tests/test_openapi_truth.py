@@ -210,7 +210,15 @@ async def test_every_query_example_is_accepted(
     unresolvable = f"https://{'a' * 64}.example/"
     hook = await alice.post("/api/webhooks", json={"url": unresolvable, "events": ["*"]})
     saved = await alice.post("/api/filters", json={"name": "Urgent", "query": "p1"})
-    ids = {"{user_id}": me, "{webhook_id}": hook.json()["id"], "{filter_id}": saved.json()["id"]}
+    task = await alice.post("/api/tasks", json={"title": "With comments"})
+    listed = await alice.post("/api/lists", json={"name": "With activity"})
+    ids = {
+        "{user_id}": me,
+        "{webhook_id}": hook.json()["id"],
+        "{filter_id}": saved.json()["id"],
+        "{task_id}": task.json()["id"],
+        "{list_id}": listed.json()["id"],
+    }
     tried = 0
     for method, path, operation in operations(schema):
         if method != "get" or not path.startswith("/api/"):

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from packaging.requirements import Requirement
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
@@ -168,8 +168,24 @@ def _dependant_fields() -> None:
         "response_param_name",
         "background_tasks_param_name",
         "path_params",
+        # A dependency called with its defaults (direct_when_unqueried)
+        "name",
+        "call",
+        "websocket_param_name",
+        "http_connection_param_name",
+        "security_scopes_param_name",
     }
     assert needed <= names, f"missing: {sorted(needed - names)}"
+
+
+async def _query_dependency(q: Annotated[str | None, Query()] = None) -> str | None:
+    return q
+
+
+async def _endpoint_with_dependency(
+    request: Request, found: Annotated[str | None, Depends(_query_dependency)]
+) -> Response:
+    return Response()
 
 
 def _dependant_of_a_route() -> None:
@@ -177,6 +193,11 @@ def _dependant_of_a_route() -> None:
     assert dependant.request_param_name == "request"
     assert [p.field_info.annotation for p in dependant.path_params] == [str]
     assert _route(_endpoint_with_query, "/items").dependant.query_params
+    # A dependency's own dependant: its parameter's name, what to call, its query parameters
+    (dependency,) = _route(_endpoint_with_dependency, "/items").dependant.dependencies
+    assert dependency.name == "found"
+    assert dependency.call is _query_dependency
+    assert [p.field_info.is_required() for p in dependency.query_params] == [False]
 
 
 def _param_convertors() -> None:
@@ -347,7 +368,8 @@ USES = [
     ),
     PrivateUse(
         "fastapi",
-        "APIRoute.dependant (request_param_name, path_params[].field_info, query_params)",
+        "APIRoute.dependant (request_param_name, path_params[].field_info, query_params, "
+        "dependencies[].name, .call, .query_params[].field_info.is_required())",
         "src/todo_api/edge/routing.py",
         _dependant_of_a_route,
     ),

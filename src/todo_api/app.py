@@ -21,6 +21,8 @@ from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_chall
 from todo_api.auth.oauth.router import routes as oauth_routes
 from todo_api.auth.oidc import IdentityProvider
 from todo_api.auth.oidc_router import router as oidc_router
+from todo_api.auth.passkeys_router import PREFIX as PASSKEYS_PREFIX
+from todo_api.auth.passkeys_router import router as passkeys_router
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
@@ -32,6 +34,8 @@ from todo_api.auth.router import router as auth_router
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
+from todo_api.collaboration import scheduled as collaboration_scheduled
+from todo_api.collaboration.router import router as comments_router
 from todo_api.config import Settings, load_settings
 from todo_api.dav import scheduled as dav_scheduled
 from todo_api.dav.errors import DavError
@@ -66,6 +70,8 @@ from todo_api.live.tickets import StreamCookies
 from todo_api.live.wakeups import channel_for
 from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint
+from todo_api.notifications import scheduled as notifications_scheduled
+from todo_api.notifications.router import router as notifications_router
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
 from todo_api.reminders import scheduled as reminders_scheduled
@@ -104,6 +110,8 @@ SCHEDULED_JOBS = [
     *backfills.schedule.jobs,
     *oauth_scheduled.schedule.jobs,
     *dav_scheduled.schedule.jobs,
+    *collaboration_scheduled.schedule.jobs,
+    *notifications_scheduled.schedule.jobs,
 ]
 
 
@@ -216,6 +224,8 @@ def create_app(
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
     app.include_router(filters_router)
+    app.include_router(comments_router)
+    app.include_router(notifications_router)
     app.include_router(sharing_router)
     app.include_router(live_router)
     app.include_router(webhooks_router)
@@ -224,6 +234,7 @@ def create_app(
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
+        app.include_router(passkeys_router)
     if settings.oidc_enabled:
         app.include_router(oidc_router)
     app.include_router(auth_router)
@@ -337,9 +348,9 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
         for path, path_item in schema["paths"].items():
             for operation in path_item.values():
                 # Every /api operation needs a token but those marked PUBLIC; tokens are
-                # managed with a session only.
+                # managed with a session only, and so are passkeys.
                 if path.startswith("/api/") and "security" not in operation:
-                    managing = path.startswith(TOKENS_PREFIX)
+                    managing = path.startswith((TOKENS_PREFIX, PASSKEYS_PREFIX))
                     operation["security"] = session + ([] if managing else [{PERSONAL_TOKEN: []}])
         for path in schema.get("paths", {}).values():
             for operation in path.values():

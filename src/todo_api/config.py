@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
     # Deleted tasks are remembered for the change feed this long; older sync tokens get 410.
     sync_retention_days: int = Field(default=30, ge=1, le=3650)
+    # The activity of lists and tasks (todo_api.collaboration) is kept this long.
+    activity_retention_days: int = Field(default=90, ge=1, le=3650)
     # A transaction open this long holds every user's change feed back: the log names it (at
     # most once a check, every this many seconds). `feed_lag_seconds` in /metrics says how long.
     feed_lag_warn_seconds: float = Field(default=10, gt=0, le=3600)
@@ -158,6 +160,12 @@ class Settings(BaseSettings):
         21600,
     )
     reminder_sleep_seconds: float = Field(default=60, gt=0, le=3600)
+    # Notifications (todo_api.notifications): when the daily digest goes, on each recipient's
+    # clock (HH:MM), and how often the changes are read for new notifications and due emails.
+    notification_digest_time: str = Field(
+        default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    )
+    notification_poll_seconds: float = Field(default=2, gt=0, le=60)
     # How often expired idempotency keys and old tombstones are removed (by one worker of
     # every instance: see todo_api.kit.jobs).
     maintenance_interval_seconds: int = Field(default=600, ge=1)

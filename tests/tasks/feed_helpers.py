@@ -21,6 +21,17 @@ from todo_api.kit.signing import SIGNATURE_BYTES
 from todo_api.tables.idempotency import idempotency_keys
 from todo_api.tables.tasks import tombstones
 
+# What a change-feed page holds.
+FEED_KEYS = {
+    "changes",
+    "deleted",
+    "lists",
+    "deleted_lists",
+    "comments",
+    "deleted_comments",
+    "next",
+    "has_more",
+}
 KEY_LIFETIME = timedelta(hours=24)  # how long the tests keep an idempotency key they store
 
 
@@ -94,9 +105,9 @@ async def read_feed(
         response = await client.get("/api/tasks/changes", params=params)
         assert response.status_code == 200, response.text
         feed: dict[str, Any] = response.json()
-        assert set(feed) == {"changes", "deleted", "lists", "deleted_lists", "next", "has_more"}
-        seen = {row["id"] for row in feed["changes"] + feed["lists"]}
-        seen |= set(feed["deleted"]) | set(feed["deleted_lists"])
+        assert set(feed) == FEED_KEYS
+        seen = {row["id"] for row in feed["changes"] + feed["lists"] + feed["comments"]}
+        seen |= set(feed["deleted"]) | set(feed["deleted_lists"]) | set(feed["deleted_comments"])
         if wanted <= seen or time.monotonic() > deadline:
             return feed
         await asyncio.sleep(0.05)

@@ -32,6 +32,7 @@ TASK_FIELDS = {
     "completed_by",
     "assignee_id",
     "reminders",
+    "comment_count",
     "created_at",
     "updated_at",
 }

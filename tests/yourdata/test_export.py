@@ -65,6 +65,8 @@ async def test_the_export_shows_each_thing_as_its_route_does(
         assert listed == await _get(kim, f"/api/lists/{own_id}")
         assert members == await _get(kim, f"/api/lists/{own_id}/members")
         assert [m["role"] for m in members] == ["owner", "viewer"]
+        # Each task as its route shows it, with its comments (none here).
+        assert [task.pop("comments") for task in document["tasks"]] == [[] for _ in made]
         assert document["tasks"] == [await _get(kim, f"/api/tasks/{t['id']}") for t in made]
         assert document["tasks"][0]["reminders"][0]["at"] == "2031-01-01T10:00:00Z"
         assert document["webhooks"] == await _get(kim, "/api/webhooks")

@@ -3,7 +3,15 @@ once."""
 
 import uuid
 
-from todo_api.kit.errors import ApiError, Conflict, ErrorCode, Forbidden, NotFound
+from todo_api.kit.errors import (
+    ApiError,
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InvalidField,
+    InvalidRequest,
+    NotFound,
+)
 
 # How long a sign-in refused for want of a password hasher (HashingBusy) is asked to wait.
 HASHING_BUSY_RETRY_AFTER_SECONDS = 1
@@ -125,3 +133,39 @@ class ConnectionNotFound(NotFound):
     """No app of that client_id holds a grant of this user's (/api/connections)."""
 
     message = "Connection not found"
+
+
+class PasskeyNotFound(NotFound):
+    """No such passkey of this user's: the same answer for someone else's."""
+
+    message = "Passkey not found"
+
+
+class PasskeyRejected(InvalidField):
+    """A registration's credential that does not check out (its challenge unknown, used or
+    expired; its origin, relying party or attestation wrong): 400 naming `credential`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("credential", message)
+
+
+class PasskeyRegistered(Conflict):
+    message = "This passkey is registered already"
+
+
+class PasskeyNotAccepted(InvalidCredentials):
+    """A sign-in with a passkey that does not check out, whatever the reason (unknown or
+    deleted passkey, used or expired challenge, bad signature, signature count gone back):
+    one answer, as for a wrong password."""
+
+    def __init__(self) -> None:
+        super().__init__("The passkey was not accepted")
+
+
+class PasskeysNeedPublicUrl(InvalidRequest):
+    """Without PUBLIC_URL, passkeys work only on localhost (todo_api.auth.passkeys)."""
+
+    message = (
+        "Passkeys need PUBLIC_URL (the service's address, whose host is the relying party); "
+        "without it they work only on localhost"
+    )

@@ -16,7 +16,6 @@ import contextlib
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -53,10 +52,42 @@ class InvalidValue(Exception):
     the database is unavailable, and retrying would not help)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Result:
-    rows: list[Row]
-    rowcount: int
+    """What a statement gave: its rows, made from the driver's records when first asked for
+    (`row` makes one alone, `picked` some columns of each without making rows), and the rows
+    it changed."""
+
+    __slots__ = ("_compiled", "_records", "_rows", "rowcount")
+
+    def __init__(
+        self, records: Sequence[Any], rowcount: int, compiled: Compiled | None = None
+    ) -> None:
+        self._records = records
+        self._compiled = compiled
+        self._rows: list[Row] | None = None if compiled is not None else []
+        self.rowcount = rowcount
+
+    @property
+    def rows(self) -> list[Row]:
+        if self._rows is None:
+            assert self._compiled is not None
+            self._rows = self._compiled.rows(self._records)
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def row(self, index: int) -> Row:
+        """The row at `index` alone."""
+        if self._rows is not None or self._compiled is None:
+            return self.rows[index]
+        return self._compiled.rows([self._records[index]])[0]
+
+    def picked(self, names: tuple[str, ...], stop: int | None = None) -> list[Any]:
+        """The values of the columns `names` of each row up to `stop` (Compiled.picked)."""
+        if self._compiled is None:
+            return []
+        return self._compiled.picked(self._records[:stop], names)
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows)
@@ -210,8 +241,8 @@ class PostgresConnection(Connection):
         try:
             await self._plan_as(compiled.custom_plans)
             if compiled.returns_rows:
-                rows = compiled.rows(await self.driver.fetch(compiled.sql, *args))
-                return Result(rows, len(rows))
+                records = await self.driver.fetch(compiled.sql, *args)
+                return Result(records, len(records), compiled)
             return Result([], _rowcount(await self.driver.execute(compiled.sql, *args)))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(exc.constraint_name) from exc
@@ -247,8 +278,8 @@ class SqliteConnection(Connection):
     async def run(self, compiled: Compiled, args: list[Any]) -> Result:
         try:
             if compiled.returns_rows:
-                rows = compiled.rows(await self.driver.execute_fetchall(compiled.sql, args))
-                return Result(rows, len(rows))
+                records = list(await self.driver.execute_fetchall(compiled.sql, args))
+                return Result(records, len(records), compiled)
             cursor = await self.driver.execute(compiled.sql, args)
             count = cursor.rowcount
             await cursor.close()
@@ -316,7 +347,10 @@ class Database:
             if self.is_sqlite:
                 return SqliteConnection(await self._sqlite_acquire(), self.dialect)
             pool = self._pg_pool or await self._open_pg_pool()
-            driver = await pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
+            # An idle connection is taken at once: asking for it without a timeout saves the
+            # task and timer asyncpg wraps a timed wait in. With none idle, the wait is bounded.
+            timeout = None if pool.get_idle_size() else ACQUIRE_TIMEOUT_SECONDS
+            driver = await pool.acquire(timeout=timeout)
             return PostgresConnection(driver, self.dialect, self._custom_sessions)
         except (*PG_FAILURES, TimeoutError) as exc:
             raise DatabaseFailure(type(exc).__name__) from exc

@@ -10,8 +10,13 @@ The rule for a direct route:
 - Which qualify: `is_direct` decides, from the route alone; nothing is marked by hand. An
   `async def` endpoint whose parameters are only the `Request` and path parameters typed `str`
   (with the default convertor), with no dependency (its own or its router's), no query, header,
-  cookie or body parameter, and no `Response` or `BackgroundTasks` parameter. Anything else (the
-  task list, which takes validated query parameters) is served by FastAPI.
+  cookie or body parameter, and no `Response` or `BackgroundTasks` parameter.
+- A route that would be direct but for dependencies that take nothing but optional query
+  parameters (`async def`, no dependency of their own: the task list's `list_query`) is direct
+  for a request with no query string (`direct_when_unqueried`): FastAPI would call each with
+  its defaults, and so does `DirectRoutes` (`await dependency()`), passing the results by
+  their names. With a query string, FastAPI serves it (and validates the parameters).
+  Anything else is served by FastAPI.
 - What the endpoint does itself, in this order: authenticate first (`authenticate(request)`),
   so that a request without a valid token is refused before anything of it is read; then read
   its headers from `request.headers` and its body with `read_json` (which answers a bad body,
@@ -31,11 +36,12 @@ The rule for a direct route:
   and body: a route that becomes direct needs its cases there (a test fails until it has them).
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from inspect import iscoroutinefunction
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor
 from starlette.requests import Request
@@ -43,6 +49,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+# The dependencies a direct route's endpoint takes, by name, each called with its defaults.
+Defaults = tuple[tuple[str, Callable[[], Awaitable[Any]]], ...]
 # The app's handlers, as FastAPI keeps them (all of this service's are async).
 ExceptionHandler = Callable[[Request, Any], Any]
 
@@ -50,12 +58,41 @@ ExceptionHandler = Callable[[Request, Any], Any]
 def is_direct(route: BaseRoute) -> bool:
     """Whether FastAPI would only pass this endpoint the request and its path parameters as
     they are (text), so that calling it directly changes nothing."""
+    return _takes_only_request_and_path(route) and not _dependencies(route)
+
+
+def direct_when_unqueried(route: BaseRoute) -> bool:
+    """Whether, for a request without a query string, FastAPI would pass this endpoint the
+    request, its path parameters as text and the results of dependencies called with their
+    defaults (each takes optional query parameters only)."""
+    dependencies = _dependencies(route)
+    return (
+        _takes_only_request_and_path(route)
+        and bool(dependencies)
+        and all(_defaults_only(dependency) for dependency in dependencies)
+    )
+
+
+def _direct_with(route: BaseRoute) -> Defaults | None:
+    """None for a route FastAPI serves; () for a direct one; else its dependencies, for a
+    request without a query string."""
+    if is_direct(route):
+        return ()
+    if direct_when_unqueried(route):
+        return tuple((d.name, d.call) for d in _dependencies(route) if d.name and d.call)
+    return None
+
+
+def _dependencies(route: BaseRoute) -> list[Dependant]:
+    return route.dependant.dependencies if isinstance(route, APIRoute) else []
+
+
+def _takes_only_request_and_path(route: BaseRoute) -> bool:
     if not isinstance(route, APIRoute) or not iscoroutinefunction(route.endpoint):
         return False
     dependant = route.dependant
     return (
         dependant.request_param_name is not None
-        and not dependant.dependencies
         and not dependant.query_params
         and not dependant.header_params
         and not dependant.cookie_params
@@ -64,6 +101,27 @@ def is_direct(route: BaseRoute) -> bool:
         and dependant.background_tasks_param_name is None
         and all(param.field_info.annotation is str for param in dependant.path_params)
         and all(isinstance(c, StringConvertor) for c in route.param_convertors.values())
+    )
+
+
+def _defaults_only(dependency: Dependant) -> bool:
+    """A dependency FastAPI would call with its defaults when the request has no query."""
+    return (
+        dependency.name is not None
+        and dependency.call is not None
+        and iscoroutinefunction(dependency.call)
+        and not dependency.dependencies
+        and not dependency.path_params
+        and not dependency.header_params
+        and not dependency.cookie_params
+        and not dependency.body_params
+        and dependency.request_param_name is None
+        and dependency.websocket_param_name is None
+        and dependency.http_connection_param_name is None
+        and dependency.response_param_name is None
+        and dependency.background_tasks_param_name is None
+        and dependency.security_scopes_param_name is None
+        and all(not param.field_info.is_required() for param in dependency.query_params)
     )
 
 
@@ -81,8 +139,10 @@ class DirectRoutes:
         exception_handlers: Mapping[Any, ExceptionHandler],
     ) -> None:
         self.app = app
-        self.routes: list[tuple[BaseRoute, set[str] | None, bool]] = [
-            (route, getattr(route, "methods", None), is_direct(route))
+        # Each route, its methods, and how it is direct: None, never; (), always; else
+        # without a query string only, with these dependencies called with their defaults.
+        self.routes: list[tuple[BaseRoute, set[str] | None, Defaults | None]] = [
+            (route, getattr(route, "methods", None), _direct_with(route))
             for router in routers
             for route in router.routes
         ]
@@ -96,18 +156,22 @@ class DirectRoutes:
                     continue
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
-                    if direct:
+                    if direct == () or (direct and not scope["query_string"]):
                         scope.update(child_scope)
-                        await self._serve(route, scope, receive, send)
+                        await self._serve(route, direct, scope, receive, send)
                         return
                     break
         await self.app(scope, receive, send)
 
-    async def _serve(self, route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(
+        self, route: BaseRoute, defaults: Defaults, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         assert isinstance(route, APIRoute)
         request = Request(scope, receive, send)
         arguments = {**scope["path_params"], route.dependant.request_param_name: request}
         try:
+            for name, dependency in defaults:
+                arguments[name] = await dependency()
             response = await route.endpoint(**arguments)
         except Exception as exc:
             handler = self._handler_for(exc)

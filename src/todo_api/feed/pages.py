@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from todo_api.collaboration.schemas import comment_body
 from todo_api.db import Connection
 from todo_api.kit import changes
 from todo_api.lists.schemas import list_body
@@ -26,7 +27,14 @@ class Page:
     @property
     def empty(self) -> bool:
         feed = self.feed
-        return not (feed.changes or feed.deleted or feed.lists or feed.deleted_lists)
+        return not (
+            feed.changes
+            or feed.deleted
+            or feed.lists
+            or feed.deleted_lists
+            or feed.comments
+            or feed.deleted_comments
+        )
 
 
 async def read_page(
@@ -46,6 +54,8 @@ async def read_page(
         "deleted": feed.deleted,
         "lists": [list_body(row) for row in feed.lists],
         "deleted_lists": feed.deleted_lists,
+        "comments": [comment_body(row) for row in feed.comments],
+        "deleted_comments": feed.deleted_comments,
         "next": tokens.issue(user_id, *after),
         "has_more": feed.has_more,
     }

@@ -4,6 +4,7 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from todo_api.collaboration.schemas import CommentRead
 from todo_api.lists.schemas import ListRead
 from todo_api.tasks.schemas import TaskRead
 
@@ -24,6 +25,14 @@ class ChangeFeed(BaseModel):
     )
     deleted_lists: list[uuid.UUID] = Field(
         description="Ids of lists deleted, or no longer shared with you"
+    )
+    comments: list[CommentRead] = Field(
+        description="Comments written or changed on the tasks you see (a list newly shared "
+        "with you brings its tasks' comments), oldest change first"
+    )
+    deleted_comments: list[uuid.UUID] = Field(
+        description="Ids of comments deleted (a deleted task's comments go with it: its id in "
+        "`deleted` says so)"
     )
     next: str = Field(description="The `since` of the next call")
     has_more: bool

@@ -94,6 +94,13 @@ def may_put_tasks_in(list_id: Any, who: Any = None) -> ColumnElement[bool]:
     return or_(list_id.is_(None), member_of(list_id, *WRITERS, who=who))
 
 
+def sees_task_of(who: Any, owner_id: Any, list_id: Any | None) -> ColumnElement[bool]:
+    """Whether `who` (a column) sees a task of `owner_id` in the list `list_id` (values; None:
+    the owner's inbox): its owner, and the list's members."""
+    owner: ColumnElement[bool] = who == owner_id
+    return owner if list_id is None else or_(owner, member_of(list_id, who=who))
+
+
 def can_see_list() -> ColumnElement[bool]:
     return member_of(lists.c.id)
 

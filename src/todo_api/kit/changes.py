@@ -52,6 +52,7 @@ from todo_api.db import Connection, Query, Row
 from todo_api.kit import access
 from todo_api.kit.access import Role
 from todo_api.kit.signing import InvalidToken, Signer
+from todo_api.tables.comments import comment_tombstones, task_comments
 from todo_api.tables.lists import list_members, list_tombstones, lists, member_tombstones
 from todo_api.tables.tasks import departures, tasks, tombstones
 
@@ -177,6 +178,8 @@ class Feed:
     deleted_lists: list[uuid.UUID]
     position: Position
     has_more: bool
+    comments: list[Row]
+    deleted_comments: list[uuid.UUID]
 
 
 class SyncTokens:
@@ -424,14 +427,48 @@ DELETED_LISTS = _feed_query(
     _within(_LOST, None, _LOST.c.list_id.label("gone")),
 )
 
-FEED_KINDS = ("changes", "deleted", "lists", "deleted_lists")
+# Comments (migration 0035) carry their task's owner and list, so they come as its tasks do:
+# the caller's own, those of the lists shared with them since they joined, and, with a new
+# membership, those from before it. A task that goes takes its comments with it (its id in
+# `deleted` says so); a task that moves restamps its comments, which then come to whoever
+# sees it where it went.
+_COMMENTS = task_comments
+COMMENTS = _feed_query(
+    _at(_COMMENTS, _COMMENTS).where(_COMMENTS.c.user_id == access.caller()),
+    _at(_COMMENTS, _COMMENTS)
+    .join(_SHARED, _SHARED.c.list_id == _COMMENTS.c.list_id)
+    .where(tuple_(*_stamp(_COMMENTS)) > tuple_(*_stamp(_SHARED))),
+    _within(_SHARED, _COMMENTS, _COMMENTS)
+    .select_from(_SHARED.join(_COMMENTS, _COMMENTS.c.list_id == _SHARED.c.list_id))
+    .where(tuple_(*_stamp(_COMMENTS)) < tuple_(*_stamp(_SHARED))),
+)
+DELETED_COMMENTS = _feed_query(
+    _at(comment_tombstones, comment_tombstones.c.comment_id.label("gone")).where(
+        comment_tombstones.c.user_id == access.caller()
+    ),
+    _at(comment_tombstones, comment_tombstones.c.comment_id.label("gone")).join(
+        _SHARED, _since_joining(_SHARED, comment_tombstones)
+    ),
+)
+
+FEED_KINDS = ("changes", "deleted", "lists", "deleted_lists", "comments", "deleted_comments")
 _STATEMENTS = {
     "changes": CHANGES,
     "lists": LISTS,
     "deleted": DELETED,
     "deleted_lists": DELETED_LISTS,
+    "comments": COMMENTS,
+    "deleted_comments": DELETED_COMMENTS,
 }
-_NOUN = {"changes": "task", "deleted": "task", "lists": "list", "deleted_lists": "list"}
+_NOUN = {
+    "changes": "task",
+    "deleted": "task",
+    "lists": "list",
+    "deleted_lists": "list",
+    "comments": "comment",
+    "deleted_comments": "comment",
+}
+_ROWS = ("changes", "lists", "comments")
 
 
 async def read_bound(conn: Connection) -> int:
@@ -495,7 +532,7 @@ async def read_changes(
         "limit": limit + 1,
     }
     # A first sync has nothing to forget.
-    kinds = FEED_KINDS if since is not None else ("changes", "lists")
+    kinds = FEED_KINDS if since is not None else _ROWS
     merged: list[tuple[Position, str, Row]] = []
     for kind in kinds:
         for row in (await conn.execute(_STATEMENTS[kind], params)).rows:
@@ -511,16 +548,18 @@ async def read_changes(
     found: dict[str, list[Any]] = {kind: [] for kind in FEED_KINDS}
     for index, (_, kind, row) in enumerate(page):
         if latest[_identity(kind, row)] == index:
-            found[kind].append(row if kind in ("changes", "lists") else row.gone)
+            found[kind].append(row if kind in _ROWS else row.gone)
     return Feed(
         changes=found["changes"],
         deleted=found["deleted"],
         lists=found["lists"],
         deleted_lists=found["deleted_lists"],
+        comments=found["comments"],
+        deleted_comments=found["deleted_comments"],
         position=page[-1][0] if page else start,
         has_more=len(merged) > limit,
     )
 
 
 def _identity(kind: str, row: Row) -> tuple[str, Any]:
-    return _NOUN[kind], row.id if kind in ("changes", "lists") else row.gone
+    return _NOUN[kind], row.id if kind in _ROWS else row.gone

@@ -66,6 +66,9 @@ class EventType(enum.StrEnum):
     list_member_removed = "list.member_removed"
     reminder_fired = "reminder.fired"
     ping = "ping"
+    comment_created = "comment.created"
+    comment_updated = "comment.updated"
+    comment_deleted = "comment.deleted"
 
 
 BITS = {kind: 1 << index for index, kind in enumerate(EventType)}

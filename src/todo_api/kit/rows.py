@@ -30,7 +30,8 @@ class VersionedRows(Generic[RowT]):
     default). `conditions` names extra WHERE clauses an update may be limited to (an update
     outside them matches nothing and is not an error: the caller decides). `writes` holds the
     rule on the value a column is set to (given its parameter): an update writing a value the
-    caller may not write matches nothing."""
+    caller may not write matches nothing. `actor` names the column every update sets to the
+    caller (who changed the row last, which its activity names)."""
 
     def __init__(
         self,
@@ -44,6 +45,7 @@ class VersionedRows(Generic[RowT]):
         returning: Sequence[ColumnElement[Any]] | None = None,
         conditions: Mapping[str, Sequence[ColumnElement[Any]]] | None = None,
         writes: Mapping[str, Callable[[Any], ColumnElement[bool]]] | None = None,
+        actor: str | None = None,
     ) -> None:
         self.table = table
         self.not_found = not_found
@@ -54,6 +56,7 @@ class VersionedRows(Generic[RowT]):
         self.returning = tuple(returning if returning is not None else table.c)
         self.conditions = dict(conditions or {})
         self.writes = dict(writes or {})
+        self.actor = actor
         self._get = Query(select(*self.returning).where(*self.by_id()))
         self._locked = Query(
             select(table).where(*self.by_id(changing=True)).with_for_update(of=table)
@@ -125,6 +128,8 @@ class VersionedRows(Generic[RowT]):
             **{f"new_{name}": value for name, value in values.items()},
             **versions_params(if_match),
         }
+        if self.actor is not None:
+            params["actor_id"] = user_id
         row = (await conn.execute(statement, params)).first()
         if row is None:
             await self.explain_miss(conn, user_id, row_id, if_match if only is None else None)
@@ -167,6 +172,8 @@ class VersionedRows(Generic[RowT]):
         """UPDATE ... RETURNING for one set of changed columns (values bound as `new_<column>`)."""
         table = self.table
         values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
+        if self.actor is not None:
+            values[self.actor] = bindparam("actor_id", type_=table.c[self.actor].type)
         return Query(
             update(table)
             .where(

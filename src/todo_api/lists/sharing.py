@@ -39,7 +39,7 @@ from sqlalchemy import (
 
 from todo_api.db import Connection, IntegrityViolation, Query, Row
 from todo_api.db.types import UTCDateTime
-from todo_api.kit import access, events, ordering
+from todo_api.kit import access, activity, events, ordering
 from todo_api.kit.access import Role
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
@@ -173,7 +173,12 @@ LOCK_ASSIGNED = Query(
 UNASSIGN = Query(
     update(tasks)
     .where(_ASSIGNED)
-    .values(assignee_id=None, updated_at=bindparam("now"), version=tasks.c.version + 1)
+    .values(
+        assignee_id=None,
+        changed_by=bindparam("actor_id", type_=tasks.c.changed_by.type),
+        updated_at=bindparam("now"),
+        version=tasks.c.version + 1,
+    )
     .returning(*tasks.c)
 )
 # A list whose people changed, if the caller is (still) one of them.
@@ -270,6 +275,13 @@ async def accept(conn: Connection, user_id: uuid.UUID, token: str) -> ListRow:
             await _announce_member(
                 conn, EventType.list_member_added, user_id, list_id, user_id, invitation.role
             )
+            await activity.record(
+                conn,
+                "member.joined",
+                actor_id=user_id,
+                list_id=list_id,
+                changes={"user_id": [None, user_id], "role": [None, invitation.role]},
+            )
         return await service.get_list(conn, user_id, list_id)
 
 
@@ -317,9 +329,18 @@ async def change_role(
     params = {"list_id": list_id, "user_id": user_id, "member_id": member_id, "role": role}
     async with conn.transaction():
         await _touch(conn, user_id, list_id, utcnow())
+        before = (await conn.execute(MEMBER, params)).first()
         if not (await conn.execute(CHANGE_ROLE, params)).rowcount:
             await _explain(conn, user_id, list_id, "change its members' roles")
             raise OwnerStays if member_id == user_id else MemberNotFound
+        if before is not None and before["role"] != role:
+            await activity.record(
+                conn,
+                "member.role_changed",
+                actor_id=user_id,
+                list_id=list_id,
+                changes={"user_id": [member_id, member_id], "role": [before["role"], role]},
+            )
         return (await conn.execute(MEMBER, params)).one()
 
 
@@ -330,7 +351,13 @@ async def remove(
     unassigned from the list's tasks in the same transaction (each a `task.updated`, as the
     same change made through the task would be)."""
     now = utcnow()
-    params = {"list_id": list_id, "user_id": user_id, "member_id": member_id, "now": now}
+    params = {
+        "list_id": list_id,
+        "user_id": user_id,
+        "member_id": member_id,
+        "now": now,
+        "actor_id": user_id,
+    }
     async with conn.transaction():
         # In the list owner's turn, as writes that put tasks in it are: one under way ends
         # before the membership does, or checks it after (and its task arrives, in the feed,
@@ -360,4 +387,11 @@ async def remove(
             member_id,
             removed["role"],
             watchers,
+        )
+        await activity.record(
+            conn,
+            "member.left",
+            actor_id=user_id,
+            list_id=list_id,
+            changes={"user_id": [member_id, None], "role": [removed["role"], None]},
         )

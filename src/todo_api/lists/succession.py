@@ -92,6 +92,7 @@ _FORGET_ME = {
     "created_by": _not_me(tasks.c.created_by),
     "completed_by": _not_me(tasks.c.completed_by),
     "assignee_id": _not_me(tasks.c.assignee_id),
+    "changed_by": None,
     "version": tasks.c.version + 1,
     "updated_at": bindparam("now"),
 }

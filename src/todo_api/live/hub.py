@@ -53,10 +53,13 @@ from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
 from todo_api.kit import access
 from todo_api.kit.changes import Clock, Position, SyncTokens, current_position
+from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import utcnow
 from todo_api.kit.throttle import TracebackThrottle
 from todo_api.live import wakeups
+from todo_api.notifications.schemas import notification_body
 from todo_api.process.shutdown import Lifecycle
+from todo_api.tables.notifications import notifications
 from todo_api.tables.reminders import reminder_events
 
 log = logging.getLogger("todo_api")
@@ -89,6 +92,15 @@ REMINDER_EVENTS = Query(
     select(reminder_events.c.id, reminder_events.c.audience, reminder_events.c.payload)
     .where(reminder_events.c.created_at > bindparam("since"))
     .order_by(reminder_events.c.created_at)
+)
+
+
+# Notifications are read as reminder events are: those made since the last read, and again
+# for REMINDER_OVERLAP (those passed on already are skipped).
+NEW_NOTIFICATIONS = Query(
+    select(notifications)
+    .where(notifications.c.at > bindparam("since"))
+    .order_by(notifications.c.at)
 )
 
 
@@ -190,6 +202,9 @@ class Hub:
         # Reminder events read so far: since when, and those passed on (id -> written by).
         self._reminders_since = utcnow()
         self._reminders_seen: dict[uuid.UUID, datetime] = {}
+        # Notifications likewise.
+        self._notifications_since = utcnow()
+        self._notifications_seen: dict[uuid.UUID, datetime] = {}
         # Personal tokens are kept in memory only while revocations are heard here.
         self._tokens = tokens
         self._users = users
@@ -426,6 +441,7 @@ class Hub:
                 prune_at = now + ANNOUNCE_SECONDS
             if not self._streams:
                 self._reminders_since = utcnow()  # a stream gets what fires once it is open
+                self._notifications_since = utcnow()
                 continue
             wall = time.time()
             for stream in self._all():
@@ -440,6 +456,7 @@ class Hub:
                         for stream in self._all():
                             stream.wake(floor)
                     await self._pass_reminders(conn)
+                    await self._pass_notifications(conn)
                     if self._check_all:
                         self._check_all = False
                         check_at = now + CHECK_SECONDS
@@ -474,6 +491,23 @@ class Hub:
         self._reminders_since = now
         forget = now - 2 * REMINDER_OVERLAP
         self._reminders_seen = {k: t for k, t in self._reminders_seen.items() if t > forget}
+
+    async def _pass_notifications(self, conn: Connection) -> None:
+        """Hand the notifications made since the last read to their users' streams here
+        (`event: notification`)."""
+        now = utcnow()
+        params = {"since": self._notifications_since - REMINDER_OVERLAP}
+        for row in await conn.execute(NEW_NOTIFICATIONS, params):
+            if row["id"] in self._notifications_seen:
+                continue
+            self._notifications_seen[row["id"]] = now
+            if row["user_id"] in self._streams:
+                body = json_bytes(notification_body(row)).decode()
+                self.deliver(row["user_id"], "notification", body)
+        self._notifications_since = now
+        forget = now - 2 * REMINDER_OVERLAP
+        seen = self._notifications_seen
+        self._notifications_seen = {k: t for k, t in seen.items() if t > forget}
 
     async def _refresh(self) -> None:
         """Read again whose writes wake each user's streams (memberships change), and

@@ -64,7 +64,7 @@ STREAM_EVENT = {
     "type": "object",
     "required": ["data"],
     "properties": {
-        "event": {"type": "string", "enum": ["changes", "reset", "reminder"]},
+        "event": {"type": "string", "enum": ["changes", "reset", "reminder", "notification"]},
         "data": {"type": "string", "contentMediaType": "application/json"},
         "id": {"type": "string", "description": "With `changes`: the token to resume from"},
         "retry": {"type": "integer", "description": "Milliseconds before reconnecting"},
@@ -75,6 +75,7 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": "Server-Sent Events: `changes` (a page of `GET /api/tasks/changes`, "
         "its `next` token as the id), `reset` (the token is too old: sync from the start; the "
         "stream ends), `reminder` (a reminder that fired, as its `reminder.fired` event's data), "
+        "`notification` (one of yours, as `GET /api/notifications` lists it), "
         "`: keep-alive` comments, and `retry:` before the server restarts",
         "content": {"text/event-stream": {"schema": STREAM_EVENT, "example": STREAM_EXAMPLE}},
         "headers": {"Cache-Control": {"description": "no-store", "schema": {"type": "string"}}},
@@ -261,7 +262,7 @@ async def _messages(
             async with db.connection() as conn:
                 start = (await changes.current_position(conn), time.time())
             token = tokens.issue(user_id, *start)
-            empty: dict[str, Any] = {"changes": [], "deleted": [], "lists": [], "deleted_lists": []}
+            empty: dict[str, Any] = {kind: [] for kind in changes.FEED_KINDS}
             yield _changes({**empty, "next": token, "has_more": False}, token)
         since = start
         while not hub.stopping and not stream.ended:

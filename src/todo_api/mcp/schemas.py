@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
+from todo_api.collaboration.schemas import CommentCreate, CommentRead
 from todo_api.filters.schemas import FilterRead
 from todo_api.kit import text
 from todo_api.kit.inputs import UUID_EXAMPLE, Input
@@ -159,6 +160,20 @@ class MembersResult(BaseModel):
     members: list[MemberRead]
 
 
+class CommentsArguments(TaskRef):
+    limit: int = Field(default=50, ge=1, le=100, description="Comments per call")
+    cursor: str | None = Field(
+        default=None, max_length=256, description="`next_cursor` of the previous call"
+    )
+
+
+class CommentsResult(BaseModel):
+    comments: list[CommentRead]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next comments (only when there are)"
+    )
+
+
 # Where a REST parameter's description speaks of HTTP, the tool's says the same for a call.
 _LIST_TASKS_WORDING: dict[str, dict[str, Any]] = {
     "priority": {
@@ -232,3 +247,5 @@ DUE_ON_INPUT = DueOnArguments.model_json_schema()
 REMINDERS_INPUT = RemindersArguments.model_json_schema()
 FILTER_TASKS_INPUT = FilterTasksArguments.model_json_schema()
 INVITE_INPUT = _with_ref(ListRef, InvitationCreate, None)
+COMMENT_INPUT = _with_ref(TaskRef, CommentCreate, None)
+COMMENTS_INPUT = CommentsArguments.model_json_schema()

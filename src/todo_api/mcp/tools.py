@@ -10,6 +10,8 @@ from mcp_types import Tool, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
 from todo_api.auth.dependencies import Caller
+from todo_api.collaboration import comments as comments_service
+from todo_api.collaboration.schemas import CommentCreate, CommentRead, comment_body
 from todo_api.filters import service as filters_service
 from todo_api.filters.errors import FilterNotFound
 from todo_api.filters.schemas import filter_body
@@ -24,6 +26,8 @@ from todo_api.lists.dependencies import parse_list_id
 from todo_api.lists.schemas import ListCreate, ListRead, ListUpdate, list_body
 from todo_api.lists.sharing_schemas import InvitationCreate, InvitationCreated, member_body
 from todo_api.mcp.schemas import (
+    COMMENT_INPUT,
+    COMMENTS_INPUT,
     DUE_ON_INPUT,
     FILTER_TASKS_INPUT,
     INVITE_INPUT,
@@ -35,6 +39,8 @@ from todo_api.mcp.schemas import (
     TASK_CHANGE_INPUT,
     TASK_MOVE_INPUT,
     TASK_REF_INPUT,
+    CommentsArguments,
+    CommentsResult,
     Deleted,
     DeletedList,
     DueOnArguments,
@@ -115,7 +121,7 @@ async def _answer(caller: Caller, query: ListQuery, *, groups: bool) -> dict[str
             "groups": [
                 {
                     "query": text,
-                    "tasks": [task_body(task) for task in page.tasks],
+                    "tasks": page.tasks,
                     "next_cursor": page.next_cursor,
                 }
                 for text, page in found
@@ -125,7 +131,7 @@ async def _answer(caller: Caller, query: ListQuery, *, groups: bool) -> dict[str
         page = await caller.run(pages.list_tasks, query=query, cursors=cursors)
     except InvalidCursor as exc:
         raise InvalidField("cursor", str(exc)) from None
-    result: dict[str, Any] = {"tasks": [task_body(task) for task in page.tasks]}
+    result: dict[str, Any] = {"tasks": page.tasks}
     if page.next_cursor is not None:
         result["next_cursor"] = page.next_cursor
     return result
@@ -272,6 +278,28 @@ async def invite_to_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[s
     data = _read(InvitationCreate, _without(arguments, "list_id"))
     created: dict[str, Any] = await caller.run(sharing.create_invitation, list_id, data)
     return created
+
+
+async def add_comment(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    task_id = _task_id({"task_id": arguments.get("task_id")})
+    data = _read(CommentCreate, _without(arguments, "task_id"))
+    row = await caller.create(comments_service.create_comment, task_id, data)
+    return comment_body(row)
+
+
+async def list_comments(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    parameters = _read(CommentsArguments, arguments)
+    task_id = parse_task_id(parameters.task_id)
+    rows, next_cursor = await caller.run(
+        comments_service.list_comments,
+        task_id,
+        limit=parameters.limit,
+        cursor=parameters.cursor,
+    )
+    result: dict[str, Any] = {"comments": [comment_body(row) for row in rows]}
+    if next_cursor is not None:
+        result["next_cursor"] = next_cursor
+    return result
 
 
 @dataclass(frozen=True)
@@ -551,6 +579,27 @@ TOOLS: dict[str, ToolSpec] = {
             "accepts it with POST /api/invitations/accept. Each call makes another link.",
             input_schema=INVITE_INPUT,
             output=InvitationCreated,
+        ),
+        _spec(
+            add_comment,
+            name="add_comment",
+            title="Comment on a task",
+            description="Add a comment to a task the user may change: `body` is Markdown (1 to "
+            "10 000 characters), kept as written. `@` and a member's email (or `@[Name](user "
+            "id)`) mentions someone who can see the task. Each call adds another comment.",
+            input_schema=COMMENT_INPUT,
+            output=CommentRead,
+        ),
+        _spec(
+            list_comments,
+            name="list_comments",
+            title="List a task's comments",
+            description="The comments on a task, oldest first, `limit` at a time (default 50, "
+            "at most 100); when there are more, the result carries `next_cursor`. " + _TIMES,
+            input_schema=COMMENTS_INPUT,
+            output=CommentsResult,
+            read_only=True,
+            idempotent=True,
         ),
     )
 }

@@ -104,8 +104,11 @@ def _lint_after_writing(config: Config) -> None:
 def _revision(connection: Connection, config: Config, message: str, into: str | None) -> None:
     config.attributes["connection"] = connection
     _lint_after_writing(config)
-    head = ScriptDirectory.from_config(config).get_current_head() or "0"
-    rev_id = f"{int(head) + 1:04d}"
+    # Past the highest number, not the head's: work done alongside can run a revision of a
+    # higher number before the head (0034 before 0032, say).
+    script = ScriptDirectory.from_config(config)
+    numbers = [int(r.revision) for r in script.walk_revisions() if r.revision.isdigit()]
+    rev_id = f"{max(numbers, default=0) + 1:04d}"
     command.revision(config, message, autogenerate=True, rev_id=rev_id, version_path=into)
 
 

@@ -4,6 +4,8 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from todo_api.tables.activity import Activity
+from todo_api.tables.comments import CommentTombstone, TaskComment
 from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
@@ -16,8 +18,15 @@ from todo_api.tables.lists import (
     TaskList,
 )
 from todo_api.tables.live import EventTicket
+from todo_api.tables.notifications import (
+    Notification,
+    NotificationEmail,
+    NotificationScan,
+    NotificationSettings,
+)
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
 from todo_api.tables.oidc import OidcCode, OidcIdentity
+from todo_api.tables.passkeys import Passkey, PasskeyChallenge
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
@@ -52,6 +61,8 @@ def include_in_comparison(
 
 
 __all__ = [
+    "Activity",
+    "CommentTombstone",
     "DavCollection",
     "DavFilterSync",
     "DavObject",
@@ -62,11 +73,17 @@ __all__ = [
     "ListMember",
     "ListTombstone",
     "MemberTombstone",
+    "Notification",
+    "NotificationEmail",
+    "NotificationScan",
+    "NotificationSettings",
     "OAuthClient",
     "OAuthGrant",
     "OAuthToken",
     "OidcCode",
     "OidcIdentity",
+    "Passkey",
+    "PasskeyChallenge",
     "PersonalToken",
     "RefreshToken",
     "ReminderEmail",
@@ -74,6 +91,7 @@ __all__ = [
     "ReminderFire",
     "SavedFilter",
     "Task",
+    "TaskComment",
     "TaskCount",
     "TaskDeparture",
     "TaskList",

@@ -126,9 +126,16 @@ class Task(SQLModel, table=True):
     created_by: uuid.UUID | None = Field(default=None, nullable=True)
     completed_by: uuid.UUID | None = Field(default=None, nullable=True)
     assignee_id: uuid.UUID | None = Field(default=None, nullable=True)
+    # Who changed it last (null: the service), which its activity names (migration 0036).
+    changed_by: uuid.UUID | None = Field(default=None, nullable=True)
     # Set once a recurring task has created its next occurrence, so that completing it again
     # (after a reopen) creates no second one.
     next_occurrence_id: uuid.UUID | None = Field(default=None)
+    # How many comments it has (todo_api.collaboration), kept by the comments' triggers
+    # (migration 0035); not a change of the task: its version stays.
+    comment_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
     # Moves on every write; the ETag, and what If-Match compares in the UPDATE itself.
     version: int = version_field()
     change_txid: int = change_stamp_field()
@@ -272,7 +279,9 @@ class TaskRow(TypedDict):
     created_by: uuid.UUID | None
     completed_by: uuid.UUID | None
     assignee_id: uuid.UUID | None
+    changed_by: uuid.UUID | None
     next_occurrence_id: uuid.UUID | None
+    comment_count: int
     version: int
     change_txid: int
     change_seq: int

@@ -6,7 +6,6 @@ filter and order)."""
 import dataclasses
 import functools
 import operator
-import typing
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 from todo_api.db import Connection, Query
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
-from todo_api.tables.tasks import TaskRow, task_counts, task_tags, tasks
+from todo_api.tables.tasks import task_counts, task_tags, tasks
 from todo_api.tasks import filter_query, listing, schedule
 from todo_api.tasks.conditions import (
     SEEN_SHARED,
@@ -62,6 +61,7 @@ from todo_api.tasks.listing import (
     filtered,
     planned_per_call,
 )
+from todo_api.tasks.schemas import TASK_FIELDS, shown_tasks
 
 
 def _pinned_group(s: Shape) -> list[Any]:
@@ -394,7 +394,7 @@ TAGGED = Query(select(_capped(select(literal(1)).where(*tag_entries(0)))))
 
 @dataclass(frozen=True)
 class Page:
-    tasks: list[TaskRow]
+    tasks: list[dict[str, Any]]  # as the API shows them (schemas.task_body)
     total: int  # the tasks matching on every page, or at least this many when `total_is_minimum`
     total_is_minimum: bool
     next_cursor: str | None
@@ -417,13 +417,15 @@ async def list_tasks(
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(TAGGED, params)).scalar()
     shape = listing.shape(query, conn.name, last, tagged)
-    rows = (await conn.execute(page_query(shape), params)).rows
-    page, more = rows[: query.limit], len(rows) > query.limit
+    rows = await conn.execute(page_query(shape), params)
+    # The page's tasks written from their columns in one pass (no row of every column).
+    page = shown_tasks(rows.picked(TASK_FIELDS, query.limit))
+    more = len(rows) > query.limit
     if listing.searches(shape):  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
     else:
-        if rows:  # the total rides along with the rows
-            total = rows[0]["total_count"]
+        if len(rows):  # the total rides along with the rows
+            total = rows.row(0)["total_count"]
         else:  # a page past the end has no row to carry it
             total = (await conn.execute(total_query(shape), params)).scalar()
         if tagged is not None and listing.counts_by_tag(shape):
@@ -432,9 +434,9 @@ async def list_tasks(
         total = min(total, listing.TOTAL_COUNT_CAP)
     next_cursor = None
     if more:
-        last_values = listing.last_values(query.sort, page[-1])
+        last_values = listing.last_values(query.sort, rows.row(len(page) - 1))
         next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
-    return Page(typing.cast(list[TaskRow], page), total, total_is_minimum, next_cursor)
+    return Page(page, total, total_is_minimum, next_cursor)
 
 
 async def list_groups(

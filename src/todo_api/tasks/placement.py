@@ -249,6 +249,7 @@ SUBTASKS_FOLLOW = Query(
         user_id=bindparam("new_user_id"),
         list_id=_NEW_LIST,
         assignee_id=case((_ASSIGNEE_SEES_NEW_PLACE, tasks.c.assignee_id), else_=None),
+        changed_by=bindparam("actor_id", type_=tasks.c.changed_by.type),
         updated_at=bindparam("now"),
         version=tasks.c.version + 1,
     )
@@ -377,6 +378,7 @@ async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> 
             "user_id": before["user_id"],
             "new_user_id": after["user_id"],
             "new_list_id": after["list_id"],
+            "actor_id": after.get("changed_by"),  # whoever moved the parent
             "now": after["updated_at"],
         }
         return cast(list[TaskRow], (await conn.execute(SUBTASKS_FOLLOW, params)).rows)

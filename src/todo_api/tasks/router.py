@@ -120,14 +120,14 @@ async def answer_listing(request: Request, call: Caller, query: ListQuery) -> Re
     if page.next_cursor is not None:
         headers["X-Next-Cursor"] = page.next_cursor
         headers["Link"] = f'<{_next_page_url(request, page.next_cursor)}>; rel="next"'
-    return json_response([task_body(task) for task in page.tasks], headers=headers)
+    return json_response(page.tasks, headers=headers)
 
 
 def _group_body(group: tuple[str, pages.Page]) -> dict[str, Any]:
     text, page = group
     return {
         "query": text,
-        "tasks": [task_body(task) for task in page.tasks],
+        "tasks": page.tasks,
         "next_cursor": page.next_cursor,
     }
 

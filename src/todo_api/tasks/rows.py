@@ -65,6 +65,7 @@ ROWS: VersionedRows[TaskRow] = VersionedRows(
     can_change=access.can_change_task,
     # A task moves only into a list the caller may put tasks in.
     writes={"list_id": access.may_put_tasks_in},
+    actor="changed_by",
     conditions={
         "completed": _COMPLETED,
         "open_and_plain": _OPEN_AND_PLAIN,

@@ -1,8 +1,9 @@
 """What a client sends and gets back for tasks."""
 
+import operator
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -459,6 +460,7 @@ class TaskRead(BaseModel):
     assignee_id: uuid.UUID | None = Field(
         description="Whom it is assigned to; null: nobody", examples=[UUID_EXAMPLE]
     )
+    comment_count: int = Field(description="How many comments it has", examples=[2])
     created_at: datetime
     updated_at: datetime
 
@@ -468,18 +470,32 @@ class TaskRead(BaseModel):
         return Priority(value).name if isinstance(value, int) else value
 
 
-# The response's fields, in order, and how a stored priority number reads.
+# The response's fields, in order, and how a stored priority number reads. TaskRead is the
+# one list of what a task shows: a field added there is read from the column of its name
+# (every task statement reads every column of `tasks`) and written by task_body and
+# shown_tasks alike; tests/tasks/test_task_body.py holds them to TaskRead's own JSON.
 TASK_FIELDS = tuple(TaskRead.model_fields)
 PRIORITY_NAMES = tuple(p.name for p in sorted(Priority))
+_task_values = operator.itemgetter(*TASK_FIELDS)
 
 
 def task_body(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored task as the API shows it (TaskRead's shape, without validating it again)."""
-    body = {name: row[name] for name in TASK_FIELDS}
-    body["priority"] = PRIORITY_NAMES[row["priority"]]
-    if row["due_date"] is not None:  # the stored due_at is the instant the date starts
+    return _shown(_task_values(row))
+
+
+def shown_tasks(values: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Tasks as the API shows them from their TASK_FIELDS' values, in that order (a page's
+    `Result.picked(TASK_FIELDS)`): task_body without a row of every column first."""
+    return [_shown(task) for task in values]
+
+
+def _shown(values: Sequence[Any]) -> dict[str, Any]:
+    body = dict(zip(TASK_FIELDS, values, strict=True))
+    body["priority"] = PRIORITY_NAMES[body["priority"]]
+    if body["due_date"] is not None:  # the stored due_at is the instant the date starts
         body["due_at"] = None
-    if row["start_date"] is not None:  # likewise
+    if body["start_date"] is not None:  # likewise
         body["start_at"] = None
     return body
 

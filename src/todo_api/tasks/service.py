@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, or_, update
 
 from todo_api.db import Connection, Query
 from todo_api.kit import access, events, ordering, reminders
@@ -177,6 +177,8 @@ def new_row(
         "completed_by": actor if completed else None,
         "series_start": None,  # its own due time starts its series
         "next_occurrence_id": None,
+        "comment_count": 0,
+        "changed_by": actor,
         "version": 1,
         "created_at": created_at or now,
         "updated_at": now,
@@ -498,6 +500,8 @@ async def _complete(
                     "completed_at": None,
                     "completed_by": None,
                     "next_occurrence_id": None,
+                    "comment_count": 0,  # its comments stay with the occurrence done
+                    "changed_by": user_id,
                     "version": 1,
                     "created_at": now,
                     "updated_at": now,
@@ -523,7 +527,29 @@ def _following_reminders(current: list[dict[str, str]]) -> list[dict[str, str]]:
 async def delete_task(
     conn: Connection, user_id: uuid.UUID, *, task_id: uuid.UUID, if_match: Versions = None
 ) -> None:
-    """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion."""
+    """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion. The task and
+    its subtasks are marked as the caller's change first, in the same transaction, so that
+    their activity names who deleted them (the database writes it)."""
+    async with conn.transaction():
+        await conn.execute(_MARK_DELETER, {"id": task_id, "user_id": user_id, "actor_id": user_id})
+        await _delete_task(conn, user_id, task_id, if_match)
+
+
+# Who deletes a task and its subtasks, for their activity (no version moves: the delete that
+# follows in the same transaction still holds to If-Match).
+_MARK_DELETER = Query(
+    update(tasks)
+    .where(
+        or_(tasks.c.id == bindparam("id"), tasks.c.parent_id == bindparam("id")),
+        access.can_change_task(),
+    )
+    .values(changed_by=bindparam("actor_id", type_=tasks.c.changed_by.type))
+)
+
+
+async def _delete_task(
+    conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, if_match: Versions
+) -> None:
     params = {"id": task_id, "user_id": user_id, **versions_params(if_match)}
     if (await conn.execute(_unwatched_delete(version_count(if_match)), params)).rowcount:
         return  # nobody watches: one statement, as before webhooks

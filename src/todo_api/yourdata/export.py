@@ -22,6 +22,8 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 
 from todo_api.auth import personal
 from todo_api.auth.personal_router import token_body
+from todo_api.collaboration import comments as comments_service
+from todo_api.collaboration.schemas import comment_body
 from todo_api.db import Database, Query, Row
 from todo_api.kit import ical
 from todo_api.kit.http import json_bytes
@@ -112,9 +114,21 @@ async def _lists(db: Database, user_id: uuid.UUID) -> Pages:
 
 
 async def _tasks(db: Database, user_id: uuid.UUID) -> Pages:
-    """The tasks whose `user_id` is the user's (their inbox and the lists they own)."""
+    """The tasks whose `user_id` is the user's (their inbox and the lists they own), each with
+    its comments, oldest first (read for the page's tasks that have any)."""
     async for rows in _pages(db, user_id, _FIRST_TASKS, _NEXT_TASKS):
-        yield [task_body(row) for row in rows]
+        commented = [row["id"] for row in rows if row["comment_count"]]
+        found = {}
+        if commented:
+            async with db.connection() as conn:
+                found = await comments_service.comments_of_tasks(conn, commented)
+        yield [
+            {
+                **task_body(row),
+                "comments": [comment_body(c) for c in found.get(row["id"], [])],
+            }
+            for row in rows
+        ]
 
 
 async def _pages(

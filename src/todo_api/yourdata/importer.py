@@ -23,6 +23,8 @@ from dateutil.parser import isoparse
 from pydantic import ValidationError
 from sqlalchemy import bindparam, select
 
+from todo_api.collaboration import comments as comments_service
+from todo_api.collaboration.schemas import CommentCreate
 from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit import ordering, reminders, words, zones
 from todo_api.kit.errors import InvalidField
@@ -98,6 +100,7 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
         if values is not None:
             values["created_at"] = _created_at(task, now, prepared.skipped)
             prepared.tasks.append((task, values))
+        _check_comments(task, now, errors)
     errors.raise_any()
     _place_subtasks(parsed, prepared)
     return prepared
@@ -166,6 +169,27 @@ _UNSCHEDULED: dict[str, Any] = {
 }
 # A title is cut at a word's end when one is this close to the limit, else at the limit.
 WORD_END_REACH = 20
+
+
+def _check_comments(task: ImportedTask, now: datetime, errors: FileErrors) -> None:
+    """The task's comments checked as the comment route checks a body; each keeps its time
+    when the file gives one in the past (else the import's, in the file's order)."""
+    for index, item in enumerate(task.comments):
+        name = f"comments[{index}]"
+        if not isinstance(item, dict):
+            errors.add(task.where, name, "must be an object with a body")
+            continue
+        try:
+            body = CommentCreate.model_validate({"body": item.get("body")}).body
+        except ValidationError as exc:
+            errors.add(task.where, f"{name}.body", _message(exc.errors()[0]))
+            continue
+        at, given = now, item.get("created_at")
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            written = isoparse(given) if isinstance(given, str) else None
+            if written is not None and written.tzinfo is not None and written <= now:
+                at = written.astimezone(UTC)
+        task.checked_comments.append((body, at))
 
 
 def _cut_long_title(task: ImportedTask, skipped: list[Skipped]) -> None:
@@ -291,10 +315,19 @@ async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dic
         await ordering.serialise(conn, user_id)
         list_ids = await _make_lists(conn, user_id, prepared.lists)
         inbox_last = await tasks_service.inbox_last(conn, user_id)
-        rows, objects = _rows(user_id, prepared, list_ids, inbox_last)
+        rows, made, objects = _rows(user_id, prepared, list_ids, inbox_last)
         created = await tasks_service.create_many(conn, user_id, rows)
         if objects:
             await conn.execute_many(_KEEP_OBJECT, objects)
+        await comments_service.add_imported(
+            conn,
+            user_id,
+            [
+                (row, task.checked_comments)
+                for row, task in zip(rows, made, strict=True)
+                if task.checked_comments
+            ],
+        )
     return {
         "lists": len(list_ids),
         "tasks": created,
@@ -321,17 +354,19 @@ async def _make_lists(
 
 def _rows(
     user_id: uuid.UUID, prepared: Prepared, list_ids: dict[str, uuid.UUID], inbox_last: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[ImportedTask], list[dict[str, Any]]]:
     """Every task's row, with its id, list, parent and place: siblings in the file's order
-    (its positions where it has them), after what the user's inbox holds already; and the
-    `dav_objects` rows of those a calendar file gave."""
+    (its positions where it has them), after what the user's inbox holds already; the file's
+    task of each row; and the `dav_objects` rows of those a calendar file gave."""
     now = utcnow()
     ids = {task.key: new_id() for task, _values in prepared.tasks if task.key is not None}
     groups: dict[tuple[Any, Any], list[tuple[int, ImportedTask, dict[str, Any]]]] = {}
     for index, (task, values) in enumerate(prepared.tasks):
         group = (task.list_key, task.parent_key)
         groups.setdefault(group, []).append((index, task, values))
-    rows, objects = [], []
+    rows: list[dict[str, Any]] = []
+    made: list[ImportedTask] = []
+    objects: list[dict[str, Any]] = []
     for (list_key, parent_key), members in groups.items():
         members.sort(key=lambda member: (member[1].order, member[0]))
         start = inbox_last if list_key is None and parent_key is None else 0
@@ -350,6 +385,7 @@ def _rows(
             row["position"] = start + place * ordering.STEP
             row["assignee_id"] = user_id if task.assigned_to_importer else None
             rows.append(row)
+            made.append(task)
             if task.calendar_object is not None:
                 task_id = rows[-1]["id"]
                 uid, extra = task.calendar_object
@@ -361,4 +397,4 @@ def _rows(
                         "extra": extra,
                     }
                 )
-    return rows, objects
+    return rows, made, objects

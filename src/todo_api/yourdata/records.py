@@ -66,6 +66,11 @@ class ImportedTask:
     # A calendar file's `UID` (None: the task's id) and what the task mapping does not cover,
     # as iCalendar text: kept for CalDAV and the ics export (todo_api.kit.ical).
     calendar_object: tuple[str | None, str] | None = None
+    # Its comments as the file gives them (this service's export: `{"body", "created_at"}`
+    # each, oldest first); checked by the importer, which makes them the importer's.
+    comments: list[Any] = field(default_factory=list)
+    # Once checked: each comment's body and time.
+    checked_comments: list[tuple[str, datetime]] = field(default_factory=list)
 
     def at(self, field_name: str) -> Where:
         """Where the file gives the API's field `field_name`."""

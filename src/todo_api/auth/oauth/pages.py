@@ -12,8 +12,14 @@ The browser's sign-in is a signed cookie for /oauth only (HttpOnly, SameSite=Lax
 behind https). Every form carries a token bound to another cookie of the browser (signed with
 the service's secret), so a form posted from another site is refused even by a browser that
 sends cookies along. The pages cannot be framed (X-Frame-Options and frame-ancestors).
+
+The sign-in page also offers "Sign in with a passkey": a small script (the page's only one,
+allowed by its nonce) takes the options from `POST /api/auth/passkeys/login/options`, asks
+the browser for a passkey and posts its answer with the form, which checks it as
+`POST /api/auth/passkeys/login` does. Without JavaScript or WebAuthn the button stays hidden.
 """
 
+import json
 import re
 import secrets
 import time
@@ -30,14 +36,15 @@ from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from todo_api.auth import app_tokens, oidc_accounts, service
-from todo_api.auth.errors import InvalidCredentials
+from todo_api.auth import app_tokens, oidc_accounts, passkeys, service
+from todo_api.auth.errors import InvalidCredentials, PasskeysNeedPublicUrl
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
 from todo_api.auth.oidc import FLOW_PATH
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.config import Settings
+from todo_api.db import Row
 from todo_api.kit.deps import database, held
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
@@ -241,6 +248,8 @@ class Pages:
         action = form.get("action")
         if action == "signin":
             return await self._sign_in(request, auth, browser, form)
+        if action == "passkey":
+            return await self._sign_in_with_passkey(request, auth, browser, form)
         if action == "deny":
             return self._redirect(auth, 303, error="access_denied")
         user = await self._signed_in(request)
@@ -285,6 +294,36 @@ class Pages:
         except InvalidCredentials:
             message = "Incorrect email or password."
             return self._page("signin", auth, browser, email=email, message=message, status=401)
+        return self._signed_in_page(auth, browser, user)
+
+    async def _sign_in_with_passkey(
+        self, request: Request, auth: AuthRequest, browser: str, form: Mapping[str, Any]
+    ) -> Response:
+        """The form's passkey answer, checked and counted as `POST /api/auth/passkeys/login`
+        checks and counts it."""
+        limiter = held(request.app, RateLimiter)
+        client = request.client.host if request.client else "unknown"
+        try:
+            await limiter.check((f"passkeys:login:ip:{client}", limiter.address_attempts))
+            answer = json.loads(str(form.get("credential") or "null"))
+            if not isinstance(answer, dict):
+                raise InvalidCredentials
+            credential = passkeys.authentication(answer)
+            key = f"passkeys:login:credential:{credential.id}"
+            await limiter.check((key, limiter.email_attempts))
+            rp = passkeys.relying_party(self._settings, str(request.url))
+            async with database(request).connection() as conn:
+                user = await passkeys.check_passkey(conn, rp, credential)
+        except RateLimited:
+            message = "Too many attempts; try again in a minute."
+            return self._page("signin", auth, browser, message=message, status=429)
+        except (InvalidCredentials, PasskeysNeedPublicUrl, ValueError):
+            message = "The passkey was not accepted."
+            return self._page("signin", auth, browser, message=message, status=401)
+        return self._signed_in_page(auth, browser, user)
+
+    def _signed_in_page(self, auth: AuthRequest, browser: str, user: Row) -> Response:
+        """The consent page, with the browser signed in as `user` from now on."""
         response = self._page("consent", auth, browser, email=user.email)
         self._start_session(response, user.id)
         return response
@@ -330,8 +369,10 @@ class Pages:
         message: str | None = None,
         status: int = 200,
     ) -> Response:
+        nonce = secrets.token_urlsafe(16)
         csrf_token = self._forms.dumps(int(time.time()), browser)
         html = _templates.get_template("page.html").render(
+            nonce=nonce,
             kind=kind,
             title="Sign in" if kind == "signin" else "Allow access",
             client_name=auth.client_name,
@@ -343,7 +384,12 @@ class Pages:
             oidc_name=self._settings.oidc_name,
             oidc_start=self._oidc_start(auth, csrf_token),
         )
-        response = HTMLResponse(html, status, headers=HEADERS)
+        # The sign-in page's script (a passkey), by its nonce, and what it fetches: this origin.
+        policy = HEADERS["Content-Security-Policy"]
+        if kind == "signin":
+            policy += f"; script-src 'nonce-{nonce}'; connect-src 'self'"
+        headers = {**HEADERS, "Content-Security-Policy": policy}
+        response = HTMLResponse(html, status, headers=headers)
         self._cookie(response, BROWSER_COOKIE, browser, None)
         return response
 

@@ -89,7 +89,9 @@ def _task(
     if assignee is not None and assignee != exporter:
         skipped.append(Skipped(("index", index), "assignee left out: someone else"))
     position = task.get("position")
+    comments = task.get("comments")
     return ImportedTask(
+        comments=comments if isinstance(comments, list) else [],
         where=("index", index),
         fields=fields,
         list_key=list_key,

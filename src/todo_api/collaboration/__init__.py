@@ -1,0 +1,1 @@
+"""Working together on tasks: comments (with mentions of members)."""

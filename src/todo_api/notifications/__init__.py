@@ -1,0 +1,1 @@
+"""Notifications: what needs a user's attention, made from the activity of what they see."""

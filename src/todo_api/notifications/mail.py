@@ -1,0 +1,167 @@
+"""Notification emails: each gathers its recipient's notifications pending when it goes,
+checked again against what they see then, and is sent with the reminder emails' headers and
+safety rules (todo_api.reminders.mail). Claimed by one worker of all instances at a time
+(todo_api.kit.claims); its outcome, the notifications it took and the email that follows
+(more came meanwhile) are written in one transaction, by the claim that still holds it."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from todo_api.config import Settings
+from todo_api.db import Connection, Database, Query, Row
+from todo_api.kit.claims import claim, next_due, release_each, sleep_before_due
+from todo_api.kit.ids import utcnow
+from todo_api.notifications import making
+from todo_api.notifications.service import settings_of
+from todo_api.reminders import mail as reminder_mail
+from todo_api.tables.lists import lists
+from todo_api.tables.notifications import notification_emails, notification_settings, notifications
+from todo_api.tables.tasks import tasks
+from todo_api.tables.users import users
+
+BATCH = 20
+SENT, FAILED, EMPTY = "sent", "failed", "empty"
+_E = notification_emails.c
+_N = notifications.c
+_EARLIEST = Query(next_due(notification_emails, _E.next_attempt_at))
+_GATHERED = Query(
+    select(
+        notifications,
+        tasks.c.title,
+        users.c.email.label("actor_email"),
+        users.c.name.label("actor_name"),
+        lists.c.name.label("list_name"),
+    )
+    .select_from(
+        notifications.outerjoin(tasks, tasks.c.id == _N.task_id)
+        .outerjoin(users, users.c.id == _N.actor_id)
+        .outerjoin(lists, lists.c.id == _N.list_id)
+    )
+    .where(
+        _N.user_id == bindparam("user_id"), _N.email_pending.is_(True), _N.at <= bindparam("now")
+    )
+    .order_by(_N.user_id, _N.seq)
+)
+_RECIPIENT = Query(select(users.c.email).where(users.c.id == bindparam("user_id")))
+_SETTINGS = Query(
+    select(notification_settings).where(notification_settings.c.user_id == bindparam("user_id"))
+)
+_MORE = Query(
+    select(_N.seq).where(_N.user_id == bindparam("user_id"), _N.email_pending.is_(True)).limit(1)
+)
+
+_SAYS = {
+    "assigned": "assigned you",
+    "mentioned": "mentioned you on",
+    "commented": "commented on",
+    "completed": "completed",
+    "member_joined": "joined your list",
+}
+
+
+def compose(rows: list[Row]) -> tuple[str, str]:
+    """The subject and plain-text body: each notification names the task (or list) and who
+    did it."""
+    lines = []
+    for row in rows:
+        who = row["actor_name"] or row["actor_email"] or "Someone"
+        what = row["list_name"] if row["kind"] == "member_joined" else row["title"]
+        lines.append(f"{who} {_SAYS[row['kind']]} “{what}”")
+    subject = lines[0] if len(lines) == 1 else f"{len(lines)} updates: {lines[0]}, …"
+    return subject[:200], "\n".join(f"- {line}" for line in lines) + "\n"
+
+
+async def send_due(db: Database, settings: Settings) -> float | None:
+    """Send the notification emails that are due (a batch); the seconds until the next turn
+    is worth it."""
+    if settings.smtp_url is None:
+        return None
+    now, wait = await sleep_before_due(db, _EARLIEST, settings.notification_poll_seconds)
+    if wait is not None:
+        return wait
+    lease = timedelta(seconds=settings.smtp_timeout_seconds + reminder_mail.LEASE_MARGIN_SECONDS)
+    taken = await claim(
+        db,
+        notification_emails,
+        due=(_E.next_attempt_at <= now) & (_E.status == making.PENDING),
+        lease=lease,
+        limit=BATCH,
+        order_by=_E.next_attempt_at,
+    )
+    await asyncio.gather(*(_one(db, settings, taken, email) for email in taken.rows))
+    return 0.0
+
+
+async def _one(db: Database, settings: Settings, taken: Any, email: Row) -> None:
+    now = utcnow()
+    user_id = email["user_id"]
+    async with db.connection() as conn:
+        gathered = (await conn.execute(_GATHERED, {"user_id": user_id, "now": now})).rows
+        seen = [
+            row
+            for row in gathered
+            if await making.sees(conn, user_id, row["task_id"], row["list_id"])
+        ]
+        recipient = (await conn.execute(_RECIPIENT, {"user_id": user_id})).scalar()
+    error, final = None, False
+    if seen and recipient:
+        subject, body = compose(seen)
+        row = {
+            "id": email["id"],
+            "recipient": recipient,
+            "subject": subject,
+            "body": body,
+            "created_at": now,
+        }
+        error, final = await reminder_mail.send(settings, row)  # type: ignore[arg-type]
+    attempts = email["attempts"] + 1
+    schedule = settings.reminder_email_retry_schedule
+    if error is None:
+        status = SENT if seen and recipient else EMPTY
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": attempts,
+            "error": None,
+            "sent_at": now if status == SENT else None,
+            "next_attempt_at": None,
+        }
+    elif final or attempts > len(schedule):
+        values = {
+            "status": FAILED,
+            "attempts": attempts,
+            "error": error[:1024],
+            "sent_at": None,
+            "next_attempt_at": None,
+        }
+    else:
+        due = now + timedelta(seconds=schedule[attempts - 1])
+        values = {
+            "status": making.PENDING,
+            "attempts": attempts,
+            "error": error[:1024],
+            "sent_at": None,
+            "next_attempt_at": due,
+        }
+    async with db.transaction() as conn:
+        held = await release_each(conn, notification_emails, taken, {email["id"]: values})
+        if not held or values["status"] == making.PENDING:
+            return  # taken over (its new claimant does it), or tried again later
+        taken_ids = [row["id"] for row in gathered]
+        if taken_ids:
+            await conn.execute(
+                update(notifications).where(_N.id.in_(taken_ids)).values(email_pending=False)
+            )
+        await _follow_up(conn, settings, user_id, now)
+
+
+async def _follow_up(conn: Connection, settings: Settings, user_id: uuid.UUID, now: Any) -> None:
+    """More notifications came while this email went: the next one, as the settings say."""
+    if (await conn.execute(_MORE, {"user_id": user_id})).first() is None:
+        return
+    wanted = settings_of((await conn.execute(_SETTINGS, {"user_id": user_id})).first())
+    if wanted["email"] != "off":
+        await making.queue_email(conn, settings, user_id, wanted["email"] == "daily", now)

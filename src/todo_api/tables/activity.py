@@ -1,0 +1,68 @@
+"""The activity of lists and tasks (see todo_api.collaboration.activity): who did what, with
+the values a change replaced. A task's and a list's own changes are written by database
+triggers beside the change feed's stamps (migration 0036), whichever way the change came;
+comments and memberships by the services that make them (todo_api.kit.activity). Kept
+ACTIVITY_RETENTION_DAYS."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from todo_api.tables.versioned import timestamp_field
+
+# An increasing key: the order the items were written in (SQLite: the rowid).
+ActivityKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Activity(SQLModel, table=True):
+    __tablename__ = "activity"
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(ActivityKey, Identity(), primary_key=True)
+    )
+    id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    at: datetime = timestamp_field()
+    # The list it happened in (deleting the list deletes its activity); null: an inbox,
+    # `owner_id`'s (deleting the user deletes it).
+    list_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True),
+    )
+    owner_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    )
+    task_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    # Who did it (null: the service, or someone whose account is gone).
+    actor_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    action: str = Field(sa_type=String(40), nullable=False)
+    # {"<field>": [old, new]} as the database wrote them (the reader shows them as the API does).
+    changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The writing transaction (PostgreSQL, by default; SQLite: 0): see migration 0036.
+    txid: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
+
+
+activity: Table = Activity.__table__  # type: ignore[attr-defined]
+
+Index("ix_activity_list_id_seq", activity.c.list_id, activity.c.seq)
+Index("ix_activity_owner_id_seq", activity.c.owner_id, activity.c.seq)
+Index("ix_activity_task_id_seq", activity.c.task_id, activity.c.seq)
+Index("ix_activity_at", activity.c.at)
+Index("ix_activity_txid_seq", activity.c.txid, activity.c.seq)
