@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from todo_api.app import create_app
+from todo_api.auth.accounts.emails import Mailer
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.sessions import BetterAuthSessions
@@ -69,6 +70,7 @@ async def close_app(app: FastAPI) -> None:
     jwks = held(app, TokenVerifier).jwks
     if jwks is not None:
         await jwks.close()  # a background fetch may still be under way
+    await held(app, Mailer).close()  # account emails under way
     await held(app, Hub).stop()  # started by the first event stream, when a test opened one
     await held(app, BetterAuthSessions).close()
     await held(app, RateLimiter).counter.close()

@@ -8,13 +8,37 @@ import pytest
 from tests.support import CONTRACT_CODES, ERROR_FIELDS, operations
 
 ERROR_BODY_REF = "#/components/schemas/ErrorBody"
-# The auth routes that create a session need no bearer token (CONTRACT.md, Conventions).
-SESSION_ROUTES = {f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")} | {
-    "/api/auth/passkeys/login/options",
-    "/api/auth/passkeys/login",
+# The auth routes that create a session or stand in for a password need no bearer token
+# (CONTRACT.md, Conventions).
+SESSION_ROUTES = {
+    f"/api/auth/{name}"
+    for name in (
+        "register",
+        "login",
+        "token",
+        "refresh",
+        "login/2fa",
+        "password/forgot",
+        "password/reset",
+        "email/verify",
+        "email/resend",
+        "passkeys/login/options",
+        "passkeys/login",
+        "oidc/start",
+        "oidc/callback",
+        "oidc/exchange",
+    )
 }
-# Managed with a signed-in session only: a personal token is refused there (403).
-SESSION_ONLY_PREFIXES = ("/api/tokens", "/api/auth/passkeys")
+# The routes that take a signed-in session's token only, not a personal one.
+SESSION_ONLY_PREFIXES = (
+    "/api/tokens",
+    "/api/auth/passkeys",
+    "/api/auth/password/change",
+    "/api/auth/sessions",
+    "/api/auth/logout-all",
+    "/api/auth/email/change",
+    "/api/auth/2fa/",
+)
 # The seed's five task operations and the error statuses each must document.
 TASK_OPERATIONS = {
     ("get", "/api/tasks"): {"401", "500", "503"},

@@ -39,6 +39,15 @@ NOT_WALKTHROUGHS = {
     ("docs/deploying.md", "Neon (or any PgBouncer in transaction mode)"),
     ("docs/deploying.md", "In a container"),  # docker build, run, compose
     ("docs/reminders.md", "Email"),  # a mail server's settings
+    # Each needs what an email or an authenticator app gives (tests/auth/test_recovery.py,
+    # test_verification.py and test_two_factor.py run these flows over HTTP).
+    ("docs/accounts.md", "Emails and their links"),  # settings
+    ("docs/accounts.md", "Forgotten password"),  # the token of an emailed link
+    ("docs/accounts.md", "Change of password"),
+    ("docs/accounts.md", "Where you are signed in"),  # a sign-in's id
+    ("docs/accounts.md", "Confirming an email"),  # the token of an emailed link
+    ("docs/accounts.md", "Change of email"),
+    ("docs/accounts.md", "Two-factor sign-in"),  # codes from an authenticator app
 }
 BASE_LINE = "BASE=http://127.0.0.1:${PORT:-8000}"
 

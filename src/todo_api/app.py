@@ -12,6 +12,10 @@ from sse_starlette.sse import AppStatus
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
+from todo_api.auth.accounts.emails import Mailer
+from todo_api.auth.accounts.pages import routes as account_pages
+from todo_api.auth.accounts.router import router as account_extras_router
+from todo_api.auth.dependencies import SESSION_PATHS
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.oauth import scheduled as oauth_scheduled
 from todo_api.auth.oauth.clients import Clients
@@ -32,7 +36,9 @@ from todo_api.auth.registration import Invitations
 from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
 from todo_api.auth.sessions import BetterAuthSessions
+from todo_api.auth.sign_ins import LiveSignIns
 from todo_api.auth.tokens import TokenVerifier
+from todo_api.auth.two_factor import Challenges
 from todo_api.auth.users import KnownUsers
 from todo_api.collaboration import scheduled as collaboration_scheduled
 from todo_api.collaboration.router import router as comments_router
@@ -140,6 +146,7 @@ def create_app(
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes, challenge=mcp_challenge(settings))
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
+    mailer = Mailer(settings)
     oauth_clients = Clients(db, settings)
     known_users = KnownUsers()
     hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)
@@ -163,6 +170,7 @@ def create_app(
         running_jobs.cancel()
         await asyncio.wait([running_jobs])
         await hub.stop()
+        await mailer.close()
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await sessions.close()
@@ -206,6 +214,9 @@ def create_app(
         known_users,
         hub,
         SeenProfiles(),
+        LiveSignIns(known_tokens),
+        Challenges(secret, counter),
+        mailer,
         RateLimiter(
             counter,
             attempts=settings.auth_rate_limit_attempts,
@@ -234,6 +245,8 @@ def create_app(
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
+        app.include_router(account_extras_router)
+        app.router.routes.extend(account_pages())
         app.include_router(passkeys_router)
     if settings.oidc_enabled:
         app.include_router(oidc_router)
@@ -350,7 +363,7 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
                 # Every /api operation needs a token but those marked PUBLIC; tokens are
                 # managed with a session only, and so are passkeys.
                 if path.startswith("/api/") and "security" not in operation:
-                    managing = path.startswith((TOKENS_PREFIX, PASSKEYS_PREFIX))
+                    managing = path.startswith((TOKENS_PREFIX, PASSKEYS_PREFIX, *SESSION_PATHS))
                     operation["security"] = session + ([] if managing else [{PERSONAL_TOKEN: []}])
         for path in schema.get("paths", {}).values():
             for operation in path.values():

@@ -53,6 +53,7 @@ class ConfigError(ValueError):
 
 # How log lines are written: text for people, JSON for machines.
 LogFormat = Literal["text", "json"]
+EmailVerification = Literal["off", "optional", "required"]
 # Who may create an account (REGISTRATION).
 Registration = Literal["open", "invite", "closed"]
 
@@ -209,6 +210,15 @@ class Settings(BaseSettings):
     # Where a reminder email links to: a frontend's page of the task, `{id}` standing for its
     # id (https://app.example.com/tasks/{id}). Unset: the API's own URL under PUBLIC_URL.
     task_url_template: str | None = None
+    # Where an account email links to: a frontend's page, `{action}` (reset-password,
+    # verify-email) and `{token}` standing for what it does and its token
+    # (https://app.example.com/account/{action}?token={token}). Unset: the service's own pages
+    # under PUBLIC_URL.
+    account_url_template: str | None = None
+    # Whether a built-in account's email is confirmed by a link: `off`, `optional` (a link is
+    # sent; signing in does not wait for it) or `required` (no sign-in before it). Unset:
+    # optional with SMTP_URL (and a base for links), else off.
+    email_verification: EmailVerification | None = None
     # The authorization server that /mcp's protected resource metadata names when an external
     # issuer (JWT_JWKS_URL) signs /mcp's tokens; unset: JWT_ISSUER.
     oauth_issuer: str | None = None
@@ -328,6 +338,19 @@ class Settings(BaseSettings):
             raise ValueError("TASK_URL_TEMPLATE must say where the task's id goes: {id}")
         return template
 
+    @field_validator("account_url_template")
+    @classmethod
+    def _account_url_template(cls, template: str | None) -> str | None:
+        if template is None or not template.strip():
+            return None
+        template = template.strip()
+        parts = urlsplit(template.replace("{action}", "a").replace("{token}", "0"))
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("ACCOUNT_URL_TEMPLATE must be an absolute http:// or https:// URL")
+        if "{token}" not in template:
+            raise ValueError("ACCOUNT_URL_TEMPLATE must say where the link's token goes: {token}")
+        return template
+
     @field_validator("oidc_issuer")
     @classmethod
     def _oidc_issuer(cls, url: str | None) -> str | None:
@@ -373,6 +396,26 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _verification_needs_email(self) -> Self:
+        if self.email_verification in ("optional", "required") and not self.sends_account_email:
+            raise ValueError(
+                f"EMAIL_VERIFICATION={self.email_verification} needs SMTP_URL, and PUBLIC_URL "
+                "or ACCOUNT_URL_TEMPLATE for the links"
+            )
+        return self
+
+    @property
+    def sends_account_email(self) -> bool:
+        """Whether account emails (with links in them) can be sent."""
+        return self.smtp_url is not None and bool(self.account_url_template or self.public_url)
+
+    @property
+    def email_verification_mode(self) -> EmailVerification:
+        if self.email_verification is not None:
+            return self.email_verification
+        return "optional" if self.sends_account_email else "off"
 
     @model_validator(mode="after")
     def _development_origins(self) -> Self:

@@ -409,7 +409,18 @@ async def test_me_shows_the_account(app: FastAPI, anonymous: httpx.AsyncClient) 
         me = await client.get("/api/auth/me")
     assert me.status_code == 200
     data = me.json()
-    assert set(data) == {"id", "email", "name", "timezone", "created_at", "updated_at"}
+    assert set(data) == {
+        "id",
+        "email",
+        "name",
+        "timezone",
+        "email_verified",
+        "two_factor",
+        "created_at",
+        "updated_at",
+    }
+    assert data["email_verified"] is False
+    assert data["two_factor"] is False
     assert {k: data[k] for k in ("id", "email", "name")} == body["user"]
     assert data["timezone"] == "UTC"
     assert data["created_at"].endswith("Z")

@@ -97,6 +97,8 @@ def stored_rows(draw: st.DrawFn) -> dict[str, Any]:
         "completed_by": draw(IDS) if completed else None,
         "assignee_id": draw(st.none() | IDS),
         "next_occurrence_id": None,
+        "comment_count": draw(st.integers(0, 2**31 - 1)),
+        "changed_by": draw(st.none() | IDS),
         "version": draw(st.integers(1, 2**31 - 1)),
         "change_txid": 1,
         "change_seq": 1,

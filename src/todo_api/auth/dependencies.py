@@ -15,6 +15,7 @@ from todo_api.auth.errors import InvalidToken, ReadOnlyToken, SessionRequired, U
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
+from todo_api.auth.sign_ins import LiveSignIns
 from todo_api.auth.tokens import Identity, TokenVerifier
 from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
 from todo_api.db import Connection
@@ -60,7 +61,10 @@ async def _verify(request: Request, token: str) -> Identity:
         sessions = held(request.app, BetterAuthSessions)
         if sessions.enabled:
             return await sessions.verify(token)
-    return await held(request.app, TokenVerifier).verify(token)
+    identity = await held(request.app, TokenVerifier).verify(token)
+    if identity.sign_in is not None:  # a built-in sign-in's: refused once it has ended
+        await held(request.app, LiveSignIns).check(database(request), identity.sign_in)
+    return identity
 
 
 # What a `read` token may do besides GET and HEAD: open live updates from a browser (the
@@ -82,12 +86,27 @@ def read_scope_allows(method: str, path: str) -> bool:
 
 
 TOKENS_PATH = "/api/tokens"
+# The account routes that refuse every token but a session's (403), as /api/tokens does.
+SESSION_PATHS = (
+    "/api/auth/password/change",
+    "/api/auth/sessions",
+    "/api/auth/logout-all",
+    "/api/auth/email/change",
+    "/api/auth/2fa/setup",
+    "/api/auth/2fa/enable",
+    "/api/auth/2fa/disable",
+)
 
 
 def audience_allows(path: str) -> bool:
     """Whether a token for /mcp only (an OAuth access token) may be used here: at /mcp, and at
-    /api/tokens, whose routes then refuse every token but a session's (403)."""
-    return path in (MCP_PATH, TOKENS_PATH) or path.startswith(TOKENS_PATH + "/")
+    /api/tokens and SESSION_PATHS, whose routes then refuse every token but a session's
+    (403)."""
+    return (
+        path in (MCP_PATH, TOKENS_PATH, *SESSION_PATHS)
+        or path.startswith(TOKENS_PATH + "/")
+        or path.startswith(SESSION_PATHS[1] + "/")
+    )
 
 
 async def authenticate(request: Request, *, basic: bool = False) -> Identity:

@@ -135,6 +135,32 @@ class ConnectionNotFound(NotFound):
     message = "Connection not found"
 
 
+class SignInNotFound(NotFound):
+    """No such sign-in of this user (or one ended): the same answer for someone else's."""
+
+    message = "Sign-in not found"
+
+
+class InvalidLink(InvalidField):
+    """The token of an account email's link is unknown, used, expired or for another purpose."""
+
+    def __init__(self) -> None:
+        super().__init__("token", "The link is not valid, was used already, or has expired")
+
+
+class EmailUnavailable(ApiError):
+    status, code = 503, ErrorCode.EMAIL_UNAVAILABLE
+    message = "This service sends no email (SMTP_URL is not set), so it cannot do this"
+
+
+class EmailNotVerified(ApiError):
+    """EMAIL_VERIFICATION=required, and the account's email is not confirmed yet (said only
+    to whoever gave the right password)."""
+
+    status, code = 403, ErrorCode.EMAIL_NOT_VERIFIED
+    message = "Confirm your email first: follow the link sent to it (or ask for a new one)"
+
+
 class PasskeyNotFound(NotFound):
     """No such passkey of this user's: the same answer for someone else's."""
 

@@ -71,8 +71,10 @@ class SeenProfiles:
         self._capacity = capacity
 
     def is_news(self, identity: Identity) -> bool:
-        """Whether the token carries claims this process has not applied yet."""
-        if identity.email is None and identity.name is None:
+        """Whether the token carries claims this process has not applied yet. A built-in
+        sign-in's token never does: it carries what the row said when it was issued, and the
+        row (whose email a confirmed change moves) is the truth."""
+        if identity.sign_in is not None or (identity.email is None and identity.name is None):
             return False
         seen = self._seen.get(identity.user_id)
         if seen is None:

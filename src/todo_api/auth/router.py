@@ -7,8 +7,12 @@ when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up and sign-in.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from todo_api.auth import service
+from todo_api.auth import service, sign_ins
+from todo_api.auth.accounts import verification
+from todo_api.auth.accounts.emails import Mailer
+from todo_api.auth.accounts.schemas import VerificationSent
 from todo_api.auth.dependencies import CurrentUser, authenticate
 from todo_api.auth.errors import RateLimited, SignInRevoked, UserNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
@@ -16,7 +20,17 @@ from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited as LimitReached
 from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.registration import Invitations
-from todo_api.auth.schemas import Email, Login, Me, MeUpdate, RefreshRequest, Register, Tokens
+from todo_api.auth.schemas import (
+    Email,
+    Login,
+    Me,
+    MeUpdate,
+    MfaRequired,
+    RefreshRequest,
+    Register,
+    Tokens,
+)
+from todo_api.auth.two_factor import Challenges
 from todo_api.auth.users import ensure_user
 from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
@@ -48,6 +62,11 @@ async def _limit(request: Request, *limits: tuple[str, int]) -> None:
         raise RateLimited(exc.retry_after) from None
 
 
+def _origin(request: Request) -> sign_ins.Origin:
+    """Where a new sign-in is made from (kept for the list of sign-ins)."""
+    return sign_ins.origin(request.headers.get("user-agent"), _client(request))
+
+
 def _no_store(response: Response) -> None:
     """Tokens are never kept by a cache (RFC 6749, section 5.1)."""
     response.headers["Cache-Control"] = "no-store"
@@ -59,7 +78,7 @@ def _passwords(request: Request) -> PasswordHashing:
     return passwords
 
 
-async def _login(request: Request, response: Response, email: str, password: str) -> Tokens:
+async def _login(request: Request, response: Response, email: str, password: str) -> Any:
     """Sign-in attempts are counted per client address, per address and email, and per email
     from any address at a much higher limit. The address counts first, so one address past its
     limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
@@ -71,13 +90,22 @@ async def _login(request: Request, response: Response, email: str, password: str
         (f"login:ip:{client}:email:{email}", limiter.attempts),
         (f"login:email:{email}", limiter.email_attempts),
     )
-    tokens = await service.sign_in(
-        db=database(request),
-        passwords=_passwords(request),
-        settings=_settings(request),
-        email=email,
-        password=password,
-    )
+    try:
+        tokens = await service.sign_in(
+            db=database(request),
+            passwords=_passwords(request),
+            settings=_settings(request),
+            email=email,
+            password=password,
+            made_from=_origin(request),
+            require_verified=_settings(request).email_verification_mode == "required",
+        )
+    except service.SecondFactorNeeded as exc:
+        mfa_token = held(request.app, Challenges).issue(exc.user_id)
+        return JSONResponse(
+            {"mfa_required": True, "mfa_token": mfa_token},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
     _no_store(response)
     return tokens
 
@@ -91,8 +119,17 @@ def _settings(request: Request) -> Settings:
     "/register",
     response_model=Tokens,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 409, 429),
-    summary="Create an account; signs it in (REGISTRATION: open, invite or closed)",
+    responses={
+        **error_responses(403, 409, 429),
+        202: {
+            "model": VerificationSent,
+            "description": "EMAIL_VERIFICATION=required: the account is made (or the email "
+            "was taken: the same answer), and a link to confirm the email is sent; sign in "
+            "once it is followed",
+        },
+    },
+    summary="Create an account; signs it in (REGISTRATION: open, invite or closed; with "
+    "EMAIL_VERIFICATION=required, once the email is confirmed)",
     openapi_extra=PUBLIC,
 )
 async def register(data: Register, request: Request, response: Response) -> Any:
@@ -102,25 +139,45 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         (f"register:ip:{_client(request)}", attempts),
         (f"register:email:{data.email}", attempts),
     )
+    settings, db, mailer = _settings(request), database(request), held(request.app, Mailer)
+    verifying = settings.email_verification_mode
+    if verifying == "required":
+        # Not signed in, and the same answer whether or not the email was taken.
+        created = await verification.register_pending(
+            db=db,
+            passwords=_passwords(request),
+            settings=settings,
+            invitations=held(request.app, Invitations),
+            email=data.email,
+            password=data.password,
+            name=data.name,
+            invitation=data.invitation,
+        )
+        tell = verification.send_link if created is not None else verification.send_taken_notice
+        mailer.submit(lambda: tell(db, settings, mailer, data.email))
+        return JSONResponse({"verification": "sent"}, status.HTTP_202_ACCEPTED)
     tokens = await service.register(
-        db=database(request),
+        db=db,
         passwords=_passwords(request),
-        settings=_settings(request),
+        settings=settings,
         invitations=held(request.app, Invitations),
         email=data.email,
         password=data.password,
         name=data.name,
         invitation=data.invitation,
+        made_from=_origin(request),
     )
+    if verifying == "optional":
+        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))
     _no_store(response)
     return tokens
 
 
 @accounts_router.post(
     "/login",
-    response_model=Tokens,
-    responses=error_responses(401, 429),
-    summary="Sign in",
+    response_model=Tokens | MfaRequired,
+    responses=error_responses(401, 403, 429),
+    summary="Sign in (403 EMAIL_NOT_VERIFIED while a required confirmation is awaited)",
     openapi_extra=PUBLIC,
 )
 async def login(data: Login, request: Request, response: Response) -> Any:
@@ -129,8 +186,8 @@ async def login(data: Login, request: Request, response: Response) -> Any:
 
 @accounts_router.post(
     "/token",
-    response_model=Tokens,
-    responses=error_responses(401, 429),
+    response_model=Tokens | MfaRequired,
+    responses=error_responses(401, 403, 429),
     summary="Sign in with the OAuth2 password form (the Authorize button of /docs)",
     openapi_extra=PUBLIC,
     dependencies=[Depends(form_content_type)],

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 
 from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -113,8 +114,25 @@ class Me(UserRead):
         "listing's due_on",
         examples=["Europe/Berlin"],
     )
+    email_verified: bool = Field(
+        default=False,
+        description="Whether the email was confirmed (a link sent to it followed, or an "
+        "identity provider saying so)",
+    )
     created_at: datetime
     updated_at: datetime
+
+    two_factor: bool = Field(
+        default=False, description="Whether signing in takes a code from an authenticator app"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verified(cls, value: Any) -> Any:
+        """A user's row says when two-factor was turned on; `me` says whether."""
+        if isinstance(value, dict) and "totp_enabled_at" in value:
+            return {**value, "two_factor": value["totp_enabled_at"] is not None}
+        return value
 
 
 class MeUpdate(Change):
@@ -126,6 +144,14 @@ class MeUpdate(Change):
     timezone: ZoneName | None = None
 
     _not_null = field_validator("timezone")(refuse_null)
+
+
+class MfaRequired(BaseModel):
+    """The password is right and two-factor sign-in is on: POST /api/auth/login/2fa with this
+    token and a code (or a recovery code) gives the tokens."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="Good for 5 minutes and at most 5 wrong codes")
 
 
 class Tokens(BaseModel):

@@ -15,8 +15,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 
-from todo_api.auth import registration
+from todo_api.auth import registration, sign_ins
 from todo_api.auth.errors import (
+    EmailNotVerified,
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
@@ -26,6 +27,7 @@ from todo_api.auth.errors import (
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.registration import Invitations
 from todo_api.auth.schemas import Tokens, UserRead
+from todo_api.auth.sign_ins import Origin
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row, insert_or_ignore
@@ -46,6 +48,7 @@ async def register(
     email: str,
     password: str,
     name: str | None,
+    made_from: Origin | None = None,
     invitation: str | None = None,
 ) -> Tokens:
     """Create the account and sign it in, in one transaction: a failure between the two leaves
@@ -69,18 +72,39 @@ async def register(
         if created is None:
             raise EmailTaken
         await registration.admit(conn, invitations, created.id, invitation)
-        return await issue_tokens(conn=conn, settings=settings, user=created)
+        return await issue_tokens(conn=conn, settings=settings, user=created, made_from=made_from)
+
+
+class SecondFactorNeeded(Exception):
+    """The password is right, and the account has two-factor sign-in on: a code is needed
+    (todo_api.auth.two_factor)."""
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        super().__init__("a second factor is needed")
+        self.user_id = user_id
 
 
 async def sign_in(
-    *, db: Database, passwords: PasswordHashing, settings: Settings, email: str, password: str
+    *,
+    db: Database,
+    passwords: PasswordHashing,
+    settings: Settings,
+    email: str,
+    password: str,
+    made_from: Origin | None = None,
+    require_verified: bool = False,
 ) -> Tokens:
     """New tokens for the account whose email and password these are; InvalidCredentials
     otherwise, after the same work either way. The password is checked with no connection
-    held: one is taken again only to write the refresh token."""
+    held: one is taken again only to write the refresh token. `require_verified`: an account
+    whose email is not confirmed is EmailNotVerified (after the password is checked)."""
     user = await check_password(db=db, passwords=passwords, email=email, password=password)
-    async with db.connection() as conn:
-        return await issue_tokens(conn=conn, settings=settings, user=user)
+    if require_verified and not user.email_verified:
+        raise EmailNotVerified
+    if user.totp_enabled_at is not None:
+        raise SecondFactorNeeded(uuid.UUID(str(user.id)))
+    async with db.transaction() as conn:
+        return await issue_tokens(conn=conn, settings=settings, user=user, made_from=made_from)
 
 
 async def check_password(
@@ -117,11 +141,20 @@ async def issue_tokens(
     settings: Settings,
     user: Row,
     family_id: uuid.UUID | None = None,
+    made_from: Origin | None = None,
 ) -> Tokens:
-    """A new access token and a new refresh token (of a new family, unless one is given)."""
+    """A new access token and a new refresh token (of a new family, a sign-in made from
+    `made_from`, unless a family is given)."""
     refresh_token = secrets.token_urlsafe(32)
     now = utcnow()
-    family_id = family_id or new_id()
+    if family_id is None:
+        family_id = new_id()
+        await sign_ins.record(
+            conn,
+            sign_in=family_id,
+            user_id=user.id,
+            made_from=made_from or sign_ins.Origin(None, None),
+        )
     await conn.execute(
         insert(refresh_tokens).values(
             id=new_id(),

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from todo_api.tables.accounts import AccountToken, RecoveryCode, SignIn
 from todo_api.tables.activity import Activity
 from todo_api.tables.comments import CommentTombstone, TaskComment
 from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
@@ -61,6 +62,7 @@ def include_in_comparison(
 
 
 __all__ = [
+    "AccountToken",
     "Activity",
     "CommentTombstone",
     "DavCollection",
@@ -85,11 +87,13 @@ __all__ = [
     "Passkey",
     "PasskeyChallenge",
     "PersonalToken",
+    "RecoveryCode",
     "RefreshToken",
     "ReminderEmail",
     "ReminderEvent",
     "ReminderFire",
     "SavedFilter",
+    "SignIn",
     "Task",
     "TaskComment",
     "TaskCount",

@@ -2,7 +2,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Uuid, false, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Uuid,
+    false,
+    func,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
@@ -30,6 +42,11 @@ class User(SQLModel, table=True):
     name: str | None = Field(default=None, sa_type=String(200))
     # Only for built-in accounts; users known from an external issuer's tokens have none.
     password_hash: str | None = Field(default=None, sa_type=String(255))
+    # Two-factor sign-in (TOTP): the secret (base32), when it was turned on (None: off, the
+    # secret only set up), and the last time step a code was accepted for (a code works once).
+    totp_secret: str | None = Field(default=None, sa_type=String(64))
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_last_step: int | None = Field(default=None, sa_type=BigInteger)
     # Whether the account showed it receives mail at `email` (an identity provider saying
     # so counts): only such an account is linked to by an identity provider's sign-in.
     email_verified: bool = Field(

@@ -36,13 +36,14 @@ from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from todo_api.auth import app_tokens, oidc_accounts, passkeys, service
-from todo_api.auth.errors import InvalidCredentials, PasskeysNeedPublicUrl
+from todo_api.auth import app_tokens, oidc_accounts, passkeys, service, two_factor
+from todo_api.auth.errors import InvalidCredentials, InvalidToken, PasskeysNeedPublicUrl
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
 from todo_api.auth.oidc import FLOW_PATH
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.ratelimit import RateLimited, RateLimiter
+from todo_api.auth.two_factor import Challenges
 from todo_api.config import Settings
 from todo_api.db import Row
 from todo_api.kit.deps import database, held
@@ -248,6 +249,8 @@ class Pages:
         action = form.get("action")
         if action == "signin":
             return await self._sign_in(request, auth, browser, form)
+        if action == "code":
+            return await self._second_factor(request, auth, browser, form)
         if action == "passkey":
             return await self._sign_in_with_passkey(request, auth, browser, form)
         if action == "deny":
@@ -294,6 +297,39 @@ class Pages:
         except InvalidCredentials:
             message = "Incorrect email or password."
             return self._page("signin", auth, browser, email=email, message=message, status=401)
+        required = self._settings.email_verification_mode == "required"
+        if required and not user.email_verified:
+            message = "Confirm your email first: follow the link sent to it."
+            return self._page("signin", auth, browser, email=email, message=message, status=403)
+        if user.totp_enabled_at is not None:  # a code from the app too
+            mfa_token = held(request.app, Challenges).issue(uuid.UUID(str(user.id)))
+            return self._page("code", auth, browser, email=user.email, mfa_token=mfa_token)
+        return self._signed_in_page(auth, browser, user)
+
+    async def _second_factor(
+        self, request: Request, auth: AuthRequest, browser: str, form: Mapping[str, Any]
+    ) -> Response:
+        challenges = held(request.app, Challenges)
+        mfa_token = str(form.get("mfa_token") or "")[:1024]
+        code = str(form.get("code") or "")[:20]
+        try:
+            user_id, nonce = await challenges.open(mfa_token)
+        except InvalidToken:
+            message = "The sign-in took too long or had too many wrong codes; sign in again."
+            return self._page("signin", auth, browser, message=message, status=401)
+        async with database(request).transaction() as conn:
+            user = await service.get_user(conn=conn, user_id=user_id)
+            accepted = user is not None and (
+                await two_factor.accept_code(conn, user, code)
+                or await two_factor.use_recovery_code(conn, user_id, code)
+            )
+        if not accepted or user is None:
+            message = "The code is not right (or was used already)."
+            email = user.email if user is not None else None
+            return self._page(
+                "code", auth, browser, email=email, mfa_token=mfa_token, message=message, status=401
+            )
+        await challenges.close(nonce)
         return self._signed_in_page(auth, browser, user)
 
     async def _sign_in_with_passkey(
@@ -368,19 +404,21 @@ class Pages:
         email: str | None = None,
         message: str | None = None,
         status: int = 200,
+        mfa_token: str | None = None,
     ) -> Response:
         nonce = secrets.token_urlsafe(16)
         csrf_token = self._forms.dumps(int(time.time()), browser)
         html = _templates.get_template("page.html").render(
             nonce=nonce,
             kind=kind,
-            title="Sign in" if kind == "signin" else "Allow access",
+            title="Allow access" if kind == "consent" else "Sign in",
             client_name=auth.client_name,
             wants=auth.wants,
             fields=auth.fields,
             csrf_token=csrf_token,
             email=email or "",
             message=message,
+            mfa_token=mfa_token or "",
             oidc_name=self._settings.oidc_name,
             oidc_start=self._oidc_start(auth, csrf_token),
         )

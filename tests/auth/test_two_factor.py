@@ -1,0 +1,209 @@
+"""Two-factor sign-in with TOTP through HTTP on both databases, `pyotp` computing the codes:
+setting it up and turning it on (recovery codes), login answering `mfa_required`, a code
+accepted once and one step either side, recovery codes good once, five wrong codes ending the
+sign-in, turning it off, and the OAuth sign-in page asking for the code."""
+
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from fastapi import FastAPI
+
+from tests.auth.accounts_helpers import PASSWORD, bearer, log_in, sign_up
+from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, query_of
+from tests.support import app_factory, assert_error, client_for, validation_details
+from todo_api.config import Settings
+
+
+@pytest.fixture
+async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
+    assert settings.database_url is not None
+    async with app_factory(settings.database_url, tmp_path) as make:
+        yield make
+
+
+def code_at(secret: str, steps_from_now: int = 0) -> str:
+    return pyotp.TOTP(secret).at(time.time() + 30 * steps_from_now)
+
+
+async def turned_on(client: httpx.AsyncClient) -> tuple[dict[str, Any], str, list[str]]:
+    """A new account with two-factor on: its tokens, its secret, its recovery codes (and the
+    code that turned it on, last)."""
+    signed_in = await sign_up(client)
+    auth = bearer(signed_in["access_token"])
+    setup = await client.post("/api/auth/2fa/setup", json={"password": PASSWORD}, headers=auth)
+    assert setup.status_code == 200, setup.text
+    secret = setup.json()["secret"]
+    code = code_at(secret)
+    enabled = await client.post("/api/auth/2fa/enable", json={"code": code}, headers=auth)
+    assert enabled.status_code == 200, enabled.text
+    return signed_in, secret, [*enabled.json()["recovery_codes"], code]
+
+
+async def challenge(client: httpx.AsyncClient, email: str) -> str:
+    answer = await log_in(client, email)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["mfa_required"] is True
+    assert set(body) == {"mfa_required", "mfa_token"}
+    token: str = body["mfa_token"]
+    return token
+
+
+async def second(client: httpx.AsyncClient, mfa_token: str, **given: str) -> httpx.Response:
+    return await client.post("/api/auth/login/2fa", json={"mfa_token": mfa_token, **given})
+
+
+async def test_setting_up_and_turning_on_two_factor(anonymous: httpx.AsyncClient) -> None:
+    signed_in = await sign_up(anonymous)
+    auth = bearer(signed_in["access_token"])
+    wrong = await anonymous.post("/api/auth/2fa/setup", json={"password": "nope"}, headers=auth)
+    assert_error(wrong, 401, "INVALID_CREDENTIALS")
+    setup = await anonymous.post("/api/auth/2fa/setup", json={"password": PASSWORD}, headers=auth)
+    assert setup.status_code == 200
+    body = setup.json()
+    assert set(body) == {"secret", "otpauth_uri", "qr_svg"}
+    assert body["otpauth_uri"].startswith("otpauth://totp/")
+    assert f"secret={body['secret']}" in body["otpauth_uri"]
+    assert body["qr_svg"].startswith("<svg")
+    me = await anonymous.get("/api/auth/me", headers=auth)
+    assert me.json()["two_factor"] is False  # not before a code turns it on
+    assert (await log_in(anonymous, signed_in["user"]["email"])).json().get("access_token")
+
+    bad = await anonymous.post("/api/auth/2fa/enable", json={"code": "000000"}, headers=auth)
+    assert validation_details(bad)[0]["field"] == "code"
+    enabled = await anonymous.post(
+        "/api/auth/2fa/enable", json={"code": code_at(body["secret"])}, headers=auth
+    )
+    assert enabled.status_code == 200, enabled.text
+    codes = enabled.json()["recovery_codes"]
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
+    assert (await anonymous.get("/api/auth/me", headers=auth)).json()["two_factor"] is True
+    again = await anonymous.post("/api/auth/2fa/setup", json={"password": PASSWORD}, headers=auth)
+    assert_error(again, 409, "CONFLICT")
+
+
+async def test_login_asks_for_a_code_accepted_once_with_a_step_of_skew(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    signed_in, secret, codes = await turned_on(anonymous)
+    email = signed_in["user"]["email"]
+    assert_error(await log_in(anonymous, email, "wrong password"), 401, "INVALID_CREDENTIALS")
+    form = await anonymous.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+    assert form.json()["mfa_required"] is True
+
+    # The code that turned it on is spent; the next step's (a clock a step ahead) works.
+    spent = await second(anonymous, await challenge(anonymous, email), code=codes[-1])
+    assert_error(spent, 401, "INVALID_CREDENTIALS")
+    ahead = code_at(secret, +1)
+    tokens = await second(anonymous, await challenge(anonymous, email), code=ahead)
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["user"]["email"] == email
+    assert (
+        await anonymous.get("/api/tasks", headers=bearer(tokens.json()["access_token"]))
+    ).status_code == 200
+    replay = await second(anonymous, await challenge(anonymous, email), code=ahead)
+    assert_error(replay, 401, "INVALID_CREDENTIALS")
+    too_far = await second(anonymous, await challenge(anonymous, email), code=code_at(secret, +3))
+    assert_error(too_far, 401, "INVALID_CREDENTIALS")
+
+
+async def test_a_recovery_code_works_once(anonymous: httpx.AsyncClient) -> None:
+    signed_in, _secret, codes = await turned_on(anonymous)
+    email = signed_in["user"]["email"]
+    first = await second(anonymous, await challenge(anonymous, email), recovery_code=codes[0])
+    assert first.status_code == 200, first.text
+    again = await second(anonymous, await challenge(anonymous, email), recovery_code=codes[0])
+    assert_error(again, 401, "INVALID_CREDENTIALS")
+    upper = await second(
+        anonymous, await challenge(anonymous, email), recovery_code=codes[1].upper()
+    )
+    assert upper.status_code == 200
+
+
+async def test_five_wrong_codes_end_the_sign_in_and_it_works_once(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    signed_in, secret, _codes = await turned_on(anonymous)
+    email = signed_in["user"]["email"]
+    mfa_token = await challenge(anonymous, email)
+    for _ in range(5):
+        assert_error(await second(anonymous, mfa_token, code="123456"), 401, "INVALID_CREDENTIALS")
+    dead = await second(anonymous, mfa_token, code=code_at(secret, +1))
+    assert_error(dead, 401, "INVALID_TOKEN")
+
+    used = await challenge(anonymous, email)
+    assert (await second(anonymous, used, code=code_at(secret, +1))).status_code == 200
+    assert_error(await second(anonymous, used, code=code_at(secret, -1)), 401, "INVALID_TOKEN")
+    assert_error(await second(anonymous, "forged.token", code="123456"), 401, "INVALID_TOKEN")
+
+
+async def test_turning_two_factor_off(anonymous: httpx.AsyncClient) -> None:
+    signed_in, secret, _codes = await turned_on(anonymous)
+    auth = bearer(signed_in["access_token"])
+    wrong = await anonymous.post(
+        "/api/auth/2fa/disable", json={"password": PASSWORD, "code": "123456"}, headers=auth
+    )
+    assert_error(wrong, 401, "INVALID_CREDENTIALS")
+    off = await anonymous.post(
+        "/api/auth/2fa/disable",
+        json={"password": PASSWORD, "code": code_at(secret, +1)},
+        headers=auth,
+    )
+    assert off.status_code == 204, off.text
+    assert (await anonymous.get("/api/auth/me", headers=auth)).json()["two_factor"] is False
+    assert "access_token" in (await log_in(anonymous, signed_in["user"]["email"])).json()
+
+
+async def test_a_personal_token_cannot_set_two_factor_up(anonymous: httpx.AsyncClient) -> None:
+    signed_in = await sign_up(anonymous)
+    made = await anonymous.post(
+        "/api/tokens", json={"name": "script"}, headers=bearer(signed_in["access_token"])
+    )
+    setup = await anonymous.post(
+        "/api/auth/2fa/setup", json={"password": PASSWORD}, headers=bearer(made.json()["token"])
+    )
+    assert_error(setup, 403, "FORBIDDEN")
+
+
+async def test_the_oauth_sign_in_page_asks_for_the_code(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    base = "http://test"
+    async with client_for(make_app(public_url=base)) as browser:
+        signed_in, secret, _codes = await turned_on(browser)
+        email = signed_in["user"]["email"]
+        registered = await browser.post(
+            "/oauth/register",
+            json={
+                "client_name": "Test app",
+                "redirect_uris": ["http://127.0.0.1:1/callback"],
+                "token_endpoint_auth_method": "none",
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        _verifier, pkce_challenge = pkce()
+        url = authorize_url(base, registered.json()["client_id"], pkce_challenge)
+        page = await browser.get(url)
+        target = "/oauth/authorize"
+        signin = {**form_fields(page.text), "email": email, "password": PASSWORD}
+        page = await browser.post(target, data={**signin, "action": "signin"})
+        assert page.status_code == 200, page.text
+        assert 'name="code"' in page.text
+        assert "Allow" not in page.text
+        fields = form_fields(page.text)
+        wrong = await browser.post(target, data={**fields, "code": "000000", "action": "code"})
+        assert wrong.status_code == 401
+        page = await browser.post(
+            target, data={**fields, "code": code_at(secret, +1), "action": "code"}
+        )
+        assert page.status_code == 200, page.text
+        assert "Allow" in page.text
+        done = await browser.post(target, data={**form_fields(page.text), "action": "allow"})
+        assert done.status_code == 303
+        assert "code" in query_of(done.headers["location"])

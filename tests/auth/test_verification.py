@@ -1,0 +1,248 @@
+"""Email verification (EMAIL_VERIFICATION=off|optional|required) and a change of email,
+through HTTP on both databases, with a real SMTP server catching the emails: `me` says
+`email_verified`, a link confirms it once, `required` signs nobody in before it (and answers
+registering a taken email as it answers a new one), resend answers the same for any email, and
+a new email becomes the account's once the link sent to it is followed."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.auth.accounts_helpers import (
+    PASSWORD,
+    TEMPLATE,
+    bearer,
+    body_of,
+    link_token,
+    log_in,
+    mail_to,
+    sign_up,
+    to,
+    unique_email,
+)
+from tests.reminders.smtp import Mailbox, mailbox
+from tests.support import app_factory, assert_error, client_for, validation_details
+from todo_api.config import Settings
+
+
+@pytest.fixture
+def box() -> Iterator[Mailbox]:
+    with mailbox() as box:
+        yield box
+
+
+@pytest.fixture
+async def make_app(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[..., FastAPI]]:
+    assert settings.database_url is not None
+    async with app_factory(settings.database_url, tmp_path) as make:
+        yield make
+
+
+def client_of(make_app: Callable[..., FastAPI], box: Mailbox, **settings: Any) -> httpx.AsyncClient:
+    return client_for(make_app(smtp_url=box.url, account_url_template=TEMPLATE, **settings))
+
+
+async def me(client: httpx.AsyncClient, access_token: str) -> dict[str, Any]:
+    response = await client.get("/api/auth/me", headers=bearer(access_token))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def verify(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post("/api/auth/email/verify", json={"token": token})
+
+
+def test_verification_is_optional_with_smtp_and_off_without(box: Mailbox) -> None:
+    def mode(**values: Any) -> str:
+        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return settings.email_verification_mode
+
+    assert mode() == "off"
+    assert mode(smtp_url=box.url, public_url="http://tasks.test") == "optional"
+    assert mode(smtp_url=box.url, account_url_template=TEMPLATE, email_verification="off") == "off"
+    with pytest.raises(ValueError, match="SMTP_URL"):
+        mode(email_verification="required")
+
+
+async def test_optional_registering_signs_in_and_sends_a_link_that_verifies_once(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box) as client:
+        email = unique_email()
+        signed_in = await sign_up(client, email)
+        assert (await me(client, signed_in["access_token"]))["email_verified"] is False
+        [message] = await mail_to(box, email)
+        assert message["Subject"] == "Confirm your email"
+        token = link_token(message, "verify-email")
+        assert f"https://app.example.com/account/verify-email?token={token}" in body_of(message)
+        verified = await verify(client, token)
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["email_verified"] is True
+        assert verified.json()["email"] == email
+        assert (await me(client, signed_in["access_token"]))["email_verified"] is True
+        assert validation_details(await verify(client, token))[0]["field"] == "token"
+
+
+async def test_required_signs_nobody_in_before_the_email_is_confirmed(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box, email_verification="required") as client:
+        email = unique_email()
+        registered = await client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        assert registered.status_code == 202, registered.text
+        assert registered.json() == {"verification": "sent"}
+        assert_error(await log_in(client, email), 403, "EMAIL_NOT_VERIFIED")
+        # A wrong password says nothing about the email.
+        assert_error(await log_in(client, email, "not the password"), 401, "INVALID_CREDENTIALS")
+        form = await client.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+        assert_error(form, 403, "EMAIL_NOT_VERIFIED")
+        [message] = await mail_to(box, email)
+        assert (await verify(client, link_token(message, "verify-email"))).status_code == 200
+        assert (await log_in(client, email)).status_code == 200
+
+
+async def test_required_registering_a_taken_email_answers_as_a_new_one(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box, email_verification="required") as client:
+        taken, new = unique_email(), unique_email()
+        first = await client.post("/api/auth/register", json={"email": taken, "password": PASSWORD})
+        assert first.status_code == 202
+        await mail_to(box, taken)
+        answers = [
+            await client.post(
+                "/api/auth/register", json={"email": email, "password": "another password"}
+            )
+            for email in (taken, new)
+        ]
+        varying = {"date", "x-request-id"}
+        shapes = [
+            (r.status_code, r.content, {k: v for k, v in r.headers.items() if k not in varying})
+            for r in answers
+        ]
+        assert shapes[0] == shapes[1]
+        notice = (await mail_to(box, taken, 2))[-1]
+        assert notice["Subject"] == "You already have an account"
+        assert "token=" not in body_of(notice)
+        assert_error(await log_in(client, taken, "another password"), 401, "INVALID_CREDENTIALS")
+        await mail_to(box, new)
+
+
+async def test_resend_answers_the_same_for_any_email_and_is_limited(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box) as client:
+        unverified, verified, unknown = unique_email(), unique_email(), unique_email()
+        await sign_up(client, unverified)
+        await sign_up(client, verified)
+        [first] = await mail_to(box, verified)
+        assert (await verify(client, link_token(first, "verify-email"))).status_code == 200
+        answers = [
+            await client.post("/api/auth/email/resend", json={"email": email})
+            for email in (unverified, verified, unknown)
+        ]
+        assert {(r.status_code, r.content) for r in answers} == {(202, b'{"status":"accepted"}')}
+        await mail_to(box, unverified, 2)
+        await asyncio.sleep(0.5)
+        assert len(to(box, verified)) == 1
+        assert to(box, unknown) == []
+        for _ in range(4):  # five an hour per email
+            response = await client.post("/api/auth/email/resend", json={"email": unknown})
+            assert response.status_code == 202
+        limited = await client.post("/api/auth/email/resend", json={"email": unknown})
+        assert_error(limited, 429, "RATE_LIMITED")
+        assert int(limited.headers["retry-after"]) > 60
+
+
+async def test_changing_the_email_takes_a_link_to_the_new_one(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box) as client:
+        old, new = unique_email(), unique_email()
+        signed_in = await sign_up(client, old)
+        wrong = await client.post(
+            "/api/auth/email/change",
+            json={"new_email": new, "password": "not the password"},
+            headers=bearer(signed_in["access_token"]),
+        )
+        assert_error(wrong, 401, "INVALID_CREDENTIALS")
+        asked = await client.post(
+            "/api/auth/email/change",
+            json={"new_email": new.upper(), "password": PASSWORD},
+            headers=bearer(signed_in["access_token"]),
+        )
+        assert asked.status_code == 202, asked.text
+        [link] = await mail_to(box, new)
+        notice = (await mail_to(box, old, 2))[-1]  # after the first email's verification link
+        assert "token=" not in body_of(notice)
+        assert new in body_of(notice)
+        assert (await me(client, signed_in["access_token"]))["email"] == old  # not yet
+
+        changed = await verify(client, link_token(link, "verify-email"))
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["email"] == new
+        assert changed.json()["email_verified"] is True
+        # The old access token (whose claim still says the old email) changes nothing back.
+        assert (await me(client, signed_in["access_token"]))["email"] == new
+        assert (await log_in(client, new)).status_code == 200
+        assert_error(await log_in(client, old), 401, "INVALID_CREDENTIALS")
+
+
+async def test_a_new_email_taken_by_then_is_a_conflict(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box) as client:
+        old, wanted = unique_email(), unique_email()
+        signed_in = await sign_up(client, old)
+        asked = await client.post(
+            "/api/auth/email/change",
+            json={"new_email": wanted, "password": PASSWORD},
+            headers=bearer(signed_in["access_token"]),
+        )
+        assert asked.status_code == 202
+        link = next(m for m in await mail_to(box, wanted) if m["Subject"] == "Confirm your email")
+        await sign_up(client, wanted)  # someone registers it meanwhile
+        assert_error(await verify(client, link_token(link, "verify-email")), 409, "CONFLICT")
+        assert (await me(client, signed_in["access_token"]))["email"] == old
+
+
+async def test_without_smtp_there_is_no_verification(anonymous: httpx.AsyncClient) -> None:
+    signed_in = await sign_up(anonymous)
+    assert (await me(anonymous, signed_in["access_token"]))["email_verified"] is False
+    resend = await anonymous.post("/api/auth/email/resend", json={"email": unique_email()})
+    assert_error(resend, 503, "EMAIL_UNAVAILABLE")
+    change = await anonymous.post(
+        "/api/auth/email/change",
+        json={"new_email": unique_email(), "password": PASSWORD},
+        headers=bearer(signed_in["access_token"]),
+    )
+    assert_error(change, 503, "EMAIL_UNAVAILABLE")
+
+
+async def test_the_services_own_page_confirms_the_email_on_a_click(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    app = make_app(smtp_url=box.url, public_url="http://tasks.test")
+    async with client_for(app) as client:
+        email = unique_email()
+        signed_in = await sign_up(client, email)
+        [message] = await mail_to(box, email)
+        token = link_token(message, "verify-email")
+        shown = await client.get("/account/verify-email", params={"token": token})
+        assert shown.status_code == 200
+        assert "<script" not in shown.text
+        assert (await me(client, signed_in["access_token"]))["email_verified"] is False
+        done = await client.post("/account/verify-email", data={"token": token})
+        assert done.status_code == 200
+        assert email in done.text
+        assert (await me(client, signed_in["access_token"]))["email_verified"] is True
+        again = await client.post("/account/verify-email", data={"token": token})
+        assert again.status_code == 400
