@@ -10,10 +10,9 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 
-from todo_api.auth import personal
+from todo_api.auth import app_tokens, personal
 from todo_api.auth.errors import InvalidToken, ReadOnlyToken, SessionRequired, Unauthorized
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.oauth import store as oauth_store
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.sign_ins import LiveSignIns
@@ -56,8 +55,8 @@ async def _verify(request: Request, token: str) -> Identity:
     BETTER_AUTH_URL is set (else an invalid JWT)."""
     if token.startswith(personal.PREFIX):
         return await personal.verify(database(request), held(request.app, KnownTokens), token)
-    if token.startswith(oauth_store.ACCESS_PREFIX):
-        return await oauth_store.verify(database(request), held(request.app, KnownTokens), token)
+    if token.startswith(app_tokens.ACCESS_PREFIX):
+        return await app_tokens.verify(database(request), held(request.app, KnownTokens), token)
     if token.count(".") != 2:
         sessions = held(request.app, BetterAuthSessions)
         if sessions.enabled:

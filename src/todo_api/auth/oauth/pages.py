@@ -36,7 +36,7 @@ from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from todo_api.auth import oidc_accounts, passkeys, service, two_factor
+from todo_api.auth import app_tokens, oidc_accounts, passkeys, service, two_factor
 from todo_api.auth.errors import InvalidCredentials, InvalidToken, PasskeysNeedPublicUrl
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
@@ -123,7 +123,7 @@ class AuthRequest:
 
     @property
     def wants(self) -> str:
-        writes = store.WRITE in self.scope.split()
+        writes = app_tokens.WRITE in self.scope.split()
         return "read and change your tasks" if writes else "read your tasks"
 
 
@@ -159,15 +159,15 @@ async def read_request(
         resource = given("resource")
         if resource is not None and resource != f"{settings.public_url}/mcp":
             raise SentBack("invalid_target", "resource must be this service's /mcp")
-        requested = (given("scope") or client.scope or " ".join(store.SCOPES)).split()
-        registered = (client.scope or " ".join(store.SCOPES)).split()
-        allowed = [scope for scope in store.SCOPES if scope in registered]
+        requested = (given("scope") or client.scope or " ".join(app_tokens.SCOPES)).split()
+        registered = (client.scope or " ".join(app_tokens.SCOPES)).split()
+        allowed = [scope for scope in app_tokens.SCOPES if scope in registered]
         if not requested or any(scope not in allowed for scope in requested):
             raise SentBack("invalid_scope", f"the scopes this app may ask for: {' '.join(allowed)}")
     except SentBack as exc:
         exc.redirect_uri, exc.state = redirect_uri, state
         raise
-    scope = " ".join(store.SCOPES) if store.WRITE in requested else store.READ
+    scope = " ".join(app_tokens.SCOPES) if app_tokens.WRITE in requested else app_tokens.READ
     fields = [(name, value) for name in PARAMS if (value := given(name)) is not None]
     return AuthRequest(client, redirect_uri, explicit, challenge, state, scope, resource, fields)
 

@@ -26,6 +26,7 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from starlette.requests import Request
 
+from todo_api.auth import app_tokens
 from todo_api.auth.hashed_tokens import KnownTokens, hash_token
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients
@@ -157,7 +158,7 @@ class Provider:
 
     async def load_access_token(self, token: str) -> Access | None:
         async with self._db.connection() as conn:
-            row = await store.find_access(conn, token)
+            row = await app_tokens.find_access(conn, token)
         if row is None or row["expires_at"] <= utcnow():
             return None
         return Access(

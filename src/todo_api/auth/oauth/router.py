@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from todo_api.auth import app_tokens
 from todo_api.auth.dependencies import caller
 from todo_api.auth.errors import ConnectionNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
@@ -71,7 +72,7 @@ def mcp_challenge(settings: Settings) -> str | None:
     client starts its sign-in. None: no authorization server to name."""
     if settings.mcp_authorization_server is None:
         return None
-    scopes = " ".join(store.SCOPES)
+    scopes = " ".join(app_tokens.SCOPES)
     return f'scope="{scopes}", resource_metadata="{settings.public_url}{RESOURCE_METADATA}/mcp"'
 
 
@@ -212,7 +213,7 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         "resource": f"{settings.public_url}/mcp",
         "authorization_servers": [issuer],
         "bearer_methods_supported": ["header"],
-        "scopes_supported": store.SCOPES,
+        "scopes_supported": app_tokens.SCOPES,
         "resource_name": "Tasks",
     }
     for path in (RESOURCE_METADATA, RESOURCE_METADATA + "/mcp"):
@@ -225,7 +226,7 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         "token_endpoint": f"{issuer}/oauth/token",
         "registration_endpoint": f"{issuer}/oauth/register",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
-        "scopes_supported": store.SCOPES,
+        "scopes_supported": app_tokens.SCOPES,
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
@@ -245,7 +246,7 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         found.append(LabelledRoute(path, _document(server), methods=["GET", "OPTIONS"]))
     authenticator = HashedSecretAuthenticator(provider)  # type: ignore[arg-type]
     options = ClientRegistrationOptions(
-        enabled=True, valid_scopes=store.SCOPES, default_scopes=store.SCOPES
+        enabled=True, valid_scopes=app_tokens.SCOPES, default_scopes=app_tokens.SCOPES
     )
     token = _TokenHandler(provider, authenticator).handle  # type: ignore[arg-type]
     revoke = RevocationHandler(provider, authenticator).handle  # type: ignore[arg-type]

@@ -6,45 +6,29 @@ bits, so a plain hash is enough and a copy of the database gives nobody a usable
 is the family of its tokens: revoking it (a code used twice, a refresh token used twice, the
 user ending the connection, /oauth/revoke) deletes it and its tokens with it, and every process
 forgets its access tokens as it forgets a revoked personal token (todo_api.auth.hashed_tokens's
-KnownTokens and the live-updates channel).
+KnownTokens and the live-updates channel). The access tokens' prefix, scopes and check on each
+request are todo_api.auth.app_tokens, which who-is-calling (todo_api.auth.dependencies) uses.
 """
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from todo_api.auth.hashed_tokens import (
-    KnownTokens,
-    hash_token,
-    new_secret,
-    token_identity,
-    verify_by_hash,
-)
-from todo_api.auth.personal import Scope
-from todo_api.auth.tokens import Identity
+from todo_api.auth.app_tokens import ACCESS_PREFIX
+from todo_api.auth.hashed_tokens import KnownTokens, hash_token, new_secret
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.oauth import oauth_clients, oauth_grants, oauth_tokens
 
-ACCESS_PREFIX = "todo_mcp_"
 REFRESH_PREFIX = "todo_mcr_"
 CODE_PREFIX = "todo_mcc_"
-READ, WRITE = "tasks:read", "tasks:write"
-SCOPES = [READ, WRITE]
 CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_LIFETIME = timedelta(hours=1)
 UNUSED_CLIENT_LIFETIME = timedelta(days=7)
-# What a token of the built-in server is good for: /mcp (its audience), nothing else.
-MCP_AUDIENCE = "mcp"
-
-
-def token_scope(scope: str) -> Scope:
-    """What a token's OAuth scope lets it do: `tasks:write` everything, else read."""
-    return Scope.write if WRITE in scope.split() else Scope.read
 
 
 # --- clients -------------------------------------------------------------------------------
@@ -232,61 +216,6 @@ async def revoke_grant(db: Database, known: KnownTokens, grant_id: uuid.UUID) ->
     async with db.connection() as conn:
         _, ids = await revoke_grants(conn, _g.c.id == grant_id)
     await known.revoked(*ids)
-
-
-# --- access tokens ---------------------------------------------------------------------------
-
-_ACCESS = Query(
-    select(
-        _t.c.id,
-        _t.c.grant_id,
-        _t.c.scope,
-        _t.c.expires_at,
-        _g.c.user_id,
-        _g.c.client_id,
-        _g.c.last_used_at,
-    )
-    .join(_g, _g.c.id == _t.c.grant_id)
-    .where(_t.c.token_hash == bindparam("token_hash"), _t.c.kind == "access")
-)
-_TOUCH = Query(
-    update(_g)
-    .where(
-        _g.c.id == bindparam("id"),
-        or_(_g.c.last_used_at.is_(None), _g.c.last_used_at <= bindparam("stale")),
-    )
-    .values(last_used_at=bindparam("now"))
-)
-
-
-async def find_access(conn: Connection, token: str) -> Row | None:
-    return (await conn.execute(_ACCESS, {"token_hash": hash_token(token)})).first()
-
-
-async def verify(db: Database, known: KnownTokens, token: str) -> Identity:
-    """The identity an access token speaks for (at /mcp only: its `audience`); 401 when it is
-    unknown, revoked or expired. As a personal token's check (`verify_by_hash`), with the
-    grant's `last_used_at` written at most once a minute."""
-    return await verify_by_hash(
-        db,
-        known,
-        token,
-        lookup=_ACCESS,
-        identity_of=_identity,
-        touch=_TOUCH,
-        touched=lambda identity: identity.grant_id,
-    )
-
-
-def _identity(row: Row) -> Identity:
-    """As a personal token's identity (`token_identity`), with the OAuth scope as `read` or
-    `write`, for /mcp only (its audience), and its grant."""
-    return replace(
-        token_identity(row),
-        scope=token_scope(row["scope"]).value,
-        audience=MCP_AUDIENCE,
-        grant_id=uuid.UUID(str(row["grant_id"])),
-    )
 
 
 # --- connections ---------------------------------------------------------------------------
