@@ -12,9 +12,9 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from todo_api.auth import passkeys
 from todo_api.auth.dependencies import Caller, caller, session_only
-from todo_api.auth.errors import PasskeyNotFound, RateLimited
-from todo_api.auth.ratelimit import RateLimited as LimitReached
+from todo_api.auth.errors import PasskeyNotFound
 from todo_api.auth.ratelimit import RateLimiter
+from todo_api.auth.requests import client_address, count_attempt
 from todo_api.auth.schemas import Tokens
 from todo_api.config import Settings
 from todo_api.kit import text
@@ -107,24 +107,13 @@ def _relying_party(request: Request) -> passkeys.RelyingParty:
     return passkeys.relying_party(held(request.app, Settings), str(request.url))
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def _limit(request: Request, *limits: tuple[str, int]) -> None:
-    try:
-        await held(request.app, RateLimiter).check(*limits)
-    except LimitReached as exc:
-        raise RateLimited(exc.retry_after) from None
-
-
 async def _session(request: Request) -> Caller:
     """A signed-in session's caller (a personal or app token: 403), within the limit of
     ceremonies per user."""
     call = await caller(request)
     session_only(call.user)
     attempts = held(request.app, RateLimiter).attempts
-    await _limit(request, (f"passkeys:user:{call.user_id}", attempts))
+    await count_attempt(request, (f"passkeys:user:{call.user_id}", attempts))
     return call
 
 
@@ -198,7 +187,9 @@ async def delete_passkey(passkey_id: PasskeyIdPath, request: Request) -> Respons
 )
 async def authentication_options(request: Request) -> Response:
     limiter = held(request.app, RateLimiter)
-    await _limit(request, (f"passkeys:options:ip:{_client(request)}", limiter.address_attempts))
+    await count_attempt(
+        request, (f"passkeys:options:ip:{client_address(request)}", limiter.address_attempts)
+    )
     rp = _relying_party(request)
     async with database(request).connection() as conn:
         options = await passkeys.authentication_options(conn, rp)
@@ -219,9 +210,13 @@ async def authentication_options(request: Request) -> Response:
 async def login(data: PasskeyLogin, request: Request, response: Response) -> Any:
     limiter = held(request.app, RateLimiter)
     # Per client address, then per passkey from any address, as sign-in counts per email.
-    await _limit(request, (f"passkeys:login:ip:{_client(request)}", limiter.address_attempts))
+    await count_attempt(
+        request, (f"passkeys:login:ip:{client_address(request)}", limiter.address_attempts)
+    )
     credential = passkeys.authentication(data.credential)
-    await _limit(request, (f"passkeys:login:credential:{credential.id}", limiter.email_attempts))
+    await count_attempt(
+        request, (f"passkeys:login:credential:{credential.id}", limiter.email_attempts)
+    )
     rp = _relying_party(request)
     async with database(request).connection() as conn:
         tokens = await passkeys.sign_in(conn, held(request.app, Settings), rp, credential)

@@ -9,17 +9,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from todo_api.auth import service, sign_ins
+from todo_api.auth import service
 from todo_api.auth.accounts import verification
 from todo_api.auth.accounts.emails import Mailer
 from todo_api.auth.accounts.schemas import VerificationSent
 from todo_api.auth.dependencies import CurrentUser, authenticate
-from todo_api.auth.errors import RateLimited, SignInRevoked, UserNotFound
+from todo_api.auth.errors import SignInRevoked, UserNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.ratelimit import RateLimited as LimitReached
-from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.registration import Invitations
+from todo_api.auth.requests import (
+    PUBLIC,
+    client_address,
+    count_attempt,
+    limiter_of,
+    no_store,
+    origin_of,
+    passwords_of,
+    settings_of,
+)
 from todo_api.auth.schemas import (
     Email,
     Login,
@@ -32,50 +39,14 @@ from todo_api.auth.schemas import (
 )
 from todo_api.auth.two_factor import Challenges
 from todo_api.auth.users import ensure_user
-from todo_api.config import Settings
 from todo_api.kit.deps import Connection, database, held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, form_content_type, no_content, read_json
 
-# The routes that create a session take no bearer token.
-PUBLIC: dict[str, Any] = {"security": []}
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 accounts_router = APIRouter(
     prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503)
 )
-
-
-def _limiter(request: Request) -> RateLimiter:
-    limiter = held(request.app, RateLimiter)
-    return limiter
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def _limit(request: Request, *limits: tuple[str, int]) -> None:
-    """Count an attempt under each (key, limit) in turn; 429 at the first one past its limit."""
-    try:
-        await _limiter(request).check(*limits)
-    except LimitReached as exc:
-        raise RateLimited(exc.retry_after) from None
-
-
-def _origin(request: Request) -> sign_ins.Origin:
-    """Where a new sign-in is made from (kept for the list of sign-ins)."""
-    return sign_ins.origin(request.headers.get("user-agent"), _client(request))
-
-
-def _no_store(response: Response) -> None:
-    """Tokens are never kept by a cache (RFC 6749, section 5.1)."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-
-
-def _passwords(request: Request) -> PasswordHashing:
-    passwords = held(request.app, PasswordHashing)
-    return passwords
 
 
 async def _login(request: Request, response: Response, email: str, password: str) -> Any:
@@ -83,8 +54,8 @@ async def _login(request: Request, response: Response, email: str, password: str
     from any address at a much higher limit. The address counts first, so one address past its
     limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
     the owner out of signing in from another, and guessing from many places stays bounded."""
-    limiter, client = _limiter(request), _client(request)
-    await _limit(
+    limiter, client = limiter_of(request), client_address(request)
+    await count_attempt(
         request,
         (f"login:ip:{client}", limiter.address_attempts),
         (f"login:ip:{client}:email:{email}", limiter.attempts),
@@ -93,12 +64,12 @@ async def _login(request: Request, response: Response, email: str, password: str
     try:
         tokens = await service.sign_in(
             db=database(request),
-            passwords=_passwords(request),
-            settings=_settings(request),
+            passwords=passwords_of(request),
+            settings=settings_of(request),
             email=email,
             password=password,
-            made_from=_origin(request),
-            require_verified=_settings(request).email_verification_mode == "required",
+            made_from=origin_of(request),
+            require_verified=settings_of(request).email_verification_mode == "required",
         )
     except service.SecondFactorNeeded as exc:
         mfa_token = held(request.app, Challenges).issue(exc.user_id)
@@ -106,13 +77,8 @@ async def _login(request: Request, response: Response, email: str, password: str
             {"mfa_required": True, "mfa_token": mfa_token},
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
-    _no_store(response)
+    no_store(response)
     return tokens
-
-
-def _settings(request: Request) -> Settings:
-    settings = held(request.app, Settings)
-    return settings
 
 
 @accounts_router.post(
@@ -133,19 +99,19 @@ def _settings(request: Request) -> Settings:
     openapi_extra=PUBLIC,
 )
 async def register(data: Register, request: Request, response: Response) -> Any:
-    attempts = _limiter(request).attempts
-    await _limit(
+    attempts = limiter_of(request).attempts
+    await count_attempt(
         request,
-        (f"register:ip:{_client(request)}", attempts),
+        (f"register:ip:{client_address(request)}", attempts),
         (f"register:email:{data.email}", attempts),
     )
-    settings, db, mailer = _settings(request), database(request), held(request.app, Mailer)
+    settings, db, mailer = settings_of(request), database(request), held(request.app, Mailer)
     verifying = settings.email_verification_mode
     if verifying == "required":
         # Not signed in, and the same answer whether or not the email was taken.
         created = await verification.register_pending(
             db=db,
-            passwords=_passwords(request),
+            passwords=passwords_of(request),
             settings=settings,
             invitations=held(request.app, Invitations),
             email=data.email,
@@ -158,18 +124,18 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         return JSONResponse({"verification": "sent"}, status.HTTP_202_ACCEPTED)
     tokens = await service.register(
         db=db,
-        passwords=_passwords(request),
+        passwords=passwords_of(request),
         settings=settings,
         invitations=held(request.app, Invitations),
         email=data.email,
         password=data.password,
         name=data.name,
         invitation=data.invitation,
-        made_from=_origin(request),
+        made_from=origin_of(request),
     )
     if verifying == "optional":
         mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))
-    _no_store(response)
+    no_store(response)
     return tokens
 
 
@@ -212,11 +178,13 @@ async def token(
     openapi_extra=PUBLIC,
 )
 async def refresh(data: RefreshRequest, request: Request, response: Response) -> Any:
-    await _limit(request, (f"refresh:ip:{_client(request)}", _limiter(request).attempts))
+    await count_attempt(
+        request, (f"refresh:ip:{client_address(request)}", limiter_of(request).attempts)
+    )
     try:
         async with database(request).connection() as conn:
             tokens = await service.rotate(
-                conn=conn, settings=_settings(request), refresh_token=data.refresh_token
+                conn=conn, settings=settings_of(request), refresh_token=data.refresh_token
             )
     except SignInRevoked as exc:
         # Every process ends the streams it opened; told with the connection back in the
@@ -224,7 +192,7 @@ async def refresh(data: RefreshRequest, request: Request, response: Response) ->
         if exc.family_id is not None:
             await held(request.app, KnownTokens).revoked(exc.family_id)
         raise
-    _no_store(response)
+    no_store(response)
     return tokens
 
 

@@ -27,15 +27,15 @@ from todo_api.auth.accounts.schemas import (
 from todo_api.auth.dependencies import authenticate, session_only
 from todo_api.auth.errors import InvalidCredentials, RateLimited, SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.router import (
+from todo_api.auth.requests import (
     PUBLIC,
-    _client,
-    _limit,
-    _limiter,
-    _no_store,
-    _origin,
-    _passwords,
-    _settings,
+    client_address,
+    count_attempt,
+    limiter_of,
+    no_store,
+    origin_of,
+    passwords_of,
+    settings_of,
 )
 from todo_api.auth.schemas import Me, Tokens
 from todo_api.auth.tokens import Identity
@@ -74,9 +74,9 @@ async def _ended(request: Request, ended: list[Any]) -> None:
 async def _count_as_sign_in(request: Request, user: Identity) -> None:
     """A route that checks the password counts as a sign-in attempt, against the same limits
     (a wrong password is a failed sign-in)."""
-    limiter, client = _limiter(request), _client(request)
+    limiter, client = limiter_of(request), client_address(request)
     email = user.email or str(user.user_id)
-    await _limit(
+    await count_attempt(
         request,
         (f"login:ip:{client}", limiter.address_attempts),
         (f"login:ip:{client}:email:{email}", limiter.attempts),
@@ -86,7 +86,7 @@ async def _count_as_sign_in(request: Request, user: Identity) -> None:
 
 async def _limit_per_hour(request: Request, key: str, attempts: int) -> None:
     """At most `attempts` an hour under `key` (429 beyond)."""
-    count, remaining = await _limiter(request).counter.hit(key, 3600)
+    count, remaining = await limiter_of(request).counter.hit(key, 3600)
     if count > attempts:
         raise RateLimited(max(1, math.ceil(remaining)))
 
@@ -100,10 +100,10 @@ async def _limit_per_hour(request: Request, key: str, attempts: int) -> None:
     openapi_extra=PUBLIC,
 )
 async def forgot_password(data: ForgotPassword, request: Request) -> Any:
-    settings = _settings(request)
+    settings = settings_of(request)
     emails.require_email(settings)
-    limiter, client = _limiter(request), _client(request)
-    await _limit(
+    limiter, client = limiter_of(request), client_address(request)
+    await count_attempt(
         request,
         (f"forgot:ip:{client}", limiter.address_attempts),
         (f"forgot:ip:{client}:email:{data.email}", limiter.attempts),
@@ -124,10 +124,12 @@ async def forgot_password(data: ForgotPassword, request: Request) -> Any:
     openapi_extra=PUBLIC,
 )
 async def reset_password(data: ResetPassword, request: Request) -> Response:
-    await _limit(request, (f"reset:ip:{_client(request)}", _limiter(request).attempts))
+    await count_attempt(
+        request, (f"reset:ip:{client_address(request)}", limiter_of(request).attempts)
+    )
     ended = await recovery.reset(
         db=database(request),
-        passwords=_passwords(request),
+        passwords=passwords_of(request),
         token=data.token,
         password=data.password,
     )
@@ -148,15 +150,15 @@ async def change_password(request: Request, response: Response) -> Any:
     await _count_as_sign_in(request, user)
     tokens, ended, _row = await recovery.change(
         db=database(request),
-        passwords=_passwords(request),
-        settings=_settings(request),
+        passwords=passwords_of(request),
+        settings=settings_of(request),
         user_id=user.user_id,
         current_password=data.current_password,
         new_password=data.new_password,
-        made_from=_origin(request),
+        made_from=origin_of(request),
     )
     await _ended(request, ended)
-    _no_store(response)
+    no_store(response)
     return tokens
 
 
@@ -210,7 +212,9 @@ async def logout_all(request: Request) -> Response:
     openapi_extra=PUBLIC,
 )
 async def verify_email(data: VerifyEmail, request: Request) -> Any:
-    await _limit(request, (f"verify:ip:{_client(request)}", _limiter(request).attempts))
+    await count_attempt(
+        request, (f"verify:ip:{client_address(request)}", limiter_of(request).attempts)
+    )
     return await verification.verify(db=database(request), token=data.token)
 
 
@@ -223,10 +227,10 @@ async def verify_email(data: VerifyEmail, request: Request) -> Any:
     openapi_extra=PUBLIC,
 )
 async def resend_verification(data: ResendVerification, request: Request) -> Any:
-    settings = _settings(request)
+    settings = settings_of(request)
     emails.require_email(settings)
-    limiter, client = _limiter(request), _client(request)
-    await _limit(request, (f"resend:ip:{client}", limiter.address_attempts))
+    limiter, client = limiter_of(request), client_address(request)
+    await count_attempt(request, (f"resend:ip:{client}", limiter.address_attempts))
     await _limit_per_hour(request, f"resend:email:{data.email}", RESENDS_PER_HOUR)
     mailer, db = held(request.app, emails.Mailer), database(request)
     if settings.email_verification_mode != "off":
@@ -246,12 +250,12 @@ async def resend_verification(data: ResendVerification, request: Request) -> Any
 async def change_email(request: Request) -> Any:
     user = await _session(request)
     data = await read_json(request, ChangeEmail)
-    settings = _settings(request)
+    settings = settings_of(request)
     emails.require_email(settings)
     await _count_as_sign_in(request, user)
     await verification.request_change(
         db=database(request),
-        passwords=_passwords(request),
+        passwords=passwords_of(request),
         settings=settings,
         mailer=held(request.app, emails.Mailer),
         user_id=user.user_id,
@@ -268,7 +272,7 @@ async def _password_checked(request: Request, user: Identity, password: str) -> 
     async with database(request).connection() as conn:
         row = await service.get_user(conn=conn, user_id=user.user_id)
     password_hash = row.password_hash if row is not None else None
-    if not await _passwords(request).verify(password, password_hash) or row is None:
+    if not await passwords_of(request).verify(password, password_hash) or row is None:
         raise InvalidCredentials("The password is not right")
     return row
 
@@ -301,7 +305,7 @@ async def two_factor_setup(request: Request) -> Response:
 async def two_factor_enable(request: Request) -> Response:
     user = await _session(request)
     data = await read_json(request, TwoFactorEnable)
-    await _limit(request, (f"2fa:user:{user.user_id}", _limiter(request).attempts))
+    await count_attempt(request, (f"2fa:user:{user.user_id}", limiter_of(request).attempts))
     async with database(request).transaction() as conn:
         row = await service.get_user(conn=conn, user_id=user.user_id)
         if row is None:
@@ -334,7 +338,9 @@ async def two_factor_disable(request: Request) -> Response:
     openapi_extra=PUBLIC,
 )
 async def login_second_factor(data: SecondFactor, request: Request, response: Response) -> Any:
-    await _limit(request, (f"login2fa:ip:{_client(request)}", _limiter(request).address_attempts))
+    await count_attempt(
+        request, (f"login2fa:ip:{client_address(request)}", limiter_of(request).address_attempts)
+    )
     if (data.code is None) == (data.recovery_code is None):
         raise InvalidField("code", "Give either a code or a recovery_code")
     challenges = held(request.app, two_factor.Challenges)
@@ -351,8 +357,8 @@ async def login_second_factor(data: SecondFactor, request: Request, response: Re
         if not accepted:
             raise InvalidCredentials("The code is not right (or was used already)")
         tokens = await service.issue_tokens(
-            conn=conn, settings=_settings(request), user=row, made_from=_origin(request)
+            conn=conn, settings=settings_of(request), user=row, made_from=origin_of(request)
         )
     await challenges.close(nonce)
-    _no_store(response)
+    no_store(response)
     return tokens
