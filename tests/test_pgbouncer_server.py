@@ -377,6 +377,57 @@ def test_your_data_export_import_and_deletion(
         assert deleted.status_code == 204, deleted.text
 
 
+def test_account_routes_comments_activity_and_notifications(client: Client) -> None:
+    """The routes of built-in accounts (with no mail server here: 503 where one must send),
+    two-factor and passkeys (refused without an authenticator), comments, activity and
+    notifications, each through the pooler."""
+
+    def answered(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = client.http.request(method, path, **kwargs)
+        assert response.status_code < 500 or response.status_code == 503, (path, response.text)
+        return response
+
+    sessions = client.call("GET", "/api/auth/sessions", 200).json()
+    assert any(row["current"] for row in sessions)
+    client.call("DELETE", f"/api/auth/sessions/{uuid.uuid4()}", 404)
+    answered("POST", "/api/auth/password/forgot", json={"email": client.email})
+    answered("POST", "/api/auth/password/reset", json={"token": "x" * 43, "password": PASSWORD})
+    answered("POST", "/api/auth/email/verify", json={"token": "x" * 43})
+    answered("POST", "/api/auth/email/resend", json={"email": client.email})
+    answered(
+        "POST", "/api/auth/email/change", json={"new_email": "x@example.test", "password": PASSWORD}
+    )
+    client.call("POST", "/api/auth/2fa/setup", 200, json={"password": PASSWORD})
+    answered("POST", "/api/auth/2fa/enable", json={"code": "000000"})
+    answered("POST", "/api/auth/2fa/disable", json={"password": PASSWORD, "code": "000000"})
+    answered("POST", "/api/auth/login/2fa", json={"mfa_token": "x", "code": "000000"})
+    assert client.call("GET", "/api/auth/passkeys", 200).json() == []
+    client.call("DELETE", f"/api/auth/passkeys/{uuid.uuid4()}", 404)
+    for step in ("register/options", "login/options"):
+        answered("POST", f"/api/auth/passkeys/{step}")
+    for step in ("register", "login"):
+        answered("POST", f"/api/auth/passkeys/{step}", json={"credential": {}})
+    listed = client.call("POST", "/api/lists", 201, json={"name": "talked about"}).json()
+    task = client.call("POST", "/api/tasks", 201, json={"title": "t", "list_id": listed["id"]})
+    comments = f"/api/tasks/{task.json()['id']}/comments"
+    comment = client.call("POST", comments, 201, json={"body": "first"}).json()
+    assert [c["id"] for c in client.call("GET", comments, 200).json()] == [comment["id"]]
+    client.call("PATCH", f"{comments}/{comment['id']}", 200, json={"body": "changed"})
+    client.call("DELETE", f"{comments}/{comment['id']}", 204)
+    assert client.call("GET", f"/api/tasks/{task.json()['id']}/activity", 200).json()["items"]
+    assert client.call("GET", f"/api/lists/{listed['id']}/activity", 200).json()["items"]
+    assert client.call("GET", "/api/notifications", 200).json()["unread_count"] == 0
+    settings = client.call("GET", "/api/notifications/settings", 200).json()
+    client.call("PATCH", "/api/notifications/settings", 200, json={"email": settings["email"]})
+    client.call("POST", "/api/notifications/read", 204, json={"all": True})
+    answered(
+        "POST",
+        "/api/auth/password/change",
+        json={"current_password": "wrong" * 3, "new_password": PASSWORD},
+    )
+    client.call("POST", "/api/auth/logout-all", 204)
+
+
 def test_every_operation_was_served_through_the_pooler(server: Server) -> None:
     """Last in this module: /metrics counts requests by route template; each operation of the
     OpenAPI document must have been called by the tests above (a new route needs one here)."""

@@ -4,6 +4,7 @@ correctly before, during and after; this release then reads what the previous on
 
 import asyncio
 import io
+import re
 import subprocess
 import sys
 import tarfile
@@ -35,18 +36,38 @@ def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+def _chain(commit: str) -> dict[str, str | None]:
+    """Each migration of `commit` (its revision) with the one it follows."""
+    listed = _git("ls-tree", "--name-only", f"{commit}:{VERSIONS}")
+    chain: dict[str, str | None] = {}
+    for name in listed.stdout.decode().split():
+        if not name.endswith(".py") or name == "__init__.py":
+            continue
+        text = _git("show", f"{commit}:{VERSIONS}/{name}").stdout.decode()
+        revision = re.search(r'^revision: str = "(\w+)"', text, re.M)
+        follows = re.search(r'^down_revision: str \| None = "(\w+)"', text, re.M)
+        if revision is not None:
+            chain[revision.group(1)] = follows.group(1) if follows is not None else None
+    return chain
+
+
 def previous_release(into: Path) -> Path:
-    """The source of the commit before the one that added the newest migration: the release
-    that a deployment of this one replaces."""
-    newest = f"{VERSIONS}/{head_revision()}_*.py"
-    # On the main line (a migration may come in by a merge): its parent is the release before.
-    added = _git(
-        "log", "--first-parent", "-m", "--diff-filter=A", "--format=%H", "-1", "--", newest
-    )
-    assert added.returncode == 0, added.stderr.decode()
-    commit = added.stdout.decode().strip()
-    assert commit, f"no git history of {newest} here"
-    archive = _git("archive", "--format=tar", f"{commit}^", "src")
+    """The source of the release that a deployment of this one replaces: the newest commit on
+    the main line before this one's newest migration whose migrations are all this one's (the
+    same revisions, in the same order), and fewer. (A migration may come in by a merge, and
+    migrations not yet released may be renumbered: the commit that added the newest file is
+    not always the one before them.)"""
+    ours = _chain("HEAD")
+    history = _git("log", "--first-parent", "--format=%H", "--", VERSIONS)
+    assert history.returncode == 0, history.stderr.decode()
+    commit = ""
+    for candidate in history.stdout.decode().split():
+        theirs = _chain(f"{candidate}^")
+        if theirs and len(theirs) < len(ours) and theirs.items() <= ours.items():
+            commit = f"{candidate}^"
+            break
+    assert commit, "no earlier release in this history"
+    archive = _git("archive", "--format=tar", commit, "src")
     assert archive.returncode == 0, archive.stderr.decode()
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")

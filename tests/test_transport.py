@@ -286,6 +286,8 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
     delivery_id = (await alice.post(f"/api/webhooks/{webhook_id}/ping")).json()["id"]
     saved = {"name": "f", "query": "p1"}
     filter_id = (await alice.post("/api/filters", json=saved)).json()["id"]
+    comment = {"body": "c"}
+    comment_id = (await alice.post(f"/api/tasks/{task_id}/comments", json=comment)).json()["id"]
     routes = [
         (method, path)
         for method, path, operation in operations(schema)
@@ -300,6 +302,7 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
             webhook_id=webhook_id,
             delivery_id=delivery_id,
             filter_id=filter_id,
+            comment_id=comment_id,
         )
         # An import reads the body as its source says (this service's export: JSON).
         params = {"source": "todo-api"} if path == "/api/import" else {}

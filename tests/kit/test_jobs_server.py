@@ -56,6 +56,7 @@ def test_two_servers_run_each_singleton_job_once_per_interval(
         DATABASE_URL=str(settings.database_url),
         JWT_SECRET=TEST_SECRET,
         MAINTENANCE_INTERVAL_SECONDS=str(INTERVAL),
+        NOTIFICATION_POLL_SECONDS=str(INTERVAL),  # the one singleton job on its own poll
         LOG_LEVEL="DEBUG",
     )
     started = time.time()

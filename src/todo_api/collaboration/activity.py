@@ -73,7 +73,9 @@ def _value(name: str, value: Any) -> Any:
     if name in _IDS:
         return str(uuid.UUID(str(value)))
     if name in _TIMES:
-        at = datetime.fromisoformat(str(value))
+        # The first and last instants, as PostgreSQL's JSON writes them (kit.http.json_bytes).
+        edge = {"-infinity": datetime.min, "infinity": datetime.max}.get(str(value))
+        at = edge if edge is not None else datetime.fromisoformat(str(value))
         return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     if name in ("due_date", "start_date"):
         return date.fromisoformat(str(value)[:10])

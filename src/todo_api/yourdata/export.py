@@ -52,8 +52,10 @@ _USER = Query(
         users.c.email,
         users.c.name,
         users.c.timezone,
+        users.c.email_verified,
         users.c.created_at,
         users.c.updated_at,
+        users.c.totp_enabled_at.is_not(None).label("two_factor"),
     ).where(users.c.id == bindparam("user_id"))
 )
 _ORDER = (tasks.c.created_at, tasks.c.id)
