@@ -161,6 +161,8 @@ def test_accounts(client: Client) -> None:
     client.call("DELETE", f"/api/tokens/{made['id']}", 204)
     assert client.call("GET", "/api/connections", 200).json() == []
     client.call("DELETE", f"/api/connections/{uuid.uuid4()}", 404)
+    # (One account for these too: registering more would meet the limit per address.)
+    _account_routes_comments_activity_and_notifications(client)
 
 
 def test_tasks(client: Client) -> None:
@@ -377,7 +379,7 @@ def test_your_data_export_import_and_deletion(
         assert deleted.status_code == 204, deleted.text
 
 
-def test_account_routes_comments_activity_and_notifications(client: Client) -> None:
+def _account_routes_comments_activity_and_notifications(client: Client) -> None:
     """The routes of built-in accounts (with no mail server here: 503 where one must send),
     two-factor and passkeys (refused without an authenticator), comments, activity and
     notifications, each through the pooler."""
