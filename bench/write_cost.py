@@ -73,7 +73,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 # main just before migration 0012: `git archive ba13451 src | tar -x -C /tmp/src-ba13451`.
 DEFAULT_BEFORE_SRC = Path("/tmp/src-ba13451/src")  # noqa: S108 (only read, never written)
 DEFAULT_AFTER_SRC = BENCH_DIR.parent / "src"
-# An index only the after tree's migrations make (0012): tells the two databases apart.
+# A relation only the after tree's migrations make (by default 0012's list-led index; --marker
+# names another, e.g. `activity` for migration 0034): tells the two databases apart.
 LIST_LED_INDEX = "ix_tasks_list_id_created_at_id"
 SETTLE_SECONDS = 0.3  # after the last answer: the backends' counters catch up
 
@@ -192,11 +193,11 @@ class IndexFacts:
     partial: int
     inbox_entries: int  # indexes an inbox task (top level) is written into
     list_entries: int  # indexes a task in a list (top level) is written into
-    has_list_led: bool
+    has_marker: bool  # the relation --marker names exists
     head: str  # the migration the database is at
 
 
-async def _index_facts(database: str, targets: Targets) -> IndexFacts:
+async def _index_facts(database: str, targets: Targets, marker: str) -> IndexFacts:
     conn = await asyncpg.connect(db_url(database), timeout=10)
     try:
         indexes = await conn.fetch(
@@ -230,7 +231,7 @@ async def _index_facts(database: str, targets: Targets) -> IndexFacts:
             partial=sum(1 for i in indexes if i["predicate"]),
             inbox_entries=await entries(targets.inbox[0]),
             list_entries=await entries(targets.listed[0]),
-            has_list_led=any(i["name"] == LIST_LED_INDEX for i in indexes),
+            has_marker=await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", marker),
             head=head,
         )
     finally:
@@ -333,18 +334,21 @@ def _batches(case: Case, targets: Targets, per_round: int) -> Iterator[list[str]
 
 
 def report(
-    cells: dict[tuple[str, str], Cell], facts: dict[str, IndexFacts], trees: list[Tree]
+    cells: dict[tuple[str, str], Cell],
+    facts: dict[str, IndexFacts],
+    trees: list[Tree],
+    marker: str,
 ) -> list[str]:
     before, after = trees
     lines = [
-        "| tree | migration | list-led indexes | indexes on tasks (partial) "
+        f"| tree | migration | {marker} | indexes on tasks (partial) "
         "| written by an inbox task | by a task in a list | index size MB (partial) | heap MB |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for tree in trees:
         f = facts[tree.name]
         lines.append(
-            f"| {tree.name} | {f.head} | {'yes' if f.has_list_led else 'no'} "
+            f"| {tree.name} | {f.head} | {'yes' if f.has_marker else 'no'} "
             f"| {f.count} ({f.partial}) | {f.inbox_entries} | {f.list_entries} "
             f"| {f.indexes_mb:.1f} ({f.partial_mb:.1f}) | {f.heap_mb:.1f} |"
         )
@@ -396,6 +400,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bulk-tasks", type=int, default=300_000)
     parser.add_argument("--bulk-users", type=int, default=3_000)
     parser.add_argument("--inbox-tasks", type=int, default=6_000, help="the member's own")
+    parser.add_argument(
+        "--marker",
+        default=LIST_LED_INDEX,
+        help="a table or index only the after tree's migrations make",
+    )
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
     if not 1 <= args.rounds <= 20 or not 10 <= args.requests <= 5_000:
@@ -445,10 +454,12 @@ def main() -> None:
             migrate(envs[t.name], cwd)
         asyncio.run(_seed_both([databases[t.name] for t in trees], args))
         targets = {t.name: asyncio.run(_targets(databases[t.name])) for t in trees}
-        facts = {n: asyncio.run(_index_facts(databases[n], targets[n])) for n in databases}
-        if facts["before"].has_list_led or not facts["after"].has_list_led:
+        facts = {
+            n: asyncio.run(_index_facts(databases[n], targets[n], args.marker)) for n in databases
+        }
+        if facts["before"].has_marker or not facts["after"].has_marker:
             raise SystemExit(
-                f"expected the list-led index {LIST_LED_INDEX} after and not before: "
+                f"expected {args.marker} after and not before: "
                 f"before {facts['before']}, after {facts['after']}"
             )
         token = token_for(MEMBER_USER, envs["after"], cwd)
@@ -498,7 +509,7 @@ def main() -> None:
                             f"PostgreSQL {sample.db_us:5.0f} µs/req  server "
                             f"{sample.server_us:5.0f} µs/req  p50 {sample.p50_ms:5.1f} ms"
                         )
-    text = "\n".join([*header, "", *report(cells, facts, trees)])
+    text = "\n".join([*header, "", *report(cells, facts, trees, args.marker)])
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
