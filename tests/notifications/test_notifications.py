@@ -209,6 +209,8 @@ async def test_an_instant_email_names_the_task_and_who_and_later_ones_wait_a_min
             assert "Quarterly report" in message["Subject"]
             assert "assigned you" in message.get_content()
             assert message["Auto-Submitted"] == "auto-generated"
+            # A Message-ID of its own, not a reminder's.
+            assert str(message["Message-ID"]).strip().startswith("<notification-")
             # Another within the minute: gathered into an email a minute after the first.
             await create_task(alice, title="Slides", list_id=listed["id"], assignee_id=bob_id)
             await made(mail_settings)
