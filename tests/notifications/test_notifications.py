@@ -5,8 +5,8 @@ The jobs are run here as a server's runner runs them."""
 
 import asyncio
 import uuid
-from datetime import timedelta
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 

@@ -106,7 +106,9 @@ async def test_two_processes_and_restarts_send_each_notification_email_once(
                 await share(alice, cy, listed["id"], "editor")
                 bob_id, cy_id = await user_id(bob), await user_id(cy)
                 for title, assignee in (("For Bob", bob_id), ("For Cy", cy_id)):
-                    await create_task(alice, title=title, list_id=listed["id"], assignee_id=assignee)
+                    await create_task(
+                        alice, title=title, list_id=listed["id"], assignee_id=assignee
+                    )
 
             # Cy's instant email: once, from either process.
             async def cy_mailed() -> bool:

@@ -47,6 +47,7 @@ async def record(
         },
     )
 
+
 _A = activity.c
 _LAST_TWO = Query(
     select(_A.seq, _A.action, _A.list_id, _A.owner_id, _A.actor_id, _A.changes)

@@ -1,8 +1,9 @@
 """Notification emails: each gathers its recipient's notifications pending when it goes,
 checked again against what they see then, and is sent with the reminder emails' headers and
-safety rules (todo_api.kit.mail), under a Message-ID of its own (`<notification-{id}@host>`). Claimed by one worker of all instances at a time
-(todo_api.kit.claims); its outcome, the notifications it took and the email that follows
-(more came meanwhile) are written in one transaction, by the claim that still holds it."""
+safety rules (todo_api.kit.mail), under a Message-ID of its own (`<notification-{id}@host>`).
+Claimed by one worker of all instances at a time (todo_api.kit.claims); its outcome, the
+notifications it took and the email that follows (more came meanwhile) are written in one
+transaction, by the claim that still holds it."""
 
 import asyncio
 import uuid
@@ -13,8 +14,8 @@ from sqlalchemy import bindparam, select, update
 
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row
-from todo_api.kit.claims import claim, next_due, release_each, sleep_before_due
 from todo_api.kit import mail as kit_mail
+from todo_api.kit.claims import claim, next_due, release_each, sleep_before_due
 from todo_api.kit.ids import utcnow
 from todo_api.kit.mail import Email
 from todo_api.notifications import making
