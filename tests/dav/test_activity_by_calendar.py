@@ -61,3 +61,21 @@ async def test_a_calendar_apps_move_is_one_task_moved_item_either_way(ada: DavUs
     ]
     in_work = await _actions(ada, f"/api/lists/{work}/activity")
     assert [item["action"] for item in in_work] == ["task.moved", "task.moved"]
+
+
+async def test_a_task_deleted_and_put_back_where_it_was_is_only_what_changed(
+    ada: DavUser,
+) -> None:
+    list_id = await new_list(ada, "Again")
+    path = f"{ada.home}{list_id}/back.ics"
+    assert (await ada.dav.put(path, content=vtodo("back", "Back"))).status_code == 201
+    assert (await ada.dav.delete(path)).status_code == 204
+    assert (await ada.dav.put(path, content=vtodo("back", "Back"))).status_code == 201
+    [task] = (await ada.api.get("/api/tasks", params={"list_id": list_id})).json()
+    path_of_task = f"/api/tasks/{task['id']}/activity"
+    assert [item["action"] for item in await _actions(ada, path_of_task)] == ["task.created"]
+    assert (await ada.dav.delete(path)).status_code == 204
+    assert (await ada.dav.put(path, content=vtodo("back", "Back again"))).status_code == 201
+    found = await _actions(ada, path_of_task)
+    assert [item["action"] for item in found] == ["task.updated", "task.created"]
+    assert found[0]["changes"] == {"title": ["Back", "Back again"]}

@@ -60,10 +60,11 @@ _LAST_TWO = Query(
 async def record_recreated_as_moved(
     conn: Connection, task: Mapping[str, Any], was: Mapping[str, Any]
 ) -> None:
-    """A task deleted and made again with its id, in another list (a calendar app's move: its
-    DELETE, then its PUT into the other calendar) is one `task.moved` item, as a move through
-    the API is: its `task.deleted` and `task.created` items become that one. `was`: what the
-    DELETE kept of it (`assignee_id`)."""
+    """A task deleted and made again with its id (a calendar app's move: its DELETE, then its
+    PUT into another calendar) is one `task.moved` item, as a move through the API is: its
+    `task.deleted` and `task.created` items become that one (made again where it was: a
+    `task.updated` of what changed, or no item). `was`: what the DELETE kept of it
+    (`assignee_id`)."""
     rows = (await conn.execute(_LAST_TWO, {"task_id": task["id"]})).rows
     if [row.action for row in rows] != ["task.created", "task.deleted"]:
         return
@@ -74,15 +75,19 @@ async def record_recreated_as_moved(
     old_title = (gone.get("title") or [None])[0]
     old_assignee = was.get("assignee_id")
     new_assignee = None if task["assignee_id"] is None else str(task["assignee_id"])
-    changes: dict[str, list[Any]] = {"list_id": [deleted.list_id, created.list_id]}
+    changes: dict[str, list[Any]] = {}
+    if deleted.list_id != created.list_id:
+        changes["list_id"] = [deleted.list_id, created.list_id]
     if old_title != task["title"]:
         changes["title"] = [old_title, task["title"]]
     if old_assignee != new_assignee:
         changes["assignee_id"] = [old_assignee, new_assignee]
     await conn.execute(delete(activity).where(_A.seq.in_([created.seq, deleted.seq])))
+    if not changes:
+        return
     await record(
         conn,
-        "task.moved",
+        "task.moved" if "list_id" in changes else "task.updated",
         actor_id=created.actor_id,
         list_id=created.list_id,
         owner_id=created.owner_id,
