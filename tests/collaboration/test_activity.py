@@ -231,3 +231,45 @@ async def test_a_comment_is_one_item_and_its_deletion_another(
     assert found[1]["actor_id"] != found[0]["actor_id"]
     assert found[0]["changes"] == {"comment_id": [made["id"], None]}
     assert found[1]["changes"] == {"comment_id": [None, made["id"]]}
+
+
+async def test_a_reorder_is_a_task_updated_with_its_position(alice: httpx.AsyncClient) -> None:
+    listed = await create_list(alice, f"Order {uuid.uuid4().hex[:6]}")
+    first = await create_task(alice, title="First", list_id=listed["id"])
+    second = await create_task(alice, title="Second", list_id=listed["id"])
+    moved = await alice.post(f"/api/tasks/{second['id']}/move", json={"before": first["id"]})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["position"] < first["position"]
+    found = await items(alice, f"/api/tasks/{second['id']}/activity")
+    assert actions(found) == ["task.updated", "task.created"]
+    assert found[0]["changes"] == {"position": [second["position"], moved.json()["position"]]}
+    assert found[0]["actor_id"] == await user_id(alice)
+    # The task placed, not also the tasks around it.
+    list_actions = actions(await items(alice, f"/api/lists/{listed['id']}/activity"))
+    assert list_actions == ["task.updated", "task.created", "task.created"]
+
+
+async def test_an_account_deleted_leaves_its_shared_lists(
+    alice: httpx.AsyncClient, new_user_client: Clients
+) -> None:
+    email = f"gone{uuid.uuid4().hex[:8]}@example.test"
+    alice_id = await user_id(alice)
+    async with new_user_client(email=email) as gone:
+        gone_id = await user_id(gone)
+        theirs = await create_list(alice, f"Alice's {uuid.uuid4().hex[:6]}")
+        await share(alice, gone, theirs["id"], "viewer")
+        owned = await create_list(gone, f"Passed on {uuid.uuid4().hex[:6]}")
+        await share(gone, alice, owned["id"], "editor")
+        deleted = await gone.request("DELETE", "/api/auth/me", json={"confirm": email})
+        assert deleted.status_code == 204, deleted.text
+    left = await items(alice, f"/api/lists/{theirs['id']}/activity")
+    assert actions(left)[0] == "member.left"
+    assert left[0]["changes"] == {"user_id": [gone_id, None], "role": ["viewer", None]}
+    assert left[0]["actor_id"] == gone_id
+    passed = await items(alice, f"/api/lists/{owned['id']}/activity")
+    by_action = {item["action"]: item for item in passed}
+    assert by_action["member.left"]["changes"] == {
+        "user_id": [gone_id, None],
+        "role": ["owner", None],
+    }
+    assert by_action["list.updated"]["changes"]["owner_id"] == [gone_id, alice_id]

@@ -26,3 +26,56 @@ async def test_a_calendar_apps_writes_are_activity(ada: DavUser) -> None:
     assert [item["action"] for item in items] == ["task.deleted", "task.completed", "task.created"]
     assert {item["actor_id"] for item in items} == {ada.id}
     assert items[1]["changes"]["title"] == ["Buy bread", "Buy rye bread"]  # type: ignore[index]
+
+
+async def test_a_calendar_apps_move_is_one_task_moved_item_either_way(ada: DavUser) -> None:
+    """A DELETE then a PUT into another calendar (the task made again with its id), and a PUT
+    into the other calendar then the DELETE (Thunderbird's order): each one `task.moved`, as a
+    move through the API is, in the list it went to; nothing deleted or created."""
+    home = await new_list(ada, "Home")
+    work = await new_list(ada, "Work")
+    for uid in ("first", "second"):
+        put = await ada.dav.put(f"{ada.home}{home}/{uid}.ics", content=vtodo(uid, uid))
+        assert put.status_code == 201, put.text
+    # Deleted, then made again elsewhere, renamed on the way.
+    gone = await ada.dav.delete(f"{ada.home}{home}/first.ics")
+    assert gone.status_code == 204, gone.text
+    again = await ada.dav.put(f"{ada.home}{work}/first.ics", content=vtodo("first", "First!"))
+    assert again.status_code == 201, again.text
+    # Put elsewhere, then deleted where it was.
+    moved = await ada.dav.put(f"{ada.home}{work}/second.ics", content=vtodo("second", "second"))
+    assert moved.status_code == 201, moved.text
+    assert (await ada.dav.delete(f"{ada.home}{home}/second.ics")).status_code == 204
+    tasks = {t["title"]: t for t in (await ada.api.get("/api/tasks")).json()}
+    assert {t["list_id"] for t in tasks.values()} == {work}
+    first = await _actions(ada, f"/api/tasks/{tasks['First!']['id']}/activity")
+    assert [item["action"] for item in first] == ["task.moved", "task.created"]
+    assert first[0]["changes"] == {"list_id": [home, work], "title": ["first", "First!"]}
+    assert first[0]["actor_id"] == ada.id
+    second = await _actions(ada, f"/api/tasks/{tasks['second']['id']}/activity")
+    assert [item["action"] for item in second] == ["task.moved", "task.created"]
+    assert second[0]["changes"] == {"list_id": [home, work]}
+    assert [i["action"] for i in await _actions(ada, f"/api/lists/{home}/activity")] == [
+        "task.created",
+        "task.created",
+    ]
+    in_work = await _actions(ada, f"/api/lists/{work}/activity")
+    assert [item["action"] for item in in_work] == ["task.moved", "task.moved"]
+
+
+async def test_a_task_deleted_and_put_back_where_it_was_is_only_what_changed(
+    ada: DavUser,
+) -> None:
+    list_id = await new_list(ada, "Again")
+    path = f"{ada.home}{list_id}/back.ics"
+    assert (await ada.dav.put(path, content=vtodo("back", "Back"))).status_code == 201
+    assert (await ada.dav.delete(path)).status_code == 204
+    assert (await ada.dav.put(path, content=vtodo("back", "Back"))).status_code == 201
+    [task] = (await ada.api.get("/api/tasks", params={"list_id": list_id})).json()
+    path_of_task = f"/api/tasks/{task['id']}/activity"
+    assert [item["action"] for item in await _actions(ada, path_of_task)] == ["task.created"]
+    assert (await ada.dav.delete(path)).status_code == 204
+    assert (await ada.dav.put(path, content=vtodo("back", "Back again"))).status_code == 201
+    found = await _actions(ada, path_of_task)
+    assert [item["action"] for item in found] == ["task.updated", "task.created"]
+    assert found[0]["changes"] == {"title": ["Back", "Back again"]}

@@ -6,6 +6,7 @@ The jobs are run here as a server's runner runs them."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,8 @@ from tests.tasks.helpers import assert_validation_error, create_task
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
-from todo_api.notifications import mail, making
-from todo_api.tables.notifications import notification_emails
+from todo_api.notifications import mail, making, scheduled
+from todo_api.tables.notifications import notification_emails, notifications
 
 Clients = Callable[..., httpx.AsyncClient]
 FIELDS = {"id", "kind", "at", "read", "actor_id", "task_id", "list_id", "comment_id"}
@@ -193,6 +194,50 @@ async def test_a_member_removed_before_delivery_is_told_nothing(
     assert_error(await bob.get(f"/api/lists/{listed['id']}/activity"), 404, "NOT_FOUND")
 
 
+async def test_notifications_go_with_the_activitys_retention(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient, settings: Settings
+) -> None:
+    listed = await create_list(alice, f"Old {uuid.uuid4().hex[:6]}")
+    await share(alice, bob, listed["id"], "editor")
+    bob_id = await user_id(bob)
+    old = await create_task(alice, title="Old", list_id=listed["id"], assignee_id=bob_id)
+    await made(settings)
+    new = await create_task(alice, title="New", list_id=listed["id"], assignee_id=bob_id)
+    await made(settings)
+    assert [i["task_id"] for i in (await inbox(bob))["items"]] == [new["id"], old["id"]]
+    long_ago = utcnow() - timedelta(days=settings.activity_retention_days + 1)
+    async with database(settings) as db:
+        [waiting] = await _emails(db, bob_id)  # no mail server here: it waits
+        async with db.transaction() as conn:
+            await conn.execute(
+                update(notifications)
+                .where(notifications.c.task_id == uuid.UUID(old["id"]))
+                .values(at=long_ago)
+            )
+            await conn.execute(
+                update(notification_emails)
+                .where(notification_emails.c.id == waiting.id)
+                .values(created_at=long_ago)
+            )
+        await scheduled.housekeeping(db, settings)
+        # A waiting email stays, however old; one done with goes.
+        assert [row.id for row in await _emails(db, bob_id)] == [waiting.id]
+        async with db.transaction() as conn:
+            await conn.execute(
+                update(notification_emails)
+                .where(notification_emails.c.id == waiting.id)
+                .values(status="sent")
+            )
+        await scheduled.housekeeping(db, settings)
+        assert await _emails(db, bob_id) == []
+        async with db.connection() as conn:
+            kept = await conn.execute(
+                select(notifications.c.task_id).where(notifications.c.user_id == uuid.UUID(bob_id))
+            )
+    assert [row.task_id for row in kept.rows] == [uuid.UUID(new["id"])]
+    assert [i["task_id"] for i in (await inbox(bob))["items"]] == [new["id"]]
+
+
 async def test_an_instant_email_names_the_task_and_who_and_later_ones_wait_a_minute(
     person: Clients, mail_settings: Settings, box: Mailbox
 ) -> None:
@@ -209,6 +254,8 @@ async def test_an_instant_email_names_the_task_and_who_and_later_ones_wait_a_min
             assert "Quarterly report" in message["Subject"]
             assert "assigned you" in message.get_content()
             assert message["Auto-Submitted"] == "auto-generated"
+            # A Message-ID of its own, not a reminder's.
+            assert str(message["Message-ID"]).strip().startswith("<notification-")
             # Another within the minute: gathered into an email a minute after the first.
             await create_task(alice, title="Slides", list_id=listed["id"], assignee_id=bob_id)
             await made(mail_settings)

@@ -55,3 +55,29 @@ async def test_a_wrong_comment_refuses_the_whole_file(
         assert [d["field"] for d in details] == ["comments[1].body"]
         assert details[0]["index"] == 0
         assert (await export(second))["tasks"] == []
+
+
+async def test_imported_comments_are_events_as_imported_tasks_are(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as second:
+        task = await create_task(first, title="Discussed")
+        await comment(first, task["id"], "First")
+        await comment(first, task["id"], "Second")
+        exported = await export(first)
+        hook = await second.post(
+            "/api/webhooks",
+            json={"url": "http://127.0.0.1:1/hook", "events": ["task.created", "comment.created"]},
+        )
+        assert hook.status_code == 201, hook.text
+        answer = await import_file(second, "todo-api", json.dumps(exported))
+        assert answer.status_code == 200, answer.text
+        [imported] = (await second.get("/api/tasks")).json()
+        listed = await second.get(
+            f"/api/webhooks/{hook.json()['id']}/deliveries", params={"limit": 100}
+        )
+        assert listed.status_code == 200, listed.text
+        types = sorted(row["type"] for row in listed.json())
+        assert types == ["comment.created", "comment.created", "task.created"]
+        comments = await comments_of(second, imported["id"])
+        assert all(c["task_id"] == imported["id"] for c in comments)

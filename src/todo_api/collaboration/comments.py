@@ -276,7 +276,8 @@ async def add_imported(
 ) -> int:
     """Comments of an import on the user's tasks just made (each task's row, and its
     comments' bodies and times), the importer their author, in the import's transaction;
-    returns how many."""
+    each a `comment.created`, as the import's tasks are each a `task.created`; returns how
+    many."""
     rows = []
     for task, comments in made:
         for body, at in comments:
@@ -306,6 +307,14 @@ async def add_imported(
             owner_id=row["user_id"],
             task_id=row["task_id"],
             changes={"comment_id": [None, row["id"]]},
+        )
+    if rows:  # the tasks are the importer's own: their watchers are the importer's
+        await events.record_each(
+            conn,
+            EventType.comment_created,
+            actor_id=user_id,
+            data=[comment_body(row) for row in rows],
+            watchers=await events.watchers_of_user(conn, user_id),
         )
     return len(rows)
 

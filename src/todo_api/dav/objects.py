@@ -20,7 +20,7 @@ from todo_api.dav.resources import CONTENT_TYPE, MAX_RESOURCE_BYTES, Path
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import CALDAV, Name
 from todo_api.db import Connection, Row
-from todo_api.kit import ical, ordering
+from todo_api.kit import activity, ical, ordering
 from todo_api.kit.conditional import etag, if_match
 from todo_api.kit.errors import ApiError
 from todo_api.tables.dav import NAME_MAX_LENGTH, UID_MAX_LENGTH
@@ -201,6 +201,8 @@ async def _create(
             raise DavError(403, _sentence(exc), VALID_DATA) from None
         else:
             raise
+    if task_id is not None and moved is not None:  # one `task.moved`, as a move through /api
+        await activity.record_recreated_as_moved(conn, task, moved.deleted_task)
     return task
 
 

@@ -3,12 +3,13 @@ whole for the others.
 
 - A list they own with an editor passes to its longest-standing editor (earliest `joined_at`),
   who becomes its owner (`list.updated`); its tasks become the new owner's (a list's tasks are
-  its owner's), each a `task.updated`. A name the heir already has gets a number. A list they
+  its owner's), each a `task.updated`; its activity has the user leaving (`member.left`), as
+  the lists of others' have. A name the heir already has gets a number. A list they
   own with no editor (only viewers, or nobody) is deleted for everyone, as its owner deleting
   it would (`list.deleted`, a `task.deleted` per task).
 - In the lists of others, the tasks that name them (`created_by`, `completed_by`,
   `assignee_id`) name nobody instead (`task.updated`), and each membership ends as a member
-  leaving would (`list.member_removed`).
+  leaving would (`list.member_removed`, and `member.left` in the list's activity).
 
 The triggers that keep the change feed stamp each change and leave a tombstone for each
 membership that ends, so the other members' feeds show all of it.
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, select, update
 
 from todo_api.db import Connection, Query
-from todo_api.kit import events, ordering
+from todo_api.kit import activity, events, ordering
 from todo_api.kit.access import Role
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import utcnow
@@ -161,6 +162,13 @@ async def _hand_over(
     member = {"list_id": list_id, "user_id": user_id, "role": str(Role.owner)}
     await events.record(
         conn, EventType.list_member_removed, actor_id=user_id, data=member, watchers=watchers
+    )
+    await activity.record(
+        conn,
+        "member.left",
+        actor_id=user_id,
+        list_id=list_id,
+        changes={"user_id": [user_id, None], "role": [str(Role.owner), None]},
     )
     changed = await conn.execute(_HAND_OVER_TASKS, params)
     await _updated(conn, user_id, list_id, changed.rows, watchers)

@@ -1,8 +1,9 @@
 """Notification emails: each gathers its recipient's notifications pending when it goes,
 checked again against what they see then, and is sent with the reminder emails' headers and
-safety rules (todo_api.reminders.mail). Claimed by one worker of all instances at a time
-(todo_api.kit.claims); its outcome, the notifications it took and the email that follows
-(more came meanwhile) are written in one transaction, by the claim that still holds it."""
+safety rules (todo_api.kit.mail), under a Message-ID of its own (`<notification-{id}@host>`).
+Claimed by one worker of all instances at a time (todo_api.kit.claims); its outcome, the
+notifications it took and the email that follows (more came meanwhile) are written in one
+transaction, by the claim that still holds it."""
 
 import asyncio
 import uuid
@@ -13,8 +14,10 @@ from sqlalchemy import bindparam, select, update
 
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row
+from todo_api.kit import mail as kit_mail
 from todo_api.kit.claims import claim, next_due, release_each, sleep_before_due
 from todo_api.kit.ids import utcnow
+from todo_api.kit.mail import Email
 from todo_api.notifications import making
 from todo_api.notifications.service import settings_of
 from todo_api.reminders import mail as reminder_mail
@@ -110,14 +113,14 @@ async def _one(db: Database, settings: Settings, taken: Any, email: Row) -> None
     error, final = None, False
     if seen and recipient:
         subject, body = compose(seen)
-        row = {
-            "id": email["id"],
-            "recipient": recipient,
-            "subject": subject,
-            "body": body,
-            "created_at": now,
-        }
-        error, final = await reminder_mail.send(settings, row)  # type: ignore[arg-type]
+        message = Email(
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            created_at=now,
+            local_id=f"notification-{email['id']}",
+        )
+        error, final = await kit_mail.send(settings, message)
     attempts = email["attempts"] + 1
     schedule = settings.reminder_email_retry_schedule
     if error is None:

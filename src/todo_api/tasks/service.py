@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, update
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, events, ordering, reminders
+from todo_api.kit import access, activity, events, ordering, reminders
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
@@ -349,11 +349,34 @@ async def move_task(
         watchers = await events.watchers_of_task(conn, task_id)
         values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
+        await _record_reorder(conn, user_id, task, moved)
         subtasks = await subtasks_follow(conn, task, moved)
         watchers = await _moved(conn, user_id, [moved, *subtasks], watchers)
         await announcements.announce(conn, EventType.task_updated, user_id, moved, watchers)
         await announcements.announce_subtasks(conn, user_id, [], subtasks, watchers)
         return moved
+
+
+async def _record_reorder(
+    conn: Connection, user_id: uuid.UUID, task: TaskRow, moved: TaskRow
+) -> None:
+    """A task placed elsewhere among the same siblings is a `task.updated` of its position in
+    the activity (the database's triggers leave positions out: the neighbours a move
+    renumbers are no change of theirs); one that went to another list or parent is the
+    triggers' `task.moved` or `task.updated` already."""
+    if moved["position"] == task["position"] or any(
+        moved[name] != task[name] for name in ("list_id", "parent_id")
+    ):
+        return
+    await activity.record(
+        conn,
+        "task.updated",
+        actor_id=user_id,
+        list_id=moved["list_id"],
+        owner_id=moved["user_id"],
+        task_id=moved["id"],
+        changes={"position": [task["position"], moved["position"]]},
+    )
 
 
 async def set_completed(
