@@ -1,15 +1,26 @@
-"""The answer of a keyset-paged listing, as `GET /api/tasks` gives it: the next page's cursor in
-`X-Next-Cursor` and its URL in `Link` (both only when a next page exists), and the OpenAPI
-description of those headers."""
+"""Keyset-paged listings: their cursors, and their answer as `GET /api/tasks` gives it, the next
+page's cursor in `X-Next-Cursor` and its URL in `Link` (both only when a next page exists), with
+the OpenAPI description of those headers.
 
-from collections.abc import Iterable
+Two kinds of cursor: a row's `created_at` and `id` (comments, webhook deliveries), and a
+sequence number (activity, notifications: the page goes on below it)."""
+
+import base64
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import Request
 
 from todo_api.config import Settings
 from todo_api.kit.deps import held
+from todo_api.kit.errors import InvalidField
+
+# Above every sequence number: where a newest-first listing by sequence starts.
+FIRST_SEQ = 2**62
 
 LINK_HEADER: dict[str, Any] = {
     "Link": {
@@ -46,3 +57,36 @@ def page_headers(request: Request, next_cursor: str | None) -> dict[str, str]:
     if next_cursor is None:
         return {}
     return {"X-Next-Cursor": next_cursor, "Link": next_link(request, next_cursor)}
+
+
+def _not_a_cursor() -> InvalidField:
+    return InvalidField("cursor", "is not a cursor this listing gave")
+
+
+def created_cursor(row: Mapping[str, Any]) -> str:
+    """The cursor of a page that ends at `row`, by its `created_at` and `id`."""
+    raw = orjson.dumps([row["created_at"].isoformat(), row["id"].hex])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_created_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The `created_at` and `id` a `created_cursor` holds (400 naming `cursor` for anything
+    else)."""
+    try:
+        at, key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        when, row_id = datetime.fromisoformat(at), uuid.UUID(hex=key)
+    except (ValueError, TypeError) as exc:
+        raise _not_a_cursor() from exc
+    if when.tzinfo is None:
+        raise _not_a_cursor()
+    return when, row_id
+
+
+def read_seq_cursor(cursor: str | None) -> int:
+    """The sequence number a page starts below: the cursor's, or FIRST_SEQ for the first page
+    (400 naming `cursor` for anything but a number)."""
+    if cursor is None:
+        return FIRST_SEQ
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
+        raise _not_a_cursor()
+    return int(cursor)
