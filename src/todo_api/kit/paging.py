@@ -75,7 +75,7 @@ def read_created_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         at, key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         when, row_id = datetime.fromisoformat(at), uuid.UUID(hex=key)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:  # AttributeError: an id not a string
         raise _not_a_cursor() from exc
     if when.tzinfo is None:
         raise _not_a_cursor()
@@ -84,9 +84,10 @@ def read_created_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def read_seq_cursor(cursor: str | None) -> int:
     """The sequence number a page starts below: the cursor's, or FIRST_SEQ for the first page
-    (400 naming `cursor` for anything but a number)."""
+    (400 naming `cursor` for anything but a number up to FIRST_SEQ, which the databases'
+    integers hold)."""
     if cursor is None:
         return FIRST_SEQ
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19 or int(cursor) > FIRST_SEQ:
         raise _not_a_cursor()
     return int(cursor)
