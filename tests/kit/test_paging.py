@@ -75,8 +75,7 @@ async def test_each_listing_links_its_next_page_under_public_url(
         assert after != cursor, path
         assert middle.headers["Link"] == expected_link(path, "limit=1", after), path
 
-        # (deliveries link on from every full page: a shorter one is the last of each)
-        last = await client.get(path, params=[("cursor", cursor), ("limit", 3)])
+        last = await client.get(path, params=[("cursor", cursor), ("limit", 2)])
         assert last.status_code == 200, last.text
         assert len(last.json()) == 2, path
         assert "Link" not in last.headers, path

@@ -20,7 +20,7 @@ from todo_api.db import Connection, IntegrityViolation, Query, Row, UTCDateTime,
 from todo_api.kit import access, activity, events
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
-from todo_api.kit.paging import created_cursor, read_created_cursor
+from todo_api.kit.paging import page_by_created
 from todo_api.tables.comments import CommentRow, task_comments
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
@@ -177,14 +177,8 @@ async def list_comments(
     """A page of the task's comments, oldest first, and the next page's cursor. Raises
     TaskNotFound, InvalidField naming `cursor`."""
     await task_for(conn, user_id, task_id)
-    params: dict[str, Any] = {"task_id": task_id, "limit": limit + 1}
-    query = _PAGE
-    if cursor is not None:
-        params["after_at"], params["after_id"] = read_created_cursor(cursor)
-        query = _PAGE_AFTER
-    rows = (await conn.execute(query, params)).rows
-    page = rows[:limit]
-    return page, created_cursor(page[-1]) if len(rows) > limit else None
+    params = {"task_id": task_id}
+    return await page_by_created(conn, _PAGE, _PAGE_AFTER, params, limit=limit, cursor=cursor)
 
 
 async def _comment(conn: Connection, task_id: uuid.UUID, comment_id: uuid.UUID) -> Row:

@@ -16,6 +16,7 @@ import orjson
 from fastapi import Request
 
 from todo_api.config import Settings
+from todo_api.db import Connection, Query, Row
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField
 
@@ -63,14 +64,37 @@ def _not_a_cursor() -> InvalidField:
     return InvalidField("cursor", "is not a cursor this listing gave")
 
 
-def created_cursor(row: Mapping[str, Any]) -> str:
+async def page_by_created(
+    conn: Connection,
+    first: Query,
+    after: Query,
+    params: dict[str, Any],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Row], str | None]:
+    """Up to `limit` rows in (created_at, id) order, from `cursor` on, and the next page's
+    cursor (None on the last page). `first` reads the first page, `after` the others (bound to
+    `after_at` and `after_id` too); both read `:limit` rows, one more than the page's to know
+    whether another follows."""
+    bound = {**params, "limit": limit + 1}
+    query = first
+    if cursor is not None:
+        bound["after_at"], bound["after_id"] = _read_created_cursor(cursor)
+        query = after
+    rows = (await conn.execute(query, bound)).rows
+    page = rows[:limit]
+    return page, _created_cursor(page[-1]) if len(rows) > limit else None
+
+
+def _created_cursor(row: Mapping[str, Any]) -> str:
     """The cursor of a page that ends at `row`, by its `created_at` and `id`."""
     raw = orjson.dumps([row["created_at"].isoformat(), row["id"].hex])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def read_created_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The `created_at` and `id` a `created_cursor` holds (400 naming `cursor` for anything
+def _read_created_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The `created_at` and `id` a `_created_cursor` holds (400 naming `cursor` for anything
     else)."""
     try:
         at, key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))

@@ -17,7 +17,7 @@ from todo_api.db import Connection, Query, Row
 from todo_api.kit import events, jobs
 from todo_api.kit.events import PENDING
 from todo_api.kit.ids import new_id, utcnow
-from todo_api.kit.paging import created_cursor, read_created_cursor
+from todo_api.kit.paging import page_by_created
 from todo_api.tables.users import users
 from todo_api.tables.webhooks import WebhookRow, webhook_deliveries, webhooks
 from todo_api.webhooks.errors import DeliveryNotFound, TooManyWebhooks, WebhookNotFound
@@ -213,11 +213,5 @@ async def deliveries(
 ) -> tuple[list[Row], str | None]:
     """A page of the webhook's deliveries, newest first, and the next page's cursor."""
     await get_webhook(conn, user_id, webhook_id)
-    params: dict[str, Any] = {"id": webhook_id, "limit": limit + 1}
-    query = _PAGE
-    if cursor is not None:
-        params["after_at"], params["after_id"] = read_created_cursor(cursor)
-        query = _PAGE_AFTER
-    rows = (await conn.execute(query, params)).rows
-    page = rows[:limit]
-    return page, created_cursor(page[-1]) if len(rows) > limit else None
+    params = {"id": webhook_id}
+    return await page_by_created(conn, _PAGE, _PAGE_AFTER, params, limit=limit, cursor=cursor)
