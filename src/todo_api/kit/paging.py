@@ -73,7 +73,7 @@ async def page_by_created(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Row], str | None]:
-    """Up to `limit` rows in (created_at, id) order, from `cursor` on, and the next page's
+    """Up to `limit` rows by (created_at, id), either way, from `cursor` on, and the next page's
     cursor (None on the last page). `first` reads the first page, `after` the others (bound to
     `after_at` and `after_id` too); both read `:limit` rows, one more than the page's to know
     whether another follows."""
