@@ -10,8 +10,10 @@ connection per kind of statement runs that statement again and again, as the pre
 serves (a page of a user's tasks, a task created with tags, a task completed and reopened, a
 tag's total, lists read and changed, a user read and changed), while the real command
 `todo-api migrate` runs, then the declared backfills (for `--backfill-seconds` at most).
-Reports, per kind, the longest wait before, during the migration and during the backfills.
-The contract: at most 1 s for every migration after 0021.
+Reports, per kind, the longest wait before, during the migration and during the backfills;
+then, per migration (from the moments `alembic_version` is seen to change, polled every 10 ms),
+how long it ran and the longest wait of any kind while it did. The contract: at most 1 s for
+every migration after 0021.
 
 `--versions DIR` adds a folder of migrations beside the package's: `bench/online_example` holds
 one written by the rules (a column, a constraint, an index and a backfill on tasks).
@@ -183,10 +185,34 @@ async def run_kind(
         i = 0
         while not stop.is_set():
             started = time.monotonic()
-            await statement(conn, i)
+            for attempt in range(1, 4):
+                try:
+                    await statement(conn, i)
+                    break
+                except asyncpg.InvalidCachedStatementError:
+                    # `SELECT *` once a migration gave the table a column (the service names
+                    # its columns): prepared again, the time it took counted in the wait.
+                    if attempt == 3:
+                        raise
             waits.append((started, time.monotonic() - started))
             i += 1
             await asyncio.sleep(0.005)
+    finally:
+        await conn.close()
+
+
+async def watch_versions(
+    database: str, stop: asyncio.Event, seen: list[tuple[float, str | None]]
+) -> None:
+    """Until `stop`: (when, revision) each time the committed revision changes, as seen by a
+    poll every 10 ms (one short statement in autocommit each, holding no snapshot between)."""
+    conn = await asyncpg.connect(db_url(database), timeout=10)
+    try:
+        while not stop.is_set():
+            revision = await conn.fetchval("SELECT version_num FROM alembic_version")
+            if not seen or seen[-1][1] != revision:
+                seen.append((time.monotonic(), revision))
+            await asyncio.sleep(0.01)
     finally:
         await conn.close()
 
@@ -284,7 +310,13 @@ async def measure(
     ]
     await asyncio.sleep(5)  # before: the same statements on the old schema
     log(f"todo-api migrate from {start}")
+    revisions: list[tuple[float, str | None]] = []
+    migrated = asyncio.Event()
+    watcher = asyncio.create_task(watch_versions(database, migrated, revisions))
     windows = {"migrate": await run_phase(database, cwd, versions, backfills=None)}
+    await asyncio.sleep(0.05)  # the last commit seen
+    migrated.set()
+    await watcher
     log("the declared backfills, as the service's job does them")
     windows["backfills"] = await run_phase(database, cwd, versions, backfills=backfill_seconds)
     await asyncio.sleep(2)
@@ -304,8 +336,16 @@ async def measure(
         for phase, (began, ended, _) in windows.items():
             row[phase] = longest(samples, began, ended)
         report[kind] = row
+    # Migration N ran from the commit of the one before it (or the command's start) to its own.
+    per_migration = []
+    began = first
+    for at, revision in revisions[1:]:
+        worst = max(((longest(s, began, at), kind) for kind, s in waits.items()), default=(0, ""))
+        per_migration.append({"revision": revision, "seconds": at - began, "longest": worst})
+        began = at
     return {
         "seed_seconds": seeded,
+        "migrations": per_migration,
         "seconds": {phase: ended - began for phase, (began, ended, _) in windows.items()},
         "kinds": report,
         "output": "".join(output for _, _, output in windows.values()),
@@ -356,6 +396,10 @@ def main() -> None:
             f"{kind:26} {row['median'] * 1000:6.1f}ms {row['before'] * 1000:6.0f}ms "
             f"{row['migrate'] * 1000:6.0f}ms {row['backfills'] * 1000:6.0f}ms"
         )
+    print(f"{'migration':10} {'ran':>8} {'longest wait':>13}  of")
+    for row in result["migrations"]:
+        seconds, kind = row["longest"]
+        print(f"{row['revision']:10} {row['seconds']:7.2f}s {seconds * 1000:11.0f}ms  {kind}")
     verdict = "holds" if worst <= CONTRACT_SECONDS else "BROKEN"
     print(f"longest wait during the upgrade: {worst * 1000:.0f} ms (contract <= 1 s: {verdict})")
 

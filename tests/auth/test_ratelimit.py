@@ -320,6 +320,31 @@ async def test_refresh_is_rate_limited(limited_app: FastAPI, names: Names) -> No
     assert_rate_limited(response)
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "answer", "attempts"),
+    [
+        ("/api/auth/password/reset", {"token": "unknown", "password": PASSWORD}, 400, ATTEMPTS),
+        ("/api/auth/email/verify", {"token": "unknown"}, 400, ATTEMPTS),
+        ("/api/auth/login/2fa", {"mfa_token": "unknown", "code": "123456"}, 401, ADDRESS_ATTEMPTS),
+    ],
+)
+async def test_account_links_and_codes_are_limited_per_address(
+    limited_app: FastAPI,
+    names: Names,
+    path: str,
+    body: dict[str, str],
+    answer: int,
+    attempts: int,
+) -> None:
+    async with client_at(limited_app, names.address()) as client:
+        for _ in range(attempts):
+            response = await client.post(path, json=body)
+            assert response.status_code == answer, response.text
+        assert_rate_limited(await client.post(path, json=body))
+    async with client_at(limited_app, names.address()) as elsewhere:
+        assert (await elsewhere.post(path, json=body)).status_code == answer
+
+
 async def test_limit_ends_with_its_window(make_app: Callable[..., FastAPI], names: Names) -> None:
     app = make_app(auth_rate_limit_window_seconds=1)
     async with client_at(app, names.address()) as client:

@@ -17,34 +17,22 @@ from mcp.server.auth.provider import construct_redirect_uri
 from pydantic import Field
 
 from todo_api.auth import oidc_accounts, service
-from todo_api.auth.errors import InvalidCredentials, RateLimited
+from todo_api.auth.errors import InvalidCredentials
 from todo_api.auth.oidc import FLOW_COOKIE, FLOW_PATH, FLOW_SECONDS, IdentityProvider, SentBack
-from todo_api.auth.ratelimit import RateLimited as LimitReached
-from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.registration import Invitations
+from todo_api.auth.requests import PUBLIC, count_from_address
 from todo_api.auth.schemas import Tokens
 from todo_api.config import Settings
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import InvalidRequest, error_responses
 from todo_api.kit.inputs import Input
 
-PUBLIC: dict[str, Any] = {"security": []}
 router = APIRouter(prefix=FLOW_PATH, tags=["auth"], responses=error_responses(400, 429, 500, 503))
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
 
 
 class Exchange(Input):
     code: Annotated[str, Field(min_length=1, max_length=512)]
-
-
-async def _limit(request: Request, route: str) -> None:
-    """Each route that checks a secret counts attempts per client address (429 past them)."""
-    limiter = held(request.app, RateLimiter)
-    client = request.client.host if request.client else "unknown"
-    try:
-        await limiter.check((f"oidc:{route}:ip:{client}", limiter.attempts))
-    except LimitReached as exc:
-        raise RateLimited(exc.retry_after) from None
 
 
 def _redirect(location: str, *, flow_cookie: str | None = None, secure: bool) -> Response:
@@ -94,7 +82,7 @@ async def start(
     provider = held(request.app, IdentityProvider)
     if not provider.allowed_redirect(redirect):
         raise InvalidRequest("redirect must be a URL on one of the frontend's origins")
-    await _limit(request, "start")
+    await count_from_address(request, "oidc:start")
     try:
         location, cookie = await provider.start(redirect, invitation)
     except SentBack as exc:
@@ -116,7 +104,7 @@ async def callback(request: Request) -> Response:
         raise InvalidRequest(
             "No sign-in is under way in this browser (or it took longer than 10 minutes)"
         )
-    await _limit(request, "callback")
+    await count_from_address(request, "oidc:callback")
     try:
         person = await provider.finish(flow, request.query_params)
         code = await oidc_accounts.sign_in(
@@ -142,7 +130,7 @@ async def callback(request: Request) -> Response:
     openapi_extra=PUBLIC,
 )
 async def exchange(data: Exchange, request: Request, response: Response) -> Any:
-    await _limit(request, "exchange")
+    await count_from_address(request, "oidc:exchange")
     async with database(request).transaction() as conn:
         user = await oidc_accounts.redeem(conn, data.code)
         if user is None:

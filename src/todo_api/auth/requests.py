@@ -35,6 +35,14 @@ async def count_attempt(request: Request, *limits: tuple[str, int]) -> None:
         raise RateLimited(exc.retry_after) from None
 
 
+async def count_from_address(request: Request, route: str, attempts: int | None = None) -> None:
+    """Count an attempt at `route` from the client's address: at most `attempts` a window (the
+    limiter's `attempts` unless given); 429 past it."""
+    limiter = limiter_of(request)
+    limit = limiter.attempts if attempts is None else attempts
+    await count_attempt(request, (f"{route}:ip:{client_address(request)}", limit))
+
+
 def origin_of(request: Request) -> sign_ins.Origin:
     """Where a new sign-in is made from (kept for the list of sign-ins)."""
     return sign_ins.origin(request.headers.get("user-agent"), client_address(request))

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
@@ -55,10 +56,28 @@ async def register(
     no account behind (whose retry would answer 409). The password is hashed first, with no
     connection held: it is slow. REGISTRATION is checked before anything (registration.py);
     the account joins its invitation's list in the same transaction."""
+    row = await new_account(passwords, settings, email, password, name, invitation)
+    async with db.transaction() as conn:
+        created = await insert_account(conn, invitations, row, invitation)
+        if created is None:
+            raise EmailTaken
+        return await issue_tokens(conn=conn, settings=settings, user=created, made_from=made_from)
+
+
+async def new_account(
+    passwords: PasswordHashing,
+    settings: Settings,
+    email: str,
+    password: str,
+    name: str | None,
+    invitation: str | None,
+) -> dict[str, Any]:
+    """A new account's row, once REGISTRATION lets it be made (registration.py). The password
+    is hashed here, before any connection is taken: it is slow."""
     registration.check_open(settings, invitation)
     password_hash = await passwords.hash(password)
     now = utcnow()
-    row = {
+    return {
         "id": uuid.uuid4(),
         "email": email,
         "name": name,
@@ -66,13 +85,18 @@ async def register(
         "created_at": now,
         "updated_at": now,
     }
-    async with db.transaction() as conn:
-        result = await conn.execute(insert_or_ignore(conn, users).values(**row).returning(*users.c))
-        created = result.first()
-        if created is None:
-            raise EmailTaken
+
+
+async def insert_account(
+    conn: Connection, invitations: Invitations, row: dict[str, Any], invitation: str | None
+) -> Row | None:
+    """The account made from `row`, joined to its invitation's list; None when its email is
+    taken."""
+    statement = insert_or_ignore(conn, users).values(**row).returning(*users.c)
+    created = (await conn.execute(statement)).first()
+    if created is not None:
         await registration.admit(conn, invitations, created.id, invitation)
-        return await issue_tokens(conn=conn, settings=settings, user=created, made_from=made_from)
+    return created
 
 
 class SecondFactorNeeded(Exception):

@@ -18,16 +18,14 @@ from todo_api.collaboration.errors import ListNotFound
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row, UTCDateTime
 from todo_api.kit import access
-from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import utcnow
+from todo_api.kit.paging import read_seq_cursor
 from todo_api.tables.activity import activity
 from todo_api.tables.lists import lists
 from todo_api.tables.tasks import Priority
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
-# Below every key: the first page.
-_FIRST = 2**62
 
 _A = activity.c
 _PAGE_OF = {
@@ -104,14 +102,6 @@ def item_body(row: Row) -> dict[str, Any]:
     }
 
 
-def _before(cursor: str | None) -> int:
-    if cursor is None:
-        return _FIRST
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise InvalidField("cursor", "is not a cursor this listing gave")
-    return int(cursor)
-
-
 async def _read(
     conn: Connection,
     scope: str,
@@ -122,7 +112,7 @@ async def _read(
     retention_days: int,
 ) -> dict[str, Any]:
     since = utcnow() - timedelta(days=retention_days)
-    bound = {**params, "before": _before(cursor), "since": since, "limit": limit + 1}
+    bound = {**params, "before": read_seq_cursor(cursor), "since": since, "limit": limit + 1}
     rows = (await conn.execute(_PAGES[scope], bound)).rows
     page = rows[:limit]
     more = len(rows) > limit

@@ -7,22 +7,20 @@ comment came.
 
 Mentions: `@` and an email, or `@[Name](user id)`, naming someone who can see the task."""
 
-import base64
 import re
 import uuid
 from datetime import datetime
 from typing import Any, cast
 
-import orjson
 from sqlalchemy import Uuid, bindparam, delete, func, or_, select, tuple_, update
 
 from todo_api.collaboration.errors import CommentForbidden, CommentNotFound, TaskNotFound
 from todo_api.collaboration.schemas import CommentCreate, CommentUpdate, comment_body
 from todo_api.db import Connection, IntegrityViolation, Query, Row, UTCDateTime, insert_bound
 from todo_api.kit import access, activity, events
-from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.paging import page_by_created
 from todo_api.tables.comments import CommentRow, task_comments
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
@@ -179,14 +177,8 @@ async def list_comments(
     """A page of the task's comments, oldest first, and the next page's cursor. Raises
     TaskNotFound, InvalidField naming `cursor`."""
     await task_for(conn, user_id, task_id)
-    params: dict[str, Any] = {"task_id": task_id, "limit": limit + 1}
-    query = _PAGE
-    if cursor is not None:
-        params["after_at"], params["after_id"] = _decode_cursor(cursor)
-        query = _PAGE_AFTER
-    rows = (await conn.execute(query, params)).rows
-    page = rows[:limit]
-    return page, _encode_cursor(page[-1]) if len(rows) > limit else None
+    params = {"task_id": task_id}
+    return await page_by_created(conn, _PAGE, _PAGE_AFTER, params, limit=limit, cursor=cursor)
 
 
 async def _comment(conn: Connection, task_id: uuid.UUID, comment_id: uuid.UUID) -> Row:
@@ -332,19 +324,3 @@ async def _record(
         task_id=task.id,
         changes=changes,
     )
-
-
-def _encode_cursor(row: Row) -> str:
-    raw = orjson.dumps([row["created_at"].isoformat(), row["id"].hex])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        when, comment_id = datetime.fromisoformat(at), uuid.UUID(hex=key)
-    except (ValueError, TypeError) as exc:
-        raise InvalidField("cursor", "is not a cursor this listing gave") from exc
-    if when.tzinfo is None:
-        raise InvalidField("cursor", "is not a cursor this listing gave")
-    return when, comment_id

@@ -1,8 +1,7 @@
 """The comment routes: parse, call the service, shape the response."""
 
 import uuid
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -22,21 +21,12 @@ from todo_api.kit.deps import held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
+from todo_api.kit.paging import PAGE_HEADERS, page_headers
 
 router = APIRouter(tags=["comments"], responses=error_responses(401, 404, 500, 503))
 
 TaskIdPath = Annotated[str, id_in_path("The task's id")]
 CommentIdPath = Annotated[str, id_in_path("The comment's id")]
-PAGE_HEADERS = {
-    "X-Next-Cursor": {
-        "description": "Pass as `cursor` for the next page (only when there is one)",
-        "schema": {"type": "string"},
-    },
-    "Link": {
-        "description": 'The next page, as `<url>; rel="next"` (only when there is one)',
-        "schema": {"type": "string"},
-    },
-}
 
 
 def _ids(task_id: str, comment_id: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -84,21 +74,8 @@ async def list_comments(
     call = await caller(request)
     task_uuid = parse_id(task_id, TaskNotFound)
     rows, next_cursor = await call.run(service.list_comments, task_uuid, limit=limit, cursor=cursor)
-    headers: dict[str, str] = {}
-    if next_cursor is not None:
-        headers["X-Next-Cursor"] = next_cursor
-        headers["Link"] = f'<{_next_page_url(request, next_cursor)}>; rel="next"'
+    headers = page_headers(request, next_cursor)
     return json_response([comment_body(row) for row in rows], headers=headers)
-
-
-def _next_page_url(request: Request, cursor: str) -> str:
-    """The same listing from the cursor on: relative, or under PUBLIC_URL."""
-    settings = held(request.app, Settings)
-    params: list[tuple[str, Any]] = [
-        (k, v) for k, v in request.query_params.multi_items() if k != "cursor"
-    ]
-    query = urlencode([*params, ("cursor", cursor)])
-    return f"{settings.public_url or ''}{request.url.path}?{query}"
 
 
 @router.patch(

@@ -7,7 +7,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 
 from todo_api.db import Connection, Query, Row, insert_or_ignore
 from todo_api.kit import access
-from todo_api.kit.errors import InvalidField
+from todo_api.kit.paging import read_seq_cursor
 from todo_api.notifications.schemas import (
     DEFAULT_EMAIL,
     DEFAULT_KINDS,
@@ -20,7 +20,6 @@ from todo_api.tables.tasks import tasks
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
-_FIRST = 2**62
 _N = notifications.c
 
 # What the caller still sees: the task (if it names one), else the list.
@@ -66,12 +65,7 @@ async def inbox(
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    before = _FIRST
-    if cursor is not None:
-        if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-            raise InvalidField("cursor", "is not a cursor this listing gave")
-        before = int(cursor)
-    params = {"user_id": user_id, "before": before, "limit": limit + 1}
+    params = {"user_id": user_id, "before": read_seq_cursor(cursor), "limit": limit + 1}
     rows = (await conn.execute(_PAGES[unread], params)).rows
     page = rows[:limit]
     count = (await conn.execute(_UNREAD, {"user_id": user_id})).scalar()

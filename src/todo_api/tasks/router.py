@@ -9,12 +9,10 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from todo_api.auth.dependencies import Caller, caller
-from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit import access
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
@@ -31,6 +29,7 @@ from todo_api.kit.http import (
     read_json,
 )
 from todo_api.kit.idempotency import StoredResponse, respond_idempotently
+from todo_api.kit.paging import PAGE_HEADERS, next_link
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
 from todo_api.tasks import pages, quick, service
@@ -70,14 +69,7 @@ LIST_HEADERS = {
         'before it, followed by "+" when another page follows',
         "schema": {"type": "string"},
     },
-    "X-Next-Cursor": {
-        "description": "Pass as `cursor` for the next page (only when there is one)",
-        "schema": {"type": "string"},
-    },
-    "Link": {
-        "description": 'The next page, as `<url>; rel="next"` (only when there is one)',
-        "schema": {"type": "string"},
-    },
+    **PAGE_HEADERS,
 }
 IF_MATCH, IF_NONE_MATCH, ETAG_HEADER, ANSWER, READ_RESPONSES = preconditions("task")
 CREATED_HEADERS = {
@@ -119,7 +111,7 @@ async def answer_listing(request: Request, call: Caller, query: ListQuery) -> Re
     headers = {"X-Total-Count": f"{page.total}{'+' if page.total_is_minimum else ''}"}
     if page.next_cursor is not None:
         headers["X-Next-Cursor"] = page.next_cursor
-        headers["Link"] = f'<{_next_page_url(request, page.next_cursor)}>; rel="next"'
+        headers["Link"] = next_link(request, page.next_cursor)
     return json_response(page.tasks, headers=headers)
 
 
@@ -130,15 +122,6 @@ def _group_body(group: tuple[str, pages.Page]) -> dict[str, Any]:
         "tasks": page.tasks,
         "next_cursor": page.next_cursor,
     }
-
-
-def _next_page_url(request: Request, cursor: str) -> str:
-    """The same listing from the cursor on: relative, or under PUBLIC_URL (never the Host
-    header, which the client chose)."""
-    settings = held(request.app, Settings)
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    query = urlencode([*params, ("cursor", cursor)])
-    return f"{settings.public_url or ''}{request.url.path}?{query}"
 
 
 @router.get(

@@ -5,8 +5,7 @@ here (todo_api.kit.targets), outside any database connection, since a lookup may
 seconds.
 """
 
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -25,6 +24,7 @@ from todo_api.kit.http import (
     read_json,
 )
 from todo_api.kit.inputs import UUID_EXAMPLE
+from todo_api.kit.paging import LINK_HEADER, next_link
 from todo_api.webhooks import service
 from todo_api.webhooks.dependencies import (
     DeliveryIdPath,
@@ -45,13 +45,6 @@ from todo_api.webhooks.schemas import (
 
 PREFIX = "/api/webhooks"
 router = APIRouter(prefix=PREFIX, tags=["webhooks"], responses=error_responses(401, 500, 503))
-
-LINK_HEADER = {
-    "Link": {
-        "description": 'The next page, as `<url>; rel="next"` (only when there is one)',
-        "schema": {"type": "string"},
-    }
-}
 
 
 async def _public_enough(request: Request, url: str | None) -> None:
@@ -193,20 +186,8 @@ async def list_deliveries(
     call = await caller(request)
     webhook_uuid = parse_webhook_id(webhook_id)
     rows, next_cursor = await call.run(service.deliveries, webhook_uuid, limit=limit, cursor=cursor)
-    headers: dict[str, str] = {}
-    if next_cursor is not None:
-        headers["Link"] = f'<{_next_page_url(request, next_cursor)}>; rel="next"'
+    headers = {} if next_cursor is None else {"Link": next_link(request, next_cursor)}
     return json_response([delivery_body(row) for row in rows], headers=headers)
-
-
-def _next_page_url(request: Request, cursor: str) -> str:
-    """The same listing from the cursor on: relative, or under PUBLIC_URL."""
-    settings = held(request.app, Settings)
-    params: list[tuple[str, Any]] = [
-        (k, v) for k, v in request.query_params.multi_items() if k != "cursor"
-    ]
-    query = urlencode([*params, ("cursor", cursor)])
-    return f"{settings.public_url or ''}{request.url.path}?{query}"
 
 
 @router.post(

@@ -9,17 +9,15 @@ that two creates at once cannot make a 21st webhook.
 import base64
 import secrets
 import uuid
-from datetime import datetime
 from typing import Any, cast
 
-import orjson
 from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 
 from todo_api.db import Connection, Query, Row
 from todo_api.kit import events, jobs
-from todo_api.kit.errors import InvalidField
 from todo_api.kit.events import PENDING
 from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.paging import page_by_created
 from todo_api.tables.users import users
 from todo_api.tables.webhooks import WebhookRow, webhook_deliveries, webhooks
 from todo_api.webhooks.errors import DeliveryNotFound, TooManyWebhooks, WebhookNotFound
@@ -205,19 +203,6 @@ async def retry(
     return row
 
 
-def _encode_cursor(row: Row) -> str:
-    raw = orjson.dumps([row["created_at"].isoformat(), row["id"].hex])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), uuid.UUID(hex=key)
-    except (ValueError, TypeError) as exc:
-        raise InvalidField("cursor", "is not a cursor this listing gave") from exc
-
-
 async def deliveries(
     conn: Connection,
     user_id: uuid.UUID,
@@ -228,13 +213,5 @@ async def deliveries(
 ) -> tuple[list[Row], str | None]:
     """A page of the webhook's deliveries, newest first, and the next page's cursor."""
     await get_webhook(conn, user_id, webhook_id)
-    params: dict[str, Any] = {"id": webhook_id, "limit": limit + 1}
-    query = _PAGE
-    if cursor is not None:
-        params["after_at"], params["after_id"] = _decode_cursor(cursor)
-        if params["after_at"].tzinfo is None:
-            raise InvalidField("cursor", "is not a cursor this listing gave")
-        query = _PAGE_AFTER
-    rows = (await conn.execute(query, params)).rows
-    page = rows[:limit]
-    return page, _encode_cursor(page[-1]) if len(rows) > limit else None
+    params = {"id": webhook_id}
+    return await page_by_created(conn, _PAGE, _PAGE_AFTER, params, limit=limit, cursor=cursor)

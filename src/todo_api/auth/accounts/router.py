@@ -31,6 +31,7 @@ from todo_api.auth.requests import (
     PUBLIC,
     client_address,
     count_attempt,
+    count_from_address,
     limiter_of,
     no_store,
     origin_of,
@@ -124,9 +125,7 @@ async def forgot_password(data: ForgotPassword, request: Request) -> Any:
     openapi_extra=PUBLIC,
 )
 async def reset_password(data: ResetPassword, request: Request) -> Response:
-    await count_attempt(
-        request, (f"reset:ip:{client_address(request)}", limiter_of(request).attempts)
-    )
+    await count_from_address(request, "reset")
     ended = await recovery.reset(
         db=database(request),
         passwords=passwords_of(request),
@@ -212,9 +211,7 @@ async def logout_all(request: Request) -> Response:
     openapi_extra=PUBLIC,
 )
 async def verify_email(data: VerifyEmail, request: Request) -> Any:
-    await count_attempt(
-        request, (f"verify:ip:{client_address(request)}", limiter_of(request).attempts)
-    )
+    await count_from_address(request, "verify")
     return await verification.verify(db=database(request), token=data.token)
 
 
@@ -229,8 +226,7 @@ async def verify_email(data: VerifyEmail, request: Request) -> Any:
 async def resend_verification(data: ResendVerification, request: Request) -> Any:
     settings = settings_of(request)
     emails.require_email(settings)
-    limiter, client = limiter_of(request), client_address(request)
-    await count_attempt(request, (f"resend:ip:{client}", limiter.address_attempts))
+    await count_from_address(request, "resend", limiter_of(request).address_attempts)
     await _limit_per_hour(request, f"resend:email:{data.email}", RESENDS_PER_HOUR)
     mailer, db = held(request.app, emails.Mailer), database(request)
     if settings.email_verification_mode != "off":
@@ -338,9 +334,7 @@ async def two_factor_disable(request: Request) -> Response:
     openapi_extra=PUBLIC,
 )
 async def login_second_factor(data: SecondFactor, request: Request, response: Response) -> Any:
-    await count_attempt(
-        request, (f"login2fa:ip:{client_address(request)}", limiter_of(request).address_attempts)
-    )
+    await count_from_address(request, "login2fa", limiter_of(request).address_attempts)
     if (data.code is None) == (data.recovery_code is None):
         raise InvalidField("code", "Give either a code or a recovery_code")
     challenges = held(request.app, two_factor.Challenges)

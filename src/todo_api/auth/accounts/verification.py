@@ -16,7 +16,7 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from todo_api.auth import registration, service
+from todo_api.auth import service
 from todo_api.auth.accounts import emails, links
 from todo_api.auth.accounts.links import Purpose
 from todo_api.auth.accounts.recovery import account_by_email
@@ -24,7 +24,7 @@ from todo_api.auth.errors import EmailTaken, InvalidCredentials, InvalidLink
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.registration import Invitations
 from todo_api.config import Settings
-from todo_api.db import Database, IntegrityViolation, Row, insert_or_ignore
+from todo_api.db import Database, IntegrityViolation, Row
 from todo_api.kit.ids import utcnow
 from todo_api.tables.users import users
 
@@ -42,23 +42,9 @@ async def register_pending(
 ) -> Row | None:
     """Make the account, not signed in; None when the email is taken (after the same work).
     REGISTRATION is kept as for any registration (todo_api.auth.registration)."""
-    registration.check_open(settings, invitation)
-    password_hash = await passwords.hash(password)
-    now = utcnow()
-    row = {
-        "id": uuid.uuid4(),
-        "email": email,
-        "name": name,
-        "password_hash": password_hash,
-        "created_at": now,
-        "updated_at": now,
-    }
+    row = await service.new_account(passwords, settings, email, password, name, invitation)
     async with db.transaction() as conn:
-        inserted = insert_or_ignore(conn, users).values(**row).returning(*users.c)
-        created = (await conn.execute(inserted)).first()
-        if created is not None:
-            await registration.admit(conn, invitations, created.id, invitation)
-        return created
+        return await service.insert_account(conn, invitations, row, invitation)
 
 
 async def send_link(db: Database, settings: Settings, mailer: emails.Mailer, email: str) -> None:
