@@ -1,4 +1,4 @@
-"""What the list-led indexes (migration 0012) cost each write: two source trees side by side.
+"""What writes (and a page of the list) cost on two source trees, side by side.
 
     .venv/bin/python bench/write_cost.py                          # ~6 min: seed two dbs, 6 rounds
     .venv/bin/python bench/write_cost.py --rounds 3 --requests 200
@@ -6,27 +6,31 @@
 
 Migration 0012 added seven partial indexes `WHERE list_id IS NOT NULL` on `tasks` and made three
 existing ones partial, so a task in a list should cost more to write than before and a task in
-the inbox less. This script measures it (issue 21, item 5). Two PostgreSQL databases with random
-names are created on 127.0.0.1, one migrated by each source tree ("before": --before-src, by
-default a `git archive` of ba13451 unpacked in /tmp/src-ba13451; "after": this checkout's
-`src`), and seeded alike: --bulk-tasks tasks of --bulk-users users, the member of benchlib
-(MEMBER_USER) with --inbox-tasks tasks of their own in the inbox and editor of 20 shared lists
-of 5 000 tasks each. The tree is chosen with PYTHONPATH for every process, and each database is
-checked to have (after) or lack (before) the list-led indexes.
+the inbox less. This script measures it (issue 21, item 5), and any other pair of trees:
+--marker names a table or index only the after tree's migrations make (`activity` for the
+comments and activity of issue 53, whose triggers write a row per change), --env gives both
+servers a setting. Two PostgreSQL databases with random names are created on 127.0.0.1, one
+migrated by each source tree ("before": --before-src, by default a `git archive` of ba13451
+unpacked in /tmp/src-ba13451; "after": this checkout's `src`), and seeded alike: --bulk-tasks
+tasks of --bulk-users users, the member of benchlib (MEMBER_USER) with --inbox-tasks tasks of
+their own in the inbox and editor of 20 shared lists of 5 000 tasks each. The tree is chosen
+with PYTHONPATH for every process, and each database is checked to have (after) or lack (before)
+the marker.
 
 Then one `todo-api serve --workers 1` of each tree, both started before the first round and
 serving to the end, answers the member's httpx requests (sequential; --concurrency in flight),
 round after round. In each round each case runs on the two trees back to back (which goes first
 alternates): --warmup requests, then --requests measured. The cases: create a task in the inbox
 and in a list (the 20 lists in turn), PATCH the title of a task in the inbox and in a list,
-complete an open task in a list and in the inbox. Each PATCH or complete goes to another task
-(PATCH from one end of the ids, complete from the other). Around the measured requests it reads
-the on-CPU time of the server's processes and of the PostgreSQL backends on the database (those
-alive at the end) from /proc/<pid>/task/*/schedstat (nanoseconds: utime + stime count 10 ms
-ticks, too coarse for a few hundred requests), and divides by the requests. Any unexpected
-status stops the script. Figures are medians over the rounds, with min-max; the difference is
-the median of each round's after-minus-before (the two ran back to back). Both databases are
-dropped at the end, also on failure, Ctrl-C or SIGTERM.
+complete an open task in a list and in the inbox, and read a page of 50 tasks of the inbox and
+of a list (`GET /api/tasks`, `?list_id=`). Each PATCH or complete goes to another task (PATCH
+from one end of the ids, complete from the other). Around the measured requests it reads the on-
+CPU time of the server's processes and of the PostgreSQL backends on the database (those alive
+at the end) from /proc/<pid>/task/*/schedstat (nanoseconds: utime + stime count 10 ms ticks, too
+coarse for a few hundred requests), and divides by the requests. Any unexpected status stops the
+script. Figures are medians over the rounds, with min-max; the difference is the median of each
+round's after-minus-before (the two ran back to back). Both databases are dropped at the end,
+also on failure, Ctrl-C or SIGTERM.
 """
 
 import argparse
@@ -122,6 +126,14 @@ def _complete(_n: int, task: str) -> tuple[str, str, dict[str, Any] | None]:
     return "POST", f"/api/tasks/{task}/complete", None
 
 
+def _list_inbox(_n: int, _unused: str) -> tuple[str, str, dict[str, Any] | None]:
+    return "GET", "/api/tasks", None
+
+
+def _list_of_list(_n: int, list_id: str) -> tuple[str, str, dict[str, Any] | None]:
+    return "GET", f"/api/tasks?list_id={list_id}", None
+
+
 CASES = (
     Case("create-inbox", "create, inbox", 201, None, _create_inbox),
     Case("create-list", "create, in a list", 201, None, _create_in_list),
@@ -129,6 +141,9 @@ CASES = (
     Case("patch-list", "PATCH title, in a list", 200, lambda t: t.listed, _patch_title),
     Case("complete-list", "complete, in a list", 200, lambda t: t.listed_open, _complete),
     Case("complete-inbox", "complete, inbox", 200, lambda t: t.inbox_open, _complete),
+    # The reads the writes' columns ride on (comment_count, changed_by): a page of 50.
+    Case("list-inbox", "list 50, inbox", 200, None, _list_inbox),
+    Case("list-list", "list 50, in a list", 200, None, _list_of_list),
 )
 
 
@@ -405,8 +420,17 @@ def parse_args() -> argparse.Namespace:
         default=LIST_LED_INDEX,
         help="a table or index only the after tree's migrations make",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for both trees' servers (repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
+    if any("=" not in setting for setting in args.env):
+        parser.error("--env takes NAME=VALUE")
     if not 1 <= args.rounds <= 20 or not 10 <= args.requests <= 5_000:
         parser.error("--rounds 1 to 20, --requests 10 to 5 000")
     if not 0 <= args.warmup <= 1_000 or not 1 <= args.concurrency <= 64:
@@ -446,8 +470,10 @@ def main() -> None:
         scratch_database("bench_wc") as after_db,
     ):
         databases = {"before": before_db, "after": after_db}
+        settings = dict(setting.split("=", 1) for setting in args.env)
         envs = {
-            t.name: service_env(databases[t.name], secret, PYTHONPATH=str(t.src)) for t in trees
+            t.name: service_env(databases[t.name], secret, PYTHONPATH=str(t.src), **settings)
+            for t in trees
         }
         for t in trees:
             log(f"{t.name}: migrating {databases[t.name]} with {t.src}")
@@ -470,6 +496,7 @@ def main() -> None:
             f"Machine: {machine_summary()}",
             f"Database: {asyncio.run(server_version(after_db))}",
             *(f"{t.name}: todo_api from {t.src}" for t in trees),
+            *(f"setting for both: {setting}" for setting in args.env),
             f"Data: {args.bulk_tasks} tasks of {args.bulk_users} users; the member has "
             f"{args.inbox_tasks} in the inbox and edits {SHARED_LISTS} shared lists of "
             f"{TASKS_PER_SHARED_LIST} tasks.",
