@@ -173,7 +173,10 @@ async def main() -> None:
         "get": (await ids_of(args.db, SMALL_USER, 11))[-1:],
         "patch": await ids_of(args.db, PATCH_USER, 1000),
         "complete": await ids_of(
-            args.db, COMPLETE_USER, need, open_only="complete" in (args.routes, args.only)
+            args.db,
+            COMPLETE_USER,
+            need,
+            open_only="complete" in (*args.routes.split(","), args.profile, args.only),
         ),
     }
     routes = Routes(tokens, ids)
