@@ -37,7 +37,8 @@ class EscapingFormatter(logging.Formatter):
         if second != self._second[0]:
             text = time.strftime(self.default_time_format, self.converter(second))
             self._second = (second, text)
-        return self.default_msec_format % (self._second[1], record.msecs)
+        text = self._second[1]
+        return self.default_msec_format % (text, record.msecs) if self.default_msec_format else text
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         message = record.message
