@@ -14,6 +14,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from starlette.middleware.cors import CORSMiddleware
 
 from tests.support import (
     CONTRACT_CODES,
@@ -27,6 +28,7 @@ from tests.support import (
     validation_details,
 )
 from todo_api.config import Settings
+from todo_api.edge.middleware import CorsMiddleware
 
 FRONTEND = "http://localhost:3000"  # the default FRONTEND_URL
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -520,6 +522,42 @@ async def test_500_still_carries_cors_headers(boom_app: FastAPI) -> None:
     assert response.headers["access-control-allow-origin"] == FRONTEND
     assert response.headers["access-control-allow-credentials"] == "true"
     assert response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("vary", [None, "Accept", "Accept, Cookie"])
+async def test_an_answer_without_origin_gets_the_headers_starlettes_cors_gives(
+    vary: str | None,
+) -> None:
+    """A request without Origin takes CorsMiddleware's short way: the same header list as
+    Starlette's CORSMiddleware, in the same order, whether or not the answer varies already."""
+
+    async def answer(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/plain")]
+        headers += [(b"vary", vary.encode())] if vary else []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    options: dict[str, Any] = {
+        "allow_origins": [FRONTEND],
+        "allow_credentials": True,
+        "allow_methods": ["*"],
+        "allow_headers": ["*"],
+        "expose_headers": ["X-Request-ID"],
+    }
+    answers = []
+    for layer in (CorsMiddleware(answer, **options), CORSMiddleware(answer, **options)):
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any], sent: list[dict[str, Any]] = sent) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/x", "headers": [(b"host", b"h")]}
+        await layer(scope, None, send)
+        answers.append(sent)
+    assert answers[0] == answers[1]
+    assert (b"vary", b"Origin" if vary is None else f"{vary}, Origin".encode()) in answers[0][0][
+        "headers"
+    ]
 
 
 # --- the request log -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ class RecordingTransport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.written = bytearray()
+        self.sends: list[bytes] = []  # each write or writelines, as one send
         self.closed = False
         self.aborted = False
         self.eof_written = False
@@ -34,6 +35,7 @@ class RecordingTransport(asyncio.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.written += data
+        self.sends.append(bytes(data))
 
     def can_write_eof(self) -> bool:
         return True
@@ -325,3 +327,27 @@ async def test_an_answer_sent_within_the_timeout_keeps_the_connection(connect: C
     protocol.resume_writing()
     await asyncio.sleep(0.2)
     assert not transport.closed
+
+
+async def test_an_answer_is_one_send_and_a_streams_head_goes_before_its_first_event(
+    connect: Connect,
+) -> None:
+    async def stream(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await asyncio.sleep(0.05)
+        await send({"type": "http.response.body", "body": b"data: 1\n\n"})
+
+    protocol, transport = connect()
+    protocol.data_received(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
+    await until(lambda: statuses(transport.written) == [200])
+    (answer,) = transport.sends  # head and body together
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b"\r\n\r\n3")
+
+    protocol, transport = connect(app=stream)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    await until(lambda: statuses(transport.written) == [200])
+    assert b"data: 1" not in transport.written  # the head, alone, before the event
+    await until(lambda: b"data: 1" in transport.written)
+    assert len(transport.sends) == 2

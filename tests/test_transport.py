@@ -361,6 +361,17 @@ def test_the_log_format_escapes_control_characters_in_any_message() -> None:
     assert loggable("a\tb\x00c\u2028d") == "a\\tb\\x00c\\u2028d"
 
 
+def test_the_log_format_writes_the_time_as_logging_does() -> None:
+    """The second's text is made once per second: each line's time is logging's own."""
+    ours = EscapingFormatter("%(asctime)s %(message)s")
+    theirs = logging.Formatter("%(asctime)s %(message)s")
+    for created in [0.0, 0.9995, 1.0, 59.999, 1_767_225_599.9999, 1_767_225_600.0004, 2**31 + 0.5]:
+        for _ in range(2):  # within the same second again
+            record = logging.LogRecord("todo_api", logging.INFO, __file__, 1, "m", (), None)
+            record.created, record.msecs = created, (created - int(created)) * 1000 // 1
+            assert ours.format(record) == theirs.format(record)
+
+
 # --- forwarded addresses ---------------------------------------------------------------------
 
 

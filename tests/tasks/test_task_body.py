@@ -210,11 +210,16 @@ async def test_the_hot_routes_write_what_the_response_model_would(
             assert got.content == response_model_bytes(one)
         # PATCH and complete answer the changed task as it is stored, likewise.
         task_id = str(stored[-1]["id"])
+
+        async def stored_now() -> dict[str, Any]:
+            async with held(app, Database).connection() as conn:
+                rows = (await conn.execute(newest_first)).rows
+            return {str(row["id"]): row for row in rows}
+
         patched = await client.patch(f"/api/tasks/{task_id}", json={"title": "Größe ✓"})
-        completed = await client.post(f"/api/tasks/{task_id}/complete")
-        async with held(app, Database).connection() as conn:
-            now_stored = {str(row["id"]): row for row in (await conn.execute(newest_first)).rows}
         assert patched.status_code == 200
+        assert patched.content == response_model_bytes(reference((await stored_now())[task_id]))
+        completed = await client.post(f"/api/tasks/{task_id}/complete")
         assert completed.status_code == 200
-        assert completed.content == response_model_bytes(reference(now_stored[task_id]))
+        assert completed.content == response_model_bytes(reference((await stored_now())[task_id]))
         assert uuid.UUID(patched.json()["id"]) == stored[-1]["id"]

@@ -2,7 +2,9 @@
 parameters, with no database."""
 
 import dataclasses
+import hashlib
 import itertools
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -21,6 +23,7 @@ from todo_api.tasks.listing import (
     ListQuery,
     Sort,
     TaskFilters,
+    _json_value,
     parameters,
     shape,
 )
@@ -73,6 +76,27 @@ def test_the_fingerprint_changes_with_every_filter() -> None:
         prints[name] = TaskFilters(**{name: value}).fingerprint()
     # Distinct from the default and from one another (due_before and due_after share a value).
     assert len(set(prints.values())) == len(prints), prints
+
+
+def _fingerprint_as_written_before(filters: TaskFilters) -> str:
+    """The fingerprint as it was computed before it read the fields directly (a deep copy of
+    them as a tuple): cursors signed then still verify."""
+    plain = dataclasses.astuple(dataclasses.replace(filters, filter=None))
+    names = [f.name for f in dataclasses.fields(filters)]
+    canonical = json.dumps(
+        [v for name, v in zip(names, plain, strict=True) if name != "filter"],
+        default=_json_value,
+    )
+    if filters.filter is not None:
+        canonical += repr(filters.filter)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, len(CHANGED)])
+def test_the_fingerprint_is_the_one_earlier_cursors_were_signed_with(size: int) -> None:
+    for names in itertools.combinations(CHANGED, size):
+        filters = TaskFilters(**{name: CHANGED[name] for name in names})
+        assert filters.fingerprint() == _fingerprint_as_written_before(filters)
 
 
 @pytest.mark.parametrize(

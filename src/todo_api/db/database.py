@@ -316,6 +316,7 @@ class Database:
         )
         self._size = settings.database_pool_size
         self._pg_pool: asyncpg.Pool | None = None
+        self._pg_leased = 0  # connections taken from the pool and not released yet
         # The server process ids of the pool's sessions set to plan each statement anew (None:
         # no statement cache, behind a pooler, where sessions are not ours to set).
         self._custom_sessions: set[int] | None = (
@@ -347,10 +348,12 @@ class Database:
             if self.is_sqlite:
                 return SqliteConnection(await self._sqlite_acquire(), self.dialect)
             pool = self._pg_pool or await self._open_pg_pool()
-            # An idle connection is taken at once: asking for it without a timeout saves the
-            # task and timer asyncpg wraps a timed wait in. With none idle, the wait is bounded.
-            timeout = None if pool.get_idle_size() else ACQUIRE_TIMEOUT_SECONDS
+            # While a connection is free (idle, or one the pool may open, whose connect is
+            # bounded), it is taken without a timeout: that saves the task and timer asyncpg
+            # wraps a timed wait in. Waiting for one to be released is bounded.
+            timeout = None if self._pg_leased < self._size else ACQUIRE_TIMEOUT_SECONDS
             driver = await pool.acquire(timeout=timeout)
+            self._pg_leased += 1
             return PostgresConnection(driver, self.dialect, self._custom_sessions)
         except (*PG_FAILURES, TimeoutError) as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
@@ -360,8 +363,12 @@ class Database:
     async def _release(self, conn: Connection) -> None:
         if self.is_sqlite:
             await self._sqlite_release(conn.driver)
-        elif self._pg_pool is not None:
-            await self._pg_pool.release(conn.driver)
+        else:
+            try:
+                if self._pg_pool is not None:
+                    await self._pg_pool.release(conn.driver)
+            finally:  # counted as taken until it is back in the pool
+                self._pg_leased -= 1
 
     async def _open_pg_pool(self) -> asyncpg.Pool:
         async with self._opening:
@@ -372,6 +379,7 @@ class Database:
                     max_size=self._size,
                     reset=_rollback_if_open,
                     init=self._new_session,
+                    timeout=ACQUIRE_TIMEOUT_SECONDS,  # each connect, as a wait for one
                     **self.settings.connect_args(),
                 )
         return self._pg_pool

@@ -30,6 +30,8 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 # user_id): no shared cache may keep one user's data, and a private one revalidates (ETags
 # keep that cheap). A route's own Cache-Control (the token responses' no-store) stands.
 _PRIVATE = (b"cache-control", b"private, no-cache")
+# What Starlette's CORS adds to the answer of a request without an Origin header.
+_VARY_ORIGIN = (b"vary", b"Origin")
 # Methods that may change something: after one succeeds, `after_write` hears of its caller.
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE", "PROPPATCH", "MKCALENDAR"})
 # A caller's id is echoed only when it is short and harmless in a log line or a header.
@@ -162,7 +164,24 @@ class CorsMiddleware(CORSMiddleware):
         if scope["type"] == "http" and scope["path"] in self._open_paths:
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            # Not a cross-origin request (most are not): Starlette's answer would only say
+            # that it varies by Origin, which this does without its per-request objects.
+            await self.app(scope, receive, self._varying_by_origin(scope, send))
+            return
         await super().__call__(scope, receive, send)
+
+    def _varying_by_origin(self, scope: Scope, send: Send) -> Send:
+        async def varying(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if any(name == b"vary" for name, _ in headers):  # joined as Starlette does
+                    await self.send(message, send, Headers(scope=scope))
+                    return
+                message["headers"] = [*headers, _VARY_ORIGIN]
+            await send(message)
+
+        return varying
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

@@ -241,7 +241,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._heads_completed += 1
         if self._timer is not None:
             self._stop_timer()
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before and self.cycle is not None:  # the request's answer
+            # The cycle needs write, close and is_closing of it; the rest passes through.
+            self.cycle.transport = HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._in_body = False
@@ -337,6 +341,49 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.transport.write_eof()
         self._timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+class HeadWithBody:
+    """The transport as one answer writes to it: the first write (the head: status line and
+    headers) is held until the next one (the body) and sent with it, so that an answer whose
+    body follows at once (every answer but a stream's) costs one send, not two. Held no
+    longer than the loop's turn: a stream's head goes out on its own before its first event.
+    What else an answer asks of its transport is the connection's own."""
+
+    __slots__ = ("_held", "_loop", "_transport", "_writes")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held = b""
+        self._writes = 0
+
+    def write(self, data: bytes) -> None:
+        self._writes += 1
+        if self._writes == 1:
+            self._held = data
+            self._loop.call_soon(self._send_held)
+        elif self._held:
+            held, self._held = self._held, b""
+            self._transport.writelines((held, data))
+        else:
+            self._transport.write(data)
+
+    def _send_held(self) -> None:
+        if self._held:
+            data, self._held = self._held, b""
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._send_held()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def _error_response(status: int, message: str, server_state: ServerState) -> bytes:

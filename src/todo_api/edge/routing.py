@@ -36,6 +36,7 @@ The rule for a direct route:
   and body: a route that becomes direct needs its cases there (a test fails until it has them).
 """
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from inspect import iscoroutinefunction
 from typing import Any
@@ -46,7 +47,7 @@ from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # The dependencies a direct route's endpoint takes, by name, each called with its defaults.
@@ -139,34 +140,41 @@ class DirectRoutes:
         exception_handlers: Mapping[Any, ExceptionHandler],
     ) -> None:
         self.app = app
-        # Each route, its methods, and how it is direct: None, never; (), always; else
-        # without a query string only, with these dependencies called with their defaults.
-        self.routes: list[tuple[BaseRoute, set[str] | None, Defaults | None]] = [
-            (route, getattr(route, "methods", None), _direct_with(route))
+        # Each route, its methods, its path's pattern, and how it is direct: None, never;
+        # (), always; else without a query string only, with these dependencies called with
+        # their defaults.
+        self.routes: list[tuple[APIRoute, set[str] | None, re.Pattern[str], Defaults | None]] = [
+            (route, route.methods, route.path_regex, _direct_with(route))
             for router in routers
             for route in router.routes
+            if isinstance(route, APIRoute)
         ]
+        if len(self.routes) != sum(len(router.routes) for router in routers):
+            raise ValueError("direct routes are matched among APIRoutes only")
         self.exception_handlers = exception_handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            method = scope["method"]
-            for route, methods, direct in self.routes:
+        # Under a root path FastAPI matches (none is set: this is the service's own app).
+        if scope["type"] == "http" and not scope.get("root_path"):
+            method, path = scope["method"], scope["path"]
+            for route, methods, pattern, direct in self.routes:
                 if methods is not None and method not in methods:  # a partial match at best
                     continue
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
+                found = pattern.match(path)
+                if found is not None:  # the route's full match (APIRoute.matches)
                     if direct == () or (direct and not scope["query_string"]):
-                        scope.update(child_scope)
+                        # What that match puts in the scope: a direct route's parameters are
+                        # text as matched (StringConvertor's), the route FastAPI's addition.
+                        params = {**scope.get("path_params", {}), **found.groupdict()}
+                        scope.update(endpoint=route.endpoint, path_params=params, route=route)
                         await self._serve(route, direct, scope, receive, send)
                         return
                     break
         await self.app(scope, receive, send)
 
     async def _serve(
-        self, route: BaseRoute, defaults: Defaults, scope: Scope, receive: Receive, send: Send
+        self, route: APIRoute, defaults: Defaults, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        assert isinstance(route, APIRoute)
         request = Request(scope, receive, send)
         arguments = {**scope["path_params"], route.dependant.request_param_name: request}
         try:

@@ -8,6 +8,7 @@ making. Text lines escape control characters; JSON lines escape them by being JS
 
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,19 @@ def loggable(text: str) -> str:
 
 class EscapingFormatter(logging.Formatter):
     """Escapes control characters in each message (a traceback after it stays as it is)."""
+
+    # The text of the current second, made once for all the lines written within it.
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second[0]:
+            text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = (second, text)
+        text = self._second[1]
+        return self.default_msec_format % (text, record.msecs) if self.default_msec_format else text
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         message = record.message

@@ -84,15 +84,17 @@ class TaskFilters:
 
     def fingerprint(self) -> str:
         """What a cursor remembers of the filters (every field), to refuse it under others."""
-        plain = dataclasses.astuple(dataclasses.replace(self, filter=None))
-        names = [f.name for f in dataclasses.fields(self)]
         canonical = json.dumps(
-            [v for name, v in zip(names, plain, strict=True) if name != "filter"],
-            default=_json_value,
+            [getattr(self, name) for name in _PLAIN_FILTERS], default=_json_value
         )
         if self.filter is not None:  # its repr tells `a & b` from `a | b`
             canonical += repr(self.filter)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# The fields a fingerprint writes as JSON, in their order (the filter language's query is
+# written by its repr after them).
+_PLAIN_FILTERS = tuple(f.name for f in dataclasses.fields(TaskFilters) if f.name != "filter")
 
 
 @dataclass(frozen=True)
