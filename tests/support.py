@@ -29,6 +29,9 @@ from todo_api.live.hub import Hub
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# An id no row has, fixed so that the test ids that name it are the same in every pytest
+# process of a run (pytest-xdist compares them).
+UNKNOWN_ID = "0190a6a4-0000-7000-8000-00000000dead"
 
 # The contract's error body: exactly these keys, and the codes the contract started with (the
 # features add more).

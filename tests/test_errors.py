@@ -19,6 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from tests.support import (
     CONTRACT_CODES,
     TEST_SECRET,
+    UNKNOWN_ID,
     app_for,
     assert_error,
     captured_logs,
@@ -248,7 +249,7 @@ async def test_unsupported_method_is_method_not_allowed_with_allow(
     ("method", "path", "supported"),
     [
         ("DELETE", "/api/tasks", {"GET", "POST"}),
-        ("POST", f"/api/tasks/{uuid.uuid4()}", {"GET", "PUT", "PATCH", "DELETE"}),
+        ("POST", f"/api/tasks/{UNKNOWN_ID}", {"GET", "PUT", "PATCH", "DELETE"}),
     ],
     ids=["collection", "item"],
 )
@@ -271,7 +272,7 @@ async def test_allow_lists_every_supported_method(
         ("POST", "/api/tasks", {"json": {"description": 5}}),
         ("POST", "/api/tasks", {"content": b"<xml/>", "headers": {"content-type": "text/xml"}}),
         ("PUT", "/api/tasks/not-a-uuid", {"json": {"title": None}}),
-        ("PUT", f"/api/tasks/{uuid.uuid4()}", {"json": {"is_completed": "maybe"}}),
+        ("PUT", f"/api/tasks/{UNKNOWN_ID}", {"json": {"is_completed": "maybe"}}),
         ("GET", "/api/tasks/%00", {}),
         ("DELETE", "/api/tasks/not-a-uuid", {}),
         ("GET", "/api/tasks?limit=-1&since=garbage", {}),
@@ -435,7 +436,7 @@ async def test_unsafe_request_id_is_replaced(anonymous: httpx.AsyncClient, reque
     assert GENERATED_REQUEST_ID.match(response.headers["x-request-id"])
 
 
-@pytest.mark.parametrize("path", ["/api/tasks", "/nope", f"/api/tasks/{uuid.uuid4()}"])
+@pytest.mark.parametrize("path", ["/api/tasks", "/nope", f"/api/tasks/{UNKNOWN_ID}"])
 async def test_error_responses_carry_a_request_id(anonymous: httpx.AsyncClient, path: str) -> None:
     response = await anonymous.get(path)
     assert response.status_code >= 400

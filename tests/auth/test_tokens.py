@@ -19,7 +19,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from tests.support import TEST_SECRET, app_for, assert_error, client_for, make_settings, token_for
+from tests.support import (
+    TEST_SECRET,
+    UNKNOWN_ID,
+    app_for,
+    assert_error,
+    client_for,
+    make_settings,
+    token_for,
+)
 from todo_api.auth.tokens import TokenVerifier, user_id_for_subject
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -99,9 +107,9 @@ async def test_missing_or_non_bearer_credentials_are_unauthorized(
     [
         ("GET", "/api/tasks"),
         ("POST", "/api/tasks"),
-        ("GET", f"/api/tasks/{uuid.uuid4()}"),
-        ("PUT", f"/api/tasks/{uuid.uuid4()}"),
-        ("DELETE", f"/api/tasks/{uuid.uuid4()}"),
+        ("GET", f"/api/tasks/{UNKNOWN_ID}"),
+        ("PUT", f"/api/tasks/{UNKNOWN_ID}"),
+        ("DELETE", f"/api/tasks/{UNKNOWN_ID}"),
     ],
 )
 async def test_every_task_route_needs_a_token(
