@@ -48,26 +48,20 @@ migrate: $(RUNTIME)
 migration: $(INSTALLED)
 	$(BIN)/todo-api revision -m "$(m)"
 
-# The SQLite half and the rest (PostgreSQL and the tests of neither) run side by side, one
-# pytest each: many tests wait on servers they start, so two cores do both in about the time of
-# the longer. The SQLite half also takes some of the tests of neither (about 1.5 of their 3
-# minutes), so that the two end together. With PYTEST_ARGS (a selection, say) one pytest runs
-# them as given.
-FIRST_HALF := sqlite or unit or test_cli or test_live_server or test_shutdown_server \
-	or test_metrics_and_logs or test_instances_server
+# The suite runs in TEST_WORKERS pytest processes (pytest-xdist), each given whole files as it
+# comes free, with a PostgreSQL database and SQLite files of its own: many tests wait on the
+# servers, clients and clocks they start, so three processes keep two cores busy where two
+# left a third of their time idle. With PYTEST_ARGS (a selection, say) one pytest runs them as
+# given.
+TEST_WORKERS ?= 3
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
 # of its own, `make test-container`, which CI runs beside `make test`.
 CONTAINER_TEST := tests/test_container.py
 test: $(INSTALLED)
-	@echo ">>> Running the tests on SQLite and PostgreSQL (about 9 minutes on two idle cores, more on a busy machine). PostgreSQL is expected on"
+	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 15 minutes on two idle cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
-	@mkdir -p .pytest_cache; log=.pytest_cache/sqlite-half.log; \
-	$(BIN)/pytest -q --ignore=$(CONTAINER_TEST) -k "$(FIRST_HALF)" > $$log 2>&1 & half=$$!; \
-	$(BIN)/pytest -q --ignore=$(CONTAINER_TEST) -k "not ($(FIRST_HALF))"; rest=$$?; \
-	wait $$half; sqlite=$$?; \
-	echo ">>> The SQLite half:"; cat $$log; \
-	test $$rest -eq 0 && test $$sqlite -eq 0
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --ignore=$(CONTAINER_TEST)
 else
 	$(BIN)/pytest $(PYTEST_ARGS)
 endif

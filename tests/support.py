@@ -63,6 +63,10 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         # The shared app serves every test from one client address: rate-limit tests build
         # their own app with a low limit.
         "auth_rate_limit_attempts": 100_000,
+        # Every pytest process of `make test` has its apps on one PostgreSQL (100 connections
+        # by default) beside the servers the tests start: a pool of 10 is still more than a
+        # test's requests in flight need.
+        "database_pool_size": 10,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
