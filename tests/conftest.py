@@ -21,6 +21,39 @@ from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, 
 from todo_api.config import Settings
 from todo_api.migrations import upgrade_to_head
 
+# The files that take longest (pytest --durations=0, summed per file), longest first: they
+# start first, so that with several pytest processes (`make test`) none runs alone at the end.
+LONGEST_FILES = (
+    "tests/reminders/test_reminders_server.py",
+    "tests/test_live_server.py",
+    "tests/auth/test_personal_tokens_server.py",
+    "tests/auth/test_ratelimit.py",
+    "tests/notifications/test_notifications_server.py",
+    "tests/test_server.py",
+    "tests/webhooks/test_webhooks_server.py",
+    "tests/test_mcp_server.py",
+    "tests/auth/test_recovery_server.py",
+    "tests/dav/test_report_cost.py",
+    "tests/auth/test_recovery.py",
+    "tests/test_cli.py",
+    "tests/test_shutdown_server.py",
+    "tests/test_transport_server.py",
+    "tests/test_readme_walkthroughs.py",
+    "tests/reminders/test_reminders.py",
+    "tests/test_live.py",
+    "tests/kit/test_jobs_server.py",
+)
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FILES)}
+
+    def order(item: pytest.Item) -> int:
+        return rank.get(item.path.relative_to(_ROOT).as_posix(), len(LONGEST_FILES))
+
+    items.sort(key=order)  # stable: the rest in their usual order
+
 
 async def _admin(*statements: str) -> None:
     conn = await asyncpg.connect(ADMIN_URL, timeout=5)
