@@ -7,9 +7,11 @@ insert does shrinks:
 - No foreign keys on `activity`: each insert checked its list or its owner, taking a lock on
   that row of `lists` or `users` (a write of that row, and WAL). Triggers on `lists` and
   `users` delete the items of a list or an inbox that goes instead, as ON DELETE CASCADE did.
-  Nothing else writes an item for a list or user that is gone: the triggers on `tasks` skip a
-  task deleted with its list or user, and every write that makes an item holds its list
-  (the foreign keys of `tasks`, `task_comments` and `list_members`) until it commits.
+  Nothing writes an item for a list or user that is gone: the triggers on `tasks` skip a
+  task deleted with its list or user, and every write that makes an item holds, until it
+  commits, a row that deleting the list or user must lock first (the task it writes, or
+  the list or user that the foreign keys of `tasks`, `task_comments` and `list_members`
+  lock); the deletion's trigger runs after it and deletes that item too.
 - An item enters one of the list's and the inbox's indexes, not both (partial indexes: an
   item has a list or an owner).
 - The tasks' trigger builds an update's changes in one expression, and its kind and actor in
@@ -47,7 +49,7 @@ depends_on: str | Sequence[str] | None = None
 
 _0034 = importlib.import_module("todo_api.migrations.versions.0034_activity")
 
-# (new, old) indexes: (columns, predicate).
+# The list's and the inbox's indexes, (columns, predicate), and those they replace.
 _INDEXES = {
     "ix_activity_list_seq": ("list_id, seq", "list_id IS NOT NULL"),
     "ix_activity_owner_seq": ("owner_id, seq", "owner_id IS NOT NULL"),
