@@ -273,3 +273,31 @@ async def test_an_account_deleted_leaves_its_shared_lists(
         "role": ["owner", None],
     }
     assert by_action["list.updated"]["changes"]["owner_id"] == [gone_id, alice_id]
+
+
+async def test_a_deleted_list_and_a_deleted_account_take_their_items_with_them(
+    alice: httpx.AsyncClient, new_user_client: Clients, settings: Settings
+) -> None:
+    email = f"leaving{uuid.uuid4().hex[:8]}@example.test"
+    listed = await create_list(alice, f"Short-lived {uuid.uuid4().hex[:6]}")
+    await create_task(alice, title="In the list", list_id=listed["id"])
+    renamed = await alice.patch(f"/api/lists/{listed['id']}", json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    kept = await create_task(alice, title="In the inbox")
+    async with new_user_client(email=email) as leaving:
+        leaving_id = uuid.UUID(await user_id(leaving))
+        await create_task(leaving, title="Theirs")
+        assert len(await items(leaving, "/api/lists/inbox/activity")) == 1
+        deleted = await leaving.request("DELETE", "/api/auth/me", json={"confirm": email})
+        assert deleted.status_code == 204, deleted.text
+    assert (await alice.delete(f"/api/lists/{listed['id']}")).status_code == 204
+    async with database(settings) as db, db.connection() as conn:
+        left = await conn.execute(
+            select(activity.c.action).where(
+                (activity.c.list_id == uuid.UUID(listed["id"]))
+                | (activity.c.owner_id == leaving_id)
+            )
+        )
+    assert left.rows == []
+    # Nobody else's: alice's inbox keeps its items.
+    assert actions(await items(alice, f"/api/tasks/{kept['id']}/activity")) == ["task.created"]

@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -37,16 +36,11 @@ class Activity(SQLModel, table=True):
     )
     id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     at: datetime = timestamp_field()
-    # The list it happened in (deleting the list deletes its activity); null: an inbox,
-    # `owner_id`'s (deleting the user deletes it).
-    list_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True),
-    )
-    owner_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
-    )
+    # The list it happened in; null: an inbox, `owner_id`'s. Deleting the list or the user
+    # deletes them, by triggers rather than foreign keys (migration 0038: no check, and no
+    # lock on the list's or the user's row, on every insert).
+    list_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    owner_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
     task_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
     # Who did it (null: the service, or someone whose account is gone).
     actor_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
@@ -61,8 +55,23 @@ class Activity(SQLModel, table=True):
 
 activity: Table = Activity.__table__  # type: ignore[attr-defined]
 
-Index("ix_activity_list_id_seq", activity.c.list_id, activity.c.seq)
-Index("ix_activity_owner_id_seq", activity.c.owner_id, activity.c.seq)
+# An item has a list or an owner: it enters one of these two (migration 0038).
+_LISTED = activity.c.list_id.is_not(None)
+_OWNED = activity.c.owner_id.is_not(None)
+Index(
+    "ix_activity_list_seq",
+    activity.c.list_id,
+    activity.c.seq,
+    postgresql_where=_LISTED,
+    sqlite_where=_LISTED,
+)
+Index(
+    "ix_activity_owner_seq",
+    activity.c.owner_id,
+    activity.c.seq,
+    postgresql_where=_OWNED,
+    sqlite_where=_OWNED,
+)
 Index("ix_activity_task_id_seq", activity.c.task_id, activity.c.seq)
 Index("ix_activity_at", activity.c.at)
 Index("ix_activity_txid_seq", activity.c.txid, activity.c.seq)
