@@ -34,6 +34,10 @@ The rule for a direct route:
   app's routes. tests/test_direct_routes.py sends the same requests, successes and errors,
   through the app and through `create_app(direct_routes=False)` and compares status, headers
   and body: a route that becomes direct needs its cases there (a test fails until it has them).
+
+Most requests to a direct route reach it through the edge's hot lane (todo_api.edge.hot),
+before the app's layers, by the same `match` and `serve`; that test compares the lane with the
+layers too.
 """
 
 import re
