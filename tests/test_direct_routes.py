@@ -21,9 +21,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from tests.support import client_for, close_app, token_for
-from todo_api.app import create_app
+from todo_api.app import Service, create_app
 from todo_api.config import Settings
 from todo_api.edge.routing import DirectRoutes, direct_when_unqueried, is_direct
 
@@ -204,6 +205,18 @@ async def twin(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture(scope="module")
+async def layers(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The same app without its hot lane: every request crosses the edge's layers."""
+    app = create_app(settings)
+    assert isinstance(app, Service)
+    app.hot_lane = None
+    try:
+        yield app
+    finally:
+        await close_app(app)
+
+
+@pytest.fixture(scope="module")
 def tokens(settings: Settings) -> tuple[str, str]:
     """The user of the app, and the user of its twin."""
     return token_for(settings), token_for(settings)
@@ -291,6 +304,81 @@ async def test_a_direct_route_answers_as_fastapi_does(
                 await _send(through_fastapi, case, twin_token, twin_task), twin_task
             )
     assert direct_answer == fastapi_answer
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_the_hot_lane_answers_as_the_layers_do(
+    app: FastAPI, layers: FastAPI, settings: Settings, case: Case
+) -> None:
+    """The same app through the lane and through the edge's layers (todo_api.edge.hot): the
+    same status, headers (Vary: Origin, private, nosniff among them) and body. A user of its
+    own on each side, new to each case (a write's answer shows the task's place)."""
+    token, layers_token = token_for(settings), token_for(settings)
+    async with client_for(app) as lane, client_for(layers) as through_layers:
+        task = await _new_task(lane, token)
+        layers_task = await _new_task(through_layers, layers_token)
+        if case.method in READ_METHODS:
+            lane_answer = _seen(await _send(lane, case, token, task), None)
+            layers_answer = _seen(await _send(through_layers, case, token, task), None)
+        else:
+            lane_answer = _seen(await _send(lane, case, token, task), task)
+            answer = await _send(through_layers, case, layers_token, layers_task)
+            layers_answer = _seen(answer, layers_task)
+    assert lane_answer == layers_answer
+
+
+def _scope(method: str, path: str, *headers: tuple[bytes, bytes], query: bytes = b"") -> Scope:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": "",
+        "query_string": query,
+        "headers": [(b"authorization", b"Bearer x"), *headers],
+    }
+
+
+JSON_BODY = (b"content-type", b"application/json")
+
+
+def test_the_hot_lane_takes_the_hot_routes_and_nothing_the_layers_would_change(
+    app: FastAPI,
+) -> None:
+    assert isinstance(app, Service)
+    assert app.hot_lane is not None
+    lane = app.hot_lane.route_for
+    task = f"/api/tasks/{OTHER}"
+    body = (b"content-length", b"20")
+    for method, path, *headers in [
+        ("GET", "/api/tasks"),
+        ("GET", task),
+        ("POST", "/api/tasks", JSON_BODY, body),
+        ("PATCH", task, JSON_BODY, body),
+        ("POST", f"{task}/complete"),
+        ("GET", "/api/tasks/not-a-uuid"),  # its 404 too
+    ]:
+        assert lane(_scope(method, path, *headers)) is not None, (method, path)
+    for scope in [
+        _scope("HEAD", task),  # answered as GET by the layers
+        _scope("GET", task, (b"origin", b"http://elsewhere.example")),  # CORS's own
+        _scope("POST", "/api/tasks", (b"transfer-encoding", b"chunked")),  # counted
+        _scope("POST", "/api/tasks", (b"content-length", b"99999999999")),  # refused
+        _scope("POST", "/api/tasks", (b"content-length", b"+1")),  # counted
+        _scope("GET", "/api/tasks", query=b"limit=2"),  # FastAPI validates the query
+        _scope("GET", "/api/lists"),  # not a direct route
+        _scope("GET", "/oauth/token"),  # answers CORS itself
+    ]:
+        assert lane(scope) is None, scope
+
+
+async def test_no_hot_lane_behind_trusted_proxies(settings: Settings) -> None:
+    """The forwarded address is read by a layer outside the edge's: every request takes it."""
+    app = create_app(settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]}))
+    try:
+        assert isinstance(app, Service)
+        assert app.hot_lane is None
+    finally:
+        await close_app(app)
 
 
 # --- every direct route is compared ------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Operating the service: /metrics in Prometheus' format, and one log line per request (text,
 or JSON with LOG_FORMAT=json)."""
 
+import io
 import json
+import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,8 +14,23 @@ import pytest
 from fastapi import FastAPI
 
 from tests.helpers_server import clean_env, cli_token, running_server
-from tests.support import TEST_SECRET, app_factory, assert_error, client_for, token_for
-from todo_api.config import Settings
+from tests.support import (
+    TEST_SECRET,
+    app_factory,
+    assert_error,
+    captured_logs,
+    client_for,
+    token_for,
+)
+from todo_api.config import LogFormat, Settings
+from todo_api.edge.middleware import REQUEST_LINE
+from todo_api.process.logs import (
+    EscapingFormatter,
+    JsonFormatter,
+    LineHandler,
+    RequestLog,
+    configure_logging,
+)
 
 HTTP_TIMEOUT = 30.0
 
@@ -205,3 +222,90 @@ def test_a_real_server_logs_json_and_serves_metrics(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(line.get("route") == "/api/tasks" and line.get("status") == 200 for line in lines)
     assert any(line["logger"].startswith("uvicorn") for line in lines)
+
+
+# --- the request line without a LogRecord ------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """These tests configure logging themselves: the loggers are left as they were found."""
+    loggers = [logging.getLogger(name) for name in ("todo_api", "uvicorn")]
+    kept = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    yield
+    for logger, (handlers, level, propagate) in zip(loggers, kept, strict=True):
+        logger.handlers[:], logger.propagate = handlers, propagate
+        logger.setLevel(level)  # and forget the levels logging cached
+
+
+REQUEST_ARGS = ("GET", "/api/tasks/0190\\r\\nx", 200, 1.25, "req-1", "-")
+REQUEST_FIELDS: dict[str, object] = {
+    "request_id": "req-1",
+    "method": "GET",
+    "route": "unmatched",
+    "path": "/api/tasks/0190\r\nx",
+    "status": 200,
+    "duration_ms": 1.25,
+    "user_id": uuid.UUID("0190a000-0000-7000-8000-000000000001"),
+}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_line_without_a_record_is_the_line_logging_writes(log_format: LogFormat) -> None:
+    """`info_line` gives, byte for byte, what each format makes of the record `logger.info`
+    would make (the time's second and milliseconds included), whatever the instant."""
+    configure_logging("INFO", log_format)
+    formatter = logging.getLogger("todo_api").handlers[0].formatter
+    assert isinstance(formatter, EscapingFormatter | JsonFormatter)
+    for created in [0.0, 0.9995, 1.0, 59.999, 1_767_225_599.9999, 1_767_225_600.0004, 2**31 + 0.5]:
+        record = logging.LogRecord(
+            "todo_api.request", logging.INFO, __file__, 1, REQUEST_LINE, REQUEST_ARGS, None
+        )
+        record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
+        record.fields = REQUEST_FIELDS
+        message = REQUEST_LINE % REQUEST_ARGS
+        line = formatter.info_line("todo_api.request", created, message, REQUEST_FIELDS)
+        assert line == formatter.format(record)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_request_line_is_written_by_the_handler_or_through_logging(
+    log_format: LogFormat, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As configure_logging sets it up, the line goes straight to the handler's stream; with
+    another handler (a capture) or the level above INFO, `logging` decides, as before."""
+    configure_logging("INFO", log_format)
+    handler = logging.getLogger("todo_api").handlers[0]
+    assert isinstance(handler, LineHandler)
+    stream = io.StringIO()
+    handler.setStream(stream)
+    request_log = RequestLog("todo_api.request")
+    request_log.info(REQUEST_LINE, REQUEST_ARGS, REQUEST_FIELDS)
+    [written] = stream.getvalue().splitlines()
+    if log_format == "json":
+        line = json.loads(written)
+        assert line.pop("time")
+        assert line == {
+            "level": "INFO",
+            "logger": "todo_api.request",
+            "message": REQUEST_LINE % REQUEST_ARGS,
+            **REQUEST_FIELDS,
+            "user_id": str(REQUEST_FIELDS["user_id"]),
+        }
+    else:
+        assert re.fullmatch(
+            r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO todo_api.request "
+            + re.escape(REQUEST_LINE % REQUEST_ARGS),
+            written,
+        )
+
+    with captured_logs(caplog):  # a second handler: through logging, to both
+        request_log.info(REQUEST_LINE, REQUEST_ARGS, REQUEST_FIELDS)
+    [record] = [r for r in caplog.records if r.name == "todo_api.request"]
+    assert record.getMessage() == REQUEST_LINE % REQUEST_ARGS
+    assert record.__dict__["fields"] == REQUEST_FIELDS
+    assert len(stream.getvalue().splitlines()) == 2
+
+    logging.getLogger("todo_api").setLevel(logging.WARNING)
+    request_log.info(REQUEST_LINE, REQUEST_ARGS, REQUEST_FIELDS)
+    assert len(stream.getvalue().splitlines()) == 2  # not written

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sse_starlette.sse import AppStatus
+from starlette.types import Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
@@ -51,6 +52,7 @@ from todo_api.edge import openapi
 from todo_api.edge.docs import install_docs
 from todo_api.edge.handlers import install_error_handlers
 from todo_api.edge.head import HeadAsGet
+from todo_api.edge.hot import HotLane
 from todo_api.edge.limits import BodyLimitMiddleware
 from todo_api.edge.metrics import Metrics
 from todo_api.edge.middleware import CorsMiddleware, RequestContextMiddleware
@@ -121,6 +123,21 @@ SCHEDULED_JOBS = [
 ]
 
 
+class Service(FastAPI):
+    """FastAPI, with the edge's hot lane (todo_api.edge.hot) tried first for each request."""
+
+    hot_lane: HotLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.hot_lane is not None and scope["type"] == "http" and not self.root_path:
+            found = self.hot_lane.route_for(scope)
+            if found is not None:
+                scope["app"] = self  # as Starlette sets it
+                await self.hot_lane.serve(found, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -179,7 +196,7 @@ def create_app(
         passwords.close()
         await db.close()
 
-    app = FastAPI(
+    app = Service(
         title="todo-api",
         version=__version__,
         description="A multi-user tasks API. Every route under /api needs a bearer token: a "
@@ -264,24 +281,26 @@ def create_app(
         LabelledRoute("/.well-known/caldav", WellKnown(), include_in_schema=False)
     )
 
+    # Each layer's options, for the layer and for the hot lane alike.
+    direct: dict[str, Any] = {
+        "routers": [feed_router, tasks_router],
+        "exception_handlers": app.exception_handlers,
+    }
+    body_limit: dict[str, Any] = {
+        "max_bytes": settings.max_body_bytes,
+        "by_path": {IMPORT_PATH: settings.import_max_bytes},
+        "dav_refusal": lambda sentence: DavError(413, sentence).response(),
+    }
+    context: dict[str, Any] = {"metrics": metrics, "after_write": hub.wrote}
     if direct_routes:
         # Innermost: the busiest routes, served without FastAPI's per-request machinery.
-        app.add_middleware(
-            DirectRoutes,
-            routers=[feed_router, tasks_router],
-            exception_handlers=app.exception_handlers,
-        )
+        app.add_middleware(DirectRoutes, **direct)
     # HEAD is answered as GET by every route, the direct ones included.
     app.add_middleware(HeadAsGet)
     # Inside the request context, so that the 413 is logged and carries the request id.
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        by_path={IMPORT_PATH: settings.import_max_bytes},
-        dav_refusal=lambda sentence: DavError(413, sentence).response(),
-    )
+    app.add_middleware(BodyLimitMiddleware, **body_limit)
     # Added last, so outermost: CORS headers go on every response, the 500 included.
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, after_write=hub.wrote)
+    app.add_middleware(RequestContextMiddleware, **context)
     app.add_middleware(
         CorsMiddleware,
         open_paths=OPEN_PATHS,
@@ -295,6 +314,14 @@ def create_app(
         # Outermost: the client address every layer sees (the login limits key on it) is the
         # one a trusted proxy forwarded; from anyone else these headers change nothing.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    elif direct_routes:
+        # The layers' work for the busiest requests, in one pass (its `app`s are unused).
+        app.hot_lane = HotLane(
+            RequestContextMiddleware(app, **context),
+            BodyLimitMiddleware(app, **body_limit),
+            DirectRoutes(app, **direct),
+            cors_open_paths=OPEN_PATHS,
+        )
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
     return app
 

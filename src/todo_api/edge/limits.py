@@ -28,6 +28,20 @@ def json_refusal(sentence: str) -> Response:
     return error_body_response(413, ErrorCode.PAYLOAD_TOO_LARGE, sentence)
 
 
+def _declared_length(scope: Scope) -> int | None:
+    """The body's declared length (0 without a body); None when it is not declared (chunked)
+    or not a number."""
+    length: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            return None
+    if length is None:
+        return 0
+    return int(length) if length.isdigit() else None  # isdigit: ASCII only
+
+
 class BodyLimitMiddleware:
     """Refuses request bodies over `max_bytes` with a 413: the contract's, or under /dav/ the
     one `dav_refusal` makes for its sentence (WebDAV's error shape, which CalDAV's clients read:
@@ -48,24 +62,23 @@ class BodyLimitMiddleware:
         self.dav_refusal = dav_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _BODILESS_METHODS:
+        if scope["type"] != "http" or self.passes(scope):
             await self.app(scope, receive, send)
             return
         max_bytes = self.by_path.get(scope["path"], self.max_bytes)
-        length: bytes | None = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding":
-                chunked = True
-        if chunked or (length is not None and not length.isdigit()):  # isdigit: ASCII only
+        length = _declared_length(scope)
+        if length is None:
             await self._counted(scope, receive, send, max_bytes)
-        elif length is not None and int(length) > max_bytes:
-            await self._refuse(scope, receive, send, max_bytes)
         else:
-            # No body, or one of a declared length the server will not exceed.
-            await self.app(scope, receive, send)
+            await self._refuse(scope, receive, send, max_bytes)
+
+    def passes(self, scope: Scope) -> bool:
+        """Whether the request goes on untouched: a method whose body no route reads, no
+        body, or one of a declared length the server will not exceed."""
+        if scope["method"] in _BODILESS_METHODS:
+            return True
+        length = _declared_length(scope)
+        return length is not None and length <= self.by_path.get(scope["path"], self.max_bytes)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         refusal = self.dav_refusal if scope["path"].startswith(DAV_PREFIX) else json_refusal

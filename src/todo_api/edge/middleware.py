@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -16,9 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.edge.metrics import UNMATCHED, Metrics
 from todo_api.kit.errors import InvalidRequest, error_response, internal_error_response
-from todo_api.process.logs import loggable
+from todo_api.process.logs import RequestLog, loggable
 
 log = logging.getLogger("todo_api.request")
+request_log = RequestLog(log.name)
+# The request's line: method, path, status, time, request id and user id.
+REQUEST_LINE = "%s %s %s %.1fms request_id=%s user_id=%s"
 
 REQUEST_ID_HEADER = "x-request-id"
 # The status logged and counted for a request whose client went away (or was sent away by the
@@ -38,9 +41,22 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE", "PROPPATCH", "MKCALENDAR"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+def varying_by_origin(headers: list[tuple[bytes, bytes]]) -> None:
+    """Adds to an answer's `headers` that it varies by Origin, as Starlette's CORS does for a
+    request without Origin (a Vary already there is joined with it)."""
+    if any(name == b"vary" for name, _ in headers):
+        mutable = MutableHeaders(raw=headers)  # edits `headers` itself
+        mutable["Vary"] = ", ".join([*mutable.getlist("Vary"), "Origin"])
+    else:
+        headers.append(_VARY_ORIGIN)
+
+
+_REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
+
+
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_HEADER:
             text = value.decode("latin-1")
             return text if _SAFE_REQUEST_ID.match(text) else None
     return None
@@ -72,6 +88,14 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.serve(self.app, scope, receive, send)
+
+    async def serve(
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, vary: bool = False
+    ) -> None:
+        """`app` answers the request in its context. `vary`: the answer also says that it
+        varies by Origin, as the CORS layer says it of a request without Origin (for the
+        edge's hot lane, which passes that layer by: todo_api.edge.hot)."""
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -93,15 +117,17 @@ class RequestContextMiddleware:
                 response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((_REQUEST_ID_HEADER, request_id.encode()))
                 headers.append(_NOSNIFF)
                 if "user_id" in state and not any(name == b"cache-control" for name, _ in headers):
                     headers.append(_PRIVATE)
+                if vary:
+                    varying_by_origin(headers)
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive_watching, send_with_id)
+            await app(scope, receive_watching, send_with_id)
         except Exception as exc:
             # What an application makes of a client that left (ClientDisconnect, or a
             # failure of its own) is no error of the service's: counted as 499, not logged.
@@ -128,26 +154,45 @@ class RequestContextMiddleware:
             user_id = state.get("user_id")
             if user_id is not None and status < 400 and method in _WRITES and self.after_write:
                 self.after_write(user_id)
-            log.info(
-                "%s %s %s %.1fms request_id=%s user_id=%s",
-                loggable(method),
-                loggable(scope["path"]),
-                status,
-                seconds * 1000,
-                request_id,
-                user_id or "-",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": method,
-                        "route": route,
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 2),
-                        "user_id": user_id,
-                    }
+            request_log.info(
+                REQUEST_LINE,
+                (
+                    loggable(method),
+                    loggable(scope["path"]),
+                    status,
+                    seconds * 1000,
+                    request_id,
+                    user_id or "-",
+                ),
+                {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "user_id": user_id,
                 },
             )
+
+
+def only_varies(scope: Scope, open_paths: frozenset[str]) -> bool:
+    """Whether the CORS layer's whole work for an HTTP request is `varying_by_origin`: one
+    without Origin, to a path that does not answer CORS itself (`open_paths`)."""
+    return scope["path"] not in open_paths and not any(
+        name == b"origin" for name, _ in scope["headers"]
+    )
+
+
+def _varying_by_origin(send: Send) -> Send:
+    async def varying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            varying_by_origin(headers)
+            message["headers"] = headers
+        await send(message)
+
+    return varying
 
 
 class CorsMiddleware(CORSMiddleware):
@@ -164,24 +209,12 @@ class CorsMiddleware(CORSMiddleware):
         if scope["type"] == "http" and scope["path"] in self._open_paths:
             await self.app(scope, receive, send)
             return
-        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+        if scope["type"] == "http" and only_varies(scope, self._open_paths):
             # Not a cross-origin request (most are not): Starlette's answer would only say
             # that it varies by Origin, which this does without its per-request objects.
-            await self.app(scope, receive, self._varying_by_origin(scope, send))
+            await self.app(scope, receive, _varying_by_origin(send))
             return
         await super().__call__(scope, receive, send)
-
-    def _varying_by_origin(self, scope: Scope, send: Send) -> Send:
-        async def varying(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = message.get("headers", [])
-                if any(name == b"vary" for name, _ in headers):  # joined as Starlette does
-                    await self.send(message, send, Headers(scope=scope))
-                    return
-                message["headers"] = [*headers, _VARY_ORIGIN]
-            await send(message)
-
-        return varying
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

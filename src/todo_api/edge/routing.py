@@ -34,6 +34,10 @@ The rule for a direct route:
   app's routes. tests/test_direct_routes.py sends the same requests, successes and errors,
   through the app and through `create_app(direct_routes=False)` and compares status, headers
   and body: a route that becomes direct needs its cases there (a test fails until it has them).
+
+Most requests to a direct route reach it through the edge's hot lane (todo_api.edge.hot),
+before the app's layers, by the same `match` and `serve`; that test compares the lane with the
+layers too.
 """
 
 import re
@@ -52,6 +56,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 # The dependencies a direct route's endpoint takes, by name, each called with its defaults.
 Defaults = tuple[tuple[str, Callable[[], Awaitable[Any]]], ...]
+# A request's direct route, its dependencies (see `_direct_with`) and its path parameters.
+Found = tuple[APIRoute, Defaults, dict[str, Any]]
 # The app's handlers, as FastAPI keeps them (all of this service's are async).
 ExceptionHandler = Callable[[Request, Any], Any]
 
@@ -154,29 +160,37 @@ class DirectRoutes:
         self.exception_handlers = exception_handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Under a root path FastAPI matches (none is set: this is the service's own app).
-        if scope["type"] == "http" and not scope.get("root_path"):
-            method, path = scope["method"], scope["path"]
-            for route, methods, pattern, direct in self.routes:
-                if methods is not None and method not in methods:  # a partial match at best
-                    continue
-                found = pattern.match(path)
-                if found is not None:  # the route's full match (APIRoute.matches)
-                    if direct == () or (direct and not scope["query_string"]):
-                        # What that match puts in the scope: a direct route's parameters are
-                        # text as matched (StringConvertor's), the route FastAPI's addition.
-                        params = {**scope.get("path_params", {}), **found.groupdict()}
-                        scope.update(endpoint=route.endpoint, path_params=params, route=route)
-                        await self._serve(route, direct, scope, receive, send)
-                        return
-                    break
-        await self.app(scope, receive, send)
+        found = self.match(scope) if scope["type"] == "http" else None
+        if found is None:
+            await self.app(scope, receive, send)
+        else:
+            await self.serve(found, scope, receive, send)
 
-    async def _serve(
-        self, route: APIRoute, defaults: Defaults, scope: Scope, receive: Receive, send: Send
-    ) -> None:
+    def match(self, scope: Scope) -> Found | None:
+        """The direct route that serves this HTTP request, how, and its path parameters; None
+        when FastAPI serves it."""
+        if scope.get("root_path"):  # FastAPI matches under a root path (none is set here)
+            return None
+        method, path = scope["method"], scope["path"]
+        for route, methods, pattern, direct in self.routes:
+            if methods is not None and method not in methods:  # a partial match at best
+                continue
+            found = pattern.match(path)
+            if found is not None:  # the route's full match (APIRoute.matches)
+                if direct is not None and (direct == () or not scope["query_string"]):
+                    return route, direct, found.groupdict()
+                return None
+        return None
+
+    async def serve(self, found: Found, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answers the request with the route `match` found."""
+        route, defaults, matched = found
+        # What that match puts in the scope: a direct route's parameters are text as matched
+        # (StringConvertor's), the route FastAPI's addition.
+        params = {**scope.get("path_params", {}), **matched}
+        scope.update(endpoint=route.endpoint, path_params=params, route=route)
         request = Request(scope, receive, send)
-        arguments = {**scope["path_params"], route.dependant.request_param_name: request}
+        arguments = {**params, route.dependant.request_param_name: request}
         try:
             for name, dependency in defaults:
                 arguments[name] = await dependency()

@@ -16,6 +16,9 @@ import orjson
 
 from todo_api.config import LogFormat
 
+# The text lines' format: the time, the level, the logger and the message.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
 
 def loggable(text: str) -> str:
     """`text` with control and other non-printable characters escaped (`\\r`, `\\x1b`, ...)."""
@@ -33,12 +36,26 @@ class EscapingFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        second = int(record.created)
+        return self._time(record.created, record.msecs)
+
+    def _time(self, created: float, msecs: float) -> str:
+        second = int(created)
         if second != self._second[0]:
             text = time.strftime(self.default_time_format, self.converter(second))
             self._second = (second, text)
         text = self._second[1]
-        return self.default_msec_format % (text, record.msecs) if self.default_msec_format else text
+        return self.default_msec_format % (text, msecs) if self.default_msec_format else text
+
+    def info_line(self, name: str, created: float, message: str, fields: dict[str, Any]) -> str:
+        """What `format` writes for an INFO record of logger `name` made at `created`, without
+        a traceback (`fields` are JSON's only)."""
+        values = {
+            "asctime": self._time(created, _msecs(created)),
+            "levelname": "INFO",
+            "name": name,
+            "message": loggable(message),
+        }
+        return self._fmt % values if self._fmt == TEXT_FORMAT else ""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         message = record.message
@@ -57,12 +74,7 @@ class JsonFormatter(logging.Formatter):
     traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        line = _json_line(record.created, record.levelname, record.name, record.getMessage())
         fields = record.__dict__.get("fields")
         if fields:
             line.update(fields)
@@ -70,14 +82,87 @@ class JsonFormatter(logging.Formatter):
             line["traceback"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
 
+    def info_line(self, name: str, created: float, message: str, fields: dict[str, Any]) -> str:
+        """What `format` writes for an INFO record of logger `name` made at `created` with
+        these `fields`, without a traceback."""
+        line = _json_line(created, "INFO", name, message)
+        line.update(fields)
+        return orjson.dumps(line, default=str).decode()
+
+
+def _json_line(created: float, level: str, name: str, message: str) -> dict[str, Any]:
+    return {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": name,
+        "message": message,
+    }
+
+
+def _msecs(created: float) -> float:
+    """A record's milliseconds, as logging.LogRecord computes them."""
+    return int((created - int(created)) * 1000) + 0.0
+
+
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The service's handler: logging's StreamHandler, which can also write an INFO line
+    without a record (`RequestLog`)."""
+
+    def write_info(self, name: str, message: str, fields: dict[str, Any]) -> bool:
+        """Writes what a record of `logger.info(message, extra={"fields": fields})` would
+        give; False when this handler's formatter is not the service's."""
+        formatter = self.formatter
+        if not isinstance(formatter, EscapingFormatter | JsonFormatter):
+            return False
+        line = formatter.info_line(name, time.time(), message, fields)
+        if not line:
+            return False
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self.stream.write(line + self.terminator)
+                self.flush()
+            except Exception:
+                # As logging does for a line it could not write: said on stderr, not raised.
+                self.handleError(logging.makeLogRecord({"name": name, "msg": message}))
+        return True
+
+
+class RequestLog:
+    """One INFO line per call, as `logger.info(template, *args, extra={"fields": fields})`
+    writes it, without logging's per-line machinery (a LogRecord, the logger's and handler's
+    calls) when the service's handler alone would write it, as configure_logging sets it up.
+    Anything else (a handler added, a filter, a level above INFO: a test's capture, another
+    configuration) goes through `logging` as usual."""
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+
+    def info(self, template: str, args: tuple[Any, ...], fields: dict[str, Any]) -> None:
+        handler = self._only_handler()
+        if handler is None or not handler.write_info(self.logger.name, template % args, fields):
+            self.logger.info(template, *args, extra={"fields": fields})
+
+    def _only_handler(self) -> LineHandler | None:
+        """The handler that alone writes this logger's INFO records, if it is a LineHandler."""
+        logger = self.logger
+        if logger.handlers or logger.filters or not logger.isEnabledFor(logging.INFO):
+            return None  # isEnabledFor: the levels, logging.disable(), a disabled logger
+        parent = logger.parent
+        if parent is None or not logger.propagate or parent.propagate:
+            return None
+        handlers = parent.handlers
+        if len(handlers) != 1:
+            return None
+        handler = handlers[0]
+        if type(handler) is not LineHandler or handler.filters or handler.level > logging.INFO:
+            return None
+        return handler
+
 
 def configure_logging(level: str, log_format: LogFormat = "text") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter()
-        if log_format == "json"
-        else EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    )
+    handler = LineHandler(sys.stderr)
+    formatter = JsonFormatter() if log_format == "json" else EscapingFormatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
     # The service's own lines and uvicorn's (start-up, shutdown, errors) in one format.
     for name in ("todo_api", "uvicorn"):
         logger = logging.getLogger(name)

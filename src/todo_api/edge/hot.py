@@ -1,0 +1,60 @@
+"""The edge's hot lane: the busiest requests answered in one pass, before FastAPI's layers.
+
+A request crosses the edge's layers in turn (CORS, the request context, the body limit, HEAD,
+the direct routes: todo_api.app's order), each an ASGI call, some with a send wrapper of their
+own, behind FastAPI's (its error, telemetry and body limit layers). For a request that a direct
+route serves and that no layer but the request context does anything for, the answer is the
+same when the request context serves the direct route itself, with the one header CORS adds.
+`HotLane` asks each layer whether that is so, by the layer's own test, and then does just
+that; every other request takes the layers.
+
+A request takes the lane when:
+
+- CORS would only say that its answer varies by Origin (`only_varies`: no Origin header, a
+  path that does not answer CORS itself); the request context adds that header, last, as the
+  CORS layer (outside it) does;
+- the body limit lets it through untouched (`BodyLimitMiddleware.passes`);
+- it is not HEAD (`HeadAsGet` answers HEAD as GET);
+- a direct route serves it (`DirectRoutes.match`).
+
+FastAPI's layers outside the edge's do nothing for such a request: the request context answers
+any exception itself (a 500), and re-raises only one escaping after the answer started, as
+FastAPI's error layer would. The lane is not used behind trusted proxies (their headers are
+read by a layer outside the edge's), nor under a root path.
+"""
+
+from starlette.types import Receive, Scope, Send
+
+from todo_api.edge.limits import BodyLimitMiddleware
+from todo_api.edge.middleware import RequestContextMiddleware, only_varies
+from todo_api.edge.routing import DirectRoutes, Found
+
+
+class HotLane:
+    def __init__(
+        self,
+        context: RequestContextMiddleware,
+        body_limit: BodyLimitMiddleware,
+        direct: DirectRoutes,
+        cors_open_paths: frozenset[str],
+    ) -> None:
+        self.context = context
+        self.body_limit = body_limit
+        self.direct = direct
+        self.cors_open_paths = cors_open_paths
+
+    def route_for(self, scope: Scope) -> Found | None:
+        """The direct route that answers this HTTP request in the lane, or None: the layers."""
+        if (
+            scope["method"] == "HEAD"
+            or not only_varies(scope, self.cors_open_paths)
+            or not self.body_limit.passes(scope)
+        ):
+            return None
+        return self.direct.match(scope)
+
+    async def serve(self, found: Found, scope: Scope, receive: Receive, send: Send) -> None:
+        async def direct_route(scope: Scope, receive: Receive, send: Send) -> None:
+            await self.direct.serve(found, scope, receive, send)
+
+        await self.context.serve(direct_route, scope, receive, send, vary=True)
