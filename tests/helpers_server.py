@@ -120,6 +120,9 @@ def launch_server(
     runs instead of `todo-api` (another release's: `python -m todo_api`); `args` go after
     `serve`'s own (`--workers 2`)."""
     port = port or free_port()
+    # make test's processes each start servers on one PostgreSQL (100 connections): a pool of
+    # 5 serves a test's requests, unless the test sets its own.
+    env = {"DATABASE_POOL_SIZE": "5", **env}
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [*program, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
