@@ -25,7 +25,7 @@ from todo_api.kit.ids import utcnow
 from todo_api.tables.notifications import notification_emails
 
 WAIT_SECONDS = 30.0
-POLL = 0.3
+POLL = 1.0
 # Long enough for either process to send anything twice, were it to (several polls).
 SETTLE_SECONDS = 3.0
 

@@ -34,6 +34,11 @@ class Unsendable(ValueError):
 
 
 # Every header an email has, each exactly once: nothing a user wrote can add one.
+# A job sending emails: its lease outlasts its turn, which outlasts each attempt's time limit
+# (SMTP_TIMEOUT_SECONDS), so that a send is never cut short by its own turn's end.
+TURN_MARGIN_SECONDS = 2
+LEASE_MARGIN_SECONDS = 5
+
 HEADERS = frozenset(
     {
         "from",

@@ -20,7 +20,6 @@ from todo_api.kit.ids import utcnow
 from todo_api.kit.mail import Email
 from todo_api.notifications import making
 from todo_api.notifications.service import settings_of
-from todo_api.reminders import mail as reminder_mail
 from todo_api.tables.lists import lists
 from todo_api.tables.notifications import notification_emails, notification_settings, notifications
 from todo_api.tables.tasks import tasks
@@ -86,7 +85,7 @@ async def send_due(db: Database, settings: Settings) -> float | None:
     now, wait = await sleep_before_due(db, _EARLIEST, settings.notification_poll_seconds)
     if wait is not None:
         return wait
-    lease = timedelta(seconds=settings.smtp_timeout_seconds + reminder_mail.LEASE_MARGIN_SECONDS)
+    lease = timedelta(seconds=settings.smtp_timeout_seconds + kit_mail.LEASE_MARGIN_SECONDS)
     taken = await claim(
         db,
         notification_emails,

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 
 from todo_api.config import Settings
 from todo_api.db import Database
+from todo_api.kit import mail as kit_mail
 from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
 from todo_api.notifications import mail, making
@@ -29,6 +30,7 @@ async def make(db: Database, settings: Settings) -> float | None:
     "notifications.email",
     every=lambda settings: settings.notification_poll_seconds,
     singleton=False,
+    limit=lambda settings: settings.smtp_timeout_seconds + kit_mail.TURN_MARGIN_SECONDS,
 )
 async def email(db: Database, settings: Settings) -> float | None:
     return await mail.send_due(db, settings)

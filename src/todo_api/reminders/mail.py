@@ -35,9 +35,6 @@ log = logging.getLogger("todo_api")
 EMAIL_JOB = "reminders.email"
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 BATCH = 20
-# The lease outlasts the turn, which outlasts each attempt's time limit.
-TURN_MARGIN_SECONDS = 2
-LEASE_MARGIN_SECONDS = 5
 
 waiting_at = reminder_emails.c.next_attempt_at
 _EARLIEST = Query(next_due(reminder_emails, waiting_at))
@@ -119,7 +116,7 @@ async def send_due(db: Database, settings: Settings) -> float | None:
     now, wait = await sleep_before_due(db, _EARLIEST, settings.reminder_sleep_seconds)
     if wait is not None:
         return wait
-    lease = timedelta(seconds=settings.smtp_timeout_seconds + LEASE_MARGIN_SECONDS)
+    lease = timedelta(seconds=settings.smtp_timeout_seconds + mail.LEASE_MARGIN_SECONDS)
     taken = await claim(
         db, reminder_emails, due=waiting_at <= now, lease=lease, limit=BATCH, order_by=waiting_at
     )

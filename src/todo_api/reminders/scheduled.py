@@ -9,6 +9,7 @@ from sqlalchemy import delete
 
 from todo_api.config import Settings
 from todo_api.db import Database
+from todo_api.kit import mail as kit_mail
 from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
 from todo_api.kit.reminders import FIRE_JOB
@@ -40,7 +41,7 @@ async def fire(db: Database, settings: Settings) -> float:
     mail.EMAIL_JOB,
     every=lambda settings: settings.reminder_sleep_seconds,
     singleton=False,
-    limit=lambda settings: settings.smtp_timeout_seconds + mail.TURN_MARGIN_SECONDS,
+    limit=lambda settings: settings.smtp_timeout_seconds + kit_mail.TURN_MARGIN_SECONDS,
 )
 async def send_emails(db: Database, settings: Settings) -> float | None:
     return await mail.send_due(db, settings)
