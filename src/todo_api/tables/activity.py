@@ -1,6 +1,7 @@
 """The activity of lists and tasks (see todo_api.collaboration.activity): who did what, with
 the values a change replaced. A task's and a list's own changes are written by database
-triggers beside the change feed's stamps (migration 0034), whichever way the change came;
+triggers (migration 0034; a task's by the trigger that stamps its write, migration 0039),
+whichever way the change came;
 comments and memberships by the services that make them (todo_api.kit.activity). Kept
 ACTIVITY_RETENTION_DAYS."""
 
@@ -12,7 +13,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    Identity,
     Index,
     Integer,
     String,
@@ -31,9 +31,10 @@ ActivityKey = BigInteger().with_variant(Integer(), "sqlite")
 class Activity(SQLModel, table=True):
     __tablename__ = "activity"
 
-    seq: int | None = Field(
-        default=None, sa_column=Column(ActivityKey, Identity(), primary_key=True)
-    )
+    # Its place in the change feed's order. PostgreSQL: the stamp of the write of a task it
+    # records, and for the others a draw from the same sequence, the column's default
+    # (migration 0039); SQLite: the rowid.
+    seq: int | None = Field(default=None, sa_column=Column(ActivityKey, primary_key=True))
     id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     at: datetime = timestamp_field()
     # The list it happened in; null: an inbox, `owner_id`'s. Deleting the list or the user
