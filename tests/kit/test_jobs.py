@@ -211,3 +211,44 @@ async def test_a_job_whose_database_is_unreachable_waits_for_its_next_turn(
     assert runs == 0
     (error,) = errors_about(caplog, job.name)
     assert "could not be claimed" in error.getMessage()
+
+
+async def test_a_singleton_job_may_outlast_its_interval_within_its_limit_and_hold_no_longer(
+    settings: Settings,
+) -> None:
+    runs: dict[str, int] = {"slow": 0, "quick": 0}
+
+    async def slow(_db: Database, _settings: Settings) -> float | None:
+        runs["slow"] += 1
+        await asyncio.sleep(TURN * 2)  # longer than its interval
+        return 0.0 if runs["slow"] == 1 else None  # after the first run, more work waits
+
+    async def quick(_db: Database, _settings: Settings) -> None:
+        runs["quick"] += 1
+
+    def limited(name: str, run: jobs.JobFunction) -> Job:
+        return Job(name, run, every=every_turn, limit=lambda _settings: TURN * 20)
+
+    slow_job, quick_job = limited(job_name(), slow), limited(job_name(), quick)
+    async with database(settings) as first, database(settings) as second:
+        a, b = (JobRunner(db, settings, [slow_job, quick_job]) for db in (first, second))
+        # Both workers take a turn at once: one runs it past its interval, uncancelled, and
+        # the other finds it held all along.
+        asked = await asyncio.gather(a.turn(slow_job), b.turn(slow_job))
+        assert runs["slow"] == 1
+        assert sorted(asked, key=lambda x: x is None) == [0.0, None]
+        # It asked for an earlier turn: the claim ended with the run, and the next turn runs.
+        assert await b.turn(slow_job) is None
+        assert runs["slow"] == 2
+
+        # A run that ends early holds the claim for the rest of its interval, not its limit.
+        await a.turn(quick_job)
+        await b.turn(quick_job)
+        assert runs["quick"] == 1
+        await asyncio.sleep(TURN)
+        await b.turn(quick_job)
+        assert runs["quick"] == 2
+    for name in (slow_job.name, quick_job.name):
+        row = await job_row(settings, name)
+        assert row is not None
+        assert row.failures == 0

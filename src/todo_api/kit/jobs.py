@@ -11,10 +11,12 @@ and the app hands every domain's schedule to one `JobRunner`, which its lifespan
 cancels. Each job turns on its own interval, and on every turn:
 
 - a singleton job is claimed first (its row of `job_runs`, with todo_api.kit.claims, for a
-  lease as long as its interval): of every worker of every instance, at most one runs it per
-  interval, on PostgreSQL (behind a pooler in transaction mode too) and on SQLite alike; a
-  worker that dies holding it holds it until the interval is over. A run that outlasts its
-  lease is cancelled, so that two runs never overlap.
+  lease as long as its interval, or its `limit` when longer): of every worker of every
+  instance, at most one runs it per interval, on PostgreSQL (behind a pooler in transaction
+  mode too) and on SQLite alike; a worker that dies holding it holds it until the lease is
+  over. A run that outlasts its lease is cancelled, so that two runs never overlap. A run
+  that ends within a longer lease gives back what its interval did not need, and a run that
+  asks for an earlier turn (more work waits) gives the claim back whole.
 - whatever the job raises is logged with its name (and a traceback, once a minute per kind of
   failure) and counted; the job runs again on its next turn.
 - its last success and failure count, read from `job_runs` (the same for every worker), are
@@ -62,7 +64,8 @@ class Job:
     every: Callable[[Settings], float]
     # Once across every worker and instance (True), or in every process (False).
     singleton: bool = True
-    # Seconds a turn of a job that is not a singleton may last (default: its interval).
+    # Seconds a turn may last (default: its interval): a singleton's that works through a
+    # queue in batches, whose batch may take longer than its short poll.
     limit: Callable[[Settings], float] | None = None
 
 
@@ -111,6 +114,16 @@ _SUCCEEDED = Query(
     .where(job_runs.c.name == bindparam("name"))
     .values(last_success_at=bindparam("now"))
     .returning(*_FIGURES)
+)
+# A singleton's claim, cut back when its run ends (see `JobRunner.turn`).
+_CUT = Query(
+    update(job_runs)
+    .where(
+        job_runs.c.name == bindparam("name"),
+        job_runs.c.claimed_by == bindparam("claimant"),
+        job_runs.c.claimed_until > bindparam("until"),
+    )
+    .values(claimed_until=bindparam("until"))
 )
 _FAILED = Query(
     update(job_runs)
@@ -163,21 +176,24 @@ class JobRunner:
         job asked to wait before its next turn (None: its interval). Raises nothing but
         cancellation: a failure is logged, counted, and tried again on the next turn."""
         interval = self._intervals[job.name]
+        turn = timedelta(seconds=job.limit(self._settings)) if job.limit else interval
+        taken = None
         try:
             async with self._db.connection() as conn:
                 await conn.execute(insert_or_ignore(conn, job_runs).values(name=job.name))
             if job.singleton:
+                lease = max(turn, interval)
                 taken = await claim(
-                    self._db, job_runs, due=job_runs.c.name == job.name, lease=interval, limit=1
+                    self._db, job_runs, due=job_runs.c.name == job.name, lease=lease, limit=1
                 )
                 if not taken.rows:  # another worker runs it this interval
                     await self._note(job, _READ, {"name": job.name})
                     return None
                 ends = taken.until
+                # What the claim is cut back to when the run ends: the interval from its start.
+                interval_over = ends - lease + interval
             else:
-                ends = utcnow() + timedelta(
-                    seconds=job.limit(self._settings) if job.limit else interval.total_seconds()
-                )
+                ends = utcnow() + turn
         except Exception as exc:
             self._log_failure(job, "could not be claimed", exc)
             return None
@@ -196,6 +212,11 @@ class JobRunner:
             outcome, params["now"] = _SUCCEEDED, utcnow()
         try:
             await self._note(job, outcome, params)
+            if taken is not None and (sooner is not None or ends > interval_over):
+                until = utcnow() if sooner is not None else interval_over
+                async with self._db.connection() as conn:
+                    cut = {"name": job.name, "claimant": taken.claimant, "until": until}
+                    await conn.execute(_CUT, cut)
         except Exception as exc:
             self._log_failure(job, "ran, but its outcome could not be recorded", exc)
         return sooner

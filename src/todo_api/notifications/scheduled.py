@@ -20,7 +20,17 @@ log = logging.getLogger("todo_api")
 schedule = Schedule()
 
 
-@schedule.job("notifications.make", every=lambda settings: settings.notification_poll_seconds)
+# A batch of activity (making.BATCH items) may take longer to make than the short poll on a
+# busy database: its turn may last this long (one worker at a time all the same), rather than
+# being cancelled and tried again every poll.
+BATCH_TURN_SECONDS = 60.0
+
+
+@schedule.job(
+    "notifications.make",
+    every=lambda settings: settings.notification_poll_seconds,
+    limit=lambda _settings: BATCH_TURN_SECONDS,
+)
 async def make(db: Database, settings: Settings) -> float | None:
     read = await making.make(db, settings)
     return 0.0 if read >= making.BATCH else None
