@@ -24,7 +24,7 @@ from todo_api.kit.http import (
     read_json,
 )
 from todo_api.kit.inputs import UUID_EXAMPLE
-from todo_api.kit.paging import LINK_HEADER, next_link
+from todo_api.kit.paging import PAGE_HEADERS, page_headers
 from todo_api.webhooks import service
 from todo_api.webhooks.dependencies import (
     DeliveryIdPath,
@@ -164,7 +164,7 @@ async def rotate_secret(webhook_id: WebhookIdPath, request: Request) -> Response
     response_model=list[DeliveryRead],
     responses={
         **error_responses(400, 404),
-        200: {"description": "A page of deliveries, newest first", "headers": LINK_HEADER},
+        200: {"description": "A page of deliveries, newest first", "headers": PAGE_HEADERS},
     },
     summary="The webhook's deliveries, newest first",
 )
@@ -179,14 +179,14 @@ async def list_deliveries(
         str | None,
         Query(
             max_length=256,
-            description="Where the previous page ended (from its `Link` header)",
+            description="Where the previous page ended (its `X-Next-Cursor`, or its `Link`)",
         ),
     ] = None,
 ) -> Response:
     call = await caller(request)
     webhook_uuid = parse_webhook_id(webhook_id)
     rows, next_cursor = await call.run(service.deliveries, webhook_uuid, limit=limit, cursor=cursor)
-    headers = {} if next_cursor is None else {"Link": next_link(request, next_cursor)}
+    headers = page_headers(request, next_cursor)
     return json_response([delivery_body(row) for row in rows], headers=headers)
 
 
