@@ -3,12 +3,12 @@
 Same work as todo-api on those routes, nothing more: HS256 verification of the bearer token
 with PyJWT (algorithm allow-list, `sub` and `exp` required, 30 s leeway), the subject mapped to
 its user id without a lookup and the user row ensured once per subject per process, the same
-SQL (the list's page plus its total capped at 1 001 rows in one statement, limit 50 + 1, every
-column of the table as `select(tasks)` reads them), the same JSON body (field order, RFC 3339
-`Z` timestamps, priority names) and the same headers (X-Total-Count, a signed X-Next-Cursor,
-Link; ETag and `recurrence` once the schema has versions and recurrence: the statements are
-built at start-up from the table's columns). One database round trip per request, like the
-service. No framework validation layer, no ORM, no middleware, no per-request log line.
+SQL text and parameters (the service's own statements, written into `baseline_sql.py` by
+`sql_parity.py --write` and checked by `sql_parity.py`: the list's page with its total, a
+task read, written or completed where the caller may, a write only where no webhook listens),
+the same JSON body (field order, RFC 3339 `Z` timestamps, priority names) and the same headers
+(X-Total-Count, a signed X-Next-Cursor, Link, ETag). One database round trip per request, like
+the service. No framework validation layer, no ORM, no middleware, no per-request log line.
 
 As lean as the service could be, so that the ratio measures the service's own code: JSON in
 and out with orjson (the service's options: `Z` timestamps, ids as strings), a verified token
@@ -21,11 +21,13 @@ built from constants.
         --loop uvloop --http httptools --no-access-log --no-server-header
 
 Serves GET /api/tasks (default sort and limit only), GET /api/tasks/{id}, POST /api/tasks,
-PATCH /api/tasks/{id} (title, description, priority and tags; no If-Match), POST
+PATCH /api/tasks/{id} (priority, what the benchmarks change; no If-Match), POST
 /api/tasks/{id}/complete (no If-Match; a recurring task that is still open is refused, the
 baseline makes no next occurrences) and GET /health. PATCH is one UPDATE ... RETURNING, as the
-service's for those fields; complete is one UPDATE ... RETURNING of an open task, and a second
-statement only to tell "already completed" (answered as it is) from "not found".
+service's; complete is one UPDATE ... RETURNING of an open task, and a second statement only
+to tell "already completed" (answered as it is) from "not found". A write that the service's
+statement leaves alone because a webhook listens is refused (the service takes its
+transactional path then; the benchmarks' users have no webhooks).
 """
 
 import base64
@@ -41,12 +43,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import baseline_sql
 import jwt
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from todo_api.tables.keys import search_key
 
 SECRET = os.environ["JWT_SECRET"]
 DSN = os.environ["DATABASE_URL"]
@@ -70,75 +75,8 @@ SHOWN = [
 DAY_OF = {"due_at": "due_date", "start_at": "start_date"}
 # The gap a new task leaves after the last of its siblings (todo_api.kit.ordering.STEP).
 POSITION_STEP = 2**20
-# The total as the service counts it: up to TOTAL_CAP + 1 of the user's tasks ("1000+" beyond).
+# The total as the service counts it: at most TOTAL_CAP ("1000+" beyond).
 TOTAL_CAP = 1000
-CAPPED_COUNT = (
-    "(SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $1 "  # noqa: S608 (a number)
-    f"LIMIT {TOTAL_CAP + 1}) AS capped)"
-)
-TOTAL_SQL = f"SELECT {CAPPED_COUNT}"
-
-
-class Statements:
-    """The statements todo_api sends for these routes (SQLAlchemy's `select(tasks)` reads every
-    column of the table, so these do too), built once from the table's actual columns so that
-    the baseline follows the schema as the migrations evolve it."""
-
-    def __init__(self, columns: list[str]) -> None:
-        self.columns = columns
-        self.shown = [c for c in SHOWN if c in columns]
-        self.versioned = "version" in columns  # ETag: "<version>" on get and create
-        listed = ", ".join(columns)
-        self.list = (
-            f"SELECT {listed}, created_at AS sort_value, "  # noqa: S608 (our own column names)
-            f"{CAPPED_COUNT} AS total_count "
-            "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
-        )
-        self.get = f"SELECT {listed} FROM tasks WHERE id = $1 AND user_id = $2"  # noqa: S608
-        # What the service's INSERT writes; the rest (change stamps) are the database's, and
-        # the position (last among the inbox's top-level tasks) is computed in the statement.
-        self.positioned = "position" in columns
-        self.insert_columns = [
-            c for c in columns if c in {*SHOWN, "version"} - {"position", "list_id", "parent_id"}
-        ]
-        placeholders = ", ".join(f"${n}" for n in range(1, len(self.insert_columns) + 1))
-        written = ", ".join(self.insert_columns)
-        self.insert = f"INSERT INTO tasks ({written}) VALUES ({placeholders})"  # noqa: S608
-        if self.positioned:
-            user = self.insert_columns.index("user_id") + 1
-            last = (
-                f"(SELECT position FROM tasks WHERE user_id = ${user} AND list_id IS NULL "  # noqa: S608
-                "AND parent_id IS NULL ORDER BY user_id DESC, list_id DESC, parent_id DESC, "
-                "position DESC LIMIT 1)"
-            )
-            self.insert = (
-                f"INSERT INTO tasks ({written}, position) VALUES ({placeholders}, "  # noqa: S608
-                f"COALESCE({last}, 0) + {POSITION_STEP}) RETURNING position"
-            )
-        self.bump = ", version = version + 1" if self.versioned else ""
-        # Completing an open task that does not recur: one statement. (A recurring one takes
-        # the service's locked path, which makes its next occurrence.)
-        once = " AND recurrence IS NULL" if "recurrence" in columns else ""
-        by = ", completed_by = $2" if "completed_by" in columns else ""
-        self.complete = (
-            "UPDATE tasks SET is_completed = true, completed_at = $3, "  # noqa: S608
-            f"updated_at = $3{by}{self.bump} WHERE id = $1 AND user_id = $2 AND NOT is_completed"
-            f"{once} RETURNING {listed}"
-        )
-        self._updates: dict[tuple[str, ...], str] = {}
-
-    def update(self, names: tuple[str, ...]) -> str:
-        """UPDATE ... RETURNING for these columns ($3 on), then updated_at; built once per set."""
-        statement = self._updates.get(names)
-        if statement is None:
-            assigned = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=3))
-            statement = (
-                f"UPDATE tasks SET {assigned}, updated_at = ${len(names) + 3}{self.bump} "  # noqa: S608
-                f"WHERE id = $1 AND user_id = $2 RETURNING {', '.join(self.columns)}"
-            )
-            self._updates[names] = statement
-        return statement
-
 
 ENSURE_USER_SQL = (
     "INSERT INTO users (id, email, name, created_at, updated_at) "
@@ -203,10 +141,10 @@ def error(exc: Refused) -> Response:
     return answer(dumps(body), exc.status, headers, private=exc.status != 401)
 
 
-def task_json(row: Any, shown: list[str]) -> dict[str, Any]:
+def task_json(row: Any) -> dict[str, Any]:
     """The shown columns as they are (orjson writes ids, instants and days), the priority by
     name, and an all-day due or start's instant as null."""
-    body = {name: row[name] for name in shown}
+    body = {name: row[name] for name in SHOWN}
     body["priority"] = PRIORITIES[body["priority"]]
     for instant, day in DAY_OF.items():
         if body.get(day) is not None:
@@ -260,10 +198,12 @@ async def list_tasks(request: Request) -> Response:
         user_id = await caller(request)
     except Refused as exc:
         return error(exc)
-    sql: Statements = request.app.state.sql
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch(sql.list, user_id, LIMIT + 1)
-        total = rows[0]["total_count"] if rows else await conn.fetchval(TOTAL_SQL, user_id)
+        # (the totals' defaults, the caller, the page's length + 1: as the service binds them)
+        rows = await conn.fetch(baseline_sql.LIST, 0, user_id, 0, 0, LIMIT + 1)
+    if not rows:
+        raise NotImplementedError("an empty page (the service counts its total apart)")
+    total = rows[0]["total_count"]
     page = rows[:LIMIT]
     headers = {"X-Total-Count": f"{TOTAL_CAP}+" if total > TOTAL_CAP else str(total)}
     if len(rows) > LIMIT:
@@ -271,7 +211,7 @@ async def list_tasks(request: Request) -> Response:
         headers["X-Next-Cursor"] = cursor
         # Relative, as the service's without PUBLIC_URL (the cursor needs no escaping).
         headers["Link"] = f'<{request.url.path}?cursor={cursor}>; rel="next"'
-    body = dumps([task_json(r, sql.shown) for r in page])
+    body = dumps([task_json(r) for r in page])
     return answer(body, headers=headers)
 
 
@@ -279,14 +219,13 @@ async def get_task(request: Request) -> Response:
     try:
         user_id = await caller(request)
         task_id = _task_id(request)
-        sql: Statements = request.app.state.sql
         async with request.app.state.pool.acquire() as conn:
-            row = await conn.fetchrow(sql.get, task_id, user_id)
+            row = await conn.fetchrow(baseline_sql.GET, task_id, user_id)
         if row is None:
             raise Refused(404, "NOT_FOUND", "Task not found")
     except Refused as exc:
         return error(exc)
-    return _task_response(row, sql)
+    return _task_response(row)
 
 
 def _text(data: dict[str, Any], name: str, limit: int, required: bool) -> str | None:
@@ -379,9 +318,12 @@ async def create_task(request: Request) -> Response:
     except Refused as exc:
         return error(exc)
     now = datetime.now(UTC)
+    description = fields["description"]
     row = {
         "id": _new_id(),
         "user_id": user_id,
+        "list_id": None,
+        "parent_id": None,
         **fields,
         "completed_at": now if fields["is_completed"] else None,
         "created_by": user_id,
@@ -391,31 +333,31 @@ async def create_task(request: Request) -> Response:
         "due_date": None,
         "start_at": None,
         "start_date": None,
-        "timezone": "UTC",  # the bench's users keep the default zone
         "reminders": [],
-        "version": 1,
         "created_at": now,
         "updated_at": now,
     }
-    sql: Statements = request.app.state.sql
+    # The service's parameters, in its order: the zone is the creator's unless given (the
+    # statement reads it), the JSON columns go as text, the position after the last sibling.
+    parameters = (
+        row["id"], user_id, None, None, row["title"], description, search_key(row["title"]),
+        None if description is None else search_key(description), row["is_completed"],
+        row["priority"], row["due_at"], None, None, None, None, user_id, "UTC",
+        json.dumps(row["tags"]), row["completed_at"], "[]", row["recurrence"], None,
+        row["completed_by"], None, user_id, None, 0, 1, now, now, 0, POSITION_STEP,
+    )  # fmt: skip
     async with request.app.state.pool.acquire() as conn:
-        if sql.positioned:
-            row["position"] = await conn.fetchval(sql.insert, *(row[c] for c in sql.insert_columns))
-            row["list_id"] = row["parent_id"] = None
-        else:
-            await conn.execute(sql.insert, *(row[c] for c in sql.insert_columns))
-    headers = {"Location": f"/api/tasks/{row['id']}"}
-    if sql.versioned:
-        headers["ETag"] = '"1"'
-    return answer(dumps(task_json(row, sql.shown)), 201, headers)
+        written = await conn.fetchrow(baseline_sql.CREATE, *parameters)
+    if written is None:
+        return error(Refused(501, "NOT_IMPLEMENTED", "the baseline sends no webhook events"))
+    row["position"], row["timezone"] = written["position"], written["timezone"]
+    headers = {"Location": f"/api/tasks/{row['id']}", "ETag": '"1"'}
+    return answer(dumps(task_json(row)), 201, headers)
 
 
-# What PATCH changes here: the fields the benchmarks send. due_at, recurrence and is_completed
-# take the service's transactional path (a rule check, or completing), which is not the baseline's.
-UPDATABLE = ("title", "description", "priority", "tags")
-
-
-def parse_update(data: Any) -> dict[str, Any]:
+def parse_update(data: Any) -> int:
+    """The priority a PATCH sets: what the benchmarks change (the service's statement for
+    another set of fields is another text, which the baseline does not hold)."""
     if not isinstance(data, dict):
         raise Refused(400, "INVALID_REQUEST", "The body must be a JSON object")
     allowed = {"title", "description", "is_completed", "priority", "due_at", "tags", "recurrence"}
@@ -424,24 +366,12 @@ def parse_update(data: Any) -> dict[str, Any]:
         raise Refused(400, "VALIDATION_ERROR", "unknown field", sorted(unknown)[0])
     if not data:
         raise Refused(400, "VALIDATION_ERROR", "at least one field must be given", "body")
-    other = set(data) - set(UPDATABLE)
+    other = set(data) - {"priority"}
     if other:
         raise Refused(501, "NOT_IMPLEMENTED", f"the baseline does not change {sorted(other)[0]}")
-    values: dict[str, Any] = {}
-    for name in UPDATABLE:  # a fixed order: one statement per set of fields
-        if name not in data:
-            continue
-        if name in {"title", "priority", "tags"} and data[name] is None:
-            raise Refused(400, "VALIDATION_ERROR", "must not be null", name)
-        if name == "title":
-            values[name] = _text(data, name, 200, required=True)
-        elif name == "description":
-            values[name] = _text(data, name, 2000, required=False)
-        elif name == "priority":
-            values[name] = _priority(data[name])
-        else:
-            values[name] = _tags(data[name])
-    return values
+    if data["priority"] is None:
+        raise Refused(400, "VALIDATION_ERROR", "must not be null", "priority")
+    return _priority(data["priority"])
 
 
 def _task_id(request: Request) -> uuid.UUID:
@@ -451,9 +381,8 @@ def _task_id(request: Request) -> uuid.UUID:
         raise Refused(404, "NOT_FOUND", "Task not found") from None
 
 
-def _task_response(row: Any, sql: Statements) -> Response:
-    headers = {"ETag": f'"{row["version"]}"'} if sql.versioned else None
-    return answer(dumps(task_json(row, sql.shown)), headers=headers)
+def _task_response(row: Any) -> Response:
+    return answer(dumps(task_json(row)), headers={"ETag": f'"{row["version"]}"'})
 
 
 async def update_task(request: Request) -> Response:
@@ -466,36 +395,39 @@ async def update_task(request: Request) -> Response:
             data = orjson.loads(await request.body())
         except ValueError:
             raise Refused(400, "INVALID_REQUEST", "The body is not valid JSON") from None
-        values = parse_update(data)
-        sql: Statements = request.app.state.sql
-        statement = sql.update(tuple(values))
+        priority = parse_update(data)
         async with request.app.state.pool.acquire() as conn:
+            # (the priority, who changed it, the version's step, when, the task, the caller)
             row = await conn.fetchrow(
-                statement, task_id, user_id, *values.values(), datetime.now(UTC)
+                baseline_sql.PATCH, priority, user_id, 1, datetime.now(UTC), task_id, user_id
             )
-        if row is None:
+        if row is None:  # not there, not the caller's to change, or a webhook listens
             raise Refused(404, "NOT_FOUND", "Task not found")
     except Refused as exc:
         return error(exc)
-    return _task_response(row, sql)
+    return _task_response(row)
 
 
 async def complete_task(request: Request) -> Response:
     try:
         user_id = await caller(request)
         task_id = _task_id(request)
-        sql: Statements = request.app.state.sql
+        now = datetime.now(UTC)
         async with request.app.state.pool.acquire() as conn:
-            row = await conn.fetchrow(sql.complete, task_id, user_id, datetime.now(UTC))
+            # (done, when, by whom, changed by whom, the version's step, when, the task, the
+            # caller)
+            row = await conn.fetchrow(
+                baseline_sql.COMPLETE, True, now, user_id, user_id, 1, now, task_id, user_id
+            )
             if row is None:  # not there, already completed (left as it is), or recurring
-                row = await conn.fetchrow(sql.get, task_id, user_id)
+                row = await conn.fetchrow(baseline_sql.GET, task_id, user_id)
                 if row is None:
                     raise Refused(404, "NOT_FOUND", "Task not found")
                 if not row["is_completed"]:
                     raise Refused(501, "NOT_IMPLEMENTED", "the baseline makes no next occurrences")
     except Refused as exc:
         return error(exc)
-    return _task_response(row, sql)
+    return _task_response(row)
 
 
 async def health(request: Request) -> Response:
@@ -504,8 +436,8 @@ async def health(request: Request) -> Response:
     return answer(b'{"status":"ok"}', private=False)
 
 
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _json_text(value: str) -> str:
+    return value  # the service's parameters: JSON written as text already
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -526,11 +458,6 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.pool = await asyncpg.create_pool(
         DSN, min_size=1, max_size=2 * POOL_SIZE, init=_init_connection, reset=_keep_session
     )
-    columns = await app.state.pool.fetch(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = 'tasks' ORDER BY ordinal_position"
-    )
-    app.state.sql = Statements([r["column_name"] for r in columns])
     try:
         yield
     finally:

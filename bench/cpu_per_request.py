@@ -18,7 +18,8 @@ PATCH (a priority, "high" and "low" in turn, over --patch-tasks tasks) and compl
 reopened in SQL before every wrk run, and a run that would need more fails).
 
 The script creates a PostgreSQL database with a random name on 127.0.0.1, migrates and seeds
-it, checks that both servers answer the same bodies and headers, then, round after round
+it, checks that both servers answer the same bodies and headers and send the same statements
+and parameters (`sql_parity.py`), then, round after round
 (servers in rotated order), starts each server alone with one worker on a free port (todo-api:
 `todo-api serve --workers 1` as configured by default; baseline: `uvicorn --workers 1 --loop
 uvloop --http httptools`) and runs wrk on each route (-t1 -c32 by default: --warmup seconds,
@@ -32,7 +33,10 @@ Needs wrk (bench/setup.sh). The database is dropped at the end, also on failure.
 
 import argparse
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -461,6 +465,11 @@ def main() -> None:
         if problems:
             raise SystemExit("the baseline does not answer as the service does")
         log("service and baseline answer the same bodies and headers")
+        # ... having sent the same statements (in this process, not the servers: sql_parity.py)
+        parity = [sys.executable, str(Path(__file__).with_name("sql_parity.py")), "--db", database]
+        if subprocess.run(parity, env={**os.environ, **env}, check=False, timeout=300).returncode:
+            raise SystemExit("the baseline does not send the service's statements")
+        log("service and baseline send the same statements and parameters")
 
         def load(route: Route, url: str, seconds: float) -> WrkRun:
             return wrk(
