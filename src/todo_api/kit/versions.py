@@ -25,4 +25,6 @@ def version_count(versions: Versions) -> int | None:
 
 
 def versions_params(versions: Versions) -> dict[str, int]:
-    return {f"if_match_{i}": v for i, v in enumerate(sorted(versions or ()))}
+    if not versions:  # unconditional (most writes): no parameters
+        return {}
+    return {f"if_match_{i}": v for i, v in enumerate(sorted(versions))}
