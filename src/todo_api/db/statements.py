@@ -161,8 +161,8 @@ def compile_for(
         if name not in processors and name in compiled.binds:
             type_ = compiled.binds[name].type.dialect_impl(dialect)
             processors[name] = type_.bind_processor(dialect)
-            serializer = getattr(dialect, "_json_serializer", None)
-            if isinstance(type_, JSON) and serializer is None and processors[name] is not None:
+            # (the service's dialects keep SQLAlchemy's JSON serializer, json.dumps)
+            if isinstance(type_, JSON) and processors[name] is not None:
                 processors[name] = _dumps_json(processors[name])
     binds = {name: proc for name, proc in processors.items() if proc is not None}
     columns: list[str] = []
