@@ -63,7 +63,7 @@ from todo_api.feed.router import router as feed_router
 from todo_api.filters.router import router as filters_router
 from todo_api.kit import backfills
 from todo_api.kit.changes import SyncTokens
-from todo_api.kit.deps import Holdings, held
+from todo_api.kit.deps import Holdings, held, hold
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
 from todo_api.kit.routes import LabelledMount, LabelledRoute
@@ -216,7 +216,7 @@ def create_app(
     metrics = Metrics(db)
     metrics.registry.register(job_runner.collector())
     secret = settings.signing_secret()
-    app.state.holdings = Holdings(
+    holdings = Holdings(
         settings,
         db,
         lifecycle,
@@ -244,6 +244,7 @@ def create_app(
         Invitations(join_invited),
         *([IdentityProvider(settings)] if settings.oidc_enabled else []),
     )
+    hold(app, holdings)
 
     install_error_handlers(app)
     # Routes are matched in order: the busiest first (the feed's path before the task ids).
