@@ -240,8 +240,8 @@ class PostgresConnection(Connection):
         sessions = self._custom_sessions
         # Without a statement cache every statement is planned anyway; inside a transaction a
         # rollback would undo the SET behind our back (the statement keeps the session's mode).
-        if sessions is None or self._depth:
-            return
+        if sessions is None or self._depth or not (custom or sessions):
+            return  # (no session is in the custom mode, and this statement need not be)
         pid = self.driver.get_server_pid()
         if (pid in sessions) == custom:
             return
@@ -567,9 +567,9 @@ class _IdleStack:
             self._leases = 0
             return False
         try:
-            if driver.is_closed() or driver.is_in_transaction():
+            if driver.is_in_transaction():
                 return False
-        except asyncpg.InterfaceError:
+        except asyncpg.InterfaceError:  # closed: asyncpg has taken it back (`take` sees the rest)
             return False
         self._stack.append(driver)
         return True
