@@ -365,8 +365,8 @@ class Database:
             if self.is_sqlite:
                 return SqliteConnection(await self._sqlite_acquire(), self.dialect)
             pool = self._pg_pool or await self._open_pg_pool()
-            assert self._pg_idle is not None
-            driver = await self._pg_idle.take()
+            idle = self._pg_idle  # None while the pool closes (then asyncpg refuses)
+            driver = await idle.take() if idle is not None else None
             if driver is None:
                 # While a connection is free (idle, or one the pool may open, whose connect is
                 # bounded), it is taken without a timeout: that saves the task and timer
@@ -470,9 +470,9 @@ class Database:
         return driver
 
     async def close(self) -> None:
-        if self._pg_idle is not None:
-            await self._pg_idle.close()
-            self._pg_idle = None
+        idle, self._pg_idle = self._pg_idle, None  # from now on, given back to the pool
+        if idle is not None:
+            await idle.close()
         if self._pg_pool is not None:
             await self._pg_pool.close()
             self._pg_pool = None
