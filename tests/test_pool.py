@@ -92,3 +92,28 @@ async def test_a_request_waiting_for_a_connection_gets_the_next_one_given_back(
         assert db.pool_stats()[1] == 0
     finally:
         await db.close()
+
+
+async def test_connections_left_unused_go_back_to_asyncpgs_pool(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What stays on the idle stack a whole sweep period goes back to asyncpg's pool, which
+    closes connections idle past its own inactivity period."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL's pooled connections")
+    monkeypatch.setattr(pool_module, "IDLE_SWEEP_SECONDS", 0.05)
+    db = Database(settings.model_copy(update={"database_pool_size": SIZE}))
+    try:
+        async with AsyncExitStack() as taken:
+            for _ in range(2):
+                await taken.enter_async_context(db.connection())
+        pool = db._pg_pool
+        assert pool is not None
+        async with asyncio.timeout(10):
+            while pool.get_idle_size() < 2:  # noqa: ASYNC110 (asyncpg offers no event for it)
+                await asyncio.sleep(0.02)
+        assert db.pool_stats() == (2, 0)
+        async with db.connection() as conn:  # taken from the pool again
+            await conn.run_sql("SELECT 1")
+    finally:
+        await db.close()

@@ -575,7 +575,8 @@ class _IdleStack:
         return True
 
     def _sweep(self) -> None:
-        unused, self._stack = self._stack[: self._low], self._stack[self._low :]
+        unused = self._stack[: self._low]  # the stack is changed in place: `take` may hold it
+        del self._stack[: self._low]
         self._low = len(self._stack)
         if unused:
             task = asyncio.get_running_loop().create_task(self._give_back(unused))
@@ -591,7 +592,8 @@ class _IdleStack:
     async def close(self) -> None:
         """Everything back to the pool (before it closes)."""
         self._sweeper.cancel()
-        unused, self._stack = self._stack, []
+        unused = self._stack[:]
+        self._stack.clear()
         await self._give_back(unused)
         if self._giving_back:
             await asyncio.wait(self._giving_back)
