@@ -45,7 +45,8 @@ LAYERS = (CorsMiddleware, RequestContextMiddleware, BodyLimitMiddleware, HeadAsG
 
 def accounts_for(middleware: Sequence[Middleware]) -> bool:
     """Whether an app with these layers (its `user_middleware`) may take the lane."""
-    return tuple(layer.cls for layer in middleware) == LAYERS
+    layers: tuple[object, ...] = tuple(layer.cls for layer in middleware)
+    return layers == LAYERS
 
 
 class HotLane:

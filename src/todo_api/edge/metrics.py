@@ -52,7 +52,7 @@ DURATIONS = (
 )
 # Each bucket's upper bound, +Inf last, and its label.
 _BOUNDS = (*BUCKETS, math.inf)
-_LE = tuple(floatToGoString(bound) for bound in _BOUNDS)
+_LE = tuple(floatToGoString(bound) for bound in _BOUNDS)  # type: ignore[no-untyped-call]
 
 
 class _Requests(Collector):
