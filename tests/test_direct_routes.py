@@ -21,11 +21,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.support import client_for, close_app, token_for
 from todo_api.app import Service, create_app
 from todo_api.config import Settings
+from todo_api.edge import hot
 from todo_api.edge.routing import DirectRoutes, direct_when_unqueried, is_direct
 
 OTHER = str(uuid.uuid4())  # an id no task has
@@ -425,3 +426,42 @@ def test_every_direct_route_is_compared(app: FastAPI) -> None:
         "['PATCH'] /api/tasks/{task_id}",
         "['POST'] /api/tasks/{task_id}/complete",
     } <= direct
+
+
+def test_the_hot_lane_accounts_for_every_layer_of_the_app(app: FastAPI) -> None:
+    """The lane passes the edge's layers by, knowing what each would do (todo_api.edge.hot):
+    a layer added to the app, removed or moved fails here until the lane accounts for it."""
+    assert [layer.cls for layer in app.user_middleware] == list(hot.LAYERS)
+    assert isinstance(app, Service)
+    assert app.hot_lane is not None
+
+
+class _Stamp:
+    """A layer the lane does not know: it marks every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-stamp", b"1")]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
+async def test_a_layer_the_hot_lane_does_not_know_is_crossed_by_every_request(
+    settings: Settings,
+) -> None:
+    app = create_app(settings)
+    app.add_middleware(_Stamp)
+    try:
+        async with client_for(app, token_for(settings)) as client:
+            for path in ("/api/tasks", f"/api/tasks/{OTHER}"):  # the lane's, but for _Stamp
+                response = await client.get(path)
+                assert response.headers.get("x-stamp") == "1", path
+        assert isinstance(app, Service)
+        assert app.hot_lane is None
+    finally:
+        await close_app(app)

@@ -424,6 +424,9 @@ async def test_missing_request_id_is_generated(anonymous: httpx.AsyncClient) -> 
     second = await anonymous.get("/nope")
     assert GENERATED_REQUEST_ID.match(first.headers["x-request-id"])
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    for answer in (first, second):  # a random version 4 UUID, in hex
+        generated = uuid.UUID(hex=answer.headers["x-request-id"])
+        assert (generated.version, generated.variant) == (4, uuid.RFC_4122)
 
 
 @pytest.mark.parametrize(

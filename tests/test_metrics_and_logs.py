@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.registry import Collector
 
 from tests.helpers_server import clean_env, cli_token, running_server
 from tests.support import (
@@ -23,6 +26,7 @@ from tests.support import (
     token_for,
 )
 from todo_api.config import LogFormat, Settings
+from todo_api.edge.metrics import BUCKETS, DURATIONS, METHODS, REQUESTS, _Requests
 from todo_api.edge.middleware import REQUEST_LINE
 from todo_api.process.logs import (
     EscapingFormatter,
@@ -87,6 +91,42 @@ async def test_requests_are_counted_by_route_template(
     assert sample(text, "http_request_duration_seconds_count", **one_task) == 4
     assert sample(text, "http_request_duration_seconds_bucket", **one_task, le="+Inf") == 4
     assert sample(text, "http_request_duration_seconds_sum", **one_task) > 0
+
+
+def test_requests_are_written_as_prometheus_clients_counter_and_histogram_write_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The request metrics are counted without prometheus_client's per-request calls; the page
+    is what its Counter and Histogram, given the same requests, write, byte for byte."""
+    monkeypatch.setattr(time, "time", lambda: 1_767_225_600.25)  # the series' `_created`
+    reference = CollectorRegistry()
+    requests = Counter(*REQUESTS, ["method", "route", "status"], registry=reference)
+    durations = Histogram(*DURATIONS, ["method", "route"], buckets=BUCKETS, registry=reference)
+    mine = _Requests()
+    assert generate_latest(_alone(mine)) == generate_latest(reference)  # nothing counted yet
+    seen = [
+        ("GET", "/api/tasks/{task_id}", 200, 0.0004),
+        ("GET", "/api/tasks/{task_id}", 200, 0.001),  # on a bound: in its bucket
+        ("GET", "/api/tasks/{task_id}", 404, 0.0031),
+        ("POST", "/api/tasks", 201, 0.012),
+        ("PROPFIND", "/dav/{path}", 207, 0.3),  # "other"
+        ("MKCALENDAR", "/dav/{path}", 207, 0.2),
+        ("GET", "/api/tasks", 200, 12.5),  # beyond the last bound
+        ("GET", "unmatched", 404, 0.0001),
+        ("GET", "/api/tasks/{task_id}", 200, 0.0025),
+    ]
+    for method, route, status, seconds in seen:
+        label = method if method in METHODS else "other"
+        requests.labels(label, route, str(status)).inc()
+        durations.labels(label, route).observe(seconds)
+        mine.observe(method, route, status, seconds)
+    assert generate_latest(_alone(mine)) == generate_latest(reference)
+
+
+def _alone(collector: Collector) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(collector)
+    return registry
 
 
 async def test_oauth_and_well_known_routes_have_their_own_labels(

@@ -4,6 +4,7 @@ wait is bounded (503 DATABASE_ERROR from a DatabaseFailure); each comes back whe
 import asyncio
 from contextlib import AsyncExitStack
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 import todo_api.db.database as pool_module
@@ -31,5 +32,88 @@ async def test_a_full_pool_waits_bounded_and_takes_each_connection_back(
                         async with asyncio.timeout(5), db.connection():
                             pass
             assert db.pool_stats()[1] == 0  # none in use
+    finally:
+        await db.close()
+
+
+async def test_a_connection_closed_while_idle_is_not_leased_again(settings: Settings) -> None:
+    """A connection given back is kept for the next lease (todo_api.db.database); if the
+    server ends it meanwhile, the next lease gets a working one."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL's pooled connections")
+    db = Database(settings)
+    try:
+        async with db.connection() as conn:
+            driver = conn.driver
+            await conn.run_sql("SELECT 1")
+        admin = await asyncpg.connect(db._pg_dsn())
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", driver.get_server_pid())
+        finally:
+            await admin.close()
+        async with asyncio.timeout(10):
+            while not _closed(driver):  # noqa: ASYNC110 (asyncpg offers no event for it)
+                await asyncio.sleep(0.01)
+        async with db.connection() as conn:
+            await conn.run_sql("SELECT 1")
+            assert conn.driver is not driver
+        assert db.pool_stats()[1] == 0
+    finally:
+        await db.close()
+
+
+def _closed(driver: object) -> bool:
+    try:
+        return bool(driver.is_closed())  # type: ignore[attr-defined]
+    except asyncpg.InterfaceError:  # asyncpg took it back when it closed
+        return True
+
+
+async def test_a_request_waiting_for_a_connection_gets_the_next_one_given_back(
+    settings: Settings,
+) -> None:
+    """A connection given back while a request waits for one goes to that request (not to the
+    idle stack, where the waiting request would not look)."""
+    db = Database(settings.model_copy(update={"database_pool_size": SIZE}))
+    try:
+        async with AsyncExitStack() as taken:
+            for _ in range(SIZE):
+                await taken.enter_async_context(db.connection())
+
+            async def wait_for_one() -> None:
+                async with db.connection() as conn:
+                    await conn.run_sql("SELECT 1")
+
+            waiting = asyncio.create_task(wait_for_one())
+            await asyncio.sleep(0.1)  # it is waiting now
+            assert not waiting.done()
+            await taken.aclose()  # every connection given back
+            await waiting  # served, not refused after ACQUIRE_TIMEOUT_SECONDS
+        assert db.pool_stats()[1] == 0
+    finally:
+        await db.close()
+
+
+async def test_connections_left_unused_go_back_to_asyncpgs_pool(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What stays on the idle stack a whole sweep period goes back to asyncpg's pool, which
+    closes connections idle past its own inactivity period."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL's pooled connections")
+    monkeypatch.setattr(pool_module, "IDLE_SWEEP_SECONDS", 0.05)
+    db = Database(settings.model_copy(update={"database_pool_size": SIZE}))
+    try:
+        async with AsyncExitStack() as taken:
+            for _ in range(2):
+                await taken.enter_async_context(db.connection())
+        pool = db._pg_pool
+        assert pool is not None
+        async with asyncio.timeout(10):
+            while pool.get_idle_size() < 2:  # noqa: ASYNC110 (asyncpg offers no event for it)
+                await asyncio.sleep(0.02)
+        assert db.pool_stats() == (2, 0)
+        async with db.connection() as conn:  # taken from the pool again
+            await conn.run_sql("SELECT 1")
     finally:
         await db.close()

@@ -48,7 +48,7 @@ from todo_api.dav import scheduled as dav_scheduled
 from todo_api.dav.errors import DavError
 from todo_api.dav.server import DavApp, WellKnown
 from todo_api.db import Database
-from todo_api.edge import openapi
+from todo_api.edge import hot, openapi
 from todo_api.edge.docs import install_docs
 from todo_api.edge.handlers import install_error_handlers
 from todo_api.edge.head import HeadAsGet
@@ -63,7 +63,7 @@ from todo_api.feed.router import router as feed_router
 from todo_api.filters.router import router as filters_router
 from todo_api.kit import backfills
 from todo_api.kit.changes import SyncTokens
-from todo_api.kit.deps import Holdings, held
+from todo_api.kit.deps import Holdings, held, hold
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
 from todo_api.kit.routes import LabelledMount, LabelledRoute
@@ -127,8 +127,17 @@ class Service(FastAPI):
     """FastAPI, with the edge's hot lane (todo_api.edge.hot) tried first for each request."""
 
     hot_lane: HotLane | None = None
+    _layers_checked = False  # whether the lane accounts for the app's layers was asked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._layers_checked:
+            # The first call (the lifespan's, under a server) builds the layers, as Starlette
+            # does: none may be added after it.
+            self._layers_checked = True
+            if self.middleware_stack is None:
+                self.middleware_stack = self.build_middleware_stack()
+            if not hot.accounts_for(self.user_middleware):
+                self.hot_lane = None
         if self.hot_lane is not None and scope["type"] == "http" and not self.root_path:
             found = self.hot_lane.route_for(scope)
             if found is not None:
@@ -216,7 +225,7 @@ def create_app(
     metrics = Metrics(db)
     metrics.registry.register(job_runner.collector())
     secret = settings.signing_secret()
-    app.state.holdings = Holdings(
+    holdings = Holdings(
         settings,
         db,
         lifecycle,
@@ -244,6 +253,7 @@ def create_app(
         Invitations(join_invited),
         *([IdentityProvider(settings)] if settings.oidc_enabled else []),
     )
+    hold(app, holdings)
 
     install_error_handlers(app)
     # Routes are matched in order: the busiest first (the feed's path before the task ids).

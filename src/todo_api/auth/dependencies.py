@@ -134,7 +134,8 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
         identity = await _verify(request, bearer_token(request))
     if identity.audience is not None and not audience_allows(request.scope["path"]):
         raise InvalidToken("This token is for the MCP endpoint (/mcp) only")
-    request.state.user_id = identity.user_id
+    # request.state.user_id, without making the State object (read by the request context)
+    request.scope.setdefault("state", {})["user_id"] = identity.user_id
     if (
         identity.scope is not None  # a session's JWT: nothing more to check
         and identity.scope == personal.Scope.read

@@ -21,13 +21,32 @@ FastAPI's layers outside the edge's do nothing for such a request: the request c
 any exception itself (a 500), and re-raises only one escaping after the answer started, as
 FastAPI's error layer would. The lane is not used behind trusted proxies (their headers are
 read by a layer outside the edge's), nor under a root path.
+
+The lane knows the layers above (`LAYERS`, the app's `user_middleware` in order) and no other:
+an app whose layers differ (one added, removed or moved) is served through its layers only
+(`accounts_for`, checked on the app's first request, when its layers are fixed), and
+tests/test_direct_routes.py fails until this module accounts for the change.
 """
 
+from collections.abc import Sequence
+
+from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
+from todo_api.edge.head import HeadAsGet
 from todo_api.edge.limits import BodyLimitMiddleware
-from todo_api.edge.middleware import RequestContextMiddleware, only_varies
+from todo_api.edge.middleware import CorsMiddleware, RequestContextMiddleware, only_varies
 from todo_api.edge.routing import DirectRoutes, Found
+
+# The app's layers, outermost first, whose work for a request the lane does (the request
+# context's, CORS's `Vary`) or knows to be none (`route_for`).
+LAYERS = (CorsMiddleware, RequestContextMiddleware, BodyLimitMiddleware, HeadAsGet, DirectRoutes)
+
+
+def accounts_for(middleware: Sequence[Middleware]) -> bool:
+    """Whether an app with these layers (its `user_middleware`) may take the lane."""
+    layers: tuple[object, ...] = tuple(layer.cls for layer in middleware)
+    return layers == LAYERS
 
 
 class HotLane:

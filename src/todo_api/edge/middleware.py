@@ -2,6 +2,7 @@
 every response carries, and the last-resort 500."""
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -52,6 +53,15 @@ def varying_by_origin(headers: list[tuple[bytes, bytes]]) -> None:
 
 
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
+# A version 4 UUID's fixed bits (RFC 9562): the version, 4, and the variant, 10.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A random version 4 UUID in hex, as `uuid.uuid4().hex` writes it, without making a UUID."""
+    random = int.from_bytes(os.urandom(16))
+    return f"{random & _UUID4_CLEAR | _UUID4_SET:032x}"
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -96,7 +106,7 @@ class RequestContextMiddleware:
         """`app` answers the request in its context. `vary`: the answer also says that it
         varies by Origin, as the CORS layer says it of a request without Origin (for the
         edge's hot lane, which passes that layer by: todo_api.edge.hot)."""
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or new_request_id()
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
@@ -116,13 +126,23 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((_REQUEST_ID_HEADER, request_id.encode()))
-                headers.append(_NOSNIFF)
-                if "user_id" in state and not any(name == b"cache-control" for name, _ in headers):
+                headers = [
+                    *message.get("headers", ()),
+                    (_REQUEST_ID_HEADER, request_id.encode()),
+                    _NOSNIFF,
+                ]
+                cached = varies = False  # whether the answer has a Cache-Control, a Vary
+                for name, _ in headers:
+                    if name == b"cache-control":
+                        cached = True
+                    elif name == b"vary":
+                        varies = True
+                if "user_id" in state and not cached:
                     headers.append(_PRIVATE)
-                if vary:
+                if varies and vary:
                     varying_by_origin(headers)
+                elif vary:
+                    headers.append(_VARY_ORIGIN)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -18,6 +18,8 @@ from todo_api.config import LogFormat
 
 # The text lines' format: the time, the level, the logger and the message.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# logging's own way of adding the milliseconds to the time (`Formatter.default_msec_format`).
+_MSEC_FORMAT = "%s,%03d"
 
 
 def loggable(text: str) -> str:
@@ -39,23 +41,26 @@ class EscapingFormatter(logging.Formatter):
         return self._time(record.created, record.msecs)
 
     def _time(self, created: float, msecs: float) -> str:
-        second = int(created)
+        text = self._second_text(int(created))
+        return self.default_msec_format % (text, msecs) if self.default_msec_format else text
+
+    def _second_text(self, second: int) -> str:
         if second != self._second[0]:
             text = time.strftime(self.default_time_format, self.converter(second))
             self._second = (second, text)
-        text = self._second[1]
-        return self.default_msec_format % (text, msecs) if self.default_msec_format else text
+        return self._second[1]
 
     def info_line(self, name: str, created: float, message: str, fields: dict[str, Any]) -> str:
         """What `format` writes for an INFO record of logger `name` made at `created`, without
-        a traceback (`fields` are JSON's only)."""
-        values = {
-            "asctime": self._time(created, _msecs(created)),
-            "levelname": "INFO",
-            "name": name,
-            "message": loggable(message),
-        }
-        return self._fmt % values if self._fmt == TEXT_FORMAT else ""
+        a traceback (`fields` are JSON's only); "" for another format than the service's."""
+        if self._fmt != TEXT_FORMAT or self.default_msec_format != _MSEC_FORMAT:
+            return ""
+        second = int(created)
+        # TEXT_FORMAT with logging's time (`_time`: the second, a comma and the milliseconds
+        # as a LogRecord counts them), in one f-string.
+        milliseconds = int((created - second) * 1000)
+        text = self._second_text(second)
+        return f"{text},{milliseconds:03d} INFO {name} {loggable(message)}"
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         message = record.message
@@ -99,11 +104,6 @@ def _json_line(created: float, level: str, name: str, message: str) -> dict[str,
     }
 
 
-def _msecs(created: float) -> float:
-    """A record's milliseconds, as logging.LogRecord computes them."""
-    return int((created - int(created)) * 1000) + 0.0
-
-
 class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The service's handler: logging's StreamHandler, which can also write an INFO line
     without a record (`RequestLog`)."""
@@ -112,7 +112,7 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Writes what a record of `logger.info(message, extra={"fields": fields})` would
         give; False when this handler's formatter is not the service's."""
         formatter = self.formatter
-        if not isinstance(formatter, EscapingFormatter | JsonFormatter):
+        if not isinstance(formatter, (EscapingFormatter, JsonFormatter)):
             return False
         line = formatter.info_line(name, time.time(), message, fields)
         if not line:
