@@ -10,6 +10,7 @@ comment by someone else (a mention says it already); `completed`, the same two, 
 else completes it; `member_joined`, the list's owner. Never the actor; never someone who does
 not see the task (or the list) as the item is read, and the inbox and the emails ask again."""
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -17,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, literal_column, or_, select, tuple_, update
 
-from todo_api.collaboration.activity import item_body
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row, insert_bound
 from todo_api.kit import access, changes, zones
@@ -57,8 +57,22 @@ _POSITION = Query(
     .where(notification_scan.c.id == 1)
     .with_for_update()
 )
+# The items whose task's creator and assignee may hear of them: read with the item.
+_ABOUT_THE_TASK = ("task.completed", "comment.created")
 _ITEMS = Query(
-    select(activity)
+    select(
+        activity,
+        tasks.c.id.label("task_found"),
+        tasks.c.created_by.label("task_created_by"),
+        tasks.c.assignee_id.label("task_assignee_id"),
+    )
+    .select_from(
+        activity.outerjoin(
+            tasks,
+            (tasks.c.id == _A.task_id)
+            & _A.action.in_([literal_column(f"'{action}'") for action in _ABOUT_THE_TASK]),
+        )
+    )
     .where(
         tuple_(_A.txid, _A.seq) > tuple_(bindparam("txid"), bindparam("seq")),
         _A.txid < bindparam("bound"),
@@ -81,8 +95,6 @@ _MOVE = Query(
     .where(notification_scan.c.id == 1)
     .values(txid=bindparam("txid"), seq=bindparam("seq"))
 )
-# The items whose task's creator and assignee may hear of them.
-_ABOUT_THE_TASK = ("task.completed", "comment.created")
 _COMMENT = Query(
     select(task_comments.c.mentions).where(task_comments.c.id == bindparam("comment_id"))
 )
@@ -152,43 +164,33 @@ def _id(value: Any) -> uuid.UUID | None:
     return None if value is None else uuid.UUID(str(value))
 
 
-async def _tasks_of(conn: Connection, items: list[Row]) -> dict[uuid.UUID, Row]:
-    """The creator and assignee of each task a completion or a comment of the batch is about,
-    in one statement for the batch (a busy service completes thousands of tasks a second)."""
-    ids = {item["task_id"] for item in items if item["action"] in _ABOUT_THE_TASK}
-    if not ids:
-        return {}
-    statement = select(tasks.c.id, tasks.c.created_by, tasks.c.assignee_id)
-    found = await conn.execute(statement.where(tasks.c.id.in_(ids)))
-    return {row.id: row for row in found.rows}
-
-
-async def _made_of(conn: Connection, item: Row, tasks_of: dict[uuid.UUID, Row]) -> list[Made]:
-    """The notifications an activity item makes, before the checks of who sees what
-    (`tasks_of`: the tasks of the batch's completions and comments, `_tasks_of`)."""
+async def _made_of(conn: Connection, item: Row) -> list[Made]:
+    """The notifications an activity item makes, before the checks of who sees what."""
     actor, task_id, list_id = item["actor_id"], item["task_id"], item["list_id"]
-    change = item_body(item)["changes"]
+    change = item["changes"] or {}
+    if isinstance(change, str):  # as SQLite hands it over
+        change = json.loads(change)
     action = item["action"]
     made: list[Made] = []
     assignee = _id(change.get("assignee_id", [None, None])[1])
     if assignee is not None and action.startswith("task."):
         made.append(Made(assignee, "assigned", actor, task_id, list_id))
+    # The task's creator and assignee, read with the item (`task_found` null: it is gone).
+    people = (item["task_created_by"], item["task_assignee_id"])
     if action == "task.completed":
-        task = tasks_of.get(task_id)
-        if task is not None:
-            for who in dict.fromkeys((task.created_by, task.assignee_id)):
+        if item["task_found"] is not None:
+            for who in dict.fromkeys(people):
                 if who is not None:
                     made.append(Made(who, "completed", actor, task_id, list_id))
         return made
     if action == "comment.created":
         comment_id = _id(change["comment_id"][1])
         comment = (await conn.execute(_COMMENT, {"comment_id": comment_id})).first()
-        task = tasks_of.get(task_id)
-        if comment is None or task is None:
+        if comment is None or item["task_found"] is None:
             return []
         mentioned = [uuid.UUID(str(m)) for m in comment.mentions or []]
         made = [Made(who, "mentioned", actor, task_id, list_id, comment_id) for who in mentioned]
-        for who in dict.fromkeys((task.created_by, task.assignee_id)):
+        for who in dict.fromkeys(people):
             if who is not None and who not in mentioned:
                 made.append(Made(who, "commented", actor, task_id, list_id, comment_id))
         return made
@@ -263,9 +265,8 @@ async def make(db: Database, settings: Settings) -> int:
         if last is None:
             return 0
         now = utcnow()
-        tasks_of = await _tasks_of(conn, items)
         for item in items:
-            for made in await _made_of(conn, item, tasks_of):
+            for made in await _made_of(conn, item):
                 await _write(conn, settings, made, now)
         await conn.execute(_MOVE, {"txid": last.txid, "seq": last.seq})
     return len(items)
