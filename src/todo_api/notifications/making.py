@@ -41,14 +41,20 @@ PENDING = "pending"
 INSTANT_GAP = timedelta(minutes=1)
 
 _A = activity.c
-# The actions that may make notifications (written into the SQL, so that every plan knows them).
-_HEARD = (
-    "task.created",
-    "task.updated",
-    "task.moved",
-    "task.completed",
-    "comment.created",
-    "member.joined",
+# The items that may make notifications (the actions written into the SQL, so that every plan
+# knows them): any completion, comment or member joining; a task's other changes only when
+# they name an assignee (most writes do not: the job does not read them).
+_HEARD = ("task.completed", "comment.created", "member.joined")
+_ASSIGNING = ("task.created", "task.updated", "task.moved")
+
+
+def _actions(names: tuple[str, ...]) -> Any:
+    return _A.action.in_([literal_column(f"'{action}'") for action in names])
+
+
+_MAY_NOTIFY = or_(
+    _actions(_HEARD),
+    _actions(_ASSIGNING) & _A.changes["assignee_id"].as_string().is_not(None),
 )
 # Where the last read stopped, held until this one commits (PostgreSQL: a second reader, the
 # job's claim lapsed or a call of its own, waits and then reads on from where this one ends).
@@ -69,14 +75,13 @@ _ITEMS = Query(
     .select_from(
         activity.outerjoin(
             tasks,
-            (tasks.c.id == _A.task_id)
-            & _A.action.in_([literal_column(f"'{action}'") for action in _ABOUT_THE_TASK]),
+            (tasks.c.id == _A.task_id) & _actions(_ABOUT_THE_TASK),
         )
     )
     .where(
         tuple_(_A.txid, _A.seq) > tuple_(bindparam("txid"), bindparam("seq")),
         _A.txid < bindparam("bound"),
-        _A.action.in_([literal_column(f"'{action}'") for action in _HEARD]),
+        _MAY_NOTIFY,
     )
     .order_by(_A.txid, _A.seq)
     .limit(bindparam("limit"))
