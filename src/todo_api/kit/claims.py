@@ -250,6 +250,24 @@ async def release(
     return result.rowcount
 
 
+async def cut_back(
+    db: Database, table: Table, claim: Claim, keys: list[Any], until: datetime
+) -> None:
+    """End this claim's lease on the rows of `keys` at `until` (now: a release), where it
+    still holds them and their lease would last longer (a lease is never lengthened)."""
+    statement = (
+        update(table)
+        .where(
+            _key(table).in_(keys),
+            table.c.claimed_by == claim.claimant,
+            table.c.claimed_until > until,
+        )
+        .values(claimed_until=until)
+    )
+    async with db.transaction() as conn:
+        await conn.execute(statement)
+
+
 # Prebuilt releases of one row, per table and set of columns written (see `release_each`).
 _RELEASE_ONE: dict[tuple[str, tuple[str, ...]], Query] = {}
 _KEY, _CLAIMANT = "claimed_key", "claimed_by_claimant"

@@ -42,7 +42,7 @@ def hold(app: Starlette, holdings: Holdings) -> None:
 def held(app: Starlette, kind: type[T]) -> T:
     """The application's one `kind` (see `Holdings`)."""
     holdings: Holdings = getattr(app, HOLDINGS)
-    return cast(T, holdings._parts[kind])
+    return holdings.get(kind)
 
 
 def database(request: Request) -> Database:

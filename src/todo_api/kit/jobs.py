@@ -44,7 +44,7 @@ from sqlalchemy import bindparam, select, update
 
 from todo_api.config import Settings
 from todo_api.db import Database, Query, insert_or_ignore
-from todo_api.kit.claims import claim
+from todo_api.kit.claims import claim, cut_back
 from todo_api.kit.ids import utcnow
 from todo_api.kit.throttle import TracebackThrottle
 from todo_api.tables.jobs import job_runs
@@ -114,16 +114,6 @@ _SUCCEEDED = Query(
     .where(job_runs.c.name == bindparam("name"))
     .values(last_success_at=bindparam("now"))
     .returning(*_FIGURES)
-)
-# A singleton's claim, cut back when its run ends (see `JobRunner.turn`).
-_CUT = Query(
-    update(job_runs)
-    .where(
-        job_runs.c.name == bindparam("name"),
-        job_runs.c.claimed_by == bindparam("claimant"),
-        job_runs.c.claimed_until > bindparam("until"),
-    )
-    .values(claimed_until=bindparam("until"))
 )
 _FAILED = Query(
     update(job_runs)
@@ -214,9 +204,7 @@ class JobRunner:
             await self._note(job, outcome, params)
             if taken is not None and (sooner is not None or ends > interval_over):
                 until = utcnow() if sooner is not None else interval_over
-                async with self._db.connection() as conn:
-                    cut = {"name": job.name, "claimant": taken.claimant, "until": until}
-                    await conn.execute(_CUT, cut)
+                await cut_back(self._db, job_runs, taken, [job.name], until)
         except Exception as exc:
             self._log_failure(job, "ran, but its outcome could not be recorded", exc)
         return sooner
