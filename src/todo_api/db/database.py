@@ -31,6 +31,7 @@ from typing import Any
 
 import aiosqlite
 import asyncpg  # type: ignore[import-untyped]
+import orjson
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
@@ -235,6 +236,10 @@ class _Transaction:
         else:
             with contextlib.suppress(Exception):
                 await conn.run_sql("ROLLBACK")
+
+
+def _json_text(text: str) -> str:
+    return text
 
 
 def _rowcount(status: str) -> int:
@@ -444,6 +449,12 @@ class Database:
         if self._custom_sessions is not None:
             self._custom_sessions.discard(driver.get_server_pid())
         await driver.execute("SET jit = off")
+        # json and jsonb parsed by the driver as it reads a row, not value by value in Python
+        # afterwards; what is written is already JSON text (the statements' bind processors).
+        for name in ("json", "jsonb"):
+            await driver.set_type_codec(
+                name, schema="pg_catalog", encoder=_json_text, decoder=orjson.loads
+            )
 
     def _pg_dsn(self) -> str:
         url = self.settings.sqlalchemy_url.set(drivername="postgresql")
