@@ -31,6 +31,7 @@ transactional path then; the benchmarks' users have no webhooks).
 """
 
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -458,6 +459,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.pool = await asyncpg.create_pool(
         DSN, min_size=1, max_size=2 * POOL_SIZE, init=_init_connection, reset=_keep_session
     )
+    # The garbage collector as the service sets it (todo_api.app's lifespan and its
+    # YOUNG_OBJECTS_PER_COLLECTION, not imported: the baseline does not load the app).
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     try:
         yield
     finally:
