@@ -3,9 +3,11 @@ SQLite and PostgreSQL): the MCP SDK's own OAuth client connects from nothing but
 every refusal of the contract is provoked for real. Everything talks to 127.0.0.1.
 """
 
+import asyncio
 import hashlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -49,6 +51,7 @@ from tests.support import TEST_SECRET, assert_error, make_settings
 from todo_api.auth.oauth import scheduled
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
+from todo_api.process.logs import LINES_HELD_SECONDS
 from todo_api.tables.oauth import oauth_clients, oauth_grants, oauth_tokens
 
 
@@ -784,9 +787,14 @@ async def test_secrets_are_stored_hashed_never_logged_and_pruned_when_expired(
         )
         for secret in secrets:
             assert secret not in stored
+        # Request lines are held a moment before they are written (LineHandler).
+        deadline = time.monotonic() + 10
+        while "/oauth/token" not in servers[0].log():
+            assert time.monotonic() < deadline, servers[0].log()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(3 * LINES_HELD_SECONDS)  # the other instances' lines too
         for instance in servers:
             log = instance.log()
-            assert "/oauth/token" in servers[0].log()
             for secret in secrets:
                 assert secret not in log
         # Expired: the grant (its refresh token's end passed) and its tokens go at the next run.

@@ -30,6 +30,11 @@ def loggable(text: str) -> str:
     return repr(text)[1:-1]
 
 
+# How long request lines may wait to be written together (LineHandler), and how many.
+LINES_HELD_SECONDS = 0.1
+PENDING_LINES_MAX = 1000
+
+
 class EscapingFormatter(logging.Formatter):
     """Escapes control characters in each message (a traceback after it stays as it is)."""
 
@@ -109,10 +114,11 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The service's handler: logging's StreamHandler, which can also write an INFO line
     without a record (`RequestLog`).
 
-    Such lines written in one turn of the event loop go out together at its end, in one
-    write: a busy server finishes several requests a turn, and a write per line is a system
-    call per request. Any other record, and `flush` (logging's at exit included), writes
-    them first, so the lines keep their order."""
+    Such lines are written together, at most LINES_HELD_SECONDS after the first of them (or
+    once PENDING_LINES_MAX wait), as web servers buffer their access logs: a write per line
+    is a system call per request. Any other record, and `flush` (logging's at exit
+    included), writes them first, so the lines keep their order. Without an event loop
+    (a command, a thread of its own), a line is written at once."""
 
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
@@ -127,17 +133,18 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         line = formatter.info_line(name, time.time(), message, fields)
         if not line:
             return False
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop in this thread: at once
-            loop = None
         with self.lock:  # type: ignore[union-attr]
-            self._pending.append(line + self.terminator)
-            if loop is not None and len(self._pending) == 1:
-                loop.call_soon(self.flush)
+            pending = self._pending
+            pending.append(line + self.terminator)
+            if 1 < len(pending) < PENDING_LINES_MAX:
+                return True  # a write is on its way
+        try:
+            if len(pending) == 1:
+                asyncio.get_running_loop().call_later(LINES_HELD_SECONDS, self.flush)
                 return True
-        if loop is None:
-            self.flush()
+        except RuntimeError:  # no event loop in this thread
+            pass
+        self.flush()
         return True
 
     def flush(self) -> None:
