@@ -40,6 +40,7 @@ shape; a session planned per call as the service plans that statement) and a tas
 """
 
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -658,6 +659,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.pool = await asyncpg.create_pool(
         DSN, min_size=1, max_size=2 * POOL_SIZE, init=_init_connection, reset=_keep_session
     )
+    # The garbage collector as the service sets it (todo_api.app's lifespan and its
+    # YOUNG_OBJECTS_PER_COLLECTION, not imported: the baseline does not load the app).
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     try:
         yield
     finally:

@@ -1,6 +1,7 @@
 """Operating the service: /metrics in Prometheus' format, and one log line per request (text,
 or JSON with LOG_FORMAT=json)."""
 
+import asyncio
 import io
 import json
 import logging
@@ -37,6 +38,14 @@ from todo_api.process.logs import (
 )
 
 HTTP_TIMEOUT = 30.0
+
+
+def written(capsys: pytest.CaptureFixture[str]) -> str:
+    """What the service logged on stderr, the request lines of the current turn of the event
+    loop included (they go out at its end)."""
+    for handler in logging.getLogger("todo_api").handlers:
+        handler.flush()
+    return capsys.readouterr().err
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -164,7 +173,7 @@ async def test_oauth_and_well_known_routes_have_their_own_labels(
     assert (
         sample(text, "http_requests_total", method="other", route="/dav/{path}", status="401") == 3
     )
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    lines = [json.loads(line) for line in written(capsys).splitlines() if line]
     routes = {line["path"]: line["route"] for line in lines if "route" in line}
     assert routes["/oauth/token"] == "/oauth/token"
     assert routes["/.well-known/caldav"] == "/.well-known/caldav"
@@ -221,7 +230,7 @@ async def test_json_log_line_per_request(
         await client.get("/bad%0d%0apath", headers={"X-Request-ID": "req-json-2"})
     assert created.status_code == 201
 
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    lines = [json.loads(line) for line in written(capsys).splitlines() if line]
     by_id = {line.get("request_id"): line for line in lines}
     created_line = by_id["req-json-1"]
     assert created_line["method"] == "POST"
@@ -349,3 +358,48 @@ def test_the_request_line_is_written_by_the_handler_or_through_logging(
     logging.getLogger("todo_api").setLevel(logging.WARNING)
     request_log.info(REQUEST_LINE, REQUEST_ARGS, REQUEST_FIELDS)
     assert len(stream.getvalue().splitlines()) == 2  # not written
+
+
+class _Writes(io.StringIO):
+    """A stream that keeps each write apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+async def test_the_request_lines_of_one_turn_go_out_in_one_write_in_their_order() -> None:
+    """In the event loop, the lines of the requests finished in one turn are written together
+    at its end; a record logged meanwhile (an error, a job's line) comes after them."""
+    configure_logging("INFO", "text")
+    handler = logging.getLogger("todo_api").handlers[0]
+    stream = _Writes()
+    handler.setStream(stream)
+    request_log = RequestLog("todo_api.request")
+
+    def log_request(request_id: str) -> None:
+        args = (*REQUEST_ARGS[:4], request_id, "-")
+        request_log.info(REQUEST_LINE, args, {**REQUEST_FIELDS, "request_id": request_id})
+
+    for n in range(3):
+        log_request(f"turn-1-{n}")
+    assert stream.writes == []  # the turn has not ended
+    await asyncio.sleep(0)
+    [together] = stream.writes
+    assert [line.rsplit("request_id=", 1)[1] for line in together.splitlines()] == [
+        "turn-1-0 user_id=-",
+        "turn-1-1 user_id=-",
+        "turn-1-2 user_id=-",
+    ]
+
+    log_request("turn-2-0")
+    logging.getLogger("todo_api.jobs").warning("after the request")
+    lines = stream.getvalue().splitlines()
+    assert "request_id=turn-2-0" in lines[-2]
+    assert lines[-1].endswith("WARNING todo_api.jobs after the request")
+    await asyncio.sleep(0)
+    assert len(stream.getvalue().splitlines()) == 5  # nothing written twice

@@ -122,6 +122,31 @@ async def test_each_kind_reaches_its_people_and_never_the_actor(
         assert alices["unread_count"] == 4
 
 
+async def test_a_completion_reaches_the_creator_and_the_assignee_who_did_not_complete_it(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Completing one's own task tells nobody; completing a task someone else made, or one
+    assigned to someone else, tells them."""
+    listed = await create_list(alice, f"Done {uuid.uuid4().hex[:6]}")
+    await share(alice, bob, listed["id"], "editor")
+    await made(settings)
+    bob_id = await user_id(bob)
+    own = await create_task(alice, title="Own", list_id=listed["id"])
+    assigned = await create_task(alice, title="For Bob", list_id=listed["id"], assignee_id=bob_id)
+    bobs = await create_task(bob, title="Bob's", list_id=listed["id"])
+    await made(settings)
+    alices_before = len((await inbox(alice))["items"])
+    for task in (own, assigned, bobs):
+        done = await alice.post(f"/api/tasks/{task['id']}/complete")
+        assert done.status_code == 200, done.text
+    await made(settings)
+
+    assert len((await inbox(alice))["items"]) == alices_before
+    completed = [i for i in (await inbox(bob))["items"] if i["kind"] == "completed"]
+    assert sorted(i["task_id"] for i in completed) == sorted([assigned["id"], bobs["id"]])
+    assert {i["actor_id"] for i in completed} == {await user_id(alice)}
+
+
 async def test_read_state_unread_filter_and_paging(
     alice: httpx.AsyncClient, new_user_client: Clients, settings: Settings
 ) -> None:

@@ -4,7 +4,6 @@ trigger's delete each read the index kept for them (bench/README.md, "Indexes an
 so that a dropped index, or a statement that no longer fits it, fails here.
 """
 
-import json
 import re
 import uuid
 from typing import Any
@@ -36,7 +35,7 @@ async def _plan(app: FastAPI, statement: str, arguments: list[Any]) -> dict[str,
         finally:
             for setting in WHOLE_READS:
                 await driver.execute(f"RESET {setting}")
-    plan: dict[str, Any] = json.loads(explained)[0]["Plan"]
+    plan: dict[str, Any] = explained[0]["Plan"]
     return plan
 
 

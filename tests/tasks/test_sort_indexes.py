@@ -6,7 +6,6 @@ is that such an index exists and serves the statement, whatever the small tables
 a dropped or changed index fails here.
 """
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -106,7 +105,7 @@ async def _plans(
                 explained = await driver.fetchval(
                     f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
                 )
-                plans.append(json.loads(explained)[0]["Plan"])
+                plans.append(explained[0]["Plan"])
         finally:
             for setting in SETTINGS:
                 await driver.execute(f"RESET {setting}")

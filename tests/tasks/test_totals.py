@@ -8,7 +8,6 @@ A tag's total in each state, counted from the tag's entries on PostgreSQL, holds
 """
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -295,7 +294,7 @@ async def test_a_kept_total_reads_the_counts_and_no_task_beyond_the_page(
                 explained = await driver.fetchval(
                     f"EXPLAIN (FORMAT JSON) {compiled.sql}", *compiled.arguments(params)
                 )
-                plan = json.loads(explained)[0]["Plan"]
+                plan = explained[0]["Plan"]
                 every_read = _index_reads(plan)
                 assert any(table == "task_counts" for table, _, _ in every_read), filters
                 page_reads = [read for read in _reads(plan) if read[2] != "pk_tasks"]

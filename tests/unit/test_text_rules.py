@@ -3,6 +3,7 @@ the OpenAPI patterns say what the validators do."""
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import pytest
 
@@ -59,3 +60,27 @@ def test_keys() -> None:
     assert keys.name_key("\uff21\uff22\uff23") == keys.name_key("abc")
     assert keys.name_key("W\u200bork") == keys.name_key("WORK")
     assert keys.tag_form(" Été ") == "été"
+
+
+def _taken(rule: Callable[[str], str], value: str) -> str | None:
+    try:
+        return rule(value)
+    except ValueError:
+        return None
+
+
+def test_ascii_text_takes_the_same_rules_as_any_other() -> None:
+    """ASCII text has quicker paths (nothing to normalise or decompose): each says what the
+    general rule says, here for every pair of ASCII characters, alone and between letters
+    (`é`, which takes the general path)."""
+    line, tag, paragraph = text.line(200), text.tag(50), text.paragraph(2000)
+    for first in range(128):
+        for second in range(128):
+            value = chr(first) + chr(second)
+            taken = _taken(line, value)
+            assert (taken is not None) is bool(LINE.match(value)), repr(value)
+            assert taken is None or taken == value.strip()
+            assert _taken(tag, value) == (None if taken is None else keys.tag_form(taken))
+            general = _taken(paragraph, f"é{value}é")
+            assert _taken(paragraph, value) == (None if general is None else general[1:-1])
+            assert keys.search_key(f"é{value}é") == f"e{keys.search_key(value)}e"

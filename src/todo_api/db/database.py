@@ -31,6 +31,7 @@ from typing import Any
 
 import aiosqlite
 import asyncpg  # type: ignore[import-untyped]
+import orjson
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
@@ -168,21 +169,41 @@ class Connection:
         when it raises or is cancelled. A nested block joins the outer one."""
         return _Transaction(self)
 
-    @contextlib.asynccontextmanager
-    async def savepoint(self) -> Any:
-        """Undo only this block when it raises, leaving the enclosing transaction usable."""
-        if not self._depth:
-            yield self
+    def savepoint(self) -> "_Savepoint":
+        """Undo only this block when it raises, leaving the enclosing transaction usable.
+        Outside a transaction it is no SQL at all: a statement that fails there changed
+        nothing."""
+        return _Savepoint(self)
+
+
+class _Savepoint:
+    __slots__ = ("_conn", "_name")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._name: str | None = None
+
+    async def __aenter__(self) -> Connection:
+        conn = self._conn
+        if conn._depth:
+            self._name = f"sp_{uuid.uuid4().hex}"
+            await conn.run_sql(f"SAVEPOINT {self._name}")
+        return conn
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        name = self._name
+        if name is None:
             return
-        name = f"sp_{uuid.uuid4().hex}"
-        await self.run_sql(f"SAVEPOINT {name}")
-        try:
-            yield self
-        except BaseException:
+        if kind is None:
+            await self._conn.run_sql(f"RELEASE SAVEPOINT {name}")
+        else:
             with contextlib.suppress(Exception):
-                await self.run_sql(f"ROLLBACK TO SAVEPOINT {name}")
-            raise
-        await self.run_sql(f"RELEASE SAVEPOINT {name}")
+                await self._conn.run_sql(f"ROLLBACK TO SAVEPOINT {name}")
 
 
 class _Transaction:
@@ -215,6 +236,10 @@ class _Transaction:
         else:
             with contextlib.suppress(Exception):
                 await conn.run_sql("ROLLBACK")
+
+
+def _json_text(text: str) -> str:
+    return text
 
 
 def _rowcount(status: str) -> int:
@@ -424,6 +449,12 @@ class Database:
         if self._custom_sessions is not None:
             self._custom_sessions.discard(driver.get_server_pid())
         await driver.execute("SET jit = off")
+        # json and jsonb parsed by the driver as it reads a row, not value by value in Python
+        # afterwards; what is written is already JSON text (the statements' bind processors).
+        for name in ("json", "jsonb"):
+            await driver.set_type_codec(
+                name, schema="pg_catalog", encoder=_json_text, decoder=orjson.loads
+            )
 
     def _pg_dsn(self) -> str:
         url = self.settings.sqlalchemy_url.set(drivername="postgresql")

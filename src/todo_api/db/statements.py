@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-import orjson
 from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
@@ -123,10 +122,6 @@ class Compiled:
         return pick
 
 
-def _loads_json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str) else value
-
-
 def _dumps_json(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A JSON column's bind processor (`json.dumps`), with a list of strings (tags, an empty
     list of reminders) written directly: the same text as `json.dumps`'s, without its
@@ -172,11 +167,10 @@ def compile_for(
     for index, (keyname, _name, _objects, type_) in enumerate(compiled._result_columns):
         columns.append(keyname)
         convert = type_.dialect_impl(dialect).result_processor(dialect, None)
-        if dialect.name == "postgresql":
-            if isinstance(type_, UTCDateTime):
-                convert = None  # asyncpg gives timestamptz as aware UTC already
-            elif isinstance(type_, JSON):
-                convert = _loads_json  # asyncpg hands json and jsonb over as text
+        if dialect.name == "postgresql" and isinstance(type_, UTCDateTime | JSON):
+            # asyncpg gives timestamptz as aware UTC already, and json and jsonb parsed (the
+            # codecs the pool's sessions set: todo_api.db.database)
+            convert = None
         if convert is not None:
             converters.append((index, convert))
     return Compiled(

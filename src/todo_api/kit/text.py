@@ -169,6 +169,12 @@ def _within(text: str, max_length: int) -> str:
 
 
 def _line(text: str) -> str:
+    if text.isascii() and text.isprintable():
+        # No control character, nothing to normalise, every character but the space visible.
+        text = text.strip()
+        if not text:
+            raise ValueError("must not be blank")
+        return text
     text = storable(text).strip()
     if _CONTROL.search(text):
         raise ValueError("must not contain control characters")
@@ -188,13 +194,21 @@ def line(max_length: int) -> Callable[[str], str]:
 
 def tag(max_length: int) -> Callable[[str], str]:
     """A tag: a line, case-folded before the limit is counted."""
-    return lambda text: _within(tag_form(_line(text)), max_length)
+
+    def check(text: str) -> str:
+        text = _line(text)
+        # An ASCII tag's form is its lower case (the same as case-folding it, quicker).
+        return _within(text.lower() if text.isascii() else tag_form(text), max_length)
+
+    return check
 
 
 def paragraph(max_length: int) -> Callable[[str], str]:
     """A description: control characters refused but tab, LF and CR; NFC; the limit."""
 
     def check(text: str) -> str:
+        if text.isascii() and text.isprintable():  # no control character, already NFC
+            return _within(text, max_length)
         storable(text)
         if _DESCRIPTION_CONTROL.search(text):
             raise ValueError("must not contain control characters other than tab and line breaks")

@@ -42,19 +42,27 @@ INSTANT_GAP = timedelta(minutes=1)
 
 _A = activity.c
 # The items that may make notifications (the actions written into the SQL, so that every plan
-# knows them): any completion, comment or member joining; a task's other changes only when
-# they name an assignee (most writes do not: the job does not read them).
-_HEARD = ("task.completed", "comment.created", "member.joined")
-_ASSIGNING = ("task.created", "task.updated", "task.moved")
+# knows them): a comment or a member joining; a completion that the task's creator or
+# assignee hears of (someone else completed it); a task's other changes only when they name an
+# assignee. Most writes are none of these (one completing their own task): the job does not
+# read them.
+_HEARD = ("comment.created", "member.joined")
+_ASSIGNING = ("task.created", "task.updated", "task.moved", "task.completed")
 
 
 def _actions(names: tuple[str, ...]) -> Any:
     return _A.action.in_([literal_column(f"'{action}'") for action in names])
 
 
+def _someone_else(person: Any) -> Any:
+    return person.is_not(None) & person.is_distinct_from(_A.actor_id)
+
+
 _MAY_NOTIFY = or_(
     _actions(_HEARD),
     _actions(_ASSIGNING) & _A.changes["assignee_id"].as_string().is_not(None),
+    _actions(("task.completed",))
+    & or_(_someone_else(tasks.c.created_by), _someone_else(tasks.c.assignee_id)),
 )
 # Where the last read stopped, held until this one commits (PostgreSQL: a second reader, the
 # job's claim lapsed or a call of its own, waits and then reads on from where this one ends).

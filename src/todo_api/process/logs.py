@@ -6,6 +6,7 @@ real CR LF by the time it is logged; written raw, it would start a log line of t
 making. Text lines escape control characters; JSON lines escape them by being JSON.
 """
 
+import asyncio
 import logging
 import sys
 import time
@@ -106,7 +107,16 @@ def _json_line(created: float, level: str, name: str, message: str) -> dict[str,
 
 class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The service's handler: logging's StreamHandler, which can also write an INFO line
-    without a record (`RequestLog`)."""
+    without a record (`RequestLog`).
+
+    Such lines written in one turn of the event loop go out together at its end, in one
+    write: a busy server finishes several requests a turn, and a write per line is a system
+    call per request. Any other record, and `flush` (logging's at exit included), writes
+    them first, so the lines keep their order."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
 
     def write_info(self, name: str, message: str, fields: dict[str, Any]) -> bool:
         """Writes what a record of `logger.info(message, extra={"fields": fields})` would
@@ -117,14 +127,33 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         line = formatter.info_line(name, time.time(), message, fields)
         if not line:
             return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop in this thread: at once
+            loop = None
         with self.lock:  # type: ignore[union-attr]
-            try:
-                self.stream.write(line + self.terminator)
-                self.flush()
-            except Exception:
-                # As logging does for a line it could not write: said on stderr, not raised.
-                self.handleError(logging.makeLogRecord({"name": name, "msg": message}))
+            self._pending.append(line + self.terminator)
+            if loop is not None and len(self._pending) == 1:
+                loop.call_soon(self.flush)
+                return True
+        if loop is None:
+            self.flush()
         return True
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            lines, self._pending = self._pending, []
+            if lines:
+                try:
+                    self.stream.write("".join(lines))
+                except Exception:
+                    # As logging does for a line it could not write: said on stderr, not raised.
+                    self.handleError(logging.makeLogRecord({"msg": lines[0].rstrip()}))
+            super().flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.flush()  # the lines before this record go before it
+        super().emit(record)
 
 
 class RequestLog:

@@ -82,6 +82,8 @@ def search_key(text: str) -> str:
     """What a search compares, the stored text's and the query's alike: NFKD, marks and
     default-ignorable characters dropped, case-folded (`istanbul` finds `İstanbul`, `cafe`
     finds `Café`). Folding can bring marks back (`İ` folds to `i` and a dot), hence twice."""
+    if text.isascii():  # nothing to decompose, drop or fold but the case (most text)
+        return text.lower()
     folded = _unmarked(unicodedata.normalize("NFKD", text)).casefold()
     return _IGNORABLE.sub("", _unmarked(unicodedata.normalize("NFKD", folded)))
 
