@@ -7,8 +7,9 @@ SQL text and parameters (the service's own statements, written into `baseline_sq
 `sql_parity.py --write` and checked by `sql_parity.py`: the list's page with its total, a
 task read, written or completed where the caller may, a write only where no webhook listens),
 the same JSON body (field order, RFC 3339 `Z` timestamps, priority names) and the same headers
-(X-Total-Count, a signed X-Next-Cursor, Link, ETag). One database round trip per request, like
-the service. No framework validation layer, no ORM, no middleware, no per-request log line.
+(X-Total-Count, a signed X-Next-Cursor, Link, ETag). One database round trip per statement the
+service sends (one per request on the first five routes). No framework validation layer, no
+ORM, no middleware, no per-request log line.
 
 As lean as the service could be, so that the ratio measures the service's own code: JSON in
 and out with orjson (the service's options: `Z` timestamps, ids as strings), a verified token
@@ -28,6 +29,14 @@ service's; complete is one UPDATE ... RETURNING of an open task, and a second st
 to tell "already completed" (answered as it is) from "not found". A write that the service's
 statement leaves alone because a webhook listens is refused (the service takes its
 transactional path then; the benchmarks' users have no webhooks).
+
+And three routes of issue 55's second set, each against its own lean baseline: quick add (POST
+/api/tasks/quick with `text` alone: the user's zone, the words read by the service's own
+reader, todo_api.kit.words, then the create's INSERT; a `#list`, an all-day date or a
+recurrence is refused), a filtered list (GET /api/tasks?filter=pN & @tag alone: the query read
+by the service's own parser, todo_api.tasks.filter_query, and the service's statement for that
+shape; a session planned per call as the service plans that statement) and a task's comments
+(GET /api/tasks/{id}/comments, the first page: the task as the caller sees it, then the page).
 """
 
 import base64
@@ -42,6 +51,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import baseline_sql
@@ -52,7 +62,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from todo_api.tables.keys import search_key
+from todo_api.kit import words
+from todo_api.tables.keys import search_key, tag_form
+from todo_api.tasks.filter_query import And, Condition, FilterError, Group, Node
+from todo_api.tasks.filter_query import parse as parse_filter
 
 SECRET = os.environ["JWT_SECRET"]
 DSN = os.environ["DATABASE_URL"]
@@ -93,6 +106,16 @@ _NO_FILTERS = hashlib.sha256(
         [None, [], [], None, None, None, None, None, False, None, None, None, None, None, None]
     ).encode()
 ).hexdigest()[:16]
+# TaskFilters' fields but the query as a filter has them: open tasks only (its tree's repr
+# follows them in the fingerprint).
+_OPEN_ONLY = json.dumps(
+    [False, [], [], None, None, None, None, None, False, None, None, None, None, None, None]
+)
+FILTER_MAX = 1000  # characters (todo_api.tasks.filter_query.MAX_LENGTH)
+QUICK_TEXT_MAX = 1000  # characters (todo_api.tasks.schemas.QUICK_TEXT_MAX_LENGTH)
+# A comment's columns the API shows, in CommentRead's order, and its first page's length.
+COMMENT_SHOWN = ("id", "task_id", "author_id", "body", "mentions", "created_at", "updated_at")
+COMMENT_PAGE = 50
 
 JSON = "application/json"
 # The service's CORS layer names Origin as varying every answer; nosniff goes on all.
@@ -103,6 +126,11 @@ LEEWAY = 30
 VERIFIED_SECONDS = 60
 VERIFIED_MAX = 10_000
 verified: dict[str, tuple[uuid.UUID, float]] = {}
+# The sessions (by server pid) that plan every statement for its values: as the service (its
+# PostgresConnection's `_plan_as`), a session is put in that mode for a statement planned per
+# call (the filtered list's) and back for the others, a SET only when it goes from one kind
+# to the other.
+custom_sessions: set[int] = set()
 
 
 class Refused(Exception):
@@ -186,34 +214,105 @@ async def caller(request: Request) -> uuid.UUID:
     return user_id
 
 
-def cursor_for(user_id: uuid.UUID, row: Any, seen: int) -> str:
-    """The last task's sort values and how many tasks the pages so far held."""
+async def plan_as(conn: asyncpg.Connection, custom: bool) -> None:
+    """The session in the plan mode the next statement needs (as the service's `_plan_as`)."""
+    if not (custom or custom_sessions):
+        return
+    pid = conn.get_server_pid()
+    if (pid in custom_sessions) == custom:
+        return
+    await conn.execute(f"SET plan_cache_mode = {'force_custom_plan' if custom else 'auto'}")
+    if custom:
+        custom_sessions.add(pid)
+    else:
+        custom_sessions.discard(pid)
+
+
+def cursor_for(user_id: uuid.UUID, row: Any, seen: int, filters: str = _NO_FILTERS) -> str:
+    """The last task's sort values and how many tasks the pages so far held, signed for the
+    user, the default sort and the filters' fingerprint."""
     body = orjson.dumps([row["created_at"].isoformat(), row["id"].hex, seen])
-    context = f"{user_id.hex}|-created_at|{_NO_FILTERS}".encode()
+    context = f"{user_id.hex}|-created_at|{filters}".encode()
     signature = hmac.new(_CURSOR_KEY, context + b"\0" + body, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(signature + body).decode().rstrip("=")
 
 
 async def list_tasks(request: Request) -> Response:
+    if request.scope["query_string"]:
+        return await list_filtered(request)
     try:
         user_id = await caller(request)
     except Refused as exc:
         return error(exc)
     async with request.app.state.pool.acquire() as conn:
+        await plan_as(conn, False)
         # (the totals' defaults, the caller, the page's length + 1: as the service binds them)
         rows = await conn.fetch(baseline_sql.LIST, 0, user_id, 0, 0, LIMIT + 1)
+    return _task_page(request, user_id, rows)
+
+
+def _task_page(
+    request: Request,
+    user_id: uuid.UUID,
+    rows: list[Any],
+    filter_text: str = "",
+    node: Node | None = None,
+) -> Response:
+    """A page of tasks with its total, and the next page's cursor and link: of the default
+    listing, or of a filter's (its text and tree)."""
     if not rows:
         raise NotImplementedError("an empty page (the service counts its total apart)")
     total = rows[0]["total_count"]
     page = rows[:LIMIT]
     headers = {"X-Total-Count": f"{TOTAL_CAP}+" if total > TOTAL_CAP else str(total)}
     if len(rows) > LIMIT:
-        cursor = cursor_for(user_id, page[-1], len(page))
+        filters = _NO_FILTERS
+        link_query = ""
+        if node is not None:  # the service's fingerprint of a filter: its tree's repr too
+            filters = hashlib.sha256((_OPEN_ONLY + repr(node)).encode()).hexdigest()[:16]
+            link_query = urlencode({"filter": filter_text}) + "&"
+        cursor = cursor_for(user_id, page[-1], len(page), filters)
         headers["X-Next-Cursor"] = cursor
         # Relative, as the service's without PUBLIC_URL (the cursor needs no escaping).
-        headers["Link"] = f'<{request.url.path}?cursor={cursor}>; rel="next"'
+        headers["Link"] = f'<{request.url.path}?{link_query}cursor={cursor}>; rel="next"'
     body = dumps([task_json(r) for r in page])
     return answer(body, headers=headers)
+
+
+def _priority_and_tag(groups: list[Group]) -> tuple[Node, int, str]:
+    """The tree of `pN & @tag` and its values: the one filter whose statement the baseline
+    holds (another shape's statement is another text)."""
+    match groups:
+        case [Group(node=And((Condition("priority", p), Condition("tag", tag))) as node)]:
+            return node, 4 - int(p or 4), tag_form(str(tag))  # p1 high (3) .. p4 none (0)
+    raise Refused(501, "NOT_IMPLEMENTED", "the baseline holds the statement of pN & @tag only")
+
+
+async def list_filtered(request: Request) -> Response:
+    """GET /api/tasks?filter=pN & @tag, and no other parameter: open tasks only, as the
+    service reads a filter."""
+    try:
+        user_id = await caller(request)
+        params = request.query_params
+        if list(params) != ["filter"]:
+            raise Refused(501, "NOT_IMPLEMENTED", "the baseline reads filter alone")
+        text = params["filter"]
+        if not 1 <= len(text) <= FILTER_MAX or "\x00" in text:
+            raise Refused(400, "VALIDATION_ERROR", f"1 to {FILTER_MAX} characters", "filter")
+        try:
+            node, priority, tag = _priority_and_tag(parse_filter(text))
+        except FilterError as exc:
+            raise Refused(400, "VALIDATION_ERROR", str(exc), "filter") from None
+        async with request.app.state.pool.acquire() as conn:
+            await plan_as(conn, True)
+            # (the counts' constant, the caller, open tasks, the priority, the tag, the counts'
+            # constant, the page's length + 1, the lists' least count, the bound's constant)
+            rows = await conn.fetch(
+                baseline_sql.FILTER, 1, user_id, False, priority, tag, 1, LIMIT + 1, 1.0, 1
+            )
+    except Refused as exc:
+        return error(exc)
+    return _task_page(request, user_id, rows, text, node)
 
 
 async def get_task(request: Request) -> Response:
@@ -221,6 +320,7 @@ async def get_task(request: Request) -> Response:
         user_id = await caller(request)
         task_id = _task_id(request)
         async with request.app.state.pool.acquire() as conn:
+            await plan_as(conn, False)
             row = await conn.fetchrow(baseline_sql.GET, task_id, user_id)
         if row is None:
             raise Refused(404, "NOT_FOUND", "Task not found")
@@ -306,21 +406,32 @@ def parse_create(data: Any) -> dict[str, Any]:
     }
 
 
+async def json_body(request: Request) -> Any:
+    if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
+        raise Refused(400, "INVALID_REQUEST", "The body must be application/json")
+    try:
+        return orjson.loads(await request.body())
+    except ValueError:
+        raise Refused(400, "INVALID_REQUEST", "The body is not valid JSON") from None
+
+
 async def create_task(request: Request) -> Response:
     try:
         user_id = await caller(request)
-        if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
-            raise Refused(400, "INVALID_REQUEST", "The body must be application/json")
-        try:
-            data = orjson.loads(await request.body())
-        except ValueError:
-            raise Refused(400, "INVALID_REQUEST", "The body is not valid JSON") from None
-        fields = parse_create(data)
+        fields = parse_create(await json_body(request))
     except Refused as exc:
         return error(exc)
     now = datetime.now(UTC)
-    description = fields["description"]
-    row = {
+    row = new_task(user_id, fields, now)
+    async with request.app.state.pool.acquire() as conn:
+        await plan_as(conn, False)
+        written = await conn.fetchrow(baseline_sql.CREATE, *insert_parameters(row, None))
+    return created(row, written)
+
+
+def new_task(user_id: uuid.UUID, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The row of a new task in the inbox, with the fields a create gives."""
+    return {
         "id": _new_id(),
         "user_id": user_id,
         "list_id": None,
@@ -338,22 +449,111 @@ async def create_task(request: Request) -> Response:
         "created_at": now,
         "updated_at": now,
     }
-    # The service's parameters, in its order: the zone is the creator's unless given (the
-    # statement reads it), the JSON columns go as text, the position after the last sibling.
-    parameters = (
+
+
+def insert_parameters(row: dict[str, Any], timezone: str | None) -> tuple[Any, ...]:
+    """The service's parameters of its INSERT, in its order: the zone is the creator's unless
+    given (the statement reads it), the JSON columns go as text, the position after the last
+    sibling."""
+    user_id, description, now = row["user_id"], row["description"], row["created_at"]
+    return (
         row["id"], user_id, None, None, row["title"], description, search_key(row["title"]),
         None if description is None else search_key(description), row["is_completed"],
-        row["priority"], row["due_at"], None, None, None, None, user_id, "UTC",
+        row["priority"], row["due_at"], None, None, None, timezone, user_id, "UTC",
         json.dumps(row["tags"]), row["completed_at"], "[]", row["recurrence"], None,
         row["completed_by"], None, user_id, None, 0, 1, now, now, 0, POSITION_STEP,
     )  # fmt: skip
-    async with request.app.state.pool.acquire() as conn:
-        written = await conn.fetchrow(baseline_sql.CREATE, *parameters)
+
+
+def created(row: dict[str, Any], written: Any, **more: Any) -> Response:
+    """201 with the new task (its position and zone as the INSERT wrote them) and `more`."""
     if written is None:
         return error(Refused(501, "NOT_IMPLEMENTED", "the baseline sends no webhook events"))
     row["position"], row["timezone"] = written["position"], written["timezone"]
     headers = {"Location": f"/api/tasks/{row['id']}", "ETag": '"1"'}
-    return answer(dumps(task_json(row)), 201, headers)
+    return answer(dumps(task_json(row) | more), 201, headers)
+
+
+def parse_quick(data: Any, request: Request) -> str:
+    """Quick add's `text`: alone (a `list_id` or `lang`, or the reader's languages, is other
+    work that the baseline does not do), read in English."""
+    if not isinstance(data, dict):
+        raise Refused(400, "INVALID_REQUEST", "The body must be a JSON object")
+    unknown = set(data) - {"text", "list_id", "lang"}
+    if unknown:
+        raise Refused(400, "VALIDATION_ERROR", "unknown field", sorted(unknown)[0])
+    if set(data) != {"text"} or "accept-language" in request.headers:
+        raise Refused(501, "NOT_IMPLEMENTED", "the baseline reads text alone, in English")
+    text = data["text"]
+    if not isinstance(text, str) or not 1 <= len(text) <= QUICK_TEXT_MAX:
+        raise Refused(400, "VALIDATION_ERROR", f"1 to {QUICK_TEXT_MAX} characters", "text")
+    return text
+
+
+def quick_fields(reading: words.Reading) -> dict[str, Any]:
+    """A create's fields from what quick add read: a title, tags, a priority and a due time
+    (a `#list`, an all-day date or a recurrence is other work, which the baseline does not
+    do)."""
+    if reading.list_span is not None or reading.due_date is not None or reading.recurrence:
+        raise Refused(501, "NOT_IMPLEMENTED", "the baseline reads no list, day or recurrence")
+    if not reading.title:
+        raise Refused(400, "VALIDATION_ERROR", "leaves no title", "text")
+    try:
+        title = _text({"title": reading.title}, "title", 200, required=True)
+        tags = _tags(reading.tags)
+    except Refused as exc:
+        raise Refused(400, "VALIDATION_ERROR", f"its {exc.field} {exc.message}", "text") from None
+    return {
+        "recurrence": None,
+        "title": title,
+        "description": None,
+        "is_completed": False,
+        "priority": PRIORITY_NUMBERS[reading.priority or "none"],
+        "due_at": None if reading.due_at is None else reading.due_at.astimezone(UTC),
+        "tags": tags,
+    }
+
+
+async def quick_add(request: Request) -> Response:
+    try:
+        user_id = await caller(request)
+        text = parse_quick(await json_body(request), request)
+        now = datetime.now(UTC)
+        async with request.app.state.pool.acquire() as conn:
+            await plan_as(conn, False)
+            zone = await conn.fetchval(baseline_sql.USER_ZONE, user_id) or "UTC"
+            reading = words.read(text, now, zone, "en")
+            row = new_task(user_id, quick_fields(reading), now)
+            written = await conn.fetchrow(baseline_sql.QUICK, *insert_parameters(row, zone))
+    except Refused as exc:
+        return error(exc)
+    return created(row, written, parsed=[vars(span) for span in reading.spans])
+
+
+async def list_comments(request: Request) -> Response:
+    """The first page of a task's comments, oldest first (no `limit` or `cursor`)."""
+    try:
+        user_id = await caller(request)
+        task_id = _task_id(request)
+        if request.scope["query_string"]:
+            raise Refused(501, "NOT_IMPLEMENTED", "the baseline reads the first page alone")
+        async with request.app.state.pool.acquire() as conn:
+            await plan_as(conn, False)
+            # (the caller, the task), then (the task, the page's length + 1)
+            if await conn.fetchrow(baseline_sql.COMMENTS_TASK, user_id, task_id) is None:
+                raise Refused(404, "NOT_FOUND", "Task not found")
+            rows = await conn.fetch(baseline_sql.COMMENTS, task_id, COMMENT_PAGE + 1)
+    except Refused as exc:
+        return error(exc)
+    page = rows[:COMMENT_PAGE]
+    headers = {}
+    if len(rows) > COMMENT_PAGE:  # the last comment's created_at and id, as the service's
+        last = orjson.dumps([page[-1]["created_at"].isoformat(), page[-1]["id"].hex])
+        cursor = base64.urlsafe_b64encode(last).decode().rstrip("=")
+        headers["X-Next-Cursor"] = cursor
+        headers["Link"] = f'<{request.url.path}?cursor={cursor}>; rel="next"'
+    body = dumps([{name: row[name] for name in COMMENT_SHOWN} for row in page])
+    return answer(body, headers=headers)
 
 
 def parse_update(data: Any) -> int:
@@ -390,14 +590,9 @@ async def update_task(request: Request) -> Response:
     try:
         user_id = await caller(request)
         task_id = _task_id(request)
-        if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
-            raise Refused(400, "INVALID_REQUEST", "The body must be application/json")
-        try:
-            data = orjson.loads(await request.body())
-        except ValueError:
-            raise Refused(400, "INVALID_REQUEST", "The body is not valid JSON") from None
-        priority = parse_update(data)
+        priority = parse_update(await json_body(request))
         async with request.app.state.pool.acquire() as conn:
+            await plan_as(conn, False)
             # (the priority, who changed it, the version's step, when, the task, the caller)
             row = await conn.fetchrow(
                 baseline_sql.PATCH, priority, user_id, 1, datetime.now(UTC), task_id, user_id
@@ -415,6 +610,7 @@ async def complete_task(request: Request) -> Response:
         task_id = _task_id(request)
         now = datetime.now(UTC)
         async with request.app.state.pool.acquire() as conn:
+            await plan_as(conn, False)
             # (done, when, by whom, changed by whom, the version's step, when, the task, the
             # caller)
             row = await conn.fetchrow(
@@ -446,6 +642,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog"
         )
+    # A new session, as the service's: in the default plan mode (its process id may be that of
+    # a session gone before), without JIT compilation.
+    custom_sessions.discard(conn.get_server_pid())
+    await conn.execute("SET jit = off")
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -473,6 +673,8 @@ app = Starlette(
     routes=[
         Route("/api/tasks", list_tasks, methods=["GET"]),
         Route("/api/tasks", create_task, methods=["POST"]),
+        Route("/api/tasks/quick", quick_add, methods=["POST"]),
+        Route("/api/tasks/{task_id}/comments", list_comments, methods=["GET"]),
         Route("/api/tasks/{task_id}", get_task, methods=["GET"]),
         Route("/api/tasks/{task_id}", update_task, methods=["PATCH"]),
         Route("/api/tasks/{task_id}/complete", complete_task, methods=["POST"]),

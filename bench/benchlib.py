@@ -61,6 +61,12 @@ WRITER_USER = "00000000-0000-4000-8000-00000000beef"  # no tasks at first; the P
 MEMBER_USER = "00000000-0000-4000-8000-000000020000"
 SHARED_LISTS = 20
 TASKS_PER_SHARED_LIST = 5_000
+# 1 000 tasks of their own, every fifth of them high and tagged work, and COMMENTS comments on
+# the first of them by id (cpu_per_request.py's filter and comments routes).
+FILTER_USER = "00000000-0000-4000-8000-00000000f117"
+FILTER = "p1 & @work"  # the filtered list's query (GET /api/tasks?filter=...)
+QUICK_TEXT = "Buy milk tomorrow 5pm @groceries @errands p3"  # quick add's words, as quick_add.lua's
+COMMENTS = 20
 
 
 class Interrupted(SystemExit):

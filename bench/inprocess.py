@@ -1,4 +1,4 @@
-"""The hot routes driven in one process, without a server: CPU per request and a profile.
+"""The hot routes (and the new ones) driven in one process, without a server: CPU and a profile.
 
     .venv/bin/python bench/inprocess.py --db bench_cpu_...               # CPU µs per request
     .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get # cProfile, top 40
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import cProfile
 import importlib
+import json
 import os
 import pstats
 import sys
@@ -24,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import uvloop
@@ -31,7 +33,15 @@ import uvloop
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from benchlib import SMALL_USER, WRITER_USER, db_url, new_secret  # noqa: E402
+from benchlib import (  # noqa: E402
+    FILTER,
+    FILTER_USER,
+    QUICK_TEXT,
+    SMALL_USER,
+    WRITER_USER,
+    db_url,
+    new_secret,
+)
 
 PATCH_USER = "00000000-0000-4000-8000-000000009a7c"
 COMPLETE_USER = "00000000-0000-4000-8000-00000000c0de"
@@ -39,6 +49,8 @@ CREATE_BODY = (
     b'{"title": "Buy milk", "description": "Two litres, semi-skimmed", '
     b'"priority": "low", "tags": ["groceries", "errands"]}'
 )
+QUICK_BODY = json.dumps({"text": QUICK_TEXT}).encode()
+FILTERED = f"/api/tasks?{urlencode({'filter': FILTER})}"
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
@@ -49,7 +61,8 @@ def token(secret: str, sub: str) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-async def call(app: App, method: str, path: str, tok: str, body: bytes = b"") -> int:
+async def call(app: App, method: str, target: str, tok: str, body: bytes = b"") -> int:
+    path, _, query = target.partition("?")
     headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {tok}".encode())]
     if body:
         headers += [
@@ -65,7 +78,7 @@ async def call(app: App, method: str, path: str, tok: str, body: bytes = b"") ->
         "path": path,
         "raw_path": path.encode(),
         "root_path": "",
-        "query_string": b"",
+        "query_string": query.encode(),
         "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
@@ -104,6 +117,13 @@ class Routes:
             return "GET", f"/api/tasks/{self.ids['get'][0]}", self.tokens["reader"], b""
         if route == "create":
             return "POST", "/api/tasks", self.tokens["writer"], CREATE_BODY
+        if route == "quick":
+            return "POST", "/api/tasks/quick", self.tokens["writer"], QUICK_BODY
+        if route == "filter":
+            return "GET", FILTERED, self.tokens["filter"], b""
+        if route == "comments":
+            task = self.ids["comments"][0]
+            return "GET", f"/api/tasks/{task}/comments", self.tokens["filter"], b""
         if route == "patch":
             task = self.ids["patch"][self.turn % len(self.ids["patch"])]
             body = b'{"priority": "high"}' if self.turn % 2 else b'{"priority": "low"}'
@@ -146,7 +166,9 @@ async def ids_of(database: str, user: str, limit: int, open_only: bool = False) 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
-    parser.add_argument("--routes", default="list,get,create,patch,complete")
+    parser.add_argument(
+        "--routes", default="list,get,create,patch,complete", help="also quick, filter, comments"
+    )
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", help="one route: profile the service on it")
@@ -166,6 +188,7 @@ async def main() -> None:
         "writer": token(secret, WRITER_USER),
         "patch": token(secret, PATCH_USER),
         "complete": token(secret, COMPLETE_USER),
+        "filter": token(secret, FILTER_USER),
     }
     rounds = 1 if args.profile or args.only else args.rounds
     need = args.requests * (rounds + 1) * 2 + 100
@@ -178,6 +201,7 @@ async def main() -> None:
             need,
             open_only="complete" in (*args.routes.split(","), args.profile, args.only),
         ),
+        "comments": await ids_of(args.db, FILTER_USER, 1),
     }
     routes = Routes(tokens, ids)
     async with service.router.lifespan_context(service), baseline.router.lifespan_context(baseline):
