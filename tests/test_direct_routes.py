@@ -50,12 +50,15 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
     auth: str = "token"  # or "none", "bad", "basic"
     times: int = 1  # sent this many times; the last answer is compared
+    comment: bool = False  # the task has a comment first: `{comment}`
 
 
 JSON = {"Content-Type": "application/json"}
 TASK = "/api/tasks/{task}"
 BULK = "/api/tasks/bulk"
 QUICK = "/api/tasks/quick"
+COMMENTS = TASK + "/comments"
+COMMENT = COMMENTS + "/{comment}"
 CASES = [
     # get
     Case("get", "GET", TASK),
@@ -192,6 +195,19 @@ CASES = [
     Case("bulk 405", "DELETE", "/api/tasks/bulk"),
     Case("changes 405", "POST", "/api/tasks/changes"),
     Case("changes PATCH 405", "PATCH", "/api/tasks/changes"),
+    # a task's comments: the list direct without a query string, like the task list
+    Case("comments", "GET", COMMENTS, comment=True),
+    Case("comments none", "GET", COMMENTS),
+    Case("comments with a query", "GET", COMMENTS + "?limit=1", comment=True),
+    Case("comments 404", "GET", "/api/tasks/{other}/comments"),
+    Case("comments no token", "GET", COMMENTS, auth="none"),
+    Case("comment", "POST", COMMENTS, {"body": "Nice @nobody@example.test"}),
+    Case("comment validation error", "POST", COMMENTS, {"body": ""}),
+    Case("comment on no task", "POST", "/api/tasks/{other}/comments", {"body": "x"}),
+    Case("comment edited", "PATCH", COMMENT, {"body": "Edited"}, comment=True),
+    Case("comment edited 404", "PATCH", COMMENTS + "/{other}", {"body": "Edited"}),
+    Case("comment deleted", "DELETE", COMMENT, comment=True),
+    Case("comment deleted bad id", "DELETE", COMMENTS + "/not-a-uuid"),
 ]
 
 
@@ -241,9 +257,29 @@ async def _new_task(client: httpx.AsyncClient, token: str) -> str:
     return task_id
 
 
-async def _send(client: httpx.AsyncClient, case: Case, token: str, task: str) -> httpx.Response:
+async def _new_comment(client: httpx.AsyncClient, token: str, task: str) -> str:
+    response = await client.post(
+        f"/api/tasks/{task}/comments",
+        json={"body": "First"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    comment_id: str = response.json()["id"]
+    return comment_id
+
+
+async def _prepared(client: httpx.AsyncClient, token: str, case: Case) -> str:
+    """The case's task (`{task}`), and its comment (`{comment}`) if the case has one: as
+    `task` or `task/comment`."""
+    task = await _new_task(client, token)
+    return f"{task}/{await _new_comment(client, token, task)}" if case.comment else task
+
+
+async def _send(client: httpx.AsyncClient, case: Case, token: str, made: str) -> httpx.Response:
+    task, _, comment = made.partition("/")
+
     def fill(text: str) -> str:
-        return text.replace("{task}", task).replace("{other}", OTHER)
+        return text.replace("{task}", task).replace("{comment}", comment).replace("{other}", OTHER)
 
     if case.body is None or isinstance(case.body, bytes):
         content = case.body
@@ -270,7 +306,7 @@ def _seen(response: httpx.Response, task: str | None) -> tuple[int, list[tuple[s
     ]
     body = response.text
     if task is not None:
-        names: dict[str, str] = {task: "<task>"}
+        names: dict[str, str] = {task.partition("/")[0]: "<task>"}
 
         def placeholder(match: re.Match[str]) -> str:
             return names.setdefault(match[0], f"<id {len(names)}>")
@@ -294,8 +330,8 @@ async def test_a_direct_route_answers_as_fastapi_does(
 ) -> None:
     token, twin_token = tokens
     async with client_for(app) as direct, client_for(twin) as through_fastapi:
-        task = await _new_task(direct, token)
-        twin_task = await _new_task(through_fastapi, twin_token)
+        task = await _prepared(direct, token, case)
+        twin_task = await _prepared(through_fastapi, twin_token, case)
         if case.method in READ_METHODS:  # the very same task, as the same user
             direct_answer = _seen(await _send(direct, case, token, task), None)
             fastapi_answer = _seen(await _send(through_fastapi, case, token, task), None)
@@ -316,8 +352,8 @@ async def test_the_hot_lane_answers_as_the_layers_do(
     own on each side, new to each case (a write's answer shows the task's place)."""
     token, layers_token = token_for(settings), token_for(settings)
     async with client_for(app) as lane, client_for(layers) as through_layers:
-        task = await _new_task(lane, token)
-        layers_task = await _new_task(through_layers, layers_token)
+        task = await _prepared(lane, token, case)
+        layers_task = await _prepared(through_layers, layers_token, case)
         if case.method in READ_METHODS:
             lane_answer = _seen(await _send(lane, case, token, task), None)
             layers_answer = _seen(await _send(through_layers, case, token, task), None)

@@ -266,10 +266,10 @@ def create_app(
     # Routes are matched in order: the busiest first (the feed's path before the task ids).
     app.include_router(feed_router)
     app.include_router(tasks_router)
+    app.include_router(comments_router)
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
     app.include_router(filters_router)
-    app.include_router(comments_router)
     app.include_router(notifications_router)
     app.include_router(sharing_router)
     app.include_router(live_router)
@@ -300,7 +300,7 @@ def create_app(
 
     # Each layer's options, for the layer and for the hot lane alike.
     direct: dict[str, Any] = {
-        "routers": [feed_router, tasks_router],
+        "routers": [feed_router, tasks_router, comments_router],
         "exception_handlers": app.exception_handlers,
     }
     body_limit: dict[str, Any] = {

@@ -1,9 +1,10 @@
 """The comment routes: parse, call the service, shape the response."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from todo_api.auth.dependencies import caller
 from todo_api.collaboration import activity
@@ -27,6 +28,27 @@ router = APIRouter(tags=["comments"], responses=error_responses(401, 404, 500, 5
 
 TaskIdPath = Annotated[str, id_in_path("The task's id")]
 CommentIdPath = Annotated[str, id_in_path("The comment's id")]
+
+
+@dataclass(frozen=True, slots=True)
+class CommentsPage:
+    limit: int
+    cursor: str | None
+
+
+async def comments_page(
+    limit: Annotated[
+        int,
+        Query(ge=1, le=service.MAX_PAGE, description="Comments per page", examples=[20]),
+    ] = service.DEFAULT_PAGE,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=256, description="Where the previous page ended (`X-Next-Cursor`)"),
+    ] = None,
+) -> CommentsPage:
+    """A page's query parameters, as a dependency of its own: a request without a query
+    string is then served directly (todo_api.edge.routing)."""
+    return CommentsPage(limit, cursor)
 
 
 def _ids(task_id: str, comment_id: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -62,18 +84,13 @@ async def create_comment(task_id: TaskIdPath, request: Request) -> Response:
 async def list_comments(
     task_id: TaskIdPath,
     request: Request,
-    limit: Annotated[
-        int,
-        Query(ge=1, le=service.MAX_PAGE, description="Comments per page", examples=[20]),
-    ] = service.DEFAULT_PAGE,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=256, description="Where the previous page ended (`X-Next-Cursor`)"),
-    ] = None,
+    page: Annotated[CommentsPage, Depends(comments_page)],
 ) -> Response:
     call = await caller(request)
     task_uuid = parse_id(task_id, TaskNotFound)
-    rows, next_cursor = await call.run(service.list_comments, task_uuid, limit=limit, cursor=cursor)
+    rows, next_cursor = await call.run(
+        service.list_comments, task_uuid, limit=page.limit, cursor=page.cursor
+    )
     headers = page_headers(request, next_cursor)
     return json_response([comment_body(row) for row in rows], headers=headers)
 
