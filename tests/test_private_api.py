@@ -168,7 +168,7 @@ def _dependant_fields() -> None:
         "response_param_name",
         "background_tasks_param_name",
         "path_params",
-        # A dependency called with its defaults (direct_when_unqueried)
+        # A dependency called with its defaults (direct_with_dependencies)
         "name",
         "call",
         "websocket_param_name",
@@ -186,6 +186,14 @@ async def _endpoint_with_dependency(
     request: Request, found: Annotated[str | None, Depends(_query_dependency)]
 ) -> Response:
     return Response()
+
+
+def _query_read_as_fastapi_reads_it() -> None:
+    from fastapi.dependencies.utils import request_params_to_args
+    from starlette.datastructures import QueryParams
+
+    (dependency,) = _route(_endpoint_with_dependency, "/items").dependant.dependencies
+    assert request_params_to_args(dependency.query_params, QueryParams("q=x")) == ({"q": "x"}, [])
 
 
 def _dependant_of_a_route() -> None:
@@ -372,6 +380,12 @@ USES = [
         "dependencies[].name, .call, .query_params[].field_info.is_required())",
         "src/todo_api/edge/routing.py",
         _dependant_of_a_route,
+    ),
+    PrivateUse(
+        "fastapi",
+        "fastapi.dependencies.utils.request_params_to_args(fields, query) -> (values, errors)",
+        "src/todo_api/edge/routing.py",
+        _query_read_as_fastapi_reads_it,
     ),
     PrivateUse(
         "fastapi",

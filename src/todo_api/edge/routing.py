@@ -13,10 +13,12 @@ The rule for a direct route:
   cookie or body parameter, and no `Response` or `BackgroundTasks` parameter.
 - A route that would be direct but for dependencies that take nothing but optional query
   parameters (`async def`, no dependency of their own: the task list's `list_query`) is direct
-  for a request with no query string (`direct_when_unqueried`): FastAPI would call each with
-  its defaults, and so does `DirectRoutes` (`await dependency()`), passing the results by
-  their names. With a query string, FastAPI serves it (and validates the parameters).
-  Anything else is served by FastAPI.
+  too (`direct_with_dependencies`): for a request without a query string, FastAPI would call
+  each with its defaults, and so does `DirectRoutes` (`await dependency()`); with one, the
+  parameters are read and validated by FastAPI's own function for them
+  (`request_params_to_args`, as `solve_dependencies` calls it), their errors raised as the
+  RequestValidationError FastAPI raises, and each dependency called with its values. The
+  results are passed by the dependencies' names. Anything else is served by FastAPI.
 - What the endpoint does itself, in this order: authenticate first (`authenticate(request)`),
   so that a request without a valid token is refused before anything of it is read; then read
   its headers from `request.headers` and its body with `read_json` (which answers a bad body,
@@ -47,6 +49,8 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import request_params_to_args
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor
 from starlette.requests import Request
@@ -54,10 +58,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-# The dependencies a direct route's endpoint takes, by name, each called with its defaults.
-Defaults = tuple[tuple[str, Callable[[], Awaitable[Any]]], ...]
+# The dependencies a direct route's endpoint takes: each one's name, the function and its
+# query parameters.
+QueryDependencies = tuple[tuple[str, Callable[..., Awaitable[Any]], list[Any]], ...]
 # A request's direct route, its dependencies (see `_direct_with`) and its path parameters.
-Found = tuple[APIRoute, Defaults, dict[str, Any]]
+Found = tuple[APIRoute, QueryDependencies, dict[str, Any]]
 # The app's handlers, as FastAPI keeps them (all of this service's are async).
 ExceptionHandler = Callable[[Request, Any], Any]
 
@@ -68,10 +73,9 @@ def is_direct(route: BaseRoute) -> bool:
     return _takes_only_request_and_path(route) and not _dependencies(route)
 
 
-def direct_when_unqueried(route: BaseRoute) -> bool:
-    """Whether, for a request without a query string, FastAPI would pass this endpoint the
-    request, its path parameters as text and the results of dependencies called with their
-    defaults (each takes optional query parameters only)."""
+def direct_with_dependencies(route: BaseRoute) -> bool:
+    """Whether FastAPI would pass this endpoint the request, its path parameters as text and
+    the results of dependencies that take optional query parameters only (`_results_of`)."""
     dependencies = _dependencies(route)
     return (
         _takes_only_request_and_path(route)
@@ -80,13 +84,15 @@ def direct_when_unqueried(route: BaseRoute) -> bool:
     )
 
 
-def _direct_with(route: BaseRoute) -> Defaults | None:
-    """None for a route FastAPI serves; () for a direct one; else its dependencies, for a
-    request without a query string."""
+def _direct_with(route: BaseRoute) -> QueryDependencies | None:
+    """None for a route FastAPI serves; () for a direct one without dependencies; else its
+    dependencies."""
     if is_direct(route):
         return ()
-    if direct_when_unqueried(route):
-        return tuple((d.name, d.call) for d in _dependencies(route) if d.name and d.call)
+    if direct_with_dependencies(route):
+        return tuple(
+            (d.name, d.call, d.query_params) for d in _dependencies(route) if d.name and d.call
+        )
     return None
 
 
@@ -147,9 +153,10 @@ class DirectRoutes:
     ) -> None:
         self.app = app
         # Each route, its methods, its path's pattern, and how it is direct: None, never;
-        # (), always; else without a query string only, with these dependencies called with
-        # their defaults.
-        self.routes: list[tuple[APIRoute, set[str] | None, re.Pattern[str], Defaults | None]] = [
+        # else with these dependencies (none: ()).
+        self.routes: list[
+            tuple[APIRoute, set[str] | None, re.Pattern[str], QueryDependencies | None]
+        ] = [
             (route, route.methods, route.path_regex, _direct_with(route))
             for router in routers
             for route in router.routes
@@ -177,7 +184,7 @@ class DirectRoutes:
                 continue
             found = pattern.match(path)
             if found is not None:  # the route's full match (APIRoute.matches)
-                if direct is not None and (direct == () or not scope["query_string"]):
+                if direct is not None:
                     return route, direct, found.groupdict()
                 return None
         return None
@@ -192,8 +199,7 @@ class DirectRoutes:
         request = Request(scope, receive, send)
         arguments = {**params, route.dependant.request_param_name: request}
         try:
-            for name, dependency in defaults:
-                arguments[name] = await dependency()
+            arguments |= await _results_of(defaults, request)
             response = await route.endpoint(**arguments)
         except Exception as exc:
             handler = self._handler_for(exc)
@@ -209,3 +215,18 @@ class DirectRoutes:
             if handler is not None:
                 return handler
         return None
+
+
+async def _results_of(dependencies: QueryDependencies, request: Request) -> dict[str, Any]:
+    """The dependencies' results by name: each called with its defaults, or with the query's
+    parameters as FastAPI reads and validates them (all their errors raised together)."""
+    if not request.scope["query_string"]:
+        return {name: await call() for name, call, _fields in dependencies}
+    read = [request_params_to_args(fields, request.query_params) for *_, fields in dependencies]
+    errors = [error for _values, found in read for error in found]
+    if errors:
+        raise RequestValidationError(errors, body=None)
+    return {
+        name: await call(**values)
+        for (name, call, _fields), (values, _errors) in zip(dependencies, read, strict=True)
+    }
