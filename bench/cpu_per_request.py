@@ -26,15 +26,19 @@ high and tagged work, so that the page is full and has a next one) and a task's 
 
 The script creates a PostgreSQL database with a random name on 127.0.0.1, migrates and seeds
 it, checks that both servers answer the same bodies and headers and send the same statements
-and parameters (`sql_parity.py`), then, round after round
-(servers in rotated order), starts each server alone with one worker on a free port (todo-api:
-`todo-api serve --workers 1` as configured by default; baseline: `uvicorn --workers 1 --loop
-uvloop --http httptools`) and runs wrk on each route (-t1 -c32 by default: --warmup seconds,
-then --duration seconds measured). Around the measured run it reads utime + stime of the
-server's processes (the server and its children) from /proc/<pid>/stat and divides by the
-requests wrk made; the CPU of the PostgreSQL backends serving the database is read the same
-way (backends alive at the end of the run), beside the sessions opened (connection churn).
-Any non-2xx answer or socket error stops the script. Figures are medians over the rounds.
+and parameters (`sql_parity.py`), then, round after round, starts both servers with one
+worker each on free ports (todo-api: `todo-api serve --workers 1` as configured by default;
+baseline: `uvicorn --workers 1 --loop uvloop --http httptools`) and runs wrk on each route,
+on one server then at once on the other (their order rotated each round; the other server
+idles meanwhile), -t1 -c32 by default: --warmup seconds, then --duration seconds measured.
+The two runs of a route are seconds apart, so that a machine whose speed drifts (a shared
+host's neighbours) slows both alike: the CPU ratio reported is the median of the rounds'
+ratios, not the ratio of two medians taken minutes apart. Around the measured run it reads
+utime + stime of the server's processes (the server and its children) from /proc/<pid>/stat
+and divides by the requests wrk made; the CPU of the PostgreSQL backends serving the database
+is read the same way (backends alive at the end of the run), beside the sessions opened
+(connection churn). Any non-2xx answer or socket error stops the script. Figures are medians
+over the rounds.
 Needs wrk (bench/setup.sh). The database is dropped at the end, also on failure.
 """
 
@@ -386,7 +390,10 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
     ]
     for route in routes:
         mine, theirs = cells[(SERVICE.name, route.key)], cells[(BASELINE.name, route.key)]
-        cpu = mine.median(lambda m: m.cpu_ms) / theirs.median(lambda m: m.cpu_ms)
+        # A round measures a route on both servers seconds apart: its ratio is the two runs'
+        # under the same conditions of the machine, and the median of those ratios is the one
+        # the goal is read from.
+        cpu = median([a.cpu_ms / b.cpu_ms for a, b in zip(mine.runs, theirs.runs, strict=True)])
         p99 = mine.median(lambda m: m.run.p99_ms) / theirs.median(lambda m: m.run.p99_ms)
         rps = mine.median(lambda m: m.run.rps) / theirs.median(lambda m: m.run.rps)
         db = mine.median(lambda m: m.db_cpu_ms) / theirs.median(lambda m: m.db_cpu_ms)
@@ -521,8 +528,10 @@ def main() -> None:
             f"Database: {asyncio.run(server_version(database))}",
             f"Code: {source_summary()}",
             f"wrk -t{args.threads} -c{args.connections}: {args.warmup:g} s warm-up, then "
-            f"{args.duration:g} s measured; {args.rounds} rounds, servers restarted and their "
-            "order rotated each round; figures are medians over the rounds (range: min-max).",
+            f"{args.duration:g} s measured; {args.rounds} rounds, both servers restarted and their "
+            "order rotated each round, each route run on one server then the other; figures "
+            "are medians over the rounds (range: min-max), CPU ratios the medians of the "
+            "rounds' ratios.",
         ]
 
         def start(app: App) -> AbstractContextManager[Server]:
@@ -561,10 +570,12 @@ def main() -> None:
         cells: dict[tuple[str, str], Cell] = {}
         for round_no in range(args.rounds):
             order = APPS[round_no % len(APPS) :] + APPS[: round_no % len(APPS)]
-            for app in order:
-                with start(app) as server:
-                    pid = server.process.pid
-                    for route in routes:
+            with start(SERVICE) as service, start(BASELINE) as baseline:
+                servers = {SERVICE.name: service, BASELINE.name: baseline}
+                for route in routes:
+                    for app in order:
+                        server = servers[app.name]
+                        pid = server.process.pid
                         if route.key == "complete":
                             reopen_all(database, COMPLETE_USER)
                         if args.warmup > 0:

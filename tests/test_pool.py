@@ -117,3 +117,76 @@ async def test_connections_left_unused_go_back_to_asyncpgs_pool(
             await conn.run_sql("SELECT 1")
     finally:
         await db.close()
+
+
+async def test_requests_waiting_for_a_connection_are_served_in_turn_and_none_is_lost(
+    settings: Settings,
+) -> None:
+    """While every connection is taken, requests wait in turn: each connection given back goes
+    to the first one waiting, whether the lease ended cleanly, in an error, or inside a
+    transaction; a request cancelled while waiting takes none; the pool never opens more
+    than its size, and every connection is back at the end."""
+    db = Database(settings.model_copy(update={"database_pool_size": SIZE}))
+    served: list[int] = []
+
+    async def wait_for_one(number: int) -> None:
+        async with db.connection() as conn:
+            served.append(number)
+            await conn.run_sql("SELECT 1")
+
+    try:
+        async with AsyncExitStack() as taken:
+            clean = await taken.enter_async_context(db.connection())
+            failing = db.connection()
+            await failing.__aenter__()
+            in_transaction = db.transaction()
+            await in_transaction.__aenter__()
+            waiting = [asyncio.create_task(wait_for_one(n)) for n in range(6)]
+            cancelled = asyncio.create_task(wait_for_one(99))
+            await asyncio.sleep(0.1)  # every one of them waits now
+            assert served == []
+            cancelled.cancel()
+            await in_transaction.__aexit__(None, None, None)  # committed, then given back
+            await failing.__aexit__(RuntimeError, RuntimeError("failed"), None)
+            await clean.run_sql("SELECT 1")
+            await taken.aclose()
+            async with asyncio.timeout(10):
+                await asyncio.gather(*waiting)
+            assert served == list(range(6))  # in the order they came
+            assert cancelled.cancelled()
+        size, in_use = db.pool_stats()
+        assert size <= SIZE
+        assert in_use == 0
+        async with AsyncExitStack() as again:  # and all of them can be taken again
+            for _ in range(SIZE):
+                async with asyncio.timeout(5):
+                    await again.enter_async_context(db.connection())
+    finally:
+        async with asyncio.timeout(10):  # asyncpg's close waits for a connection gone astray
+            await db.close()
+
+
+async def test_a_request_cancelled_as_it_is_passed_a_connection_passes_it_on(
+    settings: Settings,
+) -> None:
+    """The connection given back to a request that is cancelled in the same turn goes to the
+    next one waiting, not astray."""
+    db = Database(settings.model_copy(update={"database_pool_size": 1}))
+    try:
+        holder = db.connection()
+        await holder.__aenter__()
+        first = asyncio.create_task(db._acquire())
+        second = asyncio.create_task(db._acquire())
+        await asyncio.sleep(0.05)
+        await holder.__aexit__(None, None, None)  # passed to `first` ...
+        first.cancel()  # ... which is cancelled before it runs again
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        async with asyncio.timeout(5):
+            conn = await second
+        await conn.run_sql("SELECT 1")
+        await db._release(conn, clean=True)
+        assert db.pool_stats()[1] == 0
+    finally:
+        async with asyncio.timeout(10):  # asyncpg's close waits for a connection gone astray
+            await db.close()

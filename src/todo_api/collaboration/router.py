@@ -1,7 +1,6 @@
 """The comment routes: parse, call the service, shape the response."""
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -22,7 +21,7 @@ from todo_api.kit.deps import held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
-from todo_api.kit.paging import PAGE_HEADERS, page_headers
+from todo_api.kit.paging import PAGE_HEADERS, Page, page_headers, page_query
 
 router = APIRouter(tags=["comments"], responses=error_responses(401, 404, 500, 503))
 
@@ -30,25 +29,7 @@ TaskIdPath = Annotated[str, id_in_path("The task's id")]
 CommentIdPath = Annotated[str, id_in_path("The comment's id")]
 
 
-@dataclass(frozen=True, slots=True)
-class CommentsPage:
-    limit: int
-    cursor: str | None
-
-
-async def comments_page(
-    limit: Annotated[
-        int,
-        Query(ge=1, le=service.MAX_PAGE, description="Comments per page", examples=[20]),
-    ] = service.DEFAULT_PAGE,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=256, description="Where the previous page ended (`X-Next-Cursor`)"),
-    ] = None,
-) -> CommentsPage:
-    """A page's query parameters, as a dependency of its own: a request without a query
-    string is then served directly (todo_api.edge.routing)."""
-    return CommentsPage(limit, cursor)
+comments_page = page_query("Comments", most=service.MAX_PAGE, default=service.DEFAULT_PAGE)
 
 
 def _ids(task_id: str, comment_id: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -84,7 +65,7 @@ async def create_comment(task_id: TaskIdPath, request: Request) -> Response:
 async def list_comments(
     task_id: TaskIdPath,
     request: Request,
-    page: Annotated[CommentsPage, Depends(comments_page)],
+    page: Annotated[Page, Depends(comments_page)],
 ) -> Response:
     call = await caller(request)
     task_uuid = parse_id(task_id, TaskNotFound)

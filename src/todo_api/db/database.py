@@ -10,21 +10,29 @@ write and read. A statement built per call (the cold paths) is compiled per call
 Connections are in autocommit mode: a single statement is its own transaction, and
 `Connection.transaction()` groups several into one.
 
-PostgreSQL's connections are asyncpg's pool's: it opens, counts, bounds, waits for and closes
-them. A connection a request gives back cleanly is kept on a stack for the next lease instead
-of being handed to the pool each time (`_IdleStack`): asyncpg's `release` costs some 10 µs of
+PostgreSQL's connections are asyncpg's pool's: it opens, counts, bounds and closes them. A
+connection a request gives back cleanly is kept on a stack for the next lease instead of
+being handed to the pool each time (`_IdleStack`): asyncpg's `release` costs some 10 µs of
 CPU per call (a task under `asyncio.shield`, a timeout block, its inactivity timer re-armed),
 a tenth of what the service spends on a small request, and taking and giving back through the
 stack costs a fraction of a µs. Everything else still goes through the pool: a lease that
-ended in an error, a connection inside a transaction or closed, one that a request waiting in
-the pool could take, one in RETURN_EVERY leases (asyncpg's own recycling, its query limit and
-resets, still apply), and whatever stayed on the stack unused for a sweep period.
+ended in an error, a connection inside a transaction or closed, one in RETURN_EVERY leases
+(asyncpg's own recycling, its query limit and resets, still apply), and whatever stayed on
+the stack unused for a sweep period.
+
+While every connection is leased, a request waits for one in a queue of its own here, first
+come first served, for ACQUIRE_TIMEOUT_SECONDS at most, and a connection given back cleanly
+goes straight to the first one waiting (a lease that ended otherwise goes through the pool,
+and the first one waiting takes it from there). asyncpg bounds such a wait with a task and a
+timeout of its own per acquire, and routes every release through that task's queue: under a
+load above the pool's size that was every request's cost; a future and a timer are less.
 """
 
 import asyncio
 import contextlib
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -356,8 +364,12 @@ class Database:
         )
         self._size = settings.database_pool_size
         self._pg_pool: asyncpg.Pool | None = None
-        self._pg_leased = 0  # connections in requests' hands
-        self._pg_waiting = 0  # leases inside asyncpg's acquire (maybe waiting for a release)
+        # Connections in requests' hands, or on their way to one (taken from the pool, or
+        # passed from a lease that ended to one that waited): at most the pool's size.
+        self._pg_leased = 0
+        # Requests waiting for a lease to end, first come first served: each future gets the
+        # connection given back, or None (take one from the pool: it went back there).
+        self._pg_waiters: deque[asyncio.Future[Any]] = deque()
         self._pg_idle: _IdleStack | None = None
         # The server process ids of the pool's sessions set to plan each statement anew (None:
         # no statement cache, behind a pooler, where sessions are not ours to set).
@@ -392,17 +404,20 @@ class Database:
             pool = self._pg_pool or await self._open_pg_pool()
             idle = self._pg_idle  # None while the pool closes (then asyncpg refuses)
             driver = await idle.take() if idle is not None else None
-            if driver is None:
-                # While a connection is free (idle, or one the pool may open, whose connect is
-                # bounded), it is taken without a timeout: that saves the task and timer
-                # asyncpg wraps a timed wait in. Waiting for one to be released is bounded.
-                timeout = None if self._pg_leased < self._size else ACQUIRE_TIMEOUT_SECONDS
-                self._pg_waiting += 1
-                try:
-                    driver = await pool.acquire(timeout=timeout)
-                finally:
-                    self._pg_waiting -= 1
-            self._pg_leased += 1
+            if driver is not None:
+                self._pg_leased += 1
+            else:
+                if self._pg_leased < self._size and not self._pg_waiters:
+                    self._pg_leased += 1
+                else:
+                    driver = await self._passed_on()
+                if driver is None:
+                    # The pool has one free (or may open one, its connect bounded): no wait.
+                    try:
+                        driver = await pool.acquire()
+                    except BaseException:
+                        self._slot_freed()
+                        raise
             return PostgresConnection(driver, self.dialect, self._custom_sessions)
         except (*PG_FAILURES, TimeoutError) as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
@@ -415,14 +430,63 @@ class Database:
         if self.is_sqlite:
             await self._sqlite_release(conn.driver)
             return
-        try:
-            if self._pg_pool is None:
-                return
-            idle = self._pg_idle
-            if not (clean and idle is not None and not self._pg_waiting and idle.keep(conn.driver)):
-                await self._pg_pool.release(conn.driver)
-        finally:  # counted as taken until it is back in the pool or on the stack
+        driver, pool, idle = conn.driver, self._pg_pool, self._pg_idle
+        if pool is None:
             self._pg_leased -= 1
+            return
+        if clean and idle is not None and idle.reusable(driver):
+            waiter = self._first_waiter()
+            if waiter is not None:
+                waiter.set_result(driver)  # the lease passes on
+            else:
+                idle.keep(driver)
+                self._pg_leased -= 1
+            return
+        try:
+            await pool.release(driver)
+        finally:  # counted as taken until it is back in the pool
+            self._slot_freed()
+
+    def _slot_freed(self) -> None:
+        """A lease ended without a connection to pass on: the first request waiting takes
+        one from the pool, or, with none waiting, one fewer is leased."""
+        waiter = self._first_waiter()
+        if waiter is not None:
+            waiter.set_result(None)
+        else:
+            self._pg_leased -= 1
+
+    async def _passed_on(self) -> Any:
+        """Waits for a lease to end (ACQUIRE_TIMEOUT_SECONDS at most: TimeoutError), and
+        returns its connection, or None: take one from the pool (the lease's count is this
+        request's already)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._pg_waiters.append(waiter)
+        timer = loop.call_later(ACQUIRE_TIMEOUT_SECONDS, _give_up, waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if _passed(waiter):  # just as the request was cancelled: on to the next one
+                driver = waiter.result()
+                if driver is None:
+                    self._slot_freed()
+                else:
+                    await self._release(PostgresConnection(driver, self.dialect, None), clean=True)
+            raise
+        finally:
+            timer.cancel()
+            if not _passed(waiter):  # given up (timed out, cancelled): no longer waiting
+                with contextlib.suppress(ValueError):  # (closing: taken off already)
+                    self._pg_waiters.remove(waiter)
+
+    def _first_waiter(self) -> asyncio.Future[Any] | None:
+        waiters = self._pg_waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # not given up (timed out, or the request cancelled)
+                return waiter
+        return None
 
     async def _open_pg_pool(self) -> asyncpg.Pool:
         async with self._opening:
@@ -501,6 +565,8 @@ class Database:
         return driver
 
     async def close(self) -> None:
+        while (waiter := self._first_waiter()) is not None:
+            waiter.set_exception(DatabaseFailure("the pool is closing"))
         idle, self._pg_idle = self._pg_idle, None  # from now on, given back to the pool
         if idle is not None:
             await idle.close()
@@ -591,19 +657,21 @@ class _IdleStack:
             await self._pool.release(driver)  # asyncpg finishes closing it
         return None
 
-    def keep(self, driver: Any) -> bool:
-        """Whether `driver` was kept for the next lease; if not, the pool is to have it."""
+    def reusable(self, driver: Any) -> bool:
+        """Whether `driver`, given back cleanly, may go to the next lease (this one or the
+        next request waiting); if not, the pool is to have it."""
         self._leases += 1
         if self._leases >= RETURN_EVERY:
             self._leases = 0
             return False
         try:
-            if driver.is_in_transaction():
-                return False
+            return not driver.is_in_transaction()
         except asyncpg.InterfaceError:  # closed: asyncpg has taken it back (`take` sees the rest)
             return False
+
+    def keep(self, driver: Any) -> None:
+        """Keeps a `reusable` driver for the next lease."""
         self._stack.append(driver)
-        return True
 
     def _sweep(self) -> None:
         unused = self._stack[: self._low]  # the stack is changed in place: `take` may hold it
@@ -628,6 +696,16 @@ class _IdleStack:
         await self._give_back(unused)
         if self._giving_back:
             await asyncio.wait(self._giving_back)
+
+
+def _give_up(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+def _passed(waiter: asyncio.Future[Any]) -> bool:
+    """Whether a waiting request was passed a lease (a connection, or None: the pool's)."""
+    return waiter.done() and not waiter.cancelled() and waiter.exception() is None
 
 
 async def _rollback_if_open(driver: asyncpg.Connection) -> None:

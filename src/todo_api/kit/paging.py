@@ -7,11 +7,13 @@ sequence number (activity, notifications: the page goes on below it)."""
 
 import base64
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import fastapi
 import orjson
 from fastapi import Request
 
@@ -36,6 +38,37 @@ PAGE_HEADERS: dict[str, Any] = {
     },
     **LINK_HEADER,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which page of a listing a request asks for: how many rows, and from which cursor on."""
+
+    limit: int
+    cursor: str | None
+
+
+def page_query(rows: str, *, most: int, default: int) -> Callable[..., Awaitable[Page]]:
+    """A listing's `limit` and `cursor` query parameters, documented with `rows` ("Comments"),
+    as a dependency of their own: a route that takes nothing else but the request and its
+    path is then served directly when it has no query string (todo_api.edge.routing)."""
+
+    async def page(
+        limit: Annotated[
+            int,
+            fastapi.Query(ge=1, le=most, description=f"{rows} per page", examples=[20]),
+        ] = default,
+        cursor: Annotated[
+            str | None,
+            fastapi.Query(
+                max_length=256,
+                description="Where the previous page ended (its `X-Next-Cursor`, or its `Link`)",
+            ),
+        ] = None,
+    ) -> Page:
+        return Page(limit, cursor)
+
+    return page
 
 
 def link_value(

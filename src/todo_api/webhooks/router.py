@@ -7,7 +7,7 @@ seconds.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from todo_api.auth.dependencies import caller
 from todo_api.config import Settings
@@ -24,7 +24,7 @@ from todo_api.kit.http import (
     read_json,
 )
 from todo_api.kit.inputs import UUID_EXAMPLE
-from todo_api.kit.paging import PAGE_HEADERS, page_headers
+from todo_api.kit.paging import PAGE_HEADERS, Page, page_headers, page_query
 from todo_api.webhooks import service
 from todo_api.webhooks.dependencies import (
     DeliveryIdPath,
@@ -159,6 +159,9 @@ async def rotate_secret(webhook_id: WebhookIdPath, request: Request) -> Response
     return json_response(webhook_body(row, secret=True))
 
 
+deliveries_page = page_query("Deliveries", most=service.MAX_PAGE, default=service.DEFAULT_PAGE)
+
+
 @router.get(
     "/{webhook_id}/deliveries",
     response_model=list[DeliveryRead],
@@ -171,21 +174,13 @@ async def rotate_secret(webhook_id: WebhookIdPath, request: Request) -> Response
 async def list_deliveries(
     webhook_id: WebhookIdPath,
     request: Request,
-    limit: Annotated[
-        int,
-        Query(ge=1, le=service.MAX_PAGE, description="Deliveries per page", examples=[20]),
-    ] = service.DEFAULT_PAGE,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=256,
-            description="Where the previous page ended (its `X-Next-Cursor`, or its `Link`)",
-        ),
-    ] = None,
+    page: Annotated[Page, Depends(deliveries_page)],
 ) -> Response:
     call = await caller(request)
     webhook_uuid = parse_webhook_id(webhook_id)
-    rows, next_cursor = await call.run(service.deliveries, webhook_uuid, limit=limit, cursor=cursor)
+    rows, next_cursor = await call.run(
+        service.deliveries, webhook_uuid, limit=page.limit, cursor=page.cursor
+    )
     headers = page_headers(request, next_cursor)
     return json_response([delivery_body(row) for row in rows], headers=headers)
 
