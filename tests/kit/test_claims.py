@@ -1,7 +1,8 @@
 """Claiming due rows (todo_api.kit.claims), on both databases, on a table the test makes: two
 processes claiming at once never get the same row, a held row is not handed out again, a lease
 that ran out is taken over, only the claimant still holding a row can give it back, and a
-claim `per` owner takes the owners' rows in turns, never more than its number held by one."""
+claim `per` owner takes the owners' rows in turns, never more than its number held by one; a
+claim of one row by its key (a job's) holds it until its lease is over or cut back."""
 
 import asyncio
 import json
@@ -20,7 +21,7 @@ from tests.kit.helpers import work_table
 from tests.tasks.feed_helpers import database
 from todo_api.config import Settings
 from todo_api.db import create_engine
-from todo_api.kit.claims import claim, release
+from todo_api.kit.claims import claim, claim_one, cut_back, release
 from todo_api.kit.ids import utcnow
 
 REPOSITORY = Path(__file__).parents[2]
@@ -215,3 +216,21 @@ async def test_only_due_rows_are_claimed_and_no_more_than_asked(
 
     assert sorted(row.id for row in got.rows) == [1, 2, 3]  # the first 3 in that order
     assert set((await claimed_by(settings, work)).values()) == {None, got.claimant}
+
+
+async def test_a_row_claimed_by_its_key_is_held_until_its_lease_is_cut_back(
+    settings: Settings, work: Table
+) -> None:
+    await add_rows(settings, work, 2)
+    async with database(settings) as db:
+        first = await claim_one(db, work, 0, LEASE)
+        assert [row.id for row in first.rows] == [0]
+        assert (await claim_one(db, work, 0, LEASE)).rows == []  # held
+        assert [row.id for row in (await claim_one(db, work, 1, LEASE)).rows] == [1]
+        await cut_back(db, work, first, 0, first.until + LEASE)  # a lease is never lengthened
+        assert (await claim_one(db, work, 0, LEASE)).rows == []
+        await cut_back(db, work, first, 0, utcnow())  # given back
+        again = await claim_one(db, work, 0, LEASE)
+        assert [row.id for row in again.rows] == [0]
+        await cut_back(db, work, first, 0, utcnow())  # no longer `first`'s: left alone
+        assert (await claimed_by(settings, work))[0] == again.claimant

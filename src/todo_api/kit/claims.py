@@ -29,6 +29,7 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     Table,
+    Update,
     bindparam,
     case,
     func,
@@ -250,22 +251,58 @@ async def release(
     return result.rowcount
 
 
-async def cut_back(
-    db: Database, table: Table, claim: Claim, keys: list[Any], until: datetime
-) -> None:
-    """End this claim's lease on the rows of `keys` at `until` (now: a release), where it
-    still holds them and their lease would last longer (a lease is never lengthened)."""
-    statement = (
-        update(table)
-        .where(
-            _key(table).in_(keys),
-            table.c.claimed_by == claim.claimant,
-            table.c.claimed_until > until,
-        )
-        .values(claimed_until=until)
-    )
+# Prebuilt statements on one row by its key, per table and kind (see `claim_one`).
+_ONE_ROW: dict[tuple[str, str], Query] = {}
+
+
+def _one_row(table: Table, kind: str) -> Query:
+    """`claim_one`'s statement ("claim") or `cut_back`'s ("cut back") for `table`, built once:
+    bound to `row_key`, `claimant`, `now` and `until`."""
+    query = _ONE_ROW.get((table.name, kind))
+    if query is None:
+        row = _key(table) == bindparam("row_key")
+        statement: Update
+        if kind == "claim":
+            statement = (
+                update(table)
+                .where(row, is_free(table, bindparam("now")))
+                .values(claimed_by=bindparam("claimant"), claimed_until=bindparam("until"))
+                .returning(*table.c)
+            )
+        else:
+            statement = (
+                update(table)
+                .where(
+                    row,
+                    table.c.claimed_by == bindparam("claimant"),
+                    table.c.claimed_until > bindparam("until"),
+                )
+                .values(claimed_until=bindparam("until"))
+            )
+        query = _ONE_ROW[(table.name, kind)] = Query(statement)
+    return query
+
+
+async def claim_one(db: Database, table: Table, key: Any, lease: timedelta) -> Claim:
+    """`claim` of the row of `key` alone, if free, by a statement built once (for a claim
+    taken on every turn of a job: no statement to build and compile each time). One row
+    needs no skipping of locked ones: a claimant that finds it being claimed waits for that
+    statement, then finds it taken."""
+    now = utcnow()
+    until = now + lease
+    claimant = new_claimant()
+    params = {"row_key": key, "claimant": claimant, "now": now, "until": until}
     async with db.transaction() as conn:
-        await conn.execute(statement)
+        result = await conn.execute(_one_row(table, "claim"), params)
+    return Claim(claimant=claimant, until=until, rows=result.rows)
+
+
+async def cut_back(db: Database, table: Table, claim: Claim, key: Any, until: datetime) -> None:
+    """End this claim's lease on the row of `key` at `until` (now: a release), where it still
+    holds it and its lease would last longer (a lease is never lengthened)."""
+    params = {"row_key": key, "claimant": claim.claimant, "until": until}
+    async with db.transaction() as conn:
+        await conn.execute(_one_row(table, "cut back"), params)
 
 
 # Prebuilt releases of one row, per table and set of columns written (see `release_each`).

@@ -44,7 +44,7 @@ from sqlalchemy import bindparam, select, update
 
 from todo_api.config import Settings
 from todo_api.db import Database, Query, insert_or_ignore
-from todo_api.kit.claims import claim, cut_back
+from todo_api.kit.claims import claim_one, cut_back
 from todo_api.kit.ids import utcnow
 from todo_api.kit.throttle import TracebackThrottle
 from todo_api.tables.jobs import job_runs
@@ -133,6 +133,8 @@ class JobRunner:
         self._settings = settings
         self._intervals = {job.name: timedelta(seconds=job.every(settings)) for job in jobs}
         self._tracebacks = TracebackThrottle()
+        # The jobs whose row of job_runs this runner has made sure of.
+        self._recorded: set[str] = set()
         # What /metrics shows: each job's figures as last read from job_runs.
         self.figures: dict[str, Figures] = {job.name: Figures(None, 0) for job in jobs}
 
@@ -169,14 +171,15 @@ class JobRunner:
         turn = timedelta(seconds=job.limit(self._settings)) if job.limit else interval
         taken = None
         try:
-            async with self._db.connection() as conn:
-                await conn.execute(insert_or_ignore(conn, job_runs).values(name=job.name))
+            if job.name not in self._recorded:  # its row, once per runner
+                async with self._db.connection() as conn:
+                    await conn.execute(insert_or_ignore(conn, job_runs).values(name=job.name))
+                self._recorded.add(job.name)
             if job.singleton:
                 lease = max(turn, interval)
-                taken = await claim(
-                    self._db, job_runs, due=job_runs.c.name == job.name, lease=lease, limit=1
-                )
-                if not taken.rows:  # another worker runs it this interval
+                taken = await claim_one(self._db, job_runs, job.name, lease)
+                if not taken.rows:  # another worker runs it this interval (or its row is gone)
+                    self._recorded.discard(job.name)
                     await self._note(job, _READ, {"name": job.name})
                     return None
                 ends = taken.until
@@ -204,7 +207,7 @@ class JobRunner:
             await self._note(job, outcome, params)
             if taken is not None and (sooner is not None or ends > interval_over):
                 until = utcnow() if sooner is not None else interval_over
-                await cut_back(self._db, job_runs, taken, [job.name], until)
+                await cut_back(self._db, job_runs, taken, job.name, until)
         except Exception as exc:
             self._log_failure(job, "ran, but its outcome could not be recorded", exc)
         return sooner
