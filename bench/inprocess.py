@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/inprocess.py --db bench_cpu_...               # CPU µs per request
     .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get # cProfile, top 40
+    .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get --of baseline
 
 On a database kept by `cpu_per_request.py --keep`, the service's ASGI app (`create_app`, no
 background jobs) and `baseline_app.py` are called directly, alternately, N requests 8 at a
@@ -172,6 +173,9 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", help="one route: profile the service on it")
+    parser.add_argument(
+        "--of", choices=("todo-api", "baseline"), default="todo-api", help="what --profile runs"
+    )
     parser.add_argument("--only", help="one route: drive the service alone (for py-spy)")
     args = parser.parse_args()
     secret = new_secret()
@@ -210,12 +214,13 @@ async def main() -> None:
             print(f"{args.only}: {spent * 1e6:.0f} µs per request")
             return
         if args.profile:
-            await drive(service, routes, args.profile, args.requests)  # warm
+            profiled = service if args.of == "todo-api" else baseline
+            await drive(profiled, routes, args.profile, args.requests)  # warm
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
-            spent = await drive(service, routes, args.profile, args.requests * 2)
+            spent = await drive(profiled, routes, args.profile, args.requests * 2)
             profiler.disable()
-            print(f"{args.profile}: {spent * 1e6:.0f} µs per request (profiled)")
+            print(f"{args.of} {args.profile}: {spent * 1e6:.0f} µs per request (profiled)")
             stats = pstats.Stats(profiler).sort_stats("tottime")
             stats.print_stats(45)
             stats.sort_stats("cumulative").print_stats(60)

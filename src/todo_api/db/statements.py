@@ -58,24 +58,29 @@ class Compiled:
     _pickers: dict[tuple[str, ...], Callable[[Sequence[Any]], list[Any]]] = field(
         default_factory=dict, compare=False, repr=False
     )
-    # Each parameter's name and bind processor (None: none), in order.
-    _plan: tuple[tuple[str, Callable[[Any], Any] | None], ...] = field(
+    # The place of each parameter that has a bind processor, and the processor.
+    _binds_at: tuple[tuple[int, Callable[[Any], Any]], ...] = field(
         init=False, compare=False, repr=False
     )
 
     def __post_init__(self) -> None:
-        plan = tuple((name, self.binds.get(name)) for name in self.names)
-        object.__setattr__(self, "_plan", plan)
+        binds = tuple(
+            (i, self.binds[name]) for i, name in enumerate(self.names) if name in self.binds
+        )
+        object.__setattr__(self, "_binds_at", binds)
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        args = []
         defaults = self.defaults
-        for name, bind in self._plan:
-            value = params[name] if name in params else defaults[name]
+        args = [params[name] if name in params else defaults[name] for name in self.names]
+        for value in args:
             if value.__class__ is str and "\x00" in value:
-                raise RefusedText(name)
-            args.append(value if bind is None else bind(value))
+                raise RefusedText(self._name_of(args, value))
+        for index, bind in self._binds_at:
+            args[index] = bind(args[index])
         return args
+
+    def _name_of(self, args: list[Any], value: Any) -> str:
+        return next(name for name, arg in zip(self.names, args, strict=True) if arg is value)
 
     def rows(self, records: Any) -> list[Row]:
         columns, converters = self.columns, self.converters
