@@ -1,7 +1,9 @@
 """A compiled statement's parameters as the driver gets them: what SQLAlchemy's own bind
 processors would give, on both dialects (the JSON columns' lists of strings are written
-without `json.dumps`' set-up, and must come out the same text)."""
+without `json.dumps`' set-up, and must come out the same text; PostgreSQL's timestamps are
+given to asyncpg as the same instant, in whatever zone they are)."""
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -49,3 +51,22 @@ def test_text_holding_nul_is_refused(dialect: Dialect) -> None:
     with pytest.raises(RefusedText) as refused:
         _WRITE.compiled(dialect).arguments({"new_tags": "a\x00b", "new_reminders": []})
     assert refused.value.name == "new_tags"
+
+
+_STAMP = Query(update(tasks).values(updated_at=bindparam("new_updated_at")))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
+def test_timestamps_are_the_same_instant_and_never_naive(dialect: Dialect) -> None:
+    process = tasks.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+    compiled = _STAMP.compiled(dialect)
+    for zone in (UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))):
+        moment = datetime(2026, 3, 29, 1, 30, tzinfo=zone)
+        (written,) = compiled.arguments({"new_updated_at": moment})
+        expected = process(moment) if process is not None else moment
+        assert written == expected
+        if dialect.name == "postgresql":  # the instant, aware, as given
+            assert written == moment
+            assert written.tzinfo is not None
+    with pytest.raises(ValueError, match="naive"):
+        compiled.arguments({"new_updated_at": datetime(2026, 3, 29, 1, 30)})

@@ -21,12 +21,13 @@ from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
 from todo_api.db import Connection
 from todo_api.kit.conditional import if_match
 from todo_api.kit.deps import database, held
+from todo_api.kit.http import header
 from todo_api.kit.versions import Versions
 
 
 def bearer_token(request: Request) -> str:
     """The token of an `Authorization: Bearer` header; 401 without one."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = (header(request, b"authorization") or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized
@@ -195,7 +196,7 @@ class Caller:
 
     @property
     def if_match(self) -> Versions:
-        return if_match(self.request.headers.get("if-match"))
+        return if_match(header(self.request, b"if-match"))
 
     def connection(self) -> AbstractAsyncContextManager[Connection]:
         return database(self.request).connection()

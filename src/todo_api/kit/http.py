@@ -34,8 +34,18 @@ def json_response(
     return Response(json_bytes(value), status_code, headers, "application/json")
 
 
+def header(request: Request, name: bytes) -> str | None:
+    """The request's first header `name` (lower case, as ASGI servers give them), as
+    `request.headers.get` gives it, without making a Headers object, nor raising and
+    catching a KeyError for a header not sent (as Mapping.get does): for the hot routes."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
+
+
 def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return (header(request, b"content-type") or "").split(";", 1)[0].strip().lower()
 
 
 def _is_json(media_type: str) -> bool:

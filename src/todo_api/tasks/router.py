@@ -21,6 +21,7 @@ from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
 from todo_api.kit.http import (
     NO_CONTENT,
     documented,
+    header,
     header_parameter,
     json_bytes,
     json_response,
@@ -133,7 +134,7 @@ def _group_body(group: tuple[str, pages.Page]) -> dict[str, Any]:
 )
 async def get_task(task_id: TaskIdPath, request: Request) -> Response:
     call = await caller(request)
-    if_none_match = request.headers.get("if-none-match")
+    if_none_match = header(request, b"if-none-match")
     try:
         task_uuid = parse_task_id(task_id)
     except TaskNotFound:
@@ -162,7 +163,7 @@ async def get_task(task_id: TaskIdPath, request: Request) -> Response:
 )
 async def create_task(request: Request) -> Response:
     call = await caller(request)
-    idempotency_key = request.headers.get("idempotency-key")
+    idempotency_key = header(request, b"idempotency-key")
     data = await read_json(request, TaskCreate)
 
     async def create(conn: Any) -> Response:
@@ -192,7 +193,7 @@ async def create_task(request: Request) -> Response:
 )
 async def quick_add(request: Request) -> Response:
     call = await caller(request)
-    idempotency_key = request.headers.get("idempotency-key")
+    idempotency_key = header(request, b"idempotency-key")
     data = await read_json(request, QuickAdd)
     lang = data.lang or quick.language(request.headers.get("accept-language"))
 
@@ -233,7 +234,7 @@ def _still_seen(user_id: uuid.UUID) -> Callable[[Connection, StoredResponse], Aw
 )
 async def bulk(request: Request) -> Response:
     call = await caller(request)
-    idempotency_key = request.headers.get("idempotency-key")
+    idempotency_key = header(request, b"idempotency-key")
     data = await read_json(request, BulkRequest)
     operations = [
         bulk_service.Operation(
