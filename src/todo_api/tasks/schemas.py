@@ -503,16 +503,25 @@ def _shown(values: Sequence[Any]) -> dict[str, Any]:
 events.shows_tasks_as(task_body)  # for the task events other domains record
 
 
+# Each body model's field names, in order (pydantic's `model_fields` is a property that makes
+# its answer anew).
+_FIELD_NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
 def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
     """The columns a create or an update writes (priority names become their stored numbers,
     title and description bring their search keys). The fields as they are, but for the
     reminders (models become dicts), as `model_dump` would give them, without its cost for the
     rest: a change's fields given, in the model's order, or every field of a create."""
     change = isinstance(data, TaskUpdate)
-    given = data.model_fields_set
-    values = {
-        name: getattr(data, name) for name in type(data).model_fields if not change or name in given
-    }
+    names = _FIELD_NAMES.get(type(data)) or _FIELD_NAMES.setdefault(
+        type(data), tuple(type(data).model_fields)
+    )
+    if change:
+        given = data.model_fields_set
+        values = {name: getattr(data, name) for name in names if name in given}
+    else:
+        values = {name: getattr(data, name) for name in names}
     if values.get("reminders"):
         values["reminders"] = [r.model_dump(exclude_unset=change) for r in values["reminders"]]
     if "priority" in values:
