@@ -185,7 +185,7 @@ async def test_a_request_cancelled_as_it_is_passed_a_connection_passes_it_on(
         async with asyncio.timeout(5):
             conn = await second
         await conn.run_sql("SELECT 1")
-        await db._release(conn, clean=True)
+        await db._release(conn.driver, clean=True)
         assert db.pool_stats()[1] == 0
     finally:
         async with asyncio.timeout(10):  # asyncpg's close waits for a connection gone astray

@@ -424,13 +424,13 @@ class Database:
         except sqlite3.Error as exc:
             raise DatabaseFailure(f"{type(exc).__name__}: {exc}") from exc
 
-    async def _release(self, conn: Connection, *, clean: bool = False) -> None:
-        """Gives `conn` back; `clean`: its lease ended without an error (it may be kept on
-        the idle stack)."""
+    async def _release(self, driver: Any, *, clean: bool = False) -> None:
+        """Gives a leased connection's `driver` back; `clean`: its lease ended without an
+        error (it may go to the next lease)."""
         if self.is_sqlite:
-            await self._sqlite_release(conn.driver)
+            await self._sqlite_release(driver)
             return
-        driver, pool, idle = conn.driver, self._pg_pool, self._pg_idle
+        pool, idle = self._pg_pool, self._pg_idle
         if pool is None:
             self._pg_leased -= 1
             return
@@ -472,7 +472,7 @@ class Database:
                 if driver is None:
                     self._slot_freed()
                 else:
-                    await self._release(PostgresConnection(driver, self.dialect, None), clean=True)
+                    await self._release(driver, clean=True)
             raise
         finally:
             timer.cancel()
@@ -606,7 +606,7 @@ class _Lease:
             try:
                 await self._tx.__aenter__()
             except BaseException:
-                await self._db._release(conn)
+                await self._db._release(conn.driver)
                 raise
         return conn
 
@@ -620,7 +620,7 @@ class _Lease:
                 await self._tx.__aexit__(kind, exc, tb)
             clean = kind is None
         finally:
-            await self._db._release(self._conn, clean=clean)
+            await self._db._release(self._conn.driver, clean=clean)
 
 
 class _IdleStack:
@@ -665,7 +665,7 @@ class _IdleStack:
             self._leases = 0
             return False
         try:
-            return not driver.is_in_transaction()
+            return not driver.is_closed() and not driver.is_in_transaction()
         except asyncpg.InterfaceError:  # closed: asyncpg has taken it back (`take` sees the rest)
             return False
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import JSON
 
-from todo_api.db.types import UTCDateTime
+from todo_api.db.types import UTCDateTime, aware
 
 
 class RefusedText(ValueError):
@@ -140,12 +140,6 @@ def _dumps_json(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return dumps
 
 
-def _aware(value: Any) -> Any:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("naive datetime refused: timestamps must carry a timezone")
-    return value
-
-
 def compile_for(
     statement: ClauseElement, dialect: Dialect, *, prebuilt: bool, custom_plans: bool = False
 ) -> Compiled:
@@ -170,7 +164,7 @@ def compile_for(
             if dialect.name == "postgresql" and isinstance(type_, UTCDateTime):
                 # asyncpg writes an aware datetime of any zone as its instant: UTCDateTime's
                 # conversion to UTC changes nothing there; its refusal of a naive one stays.
-                processors[name] = _aware
+                processors[name] = aware
             # (the service's dialects keep SQLAlchemy's JSON serializer, json.dumps)
             if isinstance(type_, JSON) and processors[name] is not None:
                 processors[name] = _dumps_json(processors[name])

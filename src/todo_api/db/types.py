@@ -21,6 +21,13 @@ SQLModel.metadata.naming_convention = {
 SQLITE_UNICODE_LOWER = "unicode_lower"
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """`value` as it is, unless it is a naive datetime (refused: which zone would it be in?)."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetime refused: timestamps must carry a timezone")
+    return value
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is timezone-aware UTC in Python on every database.
 
@@ -32,10 +39,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        value = aware(value)
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: timestamps must carry a timezone")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

@@ -16,6 +16,7 @@ No queue library fits here: the rows are the service's own (webhook deliveries, 
 the jobs' schedule), written in the same transaction as the change that makes them.
 """
 
+import functools
 import os
 import socket
 import uuid
@@ -29,7 +30,6 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     Table,
-    Update,
     bindparam,
     case,
     func,
@@ -251,36 +251,29 @@ async def release(
     return result.rowcount
 
 
-# Prebuilt statements on one row by its key, per table and kind (see `claim_one`).
-_ONE_ROW: dict[tuple[str, str], Query] = {}
+@functools.cache
+def _claim_one_query(table: Table) -> Query:
+    """`claim_one`'s statement for `table`, built once."""
+    return Query(
+        update(table)
+        .where(_key(table) == bindparam("row_key"), is_free(table, bindparam("now")))
+        .values(claimed_by=bindparam("claimant"), claimed_until=bindparam("until"))
+        .returning(*table.c)
+    )
 
 
-def _one_row(table: Table, kind: str) -> Query:
-    """`claim_one`'s statement ("claim") or `cut_back`'s ("cut back") for `table`, built once:
-    bound to `row_key`, `claimant`, `now` and `until`."""
-    query = _ONE_ROW.get((table.name, kind))
-    if query is None:
-        row = _key(table) == bindparam("row_key")
-        statement: Update
-        if kind == "claim":
-            statement = (
-                update(table)
-                .where(row, is_free(table, bindparam("now")))
-                .values(claimed_by=bindparam("claimant"), claimed_until=bindparam("until"))
-                .returning(*table.c)
-            )
-        else:
-            statement = (
-                update(table)
-                .where(
-                    row,
-                    table.c.claimed_by == bindparam("claimant"),
-                    table.c.claimed_until > bindparam("until"),
-                )
-                .values(claimed_until=bindparam("until"))
-            )
-        query = _ONE_ROW[(table.name, kind)] = Query(statement)
-    return query
+@functools.cache
+def _cut_back_query(table: Table) -> Query:
+    """`cut_back`'s statement for `table`, built once."""
+    return Query(
+        update(table)
+        .where(
+            _key(table) == bindparam("row_key"),
+            table.c.claimed_by == bindparam("claimant"),
+            table.c.claimed_until > bindparam("until"),
+        )
+        .values(claimed_until=bindparam("until"))
+    )
 
 
 async def claim_one(db: Database, table: Table, key: Any, lease: timedelta) -> Claim:
@@ -293,7 +286,7 @@ async def claim_one(db: Database, table: Table, key: Any, lease: timedelta) -> C
     claimant = new_claimant()
     params = {"row_key": key, "claimant": claimant, "now": now, "until": until}
     async with db.transaction() as conn:
-        result = await conn.execute(_one_row(table, "claim"), params)
+        result = await conn.execute(_claim_one_query(table), params)
     return Claim(claimant=claimant, until=until, rows=result.rows)
 
 
@@ -302,7 +295,7 @@ async def cut_back(db: Database, table: Table, claim: Claim, key: Any, until: da
     holds it and its lease would last longer (a lease is never lengthened)."""
     params = {"row_key": key, "claimant": claim.claimant, "until": until}
     async with db.transaction() as conn:
-        await conn.execute(_one_row(table, "cut back"), params)
+        await conn.execute(_cut_back_query(table), params)
 
 
 # Prebuilt releases of one row, per table and set of columns written (see `release_each`).

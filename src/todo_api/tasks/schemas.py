@@ -1,5 +1,6 @@
 """What a client sends and gets back for tasks."""
 
+import functools
 import operator
 import re
 import uuid
@@ -503,9 +504,10 @@ def _shown(values: Sequence[Any]) -> dict[str, Any]:
 events.shows_tasks_as(task_body)  # for the task events other domains record
 
 
-# Each body model's field names, in order (pydantic's `model_fields` is a property that makes
-# its answer anew).
-_FIELD_NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
+@functools.cache
+def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The model's field names, in order (pydantic's `model_fields` makes its answer anew)."""
+    return tuple(model.model_fields)
 
 
 def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
@@ -514,9 +516,7 @@ def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
     reminders (models become dicts), as `model_dump` would give them, without its cost for the
     rest: a change's fields given, in the model's order, or every field of a create."""
     change = isinstance(data, TaskUpdate)
-    names = _FIELD_NAMES.get(type(data)) or _FIELD_NAMES.setdefault(
-        type(data), tuple(type(data).model_fields)
-    )
+    names = _field_names(type(data))
     if change:
         given = data.model_fields_set
         values = {name: getattr(data, name) for name in names if name in given}
