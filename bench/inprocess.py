@@ -174,9 +174,12 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", help="one route: profile the service on it")
     parser.add_argument(
-        "--of", choices=("todo-api", "baseline"), default="todo-api", help="what --profile runs"
+        "--of",
+        choices=("todo-api", "baseline"),
+        default="todo-api",
+        help="what --profile or --only runs",
     )
-    parser.add_argument("--only", help="one route: drive the service alone (for py-spy)")
+    parser.add_argument("--only", help="one route: drive one app alone (for py-spy)")
     args = parser.parse_args()
     secret = new_secret()
     os.environ.update(DATABASE_URL=db_url(args.db), JWT_SECRET=secret, ENV="development")
@@ -209,16 +212,16 @@ async def main() -> None:
     }
     routes = Routes(tokens, ids)
     async with service.router.lifespan_context(service), baseline.router.lifespan_context(baseline):
+        driven = service if args.of == "todo-api" else baseline
         if args.only:
-            spent = await drive(service, routes, args.only, args.requests)
+            spent = await drive(driven, routes, args.only, args.requests)
             print(f"{args.only}: {spent * 1e6:.0f} µs per request")
             return
         if args.profile:
-            profiled = service if args.of == "todo-api" else baseline
-            await drive(profiled, routes, args.profile, args.requests)  # warm
+            await drive(driven, routes, args.profile, args.requests)  # warm
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
-            spent = await drive(profiled, routes, args.profile, args.requests * 2)
+            spent = await drive(driven, routes, args.profile, args.requests * 2)
             profiler.disable()
             print(f"{args.of} {args.profile}: {spent * 1e6:.0f} µs per request (profiled)")
             stats = pstats.Stats(profiler).sort_stats("tottime")

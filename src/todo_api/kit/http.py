@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from todo_api.kit.errors import InvalidRequest, MethodNotAllowed, error_responses
 
@@ -28,10 +29,37 @@ def json_bytes(value: Any) -> bytes:
     return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
 
 
+class JsonResponse(Response):
+    """JSON bytes with `headers`: what `Response(body, status_code, headers,
+    "application/json")` sends, header for header in the same order, with the raw headers made
+    at once (Starlette's `init_headers` looks through the given ones for a length and a type
+    that a JSON answer's never carry)."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self, body: bytes, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        raw = (
+            [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            if headers
+            else []
+        )
+        raw.append((b"content-length", b"%d" % len(body)))
+        raw.append(_JSON_TYPE)
+        self.raw_headers = raw
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
 def json_response(
     value: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(json_bytes(value), status_code, headers, "application/json")
+    return JsonResponse(json_bytes(value), status_code, headers)
 
 
 def header(request: Request, name: bytes) -> str | None:
@@ -67,7 +95,7 @@ async def form_content_type(request: Request) -> None:
 async def read_json(request: Request, model: type[Model]) -> Model:
     """The request body as `model`. Read by the route itself, after the token is checked, so
     that a request without a valid token is refused before its body is read."""
-    body = await request.body()
+    body = await _body(request)
     if not body:
         raise InvalidRequest("A JSON request body is required")
     if not _is_json(_media_type(request)):
@@ -86,6 +114,26 @@ async def read_json(request: Request, model: type[Model]) -> Model:
         except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep to read
             raise InvalidRequest("The request body is not valid JSON") from None
     raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
+
+
+async def _body(request: Request) -> bytes:
+    """`request.body()`, read as Starlette reads it but without its stream, an async generator
+    per request (a body read already is Starlette's to give)."""
+    if hasattr(request, "_body") or request._stream_consumed:
+        return await request.body()
+    chunks = []
+    more = True
+    while more:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            request._is_disconnected = True
+            raise ClientDisconnect
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+    request._stream_consumed = True
+    request._body = body = b"".join(chunks)
+    return body
 
 
 def header_parameter(name: str, description: str, example: str | None) -> dict[str, Any]:

@@ -1,6 +1,5 @@
 """What a client sends and gets back for tasks."""
 
-import functools
 import operator
 import re
 import uuid
@@ -504,24 +503,18 @@ def _shown(values: Sequence[Any]) -> dict[str, Any]:
 events.shows_tasks_as(task_body)  # for the task events other domains record
 
 
-@functools.cache
-def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
-    """The model's field names, in order (pydantic's `model_fields` makes its answer anew)."""
-    return tuple(model.model_fields)
-
-
 def stored_values(data: TaskCreate | TaskUpdate) -> dict[str, Any]:
     """The columns a create or an update writes (priority names become their stored numbers,
     title and description bring their search keys). The fields as they are, but for the
     reminders (models become dicts), as `model_dump` would give them, without its cost for the
     rest: a change's fields given, in the model's order, or every field of a create."""
     change = isinstance(data, TaskUpdate)
-    names = _field_names(type(data))
+    fields = data.__dict__  # pydantic keeps a model's field values there, in the fields' order
     if change:
         given = data.model_fields_set
-        values = {name: getattr(data, name) for name in names if name in given}
+        values = {name: value for name, value in fields.items() if name in given}
     else:
-        values = {name: getattr(data, name) for name in names}
+        values = dict(fields)
     if values.get("reminders"):
         values["reminders"] = [r.model_dump(exclude_unset=change) for r in values["reminders"]]
     if "priority" in values:
