@@ -30,9 +30,6 @@ class Holdings:
                 raise ValueError(f"two {type(part).__name__} held")
             self._parts[type(part)] = part
 
-    def get(self, kind: type[T]) -> T:
-        return self._parts[kind]  # type: ignore[return-value]  # (what `cast` says, uncalled)
-
 
 def hold(app: Starlette, holdings: Holdings) -> None:
     """Makes `holdings` the application's."""
@@ -42,7 +39,7 @@ def hold(app: Starlette, holdings: Holdings) -> None:
 def held(app: Starlette, kind: type[T]) -> T:
     """The application's one `kind` (see `Holdings`)."""
     holdings: Holdings = getattr(app, HOLDINGS)
-    return holdings.get(kind)
+    return holdings._parts[kind]  # type: ignore[return-value]  # (what `cast` says, uncalled)
 
 
 def database(request: Request) -> Database:
