@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from todo_api.kit.errors import InvalidRequest, MethodNotAllowed, error_responses
-from todo_api.kit.inputs import unguarded_validator
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -101,12 +100,6 @@ async def read_json(request: Request, model: type[Model]) -> Model:
         raise InvalidRequest("A JSON request body is required")
     if not _is_json(_media_type(request)):
         raise InvalidRequest("Content-Type must be application/json")
-    unguarded = unguarded_validator(model)
-    if unguarded is not None:
-        try:
-            return unguarded.validate_json(body)  # type: ignore[no-any-return]
-        except ValidationError:
-            pass  # validated again by the model itself, for its errors
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

@@ -1,14 +1,12 @@
 """The base of every request body (unknown fields are refused, and cheaply), of every partial
 change (PATCH) and of every move; ids in the path."""
 
-import functools
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, Self, cast
+from typing import Annotated, Any, Self
 
 from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, model_validator
-from pydantic_core import CoreSchema, SchemaValidator
 
 # The id every example in the OpenAPI document shows.
 UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
@@ -63,46 +61,6 @@ class Input(BaseModel):
             if unknown > MAX_UNKNOWN_FIELDS:
                 raise ValueError(f"{unknown} unknown fields; at most {MAX_UNKNOWN_FIELDS} allowed")
         return data
-
-
-def _guard_removed(schema: CoreSchema) -> CoreSchema | None:
-    """`schema` (a model's core schema, under any validators of the model's own) without the
-    model's `_few_unknown_fields`; None if it has none where pydantic puts it."""
-    inner: Any = schema.get("schema")
-    if inner is None:
-        return None
-    if schema["type"] == "model":
-        if _is_guard(inner):
-            return cast(CoreSchema, {**schema, "schema": inner["schema"]})
-        return None
-    if schema["type"] in ("function-after", "function-wrap", "definitions"):
-        unguarded = _guard_removed(inner)
-        return None if unguarded is None else cast(CoreSchema, {**schema, "schema": unguarded})
-    return None
-
-
-def _is_guard(schema: Any) -> bool:
-    function = schema.get("function")
-    return (
-        schema["type"] == "function-before"
-        and isinstance(function, dict)
-        and getattr(function.get("function"), "__func__", None) is _GUARD
-    )
-
-
-_GUARD = Input._few_unknown_fields.__func__
-
-
-@functools.cache
-def unguarded_validator(model: type[BaseModel]) -> SchemaValidator | None:
-    """The validator of an `Input` model without its own unknown-fields guard (nested models
-    keep theirs), or None for a model without one. What a body that passes it gives is what
-    the model gives: it has no unknown field, so no guard could have refused it. A body that
-    fails it is for the model to validate again, whose errors are the ones to show. (The
-    guard, a `before` validator, makes pydantic turn the JSON into Python objects first:
-    a third of a small body's validation.)"""
-    unguarded = _guard_removed(model.__pydantic_core_schema__)
-    return None if unguarded is None else SchemaValidator(unguarded)
 
 
 class Change(Input):
