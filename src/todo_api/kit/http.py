@@ -101,7 +101,8 @@ async def read_json(request: Request, model: type[Model]) -> Model:
     if not _is_json(_media_type(request)):
         raise InvalidRequest("Content-Type must be application/json")
     try:
-        return model.model_validate_json(body)
+        # model_validate_json, without its Python wrapper's keyword arguments
+        return model.__pydantic_validator__.validate_json(body)  # type: ignore[no-any-return]
     except ValidationError as exc:
         errors = exc.errors()
     if any(error["type"] == "json_invalid" for error in errors):

@@ -3,7 +3,7 @@ change (PATCH) and of every move; ids in the path."""
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, model_validator
@@ -52,11 +52,19 @@ class Input(BaseModel):
     silently does nothing)."""
 
     model_config = ConfigDict(extra="forbid")
+    # How many keys a body may have before its unknown ones are counted (pydantic's
+    # `model_fields` is a descriptor that costs a call each time it is read).
+    keys_counted_past: ClassVar[int] = MAX_UNKNOWN_FIELDS
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.keys_counted_past = len(cls.model_fields) + MAX_UNKNOWN_FIELDS
 
     @model_validator(mode="before")
     @classmethod
     def _few_unknown_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict) and len(data) > len(cls.model_fields) + MAX_UNKNOWN_FIELDS:
+        if isinstance(data, dict) and len(data) > cls.keys_counted_past:
             unknown = len(data.keys() - cls.model_fields.keys())
             if unknown > MAX_UNKNOWN_FIELDS:
                 raise ValueError(f"{unknown} unknown fields; at most {MAX_UNKNOWN_FIELDS} allowed")
