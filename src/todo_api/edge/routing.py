@@ -199,7 +199,8 @@ class DirectRoutes:
         request = Request(scope, receive, send)
         arguments = {**params, route.dependant.request_param_name: request}
         try:
-            arguments |= await _results_of(defaults, request)
+            if defaults:
+                arguments |= await _results_of(defaults, request)
             response = await route.endpoint(**arguments)
         except Exception as exc:
             handler = self._handler_for(exc)
