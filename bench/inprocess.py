@@ -4,6 +4,10 @@
     .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get # cProfile, top 40
     .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get --of baseline
 
+With `--first-results`, asyncpg answers each statement with the rows it first gave: no
+socket, no PostgreSQL, so what is measured is each side's Python alone, steady to a few
+per cent even on a busy machine (the comparison for a change of the service's Python).
+
 On a database kept by `cpu_per_request.py --keep`, the service's ASGI app (`create_app`, no
 background jobs) and `baseline_app.py` are called directly, alternately, N requests 8 at a
 time per route, and the process's CPU time is divided by the requests (minimum of the
@@ -164,6 +168,25 @@ async def ids_of(database: str, user: str, limit: int, open_only: bool = False) 
     return [str(r["id"]) for r in rows]
 
 
+def answer_from_first_results() -> None:
+    """asyncpg answers each statement (by its text) with the rows it first gave, without the
+    socket or PostgreSQL: what is left is each side's Python, and asyncpg's above its protocol.
+    A statement that gave no rows (a miss, a write without RETURNING) is sent every time."""
+    execute = asyncpg.connection.Connection._execute
+    kept: dict[tuple[str, int, bool], Any] = {}
+
+    async def answered(self: Any, query: str, args: Any, limit: int, *rest: Any, **kw: Any) -> Any:
+        key = (query, limit, bool(kw.get("return_status")))
+        if key in kept:
+            return kept[key]
+        result = await execute(self, query, args, limit, *rest, **kw)
+        if result[0] if key[2] else result:
+            kept[key] = result
+        return result
+
+    asyncpg.connection.Connection._execute = answered  # type: ignore[method-assign]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -180,6 +203,11 @@ async def main() -> None:
         help="what --profile or --only runs",
     )
     parser.add_argument("--only", help="one route: drive one app alone (for py-spy)")
+    parser.add_argument(
+        "--first-results",
+        action="store_true",
+        help="each statement answered by its first rows, without PostgreSQL: the Python alone",
+    )
     args = parser.parse_args()
     secret = new_secret()
     os.environ.update(DATABASE_URL=db_url(args.db), JWT_SECRET=secret, ENV="development")
@@ -211,6 +239,8 @@ async def main() -> None:
         "comments": await ids_of(args.db, FILTER_USER, 1),
     }
     routes = Routes(tokens, ids)
+    if args.first_results:
+        answer_from_first_results()
     async with service.router.lifespan_context(service), baseline.router.lifespan_context(baseline):
         driven = service if args.of == "todo-api" else baseline
         if args.only:
