@@ -6,6 +6,7 @@ release drops or changes one, its check fails with the private API and the file 
 before a user's install does.
 """
 
+import asyncio
 import inspect
 import logging
 import re
@@ -232,6 +233,31 @@ def _request_state_in_scope() -> None:
     assert request.state.request_id == "abc"
 
 
+def _request_body_attributes() -> None:
+    """kit/http.py reads a body itself, then leaves `_body` and `_stream_consumed` as
+    `Request.body()` does (and `_is_disconnected` on a disconnect), so that a later `body()`
+    gives the same bytes without reading again."""
+    messages = [
+        {"type": "http.request", "body": b"{}", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": False},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    assert request._stream_consumed is False
+    assert not hasattr(request, "_body")
+    assert asyncio.run(request.body()) == b"{}"
+    assert request._body == b"{}"
+    assert request._stream_consumed is True
+
+    kept = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    kept._body, kept._stream_consumed = b"[]", True
+    assert asyncio.run(kept.body()) == b"[]"  # messages is empty: nothing more was read
+    assert kept._is_disconnected is False
+
+
 def _cors_preflight_response() -> None:
     """edge/middleware.py overrides preflight_response and reads the refusal from its body."""
     from starlette.datastructures import Headers
@@ -398,6 +424,12 @@ USES = [
         'Request.state kept in scope["state"]',
         "src/todo_api/edge/middleware.py, edge/handlers.py, mcp/server.py",
         _request_state_in_scope,
+    ),
+    PrivateUse(
+        "starlette",
+        "Request._body, ._stream_consumed and ._is_disconnected, as Request.body() leaves them",
+        "src/todo_api/kit/http.py",
+        _request_body_attributes,
     ),
     PrivateUse(
         "starlette",

@@ -23,7 +23,6 @@ from todo_api.kit.http import (
     documented,
     header,
     header_parameter,
-    json_bytes,
     json_response,
     no_content,
     only,
@@ -195,7 +194,7 @@ async def quick_add(request: Request) -> Response:
     call = await caller(request)
     idempotency_key = header(request, b"idempotency-key")
     data = await read_json(request, QuickAdd)
-    lang = data.lang or quick.language(request.headers.get("accept-language"))
+    lang = data.lang or quick.language(header(request, b"accept-language"))
 
     async def create(conn: Any) -> Response:
         task, spans = await call.with_user_row(
@@ -259,7 +258,7 @@ async def bulk(request: Request) -> Response:
             }
             for r in results
         ]
-        return Response(json_bytes({"results": body}), media_type="application/json")
+        return json_response({"results": body})
 
     return await respond_idempotently(
         request, call.user_id, idempotency_key, data, apply, replayable=_still_seen(call.user_id)
