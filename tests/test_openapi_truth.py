@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from tests.lists.helpers import create_list
-from tests.support import operations
+from tests.support import HTTP_METHODS, operations
 from tests.tasks.helpers import assert_error, create_task
+from todo_api.kit.inputs import UUID_EXAMPLE
 
 USER_PATH = "/api/{user_id}/tasks"
 SIGN_IN_ROUTES = [f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")]
@@ -247,7 +248,7 @@ async def test_changes_answers_other_methods_with_405_allowing_get(
 ) -> None:
     response = await alice.request(method, "/api/tasks/changes", json={"title": "x"})
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"  # HEAD is answered wherever GET is
 
 
 # Rules of the shape the document's pattern describes, from the simplest to the longest.
@@ -452,3 +453,41 @@ async def test_no_query_parameter_is_checked_beyond_what_the_document_says(
                 assert not refused & {p["name"] for p in query}, (method, path, params, refused)
             tried += 1
     assert tried >= 10
+
+
+# --- 405: the Allow header is the document's methods ---------------------------------------------
+
+
+def documented_methods(schema: dict[str, Any], path: str) -> str:
+    """What Allow says of `path`: the document's methods for it, and HEAD wherever GET is."""
+    methods = {method.upper() for method in schema["paths"][path] if method in HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+async def test_every_405_allows_what_the_document_lists_for_the_path(
+    schema: dict[str, Any], alice: httpx.AsyncClient
+) -> None:
+    """OPTIONS (no preflight) on every path of the document; a path written out whole
+    (/api/auth/passkeys/login) is not the template beside it (/api/auth/passkeys/{id})."""
+    refused = 0
+    for path in schema["paths"]:
+        concrete = re.sub(r"\{[^}]+\}", UUID_EXAMPLE, path)
+        response = await alice.options(concrete)
+        if response.status_code != 405:
+            continue
+        assert_error(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["allow"] == documented_methods(schema, path), path
+        refused += 1
+    assert refused >= 50
+
+
+@pytest.mark.parametrize("path", ["/api/auth/passkeys/login", "/api/auth/passkeys/register"])
+@pytest.mark.parametrize("method", ["OPTIONS", "GET", "PUT", "PATCH"])
+async def test_a_passkey_ceremony_allows_post_only(
+    anonymous: httpx.AsyncClient, path: str, method: str
+) -> None:
+    response = await anonymous.request(method, path)
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "POST"
