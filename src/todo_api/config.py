@@ -606,17 +606,22 @@ def load_settings(**overrides: Any) -> Settings:
     it was set (`PORT`, `database_pool_size`, `BETTER_AUTH_SECRET`)."""
     from pydantic import ValidationError
 
+    as_set = _names_as_set(overrides.get("_env_file", ENV_FILE))
     try:
         settings = Settings(**overrides)
-        settings.sqlalchemy_url  # noqa: B018 - validates DATABASE_URL now, not on first use
-        if settings.database_direct_url:
-            normalize_database_url(settings.database_direct_url, "DATABASE_DIRECT_URL")
     except ValidationError as exc:
-        as_set = _names_as_set(overrides.get("_env_file", ENV_FILE))
         problems = "; ".join(
             f"{_variable(err['loc'], as_set)}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+    # The URLs now, not on first use.
+    normalize_database_url(
+        settings.database_url or settings.default_sqlite_url(), _variable(("database_url",), as_set)
+    )
+    if settings.database_direct_url:
+        normalize_database_url(
+            settings.database_direct_url, _variable(("database_direct_url",), as_set)
+        )
     return settings
 
 
