@@ -1,17 +1,22 @@
 """`todo-api` and `python -m todo_api`, run as real processes in a clean environment."""
 
 import argparse
+import re
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.helpers_server import clean_env, run_cli, run_command
+from tests.helpers_server import clean_env, free_port, run_cli, run_command, running_server
 from tests.support import TEST_SECRET
 from todo_api.cli import build_parser
 
@@ -130,8 +135,10 @@ def test_a_bad_port_variable_concerns_only_serve(env: dict[str, str], tmp_path: 
 
     serve = run_cli("serve", env=env, cwd=tmp_path)
     assert serve.returncode == 2
-    assert "'abc' is not a port" in serve.stderr
-    assert "Traceback" not in serve.stderr
+    assert (
+        serve.stderr == "todo-api: invalid configuration: PORT: 'abc' is not a port (1 to 65535)\n"
+    )
+    assert not (tmp_path / "todo.db").exists()  # nothing migrated
 
 
 @pytest.mark.parametrize("port", ["70000", "0", "-1", "²"])
@@ -273,3 +280,162 @@ def test_a_port_in_use_is_one_line_naming_port_before_migrating(
     assert f"port {port} on 127.0.0.1 is in use" in output[0]
     assert "PORT" in output[0].split("in use", 1)[1]
     assert not (tmp_path / "todo.db").exists()  # nothing migrated
+
+
+# --- What the command line says about settings ----------------------------------------------
+
+
+def warnings_of(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stderr.splitlines() if " WARNING todo_api " in line]
+
+
+def test_a_mistyped_setting_is_one_warning_naming_the_setting_it_resembles(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        **env,
+        "DATABSE_URL": "postgresql://nowhere/typo",
+        "log_formt": "json",
+        # Names of other programs, some a few letters from a setting (HOME, HOST; TERM, PORT).
+        "TERM": "xterm",
+        "EDITOR": "vi",
+        "XDG_DATA_DIRS": "/usr/share",
+    }
+    (tmp_path / ".env").write_text(
+        "LOGLEVEL=DEBUG\nPOSTGRES_PASSWORD=compose-reads-it\nSOMETHING_ELSE=1\nENV=development\n"
+    )
+
+    result = run_cli("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    messages = [line.split(" WARNING todo_api ", 1)[1] for line in warnings_of(result)]
+    assert messages == [
+        "DATABSE_URL is not a setting; did you mean DATABASE_URL?",
+        "log_formt is not a setting; did you mean LOG_FORMAT?",
+        ".env: LOGLEVEL is not a setting; did you mean LOG_LEVEL?",
+        ".env: SOMETHING_ELSE is not a setting (docs/configuration.md)",
+    ]
+    assert "up to date" in result.stdout
+
+
+def test_settings_spelled_right_give_no_warning(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "log_level": "info", "BETTER_AUTH_SECRET": TEST_SECRET, "PORT": "8001"}
+    (tmp_path / ".env").write_text("LOG_FORMAT=text\nHOST=127.0.0.1\n")
+
+    result = run_cli("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert warnings_of(result) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value", "where"),
+    [
+        ("serve", "PORT", "abc", "environment"),  # serve's own: not read from .env
+        ("migrate", "database_pool_size", "abc", "environment"),
+        ("migrate", "database_pool_size", "abc", ".env"),
+        ("migrate", "Shutdown_Grace_Seconds", "soon", "environment"),
+        ("migrate", "Shutdown_Grace_Seconds", "soon", ".env"),
+        ("token", "ENV", "staging", ".env"),
+        ("migrate", "database_url", "mysql://u:p@db.example/app", "environment"),
+        ("migrate", "Database_Direct_Url", "postgresql://", ".env"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_stops_with_one_line_naming_the_variable_as_set(
+    env: dict[str, str], tmp_path: Path, command: str, variable: str, value: str, where: str
+) -> None:
+    if where == ".env":
+        (tmp_path / ".env").write_text(f"{variable}={value}\n")
+    else:
+        env = {**env, variable: value}
+
+    result = run_cli(command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert re.search(rf"\b{variable}\b", line), line
+    if variable != variable.upper():
+        assert variable.upper() not in line
+    assert "--port" not in line
+    assert not (tmp_path / "todo.db").exists()
+
+
+# The settings each command's --help names (a sample: the ones a reader looks for first).
+SETTINGS_NAMED = {
+    "serve": ["HOST", "PORT", "DATABASE_URL", "JWT_SECRET", "LOG_LEVEL", "LOG_FORMAT"],
+    "migrate": ["DATABASE_URL", "DATABASE_DIRECT_URL", "DATABASE_CONNECT_TIMEOUT"],
+    "revision": ["DATABASE_URL"],
+    "token": ["JWT_SECRET", "BETTER_AUTH_SECRET", "DATA_DIR", "JWT_ISSUER", "JWT_AUDIENCE"],
+}
+
+
+@pytest.mark.parametrize("command", [None, *SETTINGS_NAMED])
+def test_help_names_the_settings_read_and_the_page_that_says_more(
+    env: dict[str, str], tmp_path: Path, command: str | None
+) -> None:
+    result = run_cli(*([command] if command else []), "--help", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    shown = " ".join(result.stdout.split())
+    assert "docs/command-line.md" in shown
+    assert "docs/configuration.md" in shown
+    assert ".env" in shown
+    for name in SETTINGS_NAMED.get(command or "", []):
+        assert re.search(rf"\b{name}\b", shown), (command, name)
+
+
+def test_smtp_url_console_is_refused_in_production(tmp_path: Path) -> None:
+    env = clean_env(ENV="production", JWT_SECRET="x" * 40, SMTP_URL="console")
+
+    result = run_cli("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "SMTP_URL=console" in line
+    assert "ENV=production" in line
+
+
+def test_smtp_url_console_writes_account_emails_decoded_to_the_log(
+    server_database_url: str, tmp_path: Path
+) -> None:
+    """A password reset tried on a laptop: the email's link, read from the server's log as it
+    stands (not base64), resets the password."""
+    port = free_port()
+    env = clean_env(
+        DATABASE_URL=server_database_url,
+        JWT_SECRET=TEST_SECRET,
+        SMTP_URL="console",
+        PUBLIC_URL=f"http://127.0.0.1:{port}",  # the base of the links
+    )
+    email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
+    with (
+        running_server(tmp_path, env, tmp_path / "server.log", port) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        registered = client.post(
+            "/api/auth/register", json={"email": email, "password": "correct horse battery"}
+        )
+        assert registered.status_code == 201, registered.text
+        forgot = client.post("/api/auth/password/forgot", json={"email": email})
+        assert forgot.status_code == 202, forgot.text
+        link = wait_for_line(server.log, r"\| (\S+/account/reset-password\?token=\S+)$")
+        token = link.rsplit("token=", 1)[1]
+        reset = client.post(
+            "/api/auth/password/reset", json={"token": token, "password": "a new passphrase!"}
+        )
+        assert reset.status_code == 204, reset.text
+        log = server.log()
+    assert f"| To: {email}" in log
+    assert "| Subject: Reset your password" in log
+    assert "Content-Transfer-Encoding" not in log
+    assert "base64" not in log
+
+
+def wait_for_line(read: Callable[[], str], pattern: str, timeout: float = 20) -> str:
+    """The first group of the first line of `read()` matching `pattern`, once there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if found := re.search(pattern, read(), re.MULTILINE):
+            return found.group(1)
+        assert time.monotonic() < deadline, f"no line matches {pattern!r}:\n{read()}"
+        time.sleep(0.1)

@@ -1,15 +1,18 @@
 """The OpenAPI document says what the service does: every status a route answers, the headers
 it sends, null only where null is taken, and examples the service accepts."""
 
+import json
 import re
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from tests.lists.helpers import create_list
-from tests.support import operations
+from tests.support import HTTP_METHODS, operations
 from tests.tasks.helpers import assert_error, create_task
+from todo_api.kit.inputs import UUID_EXAMPLE
 
 USER_PATH = "/api/{user_id}/tasks"
 SIGN_IN_ROUTES = [f"/api/auth/{name}" for name in ("register", "login", "token", "refresh")]
@@ -247,7 +250,7 @@ async def test_changes_answers_other_methods_with_405_allowing_get(
 ) -> None:
     response = await alice.request(method, "/api/tasks/changes", json={"title": "x"})
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"  # HEAD is answered wherever GET is
 
 
 # Rules of the shape the document's pattern describes, from the simplest to the longest.
@@ -452,3 +455,126 @@ async def test_no_query_parameter_is_checked_beyond_what_the_document_says(
                 assert not refused & {p["name"] for p in query}, (method, path, params, refused)
             tried += 1
     assert tried >= 10
+
+
+# --- 405: the Allow header is the document's methods ---------------------------------------------
+
+
+def documented_methods(schema: dict[str, Any], path: str) -> str:
+    """What Allow says of `path`: the document's methods for it, and HEAD wherever GET is."""
+    methods = {method.upper() for method in schema["paths"][path] if method in HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+async def test_every_405_allows_what_the_document_lists_for_the_path(
+    schema: dict[str, Any], alice: httpx.AsyncClient
+) -> None:
+    """OPTIONS (no preflight) on every path of the document; a path written out whole
+    (/api/auth/passkeys/login) is not the template beside it (/api/auth/passkeys/{id})."""
+    refused = 0
+    for path in schema["paths"]:
+        concrete = re.sub(r"\{[^}]+\}", UUID_EXAMPLE, path)
+        response = await alice.options(concrete)
+        if response.status_code != 405:
+            continue
+        assert_error(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["allow"] == documented_methods(schema, path), path
+        refused += 1
+    assert refused >= 50
+
+
+@pytest.mark.parametrize("path", ["/api/auth/passkeys/login", "/api/auth/passkeys/register"])
+@pytest.mark.parametrize("method", ["OPTIONS", "GET", "PUT", "PATCH"])
+async def test_a_passkey_ceremony_allows_post_only(
+    anonymous: httpx.AsyncClient, path: str, method: str
+) -> None:
+    response = await anonymous.request(method, path)
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "POST"
+
+
+# --- Bodies: what the document admits, the service takes -----------------------------------------
+
+# (method, path, the body's model, body, whether it is taken)
+BODIES = [
+    ("PATCH", "/api/notifications/settings", "SettingsUpdate", {"email": "daily"}, True),
+    (
+        "PATCH",
+        "/api/notifications/settings",
+        "SettingsUpdate",
+        {"kinds": {"assigned": False}},
+        True,
+    ),
+    ("PATCH", "/api/notifications/settings", "SettingsUpdate", {"kinds": {}}, True),
+    ("PATCH", "/api/notifications/settings", "SettingsUpdate", {"email": None}, False),
+    ("PATCH", "/api/notifications/settings", "SettingsUpdate", {"kinds": None}, False),
+    ("PATCH", "/api/notifications/settings", "SettingsUpdate", {"kinds": {"assigned": 0}}, False),
+    ("PATCH", "/api/notifications/settings", "SettingsUpdate", {"kinds": {"mentioned": 1}}, False),
+    ("PATCH", "/api/notifications/settings", "SettingsUpdate", {}, False),
+    ("POST", "/api/notifications/read", "MarkRead", {"all": True}, True),
+    ("POST", "/api/notifications/read", "MarkRead", {"ids": [UUID_EXAMPLE]}, True),
+    ("POST", "/api/notifications/read", "MarkRead", {"ids": [], "all": None}, True),
+    ("POST", "/api/notifications/read", "MarkRead", {"ids": None, "all": True}, True),
+    ("POST", "/api/notifications/read", "MarkRead", {}, False),
+    ("POST", "/api/notifications/read", "MarkRead", {"ids": [], "all": True}, False),
+    ("POST", "/api/notifications/read", "MarkRead", {"ids": None, "all": None}, False),
+    # A made-up mfa_token: a body that is taken gets 401 INVALID_TOKEN, not 400.
+    ("POST", "/api/auth/login/2fa", "SecondFactor", {"mfa_token": "t", "code": "492039"}, True),
+    (
+        "POST",
+        "/api/auth/login/2fa",
+        "SecondFactor",
+        {"mfa_token": "t", "code": None, "recovery_code": "k7mwp-2hx9a"},
+        True,
+    ),
+    (
+        "POST",
+        "/api/auth/login/2fa",
+        "SecondFactor",
+        {"mfa_token": "t", "code": "492039", "recovery_code": "k7mwp-2hx9a"},
+        False,
+    ),
+    ("POST", "/api/auth/login/2fa", "SecondFactor", {"mfa_token": "t"}, False),
+    ("POST", "/api/auth/login/2fa", "SecondFactor", {"mfa_token": "t", "code": None}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "model", "body", "taken"),
+    BODIES,
+    ids=[f"{path} {json.dumps(body)}" for _, path, _, body, _ in BODIES],
+)
+async def test_a_body_is_taken_exactly_when_the_document_admits_it(
+    schema: dict[str, Any],
+    alice: httpx.AsyncClient,
+    method: str,
+    path: str,
+    model: str,
+    body: dict[str, Any],
+    taken: bool,
+) -> None:
+    operation = schema["paths"][path][method.lower()]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == f"#/components/schemas/{model}"
+    document = jsonschema.Draft202012Validator({"$ref": ref, "components": schema["components"]})
+
+    response = await alice.request(method, path, json=body)
+
+    assert document.is_valid(body) is taken, body
+    if taken:
+        assert response.status_code != 400, response.text
+    else:
+        assert_error(response, 400, "VALIDATION_ERROR")
+
+
+def test_what_cannot_be_cleared_is_not_nullable_and_an_empty_change_is_refused(
+    schema: dict[str, Any],
+) -> None:
+    components = schema["components"]["schemas"]
+    settings = components["SettingsUpdate"]
+    assert {name for name, field in settings["properties"].items() if nullable(field)} == set()
+    assert settings["properties"]["kinds"]["additionalProperties"] == {"type": "boolean"}
+    for model in ("SettingsUpdate", "MarkRead"):
+        assert components[model]["minProperties"] == 1, model

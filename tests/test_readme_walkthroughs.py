@@ -6,6 +6,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.helpers_server import TODO_API, clean_env, cli_token, free_port, running_server
 from tests.support import TEST_SECRET
 
@@ -22,6 +24,7 @@ PAGES = (
     "docs/reminders.md",
     "docs/tokens.md",
     "docs/authentication.md",
+    "docs/accounts.md",
     "docs/offline-clients.md",
     "docs/quick-add-and-filters.md",
     "docs/comments.md",
@@ -43,10 +46,9 @@ NOT_WALKTHROUGHS = {
     ("docs/deploying.md", "In a container"),  # docker build, run, compose
     ("docs/reminders.md", "Email"),  # a mail server's settings
     # Each needs what an email or an authenticator app gives (tests/auth/test_recovery.py,
-    # test_verification.py and test_two_factor.py run these flows over HTTP).
+    # test_verification.py and test_two_factor.py run these flows over HTTP). The forgotten
+    # password runs: its link is read from the server's log (SMTP_URL=console).
     ("docs/accounts.md", "Emails and their links"),  # settings
-    ("docs/accounts.md", "Forgotten password"),  # the token of an emailed link
-    ("docs/accounts.md", "Change of password"),
     ("docs/accounts.md", "Where you are signed in"),  # a sign-in's id
     ("docs/accounts.md", "Confirming an email"),  # the token of an emailed link
     ("docs/accounts.md", "Change of email"),
@@ -54,6 +56,15 @@ NOT_WALKTHROUGHS = {
     ("docs/accounts.md", "With curl"),  # passkeys: an authenticator (test_passkeys_browser.py)
 }
 BASE_LINE = "BASE=http://127.0.0.1:${PORT:-8000}"
+# Where a reader pastes the token of the link an email brought (docs/accounts.md): the test
+# reads it from the server's log, as the reader does (SMTP_URL=console).
+PASTED_LINK_TOKEN = "LINK_TOKEN=paste-the-token-of-the-link-here"
+# `forgot` answered, then `reset` with the token of the link the email brought.
+RESET_BY_THE_EMAILED_LINK = '{"status":"accepted"}HTTP/1.1 204 No Content'
+LINK_TOKEN_FROM_THE_LOG = (
+    "LINK_TOKEN=$(for _ in $(seq 200); do grep -o 'reset-password?token=[^ ]*' server.log "
+    "| tail -1 | cut -d= -f2 | grep . && break; sleep 0.1; done)"
+)
 
 
 def _shell_blocks(page: str) -> list[tuple[str, str]]:
@@ -71,12 +82,37 @@ def _shell_blocks(page: str) -> list[tuple[str, str]]:
     return blocks
 
 
-def _walkthroughs() -> str:
+def _walkthroughs(pages: tuple[str, ...] = PAGES) -> str:
     return "\n".join(
         block
-        for page in PAGES
+        for page in pages
         for section, block in _shell_blocks(page)
         if (page, section) not in NOT_WALKTHROUGHS
+    )
+
+
+def _server_env(tmp_path: Path, port: int) -> dict[str, str]:
+    """What a reader's `make serve` has, with the settings the pages start it with."""
+    return clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path}/todo.db",
+        JWT_SECRET=TEST_SECRET,
+        # The webhook's receiver, here: nothing listens there (its deliveries fail).
+        WEBHOOK_ALLOW_PRIVATE_URLS="true",
+        # Accounts: emails written to the log, links to the service's own pages.
+        SMTP_URL="console",
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+
+
+def _as_run_here(script: str, suffix: str) -> str:
+    """A walkthrough with this checkout's program, the test's own users, and the link tokens
+    read from the server's log."""
+    return (
+        script.replace(".venv/bin/todo-api", TODO_API)
+        .replace("--sub alice", f"--sub alice-{suffix}")
+        .replace("--sub bob", f"--sub bob-{suffix}")
+        .replace("ada@example.com", f"ada-{suffix}@example.com")
+        .replace(PASTED_LINK_TOKEN, LINK_TOKEN_FROM_THE_LOG)
     )
 
 
@@ -107,24 +143,16 @@ def test_every_page_reaches_the_service_at_one_base() -> None:
 def test_the_walkthroughs_do_what_their_comments_say(tmp_path: Path) -> None:
     # On the store a reader's `make serve` gives (SQLite): the answers are the same on
     # PostgreSQL, which the rest of the suite proves route by route.
-    env = clean_env(
-        DATABASE_URL=f"sqlite:///{tmp_path}/todo.db",
-        JWT_SECRET=TEST_SECRET,
-        # The webhook's receiver, here: nothing listens there (its deliveries fail).
-        WEBHOOK_ALLOW_PRIVATE_URLS="true",
-    )
+    port = free_port()
+    env = _server_env(tmp_path, port)
     # The walkthroughs' subjects, made unique (as on a database a reader shares).
     suffix = uuid.uuid4().hex[:8]
     # The files the walkthroughs read (tests/fixtures), where a reader in the clone has them.
     (tmp_path / "tests").symlink_to(ROOT / "tests")
-    with running_server(tmp_path, env, tmp_path / "server.log") as server:
-        script = (
-            _walkthroughs()
-            .replace(".venv/bin/todo-api", TODO_API)
-            .replace("--sub alice", f"--sub alice-{suffix}")
-            .replace("--sub bob", f"--sub bob-{suffix}")
-            .replace("ada@example.com", f"ada-{suffix}@example.com")
-            .replace("https://bot.example.com/todo", f"http://127.0.0.1:{free_port()}/todo")
+    with running_server(tmp_path, env, tmp_path / "server.log", port) as server:
+        assert PASTED_LINK_TOKEN in _walkthroughs()
+        script = _as_run_here(_walkthroughs(), suffix).replace(
+            "https://bot.example.com/todo", f"http://127.0.0.1:{free_port()}/todo"
         )
         # A stream runs until stopped: this one after 3 s (curl's "timed out" is 28).
         stream = 'curl -N $BASE/api/events -H "$AUTH"'
@@ -177,8 +205,11 @@ def test_the_walkthroughs_do_what_their_comments_say(tmp_path: Path) -> None:
     assert '"fires_at":"2030-12-22T18:00:00Z"},{"task_id"' in out
     assert '"reminders":[{"id":' in out
     assert '"at":"2030-12-23T08:00:00Z"}]' in out
-    # Built-in accounts: registered, signed in, refreshed.
+    # Built-in accounts: registered, signed in, refreshed; the password reset by the emailed
+    # link (204), then changed back.
     assert f'"email":"ada-{suffix}@example.com"' in out
+    assert RESET_BY_THE_EMAILED_LINK in out
+    assert out.count('"token_type":"bearer"') >= 3
     # Live updates: the stream's first message.
     assert "event: changes" in out
     # CalDAV: the discovery, the to-do put (201) and read back as a task and by REPORT.
@@ -197,3 +228,38 @@ def test_the_walkthroughs_do_what_their_comments_say(tmp_path: Path) -> None:
     # Your data: each import counted, the account deleted last.
     assert out.count('{"lists":') >= 4
     assert "HTTP/1.1 204 No Content" in out.split('{"lists":')[-1]
+
+
+# Pages whose walkthrough a reader may run alone, after the README's first request (its
+# `BASE`, `TOKEN` and `AUTH`): each makes what it uses, and what the page shows comes back.
+ALONE = {
+    "docs/quick-add-and-filters.md": [
+        '"kind":"list","value":"Home"',  # the quick add read #Home as the list
+        '"name":"Work now","query":"(today | overdue) & #Work"',
+    ],
+    "docs/accounts.md": [
+        RESET_BY_THE_EMAILED_LINK,
+        '"access_token":',  # signed in with the new password, then changed back
+    ],
+}
+
+
+@pytest.mark.parametrize("page", sorted(ALONE))
+def test_a_page_s_walkthrough_makes_what_it_uses(tmp_path: Path, page: str) -> None:
+    port = free_port()
+    env = _server_env(tmp_path, port)
+    with running_server(tmp_path, env, tmp_path / "server.log", port):
+        script = _walkthroughs(("README.md", page))
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", _as_run_here(script, uuid.uuid4().hex[:8])],
+            env={**env, "PORT": str(port)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    assert '"code":"VALIDATION_ERROR"' not in result.stdout
+    for shown in ALONE[page]:
+        assert shown in result.stdout, shown

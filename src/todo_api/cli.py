@@ -9,10 +9,30 @@ import sys
 import uuid
 from typing import cast
 
-from todo_api.config import ConfigError, Settings, load_settings
+from todo_api.config import ConfigError, Settings, load_settings, misnamed_variables
 from todo_api.process.startup import StartupFailed, check_can_listen, migrate_when_reachable
 
 log = logging.getLogger("todo_api")
+
+DOCS = "docs/command-line.md (every setting: docs/configuration.md)"
+# The settings each command reads, for its --help; any of them may be in the environment or in
+# a .env file in the working directory.
+DATABASE_SETTINGS = "DATABASE_URL, DATABASE_DIRECT_URL, DATABASE_CONNECT_TIMEOUT"
+LOG_SETTINGS = "LOG_LEVEL, LOG_FORMAT"
+SETTINGS_READ = {
+    "serve": f"HOST, PORT, {DATABASE_SETTINGS}, MIGRATION_LOCK_ATTEMPTS, {LOG_SETTINGS}, "
+    "JWT_SECRET (or BETTER_AUTH_SECRET), DATA_DIR, and every other setting of the service",
+    "migrate": f"{DATABASE_SETTINGS}, MIGRATION_LOCK_ATTEMPTS, DATA_DIR, {LOG_SETTINGS}",
+    "revision": "DATABASE_URL, DATABASE_DIRECT_URL, MIGRATION_LOCK_ATTEMPTS, DATA_DIR",
+    "token": "JWT_SECRET (or BETTER_AUTH_SECRET; unset: the development secret in DATA_DIR), "
+    "JWT_ISSUER, JWT_AUDIENCE",
+}
+
+
+def _warn_about_misnamed_variables() -> None:
+    """A setting whose name is mistyped is not read: say so, once, as the command starts."""
+    for line in misnamed_variables():
+        log.warning("%s", line)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -24,8 +44,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from todo_api.process.shutdown import exit_0_after_graceful_shutdown
 
     configure_logging(settings.log_level, settings.log_format)
+    _warn_about_misnamed_variables()
+    port = _listen_port(args)
 
-    check_can_listen(args.host, args.port)
+    check_can_listen(args.host, port)
     log.info("database: %s", settings.database_summary())
     if settings.database_direct_url:
         log.info("migrations through: %s", settings.for_migrations().database_summary())
@@ -47,7 +69,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         "todo_api.app:create_app",
         factory=True,
         host=args.host,
-        port=args.port,
+        port=port,
         workers=args.workers,
         loop="uvloop",
         http=cast("type[asyncio.Protocol]", protocol),
@@ -70,6 +92,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
     from todo_api.process.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
+    _warn_about_misnamed_variables()
     asyncio.run(migrate_when_reachable(settings))
     print("database schema is up to date")
 
@@ -77,12 +100,14 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
 def _revision(settings: Settings, args: argparse.Namespace) -> None:
     from todo_api.migrations import generate_revision
 
+    _warn_about_misnamed_variables()
     asyncio.run(generate_revision(settings, args.message))
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> None:
     from todo_api.auth.tokens import mint_token
 
+    _warn_about_misnamed_variables()
     secret_file = settings.development_secret_file()
     existed = secret_file is not None and secret_file.exists()
     print(mint_token(settings, subject=args.sub, email=args.email, minutes=args.minutes))
@@ -105,12 +130,32 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _listen_port(args: argparse.Namespace) -> int:
+    """--port, else PORT, else 8000; a bad PORT is an error naming PORT (not --port)."""
+    if args.port is not None:
+        return int(args.port)
+    try:
+        return _port(os.environ.get("PORT", "8000"))
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(f"invalid configuration: PORT: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="todo-api", description="The todo-api service.")
+    parser = argparse.ArgumentParser(
+        prog="todo-api",
+        description="The todo-api service.",
+        epilog="Settings come from the environment or a .env file in the working directory "
+        f"(each command's --help names those it reads). See {DOCS}.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=summary, description=summary)
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=f"Reads {SETTINGS_READ[name]} (from the environment or .env). See {DOCS}.",
+        )
 
     serve = command("serve", "migrate the database, then serve the API")
     serve.add_argument(
@@ -118,13 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("HOST", "127.0.0.1"),
         help="address to listen on; 0.0.0.0 for every interface (default: HOST, else 127.0.0.1)",
     )
-    # A default from PORT goes through the same check (argparse applies `type` to a string
-    # default), so a bad PORT is one line from `serve` and no concern of the other commands.
+    # PORT is read when `serve` runs (_listen_port), so that a bad one is an error naming
+    # PORT, and no concern of the other commands.
     serve.add_argument(
-        "--port",
-        type=_port,
-        default=os.environ.get("PORT", "8000"),
-        help="port to listen on (default: PORT, else 8000)",
+        "--port", type=_port, default=None, help="port to listen on (default: PORT, else 8000)"
     )
     serve.add_argument(
         "--workers",
@@ -169,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         args.run(settings, args)
+    except ConfigError as exc:
+        print(f"todo-api: {exc}", file=sys.stderr)
+        return 2
     except StartupFailed as exc:
         print(f"todo-api: {exc}", file=sys.stderr)
         return 1

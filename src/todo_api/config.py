@@ -4,11 +4,13 @@ import ipaddress
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import (
     AliasChoices,
     Field,
@@ -30,6 +32,15 @@ SQLITE_FILE_NAME = "todo.db"
 # Bounds of WEBHOOK_RETRY_SCHEDULE: a week per delay, twenty retries.
 MAX_RETRY_DELAY_SECONDS = 7 * 86400
 MAX_RETRIES = 20
+
+# SMTP_URL's value that writes emails to the log instead of sending them (development).
+CONSOLE_MAIL = "console"
+# The file pydantic-settings reads beside the environment (in the working directory).
+ENV_FILE = ".env"
+# Names that are no field of Settings but are read all the same: `todo-api serve` takes HOST
+# and PORT from the environment; compose takes POSTGRES_PASSWORD from the same `.env`
+# (.env.example).
+OTHER_VARIABLES = frozenset({"HOST", "PORT", "POSTGRES_PASSWORD"})
 
 # libpq options that people paste in URLs and asyncpg does not take as keywords.
 _LIBPQ_ONLY_PARAMS = {
@@ -59,7 +70,7 @@ Registration = Literal["open", "invite", "closed"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     env: Environment = Environment.development
     database_url: str | None = None
@@ -149,6 +160,7 @@ class Settings(BaseSettings):
     # service was down may still fire (hours, fractions allowed); an email attempt's time
     # limit and the delays before each retry (comma-separated seconds, like the webhooks');
     # and the longest a scheduler sleeps with nothing due (a write wakes it sooner).
+    # `console` writes each email to the log instead (trying the account flows on a laptop).
     smtp_url: SecretStr | None = None
     reminder_email_from: str = "todo-api@localhost"
     reminder_max_late_hours: float = Field(default=24, ge=0, le=24 * 365)
@@ -303,9 +315,11 @@ class Settings(BaseSettings):
     def _smtp_url(cls, url: SecretStr | None) -> SecretStr | None:
         if url is None or not url.get_secret_value().strip():
             return None
+        if url.get_secret_value().strip().lower() == CONSOLE_MAIL:
+            return SecretStr(CONSOLE_MAIL)
         parts = urlsplit(url.get_secret_value().strip())
         if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
-            raise ValueError("SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
+            raise ValueError("SMTP_URL must be smtp://host[:port], smtps://host[:port] or console")
         try:
             parts.port  # noqa: B018 (a port that is not a number raises)
         except ValueError:
@@ -396,6 +410,20 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _production_sends_its_emails(self) -> Self:
+        if self.env is Environment.production and self.mails_to_log:
+            raise ValueError(
+                "SMTP_URL=console writes emails (and the links in them) to the log: "
+                "refused when ENV=production"
+            )
+        return self
+
+    @property
+    def mails_to_log(self) -> bool:
+        """Whether emails are written to the log instead of sent (SMTP_URL=console)."""
+        return self.smtp_url is not None and self.smtp_url.get_secret_value() == CONSOLE_MAIL
 
     @model_validator(mode="after")
     def _verification_needs_email(self) -> Self:
@@ -574,18 +602,104 @@ def normalize_database_url(raw: str, variable: str = "DATABASE_URL") -> URL:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings, turning pydantic's error into one line that names the variable."""
+    """Read the settings, turning pydantic's error into one line that names each variable as
+    it was set (`PORT`, `database_pool_size`, `BETTER_AUTH_SECRET`)."""
     from pydantic import ValidationError
 
+    as_set = _names_as_set(overrides.get("_env_file", ENV_FILE))
     try:
         settings = Settings(**overrides)
-        settings.sqlalchemy_url  # noqa: B018 - validates DATABASE_URL now, not on first use
-        if settings.database_direct_url:
-            normalize_database_url(settings.database_direct_url, "DATABASE_DIRECT_URL")
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+            f"{_variable(err['loc'], as_set)}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+    # The URLs now, not on first use.
+    normalize_database_url(
+        settings.database_url or settings.default_sqlite_url(), _variable(("database_url",), as_set)
+    )
+    if settings.database_direct_url:
+        normalize_database_url(
+            settings.database_direct_url, _variable(("database_direct_url",), as_set)
+        )
     return settings
+
+
+def _env_file_names(env_file: Any) -> list[str]:
+    """The names a `.env` file sets, as written (none when there is no such file)."""
+    if not env_file or not Path(env_file).is_file():
+        return []
+    return list(dotenv_values(env_file))
+
+
+def _names_as_set(env_file: Any) -> dict[str, str]:
+    """Each variable set, upper-cased, to its name as written (the environment wins over
+    `.env`, as it does for the values)."""
+    names = {name.upper(): name for name in _env_file_names(env_file)}
+    names.update({name.upper(): name for name in os.environ})
+    return names
+
+
+def _variable(loc: tuple[int | str, ...], as_set: Mapping[str, str]) -> str:
+    """The variable an error of the setting at `loc` is about, as the user wrote it."""
+    if not loc:
+        return "settings"
+    field = Settings.model_fields.get(str(loc[0]))
+    candidates = [str(loc[0]).upper()]
+    if field is not None and isinstance(field.validation_alias, AliasChoices):
+        candidates += [str(choice).upper() for choice in field.validation_alias.choices]
+    return next((as_set[name] for name in candidates if name in as_set), candidates[0])
+
+
+def setting_names() -> frozenset[str]:
+    """Every name the service reads, upper-cased (the environment's case does not matter)."""
+    names = set(OTHER_VARIABLES)
+    for name, field in Settings.model_fields.items():
+        names.add(name.upper())
+        if isinstance(field.validation_alias, AliasChoices):
+            names.update(str(choice).upper() for choice in field.validation_alias.choices)
+    return frozenset(names)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein's distance (difflib has ratios, not edit distances)."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
+
+
+def resembled_setting(name: str) -> str | None:
+    """The setting `name` looks like a typo of: at most 2 edits away, and fewer for short
+    names (1 for up to 7 letters), so that HOME is not taken for HOST nor TERM for PORT."""
+    upper = name.upper()
+    known = setting_names()
+    if upper in known:
+        return None
+    distance, closest = min((_edit_distance(upper, setting), setting) for setting in known)
+    return closest if distance <= min(2, max(1, len(closest) // 4)) else None
+
+
+def misnamed_variables(
+    environ: Mapping[str, str] | None = None, env_file: Any = ENV_FILE
+) -> list[str]:
+    """One warning line for each name that is no setting but close to one (in the environment
+    or `.env`), and for every other name in `.env`: a typo would otherwise do nothing."""
+    environ = os.environ if environ is None else environ
+    known = setting_names()
+    lines = []
+    for name in sorted(environ):
+        if (resembles := resembled_setting(name)) is not None:
+            lines.append(f"{name} is not a setting; did you mean {resembles}?")
+    for name in _env_file_names(env_file):
+        if name.upper() in known:
+            continue
+        resembles = resembled_setting(name)
+        hint = f"; did you mean {resembles}?" if resembles else " (docs/configuration.md)"
+        lines.append(f"{env_file}: {name} is not a setting{hint}")
+    return lines

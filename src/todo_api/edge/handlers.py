@@ -74,12 +74,17 @@ def _public_url(request: Request) -> str | None:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method the path answers to (Starlette's own Allow names one route's only)."""
-    methods: set[str] = set()
+    """Every method the path answers to (Starlette's own Allow names one route's only): those
+    the OpenAPI document lists for it. A path written out whole shadows a template that also
+    matches it, as in OpenAPI: /api/auth/passkeys/login is POST only, whatever DELETE
+    /api/auth/passkeys/{passkey_id} would make of it."""
+    literal: set[str] = set()
+    templated: set[str] = set()
     for route in iter_route_contexts(request.app.routes):
         match, _ = route.matches(request.scope)
         if match is not Match.NONE and route.methods:
-            methods |= route.methods
+            (templated if route.param_convertors else literal).update(route.methods)
+    methods = literal or templated
     if "GET" in methods:  # every GET answers HEAD too (todo_api.edge.head)
         methods.add("HEAD")
     return ", ".join(sorted(methods))

@@ -185,8 +185,11 @@ def only(router: APIRouter, path: str, method: str) -> None:
     """`path` answers `method` only: the others are 405 with `Allow`, not a match for a route
     after it (`/api/tasks/bulk` is no task id)."""
 
+    # HEAD is answered wherever GET is (todo_api.edge.head), so Allow names it too.
+    allowed = "GET, HEAD" if method == "GET" else method
+
     async def other_methods(request: Request) -> Response:
-        raise MethodNotAllowed(method)
+        raise MethodNotAllowed(allowed)
 
     other_methods.__name__ = f"{path.strip('/').replace('/', '_')}_other_methods"
     router.api_route(

@@ -6,7 +6,8 @@ An email has exactly one recipient and exactly the headers the service means (`F
 `text/plain` part), whatever a title, a name or an address holds: `render` builds it and reads
 it back, and refuses it (`Unsendable`) unless it is what was meant. `send` makes one attempt
 within SMTP_TIMEOUT_SECONDS and says how it went; what to do about a failure (try again later,
-give up) is the caller's.
+give up) is the caller's. With SMTP_URL=console, `send` writes the email to the log instead,
+decoded (headers and text, a line each), for trying the flows that send emails on a laptop.
 """
 
 import asyncio
@@ -14,8 +15,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
+from email.message import EmailMessage
 from email.mime.text import MIMEText
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.policy import compat32, default
 from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
@@ -123,6 +125,9 @@ async def send(settings: Settings, email: Email) -> tuple[str | None, bool]:
     implicit_tls = url.scheme == "smtps"
     try:
         sender, recipient, wire = render(settings, email)
+        if settings.mails_to_log:
+            _write_to_log(email.local_id, wire)
+            return None, False
         async with asyncio.timeout(settings.smtp_timeout_seconds):
             await aiosmtplib.send(
                 wire,
@@ -149,6 +154,19 @@ async def send(settings: Settings, email: Email) -> tuple[str | None, bool]:
         log.warning("email %s: %s", email.local_id, type(exc).__name__)
         return f"could not send: {type(exc).__name__}", False
     return None, False
+
+
+def _write_to_log(local_id: str, wire: bytes) -> None:
+    """The email as its reader sees it: headers decoded, the text part decoded from its base64,
+    one log line each (the log escapes what a line may not hold)."""
+    message = BytesParser(policy=default).parsebytes(wire)
+    assert isinstance(message, EmailMessage)
+    log.info("email %s (SMTP_URL=console: written here, not sent):", local_id)
+    for name, value in message.items():
+        if name.lower() not in ("mime-version", "content-type", "content-transfer-encoding"):
+            log.info("email %s | %s: %s", local_id, name, value)
+    for line in ["", *message.get_content().splitlines()]:
+        log.info("email %s | %s", local_id, line)
 
 
 def _permanent(exc: aiosmtplib.SMTPException) -> bool:

@@ -5,9 +5,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from todo_api.kit.inputs import Change, Input
+from todo_api.kit.inputs import Change, Input, change_schema, refuse_null
 
 Kind = Literal["assigned", "mentioned", "commented", "completed", "member_joined"]
 KINDS: tuple[str, ...] = ("assigned", "mentioned", "commented", "completed", "member_joined")
@@ -43,6 +43,17 @@ class NotificationPage(BaseModel):
 class MarkRead(Input):
     """`{"ids": [...]}` or `{"all": true}`."""
 
+    # Exactly one of them (a null is the same as left out), as `_one` checks.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "minProperties": 1,
+            "oneOf": [
+                {"required": ["ids"], "properties": {"ids": {"type": "array"}}},
+                {"required": ["all"], "properties": {"all": {"const": True}}},
+            ],
+        }
+    )
+
     ids: list[uuid.UUID] | None = Field(default=None, max_length=MAX_READ_IDS)
     all: Literal[True] | None = None
 
@@ -59,8 +70,13 @@ class SettingsRead(BaseModel):
 
 
 class SettingsUpdate(Change):
+    # Fields left out stay; neither may be cleared (null), and a kind is true or false, not 0.
+    model_config = ConfigDict(json_schema_extra=change_schema("email", "kinds"))
+
     email: EmailMode | None = None
-    kinds: dict[Kind, bool] | None = None
+    kinds: dict[Kind, StrictBool] | None = None
+
+    _not_null = field_validator("email", "kinds")(refuse_null)
 
 
 NOTIFICATION_FIELDS = tuple(NotificationRead.model_fields)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from todo_api.auth.schemas import Email, Password
 from todo_api.kit.inputs import UUID_EXAMPLE, Input
@@ -100,6 +100,17 @@ class TwoFactorDisable(Input):
 
 
 class SecondFactor(Input):
+    # A code from the app or a recovery code: exactly one of them (a null is the same as one
+    # left out), as the route checks.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("code", "recovery_code")
+            ]
+        }
+    )
+
     mfa_token: Annotated[str, Field(min_length=1, max_length=1024)]
     code: Code | None = None
     recovery_code: Code | None = None
