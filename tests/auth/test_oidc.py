@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -577,3 +578,39 @@ async def test_a_deleted_account_takes_its_link_along(make_app: Callable[..., Fa
     again = await signed_in_as(app, ada)
     assert again["user"]["id"] != first["user"]["id"]
     assert again["user"]["email"] == ada.email
+
+
+async def test_an_account_with_two_factor_asks_for_its_code_after_the_provider(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """The provider stands in for the password, not for the second factor: the exchange
+    answers as login does (mfa_required), and login/2fa with a code gives the tokens."""
+    app = make_app()
+    ada = person()
+    registered = await register(app, ada.email)
+    assert registered.status_code == 201, registered.text
+    await mark_verified(app, ada.email)
+    async with client_for(app, registered.json()["access_token"]) as owner:
+        setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
+        secret = setup.json()["secret"]
+        enabled = await owner.post("/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()})
+        assert enabled.status_code == 200, enabled.text
+    answer = await sign_in(app, ada)
+    response = await exchange(app, answer["code"])
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"mfa_required", "mfa_token"}
+    assert body["mfa_required"] is True
+    async with client_for(app) as client:
+        wrong = await client.post(
+            "/api/auth/login/2fa", json={"mfa_token": body["mfa_token"], "code": "000000"}
+        )
+        assert_error(wrong, 401, "INVALID_CREDENTIALS")
+        code = pyotp.TOTP(secret).at(time.time() + 30)  # the enabling code's step is spent
+        tokens = await client.post(
+            "/api/auth/login/2fa", json={"mfa_token": body["mfa_token"], "code": code}
+        )
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["user"]["id"] == registered.json()["user"]["id"]
+    assert (await me(app, tokens.json()["access_token"]))["two_factor"] is True
