@@ -29,9 +29,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from tests.auth.accounts_helpers import TEMPLATE, link_token, mail_to
 from tests.dav.helpers import npm_installed
 from tests.helpers_server import free_port
 from tests.lists.sharing import invite
+from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, token_for
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -614,3 +616,47 @@ async def test_an_account_with_two_factor_asks_for_its_code_after_the_provider(
     assert tokens.status_code == 200, tokens.text
     assert tokens.json()["user"]["id"] == registered.json()["user"]["id"]
     assert (await me(app, tokens.json()["access_token"]))["two_factor"] is True
+
+
+async def test_required_verification_refuses_an_email_the_provider_does_not_vouch_for(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """With EMAIL_VERIFICATION=required, an unverified email at the provider makes no account
+    (nobody could be sent its link), and an account made unverified before (under `optional`)
+    is not opened until it is confirmed; a verified one signs in."""
+    with mailbox() as box:
+        required = make_app(smtp_url=box.url, email_verification="required")
+        squatter = person(email_verified=False)
+        assert await sign_in(required, squatter) == {"error": "email_not_verified"}
+        async with held(required, Database).connection() as conn:
+            found = await conn.execute(select(users).where(users.c.email == squatter.email))
+            assert found.first() is None
+        vouched = await signed_in_as(required, person())
+        assert (await me(required, vouched["access_token"]))["email_verified"] is True
+
+        earlier = person(email_verified=False)
+        optional = make_app(smtp_url=box.url)
+        made = await signed_in_as(optional, earlier)
+        assert (await me(optional, made["access_token"]))["email_verified"] is False
+        assert await sign_in(required, earlier) == {"error": "email_not_verified"}
+
+
+async def test_optional_verification_sends_a_provider_made_account_its_link(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """With `optional`, the unverified email makes an unverified account, which has no
+    password, and email/resend sends it its link all the same."""
+    with mailbox() as box:
+        app = make_app(smtp_url=box.url, account_url_template=TEMPLATE)
+        ada = person(email_verified=False)
+        tokens = await signed_in_as(app, ada)
+        assert (await me(app, tokens["access_token"]))["email_verified"] is False
+        async with client_for(app) as client:
+            resent = await client.post("/api/auth/email/resend", json={"email": ada.email})
+            assert resent.status_code == 202, resent.text
+            [message] = await mail_to(box, ada.email)
+            verified = await client.post(
+                "/api/auth/email/verify", json={"token": link_token(message, "verify-email")}
+            )
+        assert verified.status_code == 200, verified.text
+        assert (await me(app, tokens["access_token"]))["email_verified"] is True

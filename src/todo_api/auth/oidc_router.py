@@ -3,9 +3,9 @@ OIDC_ISSUER is set (and built-in accounts are on).
 
 A frontend sends the browser to `GET /api/auth/oidc/start?redirect=<a page of its own>`; the
 provider sends it back to `GET /api/auth/oidc/callback`, which sends it on to that page with
-`?code=` (a one-time code, 60 s) or `?error=` (`account_exists`, `registration_closed`,
-`invitation_required`, `invalid_state`, `invalid_id_token`, `access_denied`, `provider_error`,
-`provider_unavailable`); the page turns the code into tokens with
+`?code=` (a one-time code, 60 s) or `?error=` (`account_exists`, `email_not_verified`,
+`registration_closed`, `invitation_required`, `invalid_state`, `invalid_id_token`,
+`access_denied`, `provider_error`, `provider_unavailable`); the page turns the code into tokens with
 `POST /api/auth/oidc/exchange`. The tokens never travel in a URL.
 """
 

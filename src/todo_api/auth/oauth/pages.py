@@ -77,6 +77,8 @@ HEADERS = {
 OIDC_ERRORS = {
     "account_exists": "An account here has that email, but it is not verified on both sides. "
     "Sign in with your password instead.",
+    "email_not_verified": "Your provider has not confirmed your email, and this service needs "
+    "a confirmed one. Confirm it there, or sign in with your password.",
     "registration_closed": "There is no account here for you, and registration is closed.",
     "invitation_required": "There is no account here for you; one needs an invitation.",
     "access_denied": "The sign-in was cancelled.",
