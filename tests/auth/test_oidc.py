@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from tests.auth.accounts_helpers import TEMPLATE, link_token, mail_to
+from tests.auth.oauth_helpers import form_fields
 from tests.dav.helpers import npm_installed
 from tests.helpers_server import free_port
 from tests.lists.sharing import invite
@@ -660,3 +661,54 @@ async def test_optional_verification_sends_a_provider_made_account_its_link(
             )
         assert verified.status_code == 200, verified.text
         assert (await me(app, tokens["access_token"]))["email_verified"] is True
+
+
+async def test_the_oauth_sign_in_page_asks_for_the_code_after_the_provider(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """Back from the provider to /oauth/authorize, an account with two-factor on is asked for
+    its code before the consent screen, as after its password."""
+    app = make_app()
+    ada = person()
+    registered = await register(app, ada.email)
+    await mark_verified(app, ada.email)
+    async with client_for(app, registered.json()["access_token"]) as owner:
+        setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
+        secret = setup.json()["secret"]
+        enabled = await owner.post("/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()})
+        assert enabled.status_code == 200, enabled.text
+    async with client_for(app) as browser:
+        client = await browser.post(
+            "/oauth/register",
+            json={
+                "client_name": "Test app",
+                "redirect_uris": ["http://127.0.0.1:1/callback"],
+                "token_endpoint_auth_method": "none",
+            },
+        )
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).decode()
+        params = {
+            "response_type": "code",
+            "client_id": client.json()["client_id"],
+            "redirect_uri": "http://127.0.0.1:1/callback",
+            "code_challenge": challenge.rstrip("="),
+            "code_challenge_method": "S256",
+        }
+        page = await browser.get("/oauth/authorize", params=params)
+        found = re.search(r'<a class="provider" href="([^"]+)">', page.text)
+        assert found is not None, page.text
+        response = await browser.get(html.unescape(found.group(1)).removeprefix(PUBLIC_URL))
+        callback = await sign_in_at_provider(response.headers["location"], ada)
+        response = await browser.get(callback.removeprefix(PUBLIC_URL))
+        back = await browser.get(response.headers["location"].removeprefix(PUBLIC_URL))
+        assert back.status_code == 200, back.text
+        assert 'name="code"' in back.text
+        assert 'value="allow"' not in back.text
+        assert "todo_oauth_session" not in back.headers.get("set-cookie", "")
+        fields = form_fields(back.text)
+        code = pyotp.TOTP(secret).at(time.time() + 30)
+        consent = await browser.post(
+            "/oauth/authorize", data={**fields, "code": code, "action": "code"}
+        )
+        assert consent.status_code == 200, consent.text
+        assert f"Signed in as {ada.email}" in consent.text

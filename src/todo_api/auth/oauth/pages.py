@@ -87,6 +87,7 @@ OIDC_ERRORS = {
     "access_denied": "The sign-in was cancelled.",
     "provider_error": "Signing in with your provider did not work. Try again.",
 }
+CONFIRM = "Confirm your email first: follow the link sent to it."
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
@@ -227,9 +228,8 @@ class Pages:
         if user is None:
             message = "That sign-in expired. Try again."
             return self._page("signin", auth, browser, message=message, status=401)
-        if self._settings.email_verification_mode == "required" and not user.email_verified:
-            message = "Confirm your email first: follow the link sent to it."
-            return self._page("signin", auth, browser, message=message, status=403)
+        if self._unconfirmed(user):
+            return self._page("signin", auth, browser, message=CONFIRM, status=403)
         if user.totp_enabled_at is not None:  # the provider stands in for the password only
             mfa_token = held(request.app, Challenges).issue(uuid.UUID(str(user.id)))
             return self._page("code", auth, browser, email=user.email, mfa_token=mfa_token)
@@ -310,10 +310,8 @@ class Pages:
         except InvalidCredentials:
             message = "Incorrect email or password."
             return self._page("signin", auth, browser, email=email, message=message, status=401)
-        required = self._settings.email_verification_mode == "required"
-        if required and not user.email_verified:
-            message = "Confirm your email first: follow the link sent to it."
-            return self._page("signin", auth, browser, email=email, message=message, status=403)
+        if self._unconfirmed(user):
+            return self._page("signin", auth, browser, email=email, message=CONFIRM, status=403)
         if user.totp_enabled_at is not None:  # a code from the app too
             mfa_token = held(request.app, Challenges).issue(uuid.UUID(str(user.id)))
             return self._page("code", auth, browser, email=user.email, mfa_token=mfa_token)
@@ -369,6 +367,8 @@ class Pages:
         except (InvalidCredentials, PasskeysNeedPublicUrl, ValueError):
             message = "The passkey was not accepted."
             return self._page("signin", auth, browser, message=message, status=401)
+        if self._unconfirmed(user):
+            return self._page("signin", auth, browser, message=CONFIRM, status=403)
         return await self._signed_in_page(request, auth, browser, user)
 
     async def _signed_in_page(
@@ -378,6 +378,10 @@ class Pages:
         response = self._page("consent", auth, browser, email=user.email)
         await self._sessions.start(request, response, uuid.UUID(str(user.id)))
         return response
+
+    def _unconfirmed(self, user: Row) -> bool:
+        """EMAIL_VERIFICATION=required, and the account's email is not confirmed yet."""
+        return self._settings.email_verification_mode == "required" and not user.email_verified
 
     def _sign_in_again(self, request: Request, auth: AuthRequest, browser: str) -> Response:
         """The sign-in page, for a browser not signed in; one whose sign-in has ended is told
