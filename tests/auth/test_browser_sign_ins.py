@@ -227,3 +227,16 @@ async def test_an_ended_sign_ins_cookie_is_told_and_dropped(app: FastAPI) -> Non
         shown = await page.open()
         assert "Your sign-in has ended. Sign in again." in shown.text
         assert 'todo_oauth_session=""' in shown.headers.get("set-cookie", "")
+
+
+async def test_signing_in_again_on_the_page_ends_the_sign_in_it_held(app: FastAPI) -> None:
+    async with client_for(app) as api, on_the_page(app) as page:
+        account = await sign_up(api)
+        email, access = account["user"]["email"], account["access_token"]
+        await signed_in_on_the_page(page, email)
+        [first] = [item for item in await sessions(api, access) if not item["current"]]
+        await signed_in_on_the_page(page, email)
+        [second] = [item for item in await sessions(api, access) if not item["current"]]
+        assert second["id"] != first["id"]
+        allowed = await page.press("allow")
+        assert allowed.status_code == 303, allowed.text

@@ -62,7 +62,9 @@ class BrowserSignIns:
 
     async def start(self, request: Request, response: Response, user_id: uuid.UUID) -> None:
         """Sign the browser in as `user_id`: a new sign-in, made from the request's origin,
-        named by the cookie set on `response`."""
+        named by the cookie set on `response`. The one the browser held before ends (a
+        sign-in again, say as someone else, leaves nothing behind that works)."""
+        await self._end_held(request)
         made_from = origin_of(request)
         expires = int(time.time()) + self._seconds
         async with database(request).transaction() as conn:
@@ -107,16 +109,19 @@ class BrowserSignIns:
     async def end(self, request: Request, response: Response) -> None:
         """The browser's own sign-out: its sign-in ends (on every process) and the cookie
         goes."""
-        cookie = self._read(request)
-        if cookie is not None:
-            try:
-                async with database(request).connection() as conn:
-                    await sign_ins.end(conn, cookie.user_id, cookie.sign_in)
-            except SignInNotFound:
-                pass  # ended already
-            else:
-                await held(request.app, KnownTokens).revoked(cookie.sign_in)
+        await self._end_held(request)
         self.forget(response)
+
+    async def _end_held(self, request: Request) -> None:
+        cookie = self._read(request)
+        if cookie is None:
+            return
+        try:
+            async with database(request).connection() as conn:
+                await sign_ins.end(conn, cookie.user_id, cookie.sign_in)
+        except SignInNotFound:
+            return  # ended already
+        await held(request.app, KnownTokens).revoked(cookie.sign_in)
 
     def forget(self, response: Response) -> None:
         response.delete_cookie(
