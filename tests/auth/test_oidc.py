@@ -24,13 +24,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from tests.auth.accounts_helpers import TEMPLATE, link_token, mail_to
+from tests.auth.oauth_helpers import form_fields
 from tests.dav.helpers import npm_installed
 from tests.helpers_server import free_port
 from tests.lists.sharing import invite
+from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, token_for
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -577,3 +581,134 @@ async def test_a_deleted_account_takes_its_link_along(make_app: Callable[..., Fa
     again = await signed_in_as(app, ada)
     assert again["user"]["id"] != first["user"]["id"]
     assert again["user"]["email"] == ada.email
+
+
+async def test_an_account_with_two_factor_asks_for_its_code_after_the_provider(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """The provider stands in for the password, not for the second factor: the exchange
+    answers as login does (mfa_required), and login/2fa with a code gives the tokens."""
+    app = make_app()
+    ada = person()
+    registered = await register(app, ada.email)
+    assert registered.status_code == 201, registered.text
+    await mark_verified(app, ada.email)
+    async with client_for(app, registered.json()["access_token"]) as owner:
+        setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
+        secret = setup.json()["secret"]
+        enabled = await owner.post("/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()})
+        assert enabled.status_code == 200, enabled.text
+    answer = await sign_in(app, ada)
+    response = await exchange(app, answer["code"])
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"mfa_required", "mfa_token"}
+    assert body["mfa_required"] is True
+    async with client_for(app) as client:
+        wrong = await client.post(
+            "/api/auth/login/2fa", json={"mfa_token": body["mfa_token"], "code": "000000"}
+        )
+        assert_error(wrong, 401, "INVALID_CREDENTIALS")
+        code = pyotp.TOTP(secret).at(time.time() + 30)  # the enabling code's step is spent
+        tokens = await client.post(
+            "/api/auth/login/2fa", json={"mfa_token": body["mfa_token"], "code": code}
+        )
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["user"]["id"] == registered.json()["user"]["id"]
+    assert (await me(app, tokens.json()["access_token"]))["two_factor"] is True
+
+
+async def test_required_verification_refuses_an_email_the_provider_does_not_vouch_for(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """With EMAIL_VERIFICATION=required, an unverified email at the provider makes no account
+    (nobody could be sent its link), and an account made unverified before (under `optional`)
+    is not opened until it is confirmed; a verified one signs in."""
+    with mailbox() as box:
+        required = make_app(smtp_url=box.url, email_verification="required")
+        squatter = person(email_verified=False)
+        assert await sign_in(required, squatter) == {"error": "email_not_verified"}
+        async with held(required, Database).connection() as conn:
+            found = await conn.execute(select(users).where(users.c.email == squatter.email))
+            assert found.first() is None
+        vouched = await signed_in_as(required, person())
+        assert (await me(required, vouched["access_token"]))["email_verified"] is True
+
+        earlier = person(email_verified=False)
+        optional = make_app(smtp_url=box.url)
+        made = await signed_in_as(optional, earlier)
+        assert (await me(optional, made["access_token"]))["email_verified"] is False
+        assert await sign_in(required, earlier) == {"error": "email_not_verified"}
+
+
+async def test_optional_verification_sends_a_provider_made_account_its_link(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """With `optional`, the unverified email makes an unverified account, which has no
+    password, and email/resend sends it its link all the same."""
+    with mailbox() as box:
+        app = make_app(smtp_url=box.url, account_url_template=TEMPLATE)
+        ada = person(email_verified=False)
+        tokens = await signed_in_as(app, ada)
+        assert (await me(app, tokens["access_token"]))["email_verified"] is False
+        async with client_for(app) as client:
+            resent = await client.post("/api/auth/email/resend", json={"email": ada.email})
+            assert resent.status_code == 202, resent.text
+            [message] = await mail_to(box, ada.email)
+            verified = await client.post(
+                "/api/auth/email/verify", json={"token": link_token(message, "verify-email")}
+            )
+        assert verified.status_code == 200, verified.text
+        assert (await me(app, tokens["access_token"]))["email_verified"] is True
+
+
+async def test_the_oauth_sign_in_page_asks_for_the_code_after_the_provider(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """Back from the provider to /oauth/authorize, an account with two-factor on is asked for
+    its code before the consent screen, as after its password."""
+    app = make_app()
+    ada = person()
+    registered = await register(app, ada.email)
+    await mark_verified(app, ada.email)
+    async with client_for(app, registered.json()["access_token"]) as owner:
+        setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
+        secret = setup.json()["secret"]
+        enabled = await owner.post("/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()})
+        assert enabled.status_code == 200, enabled.text
+    async with client_for(app) as browser:
+        client = await browser.post(
+            "/oauth/register",
+            json={
+                "client_name": "Test app",
+                "redirect_uris": ["http://127.0.0.1:1/callback"],
+                "token_endpoint_auth_method": "none",
+            },
+        )
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).decode()
+        params = {
+            "response_type": "code",
+            "client_id": client.json()["client_id"],
+            "redirect_uri": "http://127.0.0.1:1/callback",
+            "code_challenge": challenge.rstrip("="),
+            "code_challenge_method": "S256",
+        }
+        page = await browser.get("/oauth/authorize", params=params)
+        found = re.search(r'<a class="provider" href="([^"]+)">', page.text)
+        assert found is not None, page.text
+        response = await browser.get(html.unescape(found.group(1)).removeprefix(PUBLIC_URL))
+        callback = await sign_in_at_provider(response.headers["location"], ada)
+        response = await browser.get(callback.removeprefix(PUBLIC_URL))
+        back = await browser.get(response.headers["location"].removeprefix(PUBLIC_URL))
+        assert back.status_code == 200, back.text
+        assert 'name="code"' in back.text
+        assert 'value="allow"' not in back.text
+        assert "todo_oauth_session" not in back.headers.get("set-cookie", "")
+        fields = form_fields(back.text)
+        code = pyotp.TOTP(secret).at(time.time() + 30)
+        consent = await browser.post(
+            "/oauth/authorize", data={**fields, "code": code, "action": "code"}
+        )
+        assert consent.status_code == 200, consent.text
+        assert f"Signed in as {ada.email}" in consent.text

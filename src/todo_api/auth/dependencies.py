@@ -11,13 +11,20 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 from fastapi import Depends, Request
 
 from todo_api.auth import app_tokens, personal
-from todo_api.auth.errors import InvalidToken, ReadOnlyToken, SessionRequired, Unauthorized
+from todo_api.auth.errors import (
+    EmailNotVerified,
+    InvalidToken,
+    ReadOnlyToken,
+    SessionRequired,
+    Unauthorized,
+)
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.sign_ins import LiveSignIns
 from todo_api.auth.tokens import Identity, TokenVerifier
-from todo_api.auth.users import KnownUsers, ensure_user, with_user_row
+from todo_api.auth.users import KnownUsers, email_verified, ensure_user, with_user_row
+from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit.conditional import if_match
 from todo_api.kit.deps import database, held
@@ -152,8 +159,30 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
                 await ensure_user(conn, identity)
             await profiles.sync(conn, identity)  # the token's email and name, when news
         known.add(identity.user_id)
+    if not identity.may_create_user and not known.email_cleared(identity.user_id):
+        await _check_email(request, identity, known)
     request.scope[_IDENTITY] = identity
     return identity
+
+
+# What an account whose email is not confirmed may still do while EMAIL_VERIFICATION=required
+# (the verification routes themselves take no token).
+UNVERIFIED_ALLOWED = frozenset({("GET", "/api/auth/me"), ("POST", "/api/auth/logout")})
+
+
+async def _check_email(request: Request, identity: Identity, known: KnownUsers) -> None:
+    """While EMAIL_VERIFICATION=required, this service's own credentials of an account whose
+    email is not confirmed are 403 EMAIL_NOT_VERIFIED, but for UNVERIFIED_ALLOWED. A confirmed
+    email (or any, when it is not required) is kept as cleared by KnownUsers, so this costs a
+    lookup once per user and process."""
+    if held(request.app, Settings).email_verification_mode == "required":
+        async with database(request).connection() as conn:
+            verified = await email_verified(conn, identity.user_id)
+        if not verified:
+            if (request.scope["method"], request.scope["path"]) not in UNVERIFIED_ALLOWED:
+                raise EmailNotVerified
+            return
+    known.clear_email(identity.user_id)
 
 
 def require_write(identity: Identity) -> None:

@@ -6,7 +6,10 @@ never by an email alone unless both sides vouch for it: the provider marks the e
 and the account has verified it too. Otherwise an account holding that email is not opened
 (`account_exists`): whoever controls an unverified address at some provider must not get into
 the account of the person who owns it here. No account: one is made (REGISTRATION allowing),
-its email verified when the provider says so, without a password.
+its email verified when the provider says so, without a password. With
+EMAIL_VERIFICATION=required, an email the provider does not mark verified makes no account, and
+an account not verified yet is not opened (`email_not_verified`); with `optional` the account is
+made unverified, and `email/resend` sends it its link.
 
 The code is 256 random bits, kept as its SHA-256 for CODE_SECONDS (60 s); it is deleted by
 its exchange, so a second exchange finds nothing, on any instance.
@@ -68,7 +71,10 @@ async def _account(
             )
         )
     ).scalar()
+    required = settings.email_verification_mode == "required"
     if linked is not None:
+        if required and not await _verified(conn, linked):
+            raise SentBack("email_not_verified")
         return uuid.UUID(str(linked))
     email = normalize_email(person.email)
     if email is not None:
@@ -82,6 +88,10 @@ async def _account(
                 raise SentBack("account_exists")
             await _link(conn, issuer, person.subject, holder.id)
             return uuid.UUID(str(holder.id))
+    if required and not (email is not None and person.email_verified):
+        # An address nobody proved would make a usable account (one without a password is
+        # never sent a link): refused, before anything is made.
+        raise SentBack("email_not_verified")
     try:
         registration.check_open(settings, invitation)
     except RegistrationClosed:
@@ -107,6 +117,11 @@ async def _account(
     except InvitationRequired:
         raise SentBack("invitation_required") from None
     return user_id
+
+
+async def _verified(conn: Connection, user_id: object) -> bool:
+    query = select(users.c.email_verified).where(users.c.id == user_id)
+    return bool((await conn.execute(query)).scalar())
 
 
 async def _link(conn: Connection, issuer: str, subject: str, user_id: uuid.UUID) -> None:

@@ -3,16 +3,17 @@ OIDC_ISSUER is set (and built-in accounts are on).
 
 A frontend sends the browser to `GET /api/auth/oidc/start?redirect=<a page of its own>`; the
 provider sends it back to `GET /api/auth/oidc/callback`, which sends it on to that page with
-`?code=` (a one-time code, 60 s) or `?error=` (`account_exists`, `registration_closed`,
-`invitation_required`, `invalid_state`, `invalid_id_token`, `access_denied`, `provider_error`,
-`provider_unavailable`); the page turns the code into tokens with
+`?code=` (a one-time code, 60 s) or `?error=` (`account_exists`, `email_not_verified`,
+`registration_closed`, `invitation_required`, `invalid_state`, `invalid_id_token`,
+`access_denied`, `provider_error`, `provider_unavailable`); the page turns the code into tokens with
 `POST /api/auth/oidc/exchange`. The tokens never travel in a URL.
 """
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from mcp.server.auth.provider import construct_redirect_uri
 from pydantic import Field
 
@@ -20,8 +21,9 @@ from todo_api.auth import oidc_accounts, service
 from todo_api.auth.errors import InvalidCredentials
 from todo_api.auth.oidc import FLOW_COOKIE, FLOW_PATH, FLOW_SECONDS, IdentityProvider, SentBack
 from todo_api.auth.registration import Invitations
-from todo_api.auth.requests import PUBLIC, count_from_address
-from todo_api.auth.schemas import Tokens
+from todo_api.auth.requests import PUBLIC, count_from_address, origin_of
+from todo_api.auth.schemas import MfaRequired, Tokens
+from todo_api.auth.two_factor import Challenges
 from todo_api.config import Settings
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import InvalidRequest, error_responses
@@ -124,9 +126,10 @@ async def callback(request: Request) -> Response:
 
 @router.post(
     "/exchange",
-    response_model=Tokens,
+    response_model=Tokens | MfaRequired,
     responses=error_responses(401),
-    summary="Turn the one-time code of a finished sign-in into tokens (as login answers)",
+    summary="Turn the one-time code of a finished sign-in into tokens, or into an mfa_token "
+    "for an account with two-factor on (as login answers)",
     openapi_extra=PUBLIC,
 )
 async def exchange(data: Exchange, request: Request, response: Response) -> Any:
@@ -135,7 +138,14 @@ async def exchange(data: Exchange, request: Request, response: Response) -> Any:
         user = await oidc_accounts.redeem(conn, data.code)
         if user is None:
             raise InvalidCredentials("The code is not valid: unknown, used or expired")
+        if user.totp_enabled_at is not None:
+            # The provider stands in for the password only: the code from the app is still
+            # asked for, and POST /api/auth/login/2fa gives the tokens.
+            mfa_token = held(request.app, Challenges).issue(uuid.UUID(str(user.id)))
+            return JSONResponse({"mfa_required": True, "mfa_token": mfa_token}, headers=NO_STORE)
         settings = held(request.app, Settings)
-        tokens = await service.issue_tokens(conn=conn, settings=settings, user=user)
+        tokens = await service.issue_tokens(
+            conn=conn, settings=settings, user=user, made_from=origin_of(request)
+        )
     response.headers.update(NO_STORE)
     return tokens

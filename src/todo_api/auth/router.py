@@ -170,10 +170,11 @@ async def token(
 @accounts_router.post(
     "/refresh",
     response_model=Tokens,
-    responses=error_responses(401, 429),
+    responses=error_responses(401, 403, 429),
     summary=(
         "Exchange a refresh token for new tokens (each refresh token works once, or again "
-        "within REFRESH_REUSE_GRACE_SECONDS, as when two tabs refresh at once)"
+        "within REFRESH_REUSE_GRACE_SECONDS, as when two tabs refresh at once; 403 "
+        "EMAIL_NOT_VERIFIED while a required confirmation is awaited)"
     ),
     openapi_extra=PUBLIC,
 )

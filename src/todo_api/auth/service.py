@@ -247,6 +247,8 @@ async def rotate(*, conn: Connection, settings: Settings, refresh_token: str) ->
         if spent is not None:
             user = await get_user(conn=conn, user_id=spent.user_id)
             if user is not None:
+                if settings.email_verification_mode == "required" and not user.email_verified:
+                    raise EmailNotVerified  # rolled back: the token works once it is confirmed
                 return await issue_tokens(
                     conn=conn, settings=settings, user=user, family_id=spent.family_id
                 )

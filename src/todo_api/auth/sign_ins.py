@@ -14,7 +14,9 @@ revocation heard (its `generation` moving forgets them all: revocations are rare
 forgotten sign-in costs one lookup). Without the channel every request looks its sign-in up.
 """
 
+import hashlib
 import ipaddress
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from todo_api.auth.errors import InvalidToken, SignInNotFound
 from todo_api.auth.hashed_tokens import KNOWN_TOKEN_SECONDS, KnownTokens
 from todo_api.db import Connection, Database, Query
-from todo_api.kit.ids import utcnow
+from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.accounts import USER_AGENT_MAX_LENGTH, sign_ins
 from todo_api.tables.users import refresh_tokens
 
@@ -71,6 +73,26 @@ async def record(
             created_at=utcnow(),
         )
     )
+
+
+async def open_without_token(
+    conn: Connection, *, user_id: uuid.UUID, made_from: Origin, expires_at: datetime
+) -> uuid.UUID:
+    """A new sign-in whose refresh token is never handed out (a browser's, held in a cookie:
+    todo_api.auth.browser): it works, is listed and ends as any other, until `expires_at`."""
+    sign_in = new_id()
+    await record(conn, sign_in=sign_in, user_id=user_id, made_from=made_from)
+    await conn.execute(
+        insert(refresh_tokens).values(
+            id=new_id(),
+            user_id=user_id,
+            family_id=sign_in,
+            token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),  # matches no token
+            created_at=utcnow(),
+            expires_at=expires_at,
+        )
+    )
+    return sign_in
 
 
 # Whether the sign-in has tokens and none of them revoked (revoking one revokes it).

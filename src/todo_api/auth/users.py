@@ -16,6 +16,7 @@ from todo_api.tables.users import users
 T = TypeVar("T")
 
 _EXISTS = Query(select(users.c.id).where(users.c.id == bindparam("id")))
+_VERIFIED = Query(select(users.c.email_verified).where(users.c.id == bindparam("id")))
 
 
 async def ensure_user(conn: Connection, identity: Identity) -> None:
@@ -68,12 +69,21 @@ async def _exists(conn: Connection, user_id: UUID) -> bool:
     return (await conn.execute(_EXISTS, {"id": user_id})).first() is not None
 
 
+async def email_verified(conn: Connection, user_id: UUID) -> bool:
+    return bool((await conn.execute(_VERIFIED, {"id": user_id})).scalar())
+
+
 class KnownUsers:
     """The user ids this process has already ensured, so the check costs nothing after once;
-    and those it knows were deleted lately (as many at most)."""
+    and those it knows were deleted lately (as many at most).
+
+    With each, whether its email is cleared: confirmed, or not asked for (EMAIL_VERIFICATION is
+    not `required`). A confirmed email stays confirmed, so it is asked once per process; an
+    unconfirmed one is never kept, so that a confirmation made on any process counts from the
+    next request on every other."""
 
     def __init__(self, capacity: int = 100_000) -> None:
-        self._ids: OrderedDict[UUID, None] = OrderedDict()
+        self._ids: OrderedDict[UUID, bool] = OrderedDict()  # -> its email is cleared
         self._deleted: OrderedDict[UUID, None] = OrderedDict()
         self._capacity = capacity
 
@@ -95,6 +105,13 @@ class KnownUsers:
         return user_id in self._deleted
 
     def add(self, user_id: UUID) -> None:
-        self._ids[user_id] = None
+        self._ids.setdefault(user_id, False)
         if len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
+
+    def email_cleared(self, user_id: UUID) -> bool:
+        return self._ids.get(user_id, False)
+
+    def clear_email(self, user_id: UUID) -> None:
+        if user_id in self._ids:
+            self._ids[user_id] = True

@@ -295,7 +295,8 @@ async def two_factor_setup(request: Request) -> Response:
     "/2fa/enable",
     response_model=RecoveryCodes,
     responses=error_responses(401, 403, 409, 429),
-    summary="Turn two-factor sign-in on with a code from the app: ten recovery codes",
+    summary="Turn two-factor sign-in on with a code from the app: ten recovery codes; every "
+    "other sign-in ends",
     openapi_extra=documented(body=TwoFactorEnable),
 )
 async def two_factor_enable(request: Request) -> Response:
@@ -307,6 +308,9 @@ async def two_factor_enable(request: Request) -> Response:
         if row is None:
             raise InvalidCredentials
         codes = await two_factor.enable(conn, row, data.code)
+        # Whoever signed in with the password alone is signed out: every other sign-in ends.
+        ended = await sign_ins.revoke(conn, user.user_id, keep=user.sign_in)
+    await _ended(request, ended)
     return json_response({"recovery_codes": codes}, headers={"Cache-Control": "no-store"})
 
 

@@ -49,9 +49,10 @@ async def register_pending(
 
 async def send_link(db: Database, settings: Settings, mailer: emails.Mailer, email: str) -> None:
     """Email a link confirming `email` to its account, if it has one not yet confirmed (run
-    after the answer)."""
+    after the answer): one with a password, or one an identity provider made without it."""
     async with db.transaction() as conn:
-        user = await account_by_email(conn, email)
+        query = select(users).where(func.lower(users.c.email) == email)
+        user = (await conn.execute(query)).first()
         if user is None or user.email_verified:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.verify, email=user.email)

@@ -8,8 +8,10 @@ error page and never a redirect (no open redirect; a missing or `plain` PKCE is 
 strictly than by redirecting `invalid_request`). Other faults (response type, scope, resource)
 go back to the app's `redirect_uri`, as OAuth says.
 
-The browser's sign-in is a signed cookie for /oauth only (HttpOnly, SameSite=Lax, Secure
-behind https). Every form carries a token bound to another cookie of the browser (signed with
+The browser's sign-in is a sign-in of the built-in accounts held in a cookie for /oauth only
+(todo_api.auth.browser): listed with the others, and checked on every request, so that once it
+ends (its own sign-out, logout-all or a reset elsewhere, ...) the page asks to sign in again and
+issues no code. Every form carries a token bound to another cookie of the browser (signed with
 the service's secret), so a form posted from another site is refused even by a browser that
 sends cookies along. The pages cannot be framed (X-Frame-Options and frame-ancestors).
 
@@ -37,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from todo_api.auth import app_tokens, oidc_accounts, passkeys, service, two_factor
+from todo_api.auth.browser import BrowserSignIns
 from todo_api.auth.errors import InvalidCredentials, InvalidToken, PasskeysNeedPublicUrl
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
@@ -77,11 +80,14 @@ HEADERS = {
 OIDC_ERRORS = {
     "account_exists": "An account here has that email, but it is not verified on both sides. "
     "Sign in with your password instead.",
+    "email_not_verified": "Your provider has not confirmed your email, and this service needs "
+    "a confirmed one. Confirm it there, or sign in with your password.",
     "registration_closed": "There is no account here for you, and registration is closed.",
     "invitation_required": "There is no account here for you; one needs an invitation.",
     "access_denied": "The sign-in was cancelled.",
     "provider_error": "Signing in with your provider did not work. Try again.",
 }
+CONFIRM = "Confirm your email first: follow the link sent to it."
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
@@ -179,7 +185,9 @@ class Pages:
         self._settings = settings
         self._clients = clients
         secret = settings.signing_secret()
-        self._sessions = Signer(secret, "oauth-session")
+        self._sessions = BrowserSignIns(
+            settings, name=SESSION_COOKIE, path="/oauth", seconds=SESSION_SECONDS
+        )
         self._forms = Signer(secret, "oauth-form")
         self._secure = (settings.public_url or "").startswith("https://")
 
@@ -207,10 +215,10 @@ class Pages:
             if error:
                 message = OIDC_ERRORS.get(error, OIDC_ERRORS["provider_error"])
                 return self._page("signin", auth, browser, message=message, status=401)
-        user = await self._signed_in(request)
-        if user is None:
-            return self._page("signin", auth, browser)
-        return self._page("consent", auth, browser, email=user["email"])
+        signed_in = await self._sessions.current(request)
+        if signed_in is None:
+            return self._sign_in_again(request, auth, browser)
+        return self._page("consent", auth, browser, email=signed_in.user.email)
 
     async def _oidc_signed_in(
         self, request: Request, auth: AuthRequest, browser: str, code: str
@@ -220,18 +228,17 @@ class Pages:
         if user is None:
             message = "That sign-in expired. Try again."
             return self._page("signin", auth, browser, message=message, status=401)
+        if self._unconfirmed(user):
+            return self._page("signin", auth, browser, message=CONFIRM, status=403)
+        if user.totp_enabled_at is not None:  # the provider stands in for the password only
+            mfa_token = held(request.app, Challenges).issue(uuid.UUID(str(user.id)))
+            return self._page("code", auth, browser, email=user.email, mfa_token=mfa_token)
         response = RedirectResponse(self._authorize_url(auth), 303, headers=HEADERS)
-        self._start_session(response, user.id)
+        await self._sessions.start(request, response, uuid.UUID(str(user.id)))
         return response
 
     def _authorize_url(self, auth: AuthRequest) -> str:
         return f"{self._settings.public_url}/oauth/authorize?{urlencode(auth.fields)}"
-
-    def _start_session(self, response: Response, user_id: Any) -> None:
-        session = self._sessions.dumps(
-            {"u": str(user_id), "e": int(time.time()) + SESSION_SECONDS}, "session"
-        )
-        self._cookie(response, SESSION_COOKIE, session, SESSION_SECONDS)
 
     async def post(self, request: Request) -> Response:
         form = await request.form()
@@ -253,15 +260,21 @@ class Pages:
             return await self._second_factor(request, auth, browser, form)
         if action == "passkey":
             return await self._sign_in_with_passkey(request, auth, browser, form)
+        if action == "signout":
+            response = self._page("signin", auth, browser, message="You are signed out.")
+            await self._sessions.end(request, response)
+            return response
         if action == "deny":
             return self._redirect(auth, 303, error="access_denied")
-        user = await self._signed_in(request)
-        if action != "allow" or user is None:
-            return self._page("signin", auth, browser)
+        signed_in = await self._sessions.current(request)
+        if signed_in is None:
+            return self._sign_in_again(request, auth, browser)
+        if action != "allow":
+            return self._page("consent", auth, browser, email=signed_in.user.email)
         async with database(request).connection() as conn:
             code = await store.create_grant(
                 conn,
-                user_id=uuid.UUID(str(user["id"])),
+                user_id=uuid.UUID(str(signed_in.user.id)),
                 client_id=auth.client.client_id or "",
                 client_name=auth.client_name[:200],
                 scope=auth.scope,
@@ -297,14 +310,12 @@ class Pages:
         except InvalidCredentials:
             message = "Incorrect email or password."
             return self._page("signin", auth, browser, email=email, message=message, status=401)
-        required = self._settings.email_verification_mode == "required"
-        if required and not user.email_verified:
-            message = "Confirm your email first: follow the link sent to it."
-            return self._page("signin", auth, browser, email=email, message=message, status=403)
+        if self._unconfirmed(user):
+            return self._page("signin", auth, browser, email=email, message=CONFIRM, status=403)
         if user.totp_enabled_at is not None:  # a code from the app too
             mfa_token = held(request.app, Challenges).issue(uuid.UUID(str(user.id)))
             return self._page("code", auth, browser, email=user.email, mfa_token=mfa_token)
-        return self._signed_in_page(auth, browser, user)
+        return await self._signed_in_page(request, auth, browser, user)
 
     async def _second_factor(
         self, request: Request, auth: AuthRequest, browser: str, form: Mapping[str, Any]
@@ -330,7 +341,7 @@ class Pages:
                 "code", auth, browser, email=email, mfa_token=mfa_token, message=message, status=401
             )
         await challenges.close(nonce)
-        return self._signed_in_page(auth, browser, user)
+        return await self._signed_in_page(request, auth, browser, user)
 
     async def _sign_in_with_passkey(
         self, request: Request, auth: AuthRequest, browser: str, form: Mapping[str, Any]
@@ -356,28 +367,31 @@ class Pages:
         except (InvalidCredentials, PasskeysNeedPublicUrl, ValueError):
             message = "The passkey was not accepted."
             return self._page("signin", auth, browser, message=message, status=401)
-        return self._signed_in_page(auth, browser, user)
+        if self._unconfirmed(user):
+            return self._page("signin", auth, browser, message=CONFIRM, status=403)
+        return await self._signed_in_page(request, auth, browser, user)
 
-    def _signed_in_page(self, auth: AuthRequest, browser: str, user: Row) -> Response:
-        """The consent page, with the browser signed in as `user` from now on."""
+    async def _signed_in_page(
+        self, request: Request, auth: AuthRequest, browser: str, user: Row
+    ) -> Response:
+        """The consent page, with the browser signed in as `user` from now on (a new sign-in)."""
         response = self._page("consent", auth, browser, email=user.email)
-        self._start_session(response, user.id)
+        await self._sessions.start(request, response, uuid.UUID(str(user.id)))
         return response
 
-    async def _signed_in(self, request: Request) -> Any:
-        """The signed-in browser's user row, or None."""
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            return None
-        try:
-            value = self._sessions.loads(cookie, "session")
-            user_id = uuid.UUID(value["u"])
-            if value["e"] < time.time():
-                return None
-        except (BadSignature, KeyError, TypeError, ValueError):
-            return None
-        async with database(request).connection() as conn:
-            return await service.get_user(conn=conn, user_id=user_id)
+    def _unconfirmed(self, user: Row) -> bool:
+        """EMAIL_VERIFICATION=required, and the account's email is not confirmed yet."""
+        return self._settings.email_verification_mode == "required" and not user.email_verified
+
+    def _sign_in_again(self, request: Request, auth: AuthRequest, browser: str) -> Response:
+        """The sign-in page, for a browser not signed in; one whose sign-in has ended is told
+        so, and its cookie goes."""
+        if not self._sessions.held_one(request):
+            return self._page("signin", auth, browser)
+        message = "Your sign-in has ended. Sign in again."
+        response = self._page("signin", auth, browser, message=message)
+        self._sessions.forget(response)
+        return response
 
     def _form_token_valid(self, token: object, browser: str) -> bool:
         if not isinstance(token, str):
