@@ -95,7 +95,9 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
             extra.add_component(component)
     _keep_zones(extra, {str(zone.get("TZID", "")): zone for zone in calendar.walk("VTIMEZONE")})
     extra_text = to_ical(extra).decode()
-    return ReadTodo(str(todo["UID"]), fields, parent_uid, extra_text, _completed_at(todo, fields))
+    # An occurrence completed through its override was completed when the override says.
+    completed_at = _completed_at(todo if done is None else done, fields)
+    return ReadTodo(str(todo["UID"]), fields, parent_uid, extra_text, completed_at)
 
 
 def _completing(
