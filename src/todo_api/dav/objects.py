@@ -144,7 +144,7 @@ async def _moving(
     """The task a PUT of a new object moves into `coll`, and the collection it leaves: the
     caller's task with this UID in another collection of theirs that they may write (a client
     moving it PUTs it into the new collection, then DELETEs the old object: Thunderbird)."""
-    writable = [c for c in await store.collections(conn, call.user_id) if c.writable]
+    writable = [c for c in await call.collections(conn) if c.writable]
     others = [c for c in writable if c.segment != coll.segment]
     found = await store.objects_with_uid(conn, call.user_id, others, uid)
     return found[0] if found else None

@@ -138,23 +138,21 @@ async def collections(conn: Connection, user_id: uuid.UUID) -> list[Collection]:
     return [inbox(user_id), *(_collection(row, segments[row.id]) for row in rows)]
 
 
-async def collection(conn: Connection, user_id: uuid.UUID, segment: str) -> Collection | None:
-    """The caller's collection at `segment` (None: nothing the caller sees). The home's lists
-    are read whole: which list a segment names depends on the others (`_segments`)."""
-    if segment == INBOX:
-        return inbox(user_id)
-    found = [coll for coll in await collections(conn, user_id) if coll.segment == segment]
+def collection_at(colls: list[Collection], segment: str) -> Collection | None:
+    """The collection of the home (`colls`, read whole: which list a segment names depends on
+    the others, `_segments`) at `segment` (None: nothing the caller sees)."""
+    found = [coll for coll in colls if coll.segment == segment]
     return found[0] if found else None
 
 
 _LIST_EXISTS = Query(select(lists.c.id).where(lists.c.id == bindparam("list_id")))
 
 
-async def segment_taken(conn: Connection, user_id: uuid.UUID, segment: str) -> bool:
+async def segment_taken(conn: Connection, colls: list[Collection], segment: str) -> bool:
     """Whether a new calendar may not take `segment`: it is the inbox's, the filters' folder,
-    another collection's of the home, or the id of any list at all (a list shared with the
-    caller later would otherwise find its own path taken)."""
-    if segment in (INBOX, FILTERS) or await collection(conn, user_id, segment) is not None:
+    another collection's of the home (`colls`), or the id of any list at all (a list shared
+    with the caller later would otherwise find its own path taken)."""
+    if segment in (INBOX, FILTERS) or collection_at(colls, segment) is not None:
         return True
     list_id = _uuid(segment)
     if list_id is None:
