@@ -36,7 +36,9 @@ async def allowed_methods(call: Call, path: Path) -> str:
     free = False
     if path.kind == "collection":
         async with call.connection() as conn:
-            free = not await store.segment_taken(conn, await call.collections(conn), path.segment or "")
+            free = not await store.segment_taken(
+                conn, await call.collections(conn), path.segment or ""
+            )
     return resources.allowed(path.kind, mkcalendar=free)
 
 
