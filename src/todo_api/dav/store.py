@@ -23,7 +23,9 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    exists,
     func,
+    insert,
     literal,
     select,
     tuple_,
@@ -739,7 +741,16 @@ _COMMENTS = Query(
     .where(task_comments.c.task_id == bindparam("task_id"))
     .order_by(task_comments.c.created_at, task_comments.c.id)
 )
-_PUT_BACK = Query(insert_bound(task_comments, *_COMMENT_COLUMNS, "task_id", "user_id", "list_id"))
+_PUT_BACK_COLUMNS = (*_COMMENT_COLUMNS, "task_id", "user_id", "list_id")
+# Each comment whose author is still a user (one whose account went meanwhile took theirs).
+_PUT_BACK = Query(
+    insert(task_comments).from_select(
+        _PUT_BACK_COLUMNS,
+        select(
+            *(bindparam(name, type_=task_comments.c[name].type) for name in _PUT_BACK_COLUMNS)
+        ).where(exists().where(users.c.id == bindparam("author_id"))),
+    )
+)
 
 
 async def comments_of(conn: Connection, task_id: uuid.UUID) -> list[dict[str, Any]]:
