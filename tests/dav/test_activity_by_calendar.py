@@ -2,8 +2,11 @@
 changed, completed and deleted through CalDAV."""
 
 import httpx
+from fastapi import FastAPI
 
-from tests.dav.helpers import DavUser, new_list, vtodo
+from tests.dav.helpers import DavUser, dav_user, new_list, vtodo
+from tests.lists.sharing import share
+from todo_api.config import Settings
 
 
 async def _actions(user: DavUser, path: str) -> list[dict[str, object]]:
@@ -79,3 +82,63 @@ async def test_a_task_deleted_and_put_back_where_it_was_is_only_what_changed(
     found = await _actions(ada, path_of_task)
     assert [item["action"] for item in found] == ["task.updated", "task.created"]
     assert found[0]["changes"] == {"title": ["Back", "Back again"]}
+
+
+async def test_a_calendar_apps_move_by_delete_keeps_the_tasks_comments(ada: DavUser) -> None:
+    """Some clients move a task between calendars by a DELETE, then a PUT of the same UID: the
+    task comes back with its id, its comments as they were (ids, author, times) and its
+    activity, where it went, with the new data."""
+    home = await new_list(ada, "Home")
+    work = await new_list(ada, "Work")
+    put = await ada.dav.put(f"{ada.home}{home}/report.ics", content=vtodo("report", "Report"))
+    assert put.status_code == 201, put.text
+    [task] = (await ada.api.get("/api/tasks")).json()
+    said = []
+    for body in ("Draft is in the shared folder", "Numbers checked"):
+        made = await ada.api.post(f"/api/tasks/{task['id']}/comments", json={"body": body})
+        assert made.status_code == 201, made.text
+        said.append(made.json())
+    assert (await ada.dav.delete(f"{ada.home}{home}/report.ics")).status_code == 204
+    assert (await ada.api.get(f"/api/tasks/{task['id']}")).status_code == 404
+    again = await ada.dav.put(
+        f"{ada.home}{work}/report.ics", content=vtodo("report", "Quarterly report")
+    )
+    assert again.status_code == 201, again.text
+    moved = (await ada.api.get(f"/api/tasks/{task['id']}")).json()
+    assert (moved["list_id"], moved["title"], moved["comment_count"]) == (
+        work,
+        "Quarterly report",
+        2,
+    )
+    back = await ada.api.get(f"/api/tasks/{task['id']}/comments")
+    assert back.status_code == 200, back.text
+    assert sorted(back.json(), key=lambda c: c["created_at"]) == said
+    actions = [item["action"] for item in await _actions(ada, f"/api/tasks/{task['id']}/activity")]
+    assert actions == ["task.moved", "comment.created", "comment.created", "task.created"]
+
+
+async def test_a_moved_tasks_comments_by_someone_gone_meanwhile_stay_gone(
+    app: FastAPI, settings: Settings, ada: DavUser
+) -> None:
+    """A member of the list comments, the task is deleted by a calendar app, the member's
+    account goes (and with it their comments), then the app's PUT moves the task: it comes
+    back with the comments of those still here."""
+    home = await new_list(ada, "Home")
+    work = await new_list(ada, "Work")
+    put = await ada.dav.put(f"{ada.home}{home}/plan.ics", content=vtodo("plan", "Plan"))
+    assert put.status_code == 201, put.text
+    [task] = (await ada.api.get("/api/tasks")).json()
+    async with dav_user(app, settings, "cyd@example.com") as cyd:
+        await share(ada.api, cyd.api, home, "editor")
+        said = await cyd.api.post(f"/api/tasks/{task['id']}/comments", json={"body": "Mine"})
+        assert said.status_code == 201, said.text
+        kept = await ada.api.post(f"/api/tasks/{task['id']}/comments", json={"body": "Ada's"})
+        assert kept.status_code == 201, kept.text
+        assert (await ada.dav.delete(f"{ada.home}{home}/plan.ics")).status_code == 204
+        gone = await cyd.api.request("DELETE", "/api/auth/me", json={"confirm": cyd.email})
+        assert gone.status_code == 204, gone.text
+    again = await ada.dav.put(f"{ada.home}{work}/plan.ics", content=vtodo("plan", "Plan"))
+    assert again.status_code == 201, again.text
+    back = await ada.api.get(f"/api/tasks/{task['id']}/comments")
+    assert [c["body"] for c in back.json()] == ["Ada's"]
+    assert (await ada.api.get(f"/api/tasks/{task['id']}")).json()["comment_count"] == 1

@@ -394,6 +394,24 @@ async def test_an_override_completing_the_current_occurrence_completes_it(ada: D
     assert b"DUE;TZID=Europe/Berlin:20261210T090000" in again.content
 
 
+async def test_an_occurrence_completed_through_an_override_keeps_the_clients_time(
+    ada: DavUser,
+) -> None:
+    """The override's COMPLETED is when the occurrence was done (Thunderbird, offline for a
+    while, sends it later), not the server's clock; the object says 100 % done."""
+    href, etag, task = await _series(ada)
+    master = thunderbird.todo(SERIES_UID, "Water the plants", *WEEKLY, generation=2)
+    done_then = ["STATUS:COMPLETED", "COMPLETED:20261120T074500Z", "PERCENT-COMPLETE:100"]
+    body = thunderbird.calendar(master, _occurrence("20261203T090000", *done_then))
+    completed = await thunderbird.modify(ada.dav, href, etag, body)
+    assert completed.status_code == 204, completed.text
+    done = (await ada.api.get(f"/api/tasks/{task['id']}")).json()
+    assert (done["is_completed"], done["completed_at"]) == (True, "2026-11-20T07:45:00Z")
+    got = await ada.dav.get(href)
+    assert b"\r\nCOMPLETED:20261120T074500Z\r\n" in got.content
+    assert b"\r\nPERCENT-COMPLETE:100\r\n" in got.content
+
+
 async def test_other_overrides_are_kept_as_sent(ada: DavUser) -> None:
     """An override of a later occurrence (renamed, or even completed ahead) changes nothing of
     the task, and comes back as the client sent it."""

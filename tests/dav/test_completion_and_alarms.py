@@ -136,3 +136,27 @@ async def test_an_alarm_at_a_time_is_a_date_time_trigger(ada: DavUser) -> None:
     tasks = (await ada.api.get("/api/tasks")).json()
     reminders = [t["reminders"] for t in tasks if t["id"] != made.json()["id"]]
     assert [[r["at"] for r in found] for found in reminders] == [["2030-03-31T17:00:00Z"]] * 2
+
+
+async def test_a_task_completed_elsewhere_is_written_100_percent_done(ada: DavUser) -> None:
+    """Completed through /api (one, and in bulk), a task's object and its entry in the ics
+    export say 100 % done, as Thunderbird reads completion; reopened, they say nothing."""
+    one = (await ada.api.post("/api/tasks", json={"title": "One"})).json()["id"]
+    two = (await ada.api.post("/api/tasks", json={"title": "Two"})).json()["id"]
+    done = await ada.api.patch(f"/api/tasks/{one}", json={"is_completed": True})
+    assert done.status_code == 200, done.text
+    bulk = await ada.api.post(
+        "/api/tasks/bulk", json={"operations": [{"op": "complete", "id": two}]}
+    )
+    assert bulk.status_code == 200, bulk.text
+    for task_id in (one, two):
+        todo = todo_of((await ada.dav.get(f"{ada.home}inbox/{task_id}.ics")).content)
+        assert (str(todo["STATUS"]), int(todo["PERCENT-COMPLETE"])) == ("COMPLETED", 100)
+    exported = await ada.api.get("/api/export", params={"format": "ics"})
+    assert exported.status_code == 200, exported.text
+    todos = Calendar.from_ical(exported.content).walk("VTODO")
+    assert [int(todo["PERCENT-COMPLETE"]) for todo in todos] == [100, 100]
+    reopened = await ada.api.patch(f"/api/tasks/{one}", json={"is_completed": False})
+    assert reopened.status_code == 200, reopened.text
+    todo = todo_of((await ada.dav.get(f"{ada.home}inbox/{one}.ics")).content)
+    assert "PERCENT-COMPLETE" not in todo

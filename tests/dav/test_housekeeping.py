@@ -57,3 +57,37 @@ async def test_objects_are_forgotten_with_the_feeds_memory_of_their_task(
     assert "stays.ics" in kept
     assert "goes.ics" not in kept
     assert "short-lived" not in names
+
+
+async def test_a_deleted_tasks_comments_are_kept_for_the_move_window_only(
+    ada: DavUser, settings: Settings
+) -> None:
+    """What a client's move would bring back of a task it deleted (its comments among it) is
+    kept while the move may come, then forgotten; its object's name stays for the feed."""
+    await ada.dav.put(f"{ada.home}inbox/said.ics", content=vtodo("said", "Said"))
+    [task] = (await ada.api.get("/api/tasks")).json()
+    made = await ada.api.post(f"/api/tasks/{task['id']}/comments", json={"body": "A secret"})
+    assert made.status_code == 201, made.text
+    assert (await ada.dav.delete(f"{ada.home}inbox/said.ics")).status_code == 204
+    note = select(dav_objects.c.deleted_task).where(dav_objects.c.name == "said.ics")
+    async with database(settings) as db:
+        await dav_scheduled.prune(db)
+        async with db.connection() as conn:
+            [kept] = (await conn.execute(note)).rows
+        assert [c["body"] for c in kept.deleted_task["comments"]] == ["A secret"]
+        async with db.transaction() as conn:
+            await conn.execute(
+                update(dav_objects)
+                .where(dav_objects.c.name == "said.ics")
+                .values(deleted_at=utcnow() - timedelta(minutes=11))
+            )
+        await dav_scheduled.prune(db)
+        async with db.connection() as conn:
+            [forgotten] = (await conn.execute(note)).rows
+    assert forgotten.deleted_task is None
+    assert "said.ics" in await kept_names(settings)
+    # Put back now, it is a new task.
+    again = await ada.dav.put(f"{ada.home}inbox/said.ics", content=vtodo("said", "Said"))
+    assert again.status_code == 201, again.text
+    [new] = (await ada.api.get("/api/tasks")).json()
+    assert (new["id"] != task["id"], new["comment_count"]) == (True, 0)

@@ -118,6 +118,54 @@ async def test_a_lists_reports_read_a_page_at_a_time(ada: DavUser) -> None:
     assert len(seen) <= 6 + _pages(TASKS, store.PAGE)
 
 
+@contextmanager
+def home_reads() -> Iterator[list[None]]:
+    """Each read of the caller's lists (the home's collections) meanwhile."""
+    seen: list[None] = []
+    original = Connection.execute
+
+    async def counted(self: Connection, statement: Any, params: Any = None) -> Any:
+        if statement is store.ALL_LISTS:
+            seen.append(None)
+        return await original(self, statement, params)
+
+    Connection.execute = counted  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        Connection.execute = original  # type: ignore[method-assign]
+
+
+async def test_a_request_reads_the_homes_lists_once(ada: DavUser) -> None:
+    """Which list a path names depends on all of them: a request reads them once, whatever
+    its method needs of them (a PUT also looks for the task in the others)."""
+    made = await ada.api.post("/api/lists", json={"name": "Errands"})
+    assert made.status_code == 201, made.text
+    coll = f"{ada.home}{made.json()['id']}/"
+    with home_reads() as seen:
+        put = await ada.dav.put(
+            f"{coll}milk.ics",
+            content=vtodo("milk", "Buy milk"),
+            headers={"Content-Type": "text/calendar", "If-None-Match": "*"},
+        )
+    assert put.status_code == 201, put.text
+    assert len(seen) == 1
+    with home_reads() as seen:
+        found = await ada.dav.request(
+            "PROPFIND",
+            coll,
+            content=b'<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>',
+            headers={"Depth": "0"},
+        )
+    assert found.status_code == 207, found.text
+    assert len(seen) == 1
+    for method in ("GET", "DELETE"):
+        with home_reads() as seen:
+            answer = await ada.dav.request(method, f"{coll}milk.ics")
+        assert answer.status_code in (200, 204), answer.text
+        assert len(seen) == 1
+
+
 async def test_a_lists_statements_read_its_indexes(
     app: FastAPI, settings: Settings, ada: DavUser
 ) -> None:

@@ -446,3 +446,51 @@ async def test_a_summary_too_long_is_cut_and_kept_whole_in_the_description(
         [task] = (await client.get("/api/tasks")).json()
         assert task["title"] == ("word " * 40).strip()
         assert task["description"] == f"{title.strip()}\n\nnotes"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "title", "completed_at", "due", "following_due"),
+    [
+        (
+            "thunderbird-completed-occurrence.ics",
+            "Water the plants",
+            "2026-11-20T07:45:00Z",
+            "2026-11-19T08:00:00Z",
+            "2026-11-26T08:00:00Z",
+        ),
+        (
+            "em-client-completed-occurrence.ics",
+            "Pay the rent",
+            "2026-11-25T18:15:00Z",
+            "2026-11-01T08:00:00Z",
+            "2026-12-01T08:00:00Z",
+        ),
+    ],
+)
+async def test_a_completed_occurrence_is_imported_completed_and_the_series_goes_on(
+    person: Callable[..., httpx.AsyncClient],
+    fixture: str,
+    title: str,
+    completed_at: str,
+    due: str,
+    following_due: str,
+) -> None:
+    """Thunderbird and eM Client export an occurrence checked off as the series and an
+    override of it (RECURRENCE-ID, STATUS:COMPLETED): the occurrence is completed at the
+    override's COMPLETED, as a CalDAV PUT of the same completes it, and the next one follows;
+    the override is no change left out."""
+    async with person() as client:
+        answer = await _ics(client, (FIXTURES / fixture).read_bytes())
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["skipped"] == []
+        (made,) = await lists_of(client)
+        tasks = await tasks_of(client, made["id"])
+        assert [t["title"] for t in tasks] == [title, title]
+        done, following = sorted(tasks, key=lambda t: t["due_at"])
+        assert (done["is_completed"], done["completed_at"]) == (True, completed_at)
+        assert done["due_at"] == due
+        assert (following["is_completed"], following["due_at"]) == (False, following_due)
+        assert following["recurrence"] == done["recurrence"] is not None
+        todo = await _dav_object(client, done)
+        assert (str(todo["STATUS"]), int(todo["PERCENT-COMPLETE"])) == ("COMPLETED", 100)
+        assert "RRULE" not in todo  # the series goes on in the next occurrence

@@ -47,7 +47,7 @@ async def mkcalendar(call: Call, path: Path) -> Response:
     if len(segment) > NAME_MAX_LENGTH:
         raise DavError(403, f"A calendar's name is at most {NAME_MAX_LENGTH} characters")
     async with call.connection() as conn:
-        if await store.segment_taken(conn, call.user_id, segment):
+        if await store.segment_taken(conn, await call.collections(conn), segment):
             # No two collections of a home ever share an href (RFC 4791 §5.3.1.2).
             raise DavError(
                 405,

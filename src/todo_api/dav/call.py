@@ -28,6 +28,7 @@ class Call:
         self.request = request
         self.identity = identity
         self.caller = Caller(request, identity)
+        self._collections: list[Collection] | None = None
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -51,8 +52,16 @@ class Call:
     async def xml(self) -> etree._Element | None:
         return parse(await self.body())
 
+    async def collections(self, conn: Connection) -> list[Collection]:
+        """The caller's collections, read once per request (each method needs them whole)."""
+        if self._collections is None:
+            self._collections = await store.collections(conn, self.user_id)
+        return self._collections
+
     async def collection(self, conn: Connection, segment: str | None) -> Collection:
-        coll = await store.collection(conn, self.user_id, segment or "")
+        if segment == store.INBOX:
+            return store.inbox(self.user_id)
+        coll = store.collection_at(await self.collections(conn), segment or "")
         if coll is None:
             raise not_found()
         return coll

@@ -36,7 +36,9 @@ async def allowed_methods(call: Call, path: Path) -> str:
     free = False
     if path.kind == "collection":
         async with call.connection() as conn:
-            free = not await store.segment_taken(conn, call.user_id, path.segment or "")
+            free = not await store.segment_taken(
+                conn, await call.collections(conn), path.segment or ""
+            )
     return resources.allowed(path.kind, mkcalendar=free)
 
 
@@ -64,7 +66,7 @@ async def propfind(call: Call, path: Path) -> Response:
         return multistatus_response(one_answer(node))
     if path.kind in ("home", "filters"):
         async with call.connection() as conn:
-            colls = await store.collections(conn, user_id) if path.kind == "home" else []
+            colls = await call.collections(conn) if path.kind == "home" else []
             cals = await filters.calendars(conn, user_id)
         props = resources.root_props(user_id, email, "home")
         after = max((c.position for c in colls if c.list_id is not None), default=0) + 1
@@ -94,7 +96,7 @@ async def propfind(call: Call, path: Path) -> Response:
                 resources.object_path(user_id, coll, store.object_name(row)),
             )
             return multistatus_response(one_answer(node))
-        order = _order_of(await store.collections(conn, user_id), coll)
+        order = _order_of(await call.collections(conn), coll)
 
     async def listing() -> AsyncIterator[Answer]:
         yield await _collection_answer(call, tokens, coll, order, single, email)
@@ -188,7 +190,7 @@ async def _propfind_filter(
                 _filter_object_path(call, cal, row),
             )
             return multistatus_response(one_answer(node))
-        lists = [c for c in await store.collections(conn, user_id) if c.list_id is not None]
+        lists = [c for c in await call.collections(conn) if c.list_id is not None]
         others = await filters.calendars(conn, user_id)
         rows = await filters.members(conn, user_id, cal, cursors(call)) if depth == "1" else []
     after = max((c.position for c in lists), default=0) + 1

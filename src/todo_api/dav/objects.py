@@ -144,7 +144,7 @@ async def _moving(
     """The task a PUT of a new object moves into `coll`, and the collection it leaves: the
     caller's task with this UID in another collection of theirs that they may write (a client
     moving it PUTs it into the new collection, then DELETEs the old object: Thunderbird)."""
-    writable = [c for c in await store.collections(conn, call.user_id) if c.writable]
+    writable = [c for c in await call.collections(conn) if c.writable]
     others = [c for c in writable if c.segment != coll.segment]
     found = await store.objects_with_uid(conn, call.user_id, others, uid)
     return found[0] if found else None
@@ -203,6 +203,7 @@ async def _create(
             raise
     if task_id is not None and moved is not None:  # one `task.moved`, as a move through /api
         await activity.record_recreated_as_moved(conn, task, moved.deleted_task)
+        await store.put_back_comments(conn, task, moved.deleted_task.get("comments") or [])
     return task
 
 
@@ -261,6 +262,7 @@ async def delete(call: Call, path: Path) -> Response:
             raise not_found()
         if not coll.writable:
             raise forbidden()
+        comments = await store.comments_of(conn, row.id) if row.comment_count else []
     versions = if_match(call.request.headers.get("if-match"))
     try:
         await call.caller.run(tasks_service.delete_task, task_id=row.id, if_match=versions)
@@ -269,15 +271,17 @@ async def delete(call: Call, path: Path) -> Response:
             raise DavError(412, "The object changed since that ETag") from None
         raise
     async with call.connection() as conn:
-        await store.mark_deleted(conn, call.user_id, row, _snapshot(row))
+        await store.mark_deleted(conn, call.user_id, row, _snapshot(row, comments))
     return Response(status_code=204)
 
 
-def _snapshot(row: Row) -> dict[str, Any]:
-    """What a move brings back of a deleted task: its id, assignee, creator and birth."""
+def _snapshot(row: Row, comments: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a move brings back of a deleted task: its id, assignee, creator, birth and
+    comments (its activity stays where it is, by its id)."""
     return {
         "id": str(row.id),
         "assignee_id": str(row.assignee_id) if row.assignee_id else None,
         "created_by": str(row.created_by) if row.created_by else None,
         "created_at": row.created_at.isoformat(),
+        "comments": comments,
     }

@@ -3,12 +3,13 @@ lists that are gone.
 
 A deleted task's row in `dav_objects` names its object in sync answers (a 404 by the name the
 client knows) for as long as the change feed remembers the deletion: it goes once the task's
-tombstone has been pruned (tasks.housekeeping), when no sync token can ask for it any more. A
-note of an object a client moved away by a PUT elsewhere goes after the move window."""
+tombstone has been pruned (tasks.housekeeping), when no sync token can ask for it any more;
+what a move would have brought back of it (its comments among it) goes after the move window.
+A note of an object a client moved away by a PUT elsewhere goes after the move window too."""
 
 import logging
 
-from sqlalchemy import bindparam, delete, exists, or_
+from sqlalchemy import bindparam, delete, exists, or_, update
 
 from todo_api.config import Settings
 from todo_api.dav import store
@@ -31,6 +32,17 @@ _FORGET_OBJECTS = Query(
         or_(dav_objects.c.uid != "", dav_objects.c.deleted_at < bindparam("cutoff")),
     )
 )
+# A deleted task's note keeps what a move brings back (its comments among it) for the move
+# window only.
+_FORGET_SNAPSHOTS = Query(
+    update(dav_objects)
+    .where(
+        dav_objects.c.uid != "",
+        dav_objects.c.deleted_task.is_not(None),
+        dav_objects.c.deleted_at < bindparam("cutoff"),
+    )
+    .values(deleted_task=None)
+)
 _FORGET_COLLECTIONS = Query(
     delete(dav_collections).where(~exists().where(lists.c.id == dav_collections.c.list_id))
 )
@@ -42,6 +54,7 @@ async def prune(db: Database) -> tuple[int, int]:
     async with db.transaction() as conn:
         cutoff = utcnow() - store.MOVE_WINDOW
         objects = await conn.execute(_FORGET_OBJECTS, {"cutoff": cutoff})
+        await conn.execute(_FORGET_SNAPSHOTS, {"cutoff": cutoff})
         collections = await conn.execute(_FORGET_COLLECTIONS)
     return objects.rowcount, collections.rowcount
 

@@ -9,6 +9,7 @@ are one indexed lookup of the names and one read of the tasks by id, a page at a
 
 import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,9 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    exists,
     func,
+    insert,
     literal,
     select,
     tuple_,
@@ -33,6 +36,7 @@ from todo_api.kit import access, changes
 from todo_api.kit.access import Role
 from todo_api.kit.changes import Position
 from todo_api.kit.ids import utcnow
+from todo_api.tables.comments import task_comments
 from todo_api.tables.dav import dav_collections, dav_objects
 from todo_api.tables.lists import lists
 from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
@@ -138,23 +142,21 @@ async def collections(conn: Connection, user_id: uuid.UUID) -> list[Collection]:
     return [inbox(user_id), *(_collection(row, segments[row.id]) for row in rows)]
 
 
-async def collection(conn: Connection, user_id: uuid.UUID, segment: str) -> Collection | None:
-    """The caller's collection at `segment` (None: nothing the caller sees). The home's lists
-    are read whole: which list a segment names depends on the others (`_segments`)."""
-    if segment == INBOX:
-        return inbox(user_id)
-    found = [coll for coll in await collections(conn, user_id) if coll.segment == segment]
+def collection_at(colls: list[Collection], segment: str) -> Collection | None:
+    """The collection of the home (`colls`, read whole: which list a segment names depends on
+    the others, `_segments`) at `segment` (None: nothing the caller sees)."""
+    found = [coll for coll in colls if coll.segment == segment]
     return found[0] if found else None
 
 
 _LIST_EXISTS = Query(select(lists.c.id).where(lists.c.id == bindparam("list_id")))
 
 
-async def segment_taken(conn: Connection, user_id: uuid.UUID, segment: str) -> bool:
+async def segment_taken(conn: Connection, colls: list[Collection], segment: str) -> bool:
     """Whether a new calendar may not take `segment`: it is the inbox's, the filters' folder,
-    another collection's of the home, or the id of any list at all (a list shared with the
-    caller later would otherwise find its own path taken)."""
-    if segment in (INBOX, FILTERS) or await collection(conn, user_id, segment) is not None:
+    another collection's of the home (`colls`), or the id of any list at all (a list shared
+    with the caller later would otherwise find its own path taken)."""
+    if segment in (INBOX, FILTERS) or collection_at(colls, segment) is not None:
         return True
     list_id = _uuid(segment)
     if list_id is None:
@@ -728,6 +730,65 @@ async def recently_deleted(conn: Connection, user_id: uuid.UUID, uid: str) -> Ro
     """What the caller deleted with this UID within the move window (None: nothing)."""
     params = {"uid": uid, "user_id": user_id, "since": utcnow() - MOVE_WINDOW}
     return (await conn.execute(_RECENTLY_DELETED, params)).first()
+
+
+# A deleted task's comments, kept in its note (`deleted_task`) for the move window, so that a
+# client's move (a DELETE, then a PUT of the same UID elsewhere) brings them back with it, as
+# they were (ids, authors, times); the housekeeping forgets them once the window is over.
+_COMMENT_COLUMNS = ("id", "author_id", "body", "mentions", "version", "created_at", "updated_at")
+_COMMENTS = Query(
+    select(*(task_comments.c[name] for name in _COMMENT_COLUMNS))
+    .where(task_comments.c.task_id == bindparam("task_id"))
+    .order_by(task_comments.c.created_at, task_comments.c.id)
+)
+_PUT_BACK_COLUMNS = (*_COMMENT_COLUMNS, "task_id", "user_id", "list_id")
+# Each comment whose author is still a user (one whose account went meanwhile took theirs).
+_PUT_BACK = Query(
+    insert(task_comments).from_select(
+        _PUT_BACK_COLUMNS,
+        select(
+            *(bindparam(name, type_=task_comments.c[name].type) for name in _PUT_BACK_COLUMNS)
+        ).where(exists().where(users.c.id == bindparam("author_id"))),
+    )
+)
+
+
+async def comments_of(conn: Connection, task_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The task's comments as its note keeps them (JSON values)."""
+    return [
+        {
+            "id": str(row.id),
+            "author_id": str(row.author_id),
+            "body": row.body,
+            "mentions": list(row.mentions or []),
+            "version": row.version,
+            "created_at": row.created_at.isoformat(),
+            "updated_at": row.updated_at.isoformat(),
+        }
+        for row in (await conn.execute(_COMMENTS, {"task_id": task_id})).rows
+    ]
+
+
+async def put_back_comments(
+    conn: Connection, task: Mapping[str, Any], kept: list[dict[str, Any]]
+) -> None:
+    """The comments a deleted task's note kept, on the task made again where it went."""
+    await conn.execute_many(
+        _PUT_BACK,
+        [
+            {
+                **comment,
+                "id": uuid.UUID(comment["id"]),
+                "author_id": uuid.UUID(comment["author_id"]),
+                "created_at": datetime.fromisoformat(comment["created_at"]),
+                "updated_at": datetime.fromisoformat(comment["updated_at"]),
+                "task_id": task["id"],
+                "user_id": task["user_id"],
+                "list_id": task["list_id"],
+            }
+            for comment in kept
+        ],
+    )
 
 
 def now() -> datetime:

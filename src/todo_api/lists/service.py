@@ -42,6 +42,8 @@ ROWS: VersionedRows[ListRow] = VersionedRows(
     can_see=access.can_see_list,
     can_change=access.owns_list,
     returning=access.SERVED,
+    # Who changed it, which its activity names (migration 0042).
+    actor="updated_by",
 )
 # The caller's lists, their own and those shared with them, in the caller's order.
 ALL = Query(
@@ -74,6 +76,7 @@ INSERT = Query(
         version=1,
         created_at=bindparam("now"),
         updated_at=bindparam("now"),
+        updated_by=bindparam("user_id"),
     )
 )
 # A new membership (the owner's, or one by invitation) puts the list last among the user's.
@@ -152,6 +155,7 @@ def _created(row: dict[str, Any], position: int) -> ListRow:
             "change_seq": 0,
             "created_at": row["now"],
             "updated_at": row["now"],
+            "updated_by": row["user_id"],
             "position": position,
             "role": Role.owner,
             "member_count": 1,

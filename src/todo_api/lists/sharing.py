@@ -185,7 +185,11 @@ UNASSIGN = Query(
 TOUCH = Query(
     update(lists)
     .where(lists.c.id == bindparam("list_id"), access.can_see_list())
-    .values(version=lists.c.version + 1, updated_at=bindparam("now"))
+    .values(
+        version=lists.c.version + 1,
+        updated_at=bindparam("now"),
+        updated_by=bindparam("user_id", type_=lists.c.updated_by.type),
+    )
 )
 
 

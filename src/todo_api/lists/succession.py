@@ -59,6 +59,7 @@ _HAND_OVER = Query(
         name_key=bindparam("name_key"),
         version=lists.c.version + 1,
         updated_at=bindparam("now"),
+        updated_by=bindparam("user_id"),  # the one leaving passed it on
     )
 )
 _CROWN = Query(

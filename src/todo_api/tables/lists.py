@@ -45,6 +45,9 @@ class TaskList(SQLModel, table=True):
     change_seq: int = change_stamp_field()
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
+    # Who changed it last (null: the service, or a write older than the column), which its
+    # activity names as the change's actor (migration 0042).
+    updated_by: uuid.UUID | None = Field(default=None, nullable=True)
 
 
 class ListTombstone(Tombstone, table=True):
@@ -131,6 +134,7 @@ class ListRow(TypedDict):
     change_seq: int
     created_at: datetime
     updated_at: datetime
+    updated_by: uuid.UUID | None
     position: int
     role: str
     member_count: int

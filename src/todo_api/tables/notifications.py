@@ -109,6 +109,13 @@ Index(
     notification_emails.c.user_id,
     notification_emails.c.status,
 )
+# The emails done with, oldest first: what the housekeeping prunes past the retention.
+Index(
+    "ix_notification_emails_created_at",
+    notification_emails.c.created_at,
+    postgresql_where=notification_emails.c.status != "pending",
+    sqlite_where=notification_emails.c.status != "pending",
+)
 
 
 class NotificationScan(SQLModel, table=True):

@@ -58,6 +58,8 @@ class OAuthGrant(SQLModel, table=True):
     __table_args__ = (
         Index("ix_oauth_grants_user_id_client_id", "user_id", "client_id"),
         Index("ix_oauth_grants_expires_at", "expires_at"),
+        # Whether any grant names a client: the housekeeping keeps the clients one names.
+        Index("ix_oauth_grants_client_id", "client_id"),
     )
 
 

@@ -40,7 +40,7 @@ from todo_api.tables.tasks import (
 )
 from todo_api.tasks import rules, schedule
 from todo_api.tasks import service as tasks_service
-from todo_api.tasks.schemas import DateTimeText, TaskCreate, stored_values
+from todo_api.tasks.schemas import DateTimeText, TaskCreate, TaskUpdate, stored_values
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped
 from todo_api.yourdata.sources import SOURCES
 
@@ -328,11 +328,23 @@ async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dic
                 if task.checked_comments
             ],
         )
+        for row, task in zip(rows, made, strict=True):
+            if task.completes_occurrence:  # as a CalDAV PUT of the same override does
+                await tasks_service.update_task(
+                    conn,
+                    user_id,
+                    task_id=row["id"],
+                    data=_COMPLETING,
+                    completed_at=task.occurrence_completed_at,
+                )
     return {
         "lists": len(list_ids),
         "tasks": created,
         "skipped": [item.body() for item in prepared.skipped],
     }
+
+
+_COMPLETING = TaskUpdate(is_completed=True)
 
 
 async def _make_lists(

@@ -66,6 +66,11 @@ class ImportedTask:
     # A calendar file's `UID` (None: the task's id) and what the task mapping does not cover,
     # as iCalendar text: kept for CalDAV and the ics export (todo_api.kit.ical).
     calendar_object: tuple[str | None, str] | None = None
+    # A recurring task whose current occurrence the file completed (an iCalendar override with
+    # RECURRENCE-ID): imported open, then completed as `complete` does it (the next occurrence
+    # follows), at `occurrence_completed_at` (None: the import's clock).
+    completes_occurrence: bool = False
+    occurrence_completed_at: datetime | None = None
     # Its comments as the file gives them (this service's export: `{"body", "created_at"}`
     # each, oldest first); checked by the importer, which makes them the importer's.
     comments: list[Any] = field(default_factory=list)

@@ -12,7 +12,15 @@ from typing import Any
 
 from todo_api.kit.ical import direct, reference
 from todo_api.kit.ical.mapping import MAX_REMINDERS, PRODID, CalendarDataError
-from todo_api.kit.ical.reading import CONTROL, UNREADABLE, ReadTodo, iana_zone, read, read_todo
+from todo_api.kit.ical.reading import (
+    CONTROL,
+    UNREADABLE,
+    ReadTodo,
+    iana_zone,
+    occurrence_done,
+    read,
+    read_todo,
+)
 from todo_api.kit.ical.reference import free_busy, timezone_ical, zones_used
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "ReadTodo",
     "free_busy",
     "iana_zone",
+    "occurrence_done",
     "parts",
     "read",
     "read_todo",

@@ -82,6 +82,8 @@ def todo_plain(
         named = named or tzid
     all_day = task["due_date"] is not None
     lines.append("LAST-MODIFIED:" + stamp)
+    if task["is_completed"]:
+        lines.append("PERCENT-COMPLETE:100")
     if task["priority"]:
         written = WRITTEN_PRIORITY.get(task["priority"])
         if written is None:

@@ -5,7 +5,7 @@ calendar's own properties, other components, and every alarm (a mapped alarm kee
 properties there)."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -82,7 +82,8 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
         raise CalendarDataError("valid-calendar-object-resource", "one VTODO without RECURRENCE-ID")
     todo = masters[0]
     fields, parent_uid, kept = _fields_within_range(todo, user_zone)
-    done = _completing(todo, todos, fields, user_zone)
+    occurrence = occurrence_done(todo, todos, fields, user_zone)
+    done = None if occurrence is None else occurrence[0]
     if done is not None:
         fields["is_completed"] = True
     extra = Calendar()
@@ -95,26 +96,34 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
             extra.add_component(component)
     _keep_zones(extra, {str(zone.get("TZID", "")): zone for zone in calendar.walk("VTIMEZONE")})
     extra_text = to_ical(extra).decode()
-    return ReadTodo(str(todo["UID"]), fields, parent_uid, extra_text, _completed_at(todo, fields))
+    completed_at = _completed_at(todo, fields) if occurrence is None else occurrence[1]
+    return ReadTodo(str(todo["UID"]), fields, parent_uid, extra_text, completed_at)
 
 
-def _completing(
-    master: Component, todos: list[Component], fields: dict[str, Any], user_zone: str
-) -> Component | None:
-    """The override that completes the series' current occurrence, as Thunderbird completes
-    one occurrence of a repeating task: `STATUS:COMPLETED`, its `RECURRENCE-ID` the master's
-    `DUE` (or its `DTSTART`, which Thunderbird's recurrence ids follow when there is one).
-    The task is then completed as `complete` does it, and the override is spent; an override
-    of another occurrence is kept as the client's text."""
+def occurrence_done(
+    master: Component, todos: Sequence[Component], fields: dict[str, Any], user_zone: str
+) -> tuple[Component, datetime | None] | None:
+    """The override that completes the series' current occurrence (of a master read as
+    `fields`), and when it was completed (its COMPLETED: None, the server's clock decides), as
+    Thunderbird and eM Client complete one occurrence of a repeating task: `STATUS:COMPLETED`
+    (or a COMPLETED without STATUS), its `RECURRENCE-ID` the master's `DUE` (or its `DTSTART`,
+    which Thunderbird's recurrence ids follow when there is one). The task is then completed
+    as `complete` does it (by a CalDAV PUT, or an imported file), and the override is spent;
+    an override of another occurrence is kept as the client's text."""
     if fields["recurrence"] is None or fields["is_completed"]:
         return None
     current = {_occurrence(master.get(name), user_zone) for name in ("DUE", "DTSTART")} - {None}
     for override in todos:
-        if override is master or str(override.get("STATUS", "")).upper() != "COMPLETED":
+        if override is master or not _says_completed(override):
             continue
         if _occurrence(override.get("RECURRENCE-ID"), user_zone) in current:
-            return override
+            return override, _completed_at(override, {"is_completed": True})
     return None
+
+
+def _says_completed(todo: Component) -> bool:
+    status = str(todo.get("STATUS", "")).upper()
+    return status == "COMPLETED" or (not status and "COMPLETED" in todo)
 
 
 def _occurrence(prop: Any, user_zone: str) -> date | datetime | None:
@@ -213,7 +222,7 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
         "description": str(todo["DESCRIPTION"]) if "DESCRIPTION" in todo else None,
     }
     status = str(todo.get("STATUS", "")).upper()
-    fields["is_completed"] = status == "COMPLETED" or (not status and "COMPLETED" in todo)
+    fields["is_completed"] = _says_completed(todo)
     try:
         priority = int(todo.get("PRIORITY", 0))
     except (TypeError, ValueError):

@@ -151,15 +151,14 @@ def _write_mapped(
 
 
 def _percent_follows_completion(todo: Todo, completed: bool) -> None:
-    """A client's PERCENT-COMPLETE follows completion, however it changed: 100 while the
-    task is completed, left out once it is reopened from 100 (Thunderbird takes 100 for
-    done whatever STATUS says); a part done (40) stays while the task is open."""
-    if "PERCENT-COMPLETE" not in todo:
-        return
+    """PERCENT-COMPLETE follows completion, however it changed: 100 while the task is
+    completed (also where no client gave one: Thunderbird shows a task without it at 0 %),
+    left out once it is reopened from 100 (Thunderbird takes 100 for done whatever STATUS
+    says); a part done (40) stays while the task is open."""
     if completed:
-        todo.pop("PERCENT-COMPLETE")
+        todo.pop("PERCENT-COMPLETE", None)
         todo.add("PERCENT-COMPLETE", 100)
-    elif str(todo["PERCENT-COMPLETE"]).strip() == "100":
+    elif "PERCENT-COMPLETE" in todo and str(todo["PERCENT-COMPLETE"]).strip() == "100":
         todo.pop("PERCENT-COMPLETE")
 
 

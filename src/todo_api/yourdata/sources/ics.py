@@ -9,9 +9,12 @@ CalDAV and the ics export give it back, with the file's `VTIMEZONE` of a zone it
 no IANA name (Outlook's "Customized Time Zone"). A calendar's
 `X-WR-CALNAME` names its list (and `X-APPLE-CALENDAR-COLOR` colours it); calendars without a
 name share one new list, "Imported calendar". `X-APPLE-SORT-ORDER` orders a list's tasks,
-those without it following in the file's order. `VEVENT`s, `VJOURNAL`s and changes to one
-occurrence (`RECURRENCE-ID`) are left out, and listed; so is an `RRULE` a task cannot recur by
-here (neither `DUE` nor `DTSTART`; finer than daily), the task kept.
+those without it following in the file's order. An override that completes a recurring task's
+current occurrence (`RECURRENCE-ID` and `STATUS:COMPLETED`, as Thunderbird and eM Client
+export a completed occurrence) completes it as a CalDAV PUT of the same does
+(`ical.occurrence_done`). `VEVENT`s, `VJOURNAL`s and other changes to one occurrence are left
+out, and listed; so is an `RRULE` a task cannot recur by here (neither `DUE` nor `DTSTART`;
+finer than daily), the task kept.
 
 The file is first split into its components by line, so that an error names the line where
 its `VTODO` or property starts; each component is then parsed by `icalendar`.
@@ -103,11 +106,12 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     keys: dict[str, str] = {}  # list key by the name a calendar gives
     for number, calendar in enumerate(calendars):
         timezones = _timezones(calendar)
+        overrides = _Overrides(_overrides_of(calendar))
         for block in calendar.blocks:
             where: Where = ("line", block.line)
             if block.name == "VTODO":
                 list_key = _list_of(calendar, number, keys, parsed)
-                task = _task(block, list_key, errors, parsed.skipped, timezones)
+                task = _task(block, list_key, errors, parsed.skipped, timezones, overrides)
                 if task is not None:
                     parsed.tasks.append(task)
             elif block.name != "VTIMEZONE":  # read with the tasks that name them
@@ -152,12 +156,48 @@ def _timezones(calendar: _Calendar) -> dict[str, Component]:
     return found
 
 
+@dataclass
+class _Overrides:
+    """A calendar's changes to one occurrence (VTODOs with RECURRENCE-ID), by UID, each with
+    its line; those a task spent (its occurrence completed), and those listed as left out."""
+
+    by_uid: dict[str, list[tuple[int, Component]]]
+    spent: set[int] = field(default_factory=set)
+    listed: dict[int, Skipped] = field(default_factory=dict)
+
+    def left_out(self, line: int, skipped: list[Skipped]) -> None:
+        if line not in self.spent:
+            reason = "a change to one occurrence (RECURRENCE-ID) is not imported"
+            self.listed[line] = Skipped(("line", line), reason)
+            skipped.append(self.listed[line])
+
+    def spend(self, line: int, skipped: list[Skipped]) -> None:
+        self.spent.add(line)
+        if line in self.listed:  # listed before the task it completes came
+            skipped.remove(self.listed.pop(line))
+
+
+def _overrides_of(calendar: _Calendar) -> dict[str, list[tuple[int, Component]]]:
+    """The calendar's readable VTODOs with a RECURRENCE-ID, by UID."""
+    found: dict[str, list[tuple[int, Component]]] = {}
+    for block in calendar.blocks:
+        if block.name != "VTODO" or "RECURRENCE-ID" not in _property_lines(block):
+            continue
+        try:
+            todo = Todo.from_ical(block.text())
+        except ical.UNREADABLE:
+            continue
+        found.setdefault(str(todo.get("UID", "")), []).append((block.line, todo))
+    return found
+
+
 def _task(
     block: _Block,
     list_key: str,
     errors: FileErrors,
     skipped: list[Skipped],
     timezones: dict[str, Component],
+    overrides: _Overrides,
 ) -> ImportedTask | None:
     where: Where = ("line", block.line)
     lines = _property_lines(block)
@@ -165,7 +205,7 @@ def _task(
     if todo is None:
         return None
     if "RECURRENCE-ID" in todo:
-        skipped.append(Skipped(where, "a change to one occurrence (RECURRENCE-ID) is not imported"))
+        overrides.left_out(block.line, skipped)
         return None
     try:
         read = ical.read_todo(todo, user_zone="UTC", timezones=timezones)
@@ -179,6 +219,10 @@ def _task(
         fields["recurrence"] = None  # the task, without it: its other parts are worth keeping
         line = lines.get("RRULE", block.line)
         skipped.append(Skipped(("line", line), f"its RRULE is left out: {left_out}"))
+    own = overrides.by_uid.get(read.uid, [])
+    done = ical.occurrence_done(todo, [o for _, o in own], fields, "UTC")
+    if done is not None:
+        overrides.spend(next(line for line, o in own if o is done[0]), skipped)
     task = ImportedTask(
         where=where,
         fields=fields,
@@ -214,6 +258,8 @@ def _task(
         skipped.append(Skipped(where, f"its UID is over {UID_MAX_LENGTH} characters: not kept"))
         uid = None
     task.calendar_object = (uid, read.extra)
+    if done is not None:
+        task.completes_occurrence, task.occurrence_completed_at = True, done[1]
     return task
 
 
