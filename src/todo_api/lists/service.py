@@ -42,7 +42,7 @@ ROWS: VersionedRows[ListRow] = VersionedRows(
     can_see=access.can_see_list,
     can_change=access.owns_list,
     returning=access.SERVED,
-    # Who changed it, which its activity names (migration 0042).
+    # Who changed it, which its activity names (migration 0040).
     actor="updated_by",
 )
 # The caller's lists, their own and those shared with them, in the caller's order.

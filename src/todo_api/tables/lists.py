@@ -46,7 +46,7 @@ class TaskList(SQLModel, table=True):
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
     # Who changed it last (null: the service, or a write older than the column), which its
-    # activity names as the change's actor (migration 0042).
+    # activity names as the change's actor (migration 0040).
     updated_by: uuid.UUID | None = Field(default=None, nullable=True)
 
 

@@ -16,7 +16,7 @@ Online: the column is added to the catalogue alone; replacing the list trigger's
 `lock_timeout` (migrations/online.py); the indexes are built concurrently. The previous
 release works on the result (it does not read the column; its writes leave it as it was).
 
-Revision ID: 0042
+Revision ID: 0040
 Revises: 0039
 Create Date: 2026-11-27
 """
@@ -33,7 +33,7 @@ from alembic import op
 
 from todo_api.migrations import online
 
-revision: str = "0042"
+revision: str = "0040"
 down_revision: str | None = "0039"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
