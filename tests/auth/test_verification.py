@@ -196,6 +196,37 @@ async def test_changing_the_email_takes_a_link_to_the_new_one(
         assert_error(await log_in(client, old), 401, "INVALID_CREDENTIALS")
 
 
+async def test_confirming_a_new_email_uses_up_every_link_to_the_old_one(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    """A reset link sent to the old address before the change stops working once the new one
+    is confirmed: whoever reads the old mailbox has no way back in."""
+    async with client_of(make_app, box) as client:
+        old, new = unique_email(), unique_email()
+        signed_in = await sign_up(client, old)
+        [verify_old] = await mail_to(box, old)
+        forgot = await client.post("/api/auth/password/forgot", json={"email": old})
+        assert forgot.status_code == 202
+        reset_old = (await mail_to(box, old, 2))[-1]
+        asked = await client.post(
+            "/api/auth/email/change",
+            json={"new_email": new, "password": PASSWORD},
+            headers=bearer(signed_in["access_token"]),
+        )
+        assert asked.status_code == 202, asked.text
+        [link] = await mail_to(box, new)
+        assert (await verify(client, link_token(link, "verify-email"))).status_code == 200
+
+        reset = await client.post(
+            "/api/auth/password/reset",
+            json={"token": link_token(reset_old, "reset-password"), "password": "a squatter's one"},
+        )
+        assert validation_details(reset)[0]["field"] == "token"
+        stale = await verify(client, link_token(verify_old, "verify-email"))
+        assert validation_details(stale)[0]["field"] == "token"
+        assert (await log_in(client, new)).status_code == 200
+
+
 async def test_a_new_email_taken_by_then_is_a_conflict(
     make_app: Callable[..., FastAPI], box: Mailbox
 ) -> None:

@@ -3,7 +3,8 @@ changing it.
 
 An email is confirmed by following a link sent to it (a `verify` token, 48 hours); a new
 email, by a link sent to the new address (an `email_change` token), which makes it the
-account's email once followed, while the old address gets a notice without a link. Either
+account's email once followed (and uses up every other link of the account, to the old address
+or the new), while the old address gets a notice without a link. Either
 kind of link is used with `verify`, which answers the account as `me` shows it.
 
 With `required`, registering makes the account without signing it in, and answers the same
@@ -103,7 +104,9 @@ async def verify(*, db: Database, token: str) -> Row:
             raise EmailTaken from None
         if row is None:
             raise InvalidLink
-        await links.spend_all(conn, user_id, Purpose.email_change, Purpose.verify)
+        # Every link still out dies with the old address (a reset link there included): whoever
+        # reads that mailbox now has no way back into the account.
+        await links.spend_all(conn, user_id, *Purpose)
         return row
 
 
