@@ -174,12 +174,17 @@ async def disable(conn: Connection, user: Any, code: str) -> None:
         raise NotSetUp
     if not await accept_code(conn, user, code):
         raise InvalidCredentials("The code is not right (or was used already)")
+    await turn_off(conn, user.id)
+
+
+async def turn_off(conn: Connection, user_id: uuid.UUID) -> None:
+    """Two-factor off for the user: the secret (set up or on) and the recovery codes gone."""
     await conn.execute(
         update(users)
-        .where(users.c.id == user.id)
+        .where(users.c.id == user_id)
         .values(totp_secret=None, totp_enabled_at=None, totp_last_step=None, updated_at=utcnow())
     )
-    await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user.id))
+    await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
 
 
 class Challenges:
