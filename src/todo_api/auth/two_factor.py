@@ -6,6 +6,12 @@ kept as its SHA-256 and good once. From then on a password alone does not sign i
 `mfa_token` (signed with the service's secret, good for MFA_SECONDS, at most MFA_ATTEMPTS wrong
 codes, used once), which a code or a recovery code turns into tokens.
 
+Wrong codes (from the app or recovery codes) also count per account, whichever `mfa_token` or
+address they come from: after WRONG_CODES in WRONG_CODES_SECONDS every further try is refused
+(429, with Retry-After) until the window passes, and the account's email is told once, by the
+wrong code that reached the limit. A try is counted before its code is checked, so that tries
+sent at once cannot pass the limit together, and a right code gives its count back.
+
 A code is accepted for the time step it belongs to, the one before or the one after (a
 phone's clock a little off), and only for a step later than the last one accepted: a code,
 once used, is refused for the rest of its window (the conditional UPDATE of
@@ -15,6 +21,7 @@ it is what the app holds too.
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
@@ -25,7 +32,8 @@ import pyotp
 import segno
 from sqlalchemy import delete, insert, or_, update
 
-from todo_api.auth.errors import InvalidCredentials, InvalidToken
+from todo_api.auth.accounts import emails
+from todo_api.auth.errors import InvalidCredentials, InvalidToken, RateLimited
 from todo_api.auth.ratelimit import Counter
 from todo_api.db import Connection
 from todo_api.kit.errors import Conflict, InvalidField
@@ -39,6 +47,8 @@ SKEW_STEPS = 1
 RECOVERY_CODES = 10
 MFA_SECONDS = 300
 MFA_ATTEMPTS = 5
+WRONG_CODES = 10
+WRONG_CODES_SECONDS = 15 * 60
 ISSUER = "Tasks"
 _CODE = re.compile(r"[0-9]{6}")
 
@@ -49,6 +59,12 @@ class TwoFactorOn(Conflict):
 
 class NotSetUp(Conflict):
     message = "Set two-factor sign-in up first (POST /api/auth/2fa/setup)"
+
+
+class TooManyWrongCodes(RateLimited):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after, "Too many wrong codes for this account; try again later")
+        self.retry_after = retry_after
 
 
 class WrongCode(InvalidField):
@@ -216,3 +232,31 @@ class Challenges:
 
     async def close(self, nonce: str) -> None:
         await self._counter.hit(f"mfa-used:{nonce}", MFA_SECONDS)
+
+    async def try_code(self, user_id: uuid.UUID) -> int:
+        """Count a code about to be checked against the account's wrong codes: this try's
+        number in the window. TooManyWrongCodes once WRONG_CODES were wrong in it."""
+        count, remaining = await self._counter.hit(_wrong_codes(user_id), WRONG_CODES_SECONDS)
+        if count > WRONG_CODES:
+            raise TooManyWrongCodes(max(1, math.ceil(remaining)))
+        return count
+
+    async def right_code(self, user_id: uuid.UUID) -> None:
+        """The code tried was right: it is no wrong code."""
+        await self._counter.give_back(_wrong_codes(user_id))
+
+    def wrong_code(self, number: int, email: str | None, mailer: emails.Mailer) -> None:
+        """The code tried was wrong (it stays counted): the one that reaches the limit tells the
+        account's email, once a window (after the answer)."""
+        if number != WRONG_CODES or not email:
+            return
+        notice = emails.wrong_codes_notice(email)
+
+        async def tell() -> None:
+            await mailer.send(notice)
+
+        mailer.submit(tell)
+
+
+def _wrong_codes(user_id: uuid.UUID) -> str:
+    return f"2fa:wrong:user:{user_id}"

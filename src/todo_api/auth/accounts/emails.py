@@ -98,6 +98,16 @@ def password_changed_notice(recipient: str) -> mail.Email:
     return _email(recipient, "Your password was changed", body)
 
 
+def wrong_codes_notice(recipient: str) -> mail.Email:
+    body = (
+        "Your password was just used to sign in to your account, and wrong two-factor codes\n"
+        "were entered, too many of them: signing in with a code is paused for 15 minutes.\n"
+        "\n"
+        "If this was not you, someone knows your password: reset it now, on the sign-in page.\n"
+    )
+    return _email(recipient, "Wrong codes were entered for your account", body)
+
+
 def _email(recipient: str, subject: str, body: str) -> mail.Email:
     return mail.Email(
         recipient=recipient,

@@ -339,20 +339,25 @@ async def login_second_factor(data: SecondFactor, request: Request, response: Re
         raise InvalidField("code", "Give either a code or a recovery_code")
     challenges = held(request.app, two_factor.Challenges)
     user_id, nonce = await challenges.open(data.mfa_token)
+    number = await challenges.try_code(user_id)  # 429 while the account had too many wrong
+    tokens = None
     async with database(request).transaction() as conn:
         row = await service.get_user(conn=conn, user_id=user_id)
-        if row is None or row.totp_enabled_at is None:
-            raise InvalidCredentials("The code is not right")
-        if data.code is not None:
-            accepted = await two_factor.accept_code(conn, row, data.code)
-        else:
-            assert data.recovery_code is not None
-            accepted = await two_factor.use_recovery_code(conn, user_id, data.recovery_code)
-        if not accepted:
-            raise InvalidCredentials("The code is not right (or was used already)")
-        tokens = await service.issue_tokens(
-            conn=conn, settings=settings_of(request), user=row, made_from=origin_of(request)
-        )
+        if row is not None and row.totp_enabled_at is not None:
+            if data.code is not None:
+                accepted = await two_factor.accept_code(conn, row, data.code)
+            else:
+                assert data.recovery_code is not None
+                accepted = await two_factor.use_recovery_code(conn, user_id, data.recovery_code)
+            if accepted:
+                tokens = await service.issue_tokens(
+                    conn=conn, settings=settings_of(request), user=row, made_from=origin_of(request)
+                )
+    if tokens is None:
+        email = row.email if row is not None else None
+        challenges.wrong_code(number, email, held(request.app, emails.Mailer))
+        raise InvalidCredentials("The code is not right (or was used already)")
+    await challenges.right_code(user_id)
     await challenges.close(nonce)
     no_store(response)
     return tokens
