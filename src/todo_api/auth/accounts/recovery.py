@@ -48,7 +48,7 @@ async def send_reset(db: Database, settings: Settings, mailer: emails.Mailer, em
         if user is None:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.reset)
-    await mailer.send(emails.reset_email(settings, user.email, token))
+    await mailer.send_unasked(emails.reset_email(settings, user.email, token))
 
 
 async def _set_password(

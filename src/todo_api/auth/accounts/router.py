@@ -1,7 +1,6 @@
 """Account routes beyond signing in: a forgotten password, a change of password, and the
 sign-ins (list, end one, end all others). Present with built-in accounts only."""
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -25,7 +24,7 @@ from todo_api.auth.accounts.schemas import (
     VerifyEmail,
 )
 from todo_api.auth.dependencies import authenticate, session_only
-from todo_api.auth.errors import InvalidCredentials, RateLimited, SignInNotFound
+from todo_api.auth.errors import InvalidCredentials, SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.requests import (
     PUBLIC,
@@ -55,7 +54,6 @@ SENDS_EMAIL: dict[int | str, dict[str, Any]] = {
     }
 }
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
-RESENDS_PER_HOUR = 5
 SignInIdPath = Annotated[str, id_in_path("The sign-in's id")]
 
 
@@ -83,13 +81,6 @@ async def _count_as_sign_in(request: Request, user: Identity) -> None:
         (f"login:ip:{client}:email:{email}", limiter.attempts),
         (f"login:email:{email}", limiter.email_attempts),
     )
-
-
-async def _limit_per_hour(request: Request, key: str, attempts: int) -> None:
-    """At most `attempts` an hour under `key` (429 beyond)."""
-    count, remaining = await limiter_of(request).counter.hit(key, 3600)
-    if count > attempts:
-        raise RateLimited(max(1, math.ceil(remaining)))
 
 
 @router.post(
@@ -227,7 +218,6 @@ async def resend_verification(data: ResendVerification, request: Request) -> Any
     settings = settings_of(request)
     emails.require_email(settings)
     await count_from_address(request, "resend", limiter_of(request).address_attempts)
-    await _limit_per_hour(request, f"resend:email:{data.email}", RESENDS_PER_HOUR)
     mailer, db = held(request.app, emails.Mailer), database(request)
     if settings.email_verification_mode != "off":
         mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))

@@ -56,7 +56,7 @@ async def send_link(db: Database, settings: Settings, mailer: emails.Mailer, ema
         if user is None or user.email_verified:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.verify, email=user.email)
-    await mailer.send(emails.verify_email(settings, user.email, token, change=False))
+    await mailer.send_unasked(emails.verify_email(settings, user.email, token, change=False))
 
 
 async def send_taken_notice(
@@ -66,7 +66,7 @@ async def send_taken_notice(
     async with db.connection() as conn:
         user = await account_by_email(conn, email)
     if user is not None:
-        await mailer.send(emails.sign_up_notice(user.email))
+        await mailer.send_unasked(emails.sign_up_notice(user.email))
 
 
 async def verify(*, db: Database, token: str) -> Row:
