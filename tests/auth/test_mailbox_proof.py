@@ -30,7 +30,7 @@ from tests.auth.accounts_helpers import (
     unique_email,
 )
 from tests.auth.authenticator import Authenticator
-from tests.auth.oauth_helpers import REDIRECT_URI, authorize_url, form_fields, pkce, query_of
+from tests.auth.oauth_helpers import connect_in_process
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import app_factory, assert_error, client_for
 from todo_api.config import Settings
@@ -77,39 +77,6 @@ async def reset_by_email(client: httpx.AsyncClient, box: Mailbox, email: str) ->
         json={"token": link_token(message, "reset-password"), "password": NEW_PASSWORD},
     )
     assert done.status_code == 204, done.text
-
-
-async def app_connected(client: httpx.AsyncClient, email: str) -> dict[str, Any]:
-    """An app allowed on the OAuth page by `email`'s account: its client id and first tokens."""
-    registered = await client.post(
-        f"{ORIGIN}/oauth/register",
-        json={
-            "client_name": "Squatter's app",
-            "redirect_uris": [REDIRECT_URI],
-            "token_endpoint_auth_method": "none",
-        },
-    )
-    assert registered.status_code == 201, registered.text
-    client_id = registered.json()["client_id"]
-    verifier, challenge = pkce()
-    page = await client.get(authorize_url(ORIGIN, client_id, challenge))
-    target = f"{ORIGIN}/oauth/authorize"
-    signin = {**form_fields(page.text), "email": email, "password": PASSWORD}
-    page = await client.post(target, data={**signin, "action": "signin"})
-    assert "Allow" in page.text, page.text
-    done = await client.post(target, data={**form_fields(page.text), "action": "allow"})
-    tokens = await client.post(
-        f"{ORIGIN}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": query_of(done.headers["location"])["code"],
-            "redirect_uri": REDIRECT_URI,
-            "client_id": client_id,
-            "code_verifier": verifier,
-        },
-    )
-    assert tokens.status_code == 200, tokens.text
-    return {"client_id": client_id, **tokens.json()}
 
 
 async def app_refresh(client: httpx.AsyncClient, connected: dict[str, Any]) -> httpx.Response:
@@ -190,7 +157,7 @@ async def test_a_reset_removes_what_the_holder_of_an_unverified_account_made(
         user_id, access = squatter["user"]["id"], squatter["access_token"]
         made = await client.post("/api/tokens", json={"name": "kept"}, headers=bearer(access))
         personal = made.json()["token"]
-        connected = await app_connected(client, email)
+        connected = await connect_in_process(client, ORIGIN, email)
         authenticator = await passkey_registered(client, access)
         await two_factor_on(client, access)
         await provider_linked(app, user_id)
@@ -241,7 +208,7 @@ async def test_a_verified_account_keeps_its_tokens_apps_and_second_factor_throug
         user_id, access = owner["user"]["id"], owner["access_token"]
         made = await client.post("/api/tokens", json={"name": "kept"}, headers=bearer(access))
         personal = made.json()["token"]
-        connected = await app_connected(client, email)
+        connected = await connect_in_process(client, ORIGIN, email)
         authenticator = await passkey_registered(client, access)
         await two_factor_on(client, access)
         await provider_linked(app, user_id)
