@@ -248,7 +248,7 @@ def create_app(
         hub,
         SeenProfiles(),
         LiveSignIns(known_tokens),
-        Challenges(secret, counter),
+        Challenges(secret, counter, mailer.wrong_codes_entered),
         mailer,
         RateLimiter(
             counter,

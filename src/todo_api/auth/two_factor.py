@@ -26,13 +26,13 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pyotp
 import segno
 from sqlalchemy import delete, insert, or_, update
 
-from todo_api.auth.accounts import emails
 from todo_api.auth.errors import InvalidCredentials, InvalidToken, RateLimited
 from todo_api.auth.ratelimit import Counter
 from todo_api.db import Connection
@@ -206,9 +206,12 @@ async def turn_off(conn: Connection, user_id: uuid.UUID) -> None:
 class Challenges:
     """The `mfa_token`s a correct password gives while two-factor is on."""
 
-    def __init__(self, secret: str, counter: Counter) -> None:
+    def __init__(self, secret: str, counter: Counter, tell: Callable[[str], None]) -> None:
+        """`tell(email)` lets an account's owner know that wrong codes reached the limit (an
+        email sent after the answer: todo_api.auth.accounts.emails)."""
         self._signer = Signer(secret, "mfa")
         self._counter = counter
+        self._tell = tell
 
     def issue(self, user_id: uuid.UUID) -> str:
         body = {"u": str(user_id), "e": int(time.time()) + MFA_SECONDS, "n": secrets.token_hex(8)}
@@ -245,17 +248,11 @@ class Challenges:
         """The code tried was right: it is no wrong code."""
         await self._counter.give_back(_wrong_codes(user_id))
 
-    def wrong_code(self, number: int, email: str | None, mailer: emails.Mailer) -> None:
+    def wrong_code(self, number: int, email: str | None) -> None:
         """The code tried was wrong (it stays counted): the one that reaches the limit tells the
-        account's email, once a window (after the answer)."""
-        if number != WRONG_CODES or not email:
-            return
-        notice = emails.wrong_codes_notice(email)
-
-        async def tell() -> None:
-            await mailer.send(notice)
-
-        mailer.submit(tell)
+        account's email, once a window."""
+        if number == WRONG_CODES and email:
+            self._tell(email)
 
 
 def _wrong_codes(user_id: uuid.UUID) -> str:

@@ -174,6 +174,15 @@ class Mailer:
             return False
         return await self.send(email)
 
+    def wrong_codes_entered(self, recipient: str) -> None:
+        """Tell the owner that their password was used and wrong codes were entered."""
+        notice = wrong_codes_notice(recipient)
+
+        async def tell() -> None:
+            await self.send(notice)
+
+        self.submit(tell)
+
     async def close(self, grace: float = 5.0) -> None:
         """Let the emails under way finish for `grace` seconds, then cancel the rest."""
         if not self._tasks:

@@ -345,7 +345,7 @@ async def login_second_factor(data: SecondFactor, request: Request, response: Re
                 )
     if tokens is None:
         email = row.email if row is not None else None
-        challenges.wrong_code(number, email, held(request.app, emails.Mailer))
+        challenges.wrong_code(number, email)
         raise InvalidCredentials("The code is not right (or was used already)")
     await challenges.right_code(user_id)
     await challenges.close(nonce)

@@ -37,7 +37,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from todo_api.auth import app_tokens, oidc_accounts, passkeys, service, two_factor
-from todo_api.auth.accounts.emails import Mailer
 from todo_api.auth.errors import InvalidCredentials, InvalidToken, PasskeysNeedPublicUrl
 from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
@@ -333,7 +332,7 @@ class Pages:
         if not accepted or user is None:
             message = "The code is not right (or was used already)."
             email = user.email if user is not None else None
-            challenges.wrong_code(number, email, held(request.app, Mailer))
+            challenges.wrong_code(number, email)
             return self._page(
                 "code", auth, browser, email=email, mfa_token=mfa_token, message=message, status=401
             )
