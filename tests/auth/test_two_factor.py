@@ -29,6 +29,7 @@ from tests.auth.accounts_helpers import (
 from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, query_of
 from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, validation_details
+from tests.test_instances_server import _redis_or_skip
 from todo_api.config import Settings
 
 
@@ -247,26 +248,31 @@ async def code_page(browser: httpx.AsyncClient, base: str, email: str) -> dict[s
     return form_fields(page.text)
 
 
+@pytest.mark.parametrize("counters", ["memory", "redis"])
 async def test_wrong_codes_count_per_account_from_any_sign_in_or_address(
-    make_app: Callable[..., FastAPI],
+    make_app: Callable[..., FastAPI], counters: str
 ) -> None:
     """Ten wrong codes in 15 minutes, through login/2fa and the OAuth page, from four
     addresses and as many mfa_tokens (none of them past its own five), pause the account's
     codes: every further try is 429 with Retry-After, a right code included; the owner is told
-    once. A right code on the way is not counted."""
+    once. A right code on the way is not counted. With Redis, two instances count together."""
     base = "http://test"
     with mailbox() as box:
-        app = make_app(
-            public_url=base,
-            smtp_url=box.url,
-            account_url_template=TEMPLATE,
-            email_verification="off",
-        )
+        settings: dict[str, Any] = {
+            "public_url": base,
+            "smtp_url": box.url,
+            "account_url_template": TEMPLATE,
+            "email_verification": "off",
+        }
+        if counters == "redis":
+            settings["redis_url"] = _redis_or_skip()
+        app = make_app(**settings)
+        other = make_app(**settings) if counters == "redis" else app
         async with (
             from_address(app, "203.0.113.1") as first,
             from_address(app, "203.0.113.2") as second_place,
-            from_address(app, "198.51.100.3") as third,
-            from_address(app, "2001:db8::4") as fourth,
+            from_address(other, "198.51.100.3") as third,
+            from_address(other, "2001:db8::4") as fourth,
         ):
             signed_in, secret, _codes = await turned_on(first)
             email = signed_in["user"]["email"]
