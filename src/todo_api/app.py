@@ -174,7 +174,7 @@ def create_app(
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes, challenge=mcp_challenge(settings))
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
-    mailer = Mailer(settings)
+    mailer = Mailer(settings, counter)
     oauth_clients = Clients(db, settings)
     known_users = KnownUsers()
     hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)
@@ -248,7 +248,7 @@ def create_app(
         hub,
         SeenProfiles(),
         LiveSignIns(known_tokens),
-        Challenges(secret, counter),
+        Challenges(secret, counter, mailer.wrong_codes_entered),
         mailer,
         RateLimiter(
             counter,

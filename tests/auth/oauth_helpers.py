@@ -145,3 +145,39 @@ async def refresh(
             },
             auth=(client_id, secret) if secret else None,
         )
+
+
+async def connect_in_process(
+    client: httpx.AsyncClient, base: str, email: str, scope: str = "tasks:read tasks:write"
+) -> dict[str, Any]:
+    """As `connect`, through `client` (an app in process whose PUBLIC_URL is `base`): a public
+    client allowed by `email`'s user on the page; its client id and first tokens."""
+    registered = await client.post(
+        f"{base}/oauth/register",
+        json={
+            "client_name": "Test app",
+            "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    client_id = registered.json()["client_id"]
+    verifier, challenge = pkce()
+    page = await client.get(authorize_url(base, client_id, challenge, scope=scope))
+    target = f"{base}/oauth/authorize"
+    signin = {**form_fields(page.text), "email": email, "password": PASSWORD}
+    page = await client.post(target, data={**signin, "action": "signin"})
+    assert "Allow" in page.text, page.text
+    done = await client.post(target, data={**form_fields(page.text), "action": "allow"})
+    tokens = await client.post(
+        f"{base}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query_of(done.headers["location"])["code"],
+            "redirect_uri": REDIRECT_URI,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
+    assert tokens.status_code == 200, tokens.text
+    return {"client_id": client_id, **tokens.json()}

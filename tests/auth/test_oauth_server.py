@@ -861,10 +861,11 @@ async def test_oauth_errors_are_in_oauths_shape(server: Server) -> None:
         bad_grant = await http.post(
             "/oauth/token", data={"grant_type": "password", "client_id": str(uuid.uuid4())}
         )
-    for response, status in ((not_allowed, 405), (unknown, 404), (bad_grant, 401)):
+    for response, status in ((not_allowed, 405), (unknown, 404), (bad_grant, 400)):
         assert response.status_code == status
         body = response.json()
         assert set(body) == {"error", "error_description"}, body
+    assert bad_grant.json()["error"] == "unsupported_grant_type"  # RFC 6749 §5.2
 
 
 # --- Client ID metadata documents --------------------------------------------------------------

@@ -1,7 +1,9 @@
 """A reset and a change of password across real `todo-api serve` processes on one database:
 the access tokens issued before it are refused by the next request to the other process, and
 the streams they opened there end within 5 s (PostgreSQL LISTEN/NOTIFY, Redis pub/sub, and on
-SQLite the polling that needs no channel). The emails go to a real SMTP server."""
+SQLite the polling that needs no channel). A reset of an account whose email was not verified
+refuses, at the other process, the personal and app tokens it had looked up and kept. The
+emails go to a real SMTP server."""
 
 import asyncio
 from collections.abc import Iterator
@@ -20,7 +22,9 @@ from tests.auth.accounts_helpers import (
     mail_to,
     unique_email,
 )
-from tests.helpers_server import Server, clean_env, running_server
+from tests.auth.oauth_helpers import connect
+from tests.auth.test_oauth_server import mcp_status
+from tests.helpers_server import Server, clean_env, free_port, running_server
 from tests.live_helpers import ended, open_stream
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import TEST_SECRET
@@ -36,11 +40,13 @@ def instances(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Server, Server, Mailbox]]:
     with mailbox() as box, ExitStack() as stack:
+        port = free_port()  # the first instance's: the authorization server's issuer
         env = clean_env(
             JWT_SECRET=TEST_SECRET,
             SMTP_URL=box.url,
             ACCOUNT_URL_TEMPLATE=TEMPLATE,
             EMAIL_VERIFICATION="off",
+            PUBLIC_URL=f"http://127.0.0.1:{port}",
         )
         if request.param == "sqlite-polling":
             env["DATABASE_URL"] = f"sqlite:///{tmp_path}/todo.db"
@@ -52,7 +58,9 @@ def instances(
         for n in (1, 2):  # one after the other: the first migrates
             folder = tmp_path / f"instance-{n}"
             folder.mkdir()
-            servers.append(stack.enter_context(running_server(folder, env, folder / "log")))
+            log = folder / "log"
+            server = running_server(folder, env, log, port if n == 1 else None)
+            servers.append(stack.enter_context(server))
         yield servers[0], servers[1], box
 
 
@@ -112,3 +120,40 @@ async def test_a_reset_or_a_change_through_one_instance_ends_the_sign_ins_on_the
             "/api/auth/login", json={"email": email, "password": "third password!"}
         )
         assert login.status_code == 200
+
+
+async def test_a_reset_of_an_unverified_account_refuses_its_tokens_on_the_other_instance(
+    instances: tuple[Server, Server, Mailbox],
+) -> None:
+    """A personal token and an app's access token, looked up (and kept) by the second
+    instance, are refused there from the request after a reset through the first."""
+    one, two, box = instances
+    email = unique_email()
+    async with _client(one) as on_one:
+        registered = await on_one.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        assert registered.status_code == 201, registered.text
+        access = registered.json()["access_token"]
+        made = await on_one.post("/api/tokens", json={"name": "kept"}, headers=bearer(access))
+        assert made.status_code == 201, made.text
+        personal = made.json()["token"]
+        _client_info, app_tokens, _code = await connect(one.url, email)
+        async with _client(two, personal) as on_two:
+            for _ in range(3):  # looked up once, then kept by that process
+                assert (await on_two.get("/api/tasks")).status_code == 200
+                assert (await mcp_status(two.url, app_tokens["access_token"])).status_code == 200
+
+            forgot = await on_one.post("/api/auth/password/forgot", json={"email": email})
+            assert forgot.status_code == 202
+            [message] = await mail_to(box, email)
+            token = link_token(message, "reset-password")
+            done = await on_one.post(
+                "/api/auth/password/reset", json={"token": token, "password": NEW_PASSWORD}
+            )
+            assert done.status_code == 204, done.text
+
+            refused = await on_two.get("/api/tasks")
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["code"] == "INVALID_TOKEN"
+            assert (await mcp_status(two.url, app_tokens["access_token"])).status_code == 401

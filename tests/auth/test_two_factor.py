@@ -1,8 +1,11 @@
 """Two-factor sign-in with TOTP through HTTP on both databases, `pyotp` computing the codes:
 setting it up and turning it on (recovery codes), login answering `mfa_required`, a code
 accepted once and one step either side, recovery codes good once, five wrong codes ending the
-sign-in, turning it off, and the OAuth sign-in page asking for the code."""
+sign-in, wrong codes counted per account (whichever sign-in or address they come from, the
+OAuth page's included; the owner told once by email), turning it off, and the OAuth sign-in
+page asking for the code."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -13,9 +16,20 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, log_in, sign_up
+from tests.auth.accounts_helpers import (
+    PASSWORD,
+    TEMPLATE,
+    bearer,
+    body_of,
+    log_in,
+    mail_to,
+    sign_up,
+    to,
+)
 from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, query_of
+from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, validation_details
+from tests.test_instances_server import _redis_or_skip
 from todo_api.config import Settings
 
 
@@ -207,3 +221,92 @@ async def test_the_oauth_sign_in_page_asks_for_the_code(
         done = await browser.post(target, data={**form_fields(page.text), "action": "allow"})
         assert done.status_code == 303
         assert "code" in query_of(done.headers["location"])
+
+
+def from_address(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A client whose requests come from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def code_page(browser: httpx.AsyncClient, base: str, email: str) -> dict[str, str]:
+    """The OAuth sign-in page signed in with the password: the code step's form fields."""
+    registered = await browser.post(
+        "/oauth/register",
+        json={
+            "client_name": "Test app",
+            "redirect_uris": ["http://127.0.0.1:1/callback"],
+            "token_endpoint_auth_method": "none",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    _verifier, pkce_challenge = pkce()
+    page = await browser.get(authorize_url(base, registered.json()["client_id"], pkce_challenge))
+    signin = {**form_fields(page.text), "email": email, "password": PASSWORD}
+    page = await browser.post("/oauth/authorize", data={**signin, "action": "signin"})
+    assert 'name="code"' in page.text, page.text
+    return form_fields(page.text)
+
+
+@pytest.mark.parametrize("counters", ["memory", "redis"])
+async def test_wrong_codes_count_per_account_from_any_sign_in_or_address(
+    make_app: Callable[..., FastAPI], counters: str
+) -> None:
+    """Ten wrong codes in 15 minutes, through login/2fa and the OAuth page, from four
+    addresses and as many mfa_tokens (none of them past its own five), pause the account's
+    codes: every further try is 429 with Retry-After, a right code included; the owner is told
+    once. A right code on the way is not counted. With Redis, two instances count together."""
+    base = "http://test"
+    with mailbox() as box:
+        settings: dict[str, Any] = {
+            "public_url": base,
+            "smtp_url": box.url,
+            "account_url_template": TEMPLATE,
+            "email_verification": "off",
+        }
+        if counters == "redis":
+            settings["redis_url"] = _redis_or_skip()
+        app = make_app(**settings)
+        other = make_app(**settings) if counters == "redis" else app
+        async with (
+            from_address(app, "203.0.113.1") as first,
+            from_address(app, "203.0.113.2") as second_place,
+            from_address(other, "198.51.100.3") as third,
+            from_address(other, "2001:db8::4") as fourth,
+        ):
+            signed_in, secret, _codes = await turned_on(first)
+            email = signed_in["user"]["email"]
+            mfa_token = await challenge(first, email)
+            for _ in range(4):
+                wrong = await second(first, mfa_token, code="000000")
+                assert_error(wrong, 401, "INVALID_CREDENTIALS")
+            fields = await code_page(second_place, base, email)
+            for _ in range(4):
+                page = await second_place.post(
+                    "/oauth/authorize", data={**fields, "code": "000000", "action": "code"}
+                )
+                assert page.status_code == 401, page.text
+            right = await second(third, await challenge(third, email), code=code_at(secret, +1))
+            assert right.status_code == 200, right.text
+            mfa_token = await challenge(fourth, email)
+            for _ in range(2):  # the ninth and tenth wrong codes
+                wrong = await second(fourth, mfa_token, code="000000")
+                assert_error(wrong, 401, "INVALID_CREDENTIALS")
+
+            paused = await second(first, await challenge(first, email), code=code_at(secret, 0))
+            assert_error(paused, 429, "RATE_LIMITED")
+            assert 0 < int(paused.headers["retry-after"]) <= 15 * 60
+            fields = await code_page(third, base, email)
+            page = await third.post(
+                "/oauth/authorize", data={**fields, "code": code_at(secret, 0), "action": "code"}
+            )
+            assert page.status_code == 429
+            assert 0 < int(page.headers["retry-after"]) <= 15 * 60
+            assert "Allow" not in page.text
+
+            [notice] = await mail_to(box, email)
+            assert notice["Subject"] == "Wrong codes were entered for your account"
+            assert "password was just used" in body_of(notice)
+            assert "wrong two-factor codes" in body_of(notice)
+            await asyncio.sleep(0.5)
+            assert len(to(box, email)) == 1  # once a window

@@ -158,3 +158,10 @@ async def redeem(conn: Connection, code: str) -> Row | None:
     if spent is None or spent.expires_at <= utcnow():
         return None
     return (await conn.execute(select(users).where(users.c.id == spent.user_id))).first()
+
+
+async def unlink_all(conn: Connection, user_id: uuid.UUID) -> None:
+    """Unlink every provider's person from the account (and drop its sign-ins waiting for
+    their exchange): none of them opens it any more."""
+    await conn.execute(delete(oidc_identities).where(oidc_identities.c.user_id == user_id))
+    await conn.execute(delete(oidc_codes).where(oidc_codes.c.user_id == user_id))

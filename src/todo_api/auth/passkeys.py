@@ -237,6 +237,12 @@ async def delete_passkey(conn: Connection, user_id: uuid.UUID, passkey_id: uuid.
         raise PasskeyNotFound
 
 
+async def delete_all(conn: Connection, user_id: uuid.UUID) -> None:
+    """Delete every passkey of the user, and the registrations under way."""
+    await conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
+    await conn.execute(delete(passkey_challenges).where(passkey_challenges.c.user_id == user_id))
+
+
 async def authentication_options(conn: Connection, rp: RelyingParty) -> dict[str, Any]:
     """PublicKeyCredentialRequestOptions as JSON, with no allow-list: the authenticator offers
     the passkeys it holds for the relying party (discoverable credentials)."""

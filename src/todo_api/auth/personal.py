@@ -126,3 +126,10 @@ async def revoke_token(conn: Connection, user_id: uuid.UUID, token_id: uuid.UUID
     """Delete the token: the next request that carries it, on any process, finds nothing."""
     if not (await conn.execute(_DELETE, {"id": token_id, "user_id": user_id})).rowcount:
         raise TokenNotFound
+
+
+async def revoke_all(conn: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Delete every token of the user: their ids, which every process must forget
+    (`KnownTokens.revoked`) once the deletion has committed."""
+    deleted = await conn.execute(delete(_pt).where(_pt.c.user_id == user_id).returning(_pt.c.id))
+    return [uuid.UUID(str(row.id)) for row in deleted]

@@ -26,6 +26,11 @@ class Counter(Protocol):
         none ((0, 0) when no window runs)."""
         ...
 
+    async def give_back(self, key: str) -> None:
+        """Uncount one attempt of the running window (none when no window runs): an attempt
+        counted before it was known to be one that counts."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -57,11 +62,25 @@ class MemoryCounter:
         ends_at, count = self._windows.get(key, (0.0, 0))
         return (count, ends_at - now) if ends_at > now else (0, 0.0)
 
+    async def give_back(self, key: str) -> None:
+        ends_at, count = self._windows.get(key, (0.0, 0))
+        if ends_at > time.monotonic() and count > 0:
+            self._windows[key] = (ends_at, count - 1)
+
     def __len__(self) -> int:
         return len(self._windows)
 
     async def close(self) -> None:
         self._windows.clear()
+
+
+# DECR only a counter that exists and is above zero: a window that ran out stays ended (DECR
+# would make a counter with no expiry), and DECR keeps the expiry of one that runs.
+_GIVE_BACK = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 class RedisCounter:
@@ -98,6 +117,13 @@ class RedisCounter:
         if count is None or ttl_ms <= 0:
             return 0, 0.0
         return int(count), ttl_ms / 1000
+
+    async def give_back(self, key: str) -> None:
+        try:
+            await self._redis.eval(_GIVE_BACK, 1, self._prefix + key)
+        except (RedisError, OSError) as exc:
+            log.warning("rate limit counters fall back to memory: Redis failed: %s", exc)
+            await self._fallback.give_back(key)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -6,6 +6,12 @@ kept as its SHA-256 and good once. From then on a password alone does not sign i
 `mfa_token` (signed with the service's secret, good for MFA_SECONDS, at most MFA_ATTEMPTS wrong
 codes, used once), which a code or a recovery code turns into tokens.
 
+Wrong codes (from the app or recovery codes) also count per account, whichever `mfa_token` or
+address they come from: after WRONG_CODES in WRONG_CODES_SECONDS every further try is refused
+(429, with Retry-After) until the window passes, and the account's email is told once, by the
+wrong code that reached the limit. A try is counted before its code is checked, so that tries
+sent at once cannot pass the limit together, and a right code gives its count back.
+
 A code is accepted for the time step it belongs to, the one before or the one after (a
 phone's clock a little off), and only for a step later than the last one accepted: a code,
 once used, is refused for the rest of its window (the conditional UPDATE of
@@ -15,17 +21,19 @@ it is what the app holds too.
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pyotp
 import segno
 from sqlalchemy import delete, insert, or_, update
 
-from todo_api.auth.errors import InvalidCredentials, InvalidToken
+from todo_api.auth.errors import InvalidCredentials, InvalidToken, RateLimited
 from todo_api.auth.ratelimit import Counter
 from todo_api.db import Connection
 from todo_api.kit.errors import Conflict, InvalidField
@@ -39,6 +47,8 @@ SKEW_STEPS = 1
 RECOVERY_CODES = 10
 MFA_SECONDS = 300
 MFA_ATTEMPTS = 5
+WRONG_CODES = 10
+WRONG_CODES_SECONDS = 15 * 60
 ISSUER = "Tasks"
 _CODE = re.compile(r"[0-9]{6}")
 
@@ -49,6 +59,12 @@ class TwoFactorOn(Conflict):
 
 class NotSetUp(Conflict):
     message = "Set two-factor sign-in up first (POST /api/auth/2fa/setup)"
+
+
+class TooManyWrongCodes(RateLimited):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after, "Too many wrong codes for this account; try again later")
+        self.retry_after = retry_after
 
 
 class WrongCode(InvalidField):
@@ -174,20 +190,28 @@ async def disable(conn: Connection, user: Any, code: str) -> None:
         raise NotSetUp
     if not await accept_code(conn, user, code):
         raise InvalidCredentials("The code is not right (or was used already)")
+    await turn_off(conn, user.id)
+
+
+async def turn_off(conn: Connection, user_id: uuid.UUID) -> None:
+    """Two-factor off for the user: the secret (set up or on) and the recovery codes gone."""
     await conn.execute(
         update(users)
-        .where(users.c.id == user.id)
+        .where(users.c.id == user_id)
         .values(totp_secret=None, totp_enabled_at=None, totp_last_step=None, updated_at=utcnow())
     )
-    await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user.id))
+    await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
 
 
 class Challenges:
     """The `mfa_token`s a correct password gives while two-factor is on."""
 
-    def __init__(self, secret: str, counter: Counter) -> None:
+    def __init__(self, secret: str, counter: Counter, tell: Callable[[str], None]) -> None:
+        """`tell(email)` lets an account's owner know that wrong codes reached the limit (an
+        email sent after the answer: todo_api.auth.accounts.emails)."""
         self._signer = Signer(secret, "mfa")
         self._counter = counter
+        self._tell = tell
 
     def issue(self, user_id: uuid.UUID) -> str:
         body = {"u": str(user_id), "e": int(time.time()) + MFA_SECONDS, "n": secrets.token_hex(8)}
@@ -211,3 +235,25 @@ class Challenges:
 
     async def close(self, nonce: str) -> None:
         await self._counter.hit(f"mfa-used:{nonce}", MFA_SECONDS)
+
+    async def try_code(self, user_id: uuid.UUID) -> int:
+        """Count a code about to be checked against the account's wrong codes: this try's
+        number in the window. TooManyWrongCodes once WRONG_CODES were wrong in it."""
+        count, remaining = await self._counter.hit(_wrong_codes(user_id), WRONG_CODES_SECONDS)
+        if count > WRONG_CODES:
+            raise TooManyWrongCodes(max(1, math.ceil(remaining)))
+        return count
+
+    async def right_code(self, user_id: uuid.UUID) -> None:
+        """The code tried was right: it is no wrong code."""
+        await self._counter.give_back(_wrong_codes(user_id))
+
+    def wrong_code(self, number: int, email: str | None) -> None:
+        """The code tried was wrong (it stays counted): the one that reaches the limit tells the
+        account's email, once a window."""
+        if number == WRONG_CODES and email:
+            self._tell(email)
+
+
+def _wrong_codes(user_id: uuid.UUID) -> str:
+    return f"2fa:wrong:user:{user_id}"

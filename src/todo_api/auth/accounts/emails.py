@@ -8,6 +8,11 @@ and safety rules of every email of the service), with a few retries on a tempora
 The link's token is never written anywhere but the email: if a process stops before sending,
 the person asks again (a reminder, by contrast, is kept in an outbox until sent).
 
+The emails anyone can cause by typing an address (a reset link, a link to confirm it, the
+notice that someone registered with it) are capped per recipient across them all
+(`Mailer.send_unasked`): beyond UNASKED_PER_HOUR an hour nothing is sent, and since the answer
+went before, it is the same either way; nobody can flood a mailbox through the service.
+
 Every link is ACCOUNT_URL_TEMPLATE with `{action}` and `{token}` replaced (a frontend's page),
 else `{PUBLIC_URL}/account/{action}?token={token}` (the service's own page: pages.py).
 """
@@ -19,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from todo_api.auth.errors import EmailUnavailable
+from todo_api.auth.ratelimit import Counter
 from todo_api.config import Settings
 from todo_api.kit import mail
 from todo_api.kit.ids import new_id, utcnow
@@ -27,6 +33,7 @@ log = logging.getLogger("todo_api")
 
 # Delays before each retry of a temporary failure (seconds).
 RETRIES = (2.0, 10.0, 30.0)
+UNASKED_PER_HOUR = 5
 RESET_ACTION = "reset-password"
 VERIFY_ACTION = "verify-email"
 
@@ -98,6 +105,16 @@ def password_changed_notice(recipient: str) -> mail.Email:
     return _email(recipient, "Your password was changed", body)
 
 
+def wrong_codes_notice(recipient: str) -> mail.Email:
+    body = (
+        "Your password was just used to sign in to your account, and wrong two-factor codes\n"
+        "were entered, too many of them: signing in with a code is paused for 15 minutes.\n"
+        "\n"
+        "If this was not you, someone knows your password: reset it now, on the sign-in page.\n"
+    )
+    return _email(recipient, "Wrong codes were entered for your account", body)
+
+
 def _email(recipient: str, subject: str, body: str) -> mail.Email:
     return mail.Email(
         recipient=recipient,
@@ -111,8 +128,11 @@ def _email(recipient: str, subject: str, body: str) -> mail.Email:
 class Mailer:
     """Sends account emails in the background of the requests that asked for them."""
 
-    def __init__(self, settings: Settings, retries: tuple[float, ...] = RETRIES) -> None:
+    def __init__(
+        self, settings: Settings, counter: Counter, retries: tuple[float, ...] = RETRIES
+    ) -> None:
         self._settings = settings
+        self._counter = counter
         self._retries = retries
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -143,6 +163,25 @@ class Mailer:
             log.info("account email %s: %s; trying again in %g s", email.local_id, error, delay)
             await asyncio.sleep(delay)
         return False
+
+    async def send_unasked(self, email: mail.Email) -> bool:
+        """Send an email that anyone may cause by typing its address, unless its recipient had
+        UNASKED_PER_HOUR of them in the hour (then nothing is sent); whether it went."""
+        key = f"mail:unasked:{email.recipient.lower()}"
+        count, _ = await self._counter.hit(key, 3600)
+        if count > UNASKED_PER_HOUR:
+            log.info("account email %s not sent: its recipient's hourly cap", email.local_id)
+            return False
+        return await self.send(email)
+
+    def wrong_codes_entered(self, recipient: str) -> None:
+        """Tell the owner that their password was used and wrong codes were entered."""
+        notice = wrong_codes_notice(recipient)
+
+        async def tell() -> None:
+            await self.send(notice)
+
+        self.submit(tell)
 
     async def close(self, grace: float = 5.0) -> None:
         """Let the emails under way finish for `grace` seconds, then cancel the rest."""

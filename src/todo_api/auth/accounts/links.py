@@ -94,7 +94,7 @@ async def redeem(conn: Connection, token: str, *purposes: Purpose) -> Row:
 
 async def spend_all(conn: Connection, user_id: uuid.UUID, *purposes: Purpose) -> None:
     """Use up every token of the user for these purposes (a new password makes every reset
-    link sent before it useless)."""
+    link sent before it useless; a new email, every link sent before it)."""
     await conn.execute(
         update(account_tokens)
         .where(

@@ -5,16 +5,24 @@ issued are refused from then on, on every process, and the streams they opened e
 (todo_api.auth.sign_ins). The caller tells the other processes with `KnownTokens.revoked` on
 the ids these return, once the transaction has committed. A change of password signs the
 caller in again (a new sign-in) in the same transaction.
+
+A reset through the emailed link proves the mailbox: the email is verified from then on. If it
+was not before, whoever held the account until then never proved it was theirs (someone may
+have registered another person's email before they did), so everything made on it goes with
+the sign-ins: personal access tokens, apps' grants (and their tokens), passkeys, linked
+identity providers, two-factor and every other link still out. A verified account keeps
+them through a reset, as through a change of password.
 """
 
 import uuid
 
 from sqlalchemy import func, select, update
 
-from todo_api.auth import service, sign_ins
+from todo_api.auth import oidc_accounts, passkeys, personal, service, sign_ins, two_factor
 from todo_api.auth.accounts import emails, links
 from todo_api.auth.accounts.links import Purpose
 from todo_api.auth.errors import InvalidCredentials
+from todo_api.auth.oauth import store as oauth_store
 from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.schemas import Tokens
 from todo_api.auth.sign_ins import Origin
@@ -40,7 +48,7 @@ async def send_reset(db: Database, settings: Settings, mailer: emails.Mailer, em
         if user is None:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.reset)
-    await mailer.send(emails.reset_email(settings, user.email, token))
+    await mailer.send_unasked(emails.reset_email(settings, user.email, token))
 
 
 async def _set_password(
@@ -59,14 +67,36 @@ async def _set_password(
 async def reset(
     *, db: Database, passwords: PasswordHashing, token: str, password: str
 ) -> list[uuid.UUID]:
-    """Set the password of the reset link's account; the sign-ins it ended. The link is
-    checked before the (slow) hashing, and used up after it, in the write's transaction."""
+    """Set the password of the reset link's account and mark its email verified; the ids of
+    the sign-ins and tokens it ended. The link is checked before the (slow) hashing, and used
+    up after it, in the write's transaction."""
     async with db.connection() as conn:
         await links.peek(conn, token, Purpose.reset)
     password_hash = await passwords.hash(password)
     async with db.transaction() as conn:
         used = await links.redeem(conn, token, Purpose.reset)
-        return await _set_password(conn, uuid.UUID(str(used.user_id)), password_hash)
+        user_id = uuid.UUID(str(used.user_id))
+        proven = await conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.email_verified.is_(False))
+            .values(email_verified=True)
+        )
+        ended = await _set_password(conn, user_id, password_hash)
+        if proven.rowcount:
+            ended += await _remove_what_was_made(conn, user_id)
+        return ended
+
+
+async def _remove_what_was_made(conn: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Everything made on the account that lets someone in, by a holder who never proved the
+    mailbox: the ids of the tokens every process must forget."""
+    tokens = await personal.revoke_all(conn, user_id)
+    _, app_tokens = await oauth_store.revoke_grants(conn, oauth_store.grants_of(user_id))
+    await passkeys.delete_all(conn, user_id)
+    await oidc_accounts.unlink_all(conn, user_id)
+    await two_factor.turn_off(conn, user_id)
+    await links.spend_all(conn, user_id, *Purpose)
+    return [*tokens, *app_tokens]
 
 
 async def change(

@@ -1,7 +1,6 @@
 """Account routes beyond signing in: a forgotten password, a change of password, and the
 sign-ins (list, end one, end all others). Present with built-in accounts only."""
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -25,7 +24,7 @@ from todo_api.auth.accounts.schemas import (
     VerifyEmail,
 )
 from todo_api.auth.dependencies import authenticate, session_only
-from todo_api.auth.errors import InvalidCredentials, RateLimited, SignInNotFound
+from todo_api.auth.errors import InvalidCredentials, SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.requests import (
     PUBLIC,
@@ -55,7 +54,6 @@ SENDS_EMAIL: dict[int | str, dict[str, Any]] = {
     }
 }
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
-RESENDS_PER_HOUR = 5
 SignInIdPath = Annotated[str, id_in_path("The sign-in's id")]
 
 
@@ -83,13 +81,6 @@ async def _count_as_sign_in(request: Request, user: Identity) -> None:
         (f"login:ip:{client}:email:{email}", limiter.attempts),
         (f"login:email:{email}", limiter.email_attempts),
     )
-
-
-async def _limit_per_hour(request: Request, key: str, attempts: int) -> None:
-    """At most `attempts` an hour under `key` (429 beyond)."""
-    count, remaining = await limiter_of(request).counter.hit(key, 3600)
-    if count > attempts:
-        raise RateLimited(max(1, math.ceil(remaining)))
 
 
 @router.post(
@@ -227,7 +218,6 @@ async def resend_verification(data: ResendVerification, request: Request) -> Any
     settings = settings_of(request)
     emails.require_email(settings)
     await count_from_address(request, "resend", limiter_of(request).address_attempts)
-    await _limit_per_hour(request, f"resend:email:{data.email}", RESENDS_PER_HOUR)
     mailer, db = held(request.app, emails.Mailer), database(request)
     if settings.email_verification_mode != "off":
         mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))
@@ -343,20 +333,25 @@ async def login_second_factor(data: SecondFactor, request: Request, response: Re
         raise InvalidField("code", "Give either a code or a recovery_code")
     challenges = held(request.app, two_factor.Challenges)
     user_id, nonce = await challenges.open(data.mfa_token)
+    number = await challenges.try_code(user_id)  # 429 while the account had too many wrong
+    tokens = None
     async with database(request).transaction() as conn:
         row = await service.get_user(conn=conn, user_id=user_id)
-        if row is None or row.totp_enabled_at is None:
-            raise InvalidCredentials("The code is not right")
-        if data.code is not None:
-            accepted = await two_factor.accept_code(conn, row, data.code)
-        else:
-            assert data.recovery_code is not None
-            accepted = await two_factor.use_recovery_code(conn, user_id, data.recovery_code)
-        if not accepted:
-            raise InvalidCredentials("The code is not right (or was used already)")
-        tokens = await service.issue_tokens(
-            conn=conn, settings=settings_of(request), user=row, made_from=origin_of(request)
-        )
+        if row is not None and row.totp_enabled_at is not None:
+            if data.code is not None:
+                accepted = await two_factor.accept_code(conn, row, data.code)
+            else:
+                assert data.recovery_code is not None
+                accepted = await two_factor.use_recovery_code(conn, user_id, data.recovery_code)
+            if accepted:
+                tokens = await service.issue_tokens(
+                    conn=conn, settings=settings_of(request), user=row, made_from=origin_of(request)
+                )
+    if tokens is None:
+        email = row.email if row is not None else None
+        challenges.wrong_code(number, email)
+        raise InvalidCredentials("The code is not right (or was used already)")
+    await challenges.right_code(user_id)
     await challenges.close(nonce)
     no_store(response)
     return tokens

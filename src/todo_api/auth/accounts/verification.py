@@ -3,7 +3,8 @@ changing it.
 
 An email is confirmed by following a link sent to it (a `verify` token, 48 hours); a new
 email, by a link sent to the new address (an `email_change` token), which makes it the
-account's email once followed, while the old address gets a notice without a link. Either
+account's email once followed (and uses up every other link of the account, to the old address
+or the new), while the old address gets a notice without a link. Either
 kind of link is used with `verify`, which answers the account as `me` shows it.
 
 With `required`, registering makes the account without signing it in, and answers the same
@@ -56,7 +57,7 @@ async def send_link(db: Database, settings: Settings, mailer: emails.Mailer, ema
         if user is None or user.email_verified:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.verify, email=user.email)
-    await mailer.send(emails.verify_email(settings, user.email, token, change=False))
+    await mailer.send_unasked(emails.verify_email(settings, user.email, token, change=False))
 
 
 async def send_taken_notice(
@@ -66,7 +67,7 @@ async def send_taken_notice(
     async with db.connection() as conn:
         user = await account_by_email(conn, email)
     if user is not None:
-        await mailer.send(emails.sign_up_notice(user.email))
+        await mailer.send_unasked(emails.sign_up_notice(user.email))
 
 
 async def verify(*, db: Database, token: str) -> Row:
@@ -104,7 +105,9 @@ async def verify(*, db: Database, token: str) -> Row:
             raise EmailTaken from None
         if row is None:
             raise InvalidLink
-        await links.spend_all(conn, user_id, Purpose.email_change, Purpose.verify)
+        # Every link still out dies with the old address (a reset link there included): whoever
+        # reads that mailbox now has no way back into the account.
+        await links.spend_all(conn, user_id, *Purpose)
         return row
 
 

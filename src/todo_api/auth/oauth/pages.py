@@ -325,9 +325,15 @@ class Pages:
         code = str(form.get("code") or "")[:20]
         try:
             user_id, nonce = await challenges.open(mfa_token)
+            number = await challenges.try_code(user_id)
         except InvalidToken:
             message = "The sign-in took too long or had too many wrong codes; sign in again."
             return self._page("signin", auth, browser, message=message, status=401)
+        except two_factor.TooManyWrongCodes as exc:
+            message = "Too many wrong codes for this account; try again later."
+            page = self._page("signin", auth, browser, message=message, status=429)
+            page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         async with database(request).transaction() as conn:
             user = await service.get_user(conn=conn, user_id=user_id)
             accepted = user is not None and (
@@ -337,9 +343,11 @@ class Pages:
         if not accepted or user is None:
             message = "The code is not right (or was used already)."
             email = user.email if user is not None else None
+            challenges.wrong_code(number, email)
             return self._page(
                 "code", auth, browser, email=email, mfa_token=mfa_token, message=message, status=401
             )
+        await challenges.right_code(user_id)
         await challenges.close(nonce)
         return await self._signed_in_page(request, auth, browser, user)
 

@@ -9,6 +9,7 @@ registration and revocation answer any origin (CORS `*`): browser-based clients 
 none of them reads a cookie. The page is never cross-origin.
 """
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -64,6 +65,10 @@ OPEN_PATHS = frozenset(
         "/oauth/revoke",
     }
 )
+GRANT_TYPES = ["authorization_code", "refresh_token"]
+# /oauth/token's limit per client address and per client, as a multiple of
+# AUTH_RATE_LIMIT_ATTEMPTS a window: 60 a minute by default.
+TOKEN_REQUESTS_PER_ATTEMPT = 6
 
 
 def mcp_challenge(settings: Settings) -> str | None:
@@ -127,23 +132,37 @@ def oauth_error(
     )
 
 
+async def _limited(request: Request, what: str, *limits: tuple[str, int]) -> Response | None:
+    """Count the request under each (key, limit) in turn (`RateLimiter.check`): None within
+    them, else 429 with Retry-After in OAuth's shape (the error code RFC 6749 has for a server
+    that cannot take the request now)."""
+    try:
+        await held(request.app, RateLimiter).check(*limits)
+    except RateLimited as exc:
+        return oauth_error(
+            429,
+            "temporarily_unavailable",
+            f"Too many {what}; try again in {exc.retry_after} s",
+            {"Retry-After": str(exc.retry_after)},
+        )
+    return None
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 async def _registration(request: Request, body: bytes) -> bytes | Response:
     """/oauth/register before the SDK's handler: anyone may register, so each address may do so
     `AUTH_RATE_LIMIT_ATTEMPTS` times a window (10 a minute), and what one registration stores
     is bounded (`registration_problem`); then RFC 7591's default for an omitted
     `token_endpoint_auth_method`, `client_secret_basic` (the SDK's handler would take
     `client_secret_post`)."""
-    limiter = held(request.app, RateLimiter)
-    address = request.client.host if request.client else "unknown"
-    try:
-        await limiter.check((f"oauth:register:ip:{address}", limiter.attempts))
-    except RateLimited as exc:
-        return oauth_error(
-            429,
-            "temporarily_unavailable",
-            f"Too many registrations from this address; try again in {exc.retry_after} s",
-            {"Retry-After": str(exc.retry_after)},
-        )
+    attempts = held(request.app, RateLimiter).attempts
+    key = f"oauth:register:ip:{_address(request)}"
+    refused = await _limited(request, "registrations from this address", (key, attempts))
+    if refused is not None:
+        return refused
     if len(body) > MAX_REGISTRATION_BYTES:
         message = f"The metadata must be at most {MAX_REGISTRATION_BYTES // 1024} KiB"
         return oauth_error(400, METADATA, message)
@@ -169,14 +188,31 @@ def _with_field(body: bytes, name: str, value: str) -> bytes:
     return body + (b"&" if body else b"") + urlencode({name: value}).encode()
 
 
-async def _token_request(request: Request, body: bytes) -> bytes:
-    """/oauth/token before the SDK's handler: a client that authenticates with HTTP Basic alone
-    (RFC 6749 §2.3.1) need not repeat its `client_id` in the body, which the SDK's handler
-    reads it from."""
+async def _token_request(request: Request, body: bytes) -> bytes | Response:
+    """/oauth/token before the SDK's handler: limited per client address, then per client
+    (TOKEN_REQUESTS_PER_ATTEMPT times AUTH_RATE_LIMIT_ATTEMPTS a window each); a grant type
+    this server does not serve is `unsupported_grant_type` (RFC 6749 §5.2; the SDK's handler
+    would refuse it as a malformed request); and a client that authenticates with HTTP Basic
+    alone (RFC 6749 §2.3.1) need not repeat its `client_id` in the body, which the SDK's
+    handler reads it from."""
     try:
         basic = basic_credentials(request.headers.get("authorization", ""))
     except ValueError:
-        return body  # the authenticator refuses it (401 invalid_client)
+        basic = None  # the authenticator refuses it (401 invalid_client)
+    fields = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+    client_id = fields.get("client_id") or (basic[0] if basic else "")
+    attempts = TOKEN_REQUESTS_PER_ATTEMPT * held(request.app, RateLimiter).attempts
+    limits = [(f"oauth:token:ip:{_address(request)}", attempts)]
+    if client_id:  # by its digest: a client id may be a long URL
+        digest = hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()
+        limits.append((f"oauth:token:client:{digest}", attempts))
+    refused = await _limited(request, "token requests", *limits)
+    if refused is not None:
+        return refused
+    grant_type = fields.get("grant_type")
+    if grant_type and grant_type not in GRANT_TYPES:
+        served = " and ".join(GRANT_TYPES)
+        return oauth_error(400, "unsupported_grant_type", f"This server serves {served} only")
     return body if basic is None else _with_field(body, "client_id", basic[0])
 
 
@@ -191,13 +227,21 @@ _REDIRECT_MISMATCH = "redirect_uri did not match the one used when creating auth
 
 
 class _TokenHandler(TokenHandler):
-    """The SDK's token handler, answering `invalid_grant` (RFC 6749 §5.2: the grant "does not
-    match the redirection URI used in the authorization request") where it says
-    `invalid_request` for a code presented with another redirect_uri."""
+    """The SDK's token handler, with RFC 6749 §5.2's codes where it says others: `invalid_grant`
+    (the grant "does not match the redirection URI used in the authorization request") where
+    it says `invalid_request` for a code presented with another redirect_uri, and
+    `unauthorized_client` where it says `unsupported_grant_type` (a grant type this server
+    serves, since `_token_request` answered the others, that the client did not register)."""
 
     def response(self, obj: TokenSuccessResponse | TokenErrorResponse) -> Response:
-        if isinstance(obj, TokenErrorResponse) and obj.error_description == _REDIRECT_MISMATCH:
-            obj = TokenErrorResponse(error="invalid_grant", error_description=obj.error_description)
+        if isinstance(obj, TokenErrorResponse):
+            if obj.error_description == _REDIRECT_MISMATCH:
+                obj = TokenErrorResponse(
+                    error="invalid_grant", error_description=_REDIRECT_MISMATCH
+                )
+            elif obj.error == "unsupported_grant_type":
+                description = "This client did not register this grant type"
+                obj = TokenErrorResponse(error="unauthorized_client", error_description=description)
         response: Response = super().response(obj)
         return response
 
@@ -228,7 +272,7 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "scopes_supported": app_tokens.SCOPES,
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": GRANT_TYPES,
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": [
             "none",

@@ -242,6 +242,11 @@ def connection_of(user_id: uuid.UUID, client_id: str) -> Any:
     return and_(_g.c.user_id == user_id, _g.c.client_id == client_id)
 
 
+def grants_of(user_id: uuid.UUID) -> Any:
+    """Every grant of the user, whichever app holds it."""
+    return _g.c.user_id == user_id
+
+
 # --- housekeeping ----------------------------------------------------------------------------
 
 
