@@ -28,6 +28,11 @@ Dates are read relative to "now" on the user's clock (their zone), in the seven 
   hundreds). It is called with its language given (no detection), and its answers cached.
 
 Text in double quotes, or a word after a backslash, is never read.
+
+The work is bounded whatever the text says: a date is read from 1900 to 2100 only (another is
+`OutOfRange`, with its span), a number has at most four digits, a recurrence's first occurrence
+is looked for from today (or its `starting` day) for ten years at most, and dateparser is given
+a short phrase only.
 """
 
 import functools
@@ -45,13 +50,34 @@ from dateutil import rrule
 from todo_api.kit.words import lexicon
 from todo_api.kit.words.lexicon import LANGUAGES, fold
 
-__all__ = ["LANGUAGES", "Reading", "Span", "read", "read_date", "read_rule", "read_tags"]
+__all__ = [
+    "FIRST_DAY",
+    "LANGUAGES",
+    "LAST_DAY",
+    "OutOfRange",
+    "Reading",
+    "Span",
+    "prepare",
+    "read",
+    "read_date",
+    "read_rule",
+    "read_tags",
+]
 
 Due = date | datetime
 PRIORITIES = {"1": "high", "2": "medium", "3": "low", "4": "none"}
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 TONIGHT = time(19, 0)
 NOON = time(12, 0)
+# The dates the reader reads: one outside is refused, and nothing it does (a recurrence's
+# first occurrence included) walks between a far date and now.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+# How far after its first possible day a recurrence's first occurrence is looked for: every
+# rule the grammar writes has one within eight years (29 February).
+HORIZON = timedelta(days=3653)
+# The longest phrase handed to dateparser: no date is written longer, and its work grows
+# with the text.
+DATEPARSER_LONGEST = 64
 
 _TOKEN = re.compile(
     r'(?P<quoted>"[^"]*"?)'
@@ -74,6 +100,26 @@ _TRAILING = ".!?;:)"
 _AFTER_COMPLETION = frozenset({"every", "ev"})
 _MARKS = frozenset(",.!?;:")
 _SPACE_BEFORE_MARK = re.compile(r"^\s+(?=[,.!?;:])")
+
+
+class OutOfRange(ValueError):
+    """A date before 1900 or after 2100, at characters `start` to `end` of the text."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(f"characters {start} to {end}: a date before 1900 or after 2100")
+        self.start = start
+        self.end = end
+
+
+class _Far(Exception):
+    """A phrase's date is outside FIRST_DAY..LAST_DAY (the phrase ends at token `end`)."""
+
+    def __init__(self, end: int) -> None:
+        self.end = end
+
+
+def _within(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
 
 
 @dataclass(frozen=True)
@@ -351,7 +397,7 @@ class _Grammar:
         if match := _NUMERIC.match(text):
             first, second = int(match[1]), int(match[2])
             year = int(match[3]) if match[3] else None
-            if year is not None and year < 100:
+            if year is not None and len(match[3]) == 2:  # "24/12/26"
                 year += 2000
             orders = [(second, first)]  # day first
             if self.lang == "en" and "/" in text:
@@ -572,16 +618,35 @@ def _rule_text(parts: dict[str, str]) -> str:
 def _first_occurrence(
     parts: dict[str, str], clock: time | None, start: date, now: datetime
 ) -> datetime | None:
-    """The rule's first occurrence on or after `start` (and not before now for a time)."""
+    """The rule's first occurrence on or after `start` (and not before now; today for a rule
+    without a time), within HORIZON of that.
+
+    dateutil starts there, not at `start`: what it would take from DTSTART (the time of day,
+    and the weekday, day or month a rule without them repeats on) is written out, so a
+    `starting` day long ago costs nothing, and UNTIL stops it at HORIZON.
+    """
     begin = datetime.combine(start, clock or time(0))
+    if clock is None:
+        origin = max(begin, datetime.combine(now.date(), time(0)))
+    else:
+        origin = max(begin, now.replace(tzinfo=None, second=0, microsecond=0))
     # The first day the rule's BY parts allow, counted without its interval: "every other
     # monday" is next monday, and the series starts there.
     plain = {key: value for key, value in parts.items() if key not in ("INTERVAL", "UNTIL")}
-    rule = rrule.rrulestr(_rule_text(plain), dtstart=begin)
-    after = max(begin, now.replace(tzinfo=None, second=0, microsecond=0)) if clock else begin
-    if clock is None:
-        after = max(begin, datetime.combine(now.date(), time(0)))
-    return rule.after(after, inc=True)
+    frequency = plain["FREQ"]
+    if frequency == "WEEKLY" and "BYDAY" not in plain:
+        plain["BYDAY"] = WEEKDAY_CODES[start.weekday()]
+    if frequency == "YEARLY" and "BYMONTH" not in plain:
+        plain["BYMONTH"] = str(start.month)
+    if frequency in ("MONTHLY", "YEARLY") and not {"BYDAY", "BYMONTHDAY"} & plain.keys():
+        plain["BYMONTHDAY"] = str(start.day)
+    hour = clock or time(0)
+    plain.update(BYHOUR=str(hour.hour), BYMINUTE=str(hour.minute), BYSECOND="0")
+    plain["UNTIL"] = (origin + HORIZON).strftime("%Y%m%dT%H%M%S")
+    found: datetime | None = rrule.rrulestr(_rule_text(plain), dtstart=origin).after(
+        origin, inc=True
+    )
+    return found
 
 
 def _moment(day: date, clock: time | None, zone: tzinfo) -> Due:
@@ -604,15 +669,23 @@ class _Found:
 
 
 def _phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
+    """The date or recurrence phrase at token `i`; raises _Far when it names a day outside
+    FIRST_DAY..LAST_DAY (a recurrence: its start, end or first occurrence)."""
     if found_rule := grammar.rule(i):
         parts, clock, start, until, end = found_rule
+        if not (_within(start) and (until is None or _within(until))):
+            raise _Far(end)
         first = _first_occurrence(parts, clock, start, grammar.now)
+        if first is not None and not _within(first.date()):
+            raise _Far(end)
         if first is not None and (until is None or first.date() <= until):
             if until is not None:
                 parts["UNTIL"] = _until(until, clock, zone)
             return _Found("recurrence", _moment(first.date(), clock, zone), _rule_text(parts), end)
     if found_due := grammar.due(i):
         day, clock, end = found_due
+        if not _within(day):
+            raise _Far(end)
         return _Found("due", _moment(day, clock, zone), None, end)
     return None
 
@@ -636,8 +709,15 @@ def _whole(text: str, now: datetime, zone: tzinfo | str, lang: str | None) -> _F
     if not tokens or any(token.kind != "word" for token in tokens):
         return None
     grammar = _Grammar(tokens, _language(lang), now.astimezone(zone))
-    found = _phrase(grammar, 0, zone)
+    try:
+        found = _phrase(grammar, 0, zone)
+    except _Far:
+        return _FAR
     return found if found and found.end == len(tokens) else None
+
+
+# What `_whole` answers for a phrase outside FIRST_DAY..LAST_DAY: read, and no date.
+_FAR = _Found("far", date.min, None, 0)
 
 
 def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "en") -> Due | None:
@@ -645,6 +725,7 @@ def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "
 
     `now` is an aware moment (the caller's clock); a weekday or a date without a year is the
     next such day on the user's clock, today included. Read by the grammar, else by dateparser.
+    A date before 1900 or after 2100 is None.
     """
     found = _whole(text, now, zone, lang)
     if found is not None and found.kind == "due":
@@ -652,8 +733,8 @@ def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "
     if found is not None:
         return None
     phrase = " ".join(text.split())
-    if len(phrase) < 3 or phrase.replace(" ", "").isdigit():  # dateparser: "a" is a month
-        return None
+    if not 3 <= len(phrase) <= DATEPARSER_LONGEST or phrase.replace(" ", "").isdigit():
+        return None  # dateparser: "a" is a month
     zone = _zone(zone)
     local = now.astimezone(zone)
     # Its answers are kept per phrase and minute (an import reads the same phrases again).
@@ -674,9 +755,18 @@ def read_rule(
 _HAS_TIME = re.compile(r"\d\s*(?::|h\b|h\d|am\b|pm\b|uhr\b|uur\b)|\b(?:noon|midnight)\b", re.I)
 
 
+def prepare() -> None:
+    """Load dateparser and its data for every language now (a server's start-up): the first
+    phrase of a language would otherwise load them on the event loop (25 to 400 ms)."""
+    import dateparser  # type: ignore[import-untyped]
+
+    for lang in LANGUAGES:
+        dateparser.parse("3 December 2026", languages=[lang])
+
+
 @functools.lru_cache(maxsize=4096)
 def _dateparser(text: str, lang: str, local_now: datetime, zone: tzinfo) -> Due | None:
-    import dateparser  # type: ignore[import-untyped]  # loaded when the grammar cannot read
+    import dateparser  # loaded when the grammar cannot read (or by `prepare`)
 
     settings: Any = {
         "RELATIVE_BASE": local_now,
@@ -690,7 +780,7 @@ def _dateparser(text: str, lang: str, local_now: datetime, zone: tzinfo) -> Due 
             found = dateparser.parse(text, languages=[lang], settings=settings)
         except (ValueError, OverflowError, TypeError, KeyError):
             return None
-    if found is None:
+    if found is None or not _within(found.date()):
         return None
     if _HAS_TIME.search(text):
         moment: datetime = found.replace(second=0, microsecond=0, tzinfo=zone)
@@ -703,7 +793,8 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
     """Everything `text` says: the first date or recurrence phrase, `#list`, `@tags`, `pN`.
 
     The spans read are taken out of the title, its white space tidied; a backslash that
-    protects a word is dropped, quotes are kept.
+    protects a word is dropped, quotes are kept. Raises OutOfRange for a date before 1900 or
+    after 2100.
     """
     zone = _zone(zone)
     tokens = _tokens(text)
@@ -727,7 +818,7 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
         elif token.kind == "priority" and reading.priority is None:
             reading.priority = PRIORITIES[token.bare[1]]
             reading.spans.append(Span(token.start, token.end, "priority", reading.priority))
-        elif token.kind == "word" and not dated and (found := _phrase(grammar, i, zone)):
+        elif token.kind == "word" and not dated and (found := _read_phrase(grammar, i, zone)):
             dated = True
             if isinstance(found.due, datetime):
                 reading.due_at = found.due
@@ -742,6 +833,14 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
         i += 1
     reading.title = _title(text, tokens, reading.spans)
     return reading
+
+
+def _read_phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
+    try:
+        return _phrase(grammar, i, zone)
+    except _Far as far:
+        start = grammar.tokens[i].start
+        raise OutOfRange(start, _span_end(grammar, far.end)) from None
 
 
 def read_tags(text: str) -> tuple[str, list[str]]:
