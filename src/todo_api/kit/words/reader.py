@@ -219,11 +219,21 @@ class _Grammar:
         self.first_words = lexicon.first_words(lang)
         self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
         self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
+        # The places a phrase of the lexicon can start at: the rules ask every place for
+        # words many times, and most places (numbers, other words) start none.
+        self.starts = {
+            i
+            for i, token in enumerate(tokens)
+            if token.kind == "word"
+            and (token.bare in self.first_words or token.dotted in self.first_words)
+        }
 
     # -- words --------------------------------------------------------------------------
 
     def word(self, i: int, symbol: str | Callable[[str], bool]) -> tuple[str, int] | None:
         """The longest phrase at `i` with `symbol` (or a symbol `symbol` accepts)."""
+        if i not in self.starts:
+            return None
         for symbols, end, dotted in self.phrases_at(i):
             for found in symbols:
                 if found == symbol if isinstance(symbol, str) else symbol(found):
