@@ -1,24 +1,26 @@
-"""Do we read dates as other readers do? chrono-node's test suite, phrase by phrase.
+"""Do we read dates as other readers do? chrono-node's and Vikunja's tests, phrase by phrase.
 
-    .venv/bin/python bench/peer_dates.py extract --chrono /path/to/chrono   # writes the cases
-    .venv/bin/python bench/peer_dates.py run [--failures]                   # agreement per language
+    .venv/bin/python bench/peer_dates.py extract --chrono CHECKOUT --vikunja CHECKOUT
+    .venv/bin/python bench/peer_dates.py run [--failures]     # agreement per language
 
 `extract` reads chrono-node's tests (`test/{en,de,fr,es,it,pt,nl}/*.test.ts`, a git checkout:
 the files of its HEAD) and writes `bench/peer_dates.json`: each case a fact, not code (the
 language, the text, the date phrase chrono finds in it, its reference "now", and the date and
-perhaps the time it gives). Kept are the cases the contract's "Words people write" covers:
-one date (no range), a reference date, a year from 1900 to 2100, not in the past (unless the
-phrase writes its year), no seconds, time zones, hours or minutes counted (`in 5 minutes`),
-nor `now`.
+perhaps the time it gives), and Vikunja's (`extract_vikunja`: the date cases its quick add
+tests write as facts, in English). Kept of chrono's are the cases the contract's "Words people
+write" covers: one date (no range), a reference date, a year from 1900 to 2100, not in the
+past (unless the phrase writes its year), no seconds, time zones, hours or minutes counted
+(`in 5 minutes`), nor `now`.
 
 `run` posts each text through POST /api/tasks/quick (the service's app in this process, over
 httpx, on a fresh SQLite file; the user's zone UTC), with the reader's clock (kit/words/clock.py)
 at the case's "now", and counts a case as agreeing when the task's due date (and time, when
-chrono gives one) is chrono's and its title is the text without the phrase (a word such as
+the suite gives one) is the suite's and its title is the text without the phrase (a word such as
 `le` or `om` before the date, which chrono leaves in the text and the reader takes with the
 date, may leave the title too). Where the contract rules otherwise, it stands: `next week` is
-its Monday, `next month` its 1st, `next year` its 1 January, a time alone is today's, and the
-parts of the day are morning 09:00, noon 12:00, afternoon 15:00, evening and tonight 19:00.
+its Monday, `next month` its 1st, `next year` its 1 January, a time alone is today's, the
+parts of the day are morning 09:00, noon 12:00, afternoon 15:00, evening and tonight 19:00, a
+date without a year is the next such date, and English writes no date with one dot.
 """
 
 import argparse
@@ -180,6 +182,68 @@ def extract(chrono: Path) -> list[dict[str, Any]]:
     return list(unique.values())
 
 
+VIKUNJA_TESTS = "frontend/src/modules/quickAddMagic/quickAddMagic.test.ts"
+_VIKUNJA_PAIR = re.compile(r"^\s*'((?:[^'\\]|\\.)*)': (?:'([^']*)'|null),?\s*$", re.M)
+_VIKUNJA_BOUNDARY = re.compile(r"\{input: '([^']*)', dateStr: '([^']*)', text: '([^']*)'\}")
+_VIKUNJA_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?: (\d{1,2}):(\d{1,2}))?$")
+
+
+def _vikunja_case(text: str, phrase: str | None, now: datetime, value: str) -> dict[str, Any]:
+    match = _VIKUNJA_DAY.match(value)
+    assert match, value
+    day = date(int(match[1]), int(match[2]), int(match[3]))
+    clock = time(int(match[4]), int(match[5])) if match[4] else None
+    # Vikunja keeps now's time on a day named without one: no time then.
+    timed = clock is not None and clock != now.time()
+    return {
+        "lang": "en",
+        "text": text,
+        "phrase": phrase,
+        "now": now.isoformat(timespec="minutes"),
+        "date": day.isoformat(),
+        "time": clock.strftime("%H:%M") if timed and clock else None,
+        "source": VIKUNJA_TESTS,
+    }
+
+
+def _block(source: str, title: str) -> str:
+    """The text of the `describe(title, ...)` block of Vikunja's tests."""
+    start = source.index(f"describe('{title}'")
+    return source[start : _closing(source, source.index("(", start) + 1)]
+
+
+def extract_vikunja(vikunja: Path) -> list[dict[str, Any]]:
+    """The date cases Vikunja's quick add tests write as facts: `Parse date from text` (each
+    date at the end and the beginning of `Lorem Ipsum`), `Parse date from text in`, `today`
+    with a time, and the dates at text boundaries; those about hours, and `null` (no date),
+    are left out."""
+    source = subprocess.run(
+        ["git", "-C", str(vikunja), "show", f"HEAD:{VIKUNJA_TESTS}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    june = datetime(2021, 6, 24)  # the tests' now.setFullYear(2021, 5, 24)
+    cases = []
+    for key, value in _VIKUNJA_PAIR.findall(_block(source, "Parse date from text")):
+        if value:
+            cases.append(_vikunja_case(f"Lorem Ipsum {key}", key, june, value))
+            cases.append(_vikunja_case(f"{key} Lorem Ipsum", key, june, value))
+    noon = june.replace(hour=12)
+    for key, value in _VIKUNJA_PAIR.findall(_block(source, "Parse date from text in")):
+        if value and not _NOT_COVERED.search(key):
+            cases.append(_vikunja_case(key, None, noon, value))
+    for key, value in _VIKUNJA_PAIR.findall(_block(source, "should recognize today with a time")):
+        hour, minute = value.split(":")
+        when = f"2021-6-24 {hour}:{minute}"
+        cases.append(_vikunja_case(f"Lorem Ipsum today {key}", f"today {key}", june, when))
+    for text, value, title in _VIKUNJA_BOUNDARY.findall(source):
+        case = _vikunja_case(text, None, june, value)
+        case["title"] = title
+        cases.append(case)
+    return cases
+
+
 # --- run ---------------------------------------------------------------------------------------
 
 _PARTS = {  # the contract's parts of the day, in the words of each language
@@ -217,7 +281,7 @@ _TIME_ALONE = re.compile(
 )
 
 
-def contract_expectation(case: dict[str, Any]) -> tuple[str, str | None]:
+def contract_expectation(case: dict[str, Any]) -> tuple[str | None, str | None]:
     """chrono's date and time, or the contract's where it rules otherwise."""
     now = datetime.fromisoformat(case["now"])
     phrase = (case["phrase"] or case["text"]).strip()
@@ -232,6 +296,14 @@ def contract_expectation(case: dict[str, Any]) -> tuple[str, str | None]:
         return date(now.year + 1, 1, 1).isoformat(), None
     if _TIME_ALONE.match(phrase):
         day = now.date().isoformat()
+    if case["source"] == VIKUNJA_TESTS:
+        if re.search(r"(^|\s)\d{1,2}\.\d{1,2}(\s|$)", phrase):
+            return None, None  # English writes no dates with dots: 1.2 is a number
+        written_year = re.search(r"\d{4}", phrase)
+        without_year = re.search(r"\d{1,2}(st|nd|rd|th)? [a-z]+", phrase, re.I)
+        if without_year and not written_year and day < case["now"][:10]:
+            # A date without a year is the next such date (Vikunja: this year's, if past).
+            return f"{int(day[:4]) + 1}{day[4:]}", clock
     if not re.search(r"\d", phrase):
         for hour, words in _PARTS.items():
             if re.search(words, phrase, re.I):
@@ -271,7 +343,7 @@ async def _run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 now = datetime.fromisoformat(case["now"]).replace(tzinfo=UTC)
                 clock.now = lambda now=now: now  # type: ignore[misc]
                 text, phrase = case["text"], case["phrase"]
-                if not text.replace(phrase or text, "").strip(" ,.!?"):
+                if "title" not in case and not text.replace(phrase or text, "").strip(" ,.!?"):
                     text = f"Task {text}"
                 answer = await client.post(
                     "/api/tasks/quick", json={"text": text, "lang": case["lang"]}
@@ -285,7 +357,9 @@ async def _run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     got = (moment.date().isoformat(), moment.strftime("%H:%M"), body["title"])
                 else:
                     got = (body["due_date"], None, body["title"])
-                title = _tidy(text.replace(phrase, " ", 1)) if phrase else None
+                title = _tidy(text.replace(phrase, " ", 1)) if phrase else case.get("title")
+                if day is None:  # no date: the text is the title
+                    title = _tidy(text)
                 agrees = (
                     answer.status_code == 201
                     and got[0] == day
@@ -300,15 +374,21 @@ async def _run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def report(results: list[dict[str, Any]], failures: bool) -> None:
     total, agreed = Counter[str](), Counter[str]()
     for result in results:
-        total[result["lang"]] += 1
-        agreed[result["lang"]] += result["agrees"]
+        suite = "vikunja" if result["source"] == VIKUNJA_TESTS else result["lang"]
+        total[suite] += 1
+        agreed[suite] += result["agrees"]
     print("| language | cases | agree | % |")
     print("| --- | ---: | ---: | ---: |")
     for lang in LANGUAGES:
         share = 100 * agreed[lang] / total[lang] if total[lang] else 0
         print(f"| {lang} | {total[lang]} | {agreed[lang]} | {share:.0f} |")
-    all_total, all_agreed = sum(total.values()), sum(agreed.values())
-    print(f"| all | {all_total} | {all_agreed} | {100 * all_agreed / all_total:.0f} |")
+    all_total = sum(total.values()) - total["vikunja"]
+    all_agreed = sum(agreed.values()) - agreed["vikunja"]
+    if all_total:
+        print(f"| chrono, all | {all_total} | {all_agreed} | {100 * all_agreed / all_total:.0f} |")
+    if total["vikunja"]:
+        share = 100 * agreed["vikunja"] / total["vikunja"]
+        print(f"| Vikunja (en) | {total['vikunja']} | {agreed['vikunja']} | {share:.0f} |")
     if failures:
         for result in results:
             if not result["agrees"]:
@@ -321,18 +401,19 @@ def main() -> None:
     verbs = parser.add_subparsers(dest="verb", required=True)
     extracting = verbs.add_parser("extract")
     extracting.add_argument("--chrono", type=Path, required=True, help="a git checkout")
+    extracting.add_argument("--vikunja", type=Path, required=True, help="a git checkout")
     running = verbs.add_parser("run")
     running.add_argument("--failures", action="store_true")
     running.add_argument("--lang", choices=LANGUAGES)
     args = parser.parse_args()
     if args.verb == "extract":
-        cases = extract(args.chrono)
+        cases = extract(args.chrono) + extract_vikunja(args.vikunja)
         CASES.write_text(json.dumps(cases, ensure_ascii=False, indent=0) + "\n")
         print(f"{len(cases)} cases written to {CASES}")
         return
     cases = json.loads(CASES.read_text())
     if args.lang:
-        cases = [case for case in cases if case["lang"] == args.lang]
+        cases = [c for c in cases if c["lang"] == args.lang and c["source"] != VIKUNJA_TESTS]
     report(asyncio.run(_run(cases)), args.failures)
 
 

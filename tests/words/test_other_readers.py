@@ -89,6 +89,7 @@ CATEGORIES = {
         ("de", "17.30 Uhr", at(TODAY, 17, 30)),
         ("nl", "9u", at(TODAY, 9)),
         ("es", "a las 6.13 AM", at(TODAY, 6, 13)),
+        ("en", "today @ 3pm", at(TODAY, 15)),  # Vikunja's "@": at
     ],
     "dates as people write them": [
         ("nl", "31ste maart 2016", on(date(2016, 3, 31))),
@@ -105,6 +106,7 @@ CATEGORIES = {
         ("it", "sabato 30 aprile 2016, 10:00", at(date(2016, 4, 30), 10)),
         ("de", "1.2.", on(date(2027, 2, 1))),
         ("de", "1.2.2027", on(date(2027, 2, 1))),
+        ("en", "01.02.2027", on(date(2027, 2, 1))),  # with its year, in English too
     ],
 }
 CASES = [
@@ -133,6 +135,7 @@ async def test_a_phrase_gives_its_date_and_leaves_the_title(
     [
         ("en", "The 1.2 formula"),  # English writes no dates with dots
         ("de", "Die 1.2 Formel"),  # a date with dots is 1.2. or 1.2.2027, never 1.2
+        ("en", "Lorem 01.02 Ipsum"),
         ("de", "Version 17.30 testen"),  # a time with a dot needs its Uhr
         ("nl", "Versie 2.15 testen"),
     ],

@@ -72,7 +72,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "EOM": "end of month|end of the month",
         "NOON": "noon|midday",
         "MIDNIGHT": "midnight",
-        "AT": "at",
+        "AT": "at|@",
         "EVERY": "every|ev|each",
         "OTHER": "other",
         "DAILY": "daily",

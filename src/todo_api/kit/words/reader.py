@@ -11,7 +11,7 @@ Dates are read relative to "now" on the user's clock (their zone), in the seven 
   `in N days|weeks|months|years`, `on the 15th` (the next 15th, today included), `jan 4` and
   `4 Jan` [year] (the next such date, today included), `15Sep`, `2026-12-24`, `2026/12/24`,
   `2026/Dec/24`, `24/Dec/2026`, `2026 December 24`, `24/12[/2026]` (day first; English reads
-  month first when that is a date: `12/24`) and, but in English, `24.12.` or `24.12.2026`;
+  month first when that is a date: `12/24`), `24.12.2026` and, but in English, `24.12.`;
   a weekday written with its date is the date (`Sunday, December 7, 2014`); `friday next
   week`; `end of month`; a part of the day (`morning` 09:00, `afternoon` 15:00, `evening`
   19:00) after a day or `this`; and a time before or after any of them (`5pm`, `17:15`,
@@ -432,8 +432,8 @@ class _Grammar:
 
     def numeric(self, i: int) -> tuple[date, int] | None:
         """`2026-12-24`, `2012/8/10`, `2012/Aug/10`, `8/Oct/2012`, `24/12[/2026]` (English:
-        `12/24` when that is a date) and, in a language that writes dates with dots, `24.12.`
-        or `24.12.2026` (`1.2` alone is a number)."""
+        `12/24` when that is a date), `24.12.2026` and, in a language that writes dates with
+        dots, `24.12.` (`1.2` alone is a number)."""
         text = self.text(i)
         if not text:
             return None
@@ -448,7 +448,8 @@ class _Grammar:
             return None
         if match := _NUMERIC.match(text):
             dotted = match[2] == "."
-            if dotted and (self.lang == "en" or not (match[4] or text.endswith("."))):
+            # With dots, a date has its year (`1.2.2026`) or, but in English, a last dot (`1.2.`).
+            if dotted and not (match[4] or (text.endswith(".") and self.lang != "en")):
                 return None
             first, second = int(match[1]), int(match[3])
             year = int(match[4]) if match[4] else None
