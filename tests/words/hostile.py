@@ -92,3 +92,17 @@ PHRASES = [
     "9" * 300,
     _EVERY_WORD[:300],
 ]
+
+# Whole filter queries: nested groups, long runs, every operator.
+QUERIES = [
+    "(" * 500 + "today" + ")" * 499,
+    "(" * 49 + "today" + ")" * 49,
+    "!" * 999 + "p1",
+    "today & " * 124 + "today",
+    "today, " * 142 + "today",
+    "due before: " + "1" * 988,
+    "due after: " + " ".join(["every day starting 0001-01-01"] * 30),
+    "#" + "a" * 999,
+    "search: " + '"' * 992,
+    "(" + "p1 | " * 199 + "p1)",
+]

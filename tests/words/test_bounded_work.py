@@ -19,10 +19,11 @@ import pytest
 from dateutil import rrule
 
 from tests.support import validation_details
-from tests.words.hostile import CORPUS, FAR, LANGUAGE_WORDS, PHRASES
+from tests.words.hostile import CORPUS, FAR, LANGUAGE_WORDS, PHRASES, QUERIES
 from tests.yourdata.helpers import TODOIST_HEADER, import_file
 from todo_api.kit import words
 from todo_api.kit.words import clock
+from todo_api.tasks import filter_query
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)
@@ -72,6 +73,9 @@ async def test_every_hostile_phrase_in_a_filter_is_200_or_400(alice: httpx.Async
             if response.status_code == 400:
                 [detail] = validation_details(response)
                 assert detail["field"] == "filter"
+    for query in QUERIES:  # nested groups, long runs: answered, never 5xx
+        response = await alice.get("/api/tasks", params={"filter": query[:1000]})
+        assert response.status_code in (200, 400), (query[:60], response.text)
     for phrase in (far.removeprefix("x ") for far in FAR):
         response = await alice.get("/api/tasks", params={"filter": f"p1 & due before: {phrase}"})
         [detail] = validation_details(response)
@@ -129,6 +133,17 @@ def _read_all(text: str, lang: str) -> None:
         words.read(text, NOW, ZONE, lang)
     phrase = text.removeprefix("x ")
     words.read_rule(phrase, NOW, ZONE, lang) or words.read_date(phrase, NOW, ZONE, lang)
+
+
+def test_a_hostile_filter_is_read_in_bounded_time() -> None:
+    for query in QUERIES:
+        cpu = []
+        for _ in range(3):
+            started = time.process_time()
+            with suppress(filter_query.FilterError):
+                filter_query.parse(query[:1000])
+            cpu.append((time.process_time() - started) * 1000)
+        assert min(cpu) <= CPU_MS, (query[:60], min(cpu))
 
 
 def test_the_readers_work_is_bounded_by_construction(periods: list[int]) -> None:
