@@ -36,6 +36,10 @@ CATEGORIES = {
         ("de", "Di, 10. Januar", on(date(2027, 1, 10))),
         ("es", "el martes, 10 de enero", on(date(2027, 1, 10))),
         ("nl", "zondag 7/12/2014", on(date(2014, 12, 7))),
+        ("fr", "mardi 10", on(date(2026, 12, 10))),  # a number after a weekday: its day
+        ("en", "friday 10", on(date(2026, 12, 10))),
+        ("en", "friday 5 pm", at(TOMORROW, 17)),  # a time is still a time
+        ("de", "Freitag 17 Uhr", at(TOMORROW, 17)),
     ],
     "a weekday of next week": [
         ("en", "friday next week", on(date(2026, 12, 4))),

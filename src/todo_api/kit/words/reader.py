@@ -501,6 +501,8 @@ class _Grammar:
             k = self.optional(self.comma(weekday_[1]), "ON")
             if dated := self.numeric(k) or self.month_day(k):
                 return dated[0], None, dated[1]
+            if not self.clock(k) and (day_ := self.ordinal(k) or self.number(k, 1, 31)):
+                return self.next_day_of_month(day_[0]), None, day_[1]  # "mardi 10"
         if (weekday := self.weekday(j)) and (week := self.next_week(weekday[1])):
             # "friday next week", "tuesday of next week", "Freitag nächste Woche"
             return week[0] + timedelta(days=weekday[0]), None, week[1]
