@@ -412,7 +412,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.verb == "extract":
         cases = extract(args.chrono) + extract_vikunja(args.vikunja)
-        CASES.write_text(json.dumps(cases, ensure_ascii=False, indent=0) + "\n")
+        lines = ",\n".join(json.dumps(case, ensure_ascii=False) for case in cases)
+        CASES.write_text(f"[\n{lines}\n]\n")  # a case a line
         print(f"{len(cases)} cases written to {CASES}")
         return
     cases = json.loads(CASES.read_text())
