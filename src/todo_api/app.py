@@ -61,7 +61,7 @@ from todo_api.edge.routing import DirectRoutes
 from todo_api.feed import scheduled as feed_scheduled
 from todo_api.feed.router import router as feed_router
 from todo_api.filters.router import router as filters_router
-from todo_api.kit import backfills
+from todo_api.kit import backfills, words
 from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held, hold
 from todo_api.kit.http import DOCUMENTED_MODELS
@@ -186,6 +186,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         running_jobs = asyncio.create_task(job_runner.run(), name="jobs")
         hub.start()  # every process hears which writes other processes' streams wait for
+        words.prepare()  # the date reader's languages, loaded before the first request
         # What start-up made lives as long as the process: the garbage collector need not
         # look at it again on every full collection (they are cheaper, and a request that
         # makes many objects, such as a validation error for a large body, costs less).

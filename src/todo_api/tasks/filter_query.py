@@ -223,7 +223,9 @@ class _Reader:
             # Kept as written: what it names depends on the day it is read (`today`).
             written = self.argument("a date")
             if words.read_date(written, utcnow(), "UTC", LANGUAGE) is None:
-                raise FilterError(start, "a date (2026-12-24, today, next monday, jan 4, ...)")
+                raise FilterError(
+                    start, "a date from 1900 to 2100 (2026-12-24, today, next monday, jan 4, ...)"
+                )
             return Condition(kind, written)  # type: ignore[arg-type]
         if kind == "search":
             return Condition("search", self.argument("a text to search for"))

@@ -37,10 +37,17 @@ async def quick_add(
     conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, lang: str
 ) -> tuple[TaskRow, list[words.Span]]:
     """The task `data.text` describes, made as `POST /api/tasks` makes one, and the spans read.
-    Raises InvalidField naming `text` when no title is left or a `#name` names no list the
-    caller may put tasks in."""
+    Raises InvalidField naming `text` when no title is left, a date is before 1900 or after
+    2100, or a `#name` names no list the caller may put tasks in."""
     zone = await schedule.user_zone(conn, user_id)
-    reading = words.read(data.text, clock.now(), zones.zone(zone), lang)
+    try:
+        reading = words.read(data.text, clock.now(), zones.zone(zone), lang)
+    except words.OutOfRange as far:
+        phrase = data.text[far.start : far.end]
+        raise InvalidField(
+            "text",
+            f"{phrase!r} (characters {far.start} to {far.end}) is a date before 1900 or after 2100",
+        ) from None
     # The user's zone, as a create would default it (read once: the create need not again).
     fields: dict[str, Any] = {"title": reading.title, "tags": reading.tags, "timezone": zone}
     if data.list_id is not None:

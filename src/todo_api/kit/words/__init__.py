@@ -2,13 +2,30 @@
 
 from todo_api.kit.words import clock
 from todo_api.kit.words.reader import (
+    FIRST_DAY,
     LANGUAGES,
+    LAST_DAY,
+    OutOfRange,
     Reading,
     Span,
+    prepare,
     read,
     read_date,
     read_rule,
     read_tags,
 )
 
-__all__ = ["LANGUAGES", "Reading", "Span", "clock", "read", "read_date", "read_rule", "read_tags"]
+__all__ = [
+    "FIRST_DAY",
+    "LANGUAGES",
+    "LAST_DAY",
+    "OutOfRange",
+    "Reading",
+    "Span",
+    "clock",
+    "prepare",
+    "read",
+    "read_date",
+    "read_rule",
+    "read_tags",
+]

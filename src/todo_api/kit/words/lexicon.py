@@ -27,12 +27,18 @@ _WEEKDAYS = {
     "nl": "ma. maandag|di. dinsdag|wo. woensdag|do. donderdag|vr. vrijdag|za. zaterdag|zo. zondag",
 }
 
+# Weekdays too short to read alone (`Do` is a word), read before a date: `Di, 10. Januar`.
+_SHORT_WEEKDAYS = {
+    "de": "mo|di|mi|do|fr|sa|so",
+    "nl": "ma|di|wo|do|vr|za|zo zon",
+}
+
 _MONTHS = {
     "en": "jan january|feb february|mar march|apr april|may|jun june|jul july|aug august|"
     "sep sept september|oct october|nov november|dec december",
-    "de": "jan januar jänner|feb februar|mär märz|apr april|mai|jun juni|jul juli|aug august|"
+    "de": "jan januar jänner|feb februar|mär märz maerz|apr april|mai|jun juni|jul juli|aug august|"
     "sep sept september|okt oktober|nov november|dez dezember",
-    "fr": "janv janvier|févr février|mars|avr avril|mai|juin|juil juillet|août|"
+    "fr": "jan janv janvier|févr février|mars|avr avril|mai|juin|juil juillet|août|"
     "sept septembre|oct octobre|nov novembre|déc décembre",
     "es": "ene enero|feb febrero|mar marzo|abr abril|may mayo|jun junio|jul julio|ago agosto|"
     "sep sept septiembre|oct octubre|nov noviembre|dic diciembre",
@@ -49,6 +55,9 @@ _WORDS: dict[str, dict[str, str]] = {
     "en": {
         "TODAY": "today",
         "TONIGHT": "tonight",
+        "MORNING": "morning|in the morning",
+        "AFTERNOON": "afternoon|in the afternoon",
+        "EVENING": "evening|in the evening|night|at night",
         "TOMORROW": "tomorrow|tmr|tmrw",
         "AFTER_TOMORROW": "day after tomorrow|the day after tomorrow",
         "NEXT": "next",
@@ -63,7 +72,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "EOM": "end of month|end of the month",
         "NOON": "noon|midday",
         "MIDNIGHT": "midnight",
-        "AT": "at",
+        "AT": "at|@",
         "EVERY": "every|ev|each",
         "OTHER": "other",
         "DAILY": "daily",
@@ -83,9 +92,12 @@ _WORDS: dict[str, dict[str, str]] = {
     "de": {
         "TODAY": "heute",
         "TONIGHT": "heute abend|heute nacht",
+        "MORNING": "morgen|morgens|früh|vormittag|am morgen|am vormittag",
+        "AFTERNOON": "nachmittag|nachmittags|am nachmittag",
+        "EVENING": "abend|abends|am abend|nacht|nachts",
         "TOMORROW": "morgen",
-        "AFTER_TOMORROW": "übermorgen",
-        "NEXT": "nächsten|nächster|nächste|nächstes|kommenden|kommender|kommende",
+        "AFTER_TOMORROW": "übermorgen|uebermorgen",
+        "NEXT": "nächsten|nächster|nächste|nächstes|kommenden|kommender|kommende|kommendes",
         "THIS": "diesen|diese|dieser",
         "IN": "in",
         "UNITd": "tag|tage|tagen",
@@ -117,15 +129,18 @@ _WORDS: dict[str, dict[str, str]] = {
     "fr": {
         "TODAY": "aujourd'hui|auj",
         "TONIGHT": "ce soir",
+        "MORNING": "matin|du matin|le matin",
+        "AFTERNOON": "après-midi|de l'après-midi|l'après-midi",
+        "EVENING": "soir|du soir|le soir",
         "TOMORROW": "demain",
         "AFTER_TOMORROW": "après-demain|après demain",
         "NEXT": "prochain|prochaine",
-        "THIS": "ce",
+        "THIS": "ce|cet|cette",
         "IN": "dans",
         "UNITd": "jour|jours",
         "UNITw": "semaine|semaines",
         "UNITm": "mois",
-        "UNITy": "an|ans|année|années",
+        "UNITy": "an|ans|année|années|l'an|l'année",
         "ON": "le",
         "EOM": "fin du mois|fin de mois",
         "NOON": "midi",
@@ -150,6 +165,9 @@ _WORDS: dict[str, dict[str, str]] = {
     "es": {
         "TODAY": "hoy",
         "TONIGHT": "esta noche",
+        "MORNING": "mañana|por la mañana|de la mañana",
+        "AFTERNOON": "tarde|por la tarde|de la tarde",
+        "EVENING": "noche|por la noche|de la noche",
         "TOMORROW": "mañana",
         "AFTER_TOMORROW": "pasado mañana",
         "NEXT": "próximo|próxima|el próximo|la próxima|que viene",
@@ -184,6 +202,10 @@ _WORDS: dict[str, dict[str, str]] = {
     "it": {
         "TODAY": "oggi",
         "TONIGHT": "stasera|stanotte",
+        "TODAY+MORNING": "stamattina",
+        "MORNING": "mattina|mattino|di mattina|la mattina",
+        "AFTERNOON": "pomeriggio|di pomeriggio|il pomeriggio",
+        "EVENING": "sera|di sera|la sera|notte|di notte",
         "TOMORROW": "domani",
         "AFTER_TOMORROW": "dopodomani",
         "NEXT": "prossimo|prossima",
@@ -192,11 +214,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "UNITd": "giorno|giorni",
         "UNITw": "settimana|settimane",
         "UNITm": "mese|mesi",
-        "UNITy": "anno|anni",
+        "UNITy": "anno|anni|l'anno",
         "ON": "il|l'|il giorno",
         "EOM": "fine mese|fine del mese",
-        "NOON": "mezzogiorno",
-        "MIDNIGHT": "mezzanotte",
+        "NOON": "mezzogiorno|a mezzogiorno",
+        "MIDNIGHT": "mezzanotte|a mezzanotte",
         "AT": "alle|all'|alle ore|ore",
         "EVERY": "ogni|tutti i|tutte le",
         "OTHER": "altro",
@@ -217,9 +239,12 @@ _WORDS: dict[str, dict[str, str]] = {
     "pt": {
         "TODAY": "hoje",
         "TONIGHT": "hoje à noite|esta noite",
+        "MORNING": "manhã|de manhã|da manhã",
+        "AFTERNOON": "tarde|à tarde|da tarde",
+        "EVENING": "noite|à noite|da noite",
         "TOMORROW": "amanhã",
         "AFTER_TOMORROW": "depois de amanhã",
-        "NEXT": "próximo|próxima|que vem",
+        "NEXT": "próximo|próxima|o próximo|a próxima|que vem",
         "THIS": "este|esta",
         "IN": "em|daqui a",
         "UNITd": "dia|dias",
@@ -251,6 +276,14 @@ _WORDS: dict[str, dict[str, str]] = {
     "nl": {
         "TODAY": "vandaag",
         "TONIGHT": "vanavond",
+        "TODAY+MORNING": "vanochtend|vanmorgen",
+        "TODAY+AFTERNOON": "vanmiddag",
+        "TOMORROW+MORNING": "morgenochtend|morgenvroeg",
+        "TOMORROW+AFTERNOON": "morgenmiddag",
+        "TOMORROW+EVENING": "morgenavond",
+        "MORNING": "ochtend|morgens|'s morgens|'s ochtends|in de ochtend",
+        "AFTERNOON": "namiddag|in de namiddag|'s middags",
+        "EVENING": "avond|'s avonds|in de avond|nacht|'s nachts",
         "TOMORROW": "morgen",
         "AFTER_TOMORROW": "overmorgen",
         "NEXT": "volgende|volgend|komende",
@@ -306,6 +339,9 @@ def phrases(lang: str) -> dict[tuple[str, ...], frozenset[str]]:
     for index, names in enumerate(_WEEKDAYS[lang].split("|")):
         for name in names.split():
             add(name, f"WD{index}")
+    for index, names in enumerate(_SHORT_WEEKDAYS.get(lang, "").split("|")):
+        for name in names.split():
+            add(name, f"SWD{index}")
     for index, names in enumerate(_MONTHS[lang].split("|"), start=1):
         for name in names.split():
             add(name, f"MON{index}")

@@ -9,10 +9,14 @@ Dates are read relative to "now" on the user's clock (their zone), in the seven 
   `today`, `tonight` (19:00), `tomorrow`, `day after tomorrow`, a weekday (the next such day,
   today included), `next <weekday>` (today excluded), `next week|month|year` (its first day),
   `in N days|weeks|months|years`, `on the 15th` (the next 15th, today included), `jan 4` and
-  `4 Jan` [year] (the next such date, today included), `2026-12-24`, `24/12[/2026]` and
-  `24.12.` (day first; English reads month first when that is a date: `12/24`), `end of
-  month`, and a time before or after any of them (`5pm`, `17:15`, `9h`, `17 Uhr`, `at 9`,
-  `noon`, `midnight`); a time alone is today. Recurrence: `daily|weekly|monthly|yearly`,
+  `4 Jan` [year] (the next such date, today included), `15Sep`, `2026-12-24`, `2026/12/24`,
+  `2026/Dec/24`, `24/Dec/2026`, `2026 December 24`, `24/12[/2026]` (day first; English reads
+  month first when that is a date: `12/24`), `24.12.2026` and, but in English, `24.12.`;
+  a weekday written with its date is the date (`Sunday, December 7, 2014`); `friday next
+  week`; `end of month`; a part of the day (`morning` 09:00, `afternoon` 15:00, `evening`
+  19:00) after a day or `this`; and a time before or after any of them (`5pm`, `17:15`,
+  `9h`, `8h10 PM`, `17.30 Uhr`, `9u`, `at 9`, `noon`, `midnight`; after an afternoon or
+  evening, 1 to 11 is p.m.); a time alone is today. Recurrence: `daily|weekly|monthly|yearly`,
   `every [N|other] day|week|month|year`, `every <weekday>[, <weekday>...]`, `every weekday`,
   `every last <weekday>`, `every 3rd <weekday>`, `every 15th`, `every dec 25`, then any of
   `on <weekdays>`, `on the 15th`, `on dec 25`, `on the last friday`, `at <time>`, `starting
@@ -28,6 +32,11 @@ Dates are read relative to "now" on the user's clock (their zone), in the seven 
   hundreds). It is called with its language given (no detection), and its answers cached.
 
 Text in double quotes, or a word after a backslash, is never read.
+
+The work is bounded whatever the text says: a date is read from 1900 to 2100 only (another is
+`OutOfRange`, with its span), a number has at most four digits, a recurrence's first occurrence
+is looked for from today (or its `starting` day) for ten years at most, and dateparser is given
+a short phrase only.
 """
 
 import functools
@@ -45,13 +54,36 @@ from dateutil import rrule
 from todo_api.kit.words import lexicon
 from todo_api.kit.words.lexicon import LANGUAGES, fold
 
-__all__ = ["LANGUAGES", "Reading", "Span", "read", "read_date", "read_rule", "read_tags"]
+__all__ = [
+    "FIRST_DAY",
+    "LANGUAGES",
+    "LAST_DAY",
+    "OutOfRange",
+    "Reading",
+    "Span",
+    "prepare",
+    "read",
+    "read_date",
+    "read_rule",
+    "read_tags",
+]
 
 Due = date | datetime
 PRIORITIES = {"1": "high", "2": "medium", "3": "low", "4": "none"}
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 TONIGHT = time(19, 0)
 NOON = time(12, 0)
+# The parts of the day and their times (`tomorrow morning`, `heute Abend`, `esta mañana`).
+PARTS = {"MORNING": time(9, 0), "AFTERNOON": time(15, 0), "EVENING": TONIGHT}
+# The dates the reader reads: one outside is refused, and nothing it does (a recurrence's
+# first occurrence included) walks between a far date and now.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+# How far after its first possible day a recurrence's first occurrence is looked for: every
+# rule the grammar writes has one within eight years (29 February).
+HORIZON = timedelta(days=3653)
+# The longest phrase handed to dateparser: no date is written longer, and its work grows
+# with the text.
+DATEPARSER_LONGEST = 64
 
 _TOKEN = re.compile(
     r'(?P<quoted>"[^"]*"?)'
@@ -61,12 +93,18 @@ _TOKEN = re.compile(
     r"|(?P<comma>,)"
     r'|(?P<word>[^\s,"\\]+)'
 )
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_NUMERIC = re.compile(r"^(\d{1,2})[/.](\d{1,2})(?:[/.](\d{4}|\d{2}))?\.?$")
+_YEAR_FIRST = re.compile(r"^(\d{4})([-/])(\d{1,2}|[^\W\d]+)\2(\d{1,2})$")
+_MONTH_NAMED = re.compile(r"^(\d{1,2})/([^\W\d]+)/(\d{4})$")
+_NUMERIC = re.compile(r"^(\d{1,2})([/.])(\d{1,2})(?:\2(\d{4}|\d{2}))?\.?$")
+# A time of day in one word: 5pm, 5:30pm, 17:15, 9h, 8h10, 8h10m, 9u (Dutch); 17.30 is a time
+# only before am/pm or an o'clock word (`17.30 Uhr`): alone, it may be a version or a price.
 _TIME = re.compile(
-    r"^(\d{1,2})(?:[:.](\d{2}))?(am|pm|a\.m\.|p\.m\.)$|^(\d{1,2}):(\d{2})$|^(\d{1,2})h(\d{2})?$"
+    r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm|a\.m\.|p\.m\.)$|^(\d{1,2}):(\d{2})$"
+    r"|^(\d{1,2})[hu](?:(\d{2})m?)?$|^(\d{1,2})\.(\d{2})$"
 )
-_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.|e|er|ème|eme|º|ª|°|o|a)$")
+_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.|e|er|ème|eme|º|ª|°|o|a|ste|de)$")
+# A day and its month in one word: 15Sep, 15.Sep, 15juin.
+_GLUED = re.compile(r"^(\d{1,2})\.?([^\W\d]{3,})$")
 _NUMBER = re.compile(r"^\d{1,4}$")
 _AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
 _PRIORITY = re.compile(r"^[pP]([1-4])$")
@@ -74,6 +112,26 @@ _TRAILING = ".!?;:)"
 _AFTER_COMPLETION = frozenset({"every", "ev"})
 _MARKS = frozenset(",.!?;:")
 _SPACE_BEFORE_MARK = re.compile(r"^\s+(?=[,.!?;:])")
+
+
+class OutOfRange(ValueError):
+    """A date before 1900 or after 2100, at characters `start` to `end` of the text."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(f"characters {start} to {end}: a date before 1900 or after 2100")
+        self.start = start
+        self.end = end
+
+
+class _Far(Exception):
+    """A phrase's date is outside FIRST_DAY..LAST_DAY (the phrase ends at token `end`)."""
+
+    def __init__(self, end: int) -> None:
+        self.end = end
+
+
+def _within(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
 
 
 @dataclass(frozen=True)
@@ -161,11 +219,21 @@ class _Grammar:
         self.first_words = lexicon.first_words(lang)
         self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
         self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
+        # The places a phrase of the lexicon can start at: the rules ask every place for
+        # words many times, and most places (numbers, other words) start none.
+        self.starts = {
+            i
+            for i, token in enumerate(tokens)
+            if token.kind == "word"
+            and (token.bare in self.first_words or token.dotted in self.first_words)
+        }
 
     # -- words --------------------------------------------------------------------------
 
     def word(self, i: int, symbol: str | Callable[[str], bool]) -> tuple[str, int] | None:
         """The longest phrase at `i` with `symbol` (or a symbol `symbol` accepts)."""
+        if i not in self.starts:
+            return None
         for symbols, end, dotted in self.phrases_at(i):
             for found in symbols:
                 if found == symbol if isinstance(symbol, str) else symbol(found):
@@ -254,14 +322,19 @@ class _Grammar:
                 if not 1 <= hour <= 12:
                     return None
                 hour = hour % 12 + (12 if match[3].startswith("p") else 0)
-            elif match[4]:
-                hour, minute = int(match[4]), int(match[5])
+            else:
+                hour = int(match[4] or match[6] or match[8])
+                minute = int(match[5] or match[7] or match[9] or 0)
                 after = self.text(i + 1)
-                if after and _AMPM.match(after) and 1 <= hour <= 12:  # "9:00 AM"
+                if after and _AMPM.match(after) and 1 <= hour <= 12:  # "9:00 AM", "8h10 PM"
                     hour = hour % 12 + (12 if after.startswith("p") else 0)
                     i += 1
-            else:
-                hour, minute = int(match[6]), int(match[7] or 0)
+                    if after.endswith("."):  # "p.m.": its last dot is the word's
+                        self.dot_ends.add(i)
+                elif oclock := self.word(i + 1, "OCLOCK"):  # "17.30 Uhr"
+                    i = oclock[1] - 1
+                elif match[8]:  # "17.30" alone: not a time
+                    return None
             if hour < 24 and minute < 60:
                 return time(hour, minute), i + 1
             return None
@@ -273,6 +346,8 @@ class _Grammar:
             after = self.text(number[1])
             if after and _AMPM.match(after) and 1 <= number[0] <= 12:
                 pm = after.startswith("p")
+                if after.endswith("."):
+                    self.dot_ends.add(number[1])
                 return time(number[0] % 12 + (12 if pm else 0)), number[1] + 1
             if oclock := self.word(number[1], "OCLOCK"):
                 return (time(number[0]), oclock[1]) if number[0] < 24 else None
@@ -315,16 +390,32 @@ class _Grammar:
         return None
 
     def year(self, i: int) -> tuple[int | None, int]:
-        j = self.optional(i, "AND")  # "jan 4, 2027"
+        j = self.comma(i)  # "jan 4, 2027"
         j = self.optional(j, "OF")  # "4 de enero de 2027"
         if found := self.number(j, 1900, 2200):
             return found
         return None, i
 
+    def comma(self, i: int) -> int:
+        return i + 1 if self.text(i) == "," else i
+
+    def part(self, i: int) -> tuple[time, int] | None:
+        """A part of the day: `morning` 09:00, `afternoon` 15:00, `evening` 19:00."""
+        if found := self.word(i, lambda s: s in PARTS):
+            return PARTS[found[0]], found[1]
+        return None
+
     def month_day(self, i: int) -> tuple[date, int] | None:
-        """`jan 4 [2027]`, `4 Jan`, `4. Januar`, `4 de enero`, `le 4 janvier`."""
+        """`jan 4 [2027]`, `4 Jan`, `4. Januar`, `4 de enero`, `le 4 janvier`, `15Sep`,
+        `March, 6th 2016`."""
+        text = self.text(i)
+        if text and (glued := _GLUED.match(text)) and (named := self.month_named(glued[2])):
+            year, end = self.year(i + 1)
+            if found := self.next_date(named, int(glued[1]), year):
+                return found, end
+            return None
         if month := self.month(i):
-            j = self.optional(month[1], "ON")
+            j = self.optional(self.comma(month[1]), "ON")
             day = self.ordinal(j) or self.number(j, 1, 31)
             if day:
                 year, end = self.year(day[1])
@@ -340,18 +431,29 @@ class _Grammar:
         return None
 
     def numeric(self, i: int) -> tuple[date, int] | None:
+        """`2026-12-24`, `2012/8/10`, `2012/Aug/10`, `8/Oct/2012`, `24/12[/2026]` (English:
+        `12/24` when that is a date), `24.12.2026` and, in a language that writes dates with
+        dots, `24.12.` (`1.2` alone is a number)."""
         text = self.text(i)
         if not text:
             return None
-        if match := _ISO.match(text):
-            try:
-                return date(int(match[1]), int(match[2]), int(match[3])), i + 1
-            except ValueError:
-                return None
+        if match := _YEAR_FIRST.match(text):
+            month = int(match[3]) if match[3].isdigit() else self.month_named(match[3])
+            if month and (found := self.next_date(month, int(match[4]), int(match[1]))):
+                return found, i + 1
+            return None
+        if (match := _MONTH_NAMED.match(text)) and (month := self.month_named(match[2])):
+            if found := self.next_date(month, int(match[1]), int(match[3])):
+                return found, i + 1
+            return None
         if match := _NUMERIC.match(text):
-            first, second = int(match[1]), int(match[2])
-            year = int(match[3]) if match[3] else None
-            if year is not None and year < 100:
+            dotted = match[2] == "."
+            # With dots, a date has its year (`1.2.2026`) or, but in English, a last dot (`1.2.`).
+            if dotted and not (match[4] or (text.endswith(".") and self.lang != "en")):
+                return None
+            first, second = int(match[1]), int(match[3])
+            year = int(match[4]) if match[4] else None
+            if year is not None and len(match[4]) == 2:  # "24/12/26"
                 year += 2000
             orders = [(second, first)]  # day first
             if self.lang == "en" and "/" in text:
@@ -363,10 +465,21 @@ class _Grammar:
                     return found, i + 1
         return None
 
+    def month_named(self, word: str) -> int | None:
+        """The month a word names (`aug`, `Oct`), or None."""
+        for symbol in self.table.get((fold(word),), ()):
+            if symbol.startswith("MON"):
+                return int(symbol[3:])
+        return None
+
     def day(self, i: int) -> tuple[date, time | None, int] | None:
         """A day, and the time the phrase implies (`tonight`)."""
         if found := self.word(i, "TONIGHT"):  # before today: "heute abend"
             return self.today, TONIGHT, found[1]
+        if found := self.word(i, lambda s: "+" in s):  # a day and its part: "vanochtend"
+            day_word, part_name = found[0].split("+")
+            ahead = timedelta(days=day_word == "TOMORROW")
+            return self.today + ahead, PARTS[part_name], found[1]
         for symbol, days in (("AFTER_TOMORROW", 2), ("TODAY", 0), ("TOMORROW", 1)):
             if found := self.word(i, symbol):
                 return self.today + timedelta(days=days), None, found[1]
@@ -378,19 +491,40 @@ class _Grammar:
         j = self.optional(i, "ON")
         if month_day := self.month_day(j):
             return month_day[0], None, month_day[1]
+        if (year := self.number(i, 1900, 2100)) and (month := self.month(year[1])):
+            day_ = self.ordinal(month[1]) or self.number(month[1], 1, 31)  # "2018 March 18"
+            if day_ and (found_ := self.next_date(month[0], day_[0], year[0])):
+                return found_, None, day_[1]
+        if weekday_ := self.weekday(j) or self.word(j, lambda s: s.startswith("SWD")):
+            # A weekday written with its date is the date: "Sunday, December 7, 2014",
+            # "Dimanche 7 décembre 2014", "Di, 10. Januar"; a number after it is its day.
+            k = self.optional(self.comma(weekday_[1]), "ON")
+            if dated := self.numeric(k) or self.month_day(k):
+                return dated[0], None, dated[1]
+            if not self.clock(k) and (day_ := self.ordinal(k) or self.number(k, 1, 31)):
+                return self.next_day_of_month(day_[0]), None, day_[1]  # "mardi 10"
+        if (weekday := self.weekday(j)) and (week := self.next_week(weekday[1])):
+            # "friday next week", "tuesday of next week", "Freitag nächste Woche"
+            return week[0] + timedelta(days=weekday[0]), None, week[1]
+
         # next monday, monday next, lundi prochain, el próximo lunes, this monday, monday
         for first in ("NEXT", "THIS"):
-            if word := self.word(i, first):
+            if word := self.word(j, first):
                 if weekday := self.weekday(word[1]):
                     later = first == "NEXT"
                     return self.next_weekday(weekday[0], today_included=not later), None, weekday[1]
                 if first == "NEXT" and (unit := self.unit(word[1])):
+                    then = self.optional(unit[1], "ON")
+                    if unit[0] == "w" and (weekday := self.weekday(then)):  # volgende week vrijdag
+                        return self.next_period("w") + timedelta(days=weekday[0]), None, weekday[1]
                     return self.next_period(unit[0]), None, unit[1]
+                if first == "THIS" and (part := self.part(word[1])):  # "this morning"
+                    return self.today, part[0], part[1]
         if weekday := self.weekday(j):
             if following := self.word(weekday[1], "NEXT"):
                 return self.next_weekday(weekday[0], today_included=False), None, following[1]
             return self.next_weekday(weekday[0]), None, weekday[1]
-        if (unit := self.unit(i)) and (after := self.word(unit[1], "NEXT")):  # semaine prochaine
+        if (unit := self.unit(j)) and (after := self.word(unit[1], "NEXT")):  # semaine prochaine
             return self.next_period(unit[0]), None, after[1]
         if (
             (word := self.word(i, "IN"))
@@ -404,6 +538,16 @@ class _Grammar:
                 return self.next_day_of_month(day[0]), None, day[1]
         elif (day := self.ordinal(j)) and not (self.text(j) or ".").endswith("."):
             return self.next_day_of_month(day[0]), None, day[1]
+        return None
+
+    def next_week(self, i: int) -> tuple[date, int] | None:
+        """`next week` (`, next week`, `of next week`, `semaine prochaine`) at `i`: its
+        Monday, and where the words end."""
+        k = self.optional(self.comma(i), "OF")
+        if (word := self.word(k, "NEXT")) and (unit := self.unit(word[1])) and unit[0] == "w":
+            return self.next_period("w"), unit[1]
+        if (unit := self.unit(k)) and unit[0] == "w" and (word := self.word(unit[1], "NEXT")):
+            return self.next_period("w"), word[1]
         return None
 
     def next_period(self, unit: str) -> date:
@@ -425,15 +569,23 @@ class _Grammar:
         return date(year, month, min(today.day, monthrange(year, month)[1]))
 
     def due(self, i: int) -> tuple[date, time | None, int] | None:
-        """A day and maybe a time, in either order, or a time alone (today)."""
+        """A day and maybe a time, in either order, or a time alone (today). A part of the
+        day after a day gives its time (`tomorrow morning`); after an afternoon or evening, a
+        bare hour from 1 to 11 is p.m. (`tonight at 8`, `8 Uhr abends`)."""
         if found := self.day(i):
             day, implied, end = found
-            if clock := self.at_time(end, bare=True):
-                return day, clock[0], clock[1]
+            if part := self.part(end):
+                implied, end = part
+            if clock := self.at_time(self.comma(end), bare=True):  # "30 aprile 2016, 10:00"
+                return day, _afternoon(clock[0], implied), clock[1]
             return day, implied, end
+        if (hour := self.number(i, 1, 12)) and (part := self.part(hour[1])):
+            return self.today, _afternoon(time(hour[0]), part[0]), part[1]  # 6 in the evening
         if clock := self.at_time(i):
             if found := self.day(clock[1]):
-                return found[0], clock[0], found[2]
+                return found[0], _afternoon(clock[0], found[1]), found[2]
+            if part := self.part(clock[1]):
+                return self.today, _afternoon(clock[0], part[0]), part[1]
             return self.today, clock[0], clock[1]
         return None
 
@@ -565,6 +717,13 @@ class _Grammar:
         return parts, clock, start, until, end
 
 
+def _afternoon(clock: time, part: time | None) -> time:
+    """A time said with a part of the day: 1 to 11 after an afternoon or evening is p.m."""
+    if part is not None and part.hour >= 12 and 1 <= clock.hour <= 11:
+        return clock.replace(hour=clock.hour + 12)
+    return clock
+
+
 def _rule_text(parts: dict[str, str]) -> str:
     return ";".join(f"{key}={value}" for key, value in parts.items())
 
@@ -572,16 +731,35 @@ def _rule_text(parts: dict[str, str]) -> str:
 def _first_occurrence(
     parts: dict[str, str], clock: time | None, start: date, now: datetime
 ) -> datetime | None:
-    """The rule's first occurrence on or after `start` (and not before now for a time)."""
+    """The rule's first occurrence on or after `start` (and not before now; today for a rule
+    without a time), within HORIZON of that.
+
+    dateutil starts there, not at `start`: what it would take from DTSTART (the time of day,
+    and the weekday, day or month a rule without them repeats on) is written out, so a
+    `starting` day long ago costs nothing, and UNTIL stops it at HORIZON.
+    """
     begin = datetime.combine(start, clock or time(0))
+    if clock is None:
+        origin = max(begin, datetime.combine(now.date(), time(0)))
+    else:
+        origin = max(begin, now.replace(tzinfo=None, second=0, microsecond=0))
     # The first day the rule's BY parts allow, counted without its interval: "every other
     # monday" is next monday, and the series starts there.
     plain = {key: value for key, value in parts.items() if key not in ("INTERVAL", "UNTIL")}
-    rule = rrule.rrulestr(_rule_text(plain), dtstart=begin)
-    after = max(begin, now.replace(tzinfo=None, second=0, microsecond=0)) if clock else begin
-    if clock is None:
-        after = max(begin, datetime.combine(now.date(), time(0)))
-    return rule.after(after, inc=True)
+    frequency = plain["FREQ"]
+    if frequency == "WEEKLY" and "BYDAY" not in plain:
+        plain["BYDAY"] = WEEKDAY_CODES[start.weekday()]
+    if frequency == "YEARLY" and "BYMONTH" not in plain:
+        plain["BYMONTH"] = str(start.month)
+    if frequency in ("MONTHLY", "YEARLY") and not {"BYDAY", "BYMONTHDAY"} & plain.keys():
+        plain["BYMONTHDAY"] = str(start.day)
+    hour = clock or time(0)
+    plain.update(BYHOUR=str(hour.hour), BYMINUTE=str(hour.minute), BYSECOND="0")
+    plain["UNTIL"] = (origin + HORIZON).strftime("%Y%m%dT%H%M%S")
+    found: datetime | None = rrule.rrulestr(_rule_text(plain), dtstart=origin).after(
+        origin, inc=True
+    )
+    return found
 
 
 def _moment(day: date, clock: time | None, zone: tzinfo) -> Due:
@@ -604,15 +782,23 @@ class _Found:
 
 
 def _phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
+    """The date or recurrence phrase at token `i`; raises _Far when it names a day outside
+    FIRST_DAY..LAST_DAY (a recurrence: its start, end or first occurrence)."""
     if found_rule := grammar.rule(i):
         parts, clock, start, until, end = found_rule
+        if not (_within(start) and (until is None or _within(until))):
+            raise _Far(end)
         first = _first_occurrence(parts, clock, start, grammar.now)
+        if first is not None and not _within(first.date()):
+            raise _Far(end)
         if first is not None and (until is None or first.date() <= until):
             if until is not None:
                 parts["UNTIL"] = _until(until, clock, zone)
             return _Found("recurrence", _moment(first.date(), clock, zone), _rule_text(parts), end)
     if found_due := grammar.due(i):
         day, clock, end = found_due
+        if not _within(day):
+            raise _Far(end)
         return _Found("due", _moment(day, clock, zone), None, end)
     return None
 
@@ -636,8 +822,15 @@ def _whole(text: str, now: datetime, zone: tzinfo | str, lang: str | None) -> _F
     if not tokens or any(token.kind != "word" for token in tokens):
         return None
     grammar = _Grammar(tokens, _language(lang), now.astimezone(zone))
-    found = _phrase(grammar, 0, zone)
+    try:
+        found = _phrase(grammar, 0, zone)
+    except _Far:
+        return _FAR
     return found if found and found.end == len(tokens) else None
+
+
+# What `_whole` answers for a phrase outside FIRST_DAY..LAST_DAY: read, and no date.
+_FAR = _Found("far", date.min, None, 0)
 
 
 def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "en") -> Due | None:
@@ -645,6 +838,7 @@ def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "
 
     `now` is an aware moment (the caller's clock); a weekday or a date without a year is the
     next such day on the user's clock, today included. Read by the grammar, else by dateparser.
+    A date before 1900 or after 2100 is None.
     """
     found = _whole(text, now, zone, lang)
     if found is not None and found.kind == "due":
@@ -652,8 +846,8 @@ def read_date(text: str, now: datetime, zone: tzinfo | str, lang: str | None = "
     if found is not None:
         return None
     phrase = " ".join(text.split())
-    if len(phrase) < 3 or phrase.replace(" ", "").isdigit():  # dateparser: "a" is a month
-        return None
+    if not 3 <= len(phrase) <= DATEPARSER_LONGEST or phrase.replace(" ", "").isdigit():
+        return None  # dateparser: "a" is a month
     zone = _zone(zone)
     local = now.astimezone(zone)
     # Its answers are kept per phrase and minute (an import reads the same phrases again).
@@ -674,9 +868,18 @@ def read_rule(
 _HAS_TIME = re.compile(r"\d\s*(?::|h\b|h\d|am\b|pm\b|uhr\b|uur\b)|\b(?:noon|midnight)\b", re.I)
 
 
+def prepare() -> None:
+    """Load dateparser and its data for every language now (a server's start-up): the first
+    phrase of a language would otherwise load them on the event loop (25 to 400 ms)."""
+    import dateparser  # type: ignore[import-untyped]
+
+    for lang in LANGUAGES:
+        dateparser.parse("3 December 2026", languages=[lang])
+
+
 @functools.lru_cache(maxsize=4096)
 def _dateparser(text: str, lang: str, local_now: datetime, zone: tzinfo) -> Due | None:
-    import dateparser  # type: ignore[import-untyped]  # loaded when the grammar cannot read
+    import dateparser  # loaded when the grammar cannot read (or by `prepare`)
 
     settings: Any = {
         "RELATIVE_BASE": local_now,
@@ -690,7 +893,7 @@ def _dateparser(text: str, lang: str, local_now: datetime, zone: tzinfo) -> Due 
             found = dateparser.parse(text, languages=[lang], settings=settings)
         except (ValueError, OverflowError, TypeError, KeyError):
             return None
-    if found is None:
+    if found is None or not _within(found.date()):
         return None
     if _HAS_TIME.search(text):
         moment: datetime = found.replace(second=0, microsecond=0, tzinfo=zone)
@@ -703,7 +906,8 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
     """Everything `text` says: the first date or recurrence phrase, `#list`, `@tags`, `pN`.
 
     The spans read are taken out of the title, its white space tidied; a backslash that
-    protects a word is dropped, quotes are kept.
+    protects a word is dropped, quotes are kept. Raises OutOfRange for a date before 1900 or
+    after 2100.
     """
     zone = _zone(zone)
     tokens = _tokens(text)
@@ -727,7 +931,7 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
         elif token.kind == "priority" and reading.priority is None:
             reading.priority = PRIORITIES[token.bare[1]]
             reading.spans.append(Span(token.start, token.end, "priority", reading.priority))
-        elif token.kind == "word" and not dated and (found := _phrase(grammar, i, zone)):
+        elif token.kind == "word" and not dated and (found := _read_phrase(grammar, i, zone)):
             dated = True
             if isinstance(found.due, datetime):
                 reading.due_at = found.due
@@ -742,6 +946,14 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
         i += 1
     reading.title = _title(text, tokens, reading.spans)
     return reading
+
+
+def _read_phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
+    try:
+        return _phrase(grammar, i, zone)
+    except _Far as far:
+        start = grammar.tokens[i].start
+        raise OutOfRange(start, _span_end(grammar, far.end)) from None
 
 
 def read_tags(text: str) -> tuple[str, list[str]]:

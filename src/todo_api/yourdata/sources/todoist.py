@@ -7,9 +7,10 @@ level only here). A section names the tasks after it with a tag (its name, case-
 `PRIORITY` 1 (p1) is high, 2 medium, 3 low, 4 or empty none. `DATE` is what the person typed
 in Todoist: `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (in `TIMEZONE`), else a phrase in `DATE_LANG`
 (`4 Jan`, `6 Apr 17:15`, `every other monday`) read by todo_api.kit.words on the import's
-clock, a recurrence due on its first occurrence; a phrase it cannot read is left out and
-listed, as are notes, durations and deadlines. `@label` words of `CONTENT` are tags, taken out
-of the title. People (`AUTHOR`, `RESPONSIBLE`) are Todoist's, not this service's.
+clock, a recurrence due on its first occurrence; a phrase it cannot read, or a date before
+1900 or after 2100, is left out and listed, as are notes, durations and deadlines. `@label`
+words of `CONTENT` are tags, taken out of the title. People (`AUTHOR`, `RESPONSIBLE`) are
+Todoist's, not this service's.
 """
 
 import csv
@@ -138,7 +139,10 @@ def _date(task: ImportedTask, date: str, row_lang: str, errors: FileErrors) -> N
         except (ValueError, OverflowError):  # 9999-12-31 24:00 is in year 10000
             errors.add(task.where, "DATE", f"{date!r} is not a date")
             return
-        if _DATE.match(date):
+        if not words.FIRST_DAY <= moment.date() <= words.LAST_DAY:
+            # Outside the years the reader reads: left out and listed as a phrase it cannot.
+            task.spoken_due = (date, "en")
+        elif _DATE.match(date):
             task.fields["due_date"] = moment.date().isoformat()
         else:
             task.local_due = moment
