@@ -2,7 +2,8 @@
 real SMTP server: the email is verified from then on, and on an account whose email was not
 verified before (someone may have registered another person's email first: the pre-hijack
 case), everything its holder made goes with the sign-ins: personal tokens, apps' grants and
-their tokens, passkeys, linked identity providers, two-factor. A verified account keeps them.
+their tokens, passkeys, linked identity providers, two-factor, webhooks. A verified account
+keeps them.
 The same across two server processes is tests/auth/test_recovery_server.py."""
 
 import time
@@ -150,7 +151,8 @@ async def provider_links(app: FastAPI, user_id: str) -> int:
 async def test_a_reset_removes_what_the_holder_of_an_unverified_account_made(
     make_app: Callable[..., FastAPI], box: Mailbox
 ) -> None:
-    app = make_app(email_verification="off")  # nobody proves the mailbox at registration
+    # Nobody proves the mailbox at registration; the squatter's webhook points nowhere.
+    app = make_app(email_verification="off", webhook_allow_private_urls=True)
     async with client_for(app) as client:
         email = unique_email()
         squatter = await sign_up(client, email)
@@ -161,6 +163,12 @@ async def test_a_reset_removes_what_the_holder_of_an_unverified_account_made(
         authenticator = await passkey_registered(client, access)
         await two_factor_on(client, access)
         await provider_linked(app, user_id)
+        hook = await client.post(
+            "/api/webhooks",
+            json={"url": "http://127.0.0.1:1/hook", "events": ["task.created"]},
+            headers=bearer(personal),
+        )
+        assert hook.status_code == 201, hook.text
         assert (await client.get("/api/tasks", headers=bearer(personal))).status_code == 200
         me = await client.get("/api/auth/me", headers=bearer(access))
         assert me.json()["email_verified"] is False
@@ -187,7 +195,7 @@ async def test_a_reset_removes_what_the_holder_of_an_unverified_account_made(
         me = await client.get("/api/auth/me", headers=auth)
         assert me.json()["email_verified"] is True
         assert me.json()["two_factor"] is False
-        for listing in ("/api/tokens", "/api/connections", "/api/auth/passkeys"):
+        for listing in ("/api/tokens", "/api/connections", "/api/auth/passkeys", "/api/webhooks"):
             listed = await client.get(listing, headers=auth)
             assert listed.status_code == 200, listed.text
             assert listed.json() == [], listing

@@ -23,6 +23,7 @@ from tests.auth.accounts_helpers import (
     sign_up,
     unique_email,
 )
+from tests.auth.authenticator import Authenticator
 from tests.auth.oauth_helpers import REDIRECT_URI, authorize_url, form_fields, pkce, query_of
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import app_factory, assert_error, client_for
@@ -211,3 +212,24 @@ async def test_a_confirmed_account_is_not_refused_under_required(
         auth = bearer(login.json()["access_token"])
         for _ in range(2):
             assert (await client.get("/api/tasks", headers=auth)).status_code == 200
+
+
+async def test_a_passkey_does_not_sign_an_unconfirmed_account_in_under_required(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    async with client_for(make_app()) as optional:  # before: optional, a passkey registered
+        held = await sign_up(optional)
+        authenticator = Authenticator(BASE)
+        auth = bearer(held["access_token"])
+        options = await optional.post("/api/auth/passkeys/register/options", headers=auth)
+        created = await optional.post(
+            "/api/auth/passkeys/register",
+            headers=auth,
+            json={"credential": authenticator.create(options.json())},
+        )
+        assert created.status_code == 201, created.text
+    async with client_for(make_app(email_verification="required")) as required:
+        options = await required.post("/api/auth/passkeys/login/options")
+        answer = authenticator.get(options.json())
+        signed_in = await required.post("/api/auth/passkeys/login", json={"credential": answer})
+        assert_error(signed_in, 403, "EMAIL_NOT_VERIFIED")

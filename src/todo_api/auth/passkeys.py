@@ -49,6 +49,7 @@ from webauthn.helpers.structs import (
 )
 
 from todo_api.auth.errors import (
+    EmailNotVerified,
     PasskeyNotAccepted,
     PasskeyNotFound,
     PasskeyRegistered,
@@ -268,8 +269,12 @@ async def sign_in(
 ) -> Tokens:
     """Tokens for the owner of the passkey that answered a sign-in challenge, as a password
     sign-in gives them (`check_passkey` says when it is refused). A passkey is something held
-    and, verified by the authenticator, something known or been: no second step follows."""
+    and, verified by the authenticator, something known or been: no second step follows.
+    While EMAIL_VERIFICATION=required, an account whose email is not confirmed is
+    EmailNotVerified, as a password sign-in is."""
     user = await check_passkey(conn, rp, credential)
+    if settings.email_verification_mode == "required" and not user.email_verified:
+        raise EmailNotVerified
     return await issue_tokens(conn=conn, settings=settings, user=user)
 
 

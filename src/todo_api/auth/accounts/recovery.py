@@ -10,13 +10,14 @@ A reset through the emailed link proves the mailbox: the email is verified from 
 was not before, whoever held the account until then never proved it was theirs (someone may
 have registered another person's email before they did), so everything made on it goes with
 the sign-ins: personal access tokens, apps' grants (and their tokens), passkeys, linked
-identity providers, two-factor and every other link still out. A verified account keeps
-them through a reset, as through a change of password.
+identity providers, two-factor, webhooks (which would go on sending the account's tasks
+to whoever made them) and every other link still out. A verified account keeps them through a
+reset, as through a change of password.
 """
 
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from todo_api.auth import oidc_accounts, passkeys, personal, service, sign_ins, two_factor
 from todo_api.auth.accounts import emails, links
@@ -30,6 +31,7 @@ from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row
 from todo_api.kit.ids import utcnow
 from todo_api.tables.users import users
+from todo_api.tables.webhooks import webhooks
 
 
 async def account_by_email(conn: Connection, email: str) -> Row | None:
@@ -88,14 +90,16 @@ async def reset(
 
 
 async def _remove_what_was_made(conn: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
-    """Everything made on the account that lets someone in, by a holder who never proved the
-    mailbox: the ids of the tokens every process must forget."""
+    """Everything made on the account that lets someone in or sends its tasks out (webhooks,
+    with their deliveries), by a holder who never proved the mailbox: the ids of the tokens
+    every process must forget."""
     tokens = await personal.revoke_all(conn, user_id)
     _, app_tokens = await oauth_store.revoke_grants(conn, oauth_store.grants_of(user_id))
     await passkeys.delete_all(conn, user_id)
     await oidc_accounts.unlink_all(conn, user_id)
     await two_factor.turn_off(conn, user_id)
     await links.spend_all(conn, user_id, *Purpose)
+    await conn.execute(delete(webhooks).where(webhooks.c.user_id == user_id))
     return [*tokens, *app_tokens]
 
 
