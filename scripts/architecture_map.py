@@ -110,13 +110,12 @@ def all_features_app(data: Path) -> FastAPI:
 
 def _inner(answerer: Any) -> Iterator[Any]:
     """What `answerer` hands the request to: a middleware's app, a decorated or wrapped
-    function's original, the functions a closure (Starlette's `request_response`) holds."""
-    inner = getattr(answerer, "app", None)
-    if inner is not None and inner is not answerer:
-        yield inner
-    wrapped = getattr(answerer, "__wrapped__", None)
-    if wrapped is not None:
-        yield wrapped
+    function's original, a partial's function, the functions a closure (Starlette's
+    `request_response`) holds."""
+    for attribute in ("app", "__wrapped__", "func"):
+        inner = getattr(answerer, attribute, None)
+        if inner is not None and inner is not answerer:
+            yield inner
     function = getattr(answerer, "__func__", answerer)
     for cell in getattr(function, "__closure__", None) or ():
         try:
@@ -150,10 +149,9 @@ def serving_module(answerer: Any, depth: int = 6) -> str | None:
 
 
 def _source(module: str) -> str:
-    """`todo_api.tasks.router` as `src/todo_api/tasks/router.py` (the file that exists)."""
-    base = ROOT / "src" / Path(*module.split("."))
-    path = base.with_suffix(".py") if base.with_suffix(".py").exists() else base / "__init__.py"
-    return path.relative_to(ROOT).as_posix()
+    """The file a module was loaded from, relative to the checkout (`src/todo_api/...`)."""
+    path = Path(str(sys.modules[module].__file__)).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def _direct_routes(app: FastAPI) -> list[Any]:
