@@ -102,7 +102,7 @@ def all_features_app(data: Path) -> FastAPI:
         data_dir=data,
         jwt_secret="s" * 32,
         public_url="https://tasks.example.com",
-        oidc_issuer="https://id.example.com",
+        oidc_issuer="http://127.0.0.1:9",  # never asked: no request leaves the machine
         oidc_client_id="tasks",
     )
     return create_app(settings)

@@ -4,11 +4,15 @@ src/todo_api, none for a file that is gone, and the route table as the app gener
 so that it is seen to fail."""
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 
+import httpx
 import pytest
 from fastapi import FastAPI
+
+from tests.support import UNKNOWN_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,3 +151,23 @@ def test_each_route_is_served_by_the_file_of_its_code(table: str) -> None:
         source = line.split("|")[3].strip()
         if source.startswith("`src/"):
             assert (ROOT / source.strip("`")).is_file(), line
+
+
+async def test_every_row_on_the_page_is_a_route_the_app_answers(app: FastAPI) -> None:
+    """Through HTTP, each row's method and path on the page reach a route (no caller is signed
+    in, so most answer 401): never the unknown path's 404, and a 405 only where the row says
+    `kit/http.py` answers the path's other methods. A library's mount (`/docs/assets/…`, files
+    by name) is left out: no path below it is known here."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        for line in MAP.block(PAGE, MAP.ROUTES_START, MAP.ROUTES_END).strip().splitlines()[2:]:
+            methods, path, source = (cell.strip() for cell in line.split("|")[1:4])
+            if source.endswith("(library)"):
+                continue
+            url = re.sub(r"\{[^}]+\}", UNKNOWN_ID, path.strip("`").replace("…", ""))
+            method = "GET" if methods == "any" else methods.split(", ")[-1]
+            response = await client.request(method, url)
+            unknown = response.status_code == 404 and response.json().get("error") == "Not found"
+            assert not unknown, line
+            assert (response.status_code == 405) == ("kit/http.py" in source), line
