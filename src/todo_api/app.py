@@ -32,7 +32,6 @@ from todo_api.auth.passwords import PasswordHashing
 from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
 from todo_api.auth.personal_router import router as tokens_router
 from todo_api.auth.profile import SeenProfiles
-from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.auth.registration import Invitations
 from todo_api.auth.router import accounts_router
 from todo_api.auth.router import router as auth_router
@@ -66,6 +65,7 @@ from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held, hold
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
+from todo_api.kit.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.kit.routes import LabelledMount, LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router

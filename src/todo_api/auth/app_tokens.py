@@ -13,8 +13,8 @@ from dataclasses import replace
 from sqlalchemy import bindparam, or_, select, update
 
 from todo_api.auth.hashed_tokens import KnownTokens, hash_token, token_identity, verify_by_hash
+from todo_api.auth.identity import Identity
 from todo_api.auth.personal import Scope
-from todo_api.auth.tokens import Identity
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.tables.oauth import oauth_grants, oauth_tokens
 

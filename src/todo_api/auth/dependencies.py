@@ -19,10 +19,11 @@ from todo_api.auth.errors import (
     Unauthorized,
 )
 from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.auth.identity import Identity
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.sessions import BetterAuthSessions
 from todo_api.auth.sign_ins import LiveSignIns
-from todo_api.auth.tokens import Identity, TokenVerifier
+from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers, email_verified, ensure_user, with_user_row
 from todo_api.config import Settings
 from todo_api.db import Connection

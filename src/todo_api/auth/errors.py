@@ -11,6 +11,7 @@ from todo_api.kit.errors import (
     InvalidField,
     InvalidRequest,
     NotFound,
+    RateLimited,
 )
 
 # How long a sign-in refused for want of a password hasher (HashingBusy) is asked to wait.
@@ -46,15 +47,6 @@ class InvalidCredentials(ApiError):
 
     def __init__(self, message: str = "Incorrect email or password") -> None:
         super().__init__(message, headers=_bearer_challenge(None))
-
-
-class RateLimited(ApiError):
-    status, code = 429, ErrorCode.RATE_LIMITED
-
-    def __init__(
-        self, retry_after: int, message: str = "Too many attempts; try again later"
-    ) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
 class AuthUnavailable(ApiError):

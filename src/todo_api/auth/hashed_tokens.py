@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from todo_api.auth.errors import InvalidToken, TokenExpired
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import utcnow
 

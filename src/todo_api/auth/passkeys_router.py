@@ -13,7 +13,6 @@ from pydantic import AfterValidator, BaseModel, Field
 from todo_api.auth import passkeys
 from todo_api.auth.dependencies import Caller, caller, session_only
 from todo_api.auth.errors import PasskeyNotFound
-from todo_api.auth.ratelimit import RateLimiter
 from todo_api.auth.requests import client_address, count_attempt
 from todo_api.auth.schemas import Tokens
 from todo_api.config import Settings
@@ -22,6 +21,7 @@ from todo_api.kit.deps import database, held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import UUID_EXAMPLE, Input, id_in_path, parse_id
+from todo_api.kit.ratelimit import RateLimiter
 from todo_api.tables.passkeys import PASSKEY_NAME_MAX_LENGTH
 
 PREFIX = "/api/auth/passkeys"

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import Request, Response
 
 from todo_api.auth import sign_ins
-from todo_api.auth.errors import RateLimited
 from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.ratelimit import RateLimited as LimitReached
-from todo_api.auth.ratelimit import RateLimiter
 from todo_api.config import Settings
 from todo_api.kit.deps import held
+from todo_api.kit.errors import RateLimited
+from todo_api.kit.ratelimit import RateLimited as LimitReached
+from todo_api.kit.ratelimit import RateLimiter
 
 # The routes that create a session take no bearer token.
 PUBLIC: dict[str, Any] = {"security": []}

@@ -22,12 +22,8 @@ from typing import Any
 import httpx
 
 from todo_api.auth.errors import AuthUnavailable, InvalidToken
-from todo_api.auth.tokens import (
-    VERIFIED_TOKEN_MAX_LENGTH,
-    VERIFIED_TOKENS_MAX,
-    Identity,
-    subject_identity,
-)
+from todo_api.auth.identity import Identity
+from todo_api.auth.tokens import VERIFIED_TOKEN_MAX_LENGTH, VERIFIED_TOKENS_MAX, subject_identity
 from todo_api.config import Settings
 
 log = logging.getLogger("todo_api")

@@ -33,11 +33,11 @@ import pyotp
 import segno
 from sqlalchemy import delete, insert, or_, update
 
-from todo_api.auth.errors import InvalidCredentials, InvalidToken, RateLimited
-from todo_api.auth.ratelimit import Counter
+from todo_api.auth.errors import InvalidCredentials, InvalidToken
 from todo_api.db import Connection
-from todo_api.kit.errors import Conflict, InvalidField
+from todo_api.kit.errors import Conflict, InvalidField, RateLimited
 from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.ratelimit import Counter
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 from todo_api.tables.accounts import recovery_codes

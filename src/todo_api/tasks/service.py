@@ -25,13 +25,12 @@ from sqlalchemy import bindparam, delete, or_, update
 
 from todo_api.db import Connection, Query
 from todo_api.kit import access, activity, events, ordering, reminders
-from todo_api.kit.errors import InvalidField
+from todo_api.kit.errors import InvalidField, TaskNotFound
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
 from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks import announcements, rules, schedule
-from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
     STAMPS,

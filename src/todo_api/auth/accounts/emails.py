@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from todo_api.auth.errors import EmailUnavailable
-from todo_api.auth.ratelimit import Counter
 from todo_api.config import Settings
 from todo_api.kit import mail
 from todo_api.kit.ids import new_id, utcnow
+from todo_api.kit.ratelimit import Counter
 
 log = logging.getLogger("todo_api")
 

@@ -26,6 +26,7 @@ from todo_api.auth.accounts.schemas import (
 from todo_api.auth.dependencies import authenticate, session_only
 from todo_api.auth.errors import InvalidCredentials, SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.auth.identity import Identity
 from todo_api.auth.requests import (
     PUBLIC,
     client_address,
@@ -38,7 +39,6 @@ from todo_api.auth.requests import (
     settings_of,
 )
 from todo_api.auth.schemas import Me, Tokens
-from todo_api.auth.tokens import Identity
 from todo_api.db import Row
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ErrorBody, InvalidField, error_responses

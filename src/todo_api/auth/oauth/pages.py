@@ -45,11 +45,11 @@ from todo_api.auth.oauth import store
 from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
 from todo_api.auth.oidc import FLOW_PATH
 from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.auth.two_factor import Challenges
 from todo_api.config import Settings
 from todo_api.db import Row
 from todo_api.kit.deps import database, held
+from todo_api.kit.ratelimit import RateLimited, RateLimiter
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 from todo_api.kit.text import canonical_email

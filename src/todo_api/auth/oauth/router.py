@@ -43,11 +43,11 @@ from todo_api.auth.oauth.clients import (
 )
 from todo_api.auth.oauth.pages import Pages
 from todo_api.auth.oauth.provider import HashedSecretAuthenticator, Provider, basic_credentials
-from todo_api.auth.ratelimit import RateLimited, RateLimiter
 from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, json_response, no_content
+from todo_api.kit.ratelimit import RateLimited, RateLimiter
 from todo_api.kit.routes import LabelledRoute
 
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"

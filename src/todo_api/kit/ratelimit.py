@@ -1,4 +1,5 @@
-"""Fixed-window attempt counters for the routes that take credentials.
+"""Fixed-window attempt counters: the routes that take credentials, and others a stranger could
+repeat at will (invitations), count attempts with them.
 
 In memory by default (one process); in Redis when REDIS_URL is set, so that every instance
 behind a load balancer counts together.
