@@ -61,7 +61,7 @@ class AuthUnavailable(ApiError):
 
 
 class HashingBusy(RateLimited):
-    """Every password hasher is busy and the queue for them is full (todo_api.auth.passwords)."""
+    """Every password hasher is busy and its queue is full (todo_api.accounts.passwords)."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -181,7 +181,7 @@ class PasskeyNotAccepted(InvalidCredentials):
 
 
 class PasskeysNeedPublicUrl(InvalidRequest):
-    """Without PUBLIC_URL, passkeys work only on localhost (todo_api.auth.passkeys)."""
+    """Without PUBLIC_URL, passkeys work only on localhost (todo_api.accounts.webauthn)."""
 
     message = (
         "Passkeys need PUBLIC_URL (the service's address, whose host is the relying party); "

@@ -22,10 +22,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, insert, select
 
-from todo_api.auth import registration
+from todo_api.accounts import registration
+from todo_api.accounts.oidc_provider import Person, SentBack
+from todo_api.accounts.registration import Invitations
 from todo_api.auth.errors import InvitationRequired, RegistrationClosed
-from todo_api.auth.oidc import Person, SentBack
-from todo_api.auth.registration import Invitations
 from todo_api.auth.tokens import normalize_email, normalize_name
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row, insert_or_ignore

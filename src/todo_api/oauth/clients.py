@@ -20,10 +20,10 @@ import orjson
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
 from pydantic import ValidationError
 
-from todo_api.auth.oauth import store
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.targets import GuardedTransport, url_problem
+from todo_api.oauth import store
 from todo_api.tables.oauth import CLIENT_NAME_MAX_LENGTH
 
 log = logging.getLogger("todo_api")

@@ -1,4 +1,4 @@
-"""Passkey routes (todo_api.auth.passkeys): register one with a signed-in session, list and
+"""Passkey routes (todo_api.accounts.webauthn): register one with a signed-in session, list and
 delete them, and sign in with one. Part of the built-in accounts: left out of the app when
 BUILTIN_ACCOUNTS is off."""
 
@@ -10,11 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response, status
 from pydantic import AfterValidator, BaseModel, Field
 
-from todo_api.auth import passkeys
+from todo_api.accounts import webauthn
+from todo_api.accounts.requests import client_address, count_attempt
+from todo_api.accounts.schemas import Tokens
 from todo_api.auth.dependencies import Caller, caller, session_only
 from todo_api.auth.errors import PasskeyNotFound
-from todo_api.auth.requests import client_address, count_attempt
-from todo_api.auth.schemas import Tokens
 from todo_api.config import Settings
 from todo_api.kit import text
 from todo_api.kit.deps import database, held
@@ -43,7 +43,7 @@ OPTIONS_DESCRIPTION = (
     "The options as WebAuthn's JSON (binary fields in base64url), for "
     "`PublicKeyCredential.parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON`, or a "
     "library such as @simplewebauthn/browser; the challenge is single-use and expires with "
-    f"`timeout` ({passkeys.CHALLENGE_SECONDS} s)"
+    f"`timeout` ({webauthn.CHALLENGE_SECONDS} s)"
 )
 
 
@@ -79,7 +79,7 @@ CREDENTIAL_DESCRIPTION = (
 
 class PasskeyCreate(Input):
     name: PasskeyName | None = Field(
-        default=None, description=f'What to call it; default "{passkeys.DEFAULT_NAME}"'
+        default=None, description=f'What to call it; default "{webauthn.DEFAULT_NAME}"'
     )
     credential: dict[str, Any] = Field(description=CREDENTIAL_DESCRIPTION)
 
@@ -103,8 +103,8 @@ def passkey_body(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in PASSKEY_FIELDS}
 
 
-def _relying_party(request: Request) -> passkeys.RelyingParty:
-    return passkeys.relying_party(held(request.app, Settings), str(request.url))
+def _relying_party(request: Request) -> webauthn.RelyingParty:
+    return webauthn.relying_party(held(request.app, Settings), str(request.url))
 
 
 async def _session(request: Request) -> Caller:
@@ -127,7 +127,7 @@ async def _session(request: Request) -> Caller:
 async def registration_options(request: Request) -> Response:
     call = await _session(request)
     rp = _relying_party(request)
-    options = await call.run(passkeys.registration_options, rp)
+    options = await call.run(webauthn.registration_options, rp)
     return json_response(options)
 
 
@@ -146,7 +146,7 @@ async def register(request: Request) -> Response:
     call = await _session(request)
     data = await read_json(request, PasskeyCreate)
     rp = _relying_party(request)
-    row = await call.run(passkeys.register, rp, name=data.name, credential=data.credential)
+    row = await call.run(webauthn.register, rp, name=data.name, credential=data.credential)
     return json_response(passkey_body(row), status.HTTP_201_CREATED)
 
 
@@ -159,7 +159,7 @@ async def register(request: Request) -> Response:
 async def list_passkeys(request: Request) -> Response:
     call = await caller(request)
     session_only(call.user)
-    rows = await call.run(passkeys.list_passkeys)
+    rows = await call.run(webauthn.list_passkeys)
     return json_response([passkey_body(row) for row in rows])
 
 
@@ -172,7 +172,7 @@ async def list_passkeys(request: Request) -> Response:
 async def delete_passkey(passkey_id: PasskeyIdPath, request: Request) -> Response:
     call = await caller(request)
     session_only(call.user)
-    await call.run(passkeys.delete_passkey, parse_id(passkey_id, PasskeyNotFound))
+    await call.run(webauthn.delete_passkey, parse_id(passkey_id, PasskeyNotFound))
     return no_content()
 
 
@@ -192,7 +192,7 @@ async def authentication_options(request: Request) -> Response:
     )
     rp = _relying_party(request)
     async with database(request).connection() as conn:
-        options = await passkeys.authentication_options(conn, rp)
+        options = await webauthn.authentication_options(conn, rp)
     return json_response(options)
 
 
@@ -213,13 +213,13 @@ async def login(data: PasskeyLogin, request: Request, response: Response) -> Any
     await count_attempt(
         request, (f"passkeys:login:ip:{client_address(request)}", limiter.address_attempts)
     )
-    credential = passkeys.authentication(data.credential)
+    credential = webauthn.authentication(data.credential)
     await count_attempt(
         request, (f"passkeys:login:credential:{credential.id}", limiter.email_attempts)
     )
     rp = _relying_party(request)
     async with database(request).connection() as conn:
-        tokens = await passkeys.sign_in(conn, held(request.app, Settings), rp, credential)
+        tokens = await webauthn.sign_in(conn, held(request.app, Settings), rp, credential)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return tokens

@@ -1,37 +1,28 @@
-"""Built-in sign-ins: where each was made, the list a user sees, ending one or all of them, and
-the check that an access token's sign-in still works.
+"""Built-in sign-ins: where each was made, the list a user sees, and ending one or all of them
+(the check that an access token's sign-in still works: todo_api.auth.live_sign_ins).
 
-A sign-in is a refresh family (todo_api.auth.service): it works while none of its refresh
+A sign-in is a refresh family (todo_api.accounts.service): it works while none of its refresh
 tokens is revoked. Its access tokens name it (the `sign_in` claim), and are refused (401
 INVALID_TOKEN) from the request after it ends, on every process: ending one is told to every
 process as a revocation of its id (`KnownTokens.revoked`, todo_api.live.wakeups), as a personal
 token's is.
-
-`LiveSignIns` keeps, per process, the sign-ins it found working lately, so that an access
-token costs no lookup per request; on the rules of `KnownTokens` (todo_api.auth.personal): only
-while revocations are heard (`trusted`), never past KNOWN_TOKEN_SECONDS, and not across any
-revocation heard (its `generation` moving forgets them all: revocations are rare, and a
-forgotten sign-in costs one lookup). Without the channel every request looks its sign-in up.
 """
 
 import hashlib
 import ipaddress
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from todo_api.auth.errors import InvalidToken, SignInNotFound
-from todo_api.auth.hashed_tokens import KNOWN_TOKEN_SECONDS, KnownTokens
-from todo_api.db import Connection, Database, Query
+from todo_api.auth.errors import SignInNotFound
+from todo_api.db import Connection, Query
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.accounts import USER_AGENT_MAX_LENGTH, sign_ins
 from todo_api.tables.users import refresh_tokens
 
-LIVE_SIGN_INS_MAX = 10_000
 rt = refresh_tokens.c
 
 
@@ -79,7 +70,7 @@ async def open_without_token(
     conn: Connection, *, user_id: uuid.UUID, made_from: Origin, expires_at: datetime
 ) -> uuid.UUID:
     """A new sign-in whose refresh token is never handed out (a browser's, held in a cookie:
-    todo_api.auth.browser): it works, is listed and ends as any other, until `expires_at`."""
+    todo_api.oauth.browser): it works, is listed and ends as any other, until `expires_at`."""
     sign_in = new_id()
     await record(conn, sign_in=sign_in, user_id=user_id, made_from=made_from)
     await conn.execute(
@@ -93,45 +84,6 @@ async def open_without_token(
         )
     )
     return sign_in
-
-
-# Whether the sign-in has tokens and none of them revoked (revoking one revokes it).
-_STATE = Query(
-    select(func.count().label("issued"), func.count(rt.revoked_at).label("revoked")).where(
-        rt.family_id == bindparam("family_id")
-    )
-)
-
-
-async def works(conn: Connection, sign_in: uuid.UUID) -> bool:
-    state = (await conn.execute(_STATE, {"family_id": sign_in})).one()
-    return bool(state["issued"]) and not state["revoked"]
-
-
-class LiveSignIns:
-    """The sign-ins this process found working lately (see the module's docstring)."""
-
-    def __init__(self, known: KnownTokens, max_age: float = KNOWN_TOKEN_SECONDS) -> None:
-        self._known = known
-        self._max_age = max_age
-        self._entries: dict[uuid.UUID, tuple[float, int]] = {}  # -> good until, generation
-
-    async def check(self, db: Database, sign_in: uuid.UUID) -> None:
-        """401 INVALID_TOKEN unless the sign-in still works."""
-        entry = self._entries.get(sign_in)
-        generation = self._known.generation
-        if entry is not None:
-            good_until, seen_in = entry
-            if seen_in == generation and time.monotonic() < good_until and self._known.trusted():
-                return
-            del self._entries[sign_in]
-        async with db.connection() as conn:
-            if not await works(conn, sign_in):
-                raise InvalidToken("The sign-in has ended; sign in again")
-        if generation == self._known.generation and self._known.trusted():
-            if len(self._entries) >= LIVE_SIGN_INS_MAX:
-                del self._entries[next(iter(self._entries))]
-            self._entries[sign_in] = (time.monotonic() + self._max_age, generation)
 
 
 _si = sign_ins.c

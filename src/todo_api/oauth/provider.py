@@ -1,8 +1,8 @@
 """The MCP SDK's authorization-server interface (`mcp.server.auth.provider`) over this
-service's rows (todo_api.auth.oauth.store): the SDK's handlers answer /oauth/token,
+service's rows (todo_api.oauth.store): the SDK's handlers answer /oauth/token,
 /oauth/register and /oauth/revoke (the OAuth checks and error shapes are theirs), and call
 this for what is stored. The sign-in and consent page is this service's own
-(todo_api.auth.oauth.pages): the SDK's authorize handler redirects a request it refuses, where
+(todo_api.oauth.pages): the SDK's authorize handler redirects a request it refuses, where
 this service shows an error page.
 
 A code or refresh token used a second time revokes its whole grant (its family): the first
@@ -28,11 +28,11 @@ from starlette.requests import Request
 
 from todo_api.auth import app_tokens
 from todo_api.auth.hashed_tokens import KnownTokens, hash_token
-from todo_api.auth.oauth import store
-from todo_api.auth.oauth.clients import Clients
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
+from todo_api.oauth import store
+from todo_api.oauth.clients import Clients
 
 
 class Code(AuthorizationCode):
@@ -68,7 +68,7 @@ class Provider:
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         """Store a client the SDK's handler took; its metadata as sent passed
-        `registration_problem` first (todo_api.auth.oauth.router)."""
+        `registration_problem` first (todo_api.oauth.router)."""
         secret = client_info.client_secret
         document = client_info.model_dump(
             mode="json",
@@ -81,7 +81,7 @@ class Provider:
     async def authorize(
         self, client: OAuthClientInformationFull, params: AuthorizationParams
     ) -> str:
-        raise NotImplementedError  # the page (todo_api.auth.oauth.pages) authorizes
+        raise NotImplementedError  # the page (todo_api.oauth.pages) authorizes
 
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str

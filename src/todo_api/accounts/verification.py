@@ -17,13 +17,12 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from todo_api.auth import service
-from todo_api.auth.accounts import emails, links
-from todo_api.auth.accounts.links import Purpose
-from todo_api.auth.accounts.recovery import account_by_email
+from todo_api.accounts import emails, links, service
+from todo_api.accounts.links import Purpose
+from todo_api.accounts.passwords import PasswordHashing
+from todo_api.accounts.recovery import account_by_email
+from todo_api.accounts.registration import Invitations
 from todo_api.auth.errors import EmailTaken, InvalidCredentials, InvalidLink
-from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.registration import Invitations
 from todo_api.config import Settings
 from todo_api.db import Database, IntegrityViolation, Row
 from todo_api.kit.ids import utcnow
@@ -42,7 +41,7 @@ async def register_pending(
     invitation: str | None,
 ) -> Row | None:
     """Make the account, not signed in; None when the email is taken (after the same work).
-    REGISTRATION is kept as for any registration (todo_api.auth.registration)."""
+    REGISTRATION is kept as for any registration (todo_api.accounts.registration)."""
     row = await service.new_account(passwords, settings, email, password, name, invitation)
     async with db.transaction() as conn:
         return await service.insert_account(conn, invitations, row, invitation)

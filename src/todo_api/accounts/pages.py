@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 
-from todo_api.auth.accounts import emails, recovery, verification
-from todo_api.auth.accounts.schemas import ResetPassword
+from todo_api.accounts import emails, recovery, verification
+from todo_api.accounts.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PasswordHashing
+from todo_api.accounts.schemas import ResetPassword
 from todo_api.auth.errors import EmailTaken, InvalidLink
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PasswordHashing
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import RateLimited
 from todo_api.kit.ratelimit import RateLimited as LimitReached

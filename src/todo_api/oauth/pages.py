@@ -9,7 +9,7 @@ strictly than by redirecting `invalid_request`). Other faults (response type, sc
 go back to the app's `redirect_uri`, as OAuth says.
 
 The browser's sign-in is a sign-in of the built-in accounts held in a cookie for /oauth only
-(todo_api.auth.browser): listed with the others, and checked on every request, so that once it
+(todo_api.oauth.browser): listed with the others, and checked on every request, so that once it
 ends (its own sign-out, logout-all or a reset elsewhere, ...) the page asks to sign in again and
 issues no code. Every form carries a token bound to another cookie of the browser (signed with
 the service's secret), so a form posted from another site is refused even by a browser that
@@ -38,14 +38,12 @@ from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from todo_api.auth import app_tokens, oidc_accounts, passkeys, service, two_factor
-from todo_api.auth.browser import BrowserSignIns
+from todo_api.accounts import oidc_accounts, service, two_factor, webauthn
+from todo_api.accounts.oidc_provider import FLOW_PATH
+from todo_api.accounts.passwords import PasswordHashing
+from todo_api.accounts.two_factor import Challenges
+from todo_api.auth import app_tokens
 from todo_api.auth.errors import InvalidCredentials, InvalidToken, PasskeysNeedPublicUrl
-from todo_api.auth.oauth import store
-from todo_api.auth.oauth.clients import Clients, redirect_uri_matches
-from todo_api.auth.oidc import FLOW_PATH
-from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.two_factor import Challenges
 from todo_api.config import Settings
 from todo_api.db import Row
 from todo_api.kit.deps import database, held
@@ -53,6 +51,9 @@ from todo_api.kit.ratelimit import RateLimited, RateLimiter
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 from todo_api.kit.text import canonical_email
+from todo_api.oauth import store
+from todo_api.oauth.browser import BrowserSignIns
+from todo_api.oauth.clients import Clients, redirect_uri_matches
 
 SESSION_COOKIE = "todo_oauth_session"
 BROWSER_COOKIE = "todo_oauth_browser"
@@ -363,12 +364,12 @@ class Pages:
             answer = json.loads(str(form.get("credential") or "null"))
             if not isinstance(answer, dict):
                 raise InvalidCredentials
-            credential = passkeys.authentication(answer)
+            credential = webauthn.authentication(answer)
             key = f"passkeys:login:credential:{credential.id}"
             await limiter.check((key, limiter.email_attempts))
-            rp = passkeys.relying_party(self._settings, str(request.url))
+            rp = webauthn.relying_party(self._settings, str(request.url))
             async with database(request).connection() as conn:
-                user = await passkeys.check_passkey(conn, rp, credential)
+                user = await webauthn.check_passkey(conn, rp, credential)
         except RateLimited:
             message = "Too many attempts; try again in a minute."
             return self._page("signin", auth, browser, message=message, status=429)

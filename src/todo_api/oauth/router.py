@@ -35,20 +35,20 @@ from todo_api.auth import app_tokens
 from todo_api.auth.dependencies import caller
 from todo_api.auth.errors import ConnectionNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.oauth import store
-from todo_api.auth.oauth.clients import (
-    MAX_REGISTRATION_BYTES,
-    METADATA,
-    registration_problem,
-)
-from todo_api.auth.oauth.pages import Pages
-from todo_api.auth.oauth.provider import HashedSecretAuthenticator, Provider, basic_credentials
 from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, json_response, no_content
 from todo_api.kit.ratelimit import RateLimited, RateLimiter
 from todo_api.kit.routes import LabelledRoute
+from todo_api.oauth import store
+from todo_api.oauth.clients import (
+    MAX_REGISTRATION_BYTES,
+    METADATA,
+    registration_problem,
+)
+from todo_api.oauth.pages import Pages
+from todo_api.oauth.provider import HashedSecretAuthenticator, Provider, basic_credentials
 
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
@@ -346,7 +346,9 @@ async def end_connection(
     call = await caller(request)
     known = held(request.app, KnownTokens)
     async with call.connection() as conn:
-        ended, ids = await store.revoke_grants(conn, store.connection_of(call.user_id, client_id))
+        ended, ids = await app_tokens.revoke_grants(
+            conn, store.connection_of(call.user_id, client_id)
+        )
     await known.revoked(*ids)
     if not ended:
         raise ConnectionNotFound

@@ -2,10 +2,10 @@
 
 import logging
 
-from todo_api.auth.oauth import store
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.jobs import Schedule
+from todo_api.oauth import store
 
 log = logging.getLogger("todo_api")
 

@@ -1,4 +1,4 @@
-"""The routes of signing in with an OpenID Connect provider (todo_api.auth.oidc), present when
+"""The routes of signing in with an OpenID Connect provider (todo_api.accounts.oidc), present when
 OIDC_ISSUER is set (and built-in accounts are on).
 
 A frontend sends the browser to `GET /api/auth/oidc/start?redirect=<a page of its own>`; the
@@ -17,13 +17,19 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from mcp.server.auth.provider import construct_redirect_uri
 from pydantic import Field
 
-from todo_api.auth import oidc_accounts, service
+from todo_api.accounts import oidc_accounts, service
+from todo_api.accounts.oidc_provider import (
+    FLOW_COOKIE,
+    FLOW_PATH,
+    FLOW_SECONDS,
+    IdentityProvider,
+    SentBack,
+)
+from todo_api.accounts.registration import Invitations
+from todo_api.accounts.requests import PUBLIC, count_from_address, origin_of
+from todo_api.accounts.schemas import MfaRequired, Tokens
+from todo_api.accounts.two_factor import Challenges
 from todo_api.auth.errors import InvalidCredentials
-from todo_api.auth.oidc import FLOW_COOKIE, FLOW_PATH, FLOW_SECONDS, IdentityProvider, SentBack
-from todo_api.auth.registration import Invitations
-from todo_api.auth.requests import PUBLIC, count_from_address, origin_of
-from todo_api.auth.schemas import MfaRequired, Tokens
-from todo_api.auth.two_factor import Challenges
 from todo_api.config import Settings
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import InvalidRequest, error_responses

@@ -16,7 +16,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from todo_api.auth import registration, sign_ins
+from todo_api.accounts import registration, sign_ins
+from todo_api.accounts.passwords import PasswordHashing
+from todo_api.accounts.registration import Invitations
+from todo_api.accounts.schemas import Tokens, UserRead
+from todo_api.accounts.sign_ins import Origin
 from todo_api.auth.errors import (
     EmailNotVerified,
     EmailTaken,
@@ -25,10 +29,6 @@ from todo_api.auth.errors import (
     SignInRevoked,
     TokenExpired,
 )
-from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.registration import Invitations
-from todo_api.auth.schemas import Tokens, UserRead
-from todo_api.auth.sign_ins import Origin
 from todo_api.auth.tokens import mint_token
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row, insert_or_ignore
@@ -101,7 +101,7 @@ async def insert_account(
 
 class SecondFactorNeeded(Exception):
     """The password is right, and the account has two-factor sign-in on: a code is needed
-    (todo_api.auth.two_factor)."""
+    (todo_api.accounts.two_factor)."""
 
     def __init__(self, user_id: uuid.UUID) -> None:
         super().__init__("a second factor is needed")

@@ -208,7 +208,7 @@ class Challenges:
 
     def __init__(self, secret: str, counter: Counter, tell: Callable[[str], None]) -> None:
         """`tell(email)` lets an account's owner know that wrong codes reached the limit (an
-        email sent after the answer: todo_api.auth.accounts.emails)."""
+        email sent after the answer: todo_api.accounts.emails)."""
         self._signer = Signer(secret, "mfa")
         self._counter = counter
         self._tell = tell

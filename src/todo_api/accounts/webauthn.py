@@ -48,6 +48,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from todo_api.accounts.schemas import Tokens
+from todo_api.accounts.service import get_user, issue_tokens
 from todo_api.auth.errors import (
     PasskeyNotAccepted,
     PasskeyNotFound,
@@ -55,8 +57,6 @@ from todo_api.auth.errors import (
     PasskeyRejected,
     PasskeysNeedPublicUrl,
 )
-from todo_api.auth.schemas import Tokens
-from todo_api.auth.service import get_user, issue_tokens
 from todo_api.config import Settings
 from todo_api.db import Connection, Row, insert_or_ignore
 from todo_api.kit.ids import new_id, utcnow

@@ -1,7 +1,7 @@
 """A browser's sign-in held in a cookie, for the service's own pages (the OAuth sign-in page
 today; the web app's pages use the same).
 
-It is a built-in sign-in like a login's (todo_api.auth.sign_ins): a refresh family of its own,
+It is a built-in sign-in like a login's (todo_api.accounts.sign_ins): a refresh family of its own,
 listed in GET /api/auth/sessions, and ended as every other one is: its own sign-out,
 DELETE /api/auth/sessions/{id}, logout-all, a reset or a change of password, two-factor turned
 on elsewhere, the account deleted. The family's refresh token is never handed out: the browser
@@ -21,11 +21,11 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from todo_api.auth import service, sign_ins
+from todo_api.accounts import service, sign_ins
+from todo_api.accounts.requests import origin_of
 from todo_api.auth.errors import InvalidToken, SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.requests import origin_of
-from todo_api.auth.sign_ins import LiveSignIns
+from todo_api.auth.live_sign_ins import LiveSignIns
 from todo_api.config import Settings
 from todo_api.db import Row
 from todo_api.kit.deps import database, held

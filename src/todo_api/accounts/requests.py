@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from todo_api.auth import sign_ins
-from todo_api.auth.passwords import PasswordHashing
+from todo_api.accounts import sign_ins
+from todo_api.accounts.passwords import PasswordHashing
 from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import RateLimited

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from todo_api.auth.app_tokens import ACCESS_PREFIX
+from todo_api.auth.app_tokens import ACCESS_PREFIX, revoke_grants
 from todo_api.auth.hashed_tokens import KnownTokens, hash_token, new_secret
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import new_id, utcnow
@@ -195,22 +195,6 @@ async def rotate(
 
 # --- revocation ------------------------------------------------------------------------------
 
-_ACCESS_IDS = select(_t.c.id).where(_t.c.kind == "access")
-
-
-async def revoke_grants(conn: Connection, *conditions: Any) -> tuple[int, list[uuid.UUID]]:
-    """Delete the grants that match (their tokens go with them): how many, and the ids of their
-    access tokens, which every process must forget (`KnownTokens.revoked`, once the connection
-    is back in the pool: it takes one of its own) before the caller answers."""
-    async with conn.transaction():
-        grant_ids = select(_g.c.id).where(*conditions)
-        ids = [
-            uuid.UUID(str(row["id"]))
-            for row in await conn.execute(_ACCESS_IDS.where(_t.c.grant_id.in_(grant_ids)))
-        ]
-        deleted = (await conn.execute(delete(_g).where(*conditions))).rowcount
-    return deleted, ids
-
 
 async def revoke_grant(db: Database, known: KnownTokens, grant_id: uuid.UUID) -> None:
     async with db.connection() as conn:
@@ -240,11 +224,6 @@ async def list_connections(conn: Connection, user_id: uuid.UUID) -> list[Row]:
 
 def connection_of(user_id: uuid.UUID, client_id: str) -> Any:
     return and_(_g.c.user_id == user_id, _g.c.client_id == client_id)
-
-
-def grants_of(user_id: uuid.UUID) -> Any:
-    """Every grant of the user, whichever app holds it."""
-    return _g.c.user_id == user_id
 
 
 # --- housekeeping ----------------------------------------------------------------------------

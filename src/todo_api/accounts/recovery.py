@@ -2,7 +2,7 @@
 
 Either ends every sign-in of the account (its refresh families revoked): the access tokens they
 issued are refused from then on, on every process, and the streams they opened end
-(todo_api.auth.sign_ins). The caller tells the other processes with `KnownTokens.revoked` on
+(todo_api.accounts.sign_ins). The caller tells the other processes with `KnownTokens.revoked` on
 the ids these return, once the transaction has committed. A change of password signs the
 caller in again (a new sign-in) in the same transaction.
 
@@ -18,14 +18,13 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from todo_api.auth import oidc_accounts, passkeys, personal, service, sign_ins, two_factor
-from todo_api.auth.accounts import emails, links
-from todo_api.auth.accounts.links import Purpose
+from todo_api.accounts import emails, links, oidc_accounts, service, sign_ins, two_factor, webauthn
+from todo_api.accounts.links import Purpose
+from todo_api.accounts.passwords import PasswordHashing
+from todo_api.accounts.schemas import Tokens
+from todo_api.accounts.sign_ins import Origin
+from todo_api.auth import app_tokens, personal
 from todo_api.auth.errors import InvalidCredentials
-from todo_api.auth.oauth import store as oauth_store
-from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.schemas import Tokens
-from todo_api.auth.sign_ins import Origin
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row
 from todo_api.kit.ids import utcnow
@@ -42,7 +41,7 @@ async def account_by_email(conn: Connection, email: str) -> Row | None:
 
 async def send_reset(db: Database, settings: Settings, mailer: emails.Mailer, email: str) -> None:
     """Email a reset link to the account with this email, if there is one (run after the
-    answer: todo_api.auth.accounts.emails)."""
+    answer: todo_api.accounts.emails)."""
     async with db.transaction() as conn:
         user = await account_by_email(conn, email)
         if user is None:
@@ -91,12 +90,12 @@ async def _remove_what_was_made(conn: Connection, user_id: uuid.UUID) -> list[uu
     """Everything made on the account that lets someone in, by a holder who never proved the
     mailbox: the ids of the tokens every process must forget."""
     tokens = await personal.revoke_all(conn, user_id)
-    _, app_tokens = await oauth_store.revoke_grants(conn, oauth_store.grants_of(user_id))
-    await passkeys.delete_all(conn, user_id)
+    _, apps = await app_tokens.revoke_grants(conn, app_tokens.grants_of(user_id))
+    await webauthn.delete_all(conn, user_id)
     await oidc_accounts.unlink_all(conn, user_id)
     await two_factor.turn_off(conn, user_id)
     await links.spend_all(conn, user_id, *Purpose)
-    return [*tokens, *app_tokens]
+    return [*tokens, *apps]
 
 
 async def change(
