@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -26,6 +25,7 @@ from todo_api.auth.errors import EmailTaken, InvalidLink
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import RateLimited
+from todo_api.kit.pages import templates
 from todo_api.kit.ratelimit import RateLimited as LimitReached
 from todo_api.kit.ratelimit import RateLimiter
 from todo_api.kit.routes import LabelledRoute
@@ -38,10 +38,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 MAX_TOKEN_LENGTH = 512
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True),
-)
+_templates = templates(Path(__file__).parent / "templates")
 Handler = Callable[[Request], Awaitable[Response]]
 
 

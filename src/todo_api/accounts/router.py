@@ -71,7 +71,7 @@ me_router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_respons
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 
 
-async def _login(request: Request, response: Response, email: str, password: str) -> Any:
+async def _count_sign_in(request: Request, email: str) -> None:
     """Sign-in attempts are counted per client address, per address and email, and per email
     from any address at a much higher limit. The address counts first, so one address past its
     limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
@@ -83,6 +83,10 @@ async def _login(request: Request, response: Response, email: str, password: str
         (f"login:ip:{client}:email:{email}", limiter.attempts),
         (f"login:email:{email}", limiter.email_attempts),
     )
+
+
+async def _login(request: Request, response: Response, email: str, password: str) -> Any:
+    await _count_sign_in(request, email)
     try:
         tokens = await service.sign_in(
             db=database(request),
@@ -128,30 +132,24 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         (f"register:email:{data.email}", attempts),
     )
     settings, db, mailer = settings_of(request), database(request), held(request.app, Mailer)
+    invitations = held(request.app, Invitations)
+    row = await service.new_account(
+        passwords_of(request), settings, data.email, data.password, data.name, data.invitation
+    )
     verifying = settings.email_verification_mode
     if verifying == "required":
         # Not signed in, and the same answer whether or not the email was taken.
         created = await verification.register_pending(
-            db=db,
-            passwords=passwords_of(request),
-            settings=settings,
-            invitations=held(request.app, Invitations),
-            email=data.email,
-            password=data.password,
-            name=data.name,
-            invitation=data.invitation,
+            db=db, invitations=invitations, row=row, invitation=data.invitation
         )
         tell = verification.send_link if created is not None else verification.send_taken_notice
         mailer.submit(lambda: tell(db, settings, mailer, data.email))
         return JSONResponse({"verification": "sent"}, status.HTTP_202_ACCEPTED)
     tokens = await service.register(
         db=db,
-        passwords=passwords_of(request),
         settings=settings,
-        invitations=held(request.app, Invitations),
-        email=data.email,
-        password=data.password,
-        name=data.name,
+        invitations=invitations,
+        row=row,
         invitation=data.invitation,
         made_from=origin_of(request),
     )
@@ -278,6 +276,13 @@ SENDS_EMAIL: dict[int | str, dict[str, Any]] = {
         "has no SMTP_URL",
     }
 }
+# A public route that emails a link: the same answer whether the address has an account or not.
+EMAILS_A_LINK: dict[str, Any] = {
+    "response_model": Accepted,
+    "status_code": status.HTTP_202_ACCEPTED,
+    "responses": {**error_responses(429), **SENDS_EMAIL},
+    "openapi_extra": PUBLIC,
+}
 SignInIdPath = Annotated[str, id_in_path("The sign-in's id")]
 
 
@@ -297,23 +302,13 @@ async def _ended(request: Request, ended: list[Any]) -> None:
 async def _count_as_sign_in(request: Request, user: Identity) -> None:
     """A route that checks the password counts as a sign-in attempt, against the same limits
     (a wrong password is a failed sign-in)."""
-    limiter, client = limiter_of(request), client_address(request)
-    email = user.email or str(user.user_id)
-    await count_attempt(
-        request,
-        (f"login:ip:{client}", limiter.address_attempts),
-        (f"login:ip:{client}:email:{email}", limiter.attempts),
-        (f"login:email:{email}", limiter.email_attempts),
-    )
+    await _count_sign_in(request, user.email or str(user.user_id))
 
 
 @router.post(
     "/password/forgot",
-    response_model=Accepted,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses={**error_responses(429), **SENDS_EMAIL},
+    **EMAILS_A_LINK,
     summary="Email a link to choose a new password (the same answer for any email)",
-    openapi_extra=PUBLIC,
 )
 async def forgot_password(data: ForgotPassword, request: Request) -> Any:
     settings = settings_of(request)
@@ -432,11 +427,8 @@ async def verify_email(data: VerifyEmail, request: Request) -> Any:
 
 @router.post(
     "/email/resend",
-    response_model=Accepted,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses={**error_responses(429), **SENDS_EMAIL},
+    **EMAILS_A_LINK,
     summary="Send the link confirming an email again (the same answer for any email)",
-    openapi_extra=PUBLIC,
 )
 async def resend_verification(data: ResendVerification, request: Request) -> Any:
     settings = settings_of(request)

@@ -43,20 +43,16 @@ def _digest(token: str) -> str:
 async def register(
     *,
     db: Database,
-    passwords: PasswordHashing,
     settings: Settings,
     invitations: Invitations,
-    email: str,
-    password: str,
-    name: str | None,
+    row: dict[str, Any],
+    invitation: str | None,
     made_from: Origin | None = None,
-    invitation: str | None = None,
 ) -> Tokens:
-    """Create the account and sign it in, in one transaction: a failure between the two leaves
-    no account behind (whose retry would answer 409). The password is hashed first, with no
-    connection held: it is slow. REGISTRATION is checked before anything (registration.py);
-    the account joins its invitation's list in the same transaction."""
-    row = await new_account(passwords, settings, email, password, name, invitation)
+    """Create the account (its row from `new_account`, whose password is hashed first, with no
+    connection held: it is slow) and sign it in, in one transaction: a failure between the two
+    leaves no account behind (whose retry would answer 409). The account joins its invitation's
+    list in the same transaction."""
     async with db.transaction() as conn:
         created = await insert_account(conn, invitations, row, invitation)
         if created is None:

@@ -14,6 +14,7 @@ gave the right password.
 """
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -30,19 +31,10 @@ from todo_api.tables.users import users
 
 
 async def register_pending(
-    *,
-    db: Database,
-    passwords: PasswordHashing,
-    settings: Settings,
-    invitations: Invitations,
-    email: str,
-    password: str,
-    name: str | None,
-    invitation: str | None,
+    *, db: Database, invitations: Invitations, row: dict[str, Any], invitation: str | None
 ) -> Row | None:
-    """Make the account, not signed in; None when the email is taken (after the same work).
-    REGISTRATION is kept as for any registration (todo_api.accounts.registration)."""
-    row = await service.new_account(passwords, settings, email, password, name, invitation)
+    """Make the account (its row from `service.new_account`, which keeps REGISTRATION as for any
+    registration), not signed in; None when the email is taken (after the same work)."""
     async with db.transaction() as conn:
         return await service.insert_account(conn, invitations, row, invitation)
 

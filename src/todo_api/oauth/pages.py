@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from mcp.server.auth.provider import construct_redirect_uri
 from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
@@ -47,6 +46,7 @@ from todo_api.auth.errors import InvalidCredentials, InvalidToken, PasskeysNeedP
 from todo_api.config import Settings
 from todo_api.db import Row
 from todo_api.kit.deps import database, held
+from todo_api.kit.pages import templates
 from todo_api.kit.ratelimit import RateLimited, RateLimiter
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
@@ -89,10 +89,7 @@ OIDC_ERRORS = {
     "provider_error": "Signing in with your provider did not work. Try again.",
 }
 CONFIRM = "Confirm your email first: follow the link sent to it."
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True),
-)
+_templates = templates(Path(__file__).parent / "templates")
 
 
 class Refused(Exception):

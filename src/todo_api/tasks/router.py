@@ -346,14 +346,7 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
     call = await caller(request)
     task_uuid = parse_task_id(task_id)
     data = await read_json(request, TaskMove)
-    task = await call.run(
-        service.move_task,
-        task_id=task_uuid,
-        placement=data.placement(),
-        before=data.before,
-        after=data.after,
-        if_match=call.if_match,
-    )
+    task = await call.run(service.move_task, task_id=task_uuid, move=data, if_match=call.if_match)
     return task_response(task)
 
 
