@@ -1,4 +1,4 @@
-"""The routes of signing in with an OpenID Connect provider (todo_api.accounts.oidc), present when
+"""The routes of signing in with an OpenID Connect provider (oidc_provider.py), present when
 OIDC_ISSUER is set (and built-in accounts are on).
 
 A frontend sends the browser to `GET /api/auth/oidc/start?redirect=<a page of its own>`; the

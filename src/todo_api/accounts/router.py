@@ -1,7 +1,10 @@
-"""Account routes: register, login (JSON and OAuth2 form), refresh, logout, me.
+"""Account routes: register, login (JSON and OAuth2 form), refresh, logout, me; and beyond
+signing in: a forgotten password, a change of password or of email, confirming an email, the
+sign-ins (list, end one, end all others) and two-factor sign-in.
 
-The built-in accounts (every route but `me`) are a router of their own, left out of the app
-when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up and sign-in.
+The built-in accounts (every route but `me`, `me_router`) are a router of their own, left out
+of the app when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up and sign-in. Passkeys
+(passkeys.py) and OpenID Connect sign-in (oidc.py) have routers of their own beside it.
 """
 
 from typing import Annotated, Any

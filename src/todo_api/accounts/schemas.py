@@ -1,4 +1,4 @@
-"""What clients send to and get from the account routes."""
+"""What clients send to and get from the account routes, signing in and beyond."""
 
 import unicodedata
 import uuid
