@@ -15,15 +15,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from todo_api.accounts.emails import Mailer
+from todo_api.accounts.passwords import PasswordHashing
 from todo_api.app import create_app
-from todo_api.auth.accounts.emails import Mailer
-from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.ratelimit import RateLimiter
-from todo_api.auth.sessions import BetterAuthSessions
+from todo_api.auth.better_auth import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier, mint_token
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.deps import held
+from todo_api.kit.ratelimit import RateLimiter
 from todo_api.live.hub import Hub
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"

@@ -13,13 +13,13 @@ from fastapi import FastAPI
 
 from tests.tasks.test_feed_indexes import _plan
 from tests.tasks.test_sort_indexes import _index_reads
-from todo_api.auth.oauth import scheduled as oauth_jobs
 from todo_api.config import Settings
 from todo_api.db import Database, Query
 from todo_api.db.database import Connection
 from todo_api.db.statements import compile_for
 from todo_api.kit.deps import held
 from todo_api.notifications import scheduled as notification_jobs
+from todo_api.oauth import scheduled as oauth_jobs
 
 
 @contextmanager

@@ -328,7 +328,7 @@ def _httpx_transport_pool() -> None:
     )
 
 
-# --- the MCP SDK: its token handler's answers (auth/oauth/router.py) ---------------------------
+# --- the MCP SDK: its token handler's answers (oauth/router.py) ---------------------------
 
 
 def _token_handler_redirect_mismatch() -> None:
@@ -336,7 +336,7 @@ def _token_handler_redirect_mismatch() -> None:
     another redirect_uri in these words (which the service turns into invalid_grant)."""
     from mcp.server.auth.handlers.token import TokenHandler
 
-    from todo_api.auth.oauth import router
+    from todo_api.oauth import router
 
     source = inspect.getsource(TokenHandler.handle)
     assert f'"{router._REDIRECT_MISMATCH}"' in source
@@ -466,7 +466,7 @@ USES = [
         "mcp",
         "TokenHandler.handle answering through self.response(obj); its words for a mismatched "
         "redirect_uri",
-        "src/todo_api/auth/oauth/router.py",
+        "src/todo_api/oauth/router.py",
         _token_handler_redirect_mismatch,
     ),
     PrivateUse("python", "logging._srcfile", "src/todo_api/process/logs.py", _logging_srcfile),

@@ -13,33 +13,23 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from todo_api import __version__
-from todo_api.auth.accounts.emails import Mailer
-from todo_api.auth.accounts.pages import routes as account_pages
-from todo_api.auth.accounts.router import router as account_extras_router
+from todo_api.accounts.emails import Mailer
+from todo_api.accounts.oidc import router as oidc_router
+from todo_api.accounts.oidc_provider import IdentityProvider
+from todo_api.accounts.pages import routes as account_pages
+from todo_api.accounts.passkeys import PREFIX as PASSKEYS_PREFIX
+from todo_api.accounts.passkeys import router as passkeys_router
+from todo_api.accounts.passwords import PasswordHashing
+from todo_api.accounts.registration import Invitations
+from todo_api.accounts.router import me_router
+from todo_api.accounts.router import router as accounts_router
+from todo_api.accounts.two_factor import Challenges
+from todo_api.auth.better_auth import BetterAuthSessions
 from todo_api.auth.dependencies import SESSION_PATHS
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.oauth import scheduled as oauth_scheduled
-from todo_api.auth.oauth.clients import Clients
-from todo_api.auth.oauth.pages import Pages
-from todo_api.auth.oauth.provider import Provider
-from todo_api.auth.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
-from todo_api.auth.oauth.router import routes as oauth_routes
-from todo_api.auth.oidc import IdentityProvider
-from todo_api.auth.oidc_router import router as oidc_router
-from todo_api.auth.passkeys_router import PREFIX as PASSKEYS_PREFIX
-from todo_api.auth.passkeys_router import router as passkeys_router
-from todo_api.auth.passwords import PasswordHashing
-from todo_api.auth.personal_router import PREFIX as TOKENS_PREFIX
-from todo_api.auth.personal_router import router as tokens_router
+from todo_api.auth.live_sign_ins import LiveSignIns
 from todo_api.auth.profile import SeenProfiles
-from todo_api.auth.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
-from todo_api.auth.registration import Invitations
-from todo_api.auth.router import accounts_router
-from todo_api.auth.router import router as auth_router
-from todo_api.auth.sessions import BetterAuthSessions
-from todo_api.auth.sign_ins import LiveSignIns
 from todo_api.auth.tokens import TokenVerifier
-from todo_api.auth.two_factor import Challenges
 from todo_api.auth.users import KnownUsers
 from todo_api.collaboration import scheduled as collaboration_scheduled
 from todo_api.collaboration.router import router as comments_router
@@ -66,6 +56,7 @@ from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held, hold
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
+from todo_api.kit.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.kit.routes import LabelledMount, LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.router import router as lists_router
@@ -80,6 +71,12 @@ from todo_api.mcp.server import PATH as MCP_PATH
 from todo_api.mcp.server import McpEndpoint
 from todo_api.notifications import scheduled as notifications_scheduled
 from todo_api.notifications.router import router as notifications_router
+from todo_api.oauth import scheduled as oauth_scheduled
+from todo_api.oauth.clients import Clients
+from todo_api.oauth.pages import Pages
+from todo_api.oauth.provider import Provider
+from todo_api.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
+from todo_api.oauth.router import routes as oauth_routes
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
 from todo_api.reminders import scheduled as reminders_scheduled
@@ -88,6 +85,8 @@ from todo_api.tasks import scheduled as tasks_scheduled
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
+from todo_api.tokens.router import PREFIX as TOKENS_PREFIX
+from todo_api.tokens.router import router as tokens_router
 from todo_api.webhooks import scheduled as webhooks_scheduled
 from todo_api.webhooks.router import events_documented
 from todo_api.webhooks.router import router as webhooks_router
@@ -280,12 +279,11 @@ def create_app(
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
-        app.include_router(account_extras_router)
         app.router.routes.extend(account_pages())
         app.include_router(passkeys_router)
     if settings.oidc_enabled:
         app.include_router(oidc_router)
-    app.include_router(auth_router)
+    app.include_router(me_router)
     app.include_router(tokens_router)
     app.include_router(connections_router)
     app.include_router(ops_router)

@@ -234,7 +234,7 @@ class Settings(BaseSettings):
     # The authorization server that /mcp's protected resource metadata names when an external
     # issuer (JWT_JWKS_URL) signs /mcp's tokens; unset: JWT_ISSUER.
     oauth_issuer: str | None = None
-    # Signing in with an OpenID Connect provider (todo_api.auth.oidc): its issuer URL (its
+    # Signing in with an OpenID Connect provider (todo_api.accounts.oidc): its issuer URL (its
     # metadata is read from {OIDC_ISSUER}/.well-known/openid-configuration), this service's
     # client id and secret there, and the name its button shows. Needs PUBLIC_URL (the
     # provider sends people back to {PUBLIC_URL}/api/auth/oidc/callback) and built-in accounts.
@@ -459,12 +459,12 @@ class Settings(BaseSettings):
 
     @property
     def oidc_enabled(self) -> bool:
-        """Whether people may sign in with the OpenID Connect provider (todo_api.auth.oidc)."""
+        """Whether people may sign in with the OpenID Connect provider (todo_api.accounts.oidc)."""
         return self.oidc_issuer is not None and self.builtin_accounts_enabled
 
     @property
     def oauth_server_enabled(self) -> bool:
-        """Whether this service is the authorization server of /mcp (todo_api.auth.oauth)."""
+        """Whether this service is the authorization server of /mcp (todo_api.oauth)."""
         return bool(self.public_url) and self.builtin_accounts_enabled and not self.jwt_jwks_url
 
     @property

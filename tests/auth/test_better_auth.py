@@ -28,7 +28,7 @@ from fastapi import FastAPI
 
 from tests.helpers_server import free_port
 from tests.support import IN_CI, app_for, assert_error, client_for, make_settings, token_for
-from todo_api.auth import sessions
+from todo_api.auth import better_auth as sessions
 from todo_api.config import Settings
 
 SERVER_DIR = Path(__file__).resolve().parent.parent / "better_auth"

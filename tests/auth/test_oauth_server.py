@@ -48,9 +48,9 @@ from tests.auth.oauth_helpers import (
 )
 from tests.helpers_server import Server, clean_env, free_port, running_server
 from tests.support import TEST_SECRET, assert_error, make_settings
-from todo_api.auth.oauth import scheduled
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
+from todo_api.oauth import scheduled
 from todo_api.process.logs import LINES_HELD_SECONDS
 from todo_api.tables.oauth import oauth_clients, oauth_grants, oauth_tokens
 

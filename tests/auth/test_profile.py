@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from tests.support import TEST_SECRET, client_for
+from todo_api.auth.identity import Identity
 from todo_api.auth.profile import update_profile
-from todo_api.auth.tokens import Identity, user_id_for_subject
+from todo_api.auth.tokens import user_id_for_subject
 from todo_api.db import Database
 from todo_api.kit.deps import held
 from todo_api.tables.users import users

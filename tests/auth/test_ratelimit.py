@@ -24,9 +24,9 @@ import redis
 from fastapi import FastAPI
 
 from tests.support import app_factory, assert_error
-from todo_api.auth.ratelimit import MemoryCounter, RateLimiter
 from todo_api.config import Settings
 from todo_api.kit.deps import held
+from todo_api.kit.ratelimit import MemoryCounter, RateLimiter
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"

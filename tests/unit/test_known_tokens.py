@@ -4,7 +4,7 @@ never a lookup that a revocation overtook, and nothing of a revoked token."""
 import uuid
 
 from todo_api.auth.hashed_tokens import KnownToken, KnownTokens
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 from todo_api.live import wakeups
 
 

@@ -2,7 +2,8 @@
 
 import uuid
 
-from todo_api.auth.tokens import VERIFIED_TOKEN_MAX_LENGTH, Identity, VerifiedTokens
+from todo_api.auth.identity import Identity
+from todo_api.auth.tokens import VERIFIED_TOKEN_MAX_LENGTH, VerifiedTokens
 
 
 def identity() -> Identity:

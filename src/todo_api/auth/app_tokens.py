@@ -1,4 +1,4 @@
-"""The access tokens apps hold: the built-in authorization server (todo_api.auth.oauth) issues
+"""The access tokens apps hold: the built-in authorization server (todo_api.oauth) issues
 them, for /mcp only. Here: their prefix and OAuth scopes, what each scope lets a token do, and
 the check of a token on each request, which dependencies.authenticate makes.
 
@@ -9,12 +9,13 @@ revoked; what it is used at is written on its grant (`last_used_at`).
 
 import uuid
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from todo_api.auth.hashed_tokens import KnownTokens, hash_token, token_identity, verify_by_hash
+from todo_api.auth.identity import Identity
 from todo_api.auth.personal import Scope
-from todo_api.auth.tokens import Identity
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.tables.oauth import oauth_grants, oauth_tokens
 
@@ -83,3 +84,27 @@ def _identity(row: Row) -> Identity:
         audience=MCP_AUDIENCE,
         grant_id=uuid.UUID(str(row["grant_id"])),
     )
+
+
+# --- ending grants: an app's connection, or every app of an account whose password is reset --
+
+_ACCESS_IDS = select(_t.c.id).where(_t.c.kind == "access")
+
+
+async def revoke_grants(conn: Connection, *conditions: Any) -> tuple[int, list[uuid.UUID]]:
+    """Delete the grants that match (their tokens go with them): how many, and the ids of their
+    access tokens, which every process must forget (`KnownTokens.revoked`, once the connection
+    is back in the pool: it takes one of its own) before the caller answers."""
+    async with conn.transaction():
+        grant_ids = select(_g.c.id).where(*conditions)
+        ids = [
+            uuid.UUID(str(row["id"]))
+            for row in await conn.execute(_ACCESS_IDS.where(_t.c.grant_id.in_(grant_ids)))
+        ]
+        deleted = (await conn.execute(delete(_g).where(*conditions))).rowcount
+    return deleted, ids
+
+
+def grants_of(user_id: uuid.UUID) -> Any:
+    """Every grant of the user, whichever app holds it."""
+    return _g.c.user_id == user_id

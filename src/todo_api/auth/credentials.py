@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from sqlalchemy import func, select
 
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 from todo_api.db import Connection
 from todo_api.tables.oauth import oauth_grants
 from todo_api.tables.tokens import personal_tokens

@@ -11,6 +11,7 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 from fastapi import Depends, Request
 
 from todo_api.auth import app_tokens, personal
+from todo_api.auth.better_auth import BetterAuthSessions
 from todo_api.auth.errors import (
     EmailNotVerified,
     InvalidToken,
@@ -19,10 +20,10 @@ from todo_api.auth.errors import (
     Unauthorized,
 )
 from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.auth.identity import Identity
+from todo_api.auth.live_sign_ins import LiveSignIns
 from todo_api.auth.profile import SeenProfiles
-from todo_api.auth.sessions import BetterAuthSessions
-from todo_api.auth.sign_ins import LiveSignIns
-from todo_api.auth.tokens import Identity, TokenVerifier
+from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers, email_verified, ensure_user, with_user_row
 from todo_api.config import Settings
 from todo_api.db import Connection

@@ -11,6 +11,7 @@ from todo_api.kit.errors import (
     InvalidField,
     InvalidRequest,
     NotFound,
+    RateLimited,
 )
 
 # How long a sign-in refused for want of a password hasher (HashingBusy) is asked to wait.
@@ -48,15 +49,6 @@ class InvalidCredentials(ApiError):
         super().__init__(message, headers=_bearer_challenge(None))
 
 
-class RateLimited(ApiError):
-    status, code = 429, ErrorCode.RATE_LIMITED
-
-    def __init__(
-        self, retry_after: int, message: str = "Too many attempts; try again later"
-    ) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
-
-
 class AuthUnavailable(ApiError):
     status, code = 503, ErrorCode.AUTH_UNAVAILABLE
 
@@ -69,7 +61,7 @@ class AuthUnavailable(ApiError):
 
 
 class HashingBusy(RateLimited):
-    """Every password hasher is busy and the queue for them is full (todo_api.auth.passwords)."""
+    """Every password hasher is busy and its queue is full (todo_api.accounts.passwords)."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -189,7 +181,7 @@ class PasskeyNotAccepted(InvalidCredentials):
 
 
 class PasskeysNeedPublicUrl(InvalidRequest):
-    """Without PUBLIC_URL, passkeys work only on localhost (todo_api.auth.passkeys)."""
+    """Without PUBLIC_URL, passkeys work only on localhost (todo_api.accounts.webauthn)."""
 
     message = (
         "Passkeys need PUBLIC_URL (the service's address, whose host is the relying party); "

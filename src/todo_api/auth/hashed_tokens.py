@@ -1,5 +1,5 @@
 """Tokens kept by their hash: personal access tokens (todo_api.auth.personal) and the OAuth
-access tokens of the built-in authorization server (todo_api.auth.oauth) are each 256 random
+access tokens of the built-in authorization server (todo_api.oauth) are each 256 random
 bits, kept only as their SHA-256 (`hash_token`), and checked by one lookup of that hash
 (`verify_by_hash`).
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from todo_api.auth.errors import InvalidToken, TokenExpired
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import utcnow
 

@@ -25,7 +25,7 @@ from todo_api.auth.hashed_tokens import (
     token_identity,
     verify_by_hash,
 )
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.tokens import TOKEN_PREFIX_LENGTH, personal_tokens

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, case, func, or_, select, update
 
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 from todo_api.db import Connection, IntegrityViolation
 from todo_api.kit.ids import utcnow
 from todo_api.tables.users import users

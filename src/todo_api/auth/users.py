@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, select
 
 from todo_api.auth.errors import InvalidToken
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 from todo_api.db import Connection, IntegrityViolation, Query, insert_or_ignore
 from todo_api.kit.ids import utcnow
 from todo_api.tables.users import users

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, select
 
 from todo_api.collaboration import comments
-from todo_api.collaboration.errors import ListNotFound
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row, UTCDateTime
 from todo_api.kit import access
+from todo_api.kit.errors import ListNotFound
 from todo_api.kit.ids import utcnow
 from todo_api.kit.paging import read_seq_cursor
 from todo_api.tables.activity import activity

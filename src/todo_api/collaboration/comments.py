@@ -14,10 +14,11 @@ from typing import Any, cast
 
 from sqlalchemy import Uuid, bindparam, delete, func, or_, select, tuple_, update
 
-from todo_api.collaboration.errors import CommentForbidden, CommentNotFound, TaskNotFound
+from todo_api.collaboration.errors import CommentForbidden, CommentNotFound
 from todo_api.collaboration.schemas import CommentCreate, CommentUpdate, comment_body
 from todo_api.db import Connection, IntegrityViolation, Query, Row, UTCDateTime, insert_bound
 from todo_api.kit import access, activity, events
+from todo_api.kit.errors import TaskNotFound
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.paging import page_by_created

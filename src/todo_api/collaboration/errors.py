@@ -3,12 +3,6 @@
 from todo_api.kit.errors import Forbidden, NotFound
 
 
-class TaskNotFound(NotFound):
-    """No such task the caller sees: the same answer as the task routes give."""
-
-    message = "Task not found"
-
-
 class CommentNotFound(NotFound):
     message = "Comment not found"
 
@@ -20,9 +14,3 @@ class CommentForbidden(Forbidden):
         "You may read these comments but not do this (comment on a task you may change; "
         "change or delete your own comments)"
     )
-
-
-class ListNotFound(NotFound):
-    """No such list the caller sees: the same answer as the list routes give."""
-
-    message = "List not found"

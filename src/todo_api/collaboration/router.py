@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from todo_api.auth.dependencies import caller
 from todo_api.collaboration import activity
 from todo_api.collaboration import comments as service
-from todo_api.collaboration.errors import CommentNotFound, ListNotFound, TaskNotFound
+from todo_api.collaboration.errors import CommentNotFound
 from todo_api.collaboration.schemas import (
     ActivityPage,
     CommentCreate,
@@ -18,7 +18,7 @@ from todo_api.collaboration.schemas import (
 )
 from todo_api.config import Settings
 from todo_api.kit.deps import held
-from todo_api.kit.errors import error_responses
+from todo_api.kit.errors import ListNotFound, TaskNotFound, error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.kit.paging import PAGE_HEADERS, Page, page_headers, page_query

@@ -5,7 +5,7 @@ not checked; calendar apps only know Basic), or `Authorization: Bearer` as on /a
 from starlette.requests import Request
 
 from todo_api.auth.dependencies import authenticate
-from todo_api.auth.tokens import Identity
+from todo_api.auth.identity import Identity
 
 
 class NoCredentials(Exception):

@@ -592,17 +592,9 @@ async def collection_changes(
 # --- What clients gave ----------------------------------------------------------------------
 
 _FORGET = Query(delete(dav_objects).where(dav_objects.c.task_id == bindparam("task_id")))
-_KEEP = Query(
-    insert_bound(
-        dav_objects,
-        "task_id",
-        "name",
-        "uid",
-        "extra",
-        "sent",
-        "sent_version",
-    )
-)
+# What every remembered object names: the task, its object's name and UID, the properties kept.
+_OBJECT = ("task_id", "name", "uid", "extra")
+_KEEP = Query(insert_bound(dav_objects, *_OBJECT, "sent", "sent_version"))
 
 
 async def keep(
@@ -654,10 +646,7 @@ async def mark_deleted(
 _REMEMBER_DELETED = Query(
     insert_bound(
         dav_objects,
-        "task_id",
-        "name",
-        "uid",
-        "extra",
+        *_OBJECT,
         deleted_at=bindparam("now"),
         deleted_by=bindparam("user_id"),
         deleted_task=bindparam("task"),

@@ -184,19 +184,19 @@ class Connection:
         return _Savepoint(self)
 
 
-class _Savepoint:
-    __slots__ = ("_conn", "_name")
+class _Block:
+    """A block of work on the connection, `async with`: `_begin` on the way in; on the way out
+    `_ends` says which statements keep or undo the work (None: nothing to end here), and the
+    undo's own failure is not raised over the block's exception."""
+
+    __slots__ = ("_conn",)
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._name: str | None = None
 
     async def __aenter__(self) -> Connection:
-        conn = self._conn
-        if conn._depth:
-            self._name = f"sp_{uuid.uuid4().hex}"
-            await conn.run_sql(f"SAVEPOINT {self._name}")
-        return conn
+        await self._begin()
+        return self._conn
 
     async def __aexit__(
         self,
@@ -204,46 +204,59 @@ class _Savepoint:
         _exc: BaseException | None,
         _tb: TracebackType | None,
     ) -> None:
-        name = self._name
-        if name is None:
+        ends = self._ends()
+        if ends is None:
             return
+        keep, undo = ends
         if kind is None:
-            await self._conn.run_sql(f"RELEASE SAVEPOINT {name}")
+            await self._conn.run_sql(keep)
         else:
             with contextlib.suppress(Exception):
-                await self._conn.run_sql(f"ROLLBACK TO SAVEPOINT {name}")
+                await self._conn.run_sql(undo)
+
+    async def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _ends(self) -> tuple[str, str] | None:
+        raise NotImplementedError
 
 
-class _Transaction:
-    __slots__ = ("_conn", "_outermost")
+class _Savepoint(_Block):
+    __slots__ = ("_name",)
 
     def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+        super().__init__(conn)
+        self._name: str | None = None
+
+    async def _begin(self) -> None:
+        if self._conn._depth:
+            self._name = f"sp_{uuid.uuid4().hex}"
+            await self._conn.run_sql(f"SAVEPOINT {self._name}")
+
+    def _ends(self) -> tuple[str, str] | None:
+        name = self._name
+        return (
+            None if name is None else (f"RELEASE SAVEPOINT {name}", f"ROLLBACK TO SAVEPOINT {name}")
+        )
+
+
+class _Transaction(_Block):
+    __slots__ = ("_outermost",)
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
         self._outermost = False
 
-    async def __aenter__(self) -> Connection:
+    async def _begin(self) -> None:
         conn = self._conn
         if conn._depth == 0:
             await conn.run_sql(conn.begin_sql)
             self._outermost = True
         conn._depth += 1
-        return conn
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        _exc: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        conn = self._conn
-        conn._depth -= 1
-        if not self._outermost:
-            return
-        if kind is None:
-            await conn.run_sql("COMMIT")
-        else:
-            with contextlib.suppress(Exception):
-                await conn.run_sql("ROLLBACK")
+    def _ends(self) -> tuple[str, str] | None:
+        self._conn._depth -= 1
+        return ("COMMIT", "ROLLBACK") if self._outermost else None
 
 
 def _json_text(text: str) -> str:
@@ -258,6 +271,17 @@ def _rowcount(status: str) -> int:
 # What asyncpg raises when the server or the connection fails (an InternalClientError: a
 # connection cut off by the server in the middle of an operation).
 PG_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+# Every error of asyncpg's that a statement turns into the data layer's own (`_own_error`).
+PG_ERRORS = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError, *PG_FAILURES)
+
+
+def _own_error(exc: BaseException) -> Exception:
+    """The data layer's error for asyncpg's `exc`: a constraint, a value, or a failure."""
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityViolation(exc.constraint_name)
+    if isinstance(exc, asyncpg.DataError):
+        return InvalidValue(type(exc).__name__)
+    return DatabaseFailure(type(exc).__name__)
 
 
 class PostgresConnection(Connection):
@@ -292,23 +316,15 @@ class PostgresConnection(Connection):
                 records = await self.driver.fetch(compiled.sql, *args)
                 return Result(records, len(records), compiled)
             return Result([], _rowcount(await self.driver.execute(compiled.sql, *args)))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityViolation(exc.constraint_name) from exc
-        except asyncpg.DataError as exc:
-            raise InvalidValue(type(exc).__name__) from exc
-        except PG_FAILURES as exc:
-            raise DatabaseFailure(type(exc).__name__) from exc
+        except PG_ERRORS as exc:
+            raise _own_error(exc) from exc
 
     async def run_many(self, compiled: Compiled, args: list[list[Any]]) -> None:
         try:
             await self._plan_as(compiled.custom_plans)
             await self.driver.executemany(compiled.sql, args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityViolation(exc.constraint_name) from exc
-        except asyncpg.DataError as exc:
-            raise InvalidValue(type(exc).__name__) from exc
-        except PG_FAILURES as exc:
-            raise DatabaseFailure(type(exc).__name__) from exc
+        except PG_ERRORS as exc:
+            raise _own_error(exc) from exc
 
     async def run_sql(self, sql: str) -> None:
         try:

@@ -111,6 +111,31 @@ class NotFound(ApiError):
     message = "Not found"
 
 
+# A task or a list the caller does not see: several domains answer it, each the same way (and
+# the same for someone else's, CONTRACT.md), so it is declared once, here.
+class TaskNotFound(NotFound):
+    """No such task for this user: the same answer for someone else's task."""
+
+    message = "Task not found"
+
+
+class ListNotFound(NotFound):
+    """No such list for this user: the same answer for someone else's list."""
+
+    message = "List not found"
+
+
+class RateLimited(ApiError):
+    """Too many attempts (a sign-in, an invitation): try again after `retry_after` seconds."""
+
+    status, code = 429, ErrorCode.RATE_LIMITED
+
+    def __init__(
+        self, retry_after: int, message: str = "Too many attempts; try again later"
+    ) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class Forbidden(ApiError):
     """The caller may see the thing but not do this to it (a viewer writing, a member managing
     a list); never the answer to someone who cannot see it (that is NotFound)."""

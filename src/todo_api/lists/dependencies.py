@@ -3,8 +3,8 @@
 import uuid
 from typing import Annotated
 
+from todo_api.kit.errors import ListNotFound
 from todo_api.kit.inputs import id_in_path, parse_id
-from todo_api.lists.errors import ListNotFound
 
 ListIdPath = Annotated[str, id_in_path("The list's id")]
 

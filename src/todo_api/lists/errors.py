@@ -3,12 +3,6 @@
 from todo_api.kit.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 
 
-class ListNotFound(NotFound):
-    """No such list for this user: the same answer for someone else's list."""
-
-    message = "List not found"
-
-
 class ListStaleVersion(PreconditionFailed):
     """The list exists, but not at any of the versions the write was conditional on."""
 

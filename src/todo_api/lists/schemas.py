@@ -16,14 +16,7 @@ from pydantic import (
 
 from todo_api.kit import text
 from todo_api.kit.access import Role
-from todo_api.kit.inputs import (
-    UUID_EXAMPLE,
-    Change,
-    Input,
-    Move,
-    change_schema,
-    refuse_null,
-)
+from todo_api.kit.inputs import UUID_EXAMPLE, Change, Input, Move, change_schema, refuse_null
 from todo_api.tables.lists import NAME_MAX_LENGTH
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"

@@ -23,12 +23,12 @@ from sqlalchemy import bindparam, exists, func, insert, select, update
 from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
 from todo_api.kit import access, events, ordering
 from todo_api.kit.access import Role
-from todo_api.kit.errors import InvalidField
+from todo_api.kit.errors import InvalidField, ListNotFound
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.rows import VersionedRows
 from todo_api.kit.versions import Versions, versions_params
-from todo_api.lists.errors import ListForbidden, ListNameTaken, ListNotFound, ListStaleVersion
+from todo_api.lists.errors import ListForbidden, ListNameTaken, ListStaleVersion
 from todo_api.lists.schemas import ListCreate, ListUpdate, list_body
 from todo_api.tables import keys
 from todo_api.tables.lists import NAME_MAX_LENGTH, ListRow, list_members, lists

@@ -41,13 +41,13 @@ from todo_api.db import Connection, IntegrityViolation, Query, Row
 from todo_api.db.types import UTCDateTime
 from todo_api.kit import access, activity, events, ordering
 from todo_api.kit.access import Role
+from todo_api.kit.errors import ListNotFound
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import service
 from todo_api.lists.errors import (
     InvitationNotFound,
     ListForbidden,
-    ListNotFound,
     MemberNotFound,
     OwnerStays,
 )

@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth.dependencies import caller
-from todo_api.auth.errors import RateLimited
-from todo_api.auth.ratelimit import RateLimiter
 from todo_api.kit.deps import held
-from todo_api.kit.errors import error_responses
+from todo_api.kit.errors import RateLimited, error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
+from todo_api.kit.ratelimit import RateLimiter
 from todo_api.lists import sharing
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
 from todo_api.lists.errors import InvitationNotFound, MemberNotFound

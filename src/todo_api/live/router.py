@@ -24,12 +24,12 @@ from starlette.types import Receive, Scope, Send
 
 from todo_api.auth import credentials
 from todo_api.auth.dependencies import authenticate, caller
-from todo_api.auth.errors import InvalidToken, RateLimited
+from todo_api.auth.errors import InvalidToken
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
 from todo_api.kit import changes
 from todo_api.kit.deps import held
-from todo_api.kit.errors import ErrorCode, error_responses
+from todo_api.kit.errors import ErrorCode, RateLimited, error_responses
 from todo_api.kit.http import documented, header_parameter, json_bytes, json_response
 from todo_api.live import tickets
 from todo_api.live.hub import Hub, Stream, TooManyStreams

@@ -7,7 +7,7 @@ session would bring: they send no requests or notifications back to the client.
 
 The bearer token is checked by the REST API's `authenticate` before the SDK sees the request:
 without a valid one the answer is the REST API's 401, and no MCP work happens; when there is an
-authorization server to name (todo_api.auth.oauth), the 401's challenge names the scopes and
+authorization server to name (todo_api.oauth), the 401's challenge names the scopes and
 points at the protected resource metadata, where an AI app starts its sign-in. A token whose
 scope is `read` may initialize, list the tools and call those that only read (`readOnlyHint`).
 Its call of any other tool is, for an OAuth token, HTTP 403 `insufficient_scope` with the same
@@ -113,7 +113,7 @@ class McpEndpoint:
 
     def __init__(self, *, max_body_bytes: int, challenge: str | None = None) -> None:
         # What a 401 or 403 tells an OAuth client beside its error: the scopes to ask for and
-        # the protected resource metadata (todo_api.auth.oauth.router's `mcp_challenge`).
+        # the protected resource metadata (todo_api.oauth.router's `mcp_challenge`).
         self._challenge = challenge
         server: Server[Any] = Server(
             "todo-api",

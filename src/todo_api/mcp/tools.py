@@ -227,14 +227,7 @@ async def delete_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str,
 async def move_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     task_id = _task_id({"task_id": arguments.get("task_id")})
     data = _read(TaskMove, _without(arguments, "task_id"))
-    task = await caller.run(
-        service.move_task,
-        task_id=task_id,
-        placement=data.placement(),
-        before=data.before,
-        after=data.after,
-        if_match=caller.if_match,
-    )
+    task = await caller.run(service.move_task, task_id=task_id, move=data, if_match=caller.if_match)
     return task_body(task)
 
 

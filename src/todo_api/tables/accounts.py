@@ -1,4 +1,4 @@
-"""What built-in accounts keep beyond the user row (todo_api.auth.accounts): where each
+"""What built-in accounts keep beyond the user row (todo_api.accounts): where each
 sign-in was made, and the single-use tokens that account emails link to."""
 
 import uuid
@@ -20,7 +20,7 @@ EMAIL_MAX_LENGTH = 320
 
 class SignIn(SQLModel, table=True):
     """One sign-in (a refresh family: its id is the family's): what it was made from. Whether
-    it still works is its refresh tokens' business (todo_api.auth.service)."""
+    it still works is its refresh tokens' business (todo_api.accounts.service)."""
 
     __tablename__ = "sign_ins"
 

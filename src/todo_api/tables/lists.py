@@ -2,15 +2,7 @@ import uuid
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    ForeignKey,
-    Index,
-    String,
-    Table,
-    Uuid,
-)
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Uuid
 from sqlmodel import Field, SQLModel
 
 from todo_api.tables.keys import NAME_KEY_MAX_LENGTH

@@ -1,4 +1,4 @@
-"""The built-in OAuth authorization server's rows (see todo_api.auth.oauth): registered clients
+"""The built-in OAuth authorization server's rows (see todo_api.oauth): registered clients
 (their secret kept as a SHA-256), grants (one user's consent to one app: its authorization code,
 kept as a SHA-256, and the family of tokens it issued) and tokens (kept as their SHA-256).
 Revoking a grant deletes it, and its tokens with it."""

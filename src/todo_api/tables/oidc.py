@@ -1,4 +1,4 @@
-"""Signing in with an OpenID Connect provider (see todo_api.auth.oidc): which account each of
+"""Signing in with an OpenID Connect provider (see todo_api.accounts.oidc): which account each of
 the provider's people is (its issuer and subject, never its email, which may change), and the
 one-time codes that hand a finished sign-in to the frontend (kept as their SHA-256)."""
 

@@ -1,6 +1,6 @@
-"""Passkeys (see todo_api.auth.passkeys): each a WebAuthn credential of a user's, with its public
-key and the signature count its authenticator last reported; and the challenges handed out for
-registering one or signing in with one, each single-use and short-lived."""
+"""Passkeys (see todo_api.accounts.webauthn): each a WebAuthn credential of a user's, with its
+public key and the signature count its authenticator last reported; and the challenges handed out
+for registering one or signing in with one, each single-use and short-lived."""
 
 import uuid
 from datetime import datetime

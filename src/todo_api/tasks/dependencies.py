@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import AfterValidator
 
-from todo_api.kit.errors import InvalidField
+from todo_api.kit.errors import InvalidField, TaskNotFound
 from todo_api.kit.inputs import UUID_EXAMPLE, id_in_path, parse_id
 from todo_api.kit.text import NO_NUL_PATTERN, storable
 from todo_api.tables import keys
 from todo_api.tables.tasks import TAG_MAX_LENGTH, TAGS_MAX_COUNT, Priority
 from todo_api.tasks import filter_query
-from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,

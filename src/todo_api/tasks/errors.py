@@ -1,12 +1,6 @@
 """The errors of the tasks domain."""
 
-from todo_api.kit.errors import ApiError, FieldError, Forbidden, NotFound, PreconditionFailed
-
-
-class TaskNotFound(NotFound):
-    """No such task for this user: the same answer for someone else's task."""
-
-    message = "Task not found"
+from todo_api.kit.errors import ApiError, FieldError, Forbidden, PreconditionFailed
 
 
 class TaskForbidden(Forbidden):

@@ -17,7 +17,7 @@ from todo_api.db import Connection
 from todo_api.kit import access
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
 from todo_api.kit.deps import held
-from todo_api.kit.errors import InvalidField, MethodNotAllowed, error_responses
+from todo_api.kit.errors import InvalidField, MethodNotAllowed, TaskNotFound, error_responses
 from todo_api.kit.http import (
     NO_CONTENT,
     documented,
@@ -34,7 +34,6 @@ from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
 from todo_api.tasks import pages, quick, service
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
-from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
 from todo_api.tasks.schemas import (
     BulkCreate,
@@ -347,14 +346,7 @@ async def move_task(task_id: TaskIdPath, request: Request) -> Response:
     call = await caller(request)
     task_uuid = parse_task_id(task_id)
     data = await read_json(request, TaskMove)
-    task = await call.run(
-        service.move_task,
-        task_id=task_uuid,
-        placement=data.placement(),
-        before=data.before,
-        after=data.after,
-        if_match=call.if_match,
-    )
+    task = await call.run(service.move_task, task_id=task_uuid, move=data, if_match=call.if_match)
     return task_response(task)
 
 

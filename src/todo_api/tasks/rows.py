@@ -7,9 +7,10 @@ from sqlalchemy import Text, bindparam, cast, select
 
 from todo_api.db import Query
 from todo_api.kit import access, events
+from todo_api.kit.errors import TaskNotFound
 from todo_api.kit.rows import VersionedRows
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks.errors import StaleVersion, TaskForbidden, TaskNotFound
+from todo_api.tasks.errors import StaleVersion, TaskForbidden
 
 # A task's open recurring subtasks: completing the task completes them, each making its next
 # occurrence, which only the service can work out (the trigger of migration 0007 completes

@@ -25,13 +25,12 @@ from sqlalchemy import bindparam, delete, or_, update
 
 from todo_api.db import Connection, Query
 from todo_api.kit import access, activity, events, ordering, reminders
-from todo_api.kit.errors import InvalidField
+from todo_api.kit.errors import InvalidField, TaskNotFound
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
 from todo_api.tables.tasks import TaskRow, tasks
 from todo_api.tasks import announcements, rules, schedule
-from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
     STAMPS,
@@ -47,7 +46,7 @@ from todo_api.tasks.placement import (
 )
 from todo_api.tasks.placement import inbox_last as inbox_last  # where create_many's rows go
 from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
-from todo_api.tasks.schemas import TaskCreate, TaskUpdate, stored_values
+from todo_api.tasks.schemas import TaskCreate, TaskMove, TaskUpdate, stored_values
 
 # A recurring task needs a due time or date, or a start, and starts no later than it is due: a
 # write touching the rule, or when the task is due or starts, is checked afterwards.
@@ -333,17 +332,16 @@ async def move_task(
     user_id: uuid.UUID,
     *,
     task_id: uuid.UUID,
-    placement: Mapping[str, uuid.UUID | None],
-    before: uuid.UUID | None = None,
-    after: uuid.UUID | None = None,
+    move: TaskMove,
     if_match: Versions = None,
 ) -> TaskRow:
     """Place the task right before or after another task (neither: last), in the list and
-    under the parent `placement` names (`list_id`, `parent_id`; one left out stays as it is,
+    under the parent the move names (`list_id`, `parent_id`; one left out stays as it is,
     or follows the task named by before/after). Its subtasks follow it to another list.
 
     Raises InvalidField naming the field at fault (see `_relocation`), TaskNotFound or
     StaleVersion."""
+    placement, before, after = move.placement(), move.before, move.after
     async with conn.transaction():
         task = await locked_for_move(conn, user_id, task_id, if_match, placement, before, after)
         watchers = await events.watchers_of_task(conn, task_id)

@@ -7,14 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from todo_api.auth.dependencies import caller
-from todo_api.auth.tokens import Identity
-from todo_api.kit.errors import error_responses
+from todo_api.auth.identity import Identity
+from todo_api.kit.errors import TaskNotFound, error_responses
 from todo_api.kit.http import NO_CONTENT, documented
 from todo_api.kit.inputs import UUID_EXAMPLE
 from todo_api.tasks import router as tasks
 from todo_api.tasks import service
 from todo_api.tasks.dependencies import TaskIdPath, parse_task_id
-from todo_api.tasks.errors import TaskNotFound
 from todo_api.tasks.schemas import FilterGroups, TaskCreate, TaskRead
 
 

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, or_, select
 
 from todo_api.auth import personal
-from todo_api.auth.personal_router import token_body
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import comment_body
 from todo_api.db import Database, Query, Row
@@ -36,6 +35,7 @@ from todo_api.tables.dav import dav_objects
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
 from todo_api.tasks.schemas import task_body
+from todo_api.tokens.router import token_body
 from todo_api.webhooks import service as webhooks_service
 from todo_api.webhooks.schemas import webhook_body
 

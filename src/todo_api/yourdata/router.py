@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from todo_api.auth.dependencies import caller
 from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.auth.identity import Identity
 from todo_api.auth.profile import SeenProfiles
-from todo_api.auth.tokens import Identity
 from todo_api.auth.users import KnownUsers, ensure_user
 from todo_api.config import Settings
 from todo_api.kit import text

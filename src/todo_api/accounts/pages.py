@@ -1,0 +1,124 @@
+"""The service's own pages that account emails link to when ACCOUNT_URL_TEMPLATE is unset:
+`/account/reset-password?token=` (choose a new password) and `/account/verify-email?token=`
+(confirm an email, or a new one). HTML rendered on the server from a Jinja2 template, working
+without JavaScript, and never framed.
+
+Opening a link changes nothing: mail scanners fetch links to look at them, so the page asks
+for a click (a form POSTed to the same path) before it uses the token. The token in the form is
+the secret that allows the action, so a form posted from another site could do nothing its
+sender could not do already.
+"""
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute
+
+from todo_api.accounts import emails, recovery, verification
+from todo_api.accounts.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PasswordHashing
+from todo_api.accounts.schemas import ResetPassword
+from todo_api.auth.errors import EmailTaken, InvalidLink
+from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.kit.deps import database, held
+from todo_api.kit.errors import RateLimited
+from todo_api.kit.pages import templates
+from todo_api.kit.ratelimit import RateLimited as LimitReached
+from todo_api.kit.ratelimit import RateLimiter
+from todo_api.kit.routes import LabelledRoute
+
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "Referrer-Policy": "no-referrer",
+}
+MAX_TOKEN_LENGTH = 512
+_templates = templates(Path(__file__).parent / "templates")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def page(kind: str, status: int = 200, **values: Any) -> HTMLResponse:
+    html = _templates.get_template("account.html").render(
+        kind=kind,
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_LENGTH,
+        **values,
+    )
+    return HTMLResponse(html, status, headers=HEADERS)
+
+
+def _token(value: object) -> str:
+    return value[:MAX_TOKEN_LENGTH] if isinstance(value, str) else ""
+
+
+async def _limited(request: Request, key: str) -> bool:
+    limiter = held(request.app, RateLimiter)
+    client = request.client.host if request.client else "unknown"
+    try:
+        await limiter.check((f"{key}:ip:{client}", limiter.attempts))
+    except LimitReached:
+        return True
+    return False
+
+
+async def reset_form(request: Request) -> Response:
+    return page("reset", token=_token(request.query_params.get("token")))
+
+
+async def reset(request: Request) -> Response:
+    form = await request.form()
+    token = _token(form.get("token"))
+    password = form.get("password")
+    if await _limited(request, "reset"):
+        return page("reset", 429, token=token, message="Too many attempts; try again later.")
+    try:
+        data = ResetPassword.model_validate({"token": token, "password": password})
+    except ValidationError:
+        message = f"Choose a password of {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
+        return page("reset", 400, token=token, message=message)
+    try:
+        ended = await recovery.reset(
+            db=database(request),
+            passwords=held(request.app, PasswordHashing),
+            token=data.token,
+            password=data.password,
+        )
+    except InvalidLink:
+        return page("expired", 400)
+    except RateLimited:  # every password hashing slot busy
+        return page("reset", 429, token=token, message="The service is busy; try again shortly.")
+    await held(request.app, KnownTokens).revoked(*ended)
+    return page("reset_done")
+
+
+async def verify_form(request: Request) -> Response:
+    return page("verify", token=_token(request.query_params.get("token")))
+
+
+async def verify(request: Request) -> Response:
+    form = await request.form()
+    token = _token(form.get("token"))
+    if await _limited(request, "verify"):
+        return page("verify", 429, token=token, message="Too many attempts; try again later.")
+    try:
+        row = await verification.verify(db=database(request), token=token)
+    except InvalidLink:
+        return page("expired", 400)
+    except EmailTaken:
+        return page("taken", 409)
+    return page("verify_done", email=row.email)
+
+
+def routes(extra: list[tuple[str, Handler, Handler]] | None = None) -> list[BaseRoute]:
+    """The pages (with built-in accounts only): each action's GET (the page) and POST."""
+    found: list[BaseRoute] = []
+    pages = [(emails.RESET_ACTION, reset_form, reset), (emails.VERIFY_ACTION, verify_form, verify)]
+    for action, show, act in [*pages, *(extra or [])]:
+        found.append(LabelledRoute(f"/account/{action}", show, methods=["GET"]))
+        found.append(LabelledRoute(f"/account/{action}", act, methods=["POST"]))
+    return found

@@ -1,0 +1,64 @@
+"""What the auth routes read off a request: the client's address and where a sign-in is made
+from, the app's settings, rate limiter and password hashing; an attempt counted against its
+limits (429 past one); answers with tokens kept by no cache."""
+
+from typing import Any
+
+from fastapi import Request, Response
+
+from todo_api.accounts import sign_ins
+from todo_api.accounts.passwords import PasswordHashing
+from todo_api.config import Settings
+from todo_api.kit.deps import held
+from todo_api.kit.errors import RateLimited
+from todo_api.kit.ratelimit import RateLimited as LimitReached
+from todo_api.kit.ratelimit import RateLimiter
+
+# The routes that create a session take no bearer token.
+PUBLIC: dict[str, Any] = {"security": []}
+
+
+def limiter_of(request: Request) -> RateLimiter:
+    limiter: RateLimiter = held(request.app, RateLimiter)
+    return limiter
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def count_attempt(request: Request, *limits: tuple[str, int]) -> None:
+    """Count an attempt under each (key, limit) in turn; 429 at the first one past its limit."""
+    try:
+        await limiter_of(request).check(*limits)
+    except LimitReached as exc:
+        raise RateLimited(exc.retry_after) from None
+
+
+async def count_from_address(request: Request, route: str, attempts: int | None = None) -> None:
+    """Count an attempt at `route` from the client's address: at most `attempts` a window (the
+    limiter's `attempts` unless given); 429 past it."""
+    limiter = limiter_of(request)
+    limit = limiter.attempts if attempts is None else attempts
+    await count_attempt(request, (f"{route}:ip:{client_address(request)}", limit))
+
+
+def origin_of(request: Request) -> sign_ins.Origin:
+    """Where a new sign-in is made from (kept for the list of sign-ins)."""
+    return sign_ins.origin(request.headers.get("user-agent"), client_address(request))
+
+
+def no_store(response: Response) -> None:
+    """Tokens are never kept by a cache (RFC 6749, section 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+def passwords_of(request: Request) -> PasswordHashing:
+    passwords: PasswordHashing = held(request.app, PasswordHashing)
+    return passwords
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = held(request.app, Settings)
+    return settings

@@ -1,0 +1,62 @@
+"""The check that a built-in sign-in's access token still works (its `sign_in` claim): a
+sign-in is a refresh family (todo_api.accounts.service), working while none of its refresh
+tokens is revoked; ending one is told to every process as a revocation of its id.
+
+`LiveSignIns` keeps, per process, the sign-ins it found working lately, so that an access
+token costs no lookup per request; on the rules of `KnownTokens` (todo_api.auth.personal): only
+while revocations are heard (`trusted`), never past KNOWN_TOKEN_SECONDS, and not across any
+revocation heard (its `generation` moving forgets them all: revocations are rare, and a
+forgotten sign-in costs one lookup). Without the channel every request looks its sign-in up.
+"""
+
+import time
+import uuid
+
+from sqlalchemy import bindparam, func, select
+
+from todo_api.auth.errors import InvalidToken
+from todo_api.auth.hashed_tokens import KNOWN_TOKEN_SECONDS, KnownTokens
+from todo_api.db import Connection, Database, Query
+from todo_api.tables.users import refresh_tokens
+
+LIVE_SIGN_INS_MAX = 10_000
+rt = refresh_tokens.c
+
+
+# Whether the sign-in has tokens and none of them revoked (revoking one revokes it).
+_STATE = Query(
+    select(func.count().label("issued"), func.count(rt.revoked_at).label("revoked")).where(
+        rt.family_id == bindparam("family_id")
+    )
+)
+
+
+async def works(conn: Connection, sign_in: uuid.UUID) -> bool:
+    state = (await conn.execute(_STATE, {"family_id": sign_in})).one()
+    return bool(state["issued"]) and not state["revoked"]
+
+
+class LiveSignIns:
+    """The sign-ins this process found working lately (see the module's docstring)."""
+
+    def __init__(self, known: KnownTokens, max_age: float = KNOWN_TOKEN_SECONDS) -> None:
+        self._known = known
+        self._max_age = max_age
+        self._entries: dict[uuid.UUID, tuple[float, int]] = {}  # -> good until, generation
+
+    async def check(self, db: Database, sign_in: uuid.UUID) -> None:
+        """401 INVALID_TOKEN unless the sign-in still works."""
+        entry = self._entries.get(sign_in)
+        generation = self._known.generation
+        if entry is not None:
+            good_until, seen_in = entry
+            if seen_in == generation and time.monotonic() < good_until and self._known.trusted():
+                return
+            del self._entries[sign_in]
+        async with db.connection() as conn:
+            if not await works(conn, sign_in):
+                raise InvalidToken("The sign-in has ended; sign in again")
+        if generation == self._known.generation and self._known.trusted():
+            if len(self._entries) >= LIVE_SIGN_INS_MAX:
+                del self._entries[next(iter(self._entries))]
+            self._entries[sign_in] = (time.monotonic() + self._max_age, generation)

@@ -1,0 +1,142 @@
+"""A browser's sign-in held in a cookie, for the service's own pages (the OAuth sign-in page
+today; the web app's pages use the same).
+
+It is a built-in sign-in like a login's (todo_api.accounts.sign_ins): a refresh family of its own,
+listed in GET /api/auth/sessions, and ended as every other one is: its own sign-out,
+DELETE /api/auth/sessions/{id}, logout-all, a reset or a change of password, two-factor turned
+on elsewhere, the account deleted. The family's refresh token is never handed out: the browser
+holds only the cookie, which names the sign-in and its user, signed with the service's secret,
+and expires with the sign-in.
+
+Every request that reads the cookie asks `LiveSignIns` whether the sign-in still works, as an
+access token's is asked: an ended sign-in's cookie is refused from the next request on, on
+every process (an ending is told to every process as a revocation: todo_api.live.wakeups).
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from todo_api.accounts import service, sign_ins
+from todo_api.accounts.requests import origin_of
+from todo_api.auth.errors import InvalidToken, SignInNotFound
+from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.auth.live_sign_ins import LiveSignIns
+from todo_api.config import Settings
+from todo_api.db import Row
+from todo_api.kit.deps import database, held
+from todo_api.kit.ids import utcnow
+from todo_api.kit.signing import InvalidToken as BadSignature
+from todo_api.kit.signing import Signer
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSignIn:
+    """The signed-in browser's user row, and its sign-in's id."""
+
+    user: Row
+    sign_in: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class _Cookie:
+    sign_in: uuid.UUID
+    user_id: uuid.UUID
+
+
+class BrowserSignIns:
+    """The sign-ins of browsers on the pages under `path`, held in the cookie `name` (HttpOnly,
+    SameSite=Lax, Secure behind https) for `seconds` at most."""
+
+    def __init__(self, settings: Settings, *, name: str, path: str, seconds: int) -> None:
+        self.name = name
+        self._path = path
+        self._seconds = seconds
+        self._signer = Signer(settings.signing_secret(), f"browser-sign-in:{name}")
+        self._secure = (settings.public_url or "").startswith("https://")
+        self._require_verified = settings.email_verification_mode == "required"
+
+    async def start(self, request: Request, response: Response, user_id: uuid.UUID) -> None:
+        """Sign the browser in as `user_id`: a new sign-in, made from the request's origin,
+        named by the cookie set on `response`. The one the browser held before ends (a
+        sign-in again, say as someone else, leaves nothing behind that works)."""
+        await self._end_held(request)
+        made_from = origin_of(request)
+        expires = int(time.time()) + self._seconds
+        async with database(request).transaction() as conn:
+            sign_in = await sign_ins.open_without_token(
+                conn,
+                user_id=user_id,
+                made_from=made_from,
+                expires_at=utcnow() + timedelta(seconds=self._seconds),
+            )
+        value = {"s": str(sign_in), "u": str(user_id), "e": expires}
+        response.set_cookie(
+            self.name,
+            self._signer.dumps(value, "sign-in"),
+            max_age=self._seconds,
+            path=self._path,
+            secure=self._secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    async def current(self, request: Request) -> BrowserSignIn | None:
+        """The browser's sign-in while it works, else None: no cookie, one altered or expired,
+        a sign-in that has ended, an account gone (or, while EMAIL_VERIFICATION=required, one
+        whose email is not confirmed)."""
+        cookie = self._read(request)
+        if cookie is None:
+            return None
+        try:
+            await held(request.app, LiveSignIns).check(database(request), cookie.sign_in)
+        except InvalidToken:
+            return None
+        async with database(request).connection() as conn:
+            user = await service.get_user(conn=conn, user_id=cookie.user_id)
+        if user is None or (self._require_verified and not user.email_verified):
+            return None
+        return BrowserSignIn(user, cookie.sign_in)
+
+    def held_one(self, request: Request) -> bool:
+        """Whether the browser sent a cookie of a sign-in (ended or not)."""
+        return self._read(request) is not None
+
+    async def end(self, request: Request, response: Response) -> None:
+        """The browser's own sign-out: its sign-in ends (on every process) and the cookie
+        goes."""
+        await self._end_held(request)
+        self.forget(response)
+
+    async def _end_held(self, request: Request) -> None:
+        cookie = self._read(request)
+        if cookie is None:
+            return
+        try:
+            async with database(request).connection() as conn:
+                await sign_ins.end(conn, cookie.user_id, cookie.sign_in)
+        except SignInNotFound:
+            return  # ended already
+        await held(request.app, KnownTokens).revoked(cookie.sign_in)
+
+    def forget(self, response: Response) -> None:
+        response.delete_cookie(
+            self.name, path=self._path, secure=self._secure, httponly=True, samesite="lax"
+        )
+
+    def _read(self, request: Request) -> _Cookie | None:
+        raw = request.cookies.get(self.name)
+        if not raw:
+            return None
+        try:
+            value = self._signer.loads(raw, "sign-in")
+            cookie = _Cookie(uuid.UUID(value["s"]), uuid.UUID(value["u"]))
+            if int(value["e"]) < time.time():
+                return None
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+        return cookie
