@@ -88,6 +88,7 @@ from todo_api.tasks import scheduled as tasks_scheduled
 from todo_api.tasks.listing import CursorCodec
 from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
+from todo_api.web.pages import WebApp
 from todo_api.webhooks import scheduled as webhooks_scheduled
 from todo_api.webhooks.router import events_documented
 from todo_api.webhooks.router import router as webhooks_router
@@ -289,6 +290,8 @@ def create_app(
     app.include_router(tokens_router)
     app.include_router(connections_router)
     app.include_router(ops_router)
+    if settings.web_app:  # before the docs: a browser's `GET /` goes to the app
+        app.router.routes.extend(WebApp(settings).routes())
     install_docs(app)
     app.router.routes.append(LabelledRoute(MCP_PATH, mcp, include_in_schema=False))
     provider = Provider(db, settings, oauth_clients, known_tokens)
