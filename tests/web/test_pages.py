@@ -350,7 +350,7 @@ async def test_pages_carry_a_strict_policy_and_files_are_immutable(signed_in: Ac
     assert "unsafe-eval" not in policy
     assert inbox.headers["x-frame-options"] == "DENY"
     assets = re.findall(r'(?:href|src)="(/app/static/[^"]+)"', inbox.text)
-    assert {path.rsplit(".", 1)[1] for path in assets} == {"css", "js"}
+    assert {path.rsplit(".", 1)[1] for path in assets} == {"css", "js", "svg"}
     for path in assets:
         served = await signed_in.browser.get(path)
         assert served.status_code == 200, path

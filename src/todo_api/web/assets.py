@@ -10,7 +10,11 @@ from starlette.responses import Response
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/app/static/"
 IMMUTABLE = "public, max-age=31536000, immutable"
-_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 
 
 class Assets:
