@@ -5,8 +5,11 @@ what keeps them safe (CSRF tokens, the cookie refused on /api, text shown as tex
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pyotp
@@ -403,3 +406,60 @@ async def test_web_app_off_serves_no_pages(settings: Settings, tmp_path: Path) -
             root = await browser.get("/", headers={"Accept": "text/html"})
             assert root.status_code == 200
             assert root.json()["name"] == "todo-api"
+
+
+async def test_a_list_shows_fifty_tasks_and_more_on_the_next_page(signed_in: Account) -> None:
+    operations = [{"op": "create", "data": {"title": f"Task {n:02}"}} for n in range(51)]
+    made = await signed_in.api.post(
+        "/api/tasks/bulk", json={"operations": operations}, headers=signed_in.headers
+    )
+    assert made.status_code == 200, made.text
+    first = await signed_in.browser.get("/app/")
+    assert first.text.count('role="checkbox"') == 50
+    more = re.search(r'<a href="(/app/\?cursor=[^"]+)">More</a>', first.text)
+    assert more is not None
+    second = await signed_in.browser.get(more[1].replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert second.text.count('role="checkbox"') == 1
+    assert ">More</a>" not in second.text
+    shown = set(re.findall(r">(Task \d\d)</a>", first.text + second.text))
+    assert len(shown) == 51
+    assert (await signed_in.browser.get("/app/?cursor=not-a-cursor")).status_code == 404
+
+
+async def test_today_and_upcoming_read_the_users_clock(signed_in: Account) -> None:
+    zone = await signed_in.api.patch(
+        "/api/auth/me", json={"timezone": "Pacific/Kiritimati"}, headers=signed_in.headers
+    )
+    assert zone.status_code == 200, zone.text
+    today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    due = {
+        "Overdue": {"due_date": (today - timedelta(days=2)).isoformat()},
+        "Due today": {"due_date": today.isoformat()},
+        "In three days": {"due_date": (today + timedelta(days=3)).isoformat()},
+        "In a month": {"due_date": (today + timedelta(days=30)).isoformat()},
+        "Whenever": {},
+    }
+    for title, fields in due.items():
+        created = await signed_in.api.post(
+            "/api/tasks", json={"title": title, **fields}, headers=signed_in.headers
+        )
+        assert created.status_code == 201, created.text
+    moment = (
+        datetime.combine(today, time_of_day(9, 30), ZoneInfo("Pacific/Kiritimati"))
+    ).astimezone(UTC)
+    timed = await signed_in.api.post(
+        "/api/tasks",
+        json={"title": "At half past nine", "due_at": moment.isoformat()},
+        headers=signed_in.headers,
+    )
+    assert timed.status_code == 201, timed.text
+
+    def titles(page: httpx.Response) -> set[str]:
+        return set(re.findall(r'href="/app/tasks/[^"]+">([^<]+)</a>', page.text))
+
+    shown_today = await signed_in.browser.get("/app/today")
+    assert titles(shown_today) == {"Overdue", "Due today", "At half past nine"}
+    assert "9:30:00" in shown_today.text  # on the user's clock, not the server's
+    upcoming = await signed_in.browser.get("/app/upcoming")
+    assert titles(upcoming) == {"Due today", "In three days", "At half past nine"}
