@@ -463,3 +463,21 @@ async def test_today_and_upcoming_read_the_users_clock(signed_in: Account) -> No
     assert "9:30:00" in shown_today.text  # on the user's clock, not the server's
     upcoming = await signed_in.browser.get("/app/upcoming")
     assert titles(upcoming) == {"Due today", "In three days", "At half past nine"}
+
+
+async def test_a_cookie_planted_before_signing_in_signs_no_one_in(
+    signed_in: Account, app: FastAPI
+) -> None:
+    """Someone who hands a victim's browser their own sign-in cookie gains nothing once the
+    victim signs in: the sign-in held before ends, and the victim's is new."""
+    async with client_for(app) as api, client_for(app) as victims_browser:
+        victim = Account(api, victims_browser, await sign_up(api))
+        planted = dict(signed_in.browser.cookies.items())
+        for name, value in planted.items():
+            victims_browser.cookies.set(name, value)
+        assert (await victim.sign_in()).status_code == 303
+        assert victim.email in (await victims_browser.get("/app/")).text
+        # The attacker's own cookie, the one planted, no longer works.
+        again = await signed_in.browser.get("/app/")
+        assert again.status_code == 401
+        assert "Your sign-in has ended. Sign in again." in again.text

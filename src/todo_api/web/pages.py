@@ -184,8 +184,8 @@ class WebApp:
     # Signing in and out
 
     async def sign_in_page(self, request: Request) -> Response:
-        if await self._signins.current(request) is not None:
-            return RedirectResponse(APP, 303, headers=HEADERS)
+        # Shown to a signed-in browser too: signing in (as someone else) ends the sign-in it
+        # held, one planted by someone else included.
         return self.render(request, "signin.html")
 
     async def sign_in(self, request: Request) -> Response:
