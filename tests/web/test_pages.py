@@ -170,6 +170,13 @@ async def test_quick_add_that_cannot_be_read_says_why(signed_in: Account) -> Non
     assert 'role="alert"' in refused.text
     assert "#Nowhere" in refused.text
     assert "is no list of yours" in refused.text
+    assert "<h1>Inbox</h1>" in refused.text
+    from_today = await signed_in.post(
+        "/app/today", "/app/quick", text="tomorrow p1", back="/app/today"
+    )
+    assert from_today.status_code == 400
+    assert "<h1>Today</h1>" in from_today.text  # shown again where it was typed
+    assert 'value="tomorrow p1"' in from_today.text
     assert await signed_in.tasks() == []
 
 

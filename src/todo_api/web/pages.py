@@ -274,37 +274,44 @@ class WebApp:
     # The lists
 
     async def inbox(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        view = View("inbox", _("Inbox"), TaskFilters(completed=False, inbox=True), APP)
-        return await self._list_page(request, signed_in, view)
+        return await self._list_page(
+            request, signed_in, await self._view_at(request, signed_in, APP)
+        )
 
     async def today(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        start = await self._start_of_today(request, signed_in)
-        filters = TaskFilters(completed=False, due_before=start + timedelta(days=1))
-        view = View("today", _("Today"), filters, "/app/today")
+        view = await self._view_at(request, signed_in, "/app/today")
         return await self._list_page(request, signed_in, view)
 
     async def upcoming(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        start = await self._start_of_today(request, signed_in)
-        filters = TaskFilters(
-            completed=False, due_after=start, due_before=start + timedelta(days=8)
-        )
-        view = View("upcoming", _("Upcoming"), filters, "/app/upcoming")
+        view = await self._view_at(request, signed_in, "/app/upcoming")
         return await self._list_page(request, signed_in, view)
 
     async def one_list(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        list_id = _uuid(request.path_params["list_id"])
-        user_id = _user_id(signed_in)
-        async with database(request).connection() as conn:
-            found = await lists.get_list(conn, user_id, list_id)
-        filters = TaskFilters(completed=False, list_id=list_id)
-        view = View("list", found["name"], filters, f"/app/lists/{list_id}", list_id)
-        return await self._list_page(request, signed_in, view)
+        path = f"/app/lists/{request.path_params['list_id']}"
+        return await self._list_page(
+            request, signed_in, await self._view_at(request, signed_in, path)
+        )
 
-    async def _start_of_today(self, request: Request, signed_in: BrowserSignIn) -> datetime:
-        async with database(request).connection() as conn:
-            zone = await schedule.user_zone(conn, _user_id(signed_in))
-        today = utcnow().astimezone(zones.zone(zone)).date()
-        return zones.start_of(today, zone)
+    async def _view_at(self, request: Request, signed_in: BrowserSignIn, path: str) -> View:
+        """The view whose address is `path` (a page's, or where a form returns to)."""
+        if path in ("/app/today", "/app/upcoming"):
+            async with database(request).connection() as conn:
+                zone = await schedule.user_zone(conn, _user_id(signed_in))
+            start = zones.start_of(utcnow().astimezone(zones.zone(zone)).date(), zone)
+            if path == "/app/today":  # due before tomorrow: overdue ones too
+                filters = TaskFilters(completed=False, due_before=start + timedelta(days=1))
+                return View("today", _("Today"), filters, path)
+            filters = TaskFilters(
+                completed=False, due_after=start, due_before=start + timedelta(days=8)
+            )
+            return View("upcoming", _("Upcoming"), filters, path)
+        if path.startswith("/app/lists/"):
+            list_id = _uuid(path.removeprefix("/app/lists/"))
+            async with database(request).connection() as conn:
+                found = await lists.get_list(conn, _user_id(signed_in), list_id)
+            filters = TaskFilters(completed=False, list_id=list_id)
+            return View("list", found["name"], filters, path, list_id)
+        return View("inbox", _("Inbox"), TaskFilters(completed=False, inbox=True), APP)
 
     async def _list_page(
         self,
@@ -361,16 +368,6 @@ class WebApp:
                 request, signed_in, view, status=400, message=_problem(exc), text=text
             )
         return RedirectResponse(back, 303, headers=HEADERS)
-
-    async def _view_at(self, request: Request, signed_in: BrowserSignIn, path: str) -> View:
-        """The view whose address is `path`, to show again with a form's problem."""
-        if path.startswith("/app/lists/"):
-            list_id = _uuid(path.removeprefix("/app/lists/"))
-            async with database(request).connection() as conn:
-                found = await lists.get_list(conn, _user_id(signed_in), list_id)
-            filters = TaskFilters(completed=False, list_id=list_id)
-            return View("list", found["name"], filters, path, list_id)
-        return View("inbox", _("Inbox"), TaskFilters(completed=False, inbox=True), APP)
 
     # A task
 
