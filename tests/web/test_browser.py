@@ -137,6 +137,15 @@ def register(server: Server) -> tuple[str, dict[str, str]]:
     return email, bearer(made.json()["access_token"])
 
 
+def made(
+    server: Server, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    created = httpx.post(f"{server.url}{path}", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    found: dict[str, Any] = created.json()
+    return found
+
+
 def tasks_of(server: Server, headers: dict[str, str]) -> list[dict[str, Any]]:
     listed = httpx.get(f"{server.url}/api/tasks", headers=headers)
     assert listed.status_code == 200, listed.text
@@ -260,3 +269,58 @@ async def test_by_keyboard_alone_in_dark(server: Server, browser: Browser, axe_s
 
 async def _nothing() -> None:
     """Without JavaScript axe-core cannot run in the page: the pages it checks are the same."""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_every_page_passes_axe(
+    server: Server, browser: Browser, axe_source: str, scheme: str
+) -> None:
+    email, headers = register(server)
+    home = made(server, "/api/lists", {"name": "Home"}, headers)["id"]
+    for title, fields in (
+        ("Water the plants", {"list_id": home, "priority": "high", "tags": ["garden"]}),
+        (XSS_TITLES[1], {"due_date": "2030-01-01"}),
+    ):
+        made(server, "/api/tasks", {"title": title, **fields}, headers)
+    watched = await open_page(browser, server, axe_source, javascript=True, scheme=scheme)
+    page = watched.page
+    await page.goto(f"{server.url}/app/signin")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill("not the password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_have_text("Incorrect email or password.")
+    await watched.accessible()
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    await watched.accessible()
+
+    for name in ("Today", "Upcoming", "Home"):
+        await page.get_by_role("navigation", name="Lists").get_by_role("link", name=name).click()
+        await expect(page.get_by_role("heading", name=name)).to_be_visible()
+        await watched.accessible()
+    await page.get_by_role("link", name="Water the plants").click()
+    await expect(page.get_by_label("Title")).to_have_value("Water the plants")
+    await watched.accessible()
+    await page.get_by_role("link", name="Inbox").click()
+    await page.get_by_role("link", name=XSS_TITLES[1]).click()
+    await expect(page.get_by_label("Title")).to_have_value(XSS_TITLES[1])
+    await watched.accessible()
+
+    await page.get_by_role("link", name="Inbox").click()
+    await page.get_by_role("textbox", name="Add a task").fill("Buy bread #nowhere")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.get_by_role("alert")).to_contain_text("is no list of yours")
+    await watched.accessible()
+    await page.goto(f"{server.url}/app/tasks/00000000-0000-0000-0000-000000000000")
+    await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    await watched.accessible()
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_text("You are signed out.")).to_be_visible()
+    await watched.accessible()
+    # Chromium logs the pages' own statuses (a wrong password's 401, the unread words' 400,
+    # the 404) as console errors: those and nothing else.
+    statuses = "console: Failed to load resource: the server responded with a status of"
+    expected = {f"{statuses} 401 (Unauthorized)", f"{statuses} 400 (Bad Request)"}
+    expected.add(f"{statuses} 404 (Not Found)")
+    assert set(watched.problems) <= expected
