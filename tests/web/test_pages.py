@@ -401,6 +401,8 @@ async def test_without_builtin_accounts_the_app_says_it_is_not_here(
             page = await browser.get("/app/")
             assert page.status_code == 404
             assert "its web app is not available" in page.text
+            [style] = re.findall(r'href="(/app/static/app\.[^"]+)"', page.text)
+            assert (await browser.get(style)).status_code == 200
             assert (await browser.get("/app/signin")).status_code == 404
 
 

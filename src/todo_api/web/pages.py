@@ -99,16 +99,18 @@ class WebApp:
     def routes(self) -> list[BaseRoute]:
         """The app's routes, and `GET /` (a browser goes to the app, others get what / says)."""
         root = Route("/", self.root, methods=["GET"])
+        static = Route(STATIC_PREFIX + "{name}", self._assets.serve, methods=["GET"])
         if not self._settings.builtin_accounts_enabled:
             return [
                 root,
+                static,
                 Route(APP, self.unavailable, methods=["GET"]),
                 Route("/app/{rest:path}", self.unavailable, methods=["GET", "POST"]),
             ]
         signed = self._signed_in
         return [
             root,
-            Route(STATIC_PREFIX + "{name}", self._assets.serve, methods=["GET"]),
+            static,
             Route(SIGN_IN, self.sign_in_page, methods=["GET"]),
             Route(SIGN_IN, self.sign_in, methods=["POST"]),
             Route("/app/signout", self.sign_out, methods=["POST"]),
