@@ -6,7 +6,15 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install serve migrate migration test test-container lint lint-migrations format bench bench-setup clean uv lock
+# The web app's message catalogs (src/todo_api/web/locale): the English source strings
+# extracted from its code and templates, each language's catalog updated and compiled.
+WEB := src/todo_api/web
+web-messages: $(INSTALLED)
+	$(BIN)/pybabel extract --no-location -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot $(WEB)
+	$(BIN)/pybabel update -i $(WEB)/locale/messages.pot -d $(WEB)/locale
+	$(BIN)/pybabel compile -d $(WEB)/locale
+
+.PHONY: web-messages install serve migrate migration test test-container lint lint-migrations format bench bench-setup clean uv lock
 
 # uv (from PyPI, pinned) installs from the lock files: every machine gets the same versions,
 # and a fresh clone's first `make serve` takes seconds, not a minute of pip resolving.

@@ -142,6 +142,8 @@ CASES = [
     Case("quick add unknown list", "POST", QUICK, {"text": "Buy bread #nowhere"}),
     Case("quick add validation error", "POST", QUICK, {"text": "", "lang": "xx"}),
     Case("quick add no token", "POST", QUICK, {"text": "Buy bread"}, auth="none"),
+    Case("quick preview", "POST", f"{QUICK}/preview", {"text": "Buy bread tomorrow #nowhere"}),
+    Case("quick preview read", "POST", f"{QUICK}/preview", {"text": "Buy bread 2030-12-24 p2"}),
     Case("delete the collection 405", "DELETE", "/api/tasks"),
     # PATCH and PUT
     Case("patch", "PATCH", TASK, {"title": "Renamed", "description": None}),

@@ -87,6 +87,7 @@ from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
 from todo_api.tokens.router import PREFIX as TOKENS_PREFIX
 from todo_api.tokens.router import router as tokens_router
+from todo_api.web.pages import WebApp
 from todo_api.webhooks import scheduled as webhooks_scheduled
 from todo_api.webhooks.router import events_documented
 from todo_api.webhooks.router import router as webhooks_router
@@ -287,6 +288,8 @@ def create_app(
     app.include_router(tokens_router)
     app.include_router(connections_router)
     app.include_router(ops_router)
+    if settings.web_app:  # before the docs: a browser's `GET /` goes to the app
+        app.router.routes.extend(WebApp(settings).routes())
     install_docs(app)
     app.router.routes.append(LabelledRoute(MCP_PATH, mcp, include_in_schema=False))
     provider = Provider(db, settings, oauth_clients, known_tokens)

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # The service's own accounts (register, login, token, refresh, logout); None means "on
     # unless JWT_JWKS_URL is set", since an external issuer then owns sign-up and sign-in.
     builtin_accounts: bool | None = None
+    # The web app at /app/ (todo_api.web): on or off. Its pages need the built-in accounts;
+    # without them /app/ is a page saying so.
+    web_app: bool = True
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     # A refresh token exchanged again this soon after its first exchange (two tabs at once)

@@ -70,7 +70,7 @@ async def open_without_token(
     conn: Connection, *, user_id: uuid.UUID, made_from: Origin, expires_at: datetime
 ) -> uuid.UUID:
     """A new sign-in whose refresh token is never handed out (a browser's, held in a cookie:
-    todo_api.oauth.browser): it works, is listed and ends as any other, until `expires_at`."""
+    todo_api.accounts.browser): it works, is listed and ends as any other, until `expires_at`."""
     sign_in = new_id()
     await record(conn, sign_in=sign_in, user_id=user_id, made_from=made_from)
     await conn.execute(

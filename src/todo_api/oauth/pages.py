@@ -9,7 +9,7 @@ strictly than by redirecting `invalid_request`). Other faults (response type, sc
 go back to the app's `redirect_uri`, as OAuth says.
 
 The browser's sign-in is a sign-in of the built-in accounts held in a cookie for /oauth only
-(todo_api.oauth.browser): listed with the others, and checked on every request, so that once it
+(todo_api.accounts.browser): listed with the others, and checked on every request, so that once it
 ends (its own sign-out, logout-all or a reset elsewhere, ...) the page asks to sign in again and
 issues no code. Every form carries a token bound to another cookie of the browser (signed with
 the service's secret), so a form posted from another site is refused even by a browser that
@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from todo_api.accounts import oidc_accounts, service, two_factor, webauthn
+from todo_api.accounts.browser import BrowserSignIns
 from todo_api.accounts.oidc_provider import FLOW_PATH
 from todo_api.accounts.passwords import PasswordHashing
 from todo_api.accounts.two_factor import Challenges
@@ -52,7 +53,6 @@ from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 from todo_api.kit.text import canonical_email
 from todo_api.oauth import store
-from todo_api.oauth.browser import BrowserSignIns
 from todo_api.oauth.clients import Clients, redirect_uri_matches
 
 SESSION_COOKIE = "todo_oauth_session"

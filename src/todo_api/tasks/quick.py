@@ -1,4 +1,5 @@
-"""Quick add: a task from the words a person types (`POST /api/tasks/quick`).
+"""Quick add: a task from the words a person types (`POST /api/tasks/quick`), and what it
+would make of them without making it (`POST /api/tasks/quick/preview`).
 
 The words are read by `todo_api.kit.words` on the user's clock and zone; the task is then
 made by `service.create_task`, the create path of `POST /api/tasks` (its checks, events and
@@ -39,6 +40,25 @@ async def quick_add(
     """The task `data.text` describes, made as `POST /api/tasks` makes one, and the spans read.
     Raises InvalidField naming `text` when no title is left, a date is before 1900 or after
     2100, or a `#name` names no list the caller may put tasks in."""
+    task_data, spans = await read(conn, user_id, data=data, lang=lang)
+    try:
+        task = await service.create_task(conn, user_id, data=task_data)
+    except InvalidField as exc:
+        # What was read from `text` is wrong (a rule with no occurrence after its first):
+        # `text` is what the caller wrote. A `list_id` they gave keeps its own name.
+        details = exc.details or []
+        if any(detail.field in _GIVEN for detail in details):
+            raise
+        messages = "; ".join(f"its {detail.field} {detail.message}" for detail in details)
+        raise InvalidField("text", messages) from None
+    return task, spans
+
+
+async def read(
+    conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, lang: str
+) -> tuple[TaskCreate, list[words.Span]]:
+    """What quick add would make of `data.text`, and the spans read; nothing is written
+    (`POST /api/tasks/quick/preview`). Raises InvalidField as `quick_add` does for the text."""
     zone = await schedule.user_zone(conn, user_id)
     try:
         reading = words.read(data.text, clock.now(), zones.zone(zone), lang)
@@ -73,17 +93,7 @@ async def quick_add(
         where = error["loc"][0] if error["loc"] else "text"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise InvalidField("text", f"its {where} {message}") from None
-    try:
-        task = await service.create_task(conn, user_id, data=task_data)
-    except InvalidField as exc:
-        # What was read from `text` is wrong (a rule with no occurrence after its first):
-        # `text` is what the caller wrote. A `list_id` they gave keeps its own name.
-        details = exc.details or []
-        if any(detail.field in _GIVEN for detail in details):
-            raise
-        messages = "; ".join(f"its {detail.field} {detail.message}" for detail in details)
-        raise InvalidField("text", messages) from None
-    return task, reading.spans
+    return task_data, reading.spans
 
 
 async def _list(conn: Connection, user_id: uuid.UUID, span: words.Span) -> uuid.UUID:

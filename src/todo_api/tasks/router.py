@@ -43,6 +43,7 @@ from todo_api.tasks.schemas import (
     FilterGroups,
     QuickAdd,
     QuickAddRead,
+    QuickPreview,
     TaskCreate,
     TaskMove,
     TaskRead,
@@ -206,6 +207,22 @@ async def quick_add(request: Request) -> Response:
     return await respond_idempotently(
         request, call.user_id, idempotency_key, data, create, replayable=_still_seen(call.user_id)
     )
+
+
+@router.post(
+    "/quick/preview",
+    response_model=QuickPreview,
+    responses=error_responses(400, 403, 413),
+    summary="What quick add would make of words, without making it (nothing is written)",
+    openapi_extra=documented(body=QuickAdd),
+)
+async def quick_preview(request: Request) -> Response:
+    call = await caller(request)
+    data = await read_json(request, QuickAdd)
+    lang = data.lang or quick.language(header(request, b"accept-language"))
+    task_data, spans = await call.run(quick.read, data=data, lang=lang)
+    fields = task_data.model_dump(mode="json", exclude_unset=True)
+    return json_response(fields | {"parsed": [vars(span) for span in spans]})
 
 
 def _still_seen(user_id: uuid.UUID) -> Callable[[Connection, StoredResponse], Awaitable[None]]:

@@ -619,6 +619,21 @@ class QuickAddRead(TaskRead):
     parsed: list[ParsedSpan]
 
 
+class QuickPreview(BaseModel):
+    """What quick add would make of the text: the fields it would set (those it would leave
+    to their defaults are left out), and the spans read. Nothing is written."""
+
+    title: str = Field(examples=["Pay rent"])
+    list_id: uuid.UUID | None = Field(default=None, description="The list `#name` names")
+    priority: PriorityName | None = Field(default=None, examples=["high"])
+    tags: list[str] = Field(default_factory=list, examples=[["home"]])
+    due_at: datetime | None = None
+    due_date: date | None = Field(default=None, examples=["2026-12-01"])
+    recurrence: str | None = Field(default=None, examples=["FREQ=MONTHLY;BYMONTHDAY=1"])
+    timezone: str = Field(description="Your time zone, the task's", examples=["Europe/Berlin"])
+    parsed: list[ParsedSpan]
+
+
 class FilterGroup(BaseModel):
     query: str = Field(description="The group's query, as written", examples=["overdue"])
     tasks: list[TaskRead] = Field(description="The group's first page")

@@ -1,0 +1,3 @@
+"""The web app at /app/: pages rendered on the server from the domains' services (never the
+HTTP API over the network), working without JavaScript; htmx (vendored in static/) only makes
+them quicker. See docs/web-app.md."""

@@ -1,0 +1,44 @@
+"""The web app's static files (web/static), served under names holding their content's hash,
+so that a browser keeps each for a year and a new release's file is a new name."""
+
+import hashlib
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+STATIC_DIR = Path(__file__).parent / "static"
+PREFIX = "/app/static/"
+IMMUTABLE = "public, max-age=31536000, immutable"
+_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+
+
+class Assets:
+    """Each file of web/static by its hashed name (`app.3f2a9c1d04e5.css`), read once."""
+
+    def __init__(self, directory: Path = STATIC_DIR) -> None:
+        self._by_name: dict[str, str] = {}  # plain name -> hashed name
+        self._files: dict[str, tuple[bytes, str]] = {}  # hashed name -> body, media type
+        for path in sorted(directory.iterdir()):
+            if path.suffix not in _TYPES:
+                continue
+            body = path.read_bytes()
+            digest = hashlib.sha256(body).hexdigest()[:12]
+            stem, _, suffix = path.name.partition(".")
+            hashed = f"{stem}.{digest}.{suffix}"
+            self._by_name[path.name] = hashed
+            self._files[hashed] = (body, _TYPES[path.suffix])
+
+    def url(self, name: str) -> str:
+        return PREFIX + self._by_name[name]
+
+    async def serve(self, request: Request) -> Response:
+        found = self._files.get(request.path_params["name"])
+        if found is None:
+            return Response("Not found", 404, media_type="text/plain")
+        body, media_type = found
+        return Response(body, media_type=media_type, headers={"Cache-Control": IMMUTABLE})

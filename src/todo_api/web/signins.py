@@ -1,0 +1,70 @@
+"""Who is signed in on the web app's pages, and the forms' CSRF tokens.
+
+The browser's sign-in is a sign-in of the built-in accounts held in a cookie
+(todo_api.accounts.browser): listed in GET /api/auth/sessions and ended by every ending, checked on
+every request. The cookie is `__Host-` prefixed and Secure when PUBLIC_URL is https; /api, /dav
+and /mcp never read it (they take their own bearer and Basic schemes).
+
+Every form that changes something carries a token signed with the service's secret and bound
+to another cookie of this browser (random, HttpOnly): a form posted from another site cannot
+know it, and is refused (403) before anything changes.
+"""
+
+import secrets
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from todo_api.accounts.browser import BrowserSignIn, BrowserSignIns
+from todo_api.config import Settings
+from todo_api.kit.signing import InvalidToken as BadSignature
+from todo_api.kit.signing import Signer
+
+SIGN_IN_SECONDS = 30 * 86400
+FORM_SECONDS = 86400
+
+
+class WebSignIns:
+    """The web app's sign-in cookie and its forms' tokens."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.secure = (settings.public_url or "").startswith("https://")
+        prefix = "__Host-" if self.secure else ""
+        self.browser_cookie = f"{prefix}todo_app_browser"
+        self.sign_ins = BrowserSignIns(
+            settings, name=f"{prefix}todo_app", path="/", seconds=SIGN_IN_SECONDS
+        )
+        self._forms = Signer(settings.signing_secret(), "web-form")
+
+    async def current(self, request: Request) -> BrowserSignIn | None:
+        return await self.sign_ins.current(request)
+
+    def browser(self, request: Request) -> str:
+        """This browser's form key: the one its cookie holds, else a new one (`keep` sets it)."""
+        return request.cookies.get(self.browser_cookie) or secrets.token_urlsafe(32)
+
+    def keep(self, response: Response, browser: str) -> None:
+        response.set_cookie(
+            self.browser_cookie,
+            browser,
+            max_age=SIGN_IN_SECONDS,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def form_token(self, browser: str) -> str:
+        return self._forms.dumps(int(time.time()), browser)
+
+    def form_token_valid(self, request: Request, token: object) -> bool:
+        """Whether `token` is one this service gave this browser's forms, recently."""
+        browser = request.cookies.get(self.browser_cookie)
+        if browser is None or not isinstance(token, str):
+            return False
+        try:
+            issued = self._forms.loads(token, browser)
+        except BadSignature:
+            return False
+        return isinstance(issued, int) and time.time() - issued < FORM_SECONDS

@@ -1,0 +1,492 @@
+"""The web app's pages through HTTP, on both databases: signing in and out (the sign-in is one
+of the account's, ended by every ending), the lists, quick add, completing, a task's page, and
+what keeps them safe (CSRF tokens, the cookie refused on /api, text shown as text)."""
+
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pyotp
+import pytest
+from fastapi import FastAPI
+
+from tests.auth.accounts_helpers import PASSWORD, bearer, sign_up
+from tests.auth.oauth_helpers import form_fields
+from tests.support import app_factory, client_for
+from todo_api.config import Settings
+
+XSS_TITLES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
+
+
+@pytest.fixture
+async def app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    assert settings.database_url is not None
+    async with app_factory(settings.database_url, tmp_path, email_verification="off") as make:
+        yield make()
+
+
+class Account:
+    """An account: the API's client with its token, and a browser of its own (cookies)."""
+
+    def __init__(self, api: httpx.AsyncClient, browser: httpx.AsyncClient, body: Any) -> None:
+        self.api, self.browser = api, browser
+        self.email: str = body["user"]["email"]
+        self.headers = bearer(body["access_token"])
+
+    async def sign_in(self, password: str = PASSWORD) -> httpx.Response:
+        page = await self.browser.get("/app/signin")
+        assert page.status_code == 200, page.text
+        return await self.browser.post(
+            "/app/signin",
+            data={**form_fields(page.text), "email": self.email, "password": password},
+        )
+
+    async def post(self, page_path: str, action: str, **fields: str) -> httpx.Response:
+        """Press a form's button on the page at `page_path` (its CSRF token along)."""
+        page = await self.browser.get(page_path)
+        assert page.status_code == 200, page.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        return await self.browser.post(action, data={"csrf_token": token[1], **fields})
+
+    async def tasks(self, **params: str) -> list[dict[str, Any]]:
+        listed = await self.api.get("/api/tasks", params=params, headers=self.headers)
+        assert listed.status_code == 200, listed.text
+        found: list[dict[str, Any]] = listed.json()
+        return found
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        listed = await self.api.get("/api/auth/sessions", headers=self.headers)
+        assert listed.status_code == 200, listed.text
+        found: list[dict[str, Any]] = listed.json()
+        return found
+
+
+@pytest.fixture
+async def account(app: FastAPI) -> AsyncIterator[Account]:
+    async with client_for(app) as api, client_for(app) as browser:
+        yield Account(api, browser, await sign_up(api))
+
+
+@pytest.fixture
+async def signed_in(account: Account) -> Account:
+    answer = await account.sign_in()
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/app/"
+    return account
+
+
+async def test_a_browser_at_the_root_goes_to_the_app_and_others_get_what_it_said(
+    app: FastAPI,
+) -> None:
+    async with client_for(app) as client:
+        browser = await client.get("/", headers={"Accept": "text/html,*/*;q=0.8"})
+        assert browser.status_code == 303
+        assert browser.headers["location"] == "/app/"
+        other = await client.get("/", headers={"Accept": "application/json"})
+        assert other.status_code == 200
+        assert other.json()["name"] == "todo-api"
+
+
+async def test_a_browser_not_signed_in_is_sent_to_sign_in(account: Account) -> None:
+    for path in ("/app/", "/app/today", "/app/upcoming"):
+        page = await account.browser.get(path)
+        assert page.status_code == 303, path
+        assert page.headers["location"] == "/app/signin"
+
+
+async def test_a_wrong_password_signs_no_one_in(account: Account) -> None:
+    refused = await account.sign_in(password="not the password at all")
+    assert refused.status_code == 401
+    assert "Incorrect email or password." in refused.text
+    assert (await account.browser.get("/app/")).status_code == 303
+
+
+async def test_signing_in_shows_the_inbox_and_the_lists_with_their_open_counts(
+    signed_in: Account,
+) -> None:
+    made = await signed_in.api.post("/api/lists", json={"name": "Home"}, headers=signed_in.headers)
+    assert made.status_code == 201, made.text
+    home = made.json()["id"]
+    for title in ("Water the plants", "Fix the tap"):
+        task = {"title": title, "list_id": home}
+        created = await signed_in.api.post("/api/tasks", json=task, headers=signed_in.headers)
+        assert created.status_code == 201
+    inbox = await signed_in.browser.get("/app/")
+    assert inbox.status_code == 200
+    assert '<nav aria-label="Lists">' in inbox.text
+    assert f'href="/app/lists/{home}">Home <span class="count">2 open</span>' in inbox.text
+    assert "No open tasks here." in inbox.text
+    listed = await signed_in.browser.get(f"/app/lists/{home}")
+    assert "Water the plants" in listed.text
+    assert 'aria-label="Complete Fix the tap"' in listed.text
+    # The sign-in is one of the account's.
+    assert len(await signed_in.sessions()) == 2
+
+
+async def test_quick_add_puts_the_task_in_the_list_in_view_and_the_checkbox_completes_it(
+    signed_in: Account,
+) -> None:
+    made = await signed_in.api.post("/api/lists", json={"name": "Work"}, headers=signed_in.headers)
+    work = made.json()["id"]
+    page = f"/app/lists/{work}"
+    added = await signed_in.post(
+        page, "/app/quick", text="Send the report tomorrow @office p1", list_id=work, back=page
+    )
+    assert added.status_code == 303, added.text
+    assert added.headers["location"] == page
+    [task] = await signed_in.tasks()
+    assert (task["title"], task["list_id"], task["priority"]) == ("Send the report", work, "high")
+    assert task["tags"] == ["office"]
+    assert task["due_date"] is not None
+    shown = await signed_in.browser.get(page)
+    assert f'href="/app/tasks/{task["id"]}">Send the report</a>' in shown.text
+    assert "@office" in shown.text
+
+    done = await signed_in.post(page, f"/app/tasks/{task['id']}/complete", back=page)
+    assert done.status_code == 303
+    assert done.headers["location"] == page
+    assert (await signed_in.tasks())[0]["is_completed"] is True
+    assert "Send the report" not in (await signed_in.browser.get(page)).text
+
+
+async def test_quick_add_goes_to_the_list_the_text_names(signed_in: Account) -> None:
+    made = await signed_in.api.post("/api/lists", json={"name": "Home"}, headers=signed_in.headers)
+    added = await signed_in.post("/app/", "/app/quick", text="Buy milk #Home", back="/app/")
+    assert added.status_code == 303, added.text
+    [task] = await signed_in.tasks()
+    assert task["list_id"] == made.json()["id"]
+
+
+async def test_quick_add_that_cannot_be_read_says_why(signed_in: Account) -> None:
+    refused = await signed_in.post("/app/", "/app/quick", text="Buy milk #Nowhere", back="/app/")
+    assert refused.status_code == 400
+    assert 'role="alert"' in refused.text
+    assert "#Nowhere" in refused.text
+    assert "is no list of yours" in refused.text
+    assert "<h1>Inbox</h1>" in refused.text
+    from_today = await signed_in.post(
+        "/app/today", "/app/quick", text="tomorrow p1", back="/app/today"
+    )
+    assert from_today.status_code == 400
+    assert "<h1>Today</h1>" in from_today.text  # shown again where it was typed
+    assert 'value="tomorrow p1"' in from_today.text
+    assert await signed_in.tasks() == []
+
+
+async def test_htmx_completing_a_task_swaps_its_row_out(signed_in: Account) -> None:
+    created = await signed_in.api.post(
+        "/api/tasks", json={"title": "Call mum"}, headers=signed_in.headers
+    )
+    task_id = created.json()["id"]
+    page = await signed_in.browser.get("/app/")
+    token = form_fields(page.text)["csrf_token"]
+    done = await signed_in.browser.post(
+        f"/app/tasks/{task_id}/complete",
+        data={"csrf_token": token, "back": "/app/"},
+        headers={"HX-Request": "true"},
+    )
+    assert done.status_code == 200
+    assert done.text == ""
+    assert (await signed_in.tasks())[0]["is_completed"] is True
+
+
+async def test_a_form_without_this_browsers_token_is_refused_and_changes_nothing(
+    signed_in: Account, app: FastAPI
+) -> None:
+    created = await signed_in.api.post(
+        "/api/tasks", json={"title": "Keep me"}, headers=signed_in.headers
+    )
+    task_id = created.json()["id"]
+    page = await signed_in.browser.get("/app/")
+    token = form_fields(page.text)["csrf_token"]
+    async with client_for(app) as elsewhere:  # another browser's token is not this one's
+        other = form_fields((await elsewhere.get("/app/signin")).text)["csrf_token"]
+    for fields in ({}, {"csrf_token": other}, {"csrf_token": token + "x"}):
+        for action in ("/app/quick", f"/app/tasks/{task_id}/complete", f"/app/tasks/{task_id}"):
+            refused = await signed_in.browser.post(action, data={"text": "Sneaky", **fields})
+            assert refused.status_code == 403, (action, fields)
+            assert "nothing was changed" in refused.text
+        signed_out = await signed_in.browser.post("/app/signout", data=fields)
+        assert signed_out.status_code == 403
+    [task] = await signed_in.tasks()
+    assert (task["title"], task["is_completed"]) == ("Keep me", False)
+    assert (await signed_in.browser.get("/app/")).status_code == 200  # still signed in
+
+
+async def test_api_dav_and_mcp_never_take_the_apps_cookie(signed_in: Account) -> None:
+    cookies = {"Cookie": "; ".join(f"{k}={v}" for k, v in signed_in.browser.cookies.items())}
+    async with httpx.AsyncClient(
+        transport=signed_in.browser._transport, base_url="http://test"
+    ) as bare:
+        for method, path in (("GET", "/api/tasks"), ("GET", "/api/auth/me")):
+            refused = await bare.request(method, path, headers=cookies)
+            assert refused.status_code == 401, path
+        dav = await bare.request("PROPFIND", "/dav/", headers=cookies)
+        assert dav.status_code == 401
+        mcp = await bare.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={**cookies, "Accept": "application/json, text/event-stream"},
+        )
+        assert mcp.status_code == 401
+
+
+async def test_sign_out_ends_the_sign_in(signed_in: Account) -> None:
+    kept = dict(signed_in.browser.cookies.items())
+    assert len(await signed_in.sessions()) == 2
+    signed_out = await signed_in.post("/app/", "/app/signout")
+    assert signed_out.status_code == 200
+    assert "You are signed out." in signed_out.text
+    assert len(await signed_in.sessions()) == 1
+    # The cookie kept from before names a sign-in that has ended.
+    for name, value in kept.items():
+        signed_in.browser.cookies.set(name, value)
+    again = await signed_in.browser.get("/app/")
+    assert again.status_code == 401
+    assert "Your sign-in has ended. Sign in again." in again.text
+
+
+@pytest.mark.parametrize("ending", ["one", "all"])
+async def test_a_sign_in_ended_elsewhere_asks_to_sign_in_again(
+    signed_in: Account, ending: str
+) -> None:
+    if ending == "one":
+        [browser] = [item for item in await signed_in.sessions() if not item["current"]]
+        ended = await signed_in.api.delete(
+            f"/api/auth/sessions/{browser['id']}", headers=signed_in.headers
+        )
+    else:
+        ended = await signed_in.api.post("/api/auth/logout-all", headers=signed_in.headers)
+    assert ended.status_code == 204
+    page = await signed_in.browser.get("/app/")
+    assert page.status_code == 401
+    assert "Your sign-in has ended. Sign in again." in page.text
+    assert 'name="password"' in page.text
+    refused = await signed_in.browser.post("/app/quick", data={"text": "x"})
+    assert refused.status_code in (401, 403)
+    assert await signed_in.tasks() == []
+
+
+async def test_an_account_with_two_factor_is_asked_for_its_code(account: Account) -> None:
+    setup = await account.api.post(
+        "/api/auth/2fa/setup", json={"password": PASSWORD}, headers=account.headers
+    )
+    totp = pyotp.TOTP(setup.json()["secret"])
+    enabled = await account.api.post(
+        "/api/auth/2fa/enable", json={"code": totp.now()}, headers=account.headers
+    )
+    assert enabled.status_code == 200, enabled.text
+    asked = await account.sign_in()
+    assert asked.status_code == 200
+    assert 'autocomplete="one-time-code"' in asked.text
+    assert (await account.browser.get("/app/")).status_code == 303  # not signed in yet
+    fields = form_fields(asked.text)
+    wrong = await account.browser.post("/app/signin", data={**fields, "code": "000000"})
+    assert wrong.status_code == 401
+    next_code = totp.at(time.time() + 30)  # the one enabling it took is used
+    right = await account.browser.post("/app/signin", data={**fields, "code": next_code})
+    assert right.status_code == 303, right.text
+    assert (await account.browser.get("/app/")).status_code == 200
+
+
+async def test_a_tasks_page_edits_and_deletes_it(signed_in: Account) -> None:
+    created = await signed_in.api.post(
+        "/api/tasks", json={"title": "Draft", "priority": "low"}, headers=signed_in.headers
+    )
+    task_id = created.json()["id"]
+    page = f"/app/tasks/{task_id}"
+    shown = await signed_in.browser.get(page)
+    assert shown.status_code == 200
+    assert 'value="Draft"' in shown.text
+    saved = await signed_in.post(
+        page, page, title="Final", description="Two pages", due="2030-05-01", priority="high"
+    )
+    assert saved.status_code == 303, saved.text
+    [task] = await signed_in.tasks()
+    assert (task["title"], task["description"], task["due_date"], task["priority"]) == (
+        "Final",
+        "Two pages",
+        "2030-05-01",
+        "high",
+    )
+    emptied = await signed_in.post(page, page, title="", priority="high")
+    assert emptied.status_code == 400
+    assert 'role="alert"' in emptied.text
+    deleted = await signed_in.post(page, f"{page}/delete")
+    assert deleted.status_code == 303
+    assert await signed_in.tasks() == []
+    assert (await signed_in.browser.get(page)).status_code == 404
+
+
+async def test_someone_elses_task_is_not_found(signed_in: Account, app: FastAPI) -> None:
+    async with client_for(app) as api:
+        other = await sign_up(api)
+        created = await api.post(
+            "/api/tasks", json={"title": "Private"}, headers=bearer(other["access_token"])
+        )
+    page = await signed_in.browser.get(f"/app/tasks/{created.json()['id']}")
+    assert page.status_code == 404
+    assert "Private" not in page.text
+
+
+async def test_typed_text_is_shown_as_text(signed_in: Account) -> None:
+    for title in XSS_TITLES:
+        created = await signed_in.api.post(
+            "/api/tasks", json={"title": title, "tags": ["<b>"]}, headers=signed_in.headers
+        )
+        assert created.status_code == 201, created.text
+    inbox = await signed_in.browser.get("/app/")
+    task_page = await signed_in.browser.get(f"/app/tasks/{created.json()['id']}")
+    for text in (inbox.text, task_page.text):
+        assert "<script>alert" not in text
+        assert "<img" not in text
+        assert "<b>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in inbox.text
+
+
+async def test_pages_carry_a_strict_policy_and_files_are_immutable(signed_in: Account) -> None:
+    inbox = await signed_in.browser.get("/app/")
+    policy = inbox.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+    assert inbox.headers["x-frame-options"] == "DENY"
+    assets = re.findall(r'(?:href|src)="(/app/static/[^"]+)"', inbox.text)
+    assert {path.rsplit(".", 1)[1] for path in assets} == {"css", "js", "svg"}
+    for path in assets:
+        served = await signed_in.browser.get(path)
+        assert served.status_code == 200, path
+        assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert (await signed_in.browser.get("/app/static/app.0000.css")).status_code == 404
+    for name, _value in signed_in.browser.cookies.items():
+        assert not name.startswith("__Host-")  # http here: no Secure cookie
+
+
+async def test_behind_https_the_cookies_are_host_only_and_secure(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert settings.database_url is not None
+    async with app_factory(
+        settings.database_url, tmp_path, public_url="https://tasks.example.com"
+    ) as make:
+        app = make()
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://tasks.example.com"
+        ) as browser:
+            account = Account(browser, browser, await sign_up(browser))
+            signed = await account.sign_in()
+            assert signed.status_code == 303, signed.text
+            set_cookies = signed.headers.get_list("set-cookie")
+            [sign_in] = [c for c in set_cookies if c.startswith("__Host-todo_app=")]
+            for attribute in ("HttpOnly", "Secure", "Path=/", "SameSite=lax"):
+                assert attribute in sign_in
+            assert (await browser.get("/app/")).status_code == 200
+
+
+async def test_without_builtin_accounts_the_app_says_it_is_not_here(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert settings.database_url is not None
+    async with app_factory(settings.database_url, tmp_path, builtin_accounts=False) as make:
+        browser = client_for(make())
+        async with browser:
+            page = await browser.get("/app/")
+            assert page.status_code == 404
+            assert "its web app is not available" in page.text
+            [style] = re.findall(r'href="(/app/static/app\.[^"]+)"', page.text)
+            assert (await browser.get(style)).status_code == 200
+            assert (await browser.get("/app/signin")).status_code == 404
+
+
+async def test_web_app_off_serves_no_pages(settings: Settings, tmp_path: Path) -> None:
+    assert settings.database_url is not None
+    async with app_factory(settings.database_url, tmp_path, web_app=False) as make:
+        browser = client_for(make())
+        async with browser:
+            assert (await browser.get("/app/")).status_code == 404
+            root = await browser.get("/", headers={"Accept": "text/html"})
+            assert root.status_code == 200
+            assert root.json()["name"] == "todo-api"
+
+
+async def test_a_list_shows_fifty_tasks_and_more_on_the_next_page(signed_in: Account) -> None:
+    operations = [{"op": "create", "data": {"title": f"Task {n:02}"}} for n in range(51)]
+    made = await signed_in.api.post(
+        "/api/tasks/bulk", json={"operations": operations}, headers=signed_in.headers
+    )
+    assert made.status_code == 200, made.text
+    first = await signed_in.browser.get("/app/")
+    assert first.text.count('role="checkbox"') == 50
+    more = re.search(r'<a href="(/app/\?cursor=[^"]+)">More</a>', first.text)
+    assert more is not None
+    second = await signed_in.browser.get(more[1].replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert second.text.count('role="checkbox"') == 1
+    assert ">More</a>" not in second.text
+    shown = set(re.findall(r">(Task \d\d)</a>", first.text + second.text))
+    assert len(shown) == 51
+    assert (await signed_in.browser.get("/app/?cursor=not-a-cursor")).status_code == 404
+
+
+async def test_today_and_upcoming_read_the_users_clock(signed_in: Account) -> None:
+    zone = await signed_in.api.patch(
+        "/api/auth/me", json={"timezone": "Pacific/Kiritimati"}, headers=signed_in.headers
+    )
+    assert zone.status_code == 200, zone.text
+    today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    due = {
+        "Overdue": {"due_date": (today - timedelta(days=2)).isoformat()},
+        "Due today": {"due_date": today.isoformat()},
+        "In three days": {"due_date": (today + timedelta(days=3)).isoformat()},
+        "In a month": {"due_date": (today + timedelta(days=30)).isoformat()},
+        "Whenever": {},
+    }
+    for title, fields in due.items():
+        created = await signed_in.api.post(
+            "/api/tasks", json={"title": title, **fields}, headers=signed_in.headers
+        )
+        assert created.status_code == 201, created.text
+    moment = (
+        datetime.combine(today, time_of_day(9, 30), ZoneInfo("Pacific/Kiritimati"))
+    ).astimezone(UTC)
+    timed = await signed_in.api.post(
+        "/api/tasks",
+        json={"title": "At half past nine", "due_at": moment.isoformat()},
+        headers=signed_in.headers,
+    )
+    assert timed.status_code == 201, timed.text
+
+    def titles(page: httpx.Response) -> set[str]:
+        return set(re.findall(r'href="/app/tasks/[^"]+">([^<]+)</a>', page.text))
+
+    shown_today = await signed_in.browser.get("/app/today")
+    assert titles(shown_today) == {"Overdue", "Due today", "At half past nine"}
+    assert "9:30:00" in shown_today.text  # on the user's clock, not the server's
+    upcoming = await signed_in.browser.get("/app/upcoming")
+    assert titles(upcoming) == {"Due today", "In three days", "At half past nine"}
+
+
+async def test_a_cookie_planted_before_signing_in_signs_no_one_in(
+    signed_in: Account, app: FastAPI
+) -> None:
+    """Someone who hands a victim's browser their own sign-in cookie gains nothing once the
+    victim signs in: the sign-in held before ends, and the victim's is new."""
+    async with client_for(app) as api, client_for(app) as victims_browser:
+        victim = Account(api, victims_browser, await sign_up(api))
+        planted = dict(signed_in.browser.cookies.items())
+        for name, value in planted.items():
+            victims_browser.cookies.set(name, value)
+        assert (await victim.sign_in()).status_code == 303
+        assert victim.email in (await victims_browser.get("/app/")).text
+        # The attacker's own cookie, the one planted, no longer works.
+        again = await signed_in.browser.get("/app/")
+        assert again.status_code == 401
+        assert "Your sign-in has ended. Sign in again." in again.text
