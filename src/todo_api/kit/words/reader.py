@@ -42,17 +42,30 @@ a short phrase only.
 import functools
 import re
 import warnings
-from calendar import monthrange
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
-from todo_api.kit.words import lexicon
-from todo_api.kit.words.lexicon import LANGUAGES, fold
+from todo_api.kit.words.grammar import (
+    DATEPARSER_LONGEST,
+    FIRST_DAY,
+    HORIZON,
+    LAST_DAY,
+    MARKS,
+    PRIORITIES,
+    SPACE_BEFORE_MARK,
+    WEEKDAY_CODES,
+    Due,
+    Far,
+    Grammar,
+    Token,
+    read_tokens,
+    within,
+)
+from todo_api.kit.words.lexicon import LANGUAGES
 
 __all__ = [
     "FIRST_DAY",
@@ -68,51 +81,6 @@ __all__ = [
     "read_tags",
 ]
 
-Due = date | datetime
-PRIORITIES = {"1": "high", "2": "medium", "3": "low", "4": "none"}
-WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-TONIGHT = time(19, 0)
-NOON = time(12, 0)
-# The parts of the day and their times (`tomorrow morning`, `heute Abend`, `esta mañana`).
-PARTS = {"MORNING": time(9, 0), "AFTERNOON": time(15, 0), "EVENING": TONIGHT}
-# The dates the reader reads: one outside is refused, and nothing it does (a recurrence's
-# first occurrence included) walks between a far date and now.
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
-# How far after its first possible day a recurrence's first occurrence is looked for: every
-# rule the grammar writes has one within eight years (29 February).
-HORIZON = timedelta(days=3653)
-# The longest phrase handed to dateparser: no date is written longer, and its work grows
-# with the text.
-DATEPARSER_LONGEST = 64
-
-_TOKEN = re.compile(
-    r'(?P<quoted>"[^"]*"?)'
-    r"|(?P<escaped>\\\S*)"
-    r'|(?P<list>#"[^"]+"|#[^\s,"\\]+)'
-    r'|(?P<tag>@[^\s,"\\@]+)'
-    r"|(?P<comma>,)"
-    r'|(?P<word>[^\s,"\\]+)'
-)
-_YEAR_FIRST = re.compile(r"^(\d{4})([-/])(\d{1,2}|[^\W\d]+)\2(\d{1,2})$")
-_MONTH_NAMED = re.compile(r"^(\d{1,2})/([^\W\d]+)/(\d{4})$")
-_NUMERIC = re.compile(r"^(\d{1,2})([/.])(\d{1,2})(?:\2(\d{4}|\d{2}))?\.?$")
-# A time of day in one word: 5pm, 5:30pm, 17:15, 9h, 8h10, 8h10m, 9u (Dutch); 17.30 is a time
-# only before am/pm or an o'clock word (`17.30 Uhr`): alone, it may be a version or a price.
-_TIME = re.compile(
-    r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm|a\.m\.|p\.m\.)$|^(\d{1,2}):(\d{2})$"
-    r"|^(\d{1,2})[hu](?:(\d{2})m?)?$|^(\d{1,2})\.(\d{2})$"
-)
-_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.|e|er|ème|eme|º|ª|°|o|a|ste|de)$")
-# A day and its month in one word: 15Sep, 15.Sep, 15juin.
-_GLUED = re.compile(r"^(\d{1,2})\.?([^\W\d]{3,})$")
-_NUMBER = re.compile(r"^\d{1,4}$")
-_AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
-_PRIORITY = re.compile(r"^[pP]([1-4])$")
-_TRAILING = ".!?;:)"
-_AFTER_COMPLETION = frozenset({"every", "ev"})
-_MARKS = frozenset(",.!?;:")
-_SPACE_BEFORE_MARK = re.compile(r"^\s+(?=[,.!?;:])")
-
 
 class OutOfRange(ValueError):
     """A date before 1900 or after 2100, at characters `start` to `end` of the text."""
@@ -121,17 +89,6 @@ class OutOfRange(ValueError):
         super().__init__(f"characters {start} to {end}: a date before 1900 or after 2100")
         self.start = start
         self.end = end
-
-
-class _Far(Exception):
-    """A phrase's date is outside FIRST_DAY..LAST_DAY (the phrase ends at token `end`)."""
-
-    def __init__(self, end: int) -> None:
-        self.end = end
-
-
-def _within(day: date) -> bool:
-    return FIRST_DAY <= day <= LAST_DAY
 
 
 @dataclass(frozen=True)
@@ -155,573 +112,6 @@ class Reading:
     tags: list[str] = field(default_factory=list)
     priority: str | None = None
     spans: list[Span] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Token:
-    start: int
-    end: int  # the end of the word without trailing punctuation
-    kind: str  # word, comma, list, tag, priority, protected
-    bare: str  # folded, without a trailing dot
-    dotted: str  # folded, with its trailing dot if it had one
-    dot_end: int
-
-
-@functools.lru_cache(maxsize=1024)
-def _tokens(text: str) -> tuple[_Token, ...]:
-    """The text's words, markers and protected parts (kept: a client sends a text again)."""
-    tokens = []
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "word"
-        start, end = match.span()
-        raw = match.group()
-        if kind in ("quoted", "escaped"):
-            tokens.append(_Token(start, end, "protected", "", "", end))
-            continue
-        if kind in ("list", "tag"):
-            # "#Home." and "@errands!" end a sentence: the mark is not the name's.
-            name = raw if raw.endswith('"') else raw.rstrip(_TRAILING)
-            if len(name) > 1:
-                end = start + len(name)
-                tokens.append(_Token(start, end, kind, name, name, end))
-            continue
-        if kind == "comma":
-            tokens.append(_Token(start, end, "word", ",", ",", end))
-            continue
-        stripped = raw.rstrip(_TRAILING)
-        dotted = raw.rstrip(_TRAILING.replace(".", ""))
-        if dotted.startswith("(") or not stripped:
-            tokens.append(_Token(start, end, "protected", "", "", end))
-            continue
-        if _PRIORITY.match(stripped):
-            kind = "priority"
-        elif raw.endswith("!") and fold(stripped) in _AFTER_COMPLETION:
-            # Todoist's `every!`: due again a while after completion, which no RRULE says.
-            tokens.append(_Token(start, end, "protected", "", "", end))
-            continue
-        dot_end = start + len(dotted) if dotted.endswith(".") else start + len(stripped)
-        tokens.append(
-            _Token(start, start + len(stripped), kind, fold(stripped), fold(dotted), dot_end)
-        )
-    return tuple(tokens)
-
-
-class _Grammar:
-    """The grammar's rules over one text's tokens; each returns (what it read, next index)."""
-
-    def __init__(self, tokens: tuple[_Token, ...], lang: str, now: datetime) -> None:
-        self.tokens = tokens
-        self.lang = lang
-        self.now = now  # on the user's clock
-        self.today = now.date()
-        self.table = lexicon.phrases(lang)
-        self.longest = lexicon.longest(lang)
-        self.first_words = lexicon.first_words(lang)
-        self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
-        self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
-        # The places a phrase of the lexicon can start at: the rules ask every place for
-        # words many times, and most places (numbers, other words) start none.
-        self.starts = {
-            i
-            for i, token in enumerate(tokens)
-            if token.kind == "word"
-            and (token.bare in self.first_words or token.dotted in self.first_words)
-        }
-
-    # -- words --------------------------------------------------------------------------
-
-    def word(self, i: int, symbol: str | Callable[[str], bool]) -> tuple[str, int] | None:
-        """The longest phrase at `i` with `symbol` (or a symbol `symbol` accepts)."""
-        if i not in self.starts:
-            return None
-        for symbols, end, dotted in self.phrases_at(i):
-            for found in symbols:
-                if found == symbol if isinstance(symbol, str) else symbol(found):
-                    if dotted:
-                        self.dot_ends.add(end - 1)
-                    return found, end
-        return None
-
-    def phrases_at(self, i: int) -> list[tuple[frozenset[str], int, bool]]:
-        """The lexicon's phrases starting at token `i`, longest first (each token's looked up
-        once: the rules ask the same places many times)."""
-        if (known := self.found.get(i)) is not None:
-            return known
-        tokens, table = self.tokens, self.table
-        found: list[tuple[frozenset[str], int, bool]] = []
-        first = tokens[i] if i < len(tokens) else None
-        if first is None or (
-            first.bare not in self.first_words and first.dotted not in self.first_words
-        ):
-            self.found[i] = found
-            return found
-        for n in range(min(self.longest, len(tokens) - i), 0, -1):
-            span = tokens[i : i + n]
-            if any(token.kind != "word" for token in span):
-                continue
-            bare = tuple(token.bare for token in span)
-            last = span[-1]
-            if last.dotted != last.bare and (symbols := table.get((*bare[:-1], last.dotted))):
-                found.append((symbols, i + n, True))
-            if symbols := table.get(bare):
-                found.append((symbols, i + n, False))
-        self.found[i] = found
-        return found
-
-    def text(self, i: int) -> str | None:
-        if i < len(self.tokens) and self.tokens[i].kind == "word":
-            return self.tokens[i].dotted
-        return None
-
-    def number(self, i: int, low: int = 1, high: int = 9999) -> tuple[int, int] | None:
-        text = self.text(i)
-        if text and _NUMBER.match(text.rstrip(".")) and not text.endswith("."):
-            value = int(text)
-            if low <= value <= high:
-                return value, i + 1
-        return None
-
-    def ordinal(self, i: int) -> tuple[int, int] | None:
-        """`15th`, `15.`, `15e`, `3rd`, or the words for first..fourth."""
-        text = self.text(i)
-        if text and (match := _ORDINAL.match(text)) and 1 <= int(match[1]) <= 31:
-            if text.endswith("."):
-                self.dot_ends.add(i)
-            return int(match[1]), i + 1
-        if found := self.word(i, lambda s: s.startswith("ORD")):
-            return int(found[0][3:]), found[1]
-        return None
-
-    def weekday(self, i: int) -> tuple[int, int] | None:
-        if found := self.word(i, lambda s: s.startswith("WD")):
-            return int(found[0][2:]), found[1]
-        return None
-
-    def month(self, i: int) -> tuple[int, int] | None:
-        if found := self.word(i, lambda s: s.startswith("MON")):
-            return int(found[0][3:]), found[1]
-        return None
-
-    def unit(self, i: int) -> tuple[str, int] | None:
-        if found := self.word(i, lambda s: s.startswith("UNIT")):
-            return found[0][4], found[1]
-        return None
-
-    def optional(self, i: int, symbol: str) -> int:
-        found = self.word(i, symbol)
-        return found[1] if found else i
-
-    # -- times --------------------------------------------------------------------------
-
-    def clock(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
-        """A time of day; `bare` accepts a plain hour (after `at`, or after a day)."""
-        text = self.text(i)
-        if text and (match := _TIME.match(text)):
-            if match[1]:
-                hour, minute = int(match[1]), int(match[2] or 0)
-                if not 1 <= hour <= 12:
-                    return None
-                hour = hour % 12 + (12 if match[3].startswith("p") else 0)
-            else:
-                hour = int(match[4] or match[6] or match[8])
-                minute = int(match[5] or match[7] or match[9] or 0)
-                after = self.text(i + 1)
-                if after and _AMPM.match(after) and 1 <= hour <= 12:  # "9:00 AM", "8h10 PM"
-                    hour = hour % 12 + (12 if after.startswith("p") else 0)
-                    i += 1
-                    if after.endswith("."):  # "p.m.": its last dot is the word's
-                        self.dot_ends.add(i)
-                elif oclock := self.word(i + 1, "OCLOCK"):  # "17.30 Uhr"
-                    i = oclock[1] - 1
-                elif match[8]:  # "17.30" alone: not a time
-                    return None
-            if hour < 24 and minute < 60:
-                return time(hour, minute), i + 1
-            return None
-        if found := self.word(i, "NOON"):
-            return NOON, found[1]
-        if found := self.word(i, "MIDNIGHT"):
-            return time(0, 0), found[1]
-        if number := self.number(i, 0, 24):
-            after = self.text(number[1])
-            if after and _AMPM.match(after) and 1 <= number[0] <= 12:
-                pm = after.startswith("p")
-                if after.endswith("."):
-                    self.dot_ends.add(number[1])
-                return time(number[0] % 12 + (12 if pm else 0)), number[1] + 1
-            if oclock := self.word(number[1], "OCLOCK"):
-                return (time(number[0]), oclock[1]) if number[0] < 24 else None
-            if bare and number[0] < 24:
-                return time(number[0]), number[1]
-        return None
-
-    def at_time(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
-        if (at := self.word(i, "AT")) and (found := self.clock(at[1], bare=True)):
-            return found
-        return self.clock(i, bare=bare)
-
-    # -- days ---------------------------------------------------------------------------
-
-    def next_weekday(self, weekday: int, *, today_included: bool = True) -> date:
-        ahead = (weekday - self.today.weekday()) % 7
-        if ahead == 0 and not today_included:
-            ahead = 7
-        return self.today + timedelta(days=ahead)
-
-    def next_day_of_month(self, day: int) -> date:
-        year, month = self.today.year, self.today.month
-        for _ in range(13):
-            if day <= monthrange(year, month)[1]:
-                candidate = date(year, month, day)
-                if candidate >= self.today:
-                    return candidate
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        raise ValueError(day)
-
-    def next_date(self, month: int, day: int, year: int | None) -> date | None:
-        try:
-            if year is not None:
-                return date(year, month, day)
-            for year in range(self.today.year, self.today.year + 9):
-                if day <= monthrange(year, month)[1] and date(year, month, day) >= self.today:
-                    return date(year, month, day)
-        except ValueError:
-            pass
-        return None
-
-    def year(self, i: int) -> tuple[int | None, int]:
-        j = self.comma(i)  # "jan 4, 2027"
-        j = self.optional(j, "OF")  # "4 de enero de 2027"
-        if found := self.number(j, 1900, 2200):
-            return found
-        return None, i
-
-    def comma(self, i: int) -> int:
-        return i + 1 if self.text(i) == "," else i
-
-    def part(self, i: int) -> tuple[time, int] | None:
-        """A part of the day: `morning` 09:00, `afternoon` 15:00, `evening` 19:00."""
-        if found := self.word(i, lambda s: s in PARTS):
-            return PARTS[found[0]], found[1]
-        return None
-
-    def month_day(self, i: int) -> tuple[date, int] | None:
-        """`jan 4 [2027]`, `4 Jan`, `4. Januar`, `4 de enero`, `le 4 janvier`, `15Sep`,
-        `March, 6th 2016`."""
-        text = self.text(i)
-        if text and (glued := _GLUED.match(text)) and (named := self.month_named(glued[2])):
-            year, end = self.year(i + 1)
-            if found := self.next_date(named, int(glued[1]), year):
-                return found, end
-            return None
-        if month := self.month(i):
-            j = self.optional(self.comma(month[1]), "ON")
-            day = self.ordinal(j) or self.number(j, 1, 31)
-            if day:
-                year, end = self.year(day[1])
-                if found := self.next_date(month[0], day[0], year):
-                    return found, end
-        day = self.ordinal(i) or self.number(i, 1, 31)
-        if day:
-            j = self.optional(day[1], "OF")
-            if month := self.month(j):
-                year, end = self.year(month[1])
-                if found := self.next_date(month[0], day[0], year):
-                    return found, end
-        return None
-
-    def numeric(self, i: int) -> tuple[date, int] | None:
-        """`2026-12-24`, `2012/8/10`, `2012/Aug/10`, `8/Oct/2012`, `24/12[/2026]` (English:
-        `12/24` when that is a date), `24.12.2026` and, in a language that writes dates with
-        dots, `24.12.` (`1.2` alone is a number)."""
-        text = self.text(i)
-        if not text:
-            return None
-        if match := _YEAR_FIRST.match(text):
-            month = int(match[3]) if match[3].isdigit() else self.month_named(match[3])
-            if month and (found := self.next_date(month, int(match[4]), int(match[1]))):
-                return found, i + 1
-            return None
-        if (match := _MONTH_NAMED.match(text)) and (month := self.month_named(match[2])):
-            if found := self.next_date(month, int(match[1]), int(match[3])):
-                return found, i + 1
-            return None
-        if match := _NUMERIC.match(text):
-            dotted = match[2] == "."
-            # With dots, a date has its year (`1.2.2026`) or, but in English, a last dot (`1.2.`).
-            if dotted and not (match[4] or (text.endswith(".") and self.lang != "en")):
-                return None
-            first, second = int(match[1]), int(match[3])
-            year = int(match[4]) if match[4] else None
-            if year is not None and len(match[4]) == 2:  # "24/12/26"
-                year += 2000
-            orders = [(second, first)]  # day first
-            if self.lang == "en" and "/" in text:
-                orders.insert(0, (first, second))
-            for month, day in orders:
-                if 1 <= month <= 12 and (found := self.next_date(month, day, year)):
-                    if text.endswith("."):
-                        self.dot_ends.add(i)
-                    return found, i + 1
-        return None
-
-    def month_named(self, word: str) -> int | None:
-        """The month a word names (`aug`, `Oct`), or None."""
-        for symbol in self.table.get((fold(word),), ()):
-            if symbol.startswith("MON"):
-                return int(symbol[3:])
-        return None
-
-    def day(self, i: int) -> tuple[date, time | None, int] | None:
-        """A day, and the time the phrase implies (`tonight`)."""
-        if found := self.word(i, "TONIGHT"):  # before today: "heute abend"
-            return self.today, TONIGHT, found[1]
-        if found := self.word(i, lambda s: "+" in s):  # a day and its part: "vanochtend"
-            day_word, part_name = found[0].split("+")
-            ahead = timedelta(days=day_word == "TOMORROW")
-            return self.today + ahead, PARTS[part_name], found[1]
-        for symbol, days in (("AFTER_TOMORROW", 2), ("TODAY", 0), ("TOMORROW", 1)):
-            if found := self.word(i, symbol):
-                return self.today + timedelta(days=days), None, found[1]
-        if found := self.word(i, "EOM"):
-            last = monthrange(self.today.year, self.today.month)[1]
-            return self.today.replace(day=last), None, found[1]
-        if numeric := self.numeric(i):
-            return numeric[0], None, numeric[1]
-        j = self.optional(i, "ON")
-        if month_day := self.month_day(j):
-            return month_day[0], None, month_day[1]
-        if (year := self.number(i, 1900, 2100)) and (month := self.month(year[1])):
-            day_ = self.ordinal(month[1]) or self.number(month[1], 1, 31)  # "2018 March 18"
-            if day_ and (found_ := self.next_date(month[0], day_[0], year[0])):
-                return found_, None, day_[1]
-        if weekday_ := self.weekday(j) or self.word(j, lambda s: s.startswith("SWD")):
-            # A weekday written with its date is the date: "Sunday, December 7, 2014",
-            # "Dimanche 7 décembre 2014", "Di, 10. Januar"; a number after it is its day.
-            k = self.optional(self.comma(weekday_[1]), "ON")
-            if dated := self.numeric(k) or self.month_day(k):
-                return dated[0], None, dated[1]
-            if not self.clock(k) and (day_ := self.ordinal(k) or self.number(k, 1, 31)):
-                return self.next_day_of_month(day_[0]), None, day_[1]  # "mardi 10"
-        if (weekday := self.weekday(j)) and (week := self.next_week(weekday[1])):
-            # "friday next week", "tuesday of next week", "Freitag nächste Woche"
-            return week[0] + timedelta(days=weekday[0]), None, week[1]
-
-        # next monday, monday next, lundi prochain, el próximo lunes, this monday, monday
-        for first in ("NEXT", "THIS"):
-            if word := self.word(j, first):
-                if weekday := self.weekday(word[1]):
-                    later = first == "NEXT"
-                    return self.next_weekday(weekday[0], today_included=not later), None, weekday[1]
-                if first == "NEXT" and (unit := self.unit(word[1])):
-                    then = self.optional(unit[1], "ON")
-                    if unit[0] == "w" and (weekday := self.weekday(then)):  # volgende week vrijdag
-                        return self.next_period("w") + timedelta(days=weekday[0]), None, weekday[1]
-                    return self.next_period(unit[0]), None, unit[1]
-                if first == "THIS" and (part := self.part(word[1])):  # "this morning"
-                    return self.today, part[0], part[1]
-        if weekday := self.weekday(j):
-            if following := self.word(weekday[1], "NEXT"):
-                return self.next_weekday(weekday[0], today_included=False), None, following[1]
-            return self.next_weekday(weekday[0]), None, weekday[1]
-        if (unit := self.unit(j)) and (after := self.word(unit[1], "NEXT")):  # semaine prochaine
-            return self.next_period(unit[0]), None, after[1]
-        if (
-            (word := self.word(i, "IN"))
-            and (count := self.number(word[1], 1, 999))
-            and (unit := self.unit(count[1]))
-        ):
-            return self.later(unit[0], count[0]), None, unit[1]
-        if j != i or self.lang not in ("en", "de", "nl"):  # "on the 15th", "le 15", "el 15"
-            day = self.ordinal(j) or (self.number(j, 1, 31) if j != i else None)
-            if day:
-                return self.next_day_of_month(day[0]), None, day[1]
-        elif (day := self.ordinal(j)) and not (self.text(j) or ".").endswith("."):
-            return self.next_day_of_month(day[0]), None, day[1]
-        return None
-
-    def next_week(self, i: int) -> tuple[date, int] | None:
-        """`next week` (`, next week`, `of next week`, `semaine prochaine`) at `i`: its
-        Monday, and where the words end."""
-        k = self.optional(self.comma(i), "OF")
-        if (word := self.word(k, "NEXT")) and (unit := self.unit(word[1])) and unit[0] == "w":
-            return self.next_period("w"), unit[1]
-        if (unit := self.unit(k)) and unit[0] == "w" and (word := self.word(unit[1], "NEXT")):
-            return self.next_period("w"), word[1]
-        return None
-
-    def next_period(self, unit: str) -> date:
-        today = self.today
-        if unit == "d":
-            return today + timedelta(days=1)
-        if unit == "w":
-            return today + timedelta(days=7 - today.weekday())
-        if unit == "m":
-            return date(today.year + today.month // 12, today.month % 12 + 1, 1)
-        return date(today.year + 1, 1, 1)
-
-    def later(self, unit: str, count: int) -> date:
-        today = self.today
-        if unit in ("d", "w"):
-            return today + timedelta(days=count * (7 if unit == "w" else 1))
-        months = today.month - 1 + count * (12 if unit == "y" else 1)
-        year, month = today.year + months // 12, months % 12 + 1
-        return date(year, month, min(today.day, monthrange(year, month)[1]))
-
-    def due(self, i: int) -> tuple[date, time | None, int] | None:
-        """A day and maybe a time, in either order, or a time alone (today). A part of the
-        day after a day gives its time (`tomorrow morning`); after an afternoon or evening, a
-        bare hour from 1 to 11 is p.m. (`tonight at 8`, `8 Uhr abends`)."""
-        if found := self.day(i):
-            day, implied, end = found
-            if part := self.part(end):
-                implied, end = part
-            if clock := self.at_time(self.comma(end), bare=True):  # "30 aprile 2016, 10:00"
-                return day, _afternoon(clock[0], implied), clock[1]
-            return day, implied, end
-        if (hour := self.number(i, 1, 12)) and (part := self.part(hour[1])):
-            return self.today, _afternoon(time(hour[0]), part[0]), part[1]  # 6 in the evening
-        if clock := self.at_time(i):
-            if found := self.day(clock[1]):
-                return found[0], _afternoon(clock[0], found[1]), found[2]
-            if part := self.part(clock[1]):
-                return self.today, _afternoon(clock[0], part[0]), part[1]
-            return self.today, clock[0], clock[1]
-        return None
-
-    # -- recurrence ---------------------------------------------------------------------
-
-    def weekdays(self, i: int) -> tuple[list[int], int] | None:
-        first = self.weekday(i)
-        if not first:
-            return None
-        days, end = [first[0]], first[1]
-        while True:
-            j = self.optional(end, "AND")
-            j = self.optional(j, "AND") if j != end else j
-            if not (more := self.weekday(j)):
-                return days, end
-            days.append(more[0])
-            end = more[1]
-
-    def nth_weekday(self, i: int) -> tuple[str, int] | None:
-        """`last friday`, `3rd tuesday`: a BYDAY with its ordinal."""
-        if (last := self.word(i, "LAST")) and (weekday := self.weekday(last[1])):
-            return f"-1{WEEKDAY_CODES[weekday[0]]}", weekday[1]
-        if (nth := self.ordinal(i)) and nth[0] <= 5 and (weekday := self.weekday(nth[1])):
-            return f"{nth[0]}{WEEKDAY_CODES[weekday[0]]}", weekday[1]
-        return None
-
-    def rule_head(self, i: int) -> tuple[dict[str, str], int] | None:
-        for symbol, frequency in (
-            ("DAILY", "DAILY"),
-            ("WEEKLY", "WEEKLY"),
-            ("MONTHLY", "MONTHLY"),
-            ("YEARLY", "YEARLY"),
-        ):
-            if found := self.word(i, symbol):
-                return {"FREQ": frequency}, found[1]
-        every = self.word(i, "EVERY")
-        if not every:
-            return None
-        j = every[1]
-        interval = None
-        if other := self.word(j, "OTHER"):
-            interval, j = 2, other[1]
-        elif (count := self.number(j, 1, 999)) and self.unit(count[1]):
-            interval, j = count[0], count[1]
-        frequencies = {"d": "DAILY", "w": "WEEKLY", "m": "MONTHLY", "y": "YEARLY"}
-        if unit := self.unit(j):
-            parts = {"FREQ": frequencies[unit[0]]}
-            if interval and interval > 1:
-                parts["INTERVAL"] = str(interval)
-            return parts, unit[1]
-        if workday := self.word(j, "WORKDAY"):
-            return {"FREQ": "WEEKLY", "BYDAY": "MO,TU,WE,TH,FR"}, workday[1]
-        if interval is None and (nth := self.nth_weekday(j)):
-            return {"FREQ": "MONTHLY", "BYDAY": nth[0]}, nth[1]
-        if days := self.weekdays(j):
-            parts = {"FREQ": "WEEKLY"}
-            if interval and interval > 1:
-                parts["INTERVAL"] = str(interval)
-            parts["BYDAY"] = ",".join(WEEKDAY_CODES[d] for d in days[0])
-            return parts, days[1]
-        if interval is None and (yearly := self.month_day_parts(j)):
-            return {"FREQ": "YEARLY", **yearly[0]}, yearly[1]
-        last = self.word(j, "LAST") if interval is None else None
-        if last and (unit := self.unit(last[1])) and unit[0] == "d":
-            return {"FREQ": "MONTHLY", "BYMONTHDAY": "-1"}, unit[1]
-        if interval is None and (day := self.ordinal(j)):
-            return {"FREQ": "MONTHLY", "BYMONTHDAY": str(day[0])}, day[1]
-        return None
-
-    def month_day_parts(self, i: int) -> tuple[dict[str, str], int] | None:
-        if month := self.month(i):
-            day = self.ordinal(month[1]) or self.number(month[1], 1, 31)
-            if day and day[0] <= monthrange(2024, month[0])[1]:
-                return {"BYMONTH": str(month[0]), "BYMONTHDAY": str(day[0])}, day[1]
-        day = self.ordinal(i) or self.number(i, 1, 31)
-        if day:
-            j = self.optional(day[1], "OF")
-            if (month := self.month(j)) and day[0] <= monthrange(2024, month[0])[1]:
-                return {"BYMONTH": str(month[0]), "BYMONTHDAY": str(day[0])}, month[1]
-        return None
-
-    def rule(self, i: int) -> tuple[dict[str, str], time | None, date, date | None, int] | None:
-        """A recurrence: its RRULE parts, time of day, first day and last day."""
-        head = self.rule_head(i)
-        if not head:
-            return None
-        parts, end = head
-        clock: time | None = None
-        start, until = self.today, None
-        while True:
-            on = self.word(end, "ON")
-            j = on[1] if on else end
-            frequency = parts["FREQ"]
-            if frequency == "WEEKLY" and "BYDAY" not in parts and (days := self.weekdays(j)):
-                parts["BYDAY"] = ",".join(WEEKDAY_CODES[d] for d in days[0])
-                end = days[1]
-            elif (
-                frequency == "MONTHLY"
-                and not ({"BYDAY", "BYMONTHDAY"} & parts.keys())
-                and ((nth := self.nth_weekday(j)) or (day := self.ordinal(j)))
-            ):
-                if nth:
-                    parts["BYDAY"], end = nth
-                elif day:
-                    parts["BYMONTHDAY"], end = str(day[0]), day[1]
-            elif (
-                frequency == "YEARLY"
-                and "BYMONTH" not in parts
-                and (yearly := self.month_day_parts(j))
-            ):
-                parts.update(yearly[0])
-                end = yearly[1]
-            elif clock is None and (found_time := self.at_time(end, bare=False)):
-                clock, end = found_time
-            elif (word := self.word(end, "STARTING")) and (day_ := self.due(word[1])):
-                start, end = day_[0], day_[2]
-                clock = clock or day_[1]
-            elif word := self.word(end, "UNTIL"):
-                if found_day := self.due(word[1]):
-                    until, end = found_day[0], found_day[2]
-                elif month := self.month(word[1]):
-                    year = self.today.year + (month[0] < self.today.month)
-                    until = date(year, month[0], monthrange(year, month[0])[1])
-                    end = month[1]
-                else:
-                    break
-            else:
-                break
-        return parts, clock, start, until, end
-
-
-def _afternoon(clock: time, part: time | None) -> time:
-    """A time said with a part of the day: 1 to 11 after an afternoon or evening is p.m."""
-    if part is not None and part.hour >= 12 and 1 <= clock.hour <= 11:
-        return clock.replace(hour=clock.hour + 12)
-    return clock
 
 
 def _rule_text(parts: dict[str, str]) -> str:
@@ -781,24 +171,24 @@ class _Found:
     end: int
 
 
-def _phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
-    """The date or recurrence phrase at token `i`; raises _Far when it names a day outside
+def _phrase(grammar: Grammar, i: int, zone: tzinfo) -> _Found | None:
+    """The date or recurrence phrase at token `i`; raises Far when it names a day outside
     FIRST_DAY..LAST_DAY (a recurrence: its start, end or first occurrence)."""
     if found_rule := grammar.rule(i):
         parts, clock, start, until, end = found_rule
-        if not (_within(start) and (until is None or _within(until))):
-            raise _Far(end)
+        if not (within(start) and (until is None or within(until))):
+            raise Far(end)
         first = _first_occurrence(parts, clock, start, grammar.now)
-        if first is not None and not _within(first.date()):
-            raise _Far(end)
+        if first is not None and not within(first.date()):
+            raise Far(end)
         if first is not None and (until is None or first.date() <= until):
             if until is not None:
                 parts["UNTIL"] = _until(until, clock, zone)
             return _Found("recurrence", _moment(first.date(), clock, zone), _rule_text(parts), end)
     if found_due := grammar.due(i):
         day, clock, end = found_due
-        if not _within(day):
-            raise _Far(end)
+        if not within(day):
+            raise Far(end)
         return _Found("due", _moment(day, clock, zone), None, end)
     return None
 
@@ -811,20 +201,20 @@ def _language(lang: str | None) -> str:
     return lang if lang is not None and lang in LANGUAGES else "en"
 
 
-def _span_end(grammar: _Grammar, end: int) -> int:
+def _span_end(grammar: Grammar, end: int) -> int:
     token = grammar.tokens[end - 1]
     return token.dot_end if end - 1 in grammar.dot_ends else token.end
 
 
 def _whole(text: str, now: datetime, zone: tzinfo | str, lang: str | None) -> _Found | None:
     zone = _zone(zone)
-    tokens = _tokens(text)
+    tokens = read_tokens(text)
     if not tokens or any(token.kind != "word" for token in tokens):
         return None
-    grammar = _Grammar(tokens, _language(lang), now.astimezone(zone))
+    grammar = Grammar(tokens, _language(lang), now.astimezone(zone))
     try:
         found = _phrase(grammar, 0, zone)
-    except _Far:
+    except Far:
         return _FAR
     return found if found and found.end == len(tokens) else None
 
@@ -893,7 +283,7 @@ def _dateparser(text: str, lang: str, local_now: datetime, zone: tzinfo) -> Due 
             found = dateparser.parse(text, languages=[lang], settings=settings)
         except (ValueError, OverflowError, TypeError, KeyError):
             return None
-    if found is None or not _within(found.date()):
+    if found is None or not within(found.date()):
         return None
     if _HAS_TIME.search(text):
         moment: datetime = found.replace(second=0, microsecond=0, tzinfo=zone)
@@ -910,8 +300,8 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
     after 2100.
     """
     zone = _zone(zone)
-    tokens = _tokens(text)
-    grammar = _Grammar(tokens, _language(lang), now.astimezone(zone))
+    tokens = read_tokens(text)
+    grammar = Grammar(tokens, _language(lang), now.astimezone(zone))
     reading = Reading(title="")
     i = 0
     dated = False
@@ -948,10 +338,10 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
     return reading
 
 
-def _read_phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
+def _read_phrase(grammar: Grammar, i: int, zone: tzinfo) -> _Found | None:
     try:
         return _phrase(grammar, i, zone)
-    except _Far as far:
+    except Far as far:
         start = grammar.tokens[i].start
         raise OutOfRange(start, _span_end(grammar, far.end)) from None
 
@@ -959,7 +349,7 @@ def _read_phrase(grammar: _Grammar, i: int, zone: tzinfo) -> _Found | None:
 def read_tags(text: str) -> tuple[str, list[str]]:
     """The `@tag` words of `text` alone (a Todoist CONTENT, whose dates Todoist has read into
     DATE already): the title without them, and the tags."""
-    tokens = _tokens(text)
+    tokens = read_tokens(text)
     spans = [
         Span(token.start, token.end, "tag", text[token.start + 1 : token.end])
         for token in tokens
@@ -970,7 +360,7 @@ def read_tags(text: str) -> tuple[str, list[str]]:
     return _title(text, tokens, spans), list(dict.fromkeys(span.value for span in spans))
 
 
-def _title(text: str, tokens: tuple[_Token, ...], spans: list[Span]) -> str:
+def _title(text: str, tokens: tuple[Token, ...], spans: list[Span]) -> str:
     """`text` without the spans read and the backslashes that protect a word, tidied."""
     cuts = sorted(
         [(span.start, span.end) for span in spans]
@@ -985,8 +375,8 @@ def _title(text: str, tokens: tuple[_Token, ...], spans: list[Span]) -> str:
     kept = [text[: cuts[0][0]]]
     starts = [start for start, _ in cuts[1:]] + [len(text)]
     for (_, end), following in zip(cuts, starts, strict=True):
-        piece = _SPACE_BEFORE_MARK.sub("", text[end:following])
-        if piece[:1] in _MARKS:  # "Call mom tomorrow, then": the comma joins the word before
+        piece = SPACE_BEFORE_MARK.sub("", text[end:following])
+        if piece[:1] in MARKS:  # "Call mom tomorrow, then": the comma joins the word before
             kept[-1] = kept[-1].rstrip()
         kept.append(piece)
     return " ".join("".join(kept).split())
