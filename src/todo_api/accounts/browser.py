@@ -140,3 +140,25 @@ class BrowserSignIns:
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
         return cookie
+
+
+class FormTokens:
+    """The tokens a page's forms carry (CSRF): the time they were given, signed for one browser
+    (the random key its own cookie holds, which another site's page cannot read), good for
+    `seconds`. A form posted from elsewhere has none that checks out."""
+
+    def __init__(self, settings: Settings, name: str, seconds: int) -> None:
+        self._signer = Signer(settings.signing_secret(), f"form:{name}")
+        self._seconds = seconds
+
+    def issue(self, browser: str) -> str:
+        return self._signer.dumps(int(time.time()), browser)
+
+    def valid(self, token: object, browser: str | None) -> bool:
+        if browser is None or not isinstance(token, str):
+            return False
+        try:
+            issued = self._signer.loads(token, browser)
+        except BadSignature:
+            return False
+        return isinstance(issued, int) and time.time() - issued < self._seconds

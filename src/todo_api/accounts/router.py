@@ -25,6 +25,7 @@ from todo_api.accounts.requests import (
     origin_of,
     passwords_of,
     settings_of,
+    sign_in_limits,
 )
 from todo_api.accounts.schemas import (
     Accepted,
@@ -75,17 +76,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(
 
 
 async def _count_sign_in(request: Request, email: str) -> None:
-    """Sign-in attempts are counted per client address, per address and email, and per email
-    from any address at a much higher limit. The address counts first, so one address past its
-    limit adds nothing to the email's counter: a stranger guessing from one place cannot lock
-    the owner out of signing in from another, and guessing from many places stays bounded."""
-    limiter, client = limiter_of(request), client_address(request)
-    await count_attempt(
-        request,
-        (f"login:ip:{client}", limiter.address_attempts),
-        (f"login:ip:{client}:email:{email}", limiter.attempts),
-        (f"login:email:{email}", limiter.email_attempts),
-    )
+    await count_attempt(request, *sign_in_limits(request, email))
 
 
 async def _login(request: Request, response: Response, email: str, password: str) -> Any:

@@ -24,7 +24,6 @@ the browser for a passkey and posts its answer with the form, which checks it as
 import json
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,10 +36,10 @@ from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from todo_api.accounts import oidc_accounts, service, two_factor, webauthn
-from todo_api.accounts.browser import BrowserSignIns
+from todo_api.accounts import oidc_accounts, two_factor, webauthn
+from todo_api.accounts.browser import BrowserSignIns, FormTokens
 from todo_api.accounts.oidc_provider import FLOW_PATH
-from todo_api.accounts.passwords import PasswordHashing
+from todo_api.accounts.requests import check_code, check_sign_in
 from todo_api.accounts.two_factor import Challenges
 from todo_api.auth import app_tokens
 from todo_api.auth.errors import InvalidCredentials, InvalidToken, PasskeysNeedPublicUrl
@@ -49,8 +48,6 @@ from todo_api.db import Row
 from todo_api.kit.deps import database, held
 from todo_api.kit.pages import templates
 from todo_api.kit.ratelimit import RateLimited, RateLimiter
-from todo_api.kit.signing import InvalidToken as BadSignature
-from todo_api.kit.signing import Signer
 from todo_api.kit.text import canonical_email
 from todo_api.oauth import store
 from todo_api.oauth.clients import Clients, redirect_uri_matches
@@ -182,11 +179,10 @@ class Pages:
     def __init__(self, settings: Settings, clients: Clients) -> None:
         self._settings = settings
         self._clients = clients
-        secret = settings.signing_secret()
         self._sessions = BrowserSignIns(
             settings, name=SESSION_COOKIE, path="/oauth", seconds=SESSION_SECONDS
         )
-        self._forms = Signer(secret, "oauth-form")
+        self._forms = FormTokens(settings, "oauth", FORM_SECONDS)
         self._secure = (settings.public_url or "").startswith("https://")
 
     async def get(self, request: Request) -> Response:
@@ -205,7 +201,7 @@ class Pages:
                 # Only in the browser that pressed the button (its form token, bound to this
                 # browser's cookie, went along): a link with someone else's code signs no one in.
                 bound = request.query_params.get("csrf_token")
-                if not self._form_token_valid(bound, request.cookies.get(BROWSER_COOKIE) or ""):
+                if not self._forms.valid(bound, request.cookies.get(BROWSER_COOKIE) or ""):
                     return self._error(
                         "The sign-in was started in another browser. Go back and try again.", 403
                     )
@@ -247,7 +243,7 @@ class Pages:
             return self._error(exc.message)
         except SentBack as exc:
             return self._send_back(exc, 303)
-        if browser is None or not self._form_token_valid(form.get("csrf_token"), browser):
+        if browser is None or not self._forms.valid(form.get("csrf_token"), browser):
             return self._error(
                 "The form expired or was sent from another site. Go back and try again.", 403
             )
@@ -288,20 +284,8 @@ class Pages:
     ) -> Response:
         email = canonical_email(str(form.get("email") or "")) or ""
         password = str(form.get("password") or "")[:1024]
-        limiter = held(request.app, RateLimiter)
-        client = request.client.host if request.client else "unknown"
         try:
-            await limiter.check(
-                (f"login:ip:{client}", limiter.address_attempts),
-                (f"login:ip:{client}:email:{email}", limiter.attempts),
-                (f"login:email:{email}", limiter.email_attempts),
-            )
-            user = await service.check_password(
-                db=database(request),
-                passwords=held(request.app, PasswordHashing),
-                email=email,
-                password=password,
-            )
+            user = await check_sign_in(request, email, password)
         except RateLimited:
             message = "Too many attempts; try again in a minute."
             return self._page("signin", auth, browser, email=email, message=message, status=429)
@@ -332,12 +316,7 @@ class Pages:
             page = self._page("signin", auth, browser, message=message, status=429)
             page.headers["Retry-After"] = str(exc.retry_after)
             return page
-        async with database(request).transaction() as conn:
-            user = await service.get_user(conn=conn, user_id=user_id)
-            accepted = user is not None and (
-                await two_factor.accept_code(conn, user, code)
-                or await two_factor.use_recovery_code(conn, user_id, code)
-            )
+        user, accepted = await check_code(request, user_id, code)
         if not accepted or user is None:
             message = "The code is not right (or was used already)."
             email = user.email if user is not None else None
@@ -399,15 +378,6 @@ class Pages:
         self._sessions.forget(response)
         return response
 
-    def _form_token_valid(self, token: object, browser: str) -> bool:
-        if not isinstance(token, str):
-            return False
-        try:
-            issued = self._forms.loads(token, browser)
-        except BadSignature:
-            return False
-        return isinstance(issued, int) and time.time() - issued < FORM_SECONDS
-
     def _oidc_start(self, auth: AuthRequest, csrf_token: str) -> str | None:
         """The button's link: the identity provider's sign-in, back to this page."""
         if not self._settings.oidc_enabled:
@@ -427,7 +397,7 @@ class Pages:
         mfa_token: str | None = None,
     ) -> Response:
         nonce = secrets.token_urlsafe(16)
-        csrf_token = self._forms.dumps(int(time.time()), browser)
+        csrf_token = self._forms.issue(browser)
         html = _templates.get_template("page.html").render(
             nonce=nonce,
             kind=kind,

@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from todo_api.accounts import service, two_factor
+from todo_api.accounts import two_factor
 from todo_api.accounts.browser import BrowserSignIn
-from todo_api.accounts.passwords import PasswordHashing
+from todo_api.accounts.requests import check_code, check_sign_in
 from todo_api.accounts.two_factor import Challenges
 from todo_api.auth.errors import InvalidCredentials, InvalidToken
 from todo_api.config import Settings
@@ -33,7 +33,7 @@ from todo_api.kit import zones
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.kit.ids import utcnow
-from todo_api.kit.ratelimit import RateLimited, RateLimiter
+from todo_api.kit.ratelimit import RateLimited
 from todo_api.kit.text import canonical_email
 from todo_api.lists import service as lists
 from todo_api.tasks import pages, quick, schedule
@@ -198,20 +198,8 @@ class WebApp:
             return await self._second_factor(request, form)
         email = canonical_email(str(form.get("email") or "")) or ""
         password = str(form.get("password") or "")[:1024]
-        limiter = held(request.app, RateLimiter)
-        client = request.client.host if request.client else "unknown"
         try:
-            await limiter.check(
-                (f"login:ip:{client}", limiter.address_attempts),
-                (f"login:ip:{client}:email:{email}", limiter.attempts),
-                (f"login:email:{email}", limiter.email_attempts),
-            )
-            user = await service.check_password(
-                db=database(request),
-                passwords=held(request.app, PasswordHashing),
-                email=email,
-                password=password,
-            )
+            user = await check_sign_in(request, email, password)
         except RateLimited:
             message = _("Too many attempts; try again in a minute.")
             return self.render(request, "signin.html", 429, email=email, message=message)
@@ -241,12 +229,7 @@ class WebApp:
             response = self.render(request, "signin.html", 429, message=message)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
-        async with database(request).transaction() as conn:
-            user = await service.get_user(conn=conn, user_id=user_id)
-            accepted = user is not None and (
-                await two_factor.accept_code(conn, user, code)
-                or await two_factor.use_recovery_code(conn, user_id, code)
-            )
+        user, accepted = await check_code(request, user_id, code)
         if not accepted or user is None:
             challenges.wrong_code(number, user.email if user is not None else None)
             message = _("The code is not right (or was used already).")

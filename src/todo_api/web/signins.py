@@ -11,15 +11,12 @@ know it, and is refused (403) before anything changes.
 """
 
 import secrets
-import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from todo_api.accounts.browser import BrowserSignIn, BrowserSignIns
+from todo_api.accounts.browser import BrowserSignIn, BrowserSignIns, FormTokens
 from todo_api.config import Settings
-from todo_api.kit.signing import InvalidToken as BadSignature
-from todo_api.kit.signing import Signer
 
 SIGN_IN_SECONDS = 30 * 86400
 FORM_SECONDS = 86400
@@ -35,7 +32,7 @@ class WebSignIns:
         self.sign_ins = BrowserSignIns(
             settings, name=f"{prefix}todo_app", path="/", seconds=SIGN_IN_SECONDS
         )
-        self._forms = Signer(settings.signing_secret(), "web-form")
+        self._forms = FormTokens(settings, "web", FORM_SECONDS)
 
     async def current(self, request: Request) -> BrowserSignIn | None:
         return await self.sign_ins.current(request)
@@ -56,15 +53,8 @@ class WebSignIns:
         )
 
     def form_token(self, browser: str) -> str:
-        return self._forms.dumps(int(time.time()), browser)
+        return self._forms.issue(browser)
 
     def form_token_valid(self, request: Request, token: object) -> bool:
         """Whether `token` is one this service gave this browser's forms, recently."""
-        browser = request.cookies.get(self.browser_cookie)
-        if browser is None or not isinstance(token, str):
-            return False
-        try:
-            issued = self._forms.loads(token, browser)
-        except BadSignature:
-            return False
-        return isinstance(issued, int) and time.time() - issued < FORM_SECONDS
+        return self._forms.valid(token, request.cookies.get(self.browser_cookie))

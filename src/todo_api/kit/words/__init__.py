@@ -1,10 +1,9 @@
 """Words people write: dates, times, recurrence, `#list`, `@tag` and `p1`..`p4` (see reader.py)."""
 
 from todo_api.kit.words import clock
+from todo_api.kit.words.grammar import FIRST_DAY, LAST_DAY
+from todo_api.kit.words.lexicon import LANGUAGES
 from todo_api.kit.words.reader import (
-    FIRST_DAY,
-    LANGUAGES,
-    LAST_DAY,
     OutOfRange,
     Reading,
     Span,

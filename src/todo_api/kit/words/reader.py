@@ -51,9 +51,7 @@ from dateutil import rrule
 
 from todo_api.kit.words.grammar import (
     DATEPARSER_LONGEST,
-    FIRST_DAY,
     HORIZON,
-    LAST_DAY,
     MARKS,
     PRIORITIES,
     SPACE_BEFORE_MARK,
@@ -66,20 +64,6 @@ from todo_api.kit.words.grammar import (
     within,
 )
 from todo_api.kit.words.lexicon import LANGUAGES
-
-__all__ = [
-    "FIRST_DAY",
-    "LANGUAGES",
-    "LAST_DAY",
-    "OutOfRange",
-    "Reading",
-    "Span",
-    "prepare",
-    "read",
-    "read_date",
-    "read_rule",
-    "read_tags",
-]
 
 
 class OutOfRange(ValueError):
