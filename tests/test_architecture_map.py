@@ -140,7 +140,7 @@ def test_each_route_is_served_by_the_file_of_its_code(table: str) -> None:
     expected = {
         ("any", "`/dav/…`"): "`src/todo_api/dav/server.py` | mounted ASGI app",
         ("any", "`/mcp`"): "`src/todo_api/mcp/server.py` | ASGI app",
-        ("OPTIONS, POST", "`/oauth/token`"): "`src/todo_api/auth/oauth/router.py` | ASGI app",
+        ("OPTIONS, POST", "`/oauth/token`"): "`src/todo_api/oauth/router.py` | ASGI app",
         ("GET", "`/api/tasks`"): "`src/todo_api/tasks/router.py` | direct",
         ("GET", "`/api/{user_id}/tasks`"): "`src/todo_api/tasks/router.py` | FastAPI",
         ("GET", "`/health`"): "`src/todo_api/edge/ops.py` | FastAPI",
