@@ -9,6 +9,10 @@ It is also what keeps a key rotation invisible to users: a request with a `kid` 
 not know waits for a fetch that started after it arrived (the interval is short, and every
 request waiting for the next fetch shares it), instead of being refused because someone else's
 made-up `kid` used the interval up.
+
+PyJWT's `PyJWKClient` does neither: it fetches with blocking `urllib` under a thread lock (an
+`async def` route would stop the event loop for the whole fetch), refuses unknown kids for 30 s
+after a fetch, and fails once its cached set expires while the issuer is down.
 """
 
 import asyncio

@@ -5,6 +5,10 @@ token, and the row follows. To cost nothing per request, the process remembers t
 last applied for each user and goes to the database only when a token carries different ones.
 A claim a token does not carry (or carries unusable) changes nothing, and an email that
 another user already has is ignored: the request goes on, and the row keeps its email.
+
+`SeenProfiles` is an OrderedDict with a capacity, as `KnownUsers` is, rather than
+`cachetools.LRUCache`, which costs 2.5 times as much on a hit and 3.6 times on an add to a full
+cache (bench/README.md, `library_choices.py`).
 """
 
 from collections import OrderedDict

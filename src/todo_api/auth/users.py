@@ -1,4 +1,9 @@
-"""User rows, created the first time a subject is seen."""
+"""User rows, created the first time a subject is seen.
+
+`KnownUsers` is an OrderedDict with a capacity rather than `cachetools.LRUCache`: its check runs
+on every request, 0.26 µs against 0.65 µs (an add to a full cache 0.81 against 2.93 µs), and it
+also remembers lately deleted ids (bench/README.md, `library_choices.py`).
+"""
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable

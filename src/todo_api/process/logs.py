@@ -4,6 +4,10 @@ cannot forge them.
 A request path is percent-decoded before the application sees it, so `%0d%0a` in a URL is a
 real CR LF by the time it is logged; written raw, it would start a log line of the client's
 making. Text lines escape control characters; JSON lines escape them by being JSON.
+
+`python-json-logger` would write the JSON lines: 24.9 µs a request line (13.3 µs with its orjson
+formatter) against 5.0 µs for `JsonFormatter`, and it has no way to write a line without a
+LogRecord as `RequestLog` does (bench/README.md, `library_choices.py`).
 """
 
 import asyncio
