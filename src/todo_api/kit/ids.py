@@ -1,4 +1,8 @@
-"""Ids and the clock: every row id and timestamp the service writes comes from here."""
+"""Ids and the clock: every row id and timestamp the service writes comes from here.
+
+A UUIDv7 is a few lines of RFC 9562's layout, not `uuid-utils`' compiled `uuid7`: that one is
+2 µs faster an id (bench/library_choices.py), under 1 % of a create's CPU, and Python 3.14's
+own `uuid.uuid7` replaces both."""
 
 import os
 import time
