@@ -2,6 +2,7 @@
 the service that answers GET answers HEAD with the status and headers of the GET and no body,
 a streamed answer (live updates) included; a 405's `Allow` names HEAD beside GET."""
 
+import re
 import uuid
 
 import httpx
@@ -32,6 +33,8 @@ async def test_every_get_answers_head(app: FastAPI, alice: httpx.AsyncClient) ->
         "list_id": made.json()["id"],
         "user_id": me,
         "webhook_id": str(uuid.uuid4()),
+        # A static file of the web app, by the name its pages give it.
+        "name": re.findall(r"/app/static/([^\"]+)", (await alice.get("/app/signin")).text)[0],
     }
     paths = _get_paths(app)
     assert {"/", "/health", "/api/tasks/{task_id}", "/api/events"} <= set(paths)

@@ -201,6 +201,8 @@ def test_tasks(client: Client) -> None:
 def _words_and_filters(client: Client) -> None:
     """Quick add and saved filters (with test_tasks's account: each new one is a registration,
     which the server limits per address)."""
+    preview = client.call("POST", "/api/tasks/quick/preview", 200, json={"text": "Pay rent p1"})
+    assert preview.json()["title"] == "Pay rent"
     quick = client.call("POST", "/api/tasks/quick", 201, json={"text": "Pay rent p1 @home"})
     assert quick.json()["priority"] == "high"
     high = client.call("GET", "/api/tasks", 200, params={"filter": "p1 & @home"}).json()
