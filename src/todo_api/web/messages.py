@@ -1,14 +1,33 @@
 """The web app's words, through gettext catalogs (Babel) from web/locale: English source
-strings, translated per language by `make web-messages` (extract, update, compile)."""
+strings, translated per language by `make web-messages` (extract, update, compile).
 
+The languages are those quick add reads; a page speaks the person's setting, else the first
+of the browser's `Accept-Language` that is one of them, else English."""
+
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
+from todo_api.kit.words import LANGUAGES
+from todo_api.tasks import quick
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
+Gettext = Callable[[str], str]
 
+
+@cache
 def translations(language: str = "en") -> NullTranslations:
     """The catalog of `language`, else the English source strings as they are."""
     return Translations.load(LOCALE_DIR, [language], DOMAIN)
+
+
+def language_of(setting: str | None, accept_language: str | None) -> str:
+    """The language a page speaks: `setting` if it is one of ours, else the browser's first
+    that is (`de-CH;q=0.9` is German), else English."""
+    if setting in LANGUAGES:
+        return setting
+    return quick.language(accept_language)

@@ -1,0 +1,172 @@
+"""What every page of the web app shares: rendering a template in the person's language, the
+security headers, the signed-in gate with its CSRF check, and the small helpers of forms.
+
+Every page is a whole HTML document that works with JavaScript off: forms post and the answer
+is a redirect (303) to the page to show, or the page again with its message. A page module
+(`signin_pages.py`, `list_pages.py`, `task_pages.py`, ...) holds a class built on the `Site`,
+whose `routes()` the app gathers (`pages.py`).
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from todo_api.accounts.browser import BrowserSignIn
+from todo_api.config import Settings
+from todo_api.kit.errors import ApiError, NotFound
+from todo_api.web.assets import Assets
+from todo_api.web.messages import Gettext, language_of, translations
+from todo_api.web.signins import WebSignIns
+
+APP = "/app/"
+SIGN_IN = "/app/signin"
+# Scripts, styles and everything else from this origin only, none inline; never framed.
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": POLICY,
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+}
+
+Page = Callable[[Request, BrowserSignIn], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@cache
+def _templates(language: str) -> Environment:
+    """The templates, speaking `language` (one environment per language, made once)."""
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+class Site:
+    """The pages' shared parts: settings, the sign-in cookie and form tokens, the static files."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.signins = WebSignIns(settings)
+        self.assets = Assets()
+
+    # Words
+
+    def language(self, request: Request) -> str:
+        """The page's language: the signed-in person's setting, else the browser's
+        `Accept-Language`, else English (set on the request by `signed_in`)."""
+        chosen = getattr(request.state, "language", None)
+        if chosen is None:
+            chosen = language_of(None, request.headers.get("accept-language"))
+            request.state.language = chosen
+        return str(chosen)
+
+    def words(self, request: Request) -> Gettext:
+        """`gettext` in the page's language, for the sentences the handlers write."""
+        return translations(self.language(request)).gettext
+
+    # Pages
+
+    def render(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> Response:
+        browser = self.signins.browser(request)
+        language = self.language(request)
+        html = (
+            _templates(language)
+            .get_template(template)
+            .render(
+                asset=self.assets.url,
+                csrf_token=self.signins.form_token(browser),
+                lang=language,
+                **context,
+            )
+        )
+        response = HTMLResponse(html, status, headers=HEADERS)
+        self.signins.keep(response, browser)
+        return response
+
+    def refused(self, request: Request) -> Response:
+        """A form without this browser's token: posted from another site, or too old."""
+        return self.render(request, "refused.html", 403)
+
+    def signed_in(self, page: Page, *, writes: bool = False) -> Handler:
+        """`page` for a signed-in browser (a form checked for its CSRF token first); anyone
+        else goes to the sign-in page, told so if their sign-in has ended."""
+
+        async def handle(request: Request) -> Response:
+            if writes:
+                form = await request.form()
+                if not self.signins.form_token_valid(request, form.get("csrf_token")):
+                    return self.refused(request)
+            signed_in = await self.signins.current(request)
+            if signed_in is None:
+                if self.signins.sign_ins.held_one(request):
+                    _ = self.words(request)
+                    message = _("Your sign-in has ended. Sign in again.")
+                    response = self.render(request, "signin.html", 401, message=message)
+                    self.signins.sign_ins.forget(response)
+                    return response
+                return redirect(SIGN_IN)
+            request.state.language = language_of(
+                getattr(signed_in.user, "language", None), request.headers.get("accept-language")
+            )
+            try:
+                return await page(request, signed_in)
+            except NotFound:
+                return self.render(request, "not_found.html", 404, user=signed_in.user)
+
+        return handle
+
+
+def redirect(path: str) -> Response:
+    """After a form: the page to show next (303, so the browser GETs it)."""
+    return RedirectResponse(path, 303, headers=HEADERS)
+
+
+def is_htmx(request: Request) -> bool:
+    """A request htmx made (JavaScript on): answered with a part of the page, not a page."""
+    return request.headers.get("hx-request") == "true"
+
+
+def user_id(signed_in: BrowserSignIn) -> uuid.UUID:
+    return uuid.UUID(str(signed_in.user.id))
+
+
+def parse_uuid(text: str) -> uuid.UUID:
+    """An id from the address; a malformed one is a page that is not there."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NotFound from None
+
+
+def back_to(value: object) -> str:
+    """Where a form returns to: a page of this app, never another site."""
+    if isinstance(value, str) and value.startswith(APP) and not value.startswith("/app//"):
+        return value
+    return APP
+
+
+def problem(exc: Exception) -> str:
+    """A sentence for the person who filled the form."""
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where}: {error['msg']}"
+    if isinstance(exc, ApiError) and exc.details:
+        return "; ".join(f"{detail.field}: {detail.message}" for detail in exc.details)
+    return str(exc)

@@ -1,0 +1,155 @@
+"""What the browser tests of the web app share: a page watched for what it should not do
+(dialogs, console errors, page errors, requests to another origin), axe-core's verdict, and
+the small steps every flow takes (register through the API, sign in through the page)."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Locator, Page, expect
+
+from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
+from tests.helpers_server import Server
+from tests.support import IN_CI
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_DIR = Path(__file__).resolve().parent / "axe"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+XSS_TITLES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
+TIMEOUT_MS = 15_000
+
+
+def missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI needs it: scripts/setup-ci.sh)")
+    pytest.skip(reason)
+
+
+def screenshot(name: str, shot: bytes) -> None:
+    """docs/<name> shows it: taken on every run, written there on request only
+    (UPDATE_SCREENSHOTS=1), so that a run leaves the checkout as it was."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        (DOCS / name).write_bytes(shot)
+
+
+@dataclass
+class Watched:
+    """A page, and what it did that it should not have."""
+
+    page: Page
+    origin: str
+    axe: str
+    problems: list[str] = field(default_factory=list)
+
+    def watch(self) -> None:
+        self.page.on("dialog", lambda dialog: self.problems.append(f"dialog: {dialog.message}"))
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on(
+            "console",
+            lambda message: (
+                self.problems.append(f"console: {message.text}")
+                if message.type == "error"
+                else None
+            ),
+        )
+        self.page.on(
+            "request",
+            lambda request: (
+                None
+                if request.url.startswith(self.origin) or request.url.startswith("data:")
+                else self.problems.append(f"request: {request.url}")
+            ),
+        )
+
+    async def accessible(self) -> None:
+        """axe-core finds nothing against WCAG 2.2 A and AA on the page as it is."""
+        await self.page.evaluate(self.axe)
+        violations: list[dict[str, Any]] = await self.page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+            ".then(found => found.violations)",
+            AXE_TAGS,
+        )
+        described = [
+            (v["id"], v["help"], [node["html"] for node in v["nodes"]]) for v in violations
+        ]
+        assert described == [], self.page.url
+
+
+def register(server: Server) -> tuple[str, dict[str, str]]:
+    """A new account, through the API: its email and its bearer headers."""
+    email = unique_email()
+    made = httpx.post(
+        f"{server.url}/api/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert made.status_code == 201, made.text
+    return email, bearer(made.json()["access_token"])
+
+
+def made(
+    server: Server, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    created = httpx.post(f"{server.url}{path}", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    found: dict[str, Any] = created.json()
+    return found
+
+
+def tasks_of(server: Server, headers: dict[str, str]) -> list[dict[str, Any]]:
+    listed = httpx.get(f"{server.url}/api/tasks", headers=headers)
+    assert listed.status_code == 200, listed.text
+    found: list[dict[str, Any]] = listed.json()
+    return found
+
+
+async def open_page(
+    browser: Browser,
+    server: Server,
+    axe: str,
+    *,
+    javascript: bool = True,
+    scheme: str = "light",
+    locale: str | None = None,
+) -> Watched:
+    """A new browser context (its own cookies) and page, watched."""
+    context = await browser.new_context(
+        java_script_enabled=javascript,
+        color_scheme=scheme,  # type: ignore[arg-type]
+        viewport={"width": 1100, "height": 700},
+        locale=locale,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    watched = Watched(await context.new_page(), server.url, axe)
+    watched.watch()
+    return watched
+
+
+async def sign_in(page: Page, server: Server, email: str, password: str = PASSWORD) -> None:
+    """Through the sign-in page, to the inbox."""
+    await page.goto(f"{server.url}/app/signin")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
+
+
+async def tab_to(page: Page, target: Locator, *, most: int = 40) -> None:
+    """Tab through the page until `target` has the focus, as a keyboard user does."""
+    for _ in range(most):
+        if await target.evaluate("element => element === document.activeElement"):
+            return
+        await page.keyboard.press("Tab")
+    raise AssertionError(f"{target} is not reached by Tab")
+
+
+async def nothing() -> None:
+    """Without JavaScript axe-core cannot run in the page: the pages it checks are the same."""
