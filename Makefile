@@ -7,12 +7,12 @@ RUNTIME := $(VENV)/.runtime
 INSTALLED := $(VENV)/.installed
 
 # The web app's message catalogs (src/todo_api/web/locale): the English source strings
-# extracted from its code and templates, each language's catalog updated and compiled.
+# extracted from its code and templates, each language's catalog updated (the .po files are
+# read and compiled in memory by kit/catalogs.py: nothing compiled is kept).
 WEB := src/todo_api/web
 web-messages: $(INSTALLED)
-	$(BIN)/pybabel extract --no-location -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot $(WEB)
+	$(BIN)/pybabel extract --project=todo-api --no-location -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot $(WEB)
 	$(BIN)/pybabel update -i $(WEB)/locale/messages.pot -d $(WEB)/locale
-	$(BIN)/pybabel compile -d $(WEB)/locale
 
 .PHONY: web-messages install serve migrate migration test test-container lint lint-migrations format bench bench-setup clean uv lock
 

@@ -365,6 +365,11 @@ async def test_pages_carry_a_strict_policy_and_files_are_immutable(signed_in: Ac
         served = await signed_in.browser.get(path)
         assert served.status_code == 200, path
         assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+        # httpx asks for gzip and unpacks it: the bytes read are the file's own
+        assert served.headers["content-encoding"] == "gzip", path
+        plain = await signed_in.browser.get(path, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.content == served.content, path
     assert (await signed_in.browser.get("/app/static/app.0000.css")).status_code == 404
     for name, _value in signed_in.browser.cookies.items():
         assert not name.startswith("__Host-")  # http here: no Secure cookie

@@ -1,15 +1,15 @@
 """The web app's words, through gettext catalogs (Babel) from web/locale: English source
-strings, translated per language by `make web-messages` (extract, update, compile).
+strings, extracted and merged into each language's `.po` by `make web-messages`.
 
 The languages are those quick add reads; a page speaks the person's setting, else the first
 of the browser's `Accept-Language` that is one of them, else English."""
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 
+from todo_api.kit import catalogs
 from todo_api.kit.words import LANGUAGES
 from todo_api.tasks import quick
 
@@ -19,10 +19,9 @@ DOMAIN = "messages"
 Gettext = Callable[[str], str]
 
 
-@cache
 def translations(language: str = "en") -> NullTranslations:
     """The catalog of `language`, else the English source strings as they are."""
-    return Translations.load(LOCALE_DIR, [language], DOMAIN)
+    return catalogs.translations(LOCALE_DIR, DOMAIN, language)
 
 
 def language_of(setting: str | None, accept_language: str | None) -> str:

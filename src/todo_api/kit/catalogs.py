@@ -1,0 +1,29 @@
+"""Message catalogs (gettext, Babel), read from their `.po` files and compiled in memory the
+first time a language is asked for: the `.po` files are the only ones kept, so there is no
+compiled file to commit or to build, and a catalog is always what its source says.
+
+Fuzzy entries (a translation not yet reviewed) are left out: their English source shows, and
+the catalogs' test names them."""
+
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+
+@cache
+def translations(directory: Path, domain: str, language: str) -> NullTranslations:
+    """`language`'s catalog of `domain` in `directory` (`<language>/LC_MESSAGES/<domain>.po`),
+    else the source strings as they are."""
+    source = directory / language / "LC_MESSAGES" / f"{domain}.po"
+    if not source.is_file():
+        return NullTranslations()
+    with source.open("rb") as po:
+        catalog = read_po(po, locale=language, domain=domain)
+    compiled = BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain)
