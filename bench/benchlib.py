@@ -370,15 +370,17 @@ def _grab(pattern: str, text: str) -> str:
 def wrk(
     url: str,
     *,
-    token: str,
+    token: str | None = None,
+    headers: Sequence[str] = (),
     seconds: float,
     connections: int,
     threads: int = 1,
     script: Path | None = None,
     script_args: Sequence[str] = (),
 ) -> WrkRun:
-    """One wrk run (`--latency`, 5 s request timeout), bounded to `seconds` + 60 s. wrk takes
-    whole seconds: `seconds` is rounded to the nearest, at least 1."""
+    """One wrk run (`--latency`, 5 s request timeout), bounded to `seconds` + 60 s, with
+    `token` as a bearer token and `headers` ("Name: value") on each request. wrk takes whole
+    seconds: `seconds` is rounded to the nearest, at least 1."""
     argv = [
         "wrk",
         f"-t{threads}",
@@ -387,9 +389,11 @@ def wrk(
         "--timeout",
         "5s",
         "--latency",
-        "-H",
-        f"Authorization: Bearer {token}",
     ]
+    if token is not None:
+        headers = [f"Authorization: Bearer {token}", *headers]
+    for header in headers:
+        argv += ["-H", header]
     if script is not None:
         argv += ["-s", str(script)]
     argv.append(url)

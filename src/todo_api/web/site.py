@@ -50,6 +50,7 @@ def _templates(language: str) -> Environment:
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
+        auto_reload=False,  # the templates are the package's: no stat per include
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env

@@ -1,0 +1,243 @@
+"""The web app's inbox with 50 tasks: its server CPU against the API's list of 50, the bytes a
+browser fetches for it, and Lighthouse's scores.
+
+    .venv/bin/python bench/web_page.py                       # all three, 3 rounds of CPU
+    .venv/bin/python bench/web_page.py --rounds 1 --duration 5
+    .venv/bin/python bench/web_page.py --skip-lighthouse
+
+The contract's budget ("Light and fast"): rendering the inbox costs at most 2 times the server
+CPU of `GET /api/tasks?limit=50`; a first visit transfers at most 150 KB in all (compressed:
+HTML, styles, scripts, icons), a later one 20 KB; Lighthouse scores at least 95 for
+performance and 100 for accessibility and best practices.
+
+1. CPU: one `todo-api serve --workers 1` on a scratch PostgreSQL database; one user with 50
+   open tasks in the inbox (dues, priorities, tags), signed in to the app through its sign-in
+   form (the cookie) and to the API by a bearer token. wrk runs on `GET /app/` then on
+   `GET /api/tasks?limit=50` (their order rotated each round), and around each run the server's
+   and PostgreSQL's on-CPU seconds are read (benchlib); the ratio is the median of the rounds'.
+2. Bytes: Debian's Chromium (Playwright) opens the inbox in a new profile (the first visit),
+   then opens it again (a later visit: the hashed, immutable files come from its cache); each
+   response's bytes on the wire (headers and body as sent) are summed.
+3. Lighthouse 12.2.3 (npm, installed once into bench/lighthouse/node_modules) on the inbox
+   with the same cookie, its default (mobile, simulated throttling), with Debian's Chromium.
+
+Needs wrk (bench/setup.sh), npm and /usr/bin/chromium (scripts/setup-ci.sh).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from benchlib import (
+    free_port,
+    log,
+    median,
+    migrate,
+    new_secret,
+    running_server,
+    scratch_database,
+    serve_argv,
+    server_and_database_cpu,
+    service_env,
+    work_dir,
+    wrk,
+)
+from playwright.async_api import async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LIGHTHOUSE_DIR = Path(__file__).resolve().parent / "lighthouse"
+PASSWORD = "a long enough password 1"
+TAGS = ("home", "work", "errands", "garden")
+
+
+def seed(base: str) -> tuple[str, str]:
+    """A user with 50 open inbox tasks; their bearer token and the app's cookie header."""
+    with httpx.Client(base_url=base, timeout=30) as api:
+        made = api.post(
+            "/api/auth/register", json={"email": "bench@example.com", "password": PASSWORD}
+        )
+        made.raise_for_status()
+        token = made.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for number in range(50):
+            body: dict[str, Any] = {
+                "title": f"Task number {number} with a title of a usual length",
+                "priority": ("none", "low", "medium", "high")[number % 4],
+                "tags": [TAGS[number % len(TAGS)]],
+            }
+            if number % 3 == 0:
+                body["due_date"] = f"2030-01-{1 + number % 28:02d}"
+            api.post("/api/tasks", json=body, headers=headers).raise_for_status()
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        form = browser.get("/app/signin")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf is not None, form.text
+        signed = browser.post(
+            "/app/signin",
+            data={
+                "csrf_token": csrf.group(1),
+                "action": "signin",
+                "email": "bench@example.com",
+                "password": PASSWORD,
+            },
+        )
+        assert signed.status_code == 303, signed.text
+        inbox = browser.get("/app/")
+        assert inbox.status_code == 200, inbox.text
+        assert inbox.text.count('class="task"') == 50, inbox.text
+        cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+    return token, cookie
+
+
+async def transfer(base: str, cookie: str) -> tuple[int, int, list[str]]:
+    """Bytes on the wire for a first visit of the inbox and a later one, and what was fetched."""
+    cookies = [
+        {"name": name, "value": value, "url": base}
+        for name, value in (part.split("=", 1) for part in cookie.split("; "))
+    ]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS[1:]
+        )
+        context = await browser.new_context()
+        await context.add_cookies(cookies)  # type: ignore[arg-type]
+        page = await context.new_page()
+        visits: list[list[Any]] = [[], []]
+        visit = 0
+        page.on("response", lambda response: visits[visit].append(response))
+        for visit in range(2):  # noqa: B007 (read by the listener)
+            await page.goto(f"{base}/app/", wait_until="networkidle")
+        totals, fetched = [], []
+        for responses in visits:
+            total = 0
+            for response in responses:
+                sizes = await response.request.sizes()
+                if response.from_service_worker or sizes["responseBodySize"] < 0:
+                    continue
+                total += sizes["responseHeadersSize"] + sizes["responseBodySize"]
+                fetched.append(f"{response.status} {response.url.removeprefix(base)}")
+            totals.append(total)
+        await browser.close()
+    return totals[0], totals[1], fetched
+
+
+def lighthouse(base: str, cookie: str, out_dir: Path) -> dict[str, Any]:
+    """Lighthouse's category scores (0-100) for the inbox."""
+    binary = LIGHTHOUSE_DIR / "node_modules" / ".bin" / "lighthouse"
+    if not binary.exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=LIGHTHOUSE_DIR, check=True, timeout=900
+        )
+    headers = out_dir / "headers.json"
+    headers.write_text(json.dumps({"Cookie": cookie}))
+    report = out_dir / "lighthouse.json"
+    subprocess.run(
+        [
+            str(binary),
+            f"{base}/app/",
+            "--quiet",
+            "--output=json",
+            f"--output-path={report}",
+            f"--extra-headers={headers}",
+            "--only-categories=performance,accessibility,best-practices",
+            f"--chrome-flags={' '.join(CHROMIUM_FLAGS)}",
+        ],
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        check=True,
+        timeout=300,
+    )
+    found = json.loads(report.read_text())
+    categories = found["categories"].values()
+    scores: dict[str, Any] = {c["title"]: round(100 * c["score"]) for c in categories}
+    audits = found["audits"]
+    for metric in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time"):
+        scores[metric] = audits[metric]["displayValue"]
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--skip-lighthouse", action="store_true")
+    args = parser.parse_args()
+
+    with scratch_database("bench_web") as database, work_dir() as cwd:
+        env = service_env(database, new_secret(), AUTH_RATE_LIMIT_ATTEMPTS="1000000")
+        migrate(env, cwd)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
+            token, cookie = seed(base)
+            targets = {
+                "page GET /app/": (f"{base}/app/", [f"Cookie: {cookie}"]),
+                "api GET /api/tasks?limit=50": (
+                    f"{base}/api/tasks?limit=50",
+                    [f"Authorization: Bearer {token}"],
+                ),
+            }
+            per_request: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
+            ratios = []
+            for round_number in range(args.rounds):
+                order = list(targets)
+                if round_number % 2:
+                    order.reverse()
+                spent: dict[str, tuple[float, float]] = {}
+                for name in order:
+                    url, headers = targets[name]
+                    wrk(url, headers=headers, seconds=args.warmup, connections=args.connections)
+                    before = asyncio.run(server_and_database_cpu(server, database))
+                    run = wrk(
+                        url, headers=headers, seconds=args.duration, connections=args.connections
+                    )
+                    after = asyncio.run(server_and_database_cpu(server, database))
+                    if run.non_2xx or run.socket_errors:
+                        sys.exit(f"{name}: {run.non_2xx} non-2xx, {run.socket_errors} errors")
+                    server_s = after[0] - before[0]
+                    db_s = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
+                    spent[name] = (server_s / run.requests, db_s / run.requests)
+                    per_request[name].append(spent[name])
+                    log(f"round {round_number + 1} {name}: {run.requests} requests")
+                page, api = (spent[name][0] for name in targets)
+                ratios.append(page / api)
+            print("\n## Server CPU per request (medians over the rounds)\n")
+            print("| route | server µs | PostgreSQL µs |")
+            print("|---|---|---|")
+            for name, readings in per_request.items():
+                server_us = median([r[0] for r in readings]) * 1e6
+                db_us = median([r[1] for r in readings]) * 1e6
+                print(f"| {name} | {server_us:.0f} | {db_us:.0f} |")
+            print(f"\npage / api server CPU: {median(ratios):.2f} (budget: at most 2)")
+
+            first, later, fetched = asyncio.run(transfer(base, cookie))
+            print("\n## Bytes on the wire for the inbox with 50 tasks\n")
+            print(f"first visit: {first / 1024:.1f} KB (budget 150 KB)")
+            print(f"later visit: {later / 1024:.1f} KB (budget 20 KB)")
+            for line in fetched:
+                print(f"  {line}")
+
+            if not args.skip_lighthouse:
+                scores = lighthouse(base, cookie, cwd)
+                print("\n## Lighthouse 12.2.3 (mobile, simulated throttling)\n")
+                for name, score in scores.items():
+                    print(f"{name}: {score}")
+
+
+if __name__ == "__main__":
+    main()
