@@ -38,9 +38,12 @@ async def test_sign_in_add_open_complete_and_sign_out(
     page = watched.page
     check = watched.accessible if javascript else nothing
 
+    photographed = javascript and scheme == "light" and web_database_url.startswith("sqlite")
     await page.goto(f"{server.url}/")  # a browser at the root lands on the app
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await check()
+    if photographed:
+        screenshot("web-app-signin.png", await page.screenshot())
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
@@ -53,7 +56,6 @@ async def test_sign_in_add_open_complete_and_sign_out(
         await quick_add.fill(text)
         await quick_add.press("Enter")
         await expect(quick_add).to_have_value("")
-        photographed = javascript and scheme == "light" and web_database_url.startswith("sqlite")
         if text.startswith("Renew") and photographed:
             screenshot("web-app-inbox.png", await page.screenshot())
     for title in ("Buy milk", "Renew the passport", *XSS_TITLES):

@@ -495,3 +495,29 @@ async def test_a_cookie_planted_before_signing_in_signs_no_one_in(
         again = await signed_in.browser.get("/app/")
         assert again.status_code == 401
         assert "Your sign-in has ended. Sign in again." in again.text
+
+
+async def test_pages_are_gzipped_and_every_answer_has_a_token_of_its_own(
+    signed_in: Account,
+) -> None:
+    for number in range(30):
+        await signed_in.api.post(
+            "/api/tasks", json={"title": f"Task {number}"}, headers=signed_in.headers
+        )
+    first = await signed_in.browser.get("/app/")
+    assert first.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in first.headers["vary"]
+    plain = await signed_in.browser.get("/app/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.text.count('class="task"') == first.text.count('class="task"') == 30
+    # A token that repeats from answer to answer would let a length side channel (BREACH)
+    # read it from the compressed pages: each answer's is new, and each one works.
+    tokens = [
+        re.findall(r'name="csrf_token" value="([^"]+)"', page.text)[0] for page in (first, plain)
+    ]
+    assert tokens[0] != tokens[1]
+    for token in tokens:
+        added = await signed_in.browser.post(
+            "/app/quick", data={"csrf_token": token, "text": "Added", "back": "/app/"}
+        )
+        assert added.status_code == 303, added.text
