@@ -6,15 +6,15 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 INSTALLED := $(VENV)/.installed
 
-# The web app's message catalogs (src/todo_api/web/locale): the English source strings
-# extracted from its code and templates, each language's catalog updated (the .po files are
-# read and compiled in memory by kit/catalogs.py: nothing compiled is kept).
-WEB := src/todo_api/web
-web-messages: $(INSTALLED)
-	$(BIN)/pybabel extract --project=todo-api --no-location -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot $(WEB)
-	$(BIN)/pybabel update -i $(WEB)/locale/messages.pot -d $(WEB)/locale
+# The message catalogs (src/todo_api/locale): the English source strings extracted from the
+# code and templates, each language's catalog updated (the .po files are read and compiled in
+# memory by kit/catalogs.py: nothing compiled is kept). `messages`: the web app's words.
+LOCALE := src/todo_api/locale
+messages: $(INSTALLED)
+	$(BIN)/pybabel extract --project=todo-api --no-location -F $(LOCALE)/web.cfg -o $(LOCALE)/messages.pot src/todo_api/web
+	$(BIN)/pybabel update -D messages -i $(LOCALE)/messages.pot -d $(LOCALE)
 
-.PHONY: web-messages install serve migrate migration test test-container lint lint-migrations format bench bench-setup clean uv lock
+.PHONY: messages install serve migrate migration test test-container lint lint-migrations format bench bench-setup clean uv lock
 
 # uv (from PyPI, pinned) installs from the lock files: every machine gets the same versions,
 # and a fresh clone's first `make serve` takes seconds, not a minute of pip resolving.

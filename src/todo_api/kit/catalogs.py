@@ -1,6 +1,7 @@
-"""Message catalogs (gettext, Babel), read from their `.po` files and compiled in memory the
-first time a language is asked for: the `.po` files are the only ones kept, so there is no
-compiled file to commit or to build, and a catalog is always what its source says.
+"""The service's message catalogs (gettext, Babel) in `todo_api/locale/` (a domain per kind of
+text: `messages` the web app's, `emails` the emails'), read from their `.po` files and compiled
+in memory the first time a language is asked for: the `.po` files are the only ones kept, so
+there is no compiled file to commit or to build, and a catalog is what its source says.
 
 Fuzzy entries (a translation not yet reviewed) are left out: their English source shows, and
 the catalogs' test names them."""
@@ -13,12 +14,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+
 
 @cache
-def translations(directory: Path, domain: str, language: str) -> NullTranslations:
-    """`language`'s catalog of `domain` in `directory` (`<language>/LC_MESSAGES/<domain>.po`),
-    else the source strings as they are."""
-    source = directory / language / "LC_MESSAGES" / f"{domain}.po"
+def translations(domain: str, language: str) -> NullTranslations:
+    """`language`'s catalog of `domain` (`locale/<language>/LC_MESSAGES/<domain>.po`), else the
+    source strings as they are."""
+    source = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
     if not source.is_file():
         return NullTranslations()
     with source.open("rb") as po:

@@ -1,11 +1,10 @@
-"""The web app's words, through gettext catalogs (Babel) from web/locale: English source
-strings, extracted and merged into each language's `.po` by `make web-messages`.
+"""The web app's words, through the `messages` catalogs (kit/catalogs.py, `todo_api/locale/`):
+English source strings, extracted and merged into each language's `.po` by `make messages`.
 
 The languages are those quick add reads; a page speaks the person's setting, else the first
 of the browser's `Accept-Language` that is one of them, else English."""
 
 from collections.abc import Callable
-from pathlib import Path
 
 from babel.support import NullTranslations
 
@@ -13,7 +12,6 @@ from todo_api.kit import catalogs
 from todo_api.kit.words import LANGUAGES
 from todo_api.tasks import quick
 
-LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
 Gettext = Callable[[str], str]
@@ -21,7 +19,7 @@ Gettext = Callable[[str], str]
 
 def translations(language: str = "en") -> NullTranslations:
     """The catalog of `language`, else the English source strings as they are."""
-    return catalogs.translations(LOCALE_DIR, DOMAIN, language)
+    return catalogs.translations(DOMAIN, language)
 
 
 def language_of(setting: str | None, accept_language: str | None) -> str:
