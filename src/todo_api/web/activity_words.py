@@ -88,6 +88,25 @@ def _change(reader: Reader, who: str, name: str, new: Any) -> str:
     }
 
 
+# A due (or start) is a time or a day: one cleared as the other is set is one change.
+_PARTNER = {
+    "due_at": "due_date",
+    "due_date": "due_at",
+    "start_at": "start_date",
+    "start_date": "start_at",
+}
+
+
+def _replaced(name: str, changes: Mapping[str, list[Any]]) -> bool:
+    partner = _PARTNER.get(name)
+    return (
+        partner is not None
+        and changes[name][1] is None
+        and partner in changes
+        and changes[partner][1] is not None
+    )
+
+
 def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
     """What one activity item says: a sentence, or one per field an update changed."""
     _ = reader._
@@ -124,7 +143,7 @@ def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
     said = [
         _change(reader, who, name, pair[1])
         for name, pair in changes.items()
-        if name not in ("timezone", "is_completed")
+        if name not in ("timezone", "is_completed") and not _replaced(name, changes)
     ]
     return said or [_("%(who)s changed %(task)s") % {"who": who, "task": task}]
 

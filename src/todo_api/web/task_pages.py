@@ -99,7 +99,8 @@ class TaskPages:
             conflict = [(key, named.get(key, {}).get(value, value)) for key, value in conflict]
         home = lists_by_id.get(str(found["list_id"])) if found["list_id"] else None
         shown = task_row(task_body(found), zone, language)
-        values = context.pop("values", None) or task_form.values_of(found, zone)
+        shown_values = task_form.values_of(task_body(found), zone)
+        values = context.pop("values", None) or shown_values
         return self.site.render(
             request,
             "task.html",
@@ -108,7 +109,7 @@ class TaskPages:
             lists=sidebar,
             task=shown,
             values=values,
-            base=context.pop("base", None) or task_form.values_of(found, zone),
+            base=context.pop("base", None) or shown_values,
             version=found["version"],
             home=home,
             beside=[task_row(item, zone, language) for item in beside.tasks],
@@ -156,7 +157,9 @@ class TaskPages:
         form = await request.form()
         async with database(request).connection() as conn:
             zone = await schedule.user_zone(conn, owner)
-            stored = task_form.values_of(await tasks.get_task(conn, owner, task_id=task_id), zone)
+            stored = task_form.values_of(
+                task_body(await tasks.get_task(conn, owner, task_id=task_id)), zone
+            )
         try:  # what the form showed, and its version (without them: the task as it is)
             shown = json.loads(str(form["base"]))
             base = {name: str(shown.get(name, "")) for name in task_form.FIELDS}
@@ -191,16 +194,17 @@ class TaskPages:
         base: dict[str, str],
         zone: str,
     ) -> Response:
-        """Someone saved meanwhile: what they changed, the person's own values in the form
-        against the task as it is now (so that `Keep mine` saves them over it)."""
+        """Someone saved meanwhile: what they changed, and the form showing the task as it is
+        now with the person's own changes on it (so that `Keep mine` saves those over it)."""
         async with database(request).connection() as conn:
             current = await tasks.get_task(conn, user_id(signed_in), task_id=task_id)
-        now = task_form.values_of(current, zone)
+        now = task_form.values_of(task_body(current), zone)
+        ours = {name: value for name, value in mine.items() if value != base.get(name, "")}
         return await self.task(
             request,
             signed_in,
             status=409,
-            values=mine,
+            values={**now, **ours},
             base=now,
             conflict=task_form.elsewhere(base, now),
         )
