@@ -254,6 +254,9 @@ async def test_without_javascript_a_task_is_edited_and_commented(
         "FREQ=YEARLY",
     )
     await expect(page.get_by_text("Next: Feb 1, 2031, Feb 1, 2032, Feb 1, 2033")).to_be_visible()
+    await expect(page.get_by_role("region", name="Activity")).to_contain_text(
+        "You changed the repetition to every year"
+    )
     await (await field(page, "Repeat in words")).fill("now and then")
     await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_role("alert")).to_contain_text("recurrence")

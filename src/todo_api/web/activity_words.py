@@ -69,6 +69,14 @@ class Reader:
             return self.lists.get(str(value)) or self._("another list")
         if name == "tags":
             return ", ".join(str(tag) for tag in value) or self._("none")
+        if name == "recurrence":
+            presets = {
+                "FREQ=DAILY": self._("every day"),
+                "FREQ=WEEKLY": self._("every week"),
+                "FREQ=MONTHLY": self._("every month"),
+                "FREQ=YEARLY": self._("every year"),
+            }
+            return presets.get(str(value), str(value))
         if name == "parent_id":
             return self.titles.get(str(value)) or self._("another task")
         return str(value)
