@@ -1,5 +1,10 @@
-"""A task's own page (`/app/tasks/{id}`): its fields to change and save, and delete."""
+"""A task's own page (`/app/tasks/{id}`), beside the list it is in: every field to change and
+save (with the version it showed, so that a save over someone else's change says what they
+changed and offers to reload or keep one's own), reminders, subtasks, comments and the
+task's activity in words; and a list's activity page (`/app/lists/{id}/activity`)."""
 
+import json
+import uuid
 from typing import Any
 
 from pydantic import ValidationError
@@ -8,16 +13,27 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
-from todo_api.kit.deps import database
+from todo_api.collaboration import activity, comments
+from todo_api.collaboration.schemas import CommentCreate
+from todo_api.db import Connection
+from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.lists import service as lists
-from todo_api.tasks import schedule
+from todo_api.lists import sharing
+from todo_api.tasks import pages, schedule
 from todo_api.tasks import service as tasks
-from todo_api.tasks.schemas import TaskUpdate, task_body
+from todo_api.tasks.errors import StaleVersion
+from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
+from todo_api.tasks.schemas import TaskCreate, TaskUpdate, task_body
+from todo_api.web import activity_words, task_form
+from todo_api.web.markdown import rendered
+from todo_api.web.messages import Gettext
 from todo_api.web.shown import task_row
 from todo_api.web.site import APP, Site, parse_uuid, problem, redirect, user_id
+from todo_api.web.task_extras import REMINDER_PRESETS, reminder_text, reminders_after
 
 PRIORITIES = ("none", "low", "medium", "high")
+SHOWN_ACTIVITY = 30
 
 
 class TaskPages:
@@ -26,52 +42,172 @@ class TaskPages:
 
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
+        task = "/app/tasks/{task_id}"
         return [
-            Route("/app/tasks/{task_id}", signed(self.task), methods=["GET"]),
-            Route("/app/tasks/{task_id}", signed(self.save, writes=True), methods=["POST"]),
-            Route(
-                "/app/tasks/{task_id}/delete", signed(self.delete, writes=True), methods=["POST"]
-            ),
+            Route(task, signed(self.task), methods=["GET"]),
+            Route(task, signed(self.save, writes=True), methods=["POST"]),
+            Route(f"{task}/delete", signed(self.delete, writes=True), methods=["POST"]),
+            Route(f"{task}/reminders", signed(self.reminders, writes=True), methods=["POST"]),
+            Route(f"{task}/subtasks", signed(self.subtask, writes=True), methods=["POST"]),
+            Route(f"{task}/comments", signed(self.comment, writes=True), methods=["POST"]),
+            Route("/app/lists/{list_id}/activity", signed(self.list_activity), methods=["GET"]),
+        ]
+
+    async def _people(
+        self, conn: Connection, signed_in: BrowserSignIn, list_id: Any
+    ) -> list[dict[str, str]]:
+        """Who can see the list's tasks (the inbox's: its user), with a name to show."""
+        if list_id is None:
+            user = signed_in.user
+            return [{"id": str(user.id), "name": user.name or user.email, "email": user.email}]
+        rows = await sharing.members(conn, user_id(signed_in), list_id)
+        return [
+            {"id": str(row.user_id), "name": row.name or row.email, "email": row.email}
+            for row in rows
         ]
 
     async def task(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         task_id = parse_uuid(request.path_params["task_id"])
         owner = user_id(signed_in)
+        language = self.site.language(request)
+        _ = self.site.words(request)
         async with database(request).connection() as conn:
             zone = await schedule.user_zone(conn, owner)
             found = await tasks.get_task(conn, owner, task_id=task_id)
             sidebar = await lists.list_lists(conn, owner)
+            people = await self._people(conn, signed_in, found["list_id"])
+            cursors = held(request.app, CursorCodec)
+            beside = await pages.list_tasks(
+                conn, owner, query=self._list_query(found["list_id"]), cursors=cursors
+            )
+            subtasks = await pages.list_tasks(
+                conn,
+                owner,
+                query=ListQuery(filters=TaskFilters(parent_id=task_id), sort="position"),
+                cursors=cursors,
+            )
+            said, _more = await comments.list_comments(conn, owner, task_id, limit=100)
+            done = await activity.of_task(conn, owner, task_id, limit=SHOWN_ACTIVITY)
+        names = {person["id"]: person["name"] for person in people}
+        lists_by_id = {str(item["id"]): item for item in sidebar}
+        list_names = {key: item["name"] for key, item in lists_by_id.items()}
+        titles = {str(task_id): found["title"]}
+        reader = activity_words.Reader(_, owner, names, titles, list_names, zone, language)
+        conflict = context.pop("conflict", None)
+        if conflict is not None:  # ids by their names
+            named = {"list_id": {"": _("Inbox"), **list_names}, "assignee_id": names}
+            conflict = [(key, named.get(key, {}).get(value, value)) for key, value in conflict]
+        home = lists_by_id.get(str(found["list_id"])) if found["list_id"] else None
+        shown = task_row(task_body(found), zone, language)
+        shown_values = task_form.values_of(task_body(found), zone)
+        values = context.pop("values", None) or shown_values
         return self.site.render(
             request,
             "task.html",
             context.pop("status", 200),
             user=signed_in.user,
             lists=sidebar,
-            task=task_row(task_body(found), zone, self.site.language(request)),
+            task=shown,
+            values=values,
+            base=context.pop("base", None) or shown_values,
+            version=found["version"],
+            home=home,
+            beside=[task_row(item, zone, language) for item in beside.tasks],
+            back=f"/app/lists/{found['list_id']}" if found["list_id"] else APP,
+            subtasks=[task_row(item, zone, language) for item in subtasks.tasks],
+            writable_lists=[item for item in sidebar if item["role"] in ("owner", "editor")],
+            people=people if home is not None and home["member_count"] > 1 else [],
+            mentionable=json.dumps([[p["name"], p["id"]] for p in people]),
+            description=rendered(found["description"]),
+            next_dates=[_date_text(due, zone, language) for due in task_form.next_dates(found)],
+            presets=task_form.PRESETS,
+            reminders=[(r["id"], reminder_text(r, zone, language, _)) for r in found["reminders"]],
+            reminder_presets=REMINDER_PRESETS,
+            comments=[
+                {
+                    "author": names.get(str(row.author_id)) or _("Someone"),
+                    "at": activity_words.when(reader, row.created_at),
+                    "body": rendered(row.body),
+                }
+                for row in said
+            ],
+            activity=[
+                (activity_words.when(reader, item["at"]), sentence)
+                for item in done["items"]
+                for sentence in activity_words.sentences(reader, item)
+            ],
             priorities=PRIORITIES,
+            field_names=_field_names(_),
+            conflict=conflict,
             **context,
         )
 
+    @staticmethod
+    def _list_query(list_id: Any) -> ListQuery:
+        filters = TaskFilters(completed=False, top_level=True)
+        if list_id is None:
+            filters = TaskFilters(completed=False, top_level=True, inbox=True)
+        else:
+            filters = TaskFilters(completed=False, top_level=True, list_id=list_id)
+        return ListQuery(filters=filters, sort="position", limit=50)
+
     async def save(self, request: Request, signed_in: BrowserSignIn) -> Response:
         task_id = parse_uuid(request.path_params["task_id"])
+        owner = user_id(signed_in)
         form = await request.form()
-        changes: dict[str, Any] = {
-            "title": str(form.get("title") or ""),
-            "description": str(form.get("description") or "") or None,
-            "priority": form.get("priority"),
-        }
-        due = str(form.get("due") or "")
-        if due != str(form.get("due_shown") or ""):  # a timed due stays as it is unless changed
-            changes.update(due_date=due or None, due_at=None)
+        async with database(request).connection() as conn:
+            zone = await schedule.user_zone(conn, owner)
+            stored = task_form.values_of(
+                task_body(await tasks.get_task(conn, owner, task_id=task_id)), zone
+            )
+        try:  # what the form showed, and its version (without them: the task as it is)
+            shown = json.loads(str(form["base"]))
+            base = {name: str(shown.get(name, "")) for name in task_form.FIELDS}
+        except (KeyError, ValueError, AttributeError):
+            base = stored
+        version = str(form.get("version") or "")
+        if_match = frozenset({int(version)}) if version.isdigit() else None
+        mine = task_form.submitted(form, base, zone, self.site.language(request))
         try:
+            changes = task_form.changes(mine, base, zone)
+            if not changes:
+                return redirect(f"/app/tasks/{task_id}")
             data = TaskUpdate.model_validate(changes)
             async with database(request).connection() as conn:
-                await tasks.update_task(conn, user_id(signed_in), task_id=task_id, data=data)
+                await tasks.update_task(conn, owner, task_id=task_id, data=data, if_match=if_match)
         except NotFound:
             raise
+        except StaleVersion:
+            return await self._conflict(request, signed_in, task_id, mine, base, zone)
         except (ValidationError, ApiError) as exc:
-            return await self.task(request, signed_in, status=400, message=problem(exc))
+            return await self.task(
+                request, signed_in, status=400, message=problem(exc), values=mine, base=base
+            )
         return redirect(f"/app/tasks/{task_id}")
+
+    async def _conflict(
+        self,
+        request: Request,
+        signed_in: BrowserSignIn,
+        task_id: uuid.UUID,
+        mine: dict[str, str],
+        base: dict[str, str],
+        zone: str,
+    ) -> Response:
+        """Someone saved meanwhile: what they changed, and the form showing the task as it is
+        now with the person's own changes on it (so that `Keep mine` saves those over it)."""
+        async with database(request).connection() as conn:
+            current = await tasks.get_task(conn, user_id(signed_in), task_id=task_id)
+        now = task_form.values_of(task_body(current), zone)
+        ours = {name: value for name, value in mine.items() if value != base.get(name, "")}
+        return await self.task(
+            request,
+            signed_in,
+            status=409,
+            values={**now, **ours},
+            base=now,
+            conflict=task_form.elsewhere(base, now),
+        )
 
     async def delete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         task_id = parse_uuid(request.path_params["task_id"])
@@ -80,3 +216,126 @@ class TaskPages:
             await tasks.delete_task(conn, user_id(signed_in), task_id=task_id)
         list_id = found["list_id"]
         return redirect(APP if list_id is None else f"/app/lists/{list_id}")
+
+    async def reminders(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        task_id = parse_uuid(request.path_params["task_id"])
+        owner = user_id(signed_in)
+        form = await request.form()
+        try:
+            async with database(request).connection() as conn:
+                zone = await schedule.user_zone(conn, owner)
+                found = await tasks.get_task(conn, owner, task_id=task_id)
+                kept = reminders_after(found["reminders"], form, zone)
+                data = TaskUpdate.model_validate({"reminders": kept})
+                await tasks.update_task(conn, owner, task_id=task_id, data=data)
+        except NotFound:
+            raise
+        except (ValidationError, ApiError) as exc:
+            return await self.task(request, signed_in, status=400, message=problem(exc))
+        return redirect(f"/app/tasks/{task_id}#reminders")
+
+    async def subtask(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        task_id = parse_uuid(request.path_params["task_id"])
+        owner = user_id(signed_in)
+        form = await request.form()
+        try:
+            async with database(request).connection() as conn:
+                parent = await tasks.get_task(conn, owner, task_id=task_id)
+                data = TaskCreate.model_validate(
+                    {
+                        "title": str(form.get("title") or ""),
+                        "parent_id": str(task_id),
+                        "list_id": str(parent["list_id"]) if parent["list_id"] else None,
+                    }
+                )
+                await tasks.create_task(conn, owner, data=data)
+        except NotFound:
+            raise
+        except (ValidationError, ApiError) as exc:
+            return await self.task(request, signed_in, status=400, message=problem(exc))
+        return redirect(f"/app/tasks/{task_id}#subtasks")
+
+    async def comment(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        task_id = parse_uuid(request.path_params["task_id"])
+        form = await request.form()
+        body = str(form.get("body") or "")
+        try:
+            data = CommentCreate.model_validate({"body": body})
+            async with database(request).connection() as conn:
+                await comments.create_comment(conn, user_id(signed_in), task_id, data)
+        except NotFound:
+            raise
+        except (ValidationError, ApiError) as exc:
+            return await self.task(
+                request, signed_in, status=400, comment_message=problem(exc), comment_text=body
+            )
+        return redirect(f"/app/tasks/{task_id}#comments")
+
+    async def list_activity(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        list_id = parse_uuid(request.path_params["list_id"])
+        owner = user_id(signed_in)
+        _ = self.site.words(request)
+        cursor = request.query_params.get("cursor")
+        async with database(request).connection() as conn:
+            zone = await schedule.user_zone(conn, owner)
+            found = await lists.get_list(conn, owner, list_id)
+            sidebar = await lists.list_lists(conn, owner)
+            people = await self._people(conn, signed_in, list_id)
+            try:
+                done = await activity.of_list(conn, owner, list_id, cursor=cursor)
+            except ApiError:  # a cursor this page did not give
+                raise NotFound from None
+            titles = {}
+            for task_id in {item["task_id"] for item in done["items"] if item["task_id"]}:
+                try:
+                    titles[str(task_id)] = (await tasks.get_task(conn, owner, task_id=task_id))[
+                        "title"
+                    ]
+                except NotFound:
+                    continue  # deleted since: its items say what it was called, if they can
+        reader = activity_words.Reader(
+            _,
+            owner,
+            {person["id"]: person["name"] for person in people},
+            titles,
+            {str(item["id"]): item["name"] for item in sidebar},
+            zone,
+            self.site.language(request),
+        )
+        more = done["next"]
+        return self.site.render(
+            request,
+            "list_activity.html",
+            user=signed_in.user,
+            lists=sidebar,
+            found=found,
+            activity=[
+                (activity_words.when(reader, item["at"]), sentence)
+                for item in done["items"]
+                for sentence in activity_words.sentences(reader, item)
+            ],
+            more=None if more is None else f"/app/lists/{list_id}/activity?cursor={more}",
+        )
+
+
+def _field_names(_: Gettext) -> dict[str, str]:
+    """The form's fields by the names their labels give them."""
+    return {
+        "title": _("Title"),
+        "description": _("Description"),
+        "due": _("Due"),
+        "due_time": _("Time"),
+        "all_day": _("All day"),
+        "start": _("Start"),
+        "start_time": _("Start at"),
+        "recurrence": _("Repeat"),
+        "priority": _("Priority"),
+        "tags": _("Tags"),
+        "list_id": _("List"),
+        "assignee_id": _("Assignee"),
+    }
+
+
+def _date_text(due: Any, zone: str, language: str) -> str:
+    shown = task_row({"due_at": due} if hasattr(due, "hour") else {"due_date": due}, zone, language)
+    return str(shown["due_text"])

@@ -1,0 +1,162 @@
+"""The activity of a task or a list in words ("Ana completed Pay rent", "You changed the due
+date to 3 May"), in the page's language: every sentence the activity pages show is here."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from babel import dates as babel_dates
+
+from todo_api.kit import zones
+from todo_api.web.messages import Gettext
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """What a sentence needs: the words, who reads (`me`), the people's and tasks' names, and
+    the reader's clock and language for times."""
+
+    _: Gettext
+    me: uuid.UUID
+    people: Mapping[str, str]
+    titles: Mapping[str, str]
+    lists: Mapping[str, str]
+    zone: str
+    language: str
+
+    def who(self, actor: Any) -> str:
+        if actor is None:
+            return self._("Someone")
+        if str(actor) == str(self.me):
+            return self._("You")
+        return self.people.get(str(actor)) or self._("Someone")
+
+    def field(self, name: str) -> str:
+        _ = self._
+        names = {
+            "title": _("title"),
+            "description": _("description"),
+            "priority": _("priority"),
+            "due_at": _("due date"),
+            "due_date": _("due date"),
+            "start_at": _("start"),
+            "start_date": _("start"),
+            "timezone": _("time zone"),
+            "tags": _("tags"),
+            "recurrence": _("repetition"),
+            "assignee_id": _("assignee"),
+            "list_id": _("list"),
+            "parent_id": _("parent task"),
+            "name": _("name"),
+            "color": _("colour"),
+            "owner_id": _("owner"),
+        }
+        return names.get(name, name)
+
+    def value(self, name: str, value: Any) -> str:
+        if name in ("due_at", "start_at"):
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            local = moment.astimezone(zones.zone(self.zone))
+            return babel_dates.format_datetime(local, "d MMM, HH:mm", locale=self.language)
+        if name in ("due_date", "start_date"):
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            return babel_dates.format_date(day, "d MMM", locale=self.language)
+        if name in ("assignee_id", "owner_id"):
+            return self.who(value)
+        if name == "list_id":
+            return self.lists.get(str(value)) or self._("another list")
+        if name == "tags":
+            return ", ".join(str(tag) for tag in value) or self._("none")
+        if name == "recurrence":
+            presets = {
+                "FREQ=DAILY": self._("every day"),
+                "FREQ=WEEKLY": self._("every week"),
+                "FREQ=MONTHLY": self._("every month"),
+                "FREQ=YEARLY": self._("every year"),
+            }
+            return presets.get(str(value), str(value))
+        if name == "parent_id":
+            return self.titles.get(str(value)) or self._("another task")
+        return str(value)
+
+
+def _change(reader: Reader, who: str, name: str, new: Any) -> str:
+    _ = reader._
+    field = reader.field(name)
+    if new is None or new == [] or new == "":
+        return _("%(who)s cleared the %(field)s") % {"who": who, "field": field}
+    if name == "description":
+        return _("%(who)s changed the description") % {"who": who}
+    return _("%(who)s changed the %(field)s to %(value)s") % {
+        "who": who,
+        "field": field,
+        "value": reader.value(name, new),
+    }
+
+
+# A due (or start) is a time or a day: one cleared as the other is set is one change.
+_PARTNER = {
+    "due_at": "due_date",
+    "due_date": "due_at",
+    "start_at": "start_date",
+    "start_date": "start_at",
+}
+
+
+def _replaced(name: str, changes: Mapping[str, list[Any]]) -> bool:
+    partner = _PARTNER.get(name)
+    return (
+        partner is not None
+        and changes[name][1] is None
+        and partner in changes
+        and changes[partner][1] is not None
+    )
+
+
+def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
+    """What one activity item says: a sentence, or one per field an update changed."""
+    _ = reader._
+    who = reader.who(item["actor_id"])
+    changes: Mapping[str, list[Any]] = item.get("changes") or {}
+    task = reader.titles.get(str(item["task_id"])) or ""
+    if not task and "title" in changes:
+        task = str(changes["title"][1] or changes["title"][0] or "")
+    task = task or _("a task")
+    action = item["action"]
+    if action == "task.created":
+        return [_("%(who)s created %(task)s") % {"who": who, "task": task}]
+    if action == "task.completed":
+        return [_("%(who)s completed %(task)s") % {"who": who, "task": task}]
+    if action == "task.reopened":
+        return [_("%(who)s reopened %(task)s") % {"who": who, "task": task}]
+    if action == "task.deleted":
+        return [_("%(who)s deleted %(task)s") % {"who": who, "task": task}]
+    if action == "task.moved":
+        where = reader.value("list_id", (changes.get("list_id") or [None, None])[1])
+        if (changes.get("list_id") or [None, None])[1] is None:
+            where = _("Inbox")
+        return [_("%(who)s moved %(task)s to %(list)s") % {"who": who, "task": task, "list": where}]
+    if action == "comment.created":
+        return [_("%(who)s commented on %(task)s") % {"who": who, "task": task}]
+    if action == "comment.deleted":
+        return [_("%(who)s deleted a comment on %(task)s") % {"who": who, "task": task}]
+    if action == "member.joined":
+        return [_("%(who)s joined the list") % {"who": who}]
+    if action == "member.left":
+        return [_("%(who)s left the list") % {"who": who}]
+    if action == "member.role_changed":
+        return [_("%(who)s changed a member's role") % {"who": who}]
+    said = [
+        _change(reader, who, name, pair[1])
+        for name, pair in changes.items()
+        if name not in ("timezone", "is_completed") and not _replaced(name, changes)
+    ]
+    return said or [_("%(who)s changed %(task)s") % {"who": who, "task": task}]
+
+
+def when(reader: Reader, at: Any) -> str:
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+    local = moment.astimezone(zones.zone(reader.zone))
+    return babel_dates.format_datetime(local, "medium", locale=reader.language)

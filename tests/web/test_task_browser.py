@@ -1,0 +1,269 @@
+"""A task's page in a real browser, on both databases: beside its list, every field edited
+and checked through the API, Markdown that tries to run shown harmless, reminders, subtasks,
+a comment mentioning a member picked from the listbox by keyboard, the activity in words (the
+task's and the list's page), a save over someone else's change (keep mine, or reload), and
+the forms with JavaScript off. axe-core checks each state in light and dark."""
+
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, Page, expect
+
+from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
+from tests.helpers_server import Server
+from tests.web.browsing import Watched, made, open_page, register, sign_in
+
+STATUSES = "console: Failed to load resource: the server responded with a status of"
+
+
+def api(method: str, url: str, headers: dict[str, str], **options: Any) -> httpx.Response:
+    """A call to the API beside the browser (the test waits for it)."""
+    return httpx.request(method, url, headers=headers, **options)
+
+
+def task_of(server: Server, headers: dict[str, str], task_id: str) -> dict[str, Any]:
+    found = httpx.get(f"{server.url}/api/tasks/{task_id}", headers=headers)
+    assert found.status_code == 200, found.text
+    task: dict[str, Any] = found.json()
+    return task
+
+
+async def both_schemes(watched: Watched) -> None:
+    """axe-core on the page as it is, in light and in dark."""
+    for scheme in ("dark", "light"):
+        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        await watched.accessible()
+
+
+def shared_list(server: Server) -> tuple[str, dict[str, str], str, dict[str, str], str]:
+    """An owner's list `Home` shared with Ana (an editor): the owner's email and headers,
+    Ana's id and headers, and the list's id."""
+    email, headers = register(server)
+    joined = httpx.post(
+        f"{server.url}/api/auth/register",
+        json={"email": unique_email(), "password": PASSWORD, "name": "Ana Lima"},
+    )
+    assert joined.status_code == 201, joined.text
+    ana = bearer(joined.json()["access_token"])
+    ana_id = joined.json()["user"]["id"]
+    home = made(server, "/api/lists", {"name": "Home"}, headers)["id"]
+    link = made(server, f"/api/lists/{home}/invitations", {"role": "editor"}, headers)
+    accepted = httpx.post(
+        f"{server.url}/api/invitations/accept", json={"token": link["token"]}, headers=ana
+    )
+    assert accepted.status_code == 200, accepted.text
+    return email, headers, ana_id, ana, home
+
+
+async def field(page: Page, name: str) -> Any:
+    return page.get_by_label(name, exact=True)
+
+
+async def test_every_field_comments_mentions_and_activity(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    email, headers, ana_id, ana, home = shared_list(server)
+    description = (
+        "**bold** <script>alert(1)</script> <b>raw</b> [run](javascript:alert(1)) "
+        "[site](https://example.org)"
+    )
+    task = made(
+        server,
+        "/api/tasks",
+        {"title": "Pay rent", "list_id": home, "description": description},
+        headers,
+    )
+    made(server, "/api/tasks", {"title": "Buy bread", "list_id": home}, headers)
+    watched = await open_page(browser, server, axe_source)
+    page = watched.page
+    await sign_in(page, server, email)
+    await page.get_by_role("navigation", name="Lists").get_by_role("link", name="Home").click()
+    await page.evaluate("window.stillHere = true")
+    await page.get_by_role("link", name="Pay rent", exact=True).click()
+    await expect(page.get_by_role("heading", name="Pay rent", level=1)).to_be_visible()
+    assert page.url.endswith(f"/app/tasks/{task['id']}")  # pushed by htmx, no page loaded
+    assert await page.evaluate("window.stillHere === true")
+    beside = page.get_by_role("region", name="Home")
+    await expect(beside.get_by_role("link", name="Buy bread")).to_be_visible()
+
+    shown = page.get_by_role("region", name="Description as shown")
+    await expect(shown.locator("strong")).to_have_text("bold")
+    await expect(shown).to_contain_text("<script>alert(1)</script>")
+    await expect(shown).to_contain_text("<b>raw</b>")
+    await expect(shown.locator("script, b, [href^='javascript']")).to_have_count(0)
+    await expect(shown.get_by_role("link", name="site")).to_have_attribute(
+        "href", "https://example.org"
+    )
+    await both_schemes(watched)
+
+    await (await field(page, "Title")).fill("Pay the rent")
+    await (await field(page, "Description")).fill("Before the *5th*")
+    await (await field(page, "Due")).fill("2030-05-03")
+    await (await field(page, "Time")).fill("09:30")
+    await (await field(page, "All day")).uncheck()
+    await (await field(page, "Start")).fill("2030-05-01")
+    await (await field(page, "Repeat in words")).fill("every monday")
+    await (await field(page, "Priority")).select_option("high")
+    await (await field(page, "Tags")).fill("home, money")
+    await (await field(page, "Assignee")).select_option(label="Ana Lima")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("heading", name="Pay the rent", level=1)).to_be_visible()
+    saved = task_of(server, headers, task["id"])
+    assert saved["title"] == "Pay the rent"
+    assert saved["description"] == "Before the *5th*"
+    assert saved["due_at"] == "2030-05-03T09:30:00Z"
+    assert saved["due_date"] is None
+    assert saved["start_date"] == "2030-05-01"
+    assert saved["recurrence"] == "FREQ=WEEKLY;BYDAY=MO"
+    assert (saved["priority"], saved["tags"], saved["assignee_id"]) == (
+        "high",
+        ["home", "money"],
+        ana_id,
+    )
+    await expect(page.get_by_text("Next: May 6, 2030")).to_be_visible()
+    await expect(page.locator(".markdown em")).to_have_text("5th")
+
+    await (await field(page, "New reminder")).select_option("PT1H")
+    await page.get_by_role("button", name="Add reminder").click()
+    await expect(page.locator(".reminders li")).to_contain_text("1 hour before it is due")
+    assert [r["before_due"] for r in task_of(server, headers, task["id"])["reminders"]] == ["PT1H"]
+    await page.get_by_role("button", name="Remove reminder: 1 hour before it is due").click()
+    await expect(page.get_by_text("No reminders.")).to_be_visible()
+    assert task_of(server, headers, task["id"])["reminders"] == []
+
+    await (await field(page, "New subtask")).fill("Find the checkbook")
+    await page.get_by_role("button", name="Add subtask").click()
+    subtask = page.get_by_role("checkbox", name="Complete Find the checkbook")
+    await expect(subtask).to_be_visible()
+    listed = api(
+        "GET", f"{server.url}/api/tasks", params={"parent_id": task["id"]}, headers=headers
+    ).json()
+    assert [(t["title"], t["list_id"]) for t in listed] == [("Find the checkbook", home)]
+    await both_schemes(watched)
+
+    comment = page.get_by_role("textbox", name="Comment")
+    await comment.click()
+    await page.keyboard.type("Thanks @An")
+    members = page.get_by_role("listbox")
+    await expect(members.get_by_role("option", name="Ana Lima")).to_be_visible()
+    await both_schemes(watched)
+    await page.keyboard.press("Escape")
+    await expect(members).to_be_hidden()
+    await page.keyboard.type("a")
+    await expect(members.get_by_role("option")).to_have_count(1)
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Enter")
+    await expect(members).to_be_hidden()
+    await expect(comment).to_have_value(f"Thanks @[Ana Lima]({ana_id}) ")
+    await page.keyboard.type("for *paying*")
+    await page.get_by_role("button", name="Post comment").click()
+    said = page.locator(".comments li")
+    await expect(said).to_contain_text("Thanks @Ana Lima for paying")
+    await expect(said.locator("em")).to_have_text("paying")
+    [posted] = api("GET", f"{server.url}/api/tasks/{task['id']}/comments", headers=ana).json()
+    assert posted["mentions"] == [ana_id]
+
+    done = page.get_by_role("region", name="Activity")
+    await expect(done).to_contain_text("You changed the due date to 3 May, 09:30")
+    await expect(done).to_contain_text("You changed the assignee to Ana Lima")
+    await expect(done).to_contain_text("You commented on Pay the rent")
+    await both_schemes(watched)
+
+    completed = api(
+        "PATCH",
+        f"{server.url}/api/tasks/{listed[0]['id']}",
+        json={"is_completed": True},
+        headers=ana,
+    )
+    assert completed.status_code == 200, completed.text
+    await (await field(page, "List")).select_option(label="Inbox")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("region", name="Inbox")).to_be_visible()
+    assert task_of(server, headers, task["id"])["list_id"] is None
+
+    await page.goto(f"{server.url}/app/lists/{home}")
+    await page.get_by_role("link", name="Activity").click()
+    await expect(page.get_by_role("heading", name="Activity of Home")).to_be_visible()
+    await expect(page.get_by_role("main")).to_contain_text("Ana Lima completed Find the checkbook")
+    await expect(page.get_by_role("main")).to_contain_text("You created Buy bread")
+    await both_schemes(watched)
+    assert watched.problems == []
+
+
+async def test_a_save_over_someone_elses_change_keeps_mine_or_reloads(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    email, headers = register(server)
+    task = made(server, "/api/tasks", {"title": "Water plants", "priority": "low"}, headers)
+    url = f"{server.url}/api/tasks/{task['id']}"
+    watched = await open_page(browser, server, axe_source)
+    page = watched.page
+    await sign_in(page, server, email)
+    await page.goto(f"{server.url}/app/tasks/{task['id']}")
+    changed = api(
+        "PATCH", url, json={"title": "Water the plants", "priority": "medium"}, headers=headers
+    )
+    assert changed.status_code == 200, changed.text
+
+    await (await field(page, "Priority")).select_option("high")
+    await page.get_by_role("button", name="Save").click()
+    conflict = page.get_by_role("alert")
+    await expect(conflict).to_contain_text("Someone else changed this task")
+    await expect(conflict).to_contain_text("Title: Water the plants")
+    await expect(conflict).to_contain_text("Priority: medium")
+    await expect(await field(page, "Title")).to_have_value("Water the plants")
+    await expect(await field(page, "Priority")).to_have_value("high")
+    await both_schemes(watched)
+    await page.get_by_role("button", name="Keep mine").click()
+    await expect(page.get_by_role("alert")).to_have_count(0)
+    kept = api("GET", url, headers=headers).json()
+    assert (kept["title"], kept["priority"]) == ("Water the plants", "high")
+
+    again = api("PATCH", url, json={"tags": ["garden"]}, headers=headers)
+    assert again.status_code == 200, again.text
+    await (await field(page, "Title")).fill("Water the roses")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Tags: garden")
+    await page.get_by_role("button", name="Reload").click()
+    await expect(page.get_by_role("alert")).to_have_count(0)
+    await expect(await field(page, "Title")).to_have_value("Water the plants")
+    await expect(await field(page, "Tags")).to_have_value("garden")
+    assert api("GET", url, headers=headers).json()["title"] == "Water the plants"
+    assert set(watched.problems) <= {f"{STATUSES} 409 (Conflict)"}
+
+
+async def test_without_javascript_a_task_is_edited_and_commented(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    email, headers = register(server)
+    task = made(server, "/api/tasks", {"title": "Renew passport"}, headers)
+    watched = await open_page(browser, server, axe_source, javascript=False)
+    page = watched.page
+    await sign_in(page, server, email)
+    await page.get_by_role("link", name="Renew passport").click()
+    await expect(page.get_by_role("heading", name="Renew passport", level=1)).to_be_visible()
+    await (await field(page, "Title")).fill("Renew the passport")
+    await (await field(page, "Due")).fill("2030-02-01")
+    await (await field(page, "Repeat")).select_option(label="Yearly")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("heading", name="Renew the passport", level=1)).to_be_visible()
+    saved = task_of(server, headers, task["id"])
+    assert (saved["title"], saved["due_date"], saved["recurrence"]) == (
+        "Renew the passport",
+        "2030-02-01",
+        "FREQ=YEARLY",
+    )
+    await expect(page.get_by_text("Next: Feb 1, 2031, Feb 1, 2032, Feb 1, 2033")).to_be_visible()
+    await expect(page.get_by_role("region", name="Activity")).to_contain_text(
+        "You changed the repetition to every year"
+    )
+    await (await field(page, "Repeat in words")).fill("now and then")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert")).to_contain_text("recurrence")
+    assert task_of(server, headers, task["id"])["recurrence"] == "FREQ=YEARLY"
+    await page.get_by_role("textbox", name="Comment").fill("Photos <img src=x onerror=alert(1)>")
+    await page.get_by_role("button", name="Post comment").click()
+    await expect(page.locator(".comments li")).to_contain_text("Photos <img src=x")
+    await expect(page.locator(".comments img")).to_have_count(0)
+    await expect(page.get_by_role("listbox")).to_be_hidden()
+    assert set(watched.problems) <= {f"{STATUSES} 400 (Bad Request)"}
