@@ -48,6 +48,13 @@ def complete(server: Server, headers: dict[str, str], task_id: str) -> None:
     assert done.status_code == 200, done.text
 
 
+async def in_light_and_dark(watched: Watched) -> None:
+    """axe-core on the page as it is, in both themes."""
+    for scheme in ("dark", "light"):
+        await watched.page.emulate_media(color_scheme=scheme)
+        await watched.accessible()
+
+
 async def focused(page: Page) -> Any:
     """What has the focus: a task row's id, or a control's accessible label."""
     return await page.evaluate(
@@ -65,7 +72,6 @@ async def test_undo_after_completing(
         made(server, "/api/tasks", {"title": title}, headers)
     watched = await open_page(browser, server, axe_source, javascript=javascript, scheme=scheme)
     page = watched.page
-    check = watched.accessible if javascript else nothing
     await sign_in(page, server, email)
     status = page.get_by_role("status").filter(has_text="Completed")
 
@@ -74,7 +80,7 @@ async def test_undo_after_completing(
     await expect(status).to_have_text("Completed Pay rent")
     await expect(page.get_by_role("link", name="Pay rent", exact=True)).to_have_count(0)
     assert completed(server, headers, "Pay rent")
-    await check()
+    await (in_light_and_dark(watched) if javascript else nothing())
     await page.get_by_role("button", name="Undo").click()
     await expect(page.get_by_role("checkbox", name="Complete Pay rent")).to_be_visible()
     await expect(status).to_have_count(0)
@@ -238,7 +244,7 @@ async def test_quick_add_marks_what_it_reads(
     for mark, kind in zip(await marks.all(), ("date", "list", "tag", "priority"), strict=True):
         await expect(mark).to_have_accessible_description(kind)
     await expect(preview).to_contain_text("Pay rent tomorrow #Home @money p1")
-    await watched.accessible()
+    await in_light_and_dark(watched)
     if web_database_url.startswith("sqlite"):
         screenshot("web-app-quick-add.png", await page.screenshot())
     await quick_add.press("Enter")  # Enter still adds
@@ -261,6 +267,7 @@ async def test_quick_add_marks_what_it_reads(
     await quick_add.fill("Buy bread #Nowhere")
     await expect(preview).to_contain_text("#Nowhere (characters 10 to 18) is no list of yours")
     await expect(marks).to_have_count(0)
+    await in_light_and_dark(watched)
     assert len(tasks_of(server, headers)) == 1  # previews write nothing
     assert watched.problems == []
 
