@@ -116,6 +116,8 @@ async def test_reorder_by_drag_and_drop_and_alt_arrows(
     titles = ["One", "Two", "Three", "Four"]
     for title in titles:
         made(server, "/api/tasks", {"title": title, "list_id": home}, headers)
+    for title in ("Early", "Late"):
+        made(server, "/api/tasks", {"title": title}, headers)
     watched = await open_page(browser, server, axe_source)
     page = watched.page
     await sign_in(page, server, email)
@@ -149,6 +151,16 @@ async def test_reorder_by_drag_and_drop_and_alt_arrows(
     await expect(said).to_have_text("Moved Two to position 3 of 4")
     await page.reload()
     await expect(rows.locator(".body a")).to_have_text(["Four", "Three", "Two", "One"])
+
+    # The inbox is reordered as well; Today, gathered from every list, is not.
+    await page.get_by_role("link", name="Inbox").click()
+    await page.get_by_role("link", name="Late").focus()
+    await page.keyboard.press("Alt+ArrowUp")
+    await expect(said).to_have_text("Moved Late to position 1 of 2")
+    assert in_order(server, headers, "inbox") == ["Late", "Early"]
+    await page.get_by_role("link", name="Today").click()
+    await expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    await expect(page.locator("ul[data-reorder], #announce:not(:empty)")).to_have_count(0)
     assert watched.problems == []
 
 
