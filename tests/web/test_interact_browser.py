@@ -116,8 +116,8 @@ async def test_reorder_by_drag_and_drop_and_alt_arrows(
     titles = ["One", "Two", "Three", "Four"]
     for title in titles:
         made(server, "/api/tasks", {"title": title, "list_id": home}, headers)
-    for title in ("Early", "Late"):
-        made(server, "/api/tasks", {"title": title}, headers)
+    made(server, "/api/tasks", {"title": "Early", "due_date": "2001-01-01"}, headers)  # overdue
+    made(server, "/api/tasks", {"title": "Late"}, headers)
     watched = await open_page(browser, server, axe_source)
     page = watched.page
     await sign_in(page, server, email)
@@ -159,7 +159,7 @@ async def test_reorder_by_drag_and_drop_and_alt_arrows(
     await expect(said).to_have_text("Moved Late to position 1 of 2")
     assert in_order(server, headers, "inbox") == ["Late", "Early"]
     await page.get_by_role("link", name="Today").click()
-    await expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    await expect(page.get_by_role("link", name="Early")).to_be_visible()
     await expect(page.locator("ul[data-reorder], #announce:not(:empty)")).to_have_count(0)
     assert watched.problems == []
 
