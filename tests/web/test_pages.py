@@ -151,7 +151,7 @@ async def test_quick_add_puts_the_task_in_the_list_in_view_and_the_checkbox_comp
 
     done = await signed_in.post(page, f"/app/tasks/{task['id']}/complete", back=page)
     assert done.status_code == 303
-    assert done.headers["location"] == page
+    assert done.headers["location"] == f"{page}?undo={task['id']}"  # offering `Undo`
     assert (await signed_in.tasks())[0]["is_completed"] is True
     assert "Send the report" not in (await signed_in.browser.get(page)).text
 
@@ -180,7 +180,7 @@ async def test_quick_add_that_cannot_be_read_says_why(signed_in: Account) -> Non
     assert await signed_in.tasks() == []
 
 
-async def test_htmx_completing_a_task_swaps_its_row_out(signed_in: Account) -> None:
+async def test_htmx_completing_a_task_swaps_its_row_for_undo(signed_in: Account) -> None:
     created = await signed_in.api.post(
         "/api/tasks", json={"title": "Call mum"}, headers=signed_in.headers
     )
@@ -193,7 +193,8 @@ async def test_htmx_completing_a_task_swaps_its_row_out(signed_in: Account) -> N
         headers={"HX-Request": "true"},
     )
     assert done.status_code == 200
-    assert done.text == ""
+    assert "Completed Call mum" in done.text
+    assert f'action="/app/tasks/{task_id}/reopen"' in done.text
     assert (await signed_in.tasks())[0]["is_completed"] is True
 
 

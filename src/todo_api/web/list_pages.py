@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
@@ -20,10 +20,10 @@ from todo_api.tasks import pages, quick, schedule
 from todo_api.tasks import service as tasks
 from todo_api.tasks.listing import CursorCodec, InvalidCursor, ListQuery, TaskFilters
 from todo_api.tasks.schemas import QuickAdd
+from todo_api.web.action_pages import just_completed, undo_line, undo_path
 from todo_api.web.shown import task_row
 from todo_api.web.site import (
     APP,
-    HEADERS,
     Site,
     back_to,
     is_htmx,
@@ -130,6 +130,7 @@ class ListPages:
             except InvalidCursor:
                 raise NotFound from None
             sidebar = await lists.list_lists(conn, owner)
+            undo = await just_completed(request, conn, owner)
         language = self.site.language(request)
         shown = [task_row(task, zone, language) for task in page.tasks]
         more = None if page.next_cursor is None else f"{view.path}?cursor={page.next_cursor}"
@@ -144,6 +145,7 @@ class ListPages:
             more=more,
             message=message,
             text=text,
+            undo=undo,
         )
 
     async def quick_add(self, request: Request, signed_in: BrowserSignIn) -> Response:
@@ -166,8 +168,11 @@ class ListPages:
     async def complete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         task_id = parse_uuid(request.path_params["task_id"])
         form = await request.form()
+        back = back_to(form.get("back"))
         async with database(request).connection() as conn:
-            await tasks.set_completed(conn, user_id(signed_in), task_id=task_id, completed=True)
-        if is_htmx(request):
-            return HTMLResponse("", headers=HEADERS)  # htmx swaps the row out
-        return redirect(back_to(form.get("back")))
+            task = await tasks.set_completed(
+                conn, user_id(signed_in), task_id=task_id, completed=True
+            )
+        if is_htmx(request):  # the row gives way to a line offering `Undo`
+            return undo_line(self.site, request, dict(task), back)
+        return redirect(undo_path(back, task_id))

@@ -1,0 +1,127 @@
+"""What the list's scripts call, each also a form that works without them: reopening a task
+(the `Undo` after completing one, and a completed row's `Reopen` checkbox), moving a task
+among its siblings (drag and drop, `Alt+↑`/`Alt+↓`), and quick add's preview (what the words
+will be read as, highlighted while one types)."""
+
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from todo_api.accounts.browser import BrowserSignIn
+from todo_api.db import Connection
+from todo_api.kit.deps import database
+from todo_api.kit.errors import ApiError, NotFound
+from todo_api.tasks import quick, schedule
+from todo_api.tasks import service as tasks
+from todo_api.tasks.schemas import QuickAdd, TaskMove, task_body
+from todo_api.web.shown import task_row
+from todo_api.web.site import HEADERS, Site, back_to, is_htmx, parse_uuid, problem, redirect
+from todo_api.web.site import user_id as user_of
+
+UNDO = "undo"  # the query parameter naming the task just completed (JavaScript off)
+
+
+class ActionPages:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def routes(self) -> list[BaseRoute]:
+        signed = self.site.signed_in
+        return [
+            Route(
+                "/app/tasks/{task_id}/reopen", signed(self.reopen, writes=True), methods=["POST"]
+            ),
+            Route("/app/tasks/{task_id}/move", signed(self.move, writes=True), methods=["POST"]),
+            Route("/app/quick/preview", signed(self.preview, writes=True), methods=["POST"]),
+        ]
+
+    async def reopen(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """Reopen the task; with htmx its row comes back in place of the line that said it
+        was completed, else the page it was completed on."""
+        task_id = parse_uuid(request.path_params["task_id"])
+        owner = user_of(signed_in)
+        back = back_to((await request.form()).get("back"))
+        async with database(request).connection() as conn:
+            task = await tasks.set_completed(conn, owner, task_id=task_id, completed=False)
+            zone = await schedule.user_zone(conn, owner)
+        if not is_htmx(request):
+            return redirect(back)
+        row = task_row(task_body(task), zone, self.site.language(request))
+        return self.site.render(request, "_task.html", task=row, back=back)
+
+    async def move(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """Place the task right before or right after a sibling (the form's `before` or
+        `after`), through the tasks' own move: it stays in its list and under its parent."""
+        task_id = parse_uuid(request.path_params["task_id"])
+        owner = user_of(signed_in)
+        form = await request.form()
+        async with database(request).connection() as conn:
+            task = await tasks.get_task(conn, owner, task_id=task_id)
+            try:
+                move = TaskMove.model_validate(
+                    {
+                        "list_id": task["list_id"],
+                        "parent_id": task["parent_id"],
+                        "before": form.get("before") or None,
+                        "after": form.get("after") or None,
+                    }
+                )
+                await tasks.move_task(conn, owner, task_id=task_id, move=move)
+            except NotFound:
+                raise
+            except (ValidationError, ApiError) as exc:
+                return Response(problem(exc), 400, headers=HEADERS, media_type="text/plain")
+        return Response(status_code=204, headers=HEADERS)
+
+    async def preview(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """The typed text with what quick add reads in it marked (nothing is written): the
+        same reading as `POST /api/tasks/quick/preview`, as a part of the page."""
+        form = await request.form()
+        text = str(form.get("text") or "")
+        if not text.strip():
+            return self.site.render(request, "_preview.html", parts=[], error=None)
+        lang = quick.language(request.headers.get("accept-language"))
+        try:
+            data = QuickAdd.model_validate({"text": text, "list_id": form.get("list_id") or None})
+            async with database(request).connection() as conn:
+                _, spans = await quick.read(conn, user_of(signed_in), data=data, lang=lang)
+        except (ValidationError, ApiError) as exc:
+            return self.site.render(request, "_preview.html", parts=[], error=problem(exc))
+        parts: list[tuple[str, str | None]] = []  # (text, the kind read there or None)
+        at = 0
+        for span in sorted(spans, key=lambda span: span.start):
+            if span.start < at:  # overlapping: the first read wins
+                continue
+            parts += [(text[at : span.start], None), (text[span.start : span.end], span.kind)]
+            at = span.end
+        parts.append((text[at:], None))
+        return self.site.render(
+            request, "_preview.html", parts=[p for p in parts if p[0]], error=None
+        )
+
+
+def undo_path(back: str, task_id: uuid.UUID) -> str:
+    """The page to show after completing a task with JavaScript off: `back`, offering `Undo`."""
+    return f"{back}{'&' if '?' in back else '?'}{UNDO}={task_id}"
+
+
+async def just_completed(
+    request: Request, conn: Connection, owner: uuid.UUID
+) -> dict[str, Any] | None:
+    """The task the page's address says was just completed (for its `Undo`), if it still is."""
+    try:
+        task_id = uuid.UUID(request.query_params.get(UNDO, ""))
+        task = await tasks.get_task(conn, owner, task_id=task_id)
+    except (ValueError, NotFound):
+        return None
+    return dict(task) if task["is_completed"] else None
+
+
+def undo_line(site: Site, request: Request, task: dict[str, Any], back: str) -> Response:
+    """What takes a task's row after completing it with htmx: a line saying so, with `Undo`
+    (a script takes the line away after 5 s)."""
+    return site.render(request, "_undo.html", undo=task, back=back, inline=True)
