@@ -36,8 +36,13 @@ def members(server: Server, list_id: str, headers: dict[str, str]) -> dict[str, 
     return {m["user_id"]: m["role"] for m in listed.json()}
 
 
+def api(server: Server, method: str, path: str, headers: dict[str, str], **rest: Any) -> Any:
+    """A call to the API: its response."""
+    return httpx.request(method, f"{server.url}{path}", headers=headers, **rest)
+
+
 def the_list(server: Server, list_id: str, headers: dict[str, str]) -> httpx.Response:
-    return httpx.get(f"{server.url}/api/lists/{list_id}", headers=headers)
+    return api(server, "GET", f"/api/lists/{list_id}", headers)
 
 
 async def both_schemes(watched: Watched, javascript: bool) -> None:
@@ -95,7 +100,7 @@ async def test_share_join_change_role_hand_over_and_part(
         await page.get_by_role("button", name="Copy link").click()
         await expect(page.get_by_role("button", name="Copy link (copied)")).to_be_visible()
         assert await page.evaluate("navigator.clipboard.readText()") == link
-    listed = httpx.get(f"{server.url}/api/lists/{list_id}/invitations", headers=ada).json()
+    listed = api(server, "GET", f"/api/lists/{list_id}/invitations", ada).json()
     assert [invitation["role"] for invitation in listed] == ["editor"]
 
     # Bob opens the link signed out, signs in, comes back to it and joins.
@@ -116,7 +121,7 @@ async def test_share_join_change_role_hand_over_and_part(
     await quick_add.fill("Bring the bread")
     await quick_add.press("Enter")
     await expect(other.get_by_role("link", name="Bring the bread", exact=True)).to_be_visible()
-    [task] = httpx.get(f"{server.url}/api/tasks", headers=ada, params={"list_id": list_id}).json()
+    [task] = api(server, "GET", "/api/tasks", ada, params={"list_id": list_id}).json()
     assert (task["title"], task["created_by"]) == ("Bring the bread", bob_id)
     assert members(server, list_id, ada) == {ada_id: "owner", bob_id: "editor"}
 
@@ -139,7 +144,7 @@ async def test_share_join_change_role_hand_over_and_part(
     await expect(page.get_by_role("button", name="Create invitation link")).to_have_count(0)
     assert members(server, list_id, bob) == {bob_id: "owner", ada_id: "editor"}
     assert the_list(server, list_id, bob).json()["owner_id"] == bob_id
-    handed = httpx.get(f"{server.url}/api/tasks/{task['id']}", headers=bob).json()
+    handed = api(server, "GET", f"/api/tasks/{task['id']}", bob).json()
     assert (handed["user_id"], handed["created_by"]) == (bob_id, bob_id)  # the list's tasks too
 
     if javascript:  # Ada leaves
@@ -187,7 +192,7 @@ async def test_refusals_and_unknown_links(
     assert bob_page.page.url == f"{server.url}/app/"
 
     # Bob, a viewer, sees the members but may not manage them; asking anyway changes nothing.
-    joined = httpx.post(f"{server.url}/api/invitations/accept", json={"token": token}, headers=bob)
+    joined = api(server, "POST", "/api/invitations/accept", bob, json={"token": token})
     assert joined.status_code == 200, joined.text
     other = bob_page.page
     await other.goto(f"{server.url}/app/lists/{list_id}/sharing")
