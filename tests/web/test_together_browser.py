@@ -211,6 +211,15 @@ async def test_refusals_and_unknown_links(
     )
     assert forged.status == 403  # no CSRF token: refused before anything
     assert members(server, list_id, ada) == {ada_id: "owner", bob_id: "viewer"}
+
+    # Ada hands "Garden" to Bob, who has a "garden" of his own: his copy gets a number.
+    made(server, "/api/lists", {"name": "garden"}, bob)
+    await page.goto(f"{server.url}/app/lists/{list_id}/sharing")
+    await page.get_by_label("New owner").select_option(bob_id)
+    await page.get_by_role("button", name="Hand over", exact=True).click()
+    await page.get_by_role("button", name="Confirm hand over").click()
+    await expect(page.get_by_role("heading", name="Sharing: Garden (2)")).to_be_visible()
+    assert members(server, list_id, bob) == {bob_id: "owner", ada_id: "editor"}
     strays: dict[str, Any] = {"404": f"{STATUSES} 404 (Not Found)"}
     assert set(watched.problems) <= set(strays.values())
     assert bob_page.problems == []

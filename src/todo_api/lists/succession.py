@@ -140,14 +140,15 @@ _FORGET_IN_LIST = Query(
 async def hand_over(
     conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, heir: uuid.UUID
 ) -> ListRow:
-    """The owner makes a member the list's owner and stays on it as an editor; the list as
-    the heir now sees it (a name the heir has already gets a number). ListNotFound for
+    """The owner makes a member the list's owner and stays on it as an editor (a name the heir
+    has already gets a number); the list as the former owner now sees it. ListNotFound for
     someone who is no member, ListForbidden for a member who is not the owner,
     MemberNotFound for an heir who is not a member, OwnerStays for the owner themself."""
     now = utcnow()
     params = {"user_id": user_id, "list_id": list_id, "heir": heir, "now": now}
     async with conn.transaction():
-        await ordering.serialise(conn, user_id, lists=[list_id])
+        # The heir's turn (their lists' names) and the owner's, taken at once in id order.
+        await ordering.serialise(conn, heir, lists=[list_id])
         people = {
             row["user_id"]: row["role"] for row in await sharing.members(conn, user_id, list_id)
         }
@@ -157,7 +158,6 @@ async def hand_over(
             raise OwnerStays
         if heir not in people:
             raise MemberNotFound
-        await ordering.serialise(conn, heir)  # the heir's turn: their lists' names
         name = await _heirs_name(conn, heir, (await conn.execute(_NAME, params)).scalar())
         await conn.execute(_HAND_OVER, {**params, "name": name, "name_key": keys.name_key(name)})
         await conn.execute(_CROWN, params)
