@@ -206,6 +206,12 @@ async def test_refusals_and_unknown_links(
     )
     assert answer.status == 403
     assert "Only the list&#39;s owner may remove other members" in await answer.text()
+    taken = await other.request.post(
+        f"{server.url}/app/lists/{list_id}/handover",
+        form={"csrf_token": csrf, "member_id": bob_id},
+    )
+    assert taken.status == 403
+    assert "Only the list&#39;s owner may hand it over" in await taken.text()
     forged = await other.request.post(
         f"{server.url}/app/lists/{list_id}/invitations", form={"role": "editor"}
     )

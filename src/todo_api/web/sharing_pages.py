@@ -147,13 +147,11 @@ class SharingPages:
         form = await request.form()
         heir = parse_uuid(str(form.get("member_id") or ""))
         if form.get("confirmed") != "yes":
+            me = user_id(signed_in)
             async with database(request).connection() as conn:
-                members = await sharing.members(conn, user_id(signed_in), list_id)
-            named = next(
-                (m for m in members if m["user_id"] == heir and m["role"] != "owner"), None
-            )
-            if named is not None:
-                return await self.page(request, signed_in, confirm=named)
+                people = {m["user_id"]: m for m in await sharing.members(conn, me, list_id)}
+            if me in people and people[me]["role"] == "owner" and heir in people and heir != me:
+                return await self.page(request, signed_in, confirm=people[heir])
         return await self._then_page(request, signed_in, succession.hand_over, list_id, heir)
 
     async def _then_page(
