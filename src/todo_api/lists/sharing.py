@@ -115,6 +115,25 @@ BY_TOKEN = Query(
         list_invitations.c.expires_at > bindparam("now"),
     )
 )
+# What a link invites to, for the page that offers to join: the list and its owner.
+INVITED_TO = Query(
+    select(
+        lists.c.id.label("list_id"),
+        lists.c.name,
+        list_invitations.c.role,
+        users.c.name.label("owner_name"),
+        users.c.email.label("owner_email"),
+    )
+    .select_from(
+        list_invitations.join(lists, lists.c.id == list_invitations.c.list_id).join(
+            users, users.c.id == lists.c.user_id
+        )
+    )
+    .where(
+        list_invitations.c.token_hash == bindparam("token_hash"),
+        list_invitations.c.expires_at > bindparam("now"),
+    )
+)
 
 # --- members --------------------------------------------------------------------------------
 
@@ -287,6 +306,16 @@ async def accept(conn: Connection, user_id: uuid.UUID, token: str) -> ListRow:
                 changes={"user_id": [None, user_id], "role": [None, invitation.role]},
             )
         return await service.get_list(conn, user_id, list_id)
+
+
+async def invited_to(conn: Connection, token: str) -> Row:
+    """The list a token invites to, with its owner's name and email and the role it gives;
+    InvitationNotFound for a token unknown, expired or revoked."""
+    params = {"token_hash": token_hash(token), "now": utcnow()}
+    row = (await conn.execute(INVITED_TO, params)).first()
+    if row is None:
+        raise InvitationNotFound
+    return row
 
 
 async def join_invited(conn: Connection, user_id: uuid.UUID, token: str) -> bool:

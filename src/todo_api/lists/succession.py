@@ -1,5 +1,6 @@
-"""A user leaving every list at once (their account deleted), the lists they own staying
-whole for the others.
+"""A list passing to another of its people: its owner handing it over to a member
+(`hand_over`), or a user leaving every list at once (their account deleted), the lists they
+own staying whole for the others.
 
 - A list they own with an editor passes to its longest-standing editor (earliest `joined_at`),
   who becomes its owner (`list.updated`); its tasks become the new owner's (a list's tasks are
@@ -26,9 +27,10 @@ from todo_api.kit.access import Role
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import utcnow
 from todo_api.lists import service, sharing
+from todo_api.lists.errors import ListForbidden, MemberNotFound, OwnerStays
 from todo_api.lists.schemas import list_body
 from todo_api.tables import keys
-from todo_api.tables.lists import list_invitations, list_members, lists
+from todo_api.tables.lists import ListRow, list_invitations, list_members, lists
 from todo_api.tables.tasks import task_counts, tasks
 
 _ME: Any = bindparam("user_id")
@@ -75,6 +77,24 @@ _RECOUNT = Query(
     .where(task_counts.c.list_id == bindparam("list_id"))
     .values(user_id=bindparam("heir"))
 )
+# The owner handing the list over stays on it as an editor.
+_STEP_DOWN = Query(
+    update(list_members)
+    .where(list_members.c.list_id == bindparam("list_id"), list_members.c.user_id == _ME)
+    .values(role=str(Role.editor))
+)
+# A list handed over by its owner: its tasks are the heir's (a list's tasks are its owner's).
+_PASS_TASKS = Query(
+    update(tasks)
+    .where(tasks.c.list_id == bindparam("list_id"))
+    .values(
+        user_id=bindparam("heir"),
+        changed_by=_ME,
+        version=tasks.c.version + 1,
+        updated_at=bindparam("now"),
+    )
+    .returning(*tasks.c)
+)
 _UNINVITE = Query(
     delete(list_invitations).where(list_invitations.c.list_id == bindparam("list_id"))
 )
@@ -115,6 +135,57 @@ _FORGET_IN_LIST = Query(
     .values(**_FORGET_ME)
     .returning(*tasks.c)
 )
+
+
+async def hand_over(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, heir: uuid.UUID
+) -> ListRow:
+    """The owner makes a member the list's owner and stays on it as an editor (a name the heir
+    has already gets a number); the list as the former owner now sees it. ListNotFound for
+    someone who is no member, ListForbidden for a member who is not the owner,
+    MemberNotFound for an heir who is not a member, OwnerStays for the owner themself."""
+    now = utcnow()
+    params = {"user_id": user_id, "list_id": list_id, "heir": heir, "now": now}
+    async with conn.transaction():
+        # The heir's turn (their lists' names) and the owner's, taken at once in id order.
+        await ordering.serialise(conn, heir, lists=[list_id])
+        people = {
+            row["user_id"]: row["role"] for row in await sharing.members(conn, user_id, list_id)
+        }
+        if people.get(user_id) != str(Role.owner):
+            raise ListForbidden("Only the list's owner may hand it over")
+        if heir == user_id:
+            raise OwnerStays
+        if heir not in people:
+            raise MemberNotFound
+        name = await _heirs_name(conn, heir, (await conn.execute(_NAME, params)).scalar())
+        await conn.execute(_HAND_OVER, {**params, "name": name, "name_key": keys.name_key(name)})
+        await conn.execute(_CROWN, params)
+        await conn.execute(_STEP_DOWN, params)
+        await conn.execute(_RECOUNT, params)
+        watchers = await events.watchers_of_list(conn, list_id)
+        handed = await service.get_list(conn, heir, list_id)
+        await events.record(
+            conn,
+            EventType.list_updated,
+            actor_id=user_id,
+            data=lambda: list_body(handed),
+            watchers=watchers,
+        )
+        for member, before, after in (
+            (heir, people[heir], Role.owner),
+            (user_id, Role.owner, Role.editor),
+        ):
+            await activity.record(
+                conn,
+                "member.role_changed",
+                actor_id=user_id,
+                list_id=list_id,
+                changes={"user_id": [member, member], "role": [str(before), str(after)]},
+            )
+        changed = await conn.execute(_PASS_TASKS, params)
+        await _updated(conn, user_id, list_id, changed.rows, watchers)
+        return await service.get_list(conn, user_id, list_id)
 
 
 async def leave_every_list(conn: Connection, user_id: uuid.UUID) -> None:
