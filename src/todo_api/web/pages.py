@@ -10,6 +10,8 @@ from todo_api.edge import docs
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.list_pages import ListPages
 from todo_api.web.settings_pages import SettingsPages
+from todo_api.web.settings_security import SecuritySettings
+from todo_api.web.settings_tokens import TokenSettings
 from todo_api.web.signin_pages import SignInPages
 from todo_api.web.site import APP, Site
 from todo_api.web.task_pages import TaskPages
@@ -31,7 +33,14 @@ class WebApp:
                 Route(APP, self.unavailable, methods=["GET"]),
                 Route("/app/{rest:path}", self.unavailable, methods=["GET", "POST"]),
             ]
-        modules = (SignInPages, ListPages, TaskPages, SettingsPages)
+        modules = (
+            SignInPages,
+            ListPages,
+            TaskPages,
+            SettingsPages,
+            SecuritySettings,
+            TokenSettings,
+        )
         return [root, static, *(route for page in modules for route in page(self.site).routes())]
 
     async def root(self, request: Request) -> Response:
