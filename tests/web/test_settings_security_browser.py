@@ -209,6 +209,12 @@ async def test_password_changed_without_javascript(
     await change.get_by_role("button", name="Change email").click()
     await expect(page.get_by_role("alert")).to_contain_text("sends no email")
 
+    # A passkey is made by the browser's script: without JavaScript the page says so.
+    await page.get_by_role("button", name="Add a passkey").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Adding a passkey needs JavaScript in this browser."
+    )
+
     # Ending the others (the API's sign-in since), and a cross-site form: refused.
     await settings_security(page, server)
     await expect(sign_ins).to_have_count(2)
@@ -224,6 +230,8 @@ async def test_password_changed_without_javascript(
     await page.get_by_role("button", name="End the others").click()
     await expect(page.get_by_role("status")).to_have_text("Every other sign-in has ended.")
     await expect(sign_ins).to_have_count(1)
+    refused = ("401 (Unauthorized)", "400 (Bad Request)", "503 (Service Unavailable)")
+    assert set(watched.problems) <= {f"{STATUSES} {status}" for status in refused}
     await page.context.close()
 
 
