@@ -66,12 +66,12 @@ def qr_image(uri: str) -> str:
     return data_uri
 
 
-def when(moment: datetime | None, zone: str, language: str) -> str:
-    if moment is None:
+def when(moment: object, zone: str, language: str) -> str:
+    """A moment on the person's clock, in their language ("" for none)."""
+    if not isinstance(moment, datetime):
         return ""
-    return babel_dates.format_datetime(
-        moment.astimezone(zones.zone(zone)), "medium", locale=language
-    )
+    local = moment.astimezone(zones.zone(zone))
+    return babel_dates.format_datetime(local, "medium", locale=language)
 
 
 class SecuritySettings:
@@ -124,8 +124,8 @@ class SecuritySettings:
             keys = await webauthn.list_passkeys(conn, owner)
             listed = await sign_ins.list_sign_ins(conn, owner, signed_in.sign_in)
         for item in listed:
-            item["made"] = when(item["created_at"], zone, language)  # type: ignore[arg-type]
-            item["used"] = when(item["last_used_at"], zone, language)  # type: ignore[arg-type]
+            item["made"] = when(item["created_at"], zone, language)
+            item["used"] = when(item["last_used_at"], zone, language)
         passkeys = [
             {
                 "id": key.id,
