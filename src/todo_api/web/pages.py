@@ -12,6 +12,8 @@ from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.invitation_pages import InvitationPages
 from todo_api.web.list_pages import ListPages
 from todo_api.web.settings_pages import SettingsPages
+from todo_api.web.settings_security import SecuritySettings
+from todo_api.web.settings_tokens import TokenSettings
 from todo_api.web.sharing_pages import SharingPages
 from todo_api.web.signin_pages import SignInPages
 from todo_api.web.site import APP, Site
@@ -42,6 +44,8 @@ class WebApp:
             SettingsPages,
             SharingPages,
             InvitationPages,
+            SecuritySettings,
+            TokenSettings,
         )
         return [root, static, *(route for page in modules for route in page(self.site).routes())]
 

@@ -1,0 +1,345 @@
+"""The settings' Security group (`/app/settings/security`): the password, the email, two-factor
+sign-in (its QR code), passkeys and the sign-ins, through the accounts' services with the API's
+rules and messages (todo_api.accounts.router, passkeys.py).
+
+A password checked here counts as a sign-in attempt, as in the API. Two-factor's secret and
+recovery codes are shown in the answer to the form that made them, never on a later page.
+Adding a passkey needs JavaScript (`static/passkey-register.js` runs the WebAuthn ceremony and
+posts the form); everything else is a form that works without it.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+import segno
+from babel import dates as babel_dates
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from todo_api.accounts import (
+    emails,
+    recovery,
+    service,
+    sign_ins,
+    two_factor,
+    verification,
+    webauthn,
+)
+from todo_api.accounts.browser import BrowserSignIn
+from todo_api.accounts.passkeys import PasskeyCreate
+from todo_api.accounts.requests import (
+    count_attempt,
+    limiter_of,
+    origin_of,
+    passwords_of,
+    settings_of,
+    sign_in_limits,
+)
+from todo_api.accounts.schemas import ChangeEmail, ChangePassword, TwoFactorDisable, TwoFactorSetup
+from todo_api.auth.errors import InvalidCredentials
+from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.db import Row
+from todo_api.kit import zones
+from todo_api.kit.deps import database, held
+from todo_api.kit.errors import ApiError
+from todo_api.lists import service as lists
+from todo_api.tasks import schedule
+from todo_api.web.site import Site, parse_uuid, problem, redirect, user_id
+
+PAGE = "/app/settings/security"
+
+
+def _fields(form: Any, *names: str) -> dict[str, str]:
+    return {name: str(form.get(name) or "") for name in names}
+
+
+def _status(exc: Exception) -> int:
+    return exc.status if isinstance(exc, ApiError) and exc.status < 500 else 400
+
+
+def qr_image(uri: str) -> str:
+    """The QR code the API gives (two_factor.qr_svg), as a `data:` address for an `img`."""
+    data_uri: str = segno.make_qr(uri, error="m").svg_data_uri(scale=4)
+    return data_uri
+
+
+def when(moment: object, zone: str, language: str) -> str:
+    """A moment on the person's clock, in their language ("" for none)."""
+    if not isinstance(moment, datetime):
+        return ""
+    local = moment.astimezone(zones.zone(zone))
+    return babel_dates.format_datetime(local, "medium", locale=language)
+
+
+class SecuritySettings:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def routes(self) -> list[BaseRoute]:
+        signed = self.site.signed_in
+
+        def post(path: str, handler: Any) -> Route:
+            return Route(PAGE + path, signed(handler, writes=True), methods=["POST"])
+
+        return [
+            Route(PAGE, signed(self.page), methods=["GET"]),
+            post("/password", self.change_password),
+            post("/email", self.change_email),
+            post("/two-factor/setup", self.two_factor_setup),
+            post("/two-factor/enable", self.two_factor_enable),
+            post("/two-factor/disable", self.two_factor_disable),
+            post("/passkeys/options", self.passkey_options),
+            post("/passkeys", self.add_passkey),
+            post("/passkeys/{passkey_id}/delete", self.delete_passkey),
+            post("/sign-ins/{sign_in_id}/end", self.end_sign_in),
+            post("/sign-ins/end-others", self.end_others),
+        ]
+
+    def _done(self, request: Request) -> str | None:
+        _ = self.site.words(request)
+        said = {
+            "password": _("Your password is changed; every other sign-in has ended."),
+            "email": _(
+                "A link is on its way to the new address: your email changes once it is followed."
+            ),
+            "two-factor-off": _("Two-factor sign-in is off."),
+            "passkey-added": _("The passkey is added."),
+            "passkey-deleted": _("The passkey is deleted: it signs in no more."),
+            "sign-in-ended": _("The sign-in has ended."),
+            "others-ended": _("Every other sign-in has ended."),
+        }
+        return said.get(request.query_params.get("done", ""))
+
+    async def page(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
+        _ = self.site.words(request)
+        owner = user_id(signed_in)
+        language = self.site.language(request)
+        async with database(request).connection() as conn:
+            zone = await schedule.user_zone(conn, owner)
+            sidebar = await lists.list_lists(conn, owner)
+            user = await service.get_user(conn=conn, user_id=owner)
+            keys = await webauthn.list_passkeys(conn, owner)
+            listed = await sign_ins.list_sign_ins(conn, owner, signed_in.sign_in)
+        for item in listed:
+            item["made"] = when(item["created_at"], zone, language)
+            item["used"] = when(item["last_used_at"], zone, language)
+        passkeys = [
+            {
+                "id": key.id,
+                "name": key.name,
+                "made": when(key.created_at, zone, language),
+                "used": when(key.last_used_at, zone, language),
+            }
+            for key in keys
+        ]
+        context.setdefault("done", self._done(request))
+        return self.site.render(
+            request,
+            "settings_security.html",
+            context.pop("status", 200),
+            user=user or signed_in.user,
+            lists=sidebar,
+            group="security",
+            heading=_("Security"),
+            passkeys=passkeys,
+            sign_ins=listed,
+            **context,
+        )
+
+    async def _refused(
+        self, request: Request, signed_in: BrowserSignIn, exc: Exception
+    ) -> Response:
+        return await self.page(request, signed_in, status=_status(exc), message=problem(exc))
+
+    async def _password_checked(
+        self, request: Request, signed_in: BrowserSignIn, password: str
+    ) -> Row:
+        """The user's row once `password` is shown to be theirs (as the API checks it, counted
+        as a sign-in attempt)."""
+        await self._count_as_sign_in(request, signed_in)
+        async with database(request).connection() as conn:
+            row = await service.get_user(conn=conn, user_id=user_id(signed_in))
+        password_hash = row.password_hash if row is not None else None
+        if not await passwords_of(request).verify(password, password_hash) or row is None:
+            raise InvalidCredentials("The password is not right")
+        return row
+
+    async def _count_as_sign_in(self, request: Request, signed_in: BrowserSignIn) -> None:
+        user = signed_in.user
+        await count_attempt(request, *sign_in_limits(request, user.email or str(user.id)))
+
+    # Password and email
+
+    async def change_password(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        form = await request.form()
+        owner = user_id(signed_in)
+        try:
+            data = ChangePassword.model_validate(_fields(form, "current_password", "new_password"))
+            await self._count_as_sign_in(request, signed_in)
+            tokens, ended, _row = await recovery.change(
+                db=database(request),
+                passwords=passwords_of(request),
+                settings=settings_of(request),
+                user_id=owner,
+                current_password=data.current_password,
+                new_password=data.new_password,
+                made_from=origin_of(request),
+            )
+        except (ValidationError, ApiError) as exc:
+            return await self._refused(request, signed_in, exc)
+        # The browser holds a cookie, not tokens: the sign-in the change made for them ends,
+        # and this browser is signed in anew (every other sign-in, its old one too, has ended).
+        async with database(request).connection() as conn:
+            unused = await service.logout(
+                conn=conn, user_id=owner, refresh_token=tokens.refresh_token
+            )
+        await held(request.app, KnownTokens).revoked(*ended, *([unused] if unused else []))
+        response = redirect(PAGE + "?done=password")
+        await self.site.signins.sign_ins.start(request, response, owner)
+        return response
+
+    async def change_email(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        form = await request.form()
+        settings = settings_of(request)
+        try:
+            data = ChangeEmail.model_validate(_fields(form, "new_email", "password"))
+            emails.require_email(settings)
+            await self._count_as_sign_in(request, signed_in)
+            await verification.request_change(
+                db=database(request),
+                passwords=passwords_of(request),
+                settings=settings,
+                mailer=held(request.app, emails.Mailer),
+                user_id=user_id(signed_in),
+                new_email=data.new_email,
+                password=data.password,
+            )
+        except (ValidationError, ApiError) as exc:
+            return await self._refused(request, signed_in, exc)
+        return redirect(PAGE + "?done=email")
+
+    # Two-factor sign-in
+
+    def _setup_shown(self, secret: str, email: str | None) -> dict[str, str]:
+        """The secret being set up, as text and as the QR code the API gives."""
+        return {"secret": secret, "qr": qr_image(two_factor.otpauth_uri(secret, email))}
+
+    async def two_factor_setup(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        form = await request.form()
+        try:
+            data = TwoFactorSetup.model_validate(_fields(form, "password"))
+            row = await self._password_checked(request, signed_in, data.password)
+            async with database(request).connection() as conn:
+                secret = await two_factor.set_up(conn, row)
+        except (ValidationError, ApiError) as exc:
+            return await self._refused(request, signed_in, exc)
+        return await self.page(request, signed_in, setup=self._setup_shown(secret, row.email))
+
+    async def two_factor_enable(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        form = await request.form()
+        owner = user_id(signed_in)
+        code = str(form.get("code") or "")[:20]
+        try:
+            await count_attempt(request, (f"2fa:user:{owner}", limiter_of(request).attempts))
+            async with database(request).transaction() as conn:
+                row = await service.get_user(conn=conn, user_id=owner)
+                if row is None:
+                    raise InvalidCredentials
+                codes = await two_factor.enable(conn, row, code)
+                # Whoever signed in with the password alone is signed out.
+                ended = await sign_ins.revoke(conn, owner, keep=signed_in.sign_in)
+        except ApiError as exc:
+            async with database(request).connection() as conn:
+                row = await service.get_user(conn=conn, user_id=owner)
+            setup = None
+            if row is not None and row.totp_secret and row.totp_enabled_at is None:
+                setup = self._setup_shown(row.totp_secret, row.email)  # still to turn on
+            return await self.page(
+                request, signed_in, status=_status(exc), message=problem(exc), setup=setup
+            )
+        await held(request.app, KnownTokens).revoked(*ended)
+        _ = self.site.words(request)
+        done = _("Two-factor sign-in is on; every other sign-in has ended.")
+        return await self.page(request, signed_in, recovery_codes=codes, done=done)
+
+    async def two_factor_disable(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        form = await request.form()
+        try:
+            data = TwoFactorDisable.model_validate(_fields(form, "password", "code"))
+            row = await self._password_checked(request, signed_in, data.password)
+            async with database(request).transaction() as conn:
+                await two_factor.disable(conn, row, data.code)
+        except (ValidationError, ApiError) as exc:
+            return await self._refused(request, signed_in, exc)
+        return redirect(PAGE + "?done=two-factor-off")
+
+    # Passkeys
+
+    def _relying_party(self, request: Request) -> webauthn.RelyingParty:
+        return webauthn.relying_party(settings_of(request), str(request.url))
+
+    async def passkey_options(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """The creation options for navigator.credentials.create() (JSON, for the script)."""
+        owner = user_id(signed_in)
+        try:
+            rp = self._relying_party(request)
+            attempts = limiter_of(request).attempts
+            await count_attempt(request, (f"passkeys:user:{owner}", attempts))
+            async with database(request).connection() as conn:
+                options = await webauthn.registration_options(conn, owner, rp)
+        except ApiError as exc:
+            return JSONResponse({"error": problem(exc)}, exc.status)
+        return JSONResponse(options, headers={"Cache-Control": "no-store"})
+
+    async def add_passkey(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        _ = self.site.words(request)
+        form = await request.form()
+        credential = str(form.get("credential") or "")
+        if not credential:
+            message = _("Adding a passkey needs JavaScript in this browser.")
+            return await self.page(request, signed_in, status=400, message=message)
+        try:
+            data = PasskeyCreate.model_validate(
+                {
+                    "name": str(form.get("name") or "").strip() or None,
+                    "credential": json.loads(credential),
+                }
+            )
+            rp = self._relying_party(request)
+            async with database(request).connection() as conn:
+                await webauthn.register(
+                    conn, user_id(signed_in), rp, name=data.name, credential=data.credential
+                )
+        except (ValueError, ApiError) as exc:  # ValueError: not JSON, or a ValidationError
+            return await self._refused(request, signed_in, exc)
+        return redirect(PAGE + "?done=passkey-added")
+
+    async def delete_passkey(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        passkey = parse_uuid(request.path_params["passkey_id"])
+        try:
+            async with database(request).connection() as conn:
+                await webauthn.delete_passkey(conn, user_id(signed_in), passkey)
+        except ApiError as exc:
+            return await self._refused(request, signed_in, exc)
+        return redirect(PAGE + "?done=passkey-deleted")
+
+    # Sign-ins
+
+    async def end_sign_in(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        sign_in = parse_uuid(request.path_params["sign_in_id"])
+        try:
+            async with database(request).connection() as conn:
+                await sign_ins.end(conn, user_id(signed_in), sign_in)
+        except ApiError as exc:
+            return await self._refused(request, signed_in, exc)
+        await held(request.app, KnownTokens).revoked(sign_in)
+        return redirect(PAGE + "?done=sign-in-ended")
+
+    async def end_others(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        async with database(request).connection() as conn:
+            ended = await sign_ins.revoke(conn, user_id(signed_in), keep=signed_in.sign_in)
+        await held(request.app, KnownTokens).revoked(*ended)
+        return redirect(PAGE + "?done=others-ended")
