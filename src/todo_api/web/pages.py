@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute, Route
 
 from todo_api.config import Settings
 from todo_api.edge import docs
+from todo_api.web.account_pages import AccountPages
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.list_pages import ListPages
 from todo_api.web.settings_pages import SettingsPages
@@ -31,7 +32,7 @@ class WebApp:
                 Route(APP, self.unavailable, methods=["GET"]),
                 Route("/app/{rest:path}", self.unavailable, methods=["GET", "POST"]),
             ]
-        modules = (SignInPages, ListPages, TaskPages, SettingsPages)
+        modules = (SignInPages, AccountPages, ListPages, TaskPages, SettingsPages)
         return [root, static, *(route for page in modules for route in page(self.site).routes())]
 
     async def root(self, request: Request) -> Response:
