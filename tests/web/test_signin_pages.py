@@ -76,7 +76,8 @@ async def test_sign_up_signs_in_and_keeps_the_apis_rules(make_app: Callable[...,
         signin = await browser.get("/app/signin")
         assert 'href="/app/signup">Create account</a>' in signin.text
         assert 'href="/app/forgot"' in signin.text
-        # The passkey form is hidden until its script shows it; no provider is configured.
+        # Passkeys need PUBLIC_URL's host (tasks.test here): the form is there, hidden until
+        # its script shows it; no identity provider is configured.
         assert re.search(r'<form [^>]*id="passkey"[^>]* hidden>', signin.text)
         assert "/app/signin/provider" not in signin.text
 

@@ -60,7 +60,14 @@ class SignInPages:
         """A step of the sign-in, with the identity provider's button when there is one."""
         settings = self.site.settings
         oidc_name = settings.oidc_name if settings.oidc_enabled else None
-        return self.site.render(request, template, status, oidc_name=oidc_name, **context)
+        try:  # passkeys need PUBLIC_URL's host, or localhost: no button where they cannot work
+            webauthn.relying_party(settings, str(request.url))
+            passkeys = True
+        except PasskeysNeedPublicUrl:
+            passkeys = False
+        return self.site.render(
+            request, template, status, oidc_name=oidc_name, passkeys=passkeys, **context
+        )
 
     async def sign_in_page(self, request: Request) -> Response:
         # Shown to a signed-in browser too: signing in (as someone else) ends the sign-in it
