@@ -249,21 +249,21 @@ async def test_the_identity_providers_button_signs_in(
     email = unique_email()
     watched = await open_page(browser, server, axe_source)
     page = watched.page
-    # The provider's own sign-in page, as the person fills it: its login with their claims.
-    claims = urlencode(
-        {"sub": f"sub-{secrets.token_hex(6)}", "email": email, "email_verified": "true"}
-    )
-    await page.route(
-        re.compile(r".*/interaction/[^/?]+$"),
-        lambda route: route.fulfill(
-            status=302, headers={"Location": f"{route.request.url}/login?{claims}"}
-        ),
-    )
     await page.goto(f"{server.url}/app/signin")
     await watched.accessible()
-    await page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}").click()
+    await page.get_by_role("link", name=f"Sign in with {PROVIDER_NAME}").click()
+    # At the provider: its sign-in, as the person fills it in (the test provider's login
+    # takes the person's claims).
+    await page.wait_for_url(re.compile(r"/interaction/[^/?]+$"))
+    claims = {"sub": f"sub-{secrets.token_hex(6)}", "email": email, "email_verified": "true"}
+    await page.goto(f"{page.url}/login?{urlencode(claims)}")
+    await page.wait_for_url(f"{server.url}/app/", timeout=30_000)
     await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
     await expect(page.get_by_text(email)).to_be_visible()
-    # Requests went to the provider (its origin) and nowhere else.
-    assert [p for p in watched.problems if not p.startswith(f"request: {setup.issuer}/")] == []
+    # Requests went to the provider (its origin) and nowhere else; the test provider's bare
+    # sign-in page has no icon (a 404 the browser logs).
+    at_provider = f"request: {setup.issuer}/"
+    missing_icon = "console: Failed to load resource: the server responded with a status of 404"
+    assert [p for p in watched.problems if not p.startswith((at_provider, missing_icon))] == []
+    assert any(p.startswith(at_provider) for p in watched.problems)
     await page.context.close()

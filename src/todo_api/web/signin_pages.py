@@ -4,11 +4,10 @@ then the second factor when the account has it (a passkey counts as both).
 A passkey: the page's script (static/passkey.js) takes the options from
 `/app/signin/passkey/options` and posts the authenticator's answer to `/app/signin/passkey`,
 checked and counted as `POST /api/auth/passkeys/login` does. The identity provider: its button
-posts to
-`/app/signin/provider`, which starts the trip as `GET /api/auth/oidc/start` does, back to
-`/app/signin/provider?state=...` with the one-time code that `POST /api/auth/oidc/exchange`
-would take; `state` is a form token of the browser that pressed the button, so a link carrying
-someone else's code signs no one in.
+(a link) opens `/app/signin/provider/start`, which starts the trip as `GET
+/api/auth/oidc/start` does, back to `/app/signin/provider?state=...` with the one-time code
+that `POST /api/auth/oidc/exchange` would take; `state` is a form token of the browser that
+started, so a link carrying someone else's code signs no one in.
 """
 
 import json
@@ -51,7 +50,7 @@ class SignInPages:
             Route(SIGN_IN, self.sign_in, methods=["POST"]),
             Route("/app/signin/passkey/options", self.passkey_options, methods=["POST"]),
             Route("/app/signin/passkey", self.passkey, methods=["POST"]),
-            Route(PROVIDER, self.to_provider, methods=["POST"]),
+            Route(f"{PROVIDER}/start", self.to_provider, methods=["GET"]),
             Route(PROVIDER, self.from_provider, methods=["GET"]),
             Route("/app/signout", self.sign_out, methods=["POST"]),
         ]
@@ -187,21 +186,20 @@ class SignInPages:
     # The identity provider
 
     async def to_provider(self, request: Request) -> Response:
-        """The button: to the provider's sign-in, as `GET /api/auth/oidc/start` sends one."""
+        """The button (a link: the trip leaves this site, which a form may not, by the CSP's
+        form-action): to the provider's sign-in, as `GET /api/auth/oidc/start` sends one."""
         site, _ = self.site, self.site.words(request)
-        form = await request.form()
-        if not site.signins.form_token_valid(request, form.get("csrf_token")):
-            return site.refused(request)
         if not site.settings.oidc_enabled:
             return redirect(SIGN_IN)
-        invitation = str(form.get("invitation") or "")[:512] or None
+        invitation = str(request.query_params.get("invitation") or "")[:512] or None
         limiter = limiter_of(request)
         try:
             await limiter.check((f"oidc:start:ip:{client_address(request)}", limiter.attempts))
         except RateLimited:
             message = _("Too many attempts; try again in a minute.")
             return self.page(request, "signin.html", 429, message=message)
-        state = site.signins.form_token(site.signins.browser(request))
+        browser = site.signins.browser(request)
+        state = site.signins.form_token(browser)
         back = f"{site.settings.public_url}{PROVIDER}?{urlencode({'state': state})}"
         provider = held(request.app, IdentityProvider)
         try:
@@ -209,6 +207,7 @@ class SignInPages:
         except SentBack as exc:
             return self._provider_said(request, exc.error)
         response = redirect(location)
+        site.signins.keep(response, browser)  # the key `state` is bound to
         response.set_cookie(
             FLOW_COOKIE,
             flow,
