@@ -168,6 +168,9 @@ async def test_forgot_and_reset_the_password_through_the_emailed_link_without_ja
         watched = await open_page(browser, server, axe_source, javascript=javascript, scheme="dark")
         page = watched.page
         await page.goto(f"{server.url}/app/signin")
+        # The passkey button needs its script: there with JavaScript, absent without.
+        passkey = page.get_by_role("button", name="Sign in with a passkey")
+        await expect(passkey).to_have_count(1 if javascript else 0)
         await page.get_by_role("link", name="Forgot your password?").click()
         await expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
         if javascript:
