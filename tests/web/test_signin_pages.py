@@ -4,10 +4,12 @@ modes, an invitation link joining its list, the emails' links leading a browser 
 the same answer whatever the email, the API's limits, and forms from elsewhere refused."""
 
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 
@@ -22,12 +24,17 @@ from tests.auth.accounts_helpers import (
     to,
     unique_email,
 )
+from tests.auth.test_oidc import CLIENT_SECRET as OIDC_CLIENT_SECRET
+from tests.auth.test_oidc import PUBLIC_URL as OIDC_PUBLIC_URL
+from tests.auth.test_oidc import issuer, mark_verified, person, sign_in_at_provider
+from tests.auth.test_oidc import register as oidc_register
 from tests.lists.sharing import invite
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
 
 PUBLIC_URL = "http://tasks.test"
+__all__ = ["issuer"]  # the test OpenID provider (a fixture)
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -321,3 +328,63 @@ async def test_the_provider_return_refuses_a_code_from_another_browser(
         back = await browser.get("/app/signin/provider", params={"code": "x", "state": "forged"})
         assert back.status_code == 403
         assert "started in another browser" in alert(back.text)
+
+
+async def test_the_identity_provider_signs_in_and_asks_for_the_second_factor(
+    settings: Settings, tmp_path: Path, issuer: str
+) -> None:
+    """An account with two-factor on, opened by the provider: the code page, then the inbox."""
+    assert settings.database_url is not None
+    async with app_factory(
+        settings.database_url,
+        tmp_path,
+        public_url=OIDC_PUBLIC_URL,
+        oidc_issuer=issuer,
+        oidc_client_id="todo-api",
+        oidc_client_secret=OIDC_CLIENT_SECRET,
+        oidc_name="Example SSO",
+        email_verification="off",
+    ) as make:
+        app = make()
+        ada = person()
+        registered = await oidc_register(app, ada.email)
+        await mark_verified(app, ada.email)
+        async with client_for(app, registered.json()["access_token"]) as owner:
+            setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
+            secret = setup.json()["secret"]
+            enabled = await owner.post(
+                "/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()}
+            )
+            assert enabled.status_code == 200, enabled.text
+        async with client_for(app) as browser:
+            signin = await browser.get("/app/signin")
+            assert "Sign in with Example SSO</a>" in signin.text
+            started = await browser.get("/app/signin/provider/start")
+            assert started.status_code == 303
+            callback = await sign_in_at_provider(started.headers["location"], ada)
+            back = await browser.get(callback.removeprefix(OIDC_PUBLIC_URL))
+            assert back.status_code == 302, back.text
+            landing = back.headers["location"].removeprefix(OIDC_PUBLIC_URL)
+            assert landing.startswith("/app/signin/provider?state=")
+            # Another browser given the link (someone else's code) is signed in as nobody.
+            async with client_for(app) as stranger:
+                assert (await stranger.get(landing)).status_code == 403
+            asked = await browser.get(landing)
+            assert asked.status_code == 200, asked.text
+            assert 'name="mfa_token"' in asked.text
+            assert (await browser.get("/app/")).status_code == 303  # not yet
+            code = pyotp.TOTP(secret).at(time.time() + 30)  # the enabling code's step is spent
+            fields = {"action": "code", "mfa_token": form_value(asked.text, "mfa_token")}
+            done = await browser.post(
+                "/app/signin", data={"csrf_token": token_of(asked.text), "code": code, **fields}
+            )
+            assert done.status_code == 303, done.text
+            inbox = await browser.get("/app/")
+            assert inbox.status_code == 200
+            assert ada.email in inbox.text
+
+
+def form_value(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found is not None, html
+    return found[1]
