@@ -270,3 +270,31 @@ async def test_the_identity_providers_button_signs_in(
     assert [p for p in watched.problems if not p.startswith((at_provider, missing_icon))] == []
     assert any(p.startswith(at_provider) for p in watched.problems)
     await page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_every_sign_in_page_is_accessible(
+    setup: Setup, browser: Browser, axe_source: str, scheme: str
+) -> None:
+    server = setup.server
+    watched = await open_page(browser, server, axe_source, scheme=scheme)
+    page = watched.page
+    for path, heading in [
+        ("/app/signin", "Sign in"),
+        ("/app/signup", "Create account"),
+        ("/app/signup?invitation=not-a-real-one", "Create account"),
+        ("/app/forgot", "Forgot your password?"),
+        ("/app/reset?token=not-a-real-one", "Choose a new password"),
+        ("/app/verify?token=not-a-real-one", "Confirm your email"),
+    ]:
+        await page.goto(f"{server.url}{path}")
+        await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        await watched.accessible()
+    # And with their messages: a link that does not work, said in an alert.
+    await page.get_by_role("button", name="Confirm the email").click()
+    await expect(page.get_by_role("alert")).to_contain_text("This link does not work")
+    await watched.accessible()
+    assert watched.problems == [
+        "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
+    await page.context.close()
