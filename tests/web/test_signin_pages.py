@@ -87,6 +87,20 @@ async def test_sign_up_signs_in_and_keeps_the_apis_rules(make_app: Callable[...,
         # its script shows it; no identity provider is configured.
         assert re.search(r'<form [^>]*id="passkey"[^>]* hidden>', signin.text)
         assert "/app/signin/provider" not in signin.text
+        # The passkey's options come with the page's form token only; an answer that is not
+        # a passkey's is refused as a wrong password is.
+        refused = await browser.post("/app/signin/passkey/options", data={"csrf_token": "x"})
+        assert refused.status_code == 403
+        csrf = token_of(signin.text)
+        options = await browser.post("/app/signin/passkey/options", data={"csrf_token": csrf})
+        assert options.status_code == 200
+        assert options.json()["rpId"] == "tasks.test"
+        assert not options.json().get("allowCredentials")
+        bogus = await browser.post(
+            "/app/signin/passkey", data={"csrf_token": csrf, "credential": '{"id": "x"}'}
+        )
+        assert bogus.status_code == 401
+        assert alert(bogus.text) == "The passkey was not accepted."
 
         page = await browser.get("/app/signup")
         assert page.status_code == 200

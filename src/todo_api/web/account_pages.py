@@ -138,6 +138,8 @@ class AccountPages:
         except RegistrationClosed:
             return again(403, _("Registration is closed on this service."))
         except InvitationRequired:
+            if not data.invitation:
+                return again(403, _("Signing up needs a valid invitation link."))
             return again(403, _("The invitation is not valid: unknown, revoked or expired."))
         except Busy:
             return again(429, _("The service is busy; try again shortly."))
