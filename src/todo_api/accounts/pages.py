@@ -1,7 +1,8 @@
 """The service's own pages that account emails link to when ACCOUNT_URL_TEMPLATE is unset:
 `/account/reset-password?token=` (choose a new password) and `/account/verify-email?token=`
 (confirm an email, or a new one). HTML rendered on the server from a Jinja2 template, working
-without JavaScript, and never framed.
+without JavaScript, and never framed. While the web app is on (WEB_APP), a browser (asking for
+text/html) is sent on to its pages for the same link, `/app/reset` and `/app/verify`.
 
 Opening a link changes nothing: mail scanners fetch links to look at them, so the page asks
 for a click (a form POSTed to the same path) before it uses the token. The token in the form is
@@ -12,10 +13,11 @@ sender could not do already.
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from todo_api.accounts import emails, recovery, verification
@@ -23,6 +25,7 @@ from todo_api.accounts.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.accounts.schemas import ResetPassword
 from todo_api.auth.errors import EmailTaken, InvalidLink
 from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.config import Settings
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import RateLimited
 from todo_api.kit.pages import templates
@@ -66,7 +69,22 @@ async def _limited(request: Request, key: str) -> bool:
     return False
 
 
+# A browser that follows an email's link goes on to the web app's page for it, when the app is
+# on (the link itself stays as documented); other clients get this page.
+WEB_APP_PAGES = {emails.RESET_ACTION: "/app/reset", emails.VERIFY_ACTION: "/app/verify"}
+
+
+def _to_web_app(request: Request, action: str) -> Response | None:
+    settings = held(request.app, Settings)
+    if not settings.web_app or "text/html" not in request.headers.get("accept", ""):
+        return None
+    query = urlencode({"token": _token(request.query_params.get("token"))})
+    return RedirectResponse(f"{WEB_APP_PAGES[action]}?{query}", 303, headers=HEADERS)
+
+
 async def reset_form(request: Request) -> Response:
+    if (elsewhere := _to_web_app(request, emails.RESET_ACTION)) is not None:
+        return elsewhere
     return page("reset", token=_token(request.query_params.get("token")))
 
 
@@ -97,6 +115,8 @@ async def reset(request: Request) -> Response:
 
 
 async def verify_form(request: Request) -> Response:
+    if (elsewhere := _to_web_app(request, emails.VERIFY_ACTION)) is not None:
+        return elsewhere
     return page("verify", token=_token(request.query_params.get("token")))
 
 

@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute, Route
 
 from todo_api.config import Settings
 from todo_api.edge import docs
+from todo_api.web.account_pages import AccountPages
 from todo_api.web.action_pages import ActionPages
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.invitation_pages import InvitationPages
@@ -38,6 +39,7 @@ class WebApp:
             ]
         modules = (
             SignInPages,
+            AccountPages,
             ListPages,
             TaskPages,
             ActionPages,

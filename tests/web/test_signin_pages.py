@@ -1,0 +1,404 @@
+"""The web app's sign-up, forgot and reset password and email confirmation pages through HTTP
+(the forms a browser without JavaScript posts), on both databases: REGISTRATION's three
+modes, an invitation link joining its list, the emails' links leading a browser to the pages,
+the same answer whatever the email, the API's limits, and forms from elsewhere refused."""
+
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from fastapi import FastAPI
+
+from tests.auth.accounts_helpers import (
+    PASSWORD,
+    bearer,
+    body_of,
+    link_token,
+    log_in,
+    mail_to,
+    sign_up,
+    to,
+    unique_email,
+)
+from tests.auth.test_oidc import CLIENT_SECRET as OIDC_CLIENT_SECRET
+from tests.auth.test_oidc import PUBLIC_URL as OIDC_PUBLIC_URL
+from tests.auth.test_oidc import issuer, mark_verified, person, sign_in_at_provider
+from tests.auth.test_oidc import register as oidc_register
+from tests.lists.sharing import invite
+from tests.reminders.smtp import Mailbox, mailbox
+from tests.support import app_factory, client_for
+from todo_api.config import Settings
+
+PUBLIC_URL = "http://tasks.test"
+__all__ = ["issuer"]  # the test OpenID provider (a fixture)
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+NEW_PASSWORD = "a brand new passphrase"
+
+
+@pytest.fixture
+def box() -> Iterator[Mailbox]:
+    with mailbox() as box:
+        yield box
+
+
+@pytest.fixture
+async def make_app(
+    settings: Settings, tmp_path: Path, box: Mailbox
+) -> AsyncIterator[Callable[..., FastAPI]]:
+    assert settings.database_url is not None
+    async with app_factory(
+        settings.database_url, tmp_path, public_url=PUBLIC_URL, smtp_url=box.url
+    ) as make:
+        yield make
+
+
+def token_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, html
+    return found[1]
+
+
+async def submit(
+    browser: httpx.AsyncClient, page: str, target: str, **fields: str
+) -> httpx.Response:
+    """Open `page` and post a form to `target` with `fields` (and the page's CSRF token)."""
+    shown = await browser.get(page)
+    assert shown.status_code == 200, shown.text
+    return await browser.post(target, data={"csrf_token": token_of(shown.text), **fields})
+
+
+def alert(html: str) -> str:
+    found = re.search(r'role="alert">([^<]*)<', html)
+    assert found is not None, html
+    return found[1]
+
+
+async def test_sign_up_signs_in_and_keeps_the_apis_rules(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app(email_verification="off")
+    async with client_for(app) as browser, client_for(app) as api:
+        signin = await browser.get("/app/signin")
+        assert 'href="/app/signup">Create account</a>' in signin.text
+        assert 'href="/app/forgot"' in signin.text
+        # Passkeys need PUBLIC_URL's host (tasks.test here): the form is there, hidden until
+        # its script shows it; no identity provider is configured.
+        assert re.search(r'<form [^>]*id="passkey"[^>]* hidden>', signin.text)
+        assert "/app/signin/provider" not in signin.text
+        # The passkey's options come with the page's form token only; an answer that is not
+        # a passkey's is refused as a wrong password is.
+        refused = await browser.post("/app/signin/passkey/options", data={"csrf_token": "x"})
+        assert refused.status_code == 403
+        csrf = token_of(signin.text)
+        options = await browser.post("/app/signin/passkey/options", data={"csrf_token": csrf})
+        assert options.status_code == 200
+        assert options.json()["rpId"] == "tasks.test"
+        assert not options.json().get("allowCredentials")
+        bogus = await browser.post(
+            "/app/signin/passkey", data={"csrf_token": csrf, "credential": '{"id": "x"}'}
+        )
+        assert bogus.status_code == 401
+        assert alert(bogus.text) == "The passkey was not accepted."
+
+        page = await browser.get("/app/signup")
+        assert page.status_code == 200
+        assert '<button type="submit">Create account</button>' in page.text
+        email = unique_email()
+        refused = await browser.post(
+            "/app/signup", data={"email": email, "password": PASSWORD, "csrf_token": "forged"}
+        )
+        assert refused.status_code == 403
+        assert (await log_in(api, email)).status_code == 401  # nothing was made
+
+        short = await submit(browser, "/app/signup", "/app/signup", email=email, password="short")
+        assert short.status_code == 400
+        assert "password" in alert(short.text)
+        assert f'value="{email}"' in short.text  # what was typed is kept
+        assert (await log_in(api, email)).status_code == 401
+
+        made = await submit(
+            browser, "/app/signup", "/app/signup", email=email, password=PASSWORD, name="<b>Ada</b>"
+        )
+        assert made.status_code == 303, made.text
+        assert made.headers["location"] == "/app/"
+        inbox = await browser.get("/app/")
+        assert inbox.status_code == 200
+        assert email in inbox.text
+        tokens = (await log_in(api, email)).json()
+        me = await api.get("/api/auth/me", headers=bearer(tokens["access_token"]))
+        assert me.json()["name"] == "<b>Ada</b>"
+        # The browser's sign-in is one of the account's (and the API's login the other).
+        sessions = await api.get("/api/auth/sessions", headers=bearer(tokens["access_token"]))
+        assert len(sessions.json()) == 2
+
+    async with client_for(app) as other:
+        again = await submit(other, "/app/signup", "/app/signup", email=email, password=PASSWORD)
+        assert again.status_code == 409
+        assert (await other.get("/app/")).status_code == 303  # not signed in
+
+
+async def test_an_invitation_link_opens_the_sign_up_and_joins_its_list(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    # The owner signed up while registration was open; now it takes an invitation.
+    async with client_for(make_app(email_verification="off")) as open_api:
+        owner = await sign_up(open_api)
+    app = make_app(email_verification="off", registration="invite")
+    async with client_for(app, owner["access_token"]) as owner_api, client_for(app) as browser:
+        made = await owner_api.post("/api/lists", json={"name": "Shared groceries"})
+        shared = made.json()["id"]
+        token = await invite(owner_api, shared)
+
+        bare = await browser.get("/app/signup")
+        assert "Signing up needs an invitation" in bare.text
+        assert 'action="/app/signup"' not in bare.text
+
+        page = f"/app/signup?invitation={token}"
+        shown = await browser.get(page)
+        assert f'name="invitation" value="{token}"' in shown.text
+        email = unique_email()
+        wrong = await submit(
+            browser, page, "/app/signup", email=email, password=PASSWORD, invitation="nope"
+        )
+        assert wrong.status_code == 403
+        assert "invitation is not valid" in alert(wrong.text)
+        async with client_for(app) as api:
+            assert (await log_in(api, email)).status_code == 401  # no account left behind
+
+            joined = await submit(
+                browser, page, "/app/signup", email=email, password=PASSWORD, invitation=token
+            )
+            assert joined.status_code == 303, joined.text
+            inbox = await browser.get("/app/")
+            assert "Shared groceries" in inbox.text
+            tokens = (await log_in(api, email)).json()
+            lists = await api.get("/api/lists", headers=bearer(tokens["access_token"]))
+        [member_view] = [item for item in lists.json() if item["id"] == shared]
+        assert member_view["role"] == "editor"
+
+
+async def test_closed_registration_shows_no_form_and_refuses_a_post(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app(email_verification="off", registration="closed")
+    async with client_for(app) as browser, client_for(app) as api:
+        page = await browser.get("/app/signup")
+        assert page.status_code == 200
+        assert "Registration is closed on this service." in page.text
+        assert '<form method="post" action="/app/signup"' not in page.text
+        email = unique_email()
+        # A form posted anyway (its token from the sign-in page) makes nothing.
+        refused = await submit(
+            browser, "/app/signin", "/app/signup", email=email, password=PASSWORD
+        )
+        assert refused.status_code == 403
+        assert (await log_in(api, email)).status_code == 401
+
+
+async def test_forgot_and_reset_answer_alike_for_any_email_and_the_link_leads_to_the_app(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    app = make_app(email_verification="off")
+    async with client_for(app) as api, client_for(app) as browser:
+        email = unique_email()
+        signed_in = await sign_up(api, email)
+        stranger = unique_email()
+        answers = [
+            await submit(browser, "/app/forgot", "/app/forgot", email=who)
+            for who in (email, stranger)
+        ]
+        assert [answer.status_code for answer in answers] == [200, 200]
+        said = [
+            strip_tokens(answer.text.replace(who, "EMAIL"))
+            for answer, who in zip(answers, (email, stranger), strict=True)
+        ]
+        assert said[0] == said[1]
+        assert "a link to choose a new password is on its way" in said[0]
+        [message] = await mail_to(box, email)
+        token = link_token(message, "reset-password")
+        assert not to(box, stranger)
+
+        # The email's link (the API's documented page) sends a browser on to the app's page.
+        link = f"/account/reset-password?token={token}"
+        followed = await browser.get(link, headers=HTML)
+        assert followed.status_code == 303
+        assert followed.headers["location"] == f"/app/reset?token={token}"
+        assert (await browser.get(link)).status_code == 200  # other clients: the page as before
+        page = f"/app/reset?token={token}"
+        short = await submit(browser, page, "/app/reset", token=token, password="x")
+        assert short.status_code == 400
+        assert (await log_in(api, email)).status_code == 200  # nothing changed yet
+        done = await submit(browser, page, "/app/reset", token=token, password=NEW_PASSWORD)
+        assert done.status_code == 200, done.text
+        assert "Your password is changed" in done.text
+        assert (await log_in(api, email)).status_code == 401
+        assert (await log_in(api, email, NEW_PASSWORD)).status_code == 200
+        old = await api.get("/api/auth/me", headers=bearer(signed_in["access_token"]))
+        assert old.status_code == 401  # every sign-in ended
+        used = await submit(browser, page, "/app/reset", token=token, password="yet another one!")
+        assert used.status_code == 400
+        assert "This link does not work" in alert(used.text)
+
+
+def strip_tokens(html: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", html)
+
+
+async def test_under_required_verification_sign_up_says_the_same_and_the_link_confirms(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    app = make_app(email_verification="required")
+    async with client_for(app) as api, client_for(app) as browser:
+        taken = unique_email()
+        async with client_for(make_app(email_verification="off")) as open_api:
+            await sign_up(open_api, taken)
+        email = unique_email()
+        answers = [
+            await submit(browser, "/app/signup", "/app/signup", email=who, password=PASSWORD)
+            for who in (email, taken)
+        ]
+        assert [answer.status_code for answer in answers] == [200, 200]
+        said = [
+            strip_tokens(answer.text.replace(who, "EMAIL"))
+            for answer, who in zip(answers, (email, taken), strict=True)
+        ]
+        assert said[0] == said[1]
+        assert "Check your email" in said[0]
+        assert (await browser.get("/app/")).status_code == 303  # not signed in
+        [notice] = await mail_to(box, taken)
+        assert "already has one" in body_of(notice)
+
+        signed = await submit(
+            browser, "/app/signin", "/app/signin", email=email, password=PASSWORD, action="signin"
+        )
+        assert signed.status_code == 403
+        assert "Confirm your email first" in alert(signed.text)
+
+        [message] = await mail_to(box, email)
+        token = link_token(message, "verify-email")
+        followed = await browser.get(f"/account/verify-email?token={token}", headers=HTML)
+        assert followed.headers["location"] == f"/app/verify?token={token}"
+        page = f"/app/verify?token={token}"
+        shown = await browser.get(page)
+        assert '<button type="submit">Confirm the email</button>' in shown.text
+        assert (await log_in(api, email)).status_code == 403  # opening it changed nothing
+        forged = await browser.post("/app/verify", data={"token": token, "csrf_token": "x"})
+        assert forged.status_code == 403
+        confirmed = await submit(browser, page, "/app/verify", token=token)
+        assert confirmed.status_code == 200
+        assert f"The email {email} is confirmed." in confirmed.text
+        assert (await log_in(api, email)).status_code == 200
+        again = await submit(browser, page, "/app/verify", token=token)
+        assert again.status_code == 400
+
+        signed = await submit(
+            browser, "/app/signin", "/app/signin", email=email, password=PASSWORD, action="signin"
+        )
+        assert signed.status_code == 303
+
+
+async def test_the_pages_are_limited_as_the_api_is(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app(auth_rate_limit_attempts=2, email_verification="off")
+    async with client_for(app) as browser:
+        email = unique_email()
+        statuses = [
+            (await submit(browser, "/app/forgot", "/app/forgot", email=email)).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+        made = [
+            (
+                await submit(
+                    browser, "/app/signup", "/app/signup", email=unique_email(), password="short"
+                )
+            ).status_code
+            for _ in range(3)
+        ]
+        assert made == [400, 400, 400]  # refused before counting: the form was wrong
+        made = [
+            (
+                await submit(
+                    browser, "/app/signup", "/app/signup", email=unique_email(), password=PASSWORD
+                )
+            ).status_code
+            for _ in range(3)
+        ]
+        assert made == [303, 303, 429]
+        resets = [
+            (
+                await submit(browser, "/app/forgot", "/app/reset", token="t", password=PASSWORD)
+            ).status_code
+            for _ in range(3)
+        ]
+        assert resets == [400, 400, 429]
+
+
+async def test_the_provider_return_refuses_a_code_from_another_browser(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    async with client_for(make_app()) as browser:
+        back = await browser.get("/app/signin/provider", params={"code": "x", "state": "forged"})
+        assert back.status_code == 403
+        assert "started in another browser" in alert(back.text)
+
+
+async def test_the_identity_provider_signs_in_and_asks_for_the_second_factor(
+    settings: Settings, tmp_path: Path, issuer: str
+) -> None:
+    """An account with two-factor on, opened by the provider: the code page, then the inbox."""
+    assert settings.database_url is not None
+    async with app_factory(
+        settings.database_url,
+        tmp_path,
+        public_url=OIDC_PUBLIC_URL,
+        oidc_issuer=issuer,
+        oidc_client_id="todo-api",
+        oidc_client_secret=OIDC_CLIENT_SECRET,
+        oidc_name="Example SSO",
+        email_verification="off",
+    ) as make:
+        app = make()
+        ada = person()
+        registered = await oidc_register(app, ada.email)
+        await mark_verified(app, ada.email)
+        async with client_for(app, registered.json()["access_token"]) as owner:
+            setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
+            secret = setup.json()["secret"]
+            enabled = await owner.post(
+                "/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()}
+            )
+            assert enabled.status_code == 200, enabled.text
+        async with client_for(app) as browser:
+            signin = await browser.get("/app/signin")
+            assert "Sign in with Example SSO</a>" in signin.text
+            started = await browser.get("/app/signin/provider/start")
+            assert started.status_code == 303
+            callback = await sign_in_at_provider(started.headers["location"], ada)
+            back = await browser.get(callback.removeprefix(OIDC_PUBLIC_URL))
+            assert back.status_code == 302, back.text
+            landing = back.headers["location"].removeprefix(OIDC_PUBLIC_URL)
+            assert landing.startswith("/app/signin/provider?state=")
+            # Another browser given the link (someone else's code) is signed in as nobody.
+            async with client_for(app) as stranger:
+                assert (await stranger.get(landing)).status_code == 403
+            asked = await browser.get(landing)
+            assert asked.status_code == 200, asked.text
+            assert 'name="mfa_token"' in asked.text
+            assert (await browser.get("/app/")).status_code == 303  # not yet
+            code = pyotp.TOTP(secret).at(time.time() + 30)  # the enabling code's step is spent
+            fields = {"action": "code", "mfa_token": form_value(asked.text, "mfa_token")}
+            done = await browser.post(
+                "/app/signin", data={"csrf_token": token_of(asked.text), "code": code, **fields}
+            )
+            assert done.status_code == 303, done.text
+            inbox = await browser.get("/app/")
+            assert inbox.status_code == 200
+            assert ada.email in inbox.text
+
+
+def form_value(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found is not None, html
+    return found[1]
