@@ -298,9 +298,7 @@ class ListPages:
         form = await request.form()
         back = back_to(form.get("back"))
         async with database(request).connection() as conn:
-            changed = await tasks.set_completed(
-                conn, owner, task_id=task_id, completed=completed
-            )
+            changed = await tasks.set_completed(conn, owner, task_id=task_id, completed=completed)
             if not is_htmx(request):
                 return redirect(back)
             if completed and "completed=1" not in back:

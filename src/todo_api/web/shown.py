@@ -71,4 +71,3 @@ def when(moment: datetime | date, now: datetime, language: str) -> str:
         time = babel_dates.format_time(moment, "short", locale=language)
         return _("%(day)s, %(time)s") % {"day": text, "time": time}
     return text
-
