@@ -51,6 +51,7 @@ async def test_an_unreadable_filter_or_search_says_so(signed_in: Account) -> Non
     assert re.search(r"at position \d+", alert[1])
     assert 'value="p1 &amp; ("' in unread.text  # what was typed stays
     assert ">Milk</a>" not in unread.text
+    assert 'Inbox <span class="count">1 open</span>' in unread.text  # the sidebar counts
     typing = await signed_in.browser.get(
         "/app/", params={"filter": "p1 & ("}, headers={"HX-Request": "true"}
     )

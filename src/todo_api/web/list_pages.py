@@ -67,15 +67,46 @@ def one_group(query: ListQuery) -> ListQuery:
     return dataclasses.replace(query, filters=filters, groups=())
 
 
+OPEN = TaskFilters(completed=False)
+INBOX = dataclasses.replace(OPEN, inbox=True)
+
+
+def near_days(zone: str) -> dict[str, TaskFilters]:
+    """Today's (due before tomorrow: overdue ones too) and the coming week's open tasks, on
+    the user's clock."""
+    start = zones.start_of(utcnow().astimezone(zones.zone(zone)).date(), zone)
+    return {
+        "today": dataclasses.replace(OPEN, due_before=start + timedelta(days=1)),
+        "upcoming": dataclasses.replace(
+            OPEN, due_after=start, due_before=start + timedelta(days=8)
+        ),
+    }
+
+
+async def counted(
+    conn: Connection, owner: uuid.UUID, query: ListQuery, cursors: CursorCodec
+) -> str:
+    """How many tasks the query finds (`1000+` past the listing's cap)."""
+    page = await pages.list_tasks(
+        conn, owner, query=dataclasses.replace(query, limit=1), cursors=cursors
+    )
+    return f"{page.total}+" if page.total_is_minimum else str(page.total)
+
+
 async def sidebar(conn: Connection, owner: uuid.UUID, cursors: CursorCodec) -> dict[str, Any]:
-    """The sidebar's lists and saved filters, each with its open tasks counted."""
+    """The sidebar: the inbox, today, upcoming, the lists and the saved filters, each with its
+    open tasks counted."""
+    views = {"inbox": INBOX, **near_days(await schedule.user_zone(conn, owner))}
+    totals = {
+        key: await counted(conn, owner, ListQuery(filters=filters), cursors)
+        for key, filters in views.items()
+    }
     shown = []
     for saved in await saved_filters.list_filters(conn, owner):
-        query = one_group(with_filter(ListQuery(limit=1), saved["query"]))
-        page = await pages.list_tasks(conn, owner, query=query, cursors=cursors)
-        count = f"{page.total}+" if page.total_is_minimum else str(page.total)
+        query = one_group(with_filter(ListQuery(), saved["query"]))
+        count = await counted(conn, owner, query, cursors)
         shown.append({"id": saved["id"], "name": saved["name"], "open_count": count})
-    return {"lists": await lists.list_lists(conn, owner), "filters": shown}
+    return {"lists": await lists.list_lists(conn, owner), "filters": shown, "counts": totals}
 
 
 async def task_rows(
@@ -156,31 +187,25 @@ class ListPages:
         """The view whose address is `path` (a page's, or where a form returns to)."""
         _ = self.site.words(request)
         path = path.partition("?")[0]
-        open_tasks = TaskFilters(completed=False)
         if path in ("/app/today", "/app/upcoming"):
             async with database(request).connection() as conn:
                 zone = await schedule.user_zone(conn, user_id(signed_in))
-            start = zones.start_of(utcnow().astimezone(zones.zone(zone)).date(), zone)
-            if path == "/app/today":  # due before tomorrow: overdue ones too
-                filters = TaskFilters(completed=False, due_before=start + timedelta(days=1))
-                return View("today", _("Today"), filters, path)
-            filters = TaskFilters(
-                completed=False, due_after=start, due_before=start + timedelta(days=8)
-            )
-            return View("upcoming", _("Upcoming"), filters, path)
+            key = path.removeprefix("/app/")
+            heading = _("Today") if key == "today" else _("Upcoming")
+            return View(key, heading, near_days(zone)[key], path)
         if path.startswith("/app/lists/"):
             list_id = parse_uuid(path.removeprefix("/app/lists/"))
             async with database(request).connection() as conn:
                 found = await lists.get_list(conn, user_id(signed_in), list_id)
-            filters = dataclasses.replace(open_tasks, list_id=list_id)
+            filters = dataclasses.replace(OPEN, list_id=list_id)
             return View("list", found["name"], filters, path, list_id)
         if path.startswith("/app/filters/"):
             filter_id = parse_uuid(path.removeprefix("/app/filters/"))
             async with database(request).connection() as conn:
                 saved = await saved_filters.get_filter(conn, user_id(signed_in), filter_id)
-            query = one_group(with_filter(ListQuery(filters=open_tasks), saved["query"]))
+            query = one_group(with_filter(ListQuery(filters=OPEN), saved["query"]))
             return View(f"filter:{filter_id}", saved["name"], query.filters, path)
-        return View("inbox", _("Inbox"), dataclasses.replace(open_tasks, inbox=True), APP)
+        return View("inbox", _("Inbox"), INBOX, APP)
 
     def asked(self, request: Request, view: View) -> tuple[ListQuery, dict[str, str], str | None]:
         """The page of the view the address asks for: narrowed by `q` and `filter`, with the
