@@ -431,7 +431,7 @@ async def test_a_list_shows_fifty_tasks_and_more_on_the_next_page(signed_in: Acc
     assert made.status_code == 200, made.text
     first = await signed_in.browser.get("/app/")
     assert first.text.count('role="checkbox"') == 50
-    more = re.search(r'<a href="(/app/\?cursor=[^"]+)">More</a>', first.text)
+    more = re.search(r'<a href="(/app/\?cursor=[^"]+)"', first.text)
     assert more is not None
     second = await signed_in.browser.get(more[1].replace("&amp;", "&"))
     assert second.status_code == 200
@@ -475,9 +475,12 @@ async def test_today_and_upcoming_read_the_users_clock(signed_in: Account) -> No
 
     shown_today = await signed_in.browser.get("/app/today")
     assert titles(shown_today) == {"Overdue", "Due today", "At half past nine"}
-    assert "9:30:00" in shown_today.text  # on the user's clock, not the server's
+    assert "Today, 9:30" in shown_today.text  # on the user's clock, not the server's
+    weekday = (today + timedelta(days=3)).strftime("%A")
+    assert "Overdue, due" in shown_today.text
     upcoming = await signed_in.browser.get("/app/upcoming")
     assert titles(upcoming) == {"Due today", "In three days", "At half past nine"}
+    assert f"Due {weekday}" in upcoming.text  # the coming week's days by name
 
 
 async def test_a_cookie_planted_before_signing_in_signs_no_one_in(

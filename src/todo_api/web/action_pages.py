@@ -1,7 +1,7 @@
-"""What the list's scripts call, each also a form that works without them: reopening a task
-(the `Undo` after completing one, and a completed row's `Reopen` checkbox), moving a task
-among its siblings (drag and drop, `Alt+↑`/`Alt+↓`), and quick add's preview (what the words
-will be read as, highlighted while one types)."""
+"""What the list's scripts call, each also a form that works without them: moving a task among
+its siblings (drag and drop, `Alt+↑`/`Alt+↓`) and quick add's preview (what the words will be
+read as, highlighted while one types); and the `Undo` line after completing a task (whose
+button reopens it through list_pages.py's reopen)."""
 
 import uuid
 from typing import Any
@@ -15,11 +15,10 @@ from todo_api.accounts.browser import BrowserSignIn
 from todo_api.db import Connection
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError, NotFound
-from todo_api.tasks import quick, schedule
+from todo_api.tasks import quick
 from todo_api.tasks import service as tasks
-from todo_api.tasks.schemas import QuickAdd, TaskMove, task_body
-from todo_api.web.shown import task_row
-from todo_api.web.site import HEADERS, Site, back_to, is_htmx, parse_uuid, problem, redirect
+from todo_api.tasks.schemas import QuickAdd, TaskMove
+from todo_api.web.site import HEADERS, Site, parse_uuid, problem
 from todo_api.web.site import user_id as user_of
 
 UNDO = "undo"  # the query parameter naming the task just completed (JavaScript off)
@@ -32,26 +31,9 @@ class ActionPages:
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
         return [
-            Route(
-                "/app/tasks/{task_id}/reopen", signed(self.reopen, writes=True), methods=["POST"]
-            ),
             Route("/app/tasks/{task_id}/move", signed(self.move, writes=True), methods=["POST"]),
             Route("/app/quick/preview", signed(self.preview, writes=True), methods=["POST"]),
         ]
-
-    async def reopen(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        """Reopen the task; with htmx its row comes back in place of the line that said it
-        was completed, else the page it was completed on."""
-        task_id = parse_uuid(request.path_params["task_id"])
-        owner = user_of(signed_in)
-        back = back_to((await request.form()).get("back"))
-        async with database(request).connection() as conn:
-            task = await tasks.set_completed(conn, owner, task_id=task_id, completed=False)
-            zone = await schedule.user_zone(conn, owner)
-        if not is_htmx(request):
-            return redirect(back)
-        row = task_row(task_body(task), zone, self.site.language(request))
-        return self.site.render(request, "_task.html", task=row, back=back)
 
     async def move(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """Place the task right before or right after a sibling (the form's `before` or

@@ -1,9 +1,13 @@
-"""A list's open tasks (Inbox, Today, Upcoming, each list), quick add into the list in view,
-and completing a task from the list."""
+"""A list's tasks (Inbox, Today, Upcoming, each list, each saved filter): narrowed by words
+(`q`) and by the filter language (`filter`), completed ones on request, 50 at a time; quick add
+into the list in view, and completing and reopening a task from the list."""
 
+import dataclasses
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -11,15 +15,20 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
+from todo_api.db import Connection
+from todo_api.filters import service as saved_filters
 from todo_api.kit import zones
 from todo_api.kit.deps import database, held
-from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.errors import ApiError, InvalidField, NotFound
 from todo_api.kit.ids import utcnow
+from todo_api.kit.text import storable
 from todo_api.lists import service as lists
-from todo_api.tasks import pages, quick, schedule
+from todo_api.lists import sharing
+from todo_api.tasks import counts, filter_query, pages, quick, schedule
 from todo_api.tasks import service as tasks
+from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import CursorCodec, InvalidCursor, ListQuery, TaskFilters
-from todo_api.tasks.schemas import QuickAdd
+from todo_api.tasks.schemas import QuickAdd, task_body
 from todo_api.web.action_pages import just_completed, undo_line, undo_path
 from todo_api.web.shown import task_row
 from todo_api.web.site import (
@@ -34,6 +43,7 @@ from todo_api.web.site import (
 )
 
 PAGE_SIZE = 50
+SEARCH_MAX_LENGTH = 200  # as the API's `q`
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,83 @@ class View:
     list_id: uuid.UUID | None = None
 
 
+def one_group(query: ListQuery) -> ListQuery:
+    """A filter of several groups (`today, overdue`) as one view: a task of any of them."""
+    if not query.groups:
+        return query
+    node = filter_query.Or(tuple(group.node for group in query.groups))
+    filters = dataclasses.replace(query.filters, filter=node)
+    return dataclasses.replace(query, filters=filters, groups=())
+
+
+OPEN = TaskFilters(completed=False)
+INBOX = dataclasses.replace(OPEN, inbox=True)
+
+
+def near_days(zone: str) -> dict[str, TaskFilters]:
+    """Today's (due before tomorrow: overdue ones too) and the coming week's open tasks, on
+    the user's clock."""
+    start = zones.start_of(utcnow().astimezone(zones.zone(zone)).date(), zone)
+    return {
+        "today": dataclasses.replace(OPEN, due_before=start + timedelta(days=1)),
+        "upcoming": dataclasses.replace(
+            OPEN, due_after=start, due_before=start + timedelta(days=8)
+        ),
+    }
+
+
+async def counted(
+    conn: Connection, owner: uuid.UUID, query: ListQuery, cursors: CursorCodec
+) -> str:
+    """How many tasks the query finds (`1000+` past the listing's cap)."""
+    page = await pages.list_tasks(
+        conn, owner, query=dataclasses.replace(query, limit=1), cursors=cursors
+    )
+    return f"{page.total}+" if page.total_is_minimum else str(page.total)
+
+
+async def sidebar(conn: Connection, owner: uuid.UUID, cursors: CursorCodec) -> dict[str, Any]:
+    """The sidebar: the inbox, today, upcoming, the lists and the saved filters, each with its
+    open tasks counted."""
+    views = {"inbox": INBOX, **near_days(await schedule.user_zone(conn, owner))}
+    totals = {
+        key: await counted(conn, owner, ListQuery(filters=filters), cursors)
+        for key, filters in views.items()
+    }
+    shown = []
+    for saved in await saved_filters.list_filters(conn, owner):
+        query = one_group(with_filter(ListQuery(), saved["query"]))
+        count = await counted(conn, owner, query, cursors)
+        shown.append({"id": saved["id"], "name": saved["name"], "open_count": count})
+    return {"lists": await lists.list_lists(conn, owner), "filters": shown, "counts": totals}
+
+
+async def task_rows(
+    conn: Connection,
+    signed_in: BrowserSignIn,
+    found: list[dict[str, Any]],
+    zone: str,
+    language: str,
+) -> list[dict[str, Any]]:
+    """The tasks as the list shows them: with their subtasks counted and their assignee's
+    name (or email)."""
+    owner = user_id(signed_in)
+    done_total = await counts.subtask_counts(conn, [task["id"] for task in found])
+    people = {str(owner): signed_in.user.get("name") or signed_in.user["email"]}
+    shared = {task["list_id"] for task in found if task["assignee_id"] and task["list_id"]}
+    for list_id in shared:
+        for member in await sharing.members(conn, owner, list_id):
+            people[str(member["user_id"])] = member["name"] or member["email"]
+    now = utcnow()
+    shown = []
+    for task in found:
+        row = task_row(task, zone, language, now)
+        row["subtasks"] = done_total.get(task["id"])
+        row["assignee"] = people.get(str(task["assignee_id"])) if task["assignee_id"] else None
+        shown.append(row)
+    return shown
+
+
 class ListPages:
     def __init__(self, site: Site) -> None:
         self.site = site
@@ -59,10 +146,16 @@ class ListPages:
             Route("/app/today", signed(self.today), methods=["GET"]),
             Route("/app/upcoming", signed(self.upcoming), methods=["GET"]),
             Route("/app/lists/{list_id}", signed(self.one_list), methods=["GET"]),
+            Route("/app/filters/{filter_id}", signed(self.saved_filter), methods=["GET"]),
             Route("/app/quick", signed(self.quick_add, writes=True), methods=["POST"]),
             Route(
                 "/app/tasks/{task_id}/complete",
                 signed(self.complete, writes=True),
+                methods=["POST"],
+            ),
+            Route(
+                "/app/tasks/{task_id}/reopen",
+                signed(self.reopen, writes=True),
                 methods=["POST"],
             ),
         ]
@@ -84,27 +177,71 @@ class ListPages:
             request, signed_in, await self.view_at(request, signed_in, path)
         )
 
+    async def saved_filter(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        path = f"/app/filters/{request.path_params['filter_id']}"
+        return await self.list_page(
+            request, signed_in, await self.view_at(request, signed_in, path)
+        )
+
     async def view_at(self, request: Request, signed_in: BrowserSignIn, path: str) -> View:
         """The view whose address is `path` (a page's, or where a form returns to)."""
         _ = self.site.words(request)
+        path = path.partition("?")[0]
         if path in ("/app/today", "/app/upcoming"):
             async with database(request).connection() as conn:
                 zone = await schedule.user_zone(conn, user_id(signed_in))
-            start = zones.start_of(utcnow().astimezone(zones.zone(zone)).date(), zone)
-            if path == "/app/today":  # due before tomorrow: overdue ones too
-                filters = TaskFilters(completed=False, due_before=start + timedelta(days=1))
-                return View("today", _("Today"), filters, path)
-            filters = TaskFilters(
-                completed=False, due_after=start, due_before=start + timedelta(days=8)
-            )
-            return View("upcoming", _("Upcoming"), filters, path)
+            key = path.removeprefix("/app/")
+            heading = _("Today") if key == "today" else _("Upcoming")
+            return View(key, heading, near_days(zone)[key], path)
         if path.startswith("/app/lists/"):
             list_id = parse_uuid(path.removeprefix("/app/lists/"))
             async with database(request).connection() as conn:
                 found = await lists.get_list(conn, user_id(signed_in), list_id)
-            filters = TaskFilters(completed=False, list_id=list_id)
+            filters = dataclasses.replace(OPEN, list_id=list_id)
             return View("list", found["name"], filters, path, list_id)
-        return View("inbox", _("Inbox"), TaskFilters(completed=False, inbox=True), APP)
+        if path.startswith("/app/filters/"):
+            filter_id = parse_uuid(path.removeprefix("/app/filters/"))
+            async with database(request).connection() as conn:
+                saved = await saved_filters.get_filter(conn, user_id(signed_in), filter_id)
+            query = one_group(with_filter(ListQuery(filters=OPEN), saved["query"]))
+            return View(f"filter:{filter_id}", saved["name"], query.filters, path)
+        return View("inbox", _("Inbox"), INBOX, APP)
+
+    def asked(self, request: Request, view: View) -> tuple[ListQuery, dict[str, str], str | None]:
+        """The page of the view the address asks for: narrowed by `q` and `filter`, with the
+        completed tasks on `completed=1`. Also what was typed (to show it again and to carry
+        it to the next page), and a sentence when it cannot be read."""
+        _ = self.site.words(request)
+        params = request.query_params
+        typed = {
+            "q": params.get("q", "").strip(),
+            "filter": params.get("filter", "").strip(),
+            "completed": "1" if params.get("completed") == "1" else "",
+        }
+        query = ListQuery(filters=view.filters, sort="position", limit=PAGE_SIZE)
+        try:
+            for name, longest in (("q", SEARCH_MAX_LENGTH), ("filter", filter_query.MAX_LENGTH)):
+                if len(typed[name]) > longest:
+                    raise InvalidField(name, _("is longer than %(n)s characters") % {"n": longest})
+                try:
+                    storable(typed[name])
+                except ValueError as exc:
+                    raise InvalidField(name, str(exc)) from None
+            if typed["q"]:
+                query = dataclasses.replace(
+                    query, filters=dataclasses.replace(query.filters, q=typed["q"])
+                )
+            if typed["filter"]:
+                query = one_group(with_filter(query, typed["filter"]))
+        except ApiError as exc:
+            return query, typed, problem(exc)
+        if typed["completed"]:
+            filters = dataclasses.replace(query.filters, completed=None)
+            query = dataclasses.replace(query, filters=filters)
+        cursor = params.get("cursor")
+        if cursor:
+            query = dataclasses.replace(query, cursor=cursor)
+        return query, typed, None
 
     async def list_page(
         self,
@@ -113,39 +250,46 @@ class ListPages:
         view: View,
         *,
         status: int = 200,
-        message: str | None = None,
-        text: str = "",
+        **context: Any,
     ) -> Response:
         owner = user_id(signed_in)
-        query = ListQuery(filters=view.filters, sort="position", limit=PAGE_SIZE)
-        cursor = request.query_params.get("cursor")
-        if cursor:
-            query = replace(query, cursor=cursor)
+        query, typed, unread = self.asked(request, view)
+        cursors = held(request.app, CursorCodec)
+        shown: list[dict[str, Any]] = []
+        more = None
         async with database(request).connection() as conn:
             zone = await schedule.user_zone(conn, owner)
-            try:
-                page = await pages.list_tasks(
-                    conn, owner, query=query, cursors=held(request.app, CursorCodec)
-                )
-            except InvalidCursor:
-                raise NotFound from None
-            sidebar = await lists.list_lists(conn, owner)
+            if unread is None:
+                try:
+                    page = await pages.list_tasks(conn, owner, query=query, cursors=cursors)
+                except InvalidCursor:
+                    raise NotFound from None
+                language = self.site.language(request)
+                shown = await task_rows(conn, signed_in, page.tasks, zone, language)
+                if page.next_cursor is not None:
+                    carried = {key: value for key, value in typed.items() if value}
+                    more = f"{view.path}?{urlencode({**carried, 'cursor': page.next_cursor})}"
+            elif not is_htmx(request):  # typing along with htmx, the part shows the alert
+                status = 400
+            side = await sidebar(conn, owner, cursors)
             undo = await just_completed(request, conn, owner)
-        language = self.site.language(request)
-        shown = [task_row(task, zone, language) for task in page.tasks]
-        more = None if page.next_cursor is None else f"{view.path}?cursor={page.next_cursor}"
+        kept = {key: value for key, value in typed.items() if value and key != "completed"}
+        toggled = {**kept, **({} if typed["completed"] else {"completed": "1"})}
         return self.site.render(
             request,
             "list.html",
             status,
             user=signed_in.user,
-            lists=sidebar,
+            **side,
             view=view,
             tasks=shown,
             more=more,
-            message=message,
-            text=text,
+            typed=typed,
+            back=f"{view.path}?{urlencode(typed)}" if any(typed.values()) else view.path,
+            toggle=f"{view.path}?{urlencode(toggled)}" if toggled else view.path,
+            filter_message=unread,
             undo=undo,
+            **{"message": None, "text": "", **context},
         )
 
     async def quick_add(self, request: Request, signed_in: BrowserSignIn) -> Response:
@@ -166,13 +310,27 @@ class ListPages:
         return redirect(back)
 
     async def complete(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        return await self.set_completed(request, signed_in, completed=True)
+
+    async def reopen(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        return await self.set_completed(request, signed_in, completed=False)
+
+    async def set_completed(
+        self, request: Request, signed_in: BrowserSignIn, *, completed: bool
+    ) -> Response:
+        """Complete or reopen; with htmx the row is answered as it now is (the part of the page
+        htmx swaps in), or nothing when completed tasks are not shown (the row goes)."""
         task_id = parse_uuid(request.path_params["task_id"])
+        owner = user_id(signed_in)
         form = await request.form()
         back = back_to(form.get("back"))
         async with database(request).connection() as conn:
-            task = await tasks.set_completed(
-                conn, user_id(signed_in), task_id=task_id, completed=True
-            )
-        if is_htmx(request):  # the row gives way to a line offering `Undo`
-            return undo_line(self.site, request, dict(task), back)
-        return redirect(undo_path(back, task_id))
+            changed = await tasks.set_completed(conn, owner, task_id=task_id, completed=completed)
+            if not is_htmx(request):  # JavaScript off: the page offers `Undo` of a completion
+                return redirect(undo_path(back, task_id) if completed else back)
+            if completed and "completed=1" not in back:  # the row gives way to `Undo`
+                return undo_line(self.site, request, dict(changed), back)
+            zone = await schedule.user_zone(conn, owner)
+            language = self.site.language(request)
+            [row] = await task_rows(conn, signed_in, [task_body(changed)], zone, language)
+        return self.site.render(request, "_task.html", task=row, back=back)

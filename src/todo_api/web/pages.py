@@ -16,6 +16,7 @@ from todo_api.web.settings_pages import SettingsPages
 from todo_api.web.settings_security import SecuritySettings
 from todo_api.web.settings_tokens import TokenSettings
 from todo_api.web.sharing_pages import SharingPages
+from todo_api.web.sidebar_pages import SidebarPages
 from todo_api.web.signin_pages import SignInPages
 from todo_api.web.site import APP, Site
 from todo_api.web.task_pages import TaskPages
@@ -41,6 +42,7 @@ class WebApp:
             SignInPages,
             AccountPages,
             ListPages,
+            SidebarPages,
             TaskPages,
             ActionPages,
             SettingsPages,

@@ -1,4 +1,6 @@
-"""How the pages show values: a task's due on the person's clock, in their language."""
+"""How the pages show values: a task's due and start on the person's clock, in their language,
+the near days in words (Today, Tomorrow, Yesterday, a weekday of the coming week) and an
+overdue task said to be so."""
 
 from datetime import date, datetime
 from typing import Any
@@ -6,21 +8,66 @@ from typing import Any
 from babel import dates as babel_dates
 
 from todo_api.kit import zones
+from todo_api.kit.ids import utcnow
+from todo_api.web.messages import translations
+
+# A day this many days ahead or fewer is named by its weekday.
+WEEKDAY_AHEAD = 6
 
 
-def task_row(task: dict[str, Any], zone: str, language: str) -> dict[str, Any]:
-    """A task as the pages show it: its due on the user's clock, in words of `language`."""
+def task_row(
+    task: dict[str, Any], zone: str, language: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """A task as the pages show it: its due and start on the user's clock, in words of
+    `language`, and whether it is overdue (open, and its due moment or day has passed)."""
+    _ = translations(language).gettext
+    now = (now or utcnow()).astimezone(zones.zone(zone))
     shown = dict(task)
-    due_at, due_date = task.get("due_at"), task.get("due_date")
-    shown["due_text"], shown["due_value"] = "", ""
-    if due_at:
-        moment = due_at if isinstance(due_at, datetime) else datetime.fromisoformat(due_at)
-        local = moment.astimezone(zones.zone(zone))
-        shown["due_text"] = babel_dates.format_datetime(local, "medium", locale=language)
-        shown["due_value"] = local.date().isoformat()
-    elif due_date:
-        day = due_date if isinstance(due_date, date) else date.fromisoformat(due_date)
-        shown["due_text"] = babel_dates.format_date(day, "medium", locale=language)
-        shown["due_value"] = day.isoformat()
+    shown["due_text"], shown["due_value"], shown["overdue"] = "", "", False
+    due = _moment(task.get("due_at"), task.get("due_date"), zone)
+    if due is not None:
+        shown["due_text"] = when(due, now, language)
+        shown["due_value"] = (due.date() if isinstance(due, datetime) else due).isoformat()
+        if not task.get("is_completed"):
+            shown["overdue"] = due < now if isinstance(due, datetime) else due < now.date()
+    start = _moment(task.get("start_at"), task.get("start_date"), zone)
+    shown["start_text"] = "" if start is None else when(start, now, language)
     shown["tags"] = list(task.get("tags") or [])
+    shown["priority_text"] = {
+        "low": _("Low"),
+        "medium": _("Medium"),
+        "high": _("High"),
+    }.get(str(task.get("priority")), "")
     return shown
+
+
+def _moment(at: Any, day: Any, zone: str) -> datetime | date | None:
+    """A timed moment on the user's clock, or an all-day date, or None."""
+    if at:
+        moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+        return moment.astimezone(zones.zone(zone))
+    if day:
+        return day if isinstance(day, date) else date.fromisoformat(day)
+    return None
+
+
+def when(moment: datetime | date, now: datetime, language: str) -> str:
+    """A day in words when it is near (`Today`, `Tomorrow`, `Yesterday`, the weekday within
+    the next days), else its date in the language's form; a time on the user's clock after."""
+    _ = translations(language).gettext
+    day = moment.date() if isinstance(moment, datetime) else moment
+    ahead = (day - now.date()).days
+    if ahead == 0:
+        text = _("Today")
+    elif ahead == 1:
+        text = _("Tomorrow")
+    elif ahead == -1:
+        text = _("Yesterday")
+    elif 1 < ahead <= WEEKDAY_AHEAD:
+        text = babel_dates.format_date(day, "EEEE", locale=language)
+    else:
+        text = babel_dates.format_date(day, "medium", locale=language)
+    if isinstance(moment, datetime):
+        time = babel_dates.format_time(moment, "short", locale=language)
+        return _("%(day)s, %(time)s") % {"day": text, "time": time}
+    return text

@@ -1,0 +1,157 @@
+"""The list view and the sidebar's lists through HTTP, on both databases: what a task row says
+(assignee, subtasks, comments), an unreadable filter or search answered 400 with its alert
+(200 to htmx, which swaps the part in), reopening, the next page keeping what was asked, and
+the lists' forms refused without their token or for another's list; and the near days in
+words in another language."""
+
+import re
+from datetime import UTC, date, datetime
+from html import unescape
+from typing import Any
+
+from tests.auth.oauth_helpers import form_fields
+from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
+from todo_api.web.shown import task_row, when
+
+
+async def api(who: Account, method: str, path: str, body: Any = None) -> Any:
+    answer = await who.api.request(method, path, json=body, headers=who.headers)
+    assert answer.is_success, answer.text
+    return answer.json()
+
+
+async def test_a_row_says_whom_it_is_assigned_to_its_subtasks_and_comments(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    me = await api(signed_in, "GET", "/api/auth/me")
+    home = await api(signed_in, "POST", "/api/lists", {"name": "Home"})
+    task = {"title": "Paint", "list_id": home["id"], "assignee_id": me["id"]}
+    paint = await api(signed_in, "POST", "/api/tasks", task)
+    for title in ("Buy paint", "Tape the edges", "Paint the wall"):
+        await api(signed_in, "POST", "/api/tasks", {"title": title, "parent_id": paint["id"]})
+    [first, *_] = await signed_in.tasks(parent_id=paint["id"])
+    await api(signed_in, "PATCH", f"/api/tasks/{first['id']}", {"is_completed": True})
+    for body in ("White?", "Off-white"):
+        await api(signed_in, "POST", f"/api/tasks/{paint['id']}/comments", {"body": body})
+    page = await signed_in.browser.get(f"/app/lists/{home['id']}")
+    assert page.status_code == 200
+    row = page.text[page.text.index(f'id="task-{paint["id"]}"') :]
+    row = row[: row.index("</li>")]
+    assert f"Assigned to {me['email']}" in row
+    assert "Subtasks: 1 of 3 done" in row
+    assert "2 comments" in row
+
+
+async def test_an_unreadable_filter_or_search_says_so(signed_in: Account) -> None:  # noqa: F811
+    await api(signed_in, "POST", "/api/tasks", {"title": "Milk", "priority": "high"})
+    unread = await signed_in.browser.get("/app/", params={"filter": "p1 & ("})
+    assert unread.status_code == 400
+    alert = re.search(r'role="alert">([^<]+)<', unread.text)
+    assert alert is not None
+    assert re.search(r"at position \d+", alert[1])
+    assert 'value="p1 &amp; ("' in unread.text  # what was typed stays
+    assert ">Milk</a>" not in unread.text
+    assert 'Inbox <span class="count">1 open</span>' in unread.text  # the sidebar counts
+    typing = await signed_in.browser.get(
+        "/app/", params={"filter": "p1 & ("}, headers={"HX-Request": "true"}
+    )
+    assert typing.status_code == 200  # htmx swaps the part with its alert in
+    assert 'role="alert"' in typing.text
+    too_long = await signed_in.browser.get("/app/", params={"q": "x" * 201})
+    assert too_long.status_code == 400
+    assert "q: is longer than 200 characters" in too_long.text
+    found = await signed_in.browser.get("/app/", params={"q": "MILK", "filter": "p1"})
+    assert found.status_code == 200
+    assert ">Milk</a>" in found.text
+    missed = await signed_in.browser.get("/app/", params={"q": "bread"})
+    assert ">Milk</a>" not in missed.text
+    assert "No tasks match." in missed.text
+
+
+async def test_the_next_page_keeps_the_search_and_the_filter(signed_in: Account) -> None:  # noqa: F811
+    operations = [
+        {"op": "create", "data": {"title": f"Milk {n:02}", "priority": "high"}} for n in range(51)
+    ]
+    await api(signed_in, "POST", "/api/tasks/bulk", {"operations": operations})
+    await api(signed_in, "POST", "/api/tasks", {"title": "Bread", "priority": "high"})
+    first = await signed_in.browser.get("/app/", params={"q": "milk", "filter": "p1"})
+    more = re.search(r'<a href="([^"]+)"[^>]*hx-trigger="revealed"', first.text)
+    assert more is not None
+    second = await signed_in.browser.get(unescape(more[1]))
+    assert second.status_code == 200
+    assert re.findall(r">(Milk \d\d)</a>", second.text) == ["Milk 50"]
+    assert 'value="milk"' in second.text
+
+
+async def test_completed_tasks_on_request_and_reopened(signed_in: Account) -> None:  # noqa: F811
+    walk = await api(signed_in, "POST", "/api/tasks", {"title": "Walk the dog"})
+    await api(signed_in, "PATCH", f"/api/tasks/{walk['id']}", {"is_completed": True})
+    assert ">Walk the dog</a>" not in (await signed_in.browser.get("/app/")).text
+    shown = await signed_in.browser.get("/app/?completed=1")
+    assert 'aria-checked="true" aria-label="Reopen Walk the dog"' in shown.text
+    assert ">Hide completed</a>" in shown.text
+    token = form_fields(shown.text)["csrf_token"]
+    back = "/app/?completed=1"
+    swapped = await signed_in.browser.post(
+        f"/app/tasks/{walk['id']}/reopen",
+        data={"csrf_token": token, "back": back},
+        headers={"HX-Request": "true"},
+    )
+    assert swapped.status_code == 200
+    assert swapped.text.lstrip().startswith('<li class="task"')
+    assert 'aria-label="Complete Walk the dog"' in swapped.text
+    assert (await signed_in.tasks())[0]["is_completed"] is False
+    done = await signed_in.browser.post(
+        f"/app/tasks/{walk['id']}/complete",
+        data={"csrf_token": token, "back": back},
+        headers={"HX-Request": "true"},
+    )
+    assert 'aria-label="Reopen Walk the dog"' in done.text  # completed ones are shown here
+    reopened = await signed_in.browser.post(
+        f"/app/tasks/{walk['id']}/reopen", data={"csrf_token": token, "back": back}
+    )
+    assert reopened.status_code == 303
+    assert reopened.headers["location"] == back
+
+
+async def test_the_lists_forms_need_their_token_and_a_list_of_ones_own(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    refused = await signed_in.browser.post("/app/lists", data={"name": "Sneaky"})
+    assert refused.status_code == 403
+    assert await api(signed_in, "GET", "/api/lists") == []
+    page = await signed_in.browser.get("/app/")
+    token = form_fields(page.text)["csrf_token"]
+    answer = await signed_in.browser.post("/app/lists", data={"csrf_token": token, "name": "Mine"})
+    assert answer.status_code == 303
+    [mine] = await api(signed_in, "GET", "/api/lists")
+    assert answer.headers["location"] == f"/app/lists/{mine['id']}"
+    for list_id in ("00000000-0000-0000-0000-000000000000", "not-an-id"):
+        for action in ("rename", "move", "delete"):
+            other = await signed_in.browser.post(
+                f"/app/lists/{list_id}/{action}",
+                data={"csrf_token": token, "name": "Taken", "direction": "up"},
+            )
+            assert other.status_code == 404, action
+    taken = await signed_in.browser.post("/app/lists", data={"csrf_token": token, "name": "MINE"})
+    assert taken.status_code == 400
+    assert "already have a list" in taken.text
+    assert [one["name"] for one in await api(signed_in, "GET", "/api/lists")] == ["Mine"]
+
+
+def test_the_near_days_are_words_in_the_pages_language() -> None:
+    now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # a Friday
+    assert when(date(2026, 11, 30), now, "de") == "Montag"
+    assert when(date(2026, 11, 27), now, "en") == "Today"
+    assert when(date(2026, 11, 26), now, "en") == "Yesterday"
+    assert when(date(2026, 12, 4), now, "en") == "Dec 4, 2026"  # a week ahead: the date
+    assert when(date(2026, 12, 3), now, "fr") == "jeudi"
+    tomorrow = when(datetime(2026, 11, 28, 9, 5, tzinfo=UTC), now, "en")
+    assert tomorrow.startswith("Tomorrow, 9:05")
+    task = {"title": "Late", "due_at": "2026-11-27T14:00:00+00:00", "is_completed": False}
+    assert task_row(task, "UTC", "en", now)["overdue"] is True
+    assert task_row({**task, "is_completed": True}, "UTC", "en", now)["overdue"] is False
+    assert (
+        task_row({**task, "due_at": None, "due_date": "2026-11-27"}, "UTC", "en", now)["overdue"]
+        is False
+    )  # due all day today: not yet
