@@ -9,6 +9,8 @@ from todo_api.config import Settings
 from todo_api.edge import docs
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.list_pages import ListPages
+from todo_api.web.live_pages import LivePages
+from todo_api.web.notification_pages import NotificationPages
 from todo_api.web.settings_pages import SettingsPages
 from todo_api.web.signin_pages import SignInPages
 from todo_api.web.site import APP, Site
@@ -31,7 +33,7 @@ class WebApp:
                 Route(APP, self.unavailable, methods=["GET"]),
                 Route("/app/{rest:path}", self.unavailable, methods=["GET", "POST"]),
             ]
-        modules = (SignInPages, ListPages, TaskPages, SettingsPages)
+        modules = (SignInPages, ListPages, TaskPages, SettingsPages, NotificationPages, LivePages)
         return [root, static, *(route for page in modules for route in page(self.site).routes())]
 
     async def root(self, request: Request) -> Response:
