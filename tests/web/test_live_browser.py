@@ -6,6 +6,7 @@ notifications page lists them in words, opening one marks it read (JavaScript of
 
 import asyncio
 import base64
+
 import httpx
 import httpx2
 from mcp.client.client import Client
@@ -82,14 +83,23 @@ async def _focused(page: Page) -> list[str | None]:
     )
 
 
-async def test_what_changes_elsewhere_shows_live(server: Server, browser: Browser, axe_source: str) -> None:
+async def test_what_changes_elsewhere_shows_live(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
     email, headers = register(server)
     errands = made(server, "/api/lists", {"name": "Errands"}, headers)
     made(server, "/api/tasks", {"title": "Stay"}, headers)
     watched = await open_page(browser, server, axe_source)
     page = watched.page
-    streams: list[str] = []
-    page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/app/live") else None)
+    streams: list[str] = []  # the addresses of the streams the page opened
+    stream_opened = asyncio.Event()
+
+    def opening(url: str) -> None:
+        if url.endswith("/app/live"):
+            streams.append(url)
+            stream_opened.set()
+
+    page.on("request", lambda request: opening(request.url))
     await sign_in(page, server, email)
     sidebar = page.get_by_role("navigation", name="Lists")
     await expect(sidebar.get_by_role("link", name="Errands 0 open")).to_be_visible()
@@ -112,16 +122,12 @@ async def test_what_changes_elsewhere_shows_live(server: Server, browser: Browse
     async with httpx.AsyncClient(headers=_basic(token)) as dav:
         put = await dav.put(calendar, content=_vtodo("phone-1", "From the phone"))
         assert put.status_code == 201, put.text
-        await expect(page.get_by_role("link", name="From the phone")).to_be_visible(
-            timeout=LIVE_MS
-        )
+        await expect(page.get_by_role("link", name="From the phone")).to_be_visible(timeout=LIVE_MS)
         assert await _focused(page) == ["Complete Stay", ""]
         done = _vtodo("phone-1", "From the phone", "STATUS:COMPLETED")
         put = await dav.put(calendar, content=done)
         assert put.status_code in (200, 204), put.text
-    await expect(page.get_by_role("link", name="From the phone")).to_have_count(
-        0, timeout=LIVE_MS
-    )
+    await expect(page.get_by_role("link", name="From the phone")).to_have_count(0, timeout=LIVE_MS)
 
     # An assistant adds one over MCP.
     bearer = {"Authorization": f"Bearer {token}"}
@@ -131,9 +137,7 @@ async def test_what_changes_elsewhere_shows_live(server: Server, browser: Browse
     ):
         result = await assistant.call_tool("create_task", {"title": "From the assistant"})
         assert not result.is_error, result.content
-    await expect(page.get_by_role("link", name="From the assistant")).to_be_visible(
-        timeout=LIVE_MS
-    )
+    await expect(page.get_by_role("link", name="From the assistant")).to_be_visible(timeout=LIVE_MS)
 
     # Another tab of the same browser.
     other = await page.context.new_page()
@@ -147,21 +151,20 @@ async def test_what_changes_elsewhere_shows_live(server: Server, browser: Browse
     # page listens again, and what changed meanwhile shows.
     async with _Proxy(server.port) as proxy:
         watched.origin = proxy.url  # the page's origin from now on
+        stream_opened.clear()
         await page.goto(f"{proxy.url}/app/")
         await quick_add.fill("Half typed")
         await expect(page.get_by_role("link", name="From another tab")).to_be_visible()
-        while not any(url.startswith(proxy.url) for url in streams):
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(stream_opened.wait(), 10)
         await asyncio.sleep(0.3)  # connected
+        assert streams[-1].startswith(proxy.url)
         opened = len(streams)
         proxy.cut()
         made(server, "/api/tasks", {"title": "While cut off"}, headers)
         await expect(page.get_by_role("link", name="While cut off")).to_be_visible(timeout=10_000)
         assert len(streams) > opened
         made(server, "/api/tasks", {"title": "After the drop"}, headers)
-        await expect(page.get_by_role("link", name="After the drop")).to_be_visible(
-            timeout=LIVE_MS
-        )
+        await expect(page.get_by_role("link", name="After the drop")).to_be_visible(timeout=LIVE_MS)
         await expect(quick_add).to_have_value("Half typed")
     # The cut stream's failure is the browser's to log, once; nothing else.
     cut_off = "console: Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING"
@@ -176,9 +179,8 @@ async def test_the_bell_counts_up_live_and_opening_a_notification_reads_it(
     me = _me(server, headers)
     team = made(server, "/api/lists", {"name": "Team"}, theirs)
     invitation = made(server, f"/api/lists/{team['id']}/invitations", {"role": "editor"}, theirs)
-    joined = httpx.post(
-        f"{server.url}/api/invitations/accept", json={"token": invitation["token"]}, headers=headers
-    )
+    api = httpx.AsyncClient(base_url=server.url, headers=headers)
+    joined = await api.post("/api/invitations/accept", json={"token": invitation["token"]})
     assert joined.status_code == 200, joined.text
 
     watched = await open_page(browser, server, axe_source)
@@ -188,7 +190,10 @@ async def test_the_bell_counts_up_live_and_opening_a_notification_reads_it(
     await expect(bell).to_be_visible()
 
     task = made(
-        server, "/api/tasks", {"title": "Quarterly report", "list_id": team["id"], "assignee_id": me}, theirs
+        server,
+        "/api/tasks",
+        {"title": "Quarterly report", "list_id": team["id"], "assignee_id": me},
+        theirs,
     )
     await expect(page.get_by_role("link", name="Notifications, 1 unread")).to_be_visible(
         timeout=NOTIFIED_MS
@@ -208,7 +213,7 @@ async def test_the_bell_counts_up_live_and_opening_a_notification_reads_it(
     await assigned.click()
     await expect(page.get_by_role("heading", name="Quarterly report")).to_be_visible()
     await expect(page.get_by_role("link", name="Notifications, 1 unread")).to_be_visible()
-    listed = httpx.get(f"{server.url}/api/notifications", headers=headers).json()
+    listed = (await api.get("/api/notifications")).json()
     assert sorted((item["kind"], item["read"]) for item in listed["items"]) == [
         ("assigned", True),
         ("commented", False),
@@ -230,9 +235,9 @@ async def test_the_bell_counts_up_live_and_opening_a_notification_reads_it(
     await plain.page.get_by_role("link", name="commented on “Quarterly report”").click()
     await expect(plain.page.get_by_role("heading", name="Quarterly report")).to_be_visible()
     await expect(plain.page.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
-    assert httpx.get(f"{server.url}/api/notifications?unread=true", headers=headers).json()[
-        "unread_count"
-    ] == 0
+    unread = (await api.get("/api/notifications", params={"unread": "true"})).json()
+    assert unread["unread_count"] == 0
     assert plain.problems == []
     for context in (watched, dark, plain):
         await context.page.context.close()
+    await api.aclose()

@@ -120,5 +120,8 @@
     });
   };
 
-  listen();
+  // A form's answer with its message (4xx), or a page not there, cannot be fetched again from
+  // its address: only a page loaded as it is (200) is kept up to date.
+  const loaded = performance.getEntriesByType("navigation")[0];
+  if (!loaded || !loaded.responseStatus || loaded.responseStatus === 200) listen();
 })();
