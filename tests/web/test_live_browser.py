@@ -101,6 +101,7 @@ async def test_what_changes_elsewhere_shows_live(
 
     page.on("request", lambda request: opening(request.url))
     await sign_in(page, server, email)
+    await page.evaluate("window.stillHere = true")  # marks this document: no page is loaded
     sidebar = page.get_by_role("navigation", name="Lists")
     await expect(sidebar.get_by_role("link", name="Errands 0 open")).to_be_visible()
 
@@ -146,6 +147,7 @@ async def test_what_changes_elsewhere_shows_live(
     await other.get_by_role("textbox", name="Add a task").press("Enter")
     await expect(page.get_by_role("link", name="From another tab")).to_be_visible(timeout=LIVE_MS)
     await other.close()
+    assert await page.evaluate("window.stillHere === true")
 
     # The connection drops (between the browser and a proxy in front of the server, cut): the
     # page listens again, and what changed meanwhile shows.
