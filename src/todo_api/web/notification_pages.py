@@ -51,7 +51,8 @@ class NotificationPages:
                 found = await notifications.inbox(conn, owner, limit=PAGE_SIZE, cursor=cursor)
             except ApiError:  # an unreadable cursor
                 raise NotFound from None
-            shown = [await _shown(conn, owner, row, _) for row in found["items"]]
+            told = _Told(conn, owner, _)
+            shown = [await told(row) for row in found["items"]]
             sidebar = await lists.list_lists(conn, owner)
         more = found["next"] and f"/app/notifications?cursor={found['next']}"
         return self.site.render(
@@ -100,33 +101,45 @@ def _among(rows: list[Row], notification_id: uuid.UUID) -> Row | None:
     return next((row for row in rows if str(row["id"]) == wanted), None)
 
 
-async def _shown(conn: Connection, owner: uuid.UUID, row: Row, _: Gettext) -> dict[str, Any]:
-    """A notification in words: who did what to which task."""
-    actor = None
-    if row["actor_id"] is not None:
-        person = await accounts.get_user(conn=conn, user_id=row["actor_id"])
-        actor = person and (person.name or person.email)
-    actor = actor or _("Someone")
-    about = ""
-    if row["task_id"] is not None:
-        try:
-            about = (await tasks.get_task(conn, owner, task_id=row["task_id"]))["title"]
-        except ApiError:
-            about = ""
-    elif row["list_id"] is not None:
-        try:
-            about = (await lists.get_list(conn, owner, row["list_id"]))["name"]
-        except ApiError:
-            about = ""
-    sentences = {
-        "assigned": _("%(actor)s assigned you “%(about)s”"),
-        "mentioned": _("%(actor)s mentioned you on “%(about)s”"),
-        "commented": _("%(actor)s commented on “%(about)s”"),
-        "completed": _("%(actor)s completed “%(about)s”"),
-        "member_joined": _("%(actor)s joined “%(about)s”"),
-    }
-    text = sentences.get(row["kind"], _("%(actor)s: “%(about)s”")) % {
-        "actor": actor,
-        "about": about,
-    }
-    return {"id": row["id"], "text": text, "read": row["read"], "at": row["at"]}
+class _Told:
+    """Notifications in words (who did what to which task), each person and task read once a
+    page."""
+
+    def __init__(self, conn: Connection, owner: uuid.UUID, _: Gettext) -> None:
+        self._conn, self._owner, self._ = conn, owner, _
+        self._people: dict[Any, str] = {}
+        self._about: dict[Any, str] = {}
+
+    async def _person(self, person_id: Any) -> str:
+        if person_id not in self._people:
+            person = await accounts.get_user(conn=self._conn, user_id=person_id)
+            self._people[person_id] = (person and (person.name or person.email)) or ""
+        return self._people[person_id] or self._("Someone")
+
+    async def _title(self, row: Row) -> str:
+        key = (row["task_id"], row["list_id"])
+        if key not in self._about:
+            try:
+                if row["task_id"] is not None:
+                    task = await tasks.get_task(self._conn, self._owner, task_id=row["task_id"])
+                    self._about[key] = task["title"]
+                else:
+                    found = await lists.get_list(self._conn, self._owner, row["list_id"])
+                    self._about[key] = found["name"]
+            except ApiError:  # gone since
+                self._about[key] = ""
+        return self._about[key]
+
+    async def __call__(self, row: Row) -> dict[str, Any]:
+        _ = self._
+        actor = await self._person(row["actor_id"]) if row["actor_id"] else _("Someone")
+        sentences = {
+            "assigned": _("%(actor)s assigned you “%(about)s”"),
+            "mentioned": _("%(actor)s mentioned you on “%(about)s”"),
+            "commented": _("%(actor)s commented on “%(about)s”"),
+            "completed": _("%(actor)s completed “%(about)s”"),
+            "member_joined": _("%(actor)s joined “%(about)s”"),
+        }
+        sentence = sentences.get(row["kind"], _("%(actor)s: “%(about)s”"))
+        text = sentence % {"actor": actor, "about": await self._title(row)}
+        return {"id": row["id"], "text": text, "read": row["read"]}
