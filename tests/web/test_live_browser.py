@@ -2,7 +2,8 @@
 the browser shows within 2 s what changed elsewhere (the REST API, a calendar app over CalDAV,
 an assistant over MCP, another tab), keeping the focus and what is being typed, and again after
 its stream dropped; a member's comment and assignment count up the bell live, the
-notifications page lists them in words, opening one marks it read (JavaScript off too)."""
+notifications page lists them in words, opening one marks it read (JavaScript off too). The
+page's stream (/app/live) is the signed-in browser's and ends with its sign-in."""
 
 import asyncio
 import base64
@@ -14,6 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 from playwright.async_api import Browser, Page, expect
 
 from tests.auth.accounts_helpers import PASSWORD
+from tests.auth.oauth_helpers import form_fields
 from tests.helpers_server import Server
 from tests.web.browsing import made, open_page, register, sign_in
 
@@ -243,3 +245,31 @@ async def test_the_bell_counts_up_live_and_opening_a_notification_reads_it(
     for context in (watched, dark, plain):
         await context.page.context.close()
     await api.aclose()
+
+
+async def test_the_pages_stream_is_the_signed_in_browsers_and_ends_with_its_sign_in(
+    server: Server,
+) -> None:
+    email, _headers = register(server)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as browser:
+        assert (await browser.get("/app/live")).status_code == 303  # to the sign-in page
+        page = await browser.get("/app/signin")
+        fields = {**form_fields(page.text), "email": email, "password": PASSWORD}
+        assert (await browser.post("/app/signin", data=fields)).status_code == 303
+        inbox = await browser.get("/app/")
+        assert inbox.status_code == 200, inbox.text
+        # The app's cookie opens no stream on /api: the page's own is at /app/live.
+        assert (await browser.get("/api/events")).status_code == 401
+        async with browser.stream("GET", "/app/live") as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            first = []
+            while line := await anext(lines):
+                first.append(line)
+            assert "event: changes" in first  # the feed as it stands
+            signed_out = await browser.post("/app/signout", data=form_fields(inbox.text))
+            assert "You are signed out." in signed_out.text
+            async with asyncio.timeout(5):  # the stream ends with the sign-in
+                rest = [line async for line in lines]
+        assert "event: changes" not in rest
