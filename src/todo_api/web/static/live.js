@@ -21,10 +21,22 @@
     }
   };
 
+  // A tab out of sight fetches nothing: it catches up once when it is shown again.
+  let stale = false;
   const soon = () => {
+    if (document.hidden) {
+      stale = true;
+      return;
+    }
     clearTimeout(timer);
     timer = setTimeout(refresh, 100); // a burst of messages is one fetch
   };
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && stale) {
+      stale = false;
+      soon();
+    }
+  });
 
   // Where the focus is, to find it again in the part put in its place.
   const whereFocus = () => {
