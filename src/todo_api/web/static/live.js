@@ -6,6 +6,7 @@
 // that ended for good is opened again after a pause that grows.
 (() => {
   const STREAM = "/app/live";
+  const HOLD = "[data-live-hold], li.undo"; // a completed task's Undo, offered for 5 s
   let timer = null;
   let busy = false;
   let again = false;
@@ -89,7 +90,7 @@
       const was = whereFocus();
       for (const part of document.querySelectorAll("[data-live][id]")) {
         const next = fresh.getElementById(part.id);
-        if (!next || part.querySelector("[data-live-hold]")) continue;
+        if (!next || part.querySelector(HOLD)) continue;
         const put = document.importNode(next, true);
         part.replaceWith(put);
         if (window.htmx) window.htmx.process(put);
