@@ -90,7 +90,11 @@
       const was = whereFocus();
       for (const part of document.querySelectorAll("[data-live][id]")) {
         const next = fresh.getElementById(part.id);
-        if (!next || part.querySelector(HOLD)) continue;
+        if (!next) continue;
+        if (part.querySelector(HOLD)) {
+          setTimeout(soon, 1000); // once it has gone
+          continue;
+        }
         const put = document.importNode(next, true);
         part.replaceWith(put);
         if (window.htmx) window.htmx.process(put);
