@@ -145,9 +145,16 @@ async def events(
     ] = None,
 ) -> Response:
     credential = await _who(request, ticket)
+    return await stream_for(request, credential, request.headers.get("last-event-id") or since)
+
+
+async def stream_for(
+    request: Request, credential: credentials.Credential, token: str | None
+) -> Response:
+    """The stream of `credential`'s user, from `token` (a sync token) when there is one: what
+    `GET /api/events` answers, and what the web app's pages listen to (todo_api.web)."""
     user_id = credential.user_id
     tokens = held(request.app, changes.SyncTokens)
-    token = request.headers.get("last-event-id") or since
     start = None
     if token:
         # A token the service cannot use is a reset on the stream, not a status: a browser's

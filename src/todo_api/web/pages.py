@@ -12,6 +12,8 @@ from todo_api.web.action_pages import ActionPages
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.invitation_pages import InvitationPages
 from todo_api.web.list_pages import ListPages
+from todo_api.web.live_pages import LivePages
+from todo_api.web.notification_pages import NotificationPages
 from todo_api.web.settings_pages import SettingsPages
 from todo_api.web.settings_security import SecuritySettings
 from todo_api.web.settings_tokens import TokenSettings
@@ -50,6 +52,8 @@ class WebApp:
             InvitationPages,
             SecuritySettings,
             TokenSettings,
+            NotificationPages,
+            LivePages,
         )
         return [root, static, *(route for page in modules for route in page(self.site).routes())]
 

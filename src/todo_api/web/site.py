@@ -41,6 +41,8 @@ HEADERS = {
 }
 
 Page = Callable[[Request, BrowserSignIn], Awaitable[Response]]
+# What every signed-in page shows besides its own (the bell's count): more of its context.
+PageContext = Callable[[Request, BrowserSignIn], Awaitable[dict[str, Any]]]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -64,6 +66,7 @@ class Site:
         self.settings = settings
         self.signins = WebSignIns(settings)
         self.assets = Assets()
+        self.page_context: list[PageContext] = []  # page modules add theirs
 
     # Words
 
@@ -94,7 +97,7 @@ class Site:
                 asset=self.assets.url,
                 csrf_token=self.signins.form_token(browser),
                 lang=language,
-                **context,
+                **{**getattr(request.state, "page_context", {}), **context},
             )
         )
         response = compressed(request, html, status)
@@ -126,6 +129,9 @@ class Site:
             request.state.language = language_of(
                 getattr(signed_in.user, "language", None), request.headers.get("accept-language")
             )
+            request.state.page_context = {}
+            for more in self.page_context:
+                request.state.page_context.update(await more(request, signed_in))
             try:
                 return await page(request, signed_in)
             except NotFound:

@@ -1,0 +1,144 @@
+// Live updates: listens to /app/live (the signed-in person's change feed and notifications, as
+// Server-Sent Events) and, when something changed, fetches the page again and puts in its
+// parts marked `data-live` (each with an id: the tasks, the sidebar, the bell), keeping the
+// focus and what is being typed. A part holding `[data-live-hold]` (an Undo offered, say) is
+// left as it is. EventSource reconnects by itself after a drop (with Last-Event-ID); a stream
+// that ended for good is opened again after a pause that grows.
+(() => {
+  const STREAM = "/app/live";
+  const HOLD = "[data-live-hold], li.undo"; // a completed task's Undo, offered for 5 s
+  let timer = null;
+  let busy = false;
+  let again = false;
+  let dropped = false;
+  let pause = 1000;
+
+  // The first message of a stream is an empty page: only one with something in it counts.
+  const changed = (data) => {
+    try {
+      return Object.values(JSON.parse(data)).some((v) => Array.isArray(v) && v.length > 0);
+    } catch {
+      return true;
+    }
+  };
+
+  // A tab out of sight fetches nothing: it catches up once when it is shown again.
+  let stale = false;
+  const soon = () => {
+    if (document.hidden) {
+      stale = true;
+      return;
+    }
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 100); // a burst of messages is one fetch
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && stale) {
+      stale = false;
+      soon();
+    }
+  });
+
+  // Where the focus is, to find it again in the part put in its place.
+  const whereFocus = () => {
+    const el = document.activeElement;
+    if (!el || el === document.body || !el.closest("[data-live][id]")) return null;
+    const typing = "value" in el && "selectionStart" in el;
+    return {
+      id: el.id,
+      owner: el.parentElement.closest("[id]")?.id,
+      tag: el.tagName,
+      name: el.getAttribute("name"),
+      label: el.getAttribute("aria-label"),
+      value: typing ? el.value : null,
+      range: typing ? [el.selectionStart, el.selectionEnd] : null,
+    };
+  };
+
+  const focusAgain = (was) => {
+    if (!was || document.activeElement !== document.body) return;
+    let el = was.id ? document.getElementById(was.id) : null;
+    const owner = !el && was.owner ? document.getElementById(was.owner) : null;
+    if (owner) {
+      el = [...owner.querySelectorAll(was.tag)].find(
+        (c) => c.getAttribute("name") === was.name && c.getAttribute("aria-label") === was.label,
+      );
+    }
+    if (!el) return;
+    el.focus({ preventScroll: true });
+    if (was.value !== null && "value" in el) {
+      el.value = was.value;
+      try {
+        el.setSelectionRange(...was.range);
+      } catch {
+        // some inputs (email, number) have no selection
+      }
+    }
+  };
+
+  const refresh = async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+      const type = answer.headers.get("content-type") || "";
+      if (!answer.ok || !type.startsWith("text/html")) return;
+      const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+      const was = whereFocus();
+      for (const part of document.querySelectorAll("[data-live][id]")) {
+        const next = fresh.getElementById(part.id);
+        if (!next) continue;
+        if (part.querySelector(HOLD)) {
+          setTimeout(soon, 1000); // once it has gone
+          continue;
+        }
+        const put = document.importNode(next, true);
+        part.replaceWith(put);
+        if (window.htmx) window.htmx.process(put);
+      }
+      focusAgain(was);
+    } catch {
+      // offline or signed out: the next message tries again
+    } finally {
+      busy = false;
+      if (again) {
+        again = false;
+        soon();
+      }
+    }
+  };
+
+  const listen = () => {
+    const source = new EventSource(STREAM);
+    source.addEventListener("changes", (event) => {
+      if (changed(event.data)) soon();
+    });
+    source.addEventListener("notification", soon);
+    source.addEventListener("reset", () => {
+      // Too far behind to catch up: the page as it is now, and a stream from now on.
+      source.close();
+      soon();
+      listen();
+    });
+    source.addEventListener("open", () => {
+      if (dropped) soon(); // what changed meanwhile
+      dropped = false;
+      pause = 1000;
+    });
+    source.addEventListener("error", () => {
+      dropped = true;
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(listen, pause);
+        pause = Math.min(pause * 2, 60000);
+      }
+    });
+  };
+
+  // A form's answer with its message (4xx), or a page not there, cannot be fetched again from
+  // its address: only a page loaded as it is (200) is kept up to date.
+  const loaded = performance.getEntriesByType("navigation")[0];
+  if (!loaded || !loaded.responseStatus || loaded.responseStatus === 200) listen();
+})();
