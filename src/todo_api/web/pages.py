@@ -9,7 +9,9 @@ from todo_api.config import Settings
 from todo_api.edge import docs
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.list_pages import ListPages
+from todo_api.web.settings_data import SettingsData
 from todo_api.web.settings_pages import SettingsPages
+from todo_api.web.settings_profile import SettingsProfile
 from todo_api.web.signin_pages import SignInPages
 from todo_api.web.site import APP, Site
 from todo_api.web.task_pages import TaskPages
@@ -31,7 +33,7 @@ class WebApp:
                 Route(APP, self.unavailable, methods=["GET"]),
                 Route("/app/{rest:path}", self.unavailable, methods=["GET", "POST"]),
             ]
-        modules = (SignInPages, ListPages, TaskPages, SettingsPages)
+        modules = (SignInPages, ListPages, TaskPages, SettingsPages, SettingsProfile, SettingsData)
         return [root, static, *(route for page in modules for route in page(self.site).routes())]
 
     async def root(self, request: Request) -> Response:
