@@ -28,6 +28,8 @@ from todo_api.yourdata import deletion, export, importer
 from todo_api.yourdata.schemas import AccountDeletion
 
 CALENDAR_TOKEN_NAME = "Calendar apps"
+# The import's form takes a file as large as POST /api/import does (the app's body limits).
+IMPORT_PATH = "/app/settings/data/import"
 
 
 class SettingsData:
@@ -46,9 +48,7 @@ class SettingsData:
             Route("/app/settings/assistants", signed(self.assistants), methods=["GET"]),
             Route("/app/settings/data", signed(self.data), methods=["GET"]),
             Route("/app/settings/data/export.{kind}", signed(self.export), methods=["GET"]),
-            Route(
-                "/app/settings/data/import", signed(self.import_file, writes=True), methods=["POST"]
-            ),
+            Route(IMPORT_PATH, signed(self.import_file, writes=True), methods=["POST"]),
             Route("/app/settings/data/delete", signed(self.delete, writes=True), methods=["POST"]),
         ]
 
