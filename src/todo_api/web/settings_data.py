@@ -47,7 +47,7 @@ class SettingsData:
             ),
             Route("/app/settings/assistants", signed(self.assistants), methods=["GET"]),
             Route("/app/settings/data", signed(self.data), methods=["GET"]),
-            Route("/app/settings/data/export.{kind}", signed(self.export), methods=["GET"]),
+            Route("/app/settings/data/export", signed(self.export), methods=["GET"]),
             Route(IMPORT_PATH, signed(self.import_file, writes=True), methods=["POST"]),
             Route("/app/settings/data/delete", signed(self.delete, writes=True), methods=["POST"]),
         ]
@@ -142,13 +142,21 @@ class SettingsData:
             "settings_data.html",
             group="data",
             heading=_("Your data"),
-            sources=importer.sources(),
+            sources={
+                source: {
+                    "todo-api": _("This service (an export)"),
+                    "ics": _("A calendar app (iCalendar)"),
+                    "todoist": _("Todoist (CSV)"),
+                    "google-tasks": _("Google Tasks (Takeout's Tasks.json)"),
+                }.get(source, source)
+                for source in importer.sources()
+            },
             **context,
         )
 
     async def export(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        """What GET /api/export streams, as a download."""
-        kind = request.path_params["kind"]
+        """What GET /api/export streams, as a download: `format` json (everything) or ics."""
+        kind = request.query_params.get("format", "json")
         if kind not in ("json", "ics"):
             raise NotFound
         db = database(request)
