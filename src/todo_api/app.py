@@ -88,6 +88,7 @@ from todo_api.tasks.user_routes import router as user_tasks_router
 from todo_api.tokens.router import PREFIX as TOKENS_PREFIX
 from todo_api.tokens.router import router as tokens_router
 from todo_api.web.pages import WebApp
+from todo_api.web.settings_data import IMPORT_PATH as WEB_IMPORT_PATH
 from todo_api.webhooks import scheduled as webhooks_scheduled
 from todo_api.webhooks.router import events_documented
 from todo_api.webhooks.router import router as webhooks_router
@@ -307,7 +308,10 @@ def create_app(
     }
     body_limit: dict[str, Any] = {
         "max_bytes": settings.max_body_bytes,
-        "by_path": {IMPORT_PATH: settings.import_max_bytes},
+        "by_path": {
+            IMPORT_PATH: settings.import_max_bytes,
+            WEB_IMPORT_PATH: settings.import_max_bytes,
+        },
         "dav_refusal": lambda sentence: DavError(413, sentence).response(),
     }
     context: dict[str, Any] = {"metrics": metrics, "after_write": hub.wrote}

@@ -248,15 +248,16 @@ async def me(user: CurrentUser, conn: Connection) -> Any:
     "/me",
     response_model=Me,
     responses=error_responses(401),
-    summary="Change your time zone",
+    summary="Change your name, time zone or language",
     openapi_extra=documented(body=MeUpdate),
 )
 async def change_me(request: Request) -> Any:
     user = await authenticate(request)  # before the body, as in logout
     data = await read_json(request, MeUpdate)
-    assert data.timezone is not None  # the only field, and never null
     async with database(request).connection() as conn:
-        row = await service.set_timezone(conn=conn, user_id=user.user_id, timezone=data.timezone)
+        row = await service.change_me(
+            conn=conn, user_id=user.user_id, changes=data.model_dump(exclude_unset=True)
+        )
     if row is None:
         raise UserNotFound
     return row

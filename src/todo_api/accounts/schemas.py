@@ -108,11 +108,20 @@ class UserRead(BaseModel):
     name: str | None
 
 
+# The languages the web app speaks (those quick add reads: kit.words.LANGUAGES).
+Language = Literal["en", "de", "fr", "es", "it", "pt", "nl"]
+
+
 class Me(UserRead):
     timezone: str = Field(
         description="Your IANA time zone: your new tasks are read in it, and so is the "
         "listing's due_on",
         examples=["Europe/Berlin"],
+    )
+    language: Language | None = Field(
+        default=None,
+        description="The language the web app speaks to you; null: your browser's",
+        examples=["de"],
     )
     email_verified: bool = Field(
         default=False,
@@ -136,12 +145,17 @@ class Me(UserRead):
 
 
 class MeUpdate(Change):
-    """What you change of yourself: your time zone (links such as Asia/Calcutta are kept as
-    given; null is no zone). Your tasks keep theirs."""
+    """What you change of yourself: your name (null: none), your time zone (links such as
+    Asia/Calcutta are kept as given; it cannot be null; your tasks keep theirs), the web app's
+    language (null: your browser's)."""
 
     model_config = ConfigDict(json_schema_extra=change_schema("timezone"))
 
+    name: Name | None = None
     timezone: ZoneName | None = None
+    language: Language | None = Field(
+        default=None, description="The web app's language; null: your browser's"
+    )
 
     _not_null = field_validator("timezone")(refuse_null)
 

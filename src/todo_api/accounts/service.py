@@ -144,12 +144,12 @@ async def get_user(*, conn: Connection, user_id: uuid.UUID) -> Row | None:
     return (await conn.execute(select(users).where(users.c.id == user_id))).first()
 
 
-async def set_timezone(*, conn: Connection, user_id: uuid.UUID, timezone: str) -> Row | None:
-    """The user with their zone changed; their tasks keep theirs."""
+async def change_me(*, conn: Connection, user_id: uuid.UUID, changes: dict[str, Any]) -> Row | None:
+    """The user with `changes` made (name, timezone, language); their tasks keep their zones."""
     changed = (
         update(users)
         .where(users.c.id == user_id)
-        .values(timezone=timezone, updated_at=utcnow())
+        .values(**changes, updated_at=utcnow())
         .returning(*users.c)
     )
     return (await conn.execute(changed)).first()

@@ -55,6 +55,8 @@ class User(SQLModel, table=True):
     )
     # The zone the user's new tasks are read in, unless they name their own.
     timezone: str = zone_field()
+    # The language the web app speaks to them (kit.words.LANGUAGES); None: the browser's.
+    language: str | None = Field(default=None, sa_type=String(8))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

@@ -14,7 +14,9 @@ from todo_api.web.invitation_pages import InvitationPages
 from todo_api.web.list_pages import ListPages
 from todo_api.web.live_pages import LivePages
 from todo_api.web.notification_pages import NotificationPages
+from todo_api.web.settings_data import SettingsData
 from todo_api.web.settings_pages import SettingsPages
+from todo_api.web.settings_profile import SettingsProfile
 from todo_api.web.settings_security import SecuritySettings
 from todo_api.web.settings_tokens import TokenSettings
 from todo_api.web.sharing_pages import SharingPages
@@ -52,6 +54,8 @@ class WebApp:
             InvitationPages,
             SecuritySettings,
             TokenSettings,
+            SettingsProfile,
+            SettingsData,
             NotificationPages,
             LivePages,
         )

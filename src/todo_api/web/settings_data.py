@@ -1,0 +1,225 @@
+"""Settings about where the person's tasks go and their data: calendar apps (the CalDAV
+address and a token made for it), AI assistants (the MCP address), and their data (export,
+import, delete the account), through the same services as /api's routes."""
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from todo_api.accounts.browser import BrowserSignIn
+from todo_api.auth import personal
+from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.auth.profile import SeenProfiles
+from todo_api.auth.users import KnownUsers
+from todo_api.kit.deps import database, held
+from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.ids import utcnow
+from todo_api.lists import service as lists
+from todo_api.tasks import schedule
+from todo_api.tokens.router import TokenCreate
+from todo_api.web.site import HEADERS, Site, is_htmx, problem, user_id
+from todo_api.yourdata import deletion, export, importer
+from todo_api.yourdata.schemas import AccountDeletion
+
+CALENDAR_TOKEN_NAME = "Calendar apps"
+# The import's form takes a file as large as POST /api/import does (the app's body limits).
+IMPORT_PATH = "/app/settings/data/import"
+
+
+class SettingsData:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def routes(self) -> list[BaseRoute]:
+        signed = self.site.signed_in
+        return [
+            Route("/app/settings/calendar", signed(self.calendar), methods=["GET"]),
+            Route(
+                "/app/settings/calendar/token",
+                signed(self.calendar_token, writes=True),
+                methods=["POST"],
+            ),
+            Route("/app/settings/assistants", signed(self.assistants), methods=["GET"]),
+            Route("/app/settings/data", signed(self.data), methods=["GET"]),
+            Route("/app/settings/data/export", signed(self.export), methods=["GET"]),
+            Route(IMPORT_PATH, signed(self.import_file, writes=True), methods=["POST"]),
+            Route("/app/settings/data/delete", signed(self.delete, writes=True), methods=["POST"]),
+        ]
+
+    def base_url(self, request: Request) -> str:
+        """The service's address as apps reach it: PUBLIC_URL, else this request's."""
+        return (self.site.settings.public_url or str(request.base_url)).rstrip("/")
+
+    async def page(
+        self, request: Request, signed_in: BrowserSignIn, template: str, **context: Any
+    ) -> Response:
+        async with database(request).connection() as conn:
+            sidebar = await lists.list_lists(conn, user_id(signed_in))
+        return self.site.render(
+            request,
+            template,
+            context.pop("status", 200),
+            user=signed_in.user,
+            lists=sidebar,
+            **context,
+        )
+
+    # Calendar apps
+
+    async def calendar(
+        self, request: Request, signed_in: BrowserSignIn, **context: Any
+    ) -> Response:
+        _ = self.site.words(request)
+        base = self.base_url(request)
+        return await self.page(
+            request,
+            signed_in,
+            "settings_calendar.html",
+            group="calendar",
+            heading=_("Calendar apps"),
+            base=base,
+            host=urlsplit(base).netloc,
+            dav=f"{base}/dav/",
+            **context,
+        )
+
+    async def calendar_token(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """A personal access token for calendar apps, its secret on this answer only (a page,
+        not a redirect: the secret is not kept anywhere to show again)."""
+        _ = self.site.words(request)
+        data = TokenCreate(name=CALENDAR_TOKEN_NAME)
+        try:
+            async with database(request).connection() as conn:
+                row, token = await personal.create_token(
+                    conn,
+                    user_id(signed_in),
+                    name=data.name,
+                    scope=data.scope,
+                    expires_in_days=data.expires_in_days,
+                )
+        except ApiError as exc:
+            return await self.calendar(request, signed_in, status=exc.status, message=problem(exc))
+        return await self.calendar(
+            request,
+            signed_in,
+            token=token,
+            expires=row.expires_at.date().isoformat() if row.expires_at else None,
+            done=_("Token made. Copy it now: it is shown only once."),
+        )
+
+    # AI assistants
+
+    async def assistants(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        _ = self.site.words(request)
+        mcp = f"{self.base_url(request)}/mcp"
+        snippet = (
+            '{\n  "mcpServers": {\n    "tasks": { "type": "http", "url": "' + mcp + '" }\n  }\n}'
+        )
+        return await self.page(
+            request,
+            signed_in,
+            "settings_assistants.html",
+            group="assistants",
+            heading=_("AI assistants"),
+            mcp=mcp,
+            snippet=snippet,
+            oauth=self.site.settings.oauth_server_enabled,
+        )
+
+    # Your data
+
+    async def data(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
+        _ = self.site.words(request)
+        return await self.page(
+            request,
+            signed_in,
+            "settings_data.html",
+            group="data",
+            heading=_("Your data"),
+            sources={
+                source: {
+                    "todo-api": _("This service (an export)"),
+                    "ics": _("A calendar app (iCalendar)"),
+                    "todoist": _("Todoist (CSV)"),
+                    "google-tasks": _("Google Tasks (Takeout's Tasks.json)"),
+                }.get(source, source)
+                for source in importer.sources()
+            },
+            **context,
+        )
+
+    async def export(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """What GET /api/export streams, as a download: `format` json (everything) or ics."""
+        kind = request.query_params.get("format", "json")
+        if kind not in ("json", "ics"):
+            raise NotFound
+        db = database(request)
+        day = utcnow().date().isoformat()
+        if kind == "ics":
+            stream = export.calendar(db, user_id(signed_in))
+            media, name = "text/calendar; charset=utf-8", f"todo-api-tasks-{day}.ics"
+        else:
+            user = await export.user_of(db, user_id(signed_in))
+            if user is None:
+                raise NotFound
+            stream = export.document(db, user)
+            media, name = "application/json", f"todo-api-export-{day}.json"
+        headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+        return StreamingResponse(stream, media_type=media, headers=headers)
+
+    async def import_file(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """POST /api/import's work for a file sent by the form: the page with what was made
+        and skipped (htmx: only that part, its status 200 so that htmx shows an error too)."""
+        _ = self.site.words(request)
+        form = await request.form()
+        upload, source = form.get("file"), str(form.get("source") or "")
+        owner = user_id(signed_in)
+        context: dict[str, Any] = {}
+        try:
+            if source not in importer.sources():
+                raise ValueError(_("Choose where the file comes from."))
+            body = await upload.read() if isinstance(upload, UploadFile) else b""
+            if not body:
+                raise ValueError(_("Choose a file to import."))
+            db = database(request)
+            async with db.connection() as conn:
+                zone = await schedule.user_zone(conn, owner)
+            # Reading a large file takes a while: in a thread, as the API does.
+            prepared = await run_in_threadpool(importer.prepare, source, body, {}, zone=zone)
+            async with db.connection() as conn:
+                context["result"] = await importer.store(conn, owner, prepared)
+        except (ValueError, ValidationError, ApiError) as exc:
+            status = exc.status if isinstance(exc, ApiError) else 400
+            context.update(status=status, message=problem(exc))
+        if is_htmx(request):
+            context.pop("status", None)
+            return self.site.render(request, "settings_import_result.html", **context)
+        return await self.data(request, signed_in, **context)
+
+    async def delete(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """DELETE /api/auth/me's work: the email typed to confirm, then everything goes, this
+        sign-in with it, and a page saying so."""
+        form = await request.form()
+        owner = user_id(signed_in)
+        try:
+            data = AccountDeletion.model_validate({"confirm": str(form.get("confirm") or "")})
+            known_users = held(request.app, KnownUsers)
+            known_users.discard(owner)
+            async with database(request).connection() as conn:
+                tokens = await deletion.delete_account(conn, owner, confirm=data.confirm)
+        except (ValidationError, ApiError) as exc:
+            status = exc.status if isinstance(exc, ApiError) else 400
+            return await self.data(request, signed_in, status=status, message=problem(exc))
+        # As the API: every process forgets the tokens and the user at once.
+        await held(request.app, KnownTokens).revoked(*tokens, deleted_user=owner)
+        known_users.discard(owner)
+        held(request.app, SeenProfiles).forget(owner)
+        response = self.site.render(request, "account_deleted.html")
+        self.site.signins.sign_ins.forget(response)
+        return response
