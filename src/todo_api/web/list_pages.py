@@ -30,7 +30,7 @@ from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import CursorCodec, InvalidCursor, ListQuery, TaskFilters
 from todo_api.tasks.schemas import QuickAdd, task_body
 from todo_api.web.action_pages import just_completed, undo_line, undo_path
-from todo_api.web.shown import task_row
+from todo_api.web.shown import task_row, with_labels
 from todo_api.web.site import (
     APP,
     Site,
@@ -128,10 +128,11 @@ async def task_rows(
     now = utcnow()
     shown = []
     for task in found:
+        assignee = people.get(str(task["assignee_id"])) if task["assignee_id"] else None
         row = task_row(task, zone, language, now)
-        row["subtasks"] = done_total.get(task["id"])
-        row["assignee"] = people.get(str(task["assignee_id"])) if task["assignee_id"] else None
-        shown.append(row)
+        shown.append(
+            with_labels(row, language, assignee=assignee, subtasks=done_total.get(task["id"]))
+        )
     return shown
 
 
@@ -333,4 +334,4 @@ class ListPages:
             zone = await schedule.user_zone(conn, owner)
             language = self.site.language(request)
             [row] = await task_rows(conn, signed_in, [task_body(changed)], zone, language)
-        return self.site.render(request, "_task.html", task=row, back=back)
+        return self.site.render(request, "_tasks.html", tasks=[row], back=back)

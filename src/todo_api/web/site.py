@@ -96,6 +96,7 @@ class Site:
             .render(
                 asset=self.assets.url,
                 csrf_token=self.signins.form_token(browser),
+                here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                 lang=language,
                 **{**getattr(request.state, "page_context", {}), **context},
             )

@@ -28,7 +28,7 @@ from todo_api.tasks.schemas import TaskCreate, TaskUpdate, task_body
 from todo_api.web import activity_words, task_form
 from todo_api.web.markdown import rendered
 from todo_api.web.messages import Gettext
-from todo_api.web.shown import task_row
+from todo_api.web.shown import task_row, with_labels
 from todo_api.web.site import APP, Site, parse_uuid, problem, redirect, user_id
 from todo_api.web.task_extras import REMINDER_PRESETS, reminder_text, reminders_after
 
@@ -112,9 +112,11 @@ class TaskPages:
             base=context.pop("base", None) or shown_values,
             version=found["version"],
             home=home,
-            beside=[task_row(item, zone, language) for item in beside.tasks],
+            beside=[with_labels(task_row(item, zone, language), language) for item in beside.tasks],
             back=f"/app/lists/{found['list_id']}" if found["list_id"] else APP,
-            subtasks=[task_row(item, zone, language) for item in subtasks.tasks],
+            subtasks=[
+                with_labels(task_row(item, zone, language), language) for item in subtasks.tasks
+            ],
             writable_lists=[item for item in sidebar if item["role"] in ("owner", "editor")],
             people=people if home is not None and home["member_count"] > 1 else [],
             mentionable=json.dumps([[p["name"], p["id"]] for p in people]),
