@@ -138,7 +138,7 @@ async def sign_in(page: Page, server: Server, email: str, password: str = PASSWO
     await page.goto(f"{server.url}/app/signin")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
 
 

@@ -98,6 +98,7 @@ class Site:
                 csrf_token=self.signins.form_token(browser),
                 here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                 lang=language,
+                fetched=request.method == "GET",
                 **{**getattr(request.state, "page_context", {}), **context},
             )
         )

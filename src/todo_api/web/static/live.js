@@ -6,7 +6,9 @@
 // that ended for good is opened again after a pause that grows.
 (() => {
   const STREAM = "/app/live";
-  const HOLD = "[data-live-hold], li.undo"; // a completed task's Undo, offered for 5 s
+  // A completed task's Undo, offered for 5 s; a request of the part's under way (its answer
+  // swaps into what is there now).
+  const HOLD = "[data-live-hold], li.undo, .htmx-request";
   let timer = null;
   let busy = false;
   let again = false;
