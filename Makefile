@@ -69,7 +69,7 @@ test: $(INSTALLED)
 	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 12 minutes on two idle cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --ignore=$(CONTAINER_TEST)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(CONTAINER_TEST)
 else
 	$(BIN)/pytest $(PYTEST_ARGS)
 endif
