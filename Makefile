@@ -69,7 +69,9 @@ migration: $(INSTALLED)
 # ran alone at the end while the other processes idled: tests/conftest.py now starts them
 # first (LONGEST_FILES). Each `todo-api serve` a test starts costs about 4.0 s of CPU before it
 # answers (Python's process time, median of 3), 4.5 s before redis and Authlib's client were
-# imported only where REDIS_URL or OIDC_ISSUER is set. The "12 minutes" below is the estimate
+# imported only where REDIS_URL or OIDC_ISSUER is set; tests/auth/test_recovery_server.py
+# starts one pair of them per database for the module, not per test (3 pairs, not 6: 5 to
+# 11 s of setup each). The "12 minutes" below is the estimate
 # for two idle cores, not measured since these changes: the suite cannot run whole on the
 # shared machine.
 TEST_WORKERS ?= 3
