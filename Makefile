@@ -71,9 +71,8 @@ migration: $(INSTALLED)
 # answers (Python's process time, median of 3), 4.5 s before redis and Authlib's client were
 # imported only where REDIS_URL or OIDC_ISSUER is set; tests/auth/test_recovery_server.py
 # starts one pair of them per database for the module, not per test (3 pairs, not 6: 5 to
-# 11 s of setup each). The "12 minutes" below is the estimate
-# for two idle cores, not measured since these changes: the suite cannot run whole on the
-# shared machine.
+# 11 s of setup each). The "12 minutes" below is an estimate for two idle cores, not measured
+# since these changes: the suite could not run whole on the shared machine.
 TEST_WORKERS ?= 3
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
 # of its own, `make test-container`, which CI runs beside `make test`.
