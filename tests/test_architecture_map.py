@@ -5,6 +5,8 @@ so that it is seen to fail."""
 
 import importlib.util
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support import UNKNOWN_ID
+from todo_api.db import Database
+from todo_api.kit.deps import held
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,14 +157,25 @@ def test_each_route_is_served_by_the_file_of_its_code(table: str) -> None:
             assert (ROOT / source.strip("`")).is_file(), line
 
 
+@asynccontextmanager
+async def _closing(db: Database) -> AsyncIterator[None]:
+    """The SQLite connections the pages open, closed at the end: each holds a thread (aiosqlite)
+    that would keep pytest from exiting (no lifespan here to close them)."""
+    try:
+        yield
+    finally:
+        await db.close()
+
+
 async def test_every_row_on_the_page_is_a_route_the_app_answers(app: FastAPI) -> None:
     """Through HTTP, each row's method and path on the page reach a route (no caller is signed
     in, so most answer 401): never the unknown path's 404, and a 405 only where the row says
     `kit/http.py` answers the path's other methods. A library's mount (`/docs/assets/…`, files
     by name) is left out: no path below it is known here."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+        _closing(held(app, Database)),
+    ):
         for line in MAP.block(PAGE, MAP.ROUTES_START, MAP.ROUTES_END).strip().splitlines()[2:]:
             methods, path, source = (cell.strip() for cell in line.split("|")[1:4])
             if source.endswith("(library)"):

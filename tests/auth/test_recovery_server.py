@@ -8,7 +8,6 @@ emails go to a real SMTP server."""
 import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
@@ -35,10 +34,13 @@ STREAMS_END_WITHIN_SECONDS = 5.0
 TIMEOUT = 30.0
 
 
-@pytest.fixture(params=["sqlite-polling", "postgresql-notify", "redis"])
+# One pair per database for the module: each test has accounts of its own (unique emails), and
+# starting two `todo-api serve` processes costs seconds of CPU.
+@pytest.fixture(params=["sqlite-polling", "postgresql-notify", "redis"], scope="module")
 def instances(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, Server, Mailbox]]:
+    tmp_path = tmp_path_factory.mktemp("instances")
     with mailbox() as box, ExitStack() as stack:
         port = free_port()  # the first instance's: the authorization server's issuer
         env = clean_env(

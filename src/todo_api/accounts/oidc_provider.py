@@ -27,12 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
-    OAuth,
-    OAuthError,
-    StarletteOAuth2App,
-)
-from joserfc.errors import JoseError
 
 try:  # Authlib's client is built on httpx2 where it is installed (mcp brings it), else httpx
     from httpx2 import HTTPError as _ClientError
@@ -46,8 +40,8 @@ from todo_api.kit.signing import Signer
 log = logging.getLogger("todo_api")
 
 # What talking to the provider may raise: no answer, an HTTP error status, a body that is not
-# the JSON expected.
-FAILURES = (OAuthError, httpx.HTTPError, _ClientError, OSError, ValueError, KeyError, RuntimeError)
+# the JSON expected (and Authlib's OAuthError: `IdentityProvider._failures`).
+FAILURES = (httpx.HTTPError, _ClientError, OSError, ValueError, KeyError, RuntimeError)
 
 SCOPE = "openid email profile"
 FLOW_COOKIE = "todo_oidc_flow"
@@ -116,6 +110,17 @@ class IdentityProvider:
     """The configured provider, and the signed cookie of each sign-in under way."""
 
     def __init__(self, settings: Settings) -> None:
+        # Imported here, where OIDC_ISSUER is set: Authlib's client costs a `todo-api serve`
+        # without it about 0.3 s of CPU at start-up.
+        from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
+            OAuth,
+            OAuthError,
+            StarletteOAuth2App,
+        )
+        from joserfc.errors import JoseError
+
+        self._failures: tuple[type[Exception], ...] = (OAuthError, *FAILURES)
+        self._refused = (JoseError, *self._failures)  # the ID token's checks raise JoseError too
         assert settings.oidc_issuer is not None
         assert settings.public_url is not None
         self.issuer = settings.oidc_issuer
@@ -168,7 +173,7 @@ class IdentityProvider:
         try:
             await self._metadata()
             found = await self._client.create_authorization_url(self.redirect_uri)
-        except FAILURES as exc:
+        except self._failures as exc:
             log.warning("OIDC: the provider's metadata cannot be read: %s", type(exc).__name__)
             raise SentBack("provider_unavailable") from None
         flow = {
@@ -213,7 +218,7 @@ class IdentityProvider:
             token = await self._client.fetch_access_token(
                 self.redirect_uri, code=code, code_verifier=flow.verifier
             )
-        except FAILURES as exc:
+        except self._failures as exc:
             log.warning("OIDC: the code's exchange failed: %s", exc)
             raise SentBack("provider_error") from None
         if "id_token" not in token:
@@ -230,7 +235,7 @@ class IdentityProvider:
                 },
                 leeway=self._leeway,
             )
-        except (JoseError, *FAILURES) as exc:
+        except self._refused as exc:
             log.warning("OIDC: the ID token was refused: %s", exc)
             raise SentBack("invalid_id_token") from None
         subject = claims.get("sub")
@@ -254,7 +259,7 @@ class IdentityProvider:
             if "userinfo_endpoint" not in await self._metadata():
                 return None
             info: dict[str, Any] = dict(await self._client.userinfo(token=token))
-        except FAILURES as exc:
+        except self._failures as exc:
             log.warning("OIDC: the userinfo endpoint failed: %s", exc)
             raise SentBack("provider_error") from None
         return info if info.get("sub") == subject else None

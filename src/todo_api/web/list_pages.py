@@ -24,7 +24,7 @@ from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
 from todo_api.lists import sharing
-from todo_api.tasks import counts, filter_query, pages, quick, schedule
+from todo_api.tasks import counts, filter_query, pages, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import CursorCodec, InvalidCursor, ListQuery, TaskFilters
@@ -40,6 +40,7 @@ from todo_api.web.site import (
     problem,
     redirect,
     user_id,
+    zone_of,
 )
 
 PAGE_SIZE = 50
@@ -93,10 +94,13 @@ async def counted(
     return f"{page.total}+" if page.total_is_minimum else str(page.total)
 
 
-async def sidebar(conn: Connection, owner: uuid.UUID, cursors: CursorCodec) -> dict[str, Any]:
+async def sidebar(
+    conn: Connection, signed_in: BrowserSignIn, cursors: CursorCodec
+) -> dict[str, Any]:
     """The sidebar: the inbox, today, upcoming, the lists and the saved filters, each with its
     open tasks counted."""
-    views = {"inbox": INBOX, **near_days(await schedule.user_zone(conn, owner))}
+    owner = user_id(signed_in)
+    views = {"inbox": INBOX, **near_days(zone_of(signed_in))}
     totals = {
         key: await counted(conn, owner, ListQuery(filters=filters), cursors)
         for key, filters in views.items()
@@ -190,7 +194,7 @@ class ListPages:
         path = path.partition("?")[0]
         if path in ("/app/today", "/app/upcoming"):
             async with database(request).connection() as conn:
-                zone = await schedule.user_zone(conn, user_id(signed_in))
+                zone = zone_of(signed_in)
             key = path.removeprefix("/app/")
             heading = _("Today") if key == "today" else _("Upcoming")
             return View(key, heading, near_days(zone)[key], path)
@@ -259,7 +263,7 @@ class ListPages:
         shown: list[dict[str, Any]] = []
         more = None
         async with database(request).connection() as conn:
-            zone = await schedule.user_zone(conn, owner)
+            zone = zone_of(signed_in)
             if unread is None:
                 try:
                     page = await pages.list_tasks(conn, owner, query=query, cursors=cursors)
@@ -272,7 +276,7 @@ class ListPages:
                     more = f"{view.path}?{urlencode({**carried, 'cursor': page.next_cursor})}"
             elif not is_htmx(request):  # typing along with htmx, the part shows the alert
                 status = 400
-            side = await sidebar(conn, owner, cursors)
+            side = await sidebar(conn, signed_in, cursors)
             undo = await just_completed(request, conn, owner)
         kept = {key: value for key, value in typed.items() if value and key != "completed"}
         toggled = {**kept, **({} if typed["completed"] else {"completed": "1"})}
@@ -331,7 +335,7 @@ class ListPages:
                 return redirect(undo_path(back, task_id) if completed else back)
             if completed and "completed=1" not in back:  # the row gives way to `Undo`
                 return undo_line(self.site, request, dict(changed), back)
-            zone = await schedule.user_zone(conn, owner)
+            zone = zone_of(signed_in)
             language = self.site.language(request)
             [row] = await task_rows(conn, signed_in, [task_body(changed)], zone, language)
         return self.site.render(request, "_tasks.html", tasks=[row], back=back)

@@ -21,9 +21,8 @@ from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.kit.ids import utcnow
 from todo_api.lists import service as lists
-from todo_api.tasks import schedule
 from todo_api.tokens.router import TokenCreate
-from todo_api.web.site import HEADERS, Site, is_htmx, problem, user_id
+from todo_api.web.site import HEADERS, Site, is_htmx, problem, user_id, zone_of
 from todo_api.yourdata import deletion, export, importer
 from todo_api.yourdata.schemas import AccountDeletion
 
@@ -189,7 +188,7 @@ class SettingsData:
                 raise ValueError(_("Choose a file to import."))
             db = database(request)
             async with db.connection() as conn:
-                zone = await schedule.user_zone(conn, owner)
+                zone = zone_of(signed_in)
             # Reading a large file takes a while: in a thread, as the API does.
             prepared = await run_in_threadpool(importer.prepare, source, body, {}, zone=zone)
             async with db.connection() as conn:

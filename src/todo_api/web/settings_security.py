@@ -46,8 +46,7 @@ from todo_api.kit import zones
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
 from todo_api.lists import service as lists
-from todo_api.tasks import schedule
-from todo_api.web.site import Site, parse_uuid, problem, redirect, user_id
+from todo_api.web.site import Site, parse_uuid, problem, redirect, user_id, zone_of
 
 PAGE = "/app/settings/security"
 
@@ -118,7 +117,7 @@ class SecuritySettings:
         owner = user_id(signed_in)
         language = self.site.language(request)
         async with database(request).connection() as conn:
-            zone = await schedule.user_zone(conn, owner)
+            zone = zone_of(signed_in)
             sidebar = await lists.list_lists(conn, owner)
             user = await service.get_user(conn=conn, user_id=owner)
             keys = await webauthn.list_passkeys(conn, owner)

@@ -18,10 +18,9 @@ from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
 from todo_api.lists import service as lists
 from todo_api.oauth import store
-from todo_api.tasks import schedule
 from todo_api.tokens.router import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, TokenCreate
 from todo_api.web.settings_security import when
-from todo_api.web.site import Site, parse_uuid, problem, redirect, user_id
+from todo_api.web.site import Site, parse_uuid, problem, redirect, user_id, zone_of
 
 PAGE = "/app/settings/tokens"
 # The expiry choices offered; "never" is the API's null.
@@ -54,7 +53,7 @@ class TokenSettings:
         owner = user_id(signed_in)
         language = self.site.language(request)
         async with database(request).connection() as conn:
-            zone = await schedule.user_zone(conn, owner)
+            zone = zone_of(signed_in)
             sidebar = await lists.list_lists(conn, owner)
             tokens = await personal.list_tokens(conn, owner)
             apps = await store.list_connections(conn, owner)

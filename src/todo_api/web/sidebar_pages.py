@@ -91,7 +91,7 @@ class SidebarPages:
         owner = user_id(signed_in)
         async with database(request).connection() as conn:
             found = await lists.get_list(conn, owner, list_id)
-            side = await sidebar(conn, owner, held(request.app, CursorCodec))
+            side = await sidebar(conn, signed_in, held(request.app, CursorCodec))
         return self.site.render(
             request, "list_delete.html", user=signed_in.user, found=found, **side
         )

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from todo_api.accounts.browser import BrowserSignIn
 from todo_api.config import Settings
+from todo_api.kit import zones
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.web.assets import Assets
 from todo_api.web.messages import Gettext, language_of, translations
@@ -160,6 +161,11 @@ def redirect(path: str) -> Response:
 def is_htmx(request: Request) -> bool:
     """A request htmx made (JavaScript on): answered with a part of the page, not a page."""
     return request.headers.get("hx-request") == "true"
+
+
+def zone_of(signed_in: BrowserSignIn) -> str:
+    """The signed-in person's time zone, from the row the gate read (no statement of its own)."""
+    return str(signed_in.user.timezone or zones.DEFAULT_ZONE)
 
 
 def user_id(signed_in: BrowserSignIn) -> uuid.UUID:

@@ -20,7 +20,7 @@ from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.lists import service as lists
 from todo_api.lists import sharing
-from todo_api.tasks import pages, schedule
+from todo_api.tasks import pages
 from todo_api.tasks import service as tasks
 from todo_api.tasks.errors import StaleVersion
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
@@ -29,7 +29,7 @@ from todo_api.web import activity_words, task_form
 from todo_api.web.markdown import rendered
 from todo_api.web.messages import Gettext
 from todo_api.web.shown import task_row, with_labels
-from todo_api.web.site import APP, Site, parse_uuid, problem, redirect, user_id
+from todo_api.web.site import APP, Site, parse_uuid, problem, redirect, user_id, zone_of
 from todo_api.web.task_extras import REMINDER_PRESETS, reminder_text, reminders_after
 
 PRIORITIES = ("none", "low", "medium", "high")
@@ -72,7 +72,7 @@ class TaskPages:
         language = self.site.language(request)
         _ = self.site.words(request)
         async with database(request).connection() as conn:
-            zone = await schedule.user_zone(conn, owner)
+            zone = zone_of(signed_in)
             found = await tasks.get_task(conn, owner, task_id=task_id)
             sidebar = await lists.list_lists(conn, owner)
             people = await self._people(conn, signed_in, found["list_id"])
@@ -158,7 +158,7 @@ class TaskPages:
         owner = user_id(signed_in)
         form = await request.form()
         async with database(request).connection() as conn:
-            zone = await schedule.user_zone(conn, owner)
+            zone = zone_of(signed_in)
             stored = task_form.values_of(
                 task_body(await tasks.get_task(conn, owner, task_id=task_id)), zone
             )
@@ -225,7 +225,7 @@ class TaskPages:
         form = await request.form()
         try:
             async with database(request).connection() as conn:
-                zone = await schedule.user_zone(conn, owner)
+                zone = zone_of(signed_in)
                 found = await tasks.get_task(conn, owner, task_id=task_id)
                 kept = reminders_after(found["reminders"], form, zone)
                 data = TaskUpdate.model_validate({"reminders": kept})
@@ -279,7 +279,7 @@ class TaskPages:
         _ = self.site.words(request)
         cursor = request.query_params.get("cursor")
         async with database(request).connection() as conn:
-            zone = await schedule.user_zone(conn, owner)
+            zone = zone_of(signed_in)
             found = await lists.get_list(conn, owner, list_id)
             sidebar = await lists.list_lists(conn, owner)
             people = await self._people(conn, signed_in, list_id)
