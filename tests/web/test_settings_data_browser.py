@@ -108,7 +108,8 @@ async def test_profile_notifications_calendar_and_assistants(
     await expect(page.get_by_label("Language")).to_have_value("")
 
     # Notifications: the email mode and kinds, as the API then reads them.
-    await page.get_by_role("link", name="Notifications", exact=True).click()
+    groups = page.get_by_role("navigation", name="Settings groups")
+    await groups.get_by_role("link", name="Notifications", exact=True).click()
     await expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
     await expect(page.get_by_role("radio", name="Right away")).to_be_checked()
     await check()
