@@ -68,6 +68,8 @@ async def test_sign_in_add_open_complete_and_sign_out(
     await expect(page.get_by_role("heading", name="Buy milk")).to_be_visible()
     await expect(page.get_by_label("Title")).to_have_value("Buy milk")
     await expect(page.get_by_label("Priority")).to_have_value("high")
+    if photographed:
+        screenshot("web-app-task.png", await page.screenshot())
     await check()
     await page.get_by_role("link", name="Inbox").click()
 
