@@ -120,7 +120,9 @@ async def transfer(base: str, cookie: str) -> tuple[int, int, list[str]]:
         visit = 0
         page.on("response", lambda response: visits[visit].append(response))
         for visit in range(2):  # noqa: B007 (read by the listener)
-            await page.goto(f"{base}/app/", wait_until="networkidle")
+            # "load", not "networkidle": the page's live updates keep a stream open.
+            await page.goto(f"{base}/app/", wait_until="load")
+            await page.wait_for_timeout(500)
         totals, fetched = [], []
         for responses in visits:
             total = 0
