@@ -33,6 +33,8 @@ async def test_every_get_answers_head(app: FastAPI, alice: httpx.AsyncClient) ->
         "list_id": made.json()["id"],
         "user_id": me,
         "webhook_id": str(uuid.uuid4()),
+        "token": "no-such-invitation",
+        "notification_id": str(uuid.uuid4()),
         # A static file of the web app, by the name its pages give it.
         "name": re.findall(r"/app/static/([^\"]+)", (await alice.get("/app/signin")).text)[0],
     }

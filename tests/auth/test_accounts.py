@@ -414,6 +414,7 @@ async def test_me_shows_the_account(app: FastAPI, anonymous: httpx.AsyncClient) 
         "email",
         "name",
         "timezone",
+        "language",
         "email_verified",
         "two_factor",
         "created_at",

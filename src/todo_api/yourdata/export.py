@@ -52,6 +52,7 @@ _USER = Query(
         users.c.email,
         users.c.name,
         users.c.timezone,
+        users.c.language,
         users.c.email_verified,
         users.c.created_at,
         users.c.updated_at,
