@@ -585,13 +585,15 @@ async def test_the_streams_of_one_user_share_their_reads_and_each_resumes_on_its
             await first_message(events)
         # The first change brings them all to the same place (they opened at different ones
         # when anything was written meanwhile); the second is read once for all of them, or
-        # once per wake-up that reached them together (this process's write, the clock).
+        # once per wake-up that reached them together (this process's write, the clock, which
+        # on a loaded machine can tick more than once before all eight have taken the page):
+        # fewer reads than streams, where unshared streams would read once each at least.
         pages = []
         for title in ("first", "second"):
             feed_reads.clear()
             task = await create_task(alice, title=title)
             pages.append([(await events.wait_for({task["id"]}))[-1] for _, events in streams])
-    assert 1 <= feed_reads.count(me) <= 3, feed_reads
+    assert 1 <= feed_reads.count(me) <= len(streams) // 2, feed_reads
     # Each stream's id is a token of its own to resume from: nothing after the second task.
     for message in pages[1]:
         after = await alice.get("/api/tasks/changes", params={"since": message.id})
@@ -637,7 +639,7 @@ async def test_streams_opened_at_different_places_come_together_when_the_clock_m
         task = await create_task(alice, title="Alice's")
         for _, events in streams:
             await events.wait_for({task["id"]})
-    assert 1 <= feed_reads.count(me) <= 3, feed_reads
+    assert 1 <= feed_reads.count(me) <= len(streams) // 2, feed_reads
 
 
 @contextlib.asynccontextmanager

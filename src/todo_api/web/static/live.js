@@ -3,7 +3,9 @@
 // parts marked `data-live` (each with an id: the tasks, the sidebar, the bell), keeping the
 // focus and what is being typed. A part holding `[data-live-hold]` (an Undo offered, say) is
 // left as it is. EventSource reconnects by itself after a drop (with Last-Event-ID); a stream
-// that ended for good is opened again after a pause that grows.
+// that ended for good is opened again after a pause that grows. A page fetched while the
+// person changed something here (an "app:edited" event, as reordering sends) is stale: it is
+// dropped and fetched again.
 (() => {
   const STREAM = "/app/live";
   // A completed task's Undo, offered for 5 s; a request of the part's under way (its answer
@@ -14,6 +16,10 @@
   let again = false;
   let dropped = false;
   let pause = 1000;
+  let edits = 0;
+  document.addEventListener("app:edited", () => {
+    edits += 1;
+  });
 
   // The first message of a stream is an empty page: only one with something in it counts.
   const changed = (data) => {
@@ -84,11 +90,16 @@
       return;
     }
     busy = true;
+    const since = edits;
     try {
       const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
       const type = answer.headers.get("content-type") || "";
       if (!answer.ok || !type.startsWith("text/html")) return;
       const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+      if (edits !== since) {
+        again = true;
+        return;
+      }
       const was = whereFocus();
       for (const part of document.querySelectorAll("[data-live][id]")) {
         const next = fresh.getElementById(part.id);

@@ -1,7 +1,9 @@
 // Reordering a list's tasks (the list marked data-reorder): drag a row, or Alt+ArrowUp and
 // Alt+ArrowDown on a row in focus. Each move is saved by /app/tasks/{id}/move (right after
 // the task now above it, or right before the one below), one after the other, and said in
-// the page's live region (#announce). A move refused reloads the list as it is kept.
+// the page's live region (#announce). A move refused reloads the list as it is kept. Each
+// move, and each save's answer, is told to live.js ("app:edited"), so that a page it fetched
+// before them does not put back the order as it was.
 // Listeners sit on the document: a list swapped in by htmx is reorderable as well.
 (() => {
   const ROW = "ul.tasks[data-reorder] > li.task";
@@ -18,8 +20,13 @@
   document.addEventListener("htmx:load", (event) => ready(event.detail.elt));
   ready(document);
 
+  const edited = () => document.dispatchEvent(new Event("app:edited"));
   let saving = Promise.resolve();
+  let unsaved = 0;
   function save(list, row) {
+    edited();
+    unsaved += 1;
+    list.dataset.liveHold = ""; // live.js leaves the list alone until its moves are saved
     saving = saving.then(async () => {
       const all = rowsOf(list);
       const at = all.indexOf(row);
@@ -29,11 +36,15 @@
       else if (all.length > 1) body.set("before", idOf(all[1]));
       else return;
       const answer = await fetch(`/app/tasks/${idOf(row)}/move`, { method: "POST", body });
+      edited();
       if (!answer.ok) return location.reload();
       document.getElementById("announce").textContent = list.dataset.moved
         .replace("{title}", () => titleOf(row))
         .replace("{position}", String(at + 1))
         .replace("{count}", String(all.length));
+    }).finally(() => {
+      unsaved -= 1;
+      if (unsaved === 0) delete list.dataset.liveHold;
     });
   }
 
