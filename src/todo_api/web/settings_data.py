@@ -20,9 +20,9 @@ from todo_api.auth.users import KnownUsers
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.kit.ids import utcnow
-from todo_api.lists import service as lists
 from todo_api.tokens.router import TokenCreate
-from todo_api.web.site import HEADERS, Site, is_htmx, problem, user_id, zone_of
+from todo_api.web.settings_pages import SettingsGroup
+from todo_api.web.site import HEADERS, is_htmx, problem, user_id, zone_of
 from todo_api.yourdata import deletion, export, importer
 from todo_api.yourdata.schemas import AccountDeletion
 
@@ -31,10 +31,7 @@ CALENDAR_TOKEN_NAME = "Calendar apps"
 IMPORT_PATH = "/app/settings/data/import"
 
 
-class SettingsData:
-    def __init__(self, site: Site) -> None:
-        self.site = site
-
+class SettingsData(SettingsGroup):
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
         return [
@@ -55,20 +52,6 @@ class SettingsData:
         """The service's address as apps reach it: PUBLIC_URL, else this request's."""
         return (self.site.settings.public_url or str(request.base_url)).rstrip("/")
 
-    async def page(
-        self, request: Request, signed_in: BrowserSignIn, template: str, **context: Any
-    ) -> Response:
-        async with database(request).connection() as conn:
-            sidebar = await lists.list_lists(conn, user_id(signed_in))
-        return self.site.render(
-            request,
-            template,
-            context.pop("status", 200),
-            user=signed_in.user,
-            lists=sidebar,
-            **context,
-        )
-
     # Calendar apps
 
     async def calendar(
@@ -76,7 +59,7 @@ class SettingsData:
     ) -> Response:
         _ = self.site.words(request)
         base = self.base_url(request)
-        return await self.page(
+        return await self.group_page(
             request,
             signed_in,
             "settings_calendar.html",
@@ -120,7 +103,7 @@ class SettingsData:
         snippet = (
             '{\n  "mcpServers": {\n    "tasks": { "type": "http", "url": "' + mcp + '" }\n  }\n}'
         )
-        return await self.page(
+        return await self.group_page(
             request,
             signed_in,
             "settings_assistants.html",
@@ -135,7 +118,7 @@ class SettingsData:
 
     async def data(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
-        return await self.page(
+        return await self.group_page(
             request,
             signed_in,
             "settings_data.html",

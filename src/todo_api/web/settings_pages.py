@@ -1,12 +1,18 @@
 """The settings' frame (`/app/settings`): a page per group, each listed in the settings'
 navigation; `/app/settings` opens the first. A group's page extends `settings_base.html`
-and is served by its own module (`settings_*.py`)."""
+and is served by its own module (`settings_*.py`), a class built on `SettingsGroup`."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from todo_api.web.site import Site, redirect
+from todo_api.accounts.browser import BrowserSignIn
+from todo_api.kit.deps import database
+from todo_api.lists import service as lists
+from todo_api.web.site import Site, redirect, user_id
 
 FIRST_GROUP = "/app/settings/profile"
 
@@ -20,3 +26,39 @@ class SettingsPages:
 
     async def first(self, request: Request) -> Response:
         return redirect(FIRST_GROUP)
+
+
+class SettingsGroup:
+    """What every settings group's page shares: the lists' navigation, as on every page, and
+    the sentence for the `?done=` a form's redirect names."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def render_group(
+        self,
+        request: Request,
+        signed_in: BrowserSignIn,
+        template: str,
+        sidebar: Any,
+        **context: Any,
+    ) -> Response:
+        """The group's page, its lists' navigation (`sidebar`) read with the group's own rows;
+        `status` and `user` (the signed-in person by default) may come in `context`."""
+        context.setdefault("user", signed_in.user)
+        return self.site.render(
+            request, template, context.pop("status", 200), lists=sidebar, **context
+        )
+
+    async def group_page(
+        self, request: Request, signed_in: BrowserSignIn, template: str, **context: Any
+    ) -> Response:
+        """The group's page for a group that reads nothing else: the navigation read here."""
+        async with database(request).connection() as conn:
+            sidebar = await lists.list_lists(conn, user_id(signed_in))
+        return self.render_group(request, signed_in, template, sidebar, **context)
+
+    @staticmethod
+    def done(request: Request, said: Mapping[str, str]) -> str | None:
+        """Of the group's sentences, the one the address's `?done=` names (if any)."""
+        return said.get(request.query_params.get("done", ""))

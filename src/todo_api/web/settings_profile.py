@@ -15,10 +15,10 @@ from todo_api.accounts.schemas import MeUpdate
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError
 from todo_api.kit.zones import known_zones
-from todo_api.lists import service as lists
 from todo_api.notifications import service as notifications
 from todo_api.notifications.schemas import Kind, SettingsUpdate
-from todo_api.web.site import Site, problem, redirect, user_id
+from todo_api.web.settings_pages import SettingsGroup
+from todo_api.web.site import problem, redirect, user_id
 
 # Each language named in itself, in the order the API lists them.
 LANGUAGE_NAMES = {
@@ -33,10 +33,7 @@ LANGUAGE_NAMES = {
 NOT_LOCATIONS = frozenset({"Factory"})
 
 
-class SettingsProfile:
-    def __init__(self, site: Site) -> None:
-        self.site = site
-
+class SettingsProfile(SettingsGroup):
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
         return [
@@ -55,19 +52,10 @@ class SettingsProfile:
     async def page(
         self, request: Request, signed_in: BrowserSignIn, template: str, **context: Any
     ) -> Response:
-        """A settings group's page, with the lists' navigation as on every page."""
-        async with database(request).connection() as conn:
-            sidebar = await lists.list_lists(conn, user_id(signed_in))
+        """A group's page, saying "Saved." after a form saved (`?saved=1`)."""
         if request.query_params.get("saved") and "message" not in context:
             context["done"] = self.site.words(request)("Saved.")
-        return self.site.render(
-            request,
-            template,
-            context.pop("status", 200),
-            user=signed_in.user,
-            lists=sidebar,
-            **context,
-        )
+        return await self.group_page(request, signed_in, template, **context)
 
     async def profile(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)

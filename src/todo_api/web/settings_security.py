@@ -46,7 +46,8 @@ from todo_api.kit import zones
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
 from todo_api.lists import service as lists
-from todo_api.web.site import Site, parse_uuid, problem, redirect, user_id, zone_of
+from todo_api.web.settings_pages import SettingsGroup
+from todo_api.web.site import parse_uuid, problem, redirect, user_id, zone_of
 
 PAGE = "/app/settings/security"
 
@@ -73,10 +74,7 @@ def when(moment: object, zone: str, language: str) -> str:
     return babel_dates.format_datetime(local, "medium", locale=language)
 
 
-class SecuritySettings:
-    def __init__(self, site: Site) -> None:
-        self.site = site
-
+class SecuritySettings(SettingsGroup):
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
 
@@ -110,7 +108,7 @@ class SecuritySettings:
             "sign-in-ended": _("The sign-in has ended."),
             "others-ended": _("Every other sign-in has ended."),
         }
-        return said.get(request.query_params.get("done", ""))
+        return self.done(request, said)
 
     async def page(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
@@ -135,12 +133,12 @@ class SecuritySettings:
             for key in keys
         ]
         context.setdefault("done", self._done(request))
-        return self.site.render(
+        return self.render_group(
             request,
+            signed_in,
             "settings_security.html",
-            context.pop("status", 200),
+            sidebar,
             user=user or signed_in.user,
-            lists=sidebar,
             group="security",
             heading=_("Security"),
             passkeys=passkeys,

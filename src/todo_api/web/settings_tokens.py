@@ -19,18 +19,16 @@ from todo_api.kit.errors import ApiError
 from todo_api.lists import service as lists
 from todo_api.oauth import store
 from todo_api.tokens.router import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, TokenCreate
+from todo_api.web.settings_pages import SettingsGroup
 from todo_api.web.settings_security import when
-from todo_api.web.site import Site, parse_uuid, problem, redirect, user_id, zone_of
+from todo_api.web.site import parse_uuid, problem, redirect, user_id, zone_of
 
 PAGE = "/app/settings/tokens"
 # The expiry choices offered; "never" is the API's null.
 EXPIRIES = ("7", "30", str(DEFAULT_EXPIRY_DAYS), str(MAX_EXPIRY_DAYS), "never")
 
 
-class TokenSettings:
-    def __init__(self, site: Site) -> None:
-        self.site = site
-
+class TokenSettings(SettingsGroup):
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
         return [
@@ -46,7 +44,7 @@ class TokenSettings:
             "revoked": _("The token is revoked: it is refused from now on."),
             "app-revoked": _("The app's access has ended."),
         }
-        return said.get(request.query_params.get("done", ""))
+        return self.done(request, said)
 
     async def page(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
@@ -80,12 +78,11 @@ class TokenSettings:
             for row in apps
         ]
         context.setdefault("done", self._done(request))
-        return self.site.render(
+        return self.render_group(
             request,
+            signed_in,
             "settings_tokens.html",
-            context.pop("status", 200),
-            user=signed_in.user,
-            lists=sidebar,
+            sidebar,
             group="tokens",
             heading=_("Tokens and apps"),
             tokens=shown_tokens,
