@@ -5,9 +5,11 @@ task's activity in words; and a list's activity page (`/app/lists/{id}/activity`
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -34,6 +36,8 @@ from todo_api.web.task_extras import REMINDER_PRESETS, reminder_text, reminders_
 
 PRIORITIES = ("none", "low", "medium", "high")
 SHOWN_ACTIVITY = 30
+# A form's change to a task: (connection, owner, task id, form).
+Change = Callable[[Connection, uuid.UUID, uuid.UUID, FormData], Awaitable[None]]
 
 
 class TaskPages:
@@ -219,43 +223,50 @@ class TaskPages:
         list_id = found["list_id"]
         return redirect(APP if list_id is None else f"/app/lists/{list_id}")
 
-    async def reminders(self, request: Request, signed_in: BrowserSignIn) -> Response:
+    async def _change(
+        self, request: Request, signed_in: BrowserSignIn, section: str, change: Change
+    ) -> Response:
+        """A form that changes the task (`change`, on one connection): refused, the task's page
+        again saying why (400); done, back to the page's `section`."""
         task_id = parse_uuid(request.path_params["task_id"])
-        owner = user_id(signed_in)
         form = await request.form()
         try:
             async with database(request).connection() as conn:
-                zone = zone_of(signed_in)
-                found = await tasks.get_task(conn, owner, task_id=task_id)
-                kept = reminders_after(found["reminders"], form, zone)
-                data = TaskUpdate.model_validate({"reminders": kept})
-                await tasks.update_task(conn, owner, task_id=task_id, data=data)
+                await change(conn, user_id(signed_in), task_id, form)
         except NotFound:
             raise
         except (ValidationError, ApiError) as exc:
             return await self.task(request, signed_in, status=400, message=problem(exc))
-        return redirect(f"/app/tasks/{task_id}#reminders")
+        return redirect(f"/app/tasks/{task_id}#{section}")
+
+    async def reminders(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        zone = zone_of(signed_in)
+
+        async def keep(
+            conn: Connection, owner: uuid.UUID, task_id: uuid.UUID, form: FormData
+        ) -> None:
+            found = await tasks.get_task(conn, owner, task_id=task_id)
+            kept = reminders_after(found["reminders"], form, zone)
+            data = TaskUpdate.model_validate({"reminders": kept})
+            await tasks.update_task(conn, owner, task_id=task_id, data=data)
+
+        return await self._change(request, signed_in, "reminders", keep)
 
     async def subtask(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        task_id = parse_uuid(request.path_params["task_id"])
-        owner = user_id(signed_in)
-        form = await request.form()
-        try:
-            async with database(request).connection() as conn:
-                parent = await tasks.get_task(conn, owner, task_id=task_id)
-                data = TaskCreate.model_validate(
-                    {
-                        "title": str(form.get("title") or ""),
-                        "parent_id": str(task_id),
-                        "list_id": str(parent["list_id"]) if parent["list_id"] else None,
-                    }
-                )
-                await tasks.create_task(conn, owner, data=data)
-        except NotFound:
-            raise
-        except (ValidationError, ApiError) as exc:
-            return await self.task(request, signed_in, status=400, message=problem(exc))
-        return redirect(f"/app/tasks/{task_id}#subtasks")
+        async def add(
+            conn: Connection, owner: uuid.UUID, task_id: uuid.UUID, form: FormData
+        ) -> None:
+            parent = await tasks.get_task(conn, owner, task_id=task_id)
+            data = TaskCreate.model_validate(
+                {
+                    "title": str(form.get("title") or ""),
+                    "parent_id": str(task_id),
+                    "list_id": str(parent["list_id"]) if parent["list_id"] else None,
+                }
+            )
+            await tasks.create_task(conn, owner, data=data)
+
+        return await self._change(request, signed_in, "subtasks", add)
 
     async def comment(self, request: Request, signed_in: BrowserSignIn) -> Response:
         task_id = parse_uuid(request.path_params["task_id"])
