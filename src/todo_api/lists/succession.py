@@ -158,20 +158,11 @@ async def hand_over(
             raise OwnerStays
         if heir not in people:
             raise MemberNotFound
-        name = await _heirs_name(conn, heir, (await conn.execute(_NAME, params)).scalar())
-        await conn.execute(_HAND_OVER, {**params, "name": name, "name_key": keys.name_key(name)})
-        await conn.execute(_CROWN, params)
+        await _crown(conn, params)
         await conn.execute(_STEP_DOWN, params)
         await conn.execute(_RECOUNT, params)
         watchers = await events.watchers_of_list(conn, list_id)
-        handed = await service.get_list(conn, heir, list_id)
-        await events.record(
-            conn,
-            EventType.list_updated,
-            actor_id=user_id,
-            data=lambda: list_body(handed),
-            watchers=watchers,
-        )
+        await _handed(conn, user_id, list_id, heir, watchers)
         for member, before, after in (
             (heir, people[heir], Role.owner),
             (user_id, Role.owner, Role.editor),
@@ -216,21 +207,12 @@ async def _hand_over(
     now = utcnow()
     params = {"user_id": user_id, "list_id": list_id, "heir": heir, "now": now}
     await ordering.serialise(conn, heir)  # the heir's turn: their lists' names and order
-    name = await _heirs_name(conn, heir, (await conn.execute(_NAME, params)).scalar())
-    await conn.execute(_HAND_OVER, {**params, "name": name, "name_key": keys.name_key(name)})
-    await conn.execute(_CROWN, params)
+    await _crown(conn, params)
     await conn.execute(_RECOUNT, params)
     await conn.execute(_UNINVITE, params)
     watchers = await events.watchers_of_list(conn, list_id)
     await conn.execute(_LEAVE, params)
-    handed = await service.get_list(conn, heir, list_id)
-    await events.record(
-        conn,
-        EventType.list_updated,
-        actor_id=user_id,
-        data=lambda: list_body(handed),
-        watchers=watchers,
-    )
+    await _handed(conn, user_id, list_id, heir, watchers)
     member = {"list_id": list_id, "user_id": user_id, "role": str(Role.owner)}
     await events.record(
         conn, EventType.list_member_removed, actor_id=user_id, data=member, watchers=watchers
@@ -246,10 +228,32 @@ async def _hand_over(
     await _updated(conn, user_id, list_id, changed.rows, watchers)
 
 
-async def _heirs_name(conn: Connection, heir: uuid.UUID, name: str) -> str:
-    """The list's name, or with a number if the heir has a list of that name already."""
-    taken = {row["name_key"] for row in await conn.execute(_NAME_KEYS, {"heir": heir})}
-    return service.free_name(name, taken)
+async def _crown(conn: Connection, params: dict[str, Any]) -> None:
+    """The list (`list_id`) becomes the heir's (`heir`): they own it, under its name or, if they
+    have a list of that name already, the name with a number."""
+    name = (await conn.execute(_NAME, params)).scalar()
+    taken = {row["name_key"] for row in await conn.execute(_NAME_KEYS, params)}
+    name = service.free_name(name, taken)
+    await conn.execute(_HAND_OVER, {**params, "name": name, "name_key": keys.name_key(name)})
+    await conn.execute(_CROWN, params)
+
+
+async def _handed(
+    conn: Connection,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    heir: uuid.UUID,
+    watchers: list[events.Watcher],
+) -> None:
+    """`list.updated` for the list handed over, as its new owner sees it."""
+    handed = await service.get_list(conn, heir, list_id)
+    await events.record(
+        conn,
+        EventType.list_updated,
+        actor_id=user_id,
+        data=lambda: list_body(handed),
+        watchers=watchers,
+    )
 
 
 async def _updated(
