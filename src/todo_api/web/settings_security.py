@@ -9,6 +9,8 @@ posts the form); everything else is a form that works without it.
 """
 
 import json
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +43,7 @@ from todo_api.accounts.requests import (
 from todo_api.accounts.schemas import ChangeEmail, ChangePassword, TwoFactorDisable, TwoFactorSetup
 from todo_api.auth.errors import InvalidCredentials
 from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.db import Row
+from todo_api.db import Connection, Row
 from todo_api.kit import zones
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
@@ -315,25 +317,37 @@ class SecuritySettings(SettingsGroup):
         return redirect(PAGE + "?done=passkey-added")
 
     async def delete_passkey(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        passkey = parse_uuid(request.path_params["passkey_id"])
+        delete = webauthn.delete_passkey
+        return await self._remove(request, signed_in, delete, "passkey_id", "passkey-deleted")
+
+    async def _remove(
+        self,
+        request: Request,
+        signed_in: BrowserSignIn,
+        remove: Callable[[Connection, uuid.UUID, uuid.UUID], Awaitable[None]],
+        key: str,
+        done: str,
+        *,
+        forgotten: bool = False,
+    ) -> Response:
+        """Removes the person's passkey or sign-in whose id the address holds at `key`; a
+        sign-in (`forgotten`) is then forgotten by every process before the answer goes."""
+        removed = parse_uuid(request.path_params[key])
         try:
             async with database(request).connection() as conn:
-                await webauthn.delete_passkey(conn, user_id(signed_in), passkey)
+                await remove(conn, user_id(signed_in), removed)
         except ApiError as exc:
             return await self._refused(request, signed_in, exc)
-        return redirect(PAGE + "?done=passkey-deleted")
+        if forgotten:
+            await held(request.app, KnownTokens).revoked(removed)
+        return redirect(f"{PAGE}?done={done}")
 
     # Sign-ins
 
     async def end_sign_in(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        sign_in = parse_uuid(request.path_params["sign_in_id"])
-        try:
-            async with database(request).connection() as conn:
-                await sign_ins.end(conn, user_id(signed_in), sign_in)
-        except ApiError as exc:
-            return await self._refused(request, signed_in, exc)
-        await held(request.app, KnownTokens).revoked(sign_in)
-        return redirect(PAGE + "?done=sign-in-ended")
+        return await self._remove(
+            request, signed_in, sign_ins.end, "sign_in_id", "sign-in-ended", forgotten=True
+        )
 
     async def end_others(self, request: Request, signed_in: BrowserSignIn) -> Response:
         async with database(request).connection() as conn:
