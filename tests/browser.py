@@ -26,6 +26,16 @@ FLAGS = [
     "--no-default-browser-check",
     "--mute-audio",
 ]
+# A virtual authenticator (DevTools' WebAuthn domain) as a laptop's: built in, holding passkeys,
+# the person verified and present whenever asked.
+VIRTUAL_AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
+}
 
 
 def require_chromium() -> None:

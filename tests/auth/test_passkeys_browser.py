@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from tests.auth.oauth_helpers import authorize_url, exchange, pkce, query_of, register_client
 from tests.auth.test_accounts import PASSWORD, unique_email
 from tests.auth.test_oauth_browser import Callback, DevTools, chromium_page
-from tests.browser import require_chromium
+from tests.browser import VIRTUAL_AUTHENTICATOR, require_chromium
 from tests.live_helpers import free_port, serving
 from tests.support import app_for, make_settings
 from tests.test_live_browser import page_site
@@ -98,14 +98,7 @@ async def test_a_passkey_made_in_chromium_signs_in_and_its_replay_is_refused(
                 await page.send("WebAuthn.enable")
                 authenticator = await page.send(
                     "WebAuthn.addVirtualAuthenticator",
-                    options={
-                        "protocol": "ctap2",
-                        "transport": "internal",
-                        "hasResidentKey": True,
-                        "hasUserVerification": True,
-                        "isUserVerified": True,
-                        "automaticPresenceSimulation": True,
-                    },
+                    options=VIRTUAL_AUTHENTICATOR,
                 )
                 await page.send("Page.navigate", url=f"{site_url}/")
                 await page.loaded()

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
+from tests.browser import VIRTUAL_AUTHENTICATOR
 from tests.helpers_server import Server
 from tests.support import IN_CI
 
@@ -140,6 +141,13 @@ async def sign_in(page: Page, server: Server, email: str, password: str = PASSWO
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
+
+
+async def add_authenticator(page: Page) -> None:
+    """A virtual authenticator for the page's browser (tests/browser.py's), as a laptop's."""
+    devtools = await page.context.new_cdp_session(page)
+    await devtools.send("WebAuthn.enable")
+    await devtools.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
 
 
 async def tab_to(page: Page, target: Locator, *, most: int = 40) -> None:

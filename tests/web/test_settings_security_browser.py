@@ -21,7 +21,15 @@ from playwright.async_api import Browser, Page, expect
 from tests.auth.accounts_helpers import NEW_PASSWORD, PASSWORD, bearer
 from tests.auth.oauth_helpers import connect, refresh
 from tests.helpers_server import Server, free_port, running_server
-from tests.web.browsing import CHROMIUM, Watched, missing, open_page, register, sign_in
+from tests.web.browsing import (
+    CHROMIUM,
+    Watched,
+    add_authenticator,
+    missing,
+    open_page,
+    register,
+    sign_in,
+)
 from tests.web.conftest import web_env
 
 SECURITY = "/app/settings/security"
@@ -245,21 +253,7 @@ async def test_a_passkey_added_and_deleted(
     local = server.url
     watched = await open_page(browser, server, axe_source)
     page = watched.page
-    devtools = await page.context.new_cdp_session(page)
-    await devtools.send("WebAuthn.enable")
-    await devtools.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
+    await add_authenticator(page)
     await page.goto(f"{local}/app/signin")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)

@@ -24,7 +24,7 @@ from tests.auth.accounts_helpers import PASSWORD, link_token, unique_email
 from tests.dav.helpers import npm_installed
 from tests.helpers_server import Server, free_port, running_server
 from tests.reminders.smtp import Mailbox, mailbox
-from tests.web.browsing import made, nothing, open_page, register
+from tests.web.browsing import add_authenticator, made, nothing, open_page, register
 from tests.web.conftest import web_env
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
@@ -202,21 +202,7 @@ async def test_a_passkey_signs_in_with_nothing_typed(
     email, headers = register(server)
     watched = await open_page(browser, server, axe_source)
     page = watched.page
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("WebAuthn.enable")
-    await cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
+    await add_authenticator(page)
     await page.goto(f"{server.url}/app/signin")
     # The passkey is registered through the API, from this page (its origin is the relying
     # party's), as a frontend does.
