@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, token_for
 from todo_api.config import Settings
 from todo_api.migrations import upgrade_to_head
@@ -177,3 +178,10 @@ async def schema(anonymous: httpx.AsyncClient) -> dict[str, Any]:
     assert response.status_code == 200
     document: dict[str, Any] = response.json()
     return document
+
+
+@pytest.fixture
+def box() -> Iterator[Mailbox]:
+    """A local SMTP server catching the emails the test's apps send (their SMTP_URL: box.url)."""
+    with mailbox() as box:
+        yield box

@@ -4,7 +4,7 @@ own sign-out, DELETE /api/auth/sessions/{id}, logout-all, a reset, a change of p
 two-factor turned on, the account deleted) the page asks to sign in again and issues no code.
 The emails go to a real SMTP server."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,19 +24,13 @@ from tests.auth.accounts_helpers import (
     sign_up,
 )
 from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, query_of
-from tests.reminders.smtp import Mailbox, mailbox
+from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
 
 BASE = "http://test"
 PAGE = "/oauth/authorize"
 BROWSER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture

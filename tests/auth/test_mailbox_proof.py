@@ -8,7 +8,7 @@ The same across two server processes is tests/auth/test_recovery_server.py."""
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from tests.auth.accounts_helpers import (
 )
 from tests.auth.authenticator import Authenticator
 from tests.auth.oauth_helpers import connect_in_process
-from tests.reminders.smtp import Mailbox, mailbox
+from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error, client_for
 from todo_api.config import Settings
 from todo_api.db import Database
@@ -43,12 +43,6 @@ from todo_api.tables.oidc import oidc_identities
 # Passkeys belong to PUBLIC_URL's host; the OAuth pages live there too.
 ORIGIN = "http://localhost:8000"
 ISSUER = "https://sso.example"
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture

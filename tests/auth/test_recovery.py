@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,12 +56,6 @@ HEADERS = {
     "Content-Type",
     "Content-Transfer-Encoding",
 }
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ registering a taken email as it answers a new one), resend answers the same for 
 a new email becomes the account's once the link sent to it is followed."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,9 @@ from tests.auth.accounts_helpers import (
     to,
     unique_email,
 )
-from tests.reminders.smtp import Mailbox, mailbox
+from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error, client_for, validation_details
 from todo_api.config import Settings
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ confirmation counts from the next request on every process. A real SMTP server c
 emails."""
 
 import base64
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from tests.auth.accounts_helpers import (
 )
 from tests.auth.authenticator import Authenticator
 from tests.auth.oauth_helpers import REDIRECT_URI, authorize_url, form_fields, pkce, query_of
-from tests.reminders.smtp import Mailbox, mailbox
+from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error, client_for
 from todo_api.config import Settings
 
@@ -41,12 +41,6 @@ INITIALIZE = {
     },
 }
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ The jobs are run here as a server's runner runs them."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from tests.collaboration.helpers import comment
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, user_id
-from tests.reminders.smtp import Mailbox, mailbox
+from tests.reminders.smtp import Mailbox
 from tests.support import app_for, assert_error, client_for, make_settings, token_for
 from tests.tasks.feed_helpers import database
 from tests.tasks.helpers import assert_validation_error, create_task
@@ -30,12 +30,6 @@ from todo_api.tables.notifications import notification_emails, notifications
 
 Clients = Callable[..., httpx.AsyncClient]
 FIELDS = {"id", "kind", "at", "read", "actor_id", "task_id", "list_id", "comment_id"}
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ the task when it is sent."""
 import asyncio
 import base64
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, user_id
 from tests.reminders.helpers import FAST, scheduling, soon
-from tests.reminders.smtp import Mailbox, mailbox
+from tests.reminders.smtp import Mailbox
 from tests.support import app_for, client_for, make_settings, token_for
 from tests.tasks.helpers import assert_validation_error, create_task
 from tests.webhooks.helpers import wait_until
@@ -52,12 +52,6 @@ HOSTILE_TITLES = [
     f"Water {_b(INJECTED)} the plants",
     "=?iso-8859-1?q?=0ABcc=3A_evil=40attacker.example?= and " + "ü" * 120,
 ]
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture

@@ -179,12 +179,6 @@ async def test_upcoming_reminders_between_two_times_soonest_first(
 
 
 @pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
-
-
-@pytest.fixture
 def fire_settings(settings: Settings, tmp_path: Path, box: Mailbox) -> Settings:
     return make_settings(
         settings.database_url or "",

@@ -5,7 +5,7 @@ the same answer whatever the email, the API's limits, and forms from elsewhere r
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,7 @@ from tests.auth.test_oidc import PUBLIC_URL as OIDC_PUBLIC_URL
 from tests.auth.test_oidc import issuer, mark_verified, person, sign_in_at_provider
 from tests.auth.test_oidc import register as oidc_register
 from tests.lists.sharing import invite
-from tests.reminders.smtp import Mailbox, mailbox
+from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
 
@@ -37,12 +37,6 @@ PUBLIC_URL = "http://tasks.test"
 __all__ = ["issuer"]  # the test OpenID provider (a fixture)
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 NEW_PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture
-def box() -> Iterator[Mailbox]:
-    with mailbox() as box:
-        yield box
 
 
 @pytest.fixture
