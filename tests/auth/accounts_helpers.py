@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
+import pyotp
 
 from tests.reminders.smtp import Mailbox
 from tests.webhooks.helpers import wait_until
@@ -46,6 +47,18 @@ async def log_in(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def two_factor_on(client: httpx.AsyncClient, password: str = PASSWORD, **headers: str) -> str:
+    """Two-factor sign-in set up and turned on through the API for the account the client (or
+    `headers`) signs in as: its secret, for the codes to come."""
+    setup = await client.post("/api/auth/2fa/setup", json={"password": password}, headers=headers)
+    assert setup.status_code == 200, setup.text
+    secret: str = setup.json()["secret"]
+    code = pyotp.TOTP(secret).now()
+    enabled = await client.post("/api/auth/2fa/enable", json={"code": code}, headers=headers)
+    assert enabled.status_code == 200, enabled.text
+    return secret
 
 
 def to(box: Mailbox, recipient: str) -> list[EmailMessage]:

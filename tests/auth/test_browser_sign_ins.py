@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyotp
 import pytest
 from fastapi import FastAPI
 
@@ -22,6 +21,7 @@ from tests.auth.accounts_helpers import (
     link_token,
     mail_to,
     sign_up,
+    two_factor_on,
 )
 from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, query_of
 from tests.reminders.smtp import Mailbox
@@ -151,13 +151,7 @@ async def _change_password(api: httpx.AsyncClient, access: str) -> None:
 
 
 async def _turn_on_two_factor(api: httpx.AsyncClient, access: str) -> None:
-    setup = await api.post(
-        "/api/auth/2fa/setup", json={"password": PASSWORD}, headers=bearer(access)
-    )
-    assert setup.status_code == 200, setup.text
-    code = pyotp.TOTP(setup.json()["secret"]).now()
-    enabled = await api.post("/api/auth/2fa/enable", json={"code": code}, headers=bearer(access))
-    assert enabled.status_code == 200, enabled.text
+    await two_factor_on(api, **bearer(access))
     assert len(await sessions(api, access)) == 1  # this one stays
 
 

@@ -6,21 +6,18 @@ their tokens, passkeys, linked identity providers, two-factor, webhooks. A verif
 keeps them.
 The same across two server processes is tests/auth/test_recovery_server.py."""
 
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pyotp
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, select
 
 from tests.auth.accounts_helpers import (
     NEW_PASSWORD,
-    PASSWORD,
     TEMPLATE,
     bearer,
     link_token,
@@ -28,6 +25,7 @@ from tests.auth.accounts_helpers import (
     mail_to,
     sign_up,
     to,
+    two_factor_on,
     unique_email,
 )
 from tests.auth.authenticator import Authenticator
@@ -105,20 +103,6 @@ async def passkey_login(client: httpx.AsyncClient, authenticator: Authenticator)
     return signed_in.status_code
 
 
-async def two_factor_on(client: httpx.AsyncClient, access_token: str) -> str:
-    setup = await client.post(
-        "/api/auth/2fa/setup", json={"password": PASSWORD}, headers=bearer(access_token)
-    )
-    assert setup.status_code == 200, setup.text
-    secret: str = setup.json()["secret"]
-    code = pyotp.TOTP(secret).at(time.time())
-    enabled = await client.post(
-        "/api/auth/2fa/enable", json={"code": code}, headers=bearer(access_token)
-    )
-    assert enabled.status_code == 200, enabled.text
-    return secret
-
-
 async def provider_linked(app: FastAPI, user_id: str) -> None:
     """A provider's person linked to the account. No sign-in through HTTP links one to an
     unverified account today; the row stands for one linked some other way (an older release,
@@ -155,7 +139,7 @@ async def test_a_reset_removes_what_the_holder_of_an_unverified_account_made(
         personal = made.json()["token"]
         connected = await connect_in_process(client, ORIGIN, email)
         authenticator = await passkey_registered(client, access)
-        await two_factor_on(client, access)
+        await two_factor_on(client, **bearer(access))
         await provider_linked(app, user_id)
         hook = await client.post(
             "/api/webhooks",
@@ -212,7 +196,7 @@ async def test_a_verified_account_keeps_its_tokens_apps_and_second_factor_throug
         personal = made.json()["token"]
         connected = await connect_in_process(client, ORIGIN, email)
         authenticator = await passkey_registered(client, access)
-        await two_factor_on(client, access)
+        await two_factor_on(client, **bearer(access))
         await provider_linked(app, user_id)
 
         await reset_by_email(client, box, email)

@@ -29,7 +29,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.auth.accounts_helpers import TEMPLATE, link_token, mail_to
+from tests.auth.accounts_helpers import TEMPLATE, link_token, mail_to, two_factor_on
 from tests.auth.oauth_helpers import form_fields
 from tests.dav.helpers import npm_installed
 from tests.helpers_server import free_port
@@ -594,10 +594,7 @@ async def test_an_account_with_two_factor_asks_for_its_code_after_the_provider(
     assert registered.status_code == 201, registered.text
     await mark_verified(app, ada.email)
     async with client_for(app, registered.json()["access_token"]) as owner:
-        setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
-        secret = setup.json()["secret"]
-        enabled = await owner.post("/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()})
-        assert enabled.status_code == 200, enabled.text
+        secret = await two_factor_on(owner)
     answer = await sign_in(app, ada)
     response = await exchange(app, answer["code"])
     assert response.status_code == 200, response.text
@@ -673,10 +670,7 @@ async def test_the_oauth_sign_in_page_asks_for_the_code_after_the_provider(
     registered = await register(app, ada.email)
     await mark_verified(app, ada.email)
     async with client_for(app, registered.json()["access_token"]) as owner:
-        setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
-        secret = setup.json()["secret"]
-        enabled = await owner.post("/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()})
-        assert enabled.status_code == 200, enabled.text
+        secret = await two_factor_on(owner)
     async with client_for(app) as browser:
         client = await browser.post(
             "/oauth/register",

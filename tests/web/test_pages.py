@@ -16,7 +16,7 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, sign_up
+from tests.auth.accounts_helpers import PASSWORD, bearer, sign_up, two_factor_on
 from tests.auth.oauth_helpers import form_fields
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
@@ -276,14 +276,7 @@ async def test_a_sign_in_ended_elsewhere_asks_to_sign_in_again(
 
 
 async def test_an_account_with_two_factor_is_asked_for_its_code(account: Account) -> None:
-    setup = await account.api.post(
-        "/api/auth/2fa/setup", json={"password": PASSWORD}, headers=account.headers
-    )
-    totp = pyotp.TOTP(setup.json()["secret"])
-    enabled = await account.api.post(
-        "/api/auth/2fa/enable", json={"code": totp.now()}, headers=account.headers
-    )
-    assert enabled.status_code == 200, enabled.text
+    totp = pyotp.TOTP(await two_factor_on(account.api, **account.headers))
     asked = await account.sign_in()
     assert asked.status_code == 200
     assert 'autocomplete="one-time-code"' in asked.text

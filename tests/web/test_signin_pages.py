@@ -22,6 +22,7 @@ from tests.auth.accounts_helpers import (
     mail_to,
     sign_up,
     to,
+    two_factor_on,
     unique_email,
 )
 from tests.auth.test_oidc import CLIENT_SECRET as OIDC_CLIENT_SECRET
@@ -358,12 +359,7 @@ async def test_the_identity_provider_signs_in_and_asks_for_the_second_factor(
         registered = await oidc_register(app, ada.email)
         await mark_verified(app, ada.email)
         async with client_for(app, registered.json()["access_token"]) as owner:
-            setup = await owner.post("/api/auth/2fa/setup", json={"password": PASSWORD})
-            secret = setup.json()["secret"]
-            enabled = await owner.post(
-                "/api/auth/2fa/enable", json={"code": pyotp.TOTP(secret).now()}
-            )
-            assert enabled.status_code == 200, enabled.text
+            secret = await two_factor_on(owner)
         async with client_for(app) as browser:
             signin = await browser.get("/app/signin")
             assert "Sign in with Example SSO</a>" in signin.text
