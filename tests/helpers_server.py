@@ -175,6 +175,35 @@ def poll_feed(client: httpx.Client, since: str | None, wait_for: set[str]) -> di
 
 
 @contextmanager
+def node_running(
+    folder: Path, *args: str, ready: str, name: str, timeout: float = 30.0
+) -> Iterator[subprocess.Popen[str]]:
+    """`node *args` in `folder` (a test's JavaScript server), once it prints a line starting
+    with `ready`; always stopped afterwards."""
+    process = subprocess.Popen(
+        ["node", *args],
+        cwd=folder,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = ""
+        while time.monotonic() < deadline and not line.startswith(ready):
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                raise AssertionError(f"{name} exited with {process.returncode}")
+        assert line.startswith(ready), f"{name} did not start"
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
 def running_server(
     cwd: Path, env: dict[str, str], log_path: Path, port: int | None = None
 ) -> Iterator[Server]:

@@ -26,14 +26,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.helpers_server import free_port
+from tests.helpers_server import free_port, node_running
 from tests.support import IN_CI, app_for, assert_error, client_for, make_settings, token_for
 from todo_api.auth import better_auth as sessions
 from todo_api.config import Settings
 
 SERVER_DIR = Path(__file__).resolve().parent.parent / "better_auth"
 NPM_TIMEOUT = 600.0
-START_TIMEOUT = 30.0
 PASSWORD = "a long enough passphrase 42"
 
 
@@ -69,27 +68,9 @@ def better_auth_installed() -> Path:
 def better_auth_url(better_auth_installed: Path) -> Iterator[str]:
     """A running Better Auth server's base URL."""
     port = free_port()
-    process = subprocess.Popen(
-        ["node", "server.mjs", str(port)],
-        cwd=better_auth_installed,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        line = ""
-        while time.monotonic() < deadline and not line.startswith("listening"):
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                raise AssertionError(f"Better Auth's server exited with {process.returncode}")
-        assert line.startswith("listening"), "Better Auth's server did not start"
+    name = "Better Auth's server"
+    with node_running(better_auth_installed, "server.mjs", str(port), ready="listening", name=name):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def sign_up(base: str, email: str, name: str) -> tuple[str, dict[str, Any]]:

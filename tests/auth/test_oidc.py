@@ -14,10 +14,10 @@ import hashlib
 import html
 import re
 import secrets
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from tests.auth.accounts_helpers import TEMPLATE, link_token, mail_to, two_factor_on
 from tests.auth.oauth_helpers import form_fields
 from tests.dav.helpers import npm_installed
-from tests.helpers_server import free_port
+from tests.helpers_server import free_port, node_running
 from tests.lists.sharing import invite
 from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, token_for
@@ -49,35 +49,24 @@ CALLBACK = f"{PUBLIC_URL}/api/auth/oidc/callback"
 CLIENT_SECRET = secrets.token_urlsafe(24)
 FRONTEND = "http://localhost:3000/signed-in"  # FRONTEND_URL's default origin in development
 PASSWORD = "correct horse battery staple"
-START_TIMEOUT = 30.0
+
+
+@contextmanager
+def provider(callback: str) -> Iterator[str]:
+    """The test OpenID provider (tests/oidc_provider, its client's secret CLIENT_SECRET)
+    sending people back to `callback`: its issuer URL."""
+    folder = npm_installed(PROVIDER_DIR, "oidc-provider")
+    port = free_port()
+    args = ("provider.mjs", str(port), callback, CLIENT_SECRET)
+    with node_running(folder, *args, ready="ready", name="the OpenID provider"):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[str]:
     """A running OpenID provider's issuer URL."""
-    folder = npm_installed(PROVIDER_DIR, "oidc-provider")
-    port = free_port()
-    process = subprocess.Popen(
-        ["node", "provider.mjs", str(port), CALLBACK, CLIENT_SECRET],
-        cwd=folder,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        line = ""
-        while time.monotonic() < deadline and not line.startswith("ready"):
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                raise AssertionError(f"the OpenID provider exited with {process.returncode}")
-        assert line.startswith("ready"), "the OpenID provider did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with provider(CALLBACK) as url:
+        yield url
 
 
 @pytest.fixture

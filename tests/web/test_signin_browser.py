@@ -9,11 +9,8 @@ WebAuthn domain) signing in, and the identity provider's button. axe-core runs o
 import asyncio
 import re
 import secrets
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -21,14 +18,12 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.auth.accounts_helpers import PASSWORD, link_token, unique_email
-from tests.dav.helpers import npm_installed
+from tests.auth.test_oidc import CLIENT_SECRET, provider
 from tests.helpers_server import Server, free_port, running_server
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.web.browsing import add_authenticator, made, nothing, open_page, register
 from tests.web.conftest import web_env
 
-PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
-CLIENT_SECRET = secrets.token_urlsafe(24)
 PROVIDER_NAME = "Example SSO"
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -109,44 +104,23 @@ class Setup:
 
 @pytest.fixture(scope="module")
 def setup(web_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    folder = npm_installed(PROVIDER_DIR, "oidc-provider")
-    port, provider_port = free_port(), free_port()
+    port = free_port()
     public_url = f"http://localhost:{port}"
-    callback = f"{public_url}/api/auth/oidc/callback"
-    provider = subprocess.Popen(
-        ["node", "provider.mjs", str(provider_port), callback, CLIENT_SECRET],
-        cwd=folder,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert provider.stdout is not None
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline and not line.startswith("ready"):
-            line = provider.stdout.readline()
-            assert line or provider.poll() is None, "the OpenID provider exited"
-        issuer = f"http://127.0.0.1:{provider_port}"
-        directory = tmp_path_factory.mktemp("signin")
-        with mailbox() as box:
-            env = web_env(
-                web_database_url,
-                PUBLIC_URL=public_url,
-                SMTP_URL=box.url,
-                EMAIL_VERIFICATION="off",
-                OIDC_ISSUER=issuer,
-                OIDC_CLIENT_ID="todo-api",
-                OIDC_CLIENT_SECRET=CLIENT_SECRET,
-                OIDC_NAME=PROVIDER_NAME,
-            )
-            with running_server(directory, env, directory / "server.log", port) as started:
-                server = LocalServer(started.process, started.port, started.log_path)
-                yield Setup(server, box, issuer)
-    finally:
-        provider.terminate()
-        provider.wait(timeout=10)
+    directory = tmp_path_factory.mktemp("signin")
+    with provider(f"{public_url}/api/auth/oidc/callback") as issuer, mailbox() as box:
+        env = web_env(
+            web_database_url,
+            PUBLIC_URL=public_url,
+            SMTP_URL=box.url,
+            EMAIL_VERIFICATION="off",
+            OIDC_ISSUER=issuer,
+            OIDC_CLIENT_ID="todo-api",
+            OIDC_CLIENT_SECRET=CLIENT_SECRET,
+            OIDC_NAME=PROVIDER_NAME,
+        )
+        with running_server(directory, env, directory / "server.log", port) as started:
+            server = LocalServer(started.process, started.port, started.log_path)
+            yield Setup(server, box, issuer)
 
 
 async def wait_for_mail(box: Mailbox, recipient: str) -> str:
