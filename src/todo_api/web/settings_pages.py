@@ -30,10 +30,14 @@ class SettingsPages:
 
 class SettingsGroup:
     """What every settings group's page shares: the lists' navigation, as on every page, and
-    the sentence for the `?done=` a form's redirect names."""
+    the sentence for the `?done=` a form's redirect names (`said`)."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
+
+    def said(self, request: Request) -> Mapping[str, str]:
+        """The group's sentences for the `?done=` its forms' redirects name (none here)."""
+        return {}
 
     def render_group(
         self,
@@ -44,8 +48,10 @@ class SettingsGroup:
         **context: Any,
     ) -> Response:
         """The group's page, its lists' navigation (`sidebar`) read with the group's own rows;
-        `status` and `user` (the signed-in person by default) may come in `context`."""
+        `status`, `user` (the signed-in person by default) and `done` (by default the sentence
+        the address's `?done=` names) may come in `context`."""
         context.setdefault("user", signed_in.user)
+        context.setdefault("done", self.said(request).get(request.query_params.get("done", "")))
         return self.site.render(
             request, template, context.pop("status", 200), lists=sidebar, **context
         )
@@ -57,8 +63,3 @@ class SettingsGroup:
         async with database(request).connection() as conn:
             sidebar = await lists.list_lists(conn, user_id(signed_in))
         return self.render_group(request, signed_in, template, sidebar, **context)
-
-    @staticmethod
-    def done(request: Request, said: Mapping[str, str]) -> str | None:
-        """Of the group's sentences, the one the address's `?done=` names (if any)."""
-        return said.get(request.query_params.get("done", ""))

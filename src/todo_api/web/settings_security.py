@@ -97,9 +97,9 @@ class SecuritySettings(SettingsGroup):
             post("/sign-ins/end-others", self.end_others),
         ]
 
-    def _done(self, request: Request) -> str | None:
+    def said(self, request: Request) -> dict[str, str]:
         _ = self.site.words(request)
-        said = {
+        return {
             "password": _("Your password is changed; every other sign-in has ended."),
             "email": _(
                 "A link is on its way to the new address: your email changes once it is followed."
@@ -110,7 +110,6 @@ class SecuritySettings(SettingsGroup):
             "sign-in-ended": _("The sign-in has ended."),
             "others-ended": _("Every other sign-in has ended."),
         }
-        return self.done(request, said)
 
     async def page(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
@@ -134,7 +133,6 @@ class SecuritySettings(SettingsGroup):
             }
             for key in keys
         ]
-        context.setdefault("done", self._done(request))
         return self.render_group(
             request,
             signed_in,

@@ -38,13 +38,12 @@ class TokenSettings(SettingsGroup):
             Route(PAGE + "/{token_id}/revoke", signed(self.revoke, writes=True), methods=["POST"]),
         ]
 
-    def _done(self, request: Request) -> str | None:
+    def said(self, request: Request) -> dict[str, str]:
         _ = self.site.words(request)
-        said = {
+        return {
             "revoked": _("The token is revoked: it is refused from now on."),
             "app-revoked": _("The app's access has ended."),
         }
-        return self.done(request, said)
 
     async def page(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
@@ -77,7 +76,6 @@ class TokenSettings(SettingsGroup):
             }
             for row in apps
         ]
-        context.setdefault("done", self._done(request))
         return self.render_group(
             request,
             signed_in,
