@@ -69,20 +69,23 @@ def issuer() -> Iterator[str]:
         yield url
 
 
+def signing_in_at(issuer: str) -> dict[str, str]:
+    """The settings of a service signing people in at the test provider (`issuer`)."""
+    return {
+        "public_url": PUBLIC_URL,
+        "oidc_issuer": issuer,
+        "oidc_client_id": "todo-api",
+        "oidc_client_secret": CLIENT_SECRET,
+        "oidc_name": "Example SSO",
+    }
+
+
 @pytest.fixture
 async def make_app(
     settings: Settings, tmp_path: Path, issuer: str
 ) -> AsyncIterator[Callable[..., FastAPI]]:
     assert settings.database_url is not None
-    async with app_factory(
-        settings.database_url,
-        tmp_path,
-        public_url=PUBLIC_URL,
-        oidc_issuer=issuer,
-        oidc_client_id="todo-api",
-        oidc_client_secret=CLIENT_SECRET,
-        oidc_name="Example SSO",
-    ) as make:
+    async with app_factory(settings.database_url, tmp_path, **signing_in_at(issuer)) as make:
         yield make
 
 
@@ -190,6 +193,18 @@ async def register(app: FastAPI, email: str, **extra: Any) -> httpx.Response:
 async def mark_verified(app: FastAPI, email: str) -> None:
     async with held(app, Database).connection() as conn:
         await conn.execute(update(users).where(users.c.email == email).values(email_verified=True))
+
+
+async def with_two_factor(app: FastAPI) -> tuple[Person, str, str]:
+    """Someone at the provider whose account here (made with a password, its email confirmed)
+    has two-factor on: them, their account's id and the secret of their codes."""
+    ada = person()
+    registered = await register(app, ada.email)
+    assert registered.status_code == 201, registered.text
+    await mark_verified(app, ada.email)
+    body = registered.json()
+    async with client_for(app, body["access_token"]) as owner:
+        return ada, body["user"]["id"], await two_factor_on(owner)
 
 
 async def test_a_first_sign_in_makes_an_account_and_the_next_one_opens_it(
@@ -578,12 +593,7 @@ async def test_an_account_with_two_factor_asks_for_its_code_after_the_provider(
     """The provider stands in for the password, not for the second factor: the exchange
     answers as login does (mfa_required), and login/2fa with a code gives the tokens."""
     app = make_app()
-    ada = person()
-    registered = await register(app, ada.email)
-    assert registered.status_code == 201, registered.text
-    await mark_verified(app, ada.email)
-    async with client_for(app, registered.json()["access_token"]) as owner:
-        secret = await two_factor_on(owner)
+    ada, account, secret = await with_two_factor(app)
     answer = await sign_in(app, ada)
     response = await exchange(app, answer["code"])
     assert response.status_code == 200, response.text
@@ -601,7 +611,7 @@ async def test_an_account_with_two_factor_asks_for_its_code_after_the_provider(
             "/api/auth/login/2fa", json={"mfa_token": body["mfa_token"], "code": code}
         )
     assert tokens.status_code == 200, tokens.text
-    assert tokens.json()["user"]["id"] == registered.json()["user"]["id"]
+    assert tokens.json()["user"]["id"] == account
     assert (await me(app, tokens.json()["access_token"]))["two_factor"] is True
 
 
@@ -655,11 +665,7 @@ async def test_the_oauth_sign_in_page_asks_for_the_code_after_the_provider(
     """Back from the provider to /oauth/authorize, an account with two-factor on is asked for
     its code before the consent screen, as after its password."""
     app = make_app()
-    ada = person()
-    registered = await register(app, ada.email)
-    await mark_verified(app, ada.email)
-    async with client_for(app, registered.json()["access_token"]) as owner:
-        secret = await two_factor_on(owner)
+    ada, _account, secret = await with_two_factor(app)
     async with client_for(app) as browser:
         client = await browser.post(
             "/oauth/register",

@@ -22,13 +22,10 @@ from tests.auth.accounts_helpers import (
     mail_to,
     sign_up,
     to,
-    two_factor_on,
     unique_email,
 )
-from tests.auth.test_oidc import CLIENT_SECRET as OIDC_CLIENT_SECRET
 from tests.auth.test_oidc import PUBLIC_URL as OIDC_PUBLIC_URL
-from tests.auth.test_oidc import issuer, mark_verified, person, sign_in_at_provider
-from tests.auth.test_oidc import register as oidc_register
+from tests.auth.test_oidc import issuer, sign_in_at_provider, signing_in_at, with_two_factor
 from tests.lists.sharing import invite
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, client_for
@@ -338,21 +335,10 @@ async def test_the_identity_provider_signs_in_and_asks_for_the_second_factor(
     """An account with two-factor on, opened by the provider: the code page, then the inbox."""
     assert settings.database_url is not None
     async with app_factory(
-        settings.database_url,
-        tmp_path,
-        public_url=OIDC_PUBLIC_URL,
-        oidc_issuer=issuer,
-        oidc_client_id="todo-api",
-        oidc_client_secret=OIDC_CLIENT_SECRET,
-        oidc_name="Example SSO",
-        email_verification="off",
+        settings.database_url, tmp_path, **signing_in_at(issuer), email_verification="off"
     ) as make:
         app = make()
-        ada = person()
-        registered = await oidc_register(app, ada.email)
-        await mark_verified(app, ada.email)
-        async with client_for(app, registered.json()["access_token"]) as owner:
-            secret = await two_factor_on(owner)
+        ada, _account, secret = await with_two_factor(app)
         async with client_for(app) as browser:
             signin = await browser.get("/app/signin")
             assert "Sign in with Example SSO</a>" in signin.text
