@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from todo_api.accounts.browser import BrowserSignIn
 from todo_api.kit.deps import database
 from todo_api.lists import service as lists
+from todo_api.tables.lists import ListRow
 from todo_api.web.site import Site, redirect, user_id
 
 FIRST_GROUP = "/app/settings/profile"
@@ -44,7 +45,7 @@ class SettingsGroup:
         request: Request,
         signed_in: BrowserSignIn,
         template: str,
-        sidebar: Any,
+        sidebar: list[ListRow],
         **context: Any,
     ) -> Response:
         """The group's page, its lists' navigation (`sidebar`) read with the group's own rows;
