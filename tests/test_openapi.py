@@ -214,6 +214,7 @@ def test_the_fields_of_sharing_show_examples(schema: dict[str, Any]) -> None:
         "ListRead": ("owner_id", "role", "member_count"),
         "TaskRead": ("created_by", "completed_by", "assignee_id"),
         "TaskCreate": ("assignee_id",),
+        "OwnerChange": ("user_id",),
     }.items():
         for field in fields:
             field_schema = schemas[model]["properties"][field]

@@ -1,10 +1,11 @@
 """The members of a shared list: listed by any member, the owner first; roles changed and
 members removed by the owner only; a member leaves, the owner cannot; a member who goes is
 unassigned from the list's tasks; what a member may do with the list's tasks follows their
-role. Every test runs on SQLite and PostgreSQL."""
+role; the owner hands the list over to a member and stays on it as an editor. Every test runs
+on SQLite and PostgreSQL."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -248,3 +249,81 @@ async def test_a_member_works_with_the_lists_tasks_as_their_role_allows(
     assert promoted.status_code == 200, promoted.text
     allowed = await carol.patch(f"/api/tasks/{task['id']}", json={"title": "Buy cream"})
     assert allowed.status_code == 200, allowed.text
+
+
+def owner_url(list_id: str) -> str:
+    return f"/api/lists/{list_id}/owner"
+
+
+@pytest.mark.parametrize("heir", ["bob", "carol"])
+async def test_the_owner_hands_the_list_over_and_stays_as_an_editor(
+    alice: httpx.AsyncClient,
+    bob: httpx.AsyncClient,
+    carol: httpx.AsyncClient,
+    shared: str,
+    heir: str,
+) -> None:
+    new_owner = bob if heir == "bob" else carol
+    ids = [str(await user_id_of(client)) for client in (alice, bob, carol)]
+    heir_id = ids[1] if heir == "bob" else ids[2]
+    task = await create_task(alice, title="Buy milk", list_id=shared)
+    before = etag_of(await alice.get(f"/api/lists/{shared}"))
+    response = await alice.post(owner_url(shared), json={"user_id": heir_id})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == LIST_FIELDS
+    assert (body["id"], body["owner_id"], body["role"]) == (shared, heir_id, "editor")
+    assert body["member_count"] == 3
+    assert etag_of(response) == etag_of(await alice.get(f"/api/lists/{shared}")) != before
+    roles = {m["user_id"]: m["role"] for m in await members_of(new_owner, shared)}
+    other, others_role = (ids[2], "viewer") if heir == "bob" else (ids[1], "editor")
+    assert roles == {
+        heir_id: "owner",
+        ids[0]: "editor",
+        other: others_role,
+    }
+    assert (await new_owner.get(f"/api/lists/{shared}")).json()["role"] == "owner"
+    assert (await new_owner.get(f"/api/tasks/{task['id']}")).json()["user_id"] == heir_id
+    # Now an editor: alice changes the tasks, and may hand the list over no more.
+    changed = await alice.patch(f"/api/tasks/{task['id']}", json={"title": "Buy oat milk"})
+    assert changed.status_code == 200, changed.text
+    again = await alice.post(owner_url(shared), json={"user_id": ids[0]})
+    assert_error(again, 403, "FORBIDDEN")
+
+
+async def test_only_the_owner_hands_over_to_a_member_and_nothing_else_changes(
+    alice: httpx.AsyncClient,
+    bob: httpx.AsyncClient,
+    carol: httpx.AsyncClient,
+    new_user_client: Callable[..., httpx.AsyncClient],
+    shared: str,
+) -> None:
+    alice_id, bob_id = str(await user_id_of(alice)), str(await user_id_of(bob))
+    before = await members_of(alice, shared)
+    etag = etag_of(await alice.get(f"/api/lists/{shared}"))
+    for member in (bob, carol):
+        response = await member.post(owner_url(shared), json={"user_id": bob_id})
+        assert_error(response, 403, "FORBIDDEN")
+    async with new_user_client() as stranger:
+        stranger_id = str(await user_id_of(stranger))
+        theirs = await stranger.post(owner_url(shared), json={"user_id": stranger_id})
+        nothing = await stranger.post(owner_url(str(uuid.uuid4())), json={"user_id": stranger_id})
+        assert assert_error(theirs, 404, "NOT_FOUND") == assert_error(nothing, 404, "NOT_FOUND")
+        # Someone who is no member (or no one at all) is named as a field that fails its rule.
+        for someone in (stranger_id, str(uuid.uuid4())):
+            response = await alice.post(owner_url(shared), json={"user_id": someone})
+            assert_validation_error(response, "user_id")
+    assert_error(
+        await alice.post(owner_url("not-a-uuid"), json={"user_id": bob_id}), 404, "NOT_FOUND"
+    )
+    response = await alice.post(owner_url(shared), json={"user_id": alice_id})
+    assert_error(response, 409, "CONFLICT")
+    for body, fields in (
+        ({}, ["user_id"]),
+        ({"user_id": "bob"}, ["user_id"]),
+        ({"user_id": None}, ["user_id"]),
+        ({"user_id": bob_id, "role": "owner"}, ["role"]),
+    ):
+        assert_validation_error(await alice.post(owner_url(shared), json=body), *fields)
+    assert await members_of(alice, shared) == before
+    assert etag_of(await alice.get(f"/api/lists/{shared}")) == etag

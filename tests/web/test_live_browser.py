@@ -1,9 +1,10 @@
 """Live updates and the notification bell in a real browser, on both databases: a page open in
 the browser shows within 2 s what changed elsewhere (the REST API, a calendar app over CalDAV,
-an assistant over MCP, another tab), keeping the focus and what is being typed, and again after
-its stream dropped; a member's comment and assignment count up the bell live, the
-notifications page lists them in words, opening one marks it read (JavaScript off too). The
-page's stream (/app/live) is the signed-in browser's and ends with its sign-in."""
+an assistant over MCP, another tab), keeping the focus and what is being typed (in the box in
+focus, and in a box left half-filled), and again after its stream dropped; a member's comment
+and assignment count up the bell live, the notifications page lists them in words, opening one
+marks it read (JavaScript off too). The page's stream (/app/live) is the signed-in browser's
+and ends with its sign-in."""
 
 import asyncio
 import base64
@@ -114,8 +115,13 @@ async def test_what_changes_elsewhere_shows_live(
     await expect(page.get_by_role("link", name="From the API")).to_be_visible(timeout=LIVE_MS)
     assert await _focused(page) == [None, "quick-text"]
     await expect(quick_add).to_have_value("Half typed")
+    # A new list's name half typed, the focus gone elsewhere: the sidebar changes, it stays.
+    new_list = sidebar.get_by_role("textbox", name="New list")
+    await new_list.fill("Garden")
+    await quick_add.focus()
     made(server, "/api/tasks", {"title": "Elsewhere", "list_id": errands["id"]}, headers)
     await expect(sidebar.get_by_role("link", name="Errands 1 open")).to_be_visible(timeout=LIVE_MS)
+    await expect(new_list).to_have_value("Garden")
     await watched.accessible()
 
     # A calendar app adds one and completes it; the focus on a task's checkbox stays.

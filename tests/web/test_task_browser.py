@@ -1,8 +1,11 @@
 """A task's page in a real browser, on both databases: beside its list, every field edited
 and checked through the API, Markdown that tries to run shown harmless, reminders, subtasks,
 a comment mentioning a member picked from the listbox by keyboard, the activity in words (the
-task's and the list's page), a save over someone else's change (keep mine, or reload), and
-the forms with JavaScript off. axe-core checks each state in light and dark."""
+task's and the list's page), a save over someone else's change (keep mine, or reload), the
+forms with JavaScript off, the focus on the task's heading once it opens beside the list, a
+viewer of the list reading it all with nothing offered that the API would refuse them, and a
+repeat rule that is no preset said in words of the page's language.
+axe-core checks each state in light and dark."""
 
 from typing import Any
 
@@ -35,9 +38,11 @@ async def both_schemes(watched: Watched) -> None:
         await watched.accessible()
 
 
-def shared_list(server: Server) -> tuple[str, dict[str, str], str, dict[str, str], str]:
-    """An owner's list `Home` shared with Ana (an editor): the owner's email and headers,
-    Ana's id and headers, and the list's id."""
+def shared_list(
+    server: Server, role: str = "editor"
+) -> tuple[str, dict[str, str], str, dict[str, str], str]:
+    """An owner's list `Home` shared with Ana (an editor, or `role`): the owner's email and
+    headers, Ana's id and headers, and the list's id."""
     email, headers = register(server)
     joined = httpx.post(
         f"{server.url}/api/auth/register",
@@ -47,7 +52,7 @@ def shared_list(server: Server) -> tuple[str, dict[str, str], str, dict[str, str
     ana = bearer(joined.json()["access_token"])
     ana_id = joined.json()["user"]["id"]
     home = made(server, "/api/lists", {"name": "Home"}, headers)["id"]
-    link = made(server, f"/api/lists/{home}/invitations", {"role": "editor"}, headers)
+    link = made(server, f"/api/lists/{home}/invitations", {"role": role}, headers)
     accepted = httpx.post(
         f"{server.url}/api/invitations/accept", json={"token": link["token"]}, headers=ana
     )
@@ -122,6 +127,11 @@ async def test_every_field_comments_mentions_and_activity(
     )
     await expect(page.get_by_text("Next: May 6, 2030")).to_be_visible()
     await expect(page.locator(".markdown em")).to_have_text("5th")
+    # Not a preset: the rule in words, and as written for the rest.
+    repeat = await field(page, "Repeat")
+    await expect(repeat.locator("option:checked")).to_have_text("Weekly, on Monday")
+    await page.get_by_text("Repeat rule").click()
+    await expect(page.locator("details.rule code")).to_have_text("FREQ=WEEKLY;BYDAY=MO")
 
     await (await field(page, "New reminder")).select_option("PT1H")
     await page.get_by_role("button", name="Add reminder").click()
@@ -267,3 +277,92 @@ async def test_without_javascript_a_task_is_edited_and_commented(
     await expect(page.locator(".comments img")).to_have_count(0)
     await expect(page.get_by_role("listbox")).to_be_hidden()
     assert set(watched.problems) <= {f"{STATUSES} 400 (Bad Request)"}
+
+
+async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    email, headers, _ana_id, ana, home = shared_list(server, "viewer")
+    ana_email = api("GET", f"{server.url}/api/auth/me", ana).json()["email"]
+    task = made(
+        server,
+        "/api/tasks",
+        {
+            "title": "Pay rent",
+            "list_id": home,
+            "description": "Before the *5th*",
+            "due_date": "2030-05-03",
+            "priority": "high",
+            "tags": ["money"],
+            "recurrence": "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;COUNT=5",
+            "reminders": [{"before_due": "P1D"}],
+        },
+        headers,
+    )
+    made(server, "/api/tasks", {"title": "Buy bread", "list_id": home}, headers)
+    made(server, "/api/tasks", {"title": "Find the checkbook", "parent_id": task["id"]}, headers)
+    made(server, f"/api/tasks/{task['id']}/comments", {"body": "Paid *soon*"}, headers)
+
+    # The owner opens the task beside the list: the focus lands on its heading.
+    owner = await open_page(browser, server, axe_source)
+    page = owner.page
+    await sign_in(page, server, email)
+    await page.goto(f"{server.url}/app/lists/{home}")
+    await expect(page.get_by_role("checkbox", name="Complete Buy bread")).to_be_visible()
+    await page.get_by_role("link", name="Pay rent", exact=True).click()
+    heading = page.get_by_role("heading", name="Pay rent", level=1)
+    await expect(heading).to_be_focused()
+    await expect(page.get_by_role("button", name="Save")).to_be_visible()
+    await page.context.close()
+
+    # Ana, a viewer, in a browser of her own: rows to open, none to complete or drag.
+    viewer = await open_page(browser, server, axe_source)
+    page = viewer.page
+    await sign_in(page, server, ana_email)
+    await page.get_by_role("navigation", name="Lists").get_by_role("link", name="Home").click()
+    rows = page.locator("#tasks > li")
+    await expect(rows).to_have_count(3)  # the subtask too
+    await expect(page.get_by_role("checkbox")).to_have_count(0)
+    await expect(page.locator("#tasks[data-reorder], #tasks > li[draggable=true]")).to_have_count(0)
+    await both_schemes(viewer)
+
+    await page.get_by_role("link", name="Pay rent", exact=True).click()
+    heading = page.get_by_role("heading", name="Pay rent", level=1)
+    await expect(heading).to_be_focused()
+    pane = page.get_by_role("article", name="Pay rent")
+    await expect(pane).to_contain_text("you are a viewer of this list")
+    shown = pane.get_by_role("region", name="Description")
+    await expect(shown.locator("em")).to_have_text("5th")
+    fields = pane.get_by_role("definition")
+    await expect(fields).to_contain_text(
+        [
+            "May 3, 2030",
+            "Every 2 weeks, on Monday and Friday, 5 times",
+            "High",
+            "money",
+            "Home",
+            "Nobody",
+        ]
+    )
+    await expect(pane.locator(".reminders li")).to_have_text("1 day before it is due")
+    await expect(pane.get_by_role("listitem").filter(has_text="Find the checkbook")).to_be_visible()
+    await expect(page.locator(".comments li")).to_contain_text("Paid soon")
+    await expect(pane.get_by_role("textbox")).to_have_count(0)
+    await expect(pane.get_by_role("combobox")).to_have_count(0)
+    await expect(pane.get_by_role("checkbox")).to_have_count(0)
+    await expect(pane.get_by_role("button")).to_have_count(0)
+    beside = page.get_by_role("region", name="Home")
+    await expect(beside.get_by_role("link", name="Buy bread")).to_be_visible()
+    await expect(beside.get_by_role("checkbox")).to_have_count(0)
+    await both_schemes(viewer)
+    # The rule in words of the page's language, and the rule as written.
+    await page.context.set_extra_http_headers({"Accept-Language": "de"})
+    await page.reload()
+    await expect(page.locator(".facts")).to_contain_text(
+        "Alle 2 Wochen, am Montag und Freitag, 5 Mal"
+    )
+    await page.locator("details.rule summary").click()
+    await expect(page.locator("details.rule code")).to_have_text(
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;COUNT=5"
+    )
+    assert viewer.problems == []

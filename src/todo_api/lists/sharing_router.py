@@ -1,5 +1,6 @@
-"""The routes of a shared list's people: invitation links, accepting one, members. Parse, call
-the service (`todo_api.lists.sharing`), shape the response."""
+"""The routes of a shared list's people: invitation links, accepting one, members, handing the
+list over. Parse, call the service (`todo_api.lists.sharing`, `succession`), shape the
+response."""
 
 import math
 from typing import Annotated
@@ -8,11 +9,11 @@ from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth.dependencies import caller
 from todo_api.kit.deps import held
-from todo_api.kit.errors import RateLimited, error_responses
+from todo_api.kit.errors import InvalidField, RateLimited, error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.kit.ratelimit import RateLimiter
-from todo_api.lists import sharing
+from todo_api.lists import sharing, succession
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
 from todo_api.lists.errors import InvitationNotFound, MemberNotFound
 from todo_api.lists.router import ETAG_HEADER, list_response
@@ -24,6 +25,7 @@ from todo_api.lists.sharing_schemas import (
     InvitationRead,
     MemberRead,
     MemberUpdate,
+    OwnerChange,
     invitation_body,
     member_body,
 )
@@ -175,3 +177,25 @@ async def remove_member(list_id: ListIdPath, user_id: MemberIdPath, request: Req
     member_uuid = parse_id(user_id, MemberNotFound)
     await call.run(sharing.remove, list_uuid, member_uuid)
     return no_content()
+
+
+@router.post(
+    f"{LIST}/owner",
+    response_model=ListRead,
+    responses={
+        **error_responses(400, 403, 404, 409, 413),
+        200: {"description": "The list, as you (now an editor) see it", "headers": ETAG_HEADER},
+    },
+    summary="Hand the list over to one of its members (the list's owner only): they become its "
+    "owner and its tasks theirs; you stay on it as an editor",
+    openapi_extra=documented(body=OwnerChange),
+)
+async def hand_over(list_id: ListIdPath, request: Request) -> Response:
+    call = await caller(request)
+    list_uuid = parse_list_id(list_id)
+    data = await read_json(request, OwnerChange)
+    try:
+        row = await call.run(succession.hand_over, list_uuid, data.user_id)
+    except MemberNotFound:  # an id in the body: 400 naming it, as for things that do not exist
+        raise InvalidField("user_id", "is not a member of the list") from None
+    return list_response(row)

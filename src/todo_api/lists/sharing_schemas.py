@@ -1,5 +1,5 @@
-"""What a client sends and gets back for the people of a shared list: invitation links and
-members."""
+"""What a client sends and gets back for the people of a shared list: invitation links,
+members and a new owner."""
 
 import uuid
 from collections.abc import Mapping
@@ -109,6 +109,17 @@ class MemberUpdate(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [{"role": "viewer"}]})
 
     role: MemberRole
+
+
+class OwnerChange(Input):
+    """Who the owner hands the list over to."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"user_id": UUID_EXAMPLE}]})
+
+    user_id: uuid.UUID = Field(
+        description="A member of the list: its new owner (you stay on it as an editor)",
+        examples=[UUID_EXAMPLE],
+    )
 
 
 class MemberRead(BaseModel):

@@ -31,8 +31,17 @@ from todo_api.web import activity_words, task_form
 from todo_api.web.markdown import rendered
 from todo_api.web.messages import Gettext
 from todo_api.web.shown import task_row, with_labels
-from todo_api.web.site import APP, Site, parse_uuid, problem, redirect, user_id, zone_of
-from todo_api.web.task_extras import REMINDER_PRESETS, reminder_text, reminders_after
+from todo_api.web.site import (
+    APP,
+    Site,
+    is_htmx,
+    parse_uuid,
+    problem,
+    redirect,
+    user_id,
+    zone_of,
+)
+from todo_api.web.task_extras import REMINDER_PRESETS, reminder_text, reminders_after, rule_text
 
 PRIORITIES = ("none", "low", "medium", "high")
 SHOWN_ACTIVITY = 30
@@ -102,6 +111,8 @@ class TaskPages:
             named = {"list_id": {"": _("Inbox"), **list_names}, "assignee_id": names}
             conflict = [(key, named.get(key, {}).get(value, value)) for key, value in conflict]
         home = lists_by_id.get(str(found["list_id"])) if found["list_id"] else None
+        # A viewer of the list reads the task; changing it, commenting included, is refused.
+        writable = home is None or home["role"] != "viewer"
         shown = task_row(task_body(found), zone, language)
         shown_values = task_form.values_of(task_body(found), zone)
         values = context.pop("values", None) or shown_values
@@ -112,6 +123,10 @@ class TaskPages:
             user=signed_in.user,
             lists=sidebar,
             task=shown,
+            writable=writable,
+            opened_beside=is_htmx(request),
+            repeats=rule_text(values["recurrence"], language) if values["recurrence"] else "",
+            assignee=names.get(str(found["assignee_id"])) if found["assignee_id"] else None,
             values=values,
             base=context.pop("base", None) or shown_values,
             version=found["version"],

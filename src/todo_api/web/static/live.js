@@ -1,7 +1,7 @@
 // Live updates: listens to /app/live (the signed-in person's change feed and notifications, as
 // Server-Sent Events) and, when something changed, fetches the page again and puts in its
 // parts marked `data-live` (each with an id: the tasks, the sidebar, the bell), keeping the
-// focus and what is being typed. A part holding `[data-live-hold]` (an Undo offered, say) is
+// focus and what has been typed in them (the box in focus, and any other left half-filled). A part holding `[data-live-hold]` (an Undo offered, say) is
 // left as it is. EventSource reconnects by itself after a drop (with Last-Event-ID); a stream
 // that ended for good is opened again after a pause that grows. A page fetched while the
 // person changed something here (an "app:edited" event, as reordering sends) is stale: it is
@@ -84,6 +84,32 @@
     }
   };
 
+  // A part's text fields, each known by its form (the form's id or address), its name and
+  // which of that pair it is in the part: the same field in the part fetched again.
+  const fields = (part) => {
+    const seen = new Map();
+    const found = [];
+    for (const el of part.querySelectorAll("input, textarea")) {
+      if (!el.name || el.type === "hidden") continue;
+      const pair = `${el.form?.id || el.form?.getAttribute("action") || ""} ${el.name}`;
+      const nth = seen.get(pair) ?? 0;
+      seen.set(pair, nth + 1);
+      found.push([`${pair} ${nth}`, el]);
+    }
+    return found;
+  };
+  // What has been typed and not sent (a value that is not the page's), to type it again.
+  const typedIn = (part) =>
+    new Map(
+      fields(part)
+        .filter(([, el]) => el.value !== el.defaultValue)
+        .map(([key, el]) => [key, el.value]),
+    );
+  const typeAgain = (part, typed) => {
+    if (typed.size === 0) return;
+    for (const [key, el] of fields(part)) if (typed.has(key)) el.value = typed.get(key);
+  };
+
   const refresh = async () => {
     if (busy) {
       again = true;
@@ -108,8 +134,10 @@
           setTimeout(soon, 1000); // once it has gone
           continue;
         }
+        const typed = typedIn(part);
         const put = document.importNode(next, true);
         part.replaceWith(put);
+        typeAgain(put, typed);
         if (window.htmx) window.htmx.process(put);
       }
       focusAgain(was);
