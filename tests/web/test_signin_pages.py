@@ -242,6 +242,21 @@ async def test_forgot_and_reset_answer_alike_for_any_email_and_the_link_leads_to
         assert "This link does not work" in alert(used.text)
 
 
+async def test_an_email_asked_for_on_a_page_speaks_the_browsers_language(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    app = make_app(email_verification="off")
+    async with client_for(app) as api, client_for(app) as browser:
+        email = unique_email()
+        await sign_up(api, email)  # no language set: the browser's
+        browser.headers["Accept-Language"] = "nl-NL,nl;q=0.9"
+        asked = await submit(browser, "/app/forgot", "/app/forgot", email=email)
+        assert asked.status_code == 200, asked.text
+        [message] = await mail_to(box, email)
+    assert message["Subject"] == "Stel je wachtwoord opnieuw in"
+    assert link_token(message, "reset-password")
+
+
 def strip_tokens(html: str) -> str:
     return re.sub(r'name="csrf_token" value="[^"]+"', "", html)
 
