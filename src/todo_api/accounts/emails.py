@@ -13,6 +13,9 @@ notice that someone registered with it) are capped per recipient across them all
 (`Mailer.send_unasked`): beyond UNASKED_PER_HOUR an hour nothing is sent, and since the answer
 went before, it is the same either way; nobody can flood a mailbox through the service.
 
+Each email speaks its recipient's language (kit.catalogs.language_of): the account's setting,
+else that of the request that caused it (its `Accept-Language`), else English.
+
 Every link is ACCOUNT_URL_TEMPLATE with `{action}` and `{token}` replaced (a frontend's page),
 else `{PUBLIC_URL}/account/{action}?token={token}` (the service's own page: pages.py).
 """
