@@ -8,11 +8,14 @@ INSTALLED := $(VENV)/.installed
 
 # The message catalogs (src/todo_api/locale): the English source strings extracted from the
 # code and templates, each language's catalog updated (the .po files are read and compiled in
-# memory by kit/catalogs.py: nothing compiled is kept). `messages`: the web app's words.
+# memory by kit/catalogs.py: nothing compiled is kept). `messages`: the web app's words, then
+# `emails`: the words of the emails the service sends (locale/emails.cfg names their modules).
 LOCALE := src/todo_api/locale
 messages: $(INSTALLED)
 	$(BIN)/pybabel extract --project=todo-api --no-location -F $(LOCALE)/web.cfg -o $(LOCALE)/messages.pot src/todo_api/web
 	$(BIN)/pybabel update -D messages -i $(LOCALE)/messages.pot -d $(LOCALE)
+	$(BIN)/pybabel extract --project=todo-api --no-location -F $(LOCALE)/emails.cfg -o $(LOCALE)/emails.pot src/todo_api
+	$(BIN)/pybabel update -D emails -i $(LOCALE)/emails.pot -d $(LOCALE)
 
 .PHONY: messages install serve migrate migration test test-container lint lint-migrations format bench bench-setup clean uv lock
 

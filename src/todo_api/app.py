@@ -175,7 +175,7 @@ def create_app(
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes, challenge=mcp_challenge(settings))
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
-    mailer = Mailer(settings, counter)
+    mailer = Mailer(settings, counter, db)
     oauth_clients = Clients(db, settings)
     known_users = KnownUsers()
     hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)

@@ -433,3 +433,27 @@ async def test_the_services_own_page_resets_the_password_without_javascript(
         )
         assert used.status_code == 400
         assert "does not work" in used.text
+
+
+async def test_a_reset_link_speaks_the_accounts_language_else_the_requests(
+    client: httpx.AsyncClient, box: Mailbox
+) -> None:
+    german, dutch, unknown = unique_email(), unique_email(), unique_email()
+    signed_in = await sign_up(client, german)
+    await sign_up(client, dutch)
+    changed = await client.patch(
+        "/api/auth/me", json={"language": "de"}, headers=bearer(signed_in["access_token"])
+    )
+    assert changed.status_code == 200, changed.text
+    nl = {"Accept-Language": "nl"}
+    for email in (unknown, german, dutch):
+        answer = await client.post("/api/auth/password/forgot", json={"email": email}, headers=nl)
+        assert answer.status_code == 202, answer.text
+    [in_german] = await mail_to(box, german)  # the account's setting before the browser's
+    assert in_german["Subject"] == "Passwort zurücksetzen"
+    assert "Wähle hier ein neues Passwort" in body_of(in_german)
+    [in_dutch] = await mail_to(box, dutch)  # no setting: the request's language
+    assert in_dutch["Subject"] == "Stel je wachtwoord opnieuw in"
+    assert "Kies hier een nieuw wachtwoord" in body_of(in_dutch)
+    assert (await reset(client, link_token(in_dutch, "reset-password"))).status_code == 204
+    assert to(box, unknown) == []  # an address of no account is sent nothing, in any language

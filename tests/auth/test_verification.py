@@ -305,3 +305,78 @@ async def test_the_services_own_page_confirms_the_email_on_a_click(
         assert (await me(client, signed_in["access_token"]))["email_verified"] is True
         again = await client.post("/account/verify-email", data={"token": token})
         assert again.status_code == 400
+
+
+# --- in the recipient's language ---------------------------------------------------------------
+
+
+async def test_the_links_speak_the_accounts_language_else_the_requests_else_english(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box) as client:
+        email, dutch = unique_email(), unique_email()
+        signed_in = await sign_up(client, email)
+        [english] = await mail_to(box, email)  # no setting, no Accept-Language: English
+        assert english["Subject"] == "Confirm your email"
+        assert body_of(english).startswith("Open this link to confirm this email for your account")
+
+        set_language = await client.patch(
+            "/api/auth/me", json={"language": "de"}, headers=bearer(signed_in["access_token"])
+        )
+        assert set_language.status_code == 200, set_language.text
+        resent = await client.post(
+            "/api/auth/email/resend", json={"email": email}, headers={"Accept-Language": "fr"}
+        )
+        assert resent.status_code == 202, resent.text
+        german = (await mail_to(box, email, 2))[-1]  # the setting before the browser's
+        assert german["Subject"] == "Bestätige deine E-Mail-Adresse"
+        assert body_of(german).startswith("Öffne diesen Link, um diese E-Mail-Adresse für dein")
+        assert (await verify(client, link_token(german, "verify-email"))).status_code == 200
+
+        # No setting: the language of the request that registered (its first of ours).
+        await sign_up(client, dutch, **{"Accept-Language": "xx, nl-BE;q=0.9, en;q=0.5"})
+        [message] = await mail_to(box, dutch)
+        assert message["Subject"] == "Bevestig je e-mailadres"
+        assert body_of(message).startswith("Open deze link om dit e-mailadres voor je account")
+
+
+async def test_a_change_of_email_is_told_in_the_accounts_language(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box, email_verification="off") as client:
+        old, new = unique_email(), unique_email()
+        signed_in = await sign_up(client, old)
+        await client.patch(
+            "/api/auth/me", json={"language": "de"}, headers=bearer(signed_in["access_token"])
+        )
+        asked = await client.post(
+            "/api/auth/email/change",
+            json={"new_email": new, "password": PASSWORD},
+            headers=bearer(signed_in["access_token"]),
+        )
+        assert asked.status_code == 202, asked.text
+        [link] = await mail_to(box, new)
+        [notice] = await mail_to(box, old)
+    assert link["Subject"] == "Bestätige deine E-Mail-Adresse"
+    assert "um diese Adresse zur E-Mail-Adresse deines Kontos zu machen" in body_of(link)
+    assert notice["Subject"] == "Die E-Mail-Adresse deines Kontos wird geändert"
+    assert f"in {new} zu ändern." in body_of(notice)  # the address in its place in the sentence
+
+
+async def test_a_sign_up_notice_speaks_the_language_of_the_request_that_caused_it(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_of(make_app, box, email_verification="required") as client:
+        taken = unique_email()
+        body = {"email": taken, "password": PASSWORD}
+        assert (await client.post("/api/auth/register", json=body)).status_code == 202
+        await mail_to(box, taken)
+        again = await client.post(
+            "/api/auth/register",
+            json={**body, "password": "another password"},
+            headers={"Accept-Language": "nl"},
+        )
+        assert again.status_code == 202, again.text
+        notice = (await mail_to(box, taken, 2))[-1]
+    assert notice["Subject"] == "Je hebt al een account"
+    assert body_of(notice).startswith("Iemand heeft geprobeerd een account te maken")

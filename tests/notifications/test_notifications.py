@@ -257,6 +257,29 @@ async def test_notifications_go_with_the_activitys_retention(
     assert [i["task_id"] for i in (await inbox(bob))["items"]] == [new["id"]]
 
 
+async def test_a_notification_email_speaks_its_recipients_language(
+    person: Clients, mail_settings: Settings, box: Mailbox
+) -> None:
+    bob_email = f"b{uuid.uuid4().hex[:10]}@example.test"
+    async with person() as alice, person(bob_email) as bob:
+        named = await alice.patch("/api/auth/me", json={"name": "Alice"})
+        assert named.status_code == 200, named.text
+        french = await bob.patch("/api/auth/me", json={"language": "fr"})
+        assert french.status_code == 200, french.text
+        listed = await create_list(alice, "Bureau")
+        await share(alice, bob, listed["id"], "editor")
+        bob_id = await user_id(bob)
+        await create_task(
+            alice, title="Rapport trimestriel", list_id=listed["id"], assignee_id=bob_id
+        )
+        await made(mail_settings)
+        async with database(mail_settings) as db:
+            await mail.send_due(db, mail_settings)
+    [message] = [m for m in box.messages() if m["To"] == bob_email]
+    assert message["Subject"] == "Alice vous a assigné « Rapport trimestriel »"
+    assert message.get_content() == "- Alice vous a assigné « Rapport trimestriel »\n"
+
+
 async def test_an_instant_email_names_the_task_and_who_and_later_ones_wait_a_minute(
     person: Clients, mail_settings: Settings, box: Mailbox
 ) -> None:

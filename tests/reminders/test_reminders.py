@@ -252,6 +252,33 @@ async def test_a_reminder_fires_once_by_webhook_stream_and_email(
     assert [row["reminder_id"] for row in rows] == [task["reminders"][0]["id"]]  # fired, listed
 
 
+async def test_a_reminder_email_speaks_its_recipients_language_on_their_clock(
+    fire_app: FastAPI, fire_settings: Settings, box: Mailbox
+) -> None:
+    async with await _user(fire_app, fire_settings, "fr@example.test") as marie:
+        me = await marie.patch(
+            "/api/auth/me", json={"language": "fr", "timezone": "America/Montreal"}
+        )
+        assert me.status_code == 200, me.text
+        async with scheduling(fire_settings):
+            await create_task(
+                marie,
+                title="Arroser les plantes",
+                due_at="2026-12-24T08:00:00Z",
+                reminders=[{"at": soon(2)}],
+            )
+            await create_task(
+                marie, title="Réveillon", due_date="2026-12-25", reminders=[{"at": soon(2)}]
+            )
+            await wait_until(lambda: len(box.messages()) == 2, 30, "both reminders")
+    by_subject = {str(m["Subject"]): m.get_content() for m in box.messages()}
+    assert set(by_subject) == {"Rappel : Arroser les plantes", "Rappel : Réveillon"}
+    # The day and time in French, on her clock (08:00 UTC is 03:00 in Montreal).
+    timed = by_subject["Rappel : Arroser les plantes"]
+    assert "Échéance : jeudi 24 décembre 2026 à 03:00 (America/Montreal)" in timed
+    assert "Échéance : vendredi 25 décembre 2026\n" in by_subject["Rappel : Réveillon"]
+
+
 async def upcoming_from(app: FastAPI, token: str, start: str) -> list[dict[str, Any]]:
     async with client_for(app, token) as client:
         return await upcoming(client, **{"from": start})
@@ -338,7 +365,7 @@ async def test_an_smtp_server_down_or_refusing_is_retried_and_holds_up_no_webhoo
     )
     async with app_for(hooked) as app, client_for(app, token_for(hooked, None, "a@b.test")) as a:
         await create_webhook(a, receiver.url(), ["reminder.fired"])
-        await create_task(a, title="Down", reminders=[{"at": soon(1)}])
+        await create_task(a, title="Down", reminders=[{"at": soon(2)}])
         async with scheduling(hooked):
             # Nothing listens on the mail port: the webhook comes anyway.
             await wait_until(lambda: _fired(receiver), what="the webhook")
@@ -357,7 +384,7 @@ async def test_a_task_reopened_after_its_reminder_passed_is_not_reminded_late_un
     # No webhook: the reopen is the one-statement kind, which a task with reminders skips.
     email = f"{uuid.uuid4().hex[:8]}@example.test"
     async with client_for(fire_app, token_for(fire_settings, str(uuid.uuid4()), email)) as alice:
-        passed = await create_task(alice, title="Passed", reminders=[{"at": soon(1)}])
+        passed = await create_task(alice, title="Passed", reminders=[{"at": soon(2)}])
         coming = await create_task(alice, title="Coming", reminders=[{"at": soon(6)}])
         for task in (passed, coming):
             done = await alice.post(f"/api/tasks/{task['id']}/complete")

@@ -1,8 +1,10 @@
-"""Every word of the web app in each of its seven languages: each string its code and
-templates give gettext has a reviewed translation in every language's catalog (no English in a
-German page), with the same placeholders; and a page speaks the person's language."""
+"""Every word of the web app and of the emails in each of the seven languages: each string
+their code and templates give gettext has a reviewed translation in every language's catalog
+of its domain (no English in a German page or email), with the same placeholders; and a page
+speaks the person's language."""
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -10,21 +12,25 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-import todo_api.web
+import todo_api
 from todo_api.kit.catalogs import LOCALE_DIR
 from todo_api.kit.words import LANGUAGES
 
-WEB = Path(todo_api.web.__file__).parent
+PACKAGE = Path(todo_api.__file__).parent
 TRANSLATED = [language for language in LANGUAGES if language != "en"]
+# Each domain: where `make messages` extracts its msgids from, with which mapping.
+DOMAINS = {"messages": (PACKAGE / "web", "web.cfg"), "emails": (PACKAGE, "emails.cfg")}
 
 
-def _source_strings() -> set[str]:
-    """The msgids `make messages` extracts (the same mapping: locale/web.cfg)."""
-    with (LOCALE_DIR / "web.cfg").open() as cfg:
+@cache
+def _source_strings(domain: str) -> set[str]:
+    """The msgids `make messages` extracts for `domain` (the same directory and mapping)."""
+    directory, mapping = DOMAINS[domain]
+    with (LOCALE_DIR / mapping).open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        WEB, method_map, options_map
+        directory, method_map, options_map
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
@@ -35,14 +41,17 @@ def _placeholders(text: str) -> set[str]:
     return set(re.findall(r"%\([a-z_]+\)s", text))
 
 
+@pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("language", TRANSLATED)
-def test_every_string_is_translated(language: str) -> None:
-    source = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    assert source.is_file(), f"{language} has no catalog: make messages"
+def test_every_string_is_translated(language: str, domain: str) -> None:
+    source = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
+    assert source.is_file(), f"{language} has no {domain} catalog: make messages"
     with source.open("rb") as po:
         catalog = read_po(po, locale=language)
     missing, fuzzy, mismatched = [], [], []
-    for msgid in sorted(_source_strings()):
+    strings = _source_strings(domain)
+    assert strings, f"no string found for {domain}: its mapping names no module"
+    for msgid in sorted(strings):
         entry = catalog.get(msgid)
         if entry is None or not entry.string:
             missing.append(msgid)
@@ -50,4 +59,4 @@ def test_every_string_is_translated(language: str) -> None:
             fuzzy.append(msgid)
         elif _placeholders(msgid) != _placeholders(str(entry.string)):
             mismatched.append(msgid)
-    assert (missing, fuzzy, mismatched) == ([], [], []), language
+    assert (missing, fuzzy, mismatched) == ([], [], []), (domain, language)

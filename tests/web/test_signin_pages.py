@@ -238,6 +238,19 @@ async def one_answer(
     ]
     assert said[0] == said[1]
     return said[0]
+async def test_an_email_asked_for_on_a_page_speaks_the_browsers_language(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    app = make_app(email_verification="off")
+    async with client_for(app) as api, client_for(app) as browser:
+        email = unique_email()
+        await sign_up(api, email)  # no language set: the browser's
+        browser.headers["Accept-Language"] = "nl-NL,nl;q=0.9"
+        asked = await submit(browser, "/app/forgot", "/app/forgot", email=email)
+        assert asked.status_code == 200, asked.text
+        [message] = await mail_to(box, email)
+    assert message["Subject"] == "Stel je wachtwoord opnieuw in"
+    assert link_token(message, "reset-password")
 
 
 async def test_under_required_verification_sign_up_says_the_same_and_the_link_confirms(

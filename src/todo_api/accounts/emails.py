@@ -13,6 +13,9 @@ notice that someone registered with it) are capped per recipient across them all
 (`Mailer.send_unasked`): beyond UNASKED_PER_HOUR an hour nothing is sent, and since the answer
 went before, it is the same either way; nobody can flood a mailbox through the service.
 
+Each email speaks its recipient's language (kit.catalogs.language_of): the account's setting,
+else that of the request that caused it (its `Accept-Language`), else English.
+
 Every link is ACCOUNT_URL_TEMPLATE with `{action}` and `{token}` replaced (a frontend's page),
 else `{PUBLIC_URL}/account/{action}?token={token}` (the service's own page: pages.py).
 """
@@ -23,11 +26,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
+from sqlalchemy import bindparam, func, select
+
 from todo_api.auth.errors import EmailUnavailable
 from todo_api.config import Settings
+from todo_api.db import Database, Query
 from todo_api.kit import mail
+from todo_api.kit.catalogs import language_of
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.ratelimit import Counter
+from todo_api.tables.users import users
 
 log = logging.getLogger("todo_api")
 
@@ -36,6 +44,7 @@ RETRIES = (2.0, 10.0, 30.0)
 UNASKED_PER_HOUR = 5
 RESET_ACTION = "reset-password"
 VERIFY_ACTION = "verify-email"
+_LANGUAGE = Query(select(users.c.language).where(func.lower(users.c.email) == bindparam("email")))
 
 
 def require_email(settings: Settings) -> None:
@@ -52,74 +61,91 @@ def link(settings: Settings, action: str, token: str) -> str:
     return f"{settings.public_url}/account/{action}?token={quote(token, safe='')}"
 
 
-def reset_email(settings: Settings, recipient: str, token: str) -> mail.Email:
-    body = (
-        "Someone (we hope you) asked to reset the password of the account with this email.\n"
-        "\n"
-        "Choose a new password here (the link works once, for one hour):\n"
-        f"{link(settings, RESET_ACTION, token)}\n"
-        "\n"
-        "A new password signs you out everywhere. If you did not ask for this, ignore this\n"
-        "email: your password stays as it is.\n"
-    )
-    return _email(recipient, "Reset your password", body)
+def reset_email(settings: Settings, recipient: str, token: str, language: str) -> mail.Email:
+    _ = mail.words(language)
+    paragraphs = [
+        _("Someone (we hope you) asked to reset the password of the account with this email."),
+        _("Choose a new password here (the link works once, for one hour):\n%(link)s")
+        % {"link": link(settings, RESET_ACTION, token)},
+        _(
+            "A new password signs you out everywhere. If you did not ask for this, ignore this\n"
+            "email: your password stays as it is."
+        ),
+    ]
+    return _email(recipient, _("Reset your password"), paragraphs)
 
 
-def verify_email(settings: Settings, recipient: str, token: str, *, change: bool) -> mail.Email:
-    what = "make this your account's email" if change else "confirm this email for your account"
-    body = (
-        f"Open this link to {what} (it works once, for 48 hours):\n"
-        f"{link(settings, VERIFY_ACTION, token)}\n"
-        "\n"
-        "If you did not ask for this, ignore this email.\n"
-    )
-    return _email(recipient, "Confirm your email", body)
+def verify_email(
+    settings: Settings, recipient: str, token: str, language: str, *, change: bool
+) -> mail.Email:
+    _ = mail.words(language)
+    if change:
+        opening = _(
+            "Open this link to make this your account's email (it works once, for 48 hours):\n"
+            "%(link)s"
+        )
+    else:
+        opening = _(
+            "Open this link to confirm this email for your account (it works once, for 48 "
+            "hours):\n%(link)s"
+        )
+    paragraphs = [
+        opening % {"link": link(settings, VERIFY_ACTION, token)},
+        _("If you did not ask for this, ignore this email."),
+    ]
+    return _email(recipient, _("Confirm your email"), paragraphs)
 
 
-def sign_up_notice(recipient: str) -> mail.Email:
-    body = (
-        "Someone tried to create an account with this email, which already has one.\n"
-        "\n"
-        "If it was you, sign in instead; if you forgot your password, ask for a reset link on\n"
-        "the sign-in page. If it was not you, ignore this email: nothing changed.\n"
-    )
-    return _email(recipient, "You already have an account", body)
+def sign_up_notice(recipient: str, language: str) -> mail.Email:
+    _ = mail.words(language)
+    paragraphs = [
+        _("Someone tried to create an account with this email, which already has one."),
+        _(
+            "If it was you, sign in instead; if you forgot your password, ask for a reset link on\n"
+            "the sign-in page. If it was not you, ignore this email: nothing changed."
+        ),
+    ]
+    return _email(recipient, _("You already have an account"), paragraphs)
 
 
-def email_change_notice(recipient: str, new_email: str) -> mail.Email:
-    body = (
-        f"Someone asked to change your account's email to {new_email}.\n"
-        "\n"
-        "It changes once the new address is confirmed from the link sent there. If this was\n"
-        "not you, change your password now: whoever asked knows it.\n"
-    )
-    return _email(recipient, "Your account's email is being changed", body)
+def email_change_notice(recipient: str, new_email: str, language: str) -> mail.Email:
+    _ = mail.words(language)
+    paragraphs = [
+        _("Someone asked to change your account's email to %(email)s.") % {"email": new_email},
+        _(
+            "It changes once the new address is confirmed from the link sent there. If this was\n"
+            "not you, change your password now: whoever asked knows it."
+        ),
+    ]
+    return _email(recipient, _("Your account's email is being changed"), paragraphs)
 
 
-def password_changed_notice(recipient: str) -> mail.Email:
-    body = (
-        "The password of your account was just changed, and every other sign-in ended.\n"
-        "\n"
-        "If this was not you, reset your password now.\n"
-    )
-    return _email(recipient, "Your password was changed", body)
+def password_changed_notice(recipient: str, language: str) -> mail.Email:
+    _ = mail.words(language)
+    paragraphs = [
+        _("The password of your account was just changed, and every other sign-in ended."),
+        _("If this was not you, reset your password now."),
+    ]
+    return _email(recipient, _("Your password was changed"), paragraphs)
 
 
-def wrong_codes_notice(recipient: str) -> mail.Email:
-    body = (
-        "Your password was just used to sign in to your account, and wrong two-factor codes\n"
-        "were entered, too many of them: signing in with a code is paused for 15 minutes.\n"
-        "\n"
-        "If this was not you, someone knows your password: reset it now, on the sign-in page.\n"
-    )
-    return _email(recipient, "Wrong codes were entered for your account", body)
+def wrong_codes_notice(recipient: str, language: str) -> mail.Email:
+    _ = mail.words(language)
+    paragraphs = [
+        _(
+            "Your password was just used to sign in to your account, and wrong two-factor codes\n"
+            "were entered, too many of them: signing in with a code is paused for 15 minutes."
+        ),
+        _("If this was not you, someone knows your password: reset it now, on the sign-in page."),
+    ]
+    return _email(recipient, _("Wrong codes were entered for your account"), paragraphs)
 
 
-def _email(recipient: str, subject: str, body: str) -> mail.Email:
+def _email(recipient: str, subject: str, paragraphs: list[str]) -> mail.Email:
     return mail.Email(
         recipient=recipient,
         subject=subject,
-        body=body,
+        body="\n\n".join(paragraphs) + "\n",
         created_at=utcnow(),
         local_id=f"account-{new_id()}",
     )
@@ -129,10 +155,15 @@ class Mailer:
     """Sends account emails in the background of the requests that asked for them."""
 
     def __init__(
-        self, settings: Settings, counter: Counter, retries: tuple[float, ...] = RETRIES
+        self,
+        settings: Settings,
+        counter: Counter,
+        db: Database,
+        retries: tuple[float, ...] = RETRIES,
     ) -> None:
         self._settings = settings
         self._counter = counter
+        self._db = db
         self._retries = retries
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -175,11 +206,13 @@ class Mailer:
         return await self.send(email)
 
     def wrong_codes_entered(self, recipient: str) -> None:
-        """Tell the owner that their password was used and wrong codes were entered."""
-        notice = wrong_codes_notice(recipient)
+        """Tell the owner that their password was used and wrong codes were entered (in the
+        language of their setting, else English: the notice is not their request's answer)."""
 
         async def tell() -> None:
-            await self.send(notice)
+            async with self._db.connection() as conn:
+                setting = (await conn.execute(_LANGUAGE, {"email": recipient.lower()})).scalar()
+            await self.send(wrong_codes_notice(recipient, language_of(setting, None)))
 
         self.submit(tell)
 

@@ -28,6 +28,7 @@ from todo_api.auth import app_tokens, personal
 from todo_api.auth.errors import InvalidCredentials
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Row
+from todo_api.kit.catalogs import language_of
 from todo_api.kit.ids import utcnow
 from todo_api.tables.users import users
 from todo_api.tables.webhooks import webhooks
@@ -41,15 +42,22 @@ async def account_by_email(conn: Connection, email: str) -> Row | None:
     return (await conn.execute(query)).first()
 
 
-async def send_reset(db: Database, settings: Settings, mailer: emails.Mailer, email: str) -> None:
+async def send_reset(
+    db: Database,
+    settings: Settings,
+    mailer: emails.Mailer,
+    email: str,
+    accept_language: str | None = None,
+) -> None:
     """Email a reset link to the account with this email, if there is one (run after the
-    answer: todo_api.accounts.emails)."""
+    answer: todo_api.accounts.emails), in its language, else the request's (`accept_language`)."""
     async with db.transaction() as conn:
         user = await account_by_email(conn, email)
         if user is None:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.reset)
-    await mailer.send_unasked(emails.reset_email(settings, user.email, token))
+    language = language_of(user.language, accept_language)
+    await mailer.send_unasked(emails.reset_email(settings, user.email, token, language))
 
 
 async def _set_password(

@@ -131,13 +131,15 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         passwords_of(request), settings, data.email, data.password, data.name, data.invitation
     )
     verifying = settings.email_verification_mode
+    # The language of the request: the emails' if the account sets none.
+    asked_in = request.headers.get("accept-language")
     if verifying == "required":
         # Not signed in, and the same answer whether or not the email was taken.
         created = await verification.register_pending(
             db=db, invitations=invitations, row=row, invitation=data.invitation
         )
         tell = verification.send_link if created is not None else verification.send_taken_notice
-        mailer.submit(lambda: tell(db, settings, mailer, data.email))
+        mailer.submit(lambda: tell(db, settings, mailer, data.email, asked_in))
         return JSONResponse({"verification": "sent"}, status.HTTP_202_ACCEPTED)
     tokens = await service.register(
         db=db,
@@ -148,7 +150,7 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         made_from=origin_of(request),
     )
     if verifying == "optional":
-        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))
+        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email, asked_in))
     no_store(response)
     return tokens
 
@@ -318,7 +320,9 @@ async def forgot_password(data: ForgotPassword, request: Request) -> Any:
     mailer = held(request.app, emails.Mailer)
     db = database(request)
     # Looked up and sent after the answer: known or not, the answer is the same, as fast.
-    mailer.submit(lambda: recovery.send_reset(db, settings, mailer, data.email))
+    # The language of the request: the emails' if the account sets none.
+    asked_in = request.headers.get("accept-language")
+    mailer.submit(lambda: recovery.send_reset(db, settings, mailer, data.email, asked_in))
     return Accepted()
 
 
@@ -431,7 +435,9 @@ async def resend_verification(data: ResendVerification, request: Request) -> Any
     await count_from_address(request, "resend", limiter_of(request).address_attempts)
     mailer, db = held(request.app, emails.Mailer), database(request)
     if settings.email_verification_mode != "off":
-        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email))
+        # The language of the request: the emails' if the account sets none.
+        asked_in = request.headers.get("accept-language")
+        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email, asked_in))
     return Accepted()
 
 
@@ -458,6 +464,7 @@ async def change_email(request: Request) -> Any:
         user_id=user.user_id,
         new_email=data.new_email,
         password=data.password,
+        accept_language=request.headers.get("accept-language"),
     )
     return json_response(Accepted().model_dump(), status.HTTP_202_ACCEPTED)
 

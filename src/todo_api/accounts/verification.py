@@ -26,6 +26,7 @@ from todo_api.accounts.registration import Invitations
 from todo_api.auth.errors import EmailTaken, InvalidCredentials, InvalidLink
 from todo_api.config import Settings
 from todo_api.db import Database, IntegrityViolation, Row
+from todo_api.kit.catalogs import language_of
 from todo_api.kit.ids import utcnow
 from todo_api.tables.users import users
 
@@ -39,26 +40,41 @@ async def register_pending(
         return await service.insert_account(conn, invitations, row, invitation)
 
 
-async def send_link(db: Database, settings: Settings, mailer: emails.Mailer, email: str) -> None:
+async def send_link(
+    db: Database,
+    settings: Settings,
+    mailer: emails.Mailer,
+    email: str,
+    accept_language: str | None = None,
+) -> None:
     """Email a link confirming `email` to its account, if it has one not yet confirmed (run
-    after the answer): one with a password, or one an identity provider made without it."""
+    after the answer): one with a password, or one an identity provider made without it. In
+    the account's language, else the request's (`accept_language`)."""
     async with db.transaction() as conn:
         query = select(users).where(func.lower(users.c.email) == email)
         user = (await conn.execute(query)).first()
         if user is None or user.email_verified:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.verify, email=user.email)
-    await mailer.send_unasked(emails.verify_email(settings, user.email, token, change=False))
+    language = language_of(user.language, accept_language)
+    link = emails.verify_email(settings, user.email, token, language, change=False)
+    await mailer.send_unasked(link)
 
 
 async def send_taken_notice(
-    db: Database, settings: Settings, mailer: emails.Mailer, email: str
+    db: Database,
+    settings: Settings,
+    mailer: emails.Mailer,
+    email: str,
+    accept_language: str | None = None,
 ) -> None:
-    """Someone registered with the email of an existing account: tell its owner."""
+    """Someone registered with the email of an existing account: tell its owner (in their
+    language, else that of the request)."""
     async with db.connection() as conn:
         user = await account_by_email(conn, email)
     if user is not None:
-        await mailer.send_unasked(emails.sign_up_notice(user.email))
+        language = language_of(user.language, accept_language)
+        await mailer.send_unasked(emails.sign_up_notice(user.email, language))
 
 
 async def verify(*, db: Database, token: str) -> Row:
@@ -111,9 +127,10 @@ async def request_change(
     user_id: uuid.UUID,
     new_email: str,
     password: str,
+    accept_language: str | None = None,
 ) -> None:
     """Check the password (InvalidCredentials), then send a link to the new address and a
-    notice to the old one (after the answer)."""
+    notice to the old one (after the answer), in the user's language, else the request's."""
     async with db.connection() as conn:
         user = await service.get_user(conn=conn, user_id=user_id)
     password_hash = user.password_hash if user is not None else None
@@ -124,9 +141,11 @@ async def request_change(
             conn, user_id=user_id, purpose=Purpose.email_change, email=new_email
         )
 
+    language = language_of(user.language, accept_language)
+
     async def send() -> None:
-        await mailer.send(emails.verify_email(settings, new_email, token, change=True))
+        await mailer.send(emails.verify_email(settings, new_email, token, language, change=True))
         if user.email:
-            await mailer.send(emails.email_change_notice(user.email, new_email))
+            await mailer.send(emails.email_change_notice(user.email, new_email, language))
 
     mailer.submit(send)

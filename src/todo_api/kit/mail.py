@@ -8,10 +8,14 @@ it back, and refuses it (`Unsendable`) unless it is what was meant. `send` makes
 within SMTP_TIMEOUT_SECONDS and says how it went; what to do about a failure (try again later,
 give up) is the caller's. With SMTP_URL=console, `send` writes the email to the log instead,
 decoded (headers and text, a line each), for trying the flows that send emails on a laptop.
+
+Every email speaks its recipient's language (kit.catalogs.language_of): its words come from the
+`emails` catalogs (`words`), names, titles and links go into them as placeholders.
 """
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -25,9 +29,18 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from todo_api.config import Settings
+from todo_api.kit import catalogs
 from todo_api.kit.text import ascii_address, canonical_email
 
 log = logging.getLogger("todo_api")
+
+
+DOMAIN = "emails"
+
+
+def words(language: str) -> Callable[[str], str]:
+    """The `gettext` of the emails' catalog in `language` (the English source when none)."""
+    return catalogs.translations(DOMAIN, language).gettext
 
 
 class Unsendable(ValueError):

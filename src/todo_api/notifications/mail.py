@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select, update
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row
 from todo_api.kit import mail as kit_mail
+from todo_api.kit.catalogs import language_of
 from todo_api.kit.claims import claim, next_due, release_each, sleep_before_due
 from todo_api.kit.ids import utcnow
 from todo_api.kit.mail import Email
@@ -48,7 +49,9 @@ _GATHERED = Query(
     )
     .order_by(_N.user_id, _N.seq)
 )
-_RECIPIENT = Query(select(users.c.email).where(users.c.id == bindparam("user_id")))
+_RECIPIENT = Query(
+    select(users.c.email, users.c.language).where(users.c.id == bindparam("user_id"))
+)
 _SETTINGS = Query(
     select(notification_settings).where(notification_settings.c.user_id == bindparam("user_id"))
 )
@@ -56,24 +59,33 @@ _MORE = Query(
     select(_N.seq).where(_N.user_id == bindparam("user_id"), _N.email_pending.is_(True)).limit(1)
 )
 
-_SAYS = {
-    "assigned": "assigned you",
-    "mentioned": "mentioned you on",
-    "commented": "commented on",
-    "completed": "completed",
-    "member_joined": "joined your list",
-}
+
+def _says(kind: str, who: str, what: str, language: str) -> str:
+    """One notification in words: who did what to which task (or list)."""
+    _ = kit_mail.words(language)
+    says = {
+        "assigned": _("%(who)s assigned you “%(what)s”"),
+        "mentioned": _("%(who)s mentioned you on “%(what)s”"),
+        "commented": _("%(who)s commented on “%(what)s”"),
+        "completed": _("%(who)s completed “%(what)s”"),
+        "member_joined": _("%(who)s joined your list “%(what)s”"),
+    }
+    return says[kind] % {"who": who, "what": what}
 
 
-def compose(rows: list[Row]) -> tuple[str, str]:
-    """The subject and plain-text body: each notification names the task (or list) and who
-    did it."""
+def compose(rows: list[Row], language: str) -> tuple[str, str]:
+    """The subject and plain-text body, in `language`: each notification names the task (or
+    list) and who did it."""
+    _ = kit_mail.words(language)
     lines = []
     for row in rows:
-        who = row["actor_name"] or row["actor_email"] or "Someone"
+        who = row["actor_name"] or row["actor_email"] or _("Someone")
         what = row["list_name"] if row["kind"] == "member_joined" else row["title"]
-        lines.append(f"{who} {_SAYS[row['kind']]} “{what}”")
-    subject = lines[0] if len(lines) == 1 else f"{len(lines)} updates: {lines[0]}, …"
+        lines.append(_says(row["kind"], who, what, language))
+    if len(lines) == 1:
+        subject = lines[0]
+    else:  # two or more: the plural form of every one of the languages
+        subject = _("%(count)s updates: %(first)s, …") % {"count": len(lines), "first": lines[0]}
     return subject[:200], "\n".join(f"- {line}" for line in lines) + "\n"
 
 
@@ -108,10 +120,12 @@ async def _one(db: Database, settings: Settings, taken: Any, email: Row) -> None
             for row in gathered
             if await making.sees(conn, user_id, row["task_id"], row["list_id"])
         ]
-        recipient = (await conn.execute(_RECIPIENT, {"user_id": user_id})).scalar()
+        found = (await conn.execute(_RECIPIENT, {"user_id": user_id})).first()
+    recipient = found["email"] if found is not None else None
+    language = language_of(found["language"] if found is not None else None, None)
     error, final = None, False
     if seen and recipient:
-        subject, body = compose(seen)
+        subject, body = compose(seen, language)
         message = Email(
             recipient=recipient,
             subject=subject,

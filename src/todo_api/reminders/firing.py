@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, select, update
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row, insert_bound
 from todo_api.kit import events, jobs
+from todo_api.kit.catalogs import language_of
 from todo_api.kit.claims import Claim, claim, next_due, sleep_before_due
 from todo_api.kit.events import EventType
 from todo_api.kit.http import json_bytes
@@ -52,7 +53,9 @@ waiting_at = reminder_fires.c.next_fire_at
 # The earliest time still to fire that nobody holds: the first entries of the index.
 _EARLIEST = Query(next_due(reminder_fires, waiting_at))
 _RECIPIENT = Query(
-    select(users.c.email, users.c.timezone).where(users.c.id == bindparam("user_id"))
+    select(users.c.email, users.c.timezone, users.c.language).where(
+        users.c.id == bindparam("user_id")
+    )
 )
 _STREAM_EVENT = Query(
     insert_bound(reminder_events, "id", "audience", "payload", created_at=bindparam("now"))
@@ -174,7 +177,8 @@ async def _email(conn: Connection, settings: Settings, task: Row, reminder_id: u
     if recipient is None or not recipient["email"]:
         return
     link = mail.task_link(settings, task["id"])
-    subject, body = mail.compose(task, recipient["timezone"], link)
+    language = language_of(recipient["language"], None)  # their setting, else English
+    subject, body = mail.compose(task, recipient["timezone"], link, language)
     params = {
         "id": new_id(),
         "reminder_id": reminder_id,

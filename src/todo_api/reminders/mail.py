@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from babel.dates import format_date, format_time
 from sqlalchemy import bindparam, or_, select
 
 from todo_api.config import Settings
@@ -40,12 +41,20 @@ waiting_at = reminder_emails.c.next_attempt_at
 _EARLIEST = Query(next_due(reminder_emails, waiting_at))
 
 
-def due_text(task: Mapping[str, Any], zone_name: str) -> str | None:
-    """When the task is due, for a person in `zone_name`: `Thursday 24 December 2026, 09:00
-    (Europe/Berlin)`, or the date of an all-day task."""
+# The form of a due day and time in each language: its long form (Babel's `full` date,
+# `short` time); English keeps the one its emails always had.
+_FORMS = {"en": ("EEEE d MMMM y", "HH:mm")}
+_FULL = ("full", "short")
+
+
+def due_text(task: Mapping[str, Any], zone_name: str, language: str) -> str | None:
+    """When the task is due, for a person in `zone_name`, in `language`: `Thursday 24 December
+    2026, 09:00 (Europe/Berlin)`, `jeudi 24 décembre 2026, 09:00 (Europe/Paris)`, or the day
+    of an all-day task."""
+    day_form, time_form = _FORMS.get(language, _FULL)
     day = task["due_date"]
     if day is not None:
-        return f"{day:%A} {day.day} {day:%B %Y}"
+        return format_date(day, day_form, locale=language)
     due: datetime | None = task["due_at"]
     if due is None:
         return None
@@ -53,7 +62,12 @@ def due_text(task: Mapping[str, Any], zone_name: str) -> str | None:
         local = due.astimezone(zones.zone(zone_name))
     except OverflowError:
         local = due
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone_name})"
+    _ = mail.words(language)
+    return _("%(day)s, %(time)s (%(zone)s)") % {
+        "day": format_date(local, day_form, locale=language),
+        "time": format_time(local, time_form, locale=language),
+        "zone": zone_name,
+    }
 
 
 def task_link(settings: Settings, task_id: object) -> str | None:
@@ -66,16 +80,19 @@ def task_link(settings: Settings, task_id: object) -> str | None:
     return None
 
 
-def compose(task: Mapping[str, Any], zone_name: str, link: str | None) -> tuple[str, str]:
-    """The subject and plain-text body of a task's reminder."""
+def compose(
+    task: Mapping[str, Any], zone_name: str, link: str | None, language: str
+) -> tuple[str, str]:
+    """The subject and plain-text body of a task's reminder, in `language`."""
+    _ = mail.words(language)
     lines = [task["title"], ""]
-    due = due_text(task, zone_name)
-    lines.append(f"Due: {due}" if due else "No due date.")
+    due = due_text(task, zone_name, language)
+    lines.append(_("Due: %(when)s") % {"when": due} if due else _("No due date."))
     if task["description"]:
         lines += ["", task["description"]]
     if link:
         lines += ["", link]
-    return f"Reminder: {task['title']}", "\n".join(lines) + "\n"
+    return _("Reminder: %(title)s") % {"title": task["title"]}, "\n".join(lines) + "\n"
 
 
 def _email(email: Row) -> Email:

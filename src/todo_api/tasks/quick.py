@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from todo_api.db import Connection
-from todo_api.kit import access, words, zones
+from todo_api.kit import access, catalogs, words, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.words import clock
 from todo_api.tables import keys
@@ -24,14 +24,8 @@ LANGUAGES = words.LANGUAGES
 _GIVEN = frozenset({"list_id"})  # fields the body gives itself, not read from `text`
 
 
-def language(accept_language: str | None) -> str:
-    """The first of the reader's languages an `Accept-Language` header names, else en."""
-    for item in (accept_language or "").split(","):
-        tag = item.split(";")[0].strip().lower()
-        primary = tag.split("-")[0]
-        if primary in LANGUAGES:
-            return primary
-    return "en"
+# The first of the reader's languages an `Accept-Language` header names, else en.
+language = catalogs.accepted_language
 
 
 async def quick_add(

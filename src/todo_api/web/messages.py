@@ -9,8 +9,6 @@ from collections.abc import Callable
 from babel.support import NullTranslations
 
 from todo_api.kit import catalogs
-from todo_api.kit.words import LANGUAGES
-from todo_api.tasks import quick
 
 DOMAIN = "messages"
 
@@ -22,9 +20,6 @@ def translations(language: str = "en") -> NullTranslations:
     return catalogs.translations(DOMAIN, language)
 
 
-def language_of(setting: str | None, accept_language: str | None) -> str:
-    """The language a page speaks: `setting` if it is one of ours, else the browser's first
-    that is (`de-CH;q=0.9` is German), else English."""
-    if setting in LANGUAGES:
-        return setting
-    return quick.language(accept_language)
+# The language a page speaks: the person's setting, else their browser's, else English (the
+# emails decide the same way).
+language_of = catalogs.language_of

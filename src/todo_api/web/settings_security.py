@@ -213,6 +213,7 @@ class SecuritySettings(SettingsGroup):
                 user_id=user_id(signed_in),
                 new_email=data.new_email,
                 password=data.password,
+                accept_language=request.headers.get("accept-language"),
             )
         except (ValidationError, ApiError) as exc:
             return await self._refused(request, signed_in, exc)
