@@ -103,3 +103,47 @@ async def test_a_round_trip_keeps_everything_a_person_set(
         assert [item["open_count"] for item in (await second.get("/api/lists")).json()] == [2, 3]
         assert again["user"]["id"] != exported["user"]["id"]
         assert {t["user_id"] for t in again["tasks"]} == {again["user"]["id"]}
+
+
+async def test_the_exporters_language_is_the_importers_unless_they_chose_one(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as fresh, person() as chosen:
+        changed = await first.patch("/api/auth/me", json={"language": "de"})
+        assert changed.status_code == 200, changed.text
+        await first.post("/api/tasks", json={"title": "Milch kaufen"})
+        exported = await export(first)
+        assert exported["user"]["language"] == "de"
+        body = httpx.Response(200, json=exported).content
+
+        assert (await fresh.get("/api/auth/me")).json()["language"] is None
+        answer = await import_file(fresh, "todo-api", body)
+        assert answer.status_code == 200, answer.text
+        assert (await fresh.get("/api/auth/me")).json()["language"] == "de"
+
+        changed = await chosen.patch("/api/auth/me", json={"language": "fr"})
+        assert changed.status_code == 200, changed.text
+        answer = await import_file(chosen, "todo-api", body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"lists": 0, "tasks": 1, "skipped": []}
+        assert (await chosen.get("/api/auth/me")).json()["language"] == "fr"
+
+
+async def test_a_language_the_service_does_not_speak_refuses_the_file(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as second:
+        await first.post("/api/tasks", json={"title": "Buy milk"})
+        exported = await export(first)
+        exported["user"]["language"] = "xx"
+        answer = await import_file(second, "todo-api", httpx.Response(200, json=exported).content)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["details"] == [
+            {
+                "index": "user",
+                "field": "language",
+                "message": "must be one of en, de, fr, es, it, pt, nl",
+            }
+        ]
+        assert (await second.get("/api/tasks")).json() == []
+        assert (await second.get("/api/auth/me")).json()["language"] is None

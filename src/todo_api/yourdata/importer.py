@@ -21,7 +21,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 from pydantic import ValidationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import CommentCreate
@@ -38,6 +38,7 @@ from todo_api.tables.tasks import (
     DESCRIPTION_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
+from todo_api.tables.users import users
 from todo_api.tasks import rules, schedule
 from todo_api.tasks import service as tasks_service
 from todo_api.tasks.schemas import DateTimeText, TaskCreate, TaskUpdate, stored_values
@@ -47,6 +48,12 @@ from todo_api.yourdata.sources import SOURCES
 # What a calendar file gave beyond the mapping, as CalDAV keeps it (todo_api.dav.store).
 _KEEP_OBJECT = Query(insert_bound(dav_objects, "task_id", "name", "uid", "extra"))
 _NAME_KEYS = Query(select(lists.c.name_key).where(lists.c.user_id == bindparam("user_id")))
+# The exporter's language becomes the importer's only where they have chosen none.
+_LANGUAGE_UNSET = Query(
+    update(users)
+    .where(users.c.id == bindparam("user_id"), users.c.language.is_(None))
+    .values(language=bindparam("chosen"), updated_at=bindparam("now"))
+)
 
 
 class ImportedFields(TaskCreate):
@@ -63,6 +70,7 @@ class Prepared:
     # Each task's row (list and parent still named by the file's keys) and where it was.
     tasks: list[tuple[ImportedTask, dict[str, Any]]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    language: str | None = None  # the importer's, unless they have chosen one
 
 
 def sources() -> list[str]:
@@ -75,6 +83,10 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
     parsed = SOURCES[source](body, options)
     errors = FileErrors()
     prepared = Prepared(skipped=parsed.skipped)
+    if parsed.language is not None and parsed.language not in words.LANGUAGES:
+        errors.add(("index", "user"), "language", f"must be one of {', '.join(words.LANGUAGES)}")
+    else:
+        prepared.language = parsed.language
     for item in parsed.lists:
         try:
             checked = ListCreate.model_validate({"name": item.name, "color": item.color})
@@ -310,9 +322,15 @@ def _place_subtasks(parsed: Parsed, prepared: Prepared) -> None:
 
 
 async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dict[str, Any]:
-    """Write what `prepare` checked, all or nothing; the import's answer."""
+    """Write what `prepare` checked, all or nothing (the exporter's language too, for an
+    importer who has chosen none); the import's answer."""
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
+        if prepared.language is not None:
+            await conn.execute(
+                _LANGUAGE_UNSET,
+                {"user_id": user_id, "chosen": prepared.language, "now": utcnow()},
+            )
         list_ids = await _make_lists(conn, user_id, prepared.lists)
         inbox_last = await tasks_service.inbox_last(conn, user_id)
         rows, made, objects = _rows(user_id, prepared, list_ids, inbox_last)

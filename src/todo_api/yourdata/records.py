@@ -102,6 +102,9 @@ class Parsed:
     # Another app's file, read liberally (a title over the limit is cut, not refused); this
     # service's own export keeps the strict rules.
     liberal: bool = True
+    # The exporter's language (this service's export), as the file gives it: checked by the
+    # importer, and the importer's own where they have set none.
+    language: Any = None
 
 
 def located(where: Where | None, field_name: str, message: str) -> LocatedFieldError:

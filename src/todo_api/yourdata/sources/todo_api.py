@@ -1,5 +1,6 @@
 """This service's own export (`GET /api/export`): lists with their colours and order, tasks
-with their subtasks, order and every field a client sets. What belongs to other people (a
+with their subtasks, order and every field a client sets, and the exporter's language (for an
+importer who has chosen none). What belongs to other people (a
 list's members, assignees) and what cannot be recreated (webhooks, whose secrets are not
 exported; tokens) is left out, and listed."""
 
@@ -52,6 +53,7 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     known = {item.key for item in parsed.lists}
     user = document.get("user")
     exporter = user.get("id") if isinstance(user, dict) else None
+    parsed.language = user.get("language") if isinstance(user, dict) else None
     for index, task in enumerate(items(document.get("tasks"))):
         if not isinstance(task, dict):
             errors.add(("index", index), "task", "must be an object")
