@@ -49,7 +49,8 @@ def _page(unread: bool) -> Query:
 
 
 _PAGES = {unread: _page(unread) for unread in (False, True)}
-_UNREAD = Query(
+# The bell's count (also a column of the web app's sidebar statement).
+UNREAD = Query(
     select(func.count()).select_from(notifications).where(_MINE, _N.read.is_(False), _STILL_SEEN)
 )
 _SETTINGS = Query(
@@ -68,7 +69,7 @@ async def inbox(
     params = {"user_id": user_id, "before": read_seq_cursor(cursor), "limit": limit + 1}
     rows = (await conn.execute(_PAGES[unread], params)).rows
     page = rows[:limit]
-    count = (await conn.execute(_UNREAD, {"user_id": user_id})).scalar()
+    count = (await conn.execute(UNREAD, {"user_id": user_id})).scalar()
     return {
         "items": page,
         "next": str(page[-1]["seq"]) if len(rows) > limit else None,

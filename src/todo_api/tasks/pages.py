@@ -450,3 +450,21 @@ async def list_groups(
         one = dataclasses.replace(query, filters=filters, groups=(), cursor=None)
         found.append((group.text, await list_tasks(conn, user_id, query=one, cursors=cursors)))
     return found
+
+
+def counting(
+    query: listing.ListQuery, user_id: uuid.UUID, dialect: str, zone: str
+) -> tuple[Shape, dict[str, Any]]:
+    """The shape of what `query` finds and the values its total binds, for a statement that
+    counts several lists at once (`total_column`); `zone` is the caller's (read by a filter's
+    days). Filtered by tags (`tags=`), the total needs TAGGED first: not for this."""
+    if query.filters.tags:
+        raise ValueError("a listing by tags is counted by list_tasks")
+    shape = listing.shape(query, dialect, None)
+    return shape, listing.parameters(query, user_id, utcnow(), None, zone)
+
+
+def total_column(s: Shape) -> Any:
+    """The total `list_tasks` gives for the shape (kept, or counted up to the cap), as a
+    column of another statement."""
+    return _total(s)

@@ -3,6 +3,7 @@
 into the list in view, and completing and reopening a task from the list."""
 
 import dataclasses
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,12 +11,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
+from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy.sql import visitors
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
-from todo_api.db import Connection
+from todo_api.db import Connection, Query
 from todo_api.filters import service as saved_filters
 from todo_api.kit import zones
 from todo_api.kit.deps import database, held
@@ -24,10 +27,19 @@ from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
 from todo_api.lists import sharing
+from todo_api.notifications import service as notifications
 from todo_api.tasks import counts, filter_query, pages, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.dependencies import with_filter
-from todo_api.tasks.listing import CursorCodec, InvalidCursor, ListQuery, TaskFilters
+from todo_api.tasks.listing import (
+    TOTAL_COUNT_CAP,
+    CursorCodec,
+    InvalidCursor,
+    ListQuery,
+    Shape,
+    TaskFilters,
+    planned_per_call,
+)
 from todo_api.tasks.schemas import QuickAdd, task_body
 from todo_api.web.action_pages import just_completed, undo_line, undo_path
 from todo_api.web.shown import task_row, with_labels
@@ -84,33 +96,61 @@ def near_days(zone: str) -> dict[str, TaskFilters]:
     }
 
 
-async def counted(
-    conn: Connection, owner: uuid.UUID, query: ListQuery, cursors: CursorCodec
-) -> str:
-    """How many tasks the query finds (`1000+` past the listing's cap)."""
-    page = await pages.list_tasks(
-        conn, owner, query=dataclasses.replace(query, limit=1), cursors=cursors
-    )
-    return f"{page.total}+" if page.total_is_minimum else str(page.total)
+def _renamed(column: Any, prefix: str) -> Any:
+    """`column` with each of its named parameters `x` named `<prefix>x`: several lists'
+    counts side by side in one statement, each binding its own values."""
+
+    def rename(element: visitors.ExternallyTraversible, **_: Any) -> BindParameter[Any] | None:
+        if isinstance(element, BindParameter) and not element.unique:
+            return bindparam(prefix + element.key, type_=element.type, expanding=element.expanding)
+        return None
+
+    return visitors.replacement_traverse(column, {}, rename)
 
 
-async def sidebar(
-    conn: Connection, signed_in: BrowserSignIn, cursors: CursorCodec
-) -> dict[str, Any]:
+@functools.lru_cache(maxsize=256)
+def counts_statement(shapes: tuple[Shape, ...]) -> Query:
+    """The bell's unread count and each shape's total (as `list_tasks` counts it: `c0`,
+    `c1`, ...) in one row: one round trip for the whole sidebar's numbers."""
+    columns = [notifications.UNREAD.statement.scalar_subquery().label("unread")]  # type: ignore[attr-defined]
+    for n, shape in enumerate(shapes):
+        columns.append(_renamed(pages.total_column(shape), f"c{n}_").label(f"c{n}"))
+    return Query(select(*columns), custom_plans=any(map(planned_per_call, shapes)))
+
+
+def shown_total(total: int) -> str:
+    """A count as the sidebar says it (`1000+` past the listing's cap)."""
+    cap = TOTAL_COUNT_CAP
+    return f"{cap}+" if total > cap else str(total)
+
+
+async def sidebar(conn: Connection, signed_in: BrowserSignIn) -> dict[str, Any]:
     """The sidebar: the inbox, today, upcoming, the lists and the saved filters, each with its
-    open tasks counted."""
+    open tasks counted (as their pages count them), and the bell's unread count; three
+    statements whatever the number of lists and filters."""
     owner = user_id(signed_in)
-    views = {"inbox": INBOX, **near_days(zone_of(signed_in))}
-    totals = {
-        key: await counted(conn, owner, ListQuery(filters=filters), cursors)
-        for key, filters in views.items()
+    zone = zone_of(signed_in)
+    views = {"inbox": INBOX, **near_days(zone)}
+    saved = await saved_filters.list_filters(conn, owner)
+    queries = [ListQuery(filters=filters) for filters in views.values()]
+    queries += [one_group(with_filter(ListQuery(), found["query"])) for found in saved]
+    counting = [pages.counting(query, owner, conn.name, zone) for query in queries]
+    params: dict[str, Any] = {"user_id": owner}
+    for n, (_shape, values) in enumerate(counting):
+        params.update({f"c{n}_{name}": value for name, value in values.items()})
+    statement = counts_statement(tuple(shape for shape, _values in counting))
+    row = (await conn.execute(statement, params)).one()
+    totals = [shown_total(row[f"c{n}"]) for n in range(len(counting))]
+    shown = [
+        {"id": found["id"], "name": found["name"], "open_count": count}
+        for found, count in zip(saved, totals[len(views) :], strict=True)
+    ]
+    return {
+        "lists": await lists.list_lists(conn, owner),
+        "filters": shown,
+        "counts": dict(zip(views, totals[: len(views)], strict=True)),
+        "unread": row["unread"],
     }
-    shown = []
-    for saved in await saved_filters.list_filters(conn, owner):
-        query = one_group(with_filter(ListQuery(), saved["query"]))
-        count = await counted(conn, owner, query, cursors)
-        shown.append({"id": saved["id"], "name": saved["name"], "open_count": count})
-    return {"lists": await lists.list_lists(conn, owner), "filters": shown, "counts": totals}
 
 
 async def task_rows(
@@ -145,7 +185,8 @@ class ListPages:
         self.site = site
 
     def routes(self) -> list[BaseRoute]:
-        signed = self.site.signed_in
+        # The sidebar's statement reads the bell's count too; a row's answer has no bell.
+        signed = functools.partial(self.site.signed_in, shared=False)
         return [
             Route(APP, signed(self.inbox), methods=["GET"]),
             Route("/app/today", signed(self.today), methods=["GET"]),
@@ -276,7 +317,7 @@ class ListPages:
                     more = f"{view.path}?{urlencode({**carried, 'cursor': page.next_cursor})}"
             elif not is_htmx(request):  # typing along with htmx, the part shows the alert
                 status = 400
-            side = await sidebar(conn, signed_in, cursors)
+            side = await sidebar(conn, signed_in)
             undo = await just_completed(request, conn, owner)
         kept = {key: value for key, value in typed.items() if value and key != "completed"}
         toggled = {**kept, **({} if typed["completed"] else {"completed": "1"})}

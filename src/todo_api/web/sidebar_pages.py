@@ -10,11 +10,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
-from todo_api.kit.deps import database, held
+from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.lists import service as lists
 from todo_api.lists.schemas import ListCreate, ListUpdate
-from todo_api.tasks.listing import CursorCodec
 from todo_api.web.list_pages import ListPages, sidebar
 from todo_api.web.site import APP, Site, back_to, parse_uuid, problem, redirect, user_id
 
@@ -91,7 +90,7 @@ class SidebarPages:
         owner = user_id(signed_in)
         async with database(request).connection() as conn:
             found = await lists.get_list(conn, owner, list_id)
-            side = await sidebar(conn, signed_in, held(request.app, CursorCodec))
+            side = await sidebar(conn, signed_in)
         return self.site.render(
             request, "list_delete.html", user=signed_in.user, found=found, **side
         )

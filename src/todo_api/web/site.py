@@ -111,9 +111,11 @@ class Site:
         """A form without this browser's token: posted from another site, or too old."""
         return self.render(request, "refused.html", 403)
 
-    def signed_in(self, page: Page, *, writes: bool = False) -> Handler:
+    def signed_in(self, page: Page, *, writes: bool = False, shared: bool = True) -> Handler:
         """`page` for a signed-in browser (a form checked for its CSRF token first); anyone
-        else goes to the sign-in page, told so if their sign-in has ended."""
+        else goes to the sign-in page, told so if their sign-in has ended. `shared=False`:
+        the page reads what `page_context` gives (the bell's count) in a statement of its own
+        (the list pages' sidebar), so the hooks run only for a page it could not show."""
 
         async def handle(request: Request) -> Response:
             if writes:
@@ -133,14 +135,20 @@ class Site:
                 getattr(signed_in.user, "language", None), request.headers.get("accept-language")
             )
             request.state.page_context = {}
-            for more in self.page_context:
-                request.state.page_context.update(await more(request, signed_in))
+            if shared:
+                await self.add_page_context(request, signed_in)
             try:
                 return await page(request, signed_in)
             except NotFound:
+                if not shared:
+                    await self.add_page_context(request, signed_in)
                 return self.render(request, "not_found.html", 404, user=signed_in.user)
 
         return handle
+
+    async def add_page_context(self, request: Request, signed_in: BrowserSignIn) -> None:
+        for more in self.page_context:
+            request.state.page_context.update(await more(request, signed_in))
 
 
 def compressed(request: Request, html: str, status: int = 200) -> Response:
