@@ -238,6 +238,8 @@ async def one_answer(
     ]
     assert said[0] == said[1]
     return said[0]
+
+
 async def test_an_email_asked_for_on_a_page_speaks_the_browsers_language(
     make_app: Callable[..., FastAPI], box: Mailbox
 ) -> None:
