@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/memory.py                          # 20 000 requests, drop the db
     .venv/bin/python bench/memory.py --requests 40000 --checkpoints 5000,10000,20000,40000
+    .venv/bin/python bench/memory.py --pages                  # the web app's sign-in page too
 
 DESIGN.md's budget: one worker stays at or under 150 MB, and flat. This script creates a
 PostgreSQL database with a random name on 127.0.0.1, migrates and seeds it (a user with 1 000
@@ -10,6 +11,9 @@ on a free port, and sends --requests requests from --concurrency concurrent http
 each going round list 50 (the 1 000-task user), create, get, PATCH, complete and delete (a
 task of its own, so that the table does not grow). It reads the server's VmRSS (the server and
 its children, /proc/<pid>/status) at start and at each checkpoint, with VmHWM (the peak).
+With --pages, each client's round also fetches the web app's sign-in page (`GET /app/signin`,
+public), in the next of the seven languages each time (`Accept-Language`): the same process
+serves /app/, whose templates and catalogs are loaded on first use.
 Any unexpected status stops the script. The database is dropped at the end, also on failure.
 """
 
@@ -42,6 +46,8 @@ from benchlib import (
 
 LIMIT_MB = 150.0
 STEPS = ("list", "create", "get", "patch", "complete", "delete")
+PAGE_STEP = "page"  # with --pages: the web app's sign-in page, in each language in turn
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl")
 REQUEST_TIMEOUT = 10.0
 
 
@@ -60,7 +66,9 @@ class Client:
 
 
 class Load:
-    def __init__(self, url: str, reader: str, writer: str, concurrency: int) -> None:
+    def __init__(
+        self, url: str, reader: str, writer: str, concurrency: int, steps: tuple[str, ...]
+    ) -> None:
         self.client = httpx.AsyncClient(
             base_url=url,
             timeout=REQUEST_TIMEOUT,
@@ -70,13 +78,14 @@ class Load:
         self.writer = {"Authorization": f"Bearer {writer}"}
         self.clients = [Client(n) for n in range(concurrency)]
         self.sent = 0
-        self.counts = dict.fromkeys(STEPS, 0)
+        self.steps = steps
+        self.counts = dict.fromkeys(steps, 0)
 
     async def close(self) -> None:
         await self.client.aclose()
 
     async def one(self, state: Client) -> None:
-        step = STEPS[state.step]
+        step = self.steps[state.step]
         n = state.number * 1_000_000 + state.rounds
         path = f"/api/tasks/{state.task}"
         if step == "list":
@@ -101,6 +110,10 @@ class Load:
         elif step == "complete":
             answer = await self.client.post(f"{path}/complete", headers=self.writer)
             expected = 200
+        elif step == PAGE_STEP:
+            language = LANGUAGES[(state.number + state.rounds) % len(LANGUAGES)]
+            answer = await self.client.get("/app/signin", headers={"Accept-Language": language})
+            expected = 200
         else:
             answer = await self.client.delete(path, headers=self.writer)
             expected = 204
@@ -112,7 +125,7 @@ class Load:
         if step == "create":
             state.task = answer.json()["id"]
         self.counts[step] += 1
-        state.step = (state.step + 1) % len(STEPS)
+        state.step = (state.step + 1) % len(self.steps)
         if state.step == 0:
             state.rounds += 1
 
@@ -136,7 +149,7 @@ async def drive(
 ) -> list[tuple[int, float, float]]:
     readings = [(0, *rss_mb(pid))]
     deadline = time.monotonic() + args.max_seconds
-    load = Load(url, reader, writer, args.concurrency)
+    load = Load(url, reader, writer, args.concurrency, args.steps)
     try:
         for checkpoint in args.checkpoint_list:
             started = time.monotonic()
@@ -171,6 +184,9 @@ def main() -> None:
     parser.add_argument("--bulk-users", type=int, default=200)
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="for all requests")
     parser.add_argument("--limit-mb", type=float, default=LIMIT_MB)
+    parser.add_argument(
+        "--pages", action="store_true", help="the web app's sign-in page in each round too"
+    )
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
@@ -179,6 +195,7 @@ def main() -> None:
     if not 1 <= args.requests <= 1_000_000 or not 1 <= args.concurrency <= 256:
         parser.error("--requests 1 to 1 000 000, --concurrency 1 to 256")
     args.checkpoint_list = points
+    args.steps = (*STEPS, PAGE_STEP) if args.pages else STEPS
     exit_cleanly_on_sigterm()
 
     secret = new_secret()
@@ -198,7 +215,7 @@ def main() -> None:
         f"Machine: {machine_summary()}",
         f"Code: {source_summary()}",
         f"todo-api serve --workers 1 (default configuration); {args.concurrency} concurrent "
-        f"clients, each going round {', '.join(STEPS)}.",
+        f"clients, each going round {', '.join(args.steps)}.",
         "",
         "| requests | VmRSS MB | since start | VmHWM (peak) MB |",
         "|---:|---:|---:|---:|",
