@@ -27,6 +27,12 @@ from todo_api.kit.words.lexicon import LANGUAGES
 
 SETTINGS = ["profile", "security", "tokens", "notifications", "calendar", "assistants", "data"]
 PHOTOGRAPHED = {"profile", "security", "sharing"}  # in English and German, light
+# A page's states reached by a form (its action) and what shows them: a new invitation link,
+# the hand-over's confirmation, two-factor sign-in's QR code.
+STATES = {
+    "sharing": [("/invitations", "#invitation-link"), ("/handover", "#confirm-heading")],
+    "security": [("/two-factor/setup", "img.qr")],
+}
 
 # Every text of a page (the one in the browser, or one given as HTML) a person can meet:
 # `texts`, its text nodes, each element's whole text (a message may hold markup: "<b>Ada</b>
@@ -214,6 +220,15 @@ async def signed_in(
     await watched.page.context.close()
 
 
+async def checked(watched: Watched, language: str, english: set[str], data: set[str]) -> None:
+    """axe-core in dark and light, and no English left (but in English)."""
+    for scheme in ("dark", "light"):
+        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        await watched.accessible()
+    if language != "en":
+        await no_english(watched.page, language, english, data)
+
+
 async def speak(page: Page, server: Server, together: Together, language: str) -> None:
     """Ada's pages speak `language` from now on."""
     spoken = await page.request.patch(
@@ -231,7 +246,7 @@ async def test_every_page_in_every_language_and_theme(
     pages["sharing"] = f"/app/lists/{together.garden}/sharing"
     pages["invitation"] = f"/app/invitations/{together.invitation}"
     pages["bell"] = "/app/notifications"
-    english = {}
+    english: dict[str, set[str]] = {}
     if language != "en":  # each page in English first, to compare with
         await speak(page, server, together, "en")
         for name, path in pages.items():
@@ -241,11 +256,14 @@ async def test_every_page_in_every_language_and_theme(
     for name, path in pages.items():
         await page.goto(f"{server.url}{path}")
         await expect(page.locator("html")).to_have_attribute("lang", language)
-        for scheme in ("dark", "light"):
-            await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-            await signed_in.accessible()
-        if language != "en":
-            await no_english(page, language, english[name], together.data)
+        await checked(signed_in, language, english.get(name, set()), together.data)
         if name in PHOTOGRAPHED and language in ("en", "de"):
             screenshot(f"web-app-{name}-{language}.png", await page.screenshot(full_page=True))
+        for action, shown in STATES.get(name, []):  # what a form's answer adds to the page
+            form = page.locator(f'form[action$="{action}"]')
+            for password in await form.locator("input[type=password]").all():
+                await password.fill(PASSWORD)
+            await form.get_by_role("button").first.click()
+            await expect(page.locator(shown)).to_be_visible()
+            await checked(signed_in, language, english.get(name, set()), together.data)
     assert signed_in.problems == []
