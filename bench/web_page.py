@@ -130,6 +130,8 @@ async def transfer(base: str, cookie: str, path: str) -> tuple[int, int, list[st
         for responses in visits:
             total = 0
             for response in responses:
+                if response.headers.get("content-type", "").startswith("text/event-stream"):
+                    continue  # the live updates' stream never ends: its size never comes
                 sizes = await response.request.sizes()
                 if response.from_service_worker or sizes["responseBodySize"] < 0:
                     continue
