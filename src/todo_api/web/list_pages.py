@@ -5,6 +5,7 @@ into the list in view, and completing and reopening a task from the list."""
 import dataclasses
 import functools
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -159,9 +160,10 @@ async def task_rows(
     found: list[dict[str, Any]],
     zone: str,
     language: str,
+    viewed_only: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """The tasks as the list shows them: with their subtasks counted and their assignee's
-    name (or email)."""
+    name (or email); those of the lists in `viewed_only` with no checkbox."""
     owner = user_id(signed_in)
     done_total = await counts.subtask_counts(conn, [task["id"] for task in found])
     people = {str(owner): signed_in.user.get("name") or signed_in.user["email"]}
@@ -175,7 +177,13 @@ async def task_rows(
         assignee = people.get(str(task["assignee_id"])) if task["assignee_id"] else None
         row = task_row(task, zone, language, now)
         shown.append(
-            with_labels(row, language, assignee=assignee, subtasks=done_total.get(task["id"]))
+            with_labels(
+                row,
+                language,
+                assignee=assignee,
+                subtasks=done_total.get(task["id"]),
+                viewed_only=viewed_only,
+            )
         )
     return shown
 
@@ -305,19 +313,20 @@ class ListPages:
         more = None
         async with database(request).connection() as conn:
             zone = zone_of(signed_in)
+            side = await sidebar(conn, signed_in)
             if unread is None:
                 try:
                     page = await pages.list_tasks(conn, owner, query=query, cursors=cursors)
                 except InvalidCursor:
                     raise NotFound from None
                 language = self.site.language(request)
-                shown = await task_rows(conn, signed_in, page.tasks, zone, language)
+                viewed = {str(item["id"]) for item in side["lists"] if item["role"] == "viewer"}
+                shown = await task_rows(conn, signed_in, page.tasks, zone, language, viewed)
                 if page.next_cursor is not None:
                     carried = {key: value for key, value in typed.items() if value}
                     more = f"{view.path}?{urlencode({**carried, 'cursor': page.next_cursor})}"
             elif not is_htmx(request):  # typing along with htmx, the part shows the alert
                 status = 400
-            side = await sidebar(conn, signed_in)
             undo = await just_completed(request, conn, owner)
         kept = {key: value for key, value in typed.items() if value and key != "completed"}
         toggled = {**kept, **({} if typed["completed"] else {"completed": "1"})}

@@ -2,10 +2,13 @@
 the near days in words (Today, Tomorrow, Yesterday, a weekday of the coming week) and an
 overdue task said to be so."""
 
-from datetime import date, datetime
+import functools
+from collections.abc import Collection
+from datetime import date, datetime, time
 from typing import Any
 
 from babel import dates as babel_dates
+from markupsafe import Markup, escape
 
 from todo_api.kit import zones
 from todo_api.kit.ids import utcnow
@@ -14,13 +17,35 @@ from todo_api.web.messages import translations
 # A day this many days ahead or fewer is named by its weekday.
 WEEKDAY_AHEAD = 6
 
+# A task's line in a list (`_tasks.html`): its checkbox (a button of the page's `rows` form,
+# in base.html), its title (opened beside the list with htmx), and its details. Written here,
+# every value escaped, rather than in the template: a list page shows 50, and the template's
+# lookups and escaping were most of the page's rendering.
+LINE = (
+    '<li class="task{completed}" id="task-{id}">\n'
+    "  {check}\n"
+    '  <div class="body">\n'
+    '    <a hx-get="/app/tasks/{id}" hx-target="#main" hx-select="#main" hx-swap="outerHTML"'
+    ' hx-push-url="true" href="/app/tasks/{id}">{title}</a>\n'
+    '    <span class="meta">{details}</span>\n'
+    "  </div>\n"
+    "</li>"
+)
+CHECK = (
+    '<button type="submit" form="rows" formaction="{action}" hx-post="{action}"'
+    ' hx-include="#rows" hx-target="closest li" hx-swap="outerHTML" class="check"'
+    ' role="checkbox" aria-checked="{checked}" aria-label="{label}"></button>'
+)
+# A task of a list the person only views: they may not complete it.
+NO_CHECK = '<span class="check read-only" aria-hidden="true"></span>'
+DETAIL = '<span class="{kind}">{words}</span>'
+
 
 def task_row(
     task: dict[str, Any], zone: str, language: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """A task as the pages show it: its due and start on the user's clock, in words of
     `language`, and whether it is overdue (open, and its due moment or day has passed)."""
-    _ = translations(language).gettext
     now = (now or utcnow()).astimezone(zones.zone(zone))
     shown = dict(task)
     shown["due_text"], shown["due_value"], shown["overdue"] = "", "", False
@@ -33,12 +58,29 @@ def task_row(
     start = _moment(task.get("start_at"), task.get("start_date"), zone)
     shown["start_text"] = "" if start is None else when(start, now, language)
     shown["tags"] = list(task.get("tags") or [])
-    shown["priority_text"] = {
-        "low": _("Low"),
-        "medium": _("Medium"),
-        "high": _("High"),
-    }.get(str(task.get("priority")), "")
+    shown["priority_text"] = _words(language)["priorities"].get(str(task.get("priority")), "")
     return shown
+
+
+@functools.cache
+def _words(language: str) -> dict[str, Any]:
+    """The words of a task's line in `language`, looked up once (50 lines a page)."""
+    _ = translations(language).gettext
+    return {
+        "priorities": {"low": _("Low"), "medium": _("Medium"), "high": _("High")},
+        "reopen": _("Reopen %(title)s"),
+        "complete": _("Complete %(title)s"),
+        "overdue": _("Overdue, due %(when)s"),
+        "due": _("Due %(when)s"),
+        "starts": _("Starts %(when)s"),
+        "priority": _("Priority: %(priority)s"),
+        "assigned": _("Assigned to %(who)s"),
+        "subtasks": _("Subtasks: %(done)s of %(total)s done"),
+        "today": _("Today"),
+        "tomorrow": _("Tomorrow"),
+        "yesterday": _("Yesterday"),
+        "day_time": _("%(day)s, %(time)s"),
+    }
 
 
 def with_labels(
@@ -47,40 +89,58 @@ def with_labels(
     *,
     assignee: str | None = None,
     subtasks: tuple[int, int] | None = None,
+    viewed_only: Collection[str] = (),
 ) -> dict[str, Any]:
     """`row` (task_row's) with what its line in a list says, made here rather than in the
-    template, which renders 50 of them a page: its checkbox's action and name, and its
+    template, which renders 50 of them a page: its checkbox's action and name (no checkbox
+    for a task of a list in `viewed_only`, the ids of those the person only views), and its
     details as (class, words) pairs."""
-    words = translations(language)
-    _ = words.gettext
+    words = _words(language)
     title = {"title": row["title"]}
-    if row.get("is_completed"):
+    completed = bool(row.get("is_completed"))
+    if completed:
         row["check_action"] = f"/app/tasks/{row['id']}/reopen"
-        row["check_label"] = _("Reopen %(title)s") % title
+        row["check_label"] = words["reopen"] % title
     else:
         row["check_action"] = f"/app/tasks/{row['id']}/complete"
-        row["check_label"] = _("Complete %(title)s") % title
+        row["check_label"] = words["complete"] % title
     details = []
     if row["due_text"]:
         if row["overdue"]:
-            details.append(("due overdue", _("Overdue, due %(when)s") % {"when": row["due_text"]}))
+            details.append(("due overdue", words["overdue"] % {"when": row["due_text"]}))
         else:
-            details.append(("due", _("Due %(when)s") % {"when": row["due_text"]}))
+            details.append(("due", words["due"] % {"when": row["due_text"]}))
     if row["start_text"]:
-        details.append(("start", _("Starts %(when)s") % {"when": row["start_text"]}))
+        details.append(("start", words["starts"] % {"when": row["start_text"]}))
     if row["priority_text"]:
-        priority = {"priority": row["priority_text"]}
-        details.append(("priority", _("Priority: %(priority)s") % priority))
+        details.append(("priority", words["priority"] % {"priority": row["priority_text"]}))
     details.extend(("tag", f"@{tag}") for tag in row["tags"])
     if assignee:
-        details.append(("assignee", _("Assigned to %(who)s") % {"who": assignee}))
+        details.append(("assignee", words["assigned"] % {"who": assignee}))
     if subtasks:
         done = {"done": subtasks[0], "total": subtasks[1]}
-        details.append(("subtasks", _("Subtasks: %(done)s of %(total)s done") % done))
+        details.append(("subtasks", words["subtasks"] % done))
     if count := row.get("comment_count"):
-        said = words.ngettext("%(num)d comment", "%(num)d comments", count) % {"num": count}
-        details.append(("comments", said))
+        said = translations(language).ngettext("%(num)d comment", "%(num)d comments", count)
+        details.append(("comments", said % {"num": count}))
     row["details"] = details
+    # Every value escaped here: Markup.format would escape them too, at three times the cost.
+    check = CHECK.format(
+        action=row["check_action"],  # made of the id: nothing to escape
+        checked="true" if completed else "false",
+        label=escape(row["check_label"]),
+    )
+    row["line"] = Markup(  # noqa: S704
+        LINE.format(
+            completed=" completed" if completed else "",
+            id=row["id"],  # an id: nothing to escape
+            check=NO_CHECK if str(row.get("list_id")) in viewed_only else check,
+            title=escape(row["title"]),
+            details="".join(
+                DETAIL.format(kind=kind, words=escape(words)) for kind, words in details
+            ),
+        )
+    )
     return row
 
 
@@ -97,20 +157,24 @@ def _moment(at: Any, day: Any, zone: str) -> datetime | date | None:
 def when(moment: datetime | date, now: datetime, language: str) -> str:
     """A day in words when it is near (`Today`, `Tomorrow`, `Yesterday`, the weekday within
     the next days), else its date in the language's form; a time on the user's clock after."""
-    _ = translations(language).gettext
-    day = moment.date() if isinstance(moment, datetime) else moment
-    ahead = (day - now.date()).days
-    if ahead == 0:
-        text = _("Today")
-    elif ahead == 1:
-        text = _("Tomorrow")
-    elif ahead == -1:
-        text = _("Yesterday")
-    elif 1 < ahead <= WEEKDAY_AHEAD:
-        text = babel_dates.format_date(day, "EEEE", locale=language)
-    else:
-        text = babel_dates.format_date(day, "medium", locale=language)
     if isinstance(moment, datetime):
-        time = babel_dates.format_time(moment, "short", locale=language)
-        return _("%(day)s, %(time)s") % {"day": text, "time": time}
-    return text
+        day = _day_words(moment.date(), now.date(), language)
+        clock = _time_words(moment.time().replace(second=0, microsecond=0), language)
+        return str(_words(language)["day_time"] % {"day": day, "time": clock})
+    return _day_words(moment, now.date(), language)
+
+
+# Made once for each (day, today, language): a list's tasks share few days.
+@functools.lru_cache(maxsize=4096)
+def _day_words(day: date, today: date, language: str) -> str:
+    ahead = (day - today).days
+    if ahead in (-1, 0, 1):
+        return str(_words(language)[{-1: "yesterday", 0: "today", 1: "tomorrow"}[ahead]])
+    if 1 < ahead <= WEEKDAY_AHEAD:
+        return babel_dates.format_date(day, "EEEE", locale=language)
+    return babel_dates.format_date(day, "medium", locale=language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_words(clock: time, language: str) -> str:
+    return babel_dates.format_time(clock, "short", locale=language)

@@ -113,6 +113,7 @@ class TaskPages:
         home = lists_by_id.get(str(found["list_id"])) if found["list_id"] else None
         # A viewer of the list reads the task; changing it, commenting included, is refused.
         writable = home is None or home["role"] != "viewer"
+        viewed = {str(item["id"]) for item in sidebar if item["role"] == "viewer"}
         shown = task_row(task_body(found), zone, language)
         shown_values = task_form.values_of(task_body(found), zone)
         values = context.pop("values", None) or shown_values
@@ -131,10 +132,14 @@ class TaskPages:
             base=context.pop("base", None) or shown_values,
             version=found["version"],
             home=home,
-            beside=[with_labels(task_row(item, zone, language), language) for item in beside.tasks],
+            beside=[
+                with_labels(task_row(item, zone, language), language, viewed_only=viewed)
+                for item in beside.tasks
+            ],
             back=f"/app/lists/{found['list_id']}" if found["list_id"] else APP,
             subtasks=[
-                with_labels(task_row(item, zone, language), language) for item in subtasks.tasks
+                with_labels(task_row(item, zone, language), language, viewed_only=viewed)
+                for item in subtasks.tasks
             ],
             writable_lists=[item for item in sidebar if item["role"] in ("owner", "editor")],
             people=people if home is not None and home["member_count"] > 1 else [],
