@@ -30,6 +30,7 @@ LONGEST_FILES = (
     "tests/dav/test_caldav_server_tester.py",
     "tests/notifications/test_notifications_server.py",
     "tests/dav/test_vdirsyncer.py",
+    "tests/web/test_every_language_browser.py",
     "tests/reminders/test_reminders_server.py",
     "tests/kit/test_jobs_server.py",
     "tests/dav/test_zone_readers.py",
