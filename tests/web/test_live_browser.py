@@ -279,3 +279,26 @@ async def test_the_pages_stream_is_the_signed_in_browsers_and_ends_with_its_sign
             async with asyncio.timeout(5):  # the stream ends with the sign-in
                 rest = [line async for line in lines]
         assert "event: changes" not in rest
+
+
+async def test_a_stream_whose_sign_in_ended_elsewhere_leaves_the_page_to_say_so(
+    server: Server,
+) -> None:
+    email, headers = register(server)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as browser:
+        page = await browser.get("/app/signin")
+        fields = {**form_fields(page.text), "email": email, "password": PASSWORD}
+        assert (await browser.post("/app/signin", data=fields)).status_code == 303
+        assert (await browser.get("/app/")).status_code == 200
+        listed = (await browser.get("/api/auth/sessions", headers=headers)).json()
+        [theirs] = [item for item in listed if not item.get("current")]
+        ended = await browser.delete(f"/api/auth/sessions/{theirs['id']}", headers=headers)
+        assert ended.status_code == 204, ended.text
+        # The stream's reconnection (nobody reads its answer) keeps the cookie...
+        refused = await browser.get("/app/live")
+        assert refused.status_code == 401
+        assert "set-cookie" not in refused.headers
+        # ... so that the next page the person opens tells them why they are signed out.
+        told = await browser.get("/app/")
+        assert told.status_code == 401
+        assert "Your sign-in has ended. Sign in again." in told.text

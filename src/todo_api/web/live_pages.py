@@ -23,7 +23,7 @@ class LivePages:
         self.site = site
 
     def routes(self) -> list[BaseRoute]:
-        return [Route("/app/live", self.site.signed_in(self.live), methods=["GET"])]
+        return [Route("/app/live", self.site.signed_in(self.live, stream=True), methods=["GET"])]
 
     async def live(self, request: Request, signed_in: BrowserSignIn) -> Response:
         owner = user_id(signed_in)

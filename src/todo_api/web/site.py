@@ -111,11 +111,15 @@ class Site:
         """A form without this browser's token: posted from another site, or too old."""
         return self.render(request, "refused.html", 403)
 
-    def signed_in(self, page: Page, *, writes: bool = False, shared: bool = True) -> Handler:
+    def signed_in(
+        self, page: Page, *, writes: bool = False, shared: bool = True, stream: bool = False
+    ) -> Handler:
         """`page` for a signed-in browser (a form checked for its CSRF token first); anyone
         else goes to the sign-in page, told so if their sign-in has ended. `shared=False`:
         the page reads what `page_context` gives (the bell's count) in a statement of its own
-        (the list pages' sidebar), so the hooks run only for a page it could not show."""
+        (the list pages' sidebar), so the hooks run only for a page it could not show.
+        `stream=True` (live.js's EventSource, which nobody reads): an ended sign-in is a bare
+        401 that keeps the cookie, so that the next page the person opens says why."""
 
         async def handle(request: Request) -> Response:
             if writes:
@@ -124,6 +128,8 @@ class Site:
                     return self.refused(request)
             signed_in = await self.signins.current(request)
             if signed_in is None:
+                if self.signins.sign_ins.held_one(request) and stream:
+                    return Response(status_code=401, headers=HEADERS)
                 if self.signins.sign_ins.held_one(request):
                     _ = self.words(request)
                     message = _("Your sign-in has ended. Sign in again.")
