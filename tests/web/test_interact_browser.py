@@ -80,7 +80,9 @@ async def test_undo_after_completing(
     await expect(status).to_have_text("Completed Pay rent")
     await expect(page.get_by_role("link", name="Pay rent", exact=True)).to_have_count(0)
     assert completed(server, headers, "Pay rent")
-    await (in_light_and_dark(watched) if javascript else nothing())
+    # The line is the same markup either way; with JavaScript it goes after 5 s, which two
+    # runs of axe can outlast on a loaded machine: it is checked where it stays.
+    await (nothing() if javascript else in_light_and_dark(watched))
     await page.get_by_role("button", name="Undo").click()
     await expect(page.get_by_role("checkbox", name="Complete Pay rent")).to_be_visible()
     await expect(status).to_have_count(0)
@@ -221,10 +223,9 @@ async def test_every_shortcut(
     await page.keyboard.press("x")
     await expect(page.get_by_role("status").filter(has_text="Completed")).to_have_text(
         "Completed Second"
-    )
-    assert completed(server, headers, "Second")
+    )  # said once the server has completed it
     await expect(page.get_by_role("button", name="Undo")).to_be_focused()
-    await page.keyboard.press("Enter")  # Undo, from the keyboard
+    await page.keyboard.press("Enter")  # Undo, from the keyboard, within its 5 s
     await expect(page.get_by_role("checkbox", name="Complete Second")).to_be_visible()
     assert not completed(server, headers, "Second")
     await page.keyboard.press("k")
