@@ -74,6 +74,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     machine: the ranking counts, not the figures): caldav-server-tester 321 s (235 of them its
     install), the notifications servers 300 s, vdirsyncer 254 s, the reminders servers 232 s,
     the jobs servers 208 s, each file of one to three tests and so handed out among the last.
+    The browser tests (`*_browser.py`: a server, Chromium and axe-core, tens of seconds a test)
+    come next, for the same reason.
     """
     rank = {name: n for n, name in enumerate(LONGEST_FILES)}
     files = [item.path.relative_to(_ROOT).as_posix() for item in items]
@@ -82,7 +84,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     def order(n: int) -> tuple[int, int, int]:
         name = files[n]
-        return rank.get(name, len(LONGEST_FILES)), -counts[name], first[name]
+        browser = name.endswith("_browser.py")
+        return (
+            rank.get(name, len(LONGEST_FILES) + (0 if browser else 1)),
+            -counts[name],
+            first[name],
+        )
 
     items[:] = [items[n] for n in sorted(range(len(items)), key=order)]
 

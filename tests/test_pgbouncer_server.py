@@ -295,8 +295,11 @@ def test_sharing_a_list(server: Server, client: Client) -> None:
         assert len(member.call("GET", members, 200).json()) == 2
         client.call("PATCH", f"{members}/{member_id}", 200, json={"role": "editor"})
         member.call("PATCH", f"/api/tasks/{task.json()['id']}", 200, json={"title": "x"})
-        member.call("DELETE", f"{members}/{member_id}", 204)
-        member.call("GET", f"/api/tasks/{task.json()['id']}", 404)
+        owner = f"/api/lists/{shared['id']}/owner"
+        client.call("POST", owner, 200, json={"user_id": member_id})  # handed over
+        former = client.call("GET", "/api/auth/me", 200).json()["id"]
+        member.call("DELETE", f"{members}/{former}", 204)
+        client.call("GET", f"/api/tasks/{task.json()['id']}", 404)
     finally:
         member.http.close()
 

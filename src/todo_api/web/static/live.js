@@ -152,8 +152,21 @@
     }
   };
 
+  // Signing out ends the sign-in, and with it the stream, before the answer takes the
+  // cookie away: the stream must not come back in between with the ended one.
+  let current = null;
+  let leaving = false;
+  document.addEventListener("submit", (event) => {
+    if (event.target.matches?.('form[action="/app/signout"]')) {
+      leaving = true;
+      current?.close();
+    }
+  });
+
   const listen = () => {
+    if (leaving) return;
     const source = new EventSource(STREAM);
+    current = source;
     source.addEventListener("changes", (event) => {
       if (changed(event.data)) soon();
     });
