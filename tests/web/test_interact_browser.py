@@ -227,6 +227,7 @@ async def test_every_shortcut(
     await expect(page.get_by_role("button", name="Undo")).to_be_focused()
     await page.keyboard.press("Enter")  # Undo, from the keyboard, within its 5 s
     await expect(page.get_by_role("checkbox", name="Complete Second")).to_be_visible()
+    await expect(page.locator(f"#{ids['Second']}")).to_be_focused()  # the row Undo brought back
     assert not completed(server, headers, "Second")
     await page.keyboard.press("k")
     await page.keyboard.press("k")
