@@ -138,6 +138,24 @@ async def test_what_changes_elsewhere_shows_live(
         assert put.status_code in (200, 204), put.text
     await expect(page.get_by_role("link", name="From the phone")).to_have_count(0, timeout=LIVE_MS)
 
+    # A row reached with j keeps the focus when the list is put in anew, and k goes on from it.
+    await page.locator("h1").click()
+    await page.keyboard.press("j")
+    await page.keyboard.press("j")
+    row = await page.evaluate(
+        "(() => { document.activeElement.before = 1; return document.activeElement.id; })()"
+    )
+    assert row.startswith("task-"), row
+    made(server, "/api/tasks", {"title": "Under the row"}, headers)
+    await expect(page.get_by_role("link", name="Under the row")).to_be_visible(timeout=LIVE_MS)
+    assert await page.evaluate("[document.activeElement.id, document.activeElement.before]") == [
+        row,
+        None,
+    ]  # the row of the page fetched again
+    above = await page.evaluate("document.activeElement.previousElementSibling.id")
+    await page.keyboard.press("k")
+    await expect(page.locator(f"#{above}")).to_be_focused()
+
     # An assistant adds one over MCP.
     bearer = {"Authorization": f"Bearer {token}"}
     async with (

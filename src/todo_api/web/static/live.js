@@ -58,6 +58,8 @@
       tag: el.tagName,
       name: el.getAttribute("name"),
       label: el.getAttribute("aria-label"),
+      // A row reached with j or k is focusable from the script only (keys.js): so is its copy.
+      tabindex: el.getAttribute("tabindex"),
       value: typing ? el.value : null,
       range: typing ? [el.selectionStart, el.selectionEnd] : null,
     };
@@ -73,6 +75,7 @@
       );
     }
     if (!el) return;
+    if (was.tabindex !== null && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", was.tabindex);
     el.focus({ preventScroll: true });
     if (was.value !== null && "value" in el) {
       el.value = was.value;
