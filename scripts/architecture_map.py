@@ -30,6 +30,8 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from todo_api.kit.routes import Section
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "todo_api"
 PAGE = ROOT / "docs" / "architecture.md"
@@ -165,12 +167,19 @@ def _direct_routes(app: FastAPI) -> list[Any]:
     return []
 
 
+def sections_opened(route: Any) -> list[Any]:
+    """A section's routes, or the route itself."""
+    return route.routes if isinstance(route, Section) else [route]
+
+
 def route_rows(app: FastAPI) -> list[tuple[str, str, str, str]]:
     """(methods, path, source file, how it is served) for every route, by path then method."""
     direct = _direct_routes(app)
     rows = []
     answerer: Any
-    for context in iter_route_contexts(app.routes):
+    # A section's routes (the web app's pages: kit/routes.py) are each a route of the app.
+    routes = [inner for route in app.routes for inner in sections_opened(route)]
+    for context in iter_route_contexts(routes):
         route = context.original_route
         path = str(context.path)
         methods = ", ".join(sorted(context.methods)) if context.methods else "any"

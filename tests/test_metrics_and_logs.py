@@ -182,6 +182,40 @@ async def test_oauth_and_well_known_routes_have_their_own_labels(
     assert routes["/oauth/nothing"] == "unmatched"
 
 
+async def test_the_web_apps_pages_have_their_templates_as_labels(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """The web app's pages are counted under their own templates, a method they do not take
+    too; a path of the app that is no page is `unmatched`, as anywhere else."""
+    app = make_app()
+    requests = [
+        ("GET", "/app/signin", 200),
+        ("HEAD", "/app/signin", 200),
+        ("GET", "/app/", 303),  # to the sign-in page
+        ("GET", "/app/tasks/someone", 303),
+        ("POST", "/app/", 405),
+        ("GET", "/app/static/nothing.css", 404),
+    ]
+    async with client_for(app) as client:
+        for method, path, status in requests:
+            response = await client.request(method, path)
+            assert response.status_code == status, (method, path, response.text)
+        assert (await client.get("/app/no/such/page")).status_code == 404
+        text = (await client.get("/metrics")).text
+    labels = [
+        ("GET", "/app/signin", "200"),
+        ("HEAD", "/app/signin", "200"),
+        ("GET", "/app/", "303"),
+        ("GET", "/app/tasks/{task_id}", "303"),
+        ("POST", "/app/", "405"),
+        ("GET", "/app/static/{name}", "404"),
+    ]
+    for method, route, status in labels:
+        found = sample(text, "http_requests_total", method=method, route=route, status=status)
+        assert found == 1, (method, route, status)
+    assert sample(text, "http_requests_total", method="GET", route="unmatched", status="404") == 1
+
+
 async def test_unusual_methods_share_one_label(make_app: Callable[..., FastAPI]) -> None:
     app = make_app()
     async with client_for(app) as client:

@@ -289,14 +289,17 @@ def create_app(
     app.include_router(tokens_router)
     app.include_router(connections_router)
     app.include_router(ops_router)
-    if settings.web_app:  # before the docs: a browser's `GET /` goes to the app
-        app.router.routes.extend(WebApp(settings).routes())
+    if settings.web_app:
+        pages, root = WebApp(settings).routes()
+        app.router.routes.insert(0, pages)  # first of all: see `Section`
+        app.router.routes.append(root)  # before the docs: a browser's `GET /` goes to the app
     install_docs(app)
     app.router.routes.append(LabelledRoute(MCP_PATH, mcp, include_in_schema=False))
     provider = Provider(db, settings, oauth_clients, known_tokens)
     app.router.routes.extend(oauth_routes(settings, provider, Pages(settings, oauth_clients)))
     # CalDAV answers every method itself, errors in WebDAV's shape (todo_api.dav).
-    app.router.routes.append(LabelledMount("/dav", app=DavApp()))
+    # First too: FastAPI's router would ask every API router before it (see `Section`).
+    app.router.routes.insert(0, LabelledMount("/dav", app=DavApp()))
     app.router.routes.append(
         LabelledRoute("/.well-known/caldav", WellKnown(), include_in_schema=False)
     )

@@ -276,7 +276,9 @@ async def test_the_pages_stream_is_the_signed_in_browsers_and_ends_with_its_sign
 ) -> None:
     email, _headers = register(server)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as browser:
-        assert (await browser.get("/app/live")).status_code == 303  # to the sign-in page
+        no_page = await browser.get("/app/live")  # an EventSource would show no sign-in page
+        assert no_page.status_code == 401
+        assert "text/html" not in no_page.headers.get("content-type", "")
         page = await browser.get("/app/signin")
         fields = {**form_fields(page.text), "email": email, "password": PASSWORD}
         assert (await browser.post("/app/signin", data=fields)).status_code == 303

@@ -3,10 +3,11 @@ and `GET /`: a browser goes to the app, other clients get what `/` answers."""
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from todo_api.config import Settings
 from todo_api.edge import docs
+from todo_api.kit.routes import Section
 from todo_api.web.account_pages import AccountPages
 from todo_api.web.action_pages import ActionPages
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
@@ -32,16 +33,16 @@ class WebApp:
     def __init__(self, settings: Settings) -> None:
         self.site = Site(settings)
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> tuple[Section, Route]:
+        """The app's pages, as one section (the app's router tries it first), and `GET /`."""
         root = Route("/", self.root, methods=["GET"])
         static = Route(STATIC_PREFIX + "{name}", self.site.assets.serve, methods=["GET"])
         if not self.site.settings.builtin_accounts_enabled:
-            return [
-                root,
-                static,
+            unavailable = [
                 Route(APP, self.unavailable, methods=["GET"]),
                 Route("/app/{rest:path}", self.unavailable, methods=["GET", "POST"]),
             ]
+            return Section(APP, [static, *unavailable]), root
         modules = (
             SignInPages,
             AccountPages,
@@ -59,7 +60,8 @@ class WebApp:
             NotificationPages,
             LivePages,
         )
-        return [root, static, *(route for page in modules for route in page(self.site).routes())]
+        pages = [route for page in modules for route in page(self.site).routes()]
+        return Section(APP, [static, *pages]), root
 
     async def root(self, request: Request) -> Response:
         if "text/html" in request.headers.get("accept", ""):

@@ -118,8 +118,8 @@ class Site:
         else goes to the sign-in page, told so if their sign-in has ended. `shared=False`:
         the page reads what `page_context` gives (the bell's count) in a statement of its own
         (the list pages' sidebar), so the hooks run only for a page it could not show.
-        `stream=True` (live.js's EventSource, which nobody reads): an ended sign-in is a bare
-        401 that keeps the cookie, so that the next page the person opens says why."""
+        `stream=True` (live.js's EventSource, which nobody reads): no sign-in is a bare 401,
+        and an ended one keeps its cookie, so that the next page the person opens says why."""
 
         async def handle(request: Request) -> Response:
             if writes:
@@ -128,7 +128,7 @@ class Site:
                     return self.refused(request)
             signed_in = await self.signins.current(request)
             if signed_in is None:
-                if self.signins.sign_ins.held_one(request) and stream:
+                if stream:  # an EventSource shows no page: a sign-in page is an error to it
                     return Response(status_code=401, headers=HEADERS)
                 if self.signins.sign_ins.held_one(request):
                     _ = self.words(request)
