@@ -309,6 +309,10 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
     await sign_in(page, server, email)
     await page.goto(f"{server.url}/app/lists/{home}")
     await expect(page.get_by_role("checkbox", name="Complete Buy bread")).to_be_visible()
+    owners = ("Add a task", "List name")  # quick add into the list; renaming it
+    for name in owners:
+        await expect(page.get_by_role("textbox", name=name)).to_be_visible()
+    await expect(page.get_by_role("link", name="Delete list")).to_be_visible()
     await page.get_by_role("link", name="Pay rent", exact=True).click()
     heading = page.get_by_role("heading", name="Pay rent", level=1)
     await expect(heading).to_be_focused()
@@ -324,6 +328,10 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
     await expect(rows).to_have_count(3)  # the subtask too
     await expect(page.get_by_role("checkbox")).to_have_count(0)
     await expect(page.locator("#tasks[data-reorder], #tasks > li[draggable=true]")).to_have_count(0)
+    for name in owners:  # nothing to add to it, nor to rename or delete it with
+        await expect(page.get_by_role("textbox", name=name)).to_have_count(0)
+    await expect(page.get_by_role("link", name="Delete list")).to_have_count(0)
+    await expect(page.get_by_role("link", name="Share")).to_be_visible()  # the members, to read
     await both_schemes(viewer)
 
     await page.get_by_role("link", name="Pay rent", exact=True).click()

@@ -9,7 +9,11 @@ from datetime import UTC, date, datetime
 from html import unescape
 from typing import Any
 
+from fastapi import FastAPI
+
+from tests.auth.accounts_helpers import sign_up
 from tests.auth.oauth_helpers import form_fields
+from tests.support import client_for
 from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
 from todo_api.web.shown import task_row, when
 
@@ -40,6 +44,37 @@ async def test_a_row_says_whom_it_is_assigned_to_its_subtasks_and_comments(
     assert f"Assigned to {me['email']}" in row
     assert "Subtasks: 1 of 3 done" in row
     assert "2 comments" in row
+
+
+async def test_a_member_is_offered_what_their_role_allows(
+    signed_in: Account,  # noqa: F811
+    app: FastAPI,  # noqa: F811
+) -> None:
+    """The owner renames and deletes a list; an editor adds to it (quick add) and reorders
+    it, and is offered neither; a viewer is offered none of them."""
+    home = await api(signed_in, "POST", "/api/lists", {"name": "Home"})
+    await api(signed_in, "POST", "/api/tasks", {"title": "Paint", "list_id": home["id"]})
+    path = f"/app/lists/{home['id']}"
+    offers = {
+        "quick add": 'action="/app/quick"',
+        "rename": f'action="{path}/rename"',
+        "delete": f'href="{path}/delete"',
+        "reorder": "data-reorder",
+    }
+
+    def offered(html: str) -> set[str]:
+        return {name for name, mark in offers.items() if mark in html}
+
+    assert offered((await signed_in.browser.get(path)).text) == set(offers)
+    for role, allowed in (("editor", {"quick add", "reorder"}), ("viewer", set())):
+        link = await api(signed_in, "POST", f"/api/lists/{home['id']}/invitations", {"role": role})
+        async with client_for(app) as api_client, client_for(app) as browser:
+            member = Account(api_client, browser, await sign_up(api_client))
+            await api(member, "POST", "/api/invitations/accept", {"token": link["token"]})
+            assert (await member.sign_in()).status_code == 303
+            page = await member.browser.get(path)
+            assert page.status_code == 200, page.text
+            assert offered(page.text) == allowed, role
 
 
 async def test_an_unreadable_filter_or_search_says_so(signed_in: Account) -> None:  # noqa: F811

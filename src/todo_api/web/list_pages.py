@@ -328,6 +328,9 @@ class ListPages:
             elif not is_htmx(request):  # typing along with htmx, the part shows the alert
                 status = 400
             undo = await just_completed(request, conn, owner)
+        # The person's role in the list in view (None elsewhere): what the page offers them.
+        roles = {str(item["id"]): item["role"] for item in side["lists"]}
+        list_role = roles.get(str(view.list_id)) if view.list_id else None
         kept = {key: value for key, value in typed.items() if value and key != "completed"}
         toggled = {**kept, **({} if typed["completed"] else {"completed": "1"})}
         return self.site.render(
@@ -344,6 +347,7 @@ class ListPages:
             toggle=f"{view.path}?{urlencode(toggled)}" if toggled else view.path,
             filter_message=unread,
             undo=undo,
+            list_role=list_role,
             **{"message": None, "text": "", **context},
         )
 
