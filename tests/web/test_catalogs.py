@@ -11,10 +11,12 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from jinja2 import Environment
 
 import todo_api
 from todo_api.kit.catalogs import LOCALE_DIR
 from todo_api.kit.words import LANGUAGES
+from todo_api.web.messages import template_gettext, translations
 
 PACKAGE = Path(todo_api.__file__).parent
 TRANSLATED = [language for language in LANGUAGES if language != "en"]
@@ -60,3 +62,23 @@ def test_every_string_is_translated(language: str, domain: str) -> None:
         elif _placeholders(msgid) != _placeholders(str(entry.string)):
             mismatched.append(msgid)
     assert (missing, fuzzy, mismatched) == ([], [], []), (domain, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_templates_quick_gettext_says_what_jinjas_says(language: str) -> None:
+    """The pages' `_()` (messages.template_gettext) gives what Jinja's i18n extension gives
+    for every message of the web app: the same words, `%%` as `%`, and each variable escaped
+    into them."""
+    jinjas = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    jinjas.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    ours = template_gettext(language)
+    messages = sorted(_source_strings("messages"))
+    assert len(messages) > 300
+    for message in messages:
+        found = re.findall(r"%\((\w+)\)([a-z])", message)
+        variables = {name: 3 if kind == "d" else f'<b id="{name}">&' for name, kind in found}
+        said = jinjas.from_string("{{ _(message, **variables) }}").render(
+            message=message, variables=variables
+        )
+        assert str(ours(message, **variables)) == said, message
+        assert str(ours(message, **variables)) == said  # again, made once

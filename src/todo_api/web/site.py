@@ -24,7 +24,7 @@ from todo_api.config import Settings
 from todo_api.kit import zones
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.web.assets import Assets
-from todo_api.web.messages import Gettext, language_of, translations
+from todo_api.web.messages import Gettext, language_of, template_gettext, translations
 from todo_api.web.signins import WebSignIns
 
 APP = "/app/"
@@ -57,6 +57,7 @@ def _templates(language: str) -> Environment:
         auto_reload=False,  # the templates are the package's: no stat per include
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["_"] = template_gettext(language)  # the same words, at a fraction of the cost
     return env
 
 
