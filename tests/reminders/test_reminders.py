@@ -384,12 +384,17 @@ async def test_a_task_reopened_after_its_reminder_passed_is_not_reminded_late_un
     # No webhook: the reopen is the one-statement kind, which a task with reminders skips.
     email = f"{uuid.uuid4().hex[:8]}@example.test"
     async with client_for(fire_app, token_for(fire_settings, str(uuid.uuid4()), email)) as alice:
-        passed = await create_task(alice, title="Passed", reminders=[{"at": soon(2)}])
-        coming = await create_task(alice, title="Coming", reminders=[{"at": soon(6)}])
+        # Seconds for four requests on a loaded machine before the first one's time.
+        passed_at = soon(3)
+        passed = await create_task(alice, title="Passed", reminders=[{"at": passed_at}])
+        coming = await create_task(alice, title="Coming", reminders=[{"at": soon(9)}])
         for task in (passed, coming):
             done = await alice.post(f"/api/tasks/{task['id']}/complete")
             assert done.status_code == 200, done.text
-        await asyncio.sleep(1.5)  # the first one's time passes while it is completed
+        # The first one's time passes while it is completed.
+        left = datetime.fromisoformat(passed_at) - datetime.now(UTC)
+        assert left.total_seconds() > 0, "completed after its reminder's time"
+        await asyncio.sleep(left.total_seconds() + 0.5)
         for task in (passed, coming):
             reopened = await alice.post(f"/api/tasks/{task['id']}/reopen")
             assert reopened.status_code == 200, reopened.text
