@@ -77,6 +77,24 @@ async def test_a_member_is_offered_what_their_role_allows(
             assert offered(page.text) == allowed, role
 
 
+async def test_a_repeat_rule_changed_is_said_in_words_in_the_activity(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    task = await api(signed_in, "POST", "/api/tasks", {"title": "Water", "due_date": "2030-05-06"})
+    rule = {"recurrence": "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;COUNT=5"}
+    await api(signed_in, "PATCH", f"/api/tasks/{task['id']}", rule)
+    for language, said in (
+        ("en", "You changed the repetition to every 2 weeks, on Monday and Friday, 5 times"),
+        ("de", "alle 2 Wochen, am Montag und Freitag, 5 Mal"),
+    ):
+        page = await signed_in.browser.get(
+            f"/app/tasks/{task['id']}", headers={"Accept-Language": language}
+        )
+        assert page.status_code == 200, page.text
+        assert said in unescape(page.text), language
+        assert "FREQ=WEEKLY" not in page.text.split('id="activity-heading"')[-1], language
+
+
 async def test_an_unreadable_filter_or_search_says_so(signed_in: Account) -> None:  # noqa: F811
     await api(signed_in, "POST", "/api/tasks", {"title": "Milk", "priority": "high"})
     unread = await signed_in.browser.get("/app/", params={"filter": "p1 & ("})

@@ -11,6 +11,7 @@ from babel import dates as babel_dates
 
 from todo_api.kit import zones
 from todo_api.web.messages import Gettext
+from todo_api.web.task_extras import rule_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,10 @@ class Reader:
                 "FREQ=MONTHLY": self._("every month"),
                 "FREQ=YEARLY": self._("every year"),
             }
-            return presets.get(str(value), str(value))
+            if str(value) in presets:
+                return presets[str(value)]
+            said = rule_text(str(value), self.language)  # "Every 2 weeks, on Monday, ..."
+            return said[:1].lower() + said[1:]  # within a sentence
         if name == "parent_id":
             return self.titles.get(str(value)) or self._("another task")
         return str(value)
