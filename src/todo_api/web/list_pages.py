@@ -140,7 +140,8 @@ async def sidebar(conn: Connection, signed_in: BrowserSignIn) -> dict[str, Any]:
     for n, (_shape, values) in enumerate(counting):
         params.update({f"c{n}_{name}": value for name, value in values.items()})
     # The lists first: the counts are planned per call, as the page of tasks read next is, so
-    # the session's plan mode changes once a page, not three times (a round trip each).
+    # the session's plan mode changes twice a page (there and back), not four times (a round
+    # trip each).
     listed = await lists.list_lists(conn, owner)
     statement = counts_statement(tuple(shape for shape, _values in counting))
     row = (await conn.execute(statement, params)).one()
