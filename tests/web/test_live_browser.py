@@ -13,7 +13,7 @@ import httpx
 import httpx2
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.auth.accounts_helpers import PASSWORD
 from tests.auth.oauth_helpers import form_fields
@@ -322,3 +322,39 @@ async def test_a_stream_whose_sign_in_ended_elsewhere_leaves_the_page_to_say_so(
         told = await browser.get("/app/")
         assert told.status_code == 401
         assert "Your sign-in has ended. Sign in again." in told.text
+
+
+async def test_a_page_left_by_a_form_is_not_fetched_again_on_the_way(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    """Deleting a list from its confirmation page: the deletion reaches the page's stream
+    before the form's answer reaches the browser (held back here), and the page, gone now,
+    is not fetched again (a 404 in the console)."""
+    email, headers = register(server)
+    errands = made(server, "/api/lists", {"name": "Errands"}, headers)
+    watched = await open_page(browser, server, axe_source)
+    page = watched.page
+    await sign_in(page, server, email)
+    confirm = f"{server.url}/app/lists/{errands['id']}/delete"
+    await page.goto(confirm)
+    await asyncio.sleep(0.5)  # the page's stream is open
+    fetched_again: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            fetched_again.append(request.url)
+            if request.method == "GET" and request.url == confirm
+            else None
+        ),
+    )
+
+    async def answer_late(route: Route) -> None:
+        answer = await route.fetch(max_redirects=0)  # the server has deleted it
+        await asyncio.sleep(LIVE_MS / 1000 + 1)  # the stream has told the page
+        await route.fulfill(response=answer)
+
+    await page.route(confirm, answer_late)
+    await page.get_by_role("button", name="Delete list").click()
+    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible(timeout=10_000)
+    assert fetched_again == []
+    assert watched.problems == []

@@ -17,6 +17,7 @@
   let dropped = false;
   let pause = 1000;
   let edits = 0;
+  let sent = false; // a form's answer is on its way (below)
   document.addEventListener("app:edited", () => {
     edits += 1;
   });
@@ -114,6 +115,7 @@
   };
 
   const refresh = async () => {
+    if (sent) return;
     if (busy) {
       again = true;
       return;
@@ -164,6 +166,18 @@
       leaving = true;
       current?.close();
     }
+  });
+  // A form sent the browser's way (not by htmx, which prevents that, nor a dialog's) takes the
+  // person to its answer: this page is not fetched again meanwhile (it may be gone, as a list
+  // just left is). Should the page stay (its answer a download), it catches up after a while.
+  document.addEventListener("submit", (event) => {
+    if (event.defaultPrevented || event.target.method === "dialog" || leaving) return;
+    sent = true;
+    clearTimeout(timer);
+    setTimeout(() => {
+      sent = false;
+      soon();
+    }, 10000);
   });
 
   const listen = () => {
