@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from todo_api.accounts import service, sign_ins
 from todo_api.accounts.requests import origin_of
-from todo_api.auth.errors import InvalidToken, SignInNotFound
+from todo_api.auth.errors import SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.live_sign_ins import LiveSignIns
 from todo_api.config import Settings
@@ -93,14 +93,19 @@ class BrowserSignIns:
         cookie = self._read(request)
         if cookie is None:
             return None
-        try:
-            await held(request.app, LiveSignIns).check(database(request), cookie.sign_in)
-        except InvalidToken:
-            return None
+        live = held(request.app, LiveSignIns)
+        generation = live.known(cookie.sign_in)
         async with database(request).connection() as conn:
-            user = await service.get_user(conn=conn, user_id=cookie.user_id)
+            if generation is None:  # known to work
+                user = await service.get_user(conn=conn, user_id=cookie.user_id)
+            else:
+                user = await service.get_user_signed_in(
+                    conn=conn, user_id=cookie.user_id, sign_in=cookie.sign_in
+                )
         if user is None or (self._require_verified and not user.email_verified):
             return None
+        if generation is not None:
+            live.found_working(cookie.sign_in, generation)
         return BrowserSignIn(user, cookie.sign_in)
 
     def held_one(self, request: Request) -> bool:

@@ -14,13 +14,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, true, update
 
 from todo_api.accounts import registration, sign_ins
 from todo_api.accounts.passwords import PasswordHashing
 from todo_api.accounts.registration import Invitations
 from todo_api.accounts.schemas import Tokens, UserRead
 from todo_api.accounts.sign_ins import Origin
+from todo_api.auth import live_sign_ins
 from todo_api.auth.errors import (
     EmailNotVerified,
     EmailTaken,
@@ -141,12 +142,28 @@ async def check_password(
 
 
 # Built once: every page of the web app reads its user's row (compiling it was a tenth of a
-# list page's CPU).
-_USER = Query(select(users).where(users.c.id == bindparam("user_id")))
+# list page's CPU), with its sign-in's state when this process does not know it.
+_USER = Query(select(users).where(users.c.id == bindparam("user_id")), any_plan=True)
+_USER_AND_SIGN_IN = Query(
+    select(users, live_sign_ins.STATE)
+    .select_from(users.join(live_sign_ins.STATE, true()))
+    .where(users.c.id == bindparam("user_id")),
+    any_plan=True,
+)
 
 
 async def get_user(*, conn: Connection, user_id: uuid.UUID) -> Row | None:
     return (await conn.execute(_USER, {"user_id": user_id})).first()
+
+
+async def get_user_signed_in(
+    *, conn: Connection, user_id: uuid.UUID, sign_in: uuid.UUID
+) -> Row | None:
+    """The user, if the sign-in still works: one statement for both."""
+    row = (
+        await conn.execute(_USER_AND_SIGN_IN, {"user_id": user_id, "family_id": sign_in})
+    ).first()
+    return row if row is not None and live_sign_ins.working(row) else None
 
 
 async def change_me(*, conn: Connection, user_id: uuid.UUID, changes: dict[str, Any]) -> Row | None:

@@ -16,24 +16,33 @@ from sqlalchemy import bindparam, func, select
 
 from todo_api.auth.errors import InvalidToken
 from todo_api.auth.hashed_tokens import KNOWN_TOKEN_SECONDS, KnownTokens
-from todo_api.db import Connection, Database, Query
+from todo_api.db import Connection, Database, Query, Row
 from todo_api.tables.users import refresh_tokens
 
 LIVE_SIGN_INS_MAX = 10_000
 rt = refresh_tokens.c
 
 
-# Whether the sign-in has tokens and none of them revoked (revoking one revokes it).
-_STATE = Query(
-    select(func.count().label("issued"), func.count(rt.revoked_at).label("revoked")).where(
-        rt.family_id == bindparam("family_id")
+# Whether the sign-in has tokens and none of them revoked (revoking one revokes it): one row,
+# which a statement reading something else (the web app's user row) can join to answer it too.
+STATE = (
+    select(
+        func.count().label("sign_in_issued"),
+        func.count(rt.revoked_at).label("sign_in_revoked"),
     )
+    .where(rt.family_id == bindparam("family_id"))
+    .subquery("sign_in_state")
 )
+_STATE = Query(select(STATE), any_plan=True)
+
+
+def working(state: Row) -> bool:
+    """Whether a row with STATE's columns says the sign-in works."""
+    return bool(state["sign_in_issued"]) and not state["sign_in_revoked"]
 
 
 async def works(conn: Connection, sign_in: uuid.UUID) -> bool:
-    state = (await conn.execute(_STATE, {"family_id": sign_in})).one()
-    return bool(state["issued"]) and not state["revoked"]
+    return working((await conn.execute(_STATE, {"family_id": sign_in})).one())
 
 
 class LiveSignIns:
@@ -44,19 +53,32 @@ class LiveSignIns:
         self._max_age = max_age
         self._entries: dict[uuid.UUID, tuple[float, int]] = {}  # -> good until, generation
 
-    async def check(self, db: Database, sign_in: uuid.UUID) -> None:
-        """401 INVALID_TOKEN unless the sign-in still works."""
+    def known(self, sign_in: uuid.UUID) -> int | None:
+        """None if the sign-in was found working lately (no lookup needed); else the
+        generation to hand `found_working` once a lookup says it works."""
         entry = self._entries.get(sign_in)
         generation = self._known.generation
         if entry is not None:
             good_until, seen_in = entry
             if seen_in == generation and time.monotonic() < good_until and self._known.trusted():
-                return
+                return None
             del self._entries[sign_in]
-        async with db.connection() as conn:
-            if not await works(conn, sign_in):
-                raise InvalidToken("The sign-in has ended; sign in again")
+        return generation
+
+    def found_working(self, sign_in: uuid.UUID, generation: int) -> None:
+        """A lookup begun at `generation` found the sign-in working: kept, unless a revocation
+        was heard since (or revocations are not heard now)."""
         if generation == self._known.generation and self._known.trusted():
             if len(self._entries) >= LIVE_SIGN_INS_MAX:
                 del self._entries[next(iter(self._entries))]
             self._entries[sign_in] = (time.monotonic() + self._max_age, generation)
+
+    async def check(self, db: Database, sign_in: uuid.UUID) -> None:
+        """401 INVALID_TOKEN unless the sign-in still works."""
+        generation = self.known(sign_in)
+        if generation is None:
+            return
+        async with db.connection() as conn:
+            if not await works(conn, sign_in):
+                raise InvalidToken("The sign-in has ended; sign in again")
+        self.found_working(sign_in, generation)

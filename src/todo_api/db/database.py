@@ -291,9 +291,13 @@ class PostgresConnection(Connection):
         super().__init__(driver, dialect)
         self._custom_sessions = custom_sessions
 
-    async def _plan_as(self, custom: bool) -> None:
+    async def _plan_as(self, compiled: Compiled) -> None:
         """Puts the session in the plan mode the statement needs, when it is not in it yet: a
-        round trip only when a connection goes from one kind of statement to the other."""
+        round trip only when a connection goes from one kind of statement to the other (a
+        statement planned alike in both modes goes in either)."""
+        if compiled.any_plan:
+            return
+        custom = compiled.custom_plans
         sessions = self._custom_sessions
         # Without a statement cache every statement is planned anyway; inside a transaction a
         # rollback would undo the SET behind our back (the statement keeps the session's mode).
@@ -311,7 +315,7 @@ class PostgresConnection(Connection):
 
     async def run(self, compiled: Compiled, args: list[Any]) -> Result:
         try:
-            await self._plan_as(compiled.custom_plans)
+            await self._plan_as(compiled)
             if compiled.returns_rows:
                 records = await self.driver.fetch(compiled.sql, *args)
                 return Result(records, len(records), compiled)
@@ -321,7 +325,7 @@ class PostgresConnection(Connection):
 
     async def run_many(self, compiled: Compiled, args: list[list[Any]]) -> None:
         try:
-            await self._plan_as(compiled.custom_plans)
+            await self._plan_as(compiled)
             await self.driver.executemany(compiled.sql, args)
         except PG_ERRORS as exc:
             raise _own_error(exc) from exc

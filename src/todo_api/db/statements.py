@@ -54,6 +54,7 @@ class Compiled:
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]
     returns_rows: bool
     custom_plans: bool = False  # planned for each call's values (see Query)
+    any_plan: bool = False  # runs in whichever plan mode the session is in (see Query)
     # The pickers made for `picked`, by the names they pick.
     _pickers: dict[tuple[str, ...], Callable[[Sequence[Any]], list[Any]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -141,7 +142,12 @@ def _dumps_json(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def compile_for(
-    statement: ClauseElement, dialect: Dialect, *, prebuilt: bool, custom_plans: bool = False
+    statement: ClauseElement,
+    dialect: Dialect,
+    *,
+    prebuilt: bool,
+    custom_plans: bool = False,
+    any_plan: bool = False,
 ) -> Compiled:
     """Compile for one dialect. A per-call statement carries its values (an IN list of values
     becomes a parameter per value); a prebuilt one names its parameters with `bindparam`, given
@@ -191,6 +197,7 @@ def compile_for(
         converters=tuple(converters),
         returns_rows=bool(columns),
         custom_plans=custom_plans,
+        any_plan=any_plan,
     )
 
 
@@ -201,20 +208,31 @@ class Query:
     (`plan_cache_mode=auto`) soon reuses one generic plan for every call: no planning per
     request. A statement whose best plan depends on the values (a filtered list: how many of
     this user's tasks match decides between walking the sort's index and sorting the matches)
-    says `custom_plans=True`, and is planned for each call's values."""
+    says `custom_plans=True`, and is planned for each call's values. Switching a session from
+    one mode to the other is a round trip: a statement whose plan is the same whatever the
+    values (a lookup by key) says `any_plan=True`, and runs in the mode the session is in (a
+    page that reads such statements around its custom-planned ones switches once, not at each
+    change of kind)."""
 
-    __slots__ = ("_by_dialect", "custom_plans", "statement")
+    __slots__ = ("_by_dialect", "any_plan", "custom_plans", "statement")
 
-    def __init__(self, statement: ClauseElement, *, custom_plans: bool = False) -> None:
+    def __init__(
+        self, statement: ClauseElement, *, custom_plans: bool = False, any_plan: bool = False
+    ) -> None:
         self.statement = statement
         self.custom_plans = custom_plans
+        self.any_plan = any_plan
         self._by_dialect: dict[str, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             found = self._by_dialect[dialect.name] = compile_for(
-                self.statement, dialect, prebuilt=True, custom_plans=self.custom_plans
+                self.statement,
+                dialect,
+                prebuilt=True,
+                custom_plans=self.custom_plans,
+                any_plan=self.any_plan,
             )
         return found
 

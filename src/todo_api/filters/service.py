@@ -25,7 +25,8 @@ _MINE = (saved_filters.c.user_id == bindparam("user_id"),)
 ALL = Query(
     select(saved_filters)
     .where(*_MINE)
-    .order_by(saved_filters.c.user_id, saved_filters.c.position, saved_filters.c.id)
+    .order_by(saved_filters.c.user_id, saved_filters.c.position, saved_filters.c.id),
+    any_plan=True,
 )
 ONE = Query(select(saved_filters).where(*_MINE, saved_filters.c.id == bindparam("filter_id")))
 COUNT = Query(select(func.count()).select_from(saved_filters).where(*_MINE))

@@ -49,7 +49,8 @@ ROWS: VersionedRows[ListRow] = VersionedRows(
 ALL = Query(
     select(*access.SERVED)
     .select_from(lists.join(list_members, access.membership(lists.c.id)))
-    .order_by(list_members.c.position, lists.c.id)
+    .order_by(list_members.c.position, lists.c.id),
+    any_plan=True,
 )
 # The list's tasks locked parents first: the order in which completing or deleting a parent
 # locks them (the parent, then its subtasks by trigger or cascade).

@@ -19,7 +19,8 @@ SUBTASKS = Query(
         func.sum(case((tasks.c.is_completed, 1), else_=0), type_=Integer).label("done"),
     )
     .where(tasks.c.parent_id.in_(_IDS))
-    .group_by(tasks.c.parent_id)
+    .group_by(tasks.c.parent_id),
+    any_plan=True,
 )
 
 

@@ -43,7 +43,7 @@ from todo_api.tasks.listing import (
 )
 from todo_api.tasks.schemas import QuickAdd, task_body
 from todo_api.web.action_pages import just_completed, undo_line, undo_path
-from todo_api.web.shown import task_row, with_labels
+from todo_api.web.shown import now_in, task_line
 from todo_api.web.site import (
     APP,
     Site,
@@ -175,20 +175,20 @@ async def task_rows(
     for list_id in shared:
         for member in await sharing.members(conn, owner, list_id):
             people[str(member["user_id"])] = member["name"] or member["email"]
-    now = utcnow()
+    now = now_in(zone)
     shown = []
     for task in found:
         assignee = people.get(str(task["assignee_id"])) if task["assignee_id"] else None
-        row = task_row(task, zone, language, now)
-        shown.append(
-            with_labels(
-                row,
-                language,
-                assignee=assignee,
-                subtasks=done_total.get(task["id"]),
-                viewed_only=viewed_only,
-            )
+        line = task_line(
+            task,
+            zone,
+            language,
+            now,
+            assignee=assignee,
+            subtasks=done_total.get(task["id"]),
+            viewed_only=viewed_only,
         )
+        shown.append({"line": line})
     return shown
 
 

@@ -3,7 +3,7 @@ the near days in words (Today, Tomorrow, Yesterday, a weekday of the coming week
 overdue task said to be so."""
 
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time
 from html import escape
 from typing import Any
@@ -64,54 +64,57 @@ def _words(language: str) -> dict[str, Any]:
     }
 
 
-def with_labels(
-    row: dict[str, Any],
+def task_line(
+    task: Mapping[str, Any],
+    zone: str,
     language: str,
+    now: datetime,
     *,
     assignee: str | None = None,
     subtasks: tuple[int, int] | None = None,
     viewed_only: Collection[str] = (),
-) -> dict[str, Any]:
-    """`row` (task_row's) with its line in a list (`line`, for `_tasks.html`): its checkbox (a
-    button of the page's `rows` form, in base.html; none for a task of a list in
-    `viewed_only`, the ids of those the person only views), its title (opened beside the list
-    with htmx) and its details. Written here with every value escaped, rather than in the
+) -> Markup:
+    """The task's line in a list (for `_tasks.html`): its checkbox (a button of the page's
+    `rows` form, in base.html; none for a task of a list in `viewed_only`, the ids of those the
+    person only views), its title (opened beside the list with htmx) and its details (due,
+    start, priority, tags, assignee, subtasks, comments), as task_row says them; `now` on the
+    person's clock (`zone`). Written here with every value escaped, rather than in the
     template: a list page shows 50, and the template's lookups and escaping were most of the
-    page's rendering (f-strings and `html.escape`: a third of `str.format` and Markup's cost)."""
-    words = _words(language)
-    task_id = str(row["id"])
-    title = escape(row["title"])
-    completed = bool(row.get("is_completed"))
+    page's rendering. A detail's words are made once for each value (tasks share their days,
+    priorities and tags), and the title is escaped once for the line and the checkbox's label."""
+    task_id = str(task["id"])
+    title = escape(task["title"])
+    completed = bool(task.get("is_completed"))
     details = []
-    if row["due_text"]:
-        said = words["overdue" if row["overdue"] else "due"] % {"when": row["due_text"]}
-        details.append(_detail("due overdue" if row["overdue"] else "due", said))
-    if row["start_text"]:
-        details.append(_detail("start", words["starts"] % {"when": row["start_text"]}))
-    if row["priority_text"]:
-        said = words["priority"] % {"priority": row["priority_text"]}
-        details.append(_detail("priority", said))
-    details.extend(_detail("tag", f"@{tag}") for tag in row["tags"])
+    due = _moment(task.get("due_at"), task.get("due_date"), zone)
+    if due is not None:
+        overdue = not completed and _passed(due, now)
+        details.append(_said(language, "overdue" if overdue else "due", when(due, now, language)))
+    start = _moment(task.get("start_at"), task.get("start_date"), zone)
+    if start is not None:
+        details.append(_said(language, "starts", when(start, now, language)))
+    priority = _words(language)["priorities"].get(str(task.get("priority")))
+    if priority:
+        details.append(_said(language, "priority", priority))
+    details.extend(_tag(tag) for tag in task.get("tags") or ())
     if assignee:
-        details.append(_detail("assignee", words["assigned"] % {"who": assignee}))
+        details.append(_said(language, "assigned", assignee))
     if subtasks:
-        done = {"done": subtasks[0], "total": subtasks[1]}
-        details.append(_detail("subtasks", words["subtasks"] % done))
-    if count := row.get("comment_count"):
-        said = translations(language).ngettext("%(num)d comment", "%(num)d comments", count)
-        details.append(_detail("comments", said % {"num": count}))
-    if str(row.get("list_id")) in viewed_only:
+        details.append(_said(language, "subtasks", subtasks))
+    if count := task.get("comment_count"):
+        details.append(_said(language, "comments", count))
+    if str(task.get("list_id")) in viewed_only:
         check = NO_CHECK
     else:
         action = f"/app/tasks/{task_id}/{'reopen' if completed else 'complete'}"
-        label = escape(words["reopen" if completed else "complete"] % {"title": row["title"]})
+        label = _escaped_words(language)["reopen" if completed else "complete"] % {"title": title}
         check = (
             f'<button type="submit" form="rows" formaction="{action}" hx-post="{action}"'
             ' hx-include="#rows" hx-target="closest li" hx-swap="outerHTML" class="check"'
             f' role="checkbox" aria-checked="{"true" if completed else "false"}"'
             f' aria-label="{label}"></button>'
         )
-    row["line"] = Markup(  # noqa: S704 - every value in it escaped above
+    return Markup(  # noqa: S704 - every value in it escaped above
         f'<li class="task{" completed" if completed else ""}" id="task-{task_id}">\n'
         f"  {check}\n"
         '  <div class="body">\n'
@@ -121,11 +124,54 @@ def with_labels(
         "  </div>\n"
         "</li>"
     )
-    return row
 
 
-def _detail(kind: str, words: str) -> str:
-    return f'<span class="{kind}">{escape(words)}</span>'
+def now_in(zone: str) -> datetime:
+    """This moment on the person's clock (`task_line`'s `now`)."""
+    return utcnow().astimezone(zones.zone(zone))
+
+
+def _passed(moment: datetime | date, now: datetime) -> bool:
+    """Whether a due moment (or day) is before `now` (or its day)."""
+    return moment < now if isinstance(moment, datetime) else moment < now.date()
+
+
+@functools.cache
+def _escaped_words(language: str) -> dict[str, Any]:
+    """_words' sentences escaped: one with a value escaped into it is the sentence escaped,
+    since escaping maps each character on its own (`%(title)s` has none it changes)."""
+    return {key: escape(value) for key, value in _words(language).items() if isinstance(value, str)}
+
+
+# A detail of a line: its class, and the sentence of `_words` that says it.
+_DETAILS = {
+    "due": ("due", "due", "when"),
+    "overdue": ("due overdue", "overdue", "when"),
+    "starts": ("start", "starts", "when"),
+    "priority": ("priority", "priority", "priority"),
+    "assigned": ("assignee", "assigned", "who"),
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _said(language: str, kind: str, value: Any) -> str:
+    """A detail's `<span>` in `language`: `kind` with its value (a day, a priority's word, a
+    person, (done, total) subtasks, a number of comments)."""
+    words = _words(language)
+    if kind == "subtasks":
+        css, said = "subtasks", words["subtasks"] % {"done": value[0], "total": value[1]}
+    elif kind == "comments":
+        plural = translations(language).ngettext("%(num)d comment", "%(num)d comments", value)
+        css, said = "comments", plural % {"num": value}
+    else:
+        css, sentence, name = _DETAILS[kind]
+        said = words[sentence] % {name: value}
+    return f'<span class="{css}">{escape(said)}</span>'
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag(tag: str) -> str:
+    return f'<span class="tag">{escape(f"@{tag}")}</span>'
 
 
 def _moment(at: Any, day: Any, zone: str) -> datetime | date | None:

@@ -24,7 +24,13 @@ from todo_api.config import Settings
 from todo_api.kit import zones
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.web.assets import Assets
-from todo_api.web.messages import Gettext, language_of, template_gettext, translations
+from todo_api.web.messages import (
+    FixedWords,
+    Gettext,
+    language_of,
+    template_gettext,
+    translations,
+)
 from todo_api.web.signins import WebSignIns
 
 APP = "/app/"
@@ -53,7 +59,7 @@ def _templates(language: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(default=True),
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", FixedWords],
         auto_reload=False,  # the templates are the package's: no stat per include
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]

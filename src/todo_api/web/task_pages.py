@@ -30,7 +30,7 @@ from todo_api.tasks.schemas import TaskCreate, TaskUpdate, task_body
 from todo_api.web import activity_words, task_form
 from todo_api.web.markdown import rendered
 from todo_api.web.messages import Gettext
-from todo_api.web.shown import task_row, with_labels
+from todo_api.web.shown import now_in, task_line, task_row
 from todo_api.web.site import (
     APP,
     Site,
@@ -114,7 +114,8 @@ class TaskPages:
         # A viewer of the list reads the task; changing it, commenting included, is refused.
         writable = home is None or home["role"] != "viewer"
         viewed = {str(item["id"]) for item in sidebar if item["role"] == "viewer"}
-        shown = task_row(task_body(found), zone, language)
+        now = now_in(zone)
+        shown = task_row(task_body(found), zone, language, now)
         shown_values = task_form.values_of(task_body(found), zone)
         values = context.pop("values", None) or shown_values
         return self.site.render(
@@ -133,12 +134,12 @@ class TaskPages:
             version=found["version"],
             home=home,
             beside=[
-                with_labels(task_row(item, zone, language), language, viewed_only=viewed)
+                {**item, "line": task_line(item, zone, language, now, viewed_only=viewed)}
                 for item in beside.tasks
             ],
             back=f"/app/lists/{found['list_id']}" if found["list_id"] else APP,
             subtasks=[
-                with_labels(task_row(item, zone, language), language, viewed_only=viewed)
+                {**item, "line": task_line(item, zone, language, now, viewed_only=viewed)}
                 for item in subtasks.tasks
             ],
             writable_lists=[item for item in sidebar if item["role"] in ("owner", "editor")],
