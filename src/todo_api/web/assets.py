@@ -3,6 +3,7 @@ so that a browser keeps each for a year and a new release's file is a new name. 
 gzipped once when read, and sent so to a browser that accepts it: a page's first visit costs
 a third of the bytes, and no request pays for compressing."""
 
+import functools
 import gzip
 import hashlib
 from pathlib import Path
@@ -18,6 +19,13 @@ _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
 }
+
+
+@functools.cache
+def assets() -> "Assets":
+    """The package's static files, read once per process (the pages name them in their
+    compiled templates: todo_api.web.messages.FixedTexts)."""
+    return Assets()
 
 
 class Assets:

@@ -50,31 +50,38 @@ def template_gettext(language: str) -> Callable[..., Markup]:
     return say
 
 
-# `_ ( "..." )`: a message without variables, as the lexer gives it.
-_FIXED = ("name", "lparen", "string", "rparen")
+# `f ( "..." )`: a call with one text, as the lexer gives it.
+_CALL = ("name", "lparen", "string", "rparen")
+# The globals whose calls with one text are made when a template is compiled: `_` (a message
+# without variables) and `asset` (a static file's hashed name), the same for every page.
+FIXED = ("_", "asset")
 
 
-class FixedWords(Extension):
+class FixedTexts(Extension):
     """Each `_("...")` without variables, translated when the template is compiled (each
-    language has its environment, whose `_` is template_gettext's): the words are then part of
-    the compiled template, as text marked safe (what `_()` gives), with no call, lookup or
-    escaping at each render. A page says some forty."""
+    language has its environment, whose `_` is template_gettext's), and each `asset("...")`:
+    the text is then part of the compiled template (words as markup, what `_()` gives; a file's
+    name escaped as any value is), with no call, lookup or escaping at each render. A page says
+    some forty words and names ten files."""
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
-        say = cast(Callable[[str], Markup], self.environment.globals["_"])
         held: list[Token] = []
         for token in stream:
             held.append(token)
             at = len(held) - 1
-            if token.type != _FIXED[at] or (at == 0 and token.value != "_"):
+            if token.type != _CALL[at] or (at == 0 and token.value not in FIXED):
                 yield from held[:-1]
-                held = [token] if token.type == "name" and token.value == "_" else []
+                held = [token] if token.type == "name" and token.value in FIXED else []
                 if not held:
                     yield token
-            elif at == len(_FIXED) - 1:
-                lineno, words = held[0].lineno, str(say(held[2].value))
-                yield Token(lineno, "string", words)
-                yield Token(lineno, "pipe", "|")
-                yield Token(lineno, "name", "safe")
+            elif at == len(_CALL) - 1:
+                yield from self._made(held[0].lineno, held[0].value, held[2].value)
                 held = []
         yield from held
+
+    def _made(self, lineno: int, name: str, text: str) -> Iterator[Token]:
+        made = cast(Callable[[str], str], self.environment.globals[name])(text)
+        yield Token(lineno, "string", str(made))
+        if isinstance(made, Markup):
+            yield Token(lineno, "pipe", "|")
+            yield Token(lineno, "name", "safe")

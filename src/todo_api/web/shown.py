@@ -3,7 +3,7 @@ the near days in words (Today, Tomorrow, Yesterday, a weekday of the coming week
 overdue task said to be so."""
 
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time
 from html import escape
 from typing import Any
@@ -124,6 +124,11 @@ def task_line(
         "  </div>\n"
         "</li>"
     )
+
+
+def lines(rows: Iterable[Mapping[str, Any]]) -> Markup:
+    """The rows' lines (task_line's), each on a line of its own (`_tasks.html`)."""
+    return Markup("".join(f"\n{row['line']}" for row in rows))  # noqa: S704 - made safe
 
 
 def now_in(zone: str) -> datetime:

@@ -23,14 +23,15 @@ from todo_api.accounts.browser import BrowserSignIn
 from todo_api.config import Settings
 from todo_api.kit import zones
 from todo_api.kit.errors import ApiError, NotFound
-from todo_api.web.assets import Assets
+from todo_api.web.assets import assets
 from todo_api.web.messages import (
-    FixedWords,
+    FixedTexts,
     Gettext,
     language_of,
     template_gettext,
     translations,
 )
+from todo_api.web.shown import lines
 from todo_api.web.signins import WebSignIns
 
 APP = "/app/"
@@ -59,11 +60,13 @@ def _templates(language: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(default=True),
-        extensions=["jinja2.ext.i18n", FixedWords],
+        extensions=["jinja2.ext.i18n", FixedTexts],
         auto_reload=False,  # the templates are the package's: no stat per include
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["_"] = template_gettext(language)  # the same words, at a fraction of the cost
+    env.globals["asset"] = assets().url  # a static file's hashed name
+    env.filters["lines"] = lines
     return env
 
 
@@ -73,7 +76,7 @@ class Site:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.signins = WebSignIns(settings)
-        self.assets = Assets()
+        self.assets = assets()
         self.page_context: list[PageContext] = []  # page modules add theirs
 
     # Words
@@ -102,7 +105,6 @@ class Site:
             _templates(language)
             .get_template(template)
             .render(
-                asset=self.assets.url,
                 csrf_token=self.signins.form_token(browser),
                 here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                 lang=language,
