@@ -9,16 +9,18 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Text, bindparam, delete, func, literal, null, select, union_all, update
+from sqlalchemy import cast as cast_as
 
 from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
 from todo_api.filters.errors import FilterNameTaken, FilterNotFound, TooManyFilters
 from todo_api.filters.schemas import FilterCreate, FilterUpdate
-from todo_api.kit import ordering
+from todo_api.kit import access, ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables import keys
 from todo_api.tables.filters import FILTERS_MAX_COUNT, FilterRow, saved_filters
+from todo_api.tables.lists import list_members, lists
 from todo_api.tasks import filter_query
 
 _MINE = (saved_filters.c.user_id == bindparam("user_id"),)
@@ -54,6 +56,50 @@ def checked_query(text: str, field: str = "query") -> str:
 
 async def list_filters(conn: Connection, user_id: uuid.UUID) -> list[FilterRow]:
     return cast(list[FilterRow], (await conn.execute(ALL, {"user_id": user_id})).rows)
+
+
+# What a page's navigation names, in one statement: the user's saved filters (their queries, to
+# count what each finds) and the lists they see (their role and open tasks, as lists.ALL gives
+# them), each in the user's own order. One row shape for both: `detail` is a filter's query or
+# the user's role in a list, `open_count` a list's (NULL for a filter).
+_SERVED = {column.name: column for column in access.SERVED}
+_FILTERS_AND_LISTS = Query(
+    union_all(
+        select(
+            literal("filter").label("kind"),
+            saved_filters.c.id,
+            saved_filters.c.name,
+            saved_filters.c.query.label("detail"),
+            null().label("open_count"),
+            saved_filters.c.position,
+        ).where(*_MINE),
+        select(
+            literal("list"),
+            lists.c.id,
+            lists.c.name,
+            cast_as(list_members.c.role, Text),
+            _SERVED["open_count"],
+            list_members.c.position,
+        ).select_from(access.seen_lists()),
+    ).order_by("kind", "position", "id"),
+    any_plan=True,
+)
+
+
+async def filters_and_lists(
+    conn: Connection, user_id: uuid.UUID
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The user's saved filters (`id`, `name`, `query`) and the lists they see (`id`, `name`,
+    `role`, `open_count`), each in the user's order: one round trip for a page's navigation."""
+    saved: list[dict[str, Any]] = []
+    seen: list[dict[str, Any]] = []
+    for row in (await conn.execute(_FILTERS_AND_LISTS, {"user_id": user_id})).rows:
+        if row["kind"] == "filter":
+            saved.append({"id": row["id"], "name": row["name"], "query": row["detail"]})
+        else:
+            item = {"id": row["id"], "name": row["name"], "role": row["detail"]}
+            seen.append({**item, "open_count": row["open_count"]})
+    return saved, seen
 
 
 async def get_filter(conn: Connection, user_id: uuid.UUID, filter_id: uuid.UUID) -> FilterRow:

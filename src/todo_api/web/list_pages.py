@@ -127,22 +127,18 @@ def shown_total(total: int) -> str:
 
 async def sidebar(conn: Connection, signed_in: BrowserSignIn) -> dict[str, Any]:
     """The sidebar: the inbox, today, upcoming, the lists and the saved filters, each with its
-    open tasks counted (as their pages count them), and the bell's unread count; three
+    open tasks counted (as their pages count them), and the bell's unread count; two
     statements whatever the number of lists and filters."""
     owner = user_id(signed_in)
     zone = zone_of(signed_in)
     views = {"inbox": INBOX, **near_days(zone)}
-    saved = await saved_filters.list_filters(conn, owner)
+    saved, listed = await saved_filters.filters_and_lists(conn, owner)
     queries = [ListQuery(filters=filters) for filters in views.values()]
     queries += [one_group(with_filter(ListQuery(), found["query"])) for found in saved]
     counting = [pages.counting(query, owner, conn.name, zone) for query in queries]
     params: dict[str, Any] = {"user_id": owner}
     for n, (_shape, values) in enumerate(counting):
         params.update({f"c{n}_{name}": value for name, value in values.items()})
-    # The lists first: the counts are planned per call, as the page of tasks read next is, so
-    # the session's plan mode changes twice a page (there and back), not four times (a round
-    # trip each).
-    listed = await lists.list_lists(conn, owner)
     statement = counts_statement(tuple(shape for shape, _values in counting))
     row = (await conn.execute(statement, params)).one()
     totals = [shown_total(row[f"c{n}"]) for n in range(len(counting))]
