@@ -110,12 +110,15 @@ def _renamed(column: Any, prefix: str) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def counts_statement(shapes: tuple[Shape, ...]) -> Query:
+def counts_statement(shapes: tuple[Shape, ...], subtasks: bool) -> Query:
     """The bell's unread count and each shape's total (as `list_tasks` counts it: `c0`,
-    `c1`, ...) in one row: one round trip for the whole sidebar's numbers."""
+    `c1`, ...) in one row: one round trip for the whole sidebar's numbers; with `subtasks`,
+    the subtasks of the page's tasks too (`id0`, `id1`, ...: tasks.counts)."""
     columns = [notifications.UNREAD.statement.scalar_subquery().label("unread")]  # type: ignore[attr-defined]
     for n, shape in enumerate(shapes):
         columns.append(_renamed(pages.total_column(shape), f"c{n}_").label(f"c{n}"))
+    if subtasks:
+        columns.append(counts.subtasks_column(shapes[0].dialect).label("subtasks"))
     return Query(select(*columns), custom_plans=any(map(planned_per_call, shapes)))
 
 
@@ -125,10 +128,14 @@ def shown_total(total: int) -> str:
     return f"{cap}+" if total > cap else str(total)
 
 
-async def sidebar(conn: Connection, signed_in: BrowserSignIn) -> dict[str, Any]:
+async def sidebar(
+    conn: Connection, signed_in: BrowserSignIn, task_ids: list[uuid.UUID] | None = None
+) -> dict[str, Any]:
     """The sidebar: the inbox, today, upcoming, the lists and the saved filters, each with its
     open tasks counted (as their pages count them), and the bell's unread count; two
-    statements whatever the number of lists and filters."""
+    statements whatever the number of lists and filters. With the ids of a page's tasks (50
+    at most), their subtasks counted in the same round trip (`subtasks`, as
+    `counts.subtask_counts` gives them)."""
     owner = user_id(signed_in)
     zone = zone_of(signed_in)
     views = {"inbox": INBOX, **near_days(zone)}
@@ -139,7 +146,9 @@ async def sidebar(conn: Connection, signed_in: BrowserSignIn) -> dict[str, Any]:
     params: dict[str, Any] = {"user_id": owner}
     for n, (_shape, values) in enumerate(counting):
         params.update({f"c{n}_{name}": value for name, value in values.items()})
-    statement = counts_statement(tuple(shape for shape, _values in counting))
+    if task_ids:
+        params.update(counts.subtask_params(task_ids))
+    statement = counts_statement(tuple(shape for shape, _values in counting), bool(task_ids))
     row = (await conn.execute(statement, params)).one()
     totals = [shown_total(row[f"c{n}"]) for n in range(len(counting))]
     shown = [
@@ -151,6 +160,7 @@ async def sidebar(conn: Connection, signed_in: BrowserSignIn) -> dict[str, Any]:
         "filters": shown,
         "counts": dict(zip(views, totals[: len(views)], strict=True)),
         "unread": row["unread"],
+        **({"subtasks": counts.subtasks_of(row["subtasks"])} if task_ids else {}),
     }
 
 
@@ -161,11 +171,14 @@ async def task_rows(
     zone: str,
     language: str,
     viewed_only: Collection[str] = (),
+    done_total: dict[uuid.UUID, tuple[int, int]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The tasks as the list shows them: with their subtasks counted and their assignee's
-    name (or email); those of the lists in `viewed_only` with no checkbox."""
+    """The tasks as the list shows them: with their subtasks counted (`done_total`, else
+    read here) and their assignee's name (or email); those of the lists in `viewed_only`
+    with no checkbox."""
     owner = user_id(signed_in)
-    done_total = await counts.subtask_counts(conn, [task["id"] for task in found])
+    if done_total is None:
+        done_total = await counts.subtask_counts(conn, [task["id"] for task in found])
     people = {str(owner): signed_in.user.get("name") or signed_in.user["email"]}
     shared = {task["list_id"] for task in found if task["assignee_id"] and task["list_id"]}
     for list_id in shared:
@@ -313,20 +326,28 @@ class ListPages:
         more = None
         async with database(request).connection() as conn:
             zone = zone_of(signed_in)
-            side = await sidebar(conn, signed_in)
+            page = None
             if unread is None:
                 try:
                     page = await pages.list_tasks(conn, owner, query=query, cursors=cursors)
                 except InvalidCursor:
                     raise NotFound from None
+            elif not is_htmx(request):  # typing along with htmx, the part shows the alert
+                status = 400
+            # The page's subtasks are counted with the sidebar's numbers (one round trip).
+            side = await sidebar(
+                conn, signed_in, [task["id"] for task in page.tasks] if page else None
+            )
+            done_total = side.pop("subtasks", {})
+            if page is not None:
                 language = self.site.language(request)
                 viewed = {str(item["id"]) for item in side["lists"] if item["role"] == "viewer"}
-                shown = await task_rows(conn, signed_in, page.tasks, zone, language, viewed)
+                shown = await task_rows(
+                    conn, signed_in, page.tasks, zone, language, viewed, done_total
+                )
                 if page.next_cursor is not None:
                     carried = {key: value for key, value in typed.items() if value}
                     more = f"{view.path}?{urlencode({**carried, 'cursor': page.next_cursor})}"
-            elif not is_htmx(request):  # typing along with htmx, the part shows the alert
-                status = 400
             undo = await just_completed(request, conn, owner)
         # The person's role in the list in view (None elsewhere): what the page offers them.
         roles = {str(item["id"]): item["role"] for item in side["lists"]}
