@@ -38,10 +38,24 @@ class Section(BaseRoute):
             raise ValueError(f"a route of the section is outside {prefix}: {paths}")
         self.prefix = prefix
         self.routes = routes
+        # A path without parameters (`/app/`, `/app/today`) is tried first against the routes
+        # of that very path, when no route before them could match it (the first match wins):
+        # a page found without testing each route's pattern in turn.
+        self._exact: dict[str, list[BaseRoute]] = {}
+        for at, (route, path) in enumerate(zip(routes, paths, strict=True)):
+            if "{" in path or not isinstance(route, Route):
+                continue
+            earlier = routes[:at]
+            if not any(not isinstance(r, Route) or r.path_regex.match(path) for r in earlier):
+                self._exact.setdefault(path, []).append(route)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             return Match.NONE, {}
+        for route in self._exact.get(scope["path"], ()):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return match, {**child_scope, "route": route}
         partial: Scope | None = None
         for route in self.routes:
             match, child_scope = route.matches(scope)

@@ -7,7 +7,7 @@ import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -88,7 +88,12 @@ INBOX = dataclasses.replace(OPEN, inbox=True)
 def near_days(zone: str) -> dict[str, TaskFilters]:
     """Today's (due before tomorrow: overdue ones too) and the coming week's open tasks, on
     the user's clock."""
-    start = zones.start_of(utcnow().astimezone(zones.zone(zone)).date(), zone)
+    return _near_days(zone, utcnow().astimezone(zones.zone(zone)).date())
+
+
+@functools.lru_cache(maxsize=1024)  # made once a day for each zone (every page's sidebar)
+def _near_days(zone: str, today: date) -> dict[str, TaskFilters]:
+    start = zones.start_of(today, zone)
     return {
         "today": dataclasses.replace(OPEN, due_before=start + timedelta(days=1)),
         "upcoming": dataclasses.replace(

@@ -96,14 +96,15 @@ def task_line(
     priority = _words(language)["priorities"].get(str(task.get("priority")))
     if priority:
         details.append(_said(language, "priority", priority))
-    details.extend(_tag(tag) for tag in task.get("tags") or ())
+    for tag in task.get("tags") or ():
+        details.append(_tag(tag))
     if assignee:
         details.append(_said(language, "assigned", assignee))
     if subtasks:
         details.append(_said(language, "subtasks", subtasks))
     if count := task.get("comment_count"):
         details.append(_said(language, "comments", count))
-    if str(task.get("list_id")) in viewed_only:
+    if viewed_only and str(task.get("list_id")) in viewed_only:
         check = NO_CHECK
     else:
         action = f"/app/tasks/{task_id}/{'reopen' if completed else 'complete'}"

@@ -10,6 +10,7 @@ to another cookie of this browser (random, HttpOnly): a form posted from another
 know it, and is refused (403) before anything changes.
 """
 
+import re
 import secrets
 
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from todo_api.accounts.browser import BrowserSignIn, BrowserSignIns, FormTokens
 from todo_api.config import Settings
 
 SIGN_IN_SECONDS = 30 * 86400
+_COOKIE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 FORM_SECONDS = 86400
 
 
@@ -33,6 +35,10 @@ class WebSignIns:
             settings, name=f"{prefix}todo_app", path="/", seconds=SIGN_IN_SECONDS
         )
         self._forms = FormTokens(settings, "web", FORM_SECONDS)
+        # The form key's cookie after its value, as Starlette's set_cookie writes it (made once:
+        # set_cookie builds a SimpleCookie for every page).
+        secure = "; Secure" if self.secure else ""
+        self._keep_suffix = f"; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/; SameSite=lax{secure}"
 
     async def current(self, request: Request) -> BrowserSignIn | None:
         return await self.sign_ins.current(request)
@@ -42,7 +48,12 @@ class WebSignIns:
         return request.cookies.get(self.browser_cookie) or secrets.token_urlsafe(32)
 
     def keep(self, response: Response, browser: str) -> None:
-        response.set_cookie(
+        """Sets (again: it lasts SIGN_IN_SECONDS from the last page) the browser's form key."""
+        if _COOKIE_SAFE.fullmatch(browser):  # ours (token_urlsafe): written as it is
+            cookie = f"{self.browser_cookie}={browser}{self._keep_suffix}"
+            response.raw_headers.append((b"set-cookie", cookie.encode()))
+            return
+        response.set_cookie(  # anything else the browser sent: quoted as cookies are
             self.browser_cookie,
             browser,
             max_age=SIGN_IN_SECONDS,
