@@ -78,33 +78,84 @@ def task_line(
     `rows` form, in base.html; none for a task of a list in `viewed_only`, the ids of those the
     person only views), its title (opened beside the list with htmx) and its details (due,
     start, priority, tags, assignee, subtasks, comments), as task_row says them; `now` on the
-    person's clock (`zone`). Written here with every value escaped, rather than in the
-    template: a list page shows 50, and the template's lookups and escaping were most of the
-    page's rendering. A detail's words are made once for each value (tasks share their days,
-    priorities and tags), and the title is escaped once for the line and the checkbox's label."""
-    task_id = str(task["id"])
-    title = escape(task["title"])
+    person's clock (`zone`).
+
+    Written in Python with every value escaped, rather than in the template: a list page shows
+    50, and the template's lookups and escaping were most of the page's rendering. The line is
+    made once for each set of what it shows (`_line` sees nothing else): a list shown again,
+    as people do all day, costs a lookup a task. Whether the task is overdue is read here each
+    time (it changes with the clock alone)."""
+    due_at, due_date = task.get("due_at"), task.get("due_date")
     completed = bool(task.get("is_completed"))
+    due = _moment(due_at, due_date, zone) if not completed else None
+    overdue = due is not None and _passed(due, now)
+    return _line(
+        task["id"],
+        task["title"],
+        completed,
+        due_at,
+        due_date,
+        task.get("start_at"),
+        task.get("start_date"),
+        task.get("priority"),
+        tuple(task.get("tags") or ()),
+        task.get("comment_count") or 0,
+        bool(viewed_only) and str(task.get("list_id")) in viewed_only,
+        assignee,
+        subtasks,
+        zone,
+        language,
+        now.date(),
+        overdue,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _line(
+    task_id: Any,
+    title: str,
+    completed: bool,
+    due_at: Any,
+    due_date: Any,
+    start_at: Any,
+    start_date: Any,
+    priority: Any,
+    tags: tuple[str, ...],
+    comment_count: int,
+    viewed: bool,
+    assignee: str | None,
+    subtasks: tuple[int, int] | None,
+    zone: str,
+    language: str,
+    today: date,
+    overdue: bool,
+) -> Markup:
+    """task_line's line, from what it shows. A detail's words are made once for each value
+    (tasks share their days, priorities and tags), and the title is escaped once for the line
+    and the checkbox's label."""
+    task_id = str(task_id)
+    title = escape(title)
     details = []
-    due = _moment(task.get("due_at"), task.get("due_date"), zone)
+    due = _moment(due_at, due_date, zone)
     if due is not None:
-        overdue = not completed and _passed(due, now)
-        details.append(_said(language, "overdue" if overdue else "due", when(due, now, language)))
-    start = _moment(task.get("start_at"), task.get("start_date"), zone)
+        details.append(
+            _said(language, "overdue" if overdue else "due", _when(due, today, language))
+        )
+    start = _moment(start_at, start_date, zone)
     if start is not None:
-        details.append(_said(language, "starts", when(start, now, language)))
-    priority = _words(language)["priorities"].get(str(task.get("priority")))
-    if priority:
-        details.append(_said(language, "priority", priority))
-    for tag in task.get("tags") or ():
+        details.append(_said(language, "starts", _when(start, today, language)))
+    priority_word = _words(language)["priorities"].get(str(priority))
+    if priority_word:
+        details.append(_said(language, "priority", priority_word))
+    for tag in tags:
         details.append(_tag(tag))
     if assignee:
         details.append(_said(language, "assigned", assignee))
     if subtasks:
         details.append(_said(language, "subtasks", subtasks))
-    if count := task.get("comment_count"):
-        details.append(_said(language, "comments", count))
-    if viewed_only and str(task.get("list_id")) in viewed_only:
+    if comment_count:
+        details.append(_said(language, "comments", comment_count))
+    if viewed:
         check = NO_CHECK
     else:
         action = f"/app/tasks/{task_id}/{'reopen' if completed else 'complete'}"
@@ -193,11 +244,15 @@ def _moment(at: Any, day: Any, zone: str) -> datetime | date | None:
 def when(moment: datetime | date, now: datetime, language: str) -> str:
     """A day in words when it is near (`Today`, `Tomorrow`, `Yesterday`, the weekday within
     the next days), else its date in the language's form; a time on the user's clock after."""
+    return _when(moment, now.date(), language)
+
+
+def _when(moment: datetime | date, today: date, language: str) -> str:
     if isinstance(moment, datetime):
-        day = _day_words(moment.date(), now.date(), language)
+        day = _day_words(moment.date(), today, language)
         clock = _time_words(moment.time().replace(second=0, microsecond=0), language)
         return str(_words(language)["day_time"] % {"day": day, "time": clock})
-    return _day_words(moment, now.date(), language)
+    return _day_words(moment, today, language)
 
 
 # Made once for each (day, today, language): a list's tasks share few days.
