@@ -46,6 +46,31 @@ async def test_a_row_says_whom_it_is_assigned_to_its_subtasks_and_comments(
     assert "2 comments" in row
 
 
+async def test_a_row_shows_each_change_of_its_task_at_once(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    """A row is made once for what it shows (shown.task_line): each thing it shows, changed,
+    shows on the next page."""
+    task = await api(signed_in, "POST", "/api/tasks", {"title": "Paint", "due_date": "2031-03-04"})
+
+    async def row() -> str:
+        page = await signed_in.browser.get("/app/")
+        assert page.status_code == 200
+        text = unescape(page.text[page.text.index(f'id="task-{task["id"]}"') :])
+        return text[: text.index("</li>")]
+
+    assert "Paint" in await row()
+    assert "Priority" not in await row()
+    changes = {"title": "Paint <the> fence", "priority": "high", "tags": ["garden"]}
+    await api(signed_in, "PATCH", f"/api/tasks/{task['id']}", {**changes, "due_date": "2020-01-02"})
+    await api(signed_in, "POST", f"/api/tasks/{task['id']}/comments", {"body": "White"})
+    await api(signed_in, "POST", "/api/tasks", {"title": "Buy paint", "parent_id": task["id"]})
+    shown = await row()
+    for said in ("Paint <the> fence", "Priority: High", "@garden", "Overdue, due", "1 comment"):
+        assert said in shown, shown
+    assert "Subtasks: 0 of 1 done" in shown
+
+
 async def test_a_member_is_offered_what_their_role_allows(
     signed_in: Account,  # noqa: F811
     app: FastAPI,  # noqa: F811
