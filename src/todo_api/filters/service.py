@@ -9,8 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from sqlalchemy import Text, bindparam, delete, func, literal, null, select, union_all, update
-from sqlalchemy import cast as cast_as
+from sqlalchemy import bindparam, delete, func, literal, null, select, union_all, update
 
 from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
 from todo_api.filters.errors import FilterNameTaken, FilterNotFound, TooManyFilters
@@ -18,9 +17,9 @@ from todo_api.filters.schemas import FilterCreate, FilterUpdate
 from todo_api.kit import access, ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
+from todo_api.lists import service as lists
 from todo_api.tables import keys
 from todo_api.tables.filters import FILTERS_MAX_COUNT, FilterRow, saved_filters
-from todo_api.tables.lists import list_members, lists
 from todo_api.tasks import filter_query
 
 _MINE = (saved_filters.c.user_id == bindparam("user_id"),)
@@ -62,7 +61,6 @@ async def list_filters(conn: Connection, user_id: uuid.UUID) -> list[FilterRow]:
 # count what each finds) and the lists they see (their role and open tasks, as lists.ALL gives
 # them), each in the user's own order. One row shape for both: `detail` is a filter's query or
 # the user's role in a list, `open_count` a list's (NULL for a filter).
-_SERVED = {column.name: column for column in access.SERVED}
 _FILTERS_AND_LISTS = Query(
     union_all(
         select(
@@ -73,14 +71,7 @@ _FILTERS_AND_LISTS = Query(
             null().label("open_count"),
             saved_filters.c.position,
         ).where(*_MINE),
-        select(
-            literal("list"),
-            lists.c.id,
-            lists.c.name,
-            cast_as(list_members.c.role, Text),
-            _SERVED["open_count"],
-            list_members.c.position,
-        ).select_from(access.seen_lists()),
+        select(literal("list"), *lists.NAVIGATION).select_from(access.seen_lists()),
     ).order_by("kind", "position", "id"),
     any_plan=True,
 )

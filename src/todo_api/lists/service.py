@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import Text, bindparam, exists, func, insert, select, update
+from sqlalchemy import cast as cast_as
 
 from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
 from todo_api.kit import access, events, ordering
@@ -44,6 +45,17 @@ ROWS: VersionedRows[ListRow] = VersionedRows(
     returning=access.SERVED,
     # Who changed it, which its activity names (migration 0040).
     actor="updated_by",
+)
+# The caller's lists as a page's navigation names them (`select(*NAVIGATION).select_from(
+# access.seen_lists())`): each one's id and name, the caller's role (as text) and place for it,
+# and its open tasks (as `ALL` counts them).
+_SERVED = {column.name: column for column in access.SERVED}
+NAVIGATION = (
+    lists.c.id,
+    lists.c.name,
+    cast_as(list_members.c.role, Text).label("role"),
+    _SERVED["open_count"],
+    list_members.c.position,
 )
 # The caller's lists, their own and those shared with them, in the caller's order.
 ALL = Query(
