@@ -163,7 +163,11 @@ async def get_user_signed_in(
     row = (
         await conn.execute(_USER_AND_SIGN_IN, {"user_id": user_id, "family_id": sign_in})
     ).first()
-    return row if row is not None and live_sign_ins.working(row) else None
+    if row is None or not live_sign_ins.working(row):
+        return None
+    for column in live_sign_ins.STATE.c:  # the user's row, as get_user gives it
+        del row[column.name]
+    return row
 
 
 async def change_me(*, conn: Connection, user_id: uuid.UUID, changes: dict[str, Any]) -> Row | None:
