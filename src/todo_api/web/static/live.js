@@ -18,6 +18,7 @@
   let pause = 1000;
   let edits = 0;
   let sent = false; // a form's answer is on its way (below)
+  let fetching = null; // the page's fetch under way, to be called off
   document.addEventListener("app:edited", () => {
     edits += 1;
   });
@@ -122,8 +123,12 @@
     }
     busy = true;
     const since = edits;
+    fetching = new AbortController();
     try {
-      const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+      const answer = await fetch(location.href, {
+        headers: { Accept: "text/html" },
+        signal: fetching.signal,
+      });
       const type = answer.headers.get("content-type") || "";
       if (!answer.ok || !type.startsWith("text/html")) return;
       const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
@@ -149,6 +154,7 @@
     } catch {
       // offline or signed out: the next message tries again
     } finally {
+      fetching = null;
       busy = false;
       if (again) {
         again = false;
@@ -157,23 +163,24 @@
     }
   };
 
-  // Signing out ends the sign-in, and with it the stream, before the answer takes the
-  // cookie away: the stream must not come back in between with the ended one.
-  let current = null;
-  let leaving = false;
-  document.addEventListener("submit", (event) => {
-    if (event.target.matches?.('form[action="/app/signout"]')) {
-      leaving = true;
-      current?.close();
-    }
-  });
   // A form sent the browser's way (not by htmx, which prevents that, nor a dialog's) takes the
   // person to its answer: this page is not fetched again meanwhile (it may be gone, as a list
   // just left is). Should the page stay (its answer a download), it catches up after a while.
+  // Signing out ends the sign-in before its answer takes the cookie away: nothing here may
+  // ask again in between with the ended one (the stream, a fetch waiting or under way).
+  let current = null;
+  let leaving = false;
   document.addEventListener("submit", (event) => {
-    if (event.defaultPrevented || event.target.method === "dialog" || leaving) return;
+    const signingOut = event.target.matches?.('form[action="/app/signout"]');
+    if (!signingOut && (event.defaultPrevented || event.target.method === "dialog")) return;
     sent = true;
     clearTimeout(timer);
+    if (signingOut) {
+      leaving = true;
+      current?.close();
+      fetching?.abort();
+      return;
+    }
     setTimeout(() => {
       sent = false;
       soon();
