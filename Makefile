@@ -64,23 +64,27 @@ migration: $(INSTALLED)
 # servers, clients and clocks they start, so three processes keep two cores busy where two
 # left a third of their time idle. With PYTEST_ARGS (a selection, say) one pytest runs them as
 # given.
-# Where the time goes (a fresh clone on 2 cores, the machine otherwise almost idle: 31 minutes
-# for the suite's 8 400 tests; --durations=40): the multi-process notifications, reminders,
-# jobs, webhooks and shutdown servers (30 to 105 s a test), caldav-server-tester (its install
-# on a fresh machine: 235 s), the CalDAV report costs and the browser tests (Chromium drives
-# the web app's pages on both databases, with JavaScript on and off). xdist sorts the files by
-# their number of tests unless told not to (--no-loadscope-reorder), so those came last and
-# ran alone at the end while the other processes idled: tests/conftest.py starts them first
-# (LONGEST_FILES, then every *_browser.py). Each `todo-api serve` a test starts costs about
-# 4.0 s of CPU before it answers (Python's process time, median of 3); tests/auth/
-# test_recovery_server.py starts one pair of them per database for the module, not per test.
+# Where the time goes (a fresh clone on 2 cores, the machine otherwise idle: 21 to 26 minutes
+# for the suite's 8 400 tests, both cores busy throughout). CPU, sampled with top: the pytest
+# processes about 45 %, Chromium 26 %, the `todo-api` processes the tests start 24 % (each
+# `serve` costs 3.3 to 4 s of CPU before it answers: imports, the route table, the quick-add
+# parser's warm-up), PostgreSQL 2 %. Time by file (junit): the browser tests (Chromium drives
+# the web app's pages on both databases, with JavaScript on and off) about 30 %, then the
+# multi-process notifications, reminders, jobs, webhooks and shutdown servers (30 to 75 s a
+# test) and the CalDAV report costs. xdist sorts the files by their number of tests unless
+# told not to (--no-loadscope-reorder), so those came last and ran alone at the end while the
+# other processes idled: tests/conftest.py starts them first (LONGEST_FILES, then every
+# *_browser.py). tests/auth/test_recovery_server.py starts one pair of servers per database
+# for the module, not per test. A test that needs a token such a server accepts mints it
+# in-process (tests/helpers_server.py server_token), not with a `todo-api token` process (1.5 s
+# of CPU each); caldav-server-tester is installed with uv, in seconds where pip took minutes.
 # A test that hangs fails after 15 minutes (pytest-timeout, pyproject.toml), its stack printed.
 TEST_WORKERS ?= 3
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
 # of its own, `make test-container`, which CI runs beside `make test`.
 CONTAINER_TEST := tests/test_container.py
 test: $(INSTALLED)
-	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 30 minutes on two idle cores, more on a busy machine). PostgreSQL is expected on"
+	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (20 to 30 minutes on two idle cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(CONTAINER_TEST)

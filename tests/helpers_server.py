@@ -21,6 +21,9 @@ from typing import Any
 
 import httpx
 
+from todo_api.auth.tokens import mint_token
+from todo_api.config import Settings
+
 BIN_DIR = Path(sys.executable).parent
 TODO_API = str(BIN_DIR / "todo-api")
 # Kept from the parent environment: what a process needs to run, nothing the service reads.
@@ -60,10 +63,24 @@ def run_cli(
 
 
 def cli_token(env: dict[str, str], cwd: Path, sub: str, email: str | None = None) -> str:
+    """What `todo-api token` prints in `cwd` (where it finds a development secret)."""
     args = ["token", "--sub", sub] + (["--email", email] if email else [])
     result = run_cli(*args, env=env, cwd=cwd)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def server_token(env: dict[str, str], sub: str, email: str | None = None) -> str:
+    """A token that a server started with `env` (its JWT_SECRET) accepts: what `todo-api
+    token` would print, minted here rather than by a process that costs a second or two of
+    CPU to start (tests/test_cli.py runs the command itself)."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        jwt_secret=env["JWT_SECRET"],
+        jwt_issuer=env.get("JWT_ISSUER"),
+        jwt_audience=env.get("JWT_AUDIENCE"),
+    )
+    return mint_token(settings, subject=sub, email=email)
 
 
 def free_port() -> int:

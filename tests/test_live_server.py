@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from tests.helpers_server import STOP_TIMEOUT, Server, clean_env, cli_token, running_server
+from tests.helpers_server import STOP_TIMEOUT, Server, clean_env, running_server, server_token
 from tests.live_helpers import EVENT_WAIT_SECONDS, ended, open_stream
 from tests.support import TEST_SECRET
 from tests.test_instances_server import _redis_or_skip
@@ -58,7 +58,7 @@ async def test_a_change_made_through_one_process_reaches_a_stream_on_another(
     instances: tuple[Server, Server], tmp_path: Path
 ) -> None:
     one, two = instances
-    token = cli_token(clean_env(JWT_SECRET=TEST_SECRET), tmp_path, sub=str(uuid.uuid4()))
+    token = server_token(clean_env(JWT_SECRET=TEST_SECRET), sub=str(uuid.uuid4()))
     async with _client(one, token) as on_one, _client(two, token) as on_two:
         async with open_stream(on_one) as (response, events):
             assert response.status_code == 200
@@ -89,7 +89,7 @@ async def test_streams_on_another_process_end_with_what_opened_them(
     database where there is none), and their cookies are refused."""
     one, two = instances
     subject = str(uuid.uuid4())
-    session = cli_token(clean_env(JWT_SECRET=TEST_SECRET), tmp_path, sub=subject)
+    session = server_token(clean_env(JWT_SECRET=TEST_SECRET), sub=subject)
     async with _client(one, session) as on_one:
         made = (await on_one.post("/api/tokens", json={"name": "script"})).json()
         account = {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 12}
@@ -129,7 +129,7 @@ async def test_sigterm_ends_streams_with_a_retry_hint_and_exits_0(
     server_database_url: str, tmp_path: Path
 ) -> None:
     env = clean_env(DATABASE_URL=server_database_url, JWT_SECRET=TEST_SECRET)
-    token = cli_token(env, tmp_path, sub=str(uuid.uuid4()))
+    token = server_token(env, sub=str(uuid.uuid4()))
     with running_server(tmp_path, env, tmp_path / "server.log") as server:
         async with _client(server, token) as client, open_stream(client) as (_, events):
             assert (await events.next_event()).event == "changes"
@@ -149,7 +149,7 @@ def test_only_writes_a_stream_waits_for_are_sent_to_the_other_processes(
     env = clean_env(DATABASE_URL=postgres_url, REDIS_URL=url, JWT_SECRET=TEST_SECRET)
     streamer, loner = uuid.uuid4(), uuid.uuid4()  # a token's UUID subject is the user's id
     auth = {
-        user: {"Authorization": f"Bearer {cli_token(env, tmp_path, sub=str(user))}"}
+        user: {"Authorization": f"Bearer {server_token(env, sub=str(user))}"}
         for user in (streamer, loner)
     }
     listener = redis.Redis.from_url(url, socket_timeout=EVENT_WAIT_SECONDS)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
-from tests.helpers_server import clean_env, cli_token, running_server
+from tests.helpers_server import clean_env, running_server, server_token
 from tests.support import (
     TEST_SECRET,
     app_factory,
@@ -288,7 +288,7 @@ def test_a_real_server_logs_json_and_serves_metrics(tmp_path: Path) -> None:
         LOG_FORMAT="json",
         METRICS_TOKEN="scrape",
     )
-    headers = {"Authorization": f"Bearer {cli_token(env, tmp_path, sub=str(uuid.uuid4()))}"}
+    headers = {"Authorization": f"Bearer {server_token(env, sub=str(uuid.uuid4()))}"}
     with running_server(tmp_path, env, tmp_path / "server.log") as server:
         listed = httpx.get(f"{server.url}/api/tasks", headers=headers, timeout=HTTP_TIMEOUT)
         scraped = httpx.get(

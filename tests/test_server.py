@@ -14,7 +14,14 @@ import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
-from tests.helpers_server import Server, clean_env, cli_token, run_command, running_server
+from tests.helpers_server import (
+    Server,
+    clean_env,
+    cli_token,
+    run_command,
+    running_server,
+    server_token,
+)
 from tests.support import TEST_SECRET
 from todo_api.migrations import alembic_config
 
@@ -29,7 +36,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def test_a_task_survives_a_restart(server_database_url: str, tmp_path: Path) -> None:
     env = clean_env(DATABASE_URL=server_database_url, JWT_SECRET=TEST_SECRET)
-    headers = bearer(cli_token(env, tmp_path, sub=str(uuid.uuid4())))
+    headers = bearer(server_token(env, sub=str(uuid.uuid4())))
 
     with running_server(tmp_path, env, tmp_path / "first.log") as server:
         created = httpx.post(
@@ -99,7 +106,7 @@ async def test_fifty_concurrent_creates_by_a_new_user_all_succeed(
     postgres_server: tuple[Server, dict[str, str]], tmp_path: Path
 ) -> None:
     server, env = postgres_server
-    token = cli_token(env, tmp_path, sub=str(uuid.uuid4()), email="racer@example.test")
+    token = server_token(env, sub=str(uuid.uuid4()), email="racer@example.test")
     titles = [f"task {i}" for i in range(50)]
 
     async with httpx.AsyncClient(

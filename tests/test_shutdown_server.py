@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers_server import STOP_TIMEOUT, clean_env, cli_token, running_server, start_server
+from tests.helpers_server import STOP_TIMEOUT, clean_env, running_server, server_token, start_server
 from tests.support import TEST_SECRET
 
 HTTP_TIMEOUT = 30.0
@@ -36,7 +36,7 @@ def test_sigterm_finishes_the_request_under_way_then_exits_0(
         SHUTDOWN_DELAY_SECONDS="3",
         SHUTDOWN_GRACE_SECONDS="60",
     )
-    headers = {"Authorization": f"Bearer {cli_token(env, tmp_path, sub=str(uuid.uuid4()))}"}
+    headers = {"Authorization": f"Bearer {server_token(env, sub=str(uuid.uuid4()))}"}
     title = f"in flight {uuid.uuid4().hex[:8]}"
     body_started = threading.Event()
     finish_body = threading.Event()
@@ -100,7 +100,7 @@ def test_a_request_past_the_grace_is_cut_and_the_process_still_exits_0(tmp_path:
         SHUTDOWN_DELAY_SECONDS="1",  # the server reads the request's head meanwhile
         SHUTDOWN_GRACE_SECONDS="1",
     )
-    headers = {"Authorization": f"Bearer {cli_token(env, tmp_path, sub=str(uuid.uuid4()))}"}
+    headers = {"Authorization": f"Bearer {server_token(env, sub=str(uuid.uuid4()))}"}
     body_started = threading.Event()
     finish_body = threading.Event()
     outcome: list[object] = []

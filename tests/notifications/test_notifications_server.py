@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
-from tests.helpers_server import Server, clean_env, cli_token, running_server
+from tests.helpers_server import Server, clean_env, running_server, server_token
 from tests.lists.sharing import share, user_id
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import TEST_SECRET, make_settings
@@ -85,7 +85,7 @@ async def test_two_processes_and_restarts_send_each_notification_email_once(
             NOTIFICATION_POLL_SECONDS=str(POLL),
         )
         tokens = {
-            name: cli_token(env, tmp_path, str(uuid.uuid4()), emails.get(name))
+            name: server_token(env, str(uuid.uuid4()), emails.get(name))
             for name in ("alice", "bob", "cy")
         }
 

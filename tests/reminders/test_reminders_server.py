@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers_server import Server, clean_env, cli_token, running_server, start_server
+from tests.helpers_server import Server, clean_env, running_server, server_token, start_server
 from tests.live_helpers import open_stream
 from tests.reminders.helpers import soon
 from tests.reminders.smtp import Mailbox, mailbox
@@ -78,7 +78,7 @@ async def test_two_processes_fire_each_reminder_once_and_email_waits_for_nothing
     with receiving() as receiver, mailbox(refusing=True) as box:
         retries = ",".join(["1"] * 20)  # as long as the streams and webhooks may take
         env = _env(server_database_url, box.url, REMINDER_EMAIL_RETRY_SCHEDULE=retries)
-        token = cli_token(env, tmp_path, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
+        token = server_token(env, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
         with (
             running_server(tmp_path, env, tmp_path / "a.log") as one,
             running_server(tmp_path, env, tmp_path / "b.log") as two,
@@ -134,7 +134,7 @@ async def test_a_kill_at_the_mail_handoff_sends_it_again_and_missed_reminders_fi
             REMINDER_MAX_LATE_HOURS="0.0069",
             WEBHOOK_TIMEOUT_SECONDS="2",  # a delivery the kill cut is taken over within 12 s
         )
-        token = cli_token(env, tmp_path, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
+        token = server_token(env, str(uuid.uuid4()), f"{uuid.uuid4().hex}@example.test")
         first = start_server(tmp_path, env, tmp_path / "first.log")
 
         def kill_the_sender(_message: Any) -> None:

@@ -13,7 +13,7 @@ import httpx2
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.helpers_server import clean_env, cli_token, free_port, running_server, start_server
+from tests.helpers_server import clean_env, free_port, running_server, server_token, start_server
 from tests.support import TEST_SECRET
 from tests.test_mcp_server import structured
 from tests.webhooks.receiver import Answer, receiving
@@ -44,7 +44,7 @@ def test_an_event_committed_before_a_kill_is_delivered_by_the_next_process(
     server_database_url: str, tmp_path: Path
 ) -> None:
     env = _env(server_database_url)
-    token = cli_token(env, tmp_path, str(uuid.uuid4()))
+    token = server_token(env, str(uuid.uuid4()))
     headers = {"Authorization": f"Bearer {token}"}
     port = free_port()  # nothing listens there while the first process runs
     first = start_server(tmp_path, env, tmp_path / "first.log")
@@ -77,7 +77,7 @@ def test_two_processes_deliver_each_event_to_each_webhook_once(
     server_database_url: str, tmp_path: Path
 ) -> None:
     env = _env(server_database_url)
-    token = cli_token(env, tmp_path, str(uuid.uuid4()))
+    token = server_token(env, str(uuid.uuid4()))
     headers = {"Authorization": f"Bearer {token}"}
     count = 12
     with receiving() as receiver:
@@ -128,7 +128,7 @@ async def test_mcp_tools_emit_the_events_rest_does(
     server_database_url: str, tmp_path: Path
 ) -> None:
     env = _env(server_database_url)
-    token = cli_token(env, tmp_path, str(uuid.uuid4()))
+    token = server_token(env, str(uuid.uuid4()))
     headers = {"Authorization": f"Bearer {token}"}
     with (
         receiving() as receiver,
