@@ -149,9 +149,17 @@ def _callers(column: str) -> Any:
     return select(list_members.c[column]).where(membership(lists.c.id)).correlate(lists)
 
 
+# A list's open tasks: the sum of its rows of `task_counts`.
+OPEN_COUNT = (
+    select(func.coalesce(func.sum(task_counts.c.open_count), 0))
+    .where(task_counts.c.scope_id == lists.c.id)
+    .correlate(lists)
+    .scalar_subquery()
+    .label("open_count")
+)
 # A list as it is served to the caller: its row, the caller's place for it and role, its
 # members (counted in the statement that reads the list, from the primary key of list_members)
-# and its open tasks (the sum of its rows of `task_counts`).
+# and its open tasks.
 SERVED = (
     *lists.c,
     _callers("position").scalar_subquery().label("position"),
@@ -161,11 +169,7 @@ SERVED = (
     .correlate(lists)
     .scalar_subquery()
     .label("member_count"),
-    select(func.coalesce(func.sum(task_counts.c.open_count), 0))
-    .where(task_counts.c.scope_id == lists.c.id)
-    .correlate(lists)
-    .scalar_subquery()
-    .label("open_count"),
+    OPEN_COUNT,
 )
 
 

@@ -49,12 +49,11 @@ ROWS: VersionedRows[ListRow] = VersionedRows(
 # The caller's lists as a page's navigation names them (`select(*NAVIGATION).select_from(
 # access.seen_lists())`): each one's id and name, the caller's role (as text) and place for it,
 # and its open tasks (as `ALL` counts them).
-_SERVED = {column.name: column for column in access.SERVED}
 NAVIGATION = (
     lists.c.id,
     lists.c.name,
     cast_as(list_members.c.role, Text).label("role"),
-    _SERVED["open_count"],
+    access.OPEN_COUNT,
     list_members.c.position,
 )
 # The caller's lists, their own and those shared with them, in the caller's order.

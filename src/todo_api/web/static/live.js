@@ -171,6 +171,7 @@
   let current = null;
   let leaving = false;
   document.addEventListener("submit", (event) => {
+    if (leaving) return; // the page is on its way out: nothing comes back to life
     const signingOut = event.target.matches?.('form[action="/app/signout"]');
     if (!signingOut && (event.defaultPrevented || event.target.method === "dialog")) return;
     sent = true;
