@@ -114,10 +114,10 @@ async def test_a_revocation_answers_once_every_listening_process_confirmed_it(
             asyncio.get_running_loop().create_task(confirm_slowly(nonce))
 
     try:
-        await listener.add_listener(wakeups.CHANNEL, heard)
         await listener.execute(
             "SELECT set_config('application_name', $1, false)", wakeups.LISTENER_NAME
         )
+        await listener.add_listener(wakeups.CHANNEL, heard)
         with running_server(tmp_path, env, tmp_path / "server.log") as server:
             created = _make_token(server, session_token)
             headers = {"Authorization": f"Bearer {session_token}"}

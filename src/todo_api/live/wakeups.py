@@ -175,8 +175,10 @@ class PostgresChannel:
                 conn = await asyncpg.connect(self._dsn, timeout=HEALTH_SECONDS, **self._args)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, text: deliver(text))
+                # Named before it listens: a revoker counts named sessions and waits for that
+                # many confirmations, so a session that could confirm must already be counted.
                 await conn.execute(_NAME_LISTENER, LISTENER_NAME)
+                await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, text: deliver(text))
                 self._conn = conn
                 deliver(CONNECTED)
                 while not lost.is_set():
