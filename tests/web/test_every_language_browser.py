@@ -24,6 +24,7 @@ from tests.helpers_server import Server
 from tests.web.browsing import Watched, made, open_page, screenshot, sign_in
 from todo_api.kit.catalogs import LOCALE_DIR
 from todo_api.kit.words.lexicon import LANGUAGES
+from todo_api.web.shown import zone_choices
 
 SETTINGS = ["profile", "security", "tokens", "notifications", "calendar", "assistants", "data"]
 PHOTOGRAPHED = {"profile", "security", "sharing"}  # in English and German, light
@@ -68,7 +69,11 @@ NAMED_IN_THEMSELVES |= {"Nederlands", "todo-api"}  # the languages and the servi
 # A text a language may share with English: no word in it, a time zone's name, an address,
 # a user agent ("python-httpx/0.28.1").
 NOT_WORDS = re.compile(r"[^A-Za-z]*|.*(://|@|^[#/]|[A-Za-z]/\d).*")
-ZONES = zoneinfo.available_timezones()
+# Zones by their names and by CLDR's words for their places, which languages often share
+# (Chile, Santiago).
+ZONES = zoneinfo.available_timezones() | {
+    words for language in LANGUAGES for _name, words in zone_choices(language)
+}
 
 
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")

@@ -20,6 +20,7 @@ from tests.auth.accounts_helpers import PASSWORD, bearer, sign_up, two_factor_on
 from tests.auth.oauth_helpers import form_fields
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
+from todo_api.web.shown import EN_DASH
 
 XSS_TITLES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 
@@ -474,6 +475,35 @@ async def test_today_and_upcoming_read_the_users_clock(signed_in: Account) -> No
     upcoming = await signed_in.browser.get("/app/upcoming")
     assert titles(upcoming) == {"Due today", "In three days", "At half past nine"}
     assert f"Due {weekday}" in upcoming.text  # the coming week's days by name
+
+
+async def test_the_profile_names_zones_in_the_persons_words_and_keeps_an_old_name(
+    signed_in: Account,
+) -> None:
+    """Zones are offered as country and city in the person's language, sorted as read; a
+    zone stored under an old name (Asia/Calcutta) is its entry's, chosen, and stays as stored."""
+    changes = {"timezone": "Asia/Calcutta", "language": "de"}
+    changed = await signed_in.api.patch("/api/auth/me", json=changes, headers=signed_in.headers)
+    assert changed.status_code == 200, changed.text
+    page = await signed_in.browser.get("/app/settings/profile")
+    assert page.status_code == 200, page.text
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page.text)
+    zones = {value: (bool(chosen), words) for value, chosen, words in options if "/" in value}
+    assert zones["Asia/Calcutta"] == (True, f"Indien {EN_DASH} Kalkutta")
+    assert "Asia/Kolkata" not in zones  # one entry for the zone
+    assert zones["Asia/Tokyo"] == (False, f"Japan {EN_DASH} Tokio")
+    assert zones["Europe/Vienna"] == (False, f"Österreich {EN_DASH} Wien")
+    order = [words for _chosen, words in zones.values()]
+    assert order.index(f"Oman {EN_DASH} Maskat") < order.index(f"Österreich {EN_DASH} Wien")
+    assert order.index(f"Österreich {EN_DASH} Wien") < order.index(f"Pakistan {EN_DASH} Karatschi")
+    assert options[0][0] == "UTC"  # the default first
+
+    saved = await signed_in.post(
+        "/app/settings/profile", "/app/settings/profile", name="Ada", timezone="Asia/Calcutta"
+    )
+    assert saved.status_code == 303, saved.text
+    me = await signed_in.api.get("/api/auth/me", headers=signed_in.headers)
+    assert me.json()["timezone"] == "Asia/Calcutta"
 
 
 async def test_a_cookie_planted_before_signing_in_signs_no_one_in(

@@ -14,10 +14,10 @@ from todo_api.accounts.browser import BrowserSignIn
 from todo_api.accounts.schemas import MeUpdate
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError
-from todo_api.kit.zones import known_zones
 from todo_api.notifications import service as notifications
 from todo_api.notifications.schemas import Kind, SettingsUpdate
 from todo_api.web.settings_pages import SettingsGroup
+from todo_api.web.shown import zone_alias, zone_choices
 from todo_api.web.site import problem, redirect, user_id
 
 # Each language named in itself, in the order the API lists them.
@@ -30,7 +30,6 @@ LANGUAGE_NAMES = {
     "pt": "Português",
     "nl": "Nederlands",
 }
-NOT_LOCATIONS = frozenset({"Factory"})
 
 
 class SettingsProfile(SettingsGroup):
@@ -61,15 +60,22 @@ class SettingsProfile(SettingsGroup):
         _ = self.site.words(request)
         user = signed_in.user
         shown = {"name": user.name, "timezone": user.timezone, "language": user.language}
+        shown.update(context.pop("shown", {}))
+        # The zone as stored, under its entry's words when that is an old name of a listed one.
+        listed = zone_alias(shown["timezone"])
+        zones = [
+            (shown["timezone"] if name == listed else name, words)
+            for name, words in zone_choices(self.site.language(request))
+        ]
         return await self.page(
             request,
             signed_in,
             "settings_profile.html",
             group="profile",
             heading=_("Profile"),
-            zones=sorted(known_zones() - NOT_LOCATIONS),
+            zones=zones,
             languages=LANGUAGE_NAMES,
-            shown={**shown, **context.pop("shown", {})},
+            shown=shown,
             **context,
         )
 

@@ -3,11 +3,13 @@ the near days in words (Today, Tomorrow, Yesterday, a weekday of the coming week
 overdue task said to be so."""
 
 import functools
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time
 from html import escape
 from typing import Any
 
+import babel
 from babel import dates as babel_dates
 from markupsafe import Markup
 
@@ -269,3 +271,49 @@ def _day_words(day: date, today: date, language: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _time_words(clock: time, language: str) -> str:
     return babel_dates.format_time(clock, "short", locale=language)
+
+
+# Zones of no country (UTC, Etc/GMT+5) keep their IANA names; UTC, the default, comes first.
+_NO_COUNTRY = frozenset({None, "001", "ZZ"})
+EN_DASH = "\u2013"
+
+
+@functools.cache
+def zone_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """Every zone a person picks from, as (IANA name, words): Japan, en dash, Tokyo, in the
+    language's words for the country and the city (CLDR's, through Babel), sorted as read;
+    one entry for a zone and its old names (`Asia/Calcutta` is `Asia/Kolkata`: `zone_alias`)."""
+    locale = babel.Locale.parse(language)
+    named, unnamed = [], []
+    territories: Mapping[str, str] = babel.core.get_global("zone_territories")
+    for name in zones.known_zones() - _aliases().keys():
+        country = territories.get(name)
+        if country in _NO_COUNTRY:
+            unnamed.append((name, name))
+            continue
+        city = babel_dates.get_timezone_location(name, locale=locale, return_city=True)
+        named.append((name, f"{locale.territories.get(country, country)} {EN_DASH} {city}"))
+    named.sort(key=lambda choice: _reading_order(choice[1]))
+    unnamed.sort(key=lambda choice: (choice[0] != zones.DEFAULT_ZONE, choice[0]))
+    return tuple(unnamed[:1] + named + unnamed[1:])
+
+
+def zone_alias(name: str) -> str:
+    """The name `zone_choices` lists for the same zone as `name` (itself if it lists it)."""
+    return _aliases().get(name, name)
+
+
+@functools.cache  # read when a page first needs it, not when the app starts
+def _aliases() -> dict[str, str]:
+    """CLDR's old names of zones, UTC's names led to ours (CLDR's is Etc/UTC)."""
+    cldr: Mapping[str, str] = babel.core.get_global("zone_aliases")
+    utc = {name for name, canonical in cldr.items() if canonical == "Etc/UTC"} | {"Etc/UTC"}
+    aliases = {**cldr, **dict.fromkeys(utc, zones.DEFAULT_ZONE)}
+    del aliases[zones.DEFAULT_ZONE]
+    return aliases
+
+
+def _reading_order(text: str) -> str:
+    """Letters without their accents, case folded: "Österreich" among the O's."""
+    parts = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in parts if not unicodedata.combining(c)).casefold()
