@@ -506,6 +506,35 @@ async def test_the_profile_names_zones_in_the_persons_words_and_keeps_an_old_nam
     assert me.json()["timezone"] == "Asia/Calcutta"
 
 
+FIREFOX_ON_WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+)
+
+
+async def test_the_security_page_names_each_sign_ins_browser_and_system(
+    signed_in: Account, app: FastAPI
+) -> None:
+    """A sign-in is shown by the browser and system its User-Agent names, in the page's
+    language; one the rules do not know by what it sent."""
+    async with client_for(app) as elsewhere:
+        elsewhere.headers["User-Agent"] = FIREFOX_ON_WINDOWS
+        other = Account(
+            signed_in.api, elsewhere, {"user": {"email": signed_in.email}, "access_token": ""}
+        )
+        assert (await other.sign_in()).status_code == 303
+    page = await signed_in.browser.get("/app/settings/security")
+    assert page.status_code == 200, page.text
+    devices = re.findall(r'<span class="row-text"><strong>([^<]*)</strong>', page.text)
+    httpx_agent = f"python-httpx/{httpx.__version__}"  # the API's sign-up and this browser
+    assert sorted(devices) == ["Firefox on Windows", httpx_agent, httpx_agent]
+    assert FIREFOX_ON_WINDOWS not in page.text
+
+    german = await signed_in.browser.get(
+        "/app/settings/security", headers={"Accept-Language": "de"}
+    )
+    assert "Firefox auf Windows" in german.text
+
+
 async def test_a_cookie_planted_before_signing_in_signs_no_one_in(
     signed_in: Account, app: FastAPI
 ) -> None:

@@ -48,6 +48,7 @@ from todo_api.kit import zones
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
 from todo_api.lists import service as lists
+from todo_api.web.devices import device_words, devices
 from todo_api.web.settings_pages import SettingsGroup
 from todo_api.web.site import parse_uuid, problem, redirect, user_id, zone_of
 
@@ -121,7 +122,10 @@ class SecuritySettings(SettingsGroup):
             user = await service.get_user(conn=conn, user_id=owner)
             keys = await webauthn.list_passkeys(conn, owner)
             listed = await sign_ins.list_sign_ins(conn, owner, signed_in.sign_in)
-        for item in listed:
+        agents = [str(item["user_agent"] or "") for item in listed]
+        found = await devices(agents)
+        for item, agent in zip(listed, agents, strict=True):
+            item["device"] = device_words(agent, found, _)
             item["made"] = when(item["created_at"], zone, language)
             item["used"] = when(item["last_used_at"], zone, language)
         passkeys = [
