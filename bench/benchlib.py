@@ -126,6 +126,8 @@ def scratch_database(prefix: str, keep: bool = False, existing: str | None = Non
 def service_env(database: str, secret: str, **extra: str) -> dict[str, str]:
     """The service's environment: nothing of the caller's leaks in but what a process needs."""
     env = helpers.clean_env(DATABASE_URL=db_url(database), JWT_SECRET=secret, ENV="development")
+    for name in helpers.CHEAPEST_HASHES_ENV:  # the tests' password hashes: measure the default
+        del env[name]
     if BENCH_SRC:
         env["PYTHONPATH"] = BENCH_SRC
     env.update(extra)

@@ -22,12 +22,18 @@ from typing import Any
 import httpx
 
 from todo_api.auth.tokens import mint_token
-from todo_api.config import Settings
+from todo_api.config import MIN_HASH_ITERATIONS, MIN_HASH_MEMORY_KIB, Settings
 
 BIN_DIR = Path(sys.executable).parent
 TODO_API = str(BIN_DIR / "todo-api")
 # Kept from the parent environment: what a process needs to run, nothing the service reads.
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+# Password hashes at the lowest cost the service takes, as the tests' in-process apps have them
+# (tests.support.CHEAPEST_HASHES says why); the benchmarks take them out.
+CHEAPEST_HASHES_ENV = {
+    "PASSWORD_HASH_MEMORY_KIB": str(MIN_HASH_MEMORY_KIB),
+    "PASSWORD_HASH_ITERATIONS": str(MIN_HASH_ITERATIONS),
+}
 
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -39,9 +45,11 @@ FEED_WAIT_SECONDS = 30.0
 
 
 def clean_env(**values: str) -> dict[str, str]:
-    """A minimal environment plus `values` (DATABASE_URL, JWT_SECRET, ENV, ...)."""
+    """A minimal environment plus `values` (DATABASE_URL, JWT_SECRET, ENV, ...): password
+    hashes at the lowest cost the service takes (CHEAPEST_HASHES_ENV)."""
     env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(CHEAPEST_HASHES_ENV)
     env.update(values)
     return env
 

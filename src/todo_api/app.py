@@ -170,6 +170,8 @@ def create_app(
         concurrency=settings.password_hash_concurrency,
         max_waiting=settings.password_hash_queue,
         max_wait_seconds=settings.password_hash_max_wait_seconds,
+        memory_kib=settings.password_hash_memory_kib,
+        iterations=settings.password_hash_iterations,
     )
     lifecycle = Lifecycle()
     mcp = McpEndpoint(max_body_bytes=settings.max_body_bytes, challenge=mcp_challenge(settings))

@@ -32,6 +32,10 @@ SQLITE_FILE_NAME = "todo.db"
 # Bounds of WEBHOOK_RETRY_SCHEDULE: a week per delay, twenty retries.
 MAX_RETRY_DELAY_SECONDS = 7 * 86400
 MAX_RETRIES = 20
+# Argon2id's cost for new password hashes: Argon2's default (RFC 9106's second choice, which
+# pwdlib uses), and OWASP's floor for it (todo_api.accounts.passwords).
+DEFAULT_HASH_MEMORY_KIB, DEFAULT_HASH_ITERATIONS = 65536, 3
+MIN_HASH_MEMORY_KIB, MIN_HASH_ITERATIONS = 19456, 2
 
 # SMTP_URL's value that writes emails to the log instead of sending them (development).
 CONSOLE_MAIL = "console"
@@ -124,6 +128,14 @@ class Settings(BaseSettings):
     password_hash_concurrency: int | None = Field(default=None, ge=1, le=256)
     password_hash_queue: int = Field(default=32, ge=0)
     password_hash_max_wait_seconds: float = Field(default=5, ge=0, le=60)
+    # Argon2id's memory and passes for new hashes (todo_api.accounts.passwords): Argon2's
+    # default, lowered on a small machine no further than OWASP's floor.
+    password_hash_memory_kib: int = Field(
+        default=DEFAULT_HASH_MEMORY_KIB, ge=MIN_HASH_MEMORY_KIB, le=4 * 1024 * 1024
+    )
+    password_hash_iterations: int = Field(
+        default=DEFAULT_HASH_ITERATIONS, ge=MIN_HASH_ITERATIONS, le=64
+    )
     redis_url: str | None = None
     # A retried POST with the same Idempotency-Key gets the first response for this long.
     idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)

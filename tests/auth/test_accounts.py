@@ -16,6 +16,7 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from tests.support import (
@@ -169,18 +170,59 @@ async def test_register_without_a_name_has_a_null_name(anonymous: httpx.AsyncCli
     assert body["user"]["name"] is None
 
 
+async def stored_hash(app: FastAPI, user_id: str) -> str:
+    async with held(app, Database).connection() as conn:
+        row = (
+            await conn.execute(
+                select(users.c.password_hash).where(users.c.id == uuid.UUID(user_id))
+            )
+        ).one()
+    found: str = row.password_hash
+    return found
+
+
 async def test_password_is_stored_as_an_argon2id_hash(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     body = await signed_up(anonymous)
-    async with held(app, Database).connection() as conn:
-        row = (
-            await conn.execute(
-                select(users.c.password_hash).where(users.c.id == uuid.UUID(body["user"]["id"]))
-            )
-        ).one()
-    assert row.password_hash.startswith("$argon2id$")
-    assert PASSWORD not in row.password_hash
+    password_hash = await stored_hash(app, body["user"]["id"])
+    assert password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=4$")  # the tests' cost
+    assert PASSWORD not in password_hash
+
+
+async def test_hashes_cost_argon2s_default_and_verify_at_any_other(
+    settings: Settings, tmp_path: Path, app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    """Unset, the cost is Argon2's default (RFC 9106: 64 MiB, 3 passes, 4 lanes); a hash made
+    at one cost still signs in once the settings name another, both ways."""
+    assert settings.database_url is not None
+    default = make_settings(
+        settings.database_url,
+        tmp_path,
+        password_hash_memory_kib=Settings.model_fields["password_hash_memory_kib"].default,
+        password_hash_iterations=Settings.model_fields["password_hash_iterations"].default,
+    )
+    async with app_for(default) as default_app, client_for(default_app) as client:
+        email = unique_email()
+        body = assert_tokens(await register(client, email), 201)
+        password_hash = await stored_hash(default_app, body["user"]["id"])
+        assert password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert_tokens(await login(anonymous, email))  # the shared app's cost is the lowest
+
+        cheap = await signed_up(anonymous)
+        assert_tokens(await login(client, cheap["user"]["email"]))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PASSWORD_HASH_MEMORY_KIB", "19455"), ("PASSWORD_HASH_ITERATIONS", "1")],
+)
+def test_a_hash_cost_below_owasps_floor_is_refused(
+    variable: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.lower()):
+        Settings(_env_file=None, jwt_secret=TEST_SECRET)  # type: ignore[call-arg]
 
 
 async def test_refresh_token_is_stored_only_as_a_hash_for_30_days(

@@ -1,6 +1,6 @@
 """Webhook receivers for tests: an HTTP server on 127.0.0.1 in a thread of its own, which
-records every request and answers as the test says (status, body, delay, Location); and one
-that accepts connections and never answers (`never_answering`)."""
+records every request that arrived whole and answers as the test says (status, body, delay,
+Location); and one that accepts connections and never answers (`never_answering`)."""
 
 import asyncio
 import threading
@@ -63,6 +63,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request (a test killed it): not sent
+                self.close_connection = True
+                return
             with receiver.lock:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 receiver.received.append(Received(self.path, headers, body, time.monotonic()))
