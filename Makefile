@@ -78,6 +78,9 @@ migration: $(INSTALLED)
 # for the module, not per test. A test that needs a token such a server accepts mints it
 # in-process (tests/helpers_server.py server_token), not with a `todo-api token` process (1.5 s
 # of CPU each); caldav-server-tester is installed with uv, in seconds where pip took minutes.
+# Passwords are hashed at OWASP's floor for Argon2id, in-process and in the servers the tests
+# start (tests/support.py CHEAPEST_HASHES): at the default cost, a quarter of a second of CPU
+# a sign-up or sign-in, hashing was half the CPU of the account and page tests.
 # A test that hangs fails after 15 minutes (pytest-timeout, pyproject.toml), its stack printed.
 TEST_WORKERS ?= 3
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
