@@ -8,8 +8,10 @@ take a few hundred milliseconds, so the reading runs in a thread, off the event 
 import asyncio
 import functools
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from ua_parser import BasicResolver, Domain, Parser, load_lazy_builtins
+if TYPE_CHECKING:
+    from ua_parser import Parser
 
 # Families the rules give when they know nothing.
 _UNKNOWN = frozenset({None, "Other"})
@@ -36,6 +38,8 @@ def device_words(
 
 @functools.lru_cache(maxsize=1024)
 def _read(user_agent: str) -> tuple[str | None, str | None]:
+    from ua_parser import Domain
+
     result = _parser()(user_agent, Domain.USER_AGENT | Domain.OS)
     browser = result.user_agent.family if result.user_agent else None
     system = result.os.family if result.os else None
@@ -46,5 +50,8 @@ def _read(user_agent: str) -> tuple[str | None, str | None]:
 
 
 @functools.cache
-def _parser() -> Parser:
+def _parser() -> "Parser":
+    # Imported here, by the first security page a process shows: not on every start.
+    from ua_parser import BasicResolver, Parser, load_lazy_builtins
+
     return Parser(BasicResolver(load_lazy_builtins()))
