@@ -4,7 +4,9 @@ every job's figures, and SIGTERM stops both without a traceback."""
 
 import asyncio
 import re
+import signal
 import time
+from contextlib import suppress
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import delete
 
-from tests.helpers_server import Server, clean_env, start_server
+from tests.helpers_server import STOP_TIMEOUT, Server, clean_env, start_server
 from tests.kit.helpers import FAILURES, LAST_SUCCESS, job_figures
 from tests.support import TEST_SECRET
 from tests.tasks.feed_helpers import database
@@ -25,6 +27,7 @@ from todo_api.tables.jobs import job_runs
 INTERVAL = 4
 RUNS = 3  # runs of each job to see before judging
 WAIT = 60.0
+SQLITE_BUSY_SECONDS = 10  # db/engine.py's busy_timeout
 # What the runner logs (at DEBUG) after each run: when the run's turn, claimed for one
 # interval, ends.
 RAN = re.compile(r"job (\S+) ran; its turn ends at (\S+)")
@@ -72,8 +75,14 @@ def test_two_servers_run_each_singleton_job_once_per_interval(
             time.sleep(0.2)
         pages = [httpx.get(f"{server.url}/metrics", timeout=10).text for server in servers]
     finally:
+        # Both told at once, and given SQLite's busy timeout more: on one SQLite file, a job
+        # cancelled at shutdown may first wait for the other server's write lock (up to
+        # SQLITE_BUSY_SECONDS) before its transaction is rolled back.
         for server in servers:
-            server.stop()
+            with suppress(ProcessLookupError):
+                server.process.send_signal(signal.SIGTERM)
+        for server in servers:
+            server.stop(timeout=STOP_TIMEOUT + SQLITE_BUSY_SECONDS)
 
     for server in servers:
         assert server.process.returncode == 0, server.log()
