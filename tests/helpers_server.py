@@ -111,14 +111,14 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGTERM, then SIGKILL if it has not gone within `timeout` seconds."""
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it has not gone within STOP_TIMEOUT."""
         if self.process.poll() is not None:
             return
         with suppress(ProcessLookupError):
             self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=timeout)
+            self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=STOP_TIMEOUT)
