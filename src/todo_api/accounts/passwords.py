@@ -26,7 +26,6 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from todo_api.auth.errors import HashingBusy
-from todo_api.config import DEFAULT_HASH_ITERATIONS, DEFAULT_HASH_MEMORY_KIB
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -44,8 +43,8 @@ class PasswordHashing:
         concurrency: int | None = None,
         max_waiting: int,
         max_wait_seconds: float,
-        memory_kib: int = DEFAULT_HASH_MEMORY_KIB,
-        iterations: int = DEFAULT_HASH_ITERATIONS,
+        memory_kib: int,
+        iterations: int,
     ) -> None:
         concurrency = concurrency or os.cpu_count() or 1
         self._slots = asyncio.Semaphore(concurrency)
