@@ -343,3 +343,163 @@ async def test_the_callers_own_list_comes_before_a_shared_one_of_the_same_name(
     response = await quick(alice, "Fix the door #home")
     assert response.status_code == 201, response.text
     assert response.json()["list_id"] == mine["id"]
+
+
+async def german(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    response = await client.patch(
+        "/api/auth/me", json={"timezone": "Europe/Berlin", "language": "de"}
+    )
+    assert response.status_code == 200, response.text
+    return client
+
+
+async def test_the_persons_own_language_comes_before_the_browsers(
+    alice: httpx.AsyncClient,
+) -> None:
+    """A German profile in an English browser reads German; English is read too; `lang`
+    still says which language first."""
+    await german(alice)
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    text = "Steuererklärung abgeben morgen um 10 Uhr"
+    for path in ("/api/tasks/quick", "/api/tasks/quick/preview"):
+        response = await alice.post(path, json={"text": text}, headers=english)
+        assert response.status_code in (200, 201), response.text
+        assert response.json()["title"] == "Steuererklärung abgeben"
+        assert response.json()["due_at"] == at(TOMORROW, 10)["due_at"]
+    response = await alice.post(
+        "/api/tasks/quick", json={"text": "Zahnarzt tomorrow 5pm"}, headers=english
+    )
+    assert (response.json()["title"], response.json()["due_at"]) == (
+        "Zahnarzt",
+        at(TOMORROW, 17)["due_at"],
+    )
+    # `lang` given: English first ("morgen" is no English word, but German is not read).
+    response = await quick(alice, "Zahnarzt morgen", lang="en")
+    assert response.json()["title"] == "Zahnarzt morgen"
+
+
+async def test_english_is_read_in_every_language(alice: httpx.AsyncClient) -> None:
+    await berliner(alice)
+    response = await quick(alice, "Rapport tomorrow at 5pm", lang="fr")
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == "Rapport"
+    assert response.json()["due_at"] == at(TOMORROW, 17)["due_at"]
+
+
+# (lang, text, its title, the joining word that leaves with the date)
+JOINED = [
+    ("en", "Renew passport by March 15", "Renew passport", "by"),
+    ("en", "Send the report due tomorrow", "Send the report", "due"),
+    ("en", "Pay rent by fri", "Pay rent", "by"),
+    ("de", "Geschenk für Lisa am 12.12.", "Geschenk für Lisa", "am"),
+    ("de", "Bericht bis Freitag", "Bericht", "bis"),
+    ("fr", "Rapport pour le 12 décembre", "Rapport", "pour"),
+    ("es", "Informe para el 15 de diciembre", "Informe", "para"),
+    ("it", "Pagare entro il 15 dicembre", "Pagare", "entro"),
+    ("pt", "Pagar até 15 de dezembro", "Pagar", "até"),
+    ("pt", "Ligar em 3 dias", "Ligar", "em"),
+    ("nl", "Verslag voor 12 december", "Verslag", "voor"),
+    ("nl", "Bellen op vrijdag", "Bellen", "op"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "title", "joining"), JOINED)
+async def test_a_joining_word_leaves_with_its_date(
+    alice: httpx.AsyncClient, lang: str, text: str, title: str, joining: str
+) -> None:
+    await berliner(alice)
+    response = await quick(alice, text, lang=lang)
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == title
+    [span] = response.json()["parsed"]
+    assert (span["start"], span["end"]) == (text.index(f" {joining} ") + 1, len(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["Talk to Bob about taxes", "Call mom at", "Meet Anna by the river", "Il 2012/8/10"]
+)
+async def test_a_joining_word_not_before_a_date_stays(alice: httpx.AsyncClient, text: str) -> None:
+    response = await quick(alice, text, lang="it" if text.startswith("Il") else "en")
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == text.split(" 2012")[0]
+
+
+NOW_PLUS = {
+    "3h": at(TODAY, 13),
+    "30min": at(TODAY, 10, 30),
+    "1h": at(TODAY, 11),
+}
+THIS_WEEKEND, NEXT_WEEKEND = weekday(5), weekday(5) + timedelta(days=7)
+YESTERDAY = TODAY - timedelta(days=1)
+# (lang, phrase, the fields a person means): the contract's "More of what people type".
+MORE = [
+    ("en", "in 3 hours", NOW_PLUS["3h"]),
+    ("en", "in 30 minutes", NOW_PLUS["30min"]),
+    ("en", "in an hour", NOW_PLUS["1h"]),
+    ("en", "this weekend", on(THIS_WEEKEND)),
+    ("en", "next weekend", on(NEXT_WEEKEND)),
+    ("en", "yesterday", on(YESTERDAY)),
+    ("en", "3p", at(TODAY, 15)),
+    ("en", "3:18a", at(TODAY, 3, 18)),
+    ("en", "at 1030", at(TODAY, 10, 30)),
+    ("en", "3 o'clock", at(TODAY, 3)),
+    ("en", "midday", at(TODAY, 12)),
+    ("en", "mid day", at(TODAY, 12)),
+    ("de", "in 3 Stunden", NOW_PLUS["3h"]),
+    ("de", "in einer Stunde", NOW_PLUS["1h"]),
+    ("de", "dieses Wochenende", on(THIS_WEEKEND)),
+    ("de", "nächstes Wochenende", on(NEXT_WEEKEND)),
+    ("de", "gestern", on(YESTERDAY)),
+    ("fr", "dans 30 minutes", NOW_PLUS["30min"]),
+    ("fr", "dans une heure", NOW_PLUS["1h"]),
+    ("fr", "ce week-end", on(THIS_WEEKEND)),
+    ("fr", "le week-end prochain", on(NEXT_WEEKEND)),
+    ("fr", "hier", on(YESTERDAY)),
+    ("es", "en 3 horas", NOW_PLUS["3h"]),
+    ("es", "este fin de semana", on(THIS_WEEKEND)),
+    ("es", "el próximo fin de semana", on(NEXT_WEEKEND)),
+    ("es", "ayer", on(YESTERDAY)),
+    ("it", "tra 30 minuti", NOW_PLUS["30min"]),
+    ("it", "tra un'ora", NOW_PLUS["1h"]),
+    ("it", "questo fine settimana", on(THIS_WEEKEND)),
+    ("it", "ieri", on(YESTERDAY)),
+    ("pt", "em uma hora", NOW_PLUS["1h"]),
+    ("pt", "este fim de semana", on(THIS_WEEKEND)),
+    ("pt", "ontem", on(YESTERDAY)),
+    ("nl", "over 3 uur", NOW_PLUS["3h"]),
+    ("nl", "volgend weekend", on(NEXT_WEEKEND)),
+    ("nl", "gisteren", on(YESTERDAY)),
+]
+
+
+@pytest.mark.parametrize(("lang", "phrase", "expected"), MORE)
+async def test_more_of_what_people_type(
+    alice: httpx.AsyncClient, lang: str, phrase: str, expected: dict[str, Any]
+) -> None:
+    await test_dates(alice, lang, phrase, expected)
+
+
+@pytest.mark.parametrize(
+    ("lang", "phrase", "hour"),
+    [
+        ("en", "every morning", 9),
+        ("en", "every evening", 19),
+        ("de", "jeden Morgen", 9),
+        ("fr", "tous les soirs", 19),
+        ("es", "cada mañana", 9),
+        ("it", "ogni mattina", 9),
+        ("pt", "todas as noites", 19),
+        ("nl", "elke avond", 19),
+    ],
+)
+async def test_every_morning_and_evening(
+    alice: httpx.AsyncClient, lang: str, phrase: str, hour: int
+) -> None:
+    """Daily at 09:00 or 19:00: the first occurrence still to come (09:00 has passed)."""
+    await berliner(alice)
+    response = await quick(alice, f"Stretch {phrase}", lang=lang)
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert (task["title"], task["recurrence"]) == ("Stretch", "FREQ=DAILY")
+    first = TOMORROW if hour == 9 else TODAY
+    assert task["due_at"] == at(first, hour)["due_at"]

@@ -172,7 +172,7 @@ async def create_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str,
 
 async def quick_add(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     data = _read(QuickAdd, arguments)
-    task, spans = await caller.create(quick.quick_add, data=data, lang=data.lang or "en")
+    task, spans = await caller.create(quick.quick_add, data=data, accept_language=None)
     return task_body(task) | {"parsed": [vars(span) for span in spans]}
 
 

@@ -28,13 +28,19 @@ _GIVEN = frozenset({"list_id"})  # fields the body gives itself, not read from `
 language = catalogs.accepted_language
 
 
+def reading_language(given: str | None, chosen: str | None, accept_language: str | None) -> str:
+    """The language words are read in: the one the request gives (`lang`), else the one the
+    person chose (their profile's), else their browser's; English is read too (kit.words)."""
+    return given or catalogs.language_of(chosen, accept_language)
+
+
 async def quick_add(
-    conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, lang: str
+    conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, accept_language: str | None
 ) -> tuple[TaskRow, list[words.Span]]:
     """The task `data.text` describes, made as `POST /api/tasks` makes one, and the spans read.
     Raises InvalidField naming `text` when no title is left, a date is before 1900 or after
     2100, or a `#name` names no list the caller may put tasks in."""
-    task_data, spans = await read(conn, user_id, data=data, lang=lang)
+    task_data, spans = await read(conn, user_id, data=data, accept_language=accept_language)
     try:
         task = await service.create_task(conn, user_id, data=task_data)
     except InvalidField as exc:
@@ -49,11 +55,13 @@ async def quick_add(
 
 
 async def read(
-    conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, lang: str
+    conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, accept_language: str | None
 ) -> tuple[TaskCreate, list[words.Span]]:
     """What quick add would make of `data.text`, and the spans read; nothing is written
-    (`POST /api/tasks/quick/preview`). Raises InvalidField as `quick_add` does for the text."""
-    zone = await schedule.user_zone(conn, user_id)
+    (`POST /api/tasks/quick/preview`). Raises InvalidField as `quick_add` does for the text.
+    The language is `data.lang`, else the user's, else `accept_language`'s (`reading_language`)."""
+    zone, chosen = await schedule.user_zone_and_language(conn, user_id)
+    lang = reading_language(data.lang, chosen, accept_language)
     try:
         reading = words.read(data.text, clock.now(), zones.zone(zone), lang)
     except words.OutOfRange as far:

@@ -194,11 +194,14 @@ async def quick_add(request: Request) -> Response:
     call = await caller(request)
     idempotency_key = header(request, b"idempotency-key")
     data = await read_json(request, QuickAdd)
-    lang = data.lang or quick.language(header(request, b"accept-language"))
+    accepted = header(request, b"accept-language")
 
     async def create(conn: Any) -> Response:
         task, spans = await call.with_user_row(
-            conn, lambda: quick.quick_add(conn, user_id=call.user_id, data=data, lang=lang)
+            conn,
+            lambda: quick.quick_add(
+                conn, user_id=call.user_id, data=data, accept_language=accepted
+            ),
         )
         body = task_body(task) | {"parsed": [vars(span) for span in spans]}
         headers = {"ETag": etag(task["version"]), "Location": f"{PREFIX}/{task['id']}"}
@@ -219,8 +222,8 @@ async def quick_add(request: Request) -> Response:
 async def quick_preview(request: Request) -> Response:
     call = await caller(request)
     data = await read_json(request, QuickAdd)
-    lang = data.lang or quick.language(header(request, b"accept-language"))
-    task_data, spans = await call.run(quick.read, data=data, lang=lang)
+    accepted = header(request, b"accept-language")
+    task_data, spans = await call.run(quick.read, data=data, accept_language=accepted)
     fields = task_data.model_dump(mode="json", exclude_unset=True)
     return json_response(fields | {"parsed": [vars(span) for span in spans]})
 

@@ -105,9 +105,21 @@ def reads_zone(values: Mapping[str, Any]) -> bool:
 
 
 _USER_ZONE = Query(select(users.c.timezone).where(users.c.id == bindparam("user_id")))
+_USER_CLOCK = Query(
+    select(users.c.timezone, users.c.language).where(users.c.id == bindparam("user_id"))
+)
 
 
 async def user_zone(conn: Connection, user_id: uuid.UUID) -> str:
     """The user's zone: what their new tasks are read in, and what `due_on` means to them."""
     zone: str | None = (await conn.execute(_USER_ZONE, {"user_id": user_id})).scalar()
     return zone or zones.DEFAULT_ZONE
+
+
+async def user_zone_and_language(conn: Connection, user_id: uuid.UUID) -> tuple[str, str | None]:
+    """The user's zone and the language they chose (None: none), in the one statement that
+    reads the zone: what the words they type are read in."""
+    row = (await conn.execute(_USER_CLOCK, {"user_id": user_id})).first()
+    if row is None:
+        return zones.DEFAULT_ZONE, None
+    return row["timezone"] or zones.DEFAULT_ZONE, row["language"]

@@ -66,11 +66,13 @@ class ActionPages:
         text = str(form.get("text") or "")
         if not text.strip():
             return self.site.render(request, "_preview.html", parts=[], error=None)
-        lang = quick.language(request.headers.get("accept-language"))
+        accepted = request.headers.get("accept-language")  # after the person's own language
         try:
             data = QuickAdd.model_validate({"text": text, "list_id": form.get("list_id") or None})
             async with database(request).connection() as conn:
-                _, spans = await quick.read(conn, user_of(signed_in), data=data, lang=lang)
+                _, spans = await quick.read(
+                    conn, user_of(signed_in), data=data, accept_language=accepted
+                )
         except (ValidationError, ApiError) as exc:
             return self.site.render(request, "_preview.html", parts=[], error=problem(exc))
         parts: list[tuple[str, str | None]] = []  # (text, the kind read there or None)

@@ -382,11 +382,11 @@ class ListPages:
         back = back_to(form.get("back"))
         text = str(form.get("text") or "")
         list_id = form.get("list_id") or None
-        lang = quick.language(request.headers.get("accept-language"))
+        accepted = request.headers.get("accept-language")  # after the person's own language
         try:
             data = QuickAdd.model_validate({"text": text, "list_id": list_id})
             async with database(request).connection() as conn:
-                await quick.quick_add(conn, user_id(signed_in), data=data, lang=lang)
+                await quick.quick_add(conn, user_id(signed_in), data=data, accept_language=accepted)
         except (ValidationError, ApiError) as exc:
             view = await self.view_at(request, signed_in, back)
             return await self.list_page(

@@ -44,13 +44,16 @@ _NUMERIC = re.compile(r"^(\d{1,2})([/.])(\d{1,2})(?:\2(\d{4}|\d{2}))?\.?$")
 # A time of day in one word: 5pm, 5:30pm, 17:15, 9h, 8h10, 8h10m, 9u (Dutch); 17.30 is a time
 # only before am/pm or an o'clock word (`17.30 Uhr`): alone, it may be a version or a price.
 _TIME = re.compile(
-    r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm|a\.m\.|p\.m\.)$|^(\d{1,2}):(\d{2})$"
+    r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm|a\.m\.|p\.m\.|a|p)$|^(\d{1,2}):(\d{2})$"
     r"|^(\d{1,2})[hu](?:(\d{2})m?)?$|^(\d{1,2})\.(\d{2})$"
 )
 _ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.|e|er|ème|eme|º|ª|°|o|a|ste|de)$")
 # A day and its month in one word: 15Sep, 15.Sep, 15juin.
 _GLUED = re.compile(r"^(\d{1,2})\.?([^\W\d]{3,})$")
 _NUMBER = re.compile(r"^\d{1,4}$")
+_MILITARY = re.compile(r"^\d{3,4}$")
+# A date with its year and a time glued on by a dot: 05/31/2024.14:15.
+_DATE_TIME = re.compile(r"^(\d{1,2}/\d{1,2}/\d{4})\.([01]?\d|2[0-3]):([0-5]\d)$")
 _AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
 _PRIORITY = re.compile(r"^[pP]([1-4])$")
 _TRAILING = ".!?;:)"
@@ -269,8 +272,12 @@ class Grammar:
         return None
 
     def at_time(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
-        if (at := self.word(i, "AT")) and (found := self.clock(at[1], bare=True)):
-            return found
+        if at := self.word(i, "AT"):
+            if found := self.clock(at[1], bare=True):
+                return found
+            text = self.text(at[1]) or ""
+            if _MILITARY.match(text) and int(text[:-2]) < 24 and int(text[-2:]) < 60:
+                return time(int(text[:-2]), int(text[-2:])), at[1] + 1  # "at 1030"
         return self.clock(i, bare=bare)
 
     # -- days ---------------------------------------------------------------------------
@@ -343,11 +350,11 @@ class Grammar:
                     return found, end
         return None
 
-    def numeric(self, i: int) -> tuple[date, int] | None:
+    def numeric(self, i: int, written: str | None = None) -> tuple[date, int] | None:
         """`2026-12-24`, `2012/8/10`, `2012/Aug/10`, `8/Oct/2012`, `24/12[/2026]` (English:
         `12/24` when that is a date), `24.12.2026` and, in a language that writes dates with
-        dots, `24.12.` (`1.2` alone is a number)."""
-        text = self.text(i)
+        dots, `24.12.` (`1.2` alone is a number). `written`: the date part of the word."""
+        text = written or self.text(i)
         if not text:
             return None
         if match := _YEAR_FIRST.match(text):
@@ -393,7 +400,13 @@ class Grammar:
             day_word, part_name = found[0].split("+")
             ahead = timedelta(days=day_word == "TOMORROW")
             return self.today + ahead, PARTS[part_name], found[1]
-        for symbol, days in (("AFTER_TOMORROW", 2), ("TODAY", 0), ("TOMORROW", 1)):
+        for symbol, days in (
+            ("AFTER_TOMORROW", 2),
+            ("BEFORE_YESTERDAY", -2),
+            ("TODAY", 0),
+            ("TOMORROW", 1),
+            ("YESTERDAY", -1),
+        ):
             if found := self.word(i, symbol):
                 return self.today + timedelta(days=days), None, found[1]
         if found := self.word(i, "EOM"):
@@ -401,6 +414,10 @@ class Grammar:
             return self.today.replace(day=last), None, found[1]
         if numeric := self.numeric(i):
             return numeric[0], None, numeric[1]
+        if (glued := _DATE_TIME.match(self.text(i) or "")) and (
+            numeric := self.numeric(i, glued[1])
+        ):  # "05/31/2024.14:15"
+            return numeric[0], time(int(glued[2]), int(glued[3])), numeric[1]
         j = self.optional(i, "ON")
         if month_day := self.month_day(j):
             return month_day[0], None, month_day[1]
@@ -433,18 +450,19 @@ class Grammar:
                     return self.next_period(unit[0]), None, unit[1]
                 if first == "THIS" and (part := self.part(word[1])):  # "this morning"
                     return self.today, part[0], part[1]
+                if weekend := self.word(word[1], "WEEKEND"):  # "this weekend", "next weekend"
+                    return self.weekend(later=first == "NEXT"), None, weekend[1]
+        if j != i and (weekend := self.word(j, "WEEKEND")):  # "le week-end prochain"
+            after = self.word(weekend[1], "NEXT")
+            return self.weekend(later=bool(after)), None, (after or weekend)[1]
         if weekday := self.weekday(j):
             if following := self.word(weekday[1], "NEXT"):
                 return self.next_weekday(weekday[0], today_included=False), None, following[1]
             return self.next_weekday(weekday[0]), None, weekday[1]
         if (unit := self.unit(j)) and (after := self.word(unit[1], "NEXT")):  # semaine prochaine
             return self.next_period(unit[0]), None, after[1]
-        if (
-            (word := self.word(i, "IN"))
-            and (count := self.number(word[1], 1, 999))
-            and (unit := self.unit(count[1]))
-        ):
-            return self.later(unit[0], count[0]), None, unit[1]
+        if (word := self.word(i, "IN")) and (counted := self.counted(word[1])):
+            return counted
         if j != i or self.lang not in ("en", "de", "nl"):  # "on the 15th", "le 15", "el 15"
             day = self.ordinal(j) or (self.number(j, 1, 31) if j != i else None)
             if day:
@@ -452,6 +470,33 @@ class Grammar:
         elif (day := self.ordinal(j)) and not (self.text(j) or ".").endswith("."):
             return self.next_day_of_month(day[0]), None, day[1]
         return None
+
+    def counted(self, i: int) -> tuple[date, time | None, int] | None:
+        """`3 days`, `2 weeks`, `1 mon` after `in`; or `3 hours`, `30 minutes`, `an hour`,
+        `un'ora`, from now (to the minute)."""
+        if one_hour := self.word(i, "ONE_HOUR"):  # "tra un'ora"
+            return self.from_now(60, one_hour[1])
+        count = self.number(i, 1, 999)
+        if count is None and (one := self.word(i, "ONE")):  # "in an hour", "in einer Stunde"
+            count = 1, one[1]
+        if count is None:
+            return None
+        if unit := self.unit(count[1]) or self.word(count[1], "COUNTEDm"):
+            return self.later(unit[0][-1], count[0]), None, unit[1]
+        for symbol, minutes in (("HOURS", 60), ("MINUTES", 1)):
+            if found := self.word(count[1], symbol):
+                return self.from_now(minutes * count[0], found[1])
+        return None
+
+    def from_now(self, minutes: int, end: int) -> tuple[date, time, int]:
+        moment = self.now + timedelta(minutes=minutes)
+        return moment.date(), moment.time().replace(second=0, microsecond=0), end
+
+    def weekend(self, *, later: bool) -> date:
+        """This weekend's Saturday (today's if it is one), or next week's."""
+        if later:
+            return self.next_period("w") + timedelta(days=5)
+        return self.next_weekday(5)
 
     def next_week(self, i: int) -> tuple[date, int] | None:
         """`next week` (`, next week`, `of next week`, `semaine prochaine`) at `i`: its
@@ -582,11 +627,15 @@ class Grammar:
 
     def rule(self, i: int) -> tuple[dict[str, str], time | None, date, date | None, int] | None:
         """A recurrence: its RRULE parts, time of day, first day and last day."""
-        head = self.rule_head(i)
+        clock: time | None = None
+        if (every := self.word(i, "EVERY")) and (part := self.part(every[1])):
+            head: tuple[dict[str, str], int] | None = {"FREQ": "DAILY"}, part[1]
+            clock = part[0]  # "every morning": daily at 09:00
+        else:
+            head = self.rule_head(i)
         if not head:
             return None
         parts, end = head
-        clock: time | None = None
         start, until = self.today, None
         while True:
             on = self.word(end, "ON")

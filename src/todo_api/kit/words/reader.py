@@ -190,17 +190,25 @@ def _span_end(grammar: Grammar, end: int) -> int:
     return token.dot_end if end - 1 in grammar.dot_ends else token.end
 
 
+def _grammars(tokens: tuple[Token, ...], lang: str | None, now: datetime) -> list[Grammar]:
+    """The grammar of `lang`, then English's: English is always read too."""
+    first = _language(lang)
+    return [Grammar(tokens, code, now) for code in dict.fromkeys((first, "en"))]
+
+
 def _whole(text: str, now: datetime, zone: tzinfo | str, lang: str | None) -> _Found | None:
     zone = _zone(zone)
     tokens = read_tokens(text)
     if not tokens or any(token.kind != "word" for token in tokens):
         return None
-    grammar = Grammar(tokens, _language(lang), now.astimezone(zone))
-    try:
-        found = _phrase(grammar, 0, zone)
-    except Far:
-        return _FAR
-    return found if found and found.end == len(tokens) else None
+    for grammar in _grammars(tokens, lang, now.astimezone(zone)):
+        try:
+            found = _phrase(grammar, 0, zone)
+        except Far:
+            return _FAR
+        if found and found.end == len(tokens):
+            return found
+    return None
 
 
 # What `_whole` answers for a phrase outside FIRST_DAY..LAST_DAY: read, and no date.
@@ -285,7 +293,7 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
     """
     zone = _zone(zone)
     tokens = read_tokens(text)
-    grammar = Grammar(tokens, _language(lang), now.astimezone(zone))
+    grammars = _grammars(tokens, lang, now.astimezone(zone))
     reading = Reading(title="")
     i = 0
     dated = False
@@ -305,7 +313,8 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
         elif token.kind == "priority" and reading.priority is None:
             reading.priority = PRIORITIES[token.bare[1]]
             reading.spans.append(Span(token.start, token.end, "priority", reading.priority))
-        elif token.kind == "word" and not dated and (found := _read_phrase(grammar, i, zone)):
+        elif token.kind == "word" and not dated and (read_by := _read_phrase(grammars, i, zone)):
+            grammar, found = read_by
             dated = True
             if isinstance(found.due, datetime):
                 reading.due_at = found.due
@@ -314,7 +323,8 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
             reading.recurrence = found.rule
             value = found.rule or found.due.isoformat()
             end = _span_end(grammar, found.end)
-            reading.spans.append(Span(token.start, end, found.kind, value))
+            start = tokens[_joined(grammars, i)].start
+            reading.spans.append(Span(start, end, found.kind, value))
             i = found.end
             continue
         i += 1
@@ -322,12 +332,37 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
     return reading
 
 
-def _read_phrase(grammar: Grammar, i: int, zone: tzinfo) -> _Found | None:
-    try:
-        return _phrase(grammar, i, zone)
-    except Far as far:
-        start = grammar.tokens[i].start
-        raise OutOfRange(start, _span_end(grammar, far.end)) from None
+def _read_phrase(grammars: list[Grammar], i: int, zone: tzinfo) -> tuple[Grammar, _Found] | None:
+    """The phrase at token `i` in the person's language, else in English. English is asked
+    only where one of its words starts (a number, or a comma, reads the same in both): the
+    reading costs little more than one language's."""
+    for grammar in grammars:
+        if grammar is not grammars[0] and (i not in grammar.starts or grammar.text(i) == ","):
+            continue
+        try:
+            if found := _phrase(grammar, i, zone):
+                return grammar, found
+        except Far as far:
+            start = grammar.tokens[_joined(grammars, i)].start
+            raise OutOfRange(start, _span_end(grammar, far.end)) from None
+    return None
+
+
+# How many joining words before a date leave with it ("pour le 12", "due by friday").
+_JOINS = 2
+
+
+def _joined(grammars: list[Grammar], i: int) -> int:
+    """The first token of the phrase at `i` with the joining words right before it (`by`,
+    `am`, `le`: a word that only ties the date to the rest), which leave the title with it."""
+    for _ in range(_JOINS):
+        # A word first in the text ties the date to nothing ("Il 2012/8/10"): it stays.
+        if i < 2 or grammars[0].tokens[i - 1].kind != "word":
+            break
+        if not any(grammar.word(i - 1, "JOIN") == ("JOIN", i) for grammar in grammars):
+            break
+        i -= 1
+    return i
 
 
 def read_tags(text: str) -> tuple[str, list[str]]:
