@@ -10,8 +10,11 @@
                | #NAME | ##NAME | @NAME | no labels | assigned to: me|others|EMAIL
                | created by: me|EMAIL | shared | subtask | search: TEXT
 
-Words ignore case and the spaces between them. A DATE is read as quick add reads one
-(todo_api.kit.words.read_date, in English, on the caller's clock when the query runs). A
+Words ignore case and the spaces between them, and are read in every language of
+`kit.words.LANGUAGES` (`heute | überfällig`, `fällig vor: 1. Dez`, `zugewiesen an: mich`: the
+words of `lexicon.FILTER_WORDS`), so a query needs no language to be read, nor the person's
+profile before it. A DATE is read as quick add reads one (todo_api.kit.words.read_date, in the
+language of the words before it and in English, on the caller's clock when the query runs). A
 NAME, TEXT, EMAIL or DATE runs to the next `&`, `|`, `,` or `)` (trimmed), or is written in
 double quotes (`#"Work, home"`), where `\"` and `\\` stand for themselves.
 
@@ -24,17 +27,16 @@ cached (`skeleton` leaves the values out: one statement for `#Work` and `#Home`)
 """
 
 import re
-from dataclasses import dataclass
-from typing import Literal, Union
+from dataclasses import dataclass, field
+from typing import Literal, Union, cast
 
 from todo_api.kit import words
 from todo_api.kit.ids import utcnow
+from todo_api.kit.words.lexicon import FILTER_WORDS
 
 MAX_LENGTH = 1000
 # How deep `!` and parentheses may nest (the reader, and what reads its tree, recurse).
 MAX_DEPTH = 50
-# The language of the dates in a query (its words are Todoist's English ones).
-LANGUAGE = "en"
 
 # Conditions that take no value.
 Plain = Literal[
@@ -62,6 +64,8 @@ Valued = Literal[
 class Condition:
     kind: Plain | Valued
     value: int | str | None = None  # a date as written: it is read on the day the query runs
+    # The language a date is read in (with English): that of the words before it.
+    lang: str = field(default="en", compare=False)
 
 
 @dataclass(frozen=True)
@@ -97,27 +101,41 @@ class FilterError(ValueError):
         self.expected = expected
 
 
-# Words with no value, each as a pattern of its words (any spaces between them).
-_PLAIN: dict[str, Plain] = {
-    r"today": "today",
-    r"tomorrow": "tomorrow",
-    r"overdue": "overdue",
-    r"no\s+(?:due\s+)?date": "no_date",
-    r"recurring": "recurring",
-    r"next\s+7\s+days": "next_7_days",
-    r"no\s+labels": "no_labels",
-    r"shared": "shared",
-    r"subtasks?": "subtask",
-}
-_ARGUMENTED: dict[str, str] = {
-    r"due\s+before\s*:": "due_before",
-    r"due\s+after\s*:": "due_after",
-    r"assigned\s+to\s*:": "assigned_to",
-    r"created\s+by\s*:": "created_by",
-    r"search\s*:": "search",
-}
+_PLAIN_KINDS: tuple[Plain, ...] = (
+    "today", "tomorrow", "overdue", "no_date", "recurring", "next_7_days", "no_labels", "shared",
+    "subtask",
+)  # fmt: skip
+_ARGUMENTED_KINDS = ("due_before", "due_after", "assigned_to", "created_by", "search")
 # A word ends where a letter or digit does not follow.
 _WORD_END = r"(?![\w])"
+
+
+def _said(phrase: str) -> str:
+    """A phrase as the languages of a filter key it: lower case, one space between words."""
+    return " ".join(phrase.casefold().replace("\u2019", "'").split())
+
+
+def _compiled() -> tuple[dict[str, re.Pattern[str]], dict[str, list[str]]]:
+    """Each kind's phrases in every language as one pattern (longest first, any spaces
+    between the words, a straight or curly apostrophe; those with a value end with `:`),
+    and the languages each phrase is in."""
+    languages: dict[str, list[str]] = {}
+    for lang, kinds in FILTER_WORDS.items():
+        for spelled in kinds.values():
+            for phrase in spelled.split("|"):
+                languages.setdefault(_said(phrase), []).append(lang)
+    patterns = {}
+    for kind in (*_PLAIN_KINDS, *_ARGUMENTED_KINDS, "me", "others"):
+        said = {_said(p) for kinds in FILTER_WORDS.values() for p in kinds[kind].split("|")}
+        alternatives = "|".join(
+            r"\s+".join(map(re.escape, p.split())) for p in sorted(said, key=len, reverse=True)
+        ).replace("'", "['\u2019]")
+        end = r"\s*:" if kind in _ARGUMENTED_KINDS else _WORD_END
+        patterns[kind] = re.compile(f"(?:{alternatives}){end}", re.IGNORECASE)
+    return patterns, languages
+
+
+_PATTERNS, _LANGUAGES_OF = _compiled()
 _ENDS_ARGUMENT = "&|,)"
 CONDITIONS = (
     "a condition (today, tomorrow, overdue, no date, recurring, next 7 days, due before:, "
@@ -155,6 +173,15 @@ class _Reader:
             return False
         self.at = found.end()
         return True
+
+    def words(self, kind: str) -> list[str] | None:
+        """Whether a phrase of `kind` (in any language) comes next (taken): its languages."""
+        self.space()
+        found = _PATTERNS[kind].match(self.text, self.at)
+        if found is None:
+            return None
+        self.at = found.end()
+        return _LANGUAGES_OF[_said(found.group().rstrip(":"))]
 
     def groups(self) -> list[Group]:
         found = []
@@ -200,8 +227,8 @@ class _Reader:
     def condition(self) -> Node:
         self.space()
         start = self.at
-        for pattern, kind in _PLAIN.items():
-            if self.match(pattern):
+        for kind in _PLAIN_KINDS:
+            if self.words(kind):
                 return Condition(kind)
         if self.match(r"p([1-4])"):
             return Condition("priority", int(self.text[self.at - 1]))
@@ -211,29 +238,30 @@ class _Reader:
             return Condition("list_deep" if deep else "list", self.argument("a list's name"))
         if self.take("@"):
             return Condition("tag", self.argument("a tag"))
-        for pattern, name in _ARGUMENTED.items():
-            if self.match(pattern):
-                return self.argumented(name)
+        for name in _ARGUMENTED_KINDS:
+            if (languages := self.words(name)) is not None:
+                return self.argumented(name, languages)
         raise FilterError(start, CONDITIONS)
 
-    def argumented(self, kind: str) -> Condition:
+    def argumented(self, kind: str, languages: list[str]) -> Condition:
         self.space()
         start = self.at
         if kind in ("due_before", "due_after"):
             # Kept as written: what it names depends on the day it is read (`today`).
             written = self.argument("a date")
-            if words.read_date(written, utcnow(), "UTC", LANGUAGE) is None:
-                raise FilterError(
-                    start, "a date from 1900 to 2100 (2026-12-24, today, next monday, jan 4, ...)"
-                )
-            return Condition(kind, written)  # type: ignore[arg-type]
+            for lang in languages:
+                if words.read_date(written, utcnow(), "UTC", lang) is not None:
+                    return Condition(cast(Valued, kind), written, lang)
+            raise FilterError(
+                start, "a date from 1900 to 2100 (2026-12-24, today, next monday, jan 4, ...)"
+            )
         if kind == "search":
             return Condition("search", self.argument("a text to search for"))
         expected = "me, others or an email" if kind == "assigned_to" else "me or an email"
         who = self.argument(expected)
-        if who.casefold() == "me":
-            return Condition(f"{kind}_me")  # type: ignore[arg-type]
-        if who.casefold() == "others" and kind == "assigned_to":
+        if _PATTERNS["me"].fullmatch(who):
+            return Condition(cast(Plain, f"{kind}_me"))
+        if kind == "assigned_to" and _PATTERNS["others"].fullmatch(who):
             return Condition("assigned_to_others")
         if "@" not in who:
             raise FilterError(start, expected)

@@ -412,7 +412,7 @@ def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict
         elif kind == "next_7_days":
             params.update(_day_span(name, today, today + timedelta(days=6), zone))
         elif kind in ("due_before", "due_after"):
-            named = words.read_date(str(value), now, zone, filter_query.LANGUAGE)
+            named = words.read_date(str(value), now, zone, leaf.lang)
             assert named is not None  # read when the query was
             params.update(_bound_span(name, kind == "due_before", named, zone))
         elif kind == "priority":
