@@ -184,6 +184,10 @@ def extract(chrono: Path) -> list[dict[str, Any]]:
 
 
 VIKUNJA_TESTS = "frontend/src/modules/quickAddMagic/quickAddMagic.test.ts"
+# The contract's own phrases (a joining word before a date, `in 3 hours`, `this weekend`,
+# `every morning`, ...), in every language: written by hand in peer_dates.json with their
+# title, kept there by `extract`, and counted apart from the suites.
+CONTRACT_CASES = "CONTRACT"
 _VIKUNJA_PAIR = re.compile(r"^\s*'((?:[^'\\]|\\.)*)': (?:'([^']*)'|null),?\s*$", re.M)
 _VIKUNJA_BOUNDARY = re.compile(r"\{input: '([^']*)', dateStr: '([^']*)', text: '([^']*)'\}")
 _VIKUNJA_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?: (\d{1,2}):(\d{1,2}))?$")
@@ -284,6 +288,8 @@ _TIME_ALONE = re.compile(
 
 def contract_expectation(case: dict[str, Any]) -> tuple[str | None, str | None]:
     """chrono's date and time, or the contract's where it rules otherwise."""
+    if case["source"] == CONTRACT_CASES:
+        return case["date"], case["time"]  # written by the contract's rules
     now = datetime.fromisoformat(case["now"])
     phrase = (case["phrase"] or case["text"]).strip()
     day, clock = case["date"], case["time"]
@@ -313,8 +319,11 @@ def contract_expectation(case: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 # Words before a date that chrono leaves in the text and the reader takes with the date
-# (`le 10 Août`, `a las 6`, `om middernacht`): either title is the text without the phrase.
-_LEADS = frozenset({"le", "el", "a", "om", "op", "à", "am", "on", "at", "the"})
+# (`le 10 Août`, `a las 6`, `om middernacht`, and the contract's joining words: `by`, `il`,
+# `entro`...): either title is the text without the phrase.
+_LEADS = frozenset(
+    "le el a om op à am on at the by due um bis pour para il entro em até voor".split()  # noqa: SIM905
+)
 
 
 def _same_title(ours: str, theirs: str) -> bool:
@@ -379,6 +388,8 @@ def report(results: list[dict[str, Any]], failures: bool) -> None:
     total, agreed = Counter[str](), Counter[str]()
     for result in results:
         suite = "vikunja" if result["source"] == VIKUNJA_TESTS else result["lang"]
+        if result["source"] == CONTRACT_CASES:
+            suite = f"contract {result['lang']}"
         total[suite] += 1
         agreed[suite] += result["agrees"]
     print("| language | cases | agree | % |")
@@ -386,13 +397,18 @@ def report(results: list[dict[str, Any]], failures: bool) -> None:
     for lang in LANGUAGES:
         share = 100 * agreed[lang] / total[lang] if total[lang] else 0
         print(f"| {lang} | {total[lang]} | {agreed[lang]} | {share:.0f} |")
-    all_total = sum(total.values()) - total["vikunja"]
-    all_agreed = sum(agreed.values()) - agreed["vikunja"]
+    all_total = sum(total[lang] for lang in LANGUAGES)
+    all_agreed = sum(agreed[lang] for lang in LANGUAGES)
     if all_total:
         print(f"| chrono, all | {all_total} | {all_agreed} | {100 * all_agreed / all_total:.0f} |")
     if total["vikunja"]:
         share = 100 * agreed["vikunja"] / total["vikunja"]
         print(f"| Vikunja (en) | {total['vikunja']} | {agreed['vikunja']} | {share:.0f} |")
+    for lang in LANGUAGES:
+        suite = f"contract {lang}"
+        if total[suite]:
+            share = 100 * agreed[suite] / total[suite]
+            print(f"| {suite} | {total[suite]} | {agreed[suite]} | {share:.0f} |")
     if failures:
         for result in results:
             if not result["agrees"]:
@@ -411,7 +427,8 @@ def main() -> None:
     running.add_argument("--lang", choices=LANGUAGES)
     args = parser.parse_args()
     if args.verb == "extract":
-        cases = extract(args.chrono) + extract_vikunja(args.vikunja)
+        kept = [c for c in json.loads(CASES.read_text()) if c["source"] == CONTRACT_CASES]
+        cases = extract(args.chrono) + extract_vikunja(args.vikunja) + kept
         lines = ",\n".join(json.dumps(case, ensure_ascii=False) for case in cases)
         CASES.write_text(f"[\n{lines}\n]\n")  # a case a line
         print(f"{len(cases)} cases written to {CASES}")

@@ -157,6 +157,31 @@ async def test_quick_add_puts_the_task_in_the_list_in_view_and_the_checkbox_comp
     assert "Send the report" not in (await signed_in.browser.get(page)).text
 
 
+async def test_quick_add_and_its_preview_read_the_persons_own_language(
+    signed_in: Account,
+) -> None:
+    """A German profile in an English browser: German first, English too."""
+    changed = await signed_in.api.patch(
+        "/api/auth/me", json={"language": "de"}, headers=signed_in.headers
+    )
+    assert changed.status_code == 200, changed.text
+    signed_in.browser.headers["Accept-Language"] = "en-US,en;q=0.9"
+    text = "Steuererklärung abgeben morgen um 10 Uhr"
+    preview = await signed_in.post("/app/", "/app/quick/preview", text=text)
+    assert preview.status_code == 200, preview.text
+    assert '<mark class="read-due" aria-describedby="read-due">morgen um 10 Uhr</mark>' in (
+        preview.text
+    )
+    added = await signed_in.post("/app/", "/app/quick", text=text, back="/app/")
+    assert added.status_code == 303, added.text
+    added = await signed_in.post("/app/", "/app/quick", text="Zahnarzt tomorrow", back="/app/")
+    assert added.status_code == 303, added.text
+    tasks = sorted(await signed_in.tasks(), key=lambda task: task["title"])
+    assert [task["title"] for task in tasks] == ["Steuererklärung abgeben", "Zahnarzt"]
+    assert tasks[0]["due_at"] is not None
+    assert tasks[1]["due_date"] is not None
+
+
 async def test_quick_add_goes_to_the_list_the_text_names(signed_in: Account) -> None:
     made = await signed_in.api.post("/api/lists", json={"name": "Home"}, headers=signed_in.headers)
     added = await signed_in.post("/app/", "/app/quick", text="Buy milk #Home", back="/app/")

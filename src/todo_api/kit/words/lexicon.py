@@ -1,10 +1,12 @@
 """The words each language uses for the reader's parts (`todo_api.kit.words.reader`).
 
 Each language maps a phrase (one or more words, case-folded) to a symbol the grammar reads:
-`TODAY`, `WD0`..`WD6` (Monday..Sunday), `MON1`..`MON12`, `UNITd|w|m|y`, `EVERY`, ... The
+`TODAY`, `WD0`..`WD6` (Monday..Sunday), `MON1`..`MON12`, `UNITd|w|m|y`, `EVERY`, `HOURS`,
+`WEEKEND`, `JOIN` (a word that only ties a date to the rest: `by`, `am`, `pour`), ... The
 grammar itself knows no language: "lundi prochain" and "next monday" are the same symbols in
 another order, and it accepts both orders. A word written without its accents is the same word
-("miercoles", "naechste" are not, "lunedi" and "proxima" are).
+("miercoles", "naechste" are not, "lunedi" and "proxima" are). The filter language's words
+(`FILTER_WORDS`, at the end) are here too: one place for each language's words.
 """
 
 import functools

@@ -31,6 +31,12 @@ Dates are read relative to "now" on the user's clock (their zone), in the seven 
   find a phrase inside a title, and costs milliseconds a call (its first call in a language
   hundreds). It is called with its language given (no detection), and its answers cached.
 
+The person's language is read first and English always too: where the first reads nothing
+at a word, English's grammar is asked. A joining word right before the phrase read (`by`,
+`am`, `pour`: the lexicon's `JOIN`) leaves the title with it, inside its span. Newer phrases:
+`in 3 hours`/`in an hour` (from now), `this|next weekend` (that Saturday), `every morning|
+evening` (daily at 09:00/19:00), `yesterday`, `3p`, `3:18a`, `at 1030`, `3 o'clock`.
+
 Text in double quotes, or a word after a backslash, is never read.
 
 The work is bounded whatever the text says: a date is read from 1900 to 2100 only (another is
