@@ -182,6 +182,28 @@ async def test_quick_add_and_its_preview_read_the_persons_own_language(
     assert tasks[1]["due_date"] is not None
 
 
+async def test_repeat_in_words_reads_the_persons_language_and_english(
+    signed_in: Account,
+) -> None:
+    changed = await signed_in.api.patch(
+        "/api/auth/me", json={"language": "de"}, headers=signed_in.headers
+    )
+    assert changed.status_code == 200, changed.text
+    signed_in.browser.headers["Accept-Language"] = "fr"
+    made = await signed_in.api.post(
+        "/api/tasks", json={"title": "Gym", "due_date": "2030-01-07"}, headers=signed_in.headers
+    )
+    page = f"/app/tasks/{made.json()['id']}"
+    for words, rule in (
+        ("jeden Montag", "FREQ=WEEKLY;BYDAY=MO"),
+        ("every friday", "FREQ=WEEKLY;BYDAY=FR"),
+    ):
+        saved = await signed_in.post(page, page, repeat_words=words)
+        assert saved.status_code == 303, saved.text
+        [task] = await signed_in.tasks()
+        assert task["recurrence"] == rule, words
+
+
 async def test_quick_add_goes_to_the_list_the_text_names(signed_in: Account) -> None:
     made = await signed_in.api.post("/api/lists", json={"name": "Home"}, headers=signed_in.headers)
     added = await signed_in.post("/app/", "/app/quick", text="Buy milk #Home", back="/app/")
