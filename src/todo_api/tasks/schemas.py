@@ -600,7 +600,8 @@ class QuickAdd(Input):
     list_id: ListId | None = None
     lang: Language | None = Field(
         default=None,
-        description="The language of the dates; by default the first of these the request's "
+        description="The language of the dates (English is read too); by default the one "
+        "the user's profile says (`language`), else the first of these the request's "
         "Accept-Language names, else en",
     )
 
