@@ -16,8 +16,8 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, sign_up, two_factor_on
-from tests.auth.oauth_helpers import form_fields
+from tests.accounts.helpers import PASSWORD, bearer, sign_up, two_factor_on
+from tests.oauth.helpers import form_fields
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
 from todo_api.web.shown import EN_DASH

@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import sign_up
-from tests.auth.oauth_helpers import form_fields
+from tests.accounts.helpers import sign_up
+from tests.oauth.helpers import form_fields
 from tests.support import client_for
 from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
 from todo_api.web.shown import task_row, when

@@ -32,7 +32,8 @@ from mcp_types import TextContent
 from pydantic import AnyUrl
 from sqlalchemy import select, update
 
-from tests.auth.oauth_helpers import (
+from tests.helpers_server import Server, clean_env, free_port, running_server
+from tests.oauth.helpers import (
     REDIRECT_URI,
     TIMEOUT,
     allow,
@@ -46,7 +47,6 @@ from tests.auth.oauth_helpers import (
     register_client,
     register_user,
 )
-from tests.helpers_server import Server, clean_env, free_port, running_server
 from tests.support import TEST_SECRET, assert_error, make_settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
