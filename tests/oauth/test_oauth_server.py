@@ -654,6 +654,7 @@ async def test_an_mcp_token_is_refused_on_the_api(server: Server, email: str) ->
         assert_error(await http.post("/api/tasks", json={"title": "x"}), 401, "INVALID_TOKEN")
         assert_error(await http.get("/api/connections"), 401, "INVALID_TOKEN")
         assert_error(await http.get("/api/tokens"), 403, "FORBIDDEN")
+        assert_error(await http.get("/api/auth/sessions"), 403, "FORBIDDEN")
     # A refresh token is no bearer token anywhere.
     assert_error(await mcp_status(server.url, tokens["refresh_token"]), 401, "INVALID_TOKEN")
 

@@ -74,6 +74,20 @@ from todo_api.kit.inputs import id_in_path, parse_id
 me_router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 
+# The routes that refuse every token but a session's (403), as /api/tokens does; who is calling
+# lets a token for /mcp only reach them, to be told so (registered by create_app: PathsApart).
+SESSION_PATHS = (
+    "/api/auth/password/change",
+    "/api/auth/sessions",
+    "/api/auth/logout-all",
+    "/api/auth/email/change",
+    "/api/auth/2fa/setup",
+    "/api/auth/2fa/enable",
+    "/api/auth/2fa/disable",
+)
+# What an account whose email is not confirmed may still do while EMAIL_VERIFICATION=required.
+UNVERIFIED_ALLOWED = frozenset({("GET", "/api/auth/me"), ("POST", "/api/auth/logout")})
+
 
 async def _count_sign_in(request: Request, email: str) -> None:
     await count_attempt(request, *sign_in_limits(request, email))
