@@ -153,7 +153,7 @@ async def register(data: Register, request: Request, response: Response) -> Any:
             db=db, invitations=invitations, row=row, invitation=data.invitation
         )
         tell = verification.send_link if created is not None else verification.send_taken_notice
-        mailer.submit(lambda: tell(db, settings, mailer, data.email, asked_in))
+        mailer.submit(lambda: tell(mailer, data.email, asked_in))
         return JSONResponse({"verification": "sent"}, status.HTTP_202_ACCEPTED)
     tokens = await service.register(
         db=db,
@@ -164,7 +164,7 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         made_from=origin_of(request),
     )
     if verifying == "optional":
-        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email, asked_in))
+        mailer.submit(lambda: verification.send_link(mailer, data.email, asked_in))
     no_store(response)
     return tokens
 
@@ -332,11 +332,10 @@ async def forgot_password(data: ForgotPassword, request: Request) -> Any:
         (f"forgot:email:{data.email}", limiter.attempts),
     )
     mailer = held(request.app, emails.Mailer)
-    db = database(request)
     # Looked up and sent after the answer: known or not, the answer is the same, as fast.
     # The language of the request: the emails' if the account sets none.
     asked_in = request.headers.get("accept-language")
-    mailer.submit(lambda: recovery.send_reset(db, settings, mailer, data.email, asked_in))
+    mailer.submit(lambda: recovery.send_reset(mailer, data.email, asked_in))
     return Accepted()
 
 
@@ -447,11 +446,11 @@ async def resend_verification(data: ResendVerification, request: Request) -> Any
     settings = settings_of(request)
     emails.require_email(settings)
     await count_from_address(request, "resend", limiter_of(request).address_attempts)
-    mailer, db = held(request.app, emails.Mailer), database(request)
+    mailer = held(request.app, emails.Mailer)
     if settings.email_verification_mode != "off":
         # The language of the request: the emails' if the account sets none.
         asked_in = request.headers.get("accept-language")
-        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email, asked_in))
+        mailer.submit(lambda: verification.send_link(mailer, data.email, asked_in))
     return Accepted()
 
 
