@@ -56,7 +56,7 @@ CONTRACT_CODES = {
 
 # Argon2id at OWASP's floor, the lowest cost the service takes: about a fifth of the CPU of
 # the default (measured: 0.23 s a hash), which the suite's thousands of sign-ups and sign-ins
-# would spend. tests/auth/test_accounts.py checks the default, and that a hash made at one
+# would spend. tests/accounts/test_accounts.py checks the default, and that a hash made at one
 # cost verifies at another.
 CHEAPEST_HASHES = {
     "password_hash_memory_kib": MIN_HASH_MEMORY_KIB,

@@ -6,6 +6,7 @@ import ast
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,12 @@ def test_the_tree_keeps_its_layers(tmp_path: Path) -> None:
             "tasks/user_routes.py",
             "import todo_api.auth.tokens",
             "todo_api.tasks.user_routes -> todo_api.auth.tokens",
+        ),
+        # Nor is who is calling's own module: the face is the package that re-exports it.
+        (
+            "tasks/user_routes.py",
+            "import todo_api.auth.dependencies",
+            "todo_api.tasks.user_routes -> todo_api.auth.dependencies",
         ),
         # Nor is a module auth adds later: the face is an allow-list.
         (
@@ -198,3 +205,42 @@ def test_no_source_file_is_over_the_limit() -> None:
         if (lines := len(path.read_text().splitlines())) > MAX_SOURCE_LINES
     }
     assert too_long == {}
+
+
+# auth's face, what other rooms may import of it: the package itself (its re-exports) and the
+# modules its contract lets any room import, three at most.
+FACE_SIZE = 3
+
+
+def test_auths_face_is_three_modules_at_most() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contract = next(
+        contract
+        for contract in config["tool"]["importlinter"]["contracts"]
+        if contract["name"] == "Other rooms use auth only through its face"
+    )
+    assert contract["protected_modules"] == ["todo_api.auth.**"]
+    face = {"todo_api.auth"} | {
+        ignored.partition(" -> ")[2] for ignored in contract.get("ignore_imports", [])
+    }
+    assert all(module.startswith("todo_api.auth") for module in face), face
+    assert len(face) <= FACE_SIZE, sorted(face)
+
+
+def _routers_beside_a_router(package: Path) -> list[str]:
+    return sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*_router.py")
+        if (path.parent / "router.py").exists()
+    )
+
+
+def test_no_room_has_a_router_beside_its_router() -> None:
+    """A room's routes are in its `router.py` or in a module named for what they serve."""
+    assert _routers_beside_a_router(ROOT / "src/todo_api") == []
+
+
+def test_a_router_beside_a_router_is_found(tmp_path: Path) -> None:
+    tree = _copy(tmp_path)
+    (tree / "src/todo_api/lists/people_router.py").write_text("")
+    assert _routers_beside_a_router(tree / "src/todo_api") == ["lists/people_router.py"]

@@ -45,7 +45,7 @@ NOT_WALKTHROUGHS = {
     ("docs/deploying.md", "Neon (or any PgBouncer in transaction mode)"),
     ("docs/deploying.md", "In a container"),  # docker build, run, compose
     ("docs/reminders.md", "Email"),  # a mail server's settings
-    # Each needs what an email or an authenticator app gives (tests/auth/test_recovery.py,
+    # Each needs what an email or an authenticator app gives (tests/accounts/test_recovery.py,
     # test_verification.py and test_two_factor.py run these flows over HTTP). The forgotten
     # password runs: its link is read from the server's log (SMTP_URL=console).
     ("docs/accounts.md", "Emails and their links"),  # settings

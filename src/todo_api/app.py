@@ -21,11 +21,11 @@ from todo_api.accounts.passkeys import PREFIX as PASSKEYS_PREFIX
 from todo_api.accounts.passkeys import router as passkeys_router
 from todo_api.accounts.passwords import PasswordHashing
 from todo_api.accounts.registration import Invitations
-from todo_api.accounts.router import me_router
+from todo_api.accounts.router import SESSION_PATHS, UNVERIFIED_ALLOWED, me_router
 from todo_api.accounts.router import router as accounts_router
 from todo_api.accounts.two_factor import Challenges
 from todo_api.auth.better_auth import BetterAuthSessions
-from todo_api.auth.dependencies import SESSION_PATHS
+from todo_api.auth.dependencies import PathsApart
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.live_sign_ins import LiveSignIns
 from todo_api.auth.profile import SeenProfiles
@@ -59,9 +59,9 @@ from todo_api.kit.jobs import Job, JobRunner
 from todo_api.kit.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
 from todo_api.kit.routes import LabelledMount, LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
+from todo_api.lists.members import router as members_router
 from todo_api.lists.router import router as lists_router
 from todo_api.lists.sharing import join_invited
-from todo_api.lists.sharing_router import router as sharing_router
 from todo_api.live import scheduled as live_scheduled
 from todo_api.live.hub import Hub
 from todo_api.live.router import router as live_router
@@ -262,6 +262,7 @@ def create_app(
             window_seconds=settings.auth_rate_limit_window_seconds,
         ),
         Invitations(join_invited),
+        PathsApart(session_only=(TOKENS_PREFIX, *SESSION_PATHS), unverified=UNVERIFIED_ALLOWED),
         *([IdentityProvider(settings)] if settings.oidc_enabled else []),
     )
     hold(app, holdings)
@@ -275,7 +276,7 @@ def create_app(
     app.include_router(lists_router)
     app.include_router(filters_router)
     app.include_router(notifications_router)
-    app.include_router(sharing_router)
+    app.include_router(members_router)
     app.include_router(live_router)
     app.include_router(webhooks_router)
     app.include_router(reminders_router)

@@ -21,8 +21,8 @@ from tests.tasks.helpers import assert_validation_error, etag_of, timestamp, use
 from todo_api.db import Database
 from todo_api.kit.deps import held
 from todo_api.kit.ids import utcnow
+from todo_api.lists.members import ACCEPT_FAILURES_PER_MINUTE
 from todo_api.lists.scheduled import prune_invitations
-from todo_api.lists.sharing_router import ACCEPT_FAILURES_PER_MINUTE
 from todo_api.tables.lists import list_invitations
 
 ACCEPT = "/api/invitations/accept"

@@ -1,4 +1,4 @@
-// An OpenID provider (npm oidc-provider, a certified implementation) for tests/auth/test_oidc.py:
+// An OpenID provider (npm oidc-provider, a certified implementation) for tests/accounts/test_oidc.py:
 //   node provider.mjs PORT REDIRECT_URI CLIENT_SECRET
 // serves http://127.0.0.1:PORT with one confidential client (`todo-api`, that redirect URI) and
 // prints "ready" once it listens. Its sign-in is a GET the test sends with the person's claims:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.auth.test_timezone import set_zone
+from tests.accounts.test_timezone import set_zone
 from tests.tasks.helpers import assert_validation_error, create_task
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
+from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.browser import VIRTUAL_AUTHENTICATOR
 from tests.helpers_server import Server
 from tests.support import IN_CI

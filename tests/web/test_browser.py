@@ -8,7 +8,7 @@ request to another origin fails the test."""
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.auth.accounts_helpers import PASSWORD
+from tests.accounts.helpers import PASSWORD
 from tests.helpers_server import Server
 from tests.web.browsing import (
     XSS_TITLES,

@@ -19,7 +19,7 @@ import pytest
 from babel.messages.pofile import read_po
 from playwright.async_api import Browser, Page, expect
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
+from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
 from tests.web.browsing import Watched, made, open_page, screenshot, sign_in
 from todo_api.kit.catalogs import LOCALE_DIR

@@ -15,9 +15,9 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from playwright.async_api import Browser, Page, Route, expect
 
-from tests.auth.accounts_helpers import PASSWORD
-from tests.auth.oauth_helpers import form_fields
+from tests.accounts.helpers import PASSWORD
 from tests.helpers_server import Server
+from tests.oauth.helpers import form_fields
 from tests.web.browsing import made, open_page, register, sign_in
 
 LIVE_MS = 2_000  # the contract's "within 2 s"

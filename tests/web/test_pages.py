@@ -2,6 +2,7 @@
 of the account's, ended by every ending), the lists, quick add, completing, a task's page, and
 what keeps them safe (CSRF tokens, the cookie refused on /api, text shown as text)."""
 
+import html
 import re
 import time
 from collections.abc import AsyncIterator
@@ -16,8 +17,8 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, sign_up, two_factor_on
-from tests.auth.oauth_helpers import form_fields
+from tests.accounts.helpers import PASSWORD, bearer, sign_up, two_factor_on
+from tests.oauth.helpers import form_fields
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
 from todo_api.web.shown import EN_DASH
@@ -438,19 +439,37 @@ async def test_behind_https_the_cookies_are_host_only_and_secure(
             assert (await browser.get("/app/")).status_code == 200
 
 
-async def test_without_builtin_accounts_the_app_says_it_is_not_here(
+async def test_without_builtin_accounts_the_app_says_why_and_what_turns_it_on(
     settings: Settings, tmp_path: Path
 ) -> None:
+    """Every address of the app is a page (404: nothing is behind it, and nothing will be
+    until the setting changes) saying why, in the browser's language; a browser at `/` goes
+    to the API's documentation, not to that page."""
     assert settings.database_url is not None
     async with app_factory(settings.database_url, tmp_path, builtin_accounts=False) as make:
         browser = client_for(make())
         async with browser:
-            page = await browser.get("/app/")
-            assert page.status_code == 404
-            assert "its web app is not available" in page.text
+            for path in ("/app/", "/app/signin", "/app/lists/not-a-list"):
+                page = await browser.get(path, headers={"Accept": "text/html"})
+                assert page.status_code == 404, path
+                assert page.headers["content-type"] == "text/html; charset=utf-8"
+                text = html.unescape(page.text)
+                assert "<h1>No web app here</h1>" in text
+                assert "this service's own accounts, and they are off here" in text
+                assert "BUILTIN_ACCOUNTS=true and restarting it" in text
+                assert '<a href="/docs">' in text
+            german = await browser.get("/app/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+            assert german.status_code == 404
+            assert '<html lang="de">' in german.text
+            assert "Die Web-App meldet Personen mit den eigenen Konten" in german.text
             [style] = re.findall(r'href="(/app/static/app\.[^"]+)"', page.text)
             assert (await browser.get(style)).status_code == 200
-            assert (await browser.get("/app/signin")).status_code == 404
+            root = await browser.get("/", headers={"Accept": "text/html,*/*;q=0.8"})
+            assert root.status_code == 303
+            assert root.headers["location"] == "/docs"
+            assert (await browser.get(root.headers["location"])).status_code == 200
+            other = await browser.get("/", headers={"Accept": "application/json"})
+            assert other.json()["name"] == "todo-api"
 
 
 async def test_web_app_off_serves_no_pages(settings: Settings, tmp_path: Path) -> None:

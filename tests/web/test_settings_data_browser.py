@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.auth.accounts_helpers import PASSWORD
+from tests.accounts.helpers import PASSWORD
 from tests.helpers_server import Server
 from tests.web.browsing import Watched, made, nothing, open_page, register, sign_in, tasks_of
 

@@ -18,9 +18,9 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.auth.accounts_helpers import NEW_PASSWORD, PASSWORD, bearer
-from tests.auth.oauth_helpers import connect, refresh
+from tests.accounts.helpers import NEW_PASSWORD, PASSWORD, bearer
 from tests.helpers_server import Server, free_port, running_server
+from tests.oauth.helpers import connect, refresh
 from tests.web.browsing import (
     CHROMIUM,
     Watched,

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.auth.accounts_helpers import PASSWORD, link_token, unique_email
-from tests.auth.test_oidc import CLIENT_SECRET, provider
+from tests.accounts.helpers import PASSWORD, link_token, unique_email
+from tests.accounts.test_oidc import CLIENT_SECRET, provider
 from tests.helpers_server import Server, free_port, running_server
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.web.browsing import add_authenticator, made, nothing, open_page, register

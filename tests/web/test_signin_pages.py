@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.helpers import (
     PASSWORD,
     bearer,
     body_of,
@@ -24,8 +24,8 @@ from tests.auth.accounts_helpers import (
     to,
     unique_email,
 )
-from tests.auth.test_oidc import PUBLIC_URL as OIDC_PUBLIC_URL
-from tests.auth.test_oidc import issuer, sign_in_at_provider, signing_in_at, with_two_factor
+from tests.accounts.test_oidc import PUBLIC_URL as OIDC_PUBLIC_URL
+from tests.accounts.test_oidc import issuer, sign_in_at_provider, signing_in_at, with_two_factor
 from tests.lists.sharing import invite
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, client_for

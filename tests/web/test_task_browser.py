@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
+from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
 from tests.web.browsing import Watched, made, open_page, register, sign_in
 

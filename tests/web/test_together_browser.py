@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
+from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
 from tests.web.browsing import XSS_TITLES, Watched, made, open_page, sign_in
 

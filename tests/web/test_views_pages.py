@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import sign_up
-from tests.auth.oauth_helpers import form_fields
+from tests.accounts.helpers import sign_up
+from tests.oauth.helpers import form_fields
 from tests.support import client_for
 from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
 from todo_api.web.shown import task_row, when
@@ -233,3 +233,58 @@ def test_the_near_days_are_words_in_the_pages_language() -> None:
         task_row({**task, "due_at": None, "due_date": "2026-11-27"}, "UTC", "en", now)["overdue"]
         is False
     )  # due all day today: not yet
+
+
+async def test_a_lists_owner_pages_and_forms_are_its_owners(
+    signed_in: Account,  # noqa: F811
+    app: FastAPI,  # noqa: F811
+) -> None:
+    """Deleting, renaming, managing the people of and handing over a list are its owner's: an
+    editor or a viewer (who may see the list) gets 403 and no owner's form, someone else 404
+    as for a list that does not exist, and the list stays as it was."""
+    home = await api(signed_in, "POST", "/api/lists", {"name": "Home"})
+    path = f"/app/lists/{home['id']}"
+    delete_form = f'action="{path}/delete"'
+    assert delete_form in (await signed_in.browser.get(f"{path}/delete")).text
+    owners_forms = (delete_form, f'action="{path}/rename"', f'action="{path}/invitations"')
+    owners_forms += (f'action="{path}/handover"',)
+
+    def offers_the_owners(page: str) -> bool:
+        """Whether a form of the owner's is on the page (not the hidden one every page has,
+        which posts to the page's own address)."""
+        shown = re.sub(r'<form id="rows"[^>]*>', "", page)
+        return any(form in shown for form in owners_forms)
+
+    for role in ("editor", "viewer", None):
+        async with client_for(app) as api_client, client_for(app) as browser:
+            other = Account(api_client, browser, await sign_up(api_client))
+            if role is not None:
+                link = await api(
+                    signed_in, "POST", f"/api/lists/{home['id']}/invitations", {"role": role}
+                )
+                await api(other, "POST", "/api/invitations/accept", {"token": link["token"]})
+            assert (await other.sign_in()).status_code == 303
+            refused = 404 if role is None else 403
+            page = await other.browser.get(f"{path}/delete")
+            assert page.status_code == refused, (role, page.text)
+            assert not offers_the_owners(page.text), role
+            sharing = await other.browser.get(f"{path}/sharing")
+            assert sharing.status_code == (404 if role is None else 200), role
+            assert not offers_the_owners(sharing.text), role
+            me = await api(other, "GET", "/api/auth/me")
+            token = form_fields((await other.browser.get("/app/")).text)["csrf_token"]
+            posts = {
+                "delete": {},
+                "rename": {"name": "Mine now"},
+                "invitations": {"role": "editor"},
+                "handover": {"member_id": me["id"], "confirmed": "yes"},
+                f"members/{me['id']}/role": {"role": "editor"},
+            }
+            for action, fields in posts.items():
+                answer = await other.browser.post(
+                    f"{path}/{action}", data={"csrf_token": token, **fields}
+                )
+                assert answer.status_code == refused, (role, action, answer.text)
+                assert not offers_the_owners(answer.text), (role, action)
+    [kept] = await api(signed_in, "GET", "/api/lists")
+    assert (kept["name"], kept["role"], kept["member_count"]) == ("Home", "owner", 3)

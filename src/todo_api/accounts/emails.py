@@ -152,7 +152,8 @@ def _email(recipient: str, subject: str, paragraphs: list[str]) -> mail.Email:
 
 
 class Mailer:
-    """Sends account emails in the background of the requests that asked for them."""
+    """Sends account emails in the background of the requests that asked for them, with the
+    service's settings and database (`settings`, `db`: what the emails' lookups use)."""
 
     def __init__(
         self,
@@ -161,9 +162,9 @@ class Mailer:
         db: Database,
         retries: tuple[float, ...] = RETRIES,
     ) -> None:
-        self._settings = settings
+        self.settings = settings
         self._counter = counter
-        self._db = db
+        self.db = db
         self._retries = retries
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -185,7 +186,7 @@ class Mailer:
     async def send(self, email: mail.Email) -> bool:
         """Send it, trying again after each delay of a temporary failure; whether it went."""
         for delay in (*self._retries, None):
-            error, final = await mail.send(self._settings, email)
+            error, final = await mail.send(self.settings, email)
             if error is None:
                 return True
             if final or delay is None:
@@ -210,7 +211,7 @@ class Mailer:
         language of their setting, else English: the notice is not their request's answer)."""
 
         async def tell() -> None:
-            async with self._db.connection() as conn:
+            async with self.db.connection() as conn:
                 setting = (await conn.execute(_LANGUAGE, {"email": recipient.lower()})).scalar()
             await self.send(wrong_codes_notice(recipient, language_of(setting, None)))
 

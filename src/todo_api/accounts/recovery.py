@@ -42,22 +42,16 @@ async def account_by_email(conn: Connection, email: str) -> Row | None:
     return (await conn.execute(query)).first()
 
 
-async def send_reset(
-    db: Database,
-    settings: Settings,
-    mailer: emails.Mailer,
-    email: str,
-    accept_language: str | None = None,
-) -> None:
+async def send_reset(mailer: emails.Mailer, email: str, accept_language: str | None = None) -> None:
     """Email a reset link to the account with this email, if there is one (run after the
     answer: todo_api.accounts.emails), in its language, else the request's (`accept_language`)."""
-    async with db.transaction() as conn:
+    async with mailer.db.transaction() as conn:
         user = await account_by_email(conn, email)
         if user is None:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.reset)
     language = language_of(user.language, accept_language)
-    await mailer.send_unasked(emails.reset_email(settings, user.email, token, language))
+    await mailer.send_unasked(emails.reset_email(mailer.settings, user.email, token, language))
 
 
 async def _set_password(

@@ -74,6 +74,20 @@ from todo_api.kit.inputs import id_in_path, parse_id
 me_router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(400, 500, 503))
 
+# The routes that refuse every token but a session's (403), as /api/tokens does; who is calling
+# lets a token for /mcp only reach them, to be told so (registered by create_app: PathsApart).
+SESSION_PATHS = (
+    "/api/auth/password/change",
+    "/api/auth/sessions",
+    "/api/auth/logout-all",
+    "/api/auth/email/change",
+    "/api/auth/2fa/setup",
+    "/api/auth/2fa/enable",
+    "/api/auth/2fa/disable",
+)
+# What an account whose email is not confirmed may still do while EMAIL_VERIFICATION=required.
+UNVERIFIED_ALLOWED = frozenset({("GET", "/api/auth/me"), ("POST", "/api/auth/logout")})
+
 
 async def _count_sign_in(request: Request, email: str) -> None:
     await count_attempt(request, *sign_in_limits(request, email))
@@ -139,7 +153,7 @@ async def register(data: Register, request: Request, response: Response) -> Any:
             db=db, invitations=invitations, row=row, invitation=data.invitation
         )
         tell = verification.send_link if created is not None else verification.send_taken_notice
-        mailer.submit(lambda: tell(db, settings, mailer, data.email, asked_in))
+        mailer.submit(lambda: tell(mailer, data.email, asked_in))
         return JSONResponse({"verification": "sent"}, status.HTTP_202_ACCEPTED)
     tokens = await service.register(
         db=db,
@@ -150,7 +164,7 @@ async def register(data: Register, request: Request, response: Response) -> Any:
         made_from=origin_of(request),
     )
     if verifying == "optional":
-        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email, asked_in))
+        mailer.submit(lambda: verification.send_link(mailer, data.email, asked_in))
     no_store(response)
     return tokens
 
@@ -318,11 +332,10 @@ async def forgot_password(data: ForgotPassword, request: Request) -> Any:
         (f"forgot:email:{data.email}", limiter.attempts),
     )
     mailer = held(request.app, emails.Mailer)
-    db = database(request)
     # Looked up and sent after the answer: known or not, the answer is the same, as fast.
     # The language of the request: the emails' if the account sets none.
     asked_in = request.headers.get("accept-language")
-    mailer.submit(lambda: recovery.send_reset(db, settings, mailer, data.email, asked_in))
+    mailer.submit(lambda: recovery.send_reset(mailer, data.email, asked_in))
     return Accepted()
 
 
@@ -433,11 +446,11 @@ async def resend_verification(data: ResendVerification, request: Request) -> Any
     settings = settings_of(request)
     emails.require_email(settings)
     await count_from_address(request, "resend", limiter_of(request).address_attempts)
-    mailer, db = held(request.app, emails.Mailer), database(request)
+    mailer = held(request.app, emails.Mailer)
     if settings.email_verification_mode != "off":
         # The language of the request: the emails' if the account sets none.
         asked_in = request.headers.get("accept-language")
-        mailer.submit(lambda: verification.send_link(db, settings, mailer, data.email, asked_in))
+        mailer.submit(lambda: verification.send_link(mailer, data.email, asked_in))
     return Accepted()
 
 

@@ -40,37 +40,27 @@ async def register_pending(
         return await service.insert_account(conn, invitations, row, invitation)
 
 
-async def send_link(
-    db: Database,
-    settings: Settings,
-    mailer: emails.Mailer,
-    email: str,
-    accept_language: str | None = None,
-) -> None:
+async def send_link(mailer: emails.Mailer, email: str, accept_language: str | None = None) -> None:
     """Email a link confirming `email` to its account, if it has one not yet confirmed (run
     after the answer): one with a password, or one an identity provider made without it. In
     the account's language, else the request's (`accept_language`)."""
-    async with db.transaction() as conn:
+    async with mailer.db.transaction() as conn:
         query = select(users).where(func.lower(users.c.email) == email)
         user = (await conn.execute(query)).first()
         if user is None or user.email_verified:
             return
         token = await links.issue(conn, user_id=user.id, purpose=Purpose.verify, email=user.email)
     language = language_of(user.language, accept_language)
-    link = emails.verify_email(settings, user.email, token, language, change=False)
+    link = emails.verify_email(mailer.settings, user.email, token, language, change=False)
     await mailer.send_unasked(link)
 
 
 async def send_taken_notice(
-    db: Database,
-    settings: Settings,
-    mailer: emails.Mailer,
-    email: str,
-    accept_language: str | None = None,
+    mailer: emails.Mailer, email: str, accept_language: str | None = None
 ) -> None:
     """Someone registered with the email of an existing account: tell its owner (in their
     language, else that of the request)."""
-    async with db.connection() as conn:
+    async with mailer.db.connection() as conn:
         user = await account_by_email(conn, email)
     if user is not None:
         language = language_of(user.language, accept_language)

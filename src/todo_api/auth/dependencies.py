@@ -94,28 +94,26 @@ def read_scope_allows(method: str, path: str) -> bool:
     return method == "POST" and path in READ_SCOPE_POSTS
 
 
-TOKENS_PATH = "/api/tokens"
-# The account routes that refuse every token but a session's (403), as /api/tokens does.
-SESSION_PATHS = (
-    "/api/auth/password/change",
-    "/api/auth/sessions",
-    "/api/auth/logout-all",
-    "/api/auth/email/change",
-    "/api/auth/2fa/setup",
-    "/api/auth/2fa/enable",
-    "/api/auth/2fa/disable",
-)
+@dataclass(frozen=True, slots=True)
+class PathsApart:
+    """The routes of rooms above auth that who is calling treats apart, registered by the entry
+    (create_app holds one): auth is below those rooms and names none of their paths.
 
+    `session_only`: paths, with what is under them, whose routes refuse every token but a
+    session's (403), as personal tokens' and the account's sign-ins' do: a token for /mcp
+    only may reach them, to be told so.
+    `unverified`: the (method, path) an account whose email is not confirmed may still call
+    while EMAIL_VERIFICATION=required (the verification routes themselves take no token)."""
 
-def audience_allows(path: str) -> bool:
-    """Whether a token for /mcp only (an OAuth access token) may be used here: at /mcp, and at
-    /api/tokens and SESSION_PATHS, whose routes then refuse every token but a session's
-    (403)."""
-    return (
-        path in (MCP_PATH, TOKENS_PATH, *SESSION_PATHS)
-        or path.startswith(TOKENS_PATH + "/")
-        or path.startswith(SESSION_PATHS[1] + "/")
-    )
+    session_only: tuple[str, ...] = ()
+    unverified: frozenset[tuple[str, str]] = frozenset()
+
+    def audience_allows(self, path: str) -> bool:
+        """Whether a token for /mcp only (an OAuth access token) may be used here: at /mcp,
+        and at the session-only routes, which then refuse it (403)."""
+        return path == MCP_PATH or any(
+            path == prefix or path.startswith(prefix + "/") for prefix in self.session_only
+        )
 
 
 async def authenticate(request: Request, *, basic: bool = False) -> Identity:
@@ -141,7 +139,9 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
         )
     else:
         identity = await _verify(request, bearer_token(request))
-    if identity.audience is not None and not audience_allows(request.scope["path"]):
+    if identity.audience is not None and not held(request.app, PathsApart).audience_allows(
+        request.scope["path"]
+    ):
         raise InvalidToken("This token is for the MCP endpoint (/mcp) only")
     # request.state.user_id, without making the State object (read by the request context)
     request.scope.setdefault("state", {})["user_id"] = identity.user_id
@@ -166,21 +166,17 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     return identity
 
 
-# What an account whose email is not confirmed may still do while EMAIL_VERIFICATION=required
-# (the verification routes themselves take no token).
-UNVERIFIED_ALLOWED = frozenset({("GET", "/api/auth/me"), ("POST", "/api/auth/logout")})
-
-
 async def _check_email(request: Request, identity: Identity, known: KnownUsers) -> None:
     """While EMAIL_VERIFICATION=required, this service's own credentials of an account whose
-    email is not confirmed are 403 EMAIL_NOT_VERIFIED, but for UNVERIFIED_ALLOWED. A confirmed
+    email is not confirmed are 403 EMAIL_NOT_VERIFIED, but for `PathsApart.unverified`. A confirmed
     email (or any, when it is not required) is kept as cleared by KnownUsers, so this costs a
     lookup once per user and process."""
     if held(request.app, Settings).email_verification_mode == "required":
         async with database(request).connection() as conn:
             verified = await email_verified(conn, identity.user_id)
         if not verified:
-            if (request.scope["method"], request.scope["path"]) not in UNVERIFIED_ALLOWED:
+            allowed = held(request.app, PathsApart).unverified
+            if (request.scope["method"], request.scope["path"]) not in allowed:
                 raise EmailNotVerified
             return
     known.clear_email(identity.user_id)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth import caller
 from todo_api.collaboration import activity
 from todo_api.collaboration import comments as service
 from todo_api.collaboration.errors import CommentNotFound

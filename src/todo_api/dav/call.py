@@ -10,8 +10,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from todo_api.auth.dependencies import Caller
-from todo_api.auth.identity import Identity
+from todo_api.auth import Caller, Identity
 from todo_api.dav import store
 from todo_api.dav.errors import VALID_DATA, XML_TYPE, DavError, not_found
 from todo_api.dav.store import Collection

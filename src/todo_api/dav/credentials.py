@@ -1,11 +1,10 @@
 """Who is calling /dav: HTTP Basic whose password is a personal access token (the user name is
 not checked; calendar apps only know Basic), or `Authorization: Bearer` as on /api. Both are
-`todo_api.auth.dependencies.authenticate`'s, which also refuses a `read` token's writes."""
+`todo_api.auth.authenticate`'s, which also refuses a `read` token's writes."""
 
 from starlette.requests import Request
 
-from todo_api.auth.dependencies import authenticate
-from todo_api.auth.identity import Identity
+from todo_api.auth import Identity, authenticate
 
 
 class NoCredentials(Exception):

@@ -23,7 +23,7 @@ from dateutil import rrule
 from icalendar import Calendar, Component
 from lxml import etree
 
-from todo_api.auth.dependencies import Caller
+from todo_api.auth import Caller
 from todo_api.dav import filters, resources, store
 from todo_api.dav.errors import DavError
 from todo_api.dav.resources import requested

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from todo_api.kit.http import json_response
 
+DOCS = "/docs"
 ASSETS = "/docs/assets"
 OPENAPI_URL = "/openapi.json"
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
@@ -25,10 +26,10 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 async def root() -> Response:
-    return json_response({"name": "todo-api", "docs": "/docs", "redoc": "/redoc"})
+    return json_response({"name": "todo-api", "docs": DOCS, "redoc": "/redoc"})
 
 
-@router.get("/docs")
+@router.get(DOCS)
 async def swagger_ui() -> Response:
     return get_swagger_ui_html(
         openapi_url=OPENAPI_URL,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth import caller
 from todo_api.feed.pages import read_page
 from todo_api.feed.schemas import ChangeFeed
 from todo_api.kit import changes

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth import caller
 from todo_api.filters import service
 from todo_api.filters.errors import FilterNotFound
 from todo_api.filters.schemas import (

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth import caller
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
 from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json

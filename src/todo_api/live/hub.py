@@ -44,10 +44,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
-from todo_api.auth import credentials
+from todo_api.auth import KnownTokens, KnownUsers, credentials
 from todo_api.auth.credentials import Credential
-from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.users import KnownUsers
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page

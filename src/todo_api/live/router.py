@@ -22,8 +22,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from todo_api.auth import credentials
-from todo_api.auth.dependencies import authenticate, caller
+from todo_api.auth import authenticate, caller, credentials
 from todo_api.auth.errors import InvalidToken
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure

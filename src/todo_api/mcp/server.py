@@ -44,7 +44,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
-from todo_api.auth.dependencies import MCP_PATH, authenticate, caller, require_write
+from todo_api.auth import MCP_PATH, authenticate, caller, require_write
 from todo_api.kit.errors import (
     ApiError,
     ErrorBody,

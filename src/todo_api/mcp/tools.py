@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from mcp_types import Tool, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
-from todo_api.auth.dependencies import Caller
+from todo_api.auth import Caller
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import CommentCreate, CommentRead, comment_body
 from todo_api.filters import service as filters_service

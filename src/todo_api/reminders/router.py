@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth import caller
 from todo_api.kit.errors import InvalidField, error_responses
 from todo_api.kit.http import json_response
 from todo_api.kit.ids import utcnow

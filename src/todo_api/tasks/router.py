@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from todo_api.auth.dependencies import Caller, caller
+from todo_api.auth import Caller, caller
 from todo_api.db import Connection
 from todo_api.kit import access
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions

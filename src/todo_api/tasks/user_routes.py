@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from todo_api.auth.dependencies import caller
-from todo_api.auth.identity import Identity
+from todo_api.auth import Identity, caller
 from todo_api.kit.errors import TaskNotFound, error_responses
 from todo_api.kit.http import NO_CONTENT, documented
 from todo_api.kit.inputs import UUID_EXAMPLE

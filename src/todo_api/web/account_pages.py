@@ -132,7 +132,7 @@ class AccountPages:
                     db=db, invitations=invitations, row=row, invitation=data.invitation
                 )
                 tell = verification.send_link if created else verification.send_taken_notice
-                mailer.submit(lambda: tell(db, settings, mailer, data.email, asked_in))
+                mailer.submit(lambda: tell(mailer, data.email, asked_in))
                 return self._sign_up(request, sent=data.email)
             async with db.transaction() as conn:
                 user = await service.insert_account(conn, invitations, row, data.invitation)
@@ -147,9 +147,7 @@ class AccountPages:
         if user is None:
             return again(409, _("An account with this email already exists: sign in instead."))
         if settings.email_verification_mode == "optional":
-            mailer.submit(
-                lambda: verification.send_link(db, settings, mailer, data.email, asked_in)
-            )
+            mailer.submit(lambda: verification.send_link(mailer, data.email, asked_in))
         response = redirect(APP)  # a new account: signed in, its invitation's list joined
         await site.signins.sign_ins.start(request, response, uuid.UUID(str(user.id)))
         return response
@@ -188,10 +186,10 @@ class AccountPages:
             return site.render(
                 request, "forgot.html", 429, email_works=True, email=email, message=message
             )
-        settings, db, mailer = site.settings, database(request), held(request.app, emails.Mailer)
+        mailer = held(request.app, emails.Mailer)
         # Looked up and sent after the answer: known or not, the page is the same, as fast.
         asked_in = request.headers.get("accept-language")  # if the account sets no language
-        mailer.submit(lambda: recovery.send_reset(db, settings, mailer, data.email, asked_in))
+        mailer.submit(lambda: recovery.send_reset(mailer, data.email, asked_in))
         return site.render(request, "forgot.html", email_works=True, sent=data.email)
 
     async def reset_page(self, request: Request) -> Response:

@@ -19,7 +19,7 @@ from todo_api.kit.ratelimit import RateLimiter
 from todo_api.lists import service as lists
 from todo_api.lists import sharing
 from todo_api.lists.errors import InvitationNotFound
-from todo_api.lists.sharing_router import ACCEPT_FAILURES_PER_MINUTE, ACCEPT_WINDOW_SECONDS
+from todo_api.lists.members import ACCEPT_FAILURES_PER_MINUTE, ACCEPT_WINDOW_SECONDS
 from todo_api.lists.sharing_schemas import TOKEN_MAX_LENGTH
 from todo_api.web.site import SIGN_IN, Site, problem, redirect, user_id
 

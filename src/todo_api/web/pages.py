@@ -1,5 +1,6 @@
 """The web app's routes, gathered from its page modules (each a class on the shared `Site`),
-and `GET /`: a browser goes to the app, other clients get what `/` answers."""
+and `GET /`: a browser goes to the app (without built-in accounts, to the API's documentation),
+other clients get what `/` answers."""
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -25,6 +26,9 @@ from todo_api.web.sidebar_pages import SidebarPages
 from todo_api.web.signin_pages import SignInPages
 from todo_api.web.site import APP, Site
 from todo_api.web.task_pages import TaskPages
+
+# What turns the built-in accounts on (docs/configuration.md), named on the page without them.
+BUILTIN_ACCOUNTS_ON = "BUILTIN_ACCOUNTS=true"
 
 
 class WebApp:
@@ -64,9 +68,15 @@ class WebApp:
         return Section(APP, [static, *pages]), root
 
     async def root(self, request: Request) -> Response:
+        """A browser goes to the app, or without it (no built-in accounts) to the API's
+        documentation, rather than to a page that says there is nothing here."""
         if "text/html" in request.headers.get("accept", ""):
-            return RedirectResponse(APP, 303)
+            there = APP if self.site.settings.builtin_accounts_enabled else docs.DOCS
+            return RedirectResponse(there, 303)
         return await docs.root()
 
     async def unavailable(self, request: Request) -> Response:
-        return self.site.render(request, "unavailable.html", 404)
+        """Why there is no web app, and what turns it on: 404, as for any address with nothing
+        behind it (503 would say the service is down for now, and invite retries), in the
+        person's language."""
+        return self.site.render(request, "unavailable.html", 404, setting=BUILTIN_ACCOUNTS_ON)

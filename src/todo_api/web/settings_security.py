@@ -11,11 +11,9 @@ posts the form); everything else is a form that works without it.
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import segno
-from babel import dates as babel_dates
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,13 +42,11 @@ from todo_api.accounts.schemas import ChangeEmail, ChangePassword, TwoFactorDisa
 from todo_api.auth.errors import InvalidCredentials
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.db import Connection, Row
-from todo_api.kit import zones
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
-from todo_api.lists import service as lists
 from todo_api.web.devices import device_words, devices
 from todo_api.web.settings_pages import SettingsGroup
-from todo_api.web.site import parse_uuid, problem, redirect, user_id, zone_of
+from todo_api.web.site import parse_uuid, problem, redirect, user_id
 
 PAGE = "/app/settings/security"
 
@@ -67,14 +63,6 @@ def qr_image(uri: str) -> str:
     """The QR code the API gives (two_factor.qr_svg), as a `data:` address for an `img`."""
     data_uri: str = segno.make_qr(uri, error="m").svg_data_uri(scale=4)
     return data_uri
-
-
-def when(moment: object, zone: str, language: str) -> str:
-    """A moment on the person's clock, in their language ("" for none)."""
-    if not isinstance(moment, datetime):
-        return ""
-    local = moment.astimezone(zones.zone(zone))
-    return babel_dates.format_datetime(local, "medium", locale=language)
 
 
 class SecuritySettings(SettingsGroup):
@@ -115,10 +103,8 @@ class SecuritySettings(SettingsGroup):
     async def page(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
         owner = user_id(signed_in)
-        language = self.site.language(request)
-        async with database(request).connection() as conn:
-            zone = zone_of(signed_in)
-            sidebar = await lists.list_lists(conn, owner)
+        when = self.clock(request, signed_in)
+        async with self.reading(request, signed_in) as (conn, sidebar):
             user = await service.get_user(conn=conn, user_id=owner)
             keys = await webauthn.list_passkeys(conn, owner)
             listed = await sign_ins.list_sign_ins(conn, owner, signed_in.sign_in)
@@ -126,14 +112,14 @@ class SecuritySettings(SettingsGroup):
         found = await devices(agents)
         for item, agent in zip(listed, agents, strict=True):
             item["device"] = device_words(agent, found, _)
-            item["made"] = when(item["created_at"], zone, language)
-            item["used"] = when(item["last_used_at"], zone, language)
+            item["made"] = when(item["created_at"])
+            item["used"] = when(item["last_used_at"])
         passkeys = [
             {
                 "id": key.id,
                 "name": key.name,
-                "made": when(key.created_at, zone, language),
-                "used": when(key.last_used_at, zone, language),
+                "made": when(key.created_at),
+                "used": when(key.last_used_at),
             }
             for key in keys
         ]

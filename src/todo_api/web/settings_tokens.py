@@ -16,12 +16,10 @@ from todo_api.auth.errors import ConnectionNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
-from todo_api.lists import service as lists
 from todo_api.oauth import store
 from todo_api.tokens.router import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, TokenCreate
 from todo_api.web.settings_pages import SettingsGroup
-from todo_api.web.settings_security import when
-from todo_api.web.site import parse_uuid, problem, redirect, user_id, zone_of
+from todo_api.web.site import parse_uuid, problem, redirect, user_id
 
 PAGE = "/app/settings/tokens"
 # The expiry choices offered; "never" is the API's null.
@@ -48,10 +46,8 @@ class TokenSettings(SettingsGroup):
     async def page(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
         owner = user_id(signed_in)
-        language = self.site.language(request)
-        async with database(request).connection() as conn:
-            zone = zone_of(signed_in)
-            sidebar = await lists.list_lists(conn, owner)
+        when = self.clock(request, signed_in)
+        async with self.reading(request, signed_in) as (conn, sidebar):
             tokens = await personal.list_tokens(conn, owner)
             apps = await store.list_connections(conn, owner)
         shown_tokens = [
@@ -60,9 +56,9 @@ class TokenSettings(SettingsGroup):
                 "name": row.name,
                 "scope": row.scope,
                 "prefix": row.prefix,
-                "made": when(row.created_at, zone, language),
-                "expires": when(row.expires_at, zone, language),
-                "used": when(row.last_used_at, zone, language),
+                "made": when(row.created_at),
+                "expires": when(row.expires_at),
+                "used": when(row.last_used_at),
             }
             for row in tokens
         ]
@@ -71,8 +67,8 @@ class TokenSettings(SettingsGroup):
                 "client_id": row.client_id,
                 "name": row.client_name,
                 "scope": row.scope,
-                "made": when(row.created_at, zone, language),
-                "used": when(row.last_used_at, zone, language),
+                "made": when(row.created_at),
+                "used": when(row.last_used_at),
             }
             for row in apps
         ]

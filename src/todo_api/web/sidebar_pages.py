@@ -11,8 +11,9 @@ from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
 from todo_api.kit.deps import database
-from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.errors import ApiError, Forbidden, NotFound
 from todo_api.lists import service as lists
+from todo_api.lists.errors import ListForbidden
 from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.web.list_pages import ListPages, sidebar
 from todo_api.web.site import APP, Site, back_to, parse_uuid, problem, redirect, user_id
@@ -61,6 +62,8 @@ class SidebarPages:
                 await lists.update_list(conn, user_id(signed_in), list_id, data)
         except NotFound:
             raise
+        except Forbidden as exc:  # a member's list is its owner's to rename
+            return await self._refused(request, signed_in, list_id, exc)
         except (ValidationError, ApiError) as exc:
             view = await self.lists.view_at(request, signed_in, list_path(list_id))
             return await self.lists.list_page(
@@ -89,8 +92,10 @@ class SidebarPages:
         list_id = parse_uuid(request.path_params["list_id"])
         owner = user_id(signed_in)
         async with database(request).connection() as conn:
-            found = await lists.get_list(conn, owner, list_id)
+            found = await lists.get_list(conn, owner, list_id)  # ListNotFound: not a member
             side = await sidebar(conn, signed_in)
+        if found["role"] != "owner":  # a member sees the list; deleting it is its owner's
+            return await self._refused(request, signed_in, list_id, ListForbidden())
         return self.site.render(
             request, "list_delete.html", user=signed_in.user, found=found, **side
         )
@@ -103,8 +108,15 @@ class SidebarPages:
         except NotFound:
             raise
         except ApiError as exc:  # a member's list is its owner's to delete
-            view = await self.lists.view_at(request, signed_in, list_path(list_id))
-            return await self.lists.list_page(
-                request, signed_in, view, status=403, list_message=problem(exc)
-            )
+            return await self._refused(request, signed_in, list_id, exc)
         return redirect(APP)
+
+    async def _refused(
+        self, request: Request, signed_in: BrowserSignIn, list_id: uuid.UUID, exc: ApiError
+    ) -> Response:
+        """The list's page, which a member may see, saying what was refused (403: what only
+        its owner may do)."""
+        view = await self.lists.view_at(request, signed_in, list_path(list_id))
+        return await self.lists.list_page(
+            request, signed_in, view, status=exc.status, list_message=problem(exc)
+        )

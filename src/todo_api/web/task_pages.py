@@ -31,16 +31,7 @@ from todo_api.web import activity_words, task_form
 from todo_api.web.markdown import rendered
 from todo_api.web.messages import Gettext
 from todo_api.web.shown import now_in, task_line, task_row
-from todo_api.web.site import (
-    APP,
-    Site,
-    is_htmx,
-    parse_uuid,
-    problem,
-    redirect,
-    user_id,
-    zone_of,
-)
+from todo_api.web.site import APP, Site, is_htmx, parse_uuid, problem, redirect, user_id, zone_of
 from todo_api.web.task_extras import REMINDER_PRESETS, reminder_text, reminders_after, rule_text
 
 PRIORITIES = ("none", "low", "medium", "high")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth import caller
 from todo_api.config import Settings
 from todo_api.kit import targets
 from todo_api.kit.deps import held

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, or_, select
 
-from todo_api.auth import personal
+from todo_api.auth import list_personal_tokens
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import comment_body
 from todo_api.db import Database, Query, Row
@@ -197,7 +197,7 @@ async def _webhooks(db: Database, user_id: uuid.UUID) -> Pages:
 
 async def _tokens(db: Database, user_id: uuid.UUID) -> Pages:
     async with db.connection() as conn:
-        rows = await personal.list_tokens(conn, user_id)
+        rows = await list_personal_tokens(conn, user_id)
     yield [token_body(row) for row in rows]  # as their listing shows them: no secret
 
 

@@ -8,11 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from todo_api.auth.dependencies import caller
-from todo_api.auth.hashed_tokens import KnownTokens
-from todo_api.auth.identity import Identity
-from todo_api.auth.profile import SeenProfiles
-from todo_api.auth.users import KnownUsers, ensure_user
+from todo_api.auth import Identity, KnownTokens, KnownUsers, SeenProfiles, caller, ensure_user
 from todo_api.config import Settings
 from todo_api.kit import text
 from todo_api.kit.deps import database, held

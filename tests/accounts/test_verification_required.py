@@ -14,7 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.authenticator import Authenticator
+from tests.accounts.helpers import (
     PASSWORD,
     TEMPLATE,
     bearer,
@@ -23,8 +24,7 @@ from tests.auth.accounts_helpers import (
     sign_up,
     unique_email,
 )
-from tests.auth.authenticator import Authenticator
-from tests.auth.oauth_helpers import REDIRECT_URI, authorize_url, form_fields, pkce, query_of
+from tests.oauth.helpers import REDIRECT_URI, authorize_url, form_fields, pkce, query_of
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error, client_for
 from todo_api.config import Settings

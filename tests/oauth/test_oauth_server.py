@@ -32,7 +32,8 @@ from mcp_types import TextContent
 from pydantic import AnyUrl
 from sqlalchemy import select, update
 
-from tests.auth.oauth_helpers import (
+from tests.helpers_server import Server, clean_env, free_port, running_server
+from tests.oauth.helpers import (
     REDIRECT_URI,
     TIMEOUT,
     allow,
@@ -46,7 +47,6 @@ from tests.auth.oauth_helpers import (
     register_client,
     register_user,
 )
-from tests.helpers_server import Server, clean_env, free_port, running_server
 from tests.support import TEST_SECRET, assert_error, make_settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
@@ -654,6 +654,7 @@ async def test_an_mcp_token_is_refused_on_the_api(server: Server, email: str) ->
         assert_error(await http.post("/api/tasks", json={"title": "x"}), 401, "INVALID_TOKEN")
         assert_error(await http.get("/api/connections"), 401, "INVALID_TOKEN")
         assert_error(await http.get("/api/tokens"), 403, "FORBIDDEN")
+        assert_error(await http.get("/api/auth/sessions"), 403, "FORBIDDEN")
     # A refresh token is no bearer token anywhere.
     assert_error(await mcp_status(server.url, tokens["refresh_token"]), 401, "INVALID_TOKEN")
 

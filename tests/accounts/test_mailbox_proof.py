@@ -4,7 +4,7 @@ verified before (someone may have registered another person's email first: the p
 case), everything its holder made goes with the sign-ins: personal tokens, apps' grants and
 their tokens, passkeys, linked identity providers, two-factor, webhooks. A verified account
 keeps them.
-The same across two server processes is tests/auth/test_recovery_server.py."""
+The same across two server processes is tests/accounts/test_recovery_server.py."""
 
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +16,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, select
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.authenticator import Authenticator
+from tests.accounts.helpers import (
     NEW_PASSWORD,
     TEMPLATE,
     bearer,
@@ -28,8 +29,7 @@ from tests.auth.accounts_helpers import (
     two_factor_on,
     unique_email,
 )
-from tests.auth.authenticator import Authenticator
-from tests.auth.oauth_helpers import connect_in_process
+from tests.oauth.helpers import connect_in_process
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error, client_for
 from todo_api.config import Settings

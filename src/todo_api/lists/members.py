@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.auth.dependencies import caller
+from todo_api.auth import caller
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, RateLimited, error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json

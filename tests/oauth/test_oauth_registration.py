@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.oauth_helpers import REDIRECT_URI
+from tests.oauth.helpers import REDIRECT_URI
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
 

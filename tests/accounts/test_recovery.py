@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.helpers import (
     NEW_PASSWORD,
     PASSWORD,
     TEMPLATE,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.helpers import (
     PASSWORD,
     TEMPLATE,
     bearer,

@@ -29,11 +29,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from tests.auth.accounts_helpers import TEMPLATE, link_token, mail_to, two_factor_on
-from tests.auth.oauth_helpers import form_fields
+from tests.accounts.helpers import TEMPLATE, link_token, mail_to, two_factor_on
 from tests.dav.helpers import npm_installed
 from tests.helpers_server import free_port, node_running
 from tests.lists.sharing import invite
+from tests.oauth.helpers import form_fields
 from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, token_for
 from todo_api.config import Settings

@@ -16,7 +16,7 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.helpers import (
     PASSWORD,
     TEMPLATE,
     bearer,
@@ -26,7 +26,7 @@ from tests.auth.accounts_helpers import (
     sign_up,
     to,
 )
-from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, query_of
+from tests.oauth.helpers import authorize_url, form_fields, pkce, query_of
 from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, validation_details
 from tests.test_instances_server import _redis_or_skip

@@ -12,7 +12,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.helpers import (
     NEW_PASSWORD,
     PASSWORD,
     TEMPLATE,
@@ -21,10 +21,10 @@ from tests.auth.accounts_helpers import (
     mail_to,
     unique_email,
 )
-from tests.auth.oauth_helpers import connect
-from tests.auth.test_oauth_server import mcp_status
 from tests.helpers_server import Server, clean_env, free_port, running_server
 from tests.live_helpers import ended, open_stream
+from tests.oauth.helpers import connect
+from tests.oauth.test_oauth_server import mcp_status
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import TEST_SECRET
 from tests.test_instances_server import _redis_or_skip

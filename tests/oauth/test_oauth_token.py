@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import sign_up, unique_email
-from tests.auth.oauth_helpers import REDIRECT_URI, connect_in_process
+from tests.accounts.helpers import sign_up, unique_email
+from tests.oauth.helpers import REDIRECT_URI, connect_in_process
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
 

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from tests.auth.oauth_helpers import authorize_url, exchange, pkce, query_of, register_client
-from tests.auth.test_accounts import PASSWORD, unique_email
-from tests.auth.test_oauth_browser import Callback, DevTools, chromium_page
+from tests.accounts.test_accounts import PASSWORD, unique_email
 from tests.browser import VIRTUAL_AUTHENTICATOR, require_chromium
 from tests.live_helpers import free_port, serving
+from tests.oauth.helpers import authorize_url, exchange, pkce, query_of, register_client
+from tests.oauth.test_oauth_browser import Callback, DevTools, chromium_page
 from tests.support import app_for, make_settings
 from tests.test_live_browser import page_site
 from todo_api.config import Settings

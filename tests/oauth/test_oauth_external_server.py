@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from tests.auth.jwks_server import JwksServer, SigningKey, ed25519_key, random_id
-from tests.auth.test_oauth_server import mcp_call, mcp_session, mcp_status
 from tests.helpers_server import Server, clean_env, free_port, running_server
+from tests.oauth.test_oauth_server import mcp_call, mcp_session, mcp_status
 from tests.support import TEST_SECRET, assert_error, client_for
 
 ISSUER = "http://localhost:3000"

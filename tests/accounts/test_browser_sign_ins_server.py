@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.auth.accounts_helpers import PASSWORD, bearer, unique_email
-from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, register_client
+from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server, clean_env, free_port, running_server
+from tests.oauth.helpers import authorize_url, form_fields, pkce, register_client
 from tests.support import TEST_SECRET
 from tests.test_instances_server import _redis_or_skip
 

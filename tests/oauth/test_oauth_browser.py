@@ -22,7 +22,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.auth.oauth_helpers import (
+from tests.browser import chromium, require_chromium
+from tests.helpers_server import Server, clean_env, free_port, running_server
+from tests.oauth.helpers import (
     PASSWORD,
     authorize_url,
     exchange,
@@ -31,9 +33,7 @@ from tests.auth.oauth_helpers import (
     register_client,
     register_user,
 )
-from tests.auth.test_oauth_server import mcp_status
-from tests.browser import chromium, require_chromium
-from tests.helpers_server import Server, clean_env, free_port, running_server
+from tests.oauth.test_oauth_server import mcp_status
 from tests.support import TEST_SECRET
 
 WAIT_SECONDS = 20.0

@@ -1,7 +1,7 @@
 """A software authenticator for HTTP tests of passkeys: an ES256 key per credential, `none`
 attestation, a signature counter, answers in the JSON a browser's `toJSON()` gives. CBOR is
 encoded by py_webauthn's helper; the real ceremonies in a browser are
-tests/auth/test_passkeys_browser.py."""
+tests/accounts/test_passkeys_browser.py."""
 
 import hashlib
 import json

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts_helpers import (
+from tests.accounts.helpers import (
     NEW_PASSWORD,
     PASSWORD,
     TEMPLATE,
@@ -23,7 +23,7 @@ from tests.auth.accounts_helpers import (
     sign_up,
     two_factor_on,
 )
-from tests.auth.oauth_helpers import authorize_url, form_fields, pkce, query_of
+from tests.oauth.helpers import authorize_url, form_fields, pkce, query_of
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, client_for
 from todo_api.config import Settings

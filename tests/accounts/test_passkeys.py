@@ -2,7 +2,7 @@
 browser's): registration, sign-in with no password or email, list and delete, and every
 refusal (a replayed answer, a cloned authenticator, a wrong or used challenge, another origin,
 another user's challenge or passkey, a deleted passkey). A real browser's ceremonies are
-tests/auth/test_passkeys_browser.py."""
+tests/accounts/test_passkeys_browser.py."""
 
 import json
 import uuid
@@ -15,9 +15,9 @@ import pytest
 from fastapi import FastAPI
 from webauthn.helpers import bytes_to_base64url
 
-from tests.auth.authenticator import Authenticator
-from tests.auth.oauth_helpers import REDIRECT_URI, authorize_url, form_fields, pkce
-from tests.auth.test_accounts import assert_tokens, signed_up
+from tests.accounts.authenticator import Authenticator
+from tests.accounts.test_accounts import assert_tokens, signed_up
+from tests.oauth.helpers import REDIRECT_URI, authorize_url, form_fields, pkce
 from tests.support import app_for, assert_error, client_for, make_settings, validation_details
 from todo_api.config import Settings
 

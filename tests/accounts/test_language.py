@@ -7,7 +7,7 @@ from typing import get_args
 import httpx
 import pytest
 
-from tests.auth.test_timezone import me
+from tests.accounts.test_timezone import me
 from tests.tasks.helpers import assert_validation_error
 from todo_api.accounts.schemas import Language
 from todo_api.kit.words.lexicon import LANGUAGES
