@@ -82,6 +82,9 @@ migration: $(INSTALLED)
 # start (tests/support.py CHEAPEST_HASHES): at the default cost, a quarter of a second of CPU
 # a sign-up or sign-in, hashing was half the CPU of the account and page tests.
 # A test that hangs fails after 15 minutes (pytest-timeout, pyproject.toml), its stack printed.
+# The tests write bytecode whatever the environment says (PYTHONDONTWRITEBYTECODE= below): with
+# it set, each pytest process compiled every module it imports and rewrote every test module's
+# assertions anew, 15 s of CPU a process on two idle cores.
 TEST_WORKERS ?= 3
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
 # of its own, `make test-container`, which CI runs beside `make test`.
@@ -90,9 +93,9 @@ test: $(INSTALLED)
 	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (20 to 30 minutes on two idle cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(CONTAINER_TEST)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(CONTAINER_TEST)
 else
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(PYTEST_ARGS)
 endif
 
 # Builds the image from the Dockerfile with podman (sh scripts/setup-container.sh installs it)
@@ -101,11 +104,13 @@ endif
 test-container: $(INSTALLED)
 	$(BIN)/pytest -q -rP $(CONTAINER_TEST)
 
+# mypy's caches, one for each configuration (.ci/run keeps them per machine, outside the clone).
+MYPY_CACHE ?= .mypy_cache
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy
-	$(BIN)/mypy --config-file bench/mypy.ini bench
+	$(BIN)/mypy --cache-dir $(MYPY_CACHE)/service
+	$(BIN)/mypy --config-file bench/mypy.ini --cache-dir $(MYPY_CACHE)/bench bench
 	$(BIN)/lint-imports
 
 # squawk (npm squawk-cli, into the ignored .tools/) on the SQL of every migration after 0021
