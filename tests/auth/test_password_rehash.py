@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from tests.auth.accounts_helpers import PASSWORD, log_in, sign_up
 from tests.auth.oauth_helpers import authorize_url, form_fields, pkce
 from tests.auth.test_accounts import stored_hash
-from tests.support import MIN_HASH_MEMORY_KIB, MIN_HASH_ITERATIONS, app_factory, client_for
+from tests.support import MIN_HASH_ITERATIONS, MIN_HASH_MEMORY_KIB, app_factory, client_for
 from todo_api.config import Settings
 
 BASE = "http://test"

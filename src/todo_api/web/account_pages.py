@@ -58,7 +58,7 @@ class AccountPages:
     async def _form(self, request: Request) -> FormData | None:
         """The posted form, if it carries this browser's token (else None: refused)."""
         form = await request.form()
-        if not self.site.signins.form_token_valid(request, form.get("csrf_token")):
+        if not self.site.signins.form_token_valid(request, form.get("csrf_token"), signed_in=False):
             return None
         return form
 
