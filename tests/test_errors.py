@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.engine import make_url
 from starlette.middleware.cors import CORSMiddleware
 
@@ -30,6 +31,7 @@ from tests.support import (
 )
 from todo_api.config import Settings
 from todo_api.edge.middleware import CorsMiddleware
+from todo_api.kit.routes import LITERAL_PATH_WINS
 
 FRONTEND = "http://localhost:3000"  # the default FRONTEND_URL
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -260,6 +262,44 @@ async def test_allow_lists_every_supported_method(
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
     allowed = {m.strip() for m in response.headers["allow"].split(",")}
     assert supported <= allowed
+
+
+async def test_a_path_written_out_whole_wins_over_a_template_for_every_method(
+    app: FastAPI, alice: httpx.AsyncClient
+) -> None:
+    """DELETE /api/auth/passkeys/login is not DELETE /api/auth/passkeys/{passkey_id} of
+    "login": the path is POST only, so 405 with that Allow, as for every such pair of the
+    accounts' routes."""
+    routes = [
+        route
+        for route in iter_route_contexts(app.routes)
+        if (route.path or "").startswith("/api/auth/")
+        and route.methods
+        and route.name != LITERAL_PATH_WINS  # the answer to this very case
+    ]
+    literal: dict[str, set[str]] = {}
+    for route in routes:
+        if "{" not in (route.path or ""):
+            literal.setdefault(route.path or "", set()).update(route.methods or ())
+    pairs = {
+        (method, path, frozenset(methods - {"HEAD"}))
+        for route in routes
+        if "{" in (route.path or "")
+        for path, methods in literal.items()
+        if _template_of(route.path or "").match(path)
+        for method in (route.methods or set()) - methods - {"HEAD"}
+    }
+    assert ("DELETE", "/api/auth/passkeys/login", frozenset({"POST"})) in pairs
+    for method, path, methods in sorted(pairs):
+        response = await alice.request(method, path)
+        assert_error(response, 405, "METHOD_NOT_ALLOWED")
+        allowed = {m.strip() for m in response.headers["allow"].split(",")} - {"HEAD"}
+        assert allowed == methods, (method, path)
+
+
+def _template_of(path: str) -> re.Pattern[str]:
+    """The path's own pattern (every parameter any text without a slash)."""
+    return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
 
 
 # --- never a 422 ---------------------------------------------------------------------------

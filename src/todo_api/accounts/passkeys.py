@@ -22,6 +22,7 @@ from todo_api.kit.errors import error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import UUID_EXAMPLE, Input, id_in_path, parse_id
 from todo_api.kit.ratelimit import RateLimiter
+from todo_api.kit.routes import literal_paths_first
 from todo_api.tables.passkeys import PASSKEY_NAME_MAX_LENGTH
 
 PREFIX = "/api/auth/passkeys"
@@ -223,3 +224,6 @@ async def login(data: PasskeyLogin, request: Request, response: Response) -> Any
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return tokens
+
+
+literal_paths_first(router)  # DELETE /login is 405, not the passkey "login" deleted
