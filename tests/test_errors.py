@@ -57,7 +57,7 @@ async def boom_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         async def explode() -> None:
             raise RuntimeError(SECRET_DETAIL)
 
-        app.add_api_route("/boom", explode, methods=["GET"])
+        app.add_api_route("/api/boom", explode, methods=["GET"])
         yield app
 
 
@@ -335,7 +335,7 @@ async def test_unexpected_exception_is_internal_error_without_its_text(
     boom_app: FastAPI,
 ) -> None:
     async with client_for(boom_app) as client:
-        response = await client.get("/boom")
+        response = await client.get("/api/boom")
     body = assert_error(response, 500, "INTERNAL_ERROR")
     assert body["details"] is None
     for leak in (SECRET_DETAIL, "/etc/passwd", "RuntimeError", "Traceback"):
@@ -348,7 +348,7 @@ async def test_unexpected_exception_is_logged_with_the_request_id(
 ) -> None:
     with captured_logs(caplog):
         async with client_for(boom_app) as client:
-            response = await client.get("/boom")
+            response = await client.get("/api/boom")
     request_id = response.headers["x-request-id"]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any(
@@ -363,7 +363,7 @@ async def test_unexpected_exception_is_logged_with_the_request_id(
 
 async def test_internal_error_echoes_the_callers_request_id(boom_app: FastAPI) -> None:
     async with client_for(boom_app) as client:
-        response = await client.get("/boom", headers={"X-Request-ID": "trace-500"})
+        response = await client.get("/api/boom", headers={"X-Request-ID": "trace-500"})
     assert_error(response, 500, "INTERNAL_ERROR")
     assert response.headers["x-request-id"] == "trace-500"
 
@@ -508,6 +508,21 @@ async def test_preflight_from_the_frontend_is_allowed_with_credentials(
     assert "authorization" in response.headers["access-control-allow-headers"].lower()
 
 
+@pytest.mark.parametrize("path", ["/app/", "/app/signin", "/account/verify-email", "/docs"])
+async def test_the_services_own_pages_answer_no_cors(
+    anonymous: httpx.AsyncClient, path: str
+) -> None:
+    """Only /api answers the frontend's origin: the web app's pages (a cookie's sign-in) and
+    the others give it neither a preflight nor a response to read."""
+    preflight = await anonymous.options(
+        path, headers={"Origin": FRONTEND, "Access-Control-Request-Method": "POST"}
+    )
+    got = await anonymous.get(path, headers={"Origin": FRONTEND})
+    for response in (preflight, got):
+        assert "access-control-allow-origin" not in response.headers, (path, response.headers)
+        assert "access-control-allow-credentials" not in response.headers
+
+
 @pytest.mark.parametrize(
     ("env", "allowed"), [("development", True), ("production", False)], ids=["dev", "prod"]
 )
@@ -561,7 +576,7 @@ async def test_401_for_the_frontend_exposes_www_authenticate(
 
 async def test_500_still_carries_cors_headers(boom_app: FastAPI) -> None:
     async with client_for(boom_app) as client:
-        response = await client.get("/boom", headers={"Origin": FRONTEND})
+        response = await client.get("/api/boom", headers={"Origin": FRONTEND})
     assert_error(response, 500, "INTERNAL_ERROR")
     assert response.headers["access-control-allow-origin"] == FRONTEND
     assert response.headers["access-control-allow-credentials"] == "true"
@@ -649,7 +664,7 @@ async def test_tokens_never_appear_in_the_logs(
                 await client.post("/api/tasks", content=b"{bad", headers=JSON)
                 await client.get("/nope")
             async with client_for(boom_app, token) as client:
-                await client.get("/boom")
+                await client.get("/api/boom")
     assert caplog.records
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
     for token in tokens:
