@@ -1,8 +1,8 @@
 """The housekeeping jobs' deletions read an index kept for them: the notification emails done
-with (by age), the OAuth clients a week old and the grants that still name a client. Each job is run for real and
-every DELETE it sends is asked of PostgreSQL's planner with whole reads priced out (as in
-tests/tasks/test_feed_indexes.py), so that a dropped index, or a statement that no longer fits
-it, fails here."""
+with (by age), the OAuth clients a week old and the grants that still name a client. Each job
+is run for real and every DELETE it sends is asked of PostgreSQL's planner with whole reads
+priced out (as in tests/tasks/test_feed_indexes.py), so that a dropped index, or a statement
+that no longer fits it, fails here."""
 
 import uuid
 from collections.abc import Iterator
