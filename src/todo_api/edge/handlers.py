@@ -24,7 +24,6 @@ from todo_api.kit.errors import (
     refused_text,
     validation_failure,
 )
-from todo_api.kit.routes import LITERAL_PATH_WINS
 
 # Statuses Starlette raises by itself (routing, body parsing), with the code each becomes.
 _HTTP_STATUS_CODES = {
@@ -83,7 +82,7 @@ def _allowed_methods(request: Request) -> str:
     templated: set[str] = set()
     for route in iter_route_contexts(request.app.routes):
         match, _ = route.matches(request.scope)
-        if match is not Match.NONE and route.methods and route.name != LITERAL_PATH_WINS:
+        if match is not Match.NONE and route.methods:
             (templated if route.param_convertors else literal).update(route.methods)
     methods = literal or templated
     if "GET" in methods:  # every GET answers HEAD too (todo_api.edge.head)

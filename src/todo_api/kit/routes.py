@@ -4,13 +4,8 @@ template (`/oauth/token`, `/.well-known/caldav`) rather than the label of unknow
 mounted application (CalDAV's) is one label, its mount's template (`/dav/{path}`): its paths are the
 clients' names, too many to label one by one."""
 
-from fastapi import APIRouter, Request
-from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Receive, Scope, Send
-
-# The name of the routes `literal_paths_first` adds (the 405's Allow leaves them out).
-LITERAL_PATH_WINS = "literal-path-wins"
 
 
 def _named(route: BaseRoute, found: tuple[Match, Scope]) -> tuple[Match, Scope]:
@@ -74,35 +69,3 @@ class Section(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await scope["route"].handle(scope, receive, send)
-
-
-def literal_paths_first(router: APIRouter) -> None:
-    """A path written out whole wins over a template of the router that also matches it, for
-    every method, as in OpenAPI: DELETE /api/auth/passkeys/login is 405 (the path is POST
-    only), not DELETE /api/auth/passkeys/{passkey_id} of "login". Such a path gets a hidden
-    route, first, for the methods only the template has; it answers 405, whose Allow names
-    the path's own methods (todo_api.edge.handlers). Called once the router has its routes."""
-    routes = [route for route in router.routes if isinstance(route, Route)]
-    literal: dict[str, set[str]] = {}
-    for route in routes:
-        if not route.param_convertors:
-            literal.setdefault(route.path, set()).update(route.methods or ())
-    shadowed: dict[str, set[str]] = {}
-    for route in routes:
-        for path, methods in literal.items():
-            if route.param_convertors and route.path_regex.match(path):
-                shadowed.setdefault(path, set()).update(set(route.methods or ()) - methods)
-    for path, methods in shadowed.items():
-        if methods:
-            router.add_api_route(
-                path.removeprefix(router.prefix),  # which it adds again
-                _not_allowed,
-                methods=sorted(methods),
-                name=LITERAL_PATH_WINS,
-                include_in_schema=False,
-            )
-            router.routes.insert(0, router.routes.pop())
-
-
-async def _not_allowed(request: Request) -> None:
-    raise HTTPException(405)
