@@ -1,9 +1,10 @@
 """The housekeeping jobs' deletions read an index kept for them: the notification emails done
-with (by age) and the OAuth grants that still name a client. Each job is run for real and
-every DELETE it sends is asked of PostgreSQL's planner with whole reads priced out (as in
-tests/tasks/test_feed_indexes.py), so that a dropped index, or a statement that no longer fits
-it, fails here."""
+with (by age), the OAuth clients a week old and the grants that still name a client. Each job
+is run for real and every DELETE it sends is asked of PostgreSQL's planner with whole reads
+priced out (as in tests/tasks/test_feed_indexes.py), so that a dropped index, or a statement
+that no longer fits it, fails here."""
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from todo_api.db.statements import compile_for
 from todo_api.kit.deps import held
 from todo_api.notifications import scheduled as notification_jobs
 from todo_api.oauth import scheduled as oauth_jobs
+from todo_api.oauth import store as oauth_store
 
 
 @contextmanager
@@ -76,8 +78,13 @@ async def test_the_oauth_clients_kept_are_found_by_their_grants(
 ) -> None:
     if settings.is_sqlite:
         pytest.skip("plans are PostgreSQL's")
+    async with held(app, Database).connection() as conn:  # clients registered lately, kept
+        for _ in range(200):
+            await oauth_store.save_client(conn, f"client-{uuid.uuid4()}", None, {})
     with deletions() as run:
         await oauth_jobs.housekeeping(held(app, Database), settings)
     read = await _tables_read(app, run, "DELETE FROM oauth_clients ")
     assert "oauth_grants.ix_oauth_grants_client_id" in read
+    # The clients a week old, found by their age.
+    assert await _indexes_read(app, "oauth_clients", run) == {"ix_oauth_clients_created_at"}
     assert await _indexes_read(app, "oauth_grants", run) == {"ix_oauth_grants_expires_at"}

@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.engine import make_url
 from starlette.middleware.cors import CORSMiddleware
 
@@ -55,7 +56,7 @@ async def boom_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         async def explode() -> None:
             raise RuntimeError(SECRET_DETAIL)
 
-        app.add_api_route("/boom", explode, methods=["GET"])
+        app.add_api_route("/api/boom", explode, methods=["GET"])
         yield app
 
 
@@ -262,6 +263,44 @@ async def test_allow_lists_every_supported_method(
     assert supported <= allowed
 
 
+async def test_a_path_written_out_whole_wins_over_a_template_for_every_method(
+    app: FastAPI, alice: httpx.AsyncClient
+) -> None:
+    """DELETE /api/auth/passkeys/login is not DELETE /api/auth/passkeys/{passkey_id} of
+    "login": the path is POST only, so 405 with that Allow, as for every such pair of the
+    accounts' routes."""
+    routes = [
+        route
+        for route in iter_route_contexts(app.routes)
+        if (route.path or "").startswith("/api/auth/")
+        and route.methods
+        and getattr(route.original_route, "include_in_schema", True)  # not `only`'s 405s
+    ]
+    literal: dict[str, set[str]] = {}
+    for route in routes:
+        if "{" not in (route.path or ""):
+            literal.setdefault(route.path or "", set()).update(route.methods or ())
+    pairs = {
+        (method, path, frozenset(methods - {"HEAD"}))
+        for route in routes
+        if "{" in (route.path or "")
+        for path, methods in literal.items()
+        if _template_of(route.path or "").match(path)
+        for method in (route.methods or set()) - methods - {"HEAD"}
+    }
+    assert ("DELETE", "/api/auth/passkeys/login", frozenset({"POST"})) in pairs
+    for method, path, methods in sorted(pairs):
+        response = await alice.request(method, path)
+        assert_error(response, 405, "METHOD_NOT_ALLOWED")
+        allowed = {m.strip() for m in response.headers["allow"].split(",")} - {"HEAD"}
+        assert allowed == methods, (method, path)
+
+
+def _template_of(path: str) -> re.Pattern[str]:
+    """The path's own pattern (every parameter any text without a slash)."""
+    return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+
+
 # --- never a 422 ---------------------------------------------------------------------------
 
 
@@ -295,7 +334,7 @@ async def test_unexpected_exception_is_internal_error_without_its_text(
     boom_app: FastAPI,
 ) -> None:
     async with client_for(boom_app) as client:
-        response = await client.get("/boom")
+        response = await client.get("/api/boom")
     body = assert_error(response, 500, "INTERNAL_ERROR")
     assert body["details"] is None
     for leak in (SECRET_DETAIL, "/etc/passwd", "RuntimeError", "Traceback"):
@@ -308,7 +347,7 @@ async def test_unexpected_exception_is_logged_with_the_request_id(
 ) -> None:
     with captured_logs(caplog):
         async with client_for(boom_app) as client:
-            response = await client.get("/boom")
+            response = await client.get("/api/boom")
     request_id = response.headers["x-request-id"]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any(
@@ -323,7 +362,7 @@ async def test_unexpected_exception_is_logged_with_the_request_id(
 
 async def test_internal_error_echoes_the_callers_request_id(boom_app: FastAPI) -> None:
     async with client_for(boom_app) as client:
-        response = await client.get("/boom", headers={"X-Request-ID": "trace-500"})
+        response = await client.get("/api/boom", headers={"X-Request-ID": "trace-500"})
     assert_error(response, 500, "INTERNAL_ERROR")
     assert response.headers["x-request-id"] == "trace-500"
 
@@ -468,6 +507,21 @@ async def test_preflight_from_the_frontend_is_allowed_with_credentials(
     assert "authorization" in response.headers["access-control-allow-headers"].lower()
 
 
+@pytest.mark.parametrize("path", ["/app/", "/app/signin", "/account/verify-email", "/docs"])
+async def test_the_services_own_pages_answer_no_cors(
+    anonymous: httpx.AsyncClient, path: str
+) -> None:
+    """Only /api answers the frontend's origin: the web app's pages (a cookie's sign-in) and
+    the others give it neither a preflight nor a response to read."""
+    preflight = await anonymous.options(
+        path, headers={"Origin": FRONTEND, "Access-Control-Request-Method": "POST"}
+    )
+    got = await anonymous.get(path, headers={"Origin": FRONTEND})
+    for response in (preflight, got):
+        assert "access-control-allow-origin" not in response.headers, (path, response.headers)
+        assert "access-control-allow-credentials" not in response.headers
+
+
 @pytest.mark.parametrize(
     ("env", "allowed"), [("development", True), ("production", False)], ids=["dev", "prod"]
 )
@@ -521,7 +575,7 @@ async def test_401_for_the_frontend_exposes_www_authenticate(
 
 async def test_500_still_carries_cors_headers(boom_app: FastAPI) -> None:
     async with client_for(boom_app) as client:
-        response = await client.get("/boom", headers={"Origin": FRONTEND})
+        response = await client.get("/api/boom", headers={"Origin": FRONTEND})
     assert_error(response, 500, "INTERNAL_ERROR")
     assert response.headers["access-control-allow-origin"] == FRONTEND
     assert response.headers["access-control-allow-credentials"] == "true"
@@ -609,7 +663,7 @@ async def test_tokens_never_appear_in_the_logs(
                 await client.post("/api/tasks", content=b"{bad", headers=JSON)
                 await client.get("/nope")
             async with client_for(boom_app, token) as client:
-                await client.get("/boom")
+                await client.get("/api/boom")
     assert caplog.records
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
     for token in tokens:

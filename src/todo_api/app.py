@@ -333,6 +333,7 @@ def create_app(
     app.add_middleware(
         CorsMiddleware,
         open_paths=OPEN_PATHS,
+        prefixes=("/api",),  # the frontend's calls; never the pages (a cookie signs them in)
         allow_origins=settings.frontend_url,
         allow_credentials=True,
         allow_methods=["*"],

@@ -73,6 +73,15 @@ EmailVerification = Literal["off", "optional", "required"]
 Registration = Literal["open", "invite", "closed"]
 
 
+def _secret_variable() -> str:
+    """The name the secret was given by (JWT_SECRET wins over its alias BETTER_AUTH_SECRET, as
+    the setting reads them), for an error to name what the operator wrote."""
+    names = {name.upper() for name in os.environ}
+    if "JWT_SECRET" in names or "BETTER_AUTH_SECRET" not in names:
+        return "JWT_SECRET"
+    return "BETTER_AUTH_SECRET"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
@@ -422,7 +431,8 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET is required when ENV=production")
             if len(secret.encode()) < MIN_SECRET_BYTES:
                 raise ValueError(
-                    f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENV=production"
+                    f"{_secret_variable()} must be at least {MIN_SECRET_BYTES} bytes "
+                    "when ENV=production"
                 )
         return self
 

@@ -25,6 +25,13 @@ from tests.accounts.helpers import (
     to,
     unique_email,
 )
+from tests.accounts.test_browser_sign_ins import BASE as PAGE_BASE
+from tests.accounts.test_browser_sign_ins import (
+    asked_to_sign_in_again,
+    on_the_page,
+    signed_in_on_the_page,
+)
+from tests.oauth.helpers import form_fields
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error, client_for, validation_details
 from todo_api.config import Settings
@@ -214,7 +221,11 @@ async def test_changing_the_email_takes_a_link_to_the_new_one(
         assert new in body_of(notice)
         assert (await me(client, signed_in["access_token"]))["email"] == old  # not yet
 
-        changed = await verify(client, link_token(link, "verify-email"))
+        changed = await client.post(  # confirmed by this sign-in, which stays
+            "/api/auth/email/verify",
+            json={"token": link_token(link, "verify-email")},
+            headers=bearer(signed_in["access_token"]),
+        )
         assert changed.status_code == 200, changed.text
         assert changed.json()["email"] == new
         assert changed.json()["email_verified"] is True
@@ -380,3 +391,116 @@ async def test_a_sign_up_notice_speaks_the_language_of_the_request_that_caused_i
         notice = (await mail_to(box, taken, 2))[-1]
     assert notice["Subject"] == "Je hebt al een account"
     assert body_of(notice).startswith("Iemand heeft geprobeerd een account te maken")
+
+
+# --- a new address ends the other sign-ins -------------------------------------------------------
+
+
+async def web_app_signed_in(browser: httpx.AsyncClient, email: str) -> None:
+    page = await browser.get("/app/signin")
+    signed_in = await browser.post(
+        "/app/signin", data={**form_fields(page.text), "email": email, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    assert (await browser.get("/app/")).status_code == 200
+
+
+async def web_app_asks_to_sign_in_again(browser: httpx.AsyncClient) -> None:
+    page = await browser.get("/app/")
+    assert page.status_code == 401, page.text
+    assert "Your sign-in has ended. Sign in again." in page.text
+
+
+async def change_link(client: httpx.AsyncClient, box: Mailbox, access_token: str, new: str) -> str:
+    asked = await client.post(
+        "/api/auth/email/change",
+        json={"new_email": new, "password": PASSWORD},
+        headers=bearer(access_token),
+    )
+    assert asked.status_code == 202, asked.text
+    [link] = await mail_to(box, new)
+    return link_token(link, "verify-email")
+
+
+async def test_confirming_a_new_email_ends_every_other_sign_in(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    """Through the API with the confirming sign-in's token: that one stays; another API
+    sign-in, the web app's and the OAuth page's end, on every process."""
+    app = make_app(smtp_url=box.url, account_url_template=TEMPLATE, public_url=PAGE_BASE)
+    other_process = make_app(smtp_url=box.url, account_url_template=TEMPLATE, public_url=PAGE_BASE)
+    async with (
+        client_for(app) as client,
+        client_for(other_process) as elsewhere,
+        client_for(app) as browser,
+        on_the_page(app) as page,
+    ):
+        old, new = unique_email(), unique_email()
+        confirming = await sign_up(client, old)
+        other = (await log_in(client, old)).json()
+        await web_app_signed_in(browser, old)
+        await signed_in_on_the_page(page, old)
+        assert (await me(elsewhere, other["access_token"]))["email"] == old  # known there
+        token = await change_link(client, box, confirming["access_token"], new)
+
+        changed = await client.post(
+            "/api/auth/email/verify",
+            json={"token": token},
+            headers=bearer(confirming["access_token"]),
+        )
+        assert changed.status_code == 200, changed.text
+        assert (await me(client, confirming["access_token"]))["email"] == new
+        for on in (client, elsewhere):
+            refused = await on.get("/api/auth/me", headers=bearer(other["access_token"]))
+            assert_error(refused, 401, "INVALID_TOKEN")
+        refreshed = await client.post(
+            "/api/auth/refresh", json={"refresh_token": other["refresh_token"]}
+        )
+        assert refreshed.status_code == 401, refreshed.text
+        await web_app_asks_to_sign_in_again(browser)
+        await asked_to_sign_in_again(page)
+        listed = await client.get("/api/auth/sessions", headers=bearer(confirming["access_token"]))
+        assert [item["current"] for item in listed.json()] == [True]
+
+
+async def test_a_new_email_confirmed_without_a_sign_in_ends_them_all(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    """Through the API without a token, and the service's own page: no sign-in confirmed it, so
+    none stays (as after a reset)."""
+    app = make_app(smtp_url=box.url, account_url_template=TEMPLATE, public_url=PAGE_BASE)
+    async with client_for(app) as client:
+        for confirm in ("api", "page"):
+            old, new = unique_email(), unique_email()
+            signed_in = await sign_up(client, old)
+            token = await change_link(client, box, signed_in["access_token"], new)
+            if confirm == "api":
+                changed = await verify(client, token)
+            else:
+                changed = await client.post("/account/verify-email", data={"token": token})
+            assert changed.status_code == 200, changed.text
+            refused = await client.get("/api/auth/me", headers=bearer(signed_in["access_token"]))
+            assert_error(refused, 401, "INVALID_TOKEN")
+            assert (await log_in(client, new)).status_code == 200
+
+
+async def test_a_new_email_confirmed_on_the_web_app_keeps_its_sign_in(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    app = make_app(smtp_url=box.url, account_url_template=TEMPLATE, public_url=PAGE_BASE)
+    async with client_for(app) as client, client_for(app) as browser:
+        old, new = unique_email(), unique_email()
+        signed_in = await sign_up(client, old)
+        await web_app_signed_in(browser, old)
+        token = await change_link(client, box, signed_in["access_token"], new)
+        shown = await browser.get("/app/verify", params={"token": token})
+        confirmed = await browser.post(
+            "/app/verify", data={**form_fields(shown.text), "token": token}
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        assert new in confirmed.text
+        home = await browser.get("/app/")
+        assert home.status_code == 200
+        assert new in home.text
+        refused = await client.get("/api/auth/me", headers=bearer(signed_in["access_token"]))
+        assert_error(refused, 401, "INVALID_TOKEN")

@@ -62,6 +62,12 @@ async def make_app(
 
 async def app_token(client: httpx.AsyncClient, email: str) -> str:
     """An AI app's access token (for /mcp), allowed on the sign-in page by `email`'s user."""
+    access: str = (await app_grant(client, email))["access_token"]
+    return access
+
+
+async def app_grant(client: httpx.AsyncClient, email: str) -> dict[str, Any]:
+    """An AI app allowed on the sign-in page by `email`'s user: its first tokens and client id."""
     registered = await client.post(
         "/oauth/register",
         json={
@@ -90,8 +96,7 @@ async def app_token(client: httpx.AsyncClient, email: str) -> str:
         },
     )
     assert tokens.status_code == 200, tokens.text
-    access: str = tokens.json()["access_token"]
-    return access
+    return {**tokens.json(), "client_id": client_id}
 
 
 def basic(personal_token: str) -> dict[str, str]:
@@ -227,3 +232,42 @@ async def test_a_passkey_does_not_sign_an_unconfirmed_account_in_under_required(
         answer = authenticator.get(options.json())
         signed_in = await required.post("/api/auth/passkeys/login", json={"credential": answer})
         assert_error(signed_in, 403, "EMAIL_NOT_VERIFIED")
+
+
+async def app_refresh(client: httpx.AsyncClient, grant: dict[str, Any]) -> httpx.Response:
+    return await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": grant["refresh_token"],
+            "client_id": grant["client_id"],
+        },
+    )
+
+
+async def test_an_unconfirmed_accounts_app_refresh_token_is_refused_at_oauth_token(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    async with client_for(make_app()) as optional:  # before: optional
+        signed_in = await sign_up(optional)
+        email = signed_in["user"]["email"]
+        grant = await app_grant(optional, email)
+    async with client_for(make_app(email_verification="required")) as required:
+        # Refused in OAuth's shape, again and again: nothing rotates, the grant is kept.
+        for _ in range(2):
+            refused = await app_refresh(required, grant)
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"] == "invalid_grant"
+            assert set(refused.json()) == {"error", "error_description"}
+        resent = await required.post("/api/auth/email/resend", json={"email": email})
+        assert resent.status_code == 202
+        [*_, message] = await mail_to(box, email, 2)
+        verified = await required.post(
+            "/api/auth/email/verify", json={"token": link_token(message, "verify-email")}
+        )
+        assert verified.status_code == 200, verified.text
+        # Confirmed: the same refresh token (never used) rotates, and its successor works.
+        rotated = await app_refresh(required, grant)
+        assert rotated.status_code == 200, rotated.text
+        again = await app_refresh(required, {**grant, **rotated.json()})
+        assert again.status_code == 200, again.text

@@ -270,6 +270,40 @@ async def test_a_form_without_this_browsers_token_is_refused_and_changes_nothing
     assert (await signed_in.browser.get("/app/")).status_code == 200  # still signed in
 
 
+async def test_a_form_token_belongs_to_the_sign_in_that_showed_the_form(
+    signed_in: Account, app: FastAPI
+) -> None:
+    """A token taken from one sign-in's page is refused with another sign-in's cookie, even
+    one that holds the same browser key; and a sign-in made anew refuses the pages shown
+    before it. Two tabs of one sign-in share it."""
+    token = form_fields((await signed_in.browser.get("/app/")).text)["csrf_token"]
+    key = signed_in.browser.cookies["todo_app_browser"]
+    async with client_for(app) as api, client_for(app) as theirs:
+        other = Account(api, theirs, await sign_up(api))
+        assert (await other.sign_in()).status_code == 303
+        theirs.cookies.set("todo_app_browser", key)  # the same browser key, another sign-in
+        refused = await theirs.post("/app/quick", data={"text": "Sneaky", "csrf_token": token})
+        assert refused.status_code == 403, refused.text
+        assert await other.tasks() == []
+        # Their own page's token works with their cookie.
+        assert (await other.post("/app/", "/app/quick", text="Mine")).status_code == 303
+
+    second_tab = form_fields((await signed_in.browser.get("/app/")).text)["csrf_token"]
+    assert (await signed_in.sign_in()).status_code == 303  # signed in again: a new sign-in
+    for before in (token, second_tab):
+        stale = await signed_in.browser.post("/app/quick", data={"text": "x", "csrf_token": before})
+        assert stale.status_code == 403
+    assert await signed_in.tasks() == []
+    tab_one = form_fields((await signed_in.browser.get("/app/")).text)["csrf_token"]
+    tab_two = form_fields((await signed_in.browser.get("/app/")).text)["csrf_token"]
+    for title, fresh in (("One", tab_one), ("Two", tab_two)):
+        added = await signed_in.browser.post(
+            "/app/quick", data={"text": title, "csrf_token": fresh}
+        )
+        assert added.status_code == 303, added.text
+    assert sorted(task["title"] for task in await signed_in.tasks()) == ["One", "Two"]
+
+
 async def test_api_dav_and_mcp_never_take_the_apps_cookie(signed_in: Account) -> None:
     cookies = {"Cookie": "; ".join(f"{k}={v}" for k, v in signed_in.browser.cookies.items())}
     async with httpx.AsyncClient(

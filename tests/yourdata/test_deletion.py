@@ -20,6 +20,7 @@ from tests.tasks.feed_helpers import read_feed
 from todo_api.config import Settings
 from todo_api.db import create_engine
 from todo_api.tables import metadata
+from todo_api.tables.dav import dav_objects
 from todo_api.tables.reminders import reminder_fires
 from todo_api.tables.tasks import tasks
 from todo_api.tables.webhooks import webhook_deliveries, webhooks
@@ -401,3 +402,42 @@ async def test_an_import_the_deletion_overtakes_leaves_nothing_behind(
         assert imported.status_code in (401, 404), imported.text
         assert await _rows_of(data_settings, uuid.UUID(me["id"]), str(uuid.uuid4())) == {}
         assert (await ada.get("/api/tasks")).json() == []
+
+
+async def test_what_calendar_apps_gave_goes_with_the_account(
+    person: Callable[..., httpx.AsyncClient], data_app: FastAPI, data_settings: Settings
+) -> None:
+    """The notes kept of what a calendar app sent (its body, the properties the mapping does
+    not hold, a deleted task as it was) hold nothing of the user once the account is deleted:
+    the task alive then, one the app deleted, one deleted through the API."""
+    subject, email = str(uuid.uuid4()), _email()
+    async with person(subject, email) as ada, client_for(data_app) as app:
+        me = (await ada.get("/api/auth/me")).json()
+        app.headers.update(basic((await _post(ada, "/api/tokens", name="calendar"))["token"]))
+        inbox = f"/dav/calendars/{me['id']}/inbox/"
+        for uid in ("alive", "deleted-by-app", "deleted-by-api"):
+            body = vtodo(uid, f"Secret {uid}", "X-APP-NOTE:a private note")
+            assert (await app.put(f"{inbox}{uid}.ics", content=body)).status_code == 201
+        ids = {task["title"]: task["id"] for task in (await ada.get("/api/tasks")).json()}
+        assert (await app.delete(f"{inbox}deleted-by-app.ics")).status_code == 204
+        assert (await ada.delete(f"/api/tasks/{ids['Secret deleted-by-api']}")).status_code == 204
+        task_ids = [uuid.UUID(task_id) for task_id in ids.values()]
+        assert await _dav_notes(data_settings, task_ids) != []
+
+        assert (await _delete_me(ada, email)).status_code == 204
+        assert await _dav_notes(data_settings, task_ids) == []
+
+
+async def _dav_notes(settings: Settings, task_ids: list[uuid.UUID]) -> list[Any]:
+    """What the CalDAV notes of these tasks still hold of their content."""
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(dav_objects.c.extra, dav_objects.c.sent, dav_objects.c.deleted_task).where(
+                    dav_objects.c.task_id.in_(task_ids)
+                )
+            )
+            return [value for row in rows for value in row if value is not None]
+    finally:
+        await engine.dispose()

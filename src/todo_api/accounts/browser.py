@@ -112,6 +112,11 @@ class BrowserSignIns:
         """Whether the browser sent a cookie of a sign-in (ended or not)."""
         return self._read(request) is not None
 
+    def held_sign_in(self, request: Request) -> uuid.UUID | None:
+        """The sign-in the browser's cookie names (ended or not; checked by `current`)."""
+        cookie = self._read(request)
+        return None if cookie is None else cookie.sign_in
+
     async def end(self, request: Request, response: Response) -> None:
         """The browser's own sign-out: its sign-in ends (on every process) and the cookie
         goes."""
@@ -151,24 +156,33 @@ class BrowserSignIns:
 class FormTokens:
     """The tokens a page's forms carry (CSRF): the time they were given, signed for one browser
     (the random key its own cookie holds, which another site's page cannot read), good for
-    `seconds`. A form posted from elsewhere has none that checks out."""
+    `seconds`, and naming the sign-in the page was shown to, if any. A form posted from
+    elsewhere has none that checks out."""
 
     def __init__(self, settings: Settings, name: str, seconds: int) -> None:
         self._signer = Signer(settings.signing_secret(), f"form:{name}")
         self._seconds = seconds
 
-    def issue(self, browser: str) -> str:
+    def issue(self, browser: str, sign_in: uuid.UUID | None = None) -> str:
         # A random part makes every page's token new: the compressed page holds no secret
         # that repeats from one answer to the next for a length side channel (BREACH) to read.
-        return self._signer.dumps([int(time.time()), secrets.token_urlsafe(8)], browser)
+        shown_to = None if sign_in is None else str(sign_in)
+        return self._signer.dumps([int(time.time()), secrets.token_urlsafe(8), shown_to], browser)
 
     def valid(self, token: object, browser: str | None) -> bool:
+        return self.issued(token, browser) is not None
+
+    def issued(self, token: object, browser: str | None) -> list[object] | None:
+        """A token given to this browser's forms, recently: what it holds (the time, a random
+        part, the sign-in's id or None); else None."""
         if browser is None or not isinstance(token, str):
-            return False
+            return None
         try:
             issued = self._signer.loads(token, browser)
         except BadSignature:
-            return False
+            return None
         if not isinstance(issued, list) or not issued or not isinstance(issued[0], int):
-            return False
-        return time.time() - issued[0] < self._seconds
+            return None
+        if time.time() - issued[0] >= self._seconds:
+            return None
+        return issued

@@ -126,11 +126,12 @@ async def verify(request: Request) -> Response:
     if await _limited(request, "verify"):
         return page("verify", 429, token=token, message="Too many attempts; try again later.")
     try:
-        row = await verification.verify(db=database(request), token=token)
+        row, ended = await verification.verify(db=database(request), token=token)
     except InvalidLink:
         return page("expired", 400)
     except EmailTaken:
         return page("taken", 409)
+    await held(request.app, KnownTokens).revoked(*ended)  # no sign-in confirmed it: all end
     return page("verify_done", email=row.email)
 
 

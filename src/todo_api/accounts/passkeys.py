@@ -19,7 +19,14 @@ from todo_api.config import Settings
 from todo_api.kit import text
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import error_responses
-from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
+from todo_api.kit.http import (
+    NO_CONTENT,
+    documented,
+    json_response,
+    no_content,
+    only,
+    read_json,
+)
 from todo_api.kit.inputs import UUID_EXAMPLE, Input, id_in_path, parse_id
 from todo_api.kit.ratelimit import RateLimiter
 from todo_api.tables.passkeys import PASSKEY_NAME_MAX_LENGTH
@@ -161,6 +168,11 @@ async def list_passkeys(request: Request) -> Response:
     session_only(call.user)
     rows = await call.run(webauthn.list_passkeys)
     return json_response([passkey_body(row) for row in rows])
+
+
+# Written out whole, these paths are no passkey's id: their other methods are 405.
+only(router, "/register", "POST")
+only(router, "/login", "POST")
 
 
 @router.delete(

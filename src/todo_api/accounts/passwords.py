@@ -12,7 +12,9 @@ The cost is Argon2's own default (RFC 9106's second recommendation: 64 MiB, 3 pa
 lanes), which pwdlib uses; a small machine may lower the memory and passes down to OWASP's
 floor for Argon2id (19 MiB, 2 passes: `PASSWORD_HASH_MEMORY_KIB`,
 `PASSWORD_HASH_ITERATIONS`). A stored hash names the cost it was made with, so it verifies
-whatever the settings say now.
+whatever the settings say now; a sign-in with a hash made at another cost hashes the password
+again at the current one (`verify_and_update`), so that every account's check, and the dummy
+one for an unknown email, come to cost the same.
 """
 
 import asyncio
@@ -69,6 +71,13 @@ class PasswordHashing:
             return False
         return self._hasher.verify(password, password_hash)
 
+    def _verify_and_update(
+        self, password: str, password_hash: str | None
+    ) -> tuple[bool, str | None]:
+        if password_hash is None:
+            return self._verify(password, None), None
+        return self._hasher.verify_and_update(password, password_hash)
+
     async def hash(self, password: str) -> str:
         return await self._run(self._hasher.hash, password)
 
@@ -76,6 +85,13 @@ class PasswordHashing:
         """True when the password matches; with no hash (no such account) it still does the
         work, so that the answer takes as long."""
         return await self._run(self._verify, password, password_hash)
+
+    async def verify_and_update(
+        self, password: str, password_hash: str | None
+    ) -> tuple[bool, str | None]:
+        """As `verify`; and, when the password matches a hash made at another cost than the
+        settings say now, a new hash of it at the current cost (else None)."""
+        return await self._run(self._verify_and_update, password, password_hash)
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         await self._take_slot()

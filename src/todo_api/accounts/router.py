@@ -7,6 +7,7 @@ of the app when BUILTIN_ACCOUNTS is off: an external issuer then owns sign-up an
 (passkeys.py) and OpenID Connect sign-in (oidc.py) have routers of their own beside it.
 """
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
@@ -60,7 +61,7 @@ from todo_api.auth.identity import Identity
 from todo_api.auth.users import ensure_user
 from todo_api.db import Row
 from todo_api.kit.deps import Connection, database, held
-from todo_api.kit.errors import ErrorBody, InvalidField, error_responses
+from todo_api.kit.errors import ApiError, ErrorBody, InvalidField, error_responses
 from todo_api.kit.http import (
     NO_CONTENT,
     documented,
@@ -434,7 +435,25 @@ async def logout_all(request: Request) -> Response:
 )
 async def verify_email(data: VerifyEmail, request: Request) -> Any:
     await count_from_address(request, "verify")
-    return await verification.verify(db=database(request), token=data.token)
+    row, ended = await verification.verify(
+        db=database(request), token=data.token, keep=await _sign_in_if_any(request)
+    )
+    await _ended(request, ended)
+    return row
+
+
+async def _sign_in_if_any(request: Request) -> uuid.UUID | None:
+    """The caller's sign-in, when a session's token that works comes along (a route that needs
+    none): a new email ends every other sign-in, and none without one."""
+    if "authorization" not in request.headers:
+        return None
+    try:
+        user = await authenticate(request)
+    except ApiError as error:
+        if error.status >= 500:
+            raise
+        return None
+    return user.sign_in
 
 
 @router.post(

@@ -132,12 +132,21 @@ async def check_password(
     *, db: Database, passwords: PasswordHashing, email: str, password: str
 ) -> Row:
     """The account whose email and password these are; InvalidCredentials otherwise, after
-    the same work either way (the password is checked with no connection held)."""
+    the same work either way (the password is checked with no connection held). A hash made
+    at another cost than the settings say now is replaced by one at the current cost."""
     async with db.connection() as conn:
         user = (await conn.execute(select(users).where(func.lower(users.c.email) == email))).first()
     password_hash = user.password_hash if user is not None else None
-    if not await passwords.verify(password, password_hash) or user is None:
+    valid, new_hash = await passwords.verify_and_update(password, password_hash)
+    if not valid or user is None:
         raise InvalidCredentials
+    if new_hash is not None:  # made at another cost than the settings say now
+        async with db.connection() as conn:
+            await conn.execute(  # unless the password changed meanwhile
+                update(users)
+                .where(users.c.id == user.id, users.c.password_hash == password_hash)
+                .values(password_hash=new_hash)
+            )
     return user
 
 

@@ -4,7 +4,9 @@ changing it.
 An email is confirmed by following a link sent to it (a `verify` token, 48 hours); a new
 email, by a link sent to the new address (an `email_change` token), which makes it the
 account's email once followed (and uses up every other link of the account, to the old address
-or the new), while the old address gets a notice without a link. Either
+or the new, and ends every other sign-in of the account, as a change of password does: the
+one that confirmed it stays, and when none did, none stays), while the old address gets a
+notice without a link. Either
 kind of link is used with `verify`, which answers the account as `me` shows it.
 
 With `required`, registering makes the account without signing it in, and answers the same
@@ -18,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from todo_api.accounts import emails, links, service
+from todo_api.accounts import emails, links, service, sign_ins
 from todo_api.accounts.links import Purpose
 from todo_api.accounts.passwords import PasswordHashing
 from todo_api.accounts.recovery import account_by_email
@@ -67,9 +69,13 @@ async def send_taken_notice(
         await mailer.send_unasked(emails.sign_up_notice(user.email, language))
 
 
-async def verify(*, db: Database, token: str) -> Row:
+async def verify(
+    *, db: Database, token: str, keep: uuid.UUID | None = None
+) -> tuple[Row, list[uuid.UUID]]:
     """Follow a link: confirm the account's email, or make the new one its email (EmailTaken
-    if another account has it by then). The account's row."""
+    if another account has it by then). The account's row, and the sign-ins a new email ended:
+    every one but `keep` (the sign-in that confirmed it, if one did), as a change of password
+    ends them; the caller tells every process (`KnownTokens.revoked`)."""
     async with db.transaction() as conn:
         used = await links.redeem(conn, token, Purpose.verify, Purpose.email_change)
         user_id = uuid.UUID(str(used.user_id))
@@ -84,7 +90,7 @@ async def verify(*, db: Database, token: str) -> Row:
             row = (await conn.execute(confirmed)).first()
             if row is None:  # the account's email changed since the link was sent
                 raise InvalidLink
-            return row
+            return row, []
         taken = select(users.c.id).where(
             func.lower(users.c.email) == used.email, users.c.id != user_id
         )
@@ -105,7 +111,9 @@ async def verify(*, db: Database, token: str) -> Row:
         # Every link still out dies with the old address (a reset link there included): whoever
         # reads that mailbox now has no way back into the account.
         await links.spend_all(conn, user_id, *Purpose)
-        return row
+        # Whoever signed in with the old address (in a mailbox that may not be the owner's
+        # any more) is signed out with it.
+        return row, await sign_ins.revoke(conn, user_id, keep=keep)
 
 
 async def request_change(

@@ -217,13 +217,27 @@ def _varying_by_origin(send: Send) -> Send:
 
 class CorsMiddleware(CORSMiddleware):
     """Starlette's CORS, with a refused preflight answered in the contract's error body.
-    `open_paths` answer CORS themselves (OAuth's metadata and endpoints, open to any origin)."""
+    `open_paths` answer CORS themselves (OAuth's metadata and endpoints, open to any origin).
+    With `prefixes`, only the paths under one of them answer a cross-origin request (the API:
+    the service's own pages, signed in by a cookie, give another origin nothing to read)."""
 
     def __init__(
-        self, app: ASGIApp, /, *, open_paths: frozenset[str] = frozenset(), **options: Any
+        self,
+        app: ASGIApp,
+        /,
+        *,
+        open_paths: frozenset[str] = frozenset(),
+        prefixes: tuple[str, ...] | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(app, **options)
         self._open_paths = open_paths
+        self._prefixes = prefixes
+
+    def _answers(self, path: str) -> bool:
+        if self._prefixes is None:
+            return True
+        return any(path == p or path.startswith(f"{p}/") for p in self._prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in self._open_paths:
@@ -233,6 +247,9 @@ class CorsMiddleware(CORSMiddleware):
             # Not a cross-origin request (most are not): Starlette's answer would only say
             # that it varies by Origin, which this does without its per-request objects.
             await self.app(scope, receive, _varying_by_origin(send))
+            return
+        if scope["type"] == "http" and not self._answers(scope["path"]):
+            await self.app(scope, receive, send)  # no CORS: a page of the service's own
             return
         await super().__call__(scope, receive, send)
 

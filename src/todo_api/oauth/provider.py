@@ -28,6 +28,7 @@ from starlette.requests import Request
 
 from todo_api.auth import app_tokens
 from todo_api.auth.hashed_tokens import KnownTokens, hash_token
+from todo_api.auth.users import email_verified
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.ids import utcnow
@@ -42,6 +43,7 @@ class Code(AuthorizationCode):
 class Refresh(RefreshToken):
     token_id: uuid.UUID
     grant_id: uuid.UUID
+    user_id: uuid.UUID
 
 
 class Access(AccessToken):
@@ -62,6 +64,7 @@ class Provider:
         self._clients = clients
         self._known = known
         self._refresh_lifetime = timedelta(days=settings.refresh_token_days)
+        self._email_required = settings.email_verification_mode == "required"
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         return await self._clients.get(client_id)
@@ -110,6 +113,7 @@ class Provider:
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: Code
     ) -> OAuthToken:
+        await self._may_use(uuid.UUID(authorization_code.subject or ""))
         scope = " ".join(authorization_code.scopes)
         async with self._db.connection() as conn:
             issued = await store.exchange_code(
@@ -138,11 +142,13 @@ class Provider:
             expires_at=_timestamp(row["expires_at"]),
             token_id=uuid.UUID(str(row["id"])),
             grant_id=grant_id,
+            user_id=uuid.UUID(str(row["user_id"])),
         )
 
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: Refresh, scopes: list[str]
     ) -> OAuthToken:
+        await self._may_use(refresh_token.user_id)
         async with self._db.connection() as conn:
             issued = await store.rotate(
                 conn,
@@ -155,6 +161,14 @@ class Provider:
             await store.revoke_grant(self._db, self._known, refresh_token.grant_id)
             raise TokenError("invalid_grant", "refresh token does not exist")
         return _answer(issued)
+
+    async def _may_use(self, user_id: uuid.UUID) -> None:
+        """While EMAIL_VERIFICATION=required an unconfirmed account's grant issues nothing (and
+        its refresh token is not used up, so it works again once the email is confirmed)."""
+        if self._email_required:
+            async with self._db.connection() as conn:
+                if not await email_verified(conn, user_id):
+                    raise TokenError("invalid_grant", "the account's email is not confirmed")
 
     async def load_access_token(self, token: str) -> Access | None:
         async with self._db.connection() as conn:

@@ -164,7 +164,15 @@ async def exchange_code(
 # --- refresh tokens --------------------------------------------------------------------------
 
 _REFRESH = Query(
-    select(_t.c.id, _t.c.grant_id, _t.c.scope, _t.c.expires_at, _t.c.used_at, _g.c.client_id)
+    select(
+        _t.c.id,
+        _t.c.grant_id,
+        _t.c.scope,
+        _t.c.expires_at,
+        _t.c.used_at,
+        _g.c.client_id,
+        _g.c.user_id,
+    )
     .join(_g, _g.c.id == _t.c.grant_id)
     .where(_t.c.token_hash == bindparam("token_hash"), _t.c.kind == "refresh")
 )

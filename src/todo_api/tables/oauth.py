@@ -22,6 +22,8 @@ class OAuthClient(SQLModel, table=True):
     """A client registered at /oauth/register (RFC 7591)."""
 
     __tablename__ = "oauth_clients"
+    # The clean-up job deletes the clients a week old (todo_api.oauth.store's `prune`).
+    __table_args__ = (Index("ix_oauth_clients_created_at", "created_at"),)
 
     id: str = Field(sa_type=String(CLIENT_ID_MAX_LENGTH), primary_key=True)
     secret_hash: str | None = Field(default=None, sa_type=String(HASH_LENGTH))

@@ -58,7 +58,7 @@ class AccountPages:
     async def _form(self, request: Request) -> FormData | None:
         """The posted form, if it carries this browser's token (else None: refused)."""
         form = await request.form()
-        if not self.site.signins.form_token_valid(request, form.get("csrf_token")):
+        if not self.site.signins.form_token_valid(request, form.get("csrf_token"), signed_in=False):
             return None
         return form
 
@@ -250,11 +250,17 @@ class AccountPages:
             message = _("Too many attempts; try again in a minute.")
             return site.render(request, "verify.html", 429, token=token, message=message)
         try:
-            row = await verification.verify(db=database(request), token=token)
+            signed_in = await site.signins.current(request)  # its sign-in stays
+            row, ended = await verification.verify(
+                db=database(request),
+                token=token,
+                keep=None if signed_in is None else signed_in.sign_in,
+            )
         except InvalidLink:
             message = dead_link(_)
             return site.render(request, "verify.html", 400, message=message)
         except EmailTaken:
             message = _("Another account has this email now: it was not changed.")
             return site.render(request, "verify.html", 409, message=message)
+        await held(request.app, KnownTokens).revoked(*ended)
         return site.render(request, "verify.html", confirmed=row.email)

@@ -76,7 +76,7 @@ class SignInPages:
     async def sign_in(self, request: Request) -> Response:
         site, _ = self.site, self.site.words(request)
         form = await request.form()
-        if not site.signins.form_token_valid(request, form.get("csrf_token")):
+        if not site.signins.form_token_valid(request, form.get("csrf_token"), signed_in=False):
             return site.refused(request)
         if form.get("action") == "code":
             return await self._second_factor(request, form)
@@ -140,7 +140,7 @@ class SignInPages:
         """The options for navigator.credentials.get(), as `POST
         /api/auth/passkeys/login/options` gives them (a form token along)."""
         form = await request.form()
-        if not self.site.signins.form_token_valid(request, form.get("csrf_token")):
+        if not self.site.signins.form_token_valid(request, form.get("csrf_token"), signed_in=False):
             return JSONResponse({"error": "refused"}, 403, headers=HEADERS)
         limiter = limiter_of(request)
         try:
@@ -160,7 +160,7 @@ class SignInPages:
         checks and counts it: per address, then per passkey."""
         _ = self.site.words(request)
         form = await request.form()
-        if not self.site.signins.form_token_valid(request, form.get("csrf_token")):
+        if not self.site.signins.form_token_valid(request, form.get("csrf_token"), signed_in=False):
             return self.site.refused(request)
         limiter = limiter_of(request)
         try:
@@ -203,7 +203,7 @@ class SignInPages:
             message = _("Too many attempts; try again in a minute.")
             return self.page(request, "signin.html", 429, message=message)
         browser = site.signins.browser(request)
-        state = site.signins.form_token(browser)
+        state = site.signins.form_token(request, browser)
         back = f"{site.settings.public_url}{PROVIDER}?{urlencode({'state': state})}"
         provider = held(request.app, IdentityProvider)
         try:
@@ -228,7 +228,7 @@ class SignInPages:
         authenticator app asked first when the account has two-factor on)."""
         site, _ = self.site, self.site.words(request)
         params = request.query_params
-        if not site.signins.form_token_valid(request, params.get("state")):
+        if not site.signins.form_token_valid(request, params.get("state"), signed_in=False):
             message = _("The sign-in was started in another browser, or took too long. Try again.")
             return self.page(request, "signin.html", 403, message=message)
         if not params.get("code"):
@@ -269,7 +269,7 @@ class SignInPages:
         site, _ = self.site, self.site.words(request)
         form = await request.form()
         if not site.signins.form_token_valid(request, form.get("csrf_token")):
-            return site.refused(request)
+            return site.refused(request)  # a page of this sign-in only
         response = self.page(request, "signin.html", message=_("You are signed out."))
         await site.signins.sign_ins.end(request, response)
         return response

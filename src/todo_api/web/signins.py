@@ -7,7 +7,10 @@ and /mcp never read it (they take their own bearer and Basic schemes).
 
 Every form that changes something carries a token signed with the service's secret and bound
 to another cookie of this browser (random, HttpOnly): a form posted from another site cannot
-know it, and is refused (403) before anything changes.
+know it, and is refused (403) before anything changes. A signed-in page's token is bound to
+its sign-in too (made anew at every sign-in): one taken from another sign-in, or from a page
+shown before this sign-in, is refused with this one's cookie. The forms before signing in
+(sign in, sign up, a forgotten password, a link's page) take any token of this browser.
 """
 
 import re
@@ -63,9 +66,16 @@ class WebSignIns:
             samesite="lax",
         )
 
-    def form_token(self, browser: str) -> str:
-        return self._forms.issue(browser)
+    def form_token(self, request: Request, browser: str) -> str:
+        return self._forms.issue(browser, self.sign_ins.held_sign_in(request))
 
-    def form_token_valid(self, request: Request, token: object) -> bool:
-        """Whether `token` is one this service gave this browser's forms, recently."""
-        return self._forms.valid(token, request.cookies.get(self.browser_cookie))
+    def form_token_valid(self, request: Request, token: object, *, signed_in: bool = True) -> bool:
+        """Whether `token` is one this service gave this browser's forms, recently, and (for a
+        signed-in page's form, `signed_in`) to a page of the sign-in its cookie names now."""
+        issued = self._forms.issued(token, request.cookies.get(self.browser_cookie))
+        if issued is None:
+            return False
+        if not signed_in:  # a form before signing in
+            return True
+        held = self.sign_ins.held_sign_in(request)
+        return len(issued) > 2 and issued[2] == (None if held is None else str(held))

@@ -105,7 +105,7 @@ class Site:
             _templates(language)
             .get_template(template)
             .render(
-                csrf_token=self.signins.form_token(browser),
+                csrf_token=self.signins.form_token(request, browser),
                 here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                 lang=language,
                 fetched=request.method == "GET",

@@ -7,21 +7,28 @@ with the user's row: every table of what a user owns refers to `users` with ON D
 (tasks, lists, memberships, webhooks and their deliveries, refresh tokens, personal and OAuth
 tokens, reminders' schedule through their tasks, live tickets, counts), so a table added
 later for a user's rows is covered by its own foreign key. The rows kept without one
-(idempotency keys, reminder emails) are deleted here.
+(idempotency keys, reminder emails) are deleted here, and what calendar apps gave for the
+user's tasks (`dav_objects`: the body sent, the properties the mapping does not hold, a
+deleted task as it was) is emptied: only its name stays, which sync answers give for the
+deletion until the change feed forgets it (then CalDAV's housekeeping deletes the row). The
+tombstones (ids and stamps, no content) stay until the feed's retention passes, as they name
+the deletions to the members of the lists the user shared.
 """
 
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from todo_api.db import Connection, Query
 from todo_api.kit import ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.lists.succession import leave_every_list
+from todo_api.tables.dav import dav_objects
 from todo_api.tables.idempotency import idempotency_keys
 from todo_api.tables.oauth import oauth_grants, oauth_tokens
 from todo_api.tables.reminders import reminder_emails
+from todo_api.tables.tasks import tasks, tombstones
 from todo_api.tables.tokens import personal_tokens
 from todo_api.tables.users import users
 
@@ -30,6 +37,19 @@ _USER = Query(select(users.c.id, users.c.email).where(users.c.id == _ME))
 _FORGET_KEYS = Query(delete(idempotency_keys).where(idempotency_keys.c.user_id == _ME))
 _FORGET_EMAILS = Query(delete(reminder_emails).where(reminder_emails.c.recipient_id == _ME))
 _DELETE_USER = Query(delete(users).where(users.c.id == _ME))
+# The user's tasks: those that go with the user's row, and those deleted before.
+_FORGET_CALENDAR_NOTES = Query(
+    update(dav_objects)
+    .where(
+        or_(
+            dav_objects.c.task_id.in_(select(tasks.c.id).where(tasks.c.user_id == _ME)),
+            dav_objects.c.task_id.in_(
+                select(tombstones.c.task_id).where(tombstones.c.user_id == _ME)
+            ),
+        )
+    )
+    .values(extra=None, sent=None, sent_version=None, deleted_task=None)
+)
 # The tokens that go with the user (by their foreign keys), whose ids every process is told.
 _TOKENS = Query(
     select(personal_tokens.c.id)
@@ -64,6 +84,7 @@ async def delete_account(conn: Connection, user_id: uuid.UUID, *, confirm: str) 
         await leave_every_list(conn, user_id)
         await conn.execute(_FORGET_KEYS, params)
         await conn.execute(_FORGET_EMAILS, params)
+        await conn.execute(_FORGET_CALENDAR_NOTES, params)
         tokens = [row.id for row in (await conn.execute(_TOKENS, params)).rows]
         await conn.execute(_DELETE_USER, params)
     return tokens
