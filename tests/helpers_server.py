@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -246,6 +246,17 @@ def started(server: Server) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def all_started(servers: Sequence[Server]) -> Iterator[list[Server]]:
+    """Servers launched side by side (`launch_server`: their starts overlap) once each answers
+    /health, all stopped afterwards, whatever the test did. On a database that may be new,
+    migrate first (`upgrade_to_head`): the first one started would do it."""
+    with ExitStack() as stack:
+        for server in servers:
+            stack.callback(server.stop)
+        yield [stack.enter_context(started(server)) for server in servers]
 
 
 # --- PgBouncer --------------------------------------------------------------------------------

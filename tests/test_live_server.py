@@ -7,34 +7,49 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from tests.helpers_server import STOP_TIMEOUT, Server, clean_env, running_server, server_token
+from tests.helpers_server import (
+    STOP_TIMEOUT,
+    Server,
+    all_started,
+    clean_env,
+    launch_server,
+    running_server,
+    server_token,
+)
 from tests.live_helpers import EVENT_WAIT_SECONDS, ended, open_stream
-from tests.support import TEST_SECRET
+from tests.support import TEST_SECRET, make_settings
 from tests.test_instances_server import _redis_or_skip
 from todo_api.live.wakeups import CHANNEL
+from todo_api.migrations import upgrade_to_head
 
 
 @contextmanager
 def _two_servers(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    with ExitStack() as stack:
-        servers = []
-        for n in (1, 2):  # one after the other: the first migrates
-            folder = tmp_path / f"instance-{n}"
-            folder.mkdir()
-            servers.append(stack.enter_context(running_server(folder, env, folder / "log")))
-        yield servers[0], servers[1]
+    # Migrated here first, so that the two start side by side without racing to migrate.
+    asyncio.run(upgrade_to_head(make_settings(env["DATABASE_URL"], tmp_path)))
+    launched = []
+    for n in (1, 2):
+        folder = tmp_path / f"instance-{n}"
+        folder.mkdir()
+        launched.append(launch_server(folder, env, folder / "log"))
+    with all_started(launched) as (one, two):
+        yield one, two
 
 
-@pytest.fixture(params=["sqlite-polling", "postgresql-notify", "redis"])
-def instances(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two processes on one database, as two instances behind a load balancer."""
+@pytest.fixture(scope="module", params=["sqlite-polling", "postgresql-notify", "redis"])
+def instances(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
+    """Two processes on one database, as two instances behind a load balancer: one pair per
+    module and channel, shared by tests that each make users of their own."""
+    tmp_path = tmp_path_factory.mktemp("instances")
     env = clean_env(JWT_SECRET=TEST_SECRET)
     if request.param == "sqlite-polling":
         env["DATABASE_URL"] = f"sqlite:///{tmp_path}/todo.db"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_server import TODO_API, clean_env, cli_token, free_port, running_server
+from tests.helpers_server import TODO_API, clean_env, free_port, running_server, server_token
 from tests.support import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,7 +175,7 @@ def test_the_walkthroughs_do_what_their_comments_say(tmp_path: Path) -> None:
                 "bash",
                 "-c",
                 f"{curl.group(0)}\n"
-                f'AUTH="Authorization: Bearer {cli_token(env, tmp_path, f"carol-{suffix}")}"\n'
+                f'AUTH="Authorization: Bearer {server_token(env, f"carol-{suffix}")}"\n'
                 '"${CURL[@]}" -X POST "$BASE/api/import?source=ics" -H "$AUTH" '
                 "-H 'Content-Type: text/calendar' --data-binary @tests/fixtures/missing.ics",
             ],

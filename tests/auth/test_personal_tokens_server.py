@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,18 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import TextContent
 
-from tests.helpers_server import Server, clean_env, launch_server, running_server, started
+from tests.helpers_server import (
+    Server,
+    all_started,
+    clean_env,
+    launch_server,
+    running_server,
+    started,
+)
 from tests.support import TEST_SECRET, make_settings, token_for
 from tests.test_instances_server import _redis_or_skip
 from todo_api.live import wakeups
+from todo_api.migrations import upgrade_to_head
 
 TIMEOUT = 30.0
 # Enough requests that both workers of a two-worker server answer some of them.
@@ -37,11 +46,17 @@ def servers(
     """Two instances on one database, as behind a load balancer."""
     cwd = tmp_path_factory.mktemp("token-servers")
     env = clean_env(DATABASE_URL=database_url, JWT_SECRET=TEST_SECRET)
-    with (
-        running_server(cwd, env, cwd / "first.log") as first,
-        running_server(cwd, env, cwd / "second.log") as second,
-    ):
+    with _two_started(cwd, env) as (first, second):
         yield first, second
+
+
+@contextmanager
+def _two_started(cwd: Path, env: dict[str, str]) -> Iterator[list[Server]]:
+    """Two servers started side by side, on a database migrated here first."""
+    asyncio.run(upgrade_to_head(make_settings(env["DATABASE_URL"], cwd)))
+    launched = [launch_server(cwd, env, cwd / f"{name}.log") for name in ("first", "second")]
+    with all_started(launched) as servers:
+        yield servers
 
 
 @pytest.fixture
@@ -74,10 +89,7 @@ def test_the_same_with_redis_as_the_channel(postgres_url: str, tmp_path: Path) -
     """With REDIS_URL, revocations travel on Redis (as live updates' wake-ups do)."""
     session_token = token_for(make_settings(postgres_url, tmp_path))
     env = clean_env(DATABASE_URL=postgres_url, JWT_SECRET=TEST_SECRET, REDIS_URL=_redis_or_skip())
-    with (
-        running_server(tmp_path, env, tmp_path / "first.log") as first,
-        running_server(tmp_path, env, tmp_path / "second.log") as second,
-    ):
+    with _two_started(tmp_path, env) as (first, second):
         _revoke_on_one_refused_by_the_other(first, second, session_token)
 
 
