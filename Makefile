@@ -85,7 +85,7 @@ migration: $(INSTALLED)
 # The tests write bytecode whatever the environment says (PYTHONDONTWRITEBYTECODE= below): with
 # it set, each pytest process compiled every module it imports and rewrote every test module's
 # assertions anew, 15 s of CPU a process on two idle cores.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
 # of its own, `make test-container`, which CI runs beside `make test`.
 CONTAINER_TEST := tests/test_container.py
