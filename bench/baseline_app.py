@@ -63,6 +63,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from todo_api.kit import words
+from todo_api.kit.catalogs import language_of
 from todo_api.tables.keys import search_key, tag_form
 from todo_api.tasks.filter_query import And, Condition, FilterError, Group, Node
 from todo_api.tasks.filter_query import parse as parse_filter
@@ -521,8 +522,13 @@ async def quick_add(request: Request) -> Response:
         now = datetime.now(UTC)
         async with request.app.state.pool.acquire() as conn:
             await plan_as(conn, False)
-            zone = await conn.fetchval(baseline_sql.USER_ZONE, user_id) or "UTC"
-            reading = words.read(text, now, zone, "en")
+            profile = await conn.fetchrow(baseline_sql.USER_ZONE, user_id)
+            zone = (profile and profile["timezone"]) or "UTC"
+            # The profile's language, else the browser's, as the service reads it.
+            lang = language_of(
+                profile and profile["language"], request.headers.get("accept-language")
+            )
+            reading = words.read(text, now, zone, lang)
             row = new_task(user_id, quick_fields(reading), now)
             written = await conn.fetchrow(baseline_sql.QUICK, *insert_parameters(row, zone))
     except Refused as exc:
