@@ -19,7 +19,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 
 # The dependencies first (their layer outlives changes to the code), each checked against the
-# lock file's hashes; then the project itself, not editable, migrations included.
+# lock file's hashes, as wheels only but http-ece (pywebpush's encryption, one pure-Python
+# module published as a source archive only); then the project itself, not editable, migrations
+# included.
 WORKDIR /build
 COPY requirements.lock ./
 RUN --mount=type=secret,id=ca,required=false \
@@ -27,7 +29,7 @@ RUN --mount=type=secret,id=ca,required=false \
     && python3 -m venv /opt/todo-api \
     && PIP_INDEX_URL="$PIP_INDEX_URL" PIP_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL" \
        /opt/todo-api/bin/pip install --no-cache-dir --disable-pip-version-check \
-        --require-hashes --only-binary=:all: -r requirements.lock
+        --require-hashes --only-binary=:all: --no-binary=http-ece -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN --mount=type=secret,id=ca,required=false \

@@ -64,8 +64,9 @@ migration: $(INSTALLED)
 # servers, clients and clocks they start, so three processes keep two cores busy where two
 # left a third of their time idle. With PYTEST_ARGS (a selection, say) one pytest runs them as
 # given.
-# Where the time goes (a fresh clone on 2 cores, the machine otherwise idle: 21 to 26 minutes
-# for the suite's 8 400 tests, both cores busy throughout). CPU, sampled with top: the pytest
+# Where the time goes: docs/development.md, "How long CI takes", and the CPU of each file that
+# `.ci/run` prints (tests/cpu_by_file.py). A test's server is forked from a process that has
+# imported the service (tests/forking.py). Before that, CPU sampled with top: the pytest
 # processes about 45 %, Chromium 26 %, the `todo-api` processes the tests start 24 % (each
 # `serve` costs 3.3 to 4 s of CPU before it answers: imports, the route table, the quick-add
 # parser's warm-up), PostgreSQL 2 %. Time by file (junit): the browser tests (Chromium drives
@@ -90,7 +91,7 @@ TEST_WORKERS ?= 3
 # of its own, `make test-container`, which CI runs beside `make test`.
 CONTAINER_TEST := tests/test_container.py
 test: $(INSTALLED)
-	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (20 to 45 minutes on two cores, more on a busy machine). PostgreSQL is expected on"
+	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 18 minutes on two quiet cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(CONTAINER_TEST)

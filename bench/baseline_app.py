@@ -80,9 +80,10 @@ PRIORITY_NUMBERS = {name: number for number, name in enumerate(PRIORITIES)}
 # assigned a task, its due date and zone, its reminders, its start and its comment count, only
 # once the schema has them.
 SHOWN = [
-    "id", "user_id", "list_id", "parent_id", "position", "title", "description", "is_completed",
-    "priority", "due_at", "due_date", "start_at", "start_date", "timezone", "tags", "recurrence",
-    "reminders", "completed_at", "created_by", "completed_by", "assignee_id", "comment_count",
+    "id", "user_id", "list_id", "parent_id", "section_id", "position", "title", "description",
+    "is_completed", "priority", "due_at", "due_date", "start_at", "start_date", "timezone", "tags",
+    "recurrence", "reminders", "completed_at", "created_by", "completed_by", "assignee_id",
+    "comment_count",
     "created_at", "updated_at",
 ]  # fmt: skip
 # An all-day due or start keeps the instant its day starts in due_at / start_at; the API shows
@@ -104,7 +105,7 @@ _CURSOR_KEY = hmac.new(SECRET.encode(), b"todo-api task cursor", hashlib.sha256)
 # TaskFilters' fields, none in use.
 _NO_FILTERS = hashlib.sha256(
     json.dumps(
-        [None, [], [], None, None, None, None, None, False, None, None, None, None, None, None]
+        [None, [], [], None, None, None, None, None, False, None, False, *[None] * 6]
     ).encode()
 ).hexdigest()[:16]
 # TaskFilters' fields but the query as a filter has them: open tasks only (its tree's repr
@@ -437,6 +438,7 @@ def new_task(user_id: uuid.UUID, fields: dict[str, Any], now: datetime) -> dict[
         "user_id": user_id,
         "list_id": None,
         "parent_id": None,
+        "section_id": None,
         **fields,
         "completed_at": now if fields["is_completed"] else None,
         "created_by": user_id,
@@ -458,7 +460,7 @@ def insert_parameters(row: dict[str, Any], timezone: str | None) -> tuple[Any, .
     sibling."""
     user_id, description, now = row["user_id"], row["description"], row["created_at"]
     return (
-        row["id"], user_id, None, None, row["title"], description, search_key(row["title"]),
+        row["id"], user_id, None, None, None, row["title"], description, search_key(row["title"]),
         None if description is None else search_key(description), row["is_completed"],
         row["priority"], row["due_at"], None, None, None, timezone, user_id, "UTC",
         json.dumps(row["tags"]), row["completed_at"], "[]", row["recurrence"], None,

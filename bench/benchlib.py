@@ -36,8 +36,9 @@ if BENCH_SRC:
 # free port, bounded start and stop) serve the benchmarks too. Appended, so that nothing in
 # tests/ shadows an installed module.
 TESTS_DIR = Path(__file__).resolve().parent.parent / "tests"
-if str(TESTS_DIR) not in sys.path:
-    sys.path.append(str(TESTS_DIR))
+for folder in (TESTS_DIR, TESTS_DIR.parent):  # the root too: helpers_server imports tests.*
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
 
 import helpers_server as helpers  # noqa: E402
 

@@ -5,9 +5,11 @@ browser fetches for it, and Lighthouse's scores; the bytes and scores of the set
     .venv/bin/python bench/web_page.py                       # all three, 3 rounds of CPU
     .venv/bin/python bench/web_page.py --rounds 1 --duration 5
     .venv/bin/python bench/web_page.py --skip-lighthouse
+    .venv/bin/python bench/web_page.py --list --skip-lighthouse  # a list of 5 sections instead
 
-The contract's budget ("Light and fast"): rendering the inbox costs at most 2 times the server
-CPU of `GET /api/tasks?limit=50`; a first visit transfers at most 150 KB in all (compressed:
+The contract's budgets ("Light and fast", "A page's database cost"): rendering the inbox costs
+at most 2 times the server CPU of `GET /api/tasks?limit=50`, and at most 2 times its
+PostgreSQL CPU; a first visit transfers at most 150 KB in all (compressed:
 HTML, styles, scripts, icons), a later one 20 KB; Lighthouse scores at least 95 for
 performance and 100 for accessibility and best practices.
 
@@ -19,17 +21,24 @@ performance and 100 for accessibility and best practices.
 2. Bytes: for each page (PAGES), Debian's Chromium (Playwright) opens it in a new profile (the
    first visit), then opens it again (a later visit: the hashed, immutable files come from its
    cache); each response's bytes on the wire (headers and body as sent) are summed.
-3. Lighthouse 12.2.3 (npm, installed once into bench/lighthouse/node_modules) on each page with
-   the same cookie, its default (mobile, simulated throttling), with Debian's Chromium.
+3. Lighthouse 12.2.3 (npm, installed once into bench/lighthouse/node_modules, by
+   tests/web/lighthouse.py) on each page with the same cookie, its default (mobile, simulated
+   throttling), with Debian's Chromium. tests/web/test_lighthouse_browser.py runs it on the
+   inbox with the service worker installed.
+
+With `--list` the page is a list's instead (`GET /app/lists/{id}`): 50 open tasks, 10 in each
+of its 5 sections, shown under their headings (issue 75: within 10 % of the list page before it
+showed sections; compare with `BENCH_SRC` set to the older source, run after run; or with
+`--before src --before-sections 0`, the same source's page of the same list with its tasks in
+no section: what showing sections costs).
 
 Needs wrk (bench/setup.sh), npm and /usr/bin/chromium (scripts/setup-ci.sh).
 """
 
 import argparse
 import asyncio
-import json
+import contextlib
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +59,7 @@ from benchlib import (
     wrk,
 )
 from playwright.async_api import async_playwright
+from tests.web.lighthouse import install, scores
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -59,15 +69,16 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-LIGHTHOUSE_DIR = Path(__file__).resolve().parent / "lighthouse"
 PASSWORD = "a long enough password 1"
 TAGS = ("home", "work", "errands", "garden")
 # The pages whose bytes and scores are measured (the contract's budgets hold on each).
 PAGES = ("/app/", "/app/settings", "/app/settings/security")
 
 
-def seed(base: str) -> tuple[str, str]:
-    """A user with 50 open inbox tasks; their bearer token and the app's cookie header."""
+def seed(base: str, sections: int | None = None) -> tuple[str, str, str]:
+    """A user with 50 open inbox tasks, or (`sections` not None) 50 in a list of that many
+    sections, spread evenly (none: in no section); their bearer token, the app's cookie header
+    and the page to measure."""
     with httpx.Client(base_url=base, timeout=30) as api:
         made = api.post(
             "/api/auth/register", json={"email": "bench@example.com", "password": PASSWORD}
@@ -75,6 +86,22 @@ def seed(base: str) -> tuple[str, str]:
         made.raise_for_status()
         token = made.json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
+        page = "/app/"
+        where: list[dict[str, str]] = [{}]  # what each tenth of the tasks is put in
+        if sections is not None:
+            made_list = api.post("/api/lists", json={"name": "Work"}, headers=headers)
+            made_list.raise_for_status()
+            list_id = made_list.json()["id"]
+            page, where = f"/app/lists/{list_id}", []
+            for number in range(sections):
+                section = api.post(
+                    f"/api/lists/{list_id}/sections",
+                    json={"name": f"Section {number}"},
+                    headers=headers,
+                )
+                section.raise_for_status()
+                where.append({"list_id": list_id, "section_id": section.json()["id"]})
+            where = where or [{"list_id": list_id}]
         for number in range(50):
             body: dict[str, Any] = {
                 "title": f"Task number {number} with a title of a usual length",
@@ -83,6 +110,7 @@ def seed(base: str) -> tuple[str, str]:
             }
             if number % 3 == 0:
                 body["due_date"] = f"2030-01-{1 + number % 28:02d}"
+            body.update(where[number * len(where) // 50])
             api.post("/api/tasks", json=body, headers=headers).raise_for_status()
     with httpx.Client(base_url=base, timeout=30) as browser:
         form = browser.get("/app/signin")
@@ -98,11 +126,11 @@ def seed(base: str) -> tuple[str, str]:
             },
         )
         assert signed.status_code == 303, signed.text
-        inbox = browser.get("/app/")
-        assert inbox.status_code == 200, inbox.text
-        assert inbox.text.count('class="task"') == 50, inbox.text
+        shown = browser.get(page)
+        assert shown.status_code == 200, shown.text
+        assert shown.text.count('class="task"') == 50, shown.text
         cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
-    return token, cookie
+    return token, cookie, page
 
 
 async def transfer(base: str, cookie: str, path: str) -> tuple[int, int, list[str]]:
@@ -137,14 +165,6 @@ async def transfer(base: str, cookie: str, path: str) -> tuple[int, int, list[st
     return totals[0], totals[1], fetched
 
 
-def install_lighthouse() -> None:
-    """Lighthouse 12.2.3 from bench/lighthouse/package-lock.json, once per machine."""
-    if not (LIGHTHOUSE_DIR / "node_modules" / ".bin" / "lighthouse").exists():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=LIGHTHOUSE_DIR, check=True, timeout=900
-        )
-
-
 def browser_cookies(base: str, cookie: str) -> list[dict[str, str]]:
     """The cookie header's pairs, as a browser context takes them."""
     return [
@@ -154,13 +174,12 @@ def browser_cookies(base: str, cookie: str) -> list[dict[str, str]]:
 
 
 async def lighthouse(base: str, cookie: str, out_dir: Path, path: str) -> dict[str, Any]:
-    """Lighthouse's category scores (0-100) for the page, and the audits that failed.
+    """Lighthouse's category scores (0-100) for the page, its timings, and the audits that
+    failed (tests/web/lighthouse.py).
 
     Lighthouse runs in a Chromium that holds the sign-in's cookies itself: sent as an extra
     header instead, they would lose to the cookie the first answer sets, and the page's later
     requests (its live updates' stream) would go signed out."""
-    binary = LIGHTHOUSE_DIR / "node_modules" / ".bin" / "lighthouse"
-    report = out_dir / "lighthouse.json"
     port = free_port()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch_persistent_context(
@@ -169,41 +188,14 @@ async def lighthouse(base: str, cookie: str, out_dir: Path, path: str) -> dict[s
             args=[*CHROMIUM_FLAGS[1:], f"--remote-debugging-port={port}"],
         )
         await browser.add_cookies(browser_cookies(base, cookie))  # type: ignore[arg-type]
-        await asyncio.to_thread(
-            subprocess.run,
-            [
-                str(binary),
-                f"{base}{path}",
-                "--quiet",
-                "--output=json",
-                f"--output-path={report}",
-                f"--port={port}",
-                "--disable-storage-reset",  # it would take the cookies too; the cache is empty
-                "--only-categories=performance,accessibility,best-practices",
-            ],
-            check=True,
-            timeout=300,
-        )
+        found = await scores(f"{base}{path}", port, out_dir / "lighthouse.json")
         await browser.close()
-    found = json.loads(report.read_text())
-    categories = found["categories"].values()
-    scores: dict[str, Any] = {c["title"]: round(100 * c["score"]) for c in categories}
-    audits = found["audits"]
-    for metric in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time"):
-        scores[metric] = audits[metric]["displayValue"]
-    # What costs points outside performance (whose audits are weighed timings): each audit
-    # that counts and did not pass, to be read without keeping the report.
-    failing = [
-        ref["id"]
-        for key in ("accessibility", "best-practices")
-        for ref in found["categories"][key]["auditRefs"]
-        if ref["weight"] and (audits[ref["id"]]["score"] or 0) < 1
-    ]
-    scores["failing"] = " ".join(failing) or "none"
-    for audit in failing:  # what each found, briefly
-        for item in audits[audit].get("details", {}).get("items", [])[:3]:
-            log(f"{path} {audit}: {json.dumps(item)[:300]}")
-    return scores
+    failing = found.pop("failing")
+    found["failing"] = " ".join(failing) or "none"
+    for audit, items in failing.items():  # what each found, briefly
+        for item in items:
+            log(f"{path} {audit}: {item}")
+    return found
 
 
 def main() -> None:
@@ -214,70 +206,123 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--skip-lighthouse", action="store_true")
     parser.add_argument("--skip-cpu", action="store_true", help="bytes and scores only")
+    parser.add_argument("--skip-bytes", action="store_true")
+    parser.add_argument("--list", action="store_true", help="a list of 5 sections, not the inbox")
+    parser.add_argument(
+        "--before-sections",
+        type=int,
+        metavar="N",
+        help="with --list: the `--before` side's list has N sections (0: the same list's page "
+        "with its tasks in no section, the cost of sections alone)",
+    )
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also the page as the source tree SRC serves it (its own server and database), "
+        "measured in the same rounds",
+    )
     args = parser.parse_args()
 
-    with scratch_database("bench_web") as database, work_dir() as cwd:
-        env = service_env(database, new_secret(), AUTH_RATE_LIMIT_ATTEMPTS="1000000")
-        migrate(env, cwd)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
-            token, cookie = seed(base)
-            targets = {
-                "page GET /app/": (f"{base}/app/", [f"Cookie: {cookie}"]),
-                "api GET /api/tasks?limit=50": (
-                    f"{base}/api/tasks?limit=50",
-                    [f"Authorization: Bearer {token}"],
-                ),
-            }
-            per_request: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
-            ratios = []
-            for round_number in range(0 if args.skip_cpu else args.rounds):
-                order = list(targets)
-                if round_number % 2:
-                    order.reverse()
-                spent: dict[str, tuple[float, float]] = {}
-                for name in order:
-                    url, headers = targets[name]
-                    wrk(url, headers=headers, seconds=args.warmup, connections=args.connections)
-                    before = asyncio.run(server_and_database_cpu(server, database))
-                    run = wrk(
-                        url, headers=headers, seconds=args.duration, connections=args.connections
-                    )
-                    after = asyncio.run(server_and_database_cpu(server, database))
-                    if run.non_2xx or run.socket_errors:
-                        sys.exit(f"{name}: {run.non_2xx} non-2xx, {run.socket_errors} errors")
-                    server_s = after[0] - before[0]
-                    db_s = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
-                    spent[name] = (server_s / run.requests, db_s / run.requests)
-                    per_request[name].append(spent[name])
-                    log(f"round {round_number + 1} {name}: {run.requests} requests")
-                page, api = (spent[name][0] for name in targets)
-                ratios.append(page / api)
-            if ratios:
-                print("\n## Server CPU per request (medians over the rounds)\n")
-                print("| route | server µs | PostgreSQL µs |")
-                print("|---|---|---|")
-                for name, readings in per_request.items():
-                    server_us = median([r[0] for r in readings]) * 1e6
-                    db_us = median([r[1] for r in readings]) * 1e6
-                    print(f"| {name} | {server_us:.0f} | {db_us:.0f} |")
-                print(f"\npage / api server CPU: {median(ratios):.2f} (budget: at most 2)")
+    with contextlib.ExitStack() as stack:
+        cwd = stack.enter_context(work_dir())
+        servers = {}
+        for side, source in (("before", args.before), ("", None)):
+            if side and not source:
+                continue
+            database = stack.enter_context(scratch_database("bench_web"))
+            env = service_env(database, new_secret(), AUTH_RATE_LIMIT_ATTEMPTS="1000000")
+            if source:
+                env["PYTHONPATH"] = source
+            migrate(env, cwd)
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            server = stack.enter_context(
+                running_server("todo-api", serve_argv(port), env, cwd, port)
+            )
+            sections = 5 if args.list else None
+            if side and args.before_sections is not None:
+                sections = args.before_sections
+            servers[side] = (server, database, base, *seed(base, sections))
+        server, database, base, token, cookie, page_path = servers[""]
+        targets = {
+            f"page GET {page_path}": (
+                f"{base}{page_path}",
+                [f"Cookie: {cookie}"],
+                server,
+                database,
+            ),
+            "api GET /api/tasks?limit=50": (
+                f"{base}/api/tasks?limit=50",
+                [f"Authorization: Bearer {token}"],
+                server,
+                database,
+            ),
+        }
+        if "before" in servers:
+            old, old_db, old_base, _token, old_cookie, old_path = servers["before"]
+            where = (f"{old_base}{old_path}", [f"Cookie: {old_cookie}"], old, old_db)
+            targets = {"before: page": where, **targets}
+        per_request: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
+        ratios, db_ratios = [], []
+        for round_number in range(0 if args.skip_cpu else args.rounds):
+            order = list(targets)
+            if round_number % 2:
+                order.reverse()
+            spent: dict[str, tuple[float, float]] = {}
+            for name in order:
+                url, headers, server, database = targets[name]
+                wrk(url, headers=headers, seconds=args.warmup, connections=args.connections)
+                before = asyncio.run(server_and_database_cpu(server, database))
+                run = wrk(url, headers=headers, seconds=args.duration, connections=args.connections)
+                after = asyncio.run(server_and_database_cpu(server, database))
+                if run.non_2xx or run.socket_errors:
+                    sys.exit(f"{name}: {run.non_2xx} non-2xx, {run.socket_errors} errors")
+                server_s = after[0] - before[0]
+                db_s = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
+                spent[name] = (server_s / run.requests, db_s / run.requests)
+                per_request[name].append(spent[name])
+                log(f"round {round_number + 1} {name}: {run.requests} requests")
+            page, api = (spent[name][0] for name in list(targets)[-2:])
+            ratios.append(page / api)
+            page_db, api_db = (spent[name][1] for name in list(targets)[-2:])
+            db_ratios.append(page_db / api_db)
+        if ratios:
+            print("\n## Server CPU per request (medians over the rounds)\n")
+            print("| route | server µs | PostgreSQL µs |")
+            print("|---|---|---|")
+            for name, readings in per_request.items():
+                server_us = median([r[0] for r in readings]) * 1e6
+                db_us = median([r[1] for r in readings]) * 1e6
+                print(f"| {name} | {server_us:.0f} | {db_us:.0f} |")
+            print(f"\npage / api server CPU: {median(ratios):.2f} (budget: at most 2)")
+            print(f"page / api PostgreSQL CPU: {median(db_ratios):.2f} (budget: at most 2)")
+            print(
+                "rounds' ratios, server / PostgreSQL: "
+                + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in zip(ratios, db_ratios, strict=True))
+            )
+            if "before: page" in per_request:  # the same page, as SRC served it
+                page_name = list(targets)[-2]
+                for kind, index in (("server", 0), ("PostgreSQL", 1)):
+                    then = median([r[index] for r in per_request["before: page"]])
+                    now = median([r[index] for r in per_request[page_name]])
+                    print(f"page after / before, {kind} CPU: {now / then:.3f}")
 
+        for path in () if args.skip_bytes else PAGES:
+            first, later, fetched = asyncio.run(transfer(base, cookie, path))
+            print(f"\n## Bytes on the wire for {path}\n")
+            print(f"first visit: {first / 1024:.1f} KB (budget 150 KB)")
+            print(f"later visit: {later / 1024:.1f} KB (budget 20 KB)")
+            for line in fetched:
+                print(f"  {line}")
+
+        if not args.skip_lighthouse:
+            problem = install()
+            if problem is not None:
+                sys.exit(problem)
+            print("\n## Lighthouse 12.2.3 (mobile, simulated throttling)\n")
             for path in PAGES:
-                first, later, fetched = asyncio.run(transfer(base, cookie, path))
-                print(f"\n## Bytes on the wire for {path}\n")
-                print(f"first visit: {first / 1024:.1f} KB (budget 150 KB)")
-                print(f"later visit: {later / 1024:.1f} KB (budget 20 KB)")
-                for line in fetched:
-                    print(f"  {line}")
-
-            if not args.skip_lighthouse:
-                install_lighthouse()
-                print("\n## Lighthouse 12.2.3 (mobile, simulated throttling)\n")
-                for path in PAGES:
-                    scores = asyncio.run(lighthouse(base, cookie, cwd, path))
-                    print(f"{path}: " + ", ".join(f"{k} {v}" for k, v in scores.items()))
+                scores = asyncio.run(lighthouse(base, cookie, cwd, path))
+                print(f"{path}: " + ", ".join(f"{k} {v}" for k, v in scores.items()))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/bin/sh
 # What the test suite needs beyond the project's venv and PostgreSQL: Debian's pgbouncer (the
 # end-to-end tests run the service through it in transaction mode, starting it themselves),
-# Debian's chromium (the browser test of live updates drives it headless), and node and npm
+# Debian's chromium and its headless shell (the browser tests drive them: the shell, lighter,
+# for most; the whole browser where notifications, Background Sync or Lighthouse need it), and node and npm
 # (the tests start a Better Auth server, installing its npm packages once into
 # tests/better_auth; `make lint-migrations` installs squawk with npm).
 #   sudo sh scripts/setup-ci.sh        (or as root: sh scripts/setup-ci.sh)
@@ -9,6 +10,7 @@ set -eu
 missing=""
 command -v pgbouncer >/dev/null 2>&1 || missing="$missing pgbouncer"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v chromium-headless-shell >/dev/null 2>&1 || missing="$missing chromium-headless-shell"
 command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -z "$missing" ]; then
     exit 0
@@ -27,4 +29,5 @@ case "$missing" in
 esac
 command -v pgbouncer
 command -v chromium
+command -v chromium-headless-shell
 command -v npm

@@ -1,7 +1,7 @@
-"""A real browser for tests: Debian's chromium, headless, with a profile of the test's own and
-nothing that reaches beyond 127.0.0.1 (no sync, updates or background requests). A test module
-that needs it calls `require_chromium()` first: skipped when chromium is not installed, unless
-CI=true (scripts/setup-ci.sh installs it there)."""
+"""A real browser for tests: Debian's chromium, its headless shell (no browser UI to start),
+with a profile of the test's own and nothing that reaches beyond 127.0.0.1 (no sync, updates or
+background requests). A test module that needs it calls `require_chromium()` first: skipped
+when it is not installed, unless CI=true (scripts/setup-ci.sh installs it there)."""
 
 import asyncio
 import contextlib
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium")
+CHROMIUM = shutil.which("chromium-headless-shell")
 FLAGS = [
     "--headless",
     "--no-sandbox",

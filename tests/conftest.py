@@ -6,6 +6,8 @@ skip locally and fail in CI (CI=true), so they can never silently disappear.
 """
 
 import asyncio
+import functools
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from tests.cpu_by_file import CpuByFile
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, token_for
 from todo_api.config import Settings
@@ -47,6 +50,7 @@ LONGEST_FILES = (
     "tests/test_readme_walkthroughs.py",
     "tests/test_live_server.py",
     "tests/webhooks/test_webhooks_server.py",
+    "tests/push/test_push.py",
     "tests/auth/test_personal_tokens_server.py",
     "tests/accounts/test_ratelimit.py",
     "tests/test_server.py",
@@ -57,6 +61,31 @@ LONGEST_FILES = (
     "tests/test_live.py",
 )
 _ROOT = Path(__file__).resolve().parents[1]
+
+
+def _one_tls_context() -> None:
+    """httpx builds a TLS context for every client (reading and parsing certifi's bundle: 25 to
+    60 ms of CPU), and every `httpx.get` is a client of its own: the tests make thousands, all to
+    plain-HTTP servers on 127.0.0.1, and that was a tenth of a browser file's CPU. One context
+    per set of arguments, built on first use, serves them all (a context is not changed by the
+    clients that use it)."""
+    transports = getattr(httpx, "_transports", None)
+    default = getattr(transports, "default", None)
+    if default is not None and hasattr(default, "create_ssl_context"):
+        default.create_ssl_context = functools.cache(default.create_ssl_context)
+
+
+_one_tls_context()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """TEST_CPU_REPORT=<path>: each test process appends the CPU of its files there
+    (tests/cpu_by_file.py); under pytest-xdist the processes that run tests, not the one that
+    hands them out."""
+    report = os.environ.get("TEST_CPU_REPORT")
+    runs_tests = os.environ.get("PYTEST_XDIST_WORKER") or not config.getoption("numprocesses")
+    if report and runs_tests:
+        config.pluginmanager.register(CpuByFile(Path(report)), "cpu_by_file")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

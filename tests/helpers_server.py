@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from tests.forking import ForkedProcess, fork_todo_api
 from todo_api.auth.tokens import mint_token
 from todo_api.config import MIN_HASH_ITERATIONS, MIN_HASH_MEMORY_KIB, Settings
 
@@ -98,9 +99,13 @@ def free_port() -> int:
         return port
 
 
+# A server's process: a program (`subprocess.Popen`) or forked (tests/forking.py).
+Process = subprocess.Popen[bytes] | ForkedProcess
+
+
 @dataclass
 class Server:
-    process: subprocess.Popen[bytes]
+    process: Process
     port: int
     log_path: Path
 
@@ -148,15 +153,23 @@ def launch_server(
     # make test's processes each start servers on one PostgreSQL (100 connections): a pool of
     # 5 serves a test's requests, unless the test sets its own.
     env = {"DATABASE_POOL_SIZE": "5", **env}
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [*program, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    command = [*program, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    process: Process
+    if tuple(program) == (TODO_API,) and not args and "PYTEST_CURRENT_TEST" in os.environ:
+        # In a test, the installed program's own `main`, forked from a process that has
+        # imported it (tests/forking.py); other releases, worker processes and the benchmarks'
+        # servers (whose memory and CPU they read) start as programs.
+        process = fork_todo_api(command, env, cwd, log_path)
+    else:
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
     return Server(process=process, port=port, log_path=log_path)
 
 

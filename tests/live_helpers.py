@@ -74,8 +74,8 @@ class Events:
                 return message
 
     async def wait_for(self, task_ids: set[str]) -> list[Message]:
-        """`changes` messages until every one of `task_ids` (tasks or comments) has come
-        (changed or deleted)."""
+        """`changes` messages until every one of `task_ids` (tasks, comments, sections or files)
+        has come (changed or deleted)."""
         found: list[Message] = []
         waiting = set(task_ids)
         loop = asyncio.get_running_loop()
@@ -84,8 +84,10 @@ class Events:
             message = await self.next_event(max(deadline - loop.time(), 0.01))
             assert message.event == "changes", message
             page = message.page()
-            waiting -= {item["id"] for item in page["changes"] + page.get("comments", [])}
-            waiting -= set(page["deleted"]) | set(page.get("deleted_comments", []))
+            for kind in ("changes", "comments", "sections", "attachments"):
+                waiting -= {item["id"] for item in page.get(kind, [])}
+            for gone in ("deleted", "deleted_comments", "deleted_sections", "deleted_attachments"):
+                waiting -= set(page.get(gone, []))
             found.append(message)
         return found
 

@@ -22,6 +22,7 @@ from todo_api.auth.better_auth import BetterAuthSessions
 from todo_api.auth.tokens import TokenVerifier, mint_token
 from todo_api.config import MIN_HASH_ITERATIONS, MIN_HASH_MEMORY_KIB, Settings
 from todo_api.db import Database
+from todo_api.files.storage import Files
 from todo_api.kit.deps import held
 from todo_api.kit.ratelimit import RateLimiter
 from todo_api.live.hub import Hub
@@ -89,6 +90,7 @@ async def close_app(app: FastAPI) -> None:
     if jwks is not None:
         await jwks.close()  # a background fetch may still be under way
     await held(app, Mailer).close()  # account emails under way
+    await held(app, Files).close()  # the attachments' S3 client, if one was made
     await held(app, Hub).stop()  # started by the first event stream, when a test opened one
     await held(app, BetterAuthSessions).close()
     await held(app, RateLimiter).counter.close()

@@ -27,7 +27,14 @@ async def test_every_get_answers_head(app: FastAPI, alice: httpx.AsyncClient) ->
     made = await alice.post("/api/lists", json={"name": "Errands"})
     task = await alice.post("/api/tasks", json={"title": "Milk", "list_id": made.json()["id"]})
     saved = await alice.post("/api/filters", json={"name": "Errands", "query": "#Errands"})
+    file = await alice.post(
+        f"/api/tasks/{task.json()['id']}/attachments",
+        files={"file": ("list.txt", b"milk", "text/plain")},
+    )
+    section = await alice.post(f"/api/lists/{made.json()['id']}/sections", json={"name": "Now"})
     values = {
+        "attachment_id": file.json()["id"],
+        "section_id": section.json()["id"],
         "filter_id": saved.json()["id"],
         "task_id": task.json()["id"],
         "list_id": made.json()["id"],

@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from tests.files.helpers import upload
 from tests.lists.helpers import create_list
 from tests.lists.sharing import share
 from tests.live_helpers import EVENT_WAIT_SECONDS, Events, Message, ended, open_stream, serving
@@ -104,6 +105,10 @@ async def first_message(events: Events) -> str:
         "deleted_lists": [],
         "comments": [],
         "deleted_comments": [],
+        "sections": [],
+        "deleted_sections": [],
+        "attachments": [],
+        "deleted_attachments": [],
         "next": first.id,
         "has_more": False,
     }
@@ -491,6 +496,38 @@ async def test_a_members_stream_gets_the_comments_on_the_lists_tasks(people: Peo
     pushed = [c for m in messages for c in m.page()["comments"]]
     assert pushed == [made.json()]
     assert [m for m in deleted if made.json()["id"] in m.page()["deleted_comments"]]
+
+
+async def test_a_members_stream_gets_the_lists_sections(people: People) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Rooms")
+    await share(alice, bob, shared["id"], "viewer")
+    async with open_stream(bob) as (_, events):
+        await first_message(events)
+        made = await alice.post(f"/api/lists/{shared['id']}/sections", json={"name": "Kitchen"})
+        assert made.status_code == 201, made.text
+        messages = await events.wait_for({made.json()["id"]})
+        assert (await alice.delete(f"/api/sections/{made.json()['id']}")).status_code == 204
+        deleted = await events.wait_for({made.json()["id"]})
+    pushed = [s for m in messages for s in m.page()["sections"]]
+    assert pushed == [made.json()]
+    assert [m for m in deleted if made.json()["id"] in m.page()["deleted_sections"]]
+
+
+async def test_a_members_stream_gets_the_files_of_the_lists_tasks(people: People) -> None:
+    alice, bob = people(), people()
+    shared = await create_list(alice, "Papers")
+    await share(alice, bob, shared["id"], "viewer")
+    task = await create_task(alice, list_id=shared["id"])
+    async with open_stream(bob) as (_, events):
+        await first_message(events)
+        made = await upload(alice, task["id"])
+        messages = await events.wait_for({made["id"]})
+        assert (await alice.delete(f"/api/attachments/{made['id']}")).status_code == 204
+        deleted = await events.wait_for({made["id"]})
+    pushed = [a for m in messages for a in m.page()["attachments"]]
+    assert pushed == [made]
+    assert [m for m in deleted if made["id"] in m.page()["deleted_attachments"]]
 
 
 async def test_a_notification_arrives_as_its_own_event(people: People, settings: Settings) -> None:

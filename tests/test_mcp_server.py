@@ -39,6 +39,7 @@ from tests.helpers_server import (
     running_server,
     status_of,
 )
+from tests.lists.sharing import share
 from tests.support import ADMIN_URL, ERROR_FIELDS, TEST_SECRET, make_settings, token_for
 
 TIMEOUT = 30.0
@@ -59,6 +60,7 @@ TOOL_NAMES = {
     "tasks_due_on",
     "list_reminders",
     "list_members",
+    "list_sections",
     "invite_to_list",
     "list_filters",
     "filter_tasks",
@@ -76,6 +78,7 @@ ANNOTATIONS = {
     "tasks_due_on": (True, False, True),
     "list_reminders": (True, False, True),
     "list_members": (True, False, True),
+    "list_sections": (True, False, True),
     "list_filters": (True, False, True),
     "filter_tasks": (True, False, True),
     "list_comments": (True, False, True),
@@ -225,7 +228,15 @@ async def test_each_tool_gives_what_the_rest_api_gives_for_the_same_call(
         assert created["tags"] == ["groceries"]
         assert created["due_at"] == "2026-12-01T17:00:00Z"
         assert (await rest.get(f"/api/tasks/{task_id}")).json() == created
-        assert structured(await session.call_tool("get_task", {"task_id": task_id})) == created
+        got = structured(await session.call_tool("get_task", {"task_id": task_id}))
+        assert got == {**created, "attachments": []}
+        file = await rest.post(
+            f"/api/tasks/{task_id}/attachments",
+            files={"file": ("list.txt", b"milk, eggs", "text/plain")},
+        )
+        assert file.status_code == 201, file.text
+        got = structured(await session.call_tool("get_task", {"task_id": task_id}))
+        assert got["attachments"] == [file.json()]
 
         other = await rest.post("/api/tasks", json={"title": "Call the bank"})
         query = {"priority": ["high"], "tag": ["groceries"], "due_before": "2026-12-02T00:00:00Z"}
@@ -273,7 +284,8 @@ async def test_a_client_of_the_handshake_free_protocol_is_served_alike(
         assert client.protocol_version == "2026-07-28"
         assert {tool.name for tool in (await client.list_tools()).tools} == TOOL_NAMES
         task = structured(await client.call_tool("create_task", {"title": "No handshake"}))
-        assert structured(await client.call_tool("get_task", {"task_id": task["id"]})) == task
+        got = structured(await client.call_tool("get_task", {"task_id": task["id"]}))
+        assert got == {**task, "attachments": []}
         error = tool_error(await client.call_tool("get_task", {"task_id": UNKNOWN_ID}))
 
     assert error["code"] == "NOT_FOUND"
@@ -859,6 +871,7 @@ async def test_a_read_token_calls_the_new_reading_tools_and_no_writing_one(
             ("tasks_due_on", {"date": "2030-12-24"}),
             ("list_reminders", {}),
             ("list_members", {"list_id": listed["id"]}),
+            ("list_sections", {"list_id": listed["id"]}),
         ]:
             assert not (await session.call_tool(tool, arguments)).is_error
         for tool, arguments in [
@@ -894,7 +907,8 @@ async def test_members_work_with_a_shared_lists_tasks_through_the_tools_as_their
             assert [(item["id"], item["role"]) for item in lists] == [(listed["id"], "viewer")]
             seen = structured(await viewer.call_tool("list_tasks", {}))["tasks"]
             assert [item["id"] for item in seen] == [task["id"]]
-            assert structured(await viewer.call_tool("get_task", {"task_id": task["id"]})) == task
+            got = structured(await viewer.call_tool("get_task", {"task_id": task["id"]}))
+            assert got == {**task, "attachments": []}
             refused = await viewer_rest.patch(f"/api/tasks/{task['id']}", json={"title": "No"})
             assert refused.status_code == 403
             for tool, arguments in [
@@ -1086,7 +1100,8 @@ async def test_any_instance_answers_any_request_of_a_conversation(
     async with mcp_session(first.url, token, transport) as session:
         task = structured(await session.call_tool("create_task", {"title": "Anywhere"}))
         for _ in range(2):
-            assert structured(await session.call_tool("get_task", {"task_id": task["id"]})) == task
+            got = structured(await session.call_tool("get_task", {"task_id": task["id"]}))
+            assert got == {**task, "attachments": []}
         listed = structured(await session.call_tool("list_tasks", {}))
 
     assert listed == {"tasks": [task]}
@@ -1207,3 +1222,61 @@ async def test_every_pattern_of_the_tool_schemas_reads_alike_with_and_without_un
         assert isinstance(plain, list), (pattern[:80], plain)
         assert plain == unicode, pattern[:80]
     assert tool_error(invisible_only)["code"] == "VALIDATION_ERROR"
+
+
+async def test_list_sections_and_the_task_tools_take_a_section(
+    server: Server, new_token: Any
+) -> None:
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        work = (await rest.post("/api/lists", json={"name": "Work"})).json()
+        base = f"/api/lists/{work['id']}/sections"
+        later = (await rest.post(base, json={"name": "Later"})).json()
+        now = (await rest.post(base, json={"name": "Now"})).json()
+        listed = structured(await session.call_tool("list_sections", {"list_id": work["id"]}))
+        assert listed == {"sections": (await rest.get(base)).json()}
+        assert [s["name"] for s in listed["sections"]] == ["Later", "Now"]
+        made = structured(
+            await session.call_tool(
+                "create_task", {"title": "Plan", "list_id": work["id"], "section_id": later["id"]}
+            )
+        )
+        assert made["section_id"] == later["id"]
+        moved = structured(
+            await session.call_tool("move_task", {"task_id": made["id"], "section_id": now["id"]})
+        )
+        assert moved["section_id"] == now["id"]
+        assert (await rest.get(f"/api/tasks/{made['id']}")).json() == moved
+        # update_task takes it too, list_tasks filters by it, quick_add reads `/Section`.
+        changed = structured(
+            await session.call_tool("update_task", {"task_id": made["id"], "section_id": None})
+        )
+        assert changed["section_id"] is None
+        quick = structured(
+            await session.call_tool("quick_add", {"text": "Review #Work /now tomorrow"})
+        )
+        assert (quick["title"], quick["section_id"]) == ("Review", now["id"])
+        page = structured(
+            await session.call_tool("list_tasks", {"section_id": now["id"], "sort": "position"})
+        )
+        assert [t["id"] for t in page["tasks"]] == [quick["id"]]
+        nowhere = structured(await session.call_tool("list_tasks", {"section_id": "none"}))
+        assert [t["id"] for t in nowhere["tasks"]] == [made["id"]]
+        # A section of another list, and one of a list the caller may only view, are refused.
+        home = (await rest.post("/api/lists", json={"name": "Home"})).json()
+        elsewhere = (
+            await rest.post(f"/api/lists/{home['id']}/sections", json={"name": "X"})
+        ).json()
+        wrong = await session.call_tool(
+            "update_task", {"task_id": made["id"], "section_id": elsewhere["id"]}
+        )
+        assert tool_error(wrong)["code"] == "VALIDATION_ERROR"
+        other = new_token()
+        async with rest_client(server, other) as theirs, mcp_session(server.url, other) as viewer:
+            await share(rest, theirs, work["id"], "viewer")
+            seen = structured(await viewer.call_tool("list_sections", {"list_id": work["id"]}))
+            assert [s["name"] for s in seen["sections"]] == ["Later", "Now"]
+            refused = await viewer.call_tool(
+                "move_task", {"task_id": made["id"], "section_id": later["id"]}
+            )
+            assert tool_error(refused)["code"] == "FORBIDDEN"

@@ -71,7 +71,7 @@ lists = sa.table(
 )
 LATER = {"created_by", "completed_by", "assignee_id", "due_date", "timezone", "reminders"}
 LATER |= {"arrived_txid", "arrived_seq", "series_start", "start_at", "start_date"}
-LATER |= {"comment_count", "changed_by"}
+LATER |= {"comment_count", "changed_by", "section_id"}
 TASKS_0010 = [c for c in tasks.c if c.name not in LATER]
 # Columns as they were before 0010 (no keys yet).
 OLD_TASK_COLUMNS = ("id", "user_id", "title", "description", "tags", "created_at", "updated_at")

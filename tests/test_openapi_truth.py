@@ -99,6 +99,7 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
     assert {name for name, field in update.items() if nullable(field)} == {
         "list_id",
         "parent_id",
+        "section_id",
         "description",
         "due_at",
         "due_date",
@@ -111,6 +112,7 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
     assert {name for name, field in create.items() if nullable(field)} == {
         "list_id",
         "parent_id",
+        "section_id",
         "description",
         "due_at",
         "due_date",

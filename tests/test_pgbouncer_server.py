@@ -9,6 +9,7 @@ and fail in CI.
 """
 
 import concurrent.futures
+import io
 import re
 import time
 import uuid
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy.engine import make_url
 
 from tests.helpers_server import (
@@ -31,6 +33,7 @@ from tests.helpers_server import (
     running_server,
     wait_until_healthy,
 )
+from tests.push.test_push import PRIVATE_KEY, PUBLIC_KEY, PushClient
 from tests.reminders.helpers import soon
 from tests.support import HTTP_METHODS, IN_CI, TEST_SECRET, make_settings, token_for
 from tests.webhooks.receiver import receiving
@@ -64,8 +67,11 @@ def server(
             DATABASE_STATEMENT_CACHE="false",
             JWT_SECRET=TEST_SECRET,
             METRICS_TOKEN="scrape",
-            # Webhooks deliver to a receiver of the test's on 127.0.0.1.
+            # Webhooks deliver to a receiver of the test's on 127.0.0.1 (and Web Push may).
             WEBHOOK_ALLOW_PRIVATE_URLS="true",
+            VAPID_PUBLIC_KEY=PUBLIC_KEY,
+            VAPID_PRIVATE_KEY=PRIVATE_KEY,
+            AUTH_RATE_LIMIT_ATTEMPTS="1000",  # a new account for each test
         )
         with running_server(folder, env, folder / "server.log") as server:
             yield server
@@ -275,6 +281,30 @@ def test_lists_and_manual_order(server: Server, client: Client) -> None:
     ).json()
     assert [task["title"] for task in in_order] == ["b", "a"]
 
+    # A list's sections: made, read, renamed, ordered, a task put in one, deleted.
+    sections = f"/api/lists/{home['id']}/sections"
+    later = client.call("POST", sections, 201, json={"name": "Later"}).json()
+    now = client.call("POST", sections, 201, json={"name": "Now"}).json()
+    client.call("PATCH", f"/api/sections/{now['id']}", 200, json={"name": "Today"})
+    client.call("POST", f"/api/sections/{now['id']}/move", 200, json={"before": later["id"]})
+    assert [s["name"] for s in client.call("GET", sections, 200).json()] == ["Today", "Later"]
+    placed = {"section_id": later["id"]}
+    client.call("PATCH", f"/api/tasks/{first.json()['id']}", 200, json=placed)
+    assert client.call("GET", f"/api/sections/{later['id']}", 200).json()["name"] == "Later"
+    client.call("DELETE", f"/api/sections/{later['id']}", 204, params={"keep_tasks": "true"})
+
+    # A task's file: uploaded, listed, read, its bytes and thumbnail fetched, deleted.
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(image, "PNG")
+    files = f"/api/tasks/{first.json()['id']}/attachments"
+    made = client.call("POST", files, 201, files={"file": ("dot.png", image.getvalue())}).json()
+    assert [f["id"] for f in client.call("GET", files, 200).json()] == [made["id"]]
+    attachment = f"/api/attachments/{made['id']}"
+    assert client.call("GET", attachment, 200).json()["name"] == "dot.png"
+    assert client.call("GET", f"{attachment}/content", 200).content == image.getvalue()
+    client.call("GET", f"{attachment}/thumbnail", 200)
+    client.call("DELETE", attachment, 204)
+
     client.call("DELETE", f"/api/lists/{home['id']}", 204)
     client.call("GET", f"/api/tasks/{first.json()['id']}", 404)
 
@@ -352,6 +382,22 @@ def test_webhooks(client: Client) -> None:
             time.sleep(0.05)
         client.call("DELETE", path, 204)
     assert {request.json()["type"] for request in receiver.requests()} >= {"task.created", "ping"}
+
+
+def test_push_subscriptions(client: Client) -> None:
+    """A browser's push subscription kept, found again and dropped through the pooler."""
+    assert client.call("GET", "/api/push-subscriptions/key", 200).json() == {
+        "public_key": PUBLIC_KEY
+    }
+    subscription = PushClient("http://127.0.0.1:1/push/pooled").subscription()
+    client.call("POST", "/api/push-subscriptions", 201, json=subscription)
+    client.call("POST", "/api/push-subscriptions", 200, json=subscription)
+    client.call(
+        "DELETE",
+        "/api/push-subscriptions",
+        204,
+        params={"endpoint": "http://127.0.0.1:1/push/pooled"},
+    )
 
 
 def test_many_requests_at_once_share_the_pooled_connections(client: Client) -> None:

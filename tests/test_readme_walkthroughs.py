@@ -54,6 +54,8 @@ NOT_WALKTHROUGHS = {
     ("docs/accounts.md", "Change of email"),
     ("docs/accounts.md", "Two-factor sign-in"),  # codes from an authenticator app
     ("docs/accounts.md", "With curl"),  # passkeys: an authenticator (test_passkeys_browser.py)
+    ("docs/attachments.md", "Routes"),  # files of one's own (tests/files run the same calls)
+    ("docs/attachments.md", "S3-compatible stores"),  # a store's settings
 }
 BASE_LINE = "BASE=http://127.0.0.1:${PORT:-8000}"
 # Where a reader pastes the token of the link an email brought (docs/accounts.md): the test

@@ -142,6 +142,31 @@ async def _version(url: str) -> str:
         await conn.close()
 
 
+def _upload(url: str, token: str) -> str:
+    """A file uploaded to a new task of the token's user, through the server at `url`: its id."""
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client:
+        task = client.post("/api/tasks", json={"title": "With a file"})
+        assert task.status_code == 201, task.text
+        url = f"/api/tasks/{task.json()['id']}/attachments"
+        made = client.post(url, files={"file": ("notes.txt", b"hello\n", "text/plain")})
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+
+async def _files_in_feed(settings: Settings, owner: str) -> list[str]:
+    """The ids of the files in the owner's change feed from the start, as this release reads it."""
+    async with app_for(settings) as app, client_for(app, token_for(settings, owner)) as client:
+        found: list[str] = []
+        params = {"limit": "1000"}
+        while True:
+            page = await client.get("/api/tasks/changes", params=params)
+            assert page.status_code == 200, page.text
+            found += [file["id"] for file in page.json()["attachments"]]
+            if not page.json()["has_more"]:
+                return found
+            params["since"] = page.json()["next"]
+
+
 async def _completed_home_tasks(settings: Settings, owner: str) -> tuple[int, str]:
     """What this release reads: its readiness, and the count of the owner's done tasks."""
     async with app_for(settings) as app, client_for(app, token_for(settings, owner)) as client:
@@ -161,6 +186,9 @@ def test_the_previous_release_answers_throughout_the_upgrade(
     assert previous != head_revision()
 
     traffic = Traffic(previous_server.url, token_for(settings, owner))
+    # Files the previous release writes (it knows nothing of their owner's column or stamps),
+    # before the upgrade and after it, come in this release's feed.
+    files = [_upload(previous_server.url, token_for(settings, owner))]
     traffic.start()
     try:
         traffic.wait_for_rounds_after(0, 5)
@@ -170,6 +198,7 @@ def test_the_previous_release_answers_throughout_the_upgrade(
         assert migrated.returncode == 0, migrated.stderr
         ended = time.monotonic()
         traffic.wait_for_rounds_after(ended, 5)
+        files.append(_upload(previous_server.url, token_for(settings, owner)))
     finally:
         traffic.stop.set()
         traffic.join(timeout=30)
@@ -181,3 +210,4 @@ def test_the_previous_release_answers_throughout_the_upgrade(
     # This release reads, on the schema it migrated, every task the previous one wrote.
     ready, completed = asyncio.run(_completed_home_tasks(settings, owner))
     assert (ready, completed) == (200, str(traffic.completed))
+    assert sorted(asyncio.run(_files_in_feed(settings, owner))) == sorted(files)

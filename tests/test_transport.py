@@ -288,6 +288,8 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
     filter_id = (await alice.post("/api/filters", json=saved)).json()["id"]
     comment = {"body": "c"}
     comment_id = (await alice.post(f"/api/tasks/{task_id}/comments", json=comment)).json()["id"]
+    section = {"name": "s"}
+    section_id = (await alice.post(f"/api/lists/{list_id}/sections", json=section)).json()["id"]
     routes = [
         (method, path)
         for method, path, operation in operations(schema)
@@ -303,6 +305,7 @@ async def test_json_nested_too_deep_is_400_on_every_route_that_reads_json(
             delivery_id=delivery_id,
             filter_id=filter_id,
             comment_id=comment_id,
+            section_id=section_id,
         )
         # An import reads the body as its source says (this service's export: JSON).
         params = {"source": "todo-api"} if path == "/api/import" else {}

@@ -50,6 +50,13 @@ from todo_api.edge.ops import router as ops_router
 from todo_api.edge.routing import DirectRoutes
 from todo_api.feed import scheduled as feed_scheduled
 from todo_api.feed.router import router as feed_router
+from todo_api.files import scheduled as files_scheduled
+from todo_api.files.router import UPLOAD_PATH
+from todo_api.files.router import router as files_router
+from todo_api.files.storage import Files
+from todo_api.files.thumbnails import Thumbnails
+from todo_api.files.thumbnails import router as thumbnails_router
+from todo_api.files.upload import MULTIPART_SLACK
 from todo_api.filters.router import router as filters_router
 from todo_api.kit import backfills, words
 from todo_api.kit.changes import SyncTokens
@@ -61,6 +68,7 @@ from todo_api.kit.routes import LabelledMount, LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.members import router as members_router
 from todo_api.lists.router import router as lists_router
+from todo_api.lists.section_routes import router as sections_router
 from todo_api.lists.sharing import join_invited
 from todo_api.live import scheduled as live_scheduled
 from todo_api.live.hub import Hub
@@ -79,6 +87,7 @@ from todo_api.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
 from todo_api.oauth.router import routes as oauth_routes
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
+from todo_api.push.router import router as push_router
 from todo_api.reminders import scheduled as reminders_scheduled
 from todo_api.reminders.router import router as reminders_router
 from todo_api.tasks import scheduled as tasks_scheduled
@@ -87,6 +96,8 @@ from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
 from todo_api.tokens.router import PREFIX as TOKENS_PREFIX
 from todo_api.tokens.router import router as tokens_router
+from todo_api.web.file_pages import UPLOAD_PATHS as WEB_UPLOAD_PATHS
+from todo_api.web.file_pages import too_large as web_upload_too_large
 from todo_api.web.pages import WebApp
 from todo_api.web.settings_data import IMPORT_PATH as WEB_IMPORT_PATH
 from todo_api.webhooks import scheduled as webhooks_scheduled
@@ -123,6 +134,7 @@ SCHEDULED_JOBS = [
     *dav_scheduled.schedule.jobs,
     *collaboration_scheduled.schedule.jobs,
     *notifications_scheduled.schedule.jobs,
+    *files_scheduled.schedule.jobs,
 ]
 
 
@@ -180,6 +192,7 @@ def create_app(
     mailer = Mailer(settings, counter, db)
     oauth_clients = Clients(db, settings)
     known_users = KnownUsers()
+    files = Files(settings)
     hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)
     # Event streams end when `lifecycle` says the server stops (with a `retry:` hint), not
     # when sse-starlette guesses it from uvicorn's signal handler (which `lifecycle` wraps).
@@ -212,6 +225,7 @@ def create_app(
             await token_verifier.jwks.close()
         await sessions.close()
         await oauth_clients.close()
+        await files.close()
         await counter.close()
         passwords.close()
         await db.close()
@@ -262,6 +276,8 @@ def create_app(
             window_seconds=settings.auth_rate_limit_window_seconds,
         ),
         Invitations(join_invited),
+        files,
+        Thumbnails(),
         PathsApart(session_only=(TOKENS_PREFIX, *SESSION_PATHS), unverified=UNVERIFIED_ALLOWED),
         *([IdentityProvider(settings)] if settings.oidc_enabled else []),
     )
@@ -274,12 +290,16 @@ def create_app(
     app.include_router(comments_router)
     app.include_router(user_tasks_router)
     app.include_router(lists_router)
+    app.include_router(sections_router)
+    app.include_router(files_router)
+    app.include_router(thumbnails_router)
     app.include_router(filters_router)
     app.include_router(notifications_router)
     app.include_router(members_router)
     app.include_router(live_router)
     app.include_router(webhooks_router)
     app.include_router(reminders_router)
+    app.include_router(push_router)
     app.include_router(yourdata_router)
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
@@ -318,7 +338,13 @@ def create_app(
             IMPORT_PATH: settings.import_max_bytes,
             WEB_IMPORT_PATH: settings.import_max_bytes,
         },
+        # An upload's own route counts its file against ATTACHMENT_MAX_BYTES.
+        "by_pattern": [
+            (path, settings.attachment_max_bytes + MULTIPART_SLACK)
+            for path in (UPLOAD_PATH, *WEB_UPLOAD_PATHS)
+        ],
         "dav_refusal": lambda sentence: DavError(413, sentence).response(),
+        "page_refusal": web_upload_too_large,
     }
     context: dict[str, Any] = {"metrics": metrics, "after_write": hub.wrote}
     if direct_routes:

@@ -19,13 +19,14 @@ DOCS = "docs/command-line.md (every setting: docs/configuration.md)"
 # a .env file in the working directory.
 DATABASE_SETTINGS = "DATABASE_URL, DATABASE_DIRECT_URL, DATABASE_CONNECT_TIMEOUT"
 LOG_SETTINGS = "LOG_LEVEL, LOG_FORMAT"
-SETTINGS_READ = {
+SETTINGS_READ: dict[str, str | None] = {
     "serve": f"HOST, PORT, {DATABASE_SETTINGS}, MIGRATION_LOCK_ATTEMPTS, {LOG_SETTINGS}, "
     "JWT_SECRET (or BETTER_AUTH_SECRET), DATA_DIR, and every other setting of the service",
     "migrate": f"{DATABASE_SETTINGS}, MIGRATION_LOCK_ATTEMPTS, DATA_DIR, {LOG_SETTINGS}",
     "revision": "DATABASE_URL, DATABASE_DIRECT_URL, MIGRATION_LOCK_ATTEMPTS, DATA_DIR",
     "token": "JWT_SECRET (or BETTER_AUTH_SECRET; unset: the development secret in DATA_DIR), "
     "JWT_ISSUER, JWT_AUDIENCE",
+    "vapid-keys": None,
 }
 
 
@@ -154,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=summary,
             description=summary,
-            epilog=f"Reads {SETTINGS_READ[name]} (from the environment or .env). See {DOCS}.",
+            epilog=f"Reads {read} (from the environment or .env). See {DOCS}."
+            if (read := SETTINGS_READ[name])
+            else f"Reads no setting. See {DOCS}.",
         )
 
     serve = command("serve", "migrate the database, then serve the API")
@@ -199,11 +202,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the token is valid, in minutes (default: %(default)s)",
     )
     token.set_defaults(run=_token)
+
+    vapid = command(
+        "vapid-keys", "print a new key pair for Web Push (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY)"
+    )
+    vapid.set_defaults(run=None)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "vapid-keys":  # reads no setting: works whatever the keys set now
+        from todo_api.push.vapid import new_keys
+
+        public, private = new_keys()
+        print(f"VAPID_PUBLIC_KEY={public}\nVAPID_PRIVATE_KEY={private}")
+        return 0
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -1,5 +1,6 @@
 """Settings from the environment (or a `.env` file), with URL normalisation and secret checks."""
 
+import base64
 import ipaddress
 import logging
 import os
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from dotenv import dotenv_values
 from pydantic import (
     AliasChoices,
@@ -21,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+
+from todo_api.config_attachments import AttachmentSettings
 
 log = logging.getLogger("todo_api")
 
@@ -36,6 +41,11 @@ MAX_RETRIES = 20
 # pwdlib uses), and OWASP's floor for it (todo_api.accounts.passwords).
 DEFAULT_HASH_MEMORY_KIB, DEFAULT_HASH_ITERATIONS = 65536, 3
 MIN_HASH_MEMORY_KIB, MIN_HASH_ITERATIONS = 19456, 2
+# VAPID keys (RFC 8292) as pywebpush takes them: a P-256 point, uncompressed; its scalar.
+VAPID_KEYS = {
+    "VAPID_PUBLIC_KEY": (65, "a 65-byte uncompressed P-256 point"),
+    "VAPID_PRIVATE_KEY": (32, "a 32-byte P-256 private key"),
+}
 
 # SMTP_URL's value that writes emails to the log instead of sending them (development).
 CONSOLE_MAIL = "console"
@@ -47,14 +57,9 @@ ENV_FILE = ".env"
 OTHER_VARIABLES = frozenset({"HOST", "PORT", "POSTGRES_PASSWORD"})
 
 # libpq options that people paste in URLs and asyncpg does not take as keywords.
-_LIBPQ_ONLY_PARAMS = {
-    "sslmode",
-    "channel_binding",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "gssencmode",
-}
+_LIBPQ_ONLY_PARAMS = frozenset(
+    ["sslmode", "channel_binding", "sslrootcert", "sslcert", "sslkey", "gssencmode"]
+)
 
 
 class Environment(StrEnum):
@@ -82,7 +87,7 @@ def _secret_variable() -> str:
     return "BETTER_AUTH_SECRET"
 
 
-class Settings(BaseSettings):
+class Settings(AttachmentSettings, BaseSettings):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     env: Environment = Environment.development
@@ -203,6 +208,11 @@ class Settings(BaseSettings):
         default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
     )
     notification_poll_seconds: float = Field(default=2, gt=0, le=60)
+    # Reminders by Web Push (todo_api.push): the VAPID key pair (VAPID_KEYS; unset: no push),
+    # and the contact the push services are given (`mailto:` or `https:`; `vapid_contact`).
+    vapid_public_key: str | None = None
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str | None = None
     # How often expired idempotency keys and old tombstones are removed (by one worker of
     # every instance: see todo_api.kit.jobs).
     maintenance_interval_seconds: int = Field(default=600, ge=1)
@@ -402,6 +412,44 @@ class Settings(BaseSettings):
             raise ValueError("OIDC_ISSUER must not have a query or a fragment")
         return url
 
+    @field_validator("vapid_public_key", "vapid_private_key", "vapid_subject", mode="before")
+    @classmethod
+    def _vapid(cls, value: Any, info: ValidationInfo) -> Any:
+        """Unset when empty; each key base64url of its length (kept without padding)."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str) or not text.strip():
+            return None
+        name, text = str(info.field_name).upper(), text.strip()
+        if name == "VAPID_SUBJECT":
+            if not text.startswith(("mailto:", "https://")):
+                raise ValueError("VAPID_SUBJECT must be a mailto: or https:// URL")
+            return text
+        size, what = VAPID_KEYS[name]
+        raw = _base64url(text)
+        if raw is None or len(raw) != size or (name == "VAPID_PUBLIC_KEY" and raw[0] != 4):
+            raise ValueError(f"{name} must be base64url of {what} (`todo-api vapid-keys`)")
+        return text.rstrip("=")
+
+    @model_validator(mode="after")
+    def _vapid_pair(self) -> Self:
+        private = self.vapid_private_key.get_secret_value() if self.vapid_private_key else None
+        if (self.vapid_public_key is None) != (private is None):
+            raise ValueError("VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together")
+        if private is not None and self.vapid_public_key != _public_of(private):
+            raise ValueError("VAPID_PUBLIC_KEY is not the public key of VAPID_PRIVATE_KEY")
+        return self
+
+    @property
+    def web_push_enabled(self) -> bool:
+        return self.vapid_private_key is not None  # and so the public key
+
+    @property
+    def vapid_contact(self) -> str:
+        """VAPID's `sub`: VAPID_SUBJECT, else PUBLIC_URL when https, else a mailto: of
+        REMINDER_EMAIL_FROM."""
+        https = self.public_url if (self.public_url or "").startswith("https://") else None
+        return self.vapid_subject or https or f"mailto:{self.reminder_email_from}"
+
     @model_validator(mode="after")
     def _oidc_needs_a_client(self) -> Self:
         if self.oidc_issuer is None:
@@ -591,6 +639,25 @@ class Settings(BaseSettings):
             path,
         )
         return secret
+
+
+def _base64url(text: str) -> bytes | None:
+    """The bytes of base64url text (padding optional); None when it is not base64url."""
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:  # binascii.Error is one
+        return None
+
+
+def _public_of(private_key: str) -> str | None:
+    """The base64url uncompressed point of a P-256 private scalar (None: not a valid one)."""
+    raw = _base64url(private_key) or b""
+    try:
+        key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    except ValueError:
+        return None
+    point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return base64.urlsafe_b64encode(point).decode().rstrip("=")
 
 
 def _with_driver(url: str, backend: str) -> str:

@@ -457,11 +457,13 @@ async def test_me_shows_the_account(app: FastAPI, anonymous: httpx.AsyncClient) 
         "name",
         "timezone",
         "language",
+        "theme",
         "email_verified",
         "two_factor",
         "created_at",
         "updated_at",
     }
+    assert data["theme"] is None  # the system's, until the person chooses
     assert data["email_verified"] is False
     assert data["two_factor"] is False
     assert {k: data[k] for k in ("id", "email", "name")} == body["user"]

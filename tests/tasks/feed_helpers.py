@@ -29,9 +29,15 @@ FEED_KEYS = {
     "deleted_lists",
     "comments",
     "deleted_comments",
+    "sections",
+    "deleted_sections",
+    "attachments",
+    "deleted_attachments",
     "next",
     "has_more",
 }
+# The kinds that carry rows (the others carry the ids of what went).
+_ROWS = ("changes", "lists", "comments", "sections", "attachments")
 KEY_LIFETIME = timedelta(hours=24)  # how long the tests keep an idempotency key they store
 
 
@@ -89,8 +95,8 @@ async def read_feed(
 ) -> dict[str, Any]:
     """One call of the change feed (200 expected).
 
-    With `wait_for` (task or list ids), the same call is repeated (up to FEED_WAIT_SECONDS)
-    until every one of them is in `changes`, `lists`, `deleted` or `deleted_lists`: on
+    With `wait_for` (ids of tasks, lists, comments, sections or files), the same call is
+    repeated (up to FEED_WAIT_SECONDS) until every one of them has come, changed or deleted: on
     PostgreSQL the feed holds back changes while any older transaction (anywhere on the server)
     is still running, which is correct but may delay them.
     """
@@ -106,10 +112,37 @@ async def read_feed(
         assert response.status_code == 200, response.text
         feed: dict[str, Any] = response.json()
         assert set(feed) == FEED_KEYS
-        seen = {row["id"] for row in feed["changes"] + feed["lists"] + feed["comments"]}
-        seen |= set(feed["deleted"]) | set(feed["deleted_lists"]) | set(feed["deleted_comments"])
+        seen = {row["id"] for kind in _ROWS for row in feed[kind]}
+        for gone in FEED_KEYS - {*_ROWS, "next", "has_more"}:
+            seen |= set(feed[gone])
         if wanted <= seen or time.monotonic() > deadline:
             return feed
+        await asyncio.sleep(0.05)
+
+
+async def sync_kind(
+    client: httpx.AsyncClient, kind: str, since: str | None, *ids: str
+) -> dict[str, Any]:
+    """Pages of two from `since` until none has more: the rows of `kind` (`sections`,
+    `attachments`...) and the ids of `deleted_<kind>`, in order, and the token after them.
+    With `ids`, it reads on from its latest token (up to FEED_WAIT_SECONDS) until every one of
+    them has come, whatever its kind (see read_feed)."""
+    got: list[dict[str, Any]] = []
+    gone: list[str] = []
+    seen: set[str] = set()
+    token = since
+    deadline = time.monotonic() + FEED_WAIT_SECONDS
+    while True:
+        page = await read_feed(client, token, limit=2)
+        got += page[kind]
+        gone += page[f"deleted_{kind}"]
+        seen |= {row["id"] for rows in _ROWS for row in page[rows]}
+        seen |= {item for kinds in FEED_KEYS - {*_ROWS, "next", "has_more"} for item in page[kinds]}
+        token = page["next"]
+        if page["has_more"]:
+            continue
+        if set(ids) <= seen or time.monotonic() > deadline:
+            return {kind: got, f"deleted_{kind}": gone, "next": token}
         await asyncio.sleep(0.05)
 
 
@@ -137,7 +170,7 @@ async def sync_all(
         deleted.extend(feed["deleted"])
         token = feed["next"]
         if feed["has_more"]:
-            assert feed["changes"] or feed["deleted"], "a page that promises more is not empty"
+            assert any(feed[kind] for kind in FEED_KEYS - {"next", "has_more"}), "an empty page"
             continue
         seen = {task["id"] for task in changes} | set(deleted)
         if wanted <= seen or time.monotonic() > deadline:

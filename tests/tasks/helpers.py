@@ -15,6 +15,7 @@ TASK_FIELDS = {
     "user_id",
     "list_id",
     "parent_id",
+    "section_id",
     "position",
     "title",
     "description",

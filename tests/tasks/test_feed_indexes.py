@@ -104,6 +104,14 @@ async def test_the_change_feed_reads_each_source_from_its_change_index(
     assert ("task_tombstones", "ix_task_tombstones_user_id_change") in deleted, deleted
     assert ("task_tombstones", "ix_task_tombstones_list_id_change") in deleted, deleted
     assert ("task_departures", "ix_task_departures_list_id_change") in deleted, deleted
+    # Files, and files deleted: the member's own and each shared list's.
+    files = await _indexes(app, changes.ATTACHMENTS, params)
+    assert ("attachments", "ix_attachments_user_id_change") in files, files
+    assert ("attachments", "ix_attachments_list_id_change") in files, files
+    stones = await _indexes(app, changes.DELETED_ATTACHMENTS, params)
+    for column in ("user_id", "list_id"):
+        index = f"ix_attachment_tombstones_{column}_change"
+        assert ("attachment_tombstones", index) in stones, stones
 
 
 async def test_a_lists_open_count_is_its_row_of_the_counts(

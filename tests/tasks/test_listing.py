@@ -588,6 +588,7 @@ LIST_PARAMETERS = [
     "start_after",
     "overdue",
     "list_id",
+    "section_id",
     "parent_id",
     "top_level",
     "assignee",

@@ -75,6 +75,7 @@ def stored_rows(draw: st.DrawFn) -> dict[str, Any]:
         "user_id": user_id,
         "list_id": draw(st.none() | IDS),
         "parent_id": draw(st.none() | IDS),
+        "section_id": draw(st.none() | IDS),
         "position": draw(st.integers(-(2**63), 2**63 - 1)),
         "title": draw(st.text(TEXT, min_size=1, max_size=200)),
         "title_key": "",

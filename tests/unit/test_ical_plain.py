@@ -7,11 +7,13 @@ import random
 import string
 
 import pytest
+from icalendar import Calendar
 
 from tests.unit.test_ical import task
+from todo_api.files.kinds import clean_name
 from todo_api.kit import ical
 from todo_api.kit.ical import direct, reference
-from todo_api.kit.ical.mapping import to_ical
+from todo_api.kit.ical.mapping import Attached, to_ical
 
 UTC = dt.UTC
 # Zones with and without daylight saving time, half-hour and 45-minute offsets, links, a zone
@@ -118,6 +120,8 @@ def random_task(rng: random.Random) -> dict[str, object]:
         "created_at": created,
         "updated_at": created + dt.timedelta(seconds=rng.randint(0, 10**8)),
         "version": rng.randint(1, 5),
+        # A section's name, as CalDAV's rows have it (the key left out: rows that have none).
+        **rng.choice([{}, {"section_name": None}, {"section_name": text(rng, 100)}]),
     }
 
 
@@ -125,11 +129,15 @@ def uid(rng: random.Random) -> str:
     return rng.choice([str(random.Random(rng.random()).getrandbits(128)), text(rng, 90)])
 
 
-def assert_written_alike(task: dict[str, object], uid: str, parent_uid: str | None) -> None:
-    plain = direct.write_plain(task, uid, parent_uid)
+def assert_written_alike(
+    task: dict[str, object], uid: str, parent_uid: str | None, files: list[Attached] | None = None
+) -> None:
+    plain = direct.write_plain(task, uid, parent_uid, files or ())
     assert plain is not None  # written by hand, not left to icalendar
-    assert plain == reference.write(task, uid, parent_uid, None)
-    assert ical.write(task, uid=uid, parent_uid=parent_uid) == plain
+    assert plain == reference.write(task, uid, parent_uid, None, files or ())
+    assert ical.write(task, uid=uid, parent_uid=parent_uid, files=files or ()) == plain
+    if files:
+        return
     # The parts a calendar of many tasks (the ics export) takes: the same, by the same path.
     components = reference.object_components(task, uid, parent_uid, None)[1]
     assert ical.parts(task, uid=uid, parent_uid=parent_uid) == (
@@ -144,6 +152,35 @@ def test_generated_tasks_are_written_as_icalendar_writes_them(seed: int) -> None
     for _ in range(400):
         parent = rng.choice([None, uid(rng)])
         assert_written_alike(random_task(rng), uid(rng), parent)
+
+
+def random_files(rng: random.Random) -> list[Attached]:
+    """A task's files as CalDAV writes them: names as uploads keep them (any character but
+    control ones, quotes, carets, colons and semicolons included), types as sniffed."""
+    kinds = ["text/plain", "image/png", "application/pdf", "application/vnd.ms-excel"]
+    return [
+        Attached(
+            f"https://tasks.example.com/api/attachments/{rng.getrandbits(128):032x}/content",
+            rng.choice(kinds),
+            clean_name(text(rng, rng.choice([5, 40, 300]))),
+        )
+        for _ in range(rng.choice([0, 1, 1, 2, 5]))
+    ]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tasks_with_files_are_written_as_icalendar_writes_them(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(200):
+        files = random_files(rng)
+        assert_written_alike(random_task(rng), uid(rng), rng.choice([None, uid(rng)]), files)
+        [todo] = Calendar.from_ical(ical.write(base_task(), uid="u", files=files)).walk("VTODO")
+        found = todo.get("ATTACH", [])
+        found = found if isinstance(found, list) else [found]
+        assert [
+            Attached(str(value), value.params["FMTTYPE"], value.params["FILENAME"])
+            for value in found
+        ] == files  # read back as written, each name whole
 
 
 def base_task(**fields: object) -> dict[str, object]:

@@ -48,13 +48,15 @@ CHANGED: dict[str, Any] = {
     "overdue": False,
     "list_id": USER,
     "inbox": True,
+    "section_id": uuid.UUID("0190a6a4-0000-7000-8000-000000000003"),
+    "no_section": True,
     "parent_id": uuid.UUID("0190a6a4-0000-7000-8000-000000000002"),
     "top_level": False,
     "assignee": "me",
     "due_on": NOW.date(),
     "start_before": NOW,
     "start_after": NOW,
-    "filter": filter_query.parse("(today | overdue) & #Work & !@home")[0].node,
+    "filter": filter_query.parse("(today | overdue) & #Work & !@home & /Soon")[0].node,
 }
 
 
@@ -111,6 +113,8 @@ def test_the_fingerprint_is_the_one_earlier_cursors_were_signed_with(size: int) 
         (TaskFilters(due_before=NOW), TaskFilters(due_before=NOW.replace(second=1))),
         (TaskFilters(top_level=True), TaskFilters(top_level=False)),
         (TaskFilters(list_id=USER), TaskFilters(parent_id=USER)),
+        (TaskFilters(list_id=USER), TaskFilters(section_id=USER)),
+        (TaskFilters(inbox=True), TaskFilters(no_section=True)),
     ],
 )
 def test_the_fingerprint_tells_values_of_one_filter_apart(

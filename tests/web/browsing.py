@@ -3,7 +3,6 @@
 the small steps every flow takes (register through the API, sign in through the page)."""
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,11 @@ from tests.browser import VIRTUAL_AUTHENTICATOR
 from tests.helpers_server import Server
 from tests.support import IN_CI
 
+# The whole browser, for what only it does (notifications, Background Sync, Lighthouse's
+# figures), and Debian's headless shell of the same Chromium for the rest: no browser UI to
+# start with each context, so a third less CPU for the same tests.
 CHROMIUM = "/usr/bin/chromium"
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -27,7 +30,6 @@ CHROMIUM_ARGS = [
 AXE_DIR = Path(__file__).resolve().parent / "axe"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE_SECONDS = 120  # one check: a second or two, far more on a loaded machine, never for ever
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 XSS_TITLES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 TIMEOUT_MS = 15_000
 
@@ -36,13 +38,6 @@ def missing(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI needs it: scripts/setup-ci.sh)")
     pytest.skip(reason)
-
-
-def screenshot(name: str, shot: bytes) -> None:
-    """docs/<name> shows it: taken on every run, written there on request only
-    (UPDATE_SCREENSHOTS=1), so that a run leaves the checkout as it was."""
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        (DOCS / name).write_bytes(shot)
 
 
 @dataclass
@@ -106,6 +101,16 @@ def register(server: Server) -> tuple[str, dict[str, str]]:
     return email, bearer(made.json()["access_token"])
 
 
+def person(server: Server, name: str) -> tuple[str, dict[str, str], str]:
+    """A new account with a name, through the API: its email, bearer headers and id."""
+    email = unique_email()
+    body = {"email": email, "password": PASSWORD, "name": name}
+    created = httpx.post(f"{server.url}/api/auth/register", json=body)
+    assert created.status_code == 201, created.text
+    headers = bearer(created.json()["access_token"])
+    return email, headers, str(httpx.get(f"{server.url}/api/auth/me", headers=headers).json()["id"])
+
+
 def made(
     server: Server, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> dict[str, Any]:
@@ -151,6 +156,20 @@ async def sign_in(page: Page, server: Server, email: str, password: str = PASSWO
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
+    await page.wait_for_load_state()  # the page's scripts (keys, live updates) have run
+
+
+async def account_menu(page: Page) -> Locator:
+    """The header's account menu (Settings, Keyboard shortcuts, Sign out), opened."""
+    menu = page.locator("details.account")
+    if not await menu.evaluate("details => details.open"):
+        await menu.locator("summary").click()
+    return menu
+
+
+async def sign_out(page: Page) -> None:
+    """`Sign out`, from the account menu."""
+    await (await account_menu(page)).get_by_role("button", name="Sign out").click()
 
 
 async def add_authenticator(page: Page) -> None:

@@ -8,11 +8,11 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Playwright, async_playwright
 
 from tests.helpers_server import Server, clean_env, running_server
 from tests.support import TEST_SECRET
-from tests.web.browsing import AXE_DIR, CHROMIUM, CHROMIUM_ARGS, missing
+from tests.web.browsing import AXE_DIR, CHROMIUM, CHROMIUM_ARGS, HEADLESS_SHELL, missing
 
 
 @pytest.fixture(scope="session")
@@ -70,15 +70,56 @@ def server(web_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    if not os.path.exists(CHROMIUM):
-        missing("Chromium is not installed at /usr/bin/chromium")
+    for program in (CHROMIUM, HEADLESS_SHELL):
+        if not os.path.exists(program):
+            missing(f"{program} is not installed")
     return CHROMIUM
 
 
 @pytest.fixture(scope="session")
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """One Chromium per test process; each test opens contexts of its own."""
+async def playwright_driver(chromium: str) -> AsyncIterator[Playwright]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+async def session_browser(playwright_driver: Playwright) -> AsyncIterator[Browser]:
+    """One headless shell per test process."""
+    launched = await playwright_driver.chromium.launch(
+        executable_path=HEADLESS_SHELL, args=CHROMIUM_ARGS
+    )
+    yield launched
+    await launched.close()
+
+
+@pytest.fixture(scope="session")
+async def session_full_browser(playwright_driver: Playwright) -> AsyncIterator[Browser]:
+    """The whole Chromium, started in the test processes whose tests ask for it."""
+    launched = await playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    await launched.close()
+
+
+async def _closing_new_contexts(launched: Browser) -> AsyncIterator[Browser]:
+    """`launched`, in which a test opens contexts of its own: each closed after the test, so
+    that no page of an earlier test keeps running (a live page reconnects to its stopped
+    server for ever)."""
+    before = set(launched.contexts)
+    yield launched
+    for context in launched.contexts:
+        if context not in before:
+            await context.close()
+
+
+@pytest.fixture
+async def browser(session_browser: Browser) -> AsyncIterator[Browser]:
+    """The process's headless shell (see `_closing_new_contexts`)."""
+    async for launched in _closing_new_contexts(session_browser):
         yield launched
-        await launched.close()
+
+
+@pytest.fixture
+async def full_browser(session_full_browser: Browser) -> AsyncIterator[Browser]:
+    """The process's whole Chromium (notifications, Background Sync), as `browser` is."""
+    async for launched in _closing_new_contexts(session_full_browser):
+        yield launched

@@ -14,11 +14,11 @@ from tests.helpers_server import Server
 from tests.web.browsing import (
     XSS_TITLES,
     Watched,
+    account_menu,
     made,
     nothing,
     open_page,
     register,
-    screenshot,
     sign_in,
     tasks_of,
 )
@@ -199,10 +199,19 @@ async def test_every_shortcut(
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     await expect(dialog).to_be_visible()
     await expect(dialog).to_contain_text("Complete the task in focus")
+    for keys, said in (
+        ("Space", "Choose the task in focus, or let it go"),
+        ("Shift+click", "Choose every task up to the last one chosen"),
+        ("Enter", "change its title (Enter saves, Esc cancels)"),
+        ("↑ ↓ Enter", "In the Due, Priority and List menus: move and choose"),
+    ):
+        term = dialog.locator("dt").filter(has_text=keys).first
+        await expect(term).to_be_visible()
+        await expect(dialog).to_contain_text(said)
     await watched.accessible()
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
-    await page.get_by_role("button", name="Keyboard shortcuts").click()
+    await (await account_menu(page)).get_by_role("button", name="Keyboard shortcuts").click()
     await expect(dialog).to_be_visible()
     await dialog.get_by_role("button", name="Close").click()
     await expect(dialog).to_be_hidden()
@@ -257,7 +266,7 @@ async def test_every_shortcut(
 
 
 async def test_quick_add_marks_what_it_reads(
-    server: Server, web_database_url: str, browser: Browser, axe_source: str
+    server: Server, browser: Browser, axe_source: str
 ) -> None:
     email, headers = register(server)
     home = made(server, "/api/lists", {"name": "Home"}, headers)["id"]
@@ -274,8 +283,6 @@ async def test_quick_add_marks_what_it_reads(
         await expect(mark).to_have_accessible_description(kind)
     await expect(preview).to_contain_text("Pay rent tomorrow #Home @money p1")
     await in_light_and_dark(watched)
-    if web_database_url.startswith("sqlite"):
-        screenshot("web-app-quick-add.png", await page.screenshot())
     await quick_add.press("Enter")  # Enter still adds
     await expect(quick_add).to_have_value("")
     [task] = tasks_of(server, headers)

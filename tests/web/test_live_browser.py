@@ -98,7 +98,7 @@ async def test_what_changes_elsewhere_shows_live(
     stream_opened = asyncio.Event()
 
     def opening(url: str) -> None:
-        if url.endswith("/app/live"):
+        if url.split("?")[0].endswith("/app/live"):
             streams.append(url)
             stream_opened.set()
 
@@ -197,6 +197,34 @@ async def test_what_changes_elsewhere_shows_live(
     # The cut stream's failure is the browser's to log, once; nothing else.
     cut_off = "console: Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING"
     assert watched.problems == [cut_off]
+
+
+async def test_what_changed_before_the_stream_opened_shows(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    """A change made after the page was read and before its stream opened (a slow network, a
+    busy server) is on the stream too: it starts where the feed stood when the page was read."""
+    email, headers = register(server)
+    watched = await open_page(browser, server, axe_source)
+    page = watched.page
+    await sign_in(page, server, email)
+    let_through = asyncio.Event()
+    asked = asyncio.Event()
+    held: list[str] = []
+
+    async def hold(route: Route) -> None:
+        held.append(route.request.url)
+        asked.set()
+        await let_through.wait()
+        await route.continue_()
+
+    await page.route("**/app/live*", hold)
+    await page.goto(f"{server.url}/app/")
+    await asyncio.wait_for(asked.wait(), 10)  # the stream, asked for and not yet open
+    made(server, "/api/tasks", {"title": "Before the stream"}, headers)
+    let_through.set()
+    await expect(page.get_by_role("link", name="Before the stream")).to_be_visible(timeout=LIVE_MS)
+    assert "since=" in held[0]
 
 
 async def test_the_bell_counts_up_live_and_opening_a_notification_reads_it(

@@ -3,8 +3,12 @@ of the account's, ended by every ending), the lists, quick add, completing, a ta
 what keeps them safe (CSRF tokens, the cookie refused on /api, text shown as text)."""
 
 import html
+import io
+import json
 import re
 import time
+import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
@@ -181,6 +185,36 @@ async def test_quick_add_and_its_preview_read_the_persons_own_language(
     assert [task["title"] for task in tasks] == ["Steuererklärung abgeben", "Zahnarzt"]
     assert tasks[0]["due_at"] is not None
     assert tasks[1]["due_date"] is not None
+
+
+async def test_quick_add_puts_a_task_in_the_section_named_of_the_list_in_view(
+    signed_in: Account,
+) -> None:
+    changed = await signed_in.api.patch(
+        "/api/auth/me", json={"language": "de"}, headers=signed_in.headers
+    )
+    assert changed.status_code == 200, changed.text
+    home = await signed_in.api.post("/api/lists", json={"name": "Home"}, headers=signed_in.headers)
+    list_id = home.json()["id"]
+    made = await signed_in.api.post(
+        f"/api/lists/{list_id}/sections", json={"name": "Dairy"}, headers=signed_in.headers
+    )
+    page = f"/app/lists/{list_id}"
+    preview = await signed_in.post(page, "/app/quick/preview", text="Milk /dairy", list_id=list_id)
+    assert preview.status_code == 200, preview.text
+    assert '<mark class="read-section" aria-describedby="read-section">/dairy</mark>' in (
+        preview.text
+    )
+    assert '<span hidden id="read-section">Abschnitt</span>' in preview.text
+    added = await signed_in.post(page, "/app/quick", text="Milk /dairy", list_id=list_id, back=page)
+    assert added.status_code == 303, added.text
+    [task] = await signed_in.tasks()
+    assert (task["title"], task["section_id"]) == ("Milk", made.json()["id"])
+    refused = await signed_in.post(
+        page, "/app/quick", text="Eggs /Fridge", list_id=list_id, back=page
+    )
+    assert refused.status_code == 400
+    assert "/Fridge (characters 5 to 12) is no section" in refused.text
 
 
 async def test_repeat_in_words_reads_the_persons_language_and_english(
@@ -402,6 +436,114 @@ async def test_a_tasks_page_edits_and_deletes_it(signed_in: Account) -> None:
     assert (await signed_in.browser.get(page)).status_code == 404
 
 
+async def test_a_save_after_a_file_was_added_is_no_conflict(signed_in: Account) -> None:
+    """A file added (or deleted) makes the task a new version (its calendar object lists its
+    files); the form that showed the version before saves over it, as nothing it shows
+    changed. A change to what it shows is still a conflict."""
+    created = await signed_in.api.post(
+        "/api/tasks", json={"title": "Draft"}, headers=signed_in.headers
+    )
+    task_id = created.json()["id"]
+    page = f"/app/tasks/{task_id}"
+    shown = await signed_in.browser.get(page)
+    fields = {
+        name: html.unescape(value)
+        for name, value in re.findall(
+            r'name="(csrf_token|version|base)" value="([^"]*)"', shown.text
+        )
+    }
+    added = await signed_in.api.post(
+        f"/api/tasks/{task_id}/attachments",
+        params={"name": "notes.txt"},
+        content=b"notes",
+        headers={**signed_in.headers, "Content-Type": "text/plain"},
+    )
+    assert added.status_code == 201, added.text
+    fields = {**json.loads(fields["base"]), **fields}  # the form as it showed the task
+    saved = await signed_in.browser.post(page, data={**fields, "title": "Final"})
+    assert saved.status_code == 303, saved.text
+    [task] = await signed_in.tasks()
+    assert task["title"] == "Final"
+    renamed = await signed_in.api.patch(
+        f"/api/tasks/{task_id}", json={"title": "Theirs"}, headers=signed_in.headers
+    )
+    assert renamed.status_code == 200
+    refused = await signed_in.browser.post(page, data={**fields, "title": "Mine"})
+    assert refused.status_code == 409
+
+
+async def test_the_web_apps_import_takes_the_zip_with_files(signed_in: Account) -> None:
+    made = await signed_in.api.post("/api/tasks", json={"title": "Map"}, headers=signed_in.headers)
+    task_id = made.json()["id"]
+    added = await signed_in.api.post(
+        f"/api/tasks/{task_id}/attachments",
+        params={"name": "route.txt"},
+        content=b"north, then east",
+        headers={**signed_in.headers, "Content-Type": "text/plain"},
+    )
+    assert added.status_code == 201, added.text
+    exported = await signed_in.api.get(
+        "/api/export", params={"with_files": "true"}, headers=signed_in.headers
+    )
+    assert exported.status_code == 200
+    page = await signed_in.browser.get("/app/settings/data")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = await signed_in.browser.post(
+        "/app/settings/data/import",
+        data={"csrf_token": token[1], "source": "todo-api"},
+        files={"file": ("export.zip", exported.content, "application/zip")},
+    )
+    assert answer.status_code == 200, answer.text
+    copy = next(t for t in await signed_in.tasks() if t["id"] != task_id)
+    files = await signed_in.api.get(
+        f"/api/tasks/{copy['id']}/attachments", headers=signed_in.headers
+    )
+    [file] = files.json()
+    content = await signed_in.api.get(file["url"], headers=signed_in.headers)
+    assert (file["name"], content.content) == ("route.txt", b"north, then east")
+
+
+async def test_the_data_page_downloads_everything_with_the_files(signed_in: Account) -> None:
+    made = await signed_in.api.post("/api/tasks", json={"title": "Map"}, headers=signed_in.headers)
+    task_id = made.json()["id"]
+    added = await signed_in.api.post(
+        f"/api/tasks/{task_id}/attachments",
+        params={"name": "route.txt"},
+        content=b"north, then east",
+        headers={**signed_in.headers, "Content-Type": "text/plain"},
+    )
+    assert added.status_code == 201, added.text
+    file_id = added.json()["id"]
+    page = await signed_in.browser.get("/app/settings/data")
+    assert page.status_code == 200, page.text
+    link = re.search(
+        r'<a href="([^"]+)" download>Download everything with your files \(zip\)</a>', page.text
+    )
+    assert link is not None
+    got = await signed_in.browser.get(html.unescape(link[1]))  # a plain link: no JavaScript
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/zip"
+    assert re.fullmatch(
+        r'attachment; filename="todo-api-export-[\d-]+\.zip"', got.headers["content-disposition"]
+    )
+    with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
+        document = json.loads(archive.read("todo-api-export.json"))
+        assert archive.read(f"files/{file_id}/route.txt") == b"north, then east"
+    assert [f["id"] for f in document["attachments"]] == [file_id]
+    # Files go with the JSON document only; the iCalendar file names them (ATTACH).
+    refused = await signed_in.browser.get(
+        "/app/settings/data/export", params={"format": "ics", "with_files": "true"}
+    )
+    assert refused.status_code == 404
+    calendar = await signed_in.browser.get("/app/settings/data/export", params={"format": "ics"})
+    assert calendar.status_code == 200, calendar.text
+    assert (
+        f"ATTACH;FILENAME=route.txt;FMTTYPE=text/plain:http://test/api/attachments/{file_id}/content"
+        in calendar.text.replace("\r\n ", "")
+    )
+
+
 async def test_someone_elses_task_is_not_found(signed_in: Account, app: FastAPI) -> None:
     async with client_for(app) as api:
         other = await sign_up(api)
@@ -573,7 +715,8 @@ async def test_today_and_upcoming_read_the_users_clock(signed_in: Account) -> No
     weekday = (today + timedelta(days=3)).strftime("%A")
     assert "Overdue, due" in shown_today.text
     upcoming = await signed_in.browser.get("/app/upcoming")
-    assert titles(upcoming) == {"Due today", "In three days", "At half past nine"}
+    # The coming week's, overdue ones first.
+    assert titles(upcoming) == {"Overdue", "Due today", "In three days", "At half past nine"}
     assert f"Due {weekday}" in upcoming.text  # the coming week's days by name
 
 
@@ -677,3 +820,24 @@ async def test_pages_are_gzipped_and_every_answer_has_a_token_of_its_own(
             "/app/quick", data={"csrf_token": token, "text": "Added", "back": "/app/"}
         )
         assert added.status_code == 303, added.text
+
+
+async def test_a_comment_refused_after_its_files_were_stored_takes_them_away(
+    signed_in: Account,
+) -> None:
+    made = await signed_in.api.post("/api/tasks", json={"title": "Roof"}, headers=signed_in.headers)
+    task_id = made.json()["id"]
+    page = await signed_in.browser.get(f"/app/tasks/{task_id}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = await signed_in.browser.post(
+        f"/app/tasks/{task_id}/comments",
+        # A file of files.js's that is not this task's: the comment is refused after the
+        # chosen file was stored.
+        data={"csrf_token": token[1], "body": "The photo", "attachment_ids": str(uuid.uuid4())},
+        files={"file": ("photo.txt", b"not a photo\n", "text/plain")},
+    )
+    assert answer.status_code == 400, answer.text
+    assert "The photo" in answer.text  # the form again, with what was typed
+    files = await signed_in.api.get(f"/api/tasks/{task_id}/attachments", headers=signed_in.headers)
+    assert files.json() == []

@@ -1,12 +1,14 @@
 """The settings about the person and their data in a real browser, on both databases: the
 profile (a time zone that moves a due time, a language the page then speaks), notification
 preferences read back through the API, a token for calendar apps used by a CalDAV client, the
-MCP address, an export in both formats imported back with its report, and the account deleted
-by typing its email. With JavaScript on and off, in light and dark; axe-core on every page."""
+MCP address, an export in each of its forms (the zip with the files too) imported back with its
+report, and the account deleted by typing its email. With JavaScript on and off, in light and
+dark; axe-core on every page."""
 
 import asyncio
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,16 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.accounts.helpers import PASSWORD
 from tests.helpers_server import Server
-from tests.web.browsing import Watched, made, nothing, open_page, register, sign_in, tasks_of
+from tests.web.browsing import (
+    Watched,
+    account_menu,
+    made,
+    nothing,
+    open_page,
+    register,
+    sign_in,
+    tasks_of,
+)
 
 MODES = [(True, "light"), (True, "dark"), (False, "light")]
 IDS = ["js-light", "js-dark", "nojs-light"]
@@ -45,7 +56,7 @@ async def me(server: Server, headers: dict[str, str]) -> dict[str, Any]:
 
 async def saved(page: Page) -> None:
     await page.get_by_role("button", name="Save").click()
-    await expect(page.get_by_role("status")).to_have_text("Saved.")
+    await expect(page.get_by_role("status").filter(has_text="Saved")).to_have_text("Saved.")
 
 
 @pytest.mark.parametrize(("javascript", "scheme"), MODES, ids=IDS)
@@ -63,7 +74,7 @@ async def test_profile_notifications_calendar_and_assistants(
     await expect(page.get_by_text(re.compile(r"Due Dec 24, 2026, 9:00\sAM"))).to_be_visible()
 
     # Profile: /app/settings opens it; a new zone moves the due time onto its clock.
-    await page.get_by_role("link", name="Settings", exact=True).click()
+    await (await account_menu(page)).get_by_role("link", name="Settings", exact=True).click()
     await expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     await check()
     await page.get_by_label("Name", exact=True).fill("Ada <b>Lovelace</b>")
@@ -183,8 +194,17 @@ async def test_export_import_and_delete_the_account(
 ) -> None:
     email, headers = register(server)
     groceries = made(server, "/api/lists", {"name": "Groceries"}, headers)
-    made(server, "/api/tasks", {"title": "Milk", "list_id": groceries["id"]}, headers)
+    milk = made(server, "/api/tasks", {"title": "Milk", "list_id": groceries["id"]}, headers)
     made(server, "/api/tasks", {"title": "Water the plants", "due_date": "2026-12-01"}, headers)
+    receipt = await call(
+        server,
+        "POST",
+        f"/api/tasks/{milk['id']}/attachments",
+        {**headers, "Content-Type": "text/plain"},
+        params={"name": "receipt.txt"},
+        content=b"milk: 1.20\n",
+    )
+    assert receipt.status_code == 201, receipt.text
     watched = await open_page(browser, server, axe_source, javascript=javascript, scheme=scheme)
     page = watched.page
     check = watched.accessible if javascript else nothing
@@ -198,6 +218,11 @@ async def test_export_import_and_delete_the_account(
     assert sorted(t["title"] for t in document["tasks"]) == ["Milk", "Water the plants"]
     calendar = await download(page, "Download your tasks (iCalendar)")
     assert calendar.read_text().count("BEGIN:VTODO") == 2
+    assert "ATTACH;FILENAME=receipt.txt;FMTTYPE=text/plain:" in calendar.read_text()
+    with_files = await download(page, "Download everything with your files (zip)")
+    with zipfile.ZipFile(with_files) as archive:
+        assert json.loads(archive.read("todo-api-export.json"))["tasks"] == document["tasks"]
+        assert archive.read(f"files/{receipt.json()['id']}/receipt.txt") == b"milk: 1.20\n"
 
     # Imported back: both files' tasks again, with what was left out listed.
     await imported(page, "This service (an export)", exported)
@@ -207,6 +232,18 @@ async def test_export_import_and_delete_the_account(
     await imported(page, "A calendar app (iCalendar)", calendar)
     await expect(report).to_contain_text(re.compile(r"Imported: \d lists?, 2 tasks\."))
     assert len(tasks_of(server, headers)) == 6
+    # The zip: its tasks again, with the file.
+    await imported(page, "This service (an export)", with_files)
+    await expect(report).to_contain_text("Imported: 1 list, 2 tasks.")
+    await check()
+    milks = [t for t in tasks_of(server, headers) if t["title"] == "Milk"]
+    files = [
+        (await call(server, "GET", f"/api/tasks/{t['id']}/attachments", headers)).json()
+        for t in milks
+    ]
+    # On Milk and on the zip's copy; not on the JSON document's copy or the iCalendar file's.
+    assert sorted(len(f) for f in files) == [0, 0, 1, 1]
+    assert len(tasks_of(server, headers)) == 8
     # A file with a part the import leaves out: the report names it.
     odd = exported.with_name("odd.ics")
     odd.write_text(
@@ -223,7 +260,7 @@ async def test_export_import_and_delete_the_account(
     # A file that is not what it says: nothing made, the API's words in an alert.
     await imported(page, "Todoist (CSV)", exported)
     await expect(page.get_by_role("alert")).to_be_visible()
-    assert len(tasks_of(server, headers)) == 7
+    assert len(tasks_of(server, headers)) == 9
 
     # Deleting: a form posted without this browser's token (another site's) changes nothing;
     # another email is refused; the account's own deletes it and signs out.

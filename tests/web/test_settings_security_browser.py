@@ -29,6 +29,7 @@ from tests.web.browsing import (
     open_page,
     register,
     sign_in,
+    sign_out,
 )
 from tests.web.conftest import web_env
 
@@ -161,7 +162,8 @@ async def test_two_factor_and_sign_ins(server: Server, browser: Browser, axe_sou
     await light_and_dark(watched)
 
     # Signed out, the password alone does not sign in: a code from the app does.
-    await page.get_by_role("button", name="Sign out").click()
+    await sign_out(page)
+    await expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in", exact=True).click()
@@ -258,6 +260,7 @@ async def test_a_passkey_added_and_deleted(
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in", exact=True).click()
+    await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()  # signed in
     await page.goto(f"{local}{SECURITY}")
     passkeys = page.get_by_role("region", name="Passkeys")
     await expect(passkeys).to_contain_text("No passkeys yet.")

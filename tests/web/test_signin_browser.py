@@ -21,7 +21,7 @@ from tests.accounts.helpers import PASSWORD, link_token, unique_email
 from tests.accounts.test_oidc import CLIENT_SECRET, provider
 from tests.helpers_server import Server, free_port, running_server
 from tests.reminders.smtp import Mailbox, mailbox
-from tests.web.browsing import add_authenticator, made, nothing, open_page, register
+from tests.web.browsing import add_authenticator, made, nothing, open_page, register, sign_out
 from tests.web.conftest import web_env
 
 PROVIDER_NAME = "Example SSO"
@@ -57,7 +57,8 @@ async def test_sign_up_from_the_sign_in_page_and_through_an_invitation_link(
     await page.get_by_role("button", name="Create account").click()
     await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
     await expect(page.get_by_text(email)).to_be_visible()
-    await page.get_by_role("button", name="Sign out").click()
+    await sign_out(page)
+    await expect(page.get_by_text("You are signed out.")).to_be_visible()  # before going on
 
     # The same email again: the API's answer, the form kept.
     await page.goto(f"{server.url}/app/signup")
@@ -192,11 +193,17 @@ async def test_a_passkey_signs_in_with_nothing_typed(
         headers,
     )
     assert registered == 201
+    # Signing in from an invitation: the passkey's form carries it too, and the list is joined.
+    _, owner = register(server)
+    shared = made(server, "/api/lists", {"name": "Choir"}, owner)
+    invitation = made(server, f"/api/lists/{shared['id']}/invitations", {"role": "viewer"}, owner)
+    await page.goto(f"{server.url}/app/invitations/{invitation['token']}")
+    await page.get_by_role("link", name="Sign in").click()
     button = page.get_by_role("button", name="Sign in with a passkey")
     await expect(button).to_be_visible()
     await watched.accessible()
     await button.click()
-    await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Choir")).to_be_visible()
     await expect(page.get_by_text(email)).to_be_visible()
     async with httpx.AsyncClient(base_url=server.url, headers=headers) as api:
         sessions = (await api.get("/api/auth/sessions")).json()
@@ -210,9 +217,14 @@ async def test_the_identity_providers_button_signs_in(
 ) -> None:
     server = setup.server
     email = unique_email()
+    _, owner = register(server)
+    shared = made(server, "/api/lists", {"name": "Band"}, owner)
+    invitation = made(server, f"/api/lists/{shared['id']}/invitations", {"role": "editor"}, owner)
     watched = await open_page(browser, server, axe_source)
     page = watched.page
-    await page.goto(f"{server.url}/app/signin")
+    # From an invitation: the trip to the provider and back carries it, and ends in the list.
+    await page.goto(f"{server.url}/app/invitations/{invitation['token']}")
+    await page.get_by_role("link", name="Sign in").click()
     await watched.accessible()
     await page.get_by_role("link", name=f"Sign in with {PROVIDER_NAME}").click()
     # At the provider: its sign-in, as the person fills it in (the test provider's login
@@ -220,8 +232,8 @@ async def test_the_identity_providers_button_signs_in(
     await page.wait_for_url(re.compile(r"/interaction/[^/?]+$"))
     claims = {"sub": f"sub-{secrets.token_hex(6)}", "email": email, "email_verified": "true"}
     await page.goto(f"{page.url}/login?{urlencode(claims)}")
-    await page.wait_for_url(f"{server.url}/app/", timeout=30_000)
-    await expect(page.get_by_role("navigation", name="Lists")).to_be_visible()
+    await page.wait_for_url(f"{server.url}/app/lists/{shared['id']}", timeout=30_000)
+    await expect(page.get_by_role("heading", name="Band")).to_be_visible()
     await expect(page.get_by_text(email)).to_be_visible()
     # Requests went to the provider (its origin) and nowhere else; the test provider's bare
     # sign-in page has no icon (a 404 the browser logs).

@@ -117,7 +117,7 @@ async def test_sign_up_signs_in_and_keeps_the_apis_rules(make_app: Callable[...,
         assert made.headers["location"] == "/app/"
         inbox = await browser.get("/app/")
         assert inbox.status_code == 200
-        assert email in inbox.text
+        assert '<span class="who">&lt;b&gt;Ada&lt;/b&gt;</span>' in inbox.text  # the name, as text
         tokens = (await log_in(api, email)).json()
         me = await api.get("/api/auth/me", headers=bearer(tokens["access_token"]))
         assert me.json()["name"] == "<b>Ada</b>"
@@ -163,6 +163,7 @@ async def test_an_invitation_link_opens_the_sign_up_and_joins_its_list(
                 browser, page, "/app/signup", email=email, password=PASSWORD, invitation=token
             )
             assert joined.status_code == 303, joined.text
+            assert joined.headers["location"] == f"/app/lists/{shared}"  # its list first
             inbox = await browser.get("/app/")
             assert "Shared groceries" in inbox.text
             tokens = (await log_in(api, email)).json()
@@ -297,6 +298,38 @@ async def test_under_required_verification_sign_up_says_the_same_and_the_link_co
             browser, "/app/signin", "/app/signin", email=email, password=PASSWORD, action="signin"
         )
         assert signed.status_code == 303
+
+
+async def test_under_required_verification_an_invited_account_is_in_its_list_once_usable(
+    make_app: Callable[..., FastAPI], box: Mailbox
+) -> None:
+    # The invitation link was not sent to the address: it proves nothing of it, so the
+    # account waits for its email as any other, and is in the list when it can sign in.
+    open_app = make_app(email_verification="off")
+    async with client_for(open_app) as open_api:
+        owner = await sign_up(open_api)
+    async with client_for(open_app, owner["access_token"]) as owner_api:
+        shared = (await owner_api.post("/api/lists", json={"name": "Shared"})).json()["id"]
+        token = await invite(owner_api, shared)
+    app = make_app(email_verification="required")
+    async with client_for(app) as browser:
+        email = unique_email()
+        page = f"/app/signup?invitation={token}"
+        said = await submit(
+            browser, page, "/app/signup", email=email, password=PASSWORD, invitation=token
+        )
+        assert "Check your email" in said.text
+        async with client_for(app) as api:
+            assert (await log_in(api, email)).status_code == 403
+            [message] = await mail_to(box, email)
+            link = link_token(message, "verify-email")
+            confirmed = await submit(
+                browser, f"/app/verify?token={link}", "/app/verify", token=link
+            )
+            assert confirmed.status_code == 200
+            tokens = (await log_in(api, email)).json()
+            lists = await api.get("/api/lists", headers=bearer(tokens["access_token"]))
+        assert shared in [item["id"] for item in lists.json()]
 
 
 async def test_the_pages_are_limited_as_the_api_is(make_app: Callable[..., FastAPI]) -> None:

@@ -164,7 +164,7 @@ async def test_every_field_comments_mentions_and_activity(
     await page.keyboard.press("ArrowDown")
     await page.keyboard.press("Enter")
     await expect(members).to_be_hidden()
-    await expect(comment).to_have_value(f"Thanks @[Ana Lima]({ana_id}) ")
+    await expect(comment).to_have_value("Thanks @Ana Lima ")
     await page.keyboard.type("for *paying*")
     await page.get_by_role("button", name="Post comment").click()
     said = page.locator(".comments li")
@@ -174,7 +174,7 @@ async def test_every_field_comments_mentions_and_activity(
     assert posted["mentions"] == [ana_id]
 
     done = page.get_by_role("region", name="Activity")
-    await expect(done).to_contain_text("You changed the due date to 3 May, 09:30")
+    await expect(done).to_contain_text("You changed the due date to May 3, 2030, 9:30 AM")
     await expect(done).to_contain_text("You changed the assignee to Ana Lima")
     await expect(done).to_contain_text("You commented on Pay the rent")
     await both_schemes(watched)
@@ -269,7 +269,9 @@ async def test_without_javascript_a_task_is_edited_and_commented(
     )
     await (await field(page, "Repeat in words")).fill("now and then")
     await page.get_by_role("button", name="Save").click()
-    await expect(page.get_by_role("alert")).to_contain_text("recurrence")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Can't read 'now and then': try 'every monday'"
+    )
     assert task_of(server, headers, task["id"])["recurrence"] == "FREQ=YEARLY"
     await page.get_by_role("textbox", name="Comment").fill("Photos <img src=x onerror=alert(1)>")
     await page.get_by_role("button", name="Post comment").click()
@@ -324,10 +326,10 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
     page = viewer.page
     await sign_in(page, server, ana_email)
     await page.get_by_role("navigation", name="Lists").get_by_role("link", name="Home").click()
-    rows = page.locator("#tasks > li")
-    await expect(rows).to_have_count(3)  # the subtask too
+    rows = page.locator("#tasks li.task")
+    await expect(rows).to_have_count(3)  # the subtask too, under its parent
     await expect(page.get_by_role("checkbox")).to_have_count(0)
-    await expect(page.locator("#tasks[data-reorder], #tasks > li[draggable=true]")).to_have_count(0)
+    await expect(page.locator("#tasks[data-reorder], #tasks li[draggable=true]")).to_have_count(0)
     for name in owners:  # nothing to add to it, nor to rename or delete it with
         await expect(page.get_by_role("textbox", name=name)).to_have_count(0)
     await expect(page.get_by_role("link", name="Delete list")).to_have_count(0)

@@ -120,6 +120,26 @@ async def test_a_repeat_rule_changed_is_said_in_words_in_the_activity(
         assert "FREQ=WEEKLY" not in page.text.split('id="activity-heading"')[-1], language
 
 
+async def test_a_due_day_or_time_changed_is_one_sentence_in_the_activity(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    """A day comes with its midnight as `due_at`, and a time clears the day: each change of the
+    due is said once."""
+    task = await api(signed_in, "POST", "/api/tasks", {"title": "Water"})
+    path = f"/api/tasks/{task['id']}"
+    await api(signed_in, "PATCH", path, {"due_date": "2030-05-06"})
+    await api(signed_in, "PATCH", path, {"due_at": "2030-05-07T10:00:00Z"})
+    await api(signed_in, "PATCH", path, {"due_date": "2030-05-09"})
+    page = await signed_in.browser.get(f"/app/tasks/{task['id']}")
+    assert page.status_code == 200, page.text
+    activity = unescape(page.text.split('id="activity-heading"')[-1])
+    said = re.findall(r"You changed the due date to ([^<]+?)\s*<", activity)
+    assert len(said) == 3, said
+    assert said[0].startswith("9 May"), said
+    assert said[2].startswith("6 May"), said
+    assert "cleared the due date" not in activity
+
+
 async def test_an_unreadable_filter_or_search_says_so(signed_in: Account) -> None:  # noqa: F811
     await api(signed_in, "POST", "/api/tasks", {"title": "Milk", "priority": "high"})
     unread = await signed_in.browser.get("/app/", params={"filter": "p1 & ("})
@@ -263,10 +283,14 @@ async def test_a_lists_owner_pages_and_forms_are_its_owners(
                     signed_in, "POST", f"/api/lists/{home['id']}/invitations", {"role": role}
                 )
                 await api(other, "POST", "/api/invitations/accept", {"token": link["token"]})
+            if role == "editor":  # what is refused is said in the person's language
+                await api(other, "PATCH", "/api/auth/me", {"language": "de"})
             assert (await other.sign_in()).status_code == 303
             refused = 404 if role is None else 403
             page = await other.browser.get(f"{path}/delete")
             assert page.status_code == refused, (role, page.text)
+            if role == "editor":
+                assert "Das darf nur, wem die Liste gehört" in page.text
             assert not offers_the_owners(page.text), role
             sharing = await other.browser.get(f"{path}/sharing")
             assert sharing.status_code == (404 if role is None else 200), role

@@ -1,6 +1,7 @@
 """Webhook receivers for tests: an HTTP server on 127.0.0.1 in a thread of its own, which
 records every request that arrived whole and answers as the test says (status, body, delay,
-Location); and one that accepts connections and never answers (`never_answering`)."""
+Location, other headers); and one that accepts connections and never answers
+(`never_answering`)."""
 
 import asyncio
 import threading
@@ -36,6 +37,7 @@ class Answer:
     body: bytes = b""
     delay: float = 0.0
     location: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +78,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.send_response(answer.status)
                 if answer.location:
                     self.send_header("Location", answer.location)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)

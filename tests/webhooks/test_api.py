@@ -310,7 +310,8 @@ async def test_the_events_are_documented_as_openapi_webhooks(schema: dict[str, A
         "task.created", "task.updated", "task.completed", "task.reopened", "task.deleted",
         "list.created", "list.updated", "list.deleted", "list.member_added",
         "list.member_removed", "reminder.fired", "comment.created", "comment.updated",
-        "comment.deleted", "ping",
+        "comment.deleted", "ping", "section.created", "section.updated", "section.deleted",
+        "attachment.created", "attachment.deleted",
     }  # fmt: skip
     for operation in (item["post"] for item in documented.values()):
         body = operation["requestBody"]["content"]["application/json"]["schema"]

@@ -54,7 +54,13 @@ async def import_file(
 def content(document: dict[str, Any]) -> Any:
     """An export's content, free of ids, times of making and places: each list's name and
     colour in order, with its tasks in order (each with its content, its reminders without
-    ids, and its subtasks in order), and the inbox's the same way."""
+    ids, its section's name, and its subtasks in order), its sections' names in order, and the
+    inbox's the same way."""
+    section_names = {
+        section["id"]: section["name"]
+        for item in document["lists"]
+        for section in item.get("sections", [])
+    }
 
     def tasks_of(list_id: Any, parent_id: Any) -> list[Any]:
         siblings = [
@@ -65,6 +71,7 @@ def content(document: dict[str, Any]) -> Any:
             {
                 **{name: t[name] for name in TASK_CONTENT},
                 "reminders": [{k: v for k, v in r.items() if k != "id"} for r in t["reminders"]],
+                "section": section_names.get(t.get("section_id")),
                 "subtasks": tasks_of(list_id, t["id"]) if parent_id is None else [],
             }
             for t in siblings
@@ -73,7 +80,11 @@ def content(document: dict[str, Any]) -> Any:
     lists = sorted(document["lists"], key=lambda item: item["position"])
     return {
         "lists": [
-            {**{name: item[name] for name in LIST_CONTENT}, "tasks": tasks_of(item["id"], None)}
+            {
+                **{name: item[name] for name in LIST_CONTENT},
+                "sections": [section["name"] for section in item.get("sections", [])],
+                "tasks": tasks_of(item["id"], None),
+            }
             for item in lists
         ],
         "inbox": tasks_of(None, None),

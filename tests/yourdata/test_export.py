@@ -9,7 +9,10 @@ import httpx
 from tests.lists.sharing import share
 from tests.yourdata.helpers import TODOIST_HEADER, export, import_file
 
-SECTIONS = {"format", "version", "exported_at", "user", "lists", "tasks", "webhooks", "tokens"}
+SECTIONS = {
+    *("format", "version", "exported_at", "user"),
+    *("lists", "tasks", "webhooks", "tokens", "push_subscriptions", "attachments"),
+}
 
 
 async def _get(client: httpx.AsyncClient, path: str) -> Any:
@@ -26,6 +29,8 @@ async def test_the_export_shows_each_thing_as_its_route_does(
         assert own.status_code == 201, own.text
         own_id = own.json()["id"]
         await share(kim, lee, own_id, "viewer")
+        section = await kim.post(f"/api/lists/{own_id}/sections", json={"name": "Part"})
+        assert section.status_code == 201, section.text
         leez = await lee.post("/api/lists", json={"name": "Lee's"})
         await share(lee, kim, leez.json()["id"], "editor")
         made = []
@@ -62,6 +67,9 @@ async def test_the_export_shows_each_thing_as_its_route_does(
         assert document["user"] == await _get(kim, "/api/auth/me")
         (listed,) = document["lists"]
         members = listed.pop("members")
+        sections = listed.pop("sections")
+        assert sections == await _get(kim, f"/api/lists/{own_id}/sections")
+        assert [s["name"] for s in sections] == ["Part"]
         assert listed == await _get(kim, f"/api/lists/{own_id}")
         assert members == await _get(kim, f"/api/lists/{own_id}/members")
         assert [m["role"] for m in members] == ["owner", "viewer"]
@@ -86,11 +94,13 @@ async def test_an_empty_account_exports_empty_sections(
 ) -> None:
     async with person() as client:
         document = await export(client)
-        assert {name: document[name] for name in ("lists", "tasks", "webhooks", "tokens")} == {
+        sections = ("lists", "tasks", "webhooks", "tokens", "push_subscriptions")
+        assert {name: document[name] for name in sections} == {
             "lists": [],
             "tasks": [],
             "webhooks": [],
             "tokens": [],
+            "push_subscriptions": [],
         }
 
 

@@ -1,6 +1,7 @@
 """The export as iCalendar (`GET /api/export?format=ics`): the same tasks as the JSON export,
-one VCALENDAR of VTODOs by the CalDAV mapping, one VTIMEZONE per zone used; read by
-`icalendar` and `vobject`; and a round trip through the ics import keeps the tasks."""
+one VCALENDAR of VTODOs by the CalDAV mapping (a task's files as its ATTACH lines, under
+PUBLIC_URL or the request's base), one VTIMEZONE per zone used; read by `icalendar` and
+`vobject`; and a round trip through the ics import keeps the tasks."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -11,9 +12,11 @@ import pytest
 import vobject
 from icalendar import Calendar
 
+from tests.files.helpers import PNG, upload
 from tests.lists.sharing import share
-from tests.support import assert_error
+from tests.support import app_for, assert_error, client_for, make_settings, token_for
 from tests.yourdata.helpers import export, import_file
+from todo_api.config import Settings
 
 # What the service stamps anew on each task it makes.
 STAMPS = ("DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE")
@@ -329,3 +332,79 @@ async def test_two_zones_a_client_gave_one_name_keep_their_own_times(
         for todo in calendar.walk("VTODO")
     }
     assert named == {"East": 5, "West": -3}
+
+
+async def test_a_tasks_section_is_in_the_ics_export_as_caldav_writes_it(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        home = (await client.post("/api/lists", json={"name": "Home"})).json()
+        made = await client.post(f"/api/lists/{home['id']}/sections", json={"name": "Dairy"})
+        body = {"title": "Milk", "list_id": home["id"], "section_id": made.json()["id"]}
+        assert (await client.post("/api/tasks", json=body)).status_code == 201
+        assert (await client.post("/api/tasks", json={"title": "Bread"})).status_code == 201
+        calendar = Calendar.from_ical(await _ics_export(client))
+        sections = {str(t["SUMMARY"]): t.get("X-TODO-API-SECTION") for t in calendar.walk("VTODO")}
+        assert sections == {"Milk": "Dairy", "Bread": None}
+
+
+def _attach_lines(todo: Any) -> list[tuple[str, str, str]]:
+    """(url, FMTTYPE, FILENAME) of each ATTACH of a VTODO."""
+    found = todo.get("ATTACH", [])
+    values = found if isinstance(found, list) else [found]
+    return [(str(a), a.params["FMTTYPE"], a.params["FILENAME"]) for a in values]
+
+
+async def test_a_tasks_files_are_its_attach_lines_as_caldav_writes_them(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        me = (await client.get("/api/auth/me")).json()
+        plain = await _post(client, "/api/tasks", title="Taxes")
+        note = await upload(client, plain["id"], b"receipts\n", "notes; q:1, 2026.txt")
+        scan = await upload(client, plain["id"], PNG, "scan.png", "image/png")
+        # A task a calendar app gave (what it gave is kept: written through icalendar).
+        sent = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 14.4//EN\r\n"
+            "BEGIN:VTODO\r\nUID:SUIT-APPLE\r\nDTSTAMP:20310101T100000Z\r\n"
+            "SUMMARY:Pick up the suit\r\nLOCATION:Tailor\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+        )
+        suit_path = f"/dav/calendars/{me['id']}/inbox/suit.ics"
+        put = await client.put(suit_path, content=sent, headers={"Content-Type": "text/calendar"})
+        assert put.status_code == 201, put.text
+        suit = next(t for t in (await client.get("/api/tasks")).json() if t["title"] != "Taxes")
+        ticket = await upload(client, suit["id"], b"%PDF-1.4\n", "ticket.pdf", "application/pdf")
+        await _post(client, "/api/tasks", title="No files")
+
+        exported = {str(t["SUMMARY"]): t for t in _todos(await _ics_export(client)).values()}
+        base = "http://test/api/attachments"
+        assert _attach_lines(exported["Taxes"]) == [
+            (f"{base}/{note['id']}/content", "text/plain", note["name"]),
+            (f"{base}/{scan['id']}/content", "image/png", "scan.png"),
+        ]
+        assert _attach_lines(exported["Pick up the suit"]) == [
+            (f"{base}/{ticket['id']}/content", "application/pdf", "ticket.pdf")
+        ]
+        assert "ATTACH" not in exported["No files"]
+        # Each VTODO as CalDAV serves it, the ATTACH lines and all.
+        for title, path in [
+            ("Taxes", f"/dav/calendars/{me['id']}/inbox/{plain['id']}.ics"),
+            ("Pick up the suit", suit_path),
+        ]:
+            served = await client.get(path)
+            assert served.status_code == 200, served.text
+            (dav_todo,) = Calendar.from_ical(served.content).walk("VTODO")
+            assert exported[title].to_ical() == dav_todo.to_ical()
+
+
+async def test_the_exports_file_urls_are_under_public_url(settings: Settings) -> None:
+    public = make_settings(
+        settings.database_url or "", settings.data_dir, public_url="https://tasks.example.com/"
+    )
+    async with app_for(public) as app, client_for(app, token_for(public)) as client:
+        task = await _post(client, "/api/tasks", title="Public")
+        made = await upload(client, task["id"])
+        (todo,) = _todos(await _ics_export(client)).values()
+        assert [url for url, _, _ in _attach_lines(todo)] == [
+            f"https://tasks.example.com/api/attachments/{made['id']}/content"
+        ]

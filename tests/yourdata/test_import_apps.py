@@ -21,7 +21,7 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
         assert answer.status_code == 200, answer.text
         result = answer.json()
         assert result["lists"] == 1
-        assert result["tasks"] == 8
+        assert result["tasks"] == 9
         assert [(s["line"], s["reason"].split()[0]) for s in result["skipped"]] == [
             (6, "notes"),
             (11, "DURATION"),
@@ -60,7 +60,7 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
         bins = by_title["Take out the bins"]
         assert bins["recurrence"] == "FREQ=WEEKLY;BYDAY=MO,TH"
         assert date.fromisoformat(bins["due_date"]).weekday() in (0, 3)
-        assert bins["tags"] == ["errands"]
+        assert bins["tags"] == []
         parcel = by_title["Post the parcel"]
         assert parcel["description"] == "Before noon, at the counter"
         assert parcel["priority"] == "none"
@@ -72,8 +72,27 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
         assert card["due_date"] == (today + timedelta(days=(4 - today.weekday()) % 7)).isoformat()
         fence = by_title["Paint the fence"]
         assert fence["recurrence"] == "FREQ=WEEKLY;INTERVAL=2"
-        assert fence["tags"] == ["home projects"]
+        assert fence["tags"] == []
         assert fence["timezone"] == "UTC"  # the file names none: the user's
+
+        # Its sections, in the file's order, each with the tasks after it; a subtask in its
+        # parent's.
+        sections = (await client.get(f"/api/lists/{made['id']}/sections")).json()
+        assert [s["name"] for s in sections] == ["Errands", "Home Projects"]
+        errands, projects = (s["id"] for s in sections)
+        in_section = {t["title"]: t["section_id"] for t in tasks}
+        assert in_section == {
+            "Plan the trip": None,
+            "Book flights": None,
+            "Compare fares": None,
+            "Water the plants": None,
+            "Take out the bins": errands,
+            "Post the parcel": errands,
+            "Renew the library card": errands,
+            "Paint the fence": projects,
+            "Buy the paint": projects,
+        }
+        assert by_title["Buy the paint"]["parent_id"] == fence["id"]
 
 
 async def test_a_todoist_import_takes_the_list_name_given(
@@ -128,3 +147,34 @@ async def test_google_takeout_tasks_become_lists(person: Callable[..., httpx.Asy
         assert subtasks[0]["due_date"] == "2031-02-14"
         assert subtasks[1]["is_completed"] is True
         assert [t["title"] for t in await tasks_of(client, shopping["id"])] == ["Oat milk"]
+
+
+async def test_todoist_sections_a_list_cannot_take_are_listed_and_their_tasks_in_none(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    header = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE"
+    rows = [
+        header,
+        "section,Errands,,,,,,,,",
+        "task,Buy milk,,4,1,Sam (1),,,en,",
+        "section,ERRANDS,,,,,,,,",  # the same name, ignoring case
+        "task,Buy bread,,4,1,Sam (1),,,en,",
+        "section,,,,,,,,,",  # no name
+        "task,Buy eggs,,4,1,Sam (1),,,en,",
+    ]
+    async with person() as client:
+        body = ("\r\n".join(rows) + "\r\n").encode()
+        answer = await import_file(client, "todoist", body, content_type="text/csv")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["skipped"] == [
+            {"line": 4, "reason": "section ERRANDS left out"},
+            {"line": 6, "reason": "a section without a name"},
+        ]
+        (made,) = await lists_of(client)
+        [errands] = (await client.get(f"/api/lists/{made['id']}/sections")).json()
+        tasks = await tasks_of(client, made["id"])
+        assert [(t["title"], t["section_id"]) for t in tasks] == [
+            ("Buy milk", errands["id"]),
+            ("Buy bread", None),
+            ("Buy eggs", None),
+        ]

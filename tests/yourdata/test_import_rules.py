@@ -298,12 +298,13 @@ async def test_imported_tasks_reach_the_change_feed_and_webhooks(
 
         (made,) = (await client.get("/api/lists")).json()
         page = await read_feed(client, start.json()["next"], wait_for=[made["id"]])
-        assert len(page["changes"]) == 8
+        assert len(page["changes"]) == 9
         assert [item["name"] for item in page["lists"]] == ["Todoist import"]
+        assert [item["name"] for item in page["sections"]] == ["Errands", "Home Projects"]
 
         deliveries = await client.get(f"/api/webhooks/{hook.json()['id']}/deliveries")
         rows = deliveries.json()
-        assert [row["type"] for row in rows] == ["task.created"] * 8
+        assert [row["type"] for row in rows] == ["task.created"] * 9
         assert {row["status"] for row in rows} == {"pending"}
 
 

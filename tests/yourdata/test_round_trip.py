@@ -1,10 +1,13 @@
 """Export, import into another user, export again: the same content."""
 
 from collections.abc import Callable
+from typing import get_args
 
 import httpx
 
 from tests.yourdata.helpers import content, export, import_file
+from todo_api.accounts.schemas import Theme
+from todo_api.yourdata import importer
 
 
 async def _fill(client: httpx.AsyncClient) -> None:
@@ -18,11 +21,17 @@ async def _fill(client: httpx.AsyncClient) -> None:
 
     work = await post("/api/lists", name="Work", color="#ff8800")
     home = await post("/api/lists", name="Home")
+    later = await post(f"/api/lists/{work['id']}/sections", name="Later")
+    now = await post(f"/api/lists/{work['id']}/sections", name="Now")
+    moved = await client.post(f"/api/sections/{now['id']}/move", json={"before": later["id"]})
+    assert moved.status_code == 200, moved.text
+    await post(f"/api/lists/{home['id']}/sections", name="Garden")
     report = await post(
         "/api/tasks",
         title="Quarterly report",
         description="Numbers from finance\nthen the charts",
         list_id=work["id"],
+        section_id=later["id"],
         priority="high",
         due_at="2031-03-31T15:00:00Z",
         start_at="2031-03-20T08:00:00Z",
@@ -40,6 +49,7 @@ async def _fill(client: httpx.AsyncClient) -> None:
         "/api/tasks",
         title="Stand-up",
         list_id=work["id"],
+        section_id=now["id"],
         due_date="2031-01-05",
         timezone="America/New_York",
         recurrence="FREQ=WEEKLY;BYDAY=MO,WE",
@@ -95,6 +105,11 @@ async def test_a_round_trip_keeps_everything_a_person_set(
         again = await export(second)
         inbox = [t for t in again["tasks"] if t["title"] != "Already here"]
         assert content({**again, "tasks": inbox}) == content(exported)
+        assert content(again)["lists"][1]["sections"] == ["Now", "Later"]
+        sections = {task["title"]: task["section"] for task in content(again)["lists"][1]["tasks"]}
+        assert sections == {"Quarterly report": "Later", "Stand-up": "Now"}
+        (report,) = [t for t in content(again)["lists"][1]["tasks"] if t["subtasks"]]
+        assert {task["section"] for task in report["subtasks"]} == {"Later"}
         # Counted as any other tasks: the inbox's total, its open ones, each list's.
         for state, expected in ((None, 3), ("false", 2), ("true", 1)):
             params = {"list_id": "inbox"} | ({"completed": state} if state else {})
@@ -127,6 +142,48 @@ async def test_the_exporters_language_is_the_importers_unless_they_chose_one(
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"lists": 0, "tasks": 1, "skipped": []}
         assert (await chosen.get("/api/auth/me")).json()["language"] == "fr"
+
+
+async def test_the_exporters_theme_is_the_importers_unless_they_chose_one(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as fresh, person() as chosen:
+        changed = await first.patch("/api/auth/me", json={"theme": "dark"})
+        assert changed.status_code == 200, changed.text
+        await first.post("/api/tasks", json={"title": "Water the plants"})
+        exported = await export(first)
+        assert exported["user"]["theme"] == "dark"
+        body = httpx.Response(200, json=exported).content
+
+        assert (await fresh.get("/api/auth/me")).json()["theme"] is None
+        answer = await import_file(fresh, "todo-api", body)
+        assert answer.status_code == 200, answer.text
+        assert (await fresh.get("/api/auth/me")).json()["theme"] == "dark"
+
+        changed = await chosen.patch("/api/auth/me", json={"theme": "light"})
+        assert changed.status_code == 200, changed.text
+        answer = await import_file(chosen, "todo-api", body)
+        assert answer.status_code == 200, answer.text
+        assert (await chosen.get("/api/auth/me")).json()["theme"] == "light"
+
+
+def test_an_import_takes_the_themes_an_account_takes() -> None:
+    assert get_args(Theme) == importer.THEMES
+
+
+async def test_a_theme_the_web_app_does_not_have_refuses_the_file(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as second:
+        await first.post("/api/tasks", json={"title": "Buy milk"})
+        exported = await export(first)
+        exported["user"]["theme"] = "sepia"
+        answer = await import_file(second, "todo-api", httpx.Response(200, json=exported).content)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["details"] == [
+            {"index": "user", "field": "theme", "message": "must be one of light, dark"}
+        ]
+        assert (await second.get("/api/auth/me")).json()["theme"] is None
 
 
 async def test_a_language_the_service_does_not_speak_refuses_the_file(

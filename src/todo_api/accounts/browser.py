@@ -16,14 +16,17 @@ every process (an ending is told to every process as a revocation: todo_api.live
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from todo_api.accounts import service, sign_ins
 from todo_api.accounts.requests import origin_of
+from todo_api.auth import live_sign_ins
 from todo_api.auth.errors import SignInNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.live_sign_ins import LiveSignIns
@@ -35,12 +38,51 @@ from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 
 
+class Unconfirmed(Exception):
+    """The user's row read again is not the one remembered (changed, or gone): the page is to
+    be made again from the row the gate reads."""
+
+
+class Confirmation:
+    """For a sign-in whose user's row is the one this process read last
+    (`BrowserSignIns.remembered`): whether the request has read the row again and found it
+    the same (and the sign-in working, when this process does not know it: `generation`).
+    Until then nothing the page made may be shown."""
+
+    __slots__ = ("_live", "done", "generation", "sign_in")
+
+    def __init__(self, live: LiveSignIns, sign_in: uuid.UUID, generation: int | None) -> None:
+        self._live = live
+        self.sign_in = sign_in
+        self.generation = generation  # None: known to work; else its state is to be read
+        self.done = False
+
+    def check(self, remembered: Row, fresh: Row | None, state: Mapping[str, Any]) -> None:
+        """`fresh` is the row read again in the request (and `state` the sign-in's, read with
+        it when `generation` is not None): Unconfirmed unless the row is the same and the
+        sign-in works."""
+        if fresh is None or fresh != remembered:
+            raise Unconfirmed
+        if self.generation is not None:
+            if not live_sign_ins.working(state):
+                raise Unconfirmed
+            self._live.found_working(self.sign_in, self.generation)
+        self.done = True
+
+
 @dataclass(frozen=True, slots=True)
 class BrowserSignIn:
-    """The signed-in browser's user row, and its sign-in's id."""
+    """The signed-in browser's user row, and its sign-in's id. With `confirmation`, the row is
+    the one this process read last, to be read again by the page's first statement (the list
+    pages' sidebar: one round trip less a page) and checked the same (`Confirmation.check`)."""
 
     user: Row
     sign_in: uuid.UUID
+    confirmation: Confirmation | None = None
+
+
+# The users whose row a process remembers (a row each, the oldest forgotten first).
+REMEMBERED_ROWS_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +102,9 @@ class BrowserSignIns:
         self._signer = Signer(settings.signing_secret(), f"browser-sign-in:{name}")
         self._secure = (settings.public_url or "").startswith("https://")
         self._require_verified = settings.email_verification_mode == "required"
+        # The user's row each user's last working sign-in read, by the user's id: never shown
+        # unless read again (`remembered`).
+        self._rows: dict[uuid.UUID, Row] = {}
 
     async def start(self, request: Request, response: Response, user_id: uuid.UUID) -> None:
         """Sign the browser in as `user_id`: a new sign-in, made from the request's origin,
@@ -103,10 +148,30 @@ class BrowserSignIns:
                     conn=conn, user_id=cookie.user_id, sign_in=cookie.sign_in
                 )
         if user is None or (self._require_verified and not user.email_verified):
+            self._rows.pop(cookie.user_id, None)
             return None
         if generation is not None:
             live.found_working(cookie.sign_in, generation)
+        rows = self._rows
+        if cookie.user_id not in rows and len(rows) >= REMEMBERED_ROWS_MAX:
+            del rows[next(iter(rows))]
+        rows[cookie.user_id] = user
         return BrowserSignIn(user, cookie.sign_in)
+
+    def remembered(self, request: Request) -> BrowserSignIn | None:
+        """The browser's sign-in without a statement, when this process remembers its user's
+        row: that row, to be confirmed by the page (read again in its own first statement,
+        with the sign-in's state unless this process knows it works:
+        `BrowserSignIn.confirmation`); else None (`current` then)."""
+        cookie = self._read(request)
+        if cookie is None:
+            return None
+        row = self._rows.get(cookie.user_id)
+        if row is None:
+            return None
+        live = held(request.app, LiveSignIns)
+        confirmation = Confirmation(live, cookie.sign_in, live.known(cookie.sign_in))
+        return BrowserSignIn(row, cookie.sign_in, confirmation)
 
     def held_one(self, request: Request) -> bool:
         """Whether the browser sent a cookie of a sign-in (ended or not)."""

@@ -265,7 +265,7 @@ async def me(user: CurrentUser, conn: Connection) -> Any:
     "/me",
     response_model=Me,
     responses=error_responses(401),
-    summary="Change your name, time zone or language",
+    summary="Change your name, time zone, language or theme",
     openapi_extra=documented(body=MeUpdate),
 )
 async def change_me(request: Request) -> Any:

@@ -110,6 +110,8 @@ class UserRead(BaseModel):
 
 # The languages the web app speaks (those quick add reads: kit.words.LANGUAGES).
 Language = Literal["en", "de", "fr", "es", "it", "pt", "nl"]
+# The web app's colours; null: the system's (the browser's `prefers-color-scheme`).
+Theme = Literal["light", "dark"]
 
 
 class Me(UserRead):
@@ -122,6 +124,9 @@ class Me(UserRead):
         default=None,
         description="The language the web app speaks to you; null: your browser's",
         examples=["de"],
+    )
+    theme: Theme | None = Field(
+        default=None, description="The web app's colours; null: your system's", examples=["dark"]
     )
     email_verified: bool = Field(
         default=False,
@@ -147,7 +152,7 @@ class Me(UserRead):
 class MeUpdate(Change):
     """What you change of yourself: your name (null: none), your time zone (links such as
     Asia/Calcutta are kept as given; it cannot be null; your tasks keep theirs), the web app's
-    language (null: your browser's)."""
+    language (null: your browser's) and its colours (`theme`; null: your system's)."""
 
     model_config = ConfigDict(json_schema_extra=change_schema("timezone"))
 
@@ -155,6 +160,9 @@ class MeUpdate(Change):
     timezone: ZoneName | None = None
     language: Language | None = Field(
         default=None, description="The web app's language; null: your browser's"
+    )
+    theme: Theme | None = Field(
+        default=None, description="The web app's colours; null: your system's"
     )
 
     _not_null = field_validator("timezone")(refuse_null)

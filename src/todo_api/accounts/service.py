@@ -14,7 +14,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, true, update
+from sqlalchemy import Select, bindparam, func, insert, select, true, update
 
 from todo_api.accounts import registration, sign_ins
 from todo_api.accounts.passwords import PasswordHashing
@@ -159,6 +159,32 @@ _USER_AND_SIGN_IN = Query(
     .where(users.c.id == bindparam("user_id")),
     any_plan=True,
 )
+
+
+_ME = users.alias("me")  # named apart: no subquery of the statement it joins correlates with it
+_ME_PREFIX = "me_"
+_ME_LABELS = tuple((column.name, f"{_ME_PREFIX}{column.name}") for column in users.c)
+
+
+def with_user_row(statement: Select[Any], *, sign_in: bool = False) -> Select[Any]:
+    """`statement` (of one row) with the row of the user `user_id` beside its columns (each
+    named `me_<column>`: `user_row_of`), and with `sign_in` the state of the sign-in
+    `family_id` (live_sign_ins.STATE's columns); no row when there is no such user."""
+    me = _ME.join(live_sign_ins.STATE, true()) if sign_in else _ME
+    more = live_sign_ins.STATE.c if sign_in else ()
+    return (
+        statement.add_columns(
+            *(column.label(f"{_ME_PREFIX}{column.name}") for column in _ME.c), *more
+        )
+        .select_from(me)
+        .where(_ME.c.id == bindparam("user_id"))
+    )
+
+
+def user_row_of(row: dict[str, Any]) -> Row:
+    """The user's row out of a row of `with_user_row` (its columns taken out of `row`), as
+    `get_user` gives it."""
+    return Row({name: row.pop(label) for name, label in _ME_LABELS})
 
 
 async def get_user(*, conn: Connection, user_id: uuid.UUID) -> Row | None:

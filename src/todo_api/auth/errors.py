@@ -27,8 +27,10 @@ def _bearer_challenge(message: str | None) -> dict[str, str]:
 class Unauthorized(ApiError):
     status, code = 401, ErrorCode.UNAUTHORIZED
 
-    def __init__(self, message: str = "Missing bearer token") -> None:
-        super().__init__(message, headers=_bearer_challenge(None))
+    def __init__(
+        self, message: str = "Missing bearer token", headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, headers=headers or _bearer_challenge(None))
 
 
 class InvalidToken(ApiError):

@@ -11,12 +11,14 @@ forgotten sign-in costs one lookup). Without the channel every request looks its
 
 import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
 from todo_api.auth.errors import InvalidToken
 from todo_api.auth.hashed_tokens import KNOWN_TOKEN_SECONDS, KnownTokens
-from todo_api.db import Connection, Database, Query, Row
+from todo_api.db import Connection, Database, Query
 from todo_api.tables.users import refresh_tokens
 
 LIVE_SIGN_INS_MAX = 10_000
@@ -36,7 +38,7 @@ STATE = (
 _STATE = Query(select(STATE), any_plan=True)
 
 
-def working(state: Row) -> bool:
+def working(state: Mapping[str, Any]) -> bool:
     """Whether a row with STATE's columns says the sign-in works."""
     return bool(state["sign_in_issued"]) and not state["sign_in_revoked"]
 

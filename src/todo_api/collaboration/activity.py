@@ -59,7 +59,9 @@ _SEEN_LIST = Query(
     select(lists.c.id).where(lists.c.id == bindparam("list_id"), access.can_see_list())
 )
 
-_IDS = frozenset({"assignee_id", "list_id", "parent_id", "owner_id", "user_id", "comment_id"})
+_IDS = frozenset(
+    {"assignee_id", "list_id", "parent_id", "owner_id", "user_id", "comment_id", "section_id"}
+)
 _TIMES = frozenset({"due_at", "start_at"})
 _PRIORITIES = {int(p): p.name for p in Priority}
 

@@ -18,10 +18,11 @@ from todo_api.collaboration.errors import CommentForbidden, CommentNotFound
 from todo_api.collaboration.schemas import CommentCreate, CommentUpdate, comment_body
 from todo_api.db import Connection, IntegrityViolation, Query, Row, UTCDateTime, insert_bound
 from todo_api.kit import access, activity, events
-from todo_api.kit.errors import TaskNotFound
+from todo_api.kit.errors import InvalidField, TaskNotFound
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.paging import page_by_created
+from todo_api.tables.attachments import attachments
 from todo_api.tables.comments import CommentRow, task_comments
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
@@ -156,6 +157,7 @@ async def create_comment(
                 await conn.execute(_INSERT, row)
         except IntegrityViolation:  # the task went meanwhile
             raise TaskNotFound from None
+        await _attach(conn, task_id, row["id"], data.attachment_ids)
         await _record(conn, "comment.created", user_id, task, {"comment_id": [None, row["id"]]})
         await events.record(
             conn,
@@ -165,6 +167,32 @@ async def create_comment(
             watchers=watchers,
         )
     return cast(CommentRow, row)
+
+
+async def _attach(
+    conn: Connection, task_id: uuid.UUID, comment_id: uuid.UUID, ids: list[uuid.UUID]
+) -> None:
+    """Give the comment the files `ids`; raises InvalidField naming `attachment_ids` when one
+    is not a file of the task, or is on another comment already."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return
+    # Files of the task not yet on a comment.
+    statement = (
+        update(attachments)
+        .where(
+            attachments.c.id.in_(wanted),
+            attachments.c.task_id == task_id,
+            attachments.c.comment_id.is_(None),
+        )
+        .values(comment_id=comment_id)
+    )
+    done = await conn.execute(statement)
+    if done.rowcount != len(wanted):
+        raise InvalidField(
+            "attachment_ids",
+            "names a file that was not uploaded for this task, or is on another comment",
+        )
 
 
 async def list_comments(
@@ -266,11 +294,11 @@ async def add_imported(
     conn: Connection,
     user_id: uuid.UUID,
     made: list[tuple[dict[str, Any], list[tuple[str, datetime]]]],
-) -> int:
+) -> list[uuid.UUID]:
     """Comments of an import on the user's tasks just made (each task's row, and its
     comments' bodies and times), the importer their author, in the import's transaction;
-    each a `comment.created`, as the import's tasks are each a `task.created`; returns how
-    many."""
+    each a `comment.created`, as the import's tasks are each a `task.created`; returns their
+    ids, in the order given (the import puts the files that were on them back on them)."""
     rows = []
     for task, comments in made:
         for body, at in comments:
@@ -309,7 +337,7 @@ async def add_imported(
             data=[comment_body(row) for row in rows],
             watchers=await events.watchers_of_user(conn, user_id),
         )
-    return len(rows)
+    return [row["id"] for row in rows]
 
 
 async def _record(

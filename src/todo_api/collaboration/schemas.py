@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from todo_api.kit import text
 from todo_api.kit.inputs import Input
+from todo_api.tables.attachments import ATTACHMENTS_MAX_COUNT
 from todo_api.tables.comments import COMMENT_BODY_MAX_LENGTH
 
 
@@ -38,6 +39,12 @@ Body = Annotated[
 
 class CommentCreate(Input):
     body: Body
+    attachment_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=ATTACHMENTS_MAX_COUNT,
+        description="Files uploaded for the task (POST /api/tasks/{id}/attachments) that the "
+        "comment carries",
+    )
 
 
 class CommentUpdate(Input):
@@ -71,13 +78,14 @@ class ActivityItem(BaseModel):
     action: str = Field(
         description="task.created, task.updated, task.completed, task.reopened, task.deleted, "
         "task.moved, comment.created, comment.deleted, member.joined, member.left, "
-        "member.role_changed or list.updated",
+        "member.role_changed, list.updated, section.created, section.updated (renamed) or "
+        "section.deleted",
         examples=["task.updated"],
     )
     task_id: uuid.UUID | None
     changes: dict[str, list[Any]] = Field(
         description='Each field the change touched, as `"field": [old, new]` (a comment\'s '
-        "`comment_id`, a member's `user_id` and `role`)",
+        "`comment_id`, a member's `user_id` and `role`, a section's `section_id` and `name`)",
         examples=[{"title": ["Milk", "Oat milk"]}],
     )
 

@@ -16,6 +16,7 @@ from todo_api.dav.resources import GETCTAG, SYNC_TOKEN, Path, answer, requested
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import DAV, Answer, Name
 from todo_api.db import Row
+from todo_api.files import in_calendar
 from todo_api.kit import changes
 from todo_api.kit.deps import held
 
@@ -51,6 +52,7 @@ async def propfind(call: Call, path: Path) -> Response:
         raise DavError(400, "A PROPFIND body is a DAV:propfind")
     wanted, names_only = requested(root)
     user_id = call.user_id
+    base = in_calendar.base_url(call.request)
     async with call.connection() as conn:
         email = await store.email_of(conn, user_id)
     tokens = held(call.request.app, changes.SyncTokens)
@@ -92,7 +94,7 @@ async def propfind(call: Call, path: Path) -> Response:
             if row is None:
                 raise not_found()
             node = single(
-                resources.object_props(row, lambda: resources.object_body(row)),
+                resources.object_props(row, lambda: resources.object_body(row, base)),
                 resources.object_path(user_id, coll, store.object_name(row)),
             )
             return multistatus_response(one_answer(node))
@@ -102,7 +104,7 @@ async def propfind(call: Call, path: Path) -> Response:
         yield await _collection_answer(call, tokens, coll, order, single, email)
         if depth == "1":
             async for row in _objects(call, coll):
-                body = functools.partial(resources.object_body, row)
+                body = functools.partial(resources.object_body, row, base)
                 href = resources.object_path(user_id, coll, store.object_name(row))
                 if names_only:
                     yield single(resources.object_props(row, body), href)
@@ -179,6 +181,7 @@ async def _propfind_filter(
     names_only: bool,
 ) -> Response:
     user_id = call.user_id
+    base = in_calendar.base_url(call.request)
     async with call.connection() as conn:
         cal = await filters.calendar(conn, user_id, path.segment)
         if path.kind == "filter_object":
@@ -186,7 +189,7 @@ async def _propfind_filter(
             if row is None:
                 raise not_found()
             node = single(
-                resources.object_props(row, lambda: resources.object_body(row)),
+                resources.object_props(row, lambda: resources.object_body(row, base)),
                 _filter_object_path(call, cal, row),
             )
             return multistatus_response(one_answer(node))
@@ -199,7 +202,7 @@ async def _propfind_filter(
     async def listing() -> AsyncIterator[Answer]:
         yield await _filter_answer(call, cal, order, single, email, wanted)
         for row in rows:
-            body = functools.partial(resources.object_body, row)
+            body = functools.partial(resources.object_body, row, base)
             href = _filter_object_path(call, cal, row)
             if names_only:
                 yield single(resources.object_props(row, body), href)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import bindparam, select
 from starlette.responses import Response
 
 from todo_api.dav import filters, resources, store
@@ -19,11 +20,14 @@ from todo_api.dav.errors import VALID_DATA, DavError, forbidden, not_found
 from todo_api.dav.resources import CONTENT_TYPE, MAX_RESOURCE_BYTES, Path
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import CALDAV, Name
-from todo_api.db import Connection, Row
+from todo_api.db import Connection, Query, Row
+from todo_api.files import in_calendar
 from todo_api.kit import activity, ical, ordering
 from todo_api.kit.conditional import etag, if_match
 from todo_api.kit.errors import ApiError
+from todo_api.tables import keys
 from todo_api.tables.dav import NAME_MAX_LENGTH, UID_MAX_LENGTH
+from todo_api.tables.sections import sections
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import schedule
 from todo_api.tasks import service as tasks_service
@@ -46,7 +50,7 @@ async def get(call: Call, path: Path) -> Response:
     inm = call.request.headers.get("if-none-match")
     if inm is not None and (inm.strip() == "*" or tag in [t.strip() for t in inm.split(",")]):
         return Response(status_code=304, headers={"ETag": tag})
-    body = resources.object_body(row)
+    body = resources.object_body(row, in_calendar.base_url(call.request))
     if call.request.method == "HEAD":
         body = b""
     return Response(body, media_type=CONTENT_TYPE, headers={"ETag": tag})
@@ -85,6 +89,12 @@ async def put(call: Call, path: Path) -> Response:
         await ordering.serialise(conn, call.user_id, lists=[coll.list_id])
         existing, parent_id = await _checked(call, conn, coll, name, read)
         moving = None if existing is not None else await _moving(call, conn, coll, read.uid)
+        if read.section is not None and parent_id is None:
+            # The section it names, of the list it is in (a subtask is in its parent's); one
+            # the list does not have leaves the task's as it is.
+            section_id = await _section_named(conn, coll.list_id, read.section)
+            if section_id is not None:
+                fields["section_id"] = str(section_id)
         if moving is not None:  # the same task, where it went (its old href: 204 to DELETE)
             source, existing = moving
             await store.mark_moved(conn, call.user_id, source, existing)
@@ -97,10 +107,12 @@ async def put(call: Call, path: Path) -> Response:
             task, created = await _update(call, conn, existing, fields, parent_id, read), False
         # Completing a recurring task makes its next occurrence: the object is then not what
         # the client sent (it lost its RRULE), and the client reads it back.
+        # So is an object whose ATTACH values name other files than the task has (files come
+        # and go through the API only; the object's are the task's).
         as_sent = not (
             task["next_occurrence_id"] is not None
             and (existing is None or existing.next_occurrence_id is None)
-        )
+        ) and read.attached == await in_calendar.file_ids(conn, task["id"])
         await store.keep(
             conn,
             task_id=task["id"],
@@ -285,3 +297,21 @@ def _snapshot(row: Row, comments: list[dict[str, Any]]) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "comments": comments,
     }
+
+
+_SECTION_NAMED = Query(
+    select(sections.c.id).where(
+        sections.c.list_id == bindparam("list_id"), sections.c.name_key == bindparam("name_key")
+    )
+)
+
+
+async def _section_named(
+    conn: Connection, list_id: uuid.UUID | None, name: str
+) -> uuid.UUID | None:
+    """The section of the list with that name, ignoring case (None: none, or the inbox)."""
+    if list_id is None:
+        return None
+    params = {"list_id": list_id, "name_key": keys.name_key(name)}
+    found: uuid.UUID | None = (await conn.execute(_SECTION_NAMED, params)).scalar()
+    return found

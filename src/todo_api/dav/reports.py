@@ -30,6 +30,7 @@ from todo_api.dav.resources import requested
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import CALDAV, DAV, Answer, Name, element, status_bytes
 from todo_api.db import Row
+from todo_api.files import in_calendar
 from todo_api.kit import changes
 from todo_api.kit.deps import held
 from todo_api.tasks.listing import CursorCodec
@@ -71,7 +72,10 @@ def _props_of(root: etree._Element) -> list[Name] | None:
 
 def _object_answer(caller: Caller, coll: Collection, row: Row, wanted: list[Name] | None) -> Answer:
     path = resources.object_path(caller.user_id, coll, store.object_name(row))
-    return resources.object_answer(path, row, lambda: resources.object_body(row), wanted)
+    request = caller.request  # (the files' base is made only for an object's text)
+    return resources.object_answer(
+        path, row, lambda: resources.object_body(row, in_calendar.base_url(request)), wanted
+    )
 
 
 # --- sync-collection ------------------------------------------------------------------------
@@ -183,6 +187,7 @@ def calendar_query(caller: Caller, coll: Collection, root: etree._Element) -> As
         _pages(caller, coll),
         _query_test(root),
         lambda row: _object_answer(caller, coll, row, wanted),
+        in_calendar.base_url(caller.request),
     )
 
 
@@ -211,12 +216,12 @@ async def _pages(caller: Caller, coll: Collection) -> AsyncIterator[Row]:
 
 
 async def _query(
-    rows: AsyncIterator[Row], test: Test | None, answer: Callable[[Row], Answer]
+    rows: AsyncIterator[Row], test: Test | None, answer: Callable[[Row], Answer], base: str
 ) -> AsyncIterator[Answer]:
     if test is None:
         return
     async for row in rows:
-        calendar = Calendar.from_ical(resources.object_body(row))
+        calendar = Calendar.from_ical(resources.object_body(row, base))
         todo = next((c for c in calendar.subcomponents if c.name == "VTODO"), None)
         if todo is not None and test(todo):
             yield answer(row)
@@ -437,17 +442,21 @@ async def filter_report(
     cursors = held(caller.request.app, CursorCodec)
     wanted = _props_of(root)
     coll = cal.collection(caller.user_id)
+    request = caller.request
 
     def answer(row: Row) -> Answer:
         path = resources.object_path(caller.user_id, coll, filters.object_name(row.id))
-        return resources.object_answer(path, row, lambda: resources.object_body(row), wanted)
+        return resources.object_answer(
+            path, row, lambda: resources.object_body(row, in_calendar.base_url(request)), wanted
+        )
 
     if kind == Name(DAV, "sync-collection"):
         return await _filter_sync(caller, cal, root, cursors, answer)
     if kind == Name(CALDAV, "calendar-multiget"):
         return _filter_multiget(caller, cal, root, cursors, answer), []
     if kind == Name(CALDAV, "calendar-query"):
-        return _query(_filter_rows(caller, cal, cursors), _query_test(root), answer), []
+        rows = _filter_rows(caller, cal, cursors)
+        return _query(rows, _query_test(root), answer, in_calendar.base_url(request)), []
     raise DavError(403, "This report is not supported", Name(DAV, "supported-report"))
 
 

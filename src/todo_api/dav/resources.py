@@ -33,6 +33,7 @@ from todo_api.dav.xml import (
     response_bytes,
 )
 from todo_api.db import Row
+from todo_api.files import in_calendar
 from todo_api.kit import ical
 from todo_api.kit.conditional import etag
 
@@ -248,9 +249,10 @@ def collection_props(
     return props
 
 
-def object_body(row: Row) -> bytes:
+def object_body(row: Row, base: str) -> bytes:
     """The calendar object of a task: as the client last sent it while the task has not
-    changed since, else written from the task."""
+    changed since, else written from the task, its files as ATTACH under `base`
+    (`in_calendar.base_url`). (A file added or deleted is a new version of the task.)"""
     if row.dav_sent is not None and row.dav_sent_version == row.version:
         sent: bytes = row.dav_sent.encode()
         return sent
@@ -259,6 +261,7 @@ def object_body(row: Row) -> bytes:
         uid=store.object_uid(row),
         parent_uid=store.parent_uid(row),
         extra=row.dav_extra,
+        files=in_calendar.attached(row, base),
     )
 
 

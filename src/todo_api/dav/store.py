@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 
 from todo_api.db import Connection, Query, Row, insert_bound
+from todo_api.files import in_calendar
 from todo_api.kit import access, changes
 from todo_api.kit.access import Role
 from todo_api.kit.changes import Position
@@ -39,6 +40,7 @@ from todo_api.kit.ids import utcnow
 from todo_api.tables.comments import task_comments
 from todo_api.tables.dav import dav_collections, dav_objects
 from todo_api.tables.lists import lists
+from todo_api.tables.sections import sections
 from todo_api.tables.tasks import departures, task_counts, tasks, tombstones
 from todo_api.tables.users import users
 
@@ -231,9 +233,13 @@ _OBJECT_COLUMNS = (
     dav_objects.c.sent.label("dav_sent"),
     dav_objects.c.sent_version.label("dav_sent_version"),
     _parent_dav.c.uid.label("parent_uid"),
+    sections.c.name.label("section_name"),  # written as X-TODO-API-SECTION
+    in_calendar.COLUMN.label("files"),  # written as ATTACH
 )
-_OBJECTS_FROM = tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id).outerjoin(
-    _parent_dav, _parent_dav.c.task_id == tasks.c.parent_id
+_OBJECTS_FROM = (
+    tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id)
+    .outerjoin(_parent_dav, _parent_dav.c.task_id == tasks.c.parent_id)
+    .outerjoin(sections, sections.c.id == tasks.c.section_id)
 )
 
 

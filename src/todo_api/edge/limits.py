@@ -6,7 +6,8 @@ refused as soon as the count passes the limit; what the client has not sent yet 
 Nothing is buffered here: every chunk goes on to the application as it arrives.
 """
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +18,21 @@ from todo_api.kit.errors import ErrorCode, error_body_response
 # not buffer a body the application leaves unread: it stops reading the connection instead.)
 _BODILESS_METHODS = frozenset({"GET", "HEAD"})
 DAV_PREFIX = "/dav/"
+
+
+# How much of a browser's refused form is read (and dropped) so that it shows the answer.
+PAGE_DRAIN_BYTES = 256 * 1024 * 1024
+
+
+async def _drain(receive: Receive, most: int) -> None:
+    read = 0
+    while read <= most:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class BodyTooLarge(Exception):
@@ -45,7 +61,8 @@ def _declared_length(scope: Scope) -> int | None:
 class BodyLimitMiddleware:
     """Refuses request bodies over `max_bytes` with a 413: the contract's, or under /dav/ the
     one `dav_refusal` makes for its sentence (WebDAV's error shape, which CalDAV's clients read:
-    the app passes todo_api.dav's, which the edge does not import)."""
+    the app passes todo_api.dav's, which the edge does not import), or the page `page_refusal`
+    answers a browser's form with (todo_api.web's)."""
 
     def __init__(
         self,
@@ -53,19 +70,25 @@ class BodyLimitMiddleware:
         *,
         max_bytes: int,
         by_path: Mapping[str, int] | None = None,
+        by_pattern: Sequence[tuple[re.Pattern[str], int]] = (),
         dav_refusal: Callable[[str], Response] = json_refusal,
+        page_refusal: Callable[[Scope], Response | None] = lambda scope: None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # Routes with a limit of their own (an import's file), by exact path.
         self.by_path = dict(by_path or {})
+        # ... and by pattern (a task's attachments), for paths with an id in them.
+        self.by_pattern = tuple(by_pattern)
         self.dav_refusal = dav_refusal
+        # A form of the web app sent by the browser itself: a page, not JSON (None: JSON).
+        self.page_refusal = page_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.passes(scope):
             await self.app(scope, receive, send)
             return
-        max_bytes = self.by_path.get(scope["path"], self.max_bytes)
+        max_bytes = self._limit(scope["path"])
         length = _declared_length(scope)
         if length is None:
             await self._counted(scope, receive, send, max_bytes)
@@ -78,11 +101,27 @@ class BodyLimitMiddleware:
         if scope["method"] in _BODILESS_METHODS:
             return True
         length = _declared_length(scope)
-        return length is not None and length <= self.by_path.get(scope["path"], self.max_bytes)
+        return length is not None and length <= self._limit(scope["path"])
+
+    def _limit(self, path: str) -> int:
+        found = self.by_path.get(path)
+        if found is not None:
+            return found
+        for pattern, limit in self.by_pattern:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        page = self.page_refusal(scope)
+        if page is not None:
+            # A browser shows no answer that comes while it is still sending (the connection
+            # closed with its body unread is reset): the rest is read, up to a bound, and dropped.
+            await _drain(receive, PAGE_DRAIN_BYTES)
         refusal = self.dav_refusal if scope["path"].startswith(DAV_PREFIX) else json_refusal
-        response = refusal(f"The request body is larger than the limit of {max_bytes} bytes")
+        response = page or refusal(
+            f"The request body is larger than the limit of {max_bytes} bytes"
+        )
         # The rest of the body is never read: the connection cannot carry another request.
         response.headers["connection"] = "close"
         await response(scope, receive, send)

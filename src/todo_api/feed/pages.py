@@ -8,8 +8,10 @@ from typing import Any
 
 from todo_api.collaboration.schemas import comment_body
 from todo_api.db import Connection
+from todo_api.files.schemas import attachment_body
 from todo_api.kit import changes
 from todo_api.lists.schemas import list_body
+from todo_api.lists.section_schemas import section_body
 from todo_api.tasks.schemas import task_body
 
 
@@ -34,6 +36,10 @@ class Page:
             or feed.deleted_lists
             or feed.comments
             or feed.deleted_comments
+            or feed.sections
+            or feed.deleted_sections
+            or feed.attachments
+            or feed.deleted_attachments
         )
 
 
@@ -56,6 +62,10 @@ async def read_page(
         "deleted_lists": feed.deleted_lists,
         "comments": [comment_body(row) for row in feed.comments],
         "deleted_comments": feed.deleted_comments,
+        "sections": [section_body(row) for row in feed.sections],
+        "deleted_sections": feed.deleted_sections,
+        "attachments": [attachment_body(row) for row in feed.attachments],
+        "deleted_attachments": feed.deleted_attachments,
         "next": tokens.issue(user_id, *after),
         "has_more": feed.has_more,
     }

@@ -5,7 +5,9 @@ import uuid
 from pydantic import BaseModel, Field
 
 from todo_api.collaboration.schemas import CommentRead
+from todo_api.files.schemas import AttachmentRead
 from todo_api.lists.schemas import ListRead
+from todo_api.lists.section_schemas import SectionRead
 from todo_api.tasks.schemas import TaskRead
 
 
@@ -32,6 +34,23 @@ class ChangeFeed(BaseModel):
     )
     deleted_comments: list[uuid.UUID] = Field(
         description="Ids of comments deleted (a deleted task's comments go with it: its id in "
+        "`deleted` says so)"
+    )
+    sections: list[SectionRead] = Field(
+        description="Sections made, renamed or moved in the lists you see (a list newly "
+        "shared with you brings its sections), oldest change first"
+    )
+    deleted_sections: list[uuid.UUID] = Field(
+        description="Ids of sections deleted (a list deleted or no longer shared with you takes "
+        "its sections: its id in `deleted_lists` says so)"
+    )
+    attachments: list[AttachmentRead] = Field(
+        description="Files added to the tasks you see, or put on a comment or taken off one "
+        "(a list newly shared with you brings its tasks' files, a task moved where you see it "
+        "its own), oldest change first"
+    )
+    deleted_attachments: list[uuid.UUID] = Field(
+        description="Ids of files deleted (a deleted task's files go with it: its id in "
         "`deleted` says so)"
     )
     next: str = Field(description="The `since` of the next call")

@@ -5,6 +5,7 @@ count is read in the user's reordering turn, which every create takes, so two cr
 cannot both pass it."""
 
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -57,34 +58,54 @@ async def list_filters(conn: Connection, user_id: uuid.UUID) -> list[FilterRow]:
     return cast(list[FilterRow], (await conn.execute(ALL, {"user_id": user_id})).rows)
 
 
-# What a page's navigation names, in one statement: the user's saved filters (their queries, to
-# count what each finds) and the lists they see (their role and open tasks, as lists.ALL gives
-# them), each in the user's own order. One row shape for both: `detail` is a filter's query or
-# the user's role in a list, `open_count` a list's (NULL for a filter).
-_FILTERS_AND_LISTS = Query(
-    union_all(
-        select(
-            literal("filter").label("kind"),
-            saved_filters.c.id,
-            saved_filters.c.name,
-            saved_filters.c.query.label("detail"),
-            null().label("open_count"),
-            saved_filters.c.position,
-        ).where(*_MINE),
-        select(literal("list"), *lists.NAVIGATION).select_from(access.seen_lists()),
-    ).order_by("kind", "position", "id"),
-    any_plan=True,
+# What a page's navigation names: the user's saved filters (their queries, to count what each
+# finds) and the lists they see (their role and open tasks, as lists.ALL gives them), with
+# their places in the user's order. One row shape for both: `detail` is a filter's query or the
+# user's role in a list, `open_count` a list's (NULL for a filter).
+_FILTERS_AND_LISTS = union_all(
+    select(
+        literal("filter").label("kind"),
+        saved_filters.c.id,
+        saved_filters.c.name,
+        saved_filters.c.query.label("detail"),
+        null().label("open_count"),
+        saved_filters.c.position,
+    ).where(*_MINE),
+    select(literal("list"), *lists.NAVIGATION).select_from(access.seen_lists()),
 )
 
 
-async def filters_and_lists(
-    conn: Connection, user_id: uuid.UUID
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The user's saved filters (`id`, `name`, `query`) and the lists they see (`id`, `name`,
-    `role`, `open_count`), each in the user's order: one round trip for a page's navigation."""
+def navigation_column(dialect: str) -> Any:
+    """The user's saved filters and the lists they see (`_FILTERS_AND_LISTS`), as one JSON array
+    of `[kind, id, name, detail, open_count, position]`: a column of another statement (a
+    page's sidebar, in the round trip of its counts); `navigation_of` reads it."""
+    found = _FILTERS_AND_LISTS.subquery("navigation")
+    row = (found.c.kind, found.c.id, found.c.name, found.c.detail, found.c.open_count)
+    if dialect == "postgresql":
+        rows = func.json_agg(func.json_build_array(*row, found.c.position))
+    else:
+        rows = func.json_group_array(func.json_array(*row, found.c.position))
+    return select(rows).scalar_subquery()
+
+
+def navigation_of(value: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`navigation_column`'s value (JSON text, or parsed): the user's saved filters (`id`,
+    `name`, `query`) and the lists they see (`id`, `name`, `role`, `open_count`), each in the
+    user's order."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    names = ("kind", "id", "name", "detail", "open_count", "position")
+    rows = [dict(zip(names, row, strict=True)) for row in value or ()]
+    for row in rows:
+        row["id"] = uuid.UUID(str(row["id"]))  # (SQLite writes a key as 32 hex digits)
+    rows.sort(key=lambda row: (row["kind"], row["position"], row["id"]))
+    return _navigation(rows)
+
+
+def _navigation(rows: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     saved: list[dict[str, Any]] = []
     seen: list[dict[str, Any]] = []
-    for row in (await conn.execute(_FILTERS_AND_LISTS, {"user_id": user_id})).rows:
+    for row in rows:
         if row["kind"] == "filter":
             saved.append({"id": row["id"], "name": row["name"], "query": row["detail"]})
         else:
@@ -186,17 +207,8 @@ async def move_filter(
         group = ordering.Group(
             saved_filters, (saved_filters.c.user_id == user_id,), (saved_filters.c.user_id,)
         )
-        now = utcnow()
-        position = await ordering.position_for(conn, group, filter_id, **anchors, now=now)
-        moved = (
-            update(saved_filters)
-            .where(saved_filters.c.id == filter_id)
-            .values(position=position, version=saved_filters.c.version + 1, updated_at=now)
-            .returning(*saved_filters.c)
-        )
-        row = (await conn.execute(moved)).first()
-    assert row is not None  # in the user's turn, it cannot have gone
-    return cast(FilterRow, dict(row))
+        row = await ordering.moved(conn, group, filter_id, **anchors, now=utcnow())
+    return cast(FilterRow, row)
 
 
 @contextlib.asynccontextmanager

@@ -203,6 +203,23 @@ async def sees_tasks_of(
     return bool((await conn.execute(_MEMBER, {"who": who, "list_id": list_id})).scalar())
 
 
+# Whether `who` sees the task now: its owner (the inbox's user, or the list's owner) or a member
+# of its list. What a reminder fired earlier is checked against when it is sent (its email,
+# its push messages): access lost, or the task deleted, since it fired sends nothing.
+_STILL_SEES = Query(
+    select(tasks.c.id).where(
+        tasks.c.id == bindparam("task_id"),
+        or_(tasks.c.user_id == bindparam("who"), member_of(tasks.c.list_id, who=bindparam("who"))),
+    )
+)
+
+
+async def sees_task(conn: Connection, who: uuid.UUID, task_id: uuid.UUID) -> bool:
+    """Whether `who` sees the task `task_id` now (False when it is gone)."""
+    found = await conn.execute(_STILL_SEES, {"task_id": task_id, "who": who})
+    return found.first() is not None
+
+
 # The lists the caller sees whose name is `name_key` (keys.name_key), their own first, then
 # those they may write to: quick add's `#name`.
 _LISTS_NAMED = Query(

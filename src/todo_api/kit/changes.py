@@ -52,8 +52,10 @@ from todo_api.db import Connection, Query, Row
 from todo_api.kit import access
 from todo_api.kit.access import Role
 from todo_api.kit.signing import InvalidToken, Signer
+from todo_api.tables.attachments import attachment_tombstones, attachments
 from todo_api.tables.comments import comment_tombstones, task_comments
 from todo_api.tables.lists import list_members, list_tombstones, lists, member_tombstones
+from todo_api.tables.sections import section_tombstones, sections
 from todo_api.tables.tasks import departures, tasks, tombstones
 
 # The oldest transaction still running that may write to this database: the snapshot's
@@ -180,6 +182,10 @@ class Feed:
     has_more: bool
     comments: list[Row]
     deleted_comments: list[uuid.UUID]
+    sections: list[Row]
+    deleted_sections: list[uuid.UUID]
+    attachments: list[Row]
+    deleted_attachments: list[uuid.UUID]
 
 
 class SyncTokens:
@@ -451,7 +457,58 @@ DELETED_COMMENTS = _feed_query(
     ),
 )
 
-FEED_KINDS = ("changes", "deleted", "lists", "deleted_lists", "comments", "deleted_comments")
+# Sections (migration 0047) come as a list's tasks do, to every member (its owner too): those
+# stamped since the membership began, and with a new membership those from before it, at its
+# stamp and then their own. A section deleted (alone, or with its list) leaves a tombstone for
+# the list's members; a list lost or deleted says in `deleted_lists` that its sections went.
+SECTIONS = _feed_query(
+    _at(sections, sections)
+    .join(_ANY, _ANY.c.list_id == sections.c.list_id)
+    .where(tuple_(*_stamp(sections)) > tuple_(*_stamp(_ANY))),
+    _within(_ANY, sections, sections)
+    .select_from(_ANY.join(sections, sections.c.list_id == _ANY.c.list_id))
+    .where(tuple_(*_stamp(sections)) < tuple_(*_stamp(_ANY))),
+)
+DELETED_SECTIONS = _feed_query(
+    _at(section_tombstones, section_tombstones.c.section_id.label("gone")).join(
+        _ANY, _since_joining(_ANY, section_tombstones)
+    ),
+)
+
+# Attachments (migration 0049) carry their task's owner and list as comments do, and come as
+# comments do: to whoever sees the task, a task that goes taking its files (its id in
+# `deleted` says so), a task that moves restamping them for whoever sees it where it went.
+_FILES = attachments
+ATTACHMENTS = _feed_query(
+    _at(_FILES, _FILES).where(_FILES.c.user_id == access.caller()),
+    _at(_FILES, _FILES)
+    .join(_SHARED, _SHARED.c.list_id == _FILES.c.list_id)
+    .where(tuple_(*_stamp(_FILES)) > tuple_(*_stamp(_SHARED))),
+    _within(_SHARED, _FILES, _FILES)
+    .select_from(_SHARED.join(_FILES, _FILES.c.list_id == _SHARED.c.list_id))
+    .where(tuple_(*_stamp(_FILES)) < tuple_(*_stamp(_SHARED))),
+)
+DELETED_ATTACHMENTS = _feed_query(
+    _at(attachment_tombstones, attachment_tombstones.c.attachment_id.label("gone")).where(
+        attachment_tombstones.c.user_id == access.caller()
+    ),
+    _at(attachment_tombstones, attachment_tombstones.c.attachment_id.label("gone")).join(
+        _SHARED, _since_joining(_SHARED, attachment_tombstones)
+    ),
+)
+
+FEED_KINDS = (
+    "changes",
+    "deleted",
+    "lists",
+    "deleted_lists",
+    "comments",
+    "deleted_comments",
+    "sections",
+    "deleted_sections",
+    "attachments",
+    "deleted_attachments",
+)
 _STATEMENTS = {
     "changes": CHANGES,
     "lists": LISTS,
@@ -459,6 +516,10 @@ _STATEMENTS = {
     "deleted_lists": DELETED_LISTS,
     "comments": COMMENTS,
     "deleted_comments": DELETED_COMMENTS,
+    "sections": SECTIONS,
+    "deleted_sections": DELETED_SECTIONS,
+    "attachments": ATTACHMENTS,
+    "deleted_attachments": DELETED_ATTACHMENTS,
 }
 _NOUN = {
     "changes": "task",
@@ -467,8 +528,31 @@ _NOUN = {
     "deleted_lists": "list",
     "comments": "comment",
     "deleted_comments": "comment",
+    "sections": "section",
+    "deleted_sections": "section",
+    "attachments": "attachment",
+    "deleted_attachments": "attachment",
 }
-_ROWS = ("changes", "lists", "comments")
+_ROWS = ("changes", "lists", "comments", "sections", "attachments")
+
+
+# A bound at most the bound, cheaper to read: on PostgreSQL the oldest transaction running
+# anywhere on the server (not only here: no look at pg_stat_activity).
+_LOW_BOUND = {
+    "postgresql": Query(
+        text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS bound").columns(
+            bound=BigInteger
+        )
+    ),
+    "sqlite": _BOUND["sqlite"],
+}
+
+
+def bound_column(dialect: str) -> ColumnElement[int]:
+    """A bound at most the bound (`read_bound`'s), cheap, as a column of another statement: a
+    page's first statement says where its live updates start (web.live_pages), and a start
+    too early only brings again what the page shows."""
+    return _LOW_BOUND[dialect].statement.scalar_subquery()  # type: ignore[attr-defined, no-any-return]
 
 
 async def read_bound(conn: Connection) -> int:
@@ -556,6 +640,10 @@ async def read_changes(
         deleted_lists=found["deleted_lists"],
         comments=found["comments"],
         deleted_comments=found["deleted_comments"],
+        sections=found["sections"],
+        deleted_sections=found["deleted_sections"],
+        attachments=found["attachments"],
+        deleted_attachments=found["deleted_attachments"],
         position=page[-1][0] if page else start,
         has_more=len(merged) > limit,
     )

@@ -31,11 +31,14 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     PRECONDITION_FAILED = "PRECONDITION_FAILED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    RANGE_NOT_SATISFIABLE = "RANGE_NOT_SATISFIABLE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     RATE_LIMITED = "RATE_LIMITED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     DATABASE_ERROR = "DATABASE_ERROR"
     AUTH_UNAVAILABLE = "AUTH_UNAVAILABLE"
+    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     SYNC_TOKEN_EXPIRED = "SYNC_TOKEN_EXPIRED"
@@ -72,6 +75,8 @@ class ApiError(Exception):
     status: int = 500
     code: ErrorCode = ErrorCode.INTERNAL_ERROR
     message: str = "Something went wrong on our side"
+    # `details` that are not field errors (an attachment quota's usage), as they are.
+    body_details: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -178,6 +183,9 @@ class DatabaseUnavailable(ApiError):
 
 
 def error_response(error: ApiError) -> JSONResponse:
+    if error.body_details is not None:
+        content = {"error": error.message, "code": error.code, "details": error.body_details}
+        return JSONResponse(content, status_code=error.status, headers=error.headers)
     return error_body_response(
         error.status, error.code, error.message, error.details, error.headers
     )
@@ -339,6 +347,11 @@ ERROR_EXAMPLES: dict[int, list[ErrorBody]] = {
         )
     ],
     415: [_example(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")],
+    416: [
+        _example(
+            ErrorCode.RANGE_NOT_SATISFIABLE, "The range asked for is beyond the file's 1024 bytes"
+        )
+    ],
     422: [
         _example(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -372,6 +385,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "PRECONDITION_FAILED",
         413: "PAYLOAD_TOO_LARGE",
         415: "UNSUPPORTED_MEDIA_TYPE",
+        416: "RANGE_NOT_SATISFIABLE (with Content-Range: bytes */size)",
         422: "IDEMPOTENCY_KEY_REUSED",
         429: "RATE_LIMITED (with Retry-After)",
         500: "INTERNAL_ERROR",

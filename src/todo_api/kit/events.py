@@ -69,6 +69,11 @@ class EventType(enum.StrEnum):
     comment_created = "comment.created"
     comment_updated = "comment.updated"
     comment_deleted = "comment.deleted"
+    section_created = "section.created"
+    section_updated = "section.updated"
+    section_deleted = "section.deleted"
+    attachment_created = "attachment.created"
+    attachment_deleted = "attachment.deleted"
 
 
 BITS = {kind: 1 << index for index, kind in enumerate(EventType)}

@@ -19,7 +19,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy import update as sql_update
 
 from todo_api.config import Settings
-from todo_api.db import Connection, insert_or_ignore
+from todo_api.db import Connection, Database, insert_or_ignore
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import Conflict, IdempotencyKeyReused, InvalidField
 from todo_api.kit.ids import utcnow
@@ -61,11 +61,7 @@ async def respond_once(
     kept = await _claim(conn, user_id, key, fingerprint, ttl, claim_id)
     if kept is not None:
         return kept
-    mine = (
-        idempotency_keys.c.user_id == user_id,
-        idempotency_keys.c.key == key,
-        idempotency_keys.c.claim_id == claim_id,
-    )
+    mine = _claimed(user_id, key, claim_id)
     try:
         async with conn.transaction():
             response = await produce()
@@ -132,10 +128,58 @@ async def respond_idempotently(
     return Response(kept.body, kept.status_code, headers, "application/json")
 
 
+async def respond_once_apart(
+    database: Database,
+    *,
+    user_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    ttl: timedelta,
+    produce: Callable[[], Awaitable[StoredResponse]],
+) -> StoredResponse:
+    """respond_once for work that takes connections of its own (a web app's form, whose
+    handler leases them as it goes): the key is claimed first, the work done, then its
+    response kept. A retry meanwhile is told to wait (409), one after gets the kept response.
+    Unlike respond_once the work and the kept response are two commits: a process that dies
+    between them leaves a claim that a retry takes over after STALE_CLAIM, and does again."""
+    claim_id = uuid.uuid4()
+    async with database.connection() as conn:
+        kept = await _claim(conn, user_id, key, fingerprint, ttl, claim_id)
+    if kept is not None:
+        return kept
+    mine = _claimed(user_id, key, claim_id)
+    try:
+        response = await produce()
+    except BaseException:
+        async with database.connection() as conn:  # not done: a retry may do it
+            await conn.execute(delete(idempotency_keys).where(*mine))
+        raise
+    async with database.connection() as conn:
+        await conn.execute(
+            sql_update(idempotency_keys)
+            .where(*mine)
+            .values(
+                status_code=response.status_code,
+                response_body=response.body,
+                response_headers=response.headers,
+            )
+        )
+    return response
+
+
 def _still_running() -> Conflict:
     return Conflict(
         "A request with this Idempotency-Key is still being processed; retry shortly",
         headers={"Retry-After": "1"},
+    )
+
+
+def _claimed(user_id: uuid.UUID, key: str, claim_id: uuid.UUID) -> tuple[Any, ...]:
+    """The conditions that find this claim's row (and no later claim of the same key)."""
+    return (
+        idempotency_keys.c.user_id == user_id,
+        idempotency_keys.c.key == key,
+        idempotency_keys.c.claim_id == claim_id,
     )
 
 

@@ -177,6 +177,30 @@ async def position_for(
     return await _renumber_around(conn, group, moving, low, high, now)
 
 
+async def moved(
+    conn: Connection,
+    group: Group,
+    row_id: uuid.UUID,
+    *,
+    before: Place | None = None,
+    after: Place | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The row `row_id` of `group` placed as `position_for` says, its version bumped and its
+    `updated_at` now: the row as it is after. Run it in a transaction, after `serialise`."""
+    position = await position_for(conn, group, row_id, before=before, after=after, now=now)
+    table = group.table
+    statement = (
+        update(table)
+        .where(group.id == row_id)
+        .values(position=position, version=table.c.version + 1, updated_at=now)
+        .returning(*table.c)
+    )
+    row = (await conn.execute(statement)).first()
+    assert row is not None  # in its owner's turn (serialise), it cannot have gone
+    return dict(row)
+
+
 async def _renumber_around(
     conn: Connection,
     group: Group,

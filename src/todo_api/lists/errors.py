@@ -33,3 +33,23 @@ class OwnerStays(Conflict):
     """The owner neither leaves the list nor gives up the owner role."""
 
     message = "The list's owner cannot leave it or take another role"
+
+
+class SectionNotFound(NotFound):
+    """No such section in a list the caller sees: the same answer for anyone else's."""
+
+    message = "Section not found"
+
+
+class SectionForbidden(Forbidden):
+    """A viewer of the list asking to change its sections."""
+
+    message = "You may see this list's sections but not change them (the list is shared to view)"
+
+
+class SectionNameTaken(Conflict):
+    message = "The list already has a section with this name (names ignore case)"
+
+
+class TooManySections(Conflict):
+    message = "The list has as many sections as one may have (100)"

@@ -13,10 +13,12 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 from todo_api.collaboration.schemas import CommentCreate, CommentRead
+from todo_api.files.schemas import AttachmentRead
 from todo_api.filters.schemas import FilterRead
 from todo_api.kit import text
 from todo_api.kit.inputs import UUID_EXAMPLE, Input
 from todo_api.lists.schemas import ListRead, ListUpdate
+from todo_api.lists.section_schemas import SectionRead
 from todo_api.lists.sharing_schemas import InvitationCreate, MemberRead
 from todo_api.reminders.schemas import UpcomingReminder
 from todo_api.tables.filters import FILTER_QUERY_MAX_LENGTH
@@ -85,6 +87,10 @@ class RemindersArguments(Input):
         description="Until this time, excluded (RFC 3339); default: 30 days after `from`",
         examples=["2026-12-31T00:00:00Z"],
     )
+
+
+class TaskWithFiles(TaskRead):
+    attachments: list[AttachmentRead] = Field(description="The task's files, oldest first")
 
 
 class TaskPage(BaseModel):
@@ -158,6 +164,10 @@ class RemindersResult(BaseModel):
 
 class MembersResult(BaseModel):
     members: list[MemberRead]
+
+
+class SectionsResult(BaseModel):
+    sections: list[SectionRead]
 
 
 class CommentsArguments(TaskRef):

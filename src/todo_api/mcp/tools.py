@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from todo_api.auth import Caller
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import CommentCreate, CommentRead, comment_body
+from todo_api.files import service as files_service
+from todo_api.files.schemas import attachment_body
 from todo_api.filters import service as filters_service
 from todo_api.filters.errors import FilterNotFound
 from todo_api.filters.schemas import filter_body
@@ -20,10 +22,12 @@ from todo_api.kit.errors import InvalidField, validation_failure
 from todo_api.kit.ids import utcnow
 from todo_api.kit.inputs import parse_id
 from todo_api.kit.zones import LAST_INSTANT
+from todo_api.lists import sections as sections_service
 from todo_api.lists import service as lists_service
 from todo_api.lists import sharing
 from todo_api.lists.dependencies import parse_list_id
 from todo_api.lists.schemas import ListCreate, ListRead, ListUpdate, list_body
+from todo_api.lists.section_schemas import section_body
 from todo_api.lists.sharing_schemas import InvitationCreate, InvitationCreated, member_body
 from todo_api.mcp.schemas import (
     COMMENT_INPUT,
@@ -54,8 +58,10 @@ from todo_api.mcp.schemas import (
     NoArguments,
     RemindersArguments,
     RemindersResult,
+    SectionsResult,
     TaskPage,
     TaskRef,
+    TaskWithFiles,
     output_schema,
     portable,
 )
@@ -161,7 +167,8 @@ async def filter_tasks(caller: Caller, arguments: Mapping[str, Any]) -> dict[str
 async def get_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     task_id = _task_id(arguments)
     task = await caller.run(service.get_task, task_id=task_id)
-    return task_body(task)
+    files = await caller.run(files_service.list_attachments, task_id)
+    return task_body(task) | {"attachments": [attachment_body(row) for row in files]}
 
 
 async def create_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,6 +273,12 @@ async def list_members(caller: Caller, arguments: Mapping[str, Any]) -> dict[str
     return {"members": [member_body(row) for row in rows]}
 
 
+async def list_sections(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    _read(ListRef, arguments)
+    rows = await caller.run(sections_service.list_sections, _list_id(arguments))
+    return {"sections": [section_body(row) for row in rows]}
+
+
 async def invite_to_list(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
     list_id = _list_id(arguments)
     data = _read(InvitationCreate, _without(arguments, "list_id"))
@@ -360,9 +373,10 @@ TOOLS: dict[str, ToolSpec] = {
             get_task,
             name="get_task",
             title="Get a task",
-            description="Get one task of the user's by its id.",
+            description="Get one task of the user's by its id, with its files (name, size, "
+            "type and the URL of their content).",
             input_schema=TASK_REF_INPUT,
-            output=TaskRead,
+            output=TaskWithFiles,
             read_only=True,
             idempotent=True,
         ),
@@ -559,6 +573,17 @@ TOOLS: dict[str, ToolSpec] = {
             "by when they joined, each with their role (owner, editor or viewer).",
             input_schema=LIST_REF_INPUT,
             output=MembersResult,
+            read_only=True,
+            idempotent=True,
+        ),
+        _spec(
+            list_sections,
+            name="list_sections",
+            title="List a list's sections",
+            description="A list's sections in its order (a task's `section_id` names one; "
+            "create_task, update_task and move_task take it).",
+            input_schema=LIST_REF_INPUT,
+            output=SectionsResult,
             read_only=True,
             idempotent=True,
         ),

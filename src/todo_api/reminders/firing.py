@@ -12,7 +12,9 @@ transaction each, so that one bad row holds up no other), which
   dropped the claim),
 - and, for an open task whose reminder is at most REMINDER_MAX_LATE_HOURS late, writes the
   `reminder.fired` event for webhooks (todo_api.kit.events), for live streams
-  (`reminder_events`), and its email (`reminder_emails`, sent by its own job).
+  (`reminder_events`), its email (`reminder_emails`, sent by its own job) and its Web Push
+  messages (`push_messages`, one per subscription of the recipient, sent by their own job:
+  todo_api.push.sending).
 
 So the event exists exactly when the reminder is marked fired: a process that dies before the
 commit leaves it to the next claimant once the lease runs out, one that dies after has fired
@@ -30,12 +32,15 @@ from sqlalchemy import bindparam, select, update
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row, insert_bound
 from todo_api.kit import events, jobs
+from todo_api.kit import mail as kit_mail
 from todo_api.kit.catalogs import language_of
 from todo_api.kit.claims import Claim, claim, next_due, sleep_before_due
 from todo_api.kit.events import EventType
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.throttle import is_outage
+from todo_api.push import sending
+from todo_api.push import service as push
 from todo_api.reminders import mail
 from todo_api.tables.reminders import reminder_emails, reminder_events, reminder_fires
 from todo_api.tables.tasks import tasks
@@ -97,6 +102,8 @@ async def fire_due(db: Database, settings: Settings) -> float:
                 log.exception("reminder %s could not be fired", reminder_id)
     if fired and settings.smtp_url is not None:
         jobs.wake(mail.EMAIL_JOB)
+    if fired and settings.web_push_enabled:
+        jobs.wake(sending.PUSH_JOB)
     return 0.0  # more may be due: look again at once
 
 
@@ -135,6 +142,8 @@ async def _fire(db: Database, settings: Settings, taken: Claim, ids: list[uuid.U
             await _announce(conn, task, reminder)
             if settings.smtp_url is not None:
                 await _email(conn, settings, task, row["reminder_id"])
+            if settings.web_push_enabled:
+                await _push(conn, task, row["reminder_id"], now)
             fired += 1
     return fired
 
@@ -190,3 +199,28 @@ async def _email(conn: Connection, settings: Settings, task: Row, reminder_id: u
         "now": utcnow(),
     }
     await conn.execute(_EMAIL, params)
+
+
+async def _push(conn: Connection, task: Row, reminder_id: uuid.UUID, now: datetime) -> None:
+    """A Web Push message to each subscription of the assignee, else the task's owner: the
+    JSON a service worker shows as a notification (in the recipient's language, on their
+    clock)."""
+    user_id = task["assignee_id"] or task["user_id"]
+    recipient = (await conn.execute(_RECIPIENT, {"user_id": user_id})).first()
+    if recipient is None:
+        return
+    language = language_of(recipient["language"], None)
+    due = mail.due_text(task, recipient["timezone"], language)
+    _ = kit_mail.words(language)
+    due_at = task["due_date"] or task["due_at"]  # an all-day task's day
+    payload = {
+        "type": "reminder",
+        "title": task["title"],
+        "body": _("Due: %(when)s") % {"when": due} if due else "",
+        "due": due_at.isoformat().replace("+00:00", "Z") if due_at is not None else None,
+        "url": f"/app/tasks/{task['id']}",
+        "tag": f"reminder-{reminder_id}",
+        "task_id": str(task["id"]),
+        "reminder_id": str(reminder_id),
+    }
+    await push.queue(conn, user_id, reminder_id, json_bytes(payload).decode(), now)

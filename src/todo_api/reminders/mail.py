@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date, format_time
-from sqlalchemy import bindparam, or_, select
 
 from todo_api.config import Settings
 from todo_api.db import Database, Query, Row
@@ -29,7 +28,6 @@ from todo_api.kit.claims import claim, next_due, release, sleep_before_due
 from todo_api.kit.ids import utcnow
 from todo_api.kit.mail import Email
 from todo_api.tables.reminders import ERROR_MAX_LENGTH, reminder_emails
-from todo_api.tables.tasks import tasks
 
 log = logging.getLogger("todo_api")
 
@@ -145,26 +143,12 @@ async def send_due(db: Database, settings: Settings) -> float | None:
     return 0.0
 
 
-# Whether the recipient sees the task now: its owner (the inbox's user, or the list's owner)
-# or a member of its list.
-_STILL_SEES = Query(
-    select(tasks.c.id).where(
-        tasks.c.id == bindparam("task_id"),
-        or_(
-            tasks.c.user_id == bindparam("recipient_id"),
-            access.member_of(tasks.c.list_id, who=bindparam("recipient_id")),
-        ),
-    )
-)
-
-
 async def _attempt(db: Database, settings: Settings, email: Row) -> tuple[str | None, bool]:
     """Send the email, if its recipient still sees the task: access lost (or the task
     deleted) since it fired fails it at once, unsent."""
     if email["task_id"] is not None:
-        params = {"task_id": email["task_id"], "recipient_id": email["recipient_id"]}
         async with db.connection() as conn:
-            seen = (await conn.execute(_STILL_SEES, params)).first()
-        if seen is None:
+            seen = await access.sees_task(conn, email["recipient_id"], email["task_id"])
+        if not seen:
             return "not sent: the recipient no longer sees the task", True
     return await send(settings, email)

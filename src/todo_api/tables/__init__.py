@@ -6,11 +6,13 @@ from sqlmodel import SQLModel
 
 from todo_api.tables.accounts import AccountToken, RecoveryCode, SignIn
 from todo_api.tables.activity import Activity
+from todo_api.tables.attachments import Attachment, AttachmentTombstone
 from todo_api.tables.comments import CommentTombstone, TaskComment
 from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
 from todo_api.tables.jobs import JobRun
+from todo_api.tables.list_views import ListView
 from todo_api.tables.lists import (
     ListInvitation,
     ListMember,
@@ -28,9 +30,12 @@ from todo_api.tables.notifications import (
 from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
 from todo_api.tables.oidc import OidcCode, OidcIdentity
 from todo_api.tables.passkeys import Passkey, PasskeyChallenge
+from todo_api.tables.push import PushMessage, PushSubscription
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
+from todo_api.tables.sections import Section, SectionTombstone
 from todo_api.tables.tasks import (
     MIGRATION_ONLY_INDEXES,
+    POSTGRESQL_ONLY_FOREIGN_KEYS,
     SQLITE_ONLY_TABLES,
     Task,
     TaskCount,
@@ -58,12 +63,16 @@ def include_in_comparison(
         return name not in MIGRATION_ONLY_INDEXES
     if type_ == "table":
         return name not in SQLITE_ONLY_TABLES
+    if type_ == "foreign_key_constraint" and dialect == "sqlite":
+        return name not in POSTGRESQL_ONLY_FOREIGN_KEYS
     return True
 
 
 __all__ = [
     "AccountToken",
     "Activity",
+    "Attachment",
+    "AttachmentTombstone",
     "CommentTombstone",
     "DavCollection",
     "DavFilterSync",
@@ -74,6 +83,7 @@ __all__ = [
     "ListInvitation",
     "ListMember",
     "ListTombstone",
+    "ListView",
     "MemberTombstone",
     "Notification",
     "NotificationEmail",
@@ -87,12 +97,16 @@ __all__ = [
     "Passkey",
     "PasskeyChallenge",
     "PersonalToken",
+    "PushMessage",
+    "PushSubscription",
     "RecoveryCode",
     "RefreshToken",
     "ReminderEmail",
     "ReminderEvent",
     "ReminderFire",
     "SavedFilter",
+    "Section",
+    "SectionTombstone",
     "SignIn",
     "Task",
     "TaskComment",

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.sections import sections
 from todo_api.tables.users import zone_field
 from todo_api.tables.versioned import (
     Tombstone,
@@ -71,6 +72,13 @@ class Task(SQLModel, table=True):
     parent_id: uuid.UUID | None = Field(
         default=None,
         sa_column=Column(Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True),
+    )
+    # The section of its list it is in (null: none; a subtask: its parent's). Deleting a
+    # section is the service's (its tasks go, or stay without one); the foreign key's SET NULL
+    # is a safety net, and on PostgreSQL alone (migration 0046).
+    section_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey(sections.c.id, ondelete="SET NULL"), nullable=True),
     )
     # The task's place among its siblings, the tasks of the same list and parent (see
     # todo_api.kit.ordering); opaque to clients.
@@ -259,6 +267,7 @@ class TaskRow(TypedDict):
     user_id: uuid.UUID
     list_id: uuid.UUID | None
     parent_id: uuid.UUID | None
+    section_id: uuid.UUID | None
     position: int
     title: str
     description: str | None
@@ -346,6 +355,14 @@ Index(
     tasks.c.id,
     **_where(tasks.c.parent_id.is_not(None)),
 )
+# A section's tasks in order (migration 0046), and the foreign key's look-up when one goes.
+Index(
+    "ix_tasks_section_id_position_id",
+    tasks.c.section_id,
+    tasks.c.position,
+    tasks.c.id,
+    **_where(tasks.c.section_id.is_not(None)),
+)
 # Shared lists (migration 0011): a list's changes, deletions and departures in change order,
 # for its members' feeds.
 Index(
@@ -412,3 +429,6 @@ MIGRATION_ONLY_INDEXES = frozenset(
 )
 # The change counter SQLite's triggers keep (PostgreSQL uses a sequence).
 SQLITE_ONLY_TABLES = frozenset({"sync_counter"})
+# Foreign keys on PostgreSQL alone: SQLite adds one to a table only by copying it, which would
+# drop the table's triggers (migrations/online.py).
+POSTGRESQL_ONLY_FOREIGN_KEYS = frozenset({"fk_tasks_section_id_sections"})

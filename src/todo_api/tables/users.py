@@ -57,6 +57,8 @@ class User(SQLModel, table=True):
     timezone: str = zone_field()
     # The language the web app speaks to them (kit.words.LANGUAGES); None: the browser's.
     language: str | None = Field(default=None, sa_type=String(8))
+    # The web app's colours: "light" or "dark"; None: the system's (prefers-color-scheme).
+    theme: str | None = Field(default=None, sa_type=String(8))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

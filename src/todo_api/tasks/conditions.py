@@ -110,6 +110,10 @@ def conditions_of(s: Shape, part: Part = "own", scoped: bool = True) -> list[Col
         conditions.append(tasks.c.list_id.is_(None))
     elif s.in_list == "one":
         conditions.append(tasks.c.list_id == bindparam("list_id", type_=Uuid()))
+    if s.section == "none":
+        conditions.append(tasks.c.section_id.is_(None))
+    elif s.section == "one":
+        conditions.append(tasks.c.section_id == bindparam("section_id", type_=Uuid()))
     if s.parent:
         conditions.append(tasks.c.parent_id == bindparam("parent_id", type_=Uuid()))
     if s.top_level is True:

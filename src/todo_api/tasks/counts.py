@@ -1,11 +1,11 @@
 """How many subtasks some tasks have, and how many of them are done: for a page of tasks (the
-web app's list shows `2/5` beside each), in one statement."""
+web app's list shows `2/5` beside each), in one statement; and the titles of the parents its
+subtasks name."""
 
-import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, select
+from sqlalchemy import BigInteger, Integer, bindparam, case, func, literal_column, select
 
 from todo_api.db import Connection, Query
 from todo_api.tables.tasks import tasks
@@ -45,22 +45,41 @@ async def subtask_counts(
     return found
 
 
-def subtasks_column(dialect: str) -> Any:
-    """SUBTASKS' rows as one JSON array of `[parent_id, total, done]`, a column of another
-    statement (a page's other numbers, read in the same round trip): `subtasks_of` reads it."""
-    found = SUBTASKS.statement.subquery("subtasks")  # type: ignore[attr-defined]
-    if dialect == "postgresql":
-        each = func.json_build_array(found.c.parent_id, found.c.total, found.c.done)
-        rows = func.json_agg(each)
-    else:
-        rows = func.json_group_array(
-            func.json_array(found.c.parent_id, found.c.total, found.c.done)
-        )
-    return select(rows).scalar_subquery()
+# A task's subtasks counted with it in one number (total * _PACKED + done): one lookup of
+# them a row, where two numbers took two.
+_PACKED = 1 << 32
 
 
-def subtasks_of(value: Any) -> dict[uuid.UUID, tuple[int, int]]:
-    """`subtasks_column`'s value (JSON text, or parsed), as `subtask_counts` gives it."""
-    if isinstance(value, str):
-        value = json.loads(value)
-    return {uuid.UUID(parent): (int(done), int(total)) for parent, total, done in value or ()}
+def subtasks_column(task_id: Any) -> Any:
+    """The subtasks of the task whose id is `task_id` (a column of another statement: each
+    row of a page), counted and the done ones counted (`subtasks`, in one number): read with
+    the page, in the same round trip. `subtasks_of_rows` reads them."""
+    child = tasks.alias("subtask")
+    packed = literal_column(str(_PACKED), BigInteger)  # written in the statement, not bound
+    counted = func.count() * packed + func.count().filter(child.c.is_completed)
+    return select(counted).where(child.c.parent_id == task_id).scalar_subquery()
+
+
+def subtasks_of_rows(rows: list[Any]) -> dict[uuid.UUID, tuple[int, int]]:
+    """`subtasks_column`'s values of a page's rows (`id`, `subtasks`), as `subtask_counts`
+    gives them: the tasks with any."""
+    found = {}
+    for task_id, packed in rows:
+        total, done = divmod(int(packed), _PACKED)
+        if total:
+            found[uuid.UUID(str(task_id))] = (done, total)
+    return found
+
+
+TITLES = Query(select(tasks.c.id, tasks.c.title).where(tasks.c.id.in_(_IDS)), any_plan=True)
+
+
+async def titles(conn: Connection, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The titles of tasks the caller sees: the parents of a page's subtasks shown without
+    them (a subtask is in its parent's list, so the parent is seen too)."""
+    found: dict[uuid.UUID, str] = {}
+    for start in range(0, len(task_ids), PAGE):
+        params = subtask_params(task_ids[start : start + PAGE])
+        for row in (await conn.execute(TITLES, params)).rows:
+            found[uuid.UUID(str(row["id"]))] = row["title"]
+    return found

@@ -47,6 +47,19 @@ def _list_filter(value: str | None) -> uuid.UUID | None:
         raise InvalidField("list_id", "must be a list id or inbox") from None
 
 
+NO_SECTION = "none"
+
+
+def _section_filter(value: str | None) -> uuid.UUID | None:
+    """The section a `section_id` filter names (None for none, or no section)."""
+    if value is None or value == NO_SECTION:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidField("section_id", "must be a section id or none") from None
+
+
 def _assignee_filter(value: str | None) -> Assignee:
     """Whom an `assignee` filter names: you (`me`), nobody (`none`), or a user's id."""
     if value is None or value in ("me", "none"):
@@ -156,6 +169,20 @@ async def list_query(
             },
         ),
     ] = None,
+    section_id: Annotated[
+        str | None,
+        Query(
+            max_length=36,
+            description="Only the tasks of this section, or of no section (none)",
+            examples=["none"],
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "string", "format": "uuid"},
+                    {"type": "string", "enum": [NO_SECTION]},
+                ]
+            },
+        ),
+    ] = None,
     parent_id: Annotated[
         uuid.UUID | None,
         Query(description="Only the subtasks of this task", examples=[UUID_EXAMPLE]),
@@ -225,6 +252,8 @@ async def list_query(
         overdue=overdue,
         list_id=_list_filter(list_id),
         inbox=list_id == INBOX,
+        section_id=_section_filter(section_id),
+        no_section=section_id == NO_SECTION,
         parent_id=parent_id,
         top_level=top_level,
         assignee=_assignee_filter(assignee),

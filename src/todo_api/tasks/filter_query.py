@@ -7,7 +7,7 @@
     not       := "!" not | "(" or ")" | condition
     condition := today | tomorrow | overdue | no date | no due date | recurring
                | next 7 days | due before: DATE | due after: DATE | p1 | p2 | p3 | p4
-               | #NAME | ##NAME | @NAME | no labels | assigned to: me|others|EMAIL
+               | #NAME | ##NAME | /NAME | @NAME | no labels | assigned to: me|others|EMAIL
                | created by: me|EMAIL | shared | subtask | search: TEXT
 
 Words ignore case and the spaces between them, and are read in every language of
@@ -56,7 +56,7 @@ Plain = Literal[
 # Conditions with a value: a date, a priority (1..4), a name, an email or a text.
 Valued = Literal[
     "due_before", "due_after", "priority", "list", "list_deep", "tag", "assigned_to", "created_by",
-    "search",
+    "search", "section",
 ]  # fmt: skip
 
 
@@ -139,8 +139,8 @@ _PATTERNS, _LANGUAGES_OF = _compiled()
 _ENDS_ARGUMENT = "&|,)"
 CONDITIONS = (
     "a condition (today, tomorrow, overdue, no date, recurring, next 7 days, due before:, "
-    "due after:, p1-p4, #list, ##list, @tag, no labels, assigned to:, created by:, shared, "
-    "subtask, search:), ! or ("
+    "due after:, p1-p4, #list, ##list, /section, @tag, no labels, assigned to:, created by:, "
+    "shared, subtask, search:), ! or ("
 )
 
 
@@ -236,6 +236,8 @@ class _Reader:
             deep = self.text.startswith("#", self.at)
             self.at += deep
             return Condition("list_deep" if deep else "list", self.argument("a list's name"))
+        if self.take("/"):
+            return Condition("section", self.argument("a section's name"))
         if self.take("@"):
             return Condition("tag", self.argument("a tag"))
         for name in _ARGUMENTED_KINDS:

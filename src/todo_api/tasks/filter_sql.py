@@ -31,6 +31,7 @@ from sqlalchemy import (
 from todo_api.db import UTCDateTime
 from todo_api.kit import access
 from todo_api.tables.lists import lists
+from todo_api.tables.sections import sections
 from todo_api.tables.tasks import task_tags, tasks
 from todo_api.tables.users import users
 from todo_api.tasks.filter_query import And, Condition, Node, Not
@@ -98,6 +99,12 @@ def _leaf(kind: str, name: str, part: str, dialect: str) -> ColumnElement[bool]:
         )
         inbox = and_(tasks.c.list_id.is_(None), bindparam(f"{name}_inbox", type_=Boolean()))
         return or_(and_(tasks.c.list_id.is_not(None), tasks.c.list_id.in_(named)), inbox)
+    if kind == "section":  # a section of that name in a list the caller sees
+        named = select(sections.c.id).where(
+            sections.c.name_key == bindparam(name, type_=String()),
+            access.member_of(sections.c.list_id),
+        )
+        return and_(tasks.c.section_id.is_not(None), tasks.c.section_id.in_(named))
     if kind == "tag":
         tag = bindparam(name, type_=String())
         if part == "own":  # the user's own tags' entries

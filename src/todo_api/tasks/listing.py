@@ -74,6 +74,8 @@ class TaskFilters:
     overdue: bool | None = None
     list_id: uuid.UUID | None = None
     inbox: bool = False  # only tasks in no list (list_id=inbox)
+    section_id: uuid.UUID | None = None
+    no_section: bool = False  # only tasks in no section (section_id=none)
     parent_id: uuid.UUID | None = None
     top_level: bool | None = None
     assignee: Assignee = None
@@ -188,6 +190,7 @@ class Shape(NamedTuple):
     start_before: bool = False
     start_after: bool = False
     filter: filter_query.Node | None = None  # the query's skeleton (its values are bound)
+    section: Literal["any", "none", "one"] = "any"
 
 
 def shape(
@@ -218,6 +221,7 @@ def shape(
         f.start_before is not None,
         f.start_after is not None,
         None if f.filter is None else filter_query.skeleton(f.filter),
+        "none" if f.no_section else "one" if f.section_id is not None else "any",
     )
 
 
@@ -255,6 +259,8 @@ def parameters(
         params["list_id"] = f.list_id
     if f.parent_id is not None:
         params["parent_id"] = f.parent_id
+    if f.section_id is not None:
+        params["section_id"] = f.section_id
     if f.assignee not in (None, "none"):
         params["assignee_id"] = user_id if f.assignee == "me" else f.assignee
     if f.filter is not None:
@@ -355,14 +361,44 @@ def planned_per_call(s: Shape) -> bool:
     a short range of that index, read then sorted in any order; sorted by due date, a bound
     (`due_before`, `due_after`) is where the walk along it starts or stops. One plan, made
     once per session, then serves every call (planning was most of such a page's cost). The
-    start's bounds, sorted by start, likewise."""
+    start's bounds, sorted by start, likewise. And a list's (or the inbox's) open or done
+    tasks in their manual order (the web app's list pages): no index leads with completion,
+    so every plan reads the group's tasks (or the user's, in order) until the page is full,
+    whatever the values; planning each call cost more than reading the page (bench/README.md,
+    "The web app's inbox")."""
     by_due_date_alone = not filtered(s._replace(due_on=False, due_before=False, due_after=False))
     along_the_index = s.due_on or field_of(s.sort) == "due_at"
     by_start_alone = not filtered(s._replace(start_before=False, start_after=False))
     along_the_start = field_of(s.sort) == "start"
-    return filtered(s) and not (
-        (by_due_date_alone and along_the_index) or (by_start_alone and along_the_start)
+    one_group_in_order = (
+        s.in_list != "any"
+        and field_of(s.sort) == "position"
+        and not filtered(s._replace(completed=False, in_list="any"))
     )
+    return filtered(s) and not (
+        (by_due_date_alone and along_the_index)
+        or (by_start_alone and along_the_start)
+        or one_group_in_order
+    )
+
+
+def counted_per_call(s: Shape) -> bool:
+    """Whether a total alone (`pages.total_column`: no page, so no order) is planned for each
+    call's values: as its page is, but for the kept counts (`counts_kept`: a few rows by key)
+    and a count by the due date, the start and completion alone, which reads the due date's
+    (or the start's) range of the user's index, and of each shared list's, whatever the values
+    (the sidebar's Today and Upcoming)."""
+    by_dates_alone = not filtered(
+        s._replace(
+            completed=False,
+            due_on=False,
+            due_before=False,
+            due_after=False,
+            start_before=False,
+            start_after=False,
+        )
+    )
+    return planned_per_call(s) and not (counts_kept(s) or by_dates_alone)
 
 
 def counts_kept(s: Shape) -> bool:
@@ -420,6 +456,8 @@ def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict
         elif kind in ("list", "list_deep"):
             params[name] = keys.name_key(str(value))
             params[f"{name}_inbox"] = params[name] == "inbox"
+        elif kind == "section":
+            params[name] = keys.name_key(str(value))
         elif kind == "tag":
             params[name] = keys.tag_form(str(value))
         elif kind in ("assigned_to", "created_by"):

@@ -35,7 +35,7 @@ from todo_api.db import Connection, Query
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
 from todo_api.tables.tasks import task_counts, task_tags, tasks
-from todo_api.tasks import filter_query, listing, schedule
+from todo_api.tasks import counts, filter_query, listing, schedule
 from todo_api.tasks.conditions import (
     SEEN_SHARED,
     Part,
@@ -75,10 +75,14 @@ def _pinned_group(s: Shape) -> list[Any]:
     return [c.desc() if s.sort.startswith("-") else c.asc() for c in columns]
 
 
+SUBTASK_FIELDS = ("id", "subtasks")
+
+
 @functools.lru_cache(maxsize=1024)
-def page_query(s: Shape) -> Query:
+def page_query(s: Shape, *, subtasks: bool = False) -> Query:
     """One page (limit + 1 rows, to tell whether another follows) with the capped total: the
-    first rows of each part in the shape's order, then the first of both."""
+    first rows of each part in the shape's order, then the first of both. With `subtasks`,
+    each row's subtasks counted too (the web app's list shows `2/5` beside each)."""
     limit = bindparam("limit", type_=Integer())
     sort_value = sort_key(field_of(s.sort), s.dialect).label("sort_value")
     parts = []
@@ -105,6 +109,8 @@ def page_query(s: Shape) -> Query:
     columns: list[Any] = [page]
     if not listing.searches(s):
         columns.append(_total(s).label("total_count"))
+    if subtasks:
+        columns.append(counts.subtasks_column(page.c.id).label("subtasks"))
     return Query(
         select(*columns).order_by(*_by_sort_value(s, page)).limit(limit),
         custom_plans=planned_per_call(s),
@@ -398,12 +404,20 @@ class Page:
     total: int  # the tasks matching on every page, or at least this many when `total_is_minimum`
     total_is_minimum: bool
     next_cursor: str | None
+    # With `list_tasks(subtasks=True)`: each task's (done, total) subtasks, for tasks with any.
+    subtasks: dict[uuid.UUID, tuple[int, int]] = dataclasses.field(default_factory=dict)
 
 
 async def list_tasks(
-    conn: Connection, user_id: uuid.UUID, *, query: listing.ListQuery, cursors: listing.CursorCodec
+    conn: Connection,
+    user_id: uuid.UUID,
+    *,
+    query: listing.ListQuery,
+    cursors: listing.CursorCodec,
+    subtasks: bool = False,
 ) -> Page:
-    """One page of the user's tasks, and the filtered total, in one round trip.
+    """One page of the user's tasks, and the filtered total, in one round trip; with
+    `subtasks`, their subtasks counted in it too.
 
     Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
     """
@@ -417,9 +431,12 @@ async def list_tasks(
     if query.filters.tags:  # how common the first tag is decides the statement
         tagged = (await conn.execute(TAGGED, params)).scalar()
     shape = listing.shape(query, conn.name, last, tagged)
-    rows = await conn.execute(page_query(shape), params)
+    rows = await conn.execute(page_query(shape, subtasks=subtasks), params)
     # The page's tasks written from their columns in one pass (no row of every column).
     page = shown_tasks(rows.picked(TASK_FIELDS, query.limit))
+    counted: dict[uuid.UUID, tuple[int, int]] = {}
+    if subtasks:
+        counted = counts.subtasks_of_rows(rows.picked(SUBTASK_FIELDS, query.limit))
     more = len(rows) > query.limit
     if listing.searches(shape):  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
@@ -436,7 +453,7 @@ async def list_tasks(
     if more:
         last_values = listing.last_values(query.sort, rows.row(len(page) - 1))
         next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
-    return Page(page, total, total_is_minimum, next_cursor)
+    return Page(page, total, total_is_minimum, next_cursor, counted)
 
 
 async def list_groups(

@@ -28,6 +28,7 @@ from todo_api.kit import access, events, ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import utcnow
 from todo_api.kit.versions import Versions
+from todo_api.tables.sections import sections
 from todo_api.tables.tasks import TaskRow, task_counts, tasks
 from todo_api.tables.users import DEFAULT_ZONE, users
 from todo_api.tasks.errors import StaleVersion, TaskForbidden
@@ -224,9 +225,29 @@ async def valid_parent(conn: Connection, user_id: uuid.UUID, parent_id: uuid.UUI
     return parent
 
 
-# Manual order: where a task is (list and parent) and its place among its siblings.
+_SECTION_LIST = Query(select(sections.c.list_id).where(sections.c.id == bindparam("section_id")))
 
-PLACEMENT_FIELDS = ("list_id", "parent_id")
+
+async def valid_section(
+    conn: Connection, section_id: uuid.UUID | None, list_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """`section_id` if it is None or a section of `list_id` (read in the list owner's turn,
+    which deleting a section takes); else InvalidField naming `section_id`."""
+    if section_id is None:
+        return None
+    found = (await conn.execute(_SECTION_LIST, {"section_id": section_id})).scalar()
+    if list_id is None or found != list_id:
+        raise InvalidField("section_id", "names no section of the task's list")
+    return section_id
+
+
+def not_parents_section() -> InvalidField:
+    return InvalidField("section_id", "a subtask is in its parent's section")
+
+
+# Manual order: where a task is (list, parent and section) and its place among its siblings.
+
+PLACEMENT_FIELDS = ("list_id", "parent_id", "section_id")
 HAS_SUBTASKS = Query(
     select(
         exists().where(
@@ -248,6 +269,7 @@ SUBTASKS_FOLLOW = Query(
     .values(
         user_id=bindparam("new_user_id"),
         list_id=_NEW_LIST,
+        section_id=bindparam("new_section_id", type_=tasks.c.section_id.type),
         assignee_id=case((_ASSIGNEE_SEES_NEW_PLACE, tasks.c.assignee_id), else_=None),
         changed_by=bindparam("actor_id", type_=tasks.c.changed_by.type),
         updated_at=bindparam("now"),
@@ -294,12 +316,15 @@ async def relocation(
     last: bool,
 ) -> dict[str, Any]:
     """The columns that put `task` where the caller asks it to go: list (and so owner),
-    parent and position. With `last` false, a task that stays among the same siblings keeps
+    parent, section and position. With `last` false, a task that stays among the same siblings keeps
     its position. An assignee who cannot see where it goes is unassigned.
 
     The rules: a parent is a top-level task the caller sees, not the task itself, and a task
     with subtasks cannot go under one (`parent_id`); a subtask is in its parent's list
-    (`list_id`); the caller may put tasks in the list (`list_id`, or 403 for a viewer);
+    (`list_id`) and section (`section_id`); a section is one of the task's list
+    (`section_id`); one left out is the task's own in the same list, none in another (the
+    anchor's, next to an anchor); the caller may put tasks in the list (`list_id`, or 403 for
+    a viewer);
     before/after name another task the caller sees among the same siblings (`before`,
     `after`)."""
     task_id = task["id"]
@@ -332,11 +357,20 @@ async def relocation(
         owner = where["user_id"]
     if anchor is not None and (anchor["list_id"], anchor["parent_id"]) != (list_id, parent_id):
         raise InvalidField(anchor_field, "names a task in another list or under another parent")
+    if parent_id is not None:
+        section_id = parent["section_id"]
+        if "section_id" in placement and placement["section_id"] != section_id:
+            raise not_parents_section()
+    elif "section_id" in placement:
+        section_id = await valid_section(conn, placement["section_id"], list_id)
+    else:
+        section_id = where["section_id"] if where["list_id"] == list_id else None
     now = utcnow()
     values: dict[str, Any] = {
         "user_id": owner,
         "list_id": list_id,
         "parent_id": parent_id,
+        "section_id": section_id,
         "updated_at": now,
     }
     assignee = task["assignee_id"]
@@ -370,14 +404,16 @@ def _sibling_group(
 
 
 async def subtasks_follow(conn: Connection, before: TaskRow, after: TaskRow) -> list[TaskRow]:
-    """Move the task's subtasks along to its new list, unassigning those whose assignee cannot
-    see it there; the subtasks moved, as they are now."""
-    if after["list_id"] != before["list_id"] and after["parent_id"] is None:
+    """Move the task's subtasks along to its new list or section, unassigning those whose
+    assignee cannot see it there; the subtasks moved, as they are now."""
+    moved = (after["list_id"], after["section_id"]) != (before["list_id"], before["section_id"])
+    if moved and after["parent_id"] is None:
         params = {
             "task_id": after["id"],
             "user_id": before["user_id"],
             "new_user_id": after["user_id"],
             "new_list_id": after["list_id"],
+            "new_section_id": after["section_id"],
             "actor_id": after.get("changed_by"),  # whoever moved the parent
             "now": after["updated_at"],
         }

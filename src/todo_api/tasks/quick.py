@@ -10,12 +10,14 @@ import uuid
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import bindparam, select
 
-from todo_api.db import Connection
+from todo_api.db import Connection, Query
 from todo_api.kit import access, catalogs, words, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.words import clock
 from todo_api.tables import keys
+from todo_api.tables.sections import sections
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import schedule, service
 from todo_api.tasks.schemas import QuickAdd, TaskCreate
@@ -39,7 +41,8 @@ async def quick_add(
 ) -> tuple[TaskRow, list[words.Span]]:
     """The task `data.text` describes, made as `POST /api/tasks` makes one, and the spans read.
     Raises InvalidField naming `text` when no title is left, a date is before 1900 or after
-    2100, or a `#name` names no list the caller may put tasks in."""
+    2100, a `#name` names no list the caller may put tasks in, or a `/name` no section of the
+    task's list."""
     task_data, spans = await read(conn, user_id, data=data, accept_language=accept_language)
     try:
         task = await service.create_task(conn, user_id, data=task_data)
@@ -76,6 +79,9 @@ async def read(
         fields["list_id"] = str(data.list_id)
     if reading.list_span is not None:
         fields["list_id"] = str(await _list(conn, user_id, reading.list_span))
+    if reading.section_span is not None:
+        list_id = fields.get("list_id")
+        fields["section_id"] = str(await _section(conn, user_id, list_id, reading.section_span))
     if reading.priority is not None:
         fields["priority"] = reading.priority
     if reading.due_at is not None:
@@ -86,7 +92,7 @@ async def read(
         fields["recurrence"] = reading.recurrence
     if not reading.title:
         raise InvalidField(
-            "text", "leaves no title once its date, list, tags and priority are read"
+            "text", "leaves no title once its date, list, section, tags and priority are read"
         )
     try:
         task_data = TaskCreate.model_validate(fields)
@@ -106,3 +112,36 @@ async def _list(conn: Connection, user_id: uuid.UUID, span: words.Span) -> uuid.
             "text", f"#{span.value} (characters {span.start} to {span.end}) {reason}"
         )
     return found[0]
+
+
+# The section of that name (its key) in the list, if the caller sees the list.
+_SECTION_NAMED = Query(
+    select(sections.c.id).where(
+        sections.c.list_id == bindparam("list_id"),
+        sections.c.name_key == bindparam("name_key"),
+        access.member_of(sections.c.list_id),
+    )
+)
+
+
+async def _section(
+    conn: Connection, user_id: uuid.UUID, list_id: str | None, span: words.Span
+) -> uuid.UUID:
+    """The section `/name` names in the task's list (the `#list` named, else `list_id`)."""
+    where = f"/{span.value} (characters {span.start} to {span.end})"
+    if list_id is None:
+        raise InvalidField("text", f"{where} is no section: the inbox has none")
+    found = (
+        await conn.execute(
+            _SECTION_NAMED,
+            {
+                "list_id": uuid.UUID(list_id),
+                "name_key": keys.name_key(span.value),
+                "user_id": user_id,
+            },
+        )
+    ).scalar()
+    if found is None:
+        raise InvalidField("text", f"{where} is no section of the task's list")
+    section_id: uuid.UUID = found
+    return section_id

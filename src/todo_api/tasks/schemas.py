@@ -289,6 +289,12 @@ AssigneeId = Annotated[
         examples=[UUID_EXAMPLE],
     ),
 ]
+SectionId = Annotated[
+    uuid.UUID,
+    Field(
+        description="A section of the task's list (a subtask is in its parent's); null: none",
+    ),
+]
 ParentId = Annotated[
     uuid.UUID,
     Field(
@@ -354,6 +360,7 @@ class TaskCreate(Input):
 
     list_id: ListId | None = None
     parent_id: ParentId | None = None
+    section_id: SectionId | None = None
     title: Title
     description: Description | None = None
     is_completed: StrictBool = False
@@ -377,9 +384,9 @@ _NOT_CLEARED = ("title", "is_completed", "priority", "tags", "timezone", "remind
 class TaskUpdate(Change):
     """A partial change: fields left out stay as they are; `description`, `due_at`,
     `due_date`, `start_at`, `start_date` and `recurrence` can be cleared with null, `list_id`
-    (the inbox) and `parent_id` (the top level) too. A task changing list or parent goes last
-    there; one given a due_at is no longer due all day, and the other way round (a start
-    likewise)."""
+    (the inbox), `parent_id` (the top level) and `section_id` too. A task changing list or
+    parent goes last there (and leaves its section, unless one of the new list is named); one
+    given a due_at is no longer due all day, and the other way round (a start likewise)."""
 
     model_config = ConfigDict(
         json_schema_extra=change_schema(*_NOT_CLEARED, also=_due_rules(required=False))
@@ -387,6 +394,7 @@ class TaskUpdate(Change):
 
     list_id: ListId | None = None
     parent_id: ParentId | None = None
+    section_id: SectionId | None = None
     title: Title | None = None
     description: Description | None = None
     is_completed: StrictBool | None = None
@@ -405,18 +413,19 @@ class TaskUpdate(Change):
 
 
 class TaskMove(Move):
-    """Where a task goes: `list_id` and `parent_id` left out stay as they are (or follow the
-    task named by before/after), null is the inbox / the top level; right before or right
-    after another task, or (neither) last."""
+    """Where a task goes: `list_id`, `parent_id` and `section_id` left out stay as they are
+    (or follow the task named by before/after; another list: no section), null is the inbox /
+    the top level / no section; right before or right after another task, or (neither) last."""
 
     list_id: ListId | None = None
     parent_id: ParentId | None = None
+    section_id: SectionId | None = None
 
     def placement(self) -> dict[str, uuid.UUID | None]:
-        """The list and parent the move names (those left out are absent)."""
+        """The list, parent and section the move names (those left out are absent)."""
         return {
             name: getattr(self, name)
-            for name in ("list_id", "parent_id")
+            for name in ("list_id", "parent_id", "section_id")
             if name in self.model_fields_set
         }
 
@@ -428,6 +437,9 @@ class TaskRead(BaseModel):
     user_id: uuid.UUID
     list_id: uuid.UUID | None
     parent_id: uuid.UUID | None
+    section_id: uuid.UUID | None = Field(
+        description="The section of its list it is in; null: none", examples=[None]
+    )
     position: int = Field(description="Opaque: compare positions only with sort=position")
     title: str
     description: str | None
@@ -593,8 +605,8 @@ class QuickAdd(Input):
         min_length=1,
         max_length=QUICK_TEXT_MAX_LENGTH,
         description="The task in words: its title with a date or recurrence, `#list` (or "
-        '`#"Two words"`), `@tags` and `p1`..`p4` anywhere in it; text in double quotes or '
-        "after a backslash is never read",
+        '`#"Two words"`), `/section` of that list (or of `list_id`), `@tags` and `p1`..`p4` '
+        "anywhere in it; text in double quotes or after a backslash is never read",
         examples=["Pay rent every month on the 1st #Home p1"],
     )
     list_id: ListId | None = None
@@ -609,10 +621,10 @@ class QuickAdd(Input):
 class ParsedSpan(BaseModel):
     start: int = Field(description="The first character of `text` read (0-based)")
     end: int = Field(description="The character after the last one read")
-    kind: Literal["due", "recurrence", "list", "tag", "priority"]
+    kind: Literal["due", "recurrence", "list", "section", "tag", "priority"]
     value: str = Field(
-        description="What it was read as: a date or date-time, an RRULE, a list's name, a tag, "
-        "a priority"
+        description="What it was read as: a date or date-time, an RRULE, a list's name, a "
+        "section's name, a tag, a priority"
     )
 
 
@@ -626,6 +638,9 @@ class QuickPreview(BaseModel):
 
     title: str = Field(examples=["Pay rent"])
     list_id: uuid.UUID | None = Field(default=None, description="The list `#name` names")
+    section_id: uuid.UUID | None = Field(
+        default=None, description="The section of the list `/name` names"
+    )
     priority: PriorityName | None = Field(default=None, examples=["high"])
     tags: list[str] = Field(default_factory=list, examples=[["home"]])
     due_at: datetime | None = None

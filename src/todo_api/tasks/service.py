@@ -39,10 +39,12 @@ from todo_api.tasks.placement import (
     insert_placed,
     locked_for_move,
     not_parents_list,
+    not_parents_section,
     owner_of,
     relocation,
     subtasks_follow,
     valid_parent,
+    valid_section,
 )
 from todo_api.tasks.placement import inbox_last as inbox_last  # where create_many's rows go
 from todo_api.tasks.rows import OPEN_RECURRING_SUBTASKS, ROWS, Only, found
@@ -113,6 +115,7 @@ async def create_task(
     if made is not None:
         row["created_by"], row["created_at"] = made
     if data.list_id is None and data.parent_id is None:
+        await valid_section(conn, data.section_id, None)  # the inbox has none
         await _check_assignee(conn, row)
         if not row["reminders"]:  # one statement while nobody watches
             inserted = await insert_last_unwatched(conn, row)
@@ -132,9 +135,13 @@ async def create_task(
             parent = await valid_parent(conn, user_id, data.parent_id)
             if "list_id" in data.model_fields_set and data.list_id != parent["list_id"]:
                 raise not_parents_list()
+            if "section_id" in data.model_fields_set and data.section_id != parent["section_id"]:
+                raise not_parents_section()
             row["list_id"], row["user_id"] = parent["list_id"], parent["user_id"]
+            row["section_id"] = parent["section_id"]
         else:
             row["user_id"] = await owner_of(conn, user_id, data.list_id)
+            await valid_section(conn, data.section_id, data.list_id)
         await _check_assignee(conn, row)
         task = await insert_last(conn, user_id, row)
         await _scheduled(conn, task)
@@ -285,6 +292,7 @@ async def update_task(
         moved: list[TaskRow] = []
         if before is not None:
             moved = await subtasks_follow(conn, before, task)
+            await _record_section_change(conn, user_id, before, task)
         if rule_is_new:
             rules.check_rule(task, written=True)  # raising undoes it
         if assigning:
@@ -348,6 +356,7 @@ async def move_task(
         values = await relocation(conn, user_id, task, placement, before, after, last=True)
         moved = found(await _update(conn, user_id, task_id, values, None))
         await _record_reorder(conn, user_id, task, moved)
+        await _record_section_change(conn, user_id, task, moved)
         subtasks = await subtasks_follow(conn, task, moved)
         watchers = await _moved(conn, user_id, [moved, *subtasks], watchers)
         await announcements.announce(conn, EventType.task_updated, user_id, moved, watchers)
@@ -362,9 +371,26 @@ async def _record_reorder(
     the activity (the database's triggers leave positions out: the neighbours a move
     renumbers are no change of theirs); one that went to another list or parent is the
     triggers' `task.moved` or `task.updated` already."""
-    if moved["position"] == task["position"] or any(
-        moved[name] != task[name] for name in ("list_id", "parent_id")
-    ):
+    if any(moved[name] != task[name] for name in ("list_id", "parent_id")):
+        return
+    await _record_own_change(conn, user_id, task, moved, "position")
+
+
+async def _record_section_change(
+    conn: Connection, user_id: uuid.UUID, task: TaskRow, moved: TaskRow
+) -> None:
+    """A task put in another section of its list is a `task.updated` of its `section_id` in
+    the activity (the database's triggers leave sections out); one that went to another list
+    is the triggers' `task.moved` already, its section following from where it went."""
+    if moved["list_id"] == task["list_id"]:
+        await _record_own_change(conn, user_id, task, moved, "section_id")
+
+
+async def _record_own_change(
+    conn: Connection, user_id: uuid.UUID, task: TaskRow, moved: TaskRow, name: str
+) -> None:
+    """A `task.updated` item of the one field `name`, when it changed."""
+    if moved[name] == task[name]:  # type: ignore[literal-required]
         return
     await activity.record(
         conn,
@@ -373,7 +399,7 @@ async def _record_reorder(
         list_id=moved["list_id"],
         owner_id=moved["user_id"],
         task_id=moved["id"],
-        changes={"position": [task["position"], moved["position"]]},
+        changes={name: [task[name], moved[name]]},  # type: ignore[literal-required]
     )
 
 

@@ -22,10 +22,13 @@ from todo_api.accounts.requests import client_address, limiter_of, passwords_of
 from todo_api.accounts.schemas import ForgotPassword, Register, ResetPassword
 from todo_api.auth.errors import EmailTaken, InvalidLink, InvitationRequired, RegistrationClosed
 from todo_api.auth.hashed_tokens import KnownTokens
+from todo_api.kit import zones
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import RateLimited as Busy
 from todo_api.kit.ratelimit import RateLimited
+from todo_api.lists import sharing
 from todo_api.web.messages import Gettext
+from todo_api.web.shown import zone_alias
 from todo_api.web.site import APP, Site, problem, redirect
 
 MAX_TOKEN_LENGTH = 512
@@ -37,6 +40,13 @@ def dead_link(_: Gettext) -> str:
 
 def _text(value: object, most: int) -> str:
     return value[:most] if isinstance(value, str) else ""
+
+
+def _zone(value: object) -> str:
+    """The browser's time zone (static/zone.js), if it is one this service knows (by the name
+    Settings lists it under); else UTC."""
+    name = _text(value, zones.ZONE_MAX_LENGTH)
+    return zone_alias(name) if name in zones.known_zones() else zones.DEFAULT_ZONE
 
 
 class AccountPages:
@@ -126,6 +136,7 @@ class AccountPages:
                 data.name,
                 data.invitation,
             )
+            row["timezone"] = _zone(form.get("timezone"))
             if settings.email_verification_mode == "required":
                 # Not signed in, and the same page whether or not the email was taken.
                 created = await verification.register_pending(
@@ -136,6 +147,9 @@ class AccountPages:
                 return self._sign_up(request, sent=data.email)
             async with db.transaction() as conn:
                 user = await service.insert_account(conn, invitations, row, data.invitation)
+                home = APP
+                if user is not None and data.invitation:  # joined: its list first
+                    home = f"/app/lists/{(await sharing.invited_to(conn, data.invitation)).list_id}"
         except RegistrationClosed:
             return again(403, _("Registration is closed on this service."))
         except InvitationRequired:
@@ -148,7 +162,7 @@ class AccountPages:
             return again(409, _("An account with this email already exists: sign in instead."))
         if settings.email_verification_mode == "optional":
             mailer.submit(lambda: verification.send_link(mailer, data.email, asked_in))
-        response = redirect(APP)  # a new account: signed in, its invitation's list joined
+        response = redirect(home)  # a new account: signed in, its invitation's list joined
         await site.signins.sign_ins.start(request, response, uuid.UUID(str(user.id)))
         return response
 

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from todo_api.accounts.browser import BrowserSignIn
 from todo_api.db import Connection
 from todo_api.kit.deps import database
-from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.errors import ApiError, InvalidField, NotFound
 from todo_api.tasks import quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.schemas import QuickAdd, TaskMove
@@ -22,6 +22,21 @@ from todo_api.web.site import HEADERS, Site, parse_uuid, problem
 from todo_api.web.site import user_id as user_of
 
 UNDO = "undo"  # the query parameter naming the task just completed (JavaScript off)
+
+NO_SECTION = "none"  # a form's section_id for the list without a section
+
+
+def section_field(value: Any) -> uuid.UUID | None:
+    """A form's `section_id`: a section's id, or `none` (raises InvalidField otherwise)."""
+    return None if value == NO_SECTION else an_id("section_id", value)
+
+
+def an_id(field: str, value: Any) -> uuid.UUID:
+    """The id a form's `field` holds (raises InvalidField naming it when it is none)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidField(field, "is not an id") from None
 
 
 class ActionPages:
@@ -37,17 +52,21 @@ class ActionPages:
 
     async def move(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """Place the task right before or right after a sibling (the form's `before` or
-        `after`), through the tasks' own move: it stays in its list and under its parent."""
+        `after`), through the tasks' own move: it stays in its list and under its parent; in
+        the section the form's `section_id` names (`none`: no section; a board's card moved
+        to another column), else in its own."""
         task_id = parse_uuid(request.path_params["task_id"])
         owner = user_of(signed_in)
         form = await request.form()
         async with database(request).connection() as conn:
             task = await tasks.get_task(conn, owner, task_id=task_id)
             try:
+                place = {"list_id": task["list_id"], "parent_id": task["parent_id"]}
+                if "section_id" in form:
+                    place["section_id"] = section_field(form.get("section_id"))
                 move = TaskMove.model_validate(
                     {
-                        "list_id": task["list_id"],
-                        "parent_id": task["parent_id"],
+                        **place,
                         "before": form.get("before") or None,
                         "after": form.get("after") or None,
                     }

@@ -3,14 +3,14 @@ date to 3 May"), in the page's language: every sentence the activity pages show 
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from babel import dates as babel_dates
 
-from todo_api.kit import zones
 from todo_api.web.messages import Gettext
+from todo_api.web.shown import moment_text
 from todo_api.web.task_extras import rule_text
 
 
@@ -26,6 +26,7 @@ class Reader:
     lists: Mapping[str, str]
     zone: str
     language: str
+    sections: Mapping[str, str] = field(default_factory=dict)  # the list's, by id
 
     def who(self, actor: Any) -> str:
         if actor is None:
@@ -50,6 +51,7 @@ class Reader:
             "assignee_id": _("assignee"),
             "list_id": _("list"),
             "parent_id": _("parent task"),
+            "section_id": _("section"),
             "name": _("name"),
             "color": _("colour"),
             "owner_id": _("owner"),
@@ -58,9 +60,9 @@ class Reader:
 
     def value(self, name: str, value: Any) -> str:
         if name in ("due_at", "start_at"):
-            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-            local = moment.astimezone(zones.zone(self.zone))
-            return babel_dates.format_datetime(local, "d MMM, HH:mm", locale=self.language)
+            return moment_text(
+                value if isinstance(value, datetime) else str(value), self.zone, self.language
+            )
         if name in ("due_date", "start_date"):
             day = value if isinstance(value, date) else date.fromisoformat(str(value))
             return babel_dates.format_date(day, "d MMM", locale=self.language)
@@ -83,6 +85,8 @@ class Reader:
             return said[:1].lower() + said[1:]  # within a sentence
         if name == "parent_id":
             return self.titles.get(str(value)) or self._("another task")
+        if name == "section_id":
+            return self.sections.get(str(value)) or self._("another section")
         return str(value)
 
 
@@ -100,7 +104,8 @@ def _change(reader: Reader, who: str, name: str, new: Any) -> str:
     }
 
 
-# A due (or start) is a time or a day: one cleared as the other is set is one change.
+# A due (or start) is a time or a day: one cleared as the other is set is one change, and a
+# day comes with its midnight as the time (`due_at`), which says nothing more.
 _PARTNER = {
     "due_at": "due_date",
     "due_date": "due_at",
@@ -111,12 +116,9 @@ _PARTNER = {
 
 def _replaced(name: str, changes: Mapping[str, list[Any]]) -> bool:
     partner = _PARTNER.get(name)
-    return (
-        partner is not None
-        and changes[name][1] is None
-        and partner in changes
-        and changes[partner][1] is not None
-    )
+    if partner is None or partner not in changes or changes[partner][1] is None:
+        return False
+    return changes[name][1] is None or name.endswith("_at")
 
 
 def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
@@ -142,10 +144,19 @@ def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
         if (changes.get("list_id") or [None, None])[1] is None:
             where = _("Inbox")
         return [_("%(who)s moved %(task)s to %(list)s") % {"who": who, "task": task, "list": where}]
+    if action.startswith("section."):
+        return [_section_sentence(reader, who, action, changes)]
     if action == "comment.created":
         return [_("%(who)s commented on %(task)s") % {"who": who, "task": task}]
     if action == "comment.deleted":
         return [_("%(who)s deleted a comment on %(task)s") % {"who": who, "task": task}]
+    if action in ("attachment.created", "attachment.deleted"):
+        name = next((str(value) for value in (changes.get("name") or []) if value), "")
+        words = {
+            "attachment.created": _("%(who)s added the file %(name)s to %(task)s"),
+            "attachment.deleted": _("%(who)s deleted the file %(name)s from %(task)s"),
+        }
+        return [words[action] % {"who": who, "name": name, "task": task}]
     if action == "member.joined":
         return [_("%(who)s joined the list") % {"who": who}]
     if action == "member.left":
@@ -160,7 +171,21 @@ def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
     return said or [_("%(who)s changed %(task)s") % {"who": who, "task": task}]
 
 
+def _section_sentence(
+    reader: Reader, who: str, action: str, changes: Mapping[str, list[Any]]
+) -> str:
+    _ = reader._
+    old, new = changes.get("name") or [None, None]
+    if action == "section.created":
+        return _("%(who)s added the section %(name)s") % {"who": who, "name": new}
+    if action == "section.deleted":
+        return _("%(who)s deleted the section %(name)s") % {"who": who, "name": old}
+    return _("%(who)s renamed the section %(old)s to %(name)s") % {
+        "who": who,
+        "old": old,
+        "name": new,
+    }
+
+
 def when(reader: Reader, at: Any) -> str:
-    moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
-    local = moment.astimezone(zones.zone(reader.zone))
-    return babel_dates.format_datetime(local, "medium", locale=reader.language)
+    return moment_text(at, reader.zone, reader.language)

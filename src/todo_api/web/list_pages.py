@@ -1,25 +1,24 @@
 """A list's tasks (Inbox, Today, Upcoming, each list, each saved filter): narrowed by words
-(`q`) and by the filter language (`filter`), completed ones on request, 50 at a time; quick add
-into the list in view, and completing and reopening a task from the list."""
+(`q`) and by the filter language (`filter`), completed ones on request, 50 at a time, in the
+sort the person keeps for the list (Today and Upcoming by day: web.day_order); quick add into
+the list in view, and completing and reopening a task from the list."""
 
 import dataclasses
 import functools
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import ValidationError
-from sqlalchemy import BindParameter, bindparam, select
-from sqlalchemy.sql import visitors
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
-from todo_api.db import Connection, Query
+from todo_api.db import Connection
 from todo_api.filters import service as saved_filters
 from todo_api.kit import zones
 from todo_api.kit.deps import database, held
@@ -27,25 +26,26 @@ from todo_api.kit.errors import ApiError, InvalidField, NotFound
 from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
-from todo_api.lists import sharing
-from todo_api.notifications import service as notifications
+from todo_api.lists import sharing, views
 from todo_api.tasks import counts, filter_query, pages, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import (
-    TOTAL_COUNT_CAP,
+    MAX_LIMIT,
     CursorCodec,
     InvalidCursor,
     ListQuery,
-    Shape,
+    Sort,
     TaskFilters,
-    planned_per_call,
 )
-from todo_api.tasks.schemas import QuickAdd, task_body
+from todo_api.tasks.schemas import QuickAdd, TaskCreate, TaskUpdate, task_body
+from todo_api.web import day_order
 from todo_api.web.action_pages import just_completed, undo_line, undo_path
+from todo_api.web.messages import translations
 from todo_api.web.shown import now_in, task_line
 from todo_api.web.site import (
     APP,
+    HEADERS,
     Site,
     back_to,
     is_htmx,
@@ -58,6 +58,18 @@ from todo_api.web.site import (
 
 PAGE_SIZE = 50
 SEARCH_MAX_LENGTH = 200  # as the API's `q`
+# Upcoming's days (today and the six after it); beyond them, `Later`.
+UPCOMING_DAYS = 7
+# The sorts a list offers, by the name its form sends: the listing's sort each is.
+SORTS: dict[str, Sort] = {
+    "manual": "position",
+    "due": "due_at",
+    "priority": "-priority",
+    "title": "title",
+    "added": "-created_at",
+}
+# The views shown by day, sorted by when their tasks are due.
+BY_DAY = frozenset({"today", "upcoming"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +82,32 @@ class View:
     filters: TaskFilters
     path: str
     list_id: uuid.UUID | None = None
+    filter_id: uuid.UUID | None = None  # a saved filter's page: its id and query
+    query: str = ""
+
+    @property
+    def sort_key(self) -> str | None:
+        """What the person's sort of this view is kept under (None: a view of its own order,
+        by day or by due date)."""
+        if self.key == "list":
+            return str(self.list_id)
+        return self.key if self.key == "inbox" or self.key.startswith("filter:") else None
+
+
+@dataclass(frozen=True, slots=True)
+class Sectioned:
+    """A list shown by its sections: its sections (`id`, `name`, in order), and whether as a
+    board (a column each) or as the list (a heading each)."""
+
+    sections: list[dict[str, Any]]
+    board: bool
+
+    @classmethod
+    def of(cls, sections: list[dict[str, Any]] | None, board: bool) -> "Sectioned | None":
+        """A list page's (None elsewhere, and for a list without sections shown as a list)."""
+        if sections is None or not (sections or board):
+            return None
+        return cls(sections, board)
 
 
 def one_group(query: ListQuery) -> ListQuery:
@@ -86,9 +124,15 @@ INBOX = dataclasses.replace(OPEN, inbox=True)
 
 
 def near_days(zone: str) -> dict[str, TaskFilters]:
-    """Today's (due before tomorrow: overdue ones too) and the coming week's open tasks, on
-    the user's clock."""
+    """Today's (due before tomorrow: overdue ones too) and the coming week's open tasks
+    (overdue ones too, as its page shows them), on the user's clock."""
     return _near_days(zone, utcnow().astimezone(zones.zone(zone)).date())
+
+
+def later_days(zone: str) -> TaskFilters:
+    """The open tasks due after Upcoming's days."""
+    start = zones.start_of(utcnow().astimezone(zones.zone(zone)).date(), zone)
+    return dataclasses.replace(OPEN, due_after=start + timedelta(days=UPCOMING_DAYS))
 
 
 @functools.lru_cache(maxsize=1024)  # made once a day for each zone (every page's sidebar)
@@ -96,76 +140,7 @@ def _near_days(zone: str, today: date) -> dict[str, TaskFilters]:
     start = zones.start_of(today, zone)
     return {
         "today": dataclasses.replace(OPEN, due_before=start + timedelta(days=1)),
-        "upcoming": dataclasses.replace(
-            OPEN, due_after=start, due_before=start + timedelta(days=8)
-        ),
-    }
-
-
-def _renamed(column: Any, prefix: str) -> Any:
-    """`column` with each of its named parameters `x` named `<prefix>x`: several lists'
-    counts side by side in one statement, each binding its own values."""
-
-    def rename(element: visitors.ExternallyTraversible, **_: Any) -> BindParameter[Any] | None:
-        if isinstance(element, BindParameter) and not element.unique:
-            return bindparam(prefix + element.key, type_=element.type, expanding=element.expanding)
-        return None
-
-    return visitors.replacement_traverse(column, {}, rename)
-
-
-@functools.lru_cache(maxsize=256)
-def counts_statement(shapes: tuple[Shape, ...], subtasks: bool) -> Query:
-    """The bell's unread count and each shape's total (as `list_tasks` counts it: `c0`,
-    `c1`, ...) in one row: one round trip for the whole sidebar's numbers; with `subtasks`,
-    the subtasks of the page's tasks too (`id0`, `id1`, ...: tasks.counts)."""
-    columns = [notifications.UNREAD.statement.scalar_subquery().label("unread")]  # type: ignore[attr-defined]
-    for n, shape in enumerate(shapes):
-        columns.append(_renamed(pages.total_column(shape), f"c{n}_").label(f"c{n}"))
-    if subtasks:
-        columns.append(counts.subtasks_column(shapes[0].dialect).label("subtasks"))
-    return Query(select(*columns), custom_plans=any(map(planned_per_call, shapes)))
-
-
-def shown_total(total: int) -> str:
-    """A count as the sidebar says it (`1000+` past the listing's cap)."""
-    cap = TOTAL_COUNT_CAP
-    return f"{cap}+" if total > cap else str(total)
-
-
-async def sidebar(
-    conn: Connection, signed_in: BrowserSignIn, task_ids: list[uuid.UUID] | None = None
-) -> dict[str, Any]:
-    """The sidebar: the inbox, today, upcoming, the lists and the saved filters, each with its
-    open tasks counted (as their pages count them), and the bell's unread count; two
-    statements whatever the number of lists and filters. With the ids of a page's tasks (50
-    at most), their subtasks counted in the same round trip (`subtasks`, as
-    `counts.subtask_counts` gives them)."""
-    owner = user_id(signed_in)
-    zone = zone_of(signed_in)
-    views = {"inbox": INBOX, **near_days(zone)}
-    saved, listed = await saved_filters.filters_and_lists(conn, owner)
-    queries = [ListQuery(filters=filters) for filters in views.values()]
-    queries += [one_group(with_filter(ListQuery(), found["query"])) for found in saved]
-    counting = [pages.counting(query, owner, conn.name, zone) for query in queries]
-    params: dict[str, Any] = {"user_id": owner}
-    for n, (_shape, values) in enumerate(counting):
-        params.update({f"c{n}_{name}": value for name, value in values.items()})
-    if task_ids:
-        params.update(counts.subtask_params(task_ids))
-    statement = counts_statement(tuple(shape for shape, _values in counting), bool(task_ids))
-    row = (await conn.execute(statement, params)).one()
-    totals = [shown_total(row[f"c{n}"]) for n in range(len(counting))]
-    shown = [
-        {"id": found["id"], "name": found["name"], "open_count": count}
-        for found, count in zip(saved, totals[len(views) :], strict=True)
-    ]
-    return {
-        "lists": listed,
-        "filters": shown,
-        "counts": dict(zip(views, totals[: len(views)], strict=True)),
-        "unread": row["unread"],
-        **({"subtasks": counts.subtasks_of(row["subtasks"])} if task_ids else {}),
+        "upcoming": dataclasses.replace(OPEN, due_before=start + timedelta(days=UPCOMING_DAYS)),
     }
 
 
@@ -177,10 +152,13 @@ async def task_rows(
     language: str,
     viewed_only: Collection[str] = (),
     done_total: dict[uuid.UUID, tuple[int, int]] | None = None,
+    parents: Mapping[uuid.UUID, str] | None = None,
+    under: Collection[uuid.UUID] = (),
 ) -> list[dict[str, Any]]:
     """The tasks as the list shows them: with their subtasks counted (`done_total`, else
     read here) and their assignee's name (or email); those of the lists in `viewed_only`
-    with no checkbox."""
+    with no checkbox; a subtask with its parent's title (from `parents`), the tasks in
+    `under` shown under theirs."""
     owner = user_id(signed_in)
     if done_total is None:
         done_total = await counts.subtask_counts(conn, [task["id"] for task in found])
@@ -201,9 +179,23 @@ async def task_rows(
             assignee=assignee,
             subtasks=done_total.get(task["id"]),
             viewed_only=viewed_only,
+            parent=(parents or {}).get(task["parent_id"]) if task.get("parent_id") else None,
+            under_parent=task["id"] in under,
         )
-        shown.append({"line": line})
+        shown.append({"id": task["id"], "line": line})
     return shown
+
+
+def tree_rows(trees: list[day_order.Node], lines: Mapping[uuid.UUID, Any]) -> list[dict[str, Any]]:
+    """The rows of `_tasks.html` for trees of tasks: each line, and its subtasks' under it."""
+    return [
+        {
+            "id": node.task["id"],
+            "line": lines[node.task["id"]],
+            "children": tree_rows(node.children, lines),
+        }
+        for node in trees
+    ]
 
 
 class ListPages:
@@ -213,12 +205,17 @@ class ListPages:
     def routes(self) -> list[BaseRoute]:
         # The sidebar's statement reads the bell's count too; a row's answer has no bell.
         signed = functools.partial(self.site.signed_in, shared=False)
+        # A page read: the user's row checked by the sidebar's statement (Site.signed_in).
+        read = functools.partial(signed, confirms=True)
         return [
-            Route(APP, signed(self.inbox), methods=["GET"]),
-            Route("/app/today", signed(self.today), methods=["GET"]),
-            Route("/app/upcoming", signed(self.upcoming), methods=["GET"]),
-            Route("/app/lists/{list_id}", signed(self.one_list), methods=["GET"]),
-            Route("/app/filters/{filter_id}", signed(self.saved_filter), methods=["GET"]),
+            Route(APP, read(self.inbox), methods=["GET"]),
+            Route("/app/today", read(self.today), methods=["GET"]),
+            Route("/app/upcoming", read(self.upcoming), methods=["GET"]),
+            Route("/app/later", read(self.later), methods=["GET"]),
+            Route("/app/sort", signed(self.keep_sort, writes=True), methods=["POST"]),
+            Route("/app/view", signed(self.keep_view, writes=True), methods=["POST"]),
+            Route("/app/lists/{list_id}", read(self.one_list), methods=["GET"]),
+            Route("/app/filters/{filter_id}", read(self.saved_filter), methods=["GET"]),
             Route("/app/quick", signed(self.quick_add, writes=True), methods=["POST"]),
             Route(
                 "/app/tasks/{task_id}/complete",
@@ -228,6 +225,11 @@ class ListPages:
             Route(
                 "/app/tasks/{task_id}/reopen",
                 signed(self.reopen, writes=True),
+                methods=["POST"],
+            ),
+            Route(
+                "/app/tasks/{task_id}/title",
+                signed(self.retitle, writes=True),
                 methods=["POST"],
             ),
         ]
@@ -242,6 +244,38 @@ class ListPages:
     async def upcoming(self, request: Request, signed_in: BrowserSignIn) -> Response:
         view = await self.view_at(request, signed_in, "/app/upcoming")
         return await self.list_page(request, signed_in, view)
+
+    async def later(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        view = await self.view_at(request, signed_in, "/app/later")
+        return await self.list_page(request, signed_in, view)
+
+    async def keep_sort(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """Keep the sort chosen for the list the form was sent from, and show it so (a page
+        after the first was read in the old sort: the list starts again)."""
+        form = await request.form()
+        back = back_to(form.get("back"))
+        view = await self.view_at(request, signed_in, back)
+        sort = str(form.get("sort") or "")
+        if view.sort_key is None or sort not in SORTS:
+            raise NotFound
+        async with database(request).connection() as conn:
+            await views.keep_sort(conn, user_id(signed_in), view.sort_key, sort)
+        kept = [
+            (name, value) for name, value in parse_qsl(urlsplit(back).query) if name != "cursor"
+        ]
+        return redirect(f"{view.path}?{urlencode(kept)}" if kept else view.path)
+
+    async def keep_view(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """Keep the view (`list` or `board`) chosen for the list the form was sent from."""
+        form = await request.form()
+        back = back_to(form.get("back"))
+        view = await self.view_at(request, signed_in, back)
+        shown = str(form.get("view") or "")
+        if view.key != "list" or shown not in views.VIEWS:
+            raise NotFound
+        async with database(request).connection() as conn:
+            await views.keep_view(conn, user_id(signed_in), str(view.list_id), shown)
+        return redirect(back)
 
     async def one_list(self, request: Request, signed_in: BrowserSignIn) -> Response:
         path = f"/app/lists/{request.path_params['list_id']}"
@@ -265,6 +299,8 @@ class ListPages:
             key = path.removeprefix("/app/")
             heading = _("Today") if key == "today" else _("Upcoming")
             return View(key, heading, near_days(zone)[key], path)
+        if path == "/app/later":
+            return View("later", _("Later"), later_days(zone_of(signed_in)), path)
         if path.startswith("/app/lists/"):
             list_id = parse_uuid(path.removeprefix("/app/lists/"))
             async with database(request).connection() as conn:
@@ -276,13 +312,22 @@ class ListPages:
             async with database(request).connection() as conn:
                 saved = await saved_filters.get_filter(conn, user_id(signed_in), filter_id)
             query = one_group(with_filter(ListQuery(filters=OPEN), saved["query"]))
-            return View(f"filter:{filter_id}", saved["name"], query.filters, path)
+            return View(
+                f"filter:{filter_id}",
+                saved["name"],
+                query.filters,
+                path,
+                filter_id=filter_id,
+                query=saved["query"],
+            )
         return View("inbox", _("Inbox"), INBOX, APP)
 
-    def asked(self, request: Request, view: View) -> tuple[ListQuery, dict[str, str], str | None]:
-        """The page of the view the address asks for: narrowed by `q` and `filter`, with the
-        completed tasks on `completed=1`. Also what was typed (to show it again and to carry
-        it to the next page), and a sentence when it cannot be read."""
+    def asked(
+        self, request: Request, view: View, sort: Sort
+    ) -> tuple[ListQuery, dict[str, str], str | None]:
+        """The page of the view the address asks for, in `sort`: narrowed by `q` and `filter`,
+        with the completed tasks on `completed=1`. Also what was typed (to show it again and to
+        carry it to the next page), and a sentence when it cannot be read."""
         _ = self.site.words(request)
         params = request.query_params
         typed = {
@@ -290,7 +335,7 @@ class ListPages:
             "filter": params.get("filter", "").strip(),
             "completed": "1" if params.get("completed") == "1" else "",
         }
-        query = ListQuery(filters=view.filters, sort="position", limit=PAGE_SIZE)
+        query = ListQuery(filters=view.filters, sort=sort, limit=PAGE_SIZE)
         try:
             for name, longest in (("q", SEARCH_MAX_LENGTH), ("filter", filter_query.MAX_LENGTH)):
                 if len(typed[name]) > longest:
@@ -315,6 +360,71 @@ class ListPages:
             query = dataclasses.replace(query, cursor=cursor)
         return query, typed, None
 
+    def grouped(
+        self,
+        view: View,
+        found: list[dict[str, Any]],
+        zone: str,
+        language: str,
+        whole: bool,
+        sections: "Sectioned | None",
+    ) -> list[day_order.Day]:
+        """The page's tasks under their days' headings (Today's and Upcoming's), a list's
+        under its sections' (when it has any, or on its board), else as one group; Upcoming
+        shows each of its days, with tasks or not, when it shows all of them (`whole`: one
+        page)."""
+        if sections is not None:
+            no_section = translations(language).gettext("(No section)")
+            return day_order.by_section(found, sections.sections, no_section, board=sections.board)
+        if view.key not in BY_DAY:
+            return [day_order.Day("", "", found)]
+        today = now_in(zone).date()
+        days = UPCOMING_DAYS if view.key == "upcoming" and whole else 0
+        near_words = view.key == "upcoming"  # Today's page says `Today` in its own heading
+        return day_order.by_day(found, zone, today, language, days, near_words=near_words)
+
+    def sort_names(self, request: Request) -> dict[str, str]:
+        """The sorts a list offers, in the person's words."""
+        _ = self.site.words(request)
+        names = (_("Manual"), _("Due date"), _("Priority"), _("Title"), _("Date added"))
+        return dict(zip(SORTS, names, strict=True))
+
+    async def arranged(
+        self,
+        conn: Connection,
+        signed_in: BrowserSignIn,
+        view: View,
+        found: list[dict[str, Any]],
+        whole: bool,
+        language: str,
+        viewed: Collection[str],
+        done_total: dict[uuid.UUID, tuple[int, int]],
+        sections: "Sectioned | None" = None,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+        """The page's rows, each subtask under its parent where both are shown together (else
+        naming it): as one list, or (Today's and Upcoming's, and a list's with `sections`)
+        under their days' or sections' headings."""
+        zone = zone_of(signed_in)
+        groups = self.grouped(view, found, zone, language, whole, sections)
+        trees = [day_order.nested(group.tasks) for group in groups]
+        parents = {task["id"]: task["title"] for task in found}
+        away = set().union(*map(day_order.parents_away, trees)) - parents.keys()
+        if away:
+            parents.update(await counts.titles(conn, list(away)))
+        roots = {node.task["id"] for nodes in trees for node in nodes}
+        under = {task["id"] for task in found} - roots
+        rows = await task_rows(
+            conn, signed_in, found, zone, language, viewed, done_total, parents, under
+        )
+        lines = {row["id"]: row["line"] for row in rows}
+        if view.key not in BY_DAY and sections is None:
+            return tree_rows(trees[0], lines), None
+        days = [
+            {"key": group.key, "heading": group.heading, "tasks": tree_rows(nodes, lines)}
+            for group, nodes in zip(groups, trees, strict=True)
+        ]
+        return [], (days if found or sections is not None else [])
+
     async def list_page(
         self,
         request: Request,
@@ -325,30 +435,42 @@ class ListPages:
         **context: Any,
     ) -> Response:
         owner = user_id(signed_in)
-        query, typed, unread = self.asked(request, view)
         cursors = held(request.app, CursorCodec)
         shown: list[dict[str, Any]] = []
+        days: list[dict[str, Any]] | None = None
         more = None
+        whole = False  # the page shows all the view's tasks (no page before it, none after)
         async with database(request).connection() as conn:
-            zone = zone_of(signed_in)
+            # The sort kept for the list is read with the sidebar, and the page's subtasks
+            # with its tasks: two round trips (bench/README.md, "web_page.py").
+            side = await self.site.sidebar(conn, signed_in, view.sort_key, view.list_id)
+            chosen = side.pop("kept_sort", None)
+            sort = chosen if chosen in SORTS else "manual"
+            board = side.pop("kept_view", None) == "board"
+            sections = side.pop("sections", None)
+            shelves = Sectioned.of(sections, board)
+            query, typed, unread = self.asked(
+                request, view, SORTS[sort] if view.sort_key else "due_at"
+            )
+            if board:  # a board shows the list whole, as far as one page of the API goes
+                query = dataclasses.replace(query, limit=MAX_LIMIT)
             page = None
             if unread is None:
                 try:
-                    page = await pages.list_tasks(conn, owner, query=query, cursors=cursors)
+                    page = await pages.list_tasks(
+                        conn, owner, query=query, cursors=cursors, subtasks=True
+                    )
                 except InvalidCursor:
                     raise NotFound from None
             elif not is_htmx(request):  # typing along with htmx, the part shows the alert
                 status = 400
-            # The page's subtasks are counted with the sidebar's numbers (one round trip).
-            side = await sidebar(
-                conn, signed_in, [task["id"] for task in page.tasks] if page else None
-            )
-            done_total = side.pop("subtasks", {})
             if page is not None:
+                done_total = page.subtasks
                 language = self.site.language(request)
                 viewed = {str(item["id"]) for item in side["lists"] if item["role"] == "viewer"}
-                shown = await task_rows(
-                    conn, signed_in, page.tasks, zone, language, viewed, done_total
+                whole = page.next_cursor is None and query.cursor is None
+                shown, days = await self.arranged(
+                    conn, signed_in, view, page.tasks, whole, language, viewed, done_total, shelves
                 )
                 if page.next_cursor is not None:
                     carried = {key: value for key, value in typed.items() if value}
@@ -359,6 +481,10 @@ class ListPages:
         list_role = roles.get(str(view.list_id)) if view.list_id else None
         kept = {key: value for key, value in typed.items() if value and key != "completed"}
         toggled = {**kept, **({} if typed["completed"] else {"completed": "1"})}
+        carried = {key: value for key, value in typed.items() if value}
+        # Choosing tasks without JavaScript (`Select`, a link): a box in each row.
+        picking = request.query_params.get("select") == "1" and list_role != "viewer"
+        _ = self.site.words(request)
         return self.site.render(
             request,
             "list.html",
@@ -367,13 +493,22 @@ class ListPages:
             **side,
             view=view,
             tasks=shown,
+            days=None if shelves else days,
+            parts=days if shelves else None,
+            board=board and view.key == "list",
+            sections=sections,
+            sort=sort if view.sort_key else None,
+            sorts=self.sort_names(request),
             more=more,
+            whole=whole,
             typed=typed,
             back=f"{view.path}?{urlencode(typed)}" if any(typed.values()) else view.path,
             toggle=f"{view.path}?{urlencode(toggled)}" if toggled else view.path,
             filter_message=unread,
             undo=undo,
             list_role=list_role,
+            pick=f"{view.path}?{urlencode({**carried, 'select': '1'})}",
+            pick_label=_("Select %(title)s") if picking else None,
             **{"message": None, "text": "", **context},
         )
 
@@ -382,11 +517,17 @@ class ListPages:
         back = back_to(form.get("back"))
         text = str(form.get("text") or "")
         list_id = form.get("list_id") or None
+        section_id = form.get("section_id") or None  # a board column's: the task goes in it
         accepted = request.headers.get("accept-language")  # after the person's own language
         try:
             data = QuickAdd.model_validate({"text": text, "list_id": list_id})
             async with database(request).connection() as conn:
-                await quick.quick_add(conn, user_id(signed_in), data=data, accept_language=accepted)
+                if section_id is None:
+                    await quick.quick_add(
+                        conn, user_id(signed_in), data=data, accept_language=accepted
+                    )
+                else:
+                    await self.add_to_section(conn, user_id(signed_in), data, accepted, section_id)
         except (ValidationError, ApiError) as exc:
             view = await self.view_at(request, signed_in, back)
             return await self.list_page(
@@ -394,11 +535,58 @@ class ListPages:
             )
         return redirect(back)
 
+    @staticmethod
+    async def add_to_section(
+        conn: Connection, owner: uuid.UUID, data: QuickAdd, accepted: str | None, section: Any
+    ) -> None:
+        """Quick add's task in the board's column `section` (of the list in view; a `#list`
+        in the words that names another list takes the task there, without a section)."""
+        made, _spans = await quick.read(conn, owner, data=data, accept_language=accepted)
+        if made.list_id == data.list_id:
+            fields = made.model_dump(exclude_unset=True)
+            made = TaskCreate.model_validate({**fields, "section_id": section})
+        await tasks.create_task(conn, owner, data=made)
+
     async def complete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         return await self.set_completed(request, signed_in, completed=True)
 
     async def reopen(self, request: Request, signed_in: BrowserSignIn) -> Response:
         return await self.set_completed(request, signed_in, completed=False)
+
+    async def retitle(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """The title changed in the list's row (static/editing.js, with JavaScript only: the
+        task's page holds the whole form): the row as it now is (a subtask naming its parent,
+        `under` it in the list or not), or 400 with the reason in words (the box stays open
+        with it)."""
+        task_id = parse_uuid(request.path_params["task_id"])
+        form = await request.form()
+        back = back_to(form.get("back"))
+        try:
+            data = TaskUpdate.model_validate({"title": str(form.get("title") or "")})
+            async with database(request).connection() as conn:
+                changed = await tasks.update_task(
+                    conn, user_id(signed_in), task_id=task_id, data=data
+                )
+                zone = zone_of(signed_in)
+                language = self.site.language(request)
+                parent = changed["parent_id"]
+                parents = await counts.titles(conn, [parent]) if parent else {}
+                under = {changed["id"]} if parent and form.get("under") == "1" else set()
+                # (a list the person only views refused it: no row without its checkbox)
+                [row] = await task_rows(
+                    conn,
+                    signed_in,
+                    [task_body(changed)],
+                    zone,
+                    language,
+                    parents=parents,
+                    under=under,
+                )
+        except NotFound:
+            raise
+        except (ValidationError, ApiError) as exc:
+            return Response(problem(exc), 400, headers=HEADERS, media_type="text/plain")
+        return self.site.render(request, "_tasks.html", tasks=[row], back=back)
 
     async def set_completed(
         self, request: Request, signed_in: BrowserSignIn, *, completed: bool

@@ -4,6 +4,7 @@ The same stream as `GET /api/events` (todo_api.live: the change feed and the `no
 and `reminder` messages, as Server-Sent Events), opened with the browser's sign-in rather
 than a bearer token or ticket, since /api never takes the app's cookie. It lasts as long as
 the sign-in does, and the browser's EventSource reconnects by itself with `Last-Event-ID`.
+A page opens it `?since=` where the feed stood when the page was read (site.live_since).
 """
 
 import time
@@ -30,5 +31,6 @@ class LivePages:
         request.state.user_id = owner
         # The browser's sign-in is the credential: the stream ends when it does.
         credential = Credential(owner, Kind.sign_in, signed_in.sign_in, None, time.time())
-        token = request.headers.get("last-event-id") or None
+        # Reconnecting, from the last message; else from where the page stood when it was read.
+        token = request.headers.get("last-event-id") or request.query_params.get("since") or None
         return await stream_for(request, credential, token)

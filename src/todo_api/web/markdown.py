@@ -1,8 +1,11 @@
 """Markdown that people write (task descriptions, comments) as HTML that cannot run: raw HTML
 is left as text, links go to http, https or mailto only, images are not shown (markdown-it-py
-in its CommonMark mode, its HTML switched off)."""
+in its CommonMark mode, its HTML switched off). Mentions are typed and shown as `@Name`; the
+comments API reads them as `@[Name](user id)` (`marked`)."""
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -20,3 +23,21 @@ def rendered(text: str | None) -> Markup:
     if not text:
         return Markup("")
     return Markup(_md.render(_MENTION.sub(r"@\1", text)))  # noqa: S704 - rendered with HTML off
+
+
+def marked(text: str, people: Iterable[tuple[str, str]]) -> str:
+    """`text` with each `@Name` of a person (name, id) written as the comments API reads a
+    mention, `@[Name](id)`: the longest name first ("@Anna Weber" before "@Anna"); a name two
+    people share, or one a mention cannot hold, is left as typed."""
+    people = list(people)
+    counts = Counter(name for name, _ in people)
+    ids = {
+        name: person_id
+        for name, person_id in people
+        if counts[name] == 1 and name and not set(name) & set("[]()\n")
+    }
+    if not ids:
+        return text
+    names = "|".join(re.escape(name) for name in sorted(ids, key=len, reverse=True))
+    typed = re.compile(rf"(?<![\w@])@({names})(?![\w@])")
+    return typed.sub(lambda found: f"@[{found[1]}]({ids[found[1]]})", text)

@@ -1,6 +1,7 @@
-"""The notification bell in every signed-in page's header (the unread count), the list of
-notifications (`/app/notifications`), and opening one (`/app/notifications/{id}`: marked read,
-then its task)."""
+"""The list of notifications (`/app/notifications`, each with when it happened, and `Mark all
+as read`; the bell in every signed-in page's header has its unread count from the sidebar's
+statement: sidebar_pages), and opening one (`/app/notifications/{id}`: marked read, then its
+task)."""
 
 import uuid
 from typing import Any
@@ -19,7 +20,8 @@ from todo_api.notifications import service as notifications
 from todo_api.notifications.schemas import MarkRead
 from todo_api.tasks import service as tasks
 from todo_api.web.messages import Gettext
-from todo_api.web.site import APP, Site, parse_uuid, redirect, user_id
+from todo_api.web.shown import moment_text
+from todo_api.web.site import APP, Site, parse_uuid, redirect, user_id, zone_of
 
 PAGE_SIZE = 50
 
@@ -27,20 +29,14 @@ PAGE_SIZE = 50
 class NotificationPages:
     def __init__(self, site: Site) -> None:
         self.site = site
-        site.page_context.append(self.bell)
 
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
         return [
             Route("/app/notifications", signed(self.listed), methods=["GET"]),
+            Route("/app/notifications/read", signed(self.all_read, writes=True), methods=["POST"]),
             Route("/app/notifications/{notification_id}", signed(self.opened), methods=["GET"]),
         ]
-
-    async def bell(self, request: Request, signed_in: BrowserSignIn) -> dict[str, Any]:
-        """The header's bell: how many notifications are unread."""
-        async with database(request).connection() as conn:
-            found = await notifications.inbox(conn, user_id(signed_in), unread=True, limit=1)
-        return {"unread": found["unread_count"]}
 
     async def listed(self, request: Request, signed_in: BrowserSignIn) -> Response:
         _ = self.site.words(request)
@@ -51,19 +47,23 @@ class NotificationPages:
                 found = await notifications.inbox(conn, owner, limit=PAGE_SIZE, cursor=cursor)
             except ApiError:  # an unreadable cursor
                 raise NotFound from None
-            told = _Told(conn, owner, _)
+            told = _Told(conn, owner, _, zone_of(signed_in), self.site.language(request))
             shown = [await told(row) for row in found["items"]]
-            sidebar = await lists.list_lists(conn, owner)
         more = found["next"] and f"/app/notifications?cursor={found['next']}"
         return self.site.render(
             request,
             "notifications.html",
             user=signed_in.user,
-            lists=sidebar,
             active="notifications",
             notifications=shown,
             more=more,
         )
+
+    async def all_read(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """`Mark all as read` (a form: it works without JavaScript), back to the list."""
+        async with database(request).connection() as conn:
+            await notifications.mark_read(conn, user_id(signed_in), MarkRead(all=True))
+        return redirect(f"{APP}notifications")
 
     async def opened(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """Marked read, then what it is about: its task (else the list, else the list of
@@ -105,8 +105,11 @@ class _Told:
     """Notifications in words (who did what to which task), each person and task read once a
     page."""
 
-    def __init__(self, conn: Connection, owner: uuid.UUID, _: Gettext) -> None:
+    def __init__(
+        self, conn: Connection, owner: uuid.UUID, _: Gettext, zone: str, language: str
+    ) -> None:
         self._conn, self._owner, self._ = conn, owner, _
+        self._zone, self._language = zone, language
         self._people: dict[Any, str] = {}
         self._about: dict[Any, str] = {}
 
@@ -142,4 +145,10 @@ class _Told:
         }
         sentence = sentences.get(row["kind"], _("%(actor)s: “%(about)s”"))
         text = sentence % {"actor": actor, "about": await self._title(row)}
-        return {"id": row["id"], "text": text, "read": row["read"]}
+        return {
+            "id": row["id"],
+            "text": text,
+            "read": row["read"],
+            "at": moment_text(row["at"], self._zone, self._language),
+            "at_iso": row["at"].isoformat(),
+        }

@@ -12,10 +12,16 @@ from todo_api.kit.routes import Section
 from todo_api.web.account_pages import AccountPages
 from todo_api.web.action_pages import ActionPages
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
+from todo_api.web.bulk_pages import BulkPages
+from todo_api.web.file_pages import FilePages
+from todo_api.web.filter_pages import FilterPages
 from todo_api.web.invitation_pages import InvitationPages
 from todo_api.web.list_pages import ListPages
 from todo_api.web.live_pages import LivePages
 from todo_api.web.notification_pages import NotificationPages
+from todo_api.web.offline_pages import OfflinePages
+from todo_api.web.push_pages import PushPages
+from todo_api.web.section_pages import SectionPages
 from todo_api.web.settings_data import SettingsData
 from todo_api.web.settings_pages import SettingsPages
 from todo_api.web.settings_profile import SettingsProfile
@@ -53,7 +59,11 @@ class WebApp:
             ListPages,
             SidebarPages,
             TaskPages,
+            FilePages,
             ActionPages,
+            SectionPages,
+            BulkPages,
+            FilterPages,
             SettingsPages,
             SharingPages,
             InvitationPages,
@@ -63,6 +73,8 @@ class WebApp:
             SettingsData,
             NotificationPages,
             LivePages,
+            PushPages,
+            OfflinePages,
         )
         pages = [route for page in modules for route in page(self.site).routes()]
         return Section(APP, [static, *pages]), root
@@ -79,4 +91,6 @@ class WebApp:
         """Why there is no web app, and what turns it on: 404, as for any address with nothing
         behind it (503 would say the service is down for now, and invite retries), in the
         person's language."""
-        return self.site.render(request, "unavailable.html", 404, setting=BUILTIN_ACCOUNTS_ON)
+        return self.site.render(
+            request, "unavailable.html", 404, setting=BUILTIN_ACCOUNTS_ON, installable=False
+        )

@@ -2,6 +2,8 @@
 address and a token made for it), AI assistants (the MCP address), and their data (export,
 import, delete the account), through the same services as /api's routes."""
 
+import asyncio
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,13 +19,16 @@ from todo_api.auth import personal
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.users import KnownUsers
+from todo_api.files import in_calendar
+from todo_api.files.storage import Files
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.kit.ids import utcnow
 from todo_api.tokens.router import TokenCreate
 from todo_api.web.settings_pages import SettingsGroup
+from todo_api.web.shown import day_text
 from todo_api.web.site import HEADERS, is_htmx, problem, user_id, zone_of
-from todo_api.yourdata import deletion, export, importer
+from todo_api.yourdata import archive, deletion, export, importer
 from todo_api.yourdata.schemas import AccountDeletion
 
 CALENDAR_TOKEN_NAME = "Calendar apps"
@@ -91,7 +96,9 @@ class SettingsData(SettingsGroup):
             request,
             signed_in,
             token=token,
-            expires=row.expires_at.date().isoformat() if row.expires_at else None,
+            expires=day_text(row.expires_at.date(), self.site.language(request))
+            if row.expires_at
+            else None,
             done=_("Token made. Copy it now: it is shown only once."),
         )
 
@@ -137,21 +144,27 @@ class SettingsData(SettingsGroup):
         )
 
     async def export(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        """What GET /api/export streams, as a download: `format` json (everything) or ics."""
+        """What GET /api/export streams, as a download: `format` json (everything; with
+        `with_files=true`, the zip of it and the files) or ics."""
         kind = request.query_params.get("format", "json")
-        if kind not in ("json", "ics"):
+        with_files = request.query_params.get("with_files") == "true"
+        if kind not in ("json", "ics") or (with_files and kind != "json"):
             raise NotFound
         db = database(request)
         day = utcnow().date().isoformat()
         if kind == "ics":
-            stream = export.calendar(db, user_id(signed_in))
+            stream = export.calendar(db, user_id(signed_in), in_calendar.base_url(request))
             media, name = "text/calendar; charset=utf-8", f"todo-api-tasks-{day}.ics"
         else:
             user = await export.user_of(db, user_id(signed_in))
             if user is None:
                 raise NotFound
-            stream = export.document(db, user)
-            media, name = "application/json", f"todo-api-export-{day}.json"
+            if with_files:
+                stream = export.zipped(db, user, held(request.app, Files))
+                media, name = "application/zip", f"todo-api-export-{day}.zip"
+            else:
+                stream = export.document(db, user)
+                media, name = "application/json", f"todo-api-export-{day}.json"
         headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
         return StreamingResponse(stream, media_type=media, headers=headers)
 
@@ -173,9 +186,23 @@ class SettingsData(SettingsGroup):
             async with db.connection() as conn:
                 zone = zone_of(signed_in)
             # Reading a large file takes a while: in a thread, as the API does.
-            prepared = await run_in_threadpool(importer.prepare, source, body, {}, zone=zone)
-            async with db.connection() as conn:
-                context["result"] = await importer.store(conn, owner, prepared)
+            limit = self.site.settings.import_max_bytes
+            prepared, opened = await run_in_threadpool(
+                functools.partial(importer.prepare_any, zone=zone, max_document=limit),
+                source,
+                body,
+                {},
+            )
+            await importer.check_push_endpoints(self.site.settings, prepared)
+            files = held(request.app, Files)
+            incoming = await importer.receive_files(db, owner, prepared, opened, files)
+            try:
+                async with db.connection() as conn:
+                    context["result"] = await importer.store(
+                        conn, owner, prepared, incoming, quota=files.quota_bytes
+                    )
+            finally:  # the bytes of the files whose rows were not written
+                await asyncio.shield(archive.drop(files, incoming))
         except (ValueError, ValidationError, ApiError) as exc:
             status = exc.status if isinstance(exc, ApiError) else 400
             context.update(status=status, message=problem(exc))

@@ -7,18 +7,15 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from babel import dates as babel_dates
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
 from todo_api.db import Connection
-from todo_api.kit import zones
 from todo_api.kit.deps import database
-from todo_api.lists import service as lists
-from todo_api.tables.lists import ListRow
-from todo_api.web.site import Site, redirect, user_id, zone_of
+from todo_api.web.shown import moment_text
+from todo_api.web.site import Site, redirect, zone_of
 
 FIRST_GROUP = "/app/settings/profile"
 
@@ -48,44 +45,34 @@ class SettingsGroup:
     def clock(self, request: Request, signed_in: BrowserSignIn) -> Callable[[object], str]:
         """`when(moment)`: a moment on the person's clock, in the page's language ("" for
         none)."""
-        zone, language = zones.zone(zone_of(signed_in)), self.site.language(request)
+        zone_name, language = zone_of(signed_in), self.site.language(request)
 
         def when(moment: object) -> str:
             if not isinstance(moment, datetime):
                 return ""
-            return babel_dates.format_datetime(moment.astimezone(zone), "medium", locale=language)
+            return moment_text(moment, zone_name, language)
 
         return when
 
     @asynccontextmanager
     async def reading(
         self, request: Request, signed_in: BrowserSignIn
-    ) -> AsyncIterator[tuple[Connection, list[ListRow]]]:
-        """A connection for the group's own reads, the lists' navigation read on it first."""
+    ) -> AsyncIterator[Connection]:
+        """A connection for the group's own reads (the sidebar is the page context's)."""
         async with database(request).connection() as conn:
-            yield conn, await lists.list_lists(conn, user_id(signed_in))
+            yield conn
 
     def render_group(
-        self,
-        request: Request,
-        signed_in: BrowserSignIn,
-        template: str,
-        sidebar: list[ListRow],
-        **context: Any,
+        self, request: Request, signed_in: BrowserSignIn, template: str, **context: Any
     ) -> Response:
-        """The group's page, its lists' navigation (`sidebar`) read with the group's own rows;
-        `status`, `user` (the signed-in person by default) and `done` (by default the sentence
-        the address's `?done=` names) may come in `context`."""
+        """The group's page; `status`, `user` (the signed-in person by default) and `done` (by
+        default the sentence the address's `?done=` names) may come in `context`."""
         context.setdefault("user", signed_in.user)
         context.setdefault("done", self.said(request).get(request.query_params.get("done", "")))
-        return self.site.render(
-            request, template, context.pop("status", 200), lists=sidebar, **context
-        )
+        return self.site.render(request, template, context.pop("status", 200), **context)
 
     async def group_page(
         self, request: Request, signed_in: BrowserSignIn, template: str, **context: Any
     ) -> Response:
-        """The group's page for a group that reads nothing else: the navigation read here."""
-        async with database(request).connection() as conn:
-            sidebar = await lists.list_lists(conn, user_id(signed_in))
-        return self.render_group(request, signed_in, template, sidebar, **context)
+        """The group's page for a group that reads nothing else."""
+        return self.render_group(request, signed_in, template, **context)

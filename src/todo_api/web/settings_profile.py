@@ -1,5 +1,5 @@
 """Settings about the person: their profile (`/app/settings/profile`: name, time zone, the
-app's language) and how they are told (`/app/settings/notifications`), changed through the
+app's language and theme) and how they are told (`/app/settings/notifications`), changed through the
 same services and schemas as `PATCH /api/auth/me` and `PATCH /api/notifications/settings`."""
 
 from typing import Any, get_args
@@ -59,7 +59,12 @@ class SettingsProfile(SettingsGroup):
     async def profile(self, request: Request, signed_in: BrowserSignIn, **context: Any) -> Response:
         _ = self.site.words(request)
         user = signed_in.user
-        shown = {"name": user.name, "timezone": user.timezone, "language": user.language}
+        shown = {
+            "name": user.name,
+            "timezone": user.timezone,
+            "language": user.language,
+            "theme": user.theme,
+        }
         shown.update(context.pop("shown", {}))
         # The zone as stored, under its entry's words when that is an old name of a listed one.
         listed = zone_alias(shown["timezone"])
@@ -75,6 +80,7 @@ class SettingsProfile(SettingsGroup):
             heading=_("Profile"),
             zones=zones,
             languages=LANGUAGE_NAMES,
+            themes={"": _("System"), "light": _("Light"), "dark": _("Dark")},
             shown=shown,
             **context,
         )
@@ -85,6 +91,7 @@ class SettingsProfile(SettingsGroup):
             "name": str(form.get("name") or "").strip() or None,
             "timezone": str(form.get("timezone") or ""),
             "language": str(form.get("language") or "") or None,
+            "theme": str(form.get("theme") or "") or None,
         }
         try:
             data = MeUpdate.model_validate(changes)

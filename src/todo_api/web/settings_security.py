@@ -104,7 +104,7 @@ class SecuritySettings(SettingsGroup):
         _ = self.site.words(request)
         owner = user_id(signed_in)
         when = self.clock(request, signed_in)
-        async with self.reading(request, signed_in) as (conn, sidebar):
+        async with self.reading(request, signed_in) as conn:
             user = await service.get_user(conn=conn, user_id=owner)
             keys = await webauthn.list_passkeys(conn, owner)
             listed = await sign_ins.list_sign_ins(conn, owner, signed_in.sign_in)
@@ -127,7 +127,6 @@ class SecuritySettings(SettingsGroup):
             request,
             signed_in,
             "settings_security.html",
-            sidebar,
             user=user or signed_in.user,
             group="security",
             heading=_("Security"),

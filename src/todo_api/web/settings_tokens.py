@@ -47,7 +47,7 @@ class TokenSettings(SettingsGroup):
         _ = self.site.words(request)
         owner = user_id(signed_in)
         when = self.clock(request, signed_in)
-        async with self.reading(request, signed_in) as (conn, sidebar):
+        async with self.reading(request, signed_in) as conn:
             tokens = await personal.list_tokens(conn, owner)
             apps = await store.list_connections(conn, owner)
         shown_tokens = [
@@ -76,7 +76,6 @@ class TokenSettings(SettingsGroup):
             request,
             signed_in,
             "settings_tokens.html",
-            sidebar,
             group="tokens",
             heading=_("Tokens and apps"),
             tokens=shown_tokens,

@@ -75,7 +75,6 @@ class SharingPages:
             members = await sharing.members(conn, me, list_id)
             owner = found["role"] == "owner"
             links = await sharing.invitations(conn, me, list_id) if owner else []
-            sidebar = await lists.list_lists(conn, me)
         shown = [
             {**link, "expires": babel_dates.format_date(link["expires_at"], locale=language)}
             for link in links
@@ -85,7 +84,6 @@ class SharingPages:
             "sharing.html",
             status,
             user=signed_in.user,
-            lists=sidebar,
             the_list=found,
             me=str(me),
             owner=owner,

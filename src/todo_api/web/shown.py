@@ -3,6 +3,7 @@ the near days in words (Today, Tomorrow, Yesterday, a weekday of the coming week
 overdue task said to be so."""
 
 import functools
+import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time
@@ -63,6 +64,7 @@ def _words(language: str) -> dict[str, Any]:
         "tomorrow": _("Tomorrow"),
         "yesterday": _("Yesterday"),
         "day_time": _("%(day)s, %(time)s"),
+        "parent": _("Subtask of %(title)s"),
     }
 
 
@@ -75,12 +77,15 @@ def task_line(
     assignee: str | None = None,
     subtasks: tuple[int, int] | None = None,
     viewed_only: Collection[str] = (),
+    parent: str | None = None,
+    under_parent: bool = False,
 ) -> Markup:
     """The task's line in a list (for `_tasks.html`): its checkbox (a button of the page's
     `rows` form, in base.html; none for a task of a list in `viewed_only`, the ids of those the
     person only views), its title (opened beside the list with htmx) and its details (due,
     start, priority, tags, assignee, subtasks, comments), as task_row says them; `now` on the
-    person's clock (`zone`).
+    person's clock (`zone`). A subtask names its `parent`: on a wide screen only when it is not
+    shown `under_parent` (the page's CSS hides the name there).
 
     Written in Python with every value escaped, rather than in the template: a list page shows
     50, and the template's lookups and escaping were most of the page's rendering. The line is
@@ -109,6 +114,8 @@ def task_line(
         language,
         now.date(),
         overdue,
+        parent,
+        under_parent,
     )
 
 
@@ -131,6 +138,8 @@ def _line(
     language: str,
     today: date,
     overdue: bool,
+    parent: str | None = None,
+    under_parent: bool = False,
 ) -> Markup:
     """task_line's line, from what it shows. A detail's words are made once for each value
     (tasks share their days, priorities and tags), and the title is escaped once for the line
@@ -138,6 +147,9 @@ def _line(
     task_id = str(task_id)
     title = escape(title)
     details = []
+    if parent is not None:
+        said = escape(_words(language)["parent"] % {"title": parent})
+        details.append(f'<span class="parent{" under" if under_parent else ""}">{said}</span>')
     due = _moment(due_at, due_date, zone)
     if due is not None:
         details.append(
@@ -180,9 +192,48 @@ def _line(
     )
 
 
-def lines(rows: Iterable[Mapping[str, Any]]) -> Markup:
-    """The rows' lines (task_line's), each on a line of its own (`_tasks.html`)."""
-    return Markup("".join(f"\n{row['line']}" for row in rows))  # noqa: S704 - made safe
+def lines(rows: Iterable[Mapping[str, Any]], pick_label: object = None) -> Markup:
+    """The rows' lines (task_line's), each on a line of its own (`_tasks.html`); a row's
+    `children` (its subtasks' rows) in a list of their own inside its line. With `pick_label`
+    (`Select %(title)s`, the list chosen from without JavaScript), each row with a checkbox of
+    the bulk form (`_select.html`) first."""
+    made = "".join(f"\n{_with_children(row)}" for row in rows)
+    if pick_label:
+        label = escape(str(pick_label))
+        made = _ROW_START.sub(lambda found: _with_box(found, label), made)
+    return Markup(made)  # noqa: S704 - made safe
+
+
+# A row's start as _line writes it, up to its title (escaped there) in its link.
+_ROW_START = re.compile(
+    r'(<li class="task[^"]*" id="task-(?P<id>[^"]+)">)(?P<rest>.*?href="/app/tasks/(?P=id)">'
+    r"(?P<title>.*?)</a>)",
+    re.S,
+)
+
+
+def _with_box(found: re.Match[str], label: str) -> str:
+    box = (
+        f'\n  <input type="checkbox" class="pick" name="task" value="{found["id"]}" form="bulk"'
+        f' aria-label="{label % {"title": found["title"]}}">'
+    )
+    return f"{found[1]}{box}{found['rest']}"
+
+
+def card(row: Mapping[str, Any], inside: str) -> Markup:
+    """A board's card: the row's line (with its subtasks' as `lines` shows them) with `inside`
+    (markup made by the template: its `Move to…` form) at its end."""
+    line = _with_children(row)
+    return Markup(f"{line.removesuffix('</li>')}{inside}</li>")  # noqa: S704 - both made safe
+
+
+def _with_children(row: Mapping[str, Any]) -> str:
+    line = str(row["line"])
+    children = row.get("children")
+    if not children:
+        return line
+    inner = lines(children)
+    return f'{line.removesuffix("</li>")}<ul class="tasks subtasks">{inner}\n</ul>\n</li>'
 
 
 def now_in(zone: str) -> datetime:
@@ -271,6 +322,23 @@ def _day_words(day: date, today: date, language: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _time_words(clock: time, language: str) -> str:
     return babel_dates.format_time(clock, "short", locale=language)
+
+
+def day_text(day: date, language: str) -> str:
+    """A date in the language's form ("Nov 28, 2026", "28.11.2026")."""
+    return babel_dates.format_date(day, "medium", locale=language)
+
+
+def moment_text(at: datetime | str, zone: str, language: str) -> str:
+    """A moment (a comment's, a reminder's, a notification's) on the person's clock: its date
+    and time in the language's form, without seconds ("28 Nov 2026, 14:05", "Nov 28, 2026,
+    2:05 PM"), as Babel's `medium` date and `short` time joined by the language's pattern."""
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    local = moment.astimezone(zones.zone(zone))
+    joined = str(babel_dates.get_datetime_format("medium", locale=language)).replace("'", "")
+    day = day_text(local.date(), language)
+    clock = _time_words(local.time().replace(second=0, microsecond=0), language)
+    return joined.replace("{1}", day).replace("{0}", clock)
 
 
 # Zones of no country (UTC, Etc/GMT+5) keep their IANA names; UTC, the default, comes first.

@@ -1,22 +1,201 @@
-"""The lists in the sidebar: made (`New list`), renamed, moved up or down among the person's
-lists, and deleted after a page that asks to confirm; each a form that posts (JavaScript off
-alike), answered by the page to show, or the page again with its message."""
+"""The sidebar every signed-in page shows, read here for all of them: Inbox, Today, Upcoming,
+each list and each saved filter (under `Filters`), each with its open tasks counted, and the
+bell's unread count. And the lists made there (`New list`), renamed, moved up or down among the
+person's lists, and deleted after a page that asks to confirm; each a form that posts
+(JavaScript off alike), answered by the page to show, or the page again with its message."""
 
+import functools
 import uuid
+from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy.sql import visitors
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from todo_api.accounts.browser import BrowserSignIn
+from todo_api.accounts import service as accounts
+from todo_api.accounts.browser import BrowserSignIn, Confirmation
+from todo_api.db import Connection, Query
+from todo_api.filters import service as saved_filters
+from todo_api.kit import changes
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError, Forbidden, NotFound
 from todo_api.lists import service as lists
+from todo_api.lists import views as list_views
 from todo_api.lists.errors import ListForbidden
 from todo_api.lists.schemas import ListCreate, ListUpdate
-from todo_api.web.list_pages import ListPages, sidebar
-from todo_api.web.site import APP, Site, back_to, parse_uuid, problem, redirect, user_id
+from todo_api.notifications import service as notifications
+from todo_api.tasks import pages
+from todo_api.tasks.dependencies import with_filter
+from todo_api.tasks.listing import TOTAL_COUNT_CAP, ListQuery, Shape, counted_per_call
+from todo_api.web.list_pages import INBOX, ListPages, near_days, one_group
+from todo_api.web.site import APP, Site, back_to, parse_uuid, problem, redirect, user_id, zone_of
+
+
+async def sidebar(
+    conn: Connection,
+    signed_in: BrowserSignIn,
+    sort_key: str | None = None,
+    list_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The sidebar's context (`lists`, `filters`, `counts`, `unread`, `feed_bound`): each view's
+    open tasks counted as its page counts them. One statement, with the lists and filters in it
+    as JSON; a second one for the saved filters' counts, when there are any (what each counts is
+    known once they are read). With a list page's `sort_key`, the sort the person kept for it
+    read in the first with the view kept (`kept_sort`, `kept_view`: lists.views.kept_column);
+    with a list's `list_id`, its sections too (`sections`: lists.views.sections_column). A
+    sign-in whose user's row is the one remembered (`BrowserSignIn.confirmation`) has it read again
+    in the first too, and checked the same (Unconfirmed otherwise)."""
+    owner = user_id(signed_in)
+    zone = zone_of(signed_in)
+    views = {"inbox": INBOX, **near_days(zone)}
+    queries = [ListQuery(filters=filters) for filters in views.values()]
+    confirmation = signed_in.confirmation
+    if confirmation is not None and confirmation.done:
+        confirmation = None
+    row, extra = await _counted(
+        conn,
+        owner,
+        zone,
+        queries,
+        navigation=True,
+        sort_key=sort_key,
+        list_id=list_id,
+        confirming=confirmation,
+    )
+    if confirmation is not None:
+        confirmation.check(signed_in.user, row["user"], row)
+    saved, listed = saved_filters.navigation_of(row["navigation"])
+    shown: list[dict[str, Any]] = []
+    if saved:
+        queries = [one_group(with_filter(ListQuery(), found["query"])) for found in saved]
+        found_counts, _ = await _counted(conn, owner, zone, queries)
+        shown = [
+            {"id": found["id"], "name": found["name"], "open_count": found_counts[f"c{n}"]}
+            for n, found in enumerate(saved)
+        ]
+    return {
+        "lists": listed,
+        "filters": shown,
+        "counts": {key: row[f"c{n}"] for n, key in enumerate(views)},
+        "unread": row["unread"],
+        "feed_bound": row["feed_bound"],
+        **extra,
+    }
+
+
+async def _counted(
+    conn: Connection,
+    owner: uuid.UUID,
+    zone: str,
+    queries: list[ListQuery],
+    *,
+    navigation: bool = False,
+    sort_key: str | None = None,
+    list_id: uuid.UUID | None = None,
+    confirming: Confirmation | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each query's total as the sidebar says it (`c0`, `c1`, ...), in one statement with the
+    unread count and the navigation's JSON (`navigation`), the sort and view kept for
+    `sort_key`, the sections of `list_id`, and while `confirming` the user's row (`user`: None
+    if there is none) and, unless the process knows it works, the sign-in's state."""
+    counting = [pages.counting(query, owner, conn.name, zone) for query in queries]
+    params: dict[str, Any] = {"user_id": owner}
+    for n, (_shape, values) in enumerate(counting):
+        params.update({f"c{n}_{name}": value for name, value in values.items()})
+    if sort_key is not None:
+        params["list_key"] = sort_key
+    if list_id is not None:
+        params["section_list_id"] = list_id
+    shapes = tuple(shape for shape, _values in counting)
+    user = sign_in = False
+    if confirming is not None:
+        user, sign_in = True, confirming.generation is not None
+        if sign_in:
+            params["family_id"] = confirming.sign_in
+    statement = counts_statement(
+        shapes,
+        navigation=navigation,
+        sort=sort_key is not None,
+        sections=list_id is not None,
+        user=user,
+        sign_in=sign_in,
+    )
+    found = (await conn.execute(statement, params)).first()
+    if found is None:  # only with the user's row: the user is gone
+        return {"user": None}, {}
+    row = dict(found)
+    if user:
+        row["user"] = accounts.user_row_of(row)
+    for n in range(len(counting)):
+        row[f"c{n}"] = shown_total(row[f"c{n}"])
+    extra: dict[str, Any] = {}
+    if sort_key is not None:
+        kept_sort, kept_view = list_views.kept_of(row["kept"])
+        extra = {"kept_sort": kept_sort, "kept_view": kept_view}
+    if list_id is not None:
+        extra["sections"] = list_views.sections_of(row["sections"])
+    return row, extra
+
+
+def _renamed(column: Any, prefix: str) -> Any:
+    """`column` with each of its named parameters `x` named `<prefix>x`: several lists'
+    counts side by side in one statement, each binding its own values."""
+
+    def rename(element: visitors.ExternallyTraversible, **_: Any) -> BindParameter[Any] | None:
+        if isinstance(element, BindParameter) and not element.unique:
+            return bindparam(prefix + element.key, type_=element.type, expanding=element.expanding)
+        return None
+
+    return visitors.replacement_traverse(column, {}, rename)
+
+
+@functools.lru_cache(maxsize=256)
+def counts_statement(
+    shapes: tuple[Shape, ...],
+    *,
+    navigation: bool,
+    sort: bool,
+    sections: bool = False,
+    user: bool = False,
+    sign_in: bool = False,
+) -> Query:
+    """Each shape's total (as `list_tasks` counts it: `c0`, `c1`, ...) in one row; with
+    `navigation`, the bell's unread count and the lists and saved filters too (`unread`,
+    `navigation`: filters.service.navigation_column) and where the feed stands (`feed_bound`:
+    where the page's live updates start); with `sort`, the sort kept for the list
+    `list_key` and its view (`kept_sort`, `kept_view`: lists.views); with `sections`, the
+    sections of `section_list_id` (`sections`); with `user`, the user's row (each column named
+    `me_<column>`; no row when the user is gone) and with `sign_in` the state of the sign-in
+    `family_id` (accounts.service.with_user_row). Planned once and reused, unless a shape
+    is counted per call (a saved filter's may be: listing.counted_per_call)."""
+    dialect = shapes[0].dialect
+    columns = []
+    if navigation:
+        unread = notifications.UNREAD.statement.scalar_subquery()  # type: ignore[attr-defined]
+        columns += [
+            unread.label("unread"),
+            saved_filters.navigation_column(dialect).label("navigation"),
+            changes.bound_column(dialect).label("feed_bound"),
+        ]
+    for n, shape in enumerate(shapes):
+        columns.append(_renamed(pages.total_column(shape), f"c{n}_").label(f"c{n}"))
+    if sort:
+        columns.append(list_views.kept_column().label("kept"))
+    if sections:
+        columns.append(list_views.sections_column(dialect).label("sections"))
+    statement = select(*columns)
+    if user:
+        statement = accounts.with_user_row(statement, sign_in=sign_in)
+    return Query(statement, custom_plans=any(map(counted_per_call, shapes)))
+
+
+def shown_total(total: int) -> str:
+    """A count as the sidebar says it (`1000+` past the listing's cap)."""
+    cap = TOTAL_COUNT_CAP
+    return f"{cap}+" if total > cap else str(total)
 
 
 def list_path(list_id: object) -> str:
@@ -27,17 +206,30 @@ class SidebarPages:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.lists = ListPages(site)  # a form's mistake shows the page it came from again
+        site.sidebar = sidebar  # a list page reads it with its own statements
+        site.page_context.append(self.page_context)  # every other page, before it is shown
+
+    async def page_context(self, request: Request, signed_in: BrowserSignIn) -> dict[str, Any]:
+        async with database(request).connection() as conn:
+            return await sidebar(conn, signed_in)
 
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
+        # A form's answer is a redirect, or a list page, which reads the sidebar itself.
+        form = functools.partial(signed, writes=True, shared=False)
         one = "/app/lists/{list_id}"
         return [
-            Route("/app/lists", signed(self.create, writes=True), methods=["POST"]),
-            Route(f"{one}/rename", signed(self.rename, writes=True), methods=["POST"]),
-            Route(f"{one}/move", signed(self.move, writes=True), methods=["POST"]),
+            Route("/app/menu", signed(self.menu), methods=["GET"]),
+            Route("/app/lists", form(self.create), methods=["POST"]),
+            Route(f"{one}/rename", form(self.rename), methods=["POST"]),
+            Route(f"{one}/move", form(self.move), methods=["POST"]),
             Route(f"{one}/delete", signed(self.confirm_delete), methods=["GET"]),
-            Route(f"{one}/delete", signed(self.delete, writes=True), methods=["POST"]),
+            Route(f"{one}/delete", form(self.delete), methods=["POST"]),
         ]
+
+    async def menu(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """The phone's menu as a page (`Menu` without JavaScript): the sidebar not a drawer."""
+        return self.site.render(request, "menu.html", user=signed_in.user, menu_page=True)
 
     async def create(self, request: Request, signed_in: BrowserSignIn) -> Response:
         form = await request.form()
@@ -93,12 +285,9 @@ class SidebarPages:
         owner = user_id(signed_in)
         async with database(request).connection() as conn:
             found = await lists.get_list(conn, owner, list_id)  # ListNotFound: not a member
-            side = await sidebar(conn, signed_in)
         if found["role"] != "owner":  # a member sees the list; deleting it is its owner's
             return await self._refused(request, signed_in, list_id, ListForbidden())
-        return self.site.render(
-            request, "list_delete.html", user=signed_in.user, found=found, **side
-        )
+        return self.site.render(request, "list_delete.html", user=signed_in.user, found=found)
 
     async def delete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         list_id = parse_uuid(request.path_params["list_id"])
@@ -116,7 +305,11 @@ class SidebarPages:
     ) -> Response:
         """The list's page, which a member may see, saying what was refused (403: what only
         its owner may do)."""
+        _ = self.site.words(request)
+        said = (
+            _("Only the list's owner may do that") if isinstance(exc, Forbidden) else problem(exc)
+        )
         view = await self.lists.view_at(request, signed_in, list_path(list_id))
         return await self.lists.list_page(
-            request, signed_in, view, status=exc.status, list_message=problem(exc)
+            request, signed_in, view, status=exc.status, list_message=said
         )

@@ -35,6 +35,7 @@ from todo_api.db import Row
 from todo_api.kit.deps import database, held
 from todo_api.kit.ratelimit import RateLimited
 from todo_api.kit.text import canonical_email
+from todo_api.web.invited import CarriedInvitations
 from todo_api.web.site import APP, HEADERS, SIGN_IN, Site, back_to, redirect
 
 PROVIDER = "/app/signin/provider"
@@ -43,6 +44,7 @@ PROVIDER = "/app/signin/provider"
 class SignInPages:
     def __init__(self, site: Site) -> None:
         self.site = site
+        self.carried = CarriedInvitations(site)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -64,13 +66,21 @@ class SignInPages:
             passkeys = True
         except PasskeysNeedPublicUrl:
             passkeys = False
+        invited = getattr(request.state, "invited", None)  # from an invitation's page
         return self.site.render(
-            request, template, status, oidc_name=oidc_name, passkeys=passkeys, **context
+            request,
+            template,
+            status,
+            oidc_name=oidc_name,
+            passkeys=passkeys,
+            invited=invited,
+            **context,
         )
 
     async def sign_in_page(self, request: Request) -> Response:
         # Shown to a signed-in browser too: signing in (as someone else) ends the sign-in it
         # held, one planted by someone else included.
+        request.state.invited = self.carried.read(request, request.query_params.get("invitation"))
         return self.page(request, "signin.html", next=_next(request.query_params.get("next")))
 
     async def sign_in(self, request: Request) -> Response:
@@ -78,6 +88,7 @@ class SignInPages:
         form = await request.form()
         if not site.signins.form_token_valid(request, form.get("csrf_token"), signed_in=False):
             return site.refused(request)
+        request.state.invited = self.carried.read(request, form.get("invitation"))
         if form.get("action") == "code":
             return await self._second_factor(request, form)
         nxt = _next(form.get("next"))
@@ -129,7 +140,11 @@ class SignInPages:
 
     async def signed_in_now(self, request: Request, user: Row, nxt: str | None = None) -> Response:
         """To the inbox (or `nxt`, a page of the app), with the browser signed in as `user` (a
-        new sign-in: one held before ends, so a sign-in planted beforehand is worth nothing)."""
+        new sign-in: one held before ends, so a sign-in planted beforehand is worth nothing);
+        with an invitation carried along, a member of its list, on its page."""
+        invited = getattr(request.state, "invited", None)
+        if invited is not None:
+            nxt = await self.carried.join(request, uuid.UUID(str(user.id)), invited)
         response = redirect(nxt or APP)
         await self.site.signins.sign_ins.start(request, response, uuid.UUID(str(user.id)))
         return response
@@ -162,6 +177,7 @@ class SignInPages:
         form = await request.form()
         if not self.site.signins.form_token_valid(request, form.get("csrf_token"), signed_in=False):
             return self.site.refused(request)
+        request.state.invited = self.carried.read(request, form.get("invitation"))
         limiter = limiter_of(request)
         try:
             await limiter.check(
@@ -204,7 +220,11 @@ class SignInPages:
             return self.page(request, "signin.html", 429, message=message)
         browser = site.signins.browser(request)
         state = site.signins.form_token(request, browser)
-        back = f"{site.settings.public_url}{PROVIDER}?{urlencode({'state': state})}"
+        coming_back = {"state": state}
+        invited = self.carried.read(request, request.query_params.get("carried"))
+        if invited is not None:  # signed for this browser: it comes back with it
+            coming_back["carried"] = invited.carried
+        back = f"{site.settings.public_url}{PROVIDER}?{urlencode(coming_back)}"
         provider = held(request.app, IdentityProvider)
         try:
             location, flow = await provider.start(back, invitation)
@@ -233,6 +253,7 @@ class SignInPages:
             return self.page(request, "signin.html", 403, message=message)
         if not params.get("code"):
             return self._provider_said(request, params.get("error") or "provider_error")
+        request.state.invited = self.carried.read(request, params.get("carried"))
         async with database(request).transaction() as conn:
             user = await oidc_accounts.redeem(conn, str(params["code"])[:512])
         if user is None:
@@ -272,6 +293,9 @@ class SignInPages:
             return site.refused(request)  # a page of this sign-in only
         response = self.page(request, "signin.html", message=_("You are signed out."))
         await site.signins.sign_ins.end(request, response)
+        # Nothing of this person stays on the device: the pages static/sw.js kept for reading
+        # offline, and offline.js's database (its changes waiting: the page asked first).
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
         return response
 
 

@@ -47,8 +47,12 @@ class WebSignIns:
         return await self.sign_ins.current(request)
 
     def browser(self, request: Request) -> str:
-        """This browser's form key: the one its cookie holds, else a new one (`keep` sets it)."""
-        return request.cookies.get(self.browser_cookie) or secrets.token_urlsafe(32)
+        """This browser's form key: the one its cookie holds, else a new one (`keep` sets it),
+        the same for the whole request."""
+        known = request.cookies.get(self.browser_cookie) or getattr(request.state, "browser", None)
+        if known is None:
+            known = request.state.browser = secrets.token_urlsafe(32)
+        return str(known)
 
     def keep(self, response: Response, browser: str) -> None:
         """Sets (again: it lasts SIGN_IN_SECONDS from the last page) the browser's form key."""

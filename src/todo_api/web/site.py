@@ -8,8 +8,12 @@ whose `routes()` the app gathers (`pages.py`).
 """
 
 import gzip
+import hashlib
+import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,10 +23,19 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from todo_api.accounts.browser import BrowserSignIn
+from todo_api.accounts.browser import BrowserSignIn, Unconfirmed
 from todo_api.config import Settings
-from todo_api.kit import zones
+from todo_api.db import Connection
+from todo_api.kit import changes, zones
+from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.idempotency import (
+    StoredResponse,
+    request_fingerprint,
+    respond_once_apart,
+    valid_key,
+)
+from todo_api.kit.ids import utcnow
 from todo_api.web.assets import assets
 from todo_api.web.messages import (
     FixedTexts,
@@ -31,7 +44,7 @@ from todo_api.web.messages import (
     template_gettext,
     translations,
 )
-from todo_api.web.shown import lines
+from todo_api.web.shown import card, lines
 from todo_api.web.signins import WebSignIns
 
 APP = "/app/"
@@ -39,7 +52,8 @@ SIGN_IN = "/app/signin"
 # Scripts, styles and everything else from this origin only, none inline; never framed.
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "worker-src 'self'; manifest-src 'self'"
 )
 HEADERS = {
     "Content-Security-Policy": POLICY,
@@ -49,8 +63,15 @@ HEADERS = {
 }
 
 Page = Callable[[Request, BrowserSignIn], Awaitable[Response]]
-# What every signed-in page shows besides its own (the bell's count): more of its context.
+# What every signed-in page shows besides its own (the sidebar, the bell's count): more of its
+# context.
 PageContext = Callable[[Request, BrowserSignIn], Awaitable[dict[str, Any]]]
+# The sidebar read on a page's own connection (sidebar_pages.sidebar), with the key of the
+# list whose kept sort and view it reads in the same round trip (a list page's), and the id of
+# the list whose sections it reads there too.
+Sidebar = Callable[
+    [Connection, BrowserSignIn, str | None, uuid.UUID | None], Awaitable[dict[str, Any]]
+]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -67,6 +88,7 @@ def _templates(language: str) -> Environment:
     env.globals["_"] = template_gettext(language)  # the same words, at a fraction of the cost
     env.globals["asset"] = assets().url  # a static file's hashed name
     env.filters["lines"] = lines
+    env.filters["card"] = card
     return env
 
 
@@ -78,6 +100,7 @@ class Site:
         self.signins = WebSignIns(settings)
         self.assets = assets()
         self.page_context: list[PageContext] = []  # page modules add theirs
+        self.sidebar: Sidebar = _no_sidebar  # sidebar_pages sets it
 
     # Words
 
@@ -101,6 +124,8 @@ class Site:
     ) -> Response:
         browser = self.signins.browser(request)
         language = self.language(request)
+        context = {**getattr(request.state, "page_context", {}), **context}
+        context["live_since"] = live_since(request, context.pop("feed_bound", None), context)
         html = (
             _templates(language)
             .get_template(template)
@@ -109,7 +134,12 @@ class Site:
                 here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                 lang=language,
                 fetched=request.method == "GET",
-                **{**getattr(request.state, "page_context", {}), **context},
+                vapid_key=self.settings.vapid_public_key,
+                # For static/offline.js: whose page it is (its caches are named so), and when
+                # it was made (said when it is shown again from the device, offline).
+                device_key=getattr(request.state, "device_key", ""),
+                made_at=utcnow().isoformat(timespec="seconds"),
+                **context,
             )
         )
         response = compressed(request, html, status)
@@ -121,20 +151,41 @@ class Site:
         return self.render(request, "refused.html", 403)
 
     def signed_in(
-        self, page: Page, *, writes: bool = False, shared: bool = True, stream: bool = False
+        self,
+        page: Page,
+        *,
+        writes: bool = False,
+        shared: bool = True,
+        stream: bool = False,
+        confirms: bool = False,
     ) -> Handler:
         """`page` for a signed-in browser (a form checked for its CSRF token first); anyone
         else goes to the sign-in page, told so if their sign-in has ended. `shared=False`:
         the page reads what `page_context` gives (the bell's count) in a statement of its own
         (the list pages' sidebar), so the hooks run only for a page it could not show.
         `stream=True` (live.js's EventSource, which nobody reads): no sign-in is a bare 401,
-        and an ended one keeps its cookie, so that the next page the person opens says why."""
+        and an ended one keeps its cookie, so that the next page the person opens says why.
+        `confirms=True` (a page that only reads, whose first statement is the sidebar's): a
+        sign-in this process knows to work goes to the page with the user's row it read last,
+        and the sidebar's statement reads the row again and checks it is the same (one round
+        trip less); if it is not, the page is made again from the row the gate reads."""
 
         async def handle(request: Request) -> Response:
             if writes:
                 form = await request.form()
                 if not self.signins.form_token_valid(request, form.get("csrf_token")):
                     return self.refused(request)
+            if confirms:
+                remembered = self.signins.sign_ins.remembered(request)
+                confirmation = None if remembered is None else remembered.confirmation
+                if remembered is not None and confirmation is not None:
+                    try:
+                        response = await shown(request, remembered)
+                    except Unconfirmed:
+                        pass  # changed or gone: as any other sign-in, below
+                    else:
+                        if confirmation.done:
+                            return response
             signed_in = await self.signins.current(request)
             if signed_in is None:
                 if stream:  # an EventSource shows no page: a sign-in page is an error to it
@@ -146,13 +197,20 @@ class Site:
                     self.signins.sign_ins.forget(response)
                     return response
                 return redirect(SIGN_IN)
+            return await shown(request, signed_in)
+
+        async def shown(request: Request, signed_in: BrowserSignIn) -> Response:
             request.state.language = language_of(
                 getattr(signed_in.user, "language", None), request.headers.get("accept-language")
             )
+            request.state.device_key = device_key(signed_in)
             request.state.page_context = {}
             if shared:
                 await self.add_page_context(request, signed_in)
+            key = request.headers.get("idempotency-key") if writes else None
             try:
+                if key is not None:
+                    return await self.once(request, signed_in, page, key)
                 return await page(request, signed_in)
             except NotFound:
                 if not shared:
@@ -161,9 +219,56 @@ class Site:
 
         return handle
 
+    async def once(
+        self, request: Request, signed_in: BrowserSignIn, page: Page, key: str
+    ) -> Response:
+        """A form sent with an `Idempotency-Key` (static/offline.js sends each change made
+        offline so, as often as it takes): done once, the same key again answered with the
+        first answer (`Idempotent-Replayed`), as the API does. The form's token is not part of
+        what must match: a change may be sent again from a newer page."""
+        if not valid_key(key):
+            text = "Idempotency-Key must be 1 to 255 visible ASCII characters"
+            return Response(text, 400, headers=HEADERS, media_type="text/plain")
+        form = await request.form()
+        fields = sorted((k, str(v)) for k, v in form.multi_items() if k != "csrf_token")
+        fingerprint = request_fingerprint(request.method, request.url.path, json.dumps(fields))
+        first: list[Response] = []
+
+        async def produce() -> StoredResponse:
+            response = await page(request, signed_in)
+            first.append(response)
+            body = bytes(getattr(response, "body", b""))
+            if response.headers.get("content-encoding") == "gzip":
+                body = gzip.decompress(body)
+            kept = {
+                k: response.headers[k]
+                for k in ("location", "content-type")
+                if k in response.headers
+            }
+            return StoredResponse(response.status_code, body.decode(), kept)
+
+        kept = await respond_once_apart(
+            database(request),
+            user_id=user_id(signed_in),
+            key=key,
+            fingerprint=fingerprint,
+            ttl=timedelta(hours=self.settings.idempotency_key_hours),
+            produce=produce,
+        )
+        if first:
+            return first[0]
+        headers = {**HEADERS, **kept.headers, "Idempotent-Replayed": "true"}
+        return Response(kept.body, kept.status_code, headers)
+
     async def add_page_context(self, request: Request, signed_in: BrowserSignIn) -> None:
         for more in self.page_context:
             request.state.page_context.update(await more(request, signed_in))
+
+
+async def _no_sidebar(
+    conn: Connection, signed_in: BrowserSignIn, sort_key: str | None, list_id: uuid.UUID | None
+) -> dict[str, Any]:
+    raise NotImplementedError("the app's sidebar module sets Site.sidebar")
 
 
 def compressed(request: Request, html: str, status: int = 200) -> Response:
@@ -186,9 +291,26 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def device_key(signed_in: BrowserSignIn) -> str:
+    """A name for what this sign-in keeps on the device (static/sw.js's caches, offline.js's
+    database): a hash of the sign-in's id, never the cookie's secret."""
+    return hashlib.sha256(f"device:{signed_in.sign_in}".encode()).hexdigest()[:20]
+
+
 def zone_of(signed_in: BrowserSignIn) -> str:
     """The signed-in person's time zone, from the row the gate read (no statement of its own)."""
     return str(signed_in.user.timezone or zones.DEFAULT_ZONE)
+
+
+def live_since(request: Request, bound: int | None, context: dict[str, Any]) -> str | None:
+    """Where the page's live updates start (static/live.js opens its stream `?since=` it): the
+    feed as the page's first statement saw it, so that nothing that changed between that read
+    and the stream's opening is missed. None for a page that read no sidebar."""
+    user = context.get("user")
+    if bound is None or user is None:
+        return None
+    tokens = held(request.app, changes.SyncTokens)
+    return tokens.issue(uuid.UUID(str(user.id)), changes.position_at(bound), time.time())
 
 
 def user_id(signed_in: BrowserSignIn) -> uuid.UUID:

@@ -12,6 +12,7 @@ from babel.lists import format_list
 from todo_api.kit import zones
 from todo_api.tasks import recurrence
 from todo_api.web.messages import Gettext, translations
+from todo_api.web.shown import moment_text
 
 # The durations a reminder before the due time can take here (the API takes any).
 REMINDER_PRESETS = ("PT15M", "PT1H", "P1D")
@@ -29,11 +30,7 @@ def reminder_text(reminder: Mapping[str, Any], zone: str, language: str, _: Gett
         }
         return words.get(str(before)) or _("%(duration)s before it is due") % {"duration": before}
     at = reminder["at"]
-    moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
-    local = moment.astimezone(zones.zone(zone))
-    return _("At %(when)s") % {
-        "when": babel_dates.format_datetime(local, "medium", locale=language)
-    }
+    return _("At %(when)s") % {"when": moment_text(at, zone, language)}
 
 
 def _kept(reminder: Mapping[str, Any]) -> dict[str, Any]:

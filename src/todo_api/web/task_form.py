@@ -1,14 +1,16 @@
 """The task form's values: a task as the form shows it (strings, on the person's clock), the
 change a submitted form asks for (only the fields the person changed, as a `TaskUpdate`
 reads them), what changed elsewhere when a save meets a newer version, and the next dates of
-a repeating task."""
+a repeating task; words typed for a date or a rule (the due menu's box, "Repeat in words"),
+read as quick add reads them, or said back in plain words when they cannot be."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
 from todo_api.kit import zones
-from todo_api.kit.words import clock, read_rule
+from todo_api.kit.words import clock, read_date, read_rule
 from todo_api.tasks import recurrence, rules
 
 FIELDS = (
@@ -31,6 +33,66 @@ PRESETS = {
     "FREQ=MONTHLY": "monthly",
     "FREQ=YEARLY": "yearly",
 }
+
+
+# The due menu's presets, each the words quick add reads for it (English is always read).
+DUE_PRESETS = ("today", "tomorrow", "next week", "this weekend")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Words that read as no date (`kind` "due") or no rule ("repeat"), and the longest start
+    of them that does read (`hint`; empty when none does)."""
+
+    kind: str
+    words: str
+    hint: str
+
+
+def _reads(kind: str, words: str, zone: str, language: str) -> Any:
+    reader = read_date if kind == "due" else read_rule
+    return reader(words, clock.now(), zones.zone(zone), language)
+
+
+def unreadable(form: Mapping[str, Any], zone: str, language: str) -> Unreadable | None:
+    """The form's words for a date (`due_words`) or a rule (`repeat_words`) that cannot be read,
+    with the longest start of them that can, as a hint to try."""
+    for kind in ("due", "repeat"):
+        words = " ".join(str(form.get(f"{kind}_words") or "").split())
+        if not words or _reads(kind, words, zone, language):
+            continue
+        cut = words.split(" ")
+        starts = (" ".join(cut[:end]) for end in range(len(cut) - 1, 0, -1))
+        hint = next((start for start in starts if _reads(kind, start, zone, language)), "")
+        return Unreadable(kind, words, hint)
+    return None
+
+
+def due_presets(zone: str, language: str) -> dict[str, date]:
+    """The day each preset of the due menu names, on the person's clock."""
+    days = {name: _reads("due", name, zone, "en") for name in DUE_PRESETS}
+    return {name: day.date() if isinstance(day, datetime) else day for name, day in days.items()}
+
+
+def read_due(words: str, zone: str, language: str) -> Any:
+    """A date (or a time on the person's clock) read from words, or None."""
+    return _reads("due", " ".join(words.split()), zone, language) if words.strip() else None
+
+
+def rule_dates(words: str, zone: str, language: str, count: int = 3) -> tuple[str, list[Any]]:
+    """A rule read from words, and its first `count` dates from today (an empty rule: none)."""
+    read = _reads("repeat", " ".join(words.split()), zone, language) if words.strip() else None
+    if not read:
+        return "", []
+    rule, due = read
+    found, parsed, where = [due], recurrence.parse(rule), zones.zone(zone)
+    while len(found) < count:
+        following = recurrence.next_occurrence(parsed, found[-1], where)
+        if following is None:
+            break
+        found.append(following[0])
+        parsed = following[1]
+    return rule, found
 
 
 def _local(value: Any, zone: str) -> datetime:
@@ -80,10 +142,24 @@ def submitted(
     if "description" in form:
         values["description"] = str(form.get("description") or "")
     words = str(form.get("repeat_words") or "").strip()
-    if words:
-        read = read_rule(words, clock.now(), zones.zone(zone), language)
-        values["recurrence"] = read[0] if read else words  # else an RRULE, or its error
+    read = read_rule(words, clock.now(), zones.zone(zone), language) if words else None
+    if read:  # (unread words: `unreadable` says so)
+        values["recurrence"] = read[0]
+        if not values["due"]:  # a rule needs a date: its first one
+            _set_due(values, read[1], zone)
+    due = read_due(str(form.get("due_words") or ""), zone, language)
+    if due is not None:
+        _set_due(values, due, zone)
     return values
+
+
+def _set_due(values: dict[str, str], due: Any, zone: str) -> None:
+    if isinstance(due, datetime):
+        local = _local(due, zone)
+        values["due"], values["due_time"] = local.date().isoformat(), local.strftime("%H:%M")
+        values["all_day"] = ""
+    else:
+        values["due"], values["due_time"], values["all_day"] = due.isoformat(), "", "on"
 
 
 def _when(day: str, at: str, all_day: bool, zone: str, kind: str) -> dict[str, Any]:

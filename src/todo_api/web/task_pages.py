@@ -1,13 +1,18 @@
 """A task's own page (`/app/tasks/{id}`), beside the list it is in: every field to change and
 save (with the version it showed, so that a save over someone else's change says what they
 changed and offers to reload or keep one's own), reminders, subtasks, comments and the
-task's activity in words; and a list's activity page (`/app/lists/{id}/activity`)."""
+task's activity in words; and a list's activity page (`/app/lists/{id}/activity`). Its title,
+due date, priority and list are also changed in place (static/editing.js: the same form post
+with fewer fields), and words typed for a date or a rule are read back as one types."""
 
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from typing import Any
 
+from babel import Locale
+from babel import dates as babel_dates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,17 +23,30 @@ from todo_api.accounts.browser import BrowserSignIn
 from todo_api.collaboration import activity, comments
 from todo_api.collaboration.schemas import CommentCreate
 from todo_api.db import Connection
+from todo_api.files.storage import Files
+from todo_api.kit import zones
 from todo_api.kit.deps import database, held
-from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.errors import ApiError, ErrorCode, NotFound
+from todo_api.lists import sections as list_sections
 from todo_api.lists import service as lists
 from todo_api.lists import sharing
+from todo_api.tables.attachments import AttachmentRow
 from todo_api.tasks import pages
 from todo_api.tasks import service as tasks
 from todo_api.tasks.errors import StaleVersion
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, task_body
 from todo_api.web import activity_words, task_form
-from todo_api.web.markdown import rendered
+from todo_api.web.bulk_pages import INBOX, MOVED_FROM, moved_back
+from todo_api.web.file_pages import (
+    REFUSED,
+    files_of_task,
+    refusal,
+    refusal_words,
+    remove_uploaded,
+    store_chosen,
+)
+from todo_api.web.markdown import marked, rendered
 from todo_api.web.messages import Gettext
 from todo_api.web.shown import now_in, task_line, task_row
 from todo_api.web.site import APP, Site, is_htmx, parse_uuid, problem, redirect, user_id, zone_of
@@ -54,6 +72,7 @@ class TaskPages:
             Route(f"{task}/reminders", signed(self.reminders, writes=True), methods=["POST"]),
             Route(f"{task}/subtasks", signed(self.subtask, writes=True), methods=["POST"]),
             Route(f"{task}/comments", signed(self.comment, writes=True), methods=["POST"]),
+            Route(f"{task}/words", signed(self.words, writes=True), methods=["POST"]),
             Route("/app/lists/{list_id}/activity", signed(self.list_activity), methods=["GET"]),
         ]
 
@@ -78,7 +97,7 @@ class TaskPages:
         async with database(request).connection() as conn:
             zone = zone_of(signed_in)
             found = await tasks.get_task(conn, owner, task_id=task_id)
-            sidebar = await lists.list_lists(conn, owner)
+            mine = await lists.list_lists(conn, owner)  # (the sidebar's are the page context's)
             people = await self._people(conn, signed_in, found["list_id"])
             cursors = held(request.app, CursorCodec)
             beside = await pages.list_tasks(
@@ -92,11 +111,15 @@ class TaskPages:
             )
             said, _more = await comments.list_comments(conn, owner, task_id, limit=100)
             done = await activity.of_task(conn, owner, task_id, limit=SHOWN_ACTIVITY)
+            parts = await _section_names(conn, owner, found["list_id"])
+            files = await files_of_task(conn, owner, found, language, _)
         names = {person["id"]: person["name"] for person in people}
-        lists_by_id = {str(item["id"]): item for item in sidebar}
+        lists_by_id = {str(item["id"]): item for item in mine}
         list_names = {key: item["name"] for key, item in lists_by_id.items()}
         titles = {str(task_id): found["title"]}
-        reader = activity_words.Reader(_, owner, names, titles, list_names, zone, language)
+        reader = activity_words.Reader(
+            _, owner, names, titles, list_names, zone, language, sections=parts
+        )
         conflict = context.pop("conflict", None)
         if conflict is not None:  # ids by their names
             named = {"list_id": {"": _("Inbox"), **list_names}, "assignee_id": names}
@@ -104,7 +127,7 @@ class TaskPages:
         home = lists_by_id.get(str(found["list_id"])) if found["list_id"] else None
         # A viewer of the list reads the task; changing it, commenting included, is refused.
         writable = home is None or home["role"] != "viewer"
-        viewed = {str(item["id"]) for item in sidebar if item["role"] == "viewer"}
+        viewed = {str(item["id"]) for item in mine if item["role"] == "viewer"}
         now = now_in(zone)
         shown = task_row(task_body(found), zone, language, now)
         shown_values = task_form.values_of(task_body(found), zone)
@@ -114,7 +137,6 @@ class TaskPages:
             "task.html",
             context.pop("status", 200),
             user=signed_in.user,
-            lists=sidebar,
             task=shown,
             writable=writable,
             opened_beside=is_htmx(request),
@@ -133,7 +155,7 @@ class TaskPages:
                 {**item, "line": task_line(item, zone, language, now, viewed_only=viewed)}
                 for item in subtasks.tasks
             ],
-            writable_lists=[item for item in sidebar if item["role"] in ("owner", "editor")],
+            writable_lists=[item for item in mine if item["role"] in ("owner", "editor")],
             people=people if home is not None and home["member_count"] > 1 else [],
             mentionable=json.dumps([[p["name"], p["id"]] for p in people]),
             description=rendered(found["description"]),
@@ -146,6 +168,7 @@ class TaskPages:
                     "author": names.get(str(row.author_id)) or _("Someone"),
                     "at": activity_words.when(reader, row.created_at),
                     "body": rendered(row.body),
+                    "files": [file for file in files if file["comment_id"] == str(row.id)],
                 }
                 for row in said
             ],
@@ -154,9 +177,23 @@ class TaskPages:
                 for item in done["items"]
                 for sentence in activity_words.sentences(reader, item)
             ],
+            files=files,
+            files_message=_refused(request, _, held(request.app, Files), language),
+            upload_words=json.dumps(refusal_words(_, held(request.app, Files), language)),
+            files_max_bytes=held(request.app, Files).max_bytes,
             priorities=PRIORITIES,
+            due_presets=[
+                (_preset_names(_)[name], day.isoformat(), _weekday(day, language))
+                for name, day in task_form.due_presets(zone, language).items()
+            ],
+            calendar={
+                "today": now.date().isoformat(),
+                "first": (Locale.parse(language).first_week_day + 1) % 7,  # 0: Sunday
+                "lang": language,
+            },
             field_names=_field_names(_),
             conflict=conflict,
+            done=moved_back(request, found, list_names, language),
             **context,
         )
 
@@ -178,21 +215,45 @@ class TaskPages:
             stored = task_form.values_of(
                 task_body(await tasks.get_task(conn, owner, task_id=task_id)), zone
             )
-        try:  # what the form showed, and its version (without them: the task as it is)
-            shown = json.loads(str(form["base"]))
+        try:  # what the form showed (`shown`: a form of fewer fields), and its version
+            shown = json.loads(str(form.get("base") or form["shown"]))
             base = {name: str(shown.get(name, "")) for name in task_form.FIELDS}
         except (KeyError, ValueError, AttributeError):
             base = stored
         version = str(form.get("version") or "")
         if_match = frozenset({int(version)}) if version.isdigit() else None
-        mine = task_form.submitted(form, base, zone, self.site.language(request))
+        language = self.site.language(request)
+        mine = task_form.submitted(form, base, zone, language)
+        unread = task_form.unreadable(form, zone, language)
+        if unread is not None:  # said in plain words, beside the box it was typed in
+            said = _unread_text(self.site.words(request), unread)
+            where = (
+                {"repeat_error": said, "repeat_words": unread.words}
+                if unread.kind == "repeat"
+                else {"message": said}
+            )
+            return await self.task(request, signed_in, status=400, values=mine, base=base, **where)
         try:
             changes = task_form.changes(mine, base, zone)
             if not changes:
                 return redirect(f"/app/tasks/{task_id}")
             data = TaskUpdate.model_validate(changes)
             async with database(request).connection() as conn:
-                await tasks.update_task(conn, owner, task_id=task_id, data=data, if_match=if_match)
+                try:
+                    await tasks.update_task(
+                        conn, owner, task_id=task_id, data=data, if_match=if_match
+                    )
+                except StaleVersion:
+                    # A new version whose fields are as the form showed them (a file added
+                    # or deleted, a section renamed) is no one's change to these: saved over.
+                    now = await tasks.get_task(conn, owner, task_id=task_id)
+                    shown = task_form.values_of(task_body(now), zone)
+                    if base is stored or task_form.elsewhere(base, shown):
+                        raise
+                    current = frozenset({now["version"]})
+                    await tasks.update_task(
+                        conn, owner, task_id=task_id, data=data, if_match=current
+                    )
         except NotFound:
             raise
         except StaleVersion:
@@ -201,6 +262,8 @@ class TaskPages:
             return await self.task(
                 request, signed_in, status=400, message=problem(exc), values=mine, base=base
             )
+        if "list_id" in changes:  # the page offers to move it back
+            return redirect(f"/app/tasks/{task_id}?{MOVED_FROM}={base['list_id'] or INBOX}")
         return redirect(f"/app/tasks/{task_id}")
 
     async def _conflict(
@@ -284,17 +347,55 @@ class TaskPages:
         task_id = parse_uuid(request.path_params["task_id"])
         form = await request.form()
         body = str(form.get("body") or "")
+        uploaded: list[AttachmentRow] = []
         try:
-            data = CommentCreate.model_validate({"body": body})
+            async with database(request).connection() as conn:
+                found = await tasks.get_task(conn, user_id(signed_in), task_id=task_id)
+                people = await self._people(conn, signed_in, found["list_id"])
+                named = marked(body, ((person["name"], person["id"]) for person in people))
+                data = CommentCreate.model_validate({"body": named})  # (checked before files)
+            # The files chosen with it (without JavaScript) first, then the comment with their
+            # ids and those files.js uploaded.
+            uploaded = await store_chosen(request, signed_in, task_id, form)
+            data.attachment_ids = [
+                *(uuid.UUID(str(text)) for text in form.getlist("attachment_ids") if text),
+                *(row["id"] for row in uploaded),
+            ]
             async with database(request).connection() as conn:
                 await comments.create_comment(conn, user_id(signed_in), task_id, data)
         except NotFound:
             raise
-        except (ValidationError, ApiError) as exc:
+        except (ValidationError, ApiError, ValueError) as exc:
+            # The comment refused, the files chosen with it go too: the form, shown again,
+            # sends them again with it.
+            await remove_uploaded(request, signed_in, uploaded)
+            said = problem(exc)
+            if isinstance(exc, ApiError) and exc.code != ErrorCode.VALIDATION_ERROR:
+                _ = self.site.words(request)
+                said = refusal(_, exc.code, held(request.app, Files), self.site.language(request))
             return await self.task(
-                request, signed_in, status=400, comment_message=problem(exc), comment_text=body
+                request, signed_in, status=400, comment_message=said, comment_text=body
             )
         return redirect(f"/app/tasks/{task_id}#comments")
+
+    async def words(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """What the words typed for a due date (`due_words`) or a rule (`repeat_words`) read
+        as, the rule with its next three dates; or, unread, what to try (nothing is written)."""
+        form = await request.form()
+        zone, language = zone_of(signed_in), self.site.language(request)
+        _ = self.site.words(request)
+        unread = task_form.unreadable(form, zone, language)
+        if unread is not None:
+            return self.site.render(request, "_words_read.html", error=_unread_text(_, unread))
+        dates: list[str] = []
+        if "repeat_words" in form:
+            rule, found = task_form.rule_dates(str(form["repeat_words"]), zone, language)
+            said = rule_text(rule, language) if rule else ""
+            dates = [_date_text(due, zone, language) for due in found]
+        else:
+            due = task_form.read_due(str(form.get("due_words") or ""), zone, language)
+            said = "" if due is None else _full_date(due, zone, language)
+        return self.site.render(request, "_words_read.html", said=said, dates=dates, error=None)
 
     async def list_activity(self, request: Request, signed_in: BrowserSignIn) -> Response:
         list_id = parse_uuid(request.path_params["list_id"])
@@ -304,12 +405,13 @@ class TaskPages:
         async with database(request).connection() as conn:
             zone = zone_of(signed_in)
             found = await lists.get_list(conn, owner, list_id)
-            sidebar = await lists.list_lists(conn, owner)
+            mine = await lists.list_lists(conn, owner)
             people = await self._people(conn, signed_in, list_id)
             try:
                 done = await activity.of_list(conn, owner, list_id, cursor=cursor)
             except ApiError:  # a cursor this page did not give
                 raise NotFound from None
+            parts = await _section_names(conn, owner, list_id)
             titles = {}
             for task_id in {item["task_id"] for item in done["items"] if item["task_id"]}:
                 try:
@@ -323,16 +425,16 @@ class TaskPages:
             owner,
             {person["id"]: person["name"] for person in people},
             titles,
-            {str(item["id"]): item["name"] for item in sidebar},
+            {str(item["id"]): item["name"] for item in mine},
             zone,
             self.site.language(request),
+            sections=parts,
         )
         more = done["next"]
         return self.site.render(
             request,
             "list_activity.html",
             user=signed_in.user,
-            lists=sidebar,
             found=found,
             activity=[
                 (activity_words.when(reader, item["at"]), sentence)
@@ -341,6 +443,14 @@ class TaskPages:
             ],
             more=None if more is None else f"/app/lists/{list_id}/activity?cursor={more}",
         )
+
+
+def _refused(request: Request, _: Gettext, files: Files, language: str) -> str | None:
+    """Why an upload without JavaScript was refused (file_pages.py's redirect says its code)."""
+    code = request.query_params.get(REFUSED)
+    if code is None:
+        return None
+    return refusal(_, ErrorCode(code) if code in set(ErrorCode) else None, files, language)
 
 
 def _field_names(_: Gettext) -> dict[str, str]:
@@ -361,6 +471,47 @@ def _field_names(_: Gettext) -> dict[str, str]:
     }
 
 
+def _preset_names(_: Gettext) -> dict[str, str]:
+    return {
+        "today": _("Today"),
+        "tomorrow": _("Tomorrow"),
+        "next week": _("Next week"),
+        "this weekend": _("This weekend"),
+    }
+
+
+def _unread_text(_: Gettext, unread: task_form.Unreadable) -> str:
+    """Words that cannot be read, said so, with what to try instead."""
+    example = _("every monday") if unread.kind == "repeat" else _("next friday")
+    return _("Can't read '%(words)s': try '%(hint)s'") % {
+        "words": unread.words,
+        "hint": unread.hint or example,
+    }
+
+
+def _weekday(day: date, language: str) -> str:
+    return babel_dates.format_date(day, "EEE", locale=language)
+
+
+def _full_date(due: date | datetime, zone: str, language: str) -> str:
+    """A date read from words, in full in the language's form (its time without seconds)."""
+    if isinstance(due, datetime):
+        local = due.astimezone(zones.zone(zone))
+        day = babel_dates.format_date(local.date(), "full", locale=language)
+        return f"{day}, {babel_dates.format_time(local, 'short', locale=language)}"
+    return babel_dates.format_date(due, "full", locale=language)
+
+
 def _date_text(due: Any, zone: str, language: str) -> str:
     shown = task_row({"due_at": due} if hasattr(due, "hour") else {"due_date": due}, zone, language)
     return str(shown["due_text"])
+
+
+async def _section_names(conn: Any, owner: uuid.UUID, list_id: uuid.UUID | None) -> dict[str, str]:
+    """The list's sections' names by id, for the activity's words (the inbox has none)."""
+    if list_id is None:
+        return {}
+    return {
+        str(row["id"]): row["name"]
+        for row in await list_sections.list_sections(conn, owner, list_id)
+    }

@@ -10,11 +10,14 @@ Adding a section (say, a new kind of row people own) is one more line in `SECTIO
 and a function giving its items page by page, as its listing route shows them.
 
 `calendar` is the same tasks as one iCalendar `VCALENDAR` (`?format=ics`), each written as
-CalDAV serves it (todo_api.kit.ical, with what a calendar client gave for it), read page by
-page the same way; each zone's `VTIMEZONE` is written once, before the first task using it.
+CalDAV serves it (todo_api.kit.ical, with what a calendar client gave for it, its files as
+ATTACH), read page by page the same way; each zone's `VTIMEZONE` is written once, before the
+first task using it.
 """
 
+import logging
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,20 +27,31 @@ from todo_api.auth import list_personal_tokens
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import comment_body
 from todo_api.db import Database, Query, Row
+from todo_api.files import in_calendar
+from todo_api.files.schemas import attachment_body
+from todo_api.files.storage import Files
 from todo_api.kit import ical
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import utcnow
+from todo_api.lists import sections as lists_sections
 from todo_api.lists import service as lists_service
 from todo_api.lists import sharing
 from todo_api.lists.schemas import list_body
+from todo_api.lists.section_schemas import section_body
 from todo_api.lists.sharing_schemas import member_body
+from todo_api.push import service as push_service
+from todo_api.push.router import subscription_body
+from todo_api.tables.attachments import attachments
 from todo_api.tables.dav import dav_objects
+from todo_api.tables.sections import sections
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
 from todo_api.tasks.schemas import task_body
 from todo_api.tokens.router import token_body
 from todo_api.webhooks import service as webhooks_service
 from todo_api.webhooks.schemas import webhook_body
+
+log = logging.getLogger("todo_api")
 
 FORMAT, VERSION = "todo-api", 1
 PAGE_SIZE = 500
@@ -53,6 +67,7 @@ _USER = Query(
         users.c.name,
         users.c.timezone,
         users.c.language,
+        users.c.theme,
         users.c.email_verified,
         users.c.created_at,
         users.c.updated_at,
@@ -88,10 +103,12 @@ _OBJECTS = select(
     dav_objects.c.uid.label("dav_uid"),
     dav_objects.c.extra.label("dav_extra"),
     _parent_dav.c.uid.label("parent_uid"),
+    sections.c.name.label("section_name"),  # X-TODO-API-SECTION
+    in_calendar.COLUMN.label("files"),  # ATTACH
 ).select_from(
-    tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id).outerjoin(
-        _parent_dav, _parent_dav.c.task_id == tasks.c.parent_id
-    )
+    tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id)
+    .outerjoin(_parent_dav, _parent_dav.c.task_id == tasks.c.parent_id)
+    .outerjoin(sections, sections.c.id == tasks.c.section_id)
 )
 _FIRST_OBJECTS, _NEXT_OBJECTS = _in_pages(_OBJECTS)
 CALENDAR_HEAD = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{ical.PRODID}\r\n".encode()
@@ -105,14 +122,21 @@ async def user_of(db: Database, user_id: uuid.UUID) -> dict[str, Any] | None:
 
 
 async def _lists(db: Database, user_id: uuid.UUID) -> Pages:
-    """The lists the user owns, in their order, each with its members."""
+    """The lists the user owns, in their order, each with its members and sections."""
     async with db.connection() as conn:
         seen = await lists_service.list_lists(conn, user_id)
         owned = [row for row in seen if row["user_id"] == user_id]
         page: list[dict[str, Any]] = []
         for row in owned:
             members = await sharing.members(conn, user_id, row["id"])
-            page.append({**list_body(row), "members": [member_body(m) for m in members]})
+            sections = await lists_sections.list_sections(conn, user_id, row["id"])
+            page.append(
+                {
+                    **list_body(row),
+                    "members": [member_body(m) for m in members],
+                    "sections": [section_body(s) for s in sections],
+                }
+            )
     yield page
 
 
@@ -152,8 +176,9 @@ async def _pages(
         params = {"user_id": user_id, "created_at": rows[-1]["created_at"], "id": rows[-1]["id"]}
 
 
-async def calendar(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
-    """The user's tasks as one VCALENDAR, in pieces."""
+async def calendar(db: Database, user_id: uuid.UUID, base: str) -> AsyncIterator[bytes]:
+    """The user's tasks as one VCALENDAR, in pieces, their files' URLs under `base`
+    (`in_calendar.base_url`)."""
     yield CALENDAR_HEAD
     # A TZID names one VTIMEZONE in a calendar: each zone is written once, before its first use,
     # and a zone a client sent under a name another zone took gets a free name.
@@ -162,7 +187,12 @@ async def calendar(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
         chunk = bytearray()
         for row in page:
             parent = None if row.parent_id is None else row.parent_uid or str(row.parent_id)
-            task = {"uid": row.dav_uid or str(row.id), "parent_uid": parent, "extra": row.dav_extra}
+            task = {
+                "uid": row.dav_uid or str(row.id),
+                "parent_uid": parent,
+                "extra": row.dav_extra,
+                "files": in_calendar.attached(row, base),
+            }
             zones, text = ical.parts(row, **task)
             first_used = {key for key in zones if key not in names}
             for zone, sent in first_used:
@@ -201,12 +231,41 @@ async def _tokens(db: Database, user_id: uuid.UUID) -> Pages:
     yield [token_body(row) for row in rows]  # as their listing shows them: no secret
 
 
+async def _push_subscriptions(db: Database, user_id: uuid.UUID) -> Pages:
+    """The browsers that take the user's reminders, with their keys: imported again (on a
+    service with the same VAPID keys), they go on getting them."""
+    async with db.connection() as conn:
+        rows = await push_service.list_subscriptions(conn, user_id)
+    yield [subscription_body(row) for row in rows]
+
+
+# The files of the user's tasks, oldest first (their bytes are in `?with_files=true`'s zip).
+_FILES = Query(
+    select(attachments)
+    .select_from(attachments.join(tasks, tasks.c.id == attachments.c.task_id))
+    .where(tasks.c.user_id == bindparam("user_id"))
+    .order_by(attachments.c.created_at, attachments.c.id)
+)
+
+
+async def _file_rows(db: Database, user_id: uuid.UUID) -> list[Row]:
+    async with db.connection() as conn:
+        return (await conn.execute(_FILES, {"user_id": user_id})).rows
+
+
+async def _attachments(db: Database, user_id: uuid.UUID) -> Pages:
+    yield [attachment_body(row) for row in await _file_rows(db, user_id)]
+
+
 SECTIONS: list[tuple[str, Section]] = [
     ("lists", _lists),
     ("tasks", _tasks),
     ("webhooks", _webhooks),
     ("tokens", _tokens),
+    ("push_subscriptions", _push_subscriptions),
+    ("attachments", _attachments),
 ]
+ZIP_DOCUMENT = "todo-api-export.json"
 
 
 async def document(db: Database, user: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -223,3 +282,54 @@ async def document(db: Database, user: dict[str, Any]) -> AsyncIterator[bytes]:
                 first = False
         yield b"]"
     yield b"}"
+
+
+class _Pipe:
+    """What zipfile writes to: kept until taken (zipfile writes to a stream it cannot seek
+    in with data descriptors, so each entry is written once, in order)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def take(self) -> bytes:
+        taken, self.data = bytes(self.data), bytearray()
+        return taken
+
+
+async def zipped(db: Database, user: dict[str, Any], files: Files) -> AsyncIterator[bytes]:
+    """`?with_files=true`: a zip of the document (`todo-api-export.json`) and each file of the
+    user's tasks as `files/<id>/<name>`, written as it is read (a file at a time, a chunk at a
+    time). A file whose bytes are missing is left out (and logged)."""
+    pipe = _Pipe()
+    archive = zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED)
+    with archive.open(ZIP_DOCUMENT, "w", force_zip64=True) as entry:
+        async for piece in document(db, user):
+            entry.write(piece)
+            yield pipe.take()
+    for row in await _file_rows(db, user["id"]):
+        if not row["size"]:
+            archive.writestr(f"files/{row['id']}/{row['name']}", b"")
+            continue
+        try:
+            chunks = await files.opened(row["storage_key"], 0, row["size"] - 1)
+        except Exception:  # missing or unreachable: the rest of the export goes on
+            log.warning("export: the bytes of attachment %s are not readable", row["id"])
+            continue
+        info = zipfile.ZipInfo(f"files/{row['id']}/{row['name']}")
+        info.compress_type = zipfile.ZIP_STORED  # files are mostly compressed already
+        with archive.open(info, "w", force_zip64=True) as entry:
+            async for chunk in chunks:
+                entry.write(chunk)
+                yield pipe.take()
+    archive.close()
+    yield pipe.take()

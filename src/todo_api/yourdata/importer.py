@@ -15,6 +15,7 @@ import contextlib
 import functools
 import unicodedata
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,15 +26,24 @@ from sqlalchemy import bindparam, select, update
 
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import CommentCreate
-from todo_api.db import Connection, Query, insert_bound
+from todo_api.config import Settings
+from todo_api.db import Connection, Database, Query, insert_bound
+from todo_api.files import service as files_service
+from todo_api.files.errors import QuotaExceeded, TooManyAttachments
+from todo_api.files.storage import Files
 from todo_api.kit import ordering, reminders, words, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
+from todo_api.lists import sections as lists_sections
 from todo_api.lists import service as lists_service
 from todo_api.lists.schemas import ListCreate
+from todo_api.lists.section_schemas import SectionCreate
+from todo_api.push import service as push_service
+from todo_api.push.schemas import SubscriptionIn
 from todo_api.tables import keys
 from todo_api.tables.dav import dav_objects
 from todo_api.tables.lists import lists
+from todo_api.tables.sections import SECTIONS_MAX_COUNT
 from todo_api.tables.tasks import (
     DESCRIPTION_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -42,18 +52,31 @@ from todo_api.tables.users import users
 from todo_api.tasks import rules, schedule
 from todo_api.tasks import service as tasks_service
 from todo_api.tasks.schemas import DateTimeText, TaskCreate, TaskUpdate, stored_values
-from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped
+from todo_api.yourdata import archive
+from todo_api.yourdata.archive import Incoming
+from todo_api.yourdata.records import (
+    FileErrors,
+    ImportedList,
+    ImportedTask,
+    Parsed,
+    Skipped,
+    Where,
+)
 from todo_api.yourdata.sources import SOURCES
 
 # What a calendar file gave beyond the mapping, as CalDAV keeps it (todo_api.dav.store).
 _KEEP_OBJECT = Query(insert_bound(dav_objects, "task_id", "name", "uid", "extra"))
 _NAME_KEYS = Query(select(lists.c.name_key).where(lists.c.user_id == bindparam("user_id")))
-# The exporter's language becomes the importer's only where they have chosen none.
-_LANGUAGE_UNSET = Query(
-    update(users)
-    .where(users.c.id == bindparam("user_id"), users.c.language.is_(None))
-    .values(language=bindparam("chosen"), updated_at=bindparam("now"))
-)
+# The exporter's language and theme become the importer's only where they have chosen none.
+_UNSET = {
+    name: Query(
+        update(users)
+        .where(users.c.id == bindparam("user_id"), users.c[name].is_(None))
+        .values({name: bindparam("chosen"), "updated_at": bindparam("now")})
+    )
+    for name in ("language", "theme")
+}
+THEMES = ("light", "dark")  # the themes an account takes (accounts.schemas.Theme)
 
 
 class ImportedFields(TaskCreate):
@@ -71,6 +94,13 @@ class Prepared:
     tasks: list[tuple[ImportedTask, dict[str, Any]]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     language: str | None = None  # the importer's, unless they have chosen one
+    theme: str | None = None  # the same
+    # The exporter's push subscriptions, each checked as `POST /api/push-subscriptions`
+    # checks its body (its endpoint's address by `check_push_endpoints`), and where it was.
+    push_subscriptions: list[tuple[Where, SubscriptionIn]] = field(default_factory=list)
+    # The files the document lists (this service's export), as it gives them: read from the
+    # zip (todo_api.yourdata.archive) or, for a document sent alone, left out (`without_files`).
+    files: list[tuple[Where, Any]] = field(default_factory=list)
 
 
 def sources() -> list[str]:
@@ -87,6 +117,10 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
         errors.add(("index", "user"), "language", f"must be one of {', '.join(words.LANGUAGES)}")
     else:
         prepared.language = parsed.language
+    if parsed.theme is not None and parsed.theme not in THEMES:
+        errors.add(("index", "user"), "theme", f"must be one of {', '.join(THEMES)}")
+    else:
+        prepared.theme = parsed.theme
     for item in parsed.lists:
         try:
             checked = ListCreate.model_validate({"name": item.name, "color": item.color})
@@ -96,6 +130,7 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
                 field_name = item.name_field if name == "name" else name
                 errors.add(item.where, field_name, _message(error))
             continue
+        item.sections = _checked_sections(item, prepared.skipped)
         prepared.lists.append((item, checked))
     user_zone = zones.zone(zone)
     now = utcnow()
@@ -113,9 +148,84 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
             values["created_at"] = _created_at(task, now, prepared.skipped)
             prepared.tasks.append((task, values))
         _check_comments(task, now, errors)
+    for where, subscription in parsed.push_subscriptions:
+        try:
+            checked_push = SubscriptionIn.model_validate(subscription)
+        except ValidationError as exc:
+            for error in exc.errors():
+                errors.add(where, _location(error["loc"]) or "push_subscription", _message(error))
+            continue
+        prepared.push_subscriptions.append((where, checked_push))
     errors.raise_any()
     _place_subtasks(parsed, prepared)
+    prepared.files = parsed.files
     return prepared
+
+
+def prepare_any(
+    source: str, body: bytes, options: dict[str, str], *, zone: str, max_document: int
+) -> tuple[Prepared, zipfile.ZipFile | None]:
+    """`prepare`, also for this service's zip of `?with_files=true` (its document read, at most
+    `max_document` bytes; the zip itself, whose files `receive_files` reads)."""
+    if source == "todo-api" and archive.is_zip(body):
+        opened, document = archive.open_archive(body, max_document)
+        return prepare(source, document, options, zone=zone), opened
+    prepared = prepare(source, body, options, zone=zone)
+    without_files(prepared)
+    return prepared, None
+
+
+async def receive_files(
+    db: Database,
+    user_id: uuid.UUID,
+    prepared: Prepared,
+    opened: zipfile.ZipFile | None,
+    files: Files,
+) -> list[Incoming]:
+    """The zip's files for the tasks the import makes, in the storage (`archive.receive`,
+    within what is left of the importer's quota now); what does not fit is listed in
+    `skipped`. `store` writes their rows; `archive.drop` removes the bytes of the others."""
+    if opened is None:
+        return []
+    async with db.connection() as conn:
+        used = await files_service.usage(conn, user_id)
+    room = max(files.quota_bytes - used, 0)
+    incoming, skipped = await archive.receive(
+        opened, prepared.files, task_keys(prepared), files, room=room
+    )
+    prepared.skipped += skipped
+    return incoming
+
+
+def without_files(prepared: Prepared) -> None:
+    """A document sent alone: the files it lists are left out (their bytes come in the zip),
+    each listed in `skipped`."""
+    for where, item in prepared.files:
+        name = item.get("name") if isinstance(item, dict) else None
+        reason = "its bytes come in the zip of GET /api/export?with_files=true"
+        prepared.skipped.append(Skipped(where, f"file {name} left out: {reason}"))
+    prepared.files = []
+
+
+def task_keys(prepared: Prepared) -> set[str]:
+    """The document's ids of the tasks the import makes."""
+    return {task.key for task, _values in prepared.tasks if task.key is not None}
+
+
+async def check_push_endpoints(settings: Settings, prepared: Prepared) -> None:
+    """Leave out (listed in `skipped`) each push subscription whose endpoint this service
+    would not take from a browser (not https on a public address, unless
+    WEBHOOK_ALLOW_PRIVATE_URLS). Looks the hosts up: call it outside any connection."""
+    kept = []
+    for where, subscription in prepared.push_subscriptions:
+        problem = await push_service.endpoint_problem(settings, subscription.endpoint)
+        if problem is None:
+            kept.append((where, subscription))
+        else:
+            prepared.skipped.append(
+                Skipped(where, f"push subscription left out: endpoint {problem}")
+            )
+    prepared.push_subscriptions = kept
 
 
 def _task_values(
@@ -202,6 +312,8 @@ def _check_comments(task: ImportedTask, now: datetime, errors: FileErrors) -> No
             if written is not None and written.tzinfo is not None and written <= now:
                 at = written.astimezone(UTC)
         task.checked_comments.append((body, at))
+        key = item.get("id")
+        task.comment_keys.append(key if isinstance(key, str) else None)
 
 
 def _cut_long_title(task: ImportedTask, skipped: list[Skipped]) -> None:
@@ -301,6 +413,26 @@ def _message(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+def _checked_sections(item: ImportedList, skipped: list[Skipped]) -> list[tuple[str, Any]]:
+    """The list's sections that can be made: a name a section takes, none twice (ignoring
+    case), at most as many as a list has; each other one skipped, its tasks in no section."""
+    kept: list[tuple[str, Any]] = []
+    taken: set[str] = set()
+    for key, name in item.sections:
+        where = item.section_where.get(key) or item.where or ("index", "lists")
+        try:
+            checked = SectionCreate.model_validate({"name": name}).name
+        except ValidationError:
+            skipped.append(Skipped(where, "a section without a name"))
+            continue
+        if keys.name_key(checked) in taken or len(kept) >= SECTIONS_MAX_COUNT:
+            skipped.append(Skipped(where, f"section {checked} left out"))
+            continue
+        taken.add(keys.name_key(checked))
+        kept.append((key, checked))
+    return kept
+
+
 def _place_subtasks(parsed: Parsed, prepared: Prepared) -> None:
     """Each subtask under a top-level task of the file (a deeper one under its top-level
     ancestor), in its parent's list; one whose parent is not in the file goes top-level."""
@@ -319,33 +451,52 @@ def _place_subtasks(parsed: Parsed, prepared: Prepared) -> None:
         else:
             task.parent_key = parent.key
             task.list_key = parent.list_key
+            task.section_key = parent.section_key
 
 
-async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dict[str, Any]:
-    """Write what `prepare` checked, all or nothing (the exporter's language too, for an
-    importer who has chosen none); the import's answer."""
+async def store(
+    conn: Connection,
+    user_id: uuid.UUID,
+    prepared: Prepared,
+    incoming: list[Incoming] | None = None,
+    *,
+    quota: int = 0,
+) -> dict[str, Any]:
+    """Write what `prepare` checked, all or nothing (the exporter's language and theme too,
+    for an importer who has chosen none), with the zip's files (`incoming`, their bytes in the
+    storage already: each `written` once its row is), within the owner's `quota`; the
+    import's answer."""
+    left_out: list[Skipped] = []
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
-        if prepared.language is not None:
-            await conn.execute(
-                _LANGUAGE_UNSET,
-                {"user_id": user_id, "chosen": prepared.language, "now": utcnow()},
-            )
-        list_ids = await _make_lists(conn, user_id, prepared.lists)
+        for name, chosen in (("language", prepared.language), ("theme", prepared.theme)):
+            if chosen is not None:
+                await conn.execute(
+                    _UNSET[name], {"user_id": user_id, "chosen": chosen, "now": utcnow()}
+                )
+        list_ids, section_ids = await _make_lists(conn, user_id, prepared.lists)
         inbox_last = await tasks_service.inbox_last(conn, user_id)
         rows, made, objects = _rows(user_id, prepared, list_ids, inbox_last)
+        for row, task in zip(rows, made, strict=True):
+            row["section_id"] = section_ids.get((task.list_key, task.section_key))
         created = await tasks_service.create_many(conn, user_id, rows)
         if objects:
             await conn.execute_many(_KEEP_OBJECT, objects)
-        await comments_service.add_imported(
-            conn,
-            user_id,
-            [
-                (row, task.checked_comments)
-                for row, task in zip(rows, made, strict=True)
-                if task.checked_comments
-            ],
-        )
+        commented = [(row, task) for row, task in zip(rows, made, strict=True) if task.comment_keys]
+        comment_ids = iter(
+            await comments_service.add_imported(
+                conn, user_id, [(row, task.checked_comments) for row, task in commented]
+            )
+        )  # in the order given: each task's, in turn
+        # Each new comment by the file's ids of its task and of it: a file the export had on a
+        # comment goes on the new one (a comment of the file's own task only).
+        new_comments: dict[tuple[str | None, str | None], uuid.UUID] = {}
+        for _, task in commented:
+            for key in task.comment_keys:
+                new = next(comment_ids)
+                if key is not None:
+                    new_comments[(task.key, key)] = new
+        subscribed = await _subscribe(conn, user_id, prepared)
         for row, task in zip(rows, made, strict=True):
             if task.completes_occurrence:  # as a CalDAV PUT of the same override does
                 await tasks_service.update_task(
@@ -355,11 +506,59 @@ async def store(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> dic
                     data=_COMPLETING,
                     completed_at=task.occurrence_completed_at,
                 )
+        new_ids = {task.key: row["id"] for row, task in zip(rows, made, strict=True) if task.key}
+        added = []
+        for item in incoming or []:
+            comment_id = new_comments.get((item.task_key, item.comment_key))
+            refused = await _add_file(
+                conn, user_id, new_ids[item.task_key], comment_id, item, quota
+            )
+            left_out += refused
+            if not refused:
+                added.append(item)
+    for item in added:  # written once the whole import is
+        item.written = True
     return {
         "lists": len(list_ids),
         "tasks": created,
-        "skipped": [item.body() for item in prepared.skipped],
+        "skipped": [item.body() for item in [*prepared.skipped, *subscribed, *left_out]],
     }
+
+
+async def _add_file(
+    conn: Connection,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    comment_id: uuid.UUID | None,
+    item: Incoming,
+    quota: int,
+) -> list[Skipped]:
+    """The zip's file on its new task (and its new comment, if it was on one), as an upload
+    adds one (the limits checked again: the importer's other uploads meanwhile count); left
+    out when it no longer fits."""
+    try:
+        async with conn.savepoint():
+            await files_service.add_attachment(
+                conn, user_id, task_id, row=item.row, quota=quota, comment_id=comment_id
+            )
+    except TooManyAttachments:
+        return [Skipped(item.where, f"file {item.row['name']} left out: a task has at most 100")]
+    except QuotaExceeded:
+        return [Skipped(item.where, f"file {item.row['name']} left out: past your storage quota")]
+    return []
+
+
+async def _subscribe(conn: Connection, user_id: uuid.UUID, prepared: Prepared) -> list[Skipped]:
+    """The file's push subscriptions made the importer's (one of an endpoint they have
+    already: its keys as the file gives them); those beyond the most a user may have are
+    left out, and listed."""
+    left_out = []
+    for where, subscription in prepared.push_subscriptions:
+        try:
+            await push_service.save(conn, user_id, subscription)
+        except push_service.TooManySubscriptions as exc:
+            left_out.append(Skipped(where, f"push subscription left out: {exc}"))
+    return left_out
 
 
 _COMPLETING = TaskUpdate(is_completed=True)
@@ -367,11 +566,13 @@ _COMPLETING = TaskUpdate(is_completed=True)
 
 async def _make_lists(
     conn: Connection, user_id: uuid.UUID, wanted: list[tuple[ImportedList, ListCreate]]
-) -> dict[str, uuid.UUID]:
+) -> tuple[dict[str, uuid.UUID], dict[tuple[str | None, str | None], uuid.UUID]]:
     """The file's lists made as new lists of the user's, last among theirs in the file's
-    order; a name the user has already gets a number: "Groceries (2)"."""
+    order; a name the user has already gets a number: "Groceries (2)". Each with its sections
+    in order; their ids by (list key, section key)."""
     taken = {row["name_key"] for row in await conn.execute(_NAME_KEYS, {"user_id": user_id})}
     made: dict[str, uuid.UUID] = {}
+    sections: dict[tuple[str | None, str | None], uuid.UUID] = {}
     for item, data in wanted:
         name = lists_service.free_name(data.name, taken)
         taken.add(keys.name_key(name))
@@ -379,7 +580,12 @@ async def _make_lists(
             conn, user_id, ListCreate(name=name, color=data.color)
         )
         made[item.key] = created["id"]
-    return made
+        for key, section_name in item.sections:
+            section = await lists_sections.create_section(
+                conn, user_id, created["id"], SectionCreate(name=section_name)
+            )
+            sections[(item.key, key)] = section["id"]
+    return made, sections
 
 
 def _rows(

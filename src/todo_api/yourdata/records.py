@@ -32,6 +32,10 @@ class ImportedList:
     where: Where | None = None  # None: the request, not the file, names it
     # What an error about its name names (`list`: the request's parameter).
     name_field: str = "name"
+    # Its sections in order: (how the file's tasks name one, its name).
+    sections: list[tuple[str, Any]] = field(default_factory=list)
+    # Where in the file a section is, by its key, when the file says (else the list's place).
+    section_where: dict[str, Where] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,6 +46,7 @@ class ImportedTask:
     # plus `completed_at`.
     fields: dict[str, Any]
     list_key: str | None = None  # None: the inbox
+    section_key: str | None = None  # a section of its list's (ImportedList.sections)
     key: str | None = None  # how its subtasks name it
     parent_key: str | None = None
     # The order among its siblings (the file's own when equal): a position, a Google string.
@@ -74,8 +79,10 @@ class ImportedTask:
     # Its comments as the file gives them (this service's export: `{"body", "created_at"}`
     # each, oldest first); checked by the importer, which makes them the importer's.
     comments: list[Any] = field(default_factory=list)
-    # Once checked: each comment's body and time.
+    # Once checked: each comment's body and time, and the file's id of it (None: none), which
+    # the export's files on that comment name (their `comment_id`).
     checked_comments: list[tuple[str, datetime]] = field(default_factory=list)
+    comment_keys: list[str | None] = field(default_factory=list)
 
     def at(self, field_name: str) -> Where:
         """Where the file gives the API's field `field_name`."""
@@ -105,6 +112,14 @@ class Parsed:
     # The exporter's language (this service's export), as the file gives it: checked by the
     # importer, and the importer's own where they have set none.
     language: Any = None
+    theme: Any = None  # and their theme, the same way
+    # The exporter's push subscriptions (this service's export), each where it is and as the
+    # file gives it: checked by the importer.
+    push_subscriptions: list[tuple[Where, Any]] = field(default_factory=list)
+    # The files of the exporter's tasks (this service's export's `attachments`), each where it
+    # is and as the file gives it: their bytes come in the zip of `?with_files=true`
+    # (todo_api.yourdata.archive).
+    files: list[tuple[Where, Any]] = field(default_factory=list)
 
 
 def located(where: Where | None, field_name: str, message: str) -> LocatedFieldError:

@@ -1,5 +1,7 @@
 """Your data: `GET /api/export`, `POST /api/import`, `DELETE /api/auth/me`."""
 
+import asyncio
+import functools
 import hashlib
 from datetime import timedelta
 from typing import Annotated
@@ -8,8 +10,19 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from todo_api.auth import Identity, KnownTokens, KnownUsers, SeenProfiles, caller, ensure_user
+from todo_api.auth import (
+    Caller,
+    Identity,
+    KnownTokens,
+    KnownUsers,
+    SeenProfiles,
+    caller,
+    ensure_user,
+)
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.files import in_calendar
+from todo_api.files.storage import Files
 from todo_api.kit import text
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import Forbidden, InvalidField, InvalidRequest, error_responses
@@ -25,7 +38,7 @@ from todo_api.kit.idempotency import StoredResponse, request_fingerprint, respon
 from todo_api.kit.ids import utcnow
 from todo_api.tables.lists import NAME_MAX_LENGTH
 from todo_api.tasks import schedule
-from todo_api.yourdata import deletion, export, importer
+from todo_api.yourdata import archive, deletion, export, importer
 from todo_api.yourdata.schemas import AccountDeletion, ImportResult
 
 IMPORT_PATH = "/api/import"
@@ -56,7 +69,7 @@ LIST_NAME = {
     },
     "example": "Groceries",
 }
-FILE_TYPES = ("application/json", "text/calendar", "text/csv")
+FILE_TYPES = ("application/json", "text/calendar", "text/csv", "application/zip")
 _FILE_BODY = {
     "requestBody": {
         "required": True,
@@ -75,7 +88,7 @@ EXPORT_FORMATS = ("json", "ics")
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {"application/json": {}, "text/calendar": {}},
+            "content": {"application/json": {}, "text/calendar": {}, "application/zip": {}},
             "description": "The export",
         },
         **error_responses(400),
@@ -92,10 +105,19 @@ async def export_data(
             json_schema_extra={"enum": list(EXPORT_FORMATS)},
         ),
     ] = "json",
+    with_files: Annotated[
+        bool,
+        Query(
+            description="`true`: a zip of the JSON document and each file of your tasks as "
+            "`files/<id>/<name>` (`format=json` only)"
+        ),
+    ] = False,
 ) -> Response:
     call = await caller(request)
     if export_format not in EXPORT_FORMATS:
         raise InvalidField("format", f"must be one of {', '.join(EXPORT_FORMATS)}")
+    if with_files and export_format != "json":
+        raise InvalidField("with_files", "goes with format=json only")
     db = database(request)
     user = await export.user_of(db, call.user_id)
     if user is None:  # deleted behind this process's cache: a new, empty user
@@ -106,9 +128,15 @@ async def export_data(
     day = utcnow().date().isoformat()
     if export_format == "ics":
         return StreamingResponse(
-            export.calendar(db, call.user_id),
+            export.calendar(db, call.user_id, in_calendar.base_url(request)),
             media_type="text/calendar; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="todo-api-tasks-{day}.ics"'},
+        )
+    if with_files:
+        return StreamingResponse(
+            export.zipped(db, user, held(request.app, Files)),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="todo-api-export-{day}.zip"'},
         )
     return StreamingResponse(
         export.document(db, user),
@@ -121,7 +149,8 @@ async def export_data(
     IMPORT_PATH,
     response_model=ImportResult,
     responses=error_responses(400, 409, 413, 422),
-    summary="Import a file exported from this service, an iCalendar file of tasks (Apple "
+    summary="Import a file exported from this service (its zip with the files too), an "
+    "iCalendar file of tasks (Apple "
     "Reminders, Thunderbird, tasks.org), Todoist (CSV) or Google Tasks (Takeout's Tasks.json); "
     "all or nothing",
     openapi_extra={**_FILE_BODY, **documented(headers=[SOURCE, LIST_NAME, IDEMPOTENCY_KEY])},
@@ -146,15 +175,45 @@ async def import_data(
     db = database(request)
     async with db.connection() as conn:
         zone = await schedule.user_zone(conn, call.user_id)
+    settings = held(request.app, Settings)
     # Reading and checking a large file takes a while (about 1 s for 10 000 rows): in a
     # thread, so that this worker's other requests are answered meanwhile.
-    prepared = await run_in_threadpool(importer.prepare, source, body, options, zone=zone)
+    prepared, opened = await run_in_threadpool(
+        functools.partial(importer.prepare_any, zone=zone, max_document=settings.import_max_bytes),
+        source,
+        body,
+        options,
+    )
+    await importer.check_push_endpoints(settings, prepared)
+    files = held(request.app, Files)
+    incoming = await importer.receive_files(db, call.user_id, prepared, opened, files)
+    try:
+        answer = await _stored(request, call, db, key, body, prepared, incoming, files)
+    finally:  # the bytes of files whose rows were not written (a replay's, a failure's)
+        await asyncio.shield(archive.drop(files, incoming))
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, answer.status_code, headers, "application/json")
 
+
+async def _stored(
+    request: Request,
+    call: Caller,
+    db: Database,
+    key: str | None,
+    body: bytes,
+    prepared: importer.Prepared,
+    incoming: list[archive.Incoming],
+    files: Files,
+) -> StoredResponse:
+    """The import written (once for its Idempotency-Key), and its answer."""
     async with db.connection() as conn:
 
         async def produce() -> StoredResponse:
             result = await call.with_user_row(
-                conn, lambda: importer.store(conn, call.user_id, prepared)
+                conn,
+                lambda: importer.store(
+                    conn, call.user_id, prepared, incoming, quota=files.quota_bytes
+                ),
             )
             return StoredResponse(200, json_bytes(result).decode())
 
@@ -174,8 +233,7 @@ async def import_data(
                 ttl=timedelta(hours=settings.idempotency_key_hours),
                 produce=produce,
             )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, answer.status_code, headers, "application/json")
+    return answer
 
 
 @router.delete(

@@ -7,11 +7,11 @@ does not cover as `extra`), `reference` (writing through icalendar, `extra` merg
 (what they share).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from todo_api.kit.ical import direct, reference
-from todo_api.kit.ical.mapping import MAX_REMINDERS, PRODID, CalendarDataError
+from todo_api.kit.ical.mapping import MAX_REMINDERS, PRODID, Attached, CalendarDataError
 from todo_api.kit.ical.reading import (
     CONTROL,
     UNREADABLE,
@@ -28,6 +28,7 @@ __all__ = [
     "MAX_REMINDERS",
     "PRODID",
     "UNREADABLE",
+    "Attached",
     "CalendarDataError",
     "ReadTodo",
     "free_busy",
@@ -48,13 +49,15 @@ def write(
     uid: str,
     parent_uid: str | None = None,
     extra: str | None = None,
+    files: Sequence[Attached] = (),
 ) -> bytes:
-    """The calendar object of a stored task (a row of `tasks`), with `extra` merged back."""
+    """The calendar object of a stored task (a row of `tasks`), with `extra` merged back and
+    the task's `files` as ATTACH."""
     if not extra:
-        text = direct.write_plain(task, uid, parent_uid)
+        text = direct.write_plain(task, uid, parent_uid, files)
         if text is not None:
             return text
-    return reference.write(task, uid, parent_uid, extra)
+    return reference.write(task, uid, parent_uid, extra, files)
 
 
 def parts(
@@ -64,12 +67,13 @@ def parts(
     parent_uid: str | None = None,
     extra: str | None = None,
     renamed: Mapping[str, str] | None = None,
+    files: Sequence[Attached] = (),
 ) -> tuple[list[tuple[str, bytes | None]], bytes]:
     """`reference.parts`: what `write` puts in the calendar object of a task, without the
     calendar around it, for a calendar of many tasks (the ics export)."""
     if not extra:
-        plain = direct.todo_plain(task, uid, parent_uid)
+        plain = direct.todo_plain(task, uid, parent_uid, files)
         if plain is not None:
             todo, zone = plain
             return ([] if zone is None else [(zone, None)]), todo
-    return reference.parts(task, uid, parent_uid, extra, renamed)
+    return reference.parts(task, uid, parent_uid, extra, renamed, files)

@@ -9,29 +9,39 @@ shape (None here). tests/unit/test_ical_plain.py compares the two over many gene
 """
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from icalendar import Todo, vDatetime
+from icalendar import Todo, vDatetime, vUri
 
 from todo_api.kit import zones
 from todo_api.kit.ical.mapping import (
     ALL_DAY_OFFSET,
+    SECTION,
     WRITTEN_PRIORITY,
+    Attached,
     due_on_its_clock,
     duration_text,
     escape_text,
 )
-from todo_api.kit.ical.reference import END, RuleText, calendar_text, timezone_ical
+from todo_api.kit.ical.reference import (
+    END,
+    RuleText,
+    attach_params,
+    calendar_text,
+    timezone_ical,
+)
 from todo_api.kit.reminders import parse_duration
 
 _HEAD = calendar_text([], []).removesuffix(END)
 
 
-def write_plain(task: Mapping[str, Any], uid: str, parent_uid: str | None) -> bytes | None:
+def write_plain(
+    task: Mapping[str, Any], uid: str, parent_uid: str | None, files: Sequence[Attached] = ()
+) -> bytes | None:
     """`write` for a task with nothing kept; None for a shape left to icalendar."""
-    plain = todo_plain(task, uid, parent_uid)
+    plain = todo_plain(task, uid, parent_uid, files)
     if plain is None:
         return None
     todo, zone = plain
@@ -40,7 +50,7 @@ def write_plain(task: Mapping[str, Any], uid: str, parent_uid: str | None) -> by
 
 
 def todo_plain(
-    task: Mapping[str, Any], uid: str, parent_uid: str | None
+    task: Mapping[str, Any], uid: str, parent_uid: str | None, files: Sequence[Attached] = ()
 ) -> tuple[bytes, str | None] | None:
     """The VTODO of a task with nothing kept, and the zone it names (None: none); None for a
     shape left to icalendar."""
@@ -52,7 +62,7 @@ def todo_plain(
     if stamp is None or created is None:
         return None
     summary = escape_text(title)
-    lines = []
+    lines = [_attach_line(file) for file in files]
     if tags:
         if not all(isinstance(tag, str) for tag in tags):
             return None
@@ -100,6 +110,11 @@ def todo_plain(
     lines.append("STATUS:COMPLETED" if task["is_completed"] else "STATUS:NEEDS-ACTION")
     lines.append("SUMMARY:" + summary)
     lines.append("UID:" + escape_text(uid))
+    section = task.get("section_name")
+    if section is not None:
+        if not isinstance(section, str):
+            return None
+        lines.append(f"{SECTION}:" + escape_text(section))
     for reminder in task["reminders"]:
         trigger = _trigger_line(reminder, all_day)
         if trigger is None:
@@ -107,6 +122,13 @@ def todo_plain(
         lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:" + summary, trigger, "END:VALARM"]
     todo = "\r\n".join([_fold(line) for line in lines]).encode()
     return b"".join([b"BEGIN:VTODO\r\n", todo, b"\r\nEND:VTODO\r\n"]), named
+
+
+def _attach_line(file: Attached) -> str:
+    """An ATTACH line as icalendar writes it (its parameters sorted, quoted and RFC 6868's
+    escapes as it does them): a task's files are few, and rarely there."""
+    value = vUri(file.url, params=attach_params(file))
+    return str(Todo().content_line("ATTACH", value))
 
 
 def _moment_line(name: str, day: Any, moment: Any, zone: str) -> tuple[str, str | None] | None:

@@ -7,9 +7,11 @@ icalendar's own TEXT escaping reads a literal `\\N` in a value as a line break f
 without changing icalendar for the rest of the process.
 """
 
+import re
+import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from icalendar import Component, vCategory, vDuration, vText
 from icalendar.prop import vAdr, vN, vOrg, vUnknown
@@ -21,6 +23,8 @@ PRODID = "-//todo-api//CalDAV//EN"
 # The stored priority (tables.tasks.Priority: none 0, low 1, medium 2, high 3) as written.
 WRITTEN_PRIORITY = {1: 9, 2: 5, 3: 1}
 ALL_DAY_OFFSET = timedelta(hours=ALL_DAY_AT.hour)
+# The name of the task's section in its list (written when it has one; read back by name).
+SECTION = "X-TODO-API-SECTION"
 # Properties of a VTODO the mapping owns: written from the task, never kept in `extra`.
 MAPPED = frozenset(
     {
@@ -37,8 +41,12 @@ MAPPED = frozenset(
         "LAST-MODIFIED",
         "DTSTAMP",
         "SEQUENCE",
+        SECTION,
     }
 )
+# The path of a file's bytes (GET /api/attachments/{id}/content), which an ATTACH of the task's
+# files names: read back as the task's file (under any host), not kept as the client's.
+FILE_PATH = re.compile(r"/api/attachments/([0-9a-fA-F-]{32,36})/content$")
 # The calendar's own properties, written anew.
 CALENDAR_OWN = frozenset({"VERSION", "PRODID", "CALSCALE", "METHOD"})
 MAX_REMINDERS = 5
@@ -52,6 +60,28 @@ class CalendarDataError(ValueError):
         super().__init__(message)
         self.condition = condition
         self.prop = prop
+
+
+class Attached(NamedTuple):
+    """A file of the task, written as `ATTACH;FMTTYPE=…;FILENAME=…:<url>`."""
+
+    url: str
+    content_type: str
+    name: str
+
+
+def file_id(value: object) -> uuid.UUID | None:
+    """The id of the task's file an ATTACH names (None: a value of the client's own)."""
+    params = getattr(value, "params", {})
+    if str(params.get("VALUE", "URI")).upper() != "URI" or "ENCODING" in params:
+        return None  # inline bytes (VALUE=BINARY)
+    match = FILE_PATH.search(str(value).strip())
+    if match is None:
+        return None
+    try:
+        return uuid.UUID(match[1])
+    except ValueError:
+        return None
 
 
 def tzid_values(component: Component) -> Iterator[Any]:

@@ -5,6 +5,7 @@ calendar's own properties, other components, and every alarm (a mapped alarm kee
 properties there)."""
 
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,8 +19,10 @@ from todo_api.kit.ical.mapping import (
     CALENDAR_OWN,
     MAPPED,
     MAX_REMINDERS,
+    SECTION,
     CalendarDataError,
     alarm_reminder,
+    file_id,
     instant_text,
     to_ical,
     tzid_values,
@@ -37,6 +40,11 @@ class ReadTodo:
     # When a completed task was completed (COMPLETED), if that is a date-time with a zone not
     # in the future; None: the server's clock decides.
     completed_at: datetime | None = None
+    # The name of a section of the task's list (X-TODO-API-SECTION), as this service wrote it.
+    section: str | None = None
+    # The task's files its ATTACH values name (this service's URLs), which are not kept: files
+    # are added and deleted through the API only.
+    attached: frozenset[uuid.UUID] = frozenset()
 
 
 # What iCalendar text may not hold (RFC 5545 §3.1: no control character but HTAB; line
@@ -97,7 +105,12 @@ def read(body: bytes, *, user_zone: str) -> ReadTodo:
     _keep_zones(extra, {str(zone.get("TZID", "")): zone for zone in calendar.walk("VTIMEZONE")})
     extra_text = to_ical(extra).decode()
     completed_at = _completed_at(todo, fields) if occurrence is None else occurrence[1]
-    return ReadTodo(str(todo["UID"]), fields, parent_uid, extra_text, completed_at)
+    named = todo.get(SECTION)
+    section = str(named).strip() or None if isinstance(named, str) else None
+    attached = frozenset(i for v in _values(todo, "ATTACH") if (i := file_id(v)) is not None)
+    return ReadTodo(
+        str(todo["UID"]), fields, parent_uid, extra_text, completed_at, section, attached
+    )
 
 
 def occurrence_done(
@@ -255,6 +268,9 @@ def _fields(todo: Component, user_zone: str) -> tuple[dict[str, Any], str | None
         kept["DTSTART"] = todo["DTSTART"]
     if len(rules) > 1:
         kept["RRULE"] = rules[1:]
+    kept.pop("ATTACH", None)  # the task's files are written from its files, not kept
+    if own := [value for value in _values(todo, "ATTACH") if file_id(value) is None]:
+        kept["ATTACH"] = own
     status_kept = status not in ("", "COMPLETED", "NEEDS-ACTION")
     if status_kept:  # IN-PROCESS, CANCELLED: given back while the task is open
         kept["STATUS"] = todo["STATUS"]

@@ -4,11 +4,11 @@ nothing a client gave is lost, also after the task changed elsewhere). `VTIMEZON
 from the zone database for every `TZID` the object uses."""
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from icalendar import Alarm, Calendar, Component, FreeBusy, Todo
+from icalendar import Alarm, Calendar, Component, FreeBusy, Todo, vText, vUri
 from icalendar.parser import Parameters
 
 from todo_api.kit import zones
@@ -16,7 +16,9 @@ from todo_api.kit.ical.mapping import (
     ALL_DAY_OFFSET,
     CALENDAR_OWN,
     PRODID,
+    SECTION,
     WRITTEN_PRIORITY,
+    Attached,
     alarm_reminder,
     due_on_its_clock,
     same_reminder,
@@ -27,8 +29,14 @@ from todo_api.kit.ical.vtimezone import vtimezone
 from todo_api.kit.reminders import parse_duration
 
 
-def write(task: Mapping[str, Any], uid: str, parent_uid: str | None, extra: str | None) -> bytes:
-    calendar_props, components = object_components(task, uid, parent_uid, extra)
+def write(
+    task: Mapping[str, Any],
+    uid: str,
+    parent_uid: str | None,
+    extra: str | None,
+    files: Sequence[Attached] = (),
+) -> bytes:
+    calendar_props, components = object_components(task, uid, parent_uid, extra, files)
     return calendar_text(calendar_props, components)
 
 
@@ -38,13 +46,14 @@ def parts(
     parent_uid: str | None,
     extra: str | None,
     renamed: Mapping[str, str] | None,
+    files: Sequence[Attached] = (),
 ) -> tuple[list[tuple[str, bytes | None]], bytes]:
     """What `write` puts in the calendar object of a task, without the calendar around it, for
     a calendar of many tasks (which holds each zone once): the zones it names, each with the
     VTIMEZONE a client sent (None: the zone database's, `timezone_ical`), and the text of its
     other components. `renamed` gives a zone a client sent another TZID (another task's zone
     took its name in the calendar)."""
-    found = object_components(task, uid, parent_uid, extra)[1]
+    found = object_components(task, uid, parent_uid, extra, files)[1]
     if renamed:
         _rename_zones(found, renamed)
     sent = [c for c in found if c.name == "VTIMEZONE"]
@@ -64,7 +73,11 @@ def _rename_zones(components: list[Component], renamed: Mapping[str, str]) -> No
 
 
 def object_components(
-    task: Mapping[str, Any], uid: str, parent_uid: str | None, extra: str | None
+    task: Mapping[str, Any],
+    uid: str,
+    parent_uid: str | None,
+    extra: str | None,
+    files: Sequence[Attached] = (),
 ) -> tuple[list[tuple[str, Any]], list[Component]]:
     kept = _kept(extra)
     todo = Todo()
@@ -83,7 +96,13 @@ def object_components(
     else:
         alarms = []
     _write_mapped(todo, task, uid, parent_uid, alarms)
+    for file in files:  # after the client's own ATTACH values, if it kept any
+        todo.add("ATTACH", vUri(file.url), parameters=attach_params(file))
     return calendar_props, [todo, *others]
+
+
+def attach_params(file: Attached) -> dict[str, str]:
+    return {"FMTTYPE": file.content_type, "FILENAME": file.name}
 
 
 def _write_mapped(
@@ -112,6 +131,8 @@ def _write_mapped(
         todo.add("PRIORITY", WRITTEN_PRIORITY[task["priority"]])
     if task["tags"]:
         todo.add("CATEGORIES", list(task["tags"]))
+    if task.get("section_name") is not None:
+        todo.add(SECTION, vText(task["section_name"]))  # TEXT, escaped as typed
     if task["start_date"] is not None or task["start_at"] is not None:
         todo.pop("DTSTART", None)  # kept from a client before DTSTART was the task's start
     if task["start_date"] is not None:

@@ -35,6 +35,7 @@ _TOKEN = re.compile(
     r"|(?P<escaped>\\\S*)"
     r'|(?P<list>#"[^"]+"|#[^\s,"\\]+)'
     r'|(?P<tag>@[^\s,"\\@]+)'
+    r'|(?P<section>/"[^"]+"|/[^\s,"\\]+)'
     r"|(?P<comma>,)"
     r'|(?P<word>[^\s,"\\]+)'
 )
@@ -77,7 +78,7 @@ def within(day: date) -> bool:
 class Token:
     start: int
     end: int  # the end of the word without trailing punctuation
-    kind: str  # word, comma, list, tag, priority, protected
+    kind: str  # word, comma, list, section, tag, priority, protected
     bare: str  # folded, without a trailing dot
     dotted: str  # folded, with its trailing dot if it had one
     dot_end: int
@@ -94,7 +95,7 @@ def read_tokens(text: str) -> tuple[Token, ...]:
         if kind in ("quoted", "escaped"):
             tokens.append(Token(start, end, "protected", "", "", end))
             continue
-        if kind in ("list", "tag"):
+        if kind in ("list", "tag", "section"):
             # "#Home." and "@errands!" end a sentence: the mark is not the name's.
             name = raw if raw.endswith('"') else raw.rstrip(_TRAILING)
             if len(name) > 1:

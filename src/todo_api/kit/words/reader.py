@@ -85,7 +85,7 @@ class OutOfRange(ValueError):
 class Span:
     start: int
     end: int
-    kind: str  # due, recurrence, list, tag, priority
+    kind: str  # due, recurrence, list, section, tag, priority
     value: str
 
 
@@ -99,6 +99,7 @@ class Reading:
     recurrence: str | None = None
     list_name: str | None = None
     list_span: Span | None = None
+    section_span: Span | None = None
     tags: list[str] = field(default_factory=list)
     priority: str | None = None
     spans: list[Span] = field(default_factory=list)
@@ -291,7 +292,8 @@ def _dateparser(text: str, lang: str, local_now: datetime, zone: tzinfo) -> Due 
 
 
 def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None = "en") -> Reading:
-    """Everything `text` says: the first date or recurrence phrase, `#list`, `@tags`, `pN`.
+    """Everything `text` says: the first date or recurrence phrase, `#list`, `/section`,
+    `@tags`, `pN`.
 
     The spans read are taken out of the title, its white space tidied; a backslash that
     protects a word is dropped, quotes are kept. Raises OutOfRange for a date before 1900 or
@@ -311,6 +313,11 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
                 reading.list_name = name
                 reading.list_span = Span(token.start, token.end, "list", name)
                 reading.spans.append(reading.list_span)
+        elif token.kind == "section" and reading.section_span is None:
+            name = text[token.start + 1 : token.end].strip('"').strip()
+            if name:
+                reading.section_span = Span(token.start, token.end, "section", name)
+                reading.spans.append(reading.section_span)
         elif token.kind == "tag":
             tag = text[token.start + 1 : token.end]
             if tag not in reading.tags:

@@ -1,12 +1,45 @@
 // The keyboard shortcuts: ? lists them (the dialog #shortcuts), q goes to quick add, / to the
-// search box, j and k move between the tasks, x completes the task in focus, e opens it.
-// Never while typing in a field, nor with Ctrl, Meta or Alt held (Alt+arrows: reorder.js).
+// search box, j and k move between the tasks, x completes the task in focus, e opens it, Esc
+// closes the task opened beside the list. Never while typing in a field, nor with Ctrl, Meta
+// or Alt held (Alt+arrows: reorder.js). What Esc closes gives the focus back to what opened it.
+// Elements are looked up when used: htmx's history puts a new body back.
 (() => {
-  const dialog = document.getElementById("shortcuts");
-  if (!dialog) return;
-  const opener = document.querySelector("[data-shortcuts]");
-  opener.hidden = false;
-  opener.addEventListener("click", () => dialog.showModal());
+  if (!document.getElementById("shortcuts")) return;
+  const shortcuts = () => document.getElementById("shortcuts");
+  document.querySelector("[data-shortcuts]").hidden = false;
+  document.addEventListener("click", (event) => {
+    if (event.target.closest?.("[data-shortcuts]")) showShortcuts();
+  });
+
+  function showShortcuts() {
+    const dialog = shortcuts();
+    const from = document.activeElement;
+    dialog.addEventListener("close", () => from?.focus?.(), { once: true });
+    dialog.showModal();
+  }
+
+  // The task a list's link opened beside it (htmx, its address pushed): Esc goes back to the
+  // list, the focus on that link; a task page opened by its address goes to its list.
+  let openedFrom = null;
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest?.("ul.tasks .body a[hx-get]");
+    if (link) openedFrom = link.getAttribute("href");
+  });
+  document.addEventListener("htmx:historyRestore", () => {
+    if (!openedFrom) return;
+    const link = [...document.querySelectorAll("ul.tasks .body a")].find(
+      (each) => each.getAttribute("href") === openedFrom,
+    );
+    openedFrom = null;
+    link?.focus();
+  });
+
+  function closeTask() {
+    const pane = document.querySelector(".task-pane");
+    if (!pane) return false; // nothing to close: Esc is another script's (a selection's)
+    if (openedFrom && history.state?.htmx) history.back();
+    else location.assign(pane.querySelector("a[data-back]")?.href ?? "/app/");
+  }
 
   const rows = () => [...document.querySelectorAll("ul.tasks > li")];
   const current = () => document.activeElement?.closest("ul.tasks > li") ?? null;
@@ -25,7 +58,8 @@
   }
 
   const actions = {
-    "?": () => dialog.showModal(),
+    "?": showShortcuts,
+    Escape: closeTask,
     q: () => {
       const box = document.getElementById("quick-text");
       if (box) box.focus();
@@ -40,9 +74,11 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
-    if (dialog.open || typing(event.target)) return;
+    // A dialog open (these shortcuts, a menu) has the keys, Esc included.
+    if (document.querySelector("dialog[open]") || typing(event.target)) return;
     const action = actions[event.key];
-    if (!action) return;
+    // Esc without a task beside the list is another's (select.js lets the chosen tasks go).
+    if (!action || (event.key === "Escape" && !document.querySelector(".task-pane"))) return;
     event.preventDefault();
     action();
   });

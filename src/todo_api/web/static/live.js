@@ -22,6 +22,10 @@
   document.addEventListener("app:edited", () => {
     edits += 1;
   });
+  // So is one fetched while a form of the page's (htmx's) was answered: an Undo, say.
+  document.addEventListener("htmx:afterRequest", () => {
+    edits += 1;
+  });
 
   // The first message of a stream is an empty page: only one with something in it counts.
   const changed = (data) => {
@@ -150,6 +154,8 @@
         typeAgain(put, typed);
         if (window.htmx) window.htmx.process(put);
       }
+      // What other scripts add to the parts (a row's `Edit title`: editing.js) before the focus.
+      document.dispatchEvent(new CustomEvent("app:live"));
       focusAgain(was);
     } catch {
       // offline or signed out: the next message tries again
@@ -188,14 +194,22 @@
     }, 10000);
   });
 
+  // The first stream starts where the feed stood when the page was read: what changed
+  // before the stream opened is on it too. Later ones start from their last message, or now.
+  let since = document.body.dataset.liveSince;
   const listen = () => {
     if (leaving) return;
-    const source = new EventSource(STREAM);
+    const source = new EventSource(since ? `${STREAM}?since=${encodeURIComponent(since)}` : STREAM);
+    since = undefined;
     current = source;
     source.addEventListener("changes", (event) => {
       if (changed(event.data)) soon();
     });
     source.addEventListener("notification", soon);
+    // A reminder that fired: offline.js shows it as the device's notification, if allowed.
+    source.addEventListener("reminder", (event) => {
+      document.dispatchEvent(new CustomEvent("app:reminder", { detail: event.data }));
+    });
     source.addEventListener("reset", () => {
       // Too far behind to catch up: the page as it is now, and a stream from now on.
       source.close();

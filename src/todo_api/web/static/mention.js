@@ -1,6 +1,7 @@
 // Mentions in a comment: typing "@" and letters in a textarea with data-members opens the
 // listbox it controls (aria-controls) with the members whose names match; arrow keys move,
-// Enter or a click picks (inserting "@[Name](id)", the mention the comments API reads),
+// Enter or a click picks (inserting "@Name", which the server writes as the mention the
+// comments API reads, "@[Name](id)"),
 // Escape closes. Delegated from the document, so that a task pane htmx swaps in works too.
 (function () {
   "use strict";
@@ -28,7 +29,7 @@
     var now = state(box);
     if (!now.found) return close(box, list);
     var start = now.caret - now.found[2].length - 1;
-    var mention = "@[" + option.dataset.name + "](" + option.dataset.id + ") ";
+    var mention = "@" + option.dataset.name + " ";
     box.value = box.value.slice(0, start) + mention + box.value.slice(now.caret);
     box.selectionStart = box.selectionEnd = start + mention.length;
     close(box, list);

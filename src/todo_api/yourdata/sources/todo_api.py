@@ -1,8 +1,9 @@
 """This service's own export (`GET /api/export`): lists with their colours and order, tasks
-with their subtasks, order and every field a client sets, and the exporter's language (for an
-importer who has chosen none). What belongs to other people (a
-list's members, assignees) and what cannot be recreated (webhooks, whose secrets are not
-exported; tokens) is left out, and listed."""
+with their subtasks, order and every field a client sets, the exporter's language (for an
+importer who has chosen none), the browsers that take their reminders (push subscriptions),
+and the files of the tasks (their bytes in the zip of `?with_files=true`). What belongs to
+other people (a list's members, assignees) and what cannot be recreated (webhooks, whose
+secrets are not exported; tokens) is left out, and listed."""
 
 from typing import Any
 
@@ -43,17 +44,27 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             errors.add(where, "id", "a list needs its id")
             continue
+        sections = [
+            (section["id"], section.get("name"))
+            for section in items(item.get("sections"))
+            if isinstance(section, dict) and isinstance(section.get("id"), str)
+        ]
         parsed.lists.append(
             ImportedList(
-                key=item["id"], name=item.get("name"), color=item.get("color"), where=where
+                key=item["id"],
+                name=item.get("name"),
+                color=item.get("color"),
+                where=where,
+                sections=sections,
             )
         )
     # The lists in their owner's order (the export's); their tasks by position.
     parsed.lists.sort(key=lambda item: _position(document, item.key))
-    known = {item.key for item in parsed.lists}
+    known = {item.key: {key for key, _name in item.sections} for item in parsed.lists}
     user = document.get("user")
     exporter = user.get("id") if isinstance(user, dict) else None
-    parsed.language = user.get("language") if isinstance(user, dict) else None
+    if isinstance(user, dict):
+        parsed.language, parsed.theme = user.get("language"), user.get("theme")
     for index, task in enumerate(items(document.get("tasks"))):
         if not isinstance(task, dict):
             errors.add(("index", index), "task", "must be an object")
@@ -67,6 +78,10 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
         parsed.skipped.append(
             Skipped(("index", f"tokens[{index}]"), "tokens are not imported: make them again")
         )
+    for index, subscription in enumerate(items(document.get("push_subscriptions"))):
+        parsed.push_subscriptions.append((("index", f"push_subscriptions[{index}]"), subscription))
+    for index, file in enumerate(items(document.get("attachments"))):
+        parsed.files.append((("index", f"attachments[{index}]"), file))
     errors.raise_any()
     return parsed
 
@@ -80,13 +95,21 @@ def _position(document: dict[str, Any], list_id: str) -> Any:
 
 
 def _task(
-    index: int, task: dict[str, Any], lists: set[str], exporter: Any, skipped: list[Skipped]
+    index: int,
+    task: dict[str, Any],
+    lists: dict[str, set[str]],
+    exporter: Any,
+    skipped: list[Skipped],
 ) -> ImportedTask:
     fields = {name: task[name] for name in TASK_FIELDS if name in task}
     list_key = task.get("list_id")
     if list_key is not None and list_key not in lists:
         skipped.append(Skipped(("index", index), "its list is not in the file: put in the inbox"))
         list_key = None
+    section_key = task.get("section_id")
+    if section_key is not None and (list_key is None or section_key not in lists[list_key]):
+        skipped.append(Skipped(("index", index), "its section is not in the file: none"))
+        section_key = None
     assignee = task.get("assignee_id")
     if assignee is not None and assignee != exporter:
         skipped.append(Skipped(("index", index), "assignee left out: someone else"))
@@ -97,6 +120,7 @@ def _task(
         where=("index", index),
         fields=fields,
         list_key=list_key,
+        section_key=section_key,
         key=task.get("id") if isinstance(task.get("id"), str) else None,
         parent_key=task.get("parent_id") if isinstance(task.get("parent_id"), str) else None,
         order=position if isinstance(position, int) else 0,

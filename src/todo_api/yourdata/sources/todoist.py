@@ -3,7 +3,8 @@ INDENT, AUTHOR, RESPONSIBLE, DATE, DATE_LANG, TIMEZONE, DURATION, DURATION_UNIT,
 DEADLINE_LANG`, one row per task, section or note, into one new list.
 
 `INDENT` 1 is a top-level task, 2 a subtask, deeper a subtask of its top-level ancestor (one
-level only here). A section names the tasks after it with a tag (its name, case-folded).
+level only here). A `section` row is a section of the list, and the tasks after it (to the
+next section) are in it, as Todoist's export orders them; a subtask is in its parent's.
 `PRIORITY` 1 (p1) is high, 2 medium, 3 low, 4 or empty none. `DATE` is what the person typed
 in Todoist: `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (in `TIMEZONE`), else a phrase in `DATE_LANG`
 (`4 Jan`, `6 Apr 17:15`, `every other monday`) read by todo_api.kit.words on the import's
@@ -36,7 +37,7 @@ COLUMNS = {
     "due_date": "DATE",
     "recurrence": "DATE",
     "timezone": "TIMEZONE",
-    "tags": "TYPE",  # a section's name
+    "tags": "CONTENT",  # its @labels
 }
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -55,7 +56,7 @@ def parse(body: bytes, options: dict[str, str]) -> Parsed:
     name = options.get("list") or DEFAULT_LIST
     parsed = Parsed(lists=[ImportedList(key=LIST_KEY, name=name, name_field="list")])
     errors = FileErrors()
-    section: str | None = None
+    section: str | None = None  # the key of the section the tasks are in
     parent: ImportedTask | None = None
     line = reader.line_num
     try:
@@ -70,7 +71,9 @@ def parse(body: bytes, options: dict[str, str]) -> Parsed:
                     parent = task
                 parsed.tasks.append(task)
             elif kind == "section":
-                section = row.get("CONTENT", "").casefold() or None
+                section = f"line {where[1]}"
+                parsed.lists[0].sections.append((section, row.get("CONTENT", "")))
+                parsed.lists[0].section_where[section] = where
             elif kind == "note":
                 parsed.skipped.append(Skipped(where, "notes are not imported"))
             elif kind not in ("", "meta"):  # blank lines, and the project's view settings
@@ -100,10 +103,11 @@ def _task(
         fields["priority"] = priority
     if row.get("TIMEZONE"):
         fields["timezone"] = row["TIMEZONE"]
-    tags = ([section] if section is not None else []) + labels
-    if tags:
-        fields["tags"] = tags
-    task = ImportedTask(where=where, fields=fields, list_key=LIST_KEY, columns=COLUMNS)
+    if labels:
+        fields["tags"] = labels
+    task = ImportedTask(
+        where=where, fields=fields, list_key=LIST_KEY, section_key=section, columns=COLUMNS
+    )
     task.key = f"line {where[1]}"
     _indent(task, row.get("INDENT", ""), parent, errors, skipped)
     _date(task, row.get("DATE", ""), row.get("DATE_LANG", "").lower(), errors)

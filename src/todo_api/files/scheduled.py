@@ -1,0 +1,105 @@
+"""The background work of attachments (see todo_api.kit.jobs): the sweep that keeps the storage
+and the rows in step after a crash.
+
+Bytes are stored before their row and removed after it, so a crash leaves at worst bytes that
+no row names (an upload cut short after storing, a deletion cut short before removing): the
+sweep removes those once they are a day old (a younger one may be an upload whose row is being
+written). A row whose bytes are gone (a storage restored from an older backup) is deleted,
+each checked once more on its own first, so that a listing that comes back empty by mistake
+deletes nothing. Spool files that a crash left mid-upload go after a day too. The tombstones of
+deleted files go once the change feed's retention has passed (a sync token that old is
+refused)."""
+
+import logging
+from datetime import datetime, timedelta
+
+import anyio
+from sqlalchemy import delete, select
+
+from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.files.storage import Storage, remove_stale_spools, storage_for
+from todo_api.kit.ids import utcnow
+from todo_api.kit.jobs import Schedule
+from todo_api.tables.attachments import attachment_tombstones, attachments
+
+log = logging.getLogger("todo_api")
+
+schedule = Schedule()
+KEPT_WITHOUT_A_ROW = timedelta(days=1)
+
+
+async def sweep(db: Database, storage: Storage, *, now: datetime | None = None) -> tuple[int, int]:
+    """Remove the bytes no row names, older than a day at `now`, and the rows whose bytes are
+    gone; returns how many of each."""
+    listed_at = utcnow()
+    now = now or listed_at
+    stored = {key: written async for key, written in storage.listing()}
+    statement = select(attachments.c.id, attachments.c.storage_key, attachments.c.created_at)
+    async with db.connection() as conn:
+        rows = (await conn.execute(statement)).rows
+    named = {row.storage_key for row in rows}
+    removed = 0
+    for key, written in stored.items():
+        if key not in named and written < now - KEPT_WITHOUT_A_ROW:
+            await storage.delete(key)
+            removed += 1
+    lost = [
+        row.id
+        for row in rows
+        if row.storage_key not in stored
+        and row.created_at < listed_at
+        and not await storage.exists(row.storage_key)
+    ]
+    if lost:
+        async with db.connection() as conn:
+            await conn.execute(delete(attachments).where(attachments.c.id.in_(lost)))
+    return removed, len(lost)
+
+
+async def sweep_spools(storage: Storage, *, now: datetime | None = None) -> int:
+    """Remove the spool files of uploads a crash cut short (a day old at `now`)."""
+    cutoff = ((now or utcnow()) - KEPT_WITHOUT_A_ROW).timestamp()
+    return await anyio.to_thread.run_sync(remove_stale_spools, storage.spool_dir, cutoff)
+
+
+async def prune_tombstones(db: Database, settings: Settings) -> int:
+    """Delete the tombstones of files past the feed's retention; return how many."""
+    cutoff = utcnow() - timedelta(days=settings.sync_retention_days)
+    async with db.connection() as conn:
+        gone = await conn.execute(
+            delete(attachment_tombstones).where(attachment_tombstones.c.deleted_at < cutoff)
+        )
+    return gone.rowcount
+
+
+@schedule.job("files.housekeeping", every=lambda settings: settings.maintenance_interval_seconds)
+async def housekeeping(db: Database, settings: Settings) -> None:
+    if gone := await prune_tombstones(db, settings):
+        log.info("pruned %d attachment tombstones", gone)
+
+
+@schedule.job("files.sweep", every=lambda settings: settings.maintenance_interval_seconds)
+async def sweep_storage(db: Database, settings: Settings) -> None:
+    storage = storage_for(settings)
+    try:
+        removed, lost = await sweep(db, storage)
+    finally:
+        await storage.close()
+    if removed:
+        log.info("removed the bytes of %d attachments that no row names", removed)
+    if lost:
+        log.warning("deleted %d attachments whose bytes were gone", lost)
+
+
+# Spool files are on each machine's own disk (with S3): every process sweeps its own.
+@schedule.job(
+    "files.spools", every=lambda settings: settings.maintenance_interval_seconds, singleton=False
+)
+async def sweep_spool_files(db: Database, settings: Settings) -> None:
+    storage = storage_for(settings)
+    try:
+        if removed := await sweep_spools(storage):
+            log.info("removed %d spool files of uploads cut short", removed)
+    finally:
+        await storage.close()

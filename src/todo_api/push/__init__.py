@@ -1,0 +1,1 @@
+"""Reminders by Web Push: the browsers' subscriptions and sending to them."""

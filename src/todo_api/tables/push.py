@@ -1,0 +1,83 @@
+"""Web Push: the browsers' subscriptions, and the messages a fired reminder leaves for each
+(see todo_api.push).
+
+A subscription is its user's row (deleted with the account by its foreign key); a message is
+the outbox row of one reminder to one subscription, written in the reminder's firing
+transaction and sent by its own job, claimed (todo_api.kit.claims) while it is attempted. It
+goes with its subscription (dropped on 404/410, or by its owner).
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
+from sqlalchemy import text as sql_text
+from sqlmodel import Field, SQLModel
+
+from todo_api.db.types import UTCDateTime
+from todo_api.tables.jobs import CLAIMANT_LENGTH
+
+ENDPOINT_MAX_LENGTH = 2000
+# base64url without padding: a 65-byte P-256 point is 87 characters, a 16-byte secret 22.
+P256DH_MAX_LENGTH = 100
+AUTH_MAX_LENGTH = 50
+ERROR_MAX_LENGTH = 500
+# `pending`, `sent` or `failed`.
+STATUS_MAX_LENGTH = 10
+
+
+class PushSubscription(SQLModel, table=True):
+    """Where a browser takes pushes for its user: the push service's URL and the keys that
+    encrypt for it (the body of `PushSubscription.toJSON()`)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    endpoint: str = Field(sa_type=String(ENDPOINT_MAX_LENGTH), nullable=False)
+    p256dh: str = Field(sa_type=String(P256DH_MAX_LENGTH), nullable=False)
+    auth: str = Field(sa_type=String(AUTH_MAX_LENGTH), nullable=False)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        Index("ix_push_subscriptions_user_id_endpoint", "user_id", "endpoint", unique=True),
+    )
+
+
+class PushMessage(SQLModel, table=True):
+    """One reminder for one subscription: the JSON the browser gets (encrypted when sent),
+    retried on the reminder emails' schedule."""
+
+    __tablename__ = "push_messages"
+
+    id: uuid.UUID = Field(primary_key=True)
+    subscription_id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid,
+            ForeignKey("push_subscriptions.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    reminder_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_type=String(STATUS_MAX_LENGTH), nullable=False)
+    attempts: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=sql_text("0"))
+    )
+    # Set while it is pending, null once it ended (sent or failed).
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    error: str | None = Field(default=None, sa_type=String(ERROR_MAX_LENGTH))
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, sa_type=String(CLAIMANT_LENGTH))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+push_subscriptions: Table = PushSubscription.__table__  # type: ignore[attr-defined]
+push_messages: Table = PushMessage.__table__  # type: ignore[attr-defined]
+
+__all__ = ["push_messages", "push_subscriptions"]

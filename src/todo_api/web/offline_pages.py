@@ -1,0 +1,73 @@
+"""What makes the app installable and usable offline: its manifest (`/app/manifest.webmanifest`)
+and its service worker (`/app/sw.js`, static/sw.js, controlling every page under `/app/`).
+
+Both are served at fixed addresses, not hashed names, and are checked again on every visit
+(`no-cache`): the browser installs a new worker whenever its bytes change. What the worker
+does is said in static/sw.js; the page's side (registering it, the changes kept while offline)
+in static/offline.js."""
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from todo_api.web.assets import STATIC_DIR
+from todo_api.web.site import APP, HEADERS, Site
+
+WORKER = "/app/sw.js"
+MANIFEST = "/app/manifest.webmanifest"
+THEME = "#1d4ed8"  # static/icon.svg's blue
+# Fetched again each time (a changed worker is a new version), never from a stale copy.
+CHECKED = {**HEADERS, "Cache-Control": "no-cache"}
+
+
+class OfflinePages:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._worker = (STATIC_DIR / "sw.js").read_bytes()
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(MANIFEST, self.manifest, methods=["GET"]),
+            Route(WORKER, self.worker, methods=["GET"]),
+        ]
+
+    async def manifest(self, request: Request) -> Response:
+        """The manifest, in the person's language: the same for everyone, so no sign-in."""
+        _ = self.site.words(request)
+        icon = self.site.assets.url
+        body = {
+            "name": "todo-api",
+            "short_name": "todo-api",
+            "description": _("Your tasks, lists and reminders"),
+            "lang": self.site.language(request),
+            "id": APP,
+            "start_url": APP,
+            "scope": APP,
+            "display": "standalone",
+            "theme_color": THEME,
+            "background_color": "#ffffff",
+            "icons": [
+                {"src": icon("icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                {"src": icon("icon-512.png"), "sizes": "512x512", "type": "image/png"},
+                {
+                    "src": icon("icon-maskable.png"),
+                    "sizes": "512x512",
+                    "type": "image/png",
+                    "purpose": "maskable",
+                },
+            ],
+        }
+        return Response(
+            json.dumps(body, ensure_ascii=False),
+            media_type="application/manifest+json",
+            headers={**CHECKED, "Vary": "Accept-Language"},
+        )
+
+    async def worker(self, request: Request) -> Response:
+        return Response(
+            self._worker,
+            media_type="text/javascript",
+            headers={**CHECKED, "Service-Worker-Allowed": APP},
+        )

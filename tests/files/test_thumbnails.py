@@ -1,0 +1,105 @@
+"""Thumbnails of image attachments (`GET /api/attachments/{id}/thumbnail`), on both databases and
+both storages: at most 400 px on the long side, made by Pillow, with an ETag and a long
+Cache-Control; 404 for whoever does not see the task; 404 also for a file that is not an
+image Pillow reads here, and for a decompression bomb or a broken image (never a 500)."""
+
+import io
+import struct
+import zlib
+from collections.abc import Callable
+
+import httpx
+from PIL import Image
+
+from tests.files.helpers import new_task, upload
+from tests.support import assert_error
+from tests.tasks.helpers import assert_not_found
+
+Person = Callable[[], httpx.AsyncClient]
+
+
+def image_bytes(width: int, height: int, kind: str = "JPEG", mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (width, height), (200, 80, 40) if mode == "RGB" else None).save(out, kind)
+    return out.getvalue()
+
+
+def png_bomb(side: int = 30_000) -> bytes:
+    """A PNG of a few hundred bytes whose header says `side` x `side` pixels (900 megapixels for
+    the default): decoding it would take gigabytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    rows = zlib.compress(b"\0" * (side + 1) * 16)  # a few of its rows
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def size_of(thumbnail: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert image.format == "WEBP"
+        return image.size
+
+
+async def test_an_image_s_thumbnail_is_at_most_400_px(person: Person) -> None:
+    async with person() as alice:
+        task_id = await new_task(alice)
+        wide = await upload(alice, task_id, image_bytes(1200, 800), "wide.jpg", "image/jpeg")
+        tall = await upload(alice, task_id, image_bytes(300, 900, "PNG"), "tall.png", "image/png")
+        small = await upload(alice, task_id, image_bytes(120, 90, "GIF"), "small.gif", "image/gif")
+        made = await alice.get(f"/api/attachments/{wide['id']}/thumbnail")
+        assert made.status_code == 200, made.text
+        assert made.headers["content-type"] == "image/webp"
+        assert made.headers["x-content-type-options"] == "nosniff"
+        assert "max-age" in made.headers["cache-control"]
+        assert size_of(made.content) == (400, 267)
+        tall_made = await alice.get(f"/api/attachments/{tall['id']}/thumbnail")
+        assert size_of(tall_made.content) == (133, 400)
+        small_made = await alice.get(f"/api/attachments/{small['id']}/thumbnail")
+        assert size_of(small_made.content) == (120, 90)  # never made larger
+        again = await alice.get(
+            f"/api/attachments/{wide['id']}/thumbnail",
+            headers={"If-None-Match": made.headers["etag"]},
+        )
+        assert again.status_code == 304
+
+
+async def test_a_thumbnail_is_for_those_who_see_the_task(person: Person) -> None:
+    async with person() as alice, person() as bob:
+        task_id = await new_task(alice)
+        image = await upload(alice, task_id, image_bytes(50, 50, "PNG"), "dot.png", "image/png")
+        assert_not_found(await bob.get(f"/api/attachments/{image['id']}/thumbnail"))
+        unknown = "/api/attachments/00000000-0000-7000-8000-000000000000/thumbnail"
+        assert_not_found(await alice.get(unknown))
+        assert_not_found(await alice.get("/api/attachments/not-an-id/thumbnail"))
+
+
+async def test_a_file_that_is_no_image_has_no_thumbnail(person: Person) -> None:
+    async with person() as alice:
+        task_id = await new_task(alice)
+        text = await upload(alice, task_id)
+        answer = await alice.get(f"/api/attachments/{text['id']}/thumbnail")
+        assert_error(answer, 404, "NOT_FOUND")
+
+
+async def test_a_decompression_bomb_or_a_broken_image_is_refused(person: Person) -> None:
+    async with person() as alice:
+        task_id = await new_task(alice)
+        bomb = await upload(alice, task_id, png_bomb(), "bomb.png", "image/png")
+        assert bomb["content_type"] == "image/png"
+        answer = await alice.get(f"/api/attachments/{bomb['id']}/thumbnail")
+        assert_error(answer, 404, "NOT_FOUND")
+        assert "pixels" in answer.json()["error"]
+        broken = image_bytes(800, 600)[:400]  # a JPEG's start, cut off
+        cut = await upload(alice, task_id, broken, "cut.jpg", "image/jpeg")
+        assert cut["content_type"] == "image/jpeg"
+        answer = await alice.get(f"/api/attachments/{cut['id']}/thumbnail")
+        assert_error(answer, 404, "NOT_FOUND")

@@ -1,0 +1,185 @@
+"""The sidebar through HTTP, on both databases: every page that shows it shows the same one
+(Inbox, Today, Upcoming, each list and, under `Filters`, each saved filter, each with its open
+tasks counted), and its counts follow the changes; and on PostgreSQL the inbox's statements
+are planned once, as the API's list is."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.accounts.helpers import sign_up
+from tests.support import app_for, client_for
+from tests.tasks.test_plans import CALLS, _one, _plans, own_database  # noqa: F401 (fixture)
+from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
+from tests.web.test_views_pages import api
+from todo_api.config import Settings
+from todo_api.db.database import Connection, PostgresConnection, SqliteConnection
+
+
+async def sidebar(who: Account, path: str) -> list[str]:
+    """The sidebar's links as the page at `path` shows them (which one is the current page
+    aside), and its headings."""
+    page = await who.browser.get(path)
+    assert page.status_code == 200, page.text
+    found = re.search(r'<nav aria-label="Lists">(.*?)</nav>', page.text, re.S)
+    assert found is not None, path
+    links = re.findall(r"<a [^>]*>.*?</a>|<h2[^>]*>.*?</h2>", found[1], re.S)
+    return [link.replace(' aria-current="page"', "") for link in links]
+
+
+def soon(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
+
+
+async def a_person_with_lists_and_filters(who: Account) -> dict[str, Any]:
+    home = await api(who, "POST", "/api/lists", {"name": "Home"})
+    for title in ("Water the plants", "Fix the tap"):
+        await api(who, "POST", "/api/tasks", {"title": title, "list_id": home["id"]})
+    overdue = await api(who, "POST", "/api/tasks", {"title": "Pay rent", "due_date": "2020-01-02"})
+    await api(who, "POST", "/api/tasks", {"title": "Call Sam", "due_date": soon(3)})
+    await api(who, "POST", "/api/tasks", {"title": "Urgent one", "priority": "high"})
+    urgent = await api(who, "POST", "/api/filters", {"name": "Urgent", "query": "p1"})
+    return {"home": home, "overdue": overdue, "urgent": urgent}
+
+
+async def test_every_page_with_the_sidebar_shows_the_same_with_counts_and_filters(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    made = await a_person_with_lists_and_filters(signed_in)
+    home, urgent = made["home"]["id"], made["urgent"]["id"]
+    inbox = await sidebar(signed_in, "/app/")
+    assert inbox == [  # Upcoming: the overdue one too, as its page shows it
+        '<a href="/app/">Inbox <span class="count">3 open</span></a>',
+        '<a href="/app/today">Today <span class="count">1 open</span></a>',
+        # Upcoming counts the overdue task too, as its page shows it first.
+        '<a href="/app/upcoming">Upcoming <span class="count">2 open</span></a>',
+        f'<a href="/app/lists/{home}">Home <span class="count">2 open</span></a>',
+        '<h2 class="side-heading">Filters</h2>',
+        f'<a href="/app/filters/{urgent}">Urgent <span class="count">1 open</span></a>',
+    ]
+    pages = [
+        f"/app/tasks/{made['overdue']['id']}",
+        "/app/settings/profile",
+        "/app/settings/security",
+        "/app/settings/tokens",
+        "/app/settings/data",
+        f"/app/lists/{home}/sharing",
+        f"/app/lists/{home}/activity",
+        f"/app/lists/{home}/delete",
+        "/app/notifications",
+        "/app/today",
+        f"/app/lists/{home}",
+        f"/app/filters/{urgent}",
+    ]
+    for path in pages:
+        assert await sidebar(signed_in, path) == inbox, path
+
+
+async def test_the_sidebars_counts_follow_the_changes(signed_in: Account) -> None:  # noqa: F811
+    made = await a_person_with_lists_and_filters(signed_in)
+    home = made["home"]["id"]
+    await api(signed_in, "PATCH", f"/api/tasks/{made['overdue']['id']}", {"is_completed": True})
+    await api(signed_in, "POST", "/api/tasks", {"title": "Buy milk", "due_date": soon(0)})
+    await api(signed_in, "POST", "/api/tasks", {"title": "Paint", "list_id": home})
+    await api(signed_in, "POST", "/api/tasks", {"title": "Also urgent", "priority": "high"})
+    await api(signed_in, "POST", "/api/filters", {"name": "Later", "query": "no date"})
+    shown = await sidebar(signed_in, "/app/settings/profile")
+    assert shown[:4] == [
+        '<a href="/app/">Inbox <span class="count">4 open</span></a>',
+        '<a href="/app/today">Today <span class="count">1 open</span></a>',
+        '<a href="/app/upcoming">Upcoming <span class="count">2 open</span></a>',
+        f'<a href="/app/lists/{home}">Home <span class="count">3 open</span></a>',
+    ]
+    assert [re.sub(r'href="[^"]+"', "", link) for link in shown[4:]] == [
+        '<h2 class="side-heading">Filters</h2>',
+        '<a >Urgent <span class="count">2 open</span></a>',
+        '<a >Later <span class="count">5 open</span></a>',
+    ]
+    assert shown == await sidebar(signed_in, "/app/")
+
+
+async def test_the_inbox_and_its_sidebar_reuse_their_plans(
+    own_database: Settings,  # noqa: F811
+) -> None:
+    """The inbox's page of tasks and its sidebar (the counts of Inbox, Today and Upcoming, the
+    lists and the bell's count in one statement) are each planned once by PostgreSQL and the
+    plan reused, as the API's list is: planning them for each call was most of the page's
+    database cost (bench/README.md, "The web app's inbox")."""
+    async with (
+        app_for(own_database) as made,
+        client_for(made) as api_client,
+        client_for(made) as browser,
+    ):
+        who = Account(api_client, browser, await sign_up(api_client))
+        assert (await who.sign_in()).status_code == 303
+        for title in ("Water the plants", "Pay rent", "Call Sam"):
+            await api(who, "POST", "/api/tasks", {"title": title, "due_date": soon(1)})
+        for _ in range(CALLS):
+            assert (await who.browser.get("/app/")).status_code == 200
+        plans = await _plans(made)
+    page = _one(plans, "ORDER BY tasks.position", "tasks.list_id IS NULL")
+    # The first page reads the user's row at the gate and the sidebar without it; the next
+    # ones read it with the sidebar (Site.signed_in's `confirms`).
+    side = _one(plans, "FROM notifications", "json", "me_email")
+    for statement in (page, side):  # PostgreSQL plans the first 5 calls for their values
+        calls = statement["generic_plans"] + statement["custom_plans"]
+        assert calls >= CALLS - 1, statement
+        assert statement["generic_plans"] >= calls - 5, statement
+
+
+async def test_the_inbox_asks_the_database_twice(
+    signed_in: Account,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The inbox sends two statements (it sent four, then three): the sidebar's with the sort
+    kept for the inbox and the user's row (read again and checked against the one the process
+    remembers: the gate's own statement before), and its page of tasks with their subtasks
+    counted. Each round trip costs PostgreSQL more than the statements it carries
+    (bench/README.md, "web_page.py: the web app's inbox against the API's list")."""
+    for title in ("Water the plants", "Pay rent"):
+        await api(signed_in, "POST", "/api/tasks", {"title": title, "due_date": soon(1)})
+    assert (await signed_in.browser.get("/app/")).status_code == 200  # the gate knows it works
+    sent: list[str] = []
+
+    def counting(run: Any) -> Any:
+        async def counted(self: Connection, compiled: Any, args: list[Any]) -> Any:
+            sent.append(compiled.sql)
+            return await run(self, compiled, args)
+
+        return counted
+
+    for kind in (PostgresConnection, SqliteConnection):
+        monkeypatch.setattr(kind, "run", counting(kind.run))
+    page = await signed_in.browser.get("/app/")
+    assert page.status_code == 200
+    assert "Water the plants" in page.text
+    assert len(sent) == 2, sent
+    assert "me_email" in sent[0], sent
+    assert "AS subtasks" in sent[-1], sent
+
+
+async def test_a_list_page_shows_the_account_as_it_is_now(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    """The row the process remembers is never shown unless read again the same: a change
+    made elsewhere (the API) shows on the next page, and an account gone signs the browser
+    out."""
+    assert (await signed_in.browser.get("/app/")).status_code == 200
+    changed = await signed_in.api.patch(
+        "/api/auth/me", json={"name": "Anna Weber", "language": "de"}, headers=signed_in.headers
+    )
+    assert changed.status_code == 200, changed.text
+    for path in ("/app/", "/app/today"):
+        page = await signed_in.browser.get(path)
+        assert page.status_code == 200
+        assert "Anna Weber" in page.text
+        assert '<html lang="de"' in page.text
+    gone = await signed_in.api.request(
+        "DELETE", "/api/auth/me", json={"confirm": signed_in.email}, headers=signed_in.headers
+    )
+    assert gone.status_code == 204, gone.text
+    page = await signed_in.browser.get("/app/")
+    assert page.status_code in (303, 401)
+    assert "Anna Weber" not in page.text
