@@ -13,7 +13,14 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.helpers_server import Server
-from tests.web.browsing import Watched, made, open_page, register, sign_in
+from tests.web.browsing import (
+    Watched,
+    made,
+    open_page,
+    register,
+    sign_in,
+    without_live_updates,
+)
 
 
 def call(server: Server, path: str, headers: dict[str, str], **params: str) -> Any:
@@ -98,6 +105,7 @@ async def test_cards_and_columns_move_by_mouse_and_keyboard(
     home = made(server, "/api/lists", {"name": "Home"}, headers)["id"]
     watched = await open_page(browser, server, axe_source)
     page = watched.page
+    await without_live_updates(page)
     await page.set_viewport_size({"width": 1440, "height": 900})  # the columns side by side
     await sign_in(page, server, email)
     await page.goto(work.path())
@@ -199,6 +207,7 @@ async def test_a_board_in_another_order_moves_cards_between_columns_only(
     made(server, "/api/tasks", body, headers)
     watched = await open_page(browser, server, axe_source)
     page = watched.page
+    await without_live_updates(page)
     await page.set_viewport_size({"width": 1440, "height": 900})
     await sign_in(page, server, email)
     await page.goto(work.path())
