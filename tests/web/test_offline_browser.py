@@ -2,9 +2,10 @@
 icons, the service worker controlling the pages; pages opened online read offline with a line
 saying so and since when; adding, completing, reopening, editing and deleting a task offline
 shown at once with `N changes waiting` and done exactly once when the network is back (also
-when it drops again while they are sent); an edit meeting a newer one shows the conflict page;
-signing out with changes waiting asks, and leaves nothing of the person on the device for the
-next; a reminder as the device's notification; the inbox's weight on a first and a later visit."""
+when it drops again while they are sent, or is not there yet when the browser says it is); an
+edit meeting a newer one shows the conflict page; signing out with changes waiting asks, and
+leaves nothing of the person on the device for the next; a reminder as the device's
+notification; the inbox's weight on a first and a later visit."""
 
 import asyncio
 import struct
@@ -239,6 +240,19 @@ async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browse
     )
     _send(server, "PATCH", f"/api/tasks/{task['id']}", headers, title="Paint the gate")
 
+    # Back online, the first send finds no network yet (the browser's `online` can come a
+    # moment before its network does): it is sent again after a pause, with nothing else to
+    # wake it.
+    refused: list[str] = []
+
+    async def no_network_once(route: Route) -> None:
+        if route.request.method == "POST" and not refused:
+            refused.append(route.request.url)
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+
+    await context.route(f"**/app/tasks/{task['id']}", no_network_once)
     await context.set_offline(False)
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("Someone else changed this task")
@@ -248,6 +262,7 @@ async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browse
     await alert.get_by_role("button", name="Keep mine").click()
     await expect(page.get_by_role("heading", name="Paint the fence green", level=1)).to_be_visible()
     assert _task(server, headers, task["id"]).json()["title"] == "Paint the fence green"
+    assert len(refused) == 1
     await context.close()
 
 

@@ -168,6 +168,9 @@
   // --- sending them, once the network is back -------------------------------------------
   let sending = false;
   let again = false; // asked while sending: once more after
+  // A send that found no network while the browser says it is back (the two are told apart,
+  // a moment apart; or the server is out of reach): tried again after a pause that grows.
+  let pause = 1000;
   const send = async () => {
     if (sending) again = true;
     if (sending || !navigator.onLine) return;
@@ -180,7 +183,11 @@
     } finally {
       sending = false;
     }
-    const { answered, sent, later: soon } = outcome;
+    const { answered, sent, later: soon, unreached } = outcome;
+    if (unreached && navigator.onLine) {
+      setTimeout(send, pause);
+      pause = Math.min(pause * 2, 60000);
+    } else if (!unreached) pause = 1000;
     if (soon) setTimeout(send, 1000);
     else if (again && count) return send();
     if (answered) {
@@ -197,6 +204,7 @@
     let answered = null; // a page to show: the conflict page, or a form's message
     let sent = false;
     let later = false;
+    let unreached = false;
     for (;;) {
       const [change] = await waiting();
       if (!change) {
@@ -217,7 +225,8 @@
           credentials: "same-origin",
         });
       } catch {
-        break; // the network went again: the rest wait for it (and this one is sent again)
+        unreached = true; // the network went again: the rest wait for it (and this one is sent again)
+        break;
       }
       const page = (answer.headers.get("content-type") || "").includes("text/html");
       const done = answer.type === "opaqueredirect" || answer.ok || answer.status === 404;
@@ -232,7 +241,7 @@
       say();
     }
     say();
-    return { answered, sent, later };
+    return { answered, sent, later, unreached };
   };
 
   // --- signing out: asked first with changes waiting; nothing of the person left ---------
