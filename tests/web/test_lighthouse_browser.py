@@ -1,7 +1,8 @@
 """Lighthouse on the inbox of 50 tasks, signed in, the app's service worker installed (the
 contract's "Light and fast" and "Installable and offline"): performance at least 95,
 accessibility and best practices 100. Run once (SQLite: the page is the same on either
-database), with Debian's Chromium; the scores are in bench/README.md.
+database), with Debian's Chromium; the scores are in bench/README.md, and CI prints those of
+its run (LIGHTHOUSE_REPORT names the file they are written to).
 
 Performance is a measure of time on a machine that may be busy (simulated throttling scales
 the main thread's real work): a run under 95 is run again, up to RUNS times, and the best
@@ -77,5 +78,8 @@ async def test_lighthouse_scores_the_signed_in_inbox_with_the_worker(
         finally:
             await browser.close()
     best = max(run["performance"] for run in runs)
-    print(f"Lighthouse 12.2.3 on /app/ with the worker: {runs}")
+    said = f"Lighthouse 12.2.3 on /app/ with the worker: {runs}"
+    print(said)
+    if os.environ.get("LIGHTHOUSE_REPORT"):  # .ci/run prints it after the suite
+        Path(os.environ["LIGHTHOUSE_REPORT"]).write_text(said + "\n")
     assert best >= PERFORMANCE, runs
