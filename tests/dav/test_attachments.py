@@ -1,23 +1,48 @@
 """A task's files in its calendar object: each an `ATTACH;FMTTYPE=…;FILENAME=…:<url>` whose URL
 the app fetches with the credentials it syncs with; a file added or deleted is a new ETag (and
 in the next sync); an app's PUT that sends the ATTACH lines back, or leaves them out, neither
-loses nor duplicates a file. Through the `caldav` library, and as Thunderbird sends its
-requests, on both databases."""
+loses nor duplicates a file; an app's move (a DELETE, then a PUT of the same UID elsewhere)
+keeps the task's files and their bytes, which the storage's sweep leaves alone for the move
+window. Through the `caldav` library, and as Thunderbird sends its requests, on both
+databases."""
 
 import asyncio
+import time
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import caldav
 import httpx
 from fastapi import FastAPI
 from icalendar import Calendar
+from sqlalchemy import select, update
 
 from tests.dav import thunderbird
-from tests.dav.helpers import DavUser, basic, dav_user, propfind, sync, texts, xml
+from tests.dav.helpers import (
+    DavUser,
+    basic,
+    dav_user,
+    new_list,
+    propfind,
+    sync,
+    texts,
+    vtodo,
+    xml,
+)
 from tests.files.helpers import PNG, upload
+from tests.helpers_server import FEED_WAIT_SECONDS
+from tests.lists.sharing import share
 from tests.live_helpers import serving
 from tests.support import app_for, client_for, make_settings
+from tests.tasks.feed_helpers import database, read_feed
 from todo_api.config import Settings
+from todo_api.dav import scheduled as dav_scheduled
+from todo_api.files.scheduled import sweep
+from todo_api.files.storage import storage_for
+from todo_api.kit.ids import utcnow
+from todo_api.tables.attachments import attachments
+from todo_api.tables.dav import dav_objects
 
 
 def _attached(text: bytes | str) -> list[Any]:
@@ -181,3 +206,137 @@ async def test_the_urls_are_under_public_url(settings: Settings) -> None:
         assert [url for url, _, _ in _files_of(got.content)] == [
             f"https://tasks.example.com/api/attachments/{made['id']}/content"
         ]
+
+
+async def _read(user: DavUser, attachment_id: str) -> dict[str, Any]:
+    got = await user.api.get(f"/api/attachments/{attachment_id}")
+    assert got.status_code == 200, got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
+async def _files_in_feed(user: DavUser, since: str, ids: set[str]) -> dict[str, Any]:
+    """A page of the feed from `since` once it carries the files `ids` (on PostgreSQL the feed
+    may hold back a change for a while: tests.tasks.feed_helpers.read_feed)."""
+    deadline = time.monotonic() + FEED_WAIT_SECONDS
+    while True:
+        page = await read_feed(user.api, since)
+        if ids <= {file["id"] for file in page["attachments"]} or time.monotonic() > deadline:
+            return page
+        await asyncio.sleep(0.05)
+
+
+async def test_a_calendar_apps_move_by_delete_keeps_the_tasks_files(ada: DavUser) -> None:
+    """Some apps move a task between calendars by a DELETE, then a PUT of the same UID: the
+    task comes back with its files as they were (ids, names, bytes, the comment one is on),
+    listed by its object where it went and in the change feed as there."""
+    home, work = await new_list(ada, "Home"), await new_list(ada, "Work")
+    put = await ada.dav.put(f"{ada.home}{home}/trip.ics", content=vtodo("trip", "Trip"))
+    assert put.status_code == 201, put.text
+    [task] = (await ada.api.get("/api/tasks")).json()
+    ticket = await upload(ada.api, task["id"], b"%PDF-1.4\n", "ticket.pdf", "application/pdf")
+    scan = await upload(ada.api, task["id"], PNG, "scan.png", "image/png")
+    said = await ada.api.post(
+        f"/api/tasks/{task['id']}/comments",
+        json={"body": "Scanned", "attachment_ids": [scan["id"]]},
+    )
+    assert said.status_code == 201, said.text
+    before = [await _read(ada, ticket["id"]), await _read(ada, scan["id"])]
+    assert before[1]["comment_id"] == said.json()["id"]
+    token = (await read_feed(ada.api, wait_for=[ticket["id"], scan["id"]]))["next"]
+    held = (await ada.dav.get(f"{ada.home}{home}/trip.ics")).content  # the app's copy
+
+    assert (await ada.dav.delete(f"{ada.home}{home}/trip.ics")).status_code == 204
+    assert (await ada.api.get(f"/api/attachments/{ticket['id']}")).status_code == 404
+    again = await ada.dav.put(f"{ada.home}{work}/trip.ics", content=held)
+    assert again.status_code == 201, again.text
+    assert "ETag" in again.headers  # kept as sent: its ATTACH lines name the task's files
+
+    assert [await _read(ada, ticket["id"]), await _read(ada, scan["id"])] == before
+    contents = [await ada.api.get(f"/api/attachments/{f['id']}/content") for f in before]
+    assert [c.content for c in contents] == [b"%PDF-1.4\n", PNG]
+    got = await ada.dav.get(f"{ada.home}{work}/trip.ics")
+    assert got.status_code == 200, got.text
+    assert _files_of(got.content) == [
+        (f"http://test/api/attachments/{ticket['id']}/content", "application/pdf", "ticket.pdf"),
+        (f"http://test/api/attachments/{scan['id']}/content", "image/png", "scan.png"),
+    ]
+    # In the feed, a client that synced before the move finds them as they are, not deleted.
+    page = await _files_in_feed(ada, token, {ticket["id"], scan["id"]})
+    assert sorted(page["attachments"], key=lambda f: f["id"]) == before
+    assert not {ticket["id"], scan["id"]} & set(page["deleted_attachments"])
+
+
+async def test_a_moved_tasks_files_by_someone_gone_meanwhile_stay_gone(
+    app: FastAPI, settings: Settings, ada: DavUser
+) -> None:
+    """A member puts a file of Ada's on their comment and uploads one of their own, a calendar
+    app deletes the task, the member's account goes, then the app's PUT moves the task: Ada's
+    file comes back on the task (its comment did not), the member's does not."""
+    home, work = await new_list(ada, "Home"), await new_list(ada, "Work")
+    put = await ada.dav.put(f"{ada.home}{home}/plan.ics", content=vtodo("plan", "Plan"))
+    assert put.status_code == 201, put.text
+    [task] = (await ada.api.get("/api/tasks")).json()
+    mine = await upload(ada.api, task["id"], b"Ada's\n", "ada.txt")
+    async with dav_user(app, settings, "cyd@example.com") as cyd:
+        await share(ada.api, cyd.api, home, "editor")
+        await upload(cyd.api, task["id"], b"Cyd's\n", "cyd.txt")
+        said = await cyd.api.post(
+            f"/api/tasks/{task['id']}/comments",
+            json={"body": "Mine", "attachment_ids": [mine["id"]]},
+        )
+        assert said.status_code == 201, said.text
+        assert (await ada.dav.delete(f"{ada.home}{home}/plan.ics")).status_code == 204
+        gone = await cyd.api.request("DELETE", "/api/auth/me", json={"confirm": cyd.email})
+        assert gone.status_code == 204, gone.text
+    again = await ada.dav.put(f"{ada.home}{work}/plan.ics", content=vtodo("plan", "Plan"))
+    assert again.status_code == 201, again.text
+    back = await ada.api.get(f"/api/tasks/{task['id']}/attachments")
+    assert back.status_code == 200, back.text
+    assert [(f["id"], f["comment_id"]) for f in back.json()] == [(mine["id"], None)]
+    assert (await ada.api.get(f"/api/attachments/{mine['id']}/content")).content == b"Ada's\n"
+
+
+async def test_the_sweep_keeps_a_deleted_tasks_bytes_for_the_move_window(
+    ada: DavUser, settings: Settings
+) -> None:
+    """The bytes of a task an app deleted stay while its move may come (however old they look
+    to the storage's sweep), and go with the rest once the note of it is forgotten."""
+    put = await ada.dav.put(f"{ada.home}inbox/kept.ics", content=vtodo("kept", "Kept"))
+    assert put.status_code == 201, put.text
+    [task] = (await ada.api.get("/api/tasks")).json()
+    await upload(ada.api, task["id"], b"on the task\n", "task.txt")
+    on_comment = await upload(ada.api, task["id"], b"on a comment\n", "comment.txt")
+    said = await ada.api.post(
+        f"/api/tasks/{task['id']}/comments",
+        json={"body": "See", "attachment_ids": [on_comment["id"]]},
+    )
+    assert said.status_code == 201, said.text
+    storage = storage_for(settings)
+    async with database(settings) as db:
+        async with db.connection() as conn:
+            of_task = select(attachments.c.storage_key).where(
+                attachments.c.task_id == uuid.UUID(task["id"])
+            )
+            keys = {row.storage_key for row in (await conn.execute(of_task)).rows}
+        assert len(keys) == 2
+        assert (await ada.dav.delete(f"{ada.home}inbox/kept.ics")).status_code == 204
+
+        async def swept() -> set[str]:  # a sweep a day on (the bytes look old), what is left
+            await sweep(db, storage, now=utcnow() + timedelta(days=1, hours=1))
+            return keys & {key async for key, _ in storage.listing()}
+
+        try:
+            assert await swept() == keys  # the note names them: nothing removed
+            await dav_scheduled.prune(db)  # within the window, the note stays
+            assert await swept() == keys
+            async with db.transaction() as conn:
+                await conn.execute(
+                    update(dav_objects)
+                    .where(dav_objects.c.name == "kept.ics")
+                    .values(deleted_at=utcnow() - timedelta(minutes=11))
+                )
+            await dav_scheduled.prune(db)  # the window is over: the note forgets them
+            assert await swept() == set()
+        finally:
+            await storage.close()

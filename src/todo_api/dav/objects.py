@@ -216,6 +216,7 @@ async def _create(
     if task_id is not None and moved is not None:  # one `task.moved`, as a move through /api
         await activity.record_recreated_as_moved(conn, task, moved.deleted_task)
         await store.put_back_comments(conn, task, moved.deleted_task.get("comments") or [])
+        await store.put_back_files(conn, task, moved.deleted_task.get("files") or [])
     return task
 
 
@@ -275,27 +276,33 @@ async def delete(call: Call, path: Path) -> Response:
         if not coll.writable:
             raise forbidden()
         comments = await store.comments_of(conn, row.id) if row.comment_count else []
+        files = await store.files_of(conn, row.id) if row.files else []
     versions = if_match(call.request.headers.get("if-match"))
+    # The deletion and its note in one transaction: the files' bytes are named all along (by
+    # their rows, then by the note) for the storage's sweep.
     try:
-        await call.caller.run(tasks_service.delete_task, task_id=row.id, if_match=versions)
+        async with call.connection() as conn, conn.transaction():
+            await tasks_service.delete_task(conn, call.user_id, task_id=row.id, if_match=versions)
+            await store.mark_deleted(conn, call.user_id, row, _snapshot(row, comments, files))
     except ApiError as exc:
         if exc.status == 412:
             raise DavError(412, "The object changed since that ETag") from None
         raise
-    async with call.connection() as conn:
-        await store.mark_deleted(conn, call.user_id, row, _snapshot(row, comments))
     return Response(status_code=204)
 
 
-def _snapshot(row: Row, comments: list[dict[str, Any]]) -> dict[str, Any]:
-    """What a move brings back of a deleted task: its id, assignee, creator, birth and
-    comments (its activity stays where it is, by its id)."""
+def _snapshot(
+    row: Row, comments: list[dict[str, Any]], files: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What a move brings back of a deleted task: its id, assignee, creator, birth, comments
+    and files (its activity stays where it is, by its id; its files' bytes in the storage)."""
     return {
         "id": str(row.id),
         "assignee_id": str(row.assignee_id) if row.assignee_id else None,
         "created_by": str(row.created_by) if row.created_by else None,
         "created_at": row.created_at.isoformat(),
         "comments": comments,
+        "files": files,
     }
 
 

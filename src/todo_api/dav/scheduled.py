@@ -4,12 +4,13 @@ lists that are gone.
 A deleted task's row in `dav_objects` names its object in sync answers (a 404 by the name the
 client knows) for as long as the change feed remembers the deletion: it goes once the task's
 tombstone has been pruned (tasks.housekeeping), when no sync token can ask for it any more;
-what a move would have brought back of it (its comments among it) goes after the move window.
+what a move would have brought back of it (its comments and files among it; the storage's
+sweep keeps the files' bytes while a note names them) goes after the move window.
 A note of an object a client moved away by a PUT elsewhere goes after the move window too."""
 
 import logging
 
-from sqlalchemy import bindparam, delete, exists, or_, update
+from sqlalchemy import bindparam, delete, exists, null, or_, update
 
 from todo_api.config import Settings
 from todo_api.dav import store
@@ -32,8 +33,8 @@ _FORGET_OBJECTS = Query(
         or_(dav_objects.c.uid != "", dav_objects.c.deleted_at < bindparam("cutoff")),
     )
 )
-# A deleted task's note keeps what a move brings back (its comments among it) for the move
-# window only.
+# A deleted task's note keeps what a move brings back (its comments and files) for the move
+# window only. SQL's NULL, not JSON's null: the storage's sweep reads the notes that are left.
 _FORGET_SNAPSHOTS = Query(
     update(dav_objects)
     .where(
@@ -41,7 +42,7 @@ _FORGET_SNAPSHOTS = Query(
         dav_objects.c.deleted_task.is_not(None),
         dav_objects.c.deleted_at < bindparam("cutoff"),
     )
-    .values(deleted_task=None)
+    .values(deleted_task=null())
 )
 _FORGET_COLLECTIONS = Query(
     delete(dav_collections).where(~exists().where(lists.c.id == dav_collections.c.list_id))

@@ -4,11 +4,12 @@ and the rows in step after a crash.
 Bytes are stored before their row and removed after it, so a crash leaves at worst bytes that
 no row names (an upload cut short after storing, a deletion cut short before removing): the
 sweep removes those once they are a day old (a younger one may be an upload whose row is being
-written). A row whose bytes are gone (a storage restored from an older backup) is deleted,
-each checked once more on its own first, so that a listing that comes back empty by mistake
-deletes nothing. Spool files that a crash left mid-upload go after a day too. The tombstones of
-deleted files go once the change feed's retention has passed (a sync token that old is
-refused)."""
+written), except those a task a calendar app deleted keeps for its move (its note in
+`dav_objects` names them for the move window). A row whose bytes are gone (a storage restored
+from an older backup) is deleted, each checked once more on its own first, so that a listing
+that comes back empty by mistake deletes nothing. Spool files that a crash left mid-upload go
+after a day too. The tombstones of deleted files go once the change feed's retention has passed
+(a sync token that old is refused)."""
 
 import logging
 from datetime import datetime, timedelta
@@ -17,11 +18,12 @@ import anyio
 from sqlalchemy import delete, select
 
 from todo_api.config import Settings
-from todo_api.db import Database
+from todo_api.db import Connection, Database
 from todo_api.files.storage import Storage, remove_stale_spools, storage_for
 from todo_api.kit.ids import utcnow
 from todo_api.kit.jobs import Schedule
 from todo_api.tables.attachments import attachment_tombstones, attachments
+from todo_api.tables.dav import dav_objects
 
 log = logging.getLogger("todo_api")
 
@@ -30,15 +32,19 @@ KEPT_WITHOUT_A_ROW = timedelta(days=1)
 
 
 async def sweep(db: Database, storage: Storage, *, now: datetime | None = None) -> tuple[int, int]:
-    """Remove the bytes no row names, older than a day at `now`, and the rows whose bytes are
-    gone; returns how many of each."""
+    """Remove the bytes no row (nor note) names, older than a day at `now`, and the rows whose
+    bytes are gone; returns how many of each."""
     listed_at = utcnow()
     now = now or listed_at
     stored = {key: written async for key, written in storage.listing()}
     statement = select(attachments.c.id, attachments.c.storage_key, attachments.c.created_at)
     async with db.connection() as conn:
+        # The notes before and after the rows: a file that goes from its row to a note (a
+        # calendar app's DELETE) or back (its move's PUT), each in one transaction, is seen.
+        held = await _held_by_notes(conn)
         rows = (await conn.execute(statement)).rows
-    named = {row.storage_key for row in rows}
+        held |= await _held_by_notes(conn)
+    named = {row.storage_key for row in rows} | held
     removed = 0
     for key, written in stored.items():
         if key not in named and written < now - KEPT_WITHOUT_A_ROW:
@@ -55,6 +61,17 @@ async def sweep(db: Database, storage: Storage, *, now: datetime | None = None) 
         async with db.connection() as conn:
             await conn.execute(delete(attachments).where(attachments.c.id.in_(lost)))
     return removed, len(lost)
+
+
+# A task a calendar app deleted keeps its files in its note for the move window (see
+# todo_api.dav.objects `_snapshot`), so that the move's PUT puts them back with their bytes:
+# the keys a note names count as named until the note forgets them (todo_api.dav.scheduled).
+_NOTES = select(dav_objects.c.deleted_task).where(dav_objects.c.deleted_task.is_not(None))
+
+
+async def _held_by_notes(conn: Connection) -> set[str]:
+    notes = (await conn.execute(_NOTES)).rows
+    return {file["storage_key"] for note in notes for file in note.deleted_task.get("files", [])}
 
 
 async def sweep_spools(storage: Storage, *, now: datetime | None = None) -> int:
