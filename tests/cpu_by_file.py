@@ -11,6 +11,7 @@ Linux only; with the variable unset nothing is measured.
 import json
 import os
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -52,11 +53,16 @@ class CpuByFile:
         self.current: str | None = None
         self.started = 0.0
         self.files: dict[str, float] = defaultdict(float)
+        # When each file ran (wall clock), to see what ran beside what.
+        self.spans: dict[str, list[float]] = {}
 
     def _switch(self, file: str | None) -> None:
-        now = _tree_seconds(os.getpid())
+        now, clock = _tree_seconds(os.getpid()), time.time()
         if self.current is not None:
             self.files[self.current] += now - self.started
+            self.spans[self.current][1] = clock
+        if file is not None:
+            self.spans.setdefault(file, [clock, clock])
         self.current, self.started = file, now
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int, str]) -> None:
@@ -67,7 +73,10 @@ class CpuByFile:
         self._switch(None)
         with self.path.open("a") as report:
             for file, seconds in self.files.items():
-                report.write(json.dumps({"file": file, "cpu_seconds": round(seconds, 2)}) + "\n")
+                start, end = self.spans[file]
+                row = {"file": file, "cpu_seconds": round(seconds, 2), "pid": os.getpid()}
+                row |= {"start": round(start, 1), "end": round(end, 1)}
+                report.write(json.dumps(row) + "\n")
 
 
 def summary(path: Path, top: int = 25) -> str:
