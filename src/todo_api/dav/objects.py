@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, select
 from starlette.responses import Response
 
-from todo_api.dav import filters, resources, store
+from todo_api.dav import filters, kept, resources, store
 from todo_api.dav.calendars import delete_calendar
 from todo_api.dav.call import Call, cursors, invalid
 from todo_api.dav.errors import VALID_DATA, DavError, forbidden, not_found
@@ -215,8 +215,8 @@ async def _create(
             raise
     if task_id is not None and moved is not None:  # one `task.moved`, as a move through /api
         await activity.record_recreated_as_moved(conn, task, moved.deleted_task)
-        await store.put_back_comments(conn, task, moved.deleted_task.get("comments") or [])
-        await store.put_back_files(conn, task, moved.deleted_task.get("files") or [])
+        await kept.put_back_comments(conn, task, moved.deleted_task.get("comments") or [])
+        await kept.put_back_files(conn, task, moved.deleted_task.get("files") or [])
     return task
 
 
@@ -275,8 +275,8 @@ async def delete(call: Call, path: Path) -> Response:
             raise not_found()
         if not coll.writable:
             raise forbidden()
-        comments = await store.comments_of(conn, row.id) if row.comment_count else []
-        files = await store.files_of(conn, row.id) if row.files else []
+        comments = await kept.comments_of(conn, row.id) if row.comment_count else []
+        files = await kept.files_of(conn, row.id) if row.files else []
     versions = if_match(call.request.headers.get("if-match"))
     # The deletion and its note in one transaction: the files' bytes are named all along (by
     # their rows, then by the note) for the storage's sweep.

@@ -71,7 +71,9 @@ _NOTES = select(dav_objects.c.deleted_task).where(dav_objects.c.deleted_task.is_
 
 async def _held_by_notes(conn: Connection) -> set[str]:
     notes = (await conn.execute(_NOTES)).rows
-    return {file["storage_key"] for note in notes for file in note.deleted_task.get("files", [])}
+    # A note with nothing kept holds JSON's null (a move's note of the object it moved away).
+    kept = (note.deleted_task or {} for note in notes)
+    return {file["storage_key"] for note in kept for file in note.get("files", [])}
 
 
 async def sweep_spools(storage: Storage, *, now: datetime | None = None) -> int:
