@@ -89,7 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest files first, then the others by their number of tests, most first.
+    """The longest files first, each followed by two browser files (by their number of tests,
+    most first), then the others by their number of tests, most first.
 
     `make test` hands whole files to its pytest processes in the order of this collection
     (pytest-xdist `--dist loadfile --no-loadscope-reorder`; without that flag xdist sorts the
@@ -99,26 +100,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     runs beside the many short files, and the shortest fill the end. Items keep their order
     within a file (the sort is stable), so module fixtures are set up once as before.
 
-    The last CI run on two cores, before `--no-loadscope-reorder` (--durations=80, a loaded
-    machine: the ranking counts, not the figures): caldav-server-tester 321 s (235 of them its
-    install), the notifications servers 300 s, vdirsyncer 254 s, the reminders servers 232 s,
-    the jobs servers 208 s, each file of one to three tests and so handed out among the last.
-    The browser tests (`*_browser.py`: a server, Chromium and axe-core, tens of seconds a test)
-    come next, for the same reason.
+    The longest files mostly wait (on clocks, on servers they start): three of them side by
+    side left a third of the two cores idle for the first four minutes of a run
+    (tests/cpu_by_file.py's spans beside /proc/stat). Each beside two browser files (a server,
+    Chromium and axe-core: busy), the cores stay busy.
     """
-    rank = {name: n for n, name in enumerate(LONGEST_FILES)}
     files = [item.path.relative_to(_ROOT).as_posix() for item in items]
     counts = Counter(files)
     first = {name: n for n, name in reversed(list(enumerate(files)))}
+    longest = [name for name in LONGEST_FILES if name in counts]
+    browsers = sorted(
+        (name for name in first if name.endswith("_browser.py") and name not in longest),
+        key=lambda name: -counts[name],
+    )
+    queue: list[str] = []
+    while longest or browsers:
+        queue += longest[:1] + browsers[:2]
+        longest, browsers = longest[1:], browsers[2:]
+    rank = {name: n for n, name in enumerate(queue)}
 
     def order(n: int) -> tuple[int, int, int]:
         name = files[n]
-        browser = name.endswith("_browser.py")
-        return (
-            rank.get(name, len(LONGEST_FILES) + (0 if browser else 1)),
-            -counts[name],
-            first[name],
-        )
+        return (rank.get(name, len(queue)), -counts[name], first[name])
 
     items[:] = [items[n] for n in sorted(range(len(items)), key=order)]
 
