@@ -17,6 +17,7 @@ from todo_api.db import Connection, Query, Row
 from todo_api.files.schemas import content_url
 from todo_api.kit import ical
 from todo_api.kit.deps import held
+from todo_api.kit.http import public_base
 from todo_api.tables.attachments import attachments
 from todo_api.tables.tasks import tasks
 
@@ -77,8 +78,7 @@ def _by_id(file: TaskFile) -> uuid.UUID:
 def base_url(request: Request) -> str:
     """Where the service is, for the absolute URLs of a task's files: PUBLIC_URL, else the
     request's own base."""
-    public = held(request.app, Settings).public_url
-    return (public or str(request.base_url)).rstrip("/")
+    return public_base(request, held(request.app, Settings).public_url)
 
 
 def attached(row: Row, base: str) -> list[ical.Attached]:

@@ -62,6 +62,12 @@ def json_response(
     return JsonResponse(json_bytes(value), status_code, headers)
 
 
+def public_base(request: Request, public_url: str | None) -> str:
+    """The service's address as people and apps reach it (no trailing slash): PUBLIC_URL, else
+    this request's own."""
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
 def header(request: Request, name: bytes) -> str | None:
     """The request's first header `name` (lower case, as ASGI servers give them), as
     `request.headers.get` gives it, without making a Headers object, nor raising and

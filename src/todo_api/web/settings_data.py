@@ -23,6 +23,7 @@ from todo_api.files import in_calendar
 from todo_api.files.storage import Files
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.http import public_base
 from todo_api.kit.ids import utcnow
 from todo_api.tokens.router import TokenCreate
 from todo_api.web.settings_pages import SettingsGroup
@@ -55,7 +56,7 @@ class SettingsData(SettingsGroup):
 
     def base_url(self, request: Request) -> str:
         """The service's address as apps reach it: PUBLIC_URL, else this request's."""
-        return (self.site.settings.public_url or str(request.base_url)).rstrip("/")
+        return public_base(request, self.site.settings.public_url)
 
     # Calendar apps
 

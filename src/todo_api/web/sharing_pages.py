@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from todo_api.accounts.browser import BrowserSignIn
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError
+from todo_api.kit.http import public_base
 from todo_api.lists import service as lists
 from todo_api.lists import sharing, succession
 from todo_api.lists.sharing_schemas import InvitationCreate, MemberUpdate
@@ -25,8 +26,7 @@ PAGE = "/app/lists/{list_id}/sharing"
 
 def invitation_link(request: Request, public_url: str | None, token: str) -> str:
     """The address a person opens to join: the app's invitation page, on the public URL."""
-    base = (public_url or str(request.base_url)).rstrip("/")
-    return f"{base}/app/invitations/{token}"
+    return f"{public_base(request, public_url)}/app/invitations/{token}"
 
 
 class SharingPages:
