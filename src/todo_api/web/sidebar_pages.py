@@ -33,7 +33,6 @@ from todo_api.tasks.listing import TOTAL_COUNT_CAP, ListQuery, Shape, counted_pe
 from todo_api.web.list_pages import INBOX, ListPages, near_days, one_group
 from todo_api.web.site import APP, Site, back_to, parse_uuid, problem, redirect, user_id, zone_of
 
-
 # The people a process remembers as sharing no list (`Unshared`; the oldest forgotten first).
 UNSHARED_MAX = 10_000
 
