@@ -314,8 +314,8 @@ def _kept_total(s: Shape, shared: bool = True) -> Any:
         return own
     mine = access.shared_lists(*SEEN_SHARED).subquery("memberships")
     of_each_list = summed(counts.scope_id == mine.c.list_id, *one)
-    shared = select(func.coalesce(func.sum(of_each_list), 0)).select_from(mine)
-    return own + shared.scalar_subquery()
+    theirs = select(func.coalesce(func.sum(of_each_list), 0)).select_from(mine)
+    return own + theirs.scalar_subquery()
 
 
 def _capped_total(s: Shape, shared: bool = True) -> Any:
