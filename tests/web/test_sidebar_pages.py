@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from tests.accounts.helpers import sign_up
+from tests.notifications.test_notifications import made
 from tests.support import app_for, client_for
 from tests.tasks.test_plans import CALLS, _one, _plans, own_database  # noqa: F401 (fixture)
 from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
@@ -157,7 +159,60 @@ async def test_the_inbox_asks_the_database_twice(
     assert "Water the plants" in page.text
     assert len(sent) == 2, sent
     assert "me_email" in sent[0], sent
+    # In no list shared with them: no part of the sidebar reads their memberships' roles.
+    assert "'editor'" not in sent[0], sent
     assert "AS subtasks" in sent[-1], sent
+
+
+async def test_a_list_shared_and_unshared_counts_in_the_sidebar_and_the_bell_at_once(
+    signed_in: Account,  # noqa: F811
+    app: FastAPI,  # noqa: F811
+    settings: Settings,
+) -> None:
+    """A person in no list shared with them has their sidebar read without the shared lists'
+    parts (sidebar_pages.Unshared); their first page after a list is shared with them counts
+    its tasks in Today and Upcoming and its notifications in the bell, and the first after
+    they are taken out of it no longer does. The owner of a shared list, in none herself,
+    has the list's notifications counted."""
+    async with client_for(app) as api_client, client_for(app) as browser:
+        ben = Account(api_client, browser, await sign_up(api_client))
+        assert (await ben.sign_in()).status_code == 303
+        alone = [
+            '<a href="/app/">Inbox <span class="count">0 open</span></a>',
+            '<a href="/app/today">Today <span class="count">0 open</span></a>',
+            '<a href="/app/upcoming">Upcoming <span class="count">0 open</span></a>',
+        ]
+        for _ in range(2):  # the second is read as for a person sharing nothing
+            assert await sidebar(ben, "/app/") == alone
+        home = await api(signed_in, "POST", "/api/lists", {"name": "Home"})
+        link = await api(
+            signed_in, "POST", f"/api/lists/{home['id']}/invitations", {"role": "editor"}
+        )
+        await api(ben, "POST", "/api/invitations/accept", {"token": link["token"]})
+        ben_id = (await api(ben, "GET", "/api/auth/me"))["id"]
+        task = {"title": "Water the plants", "list_id": home["id"], "due_date": soon(0)}
+        await api(signed_in, "POST", "/api/tasks", {**task, "assignee_id": ben_id})
+        await made(settings)
+        shared = [
+            '<a href="/app/">Inbox <span class="count">0 open</span></a>',
+            '<a href="/app/today">Today <span class="count">1 open</span></a>',
+            '<a href="/app/upcoming">Upcoming <span class="count">1 open</span></a>',
+            f'<a href="/app/lists/{home["id"]}">Home <span class="count">1 open</span></a>',
+        ]
+        for path in ("/app/", "/app/", "/app/settings/profile"):
+            assert await sidebar(ben, path) == shared, path
+            page = await ben.browser.get(path)
+            assert "Notifications, 1 unread" in page.text, path
+        # Alice owns the shared list and is a member of no one's: Ben's joining counts.
+        assert "Notifications, 1 unread" in (await signed_in.browser.get("/app/")).text
+        taken_out = await signed_in.api.delete(
+            f"/api/lists/{home['id']}/members/{ben_id}", headers=signed_in.headers
+        )
+        assert taken_out.status_code == 204, taken_out.text
+        for path in ("/app/", "/app/", "/app/settings/profile"):
+            assert await sidebar(ben, path) == alone, path
+            page = await ben.browser.get(path)
+            assert "Notifications, " not in page.text, path  # no unread count
 
 
 async def test_a_list_page_shows_the_account_as_it_is_now(

@@ -61,10 +61,13 @@ def shared_lists(*roles: Role, list_id: Any = None) -> Select[Any]:
     return shared if list_id is None else shared.where(list_members.c.list_id == list_id)
 
 
-def can_see_task() -> ColumnElement[bool]:
-    return or_(
-        tasks.c.user_id == caller(), tasks.c.list_id.in_(shared_lists(Role.editor, Role.viewer))
-    )
+def can_see_task(shared: bool = True) -> ColumnElement[bool]:
+    """Whether the caller sees the task; without `shared`, their own tasks alone: the same for
+    a caller in no list shared with them (a member, not its owner), with no memberships read."""
+    own: ColumnElement[bool] = tasks.c.user_id == caller()
+    if not shared:
+        return own
+    return or_(own, tasks.c.list_id.in_(shared_lists(Role.editor, Role.viewer)))
 
 
 def can_change_task() -> ColumnElement[bool]:

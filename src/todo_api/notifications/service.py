@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, update
 
 from todo_api.db import Connection, Query, Row, insert_or_ignore
 from todo_api.kit import access
@@ -22,17 +22,23 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 100
 _N = notifications.c
 
-# What the caller still sees: the task (if it names one), else the list.
-_STILL_SEEN = or_(
-    and_(
-        _N.task_id.is_not(None),
-        exists().where(tasks.c.id == _N.task_id, access.can_see_task()),
-    ),
-    and_(
-        _N.task_id.is_(None),
-        exists().where(lists.c.id == _N.list_id, access.can_see_list()),
-    ),
-)
+
+def _still_seen(shared: bool = True) -> ColumnElement[bool]:
+    """What the caller still sees: the task (if it names one), else the list; without `shared`,
+    for a caller in no list shared with them (access.can_see_task)."""
+    return or_(
+        and_(
+            _N.task_id.is_not(None),
+            exists().where(tasks.c.id == _N.task_id, access.can_see_task(shared)),
+        ),
+        and_(
+            _N.task_id.is_(None),
+            exists().where(lists.c.id == _N.list_id, access.can_see_list()),
+        ),
+    )
+
+
+_STILL_SEEN = _still_seen()
 _MINE = _N.user_id == access.caller()
 
 
@@ -49,10 +55,18 @@ def _page(unread: bool) -> Query:
 
 
 _PAGES = {unread: _page(unread) for unread in (False, True)}
-# The bell's count (also a column of the web app's sidebar statement).
-UNREAD = Query(
-    select(func.count()).select_from(notifications).where(_MINE, _N.read.is_(False), _STILL_SEEN)
-)
+
+
+def unread_count(shared: bool = True) -> Select[Any]:
+    """The bell's count (also a column of the web app's sidebar statement); without `shared`,
+    for a caller in no list shared with them."""
+    still_seen = _still_seen(shared)
+    return (
+        select(func.count()).select_from(notifications).where(_MINE, _N.read.is_(False), still_seen)
+    )
+
+
+UNREAD = Query(unread_count())
 _SETTINGS = Query(
     select(notification_settings).where(notification_settings.c.user_id == bindparam("user_id"))
 )

@@ -283,16 +283,16 @@ def total_query(s: Shape) -> Query:
     return Query(select(_total(s)), custom_plans=planned_per_call(s))
 
 
-def _parts(s: Shape) -> list[Part]:
+def _parts(s: Shape, shared: bool = True) -> list[Part]:
     # The inbox is nobody's but its user's.
-    return ["own"] if s.in_list == "inbox" else ["own", "shared"]
+    return ["own"] if s.in_list == "inbox" or not shared else ["own", "shared"]
 
 
-def _total(s: Shape) -> Any:
-    return _kept_total(s) if counts_kept(s) else _capped_total(s)
+def _total(s: Shape, shared: bool = True) -> Any:
+    return _kept_total(s, shared) if counts_kept(s) else _capped_total(s, shared)
 
 
-def _kept_total(s: Shape) -> Any:
+def _kept_total(s: Shape, shared: bool = True) -> Any:
     """The total from the rows of `task_counts`: the caller's inbox and lists (or the one
     list, or the inbox alone), and the lists shared with them; a few rows, whatever the
     number of tasks. The shared lists' rows are read list by list from the memberships, by
@@ -310,17 +310,21 @@ def _kept_total(s: Shape) -> Any:
         return summed(counts.scope_id == access.caller())
     one = [counts.scope_id == bindparam("list_id", type_=Uuid())] if s.in_list == "one" else []
     own = summed(counts.user_id == access.caller(), *one)
+    if not shared:
+        return own
     mine = access.shared_lists(*SEEN_SHARED).subquery("memberships")
     of_each_list = summed(counts.scope_id == mine.c.list_id, *one)
-    shared = select(func.coalesce(func.sum(of_each_list), 0)).select_from(mine)
-    return own + shared.scalar_subquery()
+    theirs = select(func.coalesce(func.sum(of_each_list), 0)).select_from(mine)
+    return own + theirs.scalar_subquery()
 
 
-def _capped_total(s: Shape) -> Any:
+def _capped_total(s: Shape, shared: bool = True) -> Any:
     """What the page's filters match, each part counted up to the cap (the own part not at
     all where TAGGED's count stands for it)."""
     counts = [
-        _capped(_matching(s, part)) for part in _parts(s) if part == "shared" or counts_in_page(s)
+        _capped(_matching(s, part))
+        for part in _parts(s, shared)
+        if part == "shared" or counts_in_page(s)
     ]
     return functools.reduce(operator.add, counts) if counts else literal_column("0", Integer())
 
@@ -481,7 +485,8 @@ def counting(
     return shape, listing.parameters(query, user_id, utcnow(), None, zone)
 
 
-def total_column(s: Shape) -> Any:
+def total_column(s: Shape, shared: bool = True) -> Any:
     """The total `list_tasks` gives for the shape (kept, or counted up to the cap), as a
-    column of another statement."""
-    return _total(s)
+    column of another statement; without `shared`, with no part for the lists shared with the
+    caller: the same for a caller in no such list (a member, not its owner)."""
+    return _total(s, shared)

@@ -33,12 +33,44 @@ from todo_api.tasks.listing import TOTAL_COUNT_CAP, ListQuery, Shape, counted_pe
 from todo_api.web.list_pages import INBOX, ListPages, near_days, one_group
 from todo_api.web.site import APP, Site, back_to, parse_uuid, problem, redirect, user_id, zone_of
 
+# The people a process remembers as sharing no list (`Unshared`; the oldest forgotten first).
+UNSHARED_MAX = 10_000
+
+
+class Unshared:
+    """The people whose sidebar, read last in this process, showed no list shared with them (a
+    member, not its owner), by user id. Their next one is read without the parts that count the
+    shared lists (the bell's and Today's and Upcoming's: nothing for them), a smaller plan for
+    PostgreSQL to open on every page; and read again whole if it shows such a list after all
+    (its lists are read in the same statement), so nothing shown rests on what is remembered."""
+
+    def __init__(self) -> None:
+        self._ids: dict[uuid.UUID, None] = {}
+
+    def __contains__(self, user: uuid.UUID) -> bool:
+        return user in self._ids
+
+    def saw(self, user: uuid.UUID, lists: list[dict[str, Any]]) -> bool:
+        """Remember what `lists` (the person's, as the sidebar read them) say; whether they
+        share one."""
+        shares = any(item["role"] != "owner" for item in lists)
+        ids = self._ids
+        if shares:
+            ids.pop(user, None)
+        elif user not in ids:
+            if len(ids) >= UNSHARED_MAX:
+                del ids[next(iter(ids))]
+            ids[user] = None
+        return shares
+
 
 async def sidebar(
     conn: Connection,
     signed_in: BrowserSignIn,
     sort_key: str | None = None,
     list_id: uuid.UUID | None = None,
+    *,
+    unshared: Unshared,
 ) -> dict[str, Any]:
     """The sidebar's context (`lists`, `filters`, `counts`, `unread`, `feed_bound`): each view's
     open tasks counted as its page counts them. One statement, with the lists and filters in it
@@ -47,7 +79,9 @@ async def sidebar(
     read in the first with the view kept (`kept_sort`, `kept_view`: lists.views.kept_column);
     with a list's `list_id`, its sections too (`sections`: lists.views.sections_column). A
     sign-in whose user's row is the one remembered (`BrowserSignIn.confirmation`) has it read again
-    in the first too, and checked the same (Unconfirmed otherwise)."""
+    in the first too, and checked the same (Unconfirmed otherwise). For a person in `unshared`,
+    the first is read without the shared lists' parts, and again with them if it shows a
+    shared list."""
     owner = user_id(signed_in)
     zone = zone_of(signed_in)
     views = {"inbox": INBOX, **near_days(zone)}
@@ -55,19 +89,18 @@ async def sidebar(
     confirmation = signed_in.confirmation
     if confirmation is not None and confirmation.done:
         confirmation = None
-    row, extra = await _counted(
-        conn,
-        owner,
-        zone,
-        queries,
-        navigation=True,
-        sort_key=sort_key,
-        list_id=list_id,
-        confirming=confirmation,
+    shared = owner not in unshared
+    first = functools.partial(
+        _counted, conn, owner, zone, queries, navigation=True, sort_key=sort_key, list_id=list_id
     )
+    row, extra = await first(confirming=confirmation, shared=shared)
     if confirmation is not None:
         confirmation.check(signed_in.user, row["user"], row)
     saved, listed = saved_filters.navigation_of(row["navigation"])
+    if unshared.saw(owner, listed) and not shared:  # shared since: the counts lack their part
+        row, extra = await first(shared=True)
+        saved, listed = saved_filters.navigation_of(row["navigation"])
+        unshared.saw(owner, listed)
     shown: list[dict[str, Any]] = []
     if saved:
         queries = [one_group(with_filter(ListQuery(), found["query"])) for found in saved]
@@ -96,11 +129,13 @@ async def _counted(
     sort_key: str | None = None,
     list_id: uuid.UUID | None = None,
     confirming: Confirmation | None = None,
+    shared: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each query's total as the sidebar says it (`c0`, `c1`, ...), in one statement with the
     unread count and the navigation's JSON (`navigation`), the sort and view kept for
     `sort_key`, the sections of `list_id`, and while `confirming` the user's row (`user`: None
-    if there is none) and, unless the process knows it works, the sign-in's state."""
+    if there is none) and, unless the process knows it works, the sign-in's state; without
+    `shared`, with no part for the lists shared with the person (`counts_statement`)."""
     counting = [pages.counting(query, owner, conn.name, zone) for query in queries]
     params: dict[str, Any] = {"user_id": owner}
     for n, (_shape, values) in enumerate(counting):
@@ -122,6 +157,7 @@ async def _counted(
         sections=list_id is not None,
         user=user,
         sign_in=sign_in,
+        shared=shared,
     )
     found = (await conn.execute(statement, params)).first()
     if found is None:  # only with the user's row: the user is gone
@@ -161,6 +197,7 @@ def counts_statement(
     sections: bool = False,
     user: bool = False,
     sign_in: bool = False,
+    shared: bool = True,
 ) -> Query:
     """Each shape's total (as `list_tasks` counts it: `c0`, `c1`, ...) in one row; with
     `navigation`, the bell's unread count and the lists and saved filters too (`unread`,
@@ -169,19 +206,21 @@ def counts_statement(
     `list_key` and its view (`kept_sort`, `kept_view`: lists.views); with `sections`, the
     sections of `section_list_id` (`sections`); with `user`, the user's row (each column named
     `me_<column>`; no row when the user is gone) and with `sign_in` the state of the sign-in
-    `family_id` (accounts.service.with_user_row). Planned once and reused, unless a shape
-    is counted per call (a saved filter's may be: listing.counted_per_call)."""
+    `family_id` (accounts.service.with_user_row). Without `shared`, the counts (the bell's
+    too) have no part for the lists shared with the caller: right only for a person in none.
+    Planned once and reused, unless a shape is counted per call (a saved filter's may be:
+    listing.counted_per_call)."""
     dialect = shapes[0].dialect
     columns = []
     if navigation:
-        unread = notifications.UNREAD.statement.scalar_subquery()  # type: ignore[attr-defined]
+        unread = notifications.unread_count(shared).scalar_subquery()
         columns += [
             unread.label("unread"),
             saved_filters.navigation_column(dialect).label("navigation"),
             changes.bound_column(dialect).label("feed_bound"),
         ]
     for n, shape in enumerate(shapes):
-        columns.append(_renamed(pages.total_column(shape), f"c{n}_").label(f"c{n}"))
+        columns.append(_renamed(pages.total_column(shape, shared), f"c{n}_").label(f"c{n}"))
     if sort:
         columns.append(list_views.kept_column().label("kept"))
     if sections:
@@ -206,12 +245,22 @@ class SidebarPages:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.lists = ListPages(site)  # a form's mistake shows the page it came from again
-        site.sidebar = sidebar  # a list page reads it with its own statements
+        self.unshared = Unshared()
+        site.sidebar = self.sidebar  # a list page reads it with its own statements
         site.page_context.append(self.page_context)  # every other page, before it is shown
+
+    async def sidebar(
+        self,
+        conn: Connection,
+        signed_in: BrowserSignIn,
+        sort_key: str | None = None,
+        list_id: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        return await sidebar(conn, signed_in, sort_key, list_id, unshared=self.unshared)
 
     async def page_context(self, request: Request, signed_in: BrowserSignIn) -> dict[str, Any]:
         async with database(request).connection() as conn:
-            return await sidebar(conn, signed_in)
+            return await self.sidebar(conn, signed_in)
 
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in

@@ -66,7 +66,7 @@ Page = Callable[[Request, BrowserSignIn], Awaitable[Response]]
 # What every signed-in page shows besides its own (the sidebar, the bell's count): more of its
 # context.
 PageContext = Callable[[Request, BrowserSignIn], Awaitable[dict[str, Any]]]
-# The sidebar read on a page's own connection (sidebar_pages.sidebar), with the key of the
+# The sidebar read on a page's own connection (SidebarPages.sidebar), with the key of the
 # list whose kept sort and view it reads in the same round trip (a list page's), and the id of
 # the list whose sections it reads there too.
 Sidebar = Callable[
