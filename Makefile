@@ -75,7 +75,7 @@ migration: $(INSTALLED)
 # test) and the CalDAV report costs. xdist sorts the files by their number of tests unless
 # told not to (--no-loadscope-reorder), so those came last and ran alone at the end while the
 # other processes idled: tests/conftest.py starts them first (LONGEST_FILES, which mostly
-# wait, each beside two *_browser.py files, which keep the cores busy). tests/accounts/test_recovery_server.py starts one pair of servers per database
+# wait, spread among the others, the browser files first, which keep the cores busy). tests/accounts/test_recovery_server.py starts one pair of servers per database
 # for the module, not per test. A test that needs a token such a server accepts mints it
 # in-process (tests/helpers_server.py server_token), not with a `todo-api token` process (1.5 s
 # of CPU each); caldav-server-tester is installed with uv, in seconds where pip took minutes.

@@ -89,39 +89,39 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest files first, each followed by two browser files (by their number of tests,
-    most first), then the others by their number of tests, most first.
+    """The longest files first, spread among the others: each followed by three of them, the
+    browser files first, each kind by its number of tests, most first.
 
     `make test` hands whole files to its pytest processes in the order of this collection
     (pytest-xdist `--dist loadfile --no-loadscope-reorder`; without that flag xdist sorts the
     files by their number of tests and this order is lost: xdist/scheduler/loadscope.py,
     `schedule`). A process asks for its next file when two or fewer of its tests are left, so
-    a file of minutes that came last would run alone while the others idle; started first, it
+    a file of minutes that came last would run alone while the others idle; started early, it
     runs beside the many short files, and the shortest fill the end. Items keep their order
     within a file (the sort is stable), so module fixtures are set up once as before.
 
     The longest files mostly wait (on clocks, on servers they start): three of them side by
     side left a third of the two cores idle for the first four minutes of a run
-    (tests/cpu_by_file.py's spans beside /proc/stat). Each beside two browser files (a server,
-    Chromium and axe-core: busy), the cores stay busy.
+    (tests/cpu_by_file.py's spans beside /proc/stat), and with each beside two browser files
+    only, the waiting ones met again once the browser files ran out. Spread over the first
+    half of the run, one waits while the others keep the cores busy.
     """
     files = [item.path.relative_to(_ROOT).as_posix() for item in items]
     counts = Counter(files)
     first = {name: n for n, name in reversed(list(enumerate(files)))}
     longest = [name for name in LONGEST_FILES if name in counts]
-    browsers = sorted(
-        (name for name in first if name.endswith("_browser.py") and name not in longest),
-        key=lambda name: -counts[name],
+    busy = sorted(
+        (name for name in first if name not in longest),
+        key=lambda name: (not name.endswith("_browser.py"), -counts[name]),
     )
     queue: list[str] = []
-    while longest or browsers:
-        queue += longest[:1] + browsers[:2]
-        longest, browsers = longest[1:], browsers[2:]
-    rank = {name: n for n, name in enumerate(queue)}
+    while longest:
+        queue += longest[:1] + busy[:3]
+        longest, busy = longest[1:], busy[3:]
+    rank = {name: n for n, name in enumerate(queue + busy)}
 
-    def order(n: int) -> tuple[int, int, int]:
-        name = files[n]
-        return (rank.get(name, len(queue)), -counts[name], first[name])
+    def order(n: int) -> tuple[int, int]:
+        return (rank[files[n]], first[files[n]])
 
     items[:] = [items[n] for n in sorted(range(len(items)), key=order)]
 
