@@ -74,9 +74,10 @@ migration: $(INSTALLED)
 # multi-process notifications, reminders, jobs, webhooks and shutdown servers (30 to 75 s a
 # test) and the CalDAV report costs. xdist sorts the files by their number of tests unless
 # told not to (--no-loadscope-reorder), so those came last and ran alone at the end while the
-# other processes idled: tests/conftest.py starts them first (LONGEST_FILES, which mostly
-# wait, spread among the others, the browser files first, which keep the cores busy). tests/accounts/test_recovery_server.py starts one pair of servers per database
-# for the module, not per test. A test that needs a token such a server accepts mints it
+# other processes idled: tests/conftest.py starts them early (LONGEST_FILES, which mostly
+# wait, spread among the others, the browser files first, which keep the cores busy).
+# tests/accounts/test_recovery_server.py starts one pair of servers per database for the
+# module, not per test. A test that needs a token such a server accepts mints it
 # in-process (tests/helpers_server.py server_token), not with a `todo-api token` process (1.5 s
 # of CPU each); caldav-server-tester is installed with uv, in seconds where pip took minutes.
 # Passwords are hashed at OWASP's floor for Argon2id, in-process and in the servers the tests
