@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 
 from tests.cpu_by_file import CpuByFile
 from tests.reminders.smtp import Mailbox, mailbox
-from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, token_for
+from tests.support import ADMIN_URL, IN_CI, client_for, close_app, make_settings, token_for
+from todo_api.app import create_app
 from todo_api.config import Settings
 from todo_api.migrations import upgrade_to_head
 
@@ -149,11 +150,17 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The test process's SQLite database (its PostgreSQL one: `postgres_url`)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'todo.db'}"
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'todo.db'}"
-    url: str = request.getfixturevalue("postgres_url")
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(
+        "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    )
     return url
 
 
@@ -166,18 +173,41 @@ def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+# A session fixture with a parameter is made again each time the parameter changes, which
+# under `make test` (whole files to each process, each file on both databases) is twice a
+# file: the databases' settings and apps are therefore kept here, each migrated and built once
+# per test process (a fresh SQLite migration and an app's first requests cost about a second).
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for a migrated database (once per database per session)."""
-    settings = make_settings(database_url, tmp_path_factory.mktemp("data"))
-    asyncio.run(upgrade_to_head(settings))
-    return settings
+def _migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
+    return {}
 
 
 @pytest.fixture(scope="session")
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    async with app_for(settings) as app:
-        yield app
+async def _apps() -> AsyncIterator[dict[str, FastAPI]]:
+    apps: dict[str, FastAPI] = {}
+    yield apps
+    for app in apps.values():
+        await close_app(app)
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str, _migrated: dict[str, Settings], tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings for a migrated database (once per database per test process)."""
+    if database_url not in _migrated:
+        settings = make_settings(database_url, tmp_path_factory.mktemp("data"))
+        asyncio.run(upgrade_to_head(settings))
+        _migrated[database_url] = settings
+    return _migrated[database_url]
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str, settings: Settings, _apps: dict[str, FastAPI]) -> FastAPI:
+    """The app of the database's settings (one per database per test process)."""
+    if database_url not in _apps:
+        _apps[database_url] = create_app(settings)
+    return _apps[database_url]
 
 
 @pytest.fixture

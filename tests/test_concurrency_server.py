@@ -173,7 +173,10 @@ async def test_a_bulk_whose_fiftieth_operation_fails_changes_nothing(
     assert response.json()["details"][0]["field"] == "operations.49"
     assert await all_tasks(client) == before
     after = await read_feed(client, token)
-    assert (after["changes"], after["deleted"]) == ([], [])
+    # The feed may hand a task made before the token again (it holds its position back while
+    # another transaction on the database server is open): such a task is as it was before.
+    assert [task for task in after["changes"] if task not in before] == []
+    assert after["deleted"] == []
 
 
 # --- The change feed and transactions that commit out of order ------------------------------------

@@ -1,6 +1,7 @@
 """Settings from the environment (or a `.env` file), with URL normalisation and secret checks."""
 
 import base64
+import functools
 import ipaddress
 import logging
 import os
@@ -743,6 +744,7 @@ def _variable(loc: tuple[int | str, ...], as_set: Mapping[str, str]) -> str:
     return next((as_set[name] for name in candidates if name in as_set), candidates[0])
 
 
+@functools.cache
 def setting_names() -> frozenset[str]:
     """Every name the service reads, upper-cased (the environment's case does not matter)."""
     names = set(OTHER_VARIABLES)
@@ -770,10 +772,11 @@ def resembled_setting(name: str) -> str | None:
     """The setting `name` looks like a typo of: at most 2 edits away, and fewer for short
     names (1 for up to 7 letters), so that HOME is not taken for HOST nor TERM for PORT."""
     upper = name.upper()
-    known = setting_names()
-    if upper in known:
+    if upper in (known := setting_names()):
         return None
-    distance, closest = min((_edit_distance(upper, setting), setting) for setting in known)
+    # Only names within 2 letters of its length can be 2 edits away (a container has hundreds).
+    near = (setting for setting in known if abs(len(setting) - len(upper)) <= 2)
+    distance, closest = min(((_edit_distance(upper, s), s) for s in near), default=(3, ""))
     return closest if distance <= min(2, max(1, len(closest) // 4)) else None
 
 
