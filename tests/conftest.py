@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from tests.cpu_by_file import CpuByFile
 from tests.reminders.smtp import Mailbox, mailbox
+from tests.shared_adapters import share_type_adapters
 from tests.support import ADMIN_URL, IN_CI, client_for, close_app, make_settings, token_for
 from todo_api.app import create_app
 from todo_api.config import Settings
@@ -77,6 +78,7 @@ def _one_tls_context() -> None:
 
 
 _one_tls_context()
+share_type_adapters()
 
 
 def pytest_configure(config: pytest.Config) -> None:

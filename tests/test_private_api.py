@@ -328,6 +328,29 @@ def _httpx_transport_pool() -> None:
     )
 
 
+# --- FastAPI: a field's pydantic adapter (tests/shared_adapters.py) ------------------------------
+
+
+def _model_field_adapter() -> None:
+    """`ModelField.__post_init__` builds `_type_adapter` from `asdict(field_info)` (annotation,
+    metadata, attributes) and `config`, and sets nothing else."""
+    from dataclasses import fields as dataclass_fields
+
+    from fastapi._compat import v2
+    from fastapi.utils import create_model_field
+    from pydantic import Field
+
+    built = getattr(v2.ModelField.__post_init__, "__wrapped__", v2.ModelField.__post_init__)
+    field = create_model_field("limit", Annotated[int, Field(ge=1)])  # the adapter kept aside
+    del field._type_adapter
+    before = set(vars(field))
+    built(field)
+    assert set(vars(field)) - before == {"_type_adapter"}
+    assert field._type_adapter.validate_python(3) == 3
+    assert {"annotation", "metadata", "attributes"} <= set(v2.asdict(field.field_info))
+    assert {f.name for f in dataclass_fields(v2.ModelField)} >= {"field_info", "config"}
+
+
 # --- the MCP SDK: its token handler's answers (oauth/router.py) ---------------------------
 
 
@@ -468,6 +491,12 @@ USES = [
         "redirect_uri",
         "src/todo_api/oauth/router.py",
         _token_handler_redirect_mismatch,
+    ),
+    PrivateUse(
+        "fastapi",
+        "ModelField.__post_init__ (its _type_adapter from asdict(field_info) and config)",
+        "tests/shared_adapters.py",
+        _model_field_adapter,
     ),
     PrivateUse("python", "logging._srcfile", "src/todo_api/process/logs.py", _logging_srcfile),
     PrivateUse(
