@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.accounts.test_timezone import set_zone
+from tests.tasks.feed_helpers import read_feed
 from tests.tasks.helpers import assert_validation_error, create_task
 
 
@@ -620,9 +621,7 @@ async def test_due_before_and_after_place_an_all_day_task_at_the_start_of_its_da
 
 async def test_the_change_feed_carries_the_fields(alice: httpx.AsyncClient) -> None:
     task = await create_task(alice, due_date="2026-12-24", timezone="Asia/Kolkata")
-    response = await alice.get("/api/tasks/changes")
-    assert response.status_code == 200, response.text
-    [changed] = response.json()["changes"]
+    [changed] = (await read_feed(alice, wait_for=[task["id"]]))["changes"]
     assert (changed["due_date"], changed["due_at"], changed["timezone"]) == (
         "2026-12-24",
         None,
