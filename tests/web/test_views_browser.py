@@ -29,8 +29,9 @@ async def checked(watched: Watched, javascript: bool) -> None:
 
 
 def call(server: Server, method: str, path: str, headers: dict[str, str], body: Any = None) -> Any:
-    """The API's answer (JSON), which must be a success."""
-    answer = httpx.request(method, f"{server.url}{path}", json=body, headers=headers)
+    """The API's answer (JSON), which must be a success (a bulk of 100 on a loaded machine
+    takes more than httpx's 5 s at times)."""
+    answer = httpx.request(method, f"{server.url}{path}", json=body, headers=headers, timeout=60)
     assert answer.is_success, answer.text
     return answer.json()
 
