@@ -23,8 +23,7 @@ from sqlalchemy.engine import make_url
 from tests.cpu_by_file import CpuByFile
 from tests.reminders.smtp import Mailbox, mailbox
 from tests.shared_adapters import share_type_adapters
-from tests.support import ADMIN_URL, IN_CI, client_for, close_app, make_settings, token_for
-from todo_api.app import create_app
+from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, token_for
 from todo_api.config import Settings
 from todo_api.migrations import upgrade_to_head
 
@@ -177,19 +176,11 @@ def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 # A session fixture with a parameter is made again each time the parameter changes, which
 # under `make test` (whole files to each process, each file on both databases) is twice a
-# file: the databases' settings and apps are therefore kept here, each migrated and built once
-# per test process (a fresh SQLite migration and an app's first requests cost about a second).
+# file: the databases' settings are therefore kept here, each database migrated once
+# per test process (a fresh SQLite migration costs about half a second).
 @pytest.fixture(scope="session")
 def _migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
     return {}
-
-
-@pytest.fixture(scope="session")
-async def _apps() -> AsyncIterator[dict[str, FastAPI]]:
-    apps: dict[str, FastAPI] = {}
-    yield apps
-    for app in apps.values():
-        await close_app(app)
 
 
 @pytest.fixture(scope="session")
@@ -205,11 +196,11 @@ def settings(
 
 
 @pytest.fixture(scope="session")
-async def app(database_url: str, settings: Settings, _apps: dict[str, FastAPI]) -> FastAPI:
-    """The app of the database's settings (one per database per test process)."""
-    if database_url not in _apps:
-        _apps[database_url] = create_app(settings)
-    return _apps[database_url]
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app of the database's settings, closed when the parameter changes (its pooled
+    connections end with it)."""
+    async with app_for(settings) as app:
+        yield app
 
 
 @pytest.fixture
