@@ -179,7 +179,7 @@ def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # file: the databases' settings are therefore kept here, each database migrated once
 # per test process (a fresh SQLite migration costs about half a second).
 @pytest.fixture(scope="session")
-def _migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
+def _migrated() -> dict[str, Settings]:
     return {}
 
 
