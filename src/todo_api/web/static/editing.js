@@ -59,10 +59,12 @@
       const chip = document.querySelector(`.chip [name="${name}"]`)?.closest(".chip");
       if (!chip) continue;
       let text = value;
+      let named = false; // the first name of the day: on a Sunday "Tomorrow", not "Next week"
       for (const item of chip.querySelectorAll(`[data-pick][name="${name}"]`)) {
         const picked = item.value === value;
         if (item.getAttribute("role") === "menuitemradio") item.setAttribute("aria-checked", String(picked));
-        if (picked) text = (item.querySelector("span") || item).textContent;
+        if (picked && !named) text = (item.querySelector("span") || item).textContent;
+        named ||= picked;
       }
       const calendar = chip.querySelector(".calendar");
       if (calendar && name === "due") {
