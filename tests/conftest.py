@@ -7,6 +7,7 @@ skip locally and fail in CI (CI=true), so they can never silently disappear.
 
 import asyncio
 import functools
+import gc
 import os
 import uuid
 from collections import Counter
@@ -88,6 +89,16 @@ def pytest_configure(config: pytest.Config) -> None:
     runs_tests = os.environ.get("PYTEST_XDIST_WORKER") or not config.getoption("numprocesses")
     if report and runs_tests:
         config.pluginmanager.register(CpuByFile(Path(report)), "cpu_by_file")
+
+
+def pytest_collection_finish() -> None:
+    """What is made before the first test (the modules imported, the items collected) lives
+    for the whole process: kept out of the garbage collector's passes (`gc.freeze`), and the
+    passes made less often. Every young collection walked those objects again, and an
+    in-process test file cost a sixth more CPU for it."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

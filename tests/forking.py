@@ -16,6 +16,7 @@ status (negative: the signal that ended it) to the file `<status folder>/<id>`.
 
 import atexit
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -130,6 +131,10 @@ def _prepare() -> None:
     from todo_api.kit.words.reader import prepare
 
     prepare()
+    # What every child inherits stays out of its garbage collector's passes (and its pages
+    # shared with this process: a pass would write to every object it walks).
+    gc.collect()
+    gc.freeze()
 
 
 def _child(request: dict[str, Any]) -> None:
