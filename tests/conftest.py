@@ -28,16 +28,27 @@ from tests.support import ADMIN_URL, IN_CI, app_for, client_for, make_settings, 
 from todo_api.config import Settings
 from todo_api.migrations import upgrade_to_head
 
-# The files that take longest, longest first (pytest --durations, summed per file): real
-# clients installed on first use, then several `todo-api serve` processes waiting on clocks.
-# A list rather than a marker: one place that says which and in what order.
+# The files that take longest, those that mostly wait on clocks first (a file's wall time
+# against its CPU, tests/cpu_by_file.py): real clients installed on first use, then the
+# servers and jobs that wait for their reminders, emails, retries and intervals, then
+# several `todo-api serve` processes. A list rather than a marker: one place that says which
+# and in what order.
 LONGEST_FILES = (
     "tests/dav/test_caldav_server_tester.py",
+    "tests/reminders/test_reminders.py",
     "tests/notifications/test_notifications_server.py",
+    "tests/reminders/test_reminders_server.py",
+    "tests/test_live.py",
+    "tests/kit/test_jobs_server.py",
+    "tests/webhooks/test_delivery.py",
+    "tests/test_live_browser.py",
+    "tests/push/test_push.py",
     "tests/dav/test_vdirsyncer.py",
     "tests/web/test_every_language_browser.py",
-    "tests/reminders/test_reminders_server.py",
-    "tests/kit/test_jobs_server.py",
+    "tests/test_transport_server.py",
+    "tests/accounts/test_verification.py",
+    "tests/webhooks/test_events.py",
+    "tests/reminders/test_mail.py",
     "tests/dav/test_zone_readers.py",
     "tests/test_shutdown_server.py",
     "tests/oauth/test_oauth_browser.py",
@@ -52,15 +63,11 @@ LONGEST_FILES = (
     "tests/test_readme_walkthroughs.py",
     "tests/test_live_server.py",
     "tests/webhooks/test_webhooks_server.py",
-    "tests/push/test_push.py",
     "tests/auth/test_personal_tokens_server.py",
     "tests/accounts/test_ratelimit.py",
     "tests/test_server.py",
     "tests/accounts/test_recovery.py",
     "tests/test_cli.py",
-    "tests/test_transport_server.py",
-    "tests/reminders/test_reminders.py",
-    "tests/test_live.py",
 )
 _ROOT = Path(__file__).resolve().parents[1]
 

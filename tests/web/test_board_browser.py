@@ -14,7 +14,6 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.helpers_server import Server
 from tests.web.browsing import (
-    Watched,
     made,
     open_page,
     register,
@@ -57,12 +56,6 @@ class Work:
     def order(self) -> list[str]:
         found = call(self.server, f"/api/lists/{self.id}/sections", self.headers)
         return [section["name"] for section in found]
-
-
-async def checked(watched: Watched) -> None:
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
 
 
 def card(page: Page, title: str) -> Locator:
@@ -117,7 +110,7 @@ async def test_cards_and_columns_move_by_mouse_and_keyboard(
         ["Doing", "Write", "Test"],
         ["Done", "Ship"],
     ]
-    await checked(watched)
+    await watched.accessible_in_both_schemes()
     # Kept for this list, and for it alone.
     await page.goto(f"{server.url}/app/lists/{home}")
     await expect(page.get_by_role("button", name="List", exact=True)).to_have_attribute(
@@ -159,7 +152,7 @@ async def test_cards_and_columns_move_by_mouse_and_keyboard(
     await page.keyboard.press("Alt+Shift+ArrowLeft")
     await expect(said).to_have_text("Moved section Doing to position 1 of 2")
     assert work.order() == ["Doing", "Done"]
-    await checked(watched)
+    await watched.accessible_in_both_schemes()
 
     # The mouse: `Ship` dropped on the lower half of `Write`, then `Loose` on `Done`'s foot.
     target = await box_of(card(page, "Write"))
@@ -191,7 +184,7 @@ async def test_cards_and_columns_move_by_mouse_and_keyboard(
         ["Done", "Loose", "Celebrate"],
         ["Doing", "Write", "Ship", "Test"],
     ]
-    await checked(watched)
+    await watched.accessible_in_both_schemes()
     assert watched.problems == []
 
 
@@ -231,7 +224,7 @@ async def test_a_board_in_another_order_moves_cards_between_columns_only(
     assert work.titles("Done") == ["Ship", "Alpha"]
     await page.reload()
     assert (await board_of(page))[1:] == [["Doing", "Test", "Write"], ["Done", "Alpha", "Ship"]]
-    await checked(watched)
+    await watched.accessible_in_both_schemes()
     assert watched.problems == []
 
 

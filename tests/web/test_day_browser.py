@@ -14,18 +14,11 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.helpers_server import Server
-from tests.web.browsing import Watched, made, open_page, register, sign_in
+from tests.web.browsing import made, open_page, register, sign_in
 
 SHOTS = Path(tempfile.gettempdir())  # each state at 390 and 1280 px, to look at
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 800}
-
-
-async def checked(watched: Watched) -> None:
-    """axe-core on the page as it is, in dark and in light."""
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
 
 
 async def titles(where: Locator) -> list[str]:
@@ -109,13 +102,13 @@ async def test_today_and_upcoming_show_the_day_in_order(
         await expect(empty.first).to_be_visible()
         assert await empty.count() == 4  # the days with nothing
         await page.screenshot(path=SHOTS / "day-upcoming-1280.png", full_page=True)
-        await checked(watched)
+        await watched.accessible_in_both_schemes()
 
         await page.set_viewport_size(PHONE)
         await expect(empty.first).to_be_hidden()  # a phone leaves the empty days out
         await expect(bags.get_by_text("Subtask of Plan the trip")).to_be_visible()
         await page.screenshot(path=SHOTS / "day-upcoming-390.png", full_page=True)
-        await checked(watched)
+        await watched.accessible_in_both_schemes()
 
         await page.get_by_role("link", name="Later").click()
         await expect(page.get_by_role("heading", level=1, name="Later")).to_be_visible()
@@ -163,7 +156,7 @@ async def test_a_lists_sort_is_kept_for_the_person_and_the_list(
         assert await titles(tasks) == by_title
         if javascript:
             await page.screenshot(path=SHOTS / "day-sort-1280.png", full_page=True)
-            await checked(watched)
+            await watched.accessible_in_both_schemes()
 
         await sort.select_option(label="Priority")
         await page.get_by_role("button", name="Apply").click()

@@ -65,12 +65,6 @@ async def shots(page: Page, name: str) -> None:
     await page.set_viewport_size({"width": 1100, "height": 700})
 
 
-async def both_schemes(watched: Watched) -> None:
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
-
-
 async def test_title_due_priority_and_list_in_place(
     server: Server, browser: Browser, axe_source: str
 ) -> None:
@@ -110,7 +104,7 @@ async def test_title_due_priority_and_list_in_place(
     month = babel_dates.format_date(today, "LLLL y", locale="en")
     await expect(menu.get_by_role("heading", level=2)).to_have_text(month)
     await shots(page, "due-menu")
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await page.keyboard.press("Escape")
     await expect(menu).to_be_hidden()
     await expect(due).to_be_focused()
@@ -161,7 +155,7 @@ async def test_title_due_priority_and_list_in_place(
     priorities = page.get_by_role("menu", name="Choose a priority")
     await expect(priorities.get_by_role("menuitemradio", name="No priority")).to_be_focused()
     await shots(page, "priority-menu")
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await page.keyboard.press("ArrowDown")
     await page.keyboard.press("ArrowDown")
     await expect(priorities.get_by_role("menuitemradio", name="Medium")).to_be_focused()
@@ -212,7 +206,7 @@ async def test_repeat_in_words_is_read_back_or_said_in_plain_words(
     await repeat.press_sequentially("every last friday of the month")
     plain = "Can't read 'every last friday of the month': try 'every last friday'"
     await expect(read.get_by_role("alert")).to_have_text(plain)
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await shots(page, "repeat-words")
     await repeat.fill("every monday")
     await page.get_by_role("button", name="Save").click()

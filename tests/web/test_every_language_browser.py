@@ -229,9 +229,7 @@ async def signed_in(
 
 async def checked(watched: Watched, language: str, english: set[str], data: set[str]) -> None:
     """axe-core in dark and light, and no English left (but in English)."""
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
+    await watched.accessible_in_both_schemes()
     if language != "en":
         await no_english(watched.page, language, english, data)
 

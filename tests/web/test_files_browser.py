@@ -17,7 +17,7 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
 from tests.helpers_server import Server, running_server
-from tests.web.browsing import CHROMIUM, Watched, made, missing, open_page, register, sign_in
+from tests.web.browsing import CHROMIUM, made, missing, open_page, register, sign_in
 from tests.web.conftest import web_env
 
 MAX_BYTES = 200_000  # the server's ATTACHMENT_MAX_BYTES here: "200 kB"
@@ -50,12 +50,6 @@ def files_of(server: Server, headers: dict[str, str], task_id: str) -> list[dict
     assert listed.status_code == 200, listed.text
     found: list[dict[str, Any]] = listed.json()
     return found
-
-
-async def both_schemes(watched: Watched) -> None:
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
 
 
 async def shots(page: Page, name: str) -> None:
@@ -165,7 +159,7 @@ async def test_files_chosen_dropped_shown_on_a_comment_and_deleted(
     await expect(part.get_by_role("status")).to_have_text(
         "huge.bin: The file is too large: a file can be at most 200 kB."
     )
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await shots(page, "part")
 
     # A comment with a file: uploaded first, then the comment takes it.
@@ -180,7 +174,7 @@ async def test_files_chosen_dropped_shown_on_a_comment_and_deleted(
     await expect(said.get_by_role("link", name="photo.png", exact=True)).to_be_visible()
     photo = next(f for f in files_of(server, headers, task) if f["name"] == "photo.png")
     assert photo["comment_id"] is not None
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await shots(page, "comment")
 
     # Deleted after its confirmation page.
@@ -190,7 +184,7 @@ async def test_files_chosen_dropped_shown_on_a_comment_and_deleted(
         .click()
     )
     await expect(page.get_by_role("heading", name="Delete the file “quote.txt”?")).to_be_visible()
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await shots(page, "delete")
     await page.get_by_role("button", name="Delete file").click()
     await expect(page.get_by_role("heading", name="Fix the roof", level=1)).to_be_visible()

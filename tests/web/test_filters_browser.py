@@ -24,9 +24,7 @@ def saved(server: Server, headers: dict[str, str]) -> list[tuple[str, str]]:
 async def checked(watched: Watched) -> None:
     if not watched.javascript:  # axe-core is a script: the pages with it are the same
         return
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)
-        await watched.accessible()
+    await watched.accessible_in_both_schemes()
 
 
 async def in_sidebar(page: Page) -> list[str]:

@@ -48,13 +48,6 @@ def complete(server: Server, headers: dict[str, str], task_id: str) -> None:
     assert done.status_code == 200, done.text
 
 
-async def in_light_and_dark(watched: Watched) -> None:
-    """axe-core on the page as it is, in both themes."""
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)
-        await watched.accessible()
-
-
 async def undo_line_accessible(watched: Watched, browser: Browser) -> None:
     """axe-core, in both themes, on the page a browser without JavaScript shows with its
     Undo line: the same address opened with JavaScript (axe-core is a script), without the
@@ -66,7 +59,7 @@ async def undo_line_accessible(watched: Watched, browser: Browser) -> None:
     again = Watched(await context.new_page(), watched.origin, watched.axe)
     await again.page.goto(watched.page.url)
     await expect(again.page.get_by_role("button", name="Undo")).to_be_visible()
-    await in_light_and_dark(again)
+    await again.accessible_in_both_schemes()
     await context.close()
 
 
@@ -282,7 +275,7 @@ async def test_quick_add_marks_what_it_reads(
     for mark, kind in zip(await marks.all(), ("date", "list", "tag", "priority"), strict=True):
         await expect(mark).to_have_accessible_description(kind)
     await expect(preview).to_contain_text("Pay rent tomorrow #Home @money p1")
-    await in_light_and_dark(watched)
+    await watched.accessible_in_both_schemes()
     await quick_add.press("Enter")  # Enter still adds
     await expect(quick_add).to_have_value("")
     [task] = tasks_of(server, headers)
@@ -303,7 +296,7 @@ async def test_quick_add_marks_what_it_reads(
     await quick_add.fill("Buy bread #Nowhere")
     await expect(preview).to_contain_text("#Nowhere (characters 10 to 18) is no list of yours")
     await expect(marks).to_have_count(0)
-    await in_light_and_dark(watched)
+    await watched.accessible_in_both_schemes()
     assert len(tasks_of(server, headers)) == 1  # previews write nothing
     assert watched.problems == []
 

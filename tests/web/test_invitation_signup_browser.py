@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
-from tests.web.browsing import Watched, made, open_page, person
+from tests.web.browsing import made, open_page, person
 
 OWNER = "Ada Lovelace"
 LIST = "Garden <b>club</b>"
@@ -44,13 +44,6 @@ def recovery_code(server: Server, headers: dict[str, str]) -> str:
     return str(enabled.json()["recovery_codes"][0])
 
 
-async def both_schemes(watched: Watched) -> None:
-    await watched.accessible()
-    await watched.page.emulate_media(color_scheme="dark")
-    await watched.accessible()
-    await watched.page.emulate_media(color_scheme="light")
-
-
 async def the_invitation(page: Page, link: str) -> None:
     await page.goto(link)
     await expect(page.get_by_role("heading", name="Invitation")).to_be_visible()
@@ -73,7 +66,7 @@ async def test_create_account_or_sign_in_from_an_invitation_ends_in_the_list(
     page = newcomer.page
     await the_invitation(page, link)
     await expect(page.get_by_role("link", name="Sign in")).to_be_visible()
-    await both_schemes(newcomer)
+    await newcomer.accessible_in_both_schemes()
 
     # Create account: the new account is in the list, on its page, nothing more to do.
     await page.get_by_role("link", name="Create account").click()
@@ -97,7 +90,7 @@ async def test_create_account_or_sign_in_from_an_invitation_ends_in_the_list(
     await expect(
         page.get_by_text(f"Sign in to join the list “{LIST}” that {OWNER} shares with you.")
     ).to_be_visible()
-    await both_schemes(member)
+    await member.accessible_in_both_schemes()
     carried = parse_qs(urlparse(page.url).query)["invitation"][0]
     await page.get_by_label("Email").fill(bob_email)
     await page.get_by_label("Password").fill(PASSWORD)

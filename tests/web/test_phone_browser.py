@@ -260,9 +260,7 @@ async def test_on_a_phone_the_tasks_come_before_the_search_and_filter(
         if javascript:
             await search.focus()
             await expect(search).to_be_focused()
-            for scheme in ("dark", "light"):
-                await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-                await watched.accessible()
+            await watched.accessible_in_both_schemes()
         assert watched.problems == []
     finally:
         await page.context.close()

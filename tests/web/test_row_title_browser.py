@@ -34,9 +34,7 @@ async def test_a_title_is_changed_in_its_row(
     await expect(box).to_be_focused()
     await expect(box).to_have_value("Water the plants")
     await expect(box).to_have_accessible_description("Enter saves, Esc cancels.")
-    for scheme in ("dark", "light"):
-        await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
+    await watched.accessible_in_both_schemes()
     await box.fill("Water the tomatoes")
     await box.press("Enter")
     edit = page.get_by_role("button", name="Edit the title of Water the tomatoes")

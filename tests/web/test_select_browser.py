@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.helpers_server import Server
-from tests.web.browsing import Watched, made, open_page, register, sign_in, tasks_of
+from tests.web.browsing import made, open_page, register, sign_in, tasks_of
 
 CHOSEN = ["Alpha", "Bravo", "Delta"]
 
@@ -51,12 +51,6 @@ async def choose(page: Page) -> None:
     await expect(page.get_by_text("3 selected")).to_be_visible()
 
 
-async def in_light_and_dark(watched: Watched) -> None:
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)
-        await watched.accessible()
-
-
 async def test_the_bar_acts_on_all_chosen_in_one_request_and_undoes(
     server: Server, browser: Any, axe_source: str
 ) -> None:
@@ -80,7 +74,7 @@ async def test_the_bar_acts_on_all_chosen_in_one_request_and_undoes(
     # Complete: all three in one request, then open again.
     await choose(page)
     await expect(bar).to_be_visible()
-    await in_light_and_dark(watched)
+    await watched.accessible_in_both_schemes()
     await bar.get_by_role("button", name="Complete").click()
     await expect(said).to_have_text("Completed 3 tasks")
     assert len(posts) == 1
@@ -120,7 +114,7 @@ async def test_the_bar_acts_on_all_chosen_in_one_request_and_undoes(
     # Priority…
     await choose(page)
     await bar.get_by_role("button", name="Priority…").click()
-    await in_light_and_dark(watched)  # the bar with a choice open
+    await watched.accessible_in_both_schemes()  # the bar with a choice open
     await page.get_by_role("combobox", name="Priority").select_option(label="High")
     await page.get_by_role("button", name="Set priority").click()
     await expect(said).to_have_text("Changed the priority of 3 tasks")
@@ -286,6 +280,6 @@ async def test_without_javascript_select_chooses_tasks_for_the_bar(
     await sign_in(checked.page, server, email)
     await checked.page.goto(f"{server.url}/app/?select=1")
     await checked.page.get_by_role("checkbox", name="Select Alpha").check()
-    await in_light_and_dark(checked)
+    await checked.accessible_in_both_schemes()
     assert checked.problems == []
     await checked.page.context.close()

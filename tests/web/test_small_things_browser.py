@@ -27,13 +27,6 @@ def api(server: Server, method: str, path: str, headers: dict[str, str], **rest:
     return answer.json() if answer.content else {}
 
 
-async def both_schemes(watched: Watched) -> None:
-    await watched.accessible()
-    await watched.page.emulate_media(color_scheme="dark")
-    await watched.accessible()
-    await watched.page.emulate_media(color_scheme="light")
-
-
 async def no_seconds(page: Page) -> None:
     shown = await page.locator("main").inner_text()
     assert not SECONDS.search(shown), shown
@@ -106,7 +99,7 @@ async def test_the_small_things(server: Server, browser: Browser, axe_source: st
     activity = page.get_by_role("region", name="Activity")
     await expect(activity).to_contain_text(f"You completed {TASK}")
     await no_seconds(page)
-    await both_schemes(ben)
+    await ben.accessible_in_both_schemes()
     assert ben.problems == []
     await context.close()
 
@@ -124,7 +117,7 @@ async def test_the_small_things(server: Server, browser: Browser, axe_source: st
     await expect(told.locator("time")).to_have_count(1)
     assert re.search(r"\d{4}", await told.locator("time").inner_text())  # a date, its year
     await no_seconds(page)
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await page.get_by_role("button", name="Mark all as read").click()
     await expect(page.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
     await expect(page.get_by_role("button", name="Mark all as read")).to_have_count(0)

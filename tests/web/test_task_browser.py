@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
-from tests.web.browsing import Watched, made, open_page, register, sign_in
+from tests.web.browsing import made, open_page, register, sign_in
 
 STATUSES = "console: Failed to load resource: the server responded with a status of"
 
@@ -29,13 +29,6 @@ def task_of(server: Server, headers: dict[str, str], task_id: str) -> dict[str, 
     assert found.status_code == 200, found.text
     task: dict[str, Any] = found.json()
     return task
-
-
-async def both_schemes(watched: Watched) -> None:
-    """axe-core on the page as it is, in light and in dark."""
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
 
 
 def shared_list(
@@ -99,7 +92,7 @@ async def test_every_field_comments_mentions_and_activity(
     await expect(shown.get_by_role("link", name="site")).to_have_attribute(
         "href", "https://example.org"
     )
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
 
     await (await field(page, "Title")).fill("Pay the rent")
     await (await field(page, "Description")).fill("Before the *5th*")
@@ -149,14 +142,14 @@ async def test_every_field_comments_mentions_and_activity(
         "GET", f"{server.url}/api/tasks", params={"parent_id": task["id"]}, headers=headers
     ).json()
     assert [(t["title"], t["list_id"]) for t in listed] == [("Find the checkbook", home)]
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
 
     comment = page.get_by_role("textbox", name="Comment")
     await comment.click()
     await page.keyboard.type("Thanks @An")
     members = page.get_by_role("listbox")
     await expect(members.get_by_role("option", name="Ana Lima")).to_be_visible()
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await page.keyboard.press("Escape")
     await expect(members).to_be_hidden()
     await page.keyboard.type("a")
@@ -177,7 +170,7 @@ async def test_every_field_comments_mentions_and_activity(
     await expect(done).to_contain_text("You changed the due date to May 3, 2030, 9:30 AM")
     await expect(done).to_contain_text("You changed the assignee to Ana Lima")
     await expect(done).to_contain_text("You commented on Pay the rent")
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
 
     completed = api(
         "PATCH",
@@ -196,7 +189,7 @@ async def test_every_field_comments_mentions_and_activity(
     await expect(page.get_by_role("heading", name="Activity of Home")).to_be_visible()
     await expect(page.get_by_role("main")).to_contain_text("Ana Lima completed Find the checkbook")
     await expect(page.get_by_role("main")).to_contain_text("You created Buy bread")
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     assert watched.problems == []
 
 
@@ -223,7 +216,7 @@ async def test_a_save_over_someone_elses_change_keeps_mine_or_reloads(
     await expect(conflict).to_contain_text("Priority: medium")
     await expect(await field(page, "Title")).to_have_value("Water the plants")
     await expect(await field(page, "Priority")).to_have_value("high")
-    await both_schemes(watched)
+    await watched.accessible_in_both_schemes()
     await page.get_by_role("button", name="Keep mine").click()
     await expect(page.get_by_role("alert")).to_have_count(0)
     kept = api("GET", url, headers=headers).json()
@@ -334,7 +327,7 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
         await expect(page.get_by_role("textbox", name=name)).to_have_count(0)
     await expect(page.get_by_role("link", name="Delete list")).to_have_count(0)
     await expect(page.get_by_role("link", name="Share")).to_be_visible()  # the members, to read
-    await both_schemes(viewer)
+    await viewer.accessible_in_both_schemes()
 
     await page.get_by_role("link", name="Pay rent", exact=True).click()
     heading = page.get_by_role("heading", name="Pay rent", level=1)
@@ -364,7 +357,7 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
     beside = page.get_by_role("region", name="Home")
     await expect(beside.get_by_role("link", name="Buy bread")).to_be_visible()
     await expect(beside.get_by_role("checkbox")).to_have_count(0)
-    await both_schemes(viewer)
+    await viewer.accessible_in_both_schemes()
     # The rule in words of the page's language, and the rule as written.
     await page.context.set_extra_http_headers({"Accept-Language": "de"})
     await page.reload()

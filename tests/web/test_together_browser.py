@@ -46,14 +46,9 @@ def the_list(server: Server, list_id: str, headers: dict[str, str]) -> httpx.Res
 
 
 async def both_schemes(watched: Watched, javascript: bool) -> None:
-    """axe-core in light, then dark (without JavaScript, axe cannot run in the page)."""
-    if not javascript:
-        return
-    page = watched.page
-    await watched.accessible()
-    await page.emulate_media(color_scheme="dark")
-    await watched.accessible()
-    await page.emulate_media(color_scheme="light")
+    """axe-core in dark and light (without JavaScript, axe cannot run in the page)."""
+    if javascript:
+        await watched.accessible_in_both_schemes()
 
 
 async def sign_in_here(page: Page, email: str) -> None:

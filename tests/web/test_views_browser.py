@@ -23,9 +23,7 @@ async def checked(watched: Watched, javascript: bool) -> None:
     the page; the JavaScript runs check the same pages)."""
     if not javascript:
         return
-    for scheme in ("dark", "light"):
-        await watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await watched.accessible()
+    await watched.accessible_in_both_schemes()
 
 
 def call(server: Server, method: str, path: str, headers: dict[str, str], body: Any = None) -> Any:
