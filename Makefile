@@ -61,9 +61,9 @@ migration: $(INSTALLED)
 
 # The suite runs in TEST_WORKERS pytest processes (pytest-xdist), each given whole files as it
 # comes free, with a PostgreSQL database and SQLite files of its own: many tests wait on the
-# servers, clients and clocks they start, so three processes keep two cores busy where two
-# left a third of their time idle. With PYTEST_ARGS (a selection, say) one pytest runs them as
-# given.
+# servers, clients and clocks they start, so four processes keep two cores busy where three
+# left a tenth of them idle (a fresh clone's `.ci/run`: 893 s with four, 944 s with three) and
+# two a third. With PYTEST_ARGS (a selection, say) one pytest runs them as given.
 # Where the time goes: docs/development.md, "How long CI takes", and the CPU of each file that
 # `.ci/run` prints (tests/cpu_by_file.py). A test's server is forked from a process that has
 # imported the service (tests/forking.py). Before that, CPU sampled with top: the pytest
@@ -87,12 +87,12 @@ migration: $(INSTALLED)
 # The tests write bytecode whatever the environment says (PYTHONDONTWRITEBYTECODE= below): with
 # it set, each pytest process compiled every module it imports and rewrote every test module's
 # assertions anew, 15 s of CPU a process on two idle cores.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
 # of its own, `make test-container`, which CI runs beside `make test`.
 CONTAINER_TEST := tests/test_container.py
 test: $(INSTALLED)
-	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 14 to 16 minutes on two quiet cores, more on a busy machine). PostgreSQL is expected on"
+	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 14 to 15 minutes on two quiet cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(CONTAINER_TEST)
