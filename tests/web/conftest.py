@@ -16,7 +16,7 @@ from tests.web.browsing import AXE_DIR, CHROMIUM, CHROMIUM_ARGS, HEADLESS_SHELL,
 
 
 @pytest.fixture(scope="session")
-def _axe_script() -> str:
+def axe_script() -> str:
     """axe-core's script, installed once per machine into tests/web/axe/node_modules."""
     if shutil.which("npm") is None:
         missing("npm is not installed")
@@ -42,14 +42,14 @@ _DATABASE_PARAMETERS = ("web_database_url", "server_database_url")
 
 
 @pytest.fixture
-def axe_source(_axe_script: str, request: pytest.FixtureRequest) -> str:
+def axe_source(axe_script: str, request: pytest.FixtureRequest) -> str:
     """axe-core's script for the test's pages, but "" in the PostgreSQL run of a test that runs
     on both databases: axe-core judges a page's markup and styles, which are the same whichever
     database holds its data, so they are judged in the test's SQLite run (as
     test_every_language_browser.py runs on SQLite only), and `Watched.accessible` passes."""
     called = getattr(request.node, "callspec", None)
     databases = {called.params.get(name) for name in _DATABASE_PARAMETERS} if called else set()
-    return "" if "postgresql" in databases else _axe_script
+    return "" if "postgresql" in databases else axe_script
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

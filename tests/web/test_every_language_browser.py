@@ -218,10 +218,10 @@ def together(server: Server) -> Together:
 
 @pytest.fixture(scope="module")
 async def signed_in(
-    server: Server, session_browser: Browser, axe_source: str, together: Together
+    server: Server, session_browser: Browser, axe_script: str, together: Together
 ) -> AsyncIterator[Watched]:
     """One browser, signed in as Ada, for every language: her setting says which."""
-    watched = await open_page(session_browser, server, axe_source)
+    watched = await open_page(session_browser, server, axe_script)
     await sign_in(watched.page, server, together.email)
     yield watched
     await watched.page.context.close()

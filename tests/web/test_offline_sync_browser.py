@@ -234,6 +234,9 @@ async def test_allowing_reminders_subscribes_the_browser_with_the_servers_key(
     await sign_in(page, server, email)
     assert await page.locator("body").get_attribute("data-vapid-key") == PUBLIC_KEY
     await page.goto(f"{server.url}/app/settings/notifications")
+    # The page's own wait for its worker has ended before reminders are allowed: else it
+    # subscribes the browser as the worker comes, before the click (a loaded machine's order).
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     await context.grant_permissions(["notifications"], origin=server.url)
     async with page.expect_response(lambda r: r.url.endswith("/app/push-subscriptions")) as info:
         await page.get_by_role("button", name="Show reminders on this device").click()
