@@ -92,7 +92,7 @@ TEST_WORKERS ?= 4
 # of its own, `make test-container`, which CI runs beside `make test`.
 CONTAINER_TEST := tests/test_container.py
 test: $(INSTALLED)
-	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 14 to 15 minutes on two quiet cores, more on a busy machine). PostgreSQL is expected on"
+	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 13 minutes on two quiet cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(CONTAINER_TEST)
