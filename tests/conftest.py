@@ -101,8 +101,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_finish() -> None:
     """What is made before the first test (the modules imported, the items collected) lives
     for the whole process: kept out of the garbage collector's passes (`gc.freeze`), and the
-    passes made less often. Every young collection walked those objects again, and an
-    in-process test file cost a sixth more CPU for it."""
+    passes made less often. Each full pass walked those objects again, and an in-process test
+    file cost a tenth to a sixth more CPU for it."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)
