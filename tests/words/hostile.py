@@ -68,6 +68,14 @@ CORPUS = [
     _fill("@a "),
     _fill("p1 "),
     _fill("tomorrow at 5pm "),
+    # The rules that read on past a time or a day: minutes to and past, approximation, an
+    # ordinal day of a month, a holiday, a number with a dot or a dash after a day word.
+    _fill("15 to 15 past "),
+    _fill("about at about 3 p m "),
+    _fill("the third tuesday of "),
+    _fill("christmas eve "),
+    _fill("on 10-10 "),
+    _fill("2 upcoming 7 days hence "),
     _fill(_EVERY_WORD + " "),
     _fill("\u00a0\u2003 "),
     "x " + "9" * (LONGEST - 2),

@@ -41,7 +41,7 @@ _TOKEN = re.compile(
 )
 _YEAR_FIRST = re.compile(r"^(\d{4})([-/])(\d{1,2}|[^\W\d]+)\2(\d{1,2})$")
 _MONTH_NAMED = re.compile(r"^(\d{1,2})/([^\W\d]+)/(\d{4})$")
-_NUMERIC = re.compile(r"^(\d{1,2})([/.])(\d{1,2})(?:\2(\d{4}|\d{2}))?\.?$")
+_NUMERIC = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{4}|\d{2}))?\.?$")
 # A time of day in one word: 5pm, 5:30pm, 17:15, 9h, 8h10, 8h10m, 9u (Dutch); 17.30 is a time
 # only before am/pm or an o'clock word (`17.30 Uhr`): alone, it may be a version or a price.
 _TIME = re.compile(
@@ -56,6 +56,8 @@ _MILITARY = re.compile(r"^\d{3,4}$")
 # A date with its year and a time glued on by a dot: 05/31/2024.14:15.
 _DATE_TIME = re.compile(r"^(\d{1,2}/\d{1,2}/\d{4})\.([01]?\d|2[0-3]):([0-5]\d)$")
 _AMPM = re.compile(r"^(am|pm|a\.m\.|p\.m\.)$")
+# am/pm written as two words: `3:30 p m`, `3 p. m.`.
+_AMPM_SPLIT = re.compile(r"^([ap])\.?$")
 _PRIORITY = re.compile(r"^[pP]([1-4])$")
 _TRAILING = ".!?;:)"
 _AFTER_COMPLETION = frozenset({"every", "ev"})
@@ -134,8 +136,15 @@ class Grammar:
         self.table = lexicon.phrases(lang)
         self.longest = lexicon.longest(lang)
         self.first_words = lexicon.first_words(lang)
+        self.opening_words = lexicon.opening_words(lang)
         self.dot_ends: set[int] = set()  # token indexes read with their trailing dot
         self.found: dict[int, list[tuple[frozenset[str], int, bool]]] = {}
+        self.symbols_at: dict[int, frozenset[str]] = {}
+        # Each token's text and number, read once: the rules ask each place many times.
+        self.texts = tuple(token.dotted if token.kind == "word" else None for token in tokens)
+        self.values = tuple(
+            int(text) if text and _NUMBER.match(text) else None for text in self.texts
+        )
         # The places a phrase of the lexicon can start at: the rules ask every place for
         # words many times, and most places (numbers, other words) start none.
         self.starts = {
@@ -147,9 +156,20 @@ class Grammar:
 
     # -- words --------------------------------------------------------------------------
 
+    def opens(self, i: int) -> bool:
+        """Whether a phrase of the lexicon can open at token `i`."""
+        token = self.tokens[i]
+        return token.bare in self.opening_words or token.dotted in self.opening_words
+
     def word(self, i: int, symbol: str | Callable[[str], bool]) -> tuple[str, int] | None:
         """The longest phrase at `i` with `symbol` (or a symbol `symbol` accepts)."""
         if i not in self.starts:
+            return None
+        # Most questions find nothing: the symbols of every phrase at `i` answer them at once.
+        known = self.symbols_at.get(i)
+        if known is None:
+            known = self.symbols_at[i] = frozenset().union(*(p[0] for p in self.phrases_at(i)))
+        if not (symbol in known if isinstance(symbol, str) else any(map(symbol, known))):
             return None
         for symbols, end, dotted in self.phrases_at(i):
             for found in symbols:
@@ -186,26 +206,22 @@ class Grammar:
         return found
 
     def text(self, i: int) -> str | None:
-        if i < len(self.tokens) and self.tokens[i].kind == "word":
-            return self.tokens[i].dotted
-        return None
+        return self.texts[i] if i < len(self.texts) else None
 
     def number(self, i: int, low: int = 1, high: int = 9999) -> tuple[int, int] | None:
-        text = self.text(i)
-        if text and _NUMBER.match(text.rstrip(".")) and not text.endswith("."):
-            value = int(text)
-            if low <= value <= high:
-                return value, i + 1
+        value = self.values[i] if i < len(self.values) else None
+        if value is not None and low <= value <= high:
+            return value, i + 1
         return None
 
-    def ordinal(self, i: int) -> tuple[int, int] | None:
-        """`15th`, `15.`, `15e`, `3rd`, or the words for first..fourth."""
+    def ordinal(self, i: int, *, words: bool = True) -> tuple[int, int] | None:
+        """`15th`, `15.`, `15e`, `3rd`, or (`words`) the words for first, second...."""
         text = self.text(i)
         if text and (match := _ORDINAL.match(text)) and 1 <= int(match[1]) <= 31:
             if text.endswith("."):
                 self.dot_ends.add(i)
             return int(match[1]), i + 1
-        if found := self.word(i, lambda s: s.startswith("ORD")):
+        if words and (found := self.word(i, lambda s: s.startswith("ORD"))):
             return int(found[0][3:]), found[1]
         return None
 
@@ -230,8 +246,56 @@ class Grammar:
 
     # -- times --------------------------------------------------------------------------
 
+    def ampm(self, i: int) -> tuple[bool, int] | None:
+        """`am`, `pm`, `a.m.`, `p.m.`, or the same in two words (`p m`, `p. m.`): whether it
+        is p.m., and the next token."""
+        text = self.text(i)
+        if not text:
+            return None
+        if _AMPM.match(text):
+            if text.endswith("."):  # "p.m.": its last dot is the word's
+                self.dot_ends.add(i)
+            return text.startswith("p"), i + 1
+        second = self.text(i + 1)
+        if (first := _AMPM_SPLIT.match(text)) and second and second.rstrip(".") == "m":
+            if second.endswith("."):
+                self.dot_ends.add(i + 1)
+            return first[1] == "p", i + 2
+        return None
+
     def clock(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
-        """A time of day; `bare` accepts a plain hour (after `at`, or after a day)."""
+        """A time of day; `bare` accepts a plain hour and an hour with a dot (after `at`, or
+        after a day). Minutes before or after an hour move it: `20 past 3`, `15 to noon`,
+        `mezzogiorno meno un quarto`, `alle 3 e 20`."""
+        if (count := self.minutes(i)) and (
+            way := self.word(count[1], "TO") or self.word(count[1], "PAST")
+        ):
+            # `10 to 3pm` is a range too: minutes to an hour are said as minutes (`a quarter
+            # to`, `15 minutes to`) or before a named hour (`15 to noon`).
+            named = self.word(way[1], "NOON") or self.word(way[1], "MIDNIGHT")
+            hour = self.plain_clock(way[1], bare=True)
+            if hour and (way[0] == "PAST" or count[2] or named):
+                return _moved(hour[0], count[0] * (-1 if way[0] == "TO" else 1)), hour[1]
+        found = self.plain_clock(i, bare=bare)
+        way = found and (self.word(found[1], "MINUS") or self.word(found[1], "PLUS"))
+        if found and way and (count := self.minutes(way[1])):
+            return _moved(found[0], count[0] * (-1 if way[0] == "MINUS" else 1)), count[1]
+        return found
+
+    def minutes(self, i: int) -> tuple[int, int, bool] | None:
+        """A count of minutes (`20`, `15 minutes`, `a quarter`, `half`), where it ends, and
+        whether it was said as minutes."""
+        if found := self.word(i, "QUARTER"):
+            return 15, found[1], True
+        if found := self.word(i, "HALF"):
+            return 30, found[1], True
+        if count := self.number(i, 1, 59):
+            if said := self.word(count[1], "MINUTES"):
+                return count[0], said[1], True
+            return count[0], count[1], False
+        return None
+
+    def plain_clock(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
         text = self.text(i)
         if text and (match := _TIME.match(text)):
             if match[1]:
@@ -242,15 +306,12 @@ class Grammar:
             else:
                 hour = int(match[4] or match[6] or match[8])
                 minute = int(match[5] or match[7] or match[9] or 0)
-                after = self.text(i + 1)
-                if after and _AMPM.match(after) and 1 <= hour <= 12:  # "9:00 AM", "8h10 PM"
-                    hour = hour % 12 + (12 if after.startswith("p") else 0)
-                    i += 1
-                    if after.endswith("."):  # "p.m.": its last dot is the word's
-                        self.dot_ends.add(i)
+                if 1 <= hour <= 12 and (half := self.ampm(i + 1)):  # "9:00 AM", "8h10 PM"
+                    hour = hour % 12 + (12 if half[0] else 0)
+                    i = half[1] - 1
                 elif oclock := self.word(i + 1, "OCLOCK"):  # "17.30 Uhr"
                     i = oclock[1] - 1
-                elif match[8]:  # "17.30" alone: not a time
+                elif match[8] and not bare:  # "17.30" alone: not a time
                     return None
             if hour < 24 and minute < 60:
                 return time(hour, minute), i + 1
@@ -259,26 +320,44 @@ class Grammar:
             return NOON, found[1]
         if found := self.word(i, "MIDNIGHT"):
             return time(0, 0), found[1]
+        if text and _MILITARY.match(text) and (half := self.ampm(i + 1)):  # "330 p.m."
+            hour, minute = int(text[:-2]), int(text[-2:])
+            if 1 <= hour <= 12 and minute < 60:
+                return time(hour % 12 + (12 if half[0] else 0), minute), half[1]
+            return None
         if number := self.number(i, 0, 24):
-            after = self.text(number[1])
-            if after and _AMPM.match(after) and 1 <= number[0] <= 12:
-                pm = after.startswith("p")
-                if after.endswith("."):
-                    self.dot_ends.add(number[1])
-                return time(number[0] % 12 + (12 if pm else 0)), number[1] + 1
+            if 1 <= number[0] <= 12 and (half := self.ampm(number[1])):
+                return time(number[0] % 12 + (12 if half[0] else 0)), half[1]
             if oclock := self.word(number[1], "OCLOCK"):
-                return (time(number[0]), oclock[1]) if number[0] < 24 else None
+                if number[0] >= 24:
+                    return None
+                if 1 <= number[0] <= 12 and (half := self.ampm(oclock[1])):  # "3 oclock pm"
+                    return time(number[0] % 12 + (12 if half[0] else 0)), half[1]
+                if minute_ := self.number(oclock[1], 0, 59):  # "15 uhr 20"
+                    return time(number[0], minute_[0]), minute_[1]
+                return time(number[0]), oclock[1]
             if bare and number[0] < 24:
                 return time(number[0]), number[1]
         return None
 
     def at_time(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
+        """A time, after `at` or not, and a word of approximation before or after it (`zirka
+        15 Uhr`, `um ca. 15h`, `15 Uhr in etwa`), which leaves with it."""
+        found = self.plain_at_time(i, bare=bare)
+        if not found and (about := self.word(i, "ABOUT")):
+            found = self.plain_at_time(about[1])
+        if found and (after := self.word(found[1], "ABOUT_AFTER")):
+            return found[0], after[1]
+        return found
+
+    def plain_at_time(self, i: int, *, bare: bool = False) -> tuple[time, int] | None:
         if at := self.word(i, "AT"):
-            if found := self.clock(at[1], bare=True):
+            j = self.optional(at[1], "ABOUT")
+            if found := self.clock(j, bare=True):
                 return found
-            text = self.text(at[1]) or ""
+            text = self.text(j) or ""
             if _MILITARY.match(text) and int(text[:-2]) < 24 and int(text[-2:]) < 60:
-                return time(int(text[:-2]), int(text[-2:])), at[1] + 1  # "at 1030"
+                return time(int(text[:-2]), int(text[-2:])), j + 1  # "at 1030"
         return self.clock(i, bare=bare)
 
     # -- days ---------------------------------------------------------------------------
@@ -320,10 +399,12 @@ class Grammar:
     def comma(self, i: int) -> int:
         return i + 1 if self.text(i) == "," else i
 
-    def part(self, i: int) -> tuple[time, int] | None:
-        """A part of the day: `morning` 09:00, `afternoon` 15:00, `evening` 19:00."""
-        if found := self.word(i, lambda s: s in PARTS):
-            return PARTS[found[0]], found[1]
+    def part(self, i: int, *, alone: bool = False) -> tuple[time, int] | None:
+        """A part of the day: `morning` 09:00, `afternoon` 15:00, `evening` 19:00; `alone`:
+        only as said with its preposition (`in the afternoon`, `am Abend`, `in serata`),
+        which is read without a day too (`evening` alone may be a noun: `Evening class`)."""
+        if found := self.word(i, lambda s: s.startswith("~") or (not alone and s in PARTS)):
+            return PARTS[found[0].lstrip("~")], found[1]
         return None
 
     def month_day(self, i: int) -> tuple[date, int] | None:
@@ -351,10 +432,14 @@ class Grammar:
                     return found, end
         return None
 
-    def numeric(self, i: int, written: str | None = None) -> tuple[date, int] | None:
+    def numeric(
+        self, i: int, written: str | None = None, *, named: bool = False
+    ) -> tuple[date, int] | None:
         """`2026-12-24`, `2012/8/10`, `2012/Aug/10`, `8/Oct/2012`, `24/12[/2026]` (English:
-        `12/24` when that is a date), `24.12.2026` and, in a language that writes dates with
-        dots, `24.12.` (`1.2` alone is a number). `written`: the date part of the word."""
+        `12/24` when that is a date), `24.12.2026`, `5-5-2013` and, in a language that writes
+        dates with dots, `24.12.` (`1.2` alone is a number). `named`: after a word that names
+        a day (`am 10.10`, `el 17-2`), a date with a dot (but in English) or a dash needs no
+        year. `written`: the date part of the word."""
         text = written or self.text(i)
         if not text:
             return None
@@ -368,16 +453,20 @@ class Grammar:
                 return found, i + 1
             return None
         if match := _NUMERIC.match(text):
-            dotted = match[2] == "."
-            # With dots, a date has its year (`1.2.2026`) or, but in English, a last dot (`1.2.`).
-            if dotted and not (match[4] or (text.endswith(".") and self.lang != "en")):
+            # With dots, a date has its year (`1.2.2026`) or, but in English, a last dot (`1.2.`)
+            # or a word naming a day before it; with dashes, its year or that word.
+            if match[2] == "." and not (
+                match[4] or ((text.endswith(".") or named) and self.lang != "en")
+            ):
+                return None
+            if match[2] == "-" and not (match[4] or named):
                 return None
             first, second = int(match[1]), int(match[3])
             year = int(match[4]) if match[4] else None
             if year is not None and len(match[4]) == 2:  # "24/12/26"
                 year += 2000
             orders = [(second, first)]  # day first
-            if self.lang == "en" and "/" in text:
+            if self.lang == "en" and match[2] != ".":
                 orders.insert(0, (first, second))
             for month, day in orders:
                 if 1 <= month <= 12 and (found := self.next_date(month, day, year)):
@@ -420,8 +509,15 @@ class Grammar:
         ):  # "05/31/2024.14:15"
             return numeric[0], time(int(glued[2]), int(glued[3])), numeric[1]
         j = self.optional(i, "ON")
+        # "am 10.10", "el 17-2" (a date read without the word is read where it starts)
+        if j != i and not self.numeric(j) and (numeric := self.numeric(j, named=True)):
+            return numeric[0], None, numeric[1]
         if month_day := self.month_day(j):
             return month_day[0], None, month_day[1]
+        if holiday := self.holiday(i, j):
+            return holiday[0], None, holiday[1]
+        if nth := self.nth_of_month(j):  # "the third Tuesday of September", "last day of Oct"
+            return nth[0], None, nth[1]
         if (year := self.number(i, 1900, 2100)) and (month := self.month(year[1])):
             day_ = self.ordinal(month[1]) or self.number(month[1], 1, 31)  # "2018 March 18"
             if day_ and (found_ := self.next_date(month[0], day_[0], year[0])):
@@ -456,7 +552,13 @@ class Grammar:
         if j != i and (weekend := self.word(j, "WEEKEND")):  # "le week-end prochain"
             after = self.word(weekend[1], "NEXT")
             return self.weekend(later=bool(after)), None, (after or weekend)[1]
+        if (after_next := self.word(j, "AFTER_NEXT")) and (weekday := self.weekday(after_next[1])):
+            return self.after_next(weekday[0]), None, weekday[1]  # "übernächsten Freitag"
         if weekday := self.weekday(j):
+            if after_next := self.word(weekday[1], "AFTER_NEXT"):  # "friday after next"
+                return self.after_next(weekday[0]), None, after_next[1]
+            if weeks := self.weeks_later(weekday[1]):  # "mittwoch in 2 wochen"
+                return self.next_weekday(weekday[0]) + timedelta(weeks=weeks[0]), None, weeks[1]
             if following := self.word(weekday[1], "NEXT"):
                 return self.next_weekday(weekday[0], today_included=False), None, following[1]
             return self.next_weekday(weekday[0]), None, weekday[1]
@@ -464,12 +566,93 @@ class Grammar:
             return self.next_period(unit[0]), None, after[1]
         if (word := self.word(i, "IN")) and (counted := self.counted(word[1])):
             return counted
+        if (counted := self.counted(i)) and (hence := self.word(counted[2], "HENCE")):
+            return counted[0], counted[1], hence[1]  # "7 days hence"
+        if upcoming := self.upcoming(j):  # "2 upcoming days", "les 2 prochaines semaines"
+            return upcoming[0], None, upcoming[1]
         if j != i or self.lang not in ("en", "de", "nl"):  # "on the 15th", "le 15", "el 15"
             day = self.ordinal(j) or (self.number(j, 1, 31) if j != i else None)
             if day:
                 return self.next_day_of_month(day[0]), None, day[1]
-        elif (day := self.ordinal(j)) and not (self.text(j) or ".").endswith("."):
-            return self.next_day_of_month(day[0]), None, day[1]
+        elif (day := self.ordinal(j, words=False)) and not (self.text(j) or ".").endswith("."):
+            return self.next_day_of_month(day[0]), None, day[1]  # "23rd"; "first" is a word
+        return None
+
+    def holiday(self, i: int, j: int) -> tuple[date, int] | None:
+        """A holiday named (`Christmas Eve`, `Silvester`, `la Toussaint`) [year]: its next
+        day. A name is a date after a word that ties it (`on`, `bis`, `pour`) or at the end of
+        the phrase (`Call mom on Christmas Eve`, `Call mom Christmas Eve`); before other words
+        it is part of the title (`Buy Christmas presents`)."""
+        is_holiday = lambda s: s.startswith("FIXED")  # noqa: E731
+        found = self.word(i, is_holiday) or self.word(j, is_holiday)  # "dia de Natal"
+        if not found:
+            return None
+        month, day = (int(part) for part in found[0][5:].split("-"))
+        year, end = self.year(found[1])
+        tied = j != i or (i > 0 and self.word(i - 1, "JOIN") == ("JOIN", i))
+        last = end >= len(self.tokens) or self.tokens[end].kind != "word"
+        if not (tied or last or self.text(end) == "," or self.at_time(end, bare=False)):
+            return None
+        if when := self.next_date(month, day, year):
+            return when, end
+        return None
+
+    def nth_of_month(self, i: int) -> tuple[date, int] | None:
+        """`third tuesday of september [2014]`, `letzter Montag im März`, `last day of
+        october`, `il terzo giorno di ottobre`: that day of the month named (the next such
+        month without a year)."""
+        if last := self.word(i, "LAST"):
+            nth, k = -1, last[1]
+        elif ordinal := self.ordinal(i):
+            nth, k = ordinal
+        else:
+            return None
+        weekday = self.weekday(k)
+        unit = None if weekday else self.unit(k)
+        if not (weekday or (unit and unit[0] == "d")):
+            return None
+        of = self.word((weekday or unit or (None, k))[1], "IN_MONTH")
+        if not (of and (month := self.month(of[1]))):
+            return None
+        year, end = self.year(month[1])
+        for candidate in (year,) if year else (self.today.year, self.today.year + 1):
+            last_day = monthrange(candidate, month[0])[1]
+            if weekday:
+                first = (weekday[0] - date(candidate, month[0], 1).weekday()) % 7 + 1
+                final = last_day - (date(candidate, month[0], last_day).weekday() - weekday[0]) % 7
+                day = final if nth == -1 else first + 7 * (nth - 1)
+            else:
+                day = last_day if nth == -1 else nth
+            if day > last_day:
+                return None
+            found = date(candidate, month[0], day)
+            if year or found >= self.today:
+                return found, end
+        return None
+
+    def after_next(self, weekday: int) -> date:
+        """The weekday a week after `next <weekday>`."""
+        return self.next_weekday(weekday, today_included=False) + timedelta(days=7)
+
+    def weeks_later(self, i: int) -> tuple[int, int] | None:
+        """`in 2 weeks` after a weekday: the weeks, and where the words end."""
+        word = self.word(i, "IN")
+        count = self.number(word[1], 1, 99) if word else None
+        if count and (unit := self.unit(count[1])) and unit[0] == "w":
+            return count[0], unit[1]
+        return None
+
+    def upcoming(self, i: int) -> tuple[date, int] | None:
+        """`2 upcoming days`, `upcoming 2 days`, `les 2 prochaines semaines`, `die nächsten 2
+        Tage`: that many days (weeks...) from today."""
+        if (count := self.number(i, 1, 999)) and (word := self.word(count[1], "UPCOMING")):
+            j = word[1]
+        elif (word := self.word(i, "UPCOMING")) and (count := self.number(word[1], 1, 999)):
+            j = count[1]
+        else:
+            return None
+        if unit := self.unit(j):
+            return self.later(unit[0], count[0]), unit[1]
         return None
 
     def counted(self, i: int) -> tuple[date, time | None, int] | None:
@@ -541,11 +724,18 @@ class Grammar:
         if (hour := self.number(i, 1, 12)) and (part := self.part(hour[1])):
             return self.today, _afternoon(time(hour[0]), part[0]), part[1]  # 6 in the evening
         if clock := self.at_time(i):
-            if found := self.day(clock[1]):
+            # "13:30 di sabato 21 settembre": a time before its day, tied by "of" or not
+            if found := self.day(clock[1]) or self.day(self.optional(clock[1], "OF")):
                 return found[0], _afternoon(clock[0], found[1]), found[2]
             if part := self.part(clock[1]):
                 return self.today, _afternoon(clock[0], part[0]), part[1]
             return self.today, clock[0], clock[1]
+        if part := self.part(i, alone=True):  # "in the afternoon", "nella mattinata di lunedì"
+            if found := self.day(self.optional(part[1], "OF")):
+                return found[0], part[0], found[2]
+            if clock := self.at_time(part[1]):  # "morgens um 8"
+                return self.today, _afternoon(clock[0], part[0]), clock[1]
+            return self.today, part[0], part[1]
         return None
 
     # -- recurrence ---------------------------------------------------------------------
@@ -678,6 +868,12 @@ class Grammar:
             else:
                 break
         return parts, clock, start, until, end
+
+
+def _moved(clock: time, minutes: int) -> time:
+    """`clock` moved by some minutes, around the day (`5 to midnight` is 23:55)."""
+    total = (clock.hour * 60 + clock.minute + minutes) % (24 * 60)
+    return time(total // 60, total % 60)
 
 
 def _afternoon(clock: time, part: time | None) -> time:

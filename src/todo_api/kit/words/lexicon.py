@@ -2,7 +2,9 @@
 
 Each language maps a phrase (one or more words, case-folded) to a symbol the grammar reads:
 `TODAY`, `WD0`..`WD6` (Monday..Sunday), `MON1`..`MON12`, `UNITd|w|m|y`, `EVERY`, `HOURS`,
-`WEEKEND`, `JOIN` (a word that only ties a date to the rest: `by`, `am`, `pour`), ... The
+`WEEKEND`, `JOIN` (a word that only ties a date to the rest: `by`, `am`, `pour`), `~EVENING`
+(a part of the day with its preposition, read alone: `in the evening`), `FIXED12-24` (a
+holiday on that month and day), `ABOUT` (a word of approximation before a time), ... The
 grammar itself knows no language: "lundi prochain" and "next monday" are the same symbols in
 another order, and it accepts both orders. A word written without its accents is the same word
 ("miercoles", "naechste" are not, "lunedi" and "proxima" are). The filter language's words
@@ -51,6 +53,22 @@ _MONTHS = {
     "nl": "jan januari|feb februari|mrt maart|apr april|mei|jun juni|jul juli|aug augustus|"
     "sep sept september|okt oktober|nov november|dec december",
 }
+
+# Ordinals in words from 1 to 31, where a language writes a date with them (`fünfter
+# Dezember`, `vijfde december`); German's take their endings (`vierte`, `vierten`, `vierter`).
+_ORDINALS = {
+    "de": "erst|zweit|dritt|viert|fünft|sechst|siebt siebent|acht|neunt|zehnt|elft|zwölft|"
+    "dreizehnt|vierzehnt|fünfzehnt|sechzehnt|siebzehnt|achtzehnt|neunzehnt|zwanzigst|"
+    "einundzwanzigst|zweiundzwanzigst|dreiundzwanzigst|vierundzwanzigst|fünfundzwanzigst|"
+    "sechsundzwanzigst|siebenundzwanzigst|achtundzwanzigst|neunundzwanzigst|"
+    "dreißigst dreissigst|einunddreißigst einunddreissigst",
+    "nl": "eerste|tweede|derde|vierde|vijfde|zesde|zevende|achtste|negende|tiende|elfde|"
+    "twaalfde|dertiende|veertiende|vijftiende|zestiende|zeventiende|achttiende|negentiende|"
+    "twintigste|eenentwintigste|tweeëntwintigste|drieëntwintigste|vierentwintigste|"
+    "vijfentwintigste|zesentwintigste|zevenentwintigste|achtentwintigste|"
+    "negenentwintigste|dertigste|eenendertigste",
+}
+_ORDINAL_ENDINGS = {"de": ("e", "er", "en", "es", "em")}
 
 # symbol: phrases, "|" between phrases. UNIT words are singular and plural.
 _WORDS: dict[str, dict[str, str]] = {
@@ -127,6 +145,27 @@ _WORDS: dict[str, dict[str, str]] = {
         "ORD31": "thirty-first|thirty first",
         # A month after `in` and a number only ("in 1 mon"): alone, `mon` is Monday.
         "COUNTEDm": "mon|mo|mos|mth|mths",
+        # A part of the day with its preposition, read alone too (`in the afternoon`).
+        "~MORNING": "in the morning",
+        "~AFTERNOON": "in the afternoon",
+        "~EVENING": "in the evening|at night",
+        "IN_MONTH": "of|in",
+        "HENCE": "hence|from now|from today",
+        "UPCOMING": "upcoming|coming",
+        "AFTER_NEXT": "after next",
+        "TO": "to|till",
+        "PAST": "past",
+        "QUARTER": "quarter|a quarter",
+        "HALF": "half",
+        "ABOUT": "about|around|approximately|approx.|circa|ca.|roughly|at about|at around",
+        "ABOUT_AFTER": "approximately|or so|ish",
+        "FIXED12-24": "christmas eve",
+        "FIXED12-25": "christmas|christmas day|xmas",
+        "FIXED12-31": "new year's eve|new years eve",
+        "FIXED1-1": "new year's day|new years day|new year's|new year",
+        "FIXED2-14": "valentine's day|valentines day|valentine day|valentine's",
+        "FIXED11-1": "all saints' day|all saints day|all saints",
+        "FIXED5-1": "labour day|may day",
     },
     "de": {
         "YESTERDAY": "gestern",
@@ -135,7 +174,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "HOURS": "stunde|stunden",
         "MINUTES": "minute|minuten",
         "ONE": "einer|einem|eine|ein",
-        "JOIN": "am|um|bis",
+        "JOIN": "am|um|bis|der",
         "TODAY": "heute",
         "TONIGHT": "heute abend|heute nacht",
         "MORNING": "morgen|morgens|früh|vormittag|am morgen|am vormittag",
@@ -171,6 +210,25 @@ _WORDS: dict[str, dict[str, str]] = {
         "ORD2": "zweiten",
         "ORD3": "dritten",
         "ORD4": "vierten",
+        "~MORNING": "am morgen|am vormittag|morgens|vormittags",
+        "~AFTERNOON": "am nachmittag|nachmittags",
+        "~EVENING": "am abend|abends|in der nacht|nachts",
+        "IN_MONTH": "im|in|des|von",
+        "HENCE": "ab heute|ab jetzt|von heute an",
+        "UPCOMING": "nächsten|kommenden|die nächsten|die kommenden",
+        "AFTER_NEXT": "übernächsten|übernächster|übernächste|übernächstes|uebernaechsten",
+        "TO": "vor",
+        "PAST": "nach",
+        "QUARTER": "viertel",
+        "ABOUT": "zirka|circa|ca.|ca|etwa|ungefähr|gegen|so gegen|so",
+        "ABOUT_AFTER": "in etwa|etwa|ungefähr|circa|zirka",
+        "FIXED12-24": "heiligabend|heiliger abend|heiligen abend",
+        "FIXED12-25": "weihnachten|weihnachtstag|erster weihnachtstag|ersten weihnachtstag",
+        "FIXED12-31": "silvester",
+        "FIXED1-1": "neujahr|neujahrstag",
+        "FIXED2-14": "valentinstag",
+        "FIXED11-1": "allerheiligen",
+        "FIXED5-1": "tag der arbeit|maifeiertag",
     },
     "fr": {
         "YESTERDAY": "hier",
@@ -179,7 +237,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "HOURS": "heure|heures",
         "MINUTES": "minute|minutes",
         "ONE": "une|un",
-        "JOIN": "le|à|pour",
+        "JOIN": "le|à|pour|les",
         "TODAY": "aujourd'hui|auj",
         "TONIGHT": "ce soir",
         "MORNING": "matin|matins|du matin|le matin",
@@ -214,6 +272,25 @@ _WORDS: dict[str, dict[str, str]] = {
         "ORD2": "deuxième",
         "ORD3": "troisième",
         "ORD4": "quatrième",
+        "~MORNING": "dans la matinée|en matinée|le matin",
+        "~AFTERNOON": "dans l'après-midi|en après-midi|l'après-midi",
+        "~EVENING": "dans la soirée|en soirée|le soir|dans la nuit",
+        "IN_MONTH": "de|d'|du|en",
+        "HENCE": "à partir d'aujourd'hui|d'ici",
+        "UPCOMING": "prochains|prochaines",
+        "MINUS": "moins",
+        "PLUS": "et",
+        "QUARTER": "quart|le quart",
+        "HALF": "demie|demi",
+        "ABOUT": "vers|environ|aux alentours de|autour de|à peu près à",
+        "ABOUT_AFTER": "environ",
+        "FIXED12-24": "veille de noël|réveillon de noël|la veille de noël",
+        "FIXED12-25": "noël|jour de noël|le jour de noël",
+        "FIXED12-31": "saint-sylvestre|la saint-sylvestre|réveillon du nouvel an",
+        "FIXED1-1": "jour de l'an|le jour de l'an|nouvel an|le nouvel an",
+        "FIXED2-14": "saint-valentin|la saint-valentin",
+        "FIXED11-1": "toussaint|la toussaint",
+        "FIXED5-1": "fête du travail|la fête du travail",
     },
     "es": {
         "YESTERDAY": "ayer",
@@ -238,11 +315,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "UNITm": "mes|meses",
         "UNITy": "año|años",
         "ON": "el|el día",
-        "OF": "de",
+        "OF": "de|del",
         "EOM": "fin de mes|final de mes|fin del mes",
         "NOON": "mediodía",
         "MIDNIGHT": "medianoche",
-        "AT": "a las|a la",
         "EVERY": "cada|todos los|todas las",
         "OTHER": "por medio",
         "DAILY": "diario|diariamente",
@@ -258,6 +334,28 @@ _WORDS: dict[str, dict[str, str]] = {
         "ORD2": "segundo|segunda",
         "ORD3": "tercer|tercero|tercera",
         "ORD4": "cuarto|cuarta",
+        "~MORNING": "por la mañana|en la mañana",
+        "~AFTERNOON": "por la tarde|en la tarde",
+        "~EVENING": "por la noche|en la noche",
+        "IN_MONTH": "de|del|en",
+        "HENCE": "a partir de hoy|desde hoy",
+        "UPCOMING": "próximos|próximas|los próximos|las próximas",
+        "TO": "para",
+        "MINUS": "menos",
+        "PLUS": "y",
+        "QUARTER": "cuarto|un cuarto",
+        "HALF": "media",
+        "ABOUT": "sobre|hacia|alrededor de|aproximadamente|cerca de|a eso de",
+        # A word of approximation with its article, where "a las" would stand.
+        "AT": "a las|a la|sobre las|hacia las|alrededor de las|cerca de las|a eso de las",
+        "ABOUT_AFTER": "aproximadamente|más o menos",
+        "FIXED12-24": "nochebuena|la nochebuena",
+        "FIXED12-25": "navidad|la navidad|día de navidad",
+        "FIXED12-31": "nochevieja|la nochevieja",
+        "FIXED1-1": "año nuevo|día de año nuevo",
+        "FIXED2-14": "san valentín|día de san valentín",
+        "FIXED11-1": "todos los santos|día de todos los santos",
+        "FIXED5-1": "día del trabajo|día del trabajador",
     },
     "it": {
         "YESTERDAY": "ieri",
@@ -287,7 +385,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "EOM": "fine mese|fine del mese",
         "NOON": "mezzogiorno|a mezzogiorno",
         "MIDNIGHT": "mezzanotte|a mezzanotte",
-        "AT": "alle|all'|alle ore|ore",
+        "AT": "alle|all'|alle ore|ore|verso le|circa alle|intorno alle|attorno alle|sulle",
+        "OF": "di|del|della",
         "EVERY": "ogni|tutti i|tutte le",
         "OTHER": "altro",
         "DAILY": "quotidianamente|giornalmente",
@@ -295,7 +394,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "MONTHLY": "mensilmente",
         "YEARLY": "annualmente",
         "WORKDAY": "giorno feriale|giorni feriali|giorno lavorativo|giorni lavorativi",
-        "LAST": "ultimo|ultima",
+        "LAST": "ultimo|ultima|l'ultimo|l'ultima",
         "STARTING": "dal|da|a partire dal|a partire da",
         "UNTIL": "fino al|fino a|fino",
         "AND": "e|,",
@@ -303,6 +402,26 @@ _WORDS: dict[str, dict[str, str]] = {
         "ORD2": "secondo|seconda",
         "ORD3": "terzo|terza",
         "ORD4": "quarto|quarta",
+        "~MORNING": "in mattinata|nella mattinata|di mattina|la mattina|al mattino|nella mattina",
+        "~AFTERNOON": "nel pomeriggio|di pomeriggio|il pomeriggio|in pomeriggio",
+        "~EVENING": "in serata|nella serata|di sera|la sera|alla sera|in nottata|nella notte",
+        "IN_MONTH": "di|del|della|in",
+        "HENCE": "da oggi|a partire da oggi",
+        "UPCOMING": "prossimi|prossime|i prossimi|le prossime",
+        "TO": "a",
+        "MINUS": "meno",
+        "PLUS": "e",
+        "QUARTER": "quarto|un quarto",
+        "HALF": "mezza|mezzo",
+        "ABOUT": "verso|circa",
+        "ABOUT_AFTER": "circa",
+        "FIXED12-24": "vigilia di natale|la vigilia di natale",
+        "FIXED12-25": "natale|giorno di natale|il giorno di natale",
+        "FIXED12-31": "vigilia di capodanno|san silvestro",
+        "FIXED1-1": "capodanno|primo dell'anno",
+        "FIXED2-14": "san valentino|festa degli innamorati",
+        "FIXED11-1": "ognissanti|tutti i santi|festa dei santi",
+        "FIXED5-1": "festa del lavoro|festa dei lavoratori",
     },
     "pt": {
         "YESTERDAY": "ontem",
@@ -320,7 +439,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "TOMORROW": "amanhã",
         "AFTER_TOMORROW": "depois de amanhã",
         "NEXT": "próximo|próxima|o próximo|a próxima|que vem",
-        "THIS": "este|esta",
+        "THIS": "este|esta|esse|essa|neste|nesta|nesse|nessa",
         "IN": "em|daqui a",
         "UNITd": "dia|dias",
         "UNITw": "semana|semanas",
@@ -331,7 +450,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "EOM": "fim do mês|final do mês",
         "NOON": "meio-dia|meio dia",
         "MIDNIGHT": "meia-noite|meia noite",
-        "AT": "às|as|à",
+        "AT": "às|as|à|por volta das|por volta da|lá pelas|cerca das|perto das",
         "EVERY": "todo|toda|todos os|todas as|cada|a cada",
         "OTHER": "outro|outra",
         "DAILY": "diariamente",
@@ -347,6 +466,31 @@ _WORDS: dict[str, dict[str, str]] = {
         "ORD2": "segundo|segunda",
         "ORD3": "terceiro|terceira",
         "ORD4": "quarto|quarta",
+        "~MORNING": "de manhã|pela manhã|na manhã",
+        "~AFTERNOON": "à tarde|pela tarde|na tarde",
+        "~EVENING": "à noite|pela noite|de noite|na noite",
+        "WD0": "segunda feira",
+        "WD1": "terça feira",
+        "WD2": "quarta feira",
+        "WD3": "quinta feira",
+        "WD4": "sexta feira",
+        "IN_MONTH": "de|do|em",
+        "HENCE": "a partir de hoje|de hoje",
+        "UPCOMING": "próximos|próximas|os próximos|as próximas",
+        "TO": "para|pras|para as|para o",
+        "MINUS": "menos",
+        "PLUS": "e",
+        "QUARTER": "quinze|um quarto",
+        "HALF": "meia",
+        "ABOUT": "por volta de|cerca de|perto de",
+        "ABOUT_AFTER": "aproximadamente|mais ou menos",
+        "FIXED12-24": "véspera de natal|noite de natal",
+        "FIXED12-25": "natal|dia de natal",
+        "FIXED12-31": "véspera de ano novo|réveillon|reveillon",
+        "FIXED1-1": "ano novo|dia de ano novo",
+        "FIXED2-14": "dia de são valentim|são valentim",
+        "FIXED11-1": "todos os santos|dia de todos os santos",
+        "FIXED5-1": "dia do trabalho|dia do trabalhador",
     },
     "nl": {
         "YESTERDAY": "gisteren",
@@ -396,6 +540,25 @@ _WORDS: dict[str, dict[str, str]] = {
         "ORD2": "tweede",
         "ORD3": "derde",
         "ORD4": "vierde",
+        "~MORNING": "'s morgens|'s ochtends|in de ochtend|'s ochtend",
+        "~AFTERNOON": "'s middags|in de middag|in de namiddag",
+        "~EVENING": "'s avonds|in de avond|'s nachts",
+        "IN_MONTH": "van|in",
+        "HENCE": "vanaf vandaag|vanaf nu",
+        "UPCOMING": "komende|de komende|volgende|de volgende",
+        "AFTER_NEXT": "overvolgende|overvolgend",
+        "TO": "voor",
+        "PAST": "over",
+        "QUARTER": "kwart",
+        "ABOUT": "rond|omstreeks|ongeveer|circa|ca.|tegen|rond de",
+        "ABOUT_AFTER": "ongeveer",
+        "FIXED12-24": "kerstavond",
+        "FIXED12-25": "kerst|kerstmis|kerstdag|eerste kerstdag",
+        "FIXED12-31": "oudjaar|oudejaarsdag|oudejaarsavond",
+        "FIXED1-1": "nieuwjaar|nieuwjaarsdag",
+        "FIXED2-14": "valentijnsdag",
+        "FIXED11-1": "allerheiligen",
+        "FIXED5-1": "dag van de arbeid",
     },
 }
 
@@ -424,6 +587,10 @@ def phrases(lang: str) -> dict[tuple[str, ...], frozenset[str]]:
     for index, names in enumerate(_SHORT_WEEKDAYS.get(lang, "").split("|")):
         for name in names.split():
             add(name, f"SWD{index}")
+    for index, names in enumerate(_ORDINALS.get(lang, "").split("|"), start=1):
+        for name in names.split():
+            for ending in _ORDINAL_ENDINGS.get(lang, ("",)):
+                add(name + ending, f"ORD{index}")
     for index, names in enumerate(_MONTHS[lang].split("|"), start=1):
         for name in names.split():
             add(name, f"MON{index}")
@@ -434,6 +601,38 @@ def phrases(lang: str) -> dict[tuple[str, ...], frozenset[str]]:
 def first_words(lang: str) -> frozenset[str]:
     """The words a phrase of `lang` can start with: any other word starts none."""
     return frozenset(key[0] for key in phrases(lang))
+
+
+# Symbols only read inside a phrase, after its first words (`to` in `15 to noon`, `hence`).
+_INNER = frozenset(
+    [
+        "TO",
+        "PAST",
+        "MINUS",
+        "PLUS",
+        "HENCE",
+        "IN_MONTH",
+        "ABOUT_AFTER",
+        "OCLOCK",
+        "AND",
+        "OF",
+        "UNTIL",
+        "STARTING",
+        "HOURS",
+        "MINUTES",
+        "COUNTEDm",
+        "OTHER",
+        "MORNING",
+        "AFTERNOON",
+        "EVENING",
+    ]
+)
+
+
+@functools.cache
+def opening_words(lang: str) -> frozenset[str]:
+    """The words a phrase of `lang` can open with: a word only read inside a phrase opens none."""
+    return frozenset(key[0] for key, symbols in phrases(lang).items() if symbols - _INNER)
 
 
 @functools.cache

@@ -35,7 +35,15 @@ The person's language is read first and English always too: where the first read
 at a word, English's grammar is asked. A joining word right before the phrase read (`by`,
 `am`, `pour`: the lexicon's `JOIN`) leaves the title with it, inside its span. Newer phrases:
 `in 3 hours`/`in an hour` (from now), `this|next weekend` (that Saturday), `every morning|
-evening` (daily at 09:00/19:00), `yesterday`, `3p`, `3:18a`, `at 1030`, `3 o'clock`.
+evening` (daily at 09:00/19:00), `yesterday`, `3p`, `3:18a`, `at 1030`, `3 o'clock`; and
+`the third Tuesday of September`, `last day of October`, a part of the day with its
+preposition alone (`in the afternoon`, `am Abend`), ordinals in words (`fünfter Dezember`),
+`um 10.10` (a time) and `am 10.10` (a date: a number with a dot or a dash says which by the
+word before it), minutes to and past (`15 to noon`, `alle 3 e 20`, `15 Uhr 20`), a time
+before its date (`13:30 di sabato 21 settembre`), `7 days hence`, `2 upcoming days`,
+`übernächsten Freitag`, `mittwoch in 2 wochen`, `3 oclock pm`, `330 p.m.`, `3:30 p m`,
+holidays (`Christmas Eve`, `Silvester`; at the end of a phrase or after a joining word), and
+words of approximation before or after a time (`zirka 15 Uhr`, `15 Uhr in etwa`).
 
 Text in double quotes, or a word after a backslash, is never read.
 
@@ -346,11 +354,15 @@ def read(text: str, now: datetime, zone: tzinfo | str = "UTC", lang: str | None 
 
 
 def _read_phrase(grammars: list[Grammar], i: int, zone: tzinfo) -> tuple[Grammar, _Found] | None:
-    """The phrase at token `i` in the person's language, else in English. English is asked
-    only where one of its words starts (a number, or a comma, reads the same in both): the
-    reading costs little more than one language's."""
+    """The phrase at token `i` in the person's language, else in English. A phrase opens only
+    with a word of the lexicon that can open one, or a number (`15Sep`, `5pm`); English is
+    asked only where one of its words opens (a number, or a comma, reads the same in both):
+    the reading costs little more than one language's."""
+    digits = (grammars[0].text(i) or "")[:1].isdigit()
     for grammar in grammars:
-        if grammar is not grammars[0] and (i not in grammar.starts or grammar.text(i) == ","):
+        if grammar is grammars[0] and not (digits or grammar.opens(i)):
+            continue
+        if grammar is not grammars[0] and (not grammar.opens(i) or grammar.text(i) == ","):
             continue
         try:
             if found := _phrase(grammar, i, zone):
