@@ -113,6 +113,9 @@ CATEGORIES = {
         ("en", "01.02.2027", on(date(2027, 2, 1))),  # with its year, in English too
     ],
     "ordinal weekdays and days of a month": [
+        ("en", "the first Monday of next month", on(date(2026, 12, 7))),
+        ("fr", "dernier jour d'octobre 2015", on(date(2015, 10, 31))),
+        ("it", "l'ultimo giorno dell'ottobre 2015", on(date(2015, 10, 31))),
         ("en", "the third Tuesday of September 2014", on(date(2014, 9, 16))),
         ("en", "last day of October", on(date(2027, 10, 31))),
         ("en", "first tuesday in december", on(date(2026, 12, 1))),
@@ -126,6 +129,7 @@ CATEGORIES = {
         ("nl", "de derde dinsdag van december", on(date(2026, 12, 15))),
     ],
     "parts of the day with their prepositions": [
+        ("fr", "le 16 vers 6h du soir", at(date(2026, 12, 16), 18)),
         ("en", "in the afternoon", at(date(2026, 11, 26), 15)),
         ("de", "am Abend", at(date(2026, 11, 26), 19)),
         ("fr", "dans la soirée", at(date(2026, 11, 26), 19)),
@@ -136,6 +140,7 @@ CATEGORIES = {
         ("nl", "'s avonds", at(date(2026, 11, 26), 19)),
     ],
     "ordinal dates in words": [
+        ("de", "am 15ten", on(date(2026, 12, 15))),
         ("de", "fünfter Dezember", on(date(2026, 12, 5))),
         ("de", "der vierte Dezember", on(date(2026, 12, 4))),
         ("de", "erster März", on(date(2027, 3, 1))),
@@ -173,6 +178,7 @@ CATEGORIES = {
         ("pt", "às 19:30 de sexta-feira", at(date(2026, 11, 27), 19, 30)),
     ],
     "relative forms": [
+        ("de", "mittwoch nach dem nächsten", on(date(2026, 12, 9))),
         ("en", "7 days hence", on(date(2026, 12, 3))),
         ("en", "7 days from now", on(date(2026, 12, 3))),
         ("en", "2 upcoming days", on(date(2026, 11, 28))),
@@ -212,6 +218,8 @@ CATEGORIES = {
         ("en", "labour day", on(date(2027, 5, 1))),
     ],
     "a word of approximation leaves with its time": [
+        ("de", "so ungefähr um 15 Uhr", at(date(2026, 11, 26), 15)),
+        ("it", "circa alle 3 del pomeriggio", at(date(2026, 11, 26), 15)),
         ("de", "zirka 15 Uhr", at(date(2026, 11, 26), 15)),
         ("de", "ca. um 15 Uhr", at(date(2026, 11, 26), 15)),
         ("de", "15 Uhr in etwa", at(date(2026, 11, 26), 15)),
@@ -267,6 +275,7 @@ async def test_a_phrase_gives_its_date_and_leaves_the_title(
         ("es", "Comprar las 3 manzanas"),
         ("de", "Der dritte Versuch"),  # an ordinal word alone names no day
         ("en", "Do this first"),
+        ("es", "Leer cuarto capítulo"),
     ],
 )
 async def test_a_number_with_a_dot_in_prose_keeps_its_title(

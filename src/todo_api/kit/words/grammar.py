@@ -48,7 +48,7 @@ _TIME = re.compile(
     r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm|a\.m\.|p\.m\.|a|p)$|^(\d{1,2}):(\d{2})$"
     r"|^(\d{1,2})[hu](?:(\d{2})m?)?$|^(\d{1,2})\.(\d{2})$"
 )
-_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.|e|er|ème|eme|º|ª|°|o|a|ste|de)$")
+_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.|e|er|ème|eme|º|ª|°|o|a|ste|de|te|ten)$")
 # A day and its month in one word: 15Sep, 15.Sep, 15juin.
 _GLUED = re.compile(r"^(\d{1,2})\.?([^\W\d]{3,})$")
 _NUMBER = re.compile(r"^\d{1,4}$")
@@ -344,7 +344,8 @@ class Grammar:
         """A time, after `at` or not, and a word of approximation before or after it (`zirka
         15 Uhr`, `um ca. 15h`, `15 Uhr in etwa`), which leaves with it."""
         found = self.plain_at_time(i, bare=bare)
-        if not found and (about := self.word(i, "ABOUT")):
+        if not found and (about := self.word(i, "ABOUT")):  # "zirka", "so ungefähr"
+            about = self.word(about[1], "ABOUT") or about
             found = self.plain_at_time(about[1])
         if found and (after := self.word(found[1], "ABOUT_AFTER")):
             return found[0], after[1]
@@ -571,7 +572,7 @@ class Grammar:
         if upcoming := self.upcoming(j):  # "2 upcoming days", "les 2 prochaines semaines"
             return upcoming[0], None, upcoming[1]
         if j != i or self.lang not in ("en", "de", "nl"):  # "on the 15th", "le 15", "el 15"
-            day = self.ordinal(j) or (self.number(j, 1, 31) if j != i else None)
+            day = self.ordinal(j, words=j != i) or (self.number(j, 1, 31) if j != i else None)
             if day:
                 return self.next_day_of_month(day[0]), None, day[1]
         elif (day := self.ordinal(j, words=False)) and not (self.text(j) or ".").endswith("."):
@@ -611,23 +612,36 @@ class Grammar:
         unit = None if weekday else self.unit(k)
         if not (weekday or (unit and unit[0] == "d")):
             return None
-        of = self.word((weekday or unit or (None, k))[1], "IN_MONTH")
-        if not (of and (month := self.month(of[1]))):
+        after = (weekday or unit or (None, k))[1]
+        found = self.month_named_after(self.optional(after, "IN_MONTH"))
+        if not found:
             return None
-        year, end = self.year(month[1])
-        for candidate in (year,) if year else (self.today.year, self.today.year + 1):
-            last_day = monthrange(candidate, month[0])[1]
+        month, years, end = found
+        for candidate in years:
+            last_day = monthrange(candidate, month)[1]
             if weekday:
-                first = (weekday[0] - date(candidate, month[0], 1).weekday()) % 7 + 1
-                final = last_day - (date(candidate, month[0], last_day).weekday() - weekday[0]) % 7
+                first = (weekday[0] - date(candidate, month, 1).weekday()) % 7 + 1
+                final = last_day - (date(candidate, month, last_day).weekday() - weekday[0]) % 7
                 day = final if nth == -1 else first + 7 * (nth - 1)
             else:
                 day = last_day if nth == -1 else nth
             if day > last_day:
                 return None
-            found = date(candidate, month[0], day)
-            if year or found >= self.today:
-                return found, end
+            when = date(candidate, month, day)
+            if len(years) == 1 or when >= self.today:
+                return when, end
+        return None
+
+    def month_named_after(self, i: int) -> tuple[int, tuple[int, ...], int] | None:
+        """`September [2014]`, `this month`, `the month`, `next month`: the month, the years
+        to look in (the next such month's, without a year), and where the words end."""
+        if month := self.month(i):
+            year, end = self.year(month[1])
+            return month[0], (year,) if year else (self.today.year, self.today.year + 1), end
+        which = self.word(i, "NEXT") or self.word(i, "THIS") or self.word(i, "ON")
+        if which and (unit := self.unit(which[1])) and unit[0] == "m":
+            first = self.next_period("m") if which[0] == "NEXT" else self.today.replace(day=1)
+            return first.month, (first.year,), unit[1]
         return None
 
     def after_next(self, weekday: int) -> date:
@@ -719,6 +733,8 @@ class Grammar:
             if part := self.part(end):
                 implied, end = part
             if clock := self.at_time(self.comma(end), bare=True):  # "30 aprile 2016, 10:00"
+                if after := self.part(clock[1]):  # "le 16 vers 6h du soir"
+                    implied, clock = after[0], (clock[0], after[1])
                 return day, _afternoon(clock[0], implied), clock[1]
             return day, implied, end
         if (hour := self.number(i, 1, 12)) and (part := self.part(hour[1])):

@@ -69,6 +69,8 @@ _ORDINALS = {
     "negenentwintigste|dertigste|eenendertigste",
 }
 _ORDINAL_ENDINGS = {"de": ("e", "er", "en", "es", "em")}
+# A month's name after an elided "of": "d'octobre", "dell'ottobre".
+_ELIDED = {"fr": ("d'",), "it": ("dell'", "d'")}
 
 # symbol: phrases, "|" between phrases. UNIT words are singular and plural.
 _WORDS: dict[str, dict[str, str]] = {
@@ -216,7 +218,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "IN_MONTH": "im|in|des|von",
         "HENCE": "ab heute|ab jetzt|von heute an",
         "UPCOMING": "nächsten|kommenden|die nächsten|die kommenden",
-        "AFTER_NEXT": "übernächsten|übernächster|übernächste|übernächstes|uebernaechsten",
+        "AFTER_NEXT": "übernächsten|übernächster|übernächste|übernächstes|uebernaechsten|"
+        "nach dem nächsten",
         "TO": "vor",
         "PAST": "nach",
         "QUARTER": "viertel",
@@ -369,9 +372,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "TODAY": "oggi",
         "TONIGHT": "stasera|stanotte",
         "TODAY+MORNING": "stamattina",
-        "MORNING": "mattina|mattine|mattino|di mattina|la mattina",
-        "AFTERNOON": "pomeriggio|di pomeriggio|il pomeriggio",
-        "EVENING": "sera|sere|di sera|la sera|notte|di notte",
+        "MORNING": "mattina|mattine|mattino|di mattina|la mattina|del mattino|della mattina",
+        "AFTERNOON": "pomeriggio|di pomeriggio|il pomeriggio|del pomeriggio",
+        "EVENING": "sera|sere|di sera|la sera|notte|di notte|della sera|della notte",
         "TOMORROW": "domani",
         "AFTER_TOMORROW": "dopodomani",
         "NEXT": "prossimo|prossima",
@@ -594,6 +597,9 @@ def phrases(lang: str) -> dict[tuple[str, ...], frozenset[str]]:
     for index, names in enumerate(_MONTHS[lang].split("|"), start=1):
         for name in names.split():
             add(name, f"MON{index}")
+            if name[0] in "aeioué":  # "dernier jour d'octobre", "l'ultimo giorno dell'ottobre"
+                for elided in _ELIDED.get(lang, ()):
+                    add(elided + name, f"MON{index}")
     return {key: frozenset(symbols) for key, symbols in table.items()}
 
 
