@@ -55,6 +55,9 @@ POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "worker-src 'self'; manifest-src 'self'"
 )
+# What an answer that ends this browser's sign-in empties: what the device kept of the person
+# (the pages static/sw.js kept for reading offline, offline.js's database of changes waiting).
+CLEAR_SITE_DATA = '"cache", "storage"'
 HEADERS = {
     "Content-Security-Policy": POLICY,
     "X-Frame-Options": "DENY",
@@ -195,6 +198,8 @@ class Site:
                     message = _("Your sign-in has ended. Sign in again.")
                     response = self.render(request, "signin.html", 401, message=message)
                     self.signins.sign_ins.forget(response)
+                    # Ended elsewhere (logout-all, a reset, ...): nothing of theirs stays here.
+                    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
                     return response
                 return redirect(SIGN_IN)
             return await shown(request, signed_in)
