@@ -432,6 +432,33 @@ async def test_a_files_bytes_and_thumbnail_are_asked_for_again_each_time(
             assert again.headers["cache-control"] == "private, no-cache", (name, part)
 
 
+async def test_a_form_sent_again_with_its_key_and_another_body_gets_a_page_saying_so(
+    signed_in: Account,
+) -> None:
+    """The app's forms take an Idempotency-Key as the API does (static/offline.js sends each
+    change made offline so): the same key again with other fields is a page (409) in the
+    person's language, not the API's JSON, and changes nothing."""
+    language = await signed_in.api.patch(
+        "/api/auth/me", json={"language": "de"}, headers=signed_in.headers
+    )
+    assert language.status_code == 200, language.text
+    token = form_fields((await signed_in.browser.get("/app/")).text)["csrf_token"]
+    key = {"Idempotency-Key": "one-change-1"}
+    for text in ("Buy bread", "Buy bread"):  # the first, then its replay
+        sent = await signed_in.browser.post(
+            "/app/quick", data={"csrf_token": token, "text": text}, headers=key
+        )
+        assert sent.status_code == 303, sent.text
+    other = await signed_in.browser.post(
+        "/app/quick", data={"csrf_token": token, "text": "Sell bread"}, headers=key
+    )
+    assert other.status_code == 409, other.text
+    assert other.headers["content-type"].startswith("text/html")
+    assert "<h1>Schon gesendet</h1>" in other.text
+    assert "Jetzt wurde nichts geändert." in other.text
+    assert [task["title"] for task in await signed_in.tasks()] == ["Buy bread"]
+
+
 async def test_an_account_with_two_factor_is_asked_for_its_code(account: Account) -> None:
     totp = pyotp.TOTP(await two_factor_on(account.api, **account.headers))
     asked = await account.sign_in()
