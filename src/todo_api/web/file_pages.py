@@ -118,18 +118,16 @@ class FilePages:
         return redirect(f"/app/tasks/{task_id}#files")
 
     async def confirm(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        row = await self._row(request, signed_in)
+        """The deletion's page, for whoever may delete the file (else 403, as the post)."""
+        found = parse_uuid(request.path_params["attachment_id"])
+        async with database(request).connection() as conn:
+            row = await service.get_attachment(conn, user_id(signed_in), found, deleting=True)
         return self.site.render(request, "file_delete.html", user=signed_in.user, file=row)
 
     async def delete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         found = parse_uuid(request.path_params["attachment_id"])
-        try:
-            async with database(request).connection() as conn:
-                row = await service.delete_attachment(conn, user_id(signed_in), found)
-        except ApiError as exc:
-            if exc.status == 404:
-                raise
-            return self.site.render(request, "refused.html", exc.status)
+        async with database(request).connection() as conn:  # refused: 404 or 403 (Site)
+            row = await service.delete_attachment(conn, user_id(signed_in), found)
         await held(request.app, Files).remove(row["storage_key"])
         return redirect(f"/app/tasks/{row['task_id']}#files")
 
@@ -253,7 +251,9 @@ def shown(
             "type": row["content_type"],
             "image": row["content_type"] in THUMBNAIL_TYPES,
             "comment_id": str(row["comment_id"]) if row["comment_id"] else None,
-            "deletable": owner in (row["created_by"], task_owner),
+            "deletable": service.may_delete(
+                owner, uploader=row["created_by"], task_owner=task_owner
+            ),
         }
         for row in rows
     ]
