@@ -2,7 +2,8 @@
 the app's own routes (every GET with an id in its address), as a shared list's viewer and
 editor and as a stranger. A page whose form its post would refuse is 403 to whoever may see
 the thing (a viewer's section page, a file's delete page for all but its uploader and the
-list's owner), 404 to whoever may not; and it offers no form to post there."""
+list's owner), 404 to whoever may not; and it offers no form to post there. A viewer's pages
+show no form but those a viewer may post."""
 
 import io
 import re
@@ -38,6 +39,11 @@ ANSWERS = {
     "/app/filters/{filter_id}": {"viewer": 404, "editor": 404},
     "/app/notifications/{notification_id}": {"viewer": 404, "editor": 404},
 }
+# The forms a viewer's pages may show (besides the hidden one every page has, `id="rows"`):
+# their own lists and their order, a view's sort and look, leaving the list, signing out.
+VIEWERS_FORMS = re.compile(
+    r"/app/(lists|sort|view|signout|lists/[^/]+/(move|members/[^/]+/remove))"
+)
 # Addresses whose part is no one's id: a static file's name, an invitation link's secret.
 NO_ONES = {"/app/static/{name}", "/app/invitations/{token}"}
 
@@ -107,6 +113,9 @@ async def test_a_page_answers_as_its_forms_posts_would(
             expected = 404 if role == "stranger" else ANSWERS[path][role]
             page = await person.browser.get(address)
             assert page.status_code == expected, (role, address, page.text[:300])
+            if expected == 200 and role == "viewer":
+                posted = set(re.findall(r'<form method="post" action="([^"]+)"', page.text))
+                assert all(VIEWERS_FORMS.fullmatch(action) for action in posted), posted
             if expected != 200:  # nothing there to post (but the hidden form every page has)
                 shown = re.sub(r'<form id="rows"[^>]*>', "", page.text)
                 assert not re.search(f'action="{re.escape(address)}[/"]', shown), address
