@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, Route, expect
+from playwright.async_api import Error as PlaywrightError
 
 from tests.helpers_server import Server
 from tests.web.browsing import TIMEOUT_MS, Watched, made, register, sign_in, sign_out, tasks_of
@@ -56,6 +58,16 @@ def _send(server: Server, method: str, path: str, headers: dict[str, str], **bod
     assert sent.is_success, sent.text
 
 
+def _a_task_at_home(server: Server) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A new person's email, their list `Home` and its task `Water the plants`."""
+    email, headers = register(server)
+    home = made(server, "/api/lists", {"name": "Home"}, headers)
+    water = made(
+        server, "/api/tasks", {"title": "Water the plants", "list_id": home["id"]}, headers
+    )
+    return email, home, water
+
+
 async def test_installable_and_read_offline(server: Server, browser: Browser) -> None:
     manifest = _get(server, "/app/manifest.webmanifest")
     assert manifest.status_code == 200
@@ -77,11 +89,7 @@ async def test_installable_and_read_offline(server: Server, browser: Browser) ->
     assert worker.headers["cache-control"] == "no-cache"
     assert worker.headers["content-type"].startswith("text/javascript")
 
-    email, headers = register(server)
-    home = made(server, "/api/lists", {"name": "Home"}, headers)
-    water = made(
-        server, "/api/tasks", {"title": "Water the plants", "list_id": home["id"]}, headers
-    )
+    email, home, water = _a_task_at_home(server)
     context = await new_context(browser)
     page = await context.new_page()
     errors: list[str] = []
@@ -316,6 +324,51 @@ async def test_signing_out_asks_and_leaves_nothing_behind(server: Server, browse
         f"todo-offline-{other}"
     ]
     await expect(page.get_by_text("Secret plan")).to_be_hidden()
+    await context.close()
+
+
+async def test_a_sign_in_ended_elsewhere_leaves_nothing_to_open_offline(
+    server: Server, browser: Browser
+) -> None:
+    """The person ends every other sign-in from another browser (the sessions list): the first
+    page this browser asks for says the sign-in has ended and empties the device (the answer's
+    Clear-Site-Data; the worker forgets the person's pages on that 401 too, for a browser
+    without it), so the pages it kept no longer open offline."""
+    email, home, water = _a_task_at_home(server)
+    context = await new_context(browser)
+    page = await context.new_page()
+    await sign_in(page, server, email)
+    await controlled(page)
+    task_page = f"{server.url}/app/tasks/{water['id']}"
+    await page.goto(f"{server.url}/app/lists/{home['id']}")
+    await page.goto(task_page)
+    kept_paths = await page.evaluate(
+        "caches.keys().then(ks => Promise.all(ks.filter(k => k.startsWith('pages-'))"
+        ".map(k => caches.open(k).then(c => c.keys()))))"
+        ".then(all => all.flat().map(r => new URL(r.url).pathname))"
+    )
+    assert f"/app/tasks/{water['id']}" in kept_paths
+
+    elsewhere = await (await new_context(browser)).new_page()
+    await sign_in(elsewhere, server, email)
+    await elsewhere.goto(f"{server.url}/app/settings/security")
+    await elsewhere.get_by_role("button", name="End the others").click()
+    await expect(elsewhere.get_by_text("Every other sign-in has ended.")).to_be_visible()
+
+    ended = await page.goto(f"{server.url}/app/")
+    assert ended is not None
+    assert ended.status == 401
+    # (Chromium acts on Clear-Site-Data and shows the header to no script: tested in-process.)
+    await expect(page.get_by_text("Your sign-in has ended. Sign in again.")).to_be_visible()
+    kept = await _kept(page)
+    assert not any(name.startswith("pages-") for name in kept["caches"]), kept
+    assert not any(name.startswith("todo-offline-") for name in kept["databases"]), kept
+
+    await context.set_offline(True)
+    for path in (task_page, f"{server.url}/app/lists/{home['id']}"):
+        with pytest.raises(PlaywrightError):
+            await page.goto(path)
+    await context.set_offline(False)
     await context.close()
 
 

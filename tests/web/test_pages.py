@@ -20,6 +20,7 @@ import httpx
 import pyotp
 import pytest
 from fastapi import FastAPI
+from PIL import Image
 
 from tests.accounts.helpers import PASSWORD, bearer, sign_up, two_factor_on
 from tests.oauth.helpers import form_fields
@@ -387,9 +388,75 @@ async def test_a_sign_in_ended_elsewhere_asks_to_sign_in_again(
     assert page.status_code == 401
     assert "Your sign-in has ended. Sign in again." in page.text
     assert 'name="password"' in page.text
+    # Nothing of the person stays on the device: said once, with the cookie gone.
+    assert page.headers["clear-site-data"] == '"cache", "storage"'
+    assert "clear-site-data" not in (await signed_in.browser.get("/app/")).headers
     refused = await signed_in.browser.post("/app/quick", data={"text": "x"})
     assert refused.status_code in (401, 403)
     assert await signed_in.tasks() == []
+
+
+async def test_a_files_bytes_and_thumbnail_are_asked_for_again_each_time(
+    signed_in: Account,
+) -> None:
+    """Under /app a file's content and thumbnail are the sign-in's, as the pages are: never
+    kept by a shared cache, and revalidated (their ETag) before each use, so none opens from
+    the browser's cache once the sign-in has ended."""
+    made = await signed_in.api.post(
+        "/api/tasks", json={"title": "Paint the roof"}, headers=signed_in.headers
+    )
+    task_id = made.json()["id"]
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 80, 40)).save(image, "PNG")
+    for name, body, kind in (
+        ("notes.txt", b"notes", "text/plain"),
+        ("roof.png", image.getvalue(), "image/png"),
+    ):
+        added = await signed_in.api.post(
+            f"/api/tasks/{task_id}/attachments",
+            params={"name": name},
+            content=body,
+            headers={**signed_in.headers, "Content-Type": kind},
+        )
+        assert added.status_code == 201, added.text
+        one = f"/app/attachments/{added.json()['id']}"
+        parts = ("content", "thumbnail") if kind == "image/png" else ("content",)
+        for part in parts:
+            first = await signed_in.browser.get(f"{one}/{part}")
+            assert first.status_code == 200, (name, part)
+            assert first.headers["cache-control"] == "private, no-cache", (name, part)
+            again = await signed_in.browser.get(
+                f"{one}/{part}", headers={"If-None-Match": first.headers["etag"]}
+            )
+            assert again.status_code == 304, (name, part)
+            assert again.headers["cache-control"] == "private, no-cache", (name, part)
+
+
+async def test_a_form_sent_again_with_its_key_and_another_body_gets_a_page_saying_so(
+    signed_in: Account,
+) -> None:
+    """The app's forms take an Idempotency-Key as the API does (static/offline.js sends each
+    change made offline so): the same key again with other fields is a page (409) in the
+    person's language, not the API's JSON, and changes nothing."""
+    language = await signed_in.api.patch(
+        "/api/auth/me", json={"language": "de"}, headers=signed_in.headers
+    )
+    assert language.status_code == 200, language.text
+    token = form_fields((await signed_in.browser.get("/app/")).text)["csrf_token"]
+    key = {"Idempotency-Key": "one-change-1"}
+    for text in ("Buy bread", "Buy bread"):  # the first, then its replay
+        sent = await signed_in.browser.post(
+            "/app/quick", data={"csrf_token": token, "text": text}, headers=key
+        )
+        assert sent.status_code == 303, sent.text
+    other = await signed_in.browser.post(
+        "/app/quick", data={"csrf_token": token, "text": "Sell bread"}, headers=key
+    )
+    assert other.status_code == 409, other.text
+    assert other.headers["content-type"].startswith("text/html")
+    assert "<h1>Schon gesendet</h1>" in other.text
+    assert "Jetzt wurde nichts geändert." in other.text
+    assert [task["title"] for task in await signed_in.tasks()] == ["Buy bread"]
 
 
 async def test_an_account_with_two_factor_is_asked_for_its_code(account: Account) -> None:

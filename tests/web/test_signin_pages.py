@@ -226,6 +226,49 @@ async def test_forgot_and_reset_answer_alike_for_any_email_and_the_link_leads_to
         assert "This link does not work" in alert(used.text)
 
 
+@pytest.mark.parametrize("ending", ["reset", "email"])
+async def test_a_sign_in_ended_by_a_reset_or_a_new_address_clears_the_browser(
+    make_app: Callable[..., FastAPI], box: Mailbox, ending: str
+) -> None:
+    """A password reset, or a new address confirmed, ends the browser's sign-in elsewhere:
+    the first page the browser asks for says so and empties what the device kept of the
+    person (the service worker's pages, offline.js's database)."""
+    app = make_app(email_verification="off")
+    async with client_for(app) as browser, client_for(app) as api:
+        email = unique_email()
+        await sign_up(api, email)
+        signed_in = await submit(
+            browser, "/app/signin", "/app/signin", email=email, password=PASSWORD
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        assert (await browser.get("/app/")).status_code == 200
+        if ending == "reset":
+            assert (
+                await api.post("/api/auth/password/forgot", json={"email": email})
+            ).status_code == 202
+            token = link_token((await mail_to(box, email))[-1], "reset-password")
+            body = {"token": token, "password": NEW_PASSWORD}
+            assert (await api.post("/api/auth/password/reset", json=body)).status_code == 204
+        else:
+            session = (await log_in(api, email)).json()["access_token"]
+            new = unique_email()
+            asked = await api.post(
+                "/api/auth/email/change",
+                json={"new_email": new, "password": PASSWORD},
+                headers=bearer(session),
+            )
+            assert asked.status_code == 202, asked.text
+            token = link_token((await mail_to(box, new))[-1], "verify-email")
+            confirmed = await api.post(
+                "/api/auth/email/verify", json={"token": token}, headers=bearer(session)
+            )
+            assert confirmed.status_code == 200, confirmed.text
+        page = await browser.get("/app/")
+        assert page.status_code == 401
+        assert "Your sign-in has ended. Sign in again." in page.text
+        assert page.headers["clear-site-data"] == '"cache", "storage"'
+
+
 async def one_answer(
     browser: httpx.AsyncClient, page: str, emails: tuple[str, str], **fields: str
 ) -> str:

@@ -162,11 +162,20 @@ async def _one(conn: Connection, user_id: uuid.UUID, attachment_id: uuid.UUID) -
     return row
 
 
+def may_delete(user_id: uuid.UUID, *, uploader: Any, task_owner: Any) -> bool:
+    """Whether the caller may delete a file: its uploader, or its task's owner."""
+    return user_id in (uploader, task_owner)
+
+
 async def get_attachment(
-    conn: Connection, user_id: uuid.UUID, attachment_id: uuid.UUID
+    conn: Connection, user_id: uuid.UUID, attachment_id: uuid.UUID, *, deleting: bool = False
 ) -> AttachmentRow:
-    """The file, if the caller sees its task. Raises AttachmentNotFound."""
-    return cast(AttachmentRow, dict(await _one(conn, user_id, attachment_id)))
+    """The file, if the caller sees its task. Raises AttachmentNotFound, or with `deleting`
+    (for a page that offers to delete it) AttachmentForbidden as the deletion would."""
+    row = await _one(conn, user_id, attachment_id)
+    if deleting and not may_delete(user_id, uploader=row.created_by, task_owner=row.owner_id):
+        raise AttachmentForbidden
+    return cast(AttachmentRow, dict(row))
 
 
 async def delete_attachment(
@@ -177,7 +186,7 @@ async def delete_attachment(
     AttachmentForbidden."""
     async with conn.transaction():
         row = await _one(conn, user_id, attachment_id)
-        if user_id not in (row.created_by, row.owner_id):
+        if not may_delete(user_id, uploader=row.created_by, task_owner=row.owner_id):
             raise AttachmentForbidden
         watchers = await events.watchers_of_task(conn, row.task_id)
         await conn.execute(_DELETE, {"attachment_id": attachment_id})

@@ -81,11 +81,17 @@ class VersionedRows(Generic[RowT]):
         row = (await conn.execute(self._get, {"id": row_id, "user_id": user_id})).first()
         return row  # type: ignore[return-value]
 
-    async def get(self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID) -> RowT:
-        """The row; raises `not_found` when the user has none of that id."""
+    async def get(
+        self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID, *, changing: bool = False
+    ) -> RowT:
+        """The row; raises `not_found` when the user has none of that id, and with `changing`
+        (a page that offers a write) `forbidden` when the write would be refused: the same
+        `can_change` as the writes' own condition."""
         row = await self.find(conn, user_id, row_id)
         if row is None:
             raise self.not_found
+        if changing:
+            await self.explain_miss(conn, user_id, row_id, None)
         return row
 
     async def locked(self, conn: Connection, user_id: uuid.UUID, row_id: uuid.UUID) -> RowT | None:

@@ -118,9 +118,12 @@ async def list_sections(
     return cast(list[SectionRow], (await conn.execute(ALL, {"list_id": list_id})).rows)
 
 
-async def get_section(conn: Connection, user_id: uuid.UUID, section_id: uuid.UUID) -> SectionRow:
-    """The section; raises SectionNotFound."""
-    return await _section(conn, user_id, section_id, write=False)
+async def get_section(
+    conn: Connection, user_id: uuid.UUID, section_id: uuid.UUID, *, changing: bool = False
+) -> SectionRow:
+    """The section; raises SectionNotFound, or with `changing` (for a page that offers to
+    rename, move or delete it) SectionForbidden as those changes would."""
+    return await _section(conn, user_id, section_id, write=changing)
 
 
 async def create_section(

@@ -121,9 +121,12 @@ async def list_lists(conn: Connection, user_id: uuid.UUID) -> list[ListRow]:
     return cast(list[ListRow], rows)
 
 
-async def get_list(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> ListRow:
-    """The list; raises ListNotFound."""
-    return await ROWS.get(conn, user_id, list_id)
+async def get_list(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, *, changing: bool = False
+) -> ListRow:
+    """The list; raises ListNotFound, or with `changing` (for a page that offers to rename or
+    delete it) ListForbidden as those changes would."""
+    return await ROWS.get(conn, user_id, list_id, changing=changing)
 
 
 async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) -> ListRow:

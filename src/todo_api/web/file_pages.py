@@ -38,6 +38,10 @@ UPLOAD_PATHS = (
     re.compile(r"^/app/tasks/(?P<task>[^/]+)/comments$"),
 )
 READ = 64 * 1024
+# A file's bytes and its thumbnail, as every page of the app: for this browser only, asked
+# again (their ETag makes that cheap) each time, so that none opens from the browser's cache
+# once the sign-in has ended (a presigned redirect's no-store stands).
+REVALIDATED = "private, no-cache"
 
 
 def too_large(scope: Scope) -> Response | None:
@@ -81,7 +85,7 @@ class FilePages:
             return await service.get_attachment(conn, user_id(signed_in), found)
 
     async def content(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        return await content_response(request, await self._row(request, signed_in))
+        return _revalidated(await content_response(request, await self._row(request, signed_in)))
 
     async def thumbnail(self, request: Request, signed_in: BrowserSignIn) -> Response:
         row = await self._row(request, signed_in)
@@ -89,7 +93,7 @@ class FilePages:
             made = await held(request.app, Thumbnails).of(held(request.app, Files), row)
         except ApiError as exc:  # no thumbnail: the image's place shows nothing
             return Response(status_code=exc.status)
-        return answer(request, made, row)
+        return _revalidated(answer(request, made, row))
 
     async def upload(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """The chosen files, each stored in turn (the first refused stops the rest): JSON for
@@ -114,20 +118,24 @@ class FilePages:
         return redirect(f"/app/tasks/{task_id}#files")
 
     async def confirm(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        row = await self._row(request, signed_in)
+        """The deletion's page, for whoever may delete the file (else 403, as the post)."""
+        found = parse_uuid(request.path_params["attachment_id"])
+        async with database(request).connection() as conn:
+            row = await service.get_attachment(conn, user_id(signed_in), found, deleting=True)
         return self.site.render(request, "file_delete.html", user=signed_in.user, file=row)
 
     async def delete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         found = parse_uuid(request.path_params["attachment_id"])
-        try:
-            async with database(request).connection() as conn:
-                row = await service.delete_attachment(conn, user_id(signed_in), found)
-        except ApiError as exc:
-            if exc.status == 404:
-                raise
-            return self.site.render(request, "refused.html", exc.status)
+        async with database(request).connection() as conn:  # refused: 404 or 403 (Site)
+            row = await service.delete_attachment(conn, user_id(signed_in), found)
         await held(request.app, Files).remove(row["storage_key"])
         return redirect(f"/app/tasks/{row['task_id']}#files")
+
+
+def _revalidated(response: Response) -> Response:
+    if response.headers.get("cache-control") != "no-store":
+        response.headers["Cache-Control"] = REVALIDATED
+    return response
 
 
 async def store_chosen(
@@ -243,7 +251,9 @@ def shown(
             "type": row["content_type"],
             "image": row["content_type"] in THUMBNAIL_TYPES,
             "comment_id": str(row["comment_id"]) if row["comment_id"] else None,
-            "deletable": owner in (row["created_by"], task_owner),
+            "deletable": service.may_delete(
+                owner, uploader=row["created_by"], task_owner=task_owner
+            ),
         }
         for row in rows
     ]

@@ -68,10 +68,11 @@ class SectionPages:
 
     async def page(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """The section's own page: `Rename section`, `Move left`/`Move right`, `Delete
-        section`, each back to the list's page (`back`, the page that linked here)."""
+        section`, each back to the list's page (`back`, the page that linked here). For whoever
+        may change the list's sections (a viewer's is 403, as those posts)."""
         section_id = parse_uuid(request.path_params["section_id"])
         async with database(request).connection() as conn:
-            found = await sections.get_section(conn, user_id(signed_in), section_id)
+            found = await sections.get_section(conn, user_id(signed_in), section_id, changing=True)
         back = request.query_params.get("back") or f"/app/lists/{found['list_id']}"
         return self.site.render(
             request, "section.html", user=signed_in.user, section=found, back=back_to(back)

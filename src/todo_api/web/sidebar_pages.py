@@ -24,7 +24,6 @@ from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError, Forbidden, NotFound
 from todo_api.lists import service as lists
 from todo_api.lists import views as list_views
-from todo_api.lists.errors import ListForbidden
 from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.notifications import service as notifications
 from todo_api.tasks import pages
@@ -332,10 +331,11 @@ class SidebarPages:
     async def confirm_delete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         list_id = parse_uuid(request.path_params["list_id"])
         owner = user_id(signed_in)
-        async with database(request).connection() as conn:
-            found = await lists.get_list(conn, owner, list_id)  # ListNotFound: not a member
-        if found["role"] != "owner":  # a member sees the list; deleting it is its owner's
-            return await self._refused(request, signed_in, list_id, ListForbidden())
+        try:
+            async with database(request).connection() as conn:
+                found = await lists.get_list(conn, owner, list_id, changing=True)
+        except Forbidden as exc:  # a member sees the list; deleting it is its owner's
+            return await self._refused(request, signed_in, list_id, exc)
         return self.site.render(request, "list_delete.html", user=signed_in.user, found=found)
 
     async def delete(self, request: Request, signed_in: BrowserSignIn) -> Response:

@@ -36,7 +36,7 @@ from todo_api.kit.deps import database, held
 from todo_api.kit.ratelimit import RateLimited
 from todo_api.kit.text import canonical_email
 from todo_api.web.invited import CarriedInvitations
-from todo_api.web.site import APP, HEADERS, SIGN_IN, Site, back_to, redirect
+from todo_api.web.site import APP, CLEAR_SITE_DATA, HEADERS, SIGN_IN, Site, back_to, redirect
 
 PROVIDER = "/app/signin/provider"
 
@@ -295,7 +295,7 @@ class SignInPages:
         await site.signins.sign_ins.end(request, response)
         # Nothing of this person stays on the device: the pages static/sw.js kept for reading
         # offline, and offline.js's database (its changes waiting: the page asked first).
-        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
 
 

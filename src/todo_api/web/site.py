@@ -28,7 +28,7 @@ from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit import changes, zones
 from todo_api.kit.deps import database, held
-from todo_api.kit.errors import ApiError, NotFound
+from todo_api.kit.errors import ApiError, Forbidden, IdempotencyKeyReused, NotFound
 from todo_api.kit.idempotency import (
     StoredResponse,
     request_fingerprint,
@@ -55,6 +55,9 @@ POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "worker-src 'self'; manifest-src 'self'"
 )
+# What an answer that ends this browser's sign-in empties: what the device kept of the person
+# (the pages static/sw.js kept for reading offline, offline.js's database of changes waiting).
+CLEAR_SITE_DATA = '"cache", "storage"'
 HEADERS = {
     "Content-Security-Policy": POLICY,
     "X-Frame-Options": "DENY",
@@ -195,6 +198,8 @@ class Site:
                     message = _("Your sign-in has ended. Sign in again.")
                     response = self.render(request, "signin.html", 401, message=message)
                     self.signins.sign_ins.forget(response)
+                    # Ended elsewhere (logout-all, a reset, ...): nothing of theirs stays here.
+                    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
                     return response
                 return redirect(SIGN_IN)
             return await shown(request, signed_in)
@@ -212,10 +217,11 @@ class Site:
                 if key is not None:
                     return await self.once(request, signed_in, page, key)
                 return await page(request, signed_in)
-            except NotFound:
+            except (NotFound, Forbidden, IdempotencyKeyReused) as exc:
                 if not shared:
                     await self.add_page_context(request, signed_in)
-                return self.render(request, "not_found.html", 404, user=signed_in.user)
+                template, status = said_apart(exc)
+                return self.render(request, template, status, user=signed_in.user)
 
         return handle
 
@@ -263,6 +269,19 @@ class Site:
     async def add_page_context(self, request: Request, signed_in: BrowserSignIn) -> None:
         for more in self.page_context:
             request.state.page_context.update(await more(request, signed_in))
+
+
+def said_apart(exc: ApiError) -> tuple[str, int]:
+    """The page (and its status) for what a signed-in page refuses with the domains' own
+    errors: a thing not theirs to see (404); one they see but may not change, as the form it
+    would show would be refused (403: the page checks what its form's post checks); a form
+    sent again with its Idempotency-Key and another body (409, a page and not the API's
+    JSON: offline.js shows it in place of the page and drops the change)."""
+    if isinstance(exc, NotFound):
+        return "not_found.html", 404
+    if isinstance(exc, Forbidden):
+        return "forbidden.html", 403
+    return "sent_before.html", 409
 
 
 async def _no_sidebar(

@@ -56,10 +56,18 @@ const fromCacheFirst = async (request) => {
   return response;
 };
 
+// A sign-in ended elsewhere (logout-all, a reset, a new address): the app's first answer to it
+// is a 401 (with Clear-Site-Data, which browsers act on without showing it to this worker),
+// and nothing of the person is kept to open offline.
+const endedElsewhere = async (response) => {
+  if (response.status === 401) await forget(null);
+};
+
 // The page from the network, kept for later; offline, the copy kept (if any).
 const fromNetworkFirst = async (request, keep) => {
   try {
     const response = await fetch(request);
+    await endedElsewhere(response);
     if (keep && response.status === 200 && !response.redirected) {
       const pages = await pagesCache();
       if (pages) {
