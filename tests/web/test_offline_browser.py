@@ -253,16 +253,156 @@ async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browse
             await route.continue_()
 
     await context.route(f"**/app/tasks/{task['id']}", no_network_once)
+    # On a phone, far down the page (where Save is): the notice comes to the person.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     await context.set_offline(False)
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("Someone else changed this task")
+    await expect(alert).to_be_in_viewport(ratio=1)
+    await expect(alert).to_be_focused()
+    deciding = page.get_by_role("status").filter(has_text="needs your decision")
+    await expect(deciding).to_have_text("A change made offline needs your decision")
     await expect(alert).to_contain_text("Paint the gate")  # theirs
     await expect(page.get_by_role("textbox", name="Title")).to_have_value("Paint the fence green")
     await expect(alert.get_by_role("button", name="Reload")).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 844})
+        await page.screenshot(path=SHOTS.format("conflict", width))
+    # Read again before deciding: the decision is still asked for, and shown again.
+    await page.reload()
+    await expect(alert).to_contain_text("Someone else changed this task")
+    await expect(deciding).to_be_visible()
     await alert.get_by_role("button", name="Keep mine").click()
     await expect(page.get_by_role("heading", name="Paint the fence green", level=1)).to_be_visible()
+    await expect(deciding).to_be_hidden()
+    await page.goto(f"{server.url}/app/")
+    await expect(deciding).to_be_hidden()
     assert _task(server, headers, task["id"]).json()["title"] == "Paint the fence green"
     assert len(refused) == 1
+    await context.close()
+
+
+async def test_a_change_offline_shows_in_every_view(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    email, headers = register(server)
+    home = made(server, "/api/lists", {"name": "Home"}, headers)
+    work = made(server, "/api/lists", {"name": "Work"}, headers)  # empty
+    today = datetime.now(UTC).date()  # the person's clock: UTC, as the browser's
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    due = {"list_id": home["id"], "due_date": today.isoformat()}
+    bike = made(server, "/api/tasks", {"title": "Fix the bike", **due}, headers)
+    mum = made(server, "/api/tasks", {"title": "Call mum", **due}, headers)
+    context = await new_context(browser)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(page, server, email)
+    await controlled(page)
+    await page.goto(f"{server.url}/app/lists/{home['id']}")
+    await page.get_by_role("button", name="Board", exact=True).click()
+    await expect(page.get_by_role("region", name="Board")).to_be_visible()
+    for path in ("/app/today", "/app/upcoming", f"/app/lists/{work['id']}"):
+        await page.goto(f"{server.url}{path}")  # read once online: kept for offline
+    await page.goto(f"{server.url}/app/tasks/{bike['id']}")
+    await page.goto(f"{server.url}/app/tasks/{mum['id']}")
+    await context.set_offline(True)
+    status = page.get_by_role("status").filter(has_text="waiting")
+
+    # Call mum: tomorrow, in Work. Fix the bike: a new title, priority high.
+    await page.locator("#due").fill(tomorrow)
+    await page.locator("#list_id").select_option(label="Work")
+    await page.get_by_role("button", name="Save").click()
+    await expect(status).to_contain_text("1 change waiting")
+    await page.goto(f"{server.url}/app/tasks/{bike['id']}")
+    await page.get_by_role("textbox", name="Title").fill("Fix the bike chain")
+    await page.locator("#priority").select_option("high")
+    await page.get_by_role("button", name="Save").click()
+    await expect(status).to_contain_text("2 changes waiting")
+
+    def row(title: str) -> Any:
+        return page.locator("li.task").filter(has=page.get_by_role("link", name=title))
+
+    await page.goto(f"{server.url}/app/today")
+    await expect(row("Fix the bike chain")).to_contain_text("Priority: High")
+    await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Today 1 open")).to_be_visible()
+    await expect(page.get_by_role("link", name="Home 1 open")).to_be_visible()
+    await expect(page.get_by_role("link", name="Work 1 open")).to_be_visible()
+
+    await page.goto(f"{server.url}/app/upcoming")
+    tomorrows = page.get_by_role("list", name="Tomorrow")
+    await expect(tomorrows.get_by_role("link", name="Call mum")).to_be_visible()
+    await expect(row("Call mum")).to_contain_text("Due Tomorrow")
+    await expect(row("Fix the bike chain")).to_be_visible()
+    await expect(page.get_by_role("link", name="Upcoming 2 open")).to_be_visible()
+    await Watched(page, server.url, axe_source).accessible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("upcoming", width), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+
+    await page.goto(f"{server.url}/app/lists/{home['id']}")
+    board = page.get_by_role("region", name="Board")
+    await expect(board.get_by_role("link", name="Fix the bike chain")).to_be_visible()
+    await expect(board.get_by_role("link", name="Call mum")).to_be_hidden()
+    await expect(board.locator(".column-head .count").first).to_have_text("1")
+    await expect(page.get_by_role("link", name="Home 1 open")).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("board", width), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Work was empty: it takes the row; completing it there, the counts follow again.
+    await page.goto(f"{server.url}/app/lists/{work['id']}")
+    await expect(row("Call mum")).to_contain_text("Due Tomorrow")
+    await expect(page.get_by_role("link", name="Work 1 open")).to_be_visible()
+    await page.get_by_role("checkbox", name="Complete Call mum").click()
+    await expect(status).to_contain_text("3 changes waiting")
+    await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
+    await page.goto(f"{server.url}/app/upcoming")
+    await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Upcoming 1 open")).to_be_visible()
+    await expect(page.get_by_role("link", name="Work 0 open")).to_be_visible()
+
+    await context.set_offline(False)
+    await expect(page.get_by_role("status").filter(has_text="waiting")).to_be_hidden()
+    sent = _task(server, headers, mum["id"]).json()
+    assert (sent["list_id"], sent["due_date"], sent["is_completed"]) == (work["id"], tomorrow, True)
+    sent = _task(server, headers, bike["id"]).json()
+    assert (sent["title"], sent["priority"]) == ("Fix the bike chain", "high")
+    assert errors == []
+    await context.close()
+
+
+async def test_a_task_added_offline_to_an_empty_list_shows(
+    server: Server, browser: Browser
+) -> None:
+    email, headers = register(server)
+    errands = made(server, "/api/lists", {"name": "Errands"}, headers)
+    context = await new_context(browser)
+    page = await context.new_page()
+    await sign_in(page, server, email)
+    await controlled(page)
+    await page.goto(f"{server.url}/app/lists/{errands['id']}")
+    await expect(page.get_by_text("No open tasks here.")).to_be_visible()
+    await context.set_offline(True)
+    await page.get_by_role("textbox", name="Add a task").fill("Buy stamps")
+    await page.get_by_role("textbox", name="Add a task").press("Enter")
+    await expect(page.get_by_text("Buy stamps")).to_be_visible()
+    await expect(page.get_by_text("No open tasks here.")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Errands 1 open")).to_be_visible()
+    await page.goto(f"{server.url}/app/")
+    await expect(page.get_by_text("Buy stamps")).to_be_hidden()  # not the inbox's
+    await page.goto(f"{server.url}/app/lists/{errands['id']}")
+    await expect(page.get_by_text("Buy stamps")).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("empty-list", width))
+    await context.set_offline(False)
+    await expect(page.get_by_role("link", name="Buy stamps")).to_be_visible()
+    assert [t["list_id"] for t in tasks_of(server, headers)] == [errands["id"]]
     await context.close()
 
 
