@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, Route, expect
 
 from tests.helpers_server import Server
 from tests.web.browsing import TIMEOUT_MS, Watched, made, register, sign_in, sign_out, tasks_of
-from tests.web.offline import controlled, new_context, until, within
+from tests.web.offline import controlled, new_context, signed_in, until, within
 
 SHOTS = str(Path(tempfile.gettempdir()) / "offline-{}-{}.png")  # looked at, not kept
 FIRST_VISIT_BYTES = 150_000  # the contract's first visit of the inbox of 50
@@ -225,12 +225,8 @@ async def test_writes_offline_are_done_once(
 
 
 async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browser) -> None:
-    email, headers = register(server)
+    headers, context, page = await signed_in(browser, server)
     task = made(server, "/api/tasks", {"title": "Paint the fence"}, headers)
-    context = await new_context(browser)
-    page = await context.new_page()
-    await sign_in(page, server, email)
-    await controlled(page)
     await page.goto(f"{server.url}/app/tasks/{task['id']}")
     await context.set_offline(True)
     await page.get_by_role("textbox", name="Title").fill("Paint the fence green")
@@ -286,7 +282,7 @@ async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browse
 async def test_a_change_offline_shows_in_every_view(
     server: Server, browser: Browser, axe_source: str
 ) -> None:
-    email, headers = register(server)
+    headers, context, page = await signed_in(browser, server)
     home = made(server, "/api/lists", {"name": "Home"}, headers)
     work = made(server, "/api/lists", {"name": "Work"}, headers)  # empty
     today = datetime.now(UTC).date()  # the person's clock: UTC, as the browser's
@@ -294,12 +290,8 @@ async def test_a_change_offline_shows_in_every_view(
     due = {"list_id": home["id"], "due_date": today.isoformat()}
     bike = made(server, "/api/tasks", {"title": "Fix the bike", **due}, headers)
     mum = made(server, "/api/tasks", {"title": "Call mum", **due}, headers)
-    context = await new_context(browser)
-    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    await sign_in(page, server, email)
-    await controlled(page)
     await page.goto(f"{server.url}/app/lists/{home['id']}")
     await page.get_by_role("button", name="Board", exact=True).click()
     await expect(page.get_by_role("region", name="Board")).to_be_visible()
@@ -379,12 +371,8 @@ async def test_a_change_offline_shows_in_every_view(
 async def test_a_task_added_offline_to_an_empty_list_shows(
     server: Server, browser: Browser
 ) -> None:
-    email, headers = register(server)
+    headers, context, page = await signed_in(browser, server)
     errands = made(server, "/api/lists", {"name": "Errands"}, headers)
-    context = await new_context(browser)
-    page = await context.new_page()
-    await sign_in(page, server, email)
-    await controlled(page)
     await page.goto(f"{server.url}/app/lists/{errands['id']}")
     await expect(page.get_by_text("No open tasks here.")).to_be_visible()
     await context.set_offline(True)

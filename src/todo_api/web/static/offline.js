@@ -275,10 +275,11 @@
       add(task.whole, 1);
     }
     for (const count of document.querySelectorAll("nav a[href^='/app/'] > .count")) {
-      count.dataset.was ??= count.textContent.match(/\d+/)?.[0] ?? "";
+      // The server's count: the one the page came with, or one the live updates wrote since.
+      if (count.dataset.wrote !== count.textContent) count.dataset.was = count.textContent.match(/\d+/)?.[0] ?? "";
       if (!count.dataset.was || !words.open) continue;
       const n = Number(count.dataset.was) + (counts.get(count.parentElement.getAttribute("href")) || 0);
-      count.textContent = words.open.replace("{count}", Math.max(0, n));
+      count.textContent = count.dataset.wrote = words.open.replace("{count}", Math.max(0, n));
     }
     for (const column of document.querySelectorAll("#board .column[data-section]")) {
       const shown = column.querySelectorAll(":scope ul.tasks > li.task:not([hidden])").length;
