@@ -290,6 +290,7 @@ async def test_a_change_offline_shows_in_every_view(
     due = {"list_id": home["id"], "due_date": today.isoformat()}
     bike = made(server, "/api/tasks", {"title": "Fix the bike", **due}, headers)
     mum = made(server, "/api/tasks", {"title": "Call mum", **due}, headers)
+    soon = made(server, f"/api/lists/{home['id']}/sections", {"name": "Soon"}, headers)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{server.url}/app/lists/{home['id']}")
@@ -341,6 +342,18 @@ async def test_a_change_offline_shows_in_every_view(
     await expect(board.get_by_role("link", name="Call mum")).to_be_hidden()
     await expect(board.locator(".column-head .count").first).to_have_text("1")
     await expect(page.get_by_role("link", name="Home 1 open")).to_be_visible()
+    # A card moved to another column: there, and there again when the board is read again.
+    card = row("Fix the bike chain")
+    await card.get_by_text("Move to…").click()
+    await card.get_by_role("combobox", name="Section").select_option(label="Soon")
+    await card.get_by_role("button", name="Move", exact=True).click()
+    await expect(status).to_contain_text("3 changes waiting")
+    await page.goto(f"{server.url}/app/today")
+    await page.goto(f"{server.url}/app/lists/{home['id']}")
+    column = board.locator(f".column[data-section='{soon['id']}']")
+    await expect(column.get_by_role("link", name="Fix the bike chain")).to_be_visible()
+    await expect(column.locator(".column-head .count")).to_have_text("1")
+    await expect(board.locator(".column-head .count").first).to_have_text("0")
     for width in (390, 1280):
         await page.set_viewport_size({"width": width, "height": 800})
         await page.screenshot(path=SHOTS.format("board", width), full_page=True)
@@ -351,7 +364,7 @@ async def test_a_change_offline_shows_in_every_view(
     await expect(row("Call mum")).to_contain_text("Due Tomorrow")
     await expect(page.get_by_role("link", name="Work 1 open")).to_be_visible()
     await page.get_by_role("checkbox", name="Complete Call mum").click()
-    await expect(status).to_contain_text("3 changes waiting")
+    await expect(status).to_contain_text("4 changes waiting")
     await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
     await page.goto(f"{server.url}/app/upcoming")
     await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
@@ -363,7 +376,11 @@ async def test_a_change_offline_shows_in_every_view(
     sent = _task(server, headers, mum["id"]).json()
     assert (sent["list_id"], sent["due_date"], sent["is_completed"]) == (work["id"], tomorrow, True)
     sent = _task(server, headers, bike["id"]).json()
-    assert (sent["title"], sent["priority"]) == ("Fix the bike chain", "high")
+    assert (sent["title"], sent["priority"], sent["section_id"]) == (
+        "Fix the bike chain",
+        "high",
+        soon["id"],
+    )
     assert errors == []
     await context.close()
 

@@ -16,7 +16,7 @@
   const key = state.dataset.key;
   const NAME = "todo-offline-";
   const SYNC = "todo-changes"; // the worker's Background Sync tag (static/sw.js)
-  const WRITES = /^\/app\/(quick|tasks\/[0-9a-f-]{36}(\/(complete|reopen|delete))?)$/;
+  const WRITES = /^\/app\/(quick|tasks\/[0-9a-f-]{36}(\/(complete|reopen|delete|move-to))?)$/;
   const token = () => document.querySelector("input[name=csrf_token]")?.value;
 
   // --- the changes waiting, in IndexedDB -------------------------------------------------
@@ -118,11 +118,17 @@
         tasks.set(id, { id, was: null, now });
         continue;
       }
+      if (!change.task) continue; // a section moved: no task's
       const task = tasks.get(change.task) || { id: change.task, was: undefined, now: {} };
       tasks.set(change.task, task);
       const now = task.now;
       if (change.kind === "complete" || change.kind === "reopen") now.open = change.kind === "reopen";
       else if (change.kind === "delete") now.gone = true;
+      else if (change.kind === "move" || change.kind === "move-to") {
+        // Its place: in a section (the board's column), after or before a task, or at a position.
+        if (fields.has("section_id")) now.section = fields.get("section_id");
+        for (const name of ["after", "before", "position"]) now[name] = fields.get(name) || "";
+      }
       else if (change.kind === "edit") {
         for (const name of ["title", "priority"]) if (fields.has(name)) now[name] = fields.get(name);
         if (fields.has("list_id")) now.list = fields.get("list_id");
@@ -252,6 +258,21 @@
     row.querySelector(":scope > .check")?.setAttribute("aria-checked", String(whole.open === false));
   };
 
+  // A row moved (a card to another column, a row among its list's): where the move put it.
+  const moved = (row, now) => {
+    let rows = row.parentElement;
+    const column = now.section && document.querySelector(`#board .column[data-section="${CSS.escape(now.section)}"] ul.tasks`);
+    if (column) rows = column;
+    const after = now.after && document.getElementById(`task-${now.after}`);
+    const before = now.before && document.getElementById(`task-${now.before}`);
+    const others = [...rows.children].filter((other) => other !== row);
+    const at = others[Number(now.position) - 1];
+    if (after?.parentElement === rows) after.nextElementSibling !== row && after.after(row);
+    else if (before?.parentElement === rows) before.previousElementSibling !== row && before.before(row);
+    else if (now.position && at) at.previousElementSibling !== row && at.before(row);
+    else if (row.parentElement !== rows) rows.append(row);
+  };
+
   const waitingRow = (id, title) => {
     const item = Object.assign(document.createElement("li"), { className: "task waiting", id: `task-${id}` });
     item.append(Object.assign(document.createElement("div"), { className: "body", textContent: title }));
@@ -311,6 +332,7 @@
       if (here && byDay() && row.closest(".day")?.querySelector("h2")?.id !== dayOf(task.whole, today)) {
         rowsFor(task.whole, today)?.append(row); // another day's now
       }
+      if (here && (task.now.section !== undefined || task.now.after !== undefined)) moved(row, task.now);
       if (task.was !== null) {
         row.dataset.was ??= JSON.stringify(task.was);
         reworded(row, task.now, task.whole, today);
@@ -347,7 +369,19 @@
   // Background Sync, where the browser has it: the worker sends what waits once the network
   // is back, even with no page of the app open (static/sw.js); else the page does, as it opens.
   const later = () => worker?.ready.then((registration) => registration.sync?.register(SYNC)).catch(() => {});
-  window.appOffline = { holding: () => holding(), keep };
+  // A move a script saves (static/board.js, reorder.js): kept as any change while offline or
+  // behind changes waiting, or when the network goes as it is sent; else the server's answer.
+  const post = async (path, body) => {
+    const task = path.match(/^\/app\/tasks\/([^/]+)\//)?.[1] || null;
+    if (!holding()) {
+      try {
+        return await fetch(path, { method: "POST", body });
+      } catch {} // kept, below: sent again later
+    }
+    await keep(path, body, "move", task);
+    return null;
+  };
+  window.appOffline = { holding: () => holding(), keep, post };
 
   // Sent the browser's way or by htmx: while offline, or behind changes still waiting (their
   // order is kept), a change to a task is kept instead.
