@@ -224,7 +224,9 @@ async def test_writes_offline_are_done_once(
     await context.close()
 
 
-async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browser) -> None:
+async def test_an_edit_offline_meets_a_newer_one(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
     headers, context, page = await signed_in(browser, server)
     task = made(server, "/api/tasks", {"title": "Paint the fence"}, headers)
     await page.goto(f"{server.url}/app/tasks/{task['id']}")
@@ -265,10 +267,15 @@ async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browse
     for width in (390, 1280):
         await page.set_viewport_size({"width": width, "height": 844})
         await page.screenshot(path=SHOTS.format("conflict", width))
-    # Read again before deciding: the decision is still asked for, and shown again.
-    await page.reload()
+    # Elsewhere before deciding: still asked for, a link to the task, whose page asks again.
+    await page.goto(f"{server.url}/app/")
+    decide = deciding.get_by_role("link", name="A change made offline needs your decision")
+    await expect(decide).to_be_visible()
+    await Watched(page, server.url, axe_source).accessible_in_both_schemes()
+    await decide.click()
     await expect(alert).to_contain_text("Someone else changed this task")
     await expect(deciding).to_be_visible()
+    await Watched(page, server.url, axe_source).accessible()
     await alert.get_by_role("button", name="Keep mine").click()
     await expect(page.get_by_role("heading", name="Paint the fence green", level=1)).to_be_visible()
     await expect(deciding).to_be_hidden()
