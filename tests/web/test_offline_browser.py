@@ -392,6 +392,32 @@ async def test_a_change_offline_shows_in_every_view(
     await context.close()
 
 
+async def test_a_task_due_today_offline_shows_in_a_today_that_had_nothing(
+    server: Server, browser: Browser
+) -> None:
+    headers, context, page = await signed_in(browser, server)
+    later = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    plants = made(server, "/api/tasks", {"title": "Water the plants", "due_date": later}, headers)
+    await page.goto(f"{server.url}/app/today")
+    await expect(page.get_by_text("No open tasks here.")).to_be_visible()
+    await page.goto(f"{server.url}/app/tasks/{plants['id']}")
+    await context.set_offline(True)
+    await page.locator("#due").fill(datetime.now(UTC).date().isoformat())
+    await page.get_by_role("button", name="Save").click()
+    await page.goto(f"{server.url}/app/today")
+    await expect(page.locator(".day h2")).to_have_count(1)  # today's, as the server heads it
+    await expect(
+        page.get_by_role("list").get_by_role("link", name="Water the plants")
+    ).to_be_visible()
+    await expect(page.get_by_text("No open tasks here.")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Today 1 open")).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("today", width), full_page=True)
+    await context.set_offline(False)
+    await context.close()
+
+
 async def test_a_task_added_offline_to_an_empty_list_shows(
     server: Server, browser: Browser
 ) -> None:
@@ -411,7 +437,7 @@ async def test_a_task_added_offline_to_an_empty_list_shows(
     await expect(page.get_by_text("Buy stamps")).to_be_visible()
     for width in (390, 1280):
         await page.set_viewport_size({"width": width, "height": 800})
-        await page.screenshot(path=SHOTS.format("empty-list", width))
+        await page.screenshot(path=SHOTS.format("empty-list", width), full_page=True)
     await context.set_offline(False)
     await expect(page.get_by_role("link", name="Buy stamps")).to_be_visible()
     assert [t["list_id"] for t in tasks_of(server, headers)] == [errands["id"]]

@@ -191,6 +191,27 @@
   };
   const byDay = () => part?.dataset.view === "today" || part?.dataset.view === "upcoming";
   const dayOf = (state, today) => `day-${state.due < today ? "overdue" : state.due}`;
+  // A day's heading the page did not have (Today's page shows only the days with tasks), in
+  // its place among the others: `Overdue` first, then by date.
+  const newDay = (id, today) => {
+    const days = [...document.querySelectorAll("#tasks-part > .day")];
+    const key = id.slice(4);
+    if (!days.length && !document.querySelector("#tasks-part > p.empty")) return null;
+    const day = Object.assign(document.createElement("div"), { className: "day" });
+    const heading = Object.assign(document.createElement("h2"), { id });
+    const near = part.dataset.view === "upcoming" && { [today]: words.today, [dayAfter(today, 1)]: words.tomorrow }[key];
+    const date = new Date(`${key}T00:00:00Z`);
+    heading.textContent = key === "overdue" ? words.overdue_heading : near || new Intl.DateTimeFormat(lang, { weekday: "long", month: "long", day: "numeric", timeZone: "UTC" }).format(date);
+    day.append(heading);
+    const rank = (dayKey) => (dayKey === "overdue" ? "" : dayKey);
+    const later = days.find((other) => rank(other.querySelector("h2").id.slice(4)) > rank(key));
+    const empty = document.querySelector("#tasks-part > p.empty");
+    if (later) later.before(day);
+    else if (days.length) days.at(-1).after(day);
+    else empty.before(day);
+    if (empty) empty.hidden = true;
+    return day;
+  };
   const rowsFor = (state, today) => {
     const board = document.getElementById("board");
     if (board) {
@@ -198,13 +219,14 @@
       return column?.querySelector("ul.tasks");
     }
     if (byDay()) {
-      const day = document.getElementById(dayOf(state, today))?.closest(".day");
+      const day = document.getElementById(dayOf(state, today))?.closest(".day") || newDay(dayOf(state, today), today);
       if (!day) return null;
       let rows = day.querySelector("ul.tasks");
       if (!rows) {
         rows = Object.assign(document.createElement("ul"), { className: "tasks" });
         rows.setAttribute("aria-labelledby", day.querySelector("h2").id);
-        day.querySelector(".empty")?.replaceWith(rows);
+        const empty = day.querySelector(".empty");
+        empty ? empty.replaceWith(rows) : day.append(rows);
         day.classList.remove("nothing");
       }
       return rows;
