@@ -173,11 +173,11 @@
     };
   };
 
-  // Where a task in `state` belongs in this page: the rows' list it goes in (made where the
-  // page had none), true where it stays as it is, or false (not in this view).
-  const part = document.getElementById("tasks-part");
-  const showsCompleted = new URLSearchParams(location.search).get("completed") === "1";
+  // Whether a task in `state` belongs in this page's view (`part`, the page's tasks: read again
+  // each time, htmx replaces it).
+  let part = null;
   const belongs = (state, today) => {
+    const showsCompleted = new URLSearchParams(location.search).get("completed") === "1";
     if (state.gone || (!state.open && !showsCompleted)) return false;
     const view = part?.dataset.view;
     // Added here, or in the list or inbox in view (where the text names no other).
@@ -189,6 +189,7 @@
     if (view === "upcoming") return Boolean(state.due) && state.due < dayAfter(today, 7);
     return true;
   };
+  // The rows' list where it goes in this page (made where the page had none), or null.
   const byDay = () => part?.dataset.view === "today" || part?.dataset.view === "upcoming";
   const dayOf = (state, today) => `day-${state.due < today ? "overdue" : state.due}`;
   // A day's heading the page did not have (Today's page shows only the days with tasks), in
@@ -218,7 +219,7 @@
       const column = board.querySelector(`.column[data-section="${CSS.escape(state.section || "none")}"]`) || board.querySelector(".column[data-section]");
       return column?.querySelector("ul.tasks");
     }
-    if (byDay()) {
+    if (byDay() && state.due) {
       const day = document.getElementById(dayOf(state, today))?.closest(".day") || newDay(dayOf(state, today), today);
       if (!day) return null;
       let rows = day.querySelector("ul.tasks");
@@ -231,7 +232,7 @@
       }
       return rows;
     }
-    let rows = document.getElementById("tasks");
+    let rows = document.getElementById("tasks") || (byDay() ? part.querySelector("ul.tasks") : null);
     if (!rows && part) {
       // A list that was empty: its rows' list made where it says so.
       rows = Object.assign(document.createElement("ul"), { className: "tasks", id: "tasks" });
@@ -333,6 +334,7 @@
 
   const place = async (changes) => {
     const today = isoDay(new Date());
+    part = document.getElementById("tasks-part");
     const tasks = followed(changes.filter((change) => !change.decide));
     const kept = keptPages();
     for (const task of tasks.values()) {
@@ -351,7 +353,7 @@
         window.htmx?.process(row);
       }
       if (!row) continue;
-      if (here && byDay() && row.closest(".day")?.querySelector("h2")?.id !== dayOf(task.whole, today)) {
+      if (here && byDay() && task.whole.due && row.closest(".day")?.querySelector("h2")?.id !== dayOf(task.whole, today)) {
         rowsFor(task.whole, today)?.append(row); // another day's now
       }
       if (here && (task.now.section !== undefined || task.now.after !== undefined)) moved(row, task.now);
