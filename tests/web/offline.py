@@ -6,7 +6,8 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.web.browsing import TIMEOUT_MS
+from tests.helpers_server import Server
+from tests.web.browsing import TIMEOUT_MS, register, sign_in
 
 
 async def new_context(browser: Browser, **options: Any) -> BrowserContext:
@@ -38,3 +39,16 @@ async def controlled(page: Page) -> None:
     assert await page.evaluate("navigator.serviceWorker.controller !== null")
     # The page told the worker whose it is: that person's cache exists.
     await until(page, "() => caches.keys().then(keys => keys.some(k => k.startsWith('pages-')))")
+
+
+async def signed_in(
+    browser: Browser, server: Server
+) -> tuple[dict[str, str], BrowserContext, Page]:
+    """A new account signed in in a context of its own, its page the worker's: the account's
+    bearer headers, the context and the page."""
+    email, headers = register(server)
+    context = await new_context(browser)
+    page = await context.new_page()
+    await sign_in(page, server, email)
+    await controlled(page)
+    return headers, context, page

@@ -21,7 +21,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from tests.helpers_server import Server
 from tests.web.browsing import TIMEOUT_MS, Watched, made, register, sign_in, sign_out, tasks_of
-from tests.web.offline import controlled, new_context, until, within
+from tests.web.offline import controlled, new_context, signed_in, until, within
 
 SHOTS = str(Path(tempfile.gettempdir()) / "offline-{}-{}.png")  # looked at, not kept
 FIRST_VISIT_BYTES = 150_000  # the contract's first visit of the inbox of 50
@@ -232,13 +232,11 @@ async def test_writes_offline_are_done_once(
     await context.close()
 
 
-async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browser) -> None:
-    email, headers = register(server)
+async def test_an_edit_offline_meets_a_newer_one(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    headers, context, page = await signed_in(browser, server)
     task = made(server, "/api/tasks", {"title": "Paint the fence"}, headers)
-    context = await new_context(browser)
-    page = await context.new_page()
-    await sign_in(page, server, email)
-    await controlled(page)
     await page.goto(f"{server.url}/app/tasks/{task['id']}")
     await context.set_offline(True)
     await page.get_by_role("textbox", name="Title").fill("Paint the fence green")
@@ -261,16 +259,196 @@ async def test_an_edit_offline_meets_a_newer_one(server: Server, browser: Browse
             await route.continue_()
 
     await context.route(f"**/app/tasks/{task['id']}", no_network_once)
+    # On a phone, far down the page (where Save is): the notice comes to the person.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     await context.set_offline(False)
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("Someone else changed this task")
+    await expect(alert).to_be_in_viewport(ratio=1)
+    await expect(alert).to_be_focused()
+    deciding = page.get_by_role("status").filter(has_text="needs your decision")
+    await expect(deciding).to_have_text("A change made offline needs your decision")
     await expect(alert).to_contain_text("Paint the gate")  # theirs
     await expect(page.get_by_role("textbox", name="Title")).to_have_value("Paint the fence green")
     await expect(alert.get_by_role("button", name="Reload")).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 844})
+        await page.screenshot(path=SHOTS.format("conflict", width))
+    # Elsewhere before deciding: still asked for, a link to the task, whose page asks again.
+    await page.goto(f"{server.url}/app/")
+    decide = deciding.get_by_role("link", name="A change made offline needs your decision")
+    await expect(decide).to_be_visible()
+    await Watched(page, server.url, axe_source).accessible_in_both_schemes()
+    await decide.click()
+    await expect(alert).to_contain_text("Someone else changed this task")
+    await expect(deciding).to_be_visible()
+    await Watched(page, server.url, axe_source).accessible()
     await alert.get_by_role("button", name="Keep mine").click()
     await expect(page.get_by_role("heading", name="Paint the fence green", level=1)).to_be_visible()
+    await expect(deciding).to_be_hidden()
+    await page.goto(f"{server.url}/app/")
+    await expect(deciding).to_be_hidden()
     assert _task(server, headers, task["id"]).json()["title"] == "Paint the fence green"
     assert len(refused) == 1
+    await context.close()
+
+
+async def test_a_change_offline_shows_in_every_view(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    headers, context, page = await signed_in(browser, server)
+    home = made(server, "/api/lists", {"name": "Home"}, headers)
+    work = made(server, "/api/lists", {"name": "Work"}, headers)  # empty
+    today = datetime.now(UTC).date()  # the person's clock: UTC, as the browser's
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    due = {"list_id": home["id"], "due_date": today.isoformat()}
+    bike = made(server, "/api/tasks", {"title": "Fix the bike", **due}, headers)
+    mum = made(server, "/api/tasks", {"title": "Call mum", **due}, headers)
+    soon = made(server, f"/api/lists/{home['id']}/sections", {"name": "Soon"}, headers)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{server.url}/app/lists/{home['id']}")
+    await page.get_by_role("button", name="Board", exact=True).click()
+    await expect(page.get_by_role("region", name="Board")).to_be_visible()
+    for path in ("/app/today", "/app/upcoming", f"/app/lists/{work['id']}"):
+        await page.goto(f"{server.url}{path}")  # read once online: kept for offline
+    await page.goto(f"{server.url}/app/tasks/{bike['id']}")
+    await page.goto(f"{server.url}/app/tasks/{mum['id']}")
+    await context.set_offline(True)
+    status = page.get_by_role("status").filter(has_text="waiting")
+
+    # Call mum: tomorrow, in Work. Fix the bike: a new title, priority high.
+    await page.locator("#due").fill(tomorrow)
+    await page.locator("#list_id").select_option(label="Work")
+    await page.get_by_role("button", name="Save").click()
+    await expect(status).to_contain_text("1 change waiting")
+    await page.goto(f"{server.url}/app/tasks/{bike['id']}")
+    await page.get_by_role("textbox", name="Title").fill("Fix the bike chain")
+    await page.locator("#priority").select_option("high")
+    await page.get_by_role("button", name="Save").click()
+    await expect(status).to_contain_text("2 changes waiting")
+
+    def row(title: str) -> Any:
+        return page.locator("li.task").filter(has=page.get_by_role("link", name=title))
+
+    await page.goto(f"{server.url}/app/today")
+    await expect(row("Fix the bike chain")).to_contain_text("Priority: High")
+    await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Today 1 open")).to_be_visible()
+    await expect(page.get_by_role("link", name="Home 1 open")).to_be_visible()
+    await expect(page.get_by_role("link", name="Work 1 open")).to_be_visible()
+
+    await page.goto(f"{server.url}/app/upcoming")
+    tomorrows = page.get_by_role("list", name="Tomorrow")
+    await expect(tomorrows.get_by_role("link", name="Call mum")).to_be_visible()
+    await expect(row("Call mum")).to_contain_text("Due Tomorrow")
+    await expect(row("Fix the bike chain")).to_be_visible()
+    await expect(page.get_by_role("link", name="Upcoming 2 open")).to_be_visible()
+    await Watched(page, server.url, axe_source).accessible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("upcoming", width), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+
+    await page.goto(f"{server.url}/app/lists/{home['id']}")
+    board = page.get_by_role("region", name="Board")
+    await expect(board.get_by_role("link", name="Fix the bike chain")).to_be_visible()
+    await expect(board.get_by_role("link", name="Call mum")).to_be_hidden()
+    await expect(board.locator(".column-head .count").first).to_have_text("1")
+    await expect(page.get_by_role("link", name="Home 1 open")).to_be_visible()
+    # A card moved to another column: there, and there again when the board is read again.
+    card = row("Fix the bike chain")
+    await card.get_by_text("Move to…").click()
+    await card.get_by_role("combobox", name="Section").select_option(label="Soon")
+    await card.get_by_role("button", name="Move", exact=True).click()
+    await expect(status).to_contain_text("3 changes waiting")
+    await page.goto(f"{server.url}/app/today")
+    await page.goto(f"{server.url}/app/lists/{home['id']}")
+    column = board.locator(f".column[data-section='{soon['id']}']")
+    await expect(column.get_by_role("link", name="Fix the bike chain")).to_be_visible()
+    await expect(column.locator(".column-head .count")).to_have_text("1")
+    await expect(board.locator(".column-head .count").first).to_have_text("0")
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("board", width), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Work was empty: it takes the row; completing it there, the counts follow again.
+    await page.goto(f"{server.url}/app/lists/{work['id']}")
+    await expect(row("Call mum")).to_contain_text("Due Tomorrow")
+    await expect(page.get_by_role("link", name="Work 1 open")).to_be_visible()
+    await page.get_by_role("checkbox", name="Complete Call mum").click()
+    await expect(status).to_contain_text("4 changes waiting")
+    await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
+    await page.goto(f"{server.url}/app/upcoming")
+    await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Upcoming 1 open")).to_be_visible()
+    await expect(page.get_by_role("link", name="Work 0 open")).to_be_visible()
+
+    await context.set_offline(False)
+    await expect(page.get_by_role("status").filter(has_text="waiting")).to_be_hidden()
+    sent = _task(server, headers, mum["id"]).json()
+    assert (sent["list_id"], sent["due_date"], sent["is_completed"]) == (work["id"], tomorrow, True)
+    sent = _task(server, headers, bike["id"]).json()
+    assert (sent["title"], sent["priority"], sent["section_id"]) == (
+        "Fix the bike chain",
+        "high",
+        soon["id"],
+    )
+    assert errors == []
+    await context.close()
+
+
+async def test_a_task_due_today_offline_shows_in_a_today_that_had_nothing(
+    server: Server, browser: Browser
+) -> None:
+    headers, context, page = await signed_in(browser, server)
+    later = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    plants = made(server, "/api/tasks", {"title": "Water the plants", "due_date": later}, headers)
+    await page.goto(f"{server.url}/app/today")
+    await expect(page.get_by_text("No open tasks here.")).to_be_visible()
+    await page.goto(f"{server.url}/app/tasks/{plants['id']}")
+    await context.set_offline(True)
+    await page.locator("#due").fill(datetime.now(UTC).date().isoformat())
+    await page.get_by_role("button", name="Save").click()
+    await page.goto(f"{server.url}/app/today")
+    await expect(page.locator(".day h2")).to_have_count(1)  # today's, as the server heads it
+    await expect(
+        page.get_by_role("list").get_by_role("link", name="Water the plants")
+    ).to_be_visible()
+    await expect(page.get_by_text("No open tasks here.")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Today 1 open")).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("today", width), full_page=True)
+    await context.set_offline(False)
+    await context.close()
+
+
+async def test_a_task_added_offline_to_an_empty_list_shows(
+    server: Server, browser: Browser
+) -> None:
+    headers, context, page = await signed_in(browser, server)
+    errands = made(server, "/api/lists", {"name": "Errands"}, headers)
+    await page.goto(f"{server.url}/app/lists/{errands['id']}")
+    await expect(page.get_by_text("No open tasks here.")).to_be_visible()
+    await context.set_offline(True)
+    await page.get_by_role("textbox", name="Add a task").fill("Buy stamps")
+    await page.get_by_role("textbox", name="Add a task").press("Enter")
+    await expect(page.get_by_text("Buy stamps")).to_be_visible()
+    await expect(page.get_by_text("No open tasks here.")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Errands 1 open")).to_be_visible()
+    await page.goto(f"{server.url}/app/")
+    await expect(page.get_by_text("Buy stamps")).to_be_hidden()  # not the inbox's
+    await page.goto(f"{server.url}/app/lists/{errands['id']}")
+    await expect(page.get_by_text("Buy stamps")).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.screenshot(path=SHOTS.format("empty-list", width), full_page=True)
+    await context.set_offline(False)
+    await expect(page.get_by_role("link", name="Buy stamps")).to_be_visible()
+    assert [t["list_id"] for t in tasks_of(server, headers)] == [errands["id"]]
     await context.close()
 
 

@@ -116,6 +116,7 @@ def task_line(
         overdue,
         parent,
         under_parent,
+        str(task.get("list_id") or ""),
     )
 
 
@@ -140,10 +141,13 @@ def _line(
     overdue: bool,
     parent: str | None = None,
     under_parent: bool = False,
+    list_id: str = "",
 ) -> Markup:
     """task_line's line, from what it shows. A detail's words are made once for each value
     (tasks share their days, priorities and tags), and the title is escaped once for the line
-    and the checkbox's label."""
+    and the checkbox's label. The row's list and due day on the person's clock are in its
+    `data-` attributes: static/offline.js places a change made offline by them (views and
+    counts)."""
     task_id = str(task_id)
     title = escape(title)
     details = []
@@ -181,7 +185,8 @@ def _line(
             f' aria-label="{label}"></button>'
         )
     return Markup(  # noqa: S704 - every value in it escaped above
-        f'<li class="task{" completed" if completed else ""}" id="task-{task_id}">\n'
+        f'<li class="task{" completed" if completed else ""}" id="task-{task_id}"'
+        f' data-list="{escape(list_id)}" data-due="{_day_of(due)}">\n'
         f"  {check}\n"
         '  <div class="body">\n'
         f'    <a hx-get="/app/tasks/{task_id}" hx-target="#main" hx-select="#main"'
@@ -206,7 +211,7 @@ def lines(rows: Iterable[Mapping[str, Any]], pick_label: object = None) -> Marku
 
 # A row's start as _line writes it, up to its title (escaped there) in its link.
 _ROW_START = re.compile(
-    r'(<li class="task[^"]*" id="task-(?P<id>[^"]+)">)(?P<rest>.*?href="/app/tasks/(?P=id)">'
+    r'(<li class="task[^"]*" id="task-(?P<id>[^"]+)"[^>]*>)(?P<rest>.*?href="/app/tasks/(?P=id)">'
     r"(?P<title>.*?)</a>)",
     re.S,
 )
@@ -282,6 +287,13 @@ def _said(language: str, kind: str, value: Any) -> str:
 @functools.lru_cache(maxsize=4096)
 def _tag(tag: str) -> str:
     return f'<span class="tag">{escape(f"@{tag}")}</span>'
+
+
+def _day_of(moment: datetime | date | None) -> str:
+    """A moment's day (ISO), or ""."""
+    if isinstance(moment, datetime):
+        return moment.date().isoformat()
+    return moment.isoformat() if moment is not None else ""
 
 
 def _moment(at: Any, day: Any, zone: str) -> datetime | date | None:

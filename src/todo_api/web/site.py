@@ -138,9 +138,11 @@ class Site:
                 lang=language,
                 fetched=request.method == "GET",
                 vapid_key=self.settings.vapid_public_key,
-                # For static/offline.js: whose page it is (its caches are named so), and when
-                # it was made (said when it is shown again from the device, offline).
+                # For static/offline.js: whose page it is (its caches are named so), when it
+                # was made (said when it is shown again from the device, offline), and the
+                # person's clock (the day a change made offline falls on).
                 device_key=getattr(request.state, "device_key", ""),
+                device_zone=getattr(request.state, "device_zone", ""),
                 made_at=utcnow().isoformat(timespec="seconds"),
                 **context,
             )
@@ -209,6 +211,7 @@ class Site:
                 getattr(signed_in.user, "language", None), request.headers.get("accept-language")
             )
             request.state.device_key = device_key(signed_in)
+            request.state.device_zone = zone_of(signed_in)
             request.state.page_context = {}
             if shared:
                 await self.add_page_context(request, signed_in)

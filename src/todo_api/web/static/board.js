@@ -60,9 +60,9 @@
       const token = document.querySelector('input[name="csrf_token"]').value;
       const body = new URLSearchParams({ csrf_token: token });
       const [path, done] = send(body);
-      const answer = await fetch(path, { method: "POST", body });
+      const answer = await (window.appOffline?.post(path, body) ?? fetch(path, { method: "POST", body }));
       edited();
-      if (!answer.ok) return location.reload();
+      if (answer && !answer.ok) return location.reload(); // none: kept offline (static/offline.js)
       say(done());
     }).finally(() => {
       unsaved -= 1;

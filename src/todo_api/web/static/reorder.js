@@ -35,9 +35,10 @@
       if (at > 0) body.set("after", idOf(all[at - 1]));
       else if (all.length > 1) body.set("before", idOf(all[1]));
       else return;
-      const answer = await fetch(`/app/tasks/${idOf(row)}/move`, { method: "POST", body });
+      const path = `/app/tasks/${idOf(row)}/move`;
+      const answer = await (window.appOffline?.post(path, body) ?? fetch(path, { method: "POST", body }));
       edited();
-      if (!answer.ok) return location.reload();
+      if (answer && !answer.ok) return location.reload(); // none: kept offline (static/offline.js)
       document.getElementById("announce").textContent = list.dataset.moved
         .replace("{title}", () => titleOf(row))
         .replace("{position}", String(at + 1))

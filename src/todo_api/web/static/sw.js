@@ -128,6 +128,10 @@ const inStore = (db, mode, work) =>
     changes.onerror = () => reject(changes.error);
   });
 
+// The first change to send: one the page showed a decision for (`decide`, static/offline.js)
+// waits for the person, and those after it go on.
+const nextToSend = async (db) => (await inStore(db, "readonly", (store) => store.getAll())).find((change) => !change.decide);
+
 const sendWaiting = async () => {
   const db = await openChanges();
   if (!db) return;
@@ -135,7 +139,7 @@ const sendWaiting = async () => {
   let left = false;
   try {
     for (;;) {
-      const [change] = await inStore(db, "readonly", (store) => store.getAll(null, 1));
+      const change = await nextToSend(db);
       if (!change) break;
       if (!change.tried) await inStore(db, "readwrite", (store) => store.put({ ...change, tried: true }));
       const answer = await fetch(change.url, {
