@@ -98,9 +98,11 @@ async def test_a_shared_list_s_editor_restores_what_a_viewer_may_not(
         await share(owner, viewer, listed["id"], "viewer")
         task = await create_task(owner, title="Shared", list_id=listed["id"])
         await _deleted(editor, task["id"])
+        assert (await viewer.get(f"/api/lists/{listed['id']}")).json()["open_count"] == 0
         assert_error(await viewer.post(f"/api/tasks/{task['id']}/restore"), 404, "NOT_FOUND")
         assert (await editor.post(f"/api/tasks/{task['id']}/restore")).status_code == 200
         assert (await viewer.get(f"/api/tasks/{task['id']}")).status_code == 200
+        assert (await viewer.get(f"/api/lists/{listed['id']}")).json()["open_count"] == 1
 
 
 async def test_a_bulk_deletion_is_restored_as_one_deleted_alone(alice: httpx.AsyncClient) -> None:
@@ -121,7 +123,6 @@ async def test_a_subtask_of_a_deleted_task_waits_for_its_parent(alice: httpx.Asy
     assert back["parent_id"] == parent["id"]
 
 
-async def test_mcp_and_the_app_share_the_rule(app: FastAPI) -> None:
-    """(the route is in the OpenAPI document, so clients know of it)"""
+async def test_the_route_is_in_the_openapi_document(app: FastAPI) -> None:
     paths = app.openapi()["paths"]
     assert "post" in paths["/api/tasks/{task_id}/restore"]
