@@ -174,8 +174,8 @@ async def restore(
             return live
         params = {"task_id": task_id, "user_id": user_id, "since": utcnow() - grace}
         taken = (await conn.execute(_TAKE, params)).first()
-        if taken is None:
-            raise TaskNotFound
+        if taken is None:  # (restored meanwhile by another request: as a retry)
+            return await ROWS.get(conn, user_id, task_id)
         kept: dict[str, list[dict[str, Any]]] = taken["kept"]
         # The task first, then its subtasks (which refer to it).
         rows = sorted(
