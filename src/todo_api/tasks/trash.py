@@ -16,9 +16,21 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, null, or_, select, update
+from sqlalchemy import (
+    Table,
+    TypeDecorator,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    update,
+)
 
-from todo_api.db import Connection, Query, UTCDateTime
+from todo_api.db import Connection, Query
 from todo_api.kit import access, events, reminders
 from todo_api.kit.errors import Conflict, TaskNotFound
 from todo_api.kit.events import EventType
@@ -35,9 +47,8 @@ from todo_api.tables.users import users
 from todo_api.tasks import announcements
 from todo_api.tasks.rows import ROWS
 
-# The kept tables in the order they are put back (what a row refers to first). The triggers'
-# stamps are written again; `comment_count` is counted again by the comments' triggers.
-_KEPT: tuple[Table, ...] = (tasks, task_comments, attachments)
+# Put back without these: the triggers stamp the rows again for the change feed, and the
+# comments' triggers count `comment_count` again.
 _STAMPED = frozenset({"change_txid", "change_seq", "arrived_txid", "arrived_seq"})
 _RECOUNTED = frozenset({"comment_count"})
 
@@ -115,11 +126,9 @@ def _typed(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
             continue  # a column dropped since it was kept
         if isinstance(value, str):
             column_type = table.c[name].type
-            kind = (
-                column_type.impl.python_type
-                if isinstance(column_type, UTCDateTime)
-                else (column_type.python_type)
-            )
+            if isinstance(column_type, TypeDecorator):  # (UTCDateTime: a datetime)
+                column_type = column_type.impl_instance
+            kind = column_type.python_type
             if kind is uuid.UUID:
                 value = uuid.UUID(value)
             elif kind is datetime:
@@ -183,8 +192,9 @@ async def restore(
         )
         await _check_place(conn, next(row for row in rows if row["id"] == task_id))
         gone_sections = await _missing(conn, _SECTIONS, (r["section_id"] for r in rows))
-        for row in rows:
-            row.update(version=row["version"] + 1, changed_by=user_id)
+        now = utcnow()
+        for row in rows:  # a change like any other: a new version, moved `updated_at`
+            row.update(version=row["version"] + 1, changed_by=user_id, updated_at=now)
             if row["section_id"] in gone_sections:
                 row["section_id"] = None
         await _put_back(conn, tasks, rows)
