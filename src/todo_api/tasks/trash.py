@@ -53,10 +53,13 @@ _STAMPED = frozenset({"change_txid", "change_seq", "arrived_txid", "arrived_seq"
 _RECOUNTED = frozenset({"comment_count"})
 
 _ID: Any = bindparam("task_id")
+# The task and its subtasks, their comments and their files.
+_TASK_AND_SUBTASKS = or_(tasks.c.id == _ID, tasks.c.parent_id == _ID)
+_IDS = select(tasks.c.id).where(_TASK_AND_SUBTASKS)
 _SELECTS = {
-    "tasks": Query(select(tasks).where(or_(tasks.c.id == _ID, tasks.c.parent_id == _ID))),
-    "task_comments": Query(select(task_comments).where(task_comments.c.task_id == _ID)),
-    "attachments": Query(select(attachments).where(attachments.c.task_id == _ID)),
+    "tasks": Query(select(tasks).where(_TASK_AND_SUBTASKS)),
+    "task_comments": Query(select(task_comments).where(task_comments.c.task_id.in_(_IDS))),
+    "attachments": Query(select(attachments).where(attachments.c.task_id.in_(_IDS))),
 }
 _FORGET = Query(delete(deleted_tasks).where(deleted_tasks.c.task_id == _ID))
 _KEEP = Query(
@@ -148,11 +151,7 @@ async def keep(conn: Connection, task_id: uuid.UUID, deleted_by: uuid.UUID) -> N
         return
     kept: dict[str, list[Mapping[str, Any]]] = {"tasks": list(found)}
     for name in ("task_comments", "attachments"):
-        kept[name] = [
-            kept_row
-            for row in found
-            for kept_row in (await conn.execute(_SELECTS[name], {"task_id": row["id"]})).rows
-        ]
+        kept[name] = list((await conn.execute(_SELECTS[name], {"task_id": task_id})).rows)
     await conn.execute(_FORGET, {"task_id": task_id})  # a task deleted, made again, deleted
     await conn.execute(
         _KEEP,
