@@ -29,6 +29,8 @@ async def test_a_deleted_task_comes_back_whole_with_its_id(alice: httpx.AsyncCli
     subtask = await create_task(alice, title="Find the number", parent_id=task["id"])
     comment = await alice.post(f"/api/tasks/{task['id']}/comments", json={"body": "Before 5"})
     assert comment.status_code == 201, comment.text
+    on_subtask = await alice.post(f"/api/tasks/{subtask['id']}/comments", json={"body": "0151"})
+    assert on_subtask.status_code == 201, on_subtask.text
     start = await read_feed(alice)
     await _deleted(alice, task["id"])
 
@@ -50,6 +52,8 @@ async def test_a_deleted_task_comes_back_whole_with_its_id(alice: httpx.AsyncCli
     comments = (await alice.get(f"/api/tasks/{task['id']}/comments")).json()
     assert [(c["id"], c["body"]) for c in comments] == [(comment.json()["id"], "Before 5")]
     assert (await alice.get(f"/api/tasks/{task['id']}")).json()["comment_count"] == 1
+    sub_comments = (await alice.get(f"/api/tasks/{subtask['id']}/comments")).json()
+    assert [c["id"] for c in sub_comments] == [on_subtask.json()["id"]]
     ordered = (await alice.get("/api/tasks", params={"sort": "position"})).json()
     assert [t["id"] for t in ordered if t["parent_id"] is None] == [first["id"], task["id"]]
     again = await read_feed(alice, since=gone["next"], wait_for=[task["id"], subtask["id"]])
