@@ -5,11 +5,13 @@ Bytes are stored before their row and removed after it, so a crash leaves at wor
 no row names (an upload cut short after storing, a deletion cut short before removing): the
 sweep removes those once they are a day old (a younger one may be an upload whose row is being
 written), except those a task a calendar app deleted keeps for its move (its note in
-`dav_objects` names them for the move window). A row whose bytes are gone (a storage restored
-from an older backup) is deleted, each checked once more on its own first, so that a listing
-that comes back empty by mistake deletes nothing. Spool files that a crash left mid-upload go
-after a day too. The tombstones of deleted files go once the change feed's retention has passed
-(a sync token that old is refused)."""
+`dav_objects` names them for the move window) and those a deleted task keeps for `restore`
+(`deleted_tasks`, todo_api.tasks.trash). The sweep forgets the deleted tasks whose grace is
+over and removes their files' bytes at once, not a day later. A row whose bytes are gone (a
+storage restored from an older backup) is deleted, each checked once more on its own first,
+so that a listing that comes back empty by mistake deletes nothing. Spool files that a crash
+left mid-upload go after a day too. The tombstones of deleted files go once the change feed's
+retention has passed (a sync token that old is refused)."""
 
 import logging
 from datetime import datetime, timedelta
