@@ -177,6 +177,9 @@ CASES = [
     Case("move both neighbours", "POST", TASK + "/move", {"before": "{other}", "after": "{task}"}),
     Case("move 412", "POST", TASK + "/move", {}, {"If-Match": '"3"'}),
     Case("move no body", "POST", TASK + "/move", b"", JSON),
+    # restore (a task that is not deleted: the task; none: 404)
+    Case("restore", "POST", TASK + "/restore"),
+    Case("restore 404", "POST", "/api/tasks/{other}/restore"),
     # delete
     Case("delete", "DELETE", TASK),
     Case("delete If-Match", "DELETE", TASK, headers={"If-Match": '"1"'}),

@@ -52,6 +52,7 @@ TOOL_NAMES = {
     "complete_task",
     "reopen_task",
     "delete_task",
+    "restore_task",
     "list_lists",
     "create_list",
     "update_list",
@@ -92,6 +93,7 @@ ANNOTATIONS = {
     "complete_task": (False, False, True),
     "reopen_task": (False, False, True),
     "move_task": (False, False, True),
+    "restore_task": (False, False, True),
     "delete_task": (False, True, True),
     "delete_list": (False, True, True),
 }
@@ -269,6 +271,9 @@ async def test_each_tool_gives_what_the_rest_api_gives_for_the_same_call(
         deleted = structured(await session.call_tool("delete_task", {"task_id": task_id}))
         assert deleted == {"deleted": task_id}
         assert (await rest.get(f"/api/tasks/{task_id}")).status_code == 404
+        restored = structured(await session.call_tool("restore_task", {"task_id": task_id}))
+        assert restored["id"] == task_id
+        assert (await rest.get(f"/api/tasks/{task_id}")).json() == restored
 
 
 async def test_a_client_of_the_handshake_free_protocol_is_served_alike(

@@ -24,6 +24,9 @@ class AttachmentSettings(BaseSettings):
     attachment_max_bytes: int = Field(default=25 * MIB, ge=1, le=5 * 1024 * MIB)
     # The bytes of all the files of one owner's tasks (413 QUOTA_EXCEEDED beyond them).
     attachment_quota_bytes: int = Field(default=1024 * MIB, ge=0)
+    # A deleted task may be restored (POST /api/tasks/{id}/restore) this long, its files' bytes
+    # kept; then they go at the storage's next sweep (todo_api.tasks.trash).
+    deleted_task_grace_seconds: int = Field(default=600, ge=0, le=30 * 24 * 3600)
     # An S3-compatible store: its URL (unset: AWS), region, and the key the service signs with
     # (unset: the usual AWS sources, such as an instance's role).
     s3_endpoint_url: str | None = None

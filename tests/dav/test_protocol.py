@@ -15,6 +15,7 @@ from tests.dav.helpers import (
     condition,
     new_list,
     propfind,
+    sync,
     texts,
     vtodo,
     xml,
@@ -768,3 +769,28 @@ async def test_calendar_order_is_a_number_set_and_read_back(ada: DavUser) -> Non
     )
     assert statuses(answered) == {"calendar-order": 409, "displayname": 424}
     assert (await orders())["One"] == now["One"]
+
+
+async def test_a_task_a_calendar_app_deleted_and_restored_is_the_same_object(
+    ada: DavUser,
+) -> None:
+    path = f"{ada.home}inbox/chosen-name.ics"
+    created = await ada.dav.put(path, content=vtodo("chosen-uid-7", "Mow"))
+    assert created.status_code == 201, created.text
+    task = (await ada.api.get("/api/tasks")).json()[0]
+    inbox = f"{ada.home}inbox/"
+    _, token = await sync(ada.dav, inbox, wait_for=["chosen-name"])
+    assert (await ada.dav.delete(path)).status_code == 204
+    assert (await ada.dav.get(path)).status_code == 404
+    assert (await ada.api.get(f"/api/tasks/{task['id']}")).status_code == 404
+    gone, token = await sync(ada.dav, inbox, token, wait_for=["chosen-name"])
+    assert "404" in gone[path]
+
+    assert (await ada.api.post(f"/api/tasks/{task['id']}/restore")).status_code == 200
+    back, _ = await sync(ada.dav, inbox, token, wait_for=["chosen-name"])
+    assert back[path].startswith('"')  # its ETag: there again
+    got = await ada.dav.get(path)  # the same address, the same UID
+    assert got.status_code == 200, got.text
+    [todo] = Calendar.from_ical(got.content).walk("VTODO")
+    assert str(todo["UID"]) == "chosen-uid-7"
+    assert str(todo["SUMMARY"]) == "Mow"

@@ -18,7 +18,7 @@ from tests.lists.sharing import share
 from tests.support import app_for, assert_error, client_for, make_settings, token_for
 from todo_api.config import Settings
 from todo_api.db import Database
-from todo_api.files.scheduled import sweep
+from todo_api.files.scheduled import GRACE, sweep
 from todo_api.files.storage import Storage, storage_for
 from todo_api.kit.ids import utcnow
 
@@ -26,11 +26,14 @@ Person = Callable[[], httpx.AsyncClient]
 LATER = timedelta(days=1, hours=1)
 
 
-async def _sweep(settings: Settings, *, later: bool) -> tuple[int, int]:
+async def _sweep(
+    settings: Settings, *, later: bool | timedelta, grace: timedelta = GRACE
+) -> tuple[int, int]:
     db = Database(settings)
     storage = storage_for(settings)
+    ahead = later if isinstance(later, timedelta) else LATER if later else timedelta(0)
     try:
-        return await sweep(db, storage, now=utcnow() + LATER if later else None)
+        return await sweep(db, storage, now=utcnow() + ahead, grace=grace)
     finally:
         await storage.close()
         await db.close()
@@ -175,15 +178,17 @@ async def test_a_deleted_account_takes_its_files_and_those_it_uploaded(
         bobs_upload = await upload(bob, in_shared, b"bob's, in alice's list")
         alices = await upload(alice, in_shared, b"alice's")
         bobs_own = await upload(bob, await new_task(bob), b"bob's own")
+        deleted = await new_task(bob, "Deleted, kept for a restore")
+        bobs_kept = await upload(bob, deleted, b"bob's, kept")
+        assert (await bob.delete(f"/api/tasks/{deleted}")).status_code == 204
         bob_id = (await bob.get("/api/auth/me")).json()["id"]
         gone = await bob.request("DELETE", "/api/auth/me", json={"confirm": bob_id})
         assert gone.status_code == 204, gone.text
         assert (await alice.get(f"/api/attachments/{bobs_upload['id']}")).status_code == 404
         assert (await alice.get(alices["url"])).content == b"alice's"
-        await _sweep(files_settings, later=True)
-        stored = await _stored(files_settings)
+        stored = await _stored(files_settings)  # at once, not at a sweep
         assert await _key_of(alice, alices["id"]) in stored
-        for file in (bobs_upload, bobs_own):
+        for file in (bobs_upload, bobs_own, bobs_kept):
             assert await _key_of(alice, file["id"]) not in stored
 
 
@@ -210,3 +215,31 @@ async def test_uploads_at_once_cannot_pass_the_quota_together(
         assert sorted(statuses) == [201, 201, 201, 413, 413]
         listed = (await alice.get(f"/api/tasks/{task_id}/attachments")).json()
         assert sum(f["size"] for f in listed) == 900
+
+
+async def test_a_restored_task_has_its_files_and_after_the_grace_they_go_at_the_next_sweep(
+    person: Person, files_settings: Settings
+) -> None:
+    async with person() as alice:
+        task_id = await new_task(alice)
+        comment = await alice.post(f"/api/tasks/{task_id}/comments", json={"body": "See"})
+        file = await upload(alice, task_id, b"kept for undo")
+        second = await upload(alice, task_id, b"second")
+        assert (await alice.delete(f"/api/tasks/{task_id}")).status_code == 204
+        assert (await alice.get(file["url"])).status_code == 404
+        await _sweep(files_settings, later=True, grace=timedelta(days=2))  # within the grace
+        assert (await alice.post(f"/api/tasks/{task_id}/restore")).status_code == 200
+        assert (await alice.get(file["url"])).content == b"kept for undo"
+        listed = (await alice.get(f"/api/tasks/{task_id}/attachments")).json()
+        assert {f["id"] for f in listed} == {file["id"], second["id"]}
+        assert (await alice.get(f"/api/tasks/{task_id}/comments")).json()[0]["id"] == (
+            comment.json()["id"]
+        )
+
+        assert (await alice.delete(f"/api/tasks/{task_id}")).status_code == 204
+        key = await _key_of(alice, file["id"])
+        assert key in await _stored(files_settings)
+        # The grace (600 s) over, not a day: the next sweep removes the bytes.
+        await _sweep(files_settings, later=timedelta(seconds=601))
+        assert key not in await _stored(files_settings)
+        assert (await alice.post(f"/api/tasks/{task_id}/restore")).status_code == 404

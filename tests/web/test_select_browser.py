@@ -34,6 +34,13 @@ def of_chosen(server: Server, headers: dict[str, str], field: str) -> list[Any]:
     return [tasks[title][field] if title in tasks else None for title in CHOSEN]
 
 
+def comments_of(server: Server, headers: dict[str, str], task_id: str) -> list[dict[str, Any]]:
+    listed = httpx.get(f"{server.url}/api/tasks/{task_id}/comments", headers=headers)
+    assert listed.status_code == 200, listed.text
+    found: list[dict[str, Any]] = listed.json()
+    return found
+
+
 async def choose(page: Page) -> None:
     """Alpha by its box, Bravo by Shift+click on its row, Delta by Space on its row."""
     select = page.get_by_role("button", name="Select", exact=True)
@@ -161,7 +168,8 @@ async def test_one_task_deleted_or_moved_from_its_page_is_undone(
     email, headers = register(server)
     home = made(server, "/api/lists", {"name": "Home"}, headers)["id"]
     plants = made(server, "/api/tasks", {"title": "Water the plants", "list_id": home}, headers)
-    made(server, "/api/tasks", {"title": "Buy soil", "parent_id": plants["id"]}, headers)
+    soil = made(server, "/api/tasks", {"title": "Buy soil", "parent_id": plants["id"]}, headers)
+    comment = made(server, f"/api/tasks/{plants['id']}/comments", {"body": "Rainwater"}, headers)
     watched = await open_page(browser, server, axe_source, javascript=javascript)
     page = watched.page
     await sign_in(page, server, email)
@@ -179,16 +187,19 @@ async def test_one_task_deleted_or_moved_from_its_page_is_undone(
     await expect(said).to_have_count(0)
     assert by_title(server, headers)["Water the plants"]["list_id"] == home
 
-    # Deleted on its page: the list says so, and Undo makes it again.
+    # Deleted on its page: the list says so, and Undo brings the same task back.
     await page.get_by_role("button", name="Delete", exact=True).click()
     await expect(said).to_have_text("Deleted Water the plants")
     await expect(page.get_by_role("heading", name="Home")).to_be_visible()
     assert tasks_of(server, headers) == []
     await page.get_by_role("button", name="Undo").click()
     await expect(page.get_by_role("link", name="Water the plants")).to_be_visible()
-    again = by_title(server, headers)  # its subtask made again under it
+    again = by_title(server, headers)  # the same task, its subtask under it, its comment
+    assert again["Water the plants"]["id"] == plants["id"]
     assert again["Water the plants"]["list_id"] == home
-    assert again["Buy soil"]["parent_id"] == again["Water the plants"]["id"]
+    assert again["Buy soil"]["id"] == soil["id"]
+    assert again["Buy soil"]["parent_id"] == plants["id"]
+    assert [c["id"] for c in comments_of(server, headers, plants["id"])] == [comment["id"]]
     assert watched.problems == []
     await page.context.close()
 

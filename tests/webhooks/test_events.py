@@ -310,3 +310,15 @@ async def test_a_task_event_carries_the_start_and_the_next_occurrence_its_own(
         ("2026-12-08", None),
     ]
     assert made[0] == created
+
+
+async def test_a_restored_task_is_a_task_created_again_with_its_id(
+    owner: httpx.AsyncClient,
+) -> None:
+    """(no deliverer runs: the deliveries stay pending, newest first)"""
+    webhook = await create_webhook(owner, "http://127.0.0.1:9/hook")
+    task = (await owner.post("/api/tasks", json={"title": "Back again"})).json()
+    assert (await owner.delete(f"/api/tasks/{task['id']}")).status_code == 204
+    assert (await owner.post(f"/api/tasks/{task['id']}/restore")).status_code == 200
+    types = [d["type"] for d in await deliveries(owner, webhook["id"])]
+    assert types == ["task.created", "task.deleted", "task.created"]

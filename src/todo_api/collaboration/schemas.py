@@ -77,7 +77,7 @@ class ActivityItem(BaseModel):
     actor_id: uuid.UUID | None = Field(description="Who did it; null: the service")
     action: str = Field(
         description="task.created, task.updated, task.completed, task.reopened, task.deleted, "
-        "task.moved, comment.created, comment.deleted, member.joined, member.left, "
+        "task.restored, task.moved, comment.created, comment.deleted, member.joined, member.left, "
         "member.role_changed, list.updated, section.created, section.updated (renamed) or "
         "section.deleted",
         examples=["task.updated"],

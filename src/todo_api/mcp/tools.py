@@ -4,6 +4,7 @@ the matching route calls, and gives what that route answers (as plain JSON value
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from mcp_types import Tool, ToolAnnotations
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from todo_api.auth import Caller
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import CommentCreate, CommentRead, comment_body
+from todo_api.config import Settings
 from todo_api.files import service as files_service
 from todo_api.files.schemas import attachment_body
 from todo_api.filters import service as filters_service
@@ -67,7 +69,7 @@ from todo_api.mcp.schemas import (
 )
 from todo_api.reminders import service as reminders_service
 from todo_api.reminders.router import DEFAULT_SPAN
-from todo_api.tasks import pages, quick, service
+from todo_api.tasks import pages, quick, service, trash
 from todo_api.tasks.dependencies import list_query, parse_task_id, with_filter
 from todo_api.tasks.listing import MAX_LIMIT, CursorCodec, InvalidCursor, ListQuery
 from todo_api.tasks.schemas import (
@@ -203,6 +205,13 @@ async def delete_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str,
     task_id = _task_id(arguments)
     await caller.run(service.delete_task, task_id=task_id)
     return {"deleted": task_id}
+
+
+async def restore_task(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    task_id = _task_id(arguments)
+    grace = held(caller.request.app, Settings).deleted_task_grace_seconds
+    task = await caller.run(trash.restore, task_id=task_id, grace=timedelta(seconds=grace))
+    return task_body(task)
 
 
 async def list_lists(caller: Caller, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -447,11 +456,22 @@ TOOLS: dict[str, ToolSpec] = {
             delete_task,
             name="delete_task",
             title="Delete a task",
-            description="Delete a task for good; it cannot be undone. When the user has "
-            "finished a task, complete_task keeps it instead.",
+            description="Delete a task; restore_task brings it back for a few minutes "
+            "(DELETED_TASK_GRACE_SECONDS), then it is gone. When the user has finished a task, "
+            "complete_task keeps it instead.",
             input_schema=TASK_REF_INPUT,
             output=Deleted,
             destructive=True,
+            idempotent=True,
+        ),
+        _spec(
+            restore_task,
+            name="restore_task",
+            title="Restore a deleted task",
+            description="Bring back a task deleted a few minutes ago, as it was: its id, "
+            "subtasks, comments and files (a task that is not deleted is given as it is).",
+            input_schema=TASK_REF_INPUT,
+            output=TaskRead,
             idempotent=True,
         ),
         _spec(

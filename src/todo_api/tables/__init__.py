@@ -9,6 +9,7 @@ from todo_api.tables.activity import Activity
 from todo_api.tables.attachments import Attachment, AttachmentTombstone
 from todo_api.tables.comments import CommentTombstone, TaskComment
 from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
+from todo_api.tables.deleted_tasks import DeletedTask
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
 from todo_api.tables.jobs import JobRun
@@ -77,6 +78,7 @@ __all__ = [
     "DavCollection",
     "DavFilterSync",
     "DavObject",
+    "DeletedTask",
     "EventTicket",
     "IdempotencyKey",
     "JobRun",

@@ -8,11 +8,13 @@ token is checked (`read_json`).
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from todo_api.auth import Caller, caller
+from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit import access
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
@@ -32,7 +34,7 @@ from todo_api.kit.idempotency import StoredResponse, respond_idempotently
 from todo_api.kit.paging import PAGE_HEADERS, next_link
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
-from todo_api.tasks import pages, quick, service
+from todo_api.tasks import pages, quick, service, trash
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
 from todo_api.tasks.schemas import (
@@ -381,3 +383,16 @@ async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
     call = await caller(request)
     await call.run(service.delete_task, task_id=parse_task_id(task_id), if_match=call.if_match)
     return no_content()
+
+
+@router.post(
+    "/{task_id}/restore",
+    response_model=TaskRead,
+    responses={**error_responses(404, 409), 200: ANSWER},
+    summary="Bring back a task deleted within DELETED_TASK_GRACE_SECONDS, as it was",
+)
+async def restore_task(task_id: TaskIdPath, request: Request) -> Response:
+    call = await caller(request)
+    grace = timedelta(seconds=held(request.app, Settings).deleted_task_grace_seconds)
+    task = await call.run(trash.restore, task_id=parse_task_id(task_id), grace=grace)
+    return task_response(task)

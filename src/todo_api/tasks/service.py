@@ -30,7 +30,7 @@ from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks import announcements, rules, schedule
+from todo_api.tasks import announcements, rules, schedule, trash
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
     STAMPS,
@@ -576,9 +576,14 @@ async def delete_task(
 ) -> None:
     """Delete the task (and its subtasks); raises TaskNotFound or StaleVersion. The task and
     its subtasks are marked as the caller's change first, in the same transaction, so that
-    their activity names who deleted them (the database writes it)."""
+    their activity names who deleted them (the database writes it), and kept for `restore`
+    (todo_api.tasks.trash)."""
     async with conn.transaction():
-        await conn.execute(_MARK_DELETER, {"id": task_id, "user_id": user_id, "actor_id": user_id})
+        marked = await conn.execute(
+            _MARK_DELETER, {"id": task_id, "user_id": user_id, "actor_id": user_id}
+        )
+        if marked.rowcount:  # (one the caller may change)
+            await trash.keep(conn, task_id, user_id)
         await _delete_task(conn, user_id, task_id, if_match)
 
 

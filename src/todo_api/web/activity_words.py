@@ -139,6 +139,8 @@ def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
         return [_("%(who)s reopened %(task)s") % {"who": who, "task": task}]
     if action == "task.deleted":
         return [_("%(who)s deleted %(task)s") % {"who": who, "task": task}]
+    if action == "task.restored":
+        return [_("%(who)s restored %(task)s") % {"who": who, "task": task}]
     if action == "task.moved":
         where = reader.value("list_id", (changes.get("list_id") or [None, None])[1])
         if (changes.get("list_id") or [None, None])[1] is None:

@@ -3,13 +3,15 @@ set the due day or the priority of, or delete the chosen tasks, each as one bulk
 all or nothing), answered by the list again with a line offering `Undo`. The task page's
 `Delete` posts here too (one task), and so does `Undo` after moving a task to another list.
 
-`Undo` is the bulk that puts back what changed (reopen, the old list, due or priority, the
-deleted tasks made again), written into the line's form when the change is made: the page
-carries it, and applying it is the same as the person making those changes themselves (each
-operation checked as any other), so nothing is kept on the server for it."""
+`Undo` is the bulk that puts back what changed (reopen, the old list, due or priority),
+written into the line's form when the change is made: the page carries it, and applying it is
+the same as the person making those changes themselves (each operation checked as any other).
+Deleted tasks are restored (`POST /api/tasks/{id}/restore`'s work, within
+DELETED_TASK_GRACE_SECONDS): the same tasks come back, with their subtasks, comments and files."""
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,13 +21,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
+from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.lists import service as lists
-from todo_api.tasks import bulk, pages
+from todo_api.tasks import bulk, trash
 from todo_api.tasks import service as tasks
-from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 from todo_api.tasks.schemas import BulkCreate, BulkRequest, BulkUpdate, task_body
 from todo_api.web.list_pages import ListPages
 from todo_api.web.messages import Gettext, translations
@@ -33,29 +35,10 @@ from todo_api.web.site import Site, back_to, is_htmx, parse_uuid, problem, redir
 
 MOVED_FROM = "moved_from"  # the task page's parameter: the list a task was just moved from
 INBOX = "inbox"
-PLACE = ("list_id", "parent_id")  # a subtask's: its parent's (made again first)
-SUBTASKS_MAX = 100  # a deleted task's subtasks made again by Undo (a page of the listing)
 ACTIONS = ("complete", "move", "due", "priority", "delete")
 # `No date` (its own button: without JavaScript the date box may hold a date).
 NO_DATE = "no-due"
 CLEARED_DUE = {"due_at": None, "due_date": None}
-# What a deleted task is made again with (its id, comments and activity are not kept).
-RESTORED = (
-    "list_id",
-    "parent_id",
-    "title",
-    "is_completed",
-    "description",
-    "priority",
-    "due_at",
-    "due_date",
-    "start_at",
-    "start_date",
-    "timezone",
-    "tags",
-    "recurrence",
-    "assignee_id",
-)
 
 
 def _plain(value: Any) -> Any:
@@ -67,20 +50,13 @@ def _encoded(operations: list[dict[str, Any]]) -> str:
     return json.dumps(operations, default=_plain, separators=(",", ":"))
 
 
-def undone(
-    action: str, before: list[dict[str, Any]], subtasks: list[tuple[int, dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """The operations that put the tasks back as they were `before` the action. A deleted
-    task's `subtasks` (deleted with it: each with the index of its parent in `before`) are
-    made again under it: `under` names the operation that makes their parent (`apply_undo`)."""
+def undone(action: str, before: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The operations that put the tasks back as they were `before` the action (deleted ones:
+    restored, `apply_undo`)."""
     if action == "complete":
         return [{"op": "reopen", "id": t["id"]} for t in before if not t["is_completed"]]
     if action == "delete":
-        made = [{"op": "create", "data": {k: t[k] for k in RESTORED}} for t in before]
-        return made + [
-            {"op": "create", "data": {k: t[k] for k in RESTORED if k not in PLACE}, "under": index}
-            for index, t in subtasks
-        ]
+        return [{"op": "restore", "id": t["id"]} for t in before]
     kept = {"move": ("list_id",), "due": ("due_at", "due_date"), "priority": ("priority",)}
     return [
         {"op": "update", "id": t["id"], "data": {k: t[k] for k in kept[action]}} for t in before
@@ -152,18 +128,18 @@ def moved_back(
     return done_line(text, operations, f"/app/tasks/{task['id']}")
 
 
-async def apply_undo(conn: Connection, owner: uuid.UUID, operations: list[dict[str, Any]]) -> None:
-    """An `Undo`'s operations: as one bulk, then the subtasks of the tasks it made again
-    (`under`: the index of the operation that made their parent) as another."""
-    first = [op for op in operations if "under" not in op]
-    made = [result.id for result in await apply(conn, owner, first)]
-    later = [
-        {"op": "create", "data": {**op["data"], "parent_id": made[op["under"]]}}
-        for op in operations
-        if "under" in op
-    ]
-    if later:
-        await apply(conn, owner, later)
+async def apply_undo(
+    conn: Connection, owner: uuid.UUID, operations: list[dict[str, Any]], grace: timedelta
+) -> None:
+    """An `Undo`'s operations: the deleted tasks restored, the others as one bulk; all or
+    nothing."""
+    async with conn.transaction():
+        for op in operations:
+            if op.get("op") == "restore":
+                await trash.restore(conn, owner, task_id=uuid.UUID(str(op["id"])), grace=grace)
+        changes = [op for op in operations if op.get("op") != "restore"]
+        if changes:
+            await apply(conn, owner, changes)
 
 
 async def apply(
@@ -207,14 +183,15 @@ class BulkPages:
         try:
             async with database(request).connection() as conn:
                 if "undo" in form:
-                    await apply_undo(conn, owner, json.loads(str(form["undo"])))
+                    grace = held(request.app, Settings).deleted_task_grace_seconds
+                    undo = json.loads(str(form["undo"]))
+                    await apply_undo(conn, owner, undo, timedelta(seconds=grace))
                     return redirect(back)
                 ids = dict.fromkeys(parse_uuid(str(value)) for value in form.getlist("task"))
                 found = [dict(await tasks.get_task(conn, owner, task_id=i)) for i in ids]
                 if action in ("move", "delete"):  # a subtask goes with its parent
                     found = [t for t in found if t["parent_id"] not in ids]
                 before = [task_body(t) for t in found]
-                subtasks = await self._subtasks(request, conn, owner, before, action)
                 where = await self._list_name(request, conn, owner, form.get("list_id"))
                 change = change_of(action, form) if not no_date else CLEARED_DUE
                 await apply(
@@ -232,28 +209,9 @@ class BulkPages:
             return await self._again(request, signed_in, back, exc)
         words = translations(self.site.language(request))
         text = said(words.gettext, words.ngettext, action, before, where)
-        line = done_line(text, undone(action, before, subtasks), back)
+        line = done_line(text, undone(action, before), back)
         view = await self.lists.view_at(request, signed_in, back)
         return await self.lists.list_page(request, signed_in, view, done=line)
-
-    async def _subtasks(
-        self,
-        request: Request,
-        conn: Connection,
-        owner: uuid.UUID,
-        before: list[dict[str, Any]],
-        action: str,
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """The subtasks a deletion takes with the tasks (each with its parent's index)."""
-        if action != "delete":
-            return []
-        cursors = held(request.app, CursorCodec)
-        found = []
-        for index, parent in enumerate(before):
-            query = ListQuery(filters=TaskFilters(parent_id=parent["id"]), limit=SUBTASKS_MAX)
-            page = await pages.list_tasks(conn, owner, query=query, cursors=cursors)
-            found += [(index, task) for task in page.tasks]  # (as the API shows them)
-        return found
 
     async def _list_name(
         self, request: Request, conn: Connection, owner: uuid.UUID, list_id: object

@@ -222,7 +222,9 @@ class SettingsData(SettingsGroup):
             known_users = held(request.app, KnownUsers)
             known_users.discard(owner)
             async with database(request).connection() as conn:
-                tokens = await deletion.delete_account(conn, owner, confirm=data.confirm)
+                tokens = await deletion.delete_account(
+                    conn, owner, confirm=data.confirm, files=held(request.app, Files)
+                )
         except (ValidationError, ApiError) as exc:
             status = exc.status if isinstance(exc, ApiError) else 400
             return await self.data(request, signed_in, status=status, message=problem(exc))

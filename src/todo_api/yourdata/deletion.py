@@ -21,10 +21,13 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from todo_api.db import Connection, Query
+from todo_api.files.storage import Files
 from todo_api.kit import ordering
 from todo_api.kit.errors import InvalidField
 from todo_api.lists.succession import leave_every_list
+from todo_api.tables.attachments import attachments
 from todo_api.tables.dav import dav_objects
+from todo_api.tables.deleted_tasks import deleted_tasks
 from todo_api.tables.idempotency import idempotency_keys
 from todo_api.tables.oauth import oauth_grants, oauth_tokens
 from todo_api.tables.reminders import reminder_emails
@@ -50,6 +53,17 @@ _FORGET_CALENDAR_NOTES = Query(
     )
     .values(extra=None, sent=None, sent_version=None, deleted_task=None)
 )
+# Their files (their tasks', and those they uploaded elsewhere), and their deleted tasks kept.
+_FILES = Query(
+    select(attachments.c.storage_key)
+    .join(tasks, tasks.c.id == attachments.c.task_id)
+    .where(or_(tasks.c.user_id == _ME, attachments.c.created_by == _ME))
+)
+_KEPT = Query(select(deleted_tasks.c.kept).where(deleted_tasks.c.user_id == _ME))
+_FORGET_DELETED_TASKS = Query(delete(deleted_tasks).where(deleted_tasks.c.user_id == _ME))
+_NAMED = Query(
+    select(attachments.c.storage_key).where(attachments.c.storage_key == bindparam("key"))
+)
 # The tokens that go with the user (by their foreign keys), whose ids every process is told.
 _TOKENS = Query(
     select(personal_tokens.c.id)
@@ -69,10 +83,13 @@ def confirms(confirm: str, user: dict[str, Any]) -> bool:
     return confirm.strip().casefold() == expected.casefold()
 
 
-async def delete_account(conn: Connection, user_id: uuid.UUID, *, confirm: str) -> list[uuid.UUID]:
+async def delete_account(
+    conn: Connection, user_id: uuid.UUID, *, confirm: str, files: Files
+) -> list[uuid.UUID]:
     """Delete the user and everything of theirs; InvalidField naming `confirm` unless it is
     their email. A user already gone has nothing left to delete. The ids of the tokens
-    (personal and OAuth) deleted with them, for every process to forget."""
+    (personal and OAuth) deleted with them, for every process to forget. Their files' bytes
+    are removed once it has committed."""
     params = {"user_id": user_id}
     async with conn.transaction():
         user = (await conn.execute(_USER, params)).first()
@@ -81,10 +98,26 @@ async def delete_account(conn: Connection, user_id: uuid.UUID, *, confirm: str) 
         if not confirms(confirm, user):
             raise InvalidField("confirm", "must be your account's email")
         await ordering.serialise(conn, user_id)
+        keys = await _their_files(conn, user_id)
         await leave_every_list(conn, user_id)
         await conn.execute(_FORGET_KEYS, params)
         await conn.execute(_FORGET_EMAILS, params)
         await conn.execute(_FORGET_CALENDAR_NOTES, params)
+        await conn.execute(_FORGET_DELETED_TASKS, params)
         tokens = [row.id for row in (await conn.execute(_TOKENS, params)).rows]
         await conn.execute(_DELETE_USER, params)
+        # (a file of a list that passed to an editor stays theirs)
+        keys = {k for k in keys if not (await conn.execute(_NAMED, {"key": k})).first()}
+    for key in keys:
+        await files.remove(key)
     return tokens
+
+
+async def _their_files(conn: Connection, user_id: uuid.UUID) -> set[str]:
+    """The storage keys of the files on the user's tasks, those they uploaded, and those of
+    their deleted tasks kept for `restore`."""
+    rows = (await conn.execute(_FILES, {"user_id": user_id})).rows
+    kept = (await conn.execute(_KEPT, {"user_id": user_id})).rows
+    return {row.storage_key for row in rows} | {
+        file["storage_key"] for row in kept for file in row.kept.get("attachments", [])
+    }

@@ -257,7 +257,9 @@ async def delete_account(request: Request) -> Response:
     known_users = held(request.app, KnownUsers)
     known_users.discard(call.user_id)
     async with database(request).connection() as conn:
-        tokens = await deletion.delete_account(conn, call.user_id, confirm=data.confirm)
+        tokens = await deletion.delete_account(
+            conn, call.user_id, confirm=data.confirm, files=held(request.app, Files)
+        )
     # Every process forgets the tokens and the user at once, and ends the streams they opened
     # (a cached token would make the user again).
     await held(request.app, KnownTokens).revoked(*tokens, deleted_user=call.user_id)
