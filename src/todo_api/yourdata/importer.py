@@ -31,7 +31,7 @@ from todo_api.db import Connection, Database, Query, insert_bound
 from todo_api.files import service as files_service
 from todo_api.files.errors import QuotaExceeded, TooManyAttachments
 from todo_api.files.storage import Files
-from todo_api.kit import ordering, reminders, words, zones
+from todo_api.kit import ordering, quota, reminders, words, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import sections as lists_sections
@@ -188,7 +188,7 @@ async def receive_files(
     if opened is None:
         return []
     async with db.connection() as conn:
-        used = await files_service.usage(conn, user_id)
+        used = await quota.usage(conn, user_id)
     room = max(files.quota_bytes - used, 0)
     incoming, skipped = await archive.receive(
         opened, prepared.files, task_keys(prepared), files, room=room
