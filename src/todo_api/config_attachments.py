@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
 MIB = 1024 * 1024
+# The most THUMBNAIL_MAX_PIXELS may be: Pillow's own decompression-bomb guard is set to it.
+THUMBNAIL_PIXELS_CEILING = 100_000_000
 FILE_SCHEME, S3_SCHEME = "file://", "s3://"
 
 
@@ -24,6 +26,9 @@ class AttachmentSettings(BaseSettings):
     attachment_max_bytes: int = Field(default=25 * MIB, ge=1, le=5 * 1024 * MIB)
     # The bytes of all the files of one owner's tasks (413 QUOTA_EXCEEDED beyond them).
     attachment_quota_bytes: int = Field(default=1024 * MIB, ge=0)
+    # An image of more pixels is kept and served but gets no thumbnail (its thumbnail is 404):
+    # decoding one costs about 4 bytes a pixel, so this bounds a thumbnail's memory.
+    thumbnail_max_pixels: int = Field(default=25_000_000, ge=1, le=THUMBNAIL_PIXELS_CEILING)
     # An S3-compatible store: its URL (unset: AWS), region, and the key the service signs with
     # (unset: the usual AWS sources, such as an instance's role).
     s3_endpoint_url: str | None = None

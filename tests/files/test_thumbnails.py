@@ -1,7 +1,8 @@
 """Thumbnails of image attachments (`GET /api/attachments/{id}/thumbnail`), on both databases and
 both storages: at most 400 px on the long side, made by Pillow, with an ETag and a long
 Cache-Control; 404 for whoever does not see the task; 404 also for a file that is not an
-image Pillow reads here, and for a decompression bomb or a broken image (never a 500)."""
+image Pillow reads here, for one of more than THUMBNAIL_MAX_PIXELS pixels (kept and served, with
+no thumbnail), and for a decompression bomb or a broken image (never a 500)."""
 
 import io
 import struct
@@ -12,8 +13,9 @@ import httpx
 from PIL import Image
 
 from tests.files.helpers import new_task, upload
-from tests.support import assert_error
+from tests.support import app_for, assert_error, client_for, token_for
 from tests.tasks.helpers import assert_not_found
+from todo_api.config import Settings
 
 Person = Callable[[], httpx.AsyncClient]
 
@@ -38,6 +40,23 @@ def png_bomb(side: int = 30_000) -> bytes:
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
     rows = zlib.compress(b"\0" * (side + 1) * 16)  # a few of its rows
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def png_of(width: int, height: int) -> bytes:
+    """A whole PNG of `width` x `height` white pixels, one bit each, made a row at a time: a
+    20000 x 20000 one is about 250 kB, and would take 400 MB and more decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    packer = zlib.compressobj(1)
+    row = b"\0" + b"\xff" * ((width + 7) // 8)  # no filter, white
+    rows = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
     )
@@ -103,3 +122,33 @@ async def test_a_decompression_bomb_or_a_broken_image_is_refused(person: Person)
         assert cut["content_type"] == "image/jpeg"
         answer = await alice.get(f"/api/attachments/{cut['id']}/thumbnail")
         assert_error(answer, 404, "NOT_FOUND")
+
+
+async def test_an_image_of_more_than_thumbnail_max_pixels_is_kept_without_a_thumbnail(
+    files_settings: Settings,
+) -> None:
+    settings = files_settings.model_copy(update={"thumbnail_max_pixels": 10_000})
+    async with app_for(settings) as app, client_for(app, token_for(settings)) as alice:
+        task_id = await new_task(alice)
+        fits = await upload(alice, task_id, png_of(100, 100), "fits.png", "image/png")
+        assert (await alice.get(f"/api/attachments/{fits['id']}/thumbnail")).status_code == 200
+        data = png_of(101, 100)
+        large = await upload(alice, task_id, data, "large.png", "image/png")
+        answer = await alice.get(f"/api/attachments/{large['id']}/thumbnail")
+        assert_error(answer, 404, "NOT_FOUND")
+        assert "10000 pixels" in answer.json()["error"]
+        assert (await alice.get(large["url"])).content == data
+
+
+async def test_a_picture_of_20000_by_20000_pixels_is_kept_without_a_thumbnail(
+    person: Person,
+) -> None:
+    data = png_of(20_000, 20_000)
+    assert struct.unpack(">II", data[16:24]) == (20_000, 20_000)  # its header's size
+    async with person() as alice:
+        task_id = await new_task(alice)
+        huge = await upload(alice, task_id, data, "huge.png", "image/png")
+        assert huge["content_type"] == "image/png"
+        answer = await alice.get(f"/api/attachments/{huge['id']}/thumbnail")
+        assert_error(answer, 404, "NOT_FOUND")
+        assert (await alice.get(huge["url"])).content == data
