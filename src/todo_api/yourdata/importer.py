@@ -163,12 +163,19 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
 
 
 def prepare_any(
-    source: str, body: bytes, options: dict[str, str], *, zone: str, max_document: int
+    source: str,
+    body: bytes,
+    options: dict[str, str],
+    *,
+    zone: str,
+    max_document: int,
+    max_unpacked: int,
 ) -> tuple[Prepared, zipfile.ZipFile | None]:
     """`prepare`, also for this service's zip of `?with_files=true` (its document read, at most
-    `max_document` bytes; the zip itself, whose files `receive_files` reads)."""
+    `max_document` bytes; the zip itself, whose files `receive_files` reads; its members
+    together at most `max_unpacked` bytes, else 413)."""
     if source == "todo-api" and archive.is_zip(body):
-        opened, document = archive.open_archive(body, max_document)
+        opened, document = archive.open_archive(body, max_document, max_unpacked)
         return prepare(source, document, options, zone=zone), opened
     prepared = prepare(source, body, options, zone=zone)
     without_files(prepared)
