@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 from PIL import Image
 
-from tests.files.helpers import new_task, upload
+from tests.files.helpers import new_task, png_of, upload
 from tests.support import app_for, assert_error, client_for, token_for
 from tests.tasks.helpers import assert_not_found
 from todo_api.config import Settings
@@ -40,23 +40,6 @@ def png_bomb(side: int = 30_000) -> bytes:
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
     rows = zlib.compress(b"\0" * (side + 1) * 16)  # a few of its rows
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
-    )
-
-
-def png_of(width: int, height: int) -> bytes:
-    """A whole PNG of `width` x `height` white pixels, one bit each, made a row at a time: a
-    20000 x 20000 one is about 250 kB, and would take 400 MB and more decoded."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    packer = zlib.compressobj(1)
-    row = b"\0" + b"\xff" * ((width + 7) // 8)  # no filter, white
-    rows = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
     )
