@@ -1,7 +1,8 @@
 """An owner's files against their quota (ATTACHMENT_QUOTA_BYTES): the bytes of the files of the
 tasks whose `user_id` is theirs, however the files came to them: uploaded to one of their tasks
-(todo_api.files), on a task moved into one of their lists (todo_api.tasks), on the tasks of a
-list handed over to them (todo_api.lists). Past it, 413 QUOTA_EXCEEDED with the usage.
+(todo_api.files), on a task moved into one of their lists (todo_api.tasks; todo_api.dav for a
+calendar app's move by a DELETE, then a PUT), on the tasks of a list handed over to them
+(todo_api.lists). Past it, 413 QUOTA_EXCEEDED with the usage.
 
 Each caller checks inside the transaction that changes the owner, after the change, holding the
 new owner's turn (todo_api.kit.ordering.serialise; SQLite's write transactions take turns
@@ -67,10 +68,16 @@ async def _arrived(conn: Connection, owner_id: uuid.UUID, arrived: int) -> None:
 async def task_moved(conn: Connection, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
     """After a task's move (`before` and `after` it, its subtasks moved along): QuotaExceeded if
     it went to another owner whose quota its files (and its subtasks') do not fit in."""
-    if before["user_id"] == after["user_id"]:
-        return
-    arrived = (await conn.execute(_OF_TASK, {"task_id": after["id"]})).scalar()
-    await _arrived(conn, after["user_id"], int(arrived or 0))
+    if before["user_id"] != after["user_id"]:
+        await files_came(conn, after)
+
+
+async def files_came(conn: Connection, task: Mapping[str, Any]) -> None:
+    """After the task's files (and its subtasks') came to its owner (a move; a calendar app's
+    move by a DELETE, then a PUT where it goes, puts them back): QuotaExceeded if they do not
+    fit in the owner's quota."""
+    arrived = (await conn.execute(_OF_TASK, {"task_id": task["id"]})).scalar()
+    await _arrived(conn, task["user_id"], int(arrived or 0))
 
 
 async def list_handed_over(conn: Connection, list_id: uuid.UUID, heir: uuid.UUID) -> None:
