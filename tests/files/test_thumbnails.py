@@ -135,3 +135,16 @@ async def test_a_picture_of_20000_by_20000_pixels_is_kept_without_a_thumbnail(
         answer = await alice.get(f"/api/attachments/{huge['id']}/thumbnail")
         assert_error(answer, 404, "NOT_FOUND")
         assert (await alice.get(huge["url"])).content == data
+
+
+async def test_a_photo_is_turned_as_its_exif_says(person: Person) -> None:
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turned a quarter clockwise to be seen
+    Image.new("RGB", (1200, 400), (200, 80, 40)).save(out, "JPEG", exif=exif)
+    async with person() as alice:
+        task_id = await new_task(alice)
+        photo = await upload(alice, task_id, out.getvalue(), "photo.jpg", "image/jpeg")
+        made = await alice.get(f"/api/attachments/{photo['id']}/thumbnail")
+        assert made.status_code == 200, made.text
+        assert size_of(made.content) == (133, 400)
