@@ -239,9 +239,6 @@ class Settings(AttachmentSettings, BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # ... except on POST /api/import, whose body is a file exported from another app.
     import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
-    # The most an import's zip (this service's export with its files) may unpack to: its
-    # members' sizes as its directory gives them, together (413 before anything is written).
-    import_unpacked_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     # A client gets this long to send a request's line and headers, from its first byte (or
     # from connecting); then the connection is closed.
     request_header_timeout_seconds: float = Field(default=10, gt=0, le=300)

@@ -29,6 +29,9 @@ class AttachmentSettings(BaseSettings):
     # An image of more pixels is kept and served but gets no thumbnail (its thumbnail is 404):
     # decoding one costs about 4 bytes a pixel, so this bounds a thumbnail's memory.
     thumbnail_max_pixels: int = Field(default=25_000_000, ge=1, le=THUMBNAIL_PIXELS_CEILING)
+    # The most an import's zip (the export with its files) may unpack to: its members' sizes as
+    # its directory gives them, together (413 PAYLOAD_TOO_LARGE before anything is written).
+    import_unpacked_max_bytes: int = Field(default=100 * MIB, ge=1)
     # An S3-compatible store: its URL (unset: AWS), region, and the key the service signs with
     # (unset: the usual AWS sources, such as an instance's role).
     s3_endpoint_url: str | None = None
