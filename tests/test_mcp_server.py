@@ -1285,3 +1285,41 @@ async def test_list_sections_and_the_task_tools_take_a_section(
                 "move_task", {"task_id": made["id"], "section_id": later["id"]}
             )
             assert tool_error(refused)["code"] == "FORBIDDEN"
+
+
+async def test_a_move_past_the_new_owner_s_quota_is_a_tool_error_with_the_usage(
+    database_url: str, tmp_path: Path, new_token: Any
+) -> None:
+    """move_task and update_task into a list of another owner whose quota the task's files do
+    not fit in: QUOTA_EXCEEDED, with the usage in `details` as the REST API gives it."""
+    env = clean_env(
+        DATABASE_URL=database_url,
+        JWT_SECRET=TEST_SECRET,
+        ATTACHMENT_QUOTA_BYTES="1000",
+        ATTACHMENT_STORAGE=f"file://{tmp_path / 'files'}",
+    )
+    owner, mover = new_token(), new_token()
+    with running_server(tmp_path, env, tmp_path / "quota.log") as small:
+        async with rest_client(small, owner) as ann, rest_client(small, mover) as bo:
+            shared = (await ann.post("/api/lists", json={"name": "Ann's"})).json()["id"]
+            await share(ann, bo, shared, "editor")
+            task = (await bo.post("/api/tasks", json={"title": "Heavy"})).json()["id"]
+            for name, owner_client, on in (("a.bin", ann, None), ("b.bin", bo, task)):
+                if on is None:
+                    on = (await owner_client.post("/api/tasks", json={"title": "A"})).json()["id"]
+                made = await owner_client.post(
+                    f"/api/tasks/{on}/attachments",
+                    files={"file": (name, b"x" * 600, "application/octet-stream")},
+                )
+                assert made.status_code == 201, made.text
+            async with mcp_session(small.url, mover) as session:
+                for tool in ("move_task", "update_task"):
+                    arguments = {"task_id": task, "list_id": shared}
+                    error = tool_error(await session.call_tool(tool, arguments))
+                    assert error["code"] == "QUOTA_EXCEEDED"
+                    assert error["details"] == {
+                        "used_bytes": 600,
+                        "quota_bytes": 1000,
+                        "file_bytes": 600,
+                    }
+            assert (await bo.get(f"/api/tasks/{task}")).json()["list_id"] is None

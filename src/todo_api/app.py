@@ -277,7 +277,7 @@ def create_app(
         ),
         Invitations(join_invited),
         files,
-        Thumbnails(),
+        Thumbnails(settings.thumbnail_max_pixels),
         PathsApart(session_only=(TOKENS_PREFIX, *SESSION_PATHS), unverified=UNVERIFIED_ALLOWED),
         *([IdentityProvider(settings)] if settings.oidc_enabled else []),
     )

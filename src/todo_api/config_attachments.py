@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
 MIB = 1024 * 1024
+# The most THUMBNAIL_MAX_PIXELS may be: Pillow's own decompression-bomb guard is set to it.
+THUMBNAIL_PIXELS_CEILING = 100_000_000
 FILE_SCHEME, S3_SCHEME = "file://", "s3://"
 
 
@@ -27,6 +29,12 @@ class AttachmentSettings(BaseSettings):
     # A deleted task may be restored (POST /api/tasks/{id}/restore) this long, its files' bytes
     # kept; then they go at the storage's next sweep (todo_api.tasks.trash).
     deleted_task_grace_seconds: int = Field(default=600, ge=0, le=30 * 24 * 3600)
+    # An image of more pixels is kept and served but gets no thumbnail (its thumbnail is 404):
+    # decoding one costs about 4 bytes a pixel, so this bounds a thumbnail's memory.
+    thumbnail_max_pixels: int = Field(default=25_000_000, ge=1, le=THUMBNAIL_PIXELS_CEILING)
+    # The most an import's zip (the export with its files) may unpack to: its members' sizes as
+    # its directory gives them, together (413 PAYLOAD_TOO_LARGE before anything is written).
+    import_unpacked_max_bytes: int = Field(default=100 * MIB, ge=1)
     # An S3-compatible store: its URL (unset: AWS), region, and the key the service signs with
     # (unset: the usual AWS sources, such as an instance's role).
     s3_endpoint_url: str | None = None

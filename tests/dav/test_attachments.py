@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import caldav
@@ -295,6 +296,43 @@ async def test_a_moved_tasks_files_by_someone_gone_meanwhile_stay_gone(
     assert back.status_code == 200, back.text
     assert [(f["id"], f["comment_id"]) for f in back.json()] == [(mine["id"], None)]
     assert (await ada.api.get(f"/api/attachments/{mine['id']}/content")).content == b"Ada's\n"
+
+
+async def test_a_calendar_apps_move_into_another_owners_list_holds_their_quota(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Either way an app moves a task with files into a list of another owner (a PUT where it
+    goes, then the DELETE; or the DELETE first), past that owner's quota the PUT is 413 and
+    the task is not theirs."""
+    small = make_settings(
+        settings.database_url or "",
+        settings.data_dir,
+        attachment_quota_bytes=1000,
+        attachment_storage=f"file://{tmp_path}",
+    )
+    async with app_for(small) as app, dav_user(app, small) as ada, dav_user(app, small) as ben:
+        shared = await new_list(ben, "Ben's")
+        await share(ben.api, ada.api, shared, "editor")
+        bens = await ben.api.post("/api/tasks", json={"title": "Ben's own"})
+        await upload(ben.api, bens.json()["id"], b"b" * 600, "b.bin")
+        home = await new_list(ada, "Home")
+        for uid in ("put-first", "delete-first"):
+            put = await ada.dav.put(f"{ada.home}{home}/{uid}.ics", content=vtodo(uid, uid))
+            assert put.status_code == 201, put.text
+        for task in (await ada.api.get("/api/tasks")).json():
+            await upload(ada.api, task["id"], b"a" * 500, "a.bin")
+
+        moved = await ada.dav.put(
+            f"{ada.home}{shared}/put-first.ics", content=vtodo("put-first", "put-first")
+        )
+        assert moved.status_code == 413, moved.text
+        assert (await ada.dav.delete(f"{ada.home}{home}/delete-first.ics")).status_code == 204
+        moved = await ada.dav.put(
+            f"{ada.home}{shared}/delete-first.ics", content=vtodo("delete-first", "delete-first")
+        )
+        assert moved.status_code == 413, moved.text
+        in_shared = await ada.api.get("/api/tasks", params={"list_id": shared})
+        assert in_shared.json() == []
 
 
 async def test_the_sweep_keeps_a_deleted_tasks_bytes_for_the_move_window(

@@ -2,7 +2,9 @@
 
 import base64
 import io
+import struct
 import zipfile
+import zlib
 from typing import Any
 
 import httpx
@@ -45,3 +47,20 @@ def zip_bomb(megabytes: int = 50) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zeros.bin", b"\0" * (megabytes * 1024 * 1024))
     return out.getvalue()
+
+
+def png_of(width: int, height: int) -> bytes:
+    """A whole PNG of `width` x `height` white pixels, one bit each, made a row at a time: a
+    20000 x 20000 one is about 250 kB, and would take 400 MB and more decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    packer = zlib.compressobj(1)
+    row = b"\0" + b"\xff" * ((width + 7) // 8)  # no filter, white
+    rows = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )

@@ -2,11 +2,14 @@
 with their files (new ids, the same bytes, in the importer's storage; a file that was on a
 comment on the comment made of it), each file read by the name the document gives it, within
 ATTACHMENT_MAX_BYTES, the quota and 100 a task; what does not fit, is missing or damaged is left
-out and listed in `skipped`; a zip that does not read is 400. On both databases and both
-storages."""
+out and listed in `skipped`; a zip that does not read is 400, and one whose members would
+unpack past IMPORT_UNPACKED_MAX_BYTES, repeat a name or expand more than 200 times is 413
+before anything is written. On both databases and both storages."""
 
 import io
 import json
+import random
+import warnings
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -35,8 +38,14 @@ async def _import(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
     )
 
 
-def _rezip(original: bytes, change: Callable[[dict[str, Any], dict[str, bytes]], None]) -> bytes:
-    """The export's zip with its document and members changed by `change`."""
+def _rezip(
+    original: bytes,
+    change: Callable[[dict[str, Any], dict[str, bytes]], None],
+    *,
+    again: tuple[str, bytes] | None = None,
+) -> bytes:
+    """The export's zip with its document and members changed by `change` (and `again`: one
+    more member of that name, after the others)."""
     with zipfile.ZipFile(io.BytesIO(original)) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     document = json.loads(members.pop("todo-api-export.json"))
@@ -46,7 +55,16 @@ def _rezip(original: bytes, change: Callable[[dict[str, Any], dict[str, bytes]],
         archive.writestr("todo-api-export.json", json.dumps(document))
         for name, data in members.items():
             archive.writestr(name, data)
+        if again is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name"
+                archive.writestr(*again)
     return out.getvalue()
+
+
+def _noise(size: int) -> bytes:
+    """Bytes that do not compress (seeded: the same each run)."""
+    return random.Random(size).randbytes(size)
 
 
 async def _files(client: httpx.AsyncClient, task_id: str) -> dict[str, bytes]:
@@ -104,22 +122,23 @@ async def test_files_that_do_not_fit_are_left_out_and_listed(
         limit = files_settings.attachment_max_bytes
         large_id = "0192a4c0-0000-7000-8000-0000000000aa"
         trick_id = "0192a4c0-0000-7000-8000-0000000000bb"
-        bomb_id = "0192a4c0-0000-7000-8000-0000000000cc"
+        lying_id = "0192a4c0-0000-7000-8000-0000000000cc"
 
         def change(document: dict[str, Any], members: dict[str, bytes]) -> None:
             del members[f"files/{gone['id']}/missing.txt"]
             members[f"files/{bad['id']}/changed.txt"] = b"tampered\n"
             listed = document["attachments"]
             extra = {**small, "sha256": None}
-            # Larger than ATTACHMENT_MAX_BYTES; a name with path parts; a bomb whose document
-            # entry says it is small.
+            # Larger than ATTACHMENT_MAX_BYTES; a name with path parts; a large file whose
+            # document entry says it is small; the same member named twice.
             listed.append({**extra, "id": large_id, "name": "large.bin"})
-            members[f"files/{large_id}/large.bin"] = b"x" * (limit + 1)
+            members[f"files/{large_id}/large.bin"] = _noise(limit + 1)
             listed.append({**extra, "id": trick_id, "name": "../../etc/passwd"})
             members[f"files/{trick_id}/../../etc/passwd"] = b"root:x:0:0\n"
-            listed.append({**extra, "id": bomb_id, "name": "bomb.txt", "size": 10})
-            members[f"files/{bomb_id}/bomb.txt"] = b"\0" * (50 * 1024 * 1024)
+            listed.append({**extra, "id": lying_id, "name": "lying.bin", "size": 10})
+            members[f"files/{lying_id}/lying.bin"] = _noise(limit + 1)
             listed.append({**extra, "id": large_id, "task_id": "not-a-task", "name": "x"})
+            listed.append({**extra, "id": trick_id, "name": "../../etc/passwd"})
 
         answer = await _import(bob, _rezip(base, change))
         assert answer.status_code == 200, answer.text
@@ -136,9 +155,13 @@ async def test_files_that_do_not_fit_are_left_out_and_listed(
             },
             {
                 "index": "attachments[5]",
-                "reason": f"file bomb.txt left out: larger than the limit of {limit} bytes",
+                "reason": f"file lying.bin left out: larger than the limit of {limit} bytes",
             },
             {"index": "attachments[6]", "reason": "file x left out: its task is not imported"},
+            {
+                "index": "attachments[7]",
+                "reason": "file ../../etc/passwd left out: the document names it twice",
+            },
         ]
         [task] = (await bob.get("/api/tasks")).json()
         # Read by the name the document gives, kept without its folders.
@@ -167,6 +190,41 @@ async def test_a_zip_that_does_not_read_is_400(person: Person) -> None:
         refused = assert_error(await _import(bob, out.getvalue()), 400, "INVALID_REQUEST")
         assert "todo-api-export.json" in refused["error"]
         assert (await bob.get("/api/tasks")).json() == []
+
+
+async def test_an_archive_that_would_unpack_too_far_is_413_before_anything_is_written(
+    person: Person, files_settings: Settings
+) -> None:
+    async with person() as alice:
+        task_id = await new_task(alice, "Photos")
+        first = await upload(alice, task_id, _noise(2000), "0.bin", "application/octet-stream")
+        base = await _export(alice)
+    member = f"files/{first['id']}/0.bin"
+
+    def bomb(document: dict[str, Any], members: dict[str, bytes]) -> None:
+        members[member] = b"\0" * (1024 * 1024)  # expands about a thousand times
+
+    def many(document: dict[str, Any], members: dict[str, bytes]) -> None:
+        for n in range(1, 3):
+            made = {**document["attachments"][0], "id": f"0192a4c0-0000-7000-8000-{n:012x}"}
+            document["attachments"].append(made)
+            members[f"files/{made['id']}/0.bin"] = _noise(2000)
+
+    limit = files_settings.model_copy(update={"import_unpacked_max_bytes": 5000})
+    app: FastAPI
+    async with app_for(limit) as app, client_for(app, token_for(limit)) as bob:
+        assert (await _import(bob, base)).status_code == 200  # 2000 bytes and a document
+        refused = assert_error(await _import(bob, _rezip(base, many)), 413, "PAYLOAD_TOO_LARGE")
+        assert "5000" in refused["error"]
+        assert len((await bob.get("/api/tasks")).json()) == 1  # the first import's only
+    async with person() as carol:
+        repeated = _rezip(base, lambda document, members: None, again=(member, b"other"))
+        refused = assert_error(await _import(carol, repeated), 413, "PAYLOAD_TOO_LARGE")
+        assert member in refused["error"]
+        refused = assert_error(await _import(carol, _rezip(base, bomb)), 413, "PAYLOAD_TOO_LARGE")
+        assert "200" in refused["error"]
+        assert (await carol.get("/api/tasks")).json() == []
+        assert (await carol.get("/api/export")).json()["attachments"] == []
 
 
 async def test_the_importers_quota_and_the_files_a_task_may_have(

@@ -1,7 +1,8 @@
 """Thumbnails of image attachments (`GET /api/attachments/{id}/thumbnail`), on both databases and
 both storages: at most 400 px on the long side, made by Pillow, with an ETag and a long
 Cache-Control; 404 for whoever does not see the task; 404 also for a file that is not an
-image Pillow reads here, and for a decompression bomb or a broken image (never a 500)."""
+image Pillow reads here, for one of more than THUMBNAIL_MAX_PIXELS pixels (kept and served, with
+no thumbnail), and for a decompression bomb or a broken image (never a 500)."""
 
 import io
 import struct
@@ -11,9 +12,10 @@ from collections.abc import Callable
 import httpx
 from PIL import Image
 
-from tests.files.helpers import new_task, upload
-from tests.support import assert_error
+from tests.files.helpers import new_task, png_of, upload
+from tests.support import app_for, assert_error, client_for, token_for
 from tests.tasks.helpers import assert_not_found
+from todo_api.config import Settings
 
 Person = Callable[[], httpx.AsyncClient]
 
@@ -103,3 +105,46 @@ async def test_a_decompression_bomb_or_a_broken_image_is_refused(person: Person)
         assert cut["content_type"] == "image/jpeg"
         answer = await alice.get(f"/api/attachments/{cut['id']}/thumbnail")
         assert_error(answer, 404, "NOT_FOUND")
+
+
+async def test_an_image_of_more_than_thumbnail_max_pixels_is_kept_without_a_thumbnail(
+    files_settings: Settings,
+) -> None:
+    settings = files_settings.model_copy(update={"thumbnail_max_pixels": 10_000})
+    async with app_for(settings) as app, client_for(app, token_for(settings)) as alice:
+        task_id = await new_task(alice)
+        fits = await upload(alice, task_id, png_of(100, 100), "fits.png", "image/png")
+        assert (await alice.get(f"/api/attachments/{fits['id']}/thumbnail")).status_code == 200
+        data = png_of(101, 100)
+        large = await upload(alice, task_id, data, "large.png", "image/png")
+        answer = await alice.get(f"/api/attachments/{large['id']}/thumbnail")
+        assert_error(answer, 404, "NOT_FOUND")
+        assert "10000 pixels" in answer.json()["error"]
+        assert (await alice.get(large["url"])).content == data
+
+
+async def test_a_picture_of_20000_by_20000_pixels_is_kept_without_a_thumbnail(
+    person: Person,
+) -> None:
+    data = png_of(20_000, 20_000)
+    assert struct.unpack(">II", data[16:24]) == (20_000, 20_000)  # its header's size
+    async with person() as alice:
+        task_id = await new_task(alice)
+        huge = await upload(alice, task_id, data, "huge.png", "image/png")
+        assert huge["content_type"] == "image/png"
+        answer = await alice.get(f"/api/attachments/{huge['id']}/thumbnail")
+        assert_error(answer, 404, "NOT_FOUND")
+        assert (await alice.get(huge["url"])).content == data
+
+
+async def test_a_photo_is_turned_as_its_exif_says(person: Person) -> None:
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turned a quarter clockwise to be seen
+    Image.new("RGB", (1200, 400), (200, 80, 40)).save(out, "JPEG", exif=exif)
+    async with person() as alice:
+        task_id = await new_task(alice)
+        photo = await upload(alice, task_id, out.getvalue(), "photo.jpg", "image/jpeg")
+        made = await alice.get(f"/api/attachments/{photo['id']}/thumbnail")
+        assert made.status_code == 200, made.text
+        assert size_of(made.content) == (133, 400)

@@ -22,7 +22,7 @@ from todo_api.dav.store import Collection
 from todo_api.dav.xml import CALDAV, Name
 from todo_api.db import Connection, Query, Row
 from todo_api.files import in_calendar
-from todo_api.kit import activity, ical, ordering
+from todo_api.kit import activity, ical, ordering, quota
 from todo_api.kit.conditional import etag, if_match
 from todo_api.kit.errors import ApiError
 from todo_api.tables import keys
@@ -217,6 +217,7 @@ async def _create(
         await activity.record_recreated_as_moved(conn, task, moved.deleted_task)
         await kept.put_back_comments(conn, task, moved.deleted_task.get("comments") or [])
         await kept.put_back_files(conn, task, moved.deleted_task.get("files") or [])
+        await quota.files_came(conn, task)  # where it went, its owner's quota (raising undoes it)
     return task
 
 

@@ -129,14 +129,16 @@ class Result:
 
 
 class Connection:
-    """One pooled driver connection, for the length of a request or a task."""
+    """One pooled driver connection, for the length of a request or a task; `settings`, its
+    database's, for the rules a statement's caller checks against them (an owner's quota)."""
 
-    __slots__ = ("_depth", "dialect", "driver")
+    __slots__ = ("_depth", "dialect", "driver", "settings")
     begin_sql = "BEGIN"
 
-    def __init__(self, driver: Any, dialect: Dialect) -> None:
+    def __init__(self, driver: Any, dialect: Dialect, settings: Settings) -> None:
         self.driver = driver
         self.dialect = dialect
+        self.settings = settings
         self._depth = 0
 
     @property
@@ -287,8 +289,14 @@ def _own_error(exc: BaseException) -> Exception:
 class PostgresConnection(Connection):
     __slots__ = ("_custom_sessions",)
 
-    def __init__(self, driver: Any, dialect: Dialect, custom_sessions: set[int] | None) -> None:
-        super().__init__(driver, dialect)
+    def __init__(
+        self,
+        driver: Any,
+        dialect: Dialect,
+        settings: Settings,
+        custom_sessions: set[int] | None,
+    ) -> None:
+        super().__init__(driver, dialect, settings)
         self._custom_sessions = custom_sessions
 
     async def _plan_as(self, compiled: Compiled) -> None:
@@ -420,7 +428,7 @@ class Database:
     async def _acquire(self) -> Connection:
         try:
             if self.is_sqlite:
-                return SqliteConnection(await self._sqlite_acquire(), self.dialect)
+                return SqliteConnection(await self._sqlite_acquire(), self.dialect, self.settings)
             pool = self._pg_pool or await self._open_pg_pool()
             idle = self._pg_idle  # None while the pool closes (then asyncpg refuses)
             driver = await idle.take() if idle is not None else None
@@ -438,7 +446,7 @@ class Database:
                     except BaseException:
                         self._slot_freed()
                         raise
-            return PostgresConnection(driver, self.dialect, self._custom_sessions)
+            return PostgresConnection(driver, self.dialect, self.settings, self._custom_sessions)
         except (*PG_FAILURES, TimeoutError) as exc:
             raise DatabaseFailure(type(exc).__name__) from exc
         except sqlite3.Error as exc:

@@ -1,8 +1,7 @@
 """The attachments' errors, each in the contract's body."""
 
-from typing import Any
-
 from todo_api.kit.errors import ApiError, Conflict, ErrorCode, Forbidden, NotFound
+from todo_api.kit.quota import QuotaExceeded as QuotaExceeded  # the quota is the kit's
 
 
 class AttachmentNotFound(NotFound):
@@ -28,22 +27,6 @@ class FileTooLarge(ApiError):
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(f"The file is larger than the limit of {max_bytes} bytes")
-
-
-class QuotaExceeded(ApiError):
-    """The files of the task's owner would pass their quota; `details` says how far."""
-
-    status, code = 413, ErrorCode.QUOTA_EXCEEDED
-
-    def __init__(self, *, used: int, quota: int, size: int | None) -> None:
-        super().__init__(
-            f"The owner's files would take more than their quota of {quota} bytes ({used} used)"
-        )
-        self.body_details: dict[str, Any] = {
-            "used_bytes": used,
-            "quota_bytes": quota,
-            "file_bytes": size,
-        }
 
 
 class RangeNotSatisfiable(ApiError):

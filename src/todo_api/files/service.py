@@ -22,6 +22,7 @@ from todo_api.files.errors import (
 )
 from todo_api.files.schemas import attachment_body
 from todo_api.kit import access, activity, events, ordering
+from todo_api.kit import quota as quota_of
 from todo_api.kit.errors import TaskNotFound
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import utcnow
@@ -38,12 +39,6 @@ _TASK = Query(
     ).where(tasks.c.id == bindparam("task_id"), access.can_see_task())
 )
 _COUNT = Query(select(func.count()).where(_A.task_id == bindparam("task_id")))
-# The bytes of the files of an owner's tasks.
-_USAGE = Query(
-    select(func.coalesce(func.sum(_A.size), 0))
-    .select_from(attachments.join(tasks, tasks.c.id == _A.task_id))
-    .where(tasks.c.user_id == bindparam("owner_id"))
-)
 _OF_TASK = Query(
     select(attachments).where(_A.task_id == bindparam("task_id")).order_by(_A.created_at, _A.id)
 )
@@ -79,14 +74,9 @@ async def _room_for(conn: Connection, task: Row, *, size: int, quota: int) -> No
     """Raises TooManyAttachments or QuotaExceeded when a file of `size` bytes does not fit."""
     if (await conn.execute(_COUNT, {"task_id": task.id})).scalar() >= ATTACHMENTS_MAX_COUNT:
         raise TooManyAttachments
-    used = await usage(conn, task.user_id)
+    used = await quota_of.usage(conn, task.user_id)
     if used + size > quota:
         raise QuotaExceeded(used=used, quota=quota, size=size or None)
-
-
-async def usage(conn: Connection, owner_id: uuid.UUID) -> int:
-    """The bytes of the files of the owner's tasks (what their quota counts)."""
-    return int((await conn.execute(_USAGE, {"owner_id": owner_id})).scalar() or 0)
 
 
 async def check_upload(

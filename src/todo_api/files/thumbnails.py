@@ -5,9 +5,13 @@ browser (the bytes of an attachment never change). The last thumbnails made are 
 
 Only the types Pillow reads safely here have one (PNG, JPEG, GIF, WebP); any other file is
 404 NOT_FOUND (as a file one does not see, with its own sentence). An image is never decoded
-unbounded: its header is read first and one of more than MAX_PIXELS pixels (a decompression
-bomb: a small file that unpacks into gigabytes) is refused with 404 too, as is one Pillow
-cannot read."""
+unbounded: its header is read first and one of more than THUMBNAIL_MAX_PIXELS pixels (a large
+photo, or a decompression bomb: a small file that unpacks into gigabytes) gets no thumbnail
+(404 too, as one Pillow cannot read; its file is kept and served). What is decoded is decoded
+small: a JPEG at an eighth, a quarter or half of its size (Pillow's `draft`), any other image
+reduced by a whole factor (`reduce`) before it is resampled, and turned (EXIF) once small.
+At most two are made at once in a process, each in a worker thread, so that the memory they
+take is bounded (about 4 bytes a pixel of the largest, while it is made)."""
 
 import io
 import os
@@ -22,6 +26,7 @@ from fastapi import APIRouter, Request, Response
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from todo_api.auth import caller
+from todo_api.config_attachments import THUMBNAIL_PIXELS_CEILING
 from todo_api.files import service
 from todo_api.files.errors import AttachmentNotFound
 from todo_api.files.schemas import PREFIX
@@ -32,12 +37,16 @@ from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.tables.attachments import AttachmentRow
 
 SIDE = 400  # the long side's most pixels
-MAX_PIXELS = 40_000_000  # 40 megapixels: a camera's photo fits, a bomb does not
 THUMBNAIL_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 KEPT = 256  # thumbnails kept in memory (each a few kilobytes)
 CACHE_CONTROL = "private, max-age=31536000, immutable"
-# Pillow's own guard, for whatever reads an image here: past it, DecompressionBombError.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Pillow's own guard, for whatever opens an image in this process: past it a warning (made an
+# error where a thumbnail is made), past twice it DecompressionBombError. THUMBNAIL_MAX_PIXELS,
+# at most this, is checked from the header before anything is decoded.
+Image.MAX_IMAGE_PIXELS = THUMBNAIL_PIXELS_CEILING
+# Reducing by a whole factor first, to within this many times the thumbnail's side, then
+# resampling (Pillow's `reducing_gap`): the resampling works on a small image.
+REDUCING_GAP = 2.0
 
 router = APIRouter(tags=["attachments"], responses=error_responses(401, 500, 503))
 
@@ -50,15 +59,18 @@ class NoThumbnail(NotFound):
 
 
 class ImageUnreadable(NoThumbnail):
-    message = (
-        f"This image has no thumbnail: it cannot be read, or has more than {MAX_PIXELS} pixels"
-    )
+    def __init__(self, max_pixels: int) -> None:
+        super().__init__(
+            f"This image has no thumbnail: it cannot be read, or has more than {max_pixels} pixels"
+        )
 
 
 class Thumbnails:
-    """The last thumbnails made, by the SHA-256 of their image; at most two made at once."""
+    """The last thumbnails made, by the SHA-256 of their image; at most two made at once, each
+    of an image of at most `max_pixels` (THUMBNAIL_MAX_PIXELS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_pixels: int) -> None:
+        self.max_pixels = max_pixels
         self._made: OrderedDict[str, bytes] = OrderedDict()
         self._limiter = anyio.CapacityLimiter(2)
 
@@ -73,7 +85,9 @@ class Thumbnails:
             return made
         spool = await _copied(files, row)
         try:
-            made = await anyio.to_thread.run_sync(thumbnail, spool, limiter=self._limiter)
+            made = await anyio.to_thread.run_sync(
+                thumbnail, spool, self.max_pixels, limiter=self._limiter
+            )
         finally:
             await anyio.to_thread.run_sync(lambda: spool.unlink(missing_ok=True))
         self._made[row["sha256"]] = made
@@ -98,23 +112,25 @@ async def _copied(files: Files, row: AttachmentRow) -> Path:
     return path
 
 
-def thumbnail(path: Path) -> bytes:
+def thumbnail(path: Path, max_pixels: int) -> bytes:
     """The image at `path` within SIDE x SIDE pixels (turned as its EXIF says; a GIF's first
-    frame), as WebP. Raises ImageUnreadable for what Pillow cannot read or a bomb."""
+    frame), as WebP. Raises ImageUnreadable for what Pillow cannot read, or an image of more
+    than `max_pixels` pixels (read from its header: nothing of it is decoded)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
-                if width * height > MAX_PIXELS or width < 1 or height < 1:
-                    raise ImageUnreadable
-                image.draft("RGB", (SIDE, SIDE))  # a JPEG decodes at a fraction of its size
-                turned = ImageOps.exif_transpose(image)
-                turned.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS)
-                if turned.mode not in ("RGB", "RGBA"):
-                    turned = turned.convert("RGBA" if _has_alpha(turned) else "RGB")
+                if width * height > max_pixels or width < 1 or height < 1:
+                    raise ImageUnreadable(max_pixels)
+                # In place: a JPEG decoded at a fraction of its size (draft), any image
+                # reduced by a whole factor, then resampled; the full size is let go at once.
+                image.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS, REDUCING_GAP)
+                small = ImageOps.exif_transpose(image)  # turned once small (a square bound)
+                if small.mode not in ("RGB", "RGBA"):
+                    small = small.convert("RGBA" if _has_alpha(small) else "RGB")
                 out = io.BytesIO()
-                turned.save(out, "WEBP", quality=80, method=4)
+                small.save(out, "WEBP", quality=80, method=4)
                 return out.getvalue()
     except ImageUnreadable:
         raise
@@ -127,7 +143,7 @@ def thumbnail(path: Path) -> bytes:
         ValueError,
         EOFError,
     ) as exc:
-        raise ImageUnreadable from exc
+        raise ImageUnreadable(max_pixels) from exc
 
 
 def _has_alpha(image: Image.Image) -> bool:

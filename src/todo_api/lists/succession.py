@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, select, update
 
 from todo_api.db import Connection, Query
-from todo_api.kit import activity, events, ordering
+from todo_api.kit import activity, events, ordering, quota
 from todo_api.kit.access import Role
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import utcnow
@@ -175,6 +175,7 @@ async def hand_over(
                 changes={"user_id": [member, member], "role": [str(before), str(after)]},
             )
         changed = await conn.execute(_PASS_TASKS, params)
+        await quota.list_handed_over(conn, list_id, heir)  # raising undoes it
         await _updated(conn, user_id, list_id, changed.rows, watchers)
         return await service.get_list(conn, user_id, list_id)
 

@@ -47,7 +47,6 @@ from todo_api import __version__
 from todo_api.auth import MCP_PATH, authenticate, caller, require_write
 from todo_api.kit.errors import (
     ApiError,
-    ErrorBody,
     Forbidden,
     MethodNotAllowed,
     api_error,
@@ -98,11 +97,10 @@ async def _call_tool(
 
 
 def _failure(error: ApiError) -> CallToolResult:
-    """A tool error whose text is the REST API's error body: code, sentence, details."""
-    body = ErrorBody(error=error.message, code=error.code, details=error.details)
-    return CallToolResult(
-        content=[TextContent(type="text", text=body.model_dump_json())], is_error=True
-    )
+    """A tool error whose text is the REST API's error body: code, sentence, details (an
+    attachment quota's usage as well)."""
+    body = bytes(error_response(error).body)
+    return CallToolResult(content=[TextContent(type="text", text=body.decode())], is_error=True)
 
 
 class McpEndpoint:

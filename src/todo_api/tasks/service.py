@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, update
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, activity, events, ordering, reminders
+from todo_api.kit import access, activity, events, ordering, quota, reminders
 from todo_api.kit.errors import InvalidField, TaskNotFound
 from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
@@ -292,6 +292,7 @@ async def update_task(
         moved: list[TaskRow] = []
         if before is not None:
             moved = await subtasks_follow(conn, before, task)
+            await quota.task_moved(conn, before, task)  # raising undoes it
             await _record_section_change(conn, user_id, before, task)
         if rule_is_new:
             rules.check_rule(task, written=True)  # raising undoes it
@@ -358,6 +359,7 @@ async def move_task(
         await _record_reorder(conn, user_id, task, moved)
         await _record_section_change(conn, user_id, task, moved)
         subtasks = await subtasks_follow(conn, task, moved)
+        await quota.task_moved(conn, task, moved)  # raising undoes it
         watchers = await _moved(conn, user_id, [moved, *subtasks], watchers)
         await announcements.announce(conn, EventType.task_updated, user_id, moved, watchers)
         await announcements.announce_subtasks(conn, user_id, [], subtasks, watchers)

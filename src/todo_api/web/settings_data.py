@@ -187,9 +187,14 @@ class SettingsData(SettingsGroup):
             async with db.connection() as conn:
                 zone = zone_of(signed_in)
             # Reading a large file takes a while: in a thread, as the API does.
-            limit = self.site.settings.import_max_bytes
+            settings = self.site.settings
             prepared, opened = await run_in_threadpool(
-                functools.partial(importer.prepare_any, zone=zone, max_document=limit),
+                functools.partial(
+                    importer.prepare_any,
+                    zone=zone,
+                    max_document=settings.import_max_bytes,
+                    max_unpacked=settings.import_unpacked_max_bytes,
+                ),
                 source,
                 body,
                 {},

@@ -1,12 +1,17 @@
 """The zip of `GET /api/export?with_files=true` read back by the `todo-api` import: its JSON
 document (`todo-api-export.json`), and the bytes of each file the document's `attachments`
 lists, read by the name the export gave it (`files/<id>/<name>`, made from the document's own
-`id` and `name`), never by the names the zip holds. Nothing is unpacked to a path of the zip's
-choosing: each member is inflated a chunk at a time into an upload's spool file, counted as it
-comes, and stopped at ATTACHMENT_MAX_BYTES or at what is left of the importer's quota (a zip
-bomb stops there; zipfile reads no further than the size the zip's directory gives, and a
-member longer than that fails its CRC: damaged, left out), then put in the storage as an
-upload is (todo_api.files.router.put_received). The rows are written by the import's
+`id` and `name`), never by the names the zip holds, each at most once. Nothing is unpacked to a
+path of the zip's choosing.
+
+Before anything is read, the zip's directory is checked: a zip whose members would unpack to
+more than IMPORT_UNPACKED_MAX_BYTES together, that holds a name twice, or a member that would
+expand more than MAX_RATIO times (a zip bomb) is 413 PAYLOAD_TOO_LARGE, nothing written. Then
+each member is inflated a chunk at a time into an upload's spool file, counted as it comes
+and stopped past the size the directory gives it (a zip that lies about it is damaged: left
+out; zipfile itself reads no further, and a member longer than that fails its CRC), at
+ATTACHMENT_MAX_BYTES or at what is left of the importer's quota, then put in the storage as
+an upload is (todo_api.files.router.put_received). The rows are written by the import's
 transaction (`importer.store`), through the files' service, limits checked again there."""
 
 import io
@@ -21,7 +26,7 @@ from todo_api.files.errors import FileTooLarge
 from todo_api.files.router import put_received
 from todo_api.files.storage import Files
 from todo_api.files.upload import Received, Spool
-from todo_api.kit.errors import InvalidRequest
+from todo_api.kit.errors import ApiError, ErrorCode, InvalidRequest
 from todo_api.tables.attachments import ATTACHMENTS_MAX_COUNT
 from todo_api.yourdata.export import ZIP_DOCUMENT
 from todo_api.yourdata.records import Skipped, Where
@@ -29,6 +34,9 @@ from todo_api.yourdata.records import Skipped, Where
 # A zip's first bytes: a member's local header, or (an empty zip) the directory's end.
 _MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _CHUNK = 256 * 1024
+# A member that would unpack to more than this many times its compressed size is a bomb (deflate
+# reaches about a thousand on zeros; an export's document, a few dozen; its files, about one).
+MAX_RATIO = 200
 # What a damaged or unreadable member raises while it is inflated (a wrong CRC, a deflate
 # stream that breaks off, a method zipfile does not know, an encrypted member).
 _DAMAGED = (
@@ -42,16 +50,51 @@ _DAMAGED = (
 )
 
 
+class ArchiveTooLarge(ApiError):
+    """An import's zip that would unpack too far (its directory says so): refused whole."""
+
+    status, code = 413, ErrorCode.PAYLOAD_TOO_LARGE
+
+
 def is_zip(body: bytes) -> bool:
     return body[:4] in _MAGIC
 
 
-def open_archive(body: bytes, max_document: int) -> tuple[zipfile.ZipFile, bytes]:
+def check_members(archive: zipfile.ZipFile, max_unpacked: int) -> None:
+    """ArchiveTooLarge for a zip whose members would unpack to more than `max_unpacked` bytes
+    together, that holds a name twice, or a member that would expand more than MAX_RATIO
+    times, from its directory alone (nothing is inflated)."""
+    names: set[str] = set()
+    total = 0
+    for info in archive.infolist():
+        if info.filename in names:
+            raise ArchiveTooLarge(f"The zip holds {info.filename} more than once")
+        names.add(info.filename)
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise ArchiveTooLarge(
+                f"The zip's {info.filename} would expand more than {MAX_RATIO} times"
+            )
+        total += info.file_size
+    if total > max_unpacked:
+        raise ArchiveTooLarge(
+            f"The zip's files would unpack to {total} bytes, more than the limit of "
+            f"{max_unpacked} bytes"
+        )
+
+
+def open_archive(
+    body: bytes, max_document: int, max_unpacked: int
+) -> tuple[zipfile.ZipFile, bytes]:
     """The zip and its JSON document (at most `max_document` bytes once inflated, as the
     import takes a document sent alone); 400 INVALID_REQUEST for a zip that does not read, or
-    holds no document."""
+    holds no document; 413 PAYLOAD_TOO_LARGE for one that would unpack too far
+    (`check_members`)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(body))
+    except (*_DAMAGED, OSError) as exc:
+        raise InvalidRequest(f"The file is not a zip that can be read: {exc}") from None
+    check_members(archive, max_unpacked)
+    try:
         info = archive.getinfo(ZIP_DOCUMENT)
     except KeyError:
         raise InvalidRequest(f"The zip holds no {ZIP_DOCUMENT} (this service's export)") from None
@@ -99,6 +142,7 @@ async def receive(
     incoming: list[Incoming] = []
     skipped: list[Skipped] = []
     per_task: dict[str, int] = {}
+    members: set[str] = set()  # read already: each at most once
     try:
         for where, item in listed:
             if not isinstance(item, dict) or not all(
@@ -115,6 +159,11 @@ async def receive(
                     _left_out(where, name, f"a task has at most {ATTACHMENTS_MAX_COUNT}")
                 )
                 continue
+            member = _member(item)
+            if member in members:
+                skipped.append(_left_out(where, name, "the document names it twice"))
+                continue
+            members.add(member)
             found = await _received(archive, where, item, files, room)
             if isinstance(found, Skipped):
                 skipped.append(found)
@@ -138,7 +187,7 @@ async def _received(
     """The member `files/<id>/<name>` in a spool file, or why it is left out."""
     name = item["name"]
     try:
-        info = archive.getinfo(f"files/{item['id']}/{name}")
+        info = archive.getinfo(_member(item))
     except KeyError:
         return _left_out(where, name, "not in the zip")
     too_large = _left_out(where, name, f"larger than the limit of {files.max_bytes} bytes")
@@ -151,6 +200,8 @@ async def _received(
     try:
         with archive.open(info) as member:
             while chunk := await anyio.to_thread.run_sync(member.read, _CHUNK):
+                if spool.size + len(chunk) > info.file_size:  # past what the directory said
+                    raise zipfile.BadZipFile(f"{info.filename} is longer than its directory says")
                 await spool.write(chunk)
         sha256 = await spool.finish()
     except FileTooLarge:  # the zip's directory understated it
@@ -168,6 +219,11 @@ async def _received(
     declared = item.get("content_type")
     declared = declared if isinstance(declared, str) else None
     return Received(spool.path, spool.size, sha256, spool.head, name, declared)
+
+
+def _member(item: dict[str, Any]) -> str:
+    """The member of the zip that holds the bytes of the document's file `item`."""
+    return f"files/{item['id']}/{item['name']}"
 
 
 async def drop(files: Files, incoming: list[Incoming]) -> None:

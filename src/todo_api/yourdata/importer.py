@@ -31,7 +31,7 @@ from todo_api.db import Connection, Database, Query, insert_bound
 from todo_api.files import service as files_service
 from todo_api.files.errors import QuotaExceeded, TooManyAttachments
 from todo_api.files.storage import Files
-from todo_api.kit import ordering, reminders, words, zones
+from todo_api.kit import ordering, quota, reminders, words, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import sections as lists_sections
@@ -163,12 +163,19 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
 
 
 def prepare_any(
-    source: str, body: bytes, options: dict[str, str], *, zone: str, max_document: int
+    source: str,
+    body: bytes,
+    options: dict[str, str],
+    *,
+    zone: str,
+    max_document: int,
+    max_unpacked: int,
 ) -> tuple[Prepared, zipfile.ZipFile | None]:
     """`prepare`, also for this service's zip of `?with_files=true` (its document read, at most
-    `max_document` bytes; the zip itself, whose files `receive_files` reads)."""
+    `max_document` bytes; the zip itself, whose files `receive_files` reads; its members
+    together at most `max_unpacked` bytes, else 413)."""
     if source == "todo-api" and archive.is_zip(body):
-        opened, document = archive.open_archive(body, max_document)
+        opened, document = archive.open_archive(body, max_document, max_unpacked)
         return prepare(source, document, options, zone=zone), opened
     prepared = prepare(source, body, options, zone=zone)
     without_files(prepared)
@@ -188,7 +195,7 @@ async def receive_files(
     if opened is None:
         return []
     async with db.connection() as conn:
-        used = await files_service.usage(conn, user_id)
+        used = await quota.usage(conn, user_id)
     room = max(files.quota_bytes - used, 0)
     incoming, skipped = await archive.receive(
         opened, prepared.files, task_keys(prepared), files, room=room

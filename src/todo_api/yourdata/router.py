@@ -179,7 +179,12 @@ async def import_data(
     # Reading and checking a large file takes a while (about 1 s for 10 000 rows): in a
     # thread, so that this worker's other requests are answered meanwhile.
     prepared, opened = await run_in_threadpool(
-        functools.partial(importer.prepare_any, zone=zone, max_document=settings.import_max_bytes),
+        functools.partial(
+            importer.prepare_any,
+            zone=zone,
+            max_document=settings.import_max_bytes,
+            max_unpacked=settings.import_unpacked_max_bytes,
+        ),
         source,
         body,
         options,
