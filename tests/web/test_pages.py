@@ -281,6 +281,40 @@ async def test_htmx_completing_a_task_swaps_its_row_for_undo(signed_in: Account)
     assert (await signed_in.tasks())[0]["is_completed"] is True
 
 
+async def test_undo_after_completing_a_repeating_task_puts_its_occurrence_back(
+    signed_in: Account,
+) -> None:
+    created = await signed_in.api.post(
+        "/api/tasks",
+        json={"title": "Water", "due_at": "2030-01-07T09:00:00Z", "recurrence": "FREQ=WEEKLY"},
+        headers=signed_in.headers,
+    )
+    task_id = created.json()["id"]
+    page = await signed_in.browser.get("/app/")
+    token = form_fields(page.text)["csrf_token"]
+    htmx = {"HX-Request": "true"}
+    fields = {"csrf_token": token, "back": "/app/"}
+    done = await signed_in.browser.post(f"/app/tasks/{task_id}/complete", data=fields, headers=htmx)
+    assert "Completed Water" in done.text
+    assert 'name="occurrence" value="1"' in done.text
+    [moved] = await signed_in.tasks()
+    assert (moved["id"], moved["due_at"]) == (task_id, "2030-01-14T09:00:00Z")
+
+    undone = await signed_in.browser.post(
+        f"/app/tasks/{task_id}/reopen", data={**fields, "occurrence": "1"}, headers=htmx
+    )
+    assert undone.status_code == 200, undone.text
+    [back] = await signed_in.tasks()
+    assert (back["due_at"], back["is_completed"]) == ("2030-01-07T09:00:00Z", False)
+
+    # Without JavaScript: the page it goes back to offers the same `Undo`.
+    again = await signed_in.post("/app/", f"/app/tasks/{task_id}/complete", back="/app/")
+    assert again.headers["location"] == f"/app/?undo={task_id}"
+    offered = await signed_in.browser.get(again.headers["location"])
+    assert "Completed Water" in offered.text
+    assert 'name="occurrence" value="1"' in offered.text
+
+
 async def test_a_form_without_this_browsers_token_is_refused_and_changes_nothing(
     signed_in: Account, app: FastAPI
 ) -> None:

@@ -27,7 +27,7 @@ from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
 from todo_api.lists import sharing, views
-from todo_api.tasks import counts, filter_query, pages, quick
+from todo_api.tasks import completions, counts, filter_query, pages, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import (
@@ -598,7 +598,12 @@ class ListPages:
         form = await request.form()
         back = back_to(form.get("back"))
         async with database(request).connection() as conn:
-            changed = await tasks.set_completed(conn, owner, task_id=task_id, completed=completed)
+            if not completed and form.get("occurrence"):  # `Undo` of a repeating task's
+                changed = await completions.undo_latest(conn, owner, task_id=task_id)
+            else:
+                changed = await tasks.set_completed(
+                    conn, owner, task_id=task_id, completed=completed
+                )
             if not is_htmx(request):  # JavaScript off: the page offers `Undo` of a completion
                 return redirect(undo_path(back, task_id) if completed else back)
             if completed and "completed=1" not in back:  # the row gives way to `Undo`
