@@ -11,7 +11,7 @@ records the occurrence with its activity item, and reads and undoes the records.
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Uuid, bindparam, delete, select, tuple_, update
@@ -232,6 +232,52 @@ def completion_body(row: Row | Mapping[str, Any]) -> dict[str, Any]:
         "completed_at": row["completed_at"],
         "completed_by": row["completed_by"],
     }
+
+
+async def completions_of_tasks(
+    conn: Connection, task_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The completions of each of the tasks as the API shows them, newest first (the caller
+    has checked who sees them): an export's."""
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    if task_ids:
+        statement = select(task_completions).where(_T.task_id.in_(task_ids))
+        for row in (await conn.execute(statement.order_by(*_NEWEST_FIRST))).rows:
+            found.setdefault(row.task_id, []).append(completion_body(row))
+    return found
+
+
+async def add_imported(
+    conn: Connection,
+    user_id: uuid.UUID,
+    done: list[tuple[Mapping[str, Any], list[tuple[recurrence.Due, datetime]]]],
+) -> None:
+    """The completed occurrences an import gives its new tasks (each row's, oldest first, as
+    `(occurrence, completed_at)`), recorded as completed by the importer: undoing one puts
+    its due back (its start and reminders are not in the file)."""
+    rows = []
+    for task, occurrences in done:
+        for index, (when, completed_at) in enumerate(occurrences):
+            timed = isinstance(when, datetime)
+            rows.append(
+                {
+                    "id": new_id(),
+                    "task_id": task["id"],
+                    "due_at": when if timed else None,
+                    "due_date": None if timed else when,
+                    "start_at": None,
+                    "start_date": None,
+                    "recurrence": task["recurrence"],
+                    "series_start": task.get("series_start"),
+                    "reminders": [],
+                    "completed_at": completed_at,
+                    "completed_by": user_id,
+                    # In the file's order, one apart: the last the newest.
+                    "created_at": completed_at + timedelta(microseconds=index),
+                }
+            )
+    if rows:
+        await conn.execute_many(_INSERT, rows)
 
 
 class NothingToUndo(Conflict):
