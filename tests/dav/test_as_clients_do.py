@@ -428,3 +428,38 @@ async def test_other_overrides_are_kept_as_sent(ada: DavUser) -> None:
     assert "RECURRENCE-ID;TZID=Europe/Berlin:20261210T090000" in text
     assert "SUMMARY:Water the balcony plants" in text
     assert "RECURRENCE-ID;TZID=Europe/Berlin:20261217T090000" in text
+
+
+APPLE_REMINDER = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iOS 18.1//EN\r\n"
+    "BEGIN:VTODO\r\nUID:3C1A8E0B-5D2B-4C6F-9E1A-7A1B2C3D4E5F\r\nDTSTAMP:20261125T080000Z\r\n"
+    "CREATED:20261125T080000Z\r\nLAST-MODIFIED:20261125T080000Z\r\nSUMMARY:Take out the bins\r\n"
+    "DTSTART;VALUE=DATE:{day}\r\nDUE;VALUE=DATE:{day}\r\nRRULE:FREQ=WEEKLY\r\n"
+    "X-APPLE-SORT-ORDER:743588300\r\n{status}END:VTODO\r\nEND:VCALENDAR\r\n"
+)
+
+
+async def test_apple_reminders_completing_a_repeating_reminder_keeps_its_object(
+    ada: DavUser,
+) -> None:
+    """Apple Reminders PUTs the whole reminder with STATUS:COMPLETED, COMPLETED and
+    PERCENT-COMPLETE: the same object comes back at its next date, Apple's own property kept."""
+    href = f"{ada.home}inbox/3C1A8E0B-5D2B-4C6F-9E1A-7A1B2C3D4E5F.ics"
+    made = await ada.dav.put(href, content=APPLE_REMINDER.format(day="20261130", status=""))
+    assert made.status_code == 201, made.text
+    done = "STATUS:COMPLETED\r\nCOMPLETED:20261128T190000Z\r\nPERCENT-COMPLETE:100\r\n"
+    completed = await ada.dav.put(
+        href,
+        content=APPLE_REMINDER.format(day="20261130", status=done),
+        headers={"If-Match": made.headers["etag"]},
+    )
+    assert completed.status_code == 204, completed.text
+    got = (await ada.dav.get(href)).text
+    for kept in ("DUE;VALUE=DATE:20261207", "DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=WEEKLY"):
+        assert kept in got
+    assert "X-APPLE-SORT-ORDER:743588300" in got
+    assert "STATUS:COMPLETED" not in got
+    [task] = (await ada.api.get("/api/tasks")).json()
+    [occurrence] = (await ada.api.get(f"/api/tasks/{task['id']}/completions")).json()
+    assert occurrence == {**occurrence, "occurrence": "2026-11-30"}
+    assert occurrence["completed_at"] == "2026-11-28T19:00:00Z"
