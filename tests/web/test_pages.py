@@ -315,6 +315,39 @@ async def test_undo_after_completing_a_repeating_task_puts_its_occurrence_back(
     assert 'name="occurrence" value="1"' in offered.text
 
 
+async def test_undo_of_a_bulk_completion_puts_a_repeating_tasks_occurrence_back(
+    signed_in: Account,
+) -> None:
+    made = [
+        await signed_in.api.post("/api/tasks", json=body, headers=signed_in.headers)
+        for body in (
+            {"title": "Plain"},
+            {"title": "Water", "due_at": "2030-01-07T09:00:00Z", "recurrence": "FREQ=WEEKLY"},
+        )
+    ]
+    ids = [response.json()["id"] for response in made]
+    page = await signed_in.browser.get("/app/")
+    token = form_fields(page.text)["csrf_token"]
+    done = await signed_in.browser.post(
+        "/app/bulk",
+        data={"csrf_token": token, "back": "/app/", "action": "complete", "task": ids},
+    )
+    assert done.status_code == 200, done.text
+    [undo] = re.findall(r'name="undo" value="([^"]*)"', done.text)
+    undone = await signed_in.browser.post(
+        "/app/bulk", data={"csrf_token": token, "back": "/app/", "undo": html.unescape(undo)}
+    )
+    assert undone.status_code == 303, undone.text
+    tasks = {task["title"]: task for task in await signed_in.tasks()}
+    assert tasks["Plain"]["is_completed"] is False
+    assert (tasks["Water"]["due_at"], tasks["Water"]["is_completed"]) == (
+        "2030-01-07T09:00:00Z",
+        False,
+    )
+    listed = await signed_in.api.get(f"/api/tasks/{ids[1]}/completions", headers=signed_in.headers)
+    assert listed.json() == []
+
+
 async def test_a_form_without_this_browsers_token_is_refused_and_changes_nothing(
     signed_in: Account, app: FastAPI
 ) -> None:

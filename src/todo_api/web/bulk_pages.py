@@ -23,7 +23,7 @@ from todo_api.db import Connection
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.lists import service as lists
-from todo_api.tasks import bulk, pages
+from todo_api.tasks import bulk, completions, pages
 from todo_api.tasks import service as tasks
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 from todo_api.tasks.schemas import BulkCreate, BulkRequest, BulkUpdate, task_body
@@ -36,6 +36,8 @@ INBOX = "inbox"
 PLACE = ("list_id", "parent_id")  # a subtask's: its parent's (made again first)
 SUBTASKS_MAX = 100  # a deleted task's subtasks made again by Undo (a page of the listing)
 ACTIONS = ("complete", "move", "due", "priority", "delete")
+# An Undo's own operation (not the API's): a repeating task's latest completion put back.
+UNDO_COMPLETION = "undo_completion"
 # `No date` (its own button: without JavaScript the date box may hold a date).
 NO_DATE = "no-due"
 CLEARED_DUE = {"due_at": None, "due_date": None}
@@ -73,8 +75,12 @@ def undone(
     """The operations that put the tasks back as they were `before` the action. A deleted
     task's `subtasks` (deleted with it: each with the index of its parent in `before`) are
     made again under it: `under` names the operation that makes their parent (`apply_undo`)."""
-    if action == "complete":
-        return [{"op": "reopen", "id": t["id"]} for t in before if not t["is_completed"]]
+    if action == "complete":  # a repeating task's occurrence is put back, the others reopened
+        return [
+            {"op": UNDO_COMPLETION if t["recurrence"] else "reopen", "id": t["id"]}
+            for t in before
+            if not t["is_completed"]
+        ]
     if action == "delete":
         made = [{"op": "create", "data": {k: t[k] for k in RESTORED}} for t in before]
         return made + [
@@ -155,8 +161,11 @@ def moved_back(
 async def apply_undo(conn: Connection, owner: uuid.UUID, operations: list[dict[str, Any]]) -> None:
     """An `Undo`'s operations: as one bulk, then the subtasks of the tasks it made again
     (`under`: the index of the operation that made their parent) as another."""
-    first = [op for op in operations if "under" not in op]
-    made = [result.id for result in await apply(conn, owner, first)]
+    for op in operations:
+        if op.get("op") == UNDO_COMPLETION:
+            await completions.undo_latest(conn, owner, task_id=uuid.UUID(str(op["id"])))
+    first = [op for op in operations if "under" not in op and op.get("op") != UNDO_COMPLETION]
+    made = [result.id for result in await apply(conn, owner, first)] if first else []
     later = [
         {"op": "create", "data": {**op["data"], "parent_id": made[op["under"]]}}
         for op in operations
