@@ -109,6 +109,11 @@ async def test_undo_puts_the_last_occurrence_back(alice: httpx.AsyncClient) -> N
         False,
     )
     assert [c["occurrence"] for c in await ok(await completions(alice, task["id"]))] == [MONDAY]
+    page = await ok(await alice.get(f"/api/tasks/{task['id']}/activity"))
+    assert (page["items"][0]["action"], page["items"][0]["changes"]) == (
+        "task.reopened",
+        {"occurrence": [WEDNESDAY, TUESDAY]},
+    )
     assert (await complete(alice, task["id"]))["due_at"] == WEDNESDAY
 
 
