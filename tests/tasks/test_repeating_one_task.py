@@ -212,3 +212,19 @@ async def test_concurrent_completions_each_complete_one_occurrence(
     assert (await ok(await alice.get(f"/api/tasks/{task['id']}")))["due_at"] == (
         "2026-03-06T09:00:00Z"
     )
+
+
+async def test_a_rule_written_with_the_completion_is_completed_by_it(
+    alice: httpx.AsyncClient,
+) -> None:
+    """A client sending the whole task (a calendar app) with a new rule and the completion:
+    the rule is checked as written, then the task moves on by it."""
+    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
+
+    response = await alice.patch(
+        f"/api/tasks/{task['id']}",
+        json={"recurrence": "FREQ=DAILY;COUNT=2", "is_completed": True},
+    )
+
+    moved = await ok(response)
+    assert (moved["due_at"], moved["recurrence"]) == (TUESDAY, "FREQ=DAILY;COUNT=1")

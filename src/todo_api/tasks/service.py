@@ -274,7 +274,7 @@ async def update_task(
         if before is not None:
             moved = await subtasks_follow(conn, before, task)
             await _record_section_change(conn, user_id, before, task)
-        if rule_is_new:
+        if rule_is_new and not occurrence:  # (a completion checked it before moving on)
             rules.check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
@@ -511,7 +511,7 @@ async def _complete(
             # What the write gave is checked as it completes; where the series goes from
             # there is the rule's own (a next date beyond ten years ends it there).
             schedule.check_order(done)
-            rules.check_rule(done)
+            rules.check_rule(done, written=done["recurrence"] != before["recurrence"])
             values.update(following, **completions.REOPENING)
         else:
             values["completed_at"], values["completed_by"] = at or now, user_id
