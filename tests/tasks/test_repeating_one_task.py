@@ -228,3 +228,20 @@ async def test_a_rule_written_with_the_completion_is_completed_by_it(
 
     moved = await ok(response)
     assert (moved["due_at"], moved["recurrence"]) == (TUESDAY, "FREQ=DAILY;COUNT=1")
+
+
+async def test_a_viewer_cannot_undo_and_a_stale_undo_is_412(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    lst = await ok(await alice.post("/api/lists", json={"name": "Watched"}), 201)
+    await share(alice, bob, lst["id"], "viewer")
+    task = await create_task(alice, list_id=lst["id"], due_at=MONDAY, recurrence="FREQ=DAILY")
+    await complete(alice, task["id"])
+
+    assert_error(await undo(bob, task["id"]), 403, "FORBIDDEN")
+    assert len(await ok(await completions(bob, task["id"]))) == 1  # a viewer reads them
+    stale = await alice.post(
+        f"/api/tasks/{task['id']}/completions/latest/undo", headers={"If-Match": '"1"'}
+    )
+    assert_error(stale, 412, "PRECONDITION_FAILED")
+    assert len(await ok(await completions(alice, task["id"]))) == 1
