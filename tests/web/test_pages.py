@@ -315,6 +315,26 @@ async def test_undo_after_completing_a_repeating_task_puts_its_occurrence_back(
     assert 'name="occurrence" value="1"' in offered.text
 
 
+async def test_undo_after_a_repeating_tasks_last_occurrence_reopens_it_there(
+    signed_in: Account,
+) -> None:
+    body = {"title": "Once more", "due_date": "2030-01-07", "recurrence": "FREQ=DAILY;COUNT=2"}
+    created = await signed_in.api.post("/api/tasks", json=body, headers=signed_in.headers)
+    task_id = created.json()["id"]
+    first = await signed_in.api.post(f"/api/tasks/{task_id}/complete", headers=signed_in.headers)
+    assert first.json()["recurrence"] == "FREQ=DAILY;COUNT=1"  # the last occurrence next
+    page = await signed_in.browser.get("/app/")
+    fields = {"csrf_token": form_fields(page.text)["csrf_token"], "back": "/app/"}
+    htmx = {"HX-Request": "true"}
+    done = await signed_in.browser.post(f"/app/tasks/{task_id}/complete", data=fields, headers=htmx)
+    assert 'name="occurrence" value="1"' in done.text  # completed for good: Undo all the same
+    await signed_in.browser.post(
+        f"/app/tasks/{task_id}/reopen", data={**fields, "occurrence": "1"}, headers=htmx
+    )
+    [back] = await signed_in.tasks()
+    assert (back["is_completed"], back["due_date"]) == (False, "2030-01-08")
+
+
 async def test_undo_of_a_bulk_completion_puts_a_repeating_tasks_occurrence_back(
     signed_in: Account,
 ) -> None:

@@ -128,6 +128,16 @@ async def just_completed(
     return dict(task) if done else None
 
 
+async def undo_completion(conn: Connection, owner: uuid.UUID, task_id: uuid.UUID) -> Any:
+    """`Undo` of completing a repeating task: its latest occurrence put back (one the task's
+    last occurrence completed for good reopens it too); a task with none recorded (a copy an
+    earlier release completed) is reopened."""
+    try:
+        return await completions.undo_latest(conn, owner, task_id=task_id)
+    except completions.NothingToUndo:
+        return await tasks.set_completed(conn, owner, task_id=task_id, completed=False)
+
+
 def undo_line(site: Site, request: Request, task: dict[str, Any], back: str) -> Response:
     """What takes a task's row after completing it with htmx: a line saying so, with `Undo`
     (a script takes the line away after 5 s)."""

@@ -23,10 +23,11 @@ from todo_api.db import Connection
 from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError, NotFound
 from todo_api.lists import service as lists
-from todo_api.tasks import bulk, completions, pages
+from todo_api.tasks import bulk, pages
 from todo_api.tasks import service as tasks
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 from todo_api.tasks.schemas import BulkCreate, BulkRequest, BulkUpdate, task_body
+from todo_api.web.action_pages import undo_completion
 from todo_api.web.list_pages import ListPages
 from todo_api.web.messages import Gettext, translations
 from todo_api.web.site import Site, back_to, is_htmx, parse_uuid, problem, redirect, user_id
@@ -163,7 +164,7 @@ async def apply_undo(conn: Connection, owner: uuid.UUID, operations: list[dict[s
     (`under`: the index of the operation that made their parent) as another."""
     for op in operations:
         if op.get("op") == UNDO_COMPLETION:
-            await completions.undo_latest(conn, owner, task_id=uuid.UUID(str(op["id"])))
+            await undo_completion(conn, owner, uuid.UUID(str(op["id"])))
     first = [op for op in operations if "under" not in op and op.get("op") != UNDO_COMPLETION]
     made = [result.id for result in await apply(conn, owner, first)] if first else []
     later = [

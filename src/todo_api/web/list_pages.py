@@ -27,7 +27,7 @@ from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
 from todo_api.lists import sharing, views
-from todo_api.tasks import completions, counts, filter_query, pages, quick
+from todo_api.tasks import counts, filter_query, pages, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import (
@@ -40,7 +40,7 @@ from todo_api.tasks.listing import (
 )
 from todo_api.tasks.schemas import QuickAdd, TaskCreate, TaskUpdate, task_body
 from todo_api.web import day_order
-from todo_api.web.action_pages import just_completed, undo_line, undo_path
+from todo_api.web.action_pages import just_completed, undo_completion, undo_line, undo_path
 from todo_api.web.messages import translations
 from todo_api.web.shown import now_in, task_line
 from todo_api.web.site import (
@@ -599,7 +599,7 @@ class ListPages:
         back = back_to(form.get("back"))
         async with database(request).connection() as conn:
             if not completed and form.get("occurrence"):  # `Undo` of a repeating task's
-                changed = await completions.undo_latest(conn, owner, task_id=task_id)
+                changed = await undo_completion(conn, owner, task_id)
             else:
                 changed = await tasks.set_completed(
                     conn, owner, task_id=task_id, completed=completed
