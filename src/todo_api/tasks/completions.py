@@ -82,6 +82,16 @@ _LAST_ITEM = Query(
     .order_by(_A.task_id.desc(), _A.seq.desc())
     .limit(1)
 )
+# The item a trigger wrote, said again: the action, who, and what changed.
+_RECORDED_AS = Query(
+    update(activity_items)
+    .where(_A.seq == bindparam("seq"))
+    .values(
+        action=bindparam("action"),
+        actor_id=bindparam("actor_id", type_=_A.actor_id.type),
+        changes=bindparam("changes", type_=_A.changes.type),
+    )
+)
 
 
 def occurrence(row: Mapping[str, Any]) -> recurrence.Due | None:
@@ -165,11 +175,8 @@ async def _activity(
     changes = {"occurrence": [_text(value) for value in moved]}
     last = (await conn.execute(_LAST_ITEM, {"task_id": task["id"]})).first()
     if last is not None and last.action in ("task.updated", "task.completed", "task.reopened"):
-        await conn.execute(
-            update(activity_items)
-            .where(_A.seq == last.seq)
-            .values(action=action, actor_id=user_id, changes=changes)
-        )
+        params = {"seq": last.seq, "action": action, "actor_id": user_id, "changes": changes}
+        await conn.execute(_RECORDED_AS, params)
         return
     await activity.record(
         conn,
