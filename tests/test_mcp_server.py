@@ -312,7 +312,7 @@ async def test_list_tasks_gives_a_cursor_for_the_next_page_when_more_match(
     assert "next_cursor" not in second
 
 
-async def test_completing_a_recurring_task_by_a_tool_creates_its_next_occurrence(
+async def test_completing_a_recurring_task_by_a_tool_moves_it_to_its_next_occurrence(
     server: Server, new_token: Any
 ) -> None:
     async with mcp_session(server.url, new_token()) as session:
@@ -326,7 +326,7 @@ async def test_completing_a_recurring_task_by_a_tool_creates_its_next_occurrence
         open_tasks = structured(await session.call_tool("list_tasks", {"completed": False}))
 
     [following] = open_tasks["tasks"]
-    assert following["id"] != task["id"]
+    assert following["id"] == task["id"]
     assert following["due_at"] == "2026-12-02T08:00:00Z"
 
 

@@ -15,7 +15,6 @@ from tests.dav.helpers import (
     dav_user,
     new_list,
     propfind,
-    sync,
     vtodo,
     xml,
 )
@@ -372,44 +371,35 @@ async def test_an_override_completing_the_current_occurrence_completes_it(ada: D
     completed = await thunderbird.modify(ada.dav, href, etag, body)
     assert completed.status_code == 204, completed.text
     assert "etag" not in completed.headers  # changed from what was sent: read it back
-    tasks = {t["id"]: t for t in (await ada.api.get("/api/tasks")).json()}
-    assert len(tasks) == 2
-    done = tasks.pop(str(task["id"]))
-    assert done["is_completed"] is True
-    [following] = tasks.values()
-    assert following["is_completed"] is False
+    [following] = (await ada.api.get("/api/tasks")).json()  # one task, moved on
+    assert (following["id"], following["is_completed"]) == (str(task["id"]), False)
     assert following["due_at"] == "2026-12-10T08:00:00Z"  # 09:00 in Berlin, a week on
     assert following["recurrence"] == task["recurrence"]
-    got = await ada.dav.get(href)
+    [done] = (await ada.api.get(f"/api/tasks/{task['id']}/completions")).json()
+    assert done["occurrence"] == "2026-12-03T08:00:00Z"
+    got = await ada.dav.get(href)  # the same object, with its next DUE
     assert got.status_code == 200
-    assert b"STATUS:COMPLETED" in got.content
-    assert b"RRULE:FREQ=WEEKLY" not in got.content  # the task's (the zone's rules are YEARLY)
+    assert b"STATUS:COMPLETED" not in got.content
+    assert b"RRULE:FREQ=WEEKLY" in got.content
     assert b"RECURRENCE-ID" not in got.content  # the override was the completion
-    found, _ = await sync(ada.dav, f"{ada.home}inbox/", wait_for={following["id"]})
-    assert f"{ada.home}inbox/{following['id']}.ics" in found
-    # Thunderbird's next completion, of the next occurrence's object, is a plain one again.
-    following_href = f"{ada.home}inbox/{following['id']}.ics"
-    again = await ada.dav.get(following_href)
-    assert b"RRULE:FREQ=WEEKLY" in again.content
-    assert b"DUE;TZID=Europe/Berlin:20261210T090000" in again.content
+    assert b"DUE;TZID=Europe/Berlin:20261210T090000" in got.content
 
 
 async def test_an_occurrence_completed_through_an_override_keeps_the_clients_time(
     ada: DavUser,
 ) -> None:
     """The override's COMPLETED is when the occurrence was done (Thunderbird, offline for a
-    while, sends it later), not the server's clock; the object says 100 % done."""
+    while, sends it later), not the server's clock."""
     href, etag, task = await _series(ada)
     master = thunderbird.todo(SERIES_UID, "Water the plants", *WEEKLY, generation=2)
     done_then = ["STATUS:COMPLETED", "COMPLETED:20261120T074500Z", "PERCENT-COMPLETE:100"]
     body = thunderbird.calendar(master, _occurrence("20261203T090000", *done_then))
     completed = await thunderbird.modify(ada.dav, href, etag, body)
     assert completed.status_code == 204, completed.text
-    done = (await ada.api.get(f"/api/tasks/{task['id']}")).json()
-    assert (done["is_completed"], done["completed_at"]) == (True, "2026-11-20T07:45:00Z")
+    [done] = (await ada.api.get(f"/api/tasks/{task['id']}/completions")).json()
+    assert done["completed_at"] == "2026-11-20T07:45:00Z"
     got = await ada.dav.get(href)
-    assert b"\r\nCOMPLETED:20261120T074500Z\r\n" in got.content
-    assert b"\r\nPERCENT-COMPLETE:100\r\n" in got.content
+    assert b"\r\nPERCENT-COMPLETE:100\r\n" not in got.content  # open, at the next one
 
 
 async def test_other_overrides_are_kept_as_sent(ada: DavUser) -> None:
@@ -438,3 +428,38 @@ async def test_other_overrides_are_kept_as_sent(ada: DavUser) -> None:
     assert "RECURRENCE-ID;TZID=Europe/Berlin:20261210T090000" in text
     assert "SUMMARY:Water the balcony plants" in text
     assert "RECURRENCE-ID;TZID=Europe/Berlin:20261217T090000" in text
+
+
+APPLE_REMINDER = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iOS 18.1//EN\r\n"
+    "BEGIN:VTODO\r\nUID:3C1A8E0B-5D2B-4C6F-9E1A-7A1B2C3D4E5F\r\nDTSTAMP:20261125T080000Z\r\n"
+    "CREATED:20261125T080000Z\r\nLAST-MODIFIED:20261125T080000Z\r\nSUMMARY:Take out the bins\r\n"
+    "DTSTART;VALUE=DATE:{day}\r\nDUE;VALUE=DATE:{day}\r\nRRULE:FREQ=WEEKLY\r\n"
+    "X-APPLE-SORT-ORDER:743588300\r\n{status}END:VTODO\r\nEND:VCALENDAR\r\n"
+)
+
+
+async def test_apple_reminders_completing_a_repeating_reminder_keeps_its_object(
+    ada: DavUser,
+) -> None:
+    """Apple Reminders PUTs the whole reminder with STATUS:COMPLETED, COMPLETED and
+    PERCENT-COMPLETE: the same object comes back at its next date, Apple's own property kept."""
+    href = f"{ada.home}inbox/3C1A8E0B-5D2B-4C6F-9E1A-7A1B2C3D4E5F.ics"
+    made = await ada.dav.put(href, content=APPLE_REMINDER.format(day="20261130", status=""))
+    assert made.status_code == 201, made.text
+    done = "STATUS:COMPLETED\r\nCOMPLETED:20261128T190000Z\r\nPERCENT-COMPLETE:100\r\n"
+    completed = await ada.dav.put(
+        href,
+        content=APPLE_REMINDER.format(day="20261130", status=done),
+        headers={"If-Match": made.headers["etag"]},
+    )
+    assert completed.status_code == 204, completed.text
+    got = (await ada.dav.get(href)).text
+    for kept in ("DUE;VALUE=DATE:20261207", "DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=WEEKLY"):
+        assert kept in got
+    assert "X-APPLE-SORT-ORDER:743588300" in got
+    assert "STATUS:COMPLETED" not in got
+    [task] = (await ada.api.get("/api/tasks")).json()
+    [occurrence] = (await ada.api.get(f"/api/tasks/{task['id']}/completions")).json()
+    assert occurrence == {**occurrence, "occurrence": "2026-11-30"}
+    assert occurrence["completed_at"] == "2026-11-28T19:00:00Z"

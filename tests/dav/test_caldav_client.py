@@ -106,3 +106,41 @@ async def test_the_caldav_library_syncs_two_ways(app: FastAPI, settings: Setting
         await asyncio.to_thread(second_session)
         milk_now = (await ada.api.get(f"/api/tasks/{milk['id']}")).json()
         assert milk_now["title"] == "Soy milk"
+
+
+async def test_the_caldav_library_completing_a_repeating_todo_keeps_one_object(
+    app: FastAPI, settings: Settings
+) -> None:
+    """The library's `complete()` PUTs the series with STATUS:COMPLETED: the same object (its
+    UID, its own X- property) comes back open at its next DUE, and /api has one task."""
+    async with dav_user(app, settings, "ada@example.com") as ada, serving(app) as base:
+
+        def session() -> dict[str, Any]:
+            inbox = _client(base, ada.token).principal().calendars()[0]
+            inbox.save_todo(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VTODO\r\n"
+                "UID:water-uid\r\nDTSTAMP:20261201T000000Z\r\nSUMMARY:Water\r\n"
+                "DUE:20261207T090000Z\r\nRRULE:FREQ=WEEKLY\r\nX-GARDEN:balcony\r\n"
+                "END:VTODO\r\nEND:VCALENDAR\r\n"
+            )
+            [todo] = inbox.search(todo=True, summary="Water")
+            todo.complete(completion_timestamp=dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC))
+            [again] = inbox.todos()  # open again: still listed as a todo to do
+            again.load()
+            component = again.icalendar_component
+            return {name: str(component.get(name)) for name in ("UID", "STATUS", "X-GARDEN")} | {
+                "DUE": component["DUE"].dt,
+                "RRULE": component["RRULE"].to_ical().decode(),
+            }
+
+        got = await asyncio.to_thread(session)
+        assert got["UID"] == "water-uid"
+        assert got["STATUS"] in ("None", "NEEDS-ACTION")
+        assert got["DUE"] == dt.datetime(2026, 12, 14, 9, tzinfo=dt.UTC)
+        assert (got["RRULE"], got["X-GARDEN"]) == ("FREQ=WEEKLY", "balcony")
+        [task] = (await ada.api.get("/api/tasks")).json()
+        [done] = (await ada.api.get(f"/api/tasks/{task['id']}/completions")).json()
+        assert (done["occurrence"], done["completed_at"]) == (
+            "2026-12-07T09:00:00Z",
+            "2026-11-28T10:00:00Z",
+        )

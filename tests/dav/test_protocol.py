@@ -423,21 +423,31 @@ async def test_a_delete_then_a_put_elsewhere_moves_the_task(ada: DavUser) -> Non
     assert moved["created_by"] == task["created_by"]
 
 
-async def test_completing_a_recurring_task_makes_its_next_occurrence(ada: DavUser) -> None:
+async def test_completing_a_recurring_task_brings_the_object_back_at_its_next_due(
+    ada: DavUser,
+) -> None:
     path = f"{ada.home}inbox/weekly.ics"
-    body = vtodo("weekly", "Water plants", "DUE:20261203T090000Z", "RRULE:FREQ=WEEKLY")
+    body = vtodo(
+        "weekly", "Water plants", "DUE:20261203T090000Z", "RRULE:FREQ=WEEKLY", "X-OWN:kept"
+    )
     await ada.dav.put(path, content=body)
+    [task] = (await ada.api.get("/api/tasks")).json()
     done = body.replace(b"SUMMARY", b"STATUS:COMPLETED\r\nSUMMARY")
     completed = await ada.dav.put(path, content=done)
     assert completed.status_code == 204
     assert "etag" not in completed.headers  # not stored as sent: the client reads it back
     got = props_of((await ada.dav.get(path)).content)
-    assert got["STATUS"] == ["COMPLETED"]
-    assert "RRULE" not in got
-    tasks = (await ada.api.get("/api/tasks")).json()
-    assert sorted(t["is_completed"] for t in tasks) == [False, True]
-    following = next(t for t in tasks if not t["is_completed"])
-    assert (await ada.dav.get(f"{ada.home}inbox/{following['id']}.ics")).status_code == 200
+    assert got.get("STATUS", ["NEEDS-ACTION"]) == ["NEEDS-ACTION"]
+    assert (got["UID"], got["DUE"], got["RRULE"]) == (
+        ["weekly"],
+        ["20261210T090000Z"],
+        ["FREQ=WEEKLY"],
+    )
+    assert got["X-OWN"] == ["kept"]
+    [moved] = (await ada.api.get("/api/tasks")).json()  # one task, moved on
+    assert (moved["id"], moved["is_completed"]) == (task["id"], False)
+    [done_one] = (await ada.api.get(f"/api/tasks/{task['id']}/completions")).json()
+    assert done_one["occurrence"] == "2026-12-03T09:00:00Z"
 
 
 # --- Collections ----------------------------------------------------------------------------

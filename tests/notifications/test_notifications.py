@@ -128,16 +128,20 @@ async def test_a_completion_reaches_the_creator_and_the_assignee_who_did_not_com
     own = await create_task(alice, title="Own", list_id=listed["id"])
     assigned = await create_task(alice, title="For Bob", list_id=listed["id"], assignee_id=bob_id)
     bobs = await create_task(bob, title="Bob's", list_id=listed["id"])
+    daily = {"due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"}  # an occurrence
+    bobs_daily = await create_task(bob, title="Bob's daily", list_id=listed["id"], **daily)
     await made(settings)
     alices_before = len((await inbox(alice))["items"])
-    for task in (own, assigned, bobs):
+    for task in (own, assigned, bobs, bobs_daily):
         done = await alice.post(f"/api/tasks/{task['id']}/complete")
         assert done.status_code == 200, done.text
     await made(settings)
 
     assert len((await inbox(alice))["items"]) == alices_before
     completed = [i for i in (await inbox(bob))["items"] if i["kind"] == "completed"]
-    assert sorted(i["task_id"] for i in completed) == sorted([assigned["id"], bobs["id"]])
+    assert sorted(i["task_id"] for i in completed) == sorted(
+        [assigned["id"], bobs["id"], bobs_daily["id"]]
+    )
     assert {i["actor_id"] for i in completed} == {await user_id(alice)}
 
 

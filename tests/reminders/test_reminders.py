@@ -313,24 +313,27 @@ async def test_due_changes_move_relative_reminders_and_completion_or_deletion_ca
     assert datetime.fromisoformat(row["fires_at"]) > datetime.now(UTC) + timedelta(minutes=50)
 
 
-async def test_completing_a_recurring_task_gives_the_next_one_its_before_due_reminders(
+async def test_completing_a_recurring_task_moves_its_reminders_with_its_due(
     alice: httpx.AsyncClient,
 ) -> None:
     task = await create_task(
         alice,
         due_at="2031-01-06T09:00:00Z",
         recurrence="FREQ=WEEKLY",
-        reminders=[{"before_due": "PT30M"}, {"at": "2031-01-05T00:00:00Z"}],
+        reminders=[
+            {"before_due": "PT30M"},
+            {"at": "2031-01-05T00:00:00Z"},
+            {"at": "2020-01-05T00:00:00Z"},  # passed: spent with the occurrence
+        ],
     )
     await alice.post(f"/api/tasks/{task['id']}/complete")
-    tasks = (await alice.get("/api/tasks", params={"completed": "false"})).json()
-    [following] = [t for t in tasks if t["due_at"] == "2031-01-13T09:00:00Z"]
-    [copy] = following["reminders"]
-    assert copy["before_due"] == "PT30M"
-    assert copy["id"] != task["reminders"][0]["id"]
-    rows = await upcoming(alice, **{"from": "2031-01-01T00:00:00Z"})
-    assert [(r["task_id"], r["fires_at"]) for r in rows] == [
-        (following["id"], "2031-01-13T08:30:00Z")
+    [following] = (await alice.get("/api/tasks", params={"completed": "false"})).json()
+    assert following["due_at"] == "2031-01-13T09:00:00Z"
+    assert following["reminders"] == task["reminders"][:2]  # the same ids
+    listed = await alice.get("/api/reminders", params={"from": "2031-01-01T00:00:00Z"})
+    assert [r["fires_at"] for r in listed.json()] == [
+        "2031-01-05T00:00:00Z",
+        "2031-01-13T08:30:00Z",
     ]
 
 

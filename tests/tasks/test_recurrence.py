@@ -1,5 +1,6 @@
 """Recurring tasks: an RRULE subset (RFC 5545) validated on input, needing a due date; completing
-a recurring task creates its next occurrence, exactly once however the completion comes."""
+a recurring task keeps it and moves it to its next occurrence, once per completion however
+the completions come."""
 
 import asyncio
 from typing import Any
@@ -18,11 +19,6 @@ async def all_tasks(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     tasks: list[dict[str, Any]] = response.json()
     return tasks
-
-
-async def occurrences_after(client: httpx.AsyncClient, task: dict[str, Any]) -> list[dict]:
-    """Every task but this one (each test's user starts with none)."""
-    return [t for t in await all_tasks(client) if t["id"] != task["id"]]
 
 
 async def complete(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
@@ -238,7 +234,7 @@ WAYS = ["complete", "patch", "put", "bulk", "user-path-toggle"]
 
 
 @pytest.mark.parametrize("way", WAYS)
-async def test_completing_a_recurring_task_creates_one_next_occurrence(
+async def test_completing_a_recurring_task_moves_it_to_its_next_occurrence(
     alice: httpx.AsyncClient, way: str
 ) -> None:
     task = await create_task(
@@ -253,19 +249,16 @@ async def test_completing_a_recurring_task_creates_one_next_occurrence(
 
     await complete_by(alice, way, task["id"])
 
-    completed = (await alice.get(f"/api/tasks/{task['id']}")).json()
-    assert completed["is_completed"] is True
-    assert completed["recurrence"] == "FREQ=DAILY;INTERVAL=3;COUNT=4"
-    assert completed["due_at"] == MONDAY
-    [following] = await occurrences_after(alice, task)
-    assert following["id"] != task["id"]
-    assert following["user_id"] == task["user_id"]
-    for same in ("title", "description", "tags", "priority"):
-        assert following[same] == task[same], same
-    assert following["recurrence"] == "FREQ=DAILY;INTERVAL=3;COUNT=3"
-    assert following["due_at"] == "2026-03-05T09:00:00Z"
-    assert following["is_completed"] is False
-    assert following["completed_at"] is None
+    [moved] = await all_tasks(alice)  # the same task: no other one
+    assert moved["id"] == task["id"]
+    for same in ("user_id", "title", "description", "tags", "priority", "created_at"):
+        assert moved[same] == task[same], same
+    assert moved["recurrence"] == "FREQ=DAILY;INTERVAL=3;COUNT=3"
+    assert moved["due_at"] == "2026-03-05T09:00:00Z"
+    assert moved["is_completed"] is False
+    assert moved["completed_at"] is None
+    [done] = (await alice.get(f"/api/tasks/{task['id']}/completions")).json()
+    assert done["occurrence"] == MONDAY
 
 
 @pytest.mark.parametrize(
@@ -320,51 +313,52 @@ async def test_the_next_occurrence_is_due_at_the_rules_next_date(
 ) -> None:
     task = await create_task(alice, due_at=due_at, recurrence=rule)
 
-    await complete(alice, task["id"])
+    following = await complete(alice, task["id"])
 
-    [following] = await occurrences_after(alice, task)
-    assert following["due_at"] == next_due_at
+    assert (following["id"], following["due_at"]) == (task["id"], next_due_at)
     assert following["recurrence"] == task["recurrence"]
 
 
 async def test_until_ends_the_series(alice: httpx.AsyncClient) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY;UNTIL=20260303")
 
-    await complete(alice, task["id"])
-    [last] = await occurrences_after(alice, task)
-    await complete(alice, last["id"])
+    assert (await complete(alice, task["id"]))["is_completed"] is False
+    last = await complete(alice, task["id"])
 
-    assert ids(await all_tasks(alice)) == [task["id"], last["id"]]
+    assert (last["is_completed"], last["due_at"]) == (True, "2026-03-03T09:00:00Z")
+    assert ids(await all_tasks(alice)) == [task["id"]]
 
 
 async def test_count_two_ends_the_series_after_the_next(alice: httpx.AsyncClient) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=WEEKLY;COUNT=2")
 
-    await complete(alice, task["id"])
-    [last] = await occurrences_after(alice, task)
-    assert last["recurrence"] == "FREQ=WEEKLY;COUNT=1"
-    await complete(alice, last["id"])
+    following = await complete(alice, task["id"])
+    assert following["recurrence"] == "FREQ=WEEKLY;COUNT=1"
+    last = await complete(alice, task["id"])
 
-    assert ids(await all_tasks(alice)) == [task["id"], last["id"]]
+    assert last["is_completed"] is True
+    assert ids(await all_tasks(alice)) == [task["id"]]
 
 
 async def test_count_counts_the_occurrences_down_to_the_last(alice: httpx.AsyncClient) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY;COUNT=3")
 
+    seen = []
     for _ in range(5):
-        open_tasks = [t for t in await all_tasks(alice) if not t["is_completed"]]
-        if not open_tasks:
+        current = (await alice.get(f"/api/tasks/{task['id']}")).json()
+        if current["is_completed"]:
             break
-        [current] = open_tasks
-        await complete(alice, current["id"])
+        seen.append((current["due_at"], current["recurrence"]))
+        await complete(alice, task["id"])
 
-    series = await all_tasks(alice)
-    assert [(t["due_at"], t["recurrence"], t["is_completed"]) for t in series] == [
-        (MONDAY, "FREQ=DAILY;COUNT=3", True),
-        ("2026-03-03T09:00:00Z", "FREQ=DAILY;COUNT=2", True),
-        ("2026-03-04T09:00:00Z", "FREQ=DAILY;COUNT=1", True),
+    assert seen == [
+        (MONDAY, "FREQ=DAILY;COUNT=3"),
+        ("2026-03-03T09:00:00Z", "FREQ=DAILY;COUNT=2"),
+        ("2026-03-04T09:00:00Z", "FREQ=DAILY;COUNT=1"),
     ]
-    assert series[0]["id"] == task["id"]
+    done = (await alice.get(f"/api/tasks/{task['id']}/completions")).json()
+    assert [c["occurrence"] for c in done] == [due for due, _ in reversed(seen)]
+    assert ids(await all_tasks(alice)) == [task["id"]]
 
 
 async def test_a_recurring_task_completed_late_gets_the_date_after_its_due_date(
@@ -373,17 +367,22 @@ async def test_a_recurring_task_completed_late_gets_the_date_after_its_due_date(
     """The next date follows the due date, not the day it was completed."""
     task = await create_task(alice, due_at="2020-01-06T09:00:00Z", recurrence="FREQ=WEEKLY")
 
-    await complete(alice, task["id"])
+    following = await complete(alice, task["id"])
 
-    [following] = await occurrences_after(alice, task)
     assert following["due_at"] == "2020-01-13T09:00:00Z"
 
 
-# --- Exactly once ---------------------------------------------------------------------------------
+# --- Each completion once -------------------------------------------------------------------------
+
+
+async def occurrences_done(client: httpx.AsyncClient, task: dict[str, Any]) -> list[str]:
+    response = await client.get(f"/api/tasks/{task['id']}/completions")
+    assert response.status_code == 200, response.text
+    return [c["occurrence"] for c in response.json()]
 
 
 @pytest.mark.parametrize("way", ["complete", "patch", "put", "bulk"])
-async def test_retrying_the_completion_creates_no_second_occurrence(
+async def test_each_completion_completes_the_next_occurrence(
     alice: httpx.AsyncClient, way: str
 ) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
@@ -391,10 +390,31 @@ async def test_retrying_the_completion_creates_no_second_occurrence(
     for _ in range(3):
         await complete_by(alice, way, task["id"])
 
-    assert len(await occurrences_after(alice, task)) == 1
+    assert await occurrences_done(alice, task) == [
+        "2026-03-04T09:00:00Z",
+        "2026-03-03T09:00:00Z",
+        MONDAY,
+    ]
+    assert ids(await all_tasks(alice)) == [task["id"]]
 
 
-async def test_completing_a_recurring_task_twice_in_one_bulk_creates_one_occurrence(
+async def test_a_retried_completion_with_if_match_completes_once(
+    alice: httpx.AsyncClient,
+) -> None:
+    created = await alice.post(
+        "/api/tasks", json={"title": "t", "due_at": MONDAY, "recurrence": "FREQ=DAILY"}
+    )
+    url = f"/api/tasks/{created.json()['id']}/complete"
+    headers = {"If-Match": created.headers["etag"]}
+
+    first = await alice.post(url, headers=headers)
+    retried = await alice.post(url, headers=headers)
+
+    assert (first.status_code, retried.status_code) == (200, 412)
+    assert await occurrences_done(alice, created.json()) == [MONDAY]
+
+
+async def test_completing_a_recurring_task_twice_in_one_bulk_completes_two_occurrences(
     alice: httpx.AsyncClient,
 ) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
@@ -405,10 +425,10 @@ async def test_completing_a_recurring_task_twice_in_one_bulk_creates_one_occurre
     )
 
     assert response.status_code == 200, response.text
-    assert len(await occurrences_after(alice, task)) == 1
+    assert await occurrences_done(alice, task) == ["2026-03-03T09:00:00Z", MONDAY]
 
 
-async def test_a_stale_conditional_completion_creates_no_occurrence(
+async def test_a_stale_conditional_completion_completes_nothing(
     alice: httpx.AsyncClient,
 ) -> None:
     created = await alice.post(
@@ -422,10 +442,11 @@ async def test_a_stale_conditional_completion_creates_no_occurrence(
     )
 
     assert response.status_code == 412
-    assert ids(await all_tasks(alice)) == [task["id"]]
+    assert (await alice.get(f"/api/tasks/{task['id']}")).json()["due_at"] == MONDAY
+    assert await occurrences_done(alice, task) == []
 
 
-async def test_a_failed_bulk_completion_creates_no_occurrence(alice: httpx.AsyncClient) -> None:
+async def test_a_failed_bulk_completion_completes_nothing(alice: httpx.AsyncClient) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
 
     response = await alice.post(
@@ -440,64 +461,52 @@ async def test_a_failed_bulk_completion_creates_no_occurrence(alice: httpx.Async
 
     assert response.status_code == 404
     assert await all_tasks(alice) == [task]
+    assert await occurrences_done(alice, task) == []
 
 
-async def test_ten_concurrent_completions_create_exactly_one_occurrence(
+async def test_concurrent_completions_by_every_route_each_complete_one_occurrence(
     alice: httpx.AsyncClient,
 ) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
 
-    responses = await asyncio.gather(
-        *(alice.post(f"/api/tasks/{task['id']}/complete") for _ in range(10))
-    )
+    await asyncio.gather(*(complete_by(alice, way, task["id"]) for way in WAYS[:4] * 2))
 
-    assert [r.status_code for r in responses] == [200] * 10
-    [following] = await occurrences_after(alice, task)
-    assert following["due_at"] == "2026-03-03T09:00:00Z"
+    done = await occurrences_done(alice, task)
+    assert len(done) == len(set(done)) == 8  # none completed twice, none lost
+    assert (await alice.get(f"/api/tasks/{task['id']}")).json()["due_at"] == "2026-03-10T09:00:00Z"
 
 
-async def test_concurrent_completions_by_every_route_create_exactly_one_occurrence(
+async def test_the_user_path_toggle_completes_an_occurrence_each_time(
     alice: httpx.AsyncClient,
 ) -> None:
-    task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
-
-    await asyncio.gather(*(complete_by(alice, way, task["id"]) for way in WAYS[:4] * 3))
-
-    assert len(await occurrences_after(alice, task)) == 1
-
-
-async def test_the_user_path_toggle_completes_once_then_reopens(alice: httpx.AsyncClient) -> None:
     user = await user_id_of(alice)
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
     url = f"/api/{user}/tasks/{task['id']}/complete"
 
-    completed = await alice.patch(url)
-    reopened = await alice.patch(url)
+    first = await alice.patch(url)
+    second = await alice.patch(url)
 
-    assert completed.json()["is_completed"] is True
-    assert reopened.json()["is_completed"] is False
-    assert len(await occurrences_after(alice, task)) == 1
+    assert (first.json()["is_completed"], second.json()["is_completed"]) == (False, False)
+    assert second.json()["due_at"] == "2026-03-04T09:00:00Z"
 
 
-async def test_a_recurring_task_created_completed_gets_no_occurrence(
+async def test_a_recurring_task_created_completed_stays_as_it_is(
     alice: httpx.AsyncClient,
 ) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY", is_completed=True)
 
     await complete(alice, task["id"])
 
-    assert ids(await all_tasks(alice)) == [task["id"]]
+    assert await all_tasks(alice) == [task]
+    assert await occurrences_done(alice, task) == []
 
 
-async def test_reopening_and_completing_again_creates_no_second_occurrence(
+async def test_reopening_an_open_recurring_task_changes_nothing(
     alice: httpx.AsyncClient,
 ) -> None:
     task = await create_task(alice, due_at=MONDAY, recurrence="FREQ=DAILY")
-    await complete(alice, task["id"])
+    moved = await complete(alice, task["id"])
+
     reopened = await alice.post(f"/api/tasks/{task['id']}/reopen")
-    assert reopened.json()["is_completed"] is False
 
-    await complete(alice, task["id"])
-
-    following = await occurrences_after(alice, task)
-    assert [t["due_at"] for t in following] == ["2026-03-03T09:00:00Z"]
+    assert reopened.json() == moved

@@ -282,6 +282,93 @@ async def test_htmx_completing_a_task_swaps_its_row_for_undo(signed_in: Account)
     assert (await signed_in.tasks())[0]["is_completed"] is True
 
 
+async def test_undo_after_completing_a_repeating_task_puts_its_occurrence_back(
+    signed_in: Account,
+) -> None:
+    created = await signed_in.api.post(
+        "/api/tasks",
+        json={"title": "Water", "due_at": "2030-01-07T09:00:00Z", "recurrence": "FREQ=WEEKLY"},
+        headers=signed_in.headers,
+    )
+    task_id = created.json()["id"]
+    page = await signed_in.browser.get("/app/")
+    token = form_fields(page.text)["csrf_token"]
+    htmx = {"HX-Request": "true"}
+    fields = {"csrf_token": token, "back": "/app/"}
+    done = await signed_in.browser.post(f"/app/tasks/{task_id}/complete", data=fields, headers=htmx)
+    assert "Completed Water" in done.text
+    assert 'name="occurrence" value="1"' in done.text
+    [moved] = await signed_in.tasks()
+    assert (moved["id"], moved["due_at"]) == (task_id, "2030-01-14T09:00:00Z")
+
+    undone = await signed_in.browser.post(
+        f"/app/tasks/{task_id}/reopen", data={**fields, "occurrence": "1"}, headers=htmx
+    )
+    assert undone.status_code == 200, undone.text
+    [back] = await signed_in.tasks()
+    assert (back["due_at"], back["is_completed"]) == ("2030-01-07T09:00:00Z", False)
+
+    # Without JavaScript: the page it goes back to offers the same `Undo`.
+    again = await signed_in.post("/app/", f"/app/tasks/{task_id}/complete", back="/app/")
+    assert again.headers["location"] == f"/app/?undo={task_id}"
+    offered = await signed_in.browser.get(again.headers["location"])
+    assert "Completed Water" in offered.text
+    assert 'name="occurrence" value="1"' in offered.text
+
+
+async def test_undo_after_a_repeating_tasks_last_occurrence_reopens_it_there(
+    signed_in: Account,
+) -> None:
+    body = {"title": "Once more", "due_date": "2030-01-07", "recurrence": "FREQ=DAILY;COUNT=2"}
+    created = await signed_in.api.post("/api/tasks", json=body, headers=signed_in.headers)
+    task_id = created.json()["id"]
+    first = await signed_in.api.post(f"/api/tasks/{task_id}/complete", headers=signed_in.headers)
+    assert first.json()["recurrence"] == "FREQ=DAILY;COUNT=1"  # the last occurrence next
+    page = await signed_in.browser.get("/app/")
+    fields = {"csrf_token": form_fields(page.text)["csrf_token"], "back": "/app/"}
+    htmx = {"HX-Request": "true"}
+    done = await signed_in.browser.post(f"/app/tasks/{task_id}/complete", data=fields, headers=htmx)
+    assert 'name="occurrence" value="1"' in done.text  # completed for good: Undo all the same
+    await signed_in.browser.post(
+        f"/app/tasks/{task_id}/reopen", data={**fields, "occurrence": "1"}, headers=htmx
+    )
+    [back] = await signed_in.tasks()
+    assert (back["is_completed"], back["due_date"]) == (False, "2030-01-08")
+
+
+async def test_undo_of_a_bulk_completion_puts_a_repeating_tasks_occurrence_back(
+    signed_in: Account,
+) -> None:
+    made = [
+        await signed_in.api.post("/api/tasks", json=body, headers=signed_in.headers)
+        for body in (
+            {"title": "Plain"},
+            {"title": "Water", "due_at": "2030-01-07T09:00:00Z", "recurrence": "FREQ=WEEKLY"},
+        )
+    ]
+    ids = [response.json()["id"] for response in made]
+    page = await signed_in.browser.get("/app/")
+    token = form_fields(page.text)["csrf_token"]
+    done = await signed_in.browser.post(
+        "/app/bulk",
+        data={"csrf_token": token, "back": "/app/", "action": "complete", "task": ids},
+    )
+    assert done.status_code == 200, done.text
+    [undo] = re.findall(r'name="undo" value="([^"]*)"', done.text)
+    undone = await signed_in.browser.post(
+        "/app/bulk", data={"csrf_token": token, "back": "/app/", "undo": html.unescape(undo)}
+    )
+    assert undone.status_code == 303, undone.text
+    tasks = {task["title"]: task for task in await signed_in.tasks()}
+    assert tasks["Plain"]["is_completed"] is False
+    assert (tasks["Water"]["due_at"], tasks["Water"]["is_completed"]) == (
+        "2030-01-07T09:00:00Z",
+        False,
+    )
+    listed = await signed_in.api.get(f"/api/tasks/{ids[1]}/completions", headers=signed_in.headers)
+    assert listed.json() == []
+
+
 async def test_a_form_without_this_browsers_token_is_refused_and_changes_nothing(
     signed_in: Account, app: FastAPI
 ) -> None:

@@ -222,7 +222,7 @@ async def test_ping_reaches_a_webhook_whatever_its_events(
     assert rows[0]["event_id"] == got[0]["id"]
 
 
-async def test_completing_a_recurring_task_announces_its_next_occurrence(
+async def test_completing_a_recurring_task_announces_the_occurrence_it_completed(
     hook_client: Clients, receiver: Receiver
 ) -> None:
     async with hook_client() as alice:
@@ -233,16 +233,13 @@ async def test_completing_a_recurring_task_announces_its_next_occurrence(
                   "recurrence": "FREQ=WEEKLY"},
         )  # fmt: skip
         assert task.status_code == 201, task.text
-        await alice.post(f"/api/tasks/{task.json()['id']}/complete")
-        got = await events_of(receiver, 3)
-    assert got[0]["type"] == "task.created"
-    # One transaction: the completion and the next occurrence, in no particular order.
-    by_type = {event["type"]: event["data"] for event in got[1:]}
-    assert by_type["task.completed"]["id"] == task.json()["id"]
-    following = by_type["task.created"]
-    assert following["id"] != task.json()["id"]
-    assert following["due_at"] == "2030-01-13T09:00:00Z"
-    assert following["is_completed"] is False
+        moved = await alice.post(f"/api/tasks/{task.json()['id']}/complete")
+        got = await events_of(receiver, 2)
+    assert [event["type"] for event in got] == ["task.created", "task.completed"]
+    completed = got[1]["data"]  # the same task, at its next occurrence, and the one done
+    assert completed == {**moved.json(), "occurrence": "2030-01-06T09:00:00Z"}
+    assert completed["due_at"] == "2030-01-13T09:00:00Z"
+    assert completed["is_completed"] is False
 
 
 async def test_deleting_a_task_announces_its_subtasks_deleted_too(
@@ -303,13 +300,11 @@ async def test_a_task_event_carries_the_start_and_the_next_occurrence_its_own(
         created = (await alice.post("/api/tasks", json=body)).json()
         done = await alice.post(f"/api/tasks/{created['id']}/complete")
         assert done.status_code == 200, done.text
-        got = await events_of(receiver, 3)
-    made = [event["data"] for event in got if event["type"] == "task.created"]
-    assert [(task["start_date"], task["start_at"]) for task in made] == [
-        ("2026-12-01", None),
-        ("2026-12-08", None),
-    ]
-    assert made[0] == created
+        got = await events_of(receiver, 2)
+    assert got[0]["data"] == created
+    completed = got[1]["data"]
+    assert (completed["start_date"], completed["start_at"]) == ("2026-12-08", None)
+    assert completed["occurrence"] == "2026-12-01"
 
 
 async def test_a_restored_task_is_a_task_created_again_with_its_id(

@@ -72,6 +72,10 @@ def content(document: dict[str, Any]) -> Any:
                 **{name: t[name] for name in TASK_CONTENT},
                 "reminders": [{k: v for k, v in r.items() if k != "id"} for r in t["reminders"]],
                 "section": section_names.get(t.get("section_id")),
+                # Who completed an occurrence is whoever imported it: its time and which one.
+                "completions": [
+                    (c["occurrence"], c["completed_at"]) for c in t.get("completions", [])
+                ],
                 "subtasks": tasks_of(list_id, t["id"]) if parent_id is None else [],
             }
             for t in siblings

@@ -467,7 +467,7 @@ async def test_a_summary_too_long_is_cut_and_kept_whole_in_the_description(
         ),
     ],
 )
-async def test_a_completed_occurrence_is_imported_completed_and_the_series_goes_on(
+async def test_a_completed_occurrence_is_imported_completed_and_the_task_moves_on(
     person: Callable[..., httpx.AsyncClient],
     fixture: str,
     title: str,
@@ -484,13 +484,12 @@ async def test_a_completed_occurrence_is_imported_completed_and_the_series_goes_
         assert answer.status_code == 200, answer.text
         assert answer.json()["skipped"] == []
         (made,) = await lists_of(client)
-        tasks = await tasks_of(client, made["id"])
-        assert [t["title"] for t in tasks] == [title, title]
-        done, following = sorted(tasks, key=lambda t: t["due_at"])
-        assert (done["is_completed"], done["completed_at"]) == (True, completed_at)
-        assert done["due_at"] == due
-        assert (following["is_completed"], following["due_at"]) == (False, following_due)
-        assert following["recurrence"] == done["recurrence"] is not None
-        todo = await _dav_object(client, done)
-        assert (str(todo["STATUS"]), int(todo["PERCENT-COMPLETE"])) == ("COMPLETED", 100)
-        assert "RRULE" not in todo  # the series goes on in the next occurrence
+        [task] = await tasks_of(client, made["id"])  # one task, at its next occurrence
+        assert task["title"] == title
+        assert (task["is_completed"], task["due_at"]) == (False, following_due)
+        assert task["recurrence"] is not None
+        [done] = (await client.get(f"/api/tasks/{task['id']}/completions")).json()
+        assert (done["occurrence"], done["completed_at"]) == (due, completed_at)
+        todo = await _dav_object(client, task)
+        assert "STATUS" not in todo or str(todo["STATUS"]) == "NEEDS-ACTION"
+        assert "RRULE" in todo

@@ -54,7 +54,7 @@ async def _fill(client: httpx.AsyncClient) -> None:
         timezone="America/New_York",
         recurrence="FREQ=WEEKLY;BYDAY=MO,WE",
     )
-    await post(
+    plants = await post(
         "/api/tasks",
         title="Water plants",
         list_id=home["id"],
@@ -62,6 +62,9 @@ async def _fill(client: httpx.AsyncClient) -> None:
         recurrence="FREQ=DAILY;INTERVAL=3",
         priority="low",
     )
+    for _ in range(2):  # two occurrences done, the task due on the third
+        watered = await client.post(f"/api/tasks/{plants['id']}/complete")
+        assert watered.status_code == 200, watered.text
     # A series with a start and no due time (as Thunderbird repeats a task by its start).
     await post(
         "/api/tasks",
@@ -116,6 +119,10 @@ async def test_a_round_trip_keeps_everything_a_person_set(
             listed = await second.get("/api/tasks", params=params)
             assert listed.headers["x-total-count"] == str(expected)
         assert [item["open_count"] for item in (await second.get("/api/lists")).json()] == [2, 3]
+        [plants] = [t for t in again["tasks"] if t["title"] == "Water plants"]
+        assert plants["due_date"] == "2031-02-07"
+        assert [c["occurrence"] for c in plants["completions"]] == ["2031-02-04", "2031-02-01"]
+        assert {c["completed_by"] for c in plants["completions"]} == {again["user"]["id"]}
         assert again["user"]["id"] != exported["user"]["id"]
         assert {t["user_id"] for t in again["tasks"]} == {again["user"]["id"]}
 
@@ -204,3 +211,21 @@ async def test_a_language_the_service_does_not_speak_refuses_the_file(
         ]
         assert (await second.get("/api/tasks")).json() == []
         assert (await second.get("/api/auth/me")).json()["language"] is None
+
+
+async def test_a_wrong_completed_occurrence_refuses_the_whole_file(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as second:
+        made = await first.post(
+            "/api/tasks",
+            json={"title": "Daily", "due_at": "2031-01-01T09:00:00Z", "recurrence": "FREQ=DAILY"},
+        )
+        await first.post(f"/api/tasks/{made.json()['id']}/complete")
+        exported = await export(first)
+        exported["tasks"][0]["completions"].append({"occurrence": "soon"})
+        answer = await import_file(second, "todo-api", httpx.Response(200, json=exported).content)
+        assert answer.status_code == 400, answer.text
+        details = answer.json()["details"]
+        assert [d["field"] for d in details] == ["completions[1].occurrence"]
+        assert (await export(second))["tasks"] == []

@@ -105,14 +105,12 @@ async def put(call: Call, path: Path) -> Response:
             task, created = await _create(call, conn, coll, fields, parent_id, read), True
         else:
             task, created = await _update(call, conn, existing, fields, parent_id, read), False
-        # Completing a recurring task makes its next occurrence: the object is then not what
-        # the client sent (it lost its RRULE), and the client reads it back.
+        # Completing a repeating task moves it to its next occurrence: the object is then not
+        # what the client sent (its next DUE, open again), and the client reads it back.
         # So is an object whose ATTACH values name other files than the task has (files come
         # and go through the API only; the object's are the task's).
-        as_sent = not (
-            task["next_occurrence_id"] is not None
-            and (existing is None or existing.next_occurrence_id is None)
-        ) and read.attached == await in_calendar.file_ids(conn, task["id"])
+        moved_on = read.fields.get("is_completed") and not task["is_completed"]
+        as_sent = not moved_on and read.attached == await in_calendar.file_ids(conn, task["id"])
         await store.keep(
             conn,
             task_id=task["id"],

@@ -437,8 +437,9 @@ TOOLS: dict[str, ToolSpec] = {
             _set_completed(True),
             name="complete_task",
             title="Complete a task",
-            description="Mark a task as done (doing it again changes nothing). Completing a "
-            "recurring task creates its next occurrence, due at the rule's next date.",
+            description="Mark a task as done (a completed one stays as it is). A recurring task "
+            "stays one task: completing it records the occurrence done and moves its due to "
+            "the rule's next date (the last occurrence completes it).",
             input_schema=TASK_REF_INPUT,
             output=TaskRead,
             idempotent=True,

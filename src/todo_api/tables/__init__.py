@@ -8,6 +8,7 @@ from todo_api.tables.accounts import AccountToken, RecoveryCode, SignIn
 from todo_api.tables.activity import Activity
 from todo_api.tables.attachments import Attachment, AttachmentTombstone
 from todo_api.tables.comments import CommentTombstone, TaskComment
+from todo_api.tables.completions import TaskCompletion
 from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
 from todo_api.tables.deleted_tasks import DeletedTask
 from todo_api.tables.filters import SavedFilter
@@ -112,6 +113,7 @@ __all__ = [
     "SignIn",
     "Task",
     "TaskComment",
+    "TaskCompletion",
     "TaskCount",
     "TaskDeparture",
     "TaskList",

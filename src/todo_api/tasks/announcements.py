@@ -3,7 +3,8 @@ which kind a change is, and the events of the subtasks a change to their parent 
 
 import functools
 import uuid
-from typing import cast
+from collections.abc import Mapping
+from typing import Any, cast
 
 from sqlalchemy import bindparam, select
 
@@ -31,10 +32,16 @@ async def announce(
     actor_id: uuid.UUID,
     task: TaskRow,
     watchers: list[Watcher],
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """The task's event for its watchers, as the API shows the task."""
+    """The task's event for its watchers, as the API shows the task (with `extra` fields: a
+    repeating task's `occurrence`)."""
     await events.record(
-        conn, kind, actor_id=actor_id, data=lambda: task_body(task), watchers=watchers
+        conn,
+        kind,
+        actor_id=actor_id,
+        data=lambda: {**task_body(task), **(extra or {})},
+        watchers=watchers,
     )
 
 
@@ -83,9 +90,12 @@ async def announce_subtasks(
             await announce(conn, EventType.task_updated, actor_id, task, watchers)
 
 
-def change_kind(was_completed: bool | None, task: TaskRow) -> EventType:
-    """The most specific event of a change: completing, reopening, or any other."""
-    if was_completed is False and task["is_completed"]:
+def change_kind(
+    was_completed: bool | None, task: TaskRow, occurrence_done: bool = False
+) -> EventType:
+    """The most specific event of a change: completing (a task, or an occurrence of a
+    repeating one), reopening, or any other."""
+    if occurrence_done or (was_completed is False and task["is_completed"]):
         return EventType.task_completed
     if was_completed is True and not task["is_completed"]:
         return EventType.task_reopened

@@ -31,10 +31,10 @@ from todo_api.kit.http import (
     read_json,
 )
 from todo_api.kit.idempotency import StoredResponse, respond_idempotently
-from todo_api.kit.paging import PAGE_HEADERS, next_link
+from todo_api.kit.paging import PAGE_HEADERS, Page, next_link, page_headers, page_query
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import bulk as bulk_service
-from todo_api.tasks import pages, quick, service, trash
+from todo_api.tasks import completions, pages, quick, service, trash
 from todo_api.tasks.dependencies import TaskIdPath, list_query, parse_task_id
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, CursorCodec, InvalidCursor, ListQuery
 from todo_api.tasks.schemas import (
@@ -42,6 +42,7 @@ from todo_api.tasks.schemas import (
     BulkRequest,
     BulkResponse,
     BulkUpdate,
+    CompletionRead,
     FilterGroups,
     QuickAdd,
     QuickAddRead,
@@ -342,7 +343,8 @@ COMPLETION_DOCS: dict[str, Any] = {
 
 @router.post(
     "/{task_id}/complete",
-    summary="Complete a task (idempotent; a recurring task gets its next occurrence)",
+    summary="Complete a task (a completed one stays as it is); a repeating task stays one "
+    "task, moved to its next occurrence, the one completed recorded in its completions",
     **COMPLETION_DOCS,
 )
 async def complete_task(task_id: TaskIdPath, request: Request) -> Response:
@@ -352,6 +354,49 @@ async def complete_task(task_id: TaskIdPath, request: Request) -> Response:
 @router.post("/{task_id}/reopen", summary="Reopen a completed task (idempotent)", **COMPLETION_DOCS)
 async def reopen_task(task_id: TaskIdPath, request: Request) -> Response:
     return await _set_completed(request, task_id, False)
+
+
+completions_page = page_query(
+    "Completions", most=completions.MAX_PAGE, default=completions.DEFAULT_PAGE
+)
+
+
+@router.get(
+    "/{task_id}/completions",
+    response_model=list[CompletionRead],
+    responses={
+        **error_responses(400, 404),
+        200: {"description": "A page of completions, newest first", "headers": PAGE_HEADERS},
+    },
+    summary="The occurrences of a repeating task completed so far, newest first",
+)
+async def list_completions(
+    task_id: TaskIdPath, request: Request, page: Annotated[Page, Depends(completions_page)]
+) -> Response:
+    call = await caller(request)
+    rows, next_cursor = await call.run(
+        completions.list_completions,
+        parse_task_id(task_id),
+        limit=page.limit,
+        cursor=page.cursor,
+    )
+    return json_response(rows, headers=page_headers(request, next_cursor))
+
+
+@router.post(
+    "/{task_id}/completions/latest/undo",
+    response_model=TaskRead,
+    openapi_extra=documented(headers=[IF_MATCH]),
+    responses={**error_responses(400, 403, 404, 409, 412), 200: ANSWER},
+    summary="Put back the occurrence completed last: its due and start again, the task open "
+    "(409 when none is recorded)",
+)
+async def undo_completion(task_id: TaskIdPath, request: Request) -> Response:
+    call = await caller(request)
+    task = await call.run(
+        completions.undo_latest, task_id=parse_task_id(task_id), if_match=call.if_match
+    )
+    return task_response(task)
 
 
 @router.post(

@@ -430,6 +430,18 @@ class TaskMove(Move):
         }
 
 
+class CompletionRead(BaseModel):
+    """One completed occurrence of a repeating task."""
+
+    occurrence: datetime | date | None = Field(
+        description="The occurrence completed: its due time, or its date when all-day (without "
+        "a due, its start)",
+        examples=["2026-03-02T09:00:00Z"],
+    )
+    completed_at: datetime = Field(description="When it was completed")
+    completed_by: uuid.UUID | None = Field(description="Who completed it")
+
+
 class TaskRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -3,9 +3,10 @@ itself: a list's members see its tasks, its owner and editors change them.
 
 Statements are built once per shape and compiled once per dialect (`todo_api.db.Query`); a
 call binds its values. Writes that name versions (If-Match) carry them in the statement's
-WHERE clause, so a stale write fails atomically. Completing a recurring task creates its next
-occurrence in the same transaction, under a row lock, so that happens exactly once however the
-completion is raced. Every function returns rows of one shape, `TaskRow`.
+WHERE clause, so a stale write fails atomically. Completing a recurring task moves it to its
+next occurrence and records the one completed (todo_api.tasks.completions) in the same
+transaction, under a row lock, so that each completion moves it once however they race.
+Every function returns rows of one shape, `TaskRow`.
 
 Each change records its event for webhooks in its own transaction (`todo_api.kit.events`).
 The common writes (create in the inbox, PATCH, complete, reopen, delete) first try the single
@@ -30,10 +31,9 @@ from todo_api.kit.events import EventType, Watcher
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.versions import Versions, matching_versions, version_count, versions_params
 from todo_api.tables.tasks import TaskRow, tasks
-from todo_api.tasks import announcements, rules, schedule, trash
+from todo_api.tasks import announcements, completions, rules, schedule, trash
 from todo_api.tasks.placement import (
     PLACEMENT_FIELDS,
-    STAMPS,
     insert_last,
     insert_last_unwatched,
     insert_placed,
@@ -53,26 +53,6 @@ from todo_api.tasks.schemas import TaskCreate, TaskMove, TaskUpdate, stored_valu
 # A recurring task needs a due time or date, or a start, and starts no later than it is due: a
 # write touching the rule, or when the task is due or starts, is checked afterwards.
 RULE_FIELDS = frozenset({"recurrence"}) | schedule.DUE_FIELDS | schedule.START_FIELDS
-# Columns that describe a task's life rather than its content: the next occurrence of a
-# recurring task starts them afresh and copies every other column.
-LIFECYCLE_COLUMNS = frozenset(
-    {
-        "id",
-        "position",
-        "is_completed",
-        "completed_at",
-        "completed_by",
-        "due_at",
-        "due_date",
-        "start_at",
-        "start_date",
-        "next_occurrence_id",
-        "version",
-        *STAMPS,
-        "created_at",
-        "updated_at",
-    }
-)
 
 
 async def get_task(conn: Connection, user_id: uuid.UUID, *, task_id: uuid.UUID) -> TaskRow:
@@ -284,17 +264,18 @@ async def update_task(
             values.update(
                 await relocation(conn, user_id, before, placement, None, None, last=False)
             )
+        occurrence: dict[str, Any] = {}
         if data.is_completed is True:
-            task = await _complete(conn, user_id, task_id, if_match, values, completed_at)
+            done = await _complete(conn, user_id, task_id, if_match, values, completed_at)
+            task, occurrence = found(done[0]), done[1]
         else:
-            task = await _update(conn, user_id, task_id, values, if_match)
-        task = found(task)
+            task = found(await _update(conn, user_id, task_id, values, if_match))
         moved: list[TaskRow] = []
         if before is not None:
             moved = await subtasks_follow(conn, before, task)
             await quota.task_moved(conn, before, task)  # raising undoes it
             await _record_section_change(conn, user_id, before, task)
-        if rule_is_new:
+        if rule_is_new and not occurrence:  # (a completion checked it before moving on)
             rules.check_rule(task, written=True)  # raising undoes it
         if assigning:
             await _check_assignee(conn, task)  # raising undoes it
@@ -304,9 +285,8 @@ async def update_task(
             await reminders.rearm(conn, task)
         if before is not None:
             watchers = await _moved(conn, user_id, [task, *moved], watchers)
-        await announcements.announce(
-            conn, announcements.change_kind(was_completed, task), user_id, task, watchers
-        )
+        kind = announcements.change_kind(was_completed, task, bool(occurrence))
+        await announcements.announce(conn, kind, user_id, task, watchers, occurrence)
         await announcements.announce_subtasks(conn, user_id, was_open, moved, watchers)
         return task
 
@@ -421,49 +401,46 @@ async def set_completed(
     if completed:
         values, only = _completion(user_id, utcnow(), None), "open_and_plain_unwatched"
     else:
-        values, only = _REOPENING | {"updated_at": utcnow()}, "completed_unwatched"
+        values, only = completions.REOPENING | {"updated_at": utcnow()}, "completed_unwatched"
     changed = await _update(conn, user_id, task_id, values, if_match, only=only)
     if changed is not None:
         return changed
     watchers = await events.watchers_of_task(conn, task_id)
     if not watchers:
-        return await _set_completed(conn, user_id, task_id, completed, if_match)
+        return (await _set_completed(conn, user_id, task_id, completed, if_match))[0]
     async with conn.transaction():
         was_completed = await announcements.was_completed(conn, user_id, task_id)
         was_open = []
         if was_completed is False and completed:
             was_open = await announcements.open_subtasks(conn, task_id)
-        task = await _set_completed(conn, user_id, task_id, completed, if_match)
+        task, occurrence = await _set_completed(conn, user_id, task_id, completed, if_match)
         if was_completed is not None and was_completed != completed:
-            await announcements.announce(
-                conn, announcements.change_kind(was_completed, task), user_id, task, watchers
-            )
+            kind = announcements.change_kind(was_completed, task, bool(occurrence))
+            await announcements.announce(conn, kind, user_id, task, watchers, occurrence)
             await announcements.announce_subtasks(conn, user_id, was_open, [], watchers)
         return task
 
 
 async def _set_completed(
     conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID, completed: bool, if_match: Versions
-) -> TaskRow:
+) -> tuple[TaskRow, dict[str, Any]]:
     if completed:
-        return found(await _complete(conn, user_id, task_id, if_match))
+        task, occurrence = await _complete(conn, user_id, task_id, if_match)
+        return found(task), occurrence
     async with conn.transaction():
         reopened = await _update(
             conn,
             user_id,
             task_id,
-            _REOPENING | {"updated_at": utcnow()},
+            completions.REOPENING | {"updated_at": utcnow()},
             if_match,
             only="completed",
         )
         if reopened is not None:
             await reminders.rearm(conn, reopened)
     if reopened is not None:
-        return reopened
-    return found(await ROWS.current(conn, user_id, task_id, if_match))
-
-
-_REOPENING: dict[str, Any] = {"is_completed": False, "completed_at": None, "completed_by": None}
+        return reopened, {}
+    return found(await ROWS.current(conn, user_id, task_id, if_match)), {}
 
 
 def _completion(user_id: uuid.UUID, now: datetime, at: datetime | None) -> dict[str, Any]:
@@ -486,6 +463,10 @@ async def toggle_completed(
         )
 
 
+# A completion's task, and what its event adds (a repeating task's `occurrence`; else nothing).
+Completed = tuple[TaskRow | None, dict[str, Any]]
+
+
 async def _complete(
     conn: Connection,
     user_id: uuid.UUID,
@@ -493,13 +474,13 @@ async def _complete(
     if_match: Versions,
     extra: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> TaskRow | None:
-    """Mark completed (with any other changes), at `at` (None: now). Only the write that
-    actually completes an open recurring task, one that has not had its next occurrence yet,
-    creates it.
+) -> Completed:
+    """Mark completed (with any other changes), at `at` (None: now). A repeating task stays
+    the one task and moves to its next occurrence, its completed occurrence recorded
+    (todo_api.tasks.completions); at its last occurrence it is completed for good.
 
     A task that does not recur is completed by one conditional UPDATE; a recurring one needs
-    its row locked first, so that the next occurrence is decided once."""
+    its row locked first, so that each completion moves it once."""
     now = utcnow()
     values = {**(extra or {}), "is_completed": True, "updated_at": now}
     if not RULE_FIELDS & values.keys():
@@ -512,65 +493,45 @@ async def _complete(
             only="open_and_plain",
         )
         if completed is not None:
-            return completed
+            return completed, {}
     async with conn.transaction():
         before = await ROWS.locked(conn, user_id, task_id)
         if before is None:
-            return None
+            return None, {}
         if before["is_completed"]:
             stored = before["completed_at"]
             if at is not None and (stored is None or at != stored.replace(microsecond=0)):
                 values["completed_at"] = at  # a new time (a time written back is to the second)
             elif not extra:  # completing a completed task changes nothing
-                return await ROWS.current(conn, user_id, task_id, if_match)
-            return await _update(conn, user_id, task_id, values, if_match)
-        values["completed_at"], values["completed_by"] = at or now, user_id
-        # The task as this write leaves it decides the next occurrence; its id is marked on the
-        # task by the same UPDATE, so that a later reopen and complete does not repeat it.
-        after = {**before, **values}
-        following = rules.following(after) if before["next_occurrence_id"] is None else None
+                return await ROWS.current(conn, user_id, task_id, if_match), {}
+            return await _update(conn, user_id, task_id, values, if_match), {}
+        # The task as this write leaves it is the occurrence completed, and decides the next.
+        done = {**before, **values}
+        repeating = completions.repeats(done)
+        following = completions.next_values(done, now) if repeating else None
+        if following is not None:  # the same task, open at its next occurrence
+            # What the write gave is checked as it completes; where the series goes from
+            # there is the rule's own (a next date beyond ten years ends it there).
+            schedule.check_order(done)
+            rules.check_rule(done, written=done["recurrence"] != before["recurrence"])
+            values.update(following, **completions.REOPENING)
+        else:
+            values["completed_at"], values["completed_by"] = at or now, user_id
+        task = await _update(conn, user_id, task_id, values, if_match, moving=following)
+        if task is None:
+            return None, {}
+        occurrence: dict[str, Any] = {}
+        if repeating:
+            occurrence = await completions.record(conn, user_id, done, task, at or now)
         if following is not None:
-            values["next_occurrence_id"] = new_id()
-        task = await _update(conn, user_id, task_id, values, if_match)
-        if task is not None and following is not None:
-            anchor, rule = following
-            content = {k: v for k, v in task.items() if k not in LIFECYCLE_COLUMNS}
-            following_task = await insert_last(
-                conn,
-                user_id,
-                {
-                    **content,
-                    "id": values["next_occurrence_id"],
-                    "recurrence": str(rule),
-                    "series_start": rules.series_start(task),
-                    "reminders": _following_reminders(task["reminders"]),
-                    **rules.next_when(task, anchor),
-                    "is_completed": False,
-                    "completed_at": None,
-                    "completed_by": None,
-                    "next_occurrence_id": None,
-                    "comment_count": 0,  # its comments stay with the occurrence done
-                    "changed_by": user_id,
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            await _scheduled(conn, following_task)
-            watchers = await events.watchers_of_task(conn, following_task["id"])
-            await announcements.announce(
-                conn, EventType.task_created, user_id, following_task, watchers
-            )
-        if task is not None and task["parent_id"] is None:
+            if task["reminders"] or before["reminders"]:
+                await reminders.schedule(conn, task)
+            await completions.reopen_subtasks(conn, user_id, task)
+        elif task["parent_id"] is None:
             params = {"task_id": task_id, "user_id": task["user_id"]}
             for subtask in await conn.execute(OPEN_RECURRING_SUBTASKS, params):
                 await _complete(conn, user_id, subtask["id"], None)
-        return task
-
-
-def _following_reminders(current: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The next occurrence's reminders: copies of the `before_due` ones, with new ids."""
-    return reminders.with_ids([r for r in current if "before_due" in r])
+        return task, occurrence
 
 
 async def delete_task(
@@ -642,13 +603,15 @@ async def _update(
     if_match: Versions,
     *,
     only: Only = None,
+    moving: Mapping[str, Any] | None = None,
 ) -> TaskRow | None:
     """The rows' conditional UPDATE; a write touching the rule or the due date checks the rule
-    on the row it leaves (raising undoes the write)."""
+    on the row it leaves (raising undoes the write), but for the `moving` of a repeating task
+    to its next occurrence (checked before)."""
     row = await ROWS.update(conn, user_id, task_id, values, if_match, only=only)
     if row is None and "list_id" in values:  # a list lost since it was checked: say so
         await owner_of(conn, user_id, values["list_id"])
-    if row is not None and RULE_FIELDS & values.keys():
+    if row is not None and RULE_FIELDS & values.keys() and moving is None:
         schedule.check_order(row)
         rules.check_rule(row)
     return row

@@ -15,7 +15,7 @@ from todo_api.accounts.browser import BrowserSignIn
 from todo_api.db import Connection
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError, InvalidField, NotFound
-from todo_api.tasks import quick
+from todo_api.tasks import completions, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.schemas import QuickAdd, TaskMove
 from todo_api.web.site import HEADERS, Site, parse_uuid, problem
@@ -115,13 +115,27 @@ def undo_path(back: str, task_id: uuid.UUID) -> str:
 async def just_completed(
     request: Request, conn: Connection, owner: uuid.UUID
 ) -> dict[str, Any] | None:
-    """The task the page's address says was just completed (for its `Undo`), if it still is."""
+    """The task the page's address says was just completed (for its `Undo`), if it still is,
+    or (a repeating task, open at its next occurrence) has an occurrence completed to undo."""
     try:
         task_id = uuid.UUID(request.query_params.get(UNDO, ""))
         task = await tasks.get_task(conn, owner, task_id=task_id)
     except (ValueError, NotFound):
         return None
-    return dict(task) if task["is_completed"] else None
+    if task["is_completed"]:
+        return dict(task)
+    done, _ = await completions.list_completions(conn, owner, task_id, limit=1)
+    return dict(task) if done else None
+
+
+async def undo_completion(conn: Connection, owner: uuid.UUID, task_id: uuid.UUID) -> Any:
+    """`Undo` of completing a repeating task: its latest occurrence put back (one the task's
+    last occurrence completed for good reopens it too); a task with none recorded (a copy an
+    earlier release completed) is reopened."""
+    try:
+        return await completions.undo_latest(conn, owner, task_id=task_id)
+    except completions.NothingToUndo:
+        return await tasks.set_completed(conn, owner, task_id=task_id, completed=False)
 
 
 def undo_line(site: Site, request: Request, task: dict[str, Any], back: str) -> Response:

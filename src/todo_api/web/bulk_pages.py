@@ -29,6 +29,7 @@ from todo_api.lists import service as lists
 from todo_api.tasks import bulk, trash
 from todo_api.tasks import service as tasks
 from todo_api.tasks.schemas import BulkCreate, BulkRequest, BulkUpdate, task_body
+from todo_api.web.action_pages import undo_completion
 from todo_api.web.list_pages import ListPages
 from todo_api.web.messages import Gettext, translations
 from todo_api.web.site import Site, back_to, is_htmx, parse_uuid, problem, redirect, user_id
@@ -36,6 +37,8 @@ from todo_api.web.site import Site, back_to, is_htmx, parse_uuid, problem, redir
 MOVED_FROM = "moved_from"  # the task page's parameter: the list a task was just moved from
 INBOX = "inbox"
 ACTIONS = ("complete", "move", "due", "priority", "delete")
+# An Undo's own operation (not the API's): a repeating task's latest completion put back.
+UNDO_COMPLETION = "undo_completion"
 # `No date` (its own button: without JavaScript the date box may hold a date).
 NO_DATE = "no-due"
 CLEARED_DUE = {"due_at": None, "due_date": None}
@@ -52,9 +55,13 @@ def _encoded(operations: list[dict[str, Any]]) -> str:
 
 def undone(action: str, before: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The operations that put the tasks back as they were `before` the action (deleted ones:
-    restored, `apply_undo`)."""
+    restored, a repeating task's occurrence put back, `apply_undo`)."""
     if action == "complete":
-        return [{"op": "reopen", "id": t["id"]} for t in before if not t["is_completed"]]
+        return [
+            {"op": UNDO_COMPLETION if t["recurrence"] else "reopen", "id": t["id"]}
+            for t in before
+            if not t["is_completed"]
+        ]
     if action == "delete":
         return [{"op": "restore", "id": t["id"]} for t in before]
     kept = {"move": ("list_id",), "due": ("due_at", "due_date"), "priority": ("priority",)}
@@ -131,13 +138,15 @@ def moved_back(
 async def apply_undo(
     conn: Connection, owner: uuid.UUID, operations: list[dict[str, Any]], grace: timedelta
 ) -> None:
-    """An `Undo`'s operations: the deleted tasks restored, the others as one bulk; all or
-    nothing."""
+    """An `Undo`'s operations: the deleted tasks restored, repeating tasks' latest occurrences
+    put back, the others as one bulk; all or nothing."""
     async with conn.transaction():
         for op in operations:
             if op.get("op") == "restore":
                 await trash.restore(conn, owner, task_id=uuid.UUID(str(op["id"])), grace=grace)
-        changes = [op for op in operations if op.get("op") != "restore"]
+            elif op.get("op") == UNDO_COMPLETION:
+                await undo_completion(conn, owner, uuid.UUID(str(op["id"])))
+        changes = [op for op in operations if op.get("op") not in ("restore", UNDO_COMPLETION)]
         if changes:
             await apply(conn, owner, changes)
 

@@ -40,7 +40,7 @@ from todo_api.tasks.listing import (
 )
 from todo_api.tasks.schemas import QuickAdd, TaskCreate, TaskUpdate, task_body
 from todo_api.web import day_order
-from todo_api.web.action_pages import just_completed, undo_line, undo_path
+from todo_api.web.action_pages import just_completed, undo_completion, undo_line, undo_path
 from todo_api.web.messages import translations
 from todo_api.web.shown import now_in, task_line
 from todo_api.web.site import (
@@ -598,7 +598,12 @@ class ListPages:
         form = await request.form()
         back = back_to(form.get("back"))
         async with database(request).connection() as conn:
-            changed = await tasks.set_completed(conn, owner, task_id=task_id, completed=completed)
+            if not completed and form.get("occurrence"):  # `Undo` of a repeating task's
+                changed = await undo_completion(conn, owner, task_id)
+            else:
+                changed = await tasks.set_completed(
+                    conn, owner, task_id=task_id, completed=completed
+                )
             if not is_htmx(request):  # JavaScript off: the page offers `Undo` of a completion
                 return redirect(undo_path(back, task_id) if completed else back)
             if completed and "completed=1" not in back:  # the row gives way to `Undo`

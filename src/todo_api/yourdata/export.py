@@ -46,6 +46,7 @@ from todo_api.tables.dav import dav_objects
 from todo_api.tables.sections import sections
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
+from todo_api.tasks import completions
 from todo_api.tasks.schemas import task_body
 from todo_api.tokens.router import token_body
 from todo_api.webhooks import service as webhooks_service
@@ -142,17 +143,21 @@ async def _lists(db: Database, user_id: uuid.UUID) -> Pages:
 
 async def _tasks(db: Database, user_id: uuid.UUID) -> Pages:
     """The tasks whose `user_id` is the user's (their inbox and the lists they own), each with
-    its comments, oldest first (read for the page's tasks that have any)."""
+    its comments, oldest first (read for the page's tasks that have any), and a repeating
+    task's completed occurrences, newest first, as `GET /api/tasks/{id}/completions`."""
     async for rows in _pages(db, user_id, _FIRST_TASKS, _NEXT_TASKS):
         commented = [row["id"] for row in rows if row["comment_count"]]
-        found = {}
-        if commented:
+        repeating = [row["id"] for row in rows if row["recurrence"] is not None]
+        found, done = {}, {}
+        if commented or repeating:
             async with db.connection() as conn:
                 found = await comments_service.comments_of_tasks(conn, commented)
+                done = await completions.completions_of_tasks(conn, repeating)
         yield [
             {
                 **task_body(row),
                 "comments": [comment_body(c) for c in found.get(row["id"], [])],
+                **({"completions": done[row["id"]]} if row["id"] in done else {}),
             }
             for row in rows
         ]

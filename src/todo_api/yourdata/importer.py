@@ -49,7 +49,7 @@ from todo_api.tables.tasks import (
     TITLE_MAX_LENGTH,
 )
 from todo_api.tables.users import users
-from todo_api.tasks import rules, schedule
+from todo_api.tasks import completions, rules, schedule
 from todo_api.tasks import service as tasks_service
 from todo_api.tasks.schemas import DateTimeText, TaskCreate, TaskUpdate, stored_values
 from todo_api.yourdata import archive
@@ -148,6 +148,7 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
             values["created_at"] = _created_at(task, now, prepared.skipped)
             prepared.tasks.append((task, values))
         _check_comments(task, now, errors)
+        _check_completions(task, now, errors)
     for where, subscription in parsed.push_subscriptions:
         try:
             checked_push = SubscriptionIn.model_validate(subscription)
@@ -298,6 +299,30 @@ _UNSCHEDULED: dict[str, Any] = {
 }
 # A title is cut at a word's end when one is this close to the limit, else at the limit.
 WORD_END_REACH = 20
+
+
+def _check_completions(task: ImportedTask, now: datetime, errors: FileErrors) -> None:
+    """A repeating task's completed occurrences (this service's export, newest first): each
+    an occurrence (a date, or a time with its offset) and when it was completed (a time in
+    the past; else the import's)."""
+    for index, item in enumerate(task.completions):
+        name = f"completions[{index}]"
+        given = item.get("occurrence") if isinstance(item, dict) else None
+        occurrence: datetime | date | None = None
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            if isinstance(given, str) and len(given) == 10:
+                occurrence = date.fromisoformat(given)
+            elif isinstance(given, str) and (moment := isoparse(given)).tzinfo is not None:
+                occurrence = moment.astimezone(UTC)
+        if occurrence is None or not isinstance(item, dict):
+            errors.add(task.where, f"{name}.occurrence", "must be a date or a time with its offset")
+            continue
+        at, written_at = now, item.get("completed_at")
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            written = isoparse(written_at) if isinstance(written_at, str) else None
+            if written is not None and written.tzinfo is not None and written <= now:
+                at = written.astimezone(UTC)
+        task.checked_completions.insert(0, (occurrence, at))
 
 
 def _check_comments(task: ImportedTask, now: datetime, errors: FileErrors) -> None:
@@ -513,6 +538,8 @@ async def store(
                     data=_COMPLETING,
                     completed_at=task.occurrence_completed_at,
                 )
+        done = [(r, t.checked_completions) for r, t in zip(rows, made, strict=True)]
+        await completions.add_imported(conn, user_id, [item for item in done if item[1]])
         new_ids = {task.key: row["id"] for row, task in zip(rows, made, strict=True) if task.key}
         added = []
         for item in incoming or []:

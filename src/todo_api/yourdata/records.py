@@ -8,7 +8,7 @@ more parser that yields these rows.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from todo_api.kit.errors import FieldError, LocatedFieldError, ValidationFailed
@@ -83,6 +83,11 @@ class ImportedTask:
     # the export's files on that comment name (their `comment_id`).
     checked_comments: list[tuple[str, datetime]] = field(default_factory=list)
     comment_keys: list[str | None] = field(default_factory=list)
+    # A repeating task's completed occurrences as the file gives them (this service's export:
+    # `{"occurrence", "completed_at", ...}` each, newest first), and once checked, oldest
+    # first: each occurrence (a time or a date) and when it was completed.
+    completions: list[Any] = field(default_factory=list)
+    checked_completions: list[tuple[datetime | date, datetime]] = field(default_factory=list)
 
     def at(self, field_name: str) -> Where:
         """Where the file gives the API's field `field_name`."""

@@ -19,7 +19,7 @@ any row whose bytes are gone.
 Online: a new table with its indexes, created empty; no lock on any table that exists.
 
 Revision ID: 0051
-Revises: 0049
+Revises: 0050
 Create Date: 2026-11-29
 """
 
@@ -31,7 +31,7 @@ from alembic import op
 from todo_api.db import UTCDateTime
 
 revision: str = "0051"
-down_revision: str | None = "0049"
+down_revision: str | None = "0050"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

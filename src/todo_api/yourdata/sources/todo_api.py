@@ -114,9 +114,10 @@ def _task(
     if assignee is not None and assignee != exporter:
         skipped.append(Skipped(("index", index), "assignee left out: someone else"))
     position = task.get("position")
-    comments = task.get("comments")
+    comments, done = task.get("comments"), task.get("completions")
     return ImportedTask(
         comments=comments if isinstance(comments, list) else [],
+        completions=done if isinstance(done, list) else [],
         where=("index", index),
         fields=fields,
         list_key=list_key,
