@@ -180,6 +180,11 @@ CASES = [
     # restore (a task that is not deleted: the task; none: 404)
     Case("restore", "POST", TASK + "/restore"),
     Case("restore 404", "POST", "/api/tasks/{other}/restore"),
+    # a task's completions (none recorded: an empty page; nothing to undo: 409)
+    Case("completions", "GET", TASK + "/completions"),
+    Case("completions 404", "GET", "/api/tasks/{other}/completions"),
+    Case("undo completion 409", "POST", TASK + "/completions/latest/undo"),
+    Case("undo completion 404", "POST", "/api/tasks/{other}/completions/latest/undo"),
     # delete
     Case("delete", "DELETE", TASK),
     Case("delete If-Match", "DELETE", TASK, headers={"If-Match": '"1"'}),
