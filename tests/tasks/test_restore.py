@@ -130,3 +130,21 @@ async def test_a_subtask_of_a_deleted_task_waits_for_its_parent(alice: httpx.Asy
 async def test_the_route_is_in_the_openapi_document(app: FastAPI) -> None:
     paths = app.openapi()["paths"]
     assert "post" in paths["/api/tasks/{task_id}/restore"]
+
+
+async def test_a_restored_repeating_task_keeps_its_completed_occurrences(
+    alice: httpx.AsyncClient,
+) -> None:
+    task = await create_task(alice, title="Water", due_date="2026-12-01", recurrence="FREQ=WEEKLY")
+    for _ in range(2):
+        done = await alice.post(f"/api/tasks/{task['id']}/complete")
+        assert done.status_code == 200, done.text
+    completions = f"/api/tasks/{task['id']}/completions"
+    before = (await alice.get(completions)).json()
+    assert [c["occurrence"] for c in before] == ["2026-12-08", "2026-12-01"]
+    await _deleted(alice, task["id"])
+    assert (await alice.post(f"/api/tasks/{task['id']}/restore")).status_code == 200
+    assert (await alice.get(completions)).json() == before
+    undone = await alice.post(completions + "/latest/undo")
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["due_date"] == "2026-12-08"

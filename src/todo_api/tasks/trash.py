@@ -1,7 +1,8 @@
 """Deleted tasks kept for `restore` (`deleted_tasks`, see todo_api.tables.deleted_tasks).
 
 Deleting a task keeps, in the deletion's own transaction, the rows that go with it: the task,
-its subtasks, their comments and files (the bytes stay in the storage). `restore` inserts the
+its subtasks, their comments and files (the bytes stay in the storage) and the occurrences a
+repeating task completed. `restore` inserts the
 same rows again, within DELETED_TASK_GRACE_SECONDS: the same ids, position, creator and times,
 its activity (kept by its id) with a `task.restored` item, its CalDAV object (kept by its id,
 the tombstone that named it deleted removed), its reminders scheduled again from the task. The
@@ -38,6 +39,7 @@ from todo_api.kit.ids import utcnow
 from todo_api.tables.activity import activity
 from todo_api.tables.attachments import attachment_tombstones, attachments
 from todo_api.tables.comments import comment_tombstones, task_comments
+from todo_api.tables.completions import task_completions
 from todo_api.tables.dav import dav_objects
 from todo_api.tables.deleted_tasks import deleted_tasks
 from todo_api.tables.lists import lists
@@ -60,6 +62,9 @@ _SELECTS = {
     "tasks": Query(select(tasks).where(_TASK_AND_SUBTASKS)),
     "task_comments": Query(select(task_comments).where(task_comments.c.task_id.in_(_IDS))),
     "attachments": Query(select(attachments).where(attachments.c.task_id.in_(_IDS))),
+    "task_completions": Query(
+        select(task_completions).where(task_completions.c.task_id.in_(_IDS))
+    ),
 }
 _FORGET = Query(delete(deleted_tasks).where(deleted_tasks.c.task_id == _ID))
 _KEEP = Query(
@@ -150,7 +155,7 @@ async def keep(conn: Connection, task_id: uuid.UUID, deleted_by: uuid.UUID) -> N
     if task is None:
         return
     kept: dict[str, list[Mapping[str, Any]]] = {"tasks": list(found)}
-    for name in ("task_comments", "attachments"):
+    for name in ("task_comments", "attachments", "task_completions"):
         kept[name] = list((await conn.execute(_SELECTS[name], {"task_id": task_id})).rows)
     await conn.execute(_FORGET, {"task_id": task_id})  # a task deleted, made again, deleted
     await conn.execute(
@@ -205,6 +210,9 @@ async def restore(
             if file["comment_id"] not in back:
                 file["comment_id"] = None
         await _put_back(conn, attachments, files)
+        # A repeating task's completed occurrences (none kept before they were recorded).
+        done = [_typed(task_completions, row) for row in kept.get("task_completions", [])]
+        await _put_back(conn, task_completions, done)
         for statement, back_rows in zip(_NO_TOMBSTONES, (rows, comments, files), strict=True):
             for back_row in back_rows:
                 await conn.execute(statement, {"task_id": back_row["id"]})
