@@ -280,6 +280,11 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str] = Field(
         description="Ten codes, each good once instead of a code from the app; shown only here"
     )
+    apps_ended: list[str] = Field(
+        description="The apps whose connection ended (made without two-factor): each must be "
+        "connected again",
+        examples=[["Claude"]],
+    )
 
 
 class TwoFactorDisable(Input):
