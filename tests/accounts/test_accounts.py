@@ -158,7 +158,7 @@ async def test_register_normalises_the_email_and_trims_the_name(
 ) -> None:
     local = f"Ada.Lovelace-{secrets.token_hex(4)}"
     body = assert_tokens(
-        await register(anonymous, f"  {local}@Example.COM ", name="  Ada Lovelace \t"), 201
+        await register(anonymous, f"  {local}@Example.COM ", name="  Ada Lovelace  "), 201
     )
     assert body["user"]["email"] == f"{local.lower()}@example.com"
     assert body["user"]["name"] == "Ada Lovelace"
@@ -329,6 +329,34 @@ async def test_register_with_text_too_long_once_normalised_is_validation_error(
         assert [d["field"] for d in assert_error(login, 400, "VALIDATION_ERROR")["details"]] == [
             "email"
         ]
+
+
+# A name is one line wherever it is written (a page, an email's subject, a log line).
+NAME_CONTROLS = {
+    "lf": "Ada\nLovelace",
+    "crlf-at-the-end": "Ada Lovelace\r\n",
+    "tab": "Ada\tLovelace",
+    "escape": "\x1b[31mAda",
+    "c1-next-line": "Ada\x85Lovelace",
+    "line-separator": "Ada\u2028Lovelace",
+}
+
+
+@pytest.mark.parametrize("name", NAME_CONTROLS.values(), ids=NAME_CONTROLS.keys())
+async def test_a_name_with_a_control_character_is_refused_naming_name(
+    anonymous: httpx.AsyncClient, name: str
+) -> None:
+    details = assert_error(
+        await register(anonymous, unique_email(), name=name), 400, "VALIDATION_ERROR"
+    )["details"]
+    assert [d["field"] for d in details] == ["name"]
+    signed = await signed_up(anonymous, name="Ada")
+    headers = {"Authorization": f"Bearer {signed['access_token']}"}
+    changed = await anonymous.patch("/api/auth/me", json={"name": name}, headers=headers)
+    details = assert_error(changed, 400, "VALIDATION_ERROR")["details"]
+    assert [d["field"] for d in details] == ["name"]
+    me = await anonymous.get("/api/auth/me", headers=headers)
+    assert me.json()["name"] == "Ada"
 
 
 async def test_register_keeps_the_name_and_email_in_nfc(anonymous: httpx.AsyncClient) -> None:

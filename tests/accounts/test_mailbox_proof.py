@@ -137,9 +137,10 @@ async def test_a_reset_removes_what_the_holder_of_an_unverified_account_made(
         user_id, access = squatter["user"]["id"], squatter["access_token"]
         made = await client.post("/api/tokens", json={"name": "kept"}, headers=bearer(access))
         personal = made.json()["token"]
-        connected = await connect_in_process(client, ORIGIN, email)
         authenticator = await passkey_registered(client, access)
-        await two_factor_on(client, **bearer(access))
+        secret = await two_factor_on(client, **bearer(access))
+        # Connected after two-factor is on (turning it on ends the apps connected before).
+        connected = await connect_in_process(client, ORIGIN, email, totp_secret=secret)
         await provider_linked(app, user_id)
         hook = await client.post(
             "/api/webhooks",
@@ -194,9 +195,10 @@ async def test_a_verified_account_keeps_its_tokens_apps_and_second_factor_throug
         user_id, access = owner["user"]["id"], owner["access_token"]
         made = await client.post("/api/tokens", json={"name": "kept"}, headers=bearer(access))
         personal = made.json()["token"]
-        connected = await connect_in_process(client, ORIGIN, email)
         authenticator = await passkey_registered(client, access)
-        await two_factor_on(client, **bearer(access))
+        secret = await two_factor_on(client, **bearer(access))
+        # Connected after two-factor is on (turning it on ends the apps connected before).
+        connected = await connect_in_process(client, ORIGIN, email, totp_secret=secret)
         await provider_linked(app, user_id)
 
         await reset_by_email(client, box, email)

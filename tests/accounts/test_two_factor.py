@@ -6,6 +6,7 @@ OAuth page's included; the owner told once by email), turning it off, and the OA
 page asking for the code."""
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,7 +27,14 @@ from tests.accounts.helpers import (
     sign_up,
     to,
 )
-from tests.oauth.helpers import authorize_url, form_fields, pkce, query_of
+from tests.oauth.helpers import (
+    authorize_url,
+    connect_in_process,
+    form_fields,
+    pkce,
+    query_of,
+    refresh_in_process,
+)
 from tests.reminders.smtp import mailbox
 from tests.support import app_factory, assert_error, client_for, validation_details
 from tests.test_instances_server import _redis_or_skip
@@ -310,3 +318,79 @@ async def test_wrong_codes_count_per_account_from_any_sign_in_or_address(
             assert "wrong two-factor codes" in body_of(notice)
             await asyncio.sleep(0.5)
             assert len(to(box, email)) == 1  # once a window
+
+
+# --- what two-factor did not guard ends with it --------------------------------------------
+
+APP_ORIGIN = "http://test"
+
+
+async def mcp_answers(client: httpx.AsyncClient, access_token: str) -> int:
+    listed = await client.post(
+        "/mcp",
+        headers=bearer(access_token),
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+    )
+    return listed.status_code
+
+
+async def working_app(client: httpx.AsyncClient, email: str) -> dict[str, Any]:
+    """An app connected by `email`'s user, whose grant works (a refresh gives new tokens)."""
+    connected = await connect_in_process(client, APP_ORIGIN, email)
+    refreshed = await refresh_in_process(client, connected)
+    assert refreshed.status_code == 200, refreshed.text
+    return {**connected, **refreshed.json()}
+
+
+async def assert_app_ended(client: httpx.AsyncClient, connected: dict[str, Any]) -> None:
+    assert await mcp_answers(client, connected["access_token"]) == 401
+    refreshed = await refresh_in_process(client, connected)
+    assert refreshed.status_code == 400, refreshed.text
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
+async def test_turning_two_factor_on_ends_the_apps_connected_without_it(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    async with client_for(make_app(public_url=APP_ORIGIN)) as client:
+        signed_in = await sign_up(client)
+        email = signed_in["user"]["email"]
+        connected = await working_app(client, email)
+        auth = bearer(signed_in["access_token"])
+        setup = await client.post("/api/auth/2fa/setup", json={"password": PASSWORD}, headers=auth)
+        code = code_at(setup.json()["secret"])
+        enabled = await client.post("/api/auth/2fa/enable", json={"code": code}, headers=auth)
+        assert enabled.status_code == 200, enabled.text
+        assert enabled.json()["apps_ended"] == ["Test app"]
+        await assert_app_ended(client, connected)
+        # The sign-in that turned it on goes on.
+        assert (await client.get("/api/auth/me", headers=auth)).status_code == 200
+
+
+async def test_the_settings_page_that_turns_two_factor_on_names_the_apps_to_connect_again(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    app = make_app(public_url=APP_ORIGIN, email_verification="off")
+    async with client_for(app) as client, client_for(app) as browser:
+        email = (await sign_up(client))["user"]["email"]
+        connected = await working_app(client, email)
+        page = await browser.get("/app/signin")
+        fields = {**form_fields(page.text), "email": email, "password": PASSWORD}
+        assert (await browser.post("/app/signin", data=fields)).status_code == 303
+        security = "/app/settings/security"
+        page = await browser.get(security)
+        csrf = {"csrf_token": form_fields(page.text)["csrf_token"]}
+        setup = await browser.post(
+            f"{security}/two-factor/setup", data={**csrf, "password": PASSWORD}
+        )
+        secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', setup.text)
+        assert secret is not None, setup.text
+        done = await browser.post(
+            f"{security}/two-factor/enable", data={**csrf, "code": code_at(secret[1])}
+        )
+        assert done.status_code == 200, done.text
+        assert "must be connected again" in done.text
+        listed = re.search(r'<ul aria-labelledby="apps-ended">(.*?)</ul>', done.text, re.S)
+        assert listed is not None, done.text
+        assert re.findall(r"<li>([^<]*)</li>", listed[1]) == ["Test app"]
+        await assert_app_ended(client, connected)

@@ -24,7 +24,14 @@ from tests.accounts.helpers import (
     sign_up,
     unique_email,
 )
-from tests.oauth.helpers import REDIRECT_URI, authorize_url, form_fields, pkce, query_of
+from tests.oauth.helpers import (
+    REDIRECT_URI,
+    authorize_url,
+    form_fields,
+    pkce,
+    query_of,
+    refresh_in_process,
+)
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error, client_for
 from todo_api.config import Settings
@@ -234,17 +241,6 @@ async def test_a_passkey_does_not_sign_an_unconfirmed_account_in_under_required(
         assert_error(signed_in, 403, "EMAIL_NOT_VERIFIED")
 
 
-async def app_refresh(client: httpx.AsyncClient, grant: dict[str, Any]) -> httpx.Response:
-    return await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": grant["refresh_token"],
-            "client_id": grant["client_id"],
-        },
-    )
-
-
 async def test_an_unconfirmed_accounts_app_refresh_token_is_refused_at_oauth_token(
     make_app: Callable[..., FastAPI], box: Mailbox
 ) -> None:
@@ -255,7 +251,7 @@ async def test_an_unconfirmed_accounts_app_refresh_token_is_refused_at_oauth_tok
     async with client_for(make_app(email_verification="required")) as required:
         # Refused in OAuth's shape, again and again: nothing rotates, the grant is kept.
         for _ in range(2):
-            refused = await app_refresh(required, grant)
+            refused = await refresh_in_process(required, grant)
             assert refused.status_code == 400, refused.text
             assert refused.json()["error"] == "invalid_grant"
             assert set(refused.json()) == {"error", "error_description"}
@@ -267,7 +263,7 @@ async def test_an_unconfirmed_accounts_app_refresh_token_is_refused_at_oauth_tok
         )
         assert verified.status_code == 200, verified.text
         # Confirmed: the same refresh token (never used) rotates, and its successor works.
-        rotated = await app_refresh(required, grant)
+        rotated = await refresh_in_process(required, grant)
         assert rotated.status_code == 200, rotated.text
-        again = await app_refresh(required, {**grant, **rotated.json()})
+        again = await refresh_in_process(required, {**grant, **rotated.json()})
         assert again.status_code == 200, again.text

@@ -19,14 +19,23 @@ from tests.collaboration.helpers import comment
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, user_id
 from tests.reminders.smtp import Mailbox
-from tests.support import app_for, assert_error, client_for, make_settings, token_for
+from tests.support import (
+    app_for,
+    assert_error,
+    captured_logs,
+    client_for,
+    make_settings,
+    token_for,
+)
 from tests.tasks.feed_helpers import database
 from tests.tasks.helpers import assert_validation_error, create_task
 from todo_api.config import Settings
 from todo_api.db import Database
+from todo_api.kit.deps import held
 from todo_api.kit.ids import utcnow
 from todo_api.notifications import mail, making, scheduled
 from todo_api.tables.notifications import notification_emails, notifications
+from todo_api.tables.users import users
 
 Clients = Callable[..., httpx.AsyncClient]
 FIELDS = {"id", "kind", "at", "read", "actor_id", "task_id", "list_id", "comment_id"}
@@ -363,3 +372,53 @@ async def _emails(db: Database, user: str) -> list[Any]:
             .order_by(notification_emails.c.created_at)
         )
     return list(result.rows)
+
+
+async def test_an_item_that_cannot_be_put_in_words_is_left_out_and_logged_once(
+    person: Clients,
+    mail_settings: Settings,
+    box: Mailbox,
+    mail_app: FastAPI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A name stored before names were one line (written here behind the service) would break
+    the subject: that item is left out, logged once, and the others are sent."""
+    bob_email = f"o{uuid.uuid4().hex[:10]}@example.test"
+    async with person() as alice, person() as carol, person(bob_email) as bob:
+        daily = await bob.patch("/api/notifications/settings", json={"email": "daily"})
+        assert daily.status_code == 200, daily.text
+        bob_id = await user_id(bob)
+        theirs = await create_list(alice, "Alice's")
+        ours = await create_list(carol, "Carol's")
+        await share(alice, bob, theirs["id"], "editor")
+        await share(carol, bob, ours["id"], "editor")
+        async with held(mail_app, Database).transaction() as conn:
+            await conn.execute(
+                update(users)
+                .where(users.c.id == uuid.UUID(await user_id(alice)))
+                .values(name="Eve\r\nBcc: victim@example.test")
+            )
+        first = await create_task(alice, title="First", list_id=theirs["id"], assignee_id=bob_id)
+        await create_task(carol, title="Second", list_id=ours["id"], assignee_id=bob_id)
+        await made(mail_settings)
+        with captured_logs(caplog):
+            async with database(mail_settings) as db:
+                async with db.transaction() as conn:
+                    await conn.execute(
+                        update(notification_emails)
+                        .where(notification_emails.c.user_id == uuid.UUID(bob_id))
+                        .values(next_attempt_at=utcnow())
+                    )
+                await mail.send_due(db, mail_settings)
+                await mail.send_due(db, mail_settings)
+                [sent] = [row for row in await _emails(db, bob_id) if row.status == "sent"]
+        # Still in the inbox: only its email could not be made.
+        assert first["id"] in [i["task_id"] for i in (await inbox(bob))["items"]]
+    [message] = [m for m in box.messages() if m["To"] == bob_email]
+    assert "Second" in message["Subject"]
+    assert message.get_content().count("- ") == 1  # one item: Carol's
+    assert "First" not in message.get_content()
+    assert "Bcc" not in str(message)
+    assert sent.error is None
+    left_out = [r for r in caplog.records if "left out of its email" in r.getMessage()]
+    assert len(left_out) == 1, [r.getMessage() for r in caplog.records]

@@ -3,11 +3,13 @@
 import base64
 import hashlib
 import secrets
+import time
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pyotp
 
 TIMEOUT = 30.0
 PASSWORD = "correct horse battery staple"
@@ -148,10 +150,16 @@ async def refresh(
 
 
 async def connect_in_process(
-    client: httpx.AsyncClient, base: str, email: str, scope: str = "tasks:read tasks:write"
+    client: httpx.AsyncClient,
+    base: str,
+    email: str,
+    scope: str = "tasks:read tasks:write",
+    totp_secret: str | None = None,
 ) -> dict[str, Any]:
     """As `connect`, through `client` (an app in process whose PUBLIC_URL is `base`): a public
-    client allowed by `email`'s user on the page; its client id and first tokens."""
+    client allowed by `email`'s user on the page (with a code of `totp_secret` when two-factor
+    sign-in is on: the next step's, the current one may be used); its client id and first
+    tokens."""
     registered = await client.post(
         f"{base}/oauth/register",
         json={
@@ -167,6 +175,11 @@ async def connect_in_process(
     target = f"{base}/oauth/authorize"
     signin = {**form_fields(page.text), "email": email, "password": PASSWORD}
     page = await client.post(target, data={**signin, "action": "signin"})
+    if totp_secret is not None:
+        code = pyotp.TOTP(totp_secret).at(time.time() + 30)
+        page = await client.post(
+            target, data={**form_fields(page.text), "code": code, "action": "code"}
+        )
     assert "Allow" in page.text, page.text
     done = await client.post(target, data={**form_fields(page.text), "action": "allow"})
     tokens = await client.post(
@@ -181,3 +194,17 @@ async def connect_in_process(
     )
     assert tokens.status_code == 200, tokens.text
     return {"client_id": client_id, **tokens.json()}
+
+
+async def refresh_in_process(
+    client: httpx.AsyncClient, connected: dict[str, Any]
+) -> httpx.Response:
+    """A refresh of the tokens `connect_in_process` gave (a public client's), through `client`."""
+    return await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": connected["refresh_token"],
+            "client_id": connected["client_id"],
+        },
+    )

@@ -536,7 +536,7 @@ async def two_factor_setup(request: Request) -> Response:
     response_model=RecoveryCodes,
     responses=error_responses(401, 403, 409, 429),
     summary="Turn two-factor sign-in on with a code from the app: ten recovery codes; every "
-    "other sign-in ends",
+    "other sign-in and every app's connection ends",
     openapi_extra=documented(body=TwoFactorEnable),
 )
 async def two_factor_enable(request: Request) -> Response:
@@ -547,11 +547,12 @@ async def two_factor_enable(request: Request) -> Response:
         row = await service.get_user(conn=conn, user_id=user.user_id)
         if row is None:
             raise InvalidCredentials
-        codes = await two_factor.enable(conn, row, data.code)
-        # Whoever signed in with the password alone is signed out: every other sign-in ends.
-        ended = await sign_ins.revoke(conn, user.user_id, keep=user.sign_in)
-    await _ended(request, ended)
-    return json_response({"recovery_codes": codes}, headers={"Cache-Control": "no-store"})
+        # Whoever signed in with the password alone is signed out: every other sign-in and
+        # every app's grant ends.
+        turned_on = await two_factor.turn_on(conn, row, data.code, keep=user.sign_in)
+    await _ended(request, turned_on.ended)
+    body = {"recovery_codes": turned_on.recovery_codes, "apps_ended": turned_on.apps}
+    return json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @router.post(

@@ -18,7 +18,13 @@ from pydantic import (
 from todo_api.accounts.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.auth.tokens import EMAIL_SHAPE, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 from todo_api.kit.inputs import UUID_EXAMPLE, Change, Input, change_schema, refuse_null
-from todo_api.kit.text import NO_NUL_PATTERN, TEXT_PATTERN, canonical_email, storable
+from todo_api.kit.text import (
+    NAME_PATTERN,
+    NO_NUL_PATTERN,
+    canonical_email,
+    one_line,
+    storable,
+)
 from todo_api.kit.zones import ZoneName
 
 # The same rule for OpenAPI, before the surrounding white space is trimmed.
@@ -37,6 +43,12 @@ def _normalize_email(value: Any) -> Any:
 def _strip(value: Any) -> Any:
     """Trimmed and in NFC, so that the length limit counts what is stored."""
     return unicodedata.normalize("NFC", value.strip()) if isinstance(value, str) else value
+
+
+def _one_line(value: Any) -> Any:
+    """A name goes into email headers, pages and logs: no CR, LF or other control character,
+    at its ends included (refused before trimming)."""
+    return one_line(value) if isinstance(value, str) else value
 
 
 Email = Annotated[
@@ -61,11 +73,12 @@ Password = Annotated[
 Name = Annotated[
     str,
     BeforeValidator(_strip),
+    BeforeValidator(_one_line),  # pydantic runs it before the one above: the name as sent
     Field(
         min_length=1,
         max_length=MAX_NAME_LENGTH,
         examples=["Ada Lovelace"],
-        json_schema_extra={"pattern": TEXT_PATTERN},
+        json_schema_extra={"pattern": NAME_PATTERN},
     ),
     AfterValidator(storable),
 ]
@@ -266,6 +279,11 @@ class TwoFactorEnable(Input):
 class RecoveryCodes(BaseModel):
     recovery_codes: list[str] = Field(
         description="Ten codes, each good once instead of a code from the app; shown only here"
+    )
+    apps_ended: list[str] = Field(
+        description="The apps whose connection ended (made without two-factor): each must be "
+        "connected again",
+        examples=[["Claude"]],
     )
 
 

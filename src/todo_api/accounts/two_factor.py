@@ -27,12 +27,15 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pyotp
 import segno
 from sqlalchemy import delete, insert, or_, update
 
+from todo_api.accounts import sign_ins
+from todo_api.auth import app_tokens
 from todo_api.auth.errors import InvalidCredentials, InvalidToken
 from todo_api.db import Connection
 from todo_api.kit.errors import Conflict, InvalidField, RateLimited
@@ -183,6 +186,29 @@ async def enable(conn: Connection, user: Any, code: str) -> list[str]:
         )
     )
     return codes
+
+
+@dataclass(frozen=True, slots=True)
+class TurnedOn:
+    recovery_codes: list[str]  # shown once
+    # What every process must forget (todo_api.auth.credentials): the other sign-ins, and the
+    # access tokens of the apps' grants.
+    ended: list[uuid.UUID]
+    apps: list[str]  # the names of the apps that must be connected again
+
+
+async def turn_on(
+    conn: Connection, user: Any, code: str, *, keep: uuid.UUID | None = None
+) -> TurnedOn:
+    """Turn two-factor on (`enable`) and end what it did not guard: every sign-in but `keep`
+    (the one turning it on) and every app's grant (MCP's refresh and access tokens), all made
+    with the password alone."""
+    codes = await enable(conn, user, code)
+    ended = await sign_ins.revoke(conn, user.id, keep=keep)
+    grants = app_tokens.grants_of(user.id)
+    apps = await app_tokens.connected_apps(conn, grants)
+    _, tokens = await app_tokens.revoke_grants(conn, grants)
+    return TurnedOn(codes, [*ended, *tokens], apps)
 
 
 async def disable(conn: Connection, user: Any, code: str) -> None:

@@ -105,6 +105,15 @@ async def revoke_grants(conn: Connection, *conditions: Any) -> tuple[int, list[u
     return deleted, ids
 
 
+async def connected_apps(conn: Connection, *conditions: Any) -> list[str]:
+    """The names of the apps connected by the grants that match (a code never exchanged
+    connected nothing), each once, in order."""
+    rows = await conn.execute(
+        select(_g.c.client_name).where(*conditions, _g.c.exchanged_at.is_not(None)).distinct()
+    )
+    return sorted({str(row["client_name"]) for row in rows}, key=str.casefold)
+
+
 def grants_of(user_id: uuid.UUID) -> Any:
     """Every grant of the user, whichever app holds it."""
     return _g.c.user_id == user_id

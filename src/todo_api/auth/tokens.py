@@ -25,7 +25,7 @@ from todo_api.auth.identity import Identity
 from todo_api.auth.jwks import ASYMMETRIC_ALGORITHMS, IssuerUnavailable, JwksCache, UnknownKey
 from todo_api.config import Settings
 from todo_api.kit.ids import utcnow
-from todo_api.kit.text import canonical_email, is_clean_text
+from todo_api.kit.text import canonical_email, is_clean_text, without_controls
 
 # Ids for subjects that are not UUIDs (Better Auth's random strings) derive from this
 # namespace, so one subject always maps to one user without a lookup.
@@ -65,10 +65,11 @@ def normalize_email(value: object) -> str | None:
 
 
 def normalize_name(value: object) -> str | None:
-    """A usable name from a claim (trimmed, NFC), or None: one too long is ignored, not cut."""
+    """A usable name from a claim (its control characters dropped, trimmed, NFC), or None: one
+    too long is ignored, not cut."""
     if not isinstance(value, str):
         return None
-    name = unicodedata.normalize("NFC", value.strip())
+    name = unicodedata.normalize("NFC", without_controls(value).strip())
     return name if 0 < len(name) <= MAX_NAME_LENGTH and is_clean_text(name) else None
 
 

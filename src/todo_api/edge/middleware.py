@@ -17,12 +17,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.edge.metrics import UNMATCHED, Metrics
 from todo_api.kit.errors import InvalidRequest, error_response, internal_error_response
-from todo_api.process.logs import RequestLog, loggable
+from todo_api.process.logs import (
+    RequestLog,
+    loggable,
+    loggable_path,
+    loggable_query,
+    loggable_url,
+)
 
 log = logging.getLogger("todo_api.request")
 request_log = RequestLog(log.name)
-# The request's line: method, path, status, time, request id and user id.
+# The request's line: method, path (and query), status, time, request id and user id; then
+# the Referer, when the request has one (REFERER_PART).
 REQUEST_LINE = "%s %s %s %.1fms request_id=%s user_id=%s"
+REFERER_PART = " referer=%s"
 
 REQUEST_ID_HEADER = "x-request-id"
 # The status logged and counted for a request whose client went away (or was sent away by the
@@ -62,6 +70,23 @@ def new_request_id() -> str:
     """A random version 4 UUID in hex, as `uuid.uuid4().hex` writes it, without making a UUID."""
     random = int.from_bytes(os.urandom(16))
     return f"{random & _UUID4_CLEAR | _UUID4_SET:032x}"
+
+
+_REFERER = b"referer"
+
+
+def _logged_url(scope: Scope) -> tuple[str, str | None, str | None]:
+    """The request's path, query and Referer as its log line shows them: without the secrets
+    they may carry (todo_api.process.logs)."""
+    path = loggable_path(scope["path"])
+    raw = scope.get("query_string")
+    query = loggable_query(raw.decode("latin-1")) if raw else None
+    referer = None
+    for name, value in scope.get("headers", ()):
+        if name == _REFERER:
+            referer = loggable_url(value.decode("latin-1"))
+            break
+    return path, query, referer
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -157,7 +182,7 @@ class RequestContextMiddleware:
                 log.exception(
                     "unhandled error in %s %s request_id=%s",
                     loggable(scope["method"]),
-                    loggable(scope["path"]),
+                    loggable(loggable_path(scope["path"])),
                     request_id,
                 )
                 if response_started:
@@ -174,26 +199,32 @@ class RequestContextMiddleware:
             user_id = state.get("user_id")
             if user_id is not None and status < 400 and method in _WRITES and self.after_write:
                 self.after_write(user_id)
-            request_log.info(
-                REQUEST_LINE,
-                (
-                    loggable(method),
-                    loggable(scope["path"]),
-                    status,
-                    seconds * 1000,
-                    request_id,
-                    user_id or "-",
-                ),
-                {
-                    "request_id": request_id,
-                    "method": method,
-                    "route": route,
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                    "user_id": user_id,
-                },
+            path, query, referer = _logged_url(scope)
+            fields = {
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "path": path,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "user_id": user_id,
+            }
+            args: tuple[Any, ...] = (
+                loggable(method),
+                loggable(path if query is None else f"{path}?{query}"),
+                status,
+                seconds * 1000,
+                request_id,
+                user_id or "-",
             )
+            line = REQUEST_LINE
+            if query is not None:
+                fields["query"] = query
+            if referer is not None:
+                fields["referer"] = referer
+                line += REFERER_PART
+                args += (loggable(referer),)
+            request_log.info(line, args, fields)
 
 
 def only_varies(scope: Scope, open_paths: frozenset[str]) -> bool:

@@ -9,13 +9,13 @@ window costs 8.2 µs there against 1.0 µs here, its memory storage has no cap o
 fall-back to memory when Redis fails would still be ours (bench/README.md, `library_choices.py`).
 """
 
-import logging
 import math
 import time
 from collections import OrderedDict
 from typing import Protocol
 
-log = logging.getLogger("todo_api")
+from todo_api.kit.redis_outage import client as redis_client
+from todo_api.kit.redis_outage import outage_of
 
 
 class Counter(Protocol):
@@ -89,13 +89,11 @@ class RedisCounter:
     """Counts in Redis; while Redis is unreachable it counts in memory rather than not at all."""
 
     def __init__(self, url: str, prefix: str = "todo-api:rl:") -> None:
-        # Imported here, where REDIS_URL is set: redis costs a `todo-api serve` without it
-        # about 0.25 s of CPU at start-up.
-        from redis.asyncio import Redis
         from redis.exceptions import RedisError
 
-        self._redis: Redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
         self._failures = (RedisError, OSError)
+        self._outage = outage_of(url)  # one line when Redis goes, one when it is back
         self._prefix = prefix
         self._fallback = MemoryCounter()
 
@@ -108,8 +106,9 @@ class RedisCounter:
                 pipe.pttl(name)
                 count, _, ttl_ms = await pipe.execute()
         except self._failures as exc:
-            log.warning("rate limit counters fall back to memory: Redis failed: %s", exc)
+            self._outage.failed(exc)
             return await self._fallback.hit(key, window_seconds)
+        self._outage.answered()
         return int(count), ttl_ms / 1000 if ttl_ms > 0 else float(window_seconds)
 
     async def peek(self, key: str) -> tuple[int, float]:
@@ -120,8 +119,9 @@ class RedisCounter:
                 pipe.pttl(name)
                 count, ttl_ms = await pipe.execute()
         except self._failures as exc:
-            log.warning("rate limit counters fall back to memory: Redis failed: %s", exc)
+            self._outage.failed(exc)
             return await self._fallback.peek(key)
+        self._outage.answered()
         if count is None or ttl_ms <= 0:
             return 0, 0.0
         return int(count), ttl_ms / 1000
@@ -130,7 +130,7 @@ class RedisCounter:
         try:
             await self._redis.eval(_GIVE_BACK, 1, self._prefix + key)
         except self._failures as exc:
-            log.warning("rate limit counters fall back to memory: Redis failed: %s", exc)
+            self._outage.failed(exc)
             await self._fallback.give_back(key)
 
     async def close(self) -> None:

@@ -91,10 +91,10 @@ PORTABLE_LINE_PATTERN = (
     f"^{_SPACE}*{_NOT_CONTROL}*{char_class(_within_bmp(INVISIBLE), negated=True)}"
     f"{_NOT_CONTROL}*{_SPACE}*$"
 )
-# Query parameters: no NUL (PostgreSQL refuses it in text). Trimmed text that may not be
-# blank (the account's own fields): a character other than white space.
+# Query parameters: no NUL (PostgreSQL refuses it in text).
 NO_NUL_PATTERN = r"^[^\x00]*$"
-TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# A person's name: one line (no control character at all, not even at its ends), not blank.
+NAME_PATTERN = f"^{_NOT_CONTROL}*[^\\s{char_class(CONTROLS)[1:-1]}]{_NOT_CONTROL}*$"
 
 
 def documented(pattern: str, max_length: int, min_length: int | None = None) -> dict[str, Any]:
@@ -121,6 +121,11 @@ def storable(text: str) -> str:
 
 
 _UNCLEAN = re.compile(f"{char_class(CONTROLS)}|[\ud800-\udfff]")
+
+
+def without_controls(text: str) -> str:
+    """`text` with its control characters (as above) dropped."""
+    return _CONTROL.sub("", text)
 
 
 def is_clean_text(text: str) -> bool:
@@ -165,6 +170,13 @@ def not_blank(value: str) -> str:
 def _within(text: str, max_length: int) -> str:
     if len(text) > max_length:
         raise ValueError(f"must be at most {max_length} characters (once normalised)")
+    return text
+
+
+def one_line(text: str) -> str:
+    """Refuse a control character anywhere, before any trimming (a name with CR or LF)."""
+    if not (text.isascii() and text.isprintable()) and _CONTROL.search(text):
+        raise ValueError("must be one line, without control characters")
     return text
 
 

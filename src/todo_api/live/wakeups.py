@@ -46,6 +46,8 @@ import sqlalchemy
 from todo_api.config import Settings
 from todo_api.db import Database, Query
 from todo_api.db.database import PG_FAILURES
+from todo_api.kit.redis_outage import client as redis_client
+from todo_api.kit.redis_outage import outage_of
 from todo_api.kit.throttle import TracebackThrottle
 
 log = logging.getLogger("todo_api")
@@ -219,20 +221,19 @@ class PostgresChannel:
 
 
 class RedisChannel:
-    """A Redis pub/sub channel (the instances share REDIS_URL)."""
+    """A Redis pub/sub channel (the instances share REDIS_URL). Redis going away is said once
+    (todo_api.kit.redis_outage), not each time a listener, a send or a revocation meets it:
+    meanwhile nothing is heard (streams poll, tokens are looked up: `connected` is False) and
+    nothing is sent; once it answers, the listener subscribes again within RETRY_SECONDS."""
 
     def __init__(self, url: str) -> None:
-        # Imported here, where REDIS_URL is set: redis costs a `todo-api serve` without it
-        # about 0.25 s of CPU at start-up.
-        import redis.asyncio as aioredis
-        from redis.exceptions import RedisError
+        from redis.exceptions import RedisError  # imported where REDIS_URL is set
 
         self._failures = (RedisError, OSError)
-        self._redis = aioredis.Redis.from_url(
-            url,
-            socket_connect_timeout=HEALTH_SECONDS,
-            health_check_interval=HEALTH_SECONDS,
+        self._redis = redis_client(
+            url, socket_connect_timeout=HEALTH_SECONDS, health_check_interval=HEALTH_SECONDS
         )
+        self._outage = outage_of(url)
         self._connected = False
 
     async def listen(self, deliver: Callable[[str], None]) -> None:
@@ -240,6 +241,7 @@ class RedisChannel:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
+                self._outage.answered()
                 self._connected = True
                 deliver(CONNECTED)
                 while True:
@@ -247,7 +249,7 @@ class RedisChannel:
                     if message is not None and message["type"] == "message":
                         deliver(message["data"].decode())
             except self._failures as exc:
-                _lost("listening on Redis", exc)
+                self._outage.failed(exc)
             finally:
                 self._connected = False
                 with contextlib.suppress(*self._failures):
@@ -259,11 +261,23 @@ class RedisChannel:
         return self._connected
 
     async def send(self, message: str) -> None:
-        if self._connected:
+        if not self._connected:
+            return
+        try:
             await self._redis.publish(CHANNEL, message)
+        except self._failures as exc:  # lost: the streams' polling covers it
+            self._outage.failed(exc)
 
     async def broadcast(self, message: str) -> int:
-        return int(await self._redis.publish(CHANNEL, message))
+        """0 listeners while Redis is away: no process hears the channel then, so each looks
+        its tokens up (and forgets what it knew when it hears the channel again)."""
+        try:
+            listeners = int(await self._redis.publish(CHANNEL, message))
+        except self._failures as exc:
+            self._outage.failed(exc)
+            return 0
+        self._outage.answered()
+        return listeners
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -3,9 +3,15 @@ checked again against what they see then, and is sent with the reminder emails' 
 safety rules (todo_api.kit.mail), under a Message-ID of its own (`<notification-{id}@host>`).
 Claimed by one worker of all instances at a time (todo_api.kit.claims); its outcome, the
 notifications it took and the email that follows (more came meanwhile) are written in one
-transaction, by the claim that still holds it."""
+transaction, by the claim that still holds it.
+
+An item that cannot be put in words (a name from before names were one line, with a line break
+that would break the subject; a kind this version does not know) is left out of its email and
+logged once, and the others go: it is taken off the email's list at once, so that a retry of
+the email neither meets nor logs it again."""
 
 import asyncio
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -19,12 +25,15 @@ from todo_api.kit.catalogs import language_of
 from todo_api.kit.claims import claim, next_due, release_each, sleep_before_due
 from todo_api.kit.ids import utcnow
 from todo_api.kit.mail import Email
+from todo_api.kit.text import is_clean_text
 from todo_api.notifications import making
 from todo_api.notifications.service import settings_of
 from todo_api.tables.lists import lists
 from todo_api.tables.notifications import notification_emails, notification_settings, notifications
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
+
+log = logging.getLogger("todo_api")
 
 BATCH = 20
 SENT, FAILED, EMPTY = "sent", "failed", "empty"
@@ -73,15 +82,28 @@ def _says(kind: str, who: str, what: str, language: str) -> str:
     return says[kind] % {"who": who, "what": what}
 
 
-def compose(rows: list[Row], language: str) -> tuple[str, str]:
-    """The subject and plain-text body, in `language`: each notification names the task (or
-    list) and who did it."""
+def _line(row: Row, language: str) -> str | None:
+    """One notification in words, or None (logged) when it cannot be: see the module's
+    opening."""
     _ = kit_mail.words(language)
-    lines = []
-    for row in rows:
-        who = row["actor_name"] or row["actor_email"] or _("Someone")
-        what = row["list_name"] if row["kind"] == "member_joined" else row["title"]
-        lines.append(_says(row["kind"], who, what, language))
+    who = row["actor_name"] or row["actor_email"] or _("Someone")
+    what = row["list_name"] if row["kind"] == "member_joined" else row["title"]
+    try:
+        line = _says(row["kind"], who, what, language)
+    except (KeyError, TypeError, ValueError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        if is_clean_text(line):
+            return line
+        reason = "it would not be one line"
+    log.warning("notification %s left out of its email: %s", row["id"], reason[:200])
+    return None
+
+
+def compose(lines: list[str], language: str) -> tuple[str, str]:
+    """The subject and plain-text body, in `language`, of these notifications in words (one
+    at least)."""
+    _ = kit_mail.words(language)
     if len(lines) == 1:
         subject = lines[0]
     else:  # two or more: the plural form of every one of the languages
@@ -123,9 +145,17 @@ async def _one(db: Database, settings: Settings, taken: Any, email: Row) -> None
         found = (await conn.execute(_RECIPIENT, {"user_id": user_id})).first()
     recipient = found["email"] if found is not None else None
     language = language_of(found["language"] if found is not None else None, None)
+    lines = {row["id"]: _line(row, language) for row in seen} if recipient else {}
+    said = [line for line in lines.values() if line is not None]
+    left_out = [row_id for row_id, line in lines.items() if line is None]
+    if left_out:  # off the list at once: logged once, never met again by a retry
+        async with db.transaction() as conn:
+            await conn.execute(
+                update(notifications).where(_N.id.in_(left_out)).values(email_pending=False)
+            )
     error, final = None, False
-    if seen and recipient:
-        subject, body = compose(seen, language)
+    if said and recipient:
+        subject, body = compose(said, language)
         message = Email(
             recipient=recipient,
             subject=subject,
@@ -137,7 +167,7 @@ async def _one(db: Database, settings: Settings, taken: Any, email: Row) -> None
     attempts = email["attempts"] + 1
     schedule = settings.reminder_email_retry_schedule
     if error is None:
-        status = SENT if seen and recipient else EMPTY
+        status = SENT if said and recipient else EMPTY
         values: dict[str, Any] = {
             "status": status,
             "attempts": attempts,

@@ -235,9 +235,8 @@ class SecuritySettings(SettingsGroup):
                 row = await service.get_user(conn=conn, user_id=owner)
                 if row is None:
                     raise InvalidCredentials
-                codes = await two_factor.enable(conn, row, code)
-                # Whoever signed in with the password alone is signed out.
-                ended = await sign_ins.revoke(conn, owner, keep=signed_in.sign_in)
+                # Whoever signed in with the password alone is signed out, apps included.
+                turned_on = await two_factor.turn_on(conn, row, code, keep=signed_in.sign_in)
         except ApiError as exc:
             async with database(request).connection() as conn:
                 row = await service.get_user(conn=conn, user_id=owner)
@@ -247,10 +246,16 @@ class SecuritySettings(SettingsGroup):
             return await self.page(
                 request, signed_in, status=_status(exc), message=problem(exc), setup=setup
             )
-        await held(request.app, KnownTokens).revoked(*ended)
+        await held(request.app, KnownTokens).revoked(*turned_on.ended)
         _ = self.site.words(request)
         done = _("Two-factor sign-in is on; every other sign-in has ended.")
-        return await self.page(request, signed_in, recovery_codes=codes, done=done)
+        return await self.page(
+            request,
+            signed_in,
+            recovery_codes=turned_on.recovery_codes,
+            apps_ended=turned_on.apps,
+            done=done,
+        )
 
     async def two_factor_disable(self, request: Request, signed_in: BrowserSignIn) -> Response:
         form = await request.form()
