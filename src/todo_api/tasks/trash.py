@@ -62,9 +62,7 @@ _SELECTS = {
     "tasks": Query(select(tasks).where(_TASK_AND_SUBTASKS)),
     "task_comments": Query(select(task_comments).where(task_comments.c.task_id.in_(_IDS))),
     "attachments": Query(select(attachments).where(attachments.c.task_id.in_(_IDS))),
-    "task_completions": Query(
-        select(task_completions).where(task_completions.c.task_id.in_(_IDS))
-    ),
+    "task_completions": Query(select(task_completions).where(task_completions.c.task_id.in_(_IDS))),
 }
 _FORGET = Query(delete(deleted_tasks).where(deleted_tasks.c.task_id == _ID))
 _KEEP = Query(
