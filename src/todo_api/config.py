@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 from todo_api.config_attachments import AttachmentSettings
+from todo_api.config_brand import BrandSettings
 
 log = logging.getLogger("todo_api")
 
@@ -88,7 +89,7 @@ def _secret_variable() -> str:
     return "BETTER_AUTH_SECRET"
 
 
-class Settings(AttachmentSettings, BaseSettings):
+class Settings(AttachmentSettings, BrandSettings, BaseSettings):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     env: Environment = Environment.development
