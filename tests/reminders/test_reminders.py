@@ -243,7 +243,7 @@ async def test_a_reminder_fires_once_by_webhook_stream_and_email(
     assert fired["data"]["reminder"]["id"] == task["reminders"][0]["id"]
     receiver.requests()[0].verified(hook["secret"])
     [mail] = _to(box, email)
-    assert mail["From"] == "reminders@example.test"
+    assert mail["From"] == "Tasks <reminders@example.test>"  # APP_NAME, the sender's name
     assert mail["Subject"] == "Reminder: Water the plants · Tasks"
     body = mail.get_payload(decode=True).decode()
     assert "Thursday 24 December 2026, 09:00 (Europe/Berlin)" in body
