@@ -6,6 +6,7 @@ inherits, as config_attachments.py is.
 Both are checked when the settings are read: a service started with a name nobody can show or an
 icon it cannot read stops at once, with one line naming the setting."""
 
+import unicodedata
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -13,6 +14,8 @@ from pydantic_settings import BaseSettings
 
 NAME_MAX_LENGTH = 60
 SVG = ".svg"
+# What a name cannot hold: control characters, lone surrogates, line and paragraph separators.
+ONE_LINE_BREAKERS = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 class BrandSettings(BaseSettings):
@@ -25,12 +28,10 @@ class BrandSettings(BaseSettings):
     @field_validator("app_name")
     @classmethod
     def _one_line(cls, name: str) -> str:
-        from todo_api.kit.text import is_clean_text  # imported here: kit imports the settings
-
         name = name.strip()
         if not name:
             raise ValueError("must not be empty")
-        if not is_clean_text(name):
+        if any(unicodedata.category(char) in ONE_LINE_BREAKERS for char in name):
             raise ValueError("must be one line without control characters")
         return name
 
