@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from tests.accounts.helpers import PASSWORD, body_of, mail_to, sign_up, unique_email
+from tests.oauth.helpers import REDIRECT_URI, authorize_url, form_fields, pkce
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, client_for
 from tests.web.test_signin_pages import submit
@@ -154,3 +155,27 @@ async def test_an_svg_icon_is_the_favicon_and_the_manifests_any_size(
     assert manifest["icons"] == [
         {"src": linked(signin, "icon"), "sizes": "any", "type": "image/svg+xml"}
     ]
+
+
+async def test_the_oauth_consent_page_and_the_mcp_metadata_name_the_app(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    base = "http://tasks.test"
+    app = make_app(app_name=NAME)
+    async with client_for(app) as client:
+        email = unique_email()
+        await sign_up(client, email)
+        registered = await client.post(
+            f"{base}/oauth/register",
+            json={"client_name": "Test app", "redirect_uris": [REDIRECT_URI]},
+        )
+        assert registered.status_code == 201, registered.text
+        _, challenge = pkce()
+        page = await client.get(authorize_url(base, registered.json()["client_id"], challenge))
+        assert title(page.text) == f"Sign in · {NAME}"
+        signin = {**form_fields(page.text), "email": email, "password": PASSWORD}
+        consent = await client.post(f"{base}/oauth/authorize", data={**signin, "action": "signin"})
+        assert f"wants to read and change your tasks in {NAME}." in consent.text
+        assert title(consent.text) == f"Allow access · {NAME}"
+        metadata = await client.get(f"{base}/.well-known/oauth-protected-resource")
+    assert metadata.json()["resource_name"] == NAME
