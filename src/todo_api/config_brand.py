@@ -52,6 +52,12 @@ class BrandSettings(BaseSettings):
         try:
             with Image.open(path) as image:
                 image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            OSError,
+            SyntaxError,
+            ValueError,
+        ):
             raise ValueError(f"{path} is not a PNG or another image Pillow reads") from None
         return path

@@ -17,6 +17,7 @@ from PIL import Image
 from starlette.requests import Request
 from starlette.responses import Response
 
+from todo_api import config_brand
 from todo_api.web.assets import IMMUTABLE, PREFIX, Assets
 
 PNG, SVG = "image/png", "image/svg+xml"
@@ -55,7 +56,7 @@ class Icons:
                 Icon(assets.url("icon-512.png"), PNG, _size(LARGE)),
                 Icon(assets.url("icon-maskable.png"), PNG, _size(LARGE), "maskable"),
             ]
-        elif source.suffix.lower() == ".svg":
+        elif source.suffix.lower() == config_brand.SVG:
             self.favicon = self._add("icon.svg", source.read_bytes(), SVG, "any")
             self.touch = None
             self.manifest = [self.favicon]
