@@ -141,6 +141,19 @@ def test_a_bad_port_variable_concerns_only_serve(env: dict[str, str], tmp_path: 
     assert not (tmp_path / "todo.db").exists()  # nothing migrated
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("APP_ICON", "missing.png"), ("APP_NAME", "Acme\tLists")]
+)
+def test_a_bad_name_or_icon_stops_serve_with_one_line(
+    env: dict[str, str], tmp_path: Path, name: str, value: str
+) -> None:
+    serve = run_cli("serve", env={**env, name: value}, cwd=tmp_path)
+    assert serve.returncode == 2
+    [line] = serve.stderr.splitlines()
+    assert line.startswith(f"todo-api: invalid configuration: {name}: "), line
+    assert not (tmp_path / "todo.db").exists()  # nothing migrated
+
+
 @pytest.mark.parametrize("port", ["70000", "0", "-1", "²"])
 def test_a_port_outside_the_range_is_refused(
     env: dict[str, str], tmp_path: Path, port: str

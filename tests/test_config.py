@@ -300,3 +300,36 @@ def test_a_bad_operating_setting_is_one_error_naming_it(
         load_settings(_env_file=None)
     assert name in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+# --- APP_NAME, APP_ICON ------------------------------------------------------------------
+
+
+def test_the_app_is_called_tasks_unless_named() -> None:
+    assert settings_for().app_name == "Tasks"
+    assert settings_for().app_icon is None
+    assert settings_for(app_name="  Acme Lists ").app_name == "Acme Lists"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("APP_NAME", ""),
+        ("APP_NAME", "   "),
+        ("APP_NAME", "Acme\x07Lists"),
+        ("APP_NAME", "Acme\u2028Lists"),
+        ("APP_ICON", "missing.png"),
+        ("APP_ICON", "words.png"),
+        ("APP_ICON", "words.svg"),
+    ],
+)
+def test_a_bad_name_or_icon_is_one_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, isolated_environment: Path, name: str, value: str
+) -> None:
+    (isolated_environment / "words.png").write_text("not a picture")
+    (isolated_environment / "words.svg").write_text("not a picture either")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_env_file=None)
+    assert f"{name}:" in str(raised.value)
+    assert "\n" not in str(raised.value)

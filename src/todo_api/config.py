@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
-from todo_api.config_attachments import AttachmentSettings
+from todo_api import config_attachments, config_brand
 
 log = logging.getLogger("todo_api")
 
@@ -88,7 +88,7 @@ def _secret_variable() -> str:
     return "BETTER_AUTH_SECRET"
 
 
-class Settings(AttachmentSettings, BaseSettings):
+class Settings(config_attachments.AttachmentSettings, config_brand.BrandSettings, BaseSettings):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     env: Environment = Environment.development

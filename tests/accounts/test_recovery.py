@@ -115,7 +115,7 @@ async def test_a_reset_link_sets_a_new_password_and_ends_every_sign_in(
     assert answer.json() == {"status": "accepted"}
     [message] = await mail_to(box, email)
     assert set(message.keys()) == HEADERS
-    assert message["Subject"] == "Reset your password"
+    assert message["Subject"] == "Reset your password · Tasks"
     assert message["Auto-Submitted"] == "auto-generated"
     token = link_token(message, "reset-password")
     assert f"https://app.example.com/account/reset-password?token={token}" in body_of(message)
@@ -450,10 +450,10 @@ async def test_a_reset_link_speaks_the_accounts_language_else_the_requests(
         answer = await client.post("/api/auth/password/forgot", json={"email": email}, headers=nl)
         assert answer.status_code == 202, answer.text
     [in_german] = await mail_to(box, german)  # the account's setting before the browser's
-    assert in_german["Subject"] == "Passwort zurücksetzen"
+    assert in_german["Subject"] == "Passwort zurücksetzen · Tasks"
     assert "Wähle hier ein neues Passwort" in body_of(in_german)
     [in_dutch] = await mail_to(box, dutch)  # no setting: the request's language
-    assert in_dutch["Subject"] == "Stel je wachtwoord opnieuw in"
+    assert in_dutch["Subject"] == "Stel je wachtwoord opnieuw in · Tasks"
     assert "Kies hier een nieuw wachtwoord" in body_of(in_dutch)
     assert (await reset(client, link_token(in_dutch, "reset-password"))).status_code == 204
     assert to(box, unknown) == []  # an address of no account is sent nothing, in any language

@@ -313,7 +313,7 @@ async def test_wrong_codes_count_per_account_from_any_sign_in_or_address(
             assert "Allow" not in page.text
 
             [notice] = await mail_to(box, email)
-            assert notice["Subject"] == "Wrong codes were entered for your account"
+            assert notice["Subject"] == "Wrong codes were entered for your account · Tasks"
             assert "password was just used" in body_of(notice)
             assert "wrong two-factor codes" in body_of(notice)
             await asyncio.sleep(0.5)

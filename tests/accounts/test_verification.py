@@ -79,7 +79,7 @@ async def test_optional_registering_signs_in_and_sends_a_link_that_verifies_once
         signed_in = await sign_up(client, email)
         assert (await me(client, signed_in["access_token"]))["email_verified"] is False
         [message] = await mail_to(box, email)
-        assert message["Subject"] == "Confirm your email"
+        assert message["Subject"] == "Confirm your email · Tasks"
         token = link_token(message, "verify-email")
         assert f"https://app.example.com/account/verify-email?token={token}" in body_of(message)
         verified = await verify(client, token)
@@ -131,7 +131,7 @@ async def test_required_registering_a_taken_email_answers_as_a_new_one(
         ]
         assert shapes[0] == shapes[1]
         notice = (await mail_to(box, taken, 2))[-1]
-        assert notice["Subject"] == "You already have an account"
+        assert notice["Subject"] == "You already have an account · Tasks"
         assert "token=" not in body_of(notice)
         assert_error(await log_in(client, taken, "another password"), 401, "INVALID_CREDENTIALS")
         await mail_to(box, new)
@@ -178,9 +178,9 @@ async def test_emails_a_stranger_can_cause_are_capped_per_recipient(
         first = [await ask() for ask in (register, register, forgot, resend, forgot)]
         subjects = [m["Subject"] for m in await mail_to(box, email, 5)]
         confirm, notice, reset = (
-            "Confirm your email",
-            "You already have an account",
-            "Reset your password",
+            "Confirm your email · Tasks",
+            "You already have an account · Tasks",
+            "Reset your password · Tasks",
         )
         assert sorted(subjects) == sorted([confirm, notice, reset, confirm, reset])
         beyond = [await ask() for ask in (register, register, forgot, resend, forgot)]
@@ -278,7 +278,9 @@ async def test_a_new_email_taken_by_then_is_a_conflict(
             headers=bearer(signed_in["access_token"]),
         )
         assert asked.status_code == 202
-        link = next(m for m in await mail_to(box, wanted) if m["Subject"] == "Confirm your email")
+        link = next(
+            m for m in await mail_to(box, wanted) if m["Subject"] == "Confirm your email · Tasks"
+        )
         await sign_up(client, wanted)  # someone registers it meanwhile
         assert_error(await verify(client, link_token(link, "verify-email")), 409, "CONFLICT")
         assert (await me(client, signed_in["access_token"]))["email"] == old
@@ -328,7 +330,7 @@ async def test_the_links_speak_the_accounts_language_else_the_requests_else_engl
         email, dutch = unique_email(), unique_email()
         signed_in = await sign_up(client, email)
         [english] = await mail_to(box, email)  # no setting, no Accept-Language: English
-        assert english["Subject"] == "Confirm your email"
+        assert english["Subject"] == "Confirm your email · Tasks"
         assert body_of(english).startswith("Open this link to confirm this email for your account")
 
         set_language = await client.patch(
@@ -340,14 +342,14 @@ async def test_the_links_speak_the_accounts_language_else_the_requests_else_engl
         )
         assert resent.status_code == 202, resent.text
         german = (await mail_to(box, email, 2))[-1]  # the setting before the browser's
-        assert german["Subject"] == "Bestätige deine E-Mail-Adresse"
+        assert german["Subject"] == "Bestätige deine E-Mail-Adresse · Tasks"
         assert body_of(german).startswith("Öffne diesen Link, um diese E-Mail-Adresse für dein")
         assert (await verify(client, link_token(german, "verify-email"))).status_code == 200
 
         # No setting: the language of the request that registered (its first of ours).
         await sign_up(client, dutch, **{"Accept-Language": "xx, nl-BE;q=0.9, en;q=0.5"})
         [message] = await mail_to(box, dutch)
-        assert message["Subject"] == "Bevestig je e-mailadres"
+        assert message["Subject"] == "Bevestig je e-mailadres · Tasks"
         assert body_of(message).startswith("Open deze link om dit e-mailadres voor je account")
 
 
@@ -368,9 +370,9 @@ async def test_a_change_of_email_is_told_in_the_accounts_language(
         assert asked.status_code == 202, asked.text
         [link] = await mail_to(box, new)
         [notice] = await mail_to(box, old)
-    assert link["Subject"] == "Bestätige deine E-Mail-Adresse"
+    assert link["Subject"] == "Bestätige deine E-Mail-Adresse · Tasks"
     assert "um diese Adresse zur E-Mail-Adresse deines Kontos zu machen" in body_of(link)
-    assert notice["Subject"] == "Die E-Mail-Adresse deines Kontos wird geändert"
+    assert notice["Subject"] == "Die E-Mail-Adresse deines Kontos wird geändert · Tasks"
     assert f"in {new} zu ändern." in body_of(notice)  # the address in its place in the sentence
 
 
@@ -389,7 +391,7 @@ async def test_a_sign_up_notice_speaks_the_language_of_the_request_that_caused_i
         )
         assert again.status_code == 202, again.text
         notice = (await mail_to(box, taken, 2))[-1]
-    assert notice["Subject"] == "Je hebt al een account"
+    assert notice["Subject"] == "Je hebt al een account · Tasks"
     assert body_of(notice).startswith("Iemand heeft geprobeerd een account te maken")
 
 

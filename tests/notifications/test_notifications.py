@@ -289,8 +289,8 @@ async def test_a_notification_email_speaks_its_recipients_language(
         async with database(mail_settings) as db:
             await mail.send_due(db, mail_settings)
     [message] = [m for m in box.messages() if m["To"] == bob_email]
-    assert message["Subject"] == "Alice vous a assigné « Rapport trimestriel »"
-    assert message.get_content() == "- Alice vous a assigné « Rapport trimestriel »\n"
+    assert message["Subject"] == "Alice vous a assigné « Rapport trimestriel » · Tasks"
+    assert message.get_content() == "- Alice vous a assigné « Rapport trimestriel »\n\n-- \nTasks\n"
 
 
 async def test_an_instant_email_names_the_task_and_who_and_later_ones_wait_a_minute(

@@ -115,7 +115,7 @@ async def test_no_title_or_description_adds_a_header_a_recipient_or_a_part(
     assert not any("evil@attacker.example" in e for e in box.envelopes)
     by_subject = {str(m["Subject"]): m for m in messages}
     for task in made:
-        message = by_subject[f"Reminder: {task['title']}"]  # the title as written
+        message = by_subject[f"Reminder: {task['title']} · Tasks"]  # the title as written
         assert set(message.keys()) == HEADERS
         assert len(message.keys()) == len(HEADERS)
         assert message.get_content_type() == "text/plain"
@@ -196,7 +196,9 @@ async def test_a_subtasks_reminder_goes_only_to_someone_who_sees_it(
             await wait_until(lambda: _to(box, alice_email), what="the owner's email")
             await asyncio.sleep(0.5)
     assert _to(box, bob_email) == []
-    assert [str(m["Subject"]) for m in _to(box, alice_email)] == ["Reminder: Secret subtask"]
+    assert [str(m["Subject"]) for m in _to(box, alice_email)] == [
+        "Reminder: Secret subtask · Tasks"
+    ]
 
 
 async def test_an_email_waiting_to_be_sent_is_dropped_when_its_recipient_loses_the_task(

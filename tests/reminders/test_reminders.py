@@ -243,8 +243,8 @@ async def test_a_reminder_fires_once_by_webhook_stream_and_email(
     assert fired["data"]["reminder"]["id"] == task["reminders"][0]["id"]
     receiver.requests()[0].verified(hook["secret"])
     [mail] = _to(box, email)
-    assert mail["From"] == "reminders@example.test"
-    assert mail["Subject"] == "Reminder: Water the plants"
+    assert mail["From"] == "Tasks <reminders@example.test>"  # APP_NAME, the sender's name
+    assert mail["Subject"] == "Reminder: Water the plants · Tasks"
     body = mail.get_payload(decode=True).decode()
     assert "Thursday 24 December 2026, 09:00 (Europe/Berlin)" in body
     assert f"https://todo.example.test/api/tasks/{task['id']}" in body
@@ -273,11 +273,11 @@ async def test_a_reminder_email_speaks_its_recipients_language_on_their_clock(
             )
             await wait_until(lambda: len(_to(box, email)) == 2, 30, "both reminders")
     by_subject = {str(m["Subject"]): m.get_content() for m in _to(box, email)}
-    assert set(by_subject) == {"Rappel : Arroser les plantes", "Rappel : Réveillon"}
+    assert set(by_subject) == {"Rappel : Arroser les plantes · Tasks", "Rappel : Réveillon · Tasks"}
     # The day and time in French, on her clock (08:00 UTC is 03:00 in Montreal).
-    timed = by_subject["Rappel : Arroser les plantes"]
+    timed = by_subject["Rappel : Arroser les plantes · Tasks"]
     assert "Échéance : jeudi 24 décembre 2026 à 03:00 (America/Montreal)" in timed
-    assert "Échéance : vendredi 25 décembre 2026\n" in by_subject["Rappel : Réveillon"]
+    assert "Échéance : vendredi 25 décembre 2026\n" in by_subject["Rappel : Réveillon · Tasks"]
 
 
 async def upcoming_from(app: FastAPI, token: str, start: str) -> list[dict[str, Any]]:
@@ -379,7 +379,7 @@ async def test_an_smtp_server_down_or_refusing_is_retried_and_holds_up_no_webhoo
                 await wait_until(lambda: _to(box, email), what="the email")
                 await asyncio.sleep(1)
     [mail] = _to(box, email)
-    assert mail["Subject"] == "Reminder: Down"
+    assert mail["Subject"] == "Reminder: Down · Tasks"
     assert box.refused.count(str(mail["Message-ID"])) == 1  # refused once, then taken
 
 
@@ -413,4 +413,4 @@ async def test_a_task_reopened_after_its_reminder_passed_is_not_reminded_late_un
             await wait_until(lambda: _to(box, email), what="the coming one")
             await asyncio.sleep(1.0)
     subjects = [m["Subject"] for m in _to(box, email)]
-    assert subjects == ["Reminder: Coming"]
+    assert subjects == ["Reminder: Coming · Tasks"]

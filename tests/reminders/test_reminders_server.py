@@ -172,5 +172,9 @@ async def test_a_kill_at_the_mail_handoff_sends_it_again_and_missed_reminders_fi
     assert fired == ["Emailed", "Missed"]  # "Late" was more than 24.84 s late
     subjects = sorted(mail["Subject"] for mail in _reminders(box))
     # At least once: the email handed over before the kill is sent again, with its Message-ID.
-    assert subjects == ["Reminder: Emailed", "Reminder: Emailed", "Reminder: Missed"]
+    assert subjects == [
+        "Reminder: Emailed · Tasks",
+        "Reminder: Emailed · Tasks",
+        "Reminder: Missed · Tasks",
+    ]
     assert emailed["id"] != too_late["id"] != on_time["id"]

@@ -64,7 +64,7 @@ TEXTS_OF_PAGE = """html => {
   return {texts: texts.map(normal), own: own.map(normal)};
 }"""
 NAMED_IN_THEMSELVES = {"English", "Deutsch", "Français", "Español", "Italiano", "Português"}
-NAMED_IN_THEMSELVES |= {"Nederlands", "todo-api"}  # the languages and the service
+NAMED_IN_THEMSELVES |= {"Nederlands", "todo-api", "Tasks"}  # the languages, the service, APP_NAME
 # A text a language may share with English: no word in it, a time zone's name, an address,
 # a user agent ("python-httpx/0.28.1"), a machine's value in a data- attribute (a key in hex,
 # an ISO 8601 moment).

@@ -295,7 +295,7 @@ async def test_an_email_asked_for_on_a_page_speaks_the_browsers_language(
         asked = await submit(browser, "/app/forgot", "/app/forgot", email=email)
         assert asked.status_code == 200, asked.text
         [message] = await mail_to(box, email)
-    assert message["Subject"] == "Stel je wachtwoord opnieuw in"
+    assert message["Subject"] == "Stel je wachtwoord opnieuw in · Tasks"
     assert link_token(message, "reset-password")
 
 

@@ -45,8 +45,9 @@ _templates = templates(Path(__file__).parent / "templates")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def page(kind: str, status: int = 200, **values: Any) -> HTMLResponse:
+def page(request: Request, kind: str, status: int = 200, **values: Any) -> HTMLResponse:
     html = _templates.get_template("account.html").render(
+        app_name=held(request.app, Settings).app_name,
         kind=kind,
         min_length=PASSWORD_MIN_LENGTH,
         max_length=PASSWORD_MAX_LENGTH,
@@ -85,7 +86,7 @@ def _to_web_app(request: Request, action: str) -> Response | None:
 async def reset_form(request: Request) -> Response:
     if (elsewhere := _to_web_app(request, emails.RESET_ACTION)) is not None:
         return elsewhere
-    return page("reset", token=_token(request.query_params.get("token")))
+    return page(request, "reset", token=_token(request.query_params.get("token")))
 
 
 async def reset(request: Request) -> Response:
@@ -93,12 +94,14 @@ async def reset(request: Request) -> Response:
     token = _token(form.get("token"))
     password = form.get("password")
     if await _limited(request, "reset"):
-        return page("reset", 429, token=token, message="Too many attempts; try again later.")
+        return page(
+            request, "reset", 429, token=token, message="Too many attempts; try again later."
+        )
     try:
         data = ResetPassword.model_validate({"token": token, "password": password})
     except ValidationError:
         message = f"Choose a password of {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
-        return page("reset", 400, token=token, message=message)
+        return page(request, "reset", 400, token=token, message=message)
     try:
         ended = await recovery.reset(
             db=database(request),
@@ -107,32 +110,36 @@ async def reset(request: Request) -> Response:
             password=data.password,
         )
     except InvalidLink:
-        return page("expired", 400)
+        return page(request, "expired", 400)
     except RateLimited:  # every password hashing slot busy
-        return page("reset", 429, token=token, message="The service is busy; try again shortly.")
+        return page(
+            request, "reset", 429, token=token, message="The service is busy; try again shortly."
+        )
     await held(request.app, KnownTokens).revoked(*ended)
-    return page("reset_done")
+    return page(request, "reset_done")
 
 
 async def verify_form(request: Request) -> Response:
     if (elsewhere := _to_web_app(request, emails.VERIFY_ACTION)) is not None:
         return elsewhere
-    return page("verify", token=_token(request.query_params.get("token")))
+    return page(request, "verify", token=_token(request.query_params.get("token")))
 
 
 async def verify(request: Request) -> Response:
     form = await request.form()
     token = _token(form.get("token"))
     if await _limited(request, "verify"):
-        return page("verify", 429, token=token, message="Too many attempts; try again later.")
+        return page(
+            request, "verify", 429, token=token, message="Too many attempts; try again later."
+        )
     try:
         row, ended = await verification.verify(db=database(request), token=token)
     except InvalidLink:
-        return page("expired", 400)
+        return page(request, "expired", 400)
     except EmailTaken:
-        return page("taken", 409)
+        return page(request, "taken", 409)
     await held(request.app, KnownTokens).revoked(*ended)  # no sign-in confirmed it: all end
-    return page("verify_done", email=row.email)
+    return page(request, "verify_done", email=row.email)
 
 
 def routes(extra: list[tuple[str, Handler, Handler]] | None = None) -> list[BaseRoute]:

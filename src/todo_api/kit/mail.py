@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.mime.text import MIMEText
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import compat32, default
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -100,17 +100,30 @@ def render(settings: Settings, email: Email) -> tuple[str, str, bytes]:
     ascii_recipient = ascii_address(recipient)
     if ascii_recipient is None:
         raise Unsendable("the recipient's address needs SMTPUTF8, which is not sent")
-    sender = parseaddr(settings.reminder_email_from)[1]
-    message = MIMEText(email.body, "plain", "utf-8")
-    message["From"] = settings.reminder_email_from
+    display, sender = parseaddr(settings.reminder_email_from)
+    subject, body = branded(settings, email)
+    message = MIMEText(body, "plain", "utf-8")
+    # The sender is the product (APP_NAME) unless REMINDER_EMAIL_FROM gives a name of its own.
+    message["From"] = settings.reminder_email_from if display else _named(settings, sender)
     message["To"] = ascii_recipient
-    message["Subject"] = Header(email.subject, "utf-8")  # type: ignore[assignment]
+    message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
     message["Date"] = format_datetime(email.created_at)
     message["Message-ID"] = message_id(settings, email.local_id)
     message["Auto-Submitted"] = "auto-generated"
     wire = message.as_bytes(policy=compat32.clone(linesep="\r\n"))
-    _check(wire, email.subject, ascii_recipient)
+    _check(wire, subject, ascii_recipient)
     return sender, ascii_recipient, wire
+
+
+def branded(settings: Settings, email: Email) -> tuple[str, str]:
+    """The subject and body as sent: each says which product it comes from (APP_NAME), the
+    subject after its own words, the body in a signature."""
+    name = settings.app_name
+    return f"{email.subject} · {name}", f"{email.body.rstrip()}\n\n-- \n{name}\n"
+
+
+def _named(settings: Settings, address: str) -> str:
+    return formataddr((settings.app_name, address), charset="utf-8")
 
 
 def _check(wire: bytes, subject: str, recipient: str) -> None:

@@ -399,6 +399,7 @@ class Pages:
         nonce = secrets.token_urlsafe(16)
         csrf_token = self._forms.issue(browser)
         html = _templates.get_template("page.html").render(
+            app_name=self._settings.app_name,
             nonce=nonce,
             kind=kind,
             title="Allow access" if kind == "consent" else "Sign in",
@@ -423,7 +424,7 @@ class Pages:
 
     def _error(self, message: str, status: int = 400) -> Response:
         html = _templates.get_template("page.html").render(
-            kind="error", title="Cannot connect", message=message
+            app_name=self._settings.app_name, kind="error", title="Cannot connect", message=message
         )
         return HTMLResponse(html, status, headers=HEADERS)
 

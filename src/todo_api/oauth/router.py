@@ -258,7 +258,7 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         "authorization_servers": [issuer],
         "bearer_methods_supported": ["header"],
         "scopes_supported": app_tokens.SCOPES,
-        "resource_name": "Tasks",
+        "resource_name": settings.app_name,
     }
     for path in (RESOURCE_METADATA, RESOURCE_METADATA + "/mcp"):
         found.append(LabelledRoute(path, _document(resource), methods=["GET", "OPTIONS"]))

@@ -36,10 +36,10 @@ class OfflinePages:
     async def manifest(self, request: Request) -> Response:
         """The manifest, in the person's language: the same for everyone, so no sign-in."""
         _ = self.site.words(request)
-        icon = self.site.assets.url
+        name = self.site.settings.app_name
         body = {
-            "name": "todo-api",
-            "short_name": "todo-api",
+            "name": name,
+            "short_name": name,
             "description": _("Your tasks, lists and reminders"),
             "lang": self.site.language(request),
             "id": APP,
@@ -48,16 +48,7 @@ class OfflinePages:
             "display": "standalone",
             "theme_color": THEME,
             "background_color": "#ffffff",
-            "icons": [
-                {"src": icon("icon-192.png"), "sizes": "192x192", "type": "image/png"},
-                {"src": icon("icon-512.png"), "sizes": "512x512", "type": "image/png"},
-                {
-                    "src": icon("icon-maskable.png"),
-                    "sizes": "512x512",
-                    "type": "image/png",
-                    "purpose": "maskable",
-                },
-            ],
+            "icons": [icon.manifest_entry() for icon in self.site.icons.manifest],
         }
         return Response(
             json.dumps(body, ensure_ascii=False),

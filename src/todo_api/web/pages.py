@@ -46,7 +46,7 @@ class WebApp:
     def routes(self) -> tuple[Section, Route]:
         """The app's pages, as one section (the app's router tries it first), and `GET /`."""
         root = Route("/", self.root, methods=["GET"])
-        static = Route(STATIC_PREFIX + "{name}", self.site.assets.serve, methods=["GET"])
+        static = Route(STATIC_PREFIX + "{name}", self.static, methods=["GET"])
         if not self.site.settings.builtin_accounts_enabled:
             unavailable = [
                 Route(APP, self.unavailable, methods=["GET"]),
@@ -78,6 +78,12 @@ class WebApp:
         )
         pages = [route for page in modules for route in page(self.site).routes()]
         return Section(APP, [static, *pages]), root
+
+    async def static(self, request: Request) -> Response:
+        """A static file, or one of the icons made from APP_ICON (web/icons.py)."""
+        if self.site.icons.serves(request.path_params["name"]):
+            return await self.site.icons.serve(request)
+        return await self.site.assets.serve(request)
 
     async def root(self, request: Request) -> Response:
         """A browser goes to the app, or without it (no built-in accounts) to the API's

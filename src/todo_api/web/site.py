@@ -37,6 +37,7 @@ from todo_api.kit.idempotency import (
 )
 from todo_api.kit.ids import utcnow
 from todo_api.web.assets import assets
+from todo_api.web.icons import Icons
 from todo_api.web.messages import (
     FixedTexts,
     Gettext,
@@ -102,6 +103,7 @@ class Site:
         self.settings = settings
         self.signins = WebSignIns(settings)
         self.assets = assets()
+        self.icons = Icons(settings.app_icon, self.assets)  # made once, from APP_ICON
         self.page_context: list[PageContext] = []  # page modules add theirs
         self.sidebar: Sidebar = _no_sidebar  # sidebar_pages sets it
 
@@ -138,6 +140,8 @@ class Site:
                 lang=language,
                 fetched=request.method == "GET",
                 vapid_key=self.settings.vapid_public_key,
+                app_name=self.settings.app_name,
+                icons=self.icons,
                 # For static/offline.js: whose page it is (its caches are named so), when it
                 # was made (said when it is shown again from the device, offline), and the
                 # person's clock (the day a change made offline falls on).
