@@ -129,3 +129,40 @@ async def test_a_view_of_the_calendar_shows_only_its_tasks(signed_in: Account) -
     days = cells((await signed_in.browser.get(f"{path}?month=2030-03")).text)
     assert "Urgent" in days["Tuesday, March 5, 2030"]
     assert "Calm" not in days["Tuesday, March 5, 2030"]
+
+
+async def test_a_task_moved_to_another_day_keeps_its_time_and_a_stale_move_is_refused(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    timed = await api(
+        signed_in, "POST", "/api/tasks", {"title": "Call", "due_at": "2030-03-14T09:30:00Z"}
+    )
+    dated = await api(signed_in, "POST", "/api/tasks", {"title": "Rent", "due_date": "2030-03-01"})
+    page = "/app/?month=2030-03"
+    moved = await signed_in.post(
+        page, f"/app/tasks/{timed['id']}/day", day="2030-03-16", **{"from": "2030-03-14"}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {"day": "2030-03-16", "from": "2030-03-14"}
+    again = await api(signed_in, "GET", f"/api/tasks/{timed['id']}")
+    assert again["due_at"].startswith("2030-03-16T09:30:00")
+    # Shown on a day it is no longer due on (moved elsewhere meanwhile): refused, unchanged.
+    stale = await signed_in.post(
+        page, f"/app/tasks/{timed['id']}/day", day="2030-03-20", **{"from": "2030-03-14"}
+    )
+    assert stale.status_code == 412
+    # Undone: moved back from the day it went to.
+    back = await signed_in.post(
+        page, f"/app/tasks/{timed['id']}/day", day="2030-03-14", **{"from": "2030-03-16"}
+    )
+    assert back.status_code == 200
+    assert (await api(signed_in, "GET", f"/api/tasks/{timed['id']}"))["due_at"].startswith(
+        "2030-03-14T09:30:00"
+    )
+    all_day = await signed_in.post(
+        page, f"/app/tasks/{dated['id']}/day", day="2030-02-28", **{"from": "2030-03-01"}
+    )
+    assert all_day.status_code == 200
+    assert (await api(signed_in, "GET", f"/api/tasks/{dated['id']}"))["due_date"] == "2030-02-28"
+    unread = await signed_in.post(page, f"/app/tasks/{dated['id']}/day", day="soon")
+    assert unread.status_code == 400

@@ -129,19 +129,25 @@ def placed(tasks: Iterable[Mapping[str, Any]], first: date, end: date, zone: str
     return out
 
 
-def _occurrences(task: Mapping[str, Any], due: Any, end: date, clock: Any) -> list[Any]:
+def _occurrences(task: Mapping[str, Any], due: Any, end: date, clock: Any) -> tuple[Any, ...]:
     """The task's due, then (repeating) its next occurrences while they fall before `end`."""
-    found = [due]
     rule = task.get("recurrence")
-    if not rule or not (task["due_date"] or task["due_at"]):
-        return found
+    if not rule:
+        return (due,)
+    return _following(rule, due, task["timezone"], rules.series_start(task), end, clock)
+
+
+@functools.lru_cache(maxsize=4096)  # a month's page shown again reads no rule again
+def _following(
+    rule: str, due: Any, series_zone: str, start: datetime | None, end: date, clock: Any
+) -> tuple[Any, ...]:
+    found = [due]
     try:
         parsed = recurrence.parse(rule)
     except ValueError:  # a rule stored before it was read as today: its due alone
-        return found
-    series_zone, start = zones.zone(task["timezone"]), rules.series_start(task)
+        return (due,)
     while len(found) < MOST_OCCURRENCES:
-        following = recurrence.next_occurrence(parsed, due, series_zone, start)
+        following = recurrence.next_occurrence(parsed, due, zones.zone(series_zone), start)
         if following is None:
             break
         due, parsed = following
@@ -149,7 +155,7 @@ def _occurrences(task: Mapping[str, Any], due: Any, end: date, clock: Any) -> li
         if day >= end:
             break
         found.append(due)
-    return found
+    return tuple(found)
 
 
 def task_link(
