@@ -1,19 +1,19 @@
-// A calendar (templates/calendar.html, #calendar[data-movable]): a task is dragged to another
+// A calendar (templates/calendar.html, #cal-view[data-movable]): a task is dragged to another
 // day, or moved from the keyboard with Alt+ArrowLeft/Right (a day) and Alt+ArrowUp/Down (a
 // week); each move is one POST /app/tasks/{id}/day (the day it was shown on, and the new one:
 // its time stays), said in the page's live region (#announce) and offered back with `Undo`.
 // A click on a day's empty space readies the day's quick add for that day. Without this file
 // the month is links and forms.
 (() => {
-  const root = () => document.querySelector("#calendar[data-movable]");
-  const TASK = "#calendar[data-movable] a.cal-task[data-moves]";
+  const root = () => document.querySelector("#cal-view[data-movable]");
+  const TASK = "#cal-view[data-movable] a.cal-task[data-moves]";
   const csrf = () => document.querySelector('input[name="csrf_token"]')?.value ?? "";
   const shift = (day, days) => {
     const moment = new Date(`${day}T00:00:00Z`);
     moment.setUTCDate(moment.getUTCDate() + days);
     return moment.toISOString().slice(0, 10);
   };
-  const cellOf = (day) => document.querySelector(`#calendar td.cal-day[data-day="${day}"]`);
+  const cellOf = (day) => document.querySelector(`#cal-view td.cal-day[data-day="${day}"]`);
   const nameOf = (day) => cellOf(day)?.getAttribute("aria-label") ?? day;
   const titleOf = (link) => link.querySelector(".cal-title").textContent;
   const say = (words) => {
@@ -84,10 +84,10 @@
     event.dataTransfer.setData("text/plain", link.dataset.task);
   });
   document.addEventListener("dragover", (event) => {
-    if (dragged && event.target.closest?.("#calendar td[data-day]")) event.preventDefault();
+    if (dragged && event.target.closest?.("#cal-view td[data-day]")) event.preventDefault();
   });
   document.addEventListener("drop", async (event) => {
-    const cell = event.target.closest?.("#calendar td[data-day]");
+    const cell = event.target.closest?.("#cal-view td[data-day]");
     const link = dragged;
     dragged = null;
     if (!cell || !link) return;
@@ -109,9 +109,9 @@
 
   // A click on a day (not on a task or its number): the day's quick add, for that day.
   document.addEventListener("click", (event) => {
-    const cell = event.target.closest?.("#calendar td.cal-day[data-day]");
+    const cell = event.target.closest?.("#cal-view td.cal-day[data-day]");
     if (!cell || event.target.closest("a, button")) return;
-    const form = document.querySelector("#calendar form.cal-add");
+    const form = document.querySelector("#cal-view form.cal-add");
     if (!form) return;
     form.elements.day.value = cell.dataset.day;
     const label = form.querySelector('label[for="quick-text"]');
