@@ -1,7 +1,7 @@
-"""How a person shows each list: its sort and its view (`list` or `board`), one row per person
-and list, read with the list's page and written when they choose. A list's key is its id, or
-the name of a view that is no list (`inbox`, `filter:<id>`). The list's sections are read in
-the same round trip (`sections_column`)."""
+"""How a person shows each list: its sort and its layout (`list`, `board` or `calendar`), one
+row per person and list, read with the list's page and written when they choose. A list's key
+is its id, or the name of a view that is no list (`inbox`, `today`, `upcoming`,
+`filter:<id>`). The list's sections are read in the same round trip (`sections_column`)."""
 
 import json
 import uuid
@@ -14,7 +14,7 @@ from todo_api.db import Connection, Query
 from todo_api.tables.list_views import list_views
 from todo_api.tables.sections import sections
 
-VIEWS = ("list", "board")
+VIEWS = ("list", "board", "calendar")
 _MINE = (
     list_views.c.user_id == bindparam("user_id"),
     list_views.c.list_key == bindparam("list_key"),

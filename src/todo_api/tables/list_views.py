@@ -1,4 +1,4 @@
-"""How a person shows each list (todo_api.lists.views): its sort, and list or board."""
+"""How a person shows each list (todo_api.lists.views): its sort, and its layout."""
 
 import uuid
 
@@ -21,7 +21,7 @@ class ListView(SQLModel, table=True):
     )
     list_key: str = Field(sa_type=String(LIST_KEY_MAX_LENGTH), primary_key=True)
     sort: str | None = Field(default=None, sa_type=String(SORT_MAX_LENGTH))
-    view: str | None = Field(default=None, sa_type=String(VIEW_MAX_LENGTH))  # list | board
+    view: str | None = Field(default=None, sa_type=String(VIEW_MAX_LENGTH))  # list|board|calendar
 
 
 list_views: Table = ListView.__table__  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ from todo_api.tasks.listing import (
     TaskFilters,
 )
 from todo_api.tasks.schemas import QuickAdd, TaskCreate, TaskUpdate, task_body
-from todo_api.web import day_order
+from todo_api.web import calendar, day_order
 from todo_api.web.action_pages import just_completed, undo_completion, undo_line, undo_path
 from todo_api.web.messages import translations
 from todo_api.web.shown import now_in, task_line
@@ -92,6 +92,12 @@ class View:
         if self.key == "list":
             return str(self.list_id)
         return self.key if self.key == "inbox" or self.key.startswith("filter:") else None
+
+    @property
+    def layout_key(self) -> str | None:
+        """What the person's layout of this view (`list`, `board` for a list, `calendar`) is
+        kept under, beside its sort (None: `Later`, always a list)."""
+        return self.sort_key or (self.key if self.key in BY_DAY else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,15 +272,17 @@ class ListPages:
         return redirect(f"{view.path}?{urlencode(kept)}" if kept else view.path)
 
     async def keep_view(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        """Keep the view (`list` or `board`) chosen for the list the form was sent from."""
+        """Keep the layout (`list`, `board` for a list, `calendar`) chosen for the view the form
+        was sent from."""
         form = await request.form()
         back = back_to(form.get("back"))
         view = await self.view_at(request, signed_in, back)
         shown = str(form.get("view") or "")
-        if view.key != "list" or shown not in views.VIEWS:
+        board_elsewhere = shown == "board" and view.key != "list"
+        if view.layout_key is None or shown not in views.VIEWS or board_elsewhere:
             raise NotFound
         async with database(request).connection() as conn:
-            await views.keep_view(conn, user_id(signed_in), str(view.list_id), shown)
+            await views.keep_view(conn, user_id(signed_in), view.layout_key, shown)
         return redirect(back)
 
     async def one_list(self, request: Request, signed_in: BrowserSignIn) -> Response:
@@ -443,11 +451,16 @@ class ListPages:
         async with database(request).connection() as conn:
             # The sort kept for the list is read with the sidebar, and the page's subtasks
             # with its tasks: two round trips (bench/README.md, "web_page.py").
-            side = await self.site.sidebar(conn, signed_in, view.sort_key, view.list_id)
+            side = await self.site.sidebar(conn, signed_in, view.layout_key, view.list_id)
             chosen = side.pop("kept_sort", None)
             sort = chosen if chosen in SORTS else "manual"
-            board = side.pop("kept_view", None) == "board"
+            layout = side.pop("kept_view", None)
             sections = side.pop("sections", None)
+            if layout == "calendar" and view.layout_key is not None:
+                return await self.calendar_page(
+                    request, conn, signed_in, view, side, status, context
+                )
+            board = layout == "board"
             shelves = Sectioned.of(sections, board)
             query, typed, unread = self.asked(
                 request, view, SORTS[sort] if view.sort_key else "due_at"
@@ -512,22 +525,130 @@ class ListPages:
             **{"message": None, "text": "", **context},
         )
 
+    async def calendar_page(
+        self,
+        request: Request,
+        conn: Connection,
+        signed_in: BrowserSignIn,
+        view: View,
+        side: dict[str, Any],
+        status: int,
+        context: dict[str, Any],
+    ) -> Response:
+        """The view as a calendar (web.calendar): the month `month=YYYY-MM` (or the week of
+        `week=YYYY-MM-DD`), its tasks read in one statement, and the day `day=` chosen (today's
+        by default) with its tasks and a quick add due that day."""
+        params = request.query_params
+        zone = zone_of(signed_in)
+        language = self.site.language(request)
+        today = now_in(zone).date()
+        starts = calendar.first_weekday(language)
+        chosen = calendar.asked_day(params.get("day"))
+        week = calendar.asked_day(params.get("week"))
+        if week is not None:
+            monday = calendar.week_of(week, starts)
+            weeks = [[monday + timedelta(days=n) for n in range(7)]]
+            month = monday.replace(day=1)
+        else:
+            month = calendar.asked_month(params.get("month"), chosen or today)
+            weeks = calendar.month_weeks(month, starts)
+        first, end = weeks[0][0], weeks[-1][-1] + timedelta(days=1)
+        if chosen is None or not first <= chosen < end:
+            chosen = today if first <= today < end else (week or month)
+        query = calendar.range_query(view.filters, first, end)
+        cursors = held(request.app, CursorCodec)  # (a range is read whole: no page after it)
+        found = await pages.list_tasks(conn, user_id(signed_in), query=query, cursors=cursors)
+        placed = calendar.placed(found.tasks, first, end, zone)
+        roles = {str(item["id"]): item["role"] for item in side["lists"]}
+        list_role = roles.get(str(view.list_id)) if view.list_id else None
+
+        repeats = self.site.words(request)("Repeats")
+        movable = list_role != "viewer"
+
+        def entry(item: dict[str, Any]) -> dict[str, Any]:
+            clock = item["time"]
+            # (a later occurrence than the next is not the task's own due to move)
+            moves = movable and not item.get("later")
+            return {
+                "html": calendar.task_link(item["task"], clock, language, moves, repeats),
+                "hour": clock.hour if clock is not None else None,
+            }
+
+        def link(**asked: str) -> str:
+            return f"{view.path}?{urlencode(asked)}"
+
+        shown_weeks = [
+            [
+                {
+                    "iso": day.isoformat(),
+                    "number": day.day,
+                    "name": calendar.day_name(day, language),
+                    "outside": week is None and day.month != month.month,
+                    "today": day == today,
+                    "chosen": day == chosen,
+                    "link": link(week=week.isoformat(), day=day.isoformat())
+                    if week is not None
+                    else link(month=month.strftime("%Y-%m"), day=day.isoformat()),
+                    "entries": [entry(item) for item in placed.days.get(day, ())],
+                }
+                for day in days
+            ]
+            for days in weeks
+        ]
+        picked = next(day for days in shown_weeks for day in days if day["chosen"])
+        if week is not None:
+            step = timedelta(days=7)
+            around = {
+                "previous": link(week=(monday - step).isoformat()),
+                "next": link(week=(monday + step).isoformat()),
+                "month": link(month=monday.strftime("%Y-%m"), day=chosen.isoformat()),
+                "week": link(week=monday.isoformat(), day=chosen.isoformat()),
+            }
+        else:
+            around = {
+                "previous": link(month=calendar.shifted(month, -1).strftime("%Y-%m")),
+                "next": link(month=calendar.shifted(month, 1).strftime("%Y-%m")),
+                "month": link(month=month.strftime("%Y-%m"), day=chosen.isoformat()),
+                "week": link(week=chosen.isoformat(), day=chosen.isoformat()),
+            }
+        back = f"{view.path}?{request.url.query}" if request.url.query else view.path
+        return self.site.render(
+            request,
+            "calendar.html",
+            status,
+            user=signed_in.user,
+            **side,
+            view=view,
+            layout="calendar",
+            week=week is not None,
+            heading=calendar.month_name(month, language),
+            weekdays=calendar.weekday_names(starts, language),
+            weeks=shown_weeks,
+            chosen=picked,
+            tray=[entry(item) for item in placed.tray],
+            around=around,
+            back=back,
+            list_role=list_role,
+            **{"message": None, "text": "", **context},
+        )
+
     async def quick_add(self, request: Request, signed_in: BrowserSignIn) -> Response:
         form = await request.form()
         back = back_to(form.get("back"))
         text = str(form.get("text") or "")
         list_id = form.get("list_id") or None
         section_id = form.get("section_id") or None  # a board column's: the task goes in it
+        day = calendar.asked_day(str(form.get("day") or ""))  # a calendar day's: due that day
         accepted = request.headers.get("accept-language")  # after the person's own language
         try:
             data = QuickAdd.model_validate({"text": text, "list_id": list_id})
             async with database(request).connection() as conn:
-                if section_id is None:
+                if section_id is None and day is None:
                     await quick.quick_add(
                         conn, user_id(signed_in), data=data, accept_language=accepted
                     )
                 else:
-                    await self.add_to_section(conn, user_id(signed_in), data, accepted, section_id)
+                    await self.add_placed(conn, user_id(signed_in), data, accepted, section_id, day)
         except (ValidationError, ApiError) as exc:
             view = await self.view_at(request, signed_in, back)
             return await self.list_page(
@@ -536,16 +657,24 @@ class ListPages:
         return redirect(back)
 
     @staticmethod
-    async def add_to_section(
-        conn: Connection, owner: uuid.UUID, data: QuickAdd, accepted: str | None, section: Any
+    async def add_placed(
+        conn: Connection,
+        owner: uuid.UUID,
+        data: QuickAdd,
+        accepted: str | None,
+        section: Any,
+        day: date | None,
     ) -> None:
         """Quick add's task in the board's column `section` (of the list in view; a `#list`
-        in the words that names another list takes the task there, without a section)."""
+        in the words that names another list takes the task there, without a section), or
+        due on the calendar's `day` unless the words name a date."""
         made, _spans = await quick.read(conn, owner, data=data, accept_language=accepted)
-        if made.list_id == data.list_id:
-            fields = made.model_dump(exclude_unset=True)
-            made = TaskCreate.model_validate({**fields, "section_id": section})
-        await tasks.create_task(conn, owner, data=made)
+        fields = made.model_dump(mode="json", exclude_unset=True)
+        if section is not None and made.list_id == data.list_id:
+            fields["section_id"] = section
+        if day is not None and made.due_at is None and made.due_date is None:
+            fields["due_date"] = day.isoformat()
+        await tasks.create_task(conn, owner, data=TaskCreate.model_validate(fields))
 
     async def complete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         return await self.set_completed(request, signed_in, completed=True)

@@ -13,6 +13,7 @@ from todo_api.web.account_pages import AccountPages
 from todo_api.web.action_pages import ActionPages
 from todo_api.web.assets import PREFIX as STATIC_PREFIX
 from todo_api.web.bulk_pages import BulkPages
+from todo_api.web.calendar_pages import CalendarPages
 from todo_api.web.file_pages import FilePages
 from todo_api.web.filter_pages import FilterPages
 from todo_api.web.invitation_pages import InvitationPages
@@ -63,6 +64,7 @@ class WebApp:
             ActionPages,
             SectionPages,
             BulkPages,
+            CalendarPages,
             FilterPages,
             SettingsPages,
             SharingPages,
