@@ -578,6 +578,26 @@ async def test_the_list_tools_give_what_the_rest_api_gives_and_refuse_a_duplicat
         assert structured(await session.call_tool("create_list", {"name": "Groceries"}))
 
 
+async def test_the_list_tools_give_and_take_parent_id(server: Server, new_token: Any) -> None:
+    token = new_token()
+    async with mcp_session(server.url, token) as session, rest_client(server, token) as rest:
+        work = structured(await session.call_tool("create_list", {"name": "Work"}))
+        client = structured(
+            await session.call_tool("create_list", {"name": "Client", "parent_id": work["id"]})
+        )
+        assert client["parent_id"] == work["id"]
+        assert (await rest.get(f"/api/lists/{client['id']}")).json() == client
+        inside_itself = {"list_id": work["id"], "parent_id": client["id"]}
+        refused = tool_error(await session.call_tool("update_list", inside_itself))
+        assert refused["details"][0]["field"] == "parent_id"
+        top = structured(
+            await session.call_tool("update_list", {"list_id": client["id"], "parent_id": None})
+        )
+        assert top["parent_id"] is None
+        lists = structured(await session.call_tool("list_lists", {}))
+        assert lists == {"lists": (await rest.get("/api/lists")).json()}
+
+
 async def test_the_filter_tools_give_what_the_rest_api_gives(
     server: Server, new_token: Any
 ) -> None:

@@ -122,7 +122,10 @@ def test_only_fields_that_take_null_are_nullable(schema: dict[str, Any]) -> None
         "assignee_id",
     }
     list_update = schema["components"]["schemas"]["ListUpdate"]["properties"]
-    assert {name for name, field in list_update.items() if nullable(field)} == {"color"}
+    assert {name for name, field in list_update.items() if nullable(field)} == {
+        "color",
+        "parent_id",
+    }
 
 
 async def test_a_list_name_is_not_cleared_and_its_colour_is(alice: httpx.AsyncClient) -> None:

@@ -8,6 +8,7 @@ LIST_FIELDS = {
     "id",
     "name",
     "color",
+    "parent_id",
     "position",
     "open_count",
     "owner_id",

@@ -137,6 +137,25 @@ async def test_lists_by_name_and_with_their_subtasks(alice: httpx.AsyncClient) -
     assert await titles(alice, "(#Work | #Inbox) & subtask") == ["report draft"]
 
 
+async def test_two_hashes_take_a_list_and_every_list_under_it(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    work = await create_list(alice, "Work")
+    client = await create_list(alice, "Client", parent_id=work["id"])
+    project = await create_list(alice, "Project", parent_id=client["id"])
+    home = await create_list(alice, "Home")
+    for title, where in (("w", work), ("c", client), ("p", project), ("h", home)):
+        await create_task(alice, title=title, list_id=where["id"])
+    assert await titles(alice, "#Work") == ["w"]
+    assert await titles(alice, "##Work") == ["c", "p", "w"]
+    assert await titles(alice, "##Client") == ["c", "p"]
+    assert await titles(alice, "##Client | #Home") == ["c", "h", "p"]
+    assert await titles(alice, "!##Work") == ["h"]
+    # Sharing is per list: a member of the parent alone sees the parent's tasks alone.
+    await share(alice, bob, work["id"])
+    assert await titles(bob, "##Work") == ["w"]
+
+
 async def test_tags_and_no_labels(alice: httpx.AsyncClient) -> None:
     await create_task(alice, title="home", tags=["home"])
     await create_task(alice, title="home+work", tags=["work", "home"])

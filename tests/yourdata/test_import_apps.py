@@ -178,3 +178,36 @@ async def test_todoist_sections_a_list_cannot_take_are_listed_and_their_tasks_in
             ("Buy bread", None),
             ("Buy eggs", None),
         ]
+
+
+async def test_todoists_data_brings_its_sub_projects_inside_their_parents(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        body = (FIXTURES / "todoist-projects.json").read_bytes()
+        answer = await import_file(client, "todoist", body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["lists"] == 4
+        assert answer.json()["tasks"] == 5
+        lists = await lists_of(client)
+        names = {item["id"]: item["name"] for item in lists}
+        assert {item["name"]: names.get(item["parent_id"]) for item in lists} == {
+            "Work": None,
+            "Client": "Work",
+            "Launch": "Client",
+            "Home": None,
+        }
+        client_id = next(item["id"] for item in lists if item["name"] == "Client")
+        tasks = {task["title"]: task for task in await tasks_of(client, client_id)}
+        assert tasks["Send the proposal"]["priority"] == "high"
+        assert tasks["Send the proposal"]["tags"] == ["email"]
+        assert tasks["Send the proposal"]["due_date"] == "2031-03-02"
+        assert tasks["Check the prices"]["parent_id"] == tasks["Send the proposal"]["id"]
+        found = await client.get("/api/tasks", params={"filter": "##Work", "sort": "title"})
+        assert [task["title"] for task in found.json()] == [
+            "Book the room",
+            "Check the prices",
+            "Send the proposal",
+        ]
+        inbox = await client.get("/api/tasks", params={"list_id": "inbox"})
+        assert [task["title"] for task in inbox.json()] == ["Call the bank"]

@@ -229,3 +229,30 @@ async def test_a_wrong_completed_occurrence_refuses_the_whole_file(
         details = answer.json()["details"]
         assert [d["field"] for d in details] == ["completions[1].occurrence"]
         assert (await export(second))["tasks"] == []
+
+
+async def test_lists_inside_lists_come_back_inside_their_parents(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as second:
+        made: dict[str, str] = {}
+        for name in ("Plans", "Work", "Client"):
+            response = await first.post("/api/lists", json={"name": name})
+            assert response.status_code == 201, response.text
+            made[name] = response.json()["id"]
+        # Plans made first, placed last: the file names a parent after its child.
+        for name, parent in (("Client", "Work"), ("Plans", "Client")):
+            placed = await first.patch(f"/api/lists/{made[name]}", json={"parent_id": made[parent]})
+            assert placed.status_code == 200, placed.text
+        exported = await export(first)
+        assert {item["name"]: item["parent_id"] for item in exported["lists"]} == {
+            "Work": None,
+            "Client": made["Work"],
+            "Plans": made["Client"],
+        }
+        answer = await import_file(second, "todo-api", httpx.Response(200, json=exported).content)
+        assert answer.status_code == 200, answer.text
+        lists = (await second.get("/api/lists")).json()
+        names = {item["id"]: item["name"] for item in lists}
+        parents = {item["name"]: names.get(item["parent_id"]) for item in lists}
+        assert parents == {"Plans": "Client", "Work": None, "Client": "Work"}

@@ -131,7 +131,7 @@ async def proppatch(call: Call, path: Path) -> Response:
     conflicts: list[Name] = []  # 409: a value the property cannot take
     for name, value in props.items():
         if name == DISPLAYNAME and owner:
-            change["name"] = text_of(value)
+            change["name"] = coll.own_name(text_of(value))
         elif name == CALENDAR_COLOR and owner:
             change["color"] = _color(text_of(value))
         elif name == CALENDAR_ORDER:

@@ -225,7 +225,7 @@ def collection_props(
     props: dict[Name, Value] = {
         **user_props(user_id, email),
         RESOURCETYPE: lambda: _types(Name(DAV, "collection"), Name(CALDAV, "calendar")),
-        DISPLAYNAME: lambda: element(DISPLAYNAME, coll.name),
+        DISPLAYNAME: lambda: element(DISPLAYNAME, coll.display_name),
         SUPPORTED_COMPONENTS: lambda: components,
         Name(CALDAV, "supported-calendar-data"): lambda: data,
         Name(CALDAV, "max-resource-size"): lambda: element(

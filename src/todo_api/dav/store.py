@@ -34,6 +34,7 @@ from todo_api.kit import access, changes
 from todo_api.kit.access import Role
 from todo_api.kit.changes import Position
 from todo_api.kit.ids import utcnow
+from todo_api.lists import tree
 from todo_api.tables.dav import dav_collections, dav_objects
 from todo_api.tables.lists import lists
 from todo_api.tables.sections import sections
@@ -60,6 +61,18 @@ class Collection:
     owner_id: uuid.UUID
     version: int
     change_seq: int
+    # The names of the lists it is inside that the caller sees, outermost first: calendars
+    # stay flat, each named `Parent / Child`.
+    parents: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        return " / ".join((*self.parents, self.name))
+
+    def own_name(self, display_name: str) -> str:
+        """A display name a client set, without the names of the lists this one is inside."""
+        prefix = "".join(f"{parent} / " for parent in self.parents)
+        return display_name.removeprefix(prefix) if prefix else display_name
 
     @property
     def writable(self) -> bool:
@@ -95,7 +108,7 @@ _LISTS = (
 ALL_LISTS = Query(_LISTS)
 
 
-def _collection(row: Row, segment: str) -> Collection:
+def _collection(row: Row, segment: str, parents: tuple[str, ...]) -> Collection:
     return Collection(
         list_id=row.id,
         segment=segment,
@@ -106,6 +119,7 @@ def _collection(row: Row, segment: str) -> Collection:
         owner_id=row.user_id,
         version=row.version,
         change_seq=row.change_seq,
+        parents=parents,
     )
 
 
@@ -137,7 +151,19 @@ def _segments(rows: list[Row]) -> dict[uuid.UUID, str]:
 async def collections(conn: Connection, user_id: uuid.UUID) -> list[Collection]:
     rows = (await conn.execute(ALL_LISTS, {"user_id": user_id})).rows
     segments = _segments(rows)
-    return [inbox(user_id), *(_collection(row, segments[row.id]) for row in rows)]
+    names = {row.id: row.name for row in rows}
+    parents = tree.parents_of(rows)
+    return [
+        inbox(user_id),
+        *(
+            _collection(
+                row,
+                segments[row.id],
+                tuple(names[above] for above in reversed(tree.ancestry(parents, row.id)[1:])),
+            )
+            for row in rows
+        ),
+    ]
 
 
 def collection_at(colls: list[Collection], segment: str) -> Collection | None:

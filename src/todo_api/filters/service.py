@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, literal, null, select, union_all, update
+from sqlalchemy import bindparam, delete, false, func, literal, null, select, union_all, update
 
 from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
 from todo_api.filters.errors import FilterNameTaken, FilterNotFound, TooManyFilters
@@ -70,6 +70,8 @@ _FILTERS_AND_LISTS = union_all(
         saved_filters.c.query.label("detail"),
         null().label("open_count"),
         saved_filters.c.position,
+        null().label("parent_id"),
+        false().label("folded"),
     ).where(*_MINE),
     select(literal("list"), *lists.NAVIGATION).select_from(access.seen_lists()),
 )
@@ -77,24 +79,33 @@ _FILTERS_AND_LISTS = union_all(
 
 def navigation_column(dialect: str) -> Any:
     """The user's saved filters and the lists they see (`_FILTERS_AND_LISTS`), as one JSON array
-    of `[kind, id, name, detail, open_count, position]`: a column of another statement (a
-    page's sidebar, in the round trip of its counts); `navigation_of` reads it."""
+    of `[kind, id, name, detail, open_count, position, parent_id, folded]`: a column of another
+    statement (a page's sidebar, in the round trip of its counts); `navigation_of` reads it."""
     found = _FILTERS_AND_LISTS.subquery("navigation")
-    row = (found.c.kind, found.c.id, found.c.name, found.c.detail, found.c.open_count)
+    row = (
+        found.c.kind,
+        found.c.id,
+        found.c.name,
+        found.c.detail,
+        found.c.open_count,
+        found.c.position,
+        found.c.parent_id,
+        found.c.folded,
+    )
     if dialect == "postgresql":
-        rows = func.json_agg(func.json_build_array(*row, found.c.position))
+        rows = func.json_agg(func.json_build_array(*row))
     else:
-        rows = func.json_group_array(func.json_array(*row, found.c.position))
+        rows = func.json_group_array(func.json_array(*row))
     return select(rows).scalar_subquery()
 
 
 def navigation_of(value: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`navigation_column`'s value (JSON text, or parsed): the user's saved filters (`id`,
-    `name`, `query`) and the lists they see (`id`, `name`, `role`, `open_count`), each in the
-    user's order."""
+    `name`, `query`) and the lists they see (`id`, `name`, `role`, `open_count`, `parent_id`,
+    `folded`), each in the user's order."""
     if isinstance(value, str):
         value = json.loads(value)
-    names = ("kind", "id", "name", "detail", "open_count", "position")
+    names = ("kind", "id", "name", "detail", "open_count", "position", "parent_id", "folded")
     rows = [dict(zip(names, row, strict=True)) for row in value or ()]
     for row in rows:
         row["id"] = uuid.UUID(str(row["id"]))  # (SQLite writes a key as 32 hex digits)
@@ -109,8 +120,16 @@ def _navigation(rows: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, A
         if row["kind"] == "filter":
             saved.append({"id": row["id"], "name": row["name"], "query": row["detail"]})
         else:
+            parent = row["parent_id"]
             item = {"id": row["id"], "name": row["name"], "role": row["detail"]}
-            seen.append({**item, "open_count": row["open_count"]})
+            seen.append(
+                {
+                    **item,
+                    "open_count": row["open_count"],
+                    "parent_id": None if parent is None else uuid.UUID(str(parent)),
+                    "folded": bool(row["folded"]),
+                }
+            )
     return saved, seen
 
 

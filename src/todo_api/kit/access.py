@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal_column,
@@ -152,6 +153,18 @@ def _callers(column: str) -> Any:
     return select(list_members.c[column]).where(membership(lists.c.id)).correlate(lists)
 
 
+def seen_parent() -> Any:
+    """The list's `parent_id` where the caller sees that parent, else null: sharing is per
+    list, and a member of a list inside another sees it at the top of theirs."""
+    theirs = aliased(list_members)
+    seen = (
+        exists()
+        .where(theirs.c.list_id == lists.c.parent_id, theirs.c.user_id == caller())
+        .correlate(lists)
+    )
+    return case((seen, lists.c.parent_id), else_=None).label("parent_id")
+
+
 # A list's open tasks: the sum of its rows of `task_counts`.
 OPEN_COUNT = (
     select(func.coalesce(func.sum(task_counts.c.open_count), 0))
@@ -164,7 +177,8 @@ OPEN_COUNT = (
 # members (counted in the statement that reads the list, from the primary key of list_members)
 # and its open tasks.
 SERVED = (
-    *lists.c,
+    *(column for column in lists.c if column.name != "parent_id"),
+    seen_parent(),
     _callers("position").scalar_subquery().label("position"),
     _callers("role").scalar_subquery().label("role"),
     select(func.count())

@@ -1,8 +1,8 @@
 """The list routes: parse, call the service, shape the response (JSON bytes from the rows)."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from todo_api.auth import caller
 from todo_api.kit.conditional import etag, matches_none, not_modified, preconditions
@@ -80,7 +80,7 @@ async def get_list(list_id: ListIdPath, request: Request) -> Response:
     "/{list_id}",
     response_model=ListRead,
     responses={**WRITE_RESPONSES, **error_responses(403)},
-    summary="Rename or recolour a list (fields left out stay as they are)",
+    summary="Rename, recolour or move a list inside another (fields left out stay as they are)",
     openapi_extra=documented(body=ListUpdate, headers=[IF_MATCH]),
 )
 async def update_list(list_id: ListIdPath, request: Request) -> Response:
@@ -95,12 +95,21 @@ async def update_list(list_id: ListIdPath, request: Request) -> Response:
     "/{list_id}",
     **NO_CONTENT,
     responses=error_responses(400, 403, 404, 412),
-    summary="Delete a list and every task in it",
+    summary="Delete a list and every task in it (the lists inside it move up a level, or with "
+    "`with_children=true` go with it)",
     openapi_extra=documented(headers=[IF_MATCH]),
 )
-async def delete_list(list_id: ListIdPath, request: Request) -> Response:
+async def delete_list(
+    list_id: ListIdPath,
+    request: Request,
+    with_children: Annotated[
+        bool, Query(description="Delete the lists inside it and their tasks too")
+    ] = False,
+) -> Response:
     call = await caller(request)
-    await call.run(service.delete_list, parse_list_id(list_id), call.if_match)
+    await call.run(
+        service.delete_list, parse_list_id(list_id), call.if_match, with_children=with_children
+    )
     return no_content()
 
 

@@ -40,9 +40,20 @@ Color = Annotated[
 ]
 
 
+ParentId = Annotated[
+    uuid.UUID,
+    Field(
+        description="The list this one is inside: one of your own, in a tree at most 3 deep "
+        "(null: at the top)",
+        examples=[UUID_EXAMPLE],
+    ),
+]
+
+
 class ListCreate(Input):
     name: Name
     color: Color | None = None
+    parent_id: ParentId | None = None
 
 
 class ListUpdate(Change):
@@ -52,6 +63,7 @@ class ListUpdate(Change):
 
     name: Name | None = None
     color: Color | None = None
+    parent_id: ParentId | None = None
 
     _not_null = field_validator("name")(refuse_null)
 
@@ -64,6 +76,10 @@ class ListRead(BaseModel):
     id: uuid.UUID
     name: str
     color: str | None
+    parent_id: uuid.UUID | None = Field(
+        description="The list this one is inside (null: at the top, or inside a list you do "
+        "not see: sharing is per list)"
+    )
     position: int = Field(
         description="The list's place among your lists (each member orders their own); "
         "opaque: compare positions only to order lists"

@@ -29,6 +29,7 @@ from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.rows import VersionedRows
 from todo_api.kit.versions import Versions, versions_params
+from todo_api.lists import tree
 from todo_api.lists.errors import ListForbidden, ListNameTaken, ListStaleVersion
 from todo_api.lists.schemas import ListCreate, ListUpdate, list_body
 from todo_api.tables import keys
@@ -48,13 +49,21 @@ ROWS: VersionedRows[ListRow] = VersionedRows(
 )
 # The caller's lists as a page's navigation names them (`select(*NAVIGATION).select_from(
 # access.seen_lists())`): each one's id and name, the caller's role (as text) and place for it,
-# and its open tasks (as `ALL` counts them).
+# its open tasks (as `ALL` counts them), the list it is inside (if the caller sees it) and
+# whether the caller keeps the lists inside it folded.
 NAVIGATION = (
     lists.c.id,
     lists.c.name,
     cast_as(list_members.c.role, Text).label("role"),
     access.OPEN_COUNT,
     list_members.c.position,
+    access.seen_parent(),
+    list_members.c.folded,
+)
+FOLD = Query(
+    update(list_members)
+    .where(access.membership(bindparam("list_id")))
+    .values(folded=bindparam("folded"))
 )
 # The caller's lists, their own and those shared with them, in the caller's order.
 ALL = Query(
@@ -83,7 +92,7 @@ NAME_TAKEN = Query(
 INSERT = Query(
     insert_bound(
         lists,
-        *("user_id", "name", "name_key", "color"),
+        *("user_id", "name", "name_key", "color", "parent_id"),
         id=bindparam("list_id"),
         version=1,
         created_at=bindparam("now"),
@@ -138,9 +147,13 @@ async def create_list(conn: Connection, user_id: uuid.UUID, data: ListCreate) ->
         "name": data.name,
         "name_key": keys.name_key(data.name),
         "color": data.color,
+        "parent_id": data.parent_id,
         "now": now,
     }
     async with conn.transaction():
+        if data.parent_id is not None:
+            await ordering.serialise(conn, user_id)
+            await tree.check_parent(conn, user_id, None, data.parent_id)
         async with _unique_name(conn, user_id, row["name_key"]):
             await conn.execute(INSERT, row)
             position = await join(conn, user_id, row["list_id"], Role.owner, now)
@@ -165,6 +178,7 @@ def _created(row: dict[str, Any], position: int) -> ListRow:
             "name": row["name"],
             "name_key": row["name_key"],
             "color": row["color"],
+            "parent_id": row["parent_id"],
             "version": 1,
             "change_txid": 0,
             "change_seq": 0,
@@ -194,11 +208,29 @@ async def update_list(
     data: ListUpdate,
     if_match: Versions = None,
 ) -> ListRow:
-    """The changed list; raises ListNotFound, ListStaleVersion or ListNameTaken."""
+    """The changed list; raises ListNotFound, ListStaleVersion or ListNameTaken, or
+    InvalidField naming `parent_id` for a parent the tree's rules refuse (lists.tree)."""
     values: dict[str, Any] = {**data.model_dump(exclude_unset=True), "updated_at": utcnow()}
     key = keys.name_key(values["name"]) if "name" in values else None
     if key is not None:
         values["name_key"] = key
+    if values.get("parent_id") is not None:
+        async with conn.transaction():
+            await ordering.serialise(conn, user_id)
+            await ROWS.get(conn, user_id, list_id, changing=True)
+            await tree.check_parent(conn, user_id, list_id, values["parent_id"])
+            return await _update(conn, user_id, list_id, values, key, if_match)
+    return await _update(conn, user_id, list_id, values, key, if_match)
+
+
+async def _update(
+    conn: Connection,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    values: dict[str, Any],
+    key: str | None,
+    if_match: Versions,
+) -> ListRow:
     watchers = await events.watchers_of_list(conn, list_id)
     if not watchers:
         async with _unique_name(conn, user_id, key):
@@ -217,9 +249,16 @@ async def update_list(
 
 
 async def delete_list(
-    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, if_match: Versions = None
+    conn: Connection,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    if_match: Versions = None,
+    *,
+    with_children: bool = False,
 ) -> None:
-    """Delete the list and, in the same statement, its tasks (each leaving a tombstone).
+    """Delete the list and, in the same statement, its tasks (each leaving a tombstone). The
+    lists inside it move up a level (inside the list's own parent), or with `with_children`
+    go with it, theirs first, each as deleting it would.
 
     In the user's reordering turn, which creating a task in a list and moving one take too:
     on PostgreSQL they take the same locks in the same order, so none waits on another in a
@@ -229,6 +268,9 @@ async def delete_list(
     params = {"id": list_id, "user_id": user_id, **versions_params(if_match)}
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
+        found = await ROWS.find(conn, user_id, list_id)
+        if found is not None and found["user_id"] == user_id:
+            await _children_of_deleted(conn, user_id, found, with_children)
         if conn.name == "postgresql":  # SQLite's write transactions take turns
             await conn.execute(LOCK_TASKS, params)
         watchers = await events.watchers_of_list(conn, list_id)
@@ -241,6 +283,20 @@ async def delete_list(
             await events.record(
                 conn, kind, actor_id=user_id, data={"id": row_id}, watchers=watchers
             )
+
+
+async def _children_of_deleted(
+    conn: Connection, user_id: uuid.UUID, deleted: ListRow, with_children: bool
+) -> None:
+    """The lists inside a list being deleted: deleted too (the deepest first), or moved up."""
+    if not with_children:
+        params = {"list_id": deleted["id"], "parent_id": deleted["parent_id"], "now": utcnow()}
+        await conn.execute(tree.LIFT_CHILDREN, params)
+        return
+    parents = tree.parents_of(await list_lists(conn, user_id))
+    below = tree.descendants(parents, deleted["id"])
+    for child in sorted(below, key=lambda other: -len(tree.ancestry(parents, other))):
+        await delete_list(conn, user_id, child)
 
 
 async def move_list(
@@ -296,6 +352,16 @@ async def set_list_position(
         if await ROWS.find(conn, user_id, list_id) is None:
             raise ListNotFound
         await conn.execute(PLACE, {"list_id": list_id, "user_id": user_id, "position": position})
+
+
+async def fold_list(
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, *, folded: bool
+) -> None:
+    """Fold away (or show again) the lists inside the list in the caller's own navigation, on
+    every device of theirs (not a write to the list). Raises ListNotFound."""
+    params = {"list_id": list_id, "user_id": user_id, "folded": folded}
+    if not (await conn.execute(FOLD, params)).rowcount:
+        raise ListNotFound
 
 
 def free_name(name: str, taken: set[str]) -> str:

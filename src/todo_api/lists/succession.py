@@ -26,7 +26,7 @@ from todo_api.kit import activity, events, ordering, quota
 from todo_api.kit.access import Role
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import utcnow
-from todo_api.lists import service, sharing
+from todo_api.lists import service, sharing, tree
 from todo_api.lists.errors import ListForbidden, MemberNotFound, OwnerStays
 from todo_api.lists.schemas import list_body
 from todo_api.tables import keys
@@ -51,6 +51,7 @@ _MEMBERSHIPS = Query(
     .order_by(list_members.c.list_id)
 )
 _NAME = Query(select(lists.c.name).where(lists.c.id == bindparam("list_id")))
+_PARENT = Query(select(lists.c.parent_id).where(lists.c.id == bindparam("list_id")))
 _NAME_KEYS = Query(select(lists.c.name_key).where(lists.c.user_id == bindparam("heir")))
 _HAND_OVER = Query(
     update(lists)
@@ -59,6 +60,7 @@ _HAND_OVER = Query(
         user_id=bindparam("heir"),
         name=bindparam("name"),
         name_key=bindparam("name_key"),
+        parent_id=None,
         version=lists.c.version + 1,
         updated_at=bindparam("now"),
         updated_by=bindparam("user_id"),  # the one leaving passed it on
@@ -235,6 +237,10 @@ async def _crown(conn: Connection, params: dict[str, Any]) -> None:
     name = (await conn.execute(_NAME, params)).scalar()
     taken = {row["name_key"] for row in await conn.execute(_NAME_KEYS, params)}
     name = service.free_name(name, taken)
+    # Lists inside lists are one owner's: the list leaves its parent (staying the former
+    # owner's), and the lists inside it, staying theirs too, move up to where it was.
+    parent_id = (await conn.execute(_PARENT, params)).scalar()
+    await conn.execute(tree.LIFT_CHILDREN, {**params, "parent_id": parent_id})
     await conn.execute(_HAND_OVER, {**params, "name": name, "name_key": keys.name_key(name)})
     await conn.execute(_CROWN, params)
 

@@ -524,7 +524,8 @@ TOOLS: dict[str, ToolSpec] = {
             description="Create a list for the user, last among their lists. `name` (1 to 100 "
             "characters) must differ from every other list's name, ignoring case: call "
             "list_lists first when the list may exist already. `color` is optional, "
-            '"#rrggbb".',
+            '"#rrggbb". `parent_id` (optional) puts it inside another of the user\'s own lists, '
+            "at most 3 levels deep.",
             input_schema=ListCreate.model_json_schema(),
             output=ListRead,
         ),
@@ -532,9 +533,11 @@ TOOLS: dict[str, ToolSpec] = {
             update_list,
             name="update_list",
             title="Change a list",
-            description="Rename or recolour a list: give `list_id` and `name` or `color` (the "
-            "fields left out stay as they are; null clears `color`). A name must differ from "
-            "the user's other lists' names, ignoring case. Only the list's owner may.",
+            description="Rename, recolour or move a list: give `list_id` and `name`, `color` or "
+            "`parent_id` (the fields left out stay as they are; null clears `color`, and "
+            "`parent_id` null puts the list at the top). A name must differ from the user's "
+            "other lists' names, ignoring case; a parent is one of the user's own lists, at "
+            "most 3 levels deep. Only the list's owner may.",
             input_schema=LIST_CHANGE_INPUT,
             output=ListRead,
             idempotent=True,
@@ -544,7 +547,8 @@ TOOLS: dict[str, ToolSpec] = {
             name="delete_list",
             title="Delete a list",
             description="Delete a list and every task in it, for good; it cannot be undone. "
-            "Only the list's owner may. To keep the tasks, move them out first (move_task).",
+            "Only the list's owner may. To keep the tasks, move them out first (move_task). "
+            "The lists inside it move up a level and keep their tasks.",
             input_schema=LIST_REF_INPUT,
             output=DeletedList,
             destructive=True,

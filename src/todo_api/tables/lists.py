@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Uuid
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Uuid, false
 from sqlmodel import Field, SQLModel
 
 from todo_api.tables.keys import NAME_KEY_MAX_LENGTH
@@ -14,6 +14,9 @@ from todo_api.tables.versioned import (
 )
 
 NAME_MAX_LENGTH = 100
+# Lists inside lists go three levels deep, as Todoist's sub-projects: a list, its child and
+# its grandchild.
+MAX_DEPTH = 3
 # `owner`, `editor` or `viewer`.
 ROLE_MAX_LENGTH = 10
 
@@ -32,6 +35,13 @@ class TaskList(SQLModel, table=True):
     # The name as uniqueness sees it (keys.name_key): unique per user, written by the service.
     name_key: str = Field(sa_type=String(NAME_KEY_MAX_LENGTH), nullable=False)
     color: str | None = Field(default=None, sa_type=String(7))
+    # The list it is inside (null: top level): a list of the same owner, in a tree at most
+    # MAX_DEPTH deep, kept by the service (todo_api.lists.tree); the key's SET NULL is a
+    # safety net, on PostgreSQL alone (migration 0052).
+    parent_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="SET NULL"), nullable=True),
+    )
     version: int = version_field()
     change_txid: int = change_stamp_field()
     change_seq: int = change_stamp_field()
@@ -67,6 +77,10 @@ class ListMember(SQLModel, table=True):
     )
     role: str = Field(sa_type=String(ROLE_MAX_LENGTH), nullable=False)
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Whether the member keeps the list's children folded away in the sidebar (migration 0052).
+    folded: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     joined_at: datetime = timestamp_field()
     change_txid: int = change_stamp_field()
     change_seq: int = change_stamp_field()
@@ -121,6 +135,7 @@ class ListRow(TypedDict):
     name: str
     name_key: str
     color: str | None
+    parent_id: uuid.UUID | None
     version: int
     change_txid: int
     change_seq: int
@@ -158,6 +173,13 @@ Index(
     "ix_list_invitations_list_id_created_at",
     list_invitations.c.list_id,
     list_invitations.c.created_at,
+)
+# A list's children (migration 0052).
+Index(
+    "ix_lists_parent_id",
+    lists.c.parent_id,
+    postgresql_where=lists.c.parent_id.is_not(None),
+    sqlite_where=lists.c.parent_id.is_not(None),
 )
 # The change feed.
 Index("ix_lists_user_id_change", lists.c.user_id, lists.c.change_txid, lists.c.change_seq)

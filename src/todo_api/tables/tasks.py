@@ -431,4 +431,6 @@ MIGRATION_ONLY_INDEXES = frozenset(
 SQLITE_ONLY_TABLES = frozenset({"sync_counter"})
 # Foreign keys on PostgreSQL alone: SQLite adds one to a table only by copying it, which would
 # drop the table's triggers (migrations/online.py).
-POSTGRESQL_ONLY_FOREIGN_KEYS = frozenset({"fk_tasks_section_id_sections"})
+POSTGRESQL_ONLY_FOREIGN_KEYS = frozenset(
+    {"fk_tasks_section_id_sections", "fk_lists_parent_id_lists"}
+)

@@ -26,11 +26,12 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 
 from todo_api.db import UTCDateTime
 from todo_api.kit import access
-from todo_api.tables.lists import lists
+from todo_api.tables.lists import MAX_DEPTH, lists
 from todo_api.tables.sections import sections
 from todo_api.tables.tasks import task_tags, tasks
 from todo_api.tables.users import users
@@ -78,6 +79,19 @@ def _user_by_email(name: str) -> Any:
     return select(users.c.id).where(func.lower(users.c.email) == bindparam(name, type_=String()))
 
 
+def _with_lists_inside(named: Any) -> Any:
+    """The lists `named` selects and those inside them, as deep as lists go, that the caller
+    sees (sharing is per list: a list inside one shared with them may not be)."""
+    level, every = named, [named]
+    for _ in range(MAX_DEPTH - 1):
+        inside = lists.alias()
+        level = select(inside.c.id).where(
+            inside.c.parent_id.in_(level), access.member_of(inside.c.id)
+        )
+        every.append(level)
+    return union_all(*every)
+
+
 def _leaf(kind: str, name: str, part: str, dialect: str) -> ColumnElement[bool]:
     caller = access.caller()
     if kind in ("today", "tomorrow", "next_7_days", "due_before", "due_after"):
@@ -93,10 +107,12 @@ def _leaf(kind: str, name: str, part: str, dialect: str) -> ColumnElement[bool]:
     if kind == "priority":
         return tasks.c.priority == bindparam(name, type_=Integer())
     if kind in ("list", "list_deep"):
-        # Subtasks are always in their parent's list: `##List` holds the same tasks.
-        named = select(lists.c.id).where(
+        # Subtasks are always in their parent's list; `##List` holds the lists inside it too.
+        named: Any = select(lists.c.id).where(
             lists.c.name_key == bindparam(name, type_=String()), access.can_see_list()
         )
+        if kind == "list_deep":
+            named = _with_lists_inside(named)
         inbox = and_(tasks.c.list_id.is_(None), bindparam(f"{name}_inbox", type_=Boolean()))
         return or_(and_(tasks.c.list_id.is_not(None), tasks.c.list_id.in_(named)), inbox)
     if kind == "section":  # a section of that name in a list the caller sees

@@ -492,6 +492,7 @@ class ListPages:
         # The person's role in the list in view (None elsewhere): what the page offers them.
         roles = {str(item["id"]): item["role"] for item in side["lists"]}
         list_role = roles.get(str(view.list_id)) if view.list_id else None
+        parents = {str(item["id"]): item["parent_id"] for item in side["lists"]}
         kept = {key: value for key, value in typed.items() if value and key != "completed"}
         toggled = {**kept, **({} if typed["completed"] else {"completed": "1"})}
         carried = {key: value for key, value in typed.items() if value}
@@ -520,6 +521,7 @@ class ListPages:
             filter_message=unread,
             undo=undo,
             list_role=list_role,
+            list_parent_id=parents.get(str(view.list_id)),
             pick=f"{view.path}?{urlencode({**carried, 'select': '1'})}",
             pick_label=_("Select %(title)s") if picking else None,
             **{"message": None, "text": "", **context},

@@ -23,6 +23,7 @@ from todo_api.kit import changes
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError, Forbidden, NotFound
 from todo_api.lists import service as lists
+from todo_api.lists import tree
 from todo_api.lists import views as list_views
 from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.notifications import service as notifications
@@ -110,6 +111,7 @@ async def sidebar(
         ]
     return {
         "lists": listed,
+        "list_tree": tree.nested(listed),
         "filters": shown,
         "counts": {key: row[f"c{n}"] for n, key in enumerate(views)},
         "unread": row["unread"],
@@ -271,6 +273,8 @@ class SidebarPages:
             Route("/app/lists", form(self.create), methods=["POST"]),
             Route(f"{one}/rename", form(self.rename), methods=["POST"]),
             Route(f"{one}/move", form(self.move), methods=["POST"]),
+            Route(f"{one}/parent", form(self.place_inside), methods=["POST"]),
+            Route(f"{one}/fold", form(self.fold), methods=["POST"]),
             Route(f"{one}/delete", signed(self.confirm_delete), methods=["GET"]),
             Route(f"{one}/delete", form(self.delete), methods=["POST"]),
         ]
@@ -310,6 +314,37 @@ class SidebarPages:
                 request, signed_in, view, status=400, list_message=problem(exc)
             )
         return redirect(list_path(list_id))
+
+    async def place_inside(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """The list's settings: the list it is inside (empty: at the top)."""
+        list_id = parse_uuid(request.path_params["list_id"])
+        form = await request.form()
+        try:
+            data = ListUpdate.model_validate(
+                {"parent_id": str(form.get("parent_id") or "") or None}
+            )
+            async with database(request).connection() as conn:
+                await lists.update_list(conn, user_id(signed_in), list_id, data)
+        except NotFound:
+            raise
+        except Forbidden as exc:  # a member's list is its owner's to place
+            return await self._refused(request, signed_in, list_id, exc)
+        except (ValidationError, ApiError) as exc:
+            view = await self.lists.view_at(request, signed_in, list_path(list_id))
+            return await self.lists.list_page(
+                request, signed_in, view, status=400, list_message=problem(exc)
+            )
+        return redirect(list_path(list_id))
+
+    async def fold(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """Fold away (or show) the lists inside a list in the sidebar, kept for the person."""
+        list_id = parse_uuid(request.path_params["list_id"])
+        form = await request.form()
+        async with database(request).connection() as conn:
+            await lists.fold_list(
+                conn, user_id(signed_in), list_id, folded=form.get("folded") == "true"
+            )
+        return redirect(back_to(form.get("back")))
 
     async def move(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """One place up or down among the person's lists (at either end: stays)."""

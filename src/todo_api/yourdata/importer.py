@@ -36,7 +36,7 @@ from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import sections as lists_sections
 from todo_api.lists import service as lists_service
-from todo_api.lists.schemas import ListCreate
+from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.lists.section_schemas import SectionCreate
 from todo_api.push import service as push_service
 from todo_api.push.schemas import SubscriptionIn
@@ -619,7 +619,26 @@ async def _make_lists(
                 conn, user_id, created["id"], SectionCreate(name=section_name)
             )
             sections[(item.key, key)] = section["id"]
+    await _place_inside(conn, user_id, wanted, made)
     return made, sections
+
+
+async def _place_inside(
+    conn: Connection,
+    user_id: uuid.UUID,
+    wanted: list[tuple[ImportedList, ListCreate]],
+    made: dict[str, uuid.UUID],
+) -> None:
+    """Each list the file puts inside another goes inside it, as the tree's rules allow (a
+    parent not in the file, a cycle or a fourth level: it stays at the top)."""
+    for item, _ in wanted:
+        parent_id = made.get(item.parent_key) if item.parent_key is not None else None
+        if parent_id is None:
+            continue
+        with contextlib.suppress(InvalidField):
+            async with conn.savepoint():
+                change = ListUpdate(parent_id=parent_id)
+                await lists_service.update_list(conn, user_id, made[item.key], change)
 
 
 def _rows(

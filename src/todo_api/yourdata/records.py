@@ -36,6 +36,8 @@ class ImportedList:
     sections: list[tuple[str, Any]] = field(default_factory=list)
     # Where in the file a section is, by its key, when the file says (else the list's place).
     section_where: dict[str, Where] = field(default_factory=dict)
+    # The key of the list it is inside, when the file says (a list not in the file: none).
+    parent_key: str | None = None
 
 
 @dataclass

@@ -4,13 +4,13 @@
 from collections.abc import Callable
 
 from todo_api.yourdata.records import Parsed
-from todo_api.yourdata.sources import google_tasks, ics, todo_api, todoist
+from todo_api.yourdata.sources import google_tasks, ics, todo_api, todoist_json
 
 Parser = Callable[[bytes, dict[str, str]], Parsed]
 
 SOURCES: dict[str, Parser] = {
     "todo-api": todo_api.parse,
     "ics": ics.parse,
-    "todoist": todoist.parse,
+    "todoist": todoist_json.parse_either,
     "google-tasks": google_tasks.parse,
 }

@@ -30,6 +30,10 @@ TASK_FIELDS = (
 )
 
 
+def _key(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     document = json_document(body, "this service's export")
     errors = FileErrors()
@@ -56,6 +60,7 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
                 color=item.get("color"),
                 where=where,
                 sections=sections,
+                parent_key=_key(item.get("parent_id")),
             )
         )
     # The lists in their owner's order (the export's); their tasks by position.

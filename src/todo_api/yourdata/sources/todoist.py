@@ -110,7 +110,7 @@ def _task(
     )
     task.key = f"line {where[1]}"
     _indent(task, row.get("INDENT", ""), parent, errors, skipped)
-    _date(task, row.get("DATE", ""), row.get("DATE_LANG", "").lower(), errors)
+    read_date(task, row.get("DATE", ""), row.get("DATE_LANG", "").lower(), errors)
     for column in ("DURATION", "DEADLINE"):
         if row.get(column):
             skipped.append(Skipped(where, f"{column} left out"))
@@ -134,7 +134,8 @@ def _indent(
         task.parent_key = parent.key
 
 
-def _date(task: ImportedTask, date: str, row_lang: str, errors: FileErrors) -> None:
+def read_date(task: ImportedTask, date: str, row_lang: str, errors: FileErrors) -> None:
+    """`DATE` (in `DATE_LANG`) read into the task: a day, a wall-clock time, or a phrase."""
     if not date:
         return
     if _DATE.match(date) or _DATE_TIME.match(date):
