@@ -4,7 +4,7 @@
 // the focus (a phone's keyboard stays open) for the next task, and the live region says what
 // was added. A refusal (its message, or the offer for a `#list` that is not there) is shown
 // beside the box, the text kept. Offline, static/offline.js keeps the post as it keeps any.
-// Without JavaScript the form posts as it always did.
+// Without JavaScript the form posts as it always did. Below: choices that apply when chosen.
 (() => {
   const announce = (text) => {
     const live = document.getElementById("announce");
@@ -79,4 +79,37 @@
     announce((form.dataset.added || "{title}").replace("{title}", title));
   });
 
+  // --- choices that apply when chosen ------------------------------------------------------
+  // A list's `Sort` (form.sort), the search and filter (form.find: htmx sends it as one types)
+  // and any form marked `data-chosen` take effect as chosen: their button (`Apply`, `Show`)
+  // is not shown. A choice that is kept (a sort) is the form's own post, its answer's parts
+  // put in place of the page's, the focus kept where it was. Files chosen for a task upload at
+  // once (static/files.js).
+  const CHOSEN = "form.sort, form.find, form[data-chosen]";
+  const buttonsAway = () => {
+    for (const form of document.querySelectorAll(CHOSEN)) {
+      if (!form.querySelector("select, input:not([type=hidden])")) continue; // its buttons are the choices
+      for (const button of form.querySelectorAll("button[type=submit]:not([name])")) button.hidden = true;
+    }
+  };
+  document.addEventListener("DOMContentLoaded", buttonsAway);
+  document.addEventListener("htmx:load", buttonsAway);
+  document.addEventListener("app:live", buttonsAway);
+
+  document.addEventListener("change", async (event) => {
+    const chosen = event.target.closest?.("select");
+    const form = chosen?.form;
+    if (!form?.matches(CHOSEN) || form.method !== "post") return;
+    const was = document.activeElement?.id;
+    let answer;
+    try {
+      answer = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+    } catch {
+      return form.submit(); // (the browser's own way says what went wrong)
+    }
+    if (!answer.ok || !answer.redirected) return form.submit();
+    partsFrom(new DOMParser().parseFromString(await answer.text(), "text/html"));
+    history.replaceState(null, "", answer.url);
+    if (was) document.getElementById(was)?.focus();
+  });
 })();
