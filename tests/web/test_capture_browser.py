@@ -2,7 +2,8 @@
 load: a mark set on `window` survives) and keeps its box focused for the next task, on a phone
 too (a tap on `Add` leaves the keyboard open); the live region says what was added. A `#list`
 that is not there is offered to be made, or the task added where it is. A title edited in
-place has its date words highlighted as typed and taken into the due date."""
+place has its date words highlighted as typed and taken into the due date. A task added
+offline opens, completes and changes before it reaches the server, and reaches it once."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,14 @@ def task_of(server: Server, headers: dict[str, str], task_id: str) -> dict[str, 
 
 def list_names(server: Server, headers: dict[str, str]) -> list[str]:
     return [item["name"] for item in httpx.get(f"{server.url}/api/lists", headers=headers).json()]
+
+
+async def signed_in(browser: Browser, server: Server, axe: str) -> tuple[dict[str, str], Watched]:
+    """A new account, signed in in a page of its own: its bearer headers and the page."""
+    email, headers = register(server)
+    watched = await open_page(browser, server, axe)
+    await sign_in(watched.page, server, email)
+    return headers, watched
 
 
 async def phone(browser: Browser, server: Server, axe: str) -> Watched:
@@ -75,10 +84,8 @@ async def test_quick_add_twice_in_place(server: Server, browser: Browser, axe_so
 async def test_unknown_list_offered_both_ways(
     server: Server, browser: Browser, axe_source: str
 ) -> None:
-    email, headers = register(server)
-    watched = await open_page(browser, server, axe_source)
+    headers, watched = await signed_in(browser, server, axe_source)
     page = watched.page
-    await sign_in(page, server, email)
     box = page.get_by_role("textbox", name="Add a task")
     # Made: the list, with the task in it.
     await box.fill("Buy milk #Groceries")
@@ -127,3 +134,35 @@ async def test_title_in_place_reads_its_date(
     tomorrow = datetime.now(zone).date() + timedelta(days=1)
     assert (changed["title"], due.date(), due.hour, due.minute) == ("Call mum", tomorrow, 17, 0)
     assert watched.problems == []
+
+
+async def test_task_added_offline_opened_completed_and_edited(
+    server: Server, browser: Browser, axe_source: str
+) -> None:
+    headers, watched = await signed_in(browser, server, axe_source)
+    page = watched.page
+    await page.context.set_offline(True)
+    box = page.get_by_role("textbox", name="Add a task")
+    await box.fill("Call the plumber")
+    await box.press("Enter")
+    await page.get_by_role("link", name="Call the plumber", exact=True).click()
+    heading = page.get_by_role("heading", name="Call the plumber", level=1)
+    await expect(heading).to_be_visible()
+    await page.get_by_role("textbox", name="Title").fill("Call the plumber again")
+    await page.get_by_role("button", name="Save").click()
+    await expect(
+        page.get_by_role("heading", name="Call the plumber again", level=1)
+    ).to_be_visible()
+    check = page.get_by_role("checkbox", name="Complete Call the plumber again")
+    await check.click()
+    await expect(page.get_by_role("checkbox", name="Reopen Call the plumber again")).to_be_checked()
+    await watched.accessible_in_both_schemes()
+    await page.get_by_role("link", name="Back").click()
+    await expect(page.get_by_role("link", name="Call the plumber again")).to_be_hidden()
+    await expect(page.get_by_role("status").filter(has_text="1 change waiting")).to_be_visible()
+    async with page.expect_event("load"):  # caught up: the page as the server has it
+        await page.context.set_offline(False)
+    assert [(task["title"], task["is_completed"]) for task in tasks_of(server, headers)] == [
+        ("Call the plumber again", True)
+    ]  # once, and completed
+    assert [p for p in watched.problems if "ERR_INTERNET_DISCONNECTED" not in p] == []

@@ -286,6 +286,16 @@ async def test_a_list_not_there_is_made_or_the_task_added_where_it_is(
     assert found == {"Buy milk": lists[0]["id"], "Read #Someday": None}
 
 
+async def test_quick_add_completed_before_it_was_sent_is_made_completed(
+    signed_in: Account,
+) -> None:
+    """A task added and completed offline (static/offline.js) is one post, made completed."""
+    added = await signed_in.post("/app/", "/app/quick", text="Post it", back="/app/", completed="1")
+    assert added.status_code == 303, added.text
+    [task] = await signed_in.tasks()
+    assert (task["title"], task["is_completed"]) == ("Post it", True)
+
+
 async def test_htmx_completing_a_task_swaps_its_row_for_undo(signed_in: Account) -> None:
     created = await signed_in.api.post(
         "/api/tasks", json={"title": "Call mum"}, headers=signed_in.headers

@@ -28,6 +28,7 @@ from todo_api.kit.text import storable
 from todo_api.lists import service as lists
 from todo_api.lists import sharing, views
 from todo_api.lists.schemas import ListCreate
+from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import counts, filter_query, pages, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.dependencies import with_filter
@@ -527,11 +528,18 @@ class ListPages:
                 if choice:
                     data = await self.settled(conn, user_id(signed_in), data, accepted, choice)
                 if section_id is None:
-                    await quick.quick_add(
+                    made, _spans = await quick.quick_add(
                         conn, user_id(signed_in), data=data, accept_language=accepted
                     )
                 else:
-                    await self.add_to_section(conn, user_id(signed_in), data, accepted, section_id)
+                    made = await self.add_to_section(
+                        conn, user_id(signed_in), data, accepted, section_id
+                    )
+                # Completed before it reached the server (kept offline: static/offline.js).
+                if form.get("completed") == "1":
+                    await tasks.set_completed(
+                        conn, user_id(signed_in), task_id=made["id"], completed=True
+                    )
         except quick.UnknownList as unknown:
             view = await self.view_at(request, signed_in, back)
             place = view.heading if view.list_id else self.site.words(request)("Inbox")
@@ -567,14 +575,14 @@ class ListPages:
     @staticmethod
     async def add_to_section(
         conn: Connection, owner: uuid.UUID, data: QuickAdd, accepted: str | None, section: Any
-    ) -> None:
+    ) -> TaskRow:
         """Quick add's task in the board's column `section` (of the list in view; a `#list`
         in the words that names another list takes the task there, without a section)."""
         made, _spans = await quick.read(conn, owner, data=data, accept_language=accepted)
         if made.list_id == data.list_id:
             fields = made.model_dump(exclude_unset=True)
             made = TaskCreate.model_validate({**fields, "section_id": section})
-        await tasks.create_task(conn, owner, data=made)
+        return await tasks.create_task(conn, owner, data=made)
 
     async def complete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         return await self.set_completed(request, signed_in, completed=True)
