@@ -205,9 +205,11 @@ async def test_a_board_in_another_order_moves_cards_between_columns_only(
     await sign_in(page, server, email)
     await page.goto(work.path())
     await page.get_by_role("button", name="Board", exact=True).click()
-    await page.get_by_label("Sort").select_option(label="Title")
-    await page.get_by_role("button", name="Apply").click()
-    await expect(column(page, "Doing").locator("li.task")).to_have_count(3)
+    await page.get_by_label("Sort").select_option(label="Title")  # applied as chosen
+    await expect(page.get_by_role("button", name="Apply")).to_be_hidden()
+    await expect(column(page, "Doing").locator("li.task > .body > a")).to_have_text(
+        ["Alpha", "Test", "Write"]
+    )
     assert (await board_of(page))[1] == ["Doing", "Alpha", "Test", "Write"]
 
     await card(page, "Alpha").get_by_role("link", name="Alpha").focus()

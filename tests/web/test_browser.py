@@ -154,7 +154,7 @@ async def test_every_page_passes_axe(
     await page.get_by_role("link", name="Inbox").click()
     await page.get_by_role("textbox", name="Add a task").fill("Buy bread #nowhere")
     await page.get_by_role("button", name="Add", exact=True).click()
-    await expect(page.get_by_role("alert")).to_contain_text("is no list of yours")
+    await expect(page.get_by_role("alert")).to_have_text("There is no list named “nowhere”.")
     await watched.accessible()
     await page.goto(f"{server.url}/app/tasks/00000000-0000-0000-0000-000000000000")
     await expect(page.get_by_role("heading", name="Not found")).to_be_visible()

@@ -147,10 +147,11 @@ async def test_a_lists_sort_is_kept_for_the_person_and_the_list(
         assert await titles(tasks) == manual  # the subtask under its parent
 
         await sort.select_option(label="Title")
-        await page.get_by_role("button", name="Apply").click()
+        if not javascript:  # with it, the sort applies as chosen (static/capture.js)
+            await page.get_by_role("button", name="Apply").click()
         await expect(sort).to_have_value("title")
         by_title = ["Buy stamps", "Collect the keys", "Post the parcel", "Call the depot"]
-        assert await titles(tasks) == by_title
+        await expect(tasks.locator("li.task > .body > a")).to_have_text(by_title)
         await page.reload()
         await expect(sort).to_have_value("title")
         assert await titles(tasks) == by_title
@@ -159,10 +160,11 @@ async def test_a_lists_sort_is_kept_for_the_person_and_the_list(
             await watched.accessible_in_both_schemes()
 
         await sort.select_option(label="Priority")
-        await page.get_by_role("button", name="Apply").click()
+        if not javascript:
+            await page.get_by_role("button", name="Apply").click()
         await expect(sort).to_have_value("priority")
         by_priority = ["Post the parcel", "Call the depot", "Buy stamps", "Collect the keys"]
-        assert await titles(tasks) == by_priority
+        await expect(tasks.locator("li.task > .body > a")).to_have_text(by_priority)
         await expect(page.get_by_role("link", name="Already done")).to_have_count(0)
 
         await page.get_by_role("link", name="Inbox").first.click()

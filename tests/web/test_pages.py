@@ -252,8 +252,7 @@ async def test_quick_add_that_cannot_be_read_says_why(signed_in: Account) -> Non
     refused = await signed_in.post("/app/", "/app/quick", text="Buy milk #Nowhere", back="/app/")
     assert refused.status_code == 400
     assert 'role="alert"' in refused.text
-    assert "#Nowhere" in refused.text
-    assert "is no list of yours" in refused.text
+    assert "There is no list named “Nowhere”." in refused.text  # with the offer (below)
     assert "<h1>Inbox</h1>" in refused.text
     from_today = await signed_in.post(
         "/app/today", "/app/quick", text="tomorrow p1", back="/app/today"
@@ -262,6 +261,39 @@ async def test_quick_add_that_cannot_be_read_says_why(signed_in: Account) -> Non
     assert "<h1>Today</h1>" in from_today.text  # shown again where it was typed
     assert 'value="tomorrow p1"' in from_today.text
     assert await signed_in.tasks() == []
+
+
+async def test_a_list_not_there_is_made_or_the_task_added_where_it_is(
+    signed_in: Account,
+) -> None:
+    """The offer's two buttons, without JavaScript: the list made with the task in it, or
+    the task in the list in view with the words kept in its title."""
+    offered = await signed_in.post("/app/", "/app/quick", text="Buy milk #Groceries", back="/app/")
+    assert offered.status_code == 400
+    assert 'name="unknown_list" value="make"' in offered.text
+    assert "Add to Inbox" in offered.text
+    made = await signed_in.post(
+        "/app/", "/app/quick", text="Buy milk #Groceries", back="/app/", unknown_list="make"
+    )
+    assert made.status_code == 303, made.text
+    lists = (await signed_in.api.get("/api/lists", headers=signed_in.headers)).json()
+    assert [item["name"] for item in lists] == ["Groceries"]
+    here = await signed_in.post(
+        "/app/", "/app/quick", text="Read #Someday", back="/app/", unknown_list="here"
+    )
+    assert here.status_code == 303, here.text
+    found = {task["title"]: task["list_id"] for task in await signed_in.tasks()}
+    assert found == {"Buy milk": lists[0]["id"], "Read #Someday": None}
+
+
+async def test_quick_add_completed_before_it_was_sent_is_made_completed(
+    signed_in: Account,
+) -> None:
+    """A task added and completed offline (static/offline.js) is one post, made completed."""
+    added = await signed_in.post("/app/", "/app/quick", text="Post it", back="/app/", completed="1")
+    assert added.status_code == 303, added.text
+    [task] = await signed_in.tasks()
+    assert (task["title"], task["is_completed"]) == ("Post it", True)
 
 
 async def test_htmx_completing_a_task_swaps_its_row_for_undo(signed_in: Account) -> None:

@@ -84,12 +84,7 @@ async def read(
         fields["section_id"] = str(await _section(conn, user_id, list_id, reading.section_span))
     if reading.priority is not None:
         fields["priority"] = reading.priority
-    if reading.due_at is not None:
-        fields["due_at"] = reading.due_at.isoformat()
-    if reading.due_date is not None:
-        fields["due_date"] = reading.due_date.isoformat()
-    if reading.recurrence is not None:
-        fields["recurrence"] = reading.recurrence
+    fields.update(_dated(reading))
     if not reading.title:
         raise InvalidField(
             "text", "leaves no title once its date, list, section, tags and priority are read"
@@ -104,12 +99,61 @@ async def read(
     return task_data, reading.spans
 
 
+DATE_KINDS = frozenset({"due", "recurrence"})
+
+
+async def read_dates(
+    conn: Connection, user_id: uuid.UUID, *, text: str, accept_language: str | None
+) -> tuple[str, dict[str, Any], list[words.Span]]:
+    """A title's date and recurrence words, read as quick add reads them (a `#list`, `@tag` or
+    priority in it stays words): the title without them, the fields they set (`due_at` or
+    `due_date`, `recurrence`), and their spans. Raises InvalidField naming `title` for a date
+    before 1900 or after 2100."""
+    zone, chosen = await schedule.user_zone_and_language(conn, user_id)
+    lang = reading_language(None, chosen, accept_language)
+    try:
+        reading = words.read(text, clock.now(), zones.zone(zone), lang)
+    except words.OutOfRange as far:
+        phrase = text[far.start : far.end]
+        raise InvalidField("title", f"{phrase!r} is a date before 1900 or after 2100") from None
+    spans = sorted((s for s in reading.spans if s.kind in DATE_KINDS), key=lambda s: s.start)
+    if not spans:
+        return text, {}, spans
+    title = text
+    for span in reversed(spans):
+        title = title[: span.start] + title[span.end :]
+    return " ".join(title.split()), _dated(reading), spans
+
+
+def _dated(reading: words.Reading) -> dict[str, Any]:
+    """The fields a reading's date and recurrence words set."""
+    fields: dict[str, Any] = {}
+    if reading.due_at is not None:
+        fields["due_at"] = reading.due_at.isoformat()
+    if reading.due_date is not None:
+        fields["due_date"] = reading.due_date.isoformat()
+    if reading.recurrence is not None:
+        fields["recurrence"] = reading.recurrence
+    return fields
+
+
+class UnknownList(InvalidField):
+    """A `#name` that names no list of the caller's (the web app offers to make it)."""
+
+    def __init__(self, span: words.Span) -> None:
+        where = f"#{span.value} (characters {span.start} to {span.end})"
+        super().__init__("text", f"{where} is no list of yours")
+        self.span = span
+
+
 async def _list(conn: Connection, user_id: uuid.UUID, span: words.Span) -> uuid.UUID:
     found = await access.list_named(conn, user_id, keys.name_key(span.value))
-    if found is None or not found[1]:
-        reason = "is no list of yours" if found is None else "is a list you may only view"
+    if found is None:
+        raise UnknownList(span)
+    if not found[1]:
         raise InvalidField(
-            "text", f"#{span.value} (characters {span.start} to {span.end}) {reason}"
+            "text",
+            f"#{span.value} (characters {span.start} to {span.end}) is a list you may only view",
         )
     return found[0]
 

@@ -87,11 +87,18 @@ class ActionPages:
             return self.site.render(request, "_preview.html", parts=[], error=None)
         accepted = request.headers.get("accept-language")  # after the person's own language
         try:
-            data = QuickAdd.model_validate({"text": text, "list_id": form.get("list_id") or None})
             async with database(request).connection() as conn:
-                _, spans = await quick.read(
-                    conn, user_of(signed_in), data=data, accept_language=accepted
-                )
+                if form.get("dates") == "1":  # a title edited in place: its date words only
+                    *_, spans = await quick.read_dates(
+                        conn, user_of(signed_in), text=text, accept_language=accepted
+                    )
+                else:
+                    data = QuickAdd.model_validate(
+                        {"text": text, "list_id": form.get("list_id") or None}
+                    )
+                    _, spans = await quick.read(
+                        conn, user_of(signed_in), data=data, accept_language=accepted
+                    )
         except (ValidationError, ApiError) as exc:
             return self.site.render(request, "_preview.html", parts=[], error=problem(exc))
         parts: list[tuple[str, str | None]] = []  # (text, the kind read there or None)

@@ -27,6 +27,8 @@ from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
 from todo_api.lists import sharing, views
+from todo_api.lists.schemas import ListCreate
+from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import counts, filter_query, pages, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.dependencies import with_filter
@@ -524,7 +526,7 @@ class ListPages:
             list_parent_id=parents.get(str(view.list_id)),
             pick=f"{view.path}?{urlencode({**carried, 'select': '1'})}",
             pick_label=_("Select %(title)s") if picking else None,
-            **{"message": None, "text": "", **context},
+            **{"message": None, "offer": None, "text": "", **context},
         )
 
     async def calendar_page(
@@ -642,21 +644,56 @@ class ListPages:
         section_id = form.get("section_id") or None  # a board column's: the task goes in it
         day = calendar.asked_day(str(form.get("day") or ""))  # a calendar day's: due that day
         accepted = request.headers.get("accept-language")  # after the person's own language
+        choice = str(form.get("unknown_list") or "")  # the offer's, for a `#list` not there
         try:
             data = QuickAdd.model_validate({"text": text, "list_id": list_id})
             async with database(request).connection() as conn:
+                if choice:
+                    data = await self.settled(conn, user_id(signed_in), data, accepted, choice)
                 if section_id is None and day is None:
-                    await quick.quick_add(
+                    made, _spans = await quick.quick_add(
                         conn, user_id(signed_in), data=data, accept_language=accepted
                     )
                 else:
-                    await self.add_placed(conn, user_id(signed_in), data, accepted, section_id, day)
+                    made = await self.add_placed(
+                        conn, user_id(signed_in), data, accepted, section_id, day
+                    )
+                # Completed before it reached the server (kept offline: static/offline.js).
+                if form.get("completed") == "1":
+                    await tasks.set_completed(
+                        conn, user_id(signed_in), task_id=made["id"], completed=True
+                    )
+        except quick.UnknownList as unknown:
+            view = await self.view_at(request, signed_in, back)
+            place = view.heading if view.list_id else self.site.words(request)("Inbox")
+            offer = {"name": unknown.span.value, "place": place}
+            return await self.list_page(
+                request, signed_in, view, status=400, offer=offer, text=text
+            )
         except (ValidationError, ApiError) as exc:
             view = await self.view_at(request, signed_in, back)
             return await self.list_page(
                 request, signed_in, view, status=400, message=problem(exc), text=text
             )
         return redirect(back)
+
+    @staticmethod
+    async def settled(
+        conn: Connection, owner: uuid.UUID, data: QuickAdd, accepted: str | None, choice: str
+    ) -> QuickAdd:
+        """The words as the person settled a `#list` that is not there: that list made
+        (`make`), or the words kept in the title, the task where it is (else)."""
+        try:
+            await quick.read(conn, owner, data=data, accept_language=accepted)
+        except quick.UnknownList as unknown:
+            span = unknown.span
+            if choice == "make":
+                await lists.create_list(conn, owner, ListCreate(name=span.value))
+                return data
+            # A backslash before the words: quick add leaves them as they are.
+            text = data.text[: span.start] + "\\" + data.text[span.start :]
+            return data.model_copy(update={"text": text})
+        return data
 
     @staticmethod
     async def add_placed(
@@ -666,7 +703,7 @@ class ListPages:
         accepted: str | None,
         section: Any,
         day: date | None,
-    ) -> None:
+    ) -> TaskRow:
         """Quick add's task in the board's column `section` (of the list in view; a `#list`
         in the words that names another list takes the task there, without a section), or
         due on the calendar's `day` unless the words name a date."""
@@ -676,7 +713,7 @@ class ListPages:
             fields["section_id"] = section
         if day is not None and made.due_at is None and made.due_date is None:
             fields["due_date"] = day.isoformat()
-        await tasks.create_task(conn, owner, data=TaskCreate.model_validate(fields))
+        return await tasks.create_task(conn, owner, data=TaskCreate.model_validate(fields))
 
     async def complete(self, request: Request, signed_in: BrowserSignIn) -> Response:
         return await self.set_completed(request, signed_in, completed=True)
@@ -686,15 +723,24 @@ class ListPages:
 
     async def retitle(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """The title changed in the list's row (static/editing.js, with JavaScript only: the
-        task's page holds the whole form): the row as it now is (a subtask naming its parent,
+        task's page holds the whole form), its date words read into the due date as quick add
+        reads them: the row as it now is (a subtask naming its parent,
         `under` it in the list or not), or 400 with the reason in words (the box stays open
         with it)."""
         task_id = parse_uuid(request.path_params["task_id"])
         form = await request.form()
         back = back_to(form.get("back"))
+        accepted = request.headers.get("accept-language")
         try:
-            data = TaskUpdate.model_validate({"title": str(form.get("title") or "")})
             async with database(request).connection() as conn:
+                # Date words in the title go into the due date, as quick add takes them.
+                title, dated, _spans = await quick.read_dates(
+                    conn,
+                    user_id(signed_in),
+                    text=str(form.get("title") or ""),
+                    accept_language=accepted,
+                )
+                data = TaskUpdate.model_validate({"title": title, **dated})
                 changed = await tasks.update_task(
                     conn, user_id(signed_in), task_id=task_id, data=data
                 )

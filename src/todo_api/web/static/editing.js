@@ -336,7 +336,7 @@
     form.className = "row-title";
     form.dataset.liveHold = ""; // (live.js leaves the list as it is while the box is open)
     const box = document.createElement("input");
-    box.name = "title";
+    box.name = "text"; // (as quick add's box: its date words highlighted as typed, below)
     box.required = true;
     box.autocomplete = "off";
     box.value = link.textContent;
@@ -346,9 +346,21 @@
     hint.id = `${row.id}-title-hint`;
     hint.textContent = words().editHint;
     box.setAttribute("aria-describedby", hint.id);
-    form.append(box, hint);
+    // The date words read as one types: quick add's preview, of a title's dates only (they go
+    // into the due date on saving: list_pages.retitle).
+    const preview = document.createElement("div");
+    preview.className = "preview";
+    preview.id = `${row.id}-preview`;
+    preview.setAttribute("aria-live", "polite");
+    for (const [name, value] of [["csrf_token", document.getElementById("rows").elements.csrf_token.value], ["dates", "1"]]) {
+      form.append(Object.assign(document.createElement("input"), { type: "hidden", name, value }));
+    }
+    Object.entries({ "hx-post": "/app/quick/preview", "hx-trigger": "input changed delay:300ms", "hx-target": `#${preview.id}`, "hx-sync": "this:replace" })
+      .forEach(([name, value]) => box.setAttribute(name, value));
+    form.append(box, hint, preview);
     link.hidden = true;
     link.after(form);
+    window.htmx?.process(form);
     box.focus();
     box.select();
   };
@@ -369,7 +381,7 @@
     if (!form.classList?.contains("row-title")) return;
     event.preventDefault();
     const row = form.closest("li.task");
-    const title = form.elements.title.value.trim();
+    const title = form.elements.text.value.trim();
     if (!title || title === titleLink(row).textContent) return stopRow(form);
     const body = new FormData();
     const rows = document.getElementById("rows");
@@ -388,7 +400,7 @@
         form.append(alert);
       }
       alert.textContent = answer.status === 400 ? await answer.text() : answer.statusText;
-      form.elements.title.setAttribute("aria-invalid", "true");
+      form.elements.text.setAttribute("aria-invalid", "true");
       return;
     }
     const made = new DOMParser().parseFromString(await answer.text(), "text/html").querySelector("li.task");

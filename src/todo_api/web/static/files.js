@@ -3,7 +3,7 @@
 // progress), each asking for JSON; the bar (<progress>) and a live region say how far it is,
 // and a refusal is said in plain words. Then the part is fetched again in place. A comment's
 // chosen files go first the same way, and the comment is posted with their ids. Without
-// JavaScript both forms post the files themselves.
+// JavaScript both forms post the files themselves. Files chosen upload at once.
 (() => {
   const send = (url, token, file, form) => new Promise((resolve) => {
     const body = new FormData();
@@ -41,13 +41,14 @@
     const shown = form.querySelector(".upload-progress");
     const upload = document.querySelector("[data-upload]");
     const ids = [];
-    shown.hidden = false;
     const words = JSON.parse(upload?.dataset.words || "{}");
     for (const file of files) {
       if (file.size > Number(upload?.dataset.maxBytes || Infinity)) {
+        shown.hidden = true; // a refusal leaves no empty bar
         say(form, `${file.name}: ${words.PAYLOAD_TOO_LARGE}`);
         return null;
       }
+      shown.hidden = false;
       form.querySelector("progress").setAttribute("value", "0");
       say(form, fill(upload?.dataset.sending, file.name));
       const result = await send(url, token, file, form);
@@ -105,6 +106,22 @@
     input.value = "";
     form.dataset.sent = "yes";
     form.submit();
+  });
+
+  // Files chosen upload at once: no `Upload` to press (it stays without JavaScript).
+  const ready = () => {
+    for (const button of document.querySelectorAll("[data-upload] button[type=submit]")) button.hidden = true;
+  };
+  document.addEventListener("DOMContentLoaded", ready);
+  document.addEventListener("htmx:load", ready);
+  document.addEventListener("change", async (event) => {
+    const input = event.target;
+    const form = input.closest?.("[data-upload]");
+    if (!form || input.type !== "file" || !input.files.length) return;
+    const files = [...input.files];
+    input.value = "";
+    await uploadToTask(form, files);
+    ready(); // (the part fetched again holds a new form)
   });
 
   // Dropping files on the Files part uploads them.

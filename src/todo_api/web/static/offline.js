@@ -114,7 +114,8 @@
       if (change.kind === "quick") {
         const id = `waiting-${change.id}`;
         const list = fields.get("list_id") || "";
-        const now = { open: true, list, due: "", title: fields.get("text"), section: fields.get("section_id"), back: fields.get("back") };
+        const open = fields.get("completed") !== "1"; // completed before it was sent (below)
+        const now = { open, list, due: "", title: fields.get("text"), section: fields.get("section_id"), back: fields.get("back") };
         tasks.set(id, { id, was: null, now });
         continue;
       }
@@ -296,9 +297,20 @@
     else if (row.parentElement !== rows) rows.append(row);
   };
 
+  // A task added offline: its checkbox and its title, a link to its page made here (below).
+  const checkFor = (id, title, done) => {
+    const check = Object.assign(document.createElement("button"), { type: "button", className: "check" });
+    check.dataset.waiting = id;
+    check.setAttribute("role", "checkbox");
+    check.setAttribute("aria-checked", String(done));
+    check.setAttribute("aria-label", (done ? words.reopen : words.complete).replace("{title}", title));
+    return check;
+  };
   const waitingRow = (id, title) => {
     const item = Object.assign(document.createElement("li"), { className: "task waiting", id: `task-${id}` });
-    item.append(Object.assign(document.createElement("div"), { className: "body", textContent: title }));
+    const body = Object.assign(document.createElement("div"), { className: "body" });
+    body.append(Object.assign(document.createElement("a"), { href: `/app/tasks/${id}`, textContent: title }));
+    item.append(checkFor(id, title, false), body);
     return item;
   };
 
@@ -389,6 +401,80 @@
     later();
     send();
   };
+
+  // --- a task added offline, before it reaches the server -----------------------------------
+  // Its row opens a page of its own, made here from the change kept (its title to edit, its
+  // checkbox, `Back`); completing and editing it change that same create (its `text`, and
+  // `completed`, which /app/quick honours), so it reaches the server once, as it now is.
+  const added = async (id) => (await waiting()).find((change) => change.kind === "quick" && `waiting-${change.id}` === id);
+  const amend = async (id, fields) => {
+    const change = await added(id);
+    if (!change || change.tried) return null; // already on its way: as it was sent
+    const body = new URLSearchParams(change.body);
+    for (const [name, value] of Object.entries(fields)) value === null ? body.delete(name) : body.set(name, value);
+    const amended = { ...change, body: body.toString() };
+    await inStore("readwrite", (store) => store.put(amended));
+    return amended;
+  };
+  let listShown = null; // the list's main part, while an added task's page stands in its place
+  const openAdded = async (id) => {
+    const change = await added(id);
+    if (!change) return;
+    const fields = new URLSearchParams(change.body);
+    const title = fields.get("text");
+    const page = Object.assign(document.createElement("main"), { id: "main", className: "task-waiting" });
+    const heading = Object.assign(document.createElement("h1"), { id: "task-heading", textContent: title, tabIndex: -1 });
+    const form = Object.assign(document.createElement("form"), { id: "waiting-form" });
+    const box = Object.assign(document.createElement("input"), { id: "waiting-title", name: "title", value: title, required: true, autocomplete: "off" });
+    const label = Object.assign(document.createElement("label"), { htmlFor: box.id, textContent: words.title });
+    form.append(label, box, Object.assign(document.createElement("button"), { type: "submit", textContent: words.save }));
+    const back = Object.assign(document.createElement("a"), { href: location.href, textContent: words.back, className: "waiting-back" });
+    page.append(back, heading, checkFor(id, title, fields.get("completed") === "1"), form);
+    listShown ||= document.getElementById("main");
+    document.getElementById("main").replaceWith(page);
+    heading.focus();
+  };
+  const closeAdded = () => {
+    document.getElementById("main").replaceWith(listShown);
+    listShown = null;
+    placeWaiting();
+  };
+  document.addEventListener("click", async (event) => {
+    const link = event.target.closest?.("a[href^='/app/tasks/waiting-']");
+    if (link) {
+      event.preventDefault();
+      return openAdded(link.getAttribute("href").split("/")[3]);
+    }
+    if (event.target.closest?.("main.task-waiting a.waiting-back")) {
+      event.preventDefault();
+      return closeAdded();
+    }
+    const check = event.target.closest?.("button.check[data-waiting]");
+    if (!check) return;
+    const done = check.getAttribute("aria-checked") !== "true";
+    const amended = await amend(check.dataset.waiting, { completed: done ? "1" : null });
+    if (!amended) return;
+    const title = new URLSearchParams(amended.body).get("text");
+    check.setAttribute("aria-checked", String(done));
+    check.setAttribute("aria-label", (done ? words.reopen : words.complete).replace("{title}", title));
+    if (!listShown) placeWaiting(); // (its row goes, as a completed one does)
+  });
+  document.addEventListener("submit", async (event) => {
+    if (event.target.id !== "waiting-form") return;
+    event.preventDefault();
+    const title = event.target.elements.title.value.trim();
+    const check = document.querySelector("main.task-waiting button.check");
+    const id = check.dataset.waiting;
+    if (!title || !(await amend(id, { text: title }))) return;
+    document.getElementById("task-heading").textContent = title;
+    const row = listShown?.querySelector(`#task-${id}`);
+    for (const shown of [check, row?.querySelector(".check")]) {
+      if (!shown) continue;
+      const done = shown.getAttribute("aria-checked") === "true";
+      shown.setAttribute("aria-label", (done ? words.reopen : words.complete).replace("{title}", title));
+    }
+    if (row) row.querySelector(".body > a").textContent = title;
+  });
 
   // Background Sync, where the browser has it: the worker sends what waits once the network
   // is back, even with no page of the app open (static/sw.js); else the page does, as it opens.
