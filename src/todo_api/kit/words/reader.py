@@ -73,11 +73,10 @@ from todo_api.kit.words.grammar import (
     Due,
     Far,
     Grammar,
-    Token,
-    read_tokens,
     within,
 )
 from todo_api.kit.words.lexicon import LANGUAGES
+from todo_api.kit.words.tokens import Token, read_tokens
 
 
 class OutOfRange(ValueError):
