@@ -15,7 +15,7 @@ the runner's `lock_timeout` (migrations/online.py). The previous release neither
 writes the columns.
 
 Revision ID: 0052
-Revises: 0049
+Revises: 0051
 Create Date: 2026-11-29
 """
 
@@ -27,7 +27,7 @@ from alembic import op
 from todo_api.migrations import online
 
 revision: str = "0052"
-down_revision: str | None = "0049"
+down_revision: str | None = "0051"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
