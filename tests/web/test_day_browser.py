@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.helpers_server import Server
-from tests.web.browsing import made, open_page, register, sign_in
+from tests.web.browsing import made, open_page, register, sign_in, view_menu
 
 SHOTS = Path(tempfile.gettempdir())  # each state at 390 and 1280 px, to look at
 PHONE = {"width": 390, "height": 844}
@@ -146,6 +146,7 @@ async def test_a_lists_sort_is_kept_for_the_person_and_the_list(
         manual = ["Buy stamps", "Post the parcel", "Call the depot", "Collect the keys"]
         assert await titles(tasks) == manual  # the subtask under its parent
 
+        await view_menu(page)
         await sort.select_option(label="Title")
         await page.get_by_role("button", name="Apply").click()
         await expect(sort).to_have_value("title")
@@ -158,6 +159,7 @@ async def test_a_lists_sort_is_kept_for_the_person_and_the_list(
             await page.screenshot(path=SHOTS / "day-sort-1280.png", full_page=True)
             await watched.accessible_in_both_schemes()
 
+        await view_menu(page)
         await sort.select_option(label="Priority")
         await page.get_by_role("button", name="Apply").click()
         await expect(sort).to_have_value("priority")

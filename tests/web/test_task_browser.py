@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
-from tests.web.browsing import made, open_page, register, sign_in
+from tests.web.browsing import list_menu, made, open_page, register, sign_in
 
 STATUSES = "console: Failed to load resource: the server responded with a status of"
 
@@ -304,6 +304,7 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
     await sign_in(page, server, email)
     await page.goto(f"{server.url}/app/lists/{home}")
     await expect(page.get_by_role("checkbox", name="Complete Buy bread")).to_be_visible()
+    await list_menu(page)
     owners = ("Add a task", "List name")  # quick add into the list; renaming it
     for name in owners:
         await expect(page.get_by_role("textbox", name=name)).to_be_visible()
