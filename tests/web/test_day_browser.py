@@ -136,7 +136,7 @@ async def test_a_lists_sort_is_kept_for_the_person_and_the_list(
     watched = await open_page(browser, server, axe_source, javascript=javascript)
     page = watched.page
     tasks = page.locator("#tasks")
-    sort = page.get_by_role("combobox", name="Sort")
+    sort = page.get_by_role("combobox", name="Sort", include_hidden=True)  # (behind `View`)
     try:
         await page.set_viewport_size(WIDE)
         await sign_in(page, server, email)
