@@ -218,8 +218,14 @@ async def due_menu(page: Page, url: str) -> None:
     await expect(page.get_by_role("dialog", name="Choose a due date")).to_be_visible()
 
 
+async def view_menu(page: Page) -> None:
+    """A list's `View` menu, opened."""
+    await page.locator("details.view-menu > summary").click()
+
+
 async def selection(page: Page, url: str) -> None:
     await page.goto(f"{url}/app/")
+    await view_menu(page)
     await page.get_by_role("button", name="Select", exact=True).click()
     for title in ("Return the library books", "Buy milk, eggs and coffee"):
         await page.get_by_role("checkbox", name=f"Select {title}").check()
@@ -263,14 +269,23 @@ async def work_list(page: Page, url: str) -> None:
 
 async def sections(page: Page, url: str) -> None:
     await work_list(page, url)
+    await view_menu(page)
     await page.get_by_role("button", name="List", exact=True).click()  # kept: the list view
     await expect(page.get_by_role("heading", name="Waiting on others")).to_be_visible()
 
 
 async def board(page: Page, url: str) -> None:
     await work_list(page, url)
+    await view_menu(page)
     await page.get_by_role("button", name="Board", exact=True).click()  # kept: the board
     await expect(page.get_by_role("region", name="Board")).to_be_visible()
+
+
+async def rows_view(page: Page, url: str) -> None:
+    """The inbox with its `View` menu open."""
+    await page.goto(f"{url}/app/")
+    await view_menu(page)
+    await expect(page.get_by_role("textbox", name="Filter")).to_be_visible()
 
 
 # A scene's height where it is not the screen's: the sign-in page is short, Upcoming's days long.
@@ -305,7 +320,11 @@ SCENES: list[tuple[str, Scene, list[tuple[int, str]]]] = [
     ("sections", sections, WIDE),
     ("board", board, BOTH),
     ("files", files, [(1280, "light"), (390, "dark")]),
+    ("rows-inbox", inbox, BOTH),
+    ("rows-view", rows_view, [(1280, "light"), (390, "dark")]),
 ]
+# Scenes written under docs/images/ by their own names, rather than docs/web-app-*.png.
+IMAGES = {"rows-inbox", "rows-view"}
 # A scene shown from its part rather than from the page's top.
 FROM = {"files": "#files"}
 
@@ -331,6 +350,9 @@ async def take(browser: Browser, url: str, folder: Path) -> list[Path]:
                     await page.wait_for_url(f"{url}/app/")
                 await scene(page, url)
                 path = folder / f"web-app-{name}-{width}-{scheme}.png"
+                if name in IMAGES:
+                    (folder / "images").mkdir(exist_ok=True)
+                    path = folder / "images" / f"{name}-{width}-{scheme}.png"
                 height = TALL.get((name, width), HEIGHTS[width])
                 whole = await page.evaluate("document.documentElement.scrollHeight")
                 height = max(HEIGHTS[width], min(height, whole))  # (no more than the page)

@@ -197,6 +197,22 @@ async def account_menu(page: Page) -> Locator:
     return menu
 
 
+async def view_menu(page: Page) -> Locator:
+    """A list's `View` menu (layout, sort, filter, completed tasks, select), opened."""
+    return await _opened(page.locator("details.view-menu"))
+
+
+async def list_menu(page: Page) -> Locator:
+    """A list's own `More…` menu (share, activity, move, rename, delete), opened."""
+    return await _opened(page.locator("details.list-more"))
+
+
+async def _opened(menu: Locator) -> Locator:
+    if not await menu.evaluate("details => details.open"):
+        await menu.locator("summary").click()
+    return menu
+
+
 async def sign_out(page: Page) -> None:
     """`Sign out`, from the account menu."""
     await (await account_menu(page)).get_by_role("button", name="Sign out").click()

@@ -13,7 +13,14 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.helpers_server import Server
-from tests.web.browsing import made, open_page, register, sign_in, without_live_updates
+from tests.web.browsing import (
+    made,
+    open_page,
+    register,
+    sign_in,
+    view_menu,
+    without_live_updates,
+)
 from tests.web.test_phone_browser import fits, patch_me
 
 MONTH = "month=2030-03"
@@ -53,6 +60,7 @@ async def test_a_task_moves_by_keyboard_and_by_dragging_and_is_undone(
         await without_live_updates(page)
         await sign_in(page, server, email)
         await page.goto(f"{server.url}/app/lists/{work}")
+        await view_menu(page)
         await page.get_by_role("button", name="Calendar").click()
         await page.goto(f"{server.url}/app/lists/{work}?{MONTH}")
         grid = page.get_by_role("grid", name="March 2030")
@@ -99,6 +107,7 @@ async def test_the_month_in_german_on_a_phone_and_without_javascript(
         await sign_in(page, server, email)
         patch_me(server, headers, language="de")
         await page.reload()
+        await view_menu(page)
         await page.get_by_role("button", name="Kalender").click()
         await page.goto(f"{server.url}/app/?{MONTH}")
         grid = page.get_by_role("grid", name="März 2030")

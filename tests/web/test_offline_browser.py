@@ -8,6 +8,7 @@ leaves nothing of the person on the device for the next; a reminder as the devic
 notification; the inbox's weight on a first and a later visit."""
 
 import asyncio
+import re
 import struct
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,16 @@ from playwright.async_api import Browser, Page, Route, expect
 from playwright.async_api import Error as PlaywrightError
 
 from tests.helpers_server import Server
-from tests.web.browsing import TIMEOUT_MS, Watched, made, register, sign_in, sign_out, tasks_of
+from tests.web.browsing import (
+    TIMEOUT_MS,
+    Watched,
+    made,
+    register,
+    sign_in,
+    sign_out,
+    tasks_of,
+    view_menu,
+)
 from tests.web.offline import controlled, new_context, signed_in, until, within
 
 SHOTS = str(Path(tempfile.gettempdir()) / "offline-{}-{}.png")  # looked at, not kept
@@ -309,6 +319,7 @@ async def test_a_change_offline_shows_in_every_view(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{server.url}/app/lists/{home['id']}")
+    await view_menu(page)
     await page.get_by_role("button", name="Board", exact=True).click()
     await expect(page.get_by_role("region", name="Board")).to_be_visible()
     for path in ("/app/today", "/app/upcoming", f"/app/lists/{work['id']}"):
@@ -333,7 +344,10 @@ async def test_a_change_offline_shows_in_every_view(
         return page.locator("li.task").filter(has=page.get_by_role("link", name=title))
 
     await page.goto(f"{server.url}/app/today")
-    await expect(row("Fix the bike chain")).to_contain_text("Priority: High")
+    bike_row = row("Fix the bike chain")
+    bike_check = bike_row.get_by_role("checkbox", name="Fix the bike chain, priority 1")
+    await expect(bike_check).to_be_visible()
+    await expect(bike_row.locator(".check")).to_have_class(re.compile(r"\bp1\b"))
     await expect(page.get_by_role("link", name="Call mum")).to_be_hidden()
     await expect(page.get_by_role("link", name="Today 1 open")).to_be_visible()
     await expect(page.get_by_role("link", name="Home 1 open")).to_be_visible()

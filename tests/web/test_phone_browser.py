@@ -222,9 +222,9 @@ async def test_the_menu_the_back_link_and_the_targets_on_a_phone(
 async def test_on_a_phone_the_tasks_come_before_the_search_and_filter(
     server: Server, browser: Browser, axe_source: str, javascript: bool
 ) -> None:
-    """At 390x844 in German the search and the filter are folded behind `Suchen und filtern`
-    (open when they hold something), so the first tasks are on the first screen; from 768 px
-    they are shown as they were."""
+    """At 390x844 in German the search is in the header and the filter behind `Ansicht`
+    (open when it holds something), so the first tasks are on the first screen; from 768 px
+    the same."""
     email, headers = register(server)
     patch_me(server, headers, language="de")
     for number in range(6):
@@ -234,9 +234,10 @@ async def test_on_a_phone_the_tasks_come_before_the_search_and_filter(
     try:
         await page.set_viewport_size({"width": 390, "height": 844})
         await sign_in_de(page, server, email)
-        search = page.get_by_role("searchbox", name="Suche")
-        tools = page.locator("summary", has_text="Suchen und filtern")
-        await expect(search).to_be_hidden()
+        search = page.get_by_role("banner").get_by_role("searchbox", name="Suche")
+        tools = page.locator("summary", has_text="Ansicht")
+        await expect(search).to_be_visible()
+        await expect(page.get_by_role("textbox", name="Filter")).to_be_hidden()
         first = page.locator("#tasks > li.task").first
         second = page.locator("#tasks > li.task").nth(1)
         for row in (first, second):
@@ -244,19 +245,19 @@ async def test_on_a_phone_the_tasks_come_before_the_search_and_filter(
             assert box is not None
             assert box["y"] + box["height"] <= 844, box
         await fits(page, "the inbox, folded")
-        await tools.click()
-        await expect(search).to_be_visible()
         await search.fill("3")
-        await page.get_by_role("button", name="Anzeigen", exact=True).click()
+        await search.press("Enter")
         await expect(page.locator("#tasks > li.task")).to_have_count(1)
-        await expect(search).to_be_visible()  # open: it holds something
         await expect(search).to_have_value("3")
+        await tools.click()
+        await expect(page.get_by_role("textbox", name="Filter")).to_be_visible()
+        await fits(page, "the View menu")
         if javascript:
             await watched.accessible()
         await page.set_viewport_size({"width": 1280, "height": 800})
         await page.goto(f"{server.url}/app/")
         await expect(search).to_be_visible()
-        await expect(tools).to_be_hidden()
+        await expect(tools).to_be_visible()
         if javascript:
             await search.focus()
             await expect(search).to_be_focused()
@@ -311,7 +312,7 @@ async def test_nothing_moves_as_the_inbox_s_scripts_run_on_a_phone(
         devtools = await context.new_cdp_session(page)
         await devtools.send("Emulation.setCPUThrottlingRate", {"rate": 8})  # a slow phone
         await page.reload()
-        await expect(page.get_by_role("button", name="Select", exact=True)).to_be_visible()
+        await expect(page.locator("[data-select-toggle]")).not_to_have_attribute("hidden", "")
         await page.wait_for_load_state()
         shifts: list[dict[str, Any]] = await page.evaluate("window.shifts")
         assert sum(shift["value"] for shift in shifts) < 0.01, shifts

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.helpers_server import Server
-from tests.web.browsing import made, open_page, register, sign_in, tasks_of
+from tests.web.browsing import made, open_page, register, sign_in, tasks_of, view_menu
 
 CHOSEN = ["Alpha", "Bravo", "Delta"]
 
@@ -43,6 +43,7 @@ def comments_of(server: Server, headers: dict[str, str], task_id: str) -> list[d
 
 async def choose(page: Page) -> None:
     """Alpha by its box, Bravo by Shift+click on its row, Delta by Space on its row."""
+    await view_menu(page)
     select = page.get_by_role("button", name="Select", exact=True)
     await select.click()
     await expect(select).to_have_attribute("aria-pressed", "true")
@@ -250,6 +251,7 @@ async def test_without_javascript_select_chooses_tasks_for_the_bar(
     page = watched.page
     await sign_in(page, server, email)
     await expect(page.get_by_role("checkbox", name="Select Alpha")).to_have_count(0)
+    await view_menu(page)
     await page.get_by_role("link", name="Select", exact=True).click()
     await expect(page.get_by_role("toolbar", name="Selected tasks")).to_be_visible()
 
@@ -270,16 +272,19 @@ async def test_without_javascript_select_chooses_tasks_for_the_bar(
     assert of_chosen(server, headers, "list_id") == [None, None, None]
 
     # The due date set, then taken away (`No date`, whatever the box holds), then Cancel.
+    await view_menu(page)
     await page.get_by_role("link", name="Select", exact=True).click()
     await tick("Alpha", "Bravo", "Delta")
     await page.get_by_label("Due date", exact=True).fill("2031-05-04")
     await page.get_by_role("button", name="Set due date").click()
     assert of_chosen(server, headers, "due_date") == ["2031-05-04"] * 3
+    await view_menu(page)
     await page.get_by_role("link", name="Select", exact=True).click()
     await tick("Alpha", "Bravo")
     await page.get_by_label("Due date", exact=True).fill("2032-01-01")
     await page.get_by_role("button", name="No date").click()
     assert of_chosen(server, headers, "due_date") == [None, None, "2031-05-04"]
+    await view_menu(page)
     await page.get_by_role("link", name="Select", exact=True).click()
     await page.get_by_role("link", name="Cancel").click()
     await expect(page.get_by_role("toolbar", name="Selected tasks")).to_be_hidden()

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
-from tests.web.browsing import made, open_page, register, sign_in
+from tests.web.browsing import list_menu, made, open_page, register, sign_in
 
 STATUSES = "console: Failed to load resource: the server responded with a status of"
 
@@ -185,6 +185,7 @@ async def test_every_field_comments_mentions_and_activity(
     assert task_of(server, headers, task["id"])["list_id"] is None
 
     await page.goto(f"{server.url}/app/lists/{home}")
+    await list_menu(page)
     await page.get_by_role("link", name="Activity").click()
     await expect(page.get_by_role("heading", name="Activity of Home")).to_be_visible()
     await expect(page.get_by_role("main")).to_contain_text("Ana Lima completed Find the checkbook")
@@ -304,6 +305,7 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
     await sign_in(page, server, email)
     await page.goto(f"{server.url}/app/lists/{home}")
     await expect(page.get_by_role("checkbox", name="Complete Buy bread")).to_be_visible()
+    await list_menu(page)
     owners = ("Add a task", "List name")  # quick add into the list; renaming it
     for name in owners:
         await expect(page.get_by_role("textbox", name=name)).to_be_visible()
@@ -323,6 +325,7 @@ async def test_a_viewer_reads_the_task_and_its_list_and_is_offered_no_change(
     await expect(rows).to_have_count(3)  # the subtask too, under its parent
     await expect(page.get_by_role("checkbox")).to_have_count(0)
     await expect(page.locator("#tasks[data-reorder], #tasks li[draggable=true]")).to_have_count(0)
+    await list_menu(page)
     for name in owners:  # nothing to add to it, nor to rename or delete it with
         await expect(page.get_by_role("textbox", name=name)).to_have_count(0)
     await expect(page.get_by_role("link", name="Delete list")).to_have_count(0)

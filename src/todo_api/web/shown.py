@@ -54,10 +54,12 @@ def _words(language: str) -> dict[str, Any]:
         "priorities": {"low": _("Low"), "medium": _("Medium"), "high": _("High")},
         "reopen": _("Reopen %(title)s"),
         "complete": _("Complete %(title)s"),
+        "reopen_p": _("Reopen %(title)s, priority %(number)s"),
+        "complete_p": _("Complete %(title)s, priority %(number)s"),
+        "repeats": _("Repeats"),
         "overdue": _("Overdue, due %(when)s"),
         "due": _("Due %(when)s"),
         "starts": _("Starts %(when)s"),
-        "priority": _("Priority: %(priority)s"),
         "assigned": _("Assigned to %(who)s"),
         "subtasks": _("Subtasks: %(done)s of %(total)s done"),
         "today": _("Today"),
@@ -107,6 +109,7 @@ def task_line(
         task.get("priority"),
         tuple(task.get("tags") or ()),
         task.get("comment_count") or 0,
+        bool(task.get("recurrence")),
         bool(viewed_only) and str(task.get("list_id")) in viewed_only,
         assignee,
         subtasks,
@@ -132,6 +135,7 @@ def _line(
     priority: Any,
     tags: tuple[str, ...],
     comment_count: int,
+    repeats: bool,
     viewed: bool,
     assignee: str | None,
     subtasks: tuple[int, int] | None,
@@ -156,15 +160,12 @@ def _line(
         details.append(f'<span class="parent{" under" if under_parent else ""}">{said}</span>')
     due = _moment(due_at, due_date, zone)
     if due is not None:
-        details.append(
-            _said(language, "overdue" if overdue else "due", _when(due, today, language))
-        )
+        details.append(_due_chip(language, due, today, overdue))
+    if repeats:
+        details.append(_icon(language, "repeats"))
     start = _moment(start_at, start_date, zone)
     if start is not None:
         details.append(_said(language, "starts", _when(start, today, language)))
-    priority_word = _words(language)["priorities"].get(str(priority))
-    if priority_word:
-        details.append(_said(language, "priority", priority_word))
     for tag in tags:
         details.append(_tag(tag))
     if assignee:
@@ -177,19 +178,25 @@ def _line(
         check = NO_CHECK
     else:
         action = f"/app/tasks/{task_id}/{'reopen' if completed else 'complete'}"
-        label = _escaped_words(language)["reopen" if completed else "complete"] % {"title": title}
+        number = PRIORITY_NUMBERS.get(str(priority))
+        said = "reopen" if completed else "complete"
+        label = _escaped_words(language)[f"{said}_p" if number else said] % {
+            "title": title,
+            "number": number,
+        }
         check = (
             f'<button type="submit" form="rows" formaction="{action}" hx-post="{action}"'
             ' hx-include="#rows" hx-target="closest li" hx-swap="outerHTML" class="check"'
             f' role="checkbox" aria-checked="{"true" if completed else "false"}"'
             f' aria-label="{label}"></button>'
         )
+        check = check.replace('class="check"', f'class="check p{number or 4}"', 1)
     return Markup(  # noqa: S704 - every value in it escaped above
         f'<li class="task{" completed" if completed else ""}" id="task-{task_id}"'
         f' data-list="{escape(list_id)}" data-due="{_day_of(due)}">\n'
         f"  {check}\n"
         '  <div class="body">\n'
-        f'    <a hx-get="/app/tasks/{task_id}" hx-target="#main" hx-select="#main"'
+        f'    <a class="title" hx-get="/app/tasks/{task_id}" hx-target="#main" hx-select="#main"'
         f' hx-swap="outerHTML" hx-push-url="true" href="/app/tasks/{task_id}">{title}</a>\n'
         f'    <span class="meta">{"".join(details)}</span>\n'
         "  </div>\n"
@@ -260,10 +267,7 @@ def _escaped_words(language: str) -> dict[str, Any]:
 
 # A detail of a line: its class, and the sentence of `_words` that says it.
 _DETAILS = {
-    "due": ("due", "due", "when"),
-    "overdue": ("due overdue", "overdue", "when"),
     "starts": ("start", "starts", "when"),
-    "priority": ("priority", "priority", "priority"),
     "assigned": ("assignee", "assigned", "who"),
 }
 
@@ -277,16 +281,46 @@ def _said(language: str, kind: str, value: Any) -> str:
         css, said = "subtasks", words["subtasks"] % {"done": value[0], "total": value[1]}
     elif kind == "comments":
         plural = translations(language).ngettext("%(num)d comment", "%(num)d comments", value)
-        css, said = "comments", plural % {"num": value}
+        said = plural % {"num": value}
+        return (
+            f'<span class="comments icon"><span aria-hidden="true">{value}</span>'
+            f'<span class="visually-hidden">{escape(said)}</span></span>'
+        )
     else:
         css, sentence, name = _DETAILS[kind]
         said = words[sentence] % {name: value}
     return f'<span class="{css}">{escape(said)}</span>'
 
 
+# A task's priority as Todoist numbers it: its checkbox's ring (app.css) and accessible name.
+PRIORITY_NUMBERS = {"high": 1, "medium": 2, "low": 3}
+
+
+@functools.lru_cache(maxsize=4096)
+def _due_chip(language: str, due: datetime | date, today: date, overdue: bool) -> str:
+    """The due's chip, coloured by when (overdue, today, the next days, later: app.css), its
+    day (and time) shown and the whole sentence (`Due Tomorrow`) for screen readers."""
+    day = due.date() if isinstance(due, datetime) else due
+    ahead = (day - today).days
+    when_css = " overdue" if overdue else " today" if ahead == 0 else " soon" if ahead <= 7 else ""
+    shown = _when(due, today, language)
+    said = _words(language)["overdue" if overdue else "due"] % {"when": shown}
+    return (
+        f'<span class="due chip{when_css}"><span aria-hidden="true">{escape(shown)}</span>'
+        f'<span class="visually-hidden">{escape(said)}</span></span>'
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _icon(language: str, kind: str) -> str:
+    """An icon (app.css draws it) named by `kind`'s words."""
+    named = escape(_words(language)[kind])
+    return f'<span class="{kind} icon" role="img" aria-label="{named}"></span>'
+
+
 @functools.lru_cache(maxsize=4096)
 def _tag(tag: str) -> str:
-    return f'<span class="tag">{escape(f"@{tag}")}</span>'
+    return f'<span class="tag chip">{escape(f"@{tag}")}</span>'
 
 
 def _day_of(moment: datetime | date | None) -> str:

@@ -8,7 +8,10 @@
   const root = document.documentElement;
   const button = document.querySelector("[data-menu]");
   const link = document.querySelector("[data-menu-link]");
-  const account = document.querySelector("details.account");
+  // The header's account menu and a list's `View` and `More…` menus: disclosures that close
+  // with Esc and a tap outside them.
+  const MENUS = "details.account, details.view-menu, details.list-more";
+  const openMenu = () => document.querySelector(`:is(${MENUS})[open]`);
   const drawer = () => document.getElementById("lists"); // live.js puts in new ones
 
   const shut = (focus) => {
@@ -62,15 +65,17 @@
       return;
     }
     if (event.key !== "Escape") return;
-    if (account?.open) {
-      account.open = false;
-      account.querySelector("summary").focus();
+    const menu = openMenu();
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
     } else if (button) shut(true);
   });
 
   document.addEventListener("click", (event) => {
     const target = event.target;
-    if (account?.open && !account.contains(target)) account.open = false;
+    const menu = openMenu();
+    if (menu && !menu.contains(target)) menu.open = false;
     if (!button || target.closest("[data-menu]")) return;
     const inside = drawer()?.contains(target);
     if (!inside || target.closest("nav a")) shut(false); // outside, or a list chosen

@@ -247,17 +247,22 @@
   // The row's words as the server writes them (shown.task_line), for what was changed (`now`).
   const reworded = (row, now, whole, today) => {
     const link = row.querySelector(`.body > a[href="/app/tasks/${row.id.slice(5)}"]`);
-    if (now.title !== undefined && link) {
+    const check = row.querySelector(":scope > .check");
+    // The priority is the checkbox's ring (p1 to p4) and in its name, as shown.task_line says it.
+    if (check && now.priority !== undefined) {
+      const number = { high: 1, medium: 2, low: 3 }[now.priority] || 4;
+      check.classList.remove("p1", "p2", "p3", "p4");
+      check.classList.add(`p${number}`);
+    }
+    if (check && link && (now.title !== undefined || now.priority !== undefined)) {
+      if (now.title !== undefined) link.textContent = now.title;
+      const number = Number(check.className.match(/\bp([1-4])\b/)?.[1] || 4);
+      const label = words[row.classList.contains("completed") ? "reopen" : number < 4 ? "complete_p" : "complete"];
+      if (label) check.setAttribute("aria-label", label.replace("{title}", link.textContent).replace("{number}", number));
+    } else if (now.title !== undefined && link) {
       link.textContent = now.title;
-      const check = row.querySelector(":scope > .check");
-      const label = words[row.classList.contains("completed") ? "reopen" : "complete"];
-      if (check && label) check.setAttribute("aria-label", label.replace("{title}", now.title));
     }
     const meta = row.querySelector(":scope > .body > .meta");
-    const detail = (css, text, after) => {
-      const span = Object.assign(document.createElement("span"), { className: css, textContent: text });
-      after ? after.after(span) : meta.prepend(span);
-    };
     if (meta && now.due !== undefined) {
       meta.querySelector(":scope > .due")?.remove();
       if (now.due) {
@@ -267,14 +272,16 @@
           when = words.day_time.replace("{day}", when).replace("{time}", clock);
         }
         const late = now.due < today;
-        detail(late ? "due overdue" : "due", words[late ? "overdue" : "due"].replace("{when}", when), meta.querySelector(":scope > .parent"));
+        const ahead = (Date.parse(now.due) - Date.parse(today)) / 86400000;
+        const chip = document.createElement("span");
+        chip.className = `due chip ${late ? "overdue" : ahead === 0 ? "today" : ahead <= 7 ? "soon" : ""}`.trim();
+        const shown = Object.assign(document.createElement("span"), { textContent: when });
+        shown.setAttribute("aria-hidden", "true");
+        const said = Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: words[late ? "overdue" : "due"].replace("{when}", when) });
+        chip.append(shown, said);
+        const parent = meta.querySelector(":scope > .parent");
+        parent ? parent.after(chip) : meta.prepend(chip);
       }
-    }
-    if (meta && now.priority !== undefined) {
-      meta.querySelector(":scope > .priority")?.remove();
-      const named = words.priorities?.[now.priority];
-      const after = meta.querySelector(":scope > .start") || meta.querySelector(":scope > .due") || meta.querySelector(":scope > .parent");
-      if (named) detail("priority", words.priority.replace("{priority}", named), after);
     }
     row.dataset.list = whole.list ?? "";
     row.dataset.due = whole.due ?? "";
