@@ -211,3 +211,15 @@ async def test_todoists_data_brings_its_sub_projects_inside_their_parents(
         ]
         inbox = await client.get("/api/tasks", params={"list_id": "inbox"})
         assert [task["title"] for task in inbox.json()] == ["Call the bank"]
+
+
+async def test_another_apps_json_given_as_todoists_is_refused_and_nothing_made(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        body = b'{"lists": [{"name": "Work"}], "tasks": [{"title": "Milk"}]}'
+        answer = await import_file(client, "todoist", body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == "INVALID_REQUEST"
+        assert "Todoist" in answer.text
+        assert await lists_of(client) == []

@@ -13,6 +13,7 @@ day, a wall-clock time in `due.timezone`, or an instant ending `Z`), a recurring
 from typing import Any
 
 from todo_api.kit import words
+from todo_api.kit.errors import InvalidRequest
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
 from todo_api.yourdata.sources import todoist
 from todo_api.yourdata.sources.documents import items, json_document
@@ -30,6 +31,8 @@ def parse_either(body: bytes, options: dict[str, str]) -> Parsed:
 
 def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     document = json_document(body, "Todoist's data")
+    if "projects" not in document and "items" not in document:  # another app's file
+        raise InvalidRequest("The file has neither projects nor items (Todoist's data expected)")
     parsed = Parsed()
     errors = FileErrors()
     inbox: set[str] = set()
