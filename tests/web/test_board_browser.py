@@ -212,7 +212,9 @@ async def test_a_board_in_another_order_moves_cards_between_columns_only(
     await view_menu(page)
     await page.get_by_label("Sort").select_option(label="Title")  # applied as chosen
     await expect(page.get_by_role("button", name="Apply")).to_be_hidden()
-    await expect(column(page, "Doing").locator("li.task")).to_have_count(3)
+    await expect(column(page, "Doing").locator("li.task > .body > a")).to_have_text(
+        ["Alpha", "Test", "Write"]
+    )
     assert (await board_of(page))[1] == ["Doing", "Alpha", "Test", "Write"]
 
     await card(page, "Alpha").get_by_role("link", name="Alpha").focus()
