@@ -516,6 +516,8 @@ async def _complete(
             rules.check_rule(done, written=done["recurrence"] != before["recurrence"])
             values.update(following, **completions.REOPENING)
         else:
+            if repeating and done["recurrence"] != before["recurrence"]:
+                rules.check_rule(done, written=True)  # a rule written now leaves one after it
             values["completed_at"], values["completed_by"] = at or now, user_id
         task = await _update(conn, user_id, task_id, values, if_match, moving=following)
         if task is None:
