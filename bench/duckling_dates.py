@@ -43,7 +43,7 @@ def cases(checkout: Path, lang: str) -> list[tuple[str, str, tuple[int, ...]]]:
         text=True,
         check=True,
     ).stdout
-    found = []
+    found: list[tuple[str, str, tuple[int, ...]]] = []
     for match in _EXAMPLES.finditer(source):
         year, month, day, hour, minute = (int(match[n]) for n in range(1, 6))
         for phrase in _PHRASE.findall(match[7]):
