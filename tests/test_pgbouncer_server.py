@@ -190,6 +190,17 @@ def test_tasks(client: Client) -> None:
     assert put["title"] == "one, renamed"
     assert client.call("POST", f"{url}/complete", 200).json()["is_completed"] is True
     assert client.call("POST", f"{url}/reopen", 200).json()["is_completed"] is False
+    # A repeating task's completion, its undo; a deletion restored (then deleted again).
+    weekly = {"title": "weekly", "due_date": "2031-01-06", "recurrence": "FREQ=WEEKLY"}
+    repeating = f"/api/tasks/{client.call('POST', '/api/tasks', 201, json=weekly).json()['id']}"
+    assert client.call("POST", f"{repeating}/complete", 200).json()["due_date"] == "2031-01-13"
+    [done] = client.call("GET", f"{repeating}/completions", 200).json()
+    assert done["occurrence"] == "2031-01-06"
+    undone = client.call("POST", f"{repeating}/completions/latest/undo", 200).json()
+    assert undone["due_date"] == "2031-01-06"
+    client.call("DELETE", repeating, 204)
+    assert client.call("POST", f"{repeating}/restore", 200).json()["title"] == "weekly"
+    client.call("DELETE", repeating, 204)
 
     first_page = client.call("GET", "/api/tasks", 200, params={"limit": 1})
     assert len(first_page.json()) == 1
