@@ -298,36 +298,28 @@ class SidebarPages:
         return redirect(list_path(made["id"]))
 
     async def rename(self, request: Request, signed_in: BrowserSignIn) -> Response:
-        list_id = parse_uuid(request.path_params["list_id"])
         form = await request.form()
-        try:
-            data = ListUpdate.model_validate({"name": str(form.get("name") or "")})
-            async with database(request).connection() as conn:
-                await lists.update_list(conn, user_id(signed_in), list_id, data)
-        except NotFound:
-            raise
-        except Forbidden as exc:  # a member's list is its owner's to rename
-            return await self._refused(request, signed_in, list_id, exc)
-        except (ValidationError, ApiError) as exc:
-            view = await self.lists.view_at(request, signed_in, list_path(list_id))
-            return await self.lists.list_page(
-                request, signed_in, view, status=400, list_message=problem(exc)
-            )
-        return redirect(list_path(list_id))
+        return await self._changed(request, signed_in, {"name": str(form.get("name") or "")})
 
     async def place_inside(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """The list's settings: the list it is inside (empty: at the top)."""
-        list_id = parse_uuid(request.path_params["list_id"])
         form = await request.form()
+        parent = str(form.get("parent_id") or "") or None
+        return await self._changed(request, signed_in, {"parent_id": parent})
+
+    async def _changed(
+        self, request: Request, signed_in: BrowserSignIn, fields: dict[str, Any]
+    ) -> Response:
+        """The list in the path updated with the form's `fields` (a member's list is its
+        owner's to change), back to the list; what is refused is said on its page."""
+        list_id = parse_uuid(request.path_params["list_id"])
         try:
-            data = ListUpdate.model_validate(
-                {"parent_id": str(form.get("parent_id") or "") or None}
-            )
+            data = ListUpdate.model_validate(fields)
             async with database(request).connection() as conn:
                 await lists.update_list(conn, user_id(signed_in), list_id, data)
         except NotFound:
             raise
-        except Forbidden as exc:  # a member's list is its owner's to place
+        except Forbidden as exc:
             return await self._refused(request, signed_in, list_id, exc)
         except (ValidationError, ApiError) as exc:
             view = await self.lists.view_at(request, signed_in, list_path(list_id))
