@@ -336,7 +336,10 @@ def _check_comments(task: ImportedTask, now: datetime, errors: FileErrors) -> No
         try:
             body = CommentCreate.model_validate({"body": item.get("body")}).body
         except ValidationError as exc:
-            errors.add(task.where, f"{name}.body", _message(exc.errors()[0]))
+            # Another app's comment names its own line and field where it gives them.
+            where = item.get("where") if isinstance(item.get("where"), tuple) else task.where
+            field_name = str(item.get("field") or f"{name}.body")
+            errors.add(where, field_name, _message(exc.errors()[0]))
             continue
         at, given = now, item.get("created_at")
         with contextlib.suppress(TypeError, ValueError, OverflowError):
@@ -554,7 +557,9 @@ async def store(
         item.written = True
     return {
         "lists": len(list_ids),
+        "sections": len(section_ids),
         "tasks": created,
+        "comments": sum(len(task.comment_keys) for _, task in commented),
         "skipped": [item.body() for item in [*prepared.skipped, *subscribed, *left_out]],
     }
 

@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import hashlib
+import re
 from datetime import timedelta
 from typing import Annotated
 
@@ -38,8 +39,9 @@ from todo_api.kit.idempotency import StoredResponse, request_fingerprint, respon
 from todo_api.kit.ids import utcnow
 from todo_api.tables.lists import NAME_MAX_LENGTH
 from todo_api.tasks import schedule
-from todo_api.yourdata import archive, deletion, export, importer
+from todo_api.yourdata import archive, deletion, export, importer, once
 from todo_api.yourdata.schemas import AccountDeletion, ImportResult
+from todo_api.yourdata.sources import AUTO
 
 IMPORT_PATH = "/api/import"
 router = APIRouter(tags=["your data"], responses=error_responses(401, 500, 503))
@@ -54,21 +56,38 @@ SOURCE = {
     "name": "source",
     "in": "query",
     "required": True,
-    "description": "Where the file comes from",
-    "schema": {"type": "string", "enum": list(importer.sources())},
+    "description": "Where the file comes from; `auto`: told from its content",
+    "schema": {"type": "string", "enum": [*importer.sources(), AUTO]},
     "example": "todoist",
+}
+TRELLO = {
+    "name": "trello",
+    "in": "query",
+    "required": False,
+    "description": "Trello: the board's lists as `sections` of one list (default) or as `lists`",
+    "schema": {"type": "string", "enum": ["sections", "lists"]},
+}
+AGAIN = {
+    "name": "again",
+    "in": "query",
+    "required": False,
+    "description": "Trello, TickTick, Microsoft To Do: import a file imported before anew "
+    "(else its second run makes nothing)",
+    "schema": {"type": "boolean"},
 }
 LIST_NAME = {
     "name": "list",
     "in": "query",
     "required": False,
-    "description": 'Todoist: the new list\'s name (default "Todoist import")',
+    "description": "Todoist, Trello, a To Do list's tasks: the new list's name (default: the "
+    'file\'s name from `Content-Disposition`, else "Todoist import")',
     "schema": {
         "type": "string",
         **text.documented(text.LINE_PATTERN, NAME_MAX_LENGTH, min_length=1),
     },
     "example": "Groceries",
 }
+_PARAMETERS = [SOURCE, LIST_NAME, TRELLO, AGAIN, IDEMPOTENCY_KEY]
 FILE_TYPES = ("application/json", "text/calendar", "text/csv", "application/zip")
 _FILE_BODY = {
     "requestBody": {
@@ -151,9 +170,13 @@ async def export_data(
     responses=error_responses(400, 409, 413, 422),
     summary="Import a file exported from this service (its zip with the files too), an "
     "iCalendar file of tasks (Apple "
-    "Reminders, Thunderbird, tasks.org), Todoist (CSV) or Google Tasks (Takeout's Tasks.json); "
-    "all or nothing",
-    openapi_extra={**_FILE_BODY, **documented(headers=[SOURCE, LIST_NAME, IDEMPOTENCY_KEY])},
+    "Reminders, Thunderbird, tasks.org), Todoist (CSV or JSON), Google Tasks (Takeout's "
+    "Tasks.json), a Trello board (JSON), a TickTick backup (CSV) or Microsoft To Do's lists "
+    "from Graph (JSON); all or nothing",
+    openapi_extra={
+        **_FILE_BODY,
+        **documented(headers=[SOURCE, LIST_NAME, TRELLO, AGAIN, IDEMPOTENCY_KEY]),
+    },
 )
 async def import_data(
     request: Request,
@@ -161,17 +184,20 @@ async def import_data(
     # it asks), and documented above as what they are.
     source: Annotated[str | None, Query(include_in_schema=False)] = None,
     list_name: Annotated[str | None, Query(alias="list", include_in_schema=False)] = None,
+    again: Annotated[bool, Query(include_in_schema=False)] = False,
 ) -> Response:
     call = await caller(request)
     key = request.headers.get("idempotency-key")
     if key is not None and not valid_key(key):
         raise InvalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
-    if source not in importer.sources():
-        raise InvalidField("source", f"must be one of {', '.join(importer.sources())}")
+    if source not in [*importer.sources(), AUTO]:
+        once.source_of(source, b"")  # 400 naming source
+    filename = _filename(request.headers.get("content-disposition", ""))
+    options = once.options_of(list_name, filename, request.query_params.get("trello"))
     body = await request.body()
     if not body:
         raise InvalidRequest("The file is empty: send it as the request body")
-    options = {"list": list_name} if list_name else {}
+    source = once.source_of(source, body)
     db = database(request)
     async with db.connection() as conn:
         zone = await schedule.user_zone(conn, call.user_id)
@@ -193,7 +219,24 @@ async def import_data(
     files = held(request.app, Files)
     incoming = await importer.receive_files(db, call.user_id, prepared, opened, files)
     try:
-        answer = await _stored(request, call, db, key, body, prepared, incoming, files)
+        own_key = None if again else once.implicit_key(source, options, body)
+        if key is None and own_key is not None:
+            async with db.connection() as conn:
+                result = await call.with_user_row(
+                    conn,
+                    lambda: once.store_once(
+                        conn,
+                        call.user_id,
+                        own_key,
+                        prepared,
+                        incoming,
+                        quota=files.quota_bytes,
+                        answer={"source": source},
+                    ),
+                )
+            answer = StoredResponse(200, json_bytes(result).decode())
+        else:
+            answer = await _stored(request, call, db, key, body, prepared, incoming, files, source)
     finally:  # the bytes of files whose rows were not written (a replay's, a failure's)
         await asyncio.shield(archive.drop(files, incoming))
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
@@ -209,6 +252,7 @@ async def _stored(
     prepared: importer.Prepared,
     incoming: list[archive.Incoming],
     files: Files,
+    source: str,
 ) -> StoredResponse:
     """The import written (once for its Idempotency-Key), and its answer."""
     async with db.connection() as conn:
@@ -220,7 +264,7 @@ async def _stored(
                     conn, call.user_id, prepared, incoming, quota=files.quota_bytes
                 ),
             )
-            return StoredResponse(200, json_bytes(result).decode())
+            return StoredResponse(200, json_bytes({"source": source, **result}).decode())
 
         if key is None:
             answer = await produce()
@@ -273,6 +317,15 @@ async def delete_account(request: Request) -> Response:
     known_users.discard(call.user_id)
     held(request.app, SeenProfiles).forget(call.user_id)
     return no_content()
+
+
+def _filename(disposition: str) -> str | None:
+    """The file's name a `Content-Disposition: attachment; filename="…"` header gives."""
+    found = _FILENAME.search(disposition)
+    return found.group(1).strip() if found else None
+
+
+_FILENAME = re.compile(r'filename\s*=\s*"?([^";]+)"?', re.IGNORECASE)
 
 
 def _by_the_person(identity: Identity) -> bool:

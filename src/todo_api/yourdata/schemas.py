@@ -29,8 +29,11 @@ class SkippedPart(BaseModel):
 
 
 class ImportResult(BaseModel):
+    source: str | None = Field(default=None, description="The file's format, as read")
     lists: int = Field(description="Lists made")
-    tasks: int = Field(description="Tasks made")
+    sections: int = Field(default=0, description="Sections made")
+    tasks: int = Field(description="Tasks made, subtasks included")
+    comments: int = Field(default=0, description="Comments made")
     skipped: list[SkippedPart] = Field(
         description="What was left out, whole records or parts of imported ones"
     )

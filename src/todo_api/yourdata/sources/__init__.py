@@ -4,7 +4,15 @@
 from collections.abc import Callable
 
 from todo_api.yourdata.records import Parsed
-from todo_api.yourdata.sources import google_tasks, ics, todo_api, todoist_json
+from todo_api.yourdata.sources import (
+    google_tasks,
+    ics,
+    microsoft_todo,
+    ticktick,
+    todo_api,
+    todoist_json,
+    trello,
+)
 
 Parser = Callable[[bytes, dict[str, str]], Parsed]
 
@@ -13,4 +21,9 @@ SOURCES: dict[str, Parser] = {
     "ics": ics.parse,
     "todoist": todoist_json.parse_either,
     "google-tasks": google_tasks.parse,
+    "trello": trello.parse,
+    "ticktick": ticktick.parse,
+    "microsoft-todo": microsoft_todo.parse,
 }
+# Not a format: the file's own, found from its content (todo_api.yourdata.sources.detect).
+AUTO = "auto"

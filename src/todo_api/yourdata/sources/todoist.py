@@ -9,9 +9,12 @@ next section) are in it, as Todoist's export orders them; a subtask is in its pa
 in Todoist: `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (in `TIMEZONE`), else a phrase in `DATE_LANG`
 (`4 Jan`, `6 Apr 17:15`, `every other monday`) read by todo_api.kit.words on the import's
 clock, a recurrence due on its first occurrence; a phrase it cannot read, or a date before
-1900 or after 2100, is left out and listed, as are notes, durations and deadlines. `@label`
-words of `CONTENT` are tags, taken out of the title. People (`AUTHOR`, `RESPONSIBLE`) are
-Todoist's, not this service's.
+1900 or after 2100, is left out and listed, as are durations. A `note` row is a comment on
+the task before it. `DEADLINE` (a day; the API has no deadline of its own) is the due date of a
+task without `DATE`, else it is kept in plain words at the end of the description
+(`Deadline: 2031-07-01`). `@label` words of `CONTENT` are tags, taken out of the title. People
+(`AUTHOR`, `RESPONSIBLE`) are Todoist's, not this service's. The list is named by `?list=`,
+else after the file (`Groceries.csv`: "Groceries"), else "Todoist import".
 """
 
 import csv
@@ -24,6 +27,7 @@ from dateutil.parser import isoparse
 from todo_api.kit import words
 from todo_api.kit.errors import InvalidRequest
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
+from todo_api.yourdata.sources.documents import file_stem
 
 DEFAULT_LIST = "Todoist import"
 LIST_KEY = "todoist"
@@ -53,11 +57,12 @@ def parse(body: bytes, options: dict[str, str]) -> Parsed:
     header = [name.strip().upper() for name in next(reader, [])]
     if "TYPE" not in header or "CONTENT" not in header:
         raise InvalidRequest("The file is not a Todoist CSV: its first line names no TYPE, CONTENT")
-    name = options.get("list") or DEFAULT_LIST
+    name = options.get("list") or file_stem(options) or DEFAULT_LIST
     parsed = Parsed(lists=[ImportedList(key=LIST_KEY, name=name, name_field="list")])
     errors = FileErrors()
     section: str | None = None  # the key of the section the tasks are in
     parent: ImportedTask | None = None
+    last: ImportedTask | None = None  # the task a note row is a comment on
     line = reader.line_num
     try:
         for values in reader:
@@ -70,12 +75,18 @@ def parse(body: bytes, options: dict[str, str]) -> Parsed:
                 if task.parent_key is None:
                     parent = task
                 parsed.tasks.append(task)
+                last = task
             elif kind == "section":
                 section = f"line {where[1]}"
                 parsed.lists[0].sections.append((section, row.get("CONTENT", "")))
                 parsed.lists[0].section_where[section] = where
+            elif kind == "note" and last is not None and row.get("CONTENT"):
+                note = {"body": row["CONTENT"], "where": where, "field": "CONTENT"}
+                last.comments.append(note)
+            elif kind == "note" and last is not None:
+                parsed.skipped.append(Skipped(where, "a note without text (a file) left out"))
             elif kind == "note":
-                parsed.skipped.append(Skipped(where, "notes are not imported"))
+                parsed.skipped.append(Skipped(where, "a note of the project, not of a task"))
             elif kind not in ("", "meta"):  # blank lines, and the project's view settings
                 parsed.skipped.append(Skipped(where, f"a row of TYPE {kind!r} is not imported"))
     except csv.Error as exc:
@@ -111,10 +122,28 @@ def _task(
     task.key = f"line {where[1]}"
     _indent(task, row.get("INDENT", ""), parent, errors, skipped)
     read_date(task, row.get("DATE", ""), row.get("DATE_LANG", "").lower(), errors)
-    for column in ("DURATION", "DEADLINE"):
-        if row.get(column):
-            skipped.append(Skipped(where, f"{column} left out"))
+    keep_deadline(task, row.get("DEADLINE", ""))
+    if row.get("DURATION"):
+        skipped.append(Skipped(where, "DURATION left out"))
     return task
+
+
+def keep_deadline(task: ImportedTask, deadline: str) -> None:
+    """A deadline (a day), which the API has not: the due date of a task that has none, else
+    said in plain words at the end of its description."""
+    if not deadline:
+        return
+    dated = (
+        any(name in task.fields for name in ("due_date", "due_at"))
+        or task.local_due is not None
+        or task.spoken_due is not None
+    )
+    if not dated and _DATE.match(deadline):
+        task.fields["due_date"] = deadline
+        return
+    description = task.fields.get("description")
+    said = f"Deadline: {deadline}"
+    task.fields["description"] = f"{description}\n\n{said}" if description else said
 
 
 def _indent(

@@ -7,7 +7,9 @@ A project's sections are the list's; an item is a task (`content` with its `@lab
 `labels` as tags, `description`, `priority` 4 (p1) high to 1 none, `checked` completed) under
 its `parent_id` (a subtask of its top-level ancestor, one level here), due on `due.date` (a
 day, a wall-clock time in `due.timezone`, or an instant ending `Z`), a recurring one read from
-`due.string` in `due.lang` as the CSV's `DATE` is. Archived and deleted ones are left out.
+`due.string` in `due.lang` as the CSV's `DATE` is, its `deadline.date` kept as the CSV's
+`DEADLINE` is. Each of `notes` (Todoist's comments) is a comment on its item (`item_id`), at
+its `posted_at`. Archived and deleted ones are left out.
 """
 
 from typing import Any
@@ -69,6 +71,7 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
         task = _task(("index", f"items[{index}]"), item, inbox, by_key, errors, parsed.skipped)
         if task is not None:
             parsed.tasks.append(task)
+    _notes(document, parsed)
     errors.raise_any()
     return parsed
 
@@ -112,6 +115,7 @@ def _task(
         parent_key=None if item.get("parent_id") is None else str(item["parent_id"]),
         order=item.get("child_order") or 0,
     )
+    deadline = item.get("deadline")
     due = item.get("due")
     if isinstance(due, dict) and isinstance(due.get("date"), str):
         if due.get("timezone"):
@@ -123,4 +127,23 @@ def _task(
             fields["due_at"] = due["date"]
         else:
             todoist.read_date(task, due["date"].replace("T", " ")[:16], "en", errors)
+    if isinstance(deadline, dict) and isinstance(deadline.get("date"), str):
+        todoist.keep_deadline(task, deadline["date"])
     return task
+
+
+def _notes(document: dict[str, Any], parsed: Parsed) -> None:
+    """Todoist's comments (`notes`), each on its item's task, oldest first."""
+    by_key = {task.key: task for task in parsed.tasks}
+    for index, note in enumerate(items(document.get("notes"))):
+        where: Where = ("index", f"notes[{index}]")
+        if not isinstance(note, dict) or note.get("is_deleted"):
+            continue
+        task = by_key.get(str(note.get("item_id")))
+        if task is None:
+            parsed.skipped.append(Skipped(where, "a comment whose item is not imported"))
+        elif not note.get("content"):
+            parsed.skipped.append(Skipped(where, "a comment without text (a file) left out"))
+        else:
+            body = {"body": note["content"], "created_at": note.get("posted_at")}
+            task.comments.append({**body, "where": where, "field": "content"})
