@@ -29,8 +29,9 @@ from todo_api.tokens.router import TokenCreate
 from todo_api.web.settings_pages import SettingsGroup
 from todo_api.web.shown import day_text
 from todo_api.web.site import HEADERS, is_htmx, problem, user_id, zone_of
-from todo_api.yourdata import archive, deletion, export, importer
+from todo_api.yourdata import archive, deletion, export, importer, once
 from todo_api.yourdata.schemas import AccountDeletion
+from todo_api.yourdata.sources import AUTO
 
 CALENDAR_TOKEN_NAME = "Calendar apps"
 # The import's form takes a file as large as POST /api/import does (the app's body limits).
@@ -132,17 +133,24 @@ class SettingsData(SettingsGroup):
             "settings_data.html",
             group="data",
             heading=_("Your data"),
-            sources={
-                source: {
-                    "todo-api": _("This service (an export)"),
-                    "ics": _("A calendar app (iCalendar)"),
-                    "todoist": _("Todoist (CSV)"),
-                    "google-tasks": _("Google Tasks (Takeout's Tasks.json)"),
-                }.get(source, source)
-                for source in importer.sources()
-            },
+            sources=self.source_names(request),
             **context,
         )
+
+    def source_names(self, request: Request) -> dict[str, str]:
+        """Each format the import reads, as the form names it; `auto` first."""
+        _ = self.site.words(request)
+        names = {
+            AUTO: _("Detect from the file"),
+            "todo-api": _("This service (an export)"),
+            "ics": _("A calendar app (iCalendar)"),
+            "todoist": _("Todoist (CSV or JSON)"),
+            "google-tasks": _("Google Tasks (Takeout's Tasks.json)"),
+            "trello": _("Trello (a board's JSON export)"),
+            "ticktick": _("TickTick (its backup, CSV)"),
+            "microsoft-todo": _("Microsoft To Do (lists from Microsoft Graph, JSON)"),
+        }
+        return {source: names.get(source, source) for source in [AUTO, *importer.sources()]}
 
     async def export(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """What GET /api/export streams, as a download: `format` json (everything; with
@@ -174,15 +182,19 @@ class SettingsData(SettingsGroup):
         and skipped (htmx: only that part, its status 200 so that htmx shows an error too)."""
         _ = self.site.words(request)
         form = await request.form()
-        upload, source = form.get("file"), str(form.get("source") or "")
+        upload, source = form.get("file"), str(form.get("source") or AUTO)
         owner = user_id(signed_in)
-        context: dict[str, Any] = {}
+        context: dict[str, Any] = {"sources": self.source_names(request)}
         try:
-            if source not in importer.sources():
+            if source not in context["sources"]:
                 raise ValueError(_("Choose where the file comes from."))
             body = await upload.read() if isinstance(upload, UploadFile) else b""
             if not body:
                 raise ValueError(_("Choose a file to import."))
+            source = once.source_of(source, body)
+            filename = upload.filename if isinstance(upload, UploadFile) else None
+            trello = str(form.get("trello") or "") or None
+            options = once.options_of(None, filename, trello)
             db = database(request)
             async with db.connection() as conn:
                 zone = zone_of(signed_in)
@@ -197,16 +209,29 @@ class SettingsData(SettingsGroup):
                 ),
                 source,
                 body,
-                {},
+                options,
             )
             await importer.check_push_endpoints(self.site.settings, prepared)
             files = held(request.app, Files)
             incoming = await importer.receive_files(db, owner, prepared, opened, files)
             try:
+                key = once.implicit_key(source, options, body)
                 async with db.connection() as conn:
-                    context["result"] = await importer.store(
-                        conn, owner, prepared, incoming, quota=files.quota_bytes
-                    )
+                    if key is None:
+                        made = await importer.store(
+                            conn, owner, prepared, incoming, quota=files.quota_bytes
+                        )
+                        context["result"] = {"source": source, **made}
+                    else:
+                        context["result"] = await once.store_once(
+                            conn,
+                            owner,
+                            key,
+                            prepared,
+                            incoming,
+                            quota=files.quota_bytes,
+                            answer={"source": source},
+                        )
             finally:  # the bytes of the files whose rows were not written
                 await asyncio.shield(archive.drop(files, incoming))
         except (ValueError, ValidationError, ApiError) as exc:

@@ -359,6 +359,8 @@ def _cut_long_title(task: ImportedTask, skipped: list[Skipped]) -> None:
     title = task.fields.get("title")
     if not isinstance(title, str):
         return
+    if "\n" in title or "\r" in title:  # a title on several lines (TickTick's): one line
+        title = task.fields["title"] = " ".join(title.split())
     whole = unicodedata.normalize("NFC", title.strip())
     if len(whole) <= TITLE_MAX_LENGTH:
         return
