@@ -110,3 +110,10 @@ async def tasks_of(client: httpx.AsyncClient, list_id: str) -> list[dict[str, An
     assert response.status_code == 200, response.text
     tasks: list[dict[str, Any]] = response.json()
     return tasks
+
+
+def counts(answer: httpx.Response) -> dict[str, Any]:
+    """An import's answer as the first imports gave it: lists and tasks made, and what was
+    skipped (the tests of sections, comments and the format read look at those apart)."""
+    body: dict[str, Any] = answer.json()
+    return {name: body[name] for name in ("lists", "tasks", "skipped")}

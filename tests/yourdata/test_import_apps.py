@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.yourdata.helpers import FIXTURES, import_file, lists_of, tasks_of
+from tests.yourdata.helpers import FIXTURES, counts, import_file, lists_of, tasks_of
 
 
 def _today(zone: str) -> date:
@@ -22,10 +22,10 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
         result = answer.json()
         assert result["lists"] == 1
         assert result["tasks"] == 9
+        assert result["sections"] == 2
+        assert result["comments"] == 1
         assert [(s["line"], s["reason"].split()[0]) for s in result["skipped"]] == [
-            (6, "notes"),
             (11, "DURATION"),
-            (12, "DEADLINE"),
         ]
         (made,) = await lists_of(client)
         assert made["name"] == "Todoist import"
@@ -68,6 +68,11 @@ async def test_a_todoist_csv_becomes_one_list(person: Callable[..., httpx.AsyncC
         assert parcel["timezone"] == "America/New_York"
         card = by_title["Renew the library card"]  # every other friday: the next one first
         assert card["recurrence"] == "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR"
+        # Its DEADLINE beside a DATE: in plain words, as the API has no deadline.
+        assert card["description"] == "Deadline: 2031-07-01"
+        # The note after "Compare fares" (line 6) is a comment on it.
+        notes = await client.get(f"/api/tasks/{by_title['Compare fares']['id']}/comments")
+        assert [c["body"] for c in notes.json()] == ["Window seat, please"]
         today = _today("Europe/Lisbon")
         assert card["due_date"] == (today + timedelta(days=(4 - today.weekday()) % 7)).isoformat()
         fence = by_title["Paint the fence"]
@@ -120,7 +125,7 @@ async def test_google_takeout_tasks_become_lists(person: Callable[..., httpx.Asy
         body = (FIXTURES / "google-tasks.json").read_bytes()
         answer = await import_file(client, "google-tasks", body)
         assert answer.status_code == 200, answer.text
-        assert answer.json() == {
+        assert counts(answer) == {
             "lists": 2,
             "tasks": 6,
             "skipped": [{"index": "items[0].items[5]", "reason": "deleted in Google Tasks"}],
