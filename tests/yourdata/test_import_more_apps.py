@@ -391,3 +391,24 @@ async def test_a_todoist_list_is_named_after_the_file(
         )
         assert named.status_code == 200, named.text
         assert [item["name"] for item in await lists_of(client)] == ["Trip to Lisbon", "Trip"]
+
+
+async def test_todoists_data_keeps_comments_and_the_deadline(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as client:
+        body = (FILES / "todoist-api-python.json").read_bytes()
+        answer = await import_file(client, "auto", body)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["source"], answer.json()["comments"]) == ("todoist", 2)
+        (task,) = (await client.get("/api/tasks")).json()
+        # A deadline beside a due date: in plain words after the description.
+        assert task["description"] == "Some task description\n\nDeadline: 2016-09-01"
+        # Its due as typed ("tomorrow at 12"), read on the import's clock in its zone.
+        assert (task["due_at"] is not None, task["timezone"]) == (True, "Europe/Moscow")
+        comments = (await client.get(f"/api/tasks/{task['id']}/comments")).json()
+        assert [c["body"] for c in comments] == [
+            "A comment\n\nFile.pdf: https://cdn-domain.tld/path/to/file.pdf",
+            "A comment",
+        ]
+        assert comments[0]["created_at"] == "2019-09-22T07:00:00Z"

@@ -9,7 +9,7 @@ its `parent_id` (a subtask of its top-level ancestor, one level here), due on `d
 day, a wall-clock time in `due.timezone`, or an instant ending `Z`), a recurring one read from
 `due.string` in `due.lang` as the CSV's `DATE` is, its `deadline.date` kept as the CSV's
 `DEADLINE` is. Each of `notes` (Todoist's comments) is a comment on its item (`item_id`), at
-its `posted_at`. Archived and deleted ones are left out.
+its `posted_at`, with its file's name and address after its text. Archived and deleted ones are left out.
 """
 
 from typing import Any
@@ -145,5 +145,10 @@ def _notes(document: dict[str, Any], parsed: Parsed) -> None:
         elif not note.get("content"):
             parsed.skipped.append(Skipped(where, "a comment without text (a file) left out"))
         else:
-            body = {"body": note["content"], "created_at": note.get("posted_at")}
+            text = str(note["content"])
+            attached = note.get("file_attachment")
+            if isinstance(attached, dict) and isinstance(attached.get("file_url"), str):
+                name = attached.get("file_name") or attached["file_url"]
+                text = f"{text}\n\n{name}: {attached['file_url']}"
+            body = {"body": text, "created_at": note.get("posted_at")}
             task.comments.append({**body, "where": where, "field": "content"})
