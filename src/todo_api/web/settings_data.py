@@ -133,8 +133,7 @@ class SettingsData(SettingsGroup):
             "settings_data.html",
             group="data",
             heading=_("Your data"),
-            sources=self.source_names(request),
-            **context,
+            **{"sources": self.source_names(request), **context},
         )
 
     def source_names(self, request: Request) -> dict[str, str]:

@@ -365,5 +365,15 @@ def problem(exc: Exception) -> str:
         where = ".".join(str(part) for part in error["loc"])
         return f"{where}: {error['msg']}"
     if isinstance(exc, ApiError) and exc.details:
-        return "; ".join(f"{detail.field}: {detail.message}" for detail in exc.details)
+        return "; ".join(
+            f"{_place(detail)}{detail.field}: {detail.message}" for detail in exc.details
+        )
     return str(exc)
+
+
+def _place(detail: Any) -> str:
+    """Where in a file an import's error is (its line, or its place in a JSON document)."""
+    line, index = getattr(detail, "line", None), getattr(detail, "index", None)
+    if line is not None:
+        return f"Line {line}, "
+    return "" if index is None else f"At {index}, "
