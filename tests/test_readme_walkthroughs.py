@@ -228,8 +228,9 @@ def test_the_walkthroughs_do_what_their_comments_say(tmp_path: Path) -> None:
     assert '"isError":false' in out
     assert '"isError":true' not in out
     # Your data: each import counted, the account deleted last.
-    assert out.count('{"lists":') >= 4
-    assert "HTTP/1.1 204 No Content" in out.split('{"lists":')[-1]
+    assert out.count('{"source":') >= 8
+    assert '{"source":"trello","lists":1,"sections":1,"tasks":1' in out
+    assert "HTTP/1.1 204 No Content" in out.split('{"source":')[-1]
 
 
 # Pages whose walkthrough a reader may run alone, after the README's first request (its
