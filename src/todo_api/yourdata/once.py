@@ -87,7 +87,7 @@ async def store_once(
     if not stored.replayed:
         first: dict[str, Any] = json.loads(stored.body)
         return first
-    reason = "this file was imported already: nothing made again (again=true imports it anew)"
+    reason = "this file was imported already: nothing made again"
     return {**answer, **NOTHING, "skipped": [{"reason": reason}]}
 
 
