@@ -361,6 +361,18 @@ async def test_wrong_types_inside_a_board_are_left_out_and_listed(
         ]
 
 
+async def test_a_ticktick_row_without_a_title_is_left_out_and_listed(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    text = (FILES / "ticktick-vikunja-export.csv").read_text()
+    text = text.replace('"Buy groceries"', '""', 1)
+    async with person() as client:
+        answer = await import_file(client, "ticktick", text, content_type="text/csv")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["tasks"] == 10
+        assert answer.json()["skipped"] == [{"line": 12, "reason": "a task without a title"}]
+
+
 async def test_a_file_too_large_is_refused_and_its_format_must_show(
     person: Callable[..., httpx.AsyncClient],
 ) -> None:

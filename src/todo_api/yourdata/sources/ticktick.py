@@ -71,6 +71,9 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
             if not any(value.strip() for value in values):
                 continue
             row = dict(zip(header, (value.strip() for value in values), strict=False))
+            if not row.get("Title"):  # TickTick keeps rows a person never named
+                parsed.skipped.append(Skipped(where, "a task without a title"))
+                continue
             list_key = _list_of(row, where, folders, lists, parsed)
             parsed.tasks.append(_task(where, row, list_key, errors, parsed.skipped))
     except csv.Error as exc:

@@ -9,7 +9,8 @@ its `parent_id` (a subtask of its top-level ancestor, one level here), due on `d
 day, a wall-clock time in `due.timezone`, or an instant ending `Z`), a recurring one read from
 `due.string` in `due.lang` as the CSV's `DATE` is, its `deadline.date` kept as the CSV's
 `DEADLINE` is. Each of `notes` (Todoist's comments) is a comment on its item (`item_id`), at
-its `posted_at`, with its file's name and address after its text. Archived and deleted ones are left out.
+its `posted_at`, with its file's name and address after its text. Archived and deleted ones
+are left out.
 """
 
 from typing import Any
