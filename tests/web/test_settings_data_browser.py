@@ -258,7 +258,7 @@ async def test_export_import_and_delete_the_account(
     ).not_to_have_count(0)
     await check()
     # A file that is not what it says: nothing made, the API's words in an alert.
-    await imported(page, "Todoist (CSV)", exported)
+    await imported(page, "Todoist (CSV or JSON)", exported)
     await expect(page.get_by_role("alert")).to_be_visible()
     assert len(tasks_of(server, headers)) == 9
 
