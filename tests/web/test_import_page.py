@@ -74,7 +74,7 @@ async def test_a_trello_board_as_lists_and_its_second_run_makes_nothing(
     assert first.status_code == 200, first.text
     assert "Read as: Trello (a board&#39;s JSON export)." in first.text
     assert await _lists(signed_in) == ["TODO"]
-    again = await _import(signed_in, "board.json", body, "application/json", trello="lists")
+    again = await _import(signed_in, "copy.json", body, "application/json", trello="lists")
     assert again.status_code == 200, again.text
     assert "imported already" in again.text
     assert await _lists(signed_in) == ["TODO"]

@@ -55,7 +55,9 @@ def implicit_key(source: str, options: dict[str, str], body: bytes) -> str | Non
     """The key that makes a second run of the same file make nothing (None: no such key)."""
     if source not in ONCE:
         return None
-    digest = hashlib.sha256(repr((source, sorted(options.items()))).encode() + body)
+    # The same bytes under another file name are the same file.
+    asked = sorted((name, value) for name, value in options.items() if name != "filename")
+    digest = hashlib.sha256(repr((source, asked)).encode() + body)
     return f"import:{digest.hexdigest()}"
 
 
