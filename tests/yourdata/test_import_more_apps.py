@@ -228,7 +228,6 @@ async def test_microsoft_to_do_recurrence_importance_and_status(
     document = _json("microsoft-todo-graph.json")
     shop = document["value"][1]["tasks"][0]
     shop["recurrence"] = _json("microsoft-graph-recurrence.json")
-    shop["recurrence"]["range"] = {"type": "noEnd", "startDate": "2020-08-25"}
     shop["dueDateTime"] = {"dateTime": "2020-08-25T00:00:00.0000000", "timeZone": "UTC"}
     other = document["value"][1]["tasks"][1]
     other.update(importance="high", status="completed")
@@ -241,7 +240,8 @@ async def test_microsoft_to_do_recurrence_importance_and_status(
         shop_made = by_title["Shop for dinner"]
         # Midnight where it is due: To Do's day.
         assert shop_made["due_date"] == "2020-08-25"
-        assert shop_made["recurrence"] == "FREQ=WEEKLY;BYDAY=MO"
+        # Its end (`range.endDate`): the end of that day, as the API keeps an UNTIL.
+        assert shop_made["recurrence"] == "FREQ=WEEKLY;BYDAY=MO;UNTIL=20171231T235959Z"
         done = by_title["A new task"]
         assert (done["priority"], done["is_completed"]) == ("high", True)
         assert done["completed_at"] == "2020-08-19T00:00:00Z"

@@ -177,7 +177,8 @@ def _task(where: Where, item: dict[str, Any], list_key: str | None, skipped: lis
         key = getattr(moment.tzinfo, "key", None)
         if key:
             fields["timezone"] = key
-    rule = _rule(item.get("recurrence"))
+    timed = "due_at" in fields
+    rule = _rule(item.get("recurrence"), timed=timed)
     if rule is not None and moment is not None:
         fields["recurrence"] = rule
     elif item.get("recurrence") is not None:
@@ -197,8 +198,9 @@ def _moment(value: Any) -> datetime | None:
         return None
 
 
-def _rule(recurrence: Any) -> str | None:
-    """A Graph `patternedRecurrence` as an RRULE; None for one this cannot say."""
+def _rule(recurrence: Any, *, timed: bool = False) -> str | None:
+    """A Graph `patternedRecurrence` as an RRULE (its end a day, or the day's last second in
+    UTC for a task due at a time, as RFC 5545 wants it); None for one this cannot say."""
     pattern = recurrence.get("pattern") if isinstance(recurrence, dict) else None
     if not isinstance(pattern, dict) or pattern.get("type") not in FREQUENCIES:
         return None
@@ -223,7 +225,9 @@ def _rule(recurrence: Any) -> str | None:
     limit = recurrence.get("range")
     if isinstance(limit, dict):
         if limit.get("type") == "endDate" and isinstance(limit.get("endDate"), str):
-            parts.append("UNTIL=" + limit["endDate"].replace("-", ""))
+            parts.append(
+                "UNTIL=" + limit["endDate"].replace("-", "") + ("T235959Z" if timed else "")
+            )
         elif limit.get("type") == "numbered" and isinstance(limit.get("numberOfOccurrences"), int):
             parts.append(f"COUNT={limit['numberOfOccurrences']}")
     return ";".join(parts)
