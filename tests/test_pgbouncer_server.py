@@ -437,6 +437,18 @@ def test_your_data_export_import_and_deletion(
         imported = http.post("/api/import", params={"source": "todo-api"}, json=document)
         assert imported.status_code == 200, imported.text
         assert imported.json()["tasks"] == 1
+        # Another app's file, its format told from it, written once: the second run makes
+        # nothing.
+        board = (Path(__file__).parent / "fixtures/imports/trello-deck-board.json").read_bytes()
+        for made in (1, 0):
+            answer = http.post(
+                "/api/import",
+                params={"source": "auto"},
+                content=board,
+                headers={"Content-Type": "application/json"},
+            )
+            assert answer.status_code == 200, answer.text
+            assert (answer.json()["source"], answer.json()["tasks"]) == ("trello", made)
         deleted = http.request("DELETE", "/api/auth/me", json={"confirm": email})
         assert deleted.status_code == 204, deleted.text
 
