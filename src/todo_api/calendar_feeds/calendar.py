@@ -127,6 +127,7 @@ async def _completed(conn: Connection, task_ids: list[uuid.UUID]) -> Mapping[uui
     by_task: dict[uuid.UUID, list[Row]] = defaultdict(list)
     for start in range(0, len(task_ids), COMPLETED_CHUNK):
         ids = task_ids[start : start + COMPLETED_CHUNK]
+        params: dict[str, Any]
         if conn.name == "postgresql":
             query, params = _completed_query(conn.name, 0), {"ids": ids}
         else:
