@@ -157,6 +157,7 @@ async def delete_feed(feed_id: FeedIdPath, request: Request) -> Response:
         304: {"description": "Not modified since the ETag given in If-None-Match"},
     },
     summary="A calendar feed (its URL is its only credential)",
+    openapi_extra={"security": []},  # no token: the secret in the path is the credential
 )
 async def get_feed(
     secret: Annotated[str, Path(description="The secret of the feed's URL")], request: Request
