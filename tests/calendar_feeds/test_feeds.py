@@ -10,10 +10,12 @@ import hashlib
 import re
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
+from icalendar import Calendar
 from sqlalchemy import select
 
 from tests.calendar_feeds.helpers import calendar_of, events, fetch, make_feed, todos
@@ -306,3 +308,32 @@ async def test_a_person_has_at_most_20_feeds(alice: httpx.AsyncClient) -> None:
     assert_error(refused, 409, "CONFLICT")
     assert "20" in refused.json()["error"]
     assert len((await alice.get("/api/feeds")).json()) == 20
+
+
+async def test_a_filter_of_several_groups_shows_each_task_once(
+    alice: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    both = await create_task(
+        alice, title="Both", priority="high", tags=["home"], due_date="2026-02-01"
+    )
+    top = await create_task(alice, title="Top", priority="high", due_date="2026-02-02")
+    home = await create_task(alice, title="Home", tags=["home"], due_date="2026-02-03")
+    await create_task(alice, title="Neither", due_date="2026-02-04")
+    saved = (await alice.post("/api/filters", json={"name": "Mine", "query": "p1, @home"})).json()
+    feed = await make_feed(alice, filter_id=saved["id"])
+    text = (await fetch(anonymous, feed["url"])).text
+    assert set(events(Calendar.from_ical(text))) == {both["id"], top["id"], home["id"]}
+    assert text.count(f"UID:{both['id']}") == 1
+
+
+async def test_an_account_deleted_takes_its_feeds(
+    new_user_client: Any, anonymous: httpx.AsyncClient
+) -> None:
+    email = f"{uuid.uuid4().hex}@example.com"
+    async with new_user_client(email=email) as leaving:
+        await create_task(leaving, title="Mine", due_date="2026-02-01")
+        feed = await make_feed(leaving)
+        assert (await fetch(anonymous, feed["url"])).status_code == 200
+        gone = await leaving.request("DELETE", "/api/auth/me", json={"confirm": email})
+        assert gone.status_code == 204, gone.text
+    assert_error(await fetch(anonymous, feed["url"]), 404, "NOT_FOUND")
