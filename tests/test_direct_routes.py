@@ -35,6 +35,7 @@ PER_REQUEST_HEADERS = {"x-request-id", "date"}
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+FEED_SECRET = re.compile(r"/feeds/[A-Za-z0-9_-]{43}\.ics")
 NEW_TASK = {"title": "Buy milk", "description": "2 litres", "tags": ["errands"]}
 
 
@@ -51,6 +52,7 @@ class Case:
     auth: str = "token"  # or "none", "bad", "basic"
     times: int = 1  # sent this many times; the last answer is compared
     comment: bool = False  # the task has a comment first: `{comment}`
+    feed: bool = False  # the user has a new calendar feed first: `{feed}`, its URL's `{secret}`
 
 
 JSON = {"Content-Type": "application/json"}
@@ -227,6 +229,29 @@ CASES = [
     Case("comment edited 404", "PATCH", COMMENTS + "/{other}", {"body": "Edited"}),
     Case("comment deleted", "DELETE", COMMENT, comment=True),
     Case("comment deleted bad id", "DELETE", COMMENTS + "/not-a-uuid"),
+    # calendar feeds: made, listed and deleted with a token; read with the URL's secret alone
+    Case("feeds", "GET", "/api/feeds", feed=True),
+    Case("feeds no token", "GET", "/api/feeds", auth="none"),
+    Case("feed made", "POST", "/api/feeds", {"include": "all"}),
+    Case("feed of an unknown list", "POST", "/api/feeds", {"list_id": "{other}"}),
+    Case("feed made validation error", "POST", "/api/feeds", {"include": "x", "colour": "red"}),
+    Case("feed made no token", "POST", "/api/feeds", {}, auth="none"),
+    Case("feed deleted", "DELETE", "/api/feeds/{feed}", feed=True),
+    Case("feed deleted 404", "DELETE", "/api/feeds/{other}"),
+    Case("feed deleted bad id", "DELETE", "/api/feeds/not-a-uuid"),
+    Case("feed read", "GET", "/feeds/{secret}.ics", auth="none", feed=True),
+    Case("feed read head", "HEAD", "/feeds/{secret}.ics", auth="none", feed=True),
+    Case(
+        "feed read 304",
+        "GET",
+        "/feeds/{secret}.ics",
+        headers={"If-None-Match": "*"},
+        auth="none",
+        feed=True,
+    ),
+    Case("feed read with a token", "GET", "/feeds/{secret}.ics", feed=True),
+    Case("feed read wrong secret", "GET", "/feeds/{other}.ics", auth="none"),
+    Case("feed 405", "POST", "/feeds/{secret}.ics", auth="none", feed=True),
 ]
 
 
@@ -287,17 +312,31 @@ async def _new_comment(client: httpx.AsyncClient, token: str, task: str) -> str:
     return comment_id
 
 
+async def _new_feed(client: httpx.AsyncClient, token: str) -> str:
+    """A new calendar feed of everything: `id:secret`."""
+    response = await client.post(
+        "/api/feeds", json={"include": "all"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.text
+    feed = response.json()
+    return f"{feed['id']}:{feed['url'].rpartition('/')[2].removesuffix('.ics')}"
+
+
 async def _prepared(client: httpx.AsyncClient, token: str, case: Case) -> str:
-    """The case's task (`{task}`), and its comment (`{comment}`) if the case has one: as
-    `task` or `task/comment`."""
+    """The case's task (`{task}`), and its comment (`{comment}`) or feed (`{feed}` and
+    `{secret}`) if the case has one: as `task`, `task/comment` or `task/feed:secret`."""
     task = await _new_task(client, token)
+    if case.feed:
+        return f"{task}/{await _new_feed(client, token)}"
     return f"{task}/{await _new_comment(client, token, task)}" if case.comment else task
 
 
 async def _send(client: httpx.AsyncClient, case: Case, token: str, made: str) -> httpx.Response:
     task, _, comment = made.partition("/")
+    feed, _, secret = comment.partition(":")
 
     def fill(text: str) -> str:
+        text = text.replace("{feed}", feed).replace("{secret}", secret)
         return text.replace("{task}", task).replace("{comment}", comment).replace("{other}", OTHER)
 
     if case.body is None or isinstance(case.body, bytes):
@@ -331,6 +370,7 @@ def _seen(response: httpx.Response, task: str | None) -> tuple[int, list[tuple[s
             return names.setdefault(match[0], f"<id {len(names)}>")
 
         def normalised(text: str) -> str:
+            text = FEED_SECRET.sub("/feeds/<secret>.ics", text)  # a new feed's URL
             return TIMESTAMP.sub("<time>", UUID.sub(placeholder, text))
 
         # The lengths of timestamps vary (orjson leaves out a zero fraction): each side's

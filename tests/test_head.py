@@ -32,6 +32,7 @@ async def test_every_get_answers_head(app: FastAPI, alice: httpx.AsyncClient) ->
         files={"file": ("list.txt", b"milk", "text/plain")},
     )
     section = await alice.post(f"/api/lists/{made.json()['id']}/sections", json={"name": "Now"})
+    feed = await alice.post("/api/feeds", json={"include": "all"})
     values = {
         "attachment_id": file.json()["id"],
         "section_id": section.json()["id"],
@@ -42,6 +43,7 @@ async def test_every_get_answers_head(app: FastAPI, alice: httpx.AsyncClient) ->
         "webhook_id": str(uuid.uuid4()),
         "token": "no-such-invitation",
         "notification_id": str(uuid.uuid4()),
+        "secret": feed.json()["url"].rpartition("/")[2].removesuffix(".ics"),  # a calendar feed's
         # A static file of the web app, by the name its pages give it.
         "name": re.findall(r"/app/static/([^\"]+)", (await alice.get("/app/signin")).text)[0],
     }

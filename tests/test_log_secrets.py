@@ -1,6 +1,6 @@
 """No secret in a log: the request lines (text and JSON) show what a URL or its Referer carries
 (an invitation's, a verification or reset link's token, a live updates' ticket, an OAuth code
-or state) as `…`, read from what the service really writes on stderr."""
+or state, a calendar feed's secret) as `…`, read from what the service really writes on stderr."""
 
 import json
 import logging
@@ -41,7 +41,7 @@ async def test_secrets_in_paths_queries_and_referers_are_not_logged(
     log_format: str,
 ) -> None:
     app = make_app(log_format=log_format, log_level="INFO")
-    made = {f"s{n}": f"Zq{secrets.token_hex(12)}" for n in range(12)}
+    made = {f"s{n}": f"Zq{secrets.token_hex(12)}" for n in range(14)}
     async with client_for(app, token_for(settings)) as owner:
         listed = await owner.post("/api/lists", json={"name": "Shared"})
         assert listed.status_code == 201, listed.text
@@ -60,6 +60,7 @@ async def test_secrets_in_paths_queries_and_referers_are_not_logged(
             (f"/api/auth/oidc/callback?code={made['s8']}&state={made['s9']}", None),
             (f"/oauth/authorize?response_type=code&state={made['s10']}", None),
             (f"/app/invitations/{made['s11']}/more", None),
+            (f"/feeds/{made['s12']}.ics", f"http://test/feeds/{made['s13']}.ics"),
         ]
         for path, referer in asked:
             headers = {"Referer": referer} if referer else {}
@@ -82,6 +83,8 @@ async def test_secrets_in_paths_queries_and_referers_are_not_logged(
         assert logged[8]["query"] == "code=…&state=…"
         assert logged[9]["query"] == "response_type=code&state=…"
         assert logged[10]["path"] == "/app/invitations/…"
+        assert logged[11]["path"] == "/feeds/….ics"
+        assert logged[11]["referer"] == "http://test/feeds/….ics"
     else:
         assert " GET /app/invitations/… " in lines[0]
         assert lines[0].endswith(" referer=https://mail.example/read?token=…")
@@ -90,6 +93,8 @@ async def test_secrets_in_paths_queries_and_referers_are_not_logged(
         assert " GET /app/reset?token=… " in lines[3]
         assert " GET /api/auth/oidc/callback?code=…&state=… " in lines[8]
         assert "referer" not in lines[4]
+        assert " GET /feeds/….ics " in lines[11]
+        assert lines[11].endswith(" referer=http://test/feeds/….ics")
 
 
 def test_every_route_with_a_secret_in_its_path_is_redacted(

@@ -234,8 +234,31 @@ def _words_and_filters(client: Client) -> None:
     assert names == ["Top", "At home"]
     tasks = client.call("GET", f"{url}/tasks", 200).json()
     assert [task["id"] for task in tasks] == [quick.json()["id"]]
+    _calendar_feeds(client, made.json()["id"])
     client.call("DELETE", url, 204)
     client.call("DELETE", f"/api/filters/{other['id']}", 204)
+
+
+def _calendar_feeds(client: Client, filter_id: str) -> None:
+    """A calendar feed of a saved filter, with a repeating task's completed occurrence."""
+    weekly = {
+        "title": "bins",
+        "due_date": "2031-01-06",
+        "recurrence": "FREQ=WEEKLY",
+        "tags": ["home"],
+    }
+    repeating = client.call("POST", "/api/tasks", 201, json=weekly).json()
+    client.call("POST", f"/api/tasks/{repeating['id']}/complete", 200)
+    feed = client.call("POST", "/api/feeds", 201, json={"filter_id": filter_id}).json()
+    assert [made["id"] for made in client.call("GET", "/api/feeds", 200).json()] == [feed["id"]]
+    path = "/feeds/" + feed["url"].rpartition("/feeds/")[2]
+    text = client.call("GET", path, 200).text
+    assert "EXDATE;VALUE=DATE:20310106" in text
+    assert f"UID:{repeating['id']}" in text
+    client.call("GET", path, 304, headers={"If-None-Match": client.http.get(path).headers["etag"]})
+    client.call("DELETE", f"/api/feeds/{feed['id']}", 204)
+    client.call("GET", path, 404)
+    client.call("DELETE", f"/api/tasks/{repeating['id']}", 204)
 
 
 def test_bulk_and_the_change_feed(client: Client) -> None:

@@ -31,6 +31,7 @@ from todo_api.auth.live_sign_ins import LiveSignIns
 from todo_api.auth.profile import SeenProfiles
 from todo_api.auth.tokens import TokenVerifier
 from todo_api.auth.users import KnownUsers
+from todo_api.calendar_feeds.router import router as calendar_feeds_router
 from todo_api.collaboration import scheduled as collaboration_scheduled
 from todo_api.collaboration.router import router as comments_router
 from todo_api.config import Settings, load_settings
@@ -301,6 +302,7 @@ def create_app(
     app.include_router(reminders_router)
     app.include_router(push_router)
     app.include_router(yourdata_router)
+    app.include_router(calendar_feeds_router)
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
@@ -329,7 +331,7 @@ def create_app(
 
     # Each layer's options, for the layer and for the hot lane alike.
     direct: dict[str, Any] = {
-        "routers": [feed_router, tasks_router, comments_router],
+        "routers": [feed_router, tasks_router, comments_router, calendar_feeds_router],
         "exception_handlers": app.exception_handlers,
     }
     body_limit: dict[str, Any] = {

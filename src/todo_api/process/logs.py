@@ -44,8 +44,9 @@ def loggable(text: str) -> str:
 # What a log writes in place of a secret.
 REDACTED = "…"
 # The routes whose path carries a secret after one of these prefixes: all of it is left out
-# (`/app/invitations/{token}`: a shared list's invitation link).
-SECRET_PATHS = ("/app/invitations/",)
+# but a calendar's `.ics` (`/app/invitations/{token}`: a shared list's invitation link;
+# `/feeds/{secret}.ics`: a calendar feed's URL, logged as `/feeds/….ics`).
+SECRET_PATHS = ("/app/invitations/", "/feeds/")
 # Query parameters that carry a secret, on whichever route (a verification or reset link's
 # `token`, an invitation carried to sign-in or sign-up, the live updates' `ticket`, OAuth's
 # and OpenID Connect's `code` and `state`, and their kin).
@@ -68,14 +69,16 @@ SECRET_PARAMETERS = frozenset(
         "client_secret",
     }
 )
-_SECRET_PATH = re.compile(f"^({'|'.join(re.escape(prefix) for prefix in SECRET_PATHS)}).+", re.S)
+_SECRET_PATH = re.compile(
+    f"^({'|'.join(re.escape(prefix) for prefix in SECRET_PATHS)}).+?(\\.ics)?$", re.S
+)
 
 
 def loggable_path(path: str) -> str:
     """`path` as a log shows it: a secret it carries (SECRET_PATHS) as `…`."""
     if not path.startswith(SECRET_PATHS):
         return path
-    return _SECRET_PATH.sub(rf"\g<1>{REDACTED}", path)
+    return _SECRET_PATH.sub(rf"\g<1>{REDACTED}\g<2>", path)
 
 
 def loggable_query(query: str) -> str:

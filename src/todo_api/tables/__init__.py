@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 from todo_api.tables.accounts import AccountToken, RecoveryCode, SignIn
 from todo_api.tables.activity import Activity
 from todo_api.tables.attachments import Attachment, AttachmentTombstone
+from todo_api.tables.calendar_feeds import CalendarFeed
 from todo_api.tables.comments import CommentTombstone, TaskComment
 from todo_api.tables.completions import TaskCompletion
 from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
@@ -75,6 +76,7 @@ __all__ = [
     "Activity",
     "Attachment",
     "AttachmentTombstone",
+    "CalendarFeed",
     "CommentTombstone",
     "DavCollection",
     "DavFilterSync",

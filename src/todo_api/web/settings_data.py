@@ -1,9 +1,11 @@
 """Settings about where the person's tasks go and their data: calendar apps (the CalDAV
-address and a token made for it), AI assistants (the MCP address), and their data (export,
-import, delete the account), through the same services as /api's routes."""
+address and a token made for it; calendar feeds, settings_feeds), AI assistants (the MCP
+address), and their data (export, import, delete the account), through the same services as
+/api's routes."""
 
 import asyncio
 import functools
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +28,7 @@ from todo_api.kit.errors import ApiError, NotFound
 from todo_api.kit.http import public_base
 from todo_api.kit.ids import utcnow
 from todo_api.tokens.router import TokenCreate
+from todo_api.web.settings_feeds import CalendarFeeds, feeds_shown
 from todo_api.web.settings_pages import SettingsGroup
 from todo_api.web.shown import day_text
 from todo_api.web.site import HEADERS, is_htmx, problem, user_id, zone_of
@@ -38,10 +41,11 @@ CALENDAR_TOKEN_NAME = "Calendar apps"
 IMPORT_PATH = "/app/settings/data/import"
 
 
-class SettingsData(SettingsGroup):
+class SettingsData(CalendarFeeds, SettingsGroup):
     def routes(self) -> list[BaseRoute]:
         signed = self.site.signed_in
         return [
+            *self.feed_routes(),
             Route("/app/settings/calendar", signed(self.calendar), methods=["GET"]),
             Route(
                 "/app/settings/calendar/token",
@@ -55,6 +59,9 @@ class SettingsData(SettingsGroup):
             Route("/app/settings/data/delete", signed(self.delete, writes=True), methods=["POST"]),
         ]
 
+    def said(self, request: Request) -> Mapping[str, str]:
+        return self.feed_said(request)
+
     def base_url(self, request: Request) -> str:
         """The service's address as apps reach it: PUBLIC_URL, else this request's."""
         return public_base(request, self.site.settings.public_url)
@@ -66,6 +73,8 @@ class SettingsData(SettingsGroup):
     ) -> Response:
         _ = self.site.words(request)
         base = self.base_url(request)
+        async with self.reading(request, signed_in) as conn:
+            feeds = await feeds_shown(conn, user_id(signed_in), self.clock(request, signed_in), _)
         return await self.group_page(
             request,
             signed_in,
@@ -75,6 +84,7 @@ class SettingsData(SettingsGroup):
             base=base,
             host=urlsplit(base).netloc,
             dav=f"{base}/dav/",
+            **feeds,
             **context,
         )
 
