@@ -114,10 +114,12 @@ async def take(db: Database, files: Files, domain: str, mail: Mail) -> list[Resu
     """A task in each list the message is addressed to."""
     results: list[Result] = []
     done: set[uuid.UUID] = set()
+    asked: set[str] = set()
     for recipient in mail.recipients:
         secret = local_part(recipient, domain)
-        if secret is None:
+        if secret is None or secret in asked:
             continue
+        asked.add(secret)
         async with db.connection() as conn:
             target = await addresses.find(conn, secret)
             if target is None:
