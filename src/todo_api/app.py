@@ -58,6 +58,7 @@ from todo_api.files.thumbnails import Thumbnails
 from todo_api.files.thumbnails import router as thumbnails_router
 from todo_api.files.upload import MULTIPART_SLACK
 from todo_api.filters.router import router as filters_router
+from todo_api.inbound import scheduled as inbound_scheduled
 from todo_api.inbound.router import MAILGUN_PATH, POSTMARK_PATH
 from todo_api.inbound.router import router as inbound_router
 from todo_api.kit import backfills, words
@@ -137,6 +138,7 @@ SCHEDULED_JOBS = [
     *collaboration_scheduled.schedule.jobs,
     *notifications_scheduled.schedule.jobs,
     *files_scheduled.schedule.jobs,
+    *inbound_scheduled.schedule.jobs,
 ]
 
 
