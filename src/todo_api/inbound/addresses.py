@@ -22,7 +22,7 @@ from todo_api.kit.errors import ApiError, ErrorCode, ListNotFound
 from todo_api.kit.ids import utcnow
 from todo_api.lists.errors import ListForbidden
 from todo_api.tables.inbound import inbound_addresses
-from todo_api.tables.lists import list_members, lists
+from todo_api.tables.lists import lists
 
 _A = inbound_addresses.c
 
@@ -32,10 +32,11 @@ class InboundUnavailable(ApiError):
     message = "Tasks by email are not set up on this service (INBOUND_DOMAIN)"
 
 
-# The caller's role in the list (no row: not a member).
-_ROLE = Query(
-    select(list_members.c.role).where(
-        list_members.c.list_id == bindparam("list_id"), list_members.c.user_id == access.caller()
+# Whether the caller sees the list, and may put tasks in it.
+_STANDING = Query(
+    select(
+        access.member_of(bindparam("list_id")).label("sees"),
+        access.member_of(bindparam("list_id"), *access.WRITERS).label("writes"),
     )
 )
 _SETTINGS = Query(select(inbound_addresses).where(_A.list_id == bindparam("list_id")))
@@ -78,10 +79,10 @@ def secret_hash(secret: str) -> str:
 
 async def _writer(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) -> None:
     """ListNotFound for a stranger to the list, ListForbidden for a viewer."""
-    role = (await conn.execute(_ROLE, {"list_id": list_id, "user_id": user_id})).scalar()
-    if role is None:
+    standing = (await conn.execute(_STANDING, {"list_id": list_id, "user_id": user_id})).one()
+    if not standing.sees:
         raise ListNotFound
-    if role not in access.WRITERS:
+    if not standing.writes:
         raise ListForbidden("Only the list's owner and editors may manage its email address")
 
 

@@ -124,6 +124,9 @@ async def turn_off(list_id: ListIdPath, request: Request) -> Response:
 # --- the providers' webhooks ------------------------------------------------------------------
 
 
+_NOT_SET_UP = "This provider's inbound webhook is not set up on this service"
+
+
 class WebhookRefused(ApiError):
     status, code = 401, ErrorCode.UNAUTHORIZED
 
@@ -135,7 +138,7 @@ def _same(given: str, expected: str) -> bool:
 async def _take(request: Request, message: mail.Mail) -> Response:
     settings = held(request.app, Settings)
     if settings.inbound_domain is None:
-        raise NotFound
+        raise NotFound(_NOT_SET_UP)
     db, files = held(request.app, Database), held(request.app, Files)
     results = await taking.take(db, files, settings.inbound_domain, message)
     return json_response(
@@ -148,7 +151,7 @@ async def postmark(request: Request) -> Response:
     settings = held(request.app, Settings)
     password = settings.inbound_postmark_password
     if settings.inbound_postmark_user is None or password is None:
-        raise NotFound
+        raise NotFound(_NOT_SET_UP)
     scheme, _, encoded = (request.headers.get("authorization") or "").partition(" ")
     try:
         user, _, given = base64.b64decode(encoded, validate=True).decode().partition(":")
@@ -191,7 +194,7 @@ async def mailgun(request: Request) -> Response:
     settings = held(request.app, Settings)
     key = settings.inbound_mailgun_signing_key
     if key is None:
-        raise NotFound
+        raise NotFound(_NOT_SET_UP)
     form = await request.form(
         max_files=taking.FILES_PER_MESSAGE * 2, max_part_size=settings.inbound_max_message_bytes
     )

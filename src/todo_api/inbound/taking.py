@@ -29,7 +29,6 @@ from todo_api.kit import access, activity
 from todo_api.kit.errors import InvalidField, TaskNotFound
 from todo_api.kit.ids import utcnow
 from todo_api.tables.inbound import inbound_messages
-from todo_api.tables.lists import list_members
 from todo_api.tables.tasks import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from todo_api.tables.users import users
 from todo_api.tasks import quick
@@ -61,13 +60,10 @@ class Result:
 
 # The member (owner or editor) of the list whose verified email is the sender's.
 _SENDER = Query(
-    select(users.c.id)
-    .select_from(users.join(list_members, list_members.c.user_id == users.c.id))
-    .where(
-        list_members.c.list_id == bindparam("list_id"),
-        access.in_role(access.WRITERS),
+    select(users.c.id).where(
         func.lower(users.c.email) == bindparam("email"),
         users.c.email_verified.is_(True),
+        access.member_of(bindparam("list_id"), *access.WRITERS, who=users.c.id),
     )
 )
 _TODAY = Query(
@@ -191,7 +187,10 @@ async def _task_data(
             data, _ = await quick.read(conn, actor, data=asked, accept_language=None, lists=False)
         except InvalidField:
             data = None
-    fields: dict[str, Any] = {"list_id": str(list_id), "title": _shortened(subject or NO_SUBJECT, TITLE_MAX_LENGTH)}
+    fields: dict[str, Any] = {
+        "list_id": str(list_id),
+        "title": _shortened(subject or NO_SUBJECT, TITLE_MAX_LENGTH),
+    }
     if data is not None:
         fields = data.model_dump(mode="json", exclude_unset=True)
     fields["description"] = description
