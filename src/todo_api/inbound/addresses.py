@@ -112,7 +112,7 @@ async def settings_of(conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID) 
 
 
 async def make_address(
-    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, *, secret: str
+    conn: Connection, user_id: uuid.UUID, list_id: uuid.UUID, secret: str
 ) -> Row:
     """A new address for the list; the one it had (if any) names nothing from now on."""
     key = uuid.uuid4()

@@ -88,7 +88,7 @@ async def make_address(list_id: ListIdPath, request: Request) -> Response:
     settings = held(request.app, Settings)
     if settings.inbound_domain is None:
         raise addresses.InboundUnavailable
-    row = await call.run(addresses.make_address, list_uuid, secret=settings.signing_secret())
+    row = await call.run(addresses.make_address, list_uuid, settings.signing_secret())
     response = _shown(request, list_uuid, row)
     response.status_code = status.HTTP_201_CREATED
     return response
