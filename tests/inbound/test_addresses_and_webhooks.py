@@ -6,12 +6,15 @@ the same message twice, more than 100 a day, and many files."""
 
 import base64
 import re
+import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.inbound.helpers import (
     DOMAIN,
@@ -29,7 +32,12 @@ from tests.lists.sharing import share
 from tests.reminders.smtp import Mailbox
 from tests.support import app_factory, assert_error
 from todo_api.config import Settings
+from todo_api.db import Database
+from todo_api.inbound.scheduled import KEPT_DAYS, prune_messages
 from todo_api.inbound.taking import DAILY_LIMIT, FILES_PER_MESSAGE
+from todo_api.kit.deps import held
+from todo_api.kit.ids import utcnow
+from todo_api.tables.inbound import inbound_messages
 
 ADDRESS = re.compile(rf"^[a-z2-7]{{32}}@{re.escape(DOMAIN)}$")
 
@@ -327,3 +335,32 @@ async def test_a_webhook_body_past_the_message_limit_is_refused(
     ) as hook:
         assert_error(await postmark(hook, huge), 413, "PAYLOAD_TOO_LARGE")
     assert await list_tasks(owner.client, listed["id"]) == []
+
+
+async def test_a_message_is_forgotten_after_a_month(app: Any, box: Mailbox) -> None:
+    """The housekeeping job forgets the Message-IDs taken more than KEPT_DAYS ago (and no
+    newer one): the same message a month later is a task again."""
+    owner = await verified_person(app, box)
+    listed = await create_list(owner.client, "Monthly")
+    address = await new_address(owner.client, listed["id"])
+    old = postmark_payload(address, owner.email, Subject="Pay rent", Attachments=[])
+    new = postmark_payload(address, owner.email, Subject="Water plants", Attachments=[])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as hook:
+        assert outcomes(await postmark(hook, old)) == ["taken"]
+        assert outcomes(await postmark(hook, new)) == ["taken"]
+        db = held(app, Database)
+        month_ago = utcnow() - timedelta(days=KEPT_DAYS, minutes=1)
+        async with db.connection() as conn:
+            taken = inbound_messages.c.task_id.in_(
+                [
+                    uuid.UUID(task["id"])
+                    for task in await list_tasks(owner.client, listed["id"])
+                    if task["title"] == "Pay rent"
+                ]
+            )
+            await conn.execute(update(inbound_messages).where(taken).values(received_at=month_ago))
+        assert await prune_messages(db) == 1
+        assert outcomes(await postmark(hook, old)) == ["taken"]
+        assert outcomes(await postmark(hook, new)) == ["duplicate"]
