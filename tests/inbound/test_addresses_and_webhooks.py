@@ -5,6 +5,7 @@ forged posts (bad credentials, a bad signature, an old or replayed timestamp), a
 the same message twice, more than 100 a day, and many files."""
 
 import base64
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -364,3 +365,33 @@ async def test_a_message_is_forgotten_after_a_month(app: Any, box: Mailbox) -> N
         assert await prune_messages(db) == 1
         assert outcomes(await postmark(hook, old)) == ["taken"]
         assert outcomes(await postmark(hook, new)) == ["duplicate"]
+
+
+async def test_control_characters_and_broken_text_in_a_message_still_make_a_task(
+    app: Any, box: Mailbox
+) -> None:
+    """What no task may hold (control characters, lone surrogates: bytes no charset named) is
+    left out, so that such a message is no poison the provider sends again and again."""
+    owner = await verified_person(app, box)
+    listed = await create_list(owner.client, "Noisy")
+    address = await new_address(owner.client, listed["id"])
+    body = postmark_payload(
+        address,
+        owner.email,
+        Subject="Pay \u0007bills\ud800 \x1b[31mnow",
+        TextBody="line one\x00\r\nline\u0085 two\x1b\ud83d",
+        Attachments=[],
+    )
+    raw = json.dumps(body)  # JSON carries the lone surrogates as escapes
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as hook:
+        sent = await hook.post(
+            "/inbound/postmark",
+            content=raw,
+            headers={**postmark_credentials(), "Content-Type": "application/json"},
+        )
+        assert outcomes(sent) == ["taken"]
+    (task,) = await list_tasks(owner.client, listed["id"])
+    assert task["title"] == "Pay bills [31mnow"
+    assert task["description"] == "line one\nline\n two"

@@ -39,7 +39,7 @@ class Mail:
 
     @property
     def identity_hash(self) -> str:
-        return hashlib.sha256(self.identity.encode()).hexdigest()
+        return hashlib.sha256(self.identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _address(header: str | None) -> str:

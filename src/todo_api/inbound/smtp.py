@@ -49,6 +49,10 @@ class Handler:
         assert isinstance(raw, bytes)
         try:
             message = mail.from_bytes(raw, envelope.rcpt_tos)
+        except Exception:  # sending it again would not help
+            log.warning("inbound-smtp: a message that could not be read was refused")
+            return "554 5.6.0 The message could not be read"
+        try:
             await taking.take(self.db, self.files, self.domain, message)
         except Exception:
             log.exception("inbound-smtp: a message could not be taken")

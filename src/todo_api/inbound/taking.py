@@ -10,11 +10,13 @@ limits. Whatever is refused is logged, one line, without the address."""
 
 import enum
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import bindparam, func, insert, select, update
 
 from todo_api.db import Connection, Database, IntegrityViolation, Query, Row
@@ -26,6 +28,7 @@ from todo_api.files.upload import Received, Spool
 from todo_api.inbound import addresses
 from todo_api.inbound.mail import File, Mail
 from todo_api.kit import access, activity
+from todo_api.kit import text as text_rules
 from todo_api.kit.errors import InvalidField, TaskNotFound
 from todo_api.kit.ids import utcnow
 from todo_api.tables.inbound import inbound_messages
@@ -92,7 +95,7 @@ _MADE = Query(
 def local_part(recipient: str, domain: str) -> str | None:
     """The secret a recipient at INBOUND_DOMAIN carries (a `+tag` after it ignored)."""
     local, at, host = recipient.strip().strip("<>").lower().rpartition("@")
-    if not at or host.rstrip(".") != domain:
+    if not at or host.rstrip(".") != domain or not local.isascii():
         return None
     return local.partition("+")[0]
 
@@ -137,7 +140,8 @@ async def _task_from(conn: Connection, target: Row, mail: Mail) -> tuple[Result,
     now = utcnow()
     params = {"list_id": list_id, "message_hash": mail.identity_hash, "now": now}
     async with conn.transaction():
-        sender = (await conn.execute(_SENDER, {**params, "email": mail.sender})).scalar()
+        from_address = _line(mail.sender)
+        sender = (await conn.execute(_SENDER, {**params, "email": from_address})).scalar()
         if sender is None and not target.allow_others:
             log.info("inbound: list %s refused a message from a stranger to it", list_id)
             return Result(Outcome.refused_sender), target.owner_id
@@ -163,10 +167,25 @@ async def _task_from(conn: Connection, target: Row, mail: Mail) -> tuple[Result,
             actor_id=sender,
             list_id=list_id,
             task_id=task["id"],
-            changes={"from": [None, mail.sender]},
+            changes={"from": [None, from_address]},
         )
     log.info("inbound: list %s took a message as task %s", list_id, task["id"])
     return Result(Outcome.taken, task["id"]), actor
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _line(text: str) -> str:
+    """A header as a title or an address can keep it: no control character, no lone surrogate
+    (an 8-bit byte no charset named), white space as single spaces."""
+    return " ".join(text_rules.without_controls(_SURROGATE.sub("", text)).split())
+
+
+def _paragraph(text: str) -> str:
+    """A body as a description can keep it: its lines, each without control characters."""
+    lines = _SURROGATE.sub("", text).splitlines()
+    return "\n".join(text_rules.without_controls(line).rstrip() for line in lines).strip()
 
 
 def _shortened(text: str, most: int) -> str:
@@ -178,8 +197,8 @@ async def _task_data(
 ) -> TaskCreate:
     """The subject read as quick add reads it, in the list; as it is when it reads as nothing
     (no title left, a date out of range, a `/section` the list does not have)."""
-    subject = " ".join(mail.subject.replace("\x00", "").split())
-    description = _shortened(mail.text.replace("\x00", ""), DESCRIPTION_MAX_LENGTH) or None
+    subject = _line(mail.subject)
+    description = _shortened(_paragraph(mail.text), DESCRIPTION_MAX_LENGTH) or None
     data: TaskCreate | None = None
     if subject:
         asked = QuickAdd(text=subject[:QUICK_TEXT_MAX_LENGTH], list_id=list_id)
@@ -194,7 +213,10 @@ async def _task_data(
     if data is not None:
         fields = data.model_dump(mode="json", exclude_unset=True)
     fields["description"] = description
-    return TaskCreate.model_validate(fields)
+    try:
+        return TaskCreate.model_validate(fields)
+    except ValidationError:  # whatever the rules refuse still makes a task: its bare title
+        return TaskCreate.model_validate({"list_id": str(list_id), "title": NO_SUBJECT})
 
 
 async def _attach(
