@@ -395,3 +395,41 @@ async def test_control_characters_and_broken_text_in_a_message_still_make_a_task
     (task,) = await list_tasks(owner.client, listed["id"])
     assert task["title"] == "Pay bills [31mnow"
     assert task["description"] == "line one\nline\n two"
+
+
+async def test_files_past_the_attachment_limits_are_left_out_and_the_task_made(
+    make_app: Make, box: Mailbox, tmp_path: Path
+) -> None:
+    app = make_app(
+        **inbound_settings(box, tmp_path / "files"),
+        attachment_max_bytes=100,
+        attachment_quota_bytes=150,
+    )
+    owner = await verified_person(app, box)
+    listed = await create_list(owner.client, "Small")
+    address = await new_address(owner.client, listed["id"])
+
+    def file(name: str, size: int) -> dict[str, str]:
+        content = base64.b64encode(b"x" * size).decode()
+        return {"Name": name, "Content": content, "ContentType": "text/plain"}
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as hook:
+        first = [file("big.txt", 101), file("fits.txt", 90)]
+        sent = postmark_payload(address, owner.email, Subject="First", Attachments=first)
+        assert outcomes(await postmark(hook, sent)) == ["taken"]
+        # 90 of the owner's 150 bytes are used: 70 more is past the quota.
+        sent = postmark_payload(
+            address, owner.email, Subject="Second", Attachments=[file("no.txt", 70)]
+        )
+        assert outcomes(await postmark(hook, sent)) == ["taken"]
+    tasks = {task["title"]: task["id"] for task in await list_tasks(owner.client, listed["id"])}
+    assert set(tasks) == {"First", "Second"}
+    names = {
+        title: [
+            f["name"] for f in (await owner.client.get(f"/api/tasks/{task_id}/attachments")).json()
+        ]
+        for title, task_id in tasks.items()
+    }
+    assert names == {"First": ["fits.txt"], "Second": []}
