@@ -119,3 +119,35 @@ def test_every_route_with_a_secret_in_its_path_is_redacted(
     for path in found:
         before = _SECRET_PARAMETER.split(path, 1)[0]
         assert before.startswith(SECRET_PATHS), path
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_an_inbound_address_in_a_url_is_not_logged(
+    make_app: Callable[..., FastAPI],
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    log_format: str,
+) -> None:
+    """A list's address for tasks by email, in a path, a query (its `@` encoded or not) or a
+    Referer, shows as `…@domain`."""
+    app = make_app(log_format=log_format, log_level="INFO", inbound_domain="tasks.test")
+    async with client_for(app, token_for(settings)) as owner:
+        listed = await owner.post("/api/lists", json={"name": "By mail"})
+        made = await owner.post(f"/api/lists/{listed.json()['id']}/inbound-address")
+        assert made.status_code == 201, made.text
+        address = made.json()["address"]
+        secret = address.split("@")[0]
+        written(capsys)
+        asked = [
+            (f"/app/lists/x/{address}", None),
+            (f"/api/search?q={address.replace('@', '%40')}", f"https://mail.example/?to={address}"),
+            (f"/api/search?to={secret.upper()}@tasks.test&x=1", None),
+        ]
+        for path, referer in asked:
+            headers = {"Referer": referer} if referer else {}
+            await owner.get(path, headers={**headers, "X-Request-ID": "logged"})
+    log = written(capsys)
+    lines = [line for line in log.splitlines() if "logged" in line]
+    assert len(lines) == len(asked), log
+    assert secret not in log.lower()
+    assert log.count("…@tasks.test") + log.count("…%40tasks.test") >= 4

@@ -72,6 +72,9 @@ def server(
             VAPID_PUBLIC_KEY=PUBLIC_KEY,
             VAPID_PRIVATE_KEY=PRIVATE_KEY,
             AUTH_RATE_LIMIT_ATTEMPTS="1000",  # a new account for each test
+            INBOUND_DOMAIN="tasks.test",
+            INBOUND_POSTMARK_USER="postmark",
+            INBOUND_POSTMARK_PASSWORD=PASSWORD,
         )
         with running_server(folder, env, folder / "server.log") as server:
             yield server
@@ -366,6 +369,32 @@ def test_sharing_a_list(server: Server, client: Client) -> None:
         client.call("GET", f"/api/tasks/{task.json()['id']}", 404)
     finally:
         member.http.close()
+
+
+def test_tasks_by_email(client: Client) -> None:
+    listed = client.call("POST", "/api/lists", 201, json={"name": "By mail"}).json()
+    path = f"/api/lists/{listed['id']}/inbound-address"
+    assert client.call("GET", path, 200).json()["enabled"] is False
+    address = client.call("POST", path, 201).json()["address"]
+    assert client.call("PATCH", path, 200, json={"allow_others": True}).json()["allow_others"]
+    mail = {
+        "FromFull": {"Email": "someone@elsewhere.test"},
+        "ToFull": [{"Email": address}],
+        "Subject": "Mailed in tomorrow",
+        "TextBody": "Through the pooler.",
+        "Headers": [{"Name": "Message-ID", "Value": f"<{uuid.uuid4()}@elsewhere.test>"}],
+    }
+    posted = httpx.post(
+        f"{client.http.base_url}/inbound/postmark",
+        json=mail,
+        auth=("postmark", PASSWORD),
+        timeout=HTTP_TIMEOUT,
+    )
+    assert posted.status_code == 200, posted.text
+    assert [r["outcome"] for r in posted.json()["results"]] == ["taken"]
+    tasks = client.call("GET", "/api/tasks", 200, params={"list_id": listed["id"]}).json()
+    assert [task["title"] for task in tasks] == ["Mailed in"]
+    client.call("DELETE", path, 204)
 
 
 def test_live_updates(client: Client) -> None:

@@ -59,6 +59,9 @@ from todo_api.files.thumbnails import Thumbnails
 from todo_api.files.thumbnails import router as thumbnails_router
 from todo_api.files.upload import MULTIPART_SLACK
 from todo_api.filters.router import router as filters_router
+from todo_api.inbound import scheduled as inbound_scheduled
+from todo_api.inbound.router import MAILGUN_PATH, POSTMARK_PATH
+from todo_api.inbound.router import router as inbound_router
 from todo_api.kit import backfills, words
 from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held, hold
@@ -136,6 +139,7 @@ SCHEDULED_JOBS = [
     *collaboration_scheduled.schedule.jobs,
     *notifications_scheduled.schedule.jobs,
     *files_scheduled.schedule.jobs,
+    *inbound_scheduled.schedule.jobs,
 ]
 
 
@@ -303,6 +307,7 @@ def create_app(
     app.include_router(push_router)
     app.include_router(yourdata_router)
     app.include_router(calendar_feeds_router)
+    app.include_router(inbound_router)
     app.webhooks.include_router(events_documented)  # what receivers get, in /openapi.json
     if settings.builtin_accounts_enabled:
         app.include_router(accounts_router)
@@ -339,6 +344,9 @@ def create_app(
         "by_path": {
             IMPORT_PATH: settings.import_max_bytes,
             WEB_IMPORT_PATH: settings.import_max_bytes,
+            # A provider's post of one message: its files in base64 (4/3) or a form.
+            POSTMARK_PATH: settings.inbound_max_message_bytes * 4 // 3 + MULTIPART_SLACK,
+            MAILGUN_PATH: settings.inbound_max_message_bytes + MULTIPART_SLACK,
         },
         # An upload's own route counts its file against ATTACHMENT_MAX_BYTES.
         "by_pattern": [

@@ -1,4 +1,4 @@
-"""`todo-api serve | migrate | token`, also reachable as `python -m todo_api`."""
+"""`todo-api serve | migrate | token | inbound-smtp`, also reachable as `python -m todo_api`."""
 
 import argparse
 import asyncio
@@ -26,6 +26,8 @@ SETTINGS_READ: dict[str, str | None] = {
     "revision": "DATABASE_URL, DATABASE_DIRECT_URL, MIGRATION_LOCK_ATTEMPTS, DATA_DIR",
     "token": "JWT_SECRET (or BETTER_AUTH_SECRET; unset: the development secret in DATA_DIR), "
     "JWT_ISSUER, JWT_AUDIENCE",
+    "inbound-smtp": f"INBOUND_DOMAIN, INBOUND_SMTP_PORT, INBOUND_MAX_MESSAGE_BYTES, HOST, "
+    f"{DATABASE_SETTINGS}, the ATTACHMENT_* and S3_* settings, {LOG_SETTINGS}",
     "vapid-keys": None,
 }
 
@@ -119,6 +121,19 @@ def _token(settings: Settings, args: argparse.Namespace) -> None:
         print(f"todo-api: signed with the development secret in {secret_file}", file=sys.stderr)
 
 
+def _inbound_smtp(settings: Settings, args: argparse.Namespace) -> None:
+    from todo_api.inbound.smtp import serve
+    from todo_api.process.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    _warn_about_misnamed_variables()
+    if settings.inbound_domain is None:
+        raise ConfigError("invalid configuration: INBOUND_DOMAIN: set it to take mail")
+    port = args.port if args.port is not None else settings.inbound_smtp_port
+    check_can_listen(args.host, port)
+    asyncio.run(serve(settings, args.host, port))
+
+
 def _positive(text: str) -> int:
     if not text.isascii() or not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -202,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the token is valid, in minutes (default: %(default)s)",
     )
     token.set_defaults(run=_token)
+
+    inbound = command("inbound-smtp", "take mail for the lists' addresses by SMTP (tasks by email)")
+    inbound.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "127.0.0.1"),
+        help="address to listen on; 0.0.0.0 for every interface (default: HOST, else 127.0.0.1)",
+    )
+    inbound.add_argument(
+        "--port", type=_port, default=None, help="port to listen on (default: INBOUND_SMTP_PORT)"
+    )
+    inbound.set_defaults(run=_inbound_smtp)
 
     vapid = command(
         "vapid-keys", "print a new key pair for Web Push (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY)"

@@ -26,18 +26,18 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
-from todo_api import config_attachments, config_brand
+from todo_api.config_attachments import AttachmentSettings
+from todo_api.config_brand import BrandSettings
+from todo_api.config_inbound import InboundSettings
 
 log = logging.getLogger("todo_api")
 
 MIN_SECRET_BYTES = 32
 # Also allowed by default in development: the same local frontend, opened by address.
 DEVELOPMENT_ORIGIN = "http://127.0.0.1:3000"
-SECRET_FILE_NAME = "jwt_secret"
-SQLITE_FILE_NAME = "todo.db"
+SECRET_FILE_NAME, SQLITE_FILE_NAME = "jwt_secret", "todo.db"
 # Bounds of WEBHOOK_RETRY_SCHEDULE: a week per delay, twenty retries.
-MAX_RETRY_DELAY_SECONDS = 7 * 86400
-MAX_RETRIES = 20
+MAX_RETRY_DELAY_SECONDS, MAX_RETRIES = 7 * 86400, 20
 # Argon2id's cost for new password hashes: Argon2's default (RFC 9106's second choice, which
 # pwdlib uses), and OWASP's floor for it (todo_api.accounts.passwords).
 DEFAULT_HASH_MEMORY_KIB, DEFAULT_HASH_ITERATIONS = 65536, 3
@@ -88,7 +88,7 @@ def _secret_variable() -> str:
     return "BETTER_AUTH_SECRET"
 
 
-class Settings(config_attachments.AttachmentSettings, config_brand.BrandSettings, BaseSettings):
+class Settings(AttachmentSettings, BrandSettings, InboundSettings, BaseSettings):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     env: Environment = Environment.development

@@ -77,9 +77,9 @@ class ActivityItem(BaseModel):
     actor_id: uuid.UUID | None = Field(description="Who did it; null: the service")
     action: str = Field(
         description="task.created, task.updated, task.completed, task.reopened, task.deleted, "
-        "task.restored, task.moved, comment.created, comment.deleted, member.joined, member.left, "
-        "member.role_changed, list.updated, section.created, section.updated (renamed) or "
-        "section.deleted",
+        "task.restored, task.moved, task.emailed (came by email; `from`: the sender), "
+        "comment.created, comment.deleted, member.joined, member.left, member.role_changed, "
+        "list.updated, section.created, section.updated (renamed) or section.deleted",
         examples=["task.updated"],
     )
     task_id: uuid.UUID | None

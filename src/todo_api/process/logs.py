@@ -6,9 +6,10 @@ real CR LF by the time it is logged; written raw, it would start a log line of t
 making. Text lines escape control characters; JSON lines escape them by being JSON.
 
 A request line never shows a secret that a URL carries (an invitation's or a link's token, a
-live updates' ticket, an OAuth code or state): `loggable_path`, `loggable_query` and
-`loggable_url` (for the `Referer`) write it as `…`, by route shape (SECRET_PATHS) and by the
-name of a query parameter (SECRET_PARAMETERS), here and nowhere else.
+live updates' ticket, an OAuth code or state, a list's address for tasks by email):
+`loggable_path`, `loggable_query` and `loggable_url` (for the `Referer`) write it as `…`, by
+route shape (SECRET_PATHS), by the name of a query parameter (SECRET_PARAMETERS) and by the
+shape of an address's secret, here and nowhere else.
 
 `python-json-logger` would write the JSON lines: 24.9 µs a request line (13.3 µs with its orjson
 formatter) against 5.0 µs for `JsonFormatter`, and it has no way to write a line without a
@@ -27,6 +28,7 @@ from urllib.parse import unquote_plus, urlsplit
 import orjson
 
 from todo_api.config import LogFormat
+from todo_api.config_inbound import SECRET_PATTERN
 
 # The text lines' format: the time, the level, the logger and the message.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -69,13 +71,18 @@ SECRET_PARAMETERS = frozenset(
         "client_secret",
     }
 )
+# A list's address for tasks by email (`<secret>@INBOUND_DOMAIN`), wherever a URL carries it:
+# its secret as `…`, the `@` and the domain kept.
+_INBOUND_SECRET = re.compile(rf"(?<![A-Za-z0-9]){SECRET_PATTERN}(?=@|%40)", re.I)
 _SECRET_PATH = re.compile(
     f"^({'|'.join(re.escape(prefix) for prefix in SECRET_PATHS)}).+?(\\.ics)?$", re.S
 )
 
 
 def loggable_path(path: str) -> str:
-    """`path` as a log shows it: a secret it carries (SECRET_PATHS) as `…`."""
+    """`path` as a log shows it: a secret it carries (SECRET_PATHS, an inbound address) as `…`."""
+    if "@" in path or "%40" in path:
+        path = _INBOUND_SECRET.sub(REDACTED, path)
     if not path.startswith(SECRET_PATHS):
         return path
     return _SECRET_PATH.sub(rf"\g<1>{REDACTED}\g<2>", path)
@@ -89,6 +96,8 @@ def loggable_query(query: str) -> str:
         name, equals, value = part.partition("=")
         if value and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
             parts[number] = f"{name}{equals}{REDACTED}"
+        elif "@" in value or "%40" in value:
+            parts[number] = f"{name}{equals}{_INBOUND_SECRET.sub(REDACTED, value)}"
     return "&".join(parts)
 
 

@@ -14,6 +14,7 @@ from todo_api.tables.dav import DavCollection, DavFilterSync, DavObject
 from todo_api.tables.deleted_tasks import DeletedTask
 from todo_api.tables.filters import SavedFilter
 from todo_api.tables.idempotency import IdempotencyKey
+from todo_api.tables.inbound import InboundAddress, InboundMessage
 from todo_api.tables.jobs import JobRun
 from todo_api.tables.list_views import ListView
 from todo_api.tables.lists import (
@@ -84,6 +85,8 @@ __all__ = [
     "DeletedTask",
     "EventTicket",
     "IdempotencyKey",
+    "InboundAddress",
+    "InboundMessage",
     "JobRun",
     "ListInvitation",
     "ListMember",

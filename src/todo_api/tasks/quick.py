@@ -58,11 +58,18 @@ async def quick_add(
 
 
 async def read(
-    conn: Connection, user_id: uuid.UUID, *, data: QuickAdd, accept_language: str | None
+    conn: Connection,
+    user_id: uuid.UUID,
+    *,
+    data: QuickAdd,
+    accept_language: str | None,
+    lists: bool = True,
 ) -> tuple[TaskCreate, list[words.Span]]:
     """What quick add would make of `data.text`, and the spans read; nothing is written
     (`POST /api/tasks/quick/preview`). Raises InvalidField as `quick_add` does for the text.
-    The language is `data.lang`, else the user's, else `accept_language`'s (`reading_language`)."""
+    The language is `data.lang`, else the user's, else `accept_language`'s (`reading_language`).
+    Without `lists`, a `#list` is read and left out, naming nothing (`data.list_id` decides:
+    tasks by email, whose address names the list)."""
     zone, chosen = await schedule.user_zone_and_language(conn, user_id)
     lang = reading_language(data.lang, chosen, accept_language)
     try:
@@ -77,7 +84,7 @@ async def read(
     fields: dict[str, Any] = {"title": reading.title, "tags": reading.tags, "timezone": zone}
     if data.list_id is not None:
         fields["list_id"] = str(data.list_id)
-    if reading.list_span is not None:
+    if reading.list_span is not None and lists:
         fields["list_id"] = str(await _list(conn, user_id, reading.list_span))
     if reading.section_span is not None:
         list_id = fields.get("list_id")

@@ -133,6 +133,9 @@ def sentences(reader: Reader, item: Mapping[str, Any]) -> list[str]:
     action = item["action"]
     if action == "task.created":
         return [_("%(who)s created %(task)s") % {"who": who, "task": task}]
+    if action == "task.emailed":
+        sender = str((changes.get("from") or [None, ""])[1] or "")
+        return [_("%(task)s came by email from %(sender)s") % {"task": task, "sender": sender}]
     if action == "task.completed":
         return [_("%(who)s completed %(task)s") % {"who": who, "task": task}]
     if action == "task.reopened":

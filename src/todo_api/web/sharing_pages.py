@@ -1,7 +1,9 @@
 """A list's sharing page (`/app/lists/{id}/sharing`): its members and their roles, invitation
 links (made with a role, shown once with a Copy link button, revoked), leaving the list and
-handing it over to a member. Every rule and message is the lists domain's
-(`todo_api.lists.sharing`, `succession.hand_over`), as the API's routes give them."""
+handing it over to a member, and its address for tasks by email (copied, made anew, turned off,
+open to others' mail or not; its owner and editors, with INBOUND_DOMAIN set). Every rule and
+message is the domains' (`todo_api.lists.sharing`, `succession.hand_over`,
+`todo_api.inbound.addresses`), as the API's routes give them."""
 
 from typing import Any
 
@@ -12,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
+from todo_api.inbound import addresses
 from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError
 from todo_api.kit.http import public_base
@@ -22,6 +25,7 @@ from todo_api.web.site import APP, Site, parse_uuid, problem, redirect, user_id
 
 ROLES = ("editor", "viewer")
 PAGE = "/app/lists/{list_id}/sharing"
+EMAIL = "/app/lists/{list_id}/email-address"
 
 
 def invitation_link(request: Request, public_url: str | None, token: str) -> str:
@@ -55,6 +59,9 @@ class SharingPages:
                 methods=["POST"],
             ),
             Route(f"{lists_path}/handover", signed(self.hand_over, writes=True), methods=["POST"]),
+            Route(EMAIL, signed(self.new_address, writes=True), methods=["POST"]),
+            Route(f"{EMAIL}/off", signed(self.address_off, writes=True), methods=["POST"]),
+            Route(f"{EMAIL}/others", signed(self.others, writes=True), methods=["POST"]),
         ]
 
     async def page(
@@ -75,6 +82,12 @@ class SharingPages:
             members = await sharing.members(conn, me, list_id)
             owner = found["role"] == "owner"
             links = await sharing.invitations(conn, me, list_id) if owner else []
+            settings = self.site.settings
+            inbound = None
+            if settings.inbound_domain is not None and found["role"] in ("owner", "editor"):
+                row = await addresses.settings_of(conn, me, list_id)
+                secret = settings.signing_secret()
+                inbound = addresses.shown(row, list_id, secret, settings.inbound_domain)
         shown = [
             {**link, "expires": babel_dates.format_date(link["expires_at"], locale=language)}
             for link in links
@@ -90,6 +103,7 @@ class SharingPages:
             members=members,
             invitations=shown,
             roles=ROLES,
+            inbound=inbound,
             message=message,
             **context,
         )
@@ -151,6 +165,26 @@ class SharingPages:
             if me in people and people[me]["role"] == "owner" and heir in people and heir != me:
                 return await self.page(request, signed_in, confirm=people[heir])
         return await self._then_page(request, signed_in, succession.hand_over, list_id, heir)
+
+    async def new_address(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """A new address for tasks by email; the one before it stops working."""
+        list_id = parse_uuid(request.path_params["list_id"])
+        if self.site.settings.inbound_domain is None:
+            return await self.page(
+                request, signed_in, status=503, message=problem(addresses.InboundUnavailable())
+            )
+        secret = self.site.settings.signing_secret()
+        return await self._then_page(request, signed_in, addresses.make_address, list_id, secret)
+
+    async def address_off(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        list_id = parse_uuid(request.path_params["list_id"])
+        return await self._then_page(request, signed_in, addresses.turn_off, list_id)
+
+    async def others(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """Whether mail from people who are not the list's members makes tasks (a checkbox)."""
+        list_id = parse_uuid(request.path_params["list_id"])
+        allow = (await request.form()).get("allow_others") == "on"
+        return await self._then_page(request, signed_in, addresses.allow_others, list_id, allow)
 
     async def _then_page(
         self, request: Request, signed_in: BrowserSignIn, change: Any, *args: Any

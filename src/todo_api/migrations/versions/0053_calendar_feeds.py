@@ -8,7 +8,7 @@ Creating it takes a SHARE ROW EXCLUSIVE lock on `users`, `lists` and `saved_filt
 its foreign keys reference, for that moment, bounded by the runner's `lock_timeout`
 (migrations/online.py).
 
-Revision ID: 0055
+Revision ID: 0053
 Revises: 0052
 Create Date: 2026-11-29
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 from todo_api.db import UTCDateTime
 
-revision: str = "0055"
+revision: str = "0053"
 down_revision: str | None = "0052"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
