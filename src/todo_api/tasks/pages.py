@@ -402,6 +402,43 @@ def _capped(matching: Select[Any]) -> Any:
 TAGGED = Query(select(_capped(select(literal(1)).where(*tag_entries(0)))))
 
 
+# What a calendar shows of a task (web.calendar): no tags, reminders, subtasks or total.
+RANGE_FIELDS = (
+    "id",
+    "title",
+    "priority",
+    "due_at",
+    "due_date",
+    "recurrence",
+    "timezone",
+    "series_start",
+)
+
+
+@functools.lru_cache(maxsize=256)
+def range_query(s: Shape) -> Query:
+    """Every task the shape's filters match (the own part, then the shared), `limit` at most,
+    with RANGE_FIELDS alone: no order (the calendar places them by day), no total."""
+    columns = [tasks.c[name] for name in RANGE_FIELDS]
+    parts = [select(*columns).where(*conditions_of(s, part)) for part in _parts(s)]
+    found = union_all(*parts) if len(parts) > 1 else parts[0]
+    limit = bindparam("limit", type_=Integer())
+    return Query(found.limit(limit), custom_plans=planned_per_call(s))
+
+
+async def range_tasks(
+    conn: Connection, user_id: uuid.UUID, *, query: listing.ListQuery, zone: str
+) -> list[dict[str, Any]]:
+    """The tasks `query`'s filters find (its limit at most), each with RANGE_FIELDS alone
+    (the priority as stored), in one statement; `zone` is the caller's, whose days the
+    filters read."""
+    params = listing.parameters(query, user_id, utcnow(), None, zone)
+    rows = await conn.execute(range_query(listing.shape(query, conn.name, None)), params)
+    return [
+        dict(zip(RANGE_FIELDS, row, strict=True)) for row in rows.picked(RANGE_FIELDS, query.limit)
+    ]
+
+
 @dataclass(frozen=True)
 class Page:
     tasks: list[dict[str, Any]]  # as the API shows them (schemas.task_body)

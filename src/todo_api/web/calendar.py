@@ -1,13 +1,18 @@
 """A view's tasks as a calendar: a month of weeks (or one week with the hours) on the person's
-clock, each week starting on the language's first day (Babel's locale data), the dated tasks on
-their days, a repeating task on each of its occurrences in the range (the recurrence code's
-next occurrence, a bounded number of times), the undated ones in a tray beside.
+clock, each week starting on the day their profile names or else the language's first day
+(Babel's locale data), the dated tasks on their days, a repeating task on each of its
+occurrences in the range (the recurrence code's next occurrence, a bounded number of times),
+the undated ones in a tray beside.
 
-The range's tasks are read in one statement: the view's filters and, in the filter language's
-tree, "no date, or due in the range, or repeating and due before its end"."""
+The range's tasks are read in one statement of the columns shown alone (tasks.pages.range_tasks:
+no total, no tags or reminders): the view's filters and, in the filter language's tree, "no
+date, or due in the range, or repeating and due before its end". The grid's cells are written
+here in one pass, not by the template a cell at a time (bench/README.md, "web_page.py
+--calendar")."""
 
 import dataclasses
 import functools
+import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +22,7 @@ from typing import Any
 from babel import Locale
 from babel import dates as babel_dates
 from babel.core import get_global
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from todo_api.kit import zones
 from todo_api.tasks import filter_query, recurrence, rules
@@ -34,6 +39,16 @@ _DAY = timedelta(days=1)
 _YEARS = (1901, 2099)
 
 
+# The days a person may start their weeks on (accounts.schemas.WeekStart), as date.weekday().
+WEEK_STARTS = {"monday": 0, "saturday": 5, "sunday": 6}
+
+
+def week_start(chosen: str | None, language: str) -> int:
+    """The day the person's weeks start on: the one their profile names, else the language's."""
+    return WEEK_STARTS[chosen] if chosen in WEEK_STARTS else first_weekday(language)
+
+
+@functools.cache
 def first_weekday(language: str) -> int:
     """The day a week starts on in the language's likeliest region (0 Monday .. 6 Sunday):
     `en` is the United States' Sunday, `de` Germany's Monday."""
@@ -95,7 +110,7 @@ def range_query(filters: TaskFilters, first: date, end: date) -> ListQuery:
     if filters.filter is not None:
         node = filter_query.And((filters.filter, shown))
     # The view's own bounds (Today's and Upcoming's end) stay: a calendar of Today is today's.
-    return ListQuery(filters=dataclasses.replace(filters, filter=node), sort="due_at", limit=MOST)
+    return ListQuery(filters=dataclasses.replace(filters, filter=node), limit=MOST)
 
 
 @dataclass(slots=True)
@@ -160,22 +175,90 @@ def _following(
 
 def task_link(
     task: Mapping[str, Any], clock: time | None, language: str, movable: bool, repeats: str
-) -> Markup:
-    """A task as a calendar shows it: a link to it, its time first (None: all day), marked
-    when it repeats (`repeats`, the words naming the mark); `movable` to another day. Made
-    here rather than by a template's macro: a month of 500 costs a tenth."""
+) -> str:
+    """A task as a calendar shows it: a link to it, its time first (None: all day), its
+    priority's colour (`p1` the highest), marked when it repeats (`repeats`, the words naming
+    the mark, escaped); `movable` to another day. Written as text, escaped here: a month of 500
+    through a template's macro costs ten times as much."""
     data = f' data-at="{clock:%H:%M}"' if clock is not None else ""
     if movable:
         data += ' draggable="true" data-moves'
     shown = f"<time>{time_text(clock, language)}</time> " if clock is not None else ""
-    shown += f'<span class="cal-title">{escape(task["title"])}</span>'
-    if task.get("recurrence"):
-        shown += f'<span class="cal-repeat" role="img" aria-label="{escape(repeats)}">↻</span>'
-    link = (
-        f'<a href="/app/tasks/{task["id"]}" class="cal-task p-{task["priority"]}"'
-        f' data-task="{task["id"]}"{data}>{shown}</a>'
+    shown += f'<span class="cal-title">{html.escape(task["title"], quote=False)}</span>'
+    if task["recurrence"]:
+        shown += f'<span class="cal-repeat" role="img" aria-label="{repeats}">↻</span>'
+    ident, priority = task["id"], task["priority"]
+    return (
+        f'<a href="/app/tasks/{ident}" class="cal-task p{4 - priority if priority else 4}"'
+        f' data-task="{ident}"{data}>{shown}</a>'
     )
-    return Markup(link)  # noqa: S704 - the title escaped
+
+
+def task_list(links: Iterable[str]) -> str:
+    """Tasks' links as a list (none: nothing)."""
+    items = "</li><li>".join(links)
+    return f'<ul class="cal-tasks"><li>{items}</li></ul>' if items else ""
+
+
+@dataclass(slots=True)
+class Day:
+    """A day of the grid as the page shows it: its links (each an entry's, with its hour on
+    the person's clock, None when all day)."""
+
+    day: date
+    name: str  # escaped
+    link: str  # escaped
+    outside: bool
+    today: bool
+    chosen: bool
+    entries: list[tuple[str, int | None]]
+
+
+def grid_body(weeks: list[list[Day]], week: bool, short_names: list[str], all_day: str) -> Markup:
+    """The grid's rows: a month's weeks (each day a cell with its number, its dots on a phone
+    and its tasks), or a week's all-day row and then its 24 hours (a timed task in its hour's
+    row). `short_names`: the weekdays from the week's first, `all_day` the row header's words
+    (both escaped)."""
+    out = []
+    for days in weeks:
+        out.append('<tr role="row">')
+        if week:
+            out.append(f'<th role="rowheader" scope="row">{all_day}</th>')
+        for index, day in enumerate(days):
+            classes = "cal-day"
+            classes += " outside" if day.outside else ""
+            classes += " today" if day.today else ""
+            classes += ' chosen" aria-selected="true' if day.chosen else ""
+            out.append(
+                f'<td role="gridcell" aria-label="{day.name}" data-day="{day.day.isoformat()}"'
+                f' class="{classes}">'
+            )
+            if not week:
+                out.append(
+                    f'<span class="cal-weekday" aria-hidden="true">{short_names[index]}</span>'
+                )
+            current = ' aria-current="date"' if day.today else ""
+            out.append(
+                f'<a class="cal-number" href="{day.link}#cal-day"{current}>{day.day.day}</a>'
+            )
+            if day.entries:
+                dots = "•" * min(len(day.entries), 3)
+                out.append(f'<span class="cal-dots" aria-hidden="true">{dots}</span>')
+            out.append(task_list(link for link, hour in day.entries if not week or hour is None))
+            out.append("</td>")
+        out.append("</tr>\n")
+    if week:
+        for hour in range(24):
+            header = f'<th role="rowheader" scope="row">{hour:02d}:00</th>'
+            out.append(f'<tr role="row" class="cal-hour">{header}')
+            for day in weeks[0]:
+                timed = task_list(link for link, at in day.entries if at == hour)
+                out.append(
+                    f'<td role="gridcell" aria-label="{day.name}, {hour:02d}:00"'
+                    f' data-day="{day.day.isoformat()}">{timed}</td>'
+                )
+            out.append("</tr>\n")
+    return Markup("".join(out))  # noqa: S704 - every value in it escaped by its maker
 
 
 @functools.lru_cache(maxsize=4096)
