@@ -418,12 +418,14 @@ RANGE_FIELDS = (
 @functools.lru_cache(maxsize=256)
 def range_query(s: Shape) -> Query:
     """Every task the shape's filters match (the own part, then the shared), `limit` at most,
-    with RANGE_FIELDS alone: no order (the calendar places them by day), no total."""
+    with RANGE_FIELDS alone: no order (the calendar places them by day), no total. Planned in
+    whichever mode the session is in (no round trip to switch): with no order to walk, every
+    plan reads the group's (or the user's) tasks by its index and checks each."""
     columns = [tasks.c[name] for name in RANGE_FIELDS]
     parts = [select(*columns).where(*conditions_of(s, part)) for part in _parts(s)]
     found = union_all(*parts) if len(parts) > 1 else parts[0]
     limit = bindparam("limit", type_=Integer())
-    return Query(found.limit(limit), custom_plans=planned_per_call(s))
+    return Query(found.limit(limit), any_plan=True)
 
 
 async def range_tasks(

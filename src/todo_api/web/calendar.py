@@ -28,6 +28,8 @@ from todo_api.kit import zones
 from todo_api.tasks import filter_query, recurrence, rules
 from todo_api.tasks.listing import ListQuery, TaskFilters
 
+# How many tasks a month's day shows in its cell; the rest are the day's, by a link ("3 more").
+SHOWN_IN_A_DAY = 3
 # How many tasks one range reads at most (a month of 500 fits with room).
 MOST = 1000
 # How many occurrences of one repeating task are followed at most to reach a range's end (a
@@ -113,40 +115,51 @@ def range_query(filters: TaskFilters, first: date, end: date) -> ListQuery:
     return ListQuery(filters=dataclasses.replace(filters, filter=node), limit=MOST)
 
 
+# A task on a day: its time on the person's clock (None: all day), the task, and whether this
+# is a later occurrence than its own due (not the task's due to move).
+Entry = tuple[time | None, Mapping[str, Any], bool]
+
+
 @dataclass(slots=True)
 class Placed:
-    """The range's tasks: by day (each an entry with the task and its time on the person's
-    clock, None when all day, timed first by time), and the undated ones."""
+    """The range's tasks: by day (timed first, by time), and the undated ones."""
 
-    days: dict[date, list[dict[str, Any]]] = field(default_factory=dict)
-    tray: list[dict[str, Any]] = field(default_factory=list)
+    days: dict[date, list[Entry]] = field(default_factory=dict)
+    tray: list[Entry] = field(default_factory=list)
 
 
 def placed(tasks: Iterable[Mapping[str, Any]], first: date, end: date, zone: str) -> Placed:
     """Each task on the days from `first` to before `end` it is due on (a repeating one on
     each occurrence there), undated ones in the tray."""
     out = Placed()
+    days = out.days
     clock = zones.zone(zone)
     for task in tasks:
         due = task["due_date"] or task["due_at"]
         if due is None:
-            out.tray.append({"task": task, "time": None})
+            out.tray.append((None, task, False))
             continue
         for moment in _occurrences(task, due, end, clock):
-            local = moment.astimezone(clock) if isinstance(moment, datetime) else None
-            day = local.date() if local is not None else moment
+            if isinstance(moment, datetime):
+                local = moment.astimezone(clock)
+                day, shown_time = local.date(), local.time().replace(tzinfo=None)
+            else:
+                day, shown_time = moment, None
             if first <= day < end:
-                shown_time = local.time().replace(tzinfo=None) if local is not None else None
-                entry = {"task": task, "time": shown_time, "day": day, "later": moment != due}
-                out.days.setdefault(day, []).append(entry)
-    for entries in out.days.values():
-        entries.sort(key=lambda entry: (entry["time"] is None, entry["time"] or time.min))
+                days.setdefault(day, []).append((shown_time, task, moment != due))
+    for entries in days.values():
+        if len(entries) > 1:
+            entries.sort(key=_timed_first)
     return out
+
+
+def _timed_first(entry: Entry) -> tuple[bool, time]:
+    return entry[0] is None, entry[0] or time.min
 
 
 def _occurrences(task: Mapping[str, Any], due: Any, end: date, clock: Any) -> tuple[Any, ...]:
     """The task's due, then (repeating) its next occurrences while they fall before `end`."""
-    rule = task.get("recurrence")
+    rule = task["recurrence"]
     if not rule:
         return (due,)
     return _following(rule, due, task["timezone"], rules.series_start(task), end, clock)
@@ -178,26 +191,26 @@ def task_link(
 ) -> str:
     """A task as a calendar shows it: a link to it, its time first (None: all day), its
     priority's colour (`p1` the highest), marked when it repeats (`repeats`, the words naming
-    the mark, escaped); `movable` to another day. Written as text, escaped here: a month of 500
-    through a template's macro costs ten times as much."""
-    data = f' data-at="{clock:%H:%M}"' if clock is not None else ""
-    if movable:
-        data += ' draggable="true" data-moves'
+    the mark, escaped); `data-fixed` when it is not to be moved (a later occurrence). Written
+    as text, escaped here: a month of 500 through a template's macro costs ten times as much."""
     shown = f"<time>{time_text(clock, language)}</time> " if clock is not None else ""
-    shown += f'<span class="cal-title">{html.escape(task["title"], quote=False)}</span>'
+    shown += f"<span>{html.escape(task['title'], quote=False)}</span>"
     if task["recurrence"]:
         shown += f'<span class="cal-repeat" role="img" aria-label="{repeats}">↻</span>'
-    ident, priority = task["id"], task["priority"]
+    priority = task["priority"]
+    fixed = "" if movable else ' draggable="false" data-fixed'
     return (
-        f'<a href="/app/tasks/{ident}" class="cal-task p{4 - priority if priority else 4}"'
-        f' data-task="{ident}"{data}>{shown}</a>'
+        f'<a href="/app/tasks/{task["id"]}" class="cal-task p{4 - priority if priority else 4}"'
+        f"{fixed}>{shown}</a>"
     )
 
 
-def task_list(links: Iterable[str]) -> str:
-    """Tasks' links as a list (none: nothing)."""
+def task_list(links: Iterable[str], day: date | None = None) -> str:
+    """Tasks' links as a list (none: nothing); `day`, the one they are shown on, for a list
+    outside the grid (the chosen day's: static/calendar.js moves its tasks too)."""
     items = "</li><li>".join(links)
-    return f'<ul class="cal-tasks"><li>{items}</li></ul>' if items else ""
+    shown_on = f' data-day="{day.isoformat()}"' if day is not None else ""
+    return f'<ul class="cal-tasks"{shown_on}><li>{items}</li></ul>' if items else ""
 
 
 @dataclass(slots=True)
@@ -212,6 +225,7 @@ class Day:
     today: bool
     chosen: bool
     entries: list[tuple[str, int | None]]
+    more: str = ""  # the words of the link to the tasks the cell leaves out (escaped)
 
 
 def grid_body(weeks: list[list[Day]], week: bool, short_names: list[str], all_day: str) -> Markup:
@@ -245,6 +259,8 @@ def grid_body(weeks: list[list[Day]], week: bool, short_names: list[str], all_da
                 dots = "•" * min(len(day.entries), 3)
                 out.append(f'<span class="cal-dots" aria-hidden="true">{dots}</span>')
             out.append(task_list(link for link, hour in day.entries if not week or hour is None))
+            if day.more:
+                out.append(f'<a class="cal-more" href="{day.link}#cal-day">{day.more}</a>')
             out.append("</td>")
         out.append("</tr>\n")
     if week:

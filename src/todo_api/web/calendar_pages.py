@@ -26,6 +26,7 @@ from todo_api.tasks import service as tasks
 from todo_api.tasks.errors import StaleVersion
 from todo_api.tasks.schemas import TaskUpdate
 from todo_api.web import calendar
+from todo_api.web.messages import translations
 from todo_api.web.shown import now_in
 from todo_api.web.site import HEADERS, Site, parse_uuid, problem, user_id, zone_of
 
@@ -72,31 +73,36 @@ async def calendar_page(
     repeats = html.escape(_("Repeats"))
     movable = list_role != "viewer"
 
-    def entry(item: dict[str, Any]) -> tuple[str, int | None]:
-        clock = item["time"]
-        # (a later occurrence than the next is not the task's own due to move)
-        moves = movable and not item.get("later")
-        link = calendar.task_link(item["task"], clock, language, moves, repeats)
+    def entry(item: calendar.Entry) -> tuple[str, int | None]:
+        clock, task, later = item
+        link = calendar.task_link(task, clock, language, movable and not later, repeats)
         return link, clock.hour if clock is not None else None
 
+    ngettext = translations(language).ngettext
     path = html.escape(view.path)
     kept = f"week={week.isoformat()}" if week is not None else f"month={month:%Y-%m}"
-    shown_weeks = [
-        [
-            calendar.Day(
-                day,
-                html.escape(calendar.day_name(day, language)),
-                f"{path}?{kept}&amp;day={day.isoformat()}",
-                outside=week is None and day.month != month.month,
-                today=day == today,
-                chosen=day == chosen,
-                entries=[entry(item) for item in placed.days.get(day, ())],
-            )
-            for day in days
-        ]
-        for days in weeks
-    ]
+    # A month's day shows its first few tasks and a link to the rest (the day's list below):
+    # a cell of 16 would not be read, and would cost the page most of its work.
+    most = None if week is not None else calendar.SHOWN_IN_A_DAY
+
+    def shown_day(day: date) -> calendar.Day:
+        items = placed.days.get(day, ())
+        left_out = len(items) - most if most is not None and len(items) > most else 0
+        more = ngettext("%(num)d more", "%(num)d more", left_out) if left_out else ""
+        return calendar.Day(
+            day,
+            html.escape(calendar.day_name(day, language)),
+            f"{path}?{kept}&amp;day={day.isoformat()}",
+            outside=week is None and day.month != month.month,
+            today=day == today,
+            chosen=day == chosen,
+            entries=[entry(item) for item in items[:most]],
+            more=html.escape(more % {"num": left_out}) if more else "",
+        )
+
+    shown_weeks = [[shown_day(day) for day in days] for days in weeks]
     picked = next(day for days in shown_weeks for day in days if day.chosen)
+    picked_tasks = [entry(item)[0] for item in placed.days.get(picked.day, ())]
     weekdays = calendar.weekday_names(starts, language)
     grid = calendar.grid_body(
         shown_weeks,
@@ -139,7 +145,7 @@ async def calendar_page(
         chosen={
             "iso": picked.day.isoformat(),
             "name": Markup(picked.name),  # noqa: S704 - escaped above
-            "tasks": Markup(calendar.task_list(link for link, _hour in picked.entries)),  # noqa: S704
+            "tasks": Markup(calendar.task_list(picked_tasks, picked.day)),  # noqa: S704 - escaped
         },
         tray=Markup(calendar.task_list(entry(item)[0] for item in placed.tray)),  # noqa: S704
         around=around,
