@@ -223,3 +223,17 @@ async def test_the_weeks_start_on_the_day_the_profile_names(
     )
     assert_validation_error(bad, "week_start")
     assert (await api(signed_in, "GET", "/api/auth/me"))["week_start"] is None
+
+
+async def test_the_days_are_the_persons_far_from_utc(signed_in: Account) -> None:  # noqa: F811
+    """The range's tasks are placed on the person's clock: 14 hours ahead of UTC, a task due at
+    noon UTC on the last day before the grid is on its first day, and one on its last day
+    at 11:00 UTC is the next day's, past the grid."""
+    await api(signed_in, "PATCH", "/api/auth/me", {"timezone": "Pacific/Kiritimati"})
+    for title, due in (("Early", "2030-02-23T12:00:00Z"), ("Late", "2030-04-06T11:00:00Z")):
+        await api(signed_in, "POST", "/api/tasks", {"title": title, "due_at": due})
+    assert await as_calendar(signed_in, "/app/") == 303
+    days = cells((await signed_in.browser.get("/app/?month=2030-03")).text)
+    assert "Early" in days["Sunday, February 24, 2030"]
+    assert "2:00" in days["Sunday, February 24, 2030"]
+    assert not any("Late" in text for text in days.values())

@@ -5,18 +5,17 @@ occurrences in the range (the recurrence code's next occurrence, a bounded numbe
 the undated ones in a tray beside.
 
 The range's tasks are read in one statement of the columns shown alone (tasks.pages.range_tasks:
-no total, no tags or reminders): the view's filters and, in the filter language's tree, "no
-date, or due in the range, or repeating and due before its end". The grid's cells are written
-here in one pass, not by the template a cell at a time (bench/README.md, "web_page.py
---calendar")."""
+no total, no tags or reminders): the view's filters and "no date, or due in the range's window of
+instants, or repeating and due before its end", each then placed on its days on the person's
+clock. The grid's cells are written here in one pass, not by the template a cell at a time
+(bench/README.md, "web_page.py --calendar")."""
 
-import dataclasses
 import functools
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel import Locale
@@ -25,8 +24,9 @@ from babel.core import get_global
 from markupsafe import Markup
 
 from todo_api.kit import zones
-from todo_api.tasks import filter_query, recurrence, rules
+from todo_api.tasks import recurrence, rules
 from todo_api.tasks.listing import ListQuery, TaskFilters
+from todo_api.tasks.pages import RangeTask
 
 # How many tasks a month's day shows in its cell; the rest are the day's, by a link ("3 more").
 SHOWN_IN_A_DAY = 3
@@ -36,7 +36,8 @@ MOST = 1000
 # daily task overdue for a year, then a month's six weeks): the bound on an odd rule's work.
 MOST_OCCURRENCES = 420
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-_DAY = timedelta(days=1)
+# Farther than any zone's offset from UTC (as tasks.listing's).
+_FARTHEST_OFFSET = timedelta(hours=18)
 # The years a calendar shows (the filter language reads dates from 1900 to 2100).
 _YEARS = (1901, 2099)
 
@@ -96,28 +97,24 @@ def shifted(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def range_query(filters: TaskFilters, first: date, end: date) -> ListQuery:
-    """The view's tasks a range from `first` to before `end` shows: undated ones, those due
-    in it, and repeating ones due before its end (their occurrences may fall in it)."""
-    before = filter_query.Condition("due_before", end.isoformat())
-    after = filter_query.Condition("due_after", (first - _DAY).isoformat())
-    recurring = filter_query.Condition("recurring")
-    shown = filter_query.Or(
-        (
-            filter_query.Condition("no_date"),
-            filter_query.And((before, filter_query.Or((after, recurring)))),
-        )
+def range_query(filters: TaskFilters) -> ListQuery:
+    """The view's filters, as a range reads them (tasks.pages.range_tasks). The view's own
+    bounds (Today's and Upcoming's end) stay: a calendar of Today is today's."""
+    return ListQuery(filters=filters, limit=MOST)
+
+
+def window(first: date, end: date) -> tuple[datetime, datetime]:
+    """Instants holding every moment of the days from `first` to before `end` on any clock
+    (placed() keeps the tasks of those days on the person's)."""
+    return (
+        datetime.combine(first, time.min, UTC) - _FARTHEST_OFFSET,
+        datetime.combine(end, time.min, UTC) + _FARTHEST_OFFSET,
     )
-    node: filter_query.Node = shown
-    if filters.filter is not None:
-        node = filter_query.And((filters.filter, shown))
-    # The view's own bounds (Today's and Upcoming's end) stay: a calendar of Today is today's.
-    return ListQuery(filters=dataclasses.replace(filters, filter=node), limit=MOST)
 
 
 # A task on a day: its time on the person's clock (None: all day), the task, and whether this
 # is a later occurrence than its own due (not the task's due to move).
-Entry = tuple[time | None, Mapping[str, Any], bool]
+Entry = tuple[time | None, RangeTask, bool]
 
 
 @dataclass(slots=True)
@@ -128,14 +125,14 @@ class Placed:
     tray: list[Entry] = field(default_factory=list)
 
 
-def placed(tasks: Iterable[Mapping[str, Any]], first: date, end: date, zone: str) -> Placed:
+def placed(tasks: Iterable[RangeTask], first: date, end: date, zone: str) -> Placed:
     """Each task on the days from `first` to before `end` it is due on (a repeating one on
     each occurrence there), undated ones in the tray."""
     out = Placed()
     days = out.days
     clock = zones.zone(zone)
     for task in tasks:
-        due = task["due_date"] or task["due_at"]
+        due = task.due_date or task.due_at
         if due is None:
             out.tray.append((None, task, False))
             continue
@@ -157,12 +154,13 @@ def _timed_first(entry: Entry) -> tuple[bool, time]:
     return entry[0] is None, entry[0] or time.min
 
 
-def _occurrences(task: Mapping[str, Any], due: Any, end: date, clock: Any) -> tuple[Any, ...]:
+def _occurrences(task: RangeTask, due: Any, end: date, clock: Any) -> tuple[Any, ...]:
     """The task's due, then (repeating) its next occurrences while they fall before `end`."""
-    rule = task["recurrence"]
+    rule = task.recurrence
     if not rule:
         return (due,)
-    return _following(rule, due, task["timezone"], rules.series_start(task), end, clock)
+    start = rules.series_start({**task._asdict(), "start_date": None, "start_at": None})
+    return _following(rule, due, task.timezone, start, end, clock)
 
 
 @functools.lru_cache(maxsize=4096)  # a month's page shown again reads no rule again
@@ -187,20 +185,20 @@ def _following(
 
 
 def task_link(
-    task: Mapping[str, Any], clock: time | None, language: str, movable: bool, repeats: str
+    task: RangeTask, clock: time | None, language: str, movable: bool, repeats: str
 ) -> str:
     """A task as a calendar shows it: a link to it, its time first (None: all day), its
     priority's colour (`p1` the highest), marked when it repeats (`repeats`, the words naming
     the mark, escaped); `data-fixed` when it is not to be moved (a later occurrence). Written
     as text, escaped here: a month of 500 through a template's macro costs ten times as much."""
     shown = f"<time>{time_text(clock, language)}</time> " if clock is not None else ""
-    shown += f"<span>{html.escape(task['title'], quote=False)}</span>"
-    if task["recurrence"]:
+    shown += f"<span>{html.escape(task.title, quote=False)}</span>"
+    if task.recurrence:
         shown += f'<span class="cal-repeat" role="img" aria-label="{repeats}">↻</span>'
-    priority = task["priority"]
+    priority = task.priority
     fixed = "" if movable else ' draggable="false" data-fixed'
     return (
-        f'<a href="/app/tasks/{task["id"]}" class="cal-task p{4 - priority if priority else 4}"'
+        f'<a href="/app/tasks/{task.id}" class="cal-task p{4 - priority if priority else 4}"'
         f"{fixed}>{shown}</a>"
     )
 

@@ -65,8 +65,9 @@ async def calendar_page(
     first, end = weeks[0][0], weeks[-1][-1] + timedelta(days=1)
     if chosen is None or not first <= chosen < end:
         chosen = today if first <= today < end else (week or month)
-    query = calendar.range_query(view.filters, first, end)
-    found = await pages.range_tasks(conn, user_id(signed_in), query=query, zone=zone)
+    query = calendar.range_query(view.filters)
+    window = calendar.window(first, end)
+    found = await pages.range_tasks(conn, user_id(signed_in), query=query, window=window, zone=zone)
     placed = calendar.placed(found, first, end, zone)
     roles = {str(item["id"]): item["role"] for item in side["lists"]}
     list_role = roles.get(str(view.list_id)) if view.list_id else None
