@@ -281,6 +281,7 @@ def day_name(day: date, language: str) -> str:
     return babel_dates.format_date(day, "full", locale=language)
 
 
+@functools.lru_cache(maxsize=1024)
 def month_name(month: date, language: str) -> str:
     """A month and its year as the language says them standing alone (`November 2026`)."""
     return babel_dates.format_skeleton("yMMMM", month, locale=language)
