@@ -5,9 +5,10 @@ the task update with its version (If-Match), and the answer says how to put it b
 moves it again)."""
 
 import html
+import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from markupsafe import Markup
@@ -24,14 +25,23 @@ from todo_api.kit.errors import ApiError
 from todo_api.tasks import pages
 from todo_api.tasks import service as tasks
 from todo_api.tasks.errors import StaleVersion
+from todo_api.tasks.listing import TaskFilters
 from todo_api.tasks.schemas import TaskUpdate
 from todo_api.web import calendar
 from todo_api.web.messages import translations
 from todo_api.web.shown import now_in
 from todo_api.web.site import HEADERS, Site, parse_uuid, problem, user_id, zone_of
 
-if TYPE_CHECKING:
-    from todo_api.web.list_pages import View
+
+class View(Protocol):
+    """What the calendar reads of the view it shows (list_pages.View)."""
+
+    @property
+    def filters(self) -> TaskFilters: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def list_id(self) -> uuid.UUID | None: ...
 
 
 async def calendar_page(
@@ -39,7 +49,7 @@ async def calendar_page(
     request: Request,
     conn: Connection,
     signed_in: BrowserSignIn,
-    view: "View",
+    view: View,
     side: dict[str, Any],
     status: int,
     context: dict[str, Any],
