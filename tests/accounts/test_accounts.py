@@ -486,12 +486,14 @@ async def test_me_shows_the_account(app: FastAPI, anonymous: httpx.AsyncClient) 
         "timezone",
         "language",
         "theme",
+        "week_start",
         "email_verified",
         "two_factor",
         "created_at",
         "updated_at",
     }
     assert data["theme"] is None  # the system's, until the person chooses
+    assert data["week_start"] is None  # the language's, likewise
     assert data["email_verified"] is False
     assert data["two_factor"] is False
     assert {k: data[k] for k in ("id", "email", "name")} == body["user"]

@@ -33,6 +33,10 @@ def due_of(server: Server, headers: dict[str, str], task: str) -> Any:
     return found["due_at"] or found["due_date"]
 
 
+def me(server: Server, headers: dict[str, str]) -> Any:
+    return httpx.get(f"{server.url}/api/auth/me", headers=headers).json()
+
+
 def titled(server: Server, headers: dict[str, str], title: str) -> str:
     answer = httpx.get(f"{server.url}/api/tasks", headers=headers)
     assert answer.is_success, answer.text
@@ -145,6 +149,43 @@ async def test_the_month_in_german_on_a_phone_and_without_javascript(
         if javascript:
             await watched.accessible_in_both_schemes()
             await shots(page, "calendar-month-de-390")
+        assert watched.problems == []
+    finally:
+        await page.context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+async def test_the_weeks_start_on_the_day_chosen_in_the_profile(
+    server: Server, browser: Browser, axe_source: str, javascript: bool
+) -> None:
+    """Settings → Profile → `First day of the week`: the month's first column, and the week's,
+    are that day, with JavaScript and without (the month table)."""
+    email, headers = register(server)
+    made(server, "/api/tasks", {"title": "Dentist", "due_date": "2030-03-14"}, headers)
+    watched = await open_page(browser, server, axe_source, javascript=javascript)
+    page = watched.page
+    try:
+        await sign_in(page, server, email)
+        await view_menu(page)
+        await page.get_by_role("button", name="Calendar").click()
+        await page.goto(f"{server.url}/app/settings/profile")
+        await page.get_by_label("First day of the week").select_option(label="Saturday")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_text("Saved.")).to_be_visible()
+        assert me(server, headers)["week_start"] == "saturday"
+        await page.goto(f"{server.url}/app/?{MONTH}")
+        grid = page.get_by_role("grid", name="March 2030")
+        columns = grid.get_by_role("columnheader")
+        await expect(columns.first).to_have_text("Sat")
+        await expect(columns.last).to_have_text("Fri")
+        first = grid.get_by_role("gridcell").first
+        await expect(first).to_have_attribute("aria-label", "Saturday, February 23, 2030")
+        await page.goto(f"{server.url}/app/?week=2030-03-14")
+        week = page.get_by_role("grid")
+        await expect(week.get_by_role("columnheader").nth(1)).to_have_text("Sat")
+        await expect(week.get_by_role("gridcell").first).to_have_attribute(
+            "aria-label", "Saturday, March 9, 2030"
+        )
         assert watched.problems == []
     finally:
         await page.context.close()

@@ -8,6 +8,7 @@ import re
 from html import unescape
 from typing import Any
 
+from tests.tasks.helpers import assert_validation_error
 from tests.web.test_board_pages import api
 from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
 
@@ -166,3 +167,73 @@ async def test_a_task_moved_to_another_day_keeps_its_time_and_a_stale_move_is_re
     assert (await api(signed_in, "GET", f"/api/tasks/{dated['id']}"))["due_date"] == "2030-02-28"
     unread = await signed_in.post(page, f"/app/tasks/{dated['id']}/day", day="soon")
     assert unread.status_code == 400
+
+
+async def test_the_weeks_start_on_the_day_the_profile_names(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    """`week_start` on /api/auth/me and in Settings → Profile: the month's grid, its no-JavaScript
+    table and the week with the hours start on that day; null is the language's again."""
+    await api(signed_in, "POST", "/api/tasks", {"title": "Dentist", "due_date": "2030-03-14"})
+    assert (await api(signed_in, "GET", "/api/auth/me"))["week_start"] is None
+    assert await as_calendar(signed_in, "/app/") == 303
+
+    async def first_days(**headers: str) -> tuple[str, str, str]:
+        month = await signed_in.browser.get("/app/?month=2030-03", headers=headers)
+        week = await signed_in.browser.get("/app/?week=2030-03-14", headers=headers)
+        heads = re.findall(r'<th role="columnheader" scope="col"><abbr title="([^"]+)"', month.text)
+        return next(iter(cells(month.text))), next(iter(cells(week.text))), heads[0]
+
+    changed = await api(signed_in, "PATCH", "/api/auth/me", {"week_start": "monday"})
+    assert changed["week_start"] == "monday"
+    assert await first_days() == ("Monday, February 25, 2030", "Monday, March 11, 2030", "Monday")
+    await api(signed_in, "PATCH", "/api/auth/me", {"week_start": "saturday"})
+    saturday = ("Saturday, February 23, 2030", "Saturday, March 9, 2030", "Saturday")
+    assert await first_days() == saturday
+    # The profile's choice holds in every language: German's Monday gives way to Sunday.
+    await api(signed_in, "PATCH", "/api/auth/me", {"week_start": "sunday"})
+    german = await first_days(**{"Accept-Language": "de"})
+    assert german == ("Sonntag, 24. Februar 2030", "Sonntag, 10. März 2030", "Sonntag")
+
+    # Settings → Profile offers it, each day named in the page's language; saved by its form.
+    profile = await signed_in.browser.get("/app/settings/profile")
+    assert '<option value="sunday" selected>Sunday</option>' in profile.text
+    assert '<option value="">The language&#39;s</option>' in profile.text
+    saved = await signed_in.post(
+        "/app/settings/profile",
+        "/app/settings/profile",
+        timezone="UTC",
+        week_start="",
+    )
+    assert saved.status_code == 303, saved.text
+    assert (await api(signed_in, "GET", "/api/auth/me"))["week_start"] is None
+    assert await first_days() == ("Sunday, February 24, 2030", "Sunday, March 10, 2030", "Sunday")
+    assert await first_days(**{"Accept-Language": "de"}) == (
+        "Montag, 25. Februar 2030",
+        "Montag, 11. März 2030",
+        "Montag",
+    )
+    refused = await signed_in.post(
+        "/app/settings/profile", "/app/settings/profile", timezone="UTC", week_start="friday"
+    )
+    assert refused.status_code == 400
+    assert "week_start" in refused.text
+    bad = await signed_in.api.patch(
+        "/api/auth/me", json={"week_start": "friday"}, headers=signed_in.headers
+    )
+    assert_validation_error(bad, "week_start")
+    assert (await api(signed_in, "GET", "/api/auth/me"))["week_start"] is None
+
+
+async def test_the_days_are_the_persons_far_from_utc(signed_in: Account) -> None:  # noqa: F811
+    """The range's tasks are placed on the person's clock: 14 hours ahead of UTC, a task due at
+    noon UTC on the last day before the grid is on its first day, and one on its last day
+    at 11:00 UTC is the next day's, past the grid."""
+    await api(signed_in, "PATCH", "/api/auth/me", {"timezone": "Pacific/Kiritimati"})
+    for title, due in (("Early", "2030-02-23T12:00:00Z"), ("Late", "2030-04-06T11:00:00Z")):
+        await api(signed_in, "POST", "/api/tasks", {"title": title, "due_at": due})
+    assert await as_calendar(signed_in, "/app/") == 303
+    days = cells((await signed_in.browser.get("/app/?month=2030-03")).text)
+    assert "Early" in days["Sunday, February 24, 2030"]
+    assert "2:00" in days["Sunday, February 24, 2030"]
+    assert not any("Late" in text for text in days.values())

@@ -277,5 +277,10 @@ async def test_the_menus_speak_the_persons_language_on_a_phone(
         "„irgendwann bald“ kann ich nicht lesen: versuchen Sie „nächsten Freitag“"
     )
     await watched.accessible()
+    # The first day of the week set in the profile holds in the menu's month too.
+    patched(server, headers, "/api/auth/me", {"week_start": "sunday"})
+    await page.reload()
+    await page.get_by_role("button", name="Fällig", exact=True).click()
+    await expect(menu.locator("th").first).to_have_text("So")
     assert watched.problems == []
     await page.context.close()

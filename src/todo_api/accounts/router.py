@@ -265,7 +265,7 @@ async def me(user: CurrentUser, conn: Connection) -> Any:
     "/me",
     response_model=Me,
     responses=error_responses(401),
-    summary="Change your name, time zone, language or theme",
+    summary="Change your name, time zone, language, theme or first day of the week",
     openapi_extra=documented(body=MeUpdate),
 )
 async def change_me(request: Request) -> Any:

@@ -125,6 +125,8 @@ class UserRead(BaseModel):
 Language = Literal["en", "de", "fr", "es", "it", "pt", "nl"]
 # The web app's colours; null: the system's (the browser's `prefers-color-scheme`).
 Theme = Literal["light", "dark"]
+# The day the web app's calendar starts a week on; null: the language's (Sunday in English).
+WeekStart = Literal["monday", "sunday", "saturday"]
 
 
 class Me(UserRead):
@@ -140,6 +142,12 @@ class Me(UserRead):
     )
     theme: Theme | None = Field(
         default=None, description="The web app's colours; null: your system's", examples=["dark"]
+    )
+    week_start: WeekStart | None = Field(
+        default=None,
+        description="The first day of the week in the web app's calendar; null: your "
+        "language's (Sunday in English, Monday in German)",
+        examples=["monday"],
     )
     email_verified: bool = Field(
         default=False,
@@ -165,7 +173,8 @@ class Me(UserRead):
 class MeUpdate(Change):
     """What you change of yourself: your name (null: none), your time zone (links such as
     Asia/Calcutta are kept as given; it cannot be null; your tasks keep theirs), the web app's
-    language (null: your browser's) and its colours (`theme`; null: your system's)."""
+    language (null: your browser's), its colours (`theme`; null: your system's) and the first day
+    of the calendar's weeks (`week_start`; null: your language's)."""
 
     model_config = ConfigDict(json_schema_extra=change_schema("timezone"))
 
@@ -176,6 +185,9 @@ class MeUpdate(Change):
     )
     theme: Theme | None = Field(
         default=None, description="The web app's colours; null: your system's"
+    )
+    week_start: WeekStart | None = Field(
+        default=None, description="The calendar's first day of the week; null: your language's"
     )
 
     _not_null = field_validator("timezone")(refuse_null)

@@ -12,6 +12,7 @@ order into SQL, `pages` puts them together into the page, its total and the tag 
 import dataclasses
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -448,7 +449,7 @@ def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict
         elif kind == "next_7_days":
             params.update(_day_span(name, today, today + timedelta(days=6), zone))
         elif kind in ("due_before", "due_after"):
-            named = words.read_date(str(value), now, zone, leaf.lang)
+            named = _iso_day(str(value)) or words.read_date(str(value), now, zone, leaf.lang)
             assert named is not None  # read when the query was
             params.update(_bound_span(name, kind == "due_before", named, zone))
         elif kind == "priority":
@@ -465,6 +466,20 @@ def filter_parameters(tree: filter_query.Node, now: datetime, zone: str) -> dict
         elif kind == "search":
             params[name] = f"%{escape_like(keys.search_key(str(value)))}%"
     return params
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(text: str) -> date | None:
+    """A date written `YYYY-MM-DD` (what a page's own bounds are), read without the words'
+    reader (which reads it the same, at a hundred times the cost); else None."""
+    if not _ISO_DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _bound_span(name: str, before: bool, named: date, zone: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import operator
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -25,13 +26,14 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     true,
     union_all,
 )
 from sqlalchemy.sql.expression import UnaryExpression
 
-from todo_api.db import Connection, Query
+from todo_api.db import Connection, Query, UTCDateTime
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
 from todo_api.tables.tasks import task_counts, task_tags, tasks
@@ -400,6 +402,64 @@ def _capped(matching: Select[Any]) -> Any:
 
 # The user's tasks with the first tag (`tag_0`), counted up to the cap from `task_tags` alone.
 TAGGED = Query(select(_capped(select(literal(1)).where(*tag_entries(0)))))
+
+
+class RangeTask(NamedTuple):
+    """What a calendar shows of a task (web.calendar): no tags, reminders, subtasks or total;
+    the priority as stored (3 high .. 0 none)."""
+
+    id: uuid.UUID
+    title: str
+    priority: int
+    due_at: datetime | None
+    due_date: date | None
+    recurrence: str | None
+    timezone: str
+    series_start: datetime | None
+
+
+RANGE_FIELDS = RangeTask._fields
+
+
+@functools.lru_cache(maxsize=256)
+def range_query(s: Shape) -> Query:
+    """The tasks the shape's filters match (the own part, then the shared) that a range of days
+    may show: undated, or due from `window_start` to before `window_end`, or repeating and due
+    before its end (an occurrence may fall in it). `limit` at most, RANGE_FIELDS alone, no
+    order (the calendar places them by day), no total. An all-day task's `due_at` is the start
+    of its date in its zone, so one window of instants holds both kinds. Planned in whichever
+    mode the session is in (no round trip to switch): with no order to walk, every plan reads
+    the group's (or the user's) tasks by its index and checks each."""
+    at, instant = tasks.c.due_at, UTCDateTime()
+    in_window = or_(
+        at.is_(None),
+        and_(
+            at < bindparam("window_end", type_=instant),
+            or_(at >= bindparam("window_start", type_=instant), tasks.c.recurrence.is_not(None)),
+        ),
+    )
+    columns = [tasks.c[name] for name in RANGE_FIELDS]
+    parts = [select(*columns).where(*conditions_of(s, part), in_window) for part in _parts(s)]
+    found = union_all(*parts) if len(parts) > 1 else parts[0]
+    limit = bindparam("limit", type_=Integer())
+    return Query(found.limit(limit), any_plan=True)
+
+
+async def range_tasks(
+    conn: Connection,
+    user_id: uuid.UUID,
+    *,
+    query: listing.ListQuery,
+    window: tuple[datetime, datetime],
+    zone: str,
+) -> list[RangeTask]:
+    """The tasks `query`'s filters find that the `window` of instants may show (range_query),
+    its limit at most, in one statement; `zone` is the caller's, whose days the filters read.
+    The caller places them on its days: the window may hold a few more."""
+    params = listing.parameters(query, user_id, utcnow(), None, zone)
+    params["window_start"], params["window_end"] = window
+    rows = await conn.execute(range_query(listing.shape(query, conn.name, None)), params)
+    return list(map(RangeTask._make, rows.picked(RANGE_FIELDS, query.limit)))
 
 
 @dataclass(frozen=True)

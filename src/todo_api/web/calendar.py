@@ -1,39 +1,57 @@
 """A view's tasks as a calendar: a month of weeks (or one week with the hours) on the person's
-clock, each week starting on the language's first day (Babel's locale data), the dated tasks on
-their days, a repeating task on each of its occurrences in the range (the recurrence code's
-next occurrence, a bounded number of times), the undated ones in a tray beside.
+clock, each week starting on the day their profile names or else the language's first day
+(Babel's locale data), the dated tasks on their days, a repeating task on each of its
+occurrences in the range (the recurrence code's next occurrence, a bounded number of times),
+the undated ones in a tray beside.
 
-The range's tasks are read in one statement: the view's filters and, in the filter language's
-tree, "no date, or due in the range, or repeating and due before its end"."""
+The range's tasks are read in one statement of the columns shown alone (tasks.pages.range_tasks:
+no total, no tags or reminders): the view's filters and "no date, or due in the range's window of
+instants, or repeating and due before its end", each then placed on its days on the person's
+clock. The grid's cells are written here in one pass, not by the template a cell at a time
+(bench/README.md, "web_page.py --calendar")."""
 
-import dataclasses
 import functools
+import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel import Locale
 from babel import dates as babel_dates
 from babel.core import get_global
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from todo_api.kit import zones
-from todo_api.tasks import filter_query, recurrence, rules
+from todo_api.tasks import recurrence, rules
 from todo_api.tasks.listing import ListQuery, TaskFilters
+from todo_api.tasks.pages import RangeTask
 
+# How many tasks a month's day shows in its cell; the rest are the day's, by a link ("3 more").
+SHOWN_IN_A_DAY = 3
 # How many tasks one range reads at most (a month of 500 fits with room).
 MOST = 1000
 # How many occurrences of one repeating task are followed at most to reach a range's end (a
 # daily task overdue for a year, then a month's six weeks): the bound on an odd rule's work.
 MOST_OCCURRENCES = 420
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-_DAY = timedelta(days=1)
+# Farther than any zone's offset from UTC (as tasks.listing's).
+_FARTHEST_OFFSET = timedelta(hours=18)
 # The years a calendar shows (the filter language reads dates from 1900 to 2100).
 _YEARS = (1901, 2099)
 
 
+# The days a person may start their weeks on (accounts.schemas.WeekStart), as date.weekday().
+WEEK_STARTS = {"monday": 0, "saturday": 5, "sunday": 6}
+
+
+def week_start(chosen: str | None, language: str) -> int:
+    """The day the person's weeks start on: the one their profile names, else the language's."""
+    return WEEK_STARTS[chosen] if chosen in WEEK_STARTS else first_weekday(language)
+
+
+@functools.cache
 def first_weekday(language: str) -> int:
     """The day a week starts on in the language's likeliest region (0 Monday .. 6 Sunday):
     `en` is the United States' Sunday, `de` Germany's Monday."""
@@ -79,62 +97,70 @@ def shifted(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def range_query(filters: TaskFilters, first: date, end: date) -> ListQuery:
-    """The view's tasks a range from `first` to before `end` shows: undated ones, those due
-    in it, and repeating ones due before its end (their occurrences may fall in it)."""
-    before = filter_query.Condition("due_before", end.isoformat())
-    after = filter_query.Condition("due_after", (first - _DAY).isoformat())
-    recurring = filter_query.Condition("recurring")
-    shown = filter_query.Or(
-        (
-            filter_query.Condition("no_date"),
-            filter_query.And((before, filter_query.Or((after, recurring)))),
-        )
+def range_query(filters: TaskFilters) -> ListQuery:
+    """The view's filters, as a range reads them (tasks.pages.range_tasks). The view's own
+    bounds (Today's and Upcoming's end) stay: a calendar of Today is today's."""
+    return ListQuery(filters=filters, limit=MOST)
+
+
+def window(first: date, end: date) -> tuple[datetime, datetime]:
+    """Instants holding every moment of the days from `first` to before `end` on any clock
+    (placed() keeps the tasks of those days on the person's)."""
+    return (
+        datetime.combine(first, time.min, UTC) - _FARTHEST_OFFSET,
+        datetime.combine(end, time.min, UTC) + _FARTHEST_OFFSET,
     )
-    node: filter_query.Node = shown
-    if filters.filter is not None:
-        node = filter_query.And((filters.filter, shown))
-    # The view's own bounds (Today's and Upcoming's end) stay: a calendar of Today is today's.
-    return ListQuery(filters=dataclasses.replace(filters, filter=node), sort="due_at", limit=MOST)
+
+
+# A task on a day: its time on the person's clock (None: all day), the task, and whether this
+# is a later occurrence than its own due (not the task's due to move).
+Entry = tuple[time | None, RangeTask, bool]
 
 
 @dataclass(slots=True)
 class Placed:
-    """The range's tasks: by day (each an entry with the task and its time on the person's
-    clock, None when all day, timed first by time), and the undated ones."""
+    """The range's tasks: by day (timed first, by time), and the undated ones."""
 
-    days: dict[date, list[dict[str, Any]]] = field(default_factory=dict)
-    tray: list[dict[str, Any]] = field(default_factory=list)
+    days: dict[date, list[Entry]] = field(default_factory=dict)
+    tray: list[Entry] = field(default_factory=list)
 
 
-def placed(tasks: Iterable[Mapping[str, Any]], first: date, end: date, zone: str) -> Placed:
+def placed(tasks: Iterable[RangeTask], first: date, end: date, zone: str) -> Placed:
     """Each task on the days from `first` to before `end` it is due on (a repeating one on
     each occurrence there), undated ones in the tray."""
     out = Placed()
+    days = out.days
     clock = zones.zone(zone)
     for task in tasks:
-        due = task["due_date"] or task["due_at"]
+        due = task.due_date or task.due_at
         if due is None:
-            out.tray.append({"task": task, "time": None})
+            out.tray.append((None, task, False))
             continue
         for moment in _occurrences(task, due, end, clock):
-            local = moment.astimezone(clock) if isinstance(moment, datetime) else None
-            day = local.date() if local is not None else moment
+            if isinstance(moment, datetime):
+                local = moment.astimezone(clock)
+                day, shown_time = local.date(), local.time().replace(tzinfo=None)
+            else:
+                day, shown_time = moment, None
             if first <= day < end:
-                shown_time = local.time().replace(tzinfo=None) if local is not None else None
-                entry = {"task": task, "time": shown_time, "day": day, "later": moment != due}
-                out.days.setdefault(day, []).append(entry)
-    for entries in out.days.values():
-        entries.sort(key=lambda entry: (entry["time"] is None, entry["time"] or time.min))
+                days.setdefault(day, []).append((shown_time, task, moment != due))
+    for entries in days.values():
+        if len(entries) > 1:
+            entries.sort(key=_timed_first)
     return out
 
 
-def _occurrences(task: Mapping[str, Any], due: Any, end: date, clock: Any) -> tuple[Any, ...]:
+def _timed_first(entry: Entry) -> tuple[bool, time]:
+    return entry[0] is None, entry[0] or time.min
+
+
+def _occurrences(task: RangeTask, due: Any, end: date, clock: Any) -> tuple[Any, ...]:
     """The task's due, then (repeating) its next occurrences while they fall before `end`."""
-    rule = task.get("recurrence")
+    rule = task.recurrence
     if not rule:
         return (due,)
-    return _following(rule, due, task["timezone"], rules.series_start(task), end, clock)
+    start = rules.series_start({**task._asdict(), "start_date": None, "start_at": None})
+    return _following(rule, due, task.timezone, start, end, clock)
 
 
 @functools.lru_cache(maxsize=4096)  # a month's page shown again reads no rule again
@@ -159,23 +185,94 @@ def _following(
 
 
 def task_link(
-    task: Mapping[str, Any], clock: time | None, language: str, movable: bool, repeats: str
-) -> Markup:
-    """A task as a calendar shows it: a link to it, its time first (None: all day), marked
-    when it repeats (`repeats`, the words naming the mark); `movable` to another day. Made
-    here rather than by a template's macro: a month of 500 costs a tenth."""
-    data = f' data-at="{clock:%H:%M}"' if clock is not None else ""
-    if movable:
-        data += ' draggable="true" data-moves'
+    task: RangeTask, clock: time | None, language: str, movable: bool, repeats: str
+) -> str:
+    """A task as a calendar shows it: a link to it, its time first (None: all day), its
+    priority's colour (`p1` the highest), marked when it repeats (`repeats`, the words naming
+    the mark, escaped); `data-fixed` when it is not to be moved (a later occurrence). Written
+    as text, escaped here: a month of 500 through a template's macro costs ten times as much."""
     shown = f"<time>{time_text(clock, language)}</time> " if clock is not None else ""
-    shown += f'<span class="cal-title">{escape(task["title"])}</span>'
-    if task.get("recurrence"):
-        shown += f'<span class="cal-repeat" role="img" aria-label="{escape(repeats)}">↻</span>'
-    link = (
-        f'<a href="/app/tasks/{task["id"]}" class="cal-task p-{task["priority"]}"'
-        f' data-task="{task["id"]}"{data}>{shown}</a>'
+    shown += f"<span>{html.escape(task.title, quote=False)}</span>"
+    if task.recurrence:
+        shown += f'<span class="cal-repeat" role="img" aria-label="{repeats}">↻</span>'
+    priority = task.priority
+    fixed = "" if movable else ' draggable="false" data-fixed'
+    return (
+        f'<a href="/app/tasks/{task.id}" class="cal-task p{4 - priority if priority else 4}"'
+        f"{fixed}>{shown}</a>"
     )
-    return Markup(link)  # noqa: S704 - the title escaped
+
+
+def task_list(links: Iterable[str], day: date | None = None) -> str:
+    """Tasks' links as a list (none: nothing); `day`, the one they are shown on, for a list
+    outside the grid (the chosen day's: static/calendar.js moves its tasks too)."""
+    items = "</li><li>".join(links)
+    shown_on = f' data-day="{day.isoformat()}"' if day is not None else ""
+    return f'<ul class="cal-tasks"{shown_on}><li>{items}</li></ul>' if items else ""
+
+
+@dataclass(slots=True)
+class Day:
+    """A day of the grid as the page shows it: its links (each an entry's, with its hour on
+    the person's clock, None when all day)."""
+
+    day: date
+    name: str  # escaped
+    link: str  # escaped
+    outside: bool
+    today: bool
+    chosen: bool
+    entries: list[tuple[str, int | None]]
+    more: str = ""  # the words of the link to the tasks the cell leaves out (escaped)
+
+
+def grid_body(weeks: list[list[Day]], week: bool, short_names: list[str], all_day: str) -> Markup:
+    """The grid's rows: a month's weeks (each day a cell with its number, its dots on a phone
+    and its tasks), or a week's all-day row and then its 24 hours (a timed task in its hour's
+    row). `short_names`: the weekdays from the week's first, `all_day` the row header's words
+    (both escaped)."""
+    out = []
+    for days in weeks:
+        out.append('<tr role="row">')
+        if week:
+            out.append(f'<th role="rowheader" scope="row">{all_day}</th>')
+        for index, day in enumerate(days):
+            classes = "cal-day"
+            classes += " outside" if day.outside else ""
+            classes += " today" if day.today else ""
+            classes += ' chosen" aria-selected="true' if day.chosen else ""
+            out.append(
+                f'<td role="gridcell" aria-label="{day.name}" data-day="{day.day.isoformat()}"'
+                f' class="{classes}">'
+            )
+            if not week:
+                out.append(
+                    f'<span class="cal-weekday" aria-hidden="true">{short_names[index]}</span>'
+                )
+            current = ' aria-current="date"' if day.today else ""
+            out.append(
+                f'<a class="cal-number" href="{day.link}#cal-day"{current}>{day.day.day}</a>'
+            )
+            if day.entries:
+                dots = "•" * min(len(day.entries), 3)
+                out.append(f'<span class="cal-dots" aria-hidden="true">{dots}</span>')
+            out.append(task_list(link for link, hour in day.entries if not week or hour is None))
+            if day.more:
+                out.append(f'<a class="cal-more" href="{day.link}#cal-day">{day.more}</a>')
+            out.append("</td>")
+        out.append("</tr>\n")
+    if week:
+        for hour in range(24):
+            header = f'<th role="rowheader" scope="row">{hour:02d}:00</th>'
+            out.append(f'<tr role="row" class="cal-hour">{header}')
+            for day in weeks[0]:
+                timed = task_list(link for link, at in day.entries if at == hour)
+                out.append(
+                    f'<td role="gridcell" aria-label="{day.name}, {hour:02d}:00"'
+                    f' data-day="{day.day.isoformat()}">{timed}</td>'
+                )
+            out.append("</tr>\n")
+    return Markup("".join(out))  # noqa: S704 - every value in it escaped by its maker
 
 
 @functools.lru_cache(maxsize=4096)
@@ -184,6 +281,7 @@ def day_name(day: date, language: str) -> str:
     return babel_dates.format_date(day, "full", locale=language)
 
 
+@functools.lru_cache(maxsize=1024)
 def month_name(month: date, language: str) -> str:
     """A month and its year as the language says them standing alone (`November 2026`)."""
     return babel_dates.format_skeleton("yMMMM", month, locale=language)

@@ -41,7 +41,7 @@ from todo_api.tasks.listing import (
     TaskFilters,
 )
 from todo_api.tasks.schemas import QuickAdd, TaskCreate, TaskUpdate, task_body
-from todo_api.web import calendar, day_order
+from todo_api.web import calendar, calendar_pages, day_order
 from todo_api.web.action_pages import just_completed, undo_completion, undo_line, undo_path
 from todo_api.web.messages import translations
 from todo_api.web.shown import now_in, task_line
@@ -459,8 +459,8 @@ class ListPages:
             layout = side.pop("kept_view", None)
             sections = side.pop("sections", None)
             if layout == "calendar" and view.layout_key is not None:
-                return await self.calendar_page(
-                    request, conn, signed_in, view, side, status, context
+                return await calendar_pages.calendar_page(
+                    self.site, request, conn, signed_in, view, side, status, context
                 )
             board = layout == "board"
             shelves = Sectioned.of(sections, board)
@@ -527,113 +527,6 @@ class ListPages:
             pick=f"{view.path}?{urlencode({**carried, 'select': '1'})}",
             pick_label=_("Select %(title)s") if picking else None,
             **{"message": None, "offer": None, "text": "", **context},
-        )
-
-    async def calendar_page(
-        self,
-        request: Request,
-        conn: Connection,
-        signed_in: BrowserSignIn,
-        view: View,
-        side: dict[str, Any],
-        status: int,
-        context: dict[str, Any],
-    ) -> Response:
-        """The view as a calendar (web.calendar): the month `month=YYYY-MM` (or the week of
-        `week=YYYY-MM-DD`), its tasks read in one statement, and the day `day=` chosen (today's
-        by default) with its tasks and a quick add due that day."""
-        params = request.query_params
-        zone = zone_of(signed_in)
-        language = self.site.language(request)
-        today = now_in(zone).date()
-        starts = calendar.first_weekday(language)
-        chosen = calendar.asked_day(params.get("day"))
-        week = calendar.asked_day(params.get("week"))
-        if week is not None:
-            monday = calendar.week_of(week, starts)
-            weeks = [[monday + timedelta(days=n) for n in range(7)]]
-            month = monday.replace(day=1)
-        else:
-            month = calendar.asked_month(params.get("month"), chosen or today)
-            weeks = calendar.month_weeks(month, starts)
-        first, end = weeks[0][0], weeks[-1][-1] + timedelta(days=1)
-        if chosen is None or not first <= chosen < end:
-            chosen = today if first <= today < end else (week or month)
-        query = calendar.range_query(view.filters, first, end)
-        cursors = held(request.app, CursorCodec)  # (a range is read whole: no page after it)
-        found = await pages.list_tasks(conn, user_id(signed_in), query=query, cursors=cursors)
-        placed = calendar.placed(found.tasks, first, end, zone)
-        roles = {str(item["id"]): item["role"] for item in side["lists"]}
-        list_role = roles.get(str(view.list_id)) if view.list_id else None
-
-        repeats = self.site.words(request)("Repeats")
-        movable = list_role != "viewer"
-
-        def entry(item: dict[str, Any]) -> dict[str, Any]:
-            clock = item["time"]
-            # (a later occurrence than the next is not the task's own due to move)
-            moves = movable and not item.get("later")
-            return {
-                "html": calendar.task_link(item["task"], clock, language, moves, repeats),
-                "hour": clock.hour if clock is not None else None,
-            }
-
-        def link(**asked: str) -> str:
-            return f"{view.path}?{urlencode(asked)}"
-
-        shown_weeks = [
-            [
-                {
-                    "iso": day.isoformat(),
-                    "number": day.day,
-                    "name": calendar.day_name(day, language),
-                    "outside": week is None and day.month != month.month,
-                    "today": day == today,
-                    "chosen": day == chosen,
-                    "link": link(week=week.isoformat(), day=day.isoformat())
-                    if week is not None
-                    else link(month=month.strftime("%Y-%m"), day=day.isoformat()),
-                    "entries": [entry(item) for item in placed.days.get(day, ())],
-                }
-                for day in days
-            ]
-            for days in weeks
-        ]
-        picked = next(day for days in shown_weeks for day in days if day["chosen"])
-        if week is not None:
-            step = timedelta(days=7)
-            around = {
-                "previous": link(week=(monday - step).isoformat()),
-                "next": link(week=(monday + step).isoformat()),
-                "month": link(month=monday.strftime("%Y-%m"), day=chosen.isoformat()),
-                "week": link(week=monday.isoformat(), day=chosen.isoformat()),
-            }
-        else:
-            around = {
-                "previous": link(month=calendar.shifted(month, -1).strftime("%Y-%m")),
-                "next": link(month=calendar.shifted(month, 1).strftime("%Y-%m")),
-                "month": link(month=month.strftime("%Y-%m"), day=chosen.isoformat()),
-                "week": link(week=chosen.isoformat(), day=chosen.isoformat()),
-            }
-        back = f"{view.path}?{request.url.query}" if request.url.query else view.path
-        return self.site.render(
-            request,
-            "calendar.html",
-            status,
-            user=signed_in.user,
-            **side,
-            view=view,
-            layout="calendar",
-            week=week is not None,
-            heading=calendar.month_name(month, language),
-            weekdays=calendar.weekday_names(starts, language),
-            weeks=shown_weeks,
-            chosen=picked,
-            tray=[entry(item) for item in placed.tray],
-            around=around,
-            back=back,
-            list_role=list_role,
-            **{"message": None, "text": "", **context},
         )
 
     async def quick_add(self, request: Request, signed_in: BrowserSignIn) -> Response:

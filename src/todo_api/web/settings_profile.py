@@ -1,9 +1,11 @@
 """Settings about the person: their profile (`/app/settings/profile`: name, time zone, the
-app's language and theme) and how they are told (`/app/settings/notifications`), changed through the
-same services and schemas as `PATCH /api/auth/me` and `PATCH /api/notifications/settings`."""
+app's language and theme, the calendar's first day of the week) and how they are told
+(`/app/settings/notifications`), changed through the same services and schemas as
+`PATCH /api/auth/me` and `PATCH /api/notifications/settings`."""
 
 from typing import Any, get_args
 
+from babel import Locale
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +18,7 @@ from todo_api.kit.deps import database
 from todo_api.kit.errors import ApiError
 from todo_api.notifications import service as notifications
 from todo_api.notifications.schemas import Kind, SettingsUpdate
+from todo_api.web import calendar
 from todo_api.web.settings_pages import SettingsGroup
 from todo_api.web.shown import zone_alias, zone_choices
 from todo_api.web.site import problem, redirect, user_id
@@ -30,6 +33,14 @@ LANGUAGE_NAMES = {
     "pt": "Português",
     "nl": "Nederlands",
 }
+
+
+def week_starts(language: str, default: str) -> dict[str, str]:
+    """The days a person may start the calendar's weeks on, named in the language (Babel's
+    names), after `default`, the words for the language's own."""
+    names = Locale.parse(language).days["format"]["wide"]
+    days = {name: names[day] for name, day in calendar.WEEK_STARTS.items()}
+    return {"": default, **days}
 
 
 class SettingsProfile(SettingsGroup):
@@ -64,6 +75,7 @@ class SettingsProfile(SettingsGroup):
             "timezone": user.timezone,
             "language": user.language,
             "theme": user.theme,
+            "week_start": user.week_start,
         }
         shown.update(context.pop("shown", {}))
         # The zone as stored, under its entry's words when that is an old name of a listed one.
@@ -81,6 +93,7 @@ class SettingsProfile(SettingsGroup):
             zones=zones,
             languages=LANGUAGE_NAMES,
             themes={"": _("System"), "light": _("Light"), "dark": _("Dark")},
+            week_starts=week_starts(self.site.language(request), _("The language's")),
             shown=shown,
             **context,
         )
@@ -92,6 +105,7 @@ class SettingsProfile(SettingsGroup):
             "timezone": str(form.get("timezone") or ""),
             "language": str(form.get("language") or "") or None,
             "theme": str(form.get("theme") or "") or None,
+            "week_start": str(form.get("week_start") or "") or None,
         }
         try:
             data = MeUpdate.model_validate(changes)

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-from babel import Locale
 from babel import dates as babel_dates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -36,7 +35,7 @@ from todo_api.tasks import service as tasks
 from todo_api.tasks.errors import StaleVersion
 from todo_api.tasks.listing import CursorCodec, ListQuery, TaskFilters
 from todo_api.tasks.schemas import TaskCreate, TaskUpdate, task_body
-from todo_api.web import activity_words, task_form
+from todo_api.web import activity_words, calendar, task_form
 from todo_api.web.bulk_pages import INBOX, MOVED_FROM, moved_back
 from todo_api.web.file_pages import (
     REFUSED,
@@ -188,7 +187,8 @@ class TaskPages:
             ],
             calendar={
                 "today": now.date().isoformat(),
-                "first": (Locale.parse(language).first_week_day + 1) % 7,  # 0: Sunday
+                # The person's first day of the week, as the calendar's (0: Sunday, as JS's).
+                "first": (calendar.week_start(signed_in.user.week_start, language) + 1) % 7,
                 "lang": language,
             },
             field_names=_field_names(_),

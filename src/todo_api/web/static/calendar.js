@@ -1,12 +1,14 @@
 // A calendar (templates/calendar.html, #cal-view[data-movable]): a task is dragged to another
 // day, or moved from the keyboard with Alt+ArrowLeft/Right (a day) and Alt+ArrowUp/Down (a
-// week); each move is one POST /app/tasks/{id}/day (the day it was shown on, and the new one:
-// its time stays), said in the page's live region (#announce) and offered back with `Undo`.
+// week), from the grid or from the chosen day's list; each move is one POST
+// /app/tasks/{id}/day (the day it was shown on, and the new one: its time stays), said in the
+// page's live region (#announce) and offered back with `Undo`. A later occurrence of a repeating
+// task (data-fixed) stays where it is.
 // A click on a day's empty space readies the day's quick add for that day. Without this file
 // the month is links and forms.
 (() => {
   const root = () => document.querySelector("#cal-view[data-movable]");
-  const TASK = "#cal-view[data-movable] a.cal-task[data-moves]";
+  const TASK = "#cal-view[data-movable] a.cal-task:not([data-fixed])";
   const csrf = () => document.querySelector('input[name="csrf_token"]')?.value ?? "";
   const shift = (day, days) => {
     const moment = new Date(`${day}T00:00:00Z`);
@@ -15,13 +17,18 @@
   };
   const cellOf = (day) => document.querySelector(`#cal-view td.cal-day[data-day="${day}"]`);
   const nameOf = (day) => cellOf(day)?.getAttribute("aria-label") ?? day;
-  const titleOf = (link) => link.querySelector(".cal-title").textContent;
+  const titleOf = (link) => link.querySelector("span").textContent;
+  const idOf = (link) => link.getAttribute("href").split("/").pop();
   const say = (words) => {
     const region = document.getElementById("announce");
     if (region) region.textContent = words;
   };
-  // The link put in the day's cell (the cell's list made when it had none).
-  const place = (link, day) => {
+  // The link put in the day's cell (the cell's list made when it had none); its other copy
+  // (in the grid, or in the chosen day's list) shown on the day it left goes.
+  const place = (link, day, from) => {
+    for (const other of document.querySelectorAll(`#cal-view a.cal-task[href="${link.getAttribute("href")}"]`)) {
+      if (other !== link && dayOf(other) === from) other.closest("li").remove();
+    }
     const cell = link.closest("tr")?.querySelector(`td[data-day="${day}"]`) ?? cellOf(day);
     const item = link.closest("li");
     if (!cell) { item.remove(); return; }
@@ -61,10 +68,10 @@
     body.set("csrf_token", csrf());
     body.set("day", day);
     body.set("from", from);
-    const answer = await fetch(`/app/tasks/${link.dataset.task}/day`, { method: "POST", body, credentials: "same-origin" });
+    const answer = await fetch(`/app/tasks/${idOf(link)}/day`, { method: "POST", body, credentials: "same-origin" });
     if (answer.status === 412) { location.reload(); return false; }
     if (!answer.ok) { say(await answer.text()); return false; }
-    place(link, day);
+    place(link, day, from);
     link.dataset.shownOn = day;
     if (undoable) {
       const calendar = root();
@@ -73,15 +80,15 @@
     }
     return true;
   };
-  const dayOf = (link) => link.dataset.shownOn ?? link.closest("td[data-day]")?.dataset.day;
+  const dayOf = (link) => link.dataset.shownOn ?? link.closest("[data-day]")?.dataset.day;
 
   let dragged = null;
   document.addEventListener("dragstart", (event) => {
     const link = event.target.closest?.(TASK);
-    if (!link || !link.closest("td[data-day]")) return;
+    if (!link || !link.closest("[data-day]")) return;
     dragged = link;
     event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", link.dataset.task);
+    event.dataTransfer.setData("text/plain", idOf(link));
   });
   document.addEventListener("dragover", (event) => {
     if (dragged && event.target.closest?.("#cal-view td[data-day]")) event.preventDefault();
