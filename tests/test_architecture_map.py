@@ -143,7 +143,7 @@ def test_each_route_is_served_by_the_file_of_its_code(table: str) -> None:
     rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in lines}
     expected = {
         ("any", "`/dav/…`"): "`src/todo_api/dav/server.py` | mounted ASGI app",
-        ("any", "`/mcp`"): "`src/todo_api/mcp/server.py` | ASGI app",
+        ("any", "`/mcp`"): "`src/todo_api/mcp/endpoint.py` | ASGI app",
         ("OPTIONS, POST", "`/oauth/token`"): "`src/todo_api/oauth/router.py` | ASGI app",
         ("GET", "`/api/tasks`"): "`src/todo_api/tasks/router.py` | direct",
         ("GET", "`/api/{user_id}/tasks`"): "`src/todo_api/tasks/router.py` | FastAPI",

@@ -4,7 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -79,16 +79,14 @@ from todo_api.live.hub import Hub
 from todo_api.live.router import router as live_router
 from todo_api.live.tickets import StreamCookies
 from todo_api.live.wakeups import channel_for
-from todo_api.mcp.server import PATH as MCP_PATH
-from todo_api.mcp.server import McpEndpoint
+from todo_api.mcp.endpoint import PATH as MCP_PATH
+from todo_api.mcp.endpoint import McpEndpoint
 from todo_api.notifications import scheduled as notifications_scheduled
 from todo_api.notifications.router import router as notifications_router
+from todo_api.oauth import metadata as oauth_metadata
 from todo_api.oauth import scheduled as oauth_scheduled
-from todo_api.oauth.clients import Clients
-from todo_api.oauth.pages import Pages
-from todo_api.oauth.provider import Provider
-from todo_api.oauth.router import OPEN_PATHS, connections_router, mcp_challenge
-from todo_api.oauth.router import routes as oauth_routes
+from todo_api.oauth.connections import connections_router
+from todo_api.oauth.metadata import OPEN_PATHS, mcp_challenge
 from todo_api.process.logs import configure_logging
 from todo_api.process.shutdown import Lifecycle
 from todo_api.push.router import router as push_router
@@ -109,6 +107,9 @@ from todo_api.webhooks.router import events_documented
 from todo_api.webhooks.router import router as webhooks_router
 from todo_api.yourdata.router import IMPORT_PATH
 from todo_api.yourdata.router import router as yourdata_router
+
+if TYPE_CHECKING:
+    from todo_api.oauth.router import AuthorizationServer
 
 # Headers a browser client may read from a cross-origin response.
 # The garbage collector's first threshold (Python's default is 700): see `lifespan`.
@@ -195,7 +196,7 @@ def create_app(
     job_runner = JobRunner(db, settings, SCHEDULED_JOBS if jobs is None else jobs)
     known_tokens = KnownTokens()
     mailer = Mailer(settings, counter, db)
-    oauth_clients = Clients(db, settings)
+    oauth_server = _oauth_server(settings, db, known_tokens)
     known_users = KnownUsers()
     files = Files(settings)
     hub = Hub(db, settings, lifecycle, channel_for(settings, db), known_tokens, known_users)
@@ -229,7 +230,8 @@ def create_app(
         if token_verifier.jwks is not None:
             await token_verifier.jwks.close()
         await sessions.close()
-        await oauth_clients.close()
+        if oauth_server is not None:
+            await oauth_server.close()
         await files.close()
         await counter.close()
         passwords.close()
@@ -325,8 +327,9 @@ def create_app(
         app.router.routes.append(root)  # before the docs: a browser's `GET /` goes to the app
     install_docs(app)
     app.router.routes.append(LabelledRoute(MCP_PATH, mcp, include_in_schema=False))
-    provider = Provider(db, settings, oauth_clients, known_tokens)
-    app.router.routes.extend(oauth_routes(settings, provider, Pages(settings, oauth_clients)))
+    app.router.routes.extend(oauth_metadata.routes(settings))
+    if oauth_server is not None:
+        app.router.routes.extend(oauth_server.routes)
     # CalDAV answers every method itself, errors in WebDAV's shape (todo_api.dav).
     # First too: FastAPI's router would ask every API router before it (see `Section`).
     app.router.routes.insert(0, LabelledMount("/dav", app=DavApp()))
@@ -397,6 +400,18 @@ PERSONAL_TOKEN = "PersonalToken"
 DAV_BASIC = "DavBasic"
 # With built-in accounts, /docs' Authorize button signs in with an email and a password.
 OAUTH2_PASSWORD = "OAuth2Password"
+
+
+def _oauth_server(
+    settings: Settings, db: Database, known_tokens: KnownTokens
+) -> "AuthorizationServer | None":
+    """The authorization server, where this service is one. Loaded here only: it stands on the
+    MCP SDK, which a process that is none need not hold in memory."""
+    if not settings.oauth_server_enabled:
+        return None
+    from todo_api.oauth.router import AuthorizationServer
+
+    return AuthorizationServer(settings, db, known_tokens)
 
 
 def _openapi_without_422(app: FastAPI) -> dict[str, Any]:

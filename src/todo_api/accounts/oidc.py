@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
-from mcp.server.auth.provider import construct_redirect_uri
 from pydantic import Field
+from starlette.datastructures import URL
 
 from todo_api.accounts import oidc_accounts, service
 from todo_api.accounts.oidc_provider import (
@@ -94,7 +94,9 @@ async def start(
     try:
         location, cookie = await provider.start(redirect, invitation)
     except SentBack as exc:
-        return _redirect(construct_redirect_uri(redirect, error=exc.error), secure=provider.secure)
+        return _redirect(
+            str(URL(redirect).include_query_params(error=exc.error)), secure=provider.secure
+        )
     return _redirect(location, flow_cookie=cookie, secure=provider.secure)
 
 
@@ -124,9 +126,9 @@ async def callback(request: Request) -> Response:
             invitation=flow.invitation,
         )
     except SentBack as exc:
-        location = construct_redirect_uri(flow.redirect, error=exc.error)
+        location = str(URL(flow.redirect).include_query_params(error=exc.error))
     else:
-        location = construct_redirect_uri(flow.redirect, code=code)
+        location = str(URL(flow.redirect).include_query_params(code=code))
     return _redirect(location, secure=provider.secure)
 
 

@@ -19,11 +19,10 @@ import tempfile
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from fastapi import APIRouter, Request, Response
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from todo_api.auth import caller
 from todo_api.config_attachments import THUMBNAIL_PIXELS_CEILING
@@ -36,14 +35,13 @@ from todo_api.kit.errors import NotFound, error_responses
 from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.tables.attachments import AttachmentRow
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 SIDE = 400  # the long side's most pixels
 THUMBNAIL_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 KEPT = 256  # thumbnails kept in memory (each a few kilobytes)
 CACHE_CONTROL = "private, max-age=31536000, immutable"
-# Pillow's own guard, for whatever opens an image in this process: past it a warning (made an
-# error where a thumbnail is made), past twice it DecompressionBombError. THUMBNAIL_MAX_PIXELS,
-# at most this, is checked from the header before anything is decoded.
-Image.MAX_IMAGE_PIXELS = THUMBNAIL_PIXELS_CEILING
 # Reducing by a whole factor first, to within this many times the thumbnail's side, then
 # resampling (Pillow's `reducing_gap`): the resampling works on a small image.
 REDUCING_GAP = 2.0
@@ -116,6 +114,13 @@ def thumbnail(path: Path, max_pixels: int) -> bytes:
     """The image at `path` within SIDE x SIDE pixels (turned as its EXIF says; a GIF's first
     frame), as WebP. Raises ImageUnreadable for what Pillow cannot read, or an image of more
     than `max_pixels` pixels (read from its header: nothing of it is decoded)."""
+    # Pillow is loaded by the first thumbnail, not at start: most processes make none.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    # Pillow's own guard, for whatever opens an image in this process: past it a warning (made
+    # an error here), past twice DecompressionBombError. THUMBNAIL_MAX_PIXELS, at most this, is
+    # checked from the header before anything is decoded.
+    Image.MAX_IMAGE_PIXELS = THUMBNAIL_PIXELS_CEILING
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -146,7 +151,7 @@ def thumbnail(path: Path, max_pixels: int) -> bytes:
         raise ImageUnreadable(max_pixels) from exc
 
 
-def _has_alpha(image: Image.Image) -> bool:
+def _has_alpha(image: "Image.Image") -> bool:
     return image.mode in ("LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 

@@ -39,23 +39,15 @@ from mcp_types import (
 )
 from mcp_types.jsonrpc import jsonrpc_message_adapter
 from pydantic import ValidationError
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
-from todo_api.auth import MCP_PATH, authenticate, caller, require_write
-from todo_api.kit.errors import (
-    ApiError,
-    Forbidden,
-    MethodNotAllowed,
-    api_error,
-    error_response,
-)
+from todo_api.auth import caller, require_write
+from todo_api.kit.errors import ApiError, api_error, error_response
 from todo_api.kit.http import json_bytes, json_response
 from todo_api.mcp.tools import TOOLS
 
-PATH = MCP_PATH
 INSTRUCTIONS = (
     "The signed-in user's tasks: list, read, create, change, complete, reopen, move and "
     "delete them, see what is due on a day and what reminders are coming; their lists, and "
@@ -103,16 +95,12 @@ def _failure(error: ApiError) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=body.decode())], is_error=True)
 
 
-class McpEndpoint:
-    """The ASGI app at /mcp: the caller's token first, then the SDK's transport for a POST.
+class Sessions:
+    """The SDK's server and its stateless transport, behind /mcp's front (todo_api.mcp.endpoint).
 
-    Its `run()` belongs in the app's lifespan: the SDK serves calls in a task group that lives
-    as long as that."""
+    Its `run()` must be entered and left in one task: the SDK serves calls in a task group."""
 
-    def __init__(self, *, max_body_bytes: int, challenge: str | None = None) -> None:
-        # What a 401 or 403 tells an OAuth client beside its error: the scopes to ask for and
-        # the protected resource metadata (todo_api.oauth.router's `mcp_challenge`).
-        self._challenge = challenge
+    def __init__(self, *, max_body_bytes: int) -> None:
         server: Server[Any] = Server(
             "todo-api",
             version=__version__,
@@ -132,56 +120,12 @@ class McpEndpoint:
     def run(self) -> AbstractAsyncContextManager[None]:
         return self._sessions.run()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            identity = await authenticate(request)
-            if scope["method"] != "POST":
-                # Stateless, there is no stream to open (GET) and no session to end (DELETE):
-                # the transport's answer to either is then 405.
-                raise MethodNotAllowed("POST")
-        except ApiError as exc:
-            await self._refused(error_response(exc))(scope, receive, send)
-            return
-        # The body is read here, not by the SDK: a client that leaves mid-body raises
-        # ClientDisconnect to the request context (a 499) rather than into the SDK's handler
-        # (a 500 and a traceback); and a body that is no JSON-RPC message is answered
-        # without the parser's text, which names its library and echoes the input.
-        body = await request.body()
-        message = _message(body)
-        if isinstance(message, Response):
-            await message(scope, receive, send)
-            return
-        if identity.audience is not None and identity.scope == "read" and _needs_write(message):
-            # An OAuth token (its audience is /mcp) that may only read: HTTP 403, whose
-            # challenge lets the client ask the user for more (MCP's scope challenge). A
-            # personal `read` token gets the tool error (`_call_tool`): there is no one to ask.
-            refused = self._refused(error_response(InsufficientScope()), _INSUFFICIENT_SCOPE)
-            await refused(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+        """The transport's answer to a request whose body was read already."""
         await self._sessions.handle_request(scope, _replaying(body, receive), send)
 
-    def _refused(self, response: Response, error: str | None = None) -> Response:
-        """`response`, its challenge naming the scopes and the resource metadata, if any."""
-        challenge = response.headers.get("www-authenticate")
-        if error is not None:
-            challenge = f"Bearer {error}"
-        if challenge is not None and self._challenge is not None:
-            separator = ", " if " " in challenge else " "
-            challenge = f"{challenge}{separator}{self._challenge}"
-        if challenge is not None:
-            response.headers["WWW-Authenticate"] = challenge
-        return response
 
-
-_INSUFFICIENT_SCOPE = 'error="insufficient_scope"'
-
-
-class InsufficientScope(Forbidden):
-    message = "This token's scope is tasks:read: the tool writes, which needs tasks:write"
-
-
-def _needs_write(message: Any) -> bool:
+def writes(message: Any) -> bool:
     """Whether a JSON-RPC message is a call of a tool that writes."""
     if not isinstance(message, dict) or message.get("method") != "tools/call":
         return False
@@ -191,9 +135,9 @@ def _needs_write(message: Any) -> bool:
     return spec is not None and not spec.read_only
 
 
-def _message(body: bytes) -> Any:
+def message(body: bytes) -> Any:
     """The body's JSON-RPC message, or the JSON-RPC error (a Response) for a body that is not
-    one."""
+    one: without the parser's text, which names its library and echoes the input."""
     try:
         message = pydantic_core.from_json(body)  # the parser the SDK reads the body with
     except ValueError:

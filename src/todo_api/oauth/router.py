@@ -1,7 +1,7 @@
-"""The routes of MCP authorization: the protected resource metadata (RFC 9728) of /mcp, and,
-when this service is the authorization server (built-in accounts and PUBLIC_URL), its
-metadata (RFC 8414), /oauth/register (RFC 7591), /oauth/authorize (the page), /oauth/token
-and /oauth/revoke; and /api/connections, where a user sees and ends the apps they allowed.
+"""The routes of the authorization server, when this service is one (built-in accounts and
+PUBLIC_URL): /oauth/register (RFC 7591), /oauth/authorize (the page), /oauth/token and
+/oauth/revoke. Their metadata and /mcp's are todo_api.oauth.metadata's; /api/connections,
+where a user sees and ends the apps they allowed, todo_api.oauth.connections'.
 
 The OAuth routes are the MCP SDK's handlers (`mcp.server.auth.handlers`) over this service's
 provider, so the protocol's checks and error shapes are the SDK's. Metadata, token,
@@ -12,11 +12,9 @@ none of them reads a cookie. The page is never cross-origin.
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Request, Response
 from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.revoke import RevocationHandler
 from mcp.server.auth.handlers.token import (
@@ -25,74 +23,30 @@ from mcp.server.auth.handlers.token import (
     TokenSuccessResponse,
 )
 from mcp.server.auth.settings import ClientRegistrationOptions
-from pydantic import BaseModel
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.auth import app_tokens
-from todo_api.auth.dependencies import caller
-from todo_api.auth.errors import ConnectionNotFound
 from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.config import Settings
+from todo_api.db import Database
 from todo_api.kit.deps import held
-from todo_api.kit.errors import error_responses
-from todo_api.kit.http import NO_CONTENT, json_response, no_content
 from todo_api.kit.ratelimit import RateLimited, RateLimiter
 from todo_api.kit.routes import LabelledRoute
-from todo_api.oauth import store
 from todo_api.oauth.clients import (
     MAX_REGISTRATION_BYTES,
     METADATA,
+    Clients,
     registration_problem,
 )
+from todo_api.oauth.metadata import GRANT_TYPES, open_to_all
 from todo_api.oauth.pages import Pages
 from todo_api.oauth.provider import HashedSecretAuthenticator, Provider, basic_credentials
 
-RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
-SERVER_METADATA = "/.well-known/oauth-authorization-server"
-OPENID_CONFIGURATION = "/.well-known/openid-configuration"
-# Paths that answer any origin with their own CORS headers (the app's CORS is for its frontend).
-OPEN_PATHS = frozenset(
-    {
-        RESOURCE_METADATA,
-        RESOURCE_METADATA + "/mcp",
-        SERVER_METADATA,
-        OPENID_CONFIGURATION,
-        "/oauth/token",
-        "/oauth/register",
-        "/oauth/revoke",
-    }
-)
-GRANT_TYPES = ["authorization_code", "refresh_token"]
 # /oauth/token's limit per client address and per client, as a multiple of
 # AUTH_RATE_LIMIT_ATTEMPTS a window: 60 a minute by default.
 TOKEN_REQUESTS_PER_ATTEMPT = 6
-
-
-def mcp_challenge(settings: Settings) -> str | None:
-    """What /mcp's challenges name beside their error, for an OAuth client (RFC 9728 §5.1, MCP's
-    scope challenge): the scopes to ask for and the protected resource metadata, where a
-    client starts its sign-in. None: no authorization server to name."""
-    if settings.mcp_authorization_server is None:
-        return None
-    scopes = " ".join(app_tokens.SCOPES)
-    return f'scope="{scopes}", resource_metadata="{settings.public_url}{RESOURCE_METADATA}/mcp"'
-
-
-def _open(app: ASGIApp, methods: list[str]) -> ASGIApp:
-    return CORSMiddleware(
-        app, allow_origins=["*"], allow_methods=methods, allow_headers=["*"], max_age=86400
-    )
-
-
-def _document(body: dict[str, Any]) -> ASGIApp:
-    async def endpoint(_request: Any) -> Response:
-        return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
-
-    return _open(request_response(endpoint), ["GET"])
-
 
 # What a route's body becomes before the SDK's handler reads it: other bytes, or an answer.
 Prepare = Callable[[Request, bytes], Awaitable[bytes | Response]]
@@ -247,47 +201,8 @@ class _TokenHandler(TokenHandler):
 
 
 def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRoute]:
-    """The metadata routes (when there is an issuer to name) and the authorization server's
-    (when it is on); none otherwise, so that each is a 404."""
-    issuer = settings.mcp_authorization_server
+    """The authorization server's routes (todo_api.oauth.metadata names them)."""
     found: list[BaseRoute] = []
-    if issuer is None:
-        return found
-    resource = {
-        "resource": f"{settings.public_url}/mcp",
-        "authorization_servers": [issuer],
-        "bearer_methods_supported": ["header"],
-        "scopes_supported": app_tokens.SCOPES,
-        "resource_name": settings.app_name,
-    }
-    for path in (RESOURCE_METADATA, RESOURCE_METADATA + "/mcp"):
-        found.append(LabelledRoute(path, _document(resource), methods=["GET", "OPTIONS"]))
-    if not settings.oauth_server_enabled:
-        return found
-    server = {
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/oauth/authorize",
-        "token_endpoint": f"{issuer}/oauth/token",
-        "registration_endpoint": f"{issuer}/oauth/register",
-        "revocation_endpoint": f"{issuer}/oauth/revoke",
-        "scopes_supported": app_tokens.SCOPES,
-        "response_types_supported": ["code"],
-        "grant_types_supported": GRANT_TYPES,
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": [
-            "none",
-            "client_secret_post",
-            "client_secret_basic",
-        ],
-        "revocation_endpoint_auth_methods_supported": [
-            "none",
-            "client_secret_post",
-            "client_secret_basic",
-        ],
-        "client_id_metadata_document_supported": True,
-    }
-    for path in (SERVER_METADATA, OPENID_CONFIGURATION):
-        found.append(LabelledRoute(path, _document(server), methods=["GET", "OPTIONS"]))
     authenticator = HashedSecretAuthenticator(provider)  # type: ignore[arg-type]
     options = ClientRegistrationOptions(
         enabled=True, valid_scopes=app_tokens.SCOPES, default_scopes=app_tokens.SCOPES
@@ -301,55 +216,20 @@ def routes(settings: Settings, provider: Provider, pages: Pages) -> list[BaseRou
         ("/oauth/register", _prepared(request_response(register), _registration)),
     ]
     for path, app in handlers:
-        found.append(LabelledRoute(path, _open(app, ["POST"]), methods=["POST", "OPTIONS"]))
+        found.append(LabelledRoute(path, open_to_all(app, ["POST"]), methods=["POST", "OPTIONS"]))
     found.append(LabelledRoute("/oauth/authorize", pages.get, methods=["GET"]))
     found.append(LabelledRoute("/oauth/authorize", pages.post, methods=["POST"]))
     return found
 
 
-# --- /api/connections ------------------------------------------------------------------------
+class AuthorizationServer:
+    """The authorization server's routes and the client documents they fetch (closed with the
+    app)."""
 
-connections_router = APIRouter(
-    prefix="/api/connections", tags=["connections"], responses=error_responses(401, 403, 500, 503)
-)
+    def __init__(self, settings: Settings, db: Database, known: KnownTokens) -> None:
+        self._clients = Clients(db, settings)
+        provider = Provider(db, settings, self._clients, known)
+        self.routes = routes(settings, provider, Pages(settings, self._clients))
 
-
-class ConnectionRead(BaseModel):
-    client_id: str
-    client_name: str
-    scope: str
-    created_at: datetime
-    last_used_at: datetime | None
-
-
-@connections_router.get(
-    "",
-    response_model=list[ConnectionRead],
-    summary="The apps you allowed to use your tasks (MCP authorization), newest first",
-)
-async def list_connections(request: Request) -> Response:
-    call = await caller(request)
-    rows = await call.run(store.list_connections)
-    fields = ConnectionRead.model_fields
-    return json_response([{name: row[name] for name in fields} for row in rows])
-
-
-@connections_router.delete(
-    "/{client_id:path}",
-    **NO_CONTENT,
-    responses=error_responses(404),
-    summary="End an app's access: every token it holds for you is refused from the next request",
-)
-async def end_connection(
-    client_id: Annotated[str, Path(description="The app's client_id")], request: Request
-) -> Response:
-    call = await caller(request)
-    known = held(request.app, KnownTokens)
-    async with call.connection() as conn:
-        ended, ids = await app_tokens.revoke_grants(
-            conn, store.connection_of(call.user_id, client_id)
-        )
-    await known.revoked(*ids)
-    if not ended:
-        raise ConnectionNotFound
-    return no_content()
+    async def close(self) -> None:
+        await self._clients.close()

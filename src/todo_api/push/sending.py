@@ -30,8 +30,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from py_vapid import Vapid  # type: ignore[import-untyped]
-from pywebpush import WebPusher  # type: ignore[import-untyped]
 from sqlalchemy import delete, select
 
 from todo_api.config import Settings
@@ -92,6 +90,11 @@ _EARLIEST = Query(next_due(push_messages, waiting_at))
 
 def sealed(settings: Settings, subscription: Row, payload: str) -> tuple[bytes, dict[str, str]]:
     """The encrypted body and the headers of one message (CPU work: run in a thread)."""
+    # Loaded by the first message, not at start: pywebpush brings aiohttp and requests, which
+    # a deployment without Web Push never needs.
+    from py_vapid import Vapid  # type: ignore[import-untyped]
+    from pywebpush import WebPusher  # type: ignore[import-untyped]
+
     info = {
         "endpoint": subscription["endpoint"],
         "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]},

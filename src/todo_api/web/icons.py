@@ -9,11 +9,9 @@ favicon and the manifest's icon of `any` size as it is, and the sizes only a pic
 gives (iOS's home screen, Android's maskable icon) are left out (docs/web-app.md)."""
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,11 +19,6 @@ from todo_api import config_brand
 from todo_api.web.assets import IMMUTABLE, PREFIX, Assets
 
 PNG, SVG = "image/png", "image/svg+xml"
-FAVICON, TOUCH, SMALL, LARGE = 32, 180, 192, 512
-# A maskable icon's picture stays within the middle 80 % (the circle every mask keeps).
-MASKABLE_SAFE = 0.8
-# What iOS and the masks show behind a transparent icon (black otherwise).
-BACKGROUND = (255, 255, 255, 255)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,27 +43,28 @@ class Icons:
         self._files: dict[str, tuple[bytes, str]] = {}  # hashed name -> body, media type
         if source is None:
             self.favicon = Icon(assets.url("icon.svg"), SVG, "any")
-            self.touch: Icon | None = Icon(assets.url("icon-192.png"), PNG, _size(SMALL))
+            self.touch: Icon | None = Icon(assets.url("icon-192.png"), PNG, _size(192))
             self.manifest = [
-                Icon(assets.url("icon-192.png"), PNG, _size(SMALL)),
-                Icon(assets.url("icon-512.png"), PNG, _size(LARGE)),
-                Icon(assets.url("icon-maskable.png"), PNG, _size(LARGE), "maskable"),
+                Icon(assets.url("icon-192.png"), PNG, _size(192)),
+                Icon(assets.url("icon-512.png"), PNG, _size(512)),
+                Icon(assets.url("icon-maskable.png"), PNG, _size(512), "maskable"),
             ]
         elif source.suffix.lower() == config_brand.SVG:
             self.favicon = self._add("icon.svg", source.read_bytes(), SVG, "any")
             self.touch = None
             self.manifest = [self.favicon]
         else:
-            picture = _square(source)
-            made = {size: _png(picture, size) for size in (FAVICON, SMALL, LARGE)}
-            # iOS shows a transparent icon's see-through parts black: it gets a background.
-            made[TOUCH] = _png(_on_background(picture), TOUCH)
+            # Pillow is loaded here only: without a picture to make the sizes from, no process
+            # needs it at start.
+            from todo_api.web.icon_sizes import FAVICON, LARGE, SMALL, TOUCH, made_from
+
+            made = made_from(source)
             self.favicon = self._add(f"icon-{FAVICON}.png", made[FAVICON], PNG, _size(FAVICON))
             self.touch = self._add(f"icon-{TOUCH}.png", made[TOUCH], PNG, _size(TOUCH))
             self.manifest = [
                 self._add(f"icon-{SMALL}.png", made[SMALL], PNG, _size(SMALL)),
                 self._add(f"icon-{LARGE}.png", made[LARGE], PNG, _size(LARGE)),
-                self._add("icon-maskable.png", _maskable(picture), PNG, _size(LARGE), "maskable"),
+                self._add("icon-maskable.png", made["maskable"], PNG, _size(LARGE), "maskable"),
             ]
 
     def _add(
@@ -92,37 +86,3 @@ class Icons:
 def _size(pixels: int) -> str:
     return f"{pixels}x{pixels}"
 
-
-def _square(source: Path) -> Image.Image:
-    """The picture in RGBA, centred on a transparent square as large as its longer side."""
-    with Image.open(source) as opened:
-        picture = opened.convert("RGBA")
-    side = max(picture.size)
-    square = Image.new("RGBA", (side, side), (0, 0, 0, 0))
-    square.paste(picture, ((side - picture.width) // 2, (side - picture.height) // 2))
-    return square
-
-
-def _png(picture: Image.Image, size: int) -> bytes:
-    return _encoded(picture.resize((size, size), Image.Resampling.LANCZOS))
-
-
-def _on_background(picture: Image.Image) -> Image.Image:
-    canvas = Image.new("RGBA", picture.size, BACKGROUND)
-    canvas.alpha_composite(picture)
-    return canvas
-
-
-def _maskable(picture: Image.Image) -> bytes:
-    """The picture within the safe middle of a LARGE square filled with BACKGROUND."""
-    inner = round(LARGE * MASKABLE_SAFE)
-    canvas = Image.new("RGBA", (LARGE, LARGE), BACKGROUND)
-    scaled = picture.resize((inner, inner), Image.Resampling.LANCZOS)
-    canvas.alpha_composite(scaled, ((LARGE - inner) // 2, (LARGE - inner) // 2))
-    return _encoded(canvas)
-
-
-def _encoded(picture: Image.Image) -> bytes:
-    out = io.BytesIO()
-    picture.save(out, "PNG", optimize=True)
-    return out.getvalue()

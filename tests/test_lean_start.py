@@ -1,0 +1,77 @@
+"""What only some deployments use is loaded on its first use, not when a process starts: the
+MCP SDK (and the authorization server on it), Web Push (pywebpush, with aiohttp and requests),
+the S3 client, Pillow (thumbnails, APP_ICON's sizes), the OpenID Connect client and the
+inbound mail server. Each is a few to fifteen megabytes of every worker's memory
+(bench/memory.py). A fresh interpreter, as a worker is, starts the app, serves a page, the
+API and /ready, and says which of them it holds; then one MCP call loads the SDK."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import TEST_SECRET
+
+LOADED_ON_FIRST_USE = (
+    "mcp",
+    "pywebpush",
+    "py_vapid",
+    "aiohttp",
+    "requests",
+    "aiobotocore",
+    "botocore",
+    "PIL",
+    "authlib",
+    "aiosmtpd",
+)
+
+_WORKER = """
+import asyncio, json, sys, uuid
+from starlette.testclient import TestClient
+from todo_api.app import create_app
+from todo_api.auth.tokens import mint_token
+from todo_api.config import Settings
+
+settings = Settings(_env_file=None, database_url=sys.argv[1], jwt_secret=sys.argv[2])
+if "--migrate" in sys.argv:
+    from todo_api.migrations import upgrade_to_head
+
+    asyncio.run(upgrade_to_head(settings))
+    sys.exit(0)
+heavy = json.loads(sys.argv[3])
+seen = {}
+with TestClient(create_app(settings)) as client:
+    headers = {"Authorization": "Bearer " + mint_token(settings, subject=str(uuid.uuid4()))}
+    assert client.get("/ready").status_code == 200
+    assert client.get("/api/tasks", headers=headers).status_code == 200
+    assert client.post("/api/tasks", json={"title": "Milk"}, headers=headers).status_code == 201
+    assert client.get("/app/", follow_redirects=False).status_code in (200, 302, 303)
+    seen["served"] = sorted(name for name in heavy if name in sys.modules)
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    mcp = client.post("/mcp", json=call, headers={**headers, "Accept": "application/json"})
+    seen["mcp"] = mcp.status_code
+    seen["after_mcp"] = sorted(name for name in heavy if name in sys.modules)
+print(json.dumps(seen))
+"""
+
+
+def _worker(tmp_path: Path, *args: str) -> str:
+    url = f"sqlite:///{tmp_path}/todo.db"
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKER, url, TEST_SECRET, *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=Path(__file__).parent.parent,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_a_worker_loads_what_few_deployments_use_only_when_used(tmp_path: Path) -> None:
+    _worker(tmp_path, "--migrate")
+    seen = json.loads(_worker(tmp_path, json.dumps(LOADED_ON_FIRST_USE)).splitlines()[-1])
+    assert seen["served"] == []
+    assert seen["mcp"] == 200
+    assert "mcp" in seen["after_mcp"]  # the SDK came with the first call, and answered it
