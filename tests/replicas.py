@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import IN_CI
+from todo_api.db.replicas import WAL_POSITION
 
 BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # initdb and postgres refuse to run as root: the server's own user runs them then.
@@ -118,10 +119,11 @@ class Cluster:
 
     def caught_up(self, standby: Server, timeout: float = 10) -> None:
         """Waits until `standby` has replayed all the primary has written now."""
-        target = self.primary.sql("SELECT pg_current_wal_lsn()::text")
+        target = self.primary.sql(f"SELECT {WAL_POSITION}")  # (as the service measures it)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if standby.sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") == "t":
+            replayed = standby.sql("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn")
+            if int(replayed) >= int(target):
                 return
             time.sleep(0.02)
         raise AssertionError(f"the standby on {standby.port} did not catch up")

@@ -1,6 +1,6 @@
 """Read replicas (DATABASE_READ_URLS): a pool for each, and a watch on how far behind each is.
 
-Each process polls the primary's WAL position (`pg_current_wal_lsn()`) and each replica's
+Each process polls the primary's WAL position (`WAL_POSITION`) and each replica's
 replayed position (`pg_last_wal_replay_lsn()`) every CHECK_SECONDS, each replica on a
 connection of its own opened with a short timeout, so that a replica that stops answering is
 seen at once and none of the requests' connections wait on it. A replica's lag is how long
@@ -41,7 +41,16 @@ HISTORY_MARGIN_SECONDS = 5.0
 # A replica the watch has not found usable for this long (the watch stalled) answers nothing.
 FRESH_SECONDS = 2.0
 
-WAL_POSITION = "(pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
+# The primary's WAL position in bytes: where its next record goes, so at or past the end of
+# every commit that has returned, even with synchronous_commit off (`pg_current_wal_lsn()`,
+# what has been written, may then be short of a commit just made). Written as a replica's
+# replay position is: at the start of a page, before the page's header (24 bytes, 40 at a
+# segment's start), not after it, so that a replica that has replayed all is not 24 bytes
+# short of an idle primary forever.
+WAL_POSITION = """(SELECT at - CASE
+        WHEN at % pg_size_bytes(current_setting('wal_segment_size')) = 40 THEN 40
+        WHEN at % current_setting('wal_block_size')::bigint = 24 THEN 24 ELSE 0 END
+    FROM (SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint AS at) AS here)"""
 _REPLAYED = "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 
 
@@ -49,7 +58,7 @@ class Replica:
     """One replica: its pool, and what the last poll found (`lsn`: the WAL position it has
     replayed, in bytes; `lag`: seconds, None when it did not answer)."""
 
-    __slots__ = ("_driver", "checked", "db", "lag", "lsn", "name", "usable")
+    __slots__ = ("_driver", "checked", "db", "lag", "left", "lsn", "name", "usable")
 
     def __init__(self, settings: Settings) -> None:
         self.db = Database(settings)
@@ -59,6 +68,7 @@ class Replica:
         self.lag: float | None = None
         self.usable = False  # not until a poll finds it caught up
         self.checked = 0.0  # (monotonic) when a poll last found it usable
+        self.left = False  # left out once (its return is logged as such)
         self._driver: asyncpg.Connection | None = None
 
     async def replayed(self) -> int:
@@ -165,7 +175,10 @@ class Replicas:
             self._leave(replica, f"{lag:.1f} s behind the primary")
         elif not replica.usable:
             replica.usable = True
-            log.warning("read replica %s taken back (%.2f s behind)", replica.name, lag)
+            if replica.left:
+                log.warning("read replica %s taken back (%.2f s behind)", replica.name, lag)
+            else:
+                log.info("read replica %s in use (%.2f s behind)", replica.name, lag)
 
     def _lag_of(self, lsn: int, now: float) -> float:
         """Seconds since the primary first had WAL the replica at `lsn` has not replayed."""
@@ -175,8 +188,8 @@ class Replicas:
         return 0.0
 
     def _leave(self, replica: Replica, reason: str) -> None:
-        if replica.usable:
-            replica.usable = False
+        if replica.usable or not replica.left:
+            replica.usable, replica.left = False, True
             log.warning("read replica %s left out: %s", replica.name, reason)
 
     def collector(self) -> Collector:

@@ -1,0 +1,320 @@
+"""Read replicas (DATABASE_READ_URLS), against a primary and two hot standbys of the tests' own
+(tests/replicas.py): requests that only read are answered there and counted; a person's
+write, or what the primary showed them, is never followed by an older answer, each replica
+judged by its own position; a replica that lags or stops is left out within a second and
+taken back once caught up, and no request fails for it; no read path writes on a standby; the
+change feed read from a standby skips nothing."""
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.replicas import Cluster, Server, cluster
+from tests.support import captured_logs, client_for, close_app, make_settings, token_for
+from todo_api.app import create_app
+from todo_api.config import Settings
+from todo_api.migrations import upgrade_to_head
+
+pytestmark = pytest.mark.anyio
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PASSWORD = "not-in-any-log"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Cluster]:
+    with cluster(standbys=2) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+async def migrated(servers: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("replicas")
+    await upgrade_to_head(make_settings(servers.primary.url, data_dir))
+    for standby in servers.standbys:
+        servers.caught_up(standby)
+    return data_dir
+
+
+def _url(server: Server) -> str:
+    """The server's URL with a password (trust ignores it): the logs must never show it."""
+    return server.url.replace("postgres@", f"postgres:{PASSWORD}@")
+
+
+def settings_for(
+    servers: Cluster, data_dir: Path, *replicas: Server, **overrides: object
+) -> Settings:
+    return make_settings(
+        servers.primary.url,
+        data_dir,
+        database_read_urls=",".join(_url(r) for r in replicas),
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app with its lifespan (the replicas' watch) and no background jobs."""
+    app = create_app(settings, jobs=[])
+    try:
+        async with app.router.lifespan_context(app):
+            yield app
+    finally:
+        await close_app(app)
+
+
+def _usable(app: FastAPI) -> int:
+    from todo_api.kit.deps import held
+    from todo_api.kit.reads import ReadRouting
+
+    replicas = held(app, ReadRouting).replicas.all
+    return sum(replica.usable for replica in replicas)
+
+
+async def _until(condition: Any, within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("not within the time")
+        await asyncio.sleep(0.02)
+
+
+async def reads(client: httpx.AsyncClient) -> dict[str, float]:
+    """database_reads_total by target, and database_replica_lag_seconds by replica."""
+    text = (await client.get("/metrics")).text
+    found = {
+        m[1]: float(m[2])
+        for m in re.finditer(r'^database_reads_total\{target="(\w+)"\} (\S+)$', text, re.M)
+    }
+    for m in re.finditer(r'^database_replica_lag_seconds\{replica="([^"]+)"\} (\S+)$', text, re.M):
+        found[m[1]] = float(m[2])
+    return found
+
+
+async def titles(client: httpx.AsyncClient) -> set[str]:
+    listed = await client.get("/api/tasks")
+    assert listed.status_code == 200, listed.text
+    return {task["title"] for task in listed.json()}
+
+
+async def test_reads_are_answered_by_a_replica_and_counted(
+    servers: Cluster, migrated: Path
+) -> None:
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby)
+    plain = make_settings(servers.primary.url, migrated)  # an instance without replicas
+    token = token_for(plain)
+    async with running(replicated) as app, client_for(app, token) as reader:
+        await _until(lambda: _usable(app) == 1)
+        assert await titles(reader) == set()
+        before = await reads(reader)
+        servers.pause(standby)
+        try:
+            # Written through an instance that keeps no positions: only the replica's
+            # answer can miss it.
+            other = create_app(plain, jobs=[])
+            async with client_for(other, token) as writer:
+                made = await writer.post("/api/tasks", json={"title": "written on the primary"})
+                assert made.status_code == 201, made.text
+            await close_app(other)
+            assert await titles(reader) == set()  # the paused replica answered
+        finally:
+            servers.resume(standby)
+        servers.caught_up(standby)
+        assert await titles(reader) == {"written on the primary"}
+        after = await reads(reader)
+        assert after["replica"] == before["replica"] + 2
+        assert after["primary"] == before["primary"]
+        assert 0 <= after[f"127.0.0.1:{standby.port}/todo"] <= 5
+
+
+@pytest.mark.parametrize("kept_in", ["primary", "redis"])
+async def test_a_person_reads_their_writes_while_every_replica_lags(
+    servers: Cluster, migrated: Path, kept_in: str
+) -> None:
+    extra = {"redis_url": REDIS_URL} if kept_in == "redis" else {}
+    replicated = settings_for(
+        servers, migrated, *servers.standbys, database_read_max_lag_seconds=60, **extra
+    )
+    token = token_for(replicated)
+    async with running(replicated) as one, running(replicated) as two:
+        await _until(lambda: _usable(one) == 2 and _usable(two) == 2)
+        for standby in servers.standbys:
+            servers.pause(standby)
+        try:
+            async with client_for(one, token) as first, client_for(two, token) as second:
+                made = await first.post("/api/tasks", json={"title": "mine"})
+                assert made.status_code == 201, made.text
+                task_id = made.json()["id"]
+                # Every read after, on either instance, sees it: the primary answers.
+                for client in (first, second, first, second):
+                    assert await titles(client) == {"mine"}
+                    got = await client.get(f"/api/tasks/{task_id}")
+                    assert got.status_code == 200, got.text
+                # Someone else, who wrote nothing, is still answered by a replica.
+                async with client_for(one, token_for(replicated)) as stranger:
+                    before = (await reads(stranger))["replica"]
+                    assert await titles(stranger) == set()
+                    assert (await reads(stranger))["replica"] == before + 1
+        finally:
+            for standby in servers.standbys:
+                servers.resume(standby)
+
+
+async def test_each_replica_is_judged_by_its_own_position(servers: Cluster, migrated: Path) -> None:
+    behind, ahead = servers.standbys
+    replicated = settings_for(servers, migrated, behind, ahead, database_read_max_lag_seconds=60)
+    async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+        await _until(lambda: _usable(app) == 2)
+        servers.pause(behind)
+        try:
+            made = await client.post("/api/tasks", json={"title": "seen by one replica"})
+            assert made.status_code == 201, made.text
+            servers.caught_up(ahead)
+            before = await reads(client)
+            # Both replicas stay in turn (60 s allowed): the one behind never answers.
+            for _ in range(6):
+                assert await titles(client) == {"seen by one replica"}
+            after = await reads(client)
+            assert after["replica"] == before["replica"] + 6  # all by the one caught up
+        finally:
+            servers.resume(behind)
+
+
+async def test_a_replica_that_lags_is_left_out_and_taken_back(
+    servers: Cluster, migrated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=1)
+    async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+        await _until(lambda: _usable(app) == 1)
+        with captured_logs(caplog):
+            servers.pause(standby)
+            try:
+                servers.primary.sql("CREATE TABLE IF NOT EXISTS lag_maker (n int)")
+                paused = time.monotonic()
+                await _until(lambda: _usable(app) == 0, within=5)
+                assert time.monotonic() - paused < 1 + 1.5  # its 1 s allowed, then within 1 s
+                assert (await reads(client))[f"127.0.0.1:{standby.port}/todo"] > 1
+                before = await reads(client)
+                assert await titles(client) == set()
+                assert (await reads(client))["primary"] == before["primary"] + 1
+            finally:
+                servers.resume(standby)
+            await _until(lambda: _usable(app) == 1, within=5)
+        lines = [r.getMessage() for r in caplog.records if "read replica" in r.getMessage()]
+        assert any("left out" in line and f":{standby.port}/todo" in line for line in lines)
+        assert any("taken back" in line for line in lines)
+        assert not any(PASSWORD in r.getMessage() for r in caplog.records)
+        before = await reads(client)
+        assert await titles(client) == set()
+        assert (await reads(client))["replica"] == before["replica"] + 1
+
+
+async def test_a_replica_that_stops_fails_no_request(servers: Cluster, migrated: Path) -> None:
+    standby = servers.standbys[1]
+    replicated = settings_for(servers, migrated, standby)
+    async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+        await _until(lambda: _usable(app) == 1)
+        made = await client.post("/api/tasks", json={"title": "still here"})
+        assert made.status_code == 201
+        standby.stop()
+        try:
+            # At once (before the watch sees it), and after.
+            for _ in range(3):
+                assert await titles(client) == {"still here"}
+                assert (await client.get("/ready")).status_code == 200
+            await _until(lambda: _usable(app) == 0, within=2)
+            assert await titles(client) == {"still here"}
+            assert (await client.get("/ready")).status_code == 200
+        finally:
+            standby.start()
+        await _until(lambda: _usable(app) == 1, within=10)
+
+
+async def test_the_change_feed_from_a_replica_skips_nothing(
+    servers: Cluster, migrated: Path
+) -> None:
+    """A transaction open on the primary while the feed is read from the standby: its change,
+    stamped before later ones, comes when it commits, not never."""
+
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    token = token_for(plain)
+    async with running(replicated) as app, client_for(app, token) as reader:
+        await _until(lambda: _usable(app) == 1)
+        other = create_app(plain, jobs=[])
+        async with client_for(other, token) as writer:
+            made = await writer.post("/api/tasks", json={"title": "first"})
+            assert made.status_code == 201
+            servers.caught_up(standby)
+            first = await reader.get("/api/tasks/changes")
+            assert [task["title"] for task in first.json()["changes"]] == ["first"]
+            since = first.json()["next"]
+            slow = await asyncpg.connect(servers.primary.url)
+            try:
+                # The slow transaction stamps its change first, and commits last.
+                await slow.execute("BEGIN")
+                await slow.execute(
+                    "UPDATE tasks SET title = 'slow' WHERE id = $1", made.json()["id"]
+                )
+                fast = await writer.post("/api/tasks", json={"title": "fast"})
+                assert fast.status_code == 201
+                servers.caught_up(standby)
+                before = await reads(reader)
+                page = await reader.get("/api/tasks/changes", params={"since": since})
+                assert page.status_code == 200, page.text
+                assert (await reads(reader))["replica"] == before["replica"] + 1
+                seen = [task["title"] for task in page.json()["changes"]]
+                since = page.json()["next"]
+                await slow.execute("COMMIT")
+            finally:
+                await slow.close()
+        await close_app(other)
+        servers.caught_up(standby)
+        page = await reader.get("/api/tasks/changes", params={"since": since})
+        seen += [task["title"] for task in page.json()["changes"]]
+        assert sorted(seen) == ["fast", "slow"]
+
+
+async def test_a_sync_token_is_not_answered_by_a_replica_behind_it(
+    servers: Cluster, migrated: Path
+) -> None:
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    token = token_for(plain)
+    async with running(replicated) as app, client_for(app, token) as reader:
+        await _until(lambda: _usable(app) == 1)
+        servers.pause(standby)
+        try:
+            # A token from the primary (another instance, no positions kept), after a write.
+            other = create_app(plain, jobs=[])
+            async with client_for(other, token) as writer:
+                assert (await writer.post("/api/tasks", json={"title": "told"})).status_code == 201
+                told = (await writer.get("/api/tasks/changes")).json()
+            await close_app(other)
+            assert [t["title"] for t in told["changes"]] == ["told"]
+            before = await reads(reader)
+            page = await reader.get("/api/tasks/changes", params={"since": told["next"]})
+            assert page.status_code == 200, page.text
+            assert page.json()["changes"] == []
+            after = await reads(reader)
+            assert after["primary"] == before["primary"] + 1  # answered again by the primary
+        finally:
+            servers.resume(standby)
