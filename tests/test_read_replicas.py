@@ -18,6 +18,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.accounts.helpers import PASSWORD as PW
+from tests.accounts.helpers import bearer, sign_up
+from tests.dav.helpers import basic, sync_body
+from tests.oauth.helpers import form_fields
 from tests.replicas import Cluster, Server, cluster
 from tests.support import captured_logs, client_for, close_app, make_settings, token_for
 from todo_api.app import create_app
@@ -318,3 +322,106 @@ async def test_a_sync_token_is_not_answered_by_a_replica_behind_it(
             assert after["primary"] == before["primary"] + 1  # answered again by the primary
         finally:
             servers.resume(standby)
+
+
+# What the walk fills each path's parameters with (a path with any other is left out), and
+# what it leaves out: streams that do not end, and routes that go to another site.
+WALKED = ("/api/", "/app/")
+NOT_WALKED = ("/api/events", "/app/live", "/api/auth/oidc/", "/app/signout")
+
+
+def _get_routes() -> list[str]:
+    """Every GET route of the API and the web app, from the route map (docs/architecture.md)."""
+    text = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    found = re.findall(r"^\| (?:GET)[^|]*\| `([^`]+)` \|", text, re.M)
+    return sorted({p for p in found if p.startswith(WALKED) and not p.startswith(NOT_WALKED)})
+
+
+async def test_no_read_path_writes_on_a_standby(
+    servers: Cluster, migrated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every GET route of the API and the web app, and CalDAV's reads, with a standby as the
+    only replica: each answered by it, none failing there (a write on a standby is an
+    internal error, never answered again by the primary)."""
+    standby = servers.standbys[0]
+    replicated = settings_for(
+        servers, migrated, standby, database_read_max_lag_seconds=60, email_verification="off"
+    )
+    async with (
+        running(replicated) as app,
+        client_for(app) as api,
+        client_for(app) as browser,
+        client_for(app) as dav,
+    ):
+        await _until(lambda: _usable(app) == 1)
+        account = await sign_up(api)
+        api.headers.update(bearer(account["access_token"]))
+        ids = {"user_id": account["user"]["id"]}
+        made = await api.post("/api/lists", json={"name": "Walked"})
+        ids["list_id"] = made.json()["id"]
+        made = await api.post("/api/tasks", json={"title": "walked", "list_id": ids["list_id"]})
+        ids["task_id"] = made.json()["id"]
+        await api.post(f"/api/tasks/{ids['task_id']}/comments", json={"body": "a comment"})
+        made = await api.post("/api/filters", json={"name": "Soon", "query": "due before: +7d"})
+        ids["filter_id"] = made.json().get("id", "")
+        made = await api.post(f"/api/lists/{ids['list_id']}/sections", json={"name": "Part"})
+        ids["section_id"] = made.json().get("id", "")
+        made = await api.post("/api/tokens", json={"name": "calendar app"})
+        dav.headers.update(basic(made.json()["token"]))
+        page = await browser.get("/app/signin")
+        signed_in = await browser.post(
+            "/app/signin",
+            data={**form_fields(page.text), "email": account["user"]["email"], "password": PW},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        servers.caught_up(standby)
+        before = await reads(api)
+        answered: dict[str, int] = {}
+        with captured_logs(caplog):
+            for route in _get_routes():
+                try:
+                    path = route.format(**ids)
+                except KeyError:
+                    continue  # a parameter the walk has no value for
+                client = browser if route.startswith("/app/") else api
+                answered[path] = (await client.get(path)).status_code
+            home = f"/dav/calendars/{ids['user_id']}/"
+            calendar = f"{home}{ids['list_id']}/"
+            for path, depth in (("/dav/", "0"), (home, "1"), (calendar, "1")):
+                found = await dav.request("PROPFIND", path, headers={"Depth": depth})
+                answered[f"PROPFIND {path}"] = found.status_code
+            found = await dav.request(
+                "REPORT", calendar, content=sync_body(), headers={"Depth": "1"}
+            )
+            answered[f"REPORT {calendar}"] = found.status_code
+            hrefs = re.findall(r"<(?:\w+:)?href>([^<]+\.ics)</", found.text)
+            assert hrefs, found.text
+            answered[f"GET {hrefs[0]}"] = (await dav.get(hrefs[0])).status_code
+            for tool, arguments in (
+                ("list_tasks", {}),
+                ("get_task", {"task_id": ids["task_id"]}),
+                ("list_filters", {}),
+            ):
+                called = await api.post(
+                    "/mcp",
+                    headers={
+                        "Accept": "application/json, text/event-stream",
+                        "MCP-Protocol-Version": "2025-11-25",
+                    },
+                    json={
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "tools/call",
+                        "params": {"name": tool, "arguments": arguments},
+                    },
+                )
+                assert "isError" not in called.text or '"isError":false' in called.text
+                answered[f"MCP {tool}"] = called.status_code
+        failed = {path: status for path, status in answered.items() if status >= 500}
+        assert not failed
+        assert len(answered) > 40
+        assert sum(status == 200 for status in answered.values()) > 30
+        after = await reads(api)
+        assert after["replica"] - before["replica"] > 40
+        assert after["primary"] == before["primary"]  # none fell to the primary
+        assert not [r for r in caplog.records if "left out" in r.getMessage()]

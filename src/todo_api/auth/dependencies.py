@@ -134,9 +134,7 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     if password is not None:
         if not password.startswith(personal.PREFIX):
             raise InvalidToken("The Basic password is not a personal access token")
-        identity = await personal.verify(
-            primary(request), held(request.app, KnownTokens), password
-        )
+        identity = await personal.verify(primary(request), held(request.app, KnownTokens), password)
     else:
         identity = await _verify(request, bearer_token(request))
     if identity.audience is not None and not held(request.app, PathsApart).audience_allows(

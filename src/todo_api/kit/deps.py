@@ -52,6 +52,15 @@ def database(request: Request) -> Database:
     return held(request.app, ReadRouting).routed(route, request.scope)
 
 
+def reads_only(request: Request, only: bool = True) -> None:
+    """This request only reads (an MCP tool that reads): with read replicas, one may answer
+    it; `only` false: it writes (an MCP tool that writes), the primary answers it
+    (todo_api.kit.reads)."""
+    routing = getattr(request.app, HOLDINGS)._parts.get(ReadRouting)
+    if routing is not None:
+        routing.reads_only(request.scope, only)
+
+
 def primary(request: Request) -> Database:
     """The primary, whatever the request: for what checks a credential, or must be current."""
     return held(request.app, Database)

@@ -155,13 +155,6 @@ def person_of(scope: Scope) -> uuid.UUID | None:
     return person
 
 
-def read_only(scope: Scope, reads: "ReadRouting | None") -> None:
-    """Marks a request that the request context took for a write as one that only reads (an
-    MCP tool that reads), before its first connection."""
-    if reads is not None and ROUTE not in scope:
-        scope[ROUTE] = Route()
-
-
 class ReadRouting:
     """The replicas, each person's position, and the rules of which request reads where."""
 
@@ -176,6 +169,16 @@ class ReadRouting:
     async def close(self) -> None:
         await self.replicas.close()
         await self.positions.close()
+
+    def reads_only(self, scope: Scope, only: bool) -> None:
+        """Marks a request the request context took for a write as one that only reads (an
+        MCP tool that reads), before its first connection: a replica may answer it; or, `only`
+        false, as one that writes from here on (the primary's, whatever it read before)."""
+        route: Route | None = scope.get(ROUTE)
+        if only and route is None:
+            scope[ROUTE] = Route()
+        elif not only and route is not None:
+            route.target, route.replica = self.primary, None
 
     def begin(self, scope: Scope) -> Route | None:
         """The request's route when it only reads, else None (the primary's, as without
