@@ -22,15 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import IN_CI
 from todo_api.db.replicas import WAL_POSITION
 
+IN_CI = os.environ.get("CI", "").lower() == "true"  # (as tests/support.py says it)
 BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # initdb and postgres refuse to run as root: the server's own user runs them then.
 RUN_AS = "postgres"
 SETTINGS = (
     "fsync=off",
-    "synchronous_commit=off",
+    "synchronous_commit=off",  # (a commit returns before its WAL is written: the harder case)
     "full_page_writes=off",
     "shared_buffers=16MB",
     "max_connections=60",
@@ -130,8 +130,9 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(standbys: int = 1) -> Iterator[Cluster]:
-    """A primary with a database `todo` and `standbys` hot standbys streaming from it."""
+def cluster(standbys: int = 1, *settings: str) -> Iterator[Cluster]:
+    """A primary with a database `todo` and `standbys` hot standbys streaming from it; each
+    of `settings` (`name=value`) after SETTINGS."""
     if not (BIN / "initdb").exists() or not (BIN / "pg_basebackup").exists():
         if IN_CI:
             pytest.fail(f"PostgreSQL's programs are not in {BIN} (a standby needs them)")
@@ -154,7 +155,7 @@ def cluster(standbys: int = 1) -> Iterator[Cluster]:
             "UTF8",
             "--locale=C.UTF-8",
         )
-        config = [*SETTINGS, f"port={primary.port}"]
+        config = [*SETTINGS, *settings, f"port={primary.port}"]
         with (primary.folder / "postgresql.auto.conf").open("a") as conf:
             conf.write("\n".join(config) + "\n")
         with (primary.folder / "pg_hba.conf").open("a") as hba:

@@ -320,6 +320,7 @@ async def test_a_sync_token_is_not_answered_by_a_replica_behind_it(
             assert page.json()["changes"] == []
             after = await reads(reader)
             assert after["primary"] == before["primary"] + 1  # answered again by the primary
+            assert _usable(app) == 1  # behind a token, not failing: still in use
         finally:
             servers.resume(standby)
 

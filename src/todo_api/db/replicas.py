@@ -54,6 +54,12 @@ WAL_POSITION = """(SELECT at - CASE
 _REPLAYED = "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 
 
+class ReplicaBehind(DatabaseFailure):
+    """A read replica is behind a position a request names (a change feed token the primary
+    gave): the primary is to answer it (todo_api.kit.reads answers it again there). Not a
+    failure of the replica's: it stays in use."""
+
+
 class Replica:
     """One replica: its pool, and what the last poll found (`lsn`: the WAL position it has
     replayed, in bytes; `lag`: seconds, None when it did not answer)."""

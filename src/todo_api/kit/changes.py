@@ -49,7 +49,8 @@ from sqlalchemy import (
     union_all,
 )
 
-from todo_api.db import Connection, DatabaseFailure, Query, Row
+from todo_api.db import Connection, Query, Row
+from todo_api.db.replicas import ReplicaBehind
 from todo_api.kit import access
 from todo_api.kit.access import Role
 from todo_api.kit.signing import InvalidToken, Signer
@@ -575,11 +576,6 @@ async def read_bound(conn: Connection, since: Position | None = None) -> int:
     if found.standby and since is not None and bound <= since.txid:
         raise ReplicaBehind("the replica has not replayed as far as the sync token")
     return bound
-
-
-class ReplicaBehind(DatabaseFailure):
-    """A read replica is behind the position a request names: the primary is to answer it
-    (todo_api.kit.reads answers it again there)."""
 
 
 def position_at(bound: int) -> Position:

@@ -28,6 +28,7 @@ import logging
 import math
 import uuid
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, func, select, text
@@ -36,7 +37,8 @@ from starlette.types import Message, Receive, Scope
 
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, DatabaseFailure, Query
-from todo_api.db.replicas import WAL_POSITION, Replica, Replicas
+from todo_api.db.database import _Lease
+from todo_api.db.replicas import WAL_POSITION, Replica, ReplicaBehind, Replicas
 from todo_api.kit.ids import utcnow
 from todo_api.kit.redis_outage import client as redis_client
 from todo_api.tables.read_positions import read_positions
@@ -134,9 +136,10 @@ class Route:
     """One request's way to the databases (made by `ReadRouting.begin` for a request that only
     reads): where its connections come from once chosen, and who is asking."""
 
-    __slots__ = ("body", "replica", "retried", "routed", "target")
+    __slots__ = ("behind", "body", "replica", "retried", "routed", "target")
 
     def __init__(self) -> None:
+        self.behind = False  # the replica was behind a position the request named
         self.target: Database | None = None  # chosen at the first connection
         self.replica: Replica | None = None
         self.retried = False
@@ -253,7 +256,8 @@ class ReadRouting:
         route: Route | None = scope.get(ROUTE)
         if route is None or route.replica is None or route.retried or status != 503:
             return False
-        self.replicas.failed(route.replica, "a request failed there")
+        if not route.behind:
+            self.replicas.failed(route.replica, "a request failed there")
         route.retried = True
         route.target, route.replica = self.primary, None
         return True
@@ -335,5 +339,24 @@ class Routed(Database):
         target = self._leases.pop(id(driver), self._reads.primary)
         await target._release(driver, clean=clean)
 
+    def connection(self) -> _Lease:
+        return _RoutedLease(self, transaction=False)
+
+    def transaction(self) -> _Lease:
+        return _RoutedLease(self, transaction=True)
+
     async def close(self) -> None:  # the pools are the app's
         return
+
+
+class _RoutedLease(_Lease):
+    """A lease of the request's database, which notes a replica behind the request."""
+
+    __slots__ = ()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, ReplicaBehind):
+            self._db._route.behind = True  # type: ignore[attr-defined]
+        await super().__aexit__(kind, exc, tb)
