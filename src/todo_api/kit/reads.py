@@ -27,6 +27,7 @@ import contextlib
 import logging
 import math
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -168,8 +169,11 @@ class ReadRouting:
 
     def start(self) -> None:
         self.replicas.start()
+        _RUNNING.append(self)
 
     async def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            _RUNNING.remove(self)
         await self.replicas.close()
         await self.positions.close()
 
@@ -286,6 +290,25 @@ class ReadRouting:
             return sent.pop(0) if sent else await receive()
 
         return again
+
+
+# The process's routing while its app runs (more than one only in tests, all keeping positions
+# in the same place): what background work tells people through (`told`).
+_RUNNING: list[ReadRouting] = []
+
+
+async def told(user_ids: Iterable[uuid.UUID]) -> None:
+    """Before the service tells people of a change other than in an answer to them (a live
+    update, a webhook, a notification's email or push): keeps each one's position, so that
+    what they read next is no older than what they were told. Nothing without replicas."""
+    if not _RUNNING:
+        return
+    positions = _RUNNING[-1].positions
+    for user_id in set(user_ids):
+        try:
+            await positions.record(user_id)
+        except DatabaseFailure as exc:  # what is told is not held back for it
+            log.warning("read replicas: a read position was not kept (%s)", exc)
 
 
 def read_routing(primary: Database, settings: Settings) -> ReadRouting | None:
