@@ -25,7 +25,7 @@ from tests.oauth.helpers import form_fields
 from tests.replicas import Cluster, Server, cluster
 from tests.support import captured_logs, client_for, close_app, make_settings, token_for
 from todo_api.app import create_app
-from todo_api.config import Settings
+from todo_api.config import ConfigError, Settings, load_settings
 from todo_api.migrations import upgrade_to_head
 
 pytestmark = pytest.mark.anyio
@@ -426,3 +426,40 @@ async def test_no_read_path_writes_on_a_standby(
         assert after["replica"] - before["replica"] > 40
         assert after["primary"] == before["primary"]  # none fell to the primary
         assert not [r for r in caplog.records if "left out" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("primary", "replicas", "says"),
+    [
+        ("sqlite:///{tmp}/todo.db", "postgresql://standby/todo", "DATABASE_URL to be PostgreSQL"),
+        ("postgresql://primary/todo", "sqlite:///{tmp}/todo.db", "SQLite has no replicas"),
+        ("postgresql://primary/todo", "postgresql://standby:port/todo", "check the host and port"),
+        ("postgresql://primary/todo", "postgresql://standby/", "the host and the database"),
+    ],
+)
+async def test_replicas_are_postgresql_beside_postgresql(
+    tmp_path: Path, primary: str, replicas: str, says: str
+) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_READ_URLS") as refused:
+        load_settings(
+            _env_file=None,
+            database_url=primary.format(tmp=tmp_path),
+            database_read_urls=replicas.format(tmp=tmp_path),
+        )
+    assert says in str(refused.value)
+    assert "\n" not in str(refused.value)
+    both = load_settings(
+        _env_file=None,
+        database_url="postgresql://primary/todo",
+        database_read_urls=" postgresql://a/todo , postgres://b:6432/todo?sslmode=require ",
+    )
+    assert both.database_read_urls == [
+        "postgresql://a/todo",
+        "postgres://b:6432/todo?sslmode=require",
+    ]
+    assert both.database_read_max_lag_seconds == 5
+    assert [s.database_summary() for s in both.replica_settings()] == [
+        "PostgreSQL a:5432/todo",
+        "PostgreSQL b:6432/todo",
+    ]
+    assert both.replica_settings()[1].connect_args()["ssl"] == "require"

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode
+from sqlalchemy.engine import make_url
 
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+")
 
@@ -32,15 +33,19 @@ class ReplicaSettings(BaseSettings):
     @field_validator("database_read_urls")
     @classmethod
     def _postgres_only(cls, urls: list[str]) -> list[str]:
-        from todo_api.config import normalize_database_url  # (loaded: it imports this group)
-
         for url in urls:
             if not url.lower().startswith(POSTGRES_SCHEMES):
                 raise ValueError(
                     "each read replica must be a PostgreSQL URL (postgresql://...); "
                     "SQLite has no replicas"
                 )
-            normalize_database_url(url, "each URL")  # a host, a database, a numeric port
+            try:  # a port that is not a number fails here, not at connect time
+                parsed = make_url(with_driver(url, "postgresql"))
+                parsed.port  # noqa: B018
+            except ValueError:
+                raise ValueError("a URL is not valid (check the host and port)") from None
+            if not parsed.host or not parsed.database:
+                raise ValueError("each URL must name the host and the database")
         return urls
 
     @model_validator(mode="after")
