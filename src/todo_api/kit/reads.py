@@ -51,8 +51,21 @@ PERSON = "todo_api.person"
 # Requests that only read, by method; on /dav, PROPFIND and REPORT too.
 READ_METHODS = frozenset({"GET", "HEAD"})
 DAV_READ_METHODS = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
-# Reads that must see the primary whatever the replicas say (the readiness check).
+# Reads that must see the primary whatever the replicas say: the readiness check, and the
+# sign-in, account and authorization flows, whose links and codes (a reset link, an
+# invitation, a provider's code, redeemed by a GET) are credentials made a moment before.
 PRIMARY_PATHS = frozenset({"/ready", "/health", "/metrics"})
+PRIMARY_PREFIXES = (
+    "/api/auth/",
+    "/account/",
+    "/oauth/",
+    "/app/signin",
+    "/app/signup",
+    "/app/invitations/",
+    "/app/reset",
+    "/app/verify",
+    "/app/forgot",
+)
 KEEP_MARGIN_SECONDS = 10
 UNKNOWN = 1 << 62  # a position no replica reaches: Redis did not answer
 
@@ -191,7 +204,7 @@ class ReadRouting:
         """The request's route when it only reads, else None (the primary's, as without
         replicas)."""
         method, path = scope["method"], scope["path"]
-        if path in PRIMARY_PATHS:
+        if path in PRIMARY_PATHS or path.startswith(PRIMARY_PREFIXES):
             return None
         if method in READ_METHODS or (
             method in DAV_READ_METHODS and (path == "/dav" or path.startswith("/dav/"))
@@ -245,8 +258,8 @@ class ReadRouting:
             self.replicas.reads["primary" if route.replica is None else "replica"] += 1
             if route.replica is not None:
                 return
-        elif scope["method"] in READ_METHODS or scope["path"] in PRIMARY_PATHS:
-            return
+        elif scope["method"] in READ_METHODS:
+            return  # PRIMARY_PATHS, PRIMARY_PREFIXES: what they read is checked on the primary
         if person is None or status >= 500:
             return
         try:
