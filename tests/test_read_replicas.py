@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from tests.accounts.helpers import PASSWORD as PW
 from tests.accounts.helpers import bearer, sign_up
 from tests.dav.helpers import basic, sync_body
+from tests.live_helpers import open_stream, serving
 from tests.oauth.helpers import form_fields
 from tests.replicas import Cluster, Server, cluster
 from tests.support import captured_logs, client_for, close_app, make_settings, token_for
@@ -463,3 +464,35 @@ async def test_replicas_are_postgresql_beside_postgresql(
         "PostgreSQL b:6432/todo",
     ]
     assert both.replica_settings()[1].connect_args()["ssl"] == "require"
+
+
+async def test_a_live_update_is_never_followed_by_an_older_read(
+    servers: Cluster, migrated: Path
+) -> None:
+    """A change written through another instance (no position kept for it), told on a live
+    stream read from the primary: the person's next read is not the paused replica's."""
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    token = token_for(plain)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        running(replicated) as app,
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client,
+    ):
+        await _until(lambda: _usable(app) == 1)
+        async with open_stream(client) as (response, events):
+            assert response.status_code == 200
+            await events.next_event()  # where the stream starts
+            servers.pause(standby)
+            try:
+                other = create_app(plain, jobs=[])
+                async with client_for(other, token) as writer:
+                    made = await writer.post("/api/tasks", json={"title": "told live"})
+                    assert made.status_code == 201
+                await close_app(other)
+                await events.wait_for({made.json()["id"]})
+                assert await titles(client) == {"told live"}
+            finally:
+                servers.resume(standby)
