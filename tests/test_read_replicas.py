@@ -8,6 +8,7 @@ change feed read from a standby skips nothing."""
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -496,3 +497,32 @@ async def test_a_live_update_is_never_followed_by_an_older_read(
                 assert await titles(client) == {"told live"}
             finally:
                 servers.resume(standby)
+
+
+async def test_a_deleted_account_takes_its_read_position_along(
+    servers: Cluster, migrated: Path
+) -> None:
+    """Without Redis the positions are rows on the primary, which go with their person; the
+    deletion's own answer, whose position has no one to go to, is still a success."""
+    replicated = settings_for(servers, migrated, servers.standbys[0])
+    email = f"gone-{uuid.uuid4().hex[:8]}@example.com"
+    token = token_for(replicated, email=email)
+    async with running(replicated) as app, client_for(app, token) as client:
+        made = await client.post("/api/tasks", json={"title": "mine"})
+        assert made.status_code == 201
+        me = (await client.get("/api/auth/me")).json()["id"]
+        assert await _positions(servers, me) == 1
+        gone = await client.request("DELETE", "/api/auth/me", json={"confirm": email})
+        assert gone.status_code == 204, gone.text
+        assert await _positions(servers, me) == 0
+
+
+async def _positions(servers: Cluster, user_id: str) -> int:
+    conn = await asyncpg.connect(servers.primary.url)
+    try:
+        found: int = await conn.fetchval(
+            "SELECT count(*) FROM read_positions WHERE user_id = $1", uuid.UUID(user_id)
+        )
+    finally:
+        await conn.close()
+    return found

@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from starlette.types import Message, Receive, Scope
 
 from todo_api.config import Settings
-from todo_api.db import Connection, Database, DatabaseFailure, Query
+from todo_api.db import Connection, Database, DatabaseFailure, IntegrityViolation, Query
 from todo_api.db.database import _Lease
 from todo_api.db.replicas import WAL_POSITION, Replica, ReplicaBehind, Replicas
 from todo_api.kit.ids import utcnow
@@ -264,7 +264,7 @@ class ReadRouting:
             return
         try:
             await self.positions.record(person)
-        except DatabaseFailure as exc:  # the answer stands; the next read may fall to the primary
+        except (DatabaseFailure, IntegrityViolation) as exc:  # (a person just deleted)
             log.warning("read replicas: a read position was not kept (%s)", exc)
 
     def retry(self, scope: Scope, status: int) -> bool:
@@ -320,7 +320,7 @@ async def told(user_ids: Iterable[uuid.UUID]) -> None:
     for user_id in set(user_ids):
         try:
             await positions.record(user_id)
-        except DatabaseFailure as exc:  # what is told is not held back for it
+        except (DatabaseFailure, IntegrityViolation) as exc:  # (a person just deleted)
             log.warning("read replicas: a read position was not kept (%s)", exc)
 
 

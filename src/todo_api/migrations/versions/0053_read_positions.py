@@ -31,6 +31,12 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("lsn", sa.BigInteger(), nullable=False),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_read_positions_user_id_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_read_positions")),
         if_not_exists=True,  # (every step may run twice: migrations/online.py)
         prefixes=["UNLOGGED"] if postgresql else [],
