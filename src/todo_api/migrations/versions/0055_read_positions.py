@@ -6,7 +6,7 @@
 
 Online: a new, empty table.
 
-Revision ID: 0053
+Revision ID: 0055
 Revises: 0052
 Create Date: 2026-11-29
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 from todo_api.db.types import UTCDateTime
 
-revision: str = "0053"
+revision: str = "0055"
 down_revision: str | None = "0052"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
