@@ -2,8 +2,9 @@
 
 With DATABASE_READ_URLS set (todo_api.db.replicas), a request that only reads takes its
 connections from a replica: the API's GET and HEAD, the web app's pages, CalDAV's PROPFIND,
-REPORT and GET, and MCP's reading tools (`read_only`). Every other request, and whatever
-checks a credential, uses the primary. The choice is made once per request, at its first
+REPORT and GET, and MCP's reading tools (`reads_only`). Every other request, whatever checks
+a credential, and the sign-in, account and authorization flows (PRIMARY_PREFIXES) use the
+primary. The choice is made once per request, at its first
 connection (`database(request)` in todo_api.kit.deps gives the request's `Routed`), and holds
 for all its statements.
 
@@ -16,11 +17,13 @@ connection the request would use (one round trip on the replica). So whatever th
 showed a person (their write, an ETag, a sync token) is never followed by an older answer,
 whichever instance they reach next. A position older than the most a usable replica may lag
 is met by every usable replica, so Redis keeps one that long and no longer. A change feed
-token names its own position: a replica behind it refuses it (`changes.ReplicaBehind`).
+token names its own position: a replica behind it refuses it (`ReplicaBehind`). Background
+work that tells people of a change (a live update, a webhook, a notification's email or push)
+keeps their positions first (`told`).
 
 A replica that fails a request (its connection refused, a statement failing) is left out,
 and the request is answered again by the primary before anything of it was sent (the
-request context's `retried`), so no request fails because of a replica.
+request context drops the first answer: `retry`), so no request fails because of a replica.
 """
 
 import contextlib
