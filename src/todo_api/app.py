@@ -68,6 +68,7 @@ from todo_api.kit.deps import Holdings, held, hold
 from todo_api.kit.http import DOCUMENTED_MODELS
 from todo_api.kit.jobs import Job, JobRunner
 from todo_api.kit.ratelimit import Counter, MemoryCounter, RateLimiter, RedisCounter
+from todo_api.kit.reads import read_routing
 from todo_api.kit.routes import LabelledMount, LabelledRoute
 from todo_api.lists import scheduled as lists_scheduled
 from todo_api.lists.members import router as members_router
@@ -180,6 +181,7 @@ def create_app(
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     db = Database(settings)
+    reads = read_routing(db, settings)
     counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
 
     token_verifier = TokenVerifier(settings)
@@ -208,6 +210,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         running_jobs = asyncio.create_task(job_runner.run(), name="jobs")
         hub.start()  # every process hears which writes other processes' streams wait for
+        if reads is not None:
+            reads.start()  # the replicas' watch
         words.prepare()  # the date reader's languages, loaded before the first request
         # What start-up made lives as long as the process: the garbage collector need not
         # look at it again on every full collection (they are cheaper, and a request that
@@ -235,6 +239,8 @@ def create_app(
         await files.close()
         await counter.close()
         passwords.close()
+        if reads is not None:
+            await reads.close()
         await db.close()
 
     app = Service(
@@ -256,6 +262,8 @@ def create_app(
     )
     metrics = Metrics(db)
     metrics.registry.register(job_runner.collector())
+    if reads is not None:
+        metrics.registry.register(reads.replicas.collector())
     secret = settings.signing_secret()
     holdings = Holdings(
         settings,
@@ -287,6 +295,7 @@ def create_app(
         Thumbnails(settings.thumbnail_max_pixels),
         PathsApart(session_only=(TOKENS_PREFIX, *SESSION_PATHS), unverified=UNVERIFIED_ALLOWED),
         *([IdentityProvider(settings)] if settings.oidc_enabled else []),
+        *([reads] if reads is not None else []),
     )
     hold(app, holdings)
 
@@ -359,7 +368,7 @@ def create_app(
         "dav_refusal": lambda sentence: DavError(413, sentence).response(),
         "page_refusal": web_upload_too_large,
     }
-    context: dict[str, Any] = {"metrics": metrics, "after_write": hub.wrote}
+    context: dict[str, Any] = {"metrics": metrics, "after_write": hub.wrote, "reads": reads}
     if direct_routes:
         # Innermost: the busiest routes, served without FastAPI's per-request machinery.
         app.add_middleware(DirectRoutes, **direct)

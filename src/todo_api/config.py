@@ -26,9 +26,11 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from todo_api import config_replicas
 from todo_api.config_attachments import AttachmentSettings
 from todo_api.config_brand import BrandSettings
 from todo_api.config_inbound import InboundSettings
+from todo_api.config_replicas import ReplicaSettings
 
 log = logging.getLogger("todo_api")
 
@@ -88,7 +90,7 @@ def _secret_variable() -> str:
     return "BETTER_AUTH_SECRET"
 
 
-class Settings(AttachmentSettings, BrandSettings, InboundSettings, BaseSettings):
+class Settings(AttachmentSettings, BrandSettings, InboundSettings, ReplicaSettings, BaseSettings):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     env: Environment = Environment.development
@@ -586,7 +588,7 @@ class Settings(AttachmentSettings, BrandSettings, InboundSettings, BaseSettings)
         """Driver keywords that do not travel in the URL (asyncpg's ssl and statement cache)."""
         if self.is_sqlite:
             return {}
-        original = make_url(_with_driver(self.database_url or "", "postgresql"))
+        original = make_url(config_replicas.with_driver(self.database_url or "", "postgresql"))
         args: dict[str, Any] = {}
         sslmode = original.query.get("sslmode")
         if isinstance(sslmode, str) and sslmode != "disable":
@@ -661,12 +663,6 @@ def _public_of(private_key: str) -> str | None:
     return base64.urlsafe_b64encode(point).decode().rstrip("=")
 
 
-def _with_driver(url: str, backend: str) -> str:
-    """Swap whatever scheme a URL has for `backend` (sync spelling, for parsing only)."""
-    _, sep, rest = url.partition("://")
-    return f"{backend}://{rest}" if sep else url
-
-
 def normalize_database_url(raw: str, variable: str = "DATABASE_URL") -> URL:
     """Turn what people paste into the async URL SQLAlchemy needs.
 
@@ -677,7 +673,7 @@ def normalize_database_url(raw: str, variable: str = "DATABASE_URL") -> URL:
     scheme = raw.partition("://")[0].lower()
     if scheme in {"postgres", "postgresql"} or scheme.startswith("postgresql+"):
         try:
-            url = make_url(_with_driver(raw, "postgresql+asyncpg"))
+            url = make_url(config_replicas.with_driver(raw, "postgresql+asyncpg"))
             url.port  # noqa: B018 - a port that is not a number fails here, not at connect time
         except ValueError:
             raise ConfigError(f"{variable} is not a valid URL (check the host and port)") from None
@@ -687,7 +683,7 @@ def normalize_database_url(raw: str, variable: str = "DATABASE_URL") -> URL:
         query = {k: v for k, v in url.query.items() if k not in _LIBPQ_ONLY_PARAMS}
         return url.set(query=query)
     if scheme == "sqlite" or scheme.startswith("sqlite+"):
-        return make_url(_with_driver(raw, "sqlite+aiosqlite"))
+        return make_url(config_replicas.with_driver(raw, "sqlite+aiosqlite"))
     raise ConfigError(
         f"{variable} must start with postgresql://, postgres:// or sqlite:/// "
         f"(got a URL starting with {scheme!r})"

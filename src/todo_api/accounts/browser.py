@@ -32,8 +32,9 @@ from todo_api.auth.hashed_tokens import KnownTokens
 from todo_api.auth.live_sign_ins import LiveSignIns
 from todo_api.config import Settings
 from todo_api.db import Row
-from todo_api.kit.deps import database, held
+from todo_api.kit.deps import database, held, primary
 from todo_api.kit.ids import utcnow
+from todo_api.kit.reads import reading_as
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 
@@ -111,6 +112,7 @@ class BrowserSignIns:
         named by the cookie set on `response`. The one the browser held before ends (a
         sign-in again, say as someone else, leaves nothing behind that works)."""
         await self._end_held(request)
+        reading_as(request.scope, user_id)  # their position is kept with the answer
         made_from = origin_of(request)
         expires = int(time.time()) + self._seconds
         async with database(request).transaction() as conn:
@@ -140,7 +142,7 @@ class BrowserSignIns:
             return None
         live = held(request.app, LiveSignIns)
         generation = live.known(cookie.sign_in)
-        async with database(request).connection() as conn:
+        async with primary(request).connection() as conn:  # a credential: never a replica's
             if generation is None:  # known to work
                 user = await service.get_user(conn=conn, user_id=cookie.user_id)
             else:
@@ -215,6 +217,7 @@ class BrowserSignIns:
                 return None
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
+        reading_as(request.scope, cookie.user_id)  # whose position a read replica must reach
         return cookie
 
 

@@ -28,7 +28,7 @@ from todo_api.auth.users import KnownUsers, email_verified, ensure_user, with_us
 from todo_api.config import Settings
 from todo_api.db import Connection
 from todo_api.kit.conditional import if_match
-from todo_api.kit.deps import database, held
+from todo_api.kit.deps import database, held, primary
 from todo_api.kit.http import header
 from todo_api.kit.versions import Versions
 
@@ -63,16 +63,16 @@ async def _verify(request: Request, token: str) -> Identity:
     prefix, a JWT by its three parts, and anything else a Better Auth session when
     BETTER_AUTH_URL is set (else an invalid JWT)."""
     if token.startswith(personal.PREFIX):
-        return await personal.verify(database(request), held(request.app, KnownTokens), token)
+        return await personal.verify(primary(request), held(request.app, KnownTokens), token)
     if token.startswith(app_tokens.ACCESS_PREFIX):
-        return await app_tokens.verify(database(request), held(request.app, KnownTokens), token)
+        return await app_tokens.verify(primary(request), held(request.app, KnownTokens), token)
     if token.count(".") != 2:
         sessions = held(request.app, BetterAuthSessions)
         if sessions.enabled:
             return await sessions.verify(token)
     identity = await held(request.app, TokenVerifier).verify(token)
     if identity.sign_in is not None:  # a built-in sign-in's: refused once it has ended
-        await held(request.app, LiveSignIns).check(database(request), identity.sign_in)
+        await held(request.app, LiveSignIns).check(primary(request), identity.sign_in)
     return identity
 
 
@@ -134,9 +134,7 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     if password is not None:
         if not password.startswith(personal.PREFIX):
             raise InvalidToken("The Basic password is not a personal access token")
-        identity = await personal.verify(
-            database(request), held(request.app, KnownTokens), password
-        )
+        identity = await personal.verify(primary(request), held(request.app, KnownTokens), password)
     else:
         identity = await _verify(request, bearer_token(request))
     if identity.audience is not None and not held(request.app, PathsApart).audience_allows(
@@ -155,7 +153,7 @@ async def authenticate(request: Request, *, basic: bool = False) -> Identity:
     profiles = held(request.app, SeenProfiles)
     first_sight = identity.user_id not in known
     if first_sight or profiles.is_news(identity):
-        async with database(request).connection() as conn:
+        async with primary(request).connection() as conn:
             if first_sight:
                 await ensure_user(conn, identity)
             await profiles.sync(conn, identity)  # the token's email and name, when news
@@ -172,7 +170,7 @@ async def _check_email(request: Request, identity: Identity, known: KnownUsers) 
     email (or any, when it is not required) is kept as cleared by KnownUsers, so this costs a
     lookup once per user and process."""
     if held(request.app, Settings).email_verification_mode == "required":
-        async with database(request).connection() as conn:
+        async with primary(request).connection() as conn:
             verified = await email_verified(conn, identity.user_id)
         if not verified:
             allowed = held(request.app, PathsApart).unverified

@@ -584,7 +584,7 @@ async def collection_changes(
 ) -> CollectionChanges:
     """The collection's changes after `since` (None: a first sync, everything in it); the
     objects `whole`, or only what their ETags and names need."""
-    bound = await changes.read_bound(conn)
+    bound = await changes.read_bound(conn, since)
     start = since or Position()
     inbox_scope = coll.list_id is None
     params = {

@@ -76,6 +76,12 @@ class InvalidValue(Exception):
     the database is unavailable, and retrying would not help)."""
 
 
+class WroteOnReplica(Exception):
+    """A statement that writes ran on a read replica: a read path that writes, a bug. An
+    internal error, never DATABASE_ERROR (whose answer the primary would give again, hiding
+    it)."""
+
+
 class Result:
     """What a statement gave: its rows, made from the driver's records when first asked for
     (`row` makes one alone, `picked` some columns of each without making rows), and the rows
@@ -283,6 +289,8 @@ def _own_error(exc: BaseException) -> Exception:
         return IntegrityViolation(exc.constraint_name)
     if isinstance(exc, asyncpg.DataError):
         return InvalidValue(type(exc).__name__)
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return WroteOnReplica(str(exc))
     return DatabaseFailure(type(exc).__name__)
 
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.edge.metrics import UNMATCHED, Metrics
 from todo_api.kit.errors import InvalidRequest, error_response, internal_error_response
+from todo_api.kit.reads import ReadRouting
 from todo_api.process.logs import (
     RequestLog,
     loggable,
@@ -107,6 +108,10 @@ class RequestContextMiddleware:
     `after_write(user_id)` is called once a request that may have changed something (POST,
     PUT, PATCH, DELETE) was answered with success: its work has committed (live updates wake
     the streams it concerns; see todo_api.live).
+
+    `reads` (with read replicas): a request that only reads is routed there, its answer is
+    given by the primary instead when the replica failed it, and a person the primary answered
+    has their position kept before the answer leaves (todo_api.kit.reads).
     """
 
     def __init__(
@@ -114,10 +119,12 @@ class RequestContextMiddleware:
         app: ASGIApp,
         metrics: Metrics,
         after_write: Callable[[uuid.UUID], None] | None = None,
+        reads: ReadRouting | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.after_write = after_write
+        self.reads = reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,6 +145,10 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         client_gone = False  # disconnected before the answer started: it goes nowhere
+        reads = self.reads
+        dropped = False  # a replica's failed answer, given again by the primary
+        if reads is not None and reads.begin(scope) is not None:
+            receive = reads.recording(scope, receive)
 
         async def receive_watching() -> Message:
             nonlocal client_gone
@@ -147,8 +158,15 @@ class RequestContextMiddleware:
             return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, dropped
+            if dropped:
+                return
             if message["type"] == "http.response.start":
+                if reads is not None:
+                    if reads.retry(scope, message["status"]):
+                        dropped = True
+                        return
+                    await reads.answered(scope, message["status"])
                 response_started = True
                 status = message["status"]
                 headers = [
@@ -173,6 +191,9 @@ class RequestContextMiddleware:
 
         try:
             await app(scope, receive_watching, send_with_id)
+            if dropped and reads is not None:
+                dropped = False
+                await app(scope, reads.replaying(scope, receive_watching), send_with_id)
         except Exception as exc:
             # What an application makes of a client that left (ClientDisconnect, or a
             # failure of its own) is no error of the service's: counted as 499, not logged.

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     FromClause,
     Integer,
@@ -49,6 +50,7 @@ from sqlalchemy import (
 )
 
 from todo_api.db import Connection, Query, Row
+from todo_api.db.replicas import ReplicaBehind
 from todo_api.kit import access
 from todo_api.kit.access import Role
 from todo_api.kit.signing import InvalidToken, Signer
@@ -65,26 +67,34 @@ from todo_api.tables.tasks import departures, tasks, tombstones
 # that took its id after pg_stat_activity was read, another role's where the id is hidden)
 # is kept, so the bound can only be lower than it need be, never higher. So a long
 # transaction in another database of the server holds back no one's feed here.
+#
+# On a hot standby (a read replica) no transaction of the primary has a backend to look at,
+# and the snapshot keeps every running transaction in its subtransactions' array, which
+# pg_snapshot_xip does not show: its xmin, the oldest the standby knows to be running (every
+# one the primary has started up to the WAL replayed), is the bound there.
 _OLDEST_HERE = """
-    coalesce(
+    CASE WHEN pg_is_in_recovery() THEN pg_snapshot_xmin(s)::text::bigint ELSE coalesce(
         (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x
          WHERE NOT EXISTS (
              SELECT FROM pg_stat_activity a
              WHERE a.backend_xid IS NOT NULL
                AND a.datname IS DISTINCT FROM current_database()
                AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
-        pg_snapshot_xmax(s)::text::bigint)
+        pg_snapshot_xmax(s)::text::bigint) END
 """
 
 # One past the newest stamp that can no longer change (see the module's docstring).
 _BOUND = {
     "postgresql": Query(
-        text(f"SELECT {_OLDEST_HERE} AS bound FROM pg_current_snapshot() AS s").columns(  # noqa: S608 (constant text)
-            bound=BigInteger
-        )
+        text(
+            f"SELECT {_OLDEST_HERE} AS bound, pg_is_in_recovery() AS standby"  # noqa: S608 (constant text)
+            " FROM pg_current_snapshot() AS s"
+        ).columns(bound=BigInteger, standby=Boolean)
     ),
     "sqlite": Query(
-        text("SELECT value + 1 AS bound FROM sync_counter WHERE id = 1").columns(bound=BigInteger)
+        text("SELECT value + 1 AS bound, 0 AS standby FROM sync_counter WHERE id = 1").columns(
+            bound=BigInteger, standby=Boolean
+        )
     ),
 }
 
@@ -544,7 +554,9 @@ _LOW_BOUND = {
             bound=BigInteger
         )
     ),
-    "sqlite": _BOUND["sqlite"],
+    "sqlite": Query(
+        text("SELECT value + 1 AS bound FROM sync_counter WHERE id = 1").columns(bound=BigInteger)
+    ),
 }
 
 
@@ -555,9 +567,14 @@ def bound_column(dialect: str) -> ColumnElement[int]:
     return _LOW_BOUND[dialect].statement.scalar_subquery()  # type: ignore[attr-defined, no-any-return]
 
 
-async def read_bound(conn: Connection) -> int:
-    """The bound: every change stamped below it has finished (see the module's docstring)."""
-    bound: int = (await conn.execute(_BOUND[conn.name])).scalar()
+async def read_bound(conn: Connection, since: Position | None = None) -> int:
+    """The bound: every change stamped below it has finished (see the module's docstring).
+    On a read replica that has not replayed as far as `since` (a position the primary gave),
+    ReplicaBehind: it would answer a client with less than it was told."""
+    found = (await conn.execute(_BOUND[conn.name])).one()
+    bound: int = found.bound
+    if found.standby and since is not None and bound <= since.txid:
+        raise ReplicaBehind("the replica has not replayed as far as the sync token")
     return bound
 
 
@@ -604,7 +621,7 @@ class Clock:
 async def read_changes(
     conn: Connection, user_id: uuid.UUID, *, since: Position | None, limit: int
 ) -> Feed:
-    bound = await read_bound(conn)
+    bound = await read_bound(conn, since)
     start = since or Position()
     params = {
         "user_id": user_id,

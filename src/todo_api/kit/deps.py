@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 
 from todo_api.db import Connection as DbConnection
 from todo_api.db import Database
+from todo_api.kit.reads import ROUTE, ReadRouting, Route
 
 T = TypeVar("T")
 
@@ -43,6 +44,25 @@ def held(app: Starlette, kind: type[T]) -> T:
 
 
 def database(request: Request) -> Database:
+    """The request's database: a read replica's or the primary's for a request that only
+    reads (todo_api.kit.reads), else the primary."""
+    route: Route | None = request.scope.get(ROUTE)
+    if route is None:
+        return held(request.app, Database)
+    return held(request.app, ReadRouting).routed(route, request.scope)
+
+
+def reads_only(request: Request, only: bool = True) -> None:
+    """This request only reads (an MCP tool that reads): with read replicas, one may answer
+    it; `only` false: it writes (an MCP tool that writes), the primary answers it
+    (todo_api.kit.reads)."""
+    routing = getattr(request.app, HOLDINGS)._parts.get(ReadRouting)
+    if routing is not None:
+        routing.reads_only(request.scope, only)
+
+
+def primary(request: Request) -> Database:
+    """The primary, whatever the request: for what checks a credential, or must be current."""
     return held(request.app, Database)
 
 

@@ -30,6 +30,7 @@ from todo_api.kit import changes
 from todo_api.kit.deps import held
 from todo_api.kit.errors import ErrorCode, RateLimited, error_responses
 from todo_api.kit.http import documented, header_parameter, json_bytes, json_response
+from todo_api.kit.reads import told
 from todo_api.live import tickets
 from todo_api.live.hub import Hub, Stream, TooManyStreams
 from todo_api.live.schemas import EventTicket
@@ -283,6 +284,7 @@ async def _messages(
                     page = await hub.read(tokens, stream, since, PAGE_LIMIT)
                     since, more = page.next, page.feed.has_more
                     if not page.empty:
+                        await told([user_id])  # (read replicas: kit/reads.py)
                         yield _changes(page.body, page.token)
                     elif not more:
                         since = stream.caught_up(since, floor)

@@ -44,6 +44,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
 from todo_api.auth import caller, require_write
+from todo_api.kit.deps import reads_only
 from todo_api.kit.errors import ApiError, api_error, error_response
 from todo_api.kit.http import json_bytes, json_response
 from todo_api.mcp.tools import TOOLS
@@ -75,6 +76,7 @@ async def _call_tool(
     try:
         # The identity the endpoint verified for this very request (no second check).
         call = await caller(request)
+        reads_only(request, spec.read_only)  # a read replica may answer a tool that reads
         if not spec.read_only:
             require_write(call.user)  # a `read` token's write: a tool error, FORBIDDEN
         value = await spec.run(call, params.arguments or {})

@@ -25,6 +25,7 @@ from todo_api.kit.catalogs import language_of
 from todo_api.kit.claims import claim, next_due, release_each, sleep_before_due
 from todo_api.kit.ids import utcnow
 from todo_api.kit.mail import Email
+from todo_api.kit.reads import told
 from todo_api.kit.text import is_clean_text
 from todo_api.notifications import making
 from todo_api.notifications.service import settings_of
@@ -155,6 +156,7 @@ async def _one(db: Database, settings: Settings, taken: Any, email: Row) -> None
             )
     error, final = None, False
     if said and recipient:
+        await told([user_id])  # (read replicas: kit/reads.py)
         subject, body = compose(said, language)
         message = Email(
             recipient=recipient,

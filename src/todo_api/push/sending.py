@@ -37,6 +37,7 @@ from todo_api.db import Database, Query, Row
 from todo_api.kit import access
 from todo_api.kit.claims import claim, next_due, release, sleep_before_due
 from todo_api.kit.ids import utcnow
+from todo_api.kit.reads import told
 from todo_api.kit.targets import GuardedTransport
 from todo_api.push.service import FAILED, PENDING, SENT
 from todo_api.tables.push import ERROR_MAX_LENGTH, push_messages, push_subscriptions
@@ -138,6 +139,7 @@ async def send_due(db: Database, settings: Settings) -> float | None:
         )
     subscriptions = {row["id"]: row for row in found.rows}
     unseen = await _unseen(db, taken.rows, subscriptions)
+    await told(row["user_id"] for row in subscriptions.values())  # (read replicas: kit/reads.py)
     transport = GuardedTransport(allow_private=settings.webhook_allow_private_urls)
     async with httpx.AsyncClient(
         transport=transport, timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False

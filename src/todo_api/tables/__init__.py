@@ -35,6 +35,7 @@ from todo_api.tables.oauth import OAuthClient, OAuthGrant, OAuthToken
 from todo_api.tables.oidc import OidcCode, OidcIdentity
 from todo_api.tables.passkeys import Passkey, PasskeyChallenge
 from todo_api.tables.push import PushMessage, PushSubscription
+from todo_api.tables.read_positions import ReadPosition
 from todo_api.tables.reminders import ReminderEmail, ReminderEvent, ReminderFire
 from todo_api.tables.sections import Section, SectionTombstone
 from todo_api.tables.tasks import (
@@ -107,6 +108,7 @@ __all__ = [
     "PersonalToken",
     "PushMessage",
     "PushSubscription",
+    "ReadPosition",
     "RecoveryCode",
     "RefreshToken",
     "ReminderEmail",

@@ -45,6 +45,7 @@ from todo_api.kit import jobs
 from todo_api.kit.claims import Claim, claim, release_each
 from todo_api.kit.events import DELIVERY_JOB, FAILED, PENDING, SUCCEEDED
 from todo_api.kit.ids import utcnow
+from todo_api.kit.reads import told
 from todo_api.kit.targets import GuardedTransport
 from todo_api.kit.throttle import TracebackThrottle
 from todo_api.tables.webhooks import ERROR_MAX_LENGTH, webhook_deliveries, webhooks
@@ -76,6 +77,7 @@ _TARGET_COLUMNS = (
     webhooks.c.secret,
     webhooks.c.previous_secret,
     webhooks.c.rotated_at,
+    webhooks.c.user_id,
 )
 _SUCCEEDED = Query(
     update(webhooks)
@@ -345,6 +347,7 @@ async def deliver_due(db: Database, settings: Settings) -> int:
     async with db.connection() as conn:
         found = await conn.execute(select(*_TARGET_COLUMNS).where(webhooks.c.id.in_(ids)))
     targets = {row["id"]: row for row in found}
+    await told(row["user_id"] for row in targets.values())  # (read replicas: kit/reads.py)
     # A delivery whose webhook was deleted meanwhile went with it: nothing to attempt.
     sender = _sender(settings)
     for row in taken.rows:

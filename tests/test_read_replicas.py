@@ -1,0 +1,528 @@
+"""Read replicas (DATABASE_READ_URLS), against a primary and two hot standbys of the tests' own
+(tests/replicas.py): requests that only read are answered there and counted; a person's
+write, or what the primary showed them, is never followed by an older answer, each replica
+judged by its own position; a replica that lags or stops is left out within a second and
+taken back once caught up, and no request fails for it; no read path writes on a standby; the
+change feed read from a standby skips nothing."""
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.accounts.helpers import PASSWORD as PW
+from tests.accounts.helpers import bearer, sign_up
+from tests.dav.helpers import basic, sync_body
+from tests.live_helpers import open_stream, serving
+from tests.oauth.helpers import form_fields
+from tests.replicas import Cluster, Server, cluster
+from tests.support import captured_logs, client_for, close_app, make_settings, token_for
+from todo_api.app import create_app
+from todo_api.config import ConfigError, Settings, load_settings
+from todo_api.migrations import upgrade_to_head
+
+pytestmark = pytest.mark.anyio
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PASSWORD = "not-in-any-log"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Cluster]:
+    with cluster(standbys=2) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+async def migrated(servers: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("replicas")
+    await upgrade_to_head(make_settings(servers.primary.url, data_dir))
+    for standby in servers.standbys:
+        servers.caught_up(standby)
+    return data_dir
+
+
+def _url(server: Server) -> str:
+    """The server's URL with a password (trust ignores it): the logs must never show it."""
+    return server.url.replace("postgres@", f"postgres:{PASSWORD}@")
+
+
+def settings_for(
+    servers: Cluster, data_dir: Path, *replicas: Server, **overrides: object
+) -> Settings:
+    return make_settings(
+        servers.primary.url,
+        data_dir,
+        database_read_urls=",".join(_url(r) for r in replicas),
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app with its lifespan (the replicas' watch) and no background jobs."""
+    app = create_app(settings, jobs=[])
+    try:
+        async with app.router.lifespan_context(app):
+            yield app
+    finally:
+        await close_app(app)
+
+
+def _usable(app: FastAPI) -> int:
+    from todo_api.kit.deps import held
+    from todo_api.kit.reads import ReadRouting
+
+    replicas = held(app, ReadRouting).replicas.all
+    return sum(replica.usable for replica in replicas)
+
+
+async def _until(condition: Any, within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("not within the time")
+        await asyncio.sleep(0.02)
+
+
+async def reads(client: httpx.AsyncClient) -> dict[str, float]:
+    """database_reads_total by target, and database_replica_lag_seconds by replica."""
+    text = (await client.get("/metrics")).text
+    found = {
+        m[1]: float(m[2])
+        for m in re.finditer(r'^database_reads_total\{target="(\w+)"\} (\S+)$', text, re.M)
+    }
+    for m in re.finditer(r'^database_replica_lag_seconds\{replica="([^"]+)"\} (\S+)$', text, re.M):
+        found[m[1]] = float(m[2])
+    return found
+
+
+async def titles(client: httpx.AsyncClient) -> set[str]:
+    listed = await client.get("/api/tasks")
+    assert listed.status_code == 200, listed.text
+    return {task["title"] for task in listed.json()}
+
+
+async def test_reads_are_answered_by_a_replica_and_counted(
+    servers: Cluster, migrated: Path
+) -> None:
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby)
+    plain = make_settings(servers.primary.url, migrated)  # an instance without replicas
+    token = token_for(plain)
+    async with running(replicated) as app, client_for(app, token) as reader:
+        await _until(lambda: _usable(app) == 1)
+        assert await titles(reader) == set()
+        before = await reads(reader)
+        servers.pause(standby)
+        try:
+            # Written through an instance that keeps no positions: only the replica's
+            # answer can miss it.
+            other = create_app(plain, jobs=[])
+            async with client_for(other, token) as writer:
+                made = await writer.post("/api/tasks", json={"title": "written on the primary"})
+                assert made.status_code == 201, made.text
+            await close_app(other)
+            assert await titles(reader) == set()  # the paused replica answered
+        finally:
+            servers.resume(standby)
+        servers.caught_up(standby)
+        assert await titles(reader) == {"written on the primary"}
+        after = await reads(reader)
+        assert after["replica"] == before["replica"] + 2
+        assert after["primary"] == before["primary"]
+        assert 0 <= after[f"127.0.0.1:{standby.port}/todo"] <= 5
+
+
+@pytest.mark.parametrize("kept_in", ["primary", "redis"])
+async def test_a_person_reads_their_writes_while_every_replica_lags(
+    servers: Cluster, migrated: Path, kept_in: str
+) -> None:
+    extra = {"redis_url": REDIS_URL} if kept_in == "redis" else {}
+    replicated = settings_for(
+        servers, migrated, *servers.standbys, database_read_max_lag_seconds=60, **extra
+    )
+    token = token_for(replicated)
+    async with running(replicated) as one, running(replicated) as two:
+        await _until(lambda: _usable(one) == 2 and _usable(two) == 2)
+        for standby in servers.standbys:
+            servers.pause(standby)
+        try:
+            async with client_for(one, token) as first, client_for(two, token) as second:
+                made = await first.post("/api/tasks", json={"title": "mine"})
+                assert made.status_code == 201, made.text
+                task_id = made.json()["id"]
+                # Every read after, on either instance, sees it: the primary answers.
+                for client in (first, second, first, second):
+                    assert await titles(client) == {"mine"}
+                    got = await client.get(f"/api/tasks/{task_id}")
+                    assert got.status_code == 200, got.text
+                # Someone else, who wrote nothing, is still answered by a replica.
+                async with client_for(one, token_for(replicated)) as stranger:
+                    before = (await reads(stranger))["replica"]
+                    assert await titles(stranger) == set()
+                    assert (await reads(stranger))["replica"] == before + 1
+        finally:
+            for standby in servers.standbys:
+                servers.resume(standby)
+
+
+async def test_each_replica_is_judged_by_its_own_position(servers: Cluster, migrated: Path) -> None:
+    behind, ahead = servers.standbys
+    replicated = settings_for(servers, migrated, behind, ahead, database_read_max_lag_seconds=60)
+    async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+        await _until(lambda: _usable(app) == 2)
+        servers.pause(behind)
+        try:
+            made = await client.post("/api/tasks", json={"title": "seen by one replica"})
+            assert made.status_code == 201, made.text
+            servers.caught_up(ahead)
+            before = await reads(client)
+            # Both replicas stay in turn (60 s allowed): the one behind never answers.
+            for _ in range(6):
+                assert await titles(client) == {"seen by one replica"}
+            after = await reads(client)
+            assert after["replica"] == before["replica"] + 6  # all by the one caught up
+        finally:
+            servers.resume(behind)
+
+
+async def test_a_replica_that_lags_is_left_out_and_taken_back(
+    servers: Cluster, migrated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=1)
+    async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+        await _until(lambda: _usable(app) == 1)
+        with captured_logs(caplog):
+            servers.pause(standby)
+            try:
+                servers.primary.sql("CREATE TABLE IF NOT EXISTS lag_maker (n int)")
+                paused = time.monotonic()
+                await _until(lambda: _usable(app) == 0, within=5)
+                assert time.monotonic() - paused < 1 + 1.5  # its 1 s allowed, then within 1 s
+                assert (await reads(client))[f"127.0.0.1:{standby.port}/todo"] > 1
+                before = await reads(client)
+                assert await titles(client) == set()
+                assert (await reads(client))["primary"] == before["primary"] + 1
+            finally:
+                servers.resume(standby)
+            await _until(lambda: _usable(app) == 1, within=5)
+        lines = [r.getMessage() for r in caplog.records if "read replica" in r.getMessage()]
+        assert any("left out" in line and f":{standby.port}/todo" in line for line in lines)
+        assert any("taken back" in line for line in lines)
+        assert not any(PASSWORD in r.getMessage() for r in caplog.records)
+        before = await reads(client)
+        assert await titles(client) == set()
+        assert (await reads(client))["replica"] == before["replica"] + 1
+
+
+async def test_a_replica_that_stops_fails_no_request(servers: Cluster, migrated: Path) -> None:
+    standby = servers.standbys[1]
+    replicated = settings_for(servers, migrated, standby)
+    async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+        await _until(lambda: _usable(app) == 1)
+        made = await client.post("/api/tasks", json={"title": "still here"})
+        assert made.status_code == 201
+        standby.stop()
+        try:
+            # At once (before the watch sees it), and after.
+            for _ in range(3):
+                assert await titles(client) == {"still here"}
+                assert (await client.get("/ready")).status_code == 200
+            await _until(lambda: _usable(app) == 0, within=2)
+            assert await titles(client) == {"still here"}
+            assert (await client.get("/ready")).status_code == 200
+        finally:
+            standby.start()
+        await _until(lambda: _usable(app) == 1, within=10)
+
+
+async def test_the_change_feed_from_a_replica_skips_nothing(
+    servers: Cluster, migrated: Path
+) -> None:
+    """A transaction open on the primary while the feed is read from the standby: its change,
+    stamped before later ones, comes when it commits, not never."""
+
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    token = token_for(plain)
+    async with running(replicated) as app, client_for(app, token) as reader:
+        await _until(lambda: _usable(app) == 1)
+        other = create_app(plain, jobs=[])
+        async with client_for(other, token) as writer:
+            made = await writer.post("/api/tasks", json={"title": "first"})
+            assert made.status_code == 201
+            servers.caught_up(standby)
+            first = await reader.get("/api/tasks/changes")
+            assert [task["title"] for task in first.json()["changes"]] == ["first"]
+            since = first.json()["next"]
+            slow = await asyncpg.connect(servers.primary.url)
+            try:
+                # The slow transaction stamps its change first, and commits last.
+                await slow.execute("BEGIN")
+                await slow.execute(
+                    "UPDATE tasks SET title = 'slow' WHERE id = $1", made.json()["id"]
+                )
+                fast = await writer.post("/api/tasks", json={"title": "fast"})
+                assert fast.status_code == 201
+                servers.caught_up(standby)
+                before = await reads(reader)
+                page = await reader.get("/api/tasks/changes", params={"since": since})
+                assert page.status_code == 200, page.text
+                assert (await reads(reader))["replica"] == before["replica"] + 1
+                seen = [task["title"] for task in page.json()["changes"]]
+                since = page.json()["next"]
+                await slow.execute("COMMIT")
+            finally:
+                await slow.close()
+        await close_app(other)
+        servers.caught_up(standby)
+        page = await reader.get("/api/tasks/changes", params={"since": since})
+        seen += [task["title"] for task in page.json()["changes"]]
+        assert sorted(seen) == ["fast", "slow"]
+
+
+async def test_a_sync_token_is_not_answered_by_a_replica_behind_it(
+    servers: Cluster, migrated: Path
+) -> None:
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    token = token_for(plain)
+    async with running(replicated) as app, client_for(app, token) as reader:
+        await _until(lambda: _usable(app) == 1)
+        servers.pause(standby)
+        try:
+            # A token from the primary (another instance, no positions kept), after a write.
+            other = create_app(plain, jobs=[])
+            async with client_for(other, token) as writer:
+                assert (await writer.post("/api/tasks", json={"title": "told"})).status_code == 201
+                told = (await writer.get("/api/tasks/changes")).json()
+            await close_app(other)
+            assert [t["title"] for t in told["changes"]] == ["told"]
+            before = await reads(reader)
+            page = await reader.get("/api/tasks/changes", params={"since": told["next"]})
+            assert page.status_code == 200, page.text
+            assert page.json()["changes"] == []
+            after = await reads(reader)
+            assert after["primary"] == before["primary"] + 1  # answered again by the primary
+            assert _usable(app) == 1  # behind a token, not failing: still in use
+        finally:
+            servers.resume(standby)
+
+
+# What the walk fills each path's parameters with (a path with any other is left out), and
+# what it leaves out: streams that do not end, and routes that go to another site.
+WALKED = ("/api/", "/app/")
+NOT_WALKED = ("/api/events", "/app/live", "/api/auth/oidc/", "/app/signout")
+
+
+def _get_routes() -> list[str]:
+    """Every GET route of the API and the web app, from the route map (docs/architecture.md)."""
+    text = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    found = re.findall(r"^\| (?:GET)[^|]*\| `([^`]+)` \|", text, re.M)
+    return sorted({p for p in found if p.startswith(WALKED) and not p.startswith(NOT_WALKED)})
+
+
+async def test_no_read_path_writes_on_a_standby(
+    servers: Cluster, migrated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every GET route of the API and the web app, and CalDAV's reads, with a standby as the
+    only replica: each answered by it, none failing there (a write on a standby is an
+    internal error, never answered again by the primary)."""
+    standby = servers.standbys[0]
+    replicated = settings_for(
+        servers, migrated, standby, database_read_max_lag_seconds=60, email_verification="off"
+    )
+    async with (
+        running(replicated) as app,
+        client_for(app) as api,
+        client_for(app) as browser,
+        client_for(app) as dav,
+    ):
+        await _until(lambda: _usable(app) == 1)
+        account = await sign_up(api)
+        api.headers.update(bearer(account["access_token"]))
+        ids = {"user_id": account["user"]["id"]}
+        made = await api.post("/api/lists", json={"name": "Walked"})
+        ids["list_id"] = made.json()["id"]
+        made = await api.post("/api/tasks", json={"title": "walked", "list_id": ids["list_id"]})
+        ids["task_id"] = made.json()["id"]
+        await api.post(f"/api/tasks/{ids['task_id']}/comments", json={"body": "a comment"})
+        made = await api.post("/api/filters", json={"name": "Soon", "query": "due before: +7d"})
+        ids["filter_id"] = made.json().get("id", "")
+        made = await api.post(f"/api/lists/{ids['list_id']}/sections", json={"name": "Part"})
+        ids["section_id"] = made.json().get("id", "")
+        made = await api.post("/api/tokens", json={"name": "calendar app"})
+        dav.headers.update(basic(made.json()["token"]))
+        page = await browser.get("/app/signin")
+        signed_in = await browser.post(
+            "/app/signin",
+            data={**form_fields(page.text), "email": account["user"]["email"], "password": PW},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        servers.caught_up(standby)
+        before = await reads(api)
+        answered: dict[str, int] = {}
+        with captured_logs(caplog):
+            for route in _get_routes():
+                try:
+                    path = route.format(**ids)
+                except KeyError:
+                    continue  # a parameter the walk has no value for
+                client = browser if route.startswith("/app/") else api
+                answered[path] = (await client.get(path)).status_code
+            home = f"/dav/calendars/{ids['user_id']}/"
+            calendar = f"{home}{ids['list_id']}/"
+            for path, depth in (("/dav/", "0"), (home, "1"), (calendar, "1")):
+                found = await dav.request("PROPFIND", path, headers={"Depth": depth})
+                answered[f"PROPFIND {path}"] = found.status_code
+            found = await dav.request(
+                "REPORT", calendar, content=sync_body(), headers={"Depth": "1"}
+            )
+            answered[f"REPORT {calendar}"] = found.status_code
+            hrefs = re.findall(r"<(?:\w+:)?href>([^<]+\.ics)</", found.text)
+            assert hrefs, found.text
+            answered[f"GET {hrefs[0]}"] = (await dav.get(hrefs[0])).status_code
+            for tool, arguments in (
+                ("list_tasks", {}),
+                ("get_task", {"task_id": ids["task_id"]}),
+                ("list_filters", {}),
+            ):
+                called = await api.post(
+                    "/mcp",
+                    headers={
+                        "Accept": "application/json, text/event-stream",
+                        "MCP-Protocol-Version": "2025-11-25",
+                    },
+                    json={
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "tools/call",
+                        "params": {"name": tool, "arguments": arguments},
+                    },
+                )
+                assert "isError" not in called.text or '"isError":false' in called.text
+                answered[f"MCP {tool}"] = called.status_code
+        failed = {path: status for path, status in answered.items() if status >= 500}
+        assert not failed
+        assert len(answered) > 40
+        assert sum(status == 200 for status in answered.values()) > 30
+        after = await reads(api)
+        assert after["replica"] - before["replica"] > 40
+        assert after["primary"] == before["primary"]  # none fell to the primary
+        assert not [r for r in caplog.records if "left out" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("primary", "replicas", "says"),
+    [
+        ("sqlite:///{tmp}/todo.db", "postgresql://standby/todo", "DATABASE_URL to be PostgreSQL"),
+        ("postgresql://primary/todo", "sqlite:///{tmp}/todo.db", "SQLite has no replicas"),
+        ("postgresql://primary/todo", "postgresql://standby:port/todo", "check the host and port"),
+        ("postgresql://primary/todo", "postgresql://standby/", "the host and the database"),
+    ],
+)
+async def test_replicas_are_postgresql_beside_postgresql(
+    tmp_path: Path, primary: str, replicas: str, says: str
+) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_READ_URLS") as refused:
+        load_settings(
+            _env_file=None,
+            database_url=primary.format(tmp=tmp_path),
+            database_read_urls=replicas.format(tmp=tmp_path),
+        )
+    assert says in str(refused.value)
+    assert "\n" not in str(refused.value)
+    both = load_settings(
+        _env_file=None,
+        database_url="postgresql://primary/todo",
+        database_read_urls=" postgresql://a/todo , postgres://b:6432/todo?sslmode=require ",
+    )
+    assert both.database_read_urls == [
+        "postgresql://a/todo",
+        "postgres://b:6432/todo?sslmode=require",
+    ]
+    assert both.database_read_max_lag_seconds == 5
+    assert [s.database_summary() for s in both.replica_settings()] == [
+        "PostgreSQL a:5432/todo",
+        "PostgreSQL b:6432/todo",
+    ]
+    assert both.replica_settings()[1].connect_args()["ssl"] == "require"
+
+
+async def test_a_live_update_is_never_followed_by_an_older_read(
+    servers: Cluster, migrated: Path
+) -> None:
+    """A change written through another instance (no position kept for it), told on a live
+    stream read from the primary: the person's next read is not the paused replica's."""
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    token = token_for(plain)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        running(replicated) as app,
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client,
+    ):
+        await _until(lambda: _usable(app) == 1)
+        async with open_stream(client) as (response, events):
+            assert response.status_code == 200
+            await events.next_event()  # where the stream starts
+            servers.pause(standby)
+            try:
+                other = create_app(plain, jobs=[])
+                async with client_for(other, token) as writer:
+                    made = await writer.post("/api/tasks", json={"title": "told live"})
+                    assert made.status_code == 201
+                await close_app(other)
+                await events.wait_for({made.json()["id"]})
+                assert await titles(client) == {"told live"}
+            finally:
+                servers.resume(standby)
+
+
+async def test_a_deleted_account_takes_its_read_position_along(
+    servers: Cluster, migrated: Path
+) -> None:
+    """Without Redis the positions are rows on the primary, which go with their person; the
+    deletion's own answer, whose position has no one to go to, is still a success."""
+    replicated = settings_for(servers, migrated, servers.standbys[0])
+    email = f"gone-{uuid.uuid4().hex[:8]}@example.com"
+    token = token_for(replicated, email=email)
+    async with running(replicated) as app, client_for(app, token) as client:
+        made = await client.post("/api/tasks", json={"title": "mine"})
+        assert made.status_code == 201
+        me = (await client.get("/api/auth/me")).json()["id"]
+        assert await _positions(servers, me) == 1
+        gone = await client.request("DELETE", "/api/auth/me", json={"confirm": email})
+        assert gone.status_code == 204, gone.text
+        assert await _positions(servers, me) == 0
+
+
+async def _positions(servers: Cluster, user_id: str) -> int:
+    conn = await asyncpg.connect(servers.primary.url)
+    try:
+        found: int = await conn.fetchval(
+            "SELECT count(*) FROM read_positions WHERE user_id = $1", uuid.UUID(user_id)
+        )
+    finally:
+        await conn.close()
+    return found
