@@ -85,4 +85,3 @@ class Icons:
 
 def _size(pixels: int) -> str:
     return f"{pixels}x{pixels}"
-
