@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, events, reminders
+from todo_api.kit import access, events, ordering, quota, reminders
 from todo_api.kit.errors import Conflict, TaskNotFound
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import utcnow
@@ -208,6 +208,11 @@ async def restore(
             if file["comment_id"] not in back:
                 file["comment_id"] = None
         await _put_back(conn, attachments, files)
+        # The files come back to the task's owner as a move brings them: counted against their
+        # quota, in their turn (raising undoes the restore; the task stays in the trash).
+        top = next(row for row in rows if row["id"] == task_id)
+        await ordering.serialise(conn, user_id, lists=[top["list_id"]])
+        await quota.files_came(conn, top)
         # A repeating task's completed occurrences (none kept before they were recorded).
         done = [_typed(task_completions, row) for row in kept.get("task_completions", [])]
         await _put_back(conn, task_completions, done)
