@@ -426,6 +426,10 @@ async def test_a_task_due_today_offline_shows_in_a_today_that_had_nothing(
     await context.set_offline(True)
     await page.locator("#due").fill(datetime.now(UTC).date().isoformat())
     await page.get_by_role("button", name="Save").click()
+    # Kept on the device (IndexedDB) once the line says so: leaving before would lose it.
+    await expect(page.get_by_role("status").filter(has_text="waiting")).to_contain_text(
+        "1 change waiting"
+    )
     await page.goto(f"{server.url}/app/today")
     await expect(page.locator(".day h2")).to_have_count(1)  # today's, as the server heads it
     await expect(
