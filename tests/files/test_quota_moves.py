@@ -1,5 +1,6 @@
 """The owner's quota holds when files change owner: a task with files (its subtasks' too) moved
-into a list of another owner (PATCH, the move route, bulk), or a list handed over, counts them
+into a list of another owner (PATCH, the move route, bulk), a list handed over, or a deleted
+task restored (its files come back to its owner), counts them
 against the new owner's ATTACHMENT_QUOTA_BYTES; past it the move is 413 QUOTA_EXCEEDED with the
 usage in `details`, and nothing changes. On SQLite and PostgreSQL, with the files in a folder
 (the storage plays no part in it)."""
@@ -121,3 +122,24 @@ async def test_moves_at_once_cannot_pass_the_quota_together(person: Person) -> N
         assert sorted(statuses) == [200, 200, 413]
         in_list = (await alice.get("/api/tasks", params={"list_id": list_id})).json()
         assert len(in_list) == 2
+
+
+async def test_a_restored_task_s_files_count_against_the_owner_s_quota(person: Person) -> None:
+    async with person() as bob:
+        kept = await new_task(bob, "Kept")
+        await upload(bob, kept, b"a" * 300, "a.bin")
+        await upload(bob, await new_task(bob, "Its subtask", parent_id=kept), b"b" * 100, "b.bin")
+        assert (await bob.delete(f"/api/tasks/{kept}")).status_code == 204
+        later = await upload(bob, await new_task(bob, "Uploaded since"), b"c" * 700, "c.bin")
+
+        _over(await bob.post(f"/api/tasks/{kept}/restore"), 700, 400)
+        assert_error(await bob.get(f"/api/tasks/{kept}"), 404, "NOT_FOUND")  # still deleted
+        titles = [t["title"] for t in (await bob.get("/api/tasks")).json()]
+        assert titles == ["Uploaded since"]
+
+        # Room made, it comes back with its files (the refusal took nothing from the trash).
+        assert (await bob.delete(f"/api/attachments/{later['id']}")).status_code == 204
+        restored = await bob.post(f"/api/tasks/{kept}/restore")
+        assert restored.status_code == 200, restored.text
+        files = (await bob.get(f"/api/tasks/{kept}/attachments")).json()
+        assert [f["size"] for f in files] == [300]

@@ -313,6 +313,28 @@ async def test_due_changes_move_relative_reminders_and_completion_or_deletion_ca
     assert datetime.fromisoformat(row["fires_at"]) > datetime.now(UTC) + timedelta(minutes=50)
 
 
+async def test_a_reminder_missed_while_its_task_was_deleted_fires_once_it_is_restored(
+    fire_app: FastAPI, fire_settings: Settings, receiver: Receiver
+) -> None:
+    async with client_for(fire_app, token_for(fire_settings)) as alice:
+        await create_webhook(alice, receiver.url(), ["reminder.fired"])
+        async with scheduling(fire_settings):
+            # One that fired before its task was deleted: not again when it comes back.
+            spent = await create_task(alice, title="Spent", reminders=[{"at": soon(0.5)}])
+            await wait_until(lambda: _fired(receiver), what="the first reminder")
+            assert (await alice.delete(f"/api/tasks/{spent['id']}")).status_code == 204
+            missed = await create_task(alice, title="Missed", reminders=[{"at": soon(1)}])
+            assert (await alice.delete(f"/api/tasks/{missed['id']}")).status_code == 204
+            await asyncio.sleep(2)  # its time passes while it is deleted
+            assert len(_fired(receiver)) == 1
+            for task in (spent, missed):
+                restored = await alice.post(f"/api/tasks/{task['id']}/restore")
+                assert restored.status_code == 200, restored.text
+            await wait_until(lambda: len(_fired(receiver)) == 2, what="the missed reminder")
+            await asyncio.sleep(1.5)  # time to fire twice, were it to
+    assert [f["data"]["task"]["title"] for f in _fired(receiver)] == ["Spent", "Missed"]
+
+
 async def test_completing_a_recurring_task_moves_its_reminders_with_its_due(
     alice: httpx.AsyncClient,
 ) -> None:

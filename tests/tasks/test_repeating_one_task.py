@@ -10,6 +10,7 @@ import pytest
 
 from tests.lists.sharing import share, user_id
 from tests.support import assert_error
+from tests.tasks.feed_helpers import read_feed
 from tests.tasks.helpers import create_task
 
 MONDAY = "2026-03-02T09:00:00Z"
@@ -115,6 +116,39 @@ async def test_undo_puts_the_last_occurrence_back(alice: httpx.AsyncClient) -> N
         {"occurrence": [WEDNESDAY, TUESDAY]},
     )
     assert (await complete(alice, task["id"]))["due_at"] == WEDNESDAY
+
+
+async def test_the_change_feed_says_which_occurrence_was_completed_and_undone(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    shared = await ok(await alice.post("/api/lists", json={"name": "Home"}), 201)
+    await share(alice, bob, shared["id"], "editor")
+    task = await create_task(
+        alice, list_id=shared["id"], due_at=MONDAY, recurrence="FREQ=DAILY;COUNT=3"
+    )
+    plain = await create_task(alice, list_id=shared["id"], title="Once")
+    start = await read_feed(bob, wait_for=[task["id"], plain["id"]])
+    entries = {t["id"]: t for t in start["changes"]}
+    assert entries[task["id"]]["last_completion"] is None
+    assert "last_completion" not in entries[plain["id"]]  # as GET has it: it does not repeat
+
+    await complete(alice, task["id"])
+    done = await read_feed(bob, since=start["next"], wait_for=[task["id"]])
+    [entry] = [t for t in done["changes"] if t["id"] == task["id"]]
+    assert entry["due_at"] == TUESDAY
+    completion = entry["last_completion"]
+    assert (completion["occurrence"], completion["completed_by"]) == (MONDAY, await user_id(alice))
+    assert completion == (await ok(await completions(alice, task["id"])))[0]
+
+    await complete(bob, task["id"])
+    await ok(await undo(bob, task["id"]))  # Tuesday's, back: Monday's is the last again
+    undone = await read_feed(bob, since=done["next"], wait_for=[task["id"]])
+    [entry] = [t for t in undone["changes"] if t["id"] == task["id"]]
+    assert (entry["due_at"], entry["last_completion"]) == (TUESDAY, completion)
+    await ok(await undo(alice, task["id"]))
+    last = await read_feed(bob, since=undone["next"], wait_for=[task["id"]])
+    [entry] = [t for t in last["changes"] if t["id"] == task["id"]]
+    assert (entry["due_at"], entry["last_completion"]) == (MONDAY, None)
 
 
 async def test_undo_of_the_last_occurrence_reopens_the_task(alice: httpx.AsyncClient) -> None:

@@ -148,3 +148,34 @@ async def test_a_restored_repeating_task_keeps_its_completed_occurrences(
     undone = await alice.post(completions + "/latest/undo")
     assert undone.status_code == 200, undone.text
     assert undone.json()["due_date"] == "2026-12-08"
+
+
+async def test_the_tasks_of_a_deleted_section_come_back_one_by_one(
+    alice: httpx.AsyncClient,
+) -> None:
+    home = await create_list(alice, "Home")
+    made = await alice.post(f"/api/lists/{home['id']}/sections", json={"name": "Garden"})
+    assert made.status_code == 201, made.text
+    section = made.json()
+    task = await create_task(alice, title="Mow", list_id=home["id"], section_id=section["id"])
+    subtask = await create_task(alice, title="Oil the mower", parent_id=task["id"])
+    other = await create_task(alice, title="Rake", list_id=home["id"], section_id=section["id"])
+    assert (await alice.delete(f"/api/sections/{section['id']}")).status_code == 204
+    for gone in (task, subtask, other):
+        assert_error(await alice.get(f"/api/tasks/{gone['id']}"), 404, "NOT_FOUND")
+
+    restored = await alice.post(f"/api/tasks/{task['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    back = restored.json()
+    assert (back["id"], back["list_id"], back["section_id"]) == (task["id"], home["id"], None)
+    assert (await alice.get(f"/api/tasks/{subtask['id']}")).json()["parent_id"] == task["id"]
+    assert_error(await alice.get(f"/api/tasks/{other['id']}"), 404, "NOT_FOUND")  # its own undo
+
+
+async def test_the_tasks_of_a_deleted_list_go_with_it(alice: httpx.AsyncClient) -> None:
+    """A list's deletion is the list's (there is no list to put them back in): its tasks are
+    not restored on their own."""
+    home = await create_list(alice, "Home")
+    task = await create_task(alice, title="Mow", list_id=home["id"])
+    assert (await alice.delete(f"/api/lists/{home['id']}")).status_code == 204
+    assert_error(await alice.post(f"/api/tasks/{task['id']}/restore"), 404, "NOT_FOUND")

@@ -289,13 +289,6 @@ SHIFTS = """
 """
 
 
-@pytest.mark.xfail(
-    reason=(
-        "the header's search and bell move as the scripts run (layout shift 0.039): a "
-        "defect to mend (the closing note)"
-    ),
-    strict=False,
-)
 async def test_nothing_moves_as_the_inbox_s_scripts_run_on_a_phone(
     server: Server, browser: Browser
 ) -> None:

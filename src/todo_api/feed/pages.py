@@ -12,6 +12,7 @@ from todo_api.files.schemas import attachment_body
 from todo_api.kit import changes
 from todo_api.lists.schemas import list_body
 from todo_api.lists.section_schemas import section_body
+from todo_api.tasks import completions
 from todo_api.tasks.schemas import task_body
 
 
@@ -55,8 +56,18 @@ async def read_page(
     position, as_of = since if since is not None else (None, None)
     feed = await changes.read_changes(conn, user_id=user_id, since=position, limit=limit)
     after = (feed.position, tokens.next_as_of(feed, as_of))
+    # A repeating task's completed occurrence (or its undo) moves the task: its entry says
+    # which occurrence was completed last, by whom and when (null: none, or undone). A task
+    # that does not repeat is as GET /api/tasks/{id} has it.
+    repeating = [row["id"] for row in feed.changes if row["recurrence"] is not None]
+    latest = await completions.latest_of_tasks(conn, repeating)
     body = {
-        "changes": [task_body(row) for row in feed.changes],
+        "changes": [
+            {**task_body(row), "last_completion": latest.get(row["id"])}
+            if row["recurrence"] is not None
+            else task_body(row)
+            for row in feed.changes
+        ],
         "deleted": feed.deleted,
         "lists": [list_body(row) for row in feed.lists],
         "deleted_lists": feed.deleted_lists,

@@ -8,11 +8,22 @@ from todo_api.collaboration.schemas import CommentRead
 from todo_api.files.schemas import AttachmentRead
 from todo_api.lists.schemas import ListRead
 from todo_api.lists.section_schemas import SectionRead
-from todo_api.tasks.schemas import TaskRead
+from todo_api.tasks.schemas import CompletionRead, TaskRead
+
+
+class FeedTask(TaskRead):
+    last_completion: CompletionRead | None = Field(
+        default=None,
+        description="A repeating task's latest completed occurrence (who completed which "
+        "occurrence, and when): a completion moves the task to its next occurrence and brings "
+        "it here with the one completed; an undo brings it back with the one before (null: "
+        "none left). Only on a task with a `recurrence`. All of them: GET "
+        "/api/tasks/{id}/completions",
+    )
 
 
 class ChangeFeed(BaseModel):
-    changes: list[TaskRead] = Field(
+    changes: list[FeedTask] = Field(
         description="Tasks created or changed, yours and those of the lists shared with you, "
         "whoever changed them (a list newly shared with you brings all its tasks), oldest "
         "change first"

@@ -161,10 +161,14 @@ _REARM = Query(
 )
 
 
-async def schedule(conn: Connection, task: Mapping[str, Any]) -> None:
+async def schedule(
+    conn: Connection, task: Mapping[str, Any], *, missed_since: datetime | None = None
+) -> None:
     """Bring the task's schedule in line with its reminders and due time (in the caller's
     transaction): a reminder whose time is unchanged keeps its state (fired or not), one with
-    a new time fires then if that is still to come."""
+    a new time fires then if that is still to come. With `missed_since` (a task restored: when
+    it was deleted), one whose time came since then fires now, once, as one missed while the
+    service was down does (within REMINDER_MAX_LATE_HOURS); one that came before had fired."""
     check(task)
     existing = {
         row["reminder_id"]: row["fires_at"]
@@ -179,16 +183,17 @@ async def schedule(conn: Connection, task: Mapping[str, Any]) -> None:
             continue
         reminder_id = uuid.UUID(reminder["id"])
         kept.append(reminder_id)
+        missed = missed_since is not None and missed_since <= at <= now
         if existing.get(reminder_id) == at:
             continue
         params = {
             "reminder_id": reminder_id,
             "task_id": task["id"],
             "fires_at": at,
-            "next_fire_at": at if at > now else None,
+            "next_fire_at": at if at > now or missed else None,
         }
         await conn.execute(_MOVE if reminder_id in existing else _ADD, params)
-        sooner = sooner or at > now
+        sooner = sooner or at > now or missed
     for gone in existing.keys() - set(kept):  # at most five
         await conn.execute(_FORGET, {"id": gone})
     if sooner:

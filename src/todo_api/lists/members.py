@@ -3,17 +3,18 @@ list over. Parse, call the service (`todo_api.lists.sharing`, `succession`), sha
 response."""
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.auth import caller
+from todo_api.config import Settings
 from todo_api.kit.deps import held
 from todo_api.kit.errors import InvalidField, RateLimited, error_responses
 from todo_api.kit.http import NO_CONTENT, documented, json_response, no_content, read_json
 from todo_api.kit.inputs import id_in_path, parse_id
 from todo_api.kit.ratelimit import RateLimiter
-from todo_api.lists import sharing, succession
+from todo_api.lists import invitation_mail, sharing, succession
 from todo_api.lists.dependencies import ListIdPath, parse_list_id
 from todo_api.lists.errors import InvitationNotFound, MemberNotFound
 from todo_api.lists.router import ETAG_HEADER, list_response
@@ -51,7 +52,7 @@ MemberIdPath = Annotated[str, id_in_path("The member's user id")]
     response_model=InvitationCreated,
     status_code=status.HTTP_201_CREATED,
     responses={
-        **error_responses(400, 403, 404, 413),
+        **error_responses(400, 403, 404, 413, 429, 503),
         201: {
             "description": "The link, with its token: shown in this answer only",
             "headers": {
@@ -69,8 +70,19 @@ async def create_invitation(list_id: ListIdPath, request: Request) -> Response:
     call = await caller(request)
     list_uuid = parse_list_id(list_id)
     data = await read_json(request, InvitationCreate)
+    settings = held(request.app, Settings)
+    if data.email is not None:  # (refused before anything is made)
+        counter = held(request.app, RateLimiter).counter
+        await invitation_mail.take_turn(settings, counter, call.user_id)
     created = await call.run(sharing.create_invitation, list_uuid, data)
-    return json_response(created, status.HTTP_201_CREATED, {"Cache-Control": "no-store"})
+    body: dict[str, Any] = dict(created)
+    if data.email is not None:
+        language = request.headers.get("accept-language")
+        async with call.connection() as conn:
+            body["emailed"] = await invitation_mail.send(
+                conn, settings, call.user_id, list_uuid, created, data.email, language
+            )
+    return json_response(body, status.HTTP_201_CREATED, {"Cache-Control": "no-store"})
 
 
 @router.get(

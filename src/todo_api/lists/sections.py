@@ -19,7 +19,7 @@ from typing import Any, cast
 from sqlalchemy import bindparam, delete, func, null, select, update
 
 from todo_api.db import Connection, IntegrityViolation, Query, insert_bound
-from todo_api.kit import access, activity, events, ordering
+from todo_api.kit import access, activity, events, kept_tasks, ordering
 from todo_api.kit.errors import InvalidField, ListNotFound
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import new_id, utcnow
@@ -67,6 +67,12 @@ LOCK_TASKS = Query(
     .with_for_update()
 )
 TASK_IDS = Query(select(tasks.c.id).where(tasks.c.section_id == bindparam("section_id")))
+# Its tasks (a subtask is in its parent's section, and is kept with it), kept for `restore`.
+TOP_TASK_IDS = Query(
+    select(tasks.c.id).where(
+        tasks.c.section_id == bindparam("section_id"), tasks.c.parent_id.is_(None)
+    )
+)
 DELETE_TASKS = Query(delete(tasks).where(tasks.c.section_id == bindparam("section_id")))
 # A section renamed: its tasks' calendar objects name it (CalDAV's X-TODO-API-SECTION), so each
 # is a new version, which CalDAV clients fetch again.
@@ -187,7 +193,8 @@ async def update_section(
 async def delete_section(
     conn: Connection, user_id: uuid.UUID, section_id: uuid.UUID, *, keep_tasks: bool = False
 ) -> None:
-    """Delete the section and its tasks (each leaving a tombstone), or with `keep_tasks` leave
+    """Delete the section and its tasks (each leaving a tombstone, and kept for `restore` as a
+    task deleted alone is), or with `keep_tasks` leave
     them in the list without a section. In the list owner's reordering turn, as deleting a
     list: the tasks are locked parents first, in the order completing or deleting one locks
     them. Raises SectionNotFound or SectionForbidden."""
@@ -203,6 +210,9 @@ async def delete_section(
             if conn.name == "postgresql":  # SQLite's write transactions take turns
                 await conn.execute(LOCK_TASKS, params)
             held = (await conn.execute(TASK_IDS, params)).rows if watchers else []
+            # Each of its tasks can be restored, as one deleted alone can.
+            top = (await conn.execute(TOP_TASK_IDS, params)).rows
+            await kept_tasks.keep_each(conn, [row["id"] for row in top], user_id)
             await conn.execute(DELETE_TASKS, params)
             for row in held:
                 await events.record(

@@ -433,7 +433,7 @@ async def delete_task(task_id: TaskIdPath, request: Request) -> Response:
 @router.post(
     "/{task_id}/restore",
     response_model=TaskRead,
-    responses={**error_responses(404, 409), 200: ANSWER},
+    responses={**error_responses(404, 409, 413), 200: ANSWER},
     summary="Bring back a task deleted within DELETED_TASK_GRACE_SECONDS, as it was",
 )
 async def restore_task(task_id: TaskIdPath, request: Request) -> Response:

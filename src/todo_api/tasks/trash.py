@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from todo_api.db import Connection, Query
-from todo_api.kit import access, events, reminders
+from todo_api.kit import access, events, kept_tasks, ordering, quota, reminders
 from todo_api.kit.errors import Conflict, TaskNotFound
 from todo_api.kit.events import EventType
 from todo_api.kit.ids import utcnow
@@ -55,21 +55,7 @@ _STAMPED = frozenset({"change_txid", "change_seq", "arrived_txid", "arrived_seq"
 _RECOUNTED = frozenset({"comment_count"})
 
 _ID: Any = bindparam("task_id")
-# The task and its subtasks, their comments and their files.
-_TASK_AND_SUBTASKS = or_(tasks.c.id == _ID, tasks.c.parent_id == _ID)
-_IDS = select(tasks.c.id).where(_TASK_AND_SUBTASKS)
-_SELECTS = {
-    "tasks": Query(select(tasks).where(_TASK_AND_SUBTASKS)),
-    "task_comments": Query(select(task_comments).where(task_comments.c.task_id.in_(_IDS))),
-    "attachments": Query(select(attachments).where(attachments.c.task_id.in_(_IDS))),
-    "task_completions": Query(select(task_completions).where(task_completions.c.task_id.in_(_IDS))),
-}
-_FORGET = Query(delete(deleted_tasks).where(deleted_tasks.c.task_id == _ID))
-_KEEP = Query(
-    insert(deleted_tasks).values(
-        {name: bindparam(name) for name in deleted_tasks.c.keys()}  # noqa: SIM118 (columns)
-    )
-)
+_FORGET = kept_tasks.FORGET
 # The kept task the caller may bring back within the grace, taken (the restore's own
 # transaction puts it back if anything fails): its owner, or an editor of its list.
 _TAKE = Query(
@@ -85,7 +71,7 @@ _TAKE = Query(
             ),
         ),
     )
-    .returning(deleted_tasks.c.kept)
+    .returning(deleted_tasks.c.kept, deleted_tasks.c.deleted_at)
 )
 _LIST_EXISTS = Query(select(lists.c.id).where(lists.c.id == bindparam("list_id")))
 _TASK_EXISTS = Query(select(tasks.c.id).where(tasks.c.id == bindparam("parent_id")))
@@ -116,14 +102,6 @@ _RESTORED_ITEM = Query(
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 def _typed(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """A kept row's values as its columns take them (ids and times from their text)."""
     typed = {}
@@ -145,31 +123,7 @@ def _typed(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
-async def keep(conn: Connection, task_id: uuid.UUID, deleted_by: uuid.UUID) -> None:
-    """Keep the task about to be deleted, with its subtasks, comments and files, for `restore`
-    (in the deletion's transaction; its rows locked by it)."""
-    found = (await conn.execute(_SELECTS["tasks"], {"task_id": task_id})).rows
-    task = next((row for row in found if row["id"] == task_id), None)
-    if task is None:
-        return
-    kept: dict[str, list[Mapping[str, Any]]] = {"tasks": list(found)}
-    for name in ("task_comments", "attachments", "task_completions"):
-        kept[name] = list((await conn.execute(_SELECTS[name], {"task_id": task_id})).rows)
-    await conn.execute(_FORGET, {"task_id": task_id})  # a task deleted, made again, deleted
-    await conn.execute(
-        _KEEP,
-        {
-            "task_id": task_id,
-            "user_id": task["user_id"],
-            "list_id": task["list_id"],
-            "deleted_by": deleted_by,
-            "deleted_at": utcnow(),
-            "kept": {
-                name: [{k: _plain(v) for k, v in row.items()} for row in rows]
-                for name, rows in kept.items()
-            },
-        },
-    )
+keep = kept_tasks.keep  # (deleting a task keeps it; a section deleted, its tasks)
 
 
 async def restore(
@@ -208,6 +162,11 @@ async def restore(
             if file["comment_id"] not in back:
                 file["comment_id"] = None
         await _put_back(conn, attachments, files)
+        # The files come back to the task's owner as a move brings them: counted against their
+        # quota, in their turn (raising undoes the restore; the task stays in the trash).
+        top = next(row for row in rows if row["id"] == task_id)
+        await ordering.serialise(conn, user_id, lists=[top["list_id"]])
+        await quota.files_came(conn, top)
         # A repeating task's completed occurrences (none kept before they were recorded).
         done = [_typed(task_completions, row) for row in kept.get("task_completions", [])]
         await _put_back(conn, task_completions, done)
@@ -221,8 +180,8 @@ async def restore(
             await conn.execute(_RESTORED_ITEM, {"task_id": task_row["id"], "actor_id": user_id})
             task = await ROWS.get(conn, user_id, task_row["id"])
             restored.append(task)
-            if task["reminders"]:
-                await reminders.schedule(conn, task)
+            if task["reminders"]:  # (one whose time came while it was deleted fires now)
+                await reminders.schedule(conn, task, missed_since=taken["deleted_at"])
         watchers = await events.watchers_of_task(conn, task_id)
         await announcements.announce_each(conn, EventType.task_created, user_id, restored, watchers)
         return restored[[t["id"] for t in restored].index(task_id)]

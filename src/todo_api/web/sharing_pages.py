@@ -1,9 +1,10 @@
 """A list's sharing page (`/app/lists/{id}/sharing`): its members and their roles, invitation
-links (made with a role, shown once with a Copy link button, revoked), leaving the list and
-handing it over to a member, and its address for tasks by email (copied, made anew, turned off,
-open to others' mail or not; its owner and editors, with INBOUND_DOMAIN set). Every rule and
-message is the domains' (`todo_api.lists.sharing`, `succession.hand_over`,
-`todo_api.inbound.addresses`), as the API's routes give them."""
+links (made with a role, shown once with a Copy link button and, given an address, sent in an
+invitation email: todo_api.lists.invitation_mail; revoked), leaving the list and handing it
+over to a member, and its address for tasks by email (copied, made anew, turned off, open to
+others' mail or not; its owner and editors, with INBOUND_DOMAIN set). Every rule and message is
+the domains' (`todo_api.lists.sharing`, `succession.hand_over`, `todo_api.inbound.addresses`),
+as the API's routes give them."""
 
 from typing import Any
 
@@ -15,11 +16,12 @@ from starlette.routing import BaseRoute, Route
 
 from todo_api.accounts.browser import BrowserSignIn
 from todo_api.inbound import addresses
-from todo_api.kit.deps import database
+from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ApiError
 from todo_api.kit.http import public_base
+from todo_api.kit.ratelimit import RateLimiter
+from todo_api.lists import invitation_mail, sharing, succession
 from todo_api.lists import service as lists
-from todo_api.lists import sharing, succession
 from todo_api.lists.sharing_schemas import InvitationCreate, MemberUpdate
 from todo_api.web.site import APP, Site, parse_uuid, problem, redirect, user_id
 
@@ -104,6 +106,7 @@ class SharingPages:
             invitations=shown,
             roles=ROLES,
             inbound=inbound,
+            sends_invitations=bool(self.site.settings.smtp_url and self.site.settings.public_url),
             message=message,
             **context,
         )
@@ -112,14 +115,27 @@ class SharingPages:
         """A new link: shown on the page answering this form, the only time it is seen."""
         list_id = parse_uuid(request.path_params["list_id"])
         form = await request.form()
+        me = user_id(signed_in)
+        settings = self.site.settings
+        sent: bool | None = None
         try:
-            data = InvitationCreate.model_validate({"role": form.get("role")})
+            email = str(form.get("email") or "").strip() or None
+            data = InvitationCreate.model_validate({"role": form.get("role"), "email": email})
+            if data.email is not None:  # (refused before anything is made)
+                counter = held(request.app, RateLimiter).counter
+                await invitation_mail.take_turn(settings, counter, me)
             async with database(request).connection() as conn:
-                made = await sharing.create_invitation(conn, user_id(signed_in), list_id, data)
+                made = await sharing.create_invitation(conn, me, list_id, data)
+                if data.email is not None:
+                    language = self.site.language(request)
+                    sent = await invitation_mail.send(
+                        conn, settings, me, list_id, made, data.email, language
+                    )
         except (ValidationError, ApiError) as exc:
             return await self.page(request, signed_in, status=_status(exc), message=problem(exc))
-        link = invitation_link(request, self.site.settings.public_url, made["token"])
-        return await self.page(request, signed_in, made={"link": link, "role": made["role"]})
+        link = invitation_link(request, settings.public_url, made["token"])
+        shown = {"link": link, "role": made["role"], "email": data.email, "sent": sent}
+        return await self.page(request, signed_in, made=shown)
 
     async def revoke(self, request: Request, signed_in: BrowserSignIn) -> Response:
         list_id = parse_uuid(request.path_params["list_id"])
