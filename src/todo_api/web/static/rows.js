@@ -2,7 +2,7 @@
 // editing.js), `Due` (a menu of days: Today, Tomorrow, Next week, This weekend, No date) and
 // `More…` (a menu: edit the title, the due date, open the task, delete it). On a phone only
 // `More…` shows, and its menu reaches the others. A day or a deletion is the selection bar's own
-// post for one task (/app/bulk), answered by the list with a line offering `Undo`. The menus'
+// post for one task (/app/bulk), answered by the list with a line offering `Undo` (focused). The menus'
 // words and days are the page's (templates/list.html: #row-menus); without JavaScript the row
 // opens the task's page, which has the whole form.
 (() => {
@@ -69,17 +69,13 @@
     items(menu)[0]?.focus();
   };
 
+  // The list comes back with the line saying what was done, the focus on its `Undo` (select.js,
+  // as after any bulk).
   const post = (row, fields) => {
     const rows = document.getElementById("rows");
     const values = { csrf_token: rows.elements.csrf_token.value, back: rows.elements.back.value, task: idOf(row), ...fields };
-    const id = row.id;
     close(false);
-    window.htmx.ajax("POST", "/app/bulk", { values, target: "#main", select: "#main", swap: "outerHTML" }).then(() => {
-      addButtons();
-      const back = document.querySelector(`#${CSS.escape(id)} > .row-due`);
-      // (a deleted task's row is gone: the line with `Undo` is where the focus goes)
-      (back && getComputedStyle(back).display !== "none" ? back : document.querySelector("#main .undo button"))?.focus();
-    });
+    window.htmx.ajax("POST", "/app/bulk", { values, target: "#main", select: "#main", swap: "outerHTML" });
   };
 
   const act = (item) => {
