@@ -60,7 +60,7 @@ async def test_a_rows_due_and_more_on_hover_focus_and_a_phone(
     await sign_in(page, server, email)
 
     # Shown on hover and focus only, beside Edit.
-    due = page.get_by_role("button", name="Due date of Buy milk", exact=True)
+    due = page.get_by_role("button", name="When is Buy milk due?", exact=True)
     more = page.get_by_role("button", name="More actions for Buy milk", exact=True)
     await page.mouse.move(1270, 790)
     await expect(due).to_have_css("opacity", "0")
@@ -75,7 +75,7 @@ async def test_a_rows_due_and_more_on_hover_focus_and_a_phone(
 
     # Due: a menu of days, from the keyboard; the day set, said, the focus back; Undo.
     await due.press("Enter")
-    menu = page.get_by_role("menu", name="Due date of Buy milk")
+    menu = page.get_by_role("menu", name="When is Buy milk due?")
     await expect(menu).to_be_visible()
     await expect(menu.get_by_role("menuitem").first).to_be_focused()
     await watched.accessible_in_both_schemes()
@@ -113,12 +113,12 @@ async def test_a_rows_due_and_more_on_hover_focus_and_a_phone(
 
     # On a phone: More… alone on the row, its menu reaching Edit and Due.
     await page.set_viewport_size({"width": 390, "height": 844})
-    await expect(page.get_by_role("button", name="Due date of Pay rent")).to_be_hidden()
+    await expect(page.get_by_role("button", name="When is Pay rent due?")).to_be_hidden()
     await expect(page.get_by_role("button", name="Edit the title of Pay rent")).to_be_hidden()
     more = page.get_by_role("button", name="More actions for Pay rent", exact=True)
     await more.click()
     await page.get_by_role("menuitem", name="Due date…").click()
-    menu = page.get_by_role("menu", name="Due date of Pay rent")
+    menu = page.get_by_role("menu", name="When is Pay rent due?")
     await expect(menu.get_by_role("menuitem", name="No date")).to_be_visible()
     box = await menu.bounding_box()
     assert box is not None
@@ -126,6 +126,7 @@ async def test_a_rows_due_and_more_on_hover_focus_and_a_phone(
     assert box["x"] + box["width"] <= 390, box
     await watched.accessible_in_both_schemes()
     await page.keyboard.press("Escape")
+    await expect(menu).to_have_count(0)
     await more.click()
     await page.get_by_role("menuitem", name="Edit title").click()
     await expect(page.get_by_role("textbox", name="Edit title")).to_be_focused()

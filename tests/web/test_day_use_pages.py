@@ -110,7 +110,7 @@ async def test_a_row_counts_its_files_and_offers_its_due_days(person: Person) ->
     assert '<span class="visually-hidden">1 comment</span>' in row
     assert "files icon" not in row_of(inbox, plain["id"])
     # The row's own menus: its days as the task page's Due menu, and what More… holds.
-    assert 'data-due-label="Due date of {title}"' in inbox
+    assert 'data-due-label="When is {title} due?"' in inbox
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     assert f'data-action="due" data-day="{tomorrow}"><span>Tomorrow</span>' in inbox
     for action in ("no-due", "edit", "pick-due", "open", "delete"):

@@ -59,6 +59,7 @@
     const menu = template.content.firstElementChild.cloneNode(true);
     menu.id = "row-menu";
     menu.dataset.task = idOf(row);
+    menu.dataset.liveHold = ""; // (live.js leaves the list as it is while a menu is open)
     menu.setAttribute("aria-label", menu.getAttribute("aria-label").replace("{title}", titleOf(row)));
     opener.after(menu);
     row.classList.add("menu-open");
