@@ -187,6 +187,8 @@ async def test_a_tasks_images_and_pdfs_are_previewed(person: Person) -> None:
     opened = f'<a class="pdf-preview" href="/app/attachments/{pdf["id"]}/content"'
     assert opened in page
     assert "Open the PDF" in page
+    # The list beside it counts the task's files as the list does.
+    assert '<span class="visually-hidden">2 files</span>' in page
     # The page's policy frames nothing (no <iframe> or <object> is needed), as before.
     policy = answer.headers["content-security-policy"]
     assert "default-src 'none'" in policy
