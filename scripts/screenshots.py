@@ -304,6 +304,7 @@ async def rows(page: Page, url: str) -> None:
     shown = page.locator("li.task").filter(
         has=page.get_by_role("link", name="Renew the passport", exact=True)
     )
+    await expect(shown.locator(":scope > .row-more")).to_have_count(1)  # (rows.js has run)
     if page.viewport_size and page.viewport_size["width"] > 500:
         await shown.hover()
         await expect(shown.locator(":scope > .row-more")).to_have_css("opacity", "1")
@@ -388,6 +389,9 @@ async def take(browser: Browser, url: str, folder: Path, only: list[str]) -> lis
                 locale="de-DE" if name.endswith("-de") else "en-GB",  # (no language set)
                 timezone_id=ZONE,
                 device_scale_factor=1,
+                # A phone's screen is touched: no hover (a row's More… shown, as on a phone).
+                has_touch=width < 500,
+                is_mobile=width < 500,
             )
             try:
                 page = await context.new_page()
@@ -411,8 +415,11 @@ async def take(browser: Browser, url: str, folder: Path, only: list[str]) -> lis
                     top = max(0.0, (box["y"] if box else 0.0) - 16)
                     top += await page.evaluate("window.scrollY")
                 clip = {"x": 0, "y": top, "width": width, "height": height}
+                # (a whole page's capture drops a phone's emulation, and with it `hover: none`:
+                # only when more than the screen is shown)
+                whole_page = top > 0 or height > HEIGHTS[width]
                 await page.screenshot(
-                    path=path, clip=clip, full_page=True, animations="disabled", caret="hide"
+                    path=path, clip=clip, full_page=whole_page, animations="disabled", caret="hide"
                 )
                 written.append(path)
             finally:
