@@ -1,9 +1,10 @@
 """The web app's screenshots in docs/ (docs/web-app.md shows them), taken again: a server on a
 new SQLite file, one account with a week of ordinary tasks made through the API, each scene at
 1280 and 390 px wide in light and dark (only those the doc shows), made small by pngquant and
-optipng when they are installed (`apt-get install pngquant optipng`).
+optipng when they are installed (`apt-get install pngquant optipng`), else by Pillow (a palette
+of 256 colours). Scenes may be named to take only those.
 
-    .venv/bin/python scripts/screenshots.py [folder]   # default: docs/
+    .venv/bin/python scripts/screenshots.py [folder [scene ...]]   # default: docs/, all
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +153,22 @@ def seed(url: str) -> dict[str, str]:
             files={"file": (name, content, kind)},
             headers=headers,
         ).raise_for_status()
+    httpx.post(
+        f"{url}/api/tasks/{ids['Renew the passport']}/attachments",
+        files={"file": ("application-form.pdf", PDF, "application/pdf")},
+        headers=headers,
+    ).raise_for_status()
+    for said in ("Photos first, then the form.", "The post office checks it for £18."):
+        post(f"/api/tasks/{ids['Renew the passport']}/comments", {"body": said})
     return ids
+
+
+# A one-page PDF (the form's stand-in).
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]"
+    b"/Count 1>>endobj 3 0 obj<</Type/Page/MediaBox[0 0 200 200]/Parent 2 0 R>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def _photo() -> bytes:
@@ -281,6 +298,36 @@ async def board(page: Page, url: str) -> None:
     await expect(page.get_by_role("region", name="Board")).to_be_visible()
 
 
+async def rows(page: Page, url: str) -> None:
+    """The inbox, a row's actions shown (beside a mouse: the pointer on it)."""
+    await page.goto(f"{url}/app/")
+    shown = page.locator("li.task").filter(
+        has=page.get_by_role("link", name="Renew the passport", exact=True)
+    )
+    await expect(shown.locator(":scope > .row-more")).to_have_count(1)  # (rows.js has run)
+    if page.viewport_size and page.viewport_size["width"] > 500:
+        await shown.hover()
+        await expect(shown.locator(":scope > .row-more")).to_have_css("opacity", "1")
+
+
+async def the_task(page: Page, url: str) -> None:
+    """A task's page: beside its list on a wide screen, its own on a phone."""
+    if page.viewport_size and page.viewport_size["width"] > 500:
+        return await task(page, url)
+    await page.goto(f"{url}/app/")
+    link = page.get_by_role("link", name="Renew the passport", exact=True)
+    await page.goto(f"{url}{await link.get_attribute('href')}")
+
+
+async def calendar(page: Page, url: str) -> None:
+    """Upcoming as a calendar (kept for it: the last scene)."""
+    await page.goto(f"{url}/app/upcoming")
+    if not await page.get_by_role("grid").count():  # (chosen in an earlier shot: kept)
+        await view_menu(page)
+        await page.get_by_role("button", name="Calendar", exact=True).click()
+    await expect(page.get_by_role("grid")).to_be_visible()
+
+
 async def rows_view(page: Page, url: str) -> None:
     """The inbox with its `View` menu open."""
     await page.goto(f"{url}/app/")
@@ -310,28 +357,31 @@ SCENES: list[tuple[str, Scene, list[tuple[int, str]]]] = [
     ("profile-de", profile, WIDE),
     ("sharing", sharing, BOTH),
     ("sharing-de", sharing, WIDE),
-    ("inbox", inbox, BOTH),
+    ("inbox", rows, [(1280, "light"), (1280, "dark"), (390, "light")]),
     ("quick-add", quick_add, WIDE),
     ("upcoming", upcoming, [(1280, "light"), (390, "light"), (390, "dark")]),
-    ("task", task, WIDE),
+    ("task", the_task, [(1280, "light"), (390, "light"), (390, "dark")]),
     ("due-menu", due_menu, [(1280, "light"), (1280, "dark"), (390, "light")]),
     ("selection", selection, [(1280, "light"), (390, "dark")]),
     ("drawer", drawer, [(390, "light"), (390, "dark")]),
     ("sections", sections, WIDE),
-    ("board", board, BOTH),
+    ("board", board, [(1280, "light"), (390, "light"), (390, "dark")]),
     ("files", files, [(1280, "light"), (390, "dark")]),
     ("rows-inbox", inbox, BOTH),
     ("rows-view", rows_view, [(1280, "light"), (390, "dark")]),
+    ("calendar", calendar, [(1280, "light"), (1280, "dark"), (390, "light")]),  # (kept: last)
 ]
 # Scenes written under docs/images/ by their own names, rather than docs/web-app-*.png.
-IMAGES = {"rows-inbox", "rows-view"}
+IMAGES = {"rows-inbox", "rows-view", "inbox", "task", "board", "calendar"}
 # A scene shown from its part rather than from the page's top.
 FROM = {"files": "#files"}
 
 
-async def take(browser: Browser, url: str, folder: Path) -> list[Path]:
+async def take(browser: Browser, url: str, folder: Path, only: list[str]) -> list[Path]:
     written = []
     for name, scene, shown in SCENES:
+        if only and name not in only:
+            continue
         for width, scheme in shown:
             context = await browser.new_context(
                 viewport={"width": width, "height": HEIGHTS[width]},
@@ -339,6 +389,9 @@ async def take(browser: Browser, url: str, folder: Path) -> list[Path]:
                 locale="de-DE" if name.endswith("-de") else "en-GB",  # (no language set)
                 timezone_id=ZONE,
                 device_scale_factor=1,
+                # A phone's screen is touched: no hover (a row's More… shown, as on a phone).
+                has_touch=width < 500,
+                is_mobile=width < 500,
             )
             try:
                 page = await context.new_page()
@@ -362,8 +415,11 @@ async def take(browser: Browser, url: str, folder: Path) -> list[Path]:
                     top = max(0.0, (box["y"] if box else 0.0) - 16)
                     top += await page.evaluate("window.scrollY")
                 clip = {"x": 0, "y": top, "width": width, "height": height}
+                # (a whole page's capture drops a phone's emulation, and with it `hover: none`:
+                # only when more than the screen is shown)
+                whole_page = top > 0 or height > HEIGHTS[width]
                 await page.screenshot(
-                    path=path, clip=clip, full_page=True, animations="disabled", caret="hide"
+                    path=path, clip=clip, full_page=whole_page, animations="disabled", caret="hide"
                 )
                 written.append(path)
             finally:
@@ -372,18 +428,26 @@ async def take(browser: Browser, url: str, folder: Path) -> list[Path]:
 
 
 def smaller(paths: list[Path]) -> None:
-    """Each PNG in at most 256 colours (pngquant), then recompressed (optipng), if installed."""
+    """Each PNG in at most 256 colours (pngquant if installed, else Pillow), then recompressed
+    (optipng, if installed)."""
     names = [str(path) for path in paths]
     if pngquant := shutil.which("pngquant"):
         for name in names:  # exit 99: not good enough at that quality, kept as it is
             quality = ["--quality", "70-95", "--speed", "1"]
             command = [pngquant, "--force", "--skip-if-larger", "--strip", *quality]
             subprocess.run([*command, "--output", name, name], check=False)  # noqa: S603
+    else:
+        for path in paths:  # Pillow's palette of 256 colours, then its best compression
+            with Image.open(path) as shot:
+                palette = shot.convert("RGB").quantize(
+                    256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+                )
+                palette.save(path, optimize=True)
     if optipng := shutil.which("optipng"):
         subprocess.run([optipng, "-quiet", "-o2", *names], check=True)  # noqa: S603
 
 
-async def main(folder: Path) -> None:
+async def main(folder: Path, only: list[str]) -> None:
     with tempfile.TemporaryDirectory() as directory:
         env = clean_env(
             JWT_SECRET=TEST_SECRET,
@@ -394,17 +458,17 @@ async def main(folder: Path) -> None:
         server = launch_server(Path(directory), env, log)
         try:
             wait_until_healthy(server, STARTUP_SECONDS)  # (a busy machine starts it slowly)
-            await shoot(server, folder)
+            await shoot(server, folder, only)
         finally:
             server.stop()
 
 
-async def shoot(server: Server, folder: Path) -> None:
+async def shoot(server: Server, folder: Path, only: list[str]) -> None:
     seed(server.url)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            written = await take(browser, server.url, folder)
+            written = await take(browser, server.url, folder, only)
         finally:
             await browser.close()
     smaller(written)
@@ -413,4 +477,4 @@ async def shoot(server: Server, folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"))
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs", sys.argv[2:]))

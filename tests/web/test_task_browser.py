@@ -257,7 +257,7 @@ async def test_without_javascript_a_task_is_edited_and_commented(
         "2030-02-01",
         "FREQ=YEARLY",
     )
-    await expect(page.get_by_text("Next: Feb 1, 2031, Feb 1, 2032, Feb 1, 2033")).to_be_visible()
+    await expect(page.get_by_text("Next: Feb 1, 2031 · Feb 1, 2032 · Feb 1, 2033")).to_be_visible()
     await expect(page.get_by_role("region", name="Activity")).to_contain_text(
         "You changed the repetition to every year"
     )

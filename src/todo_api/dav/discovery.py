@@ -9,6 +9,7 @@ from typing import Any
 from lxml import etree
 from starlette.responses import Response
 
+from todo_api.config import Settings
 from todo_api.dav import filters, reports, resources, store
 from todo_api.dav.call import Call, cursors, multistatus_response, one_answer
 from todo_api.dav.errors import DavError, not_found
@@ -56,6 +57,7 @@ async def propfind(call: Call, path: Path) -> Response:
     async with call.connection() as conn:
         email = await store.email_of(conn, user_id)
     tokens = held(call.request.app, changes.SyncTokens)
+    app_name = held(call.request.app, Settings).app_name
 
     def single(props: dict[Name, resources.Value], href: str) -> etree._Element:
         return answer(href, props, wanted, names_only=names_only)
@@ -64,13 +66,13 @@ async def propfind(call: Call, path: Path) -> Response:
         href = call.request.url.path
         if not href.endswith("/"):
             href += "/"
-        node = single(resources.root_props(user_id, email, path.kind), href)
+        node = single(resources.root_props(user_id, email, path.kind, app_name), href)
         return multistatus_response(one_answer(node))
     if path.kind in ("home", "filters"):
         async with call.connection() as conn:
             colls = await call.collections(conn) if path.kind == "home" else []
             cals = await filters.calendars(conn, user_id)
-        props = resources.root_props(user_id, email, "home")
+        props = resources.root_props(user_id, email, "home", app_name)
         after = max((c.position for c in colls if c.list_id is not None), default=0) + 1
 
         async def home() -> AsyncIterator[etree._Element]:

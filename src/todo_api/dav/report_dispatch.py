@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from lxml import etree
 from starlette.responses import Response
 
+from todo_api.config import Settings
 from todo_api.dav import filters, reports, resources, store
 from todo_api.dav.call import Call, multistatus_response, one_answer
 from todo_api.dav.errors import DavError
@@ -56,7 +57,9 @@ async def _principal_search(call: Call, root: etree._Element) -> Response:
     users' paths are 404."""
     async with call.connection() as conn:
         email = await store.email_of(conn, call.user_id)
-    props = resources.root_props(call.user_id, email, "principal")
+    props = resources.root_props(
+        call.user_id, email, "principal", held(call.request.app, Settings).app_name
+    )
     found = {
         DISPLAYNAME: text_of(props[DISPLAYNAME]()),
         Name(CALDAV, "calendar-user-address-set"): f"mailto:{email}" if email else "",

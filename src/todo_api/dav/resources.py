@@ -186,11 +186,15 @@ def user_props(user_id: uuid.UUID, email: str | None) -> dict[Name, Value]:
     }
 
 
-def root_props(user_id: uuid.UUID, email: str | None, kind: str) -> dict[Name, Value]:
+def root_props(
+    user_id: uuid.UUID, email: str | None, kind: str, app_name: str
+) -> dict[Name, Value]:
+    """A root's, the principal's or the calendar home's properties: named by the person's
+    email (the principal) or the app's name (`APP_NAME`), as clients list them."""
     types = [Name(DAV, "collection")]
     if kind == "principal":
         types.append(Name(DAV, "principal"))
-    display = email or "todo-api" if kind == "principal" else "todo-api"
+    display = email or app_name if kind == "principal" else app_name
     return {
         **user_props(user_id, email),
         RESOURCETYPE: lambda: _types(*types),

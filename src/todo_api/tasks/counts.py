@@ -1,6 +1,6 @@
 """How many subtasks some tasks have, and how many of them are done: for a page of tasks (the
-web app's list shows `2/5` beside each), in one statement; and the titles of the parents its
-subtasks name."""
+web app's list shows `2/5` beside each), in one statement; how many files they have; and the
+titles of the parents its subtasks name."""
 
 import uuid
 from typing import Any
@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, bindparam, case, func, literal_column, select
 
 from todo_api.db import Connection, Query
+from todo_api.tables.attachments import attachments
 from todo_api.tables.tasks import tasks
 
 # One statement for a page of up to PAGE tasks: the ids are bound one by one (the last repeated
@@ -82,4 +83,28 @@ async def titles(conn: Connection, task_ids: list[uuid.UUID]) -> dict[uuid.UUID,
         params = subtask_params(task_ids[start : start + PAGE])
         for row in (await conn.execute(TITLES, params)).rows:
             found[uuid.UUID(str(row["id"]))] = row["title"]
+    return found
+
+
+def files_column(task_id: Any) -> Any:
+    """The files of the task whose id is `task_id` counted (a column of another statement:
+    each row of a page, read with it by the attachments' index on `task_id`)."""
+    return select(func.count()).where(attachments.c.task_id == task_id).scalar_subquery()
+
+
+FILES = Query(
+    select(attachments.c.task_id, func.count().label("files"))
+    .where(attachments.c.task_id.in_(_IDS))
+    .group_by(attachments.c.task_id),
+    any_plan=True,
+)
+
+
+async def file_counts(conn: Connection, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Each task's number of files, for tasks with any (a row shown again on its own)."""
+    found: dict[uuid.UUID, int] = {}
+    for start in range(0, len(task_ids), PAGE):
+        params = subtask_params(task_ids[start : start + PAGE])
+        for row in (await conn.execute(FILES, params)).rows:
+            found[uuid.UUID(str(row["task_id"]))] = int(row["files"])
     return found

@@ -78,6 +78,7 @@ def _pinned_group(s: Shape) -> list[Any]:
 
 
 SUBTASK_FIELDS = ("id", "subtasks")
+FILE_FIELDS = ("id", "files")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -113,6 +114,7 @@ def page_query(s: Shape, *, subtasks: bool = False) -> Query:
         columns.append(_total(s).label("total_count"))
     if subtasks:
         columns.append(counts.subtasks_column(page.c.id).label("subtasks"))
+        columns.append(counts.files_column(page.c.id).label("files"))
     return Query(
         select(*columns).order_by(*_by_sort_value(s, page)).limit(limit),
         custom_plans=planned_per_call(s),
@@ -470,6 +472,8 @@ class Page:
     next_cursor: str | None
     # With `list_tasks(subtasks=True)`: each task's (done, total) subtasks, for tasks with any.
     subtasks: dict[uuid.UUID, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    # And each task's number of files, for tasks with any (the list's rows show it).
+    files: dict[uuid.UUID, int] = dataclasses.field(default_factory=dict)
 
 
 async def list_tasks(
@@ -499,8 +503,14 @@ async def list_tasks(
     # The page's tasks written from their columns in one pass (no row of every column).
     page = shown_tasks(rows.picked(TASK_FIELDS, query.limit))
     counted: dict[uuid.UUID, tuple[int, int]] = {}
+    files: dict[uuid.UUID, int] = {}
     if subtasks:
         counted = counts.subtasks_of_rows(rows.picked(SUBTASK_FIELDS, query.limit))
+        files = {
+            uuid.UUID(str(task_id)): int(count)
+            for task_id, count in rows.picked(FILE_FIELDS, query.limit)
+            if count
+        }
     more = len(rows) > query.limit
     if listing.searches(shape):  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
@@ -517,7 +527,7 @@ async def list_tasks(
     if more:
         last_values = listing.last_values(query.sort, rows.row(len(page) - 1))
         next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
-    return Page(page, total, total_is_minimum, next_cursor, counted)
+    return Page(page, total, total_is_minimum, next_cursor, counted, files)
 
 
 async def list_groups(

@@ -59,6 +59,7 @@ class Reader:
         return names.get(name, name)
 
     def value(self, name: str, value: Any) -> str:
+        _ = self._
         if name in ("due_at", "start_at"):
             return moment_text(
                 value if isinstance(value, datetime) else str(value), self.zone, self.language
@@ -87,6 +88,9 @@ class Reader:
             return self.titles.get(str(value)) or self._("another task")
         if name == "section_id":
             return self.sections.get(str(value)) or self._("another section")
+        if name == "priority":  # the word the menus show (`Medium`), never the API's value
+            words = {"low": _("Low"), "medium": _("Medium"), "high": _("High")}
+            return words.get(str(value), _("No priority"))
         return str(value)
 
 

@@ -50,8 +50,8 @@ def by_day(
     """The tasks (each with a due date) under their days' headings: those of days before
     `today` under `Overdue`, then `days` days from `today` on, each whether it has tasks or
     not (`days` 0: only the days with tasks), and any later day a task falls on. Today and
-    tomorrow are named so with `near_words` (else by weekday and date, as on Today's page,
-    whose own heading says `Today`)."""
+    tomorrow are named so with `near_words`, else by weekday and date, today's led by `Today`
+    (Today's page: "Today · Sunday, November 29")."""
     _ = translations(language).gettext
     placed = sorted(((_placed(task, zone), task) for task in found), key=lambda pair: pair[0])
     overdue = Day("overdue", _("Overdue"))
@@ -61,6 +61,9 @@ def by_day(
         day: Day(day.isoformat(), _day_heading(day, today if near_words else None, language))
         for day in shown
     }
+    if not near_words and today in groups:
+        dated = groups[today].heading
+        groups[today] = Day(today.isoformat(), f"{_('Today')} \u00b7 {dated}")
     for (day, _all_day, _clock), task in placed:
         (overdue if day < today else groups[day]).tasks.append(task)
     return ([overdue] if overdue.tasks else []) + [groups[day] for day in sorted(groups)]

@@ -250,6 +250,9 @@ def shown(
             "size": size_text(row["size"], language, _),
             "type": row["content_type"],
             "image": row["content_type"] in THUMBNAIL_TYPES,
+            # Opened in the browser's own viewer (served inline, in a sandbox): the page's
+            # policy frames nothing, so no <iframe> or <object> of it here.
+            "pdf": row["content_type"] == "application/pdf",
             "comment_id": str(row["comment_id"]) if row["comment_id"] else None,
             "deletable": service.may_delete(
                 owner, uploader=row["created_by"], task_owner=task_owner

@@ -26,7 +26,7 @@ from todo_api.kit.errors import ApiError, InvalidField, NotFound
 from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
-from todo_api.lists import sharing, views
+from todo_api.lists import views
 from todo_api.lists.schemas import ListCreate
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import counts, filter_query, pages, quick
@@ -41,10 +41,11 @@ from todo_api.tasks.listing import (
     TaskFilters,
 )
 from todo_api.tasks.schemas import QuickAdd, TaskCreate, TaskUpdate, task_body
-from todo_api.web import calendar, calendar_pages, day_order
+from todo_api.web import calendar, calendar_pages, day_order, filter_words
 from todo_api.web.action_pages import just_completed, undo_completion, undo_line, undo_path
 from todo_api.web.messages import translations
-from todo_api.web.shown import now_in, task_line
+from todo_api.web.rows import due_presets, task_rows, tree_rows
+from todo_api.web.shown import now_in
 from todo_api.web.site import (
     APP,
     HEADERS,
@@ -150,60 +151,6 @@ def _near_days(zone: str, today: date) -> dict[str, TaskFilters]:
         "today": dataclasses.replace(OPEN, due_before=start + timedelta(days=1)),
         "upcoming": dataclasses.replace(OPEN, due_before=start + timedelta(days=UPCOMING_DAYS)),
     }
-
-
-async def task_rows(
-    conn: Connection,
-    signed_in: BrowserSignIn,
-    found: list[dict[str, Any]],
-    zone: str,
-    language: str,
-    viewed_only: Collection[str] = (),
-    done_total: dict[uuid.UUID, tuple[int, int]] | None = None,
-    parents: Mapping[uuid.UUID, str] | None = None,
-    under: Collection[uuid.UUID] = (),
-) -> list[dict[str, Any]]:
-    """The tasks as the list shows them: with their subtasks counted (`done_total`, else
-    read here) and their assignee's name (or email); those of the lists in `viewed_only`
-    with no checkbox; a subtask with its parent's title (from `parents`), the tasks in
-    `under` shown under theirs."""
-    owner = user_id(signed_in)
-    if done_total is None:
-        done_total = await counts.subtask_counts(conn, [task["id"] for task in found])
-    people = {str(owner): signed_in.user.get("name") or signed_in.user["email"]}
-    shared = {task["list_id"] for task in found if task["assignee_id"] and task["list_id"]}
-    for list_id in shared:
-        for member in await sharing.members(conn, owner, list_id):
-            people[str(member["user_id"])] = member["name"] or member["email"]
-    now = now_in(zone)
-    shown = []
-    for task in found:
-        assignee = people.get(str(task["assignee_id"])) if task["assignee_id"] else None
-        line = task_line(
-            task,
-            zone,
-            language,
-            now,
-            assignee=assignee,
-            subtasks=done_total.get(task["id"]),
-            viewed_only=viewed_only,
-            parent=(parents or {}).get(task["parent_id"]) if task.get("parent_id") else None,
-            under_parent=task["id"] in under,
-        )
-        shown.append({"id": task["id"], "line": line})
-    return shown
-
-
-def tree_rows(trees: list[day_order.Node], lines: Mapping[uuid.UUID, Any]) -> list[dict[str, Any]]:
-    """The rows of `_tasks.html` for trees of tasks: each line, and its subtasks' under it."""
-    return [
-        {
-            "id": node.task["id"],
-            "line": lines[node.task["id"]],
-            "children": tree_rows(node.children, lines),
-        }
-        for node in trees
-    ]
 
 
 class ListPages:
@@ -359,6 +306,9 @@ class ListPages:
                     query, filters=dataclasses.replace(query.filters, q=typed["q"])
                 )
             if typed["filter"]:
+                said = filter_words.unreadable(_, typed["filter"])
+                if said is not None:  # in the person's words, not the API's
+                    return query, typed, said
                 query = one_group(with_filter(query, typed["filter"]))
         except ApiError as exc:
             return query, typed, problem(exc)
@@ -410,6 +360,7 @@ class ListPages:
         viewed: Collection[str],
         done_total: dict[uuid.UUID, tuple[int, int]],
         sections: "Sectioned | None" = None,
+        files: Mapping[uuid.UUID, int] | None = None,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
         """The page's rows, each subtask under its parent where both are shown together (else
         naming it): as one list, or (Today's and Upcoming's, and a list's with `sections`)
@@ -424,7 +375,7 @@ class ListPages:
         roots = {node.task["id"] for nodes in trees for node in nodes}
         under = {task["id"] for task in found} - roots
         rows = await task_rows(
-            conn, signed_in, found, zone, language, viewed, done_total, parents, under
+            conn, signed_in, found, zone, language, viewed, done_total, parents, under, files
         )
         lines = {row["id"]: row["line"] for row in rows}
         if view.key not in BY_DAY and sections is None:
@@ -485,7 +436,16 @@ class ListPages:
                 viewed = {str(item["id"]) for item in side["lists"] if item["role"] == "viewer"}
                 whole = page.next_cursor is None and query.cursor is None
                 shown, days = await self.arranged(
-                    conn, signed_in, view, page.tasks, whole, language, viewed, done_total, shelves
+                    conn,
+                    signed_in,
+                    view,
+                    page.tasks,
+                    whole,
+                    language,
+                    viewed,
+                    done_total,
+                    shelves,
+                    page.files,
                 )
                 if page.next_cursor is not None:
                     carried = {key: value for key, value in typed.items() if value}
@@ -526,6 +486,7 @@ class ListPages:
             list_parent_id=parents.get(str(view.list_id)),
             pick=f"{view.path}?{urlencode({**carried, 'select': '1'})}",
             pick_label=_("Select %(title)s") if picking else None,
+            row_presets=due_presets(zone_of(signed_in), self.site.language(request)),
             **{"message": None, "offer": None, "text": "", **context},
         )
 

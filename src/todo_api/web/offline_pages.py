@@ -16,6 +16,8 @@ from todo_api.web.assets import STATIC_DIR
 from todo_api.web.site import APP, HEADERS, Site
 
 WORKER = "/app/sw.js"
+# The line of static/sw.js that names the app, written with APP_NAME's value when served.
+NAME_LINE = 'const APP_NAME = "Tasks";'
 MANIFEST = "/app/manifest.webmanifest"
 THEME = "#1d4ed8"  # static/icon.svg's blue
 # Fetched again each time (a changed worker is a new version), never from a stale copy.
@@ -25,7 +27,9 @@ CHECKED = {**HEADERS, "Cache-Control": "no-cache"}
 class OfflinePages:
     def __init__(self, site: Site) -> None:
         self.site = site
-        self._worker = (STATIC_DIR / "sw.js").read_bytes()
+        # The app's name (APP_NAME) in its place: a push without a title is titled by it.
+        named = f"const APP_NAME = {json.dumps(site.settings.app_name)};"
+        self._worker = (STATIC_DIR / "sw.js").read_text().replace(NAME_LINE, named, 1).encode()
 
     def routes(self) -> list[BaseRoute]:
         return [

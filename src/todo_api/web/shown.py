@@ -78,6 +78,7 @@ def task_line(
     *,
     assignee: str | None = None,
     subtasks: tuple[int, int] | None = None,
+    files: int = 0,
     viewed_only: Collection[str] = (),
     parent: str | None = None,
     under_parent: bool = False,
@@ -85,9 +86,9 @@ def task_line(
     """The task's line in a list (for `_tasks.html`): its checkbox (a button of the page's
     `rows` form, in base.html; none for a task of a list in `viewed_only`, the ids of those the
     person only views), its title (opened beside the list with htmx) and its details (due,
-    start, priority, tags, assignee, subtasks, comments), as task_row says them; `now` on the
-    person's clock (`zone`). A subtask names its `parent`: on a wide screen only when it is not
-    shown `under_parent` (the page's CSS hides the name there).
+    start, priority, tags, assignee, subtasks, comments, `files`), as task_row says them; `now`
+    on the person's clock (`zone`). A subtask names its `parent`: on a wide screen only when it
+    is not shown `under_parent` (the page's CSS hides the name there).
 
     Written in Python with every value escaped, rather than in the template: a list page shows
     50, and the template's lookups and escaping were most of the page's rendering. The line is
@@ -120,6 +121,7 @@ def task_line(
         parent,
         under_parent,
         str(task.get("list_id") or ""),
+        files,
     )
 
 
@@ -146,6 +148,7 @@ def _line(
     parent: str | None = None,
     under_parent: bool = False,
     list_id: str = "",
+    files: int = 0,
 ) -> Markup:
     """task_line's line, from what it shows. A detail's words are made once for each value
     (tasks share their days, priorities and tags), and the title is escaped once for the line
@@ -174,6 +177,8 @@ def _line(
         details.append(_said(language, "subtasks", subtasks))
     if comment_count:
         details.append(_said(language, "comments", comment_count))
+    if files:
+        details.append(_said(language, "files", files))
     if viewed:
         check = NO_CHECK
     else:
@@ -275,15 +280,20 @@ _DETAILS = {
 @functools.lru_cache(maxsize=4096)
 def _said(language: str, kind: str, value: Any) -> str:
     """A detail's `<span>` in `language`: `kind` with its value (a day, a priority's word, a
-    person, (done, total) subtasks, a number of comments)."""
+    person, (done, total) subtasks, a number of comments or files: an icon and the number,
+    named by the sentence)."""
     words = _words(language)
     if kind == "subtasks":
         css, said = "subtasks", words["subtasks"] % {"done": value[0], "total": value[1]}
-    elif kind == "comments":
-        plural = translations(language).ngettext("%(num)d comment", "%(num)d comments", value)
+    elif kind in ("comments", "files"):
+        ngettext = translations(language).ngettext
+        if kind == "comments":
+            plural = ngettext("%(num)d comment", "%(num)d comments", value)
+        else:
+            plural = ngettext("%(num)d file", "%(num)d files", value)
         said = plural % {"num": value}
         return (
-            f'<span class="comments icon"><span aria-hidden="true">{value}</span>'
+            f'<span class="{kind} icon"><span aria-hidden="true">{value}</span>'
             f'<span class="visually-hidden">{escape(said)}</span></span>'
         )
     else:

@@ -99,8 +99,13 @@ class TaskPages:
             mine = await lists.list_lists(conn, owner)  # (the sidebar's are the page context's)
             people = await self._people(conn, signed_in, found["list_id"])
             cursors = held(request.app, CursorCodec)
+            # (with their subtasks and files counted, in the same statement, as the list's)
             beside = await pages.list_tasks(
-                conn, owner, query=self._list_query(found["list_id"]), cursors=cursors
+                conn,
+                owner,
+                query=self._list_query(found["list_id"]),
+                cursors=cursors,
+                subtasks=True,
             )
             subtasks = await pages.list_tasks(
                 conn,
@@ -146,7 +151,18 @@ class TaskPages:
             version=found["version"],
             home=home,
             beside=[
-                {**item, "line": task_line(item, zone, language, now, viewed_only=viewed)}
+                {
+                    **item,
+                    "line": task_line(
+                        item,
+                        zone,
+                        language,
+                        now,
+                        subtasks=beside.subtasks.get(item["id"]),
+                        files=beside.files.get(item["id"], 0),
+                        viewed_only=viewed,
+                    ),
+                }
                 for item in beside.tasks
             ],
             back=f"/app/lists/{found['list_id']}" if found["list_id"] else APP,

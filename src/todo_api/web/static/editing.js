@@ -433,6 +433,21 @@
       const answer = await fetch(box.dataset.words, { method: "POST", body, credentials: "same-origin" });
       const html = await answer.text();
       if (mine === asked) into.innerHTML = html; // the server's escaped fragment
+      keepInView();
     }, 250);
   });
+
+  // A phone's keyboard covers half the screen: the Due menu's box and what it reads back stay
+  // in view as the box takes the focus, as the keyboard opens (the visual viewport shrinks) and
+  // as the words are read.
+  const keepInView = () => {
+    const box = document.activeElement;
+    if (!box?.matches?.("#due-words")) return;
+    box.scrollIntoView({ block: "nearest" });
+    document.getElementById("due-words-read")?.scrollIntoView({ block: "nearest" });
+  };
+  document.addEventListener("focusin", (event) => {
+    if (event.target.matches?.("#due-words")) requestAnimationFrame(keepInView);
+  });
+  window.visualViewport?.addEventListener("resize", keepInView);
 })();

@@ -1,6 +1,6 @@
 // The keyboard shortcuts: ? lists them (the dialog #shortcuts), q goes to quick add, / to the
 // search box, j and k move between the tasks, x completes the task in focus, e opens it, Esc
-// closes the task opened beside the list. Never while typing in a field, nor with Ctrl, Meta
+// closes the task opened beside the list, and leaves the search box and quick add. Never while typing in a field, nor with Ctrl, Meta
 // or Alt held (Alt+arrows: reorder.js). What Esc closes gives the focus back to what opened it.
 // Elements are looked up when used: htmx's history puts a new body back.
 (() => {
@@ -81,6 +81,15 @@
     if (!action || (event.key === "Escape" && !document.querySelector(".task-pane"))) return;
     event.preventDefault();
     action();
+  });
+
+  // Esc leaves the search box and quick add: the focus goes (a phone's keyboard closes), what
+  // was typed stays (the search's narrowing too: the browser's own Esc would empty it).
+  document.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (event.key !== "Escape" || !(box instanceof HTMLInputElement) || !box.matches("#search, #quick-text")) return;
+    event.preventDefault();
+    box.blur();
   });
 
   if (location.hash === "#quick-text") document.getElementById("quick-text")?.focus();

@@ -8,6 +8,7 @@
 const STATIC = "static"; // files named by their content's hash: each is for ever what it is
 const PAGES = "pages-"; // + the sign-in's key
 const MOST_PAGES = 600; // at least the last 500 tasks seen, with their lists
+const APP_NAME = "Tasks"; // APP_NAME's value: written here as served (web/offline_pages.py)
 // Pages of no one (signing in) or not to be kept (the live stream, a download).
 const PASSING = /^\/app\/(live|sw\.js|manifest\.webmanifest|signin|signup|signout|forgot|reset|verify|invitations|settings\/data\/export)/;
 
@@ -179,7 +180,7 @@ self.addEventListener("push", (event) => {
     data = { body: event.data ? event.data.text() : "" };
   }
   event.waitUntil(
-    self.registration.showNotification(String(data.title || "todo-api"), {
+    self.registration.showNotification(String(data.title || APP_NAME), {
       body: String(data.body || ""),
       data: { url: String(data.url || "/app/") },
       tag: data.tag ? String(data.tag) : undefined,
