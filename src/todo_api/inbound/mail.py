@@ -17,8 +17,6 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from inscriptis import get_text
-
 
 @dataclass
 class File:
@@ -51,6 +49,9 @@ def as_text(plain: str | None, html: str | None) -> str:
     if plain and plain.strip():
         return plain.strip()
     if html and html.strip():
+        # Loaded by the first HTML-only mail, not at start: inscriptis brings lxml's HTML parser.
+        from inscriptis import get_text
+
         return str(get_text(html)).strip()
     return ""
 
