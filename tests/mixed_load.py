@@ -87,6 +87,7 @@ class Record:
     gave_up: list[str] = field(default_factory=list)  # writes never acknowledged
     faults: list[tuple[str, float, float]] = field(default_factory=list)  # name, start, end
     started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0  # how long the load ran (longer than asked when faults took longer)
 
     def note(self, kind: str, status: int, began: float, body: bytes = b"") -> None:
         # HAProxy's own error pages are HTML; the service's errors are JSON.
@@ -237,7 +238,7 @@ async def _read(person: Person, record: Record, kind: str) -> None:
         send = lambda: person.api.request("REPORT", path, content=body)  # noqa: E731
     response = await exchange(record, kind, send, retry=True)
     if kind == "caldav" and response is not None and response.status_code == 207:
-        found = re.search(rb"<[a-zA-Z:]*sync-token>([^<]+)<", response.content)
+        found = re.search(rb"<[a-zA-Z]*:?sync-token[^>]*>([^<]+)<", response.content)
         person.sync_token = found.group(1).decode() if found else ""
 
 
@@ -398,16 +399,17 @@ async def settle(people: list[Person], receiver: Receiver, box: Mailbox) -> None
     def done() -> bool:
         if any(set(p.tasks) - p.streamed for p in people):
             return False
-        created = {
-            r.json()["data"]["id"]
-            for r in receiver.requests()
-            if r.json()["type"] == "task.created"
-        }
-        if any(set(p.tasks) - created for p in people):
-            return False
-        titles = {str(m["Subject"]) for m in box.messages()}
-        wanted = sum(len(p.reminders) for p in people)
-        return sum(1 for t in titles if t.startswith("Reminder: ")) >= wanted
+        events = [r.json() for r in receiver.requests()]
+        created = {e["data"]["id"] for e in events if e["type"] == "task.created"}
+        fired = {e["data"]["reminder"]["id"] for e in events if e["type"] == "reminder.fired"}
+        subjects = {str(m["Subject"]) for m in box.messages()}
+        for person in people:
+            if set(person.tasks) - created or set(person.reminders) - fired:
+                return False
+            for title, _ in person.reminders.values():
+                if not any(s.startswith(f"Reminder: {title} ") for s in subjects):
+                    return False
+        return True
 
     while not done() and time.monotonic() < deadline:  # noqa: ASYNC110 (polls what others saw)
         await asyncio.sleep(0.5)
@@ -492,6 +494,7 @@ async def run(
         # Each person finishes what they are doing; streams go on until everything has come.
         stop_acting.set()
         await asyncio.gather(*actors, return_exceptions=True)
+        record.seconds = time.monotonic() - record.started
     await settle(crowd, receiver, box)
     stop.set()
     for task in (*streams, sampler):

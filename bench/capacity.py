@@ -1,0 +1,338 @@
+"""What one request costs, by route, for the capacity model (docs/scaling.md): server CPU,
+PostgreSQL CPU, bytes of the answer, PostgreSQL connections.
+
+    .venv/bin/python bench/capacity.py                   # ~6 min with the seed
+    .venv/bin/python bench/capacity.py --requests 100 --members 200
+
+One `todo-api serve --workers 1` on a scratch PostgreSQL database seeded with benchlib's
+seed (a person of 100 000 tasks among 50 000 others'). Measured, each with `--requests`
+requests, 4 at a time, the server's and the database's on-CPU seconds read around them
+(benchlib: schedstat of the server's processes and of the database's backends):
+
+- a person of a few hundred tasks (signed up through the API, signed in to the web app):
+  create, list 50, get, PATCH, complete, the inbox page (`GET /app/`), a CalDAV
+  `sync-collection` of the inbox with a token (nothing changed: a client's poll) and without
+  (the whole inbox);
+- the person of 100 000 tasks: list 50, a search (`q=milk`), Today (`filter=today`), a CalDAV
+  poll and one whole sync of the inbox (a single request);
+- a list with `--members` members (each joined through an invitation link): a member's list of
+  its tasks (the sharing check), and a create in it against a create in a private list (what
+  telling the members costs).
+
+A live stream's idle cost is bench/streams_idle.py's. Prints Markdown tables.
+"""
+
+import argparse
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+from benchlib import (
+    BIG_USER,
+    Server,
+    backend_pids,
+    cpu_spent,
+    free_port,
+    log,
+    migrate,
+    new_secret,
+    running_server,
+    scratch_database,
+    seed,
+    serve_argv,
+    server_and_database_cpu,
+    service_env,
+    token_for,
+    work_dir,
+)
+
+from helpers_server import server_token
+
+PASSWORD = "a long enough passphrase"
+CONCURRENCY = 4
+SYNC = (
+    '<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>{}</d:sync-token>'
+    "<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"
+)
+
+
+@dataclass
+class Row:
+    route: str
+    requests: int
+    server_ms: float
+    database_ms: float
+    bytes: float
+    backends: int
+
+    def markdown(self) -> str:
+        return (
+            f"| {self.route} | {self.requests} | {self.server_ms:.2f} | "
+            f"{self.database_ms:.2f} | {self.bytes:,.0f} | {self.backends} |"
+        )
+
+
+Send = Callable[[int], Awaitable[httpx.Response]]
+
+
+async def measure(server: Server, database: str, route: str, n: int, send: Send) -> Row:
+    """`send(i)` for i in 0..n-1, CONCURRENCY at a time; each answer must be 2xx."""
+    sizes: list[int] = []
+    queue = iter(range(n))
+
+    async def worker() -> None:
+        for i in queue:
+            response = await send(i)
+            assert 200 <= response.status_code < 300, (route, response.text[:300])
+            sizes.append(len(response.content))
+
+    before = await server_and_database_cpu(server, database)
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    after = await server_and_database_cpu(server, database)
+    server_s, database_s = cpu_spent(before, after)
+    backends = len(await backend_pids(database))
+    row = Row(route, n, server_s / n * 1000, database_s / n * 1000, sum(sizes) / n, backends)
+    log(row.markdown())
+    return row
+
+
+def sync_token(response: httpx.Response) -> str:
+    found = re.search(rb"<[a-zA-Z]*:?sync-token[^>]*>([^<]+)<", response.content)
+    assert found is not None, response.text[:300]
+    return found.group(1).decode()
+
+
+async def sign_up(base: str) -> tuple[httpx.AsyncClient, httpx.AsyncClient, str]:
+    """A new person: the API client (bearer), the web app's client (cookie), their id."""
+    email = f"capacity-{uuid.uuid4().hex[:8]}@example.test"
+    api = httpx.AsyncClient(base_url=base, timeout=120)
+    web = httpx.AsyncClient(base_url=base, timeout=120)
+    made = await api.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+    assert made.status_code == 201, made.text
+    pat = await api.post(
+        "/api/tokens",
+        json={"name": "bench"},
+        headers={"Authorization": f"Bearer {made.json()['access_token']}"},
+    )
+    api.headers["Authorization"] = f"Bearer {pat.json()['token']}"
+    form = await web.get("/app/signin")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    fields = {"csrf_token": csrf.group(1), "action": "signin", "email": email}
+    signed = await web.post("/app/signin", data={**fields, "password": PASSWORD})
+    assert signed.status_code == 303, signed.text
+    me = (await api.get("/api/auth/me")).json()
+    return api, web, me["id"]
+
+
+async def person_routes(server: Server, database: str, n: int) -> list[Row]:
+    api, web, user_id = await sign_up(server.url)
+    inbox = f"/dav/calendars/{user_id}/inbox/"
+    ids: list[str] = []
+
+    async def create(i: int) -> httpx.Response:
+        response = await api.post("/api/tasks", json={"title": f"Buy milk {i}", "priority": "high"})
+        ids.append(response.json()["id"])
+        return response
+
+    rows = [await measure(server, database, "create", n, create)]
+    rows.append(
+        await measure(
+            server, database, "list 50", n, lambda i: api.get("/api/tasks", params={"limit": 50})
+        )
+    )
+    rows.append(
+        await measure(server, database, "get one", n, lambda i: api.get(f"/api/tasks/{ids[i]}"))
+    )
+    rows.append(
+        await measure(
+            server,
+            database,
+            "PATCH",
+            n,
+            lambda i: api.patch(f"/api/tasks/{ids[i]}", json={"priority": "low"}),
+        )
+    )
+    rows.append(
+        await measure(
+            server, database, "complete", n, lambda i: api.post(f"/api/tasks/{ids[i]}/complete")
+        )
+    )
+    rows.append(
+        await measure(server, database, "inbox page (/app/)", n, lambda i: web.get("/app/"))
+    )
+    token = sync_token(await api.request("REPORT", inbox, content=SYNC.format("").encode()))
+    poll = SYNC.format(token).encode()
+    rows.append(
+        await measure(
+            server,
+            database,
+            "CalDAV sync, nothing changed",
+            n,
+            lambda i: api.request("REPORT", inbox, content=poll),
+        )
+    )
+    whole = SYNC.format("").encode()
+    rows.append(
+        await measure(
+            server,
+            database,
+            f"CalDAV sync, whole inbox ({n} tasks)",
+            max(4, n // 10),
+            lambda i: api.request("REPORT", inbox, content=whole),
+        )
+    )
+    await api.aclose()
+    await web.aclose()
+    return rows
+
+
+async def big_person_routes(server: Server, database: str, token: str, n: int) -> list[Row]:
+    api = httpx.AsyncClient(
+        base_url=server.url, timeout=600, headers={"Authorization": f"Bearer {token}"}
+    )
+    inbox = f"/dav/calendars/{BIG_USER}/inbox/"
+    rows = [
+        await measure(
+            server,
+            database,
+            "100k: list 50",
+            n,
+            lambda i: api.get("/api/tasks", params={"limit": 50}),
+        ),
+        await measure(
+            server,
+            database,
+            "100k: search q=milk",
+            n,
+            lambda i: api.get("/api/tasks", params={"q": "milk", "limit": 50}),
+        ),
+        await measure(
+            server,
+            database,
+            "100k: Today (filter=today)",
+            n,
+            lambda i: api.get("/api/tasks", params={"filter": "today", "limit": 50}),
+        ),
+    ]
+    whole = await api.request("REPORT", inbox, content=SYNC.format("").encode())
+    poll = SYNC.format(sync_token(whole)).encode()
+    rows.append(
+        await measure(
+            server,
+            database,
+            "100k: CalDAV sync, nothing changed",
+            n,
+            lambda i: api.request("REPORT", inbox, content=poll),
+        )
+    )
+    rows.append(
+        await measure(
+            server,
+            database,
+            "100k: CalDAV sync, whole inbox",
+            1,
+            lambda i: api.request("REPORT", inbox, content=SYNC.format("").encode()),
+        )
+    )
+    await api.aclose()
+    return rows
+
+
+async def members_routes(
+    server: Server, database: str, env: dict[str, str], members: int, n: int
+) -> list[Row]:
+    owner, web, _ = await sign_up(server.url)
+    await web.aclose()
+    shared = (await owner.post("/api/lists", json={"name": "Everyone"})).json()["id"]
+    private = (await owner.post("/api/lists", json={"name": "Mine"})).json()["id"]
+    link = await owner.post(f"/api/lists/{shared}/invitations", json={"role": "editor"})
+    assert link.status_code == 201, link.text
+    invitation = link.json()["token"]
+    tokens = [server_token(env, str(uuid.uuid4()), f"m{i}@example.test") for i in range(members)]
+    started = time.monotonic()
+    queue = iter(tokens)
+
+    async def join() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+            for token in queue:
+                headers = {"Authorization": f"Bearer {token}"}
+                accepted = await client.post(
+                    "/api/invitations/accept", json={"token": invitation}, headers=headers
+                )
+                assert accepted.status_code == 200, accepted.text
+
+    await asyncio.gather(*(join() for _ in range(CONCURRENCY)))
+    log(f"{members} members joined in {time.monotonic() - started:.0f} s")
+    for i in range(50):
+        await owner.post("/api/tasks", json={"title": f"shared {i}", "list_id": shared})
+    member = httpx.AsyncClient(
+        base_url=server.url, timeout=120, headers={"Authorization": f"Bearer {tokens[-1]}"}
+    )
+    params = {"list_id": shared, "limit": 50}
+    rows = [
+        await measure(
+            server,
+            database,
+            f"a member's list of a {members}-member list",
+            n,
+            lambda i: member.get("/api/tasks", params=params),
+        ),
+        await measure(
+            server,
+            database,
+            "the owner's list of a private list",
+            n,
+            lambda i: owner.get("/api/tasks", params={"list_id": private, "limit": 50}),
+        ),
+        await measure(
+            server,
+            database,
+            f"create in a {members}-member list",
+            n,
+            lambda i: owner.post("/api/tasks", json={"title": f"s {i}", "list_id": shared}),
+        ),
+        await measure(
+            server,
+            database,
+            "create in a private list",
+            n,
+            lambda i: owner.post("/api/tasks", json={"title": f"p {i}", "list_id": private}),
+        ),
+    ]
+    await member.aclose()
+    await owner.aclose()
+    return rows
+
+
+HEADER = [
+    "| route | requests | server CPU ms | PostgreSQL CPU ms | bytes | backends |",
+    "|---|---:|---:|---:|---:|---:|",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--bulk-tasks", type=int, default=50_000)
+    args = parser.parse_args()
+    with work_dir() as cwd, scratch_database("bench_capacity") as database:
+        env = service_env(database, new_secret())
+        migrate(env, cwd)
+        asyncio.run(seed(database, args.bulk_tasks, 1000, {BIG_USER: 100_000}))
+        big_token = token_for(BIG_USER, env, cwd)
+        port = free_port()
+        with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
+            rows = asyncio.run(person_routes(server, database, args.requests))
+            rows += asyncio.run(big_person_routes(server, database, big_token, args.requests))
+            rows += asyncio.run(members_routes(server, database, env, args.members, args.requests))
+    print("\n".join([*HEADER, *(row.markdown() for row in rows)]))
+
+
+if __name__ == "__main__":
+    main()
