@@ -10,7 +10,7 @@ requests, 4 at a time, the server's and the database's on-CPU seconds read aroun
 (benchlib: schedstat of the server's processes and of the database's backends):
 
 - a person of a few hundred tasks (signed up through the API, signed in to the web app):
-  create, list 50, get, PATCH, complete, the inbox page (`GET /app/`), a CalDAV
+  create, list 50, get, PATCH, complete, a search, Today, the inbox page (`GET /app/`), a CalDAV
   `sync-collection` of the inbox with a token (nothing changed: a client's poll) and without
   (the whole inbox);
 - the person of 100 000 tasks: list 50, a search (`q=milk`), Today (`filter=today`), a CalDAV
@@ -24,6 +24,7 @@ A live stream's idle cost is bench/streams_idle.py's. Prints Markdown tables.
 
 import argparse
 import asyncio
+import math
 import re
 import time
 import uuid
@@ -309,6 +310,81 @@ async def members_routes(
     return rows
 
 
+# The worked table's assumptions (docs/scaling.md states them): in the busiest minute a tenth
+# of the people are active, each making 4 requests, in this mix of the measured routes; 30 %
+# have a CalDAV client polling every 5 minutes; the active tenth each hold one live stream.
+POPULATIONS = (1_000, 100_000, 10_000_000)
+ACTIVE = 0.10
+PER_MINUTE = 4
+MIX = {
+    "list 50": 0.30,
+    "get one": 0.10,
+    "create": 0.15,
+    "PATCH": 0.10,
+    "complete": 0.10,
+    "inbox page (/app/)": 0.15,
+    "search q=milk": 0.05,
+    "Today": 0.05,
+}
+WRITES = ("create", "PATCH", "complete")
+CALDAV_SHARE, CALDAV_EVERY_S = 0.30, 300
+# bench/streams_idle.py: 1 000 idle streams, 134 ms server and 10 ms PostgreSQL CPU in 5 s.
+STREAM_IDLE_MS_PER_S = (134 / 5 / 1000, 10 / 5 / 1000)
+STREAM_MIB = 59 / 1024
+WORKER_MIB = 140
+UTILISATION = 0.6  # each core's share in use at the peak: room for a lost instance, bursts
+WORKERS_PER_INSTANCE = 4
+CORES_PER_DATABASE = 16  # a primary's or replica's size in the table
+POOL = 5  # DATABASE_POOL_SIZE, each worker's
+# Transactions per second one PgBouncer process (single-threaded) is given in the table: an
+# assumption (PgBouncer's own figures run from 10 000 to 50 000), not a measurement of this
+# machine.
+PGBOUNCER_TPS = 10_000
+
+
+def worked_table(rows: list[Row]) -> list[str]:
+    cost = {row.route: (row.server_ms, row.database_ms) for row in rows}
+    sync = cost["CalDAV sync, nothing changed"]
+    table = [
+        "| people | requests/s | CalDAV polls/s | streams open | server cores | instances "
+        "(4 workers) | PostgreSQL cores: writes / reads | primaries / replicas (16 cores) | "
+        "PgBouncers: client / server connections each | server memory GiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for people in POPULATIONS:
+        per_s = people * ACTIVE * PER_MINUTE / 60
+        polls = people * CALDAV_SHARE / CALDAV_EVERY_S
+        streams = people * ACTIVE
+        server = per_s * sum(share * cost[r][0] for r, share in MIX.items())
+        writes = per_s * sum(share * cost[r][1] for r, share in MIX.items() if r in WRITES)
+        reads = per_s * sum(share * cost[r][1] for r, share in MIX.items() if r not in WRITES)
+        server += polls * sync[0] + streams * STREAM_IDLE_MS_PER_S[0]
+        reads += polls * sync[1] + streams * STREAM_IDLE_MS_PER_S[1]
+        # A write is pushed to its author's open stream: a feed page, costed as a get.
+        pushes = per_s * sum(share for r, share in MIX.items() if r in WRITES)
+        server += pushes * cost["get one"][0]
+        reads += pushes * cost["get one"][1]
+        server_cores = server / 1000 / UTILISATION
+        write_cores = writes / 1000 / UTILISATION
+        read_cores = reads / 1000 / UTILISATION
+        instances = max(2, math.ceil(server_cores / WORKERS_PER_INSTANCE) + 1)
+        primaries = max(1, math.ceil(write_cores / CORES_PER_DATABASE))
+        # Reads beyond what the primaries' spare cores take go to replicas.
+        spare = primaries * CORES_PER_DATABASE - write_cores
+        replicas = max(0, math.ceil((read_cores - spare) / CORES_PER_DATABASE))
+        workers = instances * WORKERS_PER_INSTANCE
+        memory = (workers * WORKER_MIB + streams * STREAM_MIB) / 1024
+        bouncers = max(1, math.ceil((per_s + polls) / PGBOUNCER_TPS))
+        server_connections = 3 * CORES_PER_DATABASE  # 2 to 3 per PostgreSQL core
+        table.append(
+            f"| {people:,} | {per_s:,.0f} | {polls:,.0f} | {streams:,.0f} | {server_cores:,.2f} "
+            f"| {instances:,} | {write_cores:,.2f} / {read_cores:,.2f} | {primaries} / {replicas} "
+            f"| {bouncers}: {math.ceil(workers * POOL / bouncers):,} / {server_connections} "
+            f"| {memory:,.1f} |"
+        )
+    return table
+
+
 HEADER = [
     "| route | requests | server CPU ms | PostgreSQL CPU ms | bytes | backends |",
     "|---|---:|---:|---:|---:|---:|",
@@ -331,7 +407,7 @@ def main() -> None:
             rows = asyncio.run(person_routes(server, database, args.requests))
             rows += asyncio.run(big_person_routes(server, database, big_token, args.requests))
             rows += asyncio.run(members_routes(server, database, env, args.members, args.requests))
-    print("\n".join([*HEADER, *(row.markdown() for row in rows)]))
+    print("\n".join([*HEADER, *(row.markdown() for row in rows), "", *worked_table(rows)]))
 
 
 if __name__ == "__main__":
