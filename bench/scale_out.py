@@ -22,6 +22,7 @@ Needs haproxy, pgbouncer and redis-server (scripts/setup-ci.sh).
 
 import argparse
 import asyncio
+import re
 import secrets
 import signal
 import statistics
@@ -160,7 +161,11 @@ async def measure(database_url: str, folder: Path, seconds: float, people: int) 
                 outcome = await mixed_load.check(crowd, record, receiver, box)
             finally:
                 await mixed_load.close(crowd)
-            tracebacks = cluster.logs().count("Traceback")
+            logs = cluster.logs()
+            tracebacks = [
+                logs[max(0, at - 300) : at + 1500]
+                for at in (m.start() for m in re.finditer("Traceback", logs))
+            ]
     problems = outcome.problems + steady_problems(samples)
     counts = outcome.counts
     lines = [
@@ -180,7 +185,7 @@ async def measure(database_url: str, folder: Path, seconds: float, people: int) 
         f"(sent again: {counts['emails_again']})",
         f"- live streams opened (first and resumed): {counts['stream_opens']}",
         f"- 5xx seen: {five_hundreds(counts['server_errors'])}",
-        f"- tracebacks in the instances' logs: {tracebacks}",
+        f"- tracebacks in the instances' logs: {len(tracebacks)}",
         f"- problems found by the checks: {len(problems)}"
         + "".join(
             f"\n  - {p.strip()[:160]}"
@@ -192,6 +197,7 @@ async def measure(database_url: str, folder: Path, seconds: float, people: int) 
         "Memory and pool (open/most) of each instance, every 30 s:",
         "",
         *over_time(samples),
+        *(f"\n```\n{trace}\n```" for trace in tracebacks[:3]),
     ]
     return lines
 

@@ -49,6 +49,10 @@ def soon(seconds: float) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 @dataclass
 class Answer:
     """One HTTP exchange as a client saw it (a dropped connection has status 0)."""
@@ -177,7 +181,9 @@ async def _create(person: Person, record: Record, *, remind_in: float | None) ->
     task = response.json()
     person.tasks[task["id"]] = title
     for reminder in task.get("reminders", []):
-        person.reminders[reminder["id"]] = (title, reminder["at"])
+        # One already past when the server set it (a slow answer) is kept and never fires.
+        if _instant(reminder["at"]) > _instant(task["created_at"]):
+            person.reminders[reminder["id"]] = (title, reminder["at"])
 
 
 async def _quick(person: Person, record: Record) -> None:
