@@ -168,6 +168,16 @@ async def person_routes(server: Server, database: str, n: int) -> list[Row]:
             server, database, "complete", n, lambda i: api.post(f"/api/tasks/{ids[i]}/complete")
         )
     )
+    for route, params in (("search q=milk", {"q": "milk"}), ("Today", {"filter": "today"})):
+        rows.append(
+            await measure(
+                server,
+                database,
+                route,
+                n,
+                lambda i, p=params: api.get("/api/tasks", params={**p, "limit": 50}),
+            )
+        )
     rows.append(
         await measure(server, database, "inbox page (/app/)", n, lambda i: web.get("/app/"))
     )
