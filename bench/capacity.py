@@ -106,6 +106,15 @@ async def measure(server: Server, database: str, route: str, n: int, send: Send)
     return row
 
 
+def listing(api: httpx.AsyncClient, params: dict[str, str]) -> Send:
+    """GET /api/tasks with `params`, a page of 50."""
+
+    def send(_i: int) -> Awaitable[httpx.Response]:
+        return api.get("/api/tasks", params={**params, "limit": 50})
+
+    return send
+
+
 def sync_token(response: httpx.Response) -> str:
     found = re.search(rb"<[a-zA-Z]*:?sync-token[^>]*>([^<]+)<", response.content)
     assert found is not None, response.text[:300]
@@ -169,15 +178,7 @@ async def person_routes(server: Server, database: str, n: int) -> list[Row]:
         )
     )
     for route, params in (("search q=milk", {"q": "milk"}), ("Today", {"filter": "today"})):
-        rows.append(
-            await measure(
-                server,
-                database,
-                route,
-                n,
-                lambda i, p=params: api.get("/api/tasks", params={**p, "limit": 50}),
-            )
-        )
+        rows.append(await measure(server, database, route, n, listing(api, params)))
     rows.append(
         await measure(server, database, "inbox page (/app/)", n, lambda i: web.get("/app/"))
     )
