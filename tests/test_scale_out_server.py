@@ -76,7 +76,6 @@ async def test_three_instances_keep_every_promise_through_a_kill_a_drain_and_red
             logs = cluster.logs()
     faults = [name for name, *_ in record.faults]
     assert faults == ["kill i1", "start i1", "drain i2", "restart redis"]
-    print(outcome.counts, record.faults)
     assert outcome.problems == [], (outcome.problems, outcome.counts)
     assert steady_problems(samples) == []
     counts = outcome.counts
