@@ -318,6 +318,24 @@ def pool_connections(instance: Instance) -> tuple[float, float] | None:
     return values.get("db_pool_size", 0.0), values.get("db_pool_max_size", 0.0)
 
 
+def replica_reads(cluster: Cluster) -> float:
+    """The reads the live instances sent to a replica (`database_reads_total`, their own
+    /metrics: a restarted instance counts from its start)."""
+    total = 0.0
+    for instance in cluster.instances:
+        if not instance.alive():
+            continue
+        answer = httpx.get(
+            f"{instance.server.url}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=5,
+        )
+        for line in answer.text.splitlines():
+            if line.startswith('database_reads_total{target="replica"}'):
+                total += float(line.rpartition(" ")[2])
+    return total
+
+
 def tools_missing() -> list[str]:
     """The programs a cluster needs that this machine lacks."""
     wanted = {

@@ -1,8 +1,9 @@
-"""Three `todo-api serve` instances behind HAProxy, on PostgreSQL through PgBouncer in
-transaction mode, with Redis, under a few seconds of mixed load (tests/mixed_load.py) while
-one instance is killed (SIGKILL) and started again, one is drained (SIGTERM, a rolling
-deploy) and started again, and Redis restarts. Then: every acknowledged write is there exactly
-once; the only 5xx are the proxy's, for requests in flight on the killed instance; every
+"""Three `todo-api serve` instances behind HAProxy, on a PostgreSQL primary through PgBouncer
+in transaction mode and a hot standby of it (DATABASE_READ_URLS, tests/replicas.py), with
+Redis, under a few seconds of mixed load (tests/mixed_load.py) while one instance is killed
+(SIGKILL) and started again, one is drained (SIGTERM, a rolling deploy) and started again,
+the standby stops and comes back, and Redis restarts. Then: every acknowledged write is there
+exactly once; the only 5xx are the proxy's, for requests in flight on the killed instance; every
 webhook came (one webhook-id per event); every due reminder fired and was emailed once; every
 live stream resumed and missed nothing; each instance stayed within its pool, without
 growing.
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import mixed_load
+from tests import mixed_load, replicas
 from tests.cluster import (
     Cluster,
+    replica_reads,
     running_cluster,
     sampler,
     service_env,
@@ -32,9 +34,11 @@ LOAD_SECONDS = 14.0
 PEOPLE = 4
 
 
-def fault_plan(cluster: Cluster, seconds: float) -> list[mixed_load.Fault]:
-    """Every fault once, spread over the load: a kill and restart, a drain and restart, Redis
-    going away and coming back."""
+def fault_plan(
+    cluster: Cluster, standby: replicas.Server, seconds: float
+) -> list[mixed_load.Fault]:
+    """Every fault once, spread over the load: a kill and restart, a drain and restart, the
+    replica going away and coming back, Redis going away and coming back."""
 
     def drain_and_start() -> None:
         exit_status = cluster.drain(1)
@@ -44,13 +48,15 @@ def fault_plan(cluster: Cluster, seconds: float) -> list[mixed_load.Fault]:
     return [
         (seconds * 0.15, "kill i1", lambda: cluster.kill(0)),
         (seconds * 0.15, "start i1", lambda: cluster.start(0)),
-        (seconds * 0.45, "drain i2", drain_and_start),
-        (seconds * 0.7, "restart redis", cluster.restart_redis),
+        (seconds * 0.35, "drain i2", drain_and_start),
+        (seconds * 0.5, "stop replica", standby.stop),
+        (seconds * 0.6, "start replica", standby.start),
+        (seconds * 0.75, "restart redis", cluster.restart_redis),
     ]
 
 
-async def test_three_instances_keep_every_promise_through_a_kill_a_drain_and_redis(
-    postgres_url: str, tmp_path: Path
+async def test_three_instances_keep_every_promise_through_a_kill_a_drain_a_replica_and_redis(
+    tmp_path: Path,
 ) -> None:
     missing = tools_missing()
     if missing:
@@ -58,24 +64,37 @@ async def test_three_instances_keep_every_promise_through_a_kill_a_drain_and_red
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    with receiving() as receiver, mailbox() as box:  # noqa: SIM117 (the cluster needs the box)
-        with running_cluster(tmp_path, postgres_url, extra_env=service_env(box.url)) as cluster:
+    # Three instances' pools on the primary (through the pooler) and on the standby (directly).
+    pair = replicas.cluster(1, "max_connections=200")
+    with pair as databases, receiving() as receiver, mailbox() as box:
+        standby = databases.standbys[0]
+        env = {**service_env(box.url), "DATABASE_READ_URLS": standby.url}
+        with running_cluster(tmp_path, databases.primary.url, extra_env=env) as cluster:
             people, record, samples = await mixed_load.run(
                 cluster.url,
                 receiver,
                 box,
                 people=PEOPLE,
                 seconds=LOAD_SECONDS,
-                faults=fault_plan(cluster, LOAD_SECONDS),
+                faults=fault_plan(cluster, standby, LOAD_SECONDS),
                 sample=sampler(cluster),
             )
             try:
                 outcome = await mixed_load.check(people, record, receiver, box)
             finally:
                 await mixed_load.close(people)
+            read_on_replica = replica_reads(cluster)
             logs = cluster.logs()
     faults = [name for name, *_ in record.faults]
-    assert faults == ["kill i1", "start i1", "drain i2", "restart redis"]
+    assert faults == [
+        "kill i1",
+        "start i1",
+        "drain i2",
+        "stop replica",
+        "start replica",
+        "restart redis",
+    ]
+    assert read_on_replica > 0  # the reads went to the standby while it was there
     assert outcome.problems == [], (outcome.problems, outcome.counts)
     assert steady_problems(samples) == []
     counts = outcome.counts
