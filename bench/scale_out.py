@@ -5,17 +5,19 @@ clients saw.
     .venv/bin/python bench/scale_out.py --minutes 3 --people 6
 
 The same harness as tests/test_scale_out_server.py (tests/cluster.py, tests/mixed_load.py):
-three `todo-api serve` programs (one worker each) on a scratch PostgreSQL database through
-PgBouncer in transaction mode, a redis-server of their own, Debian's HAProxy in front (checks
-on `/ready`, `option redispatch`, retries); a local webhook receiver and mail server. People
+three `todo-api serve` programs (one worker each) on a PostgreSQL primary of their own
+through PgBouncer in transaction mode and a hot standby of it taking their reads
+(DATABASE_READ_URLS; tests/replicas.py makes both with Debian's PostgreSQL 15 programs), a
+redis-server of their own, Debian's HAProxy in front (checks on `/ready`, `option
+redispatch`, retries); a local webhook receiver and mail server. People
 create (with `Idempotency-Key`, some with reminders), quick-add, rename, complete, list, open
 the inbox page and sync CalDAV, each with a live stream that resumes with `Last-Event-ID`.
 Meanwhile, each round of faults (every 90 s, the first 45 s in): one instance
-killed (SIGKILL) and started again, another drained (SIGTERM) and started again, Redis
-restarted. Then the harness's checks (exactly once, no 5xx but the proxy's for the kill, every
-webhook and reminder, streams complete), the answers by status, latencies by kind (p50, p95,
-p99), and each instance's resident memory and pool over time (sampled every second, printed
-every 30 s). Prints a Markdown section for bench/README.md.
+killed (SIGKILL) and started again, another drained (SIGTERM) and started again, the standby
+stopped and started again, Redis restarted. Then the harness's checks (exactly once, no 5xx
+but the proxy's for the kill, every webhook and reminder, streams complete), the answers by
+status, latencies by kind (p50, p95, p99), and each instance's resident memory and pool over
+time (sampled every second, printed every 30 s). Prints a Markdown section for bench/README.md.
 
 Needs haproxy, pgbouncer and redis-server (scripts/setup-ci.sh).
 """
@@ -23,7 +25,6 @@ Needs haproxy, pgbouncer and redis-server (scripts/setup-ci.sh).
 import argparse
 import asyncio
 import re
-import secrets
 import signal
 import statistics
 import sys
@@ -34,15 +35,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 # The harness is the tests' (tests/cluster.py): the root on sys.path. (Not benchlib, which
 # imports tests/helpers_server.py under another name.)
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from tests import mixed_load
+from tests import mixed_load, replicas
 from tests.cluster import (
     Cluster,
+    replica_reads,
     running_cluster,
     sampler,
     service_env,
@@ -52,19 +52,9 @@ from tests.cluster import (
 from tests.reminders.smtp import mailbox
 from tests.webhooks.receiver import receiving
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-async def admin(statement: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -73,7 +63,7 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def faults(cluster: Cluster, seconds: float) -> list[mixed_load.Fault]:
+def faults(cluster: Cluster, standby: replicas.Server, seconds: float) -> list[mixed_load.Fault]:
     plan: list[mixed_load.Fault] = []
     at, round_ = 45.0, 0
     while at + 40 < seconds:
@@ -87,6 +77,8 @@ def faults(cluster: Cluster, seconds: float) -> list[mixed_load.Fault]:
             (at, f"kill i{killed + 1}", lambda i=killed: cluster.kill(i)),
             (at, f"start i{killed + 1}", lambda i=killed: cluster.start(i)),
             (at + 20, f"drain i{drained + 1}", drain),
+            (at + 30, "stop replica", standby.stop),
+            (at + 35, "start replica", standby.start),
             (at + 40, "restart redis", cluster.restart_redis),
         ]
         at, round_ = at + 90, round_ + 1
@@ -145,22 +137,26 @@ def logged(sample: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]
     return logging_sample
 
 
-async def measure(database_url: str, folder: Path, seconds: float, people: int) -> list[str]:
-    with receiving() as receiver, mailbox() as box:  # noqa: SIM117 (the cluster needs the box)
-        with running_cluster(folder, database_url, extra_env=service_env(box.url)) as cluster:
+async def measure(folder: Path, seconds: float, people: int) -> list[str]:
+    pair = replicas.cluster(1, "max_connections=200")
+    with pair as databases, receiving() as receiver, mailbox() as box:
+        standby = databases.standbys[0]
+        env = {**service_env(box.url), "DATABASE_READ_URLS": standby.url}
+        with running_cluster(folder, databases.primary.url, extra_env=env) as cluster:
             crowd, record, samples = await mixed_load.run(
                 cluster.url,
                 receiver,
                 box,
                 people=people,
                 seconds=seconds,
-                faults=faults(cluster, seconds),
+                faults=faults(cluster, standby, seconds),
                 sample=logged(sampler(cluster)),
             )
             try:
                 outcome = await mixed_load.check(crowd, record, receiver, box)
             finally:
                 await mixed_load.close(crowd)
+            on_replica = replica_reads(cluster)
             logs = cluster.logs()
             tracebacks = [
                 logs[max(0, at - 300) : at + 1500]
@@ -171,7 +167,8 @@ async def measure(database_url: str, folder: Path, seconds: float, people: int) 
     lines = [
         f"{people} people, {record.seconds / 60:.1f} minutes of load (asked: "
         f"{seconds / 60:.1f}; faults are waited for), 3 instances (one worker each) behind "
-        "HAProxy, PgBouncer (transaction mode), Redis; on this machine beside other work.",
+        "HAProxy, PgBouncer (transaction mode), Redis, a primary and a hot standby; on this "
+        "machine beside other work.",
         "",
         "Faults (seconds into the load): "
         + ", ".join(f"{name} {start:.0f}-{end:.0f}" for name, start, end in record.faults),
@@ -184,6 +181,7 @@ async def measure(database_url: str, folder: Path, seconds: float, people: int) 
         f"- reminders due: {counts['reminders']}, emails: {counts['reminder_emails']} "
         f"(sent again: {counts['emails_again']})",
         f"- live streams opened (first and resumed): {counts['stream_opens']}",
+        f"- reads the live instances sent to the standby: {on_replica:.0f}",
         f"- 5xx seen: {five_hundreds(counts['server_errors'])}",
         f"- tracebacks in the instances' logs: {len(tracebacks)}",
         f"- problems found by the checks: {len(problems)}"
@@ -210,16 +208,10 @@ def main() -> None:
     if missing := tools_missing():
         sys.exit(f"{', '.join(missing)} not installed: sh scripts/setup-ci.sh")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
-    name = f"scale_out_{secrets.token_hex(6)}"
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        with tempfile.TemporaryDirectory(prefix="scale-out-") as folder:
-            log(f"{args.people} people for {args.minutes} minutes on database {name}")
-            url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-            lines = asyncio.run(measure(url, Path(folder), args.minutes * 60, args.people))
-            log("done")
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with tempfile.TemporaryDirectory(prefix="scale-out-") as folder:
+        log(f"{args.people} people for {args.minutes} minutes")
+        lines = asyncio.run(measure(Path(folder), args.minutes * 60, args.people))
+        log("done")
     print("\n".join(lines))
 
 
