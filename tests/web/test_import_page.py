@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
 
@@ -79,6 +80,72 @@ async def test_a_trello_board_as_lists_and_its_second_run_makes_nothing(
     assert "imported already" in again.text
     assert await _lists(signed_in) == ["TODO"]
     assert len(await signed_in.tasks()) == 1
+
+
+# One file of each source the form reads (tests/fixtures/README.md says where each came from).
+EACH_SOURCE = {
+    "todoist-csv": (FIXTURES / "todoist.csv", "text/csv"),
+    "todoist-json": (FIXTURES / "todoist-projects.json", "application/json"),
+    "google-tasks": (FIXTURES / "google-tasks.json", "application/json"),
+    "ics": (FIXTURES / "apple-reminders.ics", "text/calendar"),
+    "trello": (IMPORTS / "trello-deck-board.json", "application/json"),
+    "ticktick": (IMPORTS / "ticktick-vikunja-export.csv", "text/csv"),
+    "microsoft-todo": (IMPORTS / "microsoft-todo-graph.json", "application/json"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EACH_SOURCE))
+async def test_each_source_s_second_run_makes_nothing(
+    signed_in: Account,  # noqa: F811
+    name: str,
+) -> None:
+    path, kind = EACH_SOURCE[name]
+    body = path.read_bytes()
+    first = await _import(signed_in, path.name, body, kind, source="auto")
+    assert first.status_code == 200, first.text
+    said = re.search(r"Read as: [^<]*", first.text)
+    assert said is not None
+    assert "Imported: 0 lists, 0 tasks." not in first.text
+    lists, tasks = await _lists(signed_in), await signed_in.tasks(limit="100")
+    assert tasks
+    again = await _import(signed_in, path.name, body, kind, source="auto")
+    assert again.status_code == 200, again.text
+    assert said[0] in again.text  # read as the first run read it
+    assert "Imported: 0 lists, 0 tasks." in again.text
+    assert "this file was imported already" in again.text
+    assert await _lists(signed_in) == lists
+    assert await signed_in.tasks(limit="100") == tasks
+
+
+async def test_the_file_imported_again_when_asked(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    page = await signed_in.browser.get("/app/settings/data")
+    assert '<input type="checkbox" name="again" value="1">' in page.text
+    body = (FIXTURES / "todoist.csv").read_bytes()
+    for again in ("", "", "1"):
+        answer = await _import(signed_in, "Trip.csv", body, "text/csv", source="auto", again=again)
+        assert answer.status_code == 200, answer.text
+    assert "Imported: 1 list, 9 tasks." in answer.text
+    assert await _lists(signed_in) == ["Trip", "Trip (2)"]
+
+
+async def test_a_file_imported_through_the_api_is_not_made_again_by_the_page(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    body = (FIXTURES / "google-tasks.json").read_bytes()
+    made = await signed_in.api.post(
+        "/api/import",
+        params={"source": "google-tasks"},
+        content=body,
+        headers={**signed_in.headers, "Content-Type": "application/json"},
+    )
+    assert made.status_code == 200, made.text
+    lists = await _lists(signed_in)
+    again = await _import(signed_in, "Tasks.json", body, "application/json", source="auto")
+    assert again.status_code == 200, again.text
+    assert "Imported: 0 lists, 0 tasks." in again.text
+    assert await _lists(signed_in) == lists
 
 
 async def test_a_ticktick_and_a_to_do_file_chosen_by_name(

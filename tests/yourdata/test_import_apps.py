@@ -107,11 +107,12 @@ async def test_a_todoist_import_takes_the_list_name_given(
         made = await client.post("/api/lists", json={"name": "Holidays"})
         assert made.status_code == 201, made.text
         body = (FIXTURES / "todoist.csv").read_bytes()
-        for _ in range(2):
+        for again in ("false", "true"):  # the second run asks for a second copy
             answer = await import_file(
-                client, "todoist", body, content_type="text/csv", list="Holidays"
+                client, "todoist", body, content_type="text/csv", list="Holidays", again=again
             )
             assert answer.status_code == 200, answer.text
+            assert answer.json()["tasks"] == 9
         # A name the user has already gets a number.
         assert [item["name"] for item in await lists_of(client)] == [
             "Holidays",

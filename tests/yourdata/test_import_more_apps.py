@@ -1,6 +1,6 @@
 """Imports from Trello, TickTick and Microsoft To Do, from the apps' own files
 (tests/fixtures/imports, each with where it came from); the format told from the content; a
-second run of the same file makes nothing; a broken file is refused whole, naming where."""
+broken file is refused whole, naming where (a second run of a file: test_import_once)."""
 
 import copy
 import json
@@ -101,37 +101,6 @@ async def test_trello_lists_become_lists_when_asked(
         assert [task["title"] for task in await tasks_of(client, made["id"])] == ["Name Card 7"]
         wrong = await import_file(client, "trello", body, trello="boards")
         assert _field(assert_error(wrong, 400, "VALIDATION_ERROR")) == "trello"
-
-
-@pytest.mark.parametrize(
-    ("name", "source"),
-    [
-        ("trello-deck-board.json", "trello"),
-        ("ticktick-vikunja-export.csv", "ticktick"),
-        ("microsoft-todo-graph.json", "microsoft-todo"),
-    ],
-)
-async def test_a_second_run_of_the_same_file_makes_nothing(
-    person: Callable[..., httpx.AsyncClient], name: str, source: str
-) -> None:
-    async with person() as client:
-        body = (FILES / name).read_bytes()
-        first = await import_file(client, "auto", body)
-        assert first.status_code == 200, first.text
-        assert first.json()["source"] == source
-        lists = (await client.get("/api/lists")).json()
-        tasks = (await client.get("/api/tasks", params={"limit": 100})).json()
-        again = await import_file(client, source, body)
-        assert again.status_code == 200, again.text
-        answer = again.json()
-        assert (answer["lists"], answer["tasks"], answer["comments"]) == (0, 0, 0)
-        assert "imported already" in answer["skipped"][0]["reason"]
-        assert (await client.get("/api/lists")).json() == lists
-        assert (await client.get("/api/tasks", params={"limit": 100})).json() == tasks
-        # Asked for: made anew.
-        anew = await import_file(client, source, body, again="true")
-        assert anew.status_code == 200, anew.text
-        assert anew.json()["tasks"] == first.json()["tasks"]
 
 
 async def test_a_ticktick_backup_keeps_folders_lists_tags_subtasks_and_completion(

@@ -224,23 +224,18 @@ class SettingsData(CalendarFeeds, SettingsGroup):
             files = held(request.app, Files)
             incoming = await importer.receive_files(db, owner, prepared, opened, files)
             try:
-                key = once.implicit_key(source, options, body)
                 async with db.connection() as conn:
-                    if key is None:
-                        made = await importer.store(
-                            conn, owner, prepared, incoming, quota=files.quota_bytes
-                        )
-                        context["result"] = {"source": source, **made}
-                    else:
-                        context["result"] = await once.store_once(
-                            conn,
-                            owner,
-                            key,
-                            prepared,
-                            incoming,
-                            quota=files.quota_bytes,
-                            answer={"source": source},
-                        )
+                    context["result"] = await once.store(
+                        conn,
+                        owner,
+                        source,
+                        options,
+                        body,
+                        prepared,
+                        incoming,
+                        quota=files.quota_bytes,
+                        again=form.get("again") == "1",
+                    )
             finally:  # the bytes of the files whose rows were not written
                 await asyncio.shield(archive.drop(files, incoming))
         except (ValueError, ValidationError, ApiError) as exc:

@@ -1,10 +1,10 @@
 """What an import request asks, and the import written once per file.
 
-`source=auto` finds the file's format from its content (sources.detect). A file from Trello,
-TickTick or Microsoft To Do imported again by the same person makes nothing the second time:
-without an `Idempotency-Key` of the client's, the file's digest is the key
-(`import:<sha-256>`, kept `REPEAT_MEMORY`), and a repeat answers that nothing was made, unless
-the request says `again=true`.
+`source=auto` finds the file's format from its content (sources.detect). A file of any source
+imported again by the same person makes nothing the second time: without an `Idempotency-Key`
+of the client's, the file's digest is the key (`import:<sha-256>`, kept `REPEAT_MEMORY`), and a
+repeat answers that nothing was made, unless the request says `again=true`. The API and the web
+app's import both go through `store_once`: the rule is here only.
 """
 
 import hashlib
@@ -21,8 +21,6 @@ from todo_api.yourdata import importer
 from todo_api.yourdata.archive import Incoming
 from todo_api.yourdata.sources import AUTO, detect
 
-# The sources whose second run of the same file makes nothing without the client's key.
-ONCE = ("trello", "ticktick", "microsoft-todo")
 REPEAT_MEMORY = timedelta(days=365)
 TRELLO_MODES = ("sections", "lists")
 
@@ -51,14 +49,35 @@ def options_of(list_name: str | None, filename: str | None, trello: str | None) 
     return {name: value for name, value in options.items() if value}
 
 
-def implicit_key(source: str, options: dict[str, str], body: bytes) -> str | None:
-    """The key that makes a second run of the same file make nothing (None: no such key)."""
-    if source not in ONCE:
-        return None
+def implicit_key(source: str, options: dict[str, str], body: bytes) -> str:
+    """The key that makes a second run of the same file, read the same way, make nothing."""
     # The same bytes under another file name are the same file.
     asked = sorted((name, value) for name, value in options.items() if name != "filename")
     digest = hashlib.sha256(repr((source, asked)).encode() + body)
     return f"import:{digest.hexdigest()}"
+
+
+async def store(
+    conn: Connection,
+    user_id: uuid.UUID,
+    source: str,
+    options: dict[str, str],
+    body: bytes,
+    prepared: importer.Prepared,
+    incoming: list[Incoming],
+    *,
+    quota: int,
+    again: bool,
+) -> dict[str, Any]:
+    """The import of a request without a key of the client's written, and its answer: once
+    per file (`store_once`), or anew when the request says `again`."""
+    if again:
+        made = await importer.store(conn, user_id, prepared, incoming, quota=quota)
+        return {"source": source, **made}
+    key = implicit_key(source, options, body)
+    return await store_once(
+        conn, user_id, key, prepared, incoming, quota=quota, answer={"source": source}
+    )
 
 
 async def store_once(
@@ -72,7 +91,7 @@ async def store_once(
     answer: dict[str, Any],
 ) -> dict[str, Any]:
     """`importer.store` under the file's own key: the first run's answer, or on a repeat an
-    answer that nothing was made."""
+    answer of the same form that nothing was made."""
 
     async def produce() -> StoredResponse:
         result = await importer.store(conn, user_id, prepared, incoming, quota=quota)

@@ -71,8 +71,7 @@ AGAIN = {
     "name": "again",
     "in": "query",
     "required": False,
-    "description": "Trello, TickTick, Microsoft To Do: import a file imported before anew "
-    "(else its second run makes nothing)",
+    "description": "Import a file imported before anew (else its second run makes nothing)",
     "schema": {"type": "boolean"},
 }
 LIST_NAME = {
@@ -219,19 +218,20 @@ async def import_data(
     files = held(request.app, Files)
     incoming = await importer.receive_files(db, call.user_id, prepared, opened, files)
     try:
-        own_key = None if again else once.implicit_key(source, options, body)
-        if key is None and own_key is not None:
+        if key is None:  # once per file unless `again` (todo_api.yourdata.once)
             async with db.connection() as conn:
                 result = await call.with_user_row(
                     conn,
-                    lambda: once.store_once(
+                    lambda: once.store(
                         conn,
                         call.user_id,
-                        own_key,
+                        source,
+                        options,
+                        body,
                         prepared,
                         incoming,
                         quota=files.quota_bytes,
-                        answer={"source": source},
+                        again=again,
                     ),
                 )
             answer = StoredResponse(200, json_bytes(result).decode())
@@ -247,14 +247,14 @@ async def _stored(
     request: Request,
     call: Caller,
     db: Database,
-    key: str | None,
+    key: str,
     body: bytes,
     prepared: importer.Prepared,
     incoming: list[archive.Incoming],
     files: Files,
     source: str,
 ) -> StoredResponse:
-    """The import written (once for its Idempotency-Key), and its answer."""
+    """The import written once for the client's Idempotency-Key, and its answer."""
     async with db.connection() as conn:
 
         async def produce() -> StoredResponse:
@@ -266,23 +266,17 @@ async def _stored(
             )
             return StoredResponse(200, json_bytes({"source": source, **result}).decode())
 
-        if key is None:
-            answer = await produce()
-        else:
-            settings = held(request.app, Settings)
-            digest = hashlib.sha256(body).hexdigest()
-            fingerprint = request_fingerprint(
-                "POST", f"{request.url.path}?{request.url.query}", digest
-            )
-            answer = await respond_once(
-                conn=conn,
-                user_id=call.user_id,
-                key=key,
-                fingerprint=fingerprint,
-                ttl=timedelta(hours=settings.idempotency_key_hours),
-                produce=produce,
-            )
-    return answer
+        settings = held(request.app, Settings)
+        digest = hashlib.sha256(body).hexdigest()
+        fingerprint = request_fingerprint("POST", f"{request.url.path}?{request.url.query}", digest)
+        return await respond_once(
+            conn=conn,
+            user_id=call.user_id,
+            key=key,
+            fingerprint=fingerprint,
+            ttl=timedelta(hours=settings.idempotency_key_hours),
+            produce=produce,
+        )
 
 
 @router.delete(
