@@ -6,7 +6,7 @@ from typing import get_args
 import httpx
 
 from tests.yourdata.helpers import content, counts, export, import_file
-from todo_api.accounts.schemas import Theme
+from todo_api.accounts.schemas import Theme, WeekStart
 from todo_api.yourdata import importer
 
 
@@ -191,6 +191,34 @@ async def test_a_theme_the_web_app_does_not_have_refuses_the_file(
             {"index": "user", "field": "theme", "message": "must be one of light, dark"}
         ]
         assert (await second.get("/api/auth/me")).json()["theme"] is None
+
+
+async def test_the_exporters_first_day_of_the_week_travels_as_the_theme_does(
+    person: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with person() as first, person() as fresh, person() as wrong:
+        changed = await first.patch("/api/auth/me", json={"week_start": "saturday"})
+        assert changed.status_code == 200, changed.text
+        exported = await export(first)
+        assert exported["user"]["week_start"] == "saturday"
+        answer = await import_file(fresh, "todo-api", httpx.Response(200, json=exported).content)
+        assert answer.status_code == 200, answer.text
+        assert (await fresh.get("/api/auth/me")).json()["week_start"] == "saturday"
+
+        exported["user"]["week_start"] = "friday"
+        answer = await import_file(wrong, "todo-api", httpx.Response(200, json=exported).content)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["details"] == [
+            {
+                "index": "user",
+                "field": "week_start",
+                "message": "must be one of monday, sunday, saturday",
+            }
+        ]
+
+
+def test_an_import_takes_the_first_days_an_account_takes() -> None:
+    assert get_args(WeekStart) == importer.WEEK_STARTS
 
 
 async def test_a_language_the_service_does_not_speak_refuses_the_file(

@@ -69,6 +69,7 @@ _USER = Query(
         users.c.timezone,
         users.c.language,
         users.c.theme,
+        users.c.week_start,
         users.c.email_verified,
         users.c.created_at,
         users.c.updated_at,

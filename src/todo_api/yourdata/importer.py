@@ -67,16 +67,18 @@ from todo_api.yourdata.sources import SOURCES
 # What a calendar file gave beyond the mapping, as CalDAV keeps it (todo_api.dav.store).
 _KEEP_OBJECT = Query(insert_bound(dav_objects, "task_id", "name", "uid", "extra"))
 _NAME_KEYS = Query(select(lists.c.name_key).where(lists.c.user_id == bindparam("user_id")))
-# The exporter's language and theme become the importer's only where they have chosen none.
+# The exporter's language, theme and first day of the week become the importer's only where
+# they have chosen none.
 _UNSET = {
     name: Query(
         update(users)
         .where(users.c.id == bindparam("user_id"), users.c[name].is_(None))
         .values({name: bindparam("chosen"), "updated_at": bindparam("now")})
     )
-    for name in ("language", "theme")
+    for name in ("language", "theme", "week_start")
 }
 THEMES = ("light", "dark")  # the themes an account takes (accounts.schemas.Theme)
+WEEK_STARTS = ("monday", "sunday", "saturday")  # (accounts.schemas.WeekStart)
 
 
 class ImportedFields(TaskCreate):
@@ -95,6 +97,7 @@ class Prepared:
     skipped: list[Skipped] = field(default_factory=list)
     language: str | None = None  # the importer's, unless they have chosen one
     theme: str | None = None  # the same
+    week_start: str | None = None  # the same
     # The exporter's push subscriptions, each checked as `POST /api/push-subscriptions`
     # checks its body (its endpoint's address by `check_push_endpoints`), and where it was.
     push_subscriptions: list[tuple[Where, SubscriptionIn]] = field(default_factory=list)
@@ -121,6 +124,10 @@ def prepare(source: str, body: bytes, options: dict[str, str], *, zone: str) -> 
         errors.add(("index", "user"), "theme", f"must be one of {', '.join(THEMES)}")
     else:
         prepared.theme = parsed.theme
+    if parsed.week_start is not None and parsed.week_start not in WEEK_STARTS:
+        errors.add(("index", "user"), "week_start", f"must be one of {', '.join(WEEK_STARTS)}")
+    else:
+        prepared.week_start = parsed.week_start
     for item in parsed.lists:
         try:
             checked = ListCreate.model_validate({"name": item.name, "color": item.color})
@@ -499,14 +506,19 @@ async def store(
     *,
     quota: int = 0,
 ) -> dict[str, Any]:
-    """Write what `prepare` checked, all or nothing (the exporter's language and theme too,
+    """Write what `prepare` checked, all or nothing (the exporter's language, theme and week too,
     for an importer who has chosen none), with the zip's files (`incoming`, their bytes in the
     storage already: each `written` once its row is), within the owner's `quota`; the
     import's answer."""
     left_out: list[Skipped] = []
     async with conn.transaction():
         await ordering.serialise(conn, user_id)
-        for name, chosen in (("language", prepared.language), ("theme", prepared.theme)):
+        chosen_settings = (
+            ("language", prepared.language),
+            ("theme", prepared.theme),
+            ("week_start", prepared.week_start),
+        )
+        for name, chosen in chosen_settings:
             if chosen is not None:
                 await conn.execute(
                     _UNSET[name], {"user_id": user_id, "chosen": chosen, "now": utcnow()}

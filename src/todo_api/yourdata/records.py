@@ -120,6 +120,7 @@ class Parsed:
     # importer, and the importer's own where they have set none.
     language: Any = None
     theme: Any = None  # and their theme, the same way
+    week_start: Any = None  # and their first day of the week
     # The exporter's push subscriptions (this service's export), each where it is and as the
     # file gives it: checked by the importer.
     push_subscriptions: list[tuple[Where, Any]] = field(default_factory=list)

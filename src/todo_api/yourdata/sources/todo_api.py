@@ -70,6 +70,7 @@ def parse(body: bytes, _options: dict[str, str]) -> Parsed:
     exporter = user.get("id") if isinstance(user, dict) else None
     if isinstance(user, dict):
         parsed.language, parsed.theme = user.get("language"), user.get("theme")
+        parsed.week_start = user.get("week_start")
     for index, task in enumerate(items(document.get("tasks"))):
         if not isinstance(task, dict):
             errors.add(("index", index), "task", "must be an object")
