@@ -237,3 +237,47 @@ async def test_the_days_are_the_persons_far_from_utc(signed_in: Account) -> None
     assert "Early" in days["Sunday, February 24, 2030"]
     assert "2:00" in days["Sunday, February 24, 2030"]
     assert not any("Late" in text for text in days.values())
+
+
+async def test_a_full_day_shows_its_first_three_and_counts_the_rest(
+    signed_in: Account,  # noqa: F811
+) -> None:
+    """A month's day shows its first three tasks on the person's clock (timed first, by time,
+    an occurrence of a repeating task among them) and `N more` for the rest, counted on the
+    person's days, not UTC's; the chosen day's own list shows every task of that day."""
+    await api(signed_in, "PATCH", "/api/auth/me", {"timezone": "Pacific/Kiritimati"})  # UTC+14
+    for title, body in (
+        ("Weekly standup", {"due_at": "2030-03-06T17:00:00Z", "recurrence": "FREQ=WEEKLY"}),
+        ("Early call", {"due_at": "2030-03-13T10:30:00Z"}),  # 00:30 on the 14th
+        ("Lunch", {"due_at": "2030-03-13T22:00:00Z"}),  # 12:00
+        ("Review", {"due_at": "2030-03-14T01:00:00Z"}),  # 15:00
+        ("Late mail", {"due_at": "2030-03-14T09:30:00Z"}),  # 23:30
+        ("Pay rent", {"due_date": "2030-03-14"}),
+        ("Day before", {"due_at": "2030-03-13T09:00:00Z"}),  # 23:00 on the 13th
+    ):
+        await api(signed_in, "POST", "/api/tasks", {"title": title, **body})
+    assert await as_calendar(signed_in, "/app/") == 303
+    fourteenth = "Thursday, March 14, 2030"
+    for chosen in ("2030-03-13", "2030-03-14"):
+        shown = (await signed_in.browser.get(f"/app/?month=2030-03&day={chosen}")).text
+        days = cells(shown)
+        cell = days[fourteenth]
+        assert re.findall(r"Early call|Weekly standup|Lunch|Review|Late mail|Pay rent", cell) == [
+            "Early call",
+            "Weekly standup",
+            "Lunch",
+        ]
+        assert "3 more" in cell
+        assert "Day before" in days["Wednesday, March 13, 2030"]
+        assert "more" not in days["Wednesday, March 13, 2030"]
+        assert "Weekly standup" in days["Thursday, March 21, 2030"]
+        assert "more" not in days["Thursday, March 21, 2030"]
+        whole = re.search(rf'<ul class="cal-tasks" data-day="{chosen}">(.*?)</ul>', shown)
+        assert whole is not None
+        titles = re.findall(r"<span>([^<]+)</span>", whole[1])
+        if chosen == "2030-03-14":
+            assert titles == [
+                "Early call", "Weekly standup", "Lunch", "Review", "Late mail", "Pay rent"
+            ]  # fmt: skip
+        else:
+            assert titles == ["Day before"]

@@ -7,14 +7,18 @@ import dataclasses
 import functools
 import operator
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     ColumnElement,
+    Date,
+    DateTime,
     Integer,
     Select,
     Uuid,
@@ -424,14 +428,21 @@ RANGE_FIELDS = RangeTask._fields
 
 
 @functools.lru_cache(maxsize=256)
-def range_query(s: Shape) -> Query:
+def range_query(s: Shape, *, per_day: bool = False) -> Query:
     """The tasks the shape's filters match (the own part, then the shared) that a range of days
     may show: undated, or due from `window_start` to before `window_end`, or repeating and due
     before its end (an occurrence may fall in it). `limit` at most, RANGE_FIELDS alone, no
     order (the calendar places them by day), no total. An all-day task's `due_at` is the start
     of its date in its zone, so one window of instants holds both kinds. Planned in whichever
     mode the session is in (no round trip to switch): with no order to walk, every plan reads
-    the group's (or the user's) tasks by its index and checks each."""
+    the group's (or the user's) tasks by its index and checks each.
+
+    With `per_day` (PostgreSQL), a task due once is read only when it is among the first
+    `per_day` of its day on the person's clock (timed first, by time) or on the day `whole`,
+    and each row says its day (`slot`: 1 for the range's first day, by `day_starts`, the
+    instants its days start) and how many tasks are due once that day (`slot_total`): a month
+    counts the tasks its full days leave out rather than reading them. Repeating and undated
+    tasks are all read (their occurrences are placed in Python)."""
     at, instant = tasks.c.due_at, UTCDateTime()
     in_window = or_(
         at.is_(None),
@@ -444,7 +455,51 @@ def range_query(s: Shape) -> Query:
     parts = [select(*columns).where(*conditions_of(s, part), in_window) for part in _parts(s)]
     found = union_all(*parts) if len(parts) > 1 else parts[0]
     limit = bindparam("limit", type_=Integer())
-    return Query(found.limit(limit), any_plan=True)
+    if not per_day:
+        return Query(found.limit(limit), any_plan=True)
+    f = found.subquery("found")
+    slot = case(
+        (or_(f.c.recurrence.is_not(None), f.c.due_at.is_(None)), None),
+        (
+            f.c.due_date.is_not(None),
+            f.c.due_date - bindparam("first_day", type_=Date()) + 1,
+        ),
+        else_=func.width_bucket(
+            f.c.due_at, bindparam("day_starts", type_=ARRAY(DateTime(timezone=True)))
+        ),
+    )
+    ranked = select(
+        f,
+        slot.label("slot"),
+        func.row_number()
+        .over(partition_by=slot, order_by=(f.c.due_date.is_not(None), f.c.due_at, f.c.id))
+        .label("place"),
+        func.count().over(partition_by=slot).label("slot_total"),
+    ).subquery("ranked")
+    kept = or_(
+        ranked.c.slot.is_(None),
+        ranked.c.place <= bindparam("per_day", type_=Integer()),
+        ranked.c.slot == bindparam("whole_slot", type_=Integer()),
+    )
+    shown = [ranked.c[name] for name in (*RANGE_FIELDS, "slot", "slot_total")]
+    return Query(select(*shown).where(kept).limit(limit), any_plan=True)
+
+
+class Days(NamedTuple):
+    """The days a range shows, from `first` to before `end` on the person's clock, each with at
+    most `per_day` of its tasks due once, except the day `whole` with all of its own."""
+
+    first: date
+    end: date
+    per_day: int
+    whole: date
+
+
+@dataclass(frozen=True)
+class Range:
+    tasks: list[RangeTask]
+    # The tasks due once on each day that were counted and not read (with `days`).
+    left_out: dict[date, int] = dataclasses.field(default_factory=dict)
 
 
 async def range_tasks(
@@ -454,14 +509,38 @@ async def range_tasks(
     query: listing.ListQuery,
     window: tuple[datetime, datetime],
     zone: str,
-) -> list[RangeTask]:
+    days: Days | None = None,
+) -> Range:
     """The tasks `query`'s filters find that the `window` of instants may show (range_query),
     its limit at most, in one statement; `zone` is the caller's, whose days the filters read.
-    The caller places them on its days: the window may hold a few more."""
+    The caller places them on its days: the window may hold a few more. With `days`, on
+    PostgreSQL, the tasks a full day leaves out are counted, not read (SQLite reads them all:
+    it has no zones to find a day with)."""
     params = listing.parameters(query, user_id, utcnow(), None, zone)
     params["window_start"], params["window_end"] = window
-    rows = await conn.execute(range_query(listing.shape(query, conn.name, None)), params)
-    return list(map(RangeTask._make, rows.picked(RANGE_FIELDS, query.limit)))
+    shape = listing.shape(query, conn.name, None)
+    if days is None or conn.name != "postgresql":
+        rows = await conn.execute(range_query(shape), params)
+        return Range(list(map(RangeTask._make, rows.picked(RANGE_FIELDS, query.limit))))
+    count = (days.end - days.first).days
+    params["first_day"], params["per_day"] = days.first, days.per_day
+    params["whole_slot"] = (days.whole - days.first).days + 1
+    params["day_starts"] = [
+        zones.start_of(days.first + timedelta(days=n), zone) for n in range(count + 1)
+    ]
+    rows = await conn.execute(range_query(shape, per_day=True), params)
+    found, totals, read = [], {}, Counter[int]()
+    for *fields, slot, total in rows.picked((*RANGE_FIELDS, "slot", "slot_total"), query.limit):
+        found.append(RangeTask._make(fields))
+        if slot is not None and 0 < slot <= count:
+            totals[slot] = total
+            read[slot] += 1
+    left_out = {
+        days.first + timedelta(days=slot - 1): total - read[slot]
+        for slot, total in totals.items()
+        if total > read[slot]
+    }
+    return Range(found, left_out)
 
 
 @dataclass(frozen=True)

@@ -136,10 +136,12 @@ def placed(tasks: Iterable[RangeTask], first: date, end: date, zone: str) -> Pla
         if due is None:
             out.tray.append((None, task, False))
             continue
-        for moment in _occurrences(task, due, end, clock):
+        # A task due once is its due alone (most of a month's: no call for each).
+        moments = _occurrences(task, due, end, clock) if task.recurrence else (due,)
+        for moment in moments:
             if isinstance(moment, datetime):
                 local = moment.astimezone(clock)
-                day, shown_time = local.date(), local.time().replace(tzinfo=None)
+                day, shown_time = local.date(), local.time()  # time(): without its zone
             else:
                 day, shown_time = moment, None
             if first <= day < end:

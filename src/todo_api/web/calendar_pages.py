@@ -77,8 +77,15 @@ async def calendar_page(
         chosen = today if first <= today < end else (week or month)
     query = calendar.range_query(view.filters)
     window = calendar.window(first, end)
-    found = await pages.range_tasks(conn, user_id(signed_in), query=query, window=window, zone=zone)
-    placed = calendar.placed(found, first, end, zone)
+    # A month's day shows its first few tasks and a link to the rest (the day's list below):
+    # a cell of 16 would not be read, and would cost the page most of its work. The rest of a
+    # day are counted, not read (but the chosen day's, shown whole).
+    most = None if week is not None else calendar.SHOWN_IN_A_DAY
+    days = pages.Days(first, end, most, chosen) if most is not None else None
+    found = await pages.range_tasks(
+        conn, user_id(signed_in), query=query, window=window, zone=zone, days=days
+    )
+    placed = calendar.placed(found.tasks, first, end, zone)
     roles = {str(item["id"]): item["role"] for item in side["lists"]}
     list_role = roles.get(str(view.list_id)) if view.list_id else None
     repeats = html.escape(_("Repeats"))
@@ -92,13 +99,11 @@ async def calendar_page(
     ngettext = translations(language).ngettext
     path = html.escape(view.path)
     kept = f"week={week.isoformat()}" if week is not None else f"month={month:%Y-%m}"
-    # A month's day shows its first few tasks and a link to the rest (the day's list below):
-    # a cell of 16 would not be read, and would cost the page most of its work.
-    most = None if week is not None else calendar.SHOWN_IN_A_DAY
 
     def shown_day(day: date) -> calendar.Day:
         items = placed.days.get(day, ())
-        left_out = len(items) - most if most is not None and len(items) > most else 0
+        due = len(items) + found.left_out.get(day, 0)
+        left_out = due - most if most is not None and due > most else 0
         more = ngettext("%(num)d more", "%(num)d more", left_out) if left_out else ""
         return calendar.Day(
             day,
