@@ -44,6 +44,7 @@ NOT_WALKTHROUGHS = {
     ("docs/deploying.md", "With PostgreSQL"),  # a database of one's own, Neon's URL
     ("docs/deploying.md", "Neon (or any PgBouncer in transaction mode)"),
     ("docs/deploying.md", "In a container"),  # docker build, run, compose
+    ("docs/deploying.md", "Read replicas"),  # a primary's and its replicas' URLs
     ("docs/reminders.md", "Email"),  # a mail server's settings
     # Each needs what an email or an authenticator app gives (tests/accounts/test_recovery.py,
     # test_verification.py and test_two_factor.py run these flows over HTTP). The forgotten
