@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from tests.accounts.helpers import PASSWORD as PW
 from tests.accounts.helpers import bearer, sign_up
-from tests.dav.helpers import basic, sync_body
+from tests.dav.helpers import NS, basic, dav_user, sync, sync_body, xml
 from tests.live_helpers import open_stream, serving
 from tests.oauth.helpers import form_fields
 from tests.replicas import Cluster, Server, cluster
@@ -325,6 +325,41 @@ async def test_a_sync_token_is_not_answered_by_a_replica_behind_it(
             assert _usable(app) == 1  # behind a token, not failing: still in use
         finally:
             servers.resume(standby)
+
+
+async def test_a_calendar_apps_sync_token_is_not_answered_by_a_replica_behind_it(
+    servers: Cluster, migrated: Path
+) -> None:
+    """CalDAV's sync-collection streams its answer: a replica behind the token is found before
+    the answer starts, so that the primary answers it whole."""
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    async with running(replicated) as app:
+        await _until(lambda: _usable(app) == 1)
+        other = create_app(plain, jobs=[])
+        async with dav_user(other, plain) as writer:
+            inbox = f"{writer.home}inbox/"
+            _, first = await sync(writer.dav, inbox)
+            servers.pause(standby)
+            try:
+                # A change and its token from the primary (another instance, no positions
+                # kept) that the paused replica has not seen.
+                made = await writer.api.post("/api/tasks", json={"title": "told"})
+                assert made.status_code == 201, made.text
+                _, told = await sync(writer.dav, inbox, first, wait_for=[made.json()["id"]])
+                async with client_for(app) as reader:
+                    reader.headers.update(basic(writer.token))
+                    before = await reads(reader)
+                    again = await reader.request("REPORT", inbox, content=sync_body(told))
+                    assert again.status_code == 207, again.text
+                    root = xml(again)  # whole: it parses, and ends with its token
+                    assert root.findtext("d:sync-token", namespaces=NS)
+                    assert (await reads(reader))["primary"] > before["primary"]
+                    assert _usable(app) == 1
+            finally:
+                servers.resume(standby)
+        await close_app(other)
 
 
 # What the walk fills each path's parameters with (a path with any other is left out), and

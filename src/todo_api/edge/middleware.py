@@ -149,6 +149,9 @@ class RequestContextMiddleware:
         dropped = False  # a replica's failed answer, given again by the primary
         if reads is not None and reads.begin(scope) is not None:
             receive = reads.recording(scope, receive)
+        # The scope as it came, for an answer again: the routing below changes the one it is
+        # given (a mount's path and root_path), which would send the second answer astray.
+        arrived = dict(scope) if reads is not None else scope
 
         async def receive_watching() -> Message:
             nonlocal client_gone
@@ -193,7 +196,7 @@ class RequestContextMiddleware:
             await app(scope, receive_watching, send_with_id)
             if dropped and reads is not None:
                 dropped = False
-                await app(scope, reads.replaying(scope, receive_watching), send_with_id)
+                await app(dict(arrived), reads.replaying(scope, receive_watching), send_with_id)
         except Exception as exc:
             # What an application makes of a client that left (ClientDisconnect, or a
             # failure of its own) is no error of the service's: counted as 499, not logged.
