@@ -73,7 +73,8 @@ async def test_today_and_upcoming_show_the_day_in_order(
         await page.get_by_role("link", name="Today").first.click()
         await expect(page.get_by_role("heading", level=1, name="Today")).to_be_visible()
         headings = page.get_by_role("heading", level=2)
-        dated = f"{today:%A}, {today:%B} {today.day}"  # the page's own heading says `Today`
+        # Today's own day says so (as Todoist's does), with its date.
+        dated = f"Today · {today:%A}, {today:%B} {today.day}"
         assert await headings.all_inner_texts() == ["Overdue", dated]
         assert await titles(day_list(page, "Overdue")) == ["Pay the old bill", "Call back"]
         timed_then_all_day = ["Early run", "Late call", "Water the plants"]
