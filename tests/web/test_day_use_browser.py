@@ -130,6 +130,12 @@ async def test_a_rows_due_and_more_on_hover_focus_and_a_phone(
     await more.click()
     await page.get_by_role("menuitem", name="Edit title").click()
     await expect(page.get_by_role("textbox", name="Edit title")).to_be_focused()
+    # Saved, the focus comes back to the row's More… (its Edit is hidden on a phone).
+    await page.keyboard.type("Pay the rent")  # (the title comes selected)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("textbox", name="Edit title")).to_have_count(0)
+    renamed = page.get_by_role("button", name="More actions for Pay the rent", exact=True)
+    await expect(renamed).to_be_focused()
     assert watched.problems == []
 
 

@@ -322,11 +322,18 @@
   document.addEventListener("app:live", editButtons); // (live.js: before it focuses again)
   new MutationObserver(editButtons).observe(document.documentElement, { childList: true, subtree: true });
 
+  // Back to the row's own button: `Edit` where it shows, else (a phone, a board's card, where
+  // `More…` alone is shown) `More…`, which rows.js adds to a row made anew a moment later.
+  const focusRow = (row) => {
+    const edit = row.querySelector(":scope > .edit-title");
+    if (edit && edit.getClientRects().length) return edit.focus();
+    requestAnimationFrame(() => (row.querySelector(":scope > .row-more") ?? titleLink(row))?.focus());
+  };
   const stopRow = (form) => {
     const row = form.closest("li.task");
     form.remove();
     titleLink(row).hidden = false;
-    row.querySelector(":scope > .edit-title")?.focus();
+    focusRow(row);
   };
   const editRow = (button) => {
     const row = button.closest("li.task");
@@ -410,7 +417,7 @@
     row.replaceWith(made);
     window.htmx?.process(made);
     editButtons();
-    made.querySelector(":scope > .edit-title")?.focus();
+    focusRow(made);
   });
 
   // --- words read back as one types ----------------------------------------------------------
