@@ -161,6 +161,7 @@ async def test_the_shortcuts_fit_and_esc_leaves_search_and_quick_add(
         "terms => [...new Set(terms.map(term => Math.round(term.getBoundingClientRect().left)))]"
     )
     assert len(columns) == 2, columns
+    await expect(dialog.get_by_text("Leave the search box or quick add")).to_be_visible()
     await watched.accessible_in_both_schemes()
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
