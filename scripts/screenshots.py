@@ -371,7 +371,7 @@ SCENES: list[tuple[str, Scene, list[tuple[int, str]]]] = [
     ("rows-view", rows_view, [(1280, "light"), (390, "dark")]),
     ("calendar", calendar, [(1280, "light"), (1280, "dark"), (390, "light")]),  # (kept: last)
 ]
-# Scenes written under docs/images/ by their own names, rather than docs/web-app-*.png.
+# Scenes written under docs/images/ by their own names, rather than as web-app-*.png there.
 IMAGES = {"rows-inbox", "rows-view", "inbox", "task", "board", "calendar"}
 # A scene shown from its part rather than from the page's top.
 FROM = {"files": "#files"}
@@ -402,10 +402,9 @@ async def take(browser: Browser, url: str, folder: Path, only: list[str]) -> lis
                     await page.locator('form[action="/app/signin"] button[type="submit"]').click()
                     await page.wait_for_url(f"{url}/app/")
                 await scene(page, url)
-                path = folder / f"web-app-{name}-{width}-{scheme}.png"
-                if name in IMAGES:
-                    (folder / "images").mkdir(exist_ok=True)
-                    path = folder / "images" / f"{name}-{width}-{scheme}.png"
+                (folder / "images").mkdir(exist_ok=True)
+                stem = name if name in IMAGES else f"web-app-{name}"
+                path = folder / "images" / f"{stem}-{width}-{scheme}.png"
                 height = TALL.get((name, width), HEIGHTS[width])
                 whole = await page.evaluate("document.documentElement.scrollHeight")
                 height = max(HEIGHTS[width], min(height, whole))  # (no more than the page)
