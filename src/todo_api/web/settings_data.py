@@ -4,13 +4,11 @@ address), and their data (export, import, delete the account), through the same 
 /api's routes."""
 
 import asyncio
-import functools
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -207,18 +205,9 @@ class SettingsData(CalendarFeeds, SettingsGroup):
             db = database(request)
             async with db.connection() as conn:
                 zone = zone_of(signed_in)
-            # Reading a large file takes a while: in a thread, as the API does.
             settings = self.site.settings
-            prepared, opened = await run_in_threadpool(
-                functools.partial(
-                    importer.prepare_any,
-                    zone=zone,
-                    max_document=settings.import_max_bytes,
-                    max_unpacked=settings.import_unpacked_max_bytes,
-                ),
-                source,
-                body,
-                options,
+            prepared, opened = await importer.prepare_in_thread(
+                settings, source, body, options, zone=zone
             )
             await importer.check_push_endpoints(self.site.settings, prepared)
             files = held(request.app, Files)

@@ -1,7 +1,6 @@
 """Your data: `GET /api/export`, `POST /api/import`, `DELETE /api/auth/me`."""
 
 import asyncio
-import functools
 import hashlib
 import re
 from datetime import timedelta
@@ -9,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from todo_api.auth import (
     Caller,
@@ -201,19 +199,7 @@ async def import_data(
     async with db.connection() as conn:
         zone = await schedule.user_zone(conn, call.user_id)
     settings = held(request.app, Settings)
-    # Reading and checking a large file takes a while (about 1 s for 10 000 rows): in a
-    # thread, so that this worker's other requests are answered meanwhile.
-    prepared, opened = await run_in_threadpool(
-        functools.partial(
-            importer.prepare_any,
-            zone=zone,
-            max_document=settings.import_max_bytes,
-            max_unpacked=settings.import_unpacked_max_bytes,
-        ),
-        source,
-        body,
-        options,
-    )
+    prepared, opened = await importer.prepare_in_thread(settings, source, body, options, zone=zone)
     await importer.check_push_endpoints(settings, prepared)
     files = held(request.app, Files)
     incoming = await importer.receive_files(db, call.user_id, prepared, opened, files)
