@@ -43,14 +43,11 @@ from tests import mixed_load, replicas
 from tests.cluster import (
     Cluster,
     replica_reads,
-    running_cluster,
+    running_with_standby,
     sampler,
-    service_env,
     steady_problems,
     tools_missing,
 )
-from tests.reminders.smtp import mailbox
-from tests.webhooks.receiver import receiving
 
 
 def log(message: str) -> None:
@@ -138,30 +135,27 @@ def logged(sample: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]
 
 
 async def measure(folder: Path, seconds: float, people: int) -> list[str]:
-    pair = replicas.cluster(1, "max_connections=200")
-    with pair as databases, receiving() as receiver, mailbox() as box:
-        standby = databases.standbys[0]
-        env = {**service_env(box.url), "DATABASE_READ_URLS": standby.url}
-        with running_cluster(folder, databases.primary.url, extra_env=env) as cluster:
-            crowd, record, samples = await mixed_load.run(
-                cluster.url,
-                receiver,
-                box,
-                people=people,
-                seconds=seconds,
-                faults=faults(cluster, standby, seconds),
-                sample=logged(sampler(cluster)),
-            )
-            try:
-                outcome = await mixed_load.check(crowd, record, receiver, box)
-            finally:
-                await mixed_load.close(crowd)
-            on_replica = replica_reads(cluster)
-            logs = cluster.logs()
-            tracebacks = [
-                logs[max(0, at - 300) : at + 1500]
-                for at in (m.start() for m in re.finditer("Traceback", logs))
-            ]
+    with running_with_standby(folder) as setting:
+        cluster = setting.cluster
+        crowd, record, samples = await mixed_load.run(
+            cluster.url,
+            setting.receiver,
+            setting.box,
+            people=people,
+            seconds=seconds,
+            faults=faults(cluster, setting.standby, seconds),
+            sample=logged(sampler(cluster)),
+        )
+        try:
+            outcome = await mixed_load.check(crowd, record, setting.receiver, setting.box)
+        finally:
+            await mixed_load.close(crowd)
+        on_replica = replica_reads(cluster)
+        logs = cluster.logs()
+        tracebacks = [
+            logs[max(0, at - 300) : at + 1500]
+            for at in (m.start() for m in re.finditer("Traceback", logs))
+        ]
     problems = outcome.problems + steady_problems(samples)
     counts = outcome.counts
     lines = [

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
+from tests import replicas
 from tests.helpers_server import (
     STARTUP_TIMEOUT,
     PgBouncer,
@@ -36,8 +37,10 @@ from tests.helpers_server import (
     running_pgbouncer,
     wait_until_healthy,
 )
+from tests.reminders.smtp import Mailbox, mailbox
 from tests.support import TEST_SECRET
 from tests.test_redis_outage_server import RedisServer
+from tests.webhooks.receiver import Receiver, receiving
 
 HAPROXY_CANDIDATES = ("haproxy", "/usr/sbin/haproxy")
 METRICS_TOKEN = "scrape"
@@ -316,6 +319,33 @@ def pool_connections(instance: Instance) -> tuple[float, float] | None:
         if name in ("db_pool_size", "db_pool_max_size"):
             values[name] = float(value)
     return values.get("db_pool_size", 0.0), values.get("db_pool_max_size", 0.0)
+
+
+@dataclass
+class Setting:
+    """A running cluster with what it is watched by: its primary's hot standby (taking its
+    reads), the webhooks' receiver and the reminders' mailbox."""
+
+    cluster: Cluster
+    standby: replicas.Server
+    receiver: Receiver
+    box: Mailbox
+
+
+@contextmanager
+def running_with_standby(folder: Path) -> Iterator[Setting]:
+    """`running_cluster` on a primary and a hot standby of its own (tests/replicas.py), with
+    a webhook receiver and a mail server; all stopped afterwards."""
+    # Three instances' pools on the primary (through the pooler) and on the standby (directly).
+    with (
+        replicas.cluster(1, "max_connections=200") as databases,
+        receiving() as receiver,
+        mailbox() as box,
+    ):
+        standby = databases.standbys[0]
+        env = {**service_env(box.url), "DATABASE_READ_URLS": standby.url}
+        with running_cluster(folder, databases.primary.url, extra_env=env) as cluster:
+            yield Setting(cluster, standby, receiver, box)
 
 
 def replica_reads(cluster: Cluster) -> float:

@@ -20,15 +20,12 @@ from tests import mixed_load, replicas
 from tests.cluster import (
     Cluster,
     replica_reads,
-    running_cluster,
+    running_with_standby,
     sampler,
-    service_env,
     steady_problems,
     tools_missing,
 )
-from tests.reminders.smtp import mailbox
 from tests.support import IN_CI
-from tests.webhooks.receiver import receiving
 
 LOAD_SECONDS = 14.0
 PEOPLE = 4
@@ -64,27 +61,23 @@ async def test_three_instances_keep_every_promise_through_a_kill_a_drain_a_repli
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    # Three instances' pools on the primary (through the pooler) and on the standby (directly).
-    pair = replicas.cluster(1, "max_connections=200")
-    with pair as databases, receiving() as receiver, mailbox() as box:
-        standby = databases.standbys[0]
-        env = {**service_env(box.url), "DATABASE_READ_URLS": standby.url}
-        with running_cluster(tmp_path, databases.primary.url, extra_env=env) as cluster:
-            people, record, samples = await mixed_load.run(
-                cluster.url,
-                receiver,
-                box,
-                people=PEOPLE,
-                seconds=LOAD_SECONDS,
-                faults=fault_plan(cluster, standby, LOAD_SECONDS),
-                sample=sampler(cluster),
-            )
-            try:
-                outcome = await mixed_load.check(people, record, receiver, box)
-            finally:
-                await mixed_load.close(people)
-            read_on_replica = replica_reads(cluster)
-            logs = cluster.logs()
+    with running_with_standby(tmp_path) as setting:
+        cluster = setting.cluster
+        people, record, samples = await mixed_load.run(
+            cluster.url,
+            setting.receiver,
+            setting.box,
+            people=PEOPLE,
+            seconds=LOAD_SECONDS,
+            faults=fault_plan(cluster, setting.standby, LOAD_SECONDS),
+            sample=sampler(cluster),
+        )
+        try:
+            outcome = await mixed_load.check(people, record, setting.receiver, setting.box)
+        finally:
+            await mixed_load.close(people)
+        read_on_replica = replica_reads(cluster)
+        logs = cluster.logs()
     faults = [name for name, *_ in record.faults]
     assert faults == [
         "kill i1",
