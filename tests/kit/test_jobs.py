@@ -4,6 +4,7 @@ shutdown cancels a job under way without a traceback, and a singleton job runs i
 two. (Two real servers sharing the work: test_jobs_server.py.)"""
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -142,6 +143,36 @@ async def test_shutdown_cancels_a_job_under_way_without_a_traceback(
     row = await job_row(settings, name)
     assert row is not None
     assert (row.failures, row.last_success_at) == (0, None)
+
+
+async def test_a_worker_stopped_during_a_run_gives_its_claim_back(settings: Settings) -> None:
+    """A process stopped in the middle of a singleton's run (a restart, a deploy) gives the
+    claim back: the next worker runs it at once rather than after the lease (its limit)."""
+    began = asyncio.Event()
+    runs = 0
+
+    async def long_job(_db: Database, _settings: Settings) -> None:
+        nonlocal runs
+        runs += 1
+        began.set()
+        await asyncio.sleep(WAIT * 2)
+
+    job = Job(job_name(), long_job, every=lambda _settings: 3600, limit=lambda _s: 3600)
+    async with database(settings) as first, database(settings) as second:
+        stopped = asyncio.create_task(JobRunner(first, settings, [job]).turn(job))
+        await asyncio.wait_for(began.wait(), WAIT)
+        stopped.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stopped
+        began.clear()
+        again = asyncio.create_task(JobRunner(second, settings, [job]).turn(job))
+        try:
+            await asyncio.wait_for(began.wait(), WAIT)
+        finally:
+            again.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await again
+    assert runs == 2
 
 
 async def test_a_runner_stopped_as_its_job_is_woken_stops(settings: Settings) -> None:

@@ -14,7 +14,7 @@ cancels. Each job turns on its own interval, and on every turn:
   lease as long as its interval, or its `limit` when longer): of every worker of every
   instance, at most one runs it per interval, on PostgreSQL (behind a pooler in transaction
   mode too) and on SQLite alike; a worker that dies holding it holds it until the lease is
-  over. A run that outlasts its lease is cancelled, so that two runs never overlap. A run
+  over, and one stopped mid-run gives it back as it stops. A run that outlasts its lease is cancelled, so that two runs never overlap. A run
   that ends within a longer lease gives back what its interval did not need, and a run that
   asks for an earlier turn (more work waits) gives the claim back whole.
 - whatever the job raises is logged with its name (and a traceback, once a minute per kind of
@@ -196,6 +196,13 @@ class JobRunner:
         try:
             async with limit:
                 sooner = await job.run(self._db, self._settings)
+        except asyncio.CancelledError:
+            # Stopped mid-run (a restart, a deploy): the claim goes back now, so that another
+            # worker need not wait out the lease; the run has ended, so no two overlap.
+            if taken is not None:
+                with contextlib.suppress(Exception):
+                    await cut_back(self._db, job_runs, taken, job.name, utcnow())
+            raise
         except Exception as exc:
             what = "outlasted its turn and was cancelled" if limit.expired() else "failed"
             self._log_failure(job, f"{what}; it runs again on its next turn", exc)
