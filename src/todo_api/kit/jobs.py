@@ -14,9 +14,10 @@ cancels. Each job turns on its own interval, and on every turn:
   lease as long as its interval, or its `limit` when longer): of every worker of every
   instance, at most one runs it per interval, on PostgreSQL (behind a pooler in transaction
   mode too) and on SQLite alike; a worker that dies holding it holds it until the lease is
-  over, and one stopped mid-run gives it back as it stops. A run that outlasts its lease is cancelled, so that two runs never overlap. A run
-  that ends within a longer lease gives back what its interval did not need, and a run that
-  asks for an earlier turn (more work waits) gives the claim back whole.
+  over, and one stopped mid-run gives it back as it stops. A run that outlasts its lease is
+  cancelled, so that two runs never overlap. A run that ends within a longer lease gives back
+  what its interval did not need, and a run that asks for an earlier turn (more work waits)
+  gives the claim back whole.
 - whatever the job raises is logged with its name (and a traceback, once a minute per kind of
   failure) and counted; the job runs again on its next turn.
 - its last success and failure count, read from `job_runs` (the same for every worker), are
