@@ -208,11 +208,11 @@ class SettingsData(CalendarFeeds, SettingsGroup):
             async with (
                 importer.received(
                     db, self.site.settings, files, owner, source, options, body, zone=zone
-                ) as upload,
+                ) as received,
                 db.connection() as conn,
             ):
                 context["result"] = await once.store(
-                    conn, owner, upload, quota=files.quota_bytes, again=form.get("again") == "1"
+                    conn, owner, received, quota=files.quota_bytes, again=form.get("again") == "1"
                 )
         except (ValueError, ValidationError, ApiError) as exc:
             status = exc.status if isinstance(exc, ApiError) else 400
