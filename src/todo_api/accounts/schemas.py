@@ -17,11 +17,17 @@ from pydantic import (
 
 from todo_api.accounts.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from todo_api.auth.tokens import EMAIL_SHAPE, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
-from todo_api.kit.inputs import UUID_EXAMPLE, Change, Input, change_schema, refuse_null
+from todo_api.kit.inputs import (
+    UUID_EXAMPLE,
+    Change,
+    Input,
+    change_schema,
+    email_address,
+    refuse_null,
+)
 from todo_api.kit.text import (
     NAME_PATTERN,
     NO_NUL_PATTERN,
-    canonical_email,
     one_line,
     storable,
 )
@@ -29,15 +35,6 @@ from todo_api.kit.zones import ZoneName
 
 # The same rule for OpenAPI, before the surrounding white space is trimmed.
 EMAIL_PATTERN = rf"^\s*{EMAIL_SHAPE}\s*$"
-
-
-def _normalize_email(value: Any) -> Any:
-    if isinstance(value, str):
-        email = canonical_email(value)
-        if email is None:
-            raise ValueError("must be an email address")
-        return email
-    return value
 
 
 def _strip(value: Any) -> Any:
@@ -53,7 +50,7 @@ def _one_line(value: Any) -> Any:
 
 Email = Annotated[
     str,
-    BeforeValidator(_normalize_email),
+    BeforeValidator(email_address),
     Field(
         max_length=MAX_EMAIL_LENGTH,
         examples=["ada@example.com"],

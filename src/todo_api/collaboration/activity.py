@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, select
 
-from todo_api.collaboration import comments
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, Query, Row, UTCDateTime
 from todo_api.kit import access
@@ -167,7 +166,7 @@ async def of_task(
     retention_days: int = 90,
 ) -> dict[str, Any]:
     """A page of the task's activity, newest first. Raises TaskNotFound."""
-    await comments.task_for(conn, user_id, task_id)
+    await access.task_for(conn, user_id, task_id)
     return await _read(
         conn,
         "task",

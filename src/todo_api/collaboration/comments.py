@@ -24,22 +24,11 @@ from todo_api.kit.ids import new_id, utcnow
 from todo_api.kit.paging import page_by_created
 from todo_api.tables.attachments import attachments
 from todo_api.tables.comments import CommentRow, task_comments
-from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 
-# The task as the caller may use it: its owner and list, and whether they may change it;
-# nothing when they cannot see it.
-_TASK = Query(
-    select(
-        tasks.c.id,
-        tasks.c.user_id,
-        tasks.c.list_id,
-        access.can_change_task().label("writable"),
-    ).where(tasks.c.id == bindparam("task_id"), access.can_see_task())
-)
 _C = task_comments.c
 _ONE = Query(
     select(task_comments).where(
@@ -77,14 +66,6 @@ _MENTION_EMAIL = re.compile(r"(?<![\w.@])@([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[
 _MENTION_ID = re.compile(r"@\[[^\]\n]{0,200}\]\(([0-9A-Fa-f-]{32,36})\)")
 # At most this many names are looked up in one body; the rest are plain text.
 MAX_MENTIONS = 50
-
-
-async def task_for(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> Row:
-    """The task the caller sees (id, user_id, list_id, writable); raises TaskNotFound."""
-    row = (await conn.execute(_TASK, {"task_id": task_id, "user_id": user_id})).first()
-    if row is None:
-        raise TaskNotFound
-    return row
 
 
 def mentioned_names(body: str) -> tuple[list[str], list[uuid.UUID]]:
@@ -136,7 +117,7 @@ async def create_comment(
     caller may only read the task)."""
     now = utcnow()
     async with conn.transaction():
-        task = await task_for(conn, user_id, task_id)
+        task = await access.task_for(conn, user_id, task_id)
         if not task.writable:
             raise CommentForbidden
         row: dict[str, Any] = {
@@ -158,7 +139,13 @@ async def create_comment(
         except IntegrityViolation:  # the task went meanwhile
             raise TaskNotFound from None
         await _attach(conn, task_id, row["id"], data.attachment_ids)
-        await _record(conn, "comment.created", user_id, task, {"comment_id": [None, row["id"]]})
+        await activity.record_on_task(
+            conn,
+            "comment.created",
+            actor_id=user_id,
+            task=task,
+            changes={"comment_id": [None, row["id"]]},
+        )
         await events.record(
             conn,
             EventType.comment_created,
@@ -205,7 +192,7 @@ async def list_comments(
 ) -> tuple[list[Row], str | None]:
     """A page of the task's comments, oldest first, and the next page's cursor. Raises
     TaskNotFound, InvalidField naming `cursor`."""
-    await task_for(conn, user_id, task_id)
+    await access.task_for(conn, user_id, task_id)
     params = {"task_id": task_id}
     return await page_by_created(conn, _PAGE, _PAGE_AFTER, params, limit=limit, cursor=cursor)
 
@@ -227,7 +214,7 @@ async def update_comment(
     """The comment with its new body, by its author while they may change the task. Raises
     TaskNotFound, CommentNotFound, CommentForbidden."""
     async with conn.transaction():
-        task = await task_for(conn, user_id, task_id)
+        task = await access.task_for(conn, user_id, task_id)
         comment = await _comment(conn, task_id, comment_id)
         if comment.author_id != user_id or not task.writable:
             raise CommentForbidden
@@ -259,7 +246,7 @@ async def delete_comment(
     """Delete the comment: its author, or the owner of the task's list (the inbox's user).
     Raises TaskNotFound, CommentNotFound, CommentForbidden."""
     async with conn.transaction():
-        task = await task_for(conn, user_id, task_id)
+        task = await access.task_for(conn, user_id, task_id)
         comment = await _comment(conn, task_id, comment_id)
         if comment.author_id != user_id and task.user_id != user_id:
             raise CommentForbidden
@@ -267,7 +254,13 @@ async def delete_comment(
         result = await conn.execute(_DELETE, {"comment_id": comment_id})
         if result.rowcount == 0:
             raise CommentNotFound
-        await _record(conn, "comment.deleted", user_id, task, {"comment_id": [comment_id, None]})
+        await activity.record_on_task(
+            conn,
+            "comment.deleted",
+            actor_id=user_id,
+            task=task,
+            changes={"comment_id": [comment_id, None]},
+        )
         await events.record(
             conn,
             EventType.comment_deleted,
@@ -338,18 +331,3 @@ async def add_imported(
             watchers=await events.watchers_of_user(conn, user_id),
         )
     return [row["id"] for row in rows]
-
-
-async def _record(
-    conn: Connection, action: str, actor_id: uuid.UUID, task: Row, changes: dict[str, Any]
-) -> None:
-    """The comment's activity item, in the task's list (or its owner's inbox)."""
-    await activity.record(
-        conn,
-        action,
-        actor_id=actor_id,
-        list_id=task.list_id,
-        owner_id=task.user_id,
-        task_id=task.id,
-        changes=changes,
-    )

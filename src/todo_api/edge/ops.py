@@ -6,7 +6,7 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import String, column, literal, select, table
 
-from todo_api.auth.errors import InvalidToken, Unauthorized
+from todo_api.auth import InvalidToken, Unauthorized
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
 from todo_api.edge.metrics import CONTENT_TYPE, Metrics

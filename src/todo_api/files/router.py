@@ -18,8 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.responses import RedirectResponse, StreamingResponse
 
-from todo_api.auth import Caller, authenticate, caller
-from todo_api.auth.errors import Unauthorized
+from todo_api.auth import Caller, Unauthorized, authenticate, caller
 from todo_api.files import kinds, upload
 from todo_api.files import service as service
 from todo_api.files.errors import AttachmentNotFound, FileTooLarge, RangeNotSatisfiable

@@ -30,14 +30,6 @@ from todo_api.tables.attachments import ATTACHMENTS_MAX_COUNT, AttachmentRow, at
 from todo_api.tables.tasks import tasks
 
 _A = attachments.c
-_TASK = Query(
-    select(
-        tasks.c.id,
-        tasks.c.user_id,
-        tasks.c.list_id,
-        access.can_change_task().label("writable"),
-    ).where(tasks.c.id == bindparam("task_id"), access.can_see_task())
-)
 _COUNT = Query(select(func.count()).where(_A.task_id == bindparam("task_id")))
 _OF_TASK = Query(
     select(attachments).where(_A.task_id == bindparam("task_id")).order_by(_A.created_at, _A.id)
@@ -63,13 +55,6 @@ _NEW_VERSION = Query(
 )
 
 
-async def _task(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> Row:
-    row = (await conn.execute(_TASK, {"task_id": task_id, "user_id": user_id})).first()
-    if row is None:
-        raise TaskNotFound
-    return row
-
-
 async def _room_for(conn: Connection, task: Row, *, size: int, quota: int) -> None:
     """Raises TooManyAttachments or QuotaExceeded when a file of `size` bytes does not fit."""
     if (await conn.execute(_COUNT, {"task_id": task.id})).scalar() >= ATTACHMENTS_MAX_COUNT:
@@ -85,7 +70,7 @@ async def check_upload(
     """Before the bytes are read: whether the caller may add a file (of `size` bytes, when the
     request declares it) to the task. Raises TaskNotFound, TaskReadOnly, TooManyAttachments,
     QuotaExceeded."""
-    task = await _task(conn, user_id, task_id)
+    task = await access.task_for(conn, user_id, task_id)
     if not task.writable:
         raise TaskReadOnly
     await _room_for(conn, task, size=size or 0, quota=quota)
@@ -107,7 +92,7 @@ async def add_attachment(
         # The owner's turn (and the caller's): two uploads at once cannot both pass the count
         # and the quota.
         await ordering.serialise(conn, user_id, tasks=[task_id])
-        task = await _task(conn, user_id, task_id)
+        task = await access.task_for(conn, user_id, task_id)
         if not task.writable:
             raise TaskReadOnly
         await _room_for(conn, task, size=row["size"], quota=quota)
@@ -140,7 +125,7 @@ async def list_attachments(
     conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID
 ) -> list[AttachmentRow]:
     """The task's files, oldest first. Raises TaskNotFound."""
-    await _task(conn, user_id, task_id)
+    await access.task_for(conn, user_id, task_id)
     return cast(list[AttachmentRow], (await conn.execute(_OF_TASK, {"task_id": task_id})).rows)
 
 
@@ -181,7 +166,7 @@ async def delete_attachment(
         watchers = await events.watchers_of_task(conn, row.task_id)
         await conn.execute(_DELETE, {"attachment_id": attachment_id})
         await conn.execute(_NEW_VERSION, {"task_id": row.task_id})
-        task = await _task(conn, user_id, row.task_id)
+        task = await access.task_for(conn, user_id, row.task_id)
         found = dict(row)
         await _record(conn, "attachment.deleted", user_id, task, found, deleted=True)
         await events.record(
@@ -207,12 +192,4 @@ async def _record(
     changes = {"attachment_id": [row["id"], None], "name": [row["name"], None]}
     if not deleted:
         changes = {key: [None, value] for key, (value, _) in changes.items()}
-    await activity.record(
-        conn,
-        action,
-        actor_id=actor_id,
-        list_id=task.list_id,
-        owner_id=task.user_id,
-        task_id=task.id,
-        changes=changes,
-    )
+    await activity.record_on_task(conn, action, actor_id=actor_id, task=task, changes=changes)

@@ -157,10 +157,7 @@ async def create_filter(conn: Connection, user_id: uuid.UUID, data: FilterCreate
             "name_key": keys.name_key(data.name),
             "query": data.query,
             "color": data.color,
-            "position": (last or 0) + ordering.STEP,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
+            **ordering.new_last(last, now),
         }
         async with _unique_name(conn):
             await conn.execute(INSERT, {**row, "now": now})

@@ -30,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from todo_api.db import Connection, Query
+from todo_api.db import Connection, Query, Row
+from todo_api.kit.errors import TaskNotFound
 from todo_api.tables.lists import list_members, lists
 from todo_api.tables.tasks import task_counts, tasks
 
@@ -206,6 +207,26 @@ async def list_for_tasks(
     cannot see it."""
     row = (await conn.execute(_LIST_FOR_TASKS, {"list_id": list_id, "user_id": user_id})).first()
     return None if row is None else (row.user_id, bool(row.writable))
+
+
+# A task named by `task_id` as the caller may use it: its owner and list, and whether they may
+# change it; nothing when they cannot see it.
+_TASK_FOR_CALLER = Query(
+    select(
+        tasks.c.id,
+        tasks.c.user_id,
+        tasks.c.list_id,
+        can_change_task().label("writable"),
+    ).where(tasks.c.id == bindparam("task_id"), can_see_task())
+)
+
+
+async def task_for(conn: Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> Row:
+    """The task the caller sees (id, user_id, list_id, writable); raises TaskNotFound."""
+    row = (await conn.execute(_TASK_FOR_CALLER, {"task_id": task_id, "user_id": user_id})).first()
+    if row is None:
+        raise TaskNotFound
+    return row
 
 
 _MEMBER = Query(select(member_of(bindparam("list_id"), who=bindparam("who"))))

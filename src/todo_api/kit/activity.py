@@ -48,6 +48,27 @@ async def record(
     )
 
 
+async def record_on_task(
+    conn: Connection,
+    action: str,
+    *,
+    actor_id: uuid.UUID,
+    task: Any,
+    changes: dict[str, list[Any]],
+) -> None:
+    """One item about `task` (a row with its `id`, `user_id` and `list_id`): in the task's
+    list, or its owner's inbox."""
+    await record(
+        conn,
+        action,
+        actor_id=actor_id,
+        list_id=task.list_id,
+        owner_id=task.user_id,
+        task_id=task.id,
+        changes=changes,
+    )
+
+
 _A = activity.c
 _LAST_TWO = Query(
     select(_A.seq, _A.action, _A.list_id, _A.owner_id, _A.actor_id, _A.changes)

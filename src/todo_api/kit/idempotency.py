@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from fastapi import Request, Response
 from pydantic import BaseModel
@@ -39,6 +39,17 @@ class StoredResponse:
     replayed: bool = False
 
 
+class Once(TypedDict):
+    """What `respond_once` and `respond_once_apart` are asked: whose key, the key, what the
+    request asked (`request_fingerprint`), how long its response is kept, and the work."""
+
+    user_id: uuid.UUID
+    key: str
+    fingerprint: str
+    ttl: timedelta
+    produce: Callable[[], Awaitable[StoredResponse]]
+
+
 def request_fingerprint(method: str, path: str, canonical_body: str) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical_body}".encode()).hexdigest()
 
@@ -47,34 +58,17 @@ def valid_key(key: str) -> bool:
     return 0 < len(key) <= KEY_MAX_LENGTH and all(0x20 < ord(ch) < 0x7F for ch in key)
 
 
-async def respond_once(
-    *,
-    conn: Connection,
-    user_id: uuid.UUID,
-    key: str,
-    fingerprint: str,
-    ttl: timedelta,
-    produce: Callable[[], Awaitable[StoredResponse]],
-) -> StoredResponse:
+async def respond_once(*, conn: Connection, **once: Unpack[Once]) -> StoredResponse:
     """The response to this request: produced now (and kept), or the one kept for its key."""
     claim_id = uuid.uuid4()
-    kept = await _claim(conn, user_id, key, fingerprint, ttl, claim_id)
+    kept = await _claim(conn, once, claim_id)
     if kept is not None:
         return kept
-    mine = _claimed(user_id, key, claim_id)
+    mine = _claimed(once["user_id"], once["key"], claim_id)
     try:
         async with conn.transaction():
-            response = await produce()
-            kept_response = await conn.execute(
-                sql_update(idempotency_keys)
-                .where(*mine)
-                .values(
-                    status_code=response.status_code,
-                    response_body=response.body,
-                    response_headers=response.headers,
-                )
-            )
-            if kept_response.rowcount != 1:
+            response = await once["produce"]()
+            if await _keep(conn, mine, response) != 1:
                 # So slow that the claim was taken over: the other request answers, not this.
                 raise _still_running()
     except BaseException:
@@ -128,15 +122,7 @@ async def respond_idempotently(
     return Response(kept.body, kept.status_code, headers, "application/json")
 
 
-async def respond_once_apart(
-    database: Database,
-    *,
-    user_id: uuid.UUID,
-    key: str,
-    fingerprint: str,
-    ttl: timedelta,
-    produce: Callable[[], Awaitable[StoredResponse]],
-) -> StoredResponse:
+async def respond_once_apart(database: Database, **once: Unpack[Once]) -> StoredResponse:
     """respond_once for work that takes connections of its own (a web app's form, whose
     handler leases them as it goes): the key is claimed first, the work done, then its
     response kept. A retry meanwhile is told to wait (409), one after gets the kept response.
@@ -144,27 +130,34 @@ async def respond_once_apart(
     between them leaves a claim that a retry takes over after STALE_CLAIM, and does again."""
     claim_id = uuid.uuid4()
     async with database.connection() as conn:
-        kept = await _claim(conn, user_id, key, fingerprint, ttl, claim_id)
+        kept = await _claim(conn, once, claim_id)
     if kept is not None:
         return kept
-    mine = _claimed(user_id, key, claim_id)
+    mine = _claimed(once["user_id"], once["key"], claim_id)
     try:
-        response = await produce()
+        response = await once["produce"]()
     except BaseException:
         async with database.connection() as conn:  # not done: a retry may do it
             await conn.execute(delete(idempotency_keys).where(*mine))
         raise
     async with database.connection() as conn:
-        await conn.execute(
-            sql_update(idempotency_keys)
-            .where(*mine)
-            .values(
-                status_code=response.status_code,
-                response_body=response.body,
-                response_headers=response.headers,
-            )
-        )
+        await _keep(conn, mine, response)
     return response
+
+
+async def _keep(conn: Connection, mine: tuple[Any, ...], response: StoredResponse) -> int:
+    """Bind the claim's key to its response; how many rows that took (0: the claim was taken
+    over meanwhile)."""
+    kept = await conn.execute(
+        sql_update(idempotency_keys)
+        .where(*mine)
+        .values(
+            status_code=response.status_code,
+            response_body=response.body,
+            response_headers=response.headers,
+        )
+    )
+    return int(kept.rowcount)
 
 
 def _still_running() -> Conflict:
@@ -183,15 +176,9 @@ def _claimed(user_id: uuid.UUID, key: str, claim_id: uuid.UUID) -> tuple[Any, ..
     )
 
 
-async def _claim(
-    conn: Connection,
-    user_id: uuid.UUID,
-    key: str,
-    fingerprint: str,
-    ttl: timedelta,
-    claim_id: uuid.UUID,
-) -> StoredResponse | None:
+async def _claim(conn: Connection, once: Once, claim_id: uuid.UUID) -> StoredResponse | None:
     """None when this request now holds the key; else the kept response, or an error."""
+    user_id, key, fingerprint = once["user_id"], once["key"], once["fingerprint"]
     now = utcnow()
     claim: dict[str, Any] = {
         "request_hash": fingerprint,
@@ -200,7 +187,7 @@ async def _claim(
         "response_body": None,
         "response_headers": None,
         "created_at": now,
-        "expires_at": now + ttl,
+        "expires_at": now + once["ttl"],
     }
     inserted = await conn.execute(
         insert_or_ignore(conn, idempotency_keys).values(user_id=user_id, key=key, **claim)

@@ -8,6 +8,8 @@ from typing import Annotated, Any, ClassVar, Self
 from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, model_validator
 
+from todo_api.kit.text import canonical_email
+
 # The id every example in the OpenAPI document shows.
 UUID_EXAMPLE = "0192f0c1-7a4e-7c3d-9b1a-3f6e2d8c4b5a"
 
@@ -79,6 +81,17 @@ class Change(Input):
         if not self.model_fields_set:
             raise ValueError("at least one field must be given")
         return self
+
+
+def email_address(value: Any) -> Any:
+    """For a field of an email address (`BeforeValidator(email_address)`): the address as it
+    is stored (`canonical_email`), or a ValueError when the text is not one."""
+    if isinstance(value, str):
+        email = canonical_email(value)
+        if email is None:
+            raise ValueError("must be an email address")
+        return email
+    return value
 
 
 def refuse_null(value: Any) -> Any:

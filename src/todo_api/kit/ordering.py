@@ -143,6 +143,12 @@ def between(low: int | None, high: int | None) -> int | None:
     return None
 
 
+def new_last(last: int | None, now: datetime) -> dict[str, Any]:
+    """The columns of a new row placed last in its group, after the largest position `last`
+    (None: the group is empty): its position, its first version and its times."""
+    return {"position": (last or 0) + STEP, "version": 1, "created_at": now, "updated_at": now}
+
+
 def spread(low: int, high: int | None, count: int) -> list[int]:
     """`count` positions evenly apart, strictly between `low` and `high` (None: no end)."""
     if high is None:

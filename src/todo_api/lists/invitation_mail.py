@@ -18,7 +18,7 @@ from typing import Any
 from babel import dates as babel_dates
 from sqlalchemy import bindparam, func, select
 
-from todo_api.auth.errors import EmailUnavailable
+from todo_api.auth import EmailUnavailable
 from todo_api.config import Settings
 from todo_api.db import Connection, Query
 from todo_api.kit import mail

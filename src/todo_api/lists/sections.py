@@ -149,10 +149,7 @@ async def create_section(
             "list_id": list_id,
             "name": data.name,
             "name_key": keys.name_key(data.name),
-            "position": (last or 0) + ordering.STEP,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
+            **ordering.new_last(last, now),
         }
         async with _unique_name(conn):
             await conn.execute(INSERT, {**row, "now": now})

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from todo_api.kit.access import Role
-from todo_api.kit.inputs import UUID_EXAMPLE, Input, WholeNumber
-from todo_api.kit.text import canonical_email
+from todo_api.kit.inputs import UUID_EXAMPLE, Input, WholeNumber, email_address
 
 INVITATION_DAYS_DEFAULT = 7
 INVITATION_DAYS_MAX = 30
@@ -33,15 +32,6 @@ MemberRole = Annotated[
 EMAIL_MAX_LENGTH = 320
 
 
-def _email(value: Any) -> Any:
-    if isinstance(value, str):
-        email = canonical_email(value)
-        if email is None:
-            raise ValueError("must be an email address")
-        return email
-    return value
-
-
 class InvitationCreate(Input):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"role": "editor", "expires_in_days": 7}]}
@@ -55,7 +45,7 @@ class InvitationCreate(Input):
         description="How many days the link may be used, by anyone who has it",
         examples=[INVITATION_DAYS_DEFAULT],
     )
-    email: Annotated[str | None, BeforeValidator(_email)] = Field(
+    email: Annotated[str | None, BeforeValidator(email_address)] = Field(
         None,
         max_length=EMAIL_MAX_LENGTH,
         description="Also send the link to this address, in an invitation email from you "

@@ -44,8 +44,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
-from todo_api.auth import KnownTokens, KnownUsers, credentials
-from todo_api.auth.credentials import Credential
+from todo_api.auth import Credential, KnownTokens, KnownUsers, ended_credentials
 from todo_api.config import Settings
 from todo_api.db import Connection, Database, DatabaseFailure, Query
 from todo_api.feed.pages import Page, read_page
@@ -471,7 +470,7 @@ class Hub:
     async def _check(self, conn: Connection) -> None:
         """End the streams whose credential stopped working."""
         streams = self._all()
-        ended = await credentials.ended(conn, {stream.credential for stream in streams})
+        ended = await ended_credentials(conn, {stream.credential for stream in streams})
         for stream in streams:
             if stream.credential in ended:
                 stream.end()

@@ -22,8 +22,15 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from todo_api.auth import authenticate, caller, credentials
-from todo_api.auth.errors import InvalidToken
+from todo_api.auth import (
+    Credential,
+    CredentialKind,
+    InvalidToken,
+    authenticate,
+    caller,
+    credential_of,
+    ended_credentials,
+)
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
 from todo_api.kit import changes
@@ -99,7 +106,7 @@ async def create_ticket(request: Request) -> Response:
     call = await caller(request)
     cookies = held(request.app, tickets.StreamCookies)
     lifetime = time.time() + tickets.STREAM_COOKIE_HOURS * 3600
-    credential = credentials.of(call.user, expires_at=lifetime)
+    credential = credential_of(call.user, expires_at=lifetime)
     sealed = cookies.seal(credential, tickets.TICKET_PURPOSE)
     ticket, expires_at = await call.run(tickets.issue, sealed)
     response = json_response(
@@ -148,9 +155,7 @@ async def events(
     return await stream_for(request, credential, request.headers.get("last-event-id") or since)
 
 
-async def stream_for(
-    request: Request, credential: credentials.Credential, token: str | None
-) -> Response:
+async def stream_for(request: Request, credential: Credential, token: str | None) -> Response:
     """The stream of `credential`'s user, from `token` (a sync token) when there is one: what
     `GET /api/events` answers, and what the web app's pages listen to (todo_api.web)."""
     user_id = credential.user_id
@@ -192,7 +197,7 @@ async def stream_for(
     )
 
 
-async def _who(request: Request, ticket: str | None) -> credentials.Credential:
+async def _who(request: Request, ticket: str | None) -> Credential:
     """The credential the stream is opened with: the ticket's when there is one, else the
     bearer token's; and the stream cookie's when the ticket is spent (a browser reconnecting
     to the same URL) or, with no bearer token, when there is none. A ticket's or a cookie's
@@ -203,8 +208,8 @@ async def _who(request: Request, ticket: str | None) -> credentials.Credential:
     if ticket is None and (
         "authorization" in request.headers or tickets.STREAM_COOKIE not in request.cookies
     ):
-        credential = credentials.of(await authenticate(request))
-        if credential.kind != credentials.Kind.sign_in:
+        credential = credential_of(await authenticate(request))
+        if credential.kind != CredentialKind.sign_in:
             return credential  # just checked; a sign-in's access token outlives its logout
     elif ticket is not None:
         async with db.connection() as conn:
@@ -215,7 +220,7 @@ async def _who(request: Request, ticket: str | None) -> credentials.Credential:
         credential = cookies.read(cookie) if cookie else None
     if credential is not None:
         async with db.connection() as conn:
-            if await credentials.ended(conn, [credential]):
+            if await ended_credentials(conn, [credential]):
                 credential = None
     if credential is None:
         raise InvalidToken(

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete
 
-from todo_api.auth.credentials import Credential, Kind
+from todo_api.auth import Credential, CredentialKind
 from todo_api.db import Connection, Query, insert_bound
 from todo_api.kit.ids import utcnow
 from todo_api.kit.signing import InvalidToken, Signer
@@ -85,7 +85,7 @@ class StreamCookies:
             user_hex, kind, credential_hex, expires, seen = self._signer.loads(value, purpose)
             credential = Credential(
                 uuid.UUID(hex=user_hex),
-                Kind(kind),
+                CredentialKind(kind),
                 None if credential_hex is None else uuid.UUID(hex=credential_hex),
                 None if expires is None else float(expires),
                 float(seen),

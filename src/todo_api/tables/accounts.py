@@ -4,10 +4,11 @@ sign-in was made, and the single-use tokens that account emails link to."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid
+from sqlalchemy import Index, String, Table
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import timestamp_field
 
 USER_AGENT_MAX_LENGTH = 300
@@ -25,9 +26,7 @@ class SignIn(SQLModel, table=True):
     __tablename__ = "sign_ins"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     user_agent: str | None = Field(default=None, sa_type=String(USER_AGENT_MAX_LENGTH))
     address: str | None = Field(default=None, sa_type=String(ADDRESS_MAX_LENGTH))
     created_at: datetime = timestamp_field()
@@ -42,9 +41,7 @@ class AccountToken(SQLModel, table=True):
     __tablename__ = "account_tokens"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     purpose: str = Field(sa_type=String(PURPOSE_MAX_LENGTH), nullable=False)
     token_hash: str = Field(sa_type=String(64), nullable=False, unique=True)
     # The address the token confirms (verification, a change of email); None for a reset.
@@ -62,9 +59,7 @@ class RecoveryCode(SQLModel, table=True):
     __tablename__ = "recovery_codes"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     code_hash: str = Field(sa_type=String(64), nullable=False)
     created_at: datetime = timestamp_field()
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -19,6 +19,7 @@ from typing import Any, TypedDict
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Uuid
 from sqlmodel import Field, SQLModel
 
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import Tombstone, change_stamp_field, timestamp_field
 
 ATTACHMENT_NAME_MAX_LENGTH = 255
@@ -42,9 +43,7 @@ class Attachment(SQLModel, table=True):
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     content_type: str = Field(sa_type=String(255), nullable=False)
     sha256: str = Field(sa_type=String(64), nullable=False)
-    created_by: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    created_by: uuid.UUID = user_id_field()
     storage_key: str = Field(sa_type=String(300), nullable=False)
     created_at: datetime = timestamp_field()
     # The task's owner and list, as on the task (set and kept by triggers: migration 0049;

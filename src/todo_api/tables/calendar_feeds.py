@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid
 from sqlmodel import Field, SQLModel
 
+from todo_api.tables.lists import list_id_field
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import timestamp_field
 
 # `dated` or `all`.
@@ -18,15 +20,10 @@ class CalendarFeed(SQLModel, table=True):
     __tablename__ = "calendar_feeds"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     # What it shows: one list, one saved filter's tasks, or (both null) everything its maker
     # sees. A list or filter deleted takes its feeds with it.
-    list_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True),
-    )
+    list_id: uuid.UUID | None = list_id_field()
     filter_id: uuid.UUID | None = Field(
         default=None,
         sa_column=Column(Uuid, ForeignKey("saved_filters.id", ondelete="CASCADE"), nullable=True),

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 from sqlalchemy import JSON, Column, ForeignKey, Index, Table, Text, Uuid
 from sqlmodel import Field, SQLModel
 
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import (
     Tombstone,
     change_stamp_field,
@@ -31,9 +32,7 @@ class TaskComment(SQLModel, table=True):
     # The task's owner and list, as on the task (kept by a trigger when the task moves).
     user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     list_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
-    author_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    author_id: uuid.UUID = user_id_field()
     body: str = Field(sa_column=Column(Text, nullable=False))
     # The ids (text) of the members the body mentions.
     mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

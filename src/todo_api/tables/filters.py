@@ -5,10 +5,11 @@ import uuid
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Text, Uuid
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 from sqlmodel import Field, SQLModel
 
 from todo_api.tables.keys import NAME_KEY_MAX_LENGTH
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import timestamp_field, version_field
 
 FILTER_NAME_MAX_LENGTH = 100
@@ -21,9 +22,7 @@ class SavedFilter(SQLModel, table=True):
     __tablename__ = "saved_filters"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     name: str = Field(sa_type=String(FILTER_NAME_MAX_LENGTH), nullable=False)
     # The name as uniqueness sees it (keys.name_key), as lists' names.
     name_key: str = Field(sa_type=String(NAME_KEY_MAX_LENGTH), nullable=False)

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table, text
+from sqlalchemy import String, Table
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.versioned import count_field
 
 JOB_NAME_LENGTH = 100
 # The `claimed_by` column of any table todo_api.kit.claims claims rows of: room for a host
@@ -24,9 +25,7 @@ class JobRun(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, sa_type=String(CLAIMANT_LENGTH))
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    failures: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
-    )
+    failures: int = count_field()
 
 
 job_runs: Table = JobRun.__table__  # type: ignore[attr-defined]

@@ -1,11 +1,12 @@
 import uuid
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Uuid, false
 from sqlmodel import Field, SQLModel
 
 from todo_api.tables.keys import NAME_KEY_MAX_LENGTH
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import (
     Tombstone,
     change_stamp_field,
@@ -21,6 +22,14 @@ MAX_DEPTH = 3
 ROLE_MAX_LENGTH = 10
 
 
+def list_id_field() -> Any:
+    """A list's id, or null for the owner's inbox; the row is deleted with the list."""
+    return Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True),
+    )
+
+
 class TaskList(SQLModel, table=True):
     """A list of tasks (Todoist's project, Google Tasks' list). `user_id` is its owner; who
     else may see or change it is in `list_members`."""
@@ -28,9 +37,7 @@ class TaskList(SQLModel, table=True):
     __tablename__ = "lists"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     name: str = Field(sa_type=String(NAME_MAX_LENGTH), nullable=False)
     # The name as uniqueness sees it (keys.name_key): unique per user, written by the service.
     name_key: str = Field(sa_type=String(NAME_KEY_MAX_LENGTH), nullable=False)

@@ -4,10 +4,11 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Uuid
+from sqlalchemy import String, Table
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.users import user_id_field
 
 
 class EventTicket(SQLModel, table=True):
@@ -17,9 +18,7 @@ class EventTicket(SQLModel, table=True):
     __tablename__ = "event_tickets"
 
     token_hash: str = Field(sa_type=String(64), primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 

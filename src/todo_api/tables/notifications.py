@@ -18,12 +18,13 @@ from sqlalchemy import (
     Text,
     Uuid,
     false,
-    text,
 )
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
 from todo_api.tables.jobs import CLAIMANT_LENGTH
+from todo_api.tables.users import user_id_field
+from todo_api.tables.versioned import count_field
 
 NotificationKey = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -35,9 +36,7 @@ class Notification(SQLModel, table=True):
         default=None, sa_column=Column(NotificationKey, Identity(), primary_key=True)
     )
     id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False, unique=True))
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     kind: str = Field(sa_type=String(20), nullable=False)
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     read: bool = Field(
@@ -85,14 +84,10 @@ class NotificationEmail(SQLModel, table=True):
     __tablename__ = "notification_emails"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     digest: bool = Field(sa_column=Column(Boolean, nullable=False))
     status: str = Field(sa_type=String(10), nullable=False)
-    attempts: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
-    )
+    attempts: int = count_field()
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     error: str | None = Field(default=None, sa_type=String(1024))
     subject: str | None = Field(default=None, sa_type=String(200))

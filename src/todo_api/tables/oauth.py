@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, 
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import timestamp_field
 
 CLIENT_ID_MAX_LENGTH = 2048  # a registered client's UUID, or a metadata document's URL
@@ -38,9 +39,7 @@ class OAuthGrant(SQLModel, table=True):
     __tablename__ = "oauth_grants"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     client_id: str = Field(sa_type=String(CLIENT_ID_MAX_LENGTH), nullable=False)
     client_name: str = Field(sa_type=String(CLIENT_NAME_MAX_LENGTH), nullable=False)
     scope: str = Field(sa_type=String(OAUTH_SCOPE_MAX_LENGTH), nullable=False)

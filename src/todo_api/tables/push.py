@@ -10,12 +10,13 @@ goes with its subscription (dropped on 404/410, or by its owner).
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
-from sqlalchemy import text as sql_text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, Uuid
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
 from todo_api.tables.jobs import CLAIMANT_LENGTH
+from todo_api.tables.users import user_id_field
+from todo_api.tables.versioned import count_field
 
 ENDPOINT_MAX_LENGTH = 2000
 # base64url without padding: a 65-byte P-256 point is 87 characters, a 16-byte secret 22.
@@ -33,9 +34,7 @@ class PushSubscription(SQLModel, table=True):
     __tablename__ = "push_subscriptions"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     endpoint: str = Field(sa_type=String(ENDPOINT_MAX_LENGTH), nullable=False)
     p256dh: str = Field(sa_type=String(P256DH_MAX_LENGTH), nullable=False)
     auth: str = Field(sa_type=String(AUTH_MAX_LENGTH), nullable=False)
@@ -65,9 +64,7 @@ class PushMessage(SQLModel, table=True):
     reminder_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     payload: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_type=String(STATUS_MAX_LENGTH), nullable=False)
-    attempts: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=sql_text("0"))
-    )
+    attempts: int = count_field()
     # Set while it is pending, null once it ended (sent or failed).
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     error: str | None = Field(default=None, sa_type=String(ERROR_MAX_LENGTH))

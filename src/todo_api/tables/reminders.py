@@ -11,12 +11,12 @@ one short range of its index and a scheduler with nothing due reads one index en
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, Uuid
-from sqlalchemy import text as sql_text
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, Uuid
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
 from todo_api.tables.jobs import CLAIMANT_LENGTH
+from todo_api.tables.versioned import count_field
 
 REMINDERS_MAX_COUNT = 5
 EMAIL_ADDRESS_MAX_LENGTH = 320
@@ -61,9 +61,7 @@ class ReminderEmail(SQLModel, table=True):
     subject: str = Field(sa_type=String(SUBJECT_MAX_LENGTH), nullable=False)
     body: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_type=String(STATUS_MAX_LENGTH), nullable=False)
-    attempts: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=sql_text("0"))
-    )
+    attempts: int = count_field()
     # Set while it is pending, null once it ended (sent or failed).
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     error: str | None = Field(default=None, sa_type=String(ERROR_MAX_LENGTH))

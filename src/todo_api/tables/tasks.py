@@ -26,11 +26,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.lists import list_id_field
 from todo_api.tables.sections import sections
-from todo_api.tables.users import zone_field
+from todo_api.tables.users import user_id_field, zone_field
 from todo_api.tables.versioned import (
     Tombstone,
     change_stamp_field,
+    count_field,
     timestamp_field,
     version_field,
 )
@@ -60,14 +62,9 @@ class Task(SQLModel, table=True):
     __tablename__ = "tasks"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     # The task's list (null: the inbox); deleting the list deletes its tasks.
-    list_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True),
-    )
+    list_id: uuid.UUID | None = list_id_field()
     # The task this one is a subtask of (one level only); deleting the parent deletes it.
     parent_id: uuid.UUID | None = Field(
         default=None,
@@ -141,9 +138,7 @@ class Task(SQLModel, table=True):
     next_occurrence_id: uuid.UUID | None = Field(default=None)
     # How many comments it has (todo_api.collaboration), kept by the comments' triggers
     # (migration 0033); not a change of the task: its version stays.
-    comment_count: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
-    )
+    comment_count: int = count_field()
     # Moves on every write; the ETag, and what If-Match compares in the UPDATE itself.
     version: int = version_field()
     change_txid: int = change_stamp_field()
@@ -249,12 +244,8 @@ class TaskCount(SQLModel, table=True):
             Uuid, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True, index=True
         ),
     )
-    open_count: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
-    )
-    done_count: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
-    )
+    open_count: int = count_field()
+    done_count: int = count_field()
 
 
 task_counts: Table = TaskCount.__table__  # type: ignore[attr-defined]

@@ -4,10 +4,11 @@ never the text itself, found by that hash on every request that carries one."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid
+from sqlalchemy import Index, String, Table
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
+from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import timestamp_field
 
 TOKEN_NAME_MAX_LENGTH = 100
@@ -20,9 +21,7 @@ class PersonalToken(SQLModel, table=True):
     __tablename__ = "personal_tokens"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     name: str = Field(sa_type=String(TOKEN_NAME_MAX_LENGTH), nullable=False)
     scope: str = Field(sa_type=String(SCOPE_MAX_LENGTH), nullable=False)
     # The SHA-256 of the whole token, as 64 hex digits: what a request's token is looked up by.

@@ -34,6 +34,11 @@ def zone_field() -> Any:
     )
 
 
+def user_id_field() -> Any:
+    """A user's id, never null; the row is deleted with the user."""
+    return Field(sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
 

@@ -1,7 +1,8 @@
 """The columns every row clients sync carries: its version (the ETag, moved on by every
 UPDATE; what If-Match compares in the statement), its place in the change feed (stamped by
 database triggers: the writing transaction's id, then a sequence number; migrations 0004 and
-0007), and its timestamps. Each call makes new columns: a Column belongs to one table."""
+0007), and its timestamps; and a count from zero, which many tables keep (attempts, failures,
+counts of tasks). Each call makes new columns: a Column belongs to one table."""
 
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,10 @@ def version_field() -> Any:
 
 def change_stamp_field() -> Any:
     return Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+
+
+def count_field() -> Any:
+    return Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
 
 
 def timestamp_field() -> Any:

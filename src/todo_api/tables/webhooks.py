@@ -15,7 +15,8 @@ from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
 from todo_api.tables.jobs import CLAIMANT_LENGTH
-from todo_api.tables.versioned import timestamp_field
+from todo_api.tables.users import user_id_field
+from todo_api.tables.versioned import count_field, timestamp_field
 
 URL_MAX_LENGTH = 2000
 DESCRIPTION_MAX_LENGTH = 500
@@ -35,9 +36,7 @@ class Webhook(SQLModel, table=True):
     __tablename__ = "webhooks"
 
     id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: uuid.UUID = user_id_field()
     url: str = Field(sa_type=String(URL_MAX_LENGTH), nullable=False)
     events: list[str] = Field(sa_column=Column(JSON, nullable=False))
     event_mask: int = Field(sa_column=Column(Integer, nullable=False))
@@ -50,9 +49,7 @@ class Webhook(SQLModel, table=True):
     )
     disabled_reason: str | None = Field(default=None, sa_type=String(200))
     # Deliveries that ended `failed` since the last success or re-enabling.
-    failures_in_row: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=sql_text("0"))
-    )
+    failures_in_row: int = count_field()
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 
@@ -75,9 +72,7 @@ class WebhookDelivery(SQLModel, table=True):
     event_type: str = Field(sa_type=String(EVENT_TYPE_MAX_LENGTH), nullable=False)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_type=String(STATUS_MAX_LENGTH), nullable=False)
-    attempts: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default=sql_text("0"))
-    )
+    attempts: int = count_field()
     # A manual retry's attempt: whatever it gives ends the delivery (no schedule after it).
     manual: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=sql_text("false"))

@@ -3,7 +3,6 @@ address and a token made for it; calendar feeds, settings_feeds), AI assistants 
 address), and their data (export, import, delete the account), through the same services as
 /api's routes."""
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +29,7 @@ from todo_api.web.settings_feeds import CalendarFeeds, feeds_shown
 from todo_api.web.settings_pages import SettingsGroup
 from todo_api.web.shown import day_text
 from todo_api.web.site import HEADERS, is_htmx, problem, user_id, zone_of
-from todo_api.yourdata import archive, deletion, export, importer, once
+from todo_api.yourdata import deletion, export, importer, once
 from todo_api.yourdata.schemas import AccountDeletion
 from todo_api.yourdata.sources import AUTO
 
@@ -205,28 +204,16 @@ class SettingsData(CalendarFeeds, SettingsGroup):
             db = database(request)
             async with db.connection() as conn:
                 zone = zone_of(signed_in)
-            settings = self.site.settings
-            prepared, opened = await importer.prepare_in_thread(
-                settings, source, body, options, zone=zone
-            )
-            await importer.check_push_endpoints(self.site.settings, prepared)
             files = held(request.app, Files)
-            incoming = await importer.receive_files(db, owner, prepared, opened, files)
-            try:
-                async with db.connection() as conn:
-                    context["result"] = await once.store(
-                        conn,
-                        owner,
-                        source,
-                        options,
-                        body,
-                        prepared,
-                        incoming,
-                        quota=files.quota_bytes,
-                        again=form.get("again") == "1",
-                    )
-            finally:  # the bytes of the files whose rows were not written
-                await asyncio.shield(archive.drop(files, incoming))
+            async with (
+                importer.received(
+                    db, self.site.settings, files, owner, source, options, body, zone=zone
+                ) as received,
+                db.connection() as conn,
+            ):
+                context["result"] = await once.store(
+                    conn, owner, received, quota=files.quota_bytes, again=form.get("again") == "1"
+                )
         except (ValueError, ValidationError, ApiError) as exc:
             status = exc.status if isinstance(exc, ApiError) else 400
             context.update(status=status, message=problem(exc))

@@ -11,11 +11,13 @@ other write uses: the new lists (`lists.service`, each a `list.created`), then e
 (and so for live streams), count them, and index their tags, as for any other write.
 """
 
+import asyncio
 import contextlib
 import functools
 import unicodedata
 import uuid
 import zipfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -241,6 +243,42 @@ def without_files(prepared: Prepared) -> None:
 def task_keys(prepared: Prepared) -> set[str]:
     """The document's ids of the tasks the import makes."""
     return {task.key for task, _values in prepared.tasks if task.key is not None}
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file to import, read and checked, its files' bytes in the storage: what `store`
+    writes, and what names the file (`source`, `options`, `body`) for `todo_api.yourdata.once`."""
+
+    source: str
+    options: dict[str, str]
+    body: bytes
+    prepared: Prepared
+    incoming: list[Incoming]
+
+
+@contextlib.asynccontextmanager
+async def received(
+    db: Database,
+    settings: Settings,
+    files: Files,
+    user_id: uuid.UUID,
+    source: str,
+    options: dict[str, str],
+    body: bytes,
+    *,
+    zone: str,
+) -> AsyncIterator[Received]:
+    """The file read (`prepare_in_thread`), its push endpoints checked and its files received,
+    for the API and the web app alike; on the way out, the bytes of the files whose rows were
+    not written (a failure's, a repeat's) are removed."""
+    prepared, opened = await prepare_in_thread(settings, source, body, options, zone=zone)
+    await check_push_endpoints(settings, prepared)
+    incoming = await receive_files(db, user_id, prepared, opened, files)
+    try:
+        yield Received(source, options, body, prepared, incoming)
+    finally:
+        await asyncio.shield(archive.drop(files, incoming))
 
 
 async def check_push_endpoints(settings: Settings, prepared: Prepared) -> None:

@@ -58,25 +58,22 @@ def implicit_key(source: str, options: dict[str, str], body: bytes) -> str:
 
 
 async def store(
-    conn: Connection,
-    user_id: uuid.UUID,
-    source: str,
-    options: dict[str, str],
-    body: bytes,
-    prepared: importer.Prepared,
-    incoming: list[Incoming],
-    *,
-    quota: int,
-    again: bool,
+    conn: Connection, user_id: uuid.UUID, upload: importer.Received, *, quota: int, again: bool
 ) -> dict[str, Any]:
     """The import of a request without a key of the client's written, and its answer: once
     per file (`store_once`), or anew when the request says `again`."""
     if again:
-        made = await importer.store(conn, user_id, prepared, incoming, quota=quota)
-        return {"source": source, **made}
-    key = implicit_key(source, options, body)
+        made = await importer.store(conn, user_id, upload.prepared, upload.incoming, quota=quota)
+        return {"source": upload.source, **made}
+    key = implicit_key(upload.source, upload.options, upload.body)
     return await store_once(
-        conn, user_id, key, prepared, incoming, quota=quota, answer={"source": source}
+        conn,
+        user_id,
+        key,
+        upload.prepared,
+        upload.incoming,
+        quota=quota,
+        answer={"source": upload.source},
     )
 
 

@@ -1,6 +1,5 @@
 """Your data: `GET /api/export`, `POST /api/import`, `DELETE /api/auth/me`."""
 
-import asyncio
 import hashlib
 import re
 from datetime import timedelta
@@ -37,7 +36,7 @@ from todo_api.kit.idempotency import StoredResponse, request_fingerprint, respon
 from todo_api.kit.ids import utcnow
 from todo_api.tables.lists import NAME_MAX_LENGTH
 from todo_api.tasks import schedule
-from todo_api.yourdata import archive, deletion, export, importer, once
+from todo_api.yourdata import deletion, export, importer, once
 from todo_api.yourdata.schemas import AccountDeletion, ImportResult
 from todo_api.yourdata.sources import AUTO
 
@@ -199,32 +198,21 @@ async def import_data(
     async with db.connection() as conn:
         zone = await schedule.user_zone(conn, call.user_id)
     settings = held(request.app, Settings)
-    prepared, opened = await importer.prepare_in_thread(settings, source, body, options, zone=zone)
-    await importer.check_push_endpoints(settings, prepared)
     files = held(request.app, Files)
-    incoming = await importer.receive_files(db, call.user_id, prepared, opened, files)
-    try:
+    async with importer.received(
+        db, settings, files, call.user_id, source, options, body, zone=zone
+    ) as upload:
         if key is None:  # once per file unless `again` (todo_api.yourdata.once)
             async with db.connection() as conn:
                 result = await call.with_user_row(
                     conn,
                     lambda: once.store(
-                        conn,
-                        call.user_id,
-                        source,
-                        options,
-                        body,
-                        prepared,
-                        incoming,
-                        quota=files.quota_bytes,
-                        again=again,
+                        conn, call.user_id, upload, quota=files.quota_bytes, again=again
                     ),
                 )
             answer = StoredResponse(200, json_bytes(result).decode())
         else:
-            answer = await _stored(request, call, db, key, body, prepared, incoming, files, source)
-    finally:  # the bytes of files whose rows were not written (a replay's, a failure's)
-        await asyncio.shield(archive.drop(files, incoming))
+            answer = await _stored(request, call, db, key, upload, files)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(answer.body, answer.status_code, headers, "application/json")
 
@@ -234,11 +222,8 @@ async def _stored(
     call: Caller,
     db: Database,
     key: str,
-    body: bytes,
-    prepared: importer.Prepared,
-    incoming: list[archive.Incoming],
+    upload: importer.Received,
     files: Files,
-    source: str,
 ) -> StoredResponse:
     """The import written once for the client's Idempotency-Key, and its answer."""
     async with db.connection() as conn:
@@ -247,13 +232,13 @@ async def _stored(
             result = await call.with_user_row(
                 conn,
                 lambda: importer.store(
-                    conn, call.user_id, prepared, incoming, quota=files.quota_bytes
+                    conn, call.user_id, upload.prepared, upload.incoming, quota=files.quota_bytes
                 ),
             )
-            return StoredResponse(200, json_bytes({"source": source, **result}).decode())
+            return StoredResponse(200, json_bytes({"source": upload.source, **result}).decode())
 
         settings = held(request.app, Settings)
-        digest = hashlib.sha256(body).hexdigest()
+        digest = hashlib.sha256(upload.body).hexdigest()
         fingerprint = request_fingerprint("POST", f"{request.url.path}?{request.url.query}", digest)
         return await respond_once(
             conn=conn,

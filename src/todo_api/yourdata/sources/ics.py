@@ -32,14 +32,7 @@ from todo_api.kit import ical
 from todo_api.kit.errors import InvalidRequest, LocatedFieldError
 from todo_api.tables.dav import UID_MAX_LENGTH
 from todo_api.tasks import recurrence
-from todo_api.yourdata.records import (
-    FileErrors,
-    ImportedList,
-    ImportedTask,
-    Parsed,
-    Skipped,
-    Where,
-)
+from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
 
 NAMELESS = "Imported calendar"
 NAMELESS_KEY = "nameless"
