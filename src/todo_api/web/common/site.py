@@ -4,7 +4,7 @@ security headers, the signed-in gate with its CSRF check, and the small helpers 
 Every page is a whole HTML document that works with JavaScript off: forms post and the answer
 is a redirect (303) to the page to show, or the page again with its message. A page module
 (`signin_pages.py`, `list_pages.py`, `task_pages.py`, ...) holds a class built on the `Site`,
-whose `routes()` the app gathers (`pages.py`).
+whose `routes()` the app gathers (`web/pages.py`).
 """
 
 import gzip
