@@ -107,6 +107,18 @@ def test_the_tree_keeps_its_layers(tmp_path: Path) -> None:
             "import todo_api.oauth.pages",
             "todo_api.oauth.store is not allowed to import todo_api.oauth.pages",
         ),
+        # Inside web: what every page shares reaching up into an area's pages.
+        (
+            "web/common/site.py",
+            "import todo_api.web.tasks.list_pages",
+            "todo_api.web.common is not allowed to import todo_api.web.tasks",
+        ),
+        # Inside web: one area's pages importing another's.
+        (
+            "web/settings/profile.py",
+            "import todo_api.web.tasks.calendar",
+            "todo_api.web.settings is not allowed to import todo_api.web.tasks",
+        ),
         # The hashed tokens reaching up into who is calling.
         (
             "auth/hashed_tokens.py",

@@ -99,10 +99,10 @@ from todo_api.tasks.router import router as tasks_router
 from todo_api.tasks.user_routes import router as user_tasks_router
 from todo_api.tokens.router import PREFIX as TOKENS_PREFIX
 from todo_api.tokens.router import router as tokens_router
-from todo_api.web.file_pages import UPLOAD_PATHS as WEB_UPLOAD_PATHS
-from todo_api.web.file_pages import too_large as web_upload_too_large
 from todo_api.web.pages import WebApp
-from todo_api.web.settings_data import IMPORT_PATH as WEB_IMPORT_PATH
+from todo_api.web.settings.data import IMPORT_PATH as WEB_IMPORT_PATH
+from todo_api.web.tasks.file_pages import UPLOAD_PATHS as WEB_UPLOAD_PATHS
+from todo_api.web.tasks.file_pages import too_large as web_upload_too_large
 from todo_api.webhooks import scheduled as webhooks_scheduled
 from todo_api.webhooks.router import events_documented
 from todo_api.webhooks.router import router as webhooks_router

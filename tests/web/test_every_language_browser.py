@@ -24,7 +24,7 @@ from tests.helpers_server import Server
 from tests.web.browsing import Watched, made, open_page, sign_in
 from todo_api.kit.catalogs import LOCALE_DIR
 from todo_api.kit.words.lexicon import LANGUAGES
-from todo_api.web.shown import zone_choices
+from todo_api.web.common.shown import zone_choices
 
 SETTINGS = ["profile", "security", "tokens", "notifications", "calendar", "assistants", "data"]
 # A page's states reached by a form (its action) and what shows them: a new invitation link,

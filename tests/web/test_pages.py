@@ -26,7 +26,7 @@ from tests.accounts.helpers import PASSWORD, bearer, sign_up, two_factor_on
 from tests.oauth.helpers import form_fields
 from tests.support import app_factory, client_for
 from todo_api.config import Settings
-from todo_api.web.shown import EN_DASH
+from todo_api.web.common.shown import EN_DASH
 
 XSS_TITLES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 

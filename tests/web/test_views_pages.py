@@ -15,7 +15,7 @@ from tests.accounts.helpers import sign_up
 from tests.oauth.helpers import form_fields
 from tests.support import client_for
 from tests.web.test_pages import Account, account, app, signed_in  # noqa: F401 (fixtures)
-from todo_api.web.shown import task_row, when
+from todo_api.web.common.shown import task_row, when
 
 
 async def api(who: Account, method: str, path: str, body: Any = None) -> Any:

@@ -562,7 +562,7 @@ _LOW_BOUND = {
 
 def bound_column(dialect: str) -> ColumnElement[int]:
     """A bound at most the bound (`read_bound`'s), cheap, as a column of another statement: a
-    page's first statement says where its live updates start (web.live_pages), and a start
+    page's first statement says where its live updates start (web.common.live_pages), and a start
     too early only brings again what the page shows."""
     return _LOW_BOUND[dialect].statement.scalar_subquery()  # type: ignore[attr-defined, no-any-return]
 

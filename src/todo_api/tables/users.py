@@ -65,7 +65,7 @@ class User(SQLModel, table=True):
     # The web app's colours: "light" or "dark"; None: the system's (prefers-color-scheme).
     theme: str | None = Field(default=None, sa_type=String(8))
     # The day the calendar's weeks start on: "monday", "sunday" or "saturday"; None: the
-    # language's (web.calendar.first_weekday).
+    # language's (web.common.shown.first_weekday).
     week_start: str | None = Field(default=None, sa_type=String(8))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -411,7 +411,7 @@ TAGGED = Query(select(_capped(select(literal(1)).where(*tag_entries(0)))))
 
 
 class RangeTask(NamedTuple):
-    """What a calendar shows of a task (web.calendar): no tags, reminders, subtasks or total;
+    """What a calendar shows of a task (web.tasks.calendar): no tags, reminders, subtasks or total;
     the priority as stored (3 high .. 0 none)."""
 
     id: uuid.UUID

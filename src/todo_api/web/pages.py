@@ -9,30 +9,30 @@ from starlette.routing import Route
 from todo_api.config import Settings
 from todo_api.edge import docs
 from todo_api.kit.routes import Section
-from todo_api.web.account_pages import AccountPages
-from todo_api.web.action_pages import ActionPages
-from todo_api.web.assets import PREFIX as STATIC_PREFIX
-from todo_api.web.bulk_pages import BulkPages
-from todo_api.web.calendar_pages import CalendarPages
-from todo_api.web.file_pages import FilePages
-from todo_api.web.filter_pages import FilterPages
-from todo_api.web.invitation_pages import InvitationPages
-from todo_api.web.list_pages import ListPages
-from todo_api.web.live_pages import LivePages
-from todo_api.web.notification_pages import NotificationPages
-from todo_api.web.offline_pages import OfflinePages
-from todo_api.web.push_pages import PushPages
-from todo_api.web.section_pages import SectionPages
-from todo_api.web.settings_data import SettingsData
-from todo_api.web.settings_pages import SettingsPages
-from todo_api.web.settings_profile import SettingsProfile
-from todo_api.web.settings_security import SecuritySettings
-from todo_api.web.settings_tokens import TokenSettings
-from todo_api.web.sharing_pages import SharingPages
-from todo_api.web.sidebar_pages import SidebarPages
-from todo_api.web.signin_pages import SignInPages
-from todo_api.web.site import APP, Site
-from todo_api.web.task_pages import TaskPages
+from todo_api.web.accounts.account_pages import AccountPages
+from todo_api.web.accounts.invitation_pages import InvitationPages
+from todo_api.web.accounts.signin_pages import SignInPages
+from todo_api.web.common.assets import PREFIX as STATIC_PREFIX
+from todo_api.web.common.live_pages import LivePages
+from todo_api.web.common.offline_pages import OfflinePages
+from todo_api.web.common.site import APP, Site
+from todo_api.web.notifications.notification_pages import NotificationPages
+from todo_api.web.notifications.push_pages import PushPages
+from todo_api.web.settings.data import SettingsData
+from todo_api.web.settings.pages import SettingsPages
+from todo_api.web.settings.profile import SettingsProfile
+from todo_api.web.settings.security import SecuritySettings
+from todo_api.web.settings.tokens import TokenSettings
+from todo_api.web.tasks.action_pages import ActionPages
+from todo_api.web.tasks.bulk_pages import BulkPages
+from todo_api.web.tasks.calendar_pages import CalendarPages
+from todo_api.web.tasks.file_pages import FilePages
+from todo_api.web.tasks.filter_pages import FilterPages
+from todo_api.web.tasks.list_pages import ListPages
+from todo_api.web.tasks.section_pages import SectionPages
+from todo_api.web.tasks.sharing_pages import SharingPages
+from todo_api.web.tasks.sidebar_pages import SidebarPages
+from todo_api.web.tasks.task_pages import TaskPages
 
 # What turns the built-in accounts on (docs/configuration.md), named on the page without them.
 BUILTIN_ACCOUNTS_ON = "BUILTIN_ACCOUNTS=true"
@@ -82,7 +82,7 @@ class WebApp:
         return Section(APP, [static, *pages]), root
 
     async def static(self, request: Request) -> Response:
-        """A static file, or one of the icons made from APP_ICON (web/icons.py)."""
+        """A static file, or one of the icons made from APP_ICON (web/common/icons.py)."""
         if self.site.icons.serves(request.path_params["name"]):
             return await self.site.icons.serve(request)
         return await self.site.assets.serve(request)
