@@ -32,7 +32,7 @@ transactional path then; the benchmarks' users have no webhooks).
 
 And three routes of issue 55's second set, each against its own lean baseline: quick add (POST
 /api/tasks/quick with `text` alone: the user's zone, the words read by the service's own
-reader, todo_api.kit.words, then the create's INSERT; a `#list`, an all-day date or a
+reader, todo_api.words, then the create's INSERT; a `#list`, an all-day date or a
 recurrence is refused), a filtered list (GET /api/tasks?filter=pN & @tag alone: the query read
 by the service's own parser, todo_api.tasks.filter_query, and the service's statement for that
 shape; a session planned per call as the service plans that statement) and a task's comments
@@ -62,7 +62,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from todo_api.kit import words
+from todo_api import words
 from todo_api.kit.catalogs import language_of
 from todo_api.tables.keys import search_key, tag_form
 from todo_api.tasks.filter_query import And, Condition, FilterError, Group, Node

@@ -7,7 +7,7 @@ phrases nobody tuned the reader to (peer_dates.py's suites are the contract's me
 Reads `Duckling/Time/{EN,DE,FR,ES,IT,PT,NL}/Corpus.hs` at the checkout's HEAD (a git
 checkout of facebook/duckling): each `examples (datetime (Y, M, D, h, m, s) Grain) [...]` of
 grain Day, Hour or Minute (holidays included; intervals, weeks, months and the rest left out),
-its phrases read by `kit.words.read` in process after a word of title (`Xyz <phrase>`), with
+its phrases read by `words.read` in process after a word of title (`Xyz <phrase>`), with
 Duckling's clock: Tuesday 12 February 2013, 04:30 UTC. A phrase agrees when the title is
 `Xyz` and, for a Day, the date is Duckling's; for an Hour or a Minute, the time of day is
 (Duckling takes a bare time for its next occurrence and `3:00` for 15:00; the contract takes
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import benchlib  # noqa: F401  (first: BENCH_SRC measures another source tree)
 
-from todo_api.kit.words import read
+from todo_api.words import read
 
 NOW = datetime(2013, 2, 12, 4, 30, tzinfo=UTC)
 LANGUAGES = ("EN", "DE", "FR", "ES", "IT", "PT", "NL")

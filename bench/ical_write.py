@@ -1,11 +1,11 @@
-"""What writing a task as a calendar object costs (`todo_api.kit.ical.write`, the body of a
+"""What writing a task as a calendar object costs (`todo_api.ical.write`, the body of a
 CalDAV object whose task changed since a client last sent it, or was made through the REST
 API): 2 000 representative task rows, each written once, as an initial CalDAV sync does.
 
     .venv/bin/python bench/ical_write.py        # a few seconds; no server, no database
 
 Prints the milliseconds of one CPU per task for `write` and for the icalendar path it falls
-back to (`todo_api.kit.ical.reference`), the best of 5 rounds.
+back to (`todo_api.ical.reference`), the best of 5 rounds.
 """
 
 import time
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from todo_api.kit import ical
-from todo_api.kit.ical import reference
+from todo_api import ical
+from todo_api.ical import reference
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
 ROUNDS = 5

@@ -13,7 +13,7 @@ past (unless the phrase writes its year), no seconds, time zones, hours or minut
 (`in 5 minutes`), nor `now`.
 
 `run` posts each text through POST /api/tasks/quick (the service's app in this process, over
-httpx, on a fresh SQLite file; the user's zone UTC), with the reader's clock (kit/words/clock.py)
+httpx, on a fresh SQLite file; the user's zone UTC), with the reader's clock (words/clock.py)
 at the case's "now", and counts a case as agreeing when the task's due date (and time, when
 the suite gives one) is the suite's and its title is the text without the phrase (a word such as
 `le` or `om` before the date, which chrono leaves in the text and the reader takes with the
@@ -344,8 +344,8 @@ async def _run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     app_for, client_for = support.app_for, support.client_for
     make_settings, token_for = support.make_settings, support.token_for
 
-    from todo_api.kit.words import clock
     from todo_api.migrations import upgrade_to_head
+    from todo_api.words import clock
 
     results = []
     with tempfile.TemporaryDirectory() as folder:

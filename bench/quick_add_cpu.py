@@ -5,7 +5,7 @@
     .venv/bin/python bench/quick_add_cpu.py --rounds 2 --duration 6
 
 The goal (issue 51): quick add's server CPU within 2 x a plain create's. Quick add reads its
-words (todo_api.kit.words: a grammar over each language's words, no dateparser for a quick
+words (todo_api.words: a grammar over each language's words, no dateparser for a quick
 add's text) and the user's zone, then makes the task on the create path. The bodies:
 bench/post_task.lua (a title, description, priority and two tags) and bench/quick_add.lua
 (`Buy milk tomorrow 5pm @groceries @errands p3`).

@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.words.h
 
 from tests.words.hostile import CORPUS, LANGUAGE_WORDS, PHRASES
 
-from todo_api.kit import words
+from todo_api import words
 
 CPU_GOAL_MS = 20.0
 HEALTH_GOAL_MS = 100.0

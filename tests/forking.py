@@ -128,7 +128,7 @@ def _prepare() -> None:
         "todo_api.process.shutdown",
     ):
         importlib.import_module(name)
-    from todo_api.kit.words.reader import prepare
+    from todo_api.words.reader import prepare
 
     prepare()
     # What every child inherits stays out of its garbage collector's passes (and its pages

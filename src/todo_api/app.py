@@ -12,7 +12,7 @@ from sse_starlette.sse import AppStatus
 from starlette.types import Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from todo_api import __version__
+from todo_api import __version__, words
 from todo_api.accounts.emails import Mailer
 from todo_api.accounts.oidc import router as oidc_router
 from todo_api.accounts.oidc_provider import IdentityProvider
@@ -62,7 +62,7 @@ from todo_api.filters.router import router as filters_router
 from todo_api.inbound import scheduled as inbound_scheduled
 from todo_api.inbound.router import MAILGUN_PATH, POSTMARK_PATH
 from todo_api.inbound.router import router as inbound_router
-from todo_api.kit import backfills, words
+from todo_api.kit import backfills
 from todo_api.kit.changes import SyncTokens
 from todo_api.kit.deps import Holdings, held, hold
 from todo_api.kit.http import DOCUMENTED_MODELS

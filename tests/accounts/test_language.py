@@ -10,7 +10,7 @@ import pytest
 from tests.accounts.test_timezone import me
 from tests.tasks.helpers import assert_validation_error
 from todo_api.accounts.schemas import Language
-from todo_api.kit.words.lexicon import LANGUAGES
+from todo_api.words.lexicon import LANGUAGES
 
 
 def test_the_api_takes_the_languages_the_app_speaks() -> None:

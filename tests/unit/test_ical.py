@@ -1,4 +1,4 @@
-"""The VTODO mapping (todo_api.kit.ical) on its own: what each property becomes, and what a
+"""The VTODO mapping (todo_api.ical) on its own: what each property becomes, and what a
 task is written as, with what the mapping does not cover given back."""
 
 import datetime as dt
@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from icalendar import Calendar
 
-from todo_api.kit import ical
+from todo_api import ical
 
 UTC = dt.UTC
 

@@ -1,4 +1,4 @@
-"""A calendar feed's events are written by hand (todo_api.kit.ical.events) with the lines of
+"""A calendar feed's events are written by hand (todo_api.ical.events) with the lines of
 `direct`: icalendar reads back, for many generated tasks, what each task has (its title,
 description and tags however they are escaped and folded, its day or its instant, its span and
 rule, its page), and the calendar holds one VTIMEZONE for each zone its events name."""
@@ -11,7 +11,7 @@ import pytest
 from icalendar import Calendar
 
 from tests.unit.test_ical_plain import ZONES, random_task
-from todo_api.kit.ical import events
+from todo_api.ical import events
 
 
 def shown(rng: random.Random) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""A task with nothing kept from a client is written by hand (todo_api.kit.ical.direct):
+"""A task with nothing kept from a client is written by hand (todo_api.ical.direct):
 the bytes must be exactly those the icalendar path writes, for every shape of task; any
 other shape is left to icalendar."""
 
@@ -10,10 +10,10 @@ import pytest
 from icalendar import Calendar
 
 from tests.unit.test_ical import task
+from todo_api import ical
 from todo_api.files.kinds import clean_name
-from todo_api.kit import ical
-from todo_api.kit.ical import direct, reference
-from todo_api.kit.ical.mapping import Attached, to_ical
+from todo_api.ical import direct, reference
+from todo_api.ical.mapping import Attached, to_ical
 
 UTC = dt.UTC
 # Zones with and without daylight saving time, half-hour and 45-minute offsets, links, a zone

@@ -1,4 +1,4 @@
-"""The VTIMEZONEs the service makes from the zone database (todo_api.kit.ical.vtimezone): read
+"""The VTIMEZONEs the service makes from the zone database (todo_api.ical.vtimezone): read
 back as a zone (by icalendar, from the text alone), each gives the offset zoneinfo gives, from
 1900 to 2100, in zones of every kind; the clocks' rules are RRULEs, the current one
 open-ended. tests/dav/test_zone_readers.py reads them with ical.js, node-ical and vobject too."""
@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 from icalendar import Timezone
 
-from todo_api.kit import ical, zones
+from todo_api import ical
+from todo_api.kit import zones
 
 ZONES = [
     "Europe/Berlin",

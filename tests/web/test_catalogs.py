@@ -15,8 +15,8 @@ from jinja2 import Environment
 
 import todo_api
 from todo_api.kit.catalogs import LOCALE_DIR
-from todo_api.kit.words import LANGUAGES
 from todo_api.web.common.messages import template_gettext, translations
+from todo_api.words import LANGUAGES
 
 PACKAGE = Path(todo_api.__file__).parent
 TRANSLATED = [language for language in LANGUAGES if language != "en"]

@@ -23,8 +23,8 @@ from tests.accounts.helpers import PASSWORD, bearer, unique_email
 from tests.helpers_server import Server
 from tests.web.browsing import Watched, made, open_page, sign_in
 from todo_api.kit.catalogs import LOCALE_DIR
-from todo_api.kit.words.lexicon import LANGUAGES
 from todo_api.web.common.shown import zone_choices
+from todo_api.words.lexicon import LANGUAGES
 
 SETTINGS = ["profile", "security", "tokens", "notifications", "calendar", "assistants", "data"]
 # A page's states reached by a form (its action) and what shows them: a new invitation link,

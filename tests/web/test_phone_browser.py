@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.accounts.helpers import PASSWORD
 from tests.helpers_server import Server
 from tests.web.browsing import Watched, made, open_page, register, sign_in
-from todo_api.kit.words.lexicon import LANGUAGES
+from todo_api.words.lexicon import LANGUAGES
 
 PHONES = [(360, 740), (390, 844)]
 LONG_LIST = "Haushaltsangelegenheiten und Gartenpflege"

@@ -4,7 +4,7 @@ groups, long runs of digits and separators, every language's words repeated, 100
 Shared by the tests of bounded work (tests/words/test_bounded_work.py) and bench/words_cost.py.
 """
 
-from todo_api.kit.words import lexicon
+from todo_api.words import lexicon
 
 LONGEST = 1000  # quick add's longest text
 

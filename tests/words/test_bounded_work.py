@@ -21,9 +21,9 @@ from dateutil import rrule
 from tests.support import validation_details
 from tests.words.hostile import CORPUS, FAR, LANGUAGE_WORDS, PHRASES, QUERIES
 from tests.yourdata.helpers import TODOIST_HEADER, import_file
-from todo_api.kit import words
-from todo_api.kit.words import clock
+from todo_api import words
 from todo_api.tasks import filter_query
+from todo_api.words import clock
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)

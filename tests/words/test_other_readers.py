@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.words.test_quick_add import NOW, at, berliner, on, quick
-from todo_api.kit.words import clock
+from todo_api.words import clock
 
 NEXT_MONDAY = date(2026, 11, 30)
 NEXT_YEAR = date(2027, 1, 1)

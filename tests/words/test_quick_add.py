@@ -16,7 +16,7 @@ import pytest
 from tests.lists.helpers import create_list
 from tests.lists.sharing import remove, share, user_id
 from tests.tasks.helpers import assert_validation_error
-from todo_api.kit.words import clock
+from todo_api.words import clock
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.lists.helpers import create_list
 from tests.tasks.helpers import assert_validation_error
-from todo_api.kit.words import clock
+from todo_api.words import clock
 
 PREVIEW = "/api/tasks/quick/preview"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))

@@ -13,7 +13,7 @@ from tests.lists.helpers import create_list
 from tests.lists.sharing import share
 from tests.lists.test_sections import add_section
 from tests.tasks.helpers import assert_validation_error
-from todo_api.kit.words import clock
+from todo_api.words import clock
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 

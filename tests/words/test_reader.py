@@ -1,4 +1,4 @@
-"""The reader of words (todo_api.kit.words) on its own: its grammar's properties, the spans it
+"""The reader of words (todo_api.words) on its own: its grammar's properties, the spans it
 reports, what it leaves alone, and the phrases it hands to dateparser. The routes that use it
 are tested through HTTP (test_quick_add.py, tests/yourdata/test_import_todoist_dates.py).
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from todo_api.kit.words import LANGUAGES, OutOfRange, read, read_date, read_rule, read_tags
-from todo_api.kit.words.lexicon import phrases, vocabulary
+from todo_api.words import LANGUAGES, OutOfRange, read, read_date, read_rule, read_tags
+from todo_api.words.lexicon import phrases, vocabulary
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)

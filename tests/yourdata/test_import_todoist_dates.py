@@ -1,5 +1,5 @@
 """The Todoist import reads `DATE` as people typed it, in `DATE_LANG`, with the reader of quick
-add (todo_api.kit.words), on the import's clock; `@label` words of `CONTENT` are tags.
+add (todo_api.words), on the import's clock; `@label` words of `CONTENT` are tags.
 
 The reader's clock is fixed (Thursday 26 November 2026, 10:00 in Europe/Berlin); each expected
 date is counted here from it.
@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.yourdata.helpers import import_file, lists_of, tasks_of
-from todo_api.kit.words import clock
+from todo_api.words import clock
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)

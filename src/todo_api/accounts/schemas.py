@@ -118,7 +118,7 @@ class UserRead(BaseModel):
     name: str | None
 
 
-# The languages the web app speaks (those quick add reads: kit.words.LANGUAGES).
+# The languages the web app speaks (those quick add reads: words.LANGUAGES).
 Language = Literal["en", "de", "fr", "es", "it", "pt", "nl"]
 # The web app's colours; null: the system's (the browser's `prefers-color-scheme`).
 Theme = Literal["light", "dark"]

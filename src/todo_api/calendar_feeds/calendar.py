@@ -1,6 +1,6 @@
 """What a feed's URL answers: its maker's open tasks, as the API lists them for them now (their
 own and those of the lists shared with them: a list unshared from them leaves the feed at the
-next fetch), as one iCalendar text (todo_api.kit.ical.events).
+next fetch), as one iCalendar text (todo_api.ical.events).
 
 The tasks are read with the API's own listing (todo_api.tasks.pages), so the feed shows exactly
 what its maker may read, in a few pages of FEED_PAGE; a repeating task's completed occurrences
@@ -19,8 +19,8 @@ from sqlalchemy import ARRAY, Uuid, any_, bindparam, select
 from todo_api.db import Connection, Query, Row
 from todo_api.filters import service as filters
 from todo_api.filters.errors import FilterNotFound
+from todo_api.ical import events
 from todo_api.kit.errors import ListNotFound
-from todo_api.kit.ical import events
 from todo_api.lists import service as lists
 from todo_api.tables.completions import task_completions
 from todo_api.tasks import filter_query, pages

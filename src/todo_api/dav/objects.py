@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, select
 from starlette.responses import Response
 
+from todo_api import ical
 from todo_api.dav import filters, kept, resources, store
 from todo_api.dav.calendars import delete_calendar
 from todo_api.dav.call import Call, cursors, invalid
@@ -22,7 +23,7 @@ from todo_api.dav.store import Collection
 from todo_api.dav.xml import CALDAV, Name
 from todo_api.db import Connection, Query, Row
 from todo_api.files import in_calendar
-from todo_api.kit import activity, ical, ordering, quota
+from todo_api.kit import activity, ordering, quota
 from todo_api.kit.conditional import etag, if_match
 from todo_api.kit.errors import ApiError
 from todo_api.tables import keys

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from lxml import etree
 from starlette.responses import Response
 
+from todo_api import ical
 from todo_api.config import Settings
 from todo_api.dav import filters, reports, resources, store
 from todo_api.dav.call import Call, multistatus_response, one_answer
 from todo_api.dav.errors import DavError
 from todo_api.dav.resources import CONTENT_TYPE, DISPLAYNAME, Path, answer, requested, text_of
 from todo_api.dav.xml import CALDAV, DAV, Name
-from todo_api.kit import changes, ical
+from todo_api.kit import changes
 from todo_api.kit.deps import held
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from lxml import etree
 
+from todo_api import ical
 from todo_api.dav import store
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import (
@@ -34,7 +35,6 @@ from todo_api.dav.xml import (
 )
 from todo_api.db import Row
 from todo_api.files import in_calendar
-from todo_api.kit import ical
 from todo_api.kit.conditional import etag
 
 PREFIX = "/dav"

@@ -12,10 +12,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from starlette.requests import Request
 
+from todo_api import ical
 from todo_api.config import Settings
 from todo_api.db import Connection, Query, Row
 from todo_api.files.schemas import content_url
-from todo_api.kit import ical
 from todo_api.kit.deps import held
 from todo_api.kit.http import public_base
 from todo_api.tables.attachments import attachments

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import anyio
 
 from todo_api.config import Settings
-from todo_api.config_attachments import FILE_SCHEME, S3_SCHEME
+from todo_api.config.attachments import FILE_SCHEME, S3_SCHEME
 from todo_api.files.errors import AttachmentNotFound, StorageUnavailable
 
 log = logging.getLogger("todo_api")

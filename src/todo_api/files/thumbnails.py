@@ -25,7 +25,7 @@ import anyio
 from fastapi import APIRouter, Request, Response
 
 from todo_api.auth import caller
-from todo_api.config_attachments import THUMBNAIL_PIXELS_CEILING
+from todo_api.config.attachments import THUMBNAIL_PIXELS_CEILING
 from todo_api.files import service
 from todo_api.files.errors import AttachmentNotFound
 from todo_api.files.schemas import PREFIX

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from todo_api.config_inbound import SECRET_LENGTH
+from todo_api.config.inbound import SECRET_LENGTH
 from todo_api.db import Connection, IntegrityViolation, Query, Row
 from todo_api.kit import access
 from todo_api.kit.errors import ApiError, ErrorCode, ListNotFound

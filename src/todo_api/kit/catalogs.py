@@ -16,7 +16,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from todo_api.kit.words import LANGUAGES
+from todo_api.words import LANGUAGES
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 

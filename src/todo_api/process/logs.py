@@ -28,7 +28,7 @@ from urllib.parse import unquote_plus, urlsplit
 import orjson
 
 from todo_api.config import LogFormat
-from todo_api.config_inbound import SECRET_PATTERN
+from todo_api.config.inbound import SECRET_PATTERN
 
 # The text lines' format: the time, the level, the logger and the message.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"

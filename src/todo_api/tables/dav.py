@@ -1,7 +1,7 @@
 """What CalDAV clients gave that a task or a list does not hold (see todo_api.dav).
 
 `dav_objects`: per task, the resource name and `UID` a client chose, the iCalendar text of what
-the mapping does not cover (todo_api.kit.ical), and the body as the client last sent it with the
+the mapping does not cover (todo_api.ical), and the body as the client last sent it with the
 task's version then (given back as sent until the task changes). No foreign key: the row
 outlives its task for a while, so that a client's move (a DELETE, then a PUT of the same UID
 elsewhere) keeps the task, and a sync names the deleted object by the name the client knows.

@@ -60,7 +60,7 @@ class User(SQLModel, table=True):
     )
     # The zone the user's new tasks are read in, unless they name their own.
     timezone: str = zone_field()
-    # The language the web app speaks to them (kit.words.LANGUAGES); None: the browser's.
+    # The language the web app speaks to them (words.LANGUAGES); None: the browser's.
     language: str | None = Field(default=None, sa_type=String(8))
     # The web app's colours: "light" or "dark"; None: the system's (prefers-color-scheme).
     theme: str | None = Field(default=None, sa_type=String(8))

@@ -11,9 +11,9 @@
                | created by: me|EMAIL | shared | subtask | search: TEXT
 
 Words ignore case and the spaces between them, and are read in every language of
-`kit.words.LANGUAGES` (`heute | überfällig`, `fällig vor: 1. Dez`, `zugewiesen an: mich`: the
+`words.LANGUAGES` (`heute | überfällig`, `fällig vor: 1. Dez`, `zugewiesen an: mich`: the
 words of `lexicon.FILTER_WORDS`), so a query needs no language to be read, nor the person's
-profile before it. A DATE is read as quick add reads one (todo_api.kit.words.read_date, in the
+profile before it. A DATE is read as quick add reads one (todo_api.words.read_date, in the
 language of the words before it and in English, on the caller's clock when the query runs). A
 NAME, TEXT, EMAIL or DATE runs to the next `&`, `|`, `,` or `)` (trimmed), or is written in
 double quotes (`#"Work, home"`), where `\"` and `\\` stand for themselves.
@@ -30,9 +30,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Union, cast
 
-from todo_api.kit import words
+from todo_api import words
 from todo_api.kit.ids import utcnow
-from todo_api.kit.words.lexicon import FILTER_WORDS
+from todo_api.words.lexicon import FILTER_WORDS
 
 MAX_LENGTH = 1000
 # How deep `!` and parentheses may nest (the reader, and what reads its tree, recurse).

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
-from todo_api.kit import words, zones
+from todo_api import words
+from todo_api.kit import zones
 from todo_api.kit.signing import InvalidToken, Signer
 from todo_api.tables import keys
 from todo_api.tables.tasks import Priority

@@ -1,7 +1,7 @@
 """Quick add: a task from the words a person types (`POST /api/tasks/quick`), and what it
 would make of them without making it (`POST /api/tasks/quick/preview`).
 
-The words are read by `todo_api.kit.words` on the user's clock and zone; the task is then
+The words are read by `todo_api.words` on the user's clock and zone; the task is then
 made by `service.create_task`, the create path of `POST /api/tasks` (its checks, events and
 reminders), from a `TaskCreate` of what was read.
 """
@@ -12,15 +12,16 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import bindparam, select
 
+from todo_api import words
 from todo_api.db import Connection, Query
-from todo_api.kit import access, catalogs, words, zones
+from todo_api.kit import access, catalogs, zones
 from todo_api.kit.errors import InvalidField
-from todo_api.kit.words import clock
 from todo_api.tables import keys
 from todo_api.tables.sections import sections
 from todo_api.tables.tasks import TaskRow
 from todo_api.tasks import schedule, service
 from todo_api.tasks.schemas import QuickAdd, TaskCreate
+from todo_api.words import clock
 
 LANGUAGES = words.LANGUAGES
 _GIVEN = frozenset({"list_id"})  # fields the body gives itself, not read from `text`
@@ -32,7 +33,7 @@ language = catalogs.accepted_language
 
 def reading_language(given: str | None, chosen: str | None, accept_language: str | None) -> str:
     """The language words are read in: the one the request gives (`lang`), else the one the
-    person chose (their profile's), else their browser's; English is read too (kit.words)."""
+    person chose (their profile's), else their browser's; English is read too (todo_api.words)."""
     return given or catalogs.language_of(chosen, accept_language)
 
 

@@ -10,7 +10,7 @@ Adding a section (say, a new kind of row people own) is one more line in `SECTIO
 and a function giving its items page by page, as its listing route shows them.
 
 `calendar` is the same tasks as one iCalendar `VCALENDAR` (`?format=ics`), each written as
-CalDAV serves it (todo_api.kit.ical, with what a calendar client gave for it, its files as
+CalDAV serves it (todo_api.ical, with what a calendar client gave for it, its files as
 ATTACH), read page by page the same way; each zone's `VTIMEZONE` is written once, before the
 first task using it.
 """
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, or_, select
 
+from todo_api import ical
 from todo_api.auth import list_personal_tokens
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import comment_body
@@ -30,7 +31,6 @@ from todo_api.db import Database, Query, Row
 from todo_api.files import in_calendar
 from todo_api.files.schemas import attachment_body
 from todo_api.files.storage import Files
-from todo_api.kit import ical
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import utcnow
 from todo_api.lists import sections as lists_sections

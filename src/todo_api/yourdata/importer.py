@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, select, update
 from starlette.concurrency import run_in_threadpool
 
+from todo_api import words
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import CommentCreate
 from todo_api.config import Settings
@@ -34,7 +35,7 @@ from todo_api.db import Connection, Database, Query, insert_bound
 from todo_api.files import service as files_service
 from todo_api.files.errors import QuotaExceeded, TooManyAttachments
 from todo_api.files.storage import Files
-from todo_api.kit import ordering, quota, reminders, words, zones
+from todo_api.kit import ordering, quota, reminders, zones
 from todo_api.kit.errors import InvalidField
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.lists import sections as lists_sections

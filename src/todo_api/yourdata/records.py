@@ -58,7 +58,7 @@ class ImportedTask:
     # A start likewise.
     local_start: datetime | None = None
     # A due date or recurrence as a person typed it, and its language (a Todoist DATE):
-    # read on the import's clock in the task's zone (todo_api.kit.words).
+    # read on the import's clock in the task's zone (todo_api.words).
     spoken_due: tuple[str, str] | None = None
     # The file's own names for the API's fields (Todoist's `CONTENT` for `title`), for errors.
     columns: dict[str, str] = field(default_factory=dict)
@@ -71,7 +71,7 @@ class ImportedTask:
     # `updated`): the task's `created_at` when it is a time in the past.
     created: Any = None
     # A calendar file's `UID` (None: the task's id) and what the task mapping does not cover,
-    # as iCalendar text: kept for CalDAV and the ics export (todo_api.kit.ical).
+    # as iCalendar text: kept for CalDAV and the ics export (todo_api.ical).
     calendar_object: tuple[str | None, str] | None = None
     # A recurring task whose current occurrence the file completed (an iCalendar override with
     # RECURRENCE-ID): imported open, then completed as `complete` does it (the next occurrence

@@ -1,7 +1,7 @@
 """The app's icon in every size a browser and the manifest want: the favicon, the home screen's
 icon on iOS (`apple-touch-icon`), the manifest's 192 and 512 px icons and its maskable one.
 
-Made once, when the app starts, from APP_ICON (a PNG or any image Pillow reads; config_brand.py
+Made once, when the app starts, from APP_ICON (a PNG or any image Pillow reads; config/brand.py
 checked it) with Pillow, and served as the static files are (web/common/assets.py): under names
 holding their content's hash, kept by the browser for a year. Without APP_ICON, the package's
 own files (static/icon.svg and its PNGs). Pillow does not read SVG: an SVG given is the
@@ -15,7 +15,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from todo_api import config_brand
+from todo_api.config import brand
 from todo_api.web.common.assets import IMMUTABLE, PREFIX, Assets
 
 PNG, SVG = "image/png", "image/svg+xml"
@@ -49,7 +49,7 @@ class Icons:
                 Icon(assets.url("icon-512.png"), PNG, _size(512)),
                 Icon(assets.url("icon-maskable.png"), PNG, _size(512), "maskable"),
             ]
-        elif source.suffix.lower() == config_brand.SVG:
+        elif source.suffix.lower() == brand.SVG:
             self.favicon = self._add("icon.svg", source.read_bytes(), SVG, "any")
             self.touch = None
             self.manifest = [self.favicon]

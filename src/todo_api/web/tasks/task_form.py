@@ -10,8 +10,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from todo_api.kit import zones
-from todo_api.kit.words import clock, read_date, read_rule
 from todo_api.tasks import recurrence, rules
+from todo_api.words import clock, read_date, read_rule
 
 FIELDS = (
     "title",

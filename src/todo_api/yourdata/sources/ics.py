@@ -1,7 +1,7 @@
 """iCalendar files of tasks (RFC 5545 `VTODO`s), as Apple Reminders, Thunderbird and tasks.org
 export them, and as this service's ics export writes them.
 
-Each `VTODO` is one task by the mapping CalDAV uses (todo_api.kit.ical): `RELATED-TO` makes
+Each `VTODO` is one task by the mapping CalDAV uses (todo_api.ical): `RELATED-TO` makes
 subtasks, `VALARM`s reminders, `RRULE` the recurrence, `DTSTART` the start, a `DUE` with a
 `TZID` the task's zone, and what the mapping does not cover (`X-` properties,
 `PERCENT-COMPLETE`, the client's `UID`, a `DTSTART` in a zone of the client's own) is kept, so
@@ -28,7 +28,7 @@ from typing import Any
 
 from icalendar import Component, Timezone, Todo, vText
 
-from todo_api.kit import ical
+from todo_api import ical
 from todo_api.kit.errors import InvalidRequest, LocatedFieldError
 from todo_api.tables.dav import UID_MAX_LENGTH
 from todo_api.tasks import recurrence

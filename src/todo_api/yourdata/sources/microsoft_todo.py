@@ -19,9 +19,9 @@ import re
 from datetime import datetime
 from typing import Any
 
+from todo_api.ical.reading import iana_zone
 from todo_api.kit import zones
 from todo_api.kit.errors import InvalidRequest
-from todo_api.kit.ical.reading import iana_zone
 from todo_api.yourdata.records import ImportedList, ImportedTask, Parsed, Skipped, Where
 from todo_api.yourdata.sources.documents import file_stem, items, json_value
 

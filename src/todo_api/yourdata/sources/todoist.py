@@ -7,7 +7,7 @@ level only here). A `section` row is a section of the list, and the tasks after 
 next section) are in it, as Todoist's export orders them; a subtask is in its parent's.
 `PRIORITY` 1 (p1) is high, 2 medium, 3 low, 4 or empty none. `DATE` is what the person typed
 in Todoist: `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (in `TIMEZONE`), else a phrase in `DATE_LANG`
-(`4 Jan`, `6 Apr 17:15`, `every other monday`) read by todo_api.kit.words on the import's
+(`4 Jan`, `6 Apr 17:15`, `every other monday`) read by todo_api.words on the import's
 clock, a recurrence due on its first occurrence; a phrase it cannot read, or a date before
 1900 or after 2100, is left out and listed, as are durations. A `note` row is a comment on
 the task before it. `DEADLINE` (a day; the API has no deadline of its own) is the due date of a
@@ -24,7 +24,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
-from todo_api.kit import words
+from todo_api import words
 from todo_api.kit.errors import InvalidRequest
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
 from todo_api.yourdata.sources.documents import file_stem

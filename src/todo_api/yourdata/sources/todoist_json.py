@@ -15,7 +15,7 @@ are left out.
 
 from typing import Any
 
-from todo_api.kit import words
+from todo_api import words
 from todo_api.kit.errors import InvalidRequest
 from todo_api.yourdata.records import FileErrors, ImportedList, ImportedTask, Parsed, Skipped, Where
 from todo_api.yourdata.sources import todoist

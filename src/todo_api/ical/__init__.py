@@ -5,14 +5,17 @@ Built on `icalendar`: `reading` (a calendar object as the task's fields, and wha
 does not cover as `extra`), `reference` (writing through icalendar, `extra` merged back),
 `direct` (the same bytes by hand for a task with nothing kept, the common case), and `mapping`
 (what they share).
+
+A room of its own just above the kit (zones, reminders' durations): it imports no domain; the
+rooms that speak iCalendar (dav, yourdata, files, calendar_feeds) import it.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from todo_api.kit.ical import direct, reference
-from todo_api.kit.ical.mapping import MAX_REMINDERS, PRODID, Attached, CalendarDataError
-from todo_api.kit.ical.reading import (
+from todo_api.ical import direct, reference
+from todo_api.ical.mapping import MAX_REMINDERS, PRODID, Attached, CalendarDataError
+from todo_api.ical.reading import (
     CONTROL,
     UNREADABLE,
     ReadTodo,
@@ -21,7 +24,7 @@ from todo_api.kit.ical.reading import (
     read,
     read_todo,
 )
-from todo_api.kit.ical.reference import free_busy, timezone_ical, zones_used
+from todo_api.ical.reference import free_busy, timezone_ical, zones_used
 
 __all__ = [
     "CONTROL",

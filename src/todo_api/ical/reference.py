@@ -11,8 +11,7 @@ from typing import Any
 from icalendar import Alarm, Calendar, Component, FreeBusy, Todo, vText, vUri
 from icalendar.parser import Parameters
 
-from todo_api.kit import zones
-from todo_api.kit.ical.mapping import (
+from todo_api.ical.mapping import (
     ALL_DAY_OFFSET,
     CALENDAR_OWN,
     PRODID,
@@ -25,7 +24,8 @@ from todo_api.kit.ical.mapping import (
     to_ical,
     tzid_values,
 )
-from todo_api.kit.ical.vtimezone import vtimezone
+from todo_api.ical.vtimezone import vtimezone
+from todo_api.kit import zones
 from todo_api.kit.reminders import parse_duration
 
 

@@ -14,8 +14,7 @@ from typing import Any
 from icalendar import Calendar, Component, Todo
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from todo_api.kit import zones
-from todo_api.kit.ical.mapping import (
+from todo_api.ical.mapping import (
     CALENDAR_OWN,
     MAPPED,
     MAX_REMINDERS,
@@ -27,6 +26,7 @@ from todo_api.kit.ical.mapping import (
     to_ical,
     tzid_values,
 )
+from todo_api.kit import zones
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from todo_api.kit.words import lexicon
-from todo_api.kit.words.lexicon import fold
+from todo_api.words import lexicon
+from todo_api.words.lexicon import fold
 
 _TOKEN = re.compile(
     r'(?P<quoted>"[^"]*"?)'

@@ -15,8 +15,7 @@ from typing import Any
 
 from icalendar import Todo, vDatetime, vUri
 
-from todo_api.kit import zones
-from todo_api.kit.ical.mapping import (
+from todo_api.ical.mapping import (
     ALL_DAY_OFFSET,
     SECTION,
     WRITTEN_PRIORITY,
@@ -25,13 +24,14 @@ from todo_api.kit.ical.mapping import (
     duration_text,
     escape_text,
 )
-from todo_api.kit.ical.reference import (
+from todo_api.ical.reference import (
     END,
     RuleText,
     attach_params,
     calendar_text,
     timezone_ical,
 )
+from todo_api.kit import zones
 from todo_api.kit.reminders import parse_duration
 
 _HEAD = calendar_text([], []).removesuffix(END)

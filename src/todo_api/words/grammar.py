@@ -8,8 +8,8 @@ import re
 from calendar import monthrange
 from datetime import date, datetime, time, timedelta
 
-from todo_api.kit.words.lexicon import fold
-from todo_api.kit.words.tokens import Words
+from todo_api.words.lexicon import fold
+from todo_api.words.tokens import Words
 
 Due = date | datetime
 PRIORITIES = {"1": "high", "2": "medium", "3": "low", "4": "none"}

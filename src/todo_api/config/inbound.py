@@ -1,6 +1,6 @@
 """The settings of tasks by email (todo_api.inbound): the domain a list's address is at, the
 SMTP listener's port and limits, and the credentials each provider's inbound webhook is checked
-with. A group of its own, which `todo_api.config.Settings` inherits, as config_attachments.py is.
+with. A group of its own, which `todo_api.config.Settings` inherits, as config/attachments.py is.
 
 Unset, a provider's webhook answers 404 (it is not there), and without INBOUND_DOMAIN no list
 can have an address."""

@@ -1,6 +1,6 @@
 """The settings of read replicas (todo_api.db.replicas): where requests that only read may go,
 and how far behind a replica may be and still answer. A group of its own, which
-`todo_api.config.Settings` inherits, as config_attachments.py is.
+`todo_api.config.Settings` inherits, as config/attachments.py is.
 
 Checked when the settings are read: a replica only makes sense beside a PostgreSQL primary,
 and each must be PostgreSQL itself (a hot standby, or a read replica endpoint such as Neon's),

@@ -1,7 +1,7 @@
 """The settings of attachments (todo_api.files): where their bytes go and how many there may be.
 
 A group of its own, which `todo_api.config.Settings` inherits (its fields are settings like any
-other: `ATTACHMENT_MAX_BYTES` in the environment or `.env`), so that config.py stays one page."""
+other: `ATTACHMENT_MAX_BYTES` in the environment or `.env`), as the other groups here are."""
 
 from typing import Any
 

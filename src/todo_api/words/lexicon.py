@@ -1,4 +1,4 @@
-"""The words each language uses for the reader's parts (`todo_api.kit.words.reader`).
+"""The words each language uses for the reader's parts (`todo_api.words.reader`).
 
 Each language maps a phrase (one or more words, case-folded) to a symbol the grammar reads:
 `TODAY`, `WD0`..`WD6` (Monday..Sunday), `MON1`..`MON12`, `UNITd|w|m|y`, `EVERY`, `HOURS`,

@@ -63,7 +63,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
-from todo_api.kit.words.grammar import (
+from todo_api.words.grammar import (
     DATEPARSER_LONGEST,
     HORIZON,
     MARKS,
@@ -75,8 +75,8 @@ from todo_api.kit.words.grammar import (
     Grammar,
     within,
 )
-from todo_api.kit.words.lexicon import LANGUAGES
-from todo_api.kit.words.tokens import Token, read_tokens
+from todo_api.words.lexicon import LANGUAGES
+from todo_api.words.tokens import Token, read_tokens
 
 
 class OutOfRange(ValueError):

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from todo_api.kit.ical.direct import _HEAD, _fold, _moment_line, _rule_line, _utc_text
-from todo_api.kit.ical.mapping import escape_text
-from todo_api.kit.ical.reference import END, timezone_ical
+from todo_api.ical.direct import _HEAD, _fold, _moment_line, _rule_line, _utc_text
+from todo_api.ical.mapping import escape_text
+from todo_api.ical.reference import END, timezone_ical
 
 # How often a calendar app is asked to fetch the feed again (Apple's and Outlook's
 # `REFRESH-INTERVAL`, Google's and Thunderbird's reading of `X-PUBLISHED-TTL`).

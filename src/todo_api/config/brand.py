@@ -1,7 +1,7 @@
 """The settings of the product's face: the name people see (`APP_NAME`: the web app's header and
 titles, its manifest, the emails, the OAuth pages) and its icon (`APP_ICON`, from which
 todo_api.web.common.icons makes every size). A group of its own, which `todo_api.config.Settings`
-inherits, as config_attachments.py is.
+inherits, as config/attachments.py is.
 
 Both are checked when the settings are read: a service started with a name nobody can show or an
 icon it cannot read stops at once, with one line naming the setting."""

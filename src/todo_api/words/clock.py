@@ -1,9 +1,7 @@
 """The "now" dates are read from: the real clock; tests set another (`monkeypatch`)."""
 
-from datetime import datetime
-
-from todo_api.kit.ids import utcnow
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
-    return utcnow()
+    return datetime.now(UTC)
