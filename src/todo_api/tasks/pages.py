@@ -412,7 +412,10 @@ TAGGED = Query(select(_capped(select(literal(1)).where(*tag_entries(0)))))
 
 class RangeTask(NamedTuple):
     """What a calendar shows of a task (web.tasks.calendar): no tags, reminders, subtasks or total;
-    the priority as stored (3 high .. 0 none)."""
+    the priority as stored (3 high .. 0 none). What only a repeating task's occurrences read
+    is None for a task due once: `due_at` when it is due on a day (its `due_date`; `due_at`
+    is then the start of that date), `timezone` and `series_start` (each value read costs
+    the month's page: a time a row is the dearest to decode)."""
 
     id: uuid.UUID
     title: str
@@ -420,11 +423,26 @@ class RangeTask(NamedTuple):
     due_at: datetime | None
     due_date: date | None
     recurrence: str | None
-    timezone: str
+    timezone: str | None
     series_start: datetime | None
 
 
 RANGE_FIELDS = RangeTask._fields
+
+
+def _range_columns(rows: Any) -> list[Any]:
+    """RANGE_FIELDS of `rows` (the tasks table, or a subquery of its columns), those a task
+    due once does not need as None (RangeTask)."""
+    repeats = rows.c.recurrence.is_not(None)
+    timed_or_repeating = or_(rows.c.due_date.is_(None), repeats)
+    return [
+        *(rows.c[name] for name in RANGE_FIELDS[:3]),
+        case((timed_or_repeating, rows.c.due_at)).label("due_at"),
+        rows.c.due_date,
+        rows.c.recurrence,
+        case((repeats, rows.c.timezone)).label("timezone"),
+        case((repeats, rows.c.series_start)).label("series_start"),
+    ]
 
 
 @functools.lru_cache(maxsize=256)
@@ -455,9 +473,9 @@ def range_query(s: Shape, *, per_day: bool = False) -> Query:
     parts = [select(*columns).where(*conditions_of(s, part), in_window) for part in _parts(s)]
     found = union_all(*parts) if len(parts) > 1 else parts[0]
     limit = bindparam("limit", type_=Integer())
-    if not per_day:
-        return Query(found.limit(limit), any_plan=True)
     f = found.subquery("found")
+    if not per_day:
+        return Query(select(*_range_columns(f)).limit(limit), any_plan=True)
     slot = case(
         (or_(f.c.recurrence.is_not(None), f.c.due_at.is_(None)), None),
         (
@@ -481,7 +499,7 @@ def range_query(s: Shape, *, per_day: bool = False) -> Query:
         ranked.c.place <= bindparam("per_day", type_=Integer()),
         ranked.c.slot == bindparam("whole_slot", type_=Integer()),
     )
-    shown = [ranked.c[name] for name in (*RANGE_FIELDS, "slot", "slot_total")]
+    shown = [*_range_columns(ranked), ranked.c.slot, ranked.c.slot_total]
     return Query(select(*shown).where(kept).limit(limit), any_plan=True)
 
 
@@ -525,13 +543,11 @@ async def range_tasks(
     count = (days.end - days.first).days
     params["first_day"], params["per_day"] = days.first, days.per_day
     params["whole_slot"] = (days.whole - days.first).days + 1
-    params["day_starts"] = [
-        zones.start_of(days.first + timedelta(days=n), zone) for n in range(count + 1)
-    ]
+    params["day_starts"] = list(_day_starts(days.first, count, zone))
     rows = await conn.execute(range_query(shape, per_day=True), params)
-    found, totals, read = [], {}, Counter[int]()
-    for *fields, slot, total in rows.picked((*RANGE_FIELDS, "slot", "slot_total"), query.limit):
-        found.append(RangeTask._make(fields))
+    found = list(map(RangeTask._make, rows.picked(RANGE_FIELDS, query.limit)))
+    totals, read = {}, Counter[int]()
+    for slot, total in rows.picked(("slot", "slot_total"), query.limit):
         if slot is not None and 0 < slot <= count:
             totals[slot] = total
             read[slot] += 1
@@ -541,6 +557,12 @@ async def range_tasks(
         if total > read[slot]
     }
     return Range(found, left_out)
+
+
+@functools.lru_cache(maxsize=256)  # a month shown again, or another person's in that zone
+def _day_starts(first: date, count: int, zone: str) -> tuple[datetime, ...]:
+    """The instants the `count` days from `first` and the day after them start in `zone`."""
+    return tuple(zones.start_of(first + timedelta(days=n), zone) for n in range(count + 1))
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,12 @@ def placed(tasks: Iterable[RangeTask], first: date, end: date, zone: str) -> Pla
         if due is None:
             out.tray.append((None, task, False))
             continue
-        # A task due once is its due alone (most of a month's: no call for each).
+        on = task.due_date
+        if on is not None and not task.recurrence:  # most of a month's: on its date, all day
+            if first <= on < end:
+                days.setdefault(on, []).append((None, task, False))
+            continue
+        # A task due once is its due alone (no call for each).
         moments = _occurrences(task, due, end, clock) if task.recurrence else (due,)
         for moment in moments:
             if isinstance(moment, datetime):

@@ -118,7 +118,9 @@ async def calendar_page(
 
     shown_weeks = [[shown_day(day) for day in days] for days in weeks]
     picked = next(day for days in shown_weeks for day in days if day.chosen)
-    picked_tasks = [entry(item)[0] for item in placed.days.get(picked.day, ())]
+    # The chosen day's list: the links its cell has, then the rest of its tasks.
+    rest = placed.days.get(picked.day, ())[len(picked.entries) :]
+    picked_tasks = [link for link, _hour in picked.entries] + [entry(item)[0] for item in rest]
     weekdays = calendar.weekday_names(starts, language)
     grid = calendar.grid_body(
         shown_weeks,

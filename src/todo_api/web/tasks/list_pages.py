@@ -22,7 +22,7 @@ from todo_api.db import Connection
 from todo_api.filters import service as saved_filters
 from todo_api.kit import zones
 from todo_api.kit.deps import database, held
-from todo_api.kit.errors import ApiError, InvalidField, NotFound
+from todo_api.kit.errors import ApiError, InvalidField, ListNotFound, NotFound
 from todo_api.kit.ids import utcnow
 from todo_api.kit.text import storable
 from todo_api.lists import service as lists
@@ -117,6 +117,15 @@ class Sectioned:
         if sections is None or not (sections or board):
             return None
         return cls(sections, board)
+
+
+def list_named(seen: list[dict[str, Any]], list_id: uuid.UUID | None) -> str:
+    """The name of the list `list_id` among the lists the person sees (the sidebar's, which
+    `lists.get_list` would find too); raises ListNotFound when it is not one of them."""
+    for item in seen:
+        if item["id"] == list_id:
+            return str(item["name"])
+    raise ListNotFound
 
 
 def one_group(query: ListQuery) -> ListQuery:
@@ -235,10 +244,12 @@ class ListPages:
         return redirect(back)
 
     async def one_list(self, request: Request, signed_in: BrowserSignIn) -> Response:
+        """A list's page. Its name is read with the sidebar, which names every list the person
+        sees (list_page): no statement of its own for the list's row."""
         path = f"/app/lists/{request.path_params['list_id']}"
-        return await self.list_page(
-            request, signed_in, await self.view_at(request, signed_in, path)
-        )
+        list_id = parse_uuid(path.removeprefix("/app/lists/"))
+        filters = dataclasses.replace(OPEN, list_id=list_id)
+        return await self.list_page(request, signed_in, View("list", "", filters, path, list_id))
 
     async def saved_filter(self, request: Request, signed_in: BrowserSignIn) -> Response:
         path = f"/app/filters/{request.path_params['filter_id']}"
@@ -405,6 +416,8 @@ class ListPages:
             # The sort kept for the list is read with the sidebar, and the page's subtasks
             # with its tasks: two round trips (bench/README.md, "web_page.py").
             side = await self.site.sidebar(conn, signed_in, view.layout_key, view.list_id)
+            if view.key == "list":  # named as the sidebar names it; not there: not theirs
+                view = dataclasses.replace(view, heading=list_named(side["lists"], view.list_id))
             chosen = side.pop("kept_sort", None)
             sort = chosen if chosen in SORTS else "manual"
             layout = side.pop("kept_view", None)
