@@ -264,6 +264,7 @@ def one_round(target: Target, count: int, names: list[str]) -> Round:
 
     depth1_wall, depth1_cpu, listed = measured(target, depth1)
     assert listed >= count, listed  # (Radicale gives the collection an ETag too)
+    whole_peak = rss_mb(target.pid)[1]  # the peak since the full sync's start, PROPFIND's too
     return {
         "initial": (initial_wall, initial_cpu),
         "incremental": (incremental_wall, incremental_cpu),
@@ -271,6 +272,7 @@ def one_round(target: Target, count: int, names: list[str]) -> Round:
         "rest": at_rest,
         "peak": full_peak,
         "after": after,
+        "whole_peak": whole_peak,
         "load": os.getloadavg()[0],
     }
 
@@ -528,16 +530,20 @@ def report(count: int, rounds: dict[str, list[Round]]) -> None:
         )
         print(f"| {name} | {cells} |")
     print("\nResident memory (MiB, the server's processes): at rest (started, before the sync),")
-    print("the peak during the full sync (VmHWM), after the incremental one; above rest:\n")
+    print("the peak during the full sync (VmHWM), after the incremental one, the peak from the")
+    print("full sync's start to the PROPFIND Depth 1's end; each above rest:\n")
     print(
-        "| server | at rest | full sync's peak | after incremental | peak - rest | after - rest |"
+        "| server | at rest | full sync's peak | after incremental | with PROPFIND's peak "
+        "| peak - rest | after - rest | with PROPFIND's - rest |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in rounds:
-        rest, peak, after = med(name, "rest"), med(name, "peak"), med(name, "after")
-        own = statistics.median(r["peak"] - r["rest"] for r in rounds[name])
-        left = statistics.median(r["after"] - r["rest"] for r in rounds[name])
-        print(f"| {name} | {rest:.1f} | {peak:.1f} | {after:.1f} | {own:.1f} | {left:.1f} |")
+        cells = [med(name, key) for key in ("rest", "peak", "after", "whole_peak")]
+        cells += [
+            statistics.median(r[key] - r["rest"] for r in rounds[name])
+            for key in ("peak", "after", "whole_peak")
+        ]
+        print(f"| {name} | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |")
     print("\nEach round:\n")
     for name, runs in rounds.items():
         for number, r in enumerate(runs, 1):
