@@ -538,12 +538,12 @@ def report(count: int, rounds: dict[str, list[Round]]) -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in rounds:
-        cells = [med(name, key) for key in ("rest", "peak", "after", "whole_peak")]
-        cells += [
+        memory = [med(name, key) for key in ("rest", "peak", "after", "whole_peak")]
+        memory += [
             statistics.median(r[key] - r["rest"] for r in rounds[name])
             for key in ("peak", "after", "whole_peak")
         ]
-        print(f"| {name} | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |")
+        print(f"| {name} | " + " | ".join(f"{mib:.1f}" for mib in memory) + " |")
     print("\nEach round:\n")
     for name, runs in rounds.items():
         for number, r in enumerate(runs, 1):
