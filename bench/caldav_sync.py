@@ -2,9 +2,10 @@
 worker) beside Radicale and Xandikos (from PyPI, in a venv of their own under
 bench/.caldav-servers, made on first run), all on 127.0.0.1.
 
-Each server gets one calendar of N VTODOs (5 000 by default), PUT one by one (Radicale's are
-written as files into its collection: its PUTs slow down as the collection grows). Then, as a
-client does (DAVx5, the caldav library):
+Each server gets one calendar of N VTODOs (1 000 by default), PUT one by one (Radicale's are
+written as files into its collection: its PUTs slow down as the collection grows), and is synced
+once unmeasured (Radicale builds its item cache then). Then, in each of 3 rounds (`--rounds`),
+each server in turn is started anew and, as a client does (DAVx5, the caldav library):
 
 - initial sync: sync-collection with an empty token (ETags), then calendar-multiget of every
   object in batches of 100;
@@ -12,14 +13,17 @@ client does (DAVx5, the caldav library):
   changed;
 - a PROPFIND Depth 1 of every object's ETag (what a client without sync-collection does).
 
-Each is run 3 times; the median wall time and the server's CPU (user + system, from /proc; for
-todo-api with its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in
-files) are printed as a Markdown table, for bench/README.md, with the server's resident memory
-before the initial syncs and the most it reached during them (its peak, reset before).
+The medians of the wall time and the server's CPU (user + system, from /proc; for todo-api with
+its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in files) are
+printed as Markdown tables, for bench/README.md, with the server's resident memory (one worker
+each): at rest (started, before the sync), its peak during the full sync (VmHWM, reset before),
+after the incremental sync, and its peak until the PROPFIND's end; and each above rest.
 
-    .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
-        [--reuse DIR]
+    .venv/bin/python bench/caldav_sync.py [--tasks 1000] [--rounds 3]
+        [--servers todo-api,radicale,xandikos] [--reuse DIR] [--baseline SRC]
 
+`--baseline SRC` runs todo-api from another source tree (a `git archive` of a commit's src)
+beside this one, on the same database and calendar: what a change saved.
 `--servers` may also name `todo-api-rest`: todo-api with its tasks made through /api (bulk
 creates) instead of PUT by a client, so that no client text is kept and each object is
 written from its task on every read.
