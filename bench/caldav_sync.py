@@ -2,9 +2,10 @@
 worker) beside Radicale and Xandikos (from PyPI, in a venv of their own under
 bench/.caldav-servers, made on first run), all on 127.0.0.1.
 
-Each server gets one calendar of N VTODOs (5 000 by default), PUT one by one (Radicale's are
-written as files into its collection: its PUTs slow down as the collection grows). Then, as a
-client does (DAVx5, the caldav library):
+Each server gets one calendar of N VTODOs (1 000 by default), PUT one by one (Radicale's are
+written as files into its collection: its PUTs slow down as the collection grows), and is synced
+once unmeasured (Radicale builds its item cache then). Then, in each of 3 rounds (`--rounds`),
+each server in turn is started anew and, as a client does (DAVx5, the caldav library):
 
 - initial sync: sync-collection with an empty token (ETags), then calendar-multiget of every
   object in batches of 100;
@@ -12,14 +13,17 @@ client does (DAVx5, the caldav library):
   changed;
 - a PROPFIND Depth 1 of every object's ETag (what a client without sync-collection does).
 
-Each is run 3 times; the median wall time and the server's CPU (user + system, from /proc; for
-todo-api with its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in
-files) are printed as a Markdown table, for bench/README.md, with the server's resident memory
-before the initial syncs and the most it reached during them (its peak, reset before).
+The medians of the wall time and the server's CPU (user + system, from /proc; for todo-api with
+its PostgreSQL backends' CPU added, Radicale and Xandikos keep their calendars in files) are
+printed as Markdown tables, for bench/README.md, with the server's resident memory (one worker
+each): at rest (started, before the sync), its peak during the full sync (VmHWM, reset before),
+after the incremental sync, and its peak until the PROPFIND's end; and each above rest.
 
-    .venv/bin/python bench/caldav_sync.py [--tasks 5000] [--servers todo-api,radicale,xandikos]
-        [--reuse DIR]
+    .venv/bin/python bench/caldav_sync.py [--tasks 1000] [--rounds 3]
+        [--servers todo-api,radicale,xandikos] [--reuse DIR] [--baseline SRC]
 
+`--baseline SRC` runs todo-api from another source tree (a `git archive` of a commit's src)
+beside this one, on the same database and calendar: what a change saved.
 `--servers` may also name `todo-api-rest`: todo-api with its tasks made through /api (bulk
 creates) instead of PUT by a client, so that no client text is kept and each object is
 written from its task on every read.
@@ -32,6 +36,8 @@ a later run with the same DIR and --tasks measures the loaded stores again witho
 import argparse
 import asyncio
 import concurrent.futures
+import functools
+import os
 import shutil
 import statistics
 import subprocess
@@ -39,7 +45,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -165,20 +171,20 @@ def measured(target: Target, work: Callable[[], Any]) -> tuple[float, float, Any
     return time.perf_counter() - wall, target.cpu() - cpu, result
 
 
-def fill(target: Target, count: int, reuse: Path | None) -> list[str]:
-    kept = reuse / f"{target.name.lower()}.names" if reuse is not None else None
-    if kept is not None and kept.exists():
+def fill(target: Target, count: int, stores: Path) -> list[str]:
+    kept = stores / f"{target.name.lower()}.names"
+    if kept.exists():
         names = kept.read_text().split()
         assert len(names) == count, f"{kept} holds {len(names)} objects, not {count}"
         log(f"{target.name}: reusing its {count} VTODOs")
         return names
+    log(f"{target.name}: loading {count} VTODOs")
     if target.make is not None:
         names = target.make(count)
     else:
         names = [f"{uuid.uuid4()}.ics" for _ in range(count)]
         _put_all(target, names)
-    if kept is not None:  # written once loaded: a half-loaded store is made anew next time
-        kept.write_text("\n".join(names))
+    kept.write_text("\n".join(names))  # once loaded: a half-loaded store is made anew next time
     return names
 
 
@@ -198,76 +204,81 @@ def _put_all(target: Target, names: list[str]) -> None:
         list(pool.map(put, names))
 
 
-@contextmanager
-def memory(pid: int) -> Iterator[list[float]]:
-    """The server's resident memory (MiB, its processes') before, and the most it reached
-    meanwhile: each process's peak (VmHWM) is reset first (clear_refs), so nothing is sampled
-    while the client works."""
+def _reset_peak(pid: int) -> None:
+    """Resets the peak resident memory (VmHWM) of the server's processes (clear_refs 5)."""
     for member in process_tree(pid):
         with suppress(OSError):
             Path(f"/proc/{member}/clear_refs").write_text("5")
-    seen = [rss_mb(pid)[0], 0.0]
-    yield seen
-    seen[1] = rss_mb(pid)[1]
 
 
-Results = dict[str, tuple[float, float]]
+# One round's figures of a server: (wall, CPU) of each sync, and its resident memory (MiB).
+Round = dict[str, Any]
 
 
-def run(target: Target, count: int, reuse: Path | None) -> Results:
-    log(f"{target.name}: putting {count} VTODOs")
-    names = fill(target, count, reuse)
-    results: dict[str, list[tuple[float, float]]] = {"initial": [], "incremental": [], "depth1": []}
-    rss: list[tuple[float, float]] = []
-    for _ in range(RUNS):
+def warm(target: Target, count: int, stores: Path) -> list[str]:
+    """Loads the store (unless kept) and syncs it once, unmeasured: Radicale builds its item
+    cache on a collection's first read, which every later start then reads. The names."""
+    names = fill(target, count, stores)
+    hrefs, _ = target.sync("")
+    assert target.fetch(hrefs) == count
+    return names
 
-        def initial() -> str:
-            hrefs, token = target.sync("")
-            assert target.fetch(hrefs) == count
-            return token
 
-        with memory(target.pid) as seen:
-            wall, cpu, token = measured(target, initial)
-        results["initial"].append((wall, cpu))
-        rss.append((seen[0], seen[1]))
-        for n, name in enumerate(names[:CHANGES]):
-            body = vtodo(name[:-4], f"Changed {n} {uuid.uuid4().hex[:6]}")
-            put = target.client.put(target.collection + name, content=body, headers=ICS)
-            assert put.status_code in (201, 204), put.text[:300]
-        # PostgreSQL's feed holds back changes while any older transaction on the server runs:
-        # wait (unmeasured) until the token's sync shows them, then measure it.
-        deadline = time.monotonic() + 60
-        while len(target.sync(token)[0]) < CHANGES:
-            assert time.monotonic() < deadline, "the changes never came"
-            time.sleep(0.2)
+def one_round(target: Target, count: int, names: list[str]) -> Round:
+    """A server just started: its memory at rest, a full sync (its peak during it), ten
+    changes and an incremental sync (its memory after), a PROPFIND Depth 1."""
+    at_rest = rss_mb(target.pid)[0]
+    _reset_peak(target.pid)
 
-        def incremental(since: str = token) -> int:
-            hrefs, _ = target.sync(since)
-            return target.fetch(hrefs)
+    def initial() -> str:
+        hrefs, token = target.sync("")
+        assert target.fetch(hrefs) == count
+        return token
 
-        wall, cpu, fetched = measured(target, incremental)
-        assert fetched == CHANGES, fetched
-        results["incremental"].append((wall, cpu))
+    initial_wall, initial_cpu, token = measured(target, initial)
+    full_peak = rss_mb(target.pid)[1]
+    for n, name in enumerate(names[:CHANGES]):
+        body = vtodo(name[:-4], f"Changed {n} {uuid.uuid4().hex[:6]}")
+        put = target.client.put(target.collection + name, content=body, headers=ICS)
+        assert put.status_code in (201, 204), put.text[:300]
+    # PostgreSQL's feed holds back changes while any older transaction on the server runs:
+    # wait (unmeasured) until the token's sync shows them, then measure it.
+    deadline = time.monotonic() + 60
+    while len(target.sync(token)[0]) < CHANGES:
+        assert time.monotonic() < deadline, "the changes never came"
+        time.sleep(0.2)
 
-        def depth1() -> int:
-            response = target.client.request(
-                "PROPFIND",
-                target.collection,
-                content=b'<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>',
-                headers={"Depth": "1", **XML},
-            )
-            assert response.status_code == 207
-            return response.content.count(b"getetag>") // 2
+    def incremental(since: str = token) -> int:
+        hrefs, _ = target.sync(since)
+        return target.fetch(hrefs)
 
-        wall, cpu, _ = measured(target, depth1)
-        results["depth1"].append((wall, cpu))
-    log(f"{target.name}: {results}, memory {rss}")
-    medians = {
-        kind: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
-        for kind, runs in results.items()
+    incremental_wall, incremental_cpu, fetched = measured(target, incremental)
+    assert fetched == CHANGES, fetched
+    after = rss_mb(target.pid)[0]
+
+    def depth1() -> int:
+        response = target.client.request(
+            "PROPFIND",
+            target.collection,
+            content=b'<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>',
+            headers={"Depth": "1", **XML},
+        )
+        assert response.status_code == 207
+        return response.content.count(b"getetag>") // 2
+
+    depth1_wall, depth1_cpu, listed = measured(target, depth1)
+    assert listed >= count, listed  # (Radicale gives the collection an ETag too)
+    whole_peak = rss_mb(target.pid)[1]  # the peak since the full sync's start, PROPFIND's too
+    return {
+        "initial": (initial_wall, initial_cpu),
+        "incremental": (incremental_wall, incremental_cpu),
+        "depth1": (depth1_wall, depth1_cpu),
+        "rest": at_rest,
+        "peak": full_peak,
+        "after": after,
+        "whole_peak": whole_peak,
+        "load": os.getloadavg()[0],
     }
-    # Memory before the first initial sync, and the most it reached during any.
-    return {**medians, "memory": (rss[0][0], max(peak for _, peak in rss))}
 
 
 # The user whose calendar a kept database holds.
@@ -275,20 +286,16 @@ BENCH_USER = "00000000-0000-4000-8000-00000000ca1d"
 
 
 @contextmanager
-def todo_api_target(reuse: Path | None, name: str = "todo-api") -> Iterator[Target]:
-    """todo-api's /dav; as `todo-api-rest`, its tasks made through /api (bulk creates into
-    the calendar's list) rather than PUT by a client, so that each object is written from
-    the task on every read."""
-    kept = reuse / f"{name}.database" if reuse is not None else None
-    loaded = reuse is not None and (reuse / f"{name}.names").exists()
-    existing = kept.read_text().strip() if kept is not None and loaded else None
-    with (
-        scratch_database("bench_caldav", keep=reuse is not None, existing=existing) as database,
-        work_dir() as cwd,
-    ):
-        if kept is not None:
-            kept.write_text(database)
-        env = service_env(database, new_secret())
+def todo_api_target(
+    database: str, name: str = "todo-api", src: Path | None = None
+) -> Iterator[Target]:
+    """todo-api's /dav on `database` (the calendar made on the first start); as
+    `todo-api-rest`, its tasks made through /api (bulk creates into the calendar's list) rather
+    than PUT by a client, so that each object is written from the task on every read. With
+    `src`, the server runs that source tree (the same schema: `--baseline`)."""
+    with work_dir() as cwd:
+        extra = {"PYTHONPATH": str(src)} if src is not None else {}
+        env = service_env(database, new_secret(), **extra)
         migrate(env, cwd)
         port = free_port()
         with running_server("todo-api", serve_argv(port), env, cwd, port) as server:
@@ -299,14 +306,14 @@ def todo_api_target(reuse: Path | None, name: str = "todo-api") -> Iterator[Targ
             assert made.status_code == 201, made.text
             token = made.json()["token"]
             with httpx.Client(base_url=base, auth=("bench", token), timeout=300) as client:
-                if existing is None:
-                    made = client.request("MKCALENDAR", f"/dav/calendars/{_me(client)}/bench/")
-                    assert made.status_code == 201, made.text
+                collection = f"/dav/calendars/{_me(client)}/bench/"
+                made = client.request("MKCALENDAR", collection)
+                assert made.status_code in (201, 405), made.text  # 405: made before
                 rest = name == "todo-api-rest"
                 yield Target(
-                    name,
+                    name if src is None else BASELINE,
                     client,
-                    f"/dav/calendars/{_me(client)}/bench/",
+                    collection,
                     server.process.pid,
                     database,
                     make=(lambda count: _made_through_api(base, token, count)) if rest else None,
@@ -418,50 +425,137 @@ def xandikos_target(bin_dir: Path, folder: Path) -> Iterator[Target]:
 
 
 @contextmanager
-def store_dir(reuse: Path | None, name: str) -> Iterator[Path]:
-    """Where a server keeps its calendars: a folder of `reuse`, or a temporary one."""
-    if reuse is None:
-        with work_dir() as folder:
-            yield folder
-        return
-    folder = reuse / name
-    if not (reuse / f"{name}.names").exists():  # not loaded (or only partly): anew
+def store_dir(stores: Path, name: str) -> Iterator[Path]:
+    """Where a server keeps its calendars: a folder of `stores`, anew unless loaded."""
+    folder = stores / name
+    if not (stores / f"{name}.names").exists():  # not loaded (or only partly): anew
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(exist_ok=True)
     yield folder
 
 
+Starts = dict[str, Callable[[], AbstractContextManager[Target]]]
+
+
+# The name of todo-api running another source tree (`--baseline SRC`) on todo-api's database.
+BASELINE = "todo-api-baseline"
+
+
+def servers(
+    chosen: list[str], stores: Path, keep: bool, stack: ExitStack, baseline: Path | None
+) -> Starts:
+    """How to start each chosen server on its store (todo-api's databases made here)."""
+    bin_dir = servers_venv() if {"radicale", "xandikos"} & set(chosen) else Path()
+    starts: Starts = {}
+    for name in chosen:
+        if name == BASELINE:
+            continue
+        if name in ("todo-api", "todo-api-rest"):
+            kept = stores / f"{name}.database"
+            loaded = (stores / f"{name}.names").exists() and kept.exists()
+            existing = kept.read_text().strip() if loaded else None
+            database = stack.enter_context(
+                scratch_database("bench_caldav", keep=keep, existing=existing)
+            )
+            kept.write_text(database)
+            starts[name] = functools.partial(todo_api_target, database, name)
+            if name == "todo-api" and baseline is not None:
+                starts[BASELINE] = functools.partial(todo_api_target, database, name, baseline)
+        else:
+            make = {"radicale": radicale_target, "xandikos": xandikos_target}[name]
+
+            @contextmanager
+            def start(name: str = name, make: Callable[..., Any] = make) -> Iterator[Target]:
+                with store_dir(stores, name) as folder, make(bin_dir, folder) as target:
+                    yield target
+
+            starts[name] = start
+    return starts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=5000)
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--servers", default="todo-api,radicale,xandikos")
     parser.add_argument("--reuse", type=Path, help="keep the loaded stores here, and reuse them")
-    args = parser.parse_args()
-    chosen = args.servers.split(",")
-    reuse: Path | None = args.reuse
-    if reuse is not None:
-        reuse = reuse.resolve()
-        reuse.mkdir(parents=True, exist_ok=True)
-    bin_dir = servers_venv()
-    table: dict[str, Results] = {}
-    for name in ("todo-api", "todo-api-rest"):
-        if name in chosen:
-            with todo_api_target(reuse, name) as target:
-                table[target.name] = run(target, args.tasks, reuse)
-    for name, make in (("radicale", radicale_target), ("xandikos", xandikos_target)):
-        if name in chosen:
-            with store_dir(reuse, name) as folder, make(bin_dir, folder) as target:
-                table[target.name] = run(target, args.tasks, reuse)
-    print(f"\n{args.tasks} VTODOs, median of {RUNS} runs: wall time / server CPU (seconds)\n")
-    print(
-        "| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 "
-        "| server memory (MiB): before / most during the initial syncs |"
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree (its src folder) to measure beside todo-api, on todo-api's calendar",
     )
-    print("|---|---|---|---|---|")
-    for name, rows in table.items():
-        cells = " | ".join(f"{rows[k][0]:.2f} / {rows[k][1]:.2f}" for k in rows if k != "memory")
-        before, most = rows["memory"]
-        print(f"| {name} | {cells} | {before:.0f} / {most:.0f} |")
+    args = parser.parse_args()
+    chosen: list[str] = args.servers.split(",")
+    if args.baseline is not None:
+        assert "todo-api" in chosen, "--baseline runs on todo-api's calendar"
+        chosen.insert(chosen.index("todo-api") + 1, BASELINE)
+    with ExitStack() as stack:
+        if args.reuse is not None:
+            stores = args.reuse.resolve()
+            stores.mkdir(parents=True, exist_ok=True)
+        else:
+            stores = stack.enter_context(work_dir())
+        starts = servers(chosen, stores, args.reuse is not None, stack, args.baseline)
+        names: dict[str, list[str]] = {}
+        for name, start in starts.items():
+            if name == BASELINE:  # todo-api's calendar, loaded just before
+                names[name] = names["todo-api"]
+                continue
+            with start() as target:
+                names[name] = warm(target, args.tasks, stores)
+        rounds: dict[str, list[Round]] = {name: [] for name in chosen}
+        for number in range(args.rounds):
+            order = chosen[number % len(chosen) :] + chosen[: number % len(chosen)]
+            for name in order:  # each server anew each round, in turn
+                with starts[name]() as target:
+                    figures = one_round(target, args.tasks, names[name])
+                log(f"round {number + 1}, {name}: {figures}")
+                rounds[name].append(figures)
+    report(args.tasks, rounds)
+
+
+def report(count: int, rounds: dict[str, list[Round]]) -> None:
+    def med(name: str, key: str, index: int | None = None) -> float:
+        values = [r[key] if index is None else r[key][index] for r in rounds[name]]
+        return statistics.median(values)
+
+    loads = [r["load"] for runs in rounds.values() for r in runs]
+    print(
+        f"\n{count} VTODOs, {len(next(iter(rounds.values())))} interleaved rounds (each server "
+        f"started anew in each), medians; load average {min(loads):.1f} to {max(loads):.1f}\n"
+    )
+    print("Wall time / server CPU (seconds):\n")
+    print("| server | initial sync | incremental (10 changes) | PROPFIND Depth 1 |")
+    print("|---|---|---|---|")
+    for name in rounds:
+        cells = " | ".join(
+            f"{med(name, k, 0):.2f} / {med(name, k, 1):.2f}"
+            for k in ("initial", "incremental", "depth1")
+        )
+        print(f"| {name} | {cells} |")
+    print("\nResident memory (MiB, the server's processes): at rest (started, before the sync),")
+    print("the peak during the full sync (VmHWM), after the incremental one, the peak from the")
+    print("full sync's start to the PROPFIND Depth 1's end; each above rest:\n")
+    print(
+        "| server | at rest | full sync's peak | after incremental | with PROPFIND's peak "
+        "| peak - rest | after - rest | with PROPFIND's - rest |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in rounds:
+        memory = [med(name, key) for key in ("rest", "peak", "after", "whole_peak")]
+        memory += [
+            statistics.median(r[key] - r["rest"] for r in rounds[name])
+            for key in ("peak", "after", "whole_peak")
+        ]
+        print(f"| {name} | " + " | ".join(f"{mib:.1f}" for mib in memory) + " |")
+    print("\nEach round:\n")
+    for name, runs in rounds.items():
+        for number, r in enumerate(runs, 1):
+            print(
+                f"- {name}, round {number} (load {r['load']:.1f}): initial "
+                f"{r['initial'][0]:.2f} / {r['initial'][1]:.2f}, memory {r['rest']:.1f} / "
+                f"{r['peak']:.1f} / {r['after']:.1f}"
+            )
 
 
 if __name__ == "__main__":

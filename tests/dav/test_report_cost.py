@@ -119,6 +119,62 @@ async def test_a_lists_reports_read_a_page_at_a_time(ada: DavUser) -> None:
 
 
 @contextmanager
+def columns_read() -> Iterator[set[str]]:
+    """The columns of the rows the app reads meanwhile."""
+    seen: set[str] = set()
+    original = Connection.execute
+
+    async def counted(self: Connection, statement: Any, params: Any = None) -> Any:
+        result = await original(self, statement, params)
+        for row in result.rows:
+            seen.update(row)
+        return result
+
+    Connection.execute = counted  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        Connection.execute = original  # type: ignore[method-assign]
+
+
+def _propfind(*props: str) -> bytes:
+    inner = "".join(props)
+    return (
+        '<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        f"<d:prop>{inner}</d:prop></d:propfind>"
+    ).encode()
+
+
+async def test_propfind_reads_the_tasks_whole_only_for_their_text(ada: DavUser) -> None:
+    """A PROPFIND Depth 1 that asks for no calendar-data reads of each task only what its ETag
+    and name need (a page of a few columns, not of whole tasks with a client's text); its
+    answer names the same objects with the same ETags as one that asks for their text."""
+    list_id = (await ada.api.post("/api/lists", json={"name": "Errands"})).json()["id"]
+    for coll, where in ((f"{ada.home}inbox/", {}), (f"{ada.home}{list_id}/", {"list_id": list_id})):
+        put = await ada.dav.put(f"{coll}a%26b%20c.ics", content=vtodo(f"milk-{where}", "Milk"))
+        assert put.status_code == 201, put.text
+        made = await ada.api.post("/api/tasks", json={"title": "Eggs", **where})
+        assert made.status_code == 201, made.text
+        answers = {}
+        for props in (("<d:getetag/>",), ("<d:getetag/>", "<c:calendar-data/>")):
+            with columns_read() as seen:
+                response = await ada.dav.request(
+                    "PROPFIND", coll, content=_propfind(*props), headers={"Depth": "1"}
+                )
+            assert response.status_code == 207, response.text
+            assert ("dav_sent" in seen) is (len(props) == 2)
+            answers[len(props)] = {
+                node.findtext("d:href", namespaces=NS): node.findtext(".//d:getetag", namespaces=NS)
+                for node in xml(response).iterfind("d:response", NS)
+                if node.findtext("d:href", namespaces=NS) != coll
+            }
+        assert answers[1] == answers[2]
+        assert f"{coll}a%26b%20c.ics" in answers[1]
+        assert f"{coll}{made.json()['id']}.ics" in answers[1]
+        assert all(answers[1].values())
+
+
+@contextmanager
 def home_reads() -> Iterator[list[None]]:
     """Each read of the caller's lists (the home's collections) meanwhile."""
     seen: list[None] = []
@@ -184,6 +240,7 @@ async def test_a_lists_statements_read_its_indexes(
         (store._GONE[False][0], {("task_tombstones", "ix_task_tombstones_list_id_change")}),
         (store._GONE[False][1], {("task_departures", "ix_task_departures_list_id_change")}),
         (store._page_query(False), {("tasks", "ix_tasks_list_id_created_at_id")}),
+        (store._page_query(False, whole=False), {("tasks", "ix_tasks_list_id_created_at_id")}),
     ]
     page = {"after_at": store.FIRST_PAGE[0], "after_id": store.FIRST_PAGE[1], "limit": 200}
     for query, wanted in plans:

@@ -105,7 +105,9 @@ async def propfind(call: Call, path: Path) -> Response:
     async def listing() -> AsyncIterator[Answer]:
         yield await _collection_answer(call, tokens, coll, order, single, email)
         if depth == "1":
-            async for row in _objects(call, coll):
+            # Only an object's text needs the whole task: ETags and names need a few columns.
+            whole = wanted is not None and resources.CALENDAR_DATA in wanted
+            async for row in _objects(call, coll, whole=whole):
                 body = functools.partial(resources.object_body, row, base)
                 href = resources.object_path(user_id, coll, store.object_name(row))
                 if names_only:
@@ -219,14 +221,16 @@ def _filter_object_path(call: Call, cal: filters.FilterCalendar, row: Row) -> st
     return resources.object_path(call.user_id, coll, filters.object_name(row.id))
 
 
-async def _objects(call: Call, coll: Collection) -> AsyncIterator[Row]:
-    """The collection's objects, a page (one statement) at a time."""
+async def _objects(call: Call, coll: Collection, *, whole: bool) -> AsyncIterator[Row]:
+    """The collection's objects (`whole`, or what ETags and names need), a page (one
+    statement) at a time, each let go before the next is read."""
     after = store.FIRST_PAGE
     while True:
         async with call.connection() as conn:
-            page = await store.objects_page(conn, call.user_id, coll, after)
+            page = await store.objects_page(conn, call.user_id, coll, after, whole=whole)
         for row in page:
             yield row
         if len(page) < store.PAGE:
             return
         after = store.page_end(page)
+        del page

@@ -127,8 +127,9 @@ async def _sync(
             name = row.dav_name or f"{row.id}.ics"
             yield status_bytes(resources.object_path(user_id, coll, name), 404)
         as_of = tokens.age_after(page.has_more, as_of)
-        position = page.position
-        if not page.has_more:
+        position, more = page.position, page.has_more
+        del page  # let it go before the next is read
+        if not more:
             break
         if limit is not None:
             yield status_bytes(resources.collection_path(user_id, coll), 507)
@@ -172,6 +173,7 @@ async def multiget(caller: Caller, coll: Collection, root: etree._Element) -> As
                 yield status_bytes(path, 404)
             else:
                 yield _object_answer(caller, coll, row, wanted)
+        del found  # let the batch go before the next is read
 
 
 def _local(path: str) -> str:
@@ -218,6 +220,7 @@ async def _pages(caller: Caller, coll: Collection) -> AsyncIterator[Row]:
         if len(page) < store.PAGE:
             return
         after = store.page_end(page)
+        del page
 
 
 async def _query(

@@ -278,10 +278,29 @@ _PAGE_AFTER = tuple_(
 FIRST_PAGE = (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0))
 
 
+# What a response without the object's text needs of it (its ETag and name): a page of these
+# holds a fraction of whole objects' memory (their text, columns and joins).
+_ETAG_COLUMNS = (
+    tasks.c.id,
+    tasks.c.user_id,
+    tasks.c.list_id,
+    tasks.c.version,
+    tasks.c.change_txid,
+    tasks.c.change_seq,
+    dav_objects.c.name.label("dav_name"),
+)
+_NAMED_TASKS = tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id)
+
+
+def _etags_select(*where: Any) -> Any:
+    return select(*_ETAG_COLUMNS, tasks.c.created_at).select_from(_NAMED_TASKS).where(*where)
+
+
 @functools.cache
-def _page_query(inbox_scope: bool) -> Query:
+def _page_query(inbox_scope: bool, whole: bool = True) -> Query:
+    """A page of the collection's objects: whole, or what their ETags and names need."""
     return Query(
-        objects_select(
+        (objects_select if whole else _etags_select)(
             _scope(inbox_scope),
             tuple_(tasks.c.created_at, tasks.c.id) > _PAGE_AFTER,
         )
@@ -296,9 +315,12 @@ async def objects_page(
     coll: Collection,
     after: tuple[datetime, uuid.UUID] = FIRST_PAGE,
     limit: int = PAGE,
+    *,
+    whole: bool = True,
 ) -> list[Row]:
     """The collection's objects after `after` (the last one's creation time and id), at most
-    `limit`: the next page after `page_end(...)` of the previous."""
+    `limit`: the next page after `page_end(...)` of the previous. Not `whole`: only what their
+    ETags and names need."""
     params = {
         "user_id": user_id,
         "list_id": coll.list_id,
@@ -306,7 +328,7 @@ async def objects_page(
         "after_id": after[1],
         "limit": limit,
     }
-    return (await conn.execute(_page_query(coll.list_id is None), params)).rows
+    return (await conn.execute(_page_query(coll.list_id is None, whole), params)).rows
 
 
 def page_end(page: list[Row]) -> tuple[datetime, uuid.UUID]:
@@ -499,17 +521,6 @@ def _gone_from(source: Any, *scope: Any) -> Query:
     return _in_feed_order(query.where(*scope), source)
 
 
-# What a response without the object's text needs of it (its ETag and name).
-_ETAG_COLUMNS = (
-    tasks.c.id,
-    tasks.c.user_id,
-    tasks.c.list_id,
-    tasks.c.version,
-    *_stamp(tasks),
-    dav_objects.c.name.label("dav_name"),
-)
-
-
 @functools.cache
 def _changed_query(inbox_scope: bool, whole: bool) -> Query:
     """The collection's tasks changed after the start: whole objects, or what their ETags and
@@ -517,8 +528,7 @@ def _changed_query(inbox_scope: bool, whole: bool) -> Query:
     scope = _scope(inbox_scope)
     if whole:
         return _in_feed_order(objects_select(scope), tasks)
-    named = tasks.outerjoin(dav_objects, dav_objects.c.task_id == tasks.c.id)
-    return _in_feed_order(select(*_ETAG_COLUMNS).select_from(named).where(scope), tasks)
+    return _in_feed_order(select(*_ETAG_COLUMNS).select_from(_NAMED_TASKS).where(scope), tasks)
 
 
 # A move out of the inbox leaves no departure: the caller's tasks in a list that arrived there
