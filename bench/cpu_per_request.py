@@ -31,22 +31,21 @@ high and tagged work, so that the page is full and has a next one) and a task's 
 /api/tasks/{id}/comments: 20 comments, every fifth mentioning the user).
 
 The script creates a PostgreSQL database with a random name on 127.0.0.1, migrates and seeds
-it, checks that the baseline and the floor answer the service's bodies and headers and send
-its statements and parameters (`sql_parity.py`), then, round after round, starts the three
-servers with one worker each on free ports (todo-api: `todo-api serve --workers 1` as
-configured by default; baseline and floor: `uvicorn --workers 1 --loop uvloop --http
-httptools`) and runs wrk on each route, on one server then at once on the next (their order
-rotated each round; the others idle meanwhile), -t1 -c32 by default: --warmup seconds, then --duration seconds measured.
-The runs of a route are seconds apart, so that a machine whose speed drifts (a shared
-host's neighbours) slows both alike: the CPU ratio reported is the median of the rounds'
+it, checks that the baseline and the floor answer the service's bodies and headers and send its
+statements and parameters (`sql_parity.py`), then, round after round, starts the three servers
+with one worker each on free ports (todo-api: `todo-api serve --workers 1` as configured by
+default; baseline and floor: `uvicorn --workers 1 --loop uvloop --http httptools`) and runs wrk
+on each route, on one server then at once on the next (their order rotated each round; the
+others idle meanwhile), -t1 -c32 by default: --warmup seconds, then --duration seconds
+measured. The runs of a route are seconds apart, so that a machine whose speed drifts (a shared
+host's neighbours) slows them alike: the CPU ratio reported is the median of the rounds'
 ratios, not the ratio of two medians taken minutes apart. Around the measured run it reads
-utime + stime of the server's processes (the server and its children) from /proc/<pid>/stat
-and divides by the requests wrk made; the CPU of the PostgreSQL backends serving the database
-is read the same way (backends alive at the end of the run), beside the sessions opened
+utime + stime of the server's processes (the server and its children) from /proc/<pid>/stat and
+divides by the requests wrk made; the CPU of the PostgreSQL backends serving the database is
+read the same way (backends alive at the end of the run), beside the sessions opened
 (connection churn). Any non-2xx answer or socket error stops the script. Figures are medians
-over the rounds.
-Needs wrk (bench/setup.sh). The database is dropped at the end, also on failure.
-"""
+over the rounds. Needs wrk (bench/setup.sh). The database is dropped at the end, also on
+failure."""
 
 import argparse
 import asyncio
@@ -77,11 +76,11 @@ from benchlib import (
     Server,
     WrkRun,
     baseline_argv,
-    floor_argv,
     cpu_seconds,
     cpu_seconds_of,
     db_url,
     exit_cleanly_on_sigterm,
+    floor_argv,
     free_port,
     log,
     machine_cpu_seconds,
@@ -439,20 +438,22 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
     for route in floored:
         floor = cells[(FLOOR.name, route.key)]
 
-        def over_floor(app: App) -> float:
-            runs = cells[(app.name, route.key)].runs
-            return median([a.cpu_ms / b.cpu_ms for a, b in zip(runs, floor.runs, strict=True)])
-
         mine = cells[(SERVICE.name, route.key)]
-        cpu = over_floor(SERVICE)
+        cpu = _over(cells, SERVICE, route)
         verdict = "" if cpu <= FLOOR_GOAL else " (goal missed)"
         p99 = mine.median(lambda m: m.run.p99_ms) / floor.median(lambda m: m.run.p99_ms)
         db = mine.median(lambda m: m.db_cpu_ms) / floor.median(lambda m: m.db_cpu_ms)
         lines.append(
-            f"| {route.name} | {cpu:.2f}{verdict} | {over_floor(BASELINE):.2f} "
+            f"| {route.name} | {cpu:.2f}{verdict} | {_over(cells, BASELINE, route):.2f} "
             f"| {p99:.1f} | {db:.2f} |"
         )
     return lines
+
+
+def _over(cells: dict[tuple[str, str], Cell], app: App, route: Route) -> float:
+    """The median of the rounds' ratios of `app`'s CPU per request to the floor's."""
+    runs, floor = cells[(app.name, route.key)].runs, cells[(FLOOR.name, route.key)].runs
+    return median([a.cpu_ms / b.cpu_ms for a, b in zip(runs, floor, strict=True)])
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -584,7 +585,11 @@ def main() -> None:
                 service.url,
                 baseline.url,
                 routes,
-                {"patch": patch_ids[0], "complete_a": complete_ids[0], "complete_b": complete_ids[1]},
+                {
+                    "patch": patch_ids[0],
+                    "complete_a": complete_ids[0],
+                    "complete_b": complete_ids[1],
+                },
             )
             problems += [
                 f"floor {problem}"

@@ -11,12 +11,11 @@ per cent even on a busy machine (the comparison for a change of the service's Py
 
 On a database kept by `cpu_per_request.py --keep`, the service's ASGI app (`create_app`, no
 background jobs), `baseline_app.py` and the bare-ASGI floor `floor_app.py` (on the five hot
-routes) are called directly, in turn, N requests 8 at a time per route, and the process's CPU time is divided by the requests (minimum of the
-rounds). Without uvicorn and httptools (the same for both), the ratios come out higher than
-over HTTP, but they move with the code alone and are steadier on a shared machine; cProfile
-(on the process's CPU clock) shows where the service's time goes. Nothing goes over the
-network but to PostgreSQL.
-"""
+routes) are called directly, in turn, N requests 8 at a time per route, and the process's CPU
+time is divided by the requests (minimum of the rounds). Without uvicorn and httptools (the
+same for all), the ratios come out higher than over HTTP, but they move with the code alone and
+are steadier on a shared machine; cProfile (on the process's CPU clock) shows where the
+service's time goes. Nothing goes over the network but to PostgreSQL."""
 
 import argparse
 import asyncio
@@ -295,7 +294,9 @@ async def main() -> None:
             best = {name: min(spent) for name, spent in results.items()}
             line = "  ".join(f"{name} {spent * 1e6:6.0f} µs" for name, spent in best.items())
             ratios = "  ".join(
-                f"/ {name} {best['todo-api'] / best[name]:.2f}" for name in best if name != "todo-api"
+                f"/ {name} {best['todo-api'] / best[name]:.2f}"
+                for name in best
+                if name != "todo-api"
             )
             print(f"{route:9} {line}  todo-api {ratios}", flush=True)
 

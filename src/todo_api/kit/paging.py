@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import fastapi
 import orjson
@@ -76,8 +76,10 @@ def link_value(
 ) -> str:
     """`<url>; rel="next"`: the same listing (its other parameters as sent) from `cursor` on,
     relative or under PUBLIC_URL (never the Host header, which the client chose)."""
-    query = urlencode([*((k, v) for k, v in params if k != "cursor"), ("cursor", cursor)])
-    return f'<{public_url or ""}{path}?{query}>; rel="next"'
+    kept = [(k, v) for k, v in params if k != "cursor"]
+    # urlencode's text, the cursor last (quote_plus is what urlencode does to each part)
+    query = f"{urlencode(kept)}&" if kept else ""
+    return f'<{public_url or ""}{path}?{query}cursor={quote_plus(cursor)}>; rel="next"'
 
 
 def next_link(request: Request, cursor: str) -> str:
