@@ -117,7 +117,7 @@ async def started(app: App) -> AsyncIterator[None]:
     does (a bare ASGI app has no router to do it)."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    task = asyncio.create_task(app({"type": "lifespan", "state": {}}, inbox.get, outbox.put))
+    task = asyncio.ensure_future(app({"type": "lifespan", "state": {}}, inbox.get, outbox.put))
     await inbox.put({"type": "lifespan.startup"})
     if (await outbox.get())["type"] != "lifespan.startup.complete":
         raise SystemExit("the app did not start")
