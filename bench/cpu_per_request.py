@@ -179,8 +179,19 @@ class Cell:
 # --- the database ---------------------------------------------------------------------------
 
 
+async def _connect(url: str) -> asyncpg.Connection:
+    """A connection of the script's own, waited for while the shared server has no slot left
+    (other people's suites), rather than a run lost between two measurements."""
+    for _ in range(30):
+        try:
+            return await asyncpg.connect(url, timeout=10)
+        except asyncpg.TooManyConnectionsError:
+            await asyncio.sleep(1)
+    return await asyncpg.connect(url, timeout=10)
+
+
 async def _fetch(database: str, query: str, *params: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(db_url(database), timeout=10)
+    conn = await _connect(db_url(database))
     try:
         return await conn.fetch(query, *params)
     finally:
@@ -216,7 +227,7 @@ def reopen_all(database: str, user: str) -> int:
 async def _db_snapshot(database: str) -> tuple[dict[int, float], int]:
     """The CPU seconds of each client backend on the database, and its session counter
     (read from the admin database, so that this connection is counted in neither)."""
-    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    conn = await _connect(ADMIN_URL)
     try:
         pids = await conn.fetch(
             "SELECT pid FROM pg_stat_activity "
@@ -241,7 +252,7 @@ async def seed_new_routes(database: str) -> None:
     comments on their first task by id, oldest first an hour apart, every fifth mentioning
     the user."""
     user = uuid.UUID(FILTER_USER)
-    conn = await asyncpg.connect(db_url(database), timeout=10)
+    conn = await _connect(db_url(database))
     try:
         await conn.execute(
             "UPDATE tasks SET priority = 3, "
