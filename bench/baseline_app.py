@@ -164,12 +164,18 @@ def answer(
     return Response(body, status, headers=headers, media_type=JSON)
 
 
-def error(exc: Refused) -> Response:
+def refusal(exc: Refused) -> tuple[bytes, dict[str, str] | None, bool]:
+    """A refusal's body, its own headers, and whether it is private (all but a 401)."""
     details = [{"field": exc.field, "message": exc.message}] if exc.field else None
     message = "The request is not valid" if exc.field else exc.message
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     body = {"error": message, "code": exc.code, "details": details}
-    return answer(dumps(body), exc.status, headers, private=exc.status != 401)
+    return dumps(body), headers, exc.status != 401
+
+
+def error(exc: Refused) -> Response:
+    body, headers, private = refusal(exc)
+    return answer(body, exc.status, headers, private=private)
 
 
 def task_json(row: Any) -> dict[str, Any]:
@@ -184,7 +190,11 @@ def task_json(row: Any) -> dict[str, Any]:
 
 
 async def caller(request: Request) -> uuid.UUID:
-    header = request.headers.get("authorization", "")
+    return await user_of(request.headers.get("authorization", ""), request.app.state.pool)
+
+
+async def user_of(header: str, pool: asyncpg.Pool) -> uuid.UUID:
+    """The caller's user id from its Authorization header."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Refused(401, "UNAUTHORIZED", "Missing bearer token")
@@ -210,7 +220,7 @@ async def caller(request: Request) -> uuid.UUID:
     verified[token] = (user_id, min(claims["exp"] + LEEWAY, now + VERIFIED_SECONDS))
     if user_id not in known_users:
         email = claims.get("email")
-        async with request.app.state.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             await conn.execute(ENSURE_USER_SQL, user_id, email, datetime.now(UTC))
         known_users.add(user_id)
     return user_id
@@ -250,18 +260,18 @@ async def list_tasks(request: Request) -> Response:
         await plan_as(conn, False)
         # (the totals' defaults, the caller, the page's length + 1: as the service binds them)
         rows = await conn.fetch(baseline_sql.LIST, 0, user_id, 0, 0, LIMIT + 1)
-    return _task_page(request, user_id, rows)
+    return answer(*task_page(request.url.path, user_id, rows))
 
 
-def _task_page(
-    request: Request,
+def task_page(
+    path: str,
     user_id: uuid.UUID,
     rows: list[Any],
     filter_text: str = "",
     node: Node | None = None,
-) -> Response:
+) -> tuple[bytes, int, dict[str, str]]:
     """A page of tasks with its total, and the next page's cursor and link: of the default
-    listing, or of a filter's (its text and tree)."""
+    listing, or of a filter's (its text and tree). The body, status and headers."""
     if not rows:
         raise NotImplementedError("an empty page (the service counts its total apart)")
     total = rows[0]["total_count"]
@@ -276,9 +286,8 @@ def _task_page(
         cursor = cursor_for(user_id, page[-1], len(page), filters)
         headers["X-Next-Cursor"] = cursor
         # Relative, as the service's without PUBLIC_URL (the cursor needs no escaping).
-        headers["Link"] = f'<{request.url.path}?{link_query}cursor={cursor}>; rel="next"'
-    body = dumps([task_json(r) for r in page])
-    return answer(body, headers=headers)
+        headers["Link"] = f'<{path}?{link_query}cursor={cursor}>; rel="next"'
+    return dumps([task_json(r) for r in page]), 200, headers
 
 
 def _priority_and_tag(groups: list[Group]) -> tuple[Node, int, str]:
@@ -314,7 +323,7 @@ async def list_filtered(request: Request) -> Response:
             )
     except Refused as exc:
         return error(exc)
-    return _task_page(request, user_id, rows, text, node)
+    return answer(*task_page(request.url.path, user_id, rows, text, node))
 
 
 async def get_task(request: Request) -> Response:
@@ -409,10 +418,14 @@ def parse_create(data: Any) -> dict[str, Any]:
 
 
 async def json_body(request: Request) -> Any:
-    if request.headers.get("content-type", "").split(";")[0].strip() != JSON:
+    return read_json(request.headers.get("content-type", ""), await request.body())
+
+
+def read_json(content_type: str, body: bytes) -> Any:
+    if content_type.split(";")[0].strip() != JSON:
         raise Refused(400, "INVALID_REQUEST", "The body must be application/json")
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads(body)
     except ValueError:
         raise Refused(400, "INVALID_REQUEST", "The body is not valid JSON") from None
 
@@ -469,12 +482,21 @@ def insert_parameters(row: dict[str, Any], timezone: str | None) -> tuple[Any, .
 
 
 def created(row: dict[str, Any], written: Any, **more: Any) -> Response:
+    try:
+        return answer(*created_task(row, written, **more))
+    except Refused as exc:
+        return error(exc)
+
+
+def created_task(
+    row: dict[str, Any], written: Any, **more: Any
+) -> tuple[bytes, int, dict[str, str]]:
     """201 with the new task (its position and zone as the INSERT wrote them) and `more`."""
     if written is None:
-        return error(Refused(501, "NOT_IMPLEMENTED", "the baseline sends no webhook events"))
+        raise Refused(501, "NOT_IMPLEMENTED", "the baseline sends no webhook events")
     row["position"], row["timezone"] = written["position"], written["timezone"]
     headers = {"Location": f"/api/tasks/{row['id']}", "ETag": '"1"'}
-    return answer(dumps(task_json(row) | more), 201, headers)
+    return dumps(task_json(row) | more), 201, headers
 
 
 def parse_quick(data: Any, request: Request) -> str:
@@ -584,14 +606,22 @@ def parse_update(data: Any) -> int:
 
 
 def _task_id(request: Request) -> uuid.UUID:
+    return task_id_of(request.path_params["task_id"])
+
+
+def task_id_of(text: str) -> uuid.UUID:
     try:
-        return uuid.UUID(request.path_params["task_id"])
+        return uuid.UUID(text)
     except ValueError:
         raise Refused(404, "NOT_FOUND", "Task not found") from None
 
 
 def _task_response(row: Any) -> Response:
-    return answer(dumps(task_json(row)), headers={"ETag": f'"{row["version"]}"'})
+    return answer(*task_answer(row))
+
+
+def task_answer(row: Any) -> tuple[bytes, int, dict[str, str]]:
+    return dumps(task_json(row)), 200, {"ETag": f'"{row["version"]}"'}
 
 
 async def update_task(request: Request) -> Response:
@@ -662,15 +692,20 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     that the service (SQLAlchemy's pool in autocommit) does not pay."""
 
 
-@asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    app.state.pool = await asyncpg.create_pool(
+async def open_pool() -> asyncpg.Pool:
+    """The pool, and the garbage collector as the service sets it (todo_api.app's lifespan
+    and its YOUNG_OBJECTS_PER_COLLECTION, not imported: the baseline does not load the app)."""
+    pool = await asyncpg.create_pool(
         DSN, min_size=1, max_size=2 * POOL_SIZE, init=_init_connection, reset=_keep_session
     )
-    # The garbage collector as the service sets it (todo_api.app's lifespan and its
-    # YOUNG_OBJECTS_PER_COLLECTION, not imported: the baseline does not load the app).
     gc.freeze()
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
+    return pool
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    app.state.pool = await open_pool()
     try:
         yield
     finally:

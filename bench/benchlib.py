@@ -210,6 +210,11 @@ def baseline_argv(port: int) -> list[str]:
     return [*uvicorn_argv("baseline_app:app", port), "--no-server-header"]
 
 
+def floor_argv(port: int) -> list[str]:
+    """The bare-ASGI floor (floor_app.py) under the baseline's uvicorn settings."""
+    return [*uvicorn_argv("floor_app:app", port), "--no-server-header"]
+
+
 def serve_argv(port: int) -> list[str]:
     return [TODO_API, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
 

@@ -1,4 +1,4 @@
-"""Server CPU per request of the hot routes: todo-api vs the raw baseline, side by side.
+"""Server CPU per request of the hot routes: todo-api vs the raw baseline and the floor.
 
     .venv/bin/python bench/cpu_per_request.py                      # seed, 3 rounds, drop the db
     .venv/bin/python bench/cpu_per_request.py --rounds 1 --duration 5
@@ -18,6 +18,12 @@ PATCH (a priority, "high" and "low" in turn, over --patch-tasks tasks) and compl
 /api/tasks/{id}/complete, each request a different open task: the --complete-tasks tasks are
 reopened in SQL before every wrk run, and a run that would need more fails).
 
+Under the baseline, the floor (issue 87): the same five routes as one bare ASGI callable over
+asyncpg, without Starlette (bench/floor_app.py: the baseline's work, the same SQL, bodies and
+headers, under the same uvicorn settings), measured in the same rounds as a third server. Its
+goal: todo-api at most 1.2 times the floor's server CPU on each of the five routes; the report
+gives todo-api / floor and baseline / floor (what Starlette itself costs).
+
 Issue 55's new routes, each against its own lean baseline (goal: at most 1.5 times its CPU),
 measured when named in --routes: quick add (POST /api/tasks/quick, bench/quick_add.lua's
 words), a filtered list (GET /api/tasks?filter=p1 & @work: a user of 1 000 tasks, every fifth
@@ -25,22 +31,21 @@ high and tagged work, so that the page is full and has a next one) and a task's 
 /api/tasks/{id}/comments: 20 comments, every fifth mentioning the user).
 
 The script creates a PostgreSQL database with a random name on 127.0.0.1, migrates and seeds
-it, checks that both servers answer the same bodies and headers and send the same statements
-and parameters (`sql_parity.py`), then, round after round, starts both servers with one
-worker each on free ports (todo-api: `todo-api serve --workers 1` as configured by default;
-baseline: `uvicorn --workers 1 --loop uvloop --http httptools`) and runs wrk on each route,
-on one server then at once on the other (their order rotated each round; the other server
-idles meanwhile), -t1 -c32 by default: --warmup seconds, then --duration seconds measured.
-The two runs of a route are seconds apart, so that a machine whose speed drifts (a shared
-host's neighbours) slows both alike: the CPU ratio reported is the median of the rounds'
+it, checks that the baseline and the floor answer the service's bodies and headers and send its
+statements and parameters (`sql_parity.py`), then, round after round, starts the three servers
+with one worker each on free ports (todo-api: `todo-api serve --workers 1` as configured by
+default; baseline and floor: `uvicorn --workers 1 --loop uvloop --http httptools`) and runs wrk
+on each route, on one server then at once on the next (their order rotated each round; the
+others idle meanwhile), -t1 -c32 by default: --warmup seconds, then --duration seconds
+measured. The runs of a route are seconds apart, so that a machine whose speed drifts (a shared
+host's neighbours) slows them alike: the CPU ratio reported is the median of the rounds'
 ratios, not the ratio of two medians taken minutes apart. Around the measured run it reads
-utime + stime of the server's processes (the server and its children) from /proc/<pid>/stat
-and divides by the requests wrk made; the CPU of the PostgreSQL backends serving the database
-is read the same way (backends alive at the end of the run), beside the sessions opened
+utime + stime of the server's processes (the server and its children) from /proc/<pid>/stat and
+divides by the requests wrk made; the CPU of the PostgreSQL backends serving the database is
+read the same way (backends alive at the end of the run), beside the sessions opened
 (connection churn). Any non-2xx answer or socket error stops the script. Figures are medians
-over the rounds.
-Needs wrk (bench/setup.sh). The database is dropped at the end, also on failure.
-"""
+over the rounds. Needs wrk (bench/setup.sh). The database is dropped at the end, also on
+failure."""
 
 import argparse
 import asyncio
@@ -75,6 +80,7 @@ from benchlib import (
     cpu_seconds_of,
     db_url,
     exit_cleanly_on_sigterm,
+    floor_argv,
     free_port,
     log,
     machine_cpu_seconds,
@@ -115,17 +121,24 @@ SETTLE_SECONDS = 0.5  # after wrk: in-flight requests finish, exiting backends r
 @dataclass(frozen=True)
 class App:
     name: str
-    kind: str  # "service" or "baseline"
+    kind: str  # "service", "baseline" or "floor"
 
     def argv(self, port: int) -> list[str]:
         if self.kind == "service":
             return serve_argv(port)
+        if self.kind == "floor":
+            return floor_argv(port)
         return baseline_argv(port)
+
+    def serves(self, route: "Route") -> bool:
+        return self.kind != "floor" or route.key in DEFAULT_ROUTES
 
 
 SERVICE = App("todo-api", "service")
 BASELINE = App("baseline", "baseline")
-APPS = (SERVICE, BASELINE)
+FLOOR = App("floor", "floor")
+APPS = (SERVICE, BASELINE, FLOOR)
+FLOOR_GOAL = 1.2  # todo-api CPU / floor CPU, at most (issue 87's goal)
 
 
 @dataclass(frozen=True)
@@ -166,8 +179,19 @@ class Cell:
 # --- the database ---------------------------------------------------------------------------
 
 
+async def _connect(url: str) -> asyncpg.Connection:
+    """A connection of the script's own, waited for while the shared server has no slot left
+    (other people's suites), rather than a run lost between two measurements."""
+    for _ in range(30):
+        try:
+            return await asyncpg.connect(url, timeout=10)
+        except asyncpg.TooManyConnectionsError:
+            await asyncio.sleep(1)
+    return await asyncpg.connect(url, timeout=10)
+
+
 async def _fetch(database: str, query: str, *params: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(db_url(database), timeout=10)
+    conn = await _connect(db_url(database))
     try:
         return await conn.fetch(query, *params)
     finally:
@@ -203,7 +227,7 @@ def reopen_all(database: str, user: str) -> int:
 async def _db_snapshot(database: str) -> tuple[dict[int, float], int]:
     """The CPU seconds of each client backend on the database, and its session counter
     (read from the admin database, so that this connection is counted in neither)."""
-    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    conn = await _connect(ADMIN_URL)
     try:
         pids = await conn.fetch(
             "SELECT pid FROM pg_stat_activity "
@@ -228,7 +252,7 @@ async def seed_new_routes(database: str) -> None:
     comments on their first task by id, oldest first an hour apart, every fifth mentioning
     the user."""
     user = uuid.UUID(FILTER_USER)
-    conn = await asyncpg.connect(db_url(database), timeout=10)
+    conn = await _connect(db_url(database))
     try:
         await conn.execute(
             "UPDATE tasks SET priority = 3, "
@@ -368,6 +392,8 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
     ]
     for route in routes:
         for app in APPS:
+            if not app.serves(route):
+                continue
             cell = cells[(app.name, route.key)]
             requests = sum(m.run.requests for m in cell.runs)
             churn = 1000 * sum(m.sessions for m in cell.runs) / requests
@@ -411,7 +437,34 @@ def report(cells: dict[tuple[str, str], Cell], routes: list[Route]) -> list[str]
             f"| {p99:.1f}{p99_verdict} | {rps:.2f} "
             f"| {db:.2f}{db_verdict} | {machine:.2f}{machine_verdict} |"
         )
+    floored = [route for route in routes if FLOOR.serves(route)]
+    if not floored:
+        return lines
+    lines += [
+        "",
+        f"| route | todo-api CPU / floor CPU (goal <= {FLOOR_GOAL:g}) | baseline CPU / floor CPU "
+        "| todo-api p99 / floor p99 | todo-api db CPU / floor db CPU |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for route in floored:
+        floor = cells[(FLOOR.name, route.key)]
+
+        mine = cells[(SERVICE.name, route.key)]
+        cpu = _over(cells, SERVICE, route)
+        verdict = "" if cpu <= FLOOR_GOAL else " (goal missed)"
+        p99 = mine.median(lambda m: m.run.p99_ms) / floor.median(lambda m: m.run.p99_ms)
+        db = mine.median(lambda m: m.db_cpu_ms) / floor.median(lambda m: m.db_cpu_ms)
+        lines.append(
+            f"| {route.name} | {cpu:.2f}{verdict} | {_over(cells, BASELINE, route):.2f} "
+            f"| {p99:.1f} | {db:.2f} |"
+        )
     return lines
+
+
+def _over(cells: dict[tuple[str, str], Cell], app: App, route: Route) -> float:
+    """The median of the rounds' ratios of `app`'s CPU per request to the floor's."""
+    runs, floor = cells[(app.name, route.key)].runs, cells[(FLOOR.name, route.key)].runs
+    return median([a.cpu_ms / b.cpu_ms for a, b in zip(runs, floor, strict=True)])
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -528,8 +581,8 @@ def main() -> None:
             f"Database: {asyncio.run(server_version(database))}",
             f"Code: {source_summary()}",
             f"wrk -t{args.threads} -c{args.connections}: {args.warmup:g} s warm-up, then "
-            f"{args.duration:g} s measured; {args.rounds} rounds, both servers restarted and their "
-            "order rotated each round, each route run on one server then the other; figures "
+            f"{args.duration:g} s measured; {args.rounds} rounds, the servers restarted and their "
+            "order rotated each round, each route run on one server after the other; figures "
             "are medians over the rounds (range: min-max), CPU ratios the medians of the "
             "rounds' ratios.",
         ]
@@ -538,23 +591,40 @@ def main() -> None:
             port = free_port()
             return running_server(app.kind, app.argv(port), env, cwd, port)
 
-        with start(SERVICE) as service, start(BASELINE) as baseline:
-            checked = {
-                "patch": patch_ids[0],
-                "complete_a": complete_ids[0],
-                "complete_b": complete_ids[1],
-            }
-            problems = same_answers(service.url, baseline.url, routes, checked)
+        with start(SERVICE) as service, start(BASELINE) as baseline, start(FLOOR) as floor:
+            problems = same_answers(
+                service.url,
+                baseline.url,
+                routes,
+                {
+                    "patch": patch_ids[0],
+                    "complete_a": complete_ids[0],
+                    "complete_b": complete_ids[1],
+                },
+            )
+            problems += [
+                f"floor {problem}"
+                for problem in same_answers(
+                    service.url,
+                    floor.url,
+                    [route for route in routes if FLOOR.serves(route)],
+                    {
+                        "patch": patch_ids[1],
+                        "complete_a": complete_ids[2],
+                        "complete_b": complete_ids[3],
+                    },
+                )
+            ]
         for problem in problems:
             log(f"MISMATCH {problem}")
         if problems:
-            raise SystemExit("the baseline does not answer as the service does")
-        log("service and baseline answer the same bodies and headers")
+            raise SystemExit("the baseline or the floor does not answer as the service does")
+        log("service, baseline and floor answer the same bodies and headers")
         # ... having sent the same statements (in this process, not the servers: sql_parity.py)
         parity = [sys.executable, str(Path(__file__).with_name("sql_parity.py")), "--db", database]
         if subprocess.run(parity, env={**os.environ, **env}, check=False, timeout=300).returncode:
-            raise SystemExit("the baseline does not send the service's statements")
-        log("service and baseline send the same statements and parameters")
+            raise SystemExit("the baseline or the floor does not send the service's statements")
+        log("service, baseline and floor send the same statements and parameters")
 
         def load(route: Route, url: str, seconds: float) -> WrkRun:
             return wrk(
@@ -570,10 +640,12 @@ def main() -> None:
         cells: dict[tuple[str, str], Cell] = {}
         for round_no in range(args.rounds):
             order = APPS[round_no % len(APPS) :] + APPS[: round_no % len(APPS)]
-            with start(SERVICE) as service, start(BASELINE) as baseline:
-                servers = {SERVICE.name: service, BASELINE.name: baseline}
+            with start(SERVICE) as service, start(BASELINE) as baseline, start(FLOOR) as floor:
+                servers = {SERVICE.name: service, BASELINE.name: baseline, FLOOR.name: floor}
                 for route in routes:
                     for app in order:
+                        if not app.serves(route):
+                            continue
                         server = servers[app.name]
                         pid = server.process.pid
                         if route.key == "complete":

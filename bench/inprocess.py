@@ -3,19 +3,19 @@
     .venv/bin/python bench/inprocess.py --db bench_cpu_...               # CPU µs per request
     .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get # cProfile, top 40
     .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get --of baseline
+    .venv/bin/python bench/inprocess.py --db bench_cpu_... --profile get --of floor
 
 With `--first-results`, asyncpg answers each statement with the rows it first gave: no
 socket, no PostgreSQL, so what is measured is each side's Python alone, steady to a few
 per cent even on a busy machine (the comparison for a change of the service's Python).
 
 On a database kept by `cpu_per_request.py --keep`, the service's ASGI app (`create_app`, no
-background jobs) and `baseline_app.py` are called directly, alternately, N requests 8 at a
-time per route, and the process's CPU time is divided by the requests (minimum of the
-rounds). Without uvicorn and httptools (the same for both), the ratios come out higher than
-over HTTP, but they move with the code alone and are steadier on a shared machine; cProfile
-(on the process's CPU clock) shows where the service's time goes. Nothing goes over the
-network but to PostgreSQL.
-"""
+background jobs), `baseline_app.py` and the bare-ASGI floor `floor_app.py` (on the five hot
+routes) are called directly, in turn, N requests 8 at a time per route, and the process's CPU
+time is divided by the requests (minimum of the rounds). Without uvicorn and httptools (the
+same for all), the ratios come out higher than over HTTP, but they move with the code alone and
+are steadier on a shared machine; cProfile (on the process's CPU clock) shows where the
+service's time goes. Nothing goes over the network but to PostgreSQL."""
 
 import argparse
 import asyncio
@@ -27,7 +27,8 @@ import pstats
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -56,6 +57,7 @@ CREATE_BODY = (
 )
 QUICK_BODY = json.dumps({"text": QUICK_TEXT}).encode()
 FILTERED = f"/api/tasks?{urlencode({'filter': FILTER})}"
+FLOOR_ROUTES = ("list", "get", "create", "patch", "complete")  # what floor_app.py serves
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
@@ -107,6 +109,24 @@ async def call(app: App, method: str, target: str, tok: str, body: bytes = b"") 
 
     await app(scope, receive, send)
     return status
+
+
+@asynccontextmanager
+async def started(app: App) -> AsyncIterator[None]:
+    """The app started and, afterwards, stopped through ASGI's lifespan messages, as uvicorn
+    does (a bare ASGI app has no router to do it)."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    task = asyncio.ensure_future(app({"type": "lifespan", "state": {}}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    if (await outbox.get())["type"] != "lifespan.startup.complete":
+        raise SystemExit("the app did not start")
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
 
 
 class Routes:
@@ -198,7 +218,7 @@ async def main() -> None:
     parser.add_argument("--profile", help="one route: profile the service on it")
     parser.add_argument(
         "--of",
-        choices=("todo-api", "baseline"),
+        choices=("todo-api", "baseline", "floor"),
         default="todo-api",
         help="what --profile or --only runs",
     )
@@ -218,6 +238,8 @@ async def main() -> None:
     service = create_app(jobs=[])
     baseline_module = importlib.import_module("baseline_app")
     baseline = baseline_module.app
+    floor = importlib.import_module("floor_app").app
+    apps = {"todo-api": service, "baseline": baseline, "floor": floor}
     tokens = {
         "reader": token(secret, SMALL_USER),
         "writer": token(secret, WRITER_USER),
@@ -241,8 +263,8 @@ async def main() -> None:
     routes = Routes(tokens, ids)
     if args.first_results:
         answer_from_first_results()
-    async with service.router.lifespan_context(service), baseline.router.lifespan_context(baseline):
-        driven = service if args.of == "todo-api" else baseline
+    async with started(service), started(baseline), started(floor):
+        driven = apps[args.of]
         if args.only:
             spent = await drive(driven, routes, args.only, args.requests)
             print(f"{args.only}: {spent * 1e6:.0f} µs per request")
@@ -254,23 +276,29 @@ async def main() -> None:
             spent = await drive(driven, routes, args.profile, args.requests * 2)
             profiler.disable()
             print(f"{args.of} {args.profile}: {spent * 1e6:.0f} µs per request (profiled)")
+            if os.environ.get("PROFILE_OUT"):  # the raw stats, for pstats' callers and callees
+                profiler.dump_stats(os.environ["PROFILE_OUT"])
             stats = pstats.Stats(profiler).sort_stats("tottime")
             stats.print_stats(45)
             stats.sort_stats("cumulative").print_stats(60)
             return
         for route in args.routes.split(","):
-            results: dict[str, list[float]] = {"todo-api": [], "baseline": []}
-            for app in (service, baseline):
+            # The floor serves the five hot routes only.
+            measured = {n: a for n, a in apps.items() if n != "floor" or route in FLOOR_ROUTES}
+            results: dict[str, list[float]] = {name: [] for name in measured}
+            for app in measured.values():
                 await drive(app, routes, route, args.requests // 4)  # warm
             for _ in range(rounds):
-                for name, app in (("todo-api", service), ("baseline", baseline)):
+                for name, app in measured.items():
                     results[name].append(await drive(app, routes, route, args.requests))
-            mine, theirs = min(results["todo-api"]), min(results["baseline"])
-            print(
-                f"{route:9} todo-api {mine * 1e6:6.0f} µs  baseline {theirs * 1e6:6.0f} µs  "
-                f"ratio {mine / theirs:.2f}",
-                flush=True,
+            best = {name: min(spent) for name, spent in results.items()}
+            line = "  ".join(f"{name} {spent * 1e6:6.0f} µs" for name, spent in best.items())
+            ratios = "  ".join(
+                f"/ {name} {best['todo-api'] / best[name]:.2f}"
+                for name in best
+                if name != "todo-api"
             )
+            print(f"{route:9} {line}  todo-api {ratios}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
     .venv/bin/python bench/sql_parity.py --db bench_cpu_... --write  # bench/baseline_sql.py
 
 Issue 55's yardstick is a raw handler doing the same work as the service: the same SQL text
-and parameters, so that the ratio of their CPU measures the service's own Python. On a
+and parameters, so that the ratio of their CPU measures the service's own Python. The same
+holds for the bare-ASGI floor (`floor_app.py`) on the five hot routes it serves. On a
 database kept by `cpu_per_request.py --keep`, each route's request goes once through each
 app in this process (as `inprocess.py` drives them, after one request to warm them), and every
 statement asyncpg is asked to run is recorded. The check compares the texts, and the
@@ -88,6 +89,7 @@ async def capture(service_only: bool) -> tuple[dict[str, dict[str, Sent]], dict[
 
     service = create_app(jobs=[])
     baseline = importlib.import_module("baseline_app").app
+    floor = importlib.import_module("floor_app").app
     database = os.environ["BENCH_DB"]
     secret = os.environ["JWT_SECRET"]
     tokens = {
@@ -106,13 +108,13 @@ async def capture(service_only: bool) -> tuple[dict[str, dict[str, Sent]], dict[
     routes = inprocess.Routes(tokens, ids)
     found: dict[str, dict[str, Sent]] = {route: {} for route in ROUTES}
     settings: dict[str, set[str]] = {}
-    apps = (
-        [("todo-api", service)] if service_only else [("todo-api", service), ("baseline", baseline)]
-    )
+    apps = [("todo-api", service)]
+    if not service_only:
+        apps += [("baseline", baseline), ("floor", floor)]
     for name, app in apps:  # each started, its routes in turn, stopped: as a benchmark's server
         _settings.clear()
-        async with app.router.lifespan_context(app):
-            for route in ROUTES:
+        async with inprocess.started(app):
+            for route in ROUTES if name != "floor" else inprocess.FLOOR_ROUTES:
                 await inprocess.call(app, *routes.request(route))  # the user known, the token
                 _sent.clear()
                 status = await inprocess.call(app, *routes.request(route))
@@ -146,18 +148,25 @@ def check(found: dict[str, dict[str, Sent]], settings: dict[str, set[str]]) -> b
     same = True
     for route, sent in found.items():
         ours = [(sql, tuple(map(_comparable, args))) for sql, args in sent["todo-api"]]
-        theirs = [(sql, tuple(map(_comparable, args))) for sql, args in sent["baseline"]]
-        if ours == theirs:
-            print(f"{route:9} the same {len(ours)} statement(s) and parameters")
-            continue
-        same = False
-        print(f"{route:9} DIFFER")
-        print(f"  todo-api: {pprint.pformat(ours)}\n  baseline: {pprint.pformat(theirs)}")
-    if settings["todo-api"] == settings["baseline"]:
-        print(f"sessions  the same settings made: {sorted(settings['todo-api'])}")
-    else:
-        same = False
-        print(f"sessions  DIFFER: todo-api {settings['todo-api']}, baseline {settings['baseline']}")
+        for other in ("baseline", "floor"):
+            if other not in sent:  # the floor serves the five hot routes only
+                continue
+            theirs = [(sql, tuple(map(_comparable, args))) for sql, args in sent[other]]
+            if ours == theirs:
+                print(f"{route:9} {other}: the same {len(ours)} statement(s) and parameters")
+                continue
+            same = False
+            print(f"{route:9} {other}: DIFFER")
+            print(f"  todo-api: {pprint.pformat(ours)}\n  {other}: {pprint.pformat(theirs)}")
+    # The floor never plans a statement per call (the filtered list is not among its routes).
+    per_call = {setting for setting in settings["todo-api"] if "plan_cache_mode" in setting}
+    expected = {"baseline": settings["todo-api"], "floor": settings["todo-api"] - per_call}
+    for other, wanted in expected.items():
+        if settings[other] == wanted:
+            print(f"sessions  {other}: the settings expected: {sorted(wanted)}")
+        else:
+            same = False
+            print(f"sessions  {other}: DIFFER: {settings[other]}, expected {wanted}")
     return same
 
 

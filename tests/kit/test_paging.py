@@ -13,12 +13,14 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 import pytest
+from starlette.requests import Request
 
 from tests.collaboration.helpers import comment
 from tests.support import app_for, client_for, make_settings, token_for, validation_details
 from tests.tasks.helpers import create_task
 from tests.webhooks.helpers import create_webhook
 from todo_api.config import Settings
+from todo_api.kit.paging import url_path
 
 PUBLIC_URL = "https://tasks.example"
 
@@ -115,3 +117,32 @@ async def test_a_cursor_no_listing_gave_is_400_naming_it(client: httpx.AsyncClie
     # The largest that is one: an empty page.
     response = await client.get("/api/notifications", params={"cursor": str(2**62)})
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/tasks",
+        "/api/tasks/",
+        "/a b",
+        "/a%20b",
+        "/a;b",
+        "/café",
+        "/a\tb",
+        "/a\nb",
+        "/a?b",
+        "/a#b",
+        "/a\\b",
+        "//api/tasks",
+        "/",
+    ],
+)
+@pytest.mark.parametrize("host", [b"tasks.example", None])
+def test_the_links_path_is_starlettes_url_path(path: str, host: bytes | None) -> None:
+    """`url_path`, the next page's path without Starlette's URL for a plain path, is what
+    `request.url.path` gives, with a Host header and without one (nor a server)."""
+    headers = [(b"host", host)] if host else []
+    scope = {"type": "http", "path": path, "query_string": b"", "headers": headers}
+    if host is None:
+        scope["server"] = None
+    assert url_path(Request(scope)) == Request(scope).url.path

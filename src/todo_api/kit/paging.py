@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import fastapi
 import orjson
@@ -76,14 +76,38 @@ def link_value(
 ) -> str:
     """`<url>; rel="next"`: the same listing (its other parameters as sent) from `cursor` on,
     relative or under PUBLIC_URL (never the Host header, which the client chose)."""
-    query = urlencode([*((k, v) for k, v in params if k != "cursor"), ("cursor", cursor)])
-    return f'<{public_url or ""}{path}?{query}>; rel="next"'
+    kept = [(k, v) for k, v in params if k != "cursor"]
+    # urlencode's text, the cursor last (quote_plus is what urlencode does to each part)
+    query = f"{urlencode(kept)}&" if kept else ""
+    return f'<{public_url or ""}{path}?{query}cursor={quote_plus(cursor)}>; rel="next"'
 
 
 def next_link(request: Request, cursor: str) -> str:
     """The `Link` value of the page after this request's, which ended at `cursor`."""
     public_url = held(request.app, Settings).public_url
-    return link_value(public_url, request.url.path, request.query_params.multi_items(), cursor)
+    scope = request.scope
+    # A request without a query has no parameter to carry over (the hot routes' pages).
+    params = request.query_params.multi_items() if scope["query_string"] else ()
+    return link_value(public_url, url_path(request), params, cursor)
+
+
+# What Starlette's URL writes of a path, and how it is read back.
+_ESCAPED_IN_URL = frozenset("?#\\")
+
+
+def url_path(request: Request) -> str:
+    """`request.url.path`, without making the URL for a plain path (printable ASCII, one
+    leading slash, nothing the URL escapes): Starlette's URL keeps such a path as it is."""
+    path: str = request.scope["path"]
+    if (
+        path.startswith("/")
+        and not path.startswith("//")
+        and path.isascii()
+        and path.isprintable()
+        and _ESCAPED_IN_URL.isdisjoint(path)
+    ):
+        return path
+    return request.url.path
 
 
 def page_headers(request: Request, next_cursor: str | None) -> dict[str, str]:

@@ -88,6 +88,11 @@ class TaskFilters:
 
     def fingerprint(self) -> str:
         """What a cursor remembers of the filters (every field), to refuse it under others."""
+        if self == NO_FILTERS:  # the plain listing's, every page of it: worked out once
+            return _NO_FILTERS_FINGERPRINT
+        return self._fingerprint()
+
+    def _fingerprint(self) -> str:
         canonical = json.dumps(
             [getattr(self, name) for name in _PLAIN_FILTERS], default=_json_value
         )
@@ -153,6 +158,10 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return value.hex
     return value
+
+
+NO_FILTERS = TaskFilters()
+_NO_FILTERS_FINGERPRINT = NO_FILTERS._fingerprint()
 
 
 def _parse_last(sort_field: SortField, last: Any) -> list[Any]:
