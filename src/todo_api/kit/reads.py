@@ -2,16 +2,17 @@
 
 With DATABASE_READ_URLS set (todo_api.db.replicas), a request that only reads takes its
 connections from a replica: the API's GET and HEAD, the web app's pages, CalDAV's PROPFIND,
-REPORT and GET, and MCP's reading tools (`reads_only`). Every other request, whatever checks
-a credential, and the sign-in, account and authorization flows (PRIMARY_PREFIXES) use the
-primary. The choice is made once per request, at its first
+REPORT and GET, MCP's reading tools (`reads_only`), and a live stream's catch-up. Every other
+request, whatever checks a credential, and the sign-in, account and authorization flows
+(PRIMARY_PREFIXES) use the primary. The choice is made once per request, at its first
 connection (`database(request)` in todo_api.kit.deps gives the request's `Routed`), and holds
 for all its statements.
 
 Read your writes, and what one was told: after a request of a person's that the primary
 answered (a write, or a read that fell to the primary), the primary's WAL position at the
 answer is kept for the person (`Positions`: in Redis when REDIS_URL is set, else in the
-primary's `read_positions`), before the answer leaves. A replica answers the person only once
+primary's `read_positions`; while Redis fails, or after it came back empty, the primary
+answers until a floor under every position is raised), before the answer leaves. A replica answers the person only once
 it has replayed that far, by its own position: as the watch last saw it, else asked on the
 connection the request would use (one round trip on the replica). So whatever the primary
 showed a person (their write, an ETag, a sync token) is never followed by an older answer,
@@ -24,6 +25,9 @@ keeps their positions first (`told`).
 A replica that fails a request (its connection refused, a statement failing) is left out,
 and the request is answered again by the primary before anything of it was sent (the
 request context drops the first answer: `retry`), so no request fails because of a replica.
+What cannot be answered again reads again (`again`): an MCP tool that reads is run again on
+the primary, and an answer already under way (the export, a live stream's catch-up) reads its
+next part there (`reading`).
 """
 
 import asyncio
