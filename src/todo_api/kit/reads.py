@@ -12,9 +12,10 @@ Read your writes, and what one was told: after a request of a person's that the 
 answered (a write, or a read that fell to the primary), the primary's WAL position at the
 answer is kept for the person (`Positions`: in Redis when REDIS_URL is set, else in the
 primary's `read_positions`; while Redis fails, or after it came back empty, the primary
-answers until a floor under every position is raised), before the answer leaves. A replica answers the person only once
-it has replayed that far, by its own position: as the watch last saw it, else asked on the
-connection the request would use (one round trip on the replica). So whatever the primary
+answers until a floor under every position is raised), before the answer leaves. A replica
+answers the person only once it has replayed that far, by its own position: as the watch
+last saw it, else asked on the connection the request would use (one round trip on the
+replica). So whatever the primary
 showed a person (their write, an ETag, a sync token) is never followed by an older answer,
 whichever instance they reach next. A position older than the most a usable replica may lag
 is met by every usable replica, so Redis keeps one that long and no longer. A change feed
@@ -137,6 +138,25 @@ class Positions:
         self._lost = False  # positions may have been lost since Redis last answered
         self._repairing: asyncio.Task[None] | None = None
 
+    def start(self) -> None:
+        """Looks at Redis once at the start: an empty one (its first use, or a restart) has
+        the floor raised now, while the replicas are likely caught up, rather than at a
+        person's first read."""
+        if self._redis is not None:
+            self._repairing = asyncio.get_running_loop().create_task(
+                self._kept(), name="read positions"
+            )
+
+    async def _kept(self) -> None:
+        assert self._redis is not None
+        try:
+            kept = await self._redis.exists(EPOCH)
+        except Exception:
+            kept = False
+        if not kept or self._lost:  # (lost meanwhile: `_lose` left the repair to this task)
+            self._lost = True
+            await self._repair()
+
     async def of(self, user_id: uuid.UUID) -> int:
         """The person's position (0: none kept; UNKNOWN when it cannot be read)."""
         if self._redis is not None:
@@ -241,6 +261,7 @@ class ReadRouting:
 
     def start(self) -> None:
         self.replicas.start()
+        self.positions.start()
         _RUNNING.append(self)
 
     async def close(self) -> None:
