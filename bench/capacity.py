@@ -355,10 +355,11 @@ UTILISATION = 0.6  # each core's share in use at the peak: room for a lost insta
 WORKERS_PER_INSTANCE = 4
 CORES_PER_DATABASE = 16  # a primary's or replica's size in the table
 POOL = 5  # DATABASE_POOL_SIZE, each worker's
-# Transactions per second one PgBouncer process (single-threaded) is given in the table: an
-# assumption (PgBouncer's own figures run from 10 000 to 50 000), not a measurement of this
-# machine.
-PGBOUNCER_TPS = 10_000
+# Requests per second one PgBouncer process (single-threaded: one core at most) is given in
+# the table, measured by bench/pgbouncer_tps.py: 170 µs of its CPU per transaction of BEGIN,
+# two statements and COMMIT (about 43 µs per statement's round trip), taken as a request's
+# (most reads make fewer), at UTILISATION of its core: 0.6 / 170 µs.
+PGBOUNCER_TPS = 3_500
 
 
 def worked_table(rows: list[Row]) -> list[str]:
@@ -394,7 +395,9 @@ def worked_table(rows: list[Row]) -> list[str]:
         workers = instances * WORKERS_PER_INSTANCE
         memory = (workers * WORKER_MIB + streams * STREAM_MIB) / 1024
         bouncers = max(1, math.ceil((per_s + polls) / PGBOUNCER_TPS))
-        server_connections = 3 * CORES_PER_DATABASE  # 2 to 3 per PostgreSQL core
+        # 2 to 3 per PostgreSQL core, shared among the PgBouncers.
+        databases = primaries + replicas
+        server_connections = math.ceil(3 * CORES_PER_DATABASE * databases / bouncers)
         table.append(
             f"| {people:,} | {per_s:,.0f} | {polls:,.0f} | {streams:,.0f} | {server_cores:,.2f} "
             f"| {instances:,} | {write_cores:,.2f} / {read_cores:,.2f} | {primaries} / {replicas} "

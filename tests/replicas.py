@@ -39,6 +39,9 @@ SETTINGS = (
     "hot_standby=on",
     "wal_receiver_status_interval=1s",
     "hot_standby_feedback=on",
+    # A standby stopped and started again resumes from its last restart point: the primary
+    # keeps the WAL since then (no slot, no archive).
+    "wal_keep_size=256MB",
     "listen_addresses='127.0.0.1'",
     "unix_socket_directories=''",
     "logging_collector=off",

@@ -7,6 +7,7 @@ change feed read from a standby skips nothing."""
 
 import asyncio
 import re
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import redis
 from fastapi import FastAPI
 
 from tests.accounts.helpers import PASSWORD as PW
@@ -26,6 +28,7 @@ from tests.live_helpers import open_stream, serving
 from tests.oauth.helpers import form_fields
 from tests.replicas import Cluster, Server, cluster
 from tests.support import captured_logs, client_for, close_app, make_settings, token_for
+from tests.test_redis_outage_server import RedisServer, own_redis
 from todo_api.app import create_app
 from todo_api.config import ConfigError, Settings, load_settings
 from todo_api.migrations import upgrade_to_head
@@ -568,3 +571,220 @@ async def _positions(servers: Cluster, user_id: str) -> int:
     finally:
         await conn.close()
     return found
+
+
+async def test_live_updates_catch_up_on_a_replica_never_older_than_the_token(
+    servers: Cluster, migrated: Path
+) -> None:
+    """A stream resumed from a token: what came since is read from the replica when it has
+    replayed as far as the token (what it had not yet comes next, from the primary); from
+    the primary when it is behind the token."""
+    standby = servers.standbys[0]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    plain = make_settings(servers.primary.url, migrated)
+    token = token_for(plain)
+    headers = {"Authorization": f"Bearer {token}"}
+    other = create_app(plain, jobs=[])
+    async with (
+        running(replicated) as app,
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client,
+        client_for(other, token) as writer,
+    ):
+        await _until(lambda: _usable(app) == 1)
+        start = (await writer.get("/api/tasks/changes")).json()["next"]
+        replayed = (await writer.post("/api/tasks", json={"title": "replayed"})).json()
+        servers.caught_up(standby)
+        servers.pause(standby)
+        try:
+            # Written through an instance that keeps no positions: the replica may answer.
+            lagging = (await writer.post("/api/tasks", json={"title": "lagging"})).json()
+            told = (await writer.get("/api/tasks/changes", params={"since": start})).json()
+            before = await reads(client)
+            async with open_stream(client, headers={"Last-Event-ID": start}) as (_, events):
+                first = await events.next_event()
+                assert [t["title"] for t in first.page()["changes"]] == ["replayed"]
+                await events.wait_for({lagging["id"]})  # then the primary's, missing nothing
+            await _until_counted(client, before, replica=1)
+            # A token the replica has not replayed: the primary answers the catch-up whole.
+            before = await reads(client)
+            newer = (await writer.post("/api/tasks", json={"title": "after the token"})).json()
+            resumed = {"Last-Event-ID": told["next"]}
+            async with open_stream(client, headers=resumed) as (_, events):
+                seen = await events.wait_for({newer["id"]})
+                titles_seen = [t["title"] for m in seen for t in m.page()["changes"]]
+                assert titles_seen == ["after the token"]
+            await _until_counted(client, before, primary=1)
+            assert _usable(app) == 1
+        finally:
+            servers.resume(standby)
+    await close_app(other)
+    assert replayed["title"] == "replayed"
+
+
+async def _until_counted(
+    client: httpx.AsyncClient, before: dict[str, float], replica: int = 0, primary: int = 0
+) -> None:
+    """Waits for a stream that ended to be counted where it read (at its end)."""
+    deadline = time.monotonic() + 10
+    while True:
+        after = await reads(client)
+        if (after["replica"] - before["replica"], after["primary"] - before["primary"]) == (
+            replica,
+            primary,
+        ):
+            return
+        assert time.monotonic() < deadline, (before, after)
+        await asyncio.sleep(0.05)
+
+
+MCP_HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2025-11-25",
+}
+
+
+@asynccontextmanager
+async def _replica_stuck(servers: Cluster, standby: Server) -> AsyncIterator[Any]:
+    """The replica's reads of `tasks` wait (a lock the primary holds, replayed there); the
+    caller starts a read and awaits what this yields: once the read waits there, the replica
+    goes away (the read fails mid-way) and the primary lets go of the lock. The replica is
+    back, caught up, at the end."""
+    servers.caught_up(standby, timeout=60)
+    lock = await asyncpg.connect(servers.primary.url)
+    stopped = False
+
+    async def going() -> None:
+        nonlocal stopped
+        deadline = time.monotonic() + 20
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        watching = await asyncpg.connect(standby.url)
+        try:
+            while await watching.fetchval(query) == 0:
+                assert time.monotonic() < deadline, "no read waits on the replica"
+                await asyncio.sleep(0.05)
+        finally:
+            await watching.close()
+        standby.stop()
+        stopped = True
+        await lock.execute("ROLLBACK")
+
+    try:
+        await lock.execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+        servers.caught_up(standby, timeout=60)
+        await asyncio.sleep(1)  # the watch's polls, which the wait above held up
+        yield going
+    finally:
+        await lock.close()
+        if stopped:
+            standby.start()
+            servers.caught_up(standby, timeout=60)
+
+
+async def test_an_mcp_tool_or_an_export_whose_replica_goes_away_is_answered_by_the_primary(
+    servers: Cluster, migrated: Path
+) -> None:
+    standby = servers.standbys[1]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+        for title in ("one", "two"):
+            assert (await client.post("/api/tasks", json={"title": title})).status_code == 201
+        servers.caught_up(standby)
+        await _until(lambda: _usable(app) == 1)
+        call = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "list_tasks", "arguments": {}},
+        }
+        warm = await client.post("/mcp", headers=MCP_HEADERS, json=call)  # (the SDK loaded)
+        assert warm.status_code == 200, warm.text
+        async with _replica_stuck(servers, standby) as replica_goes:
+            called = asyncio.ensure_future(client.post("/mcp", headers=MCP_HEADERS, json=call))
+            await replica_goes()
+            answer = await called
+        assert answer.status_code == 200, answer.text
+        result = answer.json()["result"]
+        assert not result.get("isError"), result
+        assert {t["title"] for t in result["structuredContent"]["tasks"]} == {"one", "two"}
+        await _until(lambda: _usable(app) == 1, within=10)
+        async with _replica_stuck(servers, standby) as replica_goes:
+            exported = asyncio.ensure_future(client.get("/api/export"))
+            await replica_goes()
+            document = await exported
+        assert document.status_code == 200
+        assert {t["title"] for t in document.json()["tasks"]} == {"one", "two"}  # whole
+        await _until(lambda: _usable(app) == 1, within=10)
+
+
+async def test_a_person_reads_their_writes_while_redis_is_away_and_after(
+    servers: Cluster, migrated: Path, tmp_path: Path
+) -> None:
+    """Positions kept in a Redis that stops answering (paused, its data kept) or restarts
+    empty: a write whose position was lost is still never followed by an older read, and reads
+    go back to the replica once Redis answers and the replica has caught up."""
+    standby = servers.standbys[0]
+    with own_redis(tmp_path) as redis_server:
+        replicated = settings_for(
+            servers,
+            migrated,
+            standby,
+            database_read_max_lag_seconds=60,
+            redis_url=redis_server.url,
+        )
+        async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+            await _until(lambda: _usable(app) == 1)
+            assert (await client.post("/api/tasks", json={"title": "one"})).status_code == 201
+            servers.caught_up(standby)
+            await _on_the_replica(client, {"one"})
+            servers.pause(standby)
+            try:
+                process = redis_server.process
+                assert process is not None
+                process.send_signal(signal.SIGSTOP)  # not answering; what it keeps stays
+                try:
+                    made = await client.post("/api/tasks", json={"title": "two"})
+                    assert made.status_code == 201
+                    assert await titles(client) == {"one", "two"}
+                finally:
+                    process.send_signal(signal.SIGCONT)
+                await _answering(redis_server)
+                await _until(lambda: _usable(app) == 1)
+                assert await titles(client) == {"one", "two"}  # the replica has only "one"
+                redis_server.stop()
+                made = await client.post("/api/tasks", json={"title": "three"})
+                assert made.status_code == 201
+                assert await titles(client) == {"one", "two", "three"}
+                redis_server.start()  # empty
+                await _until(lambda: _usable(app) == 1)
+                assert await titles(client) == {"one", "two", "three"}
+                await _answering(redis_server)
+                await _until(lambda: _usable(app) == 1)
+                assert await titles(client) == {"one", "two", "three"}
+            finally:
+                servers.resume(standby)
+            servers.caught_up(standby)
+            await _until(lambda: _usable(app) == 1)
+            await _on_the_replica(client, {"one", "two", "three"})
+
+
+async def _answering(server: RedisServer) -> None:
+    """Redis answers again, and long enough for the service to have seen it."""
+    client = redis.Redis.from_url(server.url, socket_timeout=1)
+    try:
+        await _until(lambda: bool(client.ping()))
+    finally:
+        client.close()
+    await asyncio.sleep(1)
+
+
+async def _on_the_replica(client: httpx.AsyncClient, expected: set[str]) -> None:
+    """Waits for the person's reads to be the replica's again (the watch's next polls)."""
+    deadline = time.monotonic() + 10
+    while True:
+        before = await reads(client)
+        assert await titles(client) == expected
+        if (await reads(client))["replica"] == before["replica"] + 1:
+            return
+        assert time.monotonic() < deadline, "reads never went to the replica"
+        await asyncio.sleep(0.1)

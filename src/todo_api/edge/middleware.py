@@ -213,6 +213,8 @@ class RequestContextMiddleware:
                     raise
                 await internal_error_response()(scope, receive, send_with_id)
         finally:
+            if reads is not None:
+                reads.counted(scope)
             if client_gone:
                 status = CLIENT_GONE
             seconds = time.perf_counter() - started

@@ -61,6 +61,13 @@ def reads_only(request: Request, only: bool = True) -> None:
         routing.reads_only(request.scope, only)
 
 
+def read_again(request: Request) -> bool:
+    """A request that only reads failed on its read replica: the primary answers it from here
+    on. Whether it was on a replica (then what failed is to be done again; todo_api.kit.reads)."""
+    routing = getattr(request.app, HOLDINGS)._parts.get(ReadRouting)
+    return routing is not None and routing.again(request.scope)
+
+
 def primary(request: Request) -> Database:
     """The primary, whatever the request: for what checks a credential, or must be current."""
     return held(request.app, Database)

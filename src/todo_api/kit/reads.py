@@ -2,18 +2,20 @@
 
 With DATABASE_READ_URLS set (todo_api.db.replicas), a request that only reads takes its
 connections from a replica: the API's GET and HEAD, the web app's pages, CalDAV's PROPFIND,
-REPORT and GET, and MCP's reading tools (`reads_only`). Every other request, whatever checks
-a credential, and the sign-in, account and authorization flows (PRIMARY_PREFIXES) use the
-primary. The choice is made once per request, at its first
+REPORT and GET, MCP's reading tools (`reads_only`), and a live stream's catch-up. Every other
+request, whatever checks a credential, and the sign-in, account and authorization flows
+(PRIMARY_PREFIXES) use the primary. The choice is made once per request, at its first
 connection (`database(request)` in todo_api.kit.deps gives the request's `Routed`), and holds
 for all its statements.
 
 Read your writes, and what one was told: after a request of a person's that the primary
 answered (a write, or a read that fell to the primary), the primary's WAL position at the
 answer is kept for the person (`Positions`: in Redis when REDIS_URL is set, else in the
-primary's `read_positions`), before the answer leaves. A replica answers the person only once
-it has replayed that far, by its own position: as the watch last saw it, else asked on the
-connection the request would use (one round trip on the replica). So whatever the primary
+primary's `read_positions`; while Redis fails, or after it came back empty, the primary
+answers until a floor under every position is raised), before the answer leaves. A replica
+answers the person only once it has replayed that far, by its own position: as the watch
+last saw it, else asked on the connection the request would use (one round trip on the
+replica). So whatever the primary
 showed a person (their write, an ETag, a sync token) is never followed by an older answer,
 whichever instance they reach next. A position older than the most a usable replica may lag
 is met by every usable replica, so Redis keeps one that long and no longer. A change feed
@@ -24,16 +26,20 @@ keeps their positions first (`told`).
 A replica that fails a request (its connection refused, a statement failing) is left out,
 and the request is answered again by the primary before anything of it was sent (the
 request context drops the first answer: `retry`), so no request fails because of a replica.
+What cannot be answered again reads again (`again`): an MCP tool that reads is run again on
+the primary, and an answer already under way (the export, a live stream's catch-up) reads its
+next part there (`reading`).
 """
 
+import asyncio
 import contextlib
 import logging
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import BigInteger, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -48,6 +54,8 @@ from todo_api.kit.redis_outage import client as redis_client
 from todo_api.tables.read_positions import read_positions
 
 log = logging.getLogger("todo_api.kit.reads")
+T = TypeVar("T")
+P = ParamSpec("P")
 
 ROUTE = "todo_api.route"
 PERSON = "todo_api.person"
@@ -71,6 +79,11 @@ PRIMARY_PREFIXES = (
 )
 KEEP_MARGIN_SECONDS = 10
 UNKNOWN = 1 << 62  # a position no replica reaches: Redis did not answer
+# In Redis beside the positions: a floor under every person's position (raised after Redis
+# failed), and a key whose absence says that Redis lost what it kept (`Positions`).
+FLOOR = "todo-api:read-position-floor"
+EPOCH = "todo-api:read-positions-kept"
+REPAIR_SECONDS = 0.25
 
 _REPLAYED = Query(
     text("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint AS lsn").columns(lsn=BigInteger)
@@ -105,7 +118,14 @@ else redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 
 
 class Positions:
-    """Each person's position: the primary's WAL position their reads must start at."""
+    """Each person's position: the primary's WAL position their reads must start at.
+
+    In Redis, positions can be lost: a keeping that failed while Redis was away, or all of
+    them when Redis restarts empty. So a process that saw Redis fail (`_lose`) answers
+    UNKNOWN (the primary reads) until it has raised the floor, a position every person's reads
+    start at for the keeping time, to the primary's position once Redis answers again
+    (`_repair`, every REPAIR_SECONDS): at or past every position that was lost. A Redis that
+    came back empty (the `EPOCH` key gone) is a loss for every process that reads it."""
 
     def __init__(self, primary: Database, redis_url: str | None, keep_seconds: int) -> None:
         self._primary = primary
@@ -115,15 +135,42 @@ class Positions:
             if (redis_url)
             else None
         )
+        self._lost = False  # positions may have been lost since Redis last answered
+        self._repairing: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Looks at Redis once at the start: an empty one (its first use, or a restart) has
+        the floor raised now, while the replicas are likely caught up, rather than at a
+        person's first read."""
+        if self._redis is not None:
+            self._repairing = asyncio.get_running_loop().create_task(
+                self._kept(), name="read positions"
+            )
+
+    async def _kept(self) -> None:
+        assert self._redis is not None
+        try:
+            kept = await self._redis.exists(EPOCH)
+        except Exception:
+            kept = False
+        if not kept or self._lost:  # (lost meanwhile: `_lose` left the repair to this task)
+            self._lost = True
+            await self._repair()
 
     async def of(self, user_id: uuid.UUID) -> int:
         """The person's position (0: none kept; UNKNOWN when it cannot be read)."""
         if self._redis is not None:
+            if self._lost:
+                return UNKNOWN  # the primary answers until the floor is raised
             try:
-                kept = await self._redis.get(_key(user_id))
+                kept, floor, epoch = await self._redis.mget(_key(user_id), FLOOR, EPOCH)
             except Exception:  # Redis away: the primary answers, as for a fresh write
+                self._lose()
                 return UNKNOWN
-            return int(kept) if kept is not None else 0
+            if epoch is None:  # Redis came back empty: every position kept there is gone
+                self._lose()
+                return UNKNOWN
+            return max(int(kept or 0), int(floor or 0))
         since = utcnow() - timedelta(seconds=self._keep)
         async with self._primary.connection() as conn:
             found = await conn.execute(_POSITION, {"user_id": user_id, "since": since})
@@ -137,10 +184,39 @@ class Positions:
                 await conn.execute(_RECORD, {"user_id": user_id, "now": utcnow()})
                 return
             lsn = await conn.driver.fetchval(f"SELECT {WAL_POSITION}")
-        with contextlib.suppress(Exception):  # unknown from then on: see `of`
+        try:
             await self._redis.eval(_RAISE, 1, _key(user_id), int(lsn), self._keep)
+        except Exception:  # lost: see `of`
+            self._lose()
+
+    def _lose(self) -> None:
+        self._lost = True
+        if self._repairing is None or self._repairing.done():
+            self._repairing = asyncio.get_running_loop().create_task(
+                self._repair(), name="read positions"
+            )
+
+    async def _repair(self) -> None:
+        """Raises the floor to the primary's position once Redis answers again (then every
+        position lost meanwhile is at or below it), and only then trusts Redis again."""
+        assert self._redis is not None
+        while True:
+            try:
+                async with self._primary.connection() as conn:
+                    lsn = await conn.driver.fetchval(f"SELECT {WAL_POSITION}")
+                await self._redis.eval(_RAISE, 1, FLOOR, int(lsn), self._keep)
+                await self._redis.set(EPOCH, 1)
+            except Exception:
+                await asyncio.sleep(REPAIR_SECONDS)
+                continue
+            self._lost = False
+            log.info("read replicas: Redis answers again; reads start at %d", lsn)
+            return
 
     async def close(self) -> None:
+        if self._repairing is not None:
+            self._repairing.cancel()
+            await asyncio.wait([self._repairing])
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -185,6 +261,7 @@ class ReadRouting:
 
     def start(self) -> None:
         self.replicas.start()
+        self.positions.start()
         _RUNNING.append(self)
 
     async def close(self) -> None:
@@ -256,11 +333,8 @@ class ReadRouting:
         person = person_of(scope)
         route: Route | None = scope.get(ROUTE)
         if route is not None:
-            if route.target is None:
-                return  # no database read
-            self.replicas.reads["primary" if route.replica is None else "replica"] += 1
-            if route.replica is not None:
-                return
+            if route.target is None or route.replica is not None:
+                return  # no database read, or a replica's
         elif scope["method"] in READ_METHODS:
             return  # PRIMARY_PATHS, PRIMARY_PREFIXES: what they read is checked on the primary
         if person is None or status >= 500:
@@ -270,11 +344,24 @@ class ReadRouting:
         except (DatabaseFailure, IntegrityViolation) as exc:  # (a person just deleted)
             log.warning("read replicas: a read position was not kept (%s)", exc)
 
+    def counted(self, scope: Scope) -> None:
+        """Once a request has ended: counts where a request that only read read (a stream's
+        catch-up included, which reads after its answer has started)."""
+        route: Route | None = scope.get(ROUTE)
+        if route is not None and route.target is not None:
+            self.replicas.reads["primary" if route.replica is None else "replica"] += 1
+
     def retry(self, scope: Scope, status: int) -> bool:
         """Whether an answer about to leave is to be dropped and the request answered by the
         primary instead: a replica's failure (503), the first time."""
+        return status == 503 and self.again(scope)
+
+    def again(self, scope: Scope) -> bool:
+        """A request's replica failed it (or was behind what it names): the primary answers it
+        from here on. Whether it was on a replica, the first time (what failed is to be read
+        again, on the primary)."""
         route: Route | None = scope.get(ROUTE)
-        if route is None or route.replica is None or route.retried or status != 503:
+        if route is None or route.replica is None or route.retried:
             return False
         if not route.behind:
             self.replicas.failed(route.replica, "a request failed there")
@@ -336,6 +423,26 @@ def read_routing(primary: Database, settings: Settings) -> ReadRouting | None:
     return ReadRouting(
         primary, Replicas(primary, settings), Positions(primary, settings.redis_url, keep)
     )
+
+
+async def reading(
+    db: Database,
+    read: Callable[Concatenate[Connection, P], Awaitable[T]],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`read(conn, *args)` on a connection of `db`; when `db` is a request's replica and it fails
+    there (gone, or behind what the request names), once again on the primary, which answers
+    the rest of the request: for an answer that has started already (a streamed export, live
+    updates' catch-up), which the request context cannot give again."""
+    try:
+        async with db.connection() as conn:
+            return await read(conn, *args, **kwargs)
+    except DatabaseFailure:
+        if not (isinstance(db, Routed) and db._reads.again(db._scope)):
+            raise
+    async with db.connection() as conn:
+        return await read(conn, *args, **kwargs)
 
 
 class Routed(Database):

@@ -33,11 +33,12 @@ from todo_api.auth import (
 )
 from todo_api.config import Settings
 from todo_api.db import Database, DatabaseFailure
+from todo_api.feed.pages import read_page
 from todo_api.kit import changes
-from todo_api.kit.deps import held
+from todo_api.kit.deps import database, held
 from todo_api.kit.errors import ErrorCode, RateLimited, error_responses
 from todo_api.kit.http import documented, header_parameter, json_bytes, json_response
-from todo_api.kit.reads import told
+from todo_api.kit.reads import reading, told
 from todo_api.live import tickets
 from todo_api.live.hub import Hub, Stream, TooManyStreams
 from todo_api.live.schemas import EventTicket
@@ -186,7 +187,10 @@ async def stream_for(request: Request, credential: Credential, token: str | None
     except BaseException:
         hub.close(stream)
         raise
-    messages = _messages(held(request.app, Database), tokens, hub, stream, start)
+    primary = held(request.app, Database)
+    reader = database(request)  # a read replica's, with replicas: the catch-up reads there
+    catch_up = None if reader is primary else reader
+    messages = _messages(primary, tokens, hub, stream, start, catch_up)
     return _LiveResponse(
         hub,
         stream,
@@ -267,6 +271,7 @@ async def _messages(
     hub: Hub,
     stream: Stream,
     start: tuple[changes.Position, float] | None,
+    catch_up: Database | None,
 ) -> AsyncIterator[dict[str, Any]]:
     user_id = stream.user_id
     try:
@@ -276,6 +281,16 @@ async def _messages(
             token = tokens.issue(user_id, *start)
             empty: dict[str, Any] = {kind: [] for kind in changes.FEED_KINDS}
             yield _changes({**empty, "next": token, "has_more": False}, token)
+        elif catch_up is not None:
+            # What came since the client's token, read from a read replica that has replayed
+            # as far as the token and the person's position (else the primary: `reading`).
+            # The loop's first read, on the primary, then brings what the replica had not.
+            more = True
+            while more:
+                page = await reading(catch_up, read_page, tokens, user_id, start, PAGE_LIMIT)
+                start, more = page.next, page.feed.has_more
+                if not page.empty:
+                    yield _changes(page.body, page.token)
         since = start
         while not hub.stopping and not stream.ended:
             while stream.messages:

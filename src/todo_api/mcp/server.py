@@ -44,7 +44,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from todo_api import __version__
 from todo_api.auth import caller, require_write
-from todo_api.kit.deps import reads_only
+from todo_api.db import DatabaseFailure
+from todo_api.kit.deps import read_again, reads_only
 from todo_api.kit.errors import ApiError, api_error, error_response
 from todo_api.kit.http import json_bytes, json_response
 from todo_api.mcp.tools import TOOLS
@@ -79,7 +80,12 @@ async def _call_tool(
         reads_only(request, spec.read_only)  # a read replica may answer a tool that reads
         if not spec.read_only:
             require_write(call.user)  # a `read` token's write: a tool error, FORBIDDEN
-        value = await spec.run(call, params.arguments or {})
+        try:
+            value = await spec.run(call, params.arguments or {})
+        except DatabaseFailure:
+            if not read_again(request):  # a replica that failed a reading tool: the primary's
+                raise
+            value = await spec.run(call, params.arguments or {})
     except Exception as exc:
         request_id = request.scope.get("state", {}).get("request_id", "-")
         return _failure(api_error(exc, f"MCP tool {params.name} request_id={request_id}"))

@@ -27,12 +27,13 @@ from todo_api import ical
 from todo_api.auth import list_personal_tokens
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import comment_body
-from todo_api.db import Database, Query, Row
+from todo_api.db import Connection, Database, Query, Result, Row
 from todo_api.files import in_calendar
 from todo_api.files.schemas import attachment_body
 from todo_api.files.storage import Files
 from todo_api.kit.http import json_bytes
 from todo_api.kit.ids import utcnow
+from todo_api.kit.reads import reading
 from todo_api.lists import sections as lists_sections
 from todo_api.lists import service as lists_service
 from todo_api.lists import sharing
@@ -119,27 +120,44 @@ CALENDAR_END = b"END:VCALENDAR\r\n"
 
 async def user_of(db: Database, user_id: uuid.UUID) -> dict[str, Any] | None:
     """The user as `GET /api/auth/me` shows them; None if there is no such user."""
-    async with db.connection() as conn:
-        return (await conn.execute(_USER, {"user_id": user_id})).first()
+    found = await reading(db, _execute, _USER, {"user_id": user_id})
+    return found.first()
 
 
 async def _lists(db: Database, user_id: uuid.UUID) -> Pages:
     """The lists the user owns, in their order, each with its members and sections."""
-    async with db.connection() as conn:
-        seen = await lists_service.list_lists(conn, user_id)
-        owned = [row for row in seen if row["user_id"] == user_id]
-        page: list[dict[str, Any]] = []
-        for row in owned:
-            members = await sharing.members(conn, user_id, row["id"])
-            sections = await lists_sections.list_sections(conn, user_id, row["id"])
-            page.append(
-                {
-                    **list_body(row),
-                    "members": [member_body(m) for m in members],
-                    "sections": [section_body(s) for s in sections],
-                }
-            )
-    yield page
+    yield await reading(db, _lists_page, user_id)
+
+
+async def _lists_page(conn: Connection, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    seen = await lists_service.list_lists(conn, user_id)
+    owned = [row for row in seen if row["user_id"] == user_id]
+    page: list[dict[str, Any]] = []
+    for row in owned:
+        members = await sharing.members(conn, user_id, row["id"])
+        sections = await lists_sections.list_sections(conn, user_id, row["id"])
+        page.append(
+            {
+                **list_body(row),
+                "members": [member_body(m) for m in members],
+                "sections": [section_body(s) for s in sections],
+            }
+        )
+    return page
+
+
+async def _execute(conn: Connection, query: Query, params: dict[str, Any]) -> Result:
+    return await conn.execute(query, params)
+
+
+async def _extras(
+    conn: Connection, commented: list[uuid.UUID], repeating: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, Any]]:
+    """The comments of the tasks `commented`, the completions of those `repeating`."""
+    return (
+        await comments_service.comments_of_tasks(conn, commented),
+        await completions.completions_of_tasks(conn, repeating),
+    )
 
 
 async def _tasks(db: Database, user_id: uuid.UUID) -> Pages:
@@ -149,11 +167,10 @@ async def _tasks(db: Database, user_id: uuid.UUID) -> Pages:
     async for rows in _pages(db, user_id, _FIRST_TASKS, _NEXT_TASKS):
         commented = [row["id"] for row in rows if row["comment_count"]]
         repeating = [row["id"] for row in rows if row["recurrence"] is not None]
-        found, done = {}, {}
+        found: dict[uuid.UUID, Any] = {}
+        done: dict[uuid.UUID, Any] = {}
         if commented or repeating:
-            async with db.connection() as conn:
-                found = await comments_service.comments_of_tasks(conn, commented)
-                done = await completions.completions_of_tasks(conn, repeating)
+            found, done = await reading(db, _extras, commented, repeating)
         yield [
             {
                 **task_body(row),
@@ -171,8 +188,7 @@ async def _pages(
     params: dict[str, Any] = {"user_id": user_id}
     query = first
     while True:
-        async with db.connection() as conn:
-            rows = (await conn.execute(query, params)).rows
+        rows = (await reading(db, _execute, query, params)).rows
         if not rows:
             return
         yield rows
@@ -226,22 +242,19 @@ def _free_name(zone: str, taken: set[str]) -> str:
 
 
 async def _webhooks(db: Database, user_id: uuid.UUID) -> Pages:
-    async with db.connection() as conn:
-        rows = await webhooks_service.list_webhooks(conn, user_id)
+    rows = await reading(db, webhooks_service.list_webhooks, user_id)
     yield [webhook_body(row) for row in rows]  # without their secrets
 
 
 async def _tokens(db: Database, user_id: uuid.UUID) -> Pages:
-    async with db.connection() as conn:
-        rows = await list_personal_tokens(conn, user_id)
+    rows = await reading(db, list_personal_tokens, user_id)
     yield [token_body(row) for row in rows]  # as their listing shows them: no secret
 
 
 async def _push_subscriptions(db: Database, user_id: uuid.UUID) -> Pages:
     """The browsers that take the user's reminders, with their keys: imported again (on a
     service with the same VAPID keys), they go on getting them."""
-    async with db.connection() as conn:
-        rows = await push_service.list_subscriptions(conn, user_id)
+    rows = await reading(db, push_service.list_subscriptions, user_id)
     yield [subscription_body(row) for row in rows]
 
 
@@ -255,8 +268,7 @@ _FILES = Query(
 
 
 async def _file_rows(db: Database, user_id: uuid.UUID) -> list[Row]:
-    async with db.connection() as conn:
-        return (await conn.execute(_FILES, {"user_id": user_id})).rows
+    return (await reading(db, _execute, _FILES, {"user_id": user_id})).rows
 
 
 async def _attachments(db: Database, user_id: uuid.UUID) -> Pages:

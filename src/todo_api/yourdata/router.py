@@ -22,7 +22,7 @@ from todo_api.db import Database
 from todo_api.files import in_calendar
 from todo_api.files.storage import Files
 from todo_api.kit import text
-from todo_api.kit.deps import database, held
+from todo_api.kit.deps import database, held, primary
 from todo_api.kit.errors import Forbidden, InvalidField, InvalidRequest, error_responses
 from todo_api.kit.http import (
     NO_CONTENT,
@@ -136,6 +136,7 @@ async def export_data(
     db = database(request)
     user = await export.user_of(db, call.user_id)
     if user is None:  # deleted behind this process's cache: a new, empty user
+        db = primary(request)  # (made there: read there too)
         async with db.connection() as conn:
             await ensure_user(conn, call.user)
         user = await export.user_of(db, call.user_id)
