@@ -3,14 +3,18 @@
     .venv/bin/python bench/memory.py                          # 20 000 requests, drop the db
     .venv/bin/python bench/memory.py --requests 40000 --checkpoints 5000,10000,20000,40000
     .venv/bin/python bench/memory.py --pages                  # the web app's sign-in page too
+    .venv/bin/python bench/memory.py --imports-only --modules # a fresh import only, by package
 
 DESIGN.md's budget: one worker stays at or under 150 MB, and flat; at rest (before its first
 request) within 100 MB, its imports within 1.5 s. First, a fresh interpreter imports the
 service and makes its app three times: the CPU that took (user and system, about its time on
 a quiet machine, and steadier than the clock on a busy one), its VmRSS then, and which of
 the libraries that only some deployments use it loaded (none, if each waits for its first
-use: tests/test_lean_start.py holds that). Then the script creates a
-PostgreSQL database with a random name on 127.0.0.1, migrates and seeds it (a user with 1 000
+use: tests/test_lean_start.py holds that); with --modules (and --imports-only), the resident
+memory each package's own import took, the service's by sub-package; with --without-dev-tools,
+as in an image built from requirements.lock (the dev tools' rich and pygments, which httpx
+imports when present, absent). Then the script creates a PostgreSQL database with a random
+name on 127.0.0.1, migrates and seeds it (a user with 1 000
 tasks among --bulk-tasks others), starts `todo-api serve --workers 1` as configured by default
 on a free port, and sends --requests requests from --concurrency concurrent httpx clients,
 each going round list 50 (the 1 000-task user), create, get, PATCH, complete and delete (a
@@ -80,7 +84,7 @@ from todo_api.config import Settings
 create_app(Settings(_env_file=None, database_url="sqlite:///unused.db", jwt_secret="x" * 40))
 rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
 few = ("mcp", "pywebpush", "aiohttp", "PIL", "aiobotocore", "authlib", "aiosmtpd", "alembic",
-       "webauthn", "segno", "puremagic")
+       "webauthn", "segno", "puremagic", "aiosmtplib")
 print(json.dumps({"rss": rss, "loaded": [m for m in few if m in sys.modules]}))
 """
 # The same, with the resident memory each module's own execution added (its imports' apart),
@@ -312,6 +316,9 @@ def main() -> None:
         help="only the fresh interpreter's imports and app (no database, no server)",
     )
     parser.add_argument(
+        "--rounds", type=int, default=3, help="fresh imports, of which the least CPU counts"
+    )
+    parser.add_argument(
         "--modules", action="store_true", help="with --imports-only: the memory by package too"
     )
     parser.add_argument(
@@ -331,17 +338,22 @@ def main() -> None:
 
     if args.imports_only:
         with work_dir() as cwd:
-            import_cpu, import_rss, loaded = imports(cwd, without_dev_tools=args.without_dev_tools)
+            import_cpu, import_rss, loaded = imports(
+                cwd, args.rounds, without_dev_tools=args.without_dev_tools
+            )
             print(
-                f"{source_summary()}: imports and app {import_cpu:.2f} s of CPU (least of 3), "
-                f"VmRSS {import_rss:.1f} MB; loaded of the few: {', '.join(loaded) or 'none'}"
+                f"{source_summary()}: imports and app {import_cpu:.2f} s of CPU (least of "
+                f"{args.rounds}), VmRSS {import_rss:.1f} MB; loaded of the few: "
+                f"{', '.join(loaded) or 'none'}"
             )
             if args.modules:
                 print(by_module(cwd, args.without_dev_tools))
         return
     secret = new_secret()
     with work_dir() as cwd, scratch_database("bench_mem", keep=args.keep) as database:
-        import_cpu, import_rss, loaded = imports(cwd, without_dev_tools=args.without_dev_tools)
+        import_cpu, import_rss, loaded = imports(
+            cwd, args.rounds, without_dev_tools=args.without_dev_tools
+        )
         log(f"imports: {import_cpu:.2f} s of CPU, VmRSS {import_rss:.1f} MB, loaded {loaded}")
         env = service_env(database, secret)
         migrate(env, cwd)
@@ -360,8 +372,9 @@ def main() -> None:
         f"todo-api serve --workers 1 (default configuration); {args.concurrency} concurrent "
         f"clients, each going round {', '.join(args.steps)}.",
         "",
-        f"A fresh interpreter's imports and app: {import_cpu:.2f} s of CPU (least of 3), VmRSS "
-        f"{import_rss:.1f} MB; of the libraries only some deployments use, loaded: "
+        f"A fresh interpreter's imports and app: {import_cpu:.2f} s of CPU (least of "
+        f"{args.rounds}), VmRSS {import_rss:.1f} MB; of the libraries only some deployments "
+        "use, loaded: "
         f"{', '.join(loaded) or 'none'}.",
         "",
         "| requests | VmRSS MB | since start | VmHWM (peak) MB |",

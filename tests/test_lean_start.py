@@ -3,10 +3,10 @@ MCP SDK (and the authorization server on it), Web Push (pywebpush, with aiohttp 
 the S3 client, Pillow (thumbnails, APP_ICON's sizes), the OpenID Connect client, the inbound
 mail server and its HTML reader, Alembic (where no migration runs: /ready and the backfills
 read the migrations' ids from their files), py_webauthn (with pyOpenSSL, pyasn1 and cbor2) until
-the first passkey, segno until the first two-factor set-up, puremagic until the first upload.
-Each is one to fifteen megabytes of every worker's memory (bench/memory.py). A fresh
-interpreter, as a worker is, starts the app, serves a page, the API and /ready, and says which
-of them it holds; then one MCP call loads the SDK."""
+the first passkey, segno until the first two-factor set-up, puremagic until the first upload,
+aiosmtplib until the first email. Each is one to fifteen megabytes of every worker's memory
+(bench/memory.py). A fresh interpreter, as a worker is, starts the app, serves a page, the API
+and /ready, and says which of them it holds; then one MCP call loads the SDK."""
 
 import json
 import subprocess
@@ -35,6 +35,7 @@ LOADED_ON_FIRST_USE = (
     "cbor2",
     "segno",
     "puremagic",
+    "aiosmtplib",
 )
 
 _WORKER = """
