@@ -3,14 +3,18 @@
     .venv/bin/python bench/memory.py                          # 20 000 requests, drop the db
     .venv/bin/python bench/memory.py --requests 40000 --checkpoints 5000,10000,20000,40000
     .venv/bin/python bench/memory.py --pages                  # the web app's sign-in page too
+    .venv/bin/python bench/memory.py --imports-only --modules # a fresh import only, by package
 
 DESIGN.md's budget: one worker stays at or under 150 MB, and flat; at rest (before its first
 request) within 100 MB, its imports within 1.5 s. First, a fresh interpreter imports the
 service and makes its app three times: the CPU that took (user and system, about its time on
 a quiet machine, and steadier than the clock on a busy one), its VmRSS then, and which of
 the libraries that only some deployments use it loaded (none, if each waits for its first
-use: tests/test_lean_start.py holds that). Then the script creates a
-PostgreSQL database with a random name on 127.0.0.1, migrates and seeds it (a user with 1 000
+use: tests/test_lean_start.py holds that); with --modules (and --imports-only), the resident
+memory each package's own import took, the service's by sub-package; with --without-dev-tools,
+as in an image built from requirements.lock (the dev tools' rich and pygments, which httpx
+imports when present, absent). Then the script creates a PostgreSQL database with a random
+name on 127.0.0.1, migrates and seeds it (a user with 1 000
 tasks among --bulk-tasks others), starts `todo-api serve --workers 1` as configured by default
 on a free port, and sends --requests requests from --concurrency concurrent httpx clients,
 each going round list 50 (the 1 000-task user), create, get, PATCH, complete and delete (a
@@ -60,31 +64,113 @@ LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl")
 REQUEST_TIMEOUT = 10.0
 
 
-# What a fresh interpreter does at a worker's start: the imports and the app.
+# What a fresh interpreter does at a worker's start: the imports and the app. With
+# --without-dev-tools, the packages that only requirements-dev.lock installs and that a library
+# of the service imports when present (httpx's optional command line: rich, pygments) are
+# absent, as in an image built from requirements.lock.
+_DEV_ONLY = ("rich", "pygments")
+_HIDE = """
+import sys
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {hidden!r}:
+            raise ImportError(name)
+sys.meta_path.insert(0, _Absent())
+"""
 _IMPORT = """
 import json, sys
 from todo_api.app import create_app
 from todo_api.config import Settings
 create_app(Settings(_env_file=None, database_url="sqlite:///unused.db", jwt_secret="x" * 40))
 rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
-few = ("mcp", "pywebpush", "aiohttp", "PIL", "aiobotocore", "authlib", "aiosmtpd", "dateparser")
+few = ("mcp", "pywebpush", "aiohttp", "PIL", "aiobotocore", "authlib", "aiosmtpd", "alembic",
+       "webauthn", "segno", "puremagic", "aiosmtplib")
 print(json.dumps({"rss": rss, "loaded": [m for m in few if m in sys.modules]}))
+"""
+# The same, with the resident memory each module's own execution added (its imports' apart),
+# summed by top-level package (the service's by its sub-package): where the megabytes are.
+_BY_MODULE = """
+import collections, importlib.abc, json, sys
+def _rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+own = collections.Counter()
+under = []
+class _Measured(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is None:
+                continue
+            run = getattr(spec.loader, "exec_module", None)
+            if run is not None:
+                def exec_module(module, run=run, name=name):
+                    start = _rss()
+                    under.append(0)
+                    try:
+                        run(module)
+                    finally:
+                        inner, grown = under.pop(), _rss() - start
+                        own[name] += grown - inner
+                        if under:
+                            under[-1] += grown
+                try:
+                    spec.loader.exec_module = exec_module
+                except (AttributeError, TypeError):
+                    pass
+            return spec
+        return None
+sys.meta_path.insert(0, _Measured())
+start = _rss()
+from todo_api.app import create_app
+from todo_api.config import Settings
+create_app(Settings(_env_file=None, database_url="sqlite:///unused.db", jwt_secret="x" * 40))
+by = collections.Counter()
+for name, grown in own.items():
+    parts = name.split(".")
+    by[".".join(parts[:2]) if parts[0] == "todo_api" else parts[0]] += grown
+print(json.dumps({"start": start, "end": _rss(), "by": by.most_common()}))
 """
 
 
-def imports(cwd: Path, rounds: int = 3) -> tuple[float, float, list[str]]:
+def _python(cwd: Path, code: str, without_dev_tools: bool) -> subprocess.CompletedProcess[str]:
+    prefix = _HIDE.format(hidden=_DEV_ONLY) if without_dev_tools else ""
+    return subprocess.run(
+        [sys.executable, "-c", prefix + code], cwd=cwd, capture_output=True, text=True, check=True
+    )
+
+
+def imports(
+    cwd: Path, rounds: int = 3, without_dev_tools: bool = False
+) -> tuple[float, float, list[str]]:
     """The least CPU seconds of `rounds` fresh imports, the VmRSS after the last (MB) and the
     libraries of only some deployments it holds."""
     spent = []
     for _ in range(rounds):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(
-            [sys.executable, "-c", _IMPORT], cwd=cwd, capture_output=True, text=True, check=True
-        )
+        done = _python(cwd, _IMPORT, without_dev_tools)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         spent.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     found = json.loads(done.stdout.splitlines()[-1])
     return min(spent), found["rss"], found["loaded"]
+
+
+def by_module(cwd: Path, without_dev_tools: bool = False) -> str:
+    """A table of the resident memory a fresh import and app take, by package (MB)."""
+    found = json.loads(_python(cwd, _BY_MODULE, without_dev_tools).stdout.splitlines()[-1])
+    mb = 1024 * 1024
+    lines = [
+        f"Interpreter {found['start'] / mb:.1f} MB, after the imports and app "
+        f"{found['end'] / mb:.1f} MB (measured, so a little more than without the measuring):",
+        "",
+        "| package | MB |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {grown / mb:.2f} |" for name, grown in found["by"] if grown >= mb / 4]
+    rest = sum(grown for _, grown in found["by"] if grown < mb / 4)
+    lines.append(f"| the rest, each under 0.25 MB | {rest / mb:.2f} |")
+    return "\n".join(lines)
 
 
 class UnexpectedAnswer(Exception):
@@ -224,6 +310,22 @@ def main() -> None:
         "--pages", action="store_true", help="the web app's sign-in page in each round too"
     )
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--imports-only",
+        action="store_true",
+        help="only the fresh interpreter's imports and app (no database, no server)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="fresh imports, of which the least CPU counts"
+    )
+    parser.add_argument(
+        "--modules", action="store_true", help="with --imports-only: the memory by package too"
+    )
+    parser.add_argument(
+        "--without-dev-tools",
+        action="store_true",
+        help="the imports without rich and pygments, which only the dev tools install",
+    )
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
     points = sorted({int(p) for p in args.checkpoints.split(",") if p.strip()})
@@ -234,9 +336,24 @@ def main() -> None:
     args.steps = (*STEPS, PAGE_STEP) if args.pages else STEPS
     exit_cleanly_on_sigterm()
 
+    if args.imports_only:
+        with work_dir() as cwd:
+            import_cpu, import_rss, loaded = imports(
+                cwd, args.rounds, without_dev_tools=args.without_dev_tools
+            )
+            print(
+                f"{source_summary()}: imports and app {import_cpu:.2f} s of CPU (least of "
+                f"{args.rounds}), VmRSS {import_rss:.1f} MB; loaded of the few: "
+                f"{', '.join(loaded) or 'none'}"
+            )
+            if args.modules:
+                print(by_module(cwd, args.without_dev_tools))
+        return
     secret = new_secret()
     with work_dir() as cwd, scratch_database("bench_mem", keep=args.keep) as database:
-        import_cpu, import_rss, loaded = imports(cwd)
+        import_cpu, import_rss, loaded = imports(
+            cwd, args.rounds, without_dev_tools=args.without_dev_tools
+        )
         log(f"imports: {import_cpu:.2f} s of CPU, VmRSS {import_rss:.1f} MB, loaded {loaded}")
         env = service_env(database, secret)
         migrate(env, cwd)
@@ -255,8 +372,9 @@ def main() -> None:
         f"todo-api serve --workers 1 (default configuration); {args.concurrency} concurrent "
         f"clients, each going round {', '.join(args.steps)}.",
         "",
-        f"A fresh interpreter's imports and app: {import_cpu:.2f} s of CPU (least of 3), VmRSS "
-        f"{import_rss:.1f} MB; of the libraries only some deployments use, loaded: "
+        f"A fresh interpreter's imports and app: {import_cpu:.2f} s of CPU (least of "
+        f"{args.rounds}), VmRSS {import_rss:.1f} MB; of the libraries only some deployments "
+        "use, loaded: "
         f"{', '.join(loaded) or 'none'}.",
         "",
         "| requests | VmRSS MB | since start | VmHWM (peak) MB |",

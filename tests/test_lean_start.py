@@ -1,7 +1,10 @@
 """What only some deployments use is loaded on its first use, not when a process starts: the
 MCP SDK (and the authorization server on it), Web Push (pywebpush, with aiohttp and requests),
 the S3 client, Pillow (thumbnails, APP_ICON's sizes), the OpenID Connect client, the inbound
-mail server and its HTML reader. Each is a few to fifteen megabytes of every worker's memory
+mail server and its HTML reader, Alembic (where no migration runs: /ready and the backfills
+read the migrations' ids from their files), py_webauthn (with pyOpenSSL, pyasn1 and cbor2) until
+the first passkey, segno until the first two-factor set-up, puremagic until the first upload,
+aiosmtplib until the first email. Each is one to fifteen megabytes of every worker's memory
 (bench/memory.py). A fresh interpreter, as a worker is, starts the app, serves a page, the API
 and /ready, and says which of them it holds; then one MCP call loads the SDK."""
 
@@ -24,6 +27,15 @@ LOADED_ON_FIRST_USE = (
     "authlib",
     "aiosmtpd",
     "inscriptis",
+    "alembic",
+    "mako",
+    "webauthn",
+    "OpenSSL",
+    "pyasn1",
+    "cbor2",
+    "segno",
+    "puremagic",
+    "aiosmtplib",
 )
 
 _WORKER = """

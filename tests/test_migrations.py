@@ -25,7 +25,15 @@ from tests.support import ADMIN_URL, TEST_SECRET, make_settings
 from todo_api.config import Settings
 from todo_api.db import create_engine
 from todo_api.kit.ids import utcnow
-from todo_api.migrations import alembic_config, generate_revision, upgrade_to_head
+from todo_api.migrations import (
+    alembic_config,
+    generate_revision,
+    head_revision,
+    known_revisions,
+    read_revisions,
+    shipped,
+    upgrade_to_head,
+)
 from todo_api.tables import include_in_comparison, metadata
 from todo_api.tables.tasks import tasks
 from todo_api.tables.users import users
@@ -36,6 +44,58 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 HIGHEST = max(
     int(r.revision) for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()
 )
+
+
+# Migrations of a folder of their own: two that follow the head (one declares a backfill, in
+# another style of line), then one that merges them.
+_BRANCH = """
+from todo_api.migrations import online
+
+revision{annotation} = {revision!r}
+down_revision{annotation} = {down!r}
+{backfills}
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def _alembics(folder: Path | None) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Each revision as Alembic loads it: the ids it follows, whether it declares BACKFILLS."""
+    script = ScriptDirectory.from_config(alembic_config(folder))
+    return {
+        rev.revision: (tuple(rev._normalized_down_revisions), hasattr(rev.module, "BACKFILLS"))
+        for rev in script.walk_revisions()
+    }
+
+
+def test_a_serving_process_knows_the_revisions_as_alembic_does(tmp_path: Path) -> None:
+    """/ready's head and the declared backfills come from the migration files' own lines, not
+    from Alembic (which a serving process does not load): the same as Alembic's."""
+    assert head_revision() == HEAD
+    shipped_by_alembic = _alembics(None)
+    assert known_revisions() == set(shipped_by_alembic)
+    assert {r.revision: (r.down, r.declares_backfills) for r in shipped()} == shipped_by_alembic
+    head = head_revision()
+    backfill = 'BACKFILLS = [online.Backfill("tasks", "title = title", "false")]'
+    for name, annotation, down, backfills in (
+        ("9002", "", head, backfill),
+        ("9003", ": str | None", head, ""),
+        ("9004", "", ("9002", "9003"), ""),
+    ):
+        text = _BRANCH.format(annotation=annotation, revision=name, down=down, backfills=backfills)
+        (tmp_path / f"{name}_branch.py").write_text(text)
+    read = {r.revision: (r.down, r.declares_backfills) for r in read_revisions(tmp_path)}
+    assert read == {
+        "9002": ((head,), True),
+        "9003": ((head,), False),
+        "9004": (("9002", "9003"), False),
+    }
+    assert read == {k: v for k, v in _alembics(tmp_path).items() if k in read}
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-import segno
 from sqlalchemy import delete, insert, or_, update
 
 from todo_api.accounts import sign_ins
@@ -85,6 +84,8 @@ def otpauth_uri(secret: str, email: str | None) -> str:
 
 
 def qr_svg(uri: str) -> str:
+    import segno  # loaded by the first set-up, not at start (2 MB of a process)
+
     svg: str = segno.make_qr(uri, error="m").svg_inline(scale=4)
     return svg
 

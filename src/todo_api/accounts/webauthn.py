@@ -13,6 +13,9 @@ The relying party is PUBLIC_URL's host. Without PUBLIC_URL (development), it is 
 request was sent to when that is `localhost` (or a name under `.localhost`); other hosts are
 refused then: a relying party taken from any Host header could not be relied on. The origins a
 ceremony may come from are the service's own and FRONTEND_URL's (a frontend calling the API).
+
+py_webauthn (with pyOpenSSL, pyasn1 and cbor2, 5 MB of a process) is loaded by the first
+ceremony, not at start: many deployments never see a passkey.
 """
 
 import hashlib
@@ -20,33 +23,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, insert, select, update
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    options_to_json_dict,
-    parse_authentication_credential_json,
-    parse_client_data_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticationCredential,
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    RegistrationCredential,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from todo_api.accounts.schemas import Tokens
 from todo_api.accounts.service import get_user, issue_tokens
@@ -62,6 +42,9 @@ from todo_api.config import Settings
 from todo_api.db import Connection, Row, insert_or_ignore
 from todo_api.kit.ids import new_id, utcnow
 from todo_api.tables.passkeys import passkey_challenges, passkeys
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import AuthenticationCredential, RegistrationCredential
 
 RP_NAME = "Tasks"
 CHALLENGE_SECONDS = 300
@@ -123,6 +106,9 @@ async def _use_challenge(
     """The challenge the answer's client data names, if it was handed out for this purpose
     (and user) and is live; None otherwise. Either way it is used up (in a statement of its
     own, committed whatever follows): a failed answer cannot try it again."""
+    from webauthn.helpers import parse_client_data_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         challenge = parse_client_data_json(client_data_json).challenge
     except (WebAuthnException, ValueError, TypeError):
@@ -148,6 +134,15 @@ async def registration_options(
     """PublicKeyCredentialCreationOptions for the user, as JSON: a resident key and user
     verification preferred, the user's passkeys excluded (an authenticator holding one says
     so rather than making a second)."""
+    from webauthn import generate_registration_options
+    from webauthn.helpers import base64url_to_bytes, options_to_json_dict
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     user = await get_user(conn=conn, user_id=user_id)
     assert user is not None  # the caller's row exists once authenticated
     held = await conn.execute(select(passkeys.c.credential_id).where(passkeys.c.user_id == user_id))
@@ -170,7 +165,10 @@ async def registration_options(
     return options_to_json_dict(options)
 
 
-def _registration(credential: Mapping[str, Any]) -> RegistrationCredential:
+def _registration(credential: Mapping[str, Any]) -> "RegistrationCredential":
+    from webauthn.helpers import parse_registration_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         return parse_registration_credential_json(dict(credential))
     except (WebAuthnException, ValueError, TypeError, KeyError):
@@ -187,6 +185,10 @@ async def register(
 ) -> Row:
     """The new passkey, once the answer to one of the user's registration challenges checks
     out; PasskeyRejected otherwise, PasskeyRegistered when the credential is known already."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     parsed = _registration(credential)
     challenge = await _use_challenge(conn, parsed.response.client_data_json, REGISTER, user_id)
     if challenge is None:
@@ -247,6 +249,10 @@ async def delete_all(conn: Connection, user_id: uuid.UUID) -> None:
 async def authentication_options(conn: Connection, rp: RelyingParty) -> dict[str, Any]:
     """PublicKeyCredentialRequestOptions as JSON, with no allow-list: the authenticator offers
     the passkeys it holds for the relying party (discoverable credentials)."""
+    from webauthn import generate_authentication_options
+    from webauthn.helpers import options_to_json_dict
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = generate_authentication_options(
         rp_id=rp.id,
         timeout=CHALLENGE_SECONDS * 1000,
@@ -256,8 +262,11 @@ async def authentication_options(conn: Connection, rp: RelyingParty) -> dict[str
     return options_to_json_dict(options)
 
 
-def authentication(credential: Mapping[str, Any]) -> AuthenticationCredential:
+def authentication(credential: Mapping[str, Any]) -> "AuthenticationCredential":
     """The answer of a sign-in, parsed; PasskeyNotAccepted when it is not one."""
+    from webauthn.helpers import parse_authentication_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         return parse_authentication_credential_json(dict(credential))
     except (WebAuthnException, ValueError, TypeError, KeyError):
@@ -265,7 +274,7 @@ def authentication(credential: Mapping[str, Any]) -> AuthenticationCredential:
 
 
 async def sign_in(
-    conn: Connection, settings: Settings, rp: RelyingParty, credential: AuthenticationCredential
+    conn: Connection, settings: Settings, rp: RelyingParty, credential: "AuthenticationCredential"
 ) -> Tokens:
     """Tokens for the owner of the passkey that answered a sign-in challenge, as a password
     sign-in gives them (`check_passkey` says when it is refused). A passkey is something held
@@ -279,11 +288,15 @@ async def sign_in(
 
 
 async def check_passkey(
-    conn: Connection, rp: RelyingParty, credential: AuthenticationCredential
+    conn: Connection, rp: RelyingParty, credential: "AuthenticationCredential"
 ) -> Row:
     """The user whose passkey answered a sign-in challenge (its count and use recorded);
     PasskeyNotAccepted for anything else: an unknown or deleted passkey, a used or expired
     challenge, a bad signature, a signature count that went back."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     challenge = await _use_challenge(conn, credential.response.client_data_json, LOGIN, None)
     if challenge is None:
         raise PasskeyNotAccepted

@@ -16,8 +16,6 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-import puremagic
-
 from todo_api.tables.attachments import ATTACHMENT_NAME_MAX_LENGTH
 
 OCTET_STREAM = "application/octet-stream"
@@ -73,6 +71,8 @@ def media_type(declared: str | None) -> str | None:
 
 
 def _sniffed(head: bytes) -> list[str]:
+    import puremagic  # its signatures (1 MB) are loaded by the first upload, not at start
+
     try:
         matches = puremagic.magic_string(head)
     except (puremagic.PureError, ValueError):

@@ -12,13 +12,11 @@ import time
 import weakref
 from collections.abc import Sequence
 
-from alembic.script import ScriptDirectory
-
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.kit.jobs import Schedule
-from todo_api.migrations import alembic_config
-from todo_api.migrations.online import Backfill, BatchSize
+from todo_api.migrations import alembic_config, shipped
+from todo_api.migrations.batches import Backfill, BatchSize
 
 schedule = Schedule()
 
@@ -28,7 +26,13 @@ TURN_SECONDS = 10.0
 
 @functools.cache
 def declared() -> tuple[Backfill, ...]:
-    """Every backfill the shipped migrations declare, oldest migration first."""
+    """Every backfill the shipped migrations declare, oldest migration first. Alembic loads
+    them only when one of their files declares any: until then, no process that serves holds
+    it."""
+    if not any(rev.declares_backfills for rev in shipped()):
+        return ()
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     revisions = reversed(list(script.walk_revisions()))
     return tuple(work for rev in revisions for work in getattr(rev.module, "BACKFILLS", ()))

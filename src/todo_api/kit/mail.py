@@ -24,13 +24,15 @@ from email.mime.text import MIMEText
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import compat32, default
 from email.utils import format_datetime, formataddr, parseaddr
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-
-import aiosmtplib
 
 from todo_api.config import Settings
 from todo_api.kit import catalogs
 from todo_api.kit.text import ascii_address, canonical_email
+
+if TYPE_CHECKING:
+    import aiosmtplib
 
 log = logging.getLogger("todo_api")
 
@@ -146,6 +148,8 @@ async def send(settings: Settings, email: Email) -> tuple[str | None, bool]:
     """One attempt: the failure as a sentence (None when sent), and whether it is final (a
     permanent refusal, SMTP 5xx, or an email that cannot be sent as it stands). Never raises
     but cancellation."""
+    import aiosmtplib  # loaded by the first email, not at start: many processes send none
+
     assert settings.smtp_url is not None
     url = urlsplit(settings.smtp_url.get_secret_value())
     implicit_tls = url.scheme == "smtps"
@@ -195,8 +199,10 @@ def _write_to_log(local_id: str, wire: bytes) -> None:
         log.info("email %s | %s", local_id, line)
 
 
-def _permanent(exc: aiosmtplib.SMTPException) -> bool:
+def _permanent(exc: "aiosmtplib.SMTPException") -> bool:
     """Whether the server refused for good (a 5xx reply): trying again would not help."""
+    import aiosmtplib
+
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         return bool(exc.recipients) and all(500 <= r.code < 600 for r in exc.recipients)
     code = getattr(exc, "code", None)

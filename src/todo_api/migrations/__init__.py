@@ -1,48 +1,92 @@
-"""Alembic owns the schema; this runs it from the package itself, wherever it is installed."""
+"""Alembic owns the schema; this runs it from the package itself, wherever it is installed.
 
+Alembic (with Mako) is loaded only where a migration runs or is written: a serving process
+needs the shipped revisions' ids alone (/ready, the declared backfills), and reads them from
+the migration files (`shipped`; tests/test_migrations.py holds them equal to Alembic's)."""
+
+import ast
 import asyncio
 import contextlib
 import functools
 import importlib.util
 import logging
 import os
+import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, SAWarning, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from todo_api.config import Settings
 from todo_api.db import create_engine
-from todo_api.migrations import online
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger("todo_api")
 
 # Any fixed number: every process that migrates one PostgreSQL database takes this lock.
 MIGRATION_LOCK_KEY = 7_164_120_311
+VERSIONS = Path(__file__).parent / "versions"
 
 
-def alembic_config(directory: Path | None = None) -> Config:
+def alembic_config(directory: Path | None = None) -> "Config":
     """The package's migrations, and `directory`'s when given."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     if directory is not None:
-        shipped = Path(__file__).parent / "versions"
         config.set_main_option("path_separator", "os")
-        config.set_main_option("version_locations", os.pathsep.join([str(shipped), str(directory)]))
+        config.set_main_option(
+            "version_locations", os.pathsep.join([str(VERSIONS), str(directory)])
+        )
     return config
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A migration as its file names it: its id, the ids it follows, whether it declares
+    BACKFILLS."""
+
+    revision: str
+    down: tuple[str, ...]
+    declares_backfills: bool
+
+
+# A module-level `name = value` or `name: type = value` line of a migration file.
+_ASSIGNMENT = re.compile(r"^(revision|down_revision|BACKFILLS)\b[^=\n]*=\s*(.*?)\s*$", re.MULTILINE)
+
+
+def read_revisions(folder: Path) -> tuple[Revision, ...]:
+    """The migrations of `folder`, read from their files' own lines (the files Alembic loads:
+    `*.py` but `__init__.py`), without running them."""
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("__"):
+            continue
+        lines = dict(_ASSIGNMENT.findall(path.read_text(encoding="utf-8")))
+        down = ast.literal_eval(lines.get("down_revision", "None"))
+        downs = () if down is None else (down,) if isinstance(down, str) else tuple(down)
+        found.append(Revision(ast.literal_eval(lines["revision"]), downs, "BACKFILLS" in lines))
+    return tuple(found)
+
+
+@functools.cache
+def shipped() -> tuple[Revision, ...]:
+    """Every migration this package ships."""
+    return read_revisions(VERSIONS)
 
 
 @functools.cache
 def head_revision() -> str:
-    """The newest migration this package ships."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
+    """The newest migration this package ships: the one no other follows."""
+    followed = {down for rev in shipped() for down in rev.down}
+    (head,) = [rev.revision for rev in shipped() if rev.revision not in followed]
     return head
 
 
@@ -50,12 +94,16 @@ def head_revision() -> str:
 def known_revisions() -> frozenset[str]:
     """Every migration this package ships; a database at another one was migrated by a later
     release."""
-    return frozenset(
-        rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()
-    )
+    return frozenset(rev.revision for rev in shipped())
 
 
-def _upgrade(connection: Connection, config: Config) -> None:
+def _upgrade(connection: Connection, config: "Config") -> None:
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from todo_api.migrations import online
+
     config.attributes["connection"] = connection
     script = ScriptDirectory.from_config(config)
     outside_transaction = not connection.in_transaction()
@@ -85,7 +133,7 @@ def _upgrade(connection: Connection, config: Config) -> None:
         command.upgrade(config, "heads")
 
 
-def _lint_after_writing(config: Config) -> None:
+def _lint_after_writing(config: "Config") -> None:
     """Have Alembic run ruff on each migration it writes, so that the file passes `make lint`
     as written (the template's imports a migration does not use, the quotes of its ids).
     Where ruff is not installed, the migration is written as it is."""
@@ -101,7 +149,10 @@ def _lint_after_writing(config: Config) -> None:
         )
 
 
-def _revision(connection: Connection, config: Config, message: str, into: str | None) -> None:
+def _revision(connection: Connection, config: "Config", message: str, into: str | None) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config.attributes["connection"] = connection
     _lint_after_writing(config)
     # Past the highest number, not the head's: work done alongside can run a revision of a
@@ -216,8 +267,10 @@ async def _watch_blockers(engine: AsyncEngine, pid: int, seen: list[str]) -> Non
 
 
 async def _upgrade_online(
-    engine: AsyncEngine, conn: AsyncConnection, config: Config, attempts: int
+    engine: AsyncEngine, conn: AsyncConnection, config: "Config", attempts: int
 ) -> None:
+    from todo_api.migrations import online
+
     pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     await conn.commit()
     pause = FIRST_PAUSE_SECONDS

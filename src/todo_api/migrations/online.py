@@ -19,13 +19,13 @@ PostgreSQL no step may hold a lock that blocks reads or writes of a table for mo
    fine; int to bigint is not), no volatile default (`now()`, `gen_random_uuid()`), no new
    `NOT NULL` column without a constant default: `add_column` refuses what would rewrite.
 5. **Backfills in batches**, each its own short transaction (sized to last BATCH_SECONDS at
-   most), outside the schema change's: `Backfill`. Each batch updates only rows still to do,
-   so an interrupted backfill resumes where it stopped. `backfill(...)` in `upgrade()` runs it
-   at once, and the service starts after it: for a small table. A big table's is declared in
-   the migration's module, `BACKFILLS = [Backfill(...)]`, and the service runs it once started
-   (`kit/backfills.py`, a job); the code reads the column with a fallback (`coalesce`) until
-   a later release contracts (`NOT NULL`, through a validated `CHECK`), after one more
-   `backfill(...)` for the rows the previous release wrote meanwhile.
+   most), outside the schema change's: `Backfill` (batches.py). Each batch updates only rows
+   still to do, so an interrupted backfill resumes where it stopped. `backfill(...)` in
+   `upgrade()` runs it at once, and the service starts after it: for a small table. A big
+   table's is declared in the migration's module, `BACKFILLS = [Backfill(...)]`, and the
+   service runs it once started (`kit/backfills.py`, a job); the code reads the column with a
+   fallback (`coalesce`) until a later release contracts (`NOT NULL`, through a validated
+   `CHECK`), after one more `backfill(...)` for the rows the previous release wrote meanwhile.
 6. **Every step may run twice.** A migration that stepped outside its transaction and then
    failed (a lock not granted) runs again from its start: `IF NOT EXISTS`, `IF EXISTS`, a
    constraint dropped if there before it is added. The steps here do it.
@@ -52,10 +52,11 @@ take the steps here.
 
 import re
 import time
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from alembic import op
+
+from todo_api.migrations.batches import Backfill, BatchSize
 
 # A step waits this long for its lock, then fails and its migration is tried again: below the
 # contract's 1 s, the step itself included.
@@ -66,9 +67,6 @@ STATEMENT_TIMEOUT = "5s"
 # The last migration written before these rules: it and those before it run without
 # statement_timeout (0010 rewrites every task), still under lock_timeout.
 LAST_BEFORE_RULES = "0021"
-# The most rows a batch of a backfill updates, and the time one should take at the most.
-BACKFILL_BATCH = 5000
-BATCH_SECONDS = 0.2
 
 _FUNCTION_CALL = re.compile(r"\w\s*\(")
 
@@ -180,53 +178,6 @@ def validate(name: str, table: str) -> None:
         op.execute("SET LOCAL statement_timeout = 0")
         op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
         op.execute("COMMIT")
-
-
-@dataclass(frozen=True, slots=True)
-class Backfill:
-    """`UPDATE table SET assignments WHERE todo`, in batches by key, each its own transaction;
-    `todo` names the rows still to do, so an interrupted backfill resumes without redoing any.
-
-    A migration runs one with `backfill(...)`; or declares it, `BACKFILLS = [Backfill(...)]`,
-    and the service runs it after it starts (`kit/backfills.py`), a batch at a time."""
-
-    table: str
-    assignments: str
-    todo: str
-
-    def keys(self, after: object, size: int) -> sa.TextualSelect:
-        """The last key of the next batch after `after` (None: from the start)."""
-        start = "" if after is None else "WHERE id > :after"
-        keys = f"SELECT id FROM {self.table} {start} ORDER BY id LIMIT {int(size)}"
-        last = sa.text(f"SELECT id FROM ({keys}) k ORDER BY id DESC LIMIT 1")
-        if after is not None:
-            last = last.bindparams(after=after)
-        return last.columns(sa.column("id"))  # the key as the driver gives it, given back so
-
-    def update(self, after: object, last: object) -> sa.TextClause:
-        """The batch's rows still to do, the keys after `after` up to `last`."""
-        lower = "" if after is None else "id > :after AND "
-        where = f"{lower}id <= :last AND ({self.todo})"
-        update = sa.text(f"UPDATE {self.table} SET {self.assignments} WHERE {where}")
-        return (
-            update.bindparams(last=last)
-            if after is None
-            else update.bindparams(after=after, last=last)
-        )
-
-
-class BatchSize:
-    """A batch's rows stay locked until it commits, and a write of one of them waits: the size
-    follows the time a batch takes, halved above BATCH_SECONDS, doubled well below it."""
-
-    def __init__(self, rows: int = 1000) -> None:
-        self.rows = rows
-
-    def took(self, seconds: float) -> None:
-        if seconds > BATCH_SECONDS:
-            self.rows = max(100, self.rows // 2)
-        elif seconds < BATCH_SECONDS / 4:
-            self.rows = min(BACKFILL_BATCH, self.rows * 2)
 
 
 def backfill(table: str, assignments: str, todo: str, first_batch: int = 1000) -> None:

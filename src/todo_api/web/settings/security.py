@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import segno
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -61,6 +60,8 @@ def _status(exc: Exception) -> int:
 
 def qr_image(uri: str) -> str:
     """The QR code the API gives (two_factor.qr_svg), as a `data:` address for an `img`."""
+    import segno  # loaded by the first set-up, not at start
+
     data_uri: str = segno.make_qr(uri, error="m").svg_data_uri(scale=4)
     return data_uri
 
