@@ -6,9 +6,11 @@ the machine's own server is never touched. Small and unsafe on purpose (fsync of
 buffers): they live for one test module. Without the programs the tests skip, and fail in CI.
 
 `Cluster.pause(standby)` stops a standby's replay (`pg_wal_replay_pause()`): lag at will;
-`resume` lets it catch up; `stop` and `start` take it away and back.
+`resume` lets it catch up; `stop` and `start` take it away and back. A `Proxy` between the
+service and a server holds back the server's answers, or the close of a session it ended.
 """
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -130,6 +132,82 @@ class Cluster:
                 return
             time.sleep(0.02)
         raise AssertionError(f"the standby on {standby.port} did not catch up")
+
+
+class Proxy:
+    """A TCP proxy to the server on `port` (`async with`; `url`) that passes everything both
+    ways, except:
+
+    - after `stall()`, nothing the server sends until `flow()` (a statement that hangs);
+      `asked` keeps what clients sent meanwhile;
+    - while `holding`, a session the server ends (a standby stopping, a backend terminated)
+      is not closed on the client's side until `release()`: the client has the server's last
+      message, its FATAL error, but not the close after it. A busy process is there for a turn
+      of its event loop or two, between reading the one and seeing the other; here it stays.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.holding = False
+        self.held: list[asyncio.StreamWriter] = []  # the client sides of sessions ended
+        self.asked: list[bytes] = []
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return f"postgresql://postgres@127.0.0.1:{port}/todo"
+
+    def stall(self) -> None:
+        self.asked.clear()
+        self._flowing.clear()
+
+    def flow(self) -> None:
+        self._flowing.set()
+
+    def release(self) -> None:
+        """Closes what was held, and holds nothing from now on."""
+        self.holding = False
+        for writer in self.held:
+            writer.close()
+
+    async def __aenter__(self) -> "Proxy":
+        self._server = await asyncio.start_server(self._pass, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.flow()
+        self.release()
+        assert self._server is not None
+        self._server.close()
+
+    async def _pass(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
+        server, to_server = await asyncio.open_connection("127.0.0.1", self.port)
+
+        async def up() -> None:
+            with contextlib.suppress(OSError):
+                while data := await client.read(65536):
+                    if not self._flowing.is_set():
+                        self.asked.append(data)
+                    to_server.write(data)
+                    await to_server.drain()
+            to_server.close()
+
+        async def down() -> None:
+            with contextlib.suppress(OSError):
+                while data := await server.read(65536):
+                    await self._flowing.wait()
+                    to_client.write(data)
+                    await to_client.drain()
+            if self.holding:
+                self.held.append(to_client)
+            else:
+                to_client.close()
+
+        await asyncio.gather(up(), down())
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ taken back once caught up, and no request fails for it; no read path writes on a
 change feed read from a standby skips nothing."""
 
 import asyncio
+import logging
 import re
 import signal
 import time
@@ -26,7 +27,7 @@ from tests.accounts.helpers import bearer, sign_up
 from tests.dav.helpers import NS, basic, dav_user, sync, sync_body, xml
 from tests.live_helpers import open_stream, serving
 from tests.oauth.helpers import form_fields
-from tests.replicas import Cluster, Server, cluster
+from tests.replicas import Cluster, Proxy, Server, cluster
 from tests.support import captured_logs, client_for, close_app, make_settings, token_for
 from tests.test_redis_outage_server import RedisServer, own_redis
 from todo_api.app import create_app
@@ -260,6 +261,95 @@ async def test_a_replica_that_stops_fails_no_request(servers: Cluster, migrated:
         finally:
             standby.start()
         await _until(lambda: _usable(app) == 1, within=10)
+
+
+async def test_a_session_the_standby_ended_in_the_pool_fails_no_request_and_no_traceback(
+    servers: Cluster, migrated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A standby that stops ends each idle session with a FATAL error, then closes it. A request
+    # that takes such a connection between the two (its close not yet seen) gets asyncpg's
+    # "cannot switch to state 11 (or 12); another operation (2) is in progress" at its first
+    # statement: the FATAL, read while the connection was idle, left asyncpg's protocol in its
+    # error state. Nothing else used the connection, and asyncpg ends it there.
+    standby = servers.standbys[0]
+    async with Proxy(standby.port) as proxy:
+        replicated = make_settings(servers.primary.url, migrated, database_read_urls=proxy.url)
+        async with running(replicated) as app, client_for(app, token_for(replicated)) as client:
+            await _until(lambda: _usable(app) == 1)
+            before = await reads(client)
+            assert await titles(client) == set()
+            assert (await reads(client))["replica"] == before["replica"] + 1
+            # The request connections' sessions end, as a stop ends them (not the watch's).
+            proxy.holding = True
+            ended = standby.sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = 'todo' AND backend_type = 'client backend'"
+                " AND query NOT LIKE 'SELECT pg_is_in_recovery()%'"
+            )
+            assert int(ended) >= 1
+            await _until(lambda: len(proxy.held) >= int(ended))
+            with captured_logs(caplog):
+                before = await reads(client)
+                assert await titles(client) == set()  # the primary answered it again
+                assert (await reads(client))["primary"] == before["primary"] + 1
+            proxy.release()
+            warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+            name = proxy.url.split("@")[1]  # the replica's name: host, port, database
+            assert any(
+                "InternalClientError: cannot switch to state" in line and name in line
+                for line in warned
+            ), warned
+            # A fault of the replica's, which no client saw: no error, no traceback.
+            assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+            # Taken back, the replica answers again: the ended connection is not used again.
+            await _until(lambda: _usable(app) == 1, within=5)
+            before = await reads(client)
+            assert await titles(client) == set()
+            assert (await reads(client))["replica"] == before["replica"] + 1
+
+
+async def test_a_request_cancelled_while_a_replica_is_asked_its_position_gives_back_the_connection(
+    servers: Cluster, migrated: Path
+) -> None:
+    standby = servers.standbys[0]
+    async with Proxy(standby.port) as proxy:
+        replicated = make_settings(
+            servers.primary.url,
+            migrated,
+            database_read_urls=proxy.url,
+            database_read_max_lag_seconds=60,
+            database_pool_size=1,  # one connection each: one kept would hold up every read
+        )
+        token = token_for(replicated)
+        async with running(replicated) as app, client_for(app, token) as client:
+            await _until(lambda: _usable(app) == 1)
+            assert await titles(client) == set()  # (its replica connection, open and idle)
+            servers.pause(standby)
+            try:
+                made = await client.post("/api/tasks", json={"title": "ahead of the replica"})
+                assert made.status_code == 201, made.text
+                # The replica is behind this person's write: a read asks it how far it has
+                # replayed, on the request's connection, and the answer does not come.
+                proxy.stall()
+                reading = asyncio.create_task(client.get("/api/tasks"))
+                await _until(lambda: any(b"::bigint AS lsn" in sent for sent in proxy.asked))
+                reading.cancel()  # (a client gone, a stop)
+                proxy.flow()
+                with pytest.raises(asyncio.CancelledError):
+                    await reading
+            finally:
+                servers.resume(standby)
+            servers.caught_up(standby)
+            await _until(lambda: _usable(app) == 1, within=5)
+            from todo_api.kit.deps import held
+            from todo_api.kit.reads import ReadRouting
+
+            replica = held(app, ReadRouting).replicas.all[0]
+            assert replica.db.pool_stats()[1] == 0  # none in use
+            async with client_for(app, token_for(replicated)) as stranger:
+                before = await reads(stranger)
+                assert await titles(stranger) == set()
+                assert (await reads(stranger))["replica"] == before["replica"] + 1
 
 
 async def test_the_change_feed_from_a_replica_skips_nothing(

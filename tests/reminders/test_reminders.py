@@ -23,6 +23,7 @@ from tests.tasks.helpers import assert_validation_error, create_task
 from tests.webhooks.helpers import create_webhook, wait_until
 from tests.webhooks.receiver import Receiver, receiving
 from todo_api.config import Settings
+from todo_api.db import Database
 
 # --- the list on a task ---------------------------------------------------------------------
 
@@ -250,6 +251,37 @@ async def test_a_reminder_fires_once_by_webhook_stream_and_email(
     assert f"https://todo.example.test/api/tasks/{task['id']}" in body
     rows = await upcoming_from(fire_app, token, task["reminders"][0]["at"])
     assert [row["reminder_id"] for row in rows] == [task["reminders"][0]["id"]]  # fired, listed
+
+
+async def test_a_reminder_whose_time_comes_while_its_create_waits_fires(
+    fire_app: FastAPI, fire_settings: Settings, receiver: Receiver
+) -> None:
+    # The answer shows the reminder set before its time (its `created_at`): it fires, however
+    # long the write took after that (a loaded server; here, a lock held elsewhere).
+    async with client_for(fire_app, token_for(fire_settings)) as alice:
+        await create_webhook(alice, receiver.url(), ["reminder.fired"])
+        db = Database(fire_settings)
+        try:
+            # SQLite: its write lock; PostgreSQL: one that holds up every insert of a task.
+            async with db.transaction() as holding:
+                if not db.is_sqlite:
+                    await holding.run_sql("LOCK TABLE tasks IN SHARE MODE")
+                at = soon(3)
+                reminded = {"title": "Held up", "reminders": [{"at": at}]}
+                creating = asyncio.create_task(create_task(alice, **reminded))
+                left = datetime.fromisoformat(at) - datetime.now(UTC)
+                await asyncio.sleep(left.total_seconds() + 0.5)  # its time passes meanwhile
+                assert not creating.done(), creating
+        finally:
+            await db.close()
+        task = await creating
+        assert datetime.fromisoformat(task["created_at"]) < datetime.fromisoformat(at)
+        async with scheduling(fire_settings):
+            fired = await wait_until(
+                lambda: [e for e in _fired(receiver) if e["data"]["task"]["id"] == task["id"]],
+                what="the reminder",
+            )
+    assert [e["data"]["reminder"]["id"] for e in fired] == [task["reminders"][0]["id"]]
 
 
 async def test_a_reminder_email_speaks_its_recipients_language_on_their_clock(

@@ -1,6 +1,7 @@
 """The app's exception handlers: every failure a route raises, and Starlette's own, leaves
 with the contract's error body (the errors themselves are in todo_api.kit.errors)."""
 
+import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from todo_api.edge.slashes import slash_redirect
 from todo_api.kit.deps import held
 from todo_api.kit.errors import (
     ApiError,
+    DatabaseUnavailable,
     ErrorCode,
     database_failure,
     error_body_response,
@@ -24,6 +26,9 @@ from todo_api.kit.errors import (
     refused_text,
     validation_failure,
 )
+from todo_api.kit.reads import failing_replica
+
+log = logging.getLogger("todo_api")
 
 # Statuses Starlette raises by itself (routing, body parsing), with the code each becomes.
 _HTTP_STATUS_CODES = {
@@ -108,6 +113,20 @@ def _where(request: Request) -> str:
 
 
 async def _on_database_failure(request: Request, exc: Exception) -> JSONResponse:
+    replica = failing_replica(request.scope)
+    if replica is not None:
+        # The primary answers it again (todo_api.kit.reads): a fault of the replica's (a
+        # standby stopping ends its sessions), which the request does not see. One line, no
+        # traceback: the replica's leaving is logged beside it.
+        cause = exc.__cause__ or exc
+        log.warning(
+            "read replica %s failed %s (%s: %s); the primary answers it",
+            replica,
+            _where(request),
+            type(cause).__name__,
+            cause,
+        )
+        return error_response(DatabaseUnavailable())
     return error_response(database_failure(exc, _where(request)))
 
 

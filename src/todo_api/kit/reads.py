@@ -240,6 +240,15 @@ class Route:
         self.body: list[Message] = []  # what the request sent, for an answer again
 
 
+def failing_replica(scope: Scope) -> str | None:
+    """The name of the replica a request failed on, when the primary is to answer the request
+    again (`ReadRouting.retry`: on a replica, the first time); else None."""
+    route: Route | None = scope.get(ROUTE)
+    if route is None or route.replica is None or route.retried:
+        return None
+    return route.replica.name
+
+
 def reading_as(scope: Scope, user_id: uuid.UUID) -> None:
     """Names who asks, for a request whose person is known other than by its token (a
     browser's sign-in cookie, one just signed in)."""
@@ -320,6 +329,9 @@ class ReadRouting:
                 await replica.db._release(conn.driver)
                 self.replicas.failed(replica, f"a statement failed ({exc})")
                 continue
+            except BaseException:  # cancelled: the pool ends the statement (or the connection)
+                await replica.db._release(conn.driver)
+                raise
             replica.lsn = max(replica.lsn, replayed or -1)
             if replica.lsn >= position:
                 route.target, route.replica = replica.db, replica

@@ -4,9 +4,10 @@ A task keeps its reminders as the API shows them (`tasks.reminders`): `{"id", "a
 moment, or `{"id", "before_due"}` an ISO 8601 duration before it is due (for an all-day task,
 before 09:00 of its date in its zone). `reminder_fires` holds each one's time (`fires_at`),
 and `next_fire_at`, the same while it is still to fire: a time already past when it is set
-is kept and never fires for that time. Every write that sets a task's reminders, or moves
-when it is due, calls `schedule` in its transaction; reopening calls `rearm`. Completing
-needs nothing: the scheduler fires nothing for a completed task (todo_api.reminders.firing).
+(the write's own time, the task's `updated_at`) is kept and never fires for that time. Every
+write that sets a task's reminders, or moves when it is due, calls `schedule` in its
+transaction; reopening calls `rearm`. Completing needs nothing: the scheduler fires nothing
+for a completed task (todo_api.reminders.firing).
 
 A write that schedules something wakes this process's scheduler, which then sleeps until the
 earliest time: every process runs one, so the process that took the write always fires in
@@ -161,6 +162,16 @@ _REARM = Query(
 )
 
 
+def _set_at(task: Mapping[str, Any]) -> datetime:
+    """When the write that sets the task's reminders was made: its `updated_at`, as its answer
+    shows it (a create's `created_at`). Not the clock when `schedule` runs: that is later, by
+    the write's statements before it (seconds on a loaded server, a lock waited for), and a
+    reminder whose time fell in between would be kept and never fire, though the answer shows
+    it set before its time."""
+    at: datetime | None = task.get("updated_at")
+    return at if at is not None else utcnow()
+
+
 async def schedule(
     conn: Connection, task: Mapping[str, Any], *, missed_since: datetime | None = None
 ) -> None:
@@ -174,7 +185,7 @@ async def schedule(
         row["reminder_id"]: row["fires_at"]
         for row in await conn.execute(_FIRES_OF, {"task_id": task["id"]})
     }
-    now = utcnow()
+    now = _set_at(task)
     sooner = False
     kept: list[uuid.UUID] = []
     for reminder in task["reminders"]:
@@ -203,7 +214,7 @@ async def schedule(
 async def rearm(conn: Connection, task: Mapping[str, Any]) -> None:
     """A reopened task's reminders still to come fire again; those whose time passed do not."""
     if task["reminders"]:
-        await conn.execute(_REARM, {"task_id": task["id"], "now": utcnow()})
+        await conn.execute(_REARM, {"task_id": task["id"], "now": _set_at(task)})
         wake_scheduler()
 
 
