@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from tests.accounts.helpers import PASSWORD as PW
 from tests.accounts.helpers import bearer, sign_up
-from tests.dav.helpers import NS, basic, dav_user, sync, sync_body, xml
+from tests.dav.helpers import NS, basic, dav_user, propfind_body, sync, sync_body, texts, xml
 from tests.live_helpers import open_stream, serving
 from tests.oauth.helpers import form_fields
 from tests.replicas import Cluster, Proxy, Server, cluster
@@ -805,6 +805,37 @@ async def test_an_mcp_tool_or_an_export_whose_replica_goes_away_is_answered_by_t
         assert document.status_code == 200
         assert {t["title"] for t in document.json()["tasks"]} == {"one", "two"}  # whole
         await _until(lambda: _usable(app) == 1, within=10)
+
+
+async def test_a_calendar_apps_report_whose_replica_goes_away_mid_way_is_answered_whole(
+    servers: Cluster, migrated: Path
+) -> None:
+    """CalDAV's answers stream a page at a time: a replica that fails once the 207 has started
+    is read again by the primary for the rest, and the answer ends whole."""
+    standby = servers.standbys[1]
+    replicated = settings_for(servers, migrated, standby, database_read_max_lag_seconds=60)
+    async with running(replicated) as app, dav_user(app, replicated) as user:
+        for title in ("one", "two"):
+            made = await user.api.post("/api/tasks", json={"title": title})
+            assert made.status_code == 201, made.text
+        inbox = f"{user.home}inbox/"
+        servers.caught_up(standby)
+        await _until(lambda: _usable(app) == 1)
+        asked = {
+            "sync-collection": ("REPORT", sync_body(""), {}),
+            "PROPFIND Depth 1": ("PROPFIND", propfind_body("d:getetag"), {"Depth": "1"}),
+        }
+        for name, (method, body, headers) in asked.items():
+            async with _replica_stuck(servers, standby) as replica_goes:
+                answered = asyncio.ensure_future(
+                    user.dav.request(method, inbox, content=body, headers=headers)
+                )
+                await replica_goes()
+                answer = await answered
+            assert answer.status_code == 207, (name, answer.text)
+            hrefs = texts(xml(answer), "d:response/d:href")  # whole: it parses
+            assert len([h for h in hrefs if h.endswith(".ics")]) == 2, (name, hrefs)
+            await _until(lambda: _usable(app) == 1, within=10)
 
 
 async def test_a_person_reads_their_writes_while_redis_is_away_and_after(

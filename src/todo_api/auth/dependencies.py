@@ -30,6 +30,7 @@ from todo_api.db import Connection
 from todo_api.kit.conditional import if_match
 from todo_api.kit.deps import database, held, primary
 from todo_api.kit.http import header
+from todo_api.kit.reads import reading
 from todo_api.kit.versions import Versions
 
 
@@ -230,6 +231,11 @@ class Caller:
         held for just that call."""
         async with self.connection() as conn:
             return await act(conn, self.user_id, *args, **kwargs)
+
+    async def streamed(self, act: Act[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """`run`, for a page of an answer that has started (a CalDAV report): when its replica
+        fails mid-way, the primary reads the page again and answers the rest."""
+        return await reading(database(self.request), act, self.user_id, *args, **kwargs)
 
     async def create(self, act: Act[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """`run`, for a write that makes a row of the caller's: it needs their user row

@@ -3,6 +3,7 @@ calendar home, each calendar, a saved filter's calendar and their objects, with 
 asked for), each answer streamed."""
 
 import functools
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,10 +17,11 @@ from todo_api.dav.errors import DavError, not_found
 from todo_api.dav.resources import GETCTAG, SYNC_TOKEN, Path, answer, requested
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import DAV, Answer, Name
-from todo_api.db import Row
+from todo_api.db import Connection, Row
 from todo_api.files import in_calendar
 from todo_api.kit import changes
 from todo_api.kit.deps import held
+from todo_api.tasks.listing import CursorCodec
 
 DAV_HEADER = "1, 3, calendar-access"
 
@@ -135,9 +137,7 @@ async def _collection_answer(
     email: str | None,
 ) -> etree._Element:
     """A collection's response; its ctag and sync-token read only when asked for."""
-    async with call.connection() as conn:
-        tag = await store.ctag(conn, call.user_id, coll)
-        position = await changes.current_position(conn)
+    tag, position = await call.caller.streamed(_tag_and_position, coll)
     token = reports.sync_token(tokens, call.user_id, coll, position)
     props = resources.collection_props(
         call.user_id,
@@ -151,6 +151,26 @@ async def _collection_answer(
     return node
 
 
+# The reads of a streamed answer's parts (`Caller.streamed`: on the primary again when the
+# replica fails once the answer has started).
+async def _tag_and_position(
+    conn: Connection, user_id: uuid.UUID, coll: Collection
+) -> tuple[str, changes.Position]:
+    return await store.ctag(conn, user_id, coll), await changes.current_position(conn)
+
+
+async def _filter_tag_and_token(
+    conn: Connection,
+    user_id: uuid.UUID,
+    cal: filters.FilterCalendar,
+    codec: CursorCodec,
+    with_token: bool,
+) -> tuple[str, str]:
+    rows = await filters.members(conn, user_id, cal, codec)
+    token = await filters.sync_token(conn, cal, rows) if with_token else ""
+    return filters.digest(rows), token
+
+
 async def _filter_answer(
     call: Call,
     cal: filters.FilterCalendar,
@@ -162,11 +182,9 @@ async def _filter_answer(
     """A filter's calendar's response; what it holds read only for its ctag or sync-token."""
     tag = token = ""
     if wanted is not None and (GETCTAG in wanted or SYNC_TOKEN in wanted):
-        async with call.connection() as conn:
-            rows = await filters.members(conn, call.user_id, cal, cursors(call))
-            tag = filters.digest(rows)
-            if SYNC_TOKEN in wanted:
-                token = await filters.sync_token(conn, cal, rows)
+        tag, token = await call.caller.streamed(
+            _filter_tag_and_token, cal, cursors(call), SYNC_TOKEN in wanted
+        )
     coll = cal.collection(call.user_id)
     props = resources.collection_props(
         call.user_id, email, coll, order, ctag=lambda: tag, sync_token=lambda: token
@@ -226,8 +244,7 @@ async def _objects(call: Call, coll: Collection, *, whole: bool) -> AsyncIterato
     statement) at a time, each let go before the next is read."""
     after = store.FIRST_PAGE
     while True:
-        async with call.connection() as conn:
-            page = await store.objects_page(conn, call.user_id, coll, after, whole=whole)
+        page = await call.caller.streamed(store.objects_page, coll, after, whole=whole)
         for row in page:
             yield row
         if len(page) < store.PAGE:

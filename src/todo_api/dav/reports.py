@@ -117,10 +117,9 @@ async def _sync(
     position, as_of = since if since is not None else (None, None)
     whole = wanted is not None and resources.CALENDAR_DATA in wanted  # else ETags and names
     while True:
-        async with caller.connection() as conn:
-            page = await store.collection_changes(
-                conn, user_id, coll, position, limit or FEED_PAGE, whole=whole
-            )
+        page = await caller.streamed(
+            store.collection_changes, coll, position, limit or FEED_PAGE, whole=whole
+        )
         for row in page.objects:
             yield _object_answer(caller, coll, row, wanted)
         for row in page.gone:
@@ -163,10 +162,7 @@ async def multiget(caller: Caller, coll: Collection, root: etree._Element) -> As
             local = _local(path)
             if local.startswith(prefix) and "/" not in local[len(prefix) :]:
                 names[path] = unquote(local[len(prefix) :])
-        async with caller.connection() as conn:
-            found = await store.objects_named(
-                conn, caller.user_id, coll, [n for n in names.values() if n]
-            )
+        found = await caller.streamed(store.objects_named, coll, [n for n in names.values() if n])
         for path in chunk:
             row = found.get(names.get(path, ""))
             if row is None:
@@ -213,8 +209,7 @@ async def _pages(caller: Caller, coll: Collection) -> AsyncIterator[Row]:
     """The collection's objects, a page (a statement) at a time."""
     after = store.FIRST_PAGE
     while True:
-        async with caller.connection() as conn:
-            page = await store.objects_page(conn, caller.user_id, coll, after)
+        page = await caller.streamed(store.objects_page, coll, after)
         for row in page:
             yield row
         if len(page) < store.PAGE:
