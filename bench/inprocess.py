@@ -248,7 +248,7 @@ async def main() -> None:
         "filter": token(secret, FILTER_USER),
     }
     rounds = 1 if args.profile or args.only else args.rounds
-    need = args.requests * (rounds + 1) * 2 + 100
+    need = args.requests * (rounds + 1) * len(apps) + 100  # each app's rounds and warm-up
     ids = {
         "get": (await ids_of(args.db, SMALL_USER, 11))[-1:],
         "patch": await ids_of(args.db, PATCH_USER, 1000),

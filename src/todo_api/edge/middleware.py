@@ -1,6 +1,7 @@
 """Request context: the request id, one log line and the metrics of each request, the headers
 every response carries, and the last-resort 500."""
 
+import functools
 import logging
 import os
 import re
@@ -88,6 +89,11 @@ def _logged_url(scope: Scope) -> tuple[str, str | None, str | None]:
             referer = loggable_url(value.decode("latin-1"))
             break
     return path, query, referer
+
+
+# A caller's id as its log lines write it: `str` of a UUID is a Python method that spells out
+# all 32 digits, paid on every request; the same few callers' texts are kept instead.
+_user_text = functools.lru_cache(maxsize=4096)(str)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -241,7 +247,7 @@ class RequestContextMiddleware:
                 status,
                 seconds * 1000,
                 request_id,
-                user_id or "-",
+                "-" if user_id is None else _user_text(user_id),
             )
             line = REQUEST_LINE
             if query is not None:

@@ -164,6 +164,18 @@ class DirectRoutes:
         ]
         if len(self.routes) != sum(len(router.routes) for router in routers):
             raise ValueError("direct routes are matched among APIRoutes only")
+        # The routes a request of each method may match, in the same order (a route without
+        # methods in each): `match` then tries no route of another method.
+        methods = {m for _route, ms, _pattern, _direct in self.routes for m in ms or ()}
+        self._by_method = {
+            method: [
+                (route, pattern, direct)
+                for route, ms, pattern, direct in self.routes
+                if ms is None or method in ms
+            ]
+            for method in methods
+        }
+        self._any_method = [(r, p, d) for r, ms, p, d in self.routes if ms is None]
         self.exception_handlers = exception_handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,10 +190,9 @@ class DirectRoutes:
         when FastAPI serves it."""
         if scope.get("root_path"):  # FastAPI matches under a root path (none is set here)
             return None
-        method, path = scope["method"], scope["path"]
-        for route, methods, pattern, direct in self.routes:
-            if methods is not None and method not in methods:  # a partial match at best
-                continue
+        path = scope["path"]
+        # (a route of another method is a partial match at best)
+        for route, pattern, direct in self._by_method.get(scope["method"], self._any_method):
             found = pattern.match(path)
             if found is not None:  # the route's full match (APIRoute.matches)
                 if direct is not None:
