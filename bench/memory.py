@@ -29,6 +29,7 @@ Any unexpected status stops the script. The database is dropped at the end, also
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from pathlib import Path
 
 import httpx
 from benchlib import (
+    BENCH_SRC,
     SMALL_USER,
     WRITER_USER,
     exit_cleanly_on_sigterm,
@@ -136,8 +138,15 @@ print(json.dumps({"start": start, "end": _rss(), "by": by.most_common()}))
 
 def _python(cwd: Path, code: str, without_dev_tools: bool) -> subprocess.CompletedProcess[str]:
     prefix = _HIDE.format(hidden=_DEV_ONLY) if without_dev_tools else ""
+    # The source tree measured (BENCH_SRC) for the fresh interpreter too, not the installed one.
+    env = {**os.environ, "PYTHONPATH": BENCH_SRC} if BENCH_SRC else None
     return subprocess.run(
-        [sys.executable, "-c", prefix + code], cwd=cwd, capture_output=True, text=True, check=True
+        [sys.executable, "-c", prefix + code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
 
 

@@ -142,7 +142,8 @@ def test_each_route_is_served_by_the_file_of_its_code(table: str) -> None:
     lines = table.splitlines()[2:]
     rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in lines}
     expected = {
-        ("any", "`/dav/…`"): "`src/todo_api/dav/server.py` | mounted ASGI app",
+        # The front that loads CalDAV with its first request (dav/server.py then answers).
+        ("any", "`/dav/…`"): "`src/todo_api/dav/front.py` | mounted ASGI app",
         ("any", "`/mcp`"): "`src/todo_api/mcp/endpoint.py` | ASGI app",
         ("OPTIONS, POST", "`/oauth/token`"): "`src/todo_api/oauth/router.py` | ASGI app",
         ("GET", "`/api/tasks`"): "`src/todo_api/tasks/router.py` | direct",

@@ -502,7 +502,7 @@ USES = [
     PrivateUse(
         "httpx",
         "AsyncHTTPTransport._pool (the httpcore pool its requests go through)",
-        "src/todo_api/kit/targets.py",
+        "src/todo_api/kit/guarded.py",
         _httpx_transport_pool,
     ),
 ]

@@ -36,8 +36,8 @@ from todo_api.collaboration import scheduled as collaboration_scheduled
 from todo_api.collaboration.router import router as comments_router
 from todo_api.config import Settings, load_settings
 from todo_api.dav import scheduled as dav_scheduled
-from todo_api.dav.errors import DavError
-from todo_api.dav.server import DavApp, WellKnown
+from todo_api.dav.front import OnFirstRequest
+from todo_api.dav.front import too_large as dav_too_large
 from todo_api.db import Database
 from todo_api.edge import hot, openapi
 from todo_api.edge.docs import install_docs
@@ -341,9 +341,9 @@ def create_app(
         app.router.routes.extend(oauth_server.routes)
     # CalDAV answers every method itself, errors in WebDAV's shape (todo_api.dav).
     # First too: FastAPI's router would ask every API router before it (see `Section`).
-    app.router.routes.insert(0, LabelledMount("/dav", app=DavApp()))
+    app.router.routes.insert(0, LabelledMount("/dav", app=OnFirstRequest("DavApp")))
     app.router.routes.append(
-        LabelledRoute("/.well-known/caldav", WellKnown(), include_in_schema=False)
+        LabelledRoute("/.well-known/caldav", OnFirstRequest("WellKnown"), include_in_schema=False)
     )
 
     # Each layer's options, for the layer and for the hot lane alike.
@@ -365,7 +365,7 @@ def create_app(
             (path, settings.attachment_max_bytes + MULTIPART_SLACK)
             for path in (UPLOAD_PATH, *WEB_UPLOAD_PATHS)
         ],
-        "dav_refusal": lambda sentence: DavError(413, sentence).response(),
+        "dav_refusal": dav_too_large,
         "page_refusal": web_upload_too_large,
     }
     context: dict[str, Any] = {"metrics": metrics, "after_write": hub.wrote, "reads": reads}

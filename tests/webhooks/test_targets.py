@@ -8,7 +8,7 @@ import typing
 import httpcore
 import pytest
 
-from todo_api.kit.targets import GuardedBackend, RefusedTarget
+from todo_api.kit.guarded import GuardedBackend, RefusedTarget
 
 REFUSED = [
     "127.0.0.1",

@@ -26,22 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-try:  # Authlib's client is built on httpx2 where it is installed (mcp brings it), else httpx
-    from httpx2 import HTTPError as _ClientError
-except ImportError:  # pragma: no cover
-    from httpx import HTTPError as _ClientError  # type: ignore[assignment]
-
 from todo_api.config import Settings
 from todo_api.kit.signing import InvalidToken as BadSignature
 from todo_api.kit.signing import Signer
 
 log = logging.getLogger("todo_api")
-
-# What talking to the provider may raise: no answer, an HTTP error status, a body that is not
-# the JSON expected (and Authlib's OAuthError: `IdentityProvider._failures`).
-FAILURES = (httpx.HTTPError, _ClientError, OSError, ValueError, KeyError, RuntimeError)
 
 SCOPE = "openid email profile"
 FLOW_COOKIE = "todo_oidc_flow"
@@ -119,7 +108,16 @@ class IdentityProvider:
         )
         from joserfc.errors import JoseError
 
-        self._failures: tuple[type[Exception], ...] = (OAuthError, *FAILURES)
+        try:  # Authlib's client is built on httpx2 where it is installed (mcp brings it)
+            from httpx2 import HTTPError as ClientError
+        except ImportError:  # pragma: no cover
+            from httpx import HTTPError as ClientError  # type: ignore[assignment]
+        import httpx
+
+        # What talking to the provider may raise: no answer, an HTTP error status, a body that
+        # is not the JSON expected, and Authlib's OAuthError.
+        failures = (httpx.HTTPError, ClientError, OSError, ValueError, KeyError, RuntimeError)
+        self._failures: tuple[type[Exception], ...] = (OAuthError, *failures)
         self._refused = (JoseError, *self._failures)  # the ID token's checks raise JoseError too
         assert settings.oidc_issuer is not None
         assert settings.public_url is not None

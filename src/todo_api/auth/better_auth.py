@@ -17,14 +17,15 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from todo_api.auth.errors import AuthUnavailable, InvalidToken
 from todo_api.auth.identity import Identity
 from todo_api.auth.tokens import VERIFIED_TOKEN_MAX_LENGTH, VERIFIED_TOKENS_MAX, subject_identity
 from todo_api.config import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("todo_api")
 
@@ -79,6 +80,8 @@ class BetterAuthSessions:
     async def _ask(self, token: str) -> tuple[Identity, float]:
         """The session's identity, and until when it may be kept."""
         assert self.url is not None
+        import httpx  # with the first session asked: only where BETTER_AUTH_URL is set
+
         if self._client is None:
             self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         asked_at = time.time()

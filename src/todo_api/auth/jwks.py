@@ -20,7 +20,6 @@ import logging
 import time
 from typing import Any
 
-import httpx
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
@@ -165,6 +164,8 @@ class JwksCache:
                 task.cancel()
 
     async def _download(self) -> None:
+        import httpx  # with the first fetch: most deployments have no external issuer
+
         self._failed = True
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as client:

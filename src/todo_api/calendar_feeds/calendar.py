@@ -19,7 +19,6 @@ from sqlalchemy import ARRAY, Uuid, any_, bindparam, select
 from todo_api.db import Connection, Query, Row
 from todo_api.filters import service as filters
 from todo_api.filters.errors import FilterNotFound
-from todo_api.ical import events
 from todo_api.kit.errors import ListNotFound
 from todo_api.lists import service as lists
 from todo_api.tables.completions import task_completions
@@ -58,6 +57,8 @@ def _completed_query(dialect: str, count: int) -> Query:
 
 async def feed_text(conn: Connection, feed: Row, *, base: str, cursors: CursorCodec) -> bytes:
     """The calendar of `feed` (a row of `calendar_feeds`), its tasks' pages under `base`."""
+    from todo_api.ical import events  # icalendar, with the first feed fetched
+
     user_id: uuid.UUID = feed["user_id"]
     name, queries = await _what(conn, user_id, feed)
     found: dict[uuid.UUID, dict[str, Any]] = {}

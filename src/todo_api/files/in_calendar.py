@@ -5,14 +5,13 @@ and the files a client's PUT is compared with."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, bindparam, cast, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from starlette.requests import Request
 
-from todo_api import ical
 from todo_api.config import Settings
 from todo_api.db import Connection, Query, Row
 from todo_api.files.schemas import content_url
@@ -26,6 +25,9 @@ from todo_api.tables.tasks import tasks
 # the task's entries in ix_attachments_task_id_created_at_id within the statement: no
 # statement per task.
 _RECORD = "\x1e"
+
+if TYPE_CHECKING:
+    from todo_api.ical import Attached
 
 
 class _Joined(FunctionElement[str]):
@@ -81,11 +83,13 @@ def base_url(request: Request) -> str:
     return public_base(request, held(request.app, Settings).public_url)
 
 
-def attached(row: Row, base: str) -> list[ical.Attached]:
+def attached(row: Row, base: str) -> "list[Attached]":
     """The task's files (`files_of`) as its calendar object writes them, under `base`
     (`base_url`)."""
+    from todo_api.ical import Attached  # icalendar, with the first calendar object written
+
     return [
-        ical.Attached(base + content_url(file.id), file.content_type, file.name)
+        Attached(base + content_url(file.id), file.content_type, file.name)
         for file in files_of(row)
     ]
 

@@ -11,20 +11,25 @@ Which language a person gets is decided here too (`language_of`), for the pages 
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from typing import TYPE_CHECKING
 
 from todo_api.words import LANGUAGES
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 
 @cache
-def translations(domain: str, language: str) -> NullTranslations:
+def translations(domain: str, language: str) -> "NullTranslations":
     """`language`'s catalog of `domain` (`locale/<language>/LC_MESSAGES/<domain>.po`), else the
     source strings as they are."""
+    # Babel's catalog reader, loaded by the first page or email (made once per language).
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
     source = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
     if not source.is_file():
         return NullTranslations()

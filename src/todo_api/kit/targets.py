@@ -5,20 +5,18 @@ the very addresses the connection then uses.
 
 A public name can resolve to a private address later (DNS rebinding), so checking the URL at
 creation is not enough, and neither is resolving it before asking httpx to connect (httpx
-would resolve it again). `GuardedBackend` is an httpcore network backend: it resolves the
-host itself, refuses the connection if any address is not public, and connects to the address
-it checked; TLS still verifies the certificate against the URL's host name, which httpcore
-passes on. Hand-written because no maintained library does this for httpx's async transport.
+would resolve it again). `GuardedBackend` (todo_api.kit.guarded, loaded with httpx by the
+first client made: most processes never make one) is an httpcore network backend: it resolves
+the host itself, refuses the connection if any address is not public, and connects to the
+address it checked; TLS still verifies the certificate against the URL's host name, which
+httpcore passes on. Hand-written because no maintained library does this for httpx's async
+transport.
 """
 
 import asyncio
 import ipaddress
 import socket
-import typing
 from urllib.parse import urlsplit
-
-import httpcore
-import httpx
 
 # How long a lookup at creation may take; a name that does not answer in time is accepted
 # (and checked again at each connection).
@@ -43,10 +41,6 @@ _CARRIED_IN_LAST_32_BITS = tuple(
 _LAST_32_BITS = 0xFFFFFFFF
 
 
-class RefusedTarget(httpcore.ConnectError):
-    """The host is, or resolves to, an address that is not public."""
-
-
 def url_problem(url: str) -> str | None:
     """What is wrong with the URL's form (None: nothing)."""
     try:
@@ -60,6 +54,8 @@ def url_problem(url: str) -> str | None:
         return "must name a host"
     if any(char.isspace() for char in url):
         return "must not contain white space"
+    import httpx  # loaded by the first URL given (a webhook's, a push subscription's)
+
     try:
         # What the delivery client would refuse at every attempt (a control character, a
         # host that is not a valid international name) is refused now.
@@ -129,82 +125,3 @@ async def creation_problem(url: str) -> str | None:
     if refused:
         return f"points at an address that is not public ({refused[0]}); {ALLOW_HINT}"
     return None
-
-
-def _refused_by_peer(failure: BaseException | None) -> bool:
-    """Whether a failure to connect was the peer refusing (somewhere in its causes)."""
-    while failure is not None:
-        if isinstance(failure, ConnectionRefusedError):
-            return True
-        failure = failure.__cause__ or failure.__context__
-    return False
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to public addresses (any, with `allow_private`), the ones it resolved and
-    checked itself, through `inner` (httpcore's AnyIO backend unless given)."""
-
-    def __init__(
-        self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None
-    ) -> None:
-        self._allow_private = allow_private
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await resolve(host, port)
-        except (OSError, UnicodeError):
-            raise httpcore.ConnectError(f"could not resolve {host}") from None
-        if not addresses:
-            raise httpcore.ConnectError(f"could not resolve {host}")
-        if not self._allow_private:
-            refused = [address for address in addresses if is_refused(address)]
-            if refused:
-                raise RefusedTarget(
-                    f"refused: {host} is or resolves to an address that is not public "
-                    f"({refused[0]}); {ALLOW_HINT}"
-                )
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectError as exc:
-                failure = exc
-        what = "connection refused" if _refused_by_peer(failure) else "could not connect"
-        raise httpcore.ConnectError(f"{what} ({host}:{port})") from failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("webhooks connect over TCP only")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a pool whose connections go through `GuardedBackend`, with no
-    proxy from the environment."""
-
-    def __init__(
-        self, *, allow_private: bool, keep_alive: int = 20, connections: int = 100
-    ) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=connections,
-            max_keepalive_connections=keep_alive,
-            network_backend=GuardedBackend(allow_private=allow_private),
-        )

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 from todo_api.config import Settings
 from todo_api.db import Database
-from todo_api.kit.targets import GuardedTransport, url_problem
+from todo_api.kit.guarded import GuardedTransport
+from todo_api.kit.targets import url_problem
 from todo_api.oauth import store
 from todo_api.tables.oauth import CLIENT_NAME_MAX_LENGTH
 

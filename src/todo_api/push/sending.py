@@ -25,10 +25,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from sqlalchemy import delete, select
 
@@ -38,9 +37,11 @@ from todo_api.kit import access
 from todo_api.kit.claims import claim, next_due, release, sleep_before_due
 from todo_api.kit.ids import utcnow
 from todo_api.kit.reads import told
-from todo_api.kit.targets import GuardedTransport
 from todo_api.push.service import FAILED, PENDING, SENT
 from todo_api.tables.push import ERROR_MAX_LENGTH, push_messages, push_subscriptions
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("todo_api")
 
@@ -140,6 +141,10 @@ async def send_due(db: Database, settings: Settings) -> float | None:
     subscriptions = {row["id"]: row for row in found.rows}
     unseen = await _unseen(db, taken.rows, subscriptions)
     await told(row["user_id"] for row in subscriptions.values())  # (read replicas: kit/reads.py)
+    import httpx  # with the first message sent, as its guard
+
+    from todo_api.kit.guarded import GuardedTransport
+
     transport = GuardedTransport(allow_private=settings.webhook_allow_private_urls)
     async with httpx.AsyncClient(
         transport=transport, timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False
@@ -196,13 +201,15 @@ def _task_of(payload: str) -> uuid.UUID | None:
 
 
 async def _attempt(
-    client: httpx.AsyncClient,
+    client: "httpx.AsyncClient",
     settings: Settings,
     message: Row,
     subscription: Row | None,
     unseen: bool,
 ) -> Attempt:
     """One attempt of one message."""
+    import httpx  # loaded by send_due, which made the client
+
     if subscription is None:  # dropped since it was claimed: its message went with it
         return Attempt(None, "the subscription is gone", final=True)
     if unseen:

@@ -33,9 +33,8 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import bindparam, case, exists, select, update
 from standardwebhooks.webhooks import Webhook
 
@@ -46,9 +45,11 @@ from todo_api.kit.claims import Claim, claim, release_each
 from todo_api.kit.events import DELIVERY_JOB, FAILED, PENDING, SUCCEEDED
 from todo_api.kit.ids import utcnow
 from todo_api.kit.reads import told
-from todo_api.kit.targets import GuardedTransport
 from todo_api.kit.throttle import TracebackThrottle
 from todo_api.tables.webhooks import ERROR_MAX_LENGTH, webhook_deliveries, webhooks
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("todo_api")
 
@@ -144,12 +145,14 @@ def _kept(answer: bytes) -> str:
 
 
 async def attempt(
-    client: httpx.AsyncClient,
+    client: "httpx.AsyncClient",
     target: Mapping[str, Any],
     delivery: Mapping[str, Any],
     seconds: float,
 ) -> Outcome:
     """One POST of the delivery to its webhook; never raises but cancellation."""
+    import httpx  # loaded with the client
+
     started = time.monotonic()
     now = utcnow()
     event_id = str(delivery["event_id"])
@@ -229,7 +232,7 @@ class _Sender:
     connections are kept alive from one attempt to the next (each still checked by
     GuardedTransport when made), the attempts running, and the outcomes not yet written."""
 
-    client: httpx.AsyncClient
+    client: "httpx.AsyncClient"
     attempts: set[asyncio.Task[None]] = field(default_factory=set)
     ended: list[tuple[Claim, Row, Outcome]] = field(default_factory=list)
     writer: asyncio.Task[None] | None = None
@@ -296,6 +299,10 @@ def _sender(settings: Settings) -> _Sender:
     assert task is not None
     sender = _senders.get(task)
     if sender is None:
+        import httpx  # with the first delivery, as its guard
+
+        from todo_api.kit.guarded import GuardedTransport
+
         client = httpx.AsyncClient(
             transport=GuardedTransport(
                 allow_private=settings.webhook_allow_private_urls,

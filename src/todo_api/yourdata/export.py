@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, or_, select
 
-from todo_api import ical
 from todo_api.auth import list_personal_tokens
 from todo_api.collaboration import comments as comments_service
 from todo_api.collaboration.schemas import comment_body
@@ -114,7 +113,6 @@ _OBJECTS = select(
     .outerjoin(sections, sections.c.id == tasks.c.section_id)
 )
 _FIRST_OBJECTS, _NEXT_OBJECTS = _in_pages(_OBJECTS)
-CALENDAR_HEAD = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{ical.PRODID}\r\n".encode()
 CALENDAR_END = b"END:VCALENDAR\r\n"
 
 
@@ -201,7 +199,9 @@ async def _pages(
 async def calendar(db: Database, user_id: uuid.UUID, base: str) -> AsyncIterator[bytes]:
     """The user's tasks as one VCALENDAR, in pieces, their files' URLs under `base`
     (`in_calendar.base_url`)."""
-    yield CALENDAR_HEAD
+    from todo_api import ical  # icalendar, with the first calendar exported
+
+    yield f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{ical.PRODID}\r\n".encode()
     # A TZID names one VTIMEZONE in a calendar: each zone is written once, before its first use,
     # and a zone a client sent under a name another zone took gets a free name.
     names: dict[tuple[str, bytes | None], str] = {}  # (TZID, the VTIMEZONE sent) -> its name

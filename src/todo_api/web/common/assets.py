@@ -29,7 +29,7 @@ _TYPES = {
 @functools.cache
 def assets() -> "Assets":
     """The package's static files, read once per process (the pages name them in their
-    compiled templates: todo_api.web.common.messages.FixedTexts)."""
+    compiled templates: todo_api.web.common.templates.FixedTexts)."""
     return Assets()
 
 

@@ -14,10 +14,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -35,16 +33,9 @@ from todo_api.kit.idempotency import (
     valid_key,
 )
 from todo_api.kit.ids import utcnow
-from todo_api.web.common.assets import TEMPLATES_DIR, assets
+from todo_api.web.common.assets import assets
 from todo_api.web.common.icons import Icons
-from todo_api.web.common.messages import (
-    FixedTexts,
-    Gettext,
-    language_of,
-    template_gettext,
-    translations,
-)
-from todo_api.web.common.shown import card, lines
+from todo_api.web.common.messages import Gettext, language_of, translations
 from todo_api.web.common.signins import WebSignIns
 
 APP = "/app/"
@@ -78,23 +69,6 @@ Sidebar = Callable[
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-@cache
-def _templates(language: str) -> Environment:
-    """The templates, speaking `language` (one environment per language, made once)."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(default=True),
-        extensions=["jinja2.ext.i18n", FixedTexts],
-        auto_reload=False,  # the templates are the package's: no stat per include
-    )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-    env.globals["_"] = template_gettext(language)  # the same words, at a fraction of the cost
-    env.globals["asset"] = assets().url  # a static file's hashed name
-    env.filters["lines"] = lines
-    env.filters["card"] = card
-    return env
-
-
 class Site:
     """The pages' shared parts: settings, the sign-in cookie and form tokens, the static files."""
 
@@ -126,12 +100,14 @@ class Site:
     def render(
         self, request: Request, template: str, status: int = 200, **context: Any
     ) -> Response:
+        from todo_api.web.common.templates import templates  # Jinja2, with the first page
+
         browser = self.signins.browser(request)
         language = self.language(request)
         context = {**getattr(request.state, "page_context", {}), **context}
         context["live_since"] = live_since(request, context.pop("feed_bound", None), context)
         html = (
-            _templates(language)
+            templates(language)
             .get_template(template)
             .render(
                 csrf_token=self.signins.form_token(request, browser),

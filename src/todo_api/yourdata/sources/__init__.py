@@ -6,7 +6,6 @@ from collections.abc import Callable
 from todo_api.yourdata.records import Parsed
 from todo_api.yourdata.sources import (
     google_tasks,
-    ics,
     microsoft_todo,
     ticktick,
     todo_api,
@@ -16,9 +15,16 @@ from todo_api.yourdata.sources import (
 
 Parser = Callable[[bytes, dict[str, str]], Parsed]
 
+
+def _ics(body: bytes, options: dict[str, str]) -> Parsed:
+    from todo_api.yourdata.sources import ics  # icalendar, with the first .ics file
+
+    return ics.parse(body, options)
+
+
 SOURCES: dict[str, Parser] = {
     "todo-api": todo_api.parse,
-    "ics": ics.parse,
+    "ics": _ics,
     "todoist": todoist_json.parse_either,
     "google-tasks": google_tasks.parse,
     "trello": trello.parse,

@@ -19,7 +19,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-from todo_api.ical.reading import iana_zone
 from todo_api.kit import zones
 from todo_api.kit.errors import InvalidRequest
 from todo_api.yourdata.records import ImportedList, ImportedTask, Parsed, Skipped, Where
@@ -188,6 +187,8 @@ def _task(where: Where, item: dict[str, Any], list_key: str | None, skipped: lis
 
 def _moment(value: Any) -> datetime | None:
     """A Graph `dateTimeTimeZone`: its `dateTime` on the clock of its `timeZone`."""
+    from todo_api.ical.reading import iana_zone  # icalendar, with the first file of To Do's
+
     if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
         return None
     zone_name = iana_zone(str(value.get("timeZone") or "UTC")) or "UTC"
