@@ -54,6 +54,21 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+# An exception's line in a log: its qualified name, a colon (or the line's end).
+EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Failure|Exit|Warning))\b", re.M)
+
+
+def by_exception(logs: str) -> str:
+    """The tracebacks counted by the exception each ends with (a chained one counts each of
+    its parts), e.g. " (DatabaseFailure 2, RuntimeError 1)"."""
+    kinds: dict[str, int] = defaultdict(int)
+    for at in (m.end() for m in re.finditer("Traceback", logs)):
+        found = EXCEPTION_LINE.search(logs, at)
+        kinds[found.group(1).rsplit(".", 1)[-1] if found else "?"] += 1
+    ordered = sorted(kinds.items(), key=lambda kind: -kind[1])
+    return f" ({', '.join(f'{name} {count}' for name, count in ordered)})" if kinds else ""
+
+
 def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
@@ -177,7 +192,7 @@ async def measure(folder: Path, seconds: float, people: int) -> list[str]:
         f"- live streams opened (first and resumed): {counts['stream_opens']}",
         f"- reads the live instances sent to the standby: {on_replica:.0f}",
         f"- 5xx seen: {five_hundreds(counts['server_errors'])}",
-        f"- tracebacks in the instances' logs: {len(tracebacks)}",
+        f"- tracebacks in the instances' logs: {len(tracebacks)}" + by_exception(logs),
         f"- problems found by the checks: {len(problems)}"
         + "".join(
             f"\n  - {p.strip()[:160]}"
