@@ -50,38 +50,58 @@ def template_gettext(language: str) -> Callable[..., Markup]:
     return say
 
 
-# `f ( "..." )`: a call with one text, as the lexer gives it.
-_CALL = ("name", "lparen", "string", "rparen")
-# The globals whose calls with one text are made when a template is compiled: `_` (a message
-# without variables) and `asset` (a static file's hashed name), the same for every page.
+# The globals whose calls with texts alone are made when a template is compiled: `_` (a
+# message, its variables given as texts: `_("Added %(title)s", title="{title}")`, the
+# placeholders static/*.js fill in) and `asset` (a static file's hashed name), the same for
+# every page.
 FIXED = ("_", "asset")
 
 
 class FixedTexts(Extension):
-    """Each `_("...")` without variables, translated when the template is compiled (each
-    language has its environment, whose `_` is template_gettext's), and each `asset("...")`:
-    the text is then part of the compiled template (words as markup, what `_()` gives; a file's
-    name escaped as any value is), with no call, lookup or escaping at each render. A page says
-    some forty words and names ten files."""
+    """Each `_("...")` whose variables, if any, are texts (`title="{title}"`), translated when
+    the template is compiled (each language has its environment, whose `_` is
+    template_gettext's), and each `asset("...")`: the text is then part of the compiled template
+    (words as markup, what `_()` gives; a file's name escaped as any value is), with no call,
+    lookup or escaping at each render, and an expression of such texts alone (a `data-` dict
+    of them `|tojson`) is made once too, as Jinja folds constants. A page says some forty words
+    and names ten files."""
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
-        held: list[Token] = []
-        for token in stream:
-            held.append(token)
-            at = len(held) - 1
-            if token.type != _CALL[at] or (at == 0 and token.value not in FIXED):
-                yield from held[:-1]
-                held = [token] if token.type == "name" and token.value in FIXED else []
-                if not held:
-                    yield token
-            elif at == len(_CALL) - 1:
-                yield from self._made(held[0].lineno, held[0].value, held[2].value)
-                held = []
-        yield from held
+        tokens = list(stream)
+        at = 0
+        while at < len(tokens):
+            call = _fixed_call(tokens, at)
+            if call is None:
+                yield tokens[at]
+                at += 1
+                continue
+            end, text, variables = call
+            yield from self._made(tokens[at].lineno, tokens[at].value, text, variables)
+            at = end
 
-    def _made(self, lineno: int, name: str, text: str) -> Iterator[Token]:
-        made = cast(Callable[[str], str], self.environment.globals[name])(text)
+    def _made(
+        self, lineno: int, name: str, text: str, variables: dict[str, str]
+    ) -> Iterator[Token]:
+        made = cast(Callable[..., str], self.environment.globals[name])(text, **variables)
         yield Token(lineno, "string", str(made))
         if isinstance(made, Markup):
             yield Token(lineno, "pipe", "|")
             yield Token(lineno, "name", "safe")
+
+
+def _fixed_call(tokens: list[Token], at: int) -> tuple[int, str, dict[str, str]] | None:
+    """`f ( "..." )`, or `_ ( "..." , name = "..." , ... )`, at `at`: where it ends, its
+    text and its variables; None for anything else."""
+    kinds = [token.type for token in tokens[at : at + 3]]
+    if kinds != ["name", "lparen", "string"] or tokens[at].value not in FIXED:
+        return None
+    variables: dict[str, str] = {}
+    end = at + 3
+    while [token.type for token in tokens[end : end + 4]] == ["comma", "name", "assign", "string"]:
+        variables[tokens[end + 1].value] = tokens[end + 3].value
+        end += 4
+    if end >= len(tokens) or tokens[end].type != "rparen":
+        return None
+    if variables and tokens[at].value != "_":
+        return None
+    return end + 1, tokens[at + 2].value, variables
