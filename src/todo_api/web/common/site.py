@@ -17,7 +17,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, TemplateNotFound, nodes, select_autoescape
+from jinja2 import Environment, FileSystemLoader, TemplateNotFound, meta, nodes, select_autoescape
 from jinja2.visitor import NodeTransformer
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -102,8 +102,10 @@ class Inlining(Environment):
 
 
 class _Inlined(NodeTransformer):
-    # What a template may hold to be inlined: no definitions that an include keeps to itself.
+    # What a template may hold to be inlined: no definitions that an include keeps to itself,
+    # and none of the names an include does not pass on (`loop`: the including loop's).
     KEPT_APART = (nodes.Extends, nodes.Block, nodes.Macro, nodes.Import, nodes.FromImport)
+    NOT_PASSED = frozenset(("loop", "self", "super", "caller", "varargs", "kwargs"))
 
     def __init__(self, env: Environment, chain: tuple[str | None, ...]) -> None:
         self.env, self.chain = env, chain
@@ -119,7 +121,9 @@ class _Inlined(NodeTransformer):
         except TemplateNotFound:
             return node  # said when (if ever) it is rendered, as before
         tree = _Inlined(self.env, (*self.chain, name)).visit(self.env.parse(source, name, filename))
-        if any(True for _found in tree.find_all(self.KEPT_APART)):
+        if any(True for _found in tree.find_all(self.KEPT_APART)) or (
+            self.NOT_PASSED & meta.find_undeclared_variables(tree)
+        ):
             return node
         scope = nodes.Scope(tree.body)
         return scope.set_lineno(node.lineno, override=True)  # errors name the include's line
