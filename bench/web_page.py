@@ -31,7 +31,10 @@ With `--list` the page is a list's instead (`GET /app/lists/{id}`): 50 open task
 of its 5 sections, shown under their headings (issue 75: within 10 % of the list page before it
 showed sections; compare with `BENCH_SRC` set to the older source, run after run; or with
 `--before src --before-sections 0`, the same source's page of the same list with its tasks in
-no section: what showing sections costs).
+no section: what showing sections costs). With `--before SRC --at-once` the two pages are under
+wrk at the same time (the API's list alone, as before), so that a shared machine's load weighs
+on both alike: their after / before is then the steadier figure, their ratios to the API less
+so (each page had half the machine).
 
 With `--calendar` the page is a list shown as a calendar (`GET /app/lists/{id}?month=2030-01`):
 500 open tasks due in that month (a third at a time of day, one in 25 repeating weekly) and
@@ -47,11 +50,13 @@ import asyncio
 import contextlib
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 from benchlib import (
+    cpu_spent,
     free_port,
     log,
     median,
@@ -263,6 +268,34 @@ def sign_in(browser: httpx.Client) -> str:
     return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
 
+def measured(
+    names: list[str], targets: dict[str, Any], args: argparse.Namespace
+) -> dict[str, tuple[tuple[float, float], int]]:
+    """Each of `names` under wrk, all at the same time (after a warm-up): its server's and
+    PostgreSQL's CPU seconds per request, and the requests made."""
+
+    def load(name: str, seconds: float) -> Any:
+        url, headers, _server, _database = targets[name]
+        return wrk(url, headers=headers, seconds=seconds, connections=args.connections)
+
+    def cpu() -> dict[str, Any]:
+        return {name: asyncio.run(server_and_database_cpu(*targets[name][2:])) for name in names}
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(lambda name: load(name, args.warmup), names))
+        before = cpu()
+        loaded = pool.map(lambda name: load(name, args.duration), names)
+        runs = dict(zip(names, loaded, strict=True))
+        after = cpu()
+    found = {}
+    for name, run in runs.items():
+        if run.non_2xx or run.socket_errors:
+            sys.exit(f"{name}: {run.non_2xx} non-2xx, {run.socket_errors} errors")
+        server_s, db_s = cpu_spent(before[name], after[name])
+        found[name] = ((server_s / run.requests, db_s / run.requests), run.requests)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -286,6 +319,12 @@ def main() -> None:
         metavar="SRC",
         help="also the page as the source tree SRC serves it (its own server and database), "
         "measured in the same rounds",
+    )
+    parser.add_argument(
+        "--at-once",
+        action="store_true",
+        help="with --before: the two pages under wrk at the same time, each server's CPU read "
+        "around both (a shared machine's load then weighs on both alike)",
     )
     args = parser.parse_args()
 
@@ -336,19 +375,16 @@ def main() -> None:
             if round_number % 2:
                 order.reverse()
             spent: dict[str, tuple[float, float]] = {}
-            for name in order:
-                url, headers, server, database = targets[name]
-                wrk(url, headers=headers, seconds=args.warmup, connections=args.connections)
-                before = asyncio.run(server_and_database_cpu(server, database))
-                run = wrk(url, headers=headers, seconds=args.duration, connections=args.connections)
-                after = asyncio.run(server_and_database_cpu(server, database))
-                if run.non_2xx or run.socket_errors:
-                    sys.exit(f"{name}: {run.non_2xx} non-2xx, {run.socket_errors} errors")
-                server_s = after[0] - before[0]
-                db_s = sum(t - before[1].get(p, 0.0) for p, t in after[1].items())
-                spent[name] = (server_s / run.requests, db_s / run.requests)
-                per_request[name].append(spent[name])
-                log(f"round {round_number + 1} {name}: {run.requests} requests")
+            groups = [[name] for name in order]
+            if args.at_once and "before: page" in targets:  # the two pages side by side
+                pages = [name for name in order if name.startswith(("before: page", "page "))]
+                groups = [group for group in groups if group[0] not in pages]
+                groups.insert(round_number % 2, pages)
+            for group in groups:
+                for name, (per, requests) in measured(group, targets, args).items():
+                    spent[name] = per
+                    per_request[name].append(per)
+                    log(f"round {round_number + 1} {name}: {requests} requests")
             page, api = (spent[name][0] for name in list(targets)[-2:])
             ratios.append(page / api)
             page_db, api_db = (spent[name][1] for name in list(targets)[-2:])

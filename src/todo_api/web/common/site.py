@@ -33,6 +33,7 @@ from todo_api.kit.idempotency import (
     valid_key,
 )
 from todo_api.kit.ids import utcnow
+from todo_api.kit.paging import url_path
 from todo_api.web.common.assets import assets
 from todo_api.web.common.icons import Icons
 from todo_api.web.common.messages import Gettext, language_of, translations
@@ -106,12 +107,13 @@ class Site:
         language = self.language(request)
         context = {**getattr(request.state, "page_context", {}), **context}
         context["live_since"] = live_since(request, context.pop("feed_bound", None), context)
+        query = request.scope.get("query_string")  # the URL made only for a query (most have none)
         html = (
             templates(language)
             .get_template(template)
             .render(
                 csrf_token=self.signins.form_token(request, browser),
-                here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                here=url_path(request) + (f"?{request.url.query}" if query else ""),
                 lang=language,
                 fetched=request.method == "GET",
                 vapid_key=self.settings.vapid_public_key,
