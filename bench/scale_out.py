@@ -152,15 +152,21 @@ def logged(sample: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]
 async def measure(folder: Path, seconds: float, people: int) -> list[str]:
     with running_with_standby(folder) as setting:
         cluster = setting.cluster
-        crowd, record, samples = await mixed_load.run(
-            cluster.url,
-            setting.receiver,
-            setting.box,
-            people=people,
-            seconds=seconds,
-            faults=faults(cluster, setting.standby, seconds),
-            sample=logged(sampler(cluster)),
-        )
+        try:
+            crowd, record, samples = await mixed_load.run(
+                cluster.url,
+                setting.receiver,
+                setting.box,
+                people=people,
+                seconds=seconds,
+                faults=faults(cluster, setting.standby, seconds),
+                sample=logged(sampler(cluster)),
+            )
+        except BaseException:
+            # The instances' logs go with the run's folder: their ends say what a fault met.
+            for instance in cluster.instances:
+                log(f"the end of {instance.name}'s log:\n{instance.server.log()[-6000:]}")
+            raise
         try:
             outcome = await mixed_load.check(crowd, record, setting.receiver, setting.box)
         finally:

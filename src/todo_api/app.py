@@ -227,21 +227,22 @@ def create_app(
                 yield
         # A job under way is cancelled: its transaction is rolled back, and its next run
         # (here or in another worker) does the work.
+        # Each part bounded (Lifecycle.close): one that never answers leaves the rest to close.
         running_jobs.cancel()
-        await asyncio.wait([running_jobs])
-        await hub.stop()
-        await mailer.close()
+        await lifecycle.close("the background jobs", asyncio.wait([running_jobs]))
+        await lifecycle.close("live updates", hub.stop())
+        await lifecycle.close("the mailer", mailer.close())
         if token_verifier.jwks is not None:
-            await token_verifier.jwks.close()
-        await sessions.close()
+            await lifecycle.close("the JWKS client", token_verifier.jwks.close())
+        await lifecycle.close("Better Auth's sessions", sessions.close())
         if oauth_server is not None:
-            await oauth_server.close()
-        await files.close()
-        await counter.close()
+            await lifecycle.close("the authorization server", oauth_server.close())
+        await lifecycle.close("the file store", files.close())
+        await lifecycle.close("the rate limits' store", counter.close())
         passwords.close()
         if reads is not None:
-            await reads.close()
-        await db.close()
+            await lifecycle.close("the read replicas", reads.close())
+        await lifecycle.close("the database pool", db.close())
 
     app = Service(
         title="todo-api",

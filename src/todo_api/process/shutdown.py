@@ -17,13 +17,17 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
 from typing import Any
 
 log = logging.getLogger("todo_api")
 
 EXIT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# How long each part of the app's own shutdown (the jobs, the live hub, each pool) may take
+# once the requests are done: a part that waits on something that never answers (a connection
+# still busy, a peer gone mid-close) is given up, so that a drained process always exits.
+CLOSE_SECONDS = 10.0
 
 
 class Lifecycle:
@@ -37,6 +41,15 @@ class Lifecycle:
 
     def begin_shutdown(self) -> None:
         self.shutting_down = True
+
+    @staticmethod
+    async def close(part: str, closing: Awaitable[Any], seconds: float = CLOSE_SECONDS) -> None:
+        """Waits for `closing` (a part of the shutdown) at most `seconds`, then gives it up
+        with a warning naming `part`."""
+        try:
+            await asyncio.wait_for(closing, seconds)
+        except TimeoutError:
+            log.warning("shutdown: %s did not finish within %g s; left behind", part, seconds)
 
     @contextlib.contextmanager
     def watching_exit_signals(self, delay_seconds: float) -> Iterator[None]:
