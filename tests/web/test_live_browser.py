@@ -155,6 +155,12 @@ async def test_what_changes_elsewhere_shows_live(
     above = await page.evaluate("document.activeElement.previousElementSibling.id")
     await page.keyboard.press("k")
     await expect(page.locator(f"#{above}")).to_be_focused()
+    # So does a row's `More…` button, which a script adds to each row (rows.js).
+    more = page.get_by_role("button", name="More actions for Stay", exact=True)
+    await more.focus()
+    made(server, "/api/tasks", {"title": "Beside the menu"}, headers)
+    await expect(page.get_by_role("link", name="Beside the menu")).to_be_visible(timeout=LIVE_MS)
+    await expect(more).to_be_focused()
 
     # An assistant adds one over MCP.
     bearer = {"Authorization": f"Bearer {token}"}

@@ -37,6 +37,7 @@
   };
   document.addEventListener("DOMContentLoaded", addButtons);
   document.addEventListener("htmx:load", addButtons);
+  document.addEventListener("app:live", addButtons); // (live.js: before it focuses again)
   new MutationObserver(addButtons).observe(document.documentElement, { childList: true, subtree: true });
 
   // --- the menu: one at a time, placed under its button, arrows move, Esc closes -------------
