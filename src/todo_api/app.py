@@ -242,7 +242,7 @@ def create_app(
         passwords.close()
         if reads is not None:
             await lifecycle.close("the read replicas", reads.close())
-        await lifecycle.close("the database pool", db.close())
+        await db.close()  # bounded itself where it can be (Database.close)
 
     app = Service(
         title="todo-api",

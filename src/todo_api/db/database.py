@@ -30,6 +30,7 @@ load above the pool's size that was every request's cost; a future and a timer a
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import uuid
 from collections import deque
@@ -56,6 +57,10 @@ RETURN_EVERY = 1000
 # Connections left unused on the idle stack for this long go back to asyncpg's pool (which
 # closes those idle for its own inactivity period, so a quiet process holds few).
 IDLE_SWEEP_SECONDS = 30
+
+_log = logging.getLogger("todo_api")
+# How long a closing pool waits for its connections to be given back before it ends them.
+POOL_CLOSE_SECONDS = 10.0
 
 
 class IntegrityViolation(Exception):
@@ -607,8 +612,18 @@ class Database:
         if idle is not None:
             await idle.close()
         if self._pg_pool is not None:
-            await self._pg_pool.close()
-            self._pg_pool = None
+            pool, self._pg_pool = self._pg_pool, None
+            try:
+                # asyncpg waits for every connection to be released: one that never is (a
+                # peer gone mid-statement) would keep a stopping process for good.
+                await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+            except TimeoutError:
+                _log.warning(
+                    "shutdown: connections still in use after %g s; closed", POOL_CLOSE_SECONDS
+                )
+                pool.terminate()
+        # (SQLite's connections are each a thread the process waits for at exit: closed
+        # unbounded, as only that ends the thread.)
         while self._sqlite_idle:
             await self._sqlite_idle.pop().close()
 
