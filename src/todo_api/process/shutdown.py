@@ -21,13 +21,16 @@ from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
 from typing import Any
 
+from todo_api.db.database import POOL_CLOSE_SECONDS
+
 log = logging.getLogger("todo_api")
 
 EXIT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # How long each part of the app's own shutdown (the jobs, the live hub, each pool) may take
 # once the requests are done: a part that waits on something that never answers (a connection
-# still busy, a peer gone mid-close) is given up, so that a drained process always exits.
-CLOSE_SECONDS = 10.0
+# still busy, a peer gone mid-close) is given up, so that a drained process always exits. The
+# database's own pool is bounded by the same time, inside its close.
+CLOSE_SECONDS = POOL_CLOSE_SECONDS
 
 
 class Lifecycle:
