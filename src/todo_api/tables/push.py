@@ -14,7 +14,7 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, Uuid
 from sqlmodel import Field, SQLModel
 
 from todo_api.db.types import UTCDateTime
-from todo_api.tables.jobs import CLAIMANT_LENGTH
+from todo_api.tables.reminders import ReminderMessage
 from todo_api.tables.users import user_id_field
 from todo_api.tables.versioned import count_field
 
@@ -23,8 +23,6 @@ ENDPOINT_MAX_LENGTH = 2000
 P256DH_MAX_LENGTH = 100
 AUTH_MAX_LENGTH = 50
 ERROR_MAX_LENGTH = 500
-# `pending`, `sent` or `failed`.
-STATUS_MAX_LENGTH = 10
 
 
 class PushSubscription(SQLModel, table=True):
@@ -46,7 +44,7 @@ class PushSubscription(SQLModel, table=True):
     )
 
 
-class PushMessage(SQLModel, table=True):
+class PushMessage(ReminderMessage, table=True):
     """One reminder for one subscription: the JSON the browser gets (encrypted when sent),
     retried on the reminder emails' schedule."""
 
@@ -63,15 +61,8 @@ class PushMessage(SQLModel, table=True):
     )
     reminder_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(sa_type=String(STATUS_MAX_LENGTH), nullable=False)
     attempts: int = count_field()
-    # Set while it is pending, null once it ended (sent or failed).
-    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     error: str | None = Field(default=None, sa_type=String(ERROR_MAX_LENGTH))
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    claimed_by: str | None = Field(default=None, sa_type=String(CLAIMANT_LENGTH))
-    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 push_subscriptions: Table = PushSubscription.__table__  # type: ignore[attr-defined]

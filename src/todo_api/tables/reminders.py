@@ -5,7 +5,9 @@ A task keeps its reminders as it shows them (`tasks.reminders`, JSON): listings 
 the row. `reminder_fires` is the schedule derived from them, one row per reminder, written in
 the same transaction as the task: `fires_at` is the reminder's time, `next_fire_at` the same
 while it waits to fire and null once it fired (or was set in the past), so that what is due is
-one short range of its index and a scheduler with nothing due reads one index entry.
+one short range of its index and a scheduler with nothing due reads one index entry. An email
+and a Web Push message (todo_api.tables.push) keep where their sending stands in the same
+columns (`ReminderMessage`).
 """
 
 import uuid
@@ -22,7 +24,6 @@ REMINDERS_MAX_COUNT = 5
 EMAIL_ADDRESS_MAX_LENGTH = 320
 SUBJECT_MAX_LENGTH = 300
 ERROR_MAX_LENGTH = 1000
-# `pending`, `sent` or `failed`.
 STATUS_MAX_LENGTH = 10
 
 
@@ -44,7 +45,24 @@ class ReminderFire(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class ReminderEmail(SQLModel, table=True):
+class ReminderMessage(SQLModel):
+    """Where the sending of a message a fired reminder left stands (its email, or a Web Push
+    message: todo_api.tables.push), each sent by its own job, tried again after each delay of
+    REMINDER_EMAIL_RETRY_SCHEDULE and claimed (todo_api.kit.claims) while it is attempted.
+    Each table keeps its own `attempts` (a Column belongs to one table) and `error` (of its
+    own length)."""
+
+    # `pending`, `sent` or `failed`.
+    status: str = Field(sa_type=String(STATUS_MAX_LENGTH), nullable=False)
+    # Set while it is pending, null once it ended (sent or failed).
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, sa_type=String(CLAIMANT_LENGTH))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReminderEmail(ReminderMessage, table=True):
     """One reminder's email, written when it fires and sent by its own job, retried on its
     own schedule: a mail server that refuses holds up nothing else."""
 
@@ -60,15 +78,8 @@ class ReminderEmail(SQLModel, table=True):
     recipient: str = Field(sa_type=String(EMAIL_ADDRESS_MAX_LENGTH), nullable=False)
     subject: str = Field(sa_type=String(SUBJECT_MAX_LENGTH), nullable=False)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(sa_type=String(STATUS_MAX_LENGTH), nullable=False)
     attempts: int = count_field()
-    # Set while it is pending, null once it ended (sent or failed).
-    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     error: str | None = Field(default=None, sa_type=String(ERROR_MAX_LENGTH))
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    claimed_by: str | None = Field(default=None, sa_type=String(CLAIMANT_LENGTH))
-    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ReminderEvent(SQLModel, table=True):
