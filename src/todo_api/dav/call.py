@@ -1,5 +1,6 @@
 """One CalDAV request (`Call`: who asks, its body, a connection for each step) and what
-the methods' answers share: a multistatus streamed, a refusal of data a task cannot keep."""
+the methods' answers share: a collection's objects read a page at a time, a multistatus
+streamed, a refusal of data a task cannot keep."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ from todo_api.dav import store
 from todo_api.dav.errors import VALID_DATA, XML_TYPE, DavError, not_found
 from todo_api.dav.store import Collection
 from todo_api.dav.xml import CALDAV, Answer, Name, multistatus, parse
-from todo_api.db import Connection
+from todo_api.db import Connection, Row
 from todo_api.kit.deps import held
 from todo_api.tasks.listing import CursorCodec
 
@@ -64,6 +65,20 @@ class Call:
         if coll is None:
             raise not_found()
         return coll
+
+
+async def objects(caller: Caller, coll: Collection, *, whole: bool = True) -> AsyncIterator[Row]:
+    """The collection's objects (`whole`, or what ETags and names need), a page (one
+    statement) at a time, each let go before the next is read."""
+    after = store.FIRST_PAGE
+    while True:
+        page = await caller.streamed(store.objects_page, coll, after, whole=whole)
+        for row in page:
+            yield row
+        if len(page) < store.PAGE:
+            return
+        after = store.page_end(page)
+        del page
 
 
 def cursors(call: Call) -> CursorCodec:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from todo_api.config import Settings
 from todo_api.dav import filters, reports, resources, store
-from todo_api.dav.call import Call, cursors, multistatus_response, one_answer
+from todo_api.dav.call import Call, cursors, multistatus_response, objects, one_answer
 from todo_api.dav.errors import DavError, not_found
 from todo_api.dav.resources import GETCTAG, SYNC_TOKEN, Path, answer, requested
 from todo_api.dav.store import Collection
@@ -109,7 +109,7 @@ async def propfind(call: Call, path: Path) -> Response:
         if depth == "1":
             # Only an object's text needs the whole task: ETags and names need a few columns.
             whole = wanted is not None and resources.CALENDAR_DATA in wanted
-            async for row in _objects(call, coll, whole=whole):
+            async for row in objects(call.caller, coll, whole=whole):
                 body = functools.partial(resources.object_body, row, base)
                 href = resources.object_path(user_id, coll, store.object_name(row))
                 if names_only:
@@ -237,17 +237,3 @@ async def _propfind_filter(
 def _filter_object_path(call: Call, cal: filters.FilterCalendar, row: Row) -> str:
     coll = cal.collection(call.user_id)
     return resources.object_path(call.user_id, coll, filters.object_name(row.id))
-
-
-async def _objects(call: Call, coll: Collection, *, whole: bool) -> AsyncIterator[Row]:
-    """The collection's objects (`whole`, or what ETags and names need), a page (one
-    statement) at a time, each let go before the next is read."""
-    after = store.FIRST_PAGE
-    while True:
-        page = await call.caller.streamed(store.objects_page, coll, after, whole=whole)
-        for row in page:
-            yield row
-        if len(page) < store.PAGE:
-            return
-        after = store.page_end(page)
-        del page

@@ -25,6 +25,7 @@ from lxml import etree
 
 from todo_api.auth import Caller
 from todo_api.dav import filters, resources, store
+from todo_api.dav.call import objects
 from todo_api.dav.errors import DavError
 from todo_api.dav.resources import requested
 from todo_api.dav.store import Collection
@@ -187,7 +188,7 @@ Test = Callable[[Component], bool]
 def calendar_query(caller: Caller, coll: Collection, root: etree._Element) -> AsyncIterator[Answer]:
     wanted = _props_of(root)
     return _query(
-        _pages(caller, coll),
+        objects(caller, coll),
         _query_test(root),
         lambda row: _object_answer(caller, coll, row, wanted),
         in_calendar.base_url(caller.request),
@@ -203,19 +204,6 @@ def _query_test(root: etree._Element) -> Test | None:
         return _calendar_filter(node)
     except ReportError as exc:
         raise DavError(exc.status, exc.message, exc.condition) from None
-
-
-async def _pages(caller: Caller, coll: Collection) -> AsyncIterator[Row]:
-    """The collection's objects, a page (a statement) at a time."""
-    after = store.FIRST_PAGE
-    while True:
-        page = await caller.streamed(store.objects_page, coll, after)
-        for row in page:
-            yield row
-        if len(page) < store.PAGE:
-            return
-        after = store.page_end(page)
-        del page
 
 
 async def _query(
