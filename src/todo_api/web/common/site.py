@@ -217,8 +217,7 @@ class Site:
         first answer (`Idempotent-Replayed`), as the API does. The form's token is not part of
         what must match: a change may be sent again from a newer page."""
         if not valid_key(key):
-            text = "Idempotency-Key must be 1 to 255 visible ASCII characters"
-            return Response(text, 400, headers=HEADERS, media_type="text/plain")
+            return refused("Idempotency-Key must be 1 to 255 visible ASCII characters")
         form = await request.form()
         fields = sorted((k, str(v)) for k, v in form.multi_items() if k != "csrf_token")
         fingerprint = request_fingerprint(request.method, request.url.path, json.dumps(fields))
@@ -287,6 +286,18 @@ def compressed(request: Request, html: str, status: int = 200) -> Response:
 def redirect(path: str) -> Response:
     """After a form: the page to show next (303, so the browser GETs it)."""
     return RedirectResponse(path, 303, headers=HEADERS)
+
+
+def no_content() -> Response:
+    """After a script's post (a card or a column dragged on the board, a browser's push
+    subscription dropped): done, nothing to show (204)."""
+    return Response(status_code=204, headers=HEADERS)
+
+
+def refused(text: str) -> Response:
+    """A script's post refused (htmx, a drag, static/offline.js): 400, with the reason as plain
+    text for the script to show."""
+    return Response(text, 400, headers=HEADERS, media_type="text/plain")
 
 
 def is_htmx(request: Request) -> bool:

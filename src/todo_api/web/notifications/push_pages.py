@@ -25,7 +25,7 @@ from todo_api.kit.http import json_bytes, read_json
 from todo_api.push import service
 from todo_api.push.router import checked, subscription_body
 from todo_api.push.schemas import EndpointIn, SubscriptionIn
-from todo_api.web.common.site import HEADERS, Handler, Page, Site, user_id
+from todo_api.web.common.site import HEADERS, Handler, Page, Site, no_content, user_id
 
 PATH = "/app/push-subscriptions"
 TOKEN_HEADER = "x-csrf-token"
@@ -75,7 +75,7 @@ class PushPages:
                 data = await read_json(request, EndpointIn)
                 async with database(request).connection() as conn:
                     await service.remove(conn, user_id(signed_in), data.endpoint.strip())
-                return Response(status_code=204, headers=HEADERS)
+                return no_content()
             subscription = await read_json(request, SubscriptionIn)
             await checked(self.site.settings, subscription)
             async with database(request).connection() as conn:

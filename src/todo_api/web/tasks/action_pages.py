@@ -18,7 +18,7 @@ from todo_api.kit.errors import ApiError, InvalidField, NotFound
 from todo_api.tasks import completions, quick
 from todo_api.tasks import service as tasks
 from todo_api.tasks.schemas import QuickAdd, TaskMove
-from todo_api.web.common.site import HEADERS, Site, parse_uuid, problem
+from todo_api.web.common.site import Site, no_content, parse_uuid, problem, refused
 from todo_api.web.common.site import user_id as user_of
 
 UNDO = "undo"  # the query parameter naming the task just completed (JavaScript off)
@@ -75,8 +75,8 @@ class ActionPages:
             except NotFound:
                 raise
             except (ValidationError, ApiError) as exc:
-                return Response(problem(exc), 400, headers=HEADERS, media_type="text/plain")
-        return Response(status_code=204, headers=HEADERS)
+                return refused(problem(exc))
+        return no_content()
 
     async def preview(self, request: Request, signed_in: BrowserSignIn) -> Response:
         """The typed text with what quick add reads in it marked (nothing is written): the

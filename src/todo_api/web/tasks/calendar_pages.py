@@ -29,7 +29,7 @@ from todo_api.tasks.listing import TaskFilters
 from todo_api.tasks.schemas import TaskUpdate
 from todo_api.web.common.messages import translations
 from todo_api.web.common.shown import now_in, week_start
-from todo_api.web.common.site import HEADERS, Site, parse_uuid, problem, user_id, zone_of
+from todo_api.web.common.site import HEADERS, Site, parse_uuid, problem, refused, user_id, zone_of
 from todo_api.web.tasks import calendar
 
 
@@ -191,7 +191,7 @@ class CalendarPages:
         shown_on = calendar.asked_day(str(form.get("from") or ""))
         _ = self.site.words(request)
         if day is None or shown_on is None:
-            return Response(_("Choose a day."), 400, headers=HEADERS, media_type="text/plain")
+            return refused(_("Choose a day."))
         zone = zone_of(signed_in)
         owner = user_id(signed_in)
         async with database(request).connection() as conn:
@@ -206,7 +206,7 @@ class CalendarPages:
             except StaleVersion:
                 return stale()
             except (ValidationError, ApiError) as exc:
-                return Response(problem(exc), 400, headers=HEADERS, media_type="text/plain")
+                return refused(problem(exc))
         return JSONResponse({"day": day.isoformat(), "from": shown_on.isoformat()}, headers=HEADERS)
 
 

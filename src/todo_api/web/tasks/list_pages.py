@@ -45,13 +45,13 @@ from todo_api.web.common.messages import translations
 from todo_api.web.common.shown import now_in
 from todo_api.web.common.site import (
     APP,
-    HEADERS,
     Site,
     back_to,
     is_htmx,
     parse_uuid,
     problem,
     redirect,
+    refused,
     user_id,
     zone_of,
 )
@@ -629,7 +629,7 @@ class ListPages:
         except NotFound:
             raise
         except (ValidationError, ApiError) as exc:
-            return Response(problem(exc), 400, headers=HEADERS, media_type="text/plain")
+            return refused(problem(exc))
         return self.site.render(request, "_tasks.html", tasks=[row], back=back)
 
     async def set_completed(

@@ -24,13 +24,14 @@ from todo_api.tasks.listing import MAX_LIMIT, CursorCodec, ListQuery, TaskFilter
 from todo_api.tasks.pages import list_tasks
 from todo_api.tasks.schemas import TaskMove
 from todo_api.web.common.site import (
-    HEADERS,
     Site,
     back_to,
     is_htmx,
+    no_content,
     parse_uuid,
     problem,
     redirect,
+    refused,
     user_id,
 )
 from todo_api.web.tasks.action_pages import an_id, section_field
@@ -139,10 +140,10 @@ class SectionPages:
         except ApiError as exc:
             if "direction" in form:
                 return await self.again(request, signed_in, back_to(form.get("back")), exc)
-            return Response(problem(exc), 400, headers=HEADERS, media_type="text/plain")
+            return refused(problem(exc))
         if "direction" in form:
             return redirect(back_to(form.get("back")))
-        return Response(status_code=204, headers=HEADERS)
+        return no_content()
 
     @staticmethod
     async def anchors(
@@ -202,7 +203,7 @@ class SectionPages:
             raise
         except (ValidationError, ApiError) as exc:
             if is_htmx(request):
-                return Response(problem(exc), 400, headers=HEADERS, media_type="text/plain")
+                return refused(problem(exc))
             return await self.again(request, signed_in, back, exc)
         return redirect(back)
 
