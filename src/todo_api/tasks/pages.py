@@ -602,7 +602,12 @@ async def list_tasks(
     shape = listing.shape(query, conn.name, last, tagged)
     rows = await conn.execute(page_query(shape, subtasks=subtasks), params)
     asked = Asked(query, shape, params, seen)
-    return await page_of(conn, user_id, asked, rows, cursors, subtasks=subtasks, tagged=tagged)
+    page = await page_of(conn, user_id, asked, rows, cursors, tagged=tagged)
+    if not subtasks:
+        return page
+    counted = counts.subtasks_of_rows(rows.picked(SUBTASK_FIELDS, query.limit))
+    files = counts.files_of_rows(rows.picked(FILE_FIELDS, query.limit))
+    return dataclasses.replace(page, subtasks=counted, files=files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -620,12 +625,13 @@ def planned_once(
     user_id: uuid.UUID, query: listing.ListQuery, dialect: str, cursors: listing.CursorCodec
 ) -> Asked | None:
     """The page `query` asks for, when its statement needs nothing read first (no tag's count,
-    no clock of the caller's) and is planned once (not per call): a page another statement
-    may read in the same round trip (page_query's, as `page_of` reads its rows). None
-    otherwise: `list_tasks` reads it.
+    no clock of the caller's) and is planned once (not per call), on PostgreSQL: a page another
+    statement may read in the same round trip (page_query's, as `page_of` reads its rows). None
+    otherwise, and on SQLite (no round trip: the database is in the process): `list_tasks`
+    reads it.
 
     Raises listing.InvalidCursor as `list_tasks` does."""
-    if query.filters.tags or _on_their_clock(query):
+    if dialect != "postgresql" or query.filters.tags or _on_their_clock(query):
         return None
     last, seen = _left_off(user_id, query, cursors)
     shape = listing.shape(query, dialect, last)
@@ -656,22 +662,12 @@ async def page_of(
     rows: Result,
     cursors: listing.CursorCodec,
     *,
-    subtasks: bool = False,
     tagged: int | None = None,
 ) -> Page:
-    """The page `rows` (page_query's for `asked`, with or without `subtasks`) show."""
+    """The page `rows` (page_query's for `asked`) show, without its subtasks and files."""
     query, shape, params, seen = asked.query, asked.shape, asked.params, asked.seen
     # The page's tasks written from their columns in one pass (no row of every column).
     page = shown_tasks(rows.picked(TASK_FIELDS, query.limit))
-    counted: dict[uuid.UUID, tuple[int, int]] = {}
-    files: dict[uuid.UUID, int] = {}
-    if subtasks:
-        counted = counts.subtasks_of_rows(rows.picked(SUBTASK_FIELDS, query.limit))
-        files = {
-            uuid.UUID(str(task_id)): int(count)
-            for task_id, count in rows.picked(FILE_FIELDS, query.limit)
-            if count
-        }
     more = len(rows) > query.limit
     if listing.searches(shape):  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
@@ -688,7 +684,7 @@ async def page_of(
     if more:
         last_values = listing.last_values(query.sort, rows.row(len(page) - 1))
         next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
-    return Page(page, total, total_is_minimum, next_cursor, counted, files)
+    return Page(page, total, total_is_minimum, next_cursor)
 
 
 async def list_groups(

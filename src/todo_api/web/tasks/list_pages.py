@@ -461,8 +461,9 @@ class ListPages:
             query, typed, unread = self.page_asked(request, view, chosen, layout)
             page = None
             if unread is None and ridden is not None and ridden[0].query == query:
-                asked, rows = ridden
-                page = await pages.page_of(conn, owner, asked, rows, cursors, subtasks=True)
+                asked, rows, (counted, files) = ridden
+                page = await pages.page_of(conn, owner, asked, rows, cursors)
+                page = dataclasses.replace(page, subtasks=counted, files=files)
             elif unread is None:
                 try:
                     page = await pages.list_tasks(

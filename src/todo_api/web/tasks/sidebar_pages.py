@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import (
     BindParameter,
+    CompoundSelect,
     Select,
     bindparam,
     literal,
@@ -37,7 +38,7 @@ from todo_api.lists import tree
 from todo_api.lists import views as list_views
 from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.notifications import service as notifications
-from todo_api.tasks import pages
+from todo_api.tasks import counts, pages
 from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, ListQuery, Shape, counted_per_call
 from todo_api.web.common.site import (
@@ -132,7 +133,7 @@ async def sidebar(
     the first is read without the shared lists' parts, and again with them if it shows a
     shared list. With `page`, the page of tasks it gives for what `kept` remembers of
     `sort_key` is read in the first statement too, after the row, and given (`page`: its
-    Asked and rows) if what is kept is that still."""
+    Asked, its rows, and its subtasks and files counted) if what is kept is that still."""
     owner = user_id(signed_in)
     zone = zone_of(signed_in)
     views = {"inbox": INBOX, **near_days(zone)}
@@ -150,6 +151,7 @@ async def sidebar(
     if confirmation is not None:
         confirmation.check(signed_in.user, row["user"], row)
     rows = extra.pop("page_rows", None)
+    counted = extra.pop("page_counts", None)
     if sort_key is not None:
         read = extra.pop("kept", None)
         kept.saw(owner, sort_key, read)
@@ -177,7 +179,7 @@ async def sidebar(
         "unread": row["unread"],
         "feed_bound": row["feed_bound"],
         **extra,
-        **({} if asked is None or rows is None else {"page": (asked, rows)}),
+        **({} if asked is None or rows is None else {"page": (asked, rows, counted)}),
     }
 
 
@@ -199,7 +201,8 @@ async def _counted(
     `sort_key`, the sections of `list_id`, and while `confirming` the user's row (`user`: None
     if there is none) and, unless the process knows it works, the sign-in's state; without
     `shared`, with no part for the lists shared with the person (`counts_statement`); with
-    `page`, that page's rows read after the row (`page_rows`, a Result of page_query's rows)."""
+    `page`, that page's rows read after the row (`page_rows`, a Result of page_query's rows)
+    and its subtasks and files counted (`page_counts`)."""
     counting = [pages.counting(query, owner, conn.name, zone) for query in queries]
     params: dict[str, Any] = {"user_id": owner}
     for n, (_shape, values) in enumerate(counting):
@@ -227,16 +230,20 @@ async def _counted(
         page=None if page is None else page.shape,
     )
     read = await conn.execute(statement, params)
-    page_rows = None
+    extra: dict[str, Any] = {}
     if page is not None:  # the row (part 0), then the page's (part 1)
         mine = len(read) > 0 and read.row(0)["part"] == 0
-        page_rows = read.after(1 if mine else 0)
+        extra["page_rows"] = read.after(1 if mine else 0)
         read = read.before(1 if mine else 0)
     found = read.first()
-    extra: dict[str, Any] = {} if page_rows is None else {"page_rows": page_rows}
     if found is None:  # only with the user's row: the user is gone
         return {"user": None}, extra
     row = dict(found)
+    if page is not None:
+        extra["page_counts"] = (
+            counts.subtasks_of_rows(row.pop("page_subtasks") or []),
+            counts.files_of_rows(row.pop("page_files") or []),
+        )
     if user:
         row["user"] = accounts.user_row_of(row)
     for n in range(len(counting)):
@@ -309,24 +316,28 @@ def counts_statement(
     return Query(statement, custom_plans=custom)
 
 
-def _with_page(statement: Select[Any], page: Shape) -> Select[Any]:
-    """`statement` (one row, or none) followed by the rows of a page of tasks (page_query's
-    for `page`, with its subtasks and files counted; its parameters named `p_<name>`): the
-    first row `part` 0 with the statement's columns, each task's `part` 1 with the page's,
-    the other columns empty on each, the tasks in the page's order. One round trip for the
-    sidebar and the page, planned once (pages.planned_once)."""
-    tasks = _renamed(pages.page_query(page, subtasks=True).statement, "p_").subquery("page_rows")
-    mine = list(statement.selected_columns)
+def _with_page(statement: Select[Any], page: Shape) -> CompoundSelect[Any]:
+    """`statement` (one row, or none) and the rows of a page of tasks (page_query's for
+    `page`, its parameters named `p_<name>`), PostgreSQL's: the row first (`part` 0) with the
+    page's subtasks and files counted for all its tasks at once (`page_subtasks`,
+    `page_files`: counts.subtasks_of_page), then each task (`part` 1) in the page's order, as
+    the page's own statement (a CTE: its rows come out in the order it made them), the other
+    columns empty on each. One round trip for the sidebar and the page, planned once
+    (pages.planned_once)."""
+    tasks = _renamed(pages.page_query(page).statement, "p_").cte("page_rows")
+    counted = [
+        counts.subtasks_of_page(tasks.c.id).label("page_subtasks"),
+        counts.files_of_page(tasks.c.id).label("page_files"),
+    ]
+    mine = [*statement.selected_columns, *counted]
     if {column.name for column in mine} & set(tasks.c.keys()):
         raise ValueError("the sidebar's and the page's columns share a name")
 
     def empty(columns: Any) -> list[Any]:
         return [type_coerce(null(), column.type).label(column.name) for column in columns]
 
-    side = statement.add_columns(*empty(tasks.c), literal(0).label("part"))
-    rows = select(*empty(mine), *tasks.c, literal(1).label("part"))
-    both = union_all(side, rows).subquery("side_and_page")
-    return select(both).order_by(both.c.part, *pages.page_order(page, both))
+    side = statement.add_columns(*counted, *empty(tasks.c), literal(0).label("part"))
+    return union_all(side, select(*empty(mine), *tasks.c, literal(1).label("part")))
 
 
 def shown_total(total: int) -> str:
