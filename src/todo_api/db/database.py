@@ -124,6 +124,16 @@ class Result:
             return []
         return self._compiled.picked(self._records[:stop], names)
 
+    def before(self, index: int) -> "Result":
+        """The rows before `index` alone (a statement that reads two kinds of rows)."""
+        records = self._records[:index]
+        return Result(records, len(records), self._compiled)
+
+    def after(self, index: int) -> "Result":
+        """The rows from `index` on alone."""
+        records = self._records[index:]
+        return Result(records, len(records), self._compiled)
+
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows)
 

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import UnaryExpression
 
-from todo_api.db import Connection, Query, UTCDateTime
+from todo_api.db import Connection, Query, Result, UTCDateTime
 from todo_api.kit import access, zones
 from todo_api.kit.ids import utcnow
 from todo_api.tables.tasks import task_counts, task_tags, tasks
@@ -99,7 +99,7 @@ def page_query(s: Shape, *, subtasks: bool = False) -> Query:
             continue
         if part == "own" and _led_by_tag_entries(s):
             task = _by_tag_entries(s, sort_value)
-            first = select(task).order_by(*_by_sort_value(s, task)).limit(limit)
+            first = select(task).order_by(*page_order(s, task)).limit(limit)
             parts.append(select(first.subquery()))
             continue
         conditions = conditions_of(s, part)
@@ -120,7 +120,7 @@ def page_query(s: Shape, *, subtasks: bool = False) -> Query:
         columns.append(counts.subtasks_column(page.c.id).label("subtasks"))
         columns.append(counts.files_column(page.c.id).label("files"))
     return Query(
-        select(*columns).order_by(*_by_sort_value(s, page)).limit(limit),
+        select(*columns).order_by(*page_order(s, page)).limit(limit),
         custom_plans=planned_per_call(s),
     )
 
@@ -152,8 +152,9 @@ def _by_tag_entries(s: Shape, *columns: Any) -> Any:
     return select(task).select_from(entries).join(task, true()).subquery("tagged")
 
 
-def _by_sort_value(s: Shape, rows: Any) -> list[UnaryExpression[Any]]:
-    """The shape's order on rows that carry `sort_value` and `id` (a page's parts)."""
+def page_order(s: Shape, rows: Any) -> list[UnaryExpression[Any]]:
+    """The shape's order on rows that carry `sort_value` and `id` (a page's parts, or a
+    statement that reads page_query's rows beside its own)."""
     key: ColumnElement[Any] = rows.c.sort_value
     if field_of(s.sort) == "title" and s.dialect == "postgresql":
         key = key.collate("C")
@@ -223,7 +224,7 @@ def _first_of_each_shared_list(s: Shape, sort_value: Any) -> Select[Any]:
     )
     chosen = (
         select(candidates.c.id, candidates.c.sort_value)
-        .order_by(*_by_sort_value(s, candidates))
+        .order_by(*page_order(s, candidates))
         .limit(limit)
         .subquery("first_shared")
     )
@@ -244,7 +245,7 @@ def _read_shallow_first(s: Shape, mine: Any, first_of_each_list: Callable[..., S
     share = cast(func.ceil(limit / func.greatest(lists_count, 1.0)), Integer())
     depth = select(share.label("rows")).cte("depth")
     shallow = first_of_each_list(mine, select(depth.c.rows).scalar_subquery()).subquery("shallow")
-    order = _by_sort_value(s, shallow)
+    order = page_order(s, shallow)
     read = select(
         shallow,
         func.row_number().over(partition_by=shallow.c.list_id, order_by=order).label("nth"),
@@ -590,10 +591,9 @@ async def list_tasks(
 
     Raises listing.InvalidCursor for a cursor this user, sort and filters did not get.
     """
-    last, seen = (None, 0) if query.cursor is None else cursors.decode(user_id, query, query.cursor)
+    last, seen = _left_off(user_id, query, cursors)
     zone = zones.DEFAULT_ZONE
-    tree = query.filters.filter
-    if query.filters.due_on is not None or (tree is not None and filter_query.dates(tree)):
+    if _on_their_clock(query):
         zone = await schedule.user_zone(conn, user_id)  # the day on the caller's clock
     params = listing.parameters(query, user_id, utcnow(), last, zone)
     tagged = None
@@ -601,17 +601,73 @@ async def list_tasks(
         tagged = (await conn.execute(TAGGED, params)).scalar()
     shape = listing.shape(query, conn.name, last, tagged)
     rows = await conn.execute(page_query(shape, subtasks=subtasks), params)
+    asked = Asked(query, shape, params, seen)
+    page = await page_of(conn, user_id, asked, rows, cursors, tagged=tagged)
+    if not subtasks:
+        return page
+    counted = counts.subtasks_of_rows(rows.picked(SUBTASK_FIELDS, query.limit))
+    files = counts.files_of_rows(rows.picked(FILE_FIELDS, query.limit))
+    return dataclasses.replace(page, subtasks=counted, files=files)
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A page of tasks as its statement reads it: the query, the statement's shape, the values
+    it binds, and how many tasks the pages before it showed (a cursor's)."""
+
+    query: listing.ListQuery
+    shape: Shape
+    params: dict[str, Any]
+    seen: int
+
+
+def planned_once(
+    user_id: uuid.UUID, query: listing.ListQuery, dialect: str, cursors: listing.CursorCodec
+) -> Asked | None:
+    """The page `query` asks for, when its statement needs nothing read first (no tag's count,
+    no clock of the caller's) and is planned once (not per call), on PostgreSQL: a page another
+    statement may read in the same round trip (page_query's, as `page_of` reads its rows). None
+    otherwise, and on SQLite (no round trip: the database is in the process): `list_tasks`
+    reads it.
+
+    Raises listing.InvalidCursor as `list_tasks` does."""
+    if dialect != "postgresql" or query.filters.tags or _on_their_clock(query):
+        return None
+    last, seen = _left_off(user_id, query, cursors)
+    shape = listing.shape(query, dialect, last)
+    if planned_per_call(shape):
+        return None
+    return Asked(query, shape, listing.parameters(query, user_id, utcnow(), last), seen)
+
+
+def _left_off(
+    user_id: uuid.UUID, query: listing.ListQuery, cursors: listing.CursorCodec
+) -> tuple[list[Any] | None, int]:
+    """Where the query's cursor left off (its last row's values) and the tasks shown before."""
+    if query.cursor is None:
+        return None, 0
+    return cursors.decode(user_id, query, query.cursor)
+
+
+def _on_their_clock(query: listing.ListQuery) -> bool:
+    """Whether the query's days are the caller's (a day, or a filter's dates): their zone read."""
+    tree = query.filters.filter
+    return query.filters.due_on is not None or (tree is not None and filter_query.dates(tree))
+
+
+async def page_of(
+    conn: Connection,
+    user_id: uuid.UUID,
+    asked: Asked,
+    rows: Result,
+    cursors: listing.CursorCodec,
+    *,
+    tagged: int | None = None,
+) -> Page:
+    """The page `rows` (page_query's for `asked`) show, without its subtasks and files."""
+    query, shape, params, seen = asked.query, asked.shape, asked.params, asked.seen
     # The page's tasks written from their columns in one pass (no row of every column).
     page = shown_tasks(rows.picked(TASK_FIELDS, query.limit))
-    counted: dict[uuid.UUID, tuple[int, int]] = {}
-    files: dict[uuid.UUID, int] = {}
-    if subtasks:
-        counted = counts.subtasks_of_rows(rows.picked(SUBTASK_FIELDS, query.limit))
-        files = {
-            uuid.UUID(str(task_id)): int(count)
-            for task_id, count in rows.picked(FILE_FIELDS, query.limit)
-            if count
-        }
     more = len(rows) > query.limit
     if listing.searches(shape):  # a search counts what its pages have shown: exact on the last one
         total, total_is_minimum = seen + len(page), more
@@ -628,7 +684,7 @@ async def list_tasks(
     if more:
         last_values = listing.last_values(query.sort, rows.row(len(page) - 1))
         next_cursor = cursors.encode(user_id, query, last_values, seen + len(page))
-    return Page(page, total, total_is_minimum, next_cursor, counted, files)
+    return Page(page, total, total_is_minimum, next_cursor)
 
 
 async def list_groups(

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -61,12 +61,25 @@ Page = Callable[[Request, BrowserSignIn], Awaitable[Response]]
 # What every signed-in page shows besides its own (the sidebar, the bell's count): more of its
 # context.
 PageContext = Callable[[Request, BrowserSignIn], Awaitable[dict[str, Any]]]
-# The sidebar read on a page's own connection (SidebarPages.sidebar), with the key of the
-# list whose kept sort and view it reads in the same round trip (a list page's), and the id of
-# the list whose sections it reads there too.
-Sidebar = Callable[
-    [Connection, BrowserSignIn, str | None, uuid.UUID | None], Awaitable[dict[str, Any]]
-]
+
+
+class Sidebar(Protocol):
+    """The sidebar read on a page's own connection (SidebarPages.sidebar), with the key of the
+    list whose kept sort and view it reads in the same round trip (a list page's), the id of
+    the list whose sections it reads there too, and (`page`) what gives the page of tasks it
+    reads there as well (sidebar_pages.sidebar)."""
+
+    def __call__(
+        self,
+        conn: Connection,
+        signed_in: BrowserSignIn,
+        sort_key: str | None = None,
+        list_id: uuid.UUID | None = None,
+        *,
+        page: Callable[[str | None], Any] | None = None,
+    ) -> Awaitable[dict[str, Any]]: ...
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -268,7 +281,12 @@ def said_apart(exc: ApiError) -> tuple[str, int]:
 
 
 async def _no_sidebar(
-    conn: Connection, signed_in: BrowserSignIn, sort_key: str | None, list_id: uuid.UUID | None
+    conn: Connection,
+    signed_in: BrowserSignIn,
+    sort_key: str | None = None,
+    list_id: uuid.UUID | None = None,
+    *,
+    page: Callable[[str | None], Any] | None = None,
 ) -> dict[str, Any]:
     raise NotImplementedError("the app's sidebar module sets Site.sidebar")
 

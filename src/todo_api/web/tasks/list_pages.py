@@ -331,6 +331,17 @@ class ListPages:
             query = dataclasses.replace(query, cursor=cursor)
         return query, typed, None
 
+    def page_asked(
+        self, request: Request, view: View, chosen: str | None, layout: str | None
+    ) -> tuple[ListQuery, dict[str, str], str | None]:
+        """The page the address asks for (`asked`), in the sort `chosen` and the `layout`
+        kept for the view (a board's: the list whole, as far as one page of the API goes)."""
+        sort = SORTS[chosen if chosen in SORTS else "manual"] if view.sort_key else "due_at"
+        query, typed, unread = self.asked(request, view, sort)
+        if layout == "board":
+            query = dataclasses.replace(query, limit=MAX_LIMIT)
+        return query, typed, unread
+
     def grouped(
         self,
         view: View,
@@ -413,28 +424,47 @@ class ListPages:
         more = None
         whole = False  # the page shows all the view's tasks (no page before it, none after)
         async with database(request).connection() as conn:
-            # The sort kept for the list is read with the sidebar, and the page's subtasks
-            # with its tasks: two round trips (bench/README.md, "web_page.py").
-            side = await self.site.sidebar(conn, signed_in, view.layout_key, view.list_id)
+
+            def riding(kept: str | None) -> pages.Asked | None:
+                """The page of tasks shown if what is kept for the list is `kept`, when it can
+                be read with the sidebar (pages.planned_once)."""
+                chosen, layout = views.kept_of(kept)
+                if layout == "calendar" and view.layout_key is not None:
+                    return None
+                query, _typed, unread = self.page_asked(request, view, chosen, layout)
+                if unread is not None:
+                    return None
+                try:
+                    return pages.planned_once(owner, query, conn.name, cursors)
+                except InvalidCursor:
+                    raise NotFound from None
+
+            # The sort kept for the list is read with the sidebar, and the page's tasks with
+            # its subtasks in the same statement, in the sort kept last (bench/README.md,
+            # "web_page.py").
+            side = await self.site.sidebar(
+                conn, signed_in, view.layout_key, view.list_id, page=riding
+            )
             if view.key == "list":  # named as the sidebar names it; not there: not theirs
                 view = dataclasses.replace(view, heading=list_named(side["lists"], view.list_id))
             chosen = side.pop("kept_sort", None)
             sort = chosen if chosen in SORTS else "manual"
             layout = side.pop("kept_view", None)
             sections = side.pop("sections", None)
+            ridden = side.pop("page", None)
             if layout == "calendar" and view.layout_key is not None:
                 return await calendar_pages.calendar_page(
                     self.site, request, conn, signed_in, view, side, status, context
                 )
             board = layout == "board"
             shelves = Sectioned.of(sections, board)
-            query, typed, unread = self.asked(
-                request, view, SORTS[sort] if view.sort_key else "due_at"
-            )
-            if board:  # a board shows the list whole, as far as one page of the API goes
-                query = dataclasses.replace(query, limit=MAX_LIMIT)
+            query, typed, unread = self.page_asked(request, view, chosen, layout)
             page = None
-            if unread is None:
+            if unread is None and ridden is not None and ridden[0].query == query:
+                asked, rows, (counted, files) = ridden
+                page = await pages.page_of(conn, owner, asked, rows, cursors)
+                page = dataclasses.replace(page, subtasks=counted, files=files)
+            elif unread is None:
                 try:
                     page = await pages.list_tasks(
                         conn, owner, query=query, cursors=cursors, subtasks=True

@@ -6,10 +6,21 @@ person's lists, and deleted after a page that asks to confirm; each a form that 
 
 import functools
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    bindparam,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.sql import visitors
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +38,7 @@ from todo_api.lists import tree
 from todo_api.lists import views as list_views
 from todo_api.lists.schemas import ListCreate, ListUpdate
 from todo_api.notifications import service as notifications
-from todo_api.tasks import pages
+from todo_api.tasks import counts, pages
 from todo_api.tasks.dependencies import with_filter
 from todo_api.tasks.listing import TOTAL_COUNT_CAP, ListQuery, Shape, counted_per_call
 from todo_api.web.common.site import (
@@ -44,6 +55,8 @@ from todo_api.web.tasks.list_pages import INBOX, ListPages, near_days, one_group
 
 # The people a process remembers as sharing no list (`Unshared`; the oldest forgotten first).
 UNSHARED_MAX = 10_000
+# The kept sorts and layouts a process remembers (`KeptViews`; the oldest forgotten first).
+KEPT_MAX = 10_000
 
 
 class Unshared:
@@ -73,6 +86,32 @@ class Unshared:
         return shares
 
 
+class KeptViews:
+    """What each person kept for each list (its sort and layout, lists.views.kept_column's
+    value) as their sidebar read it last in this process, by user id and list key: the page
+    of tasks the next sidebar reads beside it is asked for in that sort and layout, and shown
+    only if the value read with it is the same (`sidebar`'s `page`)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[uuid.UUID, str], str | None] = {}
+
+    def get(self, user: uuid.UUID, key: str) -> str | None:
+        return self._kept.get((user, key))
+
+    def saw(self, user: uuid.UUID, key: str, value: str | None) -> None:
+        kept = self._kept
+        if kept.get((user, key), "") != value:
+            kept.pop((user, key), None)
+            if len(kept) >= KEPT_MAX:
+                del kept[next(iter(kept))]
+            kept[user, key] = value
+
+
+# What the page of tasks beside the sidebar is (pages.Asked), for a list key's kept value
+# (None: nothing kept); None when it is not to be read there.
+PageFor = Callable[[str | None], pages.Asked | None]
+
+
 async def sidebar(
     conn: Connection,
     signed_in: BrowserSignIn,
@@ -80,6 +119,8 @@ async def sidebar(
     list_id: uuid.UUID | None = None,
     *,
     unshared: Unshared,
+    kept: KeptViews,
+    page: PageFor | None = None,
 ) -> dict[str, Any]:
     """The sidebar's context (`lists`, `filters`, `counts`, `unread`, `feed_bound`): each view's
     open tasks counted as its page counts them. One statement, with the lists and filters in it
@@ -90,7 +131,9 @@ async def sidebar(
     sign-in whose user's row is the one remembered (`BrowserSignIn.confirmation`) has it read again
     in the first too, and checked the same (Unconfirmed otherwise). For a person in `unshared`,
     the first is read without the shared lists' parts, and again with them if it shows a
-    shared list."""
+    shared list. With `page`, the page of tasks it gives for what `kept` remembers of
+    `sort_key` is read in the first statement too, after the row, and given (`page`: its
+    Asked, its rows, and its subtasks and files counted) if what is kept is that still."""
     owner = user_id(signed_in)
     zone = zone_of(signed_in)
     views = {"inbox": INBOX, **near_days(zone)}
@@ -102,12 +145,22 @@ async def sidebar(
     first = functools.partial(
         _counted, conn, owner, zone, queries, navigation=True, sort_key=sort_key, list_id=list_id
     )
-    row, extra = await first(confirming=confirmation, shared=shared)
+    remembered = None if sort_key is None else kept.get(owner, sort_key)
+    asked = None if page is None else page(remembered)
+    row, extra = await first(confirming=confirmation, shared=shared, page=asked)
     if confirmation is not None:
         confirmation.check(signed_in.user, row["user"], row)
+    rows = extra.pop("page_rows", None)
+    counted = extra.pop("page_counts", None)
+    if sort_key is not None:
+        read = extra.pop("kept", None)
+        kept.saw(owner, sort_key, read)
+        if read != remembered:  # kept otherwise since: the page is read in its own
+            rows = None
     saved, listed = saved_filters.navigation_of(row["navigation"])
     if unshared.saw(owner, listed) and not shared:  # shared since: the counts lack their part
         row, extra = await first(shared=True)
+        extra.pop("kept", None)
         saved, listed = saved_filters.navigation_of(row["navigation"])
         unshared.saw(owner, listed)
     shown: list[dict[str, Any]] = []
@@ -126,6 +179,7 @@ async def sidebar(
         "unread": row["unread"],
         "feed_bound": row["feed_bound"],
         **extra,
+        **({} if asked is None or rows is None else {"page": (asked, rows, counted)}),
     }
 
 
@@ -140,12 +194,15 @@ async def _counted(
     list_id: uuid.UUID | None = None,
     confirming: Confirmation | None = None,
     shared: bool = True,
+    page: pages.Asked | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each query's total as the sidebar says it (`c0`, `c1`, ...), in one statement with the
     unread count and the navigation's JSON (`navigation`), the sort and view kept for
     `sort_key`, the sections of `list_id`, and while `confirming` the user's row (`user`: None
     if there is none) and, unless the process knows it works, the sign-in's state; without
-    `shared`, with no part for the lists shared with the person (`counts_statement`)."""
+    `shared`, with no part for the lists shared with the person (`counts_statement`); with
+    `page`, that page's rows read after the row (`page_rows`, a Result of page_query's rows)
+    and its subtasks and files counted (`page_counts`)."""
     counting = [pages.counting(query, owner, conn.name, zone) for query in queries]
     params: dict[str, Any] = {"user_id": owner}
     for n, (_shape, values) in enumerate(counting):
@@ -160,6 +217,8 @@ async def _counted(
         user, sign_in = True, confirming.generation is not None
         if sign_in:
             params["family_id"] = confirming.sign_in
+    if page is not None:
+        params.update({f"p_{name}": value for name, value in page.params.items()})
     statement = counts_statement(
         shapes,
         navigation=navigation,
@@ -168,19 +227,30 @@ async def _counted(
         user=user,
         sign_in=sign_in,
         shared=shared,
+        page=None if page is None else page.shape,
     )
-    found = (await conn.execute(statement, params)).first()
+    read = await conn.execute(statement, params)
+    extra: dict[str, Any] = {}
+    if page is not None:  # the row (part 0), then the page's (part 1)
+        mine = len(read) > 0 and read.row(0)["part"] == 0
+        extra["page_rows"] = read.after(1 if mine else 0)
+        read = read.before(1 if mine else 0)
+    found = read.first()
     if found is None:  # only with the user's row: the user is gone
-        return {"user": None}, {}
+        return {"user": None}, extra
     row = dict(found)
+    if page is not None:
+        extra["page_counts"] = (
+            counts.subtasks_of_rows(row.pop("page_subtasks") or []),
+            counts.files_of_rows(row.pop("page_files") or []),
+        )
     if user:
         row["user"] = accounts.user_row_of(row)
     for n in range(len(counting)):
         row[f"c{n}"] = shown_total(row[f"c{n}"])
-    extra: dict[str, Any] = {}
     if sort_key is not None:
         kept_sort, kept_view = list_views.kept_of(row["kept"])
-        extra = {"kept_sort": kept_sort, "kept_view": kept_view}
+        extra.update(kept=row["kept"], kept_sort=kept_sort, kept_view=kept_view)
     if list_id is not None:
         extra["sections"] = list_views.sections_of(row["sections"])
     return row, extra
@@ -208,6 +278,7 @@ def counts_statement(
     user: bool = False,
     sign_in: bool = False,
     shared: bool = True,
+    page: Shape | None = None,
 ) -> Query:
     """Each shape's total (as `list_tasks` counts it: `c0`, `c1`, ...) in one row; with
     `navigation`, the bell's unread count and the lists and saved filters too (`unread`,
@@ -218,6 +289,7 @@ def counts_statement(
     `me_<column>`; no row when the user is gone) and with `sign_in` the state of the sign-in
     `family_id` (accounts.service.with_user_row). Without `shared`, the counts (the bell's
     too) have no part for the lists shared with the caller: right only for a person in none.
+    With `page`, a page of tasks in that shape read after the row (`_with_page`).
     Planned once and reused, unless a shape is counted per call (a saved filter's may be:
     listing.counted_per_call)."""
     dialect = shapes[0].dialect
@@ -238,7 +310,34 @@ def counts_statement(
     statement = select(*columns)
     if user:
         statement = accounts.with_user_row(statement, sign_in=sign_in)
-    return Query(statement, custom_plans=any(map(counted_per_call, shapes)))
+    custom = any(map(counted_per_call, shapes))
+    if page is not None:
+        return Query(_with_page(statement, page), custom_plans=custom)
+    return Query(statement, custom_plans=custom)
+
+
+def _with_page(statement: Select[Any], page: Shape) -> CompoundSelect[Any]:
+    """`statement` (one row, or none) and the rows of a page of tasks (page_query's for
+    `page`, its parameters named `p_<name>`), PostgreSQL's: the row first (`part` 0) with the
+    page's subtasks and files counted for all its tasks at once (`page_subtasks`,
+    `page_files`: counts.subtasks_of_page), then each task (`part` 1) in the page's order, as
+    the page's own statement (a CTE: its rows come out in the order it made them), the other
+    columns empty on each. One round trip for the sidebar and the page, planned once
+    (pages.planned_once)."""
+    tasks = _renamed(pages.page_query(page).statement, "p_").cte("page_rows")
+    counted = [
+        counts.subtasks_of_page(tasks.c.id).label("page_subtasks"),
+        counts.files_of_page(tasks.c.id).label("page_files"),
+    ]
+    mine = [*statement.selected_columns, *counted]
+    if {column.name for column in mine} & set(tasks.c.keys()):
+        raise ValueError("the sidebar's and the page's columns share a name")
+
+    def empty(columns: Any) -> list[Any]:
+        return [type_coerce(null(), column.type).label(column.name) for column in columns]
+
+    side = statement.add_columns(*counted, *empty(tasks.c), literal(0).label("part"))
+    return union_all(side, select(*empty(mine), *tasks.c, literal(1).label("part")))
 
 
 def shown_total(total: int) -> str:
@@ -256,6 +355,7 @@ class SidebarPages:
         self.site = site
         self.lists = ListPages(site)  # a form's mistake shows the page it came from again
         self.unshared = Unshared()
+        self.kept = KeptViews()
         site.sidebar = self.sidebar  # a list page reads it with its own statements
         site.page_context.append(self.page_context)  # every other page, before it is shown
 
@@ -265,8 +365,12 @@ class SidebarPages:
         signed_in: BrowserSignIn,
         sort_key: str | None = None,
         list_id: uuid.UUID | None = None,
+        *,
+        page: PageFor | None = None,
     ) -> dict[str, Any]:
-        return await sidebar(conn, signed_in, sort_key, list_id, unshared=self.unshared)
+        return await sidebar(
+            conn, signed_in, sort_key, list_id, unshared=self.unshared, kept=self.kept, page=page
+        )
 
     async def page_context(self, request: Request, signed_in: BrowserSignIn) -> dict[str, Any]:
         async with database(request).connection() as conn:
