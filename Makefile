@@ -61,9 +61,9 @@ migration: $(INSTALLED)
 
 # The suite runs in TEST_WORKERS pytest processes (pytest-xdist), each given whole files as it
 # comes free, with a PostgreSQL database and SQLite files of its own: many tests wait on the
-# servers, clients and clocks they start, so four processes keep two cores busy where three
-# left a tenth of them idle (a fresh clone's `.ci/run`: 893 s with four, 944 s with three) and
-# two a third. With PYTEST_ARGS (a selection, say) one pytest runs them as given.
+# servers, clients and clocks they start, so more processes than cores keep the cores busy:
+# three left a tenth of them idle where four did not (a fresh clone's `.ci/run`: 893 s with
+# four, 944 s with three), two a third; five, below. With PYTEST_ARGS (a selection, say) one pytest runs them as given.
 # Where the time goes: docs/development.md, "How long CI takes", and the CPU of each file that
 # `.ci/run` prints (tests/cpu_by_file.py). A test's server is forked from a process that has
 # imported the service (tests/forking.py). Before that, CPU sampled with top: the pytest
@@ -87,7 +87,10 @@ migration: $(INSTALLED)
 # The tests write bytecode whatever the environment says (PYTHONDONTWRITEBYTECODE= below): with
 # it set, each pytest process compiled every module it imports and rewrote every test module's
 # assertions anew, 15 s of CPU a process on two idle cores.
-TEST_WORKERS ?= 4
+# Five processes rather than four: a fresh clone's `.ci/run` on a quiet machine took 16 min 5 s
+# (the suite 894 s) with five and 16 min 55 s (the suite 964 s) with four, its cores busy 94 %
+# of the run with five.
+TEST_WORKERS ?= 5
 # The container test (tests/test_container.py: podman builds the image and runs it) is a job
 # of its own, `make test-container`, which CI runs beside `make test`.
 CONTAINER_TEST := tests/test_container.py

@@ -116,8 +116,13 @@ def fork_todo_api(argv: list[str], env: dict[str, str], cwd: Path, log: Path) ->
 
 def _prepare() -> None:
     """What every `todo-api serve` would otherwise do at its start: the imports (the app's
-    modules, uvicorn, the protocol, the migrations) and dateparser's languages."""
+    modules, uvicorn, the protocol, the migrations and alembic, which they import when they
+    run) and dateparser's languages."""
     for name in (
+        "alembic.command",
+        "alembic.config",
+        "alembic.runtime.migration",
+        "alembic.script",
         "uvicorn",
         "uvloop",
         "todo_api.app",

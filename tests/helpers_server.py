@@ -39,6 +39,7 @@ CHEAPEST_HASHES_ENV = {
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 60.0
+LOG_LINES_ON_FAILURE = 80  # of a server's log, printed when its test fails
 # How long a test asks the change feed again for what it expects: PostgreSQL's feed holds back
 # changes while an older transaction anywhere on the database server runs, and a shared server
 # may run long ones.
@@ -257,6 +258,11 @@ def started(server: Server) -> Iterator[Server]:
     wait_until_healthy(server)
     try:
         yield server
+    except BaseException:
+        # A failing test shows what its server said (pytest prints a failure's output).
+        print(f"--- the server's log ({server.log_path}), its last lines:")
+        print("\n".join(server.log().splitlines()[-LOG_LINES_ON_FAILURE:]))
+        raise
     finally:
         server.stop()
 

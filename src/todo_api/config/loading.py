@@ -72,6 +72,7 @@ def _variable(loc: tuple[int | str, ...], as_set: Mapping[str, str]) -> str:
 
 
 @functools.cache
+@functools.cache
 def setting_names() -> frozenset[str]:
     """Every name the service reads, upper-cased (the environment's case does not matter)."""
     names = set(OTHER_VARIABLES)
@@ -82,8 +83,11 @@ def setting_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _edit_distance(a: str, b: str) -> int:
-    """Levenshtein's distance (difflib has ratios, not edit distances)."""
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein's distance, or `limit + 1` once it is sure to pass `limit` (difflib has
+    ratios, not edit distances). Every process start compares each variable of its
+    environment with the settings of about its length: most pairs differ from their first
+    letters, and their rows pass the limit after a few."""
     previous = list(range(len(b) + 1))
     for i, char_a in enumerate(a, 1):
         current = [i]
@@ -91,6 +95,8 @@ def _edit_distance(a: str, b: str) -> int:
             current.append(
                 min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
             )
+        if min(current) > limit:  # a row's least value never falls in the rows after it
+            return limit + 1
         previous = current
     return previous[-1]
 
@@ -103,7 +109,7 @@ def resembled_setting(name: str) -> str | None:
         return None
     # Only names within 2 letters of its length can be 2 edits away (a container has hundreds).
     near = (setting for setting in known if abs(len(setting) - len(upper)) <= 2)
-    distance, closest = min(((_edit_distance(upper, s), s) for s in near), default=(3, ""))
+    distance, closest = min(((_edit_distance(upper, s, 2), s) for s in near), default=(3, ""))
     return closest if distance <= min(2, max(1, len(closest) // 4)) else None
 
 
