@@ -36,7 +36,6 @@ from todo_api.migrations import upgrade_to_head
 LONGEST_FILES = (
     "tests/dav/test_caldav_server_tester.py",
     "tests/reminders/test_reminders.py",
-    "tests/test_read_replicas.py",
     "tests/notifications/test_notifications_server.py",
     "tests/reminders/test_reminders_server.py",
     "tests/test_scale_out_server.py",

@@ -105,12 +105,15 @@ def _upgrade(connection: Connection, config: "Config") -> None:
     from todo_api.migrations import online
 
     config.attributes["connection"] = connection
-    script = ScriptDirectory.from_config(config)
     outside_transaction = not connection.in_transaction()
     current = MigrationContext.configure(connection).get_current_revision()
     if outside_transaction:
         # Alembic owns the transactions only on a connection outside one (PostgreSQL's run).
         connection.commit()
+    if current == head_revision() and config.get_main_option("version_locations") is None:
+        # Already current, as at most starts: Alembic would load every migration to say so.
+        return
+    script = ScriptDirectory.from_config(config)
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
         # A later release migrated already (a rolling upgrade, or a rollback of the code): its
         # schema serves this release too (expand, then contract a release later).
