@@ -99,7 +99,7 @@ CONTAINER_TEST := tests/test_container.py
 # went from 60 ms to 900).
 ALONE_TEST := tests/web/test_lighthouse_browser.py
 test: $(INSTALLED)
-	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 13 minutes on two quiet cores, more on a busy machine). PostgreSQL is expected on"
+	@echo ">>> Running the tests on SQLite and PostgreSQL in $(TEST_WORKERS) processes (about 14 minutes on two quiet cores, more on a busy machine). PostgreSQL is expected on"
 	@echo ">>> 127.0.0.1:5432 (TEST_DATABASE_URL), Redis on 127.0.0.1:6379: without them those tests skip."
 ifeq ($(strip $(PYTEST_ARGS)),)
 	status=0; \

@@ -38,7 +38,6 @@ LONGEST_FILES = (
     "tests/reminders/test_reminders.py",
     "tests/notifications/test_notifications_server.py",
     "tests/reminders/test_reminders_server.py",
-    "tests/test_scale_out_server.py",
     "tests/test_live.py",
     "tests/kit/test_jobs_server.py",
     "tests/webhooks/test_delivery.py",
