@@ -259,8 +259,12 @@ def started(server: Server) -> Iterator[Server]:
     try:
         yield server
     except BaseException:
-        # A failing test shows what its server said (pytest prints a failure's output).
-        print(f"--- the server's log ({server.log_path}), its last lines:")
+        # A failing test shows what its server said (pytest prints a failure's output), once
+        # what it was doing has had a moment to reach its log.
+        time.sleep(1)
+        status = server.process.poll()
+        state = "still running" if status is None else f"ended with status {status}"
+        print(f"--- the server ({state}): the last lines of {server.log_path}:")
         print("\n".join(server.log().splitlines()[-LOG_LINES_ON_FAILURE:]))
         raise
     finally:

@@ -2,9 +2,11 @@
 
 import asyncio
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -80,6 +82,22 @@ def test_starts_with_no_configuration_at_all(tmp_path: Path) -> None:
     assert created.status_code == 201, created.text
     assert listed.json() == [created.json()]
     assert "JWT_SECRET" in log  # the development-secret warning
+
+
+def test_an_idle_connection_outlives_a_client_pools_own_expiry(tmp_path: Path) -> None:
+    # httpx drops a pooled connection idle for 5 s; a server that closed its end at 5 s (as
+    # uvicorn does unless told) would race the request a client sends on it just before then.
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/todo.db", JWT_SECRET=TEST_SECRET)
+    request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with (
+        running_server(tmp_path, env, tmp_path / "server.log") as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=HTTP_TIMEOUT) as conn,
+    ):
+        for _ in range(2):
+            conn.sendall(request)
+            answer = conn.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+            time.sleep(6)  # idle past httpx's expiry: the server still holds the connection
 
 
 def test_migrates_when_started_outside_the_repository(tmp_path: Path) -> None:

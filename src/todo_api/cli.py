@@ -15,6 +15,11 @@ from todo_api.process.startup import StartupFailed, check_can_listen, migrate_wh
 log = logging.getLogger("todo_api")
 
 DOCS = "docs/command-line.md (every setting: docs/configuration.md)"
+# How long an idle connection is kept between requests: longer than clients and balancers
+# keep theirs in a pool (httpx 5 s, Node's 4 to 5 s, aiohttp 15 s, an AWS load balancer 60 s),
+# so that they close it first. A server that closes first (uvicorn's 5 s) races the request a
+# client sends on the connection at that moment: it fails without an answer.
+KEEP_ALIVE_SECONDS = 75
 # The settings each command reads, for its --help; any of them may be in the environment or in
 # a .env file in the working directory.
 DATABASE_SETTINGS = "DATABASE_URL, DATABASE_DIRECT_URL, DATABASE_CONNECT_TIMEOUT"
@@ -88,6 +93,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         server_header=False,
         # After SIGTERM (and SHUTDOWN_DELAY_SECONDS): requests under way get this long.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
